@@ -1,0 +1,141 @@
+/**
+ * One error type for the whole gateway, with a closed set of codes (after connect-es).
+ * Dialects render it in their own error shape; the status comes from the code unless an
+ * upstream's status is being passed on.
+ */
+
+export type ErrorCode =
+  | "invalid_request" // 400: bad JSON, bad field, unsupported value
+  | "context_length_exceeded" // 400: the conversation does not fit the model
+  | "content_filter" // 400: the upstream refused on policy grounds
+  | "authentication" // 401
+  | "permission_denied" // 403
+  | "not_found" // 404: unknown model or route
+  | "payload_too_large" // 413
+  | "unsupported_media_type" // 415
+  | "rate_limited" // 429
+  | "canceled" // 499: the client went away
+  | "internal" // 500
+  | "upstream_error" // 502: an upstream answered with something unusable
+  | "unavailable" // 503: nothing could serve the request
+  | "overloaded" // 529 at Anthropic, 503 elsewhere
+  | "timeout"; // 504
+
+const STATUS: Record<ErrorCode, number> = {
+  invalid_request: 400,
+  context_length_exceeded: 400,
+  content_filter: 400,
+  authentication: 401,
+  permission_denied: 403,
+  not_found: 404,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  canceled: 499,
+  internal: 500,
+  upstream_error: 502,
+  unavailable: 503,
+  overloaded: 503,
+  timeout: 504,
+};
+
+const RETRYABLE = new Set<ErrorCode>(["rate_limited", "upstream_error", "unavailable", "overloaded", "timeout"]);
+
+export function statusForCode(code: ErrorCode): number {
+  return STATUS[code];
+}
+
+/** Maps an upstream HTTP status to the code that describes it. */
+export function codeForStatus(status: number): ErrorCode {
+  switch (status) {
+    case 400:
+    case 422:
+      return "invalid_request";
+    case 401:
+      return "authentication";
+    case 403:
+      return "permission_denied";
+    case 404:
+      return "not_found";
+    case 408:
+      return "timeout";
+    case 413:
+      return "payload_too_large";
+    case 415:
+      return "unsupported_media_type";
+    case 429:
+      return "rate_limited";
+    case 499:
+      return "canceled";
+    case 503:
+      return "unavailable";
+    case 504:
+      return "timeout";
+    case 529:
+      return "overloaded";
+    default:
+      return status >= 500 ? "upstream_error" : "invalid_request";
+  }
+}
+
+export interface GatewayErrorOptions {
+  /** Override the HTTP status (e.g. pass an upstream's 529 or 409 on unchanged). */
+  status?: number;
+  /** The request field at fault, as the client named it (`messages[0].content`). */
+  param?: string;
+  retryable?: boolean;
+  /** From an upstream's Retry-After, in milliseconds. */
+  retryAfterMs?: number;
+  /** The target (`provider/model`) whose upstream failed, when there was one. */
+  target?: string;
+  cause?: unknown;
+}
+
+export class GatewayError extends Error {
+  override readonly name = "GatewayError";
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly param: string | undefined;
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+  readonly target: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = options.status ?? STATUS[code];
+    this.param = options.param;
+    this.retryable = options.retryable ?? RETRYABLE.has(code);
+    this.retryAfterMs = options.retryAfterMs;
+    this.target = options.target;
+  }
+
+  /** Normalises anything thrown into a GatewayError; never throws. */
+  static from(err: unknown): GatewayError {
+    if (err instanceof GatewayError) return err;
+    if (err instanceof Error) {
+      const code = (err as { code?: unknown }).code;
+      if (err.name === "AbortError" || code === "ABORT_ERR" || code === "UND_ERR_ABORTED") {
+        return new GatewayError("canceled", "The request was canceled", { cause: err });
+      }
+      if (
+        err.name === "TimeoutError" ||
+        code === "UND_ERR_CONNECT_TIMEOUT" ||
+        code === "UND_ERR_HEADERS_TIMEOUT" ||
+        code === "UND_ERR_BODY_TIMEOUT"
+      ) {
+        return new GatewayError("timeout", `Upstream timed out (${String(code ?? err.name)})`, { cause: err });
+      }
+      if (typeof code === "string" && (code.startsWith("UND_ERR") || code.startsWith("E"))) {
+        // Connection refused/reset, DNS failure, socket closed mid-body: the upstream is unreachable.
+        return new GatewayError("unavailable", `Upstream unreachable (${code})`, { cause: err });
+      }
+      return new GatewayError("internal", err.message || "Internal error", { cause: err });
+    }
+    return new GatewayError("internal", String(err));
+  }
+}
+
+export function isGatewayError(err: unknown): err is GatewayError {
+  return err instanceof GatewayError;
+}

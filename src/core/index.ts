@@ -1,0 +1,6 @@
+export * from "./errors.js";
+export * from "./ids.js";
+export * from "./messages.js";
+export * from "./request.js";
+export * from "./result.js";
+export * from "./stream.js";

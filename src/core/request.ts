@@ -1,0 +1,49 @@
+import type { Message, ToolChoice, ToolDefinition } from "./messages.js";
+
+export type ResponseFormat =
+  | { type: "text" }
+  | { type: "json" }
+  | { type: "json_schema"; schema: Record<string, unknown>; name?: string; strict?: boolean };
+
+/** One chat request, whatever API the client spoke. */
+export interface ChatRequest {
+  /** The name the client asked for: a target (`provider/model`) or a route. */
+  model: string;
+  messages: Message[];
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
+  responseFormat?: ResponseFormat;
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  stop?: string[];
+  seed?: number;
+  /** An end-user id for abuse tracking, passed on where the upstream accepts one. */
+  user?: string;
+  /** Whether the client wants a stream. Providers always stream from their upstream; this is for dialects. */
+  stream: boolean;
+}
+
+/** The provider-side view of a request: the canonical request plus the upstream's own model id. */
+export interface ProviderChatRequest extends ChatRequest {
+  /** The model id as the upstream knows it (e.g. `gpt-4o-mini`), not the client's name. */
+  upstreamModel: string;
+}
+
+export interface EmbedRequest {
+  model: string;
+  input: string[];
+  dimensions?: number;
+  user?: string;
+}
+
+export interface ProviderEmbedRequest extends EmbedRequest {
+  upstreamModel: string;
+}
+
+export interface EmbedResult {
+  embeddings: number[][];
+  usage: { inputTokens: number };
+}

@@ -1,0 +1,71 @@
+import { GatewayError } from "./errors.js";
+import type { ToolCall } from "./messages.js";
+import type { FinishReason, StreamEvent, Usage } from "./stream.js";
+
+/** A whole answer, gathered from a stream, for clients that did not ask to stream. */
+export interface ChatResult {
+  id: string | undefined;
+  model: string | undefined;
+  text: string;
+  toolCalls: ToolCall[];
+  finishReason: FinishReason;
+  rawFinishReason: string | undefined;
+  stopSequence: string | undefined;
+  usage: Usage;
+}
+
+/** Merges a usage update into the running total; later values win per field. */
+export function mergeUsage(into: Usage, update: Partial<Usage>): void {
+  if (update.inputTokens !== undefined) into.inputTokens = update.inputTokens;
+  if (update.outputTokens !== undefined) into.outputTokens = update.outputTokens;
+  if (update.cachedInputTokens !== undefined) into.cachedInputTokens = update.cachedInputTokens;
+}
+
+/** Gathers a canonical stream into one result. A stream that ends without `finish` is an error. */
+export async function collectChat(events: AsyncIterable<StreamEvent>): Promise<ChatResult> {
+  const result: ChatResult = {
+    id: undefined,
+    model: undefined,
+    text: "",
+    toolCalls: [],
+    finishReason: "other",
+    rawFinishReason: undefined,
+    stopSequence: undefined,
+    usage: { inputTokens: 0, outputTokens: 0 },
+  };
+  const calls = new Map<number, ToolCall>();
+  let finished = false;
+  for await (const ev of events) {
+    switch (ev.type) {
+      case "start":
+        result.id = ev.id;
+        result.model = ev.model;
+        break;
+      case "text-delta":
+        result.text += ev.text;
+        break;
+      case "tool-call-start":
+        calls.set(ev.index, { id: ev.id, name: ev.name, arguments: "" });
+        break;
+      case "tool-call-delta": {
+        const call = calls.get(ev.index);
+        if (call) call.arguments += ev.argumentsDelta;
+        break;
+      }
+      case "tool-call-end":
+        break;
+      case "usage":
+        mergeUsage(result.usage, ev.usage);
+        break;
+      case "finish":
+        result.finishReason = ev.reason;
+        result.rawFinishReason = ev.raw;
+        result.stopSequence = ev.stopSequence;
+        finished = true;
+        break;
+    }
+  }
+  if (!finished) throw new GatewayError("upstream_error", "The upstream stream ended before it finished");
+  result.toolCalls = [...calls.entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c);
+  return result;
+}

@@ -1,0 +1,30 @@
+/** The canonical stream: what a provider yields and what a dialect renders. Keyed on `type`. */
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  /** Input tokens served from a prompt cache, where the upstream reports them. */
+  cachedInputTokens?: number;
+}
+
+/**
+ * Why generation stopped, unified across APIs. `raw` keeps the upstream's own value
+ * (e.g. Anthropic `end_turn`, Ollama `stop`) so nothing is lost.
+ */
+export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "other";
+
+export type StreamEvent =
+  /** First event of every stream: the upstream's response id and the model it says answered. */
+  | { type: "start"; id?: string; model?: string }
+  | { type: "text-delta"; text: string }
+  /** A tool call begins. `index` orders calls within this response (0, 1, ...). */
+  | { type: "tool-call-start"; index: number; id: string; name: string }
+  /** A piece of the call's JSON arguments text. */
+  | { type: "tool-call-delta"; index: number; argumentsDelta: string }
+  | { type: "tool-call-end"; index: number }
+  /** Usage may arrive in pieces (Anthropic sends input first, output last); later values win per field. */
+  | { type: "usage"; usage: Partial<Usage> }
+  /** Last event of every successful stream. */
+  | { type: "finish"; reason: FinishReason; raw?: string; stopSequence?: string };
+
+export type StreamEventType = StreamEvent["type"];

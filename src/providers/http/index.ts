@@ -1,0 +1,4 @@
+export * from "./ndjson.js";
+export * from "./sse.js";
+export * from "./upstream-client.js";
+export * from "./upstream-error.js";

@@ -1,0 +1,85 @@
+import { Agent, type Dispatcher, request } from "undici";
+import { GatewayError } from "../../core/index.js";
+import { upstreamErrorFromResponse } from "./upstream-error.js";
+
+/**
+ * A keep-alive connection pool to one upstream. Each provider owns one, so a slow upstream
+ * cannot starve another's sockets.
+ */
+export class UpstreamClient {
+  readonly #agent: Agent;
+  readonly #baseUrl: string;
+  readonly #target: string;
+
+  constructor(baseUrl: string, options: { target: string; connectTimeoutMs?: number }) {
+    this.#baseUrl = baseUrl.replace(/\/+$/, "");
+    this.#target = options.target;
+    this.#agent = new Agent({
+      connect: { timeout: options.connectTimeoutMs ?? 10_000 },
+      keepAliveTimeout: 30_000,
+      // Streams can pause for a long time between tokens; the router owns idle timeouts.
+      bodyTimeout: 0,
+      headersTimeout: 0,
+      pipelining: 1,
+    });
+  }
+
+  /**
+   * Sends a request and returns the response when its status is 2xx. Any other status is read
+   * and thrown as a GatewayError that mirrors the upstream's status, message and Retry-After.
+   */
+  async send(
+    method: "GET" | "POST",
+    path: string,
+    init: { headers?: Record<string, string>; body?: unknown; signal: AbortSignal },
+  ): Promise<Dispatcher.ResponseData> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(this.#baseUrl + path, {
+        method,
+        dispatcher: this.#agent,
+        signal: init.signal,
+        headers: init.body === undefined ? init.headers : { "content-type": "application/json", ...init.headers },
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      });
+    } catch (err) {
+      throw withTarget(GatewayError.from(err), this.#target);
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) return res;
+    throw await upstreamErrorFromResponse(res, this.#target);
+  }
+
+  /** Sends a request and parses a 2xx JSON answer. */
+  async json<T = unknown>(
+    method: "GET" | "POST",
+    path: string,
+    init: { headers?: Record<string, string>; body?: unknown; signal: AbortSignal },
+  ): Promise<T> {
+    const res = await this.send(method, path, init);
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw withTarget(GatewayError.from(err), this.#target);
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new GatewayError("upstream_error", `${this.#target} answered with invalid JSON`, { target: this.#target });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#agent.close();
+  }
+}
+
+function withTarget(err: GatewayError, target: string): GatewayError {
+  if (err.target !== undefined || err.code === "canceled") return err;
+  return new GatewayError(err.code, `${target}: ${err.message}`, {
+    status: err.status,
+    retryable: err.retryable,
+    target,
+    cause: err.cause,
+  });
+}

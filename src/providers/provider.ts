@@ -1,0 +1,53 @@
+import type { EmbedResult, ProviderChatRequest, ProviderEmbedRequest, StreamEvent } from "../core/index.js";
+
+/** A model an upstream offers, as its model list reports it. */
+export interface ModelInfo {
+  /** The upstream's own model id, e.g. `gpt-4o-mini`, `claude-sonnet-4-5`, `llama3.2:latest`. */
+  id: string;
+  /** Context window in tokens, when the upstream says. */
+  contextWindow?: number;
+  ownedBy?: string;
+  /** Unix seconds, when the upstream says. */
+  created?: number;
+}
+
+export type ProviderKind = "openai" | "anthropic" | "ollama" | "llamacpp";
+
+/**
+ * One backend. Every provider turns canonical requests into its upstream's wire format and the
+ * upstream's answers back into canonical stream events. It never knows which dialect the client spoke.
+ *
+ * Contract (checked by test/providers/conformance):
+ * - `chat` starts the upstream request when iteration starts and yields `start`, then content events,
+ *   then exactly one `finish` (usage events anywhere before it). Upstream failures throw a GatewayError
+ *   whose status/code mirror the upstream's (429 stays rate_limited with retryAfterMs, etc.).
+ * - A stream that ends without the upstream's own end marker throws (never a silent truncation).
+ * - Aborting `signal` stops the upstream request at once; iteration then throws a canceled error.
+ */
+export interface Provider {
+  /** The provider's name in the config (the part of a target before the slash). */
+  readonly id: string;
+  readonly kind: ProviderKind;
+  chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent>;
+  embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult>;
+  /** The upstream's model list (used for discovery and as a cheap health probe). */
+  listModels(signal: AbortSignal): Promise<ModelInfo[]>;
+  /** Throws a GatewayError when the upstream is not usable right now. */
+  probe(signal: AbortSignal): Promise<void>;
+  /** Releases connection pools and child processes. */
+  close(): Promise<void>;
+}
+
+/** Where a provider gets its API key for each request (keys can rotate, so it is asked every time). */
+export type ApiKeySource = () => Promise<string | undefined>;
+
+export interface RemoteProviderOptions {
+  id: string;
+  /** Base URL of the upstream API, e.g. `https://api.openai.com/v1` (OpenAI kind), `https://api.anthropic.com` (Anthropic), `http://127.0.0.1:11434` (Ollama). */
+  baseUrl: string;
+  apiKey: ApiKeySource;
+  /** Extra headers sent on every upstream request. */
+  headers?: Record<string, string>;
+  /** Milliseconds to establish a connection. Default 10000. */
+  connectTimeoutMs?: number;
+}

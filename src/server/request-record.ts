@@ -1,0 +1,27 @@
+import type { FastifyRequest } from "fastify";
+import type { GatewayError, Usage } from "../core/index.js";
+import type { ResponseMeta } from "../router/gateway.js";
+
+/** What one request did, filled in as it goes; logged and counted when the response ends. */
+export interface RequestRecord {
+  startedAt: number;
+  dialect: string;
+  model?: string;
+  stream?: boolean;
+  meta?: ResponseMeta;
+  firstEventMs?: number;
+  usage?: Usage;
+  error?: GatewayError;
+  streamError?: GatewayError;
+}
+
+const records = new WeakMap<FastifyRequest, RequestRecord>();
+
+export function requestRecord(request: FastifyRequest): RequestRecord {
+  let record = records.get(request);
+  if (!record) {
+    record = { startedAt: performance.now(), dialect: "unknown" };
+    records.set(request, record);
+  }
+  return record;
+}

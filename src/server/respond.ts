@@ -1,0 +1,102 @@
+import type { ServerResponse } from "node:http";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { type ChatRequest, type ChatResult, collectChat, GatewayError, type StreamEvent } from "../core/index.js";
+import type { ChatStream, Gateway, ResponseMeta } from "../router/gateway.js";
+import { clientSignal } from "./client-signal.js";
+import { metaHeaders } from "./meta-headers.js";
+import { requestRecord } from "./request-record.js";
+
+/** Turns canonical events into one dialect's stream framing (SSE or NDJSON). */
+export interface StreamRenderer {
+  /** `text/event-stream` or `application/x-ndjson`. */
+  readonly contentType: string;
+  /** Wire text for one event; '' when the event has no wire form in this dialect. */
+  event(event: StreamEvent): string;
+  /** Wire text after the last event (e.g. OpenAI's `data: [DONE]`). */
+  end(): string;
+  /** In-band error, when the stream cannot complete after it has started. */
+  error(error: GatewayError): string;
+}
+
+export interface ChatRendering {
+  stream: (meta: ResponseMeta) => StreamRenderer;
+  json: (result: ChatResult, meta: ResponseMeta) => unknown;
+}
+
+/**
+ * Runs one chat request through the gateway and answers it: streamed (each event written as it
+ * arrives, with backpressure) or as one JSON body. Errors before the first event are thrown, so the
+ * server's error handler answers them with a real status in the client's dialect; errors after it are
+ * rendered in-band by the dialect.
+ */
+export async function sendChat(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  gateway: Gateway,
+  chat: ChatRequest,
+  rendering: ChatRendering,
+): Promise<void> {
+  const signal = clientSignal(request, reply);
+  const record = requestRecord(request);
+  record.model = chat.model;
+  record.stream = chat.stream;
+  const started = await gateway.chat(chat, { signal, headers: request.headers });
+  record.meta = started.meta;
+  record.firstEventMs = performance.now() - record.startedAt;
+  if (!chat.stream) {
+    const result = await collectChat(started.events);
+    record.usage = result.usage;
+    await reply.code(200).headers(metaHeaders(started.meta)).send(rendering.json(result, started.meta));
+    return;
+  }
+  await pumpStream(reply, started, rendering.stream(started.meta), signal);
+}
+
+async function pumpStream(
+  reply: FastifyReply,
+  started: ChatStream,
+  renderer: StreamRenderer,
+  signal: AbortSignal,
+): Promise<void> {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    "content-type": renderer.contentType,
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+    ...metaHeaders(started.meta),
+  });
+  const record = requestRecord(reply.request);
+  try {
+    for await (const event of started.events) {
+      if (event.type === "usage") record.usage = { ...record.usage, ...event.usage } as ChatResult["usage"];
+      const text = renderer.event(event);
+      if (text && !res.write(text)) await drained(res, signal);
+    }
+    res.end(renderer.end());
+  } catch (err) {
+    const error = GatewayError.from(err);
+    record.streamError = error;
+    if (error.code === "canceled" || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    res.end(renderer.error(error));
+  }
+}
+
+function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    };
+    const onAbort = () => {
+      res.off("drain", onDrain);
+      reject(new GatewayError("canceled", "The client disconnected"));
+    };
+    res.once("drain", onDrain);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * The contract every fake upstream (OpenAI, Anthropic, Ollama wire formats) follows, so end-to-end
+ * tests can drive any of them the same way. Each fake listens on 127.0.0.1 only and speaks its API's
+ * real wire format, including error bodies, Retry-After and stream framing.
+ */
+
+export interface RecordedRequest {
+  method: string;
+  /** Path with query, e.g. `/v1/chat/completions`. */
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** The parsed JSON body, or undefined for GET. */
+  body: unknown;
+}
+
+export interface FakeToolCall {
+  /** Upstream's call id; the fake invents one in its API's style when omitted (Ollama may have none). */
+  id?: string;
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
+/** What the fake should answer to the next request. Streaming or not follows the request's own `stream` flag. */
+export type FakeReply =
+  | {
+      kind: "text";
+      text: string;
+      /** How to split the text into stream chunks; default: about 4 characters each. */
+      chunks?: string[];
+      /** Default: stop. */
+      finish?: "stop" | "length";
+      usage?: { input: number; output: number };
+    }
+  | { kind: "tool_calls"; calls: FakeToolCall[]; text?: string; usage?: { input: number; output: number } }
+  /** An HTTP error in the API's own error shape (body defaults to a realistic one for that status). */
+  | { kind: "error"; status: number; message?: string; body?: unknown; headers?: Record<string, string> }
+  /** A stream that sends these text chunks and then drops the connection without the end marker. */
+  | { kind: "broken_stream"; chunks: string[] };
+
+export type FakeScript = (request: RecordedRequest) => FakeReply;
+
+export interface FakeUpstream {
+  /** The base URL to put in a provider's config (OpenAI kind: ends in /v1; Anthropic, Ollama: the origin). */
+  readonly url: string;
+  /** Every request received, in order. */
+  readonly requests: RecordedRequest[];
+  /** The model ids its model list reports. */
+  readonly models: string[];
+  /** Replaces the script that answers chat requests. Default: text "Hello from <kind>" with usage. */
+  script(fn: FakeScript): void;
+  close(): Promise<void>;
+}
