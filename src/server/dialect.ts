@@ -8,6 +8,8 @@ export type DialectName = "openai" | "anthropic" | "ollama";
 export interface ErrorRendering {
   status: number;
   body: unknown;
+  /** Extra response headers, e.g. `retry-after` on a 429, so clients back off as the real API tells them to. */
+  headers?: Record<string, string>;
 }
 
 /** One wire API a client can speak. The server mounts each and asks it to render errors on its paths. */

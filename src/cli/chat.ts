@@ -1,0 +1,122 @@
+import { createInterface } from "node:readline/promises";
+import { readSse } from "../providers/http/sse.js";
+import { authHeaders, describeFetchError, serverUrl } from "./client.js";
+
+interface ChatOptions {
+  url?: string;
+  key?: string;
+  system?: string;
+}
+
+type WireMessage = { role: "system" | "user" | "assistant"; content: string };
+
+/**
+ * `tandem chat [model]`: an interactive streaming chat through the server, like `ollama run`.
+ * Reads lines from a terminal or a pipe; `/bye` or end of input leaves, `/clear` forgets the history.
+ */
+export async function chat(model: string | undefined, options: ChatOptions): Promise<number> {
+  const url = serverUrl(options.url);
+  const headers = { "content-type": "application/json", ...authHeaders(options.key) };
+  let name = model;
+  try {
+    name ??= await defaultModel(url, headers);
+  } catch (err) {
+    process.stderr.write(`tandem chat: ${describeFetchError(url, err)}\n`);
+    return 1;
+  }
+  if (!name) {
+    process.stderr.write("tandem chat: the server has no models; see the README to add a provider\n");
+    return 1;
+  }
+  const interactive = process.stdin.isTTY === true;
+  const history: WireMessage[] = options.system ? [{ role: "system", content: options.system }] : [];
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
+  if (interactive) process.stdout.write(`Chatting with ${name} through ${url}. /bye to leave, /clear to forget.\n`);
+  const controller = { current: undefined as AbortController | undefined };
+  rl.on("SIGINT", () => {
+    if (controller.current) controller.current.abort();
+    else rl.close();
+  });
+  let status = 0;
+  try {
+    for (;;) {
+      let line: string;
+      try {
+        line = await rl.question(interactive ? ">>> " : "");
+      } catch {
+        break; // input closed
+      }
+      const text = line.trim();
+      if (!text) continue;
+      if (text === "/bye" || text === "/exit") break;
+      if (text === "/clear") {
+        history.splice(options.system ? 1 : 0);
+        continue;
+      }
+      history.push({ role: "user", content: text });
+      controller.current = new AbortController();
+      const answer = await streamAnswer(url, headers, name, history, controller.current.signal);
+      controller.current = undefined;
+      if (answer.ok) history.push({ role: "assistant", content: answer.text });
+      else {
+        history.pop();
+        status = 1;
+      }
+    }
+  } finally {
+    rl.close();
+  }
+  return status;
+}
+
+async function defaultModel(url: string, headers: Record<string, string>): Promise<string | undefined> {
+  const res = await fetch(`${url}/v1/models`, { headers });
+  const body = (await res.json()) as { data?: { id: string }[] };
+  const ids = (body.data ?? []).map((m) => m.id);
+  return ids.includes("auto") ? "auto" : ids[0];
+}
+
+async function streamAnswer(
+  url: string,
+  headers: Record<string, string>,
+  model: string,
+  messages: WireMessage[],
+  signal: AbortSignal,
+): Promise<{ ok: boolean; text: string }> {
+  let text = "";
+  try {
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ model, messages, stream: true }),
+      signal,
+    });
+    if (!res.ok || !res.body) {
+      const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+      process.stderr.write(`error ${res.status}: ${body.error?.message ?? res.statusText}\n`);
+      return { ok: false, text };
+    }
+    for await (const event of readSse(res.body as AsyncIterable<Buffer>)) {
+      if (event.data === "[DONE]") break;
+      const chunk = JSON.parse(event.data) as { choices?: { delta?: { content?: string } }[]; error?: { message?: string } };
+      if (chunk.error) {
+        process.stderr.write(`\nerror: ${chunk.error.message}\n`);
+        return { ok: false, text };
+      }
+      const piece = chunk.choices?.[0]?.delta?.content;
+      if (piece) {
+        text += piece;
+        process.stdout.write(piece);
+      }
+    }
+    process.stdout.write("\n");
+    return { ok: true, text };
+  } catch (err) {
+    if (signal.aborted) {
+      process.stdout.write("\n(interrupted)\n");
+      return { ok: text.length > 0, text };
+    }
+    process.stderr.write(`error: ${describeFetchError(url, err)}\n`);
+    return { ok: false, text };
+  }
+}

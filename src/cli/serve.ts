@@ -1,0 +1,105 @@
+import { type Config, ConfigError, loadConfig } from "../config/index.js";
+import { parseKeyRef, resolveKeyRef } from "../secrets/index.js";
+import { buildServer, type TandemServer } from "../server/app.js";
+import { isLoopback } from "../server/auth.js";
+import { createLogger } from "../telemetry/logger.js";
+import { VERSION } from "../version.js";
+
+export interface ServeOptions {
+  config?: string;
+  host?: string;
+  port?: number;
+}
+
+/** `tandem serve`: load config, start listening, print a banner, stop cleanly on SIGINT/SIGTERM. */
+export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = process.env): Promise<TandemServer> {
+  const { config, file } = await loadConfig({ configPath: options.config, host: options.host, port: options.port, env });
+  const clientKeys = await resolveClientKeys(config, env);
+  if (!isLoopback(config.server.host) && clientKeys.length === 0) {
+    throw new ConfigError(
+      `binding to ${config.server.host} exposes tandem to other machines: set server.apiKeys (e.g. [env:TANDEM_KEY]) or TANDEM_API_KEYS`,
+      { file, path: "server.apiKeys" },
+    );
+  }
+  const logger = createLogger(config.log.level);
+  const server = await buildServer({ config, logger, clientKeys, env });
+  await Promise.all([
+    server.catalog.discover(),
+    server.app.listen({ host: config.server.host, port: config.server.port }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "EADDRINUSE") {
+        throw new ConfigError(
+          `port ${config.server.port} on ${config.server.host} is already in use (use --port or TANDEM_PORT)`,
+        );
+      }
+      throw err;
+    }),
+  ]);
+  process.stderr.write(banner(server, config, file, clientKeys.length > 0));
+  const stop = async (signal: string) => {
+    logger.info({ signal }, "shutting down");
+    await server.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop("SIGINT"));
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  return server;
+}
+
+async function resolveClientKeys(config: Config, env: NodeJS.ProcessEnv): Promise<string[]> {
+  const keys: string[] = [];
+  for (const text of config.server.apiKeys) {
+    const ref = parseKeyRef(text);
+    const key = ref ? await resolveKeyRef(ref, env) : undefined;
+    if (key === undefined) {
+      throw new ConfigError(`client key '${text}' is not set; refusing to start with fewer keys than configured`, {
+        path: "server.apiKeys",
+      });
+    }
+    keys.push(key);
+  }
+  for (const key of (env.TANDEM_API_KEYS ?? "").split(",")) if (key.trim()) keys.push(key.trim());
+  return keys;
+}
+
+function banner(server: TandemServer, config: Config, file: string | undefined, authOn: boolean): string {
+  const address = server.app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.server.port;
+  const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
+  const lines = [
+    `tandem ${VERSION} listening on http://${host}:${port}`,
+    `  OpenAI: http://${host}:${port}/v1   Anthropic: http://${host}:${port}   Ollama: http://${host}:${port}`,
+    `  config: ${file ?? "none found (providers discovered from the environment)"}`,
+    `  data:   ${config.dataDir}`,
+    `  auth:   ${authOn ? "API key required" : "open to loopback clients"}`,
+  ];
+  const slots = [...server.catalog.slots.values()];
+  const entries = server.catalog.entries();
+  if (slots.length === 0) {
+    lines.push(
+      "",
+      "  No model is available yet. To add one, any of:",
+      "    - export OPENAI_API_KEY=... (or ANTHROPIC_API_KEY, OPENROUTER_API_KEY) and restart",
+      "    - start Ollama (http://127.0.0.1:11434) with a pulled model and restart",
+      "    - write tandem.config.yaml with providers and routes (see the README: Configuration)",
+    );
+  } else {
+    lines.push("  providers:");
+    for (const slot of slots) {
+      const count = entries.filter((e) => e.provider === slot.name).length;
+      const where = "baseUrl" in slot.config ? ` ${slot.config.baseUrl}` : "";
+      const state = slot.provider ? `${count} model${count === 1 ? "" : "s"}` : `unavailable: ${slot.unavailable}`;
+      lines.push(`    ${slot.name} (${slot.config.kind}${where}): ${state}`);
+    }
+    const routes = entries.filter((e) => e.kind === "route");
+    if (routes.length > 0) {
+      lines.push("  routes:");
+      for (const r of routes) lines.push(`    ${r.name}: ${(r.tiers ?? []).map((t) => t.join(" | ")).join(" -> ")}`);
+    }
+    const targets = entries.filter((e) => e.kind === "target");
+    const shown = targets.slice(0, 12).map((t) => t.name);
+    lines.push(
+      `  models: ${shown.join(", ")}${targets.length > shown.length ? ` (+${targets.length - shown.length} more)` : ""}`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,57 @@
+import { authHeaders, describeFetchError, serverUrl } from "./client.js";
+
+interface StatusBody {
+  version: string;
+  uptimeSeconds: number;
+  providers: { name: string; kind: string; available: boolean; reason?: string }[];
+  targets: {
+    target: string;
+    health: string;
+    breaker: string;
+    requests: number;
+    errorRate: number;
+    ttftMs?: number;
+    lastError?: { code: string; message: string };
+  }[];
+  routes: { name: string; tiers: string[][] }[];
+}
+
+/** `tandem status`: what the running server's providers, targets and routes are doing. */
+export async function status(options: { url?: string; key?: string; json?: boolean }): Promise<number> {
+  const url = serverUrl(options.url);
+  let body: StatusBody;
+  try {
+    const res = await fetch(`${url}/v1/status`, { headers: authHeaders(options.key) });
+    if (!res.ok) {
+      process.stderr.write(`tandem status: ${res.status} ${await res.text()}\n`);
+      return 1;
+    }
+    body = (await res.json()) as StatusBody;
+  } catch (err) {
+    process.stderr.write(`tandem status: ${describeFetchError(url, err)}\n`);
+    return 1;
+  }
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    return 0;
+  }
+  const out: string[] = [`tandem ${body.version} at ${url}, up ${body.uptimeSeconds} s`];
+  out.push("", "providers:");
+  if (body.providers.length === 0) out.push("  (none configured)");
+  for (const p of body.providers)
+    out.push(`  ${p.name.padEnd(16)} ${p.kind.padEnd(10)} ${p.available ? "available" : `unavailable: ${p.reason}`}`);
+  out.push("", "targets:");
+  if (body.targets.length === 0) out.push("  (none)");
+  for (const t of body.targets) {
+    const ttft = t.ttftMs === undefined ? "-" : `${Math.round(t.ttftMs)} ms`;
+    const last = t.lastError ? `  last error: ${t.lastError.code}: ${t.lastError.message}` : "";
+    out.push(
+      `  ${t.target.padEnd(36)} ${t.health.padEnd(11)} reqs ${String(t.requests).padStart(5)}  err ${(t.errorRate * 100).toFixed(0).padStart(3)}%  ttft ${ttft}${last}`,
+    );
+  }
+  out.push("", "routes:");
+  if (body.routes.length === 0) out.push("  (none)");
+  for (const r of body.routes) out.push(`  ${r.name.padEnd(16)} ${r.tiers.map((t) => t.join(" | ")).join(" -> ")}`);
+  process.stdout.write(`${out.join("\n")}\n`);
+  return 0;
+}

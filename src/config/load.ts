@@ -1,0 +1,154 @@
+import { readFile, stat } from "node:fs/promises";
+import { isAbsolute, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { formatPath } from "../dialects/shared/validate.js";
+import { ConfigError } from "./config-error.js";
+import { discoverConfig, ollamaOrigin, probeOllama } from "./discover.js";
+import { defaultDataDir, expandHome, userConfigCandidates } from "./paths.js";
+import { type Config, configSchema } from "./schema.js";
+
+export interface LoadOptions {
+  /** `--config PATH`. */
+  configPath?: string;
+  /** `--host` / `--port`, which win over the file and the environment. */
+  host?: string;
+  port?: number;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Skip probing for a local Ollama when there is no config file (tests). Default false. */
+  skipOllamaProbe?: boolean;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file the config came from, or undefined when it was discovered from the environment. */
+  file: string | undefined;
+}
+
+/** Finds, reads, overrides from env and flags, validates, and cross-checks the configuration. */
+export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfig> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const file = await findConfigFile(options.configPath, env, cwd);
+  let raw: unknown;
+  if (file) {
+    raw = await readConfigFile(file);
+  } else {
+    const origin = ollamaOrigin(env);
+    const models = options.skipOllamaProbe ? undefined : await probeOllama(origin);
+    raw = discoverConfig({ env, ollamaAt: models ? origin : undefined, ollamaModels: models });
+  }
+  const overridden = applyOverrides(raw, env, options, file);
+  const parsed = configSchema.safeParse(overridden);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(issue?.message ?? "invalid configuration", {
+      file: file ?? "(environment)",
+      path: issue ? formatPath(issue.path) : undefined,
+    });
+  }
+  const dataDir = resolve(cwd, expandHome(parsed.data.dataDir ?? defaultDataDir(env)));
+  const config: Config = { ...parsed.data, dataDir };
+  checkRoutes(config, file);
+  return { config, file };
+}
+
+async function findConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string): Promise<string | undefined> {
+  const named = explicit ?? env.TANDEM_CONFIG;
+  if (named) {
+    const path = isAbsolute(named) ? named : resolve(cwd, expandHome(named));
+    if (!(await exists(path))) throw new ConfigError("config file not found", { file: path });
+    return path;
+  }
+  for (const candidate of [
+    resolve(cwd, "tandem.config.yaml"),
+    resolve(cwd, "tandem.config.json"),
+    ...userConfigCandidates(env),
+  ]) {
+    if (await exists(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new ConfigError("expected a file", { file: path });
+    return true;
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw new ConfigError(`cannot read: ${(err as Error).message}`, { file: path });
+  }
+}
+
+async function readConfigFile(file: string): Promise<unknown> {
+  const text = await readFile(file, "utf8");
+  try {
+    // YAML is a superset of JSON, so one parser reads both.
+    const value = parseYaml(text, { prettyErrors: true });
+    return value ?? {};
+  } catch (err) {
+    throw new ConfigError(`not valid YAML or JSON: ${(err as Error).message}`, { file });
+  }
+}
+
+/** TANDEM_* variables win over the file; --host/--port win over both. */
+function applyOverrides(raw: unknown, env: NodeJS.ProcessEnv, options: LoadOptions, file: string | undefined): unknown {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ConfigError("expected a mapping at the top level", { file });
+  }
+  const out = { ...(raw as Record<string, unknown>) };
+  const server = { ...((out.server as Record<string, unknown> | undefined) ?? {}) };
+  if (env.TANDEM_HOST) server.host = env.TANDEM_HOST;
+  if (env.TANDEM_PORT) server.port = parsePort(env.TANDEM_PORT, "TANDEM_PORT");
+  if (options.host !== undefined) server.host = options.host;
+  if (options.port !== undefined) server.port = options.port;
+  out.server = server;
+  if (env.TANDEM_DATA_DIR) out.dataDir = env.TANDEM_DATA_DIR;
+  if (env.TANDEM_LOG_LEVEL) out.log = { ...((out.log as object | undefined) ?? {}), level: env.TANDEM_LOG_LEVEL };
+  return out;
+}
+
+export function parsePort(text: string, what: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`expected a port number 0-65535, got '${text}'`, { path: what });
+  }
+  return port;
+}
+
+/** Every tier names a configured provider, and a configured model when the provider lists them. */
+function checkRoutes(config: Config, file: string | undefined): void {
+  for (const [name, route] of Object.entries(config.routes)) {
+    route.tiers.forEach((tier, t) => {
+      tier.forEach((target, i) => {
+        const path = `routes.${name}.tiers[${t}]${tier.length > 1 ? `[${i}]` : ""}`;
+        const slash = target.indexOf("/");
+        if (slash <= 0 || slash === target.length - 1) {
+          throw new ConfigError(`expected a target 'provider/model', got '${target}'`, { file, path });
+        }
+        const providerName = target.slice(0, slash);
+        const model = target.slice(slash + 1);
+        const provider = config.providers[providerName];
+        if (!provider) {
+          const known = Object.keys(config.providers);
+          throw new ConfigError(
+            `unknown provider '${providerName}' (configured: ${known.length > 0 ? known.join(", ") : "none"})`,
+            { file, path },
+          );
+        }
+        const models = provider.models;
+        if (models && Object.keys(models).length > 0 && !(model in models)) {
+          throw new ConfigError(
+            `provider '${providerName}' has no model '${model}' (configured: ${Object.keys(models).join(", ")})`,
+            {
+              file,
+              path,
+            },
+          );
+        }
+      });
+    });
+  }
+}

@@ -1,0 +1,143 @@
+import { z } from "zod";
+import { parseKeyRef } from "../secrets/index.js";
+
+/** `env:NAME`, `keychain:NAME` or `store:NAME`: literal keys never go in a config file. */
+const keyRef = z.string().refine((s) => parseKeyRef(s) !== undefined, {
+  message: "expected a key reference 'env:NAME', 'keychain:NAME' or 'store:NAME' (never a literal key)",
+});
+
+const providerName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "expected a provider name of letters, digits, '_', '.', '-' (no '/')");
+
+/** A remote model: the alias clients use maps to the upstream's id (default: the alias itself). */
+const remoteModel = z.object({
+  /** The upstream's model id. Default: the model's key in `models`. */
+  id: z.string().min(1).optional(),
+  /** Context window in tokens, when known (used to fit conversations). */
+  contextWindow: z.number().int().positive().optional(),
+});
+
+/** `models` as a map `{alias: {id?, contextWindow?}}` or a plain list of upstream ids. */
+const remoteModels = z
+  .union([z.array(z.string().min(1)), z.record(z.string().min(1), remoteModel.nullable())])
+  .transform((value): Record<string, z.infer<typeof remoteModel>> => {
+    if (Array.isArray(value)) return Object.fromEntries(value.map((id) => [id, {}]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, v ?? {}]));
+  });
+
+const remoteCommon = {
+  /** API keys, tried in order: `env:NAME`, `keychain:NAME`, `store:NAME`. Default: none. */
+  apiKeys: z.array(keyRef).default([]),
+  /** Extra headers sent upstream (e.g. OpenRouter's HTTP-Referer). Default: none. */
+  headers: z.record(z.string(), z.string()).default({}),
+  /** Models offered. Default: discovered from the upstream's model list. */
+  models: remoteModels.optional(),
+  /** Milliseconds to establish a connection. Default 10000. */
+  connectTimeoutMs: z.number().int().positive().default(10_000),
+};
+
+const openaiProvider = z.object({
+  kind: z.literal("openai"),
+  /** Any OpenAI-compatible API, up to and including /v1. Default https://api.openai.com/v1. */
+  baseUrl: z.url().default("https://api.openai.com/v1"),
+  ...remoteCommon,
+});
+
+const anthropicProvider = z.object({
+  kind: z.literal("anthropic"),
+  /** Default https://api.anthropic.com. */
+  baseUrl: z.url().default("https://api.anthropic.com"),
+  /** The anthropic-version header. Default 2023-06-01. */
+  anthropicVersion: z.string().default("2023-06-01"),
+  /** max_tokens sent when the client gave none (Anthropic requires one). Default 4096. */
+  defaultMaxTokens: z.number().int().positive().default(4096),
+  ...remoteCommon,
+});
+
+const ollamaProvider = z.object({
+  kind: z.literal("ollama"),
+  /** Default http://127.0.0.1:11434. */
+  baseUrl: z.url().default("http://127.0.0.1:11434"),
+  ...remoteCommon,
+});
+
+const localModel = z.object({
+  /** GGUF file, absolute or relative to `dataDir`. */
+  path: z.string().min(1),
+  /** Context size in tokens. Default: the model's own. */
+  contextSize: z.number().int().positive().optional(),
+});
+
+const llamacppProvider = z.object({
+  kind: z.literal("llamacpp"),
+  /** CPU threads for generation. Default: min(2, physical cores). */
+  threads: z.number().int().positive().optional(),
+  models: z.record(z.string().min(1), localModel).default({}),
+});
+
+export const providerSchema = z.discriminatedUnion("kind", [openaiProvider, anthropicProvider, ollamaProvider, llamacppProvider]);
+
+/** A tier is one target or several balanced targets. */
+const tier = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((t) => (Array.isArray(t) ? t : [t]));
+
+export const routeSchema = z.object({
+  /** Ordered tiers: the first is preferred, later ones are fallbacks. */
+  tiers: z.array(tier).min(1),
+  /** Retries per target. Default: 2 attempts, 100 ms base, 2000 ms cap. */
+  retry: z
+    .object({
+      attempts: z.number().int().min(1).max(10).default(2),
+      baseMs: z.number().int().min(0).default(100),
+      maxMs: z.number().int().min(0).default(2000),
+    })
+    .default({ attempts: 2, baseMs: 100, maxMs: 2000 }),
+  /** Default: connect 2 s, first token 10 s, idle 15 s, total 120 s. */
+  timeouts: z
+    .object({
+      connectMs: z.number().int().positive().default(2000),
+      firstTokenMs: z.number().int().positive().default(10_000),
+      idleMs: z.number().int().positive().default(15_000),
+      totalMs: z.number().int().positive().default(120_000),
+    })
+    .default({ connectMs: 2000, firstTokenMs: 10_000, idleMs: 15_000, totalMs: 120_000 }),
+  /** What the client gets when every tier failed. Default: error. */
+  onExhausted: z.enum(["error", "notice"]).default("error"),
+  /** Where private data may go. Default: unset (private requests are then local-only). */
+  privacy: z.enum(["local-only", "redact", "allow"]).optional(),
+});
+
+export const configSchema = z.object({
+  server: z
+    .object({
+      /** Bind address. Default 127.0.0.1. */
+      host: z.string().min(1).default("127.0.0.1"),
+      /** Default 1337. */
+      port: z.number().int().min(0).max(65535).default(1337),
+      /** Client keys (references). Required when host is not loopback. Default: none. */
+      apiKeys: z.array(keyRef).default([]),
+      /** Largest request body in bytes. Default 33554432 (32 MiB: room for a few base64 images). */
+      bodyLimit: z
+        .number()
+        .int()
+        .positive()
+        .default(32 * 1024 * 1024),
+    })
+    .default({ host: "127.0.0.1", port: 1337, apiKeys: [], bodyLimit: 32 * 1024 * 1024 }),
+  /** Store, models and logs. Default: $XDG_DATA_HOME/tandem or ~/.local/share/tandem. */
+  dataDir: z.string().min(1).optional(),
+  log: z
+    .object({
+      /** pino level. Default info. */
+      level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    })
+    .default({ level: "info" }),
+  providers: z.record(providerName, providerSchema).default({}),
+  routes: z.record(z.string().regex(/^[^/\s]+$/, "expected a route name without '/' or spaces"), routeSchema).default({}),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema> & { dataDir: string };
+export type ProviderConfig = z.output<typeof providerSchema>;
+export type RemoteProviderConfig = Exclude<ProviderConfig, { kind: "llamacpp" }>;
+export type RouteConfig = z.output<typeof routeSchema>;

@@ -1,0 +1,171 @@
+import type { Config, RouteConfig } from "../config/index.js";
+import { GatewayError } from "../core/index.js";
+import { createProvider, type ProviderSlot } from "../providers/create-provider.js";
+import type { ModelInfo, Provider } from "../providers/provider.js";
+import type { ModelEntry } from "./gateway.js";
+
+/** One model on one provider, as clients name it: `provider/model`. */
+export interface Target {
+  name: string;
+  providerName: string;
+  provider: Provider;
+  /** The model id the upstream knows. */
+  upstreamModel: string;
+  contextWindow: number | undefined;
+}
+
+export type Resolved = { kind: "route"; name: string; route: RouteConfig } | { kind: "target"; target: Target };
+
+const DISCOVERY_TIMEOUT_MS = 5000;
+const LIST_LIMIT = 40;
+
+/** Every provider, route and model a client can name, and how each name resolves. */
+export class Catalog {
+  readonly slots: ReadonlyMap<string, ProviderSlot>;
+  readonly routes: ReadonlyMap<string, RouteConfig>;
+  /** Models found on upstreams with no configured list; undefined when discovery failed. */
+  readonly #discovered = new Map<string, ModelInfo[] | undefined>();
+  #createdAt = Math.floor(Date.now() / 1000);
+
+  constructor(config: Config, env: NodeJS.ProcessEnv = process.env) {
+    this.slots = new Map(Object.entries(config.providers).map(([name, pc]) => [name, createProvider(name, pc, env)]));
+    this.routes = new Map(Object.entries(config.routes));
+  }
+
+  /** Asks every provider without a configured model list for its models. Never throws. */
+  async discover(signal?: AbortSignal): Promise<void> {
+    await Promise.all(
+      [...this.slots.values()].map(async (slot) => {
+        if (!slot.provider || configuredModels(slot)) return;
+        const timeout = AbortSignal.timeout(DISCOVERY_TIMEOUT_MS);
+        try {
+          const models = await slot.provider.listModels(signal ? AbortSignal.any([signal, timeout]) : timeout);
+          this.#discovered.set(slot.name, models);
+        } catch {
+          this.#discovered.set(slot.name, undefined);
+        }
+      }),
+    );
+  }
+
+  /** Resolves a client's model name to a route or a target; throws not_found listing what exists. */
+  resolve(name: string): Resolved {
+    for (const candidate of nameVariants(name)) {
+      const route = this.routes.get(candidate);
+      if (route) return { kind: "route", name: candidate, route };
+    }
+    const slash = name.indexOf("/");
+    if (slash > 0) {
+      const target = this.target(name.slice(0, slash), name.slice(slash + 1));
+      if (target) return { kind: "target", target };
+    }
+    throw this.#notFound(name);
+  }
+
+  /** Resolves `provider/model`; undefined when the model is known not to exist. */
+  target(providerName: string, model: string): Target | undefined {
+    const slot = this.slots.get(providerName);
+    if (!slot) return undefined;
+    if (!slot.provider) {
+      throw new GatewayError("unavailable", `Provider '${providerName}' is unavailable: ${slot.unavailable}`, {
+        target: `${providerName}/${model}`,
+        retryable: false,
+      });
+    }
+    const configured = configuredModels(slot);
+    if (configured) {
+      for (const candidate of nameVariants(model)) {
+        const entry = configured[candidate];
+        if (entry) return this.#target(slot, slot.provider, candidate, entry.id ?? candidate, entry.contextWindow);
+      }
+      return undefined;
+    }
+    const discovered = this.#discovered.get(slot.name);
+    if (discovered === undefined) {
+      // Discovery failed or has not run: pass the name through and let the upstream judge it.
+      return this.#target(slot, slot.provider, model, model, undefined);
+    }
+    for (const candidate of nameVariants(model)) {
+      const info = discovered.find((m) => m.id === candidate);
+      if (info) return this.#target(slot, slot.provider, candidate, info.id, info.contextWindow);
+    }
+    return undefined;
+  }
+
+  #target(
+    slot: ProviderSlot,
+    provider: Provider,
+    model: string,
+    upstreamModel: string,
+    contextWindow: number | undefined,
+  ): Target {
+    return { name: `${slot.name}/${model}`, providerName: slot.name, provider, upstreamModel, contextWindow };
+  }
+
+  /** Every name a client can use: routes first, then targets. */
+  entries(): ModelEntry[] {
+    const out: ModelEntry[] = [];
+    for (const [name, route] of this.routes) out.push({ name, kind: "route", tiers: route.tiers, created: this.#createdAt });
+    for (const slot of this.slots.values()) {
+      const base = { kind: "target" as const, provider: slot.name, providerKind: slot.config.kind };
+      const configured = configuredModels(slot);
+      if (configured) {
+        for (const [alias, m] of Object.entries(configured)) {
+          out.push({
+            ...base,
+            name: `${slot.name}/${alias}`,
+            upstreamModel: m.id ?? alias,
+            contextWindow: m.contextWindow,
+            created: this.#createdAt,
+          });
+        }
+      } else {
+        for (const m of this.#discovered.get(slot.name) ?? []) {
+          out.push({
+            ...base,
+            name: `${slot.name}/${m.id}`,
+            upstreamModel: m.id,
+            contextWindow: m.contextWindow,
+            created: m.created ?? this.#createdAt,
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Names of targets a request could be served by right now (for /ready). */
+  usableProviders(): string[] {
+    return [...this.slots.values()].filter((s) => s.provider !== undefined).map((s) => s.name);
+  }
+
+  #notFound(name: string): GatewayError {
+    const names = this.entries().map((e) => e.name);
+    const shown = names.slice(0, LIST_LIMIT).join(", ");
+    const more = names.length > LIST_LIMIT ? ` and ${names.length - LIST_LIMIT} more (GET /v1/models lists all)` : "";
+    const available =
+      names.length > 0
+        ? `Available: ${shown}${more}.`
+        : "No models are configured: add a provider to the config file (see the README).";
+    return new GatewayError("not_found", `The model '${name}' does not exist. ${available}`, { param: "model" });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.slots.values()].map((s) => s.provider?.close()));
+  }
+}
+
+function configuredModels(slot: ProviderSlot): Record<string, { id?: string; contextWindow?: number }> | undefined {
+  if (slot.config.kind === "llamacpp") {
+    const local = Object.entries(slot.config.models).map(([name, m]) => [name, { contextWindow: m.contextSize }] as const);
+    return local.length > 0 ? Object.fromEntries(local) : undefined;
+  }
+  const models = slot.config.models;
+  return models && Object.keys(models).length > 0 ? models : undefined;
+}
+
+/** Ollama clients add or drop `:latest`; accept the name as given first, then the other form. */
+function nameVariants(name: string): string[] {
+  if (name.endsWith(":latest")) return [name, name.slice(0, -":latest".length)];
+  return [name, `${name}:latest`];
+}

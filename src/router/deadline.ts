@@ -1,0 +1,70 @@
+import { GatewayError } from "../core/index.js";
+
+export interface Timeouts {
+  /** From the start of the attempt to its first event. */
+  firstTokenMs: number;
+  /** Longest gap between two events. */
+  idleMs: number;
+  /** The whole answer. */
+  totalMs: number;
+}
+
+/**
+ * The time limits of one upstream attempt, as one AbortSignal that also follows the client's.
+ * When a limit passes, the upstream work is aborted (not merely raced) and `error()` explains why.
+ */
+export class Deadline {
+  readonly #controller = new AbortController();
+  readonly #parent: AbortSignal;
+  readonly #timeouts: Timeouts;
+  readonly #target: string;
+  readonly #onParentAbort = () => this.#controller.abort(this.#parent.reason);
+  #expired: GatewayError | undefined;
+  #step: NodeJS.Timeout | undefined;
+  #total: NodeJS.Timeout | undefined;
+
+  constructor(parent: AbortSignal, timeouts: Timeouts, target: string) {
+    this.#parent = parent;
+    this.#timeouts = timeouts;
+    this.#target = target;
+    if (parent.aborted) this.#controller.abort(parent.reason);
+    else parent.addEventListener("abort", this.#onParentAbort, { once: true });
+    this.#total = setTimeout(() => this.#expire(`no complete answer within ${timeouts.totalMs} ms`), timeouts.totalMs);
+    this.#step = setTimeout(() => this.#expire(`no first token within ${timeouts.firstTokenMs} ms`), timeouts.firstTokenMs);
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Call after each event: restarts the idle limit (the first call switches from first-token to idle). */
+  tick(): void {
+    if (this.#step && this.#stepIsIdle) {
+      this.#step.refresh();
+      return;
+    }
+    clearTimeout(this.#step);
+    this.#stepIsIdle = true;
+    this.#step = setTimeout(() => this.#expire(`no token for ${this.#timeouts.idleMs} ms`), this.#timeouts.idleMs);
+  }
+  #stepIsIdle = false;
+
+  /** The error to report for a failure: the timeout when one fired, else the failure normalised. */
+  error(err: unknown): GatewayError {
+    if (this.#expired) return this.#expired;
+    if (this.#parent.aborted) return new GatewayError("canceled", "The client disconnected", { cause: err });
+    return GatewayError.from(err);
+  }
+
+  dispose(): void {
+    clearTimeout(this.#step);
+    clearTimeout(this.#total);
+    this.#parent.removeEventListener("abort", this.#onParentAbort);
+  }
+
+  #expire(message: string): void {
+    this.#expired = new GatewayError("timeout", `${this.#target}: ${message}`, { target: this.#target });
+    this.dispose();
+    this.#controller.abort(this.#expired);
+  }
+}

@@ -1,0 +1,186 @@
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import type { Config } from "../config/index.js";
+import { GatewayError } from "../core/index.js";
+import { anthropicDialect, renderAnthropicModel, renderAnthropicModelList } from "../dialects/anthropic/index.js";
+import { ollamaDialect } from "../dialects/ollama/index.js";
+import { openaiDialect, renderOpenAIModel, renderOpenAIModelList } from "../dialects/openai/index.js";
+import { Catalog } from "../router/catalog.js";
+import { Router } from "../router/router.js";
+import { Metrics } from "../telemetry/metrics.js";
+import { TargetStats } from "../telemetry/target-stats.js";
+import { ClientAuth } from "./auth.js";
+import type { Dialect } from "./dialect.js";
+import { requestRecord } from "./request-record.js";
+import { statusSnapshot } from "./status.js";
+
+export interface ServerOptions {
+  config: Config;
+  logger: Logger;
+  /** Literal client keys (resolved from config references and TANDEM_API_KEYS). */
+  clientKeys: readonly string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface TandemServer {
+  app: FastifyInstance;
+  catalog: Catalog;
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+const DIALECTS: readonly Dialect[] = [openaiDialect, anthropicDialect, ollamaDialect];
+
+/** Which dialect a request speaks, by path (and Anthropic's version header on shared /v1 paths). */
+export function dialectFor(request: FastifyRequest): Dialect {
+  const url = request.url;
+  if (url.startsWith("/api/") || url === "/api") return ollamaDialect;
+  if (url.startsWith("/v1/messages") || request.headers["anthropic-version"] !== undefined) return anthropicDialect;
+  return openaiDialect;
+}
+
+/** Builds the HTTP app: dialects, auth, limits, health/status/metrics. Does not listen. */
+export async function buildServer(options: ServerOptions): Promise<TandemServer> {
+  const { config, logger } = options;
+  const startedAt = Date.now();
+  const catalog = new Catalog(config, options.env);
+  const stats = new TargetStats();
+  const metrics = new Metrics();
+  const router = new Router(catalog, stats, metrics);
+  const auth = new ClientAuth(options.clientKeys);
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit: config.server.bodyLimit,
+    // Long generations: never cut a response for taking time; the router owns time limits.
+    requestTimeout: 0,
+    keepAliveTimeout: 72_000,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+
+  // Ollama and curl users often send JSON without a JSON content type; parse any body as JSON.
+  const jsonParser = app.getDefaultJsonParser("error", "error");
+  app.addContentTypeParser("*", { parseAs: "string" }, jsonParser);
+
+  app.addHook("onRequest", async (request, reply) => {
+    const record = requestRecord(request);
+    record.dialect = dialectFor(request).name;
+    reply.raw.once("close", () => finishRequest(request, reply.raw.statusCode));
+    if (request.url === "/health" || auth.allows(request.headers)) return;
+    throw new GatewayError(
+      "authentication",
+      "Invalid or missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'",
+    );
+  });
+
+  function finishRequest(request: FastifyRequest, status: number): void {
+    const record = requestRecord(request);
+    const ms = performance.now() - record.startedAt;
+    const error = record.error ?? record.streamError;
+    const labels = {
+      dialect: record.dialect,
+      route: record.meta?.route ?? "",
+      target: record.meta?.target ?? "",
+      status: String(status),
+    };
+    metrics.requests.inc(labels);
+    metrics.requestDuration.observe({ dialect: record.dialect, stream: String(record.stream ?? false) }, ms / 1000);
+    logger.info(
+      {
+        method: request.method,
+        path: request.url.split("?")[0],
+        status,
+        dialect: record.dialect,
+        model: record.model,
+        route: record.meta?.route,
+        target: record.meta?.target,
+        attempts: record.meta?.attempts,
+        degraded: record.meta?.degraded,
+        stream: record.stream,
+        ms: Math.round(ms * 10) / 10,
+        firstEventMs: record.firstEventMs === undefined ? undefined : Math.round(record.firstEventMs * 10) / 10,
+        inputTokens: record.usage?.inputTokens,
+        outputTokens: record.usage?.outputTokens,
+        error: error ? { code: error.code, message: error.message } : undefined,
+      },
+      "request",
+    );
+  }
+
+  app.setErrorHandler((err, request, reply) => {
+    const error = toGatewayError(err);
+    requestRecord(request).error = error;
+    if (error.code === "internal") logger.error({ err }, "internal error");
+    const rendered = dialectFor(request).renderError(
+      error.code === "internal" ? new GatewayError("internal", "Internal error in tandem (see the server log)") : error,
+    );
+    if (error.retryAfterMs !== undefined) reply.header("retry-after", String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
+    if (reply.sent || reply.raw.headersSent) return;
+    reply.code(rendered.status).send(rendered.body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const error = new GatewayError("not_found", `Unknown endpoint: ${request.method} ${request.url.split("?")[0]}`);
+    requestRecord(request).error = error;
+    const rendered = dialectFor(request).renderError(error);
+    reply.code(rendered.status).send(rendered.body);
+  });
+
+  app.get("/", async () => "tandem is running\n");
+  app.head("/", async () => "");
+  app.get("/health", async () => ({ status: "ok" }));
+  app.get("/ready", async (_request, reply) => {
+    const usable = catalog.usableProviders();
+    if (usable.length === 0) {
+      return reply
+        .code(503)
+        .send({ status: "not_ready", reason: "no usable provider is configured (see the README: Configuration)" });
+    }
+    return { status: "ready", providers: usable };
+  });
+  app.get("/v1/status", async () => statusSnapshot(catalog, stats, startedAt));
+  app.get("/metrics", async (_request, reply) => {
+    reply.header("content-type", metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  // /v1/models is shared by the OpenAI and Anthropic APIs; Anthropic's SDK sends anthropic-version.
+  app.get("/v1/models", async (request) => {
+    const entries = await router.models();
+    return request.headers["anthropic-version"] !== undefined
+      ? renderAnthropicModelList(entries)
+      : renderOpenAIModelList(entries);
+  });
+  app.get("/v1/models/*", async (request) => {
+    const name = decodeURIComponent((request.params as { "*": string })["*"]);
+    const entry = await router.model(name);
+    return request.headers["anthropic-version"] !== undefined ? renderAnthropicModel(entry) : renderOpenAIModel(entry);
+  });
+
+  for (const dialect of DIALECTS) dialect.register(app, router);
+
+  return {
+    app,
+    catalog,
+    metrics,
+    async close() {
+      await app.close();
+      await catalog.close();
+    },
+  };
+}
+
+/** Fastify's own errors (bad JSON, body too large, bad content type) become dialect errors, never 500s. */
+function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const e = err as { statusCode?: number; code?: string; message?: string };
+  if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
+    if (e.statusCode === 413) return new GatewayError("payload_too_large", `Request body is too large (${e.message ?? ""})`);
+    if (e.statusCode === 415) return new GatewayError("unsupported_media_type", e.message ?? "Unsupported content type");
+    const message = e.code === "FST_ERR_CTP_EMPTY_JSON_BODY" ? "The request body is empty; expected a JSON object" : e.message;
+    return new GatewayError("invalid_request", `Invalid request body: ${message ?? "could not be parsed as JSON"}`);
+  }
+  if (err instanceof SyntaxError) return new GatewayError("invalid_request", `Invalid JSON in request body: ${err.message}`);
+  return GatewayError.from(err);
+}

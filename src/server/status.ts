@@ -1,0 +1,66 @@
+import type { Catalog } from "../router/catalog.js";
+import type { TargetSnapshot, TargetStats } from "../telemetry/target-stats.js";
+import { VERSION } from "../version.js";
+
+export type Health = "healthy" | "unhealthy" | "unknown" | "unavailable";
+
+export interface TargetStatus extends TargetSnapshot {
+  target: string;
+  provider: string;
+  health: Health;
+  /** Circuit breakers arrive with the resilient router; until then every target reports "none". */
+  breaker: "none";
+  reason?: string;
+}
+
+/** The JSON of GET /v1/status: what every provider, target and route is doing. */
+export function statusSnapshot(catalog: Catalog, stats: TargetStats, startedAt: number) {
+  const targets: TargetStatus[] = [];
+  const seen = new Set<string>();
+  for (const entry of catalog.entries()) {
+    if (entry.kind !== "target" || !entry.provider) continue;
+    seen.add(entry.name);
+    const slot = catalog.slots.get(entry.provider);
+    const snap = stats.snapshot(entry.name);
+    const unavailable = slot && !slot.provider ? slot.unavailable : undefined;
+    targets.push({
+      target: entry.name,
+      provider: entry.provider,
+      health: unavailable ? "unavailable" : healthOf(snap),
+      breaker: "none",
+      ...(unavailable ? { reason: unavailable } : {}),
+      ...snap,
+    });
+  }
+  // Targets named directly that the model list does not show (e.g. discovery failed) still get a line.
+  for (const name of stats.targets()) {
+    if (seen.has(name)) continue;
+    const snap = stats.snapshot(name);
+    targets.push({ target: name, provider: name.slice(0, name.indexOf("/")), health: healthOf(snap), breaker: "none", ...snap });
+  }
+  return {
+    version: VERSION,
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+    providers: [...catalog.slots.values()].map((slot) => ({
+      name: slot.name,
+      kind: slot.config.kind,
+      baseUrl: "baseUrl" in slot.config ? slot.config.baseUrl : undefined,
+      available: slot.provider !== undefined,
+      ...(slot.provider ? {} : { reason: slot.unavailable }),
+      // Key references only (e.g. env:OPENAI_API_KEY), never the keys.
+      keys: "apiKeys" in slot.config ? slot.config.apiKeys : [],
+    })),
+    targets,
+    routes: [...catalog.routes.entries()].map(([name, r]) => ({
+      name,
+      tiers: r.tiers,
+      privacy: r.privacy ?? null,
+      onExhausted: r.onExhausted,
+    })),
+  };
+}
+
+function healthOf(s: TargetSnapshot): Health {
+  if (s.requests === 0) return "unknown";
+  return s.errorRate >= 0.5 ? "unhealthy" : "healthy";
+}

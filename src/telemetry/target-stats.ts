@@ -1,0 +1,72 @@
+import type { GatewayError } from "../core/index.js";
+
+const ALPHA = 0.2;
+
+function ewma(previous: number | undefined, sample: number): number {
+  return previous === undefined ? sample : previous + ALPHA * (sample - previous);
+}
+
+export interface TargetSnapshot {
+  requests: number;
+  failures: number;
+  /** Exponentially weighted share of recent attempts that failed (0..1). */
+  errorRate: number;
+  /** EWMA of time to first event, ms. */
+  ttftMs: number | undefined;
+  /** EWMA of whole-answer duration, ms. */
+  latencyMs: number | undefined;
+  lastError: { code: string; message: string; status: number; at: string } | undefined;
+  lastSuccessAt: string | undefined;
+}
+
+/** Passive health signals from live traffic, per target. */
+export class TargetStats {
+  readonly #byTarget = new Map<string, TargetSnapshot>();
+
+  #get(target: string): TargetSnapshot {
+    let s = this.#byTarget.get(target);
+    if (!s) {
+      s = {
+        requests: 0,
+        failures: 0,
+        errorRate: 0,
+        ttftMs: undefined,
+        latencyMs: undefined,
+        lastError: undefined,
+        lastSuccessAt: undefined,
+      };
+      this.#byTarget.set(target, s);
+    }
+    return s;
+  }
+
+  firstEvent(target: string, ms: number): void {
+    const s = this.#get(target);
+    s.ttftMs = ewma(s.ttftMs, ms);
+  }
+
+  success(target: string, ms: number): void {
+    const s = this.#get(target);
+    s.requests++;
+    s.errorRate = ewma(s.errorRate, 0);
+    s.latencyMs = ewma(s.latencyMs, ms);
+    s.lastSuccessAt = new Date().toISOString();
+  }
+
+  failure(target: string, error: GatewayError): void {
+    const s = this.#get(target);
+    s.requests++;
+    s.failures++;
+    s.errorRate = ewma(s.errorRate, 1);
+    s.lastError = { code: error.code, message: error.message, status: error.status, at: new Date().toISOString() };
+  }
+
+  /** Every target that has seen traffic. */
+  targets(): string[] {
+    return [...this.#byTarget.keys()];
+  }
+
+  snapshot(target: string): TargetSnapshot {
+    return { ...this.#get(target) };
+  }
+}

@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { ConfigError, discoverConfig, loadConfig, ollamaOrigin } from "../../src/config/index.js";
+
+function dirWith(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "tandem-config-"));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+const noEnv = (dir: string): NodeJS.ProcessEnv => ({
+  HOME: dir,
+  XDG_CONFIG_HOME: join(dir, "cfg"),
+  XDG_DATA_HOME: join(dir, "data"),
+});
+
+describe("loadConfig", () => {
+  it("reads ./tandem.config.yaml with the DESIGN.md shape and fills defaults", async () => {
+    const dir = dirWith({
+      "tandem.config.yaml": `
+server: { port: 4000 }
+providers:
+  openai: { kind: openai, apiKeys: [env:OPENAI_API_KEY], models: [gpt-4o-mini] }
+  claude: { kind: anthropic, apiKeys: [keychain:anthropic] }
+  ollama: { kind: ollama }
+routes:
+  auto:
+    tiers: [openai/gpt-4o-mini, claude/claude-sonnet-4-5]
+    onExhausted: notice
+  private: { tiers: [[ollama/llama3.2, ollama/qwen]], privacy: local-only }
+`,
+    });
+    const { config, file } = await loadConfig({ cwd: dir, env: noEnv(dir) });
+    assert.equal(file, join(dir, "tandem.config.yaml"));
+    assert.equal(config.server.host, "127.0.0.1");
+    assert.equal(config.server.port, 4000);
+    assert.equal(config.dataDir, join(dir, "data", "tandem"));
+    assert.deepEqual(config.providers.openai?.kind === "openai" && config.providers.openai.models, { "gpt-4o-mini": {} });
+    assert.equal(config.providers.claude?.kind === "anthropic" && config.providers.claude.baseUrl, "https://api.anthropic.com");
+    assert.deepEqual(config.routes.auto?.tiers, [["openai/gpt-4o-mini"], ["claude/claude-sonnet-4-5"]]);
+    assert.equal(config.routes.auto?.onExhausted, "notice");
+    assert.equal(config.routes.auto?.retry.attempts, 2);
+    assert.deepEqual(config.routes.private?.tiers, [["ollama/llama3.2", "ollama/qwen"]]);
+  });
+
+  it("lets TANDEM_* variables and flags override the file, flags winning", async () => {
+    const dir = dirWith({ "tandem.config.json": JSON.stringify({ server: { host: "127.0.0.1", port: 4000 } }) });
+    const env = { ...noEnv(dir), TANDEM_PORT: "5000", TANDEM_HOST: "127.0.0.2", TANDEM_DATA_DIR: join(dir, "d") };
+    const fromEnv = await loadConfig({ cwd: dir, env });
+    assert.equal(fromEnv.config.server.port, 5000);
+    assert.equal(fromEnv.config.server.host, "127.0.0.2");
+    assert.equal(fromEnv.config.dataDir, join(dir, "d"));
+    const fromFlag = await loadConfig({ cwd: dir, env, port: 6000 });
+    assert.equal(fromFlag.config.server.port, 6000);
+  });
+
+  it("prefers --config over TANDEM_CONFIG over ./tandem.config.yaml", async () => {
+    const dir = dirWith({
+      "a.yaml": "server: { port: 1001 }",
+      "b.yaml": "server: { port: 1002 }",
+      "tandem.config.yaml": "server: { port: 1003 }",
+    });
+    const env = { ...noEnv(dir), TANDEM_CONFIG: join(dir, "b.yaml") };
+    assert.equal((await loadConfig({ cwd: dir, env, configPath: "a.yaml" })).config.server.port, 1001);
+    assert.equal((await loadConfig({ cwd: dir, env })).config.server.port, 1002);
+    assert.equal((await loadConfig({ cwd: dir, env: noEnv(dir) })).config.server.port, 1003);
+  });
+
+  it("names the file, the field path and what was expected for a bad field", async () => {
+    const dir = dirWith({ "tandem.config.yaml": "providers:\n  openai: { kind: openai, apiKeys: [sk-literal-key] }\n" });
+    await assert.rejects(loadConfig({ cwd: dir, env: noEnv(dir) }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /tandem\.config\.yaml/);
+      assert.match(err.message, /providers\.openai\.apiKeys\[0\]/);
+      assert.match(err.message, /env:NAME/);
+      return true;
+    });
+  });
+
+  it("rejects a route whose tier names an unknown provider or an unlisted model", async () => {
+    const dir = dirWith({
+      "x.yaml": "providers:\n  openai: { kind: openai, models: [gpt-4o-mini] }\nroutes:\n  auto: { tiers: [nope/m] }\n",
+      "y.yaml": "providers:\n  openai: { kind: openai, models: [gpt-4o-mini] }\nroutes:\n  auto: { tiers: [openai/gpt-5] }\n",
+    });
+    await assert.rejects(
+      loadConfig({ cwd: dir, env: noEnv(dir), configPath: "x.yaml" }),
+      /routes\.auto\.tiers\[0\].*unknown provider 'nope'/,
+    );
+    await assert.rejects(
+      loadConfig({ cwd: dir, env: noEnv(dir), configPath: "y.yaml" }),
+      /routes\.auto\.tiers\[0\].*no model 'gpt-5'/,
+    );
+  });
+
+  it("reports unparseable YAML, a missing --config file and a bad port clearly", async () => {
+    const dir = dirWith({ "bad.yaml": "server: { port: [" });
+    await assert.rejects(loadConfig({ cwd: dir, env: noEnv(dir), configPath: "bad.yaml" }), /bad\.yaml: not valid YAML or JSON/);
+    await assert.rejects(
+      loadConfig({ cwd: dir, env: noEnv(dir), configPath: "missing.yaml" }),
+      /missing\.yaml: config file not found/,
+    );
+    await assert.rejects(loadConfig({ cwd: dir, env: { ...noEnv(dir), TANDEM_PORT: "http" } }), /TANDEM_PORT: expected a port/);
+  });
+
+  it("starts with no file: providers from standard env keys and a route auto over them", async () => {
+    const dir = dirWith({});
+    const empty = await loadConfig({ cwd: dir, env: noEnv(dir), skipOllamaProbe: true });
+    assert.equal(empty.file, undefined);
+    assert.deepEqual(empty.config.providers, {});
+    assert.deepEqual(empty.config.routes, {});
+    const env = { ...noEnv(dir), OPENAI_API_KEY: "sk-test", ANTHROPIC_API_KEY: "ak-test" };
+    const { config } = await loadConfig({ cwd: dir, env, skipOllamaProbe: true });
+    assert.deepEqual(Object.keys(config.providers).sort(), ["claude", "openai"]);
+    assert.deepEqual(config.routes.auto?.tiers, [["openai/gpt-4o-mini"], ["claude/claude-haiku-4-5"]]);
+  });
+
+  it("puts a discovered Ollama first in auto (local first)", () => {
+    const input = discoverConfig({
+      env: { OPENAI_API_KEY: "x" },
+      ollamaAt: "http://127.0.0.1:11434",
+      ollamaModels: ["llama3.2:latest"],
+    });
+    assert.deepEqual(input.routes?.auto?.tiers, ["ollama/llama3.2:latest", "openai/gpt-4o-mini"]);
+    assert.equal(ollamaOrigin({ OLLAMA_HOST: "0.0.0.0" }), "http://0.0.0.0:11434");
+    assert.equal(ollamaOrigin({ OLLAMA_HOST: "https://ollama.example:8443" }), "https://ollama.example:8443");
+  });
+});

@@ -1,0 +1,32 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { type Config, type ConfigInput, configSchema } from "../../src/config/index.js";
+import { buildServer, type TandemServer } from "../../src/server/app.js";
+
+export interface RunningTandem {
+  url: string;
+  server: TandemServer;
+  close(): Promise<void>;
+}
+
+/** Starts a real tandem server in this process on 127.0.0.1 with an ephemeral port. */
+export async function startTandem(
+  input: ConfigInput,
+  options: { clientKeys?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunningTandem> {
+  const parsed = configSchema.parse({ ...input, server: { ...input.server, host: "127.0.0.1", port: 0 } });
+  const config: Config = { ...parsed, dataDir: mkdtempSync(join(tmpdir(), "tandem-test-")) };
+  const server = await buildServer({
+    config,
+    logger: pino({ level: "silent" }),
+    clientKeys: options.clientKeys ?? [],
+    env: options.env ?? {},
+  });
+  await server.catalog.discover();
+  await server.app.listen({ host: "127.0.0.1", port: 0 });
+  const address = server.app.server.address();
+  if (typeof address !== "object" || !address) throw new Error("server has no address");
+  return { url: `http://127.0.0.1:${address.port}`, server, close: () => server.close() };
+}
