@@ -6,12 +6,14 @@ import { OpenAIProvider } from "./openai/index.js";
 import type { Provider } from "./provider.js";
 
 /** A provider built from config, or the reason it cannot run in this build. */
-export type ProviderSlot = { name: string; config: ProviderConfig; provider: Provider; keys: KeyPool } | {
-  name: string;
-  config: ProviderConfig;
-  provider: undefined;
-  unavailable: string;
-};
+export type ProviderSlot =
+  | { name: string; config: ProviderConfig; provider: Provider; keys: KeyPool }
+  | {
+      name: string;
+      config: ProviderConfig;
+      provider: undefined;
+      unavailable: string;
+    };
 
 export function createProvider(name: string, config: ProviderConfig, env: NodeJS.ProcessEnv = process.env): ProviderSlot {
   if (config.kind === "llamacpp") {
@@ -19,7 +21,8 @@ export function createProvider(name: string, config: ProviderConfig, env: NodeJS
       name,
       config,
       provider: undefined,
-      unavailable: "the embedded llama.cpp engine is not part of this build yet; use an ollama or OpenAI-compatible provider for local models",
+      unavailable:
+        "the embedded llama.cpp engine is not part of this build yet; use an ollama or OpenAI-compatible provider for local models",
     };
   }
   const keys = new KeyPool(

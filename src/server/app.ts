@@ -115,8 +115,9 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     const rendered = dialectFor(request).renderError(
       error.code === "internal" ? new GatewayError("internal", "Internal error in tandem (see the server log)") : error,
     );
-    if (error.retryAfterMs !== undefined) reply.header("retry-after", String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
     if (reply.sent || reply.raw.headersSent) return;
+    if (error.retryAfterMs !== undefined) reply.header("retry-after", String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
+    if (rendered.headers) reply.headers(rendered.headers);
     reply.code(rendered.status).send(rendered.body);
   });
 
@@ -128,7 +129,6 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   });
 
   app.get("/", async () => "tandem is running\n");
-  app.head("/", async () => "");
   app.get("/health", async () => ({ status: "ok" }));
   app.get("/ready", async (_request, reply) => {
     const usable = catalog.usableProviders();

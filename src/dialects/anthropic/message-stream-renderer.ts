@@ -1,0 +1,148 @@
+import { GatewayError, mergeUsage, type StreamEvent, type Usage } from "../../core/index.js";
+import type { ResponseMeta } from "../../router/gateway.js";
+import type { StreamRenderer } from "../../server/respond.js";
+import { toAnthropicStopReason } from "./map-anthropic-stop-reason.js";
+import { messageId, toolUseId } from "./message-id.js";
+import { renderAnthropicError } from "./render-error.js";
+import { renderUsage } from "./render-usage.js";
+import { toolInputJson } from "./tool-input.js";
+
+type OpenBlock = { kind: "text"; index: number } | { kind: "tool"; index: number; toolIndex: number };
+
+/** One SSE frame the way Anthropic writes it: a named event whose data repeats the type. */
+function sse(type: string, data: Record<string, unknown>): string {
+  return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+}
+
+/**
+ * Renders canonical events as Anthropic's Messages stream: message_start, ping, then content
+ * blocks opened lazily as events arrive (a text delta opens a text block; a tool call start closes
+ * whatever is open and opens a tool_use block), message_delta with the stop reason and usage, and
+ * message_stop.
+ *
+ * message_start waits for the first content event (or the finish), so the input token count that
+ * providers report just after `start` is already in it, as Anthropic clients expect.
+ *
+ * A tool call's argument text is gathered and sent as one input_json_delta when its block closes:
+ * Anthropic's clients parse the joined partial_json at content_block_stop and throw on bad JSON,
+ * and only the whole text can be checked (bad arguments become `{}`, see tool-input.ts). Anthropic's
+ * wire cannot interleave blocks, so argument text for a tool call whose block has already closed is
+ * dropped; no backend streams calls that way in practice.
+ */
+export class MessageStreamRenderer implements StreamRenderer {
+  readonly contentType = "text/event-stream; charset=utf-8";
+  readonly #meta: ResponseMeta;
+  #id: string | undefined;
+  #started = false;
+  #finished = false;
+  #nextBlock = 0;
+  #open: OpenBlock | undefined;
+  #usage: Partial<Usage> = {};
+  readonly #toolArgs = new Map<number, string>();
+  readonly #closedTools = new Set<number>();
+
+  constructor(meta: ResponseMeta) {
+    this.#meta = meta;
+  }
+
+  event(event: StreamEvent): string {
+    switch (event.type) {
+      case "start":
+        this.#id ??= event.id;
+        return "";
+      case "usage":
+        mergeUsage(this.#usage as Usage, event.usage);
+        return "";
+      case "text-delta": {
+        if (event.text === "") return "";
+        let out = this.#ensureStarted();
+        if (this.#open?.kind !== "text") {
+          out += this.#closeOpen();
+          const index = this.#nextBlock++;
+          this.#open = { kind: "text", index };
+          out += sse("content_block_start", { index, content_block: { type: "text", text: "" } });
+        }
+        return out + sse("content_block_delta", { index: this.#open.index, delta: { type: "text_delta", text: event.text } });
+      }
+      case "tool-call-start": {
+        let out = this.#ensureStarted() + this.#closeOpen();
+        const index = this.#nextBlock++;
+        this.#open = { kind: "tool", index, toolIndex: event.index };
+        this.#toolArgs.set(event.index, "");
+        out += sse("content_block_start", {
+          index,
+          content_block: { type: "tool_use", id: toolUseId(event.id), name: event.name, input: {} },
+        });
+        return out;
+      }
+      case "tool-call-delta": {
+        const sofar = this.#toolArgs.get(event.index);
+        if (sofar !== undefined && !this.#closedTools.has(event.index)) {
+          this.#toolArgs.set(event.index, sofar + event.argumentsDelta);
+        }
+        return "";
+      }
+      case "tool-call-end":
+        return this.#open?.kind === "tool" && this.#open.toolIndex === event.index ? this.#closeOpen() : "";
+      case "finish": {
+        const out = this.#ensureStarted() + this.#closeOpen();
+        this.#finished = true;
+        const stopReason = toAnthropicStopReason(event.reason, event.raw, event.stopSequence, this.#toolArgs.size > 0);
+        return (
+          out +
+          sse("message_delta", {
+            delta: {
+              stop_reason: stopReason,
+              stop_sequence: stopReason === "stop_sequence" ? (event.stopSequence ?? null) : null,
+            },
+            usage: renderUsage(this.#usage),
+          })
+        );
+      }
+    }
+  }
+
+  end(): string {
+    if (this.#finished) return sse("message_stop", {});
+    // Never a silent truncation: a stream that stops before its finish says so.
+    return this.error(new GatewayError("upstream_error", "The answer ended before it finished"));
+  }
+
+  error(error: GatewayError): string {
+    const { body } = renderAnthropicError(error);
+    return `event: error\ndata: ${JSON.stringify(body)}\n\n`;
+  }
+
+  #ensureStarted(): string {
+    if (this.#started) return "";
+    this.#started = true;
+    const usage = renderUsage(this.#usage);
+    return (
+      sse("message_start", {
+        message: {
+          id: messageId(this.#id),
+          type: "message",
+          role: "assistant",
+          model: this.#meta.target,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage,
+        },
+      }) + sse("ping", {})
+    );
+  }
+
+  #closeOpen(): string {
+    const open = this.#open;
+    if (!open) return "";
+    this.#open = undefined;
+    let out = "";
+    if (open.kind === "tool") {
+      const json = toolInputJson(this.#toolArgs.get(open.toolIndex) ?? "");
+      this.#closedTools.add(open.toolIndex);
+      out += sse("content_block_delta", { index: open.index, delta: { type: "input_json_delta", partial_json: json } });
+    }
+    return out + sse("content_block_stop", { index: open.index });
+  }
+}

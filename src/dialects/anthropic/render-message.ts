@@ -1,0 +1,46 @@
+import type { ChatResult } from "../../core/index.js";
+import type { ResponseMeta } from "../../router/gateway.js";
+import { type AnthropicStopReason, toAnthropicStopReason } from "./map-anthropic-stop-reason.js";
+import { messageId, toolUseId } from "./message-id.js";
+import { type AnthropicUsage, renderUsage } from "./render-usage.js";
+import { toolInput } from "./tool-input.js";
+
+export type AnthropicContentBlock =
+  | { type: "text"; text: string }
+  | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
+
+/** The Message object of a non-streamed POST /v1/messages. */
+export interface AnthropicMessage {
+  id: string;
+  type: "message";
+  role: "assistant";
+  model: string;
+  content: AnthropicContentBlock[];
+  stop_reason: AnthropicStopReason;
+  stop_sequence: string | null;
+  usage: AnthropicUsage;
+}
+
+export function renderMessage(result: ChatResult, meta: ResponseMeta): AnthropicMessage {
+  const content: AnthropicContentBlock[] = [];
+  if (result.text !== "") content.push({ type: "text", text: result.text });
+  for (const call of result.toolCalls) {
+    content.push({ type: "tool_use", id: toolUseId(call.id), name: call.name, input: toolInput(call.arguments) });
+  }
+  const stopReason = toAnthropicStopReason(
+    result.finishReason,
+    result.rawFinishReason,
+    result.stopSequence,
+    result.toolCalls.length > 0,
+  );
+  return {
+    id: messageId(result.id),
+    type: "message",
+    role: "assistant",
+    model: meta.target,
+    content,
+    stop_reason: stopReason,
+    stop_sequence: stopReason === "stop_sequence" ? (result.stopSequence ?? null) : null,
+    usage: renderUsage(result.usage),
+  };
+}

@@ -1,0 +1,3 @@
+export { ollamaDialect } from "./ollama-dialect.js";
+export { OllamaStreamRenderer } from "./ollama-stream-renderer.js";
+export { OLLAMA_COMPATIBLE_VERSION } from "./ollama-version.js";

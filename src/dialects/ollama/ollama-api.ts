@@ -1,0 +1,163 @@
+/**
+ * Lenient zod schemas of the Ollama requests tandem accepts (docs/api.md and api/types.go in
+ * ollama/ollama; ollama-js src/interfaces.ts). Unknown fields are stripped, `null` is accepted
+ * wherever a field is optional (clients replay response messages, which carry `images: null`),
+ * and a wrong type is a 400 naming the field.
+ */
+import { z } from "zod";
+
+/** `keep_alive`: a duration string ("5m", "1.5h") or seconds. Accepted; nothing is kept loaded for remote targets. */
+const keepAlive = z.union([z.string(), z.number()]).nullish();
+
+/** `think`: boolean or an effort level. Accepted and ignored: the canonical request has no reasoning control yet. */
+const think = z.union([z.boolean(), z.string()]).nullish();
+
+/** `format`: "json" or a JSON schema object. */
+const format = z.union([z.string(), z.record(z.string(), z.unknown())]).nullish();
+
+/**
+ * The runtime options tandem maps. Every other Modelfile option (mirostat, repeat_penalty, num_gpu...)
+ * is stripped: it has no meaning for a remote target.
+ */
+export const ollamaOptionsSchema = z
+  .object({
+    temperature: z.number().nullish(),
+    top_p: z.number().nullish(),
+    top_k: z.number().int().nullish(),
+    /** -1 = no limit, -2 = until the context is full; both mean "no maxTokens" here. */
+    num_predict: z.number().int().nullish(),
+    stop: z.union([z.string(), z.array(z.string())]).nullish(),
+    seed: z.number().int().nullish(),
+    /** Accepted; the context window is the target's own for now. */
+    num_ctx: z.number().int().nullish(),
+  })
+  .nullish();
+
+export type OllamaOptions = z.output<typeof ollamaOptionsSchema>;
+
+const toolCallSchema = z.object({
+  /** Sent by Ollama >= 0.12.10 and echoed back by clients that keep the response message. */
+  id: z.string().nullish(),
+  function: z.object({
+    index: z.number().int().nullish(),
+    name: z.string(),
+    /** An object on the wire; a JSON string is tolerated (clients ported from OpenAI send one). */
+    arguments: z.union([z.record(z.string(), z.unknown()), z.string()]).nullish(),
+  }),
+});
+
+export const ollamaMessageSchema = z.object({
+  role: z.string(),
+  content: z.string().nullish(),
+  /** Base64-encoded images (no data: prefix on the wire, though one is tolerated). */
+  images: z.array(z.string()).nullish(),
+  tool_calls: z.array(toolCallSchema).nullish(),
+  /** On tool messages: the tool whose result this is. */
+  tool_name: z.string().nullish(),
+  /** On tool messages: the call this answers (Ollama >= 0.12.10). */
+  tool_call_id: z.string().nullish(),
+  /** OpenAI-style spelling of tool_name some clients send. */
+  name: z.string().nullish(),
+  /** A thinking model's reasoning from an earlier turn; dropped. */
+  thinking: z.string().nullish(),
+});
+
+export type OllamaMessage = z.output<typeof ollamaMessageSchema>;
+
+const toolSchema = z.object({
+  type: z.string().nullish(),
+  function: z.object({
+    name: z.string(),
+    description: z.string().nullish(),
+    parameters: z.record(z.string(), z.unknown()).nullish(),
+  }),
+});
+
+/**
+ * `messages` must be present, as Ollama's OpenAPI description says; an empty list (or null, which
+ * Ollama's Go client sends) asks Ollama to load the model and is answered that way.
+ */
+export const ollamaChatRequestSchema = z.object({
+  model: z.string().min(1),
+  messages: z.array(ollamaMessageSchema).nullable(),
+  tools: z.array(toolSchema).nullish(),
+  format,
+  options: ollamaOptionsSchema,
+  /** Ollama streams unless told otherwise. */
+  stream: z.boolean().nullish(),
+  keep_alive: keepAlive,
+  think,
+});
+
+export type OllamaChatRequest = z.output<typeof ollamaChatRequestSchema>;
+
+/**
+ * `prompt` must be present; an empty one (Ollama's Go client always sends the field, "" when
+ * empty) is Ollama's "load the model" request and is answered that way.
+ */
+export const ollamaGenerateRequestSchema = z.object({
+  model: z.string().min(1),
+  prompt: z.string().nullable(),
+  suffix: z.string().nullish(),
+  system: z.string().nullish(),
+  images: z.array(z.string()).nullish(),
+  format,
+  options: ollamaOptionsSchema,
+  stream: z.boolean().nullish(),
+  /** Accepted and ignored: remote targets apply their own chat template. */
+  raw: z.boolean().nullish(),
+  /** Accepted and ignored, as `raw`. */
+  template: z.string().nullish(),
+  /** Accepted and ignored: token contexts only mean something to the engine that made them. */
+  context: z.array(z.number()).nullish(),
+  keep_alive: keepAlive,
+  think,
+});
+
+export type OllamaGenerateRequest = z.output<typeof ollamaGenerateRequestSchema>;
+
+export const ollamaEmbedRequestSchema = z.object({
+  model: z.string().min(1),
+  input: z.union([z.string(), z.array(z.string())]),
+  /** Accepted; targets truncate (or refuse) by their own rules. */
+  truncate: z.boolean().nullish(),
+  dimensions: z.number().int().positive().nullish(),
+  options: ollamaOptionsSchema,
+  keep_alive: keepAlive,
+});
+
+/** The legacy single-prompt endpoint, POST /api/embeddings. */
+export const ollamaEmbeddingsRequestSchema = z.object({
+  model: z.string().min(1),
+  prompt: z.string().nullable(),
+  options: ollamaOptionsSchema,
+  keep_alive: keepAlive,
+});
+
+/** POST /api/show: `model`, or the deprecated `name`. */
+export const ollamaShowRequestSchema = z.object({
+  model: z.string().nullish(),
+  name: z.string().nullish(),
+  verbose: z.boolean().nullish(),
+});
+
+/** Timing fields of a final chunk, in nanoseconds, and token counts. */
+export interface OllamaMetrics {
+  total_duration: number;
+  load_duration: number;
+  prompt_eval_count: number;
+  prompt_eval_duration: number;
+  eval_count: number;
+  eval_duration: number;
+}
+
+export interface OllamaToolCallOut {
+  id: string;
+  function: { index: number; name: string; arguments: Record<string, unknown> };
+}
+
+export interface OllamaAssistantMessageOut {
+  role: "assistant";
+  content: string;
+  tool_calls?: OllamaToolCallOut[];
+}

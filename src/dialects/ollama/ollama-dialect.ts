@@ -1,0 +1,25 @@
+import type { FastifyInstance } from "fastify";
+import type { GatewayError } from "../../core/index.js";
+import type { Gateway } from "../../router/gateway.js";
+import type { Dialect } from "../../server/dialect.js";
+import { registerOllamaChatRoutes } from "./register-ollama-chat-routes.js";
+import { registerOllamaEmbedRoutes } from "./register-ollama-embed-routes.js";
+import { registerOllamaModelRoutes } from "./register-ollama-model-routes.js";
+import { renderOllamaError } from "./render-ollama-error.js";
+
+/**
+ * The Ollama API under /api: chat, generate, embed (and legacy embeddings), tags, show, ps,
+ * version. Bodies are read as JSON whatever their content type (Ollama's docs use `curl -d`); the
+ * server's app owns that parser.
+ */
+export const ollamaDialect: Dialect = {
+  name: "ollama",
+  register(app: FastifyInstance, gateway: Gateway): void {
+    registerOllamaChatRoutes(app, gateway);
+    registerOllamaEmbedRoutes(app, gateway);
+    registerOllamaModelRoutes(app, gateway);
+  },
+  renderError(error: GatewayError) {
+    return renderOllamaError(error);
+  },
+};

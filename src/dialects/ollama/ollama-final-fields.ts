@@ -1,0 +1,62 @@
+import type { FinishReason, Usage } from "../../core/index.js";
+import type { ResponseMeta } from "../../router/gateway.js";
+import type { RequestRecord } from "../../server/request-record.js";
+import type { OllamaMetrics } from "./ollama-api.js";
+
+/**
+ * The extra field on the final chunk (and on a non-streamed answer) that says the answer was
+ * degraded: a lower tier answered, or the stream switched target mid-way. Clients ignore unknown
+ * fields, so this never breaks a parser; the same reason is in the `x-tandem-degraded` header.
+ */
+export const DEGRADED_FIELD = "tandem_degraded";
+
+/** Ollama reports only why the model stopped: `length` when it hit the limit, else `stop` (tool calls included). */
+export function ollamaDoneReason(reason: FinishReason): "stop" | "length" {
+  return reason === "length" ? "length" : "stop";
+}
+
+/**
+ * Ollama's timing and token fields, in nanoseconds. There is no model load to report for a routed
+ * target, so `load_duration` is 0; the prompt phase is the time to the first event, the eval phase
+ * the rest. Durations are at least 1 ns so clients computing tokens per second never divide by zero.
+ */
+export function ollamaMetrics(record: RequestRecord, usage: Usage): OllamaMetrics {
+  const totalMs = performance.now() - record.startedAt;
+  const promptMs = Math.min(record.firstEventMs ?? totalMs, totalMs);
+  const ns = (ms: number) => Math.max(1, Math.round(ms * 1e6));
+  return {
+    total_duration: ns(totalMs),
+    load_duration: 0,
+    prompt_eval_count: usage.inputTokens,
+    prompt_eval_duration: ns(promptMs),
+    eval_count: usage.outputTokens,
+    eval_duration: ns(totalMs - promptMs),
+  };
+}
+
+/** The fields every final object carries after `done`. */
+export function ollamaFinalFields(
+  reason: FinishReason,
+  usage: Usage,
+  meta: ResponseMeta,
+  record: RequestRecord,
+): Record<string, unknown> {
+  return {
+    done: true,
+    done_reason: ollamaDoneReason(reason),
+    ...ollamaMetrics(record, usage),
+    ...(meta.degraded === undefined ? {} : { [DEGRADED_FIELD]: meta.degraded }),
+  };
+}
+
+/** Tool-call arguments as the object Ollama sends; text that is not a JSON object becomes `{}`. */
+export function argumentsObject(text: string): Record<string, unknown> {
+  if (text.trim() === "") return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // A model that produced broken JSON still produced a call; clients get it with no arguments.
+  }
+  return {};
+}

@@ -1,0 +1,105 @@
+import type { FinishReason, GatewayError, StreamEvent, Usage } from "../../core/index.js";
+import type { ResponseMeta } from "../../router/gateway.js";
+import type { RequestRecord } from "../../server/request-record.js";
+import type { StreamRenderer } from "../../server/respond.js";
+import type { OllamaToolCallOut } from "./ollama-api.js";
+import { argumentsObject, ollamaFinalFields } from "./ollama-final-fields.js";
+
+/** Which endpoint's chunks to write: /api/chat (`message`) or /api/generate (`response`). */
+export type OllamaStreamKind = "chat" | "generate";
+
+interface PendingCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/**
+ * Canonical events -> Ollama's NDJSON stream: one JSON object per line, `done:false` for content
+ * and one final `done:true` object with the reason, durations and counts.
+ *
+ * Ollama sends each tool call whole, with its arguments as an object, so a call's argument deltas
+ * are buffered until its `tool-call-end` and then written as one chunk. /api/generate has no tool
+ * calls, so there they are dropped.
+ */
+export class OllamaStreamRenderer implements StreamRenderer {
+  readonly contentType = "application/x-ndjson";
+  readonly #kind: OllamaStreamKind;
+  readonly #meta: ResponseMeta;
+  readonly #record: RequestRecord;
+  readonly #calls = new Map<number, PendingCall>();
+  readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  #finished = false;
+
+  constructor(kind: OllamaStreamKind, meta: ResponseMeta, record: RequestRecord) {
+    this.#kind = kind;
+    this.#meta = meta;
+    this.#record = record;
+  }
+
+  event(event: StreamEvent): string {
+    switch (event.type) {
+      case "text-delta":
+        return event.text === "" ? "" : this.#line(this.#content(event.text));
+      case "tool-call-start":
+        this.#calls.set(event.index, { id: event.id, name: event.name, arguments: "" });
+        return "";
+      case "tool-call-delta": {
+        const call = this.#calls.get(event.index);
+        if (call) call.arguments += event.argumentsDelta;
+        return "";
+      }
+      case "tool-call-end":
+        return this.#flushCalls([event.index]);
+      case "usage":
+        if (event.usage.inputTokens !== undefined) this.#usage.inputTokens = event.usage.inputTokens;
+        if (event.usage.outputTokens !== undefined) this.#usage.outputTokens = event.usage.outputTokens;
+        return "";
+      case "finish":
+        return this.#flushCalls([...this.#calls.keys()]) + this.#final(event.reason);
+      default:
+        return "";
+    }
+  }
+
+  end(): string {
+    if (this.#finished) return "";
+    // The events ended without a finish: say so in-band rather than leave the client waiting for done.
+    return this.#line({ error: "The answer ended before it was complete" });
+  }
+
+  error(error: GatewayError): string {
+    return this.#line({ error: error.message });
+  }
+
+  #base(): Record<string, unknown> {
+    return { model: this.#meta.target, created_at: new Date().toISOString() };
+  }
+
+  #content(text: string): Record<string, unknown> {
+    if (this.#kind === "generate") return { ...this.#base(), response: text, done: false };
+    return { ...this.#base(), message: { role: "assistant", content: text }, done: false };
+  }
+
+  #flushCalls(indexes: number[]): string {
+    const calls: OllamaToolCallOut[] = [];
+    for (const index of indexes.sort((a, b) => a - b)) {
+      const call = this.#calls.get(index);
+      if (!call) continue;
+      this.#calls.delete(index);
+      calls.push({ id: call.id, function: { index, name: call.name, arguments: argumentsObject(call.arguments) } });
+    }
+    if (calls.length === 0 || this.#kind === "generate") return "";
+    return this.#line({ ...this.#base(), message: { role: "assistant", content: "", tool_calls: calls }, done: false });
+  }
+
+  #final(reason: FinishReason): string {
+    this.#finished = true;
+    const head = this.#kind === "generate" ? { response: "" } : { message: { role: "assistant", content: "" } };
+    return this.#line({ ...this.#base(), ...head, ...ollamaFinalFields(reason, this.#usage, this.#meta, this.#record) });
+  }
+
+  #line(value: unknown): string {
+    return JSON.stringify(value) + "\n";
+  }
+}

@@ -1,0 +1,24 @@
+import type { ChatRequest, ToolDefinition } from "../../core/index.js";
+import { convertFromOllamaMessages } from "./convert-from-ollama-messages.js";
+import type { OllamaChatRequest } from "./ollama-api.js";
+import { parseOllamaSampling } from "./parse-ollama-sampling.js";
+
+/** POST /api/chat body -> canonical chat request. `stream` defaults to true, as in Ollama. */
+export function parseOllamaChatRequest(body: OllamaChatRequest): ChatRequest {
+  const request: ChatRequest = {
+    model: body.model,
+    messages: convertFromOllamaMessages(body.messages ?? []),
+    stream: body.stream ?? true,
+    ...parseOllamaSampling(body.format, body.options),
+  };
+  if (body.tools?.length) {
+    request.tools = body.tools.map(
+      (tool): ToolDefinition => ({
+        name: tool.function.name,
+        ...(tool.function.description ? { description: tool.function.description } : {}),
+        parameters: tool.function.parameters ?? { type: "object", properties: {} },
+      }),
+    );
+  }
+  return request;
+}

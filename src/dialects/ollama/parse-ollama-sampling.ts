@@ -1,0 +1,35 @@
+import { type ChatRequest, GatewayError, type ResponseFormat } from "../../core/index.js";
+import type { OllamaOptions } from "./ollama-api.js";
+
+type Sampling = Pick<ChatRequest, "responseFormat" | "maxTokens" | "temperature" | "topP" | "topK" | "stop" | "seed">;
+
+/** Maps Ollama's `format` and `options` onto the canonical sampling fields (unset ones are left out). */
+export function parseOllamaSampling(
+  format: string | Record<string, unknown> | null | undefined,
+  options: OllamaOptions,
+): Sampling {
+  const out: Sampling = {};
+  const responseFormat = parseOllamaFormat(format);
+  if (responseFormat) out.responseFormat = responseFormat;
+  if (!options) return out;
+  if (options.temperature != null) out.temperature = options.temperature;
+  if (options.top_p != null) out.topP = options.top_p;
+  if (options.top_k != null) out.topK = options.top_k;
+  // -1 (no limit) and -2 (fill the context) both leave the limit to the target; 0 is Go's "unset".
+  if (options.num_predict != null && options.num_predict > 0) out.maxTokens = options.num_predict;
+  if (options.seed != null) out.seed = options.seed;
+  if (options.stop != null) {
+    const stop = typeof options.stop === "string" ? [options.stop] : options.stop;
+    if (stop.length > 0) out.stop = stop;
+  }
+  return out;
+}
+
+function parseOllamaFormat(format: string | Record<string, unknown> | null | undefined): ResponseFormat | undefined {
+  if (format == null || format === "") return undefined;
+  if (typeof format === "object") return { type: "json_schema", schema: format };
+  if (format === "json") return { type: "json" };
+  throw new GatewayError("invalid_request", `Invalid value for 'format': expected "json" or a JSON schema object`, {
+    param: "format",
+  });
+}

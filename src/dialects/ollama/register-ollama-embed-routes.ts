@@ -1,0 +1,54 @@
+import type { FastifyInstance } from "fastify";
+import type { Gateway } from "../../router/gateway.js";
+import { clientSignal } from "../../server/client-signal.js";
+import { metaHeaders } from "../../server/meta-headers.js";
+import { requestRecord } from "../../server/request-record.js";
+import { parseBody } from "../shared/index.js";
+import { ollamaEmbeddingsRequestSchema, ollamaEmbedRequestSchema } from "./ollama-api.js";
+
+/** POST /api/embed and the legacy POST /api/embeddings. */
+export function registerOllamaEmbedRoutes(scope: FastifyInstance, gateway: Gateway): void {
+  scope.post("/api/embed", async (request, reply) => {
+    const record = requestRecord(request);
+    record.dialect = "ollama";
+    const body = parseBody(ollamaEmbedRequestSchema, request.body);
+    record.model = body.model;
+    const input = typeof body.input === "string" ? [body.input] : body.input;
+    if (input.length === 0) {
+      // Ollama answers an empty batch with no vectors (after checking the model exists).
+      const entry = await gateway.model(body.model);
+      return { model: entry.name, embeddings: [] };
+    }
+    const { meta, result } = await gateway.embed(
+      { model: body.model, input, ...(body.dimensions ? { dimensions: body.dimensions } : {}) },
+      { signal: clientSignal(request, reply), headers: request.headers },
+    );
+    record.meta = meta;
+    reply.headers(metaHeaders(meta));
+    return {
+      model: meta.target,
+      embeddings: result.embeddings,
+      total_duration: Math.max(1, Math.round((performance.now() - record.startedAt) * 1e6)),
+      load_duration: 0,
+      prompt_eval_count: result.usage.inputTokens,
+    };
+  });
+
+  scope.post("/api/embeddings", async (request, reply) => {
+    const record = requestRecord(request);
+    record.dialect = "ollama";
+    const body = parseBody(ollamaEmbeddingsRequestSchema, request.body);
+    record.model = body.model;
+    if (!body.prompt) {
+      await gateway.model(body.model);
+      return { embedding: [] };
+    }
+    const { meta, result } = await gateway.embed(
+      { model: body.model, input: [body.prompt] },
+      { signal: clientSignal(request, reply), headers: request.headers },
+    );
+    record.meta = meta;
+    reply.headers(metaHeaders(meta));
+    return { embedding: result.embeddings[0] ?? [] };
+  });
+}

@@ -1,0 +1,28 @@
+import type { FastifyInstance } from "fastify";
+import { GatewayError } from "../../core/index.js";
+import type { Gateway } from "../../router/gateway.js";
+import { parseBody } from "../shared/index.js";
+import { ollamaShowRequestSchema } from "./ollama-api.js";
+import { OLLAMA_COMPATIBLE_VERSION } from "./ollama-version.js";
+import { renderOllamaShow, renderOllamaTagsEntry } from "./render-ollama-models.js";
+
+/** GET /api/tags, POST /api/show, GET /api/ps, GET /api/version. */
+export function registerOllamaModelRoutes(scope: FastifyInstance, gateway: Gateway): void {
+  scope.get("/api/tags", async () => {
+    const models = await gateway.models();
+    return { models: models.map(renderOllamaTagsEntry) };
+  });
+
+  scope.post("/api/show", async (request) => {
+    const body = parseBody(ollamaShowRequestSchema, request.body);
+    const name = body.model || body.name;
+    if (!name) throw new GatewayError("invalid_request", "model is required", { param: "model" });
+    return renderOllamaShow(await gateway.model(name));
+  });
+
+  // Nothing is "loaded" in Ollama's sense: remote targets are always ready and the local engine
+  // is not wired to this list yet.
+  scope.get("/api/ps", async () => ({ models: [] }));
+
+  scope.get("/api/version", async () => ({ version: OLLAMA_COMPATIBLE_VERSION }));
+}

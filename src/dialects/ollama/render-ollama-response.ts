@@ -1,0 +1,41 @@
+import type { ChatResult } from "../../core/index.js";
+import type { ResponseMeta } from "../../router/gateway.js";
+import type { RequestRecord } from "../../server/request-record.js";
+import type { OllamaAssistantMessageOut } from "./ollama-api.js";
+import { argumentsObject, ollamaFinalFields } from "./ollama-final-fields.js";
+
+/** The non-streamed /api/chat answer: the whole message plus the final fields. */
+export function renderOllamaChatResponse(result: ChatResult, meta: ResponseMeta, record: RequestRecord): unknown {
+  const message: OllamaAssistantMessageOut = { role: "assistant", content: result.text };
+  if (result.toolCalls.length > 0) {
+    message.tool_calls = result.toolCalls.map((call, index) => ({
+      id: call.id,
+      function: { index, name: call.name, arguments: argumentsObject(call.arguments) },
+    }));
+  }
+  return {
+    model: meta.target,
+    created_at: new Date().toISOString(),
+    message,
+    ...ollamaFinalFields(result.finishReason, result.usage, meta, record),
+  };
+}
+
+/** The non-streamed /api/generate answer. `context` is left out: no target returns engine tokens. */
+export function renderOllamaGenerateResponse(result: ChatResult, meta: ResponseMeta, record: RequestRecord): unknown {
+  return {
+    model: meta.target,
+    created_at: new Date().toISOString(),
+    response: result.text,
+    ...ollamaFinalFields(result.finishReason, result.usage, meta, record),
+  };
+}
+
+/**
+ * Ollama's answer to an empty request (no messages, or an empty prompt): it loads the model and
+ * says so. Nothing is loaded for a routed target, but clients use this to check a model is usable.
+ */
+export function renderOllamaLoadResponse(model: string, kind: "chat" | "generate"): unknown {
+  const head = kind === "chat" ? { message: { role: "assistant", content: "" } } : { response: "" };
+  return { model, created_at: new Date().toISOString(), ...head, done_reason: "load", done: true };
+}

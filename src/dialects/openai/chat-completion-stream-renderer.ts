@@ -1,0 +1,121 @@
+import { type GatewayError, makeId, mergeUsage, type StreamEvent, type Usage, unixSeconds } from "../../core/index.js";
+import type { StreamRenderer } from "../../server/respond.js";
+import { mapOpenAIChatFinishReason, type OpenAIChatFinishReason } from "./map-openai-finish-reason.js";
+import { openAIStreamErrorFrame } from "./render-openai-error.js";
+import { type OpenAIChatUsage, renderOpenAIChatUsage } from "./render-openai-usage.js";
+
+interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: "function";
+  function: { name?: string; arguments: string };
+}
+
+interface ChunkDelta {
+  role?: "assistant";
+  content?: string | null;
+  refusal?: null;
+  tool_calls?: ToolCallDelta[];
+}
+
+/** The `chat.completion.chunk` object of the API reference. */
+export interface ChatCompletionChunk {
+  id: string;
+  object: "chat.completion.chunk";
+  created: number;
+  model: string;
+  choices: { index: 0; delta: ChunkDelta; logprobs: null; finish_reason: OpenAIChatFinishReason | null }[];
+  usage?: OpenAIChatUsage | null;
+}
+
+/**
+ * Canonical events -> `data: <chat.completion.chunk>` frames, framed as OpenAI does: the first
+ * delta carries the role (with `content: ""` before text, `content: null` before a tool call), a
+ * tool call's id/type/name come in its first piece and its arguments in the following ones, a last
+ * choice chunk has an empty delta and the finish reason, and with `include_usage` every chunk has
+ * `usage: null` until a final chunk with no choices carries the usage. Then `data: [DONE]`.
+ */
+export class ChatCompletionStreamRenderer implements StreamRenderer {
+  readonly contentType = "text/event-stream";
+  readonly #id = makeId("chatcmpl-");
+  readonly #created = unixSeconds();
+  readonly #model: string;
+  readonly #includeUsage: boolean;
+  readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  /** Canonical call index -> the 0-based index OpenAI clients expect. */
+  readonly #toolIndex = new Map<number, number>();
+  #roleSent = false;
+
+  constructor(model: string, includeUsage: boolean) {
+    this.#model = model;
+    this.#includeUsage = includeUsage;
+  }
+
+  event(event: StreamEvent): string {
+    switch (event.type) {
+      case "start":
+      case "tool-call-end":
+        return "";
+      case "text-delta":
+        if (event.text === "") return "";
+        return this.#roleFrame({ content: "", refusal: null }) + this.#frame({ content: event.text });
+      case "tool-call-start": {
+        const index = this.#toolIndex.size;
+        this.#toolIndex.set(event.index, index);
+        const call: ToolCallDelta = { index, id: event.id, type: "function", function: { name: event.name, arguments: "" } };
+        if (!this.#roleSent) {
+          this.#roleSent = true;
+          return this.#frame({ role: "assistant", content: null, tool_calls: [call], refusal: null });
+        }
+        return this.#frame({ tool_calls: [call] });
+      }
+      case "tool-call-delta": {
+        const index = this.#toolIndex.get(event.index);
+        if (index === undefined || event.argumentsDelta === "") return "";
+        return this.#frame({ tool_calls: [{ index, function: { arguments: event.argumentsDelta } }] });
+      }
+      case "usage":
+        mergeUsage(this.#usage, event.usage);
+        return "";
+      case "finish": {
+        let out = this.#roleFrame({ content: "", refusal: null });
+        out += this.#frame({}, mapOpenAIChatFinishReason(event.reason, this.#toolIndex.size > 0));
+        if (this.#includeUsage) {
+          out += sse({ ...this.#envelope(), choices: [], usage: renderOpenAIChatUsage(this.#usage) });
+        }
+        return out;
+      }
+    }
+  }
+
+  end(): string {
+    return "data: [DONE]\n\n";
+  }
+
+  error(error: GatewayError): string {
+    return openAIStreamErrorFrame(error);
+  }
+
+  #roleFrame(delta: ChunkDelta): string {
+    if (this.#roleSent) return "";
+    this.#roleSent = true;
+    return this.#frame({ role: "assistant", ...delta });
+  }
+
+  #frame(delta: ChunkDelta, finishReason: OpenAIChatFinishReason | null = null): string {
+    const chunk: ChatCompletionChunk = {
+      ...this.#envelope(),
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    };
+    if (this.#includeUsage) chunk.usage = null;
+    return sse(chunk);
+  }
+
+  #envelope(): Pick<ChatCompletionChunk, "id" | "object" | "created" | "model"> {
+    return { id: this.#id, object: "chat.completion.chunk", created: this.#created, model: this.#model };
+  }
+}
+
+function sse(value: unknown): string {
+  return `data: ${JSON.stringify(value)}\n\n`;
+}

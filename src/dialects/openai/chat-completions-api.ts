@@ -1,0 +1,132 @@
+import { z } from "zod";
+
+/**
+ * Lenient schema of a POST /v1/chat/completions body (after the OpenAI API reference and the
+ * openai-node `ChatCompletionCreateParams`). Unknown fields are stripped; every optional field may be
+ * null, as the SDKs send it. Ranges are OpenAI's own, so a bad value gets a 400 naming the field.
+ */
+
+const textPart = z.object({ type: z.literal("text"), text: z.string() });
+
+const imagePart = z.object({
+  type: z.literal("image_url"),
+  // Some clients send the URL as a bare string; the API reference has an object.
+  image_url: z.union([z.string(), z.object({ url: z.string(), detail: z.enum(["auto", "low", "high"]).nullish() })]),
+});
+
+// Kept in the schema only so that they get a clear "not supported" answer naming the part.
+const audioPart = z.object({ type: z.literal("input_audio") });
+const filePart = z.object({ type: z.literal("file") });
+const refusalPart = z.object({ type: z.literal("refusal"), refusal: z.string() });
+
+const userContentPart = z.discriminatedUnion("type", [textPart, imagePart, audioPart, filePart]);
+const assistantContentPart = z.discriminatedUnion("type", [textPart, refusalPart]);
+
+const toolCall = z.object({
+  id: z.string(),
+  type: z.literal("function").nullish(),
+  function: z.object({
+    name: z.string(),
+    // Some clients send the arguments as an object instead of JSON text.
+    arguments: z.union([z.string(), z.record(z.string(), z.unknown())]),
+  }),
+});
+
+const systemMessage = z.object({
+  role: z.enum(["system", "developer"]),
+  content: z.union([z.string(), z.array(textPart)]),
+});
+
+const userMessage = z.object({
+  role: z.literal("user"),
+  content: z.union([z.string(), z.array(userContentPart)]),
+});
+
+const assistantMessage = z.object({
+  role: z.literal("assistant"),
+  content: z.union([z.string(), z.array(assistantContentPart)]).nullish(),
+  refusal: z.string().nullish(),
+  tool_calls: z.array(toolCall).nullish(),
+  function_call: z.unknown().optional(),
+});
+
+const toolMessage = z.object({
+  role: z.literal("tool"),
+  tool_call_id: z.string(),
+  content: z.union([z.string(), z.array(textPart)]),
+});
+
+// The legacy role; rejected with a clear message (see parseChatCompletionRequest).
+const functionMessage = z.object({ role: z.literal("function") });
+
+export const chatMessageSchema = z.discriminatedUnion("role", [
+  systemMessage,
+  userMessage,
+  assistantMessage,
+  toolMessage,
+  functionMessage,
+]);
+
+const functionTool = z.object({
+  type: z.literal("function"),
+  function: z.object({
+    name: z.string().min(1),
+    description: z.string().nullish(),
+    parameters: z.record(z.string(), z.unknown()).nullish(),
+    strict: z.boolean().nullish(),
+  }),
+});
+
+const toolChoice = z.union([
+  z.enum(["auto", "none", "required"]),
+  z.object({ type: z.literal("function"), function: z.object({ name: z.string() }) }),
+]);
+
+const responseFormat = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("text") }),
+  z.object({ type: z.literal("json_object") }),
+  z.object({
+    type: z.literal("json_schema"),
+    json_schema: z.object({
+      name: z.string(),
+      description: z.string().nullish(),
+      schema: z.record(z.string(), z.unknown()).nullish(),
+      strict: z.boolean().nullish(),
+    }),
+  }),
+]);
+
+export const streamOptionsSchema = z.object({ include_usage: z.boolean().nullish() }).nullish();
+
+export const stopSchema = z.union([z.string(), z.array(z.string()).max(4)]).nullish();
+
+export const modelSchema = z.string({
+  error: (issue) => (issue.input === undefined || issue.input === null ? "you must provide a model parameter" : undefined),
+});
+
+export const chatCompletionRequestSchema = z.object({
+  model: modelSchema,
+  messages: z.array(chatMessageSchema).min(1),
+  tools: z.array(functionTool).nullish(),
+  tool_choice: toolChoice.nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
+  response_format: responseFormat.nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  max_tokens: z.number().int().min(1).nullish(),
+  max_completion_tokens: z.number().int().min(1).nullish(),
+  stop: stopSchema,
+  seed: z.number().int().nullish(),
+  n: z.number().int().min(1).max(128).nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
+  user: z.string().nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: streamOptionsSchema,
+  functions: z.unknown().optional(),
+  function_call: z.unknown().optional(),
+});
+
+export type ChatCompletionRequestBody = z.output<typeof chatCompletionRequestSchema>;
+export type ChatMessageBody = z.output<typeof chatMessageSchema>;

@@ -1,0 +1,115 @@
+import { type ContentPart, GatewayError, type ImageSource, type Message, type ToolCall } from "../../core/index.js";
+import type { ChatMessageBody } from "./chat-completions-api.js";
+
+/**
+ * OpenAI chat messages -> canonical messages. `system` and `developer` both become canonical system
+ * messages; a user's `name` is dropped (no other API carries it); assistant refusals are kept as text
+ * so the conversation reads the same to any model.
+ */
+export function convertFromOpenAIMessages(messages: readonly ChatMessageBody[]): Message[] {
+  return messages.map((message, i) => convertMessage(message, `messages[${i}]`));
+}
+
+function convertMessage(message: ChatMessageBody, at: string): Message {
+  switch (message.role) {
+    case "system":
+    case "developer":
+      return { role: "system", content: joinText(message.content) };
+    case "user":
+      return { role: "user", content: userContent(message.content, at) };
+    case "assistant": {
+      if (message.function_call !== undefined && message.function_call !== null) {
+        throw legacyFunctions(`${at}.function_call`);
+      }
+      const content: ContentPart[] = [];
+      if (typeof message.content === "string") {
+        if (message.content) content.push({ type: "text", text: message.content });
+      } else if (message.content) {
+        for (const part of message.content) {
+          const text = part.type === "text" ? part.text : part.refusal;
+          if (text) content.push({ type: "text", text });
+        }
+      }
+      if (content.length === 0 && message.refusal) content.push({ type: "text", text: message.refusal });
+      const toolCalls: ToolCall[] = (message.tool_calls ?? []).map((call) => ({
+        id: call.id,
+        name: call.function.name,
+        arguments:
+          typeof call.function.arguments === "string" ? call.function.arguments : JSON.stringify(call.function.arguments),
+      }));
+      return toolCalls.length > 0 ? { role: "assistant", content, toolCalls } : { role: "assistant", content };
+    }
+    case "tool":
+      return {
+        role: "tool",
+        toolCallId: message.tool_call_id,
+        content: [{ type: "text", text: joinText(message.content) }],
+      };
+    case "function":
+      throw legacyFunctions(`${at}.role`);
+  }
+}
+
+export function legacyFunctions(param: string): GatewayError {
+  return new GatewayError(
+    "invalid_request",
+    `Invalid value for '${param}': the legacy functions API (functions, function_call, role "function") is not supported; use tools, tool_choice and role "tool" instead.`,
+    { param },
+  );
+}
+
+function joinText(content: string | readonly { text: string }[]): string {
+  if (typeof content === "string") return content;
+  return content.map((part) => part.text).join("");
+}
+
+type UserContent = Extract<ChatMessageBody, { role: "user" }>["content"];
+
+function userContent(content: UserContent, at: string): ContentPart[] {
+  if (typeof content === "string") return [{ type: "text", text: content }];
+  return content.map((part, j): ContentPart => {
+    switch (part.type) {
+      case "text":
+        return { type: "text", text: part.text };
+      case "image_url": {
+        const url = typeof part.image_url === "string" ? part.image_url : part.image_url.url;
+        const detail = typeof part.image_url === "string" ? undefined : (part.image_url.detail ?? undefined);
+        const source = imageSource(url, `${at}.content[${j}].image_url.url`);
+        return detail === undefined ? { type: "image", source } : { type: "image", source, detail };
+      }
+      default:
+        throw new GatewayError(
+          "invalid_request",
+          `Invalid value for '${at}.content[${j}].type': content parts of type '${part.type}' are not supported; send text or image_url.`,
+          { param: `${at}.content[${j}].type` },
+        );
+    }
+  });
+}
+
+const DATA_URL = /^data:([^;,]*)((?:;[^;,]*)*),(.*)$/s;
+
+/** `data:` URLs become inline base64 images (so every provider can send them); others stay URLs. */
+export function imageSource(url: string, param: string): ImageSource {
+  if (!url.startsWith("data:")) {
+    if (!/^https?:\/\//i.test(url)) {
+      throw new GatewayError("invalid_request", `Invalid value for '${param}': expected an http(s) URL or a base64 data: URL.`, {
+        param,
+      });
+    }
+    return { kind: "url", url };
+  }
+  const match = DATA_URL.exec(url);
+  if (!match) throw new GatewayError("invalid_request", `Invalid value for '${param}': not a valid data: URL.`, { param });
+  const mediaType = match[1] || "image/png";
+  const isBase64 = (match[2] ?? "").split(";").includes("base64");
+  const payload = match[3] ?? "";
+  let data: string;
+  try {
+    data = isBase64 ? payload.replace(/\s+/g, "") : Buffer.from(decodeURIComponent(payload), "utf8").toString("base64");
+  } catch {
+    throw new GatewayError("invalid_request", `Invalid value for '${param}': bad percent-encoding in the data: URL.`, { param });
+  }
+  if (!data) throw new GatewayError("invalid_request", `Invalid value for '${param}': the data: URL is empty.`, { param });
+  return { kind: "base64", mediaType, data };
+}

@@ -1,0 +1,58 @@
+import type { FastifyInstance } from "fastify";
+import type { Gateway } from "../../router/gateway.js";
+import { clientSignal } from "../../server/client-signal.js";
+import type { Dialect } from "../../server/dialect.js";
+import { metaHeaders } from "../../server/meta-headers.js";
+import { requestRecord } from "../../server/request-record.js";
+import { sendChat } from "../../server/respond.js";
+import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
+import { parseChatCompletionRequest } from "./parse-chat-completion-request.js";
+import { parseCompletionRequest } from "./parse-completion-request.js";
+import { parseEmbeddingRequest } from "./parse-embedding-request.js";
+import { renderChatCompletion } from "./render-chat-completion.js";
+import { CompletionStreamRenderer, renderCompletion } from "./render-completion.js";
+import { renderEmbeddings } from "./render-embeddings.js";
+import { renderOpenAIError } from "./render-openai-error.js";
+
+/**
+ * The OpenAI API: chat completions, legacy completions and embeddings under /v1. GET /v1/models is
+ * shared with the Anthropic dialect and mounted by the server (see renderOpenAIModelList).
+ */
+export const openaiDialect: Dialect = {
+  name: "openai",
+
+  register(app: FastifyInstance, gateway: Gateway): void {
+    app.post("/v1/chat/completions", async (request, reply) => {
+      requestRecord(request).dialect = "openai";
+      const { chat, includeUsage } = parseChatCompletionRequest(request.body);
+      await sendChat(request, reply, gateway, chat, {
+        stream: (meta) => new ChatCompletionStreamRenderer(meta.target, includeUsage),
+        json: renderChatCompletion,
+      });
+    });
+
+    app.post("/v1/completions", async (request, reply) => {
+      requestRecord(request).dialect = "openai";
+      const { chat, includeUsage } = parseCompletionRequest(request.body);
+      await sendChat(request, reply, gateway, chat, {
+        stream: (meta) => new CompletionStreamRenderer(meta.target, includeUsage),
+        json: renderCompletion,
+      });
+    });
+
+    app.post("/v1/embeddings", async (request, reply) => {
+      const record = requestRecord(request);
+      record.dialect = "openai";
+      const { embed, encodingFormat } = parseEmbeddingRequest(request.body);
+      record.model = embed.model;
+      const { meta, result } = await gateway.embed(embed, { signal: clientSignal(request, reply), headers: request.headers });
+      record.meta = meta;
+      return reply
+        .code(200)
+        .headers(metaHeaders(meta))
+        .send(renderEmbeddings(result, meta, encodingFormat));
+    });
+  },
+
+  renderError: renderOpenAIError,
+};

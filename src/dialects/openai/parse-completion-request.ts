@@ -1,0 +1,74 @@
+import { type ChatRequest, GatewayError } from "../../core/index.js";
+import { parseBody } from "../shared/index.js";
+import { type CompletionRequestBody, completionRequestSchema } from "./completions-api.js";
+import { rejectMultipleChoices, stopSequences } from "./parse-chat-completion-request.js";
+
+/** The legacy API's default when `max_tokens` is omitted (API reference: "Defaults to 16"). */
+export const DEFAULT_COMPLETION_MAX_TOKENS = 16;
+
+export interface ParsedCompletionRequest {
+  chat: ChatRequest;
+  includeUsage: boolean;
+}
+
+/**
+ * Validates a legacy completions body and maps it to a canonical chat request with one user message
+ * whose text is the prompt. What a chat model cannot honour (`echo`, `suffix`, `logprobs`,
+ * `best_of` > 1, several prompts, token-id prompts) is rejected with a 400 naming the field rather
+ * than silently ignored, because each changes what the answer means.
+ */
+export function parseCompletionRequest(body: unknown): ParsedCompletionRequest {
+  const wire = parseBody(completionRequestSchema, body);
+  const prompt = promptText(wire.prompt);
+  rejectMultipleChoices(wire.n);
+  if (wire.best_of != null && wire.best_of > 1)
+    unsupported("best_of", "tandem returns one candidate per request; best_of must be 1.");
+  if (wire.echo === true) unsupported("echo", "tandem does not support echo.");
+  if (wire.suffix != null && wire.suffix !== "") unsupported("suffix", "tandem does not support suffix (insertion).");
+  if (wire.logprobs != null) unsupported("logprobs", "tandem does not return logprobs.");
+
+  const chat: ChatRequest = {
+    model: wire.model,
+    messages: [{ role: "user", content: [{ type: "text", text: prompt }] }],
+    maxTokens: wire.max_tokens ?? DEFAULT_COMPLETION_MAX_TOKENS,
+    stream: wire.stream === true,
+  };
+  if (wire.temperature != null) chat.temperature = wire.temperature;
+  if (wire.top_p != null) chat.topP = wire.top_p;
+  const stop = stopSequences(wire.stop);
+  if (stop) chat.stop = stop;
+  if (wire.seed != null) chat.seed = wire.seed;
+  if (wire.user != null && wire.user !== "") chat.user = wire.user;
+  return { chat, includeUsage: chat.stream && wire.stream_options?.include_usage === true };
+}
+
+function promptText(prompt: CompletionRequestBody["prompt"]): string {
+  if (prompt == null) {
+    throw new GatewayError("invalid_request", "Invalid value for 'prompt': you must provide a prompt.", { param: "prompt" });
+  }
+  if (typeof prompt === "string") return prompt;
+  const [first, ...rest] = prompt;
+  if (prompt.length === 0 || typeof first === "number" || Array.isArray(first)) {
+    throw new GatewayError(
+      "invalid_request",
+      "Invalid value for 'prompt': token-id prompts are not supported; send the prompt as text.",
+      {
+        param: "prompt",
+      },
+    );
+  }
+  if (rest.length > 0 || first === undefined) {
+    throw new GatewayError(
+      "invalid_request",
+      "Invalid value for 'prompt': send one prompt per request (a string or an array of exactly one string).",
+      {
+        param: "prompt",
+      },
+    );
+  }
+  return first;
+}
+
+function unsupported(param: string, why: string): never {
+  throw new GatewayError("invalid_request", `Invalid value for '${param}': ${why}`, { param });
+}

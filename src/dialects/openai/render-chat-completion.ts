@@ -1,0 +1,57 @@
+import { type ChatResult, makeId, unixSeconds } from "../../core/index.js";
+import type { ResponseMeta } from "../../router/gateway.js";
+import { mapOpenAIChatFinishReason, type OpenAIChatFinishReason } from "./map-openai-finish-reason.js";
+import { type OpenAIChatUsage, renderOpenAIChatUsage } from "./render-openai-usage.js";
+
+export interface OpenAIToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+
+/** The `chat.completion` object of the API reference. */
+export interface ChatCompletion {
+  id: string;
+  object: "chat.completion";
+  created: number;
+  model: string;
+  choices: [
+    {
+      index: 0;
+      message: {
+        role: "assistant";
+        content: string | null;
+        refusal: null;
+        tool_calls?: OpenAIToolCall[];
+      };
+      logprobs: null;
+      finish_reason: OpenAIChatFinishReason;
+    },
+  ];
+  usage: OpenAIChatUsage;
+}
+
+export function renderChatCompletion(result: ChatResult, meta: ResponseMeta): ChatCompletion {
+  const hasToolCalls = result.toolCalls.length > 0;
+  const message: ChatCompletion["choices"][0]["message"] = {
+    role: "assistant",
+    // OpenAI answers null content when the model only called tools.
+    content: hasToolCalls && result.text === "" ? null : result.text,
+    refusal: null,
+  };
+  if (hasToolCalls) {
+    message.tool_calls = result.toolCalls.map((call) => ({
+      id: call.id,
+      type: "function",
+      function: { name: call.name, arguments: call.arguments },
+    }));
+  }
+  return {
+    id: makeId("chatcmpl-"),
+    object: "chat.completion",
+    created: unixSeconds(),
+    model: meta.target,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: mapOpenAIChatFinishReason(result.finishReason, hasToolCalls) }],
+    usage: renderOpenAIChatUsage(result.usage),
+  };
+}

@@ -1,0 +1,101 @@
+import {
+  type ChatResult,
+  type GatewayError,
+  makeId,
+  mergeUsage,
+  type StreamEvent,
+  type Usage,
+  unixSeconds,
+} from "../../core/index.js";
+import type { ResponseMeta } from "../../router/gateway.js";
+import type { StreamRenderer } from "../../server/respond.js";
+import { mapOpenAICompletionFinishReason } from "./map-openai-finish-reason.js";
+import { openAIStreamErrorFrame } from "./render-openai-error.js";
+import { type OpenAICompletionUsage, renderOpenAICompletionUsage } from "./render-openai-usage.js";
+
+interface CompletionChoice {
+  text: string;
+  index: 0;
+  logprobs: null;
+  finish_reason: "stop" | "length" | "content_filter" | null;
+}
+
+/** The `text_completion` object of the API reference; streamed chunks have the same shape. */
+export interface TextCompletion {
+  id: string;
+  object: "text_completion";
+  created: number;
+  model: string;
+  choices: CompletionChoice[];
+  usage?: OpenAICompletionUsage | null;
+}
+
+export function renderCompletion(result: ChatResult, meta: ResponseMeta): TextCompletion {
+  return {
+    id: makeId("cmpl-"),
+    object: "text_completion",
+    created: unixSeconds(),
+    model: meta.target,
+    choices: [
+      { text: result.text, index: 0, logprobs: null, finish_reason: mapOpenAICompletionFinishReason(result.finishReason) },
+    ],
+    usage: renderOpenAICompletionUsage(result.usage),
+  };
+}
+
+/**
+ * Canonical events -> streamed `text_completion` chunks: one per text delta, a last choice chunk
+ * with empty text and the finish reason, with `include_usage` a final chunk with no choices and the
+ * usage, then `data: [DONE]`. Tool calls have no form in this API and are dropped.
+ */
+export class CompletionStreamRenderer implements StreamRenderer {
+  readonly contentType = "text/event-stream";
+  readonly #id = makeId("cmpl-");
+  readonly #created = unixSeconds();
+  readonly #model: string;
+  readonly #includeUsage: boolean;
+  readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
+
+  constructor(model: string, includeUsage: boolean) {
+    this.#model = model;
+    this.#includeUsage = includeUsage;
+  }
+
+  event(event: StreamEvent): string {
+    switch (event.type) {
+      case "text-delta":
+        return event.text === "" ? "" : this.#frame([{ text: event.text, index: 0, logprobs: null, finish_reason: null }]);
+      case "usage":
+        mergeUsage(this.#usage, event.usage);
+        return "";
+      case "finish": {
+        const finish_reason = mapOpenAICompletionFinishReason(event.reason);
+        let out = this.#frame([{ text: "", index: 0, logprobs: null, finish_reason }]);
+        if (this.#includeUsage) out += this.#frame([], renderOpenAICompletionUsage(this.#usage));
+        return out;
+      }
+      default:
+        return "";
+    }
+  }
+
+  end(): string {
+    return "data: [DONE]\n\n";
+  }
+
+  error(error: GatewayError): string {
+    return openAIStreamErrorFrame(error);
+  }
+
+  #frame(choices: CompletionChoice[], usage: OpenAICompletionUsage | null = null): string {
+    const chunk: TextCompletion = {
+      id: this.#id,
+      object: "text_completion",
+      created: this.#created,
+      model: this.#model,
+      choices,
+    };
+    if (this.#includeUsage) chunk.usage = usage;
+    return `data: ${JSON.stringify(chunk)}\n\n`;
+  }
+}

@@ -1,0 +1,106 @@
+import { z } from "zod";
+
+/** What tandem sends to POST /v1/messages (only the fields it uses). */
+export type AnthropicTextBlock = { type: "text"; text: string };
+export type AnthropicImageBlock = {
+  type: "image";
+  source: { type: "base64"; media_type: string; data: string } | { type: "url"; url: string };
+};
+export type AnthropicToolUseBlock = { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
+export type AnthropicToolResultBlock = {
+  type: "tool_result";
+  tool_use_id: string;
+  content?: Array<AnthropicTextBlock | AnthropicImageBlock>;
+  is_error?: boolean;
+};
+
+export type AnthropicUserBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicToolResultBlock;
+export type AnthropicAssistantBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicToolUseBlock;
+
+export type AnthropicMessageParam =
+  | { role: "user"; content: AnthropicUserBlock[] }
+  | { role: "assistant"; content: AnthropicAssistantBlock[] };
+
+export type AnthropicToolChoice =
+  | { type: "auto" | "any"; disable_parallel_tool_use?: boolean }
+  | { type: "tool"; name: string; disable_parallel_tool_use?: boolean }
+  | { type: "none" };
+
+export interface AnthropicMessagesRequest {
+  model: string;
+  max_tokens: number;
+  messages: AnthropicMessageParam[];
+  system?: string;
+  tools?: Array<{ name: string; description?: string; input_schema: Record<string, unknown> }>;
+  tool_choice?: AnthropicToolChoice;
+  stop_sequences?: string[];
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  metadata?: { user_id: string };
+  stream: true;
+}
+
+/*
+ * Lenient schemas of what comes back. Anthropic adds fields and event types over time
+ * (versioning policy), so everything unknown is ignored rather than rejected.
+ */
+
+const count = z.number().nullish();
+
+export const UsageSchema = z.object({
+  input_tokens: count,
+  output_tokens: count,
+  cache_creation_input_tokens: count,
+  cache_read_input_tokens: count,
+});
+
+export type AnthropicUsage = z.output<typeof UsageSchema>;
+
+export const MessageStartSchema = z.object({
+  type: z.literal("message_start"),
+  message: z.object({ id: z.string().nullish(), model: z.string().nullish(), usage: UsageSchema.nullish() }),
+});
+
+export const ContentBlockStartSchema = z.object({
+  type: z.literal("content_block_start"),
+  index: z.number(),
+  content_block: z.looseObject({
+    type: z.string(),
+    text: z.string().nullish(),
+    id: z.string().nullish(),
+    name: z.string().nullish(),
+    input: z.unknown().optional(),
+  }),
+});
+
+export const ContentBlockDeltaSchema = z.object({
+  type: z.literal("content_block_delta"),
+  index: z.number(),
+  delta: z.looseObject({ type: z.string(), text: z.string().nullish(), partial_json: z.string().nullish() }),
+});
+
+export const ContentBlockStopSchema = z.object({ type: z.literal("content_block_stop"), index: z.number() });
+
+export const MessageDeltaSchema = z.object({
+  type: z.literal("message_delta"),
+  delta: z.object({ stop_reason: z.string().nullish(), stop_sequence: z.string().nullish() }),
+  usage: UsageSchema.nullish(),
+});
+
+export const ErrorEventSchema = z.object({
+  type: z.literal("error"),
+  error: z.object({ type: z.string().nullish(), message: z.string().nullish() }).nullish(),
+});
+
+export const ModelListSchema = z.object({
+  data: z.array(
+    z.object({
+      id: z.string(),
+      created_at: z.string().nullish(),
+      max_input_tokens: z.number().nullish(),
+    }),
+  ),
+  has_more: z.boolean().nullish(),
+  last_id: z.string().nullish(),
+});

@@ -1,0 +1,144 @@
+import type { Dispatcher } from "undici";
+import {
+  type EmbedResult,
+  GatewayError,
+  type ProviderChatRequest,
+  type ProviderEmbedRequest,
+  type StreamEvent,
+} from "../../core/index.js";
+import { readSse, UpstreamClient } from "../http/index.js";
+import type { ApiKeySource, ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
+import { ModelListSchema } from "./anthropic-api.js";
+import { convertToAnthropicRequest } from "./convert-to-anthropic-request.js";
+import { parseAnthropicStream } from "./parse-anthropic-stream.js";
+
+export interface AnthropicProviderOptions extends RemoteProviderOptions {
+  /** The `anthropic-version` header sent on every request. Default "2023-06-01". */
+  anthropicVersion?: string;
+  /** max_tokens when the client sent none (Anthropic requires it). Default 4096. */
+  defaultMaxTokens?: number;
+}
+
+/** Pages of GET /v1/models read at most, so a misbehaving upstream cannot loop us. */
+const MAX_MODEL_PAGES = 20;
+/** How long to wait for the upstream to close its response after message_stop before dropping the socket. */
+const DRAIN_MS = 2_000;
+
+/**
+ * Anthropic's Messages API (https://api.anthropic.com, or anything that speaks it). Always streams
+ * from the upstream; see convert-to-anthropic-request.ts for how canonical settings are adapted.
+ */
+export class AnthropicProvider implements Provider {
+  readonly id: string;
+  readonly kind = "anthropic" as const;
+  readonly #client: UpstreamClient;
+  readonly #apiKey: ApiKeySource;
+  readonly #headers: Record<string, string>;
+  readonly #version: string;
+  readonly #defaultMaxTokens: number;
+
+  constructor(options: AnthropicProviderOptions) {
+    this.id = options.id;
+    this.#apiKey = options.apiKey;
+    this.#headers = options.headers ?? {};
+    this.#version = options.anthropicVersion ?? "2023-06-01";
+    this.#defaultMaxTokens = options.defaultMaxTokens ?? 4096;
+    this.#client = new UpstreamClient(options.baseUrl, { target: options.id, connectTimeoutMs: options.connectTimeoutMs });
+  }
+
+  async *chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
+    const target = `${this.id}/${request.upstreamModel}`;
+    const body = convertToAnthropicRequest(request, { defaultMaxTokens: this.#defaultMaxTokens });
+    const res = await this.#client.send("POST", "/v1/messages", {
+      headers: { ...(await this.#requestHeaders()), accept: "text/event-stream" },
+      body,
+      signal,
+    });
+    let finished = false;
+    try {
+      for await (const event of parseAnthropicStream(readSse(readBody(res, signal, target)), target)) {
+        if (event.type === "finish") finished = true;
+        yield event;
+      }
+    } finally {
+      if (finished) await drain(res, signal);
+      else discard(res);
+    }
+  }
+
+  async embed(_request: ProviderEmbedRequest, _signal: AbortSignal): Promise<EmbedResult> {
+    throw new GatewayError("invalid_request", `${this.id}: Anthropic has no embeddings API; use another provider for embeddings`);
+  }
+
+  async listModels(signal: AbortSignal): Promise<ModelInfo[]> {
+    const models: ModelInfo[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < MAX_MODEL_PAGES; page++) {
+      const query = `?limit=1000${after ? `&after_id=${encodeURIComponent(after)}` : ""}`;
+      const raw = await this.#client.json("GET", `/v1/models${query}`, { headers: await this.#requestHeaders(), signal });
+      const parsed = ModelListSchema.safeParse(raw);
+      if (!parsed.success) {
+        throw new GatewayError("upstream_error", `${this.id}: the model list is not in Anthropic's shape`, { target: this.id });
+      }
+      for (const m of parsed.data.data) {
+        const info: ModelInfo = { id: m.id, ownedBy: "anthropic" };
+        const created = m.created_at ? Date.parse(m.created_at) : Number.NaN;
+        if (!Number.isNaN(created)) info.created = Math.floor(created / 1000);
+        if (m.max_input_tokens != null) info.contextWindow = m.max_input_tokens;
+        models.push(info);
+      }
+      const last = parsed.data.last_id ?? parsed.data.data.at(-1)?.id;
+      if (parsed.data.has_more !== true || !last || last === after) break;
+      after = last;
+    }
+    return models;
+  }
+
+  async probe(signal: AbortSignal): Promise<void> {
+    await this.listModels(signal);
+  }
+
+  close(): Promise<void> {
+    return this.#client.close();
+  }
+
+  async #requestHeaders(): Promise<Record<string, string>> {
+    const key = await this.#apiKey();
+    return {
+      "anthropic-version": this.#version,
+      ...(key !== undefined ? { "x-api-key": key } : {}),
+      ...this.#headers,
+    };
+  }
+}
+
+/**
+ * The response body, with a break in it (reset, truncated chunked encoding) reported as the
+ * upstream's failure, or as canceled when it was our own abort.
+ */
+async function* readBody(res: Dispatcher.ResponseData, signal: AbortSignal, target: string): AsyncGenerator<Buffer> {
+  try {
+    // Not destroyed when the parser stops at message_stop, so drain() can hand the socket back.
+    for await (const chunk of res.body.iterator({ destroyOnReturn: false })) yield chunk as Buffer;
+  } catch (err) {
+    if (signal.aborted) throw new GatewayError("canceled", "The request was canceled", { cause: err });
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new GatewayError("upstream_error", `${target}: the stream broke (${reason})`, { target, cause: err });
+  }
+  if (signal.aborted) throw new GatewayError("canceled", "The request was canceled");
+}
+
+/** Reads what follows message_stop (normally nothing) so the connection goes back to the pool. */
+async function drain(res: Dispatcher.ResponseData, signal: AbortSignal): Promise<void> {
+  try {
+    await res.body.dump({ limit: 64 * 1024, signal: AbortSignal.any([signal, AbortSignal.timeout(DRAIN_MS)]) });
+  } catch {
+    discard(res);
+  }
+}
+
+/** Drops the connection. undici reports its own abort as an 'error' event, which nobody needs to hear. */
+function discard(res: Dispatcher.ResponseData): void {
+  res.body.on("error", () => {});
+  res.body.destroy();
+}

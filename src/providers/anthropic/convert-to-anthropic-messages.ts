@@ -1,0 +1,133 @@
+import type { ContentPart, Message } from "../../core/index.js";
+import type {
+  AnthropicAssistantBlock,
+  AnthropicImageBlock,
+  AnthropicMessageParam,
+  AnthropicTextBlock,
+  AnthropicUserBlock,
+} from "./anthropic-api.js";
+
+export interface AnthropicPrompt {
+  /** Every system message, lifted out of the conversation and joined. */
+  system: string | undefined;
+  messages: AnthropicMessageParam[];
+}
+
+/**
+ * Canonical messages -> Anthropic's `system` + `messages`. Anthropic requires user and assistant
+ * turns to alternate and tool results to travel as tool_result blocks inside a user turn, so tool
+ * messages become tool_result blocks and consecutive turns of one role are merged into one (tool
+ * results first, as Anthropic requires). It also rejects empty text blocks, empty turns and a final
+ * assistant turn ending in whitespace; those are dropped or trimmed rather than sent to fail.
+ */
+export function convertToAnthropicMessages(messages: readonly Message[]): AnthropicPrompt {
+  const system: string[] = [];
+  const out: AnthropicMessageParam[] = [];
+
+  const push = (turn: AnthropicMessageParam) => {
+    if (turn.content.length === 0) return;
+    const last = out.at(-1);
+    if (last?.role === "user" && turn.role === "user") last.content.push(...turn.content);
+    else if (last?.role === "assistant" && turn.role === "assistant") last.content.push(...turn.content);
+    else out.push(turn);
+  };
+
+  for (const message of messages) {
+    switch (message.role) {
+      case "system":
+        if (message.content.trim() !== "") system.push(message.content);
+        break;
+      case "user":
+        push({ role: "user", content: convertParts(message.content) });
+        break;
+      case "assistant": {
+        const content: AnthropicAssistantBlock[] = convertParts(message.content);
+        for (const call of message.toolCalls ?? []) {
+          content.push({ type: "tool_use", id: toolUseId(call.id), name: call.name, input: parseToolInput(call.arguments) });
+        }
+        push({ role: "assistant", content });
+        break;
+      }
+      case "tool": {
+        const content = convertParts(message.content);
+        push({
+          role: "user",
+          content: [
+            {
+              type: "tool_result",
+              tool_use_id: toolUseId(message.toolCallId),
+              ...(content.length > 0 ? { content } : {}),
+              ...(message.isError ? { is_error: true } : {}),
+            },
+          ],
+        });
+        break;
+      }
+    }
+  }
+
+  for (const turn of out) {
+    if (turn.role === "user") turn.content = toolResultsFirst(turn.content);
+  }
+  trimFinalAssistant(out);
+  return { system: system.length > 0 ? system.join("\n\n") : undefined, messages: out };
+}
+
+function convertParts(parts: readonly ContentPart[]): Array<AnthropicTextBlock | AnthropicImageBlock> {
+  const out: Array<AnthropicTextBlock | AnthropicImageBlock> = [];
+  for (const part of parts) {
+    if (part.type === "text") {
+      if (part.text !== "") out.push({ type: "text", text: part.text });
+    } else if (part.source.kind === "base64") {
+      out.push({ type: "image", source: { type: "base64", media_type: part.source.mediaType, data: part.source.data } });
+    } else {
+      out.push({ type: "image", source: imageUrlSource(part.source.url) });
+    }
+  }
+  return out;
+}
+
+/** OpenAI clients send inline images as data: URLs, which Anthropic only accepts as base64 sources. */
+function imageUrlSource(url: string): AnthropicImageBlock["source"] {
+  const match = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  if (match?.[1] && match[2] !== undefined) return { type: "base64", media_type: match[1], data: match[2] };
+  return { type: "url", url };
+}
+
+/**
+ * Anthropic's tool_use input is an object. Arguments are the model's raw JSON text; text that does
+ * not parse to an object (a truncated call from a small local model) is sent as `{}` so the
+ * conversation can go on.
+ */
+export function parseToolInput(argumentsText: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(argumentsText);
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // Falls through to the empty object.
+  }
+  return {};
+}
+
+/**
+ * Anthropic requires tool ids to match ^[a-zA-Z0-9_-]+$; ids from other backends may not. The same
+ * mapping is applied to tool_use and tool_result, so they still pair up.
+ */
+export function toolUseId(id: string): string {
+  const clean = id.replace(/[^a-zA-Z0-9_-]/g, "_");
+  return clean === "" ? "toolu_missing_id" : clean;
+}
+
+function toolResultsFirst(blocks: AnthropicUserBlock[]): AnthropicUserBlock[] {
+  return [...blocks.filter((b) => b.type === "tool_result"), ...blocks.filter((b) => b.type !== "tool_result")];
+}
+
+function trimFinalAssistant(turns: AnthropicMessageParam[]): void {
+  const last = turns.at(-1);
+  if (last?.role !== "assistant") return;
+  const block = last.content.at(-1);
+  if (block?.type !== "text") return;
+  block.text = block.text.trimEnd();
+  if (block.text === "") last.content.pop();
+  if (last.content.length === 0) turns.pop();
+}

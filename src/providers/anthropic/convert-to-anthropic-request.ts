@@ -1,0 +1,80 @@
+import type { ProviderChatRequest, ResponseFormat } from "../../core/index.js";
+import type { AnthropicMessagesRequest, AnthropicToolChoice } from "./anthropic-api.js";
+import { convertToAnthropicMessages } from "./convert-to-anthropic-messages.js";
+
+export interface AnthropicRequestDefaults {
+  /** Sent when the client gave no max_tokens (Anthropic requires one). */
+  defaultMaxTokens: number;
+}
+
+/**
+ * A canonical request as an Anthropic Messages request body. Always streamed. Settings Anthropic
+ * has no equivalent for are adapted or dropped, never turned into an upstream 400:
+ * - temperature is clamped to Anthropic's 0..1 (OpenAI clients may send up to 2);
+ * - `seed` is dropped; whitespace-only stop sequences (which Anthropic rejects) are dropped;
+ * - response_format json / json_schema becomes an instruction appended to the system prompt, which
+ *   works on every Claude model (Anthropic's own structured outputs are model- and version-specific);
+ * - tool_choice is sent only with tools; parallelToolCalls false becomes disable_parallel_tool_use.
+ */
+export function convertToAnthropicRequest(
+  request: ProviderChatRequest,
+  defaults: AnthropicRequestDefaults,
+): AnthropicMessagesRequest {
+  const prompt = convertToAnthropicMessages(request.messages);
+  const body: AnthropicMessagesRequest = {
+    model: request.upstreamModel,
+    max_tokens: Math.max(1, Math.floor(request.maxTokens ?? defaults.defaultMaxTokens)),
+    messages: prompt.messages,
+    stream: true,
+  };
+  const system = [prompt.system, formatInstruction(request.responseFormat)].filter((s) => s !== undefined).join("\n\n");
+  if (system !== "") body.system = system;
+
+  const tools = request.tools ?? [];
+  if (tools.length > 0) {
+    body.tools = tools.map((tool) => ({
+      name: tool.name,
+      ...(tool.description !== undefined ? { description: tool.description } : {}),
+      // Anthropic requires an object schema; canonical tools from loose clients may omit the type.
+      input_schema: { type: "object", ...tool.parameters },
+    }));
+    const choice = toolChoice(request.toolChoice);
+    if (request.parallelToolCalls === false && choice?.type !== "none") {
+      body.tool_choice = { ...(choice ?? { type: "auto" }), disable_parallel_tool_use: true };
+    } else if (choice) {
+      body.tool_choice = choice;
+    }
+  }
+
+  const stops = (request.stop ?? []).filter((s) => s.trim() !== "");
+  if (stops.length > 0) body.stop_sequences = stops;
+  if (request.temperature !== undefined) body.temperature = Math.min(1, Math.max(0, request.temperature));
+  if (request.topP !== undefined) body.top_p = request.topP;
+  if (request.topK !== undefined) body.top_k = request.topK;
+  if (request.user !== undefined) body.metadata = { user_id: request.user };
+  return body;
+}
+
+function toolChoice(choice: ProviderChatRequest["toolChoice"]): AnthropicToolChoice | undefined {
+  if (choice === undefined) return undefined;
+  if (typeof choice === "object") return { type: "tool", name: choice.name };
+  switch (choice) {
+    case "auto":
+      return { type: "auto" };
+    case "required":
+      return { type: "any" };
+    case "none":
+      return { type: "none" };
+  }
+}
+
+function formatInstruction(format: ResponseFormat | undefined): string | undefined {
+  if (!format || format.type === "text") return undefined;
+  if (format.type === "json") {
+    return "Respond with a single valid JSON value and nothing else: no prose, no Markdown code fences.";
+  }
+  return (
+    "Respond with a single JSON value that conforms to this JSON Schema, and nothing else: no prose, no Markdown code fences.\n" +
+    JSON.stringify(format.schema)
+  );
+}

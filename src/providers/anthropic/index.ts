@@ -1,0 +1,4 @@
+export { AnthropicProvider, type AnthropicProviderOptions } from "./anthropic-provider.js";
+export { convertToAnthropicMessages } from "./convert-to-anthropic-messages.js";
+export { convertToAnthropicRequest } from "./convert-to-anthropic-request.js";
+export { parseAnthropicStream } from "./parse-anthropic-stream.js";

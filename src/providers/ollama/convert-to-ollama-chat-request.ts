@@ -1,0 +1,45 @@
+import type { ProviderChatRequest } from "../../core/index.js";
+import { convertToOllamaMessages } from "./convert-to-ollama-messages.js";
+import type { OllamaChatBody } from "./ollama-api.js";
+
+/**
+ * Canonical request -> POST /api/chat body, always streamed. Ollama has no `tool_choice`: "none"
+ * sends no tools and a named choice sends only that tool; "required" cannot be enforced and is
+ * sent as "auto". `user` and `parallelToolCalls` have no Ollama equivalent and are left out.
+ */
+export function convertToOllamaChatRequest(request: ProviderChatRequest): OllamaChatBody {
+  const body: OllamaChatBody = {
+    model: request.upstreamModel,
+    messages: convertToOllamaMessages(request.messages),
+    stream: true,
+  };
+
+  const choice = request.toolChoice;
+  let tools = choice === "none" ? [] : (request.tools ?? []);
+  if (typeof choice === "object") tools = tools.filter((tool) => tool.name === choice.name);
+  if (tools.length > 0) {
+    body.tools = tools.map((tool) => ({
+      type: "function",
+      function: {
+        name: tool.name,
+        ...(tool.description ? { description: tool.description } : {}),
+        parameters: tool.parameters,
+      },
+    }));
+  }
+
+  const format = request.responseFormat;
+  if (format?.type === "json") body.format = "json";
+  else if (format?.type === "json_schema") body.format = format.schema;
+
+  const options: NonNullable<OllamaChatBody["options"]> = {};
+  if (request.temperature !== undefined) options.temperature = request.temperature;
+  if (request.topP !== undefined) options.top_p = request.topP;
+  if (request.topK !== undefined) options.top_k = request.topK;
+  if (request.maxTokens !== undefined) options.num_predict = request.maxTokens;
+  if (request.stop?.length) options.stop = request.stop;
+  if (request.seed !== undefined) options.seed = request.seed;
+  if (Object.keys(options).length > 0) body.options = options;
+
+  return body;
+}

@@ -1,0 +1,74 @@
+import { GatewayError, type ImagePart, type Message, textOf } from "../../core/index.js";
+import type { OllamaMessageIn, OllamaToolCallIn } from "./ollama-api.js";
+
+const DATA_URL = /^data:[^;,]*;base64,(.*)$/is;
+
+/**
+ * Canonical messages -> Ollama chat messages.
+ *
+ * - Images must be base64 (Ollama cannot fetch URLs); `data:` URLs are unwrapped, any other URL is
+ *   a 400 rather than a silent drop.
+ * - Tool-call arguments become objects, as Ollama wants. Text that is not a JSON object becomes
+ *   `{}`: a model's broken call in the history should not make the whole conversation unusable.
+ * - Tool results carry `tool_name` (Ollama's templates need it); when the canonical message has no
+ *   name, it is looked up from the assistant call with the same id. The id goes along as
+ *   `tool_call_id`, which Ollama >= 0.12.10 reads and older servers ignore.
+ */
+export function convertToOllamaMessages(messages: readonly Message[]): OllamaMessageIn[] {
+  const callNames = new Map<string, string>();
+  return messages.map((message, i) => convertMessage(message, i, callNames));
+}
+
+/** One message; `callNames` collects assistant call names by id so later tool results can be named. */
+function convertMessage(message: Message, i: number, callNames: Map<string, string>): OllamaMessageIn {
+  switch (message.role) {
+    case "system":
+      return { role: "system", content: message.content };
+    case "user": {
+      const images: string[] = [];
+      message.content.forEach((part, j) => {
+        if (part.type === "image") images.push(imageBase64(part, `messages[${i}].content[${j}]`));
+      });
+      const out: OllamaMessageIn = { role: "user", content: textOf(message.content) };
+      if (images.length > 0) out.images = images;
+      return out;
+    }
+    case "assistant": {
+      const out: OllamaMessageIn = { role: "assistant", content: textOf(message.content) };
+      if (message.toolCalls?.length) {
+        out.tool_calls = message.toolCalls.map((call): OllamaToolCallIn => {
+          callNames.set(call.id, call.name);
+          return { id: call.id, function: { name: call.name, arguments: argumentsObject(call.arguments) } };
+        });
+      }
+      return out;
+    }
+    case "tool": {
+      const out: OllamaMessageIn = { role: "tool", content: textOf(message.content), tool_call_id: message.toolCallId };
+      const name = message.name ?? callNames.get(message.toolCallId);
+      if (name) out.tool_name = name;
+      return out;
+    }
+  }
+}
+
+function imageBase64(image: ImagePart, param: string): string {
+  if (image.source.kind === "base64") return image.source.data;
+  const data = DATA_URL.exec(image.source.url)?.[1];
+  if (data !== undefined) return data;
+  throw new GatewayError(
+    "invalid_request",
+    `Ollama takes images only as base64 data; '${param}' is a URL (send the image data instead)`,
+    { param },
+  );
+}
+
+function argumentsObject(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // Falls through: see the function comment.
+  }
+  return {};
+}

@@ -1,0 +1,1 @@
+export { OllamaProvider } from "./ollama-provider.js";

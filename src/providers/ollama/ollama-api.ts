@@ -1,0 +1,85 @@
+/**
+ * The Ollama wire as this provider sends and reads it (docs/api.md and api/types.go in
+ * ollama/ollama). Answers are parsed leniently: unknown fields are ignored, optional ones may be
+ * missing or null, and only what the provider uses is checked.
+ */
+import { z } from "zod";
+
+export interface OllamaToolCallIn {
+  /** Ollama >= 0.12.10 reads and returns tool-call ids; older servers ignore the field. */
+  id?: string;
+  function: { name: string; arguments: Record<string, unknown> };
+}
+
+export interface OllamaMessageIn {
+  role: "system" | "user" | "assistant" | "tool";
+  content: string;
+  /** Base64, no data: prefix. */
+  images?: string[];
+  tool_calls?: OllamaToolCallIn[];
+  /** On tool messages: which tool produced this result. */
+  tool_name?: string;
+  /** On tool messages (Ollama >= 0.12.10): the call this answers. */
+  tool_call_id?: string;
+}
+
+export interface OllamaChatBody {
+  model: string;
+  messages: OllamaMessageIn[];
+  tools?: { type: "function"; function: { name: string; description?: string; parameters: Record<string, unknown> } }[];
+  format?: "json" | Record<string, unknown>;
+  options?: {
+    temperature?: number;
+    top_p?: number;
+    top_k?: number;
+    num_predict?: number;
+    stop?: string[];
+    seed?: number;
+  };
+  stream: true;
+}
+
+const toolCallSchema = z.object({
+  id: z.string().nullish(),
+  function: z.object({
+    index: z.number().nullish(),
+    name: z.string(),
+    arguments: z.union([z.record(z.string(), z.unknown()), z.string()]).nullish(),
+  }),
+});
+
+/** One line of the /api/chat NDJSON stream: a chunk, the final chunk, or an in-band error. */
+export const ollamaChatChunkSchema = z.object({
+  model: z.string().nullish(),
+  message: z
+    .object({
+      content: z.string().nullish(),
+      thinking: z.string().nullish(),
+      tool_calls: z.array(toolCallSchema).nullish(),
+    })
+    .nullish(),
+  done: z.boolean().nullish(),
+  done_reason: z.string().nullish(),
+  prompt_eval_count: z.number().nullish(),
+  eval_count: z.number().nullish(),
+  error: z.string().nullish(),
+});
+
+export type OllamaChatChunk = z.output<typeof ollamaChatChunkSchema>;
+
+export const ollamaEmbedResponseSchema = z.object({
+  embeddings: z.array(z.array(z.number())),
+  prompt_eval_count: z.number().nullish(),
+});
+
+export const ollamaTagsResponseSchema = z.object({
+  models: z
+    .array(
+      z.object({
+        name: z.string().nullish(),
+        model: z.string().nullish(),
+        modified_at: z.string().nullish(),
+      }),
+    )
+    .nullish(),
+});

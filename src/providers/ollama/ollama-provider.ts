@@ -1,0 +1,95 @@
+import {
+  type EmbedResult,
+  GatewayError,
+  type ProviderChatRequest,
+  type ProviderEmbedRequest,
+  type StreamEvent,
+} from "../../core/index.js";
+import { UpstreamClient } from "../http/index.js";
+import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
+import { convertToOllamaChatRequest } from "./convert-to-ollama-chat-request.js";
+import { ollamaEmbedResponseSchema, ollamaTagsResponseSchema } from "./ollama-api.js";
+import { parseOllamaChatStream } from "./parse-ollama-chat-stream.js";
+
+/**
+ * An Ollama server (local, remote, or Ollama's cloud) as a provider. `baseUrl` is the origin,
+ * e.g. `http://127.0.0.1:11434`. An API key, when one is configured, is sent as
+ * `Authorization: Bearer` (Ollama's cloud and authenticating proxies take it that way); a plain
+ * local Ollama needs none. Chat always streams from the upstream.
+ */
+export class OllamaProvider implements Provider {
+  readonly id: string;
+  readonly kind = "ollama" as const;
+  readonly #client: UpstreamClient;
+  readonly #options: RemoteProviderOptions;
+
+  constructor(options: RemoteProviderOptions) {
+    this.id = options.id;
+    this.#options = options;
+    this.#client = new UpstreamClient(options.baseUrl, {
+      target: options.id,
+      ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+    });
+  }
+
+  async *chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
+    const target = `${this.id}/${request.upstreamModel}`;
+    const body = convertToOllamaChatRequest(request);
+    const res = await this.#client.send("POST", "/api/chat", { headers: await this.#headers(), body, signal });
+    try {
+      yield* parseOllamaChatStream(res.body, target);
+    } finally {
+      // Stopped early (done line read, consumer gone, error): release the socket now.
+      if (!res.body.readableEnded) res.body.destroy();
+    }
+  }
+
+  async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
+    const answer = await this.#client.json("POST", "/api/embed", {
+      headers: await this.#headers(),
+      body: {
+        model: request.upstreamModel,
+        input: request.input,
+        ...(request.dimensions === undefined ? {} : { dimensions: request.dimensions }),
+      },
+      signal,
+    });
+    const parsed = ollamaEmbedResponseSchema.safeParse(answer);
+    if (!parsed.success) throw this.#malformed("/api/embed");
+    return { embeddings: parsed.data.embeddings, usage: { inputTokens: parsed.data.prompt_eval_count ?? 0 } };
+  }
+
+  async listModels(signal: AbortSignal): Promise<ModelInfo[]> {
+    const answer = await this.#client.json("GET", "/api/tags", { headers: await this.#headers(), signal });
+    const parsed = ollamaTagsResponseSchema.safeParse(answer);
+    if (!parsed.success) throw this.#malformed("/api/tags");
+    const models: ModelInfo[] = [];
+    for (const model of parsed.data.models ?? []) {
+      const id = model.model || model.name;
+      if (!id) continue;
+      const modified = model.modified_at ? Date.parse(model.modified_at) : Number.NaN;
+      models.push(Number.isNaN(modified) || modified <= 0 ? { id } : { id, created: Math.floor(modified / 1000) });
+    }
+    return models;
+  }
+
+  /** The model list rather than /api/version: it also proves the key works on servers that need one. */
+  async probe(signal: AbortSignal): Promise<void> {
+    await this.listModels(signal);
+  }
+
+  close(): Promise<void> {
+    return this.#client.close();
+  }
+
+  async #headers(): Promise<Record<string, string>> {
+    const key = await this.#options.apiKey();
+    return { ...this.#options.headers, ...(key ? { authorization: `Bearer ${key}` } : {}) };
+  }
+
+  #malformed(path: string): GatewayError {
+    return new GatewayError("upstream_error", `${this.id}: Ollama answered ${path} with an unexpected shape`, {
+      target: this.id,
+    });
+  }
+}

@@ -1,0 +1,58 @@
+import type { ProviderChatRequest } from "../../core/index.js";
+import { convertToOpenAIMessages } from "./convert-to-openai-messages.js";
+import type { OpenAIChatRequestBody } from "./openai-chat-api.js";
+
+/** Which field carries the output token limit; see OpenAIProviderOptions.maxTokensField. */
+export type MaxTokensField = "max_tokens" | "max_completion_tokens";
+
+/**
+ * Canonical request -> POST /chat/completions body. Always streams, with usage in the last chunk.
+ * `topK` has no OpenAI field (api.openai.com rejects unknown arguments) and is not sent.
+ */
+export function convertToOpenAIChatRequest(request: ProviderChatRequest, maxTokensField: MaxTokensField): OpenAIChatRequestBody {
+  const body: OpenAIChatRequestBody = {
+    model: request.upstreamModel,
+    messages: convertToOpenAIMessages(request.messages),
+    stream: true,
+    stream_options: { include_usage: true },
+  };
+  const tools = request.tools ?? [];
+  if (tools.length > 0) {
+    body.tools = tools.map((tool) => ({
+      type: "function",
+      function: {
+        name: tool.name,
+        ...(tool.description !== undefined && { description: tool.description }),
+        parameters: tool.parameters,
+        ...(tool.strict !== undefined && { strict: tool.strict }),
+      },
+    }));
+    // OpenAI rejects parallel_tool_calls (and a named tool_choice is meaningless) without tools.
+    if (request.parallelToolCalls !== undefined) body.parallel_tool_calls = request.parallelToolCalls;
+  }
+  if (request.toolChoice !== undefined && (tools.length > 0 || request.toolChoice === "none")) {
+    body.tool_choice =
+      typeof request.toolChoice === "string"
+        ? request.toolChoice
+        : { type: "function", function: { name: request.toolChoice.name } };
+  }
+  const format = request.responseFormat;
+  if (format?.type === "json") body.response_format = { type: "json_object" };
+  if (format?.type === "json_schema") {
+    body.response_format = {
+      type: "json_schema",
+      json_schema: {
+        name: format.name ?? "response",
+        schema: format.schema,
+        ...(format.strict !== undefined && { strict: format.strict }),
+      },
+    };
+  }
+  if (request.maxTokens !== undefined) body[maxTokensField] = request.maxTokens;
+  if (request.temperature !== undefined) body.temperature = request.temperature;
+  if (request.topP !== undefined) body.top_p = request.topP;
+  if (request.stop !== undefined && request.stop.length > 0) body.stop = request.stop;
+  if (request.seed !== undefined) body.seed = request.seed;
+  if (request.user !== undefined) body.user = request.user;
+  return body;
+}

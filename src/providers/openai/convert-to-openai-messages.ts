@@ -1,0 +1,50 @@
+import { type ContentPart, type Message, textOf } from "../../core/index.js";
+import type { OpenAIChatMessage, OpenAIContentPart } from "./openai-chat-api.js";
+
+/**
+ * Canonical -> OpenAI chat messages. Text-only user content is sent as a plain string, which every
+ * compatible server accepts; images become `image_url` parts (inline images as `data:` URLs).
+ * Tool calls and results keep their ids. OpenAI has no error flag on tool results, so a failed
+ * tool's text is prefixed with "Error: ". Images in assistant turns and tool results cannot be
+ * sent there and are dropped.
+ */
+export function convertToOpenAIMessages(messages: readonly Message[]): OpenAIChatMessage[] {
+  return messages.map(convertMessage);
+}
+
+function convertMessage(message: Message): OpenAIChatMessage {
+  switch (message.role) {
+    case "system":
+      return { role: "system", content: message.content };
+    case "user":
+      return { role: "user", content: userContent(message.content) };
+    case "assistant": {
+      const text = textOf(message.content);
+      const calls = message.toolCalls ?? [];
+      if (calls.length === 0) return { role: "assistant", content: text };
+      return {
+        role: "assistant",
+        content: text === "" ? null : text,
+        tool_calls: calls.map((call) => ({
+          id: call.id,
+          type: "function",
+          // OpenAI rejects an empty arguments string in history; an empty call means no arguments.
+          function: { name: call.name, arguments: call.arguments === "" ? "{}" : call.arguments },
+        })),
+      };
+    }
+    case "tool": {
+      const text = textOf(message.content);
+      return { role: "tool", tool_call_id: message.toolCallId, content: message.isError ? `Error: ${text}` : text };
+    }
+  }
+}
+
+function userContent(parts: readonly ContentPart[]): string | OpenAIContentPart[] {
+  if (parts.every((part) => part.type === "text")) return textOf(parts);
+  return parts.map((part): OpenAIContentPart => {
+    if (part.type === "text") return { type: "text", text: part.text };
+    const url = part.source.kind === "url" ? part.source.url : `data:${part.source.mediaType};base64,${part.source.data}`;
+    return { type: "image_url", image_url: part.detail === undefined ? { url } : { url, detail: part.detail } };
+  });
+}

@@ -1,0 +1,153 @@
+import type { Dispatcher } from "undici";
+import {
+  type EmbedResult,
+  GatewayError,
+  type ProviderChatRequest,
+  type ProviderEmbedRequest,
+  type StreamEvent,
+} from "../../core/index.js";
+import { extractErrorMessage, readSse, UpstreamClient } from "../http/index.js";
+import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
+import { convertToOpenAIChatRequest, type MaxTokensField } from "./convert-to-openai-chat-request.js";
+import { openAIEmbeddingResponseSchema, openAIModelListSchema } from "./openai-chat-api.js";
+import { readOpenAIChatStream } from "./read-openai-chat-stream.js";
+
+export interface OpenAIProviderOptions extends RemoteProviderOptions {
+  /**
+   * The field that carries the output token limit. api.openai.com deprecated `max_tokens` and
+   * rejects it for reasoning models, so it gets `max_completion_tokens`; vLLM, llama-server,
+   * LM Studio, Ollama, Groq and OpenRouter all read `max_tokens` (not all know the newer name).
+   * Default: `max_completion_tokens` when the base URL's host is api.openai.com, else `max_tokens`.
+   */
+  maxTokensField?: MaxTokensField;
+}
+
+/** Any OpenAI-compatible upstream (`baseUrl` ends in /v1): OpenAI, OpenRouter, vLLM, LM Studio, llama-server, Groq... */
+export class OpenAIProvider implements Provider {
+  readonly id: string;
+  readonly kind = "openai" as const;
+  readonly #options: OpenAIProviderOptions;
+  readonly #client: UpstreamClient;
+  readonly #maxTokensField: MaxTokensField;
+
+  constructor(options: OpenAIProviderOptions) {
+    this.id = options.id;
+    this.#options = options;
+    this.#client = new UpstreamClient(options.baseUrl, {
+      target: options.id,
+      ...(options.connectTimeoutMs !== undefined && { connectTimeoutMs: options.connectTimeoutMs }),
+    });
+    this.#maxTokensField = options.maxTokensField ?? defaultMaxTokensField(options.baseUrl);
+  }
+
+  async *chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
+    const target = `${this.id}/${request.upstreamModel}`;
+    const res = await this.#client.send("POST", "/chat/completions", {
+      headers: { ...(await this.#headers()), accept: "text/event-stream" },
+      body: convertToOpenAIChatRequest(request, this.#maxTokensField),
+      signal,
+    });
+    await expectEventStream(res, target);
+    try {
+      yield* readOpenAIChatStream(readSse(res.body), target);
+    } catch (err) {
+      throw streamFailure(err, signal, target);
+    } finally {
+      // Stops the upstream at once when the consumer leaves early (client gone, router switched).
+      if (!res.body.destroyed) res.body.destroy();
+    }
+  }
+
+  async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
+    const target = `${this.id}/${request.upstreamModel}`;
+    const json = await this.#client.json("POST", "/embeddings", {
+      headers: await this.#headers(),
+      body: {
+        model: request.upstreamModel,
+        input: request.input,
+        encoding_format: "float",
+        ...(request.dimensions !== undefined && { dimensions: request.dimensions }),
+        ...(request.user !== undefined && { user: request.user }),
+      },
+      signal,
+    });
+    const parsed = openAIEmbeddingResponseSchema.safeParse(json);
+    if (!parsed.success || parsed.data.data.length !== request.input.length) {
+      throw new GatewayError("upstream_error", `${target}: the embeddings answer does not match the request`, { target });
+    }
+    const data = [...parsed.data.data].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+    return {
+      embeddings: data.map((item) => item.embedding),
+      usage: { inputTokens: parsed.data.usage?.prompt_tokens ?? 0 },
+    };
+  }
+
+  async listModels(signal: AbortSignal): Promise<ModelInfo[]> {
+    const json = await this.#client.json("GET", "/models", { headers: await this.#headers(), signal });
+    const parsed = openAIModelListSchema.safeParse(json);
+    if (!parsed.success) {
+      throw new GatewayError("upstream_error", `${this.id}: the model list has an unexpected shape`, { target: this.id });
+    }
+    return parsed.data.data.map((model): ModelInfo => {
+      const info: ModelInfo = { id: model.id };
+      const contextWindow = model.context_length ?? model.max_model_len;
+      if (contextWindow != null) info.contextWindow = contextWindow;
+      if (model.owned_by != null) info.ownedBy = model.owned_by;
+      if (model.created != null) info.created = model.created;
+      return info;
+    });
+  }
+
+  async probe(signal: AbortSignal): Promise<void> {
+    await this.listModels(signal);
+  }
+
+  close(): Promise<void> {
+    return this.#client.close();
+  }
+
+  async #headers(): Promise<Record<string, string>> {
+    const key = await this.#options.apiKey();
+    return { ...this.#options.headers, ...(key ? { authorization: `Bearer ${key}` } : {}) };
+  }
+}
+
+function defaultMaxTokensField(baseUrl: string): MaxTokensField {
+  try {
+    return new URL(baseUrl).hostname === "api.openai.com" ? "max_completion_tokens" : "max_tokens";
+  } catch {
+    return "max_tokens";
+  }
+}
+
+/** A 200 that is not an event stream (an HTML proxy page, a JSON body) is not an answer we can use. */
+async function expectEventStream(res: Dispatcher.ResponseData, target: string): Promise<void> {
+  const contentType = String(res.headers["content-type"] ?? "");
+  if (contentType.includes("text/event-stream")) return;
+  let text = "";
+  try {
+    text = (await res.body.text()).slice(0, 2000);
+  } catch {
+    // The content type alone says enough.
+  }
+  const message = extractErrorMessage(text);
+  throw new GatewayError(
+    "upstream_error",
+    message !== undefined
+      ? `${target}: ${message}`
+      : `${target}: expected an event stream but got ${contentType || "no content type"}: ${text.slice(0, 200)}`,
+    { target },
+  );
+}
+
+function streamFailure(err: unknown, signal: AbortSignal, target: string): GatewayError {
+  if (signal.aborted) return new GatewayError("canceled", "The request was canceled", { target, cause: err });
+  if (err instanceof GatewayError) return err;
+  const error = GatewayError.from(err);
+  if (error.code === "canceled" || error.code === "timeout") return error;
+  // The body broke off mid-stream (socket reset, proxy cut): a truncated answer, not an unreachable host.
+  return new GatewayError("upstream_error", `${target}: the stream broke off before it finished (${error.message})`, {
+    target,
+    cause: err,
+  });
+}

@@ -1,0 +1,155 @@
+import type { EventSourceMessage } from "eventsource-parser";
+import { GatewayError, makeId, type StreamEvent, type Usage } from "../../core/index.js";
+import { mapOpenAIFinishReason } from "./map-openai-finish-reason.js";
+import { type OpenAIChatChunk, openAIChatChunkSchema, openAIErrorObjectSchema } from "./openai-chat-api.js";
+import { gatewayErrorFromOpenAIError } from "./openai-error-body.js";
+
+interface ToolCallState {
+  /** The canonical index this call was given (0, 1, ... in the order calls appear). */
+  index: number;
+  id: string | undefined;
+  name: string;
+  /** pending: no name yet; open: start sent; ended: end sent. */
+  phase: "pending" | "open" | "ended";
+  /** Argument text that arrived before the call's name (some servers send them in that order). */
+  pending: string;
+}
+
+/**
+ * An OpenAI-compatible SSE stream -> canonical events: `start` on the first chunk, text deltas,
+ * tool calls (OpenAI streams them by index: id and name in the first piece, argument text after;
+ * every call ends when the choice finishes), usage from the usage chunk (`include_usage`) or
+ * wherever a server puts it, and `finish` once the stream is complete.
+ *
+ * The end marker is `data: [DONE]`. Some compatible servers omit it but send a finish_reason and
+ * close; that counts as complete. A stream that stops with neither, an error chunk, or a chunk that
+ * is not JSON throws.
+ */
+export async function* readOpenAIChatStream(
+  messages: AsyncIterable<EventSourceMessage>,
+  target: string,
+): AsyncGenerator<StreamEvent> {
+  let started = false;
+  let finishRaw: string | undefined;
+  let sawFinish = false;
+  let done = false;
+  const calls = new Map<number, ToolCallState>();
+  const usage: Partial<Usage> = {};
+  let sawUsage = false;
+
+  for await (const message of messages) {
+    const data = message.data.trim();
+    if (data === "") continue;
+    if (data === "[DONE]") {
+      done = true;
+      break;
+    }
+    const chunk = parseChunk(data, target);
+    if (!started) {
+      started = true;
+      yield { type: "start", ...(chunk.id != null && { id: chunk.id }), ...(chunk.model != null && { model: chunk.model }) };
+    }
+    for (const choice of chunk.choices ?? []) {
+      if (choice.index != null && choice.index !== 0) continue;
+      const delta = choice.delta;
+      if (delta?.content) yield { type: "text-delta", text: delta.content };
+      // A refusal is what the model said; clients of any API should see it as text.
+      if (delta?.refusal) yield { type: "text-delta", text: delta.refusal };
+      for (const [position, piece] of (delta?.tool_calls ?? []).entries()) {
+        yield* toolCallPiece(calls, piece, position);
+      }
+      if (choice.finish_reason != null && !sawFinish) {
+        sawFinish = true;
+        finishRaw = choice.finish_reason;
+        yield* endToolCalls(calls);
+      }
+    }
+    if (chunk.usage != null) {
+      sawUsage = true;
+      if (chunk.usage.prompt_tokens != null) usage.inputTokens = chunk.usage.prompt_tokens;
+      if (chunk.usage.completion_tokens != null) usage.outputTokens = chunk.usage.completion_tokens;
+      const cached = chunk.usage.prompt_tokens_details?.cached_tokens;
+      if (cached != null) usage.cachedInputTokens = cached;
+    }
+  }
+
+  if (!done && !sawFinish) {
+    throw new GatewayError("upstream_error", `${target}: the stream ended before it finished (no finish_reason, no [DONE])`, {
+      target,
+    });
+  }
+  if (!started) yield { type: "start" };
+  yield* endToolCalls(calls);
+  if (sawUsage) yield { type: "usage", usage };
+  let reason = mapOpenAIFinishReason(finishRaw);
+  // Some servers (Ollama, older llama.cpp) finish a tool-calling turn with "stop".
+  if (reason === "stop" && madeToolCalls(calls)) reason = "tool_calls";
+  yield finishRaw === undefined ? { type: "finish", reason } : { type: "finish", reason, raw: finishRaw };
+}
+
+function parseChunk(data: string, target: string): OpenAIChatChunk {
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    throw new GatewayError("upstream_error", `${target}: the stream carried a chunk that is not JSON: ${data.slice(0, 200)}`, {
+      target,
+    });
+  }
+  if (typeof json === "object" && json !== null && "error" in json) {
+    const error = openAIErrorObjectSchema.safeParse((json as { error: unknown }).error);
+    if (error.success) throw gatewayErrorFromOpenAIError(error.data, target);
+    const text = typeof (json as { error: unknown }).error === "string" ? String((json as { error: unknown }).error) : data;
+    throw new GatewayError("upstream_error", `${target}: ${text.slice(0, 500)}`, { target });
+  }
+  const chunk = openAIChatChunkSchema.safeParse(json);
+  if (!chunk.success) {
+    throw new GatewayError("upstream_error", `${target}: the stream carried a chunk of unexpected shape: ${data.slice(0, 200)}`, {
+      target,
+    });
+  }
+  return chunk.data;
+}
+
+type ToolCallPiece = NonNullable<NonNullable<NonNullable<OpenAIChatChunk["choices"]>[number]["delta"]>["tool_calls"]>[number];
+
+function* toolCallPiece(calls: Map<number, ToolCallState>, piece: ToolCallPiece, position: number): Generator<StreamEvent> {
+  // Servers that omit `index` (some Gemini-compatible ones) send each call whole, in order.
+  const key = piece.index ?? (piece.id != null ? indexOfId(calls, piece.id) : undefined) ?? position;
+  let call = calls.get(key);
+  if (!call) {
+    call = { index: calls.size, id: undefined, name: "", phase: "pending", pending: "" };
+    calls.set(key, call);
+  }
+  if (call.phase === "ended") return;
+  if (piece.id && call.id === undefined) call.id = piece.id;
+  if (call.phase === "pending" && piece.function?.name) call.name = piece.function.name;
+  if (call.phase === "pending" && call.name) {
+    call.phase = "open";
+    yield { type: "tool-call-start", index: call.index, id: call.id ?? makeId("call_"), name: call.name };
+    if (call.pending) yield { type: "tool-call-delta", index: call.index, argumentsDelta: call.pending };
+    call.pending = "";
+  }
+  const args = piece.function?.arguments ?? "";
+  if (!args) return;
+  if (call.phase === "open") yield { type: "tool-call-delta", index: call.index, argumentsDelta: args };
+  else call.pending += args;
+}
+
+function indexOfId(calls: Map<number, ToolCallState>, id: string): number | undefined {
+  for (const [key, call] of calls) if (call.id === id) return key;
+  return undefined;
+}
+
+function* endToolCalls(calls: Map<number, ToolCallState>): Generator<StreamEvent> {
+  for (const call of calls.values()) {
+    if (call.phase !== "open") continue;
+    call.phase = "ended";
+    yield { type: "tool-call-end", index: call.index };
+  }
+}
+
+function madeToolCalls(calls: Map<number, ToolCallState>): boolean {
+  for (const call of calls.values()) if (call.phase !== "pending") return true;
+  return false;
+}

@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+// Resolved here, since the CLI runs with other working directories.
+const TSX = import.meta.resolve("tsx");
+
+/** A clean environment: no keys, no config dirs of the machine, and no Ollama to find. */
+function cleanEnv(home: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, "config"),
+    XDG_DATA_HOME: join(home, "data"),
+    OLLAMA_HOST: "127.0.0.1:9",
+    TANDEM_LOG_LEVEL: "warn",
+  };
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv, cwd: string, input?: string) {
+  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], { env, cwd, stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => {
+    stdout += d;
+  });
+  child.stderr.on("data", (d) => {
+    stderr += d;
+  });
+  if (input !== undefined) child.stdin.end(input);
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+async function waitFor(check: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const children: ChildProcess[] = [];
+after(() => {
+  for (const c of children) c.kill("SIGKILL");
+});
+
+describe("tandem CLI", () => {
+  it("starts with no config and no keys, says no model is available and how to add one, and stops on SIGTERM", async () => {
+    const home = mkdtempSync(join(tmpdir(), "tandem-cli-"));
+    const server = run(["serve", "--port", "0"], cleanEnv(home), home);
+    children.push(server.child);
+    await waitFor(() => /listening on http:\/\/127\.0\.0\.1:\d+/.test(server.err()), "the banner");
+    await waitFor(() => server.err().includes("write tandem.config.yaml"), "the whole banner");
+    const banner = server.err();
+    assert.match(banner, /No model is available yet/);
+    assert.match(banner, /OPENAI_API_KEY/);
+    const url = /listening on (http:\/\/[\d.:]+)/.exec(banner)?.[1] as string;
+    assert.equal((await fetch(`${url}/health`)).status, 200);
+    const ready = await fetch(`${url}/ready`);
+    assert.equal(ready.status, 503);
+    assert.match(await ready.text(), /no usable provider/);
+
+    const status = run(["status", "--url", url], cleanEnv(home), home);
+    assert.equal(await status.exited, 0, status.err());
+    assert.match(status.out(), /providers:\n {2}\(none configured\)/);
+
+    server.child.kill("SIGTERM");
+    assert.equal(await server.exited, 0);
+  });
+
+  it("chats through the server with a piped prompt, streaming the answer", async () => {
+    const upstream = await startFakeOpenAI({ models: ["gpt-4o-mini"] });
+    upstream.script(() => ({ kind: "text", text: "Hello from the fake upstream." }));
+    const home = mkdtempSync(join(tmpdir(), "tandem-cli-"));
+    writeFileSync(
+      join(home, "tandem.config.yaml"),
+      `providers:\n  up: { kind: openai, baseUrl: "${upstream.url}", models: [gpt-4o-mini] }\nroutes:\n  auto: { tiers: [up/gpt-4o-mini] }\n`,
+    );
+    const server = run(["serve", "--port", "0"], cleanEnv(home), home);
+    children.push(server.child);
+    await waitFor(() => /models: /.test(server.err()), "the banner");
+    assert.match(server.err(), /auto: up\/gpt-4o-mini/);
+    const url = /listening on (http:\/\/[\d.:]+)/.exec(server.err())?.[1] as string;
+    const chat = run(["chat", "--url", url], cleanEnv(home), home, "Hi there\n");
+    assert.equal(await chat.exited, 0, chat.err());
+    assert.equal(chat.out().trim(), "Hello from the fake upstream.");
+    const sent = upstream.requests.find((r) => r.method === "POST")?.body as { messages: { content: unknown }[] };
+    assert.match(JSON.stringify(sent.messages.at(-1)?.content), /Hi there/);
+    server.child.kill("SIGTERM");
+    await server.exited;
+    await upstream.close();
+  });
+
+  it("exits 2 with the file, field and expectation on a config error", async () => {
+    const home = mkdtempSync(join(tmpdir(), "tandem-cli-"));
+    writeFileSync(join(home, "tandem.config.yaml"), "server: { port: 'high' }\n");
+    const server = run(["serve"], cleanEnv(home), home);
+    assert.equal(await server.exited, 2);
+    assert.match(server.err(), /config error: .*tandem\.config\.yaml: server\.port: /);
+  });
+
+  it("refuses to listen beyond loopback without client keys", async () => {
+    const home = mkdtempSync(join(tmpdir(), "tandem-cli-"));
+    const server = run(["serve", "--host", "0.0.0.0", "--port", "0"], cleanEnv(home), home);
+    assert.equal(await server.exited, 2);
+    assert.match(server.err(), /server\.apiKeys/);
+  });
+});

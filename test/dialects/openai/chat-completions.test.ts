@@ -1,0 +1,401 @@
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+import OpenAI from "openai";
+import { GatewayError } from "../../../src/core/index.js";
+import {
+  type DialectApp,
+  type ScriptedEvent,
+  StubGateway,
+  ssePayloads,
+  startDialectApp,
+  TARGET,
+  textEvents,
+} from "./stub-gateway.js";
+
+let app: DialectApp;
+let client: OpenAI;
+
+before(async () => {
+  app = await startDialectApp();
+  client = new OpenAI({ baseURL: `${app.url}/v1`, apiKey: "sk-test", maxRetries: 0 });
+});
+
+after(() => app.close());
+
+beforeEach(() => {
+  const fresh = new StubGateway();
+  app.gateway.chatRequests.length = 0;
+  app.gateway.chatScript = fresh.chatScript;
+  app.gateway.meta = fresh.meta;
+});
+
+const toolEvents: ScriptedEvent[] = [
+  { type: "start" },
+  { type: "tool-call-start", index: 0, id: "call_weather1", name: "get_weather" },
+  { type: "tool-call-delta", index: 0, argumentsDelta: '{"city":' },
+  { type: "tool-call-delta", index: 0, argumentsDelta: '"Paris"}' },
+  { type: "tool-call-end", index: 0 },
+  { type: "tool-call-start", index: 1, id: "call_time2", name: "get_time" },
+  { type: "tool-call-delta", index: 1, argumentsDelta: "{}" },
+  { type: "tool-call-end", index: 1 },
+  { type: "usage", usage: { inputTokens: 50, outputTokens: 20, cachedInputTokens: 32 } },
+  // Some upstreams (Ollama) say "stop" for a tool-calling turn; OpenAI clients need "tool_calls".
+  { type: "finish", reason: "stop", raw: "stop" },
+];
+
+async function post(path: string, body: unknown): Promise<{ status: number; text: string; headers: Headers }> {
+  const res = await fetch(app.url + path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, text: await res.text(), headers: res.headers };
+}
+
+describe("POST /v1/chat/completions, not streamed", () => {
+  it("answers an exact chat.completion object", async () => {
+    const { data, response } = await client.chat.completions
+      .create({ model: "auto", messages: [{ role: "user", content: "Hi" }] })
+      .withResponse();
+    assert.match(data.id, /^chatcmpl-/);
+    assert.equal(data.object, "chat.completion");
+    assert.equal(typeof data.created, "number");
+    assert.equal(data.model, TARGET);
+    assert.deepEqual(data.choices, [
+      { index: 0, message: { role: "assistant", content: "Hello there!", refusal: null }, logprobs: null, finish_reason: "stop" },
+    ]);
+    assert.deepEqual(data.usage, {
+      prompt_tokens: 11,
+      completion_tokens: 4,
+      total_tokens: 15,
+      prompt_tokens_details: { cached_tokens: 0 },
+    });
+    assert.equal(response.headers.get("x-tandem-target"), TARGET);
+    assert.equal(response.headers.get("x-tandem-attempts"), "1");
+  });
+
+  it("maps every request field to the canonical request", async () => {
+    const png = Buffer.from("fake png bytes").toString("base64");
+    await client.chat.completions.create({
+      model: "auto",
+      messages: [
+        { role: "system", content: "Be brief." },
+        { role: "developer", content: [{ type: "text", text: "Use metric units." }] },
+        {
+          role: "user",
+          name: "alice",
+          content: [
+            { type: "text", text: "What is this?" },
+            { type: "image_url", image_url: { url: `data:image/png;base64,${png}`, detail: "low" } },
+            { type: "image_url", image_url: { url: "https://example.com/cat.jpg" } },
+          ],
+        },
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [{ id: "call_1", type: "function", function: { name: "lookup", arguments: '{"q":"x"}' } }],
+        },
+        {
+          role: "tool",
+          tool_call_id: "call_1",
+          content: [
+            { type: "text", text: "found " },
+            { type: "text", text: "it" },
+          ],
+        },
+        { role: "assistant", content: "It is a cat." },
+      ],
+      tools: [
+        { type: "function", function: { name: "lookup", description: "Search", parameters: { type: "object" }, strict: true } },
+        { type: "function", function: { name: "noargs" } },
+      ],
+      tool_choice: { type: "function", function: { name: "lookup" } },
+      parallel_tool_calls: false,
+      response_format: { type: "json_schema", json_schema: { name: "answer", schema: { type: "object" }, strict: true } },
+      temperature: 0.5,
+      top_p: 0.9,
+      max_tokens: 50,
+      max_completion_tokens: 40,
+      stop: "END",
+      seed: 7,
+      user: "user-42",
+      n: 1,
+      // @ts-expect-error unknown fields are ignored
+      not_a_field: true,
+    });
+    const request = app.gateway.chatRequests[0];
+    assert.ok(request);
+    assert.deepEqual(request, {
+      model: "auto",
+      stream: false,
+      messages: [
+        { role: "system", content: "Be brief." },
+        { role: "system", content: "Use metric units." },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "What is this?" },
+            { type: "image", source: { kind: "base64", mediaType: "image/png", data: png }, detail: "low" },
+            { type: "image", source: { kind: "url", url: "https://example.com/cat.jpg" } },
+          ],
+        },
+        { role: "assistant", content: [], toolCalls: [{ id: "call_1", name: "lookup", arguments: '{"q":"x"}' }] },
+        { role: "tool", toolCallId: "call_1", content: [{ type: "text", text: "found it" }] },
+        { role: "assistant", content: [{ type: "text", text: "It is a cat." }] },
+      ],
+      tools: [
+        { name: "lookup", description: "Search", parameters: { type: "object" }, strict: true },
+        { name: "noargs", parameters: { type: "object", properties: {} } },
+      ],
+      toolChoice: { name: "lookup" },
+      parallelToolCalls: false,
+      responseFormat: { type: "json_schema", schema: { type: "object" }, name: "answer", strict: true },
+      temperature: 0.5,
+      topP: 0.9,
+      maxTokens: 40,
+      stop: ["END"],
+      seed: 7,
+      user: "user-42",
+    });
+  });
+
+  it("answers tool calls with content null and finish_reason tool_calls", async () => {
+    app.gateway.chatScript = () => toolEvents;
+    const data = await client.chat.completions.create({ model: "auto", messages: [{ role: "user", content: "Weather?" }] });
+    const choice = data.choices[0];
+    assert.ok(choice);
+    assert.equal(choice.finish_reason, "tool_calls");
+    assert.equal(choice.message.content, null);
+    assert.deepEqual(choice.message.tool_calls, [
+      { id: "call_weather1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } },
+      { id: "call_time2", type: "function", function: { name: "get_time", arguments: "{}" } },
+    ]);
+    assert.equal(data.usage?.prompt_tokens_details?.cached_tokens, 32);
+  });
+
+  it("maps length and content_filter finishes", async () => {
+    for (const reason of ["length", "content_filter"] as const) {
+      app.gateway.chatScript = () => [{ type: "start" }, { type: "text-delta", text: "x" }, { type: "finish", reason }];
+      const data = await client.chat.completions.create({ model: "auto", messages: [{ role: "user", content: "Hi" }] });
+      assert.equal(data.choices[0]?.finish_reason, reason);
+    }
+  });
+});
+
+describe("POST /v1/chat/completions, streamed", () => {
+  it("writes OpenAI's exact chunk sequence with include_usage", async () => {
+    app.gateway.chatScript = () => textEvents("Hello world");
+    const res = await post("/v1/chat/completions", {
+      model: "auto",
+      messages: [{ role: "user", content: "Hi" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
+    assert.equal(res.headers.get("x-tandem-target"), TARGET);
+    const payloads = ssePayloads(res.text);
+    assert.equal(payloads.at(-1), "[DONE]");
+    const chunks = payloads.slice(0, -1).map((p) => JSON.parse(p));
+    const ids = new Set(chunks.map((c) => c.id));
+    assert.equal(ids.size, 1);
+    assert.match([...ids][0], /^chatcmpl-/);
+    for (const chunk of chunks) {
+      assert.equal(chunk.object, "chat.completion.chunk");
+      assert.equal(chunk.model, TARGET);
+    }
+    assert.deepEqual(
+      chunks.map((c) => [c.choices, c.usage]),
+      [
+        [[{ index: 0, delta: { role: "assistant", content: "", refusal: null }, logprobs: null, finish_reason: null }], null],
+        [[{ index: 0, delta: { content: "Hell" }, logprobs: null, finish_reason: null }], null],
+        [[{ index: 0, delta: { content: "o wo" }, logprobs: null, finish_reason: null }], null],
+        [[{ index: 0, delta: { content: "rld" }, logprobs: null, finish_reason: null }], null],
+        [[{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }], null],
+        [[], { prompt_tokens: 11, completion_tokens: 4, total_tokens: 15, prompt_tokens_details: { cached_tokens: 0 } }],
+      ],
+    );
+  });
+
+  it("has no usage field at all without include_usage", async () => {
+    const res = await post("/v1/chat/completions", { model: "auto", messages: [{ role: "user", content: "Hi" }], stream: true });
+    const chunks = ssePayloads(res.text)
+      .slice(0, -1)
+      .map((p) => JSON.parse(p));
+    assert.ok(chunks.length >= 3);
+    for (const chunk of chunks) assert.equal("usage" in chunk, false);
+    assert.equal(chunks.at(-1).choices[0].finish_reason, "stop");
+  });
+
+  it("streams text through the SDK", async () => {
+    app.gateway.chatScript = () => textEvents("The quick brown fox.");
+    const stream = await client.chat.completions.create({
+      model: "auto",
+      messages: [{ role: "user", content: "Hi" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = "";
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    let finish: string | null | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? "";
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      if (chunk.usage) usage = chunk.usage;
+    }
+    assert.equal(text, "The quick brown fox.");
+    assert.equal(finish, "stop");
+    assert.equal(usage?.total_tokens, 15);
+  });
+
+  it("streams tool calls that the SDK's stream helper assembles", async () => {
+    app.gateway.chatScript = () => toolEvents;
+    const stream = client.chat.completions.stream({
+      model: "auto",
+      messages: [{ role: "user", content: "Weather?" }],
+      tools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object" } } }],
+    });
+    const final = await stream.finalChatCompletion();
+    const choice = final.choices[0];
+    assert.equal(choice?.finish_reason, "tool_calls");
+    assert.deepEqual(
+      choice?.message.tool_calls?.map((c) => (c.type === "function" ? [c.id, c.function.name, c.function.arguments] : [])),
+      [
+        ["call_weather1", "get_weather", '{"city":"Paris"}'],
+        ["call_time2", "get_time", "{}"],
+      ],
+    );
+  });
+
+  it("puts the role and content null on the first tool-call chunk, like OpenAI", async () => {
+    app.gateway.chatScript = () => toolEvents;
+    const res = await post("/v1/chat/completions", { model: "auto", messages: [{ role: "user", content: "Hi" }], stream: true });
+    const chunks = ssePayloads(res.text)
+      .slice(0, -1)
+      .map((p) => JSON.parse(p));
+    assert.deepEqual(chunks[0].choices[0].delta, {
+      role: "assistant",
+      content: null,
+      tool_calls: [{ index: 0, id: "call_weather1", type: "function", function: { name: "get_weather", arguments: "" } }],
+      refusal: null,
+    });
+    assert.deepEqual(chunks[1].choices[0].delta, { tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] });
+    assert.deepEqual(chunks.at(-1).choices[0], { index: 0, delta: {}, logprobs: null, finish_reason: "tool_calls" });
+  });
+
+  it("ends a failed stream with an error chunk and no [DONE]; the SDK throws APIError", async () => {
+    app.gateway.chatScript = () => [
+      { type: "start" },
+      { type: "text-delta", text: "partial" },
+      { type: "throw", error: new GatewayError("upstream_error", "upstream broke off") },
+    ];
+    const res = await post("/v1/chat/completions", { model: "auto", messages: [{ role: "user", content: "Hi" }], stream: true });
+    const payloads = ssePayloads(res.text);
+    assert.notEqual(payloads.at(-1), "[DONE]");
+    assert.deepEqual(JSON.parse(payloads.at(-1) ?? ""), {
+      error: { message: "upstream broke off", type: "server_error", param: null, code: "upstream_error" },
+    });
+
+    const stream = await client.chat.completions.create({
+      model: "auto",
+      messages: [{ role: "user", content: "Hi" }],
+      stream: true,
+    });
+    let text = "";
+    await assert.rejects(
+      async () => {
+        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+      },
+      (err: unknown) => err instanceof OpenAI.APIError && err.message.includes("upstream broke off"),
+    );
+    assert.equal(text, "partial");
+  });
+});
+
+describe("errors before the answer starts", () => {
+  const cases: [GatewayError, new (...args: never[]) => InstanceType<typeof OpenAI.APIError>, number, string | null][] = [
+    [new GatewayError("not_found", "The model 'nope' does not exist"), OpenAI.NotFoundError, 404, "model_not_found"],
+    [new GatewayError("authentication", "Invalid API key"), OpenAI.AuthenticationError, 401, "invalid_api_key"],
+    [new GatewayError("rate_limited", "Slow down", { retryAfterMs: 2500 }), OpenAI.RateLimitError, 429, "rate_limit_exceeded"],
+    [new GatewayError("overloaded", "Busy", { status: 529 }), OpenAI.InternalServerError, 503, "server_is_overloaded"],
+    [new GatewayError("timeout", "All tiers timed out"), OpenAI.InternalServerError, 504, "timeout"],
+    [new GatewayError("internal", "Oops"), OpenAI.InternalServerError, 500, null],
+  ];
+  for (const [error, ErrorClass, status, code] of cases) {
+    it(`${error.code} -> ${status} ${ErrorClass.name}`, async () => {
+      app.gateway.chatScript = () => error;
+      await assert.rejects(
+        client.chat.completions.create({ model: "auto", messages: [{ role: "user", content: "Hi" }] }),
+        (err: unknown) => {
+          assert.ok(err instanceof ErrorClass, String(err));
+          assert.equal(err.status, status);
+          assert.equal(err.code, code);
+          assert.equal((err.error as { message?: string }).message, error.message);
+          return true;
+        },
+      );
+    });
+  }
+
+  it("passes Retry-After on a 429", async () => {
+    app.gateway.chatScript = () => new GatewayError("rate_limited", "Slow down", { retryAfterMs: 2500 });
+    const res = await post("/v1/chat/completions", { model: "auto", messages: [{ role: "user", content: "Hi" }] });
+    assert.equal(res.status, 429);
+    assert.equal(res.headers.get("retry-after"), "3");
+    assert.equal(res.headers.get("retry-after-ms"), "2500");
+    assert.deepEqual(JSON.parse(res.text), {
+      error: { message: "Slow down", type: "requests", param: null, code: "rate_limit_exceeded" },
+    });
+  });
+});
+
+describe("bad input -> 400 naming the field", () => {
+  const base = { model: "auto", messages: [{ role: "user", content: "Hi" }] };
+  const cases: [string, Record<string, unknown>, string][] = [
+    ["temperature above 2", { ...base, temperature: 2.5 }, "temperature"],
+    ["temperature below 0", { ...base, temperature: -0.1 }, "temperature"],
+    ["top_p above 1", { ...base, top_p: 1.5 }, "top_p"],
+    ["n > 1", { ...base, n: 2 }, "n"],
+    ["max_tokens not an integer", { ...base, max_tokens: 1.5 }, "max_tokens"],
+    ["missing model", { messages: base.messages }, "model"],
+    ["empty messages", { ...base, messages: [] }, "messages"],
+    ["unknown role", { ...base, messages: [{ role: "wizard", content: "x" }] }, "messages[0].role"],
+    ["user content a number", { ...base, messages: [{ role: "user", content: 7 }] }, "messages[0].content"],
+    [
+      "audio input",
+      { ...base, messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "", format: "wav" } }] }] },
+      "messages[0].content[0].type",
+    ],
+    [
+      "image not a URL",
+      { ...base, messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "file:///etc/passwd" } }] }] },
+      "messages[0].content[0].image_url.url",
+    ],
+    ["legacy functions", { ...base, functions: [{ name: "f", parameters: {} }] }, "functions"],
+    ["legacy function_call", { ...base, function_call: "auto" }, "function_call"],
+    ["legacy function role", { ...base, messages: [{ role: "function", name: "f", content: "x" }] }, "messages[0].role"],
+    ["tool without function", { ...base, tools: [{ type: "function" }] }, "tools[0].function"],
+    ["bad tool_choice", { ...base, tool_choice: "sometimes" }, "tool_choice"],
+    ["bad response_format", { ...base, response_format: { type: "xml" } }, "response_format.type"],
+    ["too many stop sequences", { ...base, stop: ["a", "b", "c", "d", "e"] }, "stop"],
+    ["stream not a boolean", { ...base, stream: "yes" }, "stream"],
+  ];
+  for (const [label, body, param] of cases) {
+    it(label, async () => {
+      const res = await post("/v1/chat/completions", body);
+      assert.equal(res.status, 400, res.text);
+      const error = JSON.parse(res.text).error;
+      assert.equal(error.type, "invalid_request_error");
+      assert.equal(error.param, param, res.text);
+      assert.ok(error.message.includes(param.split(".")[0]?.split("[")[0] ?? ""), error.message);
+    });
+  }
+
+  it("reaches the SDK as BadRequestError with the param", async () => {
+    await assert.rejects(
+      client.chat.completions.create({ model: "auto", messages: [{ role: "user", content: "Hi" }], temperature: 3 }),
+      (err: unknown) => err instanceof OpenAI.BadRequestError && err.status === 400 && err.param === "temperature",
+    );
+    assert.equal(app.gateway.chatRequests.length, 0);
+  });
+});
