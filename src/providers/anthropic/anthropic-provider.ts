@@ -1,4 +1,3 @@
-import type { Dispatcher } from "undici";
 import {
   type EmbedResult,
   GatewayError,
@@ -6,7 +5,7 @@ import {
   type ProviderEmbedRequest,
   type StreamEvent,
 } from "../../core/index.js";
-import { readSse, UpstreamClient } from "../http/index.js";
+import { readSse, relayUpstreamStream, UpstreamClient } from "../http/index.js";
 import type { ApiKeySource, ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
 import { ModelListSchema } from "./anthropic-api.js";
 import { convertToAnthropicRequest } from "./convert-to-anthropic-request.js";
@@ -21,8 +20,6 @@ export interface AnthropicProviderOptions extends RemoteProviderOptions {
 
 /** Pages of GET /v1/models read at most, so a misbehaving upstream cannot loop us. */
 const MAX_MODEL_PAGES = 20;
-/** How long to wait for the upstream to close its response after message_stop before dropping the socket. */
-const DRAIN_MS = 2_000;
 
 /**
  * Anthropic's Messages API (https://api.anthropic.com, or anything that speaks it). Always streams
@@ -54,16 +51,7 @@ export class AnthropicProvider implements Provider {
       body,
       signal,
     });
-    let finished = false;
-    try {
-      for await (const event of parseAnthropicStream(readSse(readBody(res, signal, target)), target)) {
-        if (event.type === "finish") finished = true;
-        yield event;
-      }
-    } finally {
-      if (finished) await drain(res, signal);
-      else discard(res);
-    }
+    yield* relayUpstreamStream(res, signal, target, (body) => parseAnthropicStream(readSse(body), target));
   }
 
   async embed(_request: ProviderEmbedRequest, _signal: AbortSignal): Promise<EmbedResult> {
@@ -110,35 +98,4 @@ export class AnthropicProvider implements Provider {
       ...this.#headers,
     };
   }
-}
-
-/**
- * The response body, with a break in it (reset, truncated chunked encoding) reported as the
- * upstream's failure, or as canceled when it was our own abort.
- */
-async function* readBody(res: Dispatcher.ResponseData, signal: AbortSignal, target: string): AsyncGenerator<Buffer> {
-  try {
-    // Not destroyed when the parser stops at message_stop, so drain() can hand the socket back.
-    for await (const chunk of res.body.iterator({ destroyOnReturn: false })) yield chunk as Buffer;
-  } catch (err) {
-    if (signal.aborted) throw new GatewayError("canceled", "The request was canceled", { cause: err });
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new GatewayError("upstream_error", `${target}: the stream broke (${reason})`, { target, cause: err });
-  }
-  if (signal.aborted) throw new GatewayError("canceled", "The request was canceled");
-}
-
-/** Reads what follows message_stop (normally nothing) so the connection goes back to the pool. */
-async function drain(res: Dispatcher.ResponseData, signal: AbortSignal): Promise<void> {
-  try {
-    await res.body.dump({ limit: 64 * 1024, signal: AbortSignal.any([signal, AbortSignal.timeout(DRAIN_MS)]) });
-  } catch {
-    discard(res);
-  }
-}
-
-/** Drops the connection. undici reports its own abort as an 'error' event, which nobody needs to hear. */
-function discard(res: Dispatcher.ResponseData): void {
-  res.body.on("error", () => {});
-  res.body.destroy();
 }

@@ -1,4 +1,5 @@
 export * from "./ndjson.js";
 export * from "./sse.js";
+export * from "./upstream-body.js";
 export * from "./upstream-client.js";
 export * from "./upstream-error.js";

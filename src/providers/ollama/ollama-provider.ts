@@ -5,7 +5,7 @@ import {
   type ProviderEmbedRequest,
   type StreamEvent,
 } from "../../core/index.js";
-import { UpstreamClient } from "../http/index.js";
+import { relayUpstreamStream, UpstreamClient } from "../http/index.js";
 import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
 import { convertToOllamaChatRequest } from "./convert-to-ollama-chat-request.js";
 import { ollamaEmbedResponseSchema, ollamaTagsResponseSchema } from "./ollama-api.js";
@@ -36,12 +36,7 @@ export class OllamaProvider implements Provider {
     const target = `${this.id}/${request.upstreamModel}`;
     const body = convertToOllamaChatRequest(request);
     const res = await this.#client.send("POST", "/api/chat", { headers: await this.#headers(), body, signal });
-    try {
-      yield* parseOllamaChatStream(res.body, target);
-    } finally {
-      // Stopped early (done line read, consumer gone, error): release the socket now.
-      if (!res.body.readableEnded) res.body.destroy();
-    }
+    yield* relayUpstreamStream(res, signal, target, (stream) => parseOllamaChatStream(stream, target));
   }
 
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {

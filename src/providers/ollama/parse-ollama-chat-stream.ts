@@ -16,71 +16,41 @@ import { ollamaChatChunkSchema } from "./ollama-api.js";
 export async function* parseOllamaChatStream(body: AsyncIterable<Buffer | string>, target: string): AsyncGenerator<StreamEvent> {
   let started = false;
   let callCount = 0;
-  try {
-    for await (const line of readNdjson(body)) {
-      const parsed = ollamaChatChunkSchema.safeParse(line);
-      if (!parsed.success) {
-        throw new GatewayError("upstream_error", `${target}: Ollama sent a stream line of an unexpected shape`, { target });
-      }
-      const chunk = parsed.data;
-      if (chunk.error) throw mapOllamaStreamError(chunk.error, target);
-      if (!started) {
-        started = true;
-        yield chunk.model ? { type: "start", model: chunk.model } : { type: "start" };
-      }
-      const content = chunk.message?.content;
-      if (content) yield { type: "text-delta", text: content };
-      for (const call of chunk.message?.tool_calls ?? []) {
-        const index = callCount++;
-        const args = call.function.arguments;
-        yield { type: "tool-call-start", index, id: call.id || makeId("call_"), name: call.function.name };
-        yield {
-          type: "tool-call-delta",
-          index,
-          argumentsDelta: args == null ? "{}" : typeof args === "string" ? args : JSON.stringify(args),
-        };
-        yield { type: "tool-call-end", index };
-      }
-      if (chunk.done) {
-        // Ollama leaves zero counts out (Go omitempty), so a missing count is 0.
-        yield { type: "usage", usage: { inputTokens: chunk.prompt_eval_count ?? 0, outputTokens: chunk.eval_count ?? 0 } };
-        const raw = chunk.done_reason ?? undefined;
-        yield {
-          type: "finish",
-          reason: mapOllamaDoneReason(raw, callCount > 0),
-          ...(raw ? { raw } : {}),
-        };
-        return;
-      }
+  for await (const line of readNdjson(body)) {
+    const parsed = ollamaChatChunkSchema.safeParse(line);
+    if (!parsed.success) {
+      throw new GatewayError("upstream_error", `${target}: Ollama sent a stream line of an unexpected shape`, { target });
     }
-  } catch (err) {
-    throw streamFailure(err, target);
+    const chunk = parsed.data;
+    if (chunk.error) throw mapOllamaStreamError(chunk.error, target);
+    if (!started) {
+      started = true;
+      yield chunk.model ? { type: "start", model: chunk.model } : { type: "start" };
+    }
+    const content = chunk.message?.content;
+    if (content) yield { type: "text-delta", text: content };
+    for (const call of chunk.message?.tool_calls ?? []) {
+      const index = callCount++;
+      const args = call.function.arguments;
+      yield { type: "tool-call-start", index, id: call.id || makeId("call_"), name: call.function.name };
+      yield {
+        type: "tool-call-delta",
+        index,
+        argumentsDelta: args == null ? "{}" : typeof args === "string" ? args : JSON.stringify(args),
+      };
+      yield { type: "tool-call-end", index };
+    }
+    if (chunk.done) {
+      // Ollama leaves zero counts out (Go omitempty), so a missing count is 0.
+      yield { type: "usage", usage: { inputTokens: chunk.prompt_eval_count ?? 0, outputTokens: chunk.eval_count ?? 0 } };
+      const raw = chunk.done_reason ?? undefined;
+      yield {
+        type: "finish",
+        reason: mapOllamaDoneReason(raw, callCount > 0),
+        ...(raw ? { raw } : {}),
+      };
+      return;
+    }
   }
   throw new GatewayError("upstream_error", `${target}: the Ollama stream ended before it was done`, { target });
-}
-
-function streamFailure(err: unknown, target: string): GatewayError {
-  if (err instanceof GatewayError) return err;
-  if (err instanceof SyntaxError) {
-    return new GatewayError("upstream_error", `${target}: Ollama sent malformed NDJSON (${err.message})`, {
-      target,
-      cause: err,
-    });
-  }
-  const error = GatewayError.from(err);
-  if (error.code === "canceled" || error.target !== undefined) return error;
-  if (error.code === "unavailable") {
-    // The socket broke after the answer had started: the upstream was reachable, its answer is cut.
-    const code = (err as { code?: unknown }).code;
-    return new GatewayError("upstream_error", `${target}: the connection broke mid-stream (${String(code)})`, {
-      target,
-      cause: err,
-    });
-  }
-  return new GatewayError(error.code, `${target}: ${error.message}`, {
-    status: error.status,
-    retryable: error.retryable,
-    target,
-    cause: err,
-  });
 }

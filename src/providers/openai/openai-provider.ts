@@ -6,7 +6,7 @@ import {
   type ProviderEmbedRequest,
   type StreamEvent,
 } from "../../core/index.js";
-import { extractErrorMessage, readSse, UpstreamClient } from "../http/index.js";
+import { extractErrorMessage, readSse, relayUpstreamStream, UpstreamClient } from "../http/index.js";
 import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
 import { convertToOpenAIChatRequest, type MaxTokensField } from "./convert-to-openai-chat-request.js";
 import { openAIEmbeddingResponseSchema, openAIModelListSchema } from "./openai-chat-api.js";
@@ -48,14 +48,7 @@ export class OpenAIProvider implements Provider {
       signal,
     });
     await expectEventStream(res, target);
-    try {
-      yield* readOpenAIChatStream(readSse(res.body), target);
-    } catch (err) {
-      throw streamFailure(err, signal, target);
-    } finally {
-      // Stops the upstream at once when the consumer leaves early (client gone, router switched).
-      if (!res.body.destroyed) res.body.destroy();
-    }
+    yield* relayUpstreamStream(res, signal, target, (body) => readOpenAIChatStream(readSse(body), target));
   }
 
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
@@ -138,16 +131,4 @@ async function expectEventStream(res: Dispatcher.ResponseData, target: string): 
       : `${target}: expected an event stream but got ${contentType || "no content type"}: ${text.slice(0, 200)}`,
     { target },
   );
-}
-
-function streamFailure(err: unknown, signal: AbortSignal, target: string): GatewayError {
-  if (signal.aborted) return new GatewayError("canceled", "The request was canceled", { target, cause: err });
-  if (err instanceof GatewayError) return err;
-  const error = GatewayError.from(err);
-  if (error.code === "canceled" || error.code === "timeout") return error;
-  // The body broke off mid-stream (socket reset, proxy cut): a truncated answer, not an unreachable host.
-  return new GatewayError("upstream_error", `${target}: the stream broke off before it finished (${error.message})`, {
-    target,
-    cause: err,
-  });
 }

@@ -324,7 +324,7 @@ describe("OllamaProvider.chat failures", () => {
     assert.ok(error instanceof GatewayError, String(error));
     assert.equal(error.retryable, true);
     assert.equal(error.code, "upstream_error");
-    assert.match(error.message, /mid-stream/);
+    assert.match(error.message, /broke off before it finished/);
   });
 
   it("throws upstream_error on malformed NDJSON and on a stream that ends without done", async () => {
@@ -332,7 +332,7 @@ describe("OllamaProvider.chat failures", () => {
     let { error } = await collectUntilError(provider.chat(chatRequest(), signal()));
     assert.ok(error instanceof GatewayError);
     assert.equal(error.code, "upstream_error");
-    assert.match(error.message, /malformed NDJSON/);
+    assert.match(error.message, /malformed stream/);
 
     fake.script(() => ({ kind: "raw", body: '{"model":"m","message":{"content":"a"},"done":"maybe"}\n' }));
     ({ error } = await collectUntilError(provider.chat(chatRequest(), signal())));

@@ -1,0 +1,76 @@
+import type { Dispatcher } from "undici";
+import { GatewayError } from "../../core/index.js";
+
+/** How long to wait for the rest of a finished answer (normally just the chunked terminator). */
+const DRAIN_MS = 1000;
+const DRAIN_LIMIT = 64 * 1024;
+
+/**
+ * What a failure while reading an upstream's streamed answer means: our own abort is `canceled`;
+ * a GatewayError (an error event the parser found) stands; a malformed line or a body that broke off
+ * (socket reset, truncated chunked encoding) is the upstream's `upstream_error`, not an unreachable host.
+ */
+export function streamFailure(err: unknown, signal: AbortSignal, target: string): GatewayError {
+  if (signal.aborted) return new GatewayError("canceled", "The request was canceled", { target, cause: err });
+  if (err instanceof GatewayError) return err;
+  if (err instanceof SyntaxError) {
+    return new GatewayError("upstream_error", `${target}: the upstream sent a malformed stream (${err.message})`, {
+      target,
+      cause: err,
+    });
+  }
+  const error = GatewayError.from(err);
+  if (error.code === "timeout") return error;
+  return new GatewayError("upstream_error", `${target}: the stream broke off before it finished (${error.message})`, {
+    target,
+    cause: err,
+  });
+}
+
+/** The chunks of a streamed answer, leaving the body open when the reader stops, so `releaseBody` decides. */
+export async function* readBody(res: Dispatcher.ResponseData): AsyncGenerator<Buffer> {
+  for await (const chunk of res.body.iterator({ destroyOnReturn: false })) yield chunk as Buffer;
+}
+
+/**
+ * After a streamed answer: when it finished, read what follows (normally nothing) so the keep-alive
+ * socket goes back to the pool; when the reader left early (client gone, error), drop the connection
+ * so the upstream stops generating at once.
+ */
+export async function releaseBody(res: Dispatcher.ResponseData, signal: AbortSignal, finished: boolean): Promise<void> {
+  if (res.body.readableEnded) return;
+  if (finished && !signal.aborted) {
+    try {
+      await res.body.dump({ limit: DRAIN_LIMIT, signal: AbortSignal.any([signal, AbortSignal.timeout(DRAIN_MS)]) });
+      return;
+    } catch {
+      // Fall through: drop it.
+    }
+  }
+  // undici reports its own abort as an 'error' event, which nobody needs to hear.
+  res.body.on("error", () => {});
+  res.body.destroy();
+}
+
+/**
+ * Runs a provider's stream parser over an upstream answer: normalises failures with `streamFailure`
+ * and releases the body as `releaseBody` says. Every remote provider reads its answers through this.
+ */
+export async function* relayUpstreamStream<T extends { type: string }>(
+  res: Dispatcher.ResponseData,
+  signal: AbortSignal,
+  target: string,
+  parse: (body: AsyncIterable<Buffer>) => AsyncIterable<T>,
+): AsyncGenerator<T> {
+  let finished = false;
+  try {
+    for await (const event of parse(readBody(res))) {
+      if (event.type === "finish") finished = true;
+      yield event;
+    }
+  } catch (err) {
+    throw streamFailure(err, signal, target);
+  } finally {
+    await releaseBody(res, signal, finished);
+  }
+}
