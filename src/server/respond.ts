@@ -68,11 +68,25 @@ async function pumpStream(
     ...metaHeaders(started.meta),
   });
   const record = requestRecord(reply.request);
+  // Events that arrive together (one upstream packet often carries several) leave in one write:
+  // the socket is corked at the first write and uncorked once this tick's work is done, so tokens
+  // are never held back, only coalesced.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    res.uncork();
+  };
   try {
     for await (const event of started.events) {
       if (event.type === "usage") record.usage = { ...record.usage, ...event.usage } as ChatResult["usage"];
       const text = renderer.event(event);
-      if (text && !res.write(text)) await drained(res, signal);
+      if (!text) continue;
+      if (!corked) {
+        corked = true;
+        res.cork();
+        process.nextTick(uncork);
+      }
+      if (!res.write(text)) await drained(res, signal);
     }
     res.end(renderer.end());
   } catch (err) {

@@ -45,10 +45,17 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
   /** Canonical call index -> the 0-based index OpenAI clients expect. */
   readonly #toolIndex = new Map<number, number>();
   #roleSent = false;
+  /** Text deltas are most of a stream: their frame is built once around the JSON-encoded text. */
+  readonly #textPrefix: string;
+  readonly #textSuffix: string;
 
   constructor(model: string, includeUsage: boolean) {
     this.#model = model;
     this.#includeUsage = includeUsage;
+    // Byte for byte what #frame({ content }) gives, without building and serialising the object each time.
+    const envelope = JSON.stringify(this.#envelope()).slice(0, -1);
+    this.#textPrefix = `data: ${envelope},"choices":[{"index":0,"delta":{"content":`;
+    this.#textSuffix = `},"logprobs":null,"finish_reason":null}]${includeUsage ? ',"usage":null' : ""}}\n\n`;
   }
 
   event(event: StreamEvent): string {
@@ -58,7 +65,7 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
         return "";
       case "text-delta":
         if (event.text === "") return "";
-        return this.#roleFrame({ content: "", refusal: null }) + this.#frame({ content: event.text });
+        return this.#roleFrame({ content: "", refusal: null }) + this.#textPrefix + JSON.stringify(event.text) + this.#textSuffix;
       case "tool-call-start": {
         const index = this.#toolIndex.size;
         this.#toolIndex.set(event.index, index);

@@ -27,11 +27,6 @@ export function streamFailure(err: unknown, signal: AbortSignal, target: string)
   });
 }
 
-/** The chunks of a streamed answer, leaving the body open when the reader stops, so `releaseBody` decides. */
-export async function* readBody(res: Dispatcher.ResponseData): AsyncGenerator<Buffer> {
-  for await (const chunk of res.body.iterator({ destroyOnReturn: false })) yield chunk as Buffer;
-}
-
 /**
  * After a streamed answer: when it finished, read what follows (normally nothing) so the keep-alive
  * socket goes back to the pool; when the reader left early (client gone, error), drop the connection
@@ -40,13 +35,22 @@ export async function* readBody(res: Dispatcher.ResponseData): AsyncGenerator<Bu
 export async function releaseBody(res: Dispatcher.ResponseData, signal: AbortSignal, finished: boolean): Promise<void> {
   if (res.body.readableEnded) return;
   if (finished && !signal.aborted) {
+    // A plain timer, not AbortSignal.timeout/any: this runs once per answer, on the hot path.
+    const timer = setTimeout(() => discard(res), DRAIN_MS);
     try {
-      await res.body.dump({ limit: DRAIN_LIMIT, signal: AbortSignal.any([signal, AbortSignal.timeout(DRAIN_MS)]) });
+      await res.body.dump({ limit: DRAIN_LIMIT });
       return;
     } catch {
       // Fall through: drop it.
+    } finally {
+      clearTimeout(timer);
     }
   }
+  discard(res);
+}
+
+function discard(res: Dispatcher.ResponseData): void {
+  if (res.body.destroyed) return;
   // undici reports its own abort as an 'error' event, which nobody needs to hear.
   res.body.on("error", () => {});
   res.body.destroy();
@@ -64,7 +68,8 @@ export async function* relayUpstreamStream<T extends { type: string }>(
 ): AsyncGenerator<T> {
   let finished = false;
   try {
-    for await (const event of parse(readBody(res))) {
+    // Left open when the parser stops, so releaseBody decides whether the socket can be reused.
+    for await (const event of parse(res.body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>)) {
       if (event.type === "finish") finished = true;
       yield event;
     }

@@ -22,36 +22,67 @@ export const openAIErrorObjectSchema = z.object({
 
 export type OpenAIErrorObjectWire = z.output<typeof openAIErrorObjectSchema>;
 
-export const openAIChatChunkSchema = z.object({
-  id: z.string().nullish(),
-  model: z.string().nullish(),
-  choices: z
-    .array(
-      z.object({
-        index: z.number().nullish(),
-        delta: z
-          .object({
-            content: z.string().nullish(),
-            refusal: z.string().nullish(),
-            tool_calls: z
-              .array(
-                z.object({
-                  index: z.number().nullish(),
-                  id: z.string().nullish(),
-                  function: z.object({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
-                }),
-              )
-              .nullish(),
-          })
-          .nullish(),
-        finish_reason: z.string().nullish(),
-      }),
-    )
-    .nullish(),
-  usage: openAIUsageSchema.nullish(),
-});
+export interface OpenAIToolCallPiece {
+  index?: number | null;
+  id?: string | null;
+  function?: { name?: string | null; arguments?: string | null } | null;
+}
 
-export type OpenAIChatChunk = z.output<typeof openAIChatChunkSchema>;
+/** One `chat.completion.chunk`, as far as we read it. */
+export interface OpenAIChatChunk {
+  id?: string | null;
+  model?: string | null;
+  choices?:
+    | {
+        index?: number | null;
+        delta?: { content?: string | null; refusal?: string | null; tool_calls?: OpenAIToolCallPiece[] | null } | null;
+        finish_reason?: string | null;
+      }[]
+    | null;
+  usage?: OpenAIUsage | null;
+}
+
+export type OpenAIUsage = z.output<typeof openAIUsageSchema>;
+
+/**
+ * Checks a parsed chunk against the OpenAIChatChunk shape by hand (the same leniency as the zod
+ * schemas here: nullish everywhere, unknown fields ignored). A stream carries hundreds of chunks, so
+ * this runs per token; a zod parse per chunk was a measurable part of tandem's CPU per request.
+ * Returns undefined when a field we read has the wrong type.
+ */
+export function asOpenAIChatChunk(value: unknown): OpenAIChatChunk | undefined {
+  if (!isObject(value)) return undefined;
+  if (!nullishOf(value.id, "string") || !nullishOf(value.model, "string")) return undefined;
+  const choices = value.choices;
+  if (choices != null) {
+    if (!Array.isArray(choices)) return undefined;
+    for (const choice of choices) {
+      if (!isObject(choice) || !nullishOf(choice.index, "number") || !nullishOf(choice.finish_reason, "string")) return undefined;
+      const delta = choice.delta;
+      if (delta == null) continue;
+      if (!isObject(delta) || !nullishOf(delta.content, "string") || !nullishOf(delta.refusal, "string")) return undefined;
+      const calls = delta.tool_calls;
+      if (calls == null) continue;
+      if (!Array.isArray(calls)) return undefined;
+      for (const call of calls) {
+        if (!isObject(call) || !nullishOf(call.index, "number") || !nullishOf(call.id, "string")) return undefined;
+        const fn = call.function;
+        if (fn != null && (!isObject(fn) || !nullishOf(fn.name, "string") || !nullishOf(fn.arguments, "string")))
+          return undefined;
+      }
+    }
+  }
+  if (value.usage != null && !openAIUsageSchema.safeParse(value.usage).success) return undefined;
+  return value as OpenAIChatChunk;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function nullishOf(value: unknown, type: "string" | "number"): boolean {
+  return value == null || typeof value === type;
+}
 
 export const openAIEmbeddingResponseSchema = z.object({
   data: z.array(z.object({ index: z.number().nullish(), embedding: z.array(z.number()) })),

@@ -1,7 +1,7 @@
 import type { EventSourceMessage } from "eventsource-parser";
 import { GatewayError, makeId, type StreamEvent, type Usage } from "../../core/index.js";
 import { mapOpenAIFinishReason } from "./map-openai-finish-reason.js";
-import { type OpenAIChatChunk, openAIChatChunkSchema, openAIErrorObjectSchema } from "./openai-chat-api.js";
+import { asOpenAIChatChunk, type OpenAIChatChunk, type OpenAIToolCallPiece, openAIErrorObjectSchema } from "./openai-chat-api.js";
 import { gatewayErrorFromOpenAIError } from "./openai-error-body.js";
 
 interface ToolCallState {
@@ -102,18 +102,16 @@ function parseChunk(data: string, target: string): OpenAIChatChunk {
     const text = typeof (json as { error: unknown }).error === "string" ? String((json as { error: unknown }).error) : data;
     throw new GatewayError("upstream_error", `${target}: ${text.slice(0, 500)}`, { target });
   }
-  const chunk = openAIChatChunkSchema.safeParse(json);
-  if (!chunk.success) {
+  const chunk = asOpenAIChatChunk(json);
+  if (!chunk) {
     throw new GatewayError("upstream_error", `${target}: the stream carried a chunk of unexpected shape: ${data.slice(0, 200)}`, {
       target,
     });
   }
-  return chunk.data;
+  return chunk;
 }
 
-type ToolCallPiece = NonNullable<NonNullable<NonNullable<OpenAIChatChunk["choices"]>[number]["delta"]>["tool_calls"]>[number];
-
-function* toolCallPiece(calls: Map<number, ToolCallState>, piece: ToolCallPiece, position: number): Generator<StreamEvent> {
+function* toolCallPiece(calls: Map<number, ToolCallState>, piece: OpenAIToolCallPiece, position: number): Generator<StreamEvent> {
   // Servers that omit `index` (some Gemini-compatible ones) send each call whole, in order.
   const key = piece.index ?? (piece.id != null ? indexOfId(calls, piece.id) : undefined) ?? position;
   let call = calls.get(key);

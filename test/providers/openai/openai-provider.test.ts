@@ -405,6 +405,24 @@ describe("OpenAIProvider.chat failures", () => {
     assert.match(err.message, /not JSON/);
   });
 
+  it("a chunk whose fields have the wrong types throws upstream_error, never a garbled event", async () => {
+    const wrong = [
+      '{"id":"x","choices":[{"index":0,"delta":{"content":5},"finish_reason":null}]}',
+      '{"id":"x","choices":{"index":0}}',
+      '{"id":7,"choices":[]}',
+      '{"id":"x","choices":[{"index":0,"delta":{"tool_calls":[{"index":"0","function":{"name":"f"}}]}}]}',
+      '{"id":"x","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":{}}}]}}]}',
+      '{"id":"x","choices":[],"usage":{"prompt_tokens":"many"}}',
+      "[1,2]",
+    ];
+    for (const line of wrong) {
+      replay([chunk({ role: "assistant", content: "Hel" }), line, "[DONE]"]);
+      const err = await chatError();
+      assert.equal(err.code, "upstream_error", line);
+      assert.match(err.message, /unexpected shape/, line);
+    }
+  });
+
   it("an HTML page with status 200 throws upstream_error", async () => {
     fake.script(() => ({
       kind: "raw",
