@@ -280,3 +280,60 @@ function assertToolHistoryReachedUpstream(kind: Kind, clientCallId: string | und
     assert.equal(tool.tool_name, "get_weather");
   }
 }
+
+describe("a stream that breaks after it started", () => {
+  for (const kind of KINDS) {
+    const target = () => `${kind}/${MODEL[kind]}`;
+    const broken: FakeScript = () => ({ kind: "broken_stream", chunks: ["The quick ", "brown "] });
+
+    it(`${kind} upstream: each client gets the partial text and then an error in its own dialect, not a clean end`, async () => {
+      fakes[kind].script(broken);
+      const openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      let text = "";
+      await assert.rejects(async () => {
+        const stream = await openai.chat.completions.create({
+          model: target(),
+          messages: [{ role: "user", content: "Hi" }],
+          stream: true,
+        });
+        for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
+      }, /broke off|ended before/);
+      assert.equal(text, "The quick brown ");
+
+      const anthropic = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
+      const stream = anthropic.messages.stream({ model: target(), max_tokens: 50, messages: [{ role: "user", content: "Hi" }] });
+      let anthropicText = "";
+      stream.on("text", (t) => {
+        anthropicText += t;
+      });
+      await assert.rejects(stream.finalMessage(), /broke off|ended before/);
+      assert.equal(anthropicText, "The quick brown ");
+
+      const ollama = new Ollama({ host: tandem.url });
+      let ollamaText = "";
+      await assert.rejects(async () => {
+        for await (const part of await ollama.chat({
+          model: target(),
+          messages: [{ role: "user", content: "Hi" }],
+          stream: true,
+        })) {
+          ollamaText += part.message.content;
+        }
+      }, /broke off|ended before/);
+      assert.equal(ollamaText, "The quick brown ");
+    });
+
+    it(`${kind} upstream: a client that did not stream gets a 502 in its dialect`, async () => {
+      fakes[kind].script(broken);
+      const openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      await assert.rejects(
+        openai.chat.completions.create({ model: target(), messages: [{ role: "user", content: "Hi" }] }),
+        (err: unknown) => {
+          assert.ok(err instanceof OpenAI.APIError);
+          assert.equal(err.status, 502);
+          return true;
+        },
+      );
+    });
+  }
+});
