@@ -39,13 +39,27 @@ export function parseChatCompletionRequest(body: unknown): ParsedChatCompletionR
   if (wire.response_format != null) chat.responseFormat = responseFormat(wire.response_format);
   const maxTokens = wire.max_completion_tokens ?? wire.max_tokens;
   if (maxTokens != null) chat.maxTokens = maxTokens;
+  copySamplingSettings(chat, wire);
+  return { chat, includeUsage: chat.stream && wire.stream_options?.include_usage === true };
+}
+
+/** The sampling and tracking fields chat and legacy completions share. */
+export function copySamplingSettings(
+  chat: ChatRequest,
+  wire: {
+    temperature?: number | null;
+    top_p?: number | null;
+    stop?: string | string[] | null;
+    seed?: number | null;
+    user?: string | null;
+  },
+): void {
   if (wire.temperature != null) chat.temperature = wire.temperature;
   if (wire.top_p != null) chat.topP = wire.top_p;
   const stop = stopSequences(wire.stop);
   if (stop) chat.stop = stop;
   if (wire.seed != null) chat.seed = wire.seed;
   if (wire.user != null && wire.user !== "") chat.user = wire.user;
-  return { chat, includeUsage: chat.stream && wire.stream_options?.include_usage === true };
 }
 
 export function rejectMultipleChoices(n: number | null | undefined): void {

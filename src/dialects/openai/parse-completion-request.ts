@@ -1,7 +1,7 @@
 import { type ChatRequest, GatewayError } from "../../core/index.js";
 import { parseBody } from "../shared/index.js";
 import { type CompletionRequestBody, completionRequestSchema } from "./completions-api.js";
-import { rejectMultipleChoices, stopSequences } from "./parse-chat-completion-request.js";
+import { copySamplingSettings, rejectMultipleChoices } from "./parse-chat-completion-request.js";
 
 /** The legacy API's default when `max_tokens` is omitted (API reference: "Defaults to 16"). */
 export const DEFAULT_COMPLETION_MAX_TOKENS = 16;
@@ -33,12 +33,7 @@ export function parseCompletionRequest(body: unknown): ParsedCompletionRequest {
     maxTokens: wire.max_tokens ?? DEFAULT_COMPLETION_MAX_TOKENS,
     stream: wire.stream === true,
   };
-  if (wire.temperature != null) chat.temperature = wire.temperature;
-  if (wire.top_p != null) chat.topP = wire.top_p;
-  const stop = stopSequences(wire.stop);
-  if (stop) chat.stop = stop;
-  if (wire.seed != null) chat.seed = wire.seed;
-  if (wire.user != null && wire.user !== "") chat.user = wire.user;
+  copySamplingSettings(chat, wire);
   return { chat, includeUsage: chat.stream && wire.stream_options?.include_usage === true };
 }
 
