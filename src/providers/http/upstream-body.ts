@@ -76,6 +76,8 @@ export async function* relayUpstreamStream<T extends { type: string }>(
   } catch (err) {
     throw streamFailure(err, signal, target);
   } finally {
-    await releaseBody(res, signal, finished);
+    // Not awaited: the answer is complete (or abandoned) now, and the client should not wait for
+    // the upstream's closing bytes; the socket returns to the pool whenever they arrive.
+    void releaseBody(res, signal, finished);
   }
 }
