@@ -4,7 +4,7 @@
  * Bounded: every loop has a fixed count or time limit. It measures; it never fails.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,18 +21,26 @@ const CHUNKS = 20;
 type PathName = "direct" | "bare" | "tandem";
 const children: ChildProcess[] = [];
 
-function start(args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * Starts a server process and resolves with its port (from a `{"port":N}` line on stdout, or
+ * tandem's banner on stderr). With `logTo`, stdout goes to that file, as a deployed server's logs
+ * would, rather than through a pipe this process would have to keep reading.
+ */
+function start(args: string[], env: NodeJS.ProcessEnv, logTo?: string): Promise<{ child: ChildProcess; port: number }> {
+  const stdout = logTo ? openSync(logTo, "w") : "pipe";
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", stdout, "pipe"] });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = "";
     let err = "";
     child.stderr?.on("data", (d) => {
+      if (err.length > 65536) return;
       err += d;
       const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
       if (m) resolve({ child, port: Number(m[1]) });
     });
     child.stdout?.on("data", (d) => {
+      if (out.length > 4096) return;
       out += d;
       const m = /^\{"port":(\d+)\}/m.exec(out);
       if (m) resolve({ child, port: Number(m[1]) });
@@ -92,11 +100,11 @@ async function main(): Promise<void> {
     configFile,
     `providers:\n  up: { kind: openai, baseUrl: "${upstreamUrl}/v1", models: [bench] }\nroutes:\n  auto: { tiers: [up/bench] }\n`,
   );
-  const tandem = await start([join(ROOT, "dist/cli/main.js"), "serve", "--config", configFile, "--port", "0"], {
-    HOME: dir,
-    XDG_DATA_HOME: dir,
-    OLLAMA_HOST: "127.0.0.1:9",
-  });
+  const tandem = await start(
+    [join(ROOT, "dist/cli/main.js"), "serve", "--config", configFile, "--port", "0"],
+    { HOME: dir, XDG_DATA_HOME: dir, OLLAMA_HOST: "127.0.0.1:9" },
+    join(dir, "tandem.log"),
+  );
   const idleRss = rssMiB(tandem.child.pid as number);
 
   const paths: Record<PathName, { pool: Pool; path: string; model: string; pid?: number }> = {

@@ -74,12 +74,12 @@ const toolSchema = z.object({
 });
 
 /**
- * `messages` must be present, as Ollama's OpenAPI description says; an empty list (or null, which
- * Ollama's Go client sends) asks Ollama to load the model and is answered that way.
+ * No `messages` (absent, null as Ollama's Go client sends, or an empty list) asks Ollama to load
+ * the model and is answered that way, as Ollama itself does (Go decodes a missing field as empty).
  */
 export const ollamaChatRequestSchema = z.object({
   model: z.string().min(1),
-  messages: z.array(ollamaMessageSchema).nullable(),
+  messages: z.array(ollamaMessageSchema).nullish(),
   tools: z.array(toolSchema).nullish(),
   format,
   options: ollamaOptionsSchema,
@@ -92,12 +92,12 @@ export const ollamaChatRequestSchema = z.object({
 export type OllamaChatRequest = z.output<typeof ollamaChatRequestSchema>;
 
 /**
- * `prompt` must be present; an empty one (Ollama's Go client always sends the field, "" when
- * empty) is Ollama's "load the model" request and is answered that way.
+ * No `prompt` (absent, as in Ollama's own docs example, or "", as its Go client sends) is Ollama's
+ * "load the model" request and is answered that way.
  */
 export const ollamaGenerateRequestSchema = z.object({
   model: z.string().min(1),
-  prompt: z.string().nullable(),
+  prompt: z.string().nullish(),
   suffix: z.string().nullish(),
   system: z.string().nullish(),
   images: z.array(z.string()).nullish(),
@@ -129,7 +129,7 @@ export const ollamaEmbedRequestSchema = z.object({
 /** The legacy single-prompt endpoint, POST /api/embeddings. */
 export const ollamaEmbeddingsRequestSchema = z.object({
   model: z.string().min(1),
-  prompt: z.string().nullable(),
+  prompt: z.string().nullish(),
   options: ollamaOptionsSchema,
   keep_alive: keepAlive,
 });

@@ -317,6 +317,16 @@ describe("POST /api/chat", () => {
     assert.equal(gateway.chats.length, 0);
     const missing = await responseError(() => ollama.chat({ model: "nope/x", messages: [] }));
     assert.equal(missing.status, 404);
+    // No messages field at all (curl users, Ollama's docs) and no prompt field load the model too.
+    for (const [path, body] of [
+      ["/api/chat", { model: "fake/model-1", stream: false }],
+      ["/api/generate", { model: "fake/model-1", stream: false }],
+    ] as const) {
+      const res = await postRaw(path, body);
+      assert.equal(res.status, 200, path);
+      assert.equal(((await res.json()) as { done_reason: string }).done_reason, "load", path);
+    }
+    assert.equal(gateway.chats.length, 0);
   });
 
   it("marks a degraded answer in the final chunk", async () => {
@@ -387,7 +397,6 @@ describe("POST /api/chat errors", () => {
   it("answers bad input with a 400 that names the field", async () => {
     const cases: [unknown, string][] = [
       [{ model: "fake/model-1", messages: "hi" }, "messages"],
-      [{ model: "fake/model-1" }, "messages"],
       [{ model: "fake/model-1", messages: [{ role: "wizard", content: "x" }] }, "messages[0].role"],
       [{ model: "fake/model-1", messages: [{ role: "user", content: 5 }] }, "messages[0].content"],
       [{ model: "fake/model-1", messages: [{ role: "user", content: "x", images: ["not an image!"] }] }, "messages[0].images[0]"],
