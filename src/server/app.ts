@@ -59,8 +59,10 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     forceCloseConnections: true,
   });
 
-  // Ollama and curl users often send JSON without a JSON content type; parse any body as JSON.
+  // Ollama and curl users often send JSON without a JSON content type (curl -d says form-urlencoded,
+  // fetch with a string body says text/plain); parse any body as JSON, as the real servers do.
   const jsonParser = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("text/plain");
   app.addContentTypeParser("*", { parseAs: "string" }, jsonParser);
 
   app.addHook("onRequest", async (request, reply) => {

@@ -5,8 +5,8 @@ import { after, before, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
+import type { FakeOpenAIUpstream } from "../support/fake-openai-upstream.js";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
-import type { FakeUpstream } from "../support/fake-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 /** An OpenAI-format upstream that sends one chunk, then waits, and notes when its client hangs up. */
@@ -36,7 +36,7 @@ async function startStallingUpstream(): Promise<{ url: string; closedAt: () => n
 }
 
 describe("server", () => {
-  let upstream: FakeUpstream;
+  let upstream: FakeOpenAIUpstream;
   let stalling: Awaited<ReturnType<typeof startStallingUpstream>>;
   let tandem: RunningTandem;
   let locked: RunningTandem;
@@ -47,6 +47,8 @@ describe("server", () => {
     const providers = {
       up: { kind: "openai" as const, baseUrl: upstream.url },
       slow: { kind: "openai" as const, baseUrl: stalling.url },
+      // Port 9 (discard) has no listener here: every connection is refused at once.
+      gone: { kind: "openai" as const, baseUrl: "http://127.0.0.1:9/v1", models: ["m"] },
       local: { kind: "llamacpp" as const, models: { tiny: { path: "models/tiny.gguf" } } },
     };
     tandem = await startTandem({
@@ -54,6 +56,7 @@ describe("server", () => {
       routes: {
         auto: { tiers: ["up/gpt-4o-mini"] },
         stalls: { tiers: ["slow/slow"], timeouts: { firstTokenMs: 5000, idleMs: 300, totalMs: 5000 } },
+        silent: { tiers: ["up/gpt-4o-mini"], timeouts: { firstTokenMs: 300, idleMs: 5000, totalMs: 5000 } },
       },
     });
     locked = await startTandem({ providers: { up: providers.up } }, { clientKeys: ["secret-key-1"] });
@@ -88,7 +91,7 @@ describe("server", () => {
     assert.match(local?.reason ?? "", /llama\.cpp/);
     assert.deepEqual(
       status.routes.map((r) => r.name),
-      ["auto", "stalls"],
+      ["auto", "stalls", "silent"],
     );
     const metrics = await (await fetch(`${tandem.url}/metrics`)).text();
     assert.match(metrics, /tandem_requests_total\{dialect="openai",route="auto",target="up\/gpt-4o-mini",status="200"\} 1/);
@@ -218,5 +221,43 @@ describe("server", () => {
     assert.match(text, /"error"/);
     assert.match(text, /no token for 300 ms/);
     assert.doesNotMatch(text, /\[DONE\]/);
+  });
+
+  it("answers an unreachable upstream with 503 in the client's dialect, quickly", async () => {
+    const started = Date.now();
+    const res = await fetch(`${tandem.url}/api/chat`, {
+      method: "POST",
+      body: JSON.stringify({ model: "gone/m", messages: [{ role: "user", content: "x" }], stream: false }),
+    });
+    assert.equal(res.status, 503);
+    const body = (await res.json()) as { error: string };
+    assert.match(body.error, /unreachable \(ECONNREFUSED\)/);
+    assert.ok(Date.now() - started < 2000);
+    const openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 });
+    await assert.rejects(
+      openai.chat.completions.create({ model: "gone/m", messages: [{ role: "user", content: "x" }], stream: true }),
+      (err: unknown) => err instanceof OpenAI.APIError && err.status === 503,
+    );
+  });
+
+  it("gives up on an upstream that sends headers but no token within the route's first-token limit: 504", async () => {
+    upstream.script(() => ({ kind: "raw", body: [], end: "hang" }));
+    try {
+      const started = Date.now();
+      const anthropic = new Anthropic({ baseURL: tandem.url, apiKey: "x", maxRetries: 0 });
+      await assert.rejects(
+        anthropic.messages.create({ model: "silent", max_tokens: 5, messages: [{ role: "user", content: "x" }] }),
+        (err: unknown) => {
+          assert.ok(err instanceof Anthropic.APIError);
+          assert.equal(err.status, 504);
+          assert.match(err.message, /no first token within 300 ms/);
+          return true;
+        },
+      );
+      const took = Date.now() - started;
+      assert.ok(took >= 300 && took < 2000, `took ${took} ms`);
+    } finally {
+      upstream.script(() => ({ kind: "text", text: "ok" }));
+    }
   });
 });
