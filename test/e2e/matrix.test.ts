@@ -337,3 +337,76 @@ describe("a stream that breaks after it started", () => {
     });
   }
 });
+
+/** A 1x1 transparent PNG. */
+const PNG_BASE64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
+describe("images and parallel tool calls across dialects", () => {
+  for (const kind of KINDS) {
+    const target = () => `${kind}/${MODEL[kind]}`;
+
+    it(`an OpenAI client's data-URL image reaches the ${kind} upstream in its own image format`, async () => {
+      fakes[kind].script(textScript());
+      const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      await client.chat.completions.create({
+        model: target(),
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "What is this?" },
+              { type: "image_url", image_url: { url: `data:image/png;base64,${PNG_BASE64}` } },
+            ],
+          },
+        ],
+      });
+      const sent = fakes[kind].requests.at(-1)?.body as { messages: Record<string, unknown>[] };
+      const user = sent.messages.at(-1) as Record<string, unknown>;
+      if (kind === "openai") {
+        const parts = user.content as { type: string; image_url?: { url: string } }[];
+        assert.equal(parts.find((p) => p.type === "image_url")?.image_url?.url, `data:image/png;base64,${PNG_BASE64}`);
+      } else if (kind === "anthropic") {
+        const blocks = user.content as { type: string; source?: { type: string; media_type: string; data: string } }[];
+        assert.deepEqual(blocks.find((b) => b.type === "image")?.source, { type: "base64", media_type: "image/png", data: PNG_BASE64 });
+      } else {
+        assert.deepEqual(user.images, [PNG_BASE64]);
+        assert.equal(user.content, "What is this?");
+      }
+    });
+
+    it(`two parallel tool calls from the ${kind} upstream reach an Anthropic client as two tool_use blocks, and back`, async () => {
+      fakes[kind].script((request) =>
+        endsWithToolResult(request)
+          ? { kind: "text", text: "Both done." }
+          : {
+              kind: "tool_calls",
+              calls: [
+                { name: "get_weather", arguments: { city: "Paris" } },
+                { name: "get_weather", arguments: { city: "Oslo" } },
+              ],
+            },
+      );
+      const client = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
+      const tools = [{ name: weatherTool.name, description: weatherTool.description, input_schema: weatherTool.parameters as Anthropic.Tool.InputSchema }];
+      const messages: Anthropic.MessageParam[] = [{ role: "user", content: "Weather in Paris and Oslo?" }];
+      const first = await client.messages.stream({ model: target(), max_tokens: 200, messages, tools }).finalMessage();
+      const uses = first.content.filter((b) => b.type === "tool_use");
+      assert.deepEqual(
+        uses.map((u) => u.input),
+        [{ city: "Paris" }, { city: "Oslo" }],
+      );
+      assert.notEqual(uses[0]?.id, uses[1]?.id);
+      messages.push({ role: "assistant", content: first.content });
+      messages.push({
+        role: "user",
+        content: uses.map((u, i) => ({ type: "tool_result" as const, tool_use_id: u.id, content: i === 0 ? "21C" : "3C" })),
+      });
+      const second = await client.messages.create({ model: target(), max_tokens: 200, messages, tools });
+      assert.equal(second.content[0]?.type === "text" && second.content[0].text, "Both done.");
+      const sent = fakes[kind].requests.at(-1)?.body as { messages: Record<string, unknown>[] };
+      const results = JSON.stringify(sent.messages.slice(-2));
+      assert.match(results, /21C/);
+      assert.match(results, /3C/);
+    });
+  }
+});
