@@ -367,7 +367,11 @@ describe("images and parallel tool calls across dialects", () => {
         assert.equal(parts.find((p) => p.type === "image_url")?.image_url?.url, `data:image/png;base64,${PNG_BASE64}`);
       } else if (kind === "anthropic") {
         const blocks = user.content as { type: string; source?: { type: string; media_type: string; data: string } }[];
-        assert.deepEqual(blocks.find((b) => b.type === "image")?.source, { type: "base64", media_type: "image/png", data: PNG_BASE64 });
+        assert.deepEqual(blocks.find((b) => b.type === "image")?.source, {
+          type: "base64",
+          media_type: "image/png",
+          data: PNG_BASE64,
+        });
       } else {
         assert.deepEqual(user.images, [PNG_BASE64]);
         assert.equal(user.content, "What is this?");
@@ -387,7 +391,13 @@ describe("images and parallel tool calls across dialects", () => {
             },
       );
       const client = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
-      const tools = [{ name: weatherTool.name, description: weatherTool.description, input_schema: weatherTool.parameters as Anthropic.Tool.InputSchema }];
+      const tools = [
+        {
+          name: weatherTool.name,
+          description: weatherTool.description,
+          input_schema: weatherTool.parameters as Anthropic.Tool.InputSchema,
+        },
+      ];
       const messages: Anthropic.MessageParam[] = [{ role: "user", content: "Weather in Paris and Oslo?" }];
       const first = await client.messages.stream({ model: target(), max_tokens: 200, messages, tools }).finalMessage();
       const uses = first.content.filter((b) => b.type === "tool_use");

@@ -209,6 +209,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
         res.end(r.body);
         return;
       case "hang":
+      case "stall":
         startStream(res);
         res.write(messageStart(model, 10));
         writeTextBlock(res, 0, r.chunks, true, false);

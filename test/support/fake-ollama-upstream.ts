@@ -16,9 +16,7 @@ export type FakeOllamaReply =
   /** A 200 stream that sends these text chunks, then `{"error": message}` as its last line (Ollama's mid-stream failure). */
   | { kind: "stream_error"; chunks: string[]; message: string }
   /** Exactly this body (a recorded fixture, malformed NDJSON, a stream without `done`...). */
-  | { kind: "raw"; body: string; status?: number; contentType?: string }
-  /** A 200 stream that sends these text chunks and then goes silent, connection open (a hung runner). */
-  | { kind: "stall"; chunks: string[] };
+  | { kind: "raw"; body: string; status?: number; contentType?: string };
 
 export type FakeOllamaScript = (request: RecordedRequest) => FakeOllamaReply;
 

@@ -211,6 +211,17 @@ function chatAnswer(request: RecordedRequest, reply: FakeReply | FakeOpenAIRawRe
         end: "destroy",
       };
     }
+    case "stall": {
+      const chunk = new ChunkWriter(model, false);
+      return {
+        kind: "raw",
+        body: [
+          chunk.delta({ role: "assistant", content: "", refusal: null }),
+          ...reply.chunks.map((text) => chunk.delta({ content: text })),
+        ],
+        end: "hang",
+      };
+    }
     case "text": {
       const pieces = reply.chunks ?? splitText(reply.text, 4);
       const usage = reply.usage ?? { input: 10, output: pieces.length };

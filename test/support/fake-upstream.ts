@@ -35,7 +35,9 @@ export type FakeReply =
   /** An HTTP error in the API's own error shape (body defaults to a realistic one for that status). */
   | { kind: "error"; status: number; message?: string; body?: unknown; headers?: Record<string, string> }
   /** A stream that sends these text chunks and then drops the connection without the end marker. */
-  | { kind: "broken_stream"; chunks: string[] };
+  | { kind: "broken_stream"; chunks: string[] }
+  /** A stream that sends these text chunks and then goes silent, connection open, until the client leaves (a hung model). */
+  | { kind: "stall"; chunks: string[] };
 
 export type FakeScript = (request: RecordedRequest) => FakeReply;
 
