@@ -1,10 +1,12 @@
 /**
- * `npm run bench`: tandem's added latency and CPU against a direct call and a bare Node pass-through
- * proxy, all on 127.0.0.1, interleaved in one run. Prints a report and writes bench/results/.
- * Bounded: every loop has a fixed count or time limit. It measures; it never fails.
+ * `npm run bench`: what tandem costs, side by side with a direct call, a bare Node pass-through
+ * proxy and Portkey's open-source gateway, all on 127.0.0.1, interleaved in one run. Prints a
+ * Markdown report and writes bench/results/latest.{md,json}. Every loop is bounded in count and
+ * time; it measures and never fails.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,20 +19,33 @@ const STREAMS = Number(process.env.BENCH_STREAMS ?? 150);
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 4);
 const CONNECTIONS = 32;
 const CHUNKS = 20;
+const PORTKEY = join(ROOT, "node_modules/@portkey-ai/gateway/build/start-server.js");
 
-type PathName = "direct" | "bare" | "tandem";
+type Stats = Record<string, number>;
+interface Path {
+  name: string;
+  pool: Pool;
+  path: string;
+  headers: Record<string, string>;
+  body: (stream: boolean) => string;
+  /** The gateway's process, for CPU and memory; none for the direct path. */
+  pid?: number;
+  /** Why a scenario could not run on this path (e.g. the gateway failed it), by scenario. */
+  failed: Record<string, string>;
+}
+
 const children: ChildProcess[] = [];
 
 /**
- * Starts a server process and resolves with its port (from a `{"port":N}` line on stdout, or
- * tandem's banner on stderr). With `logTo`, stdout goes to that file, as a deployed server's logs
- * would, rather than through a pipe this process would have to keep reading.
+ * Starts a server process and resolves with its port: from a `{"port":N}` line on stdout, from
+ * tandem's banner on stderr, or (for a server told its port) once it accepts connections. With
+ * `logTo`, stdout goes to that file, as a deployed server's logs would, rather than a pipe.
  */
-function start(args: string[], env: NodeJS.ProcessEnv, logTo?: string): Promise<{ child: ChildProcess; port: number }> {
-  const stdout = logTo ? openSync(logTo, "w") : "pipe";
+function start(args: string[], env: NodeJS.ProcessEnv, options: { logTo?: string; port?: number } = {}) {
+  const stdout = options.logTo ? openSync(options.logTo, "w") : "pipe";
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", stdout, "pipe"] });
   children.push(child);
-  return new Promise((resolve, reject) => {
+  return new Promise<{ child: ChildProcess; port: number }>((resolve, reject) => {
     let out = "";
     let err = "";
     child.stderr?.on("data", (d) => {
@@ -45,50 +60,84 @@ function start(args: string[], env: NodeJS.ProcessEnv, logTo?: string): Promise<
       const m = /^\{"port":(\d+)\}/m.exec(out);
       if (m) resolve({ child, port: Number(m[1]) });
     });
-    child.on("exit", (code) => reject(new Error(`${args.join(" ")} exited ${code}: ${err}`)));
+    child.on("exit", (code) => reject(new Error(`${args.join(" ")} exited ${code}: ${err.slice(-2000)}`)));
+    if (options.port !== undefined) {
+      const port = options.port;
+      const until = Date.now() + 20_000;
+      const poll = async () => {
+        while (Date.now() < until) {
+          try {
+            const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) });
+            await res.body?.cancel();
+            return resolve({ child, port });
+          } catch {
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+        reject(new Error(`${args.join(" ")} did not answer on port ${port}`));
+      };
+      void poll();
+    }
   });
 }
 
-/** utime+stime of a process, in ms (Linux /proc). */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const address = s.address();
+      s.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/** utime+stime of a process, in ms (Linux /proc; clock ticks are 10 ms). */
 function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1000) / 100;
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : 0;
+  return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-function median(values: number[]): number {
-  return percentile(
-    [...values].sort((a, b) => a - b),
-    50,
-  );
-}
-
-const body = (stream: boolean) =>
-  JSON.stringify({ model: "MODEL", messages: [{ role: "user", content: "Say something short." }], stream, max_tokens: 64 });
-
-async function once(pool: Pool, path: string, payload: string): Promise<{ ms: number; ttfbMs: number; events: number }> {
+async function once(p: Path, stream: boolean): Promise<{ ms: number; ttfbMs: number; events: number }> {
   const t0 = performance.now();
-  const res = await pool.request({ method: "POST", path, headers: { "content-type": "application/json" }, body: payload });
+  const res = await p.pool.request({ method: "POST", path: p.path, headers: p.headers, body: p.body(stream) });
   let ttfbMs = -1;
   let events = 0;
+  let text = "";
   for await (const piece of res.body) {
     if (ttfbMs < 0) ttfbMs = performance.now() - t0;
-    const text = piece.toString();
-    for (let i = text.indexOf("data:"); i !== -1; i = text.indexOf("data:", i + 5)) events++;
+    const s = piece.toString();
+    if (res.statusCode !== 200) text += s;
+    for (let i = s.indexOf("data:"); i !== -1; i = s.indexOf("data:", i + 5)) events++;
   }
-  if (res.statusCode !== 200) throw new Error(`${path}: HTTP ${res.statusCode}`);
+  if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
   return { ms: performance.now() - t0, ttfbMs, events };
 }
+
+/** Runs `fn` for one path, recording the first failure instead of aborting the benchmark. */
+async function guarded(p: Path, scenario: string, fn: () => Promise<void>): Promise<void> {
+  if (p.failed[scenario]) return;
+  try {
+    await fn();
+  } catch (err) {
+    p.failed[scenario] = (err as Error).message.slice(0, 200);
+  }
+}
+
+const chatBody = (model: string) => (stream: boolean) =>
+  JSON.stringify({ model, messages: [{ role: "user", content: "Say something short." }], stream, max_tokens: 64 });
+const messagesBody = (model: string) => (stream: boolean) =>
+  JSON.stringify({ model, max_tokens: 64, messages: [{ role: "user", content: "Say something short." }], stream });
 
 async function main(): Promise<void> {
   const up = await start(["--import", "tsx", join(ROOT, "bench/upstream.ts")], { BENCH_CHUNKS: String(CHUNKS) });
@@ -98,114 +147,195 @@ async function main(): Promise<void> {
   const configFile = join(dir, "tandem.config.yaml");
   writeFileSync(
     configFile,
-    `providers:\n  up: { kind: openai, baseUrl: "${upstreamUrl}/v1", models: [bench] }\nroutes:\n  auto: { tiers: [up/bench] }\n`,
+    [
+      "providers:",
+      `  up: { kind: openai, baseUrl: "${upstreamUrl}/v1", models: [bench] }`,
+      `  claude: { kind: anthropic, baseUrl: "${upstreamUrl}", models: [bench] }`,
+      "",
+    ].join("\n"),
   );
   const tandem = await start(
     [join(ROOT, "dist/cli/main.js"), "serve", "--config", configFile, "--port", "0"],
     { HOME: dir, XDG_DATA_HOME: dir, OLLAMA_HOST: "127.0.0.1:9" },
-    join(dir, "tandem.log"),
+    { logTo: join(dir, "tandem.log") },
   );
-  const idleRss = rssMiB(tandem.child.pid as number);
+  const tandemIdleRss = rssMiB(tandem.child.pid as number);
+  // Portkey binds every interface (it has no host option); it is only ever called on 127.0.0.1.
+  const portkeyPort = await freePort();
+  const portkey = await start(
+    [PORTKEY, `--port=${portkeyPort}`, "--headless"],
+    { NODE_ENV: "production" },
+    {
+      logTo: join(dir, "portkey.log"),
+      port: portkeyPort,
+    },
+  ).catch((err: Error) => err);
 
-  const paths: Record<PathName, { pool: Pool; path: string; model: string; pid?: number }> = {
-    direct: { pool: new Pool(upstreamUrl, { connections: CONNECTIONS }), path: "/v1/chat/completions", model: "bench" },
-    bare: {
-      pool: new Pool(`http://127.0.0.1:${bare.port}`, { connections: CONNECTIONS }),
+  const json = { "content-type": "application/json" };
+  const pool = (port: number) => new Pool(`http://127.0.0.1:${port}`, { connections: CONNECTIONS });
+  const paths: Path[] = [
+    { name: "direct", pool: pool(up.port), path: "/v1/chat/completions", headers: json, body: chatBody("bench"), failed: {} },
+    {
+      name: "bare proxy",
+      pool: pool(bare.port),
       path: "/v1/chat/completions",
-      model: "bench",
+      headers: json,
+      body: chatBody("bench"),
       pid: bare.child.pid,
+      failed: {},
     },
-    tandem: {
-      pool: new Pool(`http://127.0.0.1:${tandem.port}`, { connections: CONNECTIONS }),
+    {
+      name: "tandem",
+      pool: pool(tandem.port),
       path: "/v1/chat/completions",
-      model: "up/bench",
+      headers: json,
+      body: chatBody("up/bench"),
       pid: tandem.child.pid,
+      failed: {},
     },
-  };
-  const names: PathName[] = ["direct", "bare", "tandem"];
-  const payload = (name: PathName, stream: boolean) => body(stream).replace("MODEL", paths[name].model);
+  ];
+  if (!(portkey instanceof Error)) {
+    paths.push({
+      name: "portkey",
+      pool: pool(portkey.port),
+      path: "/v1/chat/completions",
+      headers: {
+        ...json,
+        "x-portkey-provider": "openai",
+        "x-portkey-custom-host": `${upstreamUrl}/v1`,
+        authorization: "Bearer unused",
+      },
+      body: chatBody("bench"),
+      pid: portkey.child.pid,
+      failed: {},
+    });
+  }
+  // Dialect translation: an Anthropic Messages request, answered by an OpenAI upstream (translated)
+  // or by an Anthropic upstream (native), both through tandem.
+  const anthropicHeaders = { ...json, "anthropic-version": "2023-06-01" };
+  const translation: Path[] = [
+    {
+      name: "native",
+      pool: pool(tandem.port),
+      path: "/v1/messages",
+      headers: anthropicHeaders,
+      body: messagesBody("claude/bench"),
+      failed: {},
+    },
+    {
+      name: "translated",
+      pool: pool(tandem.port),
+      path: "/v1/messages",
+      headers: anthropicHeaders,
+      body: messagesBody("up/bench"),
+      failed: {},
+    },
+  ];
 
   // Warm up every path (JIT, pools, sockets).
-  for (let i = 0; i < 300; i++) for (const n of names) await once(paths[n].pool, paths[n].path, payload(n, i % 2 === 0));
+  for (let i = 0; i < 300; i++) {
+    const stream = i % 2 === 0;
+    for (const p of [...paths, ...translation])
+      await guarded(p, `warmup ${stream ? "streamed" : "whole"}`, () => once(p, stream).then(() => {}));
+  }
 
-  const reps: Record<string, Record<string, number>>[] = [];
+  const reps: Record<string, Stats>[] = [];
   for (let rep = 0; rep < REPS; rep++) {
-    const r: Record<string, Record<string, number>> = {};
+    const r: Record<string, Stats> = {};
+    const stat = (name: string) => {
+      r[name] ??= {};
+      return r[name] as Stats;
+    };
     // Sequential, interleaved so drift hits every path alike.
-    const lat: Record<PathName, number[]> = { direct: [], bare: [], tandem: [] };
+    const lat: Record<string, number[]> = {};
     for (let i = 0; i < SEQUENTIAL; i++) {
-      for (const n of i % 2 === 0 ? names : [...names].reverse())
-        lat[n].push((await once(paths[n].pool, paths[n].path, payload(n, false))).ms);
-    }
-    // Streaming: time to first byte and whole stream, and whether every chunk came through.
-    const ttfb: Record<PathName, number[]> = { direct: [], bare: [], tandem: [] };
-    const streamMs: Record<PathName, number[]> = { direct: [], bare: [], tandem: [] };
-    const events: Record<PathName, number> = { direct: 0, bare: 0, tandem: 0 };
-    for (let i = 0; i < STREAMS; i++) {
-      for (const n of names) {
-        const s = await once(paths[n].pool, paths[n].path, payload(n, true));
-        ttfb[n].push(s.ttfbMs);
-        streamMs[n].push(s.ms);
-        events[n] = s.events;
+      for (const p of i % 2 === 0 ? paths : [...paths].reverse()) {
+        await guarded(p, "sequential", async () => {
+          const { ms } = await once(p, false);
+          lat[p.name] ??= [];
+          lat[p.name]?.push(ms);
+        });
       }
     }
-    for (const n of names) {
-      const sorted = lat[n].sort((a, b) => a - b);
-      const sortedTtfb = ttfb[n].sort((a, b) => a - b);
-      r[n] = {
-        p50: percentile(sorted, 50),
-        p99: percentile(sorted, 99),
-        ttfbP50: percentile(sortedTtfb, 50),
-        streamP50: percentile(
-          streamMs[n].sort((a, b) => a - b),
-          50,
-        ),
-        streamEvents: events[n],
-      };
+    // Streaming: time to first byte, whole stream, and whether every chunk came through.
+    const ttfb: Record<string, number[]> = {};
+    for (let i = 0; i < STREAMS; i++) {
+      for (const p of paths) {
+        await guarded(p, "stream", async () => {
+          const s = await once(p, true);
+          ttfb[p.name] ??= [];
+          ttfb[p.name]?.push(s.ttfbMs);
+          stat(p.name).streamEvents = s.events;
+        });
+      }
     }
+    for (const p of paths) {
+      const s = stat(p.name);
+      s.p50 = percentile(lat[p.name] ?? [], 50);
+      s.p99 = percentile(lat[p.name] ?? [], 99);
+      s.ttfbP50 = percentile(ttfb[p.name] ?? [], 50);
+    }
+    // Dialect translation cost, sequential and interleaved.
+    const tl: Record<string, number[]> = {};
+    for (let i = 0; i < SEQUENTIAL; i++) {
+      for (const p of translation) {
+        await guarded(p, "sequential", async () => {
+          const { ms } = await once(p, i % 2 === 0);
+          tl[p.name] ??= [];
+          tl[p.name]?.push(ms);
+        });
+      }
+    }
+    for (const p of translation) stat(`anthropic ${p.name}`).p50 = percentile(tl[p.name] ?? [], 50);
     // Throughput at CONNECTIONS concurrent requests, each path alone, for a fixed time.
-    for (const n of names) {
-      const p = paths[n];
-      const cpu0 = p.pid ? cpuMs(p.pid) : 0;
-      const until = performance.now() + LOAD_SECONDS * 1000;
-      let done = 0;
-      await Promise.all(
-        Array.from({ length: CONNECTIONS }, async () => {
-          while (performance.now() < until) {
-            await once(p.pool, p.path, payload(n, false));
-            done++;
-          }
-        }),
-      );
-      const cpu = p.pid ? cpuMs(p.pid) - cpu0 : Number.NaN;
-      (r[n] as Record<string, number>).rps = done / LOAD_SECONDS;
-      (r[n] as Record<string, number>).cpuMsPerRequest = cpu / done;
-      if (p.pid) (r[n] as Record<string, number>).loadedRssMiB = rssMiB(p.pid);
+    for (const p of paths) {
+      await guarded(p, "load", async () => {
+        const cpu0 = p.pid ? cpuMs(p.pid) : 0;
+        const until = performance.now() + LOAD_SECONDS * 1000;
+        let done = 0;
+        await Promise.all(
+          Array.from({ length: CONNECTIONS }, async () => {
+            while (performance.now() < until) {
+              await once(p, false);
+              done++;
+            }
+          }),
+        );
+        const s = stat(p.name);
+        s.rps = done / LOAD_SECONDS;
+        if (p.pid) {
+          s.cpuMsPerRequest = (cpuMs(p.pid) - cpu0) / done;
+          s.loadedRssMiB = rssMiB(p.pid);
+        }
+      });
     }
     reps.push(r);
     process.stderr.write(`rep ${rep + 1}/${REPS} done\n`);
   }
 
+  // Median and spread over repetitions of each figure, and the ratios the targets are set in.
   const summary: Record<string, { median: number; min: number; max: number }> = {};
-  const metric = (key: string, f: (r: Record<string, Record<string, number>>) => number) => {
-    const values = reps.map(f);
-    summary[key] = { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+  const metric = (key: string, f: (r: Record<string, Stats>) => number) => {
+    const values = reps.map(f).filter((v) => Number.isFinite(v));
+    if (values.length > 0) summary[key] = { median: percentile(values, 50), min: Math.min(...values), max: Math.max(...values) };
   };
-  for (const n of names) {
-    for (const k of ["p50", "p99", "ttfbP50", "streamP50", "rps", "streamEvents"])
+  const names = paths.map((p) => p.name);
+  for (const n of [...names, "anthropic native", "anthropic translated"]) {
+    for (const k of ["p50", "p99", "ttfbP50", "rps", "streamEvents", "cpuMsPerRequest", "loadedRssMiB"]) {
       metric(`${n}.${k}`, (r) => r[n]?.[k] as number);
+    }
   }
-  for (const n of ["bare", "tandem"] as const) {
-    metric(`${n}.addedP50`, (r) => (r[n]?.p50 as number) - (r.direct?.p50 as number));
-    metric(`${n}.addedP99`, (r) => (r[n]?.p99 as number) - (r.direct?.p99 as number));
-    metric(`${n}.addedTtfbP50`, (r) => (r[n]?.ttfbP50 as number) - (r.direct?.ttfbP50 as number));
-    metric(`${n}.cpuMsPerRequest`, (r) => r[n]?.cpuMsPerRequest as number);
-    metric(`${n}.loadedRssMiB`, (r) => r[n]?.loadedRssMiB as number);
+  const added = (r: Record<string, Stats>, n: string, k: string) => (r[n]?.[k] as number) - (r.direct?.[k] as number);
+  for (const n of names.filter((x) => x !== "direct")) {
+    metric(`${n}.addedP50`, (r) => added(r, n, "p50"));
+    metric(`${n}.addedP99`, (r) => added(r, n, "p99"));
+    metric(`${n}.addedTtfbP50`, (r) => added(r, n, "ttfbP50"));
   }
-  metric(
-    "ratio.addedP50TandemOverBare",
-    (r) => ((r.tandem?.p50 as number) - (r.direct?.p50 as number)) / ((r.bare?.p50 as number) - (r.direct?.p50 as number)),
-  );
+  metric("ratio.tandemOverBareAddedP50", (r) => added(r, "tandem", "p50") / added(r, "bare proxy", "p50"));
+  metric("ratio.tandemOverPortkeyAddedP50", (r) => added(r, "tandem", "p50") / added(r, "portkey", "p50"));
+  metric("ratio.tandemOverPortkeyAddedP99", (r) => added(r, "tandem", "p99") / added(r, "portkey", "p99"));
+  metric("ratio.tandemOverPortkeyCpu", (r) => (r.tandem?.cpuMsPerRequest as number) / (r.portkey?.cpuMsPerRequest as number));
+  metric("translation.addedP50", (r) => (r["anthropic translated"]?.p50 as number) - (r["anthropic native"]?.p50 as number));
 
   const conditions = {
     date: new Date().toISOString(),
@@ -217,43 +347,57 @@ async function main(): Promise<void> {
     loadSeconds: LOAD_SECONDS,
     connections: CONNECTIONS,
     chunksPerStream: CHUNKS,
-    tandemIdleRssMiB: idleRss,
+    tandemIdleRssMiB: tandemIdleRss,
+    portkey: portkey instanceof Error ? `not run: ${portkey.message.slice(0, 200)}` : "@portkey-ai/gateway 1.15.2",
   };
   const fmt = (k: string, unit = "ms", digits = 3) => {
     const s = summary[k];
-    return s ? `${s.median.toFixed(digits)} ${unit} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})` : "n/a";
+    return s ? `${s.median.toFixed(digits)}${unit ? ` ${unit}` : ""} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})` : "n/a";
   };
+  const row = (label: string, key: string, unit?: string, digits?: number, skipDirect = false) =>
+    `| ${label} | ${names.map((n) => (skipDirect && n === "direct" ? "–" : fmt(`${n}.${key}`, unit, digits))).join(" | ")} |`;
+  const failures = [...paths, ...translation].flatMap((p) =>
+    Object.entries(p.failed).map(([s, why]) => `- ${p.name}, ${s}: ${why}`),
+  );
   const md = [
     "# tandem benchmark",
     "",
-    `Node ${conditions.node}, ${conditions.cores} cores, ${REPS} repetitions; median (min–max over repetitions).`,
+    `Node ${conditions.node}, ${conditions.cores} cores, ${REPS} repetitions; each figure is the median over repetitions (min–max).`,
     `Sequential: ${SEQUENTIAL} non-streamed requests per path per repetition, interleaved. Streams: ${STREAMS} per path, ${CHUNKS} content chunks each.`,
-    `Load: ${CONNECTIONS} connections for ${LOAD_SECONDS} s per path. All on 127.0.0.1; the upstream is a fixed-answer fake.`,
+    `Load: ${CONNECTIONS} connections for ${LOAD_SECONDS} s per path. Everything on 127.0.0.1; the upstream is a fixed-answer fake. Portkey: ${conditions.portkey}.`,
     "",
-    "| | direct | bare Node proxy | tandem |",
-    "|---|---|---|---|",
-    `| p50 latency | ${fmt("direct.p50")} | ${fmt("bare.p50")} | ${fmt("tandem.p50")} |`,
-    `| p99 latency | ${fmt("direct.p99")} | ${fmt("bare.p99")} | ${fmt("tandem.p99")} |`,
-    `| added p50 | – | ${fmt("bare.addedP50")} | ${fmt("tandem.addedP50")} |`,
-    `| added p99 | – | ${fmt("bare.addedP99")} | ${fmt("tandem.addedP99")} |`,
-    `| stream time to first byte p50 | ${fmt("direct.ttfbP50")} | ${fmt("bare.ttfbP50")} | ${fmt("tandem.ttfbP50")} |`,
-    `| added time to first byte p50 | – | ${fmt("bare.addedTtfbP50")} | ${fmt("tandem.addedTtfbP50")} |`,
-    `| SSE events per stream | ${fmt("direct.streamEvents", "", 0)} | ${fmt("bare.streamEvents", "", 0)} | ${fmt("tandem.streamEvents", "", 0)} |`,
-    `| requests/s at ${CONNECTIONS} connections | ${fmt("direct.rps", "", 0)} | ${fmt("bare.rps", "", 0)} | ${fmt("tandem.rps", "", 0)} |`,
-    `| gateway CPU per request | – | ${fmt("bare.cpuMsPerRequest")} | ${fmt("tandem.cpuMsPerRequest")} |`,
-    `| gateway RSS under load | – | ${fmt("bare.loadedRssMiB", "MiB", 0)} | ${fmt("tandem.loadedRssMiB", "MiB", 0)} |`,
+    `| | ${names.join(" | ")} |`,
+    `|---|${names.map(() => "---").join("|")}|`,
+    row("p50 latency", "p50"),
+    row("p99 latency", "p99"),
+    row("added p50", "addedP50", "ms", 3, true),
+    row("added p99", "addedP99", "ms", 3, true),
+    row("stream: time to first byte p50", "ttfbP50"),
+    row("stream: added time to first byte p50", "addedTtfbP50", "ms", 3, true),
+    row("stream: SSE events received", "streamEvents", "", 0),
+    row(`requests/s at ${CONNECTIONS} connections`, "rps", "", 0),
+    row("gateway CPU per request", "cpuMsPerRequest", "ms", 3, true),
+    row("gateway RSS under load", "loadedRssMiB", "MiB", 0, true),
     "",
-    `tandem added p50 / bare proxy added p50: **${fmt("ratio.addedP50TandemOverBare", "x", 2)}** (target: at most 1.5x). tandem idle RSS: ${idleRss.toFixed(0)} MiB.`,
+    "Targets, as ratios from this run:",
+    `- tandem added p50 / bare proxy added p50: **${fmt("ratio.tandemOverBareAddedP50", "x", 2)}** (target at most 1.5x)`,
+    `- tandem added p50 / Portkey added p50: **${fmt("ratio.tandemOverPortkeyAddedP50", "x", 2)}**, p99: **${fmt("ratio.tandemOverPortkeyAddedP99", "x", 2)}** (target under 0.25x)`,
+    `- tandem CPU per request / Portkey's: **${fmt("ratio.tandemOverPortkeyCpu", "x", 2)}** (target at most 0.1x)`,
+    "",
+    `Dialect translation (Anthropic Messages request through tandem, p50): native Anthropic upstream ${fmt("anthropic native.p50")}, OpenAI upstream (translated) ${fmt("anthropic translated.p50")}; translation adds ${fmt("translation.addedP50")}.`,
+    "",
+    `Memory: tandem idle ${tandemIdleRss.toFixed(0)} MiB RSS; under load see the table.`,
     "",
     "tandem always streams from its upstream (so its time limits and usage work the same for every client);",
-    "for a non-streamed client request it gathers the stream, which the direct and bare paths do not do.",
+    "for a non-streamed client request it parses and gathers a stream where the other paths copy one JSON body.",
+    ...(failures.length > 0 ? ["", "Scenarios that failed (first error):", ...failures] : []),
     "",
   ].join("\n");
   process.stdout.write(`${md}\n`);
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
-  writeFileSync(join(ROOT, "bench/results/latest.json"), `${JSON.stringify({ conditions, summary, reps }, null, 2)}\n`);
+  writeFileSync(join(ROOT, "bench/results/latest.json"), `${JSON.stringify({ conditions, summary, reps, failures }, null, 2)}\n`);
   writeFileSync(join(ROOT, "bench/results/latest.md"), md);
-  for (const p of Object.values(paths)) await p.pool.close();
+  for (const p of [...paths, ...translation]) await p.pool.close();
 }
 
 try {

@@ -1,25 +1,71 @@
 /**
- * A fast OpenAI-compatible upstream for the benchmark: fixed answers, no work, so what is measured
- * is the path between the client and it. Streams `CHUNKS` chunks, flushing each as it is written.
+ * A fast fake upstream for the benchmark, speaking both OpenAI's /v1/chat/completions and
+ * Anthropic's /v1/messages with fixed answers and no work, so what is measured is the path between
+ * the client and it. Streams `BENCH_CHUNKS` content chunks, each its own write, as a model would.
  */
-import { createServer } from "node:http";
+import { createServer, type ServerResponse } from "node:http";
 
 const CHUNKS = Number(process.env.BENCH_CHUNKS ?? 20);
 const created = Math.floor(Date.now() / 1000);
-const completion = JSON.stringify({
-  id: "chatcmpl-bench",
-  object: "chat.completion",
-  created,
-  model: "bench",
-  choices: [{ index: 0, message: { role: "assistant", content: "word ".repeat(CHUNKS).trim() }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 5, completion_tokens: CHUNKS, total_tokens: 5 + CHUNKS },
-});
-const chunk = (delta: object, finish: string | null) =>
-  `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created, model: "bench", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-const first = chunk({ role: "assistant", content: "" }, null);
-const word = chunk({ content: "word " }, null);
-const last = chunk({}, "stop");
-const usage = `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created, model: "bench", choices: [], usage: { prompt_tokens: 5, completion_tokens: CHUNKS, total_tokens: 5 + CHUNKS } })}\n\n`;
+const TEXT = "word ".repeat(CHUNKS).trim();
+
+const openai = {
+  completion: JSON.stringify({
+    id: "chatcmpl-bench",
+    object: "chat.completion",
+    created,
+    model: "bench",
+    choices: [{ index: 0, message: { role: "assistant", content: TEXT }, finish_reason: "stop" }],
+    usage: { prompt_tokens: 5, completion_tokens: CHUNKS, total_tokens: 5 + CHUNKS },
+  }),
+  chunk: (delta: object, finish: string | null) =>
+    `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created, model: "bench", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`,
+  usage: `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created, model: "bench", choices: [], usage: { prompt_tokens: 5, completion_tokens: CHUNKS, total_tokens: 5 + CHUNKS } })}\n\n`,
+};
+const openaiFirst = openai.chunk({ role: "assistant", content: "" }, null);
+const openaiWord = openai.chunk({ content: "word " }, null);
+const openaiLast = openai.chunk({}, "stop");
+
+const event = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+const anthropic = {
+  message: JSON.stringify({
+    id: "msg_bench",
+    type: "message",
+    role: "assistant",
+    model: "bench",
+    content: [{ type: "text", text: TEXT }],
+    stop_reason: "end_turn",
+    stop_sequence: null,
+    usage: { input_tokens: 5, output_tokens: CHUNKS },
+  }),
+  start:
+    event("message_start", {
+      message: {
+        id: "msg_bench",
+        type: "message",
+        role: "assistant",
+        model: "bench",
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 5, output_tokens: 1 },
+      },
+    }) +
+    event("content_block_start", { index: 0, content_block: { type: "text", text: "" } }) +
+    event("ping", {}),
+  word: event("content_block_delta", { index: 0, delta: { type: "text_delta", text: "word " } }),
+  end:
+    event("content_block_stop", { index: 0 }) +
+    event("message_delta", { delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: CHUNKS } }) +
+    event("message_stop", {}),
+};
+
+function stream(res: ServerResponse, first: string, word: string, last: string): void {
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  res.write(first);
+  for (let i = 0; i < CHUNKS; i++) res.write(word);
+  res.end(last);
+}
 
 const server = createServer((req, res) => {
   if (req.method === "GET") {
@@ -33,18 +79,21 @@ const server = createServer((req, res) => {
     body += d;
   });
   req.on("end", () => {
-    const stream = body.includes('"stream":true');
-    if (!stream) {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(completion);
+    const streamed = body.includes('"stream":true');
+    if (req.url?.endsWith("/messages")) {
+      if (!streamed) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(anthropic.message);
+      } else stream(res, anthropic.start, anthropic.word, anthropic.end);
       return;
     }
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-    res.write(first);
-    for (let i = 0; i < CHUNKS; i++) res.write(word);
-    res.write(last);
-    if (body.includes('"include_usage":true')) res.write(usage);
-    res.end("data: [DONE]\n\n");
+    if (!streamed) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(openai.completion);
+      return;
+    }
+    const usage = body.includes('"include_usage":true') ? openai.usage : "";
+    stream(res, openaiFirst, openaiWord, `${openaiLast}${usage}data: [DONE]\n\n`);
   });
 });
 server.keepAliveTimeout = 60_000;
