@@ -20,6 +20,8 @@ const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 4);
 const CONNECTIONS = 32;
 const CHUNKS = 20;
 const PORTKEY = join(ROOT, "node_modules/@portkey-ai/gateway/build/start-server.js");
+const PACED_STREAMS = Number(process.env.BENCH_PACED_STREAMS ?? 30);
+const PACE_MS = 2;
 
 type Stats = Record<string, number>;
 interface Path {
@@ -27,7 +29,7 @@ interface Path {
   pool: Pool;
   path: string;
   headers: Record<string, string>;
-  body: (stream: boolean) => string;
+  body: (stream: boolean, paced?: boolean) => string;
   /** The gateway's process, for CPU and memory; none for the direct path. */
   pid?: number;
   /** Why a scenario could not run on this path (e.g. the gateway failed it), by scenario. */
@@ -124,6 +126,25 @@ async function once(p: Path, stream: boolean): Promise<{ ms: number; ttfbMs: num
   return { ms: performance.now() - t0, ttfbMs, events };
 }
 
+/**
+ * A paced stream (word k leaves the upstream k * PACE_MS after the request): how late each word
+ * reaches the client against that schedule, from the start of the request. Through a gateway that
+ * forwards without buffering, this is the direct figure plus a small constant; buffering would show
+ * up as delays that grow over the stream.
+ */
+async function pacedOnce(p: Path): Promise<number[]> {
+  const start = performance.now();
+  const res = await p.pool.request({ method: "POST", path: p.path, headers: p.headers, body: p.body(true, true) });
+  const words: number[] = [];
+  for await (const piece of res.body) {
+    const now = performance.now();
+    const s = piece.toString();
+    for (let i = s.indexOf("word"); i !== -1; i = s.indexOf("word", i + 4)) words.push(now);
+  }
+  if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
+  return words.map((t, k) => t - start - (k + 1) * PACE_MS);
+}
+
 /** Runs `fn` for one path, recording the first failure instead of aborting the benchmark. */
 async function guarded(p: Path, scenario: string, fn: () => Promise<void>): Promise<void> {
   if (p.failed[scenario]) return;
@@ -134,8 +155,15 @@ async function guarded(p: Path, scenario: string, fn: () => Promise<void>): Prom
   }
 }
 
-const chatBody = (model: string) => (stream: boolean) =>
-  JSON.stringify({ model, messages: [{ role: "user", content: "Say something short." }], stream, max_tokens: 64 });
+const chatBody =
+  (model: string) =>
+  (stream: boolean, paced = false) =>
+    JSON.stringify({
+      model: paced ? `${model}-paced` : model,
+      messages: [{ role: "user", content: "Say something short." }],
+      stream,
+      max_tokens: 64,
+    });
 const messagesBody = (model: string) => (stream: boolean) =>
   JSON.stringify({ model, max_tokens: 64, messages: [{ role: "user", content: "Say something short." }], stream });
 
@@ -149,7 +177,7 @@ async function main(): Promise<void> {
     configFile,
     [
       "providers:",
-      `  up: { kind: openai, baseUrl: "${upstreamUrl}/v1", models: [bench] }`,
+      `  up: { kind: openai, baseUrl: "${upstreamUrl}/v1", models: [bench, bench-paced] }`,
       `  claude: { kind: anthropic, baseUrl: "${upstreamUrl}", models: [bench] }`,
       "",
     ].join("\n"),
@@ -269,8 +297,21 @@ async function main(): Promise<void> {
         });
       }
     }
+    // Paced streams: per-chunk delay.
+    const lateness: Record<string, number[]> = {};
+    for (let i = 0; i < PACED_STREAMS; i++) {
+      for (const p of paths) {
+        await guarded(p, "paced stream", async () => {
+          const late = await pacedOnce(p);
+          lateness[p.name] ??= [];
+          lateness[p.name]?.push(...late);
+        });
+      }
+    }
     for (const p of paths) {
       const s = stat(p.name);
+      s.chunkLatenessP50 = percentile(lateness[p.name] ?? [], 50);
+      s.chunkLatenessP99 = percentile(lateness[p.name] ?? [], 99);
       s.p50 = percentile(lat[p.name] ?? [], 50);
       s.p99 = percentile(lat[p.name] ?? [], 99);
       s.ttfbP50 = percentile(ttfb[p.name] ?? [], 50);
@@ -321,7 +362,17 @@ async function main(): Promise<void> {
   };
   const names = paths.map((p) => p.name);
   for (const n of [...names, "anthropic native", "anthropic translated"]) {
-    for (const k of ["p50", "p99", "ttfbP50", "rps", "streamEvents", "cpuMsPerRequest", "loadedRssMiB"]) {
+    for (const k of [
+      "p50",
+      "p99",
+      "ttfbP50",
+      "rps",
+      "streamEvents",
+      "cpuMsPerRequest",
+      "loadedRssMiB",
+      "chunkLatenessP50",
+      "chunkLatenessP99",
+    ]) {
       metric(`${n}.${k}`, (r) => r[n]?.[k] as number);
     }
   }
@@ -330,6 +381,7 @@ async function main(): Promise<void> {
     metric(`${n}.addedP50`, (r) => added(r, n, "p50"));
     metric(`${n}.addedP99`, (r) => added(r, n, "p99"));
     metric(`${n}.addedTtfbP50`, (r) => added(r, n, "ttfbP50"));
+    metric(`${n}.addedChunkDelayP50`, (r) => added(r, n, "chunkLatenessP50"));
   }
   metric("ratio.tandemOverBareAddedP50", (r) => added(r, "tandem", "p50") / added(r, "bare proxy", "p50"));
   metric("ratio.tandemOverPortkeyAddedP50", (r) => added(r, "tandem", "p50") / added(r, "portkey", "p50"));
@@ -347,6 +399,8 @@ async function main(): Promise<void> {
     loadSeconds: LOAD_SECONDS,
     connections: CONNECTIONS,
     chunksPerStream: CHUNKS,
+    pacedStreamsPerRep: PACED_STREAMS,
+    paceMs: PACE_MS,
     tandemIdleRssMiB: tandemIdleRss,
     portkey: portkey instanceof Error ? `not run: ${portkey.message.slice(0, 200)}` : "@portkey-ai/gateway 1.15.2",
   };
@@ -375,6 +429,9 @@ async function main(): Promise<void> {
     row("stream: time to first byte p50", "ttfbP50"),
     row("stream: added time to first byte p50", "addedTtfbP50", "ms", 3, true),
     row("stream: SSE events received", "streamEvents", "", 0),
+    row(`paced stream (words ${PACE_MS} ms apart): delay behind schedule p50`, "chunkLatenessP50"),
+    row("paced stream: delay behind schedule p99", "chunkLatenessP99"),
+    row("paced stream: added per-chunk delay p50", "addedChunkDelayP50", "ms", 3, true),
     row(`requests/s at ${CONNECTIONS} connections`, "rps", "", 0),
     row("gateway CPU per request", "cpuMsPerRequest", "ms", 3, true),
     row("gateway RSS under load", "loadedRssMiB", "MiB", 0, true),

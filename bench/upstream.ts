@@ -6,6 +6,8 @@
 import { createServer, type ServerResponse } from "node:http";
 
 const CHUNKS = Number(process.env.BENCH_CHUNKS ?? 20);
+/** For models named `*-paced`: milliseconds between chunks, as a model generating tokens would space them. */
+export const PACE_MS = Number(process.env.BENCH_PACE_MS ?? 2);
 const created = Math.floor(Date.now() / 1000);
 const TEXT = "word ".repeat(CHUNKS).trim();
 
@@ -60,11 +62,25 @@ const anthropic = {
     event("message_stop", {}),
 };
 
-function stream(res: ServerResponse, first: string, word: string, last: string): void {
+function stream(res: ServerResponse, first: string, word: string, last: string, paced = false): void {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   res.write(first);
-  for (let i = 0; i < CHUNKS; i++) res.write(word);
-  res.end(last);
+  if (!paced) {
+    for (let i = 0; i < CHUNKS; i++) res.write(word);
+    res.end(last);
+    return;
+  }
+  // Chunk k leaves at k * PACE_MS after the first, measured from the start so timer drift does not add up.
+  const start = performance.now();
+  let sent = 0;
+  const next = () => {
+    if (res.destroyed) return;
+    res.write(word);
+    sent++;
+    if (sent === CHUNKS) res.end(last);
+    else setTimeout(next, Math.max(0, start + (sent + 1) * PACE_MS - performance.now()));
+  };
+  setTimeout(next, PACE_MS);
 }
 
 const server = createServer((req, res) => {
@@ -93,7 +109,7 @@ const server = createServer((req, res) => {
       return;
     }
     const usage = body.includes('"include_usage":true') ? openai.usage : "";
-    stream(res, openaiFirst, openaiWord, `${openaiLast}${usage}data: [DONE]\n\n`);
+    stream(res, openaiFirst, openaiWord, `${openaiLast}${usage}data: [DONE]\n\n`, body.includes('-paced"'));
   });
 });
 server.keepAliveTimeout = 60_000;
