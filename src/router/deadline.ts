@@ -21,6 +21,8 @@ export class Deadline {
   readonly #onParentAbort = () => this.#controller.abort(this.#parent.reason);
   #expired: GatewayError | undefined;
   #step: NodeJS.Timeout | undefined;
+  /** Whether #step is the idle limit (after the first event) rather than the first-token limit. */
+  #stepIsIdle = false;
   #total: NodeJS.Timeout | undefined;
 
   constructor(parent: AbortSignal, timeouts: Timeouts, target: string) {
@@ -47,7 +49,6 @@ export class Deadline {
     this.#stepIsIdle = true;
     this.#step = setTimeout(() => this.#expire(`no token for ${this.#timeouts.idleMs} ms`), this.#timeouts.idleMs);
   }
-  #stepIsIdle = false;
 
   /** The error to report for a failure: the timeout when one fired, else the failure normalised. */
   error(err: unknown): GatewayError {
