@@ -1,29 +1,48 @@
-import { routeSchema } from "../config/schema.js";
+import { type RouteConfig, routeSchema } from "../config/schema.js";
 import { estimateInputTokens } from "../context/estimate-input-tokens.js";
 import { type ChatRequest, type EmbedRequest, GatewayError, type StreamEvent } from "../core/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
+import { describeAttempts, exhaustedError, type FailedAttempt } from "./attempt-log.js";
+import { backoffDelayMs, sleep } from "./backoff.js";
 import type { Catalog, Target } from "./catalog.js";
+import { type BreakerState, CircuitBreaker } from "./circuit-breaker.js";
 import { Deadline, type Timeouts } from "./deadline.js";
+import { countsAgainstTarget, failoverDecision } from "./failover-policy.js";
 import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "./gateway.js";
 
-/** Limits for requests that name a target directly (no route): the route defaults of DESIGN.md. */
-const DIRECT_TIMEOUTS: Timeouts = routeSchema.parse({ tiers: ["x/y"] }).timeouts;
+/** Requests that name a target directly get the route defaults of DESIGN.md. */
+const DIRECT: RouteConfig = routeSchema.parse({ tiers: ["x/y"] });
+const BREAKER_LEVEL: Record<BreakerState, number> = { closed: 0, "half-open": 1, open: 2 };
 
-interface Pick {
-  target: Target;
+/** What a model name resolves to: tiers of targets, and the route's policy. */
+interface Plan {
+  /** The name the client used. */
+  name: string;
   route: string | undefined;
-  timeouts: Timeouts;
+  tiers: Target[][];
+  /** Tier entries that could not even be resolved (provider unavailable, model gone). */
+  unresolved: FailedAttempt[];
+  policy: RouteConfig;
 }
 
 /**
- * Resolves a model name and runs the request on a target. For now a route is served by the first
- * target of its first tier; failover, retries and breakers build on this attempt loop.
+ * Resolves a model name to tiers of targets and runs the request on them: per target, bounded
+ * retries with exponential backoff and full jitter (an upstream's Retry-After is honoured when it is
+ * within the route's maxMs and the deadline); on to the next target and the next tier when a target
+ * cannot answer; circuit breakers that skip a failing target without calling it; one deadline for the
+ * whole request. The client is told which target answered, how many attempts it took and whether a
+ * lower tier answered. When nothing can answer: a 503/504 listing every attempt, or with
+ * `onExhausted: notice` a short assistant message saying so.
+ *
+ * Failover happens before the first event reaches the client; a stream that breaks after that ends
+ * with an in-band error in the client's dialect.
  */
 export class Router implements Gateway {
   readonly #catalog: Catalog;
   readonly #stats: TargetStats;
   readonly #metrics: Metrics;
+  readonly #breakers = new Map<string, CircuitBreaker>();
 
   constructor(catalog: Catalog, stats: TargetStats, metrics: Metrics) {
     this.#catalog = catalog;
@@ -31,23 +50,168 @@ export class Router implements Gateway {
     this.#metrics = metrics;
   }
 
-  #pick(model: string): Pick {
-    const resolved = this.#catalog.resolve(model);
-    if (resolved.kind === "target") return { target: resolved.target, route: undefined, timeouts: DIRECT_TIMEOUTS };
-    const first = resolved.route.tiers[0]?.[0];
-    const slash = first?.indexOf("/") ?? -1;
-    const target = first && slash > 0 ? this.#catalog.target(first.slice(0, slash), first.slice(slash + 1)) : undefined;
-    if (!target) {
-      throw new GatewayError("unavailable", `Route '${resolved.name}' has no usable target (its first tier is '${first}')`, {
-        retryable: false,
+  /** The breaker state of a target, for /v1/status. */
+  breakerState(target: string): BreakerState {
+    return this.#breakers.get(target)?.state ?? "closed";
+  }
+
+  #breaker(target: string): CircuitBreaker {
+    let breaker = this.#breakers.get(target);
+    if (!breaker) {
+      breaker = new CircuitBreaker({
+        onChange: (from, to) => {
+          this.#metrics.breakerTransitions.inc({ target, from, to });
+          this.#metrics.breakerState.set({ target }, BREAKER_LEVEL[to]);
+        },
       });
+      this.#breakers.set(target, breaker);
     }
-    return { target, route: resolved.name, timeouts: resolved.route.timeouts };
+    return breaker;
+  }
+
+  #plan(model: string): Plan {
+    const resolved = this.#catalog.resolve(model);
+    if (resolved.kind === "target") {
+      return { name: model, route: undefined, tiers: [[resolved.target]], unresolved: [], policy: DIRECT };
+    }
+    const unresolved: FailedAttempt[] = [];
+    const tiers = resolved.route.tiers.map((tier) =>
+      tier.flatMap((name) => {
+        const slash = name.indexOf("/");
+        try {
+          const target = this.#catalog.target(name.slice(0, slash), name.slice(slash + 1));
+          if (target) return [target];
+          unresolved.push({ target: name, code: "not_found", message: "the provider does not list this model", ms: 0 });
+        } catch (err) {
+          const error = GatewayError.from(err);
+          unresolved.push({ target: name, code: error.code, message: error.message, ms: 0 });
+        }
+        return [];
+      }),
+    );
+    return { name: model, route: resolved.name, tiers, unresolved, policy: resolved.route };
+  }
+
+  /**
+   * Tries the plan's targets in order until one answers. `run` makes one attempt on one target
+   * within the given time limits and resolves once it has something to give the client.
+   */
+  async #failover<T>(
+    plan: Plan,
+    context: RequestContext,
+    run: (target: Target, timeouts: Timeouts, breaker: CircuitBreaker) => Promise<T>,
+  ): Promise<{ value: T; meta: ResponseMeta } | { failed: FailedAttempt[]; deadlinePassed: boolean; lastError?: GatewayError }> {
+    const { retry, timeouts } = plan.policy;
+    const deadlineAt = performance.now() + timeouts.totalMs;
+    const failed: FailedAttempt[] = [...plan.unresolved];
+    let attempts = 0;
+    let lastError: GatewayError | undefined;
+    for (const [tierIndex, tier] of plan.tiers.entries()) {
+      for (const target of tier) {
+        const breaker = this.#breaker(target.name);
+        for (let n = 0; n < retry.attempts; n++) {
+          if (!breaker.allow()) {
+            failed.push({
+              target: target.name,
+              code: "breaker_open",
+              message: `circuit open for ${breaker.retryInMs} ms more`,
+              ms: 0,
+            });
+            break;
+          }
+          const remaining = deadlineAt - performance.now();
+          if (remaining <= 0) {
+            breaker.release();
+            return { failed, deadlinePassed: true, lastError };
+          }
+          attempts++;
+          const startedAt = performance.now();
+          try {
+            const value = await run(target, { ...timeouts, totalMs: Math.min(timeouts.totalMs, Math.ceil(remaining)) }, breaker);
+            this.#metrics.attempts.inc({ target: target.name, outcome: "ok" });
+            const degraded = tierIndex > 0 ? `tier ${tierIndex + 1} answered; ${describeAttempts(failed)}` : undefined;
+            if (degraded) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "lower_tier" });
+            return { value, meta: { route: plan.route, target: target.name, attempts, degraded } };
+          } catch (err) {
+            const error = GatewayError.from(err);
+            const decision = failoverDecision(error);
+            this.#metrics.attempts.inc({ target: target.name, outcome: error.code });
+            if (decision === "canceled") {
+              breaker.release();
+              throw error;
+            }
+            if (countsAgainstTarget(error)) breaker.failure();
+            else breaker.release();
+            lastError = error;
+            failed.push({ target: target.name, code: error.code, message: error.message, ms: performance.now() - startedAt });
+            if (decision === "stop") throw error;
+            if (decision === "next" || n + 1 >= retry.attempts) break;
+            // An upstream's Retry-After is honoured when it is short enough to wait for here;
+            // a longer one means: try another target now (or let the client wait, if none is left).
+            const delay = error.retryAfterMs ?? backoffDelayMs(n, retry.baseMs, retry.maxMs);
+            if (delay > retry.maxMs || performance.now() + delay >= deadlineAt) break;
+            this.#metrics.retries.inc({ target: target.name });
+            try {
+              await sleep(delay, context.signal);
+            } catch (abort) {
+              throw new GatewayError("canceled", "The client disconnected", { cause: abort });
+            }
+          }
+        }
+        this.#metrics.failovers.inc({ route: plan.route ?? "", code: failed.at(-1)?.code ?? "" });
+      }
+    }
+    return { failed, deadlinePassed: false, lastError };
   }
 
   async chat(request: ChatRequest, context: RequestContext): Promise<ChatStream> {
-    const { target, route, timeouts } = this.#pick(request.model);
-    const meta: ResponseMeta = { route, target: target.name, attempts: 1, degraded: undefined };
+    const plan = this.#plan(request.model);
+    const outcome = await this.#failover(plan, context, (target, timeouts, breaker) =>
+      this.#startChat(target, request, context, timeouts, breaker),
+    );
+    if ("value" in outcome) return { meta: outcome.meta, events: outcome.value };
+    if (plan.policy.onExhausted === "notice" && plan.route !== undefined) return this.#notice(plan, outcome.failed);
+    throw this.#exhausted(plan, outcome);
+  }
+
+  /** A lone target's own error reaches the client as it is (a 429 with its Retry-After stays one). */
+  #exhausted(plan: Plan, outcome: { failed: FailedAttempt[]; deadlinePassed: boolean; lastError?: GatewayError }): GatewayError {
+    const targets = new Set(outcome.failed.map((a) => a.target));
+    if (targets.size === 1 && outcome.lastError && !outcome.deadlinePassed) return outcome.lastError;
+    return exhaustedError(plan.name, outcome.failed, outcome.deadlinePassed);
+  }
+
+  /** `onExhausted: notice`: a short, well-formed assistant answer that says the service is degraded. */
+  #notice(plan: Plan, failed: FailedAttempt[]): ChatStream {
+    this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "exhausted" });
+    const text =
+      `The AI service is degraded right now: no model on route '${plan.route}' could answer ` +
+      `(${failed.map((a) => `${a.target}: ${a.code}`).join(", ") || "none available"}). Please try again shortly.`;
+    async function* events(): AsyncGenerator<StreamEvent> {
+      yield { type: "start", model: "tandem/notice" };
+      yield { type: "text-delta", text };
+      yield { type: "usage", usage: { inputTokens: 0, outputTokens: 0 } };
+      yield { type: "finish", reason: "stop", raw: "degraded_notice" };
+    }
+    return {
+      meta: {
+        route: plan.route,
+        target: "tandem/notice",
+        attempts: failed.filter((a) => a.code !== "breaker_open").length,
+        degraded: `every tier failed; ${describeAttempts(failed)}`,
+      },
+      events: events(),
+    };
+  }
+
+  /** One attempt: starts the upstream answer and waits for its first event (so failures can still fail over). */
+  async #startChat(
+    target: Target,
+    request: ChatRequest,
+    context: RequestContext,
+    timeouts: Timeouts,
+    breaker: CircuitBreaker,
+  ): Promise<AsyncIterable<StreamEvent>> {
     const deadline = new Deadline(context.signal, timeouts, target.name);
     const startedAt = performance.now();
     const iterator = target.provider
@@ -61,13 +225,15 @@ export class Router implements Gateway {
     } catch (err) {
       const error = deadline.error(err);
       deadline.dispose();
+      await iterator.return?.();
       this.#failed(target.name, error);
       throw error;
     }
     deadline.tick();
+    breaker.success();
     this.#stats.firstEvent(target.name, performance.now() - startedAt);
     this.#metrics.timeToFirstEvent.observe({ target: target.name }, (performance.now() - startedAt) / 1000);
-    return { meta, events: this.#relay(target.name, first.value, iterator, deadline, startedAt) };
+    return this.#relay(target.name, first.value, iterator, deadline, startedAt, breaker);
   }
 
   /** Passes events on as they come, watching the idle and total limits, and records the outcome. */
@@ -77,6 +243,7 @@ export class Router implements Gateway {
     iterator: AsyncIterator<StreamEvent>,
     deadline: Deadline,
     startedAt: number,
+    breaker: CircuitBreaker,
   ): AsyncGenerator<StreamEvent> {
     let finished = false;
     try {
@@ -93,6 +260,7 @@ export class Router implements Gateway {
       this.#stats.success(target, performance.now() - startedAt);
     } catch (err) {
       const error = deadline.error(err);
+      if (countsAgainstTarget(error)) breaker.failure();
       this.#failed(target, error);
       throw error;
     } finally {
@@ -116,20 +284,25 @@ export class Router implements Gateway {
   }
 
   async embed(request: EmbedRequest, context: RequestContext) {
-    const { target, route, timeouts } = this.#pick(request.model);
-    const deadline = new Deadline(context.signal, { ...timeouts, firstTokenMs: timeouts.totalMs }, target.name);
-    const startedAt = performance.now();
-    try {
-      const result = await target.provider.embed({ ...request, upstreamModel: target.upstreamModel }, deadline.signal);
-      this.#stats.success(target.name, performance.now() - startedAt);
-      return { meta: { route, target: target.name, attempts: 1, degraded: undefined }, result };
-    } catch (err) {
-      const error = deadline.error(err);
-      this.#failed(target.name, error);
-      throw error;
-    } finally {
-      deadline.dispose();
-    }
+    const plan = this.#plan(request.model);
+    const outcome = await this.#failover(plan, context, async (target, timeouts, breaker) => {
+      const deadline = new Deadline(context.signal, { ...timeouts, firstTokenMs: timeouts.totalMs }, target.name);
+      const startedAt = performance.now();
+      try {
+        const result = await target.provider.embed({ ...request, upstreamModel: target.upstreamModel }, deadline.signal);
+        breaker.success();
+        this.#stats.success(target.name, performance.now() - startedAt);
+        return result;
+      } catch (err) {
+        const error = deadline.error(err);
+        this.#failed(target.name, error);
+        throw error;
+      } finally {
+        deadline.dispose();
+      }
+    });
+    if ("value" in outcome) return { meta: outcome.meta, result: outcome.value };
+    throw this.#exhausted(plan, outcome);
   }
 
   async models(): Promise<ModelEntry[]> {
@@ -156,8 +329,10 @@ export class Router implements Gateway {
   }
 
   async countTokens(request: ChatRequest, _context: RequestContext) {
-    const { target, route } = this.#pick(request.model);
+    const plan = this.#plan(request.model);
+    const target = plan.tiers.flat()[0];
+    if (!target) throw exhaustedError(plan.name, plan.unresolved, false);
     const inputTokens = await estimateInputTokens(request);
-    return { meta: { route, target: target.name, attempts: 0, degraded: undefined }, inputTokens };
+    return { meta: { route: plan.route, target: target.name, attempts: 0, degraded: undefined }, inputTokens };
   }
 }

@@ -141,7 +141,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     }
     return { status: "ready", providers: usable };
   });
-  app.get("/v1/status", async () => statusSnapshot(catalog, stats, startedAt));
+  app.get("/v1/status", async () => statusSnapshot(catalog, stats, (target) => router.breakerState(target), startedAt));
   app.get("/metrics", async (_request, reply) => {
     reply.header("content-type", metrics.registry.contentType);
     return metrics.registry.metrics();

@@ -1,4 +1,5 @@
 import type { Catalog } from "../router/catalog.js";
+import type { BreakerState } from "../router/circuit-breaker.js";
 import type { TargetSnapshot, TargetStats } from "../telemetry/target-stats.js";
 import { VERSION } from "../version.js";
 
@@ -8,13 +9,17 @@ export interface TargetStatus extends TargetSnapshot {
   target: string;
   provider: string;
   health: Health;
-  /** Circuit breakers arrive with the resilient router; until then every target reports "none". */
-  breaker: "none";
+  breaker: BreakerState;
   reason?: string;
 }
 
 /** The JSON of GET /v1/status: what every provider, target and route is doing. */
-export function statusSnapshot(catalog: Catalog, stats: TargetStats, startedAt: number) {
+export function statusSnapshot(
+  catalog: Catalog,
+  stats: TargetStats,
+  breakerState: (target: string) => BreakerState,
+  startedAt: number,
+) {
   const targets: TargetStatus[] = [];
   const seen = new Set<string>();
   for (const entry of catalog.entries()) {
@@ -26,8 +31,8 @@ export function statusSnapshot(catalog: Catalog, stats: TargetStats, startedAt: 
     targets.push({
       target: entry.name,
       provider: entry.provider,
-      health: unavailable ? "unavailable" : healthOf(snap),
-      breaker: "none",
+      health: unavailable ? "unavailable" : healthOf(snap, breakerState(entry.name)),
+      breaker: breakerState(entry.name),
       ...(unavailable ? { reason: unavailable } : {}),
       ...snap,
     });
@@ -36,7 +41,8 @@ export function statusSnapshot(catalog: Catalog, stats: TargetStats, startedAt: 
   for (const name of stats.targets()) {
     if (seen.has(name)) continue;
     const snap = stats.snapshot(name);
-    targets.push({ target: name, provider: name.slice(0, name.indexOf("/")), health: healthOf(snap), breaker: "none", ...snap });
+    const breaker = breakerState(name);
+    targets.push({ target: name, provider: name.slice(0, name.indexOf("/")), health: healthOf(snap, breaker), breaker, ...snap });
   }
   return {
     version: VERSION,
@@ -60,7 +66,8 @@ export function statusSnapshot(catalog: Catalog, stats: TargetStats, startedAt: 
   };
 }
 
-function healthOf(s: TargetSnapshot): Health {
+function healthOf(s: TargetSnapshot, breaker: BreakerState): Health {
+  if (breaker === "open") return "unhealthy";
   if (s.requests === 0) return "unknown";
   return s.errorRate >= 0.5 ? "unhealthy" : "healthy";
 }

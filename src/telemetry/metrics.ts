@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /** The Prometheus metrics of one server (own registry, so several servers can live in one process). */
 export class Metrics {
@@ -38,6 +38,48 @@ export class Metrics {
     name: "tandem_tokens_total",
     help: "Tokens reported by upstreams, by target and direction (input/output)",
     labelNames: ["target", "direction"] as const,
+    registers: [this.registry],
+  });
+
+  readonly attempts = new Counter({
+    name: "tandem_attempts_total",
+    help: "Upstream attempts, by target and outcome (ok or the error code)",
+    labelNames: ["target", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly retries = new Counter({
+    name: "tandem_retries_total",
+    help: "Retries of the same target after a backoff",
+    labelNames: ["target"] as const,
+    registers: [this.registry],
+  });
+
+  readonly failovers = new Counter({
+    name: "tandem_failovers_total",
+    help: "Moves from one target to the next, by route and the error that caused them",
+    labelNames: ["route", "code"] as const,
+    registers: [this.registry],
+  });
+
+  readonly degraded = new Counter({
+    name: "tandem_degraded_answers_total",
+    help: "Answers from a lower tier (lower_tier) or degraded notices (exhausted), by route",
+    labelNames: ["route", "reason"] as const,
+    registers: [this.registry],
+  });
+
+  readonly breakerTransitions = new Counter({
+    name: "tandem_breaker_transitions_total",
+    help: "Circuit breaker state changes, by target",
+    labelNames: ["target", "from", "to"] as const,
+    registers: [this.registry],
+  });
+
+  readonly breakerState = new Gauge({
+    name: "tandem_breaker_state",
+    help: "Circuit breaker state by target: 0 closed, 1 half-open, 2 open",
+    labelNames: ["target"] as const,
     registers: [this.registry],
   });
 

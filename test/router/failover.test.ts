@@ -1,0 +1,181 @@
+/**
+ * The router's attempt loop through a real server and the official SDKs: retries with backoff and
+ * Retry-After, failover to the next tier with the answer marked degraded, client errors passed on
+ * untouched, circuit breakers that stop calling a failing target, first-token limits, and the
+ * exhausted cases (an error listing every attempt, or a degraded notice).
+ */
+import assert from "node:assert/strict";
+import { after, afterEach, before, beforeEach, describe, it } from "node:test";
+import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
+import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+let a: FakeOpenAIUpstream;
+let b: FakeOpenAIUpstream;
+let tandem: RunningTandem;
+let openai: OpenAI;
+
+const chatPosts = (fake: FakeOpenAIUpstream) => fake.requests.filter((r) => r.method === "POST").length;
+const ask = (model: string) =>
+  openai.chat.completions.create({ model, messages: [{ role: "user", content: "Hi" }] }).withResponse();
+
+before(async () => {
+  [a, b] = await Promise.all([startFakeOpenAI({ models: ["m"] }), startFakeOpenAI({ models: ["m"] })]);
+});
+
+after(async () => {
+  await Promise.all([a?.close(), b?.close()]);
+});
+
+// A fresh server per test: breakers remember failures, which is the point, but not across tests.
+beforeEach(async () => {
+  a.requests.length = 0;
+  b.requests.length = 0;
+  a.script(() => ({ kind: "text", text: "from a" }));
+  b.script(() => ({ kind: "text", text: "from b" }));
+  const retry = { attempts: 2, baseMs: 10, maxMs: 300 };
+  const timeouts = { connectMs: 1000, firstTokenMs: 300, idleMs: 1000, totalMs: 5000 };
+  tandem = await startTandem({
+    providers: {
+      a: { kind: "openai", baseUrl: a.url, models: ["m"] },
+      b: { kind: "openai", baseUrl: b.url, models: ["m"] },
+      breaky: { kind: "openai", baseUrl: a.url, models: { m2: { id: "m" } } },
+    },
+    routes: {
+      auto: { tiers: ["a/m", "b/m"], retry, timeouts },
+      notice: { tiers: ["a/m", "b/m"], retry, timeouts, onExhausted: "notice" },
+      breaker: { tiers: ["breaky/m2", "b/m"], retry, timeouts },
+    },
+  });
+  openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+});
+
+afterEach(async () => {
+  await tandem?.close();
+});
+
+describe("router failover", () => {
+  it("retries a failing first tier, then answers from the second, marked degraded", async () => {
+    a.script(() => ({ kind: "error", status: 500, message: "a is down" }));
+    const { data, response } = await ask("auto");
+    assert.equal(data.choices[0]?.message.content, "from b");
+    assert.equal(chatPosts(a), 2, "the first tier is tried twice (route retry.attempts)");
+    assert.equal(response.headers.get("x-tandem-route"), "auto");
+    assert.equal(response.headers.get("x-tandem-target"), "b/m");
+    assert.equal(response.headers.get("x-tandem-attempts"), "3");
+    assert.match(response.headers.get("x-tandem-degraded") ?? "", /^true; tier 2 answered; a\/m: upstream_error/);
+  });
+
+  it("fails over a streamed Anthropic request before its first event, so the client sees one clean stream", async () => {
+    a.script(() => ({ kind: "error", status: 503, message: "overloaded" }));
+    const anthropic = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
+    const { data: stream, response } = await anthropic.messages
+      .create({ model: "auto", max_tokens: 50, messages: [{ role: "user", content: "Hi" }], stream: true })
+      .withResponse();
+    let text = "";
+    for await (const event of stream)
+      if (event.type === "content_block_delta" && event.delta.type === "text_delta") text += event.delta.text;
+    assert.equal(text, "from b");
+    assert.equal(response.headers.get("x-tandem-target"), "b/m");
+  });
+
+  it("honours a short Retry-After on the same target instead of failing over", async () => {
+    let calls = 0;
+    a.script(() =>
+      ++calls === 1
+        ? { kind: "error", status: 429, message: "slow down", headers: { "retry-after-ms": "120" } }
+        : { kind: "text", text: "from a" },
+    );
+    const started = Date.now();
+    const { data, response } = await ask("auto");
+    assert.equal(data.choices[0]?.message.content, "from a");
+    assert.ok(Date.now() - started >= 120, "waited for Retry-After");
+    assert.equal(response.headers.get("x-tandem-attempts"), "2");
+    assert.equal(response.headers.get("x-tandem-degraded"), "false");
+    assert.equal(chatPosts(b), 0);
+  });
+
+  it("passes a request error (400) on as it is, without trying other targets", async () => {
+    a.script(() => ({ kind: "error", status: 400, message: "Invalid 'messages[0].content': too long" }));
+    await assert.rejects(ask("auto"), (err: unknown) => err instanceof OpenAI.BadRequestError && /too long/.test(err.message));
+    assert.equal(chatPosts(a), 1);
+    assert.equal(chatPosts(b), 0);
+  });
+
+  it("moves on at once, without retrying, when the conversation does not fit the first target", async () => {
+    a.script(() => ({ kind: "error", status: 400, message: "This model's maximum context length is 8192 tokens" }));
+    const { data } = await ask("auto");
+    assert.equal(data.choices[0]?.message.content, "from b");
+    assert.equal(chatPosts(a), 1);
+  });
+
+  it("gives up on a target that sends no first token within the route's limit and fails over", async () => {
+    a.script(() => ({ kind: "raw", body: [], end: "hang" }));
+    const started = Date.now();
+    const { data, response } = await ask("auto");
+    assert.equal(data.choices[0]?.message.content, "from b");
+    assert.match(response.headers.get("x-tandem-degraded") ?? "", /a\/m: timeout/);
+    const took = Date.now() - started;
+    assert.ok(took >= 600 && took < 3000, `two 300 ms first-token limits, then b: took ${took} ms`);
+  });
+
+  it("answers 503 listing every attempt when every tier fails", async () => {
+    a.script(() => ({ kind: "error", status: 500, message: "a is down" }));
+    b.script(() => ({ kind: "error", status: 502, message: "b is down" }));
+    await assert.rejects(ask("auto"), (err: unknown) => {
+      assert.ok(err instanceof OpenAI.APIError);
+      assert.equal(err.status, 503);
+      assert.match(err.message, /No answer for 'auto': every target failed/);
+      assert.match(err.message, /a\/m: upstream_error after \d+ ms \(.*a is down/);
+      assert.match(err.message, /b\/m: upstream_error after \d+ ms \(.*b is down/);
+      return true;
+    });
+  });
+
+  it("answers with a degraded notice when the route says onExhausted: notice", async () => {
+    a.script(() => ({ kind: "error", status: 500, message: "a is down" }));
+    b.script(() => ({ kind: "error", status: 500, message: "b is down" }));
+    const { data, response } = await ask("notice");
+    assert.match(data.choices[0]?.message.content ?? "", /AI service is degraded/);
+    assert.equal(data.choices[0]?.finish_reason, "stop");
+    assert.equal(response.headers.get("x-tandem-target"), "tandem/notice");
+    assert.match(response.headers.get("x-tandem-degraded") ?? "", /^true; every tier failed/);
+  });
+
+  it("opens a failing target's breaker, then stops calling it, and shows that in status and metrics", async () => {
+    a.script(() => ({ kind: "error", status: 500, message: "a is down" }));
+    // Two failed attempts per request: the third request reaches five consecutive failures.
+    for (let i = 0; i < 3; i++) await ask("breaker");
+    const before = chatPosts(a);
+    assert.equal(before, 5, "the breaker opened at the fifth failure, so the sixth attempt was not made");
+    const started = Date.now();
+    const { data, response } = await ask("breaker");
+    assert.equal(data.choices[0]?.message.content, "from b");
+    assert.equal(chatPosts(a), before, "an open breaker does not call the target");
+    assert.ok(Date.now() - started < 200, "short-circuited, no waiting");
+    assert.match(response.headers.get("x-tandem-degraded") ?? "", /breaky\/m2: breaker_open/);
+    const status = (await (await fetch(`${tandem.url}/v1/status`)).json()) as {
+      targets: { target: string; breaker: string; health: string }[];
+    };
+    const breaky = status.targets.find((t) => t.target === "breaky/m2");
+    assert.equal(breaky?.breaker, "open");
+    assert.equal(breaky?.health, "unhealthy");
+    const metrics = await (await fetch(`${tandem.url}/metrics`)).text();
+    assert.match(metrics, /tandem_breaker_state\{target="breaky\/m2"\} 2/);
+    assert.match(metrics, /tandem_breaker_transitions_total\{target="breaky\/m2",from="closed",to="open"\} 1/);
+    assert.match(metrics, /tandem_retries_total\{target="breaky\/m2"\} \d/);
+  });
+
+  it("keeps a lone target's own error for the client: a long Retry-After 429 stays a 429", async () => {
+    a.script(() => ({ kind: "error", status: 429, message: "quota", headers: { "retry-after": "30" } }));
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "a/m", messages: [{ role: "user", content: "Hi" }] }),
+    });
+    assert.equal(res.status, 429);
+    assert.equal(res.headers.get("retry-after"), "30");
+    assert.equal(chatPosts(a), 1, "a Retry-After longer than the route's maxMs is not waited for");
+  });
+});
