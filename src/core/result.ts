@@ -53,6 +53,7 @@ export async function collectChat(events: AsyncIterable<StreamEvent>): Promise<C
         break;
       }
       case "tool-call-end":
+      case "switch":
         break;
       case "usage":
         mergeUsage(result.usage, ev.usage);

@@ -25,6 +25,11 @@ export type StreamEvent =
   /** Usage may arrive in pieces (Anthropic sends input first, output last); later values win per field. */
   | { type: "usage"; usage: Partial<Usage> }
   /** Last event of every successful stream. */
-  | { type: "finish"; reason: FinishReason; raw?: string; stopSequence?: string };
+  | { type: "finish"; reason: FinishReason; raw?: string; stopSequence?: string }
+  /**
+   * The router's, never a provider's: the answer broke on `from` and continues on `to`, which was given
+   * the text so far. Dialects mark it in-band where their framing allows (an SSE comment).
+   */
+  | { type: "switch"; from: string; to: string; reason: string };
 
 export type StreamEventType = StreamEvent["type"];

@@ -7,6 +7,7 @@ import { describeAttempts, exhaustedError, type FailedAttempt } from "./attempt-
 import { backoffDelayMs, sleep } from "./backoff.js";
 import type { Catalog, Target } from "./catalog.js";
 import { type BreakerState, CircuitBreaker } from "./circuit-breaker.js";
+import { continuationRequest } from "./continuation.js";
 import { Deadline, type Timeouts } from "./deadline.js";
 import { countsAgainstTarget, failoverDecision } from "./failover-policy.js";
 import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "./gateway.js";
@@ -100,6 +101,8 @@ export class Router implements Gateway {
     plan: Plan,
     context: RequestContext,
     run: (target: Target, timeouts: Timeouts, breaker: CircuitBreaker) => Promise<T>,
+    /** Filled with every target attempted, so a later continuation does not go back to them. */
+    tried = new Set<string>(),
   ): Promise<{ value: T; meta: ResponseMeta } | { failed: FailedAttempt[]; deadlinePassed: boolean; lastError?: GatewayError }> {
     const { retry, timeouts } = plan.policy;
     const deadlineAt = performance.now() + timeouts.totalMs;
@@ -125,6 +128,7 @@ export class Router implements Gateway {
             return { failed, deadlinePassed: true, lastError };
           }
           attempts++;
+          tried.add(target.name);
           const startedAt = performance.now();
           try {
             const value = await run(target, { ...timeouts, totalMs: Math.min(timeouts.totalMs, Math.ceil(remaining)) }, breaker);
@@ -166,12 +170,95 @@ export class Router implements Gateway {
 
   async chat(request: ChatRequest, context: RequestContext): Promise<ChatStream> {
     const plan = this.#plan(request.model);
-    const outcome = await this.#failover(plan, context, (target, timeouts, breaker) =>
-      this.#startChat(target, request, context, timeouts, breaker),
+    const tried = new Set<string>();
+    const outcome = await this.#failover(
+      plan,
+      context,
+      (target, timeouts, breaker) => this.#startChat(target, request, context, timeouts, breaker),
+      tried,
     );
-    if ("value" in outcome) return { meta: outcome.meta, events: outcome.value };
+    if ("value" in outcome) {
+      return { meta: outcome.meta, events: this.#continuing(plan, request, context, outcome.meta, outcome.value, tried) };
+    }
     if (plan.policy.onExhausted === "notice" && plan.route !== undefined) return this.#notice(plan, outcome.failed);
     throw this.#exhausted(plan, outcome);
+  }
+
+  /**
+   * Relays an answer, and when it breaks after it has started, continues it on the next target that
+   * can answer: that target is given the text so far and asked to go on, its events follow in the
+   * same stream (a `switch` event marks the seam), and the meta says the answer is degraded. A tool
+   * call that breaks cannot be continued (half a call is not a call): that stream ends with the error.
+   */
+  async *#continuing(
+    plan: Plan,
+    request: ChatRequest,
+    context: RequestContext,
+    meta: ResponseMeta,
+    first: AsyncIterable<StreamEvent>,
+    tried: Set<string>,
+  ): AsyncGenerator<StreamEvent> {
+    let current = first;
+    let text = "";
+    let toolCalls = false;
+    let switched = false;
+    let inputTokens: number | undefined;
+    // Output before a switch: the broken upstream never reported usage, so its deltas are counted.
+    let outputBefore = 0;
+    for (;;) {
+      try {
+        for await (const event of current) {
+          if (event.type === "start" && switched) continue;
+          if (event.type === "text-delta") {
+            text += event.text;
+            outputBefore += switched ? 0 : 1;
+          } else if (event.type === "tool-call-start") toolCalls = true;
+          else if (event.type === "usage") {
+            if (!switched) {
+              inputTokens = event.usage.inputTokens ?? inputTokens;
+            } else {
+              const { outputTokens } = event.usage;
+              yield {
+                type: "usage",
+                usage: {
+                  ...event.usage,
+                  ...(inputTokens !== undefined && { inputTokens }),
+                  ...(outputTokens !== undefined && { outputTokens: outputTokens + outputBefore }),
+                },
+              };
+              continue;
+            }
+          }
+          yield event;
+        }
+        return;
+      } catch (err) {
+        const error = GatewayError.from(err);
+        const decision = failoverDecision(error);
+        if (decision === "canceled" || decision === "stop" || toolCalls) throw error;
+        const rest: Plan = {
+          ...plan,
+          unresolved: [],
+          tiers: plan.tiers.map((tier) => tier.filter((t) => !tried.has(t.name))).filter((tier) => tier.length > 0),
+        };
+        if (rest.tiers.length === 0) throw error;
+        const next = await this.#failover(
+          rest,
+          context,
+          (target, timeouts, breaker) => this.#startChat(target, continuationRequest(request, text), context, timeouts, breaker),
+          tried,
+        );
+        if (!("value" in next)) throw error;
+        this.#metrics.midStreamSwitches.inc({ route: plan.route ?? "", code: error.code });
+        const from = meta.target;
+        meta.attempts += next.meta.attempts;
+        meta.degraded = `switched mid-stream from ${from} to ${next.meta.target} after ${error.code}`;
+        yield { type: "switch", from, to: next.meta.target, reason: error.code };
+        if (!switched) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "mid_stream_switch" });
+        switched = true;
+        current = next.value;
+      }
+    }
   }
 
   /** A lone target's own error reaches the client as it is (a 429 with its Retry-After stays one). */

@@ -64,8 +64,15 @@ export class Metrics {
 
   readonly degraded = new Counter({
     name: "tandem_degraded_answers_total",
-    help: "Answers from a lower tier (lower_tier) or degraded notices (exhausted), by route",
+    help: "Degraded answers by route and reason: lower_tier, mid_stream_switch, exhausted (notice)",
     labelNames: ["route", "reason"] as const,
+    registers: [this.registry],
+  });
+
+  readonly midStreamSwitches = new Counter({
+    name: "tandem_mid_stream_switches_total",
+    help: "Answers continued on another target after their stream broke, by route and error code",
+    labelNames: ["route", "code"] as const,
     registers: [this.registry],
   });
 

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
+import { Ollama } from "ollama";
 import OpenAI from "openai";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
@@ -177,5 +178,104 @@ describe("router failover", () => {
     assert.equal(res.status, 429);
     assert.equal(res.headers.get("retry-after"), "30");
     assert.equal(chatPosts(a), 1, "a Retry-After longer than the route's maxMs is not waited for");
+  });
+});
+
+describe("mid-stream failover", () => {
+  const broken = () => ({ kind: "broken_stream" as const, chunks: ["The quick ", "brown "] });
+
+  it("continues a broken OpenAI stream on the next tier, in one well-formed stream marked in-band", async () => {
+    a.script(broken);
+    b.script(() => ({ kind: "text", text: "fox jumps.", usage: { input: 40, output: 3 } }));
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "auto",
+        messages: [{ role: "user", content: "Tell me" }],
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    });
+    assert.equal(res.headers.get("x-tandem-target"), "a/m", "the header names the first target of a stream");
+    const raw = await res.text();
+    assert.match(raw, /^: tandem switched from a\/m to b\/m after upstream_error; the answer continues$/m);
+    assert.match(raw, /data: \[DONE\]\n\n$/);
+    const chunks = raw
+      .split("\n\n")
+      .filter((f) => f.startsWith("data: {"))
+      .map(
+        (f) =>
+          JSON.parse(f.slice(6)) as {
+            choices: { delta: { content?: string }; finish_reason: string | null }[];
+            usage?: { completion_tokens: number };
+          },
+      );
+    assert.equal(chunks.map((c) => c.choices[0]?.delta.content ?? "").join(""), "The quick brown fox jumps.");
+    assert.equal(chunks.filter((c) => c.choices[0]?.finish_reason).length, 1);
+    assert.equal(chunks.at(-1)?.usage?.completion_tokens, 3 + 2, "the continuation's tokens plus the broken part's");
+    const sent = b.requests.at(-1)?.body as { messages: { role: string; content: unknown }[] };
+    assert.deepEqual(
+      sent.messages.slice(-2).map((m) => m.role),
+      ["assistant", "user"],
+    );
+    assert.match(JSON.stringify(sent.messages.at(-2)?.content), /The quick brown /);
+    assert.match(JSON.stringify(sent.messages.at(-1)?.content), /Continue it exactly where it stopped/);
+  });
+
+  it("continues a broken answer for the Anthropic and Ollama clients, and for a client that did not stream", async () => {
+    a.script(broken);
+    b.script(() => ({ kind: "text", text: "fox jumps." }));
+    const anthropic = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
+    const message = await anthropic.messages
+      .stream({ model: "auto", max_tokens: 50, messages: [{ role: "user", content: "Tell me" }] })
+      .finalMessage();
+    assert.equal(message.content.map((c) => (c.type === "text" ? c.text : "")).join(""), "The quick brown fox jumps.");
+    assert.equal(message.stop_reason, "end_turn");
+
+    const ollama = new Ollama({ host: tandem.url });
+    let text = "";
+    let last: Record<string, unknown> = {};
+    for await (const part of await ollama.chat({
+      model: "auto",
+      messages: [{ role: "user", content: "Tell me" }],
+      stream: true,
+    })) {
+      text += part.message.content;
+      last = part as unknown as Record<string, unknown>;
+    }
+    assert.equal(text, "The quick brown fox jumps.");
+    assert.match(String(last.tandem_degraded), /switched mid-stream from a\/m to b\/m/);
+
+    const { data, response } = await ask("auto");
+    assert.equal(data.choices[0]?.message.content, "The quick brown fox jumps.");
+    assert.match(
+      response.headers.get("x-tandem-degraded") ?? "",
+      /^true; switched mid-stream from a\/m to b\/m after upstream_error/,
+    );
+  });
+
+  it("does not continue a broken tool call: the stream ends with an error instead of half a call", async () => {
+    const frame = (delta: object) =>
+      `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 0, model: "m", choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+    a.script(() => ({
+      kind: "raw",
+      body: [
+        frame({ role: "assistant", content: null }),
+        frame({
+          tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"ci' } }],
+        }),
+      ],
+      end: "destroy",
+    }));
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Weather?" }], stream: true }),
+    });
+    const raw = await res.text();
+    assert.match(raw, /"error"/);
+    assert.doesNotMatch(raw, /\[DONE\]/);
+    assert.equal(chatPosts(b), 0);
   });
 });

@@ -1,6 +1,7 @@
 import { GatewayError, mergeUsage, type StreamEvent, type Usage } from "../../core/index.js";
 import type { ResponseMeta } from "../../router/gateway.js";
 import type { StreamRenderer } from "../../server/respond.js";
+import { switchComment } from "../shared/index.js";
 import { toAnthropicStopReason } from "./map-anthropic-stop-reason.js";
 import { messageId, toolUseId } from "./message-id.js";
 import { renderAnthropicError } from "./render-error.js";
@@ -50,6 +51,8 @@ export class MessageStreamRenderer implements StreamRenderer {
       case "start":
         this.#id ??= event.id;
         return "";
+      case "switch":
+        return switchComment(event);
       case "usage":
         mergeUsage(this.#usage as Usage, event.usage);
         return "";

@@ -1,5 +1,6 @@
 import { type GatewayError, makeId, mergeUsage, type StreamEvent, type Usage, unixSeconds } from "../../core/index.js";
 import type { StreamRenderer } from "../../server/respond.js";
+import { switchComment } from "../shared/index.js";
 import { mapOpenAIChatFinishReason, type OpenAIChatFinishReason } from "./map-openai-finish-reason.js";
 import { openAIStreamErrorFrame } from "./render-openai-error.js";
 import { type OpenAIChatUsage, renderOpenAIChatUsage } from "./render-openai-usage.js";
@@ -63,6 +64,8 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
       case "start":
       case "tool-call-end":
         return "";
+      case "switch":
+        return switchComment(event);
       case "text-delta":
         if (event.text === "") return "";
         return this.#roleFrame({ content: "", refusal: null }) + this.#textPrefix + JSON.stringify(event.text) + this.#textSuffix;

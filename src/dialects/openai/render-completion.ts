@@ -9,6 +9,7 @@ import {
 } from "../../core/index.js";
 import type { ResponseMeta } from "../../router/gateway.js";
 import type { StreamRenderer } from "../../server/respond.js";
+import { switchComment } from "../shared/index.js";
 import { mapOpenAICompletionFinishReason } from "./map-openai-finish-reason.js";
 import { openAIStreamErrorFrame } from "./render-openai-error.js";
 import { type OpenAICompletionUsage, renderOpenAICompletionUsage } from "./render-openai-usage.js";
@@ -74,6 +75,8 @@ export class CompletionStreamRenderer implements StreamRenderer {
         if (this.#includeUsage) out += this.#frame([], renderOpenAICompletionUsage(this.#usage));
         return out;
       }
+      case "switch":
+        return switchComment(event);
       default:
         return "";
     }

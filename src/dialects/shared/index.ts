@@ -1,1 +1,2 @@
+export * from "./switch-comment.js";
 export * from "./validate.js";
