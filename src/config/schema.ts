@@ -132,6 +132,15 @@ export const configSchema = z.object({
       level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     })
     .default({ level: "info" }),
+  /** Active health checks: each provider's cheap probe (its model list) on an interval. */
+  health: z
+    .object({
+      /** Milliseconds between probes; 0 turns active checks off. Default 30000. */
+      probeIntervalMs: z.number().int().min(0).default(30_000),
+      /** A probe that takes longer fails. Default 5000. */
+      probeTimeoutMs: z.number().int().positive().default(5000),
+    })
+    .default({ probeIntervalMs: 30_000, probeTimeoutMs: 5000 }),
   providers: z.record(providerName, providerSchema).default({}),
   routes: z.record(z.string().regex(/^[^/\s]+$/, "expected a route name without '/' or spaces"), routeSchema).default({}),
 });

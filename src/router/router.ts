@@ -11,6 +11,7 @@ import { continuationRequest } from "./continuation.js";
 import { Deadline, type Timeouts } from "./deadline.js";
 import { countsAgainstTarget, failoverDecision } from "./failover-policy.js";
 import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "./gateway.js";
+import type { HealthMonitor } from "./health-monitor.js";
 
 /** Requests that name a target directly get the route defaults of DESIGN.md. */
 const DIRECT: RouteConfig = routeSchema.parse({ tiers: ["x/y"] });
@@ -43,12 +44,14 @@ export class Router implements Gateway {
   readonly #catalog: Catalog;
   readonly #stats: TargetStats;
   readonly #metrics: Metrics;
+  readonly #health: HealthMonitor;
   readonly #breakers = new Map<string, CircuitBreaker>();
 
-  constructor(catalog: Catalog, stats: TargetStats, metrics: Metrics) {
+  constructor(catalog: Catalog, stats: TargetStats, metrics: Metrics, health: HealthMonitor) {
     this.#catalog = catalog;
     this.#stats = stats;
     this.#metrics = metrics;
+    this.#health = health;
   }
 
   /** The breaker state of a target, for /v1/status. */
@@ -109,8 +112,20 @@ export class Router implements Gateway {
     const failed: FailedAttempt[] = [...plan.unresolved];
     let attempts = 0;
     let lastError: GatewayError | undefined;
+    // Targets whose provider failed its last health probe are skipped, unless nothing else is left.
+    const anyHealthy = plan.tiers.some((tier) => tier.some((t) => this.#health.isHealthy(t.providerName)));
     for (const [tierIndex, tier] of plan.tiers.entries()) {
       for (const target of tier) {
+        if (anyHealthy && !this.#health.isHealthy(target.providerName)) {
+          const probe = this.#health.result(target.providerName);
+          failed.push({
+            target: target.name,
+            code: "unhealthy",
+            message: `health probe failed: ${probe?.error?.message ?? "?"}`,
+            ms: 0,
+          });
+          continue;
+        }
         const breaker = this.#breaker(target.name);
         for (let n = 0; n < retry.attempts; n++) {
           if (!breaker.allow()) {
@@ -318,6 +333,7 @@ export class Router implements Gateway {
     }
     deadline.tick();
     breaker.success();
+    this.#health.markHealthy(target.providerName);
     this.#stats.firstEvent(target.name, performance.now() - startedAt);
     this.#metrics.timeToFirstEvent.observe({ target: target.name }, (performance.now() - startedAt) / 1000);
     return this.#relay(target.name, first.value, iterator, deadline, startedAt, breaker);
@@ -378,6 +394,7 @@ export class Router implements Gateway {
       try {
         const result = await target.provider.embed({ ...request, upstreamModel: target.upstreamModel }, deadline.signal);
         breaker.success();
+        this.#health.markHealthy(target.providerName);
         this.#stats.success(target.name, performance.now() - startedAt);
         return result;
       } catch (err) {

@@ -6,6 +6,7 @@ import { anthropicDialect, renderAnthropicModel, renderAnthropicModelList } from
 import { ollamaDialect } from "../dialects/ollama/index.js";
 import { openaiDialect, renderOpenAIModel, renderOpenAIModelList } from "../dialects/openai/index.js";
 import { Catalog } from "../router/catalog.js";
+import { HealthMonitor } from "../router/health-monitor.js";
 import { Router } from "../router/router.js";
 import { Metrics } from "../telemetry/metrics.js";
 import { TargetStats } from "../telemetry/target-stats.js";
@@ -26,6 +27,7 @@ export interface TandemServer {
   app: FastifyInstance;
   catalog: Catalog;
   metrics: Metrics;
+  health: HealthMonitor;
   close(): Promise<void>;
 }
 
@@ -46,7 +48,14 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   const catalog = new Catalog(config, options.env);
   const stats = new TargetStats();
   const metrics = new Metrics();
-  const router = new Router(catalog, stats, metrics);
+  const providers = new Map(
+    [...catalog.slots.values()].flatMap((slot) => (slot.provider ? [[slot.name, slot.provider] as const] : [])),
+  );
+  const health = new HealthMonitor(providers, {
+    intervalMs: config.health.probeIntervalMs,
+    timeoutMs: config.health.probeTimeoutMs,
+  });
+  const router = new Router(catalog, stats, metrics, health);
   const auth = new ClientAuth(options.clientKeys);
 
   const app = Fastify({
@@ -141,7 +150,9 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     }
     return { status: "ready", providers: usable };
   });
-  app.get("/v1/status", async () => statusSnapshot(catalog, stats, (target) => router.breakerState(target), startedAt));
+  app.get("/v1/status", async () =>
+    statusSnapshot({ catalog, stats, health, breakerState: (t) => router.breakerState(t), startedAt }),
+  );
   app.get("/metrics", async (_request, reply) => {
     reply.header("content-type", metrics.registry.contentType);
     return metrics.registry.metrics();
@@ -161,12 +172,15 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   });
 
   for (const dialect of DIALECTS) dialect.register(app, router);
+  health.start();
 
   return {
     app,
     catalog,
     metrics,
+    health,
     async close() {
+      health.stop();
       await app.close();
       await catalog.close();
     },

@@ -1,5 +1,6 @@
 import type { Catalog } from "../router/catalog.js";
 import type { BreakerState } from "../router/circuit-breaker.js";
+import type { HealthMonitor } from "../router/health-monitor.js";
 import type { TargetSnapshot, TargetStats } from "../telemetry/target-stats.js";
 import { VERSION } from "../version.js";
 
@@ -14,12 +15,20 @@ export interface TargetStatus extends TargetSnapshot {
 }
 
 /** The JSON of GET /v1/status: what every provider, target and route is doing. */
-export function statusSnapshot(
-  catalog: Catalog,
-  stats: TargetStats,
-  breakerState: (target: string) => BreakerState,
-  startedAt: number,
-) {
+export interface StatusSources {
+  catalog: Catalog;
+  stats: TargetStats;
+  health: HealthMonitor;
+  breakerState: (target: string) => BreakerState;
+  startedAt: number;
+}
+
+export function statusSnapshot({ catalog, stats, health, breakerState, startedAt }: StatusSources) {
+  const healthOf = (s: TargetSnapshot, breaker: BreakerState, provider: string): Health => {
+    if (breaker === "open" || !health.isHealthy(provider)) return "unhealthy";
+    if (s.requests === 0) return "unknown";
+    return s.errorRate >= 0.5 ? "unhealthy" : "healthy";
+  };
   const targets: TargetStatus[] = [];
   const seen = new Set<string>();
   for (const entry of catalog.entries()) {
@@ -31,7 +40,7 @@ export function statusSnapshot(
     targets.push({
       target: entry.name,
       provider: entry.provider,
-      health: unavailable ? "unavailable" : healthOf(snap, breakerState(entry.name)),
+      health: unavailable ? "unavailable" : healthOf(snap, breakerState(entry.name), entry.provider),
       breaker: breakerState(entry.name),
       ...(unavailable ? { reason: unavailable } : {}),
       ...snap,
@@ -42,7 +51,8 @@ export function statusSnapshot(
     if (seen.has(name)) continue;
     const snap = stats.snapshot(name);
     const breaker = breakerState(name);
-    targets.push({ target: name, provider: name.slice(0, name.indexOf("/")), health: healthOf(snap, breaker), breaker, ...snap });
+    const provider = name.slice(0, name.indexOf("/"));
+    targets.push({ target: name, provider, health: healthOf(snap, breaker, provider), breaker, ...snap });
   }
   return {
     version: VERSION,
@@ -53,6 +63,7 @@ export function statusSnapshot(
       baseUrl: "baseUrl" in slot.config ? slot.config.baseUrl : undefined,
       available: slot.provider !== undefined,
       ...(slot.provider ? {} : { reason: slot.unavailable }),
+      probe: health.result(slot.name) ?? null,
       // Key references only (e.g. env:OPENAI_API_KEY), never the keys.
       keys: "apiKeys" in slot.config ? slot.config.apiKeys : [],
     })),
@@ -64,10 +75,4 @@ export function statusSnapshot(
       onExhausted: r.onExhausted,
     })),
   };
-}
-
-function healthOf(s: TargetSnapshot, breaker: BreakerState): Health {
-  if (breaker === "open") return "unhealthy";
-  if (s.requests === 0) return "unknown";
-  return s.errorRate >= 0.5 ? "unhealthy" : "healthy";
 }

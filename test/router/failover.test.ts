@@ -279,3 +279,46 @@ describe("mid-stream failover", () => {
     assert.equal(chatPosts(b), 0);
   });
 });
+
+describe("active health checks", () => {
+  it("skips a target whose provider failed its health probe, before paying for it, and shows why", async () => {
+    const probed = await startTandem({
+      health: { probeIntervalMs: 60_000, probeTimeoutMs: 1000 },
+      providers: {
+        // Nothing listens on port 9: the probe (the model list) fails at once.
+        down: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1", models: ["m"] },
+        b: { kind: "openai", baseUrl: b.url, models: ["m"] },
+      },
+      routes: { auto: { tiers: ["down/m", "b/m"] }, lonely: { tiers: ["down/m"] } },
+    });
+    try {
+      await probed.server.health.probeAll();
+      const client = new OpenAI({ baseURL: `${probed.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const { data, response } = await client.chat.completions
+        .create({ model: "auto", messages: [{ role: "user", content: "Hi" }] })
+        .withResponse();
+      assert.equal(data.choices[0]?.message.content, "from b");
+      assert.equal(response.headers.get("x-tandem-attempts"), "1", "the unhealthy target was not attempted");
+      assert.match(response.headers.get("x-tandem-degraded") ?? "", /down\/m: unhealthy .*health probe failed/);
+      const status = (await (await fetch(`${probed.url}/v1/status`)).json()) as {
+        providers: { name: string; probe: { healthy: boolean; error?: { code: string } } | null }[];
+        targets: { target: string; health: string }[];
+      };
+      const down = status.providers.find((p) => p.name === "down");
+      assert.equal(down?.probe?.healthy, false);
+      assert.equal(down?.probe?.error?.code, "unavailable");
+      assert.equal(status.targets.find((t) => t.target === "down/m")?.health, "unhealthy");
+      assert.equal(status.providers.find((p) => p.name === "b")?.probe?.healthy, true);
+      // When every target is unhealthy, tandem still tries rather than refuse outright.
+      const res = await fetch(`${probed.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "lonely", messages: [{ role: "user", content: "Hi" }] }),
+      });
+      assert.equal(res.status, 503);
+      assert.match(((await res.json()) as { error: { message: string } }).error.message, /ECONNREFUSED/);
+    } finally {
+      await probed.close();
+    }
+  });
+});

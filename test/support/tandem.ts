@@ -16,7 +16,13 @@ export async function startTandem(
   input: ConfigInput,
   options: { clientKeys?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<RunningTandem> {
-  const parsed = configSchema.parse({ ...input, server: { ...input.server, host: "127.0.0.1", port: 0 } });
+  // Active health probes are off unless a test asks for them: a probe arriving mid-test would be
+  // one more request in a fake upstream's log.
+  const parsed = configSchema.parse({
+    health: { probeIntervalMs: 0 },
+    ...input,
+    server: { ...input.server, host: "127.0.0.1", port: 0 },
+  });
   const config: Config = { ...parsed, dataDir: mkdtempSync(join(tmpdir(), "tandem-test-")) };
   const server = await buildServer({
     config,
