@@ -99,8 +99,19 @@ export const routeSchema = z.object({
       firstTokenMs: z.number().int().positive().default(10_000),
       idleMs: z.number().int().positive().default(15_000),
       totalMs: z.number().int().positive().default(120_000),
+      /** A stream alive but crawling below this many events (about tokens) per second is abandoned. Default 0 (off). */
+      minTokensPerSecond: z.number().min(0).default(0),
+      /** The window the throughput floor is measured over, after the first token. Default 5000. */
+      throughputWindowMs: z.number().int().positive().default(5000),
     })
-    .default({ connectMs: 2000, firstTokenMs: 10_000, idleMs: 15_000, totalMs: 120_000 }),
+    .default({
+      connectMs: 2000,
+      firstTokenMs: 10_000,
+      idleMs: 15_000,
+      totalMs: 120_000,
+      minTokensPerSecond: 0,
+      throughputWindowMs: 5000,
+    }),
   /** What the client gets when every tier failed. Default: error. */
   onExhausted: z.enum(["error", "notice"]).default("error"),
   /** Where private data may go. Default: unset (private requests are then local-only). */

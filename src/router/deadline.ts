@@ -7,6 +7,10 @@ export interface Timeouts {
   idleMs: number;
   /** The whole answer. */
   totalMs: number;
+  /** Throughput floor after the first event, in events per second; 0 or absent: none. */
+  minTokensPerSecond?: number;
+  /** The window the floor is measured over. Default 5000. */
+  throughputWindowMs?: number;
 }
 
 /**
@@ -24,6 +28,8 @@ export class Deadline {
   /** Whether #step is the idle limit (after the first event) rather than the first-token limit. */
   #stepIsIdle = false;
   #total: NodeJS.Timeout | undefined;
+  #floor: NodeJS.Timeout | undefined;
+  #eventsInWindow = 0;
 
   constructor(parent: AbortSignal, timeouts: Timeouts, target: string) {
     this.#parent = parent;
@@ -41,6 +47,7 @@ export class Deadline {
 
   /** Call after each event: restarts the idle limit (the first call switches from first-token to idle). */
   tick(): void {
+    this.#eventsInWindow++;
     if (this.#step && this.#stepIsIdle) {
       this.#step.refresh();
       return;
@@ -48,6 +55,20 @@ export class Deadline {
     clearTimeout(this.#step);
     this.#stepIsIdle = true;
     this.#step = setTimeout(() => this.#expire(`no token for ${this.#timeouts.idleMs} ms`), this.#timeouts.idleMs);
+    this.#startFloor();
+  }
+
+  /** After the first event: every window, a stream that delivered fewer events than the floor is abandoned. */
+  #startFloor(): void {
+    const floor = this.#timeouts.minTokensPerSecond ?? 0;
+    if (floor <= 0) return;
+    const windowMs = this.#timeouts.throughputWindowMs ?? 5000;
+    this.#eventsInWindow = 0;
+    this.#floor = setInterval(() => {
+      const rate = (this.#eventsInWindow * 1000) / windowMs;
+      this.#eventsInWindow = 0;
+      if (rate < floor) this.#expire(`${rate.toFixed(1)} tokens/s over ${windowMs} ms, below the floor of ${floor}`);
+    }, windowMs);
   }
 
   /** The error to report for a failure: the timeout when one fired, else the failure normalised. */
@@ -60,6 +81,7 @@ export class Deadline {
   dispose(): void {
     clearTimeout(this.#step);
     clearTimeout(this.#total);
+    clearInterval(this.#floor);
     this.#parent.removeEventListener("abort", this.#onParentAbort);
   }
 

@@ -5,6 +5,8 @@
  * exhausted cases (an error listing every attempt, or a degraded notice).
  */
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import { Ollama } from "ollama";
@@ -319,6 +321,61 @@ describe("active health checks", () => {
       assert.match(((await res.json()) as { error: { message: string } }).error.message, /ECONNREFUSED/);
     } finally {
       await probed.close();
+    }
+  });
+});
+
+describe("throughput floor", () => {
+  it("abandons a stream that crawls below the route's floor and finishes the answer on the next tier", async () => {
+    // An OpenAI-format upstream that is alive but sends one word every 100 ms, forever.
+    const crawler = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const frame = (content: string) =>
+        `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 0, model: "m", choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+      res.write(frame("slow "));
+      const timer = setInterval(() => res.write(frame("slow ")), 100);
+      res.on("close", () => clearInterval(timer));
+    });
+    await new Promise<void>((resolve) => crawler.listen(0, "127.0.0.1", resolve));
+    const crawlerUrl = `http://127.0.0.1:${(crawler.address() as AddressInfo).port}/v1`;
+    const floored = await startTandem({
+      providers: {
+        crawl: { kind: "openai", baseUrl: crawlerUrl, models: ["m"] },
+        b: { kind: "openai", baseUrl: b.url, models: ["m"] },
+      },
+      routes: {
+        auto: {
+          tiers: ["crawl/m", "b/m"],
+          retry: { attempts: 1, baseMs: 10, maxMs: 100 },
+          timeouts: { firstTokenMs: 1000, idleMs: 1000, totalMs: 5000, minTokensPerSecond: 30, throughputWindowMs: 400 },
+        },
+      },
+    });
+    try {
+      b.script(() => ({ kind: "text", text: "done fast." }));
+      const started = Date.now();
+      const res = await fetch(`${floored.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Hi" }], stream: true }),
+      });
+      const raw = await res.text();
+      const took = Date.now() - started;
+      assert.match(raw, /^: tandem switched from crawl\/m to b\/m after timeout/m);
+      const text = raw
+        .split("\n\n")
+        .filter((f) => f.startsWith("data: {"))
+        .map((f) => (JSON.parse(f.slice(6)) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta.content ?? "")
+        .join("");
+      assert.match(text, /^(slow )+done fast\.$/);
+      assert.ok(took >= 400 && took < 2000, `abandoned after one 400 ms window: took ${took} ms`);
+      const sent = b.requests.at(-1)?.body as { messages: { content: unknown }[] };
+      assert.match(JSON.stringify(sent.messages.at(-2)?.content), /slow/);
+    } finally {
+      await floored.close();
+      crawler.closeAllConnections();
+      await new Promise((r) => crawler.close(r));
     }
   });
 });
