@@ -112,6 +112,19 @@ export const routeSchema = z.object({
       minTokensPerSecond: 0,
       throughputWindowMs: 5000,
     }),
+  /** Checks on each answer; a failed one counts as the target's failure (retry, fail over). Default: all on. */
+  quality: z
+    .object({
+      /** No text and no tool call. */
+      emptyOutput: z.boolean().default(true),
+      /** A degenerate loop: the output's tail is one short phrase repeated (8+ times, 200+ characters). */
+      repetition: z.boolean().default(true),
+      /** JSON mode: the answer parses (and matches the schema, when one was given). Checked before a non-streamed answer is sent. */
+      json: z.boolean().default(true),
+      /** Tool-call arguments are a JSON object (calls are then streamed whole, once checked). */
+      toolArguments: z.boolean().default(true),
+    })
+    .default({ emptyOutput: true, repetition: true, json: true, toolArguments: true }),
   /** What the client gets when every tier failed. Default: error. */
   onExhausted: z.enum(["error", "notice"]).default("error"),
   /** Where private data may go. Default: unset (private requests are then local-only). */

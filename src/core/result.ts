@@ -53,7 +53,12 @@ export async function collectChat(events: AsyncIterable<StreamEvent>): Promise<C
         break;
       }
       case "tool-call-end":
+        break;
       case "switch":
+        if (ev.restart) {
+          result.text = "";
+          calls.clear();
+        }
         break;
       case "usage":
         mergeUsage(result.usage, ev.usage);

@@ -27,9 +27,11 @@ export type StreamEvent =
   /** Last event of every successful stream. */
   | { type: "finish"; reason: FinishReason; raw?: string; stopSequence?: string }
   /**
-   * The router's, never a provider's: the answer broke on `from` and continues on `to`, which was given
-   * the text so far. Dialects mark it in-band where their framing allows (an SSE comment).
+   * The router's, never a provider's: the answer broke on `from` and continues on `to`. With
+   * `restart`, `to` answers afresh and everything before this event is to be discarded (only ever
+   * sent to a client that did not stream); without it, `to` was given the text so far and goes on.
+   * Dialects mark a continuation in-band where their framing allows (an SSE comment).
    */
-  | { type: "switch"; from: string; to: string; reason: string };
+  | { type: "switch"; from: string; to: string; reason: string; restart?: boolean };
 
 export type StreamEventType = StreamEvent["type"];

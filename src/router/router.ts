@@ -1,6 +1,6 @@
 import { type RouteConfig, routeSchema } from "../config/schema.js";
 import { estimateInputTokens } from "../context/estimate-input-tokens.js";
-import { type ChatRequest, type EmbedRequest, GatewayError, type StreamEvent } from "../core/index.js";
+import { type ChatRequest, type EmbedRequest, GatewayError, type StreamEvent, type Usage } from "../core/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
 import { describeAttempts, exhaustedError, type FailedAttempt } from "./attempt-log.js";
@@ -12,6 +12,7 @@ import { Deadline, type Timeouts } from "./deadline.js";
 import { countsAgainstTarget, failoverDecision } from "./failover-policy.js";
 import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "./gateway.js";
 import type { HealthMonitor } from "./health-monitor.js";
+import { QualityWatch } from "./quality-check.js";
 
 /** Requests that name a target directly get the route defaults of DESIGN.md. */
 const DIRECT: RouteConfig = routeSchema.parse({ tiers: ["x/y"] });
@@ -200,10 +201,13 @@ export class Router implements Gateway {
   }
 
   /**
-   * Relays an answer, and when it breaks after it has started, continues it on the next target that
-   * can answer: that target is given the text so far and asked to go on, its events follow in the
-   * same stream (a `switch` event marks the seam), and the meta says the answer is degraded. A tool
-   * call that breaks cannot be continued (half a call is not a call): that stream ends with the error.
+   * Relays an answer and watches its quality; when it breaks or fails a check after it has started,
+   * finishes it on the next target that can answer. A streaming client gets one stream: the next
+   * target is given the text so far and asked to go on, its events follow, and a `switch` event marks
+   * the seam. A client that did not stream has seen nothing yet, so the next target answers afresh
+   * (`switch` with `restart`). Either way the meta says the answer is degraded. Tool calls are held
+   * back until their arguments check out, so no half or broken call reaches a client; once a call
+   * has been passed on, a later failure ends the stream with the error instead.
    */
   async *#continuing(
     plan: Plan,
@@ -213,35 +217,65 @@ export class Router implements Gateway {
     first: AsyncIterable<StreamEvent>,
     tried: Set<string>,
   ): AsyncGenerator<StreamEvent> {
+    const quality = plan.policy.quality;
+    const restart = !request.stream;
     let current = first;
+    let target = meta.target;
     let text = "";
-    let toolCalls = false;
+    let callsSent = 0;
     let switched = false;
     let inputTokens: number | undefined;
     // Output before a switch: the broken upstream never reported usage, so its deltas are counted.
     let outputBefore = 0;
     for (;;) {
+      const watch = new QualityWatch(quality, request.responseFormat, target);
+      const held = new Map<number, { events: StreamEvent[]; name: string; args: string }>();
       try {
         for await (const event of current) {
-          if (event.type === "start" && switched) continue;
-          if (event.type === "text-delta") {
-            text += event.text;
-            outputBefore += switched ? 0 : 1;
-          } else if (event.type === "tool-call-start") toolCalls = true;
-          else if (event.type === "usage") {
-            if (!switched) {
-              inputTokens = event.usage.inputTokens ?? inputTokens;
-            } else {
-              const { outputTokens } = event.usage;
-              yield {
-                type: "usage",
-                usage: {
-                  ...event.usage,
-                  ...(inputTokens !== undefined && { inputTokens }),
-                  ...(outputTokens !== undefined && { outputTokens: outputTokens + outputBefore }),
-                },
-              };
+          switch (event.type) {
+            case "start":
+              if (switched) continue;
+              break;
+            case "text-delta": {
+              text += event.text;
+              if (!switched || restart) outputBefore++;
+              const bad = watch.onText(event.text);
+              if (bad) throw this.#qualityFailure(target, bad);
+              break;
+            }
+            case "tool-call-start":
+              if (!quality.toolArguments) break;
+              held.set(event.index, { events: [event], name: event.name, args: "" });
               continue;
+            case "tool-call-delta": {
+              const call = held.get(event.index);
+              if (!call) break;
+              call.events.push(event);
+              call.args += event.argumentsDelta;
+              continue;
+            }
+            case "tool-call-end": {
+              const call = held.get(event.index);
+              if (call) {
+                const bad = watch.onToolCall(call.name, call.args);
+                if (bad) throw this.#qualityFailure(target, bad);
+                held.delete(event.index);
+                yield* call.events;
+              }
+              callsSent++;
+              break;
+            }
+            case "usage":
+              if (!switched) {
+                inputTokens = event.usage.inputTokens ?? inputTokens;
+                break;
+              }
+              yield this.#continuedUsage(event.usage, inputTokens, restart ? 0 : outputBefore);
+              continue;
+            case "finish": {
+              const bad = watch.onFinish(text, callsSent + held.size);
+              if (bad) throw this.#qualityFailure(target, bad);
+              break;
             }
           }
           yield event;
@@ -250,7 +284,7 @@ export class Router implements Gateway {
       } catch (err) {
         const error = GatewayError.from(err);
         const decision = failoverDecision(error);
-        if (decision === "canceled" || decision === "stop" || toolCalls) throw error;
+        if (decision === "canceled" || decision === "stop" || (callsSent > 0 && !restart)) throw error;
         const rest: Plan = {
           ...plan,
           unresolved: [],
@@ -260,20 +294,44 @@ export class Router implements Gateway {
         const next = await this.#failover(
           rest,
           context,
-          (target, timeouts, breaker) => this.#startChat(target, continuationRequest(request, text), context, timeouts, breaker),
+          (t, timeouts, breaker) =>
+            this.#startChat(t, restart ? request : continuationRequest(request, text), context, timeouts, breaker),
           tried,
         );
         if (!("value" in next)) throw error;
         this.#metrics.midStreamSwitches.inc({ route: plan.route ?? "", code: error.code });
-        const from = meta.target;
-        meta.attempts += next.meta.attempts;
-        meta.degraded = `switched mid-stream from ${from} to ${next.meta.target} after ${error.code}`;
-        yield { type: "switch", from, to: next.meta.target, reason: error.code };
         if (!switched) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "mid_stream_switch" });
+        meta.attempts += next.meta.attempts;
+        meta.degraded = `${restart ? "answered afresh on" : "switched mid-stream from"} ${restart ? next.meta.target : `${meta.target} to ${next.meta.target}`} after ${target} failed (${error.code})`;
+        yield { type: "switch", from: target, to: next.meta.target, reason: error.code, ...(restart && { restart: true }) };
+        if (restart) {
+          text = "";
+          callsSent = 0;
+        }
         switched = true;
+        target = next.meta.target;
         current = next.value;
       }
     }
+  }
+
+  #qualityFailure(target: string, bad: { check: string; error: GatewayError }): GatewayError {
+    this.#metrics.qualityFailures.inc({ target, check: bad.check });
+    this.#stats.failure(target, bad.error);
+    return bad.error;
+  }
+
+  /** Usage of a continued answer: the original input, and the output of both parts. */
+  #continuedUsage(usage: Partial<Usage>, inputTokens: number | undefined, outputBefore: number): StreamEvent {
+    const { outputTokens } = usage;
+    return {
+      type: "usage",
+      usage: {
+        ...usage,
+        ...(inputTokens !== undefined && { inputTokens }),
+        ...(outputTokens !== undefined && { outputTokens: outputTokens + outputBefore }),
+      },
+    };
   }
 
   /** A lone target's own error reaches the client as it is (a 429 with its Retry-After stays one). */

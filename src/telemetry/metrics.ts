@@ -76,6 +76,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly qualityFailures = new Counter({
+    name: "tandem_quality_failures_total",
+    help: "Answers that failed a quality check, by target and check",
+    labelNames: ["target", "check"] as const,
+    registers: [this.registry],
+  });
+
   readonly breakerTransitions = new Counter({
     name: "tandem_breaker_transitions_total",
     help: "Circuit breaker state changes, by target",

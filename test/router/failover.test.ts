@@ -225,7 +225,7 @@ describe("mid-stream failover", () => {
     assert.match(JSON.stringify(sent.messages.at(-1)?.content), /Continue it exactly where it stopped/);
   });
 
-  it("continues a broken answer for the Anthropic and Ollama clients, and for a client that did not stream", async () => {
+  it("continues a broken answer for the Anthropic and Ollama clients", async () => {
     a.script(broken);
     b.script(() => ({ kind: "text", text: "fox jumps." }));
     const anthropic = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
@@ -248,16 +248,26 @@ describe("mid-stream failover", () => {
     }
     assert.equal(text, "The quick brown fox jumps.");
     assert.match(String(last.tandem_degraded), /switched mid-stream from a\/m to b\/m/);
+  });
 
+  it("answers a client that did not stream afresh from the next tier, never a stitched answer", async () => {
+    a.script(broken);
+    b.script(() => ({ kind: "text", text: "A whole answer from b." }));
     const { data, response } = await ask("auto");
-    assert.equal(data.choices[0]?.message.content, "The quick brown fox jumps.");
+    assert.equal(data.choices[0]?.message.content, "A whole answer from b.");
     assert.match(
       response.headers.get("x-tandem-degraded") ?? "",
-      /^true; switched mid-stream from a\/m to b\/m after upstream_error/,
+      /^true; answered afresh on b\/m after a\/m failed \(upstream_error\)/,
+    );
+    const sent = b.requests.at(-1)?.body as { messages: { role: string }[] };
+    assert.deepEqual(
+      sent.messages.map((m) => m.role),
+      ["user"],
+      "the next target gets the original conversation, not the broken part",
     );
   });
 
-  it("does not continue a broken tool call: the stream ends with an error instead of half a call", async () => {
+  it("holds back a tool call until its arguments are complete, so a call that breaks half-way is redone on the next tier", async () => {
     const frame = (delta: object) =>
       `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 0, model: "m", choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
     a.script(() => ({
@@ -270,15 +280,29 @@ describe("mid-stream failover", () => {
       ],
       end: "destroy",
     }));
+    b.script(() => ({ kind: "tool_calls", calls: [{ id: "call_b", name: "get_weather", arguments: { city: "Paris" } }] }));
     const res = await fetch(`${tandem.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Weather?" }], stream: true }),
     });
     const raw = await res.text();
-    assert.match(raw, /"error"/);
-    assert.doesNotMatch(raw, /\[DONE\]/);
-    assert.equal(chatPosts(b), 0);
+    assert.doesNotMatch(raw, /call_1/, "the broken call never reached the client");
+    assert.match(raw, /^: tandem switched from a\/m to b\/m/m);
+    assert.match(raw, /data: \[DONE\]\n\n$/);
+    const calls = raw
+      .split("\n\n")
+      .filter((f) => f.startsWith("data: {"))
+      .flatMap(
+        (f) =>
+          (
+            JSON.parse(f.slice(6)) as {
+              choices: { delta: { tool_calls?: { id?: string; function?: { arguments?: string } }[] } }[];
+            }
+          ).choices[0]?.delta.tool_calls ?? [],
+      );
+    assert.equal(calls[0]?.id, "call_b");
+    assert.deepEqual(JSON.parse(calls.map((c) => c.function?.arguments ?? "").join("")), { city: "Paris" });
   });
 });
 
@@ -377,5 +401,99 @@ describe("throughput floor", () => {
       crawler.closeAllConnections();
       await new Promise((r) => crawler.close(r));
     }
+  });
+});
+
+describe("quality checks", () => {
+  const frame = (delta: object, finish: string | null = null) =>
+    `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 0, model: "m", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  const metrics = async () => (await fetch(`${tandem.url}/metrics`)).text();
+
+  it("treats an empty answer as a failure and answers from the next tier", async () => {
+    a.script(() => ({ kind: "text", text: "", chunks: [] }));
+    const stream = await openai.chat.completions.create({
+      model: "auto",
+      messages: [{ role: "user", content: "Hi" }],
+      stream: true,
+    });
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
+    assert.equal(text, "from b");
+    assert.match(await metrics(), /tandem_quality_failures_total\{target="a\/m",check="empty_output"\} \d/);
+  });
+
+  it("cuts off a degenerate repetition loop and continues on the next tier", async () => {
+    a.script(() => ({ kind: "text", text: "", chunks: ["Sure. ", ...Array.from({ length: 60 }, () => "I am sorry. ")] }));
+    b.script(() => ({ kind: "text", text: "Here is a real answer." }));
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Hi" }], stream: true }),
+    });
+    const raw = await res.text();
+    assert.match(raw, /^: tandem switched from a\/m to b\/m after upstream_error/m);
+    const text = raw
+      .split("\n\n")
+      .filter((f) => f.startsWith("data: {"))
+      .map((f) => (JSON.parse(f.slice(6)) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta.content ?? "")
+      .join("");
+    assert.ok(text.endsWith("Here is a real answer."), text);
+    assert.ok((text.match(/I am sorry/g) ?? []).length < 60, "the loop was cut off before its end");
+    assert.match(await metrics(), /tandem_quality_failures_total\{target="a\/m",check="repetition"\} 1/);
+  });
+
+  it("does not mistake layout (rules, separators) for a loop", async () => {
+    const rule = "=".repeat(300);
+    a.script(() => ({ kind: "text", text: `Title\n${rule}\nBody`, chunks: ["Title\n", ...rule.match(/.{1,10}/g)!, "\nBody"] }));
+    const { data, response } = await ask("auto");
+    assert.equal(data.choices[0]?.message.content, `Title\n${rule}\nBody`);
+    assert.equal(response.headers.get("x-tandem-target"), "a/m");
+    assert.equal(response.headers.get("x-tandem-degraded"), "false");
+  });
+
+  it("checks a JSON-schema answer before a non-streaming client gets it", async () => {
+    a.script(() => ({ kind: "text", text: '{"city": 42}' }));
+    b.script(() => ({ kind: "text", text: '{"city": "Paris"}' }));
+    const { data, response } = await openai.chat.completions
+      .create({
+        model: "auto",
+        messages: [{ role: "user", content: "City?" }],
+        response_format: {
+          type: "json_schema",
+          json_schema: { name: "c", schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
+        },
+      })
+      .withResponse();
+    assert.deepEqual(JSON.parse(data.choices[0]?.message.content ?? ""), { city: "Paris" });
+    assert.match(response.headers.get("x-tandem-degraded") ?? "", /answered afresh on b\/m/);
+    assert.match(await metrics(), /tandem_quality_failures_total\{target="a\/m",check="json_schema"\} 1/);
+  });
+
+  it("never passes on a tool call whose arguments are not a JSON object", async () => {
+    a.script(() => ({
+      kind: "raw",
+      body: [
+        frame({ role: "assistant", content: null }),
+        frame({
+          tool_calls: [
+            { index: 0, id: "call_bad", type: "function", function: { name: "get_weather", arguments: "{city: Paris" } },
+          ],
+        }),
+        frame({}, "tool_calls"),
+        "data: [DONE]\n\n",
+      ],
+    }));
+    b.script(() => ({ kind: "tool_calls", calls: [{ id: "call_good", name: "get_weather", arguments: { city: "Paris" } }] }));
+    const { data } = await openai.chat.completions
+      .create({
+        model: "auto",
+        messages: [{ role: "user", content: "Weather?" }],
+        tools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object" } } }],
+      })
+      .withResponse();
+    const call = data.choices[0]?.message.tool_calls?.[0];
+    assert.equal(call?.id, "call_good");
+    assert.equal(call?.type === "function" && call.function.arguments, '{"city":"Paris"}');
+    assert.match(await metrics(), /tandem_quality_failures_total\{target="a\/m",check="tool_arguments"\} 1/);
   });
 });

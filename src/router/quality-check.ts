@@ -1,0 +1,143 @@
+import { Ajv, type ValidateFunction } from "ajv";
+import { GatewayError, type ResponseFormat } from "../core/index.js";
+
+/** Which checks a route applies to answers (see the route's `quality` setting). */
+export interface QualityPolicy {
+  /** An answer with no text and no tool call. */
+  emptyOutput: boolean;
+  /** A degenerate loop: the output's tail is one short phrase repeated over and over. */
+  repetition: boolean;
+  /** JSON mode: the answer must parse; with a schema, it must also match it. */
+  json: boolean;
+  /** Every tool call's arguments must be a JSON object. */
+  toolArguments: boolean;
+}
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+const compiled = new Map<string, ValidateFunction>();
+const MAX_COMPILED = 64;
+
+function validatorFor(schema: Record<string, unknown>): ValidateFunction | undefined {
+  const key = JSON.stringify(schema);
+  let validate = compiled.get(key);
+  if (!validate) {
+    try {
+      validate = ajv.compile(schema);
+    } catch {
+      return undefined; // A schema ajv cannot compile is the upstream's business, not a failed answer.
+    }
+    if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value as string);
+    compiled.set(key, validate);
+  }
+  return validate;
+}
+
+/** The longest phrase (in characters) that counts as a repeating unit, and how much repetition is a loop. */
+const MAX_PERIOD = 100;
+const MIN_REPEATS = 8;
+const MIN_SPAN = 200;
+const CHECK_EVERY = 64;
+
+function failed(check: string, message: string, target: string): GatewayError {
+  return new GatewayError("upstream_error", `${target}: quality check '${check}' failed: ${message}`, {
+    target,
+    retryable: true,
+  });
+}
+
+/**
+ * Watches one answer as it streams and says when it fails a quality check: the router then treats
+ * the target as failed (retry, fail over), like any other failure.
+ */
+export class QualityWatch {
+  readonly #policy: QualityPolicy;
+  readonly #format: ResponseFormat | undefined;
+  readonly #target: string;
+  #tail = "";
+  #sinceCheck = 0;
+
+  constructor(policy: QualityPolicy, format: ResponseFormat | undefined, target: string) {
+    this.#policy = policy;
+    this.#format = format;
+    this.#target = target;
+  }
+
+  /** The check that failed (`check` names it in metrics), or undefined. */
+  onText(delta: string): { check: string; error: GatewayError } | undefined {
+    if (!this.#policy.repetition) return undefined;
+    this.#tail = (this.#tail + delta).slice(-4 * MIN_SPAN);
+    this.#sinceCheck += delta.length;
+    if (this.#sinceCheck < CHECK_EVERY) return undefined;
+    this.#sinceCheck = 0;
+    const unit = repeatingUnit(this.#tail);
+    if (unit === undefined) return undefined;
+    return {
+      check: "repetition",
+      error: failed("repetition", `the output loops on ${JSON.stringify(unit.slice(0, 40))}`, this.#target),
+    };
+  }
+
+  onToolCall(name: string, args: string): { check: string; error: GatewayError } | undefined {
+    if (!this.#policy.toolArguments) return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(args === "" ? "{}" : args);
+    } catch {
+      return { check: "tool_arguments", error: failed("tool_arguments", `arguments of ${name} are not JSON`, this.#target) };
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      return {
+        check: "tool_arguments",
+        error: failed("tool_arguments", `arguments of ${name} are not a JSON object`, this.#target),
+      };
+    }
+    return undefined;
+  }
+
+  onFinish(text: string, toolCalls: number): { check: string; error: GatewayError } | undefined {
+    if (this.#policy.emptyOutput && toolCalls === 0 && text.trim() === "") {
+      return { check: "empty_output", error: failed("empty_output", "the answer is empty", this.#target) };
+    }
+    const format = this.#format;
+    if (!this.#policy.json || toolCalls > 0 || (format?.type !== "json" && format?.type !== "json_schema")) return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return { check: "json", error: failed("json", "the answer is not valid JSON", this.#target) };
+    }
+    if (format.type === "json_schema") {
+      const validate = validatorFor(format.schema);
+      if (validate && !validate(value)) {
+        const first = validate.errors?.[0];
+        const where = first ? `${first.instancePath || "/"} ${first.message ?? ""}` : "";
+        return {
+          check: "json_schema",
+          error: failed("json_schema", `the answer does not match the schema (${where.trim()})`, this.#target),
+        };
+      }
+    }
+    return undefined;
+  }
+}
+
+/** The repeating unit when the text's tail is one unit over and over (with a letter in it), else undefined. */
+export function repeatingUnit(text: string): string | undefined {
+  for (let period = 2; period <= MAX_PERIOD; period++) {
+    const span = Math.max(MIN_SPAN, MIN_REPEATS * period);
+    if (text.length < span) return undefined;
+    const start = text.length - span;
+    let periodic = true;
+    for (let i = start + period; i < text.length; i++) {
+      if (text.charCodeAt(i) !== text.charCodeAt(i - period)) {
+        periodic = false;
+        break;
+      }
+    }
+    if (!periodic) continue;
+    const unit = text.slice(text.length - period);
+    // Rules (=====), separators (-|-|) and whitespace are layout, not a loop.
+    if (/\p{L}/u.test(unit)) return unit;
+  }
+  return undefined;
+}
