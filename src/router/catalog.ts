@@ -12,6 +12,8 @@ export interface Target {
   /** The model id the upstream knows. */
   upstreamModel: string;
   contextWindow: number | undefined;
+  /** Runs on this machine (the embedded engine, or a server on a loopback address). */
+  local: boolean;
 }
 
 export type Resolved = { kind: "route"; name: string; route: RouteConfig } | { kind: "target"; target: Target };
@@ -99,7 +101,14 @@ export class Catalog {
     upstreamModel: string,
     contextWindow: number | undefined,
   ): Target {
-    return { name: `${slot.name}/${model}`, providerName: slot.name, provider, upstreamModel, contextWindow };
+    return {
+      name: `${slot.name}/${model}`,
+      providerName: slot.name,
+      provider,
+      upstreamModel,
+      contextWindow,
+      local: isLocal(slot),
+    };
   }
 
   /** Every name a client can use: routes first, then targets. */
@@ -162,6 +171,16 @@ function configuredModels(slot: ProviderSlot): Record<string, { id?: string; con
   }
   const models = slot.config.models;
   return models && Object.keys(models).length > 0 ? models : undefined;
+}
+
+function isLocal(slot: ProviderSlot): boolean {
+  if (slot.config.kind === "llamacpp") return true;
+  try {
+    const host = new URL(slot.config.baseUrl).hostname.replace(/^\[|\]$/g, "");
+    return host === "localhost" || host === "::1" || /^127\./.test(host);
+  } catch {
+    return false;
+  }
 }
 
 /** Ollama clients add or drop `:latest`; accept the name as given first, then the other form. */

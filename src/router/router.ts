@@ -13,6 +13,7 @@ import { countsAgainstTarget, failoverDecision } from "./failover-policy.js";
 import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "./gateway.js";
 import type { HealthMonitor } from "./health-monitor.js";
 import { QualityWatch } from "./quality-check.js";
+import { applyPreference, readOverrides } from "./request-overrides.js";
 
 /** Requests that name a target directly get the route defaults of DESIGN.md. */
 const DIRECT: RouteConfig = routeSchema.parse({ tiers: ["x/y"] });
@@ -72,6 +73,25 @@ export class Router implements Gateway {
       this.#breakers.set(target, breaker);
     }
     return breaker;
+  }
+
+  /** The plan for a request: its model name (or the x-tandem-route header), reordered and bounded as its headers ask. */
+  #planFor(model: string, headers: RequestContext["headers"]): Plan {
+    const overrides = readOverrides(headers);
+    if (overrides.route !== undefined && !this.#catalog.routes.has(overrides.route)) {
+      throw new GatewayError(
+        "not_found",
+        `No route named '${overrides.route}' (header x-tandem-route); routes: ${[...this.#catalog.routes.keys()].join(", ") || "none"}`,
+        {
+          param: "x-tandem-route",
+        },
+      );
+    }
+    const plan = this.#plan(overrides.route ?? model);
+    const tiers = applyPreference(plan.tiers, overrides.prefer, (t) => this.#stats.snapshot(t).ttftMs);
+    const timeouts = plan.policy.timeouts;
+    const totalMs = overrides.deadlineMs === undefined ? timeouts.totalMs : Math.min(timeouts.totalMs, overrides.deadlineMs);
+    return { ...plan, tiers, policy: { ...plan.policy, timeouts: { ...timeouts, totalMs } } };
   }
 
   #plan(model: string): Plan {
@@ -185,7 +205,7 @@ export class Router implements Gateway {
   }
 
   async chat(request: ChatRequest, context: RequestContext): Promise<ChatStream> {
-    const plan = this.#plan(request.model);
+    const plan = this.#planFor(request.model, context.headers);
     const tried = new Set<string>();
     const outcome = await this.#failover(
       plan,
@@ -445,7 +465,7 @@ export class Router implements Gateway {
   }
 
   async embed(request: EmbedRequest, context: RequestContext) {
-    const plan = this.#plan(request.model);
+    const plan = this.#planFor(request.model, context.headers);
     const outcome = await this.#failover(plan, context, async (target, timeouts, breaker) => {
       const deadline = new Deadline(context.signal, { ...timeouts, firstTokenMs: timeouts.totalMs }, target.name);
       const startedAt = performance.now();
@@ -490,8 +510,8 @@ export class Router implements Gateway {
     );
   }
 
-  async countTokens(request: ChatRequest, _context: RequestContext) {
-    const plan = this.#plan(request.model);
+  async countTokens(request: ChatRequest, context: RequestContext) {
+    const plan = this.#planFor(request.model, context.headers);
     const target = plan.tiers.flat()[0];
     if (!target) throw exhaustedError(plan.name, plan.unresolved, false);
     const inputTokens = await estimateInputTokens(request);

@@ -497,3 +497,40 @@ describe("quality checks", () => {
     assert.match(await metrics(), /tandem_quality_failures_total\{target="a\/m",check="tool_arguments"\} 1/);
   });
 });
+
+describe("per-request overrides", () => {
+  it("x-tandem-route picks the route whatever the model says; an unknown one is a 404 naming the header", async () => {
+    a.script(() => ({ kind: "error", status: 500, message: "a is down" }));
+    const post = (headers: Record<string, string>) =>
+      fetch(`${tandem.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "Hi" }] }),
+      });
+    const res = await post({ "x-tandem-route": "auto" });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("x-tandem-route"), "auto");
+    assert.equal(res.headers.get("x-tandem-target"), "b/m");
+    const missing = await post({ "x-tandem-route": "nope" });
+    assert.equal(missing.status, 404);
+    assert.match(((await missing.json()) as { error: { message: string } }).error.message, /x-tandem-route/);
+    const bad = await post({ "x-tandem-route": "auto", "x-tandem-prefer": "quickest" });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: { message: string } }).error.message, /x-tandem-prefer/);
+  });
+
+  it("x-tandem-deadline-ms bounds the whole request: a hung upstream is given up on in time with a 504", async () => {
+    a.script(() => ({ kind: "raw", body: [], end: "hang" }));
+    b.script(() => ({ kind: "raw", body: [], end: "hang" }));
+    const started = Date.now();
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-tandem-deadline-ms": "250" },
+      body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Hi" }] }),
+    });
+    const took = Date.now() - started;
+    assert.equal(res.status, 504);
+    assert.ok(took >= 250 && took < 1500, `took ${took} ms`);
+    assert.match(((await res.json()) as { error: { message: string } }).error.message, /deadline passed/);
+  });
+});
