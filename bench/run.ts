@@ -188,6 +188,35 @@ async function main(): Promise<void> {
     { logTo: join(dir, "tandem.log") },
   );
   const tandemIdleRss = rssMiB(tandem.child.pid as number);
+  // Two more tandems for the resilience figures, with a provider nothing listens on ("dead"): in one
+  // the dead target's breaker never opens (every request pays for finding it dead), in the other it
+  // opens after the default 5 failures. Health probes are off so only the breaker decides.
+  const deadPort = await freePort();
+  const resilienceConfig = (threshold: number) =>
+    [
+      "health: { probeIntervalMs: 0 }",
+      `breaker: { failureThreshold: ${threshold} }`,
+      "providers:",
+      `  up: { kind: openai, baseUrl: "${upstreamUrl}/v1", models: [bench, bench-broken] }`,
+      `  dead: { kind: openai, baseUrl: "http://127.0.0.1:${deadPort}/v1", models: [bench] }`,
+      "routes:",
+      "  healthy: { tiers: [up/bench] }",
+      "  failover: { tiers: [dead/bench, up/bench], retry: { attempts: 1 } }",
+      "  midstream: { tiers: [up/bench-broken, up/bench], retry: { attempts: 1 } }",
+      "",
+    ].join("\n");
+  const startResilience = async (name: string, threshold: number) => {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, resilienceConfig(threshold));
+    const started = await start(
+      [join(ROOT, "dist/cli/main.js"), "serve", "--config", file, "--port", "0"],
+      { HOME: dir, XDG_DATA_HOME: dir, OLLAMA_HOST: "127.0.0.1:9" },
+      { logTo: join(dir, `${name}.log`) },
+    );
+    return new Pool(`http://127.0.0.1:${started.port}`, { connections: 4 });
+  };
+  const breakerClosed = await startResilience("breaker-closed", 1_000_000_000);
+  const breakerOpen = await startResilience("breaker-open", 5);
   // Portkey binds every interface (it has no host option); it is only ever called on 127.0.0.1.
   const portkeyPort = await freePort();
   const portkey = await start(
@@ -350,6 +379,7 @@ async function main(): Promise<void> {
         }
       });
     }
+    Object.assign(stat("resilience"), await resilience(breakerClosed, breakerOpen));
     reps.push(r);
     process.stderr.write(`rep ${rep + 1}/${REPS} done\n`);
   }
@@ -387,6 +417,9 @@ async function main(): Promise<void> {
   metric("ratio.tandemOverPortkeyAddedP50", (r) => added(r, "tandem", "p50") / added(r, "portkey", "p50"));
   metric("ratio.tandemOverPortkeyAddedP99", (r) => added(r, "tandem", "p99") / added(r, "portkey", "p99"));
   metric("ratio.tandemOverPortkeyCpu", (r) => (r.tandem?.cpuMsPerRequest as number) / (r.portkey?.cpuMsPerRequest as number));
+  for (const k of ["healthyTtfbP50", "failoverClosedGapP50", "failoverOpenGapP50", "switchGapP50", "switchTotalExtraP50"]) {
+    metric(`resilience.${k}`, (r) => r.resilience?.[k] as number);
+  }
   metric("translation.addedP50", (r) => (r["anthropic translated"]?.p50 as number) - (r["anthropic native"]?.p50 as number));
 
   const conditions = {
@@ -443,6 +476,12 @@ async function main(): Promise<void> {
     "",
     `Dialect translation (Anthropic Messages request through tandem, p50): native Anthropic upstream ${fmt("anthropic native.p50")}, OpenAI upstream (translated) ${fmt("anthropic translated.p50")}; translation adds ${fmt("translation.addedP50")}.`,
     "",
+    "Resilience (through tandem, streamed, p50; a dead first tier refuses connections):",
+    `- time to first byte, healthy route: ${fmt("resilience.healthyTtfbP50")}`,
+    `- failover gap (extra time to first byte) with a dead first tier, breaker closed: ${fmt("resilience.failoverClosedGapP50")}; breaker open: ${fmt("resilience.failoverOpenGapP50")}`,
+    `- mid-stream switch gap (last word before the break to first word after it): ${fmt("resilience.switchGapP50")}; whole stream, extra over a healthy one: ${fmt("resilience.switchTotalExtraP50")}`,
+    "- time to detect a hung local model: needs the embedded engine (not built yet)",
+    "",
     `Memory: tandem idle ${tandemIdleRss.toFixed(0)} MiB RSS; under load see the table.`,
     "",
     "tandem always streams from its upstream (so its time limits and usage work the same for every client);",
@@ -455,6 +494,73 @@ async function main(): Promise<void> {
   writeFileSync(join(ROOT, "bench/results/latest.json"), `${JSON.stringify({ conditions, summary, reps, failures }, null, 2)}\n`);
   writeFileSync(join(ROOT, "bench/results/latest.md"), md);
   for (const p of [...paths, ...translation]) await p.pool.close();
+  await breakerClosed.close();
+  await breakerOpen.close();
+}
+
+/** One streamed request: when its first byte came, when each piece came, and the whole text. */
+async function streamed(
+  pool: Pool,
+  model: string,
+): Promise<{ ttfbMs: number; totalMs: number; pieces: { at: number; text: string }[] }> {
+  const t0 = performance.now();
+  const res = await pool.request({
+    method: "POST",
+    path: "/v1/chat/completions",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model, messages: [{ role: "user", content: "Say something short." }], stream: true }),
+  });
+  const pieces: { at: number; text: string }[] = [];
+  for await (const piece of res.body) pieces.push({ at: performance.now() - t0, text: piece.toString() });
+  if (res.statusCode !== 200)
+    throw new Error(
+      `HTTP ${res.statusCode}: ${pieces
+        .map((p) => p.text)
+        .join("")
+        .slice(0, 200)}`,
+    );
+  return { ttfbMs: pieces[0]?.at ?? Number.NaN, totalMs: performance.now() - t0, pieces };
+}
+
+/** Failover and mid-stream switch figures, from the two resilience tandems. */
+async function resilience(closed: Pool, open: Pool): Promise<Stats> {
+  const n = Math.max(20, Math.round(STREAMS / 3));
+  const healthy: number[] = [];
+  const healthyOpen: number[] = [];
+  const healthyTotal: number[] = [];
+  const failClosed: number[] = [];
+  const failOpen: number[] = [];
+  const gaps: number[] = [];
+  const switchTotal: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    await streamed(closed, "healthy");
+    await streamed(open, i < 10 ? "failover" : "healthy"); // the first failovers open the dead target's breaker
+  }
+  for (let i = 0; i < n; i++) {
+    const h = await streamed(closed, "healthy");
+    healthy.push(h.ttfbMs);
+    healthyTotal.push(h.totalMs);
+    failClosed.push((await streamed(closed, "failover")).ttfbMs);
+    failOpen.push((await streamed(open, "failover")).ttfbMs);
+    healthyOpen.push((await streamed(open, "healthy")).ttfbMs);
+    const m = await streamed(closed, "midstream");
+    switchTotal.push(m.totalMs);
+    const seam = m.pieces.findIndex((p) => p.text.includes(": tandem switched"));
+    if (seam >= 0) {
+      const before = m.pieces.slice(0, seam + 1).filter((p) => p.text.split(": tandem switched")[0]?.includes("word"));
+      const after = m.pieces.slice(seam).find((p) => (p.text.split(": tandem switched")[1] ?? p.text).includes("word"));
+      const last = before.at(-1);
+      if (last && after) gaps.push(after.at - last.at);
+    }
+  }
+  const h50 = percentile(healthy, 50);
+  return {
+    healthyTtfbP50: h50,
+    failoverClosedGapP50: percentile(failClosed, 50) - h50,
+    failoverOpenGapP50: percentile(failOpen, 50) - percentile(healthyOpen, 50),
+    switchGapP50: percentile(gaps, 50),
+    switchTotalExtraP50: percentile(switchTotal, 50) - percentile(healthyTotal, 50),
+  };
 }
 
 try {

@@ -108,6 +108,14 @@ const server = createServer((req, res) => {
       res.end(openai.completion);
       return;
     }
+    if (body.includes('-broken"')) {
+      // Half the words, then the connection drops: a stream that breaks mid-way.
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      res.write(openaiFirst);
+      for (let i = 0; i < CHUNKS / 2; i++) res.write(openaiWord);
+      setTimeout(() => res.socket?.destroy(), 1);
+      return;
+    }
     const usage = body.includes('"include_usage":true') ? openai.usage : "";
     stream(res, openaiFirst, openaiWord, `${openaiLast}${usage}data: [DONE]\n\n`, body.includes('-paced"'));
   });

@@ -165,6 +165,15 @@ export const configSchema = z.object({
       probeTimeoutMs: z.number().int().positive().default(5000),
     })
     .default({ probeIntervalMs: 30_000, probeTimeoutMs: 5000 }),
+  /** Circuit breakers, one per target. */
+  breaker: z
+    .object({
+      /** Consecutive failures that open a target's breaker. Default 5. */
+      failureThreshold: z.number().int().positive().default(5),
+      /** How long an open breaker skips its target before one trial request. Default 30000. */
+      cooldownMs: z.number().int().positive().default(30_000),
+    })
+    .default({ failureThreshold: 5, cooldownMs: 30_000 }),
   providers: z.record(providerName, providerSchema).default({}),
   routes: z.record(z.string().regex(/^[^/\s]+$/, "expected a route name without '/' or spaces"), routeSchema).default({}),
 });

@@ -47,13 +47,21 @@ export class Router implements Gateway {
   readonly #stats: TargetStats;
   readonly #metrics: Metrics;
   readonly #health: HealthMonitor;
+  readonly #breakerOptions: { failureThreshold: number; cooldownMs: number };
   readonly #breakers = new Map<string, CircuitBreaker>();
 
-  constructor(catalog: Catalog, stats: TargetStats, metrics: Metrics, health: HealthMonitor) {
+  constructor(
+    catalog: Catalog,
+    stats: TargetStats,
+    metrics: Metrics,
+    health: HealthMonitor,
+    breaker: { failureThreshold: number; cooldownMs: number },
+  ) {
     this.#catalog = catalog;
     this.#stats = stats;
     this.#metrics = metrics;
     this.#health = health;
+    this.#breakerOptions = breaker;
   }
 
   /** The breaker state of a target, for /v1/status. */
@@ -65,6 +73,7 @@ export class Router implements Gateway {
     let breaker = this.#breakers.get(target);
     if (!breaker) {
       breaker = new CircuitBreaker({
+        ...this.#breakerOptions,
         onChange: (from, to) => {
           this.#metrics.breakerTransitions.inc({ target, from, to });
           this.#metrics.breakerState.set({ target }, BREAKER_LEVEL[to]);

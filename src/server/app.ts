@@ -55,7 +55,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     intervalMs: config.health.probeIntervalMs,
     timeoutMs: config.health.probeTimeoutMs,
   });
-  const router = new Router(catalog, stats, metrics, health);
+  const router = new Router(catalog, stats, metrics, health, config.breaker);
   const auth = new ClientAuth(options.clientKeys);
 
   const app = Fastify({
