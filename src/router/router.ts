@@ -1,5 +1,6 @@
 import { type RouteConfig, routeSchema } from "../config/schema.js";
-import { estimateInputTokens } from "../context/estimate-input-tokens.js";
+import { estimateInputTokens, loadTokenCounter } from "../context/estimate-input-tokens.js";
+import { fitConversation } from "../context/fit-conversation.js";
 import { type ChatRequest, type EmbedRequest, GatewayError, type StreamEvent, type Usage } from "../core/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
@@ -223,7 +224,9 @@ export class Router implements Gateway {
       tried,
     );
     if ("value" in outcome) {
-      return { meta: outcome.meta, events: this.#continuing(plan, request, context, outcome.meta, outcome.value, tried) };
+      const { events, fitted } = outcome.value;
+      if (fitted) outcome.meta.degraded = outcome.meta.degraded ? `${outcome.meta.degraded}; ${fitted}` : fitted;
+      return { meta: outcome.meta, events: this.#continuing(plan, request, context, outcome.meta, events, tried) };
     }
     if (plan.policy.onExhausted === "notice" && plan.route !== undefined) return this.#notice(plan, outcome.failed);
     throw this.#exhausted(plan, outcome);
@@ -328,10 +331,11 @@ export class Router implements Gateway {
           tried,
         );
         if (!("value" in next)) throw error;
+        const { events: nextEvents, fitted } = next.value;
         this.#metrics.midStreamSwitches.inc({ route: plan.route ?? "", code: error.code });
         if (!switched) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "mid_stream_switch" });
         meta.attempts += next.meta.attempts;
-        meta.degraded = `${restart ? "answered afresh on" : "switched mid-stream from"} ${restart ? next.meta.target : `${meta.target} to ${next.meta.target}`} after ${target} failed (${error.code})`;
+        meta.degraded = `${restart ? "answered afresh on" : "switched mid-stream from"} ${restart ? next.meta.target : `${meta.target} to ${next.meta.target}`} after ${target} failed (${error.code})${fitted ? `; ${fitted}` : ""}`;
         yield { type: "switch", from: target, to: next.meta.target, reason: error.code, ...(restart && { restart: true }) };
         if (restart) {
           text = "";
@@ -339,7 +343,7 @@ export class Router implements Gateway {
         }
         switched = true;
         target = next.meta.target;
-        current = next.value;
+        current = nextEvents;
       }
     }
   }
@@ -393,14 +397,27 @@ export class Router implements Gateway {
     };
   }
 
-  /** One attempt: starts the upstream answer and waits for its first event (so failures can still fail over). */
+  /**
+   * One attempt: fits the conversation to the target's window when it is known and too small, starts
+   * the upstream answer and waits for its first event (so failures can still fail over).
+   */
   async #startChat(
     target: Target,
-    request: ChatRequest,
+    original: ChatRequest,
     context: RequestContext,
     timeouts: Timeouts,
     breaker: CircuitBreaker,
-  ): Promise<AsyncIterable<StreamEvent>> {
+  ): Promise<{ events: AsyncIterable<StreamEvent>; fitted?: string }> {
+    let request = original;
+    let fitted: string | undefined;
+    if (target.contextWindow !== undefined) {
+      const fit = fitConversation(original, target.contextWindow, await loadTokenCounter());
+      if (fit.dropped > 0) {
+        request = fit.request;
+        fitted = `conversation fitted to ${target.name}'s ${target.contextWindow}-token window: ${fit.dropped} older message(s) left out`;
+        this.#metrics.contextFits.inc({ target: target.name });
+      }
+    }
     const deadline = new Deadline(context.signal, timeouts, target.name);
     const startedAt = performance.now();
     const iterator = target.provider
@@ -423,7 +440,8 @@ export class Router implements Gateway {
     this.#health.markHealthy(target.providerName);
     this.#stats.firstEvent(target.name, performance.now() - startedAt);
     this.#metrics.timeToFirstEvent.observe({ target: target.name }, (performance.now() - startedAt) / 1000);
-    return this.#relay(target.name, first.value, iterator, deadline, startedAt, breaker);
+    const events = this.#relay(target.name, first.value, iterator, deadline, startedAt, breaker);
+    return fitted ? { events, fitted } : { events };
   }
 
   /** Passes events on as they come, watching the idle and total limits, and records the outcome. */

@@ -83,6 +83,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly contextFits = new Counter({
+    name: "tandem_context_fits_total",
+    help: "Conversations shortened to fit a target's context window, by target",
+    labelNames: ["target"] as const,
+    registers: [this.registry],
+  });
+
   readonly breakerTransitions = new Counter({
     name: "tandem_breaker_transitions_total",
     help: "Circuit breaker state changes, by target",

@@ -534,3 +534,40 @@ describe("per-request overrides", () => {
     assert.match(((await res.json()) as { error: { message: string } }).error.message, /deadline passed/);
   });
 });
+
+describe("context fitting", () => {
+  it("fits a long conversation into a small-window target and says so", async () => {
+    const fitting = await startTandem({
+      providers: { small: { kind: "openai", baseUrl: a.url, models: { m: { contextWindow: 300 } } } },
+      routes: { auto: { tiers: ["small/m"] } },
+    });
+    try {
+      const client = new OpenAI({ baseURL: `${fitting.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const { response } = await client.chat.completions
+        .create({
+          model: "auto",
+          max_tokens: 50,
+          messages: [
+            { role: "system", content: "Be brief." },
+            { role: "user", content: "old ".repeat(600) },
+            { role: "assistant", content: "ok" },
+            { role: "user", content: "The question that matters" },
+          ],
+        })
+        .withResponse();
+      assert.match(
+        response.headers.get("x-tandem-degraded") ?? "",
+        /conversation fitted to small\/m's 300-token window: 2 older message\(s\) left out/,
+      );
+      const sent = a.requests.at(-1)?.body as { messages: { role: string; content: unknown }[] };
+      // The long old question is left out, and so is the answer to it: a history opens with a user turn.
+      assert.deepEqual(
+        sent.messages.map((m) => m.role),
+        ["system", "user"],
+      );
+      assert.match(JSON.stringify(sent.messages[1]?.content), /The question that matters/);
+    } finally {
+      await fitting.close();
+    }
+  });
+});
