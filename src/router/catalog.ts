@@ -107,8 +107,20 @@ export class Catalog {
       provider,
       upstreamModel,
       contextWindow,
-      local: isLocal(slot),
+      local: this.#isLocal(slot),
     };
+  }
+
+  readonly #local = new Map<string, boolean>();
+
+  /** Whether a provider runs on this machine; worked out once per provider, not per request. */
+  #isLocal(slot: ProviderSlot): boolean {
+    let local = this.#local.get(slot.name);
+    if (local === undefined) {
+      local = isLocal(slot);
+      this.#local.set(slot.name, local);
+    }
+    return local;
   }
 
   /** Every name a client can use: routes first, then targets. */

@@ -98,7 +98,7 @@ export class Router implements Gateway {
       );
     }
     const plan = this.#plan(overrides.route ?? model);
-    const tiers = applyPreference(plan.tiers, overrides.prefer, (t) => this.#stats.snapshot(t).ttftMs);
+    const tiers = applyPreference(plan.tiers, overrides.prefer, (t) => this.#stats.ttftMs(t));
     const timeouts = plan.policy.timeouts;
     const totalMs = overrides.deadlineMs === undefined ? timeouts.totalMs : Math.min(timeouts.totalMs, overrides.deadlineMs);
     return { ...plan, tiers, policy: { ...plan.policy, timeouts: { ...timeouts, totalMs } } };

@@ -2,6 +2,17 @@ import type { GatewayError } from "../core/index.js";
 
 const ALPHA = 0.2;
 
+/** What is kept per target: times as epoch milliseconds (rendered only when a snapshot is asked for). */
+interface Counters {
+  requests: number;
+  failures: number;
+  errorRate: number;
+  ttftMs: number | undefined;
+  latencyMs: number | undefined;
+  lastError: { code: string; message: string; status: number; at: number } | undefined;
+  lastSuccessAt: number | undefined;
+}
+
 function ewma(previous: number | undefined, sample: number): number {
   return previous === undefined ? sample : previous + ALPHA * (sample - previous);
 }
@@ -21,9 +32,9 @@ export interface TargetSnapshot {
 
 /** Passive health signals from live traffic, per target. */
 export class TargetStats {
-  readonly #byTarget = new Map<string, TargetSnapshot>();
+  readonly #byTarget = new Map<string, Counters>();
 
-  #get(target: string): TargetSnapshot {
+  #get(target: string): Counters {
     let s = this.#byTarget.get(target);
     if (!s) {
       s = {
@@ -50,7 +61,7 @@ export class TargetStats {
     s.requests++;
     s.errorRate = ewma(s.errorRate, 0);
     s.latencyMs = ewma(s.latencyMs, ms);
-    s.lastSuccessAt = new Date().toISOString();
+    s.lastSuccessAt = Date.now();
   }
 
   failure(target: string, error: GatewayError): void {
@@ -58,7 +69,7 @@ export class TargetStats {
     s.requests++;
     s.failures++;
     s.errorRate = ewma(s.errorRate, 1);
-    s.lastError = { code: error.code, message: error.message, status: error.status, at: new Date().toISOString() };
+    s.lastError = { code: error.code, message: error.message, status: error.status, at: Date.now() };
   }
 
   /** Every target that has seen traffic. */
@@ -67,6 +78,16 @@ export class TargetStats {
   }
 
   snapshot(target: string): TargetSnapshot {
-    return { ...this.#get(target) };
+    const s = this.#get(target);
+    return {
+      ...s,
+      lastError: s.lastError && { ...s.lastError, at: new Date(s.lastError.at).toISOString() },
+      lastSuccessAt: s.lastSuccessAt === undefined ? undefined : new Date(s.lastSuccessAt).toISOString(),
+    };
+  }
+
+  /** The time-to-first-event estimate alone (the router asks for it per request). */
+  ttftMs(target: string): number | undefined {
+    return this.#byTarget.get(target)?.ttftMs;
   }
 }
