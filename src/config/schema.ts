@@ -125,6 +125,12 @@ export const routeSchema = z.object({
       toolArguments: z.boolean().default(true),
     })
     .default({ emptyOutput: true, repetition: true, json: true, toolArguments: true }),
+  /**
+   * Hedging (off unless set): when the first target has not produced a first token after `afterMs`
+   * (default: twice its observed time to first token, 50-5000 ms, or 1000 ms before it has one), the
+   * next target is started too; the first to produce a token answers and the other is cancelled.
+   */
+  hedge: z.object({ afterMs: z.number().int().positive().optional() }).optional(),
   /** What the client gets when every tier failed. Default: error. */
   onExhausted: z.enum(["error", "notice"]).default("error"),
   /** Where private data may go. Default: unset (private requests are then local-only). */

@@ -22,7 +22,11 @@ export class Deadline {
   readonly #parent: AbortSignal;
   readonly #timeouts: Timeouts;
   readonly #target: string;
-  readonly #onParentAbort = () => this.#controller.abort(this.#parent.reason);
+  readonly #onParentAbort = () => {
+    // The client (or a hedge's winner) ended this attempt: its timers have nothing left to watch.
+    this.dispose();
+    this.#controller.abort(this.#parent.reason);
+  };
   #expired: GatewayError | undefined;
   #step: NodeJS.Timeout | undefined;
   /** Whether #step is the idle limit (after the first event) rather than the first-token limit. */

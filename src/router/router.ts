@@ -134,7 +134,7 @@ export class Router implements Gateway {
   async #failover<T>(
     plan: Plan,
     context: RequestContext,
-    run: (target: Target, timeouts: Timeouts, breaker: CircuitBreaker) => Promise<T>,
+    run: (target: Target, timeouts: Timeouts, breaker: CircuitBreaker, signal: AbortSignal) => Promise<T>,
     /** Filled with every target attempted, so a later continuation does not go back to them. */
     tried = new Set<string>(),
   ): Promise<{ value: T; meta: ResponseMeta } | { failed: FailedAttempt[]; deadlinePassed: boolean; lastError?: GatewayError }> {
@@ -176,13 +176,26 @@ export class Router implements Gateway {
           attempts++;
           tried.add(target.name);
           const startedAt = performance.now();
+          const limits = { ...timeouts, totalMs: Math.min(timeouts.totalMs, Math.ceil(remaining)) };
+          const hedge = n === 0 && plan.policy.hedge ? this.#hedgeCandidate(plan, target, tried, anyHealthy) : undefined;
           try {
-            const value = await run(target, { ...timeouts, totalMs: Math.min(timeouts.totalMs, Math.ceil(remaining)) }, breaker);
-            this.#metrics.attempts.inc({ target: target.name, outcome: "ok" });
-            const degraded = tierIndex > 0 ? `tier ${tierIndex + 1} answered; ${describeAttempts(failed)}` : undefined;
+            let value: T;
+            let answered = target;
+            if (hedge) {
+              const won = await this.#hedged(plan, target, hedge, limits, breaker, run, context, failed, tried);
+              value = won.value;
+              answered = won.target;
+            } else {
+              value = await run(target, limits, breaker, context.signal);
+            }
+            if (hedge && tried.has(hedge.name)) attempts++;
+            this.#metrics.attempts.inc({ target: answered.name, outcome: "ok" });
+            const answeredTier = plan.tiers.findIndex((t) => t.includes(answered));
+            const degraded = answeredTier > 0 ? `tier ${answeredTier + 1} answered; ${describeAttempts(failed)}` : undefined;
             if (degraded) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "lower_tier" });
-            return { value, meta: { route: plan.route, target: target.name, attempts, degraded } };
+            return { value, meta: { route: plan.route, target: answered.name, attempts, degraded } };
           } catch (err) {
+            if (hedge && tried.has(hedge.name)) attempts++;
             const error = GatewayError.from(err);
             const decision = failoverDecision(error);
             this.#metrics.attempts.inc({ target: target.name, outcome: error.code });
@@ -214,13 +227,100 @@ export class Router implements Gateway {
     return { failed, deadlinePassed: false, lastError };
   }
 
+  /** The target a hedge would start beside `primary`: the next untried, healthy one whose breaker is closed. */
+  #hedgeCandidate(plan: Plan, primary: Target, tried: Set<string>, anyHealthy: boolean): Target | undefined {
+    const order = plan.tiers.flat();
+    for (const t of order.slice(order.indexOf(primary) + 1)) {
+      if (tried.has(t.name) || (anyHealthy && !this.#health.isHealthy(t.providerName))) continue;
+      if (this.#breaker(t.name).state !== "closed") continue;
+      return t;
+    }
+    return undefined;
+  }
+
+  /**
+   * A hedged attempt: `primary` starts; if it has no first token after the hedge delay, `hedge` starts
+   * too, and the first to produce one answers while the other is cancelled (its upstream request
+   * aborted). When both fail, the hedge's failure is recorded here and the primary's error is thrown
+   * for the caller's usual handling.
+   */
+  async #hedged<T>(
+    plan: Plan,
+    primary: Target,
+    hedge: Target,
+    timeouts: Timeouts,
+    breaker: CircuitBreaker,
+    run: (target: Target, timeouts: Timeouts, breaker: CircuitBreaker, signal: AbortSignal) => Promise<T>,
+    context: RequestContext,
+    failed: FailedAttempt[],
+    tried: Set<string>,
+  ): Promise<{ value: T; target: Target }> {
+    type Settled = { ok: true; value: T; target: Target } | { ok: false; error: GatewayError; target: Target };
+    const start = (target: Target, b: CircuitBreaker): { controller: AbortController; settled: Promise<Settled> } => {
+      const controller = new AbortController();
+      const onAbort = () => controller.abort(context.signal.reason);
+      if (context.signal.aborted) controller.abort(context.signal.reason);
+      else context.signal.addEventListener("abort", onAbort, { once: true });
+      const settled = run(target, timeouts, b, controller.signal).then(
+        (value): Settled => ({ ok: true, value, target }),
+        (err): Settled => ({ ok: false, error: GatewayError.from(err), target }),
+      );
+      return { controller, settled };
+    };
+    const afterMs = plan.policy.hedge?.afterMs ?? Math.min(5000, Math.max(50, 2 * (this.#stats.ttftMs(primary.name) ?? 500)));
+    const first = start(primary, breaker);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), afterMs);
+    });
+    const early = await Promise.race([first.settled, late]);
+    clearTimeout(timer);
+    const unwrap = (s: Settled): { value: T; target: Target } => {
+      if (s.ok) return { value: s.value, target: s.target };
+      throw s.error;
+    };
+    const hedgeBreaker = this.#breaker(hedge.name);
+    if (early || !hedgeBreaker.allow()) return unwrap(early ?? (await first.settled));
+    tried.add(hedge.name);
+    this.#metrics.hedges.inc({ route: plan.route ?? "", target: hedge.name });
+    const startedAt = performance.now();
+    const second = start(hedge, hedgeBreaker);
+    const winner = await new Promise<Extract<Settled, { ok: true }> | undefined>((resolve) => {
+      let failures = 0;
+      for (const p of [first.settled, second.settled]) {
+        void p.then((s) => {
+          if (s.ok) resolve(s);
+          else if (++failures === 2) resolve(undefined);
+        });
+      }
+    });
+    if (winner) {
+      const loser = winner.target === primary ? second : first;
+      const loserBreaker = winner.target === primary ? hedgeBreaker : breaker;
+      loser.controller.abort(new GatewayError("canceled", "another target answered first (hedge)"));
+      // The loser ends as canceled (or with a stream nobody reads, which the abort has already stopped).
+      void loser.settled.then(() => loserBreaker.release());
+      return { value: winner.value, target: winner.target };
+    }
+    const hedgeOutcome = (await second.settled) as Extract<Settled, { ok: false }>;
+    if (countsAgainstTarget(hedgeOutcome.error)) hedgeBreaker.failure();
+    else hedgeBreaker.release();
+    failed.push({
+      target: hedge.name,
+      code: hedgeOutcome.error.code,
+      message: hedgeOutcome.error.message,
+      ms: performance.now() - startedAt,
+    });
+    return unwrap(await first.settled);
+  }
+
   async chat(request: ChatRequest, context: RequestContext): Promise<ChatStream> {
     const plan = this.#planFor(request.model, context.headers);
     const tried = new Set<string>();
     const outcome = await this.#failover(
       plan,
       context,
-      (target, timeouts, breaker) => this.#startChat(target, request, context, timeouts, breaker),
+      (target, timeouts, breaker, signal) => this.#startChat(target, request, { ...context, signal }, timeouts, breaker),
       tried,
     );
     if ("value" in outcome) {
@@ -326,8 +426,8 @@ export class Router implements Gateway {
         const next = await this.#failover(
           rest,
           context,
-          (t, timeouts, breaker) =>
-            this.#startChat(t, restart ? request : continuationRequest(request, text), context, timeouts, breaker),
+          (t, timeouts, breaker, signal) =>
+            this.#startChat(t, restart ? request : continuationRequest(request, text), { ...context, signal }, timeouts, breaker),
           tried,
         );
         if (!("value" in next)) throw error;
@@ -493,8 +593,8 @@ export class Router implements Gateway {
 
   async embed(request: EmbedRequest, context: RequestContext) {
     const plan = this.#planFor(request.model, context.headers);
-    const outcome = await this.#failover(plan, context, async (target, timeouts, breaker) => {
-      const deadline = new Deadline(context.signal, { ...timeouts, firstTokenMs: timeouts.totalMs }, target.name);
+    const outcome = await this.#failover(plan, context, async (target, timeouts, breaker, signal) => {
+      const deadline = new Deadline(signal, { ...timeouts, firstTokenMs: timeouts.totalMs }, target.name);
       const startedAt = performance.now();
       try {
         const result = await target.provider.embed({ ...request, upstreamModel: target.upstreamModel }, deadline.signal);

@@ -83,6 +83,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly hedges = new Counter({
+    name: "tandem_hedges_total",
+    help: "Hedged attempts started because the first target was slow to its first token, by route and hedge target",
+    labelNames: ["route", "target"] as const,
+    registers: [this.registry],
+  });
+
   readonly contextFits = new Counter({
     name: "tandem_context_fits_total",
     help: "Conversations shortened to fit a target's context window, by target",

@@ -571,3 +571,62 @@ describe("context fitting", () => {
     }
   });
 });
+
+describe("hedging", () => {
+  let hedged: RunningTandem;
+  let client: OpenAI;
+
+  beforeEach(async () => {
+    hedged = await startTandem({
+      providers: {
+        a: { kind: "openai", baseUrl: a.url, models: ["m"] },
+        b: { kind: "openai", baseUrl: b.url, models: ["m"] },
+      },
+      routes: {
+        auto: { tiers: ["a/m", "b/m"], hedge: { afterMs: 150 }, timeouts: { firstTokenMs: 5000, idleMs: 5000, totalMs: 10_000 } },
+      },
+    });
+    client = new OpenAI({ baseURL: `${hedged.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  });
+
+  afterEach(async () => {
+    await hedged?.close();
+  });
+
+  it("starts the next target when the first is slow to its first token, and the first to answer wins", async () => {
+    a.script(() => ({ kind: "raw", body: [], end: "hang" }));
+    const started = Date.now();
+    const { data, response } = await client.chat.completions
+      .create({ model: "auto", messages: [{ role: "user", content: "Hi" }] })
+      .withResponse();
+    const took = Date.now() - started;
+    assert.equal(data.choices[0]?.message.content, "from b");
+    assert.equal(response.headers.get("x-tandem-target"), "b/m");
+    assert.equal(response.headers.get("x-tandem-attempts"), "2");
+    assert.ok(took >= 150 && took < 2000, `answered after the hedge delay, long before a's 5 s limit: ${took} ms`);
+    assert.match(await (await fetch(`${hedged.url}/metrics`)).text(), /tandem_hedges_total\{route="auto",target="b\/m"\} 1/);
+  });
+
+  it("does not hedge when the first target answers in time", async () => {
+    const { data, response } = await client.chat.completions
+      .create({ model: "auto", messages: [{ role: "user", content: "Hi" }] })
+      .withResponse();
+    assert.equal(data.choices[0]?.message.content, "from a");
+    assert.equal(response.headers.get("x-tandem-attempts"), "1");
+    assert.equal(chatPosts(b), 0);
+  });
+
+  it("when both hedged targets fail, reports both attempts", async () => {
+    a.script(() => ({ kind: "raw", body: [], end: "hang" }));
+    b.script(() => ({ kind: "error", status: 500, message: "b is down" }));
+    const res = await fetch(`${hedged.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-tandem-deadline-ms": "1500" },
+      body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Hi" }] }),
+    });
+    assert.ok(res.status === 503 || res.status === 504, String(res.status));
+    const message = ((await res.json()) as { error: { message: string } }).error.message;
+    assert.match(message, /b\/m: upstream_error/);
+    assert.match(message, /a\/m: timeout/);
+  });
+});
