@@ -145,7 +145,7 @@ export class Router implements Gateway {
     let lastError: GatewayError | undefined;
     // Targets whose provider failed its last health probe are skipped, unless nothing else is left.
     const anyHealthy = plan.tiers.some((tier) => tier.some((t) => this.#health.isHealthy(t.providerName)));
-    for (const [tierIndex, tier] of plan.tiers.entries()) {
+    for (const tier of plan.tiers) {
       for (const target of tier) {
         if (anyHealthy && !this.#health.isHealthy(target.providerName)) {
           const probe = this.#health.result(target.providerName);
