@@ -19,6 +19,25 @@ let b: FakeOpenAIUpstream;
 let tandem: RunningTandem;
 let openai: OpenAI;
 
+/** The chat.completion.chunk objects of a raw OpenAI SSE answer, in order. */
+interface WireChunk {
+  choices: {
+    delta: { content?: string; tool_calls?: { id?: string; function?: { arguments?: string } }[] };
+    finish_reason: string | null;
+  }[];
+  usage?: { completion_tokens: number };
+}
+function sseChunks(raw: string): WireChunk[] {
+  return raw
+    .split("\n\n")
+    .filter((f) => f.startsWith("data: {"))
+    .map((f) => JSON.parse(f.slice(6)) as WireChunk);
+}
+const sseText = (raw: string) =>
+  sseChunks(raw)
+    .map((c) => c.choices[0]?.delta.content ?? "")
+    .join("");
+
 const chatPosts = (fake: FakeOpenAIUpstream) => fake.requests.filter((r) => r.method === "POST").length;
 const ask = (model: string) =>
   openai.chat.completions.create({ model, messages: [{ role: "user", content: "Hi" }] }).withResponse();
@@ -203,16 +222,7 @@ describe("mid-stream failover", () => {
     const raw = await res.text();
     assert.match(raw, /^: tandem switched from a\/m to b\/m after upstream_error; the answer continues$/m);
     assert.match(raw, /data: \[DONE\]\n\n$/);
-    const chunks = raw
-      .split("\n\n")
-      .filter((f) => f.startsWith("data: {"))
-      .map(
-        (f) =>
-          JSON.parse(f.slice(6)) as {
-            choices: { delta: { content?: string }; finish_reason: string | null }[];
-            usage?: { completion_tokens: number };
-          },
-      );
+    const chunks = sseChunks(raw);
     assert.equal(chunks.map((c) => c.choices[0]?.delta.content ?? "").join(""), "The quick brown fox jumps.");
     assert.equal(chunks.filter((c) => c.choices[0]?.finish_reason).length, 1);
     assert.equal(chunks.at(-1)?.usage?.completion_tokens, 3 + 2, "the continuation's tokens plus the broken part's");
@@ -290,17 +300,7 @@ describe("mid-stream failover", () => {
     assert.doesNotMatch(raw, /call_1/, "the broken call never reached the client");
     assert.match(raw, /^: tandem switched from a\/m to b\/m/m);
     assert.match(raw, /data: \[DONE\]\n\n$/);
-    const calls = raw
-      .split("\n\n")
-      .filter((f) => f.startsWith("data: {"))
-      .flatMap(
-        (f) =>
-          (
-            JSON.parse(f.slice(6)) as {
-              choices: { delta: { tool_calls?: { id?: string; function?: { arguments?: string } }[] } }[];
-            }
-          ).choices[0]?.delta.tool_calls ?? [],
-      );
+    const calls = sseChunks(raw).flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
     assert.equal(calls[0]?.id, "call_b");
     assert.deepEqual(JSON.parse(calls.map((c) => c.function?.arguments ?? "").join("")), { city: "Paris" });
   });
@@ -387,11 +387,7 @@ describe("throughput floor", () => {
       const raw = await res.text();
       const took = Date.now() - started;
       assert.match(raw, /^: tandem switched from crawl\/m to b\/m after timeout/m);
-      const text = raw
-        .split("\n\n")
-        .filter((f) => f.startsWith("data: {"))
-        .map((f) => (JSON.parse(f.slice(6)) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta.content ?? "")
-        .join("");
+      const text = sseText(raw);
       assert.match(text, /^(slow )+done fast\.$/);
       assert.ok(took >= 400 && took < 2000, `abandoned after one 400 ms window: took ${took} ms`);
       const sent = b.requests.at(-1)?.body as { messages: { content: unknown }[] };
@@ -432,11 +428,7 @@ describe("quality checks", () => {
     });
     const raw = await res.text();
     assert.match(raw, /^: tandem switched from a\/m to b\/m after upstream_error/m);
-    const text = raw
-      .split("\n\n")
-      .filter((f) => f.startsWith("data: {"))
-      .map((f) => (JSON.parse(f.slice(6)) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta.content ?? "")
-      .join("");
+    const text = sseText(raw);
     assert.ok(text.endsWith("Here is a real answer."), text);
     assert.ok((text.match(/I am sorry/g) ?? []).length < 60, "the loop was cut off before its end");
     assert.match(await metrics(), /tandem_quality_failures_total\{target="a\/m",check="repetition"\} 1/);
