@@ -622,3 +622,74 @@ describe("hedging", () => {
     assert.match(message, /a\/m: timeout/);
   });
 });
+
+describe("an upstream that goes down and comes back", () => {
+  it("opens the breaker while it is down, then a half-open trial closes it again once it is back", async () => {
+    // An OpenAI-format upstream on a fixed port that can be switched off (connections refused) and on.
+    let port = 0;
+    const serve = () =>
+      new Promise<import("node:http").Server>((resolve) => {
+        const server = createServer((req, res) => {
+          req.resume();
+          if (req.url?.endsWith("/models")) return res.end(JSON.stringify({ object: "list", data: [] }));
+          res.writeHead(200, { "content-type": "text/event-stream" });
+          const chunk = {
+            id: "c",
+            object: "chat.completion.chunk",
+            created: 0,
+            model: "m",
+            choices: [{ index: 0, delta: { content: "back" }, finish_reason: "stop" }],
+          };
+          res.end(`data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`);
+        });
+        server.listen(port, "127.0.0.1", () => {
+          port = (server.address() as AddressInfo).port;
+          resolve(server);
+        });
+      });
+    let flappy = await serve();
+    const down = () => new Promise<void>((r) => flappy.close(() => r()));
+    const cycling = await startTandem({
+      breaker: { failureThreshold: 2, cooldownMs: 300 },
+      providers: {
+        flappy: { kind: "openai", baseUrl: `http://127.0.0.1:${port}/v1`, models: ["m"] },
+        b: { kind: "openai", baseUrl: b.url, models: ["m"] },
+      },
+      routes: { auto: { tiers: ["flappy/m", "b/m"], retry: { attempts: 1 } } },
+    });
+    const breakerOf = async () =>
+      (
+        (await (await fetch(`${cycling.url}/v1/status`)).json()) as { targets: { target: string; breaker: string }[] }
+      ).targets.find((t) => t.target === "flappy/m")?.breaker;
+    const answer = async () => {
+      const res = await fetch(`${cycling.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Hi" }] }),
+      });
+      assert.equal(res.status, 200);
+      return {
+        target: res.headers.get("x-tandem-target"),
+        text: ((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message.content,
+      };
+    };
+    try {
+      assert.deepEqual(await answer(), { target: "flappy/m", text: "back" });
+      flappy.closeAllConnections();
+      await down();
+      assert.equal((await answer()).target, "b/m");
+      assert.equal((await answer()).target, "b/m");
+      assert.equal(await breakerOf(), "open");
+      flappy = await serve();
+      // Still open: skipped without a call until the cooldown has passed.
+      assert.equal((await answer()).target, "b/m");
+      await new Promise((r) => setTimeout(r, 350));
+      assert.deepEqual(await answer(), { target: "flappy/m", text: "back" }, "the half-open trial went through and succeeded");
+      assert.equal(await breakerOf(), "closed");
+    } finally {
+      await cycling.close();
+      flappy.closeAllConnections();
+      await down();
+    }
+  });
+});
