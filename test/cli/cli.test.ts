@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -23,17 +23,21 @@ function cleanEnv(home: string): NodeJS.ProcessEnv {
   };
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv, cwd: string, input?: string) {
-  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], { env, cwd, stdio: ["pipe", "pipe", "pipe"] });
+function run(args: string[], env: NodeJS.ProcessEnv, cwd: string, input?: string, stdoutFd?: number) {
+  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
+    env,
+    cwd,
+    stdio: ["pipe", stdoutFd ?? "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (d) => {
+  child.stdout?.on("data", (d) => {
     stdout += d;
   });
-  child.stderr.on("data", (d) => {
+  child.stderr?.on("data", (d) => {
     stderr += d;
   });
-  if (input !== undefined) child.stdin.end(input);
+  if (input !== undefined) child.stdin?.end(input);
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   return { child, exited, out: () => stdout, err: () => stderr };
 }
@@ -111,5 +115,25 @@ describe("tandem CLI", () => {
     const server = run(["serve", "--host", "0.0.0.0", "--port", "0"], cleanEnv(home), home);
     assert.equal(await server.exited, 2);
     assert.match(server.err(), /server\.apiKeys/);
+  });
+
+  it("keeps serving when its log cannot be written (a full disk)", { skip: !existsSync("/dev/full") }, async () => {
+    const home = mkdtempSync(join(tmpdir(), "tandem-cli-"));
+    // Every write to /dev/full fails with ENOSPC, as on a full disk.
+    const server = run(
+      ["serve", "--port", "0"],
+      { ...cleanEnv(home), TANDEM_LOG_LEVEL: "info" },
+      home,
+      undefined,
+      openSync("/dev/full", "w"),
+    );
+    children.push(server.child);
+    await waitFor(() => /listening on http:\/\/127\.0\.0\.1:\d+/.test(server.err()), "the banner");
+    const url = /listening on (http:\/\/[\d.:]+)/.exec(server.err())?.[1] as string;
+    for (let i = 0; i < 5; i++) assert.equal((await fetch(`${url}/health`)).status, 200);
+    assert.match(server.err(), /cannot write log lines \(ENOSPC\); dropping them/);
+    assert.equal(server.child.exitCode, null, "the server is still running");
+    server.child.kill("SIGTERM");
+    await server.exited;
   });
 });
