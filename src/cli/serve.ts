@@ -22,6 +22,8 @@ export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = proc
     );
   }
   const logger = createLogger(config.log.level);
+  // A promise someone forgot to handle is a bug to log, not a reason to drop every client's request.
+  process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled promise rejection"));
   const server = await buildServer({ config, logger, clientKeys, env });
   await Promise.all([
     server.catalog.discover(),
