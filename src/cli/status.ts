@@ -3,7 +3,13 @@ import { authHeaders, describeFetchError, serverUrl } from "./client.js";
 interface StatusBody {
   version: string;
   uptimeSeconds: number;
-  providers: { name: string; kind: string; available: boolean; reason?: string }[];
+  providers: {
+    name: string;
+    kind: string;
+    available: boolean;
+    reason?: string;
+    probe: { healthy: boolean; ms: number; error?: { code: string; message: string } } | null;
+  }[];
   targets: {
     target: string;
     health: string;
@@ -38,15 +44,21 @@ export async function status(options: { url?: string; key?: string; json?: boole
   const out: string[] = [`tandem ${body.version} at ${url}, up ${body.uptimeSeconds} s`];
   out.push("", "providers:");
   if (body.providers.length === 0) out.push("  (none configured)");
-  for (const p of body.providers)
-    out.push(`  ${p.name.padEnd(16)} ${p.kind.padEnd(10)} ${p.available ? "available" : `unavailable: ${p.reason}`}`);
+  for (const p of body.providers) {
+    const probe = p.probe
+      ? p.probe.healthy
+        ? `  probe ok (${p.probe.ms} ms)`
+        : `  probe failed: ${p.probe.error?.code ?? "?"}`
+      : "";
+    out.push(`  ${p.name.padEnd(16)} ${p.kind.padEnd(10)} ${p.available ? "available" : `unavailable: ${p.reason}`}${probe}`);
+  }
   out.push("", "targets:");
   if (body.targets.length === 0) out.push("  (none)");
   for (const t of body.targets) {
     const ttft = t.ttftMs === undefined ? "-" : `${Math.round(t.ttftMs)} ms`;
     const last = t.lastError ? `  last error: ${t.lastError.code}: ${t.lastError.message}` : "";
     out.push(
-      `  ${t.target.padEnd(36)} ${t.health.padEnd(11)} reqs ${String(t.requests).padStart(5)}  err ${(t.errorRate * 100).toFixed(0).padStart(3)}%  ttft ${ttft}${last}`,
+      `  ${t.target.padEnd(36)} ${t.health.padEnd(11)} breaker ${t.breaker.padEnd(9)} reqs ${String(t.requests).padStart(5)}  err ${(t.errorRate * 100).toFixed(0).padStart(3)}%  ttft ${ttft}${last}`,
     );
   }
   out.push("", "routes:");
