@@ -1,3 +1,4 @@
+export * from "./bearer-headers.js";
 export * from "./ndjson.js";
 export * from "./sse.js";
 export * from "./upstream-body.js";

@@ -5,7 +5,7 @@ import {
   type ProviderEmbedRequest,
   type StreamEvent,
 } from "../../core/index.js";
-import { relayUpstreamStream, UpstreamClient } from "../http/index.js";
+import { bearerHeaders, relayUpstreamStream, UpstreamClient } from "../http/index.js";
 import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
 import { convertToOllamaChatRequest } from "./convert-to-ollama-chat-request.js";
 import { ollamaEmbedResponseSchema, ollamaTagsResponseSchema } from "./ollama-api.js";
@@ -77,9 +77,8 @@ export class OllamaProvider implements Provider {
     return this.#client.close();
   }
 
-  async #headers(): Promise<Record<string, string>> {
-    const key = await this.#options.apiKey();
-    return { ...this.#options.headers, ...(key ? { authorization: `Bearer ${key}` } : {}) };
+  #headers(): Promise<Record<string, string>> {
+    return bearerHeaders(this.#options.apiKey, this.#options.headers);
   }
 
   #malformed(path: string): GatewayError {

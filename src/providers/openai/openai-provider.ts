@@ -6,7 +6,7 @@ import {
   type ProviderEmbedRequest,
   type StreamEvent,
 } from "../../core/index.js";
-import { extractErrorMessage, readSse, relayUpstreamStream, UpstreamClient } from "../http/index.js";
+import { bearerHeaders, extractErrorMessage, readSse, relayUpstreamStream, UpstreamClient } from "../http/index.js";
 import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
 import { convertToOpenAIChatRequest, type MaxTokensField } from "./convert-to-openai-chat-request.js";
 import { openAIEmbeddingResponseSchema, openAIModelListSchema } from "./openai-chat-api.js";
@@ -99,9 +99,8 @@ export class OpenAIProvider implements Provider {
     return this.#client.close();
   }
 
-  async #headers(): Promise<Record<string, string>> {
-    const key = await this.#options.apiKey();
-    return { ...this.#options.headers, ...(key ? { authorization: `Bearer ${key}` } : {}) };
+  #headers(): Promise<Record<string, string>> {
+    return bearerHeaders(this.#options.apiKey, this.#options.headers);
   }
 }
 
