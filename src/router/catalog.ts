@@ -28,6 +28,12 @@ export class Catalog {
   /** Models found on upstreams with no configured list; undefined when discovery failed. */
   readonly #discovered = new Map<string, ModelInfo[] | undefined>();
   #createdAt = Math.floor(Date.now() / 1000);
+  #generation = 0;
+
+  /** Changes whenever what a name resolves to may have changed (after discovery), so resolutions can be cached. */
+  get generation(): number {
+    return this.#generation;
+  }
 
   constructor(config: Config, env: NodeJS.ProcessEnv = process.env) {
     this.slots = new Map(Object.entries(config.providers).map(([name, pc]) => [name, createProvider(name, pc, env)]));
@@ -48,6 +54,7 @@ export class Catalog {
         }
       }),
     );
+    this.#generation++;
   }
 
   /** Resolves a client's model name to a route or a target; throws not_found listing what exists. */

@@ -50,6 +50,8 @@ export class Router implements Gateway {
   readonly #health: HealthMonitor;
   readonly #breakerOptions: { failureThreshold: number; cooldownMs: number };
   readonly #breakers = new Map<string, CircuitBreaker>();
+  /** Resolved tiers per route (never mutated: plans derived from them build new arrays). */
+  readonly #routeTargets = new Map<string, { generation: number; tiers: Target[][]; unresolved: FailedAttempt[] }>();
 
   constructor(
     catalog: Catalog,
@@ -109,6 +111,11 @@ export class Router implements Gateway {
     if (resolved.kind === "target") {
       return { name: model, route: undefined, tiers: [[resolved.target]], unresolved: [], policy: DIRECT };
     }
+    // A route's targets only change when discovery runs again; resolve them once per catalog generation.
+    const cached = this.#routeTargets.get(resolved.name);
+    if (cached && cached.generation === this.#catalog.generation) {
+      return { name: model, route: resolved.name, tiers: cached.tiers, unresolved: cached.unresolved, policy: resolved.route };
+    }
     const unresolved: FailedAttempt[] = [];
     const tiers = resolved.route.tiers.map((tier) =>
       tier.flatMap((name) => {
@@ -124,6 +131,7 @@ export class Router implements Gateway {
         return [];
       }),
     );
+    this.#routeTargets.set(resolved.name, { generation: this.#catalog.generation, tiers, unresolved });
     return { name: model, route: resolved.name, tiers, unresolved, policy: resolved.route };
   }
 
