@@ -65,14 +65,27 @@ const ollamaProvider = z.object({
 const localModel = z.object({
   /** GGUF file, absolute or relative to `dataDir`. */
   path: z.string().min(1),
-  /** Context size in tokens. Default: the model's own. */
+  /** Context size in tokens per request. Default: the model's own, at most 8192. */
   contextSize: z.number().int().positive().optional(),
+  /** Requests this model serves at once (one context sequence each). Default: the provider's `parallel`. */
+  parallel: z.number().int().min(1).max(64).optional(),
 });
 
 const llamacppProvider = z.object({
   kind: z.literal("llamacpp"),
-  /** CPU threads for generation. Default: min(2, physical cores). */
+  /** CPU threads per model. Default: min(2, the CPU cores the engine sees). */
   threads: z.number().int().positive().optional(),
+  /** GPU backend. Default: false (CPU) on Linux and Windows, where tandem installs CPU binaries only; auto on macOS (Metal). */
+  gpu: z.union([z.literal(false), z.enum(["auto", "metal", "cuda", "vulkan"])]).optional(),
+  /** Requests one model serves at once. Default 2. */
+  parallel: z.number().int().min(1).max(64).default(2),
+  /** Requests that may wait for a busy model; more are refused (the router sends them elsewhere). Default 16. */
+  maxQueue: z.number().int().min(0).default(16),
+  /** How long an unused model stays loaded, in ms; 0 unloads at once, -1 never. Default 900000 (15 min). */
+  keepAliveMs: z.number().int().min(-1).default(900_000),
+  /** A generation that sends nothing for this long is taken for hung: the engine is killed and restarted. Default 120000. */
+  hangTimeoutMs: z.number().int().positive().default(120_000),
+  /** Models by name (`local/<name>`). Default: every GGUF file in `<dataDir>/models`. */
   models: z.record(z.string().min(1), localModel).default({}),
 });
 

@@ -24,6 +24,8 @@ export interface ChatRequest {
   user?: string;
   /** Whether the client wants a stream. Providers always stream from their upstream; this is for dialects. */
   stream: boolean;
+  /** How long a local engine keeps the model loaded after this request (Ollama's keep_alive); -1 forever, 0 unload. */
+  keepAliveMs?: number;
 }
 
 /** The provider-side view of a request: the canonical request plus the upstream's own model id. */
@@ -37,6 +39,8 @@ export interface EmbedRequest {
   input: string[];
   dimensions?: number;
   user?: string;
+  /** As in ChatRequest. */
+  keepAliveMs?: number;
 }
 
 export interface ProviderEmbedRequest extends EmbedRequest {

@@ -1,6 +1,7 @@
 import type { ProviderConfig } from "../config/index.js";
 import { KeyPool, parseKeyRef } from "../secrets/index.js";
 import { AnthropicProvider } from "./anthropic/index.js";
+import { LlamaCppProvider } from "./llamacpp/index.js";
 import { OllamaProvider } from "./ollama/index.js";
 import { OpenAIProvider } from "./openai/index.js";
 import type { Provider } from "./provider.js";
@@ -15,15 +16,30 @@ export type ProviderSlot =
       unavailable: string;
     };
 
-export function createProvider(name: string, config: ProviderConfig, env: NodeJS.ProcessEnv = process.env): ProviderSlot {
+export interface CreateProviderOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Where relative model paths and pulled models live. */
+  dataDir: string;
+  /** Where the local engine's own log lines go. */
+  onEngineLog?: (line: string) => void;
+}
+
+export function createProvider(name: string, config: ProviderConfig, options: CreateProviderOptions): ProviderSlot {
+  const env = options.env ?? process.env;
   if (config.kind === "llamacpp") {
-    return {
-      name,
-      config,
-      provider: undefined,
-      unavailable:
-        "the embedded llama.cpp engine is not part of this build yet; use an ollama or OpenAI-compatible provider for local models",
-    };
+    const provider = new LlamaCppProvider({
+      id: name,
+      dataDir: options.dataDir,
+      models: config.models,
+      threads: config.threads,
+      gpu: config.gpu,
+      parallel: config.parallel,
+      maxQueue: config.maxQueue,
+      keepAliveMs: config.keepAliveMs,
+      hangTimeoutMs: config.hangTimeoutMs,
+      onLog: options.onEngineLog,
+    });
+    return { name, config, provider, keys: new KeyPool([], env) };
   }
   const keys = new KeyPool(
     config.apiKeys.map((ref) => parseKeyRef(ref)).filter((r) => r !== undefined),

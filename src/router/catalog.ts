@@ -35,8 +35,13 @@ export class Catalog {
     return this.#generation;
   }
 
-  constructor(config: Config, env: NodeJS.ProcessEnv = process.env) {
-    this.slots = new Map(Object.entries(config.providers).map(([name, pc]) => [name, createProvider(name, pc, env)]));
+  constructor(config: Config, env: NodeJS.ProcessEnv = process.env, onEngineLog?: (line: string) => void) {
+    this.slots = new Map(
+      Object.entries(config.providers).map(([name, pc]) => [
+        name,
+        createProvider(name, pc, { env, dataDir: config.dataDir, onEngineLog }),
+      ]),
+    );
     this.routes = new Map(Object.entries(config.routes));
   }
 
@@ -184,10 +189,8 @@ export class Catalog {
 }
 
 function configuredModels(slot: ProviderSlot): Record<string, { id?: string; contextWindow?: number }> | undefined {
-  if (slot.config.kind === "llamacpp") {
-    const local = Object.entries(slot.config.models).map(([name, m]) => [name, { contextWindow: m.contextSize }] as const);
-    return local.length > 0 ? Object.fromEntries(local) : undefined;
-  }
+  // The embedded engine lists its models itself: the configured ones or the data dir's, with their windows.
+  if (slot.config.kind === "llamacpp") return undefined;
   const models = slot.config.models;
   return models && Object.keys(models).length > 0 ? models : undefined;
 }

@@ -45,7 +45,7 @@ export function dialectFor(request: FastifyRequest): Dialect {
 export async function buildServer(options: ServerOptions): Promise<TandemServer> {
   const { config, logger } = options;
   const startedAt = Date.now();
-  const catalog = new Catalog(config, options.env);
+  const catalog = new Catalog(config, options.env, (line) => logger.warn({ engine: "llama.cpp" }, line));
   const stats = new TargetStats();
   const metrics = new Metrics();
   const providers = new Map(

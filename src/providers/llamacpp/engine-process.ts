@@ -1,0 +1,280 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { GatewayError, type StreamEvent } from "../../core/index.js";
+import type { ChildMessage, EngineOptions, ParentMessage, PingResult } from "./engine-protocol.js";
+
+/** Distributive Omit, so each request kind keeps its own fields. */
+type Request = ParentMessage extends infer M ? (M extends { id: number } ? Omit<M, "id"> : never) : never;
+
+interface Pending {
+  op: ParentMessage["op"];
+  resolve: (value: unknown) => void;
+  reject: (err: GatewayError) => void;
+  onEvent: ((event: StreamEvent) => void) | undefined;
+}
+
+export interface EngineProcessOptions extends EngineOptions {
+  /** How long the child may take to start (load the native binding). Default 30000. */
+  startTimeoutMs?: number;
+  /** How long a canceled request may take to stop before the child is taken for hung and killed. Default 2000. */
+  cancelGraceMs?: number;
+  /** Where the child's own log lines (llama.cpp warnings) go. Default: stderr, prefixed. */
+  onLog?: (line: string) => void;
+  /** Told when the child dies, with why and the file it was loading then, if any. */
+  onExit?: (info: EngineExit) => void;
+}
+
+export interface EngineExit {
+  reason: string;
+  /** The model file the child was loading when it died (a native abort on a bad file). */
+  loadingPath: string | undefined;
+  /** Whether tandem killed it (hung, closing) rather than it dying by itself. */
+  killed: boolean;
+}
+
+const RESTART_BASE_MS = 500;
+const RESTART_MAX_MS = 30_000;
+/** A child that lived this long resets the restart backoff. */
+const STABLE_MS = 60_000;
+
+/**
+ * One supervised engine child process. Started on first use, restarted on the next use after it
+ * dies (with a growing delay when it keeps dying), killed when a canceled request does not stop in
+ * time (a hung generation). Requests in flight when it dies fail with a retryable error.
+ */
+export class EngineProcess {
+  #child: ChildProcess | undefined;
+  #starting: Promise<ChildProcess> | undefined;
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+  #loadingPath: string | undefined;
+  #startedAt = 0;
+  #crashes = 0;
+  #notBefore = 0;
+  #closed = false;
+  #restarts = 0;
+  #lastExit: string | undefined;
+  #engine: string | undefined;
+
+  constructor(private readonly options: EngineProcessOptions) {}
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  get running(): boolean {
+    return this.#child !== undefined;
+  }
+
+  state(): {
+    running: boolean;
+    pid: number | undefined;
+    engine: string | undefined;
+    restarts: number;
+    lastExit: string | undefined;
+  } {
+    return { running: this.running, pid: this.pid, engine: this.#engine, restarts: this.#restarts, lastExit: this.#lastExit };
+  }
+
+  /** Sends a request and resolves with its result; `onEvent` receives a chat's stream events. */
+  async call(request: Request, signal?: AbortSignal, onEvent?: (event: StreamEvent) => void): Promise<unknown> {
+    const child = await this.#ensureChild(signal);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const pending: Pending = { op: request.op, resolve, reject, onEvent };
+      this.#pending.set(id, pending);
+      const onAbort = () => this.#cancel(id);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const done = () => signal?.removeEventListener("abort", onAbort);
+      pending.resolve = (v) => {
+        done();
+        resolve(v);
+      };
+      pending.reject = (e) => {
+        done();
+        reject(e);
+      };
+      child.send({ ...request, id } as ParentMessage);
+    });
+  }
+
+  /** Pings the child if it runs; undefined when it does not (a stopped engine is not a sick one). */
+  async ping(signal?: AbortSignal): Promise<PingResult | undefined> {
+    if (!this.#child) return undefined;
+    return (await this.call({ op: "ping" }, signal)) as PingResult;
+  }
+
+  #cancel(id: number): void {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    this.#child?.send({ op: "cancel", id } satisfies ParentMessage);
+    const child = this.#child;
+    const timer = setTimeout(() => {
+      if (this.#pending.has(id) && this.#child === child)
+        this.kill(`a canceled request did not stop within ${this.#cancelGraceMs()} ms (hung)`);
+    }, this.#cancelGraceMs());
+    timer.unref();
+    // The caller has gone: it is told at once, and the child's late answer is ignored.
+    this.#pending.delete(id);
+    pending.reject(new GatewayError("canceled", "The local request was canceled."));
+    this.#orphans.set(id, timer);
+  }
+
+  /** Canceled requests whose stop the child has not confirmed yet, with their hung-detection timers. */
+  readonly #orphans = new Map<number, NodeJS.Timeout>();
+
+  #cancelGraceMs(): number {
+    return this.options.cancelGraceMs ?? 2000;
+  }
+
+  async #ensureChild(signal?: AbortSignal): Promise<ChildProcess> {
+    if (this.#closed) throw new GatewayError("unavailable", "The local engine is shut down.", { retryable: false });
+    if (this.#child) return this.#child;
+    const wait = this.#notBefore - Date.now();
+    if (wait > 0 && !this.#starting) {
+      throw new GatewayError(
+        "unavailable",
+        `The local engine crashed ${this.#crashes} times in a row; it restarts in ${wait} ms.`,
+        {
+          retryAfterMs: wait,
+        },
+      );
+    }
+    this.#starting ??= this.#spawn().finally(() => {
+      this.#starting = undefined;
+    });
+    if (!signal) return this.#starting;
+    return await Promise.race([
+      this.#starting,
+      new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(new GatewayError("canceled", "The local request was canceled."));
+        signal.addEventListener("abort", () => reject(new GatewayError("canceled", "The local request was canceled.")), {
+          once: true,
+        });
+      }),
+    ]);
+  }
+
+  #spawn(): Promise<ChildProcess> {
+    const here = fileURLToPath(import.meta.url);
+    const ts = here.endsWith(".ts");
+    const entry = fileURLToPath(new URL(`./worker/engine-worker.${ts ? "ts" : "js"}`, import.meta.url));
+    const execArgv = ts ? ["--import", import.meta.resolve("tsx")] : [];
+    const engineOptions: EngineOptions = { gpu: this.options.gpu };
+    const child = fork(entry, [JSON.stringify(engineOptions)], {
+      execArgv,
+      serialization: "advanced",
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+    });
+    this.#loadingPath = undefined;
+    const log = this.options.onLog ?? ((line: string) => process.stderr.write(`[local engine] ${line}\n`));
+    if (child.stderr) createInterface({ input: child.stderr }).on("line", (line) => line.trim() && log(line));
+
+    return new Promise((resolve, reject) => {
+      const startTimeout = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new GatewayError("unavailable", "The local engine did not start in time."));
+      }, this.options.startTimeoutMs ?? 30_000);
+      child.on("message", (message: ChildMessage) => {
+        if (message.op === "ready") {
+          clearTimeout(startTimeout);
+          this.#child = child;
+          this.#engine = message.engine;
+          this.#startedAt = Date.now();
+          resolve(child);
+          return;
+        }
+        this.#onMessage(message);
+      });
+      child.on("error", (err) => log(`engine process error: ${err.message}`));
+      child.on("exit", (code, sig) => {
+        clearTimeout(startTimeout);
+        const reason = sig ? `signal ${sig}` : `exit code ${code}`;
+        if (this.#child === child) {
+          this.#onExit(reason, false);
+        } else if (!this.#killed.delete(child)) {
+          reject(new GatewayError("unavailable", `The local engine failed to start (${reason}).`));
+          this.#noteCrash();
+        }
+      });
+    });
+  }
+
+  /** Children killed by tandem whose exit has not been seen yet. */
+  readonly #killed = new Set<ChildProcess>();
+
+  #onMessage(message: ChildMessage): void {
+    if (message.op === "loading") {
+      this.#loadingPath = message.path;
+      return;
+    }
+    if (message.op === "ready") return;
+    const orphan = this.#orphans.get(message.id);
+    if (orphan && message.op !== "event") {
+      clearTimeout(orphan);
+      this.#orphans.delete(message.id);
+      return;
+    }
+    const pending = this.#pending.get(message.id);
+    if (!pending) return;
+    if (message.op === "event") {
+      pending.onEvent?.(message.event);
+      return;
+    }
+    if (pending.op === "load" || pending.op === "chat" || pending.op === "embed" || pending.op === "tokenize")
+      this.#loadingPath = undefined;
+    this.#pending.delete(message.id);
+    if (message.op === "result") pending.resolve(message.value);
+    else pending.reject(new GatewayError(message.code, message.message, { retryable: message.retryable }));
+  }
+
+  /** The current child is gone: everything in flight on it fails (retryably) and the next call starts a new one. */
+  #onExit(reason: string, killed: boolean): void {
+    const loadingPath = killed ? undefined : this.#loadingPath;
+    this.#child = undefined;
+    this.#loadingPath = undefined;
+    this.#lastExit = `${killed ? "killed: " : ""}${reason}`;
+    for (const timer of this.#orphans.values()) clearTimeout(timer);
+    this.#orphans.clear();
+    if (!this.#closed) {
+      this.#restarts++;
+      if (!killed) this.#noteCrash();
+    }
+    const failures = [...this.#pending.values()];
+    this.#pending.clear();
+    const message = killed
+      ? `The local engine was restarted (${reason}).`
+      : `The local engine stopped (${reason})${loadingPath ? ` while loading ${loadingPath}` : ""}.`;
+    for (const p of failures) p.reject(new GatewayError("unavailable", message, { retryable: true }));
+    this.options.onExit?.({ reason, loadingPath, killed });
+  }
+
+  #noteCrash(): void {
+    const stable = this.#startedAt > 0 && Date.now() - this.#startedAt > STABLE_MS;
+    this.#crashes = stable ? 1 : this.#crashes + 1;
+    const delay = this.#crashes <= 1 ? 0 : Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (this.#crashes - 2));
+    this.#notBefore = Date.now() + delay;
+  }
+
+  /** Kills the child at once (hung, or a test) and fails what runs on it; the next call starts a new one. */
+  kill(reason: string): void {
+    const child = this.#child;
+    if (!child) return;
+    this.#killed.add(child);
+    (this.options.onLog ?? (() => {}))(`killing the engine: ${reason}`);
+    child.kill("SIGKILL");
+    this.#onExit(reason, true);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const child = this.#child ?? (await this.#starting?.catch(() => undefined));
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.disconnect();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

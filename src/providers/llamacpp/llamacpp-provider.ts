@@ -1,0 +1,354 @@
+import { stat } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import {
+  type EmbedResult,
+  GatewayError,
+  type ProviderChatRequest,
+  type ProviderEmbedRequest,
+  type StreamEvent,
+} from "../../core/index.js";
+import type { ModelInfo, Provider } from "../provider.js";
+import { type EngineExit, EngineProcess } from "./engine-process.js";
+import type { EmbedReply, EngineGpu, LoadedModelInfo, ModelSpec } from "./engine-protocol.js";
+import { EventChannel } from "./event-channel.js";
+import { checkModelFile, type LocalModelEntry, localModelEntries } from "./model-files.js";
+import { type SlotLoad, SlotQueue } from "./slot-queue.js";
+
+export interface LlamaCppProviderOptions {
+  id: string;
+  dataDir: string;
+  models: Record<string, LocalModelEntry>;
+  threads?: number;
+  gpu?: EngineGpu;
+  parallel?: number;
+  maxQueue?: number;
+  keepAliveMs?: number;
+  hangTimeoutMs?: number;
+  onLog?: (line: string) => void;
+}
+
+/** A model the engine holds in memory, as /api/ps and /v1/status show it. */
+export interface LoadedModelStatus extends LoadedModelInfo {
+  target: string;
+  /** When it unloads if unused (ISO time); undefined: never. */
+  expiresAt: string | undefined;
+  load: SlotLoad;
+}
+
+interface Loaded {
+  info: LoadedModelInfo;
+  expiresAt: number | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * The embedded engine: llama.cpp (node-llama-cpp) in a supervised child process. Models load on
+ * first use, serve `parallel` requests at once with a bounded fair queue behind them, and unload
+ * after `keepAliveMs` unused. A generation that goes silent for `hangTimeoutMs`, or does not stop
+ * when canceled, gets the engine killed and restarted; a file that crashed the engine while loading
+ * is refused until it changes.
+ */
+export class LlamaCppProvider implements Provider {
+  readonly kind = "llamacpp" as const;
+  readonly id: string;
+  readonly #engine: EngineProcess;
+  readonly #queues = new Map<string, SlotQueue>();
+  readonly #loaded = new Map<string, Loaded>();
+  readonly #loading = new Map<string, Promise<LoadedModelInfo>>();
+  /** Files that crashed the engine while it loaded them, with their mtime then. */
+  readonly #poisoned = new Map<string, { reason: string; mtimeMs: number }>();
+  readonly #threads: number;
+
+  constructor(private readonly options: LlamaCppProviderOptions) {
+    this.id = options.id;
+    this.#threads = options.threads ?? Math.max(1, Math.min(2, availableParallelism()));
+    this.#engine = new EngineProcess({
+      gpu: options.gpu ?? (process.platform === "darwin" ? "auto" : false),
+      onLog: options.onLog,
+      onExit: (exit) => this.#onEngineExit(exit),
+    });
+  }
+
+  /** The engine process, for status and tests. */
+  get engine(): EngineProcess {
+    return this.#engine;
+  }
+
+  async *chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
+    const spec = await this.#spec(request.upstreamModel);
+    const target = this.#target(spec.name);
+    const release = await this.#queue(spec).acquire(signal);
+    const inner = new AbortController();
+    const onOuterAbort = () => inner.abort();
+    signal.addEventListener("abort", onOuterAbort, { once: true });
+    let hung = false;
+    let watchdog: NodeJS.Timeout | undefined;
+    const hangMs = this.options.hangTimeoutMs ?? 120_000;
+    const arm = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => {
+        hung = true;
+        this.#engine.kill(`${target} sent nothing for ${hangMs} ms`);
+        inner.abort();
+      }, hangMs);
+    };
+    const channel = new EventChannel<StreamEvent>();
+    let settled = false;
+    try {
+      await this.#ensureLoaded(spec, inner.signal);
+      arm();
+      this.#engine
+        .call({ op: "chat", model: spec, request }, inner.signal, (event) => {
+          arm();
+          channel.push(event);
+        })
+        .then(
+          () => channel.end(),
+          (err) => channel.fail(err),
+        )
+        .finally(() => {
+          settled = true;
+        });
+      for await (const event of channel) yield event;
+    } catch (err) {
+      if (hung) {
+        throw new GatewayError("timeout", `${target} sent nothing for ${hangMs} ms; the local engine was restarted.`, { target });
+      }
+      if (signal.aborted) throw new GatewayError("canceled", `The request to ${target} was canceled.`, { target });
+      throw withTarget(err, target);
+    } finally {
+      clearTimeout(watchdog);
+      signal.removeEventListener("abort", onOuterAbort);
+      // The reader left early (the router took another answer): stop the generation.
+      if (!settled) inner.abort();
+      release();
+      this.#touch(spec.name, request.keepAliveMs);
+    }
+  }
+
+  async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
+    const spec = await this.#spec(request.upstreamModel);
+    const target = this.#target(spec.name);
+    const release = await this.#queue(spec).acquire(signal);
+    try {
+      await this.#ensureLoaded(spec, signal);
+      const reply = (await this.#engine.call({ op: "embed", model: spec, input: request.input }, signal)) as EmbedReply;
+      return { embeddings: reply.embeddings, usage: { inputTokens: reply.inputTokens } };
+    } catch (err) {
+      throw withTarget(err, target);
+    } finally {
+      release();
+      this.#touch(spec.name, request.keepAliveMs);
+    }
+  }
+
+  /** Tokens in a text by the model's own tokenizer. */
+  async countTokens(model: string, text: string, signal: AbortSignal): Promise<number> {
+    const spec = await this.#spec(model);
+    await this.#ensureLoaded(spec, signal);
+    const count = (await this.#engine.call({ op: "tokenize", model: spec, text }, signal)) as number;
+    this.#touch(spec.name, undefined);
+    return count;
+  }
+
+  async listModels(): Promise<ModelInfo[]> {
+    const entries = await localModelEntries(this.options.dataDir, this.options.models);
+    return [...entries].map(([id, entry]) => ({
+      id,
+      contextWindow: this.#loaded.get(id)?.info.contextSize ?? entry.contextSize,
+      ownedBy: "local",
+    }));
+  }
+
+  /** Pings the engine when it runs; otherwise checks that at least one model file is there. */
+  async probe(signal: AbortSignal): Promise<void> {
+    if (this.#engine.running) {
+      await this.#engine.ping(signal);
+      return;
+    }
+    const entries = await localModelEntries(this.options.dataDir, this.options.models);
+    for (const entry of entries.values()) {
+      if (
+        await stat(entry.path).then(
+          (s) => s.isFile(),
+          () => false,
+        )
+      )
+        return;
+    }
+    throw new GatewayError("unavailable", `${this.id} has no model files (run \`tandem models pull\`).`, { retryable: false });
+  }
+
+  /** How busy a model is, for routing around a saturated engine. */
+  load(model: string): SlotLoad | undefined {
+    return this.#queues.get(model)?.load();
+  }
+
+  /** Loads a model now and keeps it for `keepAliveMs` (Ollama's empty request with keep_alive). */
+  async preload(model: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<void> {
+    const spec = await this.#spec(model);
+    if (keepAliveMs === 0) {
+      await this.unload(spec.name);
+      return;
+    }
+    await this.#ensureLoaded(spec, signal);
+    this.#touch(spec.name, keepAliveMs);
+  }
+
+  async unload(name: string): Promise<void> {
+    const loaded = this.#loaded.get(name);
+    if (!loaded) return;
+    clearTimeout(loaded.timer);
+    this.#loaded.delete(name);
+    if (this.#engine.running) await this.#engine.call({ op: "unload", name }).catch(() => undefined);
+  }
+
+  loadedModels(): LoadedModelStatus[] {
+    return [...this.#loaded.values()].map(({ info, expiresAt }) => ({
+      ...info,
+      target: this.#target(info.name),
+      expiresAt: expiresAt === undefined ? undefined : new Date(expiresAt).toISOString(),
+      load: this.#queues.get(info.name)?.load() ?? {
+        slots: info.parallel,
+        active: 0,
+        queued: 0,
+        maxQueue: this.options.maxQueue ?? 16,
+      },
+    }));
+  }
+
+  async close(): Promise<void> {
+    for (const loaded of this.#loaded.values()) clearTimeout(loaded.timer);
+    this.#loaded.clear();
+    await this.#engine.close();
+  }
+
+  #target(name: string): string {
+    return `${this.id}/${name}`;
+  }
+
+  async #spec(model: string): Promise<ModelSpec> {
+    const entries = await localModelEntries(this.options.dataDir, this.options.models);
+    const entry = entries.get(model);
+    if (!entry) {
+      const names = [...entries.keys()].map((n) => this.#target(n));
+      throw new GatewayError(
+        "not_found",
+        `The model '${this.#target(model)}' does not exist. ${names.length ? `Local models: ${names.join(", ")}.` : "No local models are installed (run `tandem models pull`)."}`,
+        { param: "model", target: this.#target(model), retryable: false },
+      );
+    }
+    return {
+      name: model,
+      path: entry.path,
+      contextSize: entry.contextSize,
+      parallel: entry.parallel ?? this.options.parallel ?? 2,
+      threads: this.#threads,
+    };
+  }
+
+  #queue(spec: ModelSpec): SlotQueue {
+    let queue = this.#queues.get(spec.name);
+    if (!queue || queue.slots !== spec.parallel) {
+      queue = new SlotQueue(this.#target(spec.name), spec.parallel, this.options.maxQueue ?? 16);
+      this.#queues.set(spec.name, queue);
+    }
+    return queue;
+  }
+
+  async #ensureLoaded(spec: ModelSpec, signal: AbortSignal): Promise<LoadedModelInfo> {
+    const loaded = this.#loaded.get(spec.name);
+    if (loaded && loaded.info.path === spec.path && this.#engine.running) return loaded.info;
+    let loading = this.#loading.get(spec.name);
+    if (!loading) {
+      loading = this.#load(spec).finally(() => this.#loading.delete(spec.name));
+      this.#loading.set(spec.name, loading);
+    }
+    return await abortable(loading, signal, this.#target(spec.name));
+  }
+
+  async #load(spec: ModelSpec): Promise<LoadedModelInfo> {
+    const target = this.#target(spec.name);
+    const poisoned = this.#poisoned.get(spec.path);
+    if (poisoned) {
+      const mtimeMs = await stat(spec.path).then(
+        (s) => s.mtimeMs,
+        () => -1,
+      );
+      if (mtimeMs === poisoned.mtimeMs) {
+        throw new GatewayError(
+          "unavailable",
+          `${target} cannot be loaded: ${spec.path} crashed the engine (${poisoned.reason}).`,
+          {
+            target,
+            retryable: false,
+          },
+        );
+      }
+      this.#poisoned.delete(spec.path);
+    }
+    await checkModelFile(target, spec.path);
+    const info = (await this.#engine.call({ op: "load", model: spec })) as LoadedModelInfo;
+    this.#loaded.set(spec.name, { info, expiresAt: undefined, timer: undefined });
+    return info;
+  }
+
+  /** Restarts the keep-alive clock of a model after a request (Ollama's keep_alive wins when given). */
+  #touch(name: string, keepAliveMs: number | undefined): void {
+    const loaded = this.#loaded.get(name);
+    if (!loaded) return;
+    clearTimeout(loaded.timer);
+    const ms = keepAliveMs ?? this.options.keepAliveMs ?? 900_000;
+    if (ms < 0) {
+      loaded.expiresAt = undefined;
+      loaded.timer = undefined;
+      return;
+    }
+    loaded.expiresAt = Date.now() + ms;
+    loaded.timer = setTimeout(() => {
+      const load = this.#queues.get(name)?.load();
+      if (load && (load.active > 0 || load.queued > 0)) return; // in use: the request's end re-arms it
+      void this.unload(name);
+    }, ms);
+    loaded.timer.unref();
+  }
+
+  #onEngineExit(exit: EngineExit): void {
+    for (const loaded of this.#loaded.values()) clearTimeout(loaded.timer);
+    this.#loaded.clear();
+    if (exit.loadingPath && !exit.killed) {
+      const path = exit.loadingPath;
+      void stat(path).then(
+        (s) => this.#poisoned.set(path, { reason: exit.reason, mtimeMs: s.mtimeMs }),
+        () => undefined,
+      );
+    }
+  }
+}
+
+function withTarget(err: unknown, target: string): GatewayError {
+  if (err instanceof GatewayError) {
+    return err.target
+      ? err
+      : new GatewayError(err.code, err.message, { target, retryable: err.retryable, retryAfterMs: err.retryAfterMs });
+  }
+  return new GatewayError("upstream_error", `${target}: ${(err as Error)?.message ?? String(err)}`, { target });
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal, target: string): Promise<T> {
+  if (signal.aborted) return Promise.reject(new GatewayError("canceled", `The request to ${target} was canceled.`, { target }));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new GatewayError("canceled", `The request to ${target} was canceled.`, { target }));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}

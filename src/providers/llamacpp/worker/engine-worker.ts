@@ -1,0 +1,99 @@
+/**
+ * The engine child process: node-llama-cpp and every model live here, so a native abort (a bad GGUF,
+ * an out-of-memory in llama.cpp) ends this process and never the server. It does what the parent
+ * asks over IPC and nothing on its own; when the parent goes away, it exits.
+ */
+import process from "node:process";
+import { getLlama, LlamaLogLevel } from "node-llama-cpp";
+import { GatewayError } from "../../../core/index.js";
+import type { ChildMessage, EngineOptions, ParentMessage } from "../engine-protocol.js";
+import { generateChat } from "./generate-chat.js";
+import { ModelHost } from "./model-host.js";
+
+function send(message: ChildMessage): void {
+  if (process.connected) process.send?.(message);
+}
+
+const options = JSON.parse(process.argv[2] ?? "{}") as EngineOptions;
+const llama = await getLlama({
+  gpu: options.gpu ?? false,
+  build: "never",
+  logLevel: LlamaLogLevel.error,
+  logger: (level, message) => {
+    if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) {
+      process.stderr.write(`${message.trimEnd()}\n`);
+    }
+  },
+});
+const host = new ModelHost(llama, (path) => send({ op: "loading", path }));
+const running = new Map<number, AbortController>();
+
+process.on("disconnect", () => process.exit(0));
+process.on("message", (message: ParentMessage) => {
+  void handle(message).catch((err: unknown) => fail(message.id, err));
+});
+
+async function handle(message: ParentMessage): Promise<void> {
+  switch (message.op) {
+    case "ping":
+      send({ op: "result", id: message.id, value: { rssBytes: process.memoryUsage.rss(), models: await host.infos() } });
+      return;
+    case "cancel":
+      running.get(message.id)?.abort();
+      return;
+    case "load": {
+      const loaded = await host.get(message.model);
+      send({ op: "result", id: message.id, value: loaded.info() });
+      return;
+    }
+    case "unload":
+      send({ op: "result", id: message.id, value: await host.unload(message.name) });
+      return;
+    case "tokenize": {
+      const loaded = await host.get(message.model);
+      send({ op: "result", id: message.id, value: loaded.model.tokenize(message.text).length });
+      return;
+    }
+    case "embed": {
+      const loaded = await host.get(message.model);
+      const context = await loaded.embeddingContext();
+      const embeddings: number[][] = [];
+      let inputTokens = 0;
+      for (const text of message.input) {
+        const tokens = loaded.model.tokenize(text);
+        if (tokens.length > loaded.embeddingContextSize) {
+          throw new GatewayError(
+            "context_length_exceeded",
+            `An input has ${tokens.length} tokens; local/${message.model.name} embeds at most ${loaded.embeddingContextSize}.`,
+          );
+        }
+        inputTokens += tokens.length;
+        embeddings.push([...(await context.getEmbeddingFor(tokens)).vector]);
+      }
+      send({ op: "result", id: message.id, value: { embeddings, inputTokens } });
+      return;
+    }
+    case "chat": {
+      const controller = new AbortController();
+      running.set(message.id, controller);
+      try {
+        const loaded = await host.get(message.model);
+        await generateChat(loaded, message.request, controller.signal, (event) => send({ op: "event", id: message.id, event }));
+        send({ op: "result", id: message.id });
+      } finally {
+        running.delete(message.id);
+      }
+      return;
+    }
+  }
+}
+
+function fail(id: number, err: unknown): void {
+  if (err instanceof GatewayError) {
+    send({ op: "error", id, code: err.code, message: err.message, retryable: err.retryable });
+  } else {
+    send({ op: "error", id, code: "upstream_error", message: `local engine: ${(err as Error)?.message ?? String(err)}` });
+  }
+}
+
+send({ op: "ready", pid: process.pid, engine: `llama.cpp ${llama.llamaCppRelease.release} (${llama.gpu || "cpu"})` });

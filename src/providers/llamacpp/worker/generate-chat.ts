@@ -1,0 +1,151 @@
+import {
+  type ChatModelFunctions,
+  LlamaChat,
+  type LlamaChatResponseFunctionCallParamsChunk,
+  type LlamaGrammar,
+} from "node-llama-cpp";
+import { type FinishReason, GatewayError, makeId, type ProviderChatRequest, type StreamEvent } from "../../../core/index.js";
+import type { LoadedModel } from "./model-host.js";
+import { toChatHistory } from "./to-chat-history.js";
+import { toGbnfSchema } from "./to-gbnf-schema.js";
+
+/** Sampling defaults when the client sets none: llama.cpp's and Ollama's own. */
+const DEFAULT_TEMPERATURE = 0.8;
+
+/**
+ * Runs one chat request on a loaded model and reports it as canonical stream events: `start`, text
+ * and tool-call events as the model writes them, `usage`, then `finish`. A canceled request throws
+ * a canceled error; everything else node-llama-cpp throws becomes an upstream error.
+ */
+export async function generateChat(
+  loaded: LoadedModel,
+  request: ProviderChatRequest,
+  signal: AbortSignal,
+  emit: (event: StreamEvent) => void,
+): Promise<void> {
+  const target = `local/${loaded.spec.name}`;
+  const history = toChatHistory(request.messages, target);
+  const functions = request.tools && request.toolChoice !== "none" ? toFunctions(request) : undefined;
+  const grammar = functions ? undefined : await grammarFor(loaded, request);
+  const sequence = await loaded.acquire();
+  const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
+  const meterBefore = sequence.tokenMeter.getState();
+  let outputTokens = 0;
+  const calls = new Map<number, boolean>();
+  emit({ type: "start", id: makeId("chatcmpl-"), model: loaded.spec.name });
+  try {
+    const common = {
+      signal,
+      stopOnAbortSignal: false,
+      maxTokens: request.maxTokens,
+      temperature: request.temperature ?? DEFAULT_TEMPERATURE,
+      topP: request.topP,
+      topK: request.topK,
+      seed: request.seed,
+      customStopTriggers: request.stop && request.stop.length > 0 ? request.stop : undefined,
+      onTextChunk: (text: string) => {
+        if (text) emit({ type: "text-delta", text });
+      },
+      onToken: (tokens: readonly unknown[]) => {
+        outputTokens += tokens.length;
+      },
+    };
+    const result = functions
+      ? await chat.generateResponse(history, {
+          ...common,
+          functions,
+          documentFunctionParams: true,
+          maxParallelFunctionCalls: request.parallelToolCalls === false ? 1 : undefined,
+          onFunctionCallParamsChunk: (chunk: LlamaChatResponseFunctionCallParamsChunk) => emitCallChunk(chunk, calls, emit),
+        })
+      : await chat.generateResponse(history, { ...common, grammar });
+    if (signal.aborted) throw canceled(target);
+    // Calls node-llama-cpp parsed without streaming their params (none expected, but never drop one).
+    for (const [index, call] of (result.functionCalls ?? []).entries()) {
+      if (calls.has(index)) continue;
+      emit({ type: "tool-call-start", index, id: makeId("call_"), name: call.functionName });
+      emit({ type: "tool-call-delta", index, argumentsDelta: JSON.stringify(call.params ?? {}) });
+      emit({ type: "tool-call-end", index });
+    }
+    const meterAfter = sequence.tokenMeter.getState();
+    const evaluated = meterAfter.usedInputTokens - meterBefore.usedInputTokens;
+    const inputTokens = Math.max(0, sequence.contextTokens.length - outputTokens);
+    // Prompt tokens the sequence already held from an earlier turn were not evaluated again.
+    const cachedInputTokens = Math.max(0, inputTokens - evaluated);
+    emit({ type: "usage", usage: { inputTokens, outputTokens, cachedInputTokens } });
+    const meta = result.metadata;
+    const stopSequence = meta.stopReason === "customStopTrigger" ? meta.customStopTrigger.map(String).join("") : undefined;
+    emit({ type: "finish", ...finishOf(meta.stopReason, (result.functionCalls?.length ?? 0) > 0), stopSequence });
+  } catch (err) {
+    if (signal.aborted) throw canceled(target);
+    if (err instanceof GatewayError) throw err;
+    throw mapError(err as Error, target);
+  } finally {
+    chat.dispose({ disposeSequence: false });
+    loaded.release(sequence);
+  }
+}
+
+function emitCallChunk(
+  chunk: LlamaChatResponseFunctionCallParamsChunk,
+  calls: Map<number, boolean>,
+  emit: (e: StreamEvent) => void,
+) {
+  const index = chunk.callIndex;
+  if (!calls.has(index)) {
+    calls.set(index, true);
+    emit({ type: "tool-call-start", index, id: makeId("call_"), name: chunk.functionName });
+  }
+  if (chunk.paramsChunk) emit({ type: "tool-call-delta", index, argumentsDelta: chunk.paramsChunk });
+  if (chunk.done) emit({ type: "tool-call-end", index });
+}
+
+function toFunctions(request: ProviderChatRequest): ChatModelFunctions {
+  const functions: Record<string, ChatModelFunctions[string]> = {};
+  const only = typeof request.toolChoice === "object" ? request.toolChoice.name : undefined;
+  for (const tool of request.tools ?? []) {
+    if (only && tool.name !== only) continue;
+    const params = Object.keys(tool.parameters ?? {}).length > 0 ? toGbnfSchema(tool.parameters) : undefined;
+    functions[tool.name] = { description: tool.description, params };
+  }
+  return functions;
+}
+
+async function grammarFor(loaded: LoadedModel, request: ProviderChatRequest): Promise<LlamaGrammar | undefined> {
+  const format = request.responseFormat;
+  if (!format || format.type === "text") return undefined;
+  const llama = loaded.model.llama;
+  try {
+    if (format.type === "json") return await llama.getGrammarFor("json");
+    // The schema is built at run time, so its type cannot be narrowed statically.
+    return await llama.createGrammarForJsonSchema(
+      toGbnfSchema(format.schema) as Parameters<typeof llama.createGrammarForJsonSchema>[0],
+    );
+  } catch (err) {
+    throw new GatewayError("invalid_request", `The JSON schema cannot be turned into a grammar: ${(err as Error).message}`, {
+      param: "response_format",
+    });
+  }
+}
+
+function finishOf(stopReason: string, calledTools: boolean): { reason: FinishReason; raw: string } {
+  if (calledTools || stopReason === "functionCalls") return { reason: "tool_calls", raw: stopReason };
+  if (stopReason === "maxTokens") return { reason: "length", raw: stopReason };
+  return { reason: "stop", raw: stopReason };
+}
+
+function canceled(target: string): GatewayError {
+  return new GatewayError("canceled", `The request to ${target} was canceled.`, { target });
+}
+
+/** node-llama-cpp's errors are plain Errors; the context-window one is the only one a client can fix. */
+function mapError(err: Error, target: string): GatewayError {
+  const message = err.message ?? String(err);
+  if (/context size|does not fit|too long|context shift/i.test(message)) {
+    return new GatewayError("context_length_exceeded", `The conversation does not fit ${target}'s context window: ${message}`, {
+      target,
+      retryable: false,
+    });
+  }
+  return new GatewayError("upstream_error", `${target} failed: ${message}`, { target });
+}

@@ -1,0 +1,144 @@
+import type { Llama, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
+import { resolveChatWrapper } from "node-llama-cpp";
+import { GatewayError } from "../../../core/index.js";
+import type { LoadedModelInfo, ModelSpec } from "../engine-protocol.js";
+
+/** Without a configured size, contexts are capped here: a model trained on 128k tokens would otherwise take gigabytes. */
+const DEFAULT_MAX_CONTEXT = 8192;
+
+/** One model in memory: weights, a context with one sequence per parallel request, and a lazy embedding context. */
+export class LoadedModel {
+  readonly #free: LlamaContextSequence[] = [];
+  #embedding: Promise<LlamaEmbeddingContext> | undefined;
+
+  constructor(
+    readonly spec: ModelSpec,
+    readonly model: LlamaModel,
+    readonly context: LlamaContext,
+  ) {}
+
+  readonly #waiting: ((seq: LlamaContextSequence) => void)[] = [];
+
+  /**
+   * A sequence for one request. The parent never runs more requests than `parallel` at once, but it
+   * frees a canceled request's slot before the generation here has stopped, so a new request may wait
+   * a moment for that sequence. Sequences are reused (most recently used first) so a follow-up turn
+   * of the same conversation finds its prompt already evaluated.
+   */
+  acquire(): Promise<LlamaContextSequence> {
+    const seq = this.#free.pop() ?? (this.context.sequencesLeft > 0 ? this.context.getSequence() : undefined);
+    if (seq) return Promise.resolve(seq);
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  release(seq: LlamaContextSequence): void {
+    if (seq.disposed) return;
+    const next = this.#waiting.shift();
+    if (next) next(seq);
+    else this.#free.push(seq);
+  }
+
+  /** Tokens one embedding input may have. */
+  get embeddingContextSize(): number {
+    return Math.min(this.model.trainContextSize, this.spec.contextSize ?? DEFAULT_MAX_CONTEXT);
+  }
+
+  embeddingContext(): Promise<LlamaEmbeddingContext> {
+    this.#embedding ??= this.model.createEmbeddingContext({
+      contextSize: this.embeddingContextSize,
+      threads: this.spec.threads,
+    });
+    return this.#embedding;
+  }
+
+  info(): LoadedModelInfo {
+    return {
+      name: this.spec.name,
+      path: this.spec.path,
+      modelBytes: this.model.size,
+      contextSize: this.context.contextSize,
+      trainContextSize: this.model.trainContextSize,
+      embeddingSize: this.model.embeddingVectorSize,
+      parallel: this.context.totalSequences,
+      chatWrapper: resolveChatWrapper(this.model).wrapperName,
+      hasChatTemplate: this.model.fileInfo.metadata.tokenizer?.chat_template !== undefined,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    const embedding = await this.#embedding?.catch(() => undefined);
+    await embedding?.dispose();
+    await this.context.dispose();
+    await this.model.dispose();
+  }
+}
+
+/** The models this engine process has loaded, by name. A spec that changed reloads the model. */
+export class ModelHost {
+  readonly #models = new Map<string, Promise<LoadedModel>>();
+
+  constructor(
+    readonly llama: Llama,
+    private readonly onLoading: (path: string) => void,
+  ) {}
+
+  async get(spec: ModelSpec): Promise<LoadedModel> {
+    const current = this.#models.get(spec.name);
+    if (current) {
+      const loaded = await current;
+      if (sameSpec(loaded.spec, spec)) return loaded;
+      await this.unload(spec.name);
+    }
+    const loading = this.#load(spec);
+    this.#models.set(spec.name, loading);
+    loading.catch(() => this.#models.delete(spec.name));
+    return loading;
+  }
+
+  async #load(spec: ModelSpec): Promise<LoadedModel> {
+    this.onLoading(spec.path);
+    let model: LlamaModel;
+    try {
+      model = await this.llama.loadModel({ modelPath: spec.path });
+    } catch (err) {
+      throw new GatewayError(
+        "unavailable",
+        `local/${spec.name} could not be loaded from ${spec.path}: ${(err as Error).message}`,
+        {
+          retryable: false,
+        },
+      );
+    }
+    try {
+      const context = await model.createContext({
+        contextSize: spec.contextSize ?? { max: Math.min(model.trainContextSize, DEFAULT_MAX_CONTEXT) },
+        sequences: spec.parallel,
+        threads: spec.threads,
+      });
+      return new LoadedModel(spec, model, context);
+    } catch (err) {
+      await model.dispose();
+      throw new GatewayError("unavailable", `local/${spec.name}: no room for its context: ${(err as Error).message}`, {
+        retryable: false,
+      });
+    }
+  }
+
+  async unload(name: string): Promise<boolean> {
+    const entry = this.#models.get(name);
+    if (!entry) return false;
+    this.#models.delete(name);
+    const loaded = await entry.catch(() => undefined);
+    await loaded?.dispose();
+    return loaded !== undefined;
+  }
+
+  async infos(): Promise<LoadedModelInfo[]> {
+    const settled = await Promise.allSettled(this.#models.values());
+    return settled.flatMap((s) => (s.status === "fulfilled" ? [s.value.info()] : []));
+  }
+}
+
+function sameSpec(a: ModelSpec, b: ModelSpec): boolean {
+  return a.path === b.path && a.contextSize === b.contextSize && a.parallel === b.parallel && a.threads === b.threads;
+}
