@@ -1,4 +1,5 @@
 import type { EmbedResult, ProviderChatRequest, ProviderEmbedRequest, StreamEvent } from "../core/index.js";
+import type { EngineState, LoadedModelStatus, SlotLoad } from "./llamacpp/index.js";
 
 /** A model an upstream offers, as its model list reports it. */
 export interface ModelInfo {
@@ -36,6 +37,18 @@ export interface Provider {
   probe(signal: AbortSignal): Promise<void>;
   /** Releases connection pools and child processes. */
   close(): Promise<void>;
+
+  // Local engines only: what runs in memory here, and how busy it is.
+  /** How busy one model is (slots in use, requests waiting), for sending work elsewhere. */
+  load?(model: string): SlotLoad | undefined;
+  /** Models held in memory now (Ollama's /api/ps). */
+  loadedModels?(): LoadedModelStatus[];
+  /** Loads a model and keeps it for keepAliveMs; 0 unloads it (Ollama's empty request with keep_alive). */
+  preload?(model: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<void>;
+  /** The engine process: running, pid, restarts, why it last stopped. */
+  engineState?(): EngineState;
+  /** Tokens in a text by the model's own tokenizer. */
+  countTokens?(model: string, text: string, signal: AbortSignal): Promise<number>;
 }
 
 /** Where a provider gets its API key for each request (keys can rotate, so it is asked every time). */

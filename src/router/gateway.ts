@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { ChatRequest, EmbedRequest, EmbedResult, StreamEvent } from "../core/index.js";
+import type { LoadedModelStatus } from "../providers/llamacpp/index.js";
 
 /** What the server knows about the client's request, beyond its body. */
 export interface RequestContext {
@@ -53,4 +54,11 @@ export interface Gateway {
   model(name: string): Promise<ModelEntry>;
   /** Counts the input tokens the request would use on the target its model resolves to. */
   countTokens(request: ChatRequest, context: RequestContext): Promise<{ meta: ResponseMeta; inputTokens: number }>;
+  /** Models the local engines hold in memory now. */
+  loadedModels(): LoadedModelStatus[];
+  /**
+   * Loads the local model a name resolves to (a route: its first local target) and keeps it for
+   * keepAliveMs; 0 unloads it. Remote targets are always ready: the name is only resolved.
+   */
+  keepAlive(name: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<ModelEntry>;
 }

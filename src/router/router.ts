@@ -1,7 +1,8 @@
 import { type RouteConfig, routeSchema } from "../config/schema.js";
 import { estimateInputTokens, loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { fitConversation } from "../context/fit-conversation.js";
-import { type ChatRequest, type EmbedRequest, GatewayError, type StreamEvent, type Usage } from "../core/index.js";
+import { type ChatRequest, type EmbedRequest, GatewayError, type StreamEvent, textOf, type Usage } from "../core/index.js";
+import type { LoadedModelStatus } from "../providers/llamacpp/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
 import { describeAttempts, exhaustedError, type FailedAttempt } from "./attempt-log.js";
@@ -649,7 +650,29 @@ export class Router implements Gateway {
     const plan = this.#planFor(request.model, context.headers);
     const target = plan.tiers.flat()[0];
     if (!target) throw exhaustedError(plan.name, plan.unresolved, false);
-    const inputTokens = await estimateInputTokens(request);
-    return { meta: { route: plan.route, target: target.name, attempts: 0, degraded: undefined }, inputTokens };
+    const meta = { route: plan.route, target: target.name, attempts: 0, degraded: undefined };
+    if (target.provider.countTokens) {
+      // A local model counts with its own tokenizer (the template's tokens are not included).
+      const text = request.messages.map((m) => (m.role === "system" ? m.content : textOf(m.content))).join("\n");
+      return { meta, inputTokens: await target.provider.countTokens(target.upstreamModel, text, context.signal) };
+    }
+    return { meta, inputTokens: await estimateInputTokens(request) };
+  }
+
+  loadedModels(): LoadedModelStatus[] {
+    return [...this.#catalog.slots.values()].flatMap((slot) => slot.provider?.loadedModels?.() ?? []);
+  }
+
+  async keepAlive(name: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<ModelEntry> {
+    const entry = await this.model(name);
+    const resolved = this.#catalog.resolve(name);
+    const target =
+      resolved.kind === "target"
+        ? resolved.target
+        : this.#plan(resolved.name)
+            .tiers.flat()
+            .find((t) => t.provider.preload);
+    if (target?.provider.preload) await target.provider.preload(target.upstreamModel, keepAliveMs, signal);
+    return entry;
   }
 }

@@ -66,6 +66,9 @@ export function statusSnapshot({ catalog, stats, health, breakerState, startedAt
       probe: health.result(slot.name) ?? null,
       // Key references only (e.g. env:OPENAI_API_KEY), never the keys.
       keys: "apiKeys" in slot.config ? slot.config.apiKeys : [],
+      ...(slot.provider?.engineState
+        ? { engine: slot.provider.engineState(), loaded: slot.provider.loadedModels?.() ?? [] }
+        : {}),
     })),
     targets,
     routes: [...catalog.routes.entries()].map(([name, r]) => ({

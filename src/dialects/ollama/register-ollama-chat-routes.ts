@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Gateway } from "../../router/gateway.js";
+import { clientSignal } from "../../server/client-signal.js";
 import { requestRecord } from "../../server/request-record.js";
 import { sendChat } from "../../server/respond.js";
 import { parseBody } from "../shared/index.js";
@@ -7,6 +8,7 @@ import { ollamaChatRequestSchema, ollamaGenerateRequestSchema } from "./ollama-a
 import { OllamaStreamRenderer } from "./ollama-stream-renderer.js";
 import { parseOllamaChatRequest } from "./parse-ollama-chat-request.js";
 import { parseOllamaGenerateRequest } from "./parse-ollama-generate-request.js";
+import { parseOllamaKeepAlive } from "./parse-ollama-keep-alive.js";
 import { renderOllamaChatResponse, renderOllamaGenerateResponse, renderOllamaLoadResponse } from "./render-ollama-response.js";
 
 /** POST /api/chat and POST /api/generate. */
@@ -15,28 +17,42 @@ export function registerOllamaChatRoutes(scope: FastifyInstance, gateway: Gatewa
     const record = requestRecord(request);
     record.dialect = "ollama";
     const body = parseBody(ollamaChatRequestSchema, request.body);
+    const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (!body.messages?.length) {
-      // Ollama loads the model and answers "load"; here that is: check the name resolves.
-      const entry = await gateway.model(body.model);
-      return reply.send(renderOllamaLoadResponse(entry.name, "chat"));
+      // Ollama's load (or, with keep_alive 0, unload) request: a local model is loaded; a remote one only resolved.
+      const entry = await gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply));
+      return reply.send(renderOllamaLoadResponse(entry.name, "chat", keepAliveMs === 0));
     }
-    await sendChat(request, reply, gateway, parseOllamaChatRequest(body), {
-      stream: (meta) => new OllamaStreamRenderer("chat", meta, record),
-      json: (result, meta) => renderOllamaChatResponse(result, meta, record),
-    });
+    await sendChat(
+      request,
+      reply,
+      gateway,
+      { ...parseOllamaChatRequest(body), keepAliveMs },
+      {
+        stream: (meta) => new OllamaStreamRenderer("chat", meta, record),
+        json: (result, meta) => renderOllamaChatResponse(result, meta, record),
+      },
+    );
   });
 
   scope.post("/api/generate", async (request, reply) => {
     const record = requestRecord(request);
     record.dialect = "ollama";
     const body = parseBody(ollamaGenerateRequestSchema, request.body);
+    const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (!body.prompt && !body.images?.length) {
-      const entry = await gateway.model(body.model);
-      return reply.send(renderOllamaLoadResponse(entry.name, "generate"));
+      const entry = await gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply));
+      return reply.send(renderOllamaLoadResponse(entry.name, "generate", keepAliveMs === 0));
     }
-    await sendChat(request, reply, gateway, parseOllamaGenerateRequest(body), {
-      stream: (meta) => new OllamaStreamRenderer("generate", meta, record),
-      json: (result, meta) => renderOllamaGenerateResponse(result, meta, record),
-    });
+    await sendChat(
+      request,
+      reply,
+      gateway,
+      { ...parseOllamaGenerateRequest(body), keepAliveMs },
+      {
+        stream: (meta) => new OllamaStreamRenderer("generate", meta, record),
+        json: (result, meta) => renderOllamaGenerateResponse(result, meta, record),
+      },
+    );
   });
 }

@@ -5,6 +5,7 @@ import { metaHeaders } from "../../server/meta-headers.js";
 import { requestRecord } from "../../server/request-record.js";
 import { parseBody } from "../shared/index.js";
 import { ollamaEmbeddingsRequestSchema, ollamaEmbedRequestSchema } from "./ollama-api.js";
+import { parseOllamaKeepAlive } from "./parse-ollama-keep-alive.js";
 
 /** POST /api/embed and the legacy POST /api/embeddings. */
 export function registerOllamaEmbedRoutes(scope: FastifyInstance, gateway: Gateway): void {
@@ -14,13 +15,14 @@ export function registerOllamaEmbedRoutes(scope: FastifyInstance, gateway: Gatew
     const body = parseBody(ollamaEmbedRequestSchema, request.body);
     record.model = body.model;
     const input = typeof body.input === "string" ? [body.input] : body.input;
+    const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (input.length === 0) {
-      // Ollama answers an empty batch with no vectors (after checking the model exists).
-      const entry = await gateway.model(body.model);
+      // Ollama answers an empty batch with no vectors (after loading the model).
+      const entry = await gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply));
       return { model: entry.name, embeddings: [] };
     }
     const { meta, result } = await gateway.embed(
-      { model: body.model, input, ...(body.dimensions ? { dimensions: body.dimensions } : {}) },
+      { model: body.model, input, ...(body.dimensions ? { dimensions: body.dimensions } : {}), keepAliveMs },
       { signal: clientSignal(request, reply), headers: request.headers },
     );
     record.meta = meta;
@@ -39,12 +41,13 @@ export function registerOllamaEmbedRoutes(scope: FastifyInstance, gateway: Gatew
     record.dialect = "ollama";
     const body = parseBody(ollamaEmbeddingsRequestSchema, request.body);
     record.model = body.model;
+    const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (!body.prompt) {
-      await gateway.model(body.model);
+      await gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply));
       return { embedding: [] };
     }
     const { meta, result } = await gateway.embed(
-      { model: body.model, input: [body.prompt] },
+      { model: body.model, input: [body.prompt], keepAliveMs },
       { signal: clientSignal(request, reply), headers: request.headers },
     );
     record.meta = meta;

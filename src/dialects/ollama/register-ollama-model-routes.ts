@@ -4,7 +4,7 @@ import type { Gateway } from "../../router/gateway.js";
 import { parseBody } from "../shared/index.js";
 import { ollamaShowRequestSchema } from "./ollama-api.js";
 import { OLLAMA_COMPATIBLE_VERSION } from "./ollama-version.js";
-import { renderOllamaShow, renderOllamaTagsEntry } from "./render-ollama-models.js";
+import { renderOllamaPsEntry, renderOllamaShow, renderOllamaTagsEntry } from "./render-ollama-models.js";
 
 /** GET /api/tags, POST /api/show, GET /api/ps, GET /api/version. */
 export function registerOllamaModelRoutes(scope: FastifyInstance, gateway: Gateway): void {
@@ -20,9 +20,8 @@ export function registerOllamaModelRoutes(scope: FastifyInstance, gateway: Gatew
     return renderOllamaShow(await gateway.model(name));
   });
 
-  // Nothing is "loaded" in Ollama's sense: remote targets are always ready and the local engine
-  // is not wired to this list yet.
-  scope.get("/api/ps", async () => ({ models: [] }));
+  // Only the local engine loads models; remote targets are always ready and not listed.
+  scope.get("/api/ps", async () => ({ models: gateway.loadedModels().map(renderOllamaPsEntry) }));
 
   scope.get("/api/version", async () => ({ version: OLLAMA_COMPATIBLE_VERSION }));
 }

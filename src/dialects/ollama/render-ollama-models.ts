@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { LoadedModelStatus } from "../../providers/llamacpp/index.js";
 import type { ModelEntry } from "../../router/gateway.js";
 
 /**
@@ -79,4 +80,28 @@ function modelfileOf(entry: ModelEntry): string {
 
 function modifiedAt(entry: ModelEntry): string {
   return entry.created === undefined ? UNKNOWN_TIME : new Date(entry.created * 1000).toISOString();
+}
+
+/** What Ollama writes as the expiry of a model kept loaded forever (keep_alive -1). */
+const NEVER = "2318-01-01T00:00:00Z";
+
+/** One entry of GET /api/ps: a model the local engine holds in memory (CPU only: size_vram 0). */
+export function renderOllamaPsEntry(model: LoadedModelStatus) {
+  return {
+    name: model.target,
+    model: model.target,
+    size: model.modelBytes,
+    digest: createHash("sha256").update(model.path).digest("hex"),
+    details: {
+      parent_model: "",
+      format: "gguf",
+      family: model.architecture,
+      families: [model.architecture],
+      parameter_size: "",
+      quantization_level: model.quantization ?? "",
+    },
+    expires_at: model.expiresAt ?? NEVER,
+    size_vram: 0,
+    context_length: model.contextSize,
+  };
 }

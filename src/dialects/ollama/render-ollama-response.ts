@@ -35,7 +35,7 @@ export function renderOllamaGenerateResponse(result: ChatResult, meta: ResponseM
  * Ollama's answer to an empty request (no messages, or an empty prompt): it loads the model and
  * says so. Nothing is loaded for a routed target, but clients use this to check a model is usable.
  */
-export function renderOllamaLoadResponse(model: string, kind: "chat" | "generate"): unknown {
+export function renderOllamaLoadResponse(model: string, kind: "chat" | "generate", unload = false): unknown {
   const head = kind === "chat" ? { message: { role: "assistant", content: "" } } : { response: "" };
-  return { model, created_at: new Date().toISOString(), ...head, done_reason: "load", done: true };
+  return { model, created_at: new Date().toISOString(), ...head, done_reason: unload ? "unload" : "load", done: true };
 }

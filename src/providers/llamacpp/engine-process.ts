@@ -33,6 +33,15 @@ export interface EngineExit {
   killed: boolean;
 }
 
+export interface EngineState {
+  running: boolean;
+  pid: number | undefined;
+  /** llama.cpp's release and backend, once the engine has started. */
+  engine: string | undefined;
+  restarts: number;
+  lastExit: string | undefined;
+}
+
 const RESTART_BASE_MS = 500;
 const RESTART_MAX_MS = 30_000;
 /** A child that lived this long resets the restart backoff. */

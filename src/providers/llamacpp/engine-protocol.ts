@@ -44,6 +44,10 @@ export interface LoadedModelInfo {
   embeddingSize: number;
   parallel: number;
   chatWrapper: string;
+  /** `general.architecture`, e.g. llama, qwen2. */
+  architecture: string;
+  /** The weights' type, e.g. Q4_K_M, F16 (from the GGUF header; the parent fills it in). */
+  quantization?: string;
   hasChatTemplate: boolean;
 }
 

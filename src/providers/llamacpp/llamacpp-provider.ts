@@ -7,8 +7,9 @@ import {
   type ProviderEmbedRequest,
   type StreamEvent,
 } from "../../core/index.js";
+import { readGgufInfo } from "../../models/index.js";
 import type { ModelInfo, Provider } from "../provider.js";
-import { type EngineExit, EngineProcess } from "./engine-process.js";
+import { type EngineExit, EngineProcess, type EngineState } from "./engine-process.js";
 import type { EmbedReply, EngineGpu, LoadedModelInfo, ModelSpec } from "./engine-protocol.js";
 import { EventChannel } from "./event-channel.js";
 import { checkModelFile, type LocalModelEntry, localModelEntries } from "./model-files.js";
@@ -34,6 +35,9 @@ export interface LoadedModelStatus extends LoadedModelInfo {
   expiresAt: string | undefined;
   load: SlotLoad;
 }
+
+/** The context a model runs with when its config sets none (the engine caps it the same way). */
+const DEFAULT_CONTEXT_CAP = 8192;
 
 interface Loaded {
   info: LoadedModelInfo;
@@ -151,13 +155,20 @@ export class LlamaCppProvider implements Provider {
     return count;
   }
 
+  /** The models and the context window each will run with (configured, else its own capped at 8192). */
   async listModels(): Promise<ModelInfo[]> {
     const entries = await localModelEntries(this.options.dataDir, this.options.models);
-    return [...entries].map(([id, entry]) => ({
-      id,
-      contextWindow: this.#loaded.get(id)?.info.contextSize ?? entry.contextSize,
-      ownedBy: "local",
-    }));
+    return Promise.all(
+      [...entries].map(async ([id, entry]) => {
+        const trained = await readGgufInfo(entry.path).then(
+          (g) => g.contextLength,
+          () => undefined,
+        );
+        const contextWindow =
+          this.#loaded.get(id)?.info.contextSize ?? entry.contextSize ?? (trained && Math.min(trained, DEFAULT_CONTEXT_CAP));
+        return { id, contextWindow, ownedBy: "local" };
+      }),
+    );
   }
 
   /** Pings the engine when it runs; otherwise checks that at least one model file is there. */
@@ -201,6 +212,10 @@ export class LlamaCppProvider implements Provider {
     clearTimeout(loaded.timer);
     this.#loaded.delete(name);
     if (this.#engine.running) await this.#engine.call({ op: "unload", name }).catch(() => undefined);
+  }
+
+  engineState(): EngineState {
+    return this.#engine.state();
   }
 
   loadedModels(): LoadedModelStatus[] {
@@ -287,8 +302,9 @@ export class LlamaCppProvider implements Provider {
       }
       this.#poisoned.delete(spec.path);
     }
-    await checkModelFile(target, spec.path);
-    const info = (await this.#engine.call({ op: "load", model: spec })) as LoadedModelInfo;
+    const gguf = await checkModelFile(target, spec.path);
+    const loaded = (await this.#engine.call({ op: "load", model: spec })) as LoadedModelInfo;
+    const info: LoadedModelInfo = { ...loaded, quantization: gguf.quantization ?? "unknown" };
     this.#loaded.set(spec.name, { info, expiresAt: undefined, timer: undefined });
     return info;
   }

@@ -1,7 +1,8 @@
-import { open, readdir, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { freemem } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { GatewayError } from "../../core/index.js";
+import { GgufError, type GgufInfo, readGgufInfo } from "../../models/index.js";
 
 /** A local model as the config (or the data dir) names it. */
 export interface LocalModelEntry {
@@ -51,44 +52,35 @@ function resolvePath(dataDir: string, path: string): string {
   return isAbsolute(path) ? path : resolve(dataDir, path);
 }
 
-const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 /** Room the engine needs beyond the weights: context, compute buffers, the process itself. */
 const OVERHEAD_BYTES = 256 * 1024 * 1024;
 
 /**
- * Checks a model file before the engine is asked to load it: it exists, is a GGUF file of a version
- * llama.cpp reads, is not cut short, and fits in free memory. Each failure is a clear, non-retryable
- * error naming the file (the router moves on to another target).
+ * Checks a model file before the engine is asked to load it: it exists, its GGUF header is sound
+ * (read without touching the tensors), and it fits in free memory. Each failure is a clear,
+ * non-retryable error naming the file (the router moves on to another target).
  */
-export async function checkModelFile(target: string, path: string, freeBytes: () => number = freemem): Promise<number> {
+export async function checkModelFile(target: string, path: string, freeBytes: () => number = freemem): Promise<GgufInfo> {
   const refuse = (why: string) =>
-    new GatewayError("unavailable", `${target} cannot be loaded: ${path} ${why}`, { target, retryable: false });
-  let size: number;
+    new GatewayError("unavailable", `${target} cannot be loaded: ${why}`, { target, retryable: false });
   try {
     const info = await stat(path);
-    if (!info.isFile()) throw refuse("is not a file.");
-    size = info.size;
+    if (!info.isFile()) throw refuse(`${path} is not a file.`);
   } catch (err) {
     if (err instanceof GatewayError) throw err;
-    throw refuse(`cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
+    throw refuse(`${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
   }
-  const header = Buffer.alloc(24);
-  const file = await open(path, "r");
+  let gguf: GgufInfo;
   try {
-    const { bytesRead } = await file.read(header, 0, header.length, 0);
-    if (bytesRead < header.length || header.readUInt32LE(0) !== GGUF_MAGIC) throw refuse("is not a GGUF model file.");
-    const version = header.readUInt32LE(4);
-    if (version < 2 || version > 3) throw refuse(`has GGUF version ${version}; llama.cpp reads versions 2 and 3.`);
-    const tensors = header.readBigUInt64LE(8);
-    if (tensors === 0n || tensors > 1_000_000n) throw refuse(`claims ${tensors} tensors: the file is damaged.`);
-  } finally {
-    await file.close();
+    gguf = await readGgufInfo(path);
+  } catch (err) {
+    throw refuse(err instanceof GgufError ? `${err.message}.` : `${path}: ${(err as Error).message}`);
   }
   const free = freeBytes();
-  if (size + OVERHEAD_BYTES > free) {
-    throw refuse(`needs about ${gib(size + OVERHEAD_BYTES)} of memory; ${gib(free)} is free.`);
+  if (gguf.fileSize + OVERHEAD_BYTES > free) {
+    throw refuse(`${path} needs about ${gib(gguf.fileSize + OVERHEAD_BYTES)} of memory; ${gib(free)} is free.`);
   }
-  return size;
+  return gguf;
 }
 
 function gib(bytes: number): string {

@@ -52,6 +52,12 @@ export async function startStubApp(): Promise<StubApp> {
     async model(name) {
       throw new GatewayError("not_found", `no model ${name}`);
     },
+    loadedModels() {
+      return [];
+    },
+    async keepAlive(name: string) {
+      return this.model(name);
+    },
     async countTokens(request) {
       counts.push(request);
       if (current.fail) throw current.fail;

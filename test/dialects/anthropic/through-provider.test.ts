@@ -40,6 +40,12 @@ before(async () => {
     async model(name) {
       throw new GatewayError("not_found", name);
     },
+    loadedModels() {
+      return [];
+    },
+    async keepAlive(name: string) {
+      return this.model(name);
+    },
     async countTokens() {
       throw new GatewayError("invalid_request", "no");
     },

@@ -81,6 +81,14 @@ export class StubGateway implements Gateway {
     return entry;
   }
 
+  loadedModels() {
+    return [];
+  }
+
+  async keepAlive(name: string) {
+    return this.model(name);
+  }
+
   async countTokens(_request: ChatRequest, _context: RequestContext): Promise<{ meta: ResponseMeta; inputTokens: number }> {
     return { meta: this.meta, inputTokens: 0 };
   }

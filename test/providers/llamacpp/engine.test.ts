@@ -160,7 +160,7 @@ describe("llamacpp provider on the real engine", () => {
   it("refuses a truncated, a random-bytes and a missing file with a clear error and keeps serving", async () => {
     for (const [model, pattern] of [
       ["truncated", /truncated\.gguf/],
-      ["noise", /not a GGUF model file/],
+      ["noise", /not a GGUF file/],
       ["missing", /cannot be read \(ENOENT\)/],
     ] as const) {
       const err = await failure(collectChat(provider.chat(request({ upstreamModel: model }), new AbortController().signal)));

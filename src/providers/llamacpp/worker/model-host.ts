@@ -4,7 +4,7 @@ import { GatewayError } from "../../../core/index.js";
 import type { LoadedModelInfo, ModelSpec } from "../engine-protocol.js";
 
 /** Without a configured size, contexts are capped here: a model trained on 128k tokens would otherwise take gigabytes. */
-const DEFAULT_MAX_CONTEXT = 8192;
+const DEFAULT_MAX_CONTEXT = 8192; // the provider reports the same cap in its model list
 
 /** One model in memory: weights, a context with one sequence per parallel request, and a lazy embedding context. */
 export class LoadedModel {
@@ -61,6 +61,7 @@ export class LoadedModel {
       embeddingSize: this.model.embeddingVectorSize,
       parallel: this.context.totalSequences,
       chatWrapper: resolveChatWrapper(this.model).wrapperName,
+      architecture: this.model.fileInfo.metadata.general?.architecture ?? "unknown",
       hasChatTemplate: this.model.fileInfo.metadata.tokenizer?.chat_template !== undefined,
     };
   }
