@@ -34,5 +34,7 @@ export function failoverDecision(error: GatewayError): FailoverDecision {
 /** Whether a failure says something about the target's health (so it counts for its breaker). */
 export function countsAgainstTarget(error: GatewayError): boolean {
   const decision = failoverDecision(error);
+  // A local engine refusing work because its queue is full is busy, not sick.
+  if (error.code === "overloaded" && !error.retryable) return false;
   return decision === "retry" || (decision === "next" && error.code !== "context_length_exceeded" && error.code !== "not_found");
 }

@@ -166,6 +166,18 @@ export class Router implements Gateway {
           });
           continue;
         }
+        const load = target.provider.load?.(target.upstreamModel);
+        if (load && load.active >= load.slots && this.#canSpillOver(plan, target, anyHealthy)) {
+          // Local load as a signal: rather than queue behind a busy local model, take the next target now.
+          failed.push({
+            target: target.name,
+            code: "busy",
+            message: `all ${load.slots} slots busy, ${load.queued} waiting`,
+            ms: 0,
+          });
+          this.#metrics.spillovers.inc({ route: plan.route ?? "", target: target.name });
+          continue;
+        }
         const breaker = this.#breaker(target.name);
         for (let n = 0; n < retry.attempts; n++) {
           if (!breaker.allow()) {
@@ -234,6 +246,17 @@ export class Router implements Gateway {
       }
     }
     return { failed, deadlinePassed: false, lastError };
+  }
+
+  /** Whether a later target could take a request now: not itself a busy local model, breaker not open, healthy. */
+  #canSpillOver(plan: Plan, from: Target, anyHealthy: boolean): boolean {
+    const order = plan.tiers.flat();
+    return order.slice(order.indexOf(from) + 1).some((t) => {
+      if (anyHealthy && !this.#health.isHealthy(t.providerName)) return false;
+      if (this.#breaker(t.name).state === "open") return false;
+      const load = t.provider.load?.(t.upstreamModel);
+      return !load || load.active < load.slots;
+    });
   }
 
   /** The target a hedge would start beside `primary`: the next untried, healthy one whose breaker is closed. */

@@ -90,6 +90,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly spillovers = new Counter({
+    name: "tandem_local_spillovers_total",
+    help: "Requests sent past a local model whose slots were all busy, to the next target, by route and local target",
+    labelNames: ["route", "target"] as const,
+    registers: [this.registry],
+  });
+
   readonly contextFits = new Counter({
     name: "tandem_context_fits_total",
     help: "Conversations shortened to fit a target's context window, by target",

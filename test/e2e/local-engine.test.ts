@@ -29,6 +29,7 @@ before(async () => {
           models: {
             stories: { path: sharedModel("stories260K.gguf"), contextSize: 512 },
             tiny: { path: sharedModel("llama-2-tiny-random.gguf"), contextSize: 256 },
+            solo: { path: sharedModel("llama-2-tiny-random.gguf"), contextSize: 256, parallel: 1 },
           },
         },
         cloud: { kind: "openai", baseUrl: cloud.url, apiKeys: ["env:CLOUD_KEY"] },
@@ -36,6 +37,7 @@ before(async () => {
       routes: {
         private: { tiers: ["local/stories"], privacy: "local-only" },
         hybrid: { tiers: ["local/tiny", "cloud/gpt-4o-mini"], timeouts: { firstTokenMs: 20_000 } },
+        spill: { tiers: ["local/solo", "cloud/gpt-4o-mini"] },
       },
     },
     { env: { CLOUD_KEY: "sk-test" } },
@@ -193,5 +195,22 @@ describe("local engine through the server", () => {
       max_tokens: 3,
     });
     assert.equal(again.usage?.completion_tokens, 3);
+  });
+
+  it("spills over to the next tier while the local model's slots are all busy", async () => {
+    const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const ask = (max_tokens: number) =>
+      client.chat.completions.create({ model: "spill", messages: [{ role: "user", content: "hi" }], max_tokens }).withResponse();
+    const long = ask(3000);
+    // Wait until the long request holds the only slot.
+    const local = tandem.server.catalog.slots.get("local")?.provider;
+    for (let i = 0; i < 200 && local?.load?.("solo")?.active !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+    const spilled = await ask(5);
+    assert.equal(spilled.response.headers.get("x-tandem-target"), "cloud/gpt-4o-mini");
+    assert.match(spilled.response.headers.get("x-tandem-degraded") ?? "", /local\/solo: busy/);
+    const first = await long;
+    assert.equal(first.response.headers.get("x-tandem-target"), "local/solo");
+    const after = await ask(5);
+    assert.equal(after.response.headers.get("x-tandem-target"), "local/solo", "back to local once it is free");
   });
 });
