@@ -1,4 +1,5 @@
 import { type Config, ConfigError, loadConfig } from "../config/index.js";
+import { DEFAULT_MODEL_ALIAS } from "../models/model-aliases.js";
 import { parseKeyRef, resolveKeyRef } from "../secrets/index.js";
 import { buildServer, type TandemServer } from "../server/app.js";
 import { isLoopback } from "../server/auth.js";
@@ -76,6 +77,7 @@ function banner(server: TandemServer, config: Config, file: string | undefined, 
   ];
   const slots = [...server.catalog.slots.values()];
   const entries = server.catalog.entries();
+  const localModels = entries.filter((e) => e.kind === "target" && e.providerKind === "llamacpp").length;
   if (slots.length === 0) {
     lines.push(
       "",
@@ -101,6 +103,13 @@ function banner(server: TandemServer, config: Config, file: string | undefined, 
     const shown = targets.slice(0, 12).map((t) => t.name);
     lines.push(
       `  models: ${shown.join(", ")}${targets.length > shown.length ? ` (+${targets.length - shown.length} more)` : ""}`,
+    );
+  }
+  if (localModels === 0) {
+    lines.push(
+      "",
+      `  No local model yet. Pull one (about 0.4 GB) and restart to run AI on this machine:`,
+      `    tandem models pull ${DEFAULT_MODEL_ALIAS}      (npx tandem models pull ..., from a checkout)`,
     );
   }
   return `${lines.join("\n")}\n`;

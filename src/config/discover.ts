@@ -1,3 +1,5 @@
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import type { ConfigInput } from "./schema.js";
 
 /** Cheap default models for providers found through their standard env keys. */
@@ -13,15 +15,30 @@ export interface DiscoveryOptions {
   ollamaAt?: string;
   /** The models that Ollama has, first one preferred. */
   ollamaModels?: string[];
+  /** GGUF models in the data dir (names without `.gguf`), for the embedded engine. */
+  localModels?: string[];
+  /** The local model to put first when present. */
+  preferredLocal?: string;
 }
 
 /**
- * The configuration used when there is no config file at all: cloud providers whose standard env key
- * is set, an Ollama if one answers, and a route `auto` over them, local first.
+ * The configuration used when there is no config file at all: the embedded engine over the data
+ * dir's models, cloud providers whose standard env key is set, an Ollama if one answers, and a route
+ * `auto` over them, local first.
  */
-export function discoverConfig({ env, ollamaAt, ollamaModels = [] }: DiscoveryOptions): ConfigInput {
+export function discoverConfig({
+  env,
+  ollamaAt,
+  ollamaModels = [],
+  localModels = [],
+  preferredLocal,
+}: DiscoveryOptions): ConfigInput {
   const providers: NonNullable<ConfigInput["providers"]> = {};
   const tiers: string[] = [];
+  if (localModels.length > 0) {
+    providers.local = { kind: "llamacpp" };
+    tiers.push(`local/${preferredLocal && localModels.includes(preferredLocal) ? preferredLocal : localModels[0]}`);
+  }
   if (ollamaAt) {
     providers.ollama = { kind: "ollama", baseUrl: ollamaAt };
     const first = ollamaModels[0];
@@ -72,5 +89,18 @@ export async function probeOllama(origin: string, timeoutMs = 300): Promise<stri
     return (body.models ?? []).map((m) => m.name).filter((n): n is string => typeof n === "string");
   } catch {
     return undefined;
+  }
+}
+
+/** The GGUF models in `<dataDir>/models`, by name (file name without `.gguf`). */
+export async function findLocalModels(dataDir: string): Promise<string[]> {
+  try {
+    const files = await readdir(join(dataDir, "models"));
+    return files
+      .filter((f) => f.toLowerCase().endsWith(".gguf"))
+      .map((f) => f.slice(0, -".gguf".length))
+      .sort();
+  } catch {
+    return [];
   }
 }

@@ -2,8 +2,9 @@ import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { formatPath } from "../dialects/shared/validate.js";
+import { DEFAULT_MODEL_ALIAS } from "../models/model-aliases.js";
 import { ConfigError } from "./config-error.js";
-import { discoverConfig, ollamaOrigin, probeOllama } from "./discover.js";
+import { discoverConfig, findLocalModels, ollamaOrigin, probeOllama } from "./discover.js";
 import { defaultDataDir, expandHome, userConfigCandidates } from "./paths.js";
 import { type Config, configSchema } from "./schema.js";
 
@@ -36,7 +37,14 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
   } else {
     const origin = ollamaOrigin(env);
     const models = options.skipOllamaProbe ? undefined : await probeOllama(origin);
-    raw = discoverConfig({ env, ollamaAt: models ? origin : undefined, ollamaModels: models });
+    const dataDir = resolve(cwd, expandHome(env.TANDEM_DATA_DIR ?? defaultDataDir(env)));
+    raw = discoverConfig({
+      env,
+      ollamaAt: models ? origin : undefined,
+      ollamaModels: models,
+      localModels: await findLocalModels(dataDir),
+      preferredLocal: DEFAULT_MODEL_ALIAS,
+    });
   }
   const overridden = applyOverrides(raw, env, options, file);
   const parsed = configSchema.safeParse(overridden);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -126,5 +126,18 @@ routes:
     assert.deepEqual(input.routes?.auto?.tiers, ["ollama/llama3.2:latest", "openai/gpt-4o-mini"]);
     assert.equal(ollamaOrigin({ OLLAMA_HOST: "0.0.0.0" }), "http://0.0.0.0:11434");
     assert.equal(ollamaOrigin({ OLLAMA_HOST: "https://ollama.example:8443" }), "https://ollama.example:8443");
+  });
+
+  it("with no file, serves the data dir's GGUF models through the embedded engine, first in auto", async () => {
+    const dir = dirWith({});
+    const models = join(dir, "data", "tandem", "models");
+    mkdirSync(models, { recursive: true });
+    writeFileSync(join(models, "a-model.gguf"), "");
+    writeFileSync(join(models, "qwen2.5-0.5b.gguf"), "");
+    writeFileSync(join(models, "half.gguf.partial"), "");
+    const env = { ...noEnv(dir), OPENAI_API_KEY: "sk-test" };
+    const { config } = await loadConfig({ cwd: dir, env, skipOllamaProbe: true });
+    assert.equal(config.providers.local?.kind, "llamacpp");
+    assert.deepEqual(config.routes.auto?.tiers, [["local/qwen2.5-0.5b"], ["openai/gpt-4o-mini"]], "the default alias is preferred");
   });
 });
