@@ -11,6 +11,8 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
+import { SHARED_MODELS_DIR } from "../test/support/local-models.js";
+import { direct, hungModelGap, type LocalRun, throughTandem } from "./local-engine.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -22,6 +24,9 @@ const CHUNKS = 20;
 const PORTKEY = join(ROOT, "node_modules/@portkey-ai/gateway/build/start-server.js");
 const PACED_STREAMS = Number(process.env.BENCH_PACED_STREAMS ?? 30);
 const PACE_MS = 2;
+const LOCAL_RUNS = Number(process.env.BENCH_LOCAL_RUNS ?? 5);
+const LOCAL_TOKENS = 400;
+const LOCAL_IDLE_MS = 500;
 
 type Stats = Record<string, number>;
 interface Path {
@@ -217,6 +222,36 @@ async function main(): Promise<void> {
   };
   const breakerClosed = await startResilience("breaker-closed", 1_000_000_000);
   const breakerOpen = await startResilience("breaker-open", 5);
+  // The embedded engine on the tiny stories model, 1 thread (as node-llama-cpp directly below), and
+  // a route whose local tier will be frozen mid-stream to time hang detection.
+  const localModel = join(SHARED_MODELS_DIR, "stories260K.gguf");
+  const localFile = join(dir, "local.yaml");
+  writeFileSync(
+    localFile,
+    [
+      "health: { probeIntervalMs: 0 }",
+      "providers:",
+      `  local: { kind: llamacpp, threads: 1, parallel: 1, models: { stories: { path: "${localModel}", contextSize: 1024 } } }`,
+      `  up: { kind: openai, baseUrl: "${upstreamUrl}/v1", models: [bench] }`,
+      "routes:",
+      `  hung: { tiers: [local/stories, up/bench], retry: { attempts: 1 }, timeouts: { idleMs: ${LOCAL_IDLE_MS} } }`,
+      "",
+    ].join("\n"),
+  );
+  const local = await start(
+    [join(ROOT, "dist/cli/main.js"), "serve", "--config", localFile, "--port", "0"],
+    { HOME: dir, XDG_DATA_HOME: dir, OLLAMA_HOST: "127.0.0.1:9" },
+    { logTo: join(dir, "local.log") },
+  ).catch((err: Error) => err);
+  const localUrl = local instanceof Error ? "" : `http://127.0.0.1:${local.port}`;
+  const enginePid = async () => {
+    const status = (await (await fetch(`${localUrl}/v1/status`)).json()) as { providers: { engine?: { pid?: number } }[] };
+    const pid = status.providers.find((p) => p.engine?.pid)?.engine?.pid;
+    if (!pid) throw new Error("the engine is not running");
+    return pid;
+  };
+  let localFailure = local instanceof Error ? `not run: ${local.message.slice(0, 200)}` : "";
+  if (localUrl) await throughTandem(localUrl, "local/stories", LOCAL_TOKENS).catch((err: Error) => (localFailure = err.message));
   // Portkey binds every interface (it has no host option); it is only ever called on 127.0.0.1.
   const portkeyPort = await freePort();
   const portkey = await start(
@@ -380,6 +415,35 @@ async function main(): Promise<void> {
       });
     }
     Object.assign(stat("resilience"), await resilience(breakerClosed, breakerOpen));
+    if (localUrl && !localFailure) {
+      try {
+        const viaTandem: LocalRun[] = [];
+        for (let i = 0; i < LOCAL_RUNS; i++) viaTandem.push(await throughTandem(localUrl, "local/stories", LOCAL_TOKENS));
+        const directRuns = direct(
+          import.meta.resolve("tsx"),
+          join(ROOT, "bench/local-direct.ts"),
+          localModel,
+          LOCAL_TOKENS,
+          LOCAL_RUNS,
+        );
+        const med = (runs: LocalRun[], k: keyof LocalRun) =>
+          percentile(
+            runs.map((x) => x[k]),
+            50,
+          );
+        Object.assign(stat("local"), {
+          tandemTps: med(viaTandem, "tokensPerSecond"),
+          directTps: med(directRuns, "tokensPerSecond"),
+          tandemTtft: med(viaTandem, "ttftMs"),
+          directTtft: med(directRuns, "ttftMs"),
+          hungGap: await hungModelGap(localUrl, "hung", enginePid),
+        });
+        // The hung engine was killed; the next request starts a new one (not measured).
+        await throughTandem(localUrl, "local/stories", 10);
+      } catch (err) {
+        localFailure = (err as Error).message;
+      }
+    }
     reps.push(r);
     process.stderr.write(`rep ${rep + 1}/${REPS} done\n`);
   }
@@ -420,6 +484,9 @@ async function main(): Promise<void> {
   for (const k of ["healthyTtfbP50", "failoverClosedGapP50", "failoverOpenGapP50", "switchGapP50", "switchTotalExtraP50"]) {
     metric(`resilience.${k}`, (r) => r.resilience?.[k] as number);
   }
+  for (const k of ["tandemTps", "directTps", "tandemTtft", "directTtft", "hungGap"])
+    metric(`local.${k}`, (r) => r.local?.[k] as number);
+  metric("ratio.localTps", (r) => (r.local?.tandemTps as number) / (r.local?.directTps as number));
   metric("translation.addedP50", (r) => (r["anthropic translated"]?.p50 as number) - (r["anthropic native"]?.p50 as number));
 
   const conditions = {
@@ -480,7 +547,11 @@ async function main(): Promise<void> {
     `- time to first byte, healthy route: ${fmt("resilience.healthyTtfbP50")}`,
     `- failover gap (extra time to first byte) with a dead first tier, breaker closed: ${fmt("resilience.failoverClosedGapP50")}; breaker open: ${fmt("resilience.failoverOpenGapP50")}`,
     `- mid-stream switch gap (last word before the break to first word after it): ${fmt("resilience.switchGapP50")}; whole stream, extra over a healthy one: ${fmt("resilience.switchTotalExtraP50")}`,
-    "- time to detect a hung local model: needs the embedded engine (not built yet)",
+    `- hung local model (engine frozen with SIGSTOP mid-stream, route idle limit ${LOCAL_IDLE_MS} ms): first token from the next tier ${fmt("local.hungGap")} after the freeze`,
+    "",
+    `Local engine (stories260K, 1 thread, ${LOCAL_TOKENS} tokens greedy, ${LOCAL_RUNS} warm runs per repetition${localFailure ? `; ${localFailure}` : ""}):`,
+    `- tokens/s through tandem (OpenAI streaming over HTTP, engine in its child process): ${fmt("local.tandemTps", "tok/s", 0)}; node-llama-cpp directly: ${fmt("local.directTps", "tok/s", 0)}; ratio **${fmt("ratio.localTps", "x", 3)}** (target at least 0.97x)`,
+    `- time to first token: through tandem ${fmt("local.tandemTtft")}, directly ${fmt("local.directTtft")}`,
     "",
     `Memory: tandem idle ${tandemIdleRss.toFixed(0)} MiB RSS; under load see the table.`,
     "",

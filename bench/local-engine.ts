@@ -1,0 +1,118 @@
+/**
+ * Local-engine figures for `npm run bench`: tokens/s and time to first token through tandem (HTTP,
+ * OpenAI streaming, engine in its child process) against node-llama-cpp called directly on the same
+ * model and threads, interleaved; and how long a hung local model takes to be detected and its
+ * stream continued on the next tier.
+ */
+import { execFileSync } from "node:child_process";
+import { BENCH_PROMPT } from "./local-prompt.js";
+
+export interface LocalRun {
+  ttftMs: number;
+  tokensPerSecond: number;
+  tokens: number;
+}
+
+/** One streamed request through tandem: time to the first content chunk and tokens/s after it. */
+export async function throughTandem(url: string, model: string, maxTokens: number): Promise<LocalRun> {
+  const t0 = performance.now();
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      model,
+      messages: [{ role: "user", content: BENCH_PROMPT }],
+      max_tokens: maxTokens,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    }),
+  });
+  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
+  // Kept light on purpose: on 2 cores a client that parses every chunk takes CPU from the engine.
+  let first = 0;
+  let last = 0;
+  let tokens = 0;
+  let tail = "";
+  const decoder = new TextDecoder();
+  for await (const piece of res.body) {
+    const text = decoder.decode(piece, { stream: true });
+    if (text.includes('"content":"') && !text.includes('"content":""')) {
+      last = performance.now();
+      if (!first) first = last;
+    }
+    tail = (tail + text).slice(-2000);
+  }
+  const usage = /"completion_tokens":(\d+)/.exec(tail);
+  tokens = usage ? Number(usage[1]) : Number.NaN;
+  return { ttftMs: first - t0, tokensPerSecond: (tokens - 1) / ((last - first) / 1000), tokens };
+}
+
+/** node-llama-cpp directly, in its own process (as tandem's engine is), warm, `runs` requests. */
+export function direct(tsxImport: string, script: string, modelPath: string, maxTokens: number, runs: number): LocalRun[] {
+  const out = execFileSync(process.execPath, ["--import", tsxImport, script, modelPath, String(maxTokens), String(runs)], {
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  return JSON.parse(out.trim().split("\n").at(-1) as string) as LocalRun[];
+}
+
+/**
+ * A stream on a route [local, cloud] whose local engine is frozen (SIGSTOP) after some tokens: the
+ * time from the freeze to the first token from the next tier. The route's idle limit decides how
+ * soon the silence counts as a hang; the rest is tandem's switch.
+ */
+export async function hungModelGap(
+  url: string,
+  route: string,
+  enginePid: () => Promise<number>,
+  afterTokens = 30,
+): Promise<number> {
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      model: route,
+      messages: [{ role: "user", content: BENCH_PROMPT }],
+      max_tokens: 100_000,
+      stream: true,
+    }),
+  });
+  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+  let seen = 0;
+  let frozenAt = 0;
+  let switched = false;
+  let gap = Number.NaN;
+  let pid = 0;
+  let buffer = "";
+  const decoder = new TextDecoder();
+  for await (const piece of res.body) {
+    buffer += decoder.decode(piece, { stream: true });
+    const frames = buffer.split("\n\n");
+    buffer = frames.pop() ?? "";
+    for (const frame of frames) {
+      // Tokens already on their way when the engine froze still arrive; the switch comment marks the seam.
+      if (frame.startsWith(":")) {
+        if (frozenAt) switched = true;
+        continue;
+      }
+      if (!frame.startsWith("data: {")) continue;
+      const content = (JSON.parse(frame.slice(6)) as { choices: { delta?: { content?: string } }[] }).choices[0]?.delta?.content;
+      if (!content) continue;
+      if (switched && Number.isNaN(gap)) gap = performance.now() - frozenAt;
+      if (++seen === afterTokens) {
+        pid = await enginePid();
+        process.kill(pid, "SIGSTOP");
+        frozenAt = performance.now();
+      }
+    }
+  }
+  if (pid) {
+    try {
+      process.kill(pid, "SIGCONT");
+    } catch {
+      // Already killed by tandem's watchdog, as it should be.
+    }
+  }
+  return gap;
+}
