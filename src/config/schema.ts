@@ -35,6 +35,11 @@ const remoteCommon = {
   models: remoteModels.optional(),
   /** Milliseconds to establish a connection. Default 10000. */
   connectTimeoutMs: z.number().int().positive().default(10_000),
+  /**
+   * Whether this upstream runs on this machine (local-only routing, `x-tandem-prefer: local`, network
+   * loss). Default: true for a loopback address, false otherwise (a tunnel to a remote API says false).
+   */
+  local: z.boolean().optional(),
 };
 
 const openaiProvider = z.object({

@@ -197,6 +197,7 @@ function configuredModels(slot: ProviderSlot): Record<string, { id?: string; con
 
 function isLocal(slot: ProviderSlot): boolean {
   if (slot.config.kind === "llamacpp") return true;
+  if (slot.config.local !== undefined) return slot.config.local;
   try {
     const host = new URL(slot.config.baseUrl).hostname.replace(/^\[|\]$/g, "");
     return host === "localhost" || host === "::1" || /^127\./.test(host);

@@ -14,6 +14,7 @@ import { Deadline, type Timeouts } from "./deadline.js";
 import { countsAgainstTarget, failoverDecision } from "./failover-policy.js";
 import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "./gateway.js";
 import type { HealthMonitor } from "./health-monitor.js";
+import { isNetworkFailure, NetworkWatch } from "./network-watch.js";
 import { QualityWatch } from "./quality-check.js";
 import { applyPreference, readOverrides } from "./request-overrides.js";
 
@@ -49,6 +50,7 @@ export class Router implements Gateway {
   readonly #stats: TargetStats;
   readonly #metrics: Metrics;
   readonly #health: HealthMonitor;
+  readonly #network: NetworkWatch;
   readonly #breakerOptions: { failureThreshold: number; cooldownMs: number };
   readonly #breakers = new Map<string, CircuitBreaker>();
   /** Resolved tiers per route (never mutated: plans derived from them build new arrays). */
@@ -60,12 +62,19 @@ export class Router implements Gateway {
     metrics: Metrics,
     health: HealthMonitor,
     breaker: { failureThreshold: number; cooldownMs: number },
+    network: NetworkWatch = new NetworkWatch(),
   ) {
+    this.#network = network;
     this.#catalog = catalog;
     this.#stats = stats;
     this.#metrics = metrics;
     this.#health = health;
     this.#breakerOptions = breaker;
+  }
+
+  /** Since when the network is taken for down (cloud targets skipped), for /v1/status; undefined while up. */
+  get offlineSince(): number | undefined {
+    return this.#network.offlineSince;
   }
 
   /** The breaker state of a target, for /v1/status. */
@@ -154,8 +163,14 @@ export class Router implements Gateway {
     let lastError: GatewayError | undefined;
     // Targets whose provider failed its last health probe are skipped, unless nothing else is left.
     const anyHealthy = plan.tiers.some((tier) => tier.some((t) => this.#health.isHealthy(t.providerName)));
+    // While the network is down, a plan with a local target goes local-only (bar one trial request now and then).
+    const offline = plan.tiers.some((tier) => tier.some((t) => t.local)) && this.#network.skipCloud();
     for (const tier of plan.tiers) {
       for (const target of tier) {
+        if (offline && !target.local) {
+          failed.push({ target: target.name, code: "offline", message: "the network is down; serving locally", ms: 0 });
+          continue;
+        }
         if (anyHealthy && !this.#health.isHealthy(target.providerName)) {
           const probe = this.#health.result(target.providerName);
           failed.push({
@@ -211,6 +226,7 @@ export class Router implements Gateway {
             }
             if (hedge && tried.has(hedge.name)) attempts++;
             this.#metrics.attempts.inc({ target: answered.name, outcome: "ok" });
+            if (!answered.local) this.#network.success();
             const answeredTier = plan.tiers.findIndex((t) => t.includes(answered));
             const degraded = answeredTier > 0 ? `tier ${answeredTier + 1} answered; ${describeAttempts(failed)}` : undefined;
             if (degraded) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "lower_tier" });
@@ -226,6 +242,7 @@ export class Router implements Gateway {
             }
             if (countsAgainstTarget(error)) breaker.failure();
             else breaker.release();
+            if (!target.local && isNetworkFailure(error)) this.#network.failure(target.providerName);
             lastError = error;
             failed.push({ target: target.name, code: error.code, message: error.message, ms: performance.now() - startedAt });
             if (decision === "stop") throw error;

@@ -151,7 +151,14 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     return { status: "ready", providers: usable };
   });
   app.get("/v1/status", async () =>
-    statusSnapshot({ catalog, stats, health, breakerState: (t) => router.breakerState(t), startedAt }),
+    statusSnapshot({
+      catalog,
+      stats,
+      health,
+      breakerState: (t) => router.breakerState(t),
+      startedAt,
+      offlineSince: router.offlineSince,
+    }),
   );
   app.get("/metrics", async (_request, reply) => {
     reply.header("content-type", metrics.registry.contentType);

@@ -21,9 +21,11 @@ export interface StatusSources {
   health: HealthMonitor;
   breakerState: (target: string) => BreakerState;
   startedAt: number;
+  /** Since when the network is taken for down (routes serve locally); undefined while up. */
+  offlineSince?: number;
 }
 
-export function statusSnapshot({ catalog, stats, health, breakerState, startedAt }: StatusSources) {
+export function statusSnapshot({ catalog, stats, health, breakerState, startedAt, offlineSince }: StatusSources) {
   const healthOf = (s: TargetSnapshot, breaker: BreakerState, provider: string): Health => {
     if (breaker === "open" || !health.isHealthy(provider)) return "unhealthy";
     if (s.requests === 0) return "unknown";
@@ -57,6 +59,7 @@ export function statusSnapshot({ catalog, stats, health, breakerState, startedAt
   return {
     version: VERSION,
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+    network: offlineSince === undefined ? { offline: false } : { offline: true, since: new Date(offlineSince).toISOString() },
     providers: [...catalog.slots.values()].map((slot) => ({
       name: slot.name,
       kind: slot.config.kind,

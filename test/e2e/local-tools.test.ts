@@ -136,7 +136,6 @@ describe("exact local answers through every client", () => {
     const first = await anthropic.messages.create({
       model: "local/tools",
       max_tokens: 100,
-      temperature: 0,
       tools,
       messages: [{ role: "user", content: "What's the weather in Paris?" }],
     });
@@ -148,7 +147,6 @@ describe("exact local answers through every client", () => {
     const second = await anthropic.messages.create({
       model: "local/tools",
       max_tokens: 100,
-      temperature: 0,
       tools,
       messages: [
         { role: "user", content: "What's the weather in Paris?" },
