@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, parsePort } from "../config/index.js";
 import { VERSION } from "../version.js";
 import { chat } from "./chat.js";
+import { modelsCommand } from "./models.js";
 import { serve } from "./serve.js";
 import { status } from "./status.js";
 
@@ -58,5 +59,7 @@ program
   .action(async (opts: { url?: string; key?: string; json?: boolean }) => {
     process.exitCode = await status(opts);
   });
+
+program.addCommand(modelsCommand());
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,16 @@
+export * from "./choose-gguf-file.js";
+export * from "./gguf-error.js";
+export * from "./gguf-file-type.js";
+export * from "./gguf-info.js";
+export * from "./gguf-types.js";
+export * from "./hub-api.js";
+export * from "./hub-connection.js";
+export * from "./model-aliases.js";
+export * from "./model-reference.js";
+export * from "./model-store.js";
+export * from "./ollama-pull-status.js";
+export { type PullOptions, pull } from "./pull.js";
+export * from "./pull-events.js";
+export * from "./pull-model.js";
+export * from "./read-gguf-header.js";
+export * from "./transfer-rate.js";
