@@ -78,10 +78,11 @@ function banner(server: TandemServer, config: Config, file: string | undefined, 
   const slots = [...server.catalog.slots.values()];
   const entries = server.catalog.entries();
   const localModels = entries.filter((e) => e.kind === "target" && e.providerKind === "llamacpp").length;
-  if (slots.length === 0) {
+  if (entries.every((e) => e.kind !== "target")) {
     lines.push(
       "",
       "  No model is available yet. To add one, any of:",
+      `    - tandem models pull ${DEFAULT_MODEL_ALIAS} (a small local model, about 0.4 GB; served at once as local/${DEFAULT_MODEL_ALIAS})`,
       "    - export OPENAI_API_KEY=... (or ANTHROPIC_API_KEY, OPENROUTER_API_KEY) and restart",
       "    - start Ollama (http://127.0.0.1:11434) with a pulled model and restart",
       "    - write tandem.config.yaml with providers and routes (see the README: Configuration)",
@@ -105,10 +106,10 @@ function banner(server: TandemServer, config: Config, file: string | undefined, 
       `  models: ${shown.join(", ")}${targets.length > shown.length ? ` (+${targets.length - shown.length} more)` : ""}`,
     );
   }
-  if (localModels === 0) {
+  if (localModels === 0 && entries.some((e) => e.kind === "target")) {
     lines.push(
       "",
-      `  No local model yet. Pull one (about 0.4 GB) and restart to run AI on this machine:`,
+      "  No local model yet. Pull one (about 0.4 GB) to run AI on this machine too:",
       `    tandem models pull ${DEFAULT_MODEL_ALIAS}      (npx tandem models pull ..., from a checkout)`,
     );
   }

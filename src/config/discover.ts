@@ -35,8 +35,9 @@ export function discoverConfig({
 }: DiscoveryOptions): ConfigInput {
   const providers: NonNullable<ConfigInput["providers"]> = {};
   const tiers: string[] = [];
+  // The embedded engine is always there, so `tandem models pull` and Ollama's /api/pull have somewhere to put models.
+  providers.local = { kind: "llamacpp" };
   if (localModels.length > 0) {
-    providers.local = { kind: "llamacpp" };
     tiers.push(`local/${preferredLocal && localModels.includes(preferredLocal) ? preferredLocal : localModels[0]}`);
   }
   if (ollamaAt) {

@@ -121,6 +121,13 @@ export const routeSchema = z.object({
       minTokensPerSecond: z.number().min(0).default(0),
       /** The window the throughput floor is measured over, after the first token. Default 5000. */
       throughputWindowMs: z.number().int().positive().default(5000),
+      /**
+       * Adapt each target's first-token limit to what it has shown: `multiplier` x its p95 time to
+       * first token over recent answers (at least `minMs`, at most `firstTokenMs`). Off unless set.
+       */
+      adaptiveFirstToken: z
+        .object({ multiplier: z.number().min(1).default(3), minMs: z.number().int().positive().default(1000) })
+        .optional(),
     })
     .default({
       connectMs: 2000,

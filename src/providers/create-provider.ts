@@ -38,6 +38,7 @@ export function createProvider(name: string, config: ProviderConfig, options: Cr
       keepAliveMs: config.keepAliveMs,
       hangTimeoutMs: config.hangTimeoutMs,
       onLog: options.onEngineLog,
+      env,
     });
     return { name, config, provider, keys: new KeyPool([], env) };
   }

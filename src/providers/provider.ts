@@ -1,4 +1,5 @@
 import type { EmbedResult, ProviderChatRequest, ProviderEmbedRequest, StreamEvent } from "../core/index.js";
+import type { PullEvent, PullResult } from "../models/index.js";
 import type { EngineState, LoadedModelStatus, SlotLoad } from "./llamacpp/index.js";
 
 /** A model an upstream offers, as its model list reports it. */
@@ -47,6 +48,8 @@ export interface Provider {
   preload?(model: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<void>;
   /** The engine process: running, pid, restarts, why it last stopped. */
   engineState?(): EngineState;
+  /** Downloads a model into the engine's models folder (an alias, `repo:quant`, a repo). */
+  pull?(reference: string, onEvent: (event: PullEvent) => void, signal: AbortSignal): Promise<PullResult>;
   /** Tokens in a text by the model's own tokenizer. */
   countTokens?(model: string, text: string, signal: AbortSignal): Promise<number>;
 }

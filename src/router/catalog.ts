@@ -46,9 +46,10 @@ export class Catalog {
   }
 
   /** Asks every provider without a configured model list for its models. Never throws. */
-  async discover(signal?: AbortSignal): Promise<void> {
+  async discover(signal?: AbortSignal, only?: (slot: ProviderSlot) => boolean): Promise<void> {
     await Promise.all(
       [...this.slots.values()].map(async (slot) => {
+        if (only && !only(slot)) return;
         if (!slot.provider || configuredModels(slot)) return;
         const timeout = AbortSignal.timeout(DISCOVERY_TIMEOUT_MS);
         try {
@@ -60,6 +61,11 @@ export class Catalog {
       }),
     );
     this.#generation++;
+  }
+
+  /** Re-reads the local engines' model folders (cheap: no network), e.g. after `tandem models pull`. */
+  refreshLocal(): Promise<void> {
+    return this.discover(undefined, (slot) => slot.config.kind === "llamacpp");
   }
 
   /** Resolves a client's model name to a route or a target; throws not_found listing what exists. */
@@ -95,7 +101,9 @@ export class Catalog {
       return undefined;
     }
     const discovered = this.#discovered.get(slot.name);
-    if (discovered === undefined) {
+    // A local engine reads its folder on every request, so a model pulled since discovery is served
+    // (and a wrong name gets the engine's own not_found, listing the installed models).
+    if (discovered === undefined || slot.config.kind === "llamacpp") {
       // Discovery failed or has not run: pass the name through and let the upstream judge it.
       return this.#target(slot, slot.provider, model, model, undefined);
     }

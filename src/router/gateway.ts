@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { ChatRequest, EmbedRequest, EmbedResult, StreamEvent } from "../core/index.js";
+import type { PullEvent, PullResult } from "../models/index.js";
 import type { LoadedModelStatus } from "../providers/llamacpp/index.js";
 
 /** What the server knows about the client's request, beyond its body. */
@@ -61,4 +62,6 @@ export interface Gateway {
    * keepAliveMs; 0 unloads it. Remote targets are always ready: the name is only resolved.
    */
   keepAlive(name: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<ModelEntry>;
+  /** Downloads a model for the local engine; it is then `local/<name>`. */
+  pull(reference: string, onEvent: (event: PullEvent) => void, signal: AbortSignal): Promise<PullResult>;
 }

@@ -2,6 +2,7 @@ import { type RouteConfig, routeSchema } from "../config/schema.js";
 import { estimateInputTokens, loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { fitConversation } from "../context/fit-conversation.js";
 import { type ChatRequest, type EmbedRequest, GatewayError, type StreamEvent, textOf, type Usage } from "../core/index.js";
+import type { PullEvent, PullResult } from "../models/index.js";
 import type { LoadedModelStatus } from "../providers/llamacpp/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
@@ -212,7 +213,11 @@ export class Router implements Gateway {
           attempts++;
           tried.add(target.name);
           const startedAt = performance.now();
-          const limits = { ...timeouts, totalMs: Math.min(timeouts.totalMs, Math.ceil(remaining)) };
+          const limits = {
+            ...timeouts,
+            firstTokenMs: this.#firstTokenLimit(target, timeouts),
+            totalMs: Math.min(timeouts.totalMs, Math.ceil(remaining)),
+          };
           const hedge = n === 0 && plan.policy.hedge ? this.#hedgeCandidate(plan, target, tried, anyHealthy) : undefined;
           try {
             let value: T;
@@ -263,6 +268,15 @@ export class Router implements Gateway {
       }
     }
     return { failed, deadlinePassed: false, lastError };
+  }
+
+  /** The route's first-token limit, or with adaptiveFirstToken, a multiple of the target's recent p95 within it. */
+  #firstTokenLimit(target: Target, timeouts: RouteConfig["timeouts"]): number {
+    const adaptive = timeouts.adaptiveFirstToken;
+    if (!adaptive) return timeouts.firstTokenMs;
+    const p95 = this.#stats.ttftPercentile(target.name, 95);
+    if (p95 === undefined) return timeouts.firstTokenMs;
+    return Math.min(timeouts.firstTokenMs, Math.max(adaptive.minMs, Math.ceil(adaptive.multiplier * p95)));
   }
 
   /** Whether a later target could take a request now: not itself a busy local model, breaker not open, healthy. */
@@ -573,10 +587,17 @@ export class Router implements Gateway {
       .chat({ ...request, upstreamModel: target.upstreamModel }, deadline.signal)
       [Symbol.asyncIterator]();
     let first: IteratorResult<StreamEvent>;
+    // The first-token limit runs until real output (text, a tool call, or the finish): an upstream that
+    // sends its headers or role chunk and then stalls is failed over here, before the client sees anything.
+    const preamble: StreamEvent[] = [];
     try {
-      first = await iterator.next();
-      if (first.done)
-        throw new GatewayError("upstream_error", `${target.name} ended its answer before it began`, { target: target.name });
+      for (;;) {
+        first = await iterator.next();
+        if (first.done)
+          throw new GatewayError("upstream_error", `${target.name} ended its answer before it began`, { target: target.name });
+        if (first.value.type !== "start" && first.value.type !== "usage") break;
+        preamble.push(first.value);
+      }
     } catch (err) {
       const error = deadline.error(err);
       deadline.dispose();
@@ -589,14 +610,14 @@ export class Router implements Gateway {
     this.#health.markHealthy(target.providerName);
     this.#stats.firstEvent(target.name, performance.now() - startedAt);
     this.#metrics.timeToFirstEvent.observe({ target: target.name }, (performance.now() - startedAt) / 1000);
-    const events = this.#relay(target.name, first.value, iterator, deadline, startedAt, breaker);
+    const events = this.#relay(target.name, [...preamble, first.value], iterator, deadline, startedAt, breaker);
     return fitted ? { events, fitted } : { events };
   }
 
   /** Passes events on as they come, watching the idle and total limits, and records the outcome. */
   async *#relay(
     target: string,
-    first: StreamEvent,
+    firsts: StreamEvent[],
     iterator: AsyncIterator<StreamEvent>,
     deadline: Deadline,
     startedAt: number,
@@ -604,7 +625,11 @@ export class Router implements Gateway {
   ): AsyncGenerator<StreamEvent> {
     let finished = false;
     try {
-      yield first;
+      for (const event of firsts) {
+        if (event.type === "finish") finished = true;
+        else if (event.type === "usage") this.#countTokens(target, event.usage);
+        yield event;
+      }
       for (;;) {
         const next = await iterator.next();
         if (next.done) break;
@@ -664,6 +689,7 @@ export class Router implements Gateway {
   }
 
   async models(): Promise<ModelEntry[]> {
+    await this.#catalog.refreshLocal();
     return this.#catalog.entries();
   }
 
@@ -701,6 +727,28 @@ export class Router implements Gateway {
 
   loadedModels(): LoadedModelStatus[] {
     return [...this.#catalog.slots.values()].flatMap((slot) => slot.provider?.loadedModels?.() ?? []);
+  }
+
+  async pull(reference: string, onEvent: (event: PullEvent) => void, signal: AbortSignal): Promise<PullResult> {
+    const slot = [...this.#catalog.slots.values()].find((s) => s.provider?.pull);
+    if (!slot?.provider?.pull) {
+      throw new GatewayError(
+        "unavailable",
+        "No local engine is configured: add a provider of kind llamacpp to pull models into.",
+        {
+          retryable: false,
+        },
+      );
+    }
+    const prefix = `${slot.name}/`;
+    const result = await slot.provider.pull(
+      reference.startsWith(prefix) ? reference.slice(prefix.length) : reference,
+      onEvent,
+      signal,
+    );
+    // The new model becomes a target at once.
+    await this.#catalog.refreshLocal();
+    return result;
   }
 
   async keepAlive(name: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<ModelEntry> {

@@ -11,7 +11,14 @@ interface Counters {
   latencyMs: number | undefined;
   lastError: { code: string; message: string; status: number; at: number } | undefined;
   lastSuccessAt: number | undefined;
+  /** The most recent times to first event, a ring of TTFT_SAMPLES. */
+  ttftSamples: number[];
+  ttftNext: number;
 }
+
+const TTFT_SAMPLES = 64;
+/** Fewer samples than this say too little about a target's distribution. */
+const MIN_TTFT_SAMPLES = 16;
 
 function ewma(previous: number | undefined, sample: number): number {
   return previous === undefined ? sample : previous + ALPHA * (sample - previous);
@@ -45,6 +52,8 @@ export class TargetStats {
         latencyMs: undefined,
         lastError: undefined,
         lastSuccessAt: undefined,
+        ttftSamples: [],
+        ttftNext: 0,
       };
       this.#byTarget.set(target, s);
     }
@@ -54,6 +63,16 @@ export class TargetStats {
   firstEvent(target: string, ms: number): void {
     const s = this.#get(target);
     s.ttftMs = ewma(s.ttftMs, ms);
+    s.ttftSamples[s.ttftNext] = ms;
+    s.ttftNext = (s.ttftNext + 1) % TTFT_SAMPLES;
+  }
+
+  /** A percentile (0-100) of the target's recent times to first event; undefined with too few samples. */
+  ttftPercentile(target: string, p: number): number | undefined {
+    const samples = this.#byTarget.get(target)?.ttftSamples;
+    if (!samples || samples.length < MIN_TTFT_SAMPLES) return undefined;
+    const sorted = [...samples].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
   }
 
   success(target: string, ms: number): void {

@@ -109,11 +109,11 @@ routes:
     const dir = dirWith({});
     const empty = await loadConfig({ cwd: dir, env: noEnv(dir), skipOllamaProbe: true });
     assert.equal(empty.file, undefined);
-    assert.deepEqual(empty.config.providers, {});
+    assert.deepEqual(Object.keys(empty.config.providers), ["local"], "the embedded engine, with no models yet");
     assert.deepEqual(empty.config.routes, {});
     const env = { ...noEnv(dir), OPENAI_API_KEY: "sk-test", ANTHROPIC_API_KEY: "ak-test" };
     const { config } = await loadConfig({ cwd: dir, env, skipOllamaProbe: true });
-    assert.deepEqual(Object.keys(config.providers).sort(), ["claude", "openai"]);
+    assert.deepEqual(Object.keys(config.providers).sort(), ["claude", "local", "openai"]);
     assert.deepEqual(config.routes.auto?.tiers, [["openai/gpt-4o-mini"], ["claude/claude-haiku-4-5"]]);
   });
 
@@ -138,6 +138,10 @@ routes:
     const env = { ...noEnv(dir), OPENAI_API_KEY: "sk-test" };
     const { config } = await loadConfig({ cwd: dir, env, skipOllamaProbe: true });
     assert.equal(config.providers.local?.kind, "llamacpp");
-    assert.deepEqual(config.routes.auto?.tiers, [["local/qwen2.5-0.5b"], ["openai/gpt-4o-mini"]], "the default alias is preferred");
+    assert.deepEqual(
+      config.routes.auto?.tiers,
+      [["local/qwen2.5-0.5b"], ["openai/gpt-4o-mini"]],
+      "the default alias is preferred",
+    );
   });
 });

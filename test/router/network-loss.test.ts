@@ -92,6 +92,8 @@ describe("network loss through the router", () => {
 
   it("recognises that every cloud provider is unreachable and serves locally, saying so", async () => {
     const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    // The engine warm first, so the two requests below come well inside the 5 s between cloud trials.
+    await client.chat.completions.create({ model: "local/chat", messages: [{ role: "user", content: "Hi" }] });
     const first = await client.chat.completions
       .create({ model: "auto", messages: [{ role: "user", content: "Hi" }] })
       .withResponse();

@@ -86,9 +86,9 @@ describe("server", () => {
     const target = status.targets.find((t) => t.target === "up/gpt-4o-mini");
     assert.equal(target?.health, "healthy");
     assert.equal(target?.requests, 1);
-    const local = status.providers.find((p) => p.name === "local");
-    assert.equal(local?.available, false);
-    assert.match(local?.reason ?? "", /llama\.cpp/);
+    const local = status.providers.find((p) => p.name === "local") as { available: boolean; engine?: { running: boolean } };
+    assert.equal(local?.available, true);
+    assert.equal(local?.engine?.running, false, "the engine starts on first use, not before");
     assert.deepEqual(
       status.routes.map((r) => r.name),
       ["auto", "stalls", "silent"],
@@ -134,7 +134,7 @@ describe("server", () => {
     });
   });
 
-  it("names a provider that cannot run in this build instead of failing obscurely", async () => {
+  it("answers a local model whose file is missing with a clear 503 naming the file, and keeps serving", async () => {
     const res = await fetch(`${tandem.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -142,7 +142,8 @@ describe("server", () => {
     });
     assert.equal(res.status, 503);
     const body = (await res.json()) as { error: { message: string } };
-    assert.match(body.error.message, /local.*unavailable.*llama\.cpp/);
+    assert.match(body.error.message, /local\/tiny cannot be loaded: .*tiny\.gguf cannot be read \(ENOENT\)/);
+    assert.equal((await fetch(`${tandem.url}/health`)).status, 200);
   });
 
   it("answers unknown endpoints with 404 in the dialect of the path", async () => {

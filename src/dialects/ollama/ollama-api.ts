@@ -134,6 +134,15 @@ export const ollamaEmbeddingsRequestSchema = z.object({
   keep_alive: keepAlive,
 });
 
+/** POST /api/pull: `model` (or the deprecated `name`): an alias, `hf.co/{repo}:{quant}`, `{repo}:{quant}` or a repo. */
+export const ollamaPullRequestSchema = z.object({
+  model: z.string().nullish(),
+  name: z.string().nullish(),
+  /** Accepted and ignored: downloads are always over HTTPS from the hub (HF_ENDPOINT). */
+  insecure: z.boolean().nullish(),
+  stream: z.boolean().nullish(),
+});
+
 /** POST /api/show: `model`, or the deprecated `name`. */
 export const ollamaShowRequestSchema = z.object({
   model: z.string().nullish(),

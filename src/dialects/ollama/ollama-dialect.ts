@@ -5,6 +5,7 @@ import type { Dialect } from "../../server/dialect.js";
 import { registerOllamaChatRoutes } from "./register-ollama-chat-routes.js";
 import { registerOllamaEmbedRoutes } from "./register-ollama-embed-routes.js";
 import { registerOllamaModelRoutes } from "./register-ollama-model-routes.js";
+import { registerOllamaPullRoute } from "./register-ollama-pull-route.js";
 import { renderOllamaError } from "./render-ollama-error.js";
 
 /**
@@ -18,6 +19,7 @@ export const ollamaDialect: Dialect = {
     registerOllamaChatRoutes(app, gateway);
     registerOllamaEmbedRoutes(app, gateway);
     registerOllamaModelRoutes(app, gateway);
+    registerOllamaPullRoute(app, gateway);
   },
   renderError(error: GatewayError) {
     return renderOllamaError(error);

@@ -34,3 +34,8 @@ function invalid(value: unknown): GatewayError {
     { param: "keep_alive" },
   );
 }
+
+/** `{ keepAliveMs }` when the request said, else nothing (so requests that did not say stay as they were). */
+export function keepAliveField(keepAliveMs: number | undefined): { keepAliveMs?: number } {
+  return keepAliveMs === undefined ? {} : { keepAliveMs };
+}

@@ -8,7 +8,7 @@ import { ollamaChatRequestSchema, ollamaGenerateRequestSchema } from "./ollama-a
 import { OllamaStreamRenderer } from "./ollama-stream-renderer.js";
 import { parseOllamaChatRequest } from "./parse-ollama-chat-request.js";
 import { parseOllamaGenerateRequest } from "./parse-ollama-generate-request.js";
-import { parseOllamaKeepAlive } from "./parse-ollama-keep-alive.js";
+import { keepAliveField, parseOllamaKeepAlive } from "./parse-ollama-keep-alive.js";
 import { renderOllamaChatResponse, renderOllamaGenerateResponse, renderOllamaLoadResponse } from "./render-ollama-response.js";
 
 /** POST /api/chat and POST /api/generate. */
@@ -27,7 +27,7 @@ export function registerOllamaChatRoutes(scope: FastifyInstance, gateway: Gatewa
       request,
       reply,
       gateway,
-      { ...parseOllamaChatRequest(body), keepAliveMs },
+      { ...parseOllamaChatRequest(body), ...keepAliveField(keepAliveMs) },
       {
         stream: (meta) => new OllamaStreamRenderer("chat", meta, record),
         json: (result, meta) => renderOllamaChatResponse(result, meta, record),
@@ -48,7 +48,7 @@ export function registerOllamaChatRoutes(scope: FastifyInstance, gateway: Gatewa
       request,
       reply,
       gateway,
-      { ...parseOllamaGenerateRequest(body), keepAliveMs },
+      { ...parseOllamaGenerateRequest(body), ...keepAliveField(keepAliveMs) },
       {
         stream: (meta) => new OllamaStreamRenderer("generate", meta, record),
         json: (result, meta) => renderOllamaGenerateResponse(result, meta, record),

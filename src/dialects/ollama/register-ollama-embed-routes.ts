@@ -5,7 +5,7 @@ import { metaHeaders } from "../../server/meta-headers.js";
 import { requestRecord } from "../../server/request-record.js";
 import { parseBody } from "../shared/index.js";
 import { ollamaEmbeddingsRequestSchema, ollamaEmbedRequestSchema } from "./ollama-api.js";
-import { parseOllamaKeepAlive } from "./parse-ollama-keep-alive.js";
+import { keepAliveField, parseOllamaKeepAlive } from "./parse-ollama-keep-alive.js";
 
 /** POST /api/embed and the legacy POST /api/embeddings. */
 export function registerOllamaEmbedRoutes(scope: FastifyInstance, gateway: Gateway): void {
@@ -22,7 +22,7 @@ export function registerOllamaEmbedRoutes(scope: FastifyInstance, gateway: Gatew
       return { model: entry.name, embeddings: [] };
     }
     const { meta, result } = await gateway.embed(
-      { model: body.model, input, ...(body.dimensions ? { dimensions: body.dimensions } : {}), keepAliveMs },
+      { model: body.model, input, ...(body.dimensions ? { dimensions: body.dimensions } : {}), ...keepAliveField(keepAliveMs) },
       { signal: clientSignal(request, reply), headers: request.headers },
     );
     record.meta = meta;
@@ -47,7 +47,7 @@ export function registerOllamaEmbedRoutes(scope: FastifyInstance, gateway: Gatew
       return { embedding: [] };
     }
     const { meta, result } = await gateway.embed(
-      { model: body.model, input: [body.prompt], keepAliveMs },
+      { model: body.model, input: [body.prompt], ...keepAliveField(keepAliveMs) },
       { signal: clientSignal(request, reply), headers: request.headers },
     );
     record.meta = meta;

@@ -7,7 +7,7 @@ import {
   type ProviderEmbedRequest,
   type StreamEvent,
 } from "../../core/index.js";
-import { readGgufInfo } from "../../models/index.js";
+import { type PullEvent, type PullResult, pullModel, readGgufInfo } from "../../models/index.js";
 import type { ModelInfo, Provider } from "../provider.js";
 import { type EngineExit, EngineProcess, type EngineState } from "./engine-process.js";
 import type { EmbedReply, EngineGpu, LoadedModelInfo, ModelSpec } from "./engine-protocol.js";
@@ -26,6 +26,8 @@ export interface LlamaCppProviderOptions {
   keepAliveMs?: number;
   hangTimeoutMs?: number;
   onLog?: (line: string) => void;
+  /** Where HF_ENDPOINT and HF_TOKEN are read for pulls. Default: process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A model the engine holds in memory, as /api/ps and /v1/status show it. */
@@ -144,6 +146,11 @@ export class LlamaCppProvider implements Provider {
       release();
       this.#touch(spec.name, request.keepAliveMs);
     }
+  }
+
+  /** Downloads a model from Hugging Face into `<dataDir>/models` (see src/models). */
+  pull(reference: string, onEvent: (event: PullEvent) => void, signal: AbortSignal): Promise<PullResult> {
+    return pullModel(reference, { dataDir: this.options.dataDir, env: this.options.env, signal, onEvent });
   }
 
   /** Tokens in a text by the model's own tokenizer. */

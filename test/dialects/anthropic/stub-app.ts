@@ -52,6 +52,9 @@ export async function startStubApp(): Promise<StubApp> {
     async model(name) {
       throw new GatewayError("not_found", `no model ${name}`);
     },
+    async pull(): Promise<never> {
+      throw new Error("not in this test");
+    },
     loadedModels() {
       return [];
     },

@@ -40,6 +40,9 @@ before(async () => {
     async model(name) {
       throw new GatewayError("not_found", name);
     },
+    async pull(): Promise<never> {
+      throw new Error("not in this test");
+    },
     loadedModels() {
       return [];
     },

@@ -484,7 +484,7 @@ describe("embeddings", () => {
     assert.equal(one.model, "fake/model-1");
     assert.equal(one.prompt_eval_count, 3);
     assert.ok(one.total_duration > 0);
-    assert.deepEqual(gateway.embeds.at(-1), { model: "fake/nomic-embed-text", input: ["hello"] });
+    assert.deepEqual(gateway.embeds.at(-1), { model: "fake/nomic-embed-text", input: ["hello"], keepAliveMs: 300_000 });
 
     const many = await ollama.embed({ model: "fake/nomic-embed-text", input: ["a", "bb"], dimensions: 3 });
     assert.deepEqual(many.embeddings, [

@@ -81,6 +81,10 @@ export class StubGateway implements Gateway {
     return entry;
   }
 
+  async pull(): Promise<never> {
+    throw new Error("not in this test");
+  }
+
   loadedModels() {
     return [];
   }
