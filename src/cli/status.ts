@@ -9,7 +9,17 @@ interface StatusBody {
     available: boolean;
     reason?: string;
     probe: { healthy: boolean; ms: number; error?: { code: string; message: string } } | null;
+    engine?: { running: boolean; pid?: number; engine?: string; restarts: number; lastExit?: string };
+    loaded?: {
+      name: string;
+      quantization?: string;
+      contextSize: number;
+      modelBytes: number;
+      expiresAt?: string;
+      load: { active: number; slots: number; queued: number };
+    }[];
   }[];
+  network?: { offline: boolean; since?: string };
   targets: {
     target: string;
     health: string;
@@ -48,10 +58,24 @@ export async function status(options: { url?: string; key?: string; json?: boole
     const probe = p.probe
       ? p.probe.healthy
         ? `  probe ok (${p.probe.ms} ms)`
-        : `  probe failed: ${p.probe.error?.code ?? "?"}`
+        : `  probe failed: ${p.probe.error?.message ?? p.probe.error?.code ?? "?"}`
       : "";
     out.push(`  ${p.name.padEnd(16)} ${p.kind.padEnd(10)} ${p.available ? "available" : `unavailable: ${p.reason}`}${probe}`);
+    if (p.engine) {
+      const e = p.engine;
+      const state = e.running ? `running (pid ${e.pid}, ${e.engine ?? "llama.cpp"})` : "not started (starts on first use)";
+      const restarts = e.restarts > 0 ? `, ${e.restarts} restart${e.restarts === 1 ? "" : "s"}, last: ${e.lastExit}` : "";
+      out.push(`    engine: ${state}${restarts}`);
+      for (const m of p.loaded ?? []) {
+        const until = m.expiresAt ? `until ${m.expiresAt}` : "kept loaded";
+        out.push(
+          `    loaded: ${m.name} ${m.quantization ?? ""} ${(m.modelBytes / 1024 ** 2).toFixed(0)} MiB, context ${m.contextSize}, ` +
+            `${m.load.active}/${m.load.slots} busy, ${m.load.queued} waiting, ${until}`,
+        );
+      }
+    }
   }
+  if (body.network?.offline) out.push("", `network: down since ${body.network.since} (routes serve locally)`);
   out.push("", "targets:");
   if (body.targets.length === 0) out.push("  (none)");
   for (const t of body.targets) {

@@ -177,7 +177,10 @@ export class Catalog {
 
   /** Names of targets a request could be served by right now (for /ready). */
   usableProviders(): string[] {
-    return [...this.slots.values()].filter((s) => s.provider !== undefined).map((s) => s.name);
+    // A local engine with no model file yet cannot answer anything.
+    const usable = (s: ProviderSlot) =>
+      s.provider !== undefined && (s.config.kind !== "llamacpp" || (this.#discovered.get(s.name)?.length ?? 0) > 0);
+    return [...this.slots.values()].filter(usable).map((s) => s.name);
   }
 
   #notFound(name: string): GatewayError {

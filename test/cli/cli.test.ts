@@ -73,7 +73,8 @@ describe("tandem CLI", () => {
 
     const status = run(["status", "--url", url], cleanEnv(home), home);
     assert.equal(await status.exited, 0, status.err());
-    assert.match(status.out(), /providers:\n {2}\(none configured\)/);
+    assert.match(status.out(), /providers:\n {2}local +llamacpp +available/);
+    assert.match(status.out(), /engine: not started/);
 
     server.child.kill("SIGTERM");
     assert.equal(await server.exited, 0);
