@@ -248,14 +248,21 @@ export class EngineProcess {
     this.#orphans.clear();
     if (!this.#closed) {
       this.#restarts++;
-      if (!killed) this.#noteCrash();
+      // A file that crashed the engine while loading is refused from now on, so it cannot make a
+      // crash loop; only other deaths make restarts wait longer.
+      if (!killed && loadingPath === undefined) this.#noteCrash();
     }
     const failures = [...this.#pending.values()];
     this.#pending.clear();
     const message = killed
       ? `The local engine was restarted (${reason}).`
       : `The local engine stopped (${reason})${loadingPath ? ` while loading ${loadingPath}` : ""}.`;
-    for (const p of failures) p.reject(new GatewayError("unavailable", message, { retryable: true }));
+    for (const p of failures) {
+      // The request that was loading a file that killed the engine would only kill it again.
+      const poison = loadingPath !== undefined && p.op === "load";
+      const why = poison ? `${message} The file crashed llama.cpp; it is refused until it changes.` : message;
+      p.reject(new GatewayError("unavailable", why, { retryable: !poison }));
+    }
     this.options.onExit?.({ reason, loadingPath, killed });
   }
 

@@ -297,7 +297,7 @@ export class LlamaCppProvider implements Provider {
         (s) => s.mtimeMs,
         () => -1,
       );
-      if (mtimeMs === poisoned.mtimeMs) {
+      if (Number.isNaN(poisoned.mtimeMs) || mtimeMs === poisoned.mtimeMs) {
         throw new GatewayError(
           "unavailable",
           `${target} cannot be loaded: ${spec.path} crashed the engine (${poisoned.reason}).`,
@@ -341,8 +341,13 @@ export class LlamaCppProvider implements Provider {
     this.#loaded.clear();
     if (exit.loadingPath && !exit.killed) {
       const path = exit.loadingPath;
+      // Refused at once; its mtime (to notice a replaced file) follows.
+      const entry = { reason: exit.reason, mtimeMs: Number.NaN };
+      this.#poisoned.set(path, entry);
       void stat(path).then(
-        (s) => this.#poisoned.set(path, { reason: exit.reason, mtimeMs: s.mtimeMs }),
+        (s) => {
+          entry.mtimeMs = s.mtimeMs;
+        },
         () => undefined,
       );
     }

@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { collectChat, GatewayError, type ProviderChatRequest, type StreamEvent } from "../../../src/core/index.js";
 import { LlamaCppProvider } from "../../../src/providers/llamacpp/index.js";
+import { writeEngineCrashingModel } from "../../support/gguf/index.js";
 import { sharedModel } from "../../support/local-models.js";
 
 const STORIES = sharedModel("stories260K.gguf");
@@ -51,6 +52,7 @@ describe("llamacpp provider on the real engine", () => {
     const whole = await (await import("node:fs/promises")).readFile(STORIES);
     await truncated.write(whole.subarray(0, Math.floor(whole.length / 2)));
     await truncated.close();
+    await writeEngineCrashingModel(join(dir, "aborts.gguf"));
     provider = new LlamaCppProvider({
       id: "local",
       dataDir: dir,
@@ -64,6 +66,7 @@ describe("llamacpp provider on the real engine", () => {
         truncated: { path: "truncated.gguf" },
         noise: { path: "random-bytes.gguf" },
         missing: { path: "nowhere.gguf" },
+        aborts: { path: "aborts.gguf" },
       },
     });
   });
@@ -191,6 +194,20 @@ describe("llamacpp provider on the real engine", () => {
     const next = await collectChat(provider.chat(request({ maxTokens: 5 }), new AbortController().signal));
     assert.equal(next.usage.outputTokens, 5);
     assert.notEqual(provider.engine.pid, pid);
+  });
+
+  it("keeps a native abort while loading inside the engine, and then refuses that file", async () => {
+    const pid = provider.engine.pid;
+    const first = await failure(collectChat(provider.chat(request({ upstreamModel: "aborts" }), new AbortController().signal)));
+    assert.equal(first.code, "unavailable");
+    assert.equal(first.retryable, false, "retrying would only crash the engine again");
+    assert.match(first.message, /stopped \(signal SIGABRT\) while loading .*aborts\.gguf/);
+    assert.notEqual(provider.engine.pid, pid);
+    const again = await failure(collectChat(provider.chat(request({ upstreamModel: "aborts" }), new AbortController().signal)));
+    assert.match(again.message, /aborts\.gguf crashed the engine/);
+    assert.equal(provider.engine.state().restarts >= 1, true);
+    const ok = await collectChat(provider.chat(request({ maxTokens: 5 }), new AbortController().signal));
+    assert.equal(ok.usage.outputTokens, 5);
   });
 
   it("lists the models of the data dir when none are configured", async () => {

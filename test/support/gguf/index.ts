@@ -98,3 +98,23 @@ export async function randomBytesFile(dst: string, size: number, seed?: string):
   }
   await writeFile(dst, buf);
 }
+
+/**
+ * A GGUF whose header is sound but which makes llama.cpp abort natively while loading it (a chat
+ * model with `attention.head_count` patched to 0 trips a GGML_ASSERT in the model loader): the case
+ * that must stay inside the engine's child process.
+ */
+export async function writeEngineCrashingModel(path: string): Promise<void> {
+  const { readFile } = await import("node:fs/promises");
+  const { writeChatModel } = await import("./scripted-model.js");
+  await writeChatModel(path);
+  const bytes = await readFile(path);
+  const key = Buffer.from("qwen2.attention.head_count");
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(key.length));
+  const at = bytes.indexOf(Buffer.concat([length, key]));
+  if (at < 0) throw new Error("writeEngineCrashingModel: head_count key not found");
+  // key length (8) + key + value type (u32 = 4 bytes), then the value.
+  bytes.writeUInt32LE(0, at + 8 + key.length + 4);
+  await writeFile(path, bytes);
+}
