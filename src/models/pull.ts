@@ -4,11 +4,17 @@ import { GatewayError } from "../core/index.js";
 import { chooseGgufFile, type GgufChoice } from "./choose-gguf-file.js";
 import { type HubFile, listRepoFiles } from "./hub-api.js";
 import { checkRepoFile, checkRepoId, type HubConnection, type HubOptions, resolveHubConnection } from "./hub-connection.js";
-import { downloadHubFile } from "./hub-download.js";
+import { type DownloadHubFileOptions, downloadHubFile } from "./hub-download.js";
 import { checkModelName, GGUF_EXTENSION, modelsDir } from "./model-store.js";
-import type { DownloadProgress, PullEvent, PullResult } from "./pull-events.js";
+import type { PullResult } from "./pull-events.js";
 
-export interface PullOptions extends HubOptions {
+/** How the transfer itself behaves: the downloader's own options, passed through. */
+type TransferOptions = Pick<
+  DownloadHubFileOptions,
+  "signal" | "onProgress" | "onEvent" | "retries" | "retryDelayMs" | "progressIntervalMs"
+>;
+
+export interface PullOptions extends HubOptions, TransferOptions {
   /** tandem's data dir; the model goes to `<dataDir>/models/<name>.gguf`. */
   dataDir: string;
   /** The installed name. Default: the file's name without `.gguf`. */
@@ -17,18 +23,6 @@ export interface PullOptions extends HubOptions {
   quant?: string;
   /** Download again even when a model of that name is installed. Default false. */
   force?: boolean;
-  /** Aborting stops the download; the partial file stays for a later pull to resume. */
-  signal?: AbortSignal;
-  /** Download progress: total, done, smoothed speed, ETA. */
-  onProgress?: (progress: DownloadProgress) => void;
-  /** Every step of the pull (see PullEvent). */
-  onEvent?: (event: PullEvent) => void;
-  /** Failed attempts in a row (without a byte received) before giving up. Default 3. */
-  retries?: number;
-  /** Delay before the first retry, doubled for each further one. Default 1000. */
-  retryDelayMs?: number;
-  /** Least time between progress events. Default 100. */
-  progressIntervalMs?: number;
 }
 
 /**
