@@ -1,5 +1,3 @@
-import { readdir } from "node:fs/promises";
-import { join } from "node:path";
 import type { ConfigInput } from "./schema.js";
 
 /** Cheap default models for providers found through their standard env keys. */
@@ -90,18 +88,5 @@ export async function probeOllama(origin: string, timeoutMs = 300): Promise<stri
     return (body.models ?? []).map((m) => m.name).filter((n): n is string => typeof n === "string");
   } catch {
     return undefined;
-  }
-}
-
-/** The GGUF models in `<dataDir>/models`, by name (file name without `.gguf`). */
-export async function findLocalModels(dataDir: string): Promise<string[]> {
-  try {
-    const files = await readdir(join(dataDir, "models"));
-    return files
-      .filter((f) => f.toLowerCase().endsWith(".gguf"))
-      .map((f) => f.slice(0, -".gguf".length))
-      .sort();
-  } catch {
-    return [];
   }
 }

@@ -3,8 +3,9 @@ import { isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { formatPath } from "../dialects/shared/validate.js";
 import { DEFAULT_MODEL_ALIAS } from "../models/model-aliases.js";
+import { installedModelNames } from "../models/model-store.js";
 import { ConfigError } from "./config-error.js";
-import { discoverConfig, findLocalModels, ollamaOrigin, probeOllama } from "./discover.js";
+import { discoverConfig, ollamaOrigin, probeOllama } from "./discover.js";
 import { defaultDataDir, expandHome, userConfigCandidates } from "./paths.js";
 import { type Config, configSchema } from "./schema.js";
 
@@ -42,7 +43,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
       env,
       ollamaAt: models ? origin : undefined,
       ollamaModels: models,
-      localModels: await findLocalModels(dataDir),
+      localModels: await installedModelNames(dataDir),
       preferredLocal: DEFAULT_MODEL_ALIAS,
     });
   }

@@ -1,8 +1,8 @@
-import { readdir, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { freemem } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { GatewayError } from "../../core/index.js";
-import { GgufError, type GgufInfo, readGgufInfo } from "../../models/index.js";
+import { GgufError, type GgufInfo, installedModelNames, modelsDir, readGgufInfo } from "../../models/index.js";
 
 /** A local model as the config (or the data dir) names it. */
 export interface LocalModelEntry {
@@ -11,14 +11,10 @@ export interface LocalModelEntry {
   parallel?: number;
 }
 
-/** The models folder inside the data dir, where `tandem models pull` puts GGUF files. */
-export function modelsDir(dataDir: string): string {
-  return join(dataDir, "models");
-}
-
 /**
  * The provider's models: the configured ones (paths relative to the data dir), or, when none are
- * configured, every `*.gguf` in `<dataDir>/models`, named by file name without `.gguf`.
+ * configured, every `*.gguf` in `<dataDir>/models` (as `tandem models pull` installs them), named by
+ * file name without `.gguf`.
  */
 export async function localModelEntries(
   dataDir: string,
@@ -34,18 +30,7 @@ export async function localModelEntries(
     );
   }
   const dir = modelsDir(dataDir);
-  let files: string[];
-  try {
-    files = await readdir(dir);
-  } catch {
-    return new Map();
-  }
-  return new Map(
-    files
-      .filter((f) => f.toLowerCase().endsWith(".gguf"))
-      .sort()
-      .map((f) => [f.slice(0, -".gguf".length), { path: join(dir, f) }]),
-  );
+  return new Map((await installedModelNames(dataDir)).map((name) => [name, { path: join(dir, `${name}.gguf`) }]));
 }
 
 function resolvePath(dataDir: string, path: string): string {

@@ -1,0 +1,56 @@
+import { GatewayError } from "../core/errors.js";
+
+/**
+ * How sensitive a request is. `public` may go anywhere; `internal` is organisation-only material
+ * (code names, keywords the user configured); `private` is personal data or secrets.
+ */
+export type Sensitivity = "public" | "internal" | "private";
+
+/** The levels in increasing order of sensitivity. */
+export const SENSITIVITY_LEVELS: readonly Sensitivity[] = ["public", "internal", "private"];
+
+export const SENSITIVITY_HEADER = "x-tandem-sensitivity";
+
+export function isSensitivity(value: unknown): value is Sensitivity {
+  return value === "public" || value === "internal" || value === "private";
+}
+
+/** The more sensitive of two levels. */
+export function maxSensitivity(a: Sensitivity, b: Sensitivity): Sensitivity {
+  return SENSITIVITY_LEVELS.indexOf(a) >= SENSITIVITY_LEVELS.indexOf(b) ? a : b;
+}
+
+/** Whether `level` is at least as sensitive as `floor`. */
+export function atLeast(level: Sensitivity, floor: Sensitivity): boolean {
+  return SENSITIVITY_LEVELS.indexOf(level) >= SENSITIVITY_LEVELS.indexOf(floor);
+}
+
+/**
+ * Parses the `x-tandem-sensitivity` header. Absent, empty or blank means "not given" (undefined);
+ * the value is trimmed and compared case-insensitively. Anything else is a 400 naming the header.
+ */
+export function parseSensitivityHeader(header: string | undefined): Sensitivity | undefined {
+  if (header === undefined) return undefined;
+  const value = header.trim().toLowerCase();
+  if (value === "") return undefined;
+  if (isSensitivity(value)) return value;
+  throw new GatewayError(
+    "invalid_request",
+    `Invalid ${SENSITIVITY_HEADER} header ${JSON.stringify(header.slice(0, 40))}: expected one of ${SENSITIVITY_LEVELS.join(", ")}`,
+    { param: SENSITIVITY_HEADER },
+  );
+}
+
+/**
+ * The sensitivity a request is handled at: the client's header if it sent one, else the route's
+ * setting, else what detection found. The header wins outright, in both directions: a client
+ * that says `public` is taken at its word (that is the point of the header); integrators who want
+ * detection to be a floor can combine the result with `maxSensitivity` themselves.
+ */
+export function resolveSensitivity(
+  header: string | undefined,
+  routeSetting: Sensitivity | undefined,
+  detected: Sensitivity,
+): Sensitivity {
+  return parseSensitivityHeader(header) ?? routeSetting ?? detected;
+}
