@@ -42,6 +42,14 @@ export interface EngineState {
   lastExit: string | undefined;
 }
 
+/** Signals a process raises on itself when native code fails (abort, bad memory access, bad arithmetic). */
+const CRASH_SIGNALS = new Set(["SIGABRT", "SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGSYS"]);
+
+/** Whether a child died of its own failure rather than being killed from outside (SIGKILL, SIGTERM: an operator, the OOM killer). */
+function diedOfItself(code: number | null, signal: NodeJS.Signals | null): boolean {
+  return signal ? CRASH_SIGNALS.has(signal) : code !== 0;
+}
+
 const RESTART_BASE_MS = 500;
 const RESTART_MAX_MS = 30_000;
 /** A child that lived this long resets the restart backoff. */
@@ -120,7 +128,8 @@ export class EngineProcess {
     this.#child?.send({ op: "cancel", id } satisfies ParentMessage);
     const child = this.#child;
     const timer = setTimeout(() => {
-      if (this.#pending.has(id) && this.#child === child)
+      // Still unconfirmed: the child did not react to the cancel, so it is hung.
+      if (this.#orphans.has(id) && this.#child === child)
         this.kill(`a canceled request did not stop within ${this.#cancelGraceMs()} ms (hung)`);
     }, this.#cancelGraceMs());
     timer.unref();
@@ -201,7 +210,7 @@ export class EngineProcess {
         clearTimeout(startTimeout);
         const reason = sig ? `signal ${sig}` : `exit code ${code}`;
         if (this.#child === child) {
-          this.#onExit(reason, false);
+          this.#onExit(reason, false, diedOfItself(code, sig));
         } else if (!this.#killed.delete(child)) {
           reject(new GatewayError("unavailable", `The local engine failed to start (${reason}).`));
           this.#noteCrash();
@@ -234,13 +243,19 @@ export class EngineProcess {
     if (pending.op === "load" || pending.op === "chat" || pending.op === "embed" || pending.op === "tokenize")
       this.#loadingPath = undefined;
     this.#pending.delete(message.id);
+    // An engine that has answered a chat is sound again: the next crash starts the backoff afresh.
+    if (message.op === "result" && pending.op === "chat") this.#crashes = 0;
     if (message.op === "result") pending.resolve(message.value);
     else pending.reject(new GatewayError(message.code, message.message, { retryable: message.retryable }));
   }
 
-  /** The current child is gone: everything in flight on it fails (retryably) and the next call starts a new one. */
-  #onExit(reason: string, killed: boolean): void {
-    const loadingPath = killed ? undefined : this.#loadingPath;
+  /**
+   * The current child is gone: everything in flight on it fails (retryably) and the next call starts
+   * a new one. `selfInflicted`: it crashed by itself (an abort or a fault in llama.cpp), as opposed to
+   * being killed from outside, so a file it was loading then is to blame.
+   */
+  #onExit(reason: string, killed: boolean, selfInflicted = false): void {
+    const loadingPath = killed || !selfInflicted ? undefined : this.#loadingPath;
     this.#child = undefined;
     this.#loadingPath = undefined;
     this.#lastExit = `${killed ? "killed: " : ""}${reason}`;
