@@ -1,0 +1,62 @@
+import type { Finding } from "../finding.js";
+import { forEachMatch } from "./regex-scan.js";
+
+/**
+ * 13-19 digits, ungrouped or in the groupings cards are printed with, one separator (space or
+ * dash) throughout: fours (the last group shorter, or 4-4-4-4-3 for 19 digits), Amex 4-6-5 and
+ * Diners 4-6-4. Starts only where a number starts (not inside a longer number, a decimal or an
+ * identifier) and must not run on into more digits.
+ */
+const CARD_CANDIDATE =
+  /(?<![\w.,-])(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{3})?|\d{4}([ -])\d{6}\2\d{4,5})(?![\w]|[.,-]\d)/g;
+
+/** The Luhn (mod 10) checksum every payment card number carries. */
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return false;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+/**
+ * The card network whose issuer identification number (IIN) prefix and length the number has,
+ * or undefined. Covers the networks in wide use; the ranges are the published IIN ranges.
+ */
+export function cardNetwork(digits: string): string | undefined {
+  const n = digits.length;
+  const p2 = Number(digits.slice(0, 2));
+  const p3 = Number(digits.slice(0, 3));
+  const p4 = Number(digits.slice(0, 4));
+  const p6 = Number(digits.slice(0, 6));
+  if (digits[0] === "4") return n === 13 || n === 16 || n === 19 ? "visa" : undefined;
+  if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return n === 16 ? "mastercard" : undefined;
+  if (p2 === 34 || p2 === 37) return n === 15 ? "amex" : undefined;
+  if (p4 === 6011 || (p3 >= 644 && p3 <= 649) || p2 === 65 || (p6 >= 622126 && p6 <= 622925)) {
+    return n >= 16 && n <= 19 ? "discover" : undefined;
+  }
+  if (p4 >= 3528 && p4 <= 3589) return n >= 16 && n <= 19 ? "jcb" : undefined;
+  if ((p3 >= 300 && p3 <= 305) || p2 === 36 || p2 === 38 || p2 === 39) return n >= 14 && n <= 19 ? "diners" : undefined;
+  if (p2 === 62) return n >= 16 && n <= 19 ? "unionpay" : undefined;
+  if (p2 === 50 || (p2 >= 56 && p2 <= 58) || p2 === 67 || p4 === 6304) return n >= 13 && n <= 19 ? "maestro" : undefined;
+  return undefined;
+}
+
+export function detectPaymentCards(text: string): Finding[] {
+  const out: Finding[] = [];
+  forEachMatch(CARD_CANDIDATE, text, (m) => {
+    const value = m[0];
+    const digits = value.replace(/[ -]/g, "");
+    if (cardNetwork(digits) === undefined || !luhnValid(digits)) return;
+    out.push({ kind: "payment_card", value, start: m.index, end: m.index + value.length, rule: "luhn", level: "private" });
+  });
+  return out;
+}

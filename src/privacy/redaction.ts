@@ -1,0 +1,276 @@
+import type { AssistantMessage, ContentPart, Message } from "../core/messages.js";
+import type { ChatRequest } from "../core/request.js";
+import type { StreamEvent } from "../core/stream.js";
+import { type RequestClassification, requestTexts } from "./classify-request.js";
+import type { Finding, FindingKind } from "./finding.js";
+import { decodeJsonString, forEachJsonSegment, isJsonDocument, isValidJson } from "./json-text.js";
+import { choosePlaceholderStyle, PlaceholderTable, placeholderLabel } from "./placeholder.js";
+import { PlaceholderRestorer } from "./placeholder-restorer.js";
+
+export interface RedactionOptions {
+  /**
+   * Texts the placeholders must not already occur in, so that rehydration cannot mistake the
+   * user's own text for a placeholder. `Redaction.forRequest` passes every text of the request.
+   * The values themselves are always included. Default none.
+   */
+  avoid?: Iterable<string>;
+}
+
+/** What a redaction did, for the egress audit. Counts only: never a value or a placeholder's meaning. */
+export interface RedactionSummary {
+  /** Distinct values that have a placeholder. */
+  values: number;
+  /** Distinct values per kind. */
+  byKind: Record<string, number>;
+  /** Occurrences replaced so far by the redact methods. */
+  replacements: number;
+}
+
+const JSON_NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+const NUMBER_CHAR = /[0-9.eE+-]/;
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
+
+/**
+ * Reversible redaction for one request: each distinct value found gets a stable placeholder
+ * (`[EMAIL_1]`; the same value always the same placeholder), `redactRequest` replaces values by
+ * placeholders before a request leaves the machine, and the rehydrate methods put the values
+ * back into what the model answers, including while it streams.
+ *
+ * Replacement is by value, not position: a detected value is replaced wherever it occurs in the
+ * request, also where detection alone would not have flagged it.
+ */
+export class Redaction {
+  readonly #placeholders = new Map<string, string>();
+  readonly #kinds = new Map<string, FindingKind>();
+  readonly #table = new PlaceholderTable();
+  /** All values, longest first so that a value containing another is replaced whole. */
+  readonly #pattern: RegExp | undefined;
+  #replacements = 0;
+
+  constructor(findings: Iterable<Pick<Finding, "kind" | "value">>, options: RedactionOptions = {}) {
+    for (const f of findings) {
+      if (f.value !== "" && !this.#kinds.has(f.value)) this.#kinds.set(f.value, f.kind);
+    }
+    const style = choosePlaceholderStyle([...(options.avoid ?? []), ...this.#kinds.keys()]);
+    const counters = new Map<string, number>();
+    for (const [value, kind] of this.#kinds) {
+      const label = placeholderLabel(kind);
+      const n = (counters.get(label) ?? 0) + 1;
+      counters.set(label, n);
+      const placeholder = style.format(label, n);
+      this.#placeholders.set(value, placeholder);
+      this.#table.add(placeholder, value);
+    }
+    const values = [...this.#kinds.keys()].sort((a, b) => b.length - a.length);
+    this.#pattern = values.length === 0 ? undefined : new RegExp(values.map(escapeRegex).join("|"), "g");
+  }
+
+  /**
+   * The redaction for a classified request: every finding gets a placeholder (internal-level
+   * keyword matches too; pass `classification.findings` filtered by level to redact less), and
+   * placeholders avoid every text in the request.
+   */
+  static forRequest(request: ChatRequest, classification: Pick<RequestClassification, "findings">): Redaction {
+    return new Redaction(classification.findings, { avoid: requestTexts(request) });
+  }
+
+  /** Number of distinct values redacted. */
+  get size(): number {
+    return this.#placeholders.size;
+  }
+
+  placeholderFor(value: string): string | undefined {
+    return this.#placeholders.get(value);
+  }
+
+  /** `text` with every value replaced by its placeholder. */
+  redactText(text: string): string {
+    const pattern = this.#pattern;
+    if (pattern === undefined) return text;
+    return text.replace(pattern, (value) => {
+      this.#replacements++;
+      return this.#placeholders.get(value)!;
+    });
+  }
+
+  /**
+   * A JSON text (tool-call arguments, a JSON tool result) with values replaced inside its string
+   * literals, which are re-encoded only where something changed, so the rest stays byte for
+   * byte. A value that is a bare JSON number (a card number, say) becomes a quoted placeholder.
+   */
+  redactJson(json: string): string {
+    const pattern = this.#pattern;
+    if (pattern === undefined) return json;
+    // Where values occur verbatim. A literal needs decoding only if one occurs in it or it has
+    // escapes (a value with quotes or non-ASCII may be written escaped); most need neither.
+    const hits: number[] = [];
+    for (const m of json.matchAll(pattern)) hits.push(m.index);
+    if (hits.length === 0 && !json.includes("\\")) return json;
+    const valid = isValidJson(json);
+    let out = "";
+    let copied = 0;
+    let h = 0;
+    let backslash = json.indexOf("\\");
+    forEachJsonSegment(json, (type, start, end) => {
+      while (h < hits.length && hits[h]! < start) h++;
+      if (backslash !== -1 && backslash < start) backslash = json.indexOf("\\", start);
+      const hit = h < hits.length && hits[h]! < end;
+      const escaped = type === "string" && backslash !== -1 && backslash < end;
+      if (!hit && !escaped) return;
+      const raw = json.slice(start, end);
+      let redacted: string;
+      if (type === "string") {
+        const { value } = decodeJsonString(raw);
+        const replaced = this.redactText(value);
+        redacted = replaced === value ? raw : JSON.stringify(replaced);
+      } else {
+        redacted = valid ? this.#redactJsonNumbers(raw) : this.redactText(raw);
+      }
+      if (redacted === raw) return;
+      out += json.slice(copied, start) + redacted;
+      copied = end;
+    });
+    return copied === 0 ? json : out + json.slice(copied);
+  }
+
+  #redactJsonNumbers(raw: string): string {
+    return raw.replace(this.#pattern!, (value, offset: number) => {
+      const whole = !NUMBER_CHAR.test(raw[offset - 1] ?? " ") && !NUMBER_CHAR.test(raw[offset + value.length] ?? " ");
+      if (!whole || !JSON_NUMBER.test(value)) return value;
+      this.#replacements++;
+      return JSON.stringify(this.#placeholders.get(value));
+    });
+  }
+
+  /**
+   * A redacted deep copy of `request`: system prompts, text parts, tool-call arguments (kept
+   * valid JSON) and tool results. The input is never modified. Images are copied unchanged:
+   * their content cannot be redacted, so whether they may leave is the caller's decision.
+   */
+  redactRequest(request: ChatRequest): ChatRequest {
+    const { messages, ...rest } = request;
+    return { ...structuredClone(rest), messages: messages.map((m) => this.#redactMessage(m)) };
+  }
+
+  #redactMessage(message: Message): Message {
+    switch (message.role) {
+      case "system":
+        return { ...message, content: this.redactText(message.content) };
+      case "user":
+        return { ...message, content: this.#redactParts(message.content, false) };
+      case "assistant": {
+        const copy: AssistantMessage = { ...message, content: this.#redactParts(message.content, false) };
+        if (message.toolCalls !== undefined) {
+          copy.toolCalls = message.toolCalls.map((call) => ({ ...call, arguments: this.redactJson(call.arguments) }));
+        }
+        return copy;
+      }
+      case "tool":
+        return { ...message, content: this.#redactParts(message.content, true) };
+    }
+  }
+
+  #redactParts(parts: readonly ContentPart[], toolResult: boolean): ContentPart[] {
+    return parts.map((part) => {
+      if (part.type === "image") return { ...part, source: { ...part.source } };
+      const text = toolResult && isJsonDocument(part.text) ? this.redactJson(part.text) : this.redactText(part.text);
+      return { ...part, text };
+    });
+  }
+
+  /** A restorer for text that arrives in pieces; `json` for tool-call arguments. */
+  createRestorer(mode: "text" | "json" = "text"): PlaceholderRestorer {
+    return new PlaceholderRestorer(this.#table, mode);
+  }
+
+  /** `text` with placeholders (matched case-insensitively) replaced by their values. Unknown placeholders stay. */
+  rehydrateText(text: string): string {
+    if (this.#table.size === 0) return text;
+    const restorer = this.createRestorer("text");
+    return restorer.push(text) + restorer.flush();
+  }
+
+  /** Tool-call arguments with values restored, escaped inside JSON strings so the JSON stays valid. */
+  rehydrateJson(json: string): string {
+    if (this.#table.size === 0) return json;
+    const restorer = this.createRestorer("json");
+    return restorer.push(json) + restorer.flush();
+  }
+
+  /**
+   * The model's stream with values restored in `text-delta` and in each tool call's
+   * `tool-call-delta` events, also when a placeholder is split across chunks. Only a tail that
+   * could still become a placeholder is held back; it is released as soon as it cannot, and
+   * flushed before `tool-call-start` and `switch` (text), at that call's `tool-call-end`, at
+   * `finish` and when the stream ends. Every other event passes through unchanged and in order.
+   * Stopping the iteration early stops the source.
+   */
+  async *rehydrateStream(events: AsyncIterable<StreamEvent>): AsyncGenerator<StreamEvent> {
+    if (this.#table.size === 0) {
+      yield* events;
+      return;
+    }
+    const text = this.createRestorer("text");
+    const calls = new Map<number, PlaceholderRestorer>();
+    function* flushText(): Generator<StreamEvent> {
+      const rest = text.flush();
+      if (rest !== "") yield { type: "text-delta", text: rest };
+    }
+    function* flushCall(index: number): Generator<StreamEvent> {
+      const restorer = calls.get(index);
+      calls.delete(index);
+      const rest = restorer?.flush() ?? "";
+      if (rest !== "") yield { type: "tool-call-delta", index, argumentsDelta: rest };
+    }
+    function* flushAll(): Generator<StreamEvent> {
+      yield* flushText();
+      for (const index of [...calls.keys()]) yield* flushCall(index);
+    }
+
+    for await (const event of events) {
+      switch (event.type) {
+        case "text-delta": {
+          const out = text.push(event.text);
+          if (out !== "") yield { ...event, text: out };
+          break;
+        }
+        case "tool-call-start":
+          yield* flushText();
+          calls.set(event.index, this.createRestorer("json"));
+          yield event;
+          break;
+        case "tool-call-delta": {
+          let restorer = calls.get(event.index);
+          if (restorer === undefined) {
+            restorer = this.createRestorer("json");
+            calls.set(event.index, restorer);
+          }
+          const out = restorer.push(event.argumentsDelta);
+          if (out !== "") yield { ...event, argumentsDelta: out };
+          break;
+        }
+        case "tool-call-end":
+          yield* flushCall(event.index);
+          yield event;
+          break;
+        case "finish":
+        case "switch":
+          yield* flushAll();
+          yield event;
+          break;
+        default:
+          yield event;
+      }
+    }
+    yield* flushAll();
+  }
+
+  summary(): RedactionSummary {
+    const byKind: Record<string, number> = {};
+    for (const kind of this.#kinds.values()) byKind[kind] = (byKind[kind] ?? 0) + 1;
+    return { values: this.#placeholders.size, byKind, replacements: this.#replacements };
+  }
+}

@@ -1,0 +1,165 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { type ChatRequest, GatewayError } from "../../src/core/index.js";
+import { FAKE } from "../../src/privacy/eval/fake-credentials.js";
+import { classifyRequest, type DetectionOptions, requestTexts, resolveSensitivity } from "../../src/privacy/index.js";
+
+const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
+function request(messages: ChatRequest["messages"]): ChatRequest {
+  return { model: "auto", stream: true, messages };
+}
+
+describe("classifyRequest", () => {
+  it("scans the system prompt, text parts, tool-call arguments and tool results, and says where", () => {
+    const req = request([
+      { role: "system", content: "You help Maria (maria@example.com)." },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "Book a table." },
+          { type: "text", text: "Call me on +44 20 7946 0958" },
+        ],
+      },
+      {
+        role: "assistant",
+        content: [],
+        toolCalls: [
+          { id: "c1", name: "lookup", arguments: '{"city":"Paris"}' },
+          { id: "c2", name: "pay", arguments: '{"note":"line one\\nbob@example.org","card":4111111111111111}' },
+        ],
+      },
+      { role: "tool", toolCallId: "c2", content: [{ type: "text", text: '{"ok":true,"iban":"DE89370400440532013000"}' }] },
+    ]);
+    const result = classifyRequest(req);
+    assert.equal(result.level, "private");
+    assert.deepEqual(
+      result.findings.map((f) => [f.kind, f.value, f.where]),
+      [
+        ["email", "maria@example.com", { message: 0, source: "system" }],
+        ["phone", "+44 20 7946 0958", { message: 1, source: "text", part: 1 }],
+        ["email", "bob@example.org", { message: 2, source: "tool-call", toolCall: 1 }],
+        ["payment_card", "4111111111111111", { message: 2, source: "tool-call", toolCall: 1 }],
+        ["iban", "DE89370400440532013000", { message: 3, source: "tool-result", part: 0 }],
+      ],
+    );
+    assert.deepEqual(result.counts, { email: 2, phone: 1, payment_card: 1, iban: 1 });
+    // In tool-call arguments, offsets are raw offsets into the JSON text.
+    const args = req.messages[2]!.role === "assistant" ? req.messages[2]!.toolCalls![1]!.arguments : "";
+    const email = result.findings[2]!;
+    assert.equal(args.slice(email.start, email.end), "bob@example.org");
+  });
+
+  it("decodes JSON strings, so escapes neither hide a value nor join one, and reads keys and values together", () => {
+    const args = JSON.stringify({ text: 'say "hi" to\nanna@example.com', password: 'pa"ss\\w0rd!', api_key: FAKE.tokens[1] });
+    const result = classifyRequest(
+      request([{ role: "assistant", content: [], toolCalls: [{ id: "c", name: "f", arguments: args }] }]),
+    );
+    assert.deepEqual(
+      result.findings.map((f) => [f.kind, f.value]),
+      [
+        ["email", "anna@example.com"],
+        ["secret", 'pa"ss\\w0rd!'],
+        ["secret", FAKE.tokens[1]],
+      ],
+    );
+  });
+
+  it("scans a JSON tool result as one text, so a key gives its value context", () => {
+    const result = classifyRequest(
+      request([
+        {
+          role: "tool",
+          toolCallId: "c",
+          content: [{ type: "text", text: JSON.stringify({ order: "555-234-5678", phone: "415-555-2671", note: "tel\n0" }) }],
+        },
+      ]),
+    );
+    assert.deepEqual(
+      result.findings.map((f) => [f.kind, f.value]),
+      [["phone", "415-555-2671"]],
+    );
+  });
+
+  it("classifies keyword-only requests as internal and custom patterns at their level", () => {
+    const options: DetectionOptions = {
+      patterns: [
+        { name: "ticket", regex: "OPS-\\d{4}", level: "internal" },
+        { name: "employee_id", regex: "EMP-\\d{6}" },
+      ],
+      keywords: [{ words: ["Project Falcon"] }],
+    };
+    const user = (text: string) => request([{ role: "user", content: [{ type: "text", text }] }]);
+    assert.equal(classifyRequest(user("What is the weather in Paris?"), options).level, "public");
+    assert.equal(classifyRequest(user("Summarise the project falcon roadmap"), options).level, "internal");
+    assert.equal(classifyRequest(user("Close OPS-1234"), options).level, "internal");
+    assert.equal(classifyRequest(user("Project Falcon lead is EMP-004211"), options).level, "private");
+    assert.deepEqual(classifyRequest(user("Project Falcon lead is EMP-004211"), options).counts, { keyword: 1, employee_id: 1 });
+  });
+
+  it("treats images as private unless configured otherwise, and records their media type", () => {
+    const req = request([
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "What is in this picture?" },
+          { type: "image", source: { kind: "base64", mediaType: "image/png", data: PNG } },
+          { type: "image", source: { kind: "url", url: "https://example.com/cat.jpg" } },
+          { type: "image", source: { kind: "url", url: `data:image/webp;base64,${PNG}` } },
+          { type: "image", source: { kind: "url", url: `https://cdn.example.com/a.jpg?token=${FAKE.tokens[4]}` } },
+        ],
+      },
+    ]);
+    const result = classifyRequest(req);
+    assert.equal(result.level, "private");
+    // Image content is not inspected; a URL is, since signed URLs carry tokens.
+    assert.deepEqual(
+      result.findings.map((f) => [f.kind, f.value, f.where]),
+      [["secret", FAKE.tokens[4], { message: 0, source: "image-url", part: 4 }]],
+    );
+    assert.deepEqual(result.images, [
+      { message: 0, part: 1, mediaType: "image/png" },
+      { message: 0, part: 2 },
+      { message: 0, part: 3, mediaType: "image/webp" },
+      { message: 0, part: 4 },
+    ]);
+    const withoutUrl = request([
+      { role: "user", content: req.messages[0]!.role === "user" ? req.messages[0]!.content.slice(0, 4) : [] },
+    ]);
+    assert.equal(classifyRequest(withoutUrl, { imagesArePrivate: false }).level, "public");
+    assert.equal(classifyRequest(req, { imagesArePrivate: false }).level, "private");
+  });
+
+  it("lists every text a model reads", () => {
+    const req: ChatRequest = {
+      ...request([
+        { role: "system", content: "sys" },
+        { role: "assistant", content: [{ type: "text", text: "a" }], toolCalls: [{ id: "1", name: "t", arguments: "{}" }] },
+      ]),
+      tools: [{ name: "t", description: "does t", parameters: {} }],
+    };
+    assert.deepEqual([...requestTexts(req)], ["sys", "a", "{}", "t", "does t"]);
+  });
+});
+
+describe("resolveSensitivity", () => {
+  it("takes the header, else the route's setting, else what was detected", () => {
+    assert.equal(resolveSensitivity("private", "public", "public"), "private");
+    assert.equal(resolveSensitivity(" Public ", "private", "private"), "public");
+    assert.equal(resolveSensitivity(undefined, "internal", "private"), "internal");
+    assert.equal(resolveSensitivity("", undefined, "private"), "private");
+    assert.equal(resolveSensitivity(undefined, undefined, "internal"), "internal");
+  });
+
+  it("rejects a bad header value with a 400 naming the header", () => {
+    assert.throws(
+      () => resolveSensitivity("secret", undefined, "public"),
+      (err: unknown) =>
+        err instanceof GatewayError &&
+        err.code === "invalid_request" &&
+        err.status === 400 &&
+        err.param === "x-tandem-sensitivity" &&
+        /public, internal, private/.test(err.message),
+    );
+  });
+});
