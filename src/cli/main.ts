@@ -2,7 +2,9 @@
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, parsePort } from "../config/index.js";
 import { VERSION } from "../version.js";
+import { auditCommand } from "./audit.js";
 import { chat } from "./chat.js";
+import { keysCommand } from "./keys.js";
 import { modelsCommand } from "./models.js";
 import { serve } from "./serve.js";
 import { status } from "./status.js";
@@ -61,5 +63,9 @@ program
   });
 
 program.addCommand(modelsCommand());
+
+program.addCommand(keysCommand());
+
+program.addCommand(auditCommand());
 
 await program.parseAsync(process.argv);

@@ -1,1 +1,2 @@
 export * from "./key-ref.js";
+export * from "./keychain.js";

@@ -1,4 +1,5 @@
 import { GatewayError } from "../core/index.js";
+import { type Keychain, KeychainError, osKeychain } from "./keychain.js";
 
 /** A reference to a secret: `env:NAME`, `keychain:NAME` or `store:NAME`. Never the secret itself. */
 export type KeyRef = { source: "env" | "keychain" | "store"; name: string };
@@ -15,22 +16,97 @@ export function formatKeyRef(ref: KeyRef): string {
   return `${ref.source}:${ref.name}`;
 }
 
+/** Where `store:NAME` keys are read: the encrypted store's `secrets` table, in the process that opened it. */
+export interface SecretSource {
+  /** The secret stored under the name, or undefined. Throws when the store cannot be read. */
+  getSecret(name: string): string | undefined;
+}
+
+/** Where `keychain:` and `store:` references are looked up; tests pass their own. */
+export interface KeySources {
+  /** Default: the OS keychain, service "tandem" (see osKeychain). */
+  keychain?: Keychain;
+  /** Default: the store registered with registerSecretStore. */
+  store?: SecretSource;
+}
+
+/** A reference that exists in principle but cannot be read now: the message says why and what to do. */
+export class KeyUnavailableError extends Error {
+  override readonly name = "KeyUnavailableError";
+  readonly code = "key_unavailable";
+  readonly ref: KeyRef;
+
+  constructor(ref: KeyRef, reason: string, options?: { cause?: unknown }) {
+    super(`${formatKeyRef(ref)} cannot be read: ${reason}`, options);
+    this.ref = ref;
+  }
+}
+
+let registeredStore: SecretSource | undefined;
+let defaultKeychain: Keychain | undefined;
+
 /**
- * Resolves a key reference to the secret. `env:` reads the environment at call time (so a rotated
- * variable in a supervisor's environment is picked up on restart). `keychain:` and `store:` arrive
- * with the secrets work (issue: private by default); until then they resolve to undefined and the
- * provider reports that its key is unavailable.
+ * Makes `store:NAME` references resolve through this store (the one the server opened), or stops it
+ * with undefined (when the store closes). One per process: there is one data dir.
  */
-export async function resolveKeyRef(ref: KeyRef, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+export function registerSecretStore(source: SecretSource | undefined): void {
+  registeredStore = source;
+}
+
+/**
+ * Resolves a key reference to the secret, or undefined when the reference names nothing (an unset
+ * variable, no such keychain entry or store row). Nothing is cached: each call reads the environment,
+ * the keychain or the store afresh, so a rotated key is used from the next request on. Concurrent
+ * calls share no state.
+ *
+ * - `env:NAME` reads the environment at call time (so a rotated variable in a supervisor's environment
+ *   is picked up on restart).
+ * - `keychain:NAME` reads the OS keychain, service "tandem", account NAME.
+ * - `store:NAME` reads the encrypted store's secrets table (`tandem keys set NAME --store`).
+ *
+ * Throws KeyUnavailableError when the keychain or the store cannot be read at all (no keychain on a
+ * headless machine, no store open in this process), which is a different problem from a missing key.
+ */
+export async function resolveKeyRef(
+  ref: KeyRef,
+  env: NodeJS.ProcessEnv = process.env,
+  sources: KeySources = {},
+): Promise<string | undefined> {
   switch (ref.source) {
     case "env": {
       const value = env[ref.name];
       return value === undefined || value === "" ? undefined : value;
     }
-    case "keychain":
-    case "store":
-      return undefined;
+    case "keychain": {
+      defaultKeychain ??= osKeychain();
+      const keychain = sources.keychain ?? defaultKeychain;
+      try {
+        return nonEmpty(await keychain.get(ref.name));
+      } catch (err) {
+        const reason = err instanceof KeychainError ? err.message : `${keychain.description}: ${(err as Error).message}`;
+        throw new KeyUnavailableError(
+          ref,
+          `${reason}. Keep the key in the encrypted store instead: tandem keys set ${ref.name} --store, and refer to it as store:${ref.name}`,
+          { cause: err },
+        );
+      }
+    }
+    case "store": {
+      const store = sources.store ?? registeredStore;
+      if (!store) {
+        throw new KeyUnavailableError(ref, "the encrypted store is not open in this process");
+      }
+      try {
+        return nonEmpty(store.getSecret(ref.name));
+      } catch (err) {
+        throw new KeyUnavailableError(ref, (err as Error).message, { cause: err });
+      }
+    }
   }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
 }
 
 /** Shows a key in logs and status without giving it away: `sk-p…Wx9z`. */
@@ -43,31 +119,45 @@ export function maskKey(key: string): string {
 export class KeyPool {
   readonly refs: readonly KeyRef[];
   readonly #env: NodeJS.ProcessEnv;
+  readonly #sources: KeySources;
 
-  constructor(refs: readonly KeyRef[], env: NodeJS.ProcessEnv = process.env) {
+  constructor(refs: readonly KeyRef[], env: NodeJS.ProcessEnv = process.env, sources: KeySources = {}) {
     this.refs = refs;
     this.#env = env;
+    this.#sources = sources;
   }
 
   /** The key to use now, or undefined when the provider needs none or none resolves. */
   async current(): Promise<string | undefined> {
-    for (const ref of this.refs) {
-      const key = await resolveKeyRef(ref, this.#env);
-      if (key !== undefined) return key;
-    }
-    return undefined;
+    return (await this.#first()).key;
   }
 
-  /** Throws when keys are configured but none of them resolves. */
+  /** Throws when keys are configured but none of them resolves, saying why for each. */
   async require(provider: string): Promise<string | undefined> {
-    const key = await this.current();
+    const { key, tried } = await this.#first();
     if (key === undefined && this.refs.length > 0) {
-      throw new GatewayError(
-        "authentication",
-        `No API key available for provider '${provider}' (tried ${this.refs.map(formatKeyRef).join(", ")})`,
-        { status: 401, retryable: false },
-      );
+      throw new GatewayError("authentication", `No API key available for provider '${provider}' (tried ${tried.join("; ")})`, {
+        status: 401,
+        retryable: false,
+      });
     }
     return key;
+  }
+
+  /** Resolves afresh on every call (no cache), so a key rotated in the keychain or store is used at once. */
+  async #first(): Promise<{ key: string | undefined; tried: string[] }> {
+    const tried: string[] = [];
+    for (const ref of this.refs) {
+      try {
+        const key = await resolveKeyRef(ref, this.#env, this.#sources);
+        if (key !== undefined) return { key, tried };
+        tried.push(`${formatKeyRef(ref)}: not set`);
+      } catch (err) {
+        // One unreadable source must not hide the next reference, which may well resolve.
+        if (!(err instanceof KeyUnavailableError)) throw err;
+        tried.push(err.message);
+      }
+    }
+    return { key: undefined, tried };
   }
 }

@@ -1,0 +1,166 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Command, type CommanderError, InvalidArgumentError } from "commander";
+import { ConfigError, expandHome, loadConfig } from "../config/index.js";
+import type { Keychain } from "../secrets/index.js";
+import { DATABASE_FILE, type EgressAuditRow, openDataStore, StoreError } from "../store/index.js";
+
+/** What `tandem audit` reads and writes: the process's own unless a test passes its own. */
+export interface AuditCommandIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  /** TANDEM_DATA_DIR, TANDEM_CONFIG, TANDEM_DB_KEY... */
+  env: NodeJS.ProcessEnv;
+  /** Default: the OS keychain, service "tandem" (for the database key). */
+  keychain?: Keychain;
+  /** Default: Date.now (tests pin it, for --since 1h). */
+  now?: () => number;
+  setExitCode(code: number): void;
+  exit(code: number): never;
+}
+
+function processIo(): AuditCommandIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    setExitCode: (code) => {
+      process.exitCode = code;
+    },
+    exit: (code) => process.exit(code),
+  };
+}
+
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+interface AuditOptions {
+  since?: SinceValue;
+  limit: number;
+  target?: string;
+  json?: boolean;
+  dataDir?: string;
+  config?: string;
+}
+
+/** A --since value: a duration back from now, or a point in time. */
+type SinceValue = { ago: number } | { at: number };
+
+/** `30m`, `24h`, `7d`, `2w` back from now, or an ISO date/time. */
+export function parseSince(text: string): SinceValue {
+  const duration = /^(\d+(?:\.\d+)?)([smhdw])$/.exec(text.trim());
+  if (duration) return { ago: Number(duration[1]) * (UNIT_MS[duration[2] as string] ?? 0) };
+  const at = Date.parse(text);
+  if (!Number.isNaN(at)) return { at };
+  throw new InvalidArgumentError(`expected a duration like 30m, 24h, 7d or a date like 2026-01-31T12:00Z, got '${text}'`);
+}
+
+function parseLimit(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive whole number, got '${text}'`);
+  return n;
+}
+
+/** `tandem audit`: what left the machine, from the encrypted store's egress audit. */
+export function auditCommand(io: AuditCommandIo = processIo()): Command {
+  return new Command("audit")
+    .description("show what left this machine for cloud targets: when, where, how many bytes, what was redacted (never content)")
+    .option("--since <when>", "only rows since then: 30m, 24h, 7d, or a date/time (ISO 8601)", parseSince)
+    .option("-n, --limit <n>", "at most this many rows, newest first", parseLimit, 50)
+    .option("--target <target>", "only rows for this target (provider/model)")
+    .option("--json", "print JSON")
+    .option(
+      "--data-dir <dir>",
+      "tandem's data dir, holding tandem.db (default: TANDEM_DATA_DIR, the config's dataDir, ~/.local/share/tandem)",
+    )
+    .option(
+      "-c, --config <path>",
+      "config file to take dataDir from (default: TANDEM_CONFIG, ./tandem.config.yaml, the user config dir)",
+    )
+    .exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : EXIT_USAGE))
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .action(async (opts: AuditOptions) => {
+      io.setExitCode(await audit(io, opts));
+    });
+}
+
+async function audit(io: AuditCommandIo, opts: AuditOptions): Promise<number> {
+  try {
+    const dir = opts.dataDir
+      ? resolve(expandHome(opts.dataDir))
+      : (await loadConfig({ configPath: opts.config, skipOllamaProbe: true, env: io.env })).config.dataDir;
+    const file = join(dir, DATABASE_FILE);
+    if (!existsSync(file)) {
+      if (opts.json) io.stdout.write("[]\n");
+      else io.stdout.write(`nothing has left this machine through tandem yet (no database at ${file})\n`);
+      return 0;
+    }
+    const now = (io.now ?? Date.now)();
+    const since = opts.since === undefined ? undefined : "ago" in opts.since ? now - opts.since.ago : opts.since.at;
+    const store = await openDataStore({ dataDir: dir, env: io.env, keychain: io.keychain, warn: warnTo(io), create: false });
+    let rows: EgressAuditRow[];
+    try {
+      rows = store.queryAudit({ since, limit: opts.limit, target: opts.target });
+    } finally {
+      store.close();
+    }
+    if (opts.json) {
+      io.stdout.write(
+        `${JSON.stringify(
+          rows.map((r) => ({ ...r, time: r.time.toISOString() })),
+          null,
+          2,
+        )}\n`,
+      );
+      return 0;
+    }
+    if (rows.length === 0) {
+      io.stdout.write(`no egress recorded${since === undefined ? "" : ` since ${new Date(since).toISOString()}`}\n`);
+      return 0;
+    }
+    io.stdout.write(
+      table([
+        ["TIME (UTC)", "TARGET", "ROUTE", "SENSITIVITY", "REDACTED", "BYTES", "SHA-256"],
+        ...rows.map((r) => [
+          r.time.toISOString().replace("T", " ").slice(0, 19),
+          r.target,
+          r.route ?? "-",
+          r.sensitivity,
+          formatRedactions(r.redactions),
+          String(r.bytes),
+          `${r.sha256.slice(0, 16)}…`,
+        ]),
+      ]),
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr.write(`tandem audit: config error: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof StoreError) {
+      io.stderr.write(`tandem audit: ${err.message}\n`);
+      return EXIT_FAILED;
+    }
+    throw err;
+  }
+}
+
+function formatRedactions(counts: Record<string, number>): string {
+  const parts = Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([kind, n]) => `${kind}:${n}`);
+  return parts.length > 0 ? parts.join(" ") : "-";
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  return `${rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ")).join("\n")}\n`;
+}
+
+/** The database key's warnings go where the command's other messages go. */
+function warnTo(io: { stderr: { write(text: string): unknown } }): (line: string) => void {
+  return (line) => io.stderr.write(`${line}\n`);
+}

@@ -1,0 +1,333 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Command, type CommanderError } from "commander";
+import { ConfigError, expandHome, loadConfig } from "../config/index.js";
+import { type Keychain, KeychainError, maskKey, osKeychain } from "../secrets/index.js";
+import { DATABASE_FILE, DATABASE_KEY_ACCOUNT, openDataStore, StoreError } from "../store/index.js";
+
+/** What the keys commands read and write: the process's own unless a test passes its own. */
+export interface KeysCommandIo {
+  /** The key is read from here: a hidden prompt when it is a terminal, else everything piped in. */
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  /** TANDEM_DATA_DIR, TANDEM_CONFIG, TANDEM_DB_KEY... */
+  env: NodeJS.ProcessEnv;
+  /** Default: the OS keychain, service "tandem". */
+  keychain?: Keychain;
+  setExitCode(code: number): void;
+  exit(code: number): never;
+}
+
+function processIo(): KeysCommandIo {
+  return {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    setExitCode: (code) => {
+      process.exitCode = code;
+    },
+    exit: (code) => process.exit(code),
+  };
+}
+
+/** Exit codes: 0 ok, 1 the operation failed, 2 a usage or config error, 130 interrupted (Ctrl-C). */
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+const EXIT_INTERRUPTED = 130;
+/** The same names a key reference allows (`keychain:NAME`, `store:NAME`). */
+const NAME = /^[A-Za-z0-9_.\-/]+$/;
+/** More than any API key; stops `tandem keys set x < some-big-file` from storing a file. */
+const MAX_KEY_BYTES = 16 * 1024;
+
+interface DataDirOptions {
+  dataDir?: string;
+  config?: string;
+}
+
+/** `tandem keys set|list|rm`: provider API keys in the OS keychain or the encrypted store. */
+export function keysCommand(io: KeysCommandIo = processIo()): Command {
+  const group = new Command("keys")
+    .description("manage provider API keys: in the OS keychain (keychain:NAME) or the encrypted store (store:NAME)")
+    .exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : EXIT_USAGE))
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
+
+  withDataDir(
+    group
+      .command("set")
+      .description("store a key, read from stdin or typed at a hidden prompt (never from the command line)")
+      .argument("<name>", "the key's name; refer to it as keychain:<name>, or store:<name> with --store")
+      .option("--store", "keep it in the encrypted store (<dataDir>/tandem.db) instead of the OS keychain"),
+  ).action(async (name: string, opts: DataDirOptions & { store?: boolean }) => {
+    io.setExitCode(await run(io, "keys set", () => setKey(io, name, opts)));
+  });
+
+  withDataDir(
+    group
+      .command("list")
+      .alias("ls")
+      .description("list stored keys: name, where they live, the reference to use, a masked value")
+      .option("--json", "print JSON"),
+  ).action(async (opts: DataDirOptions & { json?: boolean }) => {
+    io.setExitCode(await run(io, "keys list", () => listKeys(io, opts)));
+  });
+
+  withDataDir(
+    group
+      .command("rm")
+      .alias("remove")
+      .description("remove a key from the OS keychain and the encrypted store")
+      .argument("<name>", "the key's name"),
+  ).action(async (name: string, opts: DataDirOptions) => {
+    io.setExitCode(await run(io, "keys rm", () => removeKey(io, name, opts)));
+  });
+  return group;
+}
+
+async function setKey(io: KeysCommandIo, name: string, opts: DataDirOptions & { store?: boolean }): Promise<number> {
+  checkName(name);
+  const key = await readKey(io, name);
+  if (opts.store) {
+    const store = await openDataStore({ dataDir: await dataDir(io, opts), env: io.env, keychain: io.keychain, warn: warnTo(io) });
+    try {
+      store.setSecret(name, key);
+      io.stdout.write(`stored ${name} (${maskKey(key)}) in the encrypted store ${store.file}; refer to it as store:${name}\n`);
+    } finally {
+      store.close();
+    }
+    return 0;
+  }
+  const keychain = io.keychain ?? osKeychain();
+  try {
+    await keychain.set(name, key);
+  } catch (err) {
+    if (!(err instanceof KeychainError)) throw err;
+    io.stderr.write(
+      `tandem keys set: ${err.message}\n  to keep the key in the encrypted store instead: tandem keys set ${name} --store\n`,
+    );
+    return EXIT_FAILED;
+  }
+  io.stdout.write(`stored ${name} (${maskKey(key)}) in the ${keychain.description}; refer to it as keychain:${name}\n`);
+  return 0;
+}
+
+interface ListedKey {
+  name: string;
+  where: "keychain" | "store";
+  ref: string;
+  masked: string;
+  updatedAt?: string;
+}
+
+async function listKeys(io: KeysCommandIo, opts: DataDirOptions & { json?: boolean }): Promise<number> {
+  const keys: ListedKey[] = [];
+  const notes: string[] = [];
+  const keychain = io.keychain ?? osKeychain();
+  try {
+    for (const account of await keychain.accounts()) {
+      if (account === DATABASE_KEY_ACCOUNT) continue;
+      const value = await keychain.get(account);
+      if (value !== undefined)
+        keys.push({ name: account, where: "keychain", ref: `keychain:${account}`, masked: maskKey(value) });
+    }
+  } catch (err) {
+    if (!(err instanceof KeychainError)) throw err;
+    notes.push(`OS keychain not listed: ${err.message}`);
+  }
+  const dir = await dataDir(io, opts);
+  if (existsSync(join(dir, DATABASE_FILE))) {
+    const store = await openDataStore({ dataDir: dir, env: io.env, keychain: io.keychain, warn: warnTo(io), create: false });
+    try {
+      for (const info of store.listSecrets()) {
+        keys.push({
+          name: info.name,
+          where: "store",
+          ref: `store:${info.name}`,
+          masked: maskKey(store.getSecret(info.name) ?? ""),
+          updatedAt: info.updatedAt.toISOString(),
+        });
+      }
+    } finally {
+      store.close();
+    }
+  } else {
+    notes.push(`encrypted store: none yet in ${dir}`);
+  }
+  for (const note of notes) io.stderr.write(`tandem keys list: ${note}\n`);
+  if (opts.json) {
+    io.stdout.write(`${JSON.stringify(keys, null, 2)}\n`);
+    return 0;
+  }
+  if (keys.length === 0) {
+    io.stdout.write("no keys stored; add one with: tandem keys set <name> (or --store)\n");
+    return 0;
+  }
+  const rows = [
+    ["NAME", "WHERE", "REFERENCE", "VALUE", "UPDATED"],
+    ...keys.map((k) => [k.name, k.where, k.ref, k.masked, k.updatedAt ?? "-"]),
+  ];
+  io.stdout.write(table(rows));
+  return 0;
+}
+
+async function removeKey(io: KeysCommandIo, name: string, opts: DataDirOptions): Promise<number> {
+  checkName(name);
+  const removed: string[] = [];
+  const problems: string[] = [];
+  const keychain = io.keychain ?? osKeychain();
+  try {
+    if (await keychain.delete(name)) removed.push(`the ${keychain.description}`);
+  } catch (err) {
+    if (!(err instanceof KeychainError)) throw err;
+    problems.push(err.message);
+  }
+  const dir = await dataDir(io, opts);
+  if (existsSync(join(dir, DATABASE_FILE))) {
+    const store = await openDataStore({ dataDir: dir, env: io.env, keychain: io.keychain, warn: warnTo(io), create: false });
+    try {
+      if (store.deleteSecret(name)) removed.push(`the encrypted store ${store.file}`);
+    } finally {
+      store.close();
+    }
+  }
+  if (removed.length === 0) {
+    io.stderr.write(
+      `tandem keys rm: no key named ${name} in the OS keychain or the encrypted store${problems.length ? ` (${problems.join("; ")})` : ""}\n`,
+    );
+    return EXIT_FAILED;
+  }
+  io.stdout.write(`removed ${name} from ${removed.join(" and ")}\n`);
+  return 0;
+}
+
+function checkName(name: string): void {
+  if (!NAME.test(name)) throw new UsageError(`'${name}' is not a valid key name: use letters, digits, and _ . - /`);
+  if (name === DATABASE_KEY_ACCOUNT) throw new UsageError(`'${name}' is reserved for the database key`);
+}
+
+/** The key from a hidden prompt on a terminal, else from everything piped to stdin (one line). */
+async function readKey(io: KeysCommandIo, name: string): Promise<string> {
+  const text =
+    io.stdin.isTTY && io.stdin.setRawMode ? await promptHidden(io, `Key for ${name} (input hidden): `) : await readAll(io.stdin);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+  if (lines.length === 0)
+    throw new UsageError("no key given: pipe it to stdin (e.g. tandem keys set NAME < file) or type it at the prompt");
+  if (lines.length > 1) throw new UsageError(`expected one key on stdin, got ${lines.length} lines`);
+  return lines[0] as string;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    size += buffer.length;
+    if (size > MAX_KEY_BYTES) throw new UsageError(`stdin holds more than ${MAX_KEY_BYTES} bytes: that is not an API key`);
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Reads a line on a terminal without echoing it: raw mode, so the key never appears on screen. */
+function promptHidden(io: KeysCommandIo, prompt: string): Promise<string> {
+  const stdin = io.stdin;
+  io.stderr.write(prompt);
+  stdin.setRawMode?.(true);
+  stdin.setEncoding("utf8");
+  stdin.resume();
+  return new Promise((resolvePromise, reject) => {
+    let value = "";
+    let inEscape = false;
+    const finish = (error?: Error) => {
+      stdin.off("data", onData);
+      stdin.setRawMode?.(false);
+      stdin.pause();
+      io.stderr.write("\n");
+      if (error) reject(error);
+      else resolvePromise(value);
+    };
+    const onData = (chunk: string | Buffer) => {
+      for (const ch of chunk.toString()) {
+        if (inEscape) {
+          // Skip the rest of an escape sequence (arrow keys, bracketed paste markers): it ends with a letter or ~.
+          if (/[A-Za-z~]/.test(ch)) inEscape = false;
+          continue;
+        }
+        if (ch === "\r" || ch === "\n") return finish();
+        if (ch === "\u0003") return finish(new InterruptedError());
+        if (ch === "\u0004") {
+          if (value === "") return finish();
+          continue;
+        }
+        if (ch === "\u001b") inEscape = true;
+        else if (ch === "\u007f" || ch === "\b") value = value.slice(0, -1);
+        else if (ch >= " ") value += ch;
+      }
+    };
+    stdin.on("data", onData);
+  });
+}
+
+class UsageError extends Error {}
+class InterruptedError extends Error {
+  constructor() {
+    super("interrupted");
+  }
+}
+
+/** `--data-dir`, else the data dir the config resolves (TANDEM_DATA_DIR, the file's `dataDir`, the default). */
+async function dataDir(io: KeysCommandIo, opts: DataDirOptions): Promise<string> {
+  if (opts.dataDir) return resolve(expandHome(opts.dataDir));
+  const { config } = await loadConfig({ configPath: opts.config, skipOllamaProbe: true, env: io.env });
+  return config.dataDir;
+}
+
+function withDataDir(command: Command): Command {
+  return command
+    .option(
+      "--data-dir <dir>",
+      "tandem's data dir, holding tandem.db (default: TANDEM_DATA_DIR, the config's dataDir, ~/.local/share/tandem)",
+    )
+    .option(
+      "-c, --config <path>",
+      "config file to take dataDir from (default: TANDEM_CONFIG, ./tandem.config.yaml, the user config dir)",
+    );
+}
+
+/** Runs a command body, turning what it throws into a one-line message and an exit code. */
+async function run(io: KeysCommandIo, what: string, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " ");
+    if (err instanceof InterruptedError) {
+      io.stderr.write(`tandem ${what}: interrupted; nothing stored\n`);
+      return EXIT_INTERRUPTED;
+    }
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      io.stderr.write(`tandem ${what}: ${err instanceof ConfigError ? "config error: " : ""}${message}\n`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof StoreError || err instanceof KeychainError) {
+      io.stderr.write(`tandem ${what}: ${message}\n`);
+      return EXIT_FAILED;
+    }
+    throw err;
+  }
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  return (
+    rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ")).join("\n") + "\n"
+  );
+}
+
+/** The database key's warnings go where the command's other messages go. */
+function warnTo(io: { stderr: { write(text: string): unknown } }): (line: string) => void {
+  return (line) => io.stderr.write(`${line}\n`);
+}

@@ -1,0 +1,690 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import type Sqlite from "better-sqlite3-multiple-ciphers";
+import { DATABASE_FILE, type DatabaseKey } from "./database-key.js";
+import { openEncryptedDatabase } from "./open-database.js";
+import type {
+  AuditQuery,
+  EgressAuditRow,
+  EgressRecord,
+  PruneResult,
+  RequestLogEntry,
+  RequestLogRow,
+  SecretInfo,
+  UsageEntry,
+  UsageRow,
+} from "./records.js";
+import { StoreError, storeErrorFrom } from "./store-error.js";
+
+export interface StoreOptions {
+  /** The data dir; the database is `<dataDir>/tandem.db`. */
+  dataDir: string;
+  /** The 32-byte database key, or what resolveDatabaseKey returned (its source is named in errors). */
+  key: Buffer | DatabaseKey;
+  /** Keep request and response content in the request log. Default false: metadata only. */
+  logContent?: boolean;
+  /** Days that logged content is kept before prune() clears it. Default 7. */
+  retentionDays?: number;
+  /** Days that request log and egress audit rows are kept before prune() deletes them. Default 365. */
+  logRetentionDays?: number;
+  /** How long a logged row may wait before its batch is committed. Default 100 ms (one fsync per batch). */
+  flushIntervalMs?: number;
+  /** A batch this large is committed at once, without waiting for the interval. Default 500. */
+  maxBatch?: number;
+  /**
+   * Rows kept in memory while writes fail (disk full); past this, the oldest are dropped and counted.
+   * Default 20000.
+   */
+  maxPending?: number;
+  /** How often prune() runs by itself, in ms; 0 for never (it also runs once at open). Default 6 hours. */
+  pruneIntervalMs?: number;
+  /** Where write failures, recoveries and dropped rows are reported. Default: one line each on stderr. */
+  report?: (event: StoreEvent) => void;
+}
+
+/** Something the server operator should hear about; the store goes on working after each of them. */
+export type StoreEvent =
+  | { type: "write_failed"; error: StoreError; pending: number; retryInMs: number }
+  | { type: "write_resumed"; written: number; failedForMs: number }
+  | { type: "rows_dropped"; count: number; reason: string };
+
+/** How the store's writing is going: for /v1/status and tests. */
+export interface StoreHealth {
+  file: string;
+  /** Rows queued and not yet committed. */
+  pending: number;
+  /** Rows committed since open. */
+  committed: number;
+  /** Flushes that failed since open. */
+  writeErrors: number;
+  /** Rows given up on (queue overflow during a long outage, a row SQLite refused, use after close). */
+  dropped: number;
+  /** The last write failure, until writes succeed again. */
+  lastError: StoreError | undefined;
+  /** Time the last successful flush held the event loop, and the longest since open. */
+  lastFlushMs: number;
+  maxFlushMs: number;
+}
+
+export interface FlushResult {
+  ok: boolean;
+  /** Rows committed by this flush. */
+  written: number;
+  error?: StoreError;
+}
+
+type PendingRow =
+  | { kind: "request"; values: RequestValues }
+  | { kind: "egress"; values: EgressValues }
+  | { kind: "usage"; values: UsageValues };
+
+type Nullable<T> = T | null;
+type RequestValues = [
+  number,
+  Nullable<string>,
+  Nullable<string>,
+  string,
+  number,
+  number,
+  Nullable<string>,
+  Nullable<number>,
+  Nullable<number>,
+  Nullable<number>,
+  Nullable<number>,
+  Nullable<string>,
+  Nullable<string>,
+  Nullable<string>,
+];
+type EgressValues = [number, string, Nullable<string>, string, string, string, number];
+type UsageValues = [string, string, number, number, number, Nullable<number>];
+
+const DAY_MS = 86_400_000;
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 10_000;
+
+/**
+ * Opens the encrypted store in `<dataDir>/tandem.db` (creating it on first use), migrating an older
+ * schema. Throws StoreError when the key does not match, the file is damaged, or it comes from a newer
+ * tandem; the file is then left untouched.
+ */
+export function openStore(options: StoreOptions): Store {
+  return new Store(options);
+}
+
+/**
+ * The encrypted SQLite store: request log, egress audit, usage, and `store:` secrets.
+ *
+ * better-sqlite3 is synchronous, so logging never writes on the caller's turn: rows are queued and
+ * committed in one transaction per batch, every flushIntervalMs (or at once past maxBatch). One commit
+ * per batch is what keeps the per-row cost in microseconds with synchronous=FULL.
+ *
+ * Logging never throws. When a commit fails (disk full, I/O error), the batch stays queued, the failure
+ * is reported once and counted, and the commit is retried with backoff until it succeeds: no row that
+ * was queued is lost while the queue has room, and no committed row is ever lost.
+ */
+export class Store {
+  readonly file: string;
+  readonly logContent: boolean;
+  readonly retentionDays: number;
+  readonly logRetentionDays: number;
+  readonly #db: Sqlite.Database;
+  readonly #flushIntervalMs: number;
+  readonly #maxBatch: number;
+  readonly #maxPending: number;
+  readonly #report: (event: StoreEvent) => void;
+  readonly #insert: {
+    request: Sqlite.Statement<RequestValues>;
+    egress: Sqlite.Statement<EgressValues>;
+    usage: Sqlite.Statement<UsageValues>;
+  };
+  #pending: PendingRow[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #pruneTimer: NodeJS.Timeout | undefined;
+  #retryMs = 0;
+  readonly #pruneEveryMs: number;
+  #failingSince: number | undefined;
+  #closed = false;
+  #health = { committed: 0, writeErrors: 0, dropped: 0, lastFlushMs: 0, maxFlushMs: 0 };
+  #lastError: StoreError | undefined;
+
+  constructor(options: StoreOptions) {
+    this.file = join(options.dataDir, DATABASE_FILE);
+    this.logContent = options.logContent ?? false;
+    this.retentionDays = positive(options.retentionDays ?? 7, "retentionDays");
+    this.logRetentionDays = positive(options.logRetentionDays ?? 365, "logRetentionDays");
+    this.#flushIntervalMs = Math.max(0, options.flushIntervalMs ?? 100);
+    this.#maxBatch = Math.max(1, options.maxBatch ?? 500);
+    this.#maxPending = Math.max(this.#maxBatch, options.maxPending ?? 20_000);
+    this.#report = options.report ?? reportToStderr;
+    this.#pruneEveryMs = Math.max(0, options.pruneIntervalMs ?? 6 * 3_600_000);
+    const key = Buffer.isBuffer(options.key) ? options.key : options.key.key;
+    const keySource = Buffer.isBuffer(options.key) ? undefined : options.key.where;
+    this.#db = openEncryptedDatabase(this.file, key, { keySource });
+    try {
+      this.#insert = {
+        request: this.#db.prepare<RequestValues>(
+          `INSERT INTO request_log (time, route, target, dialect, status, attempts, degraded, latency_ms, ttft_ms,
+             input_tokens, output_tokens, error_code, request_content, response_content)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ),
+        egress: this.#db.prepare<EgressValues>(
+          "INSERT INTO egress_audit (time, target, route, sensitivity, redactions, sha256, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ),
+        usage: this.#db.prepare<UsageValues>(
+          `INSERT INTO usage (day, target, requests, input_tokens, output_tokens, cost_usd) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (day, target) DO UPDATE SET
+             requests = requests + excluded.requests,
+             input_tokens = input_tokens + excluded.input_tokens,
+             output_tokens = output_tokens + excluded.output_tokens,
+             cost_usd = CASE WHEN excluded.cost_usd IS NULL THEN cost_usd ELSE coalesce(cost_usd, 0) + excluded.cost_usd END`,
+        ),
+      };
+    } catch (err) {
+      this.#db.close();
+      throw storeErrorFrom(err, this.file, "prepare statements for");
+    }
+    this.#pruneQuietly();
+    if (this.#pruneEveryMs > 0) {
+      this.#pruneTimer = setInterval(() => this.#pruneQuietly(), this.#pruneEveryMs);
+      this.#pruneTimer.unref();
+    }
+  }
+
+  /** Queues one request's log row. Never throws; content is dropped unless logContent is on. */
+  logRequest(entry: RequestLogEntry): void {
+    const content = this.logContent ? entry.content : undefined;
+    this.#enqueue({
+      kind: "request",
+      values: [
+        millis(entry.time),
+        entry.route ?? null,
+        entry.target ?? null,
+        entry.dialect,
+        Math.trunc(entry.status),
+        Math.trunc(entry.attempts ?? 0),
+        entry.degraded ?? null,
+        int(entry.latencyMs),
+        int(entry.ttftMs),
+        int(entry.inputTokens),
+        int(entry.outputTokens),
+        entry.errorCode ?? null,
+        content?.request ?? null,
+        content?.response ?? null,
+      ],
+    });
+  }
+
+  /** Queues one egress audit row: the digest and size of what was sent, never the bytes themselves. */
+  recordEgress(record: EgressRecord): void {
+    let sha256: string;
+    let bytes: number;
+    if ("body" in record) {
+      const body = typeof record.body === "string" ? Buffer.from(record.body, "utf8") : record.body;
+      sha256 = createHash("sha256").update(body).digest("hex");
+      bytes = body.byteLength;
+    } else {
+      if (!/^[0-9a-f]{64}$/.test(record.sha256)) {
+        this.#drop(1, "recordEgress: sha256 must be 64 lowercase hex digits");
+        return;
+      }
+      sha256 = record.sha256;
+      bytes = record.bytes;
+    }
+    this.#enqueue({
+      kind: "egress",
+      values: [
+        millis(record.time),
+        record.target,
+        record.route ?? null,
+        record.sensitivity,
+        JSON.stringify(record.redactions ?? {}),
+        sha256,
+        Math.trunc(bytes),
+      ],
+    });
+  }
+
+  /** Queues usage to add to the target's total for the (UTC) day. */
+  addUsage(entry: UsageEntry): void {
+    this.#enqueue({
+      kind: "usage",
+      values: [
+        new Date(millis(entry.time)).toISOString().slice(0, 10),
+        entry.target,
+        Math.trunc(entry.requests ?? 1),
+        Math.trunc(entry.inputTokens ?? 0),
+        Math.trunc(entry.outputTokens ?? 0),
+        entry.costUsd ?? null,
+      ],
+    });
+  }
+
+  /**
+   * Commits everything queued now, in one transaction. Never throws: a failure is returned (and
+   * reported, counted, and retried later) with the rows kept queued.
+   */
+  flush(): FlushResult {
+    this.#clearTimer();
+    if (this.#pending.length === 0) return { ok: true, written: 0 };
+    if (this.#closed) return { ok: false, written: 0, error: this.#closedError() };
+    const batch = this.#pending;
+    const started = performance.now();
+    try {
+      this.#writeBatch(batch);
+    } catch (err) {
+      const error = storeErrorFrom(err, this.file, "write to");
+      if (!error.transient) return this.#isolateRejected(batch, error);
+      this.#failed(error);
+      return { ok: false, written: 0, error };
+    }
+    const took = performance.now() - started;
+    this.#pending = [];
+    this.#committed(batch.length, took);
+    return { ok: true, written: batch.length };
+  }
+
+  /** Newest egress audit rows first. Queued rows are flushed first, so the caller sees its own writes. */
+  queryAudit(query: AuditQuery = {}): EgressAuditRow[] {
+    this.flush();
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.since !== undefined) {
+      where.push("time >= ?");
+      params.push(millis(query.since));
+    }
+    if (query.target !== undefined) {
+      where.push("target = ?");
+      params.push(query.target);
+    }
+    params.push(Math.max(1, Math.trunc(query.limit ?? 100)));
+    const rows = this.#sql(
+      () =>
+        this.#db
+          .prepare<(string | number)[], AuditDbRow>(
+            `SELECT id, time, target, route, sensitivity, redactions, sha256, bytes FROM egress_audit
+             ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY time DESC, id DESC LIMIT ?`,
+          )
+          .all(...params),
+      "read the egress audit of",
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      time: new Date(r.time),
+      target: r.target,
+      route: r.route,
+      sensitivity: r.sensitivity,
+      redactions: parseCounts(r.redactions),
+      sha256: r.sha256,
+      bytes: r.bytes,
+    }));
+  }
+
+  /** Newest request log rows first (queued rows are flushed first). */
+  queryRequests(query: { since?: Date | number; limit?: number } = {}): RequestLogRow[] {
+    this.flush();
+    const since = query.since === undefined ? Number.MIN_SAFE_INTEGER : millis(query.since);
+    const limit = Math.max(1, Math.trunc(query.limit ?? 100));
+    const rows = this.#sql(
+      () =>
+        this.#db
+          .prepare<[number, number], RequestDbRow>(
+            `SELECT id, time, route, target, dialect, status, attempts, degraded, latency_ms, ttft_ms, input_tokens,
+               output_tokens, error_code, request_content, response_content
+             FROM request_log WHERE time >= ? ORDER BY time DESC, id DESC LIMIT ?`,
+          )
+          .all(since, limit),
+      "read the request log of",
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      time: new Date(r.time),
+      route: r.route,
+      target: r.target,
+      dialect: r.dialect,
+      status: r.status,
+      attempts: r.attempts,
+      degraded: r.degraded,
+      latencyMs: r.latency_ms,
+      ttftMs: r.ttft_ms,
+      inputTokens: r.input_tokens,
+      outputTokens: r.output_tokens,
+      errorCode: r.error_code,
+      requestContent: r.request_content,
+      responseContent: r.response_content,
+    }));
+  }
+
+  /** Usage per target per day, newest day first (queued rows are flushed first). */
+  queryUsage(query: { since?: Date | number } = {}): UsageRow[] {
+    this.flush();
+    const day = query.since === undefined ? "" : new Date(millis(query.since)).toISOString().slice(0, 10);
+    const rows = this.#sql(
+      () =>
+        this.#db
+          .prepare<[string], UsageDbRow>(
+            `SELECT day, target, requests, input_tokens, output_tokens, cost_usd FROM usage WHERE day >= ?
+             ORDER BY day DESC, target`,
+          )
+          .all(day),
+      "read the usage of",
+    );
+    return rows.map((r) => ({
+      day: r.day,
+      target: r.target,
+      requests: r.requests,
+      inputTokens: r.input_tokens,
+      outputTokens: r.output_tokens,
+      costUsd: r.cost_usd,
+    }));
+  }
+
+  /**
+   * Clears logged content older than retentionDays and deletes log and audit rows older than
+   * logRetentionDays. Runs at open and every pruneIntervalMs; call it after changing nothing else.
+   */
+  prune(now: number = Date.now()): PruneResult {
+    this.#assertOpen();
+    const contentBefore = now - this.retentionDays * DAY_MS;
+    const rowsBefore = now - this.logRetentionDays * DAY_MS;
+    try {
+      return this.#db
+        .transaction(() => ({
+          contentCleared: this.#db
+            .prepare(
+              `UPDATE request_log SET request_content = NULL, response_content = NULL
+               WHERE time < ? AND (request_content IS NOT NULL OR response_content IS NOT NULL)`,
+            )
+            .run(contentBefore).changes,
+          requestsDeleted: this.#db.prepare("DELETE FROM request_log WHERE time < ?").run(rowsBefore).changes,
+          auditDeleted: this.#db.prepare("DELETE FROM egress_audit WHERE time < ?").run(rowsBefore).changes,
+        }))
+        .immediate();
+    } catch (err) {
+      throw storeErrorFrom(err, this.file, "prune");
+    }
+  }
+
+  /** The secret stored under the name (for `store:NAME`), read afresh each time. */
+  getSecret(name: string): string | undefined {
+    const row = this.#sql(
+      () => this.#db.prepare<[string], { value: string }>("SELECT value FROM secrets WHERE name = ?").get(name),
+      "read a secret from",
+    );
+    return row?.value;
+  }
+
+  /** Stores or replaces a secret; committed (and synced) before this returns. */
+  setSecret(name: string, value: string): void {
+    const now = Date.now();
+    this.#sql(
+      () =>
+        this.#db
+          .prepare(
+            `INSERT INTO secrets (name, value, created_at, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+          )
+          .run(name, value, now, now),
+      "store a secret in",
+    );
+  }
+
+  /** Removes a secret; false when there was none. */
+  deleteSecret(name: string): boolean {
+    return this.#sql(() => this.#db.prepare("DELETE FROM secrets WHERE name = ?").run(name).changes > 0, "remove a secret from");
+  }
+
+  /** The secrets' names and dates, by name; never their values. */
+  listSecrets(): SecretInfo[] {
+    return this.#sql(
+      () =>
+        this.#db
+          .prepare<[], { name: string; created_at: number; updated_at: number }>(
+            "SELECT name, created_at, updated_at FROM secrets ORDER BY name",
+          )
+          .all(),
+      "list the secrets in",
+    ).map((r) => ({ name: r.name, createdAt: new Date(r.created_at), updatedAt: new Date(r.updated_at) }));
+  }
+
+  health(): StoreHealth {
+    return { file: this.file, pending: this.#pending.length, ...this.#health, lastError: this.#lastError };
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Commits what is queued and closes the file. Rows that cannot be committed now (disk full) are
+   * reported as dropped: there is nowhere left to keep them.
+   */
+  close(): FlushResult {
+    if (this.#closed) return { ok: true, written: 0 };
+    const result = this.flush();
+    if (!result.ok && this.#pending.length > 0)
+      this.#drop(this.#pending.length, `the store closed while writes were failing (${result.error?.message})`);
+    this.#pending = [];
+    this.#clearTimer();
+    if (this.#pruneTimer) clearInterval(this.#pruneTimer);
+    this.#closed = true;
+    this.#db.close();
+    return result;
+  }
+
+  /** Pruning on a timer (or at open on a full disk) must not throw into nowhere: report and try next time. */
+  #pruneQuietly(): void {
+    try {
+      this.prune();
+    } catch (err) {
+      const error = storeErrorFrom(err, this.file, "prune");
+      this.#health.writeErrors += 1;
+      this.#report({ type: "write_failed", error, pending: this.#pending.length, retryInMs: this.#pruneEveryMs });
+    }
+  }
+
+  #enqueue(row: PendingRow): void {
+    if (this.#closed) {
+      this.#drop(1, this.#closedError().message);
+      return;
+    }
+    this.#pending.push(row);
+    if (this.#pending.length > this.#maxPending) {
+      const over = this.#pending.length - this.#maxPending;
+      this.#pending.splice(0, over);
+      this.#drop(over, `more than ${this.#maxPending} rows were waiting while writes failed; the oldest were dropped`);
+    }
+    if (this.#failingSince !== undefined) return; // the retry timer is already set
+    if (this.#pending.length >= this.#maxBatch) this.#schedule(0);
+    else if (!this.#timer) this.#schedule(this.#flushIntervalMs);
+  }
+
+  #schedule(ms: number, unref = false): void {
+    this.#clearTimer();
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.flush();
+    }, ms);
+    // A retry after a failure must not keep a finished process alive forever; a normal flush must
+    // run before the process exits, so that one keeps it alive for its few ms.
+    if (unref) this.#timer.unref();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #writeBatch(batch: readonly PendingRow[]): void {
+    const insert = this.#insert;
+    this.#db.transaction(() => {
+      for (const row of batch) {
+        switch (row.kind) {
+          case "request":
+            insert.request.run(...row.values);
+            break;
+          case "egress":
+            insert.egress.run(...row.values);
+            break;
+          case "usage":
+            insert.usage.run(...row.values);
+            break;
+        }
+      }
+    })();
+  }
+
+  #committed(rows: number, took: number): void {
+    this.#health.committed += rows;
+    this.#health.lastFlushMs = took;
+    this.#health.maxFlushMs = Math.max(this.#health.maxFlushMs, took);
+    if (this.#failingSince !== undefined) {
+      this.#report({ type: "write_resumed", written: rows, failedForMs: Date.now() - this.#failingSince });
+    }
+    this.#failingSince = undefined;
+    this.#retryMs = 0;
+    this.#lastError = undefined;
+  }
+
+  /** A transient failure: keep the rows, report the first failure of an outage, retry with backoff. */
+  #failed(error: StoreError): void {
+    this.#health.writeErrors += 1;
+    this.#lastError = error;
+    this.#retryMs = this.#retryMs === 0 ? RETRY_MIN_MS : Math.min(RETRY_MAX_MS, this.#retryMs * 2);
+    if (this.#failingSince === undefined) {
+      this.#failingSince = Date.now();
+      this.#report({ type: "write_failed", error, pending: this.#pending.length, retryInMs: this.#retryMs });
+    }
+    this.#schedule(this.#retryMs, true);
+  }
+
+  /** SQLite refused the batch for a reason retrying will not fix: write row by row, drop the ones it refuses. */
+  #isolateRejected(batch: PendingRow[], error: StoreError): FlushResult {
+    this.#health.writeErrors += 1;
+    let written = 0;
+    let rejected = 0;
+    for (const row of batch) {
+      try {
+        this.#writeBatch([row]);
+        written += 1;
+      } catch (err) {
+        const again = storeErrorFrom(err, this.file, "write to");
+        if (again.transient) {
+          // The disk filled up meanwhile: keep this row and the rest for the retry.
+          this.#pending = batch.slice(written + rejected);
+          this.#failed(again);
+          return { ok: false, written, error: again };
+        }
+        rejected += 1;
+      }
+    }
+    this.#pending = [];
+    this.#health.committed += written;
+    if (rejected > 0) this.#drop(rejected, error.message);
+    return { ok: rejected === 0, written, error };
+  }
+
+  #drop(count: number, reason: string): void {
+    this.#health.dropped += count;
+    this.#report({ type: "rows_dropped", count, reason });
+  }
+
+  /** Runs a read or an immediate (unqueued) write, turning SQLite's errors into StoreErrors. */
+  #sql<T>(fn: () => T, doing: string): T {
+    this.#assertOpen();
+    try {
+      return fn();
+    } catch (err) {
+      throw storeErrorFrom(err, this.file, doing);
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw this.#closedError();
+  }
+
+  #closedError(): StoreError {
+    return new StoreError("closed", `the store ${this.file} is closed`, { file: this.file });
+  }
+}
+
+interface AuditDbRow {
+  id: number;
+  time: number;
+  target: string;
+  route: string | null;
+  sensitivity: string;
+  redactions: string;
+  sha256: string;
+  bytes: number;
+}
+
+interface RequestDbRow {
+  id: number;
+  time: number;
+  route: string | null;
+  target: string | null;
+  dialect: string;
+  status: number;
+  attempts: number;
+  degraded: string | null;
+  latency_ms: number | null;
+  ttft_ms: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  error_code: string | null;
+  request_content: string | null;
+  response_content: string | null;
+}
+
+interface UsageDbRow {
+  day: string;
+  target: string;
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number | null;
+}
+
+function millis(time: Date | number | undefined): number {
+  if (time === undefined) return Date.now();
+  return typeof time === "number" ? Math.trunc(time) : time.getTime();
+}
+
+function int(value: number | undefined): number | null {
+  return value === undefined || !Number.isFinite(value) ? null : Math.round(value);
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number of days, got ${value}`);
+  return value;
+}
+
+function parseCounts(text: string): Record<string, number> {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(value)) if (typeof v === "number") out[k] = v;
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+function reportToStderr(event: StoreEvent): void {
+  switch (event.type) {
+    case "write_failed":
+      process.stderr.write(
+        `tandem: store: ${event.error.message}; ${event.pending} rows wait in memory and are retried (next in ${event.retryInMs} ms)\n`,
+      );
+      break;
+    case "write_resumed":
+      process.stderr.write(
+        `tandem: store: writes resumed after ${Math.round(event.failedForMs / 1000)} s; ${event.written} waiting rows written\n`,
+      );
+      break;
+    case "rows_dropped":
+      process.stderr.write(`tandem: store: ${event.count} rows dropped: ${event.reason}\n`);
+      break;
+  }
+}

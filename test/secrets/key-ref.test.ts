@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, describe, it } from "node:test";
+import { GatewayError } from "../../src/core/index.js";
+import { KeyPool, KeyUnavailableError, parseKeyRef, registerSecretStore, resolveKeyRef } from "../../src/secrets/index.js";
+import { openStore } from "../../src/store/index.js";
+import { tempDataDir } from "../store/store-support.js";
+import { FakeKeychain } from "./fake-keychain.js";
+
+function ref(text: string) {
+  const parsed = parseKeyRef(text);
+  if (!parsed) throw new Error(`bad ref ${text}`);
+  return parsed;
+}
+
+describe("key references", () => {
+  const store = openStore({ dataDir: tempDataDir(), key: randomBytes(32), pruneIntervalMs: 0, report: () => {} });
+  after(() => {
+    registerSecretStore(undefined);
+    store.close();
+  });
+
+  it("reads env: at call time, as before", async () => {
+    assert.equal(await resolveKeyRef(ref("env:K"), { K: "sk-env" }), "sk-env");
+    assert.equal(await resolveKeyRef(ref("env:K"), { K: "" }), undefined);
+    assert.equal(await resolveKeyRef(ref("env:K"), {}), undefined);
+  });
+
+  it("reads keychain:NAME from the keychain (service tandem, account NAME), afresh each time", async () => {
+    const keychain = new FakeKeychain({ entries: { anthropic: "sk-ant-1" } });
+    const pool = new KeyPool([ref("keychain:anthropic")], {}, { keychain });
+    assert.equal(await pool.current(), "sk-ant-1");
+    keychain.entries.set("anthropic", "sk-ant-2"); // rotated in the keychain
+    assert.equal(await pool.current(), "sk-ant-2");
+    keychain.entries.delete("anthropic");
+    assert.equal(await pool.current(), undefined);
+  });
+
+  it("reads store:NAME from the store's secrets table, afresh each time", async () => {
+    store.setSecret("openai", "sk-store-1");
+    const pool = new KeyPool([ref("store:openai")], {}, { store });
+    assert.equal(await pool.current(), "sk-store-1");
+    store.setSecret("openai", "sk-store-2");
+    assert.equal(await pool.current(), "sk-store-2");
+    // Through the process's registered store, as the server uses it.
+    registerSecretStore(store);
+    assert.equal(await resolveKeyRef(ref("store:openai"), {}), "sk-store-2");
+    assert.equal(await resolveKeyRef(ref("store:nothing"), {}), undefined);
+    registerSecretStore(undefined);
+  });
+
+  it("resolves concurrently without mixing keys up", async () => {
+    const keychain = new FakeKeychain();
+    for (let i = 0; i < 50; i++) {
+      keychain.entries.set(`k${i}`, `v${i}`);
+      store.setSecret(`s${i}`, `w${i}`);
+    }
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        Promise.all([resolveKeyRef(ref(`keychain:k${i}`), {}, { keychain }), resolveKeyRef(ref(`store:s${i}`), {}, { store })]),
+      ),
+    );
+    results.forEach(([k, s], i) => {
+      assert.equal(k, `v${i}`);
+      assert.equal(s, `w${i}`);
+    });
+  });
+
+  it("says clearly why a keychain: or store: reference cannot be read, and falls through to the next reference", async () => {
+    const keychain = new FakeKeychain({ unavailable: "no Secret Service is running on this session's D-Bus" });
+    await assert.rejects(
+      resolveKeyRef(ref("keychain:anthropic"), {}, { keychain }),
+      (err: unknown) =>
+        err instanceof KeyUnavailableError &&
+        err.message.startsWith("keychain:anthropic cannot be read: OS keychain: no Secret Service is running") &&
+        err.message.includes("tandem keys set anthropic --store"),
+    );
+    registerSecretStore(undefined);
+    await assert.rejects(
+      resolveKeyRef(ref("store:openai"), {}),
+      /^KeyUnavailableError: store:openai cannot be read: the encrypted store is not open in this process/,
+    );
+
+    const pool = new KeyPool(
+      [ref("keychain:anthropic"), ref("store:openai"), ref("env:ANTHROPIC_API_KEY")],
+      { ANTHROPIC_API_KEY: "sk-env" },
+      { keychain },
+    );
+    assert.equal(await pool.current(), "sk-env");
+    const none = new KeyPool([ref("keychain:anthropic"), ref("env:MISSING")], {}, { keychain });
+    await assert.rejects(
+      none.require("claude"),
+      (err: unknown) =>
+        err instanceof GatewayError &&
+        err.code === "authentication" &&
+        err.message.startsWith(
+          "No API key available for provider 'claude' (tried keychain:anthropic cannot be read: OS keychain: no Secret Service",
+        ) &&
+        err.message.endsWith("; env:MISSING: not set)"),
+    );
+  });
+
+  it("reports a store that fails as unavailable, not as a missing key", async () => {
+    const closed = openStore({ dataDir: tempDataDir(), key: randomBytes(32), pruneIntervalMs: 0, report: () => {} });
+    closed.close();
+    await assert.rejects(
+      resolveKeyRef(ref("store:x"), {}, { store: closed }),
+      /^KeyUnavailableError: store:x cannot be read: the store .* is closed/,
+    );
+  });
+});

@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { closeSync, openSync, rmSync, writeSync } from "node:fs";
+import { platform } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { openStore } from "../../src/store/index.js";
+import { eventLog, tempDataDir } from "./store-support.js";
+
+/** Mounts a 2 MB tmpfs on a fresh dir, or says why it cannot (not Linux, not root, no mount in this sandbox). */
+function tinyFilesystem(): { dir: string; unmount: () => void } | string {
+  if (platform() !== "linux") return "needs Linux tmpfs";
+  if (typeof process.getuid === "function" && process.getuid() !== 0) return "mounting a tmpfs needs root";
+  const dir = tempDataDir("tandem-full-");
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", dir], { stdio: "pipe" });
+  } catch (err) {
+    return `mount -t tmpfs is not permitted here (${(err as Error).message.split("\n")[0]})`;
+  }
+  const unmount = () => {
+    try {
+      execFileSync("umount", [dir], { stdio: "pipe" });
+    } catch {
+      // Still busy (a failed assertion left the store open): detach it, so the failure shows, not this.
+      execFileSync("umount", ["-l", dir], { stdio: "pipe" });
+    }
+  };
+  return { dir, unmount };
+}
+
+/** Writes a file until the filesystem says ENOSPC, in smaller and smaller pieces; returns its path. */
+function fillUp(dir: string): string {
+  const file = join(dir, "filler");
+  const fd = openSync(file, "w");
+  try {
+    for (const size of [64 * 1024, 4096, 512]) {
+      const chunk = Buffer.alloc(size, 1);
+      for (;;) {
+        try {
+          writeSync(fd, chunk);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
+          break;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return file;
+}
+
+describe("store on a full disk", () => {
+  it("reports SQLITE_FULL cleanly, keeps serving, keeps the rows queued and writes them once space is back", async (t) => {
+    const fs = tinyFilesystem();
+    if (typeof fs === "string") {
+      t.skip(`skipped: ${fs}`);
+      return;
+    }
+    try {
+      const dataDir = join(fs.dir, "data");
+      const { events, report } = eventLog();
+      const store = openStore({
+        dataDir,
+        key: randomBytes(32),
+        logContent: true,
+        flushIntervalMs: 5,
+        pruneIntervalMs: 0,
+        report,
+      });
+      store.setSecret("openai", "sk-test-before-full");
+      store.logRequest({ dialect: "openai", status: 200, route: "before" });
+      assert.equal(store.flush().ok, true);
+
+      const filler = fillUp(fs.dir);
+      const content = { request: "q".repeat(4000), response: "a".repeat(4000) };
+      for (let i = 0; i < 200; i++) store.logRequest({ dialect: "openai", status: 200, route: `during-${i}`, content });
+      const failed = store.flush();
+      assert.equal(failed.ok, false);
+      assert.equal(failed.error?.code, "disk_full");
+      assert.equal(failed.error?.message, `cannot write to ${join(dataDir, "tandem.db")}: the disk is full (SQLITE_FULL)`);
+      const health = store.health();
+      assert.equal(health.pending, 200);
+      assert.ok(health.writeErrors >= 1);
+      assert.equal(health.lastError?.code, "disk_full");
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ["write_failed"],
+        "reported once, not once per retry",
+      );
+
+      // The server side keeps working: logging does not throw, reads answer from what is committed.
+      assert.doesNotThrow(() => store.logRequest({ dialect: "openai", status: 200, route: "during-200", content }));
+      assert.equal(store.getSecret("openai"), "sk-test-before-full");
+      assert.deepEqual(
+        store.queryRequests().map((r) => r.route),
+        ["before"],
+      );
+      await new Promise((r) => setTimeout(r, 600)); // a retry or two, still failing
+      assert.equal(store.health().pending, 201);
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ["write_failed"],
+      );
+
+      rmSync(filler);
+      const until = Date.now() + 15_000;
+      while (store.health().pending > 0) {
+        if (Date.now() > until) assert.fail("queued rows were not written after space came back");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(events.at(-1)?.type, "write_resumed");
+      assert.equal(store.health().lastError, undefined);
+      const routes = new Set(store.queryRequests({ limit: 1000 }).map((r) => r.route));
+      assert.equal(routes.size, 202);
+      for (let i = 0; i <= 200; i++) assert.ok(routes.has(`during-${i}`), `during-${i}`);
+      store.setSecret("openai", "sk-test-after-full");
+      assert.equal(store.getSecret("openai"), "sk-test-after-full");
+      assert.equal(store.health().dropped, 0);
+      store.close();
+    } finally {
+      fs.unmount();
+    }
+  });
+});

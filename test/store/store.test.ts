@@ -1,0 +1,442 @@
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import Sqlite from "better-sqlite3-multiple-ciphers";
+import {
+  type DatabaseKey,
+  openEncryptedDatabase,
+  openStore,
+  type RequestLogEntry,
+  SCHEMA_VERSION,
+  type Store,
+  StoreError,
+} from "../../src/store/index.js";
+import { databaseFiles, eventLog, filesContaining, randomKey, tempDataDir } from "./store-support.js";
+
+const DAY = 86_400_000;
+
+/** Opens the file the way tandem does, without any of tandem's own code: for building old databases. */
+function rawOpen(file: string, key: Buffer): Sqlite.Database {
+  const db = new Sqlite(file);
+  db.pragma("cipher = 'sqlcipher'");
+  db.pragma("legacy = 4");
+  db.pragma(`key = "x'${key.toString("hex")}'"`);
+  return db;
+}
+
+/** Schema version 1 exactly as it was released; a migration test must not follow later edits. */
+const SCHEMA_V1 = `
+  CREATE TABLE request_log (
+    id INTEGER PRIMARY KEY, time INTEGER NOT NULL, route TEXT, target TEXT, dialect TEXT NOT NULL,
+    status INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, degraded TEXT, latency_ms INTEGER,
+    ttft_ms INTEGER, input_tokens INTEGER, output_tokens INTEGER, error_code TEXT,
+    request_content TEXT, response_content TEXT
+  );
+  CREATE INDEX request_log_time ON request_log (time);
+  CREATE TABLE egress_audit (
+    id INTEGER PRIMARY KEY, time INTEGER NOT NULL, target TEXT NOT NULL, route TEXT, sensitivity TEXT NOT NULL,
+    redactions TEXT NOT NULL DEFAULT '{}', sha256 TEXT NOT NULL, bytes INTEGER NOT NULL
+  );
+  CREATE INDEX egress_audit_time ON egress_audit (time);
+  CREATE TABLE usage (
+    day TEXT NOT NULL, target TEXT NOT NULL, requests INTEGER NOT NULL DEFAULT 0,
+    input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0, cost_usd REAL,
+    PRIMARY KEY (day, target)
+  ) WITHOUT ROWID;
+`;
+
+function request(overrides: Partial<RequestLogEntry> = {}): RequestLogEntry {
+  return { dialect: "openai", status: 200, route: "auto", target: "openai/gpt-4o-mini", attempts: 1, ...overrides };
+}
+
+function quietStore(dataDir: string, key: Buffer | DatabaseKey, extra: Partial<Parameters<typeof openStore>[0]> = {}): Store {
+  return openStore({ dataDir, key, pruneIntervalMs: 0, report: () => {}, ...extra });
+}
+
+describe("encrypted store", () => {
+  it("keeps no plaintext on disk: not in the database, its WAL or its shared-memory file", () => {
+    const dataDir = tempDataDir();
+    const canary = `CANARY-${randomKey().toString("hex").slice(0, 12)}`;
+    const store = quietStore(dataDir, randomKey(), { logContent: true });
+    store.logRequest(request({ route: `${canary}-route`, content: { request: `say ${canary}`, response: `${canary}!` } }));
+    store.recordEgress({ target: "openai/gpt-4o-mini", sensitivity: "public", body: `{"prompt":"${canary}"}` });
+    store.addUsage({ target: `${canary}-target`, inputTokens: 3 });
+    store.setSecret("canary", `sk-${canary}`);
+    assert.equal(store.flush().ok, true);
+    // While open, the rows sit in the WAL: it is encrypted too.
+    assert.ok(
+      databaseFiles(dataDir).some((f) => f.endsWith("-wal")),
+      "WAL file exists while open",
+    );
+    assert.deepEqual(filesContaining(dataDir, canary), []);
+    assert.equal(store.getSecret("canary"), `sk-${canary}`);
+    assert.equal(store.queryRequests()[0]?.requestContent, `say ${canary}`);
+    store.close();
+    assert.deepEqual(filesContaining(dataDir, canary), []);
+    assert.deepEqual(filesContaining(dataDir, "SQLite format 3"), [], "not even the SQLite header is readable");
+  });
+
+  it("makes its files private (0600) and the data dir 0700", () => {
+    const dataDir = join(tempDataDir(), "data");
+    const store = quietStore(dataDir, randomKey());
+    store.logRequest(request());
+    store.flush();
+    for (const file of databaseFiles(dataDir)) {
+      assert.equal(modeOf(file), 0o600, file);
+    }
+    assert.equal(modeOf(dataDir), 0o700);
+    store.close();
+  });
+
+  it("refuses a wrong key with a clear error naming the file, and leaves the file as it was", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    const store = quietStore(dataDir, key);
+    store.logRequest(request({ route: "kept" }));
+    store.close();
+    const file = join(dataDir, "tandem.db");
+    const before = readFileSync(file);
+    assert.throws(
+      () => quietStore(dataDir, { key: randomKey(), source: "env", where: "TANDEM_DB_KEY", created: false }),
+      (err: unknown) =>
+        err instanceof StoreError &&
+        err.code === "key_mismatch" &&
+        err.message.startsWith(`the database key does not match ${file}`) &&
+        err.message.includes("(the key came from TANDEM_DB_KEY)"),
+    );
+    assert.deepEqual(readFileSync(file), before);
+    assert.deepEqual(databaseFiles(dataDir), [file], "no WAL was started by the failed open");
+    const again = quietStore(dataDir, key);
+    assert.equal(again.queryRequests()[0]?.route, "kept");
+    again.close();
+  });
+
+  it("refuses a file that is not its database, naming it, and never overwrites it", () => {
+    const cases: { name: string; bytes: Buffer; code: StoreError["code"]; text: string }[] = [
+      { name: "random pages", bytes: randomBytes(8192), code: "key_mismatch", text: "or the file is damaged" },
+      {
+        name: "a text file",
+        bytes: Buffer.from("notes\n".repeat(1000)),
+        code: "corrupt",
+        text: "is damaged or is not a tandem database",
+      },
+      { name: "a plain SQLite database", bytes: plainSqlite(), code: "corrupt", text: "is an unencrypted SQLite database" },
+    ];
+    for (const c of cases) {
+      const dataDir = tempDataDir();
+      const file = join(dataDir, "tandem.db");
+      writeFileSync(file, c.bytes);
+      assert.throws(
+        () => quietStore(dataDir, randomKey()),
+        (err: unknown) =>
+          err instanceof StoreError && err.code === c.code && err.message.includes(file) && err.message.includes(c.text),
+        c.name,
+      );
+      assert.deepEqual(readFileSync(file), c.bytes, `${c.name} is left as it was`);
+    }
+  });
+
+  it("reports damage inside a database it could open as a StoreError naming the file, not a crash", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    const store = quietStore(dataDir, key, { logContent: true });
+    for (let i = 0; i < 400; i++) store.logRequest(request({ content: { request: "x".repeat(200) } }));
+    store.close();
+    const file = join(dataDir, "tandem.db");
+    const bytes = readFileSync(file);
+    assert.ok(bytes.length > 8 * 4096);
+    const middle = Math.floor(bytes.length / 4096 / 2) * 4096;
+    bytes.fill(0x5a, middle, middle + 2 * 4096); // two pages of the request log: the first few hold the schema
+    writeFileSync(file, bytes);
+    const reopened = quietStore(dataDir, key);
+    assert.throws(
+      () => reopened.queryRequests({ limit: 1000 }),
+      (err: unknown) => err instanceof StoreError && err.code === "corrupt" && err.message.startsWith(`${file} is damaged`),
+    );
+    reopened.close();
+  });
+
+  it("migrates a database made at schema version 1, keeping its rows", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    const file = join(dataDir, "tandem.db");
+    const old = rawOpen(file, key);
+    old.pragma("journal_mode = WAL");
+    old.exec(SCHEMA_V1);
+    old.prepare("INSERT INTO request_log (time, dialect, status, route) VALUES (?, 'ollama', 200, 'from-v1')").run(Date.now());
+    old.pragma("user_version = 1");
+    old.close();
+
+    const store = quietStore(dataDir, key);
+    assert.equal(store.queryRequests()[0]?.route, "from-v1");
+    store.setSecret("new-in-v2", "sk-test-value-123");
+    assert.equal(store.getSecret("new-in-v2"), "sk-test-value-123");
+    store.close();
+    const check = rawOpen(file, key);
+    assert.equal(check.pragma("user_version", { simple: true }), SCHEMA_VERSION);
+    check.close();
+  });
+
+  it("leaves an old database at its version when a migration step fails", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    const file = join(dataDir, "tandem.db");
+    const old = rawOpen(file, key);
+    old.exec(SCHEMA_V1);
+    old.exec("CREATE TABLE secrets (something_else TEXT)"); // makes step 2 fail
+    old.prepare("INSERT INTO request_log (time, dialect, status) VALUES (?, 'openai', 200)").run(Date.now());
+    old.pragma("user_version = 1");
+    old.close();
+    assert.throws(
+      () => quietStore(dataDir, key),
+      (err: unknown) =>
+        err instanceof StoreError &&
+        err.code === "migration_failed" &&
+        err.message.includes(file) &&
+        err.message.includes("from schema version 1 to") &&
+        err.message.includes("left at version 1"),
+    );
+    const check = rawOpen(file, key);
+    assert.equal(check.pragma("user_version", { simple: true }), 1);
+    assert.deepEqual(check.prepare("SELECT count(*) AS n FROM request_log").get(), { n: 1 });
+    check.close();
+  });
+
+  it("refuses a database from a newer tandem without touching it", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    const file = join(dataDir, "tandem.db");
+    const db = openEncryptedDatabase(file, key);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
+    db.close();
+    const before = readFileSync(file);
+    assert.throws(
+      () => quietStore(dataDir, key),
+      (err: unknown) =>
+        err instanceof StoreError &&
+        err.code === "too_new" &&
+        err.message ===
+          `${file} was written by a newer tandem (schema version ${SCHEMA_VERSION + 5}; this one knows up to ${SCHEMA_VERSION}); upgrade tandem to use it. The file was not changed`,
+    );
+    assert.deepEqual(readFileSync(file), before);
+  });
+
+  it("keeps request content only when content logging is on", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    const off = quietStore(dataDir, key);
+    off.logRequest(request({ content: { request: "secret question", response: "secret answer" } }));
+    const [row] = off.queryRequests();
+    assert.equal(row?.requestContent, null);
+    assert.equal(row?.responseContent, null);
+    off.close();
+    const on = quietStore(dataDir, key, { logContent: true });
+    on.logRequest(
+      request({
+        content: { request: "q", response: "a" },
+        latencyMs: 12.6,
+        ttftMs: 3,
+        inputTokens: 10,
+        outputTokens: 2,
+        degraded: "lower tier",
+        errorCode: "timeout",
+        status: 504,
+      }),
+    );
+    const [latest] = on.queryRequests({ limit: 1 });
+    assert.deepEqual(
+      { ...latest, id: 0, time: 0 },
+      {
+        id: 0,
+        time: 0,
+        route: "auto",
+        target: "openai/gpt-4o-mini",
+        dialect: "openai",
+        status: 504,
+        attempts: 1,
+        degraded: "lower tier",
+        latencyMs: 13,
+        ttftMs: 3,
+        inputTokens: 10,
+        outputTokens: 2,
+        errorCode: "timeout",
+        requestContent: "q",
+        responseContent: "a",
+      },
+    );
+    on.close();
+  });
+
+  it("prunes content past the retention period, and rows past the log retention period", () => {
+    const dataDir = tempDataDir();
+    const store = quietStore(dataDir, randomKey(), { logContent: true, retentionDays: 7, logRetentionDays: 30 });
+    const now = Date.now();
+    const content = { request: "q", response: "a" };
+    store.logRequest(request({ route: "today", time: now, content }));
+    store.logRequest(request({ route: "ten-days", time: now - 10 * DAY, content }));
+    store.logRequest(request({ route: "forty-days", time: now - 40 * DAY, content }));
+    store.recordEgress({ target: "t/m", sensitivity: "public", body: "x", time: now - 40 * DAY });
+    store.recordEgress({ target: "t/m", sensitivity: "public", body: "y", time: now });
+    store.flush();
+    assert.deepEqual(store.prune(now), { contentCleared: 2, requestsDeleted: 1, auditDeleted: 1 });
+    const rows = store.queryRequests({ limit: 10 });
+    assert.deepEqual(
+      rows.map((r) => [r.route, r.requestContent]),
+      [
+        ["today", "q"],
+        ["ten-days", null],
+      ],
+    );
+    assert.equal(store.queryAudit().length, 1);
+    assert.deepEqual(store.prune(now), { contentCleared: 0, requestsDeleted: 0, auditDeleted: 0 });
+    store.close();
+  });
+
+  it("adds usage per target per day; the cost stays null until a price is known", () => {
+    const store = quietStore(tempDataDir(), randomKey());
+    const day = Date.UTC(2026, 0, 31, 12);
+    store.addUsage({ target: "local/qwen", time: day, inputTokens: 10, outputTokens: 5 });
+    store.addUsage({ target: "local/qwen", time: day + 3_600_000, inputTokens: 1, outputTokens: 1 });
+    store.addUsage({ target: "openai/gpt-4o-mini", time: day, inputTokens: 100, outputTokens: 50 });
+    store.addUsage({ target: "openai/gpt-4o-mini", time: day, inputTokens: 100, outputTokens: 50, costUsd: 0.25 });
+    store.addUsage({ target: "openai/gpt-4o-mini", time: day, requests: 2, costUsd: 0.5 });
+    store.addUsage({ target: "local/qwen", time: day + DAY });
+    assert.deepEqual(store.queryUsage(), [
+      { day: "2026-02-01", target: "local/qwen", requests: 1, inputTokens: 0, outputTokens: 0, costUsd: null },
+      { day: "2026-01-31", target: "local/qwen", requests: 2, inputTokens: 11, outputTokens: 6, costUsd: null },
+      { day: "2026-01-31", target: "openai/gpt-4o-mini", requests: 4, inputTokens: 200, outputTokens: 100, costUsd: 0.75 },
+    ]);
+    assert.equal(store.queryUsage({ since: day + DAY }).length, 1);
+    store.close();
+  });
+
+  it("audits egress as a digest and a size, never the bytes, newest first", () => {
+    const store = quietStore(tempDataDir(), randomKey());
+    const t0 = Date.UTC(2026, 0, 1);
+    const body = '{"messages":[{"role":"user","content":"hello [EMAIL_1]"}]}';
+    store.recordEgress({
+      time: t0,
+      target: "claude/claude-sonnet-4-5",
+      route: "redacted",
+      sensitivity: "private",
+      redactions: { email: 1 },
+      body,
+    });
+    store.recordEgress({ time: t0 + 1000, target: "openai/gpt-4o-mini", sensitivity: "public", body: new Uint8Array([1, 2, 3]) });
+    const digest = createHash("sha256").update("precomputed").digest("hex");
+    store.recordEgress({ time: t0 + 2000, target: "openai/gpt-4o-mini", sensitivity: "public", sha256: digest, bytes: 11 });
+    const rows = store.queryAudit();
+    assert.deepEqual(
+      rows.map((r) => [r.target, r.route, r.sensitivity, r.redactions, r.sha256, r.bytes]),
+      [
+        ["openai/gpt-4o-mini", null, "public", {}, digest, 11],
+        [
+          "openai/gpt-4o-mini",
+          null,
+          "public",
+          {},
+          createHash("sha256")
+            .update(new Uint8Array([1, 2, 3]))
+            .digest("hex"),
+          3,
+        ],
+        [
+          "claude/claude-sonnet-4-5",
+          "redacted",
+          "private",
+          { email: 1 },
+          createHash("sha256").update(body).digest("hex"),
+          Buffer.byteLength(body),
+        ],
+      ],
+    );
+    assert.equal(rows[2]?.time.getTime(), t0);
+    assert.deepEqual(
+      store.queryAudit({ since: t0 + 1000, limit: 5 }).map((r) => r.bytes),
+      [11, 3],
+    );
+    assert.deepEqual(
+      store.queryAudit({ limit: 1 }).map((r) => r.bytes),
+      [11],
+    );
+    assert.deepEqual(
+      store.queryAudit({ target: "claude/claude-sonnet-4-5" }).map((r) => r.route),
+      ["redacted"],
+    );
+    store.close();
+  });
+
+  it("commits queued rows by itself, in batches, without anyone calling flush()", async () => {
+    const store = quietStore(tempDataDir(), randomKey(), { flushIntervalMs: 10, maxBatch: 50 });
+    for (let i = 0; i < 120; i++) store.logRequest(request({ route: `r${i}` }));
+    assert.equal(store.health().committed, 0, "nothing is written on the caller's turn");
+    assert.equal(store.health().pending, 120);
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(store.health().pending, 0);
+    assert.equal(store.health().committed, 120);
+    store.close();
+  });
+
+  it("drops (and reports) only a row SQLite refuses, keeping the rest of its batch", () => {
+    const { events, report } = eventLog();
+    const store = quietStore(tempDataDir(), randomKey(), { report });
+    store.logRequest(request({ route: "good-1" }));
+    store.logRequest({ status: 200 } as unknown as RequestLogEntry); // no dialect: NOT NULL fails
+    store.logRequest(request({ route: "good-2" }));
+    const result = store.flush();
+    assert.equal(result.ok, false);
+    assert.equal(result.written, 2);
+    assert.equal(result.error?.code, "sqlite");
+    assert.deepEqual(
+      store.queryRequests().map((r) => r.route),
+      ["good-2", "good-1"],
+    );
+    assert.equal(store.health().dropped, 1);
+    assert.equal(events[0]?.type, "rows_dropped");
+    store.close();
+  });
+
+  it("never throws from logging after close; counts the rows as dropped", () => {
+    const { events, report } = eventLog();
+    const store = quietStore(tempDataDir(), randomKey(), { report });
+    store.close();
+    assert.doesNotThrow(() => store.logRequest(request()));
+    assert.equal(store.health().dropped, 1);
+    assert.match(events.map((e) => (e.type === "rows_dropped" ? e.reason : "")).join(), /is closed/);
+    assert.throws(
+      () => store.queryAudit(),
+      (err: unknown) => err instanceof StoreError && err.code === "closed",
+    );
+  });
+
+  it("stores, replaces, lists and removes secrets; the list never shows values", () => {
+    const store = quietStore(tempDataDir(), randomKey());
+    store.setSecret("openai", "sk-one");
+    store.setSecret("anthropic", "sk-ant");
+    store.setSecret("openai", "sk-two");
+    assert.equal(store.getSecret("openai"), "sk-two");
+    assert.deepEqual(
+      store.listSecrets().map((s) => Object.keys(s).sort().join(",") + ":" + s.name),
+      ["createdAt,name,updatedAt:anthropic", "createdAt,name,updatedAt:openai"],
+    );
+    assert.equal(store.deleteSecret("openai"), true);
+    assert.equal(store.deleteSecret("openai"), false);
+    assert.equal(store.getSecret("openai"), undefined);
+    store.close();
+  });
+});
+
+function modeOf(path: string): number {
+  return statSync(path).mode & 0o777;
+}
+
+function plainSqlite(): Buffer {
+  const dir = tempDataDir();
+  const file = join(dir, "plain.db");
+  const db = new Sqlite(file);
+  db.exec("CREATE TABLE t (x TEXT); INSERT INTO t VALUES ('plain')");
+  db.close();
+  return readFileSync(file);
+}
