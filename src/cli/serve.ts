@@ -52,7 +52,13 @@ async function resolveClientKeys(config: Config, env: NodeJS.ProcessEnv): Promis
   const keys: string[] = [];
   for (const text of config.server.apiKeys) {
     const ref = parseKeyRef(text);
-    const key = ref ? await resolveKeyRef(ref, env) : undefined;
+    let key: string | undefined;
+    try {
+      key = ref ? await resolveKeyRef(ref, env) : undefined;
+    } catch (err) {
+      // e.g. keychain: on a machine without a keychain: a config problem, said in one line.
+      throw new ConfigError(`client key '${text}' cannot be read: ${(err as Error).message}`, { path: "server.apiKeys" });
+    }
     if (key === undefined) {
       throw new ConfigError(`client key '${text}' is not set; refusing to start with fewer keys than configured`, {
         path: "server.apiKeys",
