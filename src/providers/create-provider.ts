@@ -1,6 +1,7 @@
 import type { ProviderConfig } from "../config/index.js";
 import { KeyPool, parseKeyRef } from "../secrets/index.js";
 import { AnthropicProvider } from "./anthropic/index.js";
+import { KeyRotation } from "./key-rotation.js";
 import { LlamaCppProvider } from "./llamacpp/index.js";
 import { OllamaProvider } from "./ollama/index.js";
 import { OpenAIProvider } from "./openai/index.js";
@@ -22,6 +23,8 @@ export interface CreateProviderOptions {
   dataDir: string;
   /** Where the local engine's own log lines go. */
   onEngineLog?: (line: string) => void;
+  /** Told when a request moved on to a provider's next key (reason: the error code). */
+  onKeyRotation?: (provider: string, reason: string) => void;
 }
 
 export function createProvider(name: string, config: ProviderConfig, options: CreateProviderOptions): ProviderSlot {
@@ -46,28 +49,32 @@ export function createProvider(name: string, config: ProviderConfig, options: Cr
     config.apiKeys.map((ref) => parseKeyRef(ref)).filter((r) => r !== undefined),
     env,
   );
+  // Several keys form a pool: a refused or rate-limited key rests and the request goes on with the next.
+  const rotation = new KeyRotation(name, keys, options.onKeyRotation && ((reason) => options.onKeyRotation?.(name, reason)));
   const common = {
     id: name,
     baseUrl: config.baseUrl,
-    apiKey: () => keys.require(name),
+    apiKey: rotation.apiKey,
     headers: config.headers,
     connectTimeoutMs: config.connectTimeoutMs,
   };
   switch (config.kind) {
     case "openai":
-      return { name, config, keys, provider: new OpenAIProvider(common) };
+      return { name, config, keys, provider: rotation.wrap(new OpenAIProvider(common)) };
     case "anthropic":
       return {
         name,
         config,
         keys,
-        provider: new AnthropicProvider({
-          ...common,
-          anthropicVersion: config.anthropicVersion,
-          defaultMaxTokens: config.defaultMaxTokens,
-        }),
+        provider: rotation.wrap(
+          new AnthropicProvider({
+            ...common,
+            anthropicVersion: config.anthropicVersion,
+            defaultMaxTokens: config.defaultMaxTokens,
+          }),
+        ),
       };
     case "ollama":
-      return { name, config, keys, provider: new OllamaProvider(common) };
+      return { name, config, keys, provider: rotation.wrap(new OllamaProvider(common)) };
   }
 }

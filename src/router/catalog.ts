@@ -35,11 +35,15 @@ export class Catalog {
     return this.#generation;
   }
 
-  constructor(config: Config, env: NodeJS.ProcessEnv = process.env, onEngineLog?: (line: string) => void) {
+  constructor(
+    config: Config,
+    env: NodeJS.ProcessEnv = process.env,
+    hooks: { onEngineLog?: (line: string) => void; onKeyRotation?: (provider: string, reason: string) => void } = {},
+  ) {
     this.slots = new Map(
       Object.entries(config.providers).map(([name, pc]) => [
         name,
-        createProvider(name, pc, { env, dataDir: config.dataDir, onEngineLog }),
+        createProvider(name, pc, { env, dataDir: config.dataDir, ...hooks }),
       ]),
     );
     this.routes = new Map(Object.entries(config.routes));

@@ -144,6 +144,33 @@ export class KeyPool {
     return key;
   }
 
+  /**
+   * Every key that resolves now, in the configured order (duplicates once): the pool a request may
+   * rotate through. Empty when the provider needs no key; throws like require() when keys are
+   * configured but none resolves.
+   */
+  async all(provider: string): Promise<string[]> {
+    const keys: string[] = [];
+    const tried: string[] = [];
+    for (const ref of this.refs) {
+      try {
+        const key = await resolveKeyRef(ref, this.#env, this.#sources);
+        if (key === undefined) tried.push(`${formatKeyRef(ref)}: not set`);
+        else if (!keys.includes(key)) keys.push(key);
+      } catch (err) {
+        if (!(err instanceof KeyUnavailableError)) throw err;
+        tried.push(err.message);
+      }
+    }
+    if (keys.length === 0 && this.refs.length > 0) {
+      throw new GatewayError("authentication", `No API key available for provider '${provider}' (tried ${tried.join("; ")})`, {
+        status: 401,
+        retryable: false,
+      });
+    }
+    return keys;
+  }
+
   /** Resolves afresh on every call (no cache), so a key rotated in the keychain or store is used at once. */
   async #first(): Promise<{ key: string | undefined; tried: string[] }> {
     const tried: string[] = [];

@@ -45,9 +45,12 @@ export function dialectFor(request: FastifyRequest): Dialect {
 export async function buildServer(options: ServerOptions): Promise<TandemServer> {
   const { config, logger } = options;
   const startedAt = Date.now();
-  const catalog = new Catalog(config, options.env, (line) => logger.warn({ engine: "llama.cpp" }, line));
-  const stats = new TargetStats();
   const metrics = new Metrics();
+  const catalog = new Catalog(config, options.env, {
+    onEngineLog: (line) => logger.warn({ engine: "llama.cpp" }, line),
+    onKeyRotation: (provider, reason) => metrics.keyRotations.inc({ provider, reason }),
+  });
+  const stats = new TargetStats();
   const providers = new Map(
     [...catalog.slots.values()].flatMap((slot) => (slot.provider ? [[slot.name, slot.provider] as const] : [])),
   );

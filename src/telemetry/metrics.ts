@@ -90,6 +90,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly keyRotations = new Counter({
+    name: "tandem_key_rotations_total",
+    help: "Requests sent again with a provider's next key because the upstream refused (401/403) or rate-limited (429) the one used",
+    labelNames: ["provider", "reason"] as const,
+    registers: [this.registry],
+  });
+
   readonly spillovers = new Counter({
     name: "tandem_local_spillovers_total",
     help: "Requests sent past a local model whose slots were all busy, to the next target, by route and local target",

@@ -93,7 +93,8 @@ after(async () => {
 function maybeFault(): void {
   const pid = local.engineState?.().pid;
   if (!pid || random() >= FAULT_CHANCE) return;
-  if (random() < 0.5) {
+  // Kills and freezes take turns, so both happen in every run.
+  if (faults.kill <= faults.freeze) {
     faults.kill++;
     process.kill(pid, "SIGKILL");
   } else {

@@ -1,0 +1,113 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import {
+  type EmbedResult,
+  GatewayError,
+  type ProviderChatRequest,
+  type ProviderEmbedRequest,
+  type StreamEvent,
+} from "../core/index.js";
+import type { KeyPool } from "../secrets/index.js";
+import type { ApiKeySource, Provider } from "./provider.js";
+
+/** How long a key the upstream refused (401/403) is left out before it is tried again. */
+const REFUSED_MS = 10 * 60_000;
+/** How long a rate-limited key rests when the upstream does not say (Retry-After). */
+const RATE_LIMITED_MS = 30_000;
+
+/**
+ * A provider's key pool in use: each request gets the first key that is not resting; a key the
+ * upstream refuses (401/403) or rate-limits (429) rests (a per-key breaker) and the same request is
+ * sent again at once with the next key, so one bad key never fails a request another key can serve.
+ * Only when every key is resting does the error go to the router (which moves on to the next target).
+ */
+export class KeyRotation {
+  readonly #current = new AsyncLocalStorage<string>();
+  readonly #restingUntil = new Map<string, number>();
+
+  constructor(
+    private readonly provider: string,
+    private readonly pool: KeyPool,
+    private readonly onRotate?: (reason: string) => void,
+  ) {}
+
+  /** What the provider asks for its key: the one this request was given. */
+  readonly apiKey: ApiKeySource = async () => this.#current.getStore() ?? (await this.pool.require(this.provider));
+
+  /** The keys to try for one request, resting ones last (they may have recovered when nothing else is left). */
+  async #candidates(): Promise<string[]> {
+    const keys = await this.pool.all(this.provider);
+    const now = Date.now();
+    const ready = keys.filter((k) => (this.#restingUntil.get(k) ?? 0) <= now);
+    return ready.length > 0 ? ready : keys.slice(0, 1);
+  }
+
+  #rest(key: string, error: GatewayError): void {
+    const ms = error.code === "rate_limited" ? (error.retryAfterMs ?? RATE_LIMITED_MS) : REFUSED_MS;
+    this.#restingUntil.set(key, Date.now() + ms);
+    this.onRotate?.(error.code);
+  }
+
+  wrap(inner: Provider): Provider {
+    const rotation = this;
+    return new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (prop === "chat") return (req: ProviderChatRequest, signal: AbortSignal) => rotation.#chat(target, req, signal);
+        if (prop === "embed") return (req: ProviderEmbedRequest, signal: AbortSignal) => rotation.#embed(target, req, signal);
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  }
+
+  async *#chat(inner: Provider, request: ProviderChatRequest, signal: AbortSignal): AsyncGenerator<StreamEvent> {
+    const keys = await this.#candidates();
+    for (let i = 0; ; i++) {
+      const key = keys[i];
+      const iterator = (
+        key === undefined ? inner.chat(request, signal) : this.#current.run(key, () => inner.chat(request, signal))
+      )[Symbol.asyncIterator]();
+      let first: IteratorResult<StreamEvent>;
+      try {
+        // The request starts on the first next(): run it with this key.
+        first = key === undefined ? await iterator.next() : await this.#current.run(key, () => iterator.next());
+      } catch (err) {
+        const error = GatewayError.from(err);
+        if (key !== undefined && rotates(error) && i + 1 < keys.length && !signal.aborted) {
+          this.#rest(key, error);
+          continue;
+        }
+        if (key !== undefined && rotates(error)) this.#rest(key, error);
+        throw error;
+      }
+      if (first.done) return;
+      yield first.value;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    }
+  }
+
+  async #embed(inner: Provider, request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
+    const keys = await this.#candidates();
+    for (let i = 0; ; i++) {
+      const key = keys[i];
+      try {
+        return key === undefined
+          ? await inner.embed(request, signal)
+          : await this.#current.run(key, () => inner.embed(request, signal));
+      } catch (err) {
+        const error = GatewayError.from(err);
+        if (key !== undefined && rotates(error)) this.#rest(key, error);
+        if (key !== undefined && rotates(error) && i + 1 < keys.length && !signal.aborted) continue;
+        throw error;
+      }
+    }
+  }
+}
+
+/** Failures that are about the key, not the request: another key may well succeed. */
+function rotates(error: GatewayError): boolean {
+  return error.code === "authentication" || error.code === "permission_denied" || error.code === "rate_limited";
+}

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import OpenAI from "openai";
+import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import type { FakeUpstream } from "../support/fake-upstream.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+describe("key pools", () => {
+  let upstream: FakeUpstream;
+  let tandem: RunningTandem;
+  const keysSeen: string[] = [];
+
+  before(async () => {
+    upstream = await startFakeOpenAI({ models: ["m"] });
+    upstream.script((req) => {
+      const auth = String(req.headers.authorization ?? "");
+      keysSeen.push(auth.replace("Bearer ", ""));
+      if (auth === "Bearer sk-revoked") return { kind: "error", status: 401, message: "Incorrect API key provided" };
+      if (auth === "Bearer sk-busy")
+        return { kind: "error", status: 429, message: "Rate limit reached", headers: { "retry-after": "60" } };
+      return { kind: "text", text: "answered" };
+    });
+    tandem = await startTandem(
+      {
+        providers: {
+          p: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:K1", "env:K2", "env:K3"], models: ["m"] },
+          lone: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:K1"], models: ["m"] },
+        },
+      },
+      { env: { K1: "sk-revoked", K2: "sk-busy", K3: "sk-good" } },
+    );
+  });
+
+  after(async () => {
+    await tandem?.close();
+    await upstream?.close();
+  });
+
+  it("moves past a refused and a rate-limited key within the same attempt, then skips them", async () => {
+    const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const first = await client.chat.completions
+      .create({ model: "p/m", messages: [{ role: "user", content: "hi" }] })
+      .withResponse();
+    assert.equal(first.data.choices[0]?.message.content, "answered");
+    assert.equal(first.response.headers.get("x-tandem-attempts"), "1", "one attempt: the key change is inside it");
+    assert.equal(first.response.headers.get("x-tandem-degraded"), "false");
+    assert.deepEqual(keysSeen, ["sk-revoked", "sk-busy", "sk-good"]);
+    const metrics = await (await fetch(`${tandem.url}/metrics`)).text();
+    assert.match(metrics, /tandem_key_rotations_total\{provider="p",reason="authentication"\} 1/);
+    assert.match(metrics, /tandem_key_rotations_total\{provider="p",reason="rate_limited"\} 1/);
+
+    keysSeen.length = 0;
+    await client.chat.completions.create({ model: "p/m", messages: [{ role: "user", content: "again" }], stream: true });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(keysSeen, ["sk-good"], "resting keys are not tried again right away");
+  });
+
+  it("passes the upstream's own 401 on when the only key is refused", async () => {
+    const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const err = await client.chat.completions
+      .create({ model: "lone/m", messages: [{ role: "user", content: "hi" }] })
+      .catch((e) => e);
+    assert.equal((err as { status?: number }).status, 401);
+    assert.match(String((err as Error).message), /Incorrect API key/);
+  });
+});
