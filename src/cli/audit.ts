@@ -4,35 +4,16 @@ import { Command, type CommanderError, InvalidArgumentError } from "commander";
 import { ConfigError, expandHome, loadConfig } from "../config/index.js";
 import type { Keychain } from "../secrets/index.js";
 import { DATABASE_FILE, type EgressAuditRow, openDataStore, StoreError } from "../store/index.js";
+import { type CommandIo, EXIT_FAILED, EXIT_USAGE, processIo } from "./command-io.js";
 
 /** What `tandem audit` reads and writes: the process's own unless a test passes its own. */
-export interface AuditCommandIo {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
-  /** TANDEM_DATA_DIR, TANDEM_CONFIG, TANDEM_DB_KEY... */
-  env: NodeJS.ProcessEnv;
+export interface AuditCommandIo extends CommandIo {
   /** Default: the OS keychain, service "tandem" (for the database key). */
   keychain?: Keychain;
   /** Default: Date.now (tests pin it, for --since 1h). */
   now?: () => number;
-  setExitCode(code: number): void;
-  exit(code: number): never;
 }
 
-function processIo(): AuditCommandIo {
-  return {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    setExitCode: (code) => {
-      process.exitCode = code;
-    },
-    exit: (code) => process.exit(code),
-  };
-}
-
-const EXIT_FAILED = 1;
-const EXIT_USAGE = 2;
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 interface AuditOptions {

@@ -4,38 +4,16 @@ import { Command, type CommanderError } from "commander";
 import { ConfigError, expandHome, loadConfig } from "../config/index.js";
 import { type Keychain, KeychainError, maskKey, osKeychain } from "../secrets/index.js";
 import { DATABASE_FILE, DATABASE_KEY_ACCOUNT, openDataStore, StoreError } from "../store/index.js";
+import { type CommandIo, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, processIo } from "./command-io.js";
 
 /** What the keys commands read and write: the process's own unless a test passes its own. */
-export interface KeysCommandIo {
+export interface KeysCommandIo extends CommandIo {
   /** The key is read from here: a hidden prompt when it is a terminal, else everything piped in. */
   stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
-  /** TANDEM_DATA_DIR, TANDEM_CONFIG, TANDEM_DB_KEY... */
-  env: NodeJS.ProcessEnv;
   /** Default: the OS keychain, service "tandem". */
   keychain?: Keychain;
-  setExitCode(code: number): void;
-  exit(code: number): never;
 }
 
-function processIo(): KeysCommandIo {
-  return {
-    stdin: process.stdin,
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    setExitCode: (code) => {
-      process.exitCode = code;
-    },
-    exit: (code) => process.exit(code),
-  };
-}
-
-/** Exit codes: 0 ok, 1 the operation failed, 2 a usage or config error, 130 interrupted (Ctrl-C). */
-const EXIT_FAILED = 1;
-const EXIT_USAGE = 2;
-const EXIT_INTERRUPTED = 130;
 /** The same names a key reference allows (`keychain:NAME`, `store:NAME`). */
 const NAME = /^[A-Za-z0-9_.\-/]+$/;
 /** More than any API key; stops `tandem keys set x < some-big-file` from storing a file. */

@@ -14,6 +14,7 @@ import {
   readGgufInfo,
   removeModel,
 } from "../models/index.js";
+import { type CommandIo, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, processIo } from "./command-io.js";
 
 interface DataDirOptions {
   dataDir?: string;
@@ -21,34 +22,8 @@ interface DataDirOptions {
 }
 
 /** What the models commands read and write: the process's own unless a test passes its own. */
-export interface ModelsCommandIo {
-  stdout: { write(text: string): unknown };
-  /** Progress goes here; a bar when it is a terminal. */
-  stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number };
-  /** HF_ENDPOINT, HF_TOKEN, TANDEM_DATA_DIR, TANDEM_CONFIG... */
-  env: NodeJS.ProcessEnv;
-  /** Records a finished command's exit code. */
-  setExitCode(code: number): void;
-  /** Ends the process on a usage error or after help. */
-  exit(code: number): never;
-}
-
-function processIo(): ModelsCommandIo {
-  return {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    setExitCode: (code) => {
-      process.exitCode = code;
-    },
-    exit: (code) => process.exit(code),
-  };
-}
-
-/** Exit codes: 0 ok, 1 the operation failed, 2 a usage or config error, 130 interrupted (Ctrl-C). */
-const EXIT_FAILED = 1;
-const EXIT_USAGE = 2;
-const EXIT_INTERRUPTED = 130;
+/** HF_ENDPOINT, HF_TOKEN, TANDEM_DATA_DIR, TANDEM_CONFIG... in env; progress on stderr (a bar on a terminal). */
+export type ModelsCommandIo = CommandIo;
 
 /** `tandem models pull|list|rm`: the GGUF models in `<dataDir>/models/`. */
 export function modelsCommand(io: ModelsCommandIo = processIo()): Command {
