@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { GatewayError, type StreamEvent } from "../../core/index.js";
+import { abortable, canceledError } from "./cancellation.js";
 import type { ChildMessage, EngineOptions, ParentMessage, PingResult } from "./engine-protocol.js";
 
 /** Distributive Omit, so each request kind keeps its own fields. */
@@ -135,7 +136,7 @@ export class EngineProcess {
     timer.unref();
     // The caller has gone: it is told at once, and the child's late answer is ignored.
     this.#pending.delete(id);
-    pending.reject(new GatewayError("canceled", "The local request was canceled."));
+    pending.reject(canceledError("the local engine"));
     this.#orphans.set(id, timer);
   }
 
@@ -163,15 +164,7 @@ export class EngineProcess {
       this.#starting = undefined;
     });
     if (!signal) return this.#starting;
-    return await Promise.race([
-      this.#starting,
-      new Promise<never>((_, reject) => {
-        if (signal.aborted) reject(new GatewayError("canceled", "The local request was canceled."));
-        signal.addEventListener("abort", () => reject(new GatewayError("canceled", "The local request was canceled.")), {
-          once: true,
-        });
-      }),
-    ]);
+    return await abortable(this.#starting, signal, () => canceledError("the local engine", " while it started"));
   }
 
   #spawn(): Promise<ChildProcess> {

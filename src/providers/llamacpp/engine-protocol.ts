@@ -6,6 +6,9 @@
  */
 import type { ErrorCode, ProviderChatRequest, StreamEvent } from "../../core/index.js";
 
+/** Tokens per sequence when a model's config sets no contextSize (a model trained on 128k would take gigabytes). */
+export const DEFAULT_CONTEXT_CAP = 8192;
+
 /** How the child loads one model. */
 export interface ModelSpec {
   /** The model's name in tandem (`local/<name>`). */

@@ -9,8 +9,9 @@ import {
 } from "../../core/index.js";
 import { type PullEvent, type PullResult, pullModel, readGgufInfo } from "../../models/index.js";
 import type { ModelInfo, Provider } from "../provider.js";
+import { abortable, canceledError } from "./cancellation.js";
 import { type EngineExit, EngineProcess, type EngineState } from "./engine-process.js";
-import type { EmbedReply, EngineGpu, LoadedModelInfo, ModelSpec } from "./engine-protocol.js";
+import { DEFAULT_CONTEXT_CAP, type EmbedReply, type EngineGpu, type LoadedModelInfo, type ModelSpec } from "./engine-protocol.js";
 import { EventChannel } from "./event-channel.js";
 import { checkModelFile, type LocalModelEntry, localModelEntries } from "./model-files.js";
 import { type SlotLoad, SlotQueue } from "./slot-queue.js";
@@ -37,9 +38,6 @@ export interface LoadedModelStatus extends LoadedModelInfo {
   expiresAt: string | undefined;
   load: SlotLoad;
 }
-
-/** The context a model runs with when its config sets none (the engine caps it the same way). */
-const DEFAULT_CONTEXT_CAP = 8192;
 
 interface Loaded {
   info: LoadedModelInfo;
@@ -120,7 +118,7 @@ export class LlamaCppProvider implements Provider {
       if (hung) {
         throw new GatewayError("timeout", `${target} sent nothing for ${hangMs} ms; the local engine was restarted.`, { target });
       }
-      if (signal.aborted) throw new GatewayError("canceled", `The request to ${target} was canceled.`, { target });
+      if (signal.aborted) throw canceledError(target);
       throw withTarget(err, target);
     } finally {
       clearTimeout(watchdog);
@@ -286,7 +284,7 @@ export class LlamaCppProvider implements Provider {
       loading = this.#load(spec).finally(() => this.#loading.delete(spec.name));
       this.#loading.set(spec.name, loading);
     }
-    return await abortable(loading, signal, this.#target(spec.name));
+    return await abortable(loading, signal, () => canceledError(this.#target(spec.name)));
   }
 
   async #load(spec: ModelSpec): Promise<LoadedModelInfo> {
@@ -361,22 +359,4 @@ function withTarget(err: unknown, target: string): GatewayError {
       : new GatewayError(err.code, err.message, { target, retryable: err.retryable, retryAfterMs: err.retryAfterMs });
   }
   return new GatewayError("upstream_error", `${target}: ${(err as Error)?.message ?? String(err)}`, { target });
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal, target: string): Promise<T> {
-  if (signal.aborted) return Promise.reject(new GatewayError("canceled", `The request to ${target} was canceled.`, { target }));
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(new GatewayError("canceled", `The request to ${target} was canceled.`, { target }));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
 }

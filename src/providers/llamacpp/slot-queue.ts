@@ -1,4 +1,5 @@
 import { GatewayError } from "../../core/index.js";
+import { canceledError } from "./cancellation.js";
 
 interface Waiter {
   resolve: (release: () => void) => void;
@@ -41,7 +42,7 @@ export class SlotQueue {
 
   /** Resolves with the function that frees the slot (call it exactly once). */
   acquire(signal?: AbortSignal): Promise<() => void> {
-    if (signal?.aborted) return Promise.reject(canceled(this.target));
+    if (signal?.aborted) return Promise.reject(canceledError(this.target, " while it waited"));
     if (this.#active < this.slots && this.#queue.length === 0) {
       this.#active++;
       return Promise.resolve(this.#releaser());
@@ -62,7 +63,7 @@ export class SlotQueue {
         onAbort: () => {
           const i = this.#queue.indexOf(waiter);
           if (i >= 0) this.#queue.splice(i, 1);
-          reject(canceled(this.target));
+          reject(canceledError(this.target, " while it waited"));
         },
       };
       signal?.addEventListener("abort", waiter.onAbort, { once: true });
@@ -84,8 +85,4 @@ export class SlotQueue {
       }
     };
   }
-}
-
-function canceled(target: string): GatewayError {
-  return new GatewayError("canceled", `The request to ${target} was canceled while it waited.`, { target });
 }

@@ -5,6 +5,7 @@ import {
   type LlamaGrammar,
 } from "node-llama-cpp";
 import { type FinishReason, GatewayError, makeId, type ProviderChatRequest, type StreamEvent } from "../../../core/index.js";
+import { canceledError } from "../cancellation.js";
 import type { LoadedModel } from "./model-host.js";
 import { toChatHistory } from "./to-chat-history.js";
 import { toGbnfSchema } from "./to-gbnf-schema.js";
@@ -59,7 +60,7 @@ export async function generateChat(
           onFunctionCallParamsChunk: (chunk: LlamaChatResponseFunctionCallParamsChunk) => emitCallChunk(chunk, calls, emit),
         })
       : await chat.generateResponse(history, { ...common, grammar });
-    if (signal.aborted) throw canceled(target);
+    if (signal.aborted) throw canceledError(target);
     // Calls node-llama-cpp parsed without streaming their params (none expected, but never drop one).
     for (const [index, call] of (result.functionCalls ?? []).entries()) {
       if (calls.has(index)) continue;
@@ -77,7 +78,7 @@ export async function generateChat(
     const stopSequence = meta.stopReason === "customStopTrigger" ? meta.customStopTrigger.map(String).join("") : undefined;
     emit({ type: "finish", ...finishOf(meta.stopReason, (result.functionCalls?.length ?? 0) > 0), stopSequence });
   } catch (err) {
-    if (signal.aborted) throw canceled(target);
+    if (signal.aborted) throw canceledError(target);
     if (err instanceof GatewayError) throw err;
     throw mapError(err as Error, target);
   } finally {
@@ -132,10 +133,6 @@ function finishOf(stopReason: string, calledTools: boolean): { reason: FinishRea
   if (calledTools || stopReason === "functionCalls") return { reason: "tool_calls", raw: stopReason };
   if (stopReason === "maxTokens") return { reason: "length", raw: stopReason };
   return { reason: "stop", raw: stopReason };
-}
-
-function canceled(target: string): GatewayError {
-  return new GatewayError("canceled", `The request to ${target} was canceled.`, { target });
 }
 
 /** node-llama-cpp's errors are plain Errors; the context-window one is the only one a client can fix. */

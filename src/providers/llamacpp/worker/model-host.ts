@@ -1,10 +1,7 @@
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import { resolveChatWrapper } from "node-llama-cpp";
 import { GatewayError } from "../../../core/index.js";
-import type { LoadedModelInfo, ModelSpec } from "../engine-protocol.js";
-
-/** Without a configured size, contexts are capped here: a model trained on 128k tokens would otherwise take gigabytes. */
-const DEFAULT_MAX_CONTEXT = 8192; // the provider reports the same cap in its model list
+import { DEFAULT_CONTEXT_CAP, type LoadedModelInfo, type ModelSpec } from "../engine-protocol.js";
 
 /** One model in memory: weights, a context with one sequence per parallel request, and a lazy embedding context. */
 export class LoadedModel {
@@ -40,7 +37,7 @@ export class LoadedModel {
 
   /** Tokens one embedding input may have. */
   get embeddingContextSize(): number {
-    return Math.min(this.model.trainContextSize, this.spec.contextSize ?? DEFAULT_MAX_CONTEXT);
+    return Math.min(this.model.trainContextSize, this.spec.contextSize ?? DEFAULT_CONTEXT_CAP);
   }
 
   embeddingContext(): Promise<LlamaEmbeddingContext> {
@@ -112,7 +109,7 @@ export class ModelHost {
     }
     try {
       const context = await model.createContext({
-        contextSize: spec.contextSize ?? { max: Math.min(model.trainContextSize, DEFAULT_MAX_CONTEXT) },
+        contextSize: spec.contextSize ?? { max: Math.min(model.trainContextSize, DEFAULT_CONTEXT_CAP) },
         sequences: spec.parallel,
         threads: spec.threads,
       });
