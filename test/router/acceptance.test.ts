@@ -14,21 +14,13 @@ import { Ollama } from "ollama";
 import OpenAI from "openai";
 import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { type FakeOpenAIScript, type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { seeded } from "../support/seeded-random.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 const TOTAL = 1000;
 const CONCURRENCY = 8;
 const FIRST = "The quick brown fox jumps over the lazy dog.";
 const THIRD = "Answer from the third tier.";
-
-/** A small deterministic generator, so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 let flaky: FakeOpenAIUpstream;
 let third: FakeAnthropic;

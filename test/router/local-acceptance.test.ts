@@ -15,6 +15,7 @@ import OpenAI from "openai";
 import type { Provider } from "../../src/providers/provider.js";
 import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { longAnswerPieces, makeModelDir, writeLongAnswerModel } from "../support/gguf/index.js";
+import { seeded } from "../support/seeded-random.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 /**
@@ -28,14 +29,6 @@ const CLOUD = "Answer from the cloud tier.";
 const TARGETS = new Set(["local/long", "cloud/c"]);
 /** Chance that a request which sees its first local token then kills or freezes the engine. */
 const FAULT_CHANCE = 0.05;
-
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 let tandem: RunningTandem;
 let cloud: FakeAnthropic;
