@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { type ChatRequest, GatewayError, type StreamEvent } from "../../../src/core/index.js";
 import { anthropicDialect } from "../../../src/dialects/anthropic/index.js";
 import type { ChatStream, Gateway, ModelEntry, ResponseMeta } from "../../../src/router/gateway.js";
+import { noLocalEngine } from "../../support/no-local-engine.js";
 
 export interface ChatScript {
   /** Thrown by gateway.chat before any event (the HTTP status path). */
@@ -52,15 +53,7 @@ export async function startStubApp(): Promise<StubApp> {
     async model(name) {
       throw new GatewayError("not_found", `no model ${name}`);
     },
-    async pull(): Promise<never> {
-      throw new Error("not in this test");
-    },
-    loadedModels() {
-      return [];
-    },
-    async keepAlive(name: string) {
-      return this.model(name);
-    },
+    ...noLocalEngine,
     async countTokens(request) {
       counts.push(request);
       if (current.fail) throw current.fail;

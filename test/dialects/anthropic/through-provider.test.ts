@@ -11,6 +11,7 @@ import { anthropicDialect } from "../../../src/dialects/anthropic/index.js";
 import { AnthropicProvider } from "../../../src/providers/anthropic/index.js";
 import type { Gateway } from "../../../src/router/gateway.js";
 import { type FakeAnthropic, startFakeAnthropic } from "../../support/fake-anthropic-upstream.js";
+import { noLocalEngine } from "../../support/no-local-engine.js";
 
 let fake: FakeAnthropic;
 let provider: AnthropicProvider;
@@ -40,15 +41,7 @@ before(async () => {
     async model(name) {
       throw new GatewayError("not_found", name);
     },
-    async pull(): Promise<never> {
-      throw new Error("not in this test");
-    },
-    loadedModels() {
-      return [];
-    },
-    async keepAlive(name: string) {
-      return this.model(name);
-    },
+    ...noLocalEngine,
     async countTokens() {
       throw new GatewayError("invalid_request", "no");
     },

@@ -14,6 +14,7 @@ import {
 } from "../../../src/core/index.js";
 import { ollamaDialect } from "../../../src/dialects/ollama/index.js";
 import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "../../../src/router/gateway.js";
+import { noLocalEngine } from "../../support/no-local-engine.js";
 
 /** What the stub answers to one chat: events, optionally followed by an error thrown mid-stream, or an error up front. */
 export type StubAnswer = StreamEvent[] | GatewayError | { events: StreamEvent[]; thenThrow: GatewayError };
@@ -81,17 +82,9 @@ export class StubGateway implements Gateway {
     return entry;
   }
 
-  async pull(): Promise<never> {
-    throw new Error("not in this test");
-  }
-
-  loadedModels() {
-    return [];
-  }
-
-  async keepAlive(name: string) {
-    return this.model(name);
-  }
+  pull = noLocalEngine.pull;
+  loadedModels = noLocalEngine.loadedModels;
+  keepAlive = noLocalEngine.keepAlive;
 
   async countTokens(_request: ChatRequest, _context: RequestContext): Promise<{ meta: ResponseMeta; inputTokens: number }> {
     return { meta: this.meta, inputTokens: 0 };

@@ -13,6 +13,7 @@ import {
 } from "../../../src/core/index.js";
 import { openaiDialect, renderOpenAIModelList } from "../../../src/dialects/openai/index.js";
 import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "../../../src/router/gateway.js";
+import { noLocalEngine } from "../../support/no-local-engine.js";
 
 /** A canonical event, or an instruction to fail the stream at that point. */
 export type ScriptedEvent = StreamEvent | { type: "throw"; error: GatewayError };
@@ -66,17 +67,9 @@ export class StubGateway implements Gateway {
     return entry;
   }
 
-  async pull(): Promise<never> {
-    throw new Error("not in this test");
-  }
-
-  loadedModels() {
-    return [];
-  }
-
-  async keepAlive(name: string) {
-    return this.model(name);
-  }
+  pull = noLocalEngine.pull;
+  loadedModels = noLocalEngine.loadedModels;
+  keepAlive = noLocalEngine.keepAlive;
 
   async countTokens(): Promise<{ meta: ResponseMeta; inputTokens: number }> {
     return { meta: this.meta, inputTokens: 0 };

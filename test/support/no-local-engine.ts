@@ -1,0 +1,17 @@
+import type { Gateway, ModelEntry } from "../../src/router/gateway.js";
+
+/**
+ * The local-engine part of the Gateway for stub gateways in dialect tests, which have no engine:
+ * nothing loaded, keep_alive only resolves the name, and a pull is not part of those tests.
+ */
+export const noLocalEngine = {
+  async pull(): Promise<never> {
+    throw new Error("not in this test");
+  },
+  loadedModels(): ReturnType<Gateway["loadedModels"]> {
+    return [];
+  },
+  async keepAlive(this: Pick<Gateway, "model">, name: string): Promise<ModelEntry> {
+    return this.model(name);
+  },
+};
