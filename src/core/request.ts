@@ -32,6 +32,8 @@ export interface ChatRequest {
 export interface ProviderChatRequest extends ChatRequest {
   /** The model id as the upstream knows it (e.g. `gpt-4o-mini`), not the client's name. */
   upstreamModel: string;
+  /** Called with the exact body of each request sent upstream, as it goes (the egress audit hashes it). */
+  onUpstreamBody?: (body: string) => void;
 }
 
 export interface EmbedRequest {
@@ -45,6 +47,8 @@ export interface EmbedRequest {
 
 export interface ProviderEmbedRequest extends EmbedRequest {
   upstreamModel: string;
+  /** Called with the exact body of each request sent upstream, as it goes (the egress audit hashes it). */
+  onUpstreamBody?: (body: string) => void;
 }
 
 export interface EmbedResult {

@@ -50,6 +50,7 @@ export class AnthropicProvider implements Provider {
       headers: { ...(await this.#requestHeaders()), accept: "text/event-stream" },
       body,
       signal,
+      onBody: request.onUpstreamBody,
     });
     yield* relayUpstreamStream(res, signal, target, (body) => parseAnthropicStream(readSse(body), target));
   }

@@ -2,6 +2,15 @@ import { Agent, type Dispatcher, request } from "undici";
 import { GatewayError } from "../../core/index.js";
 import { upstreamErrorFromResponse } from "./upstream-error.js";
 
+export interface UpstreamRequestInit {
+  headers?: Record<string, string>;
+  /** Sent as JSON. */
+  body?: unknown;
+  signal: AbortSignal;
+  /** Called with the exact JSON text sent, before it is sent. */
+  onBody?: ((body: string) => void) | undefined;
+}
+
 /**
  * A keep-alive connection pool to one upstream. Each provider owns one, so a slow upstream
  * cannot starve another's sockets.
@@ -28,19 +37,17 @@ export class UpstreamClient {
    * Sends a request and returns the response when its status is 2xx. Any other status is read
    * and thrown as a GatewayError that mirrors the upstream's status, message and Retry-After.
    */
-  async send(
-    method: "GET" | "POST",
-    path: string,
-    init: { headers?: Record<string, string>; body?: unknown; signal: AbortSignal },
-  ): Promise<Dispatcher.ResponseData> {
+  async send(method: "GET" | "POST", path: string, init: UpstreamRequestInit): Promise<Dispatcher.ResponseData> {
     let res: Dispatcher.ResponseData;
+    const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+    if (body !== undefined) init.onBody?.(body);
     try {
       res = await request(this.#baseUrl + path, {
         method,
         dispatcher: this.#agent,
         signal: init.signal,
         headers: init.body === undefined ? init.headers : { "content-type": "application/json", ...init.headers },
-        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        body,
       });
     } catch (err) {
       throw withTarget(GatewayError.from(err), this.#target);
@@ -50,11 +57,7 @@ export class UpstreamClient {
   }
 
   /** Sends a request and parses a 2xx JSON answer. */
-  async json<T = unknown>(
-    method: "GET" | "POST",
-    path: string,
-    init: { headers?: Record<string, string>; body?: unknown; signal: AbortSignal },
-  ): Promise<T> {
+  async json<T = unknown>(method: "GET" | "POST", path: string, init: UpstreamRequestInit): Promise<T> {
     const res = await this.send(method, path, init);
     let text: string;
     try {

@@ -102,7 +102,8 @@ export class LlamaCppProvider implements Provider {
       await this.#ensureLoaded(spec, inner.signal);
       arm();
       this.#engine
-        .call({ op: "chat", model: spec, request }, inner.signal, (event) => {
+        // A function cannot cross the IPC channel (structured clone); nothing leaves the machine here anyway.
+        .call({ op: "chat", model: spec, request: { ...request, onUpstreamBody: undefined } }, inner.signal, (event) => {
           arm();
           channel.push(event);
         })

@@ -35,7 +35,12 @@ export class OllamaProvider implements Provider {
   async *chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
     const target = `${this.id}/${request.upstreamModel}`;
     const body = convertToOllamaChatRequest(request);
-    const res = await this.#client.send("POST", "/api/chat", { headers: await this.#headers(), body, signal });
+    const res = await this.#client.send("POST", "/api/chat", {
+      headers: await this.#headers(),
+      body,
+      signal,
+      onBody: request.onUpstreamBody,
+    });
     yield* relayUpstreamStream(res, signal, target, (stream) => parseOllamaChatStream(stream, target));
   }
 
@@ -48,6 +53,7 @@ export class OllamaProvider implements Provider {
         ...(request.dimensions === undefined ? {} : { dimensions: request.dimensions }),
       },
       signal,
+      onBody: request.onUpstreamBody,
     });
     const parsed = ollamaEmbedResponseSchema.safeParse(answer);
     if (!parsed.success) throw this.#malformed("/api/embed");

@@ -46,6 +46,7 @@ export class OpenAIProvider implements Provider {
       headers: { ...(await this.#headers()), accept: "text/event-stream" },
       body: convertToOpenAIChatRequest(request, this.#maxTokensField),
       signal,
+      onBody: request.onUpstreamBody,
     });
     await expectEventStream(res, target);
     yield* relayUpstreamStream(res, signal, target, (body) => readOpenAIChatStream(readSse(body), target));
@@ -63,6 +64,7 @@ export class OpenAIProvider implements Provider {
         ...(request.user !== undefined && { user: request.user }),
       },
       signal,
+      onBody: request.onUpstreamBody,
     });
     const parsed = openAIEmbeddingResponseSchema.safeParse(json);
     if (!parsed.success || parsed.data.data.length !== request.input.length) {
