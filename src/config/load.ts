@@ -4,6 +4,7 @@ import { parse as parseYaml } from "yaml";
 import { formatPath } from "../dialects/shared/validate.js";
 import { DEFAULT_MODEL_ALIAS } from "../models/model-aliases.js";
 import { installedModelNames } from "../models/model-store.js";
+import { PrivacyConfigError, SensitiveDataDetector } from "../privacy/index.js";
 import { ConfigError } from "./config-error.js";
 import { discoverConfig, ollamaOrigin, probeOllama } from "./discover.js";
 import { defaultDataDir, expandHome, userConfigCandidates } from "./paths.js";
@@ -59,7 +60,18 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
   const dataDir = resolve(cwd, expandHome(parsed.data.dataDir ?? defaultDataDir(env)));
   const config: Config = { ...parsed.data, dataDir };
   checkRoutes(config, file);
+  checkPrivacy(config, file);
   return { config, file };
+}
+
+/** Custom patterns compile (and are not catastrophic for the detector), reported with their path. */
+function checkPrivacy(config: Config, file: string | undefined): void {
+  try {
+    new SensitiveDataDetector(config.privacy);
+  } catch (err) {
+    if (err instanceof PrivacyConfigError) throw new ConfigError(err.message, { file, path: `privacy.${err.path}` });
+    throw err;
+  }
 }
 
 async function findConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string): Promise<string | undefined> {

@@ -96,6 +96,8 @@ const llamacppProvider = z.object({
 
 export const providerSchema = z.discriminatedUnion("kind", [openaiProvider, anthropicProvider, ollamaProvider, llamacppProvider]);
 
+const privacyPolicy = z.enum(["local-only", "redact", "allow"]);
+
 /** A tier is one target or several balanced targets. */
 const tier = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((t) => (Array.isArray(t) ? t : [t]));
 
@@ -158,9 +160,46 @@ export const routeSchema = z.object({
   hedge: z.object({ afterMs: z.number().int().positive().optional() }).optional(),
   /** What the client gets when every tier failed. Default: error. */
   onExhausted: z.enum(["error", "notice"]).default("error"),
-  /** Where private data may go. Default: unset (private requests are then local-only). */
-  privacy: z.enum(["local-only", "redact", "allow"]).optional(),
+  /**
+   * Where this route's private data may go: `local-only` (never to a cloud target), `redact` (to a
+   * cloud target only with detected values replaced by placeholders, restored in the answer), or
+   * `allow`. Applies to private requests, and to internal ones when set. Default: unset (private
+   * requests then follow `privacy.default`, internal ones are allowed).
+   */
+  privacy: privacyPolicy.optional(),
+  /**
+   * The sensitivity of every request on this route, instead of detecting it (the client's
+   * x-tandem-sensitivity header still wins). Default: unset (detected per request).
+   */
+  sensitivity: z.enum(["public", "internal", "private"]).optional(),
+  /** Whether an image makes a request on this route private. Default: `privacy.imagesArePrivate`. */
+  imagesArePrivate: z.boolean().optional(),
 });
+
+const customPattern = z.object({
+  /** The finding kind, e.g. `employee_id`; also names its placeholder (`[EMPLOYEE_ID_1]`). */
+  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, "expected a name of letters, digits and '_'"),
+  /** A JavaScript regular expression, without slashes or flags. */
+  regex: z.string().min(1),
+  /** Match case-insensitively. Default false. */
+  ignoreCase: z.boolean().optional(),
+  /** How sensitive a match makes the request. Default private. */
+  level: z.enum(["internal", "private"]).optional(),
+});
+
+const keywordList = z.object({
+  /** Words and phrases, matched case-insensitively as whole words. */
+  words: z.array(z.string().min(1)).min(1),
+  /** The finding kind. Default `keyword`. */
+  name: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_]*$/, "expected a name of letters, digits and '_'")
+    .optional(),
+  /** How sensitive a match makes the request. Default internal. */
+  level: z.enum(["internal", "private"]).optional(),
+});
+
+const BUILTIN_KIND = z.enum(["email", "phone", "payment_card", "iban", "ssn", "ip_address", "secret", "token"]);
 
 export const configSchema = z.object({
   server: z
@@ -205,6 +244,37 @@ export const configSchema = z.object({
       cooldownMs: z.number().int().positive().default(30_000),
     })
     .default({ failureThreshold: 5, cooldownMs: 30_000 }),
+  /** What counts as private data and where it may go (see routes' `privacy` and `sensitivity`). */
+  privacy: z
+    .object({
+      /**
+       * The policy for private requests on routes without a `privacy` setting, and on requests that
+       * name a target directly. Default local-only: private data never leaves the machine unless allowed.
+       */
+      default: privacyPolicy.default("local-only"),
+      /** Whether an image makes a request private (its content cannot be inspected). Default true. */
+      imagesArePrivate: z.boolean().default(true),
+      /** Your own patterns, e.g. employee or customer ids. Default none. */
+      patterns: z.array(customPattern).default([]),
+      /** Your own keywords (code names, client names). Default none. */
+      keywords: z.array(keywordList).default([]),
+      /** Built-in detectors to turn off, e.g. [ip_address] for a team that pastes logs. Default none. */
+      disabled: z.array(BUILTIN_KIND).default([]),
+    })
+    .default({ default: "local-only", imagesArePrivate: true, patterns: [], keywords: [], disabled: [] }),
+  /** The encrypted local store (request log, egress audit, usage) in `<dataDir>/tandem.db`. */
+  store: z
+    .object({
+      /** Default true. Off: nothing is written (and `GET /v1/audit` answers 503). */
+      enabled: z.boolean().default(true),
+      /** Keep request and response content in the request log (encrypted). Default false: metadata only. */
+      logContent: z.boolean().default(false),
+      /** Days logged content is kept. Default 7. */
+      retentionDays: z.number().int().positive().default(7),
+      /** Days request log and egress audit rows are kept. Default 365. */
+      logRetentionDays: z.number().int().positive().default(365),
+    })
+    .default({ enabled: true, logContent: false, retentionDays: 7, logRetentionDays: 365 }),
   providers: z.record(providerName, providerSchema).default({}),
   routes: z.record(z.string().regex(/^[^/\s]+$/, "expected a route name without '/' or spaces"), routeSchema).default({}),
 });

@@ -16,6 +16,9 @@
  *   first shape. They are restored exactly or case-insensitively; a model that adds spaces
  *   inside one or escapes it (`\[EMAIL\_1\]`) gets it back unrestored.
  * - `resolveSensitivity`: the header wins in both directions, then the route, then detection.
+ * - `decideChatPrivacy`: a private request follows its route's policy, else the default
+ *   (local-only); an internal one its route's policy, else allow. A private image under `redact`
+ *   makes the request local-only, since an image cannot be redacted.
  */
 export {
   classifyRequest,
@@ -38,6 +41,13 @@ export { detectSsns } from "./detectors/ssn.js";
 export { BUILTIN_KINDS, type BuiltinKind, type Finding, type FindingKind, resolveOverlaps } from "./finding.js";
 export { placeholderLabel } from "./placeholder.js";
 export { PlaceholderRestorer } from "./placeholder-restorer.js";
+export {
+  decideChatPrivacy,
+  decideEmbedPrivacy,
+  type PrivacyDecision,
+  type PrivacyPolicy,
+  type PrivacySettings,
+} from "./privacy-decision.js";
 export { Redaction, type RedactionOptions, type RedactionSummary } from "./redaction.js";
 export {
   atLeast,

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { ChatRequest, EmbedRequest, EmbedResult, StreamEvent } from "../core/index.js";
 import type { PullEvent, PullResult } from "../models/index.js";
+import type { Sensitivity } from "../privacy/index.js";
 import type { LoadedModelStatus } from "../providers/llamacpp/index.js";
 
 /** What the server knows about the client's request, beyond its body. */
@@ -20,6 +21,8 @@ export interface ResponseMeta {
   attempts: number;
   /** Why the answer is degraded (lower tier, mid-stream switch), or undefined when it is not. */
   degraded: string | undefined;
+  /** The request's sensitivity, when it was classified (it is not when every target is local). */
+  sensitivity?: Sensitivity;
 }
 
 /** An answer in progress. The first event has already been received, so headers can be sent. */

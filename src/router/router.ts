@@ -1,9 +1,17 @@
-import { type RouteConfig, routeSchema } from "../config/schema.js";
+import { type Config, type RouteConfig, routeSchema } from "../config/schema.js";
 import { estimateInputTokens, loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { fitConversation } from "../context/fit-conversation.js";
 import { type ChatRequest, type EmbedRequest, GatewayError, type StreamEvent, textOf, type Usage } from "../core/index.js";
 import type { PullEvent, PullResult } from "../models/index.js";
+import {
+  decideChatPrivacy,
+  decideEmbedPrivacy,
+  type PrivacyDecision,
+  type PrivacySettings,
+  SENSITIVITY_HEADER,
+} from "../privacy/index.js";
 import type { LoadedModelStatus } from "../providers/llamacpp/index.js";
+import type { EgressRecord } from "../store/records.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
 import { describeAttempts, exhaustedError, type FailedAttempt } from "./attempt-log.js";
@@ -22,6 +30,33 @@ import { applyPreference, readOverrides } from "./request-overrides.js";
 /** Requests that name a target directly get the route defaults of DESIGN.md. */
 const DIRECT: RouteConfig = routeSchema.parse({ tiers: ["x/y"] });
 const BREAKER_LEVEL: Record<BreakerState, number> = { closed: 0, "half-open": 1, open: 2 };
+
+/** Where the record of each request body that leaves the machine goes (the encrypted store). */
+export interface EgressSink {
+  recordEgress(record: EgressRecord): void;
+}
+
+export interface RouterOptions {
+  network?: NetworkWatch;
+  /** Default: private requests local-only, images private, built-in detectors only. */
+  privacy?: Config["privacy"];
+  /** Default: none (nothing is recorded). */
+  egress?: EgressSink;
+}
+
+const DEFAULT_PRIVACY: Config["privacy"] = {
+  default: "local-only",
+  imagesArePrivate: true,
+  patterns: [],
+  keywords: [],
+  disabled: [],
+};
+
+/** A request's privacy decision, with what its egress records need. */
+interface Privacy {
+  route: string | undefined;
+  decision: PrivacyDecision;
+}
 
 /** What a model name resolves to: tiers of targets, and the route's policy. */
 interface Plan {
@@ -53,6 +88,8 @@ export class Router implements Gateway {
   readonly #health: HealthMonitor;
   readonly #network: NetworkWatch;
   readonly #breakerOptions: { failureThreshold: number; cooldownMs: number };
+  readonly #privacy: Config["privacy"];
+  readonly #egress: EgressSink | undefined;
   readonly #breakers = new Map<string, CircuitBreaker>();
   /** Resolved tiers per route (never mutated: plans derived from them build new arrays). */
   readonly #routeTargets = new Map<string, { generation: number; tiers: Target[][]; unresolved: FailedAttempt[] }>();
@@ -63,9 +100,11 @@ export class Router implements Gateway {
     metrics: Metrics,
     health: HealthMonitor,
     breaker: { failureThreshold: number; cooldownMs: number },
-    network: NetworkWatch = new NetworkWatch(),
+    options: RouterOptions = {},
   ) {
-    this.#network = network;
+    this.#network = options.network ?? new NetworkWatch();
+    this.#privacy = options.privacy ?? DEFAULT_PRIVACY;
+    this.#egress = options.egress;
     this.#catalog = catalog;
     this.#stats = stats;
     this.#metrics = metrics;
@@ -378,21 +417,74 @@ export class Router implements Gateway {
   }
 
   async chat(request: ChatRequest, context: RequestContext): Promise<ChatStream> {
-    const plan = this.#planFor(request.model, context.headers);
+    const { plan, privacy } = this.#guard(
+      this.#planFor(request.model, context.headers),
+      (header, settings) => decideChatPrivacy(request, header, settings),
+      context.headers,
+    );
     const tried = new Set<string>();
     const outcome = await this.#failover(
       plan,
       context,
-      (target, timeouts, breaker, signal) => this.#startChat(target, request, { ...context, signal }, timeouts, breaker),
+      (target, timeouts, breaker, signal) => this.#startChat(target, request, { ...context, signal }, timeouts, breaker, privacy),
       tried,
     );
     if ("value" in outcome) {
       const { events, fitted } = outcome.value;
       if (fitted) outcome.meta.degraded = outcome.meta.degraded ? `${outcome.meta.degraded}; ${fitted}` : fitted;
-      return { meta: outcome.meta, events: this.#continuing(plan, request, context, outcome.meta, events, tried) };
+      if (privacy) outcome.meta.sensitivity = privacy.decision.sensitivity;
+      return { meta: outcome.meta, events: this.#continuing(plan, request, context, outcome.meta, events, tried, privacy) };
     }
     if (plan.policy.onExhausted === "notice" && plan.route !== undefined) return this.#notice(plan, outcome.failed);
     throw this.#exhausted(plan, outcome);
+  }
+
+  /**
+   * Applies the request's privacy decision to its plan. Nothing is scanned when every target is
+   * local (nothing would leave the machine). Under `local-only` the cloud targets are taken out of
+   * the plan, so no retry, failover, hedge or continuation can reach them; when no local target is
+   * left the request is refused (403) rather than sent.
+   */
+  #guard(
+    plan: Plan,
+    decide: (header: string | undefined, settings: PrivacySettings) => PrivacyDecision,
+    headers: RequestContext["headers"],
+  ): { plan: Plan; privacy: Privacy | undefined } {
+    if (plan.tiers.every((tier) => tier.every((t) => t.local))) return { plan, privacy: undefined };
+    const route = plan.route === undefined ? undefined : this.#catalog.routes.get(plan.route);
+    const header = headers[SENSITIVITY_HEADER];
+    const decision = decide(Array.isArray(header) ? header[0] : header, {
+      defaultPolicy: this.#privacy.default,
+      routePolicy: route?.privacy,
+      routeSensitivity: route?.sensitivity,
+      imagesArePrivate: route?.imagesArePrivate ?? this.#privacy.imagesArePrivate,
+      detection: this.#privacy,
+    });
+    this.#metrics.privacyDecisions.inc({ route: plan.route ?? "", sensitivity: decision.sensitivity, policy: decision.policy });
+    const privacy = { route: plan.route, decision };
+    if (decision.policy !== "local-only") return { plan, privacy };
+    const skipped: FailedAttempt[] = [];
+    const tiers = plan.tiers
+      .map((tier) =>
+        tier.filter((t) => {
+          if (!t.local)
+            skipped.push({ target: t.name, code: "local_only", message: "private data stays on this machine", ms: 0 });
+          return t.local;
+        }),
+      )
+      .filter((tier) => tier.length > 0);
+    if (tiers.length === 0) {
+      this.#metrics.privacyRefusals.inc({ route: plan.route ?? "" });
+      const where = plan.route === undefined ? `'${plan.name}' is a cloud target` : `route '${plan.route}' has no local target`;
+      throw new GatewayError(
+        "permission_denied",
+        `This request is private (${decision.reason}) and private data stays on this machine, but ${where}. ` +
+          "Use a route with a local model, set the route's privacy to redact or allow, or send " +
+          `'${SENSITIVITY_HEADER}: public' if this data may leave the machine.`,
+        { retryable: false },
+      );
+    }
+    return { plan: { ...plan, tiers, unresolved: [...plan.unresolved, ...skipped] }, privacy };
   }
 
   /**
@@ -411,6 +503,7 @@ export class Router implements Gateway {
     meta: ResponseMeta,
     first: AsyncIterable<StreamEvent>,
     tried: Set<string>,
+    privacy: Privacy | undefined,
   ): AsyncGenerator<StreamEvent> {
     const quality = plan.policy.quality;
     const restart = !request.stream;
@@ -490,7 +583,14 @@ export class Router implements Gateway {
           rest,
           context,
           (t, timeouts, breaker, signal) =>
-            this.#startChat(t, restart ? request : continuationRequest(request, text), { ...context, signal }, timeouts, breaker),
+            this.#startChat(
+              t,
+              restart ? request : continuationRequest(request, text),
+              { ...context, signal },
+              timeouts,
+              breaker,
+              privacy,
+            ),
           tried,
         );
         if (!("value" in next)) throw error;
@@ -570,6 +670,7 @@ export class Router implements Gateway {
     context: RequestContext,
     timeouts: Timeouts,
     breaker: CircuitBreaker,
+    privacy: Privacy | undefined,
   ): Promise<{ events: AsyncIterable<StreamEvent>; fitted?: string }> {
     let request = original;
     let fitted: string | undefined;
@@ -581,10 +682,13 @@ export class Router implements Gateway {
         this.#metrics.contextFits.inc({ target: target.name });
       }
     }
+    // Leaving the machine: redacted when the policy says so, and every body sent is recorded.
+    const redaction = target.local ? undefined : privacy?.decision.redaction;
+    if (redaction) request = redaction.redactRequest(request);
     const deadline = new Deadline(context.signal, timeouts, target.name);
     const startedAt = performance.now();
     const iterator = target.provider
-      .chat({ ...request, upstreamModel: target.upstreamModel }, deadline.signal)
+      .chat({ ...request, upstreamModel: target.upstreamModel, ...this.#egressHook(target, privacy) }, deadline.signal)
       [Symbol.asyncIterator]();
     let first: IteratorResult<StreamEvent>;
     // The first-token limit runs until real output (text, a tool call, or the finish): an upstream that
@@ -610,8 +714,27 @@ export class Router implements Gateway {
     this.#health.markHealthy(target.providerName);
     this.#stats.firstEvent(target.name, performance.now() - startedAt);
     this.#metrics.timeToFirstEvent.observe({ target: target.name }, (performance.now() - startedAt) / 1000);
-    const events = this.#relay(target.name, [...preamble, first.value], iterator, deadline, startedAt, breaker);
+    const relayed = this.#relay(target.name, [...preamble, first.value], iterator, deadline, startedAt, breaker);
+    const events = redaction ? redaction.rehydrateStream(relayed) : relayed;
     return fitted ? { events, fitted } : { events };
+  }
+
+  /** The hook that records each body sent to a cloud target in the egress audit (none for local targets). */
+  #egressHook(target: Target, privacy: Privacy | undefined): { onUpstreamBody?: (body: string) => void } {
+    const sink = this.#egress;
+    if (target.local || privacy === undefined || sink === undefined) return {};
+    const { decision, route } = privacy;
+    const redactions = decision.redaction?.summary().byKind ?? {};
+    return {
+      onUpstreamBody: (body) =>
+        sink.recordEgress({
+          target: target.name,
+          ...(route !== undefined && { route }),
+          sensitivity: decision.sensitivity,
+          redactions,
+          body,
+        }),
+    };
   }
 
   /** Passes events on as they come, watching the idle and total limits, and records the outcome. */
@@ -666,12 +789,22 @@ export class Router implements Gateway {
   }
 
   async embed(request: EmbedRequest, context: RequestContext) {
-    const plan = this.#planFor(request.model, context.headers);
+    const { plan, privacy } = this.#guard(
+      this.#planFor(request.model, context.headers),
+      (header, settings) => decideEmbedPrivacy(request.input, header, settings),
+      context.headers,
+    );
     const outcome = await this.#failover(plan, context, async (target, timeouts, breaker, signal) => {
       const deadline = new Deadline(signal, { ...timeouts, firstTokenMs: timeouts.totalMs }, target.name);
       const startedAt = performance.now();
+      // Vectors of redacted text: the values never leave, at some cost to how well they match.
+      const redaction = target.local ? undefined : privacy?.decision.redaction;
+      const input = redaction ? request.input.map((text) => redaction.redactText(text)) : request.input;
       try {
-        const result = await target.provider.embed({ ...request, upstreamModel: target.upstreamModel }, deadline.signal);
+        const result = await target.provider.embed(
+          { ...request, input, upstreamModel: target.upstreamModel, ...this.#egressHook(target, privacy) },
+          deadline.signal,
+        );
         breaker.success();
         this.#health.markHealthy(target.providerName);
         this.#stats.success(target.name, performance.now() - startedAt);
@@ -684,7 +817,10 @@ export class Router implements Gateway {
         deadline.dispose();
       }
     });
-    if ("value" in outcome) return { meta: outcome.meta, result: outcome.value };
+    if ("value" in outcome) {
+      if (privacy) outcome.meta.sensitivity = privacy.decision.sensitivity;
+      return { meta: outcome.meta, result: outcome.value };
+    }
     throw this.#exhausted(plan, outcome);
   }
 

@@ -8,5 +8,6 @@ export function metaHeaders(meta: ResponseMeta): Record<string, string> {
     "x-tandem-degraded": meta.degraded === undefined ? "false" : `true; ${meta.degraded}`,
   };
   if (meta.route !== undefined) headers["x-tandem-route"] = meta.route;
+  if (meta.sensitivity !== undefined) headers["x-tandem-sensitivity"] = meta.sensitivity;
   return headers;
 }

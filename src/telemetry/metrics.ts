@@ -104,6 +104,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly privacyDecisions = new Counter({
+    name: "tandem_privacy_decisions_total",
+    help: "Requests that could leave the machine, by route, resolved sensitivity and the policy applied (allow, redact, local-only)",
+    labelNames: ["route", "sensitivity", "policy"] as const,
+    registers: [this.registry],
+  });
+
+  readonly privacyRefusals = new Counter({
+    name: "tandem_privacy_refusals_total",
+    help: "Private requests refused because their route has no local target (local-only), by route",
+    labelNames: ["route"] as const,
+    registers: [this.registry],
+  });
+
   readonly contextFits = new Counter({
     name: "tandem_context_fits_total",
     help: "Conversations shortened to fit a target's context window, by target",

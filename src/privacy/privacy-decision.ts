@@ -1,0 +1,102 @@
+import type { ChatRequest } from "../core/request.js";
+import { classifyRequest, requestTexts } from "./classify-request.js";
+import { type DetectionOptions, detectorFor, type SensitiveDataDetector } from "./detector.js";
+import type { Finding } from "./finding.js";
+import { Redaction } from "./redaction.js";
+import { maxSensitivity, parseSensitivityHeader, SENSITIVITY_HEADER, type Sensitivity } from "./sensitivity.js";
+
+/** Where a request's data may go: anywhere as it is, only to local targets, or to cloud targets redacted. */
+export type PrivacyPolicy = "local-only" | "redact" | "allow";
+
+/** The privacy settings that apply to one request: the config's `privacy` section and its route's. */
+export interface PrivacySettings {
+  /** The policy for private requests when the route sets none. */
+  defaultPolicy: PrivacyPolicy;
+  /** The route's `privacy`, if set: applies to private and internal requests. */
+  routePolicy?: PrivacyPolicy | undefined;
+  /** The route's `sensitivity`, if set: used instead of detection (the header still wins). */
+  routeSensitivity?: Sensitivity | undefined;
+  /** Whether images make a request private. */
+  imagesArePrivate: boolean;
+  /** Detection options (compiled once per object) or a compiled detector. */
+  detection: DetectionOptions | SensitiveDataDetector;
+}
+
+/** How one request's data is to be treated, worked out before any target is called. */
+export interface PrivacyDecision {
+  sensitivity: Sensitivity;
+  policy: PrivacyPolicy;
+  /** Why the request has its level, safe to show and log: counts by kind, or where the level came from. Never a value. */
+  reason: string;
+  /** Findings per kind (empty when detection did not run). */
+  counts: Record<string, number>;
+  /** With `redact`: the placeholders to send instead of the values, and to restore in the answer. */
+  redaction?: Redaction;
+}
+
+/** What detection found in a request, in the shape the decision needs (chat and embeddings alike). */
+interface Detected {
+  findings: readonly Finding[];
+  counts: Record<string, number>;
+  images: number;
+  /** Texts placeholders must avoid. */
+  texts: () => Iterable<string>;
+}
+
+/** The privacy decision for a chat request. Detection runs only when the outcome depends on it. */
+export function decideChatPrivacy(request: ChatRequest, header: string | undefined, settings: PrivacySettings): PrivacyDecision {
+  return decide(header, settings, () => {
+    const detector = detectorFor(settings.detection);
+    const found = classifyRequest(request, detector);
+    return { findings: found.findings, counts: found.counts, images: found.images.length, texts: () => requestTexts(request) };
+  });
+}
+
+/** The privacy decision for an embeddings request (its inputs are scanned like user text). */
+export function decideEmbedPrivacy(
+  input: readonly string[],
+  header: string | undefined,
+  settings: PrivacySettings,
+): PrivacyDecision {
+  return decide(header, settings, () => {
+    const detector = detectorFor(settings.detection);
+    const findings = input.flatMap((text) => detector.detect(text));
+    const counts: Record<string, number> = {};
+    for (const f of findings) counts[f.kind] = (counts[f.kind] ?? 0) + 1;
+    return { findings, counts, images: 0, texts: () => input };
+  });
+}
+
+function decide(header: string | undefined, settings: PrivacySettings, detect: () => Detected): PrivacyDecision {
+  const declared = parseSensitivityHeader(header);
+  const given = declared ?? settings.routeSensitivity;
+  const source = declared !== undefined ? `header ${SENSITIVITY_HEADER}` : "the route's sensitivity setting";
+  // A level that is given and allows everything needs no scan; redaction always needs the findings.
+  if (given === "public") return { sensitivity: "public", policy: "allow", reason: `public by ${source}`, counts: {} };
+  const policyOf = (level: Sensitivity): PrivacyPolicy => {
+    if (level === "public") return "allow";
+    return settings.routePolicy ?? (level === "private" ? settings.defaultPolicy : "allow");
+  };
+  if (given !== undefined && policyOf(given) !== "redact") {
+    return { sensitivity: given, policy: policyOf(given), reason: `${given} by ${source}`, counts: {} };
+  }
+
+  const detected = detect();
+  let level: Sensitivity = "public";
+  for (const f of detected.findings) level = maxSensitivity(level, f.level);
+  const privateImages = detected.images > 0 && settings.imagesArePrivate;
+  if (privateImages) level = "private";
+  const sensitivity = given ?? level;
+  const found = Object.entries(detected.counts).map(([kind, n]) => `${n} ${kind}`);
+  if (privateImages) found.push(`${detected.images} image${detected.images === 1 ? "" : "s"}`);
+  const reason =
+    given !== undefined ? `${given} by ${source}` : found.length > 0 ? `found ${found.join(", ")}` : "nothing sensitive found";
+  const policy = policyOf(sensitivity);
+  if (policy === "redact" && privateImages) {
+    // An image cannot be redacted, so a private one keeps the whole request on the machine.
+    return { sensitivity, policy: "local-only", reason: `${reason} (images cannot be redacted)`, counts: detected.counts };
+  }
+  if (policy !== "redact") return { sensitivity, policy, reason, counts: detected.counts };
+  const redaction = new Redaction(detected.findings, { avoid: detected.texts() });
+  return { sensitivity, policy, reason, counts: detected.counts, redaction };
+}

@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { type ChatRequest, GatewayError } from "../../src/core/index.js";
+import { decideChatPrivacy, decideEmbedPrivacy, type PrivacySettings } from "../../src/privacy/index.js";
+
+const BASE: PrivacySettings = { defaultPolicy: "local-only", imagesArePrivate: true, detection: {} };
+
+function ask(text: string, image = false): ChatRequest {
+  return {
+    model: "auto",
+    stream: false,
+    messages: [
+      { role: "system", content: "You are helpful." },
+      {
+        role: "user",
+        content: [
+          { type: "text", text },
+          ...(image
+            ? [{ type: "image" as const, source: { kind: "base64" as const, mediaType: "image/png", data: "iVBORw0KGgo=" } }]
+            : []),
+        ],
+      },
+    ],
+  };
+}
+
+const PII = "Mail ana.canary@example.org or call +1 415-555-0134 about card 4111 1111 1111 1111.";
+
+describe("privacy decision", () => {
+  it("keeps a request with personal data on the machine by default, saying what was found (never the values)", () => {
+    const d = decideChatPrivacy(ask(PII), undefined, BASE);
+    assert.equal(d.sensitivity, "private");
+    assert.equal(d.policy, "local-only");
+    assert.deepEqual(d.counts, { email: 1, phone: 1, payment_card: 1 });
+    assert.match(d.reason, /found 1 email, 1 phone, 1 payment_card/);
+    assert.doesNotMatch(d.reason, /example\.org|4111/);
+    assert.equal(d.redaction, undefined);
+  });
+
+  it("lets an ordinary request go anywhere", () => {
+    const d = decideChatPrivacy(ask("What is the capital of France? Version 1.2.3.4 of the tool."), undefined, BASE);
+    assert.equal(d.sensitivity, "public");
+    assert.equal(d.policy, "allow");
+  });
+
+  it("follows the configured default for private requests, and the route's policy over it", () => {
+    assert.equal(decideChatPrivacy(ask(PII), undefined, { ...BASE, defaultPolicy: "allow" }).policy, "allow");
+    assert.equal(
+      decideChatPrivacy(ask(PII), undefined, { ...BASE, defaultPolicy: "allow", routePolicy: "local-only" }).policy,
+      "local-only",
+    );
+  });
+
+  it("redacts under a redact policy: values out, placeholders in, restored afterwards", () => {
+    const d = decideChatPrivacy(ask(PII), undefined, { ...BASE, routePolicy: "redact" });
+    assert.equal(d.policy, "redact");
+    assert.ok(d.redaction);
+    const sent = JSON.stringify(d.redaction.redactRequest(ask(PII)));
+    assert.doesNotMatch(sent, /ana\.canary|555-0134|4111/);
+    assert.match(sent, /\[EMAIL_1\].*\[PHONE_1\].*\[CARD_1\]/);
+    assert.equal(d.redaction.rehydrateText("Sure, [EMAIL_1]."), "Sure, ana.canary@example.org.");
+  });
+
+  it("keeps a private image on the machine even under redact (an image cannot be redacted)", () => {
+    const d = decideChatPrivacy(ask("What is in this picture?", true), undefined, { ...BASE, routePolicy: "redact" });
+    assert.equal(d.sensitivity, "private");
+    assert.equal(d.policy, "local-only");
+    assert.match(d.reason, /1 image.*images cannot be redacted/);
+    const allowed = decideChatPrivacy(ask("What is in this picture?", true), undefined, { ...BASE, imagesArePrivate: false });
+    assert.equal(allowed.policy, "allow");
+  });
+
+  it("takes the client's header over detection, in both directions", () => {
+    const pub = decideChatPrivacy(ask(PII), "public", BASE);
+    assert.equal(pub.sensitivity, "public");
+    assert.equal(pub.policy, "allow");
+    assert.deepEqual(pub.counts, {}, "a request declared public is not scanned");
+    const priv = decideChatPrivacy(ask("Nothing to see here."), " Private ", BASE);
+    assert.equal(priv.sensitivity, "private");
+    assert.equal(priv.policy, "local-only");
+    assert.match(priv.reason, /header x-tandem-sensitivity/);
+  });
+
+  it("still scans a request declared private on a redact route, so its values can be replaced", () => {
+    const d = decideChatPrivacy(ask(PII), "private", { ...BASE, routePolicy: "redact" });
+    assert.equal(d.policy, "redact");
+    assert.equal(d.redaction?.size, 3);
+  });
+
+  it("uses the route's sensitivity when the client sends none", () => {
+    const d = decideChatPrivacy(ask("Nothing to see here."), undefined, { ...BASE, routeSensitivity: "private" });
+    assert.equal(d.sensitivity, "private");
+    assert.equal(d.policy, "local-only");
+    assert.match(d.reason, /route's sensitivity/);
+    assert.equal(decideChatPrivacy(ask(PII), undefined, { ...BASE, routeSensitivity: "public" }).policy, "allow");
+  });
+
+  it("treats internal keywords as internal: allowed unless the route sets a policy", () => {
+    const settings: PrivacySettings = { ...BASE, detection: { keywords: [{ words: ["Project Falcon"] }] } };
+    const d = decideChatPrivacy(ask("Status of project falcon?"), undefined, settings);
+    assert.equal(d.sensitivity, "internal");
+    assert.equal(d.policy, "allow");
+    assert.equal(
+      decideChatPrivacy(ask("Status of project falcon?"), undefined, { ...settings, routePolicy: "local-only" }).policy,
+      "local-only",
+    );
+  });
+
+  it("rejects a malformed header as a request error naming it", () => {
+    assert.throws(
+      () => decideChatPrivacy(ask("hi"), "secret", BASE),
+      (err: unknown) => err instanceof GatewayError && err.status === 400 && err.param === "x-tandem-sensitivity",
+    );
+  });
+
+  it("scans embedding inputs like user text", () => {
+    const d = decideEmbedPrivacy(["plain text", "SSN 123-45-6789"], undefined, { ...BASE, routePolicy: "redact" });
+    assert.equal(d.sensitivity, "private");
+    assert.equal(d.policy, "redact");
+    assert.equal(d.redaction?.redactText("SSN 123-45-6789"), "SSN [SSN_1]");
+    assert.equal(decideEmbedPrivacy(["plain text"], undefined, BASE).policy, "allow");
+  });
+});
