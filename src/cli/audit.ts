@@ -3,7 +3,16 @@ import { join, resolve } from "node:path";
 import { Command, type CommanderError, InvalidArgumentError } from "commander";
 import { ConfigError, expandHome, loadConfig } from "../config/index.js";
 import type { Keychain } from "../secrets/index.js";
-import { DATABASE_FILE, type EgressAuditRow, openDataStore, StoreError } from "../store/index.js";
+import {
+  DATABASE_FILE,
+  type EgressAuditRow,
+  openDataStore,
+  parseSince,
+  SINCE_EXPECTED,
+  type SinceValue,
+  StoreError,
+  sinceTime,
+} from "../store/index.js";
 import { type CommandIo, EXIT_FAILED, EXIT_USAGE, processIo } from "./command-io.js";
 
 /** What `tandem audit` reads and writes: the process's own unless a test passes its own. */
@@ -14,8 +23,6 @@ export interface AuditCommandIo extends CommandIo {
   now?: () => number;
 }
 
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
 interface AuditOptions {
   since?: SinceValue;
   limit: number;
@@ -25,16 +32,11 @@ interface AuditOptions {
   config?: string;
 }
 
-/** A --since value: a duration back from now, or a point in time. */
-type SinceValue = { ago: number } | { at: number };
-
 /** `30m`, `24h`, `7d`, `2w` back from now, or an ISO date/time. */
-export function parseSince(text: string): SinceValue {
-  const duration = /^(\d+(?:\.\d+)?)([smhdw])$/.exec(text.trim());
-  if (duration) return { ago: Number(duration[1]) * (UNIT_MS[duration[2] as string] ?? 0) };
-  const at = Date.parse(text);
-  if (!Number.isNaN(at)) return { at };
-  throw new InvalidArgumentError(`expected a duration like 30m, 24h, 7d or a date like 2026-01-31T12:00Z, got '${text}'`);
+export function parseSinceOption(text: string): SinceValue {
+  const since = parseSince(text);
+  if (since === undefined) throw new InvalidArgumentError(`expected ${SINCE_EXPECTED}, got '${text}'`);
+  return since;
 }
 
 function parseLimit(text: string): number {
@@ -47,7 +49,7 @@ function parseLimit(text: string): number {
 export function auditCommand(io: AuditCommandIo = processIo()): Command {
   return new Command("audit")
     .description("show what left this machine for cloud targets: when, where, how many bytes, what was redacted (never content)")
-    .option("--since <when>", "only rows since then: 30m, 24h, 7d, or a date/time (ISO 8601)", parseSince)
+    .option("--since <when>", "only rows since then: 30m, 24h, 7d, or a date/time (ISO 8601)", parseSinceOption)
     .option("-n, --limit <n>", "at most this many rows, newest first", parseLimit, 50)
     .option("--target <target>", "only rows for this target (provider/model)")
     .option("--json", "print JSON")
@@ -78,7 +80,7 @@ async function audit(io: AuditCommandIo, opts: AuditOptions): Promise<number> {
       return 0;
     }
     const now = (io.now ?? Date.now)();
-    const since = opts.since === undefined ? undefined : "ago" in opts.since ? now - opts.since.ago : opts.since.at;
+    const since = opts.since === undefined ? undefined : sinceTime(opts.since, now);
     const store = await openDataStore({ dataDir: dir, env: io.env, keychain: io.keychain, warn: warnTo(io), create: false });
     let rows: EgressAuditRow[];
     try {

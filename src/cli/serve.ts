@@ -3,6 +3,7 @@ import { DEFAULT_MODEL_ALIAS } from "../models/model-aliases.js";
 import { parseKeyRef, resolveKeyRef } from "../secrets/index.js";
 import { buildServer, type TandemServer } from "../server/app.js";
 import { isLoopback } from "../server/auth.js";
+import { openDataStore, type Store, StoreError } from "../store/index.js";
 import { createLogger } from "../telemetry/logger.js";
 import { VERSION } from "../version.js";
 
@@ -25,7 +26,14 @@ export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = proc
   const logger = createLogger(config.log.level);
   // A promise someone forgot to handle is a bug to log, not a reason to drop every client's request.
   process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled promise rejection"));
-  const server = await buildServer({ config, logger, clientKeys, env });
+  const store = await openServerStore(config, env);
+  let server: TandemServer;
+  try {
+    server = await buildServer({ config, logger, clientKeys, env, ...(store && { store }) });
+  } catch (err) {
+    store?.close();
+    throw err;
+  }
   await Promise.all([
     server.catalog.discover(),
     server.app.listen({ host: config.server.host, port: config.server.port }).catch((err: NodeJS.ErrnoException) => {
@@ -46,6 +54,31 @@ export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = proc
   process.once("SIGINT", () => void stop("SIGINT"));
   process.once("SIGTERM", () => void stop("SIGTERM"));
   return server;
+}
+
+/**
+ * The encrypted store the server logs requests, usage and egress into (unless `store.enabled` is
+ * false). A store that cannot be opened (wrong key, damaged file) stops the start: running without
+ * the audit the user expects would be worse than saying so.
+ */
+async function openServerStore(config: Config, env: NodeJS.ProcessEnv): Promise<Store | undefined> {
+  if (!config.store.enabled) return undefined;
+  try {
+    return await openDataStore({
+      dataDir: config.dataDir,
+      env,
+      logContent: config.store.logContent,
+      retentionDays: config.store.retentionDays,
+      logRetentionDays: config.store.logRetentionDays,
+    });
+  } catch (err) {
+    if (err instanceof StoreError) {
+      throw new ConfigError(`${err.message} (set store.enabled: false to run without the request log and egress audit)`, {
+        path: "store",
+      });
+    }
+    throw err;
+  }
 }
 
 async function resolveClientKeys(config: Config, env: NodeJS.ProcessEnv): Promise<string[]> {

@@ -8,8 +8,10 @@ import { openaiDialect, renderOpenAIModel, renderOpenAIModelList } from "../dial
 import { Catalog } from "../router/catalog.js";
 import { HealthMonitor } from "../router/health-monitor.js";
 import { Router } from "../router/router.js";
+import type { Store } from "../store/index.js";
 import { Metrics } from "../telemetry/metrics.js";
 import { TargetStats } from "../telemetry/target-stats.js";
+import { parseAuditQuery } from "./audit-query.js";
 import { ClientAuth } from "./auth.js";
 import type { Dialect } from "./dialect.js";
 import { requestRecord } from "./request-record.js";
@@ -21,6 +23,11 @@ export interface ServerOptions {
   /** Literal client keys (resolved from config references and TANDEM_API_KEYS). */
   clientKeys: readonly string[];
   env?: NodeJS.ProcessEnv;
+  /**
+   * The encrypted store: the request log, usage and egress audit are written to it, and
+   * GET /v1/audit reads it. Default: none (nothing is recorded). Closed by `close()`.
+   */
+  store?: Store;
 }
 
 export interface TandemServer {
@@ -28,6 +35,7 @@ export interface TandemServer {
   catalog: Catalog;
   metrics: Metrics;
   health: HealthMonitor;
+  store: Store | undefined;
   close(): Promise<void>;
 }
 
@@ -58,7 +66,11 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     intervalMs: config.health.probeIntervalMs,
     timeoutMs: config.health.probeTimeoutMs,
   });
-  const router = new Router(catalog, stats, metrics, health, config.breaker);
+  const store = options.store;
+  const router = new Router(catalog, stats, metrics, health, config.breaker, {
+    privacy: config.privacy,
+    ...(store && { egress: store }),
+  });
   const auth = new ClientAuth(options.clientKeys);
 
   const app = Fastify({
@@ -80,6 +92,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   app.addHook("onRequest", async (request, reply) => {
     const record = requestRecord(request);
     record.dialect = dialectFor(request).name;
+    if (store?.logContent) record.content = {};
     reply.raw.once("close", () => finishRequest(request, reply.raw.statusCode));
     if (request.url === "/health" || auth.allows(request.headers)) return;
     throw new GatewayError(
@@ -120,6 +133,30 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       },
       "request",
     );
+    if (store && record.model !== undefined) {
+      // Model requests only (not health checks or model lists); content only when logContent is on.
+      store.logRequest({
+        ...(record.meta?.route !== undefined && { route: record.meta.route }),
+        ...(record.meta?.target !== undefined && { target: record.meta.target }),
+        dialect: record.dialect,
+        status,
+        attempts: record.meta?.attempts ?? 0,
+        ...(record.meta?.degraded !== undefined && { degraded: record.meta.degraded }),
+        latencyMs: ms,
+        ...(record.firstEventMs !== undefined && { ttftMs: record.firstEventMs }),
+        ...(record.usage?.inputTokens !== undefined && { inputTokens: record.usage.inputTokens }),
+        ...(record.usage?.outputTokens !== undefined && { outputTokens: record.usage.outputTokens }),
+        ...(error && { errorCode: error.code }),
+        ...(record.content && { content: record.content }),
+      });
+      if (record.meta && status < 400) {
+        store.addUsage({
+          target: record.meta.target,
+          inputTokens: record.usage?.inputTokens ?? 0,
+          outputTokens: record.usage?.outputTokens ?? 0,
+        });
+      }
+    }
   }
 
   app.setErrorHandler((err, request, reply) => {
@@ -163,6 +200,19 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       offlineSince: router.offlineSince,
     }),
   );
+  app.get("/v1/audit", async (request) => {
+    if (!store) {
+      throw new GatewayError(
+        "unavailable",
+        "The egress audit is off: the encrypted store is disabled (store.enabled: false) or could not be opened",
+        { retryable: false },
+      );
+    }
+    const query = parseAuditQuery(request.query as Record<string, unknown>);
+    // Rows waiting for their batch are part of the answer.
+    store.flush();
+    return { object: "list", data: store.queryAudit(query).map((row) => ({ ...row, time: row.time.toISOString() })) };
+  });
   app.get("/metrics", async (_request, reply) => {
     reply.header("content-type", metrics.registry.contentType);
     return metrics.registry.metrics();
@@ -189,10 +239,12 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     catalog,
     metrics,
     health,
+    store,
     async close() {
       health.stop();
       await app.close();
       await catalog.close();
+      store?.close();
     },
   };
 }

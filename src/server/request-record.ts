@@ -13,6 +13,8 @@ export interface RequestRecord {
   usage?: Usage;
   error?: GatewayError;
   streamError?: GatewayError;
+  /** Set (empty) when the store keeps content: the conversation and the answer, as JSON. */
+  content?: { request?: string; response?: string };
 }
 
 const records = new WeakMap<FastifyRequest, RequestRecord>();

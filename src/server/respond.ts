@@ -40,12 +40,14 @@ export async function sendChat(
   const record = requestRecord(request);
   record.model = chat.model;
   record.stream = chat.stream;
+  if (record.content) record.content.request = JSON.stringify(chat);
   const started = await gateway.chat(chat, { signal, headers: request.headers });
   record.meta = started.meta;
   record.firstEventMs = performance.now() - record.startedAt;
   if (!chat.stream) {
     const result = await collectChat(started.events);
     record.usage = result.usage;
+    if (record.content) record.content.response = JSON.stringify({ text: result.text, toolCalls: result.toolCalls });
     await reply.code(200).headers(metaHeaders(started.meta)).send(rendering.json(result, started.meta));
     return;
   }
@@ -76,9 +78,11 @@ async function pumpStream(
     corked = false;
     res.uncork();
   };
+  const answer = record.content ? new AnswerText() : undefined;
   try {
     for await (const event of started.events) {
       if (event.type === "usage") record.usage = { ...record.usage, ...event.usage } as ChatResult["usage"];
+      answer?.add(event);
       const text = renderer.event(event);
       if (!text) continue;
       if (!corked) {
@@ -97,6 +101,27 @@ async function pumpStream(
       return;
     }
     res.end(renderer.error(error));
+  } finally {
+    if (answer && record.content) record.content.response = answer.json();
+  }
+}
+
+/** What a streamed answer said (text and tool calls), for the request log when it keeps content. */
+class AnswerText {
+  #text = "";
+  readonly #calls = new Map<number, { name: string; arguments: string }>();
+
+  add(event: StreamEvent): void {
+    if (event.type === "text-delta") this.#text += event.text;
+    else if (event.type === "tool-call-start") this.#calls.set(event.index, { name: event.name, arguments: "" });
+    else if (event.type === "tool-call-delta") {
+      const call = this.#calls.get(event.index);
+      if (call) call.arguments += event.argumentsDelta;
+    }
+  }
+
+  json(): string {
+    return JSON.stringify({ text: this.#text, toolCalls: [...this.#calls.values()] });
   }
 }
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { type AuditCommandIo, auditCommand, parseSince } from "../../src/cli/audit.js";
+import { type AuditCommandIo, auditCommand, parseSinceOption } from "../../src/cli/audit.js";
 import { openStore } from "../../src/store/index.js";
 import { tempDataDir } from "./store-support.js";
 
@@ -103,10 +103,10 @@ describe("tandem audit", () => {
   });
 
   it("reads --since as a duration or a date, and rejects anything else", () => {
-    assert.deepEqual(parseSince("90m"), { ago: 90 * 60_000 });
-    assert.deepEqual(parseSince("2d"), { ago: 2 * 86_400_000 });
-    assert.deepEqual(parseSince("2026-01-01"), { at: Date.UTC(2026, 0, 1) });
-    assert.throws(() => parseSince("yesterday"), /expected a duration like 30m, 24h, 7d or a date/);
+    assert.deepEqual(parseSinceOption("90m"), { ago: 90 * 60_000 });
+    assert.deepEqual(parseSinceOption("2d"), { ago: 2 * 86_400_000 });
+    assert.deepEqual(parseSinceOption("2026-01-01"), { at: Date.UTC(2026, 0, 1) });
+    assert.throws(() => parseSinceOption("yesterday"), /expected a duration like 30m, 24h, 7d or a date/);
   });
 });
 

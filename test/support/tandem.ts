@@ -1,9 +1,11 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { type Config, type ConfigInput, configSchema } from "../../src/config/index.js";
 import { buildServer, type TandemServer } from "../../src/server/app.js";
+import { openStore } from "../../src/store/index.js";
 
 export interface RunningTandem {
   url: string;
@@ -14,7 +16,12 @@ export interface RunningTandem {
 /** Starts a real tandem server in this process on 127.0.0.1 with an ephemeral port. */
 export async function startTandem(
   input: ConfigInput,
-  options: { clientKeys?: string[]; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    clientKeys?: string[];
+    env?: NodeJS.ProcessEnv;
+    /** Open an encrypted store in the test's data dir (request log, usage, egress audit, GET /v1/audit). Default false. */
+    store?: boolean | { logContent?: boolean };
+  } = {},
 ): Promise<RunningTandem> {
   // Active health probes are off unless a test asks for them: a probe arriving mid-test would be
   // one more request in a fake upstream's log.
@@ -24,11 +31,20 @@ export async function startTandem(
     server: { ...input.server, host: "127.0.0.1", port: 0 },
   });
   const config: Config = { ...parsed, dataDir: mkdtempSync(join(tmpdir(), "tandem-test-")) };
+  const store = options.store
+    ? openStore({
+        dataDir: config.dataDir,
+        key: randomBytes(32),
+        pruneIntervalMs: 0,
+        logContent: typeof options.store === "object" && options.store.logContent === true,
+      })
+    : undefined;
   const server = await buildServer({
     config,
     logger: pino({ level: "silent" }),
     clientKeys: options.clientKeys ?? [],
     env: options.env ?? {},
+    ...(store && { store }),
   });
   await server.catalog.discover();
   await server.app.listen({ host: "127.0.0.1", port: 0 });
