@@ -16,6 +16,8 @@ const remoteModel = z.object({
   id: z.string().min(1).optional(),
   /** Context window in tokens, when known (used to fit conversations). */
   contextWindow: z.number().int().positive().optional(),
+  /** US dollars per million tokens, for the store's cost per target. Default: unknown (no cost recorded). */
+  price: z.object({ input: z.number().min(0), output: z.number().min(0) }).optional(),
 });
 
 /** `models` as a map `{alias: {id?, contextWindow?}}` or a plain list of upstream ids. */

@@ -147,6 +147,18 @@ export class Catalog {
     return local;
   }
 
+  /**
+   * What a target's tokens cost in US dollars per million, when its config gives a price. Local
+   * targets cost nothing.
+   */
+  priceOf(target: string): { input: number; output: number } | undefined {
+    const slash = target.indexOf("/");
+    const slot = this.slots.get(target.slice(0, slash));
+    if (!slot) return undefined;
+    if (slot.config.kind === "llamacpp") return { input: 0, output: 0 };
+    return configuredModels(slot)?.[target.slice(slash + 1)]?.price;
+  }
+
   /** Every name a client can use: routes first, then targets. */
   entries(): ModelEntry[] {
     const out: ModelEntry[] = [];
@@ -203,7 +215,9 @@ export class Catalog {
   }
 }
 
-function configuredModels(slot: ProviderSlot): Record<string, { id?: string; contextWindow?: number }> | undefined {
+function configuredModels(
+  slot: ProviderSlot,
+): Record<string, { id?: string; contextWindow?: number; price?: { input: number; output: number } }> | undefined {
   // The embedded engine lists its models itself: the configured ones or the data dir's, with their windows.
   if (slot.config.kind === "llamacpp") return undefined;
   const models = slot.config.models;

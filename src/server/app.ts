@@ -150,10 +150,14 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
         ...(record.content && { content: record.content }),
       });
       if (record.meta && status < 400) {
+        const inputTokens = record.usage?.inputTokens ?? 0;
+        const outputTokens = record.usage?.outputTokens ?? 0;
+        const price = catalog.priceOf(record.meta.target);
         store.addUsage({
           target: record.meta.target,
-          inputTokens: record.usage?.inputTokens ?? 0,
-          outputTokens: record.usage?.outputTokens ?? 0,
+          inputTokens,
+          outputTokens,
+          ...(price && { costUsd: (inputTokens * price.input + outputTokens * price.output) / 1e6 }),
         });
       }
     }

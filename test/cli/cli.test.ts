@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -101,6 +102,44 @@ describe("tandem CLI", () => {
     server.child.kill("SIGTERM");
     await server.exited;
     await upstream.close();
+  });
+
+  it("records cloud egress in the encrypted store, which tandem audit then shows; refuses to start on a wrong key", async () => {
+    const upstream = await startFakeOpenAI({ models: ["m"] });
+    const home = mkdtempSync(join(tmpdir(), "tandem-cli-"));
+    const key = randomBytes(32).toString("hex");
+    const env = { ...cleanEnv(home), TANDEM_DB_KEY: key };
+    writeFileSync(
+      join(home, "tandem.config.yaml"),
+      `providers:\n  up: { kind: openai, baseUrl: "${upstream.url}", local: false, models: [m] }\n`,
+    );
+    const server = run(["serve", "--port", "0"], env, home);
+    children.push(server.child);
+    await waitFor(() => /models: /.test(server.err()), "the banner");
+    const url = /listening on (http:\/\/[\d.:]+)/.exec(server.err())?.[1] as string;
+    const answer = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "up/m", messages: [{ role: "user", content: "hello" }] }),
+    });
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers.get("x-tandem-sensitivity"), "public");
+    server.child.kill("SIGTERM");
+    assert.equal(await server.exited, 0);
+    await upstream.close();
+
+    const audit = run(["audit", "--json"], env, home);
+    assert.equal(await audit.exited, 0, audit.err());
+    const rows = JSON.parse(audit.out()) as { target: string; sensitivity: string }[];
+    assert.deepEqual(
+      rows.map((r) => [r.target, r.sensitivity]),
+      [["up/m", "public"]],
+      "the row written while serving survived the shutdown",
+    );
+
+    const wrong = run(["serve", "--port", "0"], { ...env, TANDEM_DB_KEY: randomBytes(32).toString("hex") }, home);
+    assert.equal(await wrong.exited, 2);
+    assert.match(wrong.err(), /database key does not match .*store\.enabled: false/s);
   });
 
   it("exits 2 with the file, field and expectation on a config error", async () => {

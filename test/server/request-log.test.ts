@@ -13,7 +13,7 @@ import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
 
-describe("request log, usage and egress audit in the store", () => {
+describe("request log, usage with cost, and egress audit in the store", () => {
   let cloud: FakeUpstream;
   let nearby: FakeUpstream;
   let tandem: RunningTandem;
@@ -25,7 +25,12 @@ describe("request log, usage and egress audit in the store", () => {
     cloud.script(() => ({ kind: "text", text: "from the cloud", usage: { input: 11, output: 3 } }));
     const config = {
       providers: {
-        cloud: { kind: "openai" as const, baseUrl: cloud.url, local: false, models: ["m"] },
+        cloud: {
+          kind: "openai" as const,
+          baseUrl: cloud.url,
+          local: false,
+          models: { m: { price: { input: 0.15, output: 0.6 } } },
+        },
         near: { kind: "openai" as const, baseUrl: nearby.url, models: ["m"] },
       },
       routes: { auto: { tiers: ["cloud/m"] } },
@@ -79,6 +84,8 @@ describe("request log, usage and egress audit in the store", () => {
       usage.map((u) => [u.target, u.requests, u.inputTokens, u.outputTokens]),
       [["cloud/m", 2, 22, 6]],
     );
+    // 22 input tokens at $0.15 and 6 output tokens at $0.60 per million.
+    assert.ok(Math.abs((usage[0]?.costUsd ?? 0) - (22 * 0.15 + 6 * 0.6) / 1e6) < 1e-12);
   });
 
   it("records every body sent to a cloud target, hashed, and none sent to a local one", async () => {
