@@ -34,6 +34,8 @@ export interface ProviderChatRequest extends ChatRequest {
   upstreamModel: string;
   /** Called with the exact body of each request sent upstream, as it goes (the egress audit hashes it). */
   onUpstreamBody?: (body: string) => void;
+  /** The route's limit on establishing a connection, in ms (the provider's own limit applies when lower). */
+  connectTimeoutMs?: number;
 }
 
 export interface EmbedRequest {
@@ -49,6 +51,8 @@ export interface ProviderEmbedRequest extends EmbedRequest {
   upstreamModel: string;
   /** Called with the exact body of each request sent upstream, as it goes (the egress audit hashes it). */
   onUpstreamBody?: (body: string) => void;
+  /** The route's limit on establishing a connection, in ms (the provider's own limit applies when lower). */
+  connectTimeoutMs?: number;
 }
 
 export interface EmbedResult {

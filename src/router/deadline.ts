@@ -1,6 +1,8 @@
 import { GatewayError } from "../core/index.js";
 
 export interface Timeouts {
+  /** Establishing a connection to the upstream (enforced by the provider's HTTP client, not here). */
+  connectMs?: number;
   /** From the start of the attempt to its first event. */
   firstTokenMs: number;
   /** Longest gap between two events. */

@@ -688,7 +688,15 @@ export class Router implements Gateway {
     const deadline = new Deadline(context.signal, timeouts, target.name);
     const startedAt = performance.now();
     const iterator = target.provider
-      .chat({ ...request, upstreamModel: target.upstreamModel, ...this.#egressHook(target, privacy) }, deadline.signal)
+      .chat(
+        {
+          ...request,
+          upstreamModel: target.upstreamModel,
+          connectTimeoutMs: timeouts.connectMs,
+          ...this.#egressHook(target, privacy),
+        },
+        deadline.signal,
+      )
       [Symbol.asyncIterator]();
     let first: IteratorResult<StreamEvent>;
     // The first-token limit runs until real output (text, a tool call, or the finish): an upstream that
@@ -802,7 +810,13 @@ export class Router implements Gateway {
       const input = redaction ? request.input.map((text) => redaction.redactText(text)) : request.input;
       try {
         const result = await target.provider.embed(
-          { ...request, input, upstreamModel: target.upstreamModel, ...this.#egressHook(target, privacy) },
+          {
+            ...request,
+            input,
+            upstreamModel: target.upstreamModel,
+            connectTimeoutMs: timeouts.connectMs,
+            ...this.#egressHook(target, privacy),
+          },
           deadline.signal,
         );
         breaker.success();

@@ -51,6 +51,7 @@ export class AnthropicProvider implements Provider {
       body,
       signal,
       onBody: request.onUpstreamBody,
+      connectTimeoutMs: request.connectTimeoutMs,
     });
     yield* relayUpstreamStream(res, signal, target, (body) => parseAnthropicStream(readSse(body), target));
   }

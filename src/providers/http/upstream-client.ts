@@ -9,6 +9,8 @@ export interface UpstreamRequestInit {
   signal: AbortSignal;
   /** Called with the exact JSON text sent, before it is sent. */
   onBody?: ((body: string) => void) | undefined;
+  /** A tighter connect limit for this request (the route's), in ms. Default: the client's. */
+  connectTimeoutMs?: number | undefined;
 }
 
 /**
@@ -16,21 +18,33 @@ export interface UpstreamRequestInit {
  * cannot starve another's sockets.
  */
 export class UpstreamClient {
-  readonly #agent: Agent;
+  /** One pool per connect limit in use (undici fixes the limit per pool); routes use one or two. */
+  readonly #agents = new Map<number, Agent>();
+  readonly #connectTimeoutMs: number;
   readonly #baseUrl: string;
   readonly #target: string;
 
   constructor(baseUrl: string, options: { target: string; connectTimeoutMs?: number }) {
     this.#baseUrl = baseUrl.replace(/\/+$/, "");
     this.#target = options.target;
-    this.#agent = new Agent({
-      connect: { timeout: options.connectTimeoutMs ?? 10_000 },
-      keepAliveTimeout: 30_000,
-      // Streams can pause for a long time between tokens; the router owns idle timeouts.
-      bodyTimeout: 0,
-      headersTimeout: 0,
-      pipelining: 1,
-    });
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  }
+
+  #agent(connectTimeoutMs: number | undefined): Agent {
+    const timeout = Math.min(connectTimeoutMs ?? this.#connectTimeoutMs, this.#connectTimeoutMs);
+    let agent = this.#agents.get(timeout);
+    if (agent === undefined) {
+      agent = new Agent({
+        connect: { timeout },
+        keepAliveTimeout: 30_000,
+        // Streams can pause for a long time between tokens; the router owns idle timeouts.
+        bodyTimeout: 0,
+        headersTimeout: 0,
+        pipelining: 1,
+      });
+      this.#agents.set(timeout, agent);
+    }
+    return agent;
   }
 
   /**
@@ -44,7 +58,7 @@ export class UpstreamClient {
     try {
       res = await request(this.#baseUrl + path, {
         method,
-        dispatcher: this.#agent,
+        dispatcher: this.#agent(init.connectTimeoutMs),
         signal: init.signal,
         headers: init.body === undefined ? init.headers : { "content-type": "application/json", ...init.headers },
         body,
@@ -72,8 +86,8 @@ export class UpstreamClient {
     }
   }
 
-  close(): Promise<void> {
-    return this.#agent.close();
+  async close(): Promise<void> {
+    await Promise.all([...this.#agents.values()].map((agent) => agent.close()));
   }
 }
 

@@ -40,6 +40,7 @@ export class OllamaProvider implements Provider {
       body,
       signal,
       onBody: request.onUpstreamBody,
+      connectTimeoutMs: request.connectTimeoutMs,
     });
     yield* relayUpstreamStream(res, signal, target, (stream) => parseOllamaChatStream(stream, target));
   }
@@ -54,6 +55,7 @@ export class OllamaProvider implements Provider {
       },
       signal,
       onBody: request.onUpstreamBody,
+      connectTimeoutMs: request.connectTimeoutMs,
     });
     const parsed = ollamaEmbedResponseSchema.safeParse(answer);
     if (!parsed.success) throw this.#malformed("/api/embed");

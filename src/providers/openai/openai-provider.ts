@@ -47,6 +47,7 @@ export class OpenAIProvider implements Provider {
       body: convertToOpenAIChatRequest(request, this.#maxTokensField),
       signal,
       onBody: request.onUpstreamBody,
+      connectTimeoutMs: request.connectTimeoutMs,
     });
     await expectEventStream(res, target);
     yield* relayUpstreamStream(res, signal, target, (body) => readOpenAIChatStream(readSse(body), target));
@@ -65,6 +66,7 @@ export class OpenAIProvider implements Provider {
       },
       signal,
       onBody: request.onUpstreamBody,
+      connectTimeoutMs: request.connectTimeoutMs,
     });
     const parsed = openAIEmbeddingResponseSchema.safeParse(json);
     if (!parsed.success || parsed.data.data.length !== request.input.length) {
