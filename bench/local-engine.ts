@@ -1,11 +1,12 @@
 /**
  * Local-engine figures for `npm run bench`: tokens/s and time to first token through tandem (HTTP,
  * OpenAI streaming, engine in its child process) against node-llama-cpp called directly on the same
- * model and threads, interleaved; and how long a hung local model takes to be detected and its
- * stream continued on the next tier.
+ * model and threads, interleaved run by run; and how long a hung local model takes to be detected
+ * and its stream continued on the next tier.
  */
-import { execFileSync } from "node:child_process";
-import { BENCH_PROMPT } from "./local-prompt.js";
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { BENCH_PROMPT, benchPrompt } from "./local-prompt.js";
 
 export interface LocalRun {
   ttftMs: number;
@@ -13,15 +14,21 @@ export interface LocalRun {
   tokens: number;
 }
 
+let promptNumber = 0;
+/** A prompt no engine has seen yet in this bench (see benchPrompt). */
+export function freshPrompt(): string {
+  return benchPrompt(++promptNumber);
+}
+
 /** One streamed request through tandem: time to the first content chunk and tokens/s after it. */
-export async function throughTandem(url: string, model: string, maxTokens: number): Promise<LocalRun> {
+export async function throughTandem(url: string, model: string, maxTokens: number, prompt = freshPrompt()): Promise<LocalRun> {
   const t0 = performance.now();
   const res = await fetch(`${url}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({
       model,
-      messages: [{ role: "user", content: BENCH_PROMPT }],
+      messages: [{ role: "user", content: prompt }],
       max_tokens: maxTokens,
       temperature: 0,
       stream: true,
@@ -48,13 +55,91 @@ export async function throughTandem(url: string, model: string, maxTokens: numbe
   return { ttftMs: first - t0, tokensPerSecond: (tokens - 1) / ((last - first) / 1000), tokens };
 }
 
-/** node-llama-cpp directly, in its own process (as tandem's engine is), warm, `runs` requests. */
-export function direct(tsxImport: string, script: string, modelPath: string, maxTokens: number, runs: number): LocalRun[] {
-  const out = execFileSync(process.execPath, ["--import", tsxImport, script, modelPath, String(maxTokens), String(runs)], {
-    encoding: "utf8",
-    timeout: 120_000,
-  });
-  return JSON.parse(out.trim().split("\n").at(-1) as string) as LocalRun[];
+/**
+ * node-llama-cpp directly (bench/local-direct.ts), in its own process as tandem's engine is, kept
+ * running so its runs can alternate with tandem's one by one. Every wait is bounded.
+ */
+export class DirectEngine {
+  readonly #child: ChildProcess;
+  readonly #lines: AsyncIterator<string>;
+  readonly #timeoutMs: number;
+  #stderr = "";
+
+  private constructor(child: ChildProcess, timeoutMs: number) {
+    this.#child = child;
+    this.#timeoutMs = timeoutMs;
+    this.#lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]();
+    child.stderr?.on("data", (d) => {
+      this.#stderr = (this.#stderr + d).slice(-2000);
+    });
+  }
+
+  /** Starts the process and waits until it has loaded the model and warmed up. */
+  static async start(
+    tsxImport: string,
+    script: string,
+    modelPath: string,
+    maxTokens: number,
+    timeoutMs = 120_000,
+  ): Promise<DirectEngine> {
+    const child = spawn(process.execPath, ["--import", tsxImport, script, modelPath, String(maxTokens)], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const engine = new DirectEngine(child, timeoutMs);
+    await engine.#next();
+    return engine;
+  }
+
+  /** One request on a fresh chat; answers as throughTandem does. */
+  async run(prompt = freshPrompt()): Promise<LocalRun> {
+    this.#child.stdin?.write(`${JSON.stringify(prompt)}\n`);
+    return JSON.parse(await this.#next()) as LocalRun;
+  }
+
+  close(): void {
+    this.#child.stdin?.end();
+    const timer = setTimeout(() => this.#child.kill("SIGKILL"), 5000);
+    timer.unref();
+    this.#child.once("exit", () => clearTimeout(timer));
+  }
+
+  async #next(): Promise<string> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`node-llama-cpp directly: no answer in ${this.#timeoutMs} ms`)), this.#timeoutMs);
+    });
+    try {
+      const line = await Promise.race([this.#lines.next(), timeout]);
+      if (line.done) throw new Error(`node-llama-cpp directly exited: ${this.#stderr.slice(-300)}`);
+      return line.value;
+    } catch (err) {
+      this.#child.kill("SIGKILL");
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/**
+ * `runs` requests through tandem and as many directly, alternating one by one (and which of the two
+ * goes first), so a burst of load elsewhere on the machine hits both alike.
+ */
+export async function compareLocal(
+  url: string,
+  model: string,
+  direct: DirectEngine,
+  maxTokens: number,
+  runs: number,
+): Promise<{ tandem: LocalRun[]; direct: LocalRun[] }> {
+  const tandem: LocalRun[] = [];
+  const directRuns: LocalRun[] = [];
+  for (let i = 0; i < runs; i++) {
+    if (i % 2 === 0) tandem.push(await throughTandem(url, model, maxTokens));
+    directRuns.push(await direct.run());
+    if (i % 2 === 1) tandem.push(await throughTandem(url, model, maxTokens));
+  }
+  return { tandem, direct: directRuns };
 }
 
 /**

@@ -5,14 +5,16 @@
  * time; it measures and never fails.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
+import { type ThroughputModelInfo, writeThroughputModel } from "../test/support/gguf/index.js";
 import { SHARED_MODELS_DIR } from "../test/support/local-models.js";
-import { direct, hungModelGap, type LocalRun, throughTandem } from "./local-engine.js";
+import { compareLocal, DirectEngine, hungModelGap, type LocalRun, throughTandem } from "./local-engine.js";
+import { loadPrivacyBench, requestBytes, typicalChatRequest } from "./privacy.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -25,8 +27,24 @@ const PORTKEY = join(ROOT, "node_modules/@portkey-ai/gateway/build/start-server.
 const PACED_STREAMS = Number(process.env.BENCH_PACED_STREAMS ?? 30);
 const PACE_MS = 2;
 const LOCAL_RUNS = Number(process.env.BENCH_LOCAL_RUNS ?? 5);
-const LOCAL_TOKENS = 400;
 const LOCAL_IDLE_MS = 500;
+/** Request sizes (bytes of text) for the classification cost, and calls timed per repetition. */
+const CLASSIFY_SIZES = [
+  { key: "classify1k", bytes: 1024, calls: 3000 },
+  { key: "classify16k", bytes: 16 * 1024, calls: 300 },
+];
+
+/** A model the local-engine figures run on, through tandem and directly. */
+interface LocalModel {
+  /** Its name in tandem (`local/<name>`) and its key in the results. */
+  name: string;
+  label: string;
+  path: string;
+  /** Tokens per run: each run must produce all of them (both models never stop by themselves). */
+  tokens: number;
+  /** Why it could not be measured, if so. */
+  failed?: string;
+}
 
 type Stats = Record<string, number>;
 interface Path {
@@ -172,7 +190,14 @@ const chatBody =
 const messagesBody = (model: string) => (stream: boolean) =>
   JSON.stringify({ model, max_tokens: 64, messages: [{ role: "user", content: "Say something short." }], stream });
 
-async function main(): Promise<void> {
+async function main(modelDir: string): Promise<void> {
+  const loadAtStart = loadavg();
+  const privacy = await loadPrivacyBench(join(ROOT, "dist"));
+  const detection = privacy.quality();
+  const classifyRequests = CLASSIFY_SIZES.map((c) => {
+    const request = typicalChatRequest(c.bytes);
+    return { ...c, request, actualBytes: requestBytes(request), found: privacy.findings(request) };
+  });
   const up = await start(["--import", "tsx", join(ROOT, "bench/upstream.ts")], { BENCH_CHUNKS: String(CHUNKS) });
   const upstreamUrl = `http://127.0.0.1:${up.port}`;
   const bare = await start(["--import", "tsx", join(ROOT, "bench/bare-proxy.ts")], { BENCH_UPSTREAM: upstreamUrl });
@@ -181,9 +206,11 @@ async function main(): Promise<void> {
   writeFileSync(
     configFile,
     [
+      // The fake upstream is on 127.0.0.1, which tandem would take for a local target and skip
+      // privacy classification for; a real cloud upstream is remote and pays for it.
       "providers:",
-      `  up: { kind: openai, baseUrl: "${upstreamUrl}/v1", models: [bench, bench-paced] }`,
-      `  claude: { kind: anthropic, baseUrl: "${upstreamUrl}", models: [bench] }`,
+      `  up: { kind: openai, baseUrl: "${upstreamUrl}/v1", local: false, models: [bench, bench-paced] }`,
+      `  claude: { kind: anthropic, baseUrl: "${upstreamUrl}", local: false, models: [bench] }`,
       "",
     ].join("\n"),
   );
@@ -222,16 +249,35 @@ async function main(): Promise<void> {
   };
   const breakerClosed = await startResilience("breaker-closed", 1_000_000_000);
   const breakerOpen = await startResilience("breaker-open", 5);
-  // The embedded engine on the tiny stories model, 1 thread (as node-llama-cpp directly below), and
-  // a route whose local tier will be frozen mid-stream to time hang detection.
-  const localModel = join(SHARED_MODELS_DIR, "stories260K.gguf");
+  // The embedded engine, 1 thread (as node-llama-cpp directly below), on the tiny stories model and on
+  // a synthetic model of a real small model's size written for this run; and a route whose local tier
+  // will be frozen mid-stream to time hang detection.
+  const localModels: LocalModel[] = [
+    { name: "stories", label: "stories260K", path: join(SHARED_MODELS_DIR, "stories260K.gguf"), tokens: 400 },
+  ];
+  const synthetic: LocalModel = { name: "synthetic", label: "synthetic", path: join(modelDir, "synthetic.gguf"), tokens: 200 };
+  let syntheticInfo: ThroughputModelInfo | undefined;
+  const writeStarted = performance.now();
+  try {
+    syntheticInfo = await writeThroughputModel(synthetic.path);
+    const m = syntheticInfo.parameters / 1e6;
+    synthetic.label = `synthetic llama ${m.toFixed(0)}M ${syntheticInfo.shape.tensorType}`;
+  } catch (err) {
+    synthetic.failed = `not written: ${(err as Error).message.slice(0, 200)}`;
+  }
+  const syntheticWriteMs = performance.now() - writeStarted;
+  localModels.push(synthetic);
   const localFile = join(dir, "local.yaml");
+  const modelEntries = localModels
+    .filter((m) => !m.failed)
+    .map((m) => `${m.name}: { path: "${m.path}", contextSize: 1024 }`)
+    .join(", ");
   writeFileSync(
     localFile,
     [
       "health: { probeIntervalMs: 0 }",
       "providers:",
-      `  local: { kind: llamacpp, threads: 1, parallel: 1, models: { stories: { path: "${localModel}", contextSize: 1024 } } }`,
+      `  local: { kind: llamacpp, threads: 1, parallel: 1, models: { ${modelEntries} } }`,
       `  up: { kind: openai, baseUrl: "${upstreamUrl}/v1", models: [bench] }`,
       "routes:",
       `  hung: { tiers: [local/stories, up/bench], retry: { attempts: 1 }, timeouts: { idleMs: ${LOCAL_IDLE_MS} } }`,
@@ -251,7 +297,11 @@ async function main(): Promise<void> {
     return pid;
   };
   let localFailure = local instanceof Error ? `not run: ${local.message.slice(0, 200)}` : "";
-  if (localUrl) await throughTandem(localUrl, "local/stories", LOCAL_TOKENS).catch((err: Error) => (localFailure = err.message));
+  if (localUrl) {
+    for (const m of localModels.filter((x) => !x.failed)) {
+      await throughTandem(localUrl, `local/${m.name}`, m.tokens).catch((err: Error) => (m.failed = err.message.slice(0, 200)));
+    }
+  }
   // Portkey binds every interface (it has no host option); it is only ever called on 127.0.0.1.
   const portkeyPort = await freePort();
   const portkey = await start(
@@ -338,6 +388,8 @@ async function main(): Promise<void> {
       r[name] ??= {};
       return r[name] as Stats;
     };
+    // Classification cost, in this process while every server is idle.
+    for (const c of classifyRequests) stat("privacy")[c.key] = privacy.classifyMicros(c.request, c.calls);
     // Sequential, interleaved so drift hits every path alike.
     const lat: Record<string, number[]> = {};
     for (let i = 0; i < SEQUENTIAL; i++) {
@@ -416,28 +468,41 @@ async function main(): Promise<void> {
     }
     Object.assign(stat("resilience"), await resilience(breakerClosed, breakerOpen));
     if (localUrl && !localFailure) {
-      try {
-        const viaTandem: LocalRun[] = [];
-        for (let i = 0; i < LOCAL_RUNS; i++) viaTandem.push(await throughTandem(localUrl, "local/stories", LOCAL_TOKENS));
-        const directRuns = direct(
-          import.meta.resolve("tsx"),
-          join(ROOT, "bench/local-direct.ts"),
-          localModel,
-          LOCAL_TOKENS,
-          LOCAL_RUNS,
-        );
-        const med = (runs: LocalRun[], k: keyof LocalRun) =>
-          percentile(
-            runs.map((x) => x[k]),
-            50,
+      for (const m of localModels.filter((x) => !x.failed)) {
+        let directEngine: DirectEngine | undefined;
+        try {
+          directEngine = await DirectEngine.start(
+            import.meta.resolve("tsx"),
+            join(ROOT, "bench/local-direct.ts"),
+            m.path,
+            m.tokens,
           );
-        Object.assign(stat("local"), {
-          tandemTps: med(viaTandem, "tokensPerSecond"),
-          directTps: med(directRuns, "tokensPerSecond"),
-          tandemTtft: med(viaTandem, "ttftMs"),
-          directTtft: med(directRuns, "ttftMs"),
-          hungGap: await hungModelGap(localUrl, "hung", enginePid),
-        });
+          // Not measured: the engine may have been restarted since (the hung-model figure kills it).
+          await throughTandem(localUrl, `local/${m.name}`, 10);
+          const runs = await compareLocal(localUrl, `local/${m.name}`, directEngine, m.tokens, LOCAL_RUNS);
+          const med = (list: LocalRun[], k: keyof LocalRun) =>
+            percentile(
+              list.map((x) => x[k]),
+              50,
+            );
+          const tandemTps = med(runs.tandem, "tokensPerSecond");
+          const directTps = med(runs.direct, "tokensPerSecond");
+          Object.assign(stat(`local ${m.name}`), {
+            tandemTps,
+            directTps,
+            tandemTtft: med(runs.tandem, "ttftMs"),
+            directTtft: med(runs.direct, "ttftMs"),
+            addedUsPerToken: (1 / tandemTps - 1 / directTps) * 1e6,
+            fewestTokens: Math.min(...runs.tandem.map((x) => x.tokens), ...runs.direct.map((x) => x.tokens)),
+          });
+        } catch (err) {
+          m.failed = (err as Error).message.slice(0, 200);
+        } finally {
+          directEngine?.close();
+        }
+      }
+      try {
+        stat("local").hungGap = await hungModelGap(localUrl, "hung", enginePid);
         // The hung engine was killed; the next request starts a new one (not measured).
         await throughTandem(localUrl, "local/stories", 10);
       } catch (err) {
@@ -484,9 +549,14 @@ async function main(): Promise<void> {
   for (const k of ["healthyTtfbP50", "failoverClosedGapP50", "failoverOpenGapP50", "switchGapP50", "switchTotalExtraP50"]) {
     metric(`resilience.${k}`, (r) => r.resilience?.[k] as number);
   }
-  for (const k of ["tandemTps", "directTps", "tandemTtft", "directTtft", "hungGap"])
-    metric(`local.${k}`, (r) => r.local?.[k] as number);
-  metric("ratio.localTps", (r) => (r.local?.tandemTps as number) / (r.local?.directTps as number));
+  metric("local.hungGap", (r) => r.local?.hungGap as number);
+  for (const m of localModels) {
+    const n = `local ${m.name}`;
+    for (const k of ["tandemTps", "directTps", "tandemTtft", "directTtft", "addedUsPerToken", "fewestTokens"])
+      metric(`local.${m.name}.${k}`, (r) => r[n]?.[k] as number);
+    metric(`ratio.localTps.${m.name}`, (r) => (r[n]?.tandemTps as number) / (r[n]?.directTps as number));
+  }
+  for (const c of classifyRequests) metric(`privacy.${c.key}Us`, (r) => r.privacy?.[c.key] as number);
   metric("translation.addedP50", (r) => (r["anthropic translated"]?.p50 as number) - (r["anthropic native"]?.p50 as number));
 
   const conditions = {
@@ -502,11 +572,27 @@ async function main(): Promise<void> {
     pacedStreamsPerRep: PACED_STREAMS,
     paceMs: PACE_MS,
     tandemIdleRssMiB: tandemIdleRss,
+    /** 1-minute load average before and after: well above 0 means something else used the cores too. */
+    loadAverage1m: { start: loadAtStart[0] ?? Number.NaN, end: loadavg()[0] ?? Number.NaN },
+    localModels: localModels.map((m) => ({ name: m.name, label: m.label, path: m.path, tokens: m.tokens, failed: m.failed })),
+    syntheticModel: syntheticInfo && {
+      parameters: syntheticInfo.parameters,
+      fileBytes: syntheticInfo.fileSize,
+      shape: syntheticInfo.shape,
+      writeMs: syntheticWriteMs,
+    },
+    localRunsPerRep: LOCAL_RUNS,
+    classifyRequests: classifyRequests.map((c) => ({ bytes: c.actualBytes, calls: c.calls, found: c.found })),
     portkey: portkey instanceof Error ? `not run: ${portkey.message.slice(0, 200)}` : "@portkey-ai/gateway 1.15.2",
   };
   const fmt = (k: string, unit = "ms", digits = 3) => {
     const s = summary[k];
     return s ? `${s.median.toFixed(digits)}${unit ? ` ${unit}` : ""} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})` : "n/a";
+  };
+  const localRow = (label: string, cell: (m: LocalModel) => string) => `| ${label} | ${localModels.map(cell).join(" | ")} |`;
+  const perToken = (tpsKey: string) => {
+    const s = summary[tpsKey];
+    return s ? `${(1000 / s.median).toFixed(2)} ms` : "n/a";
   };
   const row = (label: string, key: string, unit?: string, digits?: number, skipDirect = false) =>
     `| ${label} | ${names.map((n) => (skipDirect && n === "direct" ? "–" : fmt(`${n}.${key}`, unit, digits))).join(" | ")} |`;
@@ -518,7 +604,8 @@ async function main(): Promise<void> {
     "",
     `Node ${conditions.node}, ${conditions.cores} cores, ${REPS} repetitions; each figure is the median over repetitions (min–max).`,
     `Sequential: ${SEQUENTIAL} non-streamed requests per path per repetition, interleaved. Streams: ${STREAMS} per path, ${CHUNKS} content chunks each.`,
-    `Load: ${CONNECTIONS} connections for ${LOAD_SECONDS} s per path. Everything on 127.0.0.1; the upstream is a fixed-answer fake. Portkey: ${conditions.portkey}.`,
+    `Load: ${CONNECTIONS} connections for ${LOAD_SECONDS} s per path. Everything on 127.0.0.1; the upstream is a fixed-answer fake, configured in tandem as remote (\`local: false\`) as a cloud API is, so tandem classifies each request for privacy. Portkey: ${conditions.portkey}.`,
+    `Load average (1 min) at the start ${conditions.loadAverage1m.start.toFixed(2)}, at the end ${conditions.loadAverage1m.end.toFixed(2)} (well above 0: something else shared the cores).`,
     "",
     `| | ${names.join(" | ")} |`,
     `|---|${names.map(() => "---").join("|")}|`,
@@ -549,9 +636,44 @@ async function main(): Promise<void> {
     `- mid-stream switch gap (last word before the break to first word after it): ${fmt("resilience.switchGapP50")}; whole stream, extra over a healthy one: ${fmt("resilience.switchTotalExtraP50")}`,
     `- hung local model (engine frozen with SIGSTOP mid-stream, route idle limit ${LOCAL_IDLE_MS} ms): first token from the next tier ${fmt("local.hungGap")} after the freeze`,
     "",
-    `Local engine (stories260K, 1 thread, ${LOCAL_TOKENS} tokens greedy, ${LOCAL_RUNS} warm runs per repetition${localFailure ? `; ${localFailure}` : ""}):`,
-    `- tokens/s through tandem (OpenAI streaming over HTTP, engine in its child process): ${fmt("local.tandemTps", "tok/s", 0)}; node-llama-cpp directly: ${fmt("local.directTps", "tok/s", 0)}; ratio **${fmt("ratio.localTps", "x", 3)}** (target at least 0.97x)`,
-    `- time to first token: through tandem ${fmt("local.tandemTtft")}, directly ${fmt("local.directTtft")}`,
+    `Local engine: through tandem (OpenAI streaming over HTTP, engine in its child process) against node-llama-cpp directly (its own process, same model, 1 thread, context 1024, chat wrapper, greedy), ${LOCAL_RUNS} warm runs of each per repetition, alternating one by one; every prompt is new to the engine, so time to first token includes evaluating it${localFailure ? `. Failed: ${localFailure}` : ""}.`,
+    "",
+    `| | ${localModels.map((m) => m.label).join(" | ")} |`,
+    `|---|${localModels.map(() => "---").join("|")}|`,
+    localRow("tokens per run (fewest any run produced)", (m) => {
+      const fewest = summary[`local.${m.name}.fewestTokens`]?.min;
+      return `${m.tokens} (${fewest ?? "n/a"}${fewest !== undefined && fewest < m.tokens ? ": stopped early, tokens/s still per token produced" : ""})`;
+    }),
+    localRow("tokens/s through tandem", (m) => fmt(`local.${m.name}.tandemTps`, "tok/s", 1)),
+    localRow("tokens/s directly", (m) => fmt(`local.${m.name}.directTps`, "tok/s", 1)),
+    localRow("ratio (target at least 0.97x)", (m) => `**${fmt(`ratio.localTps.${m.name}`, "x", 3)}**`),
+    localRow("time per token directly", (m) => perToken(`local.${m.name}.directTps`)),
+    localRow("tandem's added time per token", (m) => fmt(`local.${m.name}.addedUsPerToken`, "µs", 0)),
+    localRow("time to first token through tandem", (m) => fmt(`local.${m.name}.tandemTtft`, "ms", 1)),
+    localRow("time to first token directly", (m) => fmt(`local.${m.name}.directTtft`, "ms", 1)),
+    "",
+    syntheticInfo
+      ? `The synthetic model is written for this run (${(syntheticInfo.fileSize / 1e6).toFixed(0)} MB, in ${(syntheticWriteMs / 1000).toFixed(1)} s, deleted afterwards): llama architecture, n_embd ${syntheticInfo.shape.embeddingLength}, ${syntheticInfo.shape.blockCount} blocks, FFN ${syntheticInfo.shape.feedForwardLength}, ${syntheticInfo.shape.headCount} heads (${syntheticInfo.shape.headCountKv} KV), vocabulary ${syntheticInfo.shape.vocabSize}, ${syntheticInfo.shape.tensorType} weights, ${(syntheticInfo.parameters / 1e6).toFixed(1)}M in all; dense pseudo-random blocks, greedy output a fixed chain of distinct tokens that never reaches EOS (test/support/gguf/throughput-model.ts).`
+      : `The synthetic model: ${synthetic.failed}.`,
+    ...localModels.filter((m) => m.failed).map((m) => `- ${m.label}: ${m.failed}`),
+    "",
+    `Privacy: detection on the labelled set (src/privacy/eval, ${detection.examples} examples, ${detection.negatives} of them with nothing to find; ${detection.overall.expected} labelled values). A finding counts when its kind and exact value are labelled.`,
+    "",
+    "| kind | labelled | tp | fp | fn | precision | recall | F1 |",
+    "|---|---|---|---|---|---|---|---|",
+    ...[...detection.perKind, { kind: "**all**", ...detection.overall }].map(
+      (k) =>
+        `| ${k.kind} | ${k.expected} | ${k.tp} | ${k.fp} | ${k.fn} | ${k.precision.toFixed(3)} | ${k.recall.toFixed(3)} | ${k.f1.toFixed(3)} |`,
+    ),
+    "",
+    `Privacy: classifyRequest on a typical chat request (system prompt, prose, code, an assistant tool call, a JSON tool result, log lines; an email address, a phone number and a private IP in it), in-process, built code, median per call: ${classifyRequests
+      .map(
+        (c) =>
+          `${(c.actualBytes / 1024).toFixed(1)} KB ${fmt(`privacy.${c.key}Us`, "µs", 1)} (found ${Object.entries(c.found.counts)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(", ")}: ${c.found.level})`,
+      )
+      .join("; ")}.`,
     "",
     `Memory: tandem idle ${tandemIdleRss.toFixed(0)} MiB RSS; under load see the table.`,
     "",
@@ -562,7 +684,10 @@ async function main(): Promise<void> {
   ].join("\n");
   process.stdout.write(`${md}\n`);
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
-  writeFileSync(join(ROOT, "bench/results/latest.json"), `${JSON.stringify({ conditions, summary, reps, failures }, null, 2)}\n`);
+  writeFileSync(
+    join(ROOT, "bench/results/latest.json"),
+    `${JSON.stringify({ conditions, summary, privacy: { detection }, reps, failures }, null, 2)}\n`,
+  );
   writeFileSync(join(ROOT, "bench/results/latest.md"), md);
   for (const p of [...paths, ...translation]) await p.pool.close();
   await breakerClosed.close();
@@ -634,8 +759,11 @@ async function resilience(closed: Pool, open: Pool): Promise<Stats> {
   };
 }
 
+// The synthetic model is written here and removed afterwards, whatever happens.
+const modelDir = mkdtempSync(join(tmpdir(), "tandem-bench-model-"));
 try {
-  await main();
+  await main(modelDir);
 } finally {
   for (const c of children) c.kill("SIGTERM");
+  rmSync(modelDir, { recursive: true, force: true });
 }

@@ -30,6 +30,7 @@ export {
   writeScriptedModel,
   writeToolCallModel,
 } from "./scripted-model.js";
+export { type ThroughputModelInfo, type ThroughputModelOptions, writeThroughputModel } from "./throughput-model.js";
 export {
   encodeGguf,
   float16BitsToFloat32,
