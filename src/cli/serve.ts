@@ -3,7 +3,7 @@ import { DEFAULT_MODEL_ALIAS } from "../models/model-aliases.js";
 import { parseKeyRef, resolveKeyRef } from "../secrets/index.js";
 import { buildServer, type TandemServer } from "../server/app.js";
 import { isLoopback } from "../server/auth.js";
-import { openDataStore, type Store, StoreError } from "../store/index.js";
+import { BackgroundStore, StoreError } from "../store/index.js";
 import { createLogger } from "../telemetry/logger.js";
 import { VERSION } from "../version.js";
 
@@ -31,7 +31,7 @@ export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = proc
   try {
     server = await buildServer({ config, logger, clientKeys, env, ...(store && { store }) });
   } catch (err) {
-    store?.close();
+    await store?.close();
     throw err;
   }
   await Promise.all([
@@ -61,10 +61,10 @@ export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = proc
  * false). A store that cannot be opened (wrong key, damaged file) stops the start: running without
  * the audit the user expects would be worse than saying so.
  */
-async function openServerStore(config: Config, env: NodeJS.ProcessEnv): Promise<Store | undefined> {
+async function openServerStore(config: Config, env: NodeJS.ProcessEnv): Promise<BackgroundStore | undefined> {
   if (!config.store.enabled) return undefined;
   try {
-    return await openDataStore({
+    return await BackgroundStore.open({
       dataDir: config.dataDir,
       env,
       logContent: config.store.logContent,

@@ -32,7 +32,7 @@ export interface ChatRequest {
 export interface ProviderChatRequest extends ChatRequest {
   /** The model id as the upstream knows it (e.g. `gpt-4o-mini`), not the client's name. */
   upstreamModel: string;
-  /** Called with the exact body of each request sent upstream, as it goes (the egress audit hashes it). */
+  /** Called with the exact body of each request sent upstream, once it may have reached it (the egress audit hashes it). */
   onUpstreamBody?: (body: string) => void;
   /** The route's limit on establishing a connection, in ms (the provider's own limit applies when lower). */
   connectTimeoutMs?: number;
@@ -49,7 +49,7 @@ export interface EmbedRequest {
 
 export interface ProviderEmbedRequest extends EmbedRequest {
   upstreamModel: string;
-  /** Called with the exact body of each request sent upstream, as it goes (the egress audit hashes it). */
+  /** Called with the exact body of each request sent upstream, once it may have reached it (the egress audit hashes it). */
   onUpstreamBody?: (body: string) => void;
   /** The route's limit on establishing a connection, in ms (the provider's own limit applies when lower). */
   connectTimeoutMs?: number;

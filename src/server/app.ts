@@ -8,7 +8,7 @@ import { openaiDialect, renderOpenAIModel, renderOpenAIModelList } from "../dial
 import { Catalog } from "../router/catalog.js";
 import { HealthMonitor } from "../router/health-monitor.js";
 import { Router } from "../router/router.js";
-import type { Store } from "../store/index.js";
+import type { BackgroundStore } from "../store/index.js";
 import { Metrics } from "../telemetry/metrics.js";
 import { TargetStats } from "../telemetry/target-stats.js";
 import { parseAuditQuery } from "./audit-query.js";
@@ -27,7 +27,7 @@ export interface ServerOptions {
    * The encrypted store: the request log, usage and egress audit are written to it, and
    * GET /v1/audit reads it. Default: none (nothing is recorded). Closed by `close()`.
    */
-  store?: Store;
+  store?: BackgroundStore;
 }
 
 export interface TandemServer {
@@ -35,7 +35,7 @@ export interface TandemServer {
   catalog: Catalog;
   metrics: Metrics;
   health: HealthMonitor;
-  store: Store | undefined;
+  store: BackgroundStore | undefined;
   close(): Promise<void>;
 }
 
@@ -213,9 +213,9 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       );
     }
     const query = parseAuditQuery(request.query as Record<string, unknown>);
-    // Rows waiting for their batch are part of the answer.
-    store.flush();
-    return { object: "list", data: store.queryAudit(query).map((row) => ({ ...row, time: row.time.toISOString() })) };
+    // Rows waiting for their batch are part of the answer (queryAudit commits them first).
+    const rows = await store.queryAudit(query);
+    return { object: "list", data: rows.map((row) => ({ ...row, time: row.time.toISOString() })) };
   });
   app.get("/metrics", async (_request, reply) => {
     reply.header("content-type", metrics.registry.contentType);
@@ -248,7 +248,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       health.stop();
       await app.close();
       await catalog.close();
-      store?.close();
+      await store?.close();
     },
   };
 }

@@ -1,3 +1,4 @@
+export * from "./background-store.js";
 export * from "./database-key.js";
 export * from "./migrations.js";
 export * from "./open-data-store.js";

@@ -32,6 +32,7 @@ describe("request log, usage with cost, and egress audit in the store", () => {
           models: { m: { price: { input: 0.15, output: 0.6 } } },
         },
         near: { kind: "openai" as const, baseUrl: nearby.url, models: ["m"] },
+        gone: { kind: "openai" as const, baseUrl: "http://127.0.0.1:9/v1", local: false, models: ["m"] },
       },
       routes: { auto: { tiers: ["cloud/m"] } },
     };
@@ -60,8 +61,7 @@ describe("request log, usage with cost, and egress audit in the store", () => {
     await settle();
     const store = tandem.server.store;
     assert.ok(store);
-    store.flush();
-    const rows = store.queryRequests().reverse();
+    const rows = (await store.queryRequests()).reverse();
     assert.equal(rows.length, 3, "model requests only: not the model list");
     const [whole, streamed, unknown] = rows;
     assert.equal(whole?.route, "auto");
@@ -79,7 +79,7 @@ describe("request log, usage with cost, and egress audit in the store", () => {
     assert.equal(streamed?.outputTokens, 3);
     assert.equal(unknown?.status, 404);
     assert.equal(unknown?.errorCode, "not_found");
-    const usage = store.queryUsage();
+    const usage = await store.queryUsage();
     assert.deepEqual(
       usage.map((u) => [u.target, u.requests, u.inputTokens, u.outputTokens]),
       [["cloud/m", 2, 22, 6]],
@@ -106,6 +106,8 @@ describe("request log, usage with cost, and egress audit in the store", () => {
     assert.equal(row.bytes, Buffer.byteLength(sent));
     assert.equal(row.sha256, createHash("sha256").update(sent).digest("hex"));
     assert.ok(!JSON.stringify(rows).includes("leaves"), "the audit never holds content");
+    await client.chat.completions.create({ model: "gone/m", messages: [{ role: "user", content: "x" }] }).catch(() => undefined);
+    assert.equal((await audit(tandem.url)).length, before + 1, "a refused connection sent nothing, so nothing is recorded");
   });
 
   it("keeps the conversation and the answer when content logging is on", async () => {
@@ -120,8 +122,7 @@ describe("request log, usage with cost, and egress audit in the store", () => {
     await settle();
     const store = withContent.server.store;
     assert.ok(store);
-    store.flush();
-    const [streamed, whole] = store.queryRequests();
+    const [streamed, whole] = await store.queryRequests();
     assert.match(whole?.requestContent ?? "", /remember me/);
     assert.equal(JSON.parse(whole?.responseContent ?? "{}").text, "from the cloud");
     assert.match(streamed?.requestContent ?? "", /and me/);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { type Config, type ConfigInput, configSchema } from "../../src/config/index.js";
 import { buildServer, type TandemServer } from "../../src/server/app.js";
-import { openStore } from "../../src/store/index.js";
+import { BackgroundStore } from "../../src/store/index.js";
 
 export interface RunningTandem {
   url: string;
@@ -32,7 +32,7 @@ export async function startTandem(
   });
   const config: Config = { ...parsed, dataDir: mkdtempSync(join(tmpdir(), "tandem-test-")) };
   const store = options.store
-    ? openStore({
+    ? await BackgroundStore.openWithKey({
         dataDir: config.dataDir,
         key: randomBytes(32),
         pruneIntervalMs: 0,

@@ -2,12 +2,22 @@ import { Agent, type Dispatcher, request } from "undici";
 import { GatewayError } from "../../core/index.js";
 import { upstreamErrorFromResponse } from "./upstream-error.js";
 
+/** Errors that mean no connection was made, so no byte of the request left. */
+const NEVER_CONNECTED = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
 export interface UpstreamRequestInit {
   headers?: Record<string, string>;
   /** Sent as JSON. */
   body?: unknown;
   signal: AbortSignal;
-  /** Called with the exact JSON text sent, before it is sent. */
+  /** Called with the exact JSON text sent, once it may have reached the upstream (not when no connection was made). */
   onBody?: ((body: string) => void) | undefined;
   /** A tighter connect limit for this request (the route's), in ms. Default: the client's. */
   connectTimeoutMs?: number | undefined;
@@ -54,7 +64,6 @@ export class UpstreamClient {
   async send(method: "GET" | "POST", path: string, init: UpstreamRequestInit): Promise<Dispatcher.ResponseData> {
     let res: Dispatcher.ResponseData;
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
-    if (body !== undefined) init.onBody?.(body);
     try {
       res = await request(this.#baseUrl + path, {
         method,
@@ -63,7 +72,10 @@ export class UpstreamClient {
         headers: init.body === undefined ? init.headers : { "content-type": "application/json", ...init.headers },
         body,
       });
+      if (body !== undefined) init.onBody?.(body);
     } catch (err) {
+      // A body may have gone out unless the connection never came up.
+      if (body !== undefined && !NEVER_CONNECTED.has((err as { code?: string }).code ?? "")) init.onBody?.(body);
       throw withTarget(GatewayError.from(err), this.#target);
     }
     if (res.statusCode >= 200 && res.statusCode < 300) return res;

@@ -1,0 +1,197 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { DATABASE_FILE, type DatabaseKey, resolveDatabaseKey } from "./database-key.js";
+import type { OpenDataStoreOptions } from "./open-data-store.js";
+import type {
+  AuditQuery,
+  EgressAuditRow,
+  EgressRecord,
+  RequestLogEntry,
+  RequestLogRow,
+  UsageEntry,
+  UsageRow,
+} from "./records.js";
+import type { FlushResult, StoreHealth, StoreOptions } from "./store.js";
+import { StoreError, type StoreErrorCode } from "./store-error.js";
+import type { QueuedRow, StoreThreadReply, StoreThreadRequest, StoreThreadStart } from "./store-protocol.js";
+
+/** How long logged rows wait on this thread before they go to the store's thread, in one message. */
+const HAND_OVER_MS = 20;
+
+/**
+ * The encrypted store for a running server, on a worker thread of its own: better-sqlite3 is
+ * synchronous, and a commit (SQLCipher encryption, an fsync) would otherwise hold up every stream
+ * the server is relaying. Logging here only queues: rows go over in one message every few
+ * milliseconds, and the thread commits them in batches (see Store). Egress bodies are hashed here,
+ * so only their digest crosses over. Queries and flush are asynchronous.
+ */
+export class BackgroundStore {
+  readonly logContent: boolean;
+  readonly file: string;
+  readonly #worker: Worker;
+  #queue: QueuedRow[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #nextId = 1;
+  readonly #waiting = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
+  #closed: Promise<FlushResult> | undefined;
+  #exited = false;
+
+  private constructor(worker: Worker, logContent: boolean, file: string) {
+    this.#worker = worker;
+    this.logContent = logContent;
+    this.file = file;
+    worker.on("message", (message: StoreThreadReply) => {
+      if (message.op !== "reply") return;
+      const waiting = this.#waiting.get(message.id);
+      this.#waiting.delete(message.id);
+      if (this.#waiting.size === 0) worker.unref();
+      if (message.error) waiting?.reject(toStoreError(message.error));
+      else waiting?.resolve(message.value);
+    });
+    worker.on("exit", () => {
+      this.#exited = true;
+      for (const w of this.#waiting.values()) w.reject(new StoreError("closed", "the store's thread has stopped"));
+      this.#waiting.clear();
+    });
+    // An idle store thread does not keep the process alive (the server closes it on the way out).
+    worker.unref();
+  }
+
+  /** Finds the database key (see resolveDatabaseKey) and opens `<dataDir>/tandem.db` on a thread of its own. */
+  static async open(options: OpenDataStoreOptions): Promise<BackgroundStore> {
+    const key = await resolveDatabaseKey(options);
+    return BackgroundStore.openWithKey({ ...options, key });
+  }
+
+  /** Opens the store with a key in hand. Throws StoreError (wrong key, damaged file) as Store does. */
+  static async openWithKey(options: Omit<StoreOptions, "report"> & { key: Buffer | DatabaseKey }): Promise<BackgroundStore> {
+    const { key, ...rest } = options;
+    const start: StoreThreadStart = {
+      options: rest,
+      key: Buffer.isBuffer(key) ? { key, source: "env", where: "the given key", created: false } : key,
+    };
+    const worker = startThread(start);
+    const opened = await new Promise<StoreThreadReply>((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+      worker.once("exit", (code) => reject(new StoreError("io", `the store's thread stopped while opening (exit code ${code})`)));
+    });
+    if (opened.op === "failed") {
+      await worker.terminate();
+      throw toStoreError(opened.error);
+    }
+    const file = join(options.dataDir, DATABASE_FILE);
+    return new BackgroundStore(worker, options.logContent ?? false, file);
+  }
+
+  logRequest(entry: RequestLogEntry): void {
+    this.#push({ kind: "request", entry });
+  }
+
+  /** Records bytes that left the machine: hashed here, the digest queued (never the bytes). */
+  recordEgress(record: EgressRecord): void {
+    if ("body" in record) {
+      const { body, ...rest } = record;
+      const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
+      this.#push({
+        kind: "egress",
+        record: { ...rest, sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.byteLength },
+      });
+      return;
+    }
+    this.#push({ kind: "egress", record });
+  }
+
+  addUsage(entry: UsageEntry): void {
+    this.#push({ kind: "usage", entry });
+  }
+
+  /** Commits everything logged so far. */
+  async flush(): Promise<FlushResult> {
+    this.#handOver();
+    return (await this.#ask({ op: "flush" })) as FlushResult;
+  }
+
+  async queryAudit(query: AuditQuery = {}): Promise<EgressAuditRow[]> {
+    this.#handOver();
+    return (await this.#ask({ op: "queryAudit", query })) as EgressAuditRow[];
+  }
+
+  async queryRequests(query: { since?: Date | number; limit?: number } = {}): Promise<RequestLogRow[]> {
+    this.#handOver();
+    await this.flush();
+    return (await this.#ask({ op: "queryRequests", query })) as RequestLogRow[];
+  }
+
+  async queryUsage(query: { since?: Date | number } = {}): Promise<UsageRow[]> {
+    this.#handOver();
+    await this.flush();
+    return (await this.#ask({ op: "queryUsage", query })) as UsageRow[];
+  }
+
+  async health(): Promise<StoreHealth> {
+    return (await this.#ask({ op: "health" })) as StoreHealth;
+  }
+
+  /** Commits what is queued, closes the database and stops the thread. Safe to call twice. */
+  close(): Promise<FlushResult> {
+    this.#closed ??= (async () => {
+      this.#handOver();
+      try {
+        return (await this.#ask({ op: "close" })) as FlushResult;
+      } catch (err) {
+        return { ok: false, written: 0, error: err as StoreError };
+      } finally {
+        await this.#worker.terminate();
+      }
+    })();
+    return this.#closed;
+  }
+
+  #push(row: QueuedRow): void {
+    if (this.#closed || this.#exited) return;
+    this.#queue.push(row);
+    if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => this.#handOver(), HAND_OVER_MS);
+      this.#timer.unref();
+    }
+  }
+
+  #handOver(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#queue.length === 0 || this.#exited) return;
+    const rows = this.#queue;
+    this.#queue = [];
+    this.#worker.postMessage({ op: "rows", rows } satisfies StoreThreadRequest);
+  }
+
+  #ask(request: DistributiveOmit<Exclude<StoreThreadRequest, { op: "rows" }>, "id">): Promise<unknown> {
+    if (this.#exited) return Promise.reject(new StoreError("closed", "the store's thread has stopped"));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      // Someone awaits an answer: the thread keeps the process alive until it comes.
+      this.#worker.ref();
+      this.#worker.postMessage({ ...request, id } as StoreThreadRequest);
+    });
+  }
+}
+
+/** The store's thread. From TypeScript sources (tests, `npm run dev`), tsx is registered in it first. */
+function startThread(start: StoreThreadStart): Worker {
+  const ts = fileURLToPath(import.meta.url).endsWith(".ts");
+  const entry = new URL(`./store-thread.${ts ? "ts" : "js"}`, import.meta.url);
+  if (!ts) return new Worker(entry, { workerData: start });
+  const tsx = JSON.stringify(import.meta.resolve("tsx/esm/api"));
+  const code = `import(${tsx}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(code, { eval: true, workerData: start });
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function toStoreError(error: { code: string; message: string; file?: string }): StoreError {
+  return new StoreError(error.code as StoreErrorCode, error.message, error.file === undefined ? {} : { file: error.file });
+}

@@ -1,0 +1,31 @@
+import type { DatabaseKey } from "./database-key.js";
+import type { AuditQuery, EgressRecord, RequestLogEntry, UsageEntry } from "./records.js";
+import type { StoreOptions } from "./store.js";
+
+/** The messages between a BackgroundStore and its worker thread (store-thread.ts). */
+
+/** What the thread is started with (workerData). `report` stays on the thread: it writes to stderr. */
+export interface StoreThreadStart {
+  options: Omit<StoreOptions, "key" | "report">;
+  key: DatabaseKey;
+}
+
+/** Rows to queue, in the order they were logged; egress rows are already hashed (no bodies cross over). */
+export type QueuedRow =
+  | { kind: "request"; entry: RequestLogEntry }
+  | { kind: "egress"; record: Extract<EgressRecord, { sha256: string }> }
+  | { kind: "usage"; entry: UsageEntry };
+
+export type StoreThreadRequest =
+  | { op: "rows"; rows: QueuedRow[] }
+  | { op: "flush"; id: number }
+  | { op: "queryAudit"; id: number; query: AuditQuery }
+  | { op: "queryRequests"; id: number; query: { since?: Date | number; limit?: number } }
+  | { op: "queryUsage"; id: number; query: { since?: Date | number } }
+  | { op: "health"; id: number }
+  | { op: "close"; id: number };
+
+export type StoreThreadReply =
+  | { op: "ready" }
+  | { op: "failed"; error: { code: string; message: string; file?: string } }
+  | { op: "reply"; id: number; value?: unknown; error?: { code: string; message: string; file?: string } };

@@ -1,0 +1,66 @@
+/**
+ * The worker thread that owns the encrypted database for a running server (see BackgroundStore):
+ * SQLCipher's encryption and the fsync of every commit happen here, never on the thread that
+ * serves requests. It opens the store with the key it is given, then does what it is asked.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { openStore, type Store } from "./store.js";
+import { StoreError } from "./store-error.js";
+import type { StoreThreadReply, StoreThreadRequest, StoreThreadStart } from "./store-protocol.js";
+
+const port = parentPort;
+if (!port) throw new Error("store-thread.ts runs as a worker thread");
+const start = workerData as StoreThreadStart;
+
+function errorOf(err: unknown): { code: string; message: string; file?: string } {
+  if (err instanceof StoreError) return { code: err.code, message: err.message, ...(err.file && { file: err.file }) };
+  return { code: "io", message: (err as Error)?.message ?? String(err) };
+}
+
+let store: Store;
+try {
+  store = openStore({ ...start.options, key: { ...start.key, key: Buffer.from(start.key.key) } });
+  port.postMessage({ op: "ready" } satisfies StoreThreadReply);
+} catch (err) {
+  port.postMessage({ op: "failed", error: errorOf(err) } satisfies StoreThreadReply);
+  process.exit(0);
+}
+
+port.on("message", (message: StoreThreadRequest) => {
+  if (message.op === "rows") {
+    for (const row of message.rows) {
+      if (row.kind === "request") store.logRequest(row.entry);
+      else if (row.kind === "egress") store.recordEgress(row.record);
+      else store.addUsage(row.entry);
+    }
+    return;
+  }
+  let value: unknown;
+  try {
+    switch (message.op) {
+      case "flush":
+        value = store.flush();
+        break;
+      case "queryAudit":
+        value = store.queryAudit(message.query);
+        break;
+      case "queryRequests":
+        value = store.queryRequests(message.query);
+        break;
+      case "queryUsage":
+        value = store.queryUsage(message.query);
+        break;
+      case "health":
+        value = store.health();
+        break;
+      case "close":
+        value = store.close();
+        break;
+    }
+  } catch (err) {
+    port.postMessage({ op: "reply", id: message.id, error: errorOf(err) } satisfies StoreThreadReply);
+    return;
+  }
+  port.postMessage({ op: "reply", id: message.id, value } satisfies StoreThreadReply);
+  if (message.op === "close") port.close();
+});
