@@ -29,6 +29,11 @@ const CLOUD = "Answer from the cloud tier.";
 const TARGETS = new Set(["local/long", "cloud/c"]);
 /** Chance that a request which sees its first local token then kills or freezes the engine. */
 const FAULT_CHANCE = 0.05;
+// Every request decodes greedily: the scripted model ranks a second successor after each piece, and
+// at the default temperature (0.8) it is sampled about once in 20,000 tokens, which would make a
+// correct answer look incomplete about once per 1,000 requests. (The Anthropic SDK's types no longer
+// list temperature, which the Messages API still takes.)
+const GREEDY_ANTHROPIC = { temperature: 0 } as object;
 
 let tandem: RunningTandem;
 let cloud: FakeAnthropic;
@@ -114,14 +119,14 @@ async function one(i: number): Promise<void> {
   if (kind === 0 || kind === 1) {
     const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 });
     if (kind === 0) {
-      const { data, response } = await client.chat.completions.create({ model: "auto", messages }).withResponse();
+      const { data, response } = await client.chat.completions.create({ model: "auto", messages, temperature: 0 }).withResponse();
       assertComplete(data.choices[0]?.message.content ?? "", `openai #${i}`);
       const target = response.headers.get("x-tandem-target") ?? "";
       assert.ok(TARGETS.has(target), `openai #${i} target ${target}`);
       note(response.headers.get("x-tandem-degraded"), target);
     } else {
       const { data: stream, response } = await client.chat.completions
-        .create({ model: "auto", messages, stream: true })
+        .create({ model: "auto", messages, stream: true, temperature: 0 })
         .withResponse();
       let text = "";
       let finish: string | null | undefined;
@@ -142,13 +147,15 @@ async function one(i: number): Promise<void> {
   } else if (kind === 2 || kind === 3) {
     const client = new Anthropic({ baseURL: tandem.url, apiKey: "x", maxRetries: 0 });
     if (kind === 2) {
-      const { data, response } = await client.messages.create({ model: "auto", max_tokens: 100, messages }).withResponse();
+      const { data, response } = await client.messages
+        .create({ model: "auto", max_tokens: 100, messages, ...GREEDY_ANTHROPIC })
+        .withResponse();
       assertComplete(data.content.map((b) => (b.type === "text" ? b.text : "")).join(""), `anthropic #${i}`);
       const target = response.headers.get("x-tandem-target") ?? "";
       assert.ok(TARGETS.has(target), `anthropic #${i} target ${target}`);
       note(response.headers.get("x-tandem-degraded"), target);
     } else {
-      const stream = client.messages.stream({ model: "auto", max_tokens: 100, messages });
+      const stream = client.messages.stream({ model: "auto", max_tokens: 100, messages, ...GREEDY_ANTHROPIC });
       let first = true;
       stream.on("text", () => {
         if (first) maybeFault();
@@ -164,14 +171,14 @@ async function one(i: number): Promise<void> {
   } else {
     const ollama = new Ollama({ host: tandem.url });
     if (kind === 4) {
-      const res = await ollama.chat({ model: "auto", messages, stream: false });
+      const res = await ollama.chat({ model: "auto", messages, stream: false, options: { temperature: 0 } });
       assertComplete(res.message.content, `ollama #${i}`);
       assert.ok(TARGETS.has(res.model), `ollama #${i} model names the target: ${res.model}`);
       note(undefined, res.model);
     } else {
       let text = "";
       let done = false;
-      for await (const part of await ollama.chat({ model: "auto", messages, stream: true })) {
+      for await (const part of await ollama.chat({ model: "auto", messages, stream: true, options: { temperature: 0 } })) {
         if (part.message.content && !text) maybeFault();
         text += part.message.content;
         done = part.done;
