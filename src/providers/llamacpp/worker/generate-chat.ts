@@ -28,7 +28,13 @@ export async function generateChat(
   const history = toChatHistory(request.messages, target);
   const functions = request.tools && request.toolChoice !== "none" ? toFunctions(request) : undefined;
   const grammar = functions ? undefined : await grammarFor(loaded, request);
+  // A request canceled while it waited (for the model, for a sequence) never touches a sequence.
+  if (signal.aborted) throw canceledError(target);
   const sequence = await loaded.acquire();
+  if (signal.aborted) {
+    loaded.release(sequence);
+    throw canceledError(target);
+  }
   const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
   const meterBefore = sequence.tokenMeter.getState();
   let outputTokens = 0;
