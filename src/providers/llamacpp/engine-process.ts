@@ -175,6 +175,13 @@ export class EngineProcess {
     const engineOptions: EngineOptions = { gpu: this.options.gpu };
     const child = fork(entry, [JSON.stringify(engineOptions)], {
       execArgv,
+      // One libuv thread: after a batch is decoded, node-llama-cpp samples every sequence's next token
+      // at once on libuv threads, and llama.cpp reorders the batch's logits rows lazily on first
+      // access without a lock, so two samples at once could read each other's rows (a sequence then
+      // continues with another's token: seen about once per 1,000 answers with 4 parallel sequences).
+      // llama.cpp computes on its own threads (`threads`); this only queues the engine's native calls,
+      // at the cost of a model load holding up generation on another model while it runs.
+      env: { ...process.env, UV_THREADPOOL_SIZE: "1" },
       serialization: "advanced",
       stdio: ["ignore", "ignore", "pipe", "ipc"],
     });
