@@ -1,25 +1,11 @@
-import type { GatewayError } from "../core/index.js";
-
-/** Error codes that mean the network path failed, not the upstream's answer. */
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "EHOSTUNREACH",
-  "ETIMEDOUT",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_SOCKET",
-]);
+import { type GatewayError, NETWORK_FAILURE_CODES } from "../core/index.js";
 
 /** Whether a failure was the connection itself (refused, reset, DNS, unreachable), looking through causes. */
 export function isNetworkFailure(error: GatewayError): boolean {
   let cause: unknown = error.cause;
   for (let depth = 0; depth < 5 && cause; depth++) {
     const code = (cause as { code?: unknown }).code;
-    if (typeof code === "string" && NETWORK_CODES.has(code)) return true;
+    if (typeof code === "string" && NETWORK_FAILURE_CODES.has(code)) return true;
     cause = (cause as { cause?: unknown }).cause;
   }
   return false;

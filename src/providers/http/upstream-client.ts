@@ -1,16 +1,6 @@
 import { Agent, type Dispatcher, request } from "undici";
-import { GatewayError } from "../../core/index.js";
+import { CONNECT_FAILURE_CODES, GatewayError } from "../../core/index.js";
 import { upstreamErrorFromResponse } from "./upstream-error.js";
-
-/** Errors that mean no connection was made, so no byte of the request left. */
-const NEVER_CONNECTED = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "UND_ERR_CONNECT_TIMEOUT",
-]);
 
 export interface UpstreamRequestInit {
   headers?: Record<string, string>;
@@ -75,7 +65,7 @@ export class UpstreamClient {
       if (body !== undefined) init.onBody?.(body);
     } catch (err) {
       // A body may have gone out unless the connection never came up.
-      if (body !== undefined && !NEVER_CONNECTED.has((err as { code?: string }).code ?? "")) init.onBody?.(body);
+      if (body !== undefined && !CONNECT_FAILURE_CODES.has((err as { code?: string }).code ?? "")) init.onBody?.(body);
       throw withTarget(GatewayError.from(err), this.#target);
     }
     if (res.statusCode >= 200 && res.statusCode < 300) return res;
