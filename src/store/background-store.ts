@@ -120,13 +120,11 @@ export class BackgroundStore {
   }
 
   async queryRequests(query: { since?: Date | number; limit?: number } = {}): Promise<RequestLogRow[]> {
-    this.#handOver();
     await this.flush();
     return (await this.#ask({ op: "queryRequests", query })) as RequestLogRow[];
   }
 
   async queryUsage(query: { since?: Date | number } = {}): Promise<UsageRow[]> {
-    this.#handOver();
     await this.flush();
     return (await this.#ask({ op: "queryUsage", query })) as UsageRow[];
   }

@@ -18,6 +18,7 @@ import { Ollama, type Message as OllamaMessage } from "ollama";
 import OpenAI from "openai";
 import type { ConfigInput } from "../../src/config/index.js";
 import { type Finding, SensitiveDataDetector } from "../../src/privacy/index.js";
+import type { EgressAuditRow } from "../../src/store/index.js";
 import { type ByteRecorder, type RawHttpRequest, startByteRecorder } from "../support/byte-recorder.js";
 import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
@@ -788,16 +789,8 @@ async function assertAudited(kind: UpstreamKind, route: string, expected: { sens
   }
 }
 
-interface AuditRow {
-  id: number;
-  time: string | number;
-  target: string;
-  route: string | null;
-  sensitivity: string;
-  redactions: Record<string, number>;
-  sha256: string;
-  bytes: number;
-}
+/** An egress audit row as GET /v1/audit puts it on the wire (its time as an ISO string). */
+type AuditRow = Omit<EgressAuditRow, "time"> & { time: string };
 
 async function readAudit(query = ""): Promise<{ object: string; data: AuditRow[]; raw: string }> {
   (tandem.server as { store?: { flush(): unknown } }).store?.flush();
