@@ -160,6 +160,14 @@ export const routeSchema = z.object({
    * next target is started too; the first to produce a token answers and the other is cancelled.
    */
   hedge: z.object({ afterMs: z.number().int().positive().optional() }).optional(),
+  /**
+   * Stream from the upstream even when the client does not. Default true: the first-token and idle
+   * limits then watch every request, so a stalled upstream is left for the next tier in seconds.
+   * false: a client that does not stream gets a whole upstream answer, as other gateways do (less
+   * work per request), and a stall is only noticed when `timeouts.totalMs` passes, too late to fail
+   * over. A route with `hedge` always streams (a hedge starts on a late first token).
+   */
+  streamUpstream: z.boolean().default(true),
   /** What the client gets when every tier failed. Default: error. */
   onExhausted: z.enum(["error", "notice"]).default("error"),
   /**

@@ -22,7 +22,7 @@ export interface ChatRequest {
   seed?: number;
   /** An end-user id for abuse tracking, passed on where the upstream accepts one. */
   user?: string;
-  /** Whether the client wants a stream. Providers always stream from their upstream; this is for dialects. */
+  /** Whether the client wants a stream (for dialects; what the upstream is asked for is ProviderChatRequest.whole). */
   stream: boolean;
   /** How long a local engine keeps the model loaded after this request (Ollama's keep_alive); -1 forever, 0 unload. */
   keepAliveMs?: number;
@@ -36,6 +36,12 @@ export interface ProviderChatRequest extends ChatRequest {
   onUpstreamBody?: (body: string) => void;
   /** The route's limit on establishing a connection, in ms (the provider's own limit applies when lower). */
   connectTimeoutMs?: number;
+  /**
+   * Ask the upstream for one whole answer instead of a stream (the router sets it for a client that
+   * does not stream, on providers that can; see Provider.answersWhole). The events are the same;
+   * they all arrive once the answer is complete.
+   */
+  whole?: boolean;
 }
 
 export interface EmbedRequest {

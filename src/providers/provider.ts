@@ -30,6 +30,11 @@ export interface Provider {
   /** The provider's name in the config (the part of a target before the slash). */
   readonly id: string;
   readonly kind: ProviderKind;
+  /**
+   * Whether `chat` honours `request.whole` (asks its upstream for a whole answer rather than a
+   * stream). HTTP providers do; the local engine always streams, so its time limits keep watching tokens.
+   */
+  readonly answersWhole?: boolean;
   chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent>;
   embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult>;
   /** The upstream's model list (used for discovery and as a cheap health probe). */

@@ -426,7 +426,8 @@ export class Router implements Gateway {
     const outcome = await this.#failover(
       plan,
       context,
-      (target, timeouts, breaker, signal) => this.#startChat(target, request, { ...context, signal }, timeouts, breaker, privacy),
+      (target, timeouts, breaker, signal) =>
+        this.#startChat(target, request, { ...context, signal }, timeouts, breaker, privacy, streamsUpstream(plan, request)),
       tried,
     );
     if ("value" in outcome) {
@@ -590,6 +591,7 @@ export class Router implements Gateway {
               timeouts,
               breaker,
               privacy,
+              streamsUpstream(plan, request),
             ),
           tried,
         );
@@ -662,7 +664,9 @@ export class Router implements Gateway {
 
   /**
    * One attempt: fits the conversation to the target's window when it is known and too small, starts
-   * the upstream answer and waits for its first event (so failures can still fail over).
+   * the upstream answer and waits for its first event (so failures can still fail over). Unless
+   * `stream`, a provider that can asks for a whole answer: its first event comes with the last, so
+   * the first-token limit is the total one, and its time is not counted as a time to first token.
    */
   async #startChat(
     target: Target,
@@ -671,7 +675,9 @@ export class Router implements Gateway {
     timeouts: Timeouts,
     breaker: CircuitBreaker,
     privacy: Privacy | undefined,
+    stream: boolean,
   ): Promise<{ events: AsyncIterable<StreamEvent>; fitted?: string }> {
+    const whole = !stream && target.provider.answersWhole === true;
     let request = original;
     let fitted: string | undefined;
     if (target.contextWindow !== undefined) {
@@ -685,7 +691,11 @@ export class Router implements Gateway {
     // Leaving the machine: redacted when the policy says so, and every body sent is recorded.
     const redaction = target.local ? undefined : privacy?.decision.redaction;
     if (redaction) request = redaction.redactRequest(request);
-    const deadline = new Deadline(context.signal, timeouts, target.name);
+    const deadline = new Deadline(
+      context.signal,
+      whole ? { ...timeouts, firstTokenMs: timeouts.totalMs, minTokensPerSecond: 0 } : timeouts,
+      target.name,
+    );
     const startedAt = performance.now();
     const iterator = target.provider
       .chat(
@@ -693,6 +703,7 @@ export class Router implements Gateway {
           ...request,
           upstreamModel: target.upstreamModel,
           connectTimeoutMs: timeouts.connectMs,
+          ...(whole && { whole }),
           ...this.#egressHook(target, privacy),
         },
         deadline.signal,
@@ -720,8 +731,10 @@ export class Router implements Gateway {
     deadline.tick();
     breaker.success();
     this.#health.markHealthy(target.providerName);
-    this.#stats.firstEvent(target.name, performance.now() - startedAt);
-    this.#metrics.timeToFirstEvent.observe({ target: target.name }, (performance.now() - startedAt) / 1000);
+    if (!whole) {
+      this.#stats.firstEvent(target.name, performance.now() - startedAt);
+      this.#metrics.timeToFirstEvent.observe({ target: target.name }, (performance.now() - startedAt) / 1000);
+    }
     const relayed = this.#relay(target.name, [...preamble, first.value], iterator, deadline, startedAt, breaker);
     const events = redaction ? redaction.rehydrateStream(relayed) : relayed;
     return fitted ? { events, fitted } : { events };
@@ -913,4 +926,9 @@ export class Router implements Gateway {
     if (target?.provider.preload) await target.provider.preload(target.upstreamModel, keepAliveMs, signal);
     return entry;
   }
+}
+
+/** Whether attempts for this request stream from the upstream (see the route's `streamUpstream`). */
+function streamsUpstream(plan: Plan, request: ChatRequest): boolean {
+  return request.stream || plan.policy.streamUpstream || plan.policy.hedge !== undefined;
 }

@@ -158,6 +158,55 @@ for (const impl of IMPLEMENTATIONS) {
       assert.equal(finish?.type === "finish" && finish.reason, "tool_calls");
     });
 
+    it("answers whole when asked: the same events from one non-streamed upstream answer", async () => {
+      assert.equal(provider.answersWhole, true);
+      fake.script(() => ({ kind: "text", text: "Once upon a time", usage: { input: 7, output: 4 } }));
+      const whole = await drain(provider.chat(request({ whole: true }), signal()));
+      assert.equal(whole.error, undefined);
+      assertWellFormed(whole.events);
+      assert.equal(text(whole.events), "Once upon a time");
+      const usage = Object.assign({}, ...whole.events.filter((e) => e.type === "usage").map((e) => e.usage));
+      assert.deepEqual([usage.inputTokens, usage.outputTokens], [7, 4]);
+      assert.equal(whole.events.at(-1)?.type === "finish" && (whole.events.at(-1) as { reason: string }).reason, "stop");
+      assert.equal((fake.requests.at(-1)?.body as { stream?: boolean }).stream, false);
+
+      fake.script(() => ({ kind: "text", text: "Once upon", finish: "length" }));
+      const cut = await drain(provider.chat(request({ whole: true }), signal()));
+      assert.equal(cut.events.at(-1)?.type === "finish" && (cut.events.at(-1) as { reason: string }).reason, "length");
+
+      fake.script(() => ({
+        kind: "tool_calls",
+        calls: [
+          { id: "call_a1", name: "get_weather", arguments: { city: "Paris" } },
+          { id: "call_b2", name: "get_weather", arguments: { city: "Oslo" } },
+        ],
+      }));
+      const calls = await drain(provider.chat(request({ tools, whole: true }), signal()));
+      assert.equal(calls.error, undefined);
+      assertWellFormed(calls.events);
+      const starts = calls.events.filter((e) => e.type === "tool-call-start");
+      assert.deepEqual(
+        starts.map((s) => [s.id, s.name]),
+        [
+          ["call_a1", "get_weather"],
+          ["call_b2", "get_weather"],
+        ],
+      );
+      const args = starts.map((s) =>
+        JSON.parse(
+          calls.events.map((e) => (e.type === "tool-call-delta" && e.index === s.index ? e.argumentsDelta : "")).join(""),
+        ),
+      );
+      assert.deepEqual(args, [{ city: "Paris" }, { city: "Oslo" }]);
+      assert.equal(calls.events.at(-1)?.type === "finish" && (calls.events.at(-1) as { reason: string }).reason, "tool_calls");
+
+      fake.script(() => ({ kind: "error", status: 429, message: "slow down", headers: { "retry-after": "3" } }));
+      const limited = await drain(provider.chat(request({ whole: true }), signal()));
+      assert.equal(limited.events.length, 0);
+      assert.equal(limited.error?.code, "rate_limited");
+      assert.equal(limited.error?.retryAfterMs, 3000);
+    });
+
     it("mirrors an upstream 429 with its Retry-After, retryable", async () => {
       fake.script(() => ({ kind: "error", status: 429, message: "slow down", headers: { "retry-after": "7" } }));
       const { events, error } = await drain(provider.chat(request(), signal()));

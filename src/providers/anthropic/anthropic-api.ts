@@ -38,7 +38,7 @@ export interface AnthropicMessagesRequest {
   top_p?: number;
   top_k?: number;
   metadata?: { user_id: string };
-  stream: true;
+  stream: boolean;
 }
 
 /*

@@ -10,6 +10,7 @@ import type { ApiKeySource, ModelInfo, Provider, RemoteProviderOptions } from ".
 import { ModelListSchema } from "./anthropic-api.js";
 import { convertToAnthropicRequest } from "./convert-to-anthropic-request.js";
 import { parseAnthropicStream } from "./parse-anthropic-stream.js";
+import { readAnthropicMessage } from "./read-anthropic-message.js";
 
 export interface AnthropicProviderOptions extends RemoteProviderOptions {
   /** The `anthropic-version` header sent on every request. Default "2023-06-01". */
@@ -22,12 +23,14 @@ export interface AnthropicProviderOptions extends RemoteProviderOptions {
 const MAX_MODEL_PAGES = 20;
 
 /**
- * Anthropic's Messages API (https://api.anthropic.com, or anything that speaks it). Always streams
- * from the upstream; see convert-to-anthropic-request.ts for how canonical settings are adapted.
+ * Anthropic's Messages API (https://api.anthropic.com, or anything that speaks it). Streams from the
+ * upstream, or asks for one whole message when `request.whole`; see convert-to-anthropic-request.ts
+ * for how canonical settings are adapted.
  */
 export class AnthropicProvider implements Provider {
   readonly id: string;
   readonly kind = "anthropic" as const;
+  readonly answersWhole = true;
   readonly #client: UpstreamClient;
   readonly #apiKey: ApiKeySource;
   readonly #headers: Record<string, string>;
@@ -45,13 +48,20 @@ export class AnthropicProvider implements Provider {
 
   async *chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
     const target = `${this.id}/${request.upstreamModel}`;
-    const body = convertToAnthropicRequest(request, { defaultMaxTokens: this.#defaultMaxTokens });
-    const res = await this.#client.send("POST", "/v1/messages", {
-      headers: { ...(await this.#requestHeaders()), accept: "text/event-stream" },
-      body,
+    const init = {
+      body: convertToAnthropicRequest(request, { defaultMaxTokens: this.#defaultMaxTokens }),
       signal,
       onBody: request.onUpstreamBody,
       connectTimeoutMs: request.connectTimeoutMs,
+    };
+    if (request.whole) {
+      const json = await this.#client.json("POST", "/v1/messages", { ...init, headers: await this.#requestHeaders() });
+      yield* readAnthropicMessage(json, target);
+      return;
+    }
+    const res = await this.#client.send("POST", "/v1/messages", {
+      ...init,
+      headers: { ...(await this.#requestHeaders()), accept: "text/event-stream" },
     });
     yield* relayUpstreamStream(res, signal, target, (body) => parseAnthropicStream(readSse(body), target));
   }

@@ -8,7 +8,7 @@ export interface AnthropicRequestDefaults {
 }
 
 /**
- * A canonical request as an Anthropic Messages request body. Always streamed. Settings Anthropic
+ * A canonical request as an Anthropic Messages request body, streamed unless `request.whole`. Settings Anthropic
  * has no equivalent for are adapted or dropped, never turned into an upstream 400:
  * - temperature is clamped to Anthropic's 0..1 (OpenAI clients may send up to 2);
  * - `seed` is dropped; whitespace-only stop sequences (which Anthropic rejects) are dropped;
@@ -25,7 +25,7 @@ export function convertToAnthropicRequest(
     model: request.upstreamModel,
     max_tokens: Math.max(1, Math.floor(request.maxTokens ?? defaults.defaultMaxTokens)),
     messages: prompt.messages,
-    stream: true,
+    stream: !request.whole,
   };
   const system = [prompt.system, formatInstruction(request.responseFormat)].filter((s) => s !== undefined).join("\n\n");
   if (system !== "") body.system = system;

@@ -3,7 +3,7 @@ import { convertToOllamaMessages } from "./convert-to-ollama-messages.js";
 import type { OllamaChatBody } from "./ollama-api.js";
 
 /**
- * Canonical request -> POST /api/chat body, always streamed. Ollama has no `tool_choice`: "none"
+ * Canonical request -> POST /api/chat body, streamed unless `request.whole`. Ollama has no `tool_choice`: "none"
  * sends no tools and a named choice sends only that tool; "required" cannot be enforced and is
  * sent as "auto". `user` and `parallelToolCalls` have no Ollama equivalent and are left out.
  */
@@ -11,7 +11,7 @@ export function convertToOllamaChatRequest(request: ProviderChatRequest): Ollama
   const body: OllamaChatBody = {
     model: request.upstreamModel,
     messages: convertToOllamaMessages(request.messages),
-    stream: true,
+    stream: !request.whole,
   };
 
   const choice = request.toolChoice;

@@ -36,7 +36,7 @@ export interface OllamaChatBody {
     stop?: string[];
     seed?: number;
   };
-  stream: true;
+  stream: boolean;
 }
 
 const toolCallSchema = z.object({

@@ -9,17 +9,18 @@ import { bearerHeaders, relayUpstreamStream, UpstreamClient } from "../http/inde
 import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
 import { convertToOllamaChatRequest } from "./convert-to-ollama-chat-request.js";
 import { ollamaEmbedResponseSchema, ollamaTagsResponseSchema } from "./ollama-api.js";
-import { parseOllamaChatStream } from "./parse-ollama-chat-stream.js";
+import { parseOllamaChatLines, parseOllamaChatStream } from "./parse-ollama-chat-stream.js";
 
 /**
  * An Ollama server (local, remote, or Ollama's cloud) as a provider. `baseUrl` is the origin,
  * e.g. `http://127.0.0.1:11434`. An API key, when one is configured, is sent as
  * `Authorization: Bearer` (Ollama's cloud and authenticating proxies take it that way); a plain
- * local Ollama needs none. Chat always streams from the upstream.
+ * local Ollama needs none. Chat streams from the upstream unless `request.whole`.
  */
 export class OllamaProvider implements Provider {
   readonly id: string;
   readonly kind = "ollama" as const;
+  readonly answersWhole = true;
   readonly #client: UpstreamClient;
   readonly #options: RemoteProviderOptions;
 
@@ -34,14 +35,18 @@ export class OllamaProvider implements Provider {
 
   async *chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
     const target = `${this.id}/${request.upstreamModel}`;
-    const body = convertToOllamaChatRequest(request);
-    const res = await this.#client.send("POST", "/api/chat", {
+    const init = {
       headers: await this.#headers(),
-      body,
+      body: convertToOllamaChatRequest(request),
       signal,
       onBody: request.onUpstreamBody,
       connectTimeoutMs: request.connectTimeoutMs,
-    });
+    };
+    if (request.whole) {
+      yield* parseOllamaChatLines([await this.#client.json("POST", "/api/chat", init)], target);
+      return;
+    }
+    const res = await this.#client.send("POST", "/api/chat", init);
     yield* relayUpstreamStream(res, signal, target, (stream) => parseOllamaChatStream(stream, target));
   }
 

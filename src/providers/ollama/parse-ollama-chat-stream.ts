@@ -13,10 +13,21 @@ import { ollamaChatChunkSchema } from "./ollama-api.js";
  * a synthesized `call_…` one. The final `done:true` line gives usage and the finish reason. An
  * `{"error": …}` line, a malformed line, or a body that ends before `done` all throw.
  */
-export async function* parseOllamaChatStream(body: AsyncIterable<Buffer | string>, target: string): AsyncGenerator<StreamEvent> {
+export function parseOllamaChatStream(body: AsyncIterable<Buffer | string>, target: string): AsyncGenerator<StreamEvent> {
+  return parseOllamaChatLines(readNdjson(body), target);
+}
+
+/**
+ * Parsed /api/chat lines -> canonical events (see parseOllamaChatStream). A whole (non-streamed)
+ * answer is one such line, the final `done:true` one with the whole message.
+ */
+export async function* parseOllamaChatLines(
+  lines: AsyncIterable<unknown> | Iterable<unknown>,
+  target: string,
+): AsyncGenerator<StreamEvent> {
   let started = false;
   let callCount = 0;
-  for await (const line of readNdjson(body)) {
+  for await (const line of lines) {
     const parsed = ollamaChatChunkSchema.safeParse(line);
     if (!parsed.success) {
       throw new GatewayError("upstream_error", `${target}: Ollama sent a stream line of an unexpected shape`, { target });

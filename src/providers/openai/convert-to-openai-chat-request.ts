@@ -6,15 +6,15 @@ import type { OpenAIChatRequestBody } from "./openai-chat-api.js";
 export type MaxTokensField = "max_tokens" | "max_completion_tokens";
 
 /**
- * Canonical request -> POST /chat/completions body. Always streams, with usage in the last chunk.
+ * Canonical request -> POST /chat/completions body: streamed with usage in the last chunk, or one
+ * whole answer when `request.whole`.
  * `topK` has no OpenAI field (api.openai.com rejects unknown arguments) and is not sent.
  */
 export function convertToOpenAIChatRequest(request: ProviderChatRequest, maxTokensField: MaxTokensField): OpenAIChatRequestBody {
   const body: OpenAIChatRequestBody = {
     model: request.upstreamModel,
     messages: convertToOpenAIMessages(request.messages),
-    stream: true,
-    stream_options: { include_usage: true },
+    ...(request.whole ? { stream: false } : { stream: true, stream_options: { include_usage: true } }),
   };
   const tools = request.tools ?? [];
   if (tools.length > 0) {

@@ -106,8 +106,8 @@ export const openAIModelListSchema = z.object({
 export interface OpenAIChatRequestBody {
   model: string;
   messages: OpenAIChatMessage[];
-  stream: true;
-  stream_options: { include_usage: true };
+  stream: boolean;
+  stream_options?: { include_usage: true };
   tools?: {
     type: "function";
     function: { name: string; description?: string; parameters: Record<string, unknown>; strict?: boolean };

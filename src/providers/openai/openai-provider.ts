@@ -10,7 +10,7 @@ import { bearerHeaders, extractErrorMessage, readSse, relayUpstreamStream, Upstr
 import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
 import { convertToOpenAIChatRequest, type MaxTokensField } from "./convert-to-openai-chat-request.js";
 import { openAIEmbeddingResponseSchema, openAIModelListSchema } from "./openai-chat-api.js";
-import { readOpenAIChatStream } from "./read-openai-chat-stream.js";
+import { readOpenAIChatCompletion, readOpenAIChatStream } from "./read-openai-chat-stream.js";
 
 export interface OpenAIProviderOptions extends RemoteProviderOptions {
   /**
@@ -26,6 +26,7 @@ export interface OpenAIProviderOptions extends RemoteProviderOptions {
 export class OpenAIProvider implements Provider {
   readonly id: string;
   readonly kind = "openai" as const;
+  readonly answersWhole = true;
   readonly #options: OpenAIProviderOptions;
   readonly #client: UpstreamClient;
   readonly #maxTokensField: MaxTokensField;
@@ -42,12 +43,20 @@ export class OpenAIProvider implements Provider {
 
   async *chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
     const target = `${this.id}/${request.upstreamModel}`;
-    const res = await this.#client.send("POST", "/chat/completions", {
-      headers: { ...(await this.#headers()), accept: "text/event-stream" },
+    const init = {
       body: convertToOpenAIChatRequest(request, this.#maxTokensField),
       signal,
       onBody: request.onUpstreamBody,
       connectTimeoutMs: request.connectTimeoutMs,
+    };
+    if (request.whole) {
+      const json = await this.#client.json("POST", "/chat/completions", { ...init, headers: await this.#headers() });
+      yield* readOpenAIChatCompletion(json, target);
+      return;
+    }
+    const res = await this.#client.send("POST", "/chat/completions", {
+      ...init,
+      headers: { ...(await this.#headers()), accept: "text/event-stream" },
     });
     await expectEventStream(res, target);
     yield* relayUpstreamStream(res, signal, target, (body) => readOpenAIChatStream(readSse(body), target));

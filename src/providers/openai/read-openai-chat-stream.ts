@@ -29,14 +29,8 @@ export async function* readOpenAIChatStream(
   messages: AsyncIterable<EventSourceMessage>,
   target: string,
 ): AsyncGenerator<StreamEvent> {
-  let started = false;
-  let finishRaw: string | undefined;
-  let sawFinish = false;
+  const answer = new OpenAIAnswer(target);
   let done = false;
-  const calls = new Map<number, ToolCallState>();
-  const usage: Partial<Usage> = {};
-  let sawUsage = false;
-
   for await (const message of messages) {
     const data = message.data.trim();
     if (data === "") continue;
@@ -44,9 +38,57 @@ export async function* readOpenAIChatStream(
       done = true;
       break;
     }
-    const chunk = parseChunk(data, target);
-    if (!started) {
-      started = true;
+    yield* answer.chunk(parseChunk(data, target));
+  }
+  yield* answer.end(done);
+}
+
+/**
+ * A whole (non-streamed) `chat.completion` -> the same canonical events as its stream would give.
+ * A completion reads as one chunk whose delta is the message: its tool calls carry no index and come
+ * whole, in order, which the stream reader already handles.
+ */
+export function readOpenAIChatCompletion(json: unknown, target: string): StreamEvent[] {
+  const completion = json as { choices?: unknown };
+  throwIfError(json, undefined, target);
+  const choices = Array.isArray(completion.choices)
+    ? completion.choices.map((choice) => {
+        const { message, ...rest } = (choice ?? {}) as { message?: unknown };
+        return { ...rest, delta: message };
+      })
+    : completion.choices;
+  const chunk = asOpenAIChatChunk({ ...(json as object), choices });
+  if (!chunk) {
+    throw new GatewayError(
+      "upstream_error",
+      `${target}: the answer has an unexpected shape: ${JSON.stringify(json).slice(0, 200)}`,
+      {
+        target,
+      },
+    );
+  }
+  const answer = new OpenAIAnswer(target);
+  return [...answer.chunk(chunk), ...answer.end(true)];
+}
+
+/** What one OpenAI answer has said so far, chunk by chunk, as canonical events. */
+class OpenAIAnswer {
+  readonly #target: string;
+  #started = false;
+  #finishRaw: string | undefined;
+  #sawFinish = false;
+  readonly #calls = new Map<number, ToolCallState>();
+  readonly #usage: Partial<Usage> = {};
+  #sawUsage = false;
+
+  constructor(target: string) {
+    this.#target = target;
+  }
+
+  /** The events one chunk carries. */
+  *chunk(chunk: OpenAIChatChunk): Generator<StreamEvent> {
+    if (!this.#started) {
+      this.#started = true;
       yield { type: "start", ...(chunk.id != null && { id: chunk.id }), ...(chunk.model != null && { model: chunk.model }) };
     }
     for (const choice of chunk.choices ?? []) {
@@ -56,35 +98,40 @@ export async function* readOpenAIChatStream(
       // A refusal is what the model said; clients of any API should see it as text.
       if (delta?.refusal) yield { type: "text-delta", text: delta.refusal };
       for (const [position, piece] of (delta?.tool_calls ?? []).entries()) {
-        yield* toolCallPiece(calls, piece, position);
+        yield* toolCallPiece(this.#calls, piece, position);
       }
-      if (choice.finish_reason != null && !sawFinish) {
-        sawFinish = true;
-        finishRaw = choice.finish_reason;
-        yield* endToolCalls(calls);
+      if (choice.finish_reason != null && !this.#sawFinish) {
+        this.#sawFinish = true;
+        this.#finishRaw = choice.finish_reason;
+        yield* endToolCalls(this.#calls);
       }
     }
     if (chunk.usage != null) {
-      sawUsage = true;
-      if (chunk.usage.prompt_tokens != null) usage.inputTokens = chunk.usage.prompt_tokens;
-      if (chunk.usage.completion_tokens != null) usage.outputTokens = chunk.usage.completion_tokens;
+      this.#sawUsage = true;
+      if (chunk.usage.prompt_tokens != null) this.#usage.inputTokens = chunk.usage.prompt_tokens;
+      if (chunk.usage.completion_tokens != null) this.#usage.outputTokens = chunk.usage.completion_tokens;
       const cached = chunk.usage.prompt_tokens_details?.cached_tokens;
-      if (cached != null) usage.cachedInputTokens = cached;
+      if (cached != null) this.#usage.cachedInputTokens = cached;
     }
   }
 
-  if (!done && !sawFinish) {
-    throw new GatewayError("upstream_error", `${target}: the stream ended before it finished (no finish_reason, no [DONE])`, {
-      target,
-    });
+  /** The closing events, once the answer is over; `done`: the end marker came (or the answer was whole). */
+  *end(done: boolean): Generator<StreamEvent> {
+    if (!done && !this.#sawFinish) {
+      throw new GatewayError(
+        "upstream_error",
+        `${this.#target}: the stream ended before it finished (no finish_reason, no [DONE])`,
+        { target: this.#target },
+      );
+    }
+    if (!this.#started) yield { type: "start" };
+    yield* endToolCalls(this.#calls);
+    if (this.#sawUsage) yield { type: "usage", usage: this.#usage };
+    let reason = mapOpenAIFinishReason(this.#finishRaw);
+    // Some servers (Ollama, older llama.cpp) finish a tool-calling turn with "stop".
+    if (reason === "stop" && madeToolCalls(this.#calls)) reason = "tool_calls";
+    yield this.#finishRaw === undefined ? { type: "finish", reason } : { type: "finish", reason, raw: this.#finishRaw };
   }
-  if (!started) yield { type: "start" };
-  yield* endToolCalls(calls);
-  if (sawUsage) yield { type: "usage", usage };
-  let reason = mapOpenAIFinishReason(finishRaw);
-  // Some servers (Ollama, older llama.cpp) finish a tool-calling turn with "stop".
-  if (reason === "stop" && madeToolCalls(calls)) reason = "tool_calls";
-  yield finishRaw === undefined ? { type: "finish", reason } : { type: "finish", reason, raw: finishRaw };
 }
 
 function parseChunk(data: string, target: string): OpenAIChatChunk {
@@ -96,12 +143,7 @@ function parseChunk(data: string, target: string): OpenAIChatChunk {
       target,
     });
   }
-  if (typeof json === "object" && json !== null && "error" in json) {
-    const error = openAIErrorObjectSchema.safeParse((json as { error: unknown }).error);
-    if (error.success) throw gatewayErrorFromOpenAIError(error.data, target);
-    const text = typeof (json as { error: unknown }).error === "string" ? String((json as { error: unknown }).error) : data;
-    throw new GatewayError("upstream_error", `${target}: ${text.slice(0, 500)}`, { target });
-  }
+  throwIfError(json, data, target);
   const chunk = asOpenAIChatChunk(json);
   if (!chunk) {
     throw new GatewayError("upstream_error", `${target}: the stream carried a chunk of unexpected shape: ${data.slice(0, 200)}`, {
@@ -109,6 +151,18 @@ function parseChunk(data: string, target: string): OpenAIChatChunk {
     });
   }
   return chunk;
+}
+
+/** An answer (a chunk or a whole body) that is an error object instead throws that error. */
+function throwIfError(json: unknown, data: string | undefined, target: string): void {
+  if (typeof json !== "object" || json === null || !("error" in json)) return;
+  const error = openAIErrorObjectSchema.safeParse((json as { error: unknown }).error);
+  if (error.success) throw gatewayErrorFromOpenAIError(error.data, target);
+  const text =
+    typeof (json as { error: unknown }).error === "string"
+      ? String((json as { error: unknown }).error)
+      : (data ?? JSON.stringify(json));
+  throw new GatewayError("upstream_error", `${target}: ${text.slice(0, 500)}`, { target });
 }
 
 function* toolCallPiece(calls: Map<number, ToolCallState>, piece: OpenAIToolCallPiece, position: number): Generator<StreamEvent> {
