@@ -25,6 +25,8 @@ const CONNECTIONS = 32;
 const CHUNKS = 20;
 const PORTKEY = join(ROOT, "node_modules/@portkey-ai/gateway/build/start-server.js");
 const PACED_STREAMS = Number(process.env.BENCH_PACED_STREAMS ?? 30);
+/** Warm-up requests per path before anything is measured: tandem's CPU per request settles after a few thousand (JIT). */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 1500);
 const PACE_MS = 2;
 const LOCAL_RUNS = Number(process.env.BENCH_LOCAL_RUNS ?? 5);
 const LOCAL_IDLE_MS = 500;
@@ -211,6 +213,10 @@ async function main(modelDir: string): Promise<void> {
       "providers:",
       `  up: { kind: openai, baseUrl: "${upstreamUrl}/v1", local: false, models: [bench, bench-paced] }`,
       `  claude: { kind: anthropic, baseUrl: "${upstreamUrl}", local: false, models: [bench] }`,
+      // The same upstream through routes that ask it for whole answers when the client does not stream.
+      "routes:",
+      "  whole: { tiers: [up/bench], streamUpstream: false }",
+      "  whole-paced: { tiers: [up/bench-paced], streamUpstream: false }",
       "",
     ].join("\n"),
   );
@@ -335,6 +341,15 @@ async function main(modelDir: string): Promise<void> {
       pid: tandem.child.pid,
       failed: {},
     },
+    {
+      name: "tandem (whole)",
+      pool: pool(tandem.port),
+      path: "/v1/chat/completions",
+      headers: json,
+      body: chatBody("whole"),
+      pid: tandem.child.pid,
+      failed: {},
+    },
   ];
   if (!(portkey instanceof Error)) {
     paths.push({
@@ -375,7 +390,7 @@ async function main(modelDir: string): Promise<void> {
   ];
 
   // Warm up every path (JIT, pools, sockets).
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < WARMUP; i++) {
     const stream = i % 2 === 0;
     for (const p of [...paths, ...translation])
       await guarded(p, `warmup ${stream ? "streamed" : "whole"}`, () => once(p, stream).then(() => {}));
@@ -546,6 +561,11 @@ async function main(modelDir: string): Promise<void> {
   metric("ratio.tandemOverPortkeyAddedP50", (r) => added(r, "tandem", "p50") / added(r, "portkey", "p50"));
   metric("ratio.tandemOverPortkeyAddedP99", (r) => added(r, "tandem", "p99") / added(r, "portkey", "p99"));
   metric("ratio.tandemOverPortkeyCpu", (r) => (r.tandem?.cpuMsPerRequest as number) / (r.portkey?.cpuMsPerRequest as number));
+  const whole = "tandem (whole)";
+  metric("ratio.wholeOverBareAddedP50", (r) => added(r, whole, "p50") / added(r, "bare proxy", "p50"));
+  metric("ratio.wholeOverPortkeyAddedP50", (r) => added(r, whole, "p50") / added(r, "portkey", "p50"));
+  metric("ratio.wholeOverPortkeyAddedP99", (r) => added(r, whole, "p99") / added(r, "portkey", "p99"));
+  metric("ratio.wholeOverPortkeyCpu", (r) => (r[whole]?.cpuMsPerRequest as number) / (r.portkey?.cpuMsPerRequest as number));
   for (const k of ["healthyTtfbP50", "failoverClosedGapP50", "failoverOpenGapP50", "switchGapP50", "switchTotalExtraP50"]) {
     metric(`resilience.${k}`, (r) => r.resilience?.[k] as number);
   }
@@ -565,6 +585,7 @@ async function main(modelDir: string): Promise<void> {
     cores: cpus().length,
     reps: REPS,
     sequentialPerRep: SEQUENTIAL,
+    warmupPerPath: WARMUP,
     streamsPerRep: STREAMS,
     loadSeconds: LOAD_SECONDS,
     connections: CONNECTIONS,
@@ -603,7 +624,7 @@ async function main(modelDir: string): Promise<void> {
     "# tandem benchmark",
     "",
     `Node ${conditions.node}, ${conditions.cores} cores, ${REPS} repetitions; each figure is the median over repetitions (min–max).`,
-    `Sequential: ${SEQUENTIAL} non-streamed requests per path per repetition, interleaved. Streams: ${STREAMS} per path, ${CHUNKS} content chunks each.`,
+    `Every path first takes ${WARMUP} warm-up requests. Sequential: ${SEQUENTIAL} non-streamed requests per path per repetition, interleaved. Streams: ${STREAMS} per path, ${CHUNKS} content chunks each.`,
     `Load: ${CONNECTIONS} connections for ${LOAD_SECONDS} s per path. Everything on 127.0.0.1; the upstream is a fixed-answer fake, configured in tandem as remote (\`local: false\`) as a cloud API is, so tandem classifies each request for privacy. Portkey: ${conditions.portkey}.`,
     `Load average (1 min) at the start ${conditions.loadAverage1m.start.toFixed(2)}, at the end ${conditions.loadAverage1m.end.toFixed(2)} (well above 0: something else shared the cores).`,
     "",
@@ -627,6 +648,7 @@ async function main(modelDir: string): Promise<void> {
     `- tandem added p50 / bare proxy added p50: **${fmt("ratio.tandemOverBareAddedP50", "x", 2)}** (target at most 1.5x)`,
     `- tandem added p50 / Portkey added p50: **${fmt("ratio.tandemOverPortkeyAddedP50", "x", 2)}**, p99: **${fmt("ratio.tandemOverPortkeyAddedP99", "x", 2)}** (target under 0.25x)`,
     `- tandem CPU per request / Portkey's: **${fmt("ratio.tandemOverPortkeyCpu", "x", 2)}** (target at most 0.1x)`,
+    `- the same with whole upstream answers (\`streamUpstream: false\`): ${fmt("ratio.wholeOverBareAddedP50", "x", 2)} the bare proxy's added p50; ${fmt("ratio.wholeOverPortkeyAddedP50", "x", 2)} and ${fmt("ratio.wholeOverPortkeyAddedP99", "x", 2)} Portkey's at p50 and p99; CPU ${fmt("ratio.wholeOverPortkeyCpu", "x", 2)} Portkey's`,
     "",
     `Dialect translation (Anthropic Messages request through tandem, p50): native Anthropic upstream ${fmt("anthropic native.p50")}, OpenAI upstream (translated) ${fmt("anthropic translated.p50")}; translation adds ${fmt("translation.addedP50")}.`,
     "",
@@ -677,8 +699,10 @@ async function main(modelDir: string): Promise<void> {
     "",
     `Memory: tandem idle ${tandemIdleRss.toFixed(0)} MiB RSS; under load see the table.`,
     "",
-    "tandem always streams from its upstream (so its time limits and usage work the same for every client);",
-    "for a non-streamed client request it parses and gathers a stream where the other paths copy one JSON body.",
+    "`tandem` is the default configuration: it streams from its upstream even for a client that does not stream, so its",
+    "first-token and idle limits watch every request; for a non-streamed request it parses and gathers a stream where the",
+    "other paths copy one JSON body. `tandem (whole)` is the same server on a route with `streamUpstream: false`, which asks",
+    "the upstream for a whole answer when the client does not stream (streamed requests are the same as `tandem`'s).",
     ...(failures.length > 0 ? ["", "Scenarios that failed (first error):", ...failures] : []),
     "",
   ].join("\n");

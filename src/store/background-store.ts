@@ -94,11 +94,9 @@ export class BackgroundStore {
   recordEgress(record: EgressRecord): void {
     if ("body" in record) {
       const { body, ...rest } = record;
-      const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
-      this.#push({
-        kind: "egress",
-        record: { ...rest, sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.byteLength },
-      });
+      // A string is hashed as UTF-8 in place, without a copy into a Buffer first.
+      const bytes = typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.byteLength;
+      this.#push({ kind: "egress", record: { ...rest, sha256: createHash("sha256").update(body).digest("hex"), bytes } });
       return;
     }
     this.#push({ kind: "egress", record });
