@@ -19,6 +19,7 @@ import type { QueuedRow, StoreThreadReply, StoreThreadRequest, StoreThreadStart 
 
 /** How long logged rows wait on this thread before they go to the store's thread, in one message. */
 const HAND_OVER_MS = 20;
+const DAY_MS = 86_400_000;
 
 /**
  * The encrypted store for a running server, on a worker thread of its own: better-sqlite3 is
@@ -32,6 +33,8 @@ export class BackgroundStore {
   readonly file: string;
   readonly #worker: Worker;
   #queue: QueuedRow[] = [];
+  /** Usage waiting for the next hand-over, summed per target and UTC day (one row each, not one per request). */
+  #usage = new Map<string, UsageEntry & { time: number }>();
   #timer: NodeJS.Timeout | undefined;
   #nextId = 1;
   readonly #waiting = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
@@ -87,7 +90,8 @@ export class BackgroundStore {
   }
 
   logRequest(entry: RequestLogEntry): void {
-    this.#push({ kind: "request", entry });
+    // Stamped now, not when the store's thread gets to it.
+    this.#push({ kind: "request", entry: entry.time === undefined ? { ...entry, time: Date.now() } : entry });
   }
 
   /** Records bytes that left the machine: hashed here, the digest queued (never the bytes). */
@@ -96,14 +100,30 @@ export class BackgroundStore {
       const { body, ...rest } = record;
       // A string is hashed as UTF-8 in place, without a copy into a Buffer first.
       const bytes = typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.byteLength;
-      this.#push({ kind: "egress", record: { ...rest, sha256: createHash("sha256").update(body).digest("hex"), bytes } });
+      this.#push({
+        kind: "egress",
+        record: { time: Date.now(), ...rest, sha256: createHash("sha256").update(body).digest("hex"), bytes },
+      });
       return;
     }
-    this.#push({ kind: "egress", record });
+    this.#push({ kind: "egress", record: record.time === undefined ? { ...record, time: Date.now() } : record });
   }
 
   addUsage(entry: UsageEntry): void {
-    this.#push({ kind: "usage", entry });
+    if (this.#closed || this.#exited) return;
+    const time = entry.time === undefined ? Date.now() : +entry.time;
+    const key = `${Math.floor(time / DAY_MS)}\0${entry.target}`;
+    const sum = this.#usage.get(key);
+    if (sum === undefined) {
+      this.#usage.set(key, { ...entry, time, requests: entry.requests ?? 1 });
+    } else {
+      sum.requests = (sum.requests ?? 1) + (entry.requests ?? 1);
+      sum.inputTokens = (sum.inputTokens ?? 0) + (entry.inputTokens ?? 0);
+      sum.outputTokens = (sum.outputTokens ?? 0) + (entry.outputTokens ?? 0);
+      // No price known for any of them: no cost (the store keeps "unknown" apart from 0).
+      if (entry.costUsd !== undefined) sum.costUsd = (sum.costUsd ?? 0) + entry.costUsd;
+    }
+    this.#schedule();
   }
 
   /** Commits everything logged so far. */
@@ -149,6 +169,10 @@ export class BackgroundStore {
   #push(row: QueuedRow): void {
     if (this.#closed || this.#exited) return;
     this.#queue.push(row);
+    this.#schedule();
+  }
+
+  #schedule(): void {
     if (this.#timer === undefined) {
       this.#timer = setTimeout(() => this.#handOver(), HAND_OVER_MS);
       this.#timer.unref();
@@ -158,6 +182,8 @@ export class BackgroundStore {
   #handOver(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    for (const entry of this.#usage.values()) this.#queue.push({ kind: "usage", entry });
+    this.#usage.clear();
     if (this.#queue.length === 0 || this.#exited) return;
     const rows = this.#queue;
     this.#queue = [];

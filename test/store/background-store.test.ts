@@ -38,6 +38,29 @@ describe("background store", () => {
     assert.deepEqual(filesContaining(dataDir, "ana@example.org"), [], "only the digest was stored");
   });
 
+  it("sums usage per target and day before it crosses over, with the same totals as one row per request", async () => {
+    const store = await BackgroundStore.openWithKey({ dataDir: tempDataDir(), key: randomKey(), pruneIntervalMs: 0 });
+    try {
+      const yesterday = Date.now() - 86_400_000;
+      for (let i = 0; i < 100; i++) store.addUsage({ target: "a/m", inputTokens: 2, outputTokens: 3, costUsd: 0.01 });
+      store.addUsage({ target: "a/m", inputTokens: 1, outputTokens: 1 });
+      store.addUsage({ target: "b/m", inputTokens: 4, outputTokens: 5 });
+      store.addUsage({ target: "a/m", time: yesterday, inputTokens: 6, outputTokens: 6, requests: 2 });
+      const rows = await store.queryUsage({ since: yesterday - 86_400_000 });
+      const today = new Date().toISOString().slice(0, 10);
+      const row = (day: string, target: string) => rows.find((r) => r.day === day && r.target === target);
+      const a = row(today, "a/m");
+      assert.deepEqual([a?.requests, a?.inputTokens, a?.outputTokens], [101, 201, 301]);
+      assert.ok(Math.abs((a?.costUsd ?? 0) - 1) < 1e-9, `cost ${a?.costUsd}`);
+      const b = row(today, "b/m");
+      assert.deepEqual([b?.requests, b?.inputTokens, b?.outputTokens, b?.costUsd], [1, 4, 5, null]);
+      const before = row(new Date(yesterday).toISOString().slice(0, 10), "a/m");
+      assert.deepEqual([before?.requests, before?.inputTokens], [2, 6]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("refuses a wrong key with the store's own error", async () => {
     const dataDir = tempDataDir();
     const first = await BackgroundStore.openWithKey({ dataDir, key: randomKey(), pruneIntervalMs: 0 });
