@@ -1,4 +1,5 @@
 export * from "./errors.js";
+export * from "./forwarding.js";
 export * from "./ids.js";
 export * from "./messages.js";
 export * from "./network-errors.js";

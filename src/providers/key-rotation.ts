@@ -2,8 +2,10 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import {
   type EmbedResult,
   GatewayError,
+  lazyStream,
   type ProviderChatRequest,
   type ProviderEmbedRequest,
+  prepended,
   type StreamEvent,
 } from "../core/index.js";
 import type { KeyPool } from "../secrets/index.js";
@@ -59,34 +61,31 @@ export class KeyRotation {
     });
   }
 
-  async *#chat(inner: Provider, request: ProviderChatRequest, signal: AbortSignal): AsyncGenerator<StreamEvent> {
-    const keys = await this.#candidates();
-    for (let i = 0; ; i++) {
-      const key = keys[i];
-      const iterator = (
-        key === undefined ? inner.chat(request, signal) : this.#current.run(key, () => inner.chat(request, signal))
-      )[Symbol.asyncIterator]();
-      let first: IteratorResult<StreamEvent>;
-      try {
-        // The request starts on the first next(): run it with this key.
-        first = key === undefined ? await iterator.next() : await this.#current.run(key, () => iterator.next());
-      } catch (err) {
-        const error = GatewayError.from(err);
-        if (key !== undefined && rotates(error) && i + 1 < keys.length && !signal.aborted) {
-          this.#rest(key, error);
-          continue;
+  #chat(inner: Provider, request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
+    // Once a key has its first event, the rest of the answer is forwarded as it is.
+    return lazyStream(async () => {
+      const keys = await this.#candidates();
+      for (let i = 0; ; i++) {
+        const key = keys[i];
+        const iterator = (
+          key === undefined ? inner.chat(request, signal) : this.#current.run(key, () => inner.chat(request, signal))
+        )[Symbol.asyncIterator]();
+        let first: IteratorResult<StreamEvent>;
+        try {
+          // The request starts on the first next(): run it with this key.
+          first = key === undefined ? await iterator.next() : await this.#current.run(key, () => iterator.next());
+        } catch (err) {
+          const error = GatewayError.from(err);
+          if (key !== undefined && rotates(error) && i + 1 < keys.length && !signal.aborted) {
+            this.#rest(key, error);
+            continue;
+          }
+          if (key !== undefined && rotates(error)) this.#rest(key, error);
+          throw error;
         }
-        if (key !== undefined && rotates(error)) this.#rest(key, error);
-        throw error;
+        return prepended(first, iterator);
       }
-      if (first.done) return;
-      yield first.value;
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        yield next.value;
-      }
-    }
+    });
   }
 
   async #embed(inner: Provider, request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {

@@ -1,11 +1,12 @@
 import {
   type EmbedResult,
   GatewayError,
+  lazyStream,
   type ProviderChatRequest,
   type ProviderEmbedRequest,
   type StreamEvent,
 } from "../../core/index.js";
-import { readSse, relayUpstreamStream, UpstreamClient } from "../http/index.js";
+import { readSseBatches, relayUpstreamStream, UpstreamClient } from "../http/index.js";
 import type { ApiKeySource, ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
 import { ModelListSchema } from "./anthropic-api.js";
 import { convertToAnthropicRequest } from "./convert-to-anthropic-request.js";
@@ -46,7 +47,11 @@ export class AnthropicProvider implements Provider {
     this.#client = new UpstreamClient(options.baseUrl, { target: options.id, connectTimeoutMs: options.connectTimeoutMs });
   }
 
-  async *chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
+  chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
+    return lazyStream(() => this.#chat(request, signal));
+  }
+
+  async #chat(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
     const target = `${this.id}/${request.upstreamModel}`;
     const init = {
       body: convertToAnthropicRequest(request, { defaultMaxTokens: this.#defaultMaxTokens }),
@@ -56,14 +61,13 @@ export class AnthropicProvider implements Provider {
     };
     if (request.whole) {
       const json = await this.#client.json("POST", "/v1/messages", { ...init, headers: await this.#requestHeaders() });
-      yield* readAnthropicMessage(json, target);
-      return;
+      return readAnthropicMessage(json, target);
     }
     const res = await this.#client.send("POST", "/v1/messages", {
       ...init,
       headers: { ...(await this.#requestHeaders()), accept: "text/event-stream" },
     });
-    yield* relayUpstreamStream(res, signal, target, (body) => parseAnthropicStream(readSse(body), target));
+    return relayUpstreamStream(res, signal, target, (body) => parseAnthropicStream(readSseBatches(body), target));
   }
 
   async embed(_request: ProviderEmbedRequest, _signal: AbortSignal): Promise<EmbedResult> {

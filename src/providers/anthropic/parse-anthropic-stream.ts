@@ -16,14 +16,14 @@ import { mapAnthropicStopReason } from "./map-anthropic-stop-reason.js";
 type Block = { kind: "text" } | { kind: "tool"; toolIndex: number; sawDelta: boolean; initialInput: unknown } | { kind: "skip" };
 
 /**
- * Anthropic's Messages SSE stream as canonical events. Text and tool_use blocks become text and
+ * Anthropic's Messages SSE stream (batches of events, as readSseBatches gives them) as canonical events. Text and tool_use blocks become text and
  * tool-call events (a tool call's index is its order among the tool calls, its id is kept);
  * thinking, redacted_thinking and server-tool blocks are skipped; ping and unknown events are
  * ignored. An `event: error` throws the matching GatewayError; a stream that ends without
  * message_stop throws upstream_error.
  */
 export async function* parseAnthropicStream(
-  events: AsyncIterable<EventSourceMessage>,
+  batches: AsyncIterable<EventSourceMessage[]> | Iterable<EventSourceMessage[]>,
   target: string,
 ): AsyncGenerator<StreamEvent> {
   const blocks = new Map<number, Block>();
@@ -33,103 +33,105 @@ export async function* parseAnthropicStream(
   let stopSequence: string | null | undefined;
   const raw: RawInput = {};
 
-  for await (const message of events) {
-    let data: unknown;
-    try {
-      data = JSON.parse(message.data);
-    } catch {
-      throw new GatewayError("upstream_error", `${target}: the stream sent an event that is not JSON`, { target });
-    }
-    const type = (data as { type?: unknown } | null)?.type ?? message.event;
+  for await (const batch of batches) {
+    for (const message of batch) {
+      let data: unknown;
+      try {
+        data = JSON.parse(message.data);
+      } catch {
+        throw new GatewayError("upstream_error", `${target}: the stream sent an event that is not JSON`, { target });
+      }
+      const type = (data as { type?: unknown } | null)?.type ?? message.event;
 
-    if (type === "error" || message.event === "error") {
-      const parsed = ErrorEventSchema.safeParse(data);
-      const error = parsed.success ? parsed.data.error : undefined;
-      throw anthropicStreamError(error?.type, error?.message, target);
-    }
-    if (!started && type !== "message_start" && type !== "ping") {
-      // Content before message_start breaks Anthropic's own order; still yield `start` first.
-      started = true;
-      yield { type: "start" };
-    }
-
-    switch (type) {
-      case "message_start": {
-        const event = parse(MessageStartSchema, data, target);
-        if (started) break;
+      if (type === "error" || message.event === "error") {
+        const parsed = ErrorEventSchema.safeParse(data);
+        const error = parsed.success ? parsed.data.error : undefined;
+        throw anthropicStreamError(error?.type, error?.message, target);
+      }
+      if (!started && type !== "message_start" && type !== "ping") {
+        // Content before message_start breaks Anthropic's own order; still yield `start` first.
         started = true;
-        yield {
-          type: "start",
-          ...(event.message.id ? { id: event.message.id } : {}),
-          ...(event.message.model ? { model: event.message.model } : {}),
-        };
-        const usage = inputUsage(raw, event.message.usage);
-        if (usage) yield { type: "usage", usage };
-        break;
+        yield { type: "start" };
       }
-      case "content_block_start": {
-        const event = parse(ContentBlockStartSchema, data, target);
-        const block = event.content_block;
-        if (block.type === "text") {
-          blocks.set(event.index, { kind: "text" });
-          if (block.text) yield { type: "text-delta", text: block.text };
-        } else if (block.type === "tool_use") {
-          const toolIndex = toolCount++;
-          blocks.set(event.index, { kind: "tool", toolIndex, sawDelta: false, initialInput: block.input });
-          yield { type: "tool-call-start", index: toolIndex, id: block.id ?? "", name: block.name ?? "" };
-        } else {
-          blocks.set(event.index, { kind: "skip" });
+
+      switch (type) {
+        case "message_start": {
+          const event = parse(MessageStartSchema, data, target);
+          if (started) break;
+          started = true;
+          yield {
+            type: "start",
+            ...(event.message.id ? { id: event.message.id } : {}),
+            ...(event.message.model ? { model: event.message.model } : {}),
+          };
+          const usage = inputUsage(raw, event.message.usage);
+          if (usage) yield { type: "usage", usage };
+          break;
         }
-        break;
-      }
-      case "content_block_delta": {
-        const event = parse(ContentBlockDeltaSchema, data, target);
-        const block = blocks.get(event.index);
-        if (event.delta.type === "text_delta" && block?.kind === "text" && event.delta.text) {
-          yield { type: "text-delta", text: event.delta.text };
-        } else if (event.delta.type === "input_json_delta" && block?.kind === "tool") {
-          block.sawDelta = true;
-          if (event.delta.partial_json) {
-            yield { type: "tool-call-delta", index: block.toolIndex, argumentsDelta: event.delta.partial_json };
+        case "content_block_start": {
+          const event = parse(ContentBlockStartSchema, data, target);
+          const block = event.content_block;
+          if (block.type === "text") {
+            blocks.set(event.index, { kind: "text" });
+            if (block.text) yield { type: "text-delta", text: block.text };
+          } else if (block.type === "tool_use") {
+            const toolIndex = toolCount++;
+            blocks.set(event.index, { kind: "tool", toolIndex, sawDelta: false, initialInput: block.input });
+            yield { type: "tool-call-start", index: toolIndex, id: block.id ?? "", name: block.name ?? "" };
+          } else {
+            blocks.set(event.index, { kind: "skip" });
           }
+          break;
         }
-        break;
-      }
-      case "content_block_stop": {
-        const event = parse(ContentBlockStopSchema, data, target);
-        const block = blocks.get(event.index);
-        if (block?.kind === "tool") {
-          // A block that carried its whole input in content_block_start (no deltas) still has arguments.
-          if (!block.sawDelta && isNonEmptyObject(block.initialInput)) {
-            yield { type: "tool-call-delta", index: block.toolIndex, argumentsDelta: JSON.stringify(block.initialInput) };
+        case "content_block_delta": {
+          const event = parse(ContentBlockDeltaSchema, data, target);
+          const block = blocks.get(event.index);
+          if (event.delta.type === "text_delta" && block?.kind === "text" && event.delta.text) {
+            yield { type: "text-delta", text: event.delta.text };
+          } else if (event.delta.type === "input_json_delta" && block?.kind === "tool") {
+            block.sawDelta = true;
+            if (event.delta.partial_json) {
+              yield { type: "tool-call-delta", index: block.toolIndex, argumentsDelta: event.delta.partial_json };
+            }
           }
-          yield { type: "tool-call-end", index: block.toolIndex };
+          break;
         }
-        blocks.delete(event.index);
-        break;
+        case "content_block_stop": {
+          const event = parse(ContentBlockStopSchema, data, target);
+          const block = blocks.get(event.index);
+          if (block?.kind === "tool") {
+            // A block that carried its whole input in content_block_start (no deltas) still has arguments.
+            if (!block.sawDelta && isNonEmptyObject(block.initialInput)) {
+              yield { type: "tool-call-delta", index: block.toolIndex, argumentsDelta: JSON.stringify(block.initialInput) };
+            }
+            yield { type: "tool-call-end", index: block.toolIndex };
+          }
+          blocks.delete(event.index);
+          break;
+        }
+        case "message_delta": {
+          const event = parse(MessageDeltaSchema, data, target);
+          if (event.delta.stop_reason != null) stopReason = event.delta.stop_reason;
+          if (event.delta.stop_sequence != null) stopSequence = event.delta.stop_sequence;
+          const usage: Partial<Usage> = { ...inputUsage(raw, event.usage) };
+          if (event.usage?.output_tokens != null) usage.outputTokens = event.usage.output_tokens;
+          if (Object.keys(usage).length > 0) yield { type: "usage", usage };
+          break;
+        }
+        case "message_stop": {
+          const reason = mapAnthropicStopReason(stopReason);
+          yield {
+            type: "finish",
+            reason,
+            ...(stopReason ? { raw: stopReason } : {}),
+            ...(stopSequence ? { stopSequence } : {}),
+          };
+          return;
+        }
+        default:
+          // ping, and event types Anthropic may add later.
+          break;
       }
-      case "message_delta": {
-        const event = parse(MessageDeltaSchema, data, target);
-        if (event.delta.stop_reason != null) stopReason = event.delta.stop_reason;
-        if (event.delta.stop_sequence != null) stopSequence = event.delta.stop_sequence;
-        const usage: Partial<Usage> = { ...inputUsage(raw, event.usage) };
-        if (event.usage?.output_tokens != null) usage.outputTokens = event.usage.output_tokens;
-        if (Object.keys(usage).length > 0) yield { type: "usage", usage };
-        break;
-      }
-      case "message_stop": {
-        const reason = mapAnthropicStopReason(stopReason);
-        yield {
-          type: "finish",
-          reason,
-          ...(stopReason ? { raw: stopReason } : {}),
-          ...(stopSequence ? { stopSequence } : {}),
-        };
-        return;
-      }
-      default:
-        // ping, and event types Anthropic may add later.
-        break;
     }
   }
   throw new GatewayError("upstream_error", `${target}: the stream ended before message_stop`, { target });

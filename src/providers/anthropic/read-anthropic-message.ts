@@ -10,35 +10,37 @@ import { parseAnthropicStream } from "./parse-anthropic-stream.js";
  * parser already handles, and thinking blocks are skipped alike.
  */
 export function readAnthropicMessage(json: unknown, target: string): AsyncGenerator<StreamEvent> {
-  return parseAnthropicStream(toEvents(json, target), target);
+  return parseAnthropicStream([toEvents(json, target)], target);
 }
 
-async function* toEvents(json: unknown, target: string): AsyncGenerator<EventSourceMessage> {
+function toEvents(json: unknown, target: string): EventSourceMessage[] {
   const message = json as { type?: unknown; content?: unknown; stop_reason?: unknown; stop_sequence?: unknown; usage?: unknown };
   if (typeof json !== "object" || json === null) {
     throw new GatewayError("upstream_error", `${target}: the answer is not a message object`, { target });
   }
-  if (message.type === "error") {
-    yield sse("error", json);
-    return;
-  }
+  if (message.type === "error") return [sse("error", json)];
   if (!Array.isArray(message.content)) {
     throw new GatewayError("upstream_error", `${target}: the answer has no content list`, { target });
   }
-  yield sse("message_start", {
-    type: "message_start",
-    message: { ...message, content: [], stop_reason: null, stop_sequence: null },
-  });
+  const events = [
+    sse("message_start", {
+      type: "message_start",
+      message: { ...message, content: [], stop_reason: null, stop_sequence: null },
+    }),
+  ];
   for (const [index, block] of message.content.entries()) {
-    yield sse("content_block_start", { type: "content_block_start", index, content_block: block });
-    yield sse("content_block_stop", { type: "content_block_stop", index });
+    events.push(sse("content_block_start", { type: "content_block_start", index, content_block: block }));
+    events.push(sse("content_block_stop", { type: "content_block_stop", index }));
   }
-  yield sse("message_delta", {
-    type: "message_delta",
-    delta: { stop_reason: message.stop_reason ?? null, stop_sequence: message.stop_sequence ?? null },
-    ...(message.usage !== undefined && { usage: message.usage }),
-  });
-  yield sse("message_stop", { type: "message_stop" });
+  events.push(
+    sse("message_delta", {
+      type: "message_delta",
+      delta: { stop_reason: message.stop_reason ?? null, stop_sequence: message.stop_sequence ?? null },
+      ...(message.usage !== undefined && { usage: message.usage }),
+    }),
+    sse("message_stop", { type: "message_stop" }),
+  );
+  return events;
 }
 
 function sse(event: string, data: unknown): EventSourceMessage {

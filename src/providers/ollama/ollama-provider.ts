@@ -1,6 +1,7 @@
 import {
   type EmbedResult,
   GatewayError,
+  lazyStream,
   type ProviderChatRequest,
   type ProviderEmbedRequest,
   type StreamEvent,
@@ -33,7 +34,11 @@ export class OllamaProvider implements Provider {
     });
   }
 
-  async *chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
+  chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
+    return lazyStream(() => this.#chat(request, signal));
+  }
+
+  async #chat(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
     const target = `${this.id}/${request.upstreamModel}`;
     const init = {
       headers: await this.#headers(),
@@ -43,11 +48,10 @@ export class OllamaProvider implements Provider {
       connectTimeoutMs: request.connectTimeoutMs,
     };
     if (request.whole) {
-      yield* parseOllamaChatLines([await this.#client.json("POST", "/api/chat", init)], target);
-      return;
+      return parseOllamaChatLines([await this.#client.json("POST", "/api/chat", init)], target);
     }
     const res = await this.#client.send("POST", "/api/chat", init);
-    yield* relayUpstreamStream(res, signal, target, (stream) => parseOllamaChatStream(stream, target));
+    return relayUpstreamStream(res, signal, target, (stream) => parseOllamaChatStream(stream, target));
   }
 
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {

@@ -2,11 +2,12 @@ import type { Dispatcher } from "undici";
 import {
   type EmbedResult,
   GatewayError,
+  lazyStream,
   type ProviderChatRequest,
   type ProviderEmbedRequest,
   type StreamEvent,
 } from "../../core/index.js";
-import { bearerHeaders, extractErrorMessage, readSse, relayUpstreamStream, UpstreamClient } from "../http/index.js";
+import { bearerHeaders, extractErrorMessage, readSseBatches, relayUpstreamStream, UpstreamClient } from "../http/index.js";
 import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
 import { convertToOpenAIChatRequest, type MaxTokensField } from "./convert-to-openai-chat-request.js";
 import { openAIEmbeddingResponseSchema, openAIModelListSchema } from "./openai-chat-api.js";
@@ -41,7 +42,11 @@ export class OpenAIProvider implements Provider {
     this.#maxTokensField = options.maxTokensField ?? defaultMaxTokensField(options.baseUrl);
   }
 
-  async *chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
+  chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
+    return lazyStream(() => this.#chat(request, signal));
+  }
+
+  async #chat(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<StreamEvent> | StreamEvent[]> {
     const target = `${this.id}/${request.upstreamModel}`;
     const init = {
       body: convertToOpenAIChatRequest(request, this.#maxTokensField),
@@ -51,15 +56,14 @@ export class OpenAIProvider implements Provider {
     };
     if (request.whole) {
       const json = await this.#client.json("POST", "/chat/completions", { ...init, headers: await this.#headers() });
-      yield* readOpenAIChatCompletion(json, target);
-      return;
+      return readOpenAIChatCompletion(json, target);
     }
     const res = await this.#client.send("POST", "/chat/completions", {
       ...init,
       headers: { ...(await this.#headers()), accept: "text/event-stream" },
     });
     await expectEventStream(res, target);
-    yield* relayUpstreamStream(res, signal, target, (body) => readOpenAIChatStream(readSse(body), target));
+    return relayUpstreamStream(res, signal, target, (body) => readOpenAIChatStream(readSseBatches(body), target));
   }
 
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {

@@ -16,7 +16,7 @@ interface ToolCallState {
 }
 
 /**
- * An OpenAI-compatible SSE stream -> canonical events: `start` on the first chunk, text deltas,
+ * An OpenAI-compatible SSE stream (batches of events, as readSseBatches gives them) -> canonical events: `start` on the first chunk, text deltas,
  * tool calls (OpenAI streams them by index: id and name in the first piece, argument text after;
  * every call ends when the choice finishes), usage from the usage chunk (`include_usage`) or
  * wherever a server puts it, and `finish` once the stream is complete.
@@ -26,21 +26,23 @@ interface ToolCallState {
  * is not JSON throws.
  */
 export async function* readOpenAIChatStream(
-  messages: AsyncIterable<EventSourceMessage>,
+  batches: AsyncIterable<EventSourceMessage[]>,
   target: string,
 ): AsyncGenerator<StreamEvent> {
   const answer = new OpenAIAnswer(target);
   let done = false;
-  for await (const message of messages) {
-    const data = message.data.trim();
-    if (data === "") continue;
-    if (data === "[DONE]") {
-      done = true;
-      break;
+  reading: for await (const batch of batches) {
+    for (const message of batch) {
+      const data = message.data.trim();
+      if (data === "") continue;
+      if (data === "[DONE]") {
+        done = true;
+        break reading;
+      }
+      for (const event of answer.chunk(parseChunk(data, target))) yield event;
     }
-    yield* answer.chunk(parseChunk(data, target));
   }
-  yield* answer.end(done);
+  for (const event of answer.end(done)) yield event;
 }
 
 /**
