@@ -28,6 +28,7 @@ import { QualityWatch } from "./quality-check.js";
 import { applyPreference, readOverrides } from "./request-overrides.js";
 
 /** Requests that name a target directly get the route defaults of DESIGN.md. */
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 const DIRECT: RouteConfig = routeSchema.parse({ tiers: ["x/y"] });
 const BREAKER_LEVEL: Record<BreakerState, number> = { closed: 0, "half-open": 1, open: 2 };
 
@@ -758,41 +759,75 @@ export class Router implements Gateway {
     };
   }
 
-  /** Passes events on as they come, watching the idle and total limits, and records the outcome. */
-  async *#relay(
+  /**
+   * Passes events on as they come, watching the idle and total limits, and records the outcome.
+   * Each next() is forwarded to the provider's stream (no generator of its own: every layer an event
+   * passes through costs it microtasks). Leaving early (return()) aborts nothing by itself but closes
+   * the provider's stream, which drops its upstream request.
+   */
+  #relay(
     target: string,
     firsts: StreamEvent[],
     iterator: AsyncIterator<StreamEvent>,
     deadline: Deadline,
     startedAt: number,
     breaker: CircuitBreaker,
-  ): AsyncGenerator<StreamEvent> {
+  ): AsyncIterableIterator<StreamEvent> {
     let finished = false;
-    try {
-      for (const event of firsts) {
-        if (event.type === "finish") finished = true;
-        else if (event.type === "usage") this.#countTokens(target, event.usage);
-        yield event;
-      }
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) break;
-        deadline.tick();
-        if (next.value.type === "finish") finished = true;
-        else if (next.value.type === "usage") this.#countTokens(target, next.value.usage);
-        yield next.value;
-      }
-      if (!finished) throw new GatewayError("upstream_error", `${target} ended its stream without finishing`, { target });
-      this.#stats.success(target, performance.now() - startedAt);
-    } catch (err) {
+    let closed = false;
+    let given = 0;
+    const see = (event: StreamEvent): IteratorResult<StreamEvent> => {
+      if (event.type === "finish") finished = true;
+      else if (event.type === "usage") this.#countTokens(target, event.usage);
+      return { done: false, value: event };
+    };
+    const close = async (): Promise<void> => {
+      if (closed) return;
+      closed = true;
+      deadline.dispose();
+      if (!finished) await iterator.return?.();
+    };
+    const fail = async (err: unknown): Promise<never> => {
       const error = deadline.error(err);
       if (countsAgainstTarget(error)) breaker.failure();
       this.#failed(target, error);
+      await close();
       throw error;
-    } finally {
+    };
+    const onResult = (
+      result: IteratorResult<StreamEvent>,
+    ): IteratorResult<StreamEvent> | Promise<IteratorResult<StreamEvent>> => {
+      if (!result.done) {
+        deadline.tick();
+        return see(result.value);
+      }
+      if (!finished) return fail(new GatewayError("upstream_error", `${target} ended its stream without finishing`, { target }));
+      this.#stats.success(target, performance.now() - startedAt);
+      closed = true;
       deadline.dispose();
-      if (!finished) await iterator.return?.();
-    }
+      return DONE;
+    };
+    const relay: AsyncIterableIterator<StreamEvent> = {
+      [Symbol.asyncIterator]: () => relay,
+      next(): Promise<IteratorResult<StreamEvent>> {
+        if (closed) return Promise.resolve(DONE);
+        const first = firsts[given];
+        if (first !== undefined) {
+          given++;
+          return Promise.resolve(see(first));
+        }
+        try {
+          return iterator.next().then(onResult, fail);
+        } catch (err) {
+          return fail(err);
+        }
+      },
+      async return(): Promise<IteratorResult<StreamEvent>> {
+        await close();
+        return DONE;
+      },
+    };
+    return relay;
   }
 
   #countTokens(target: string, usage: { inputTokens?: number; outputTokens?: number }): void {
