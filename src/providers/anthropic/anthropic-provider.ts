@@ -6,7 +6,7 @@ import {
   type ProviderEmbedRequest,
   type StreamEvent,
 } from "../../core/index.js";
-import { readSseBatches, relayUpstreamStream, UpstreamClient } from "../http/index.js";
+import { readSseBatches, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
 import type { ApiKeySource, ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
 import { ModelListSchema } from "./anthropic-api.js";
 import { convertToAnthropicRequest } from "./convert-to-anthropic-request.js";
@@ -53,12 +53,7 @@ export class AnthropicProvider implements Provider {
 
   async #chat(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
     const target = `${this.id}/${request.upstreamModel}`;
-    const init = {
-      body: convertToAnthropicRequest(request, { defaultMaxTokens: this.#defaultMaxTokens }),
-      signal,
-      onBody: request.onUpstreamBody,
-      connectTimeoutMs: request.connectTimeoutMs,
-    };
+    const init = upstreamInit(request, signal, convertToAnthropicRequest(request, { defaultMaxTokens: this.#defaultMaxTokens }));
     if (request.whole) {
       const json = await this.#client.json("POST", "/v1/messages", { ...init, headers: await this.#requestHeaders() });
       return readAnthropicMessage(json, target);

@@ -14,6 +14,18 @@ export interface UpstreamRequestInit {
 }
 
 /**
+ * What every upstream request takes from the provider request it serves: the attempt's abort signal,
+ * the egress hook (called with the exact body sent) and the route's connect limit.
+ */
+export function upstreamInit(
+  request: { onUpstreamBody?: (body: string) => void; connectTimeoutMs?: number },
+  signal: AbortSignal,
+  body: unknown,
+): UpstreamRequestInit {
+  return { body, signal, onBody: request.onUpstreamBody, connectTimeoutMs: request.connectTimeoutMs };
+}
+
+/**
  * A keep-alive connection pool to one upstream. Each provider owns one, so a slow upstream
  * cannot starve another's sockets.
  */

@@ -6,7 +6,7 @@ import {
   type ProviderEmbedRequest,
   type StreamEvent,
 } from "../../core/index.js";
-import { bearerHeaders, relayUpstreamStream, UpstreamClient } from "../http/index.js";
+import { bearerHeaders, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
 import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
 import { convertToOllamaChatRequest } from "./convert-to-ollama-chat-request.js";
 import { ollamaEmbedResponseSchema, ollamaTagsResponseSchema } from "./ollama-api.js";
@@ -40,13 +40,7 @@ export class OllamaProvider implements Provider {
 
   async #chat(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
     const target = `${this.id}/${request.upstreamModel}`;
-    const init = {
-      headers: await this.#headers(),
-      body: convertToOllamaChatRequest(request),
-      signal,
-      onBody: request.onUpstreamBody,
-      connectTimeoutMs: request.connectTimeoutMs,
-    };
+    const init = { ...upstreamInit(request, signal, convertToOllamaChatRequest(request)), headers: await this.#headers() };
     if (request.whole) {
       return parseOllamaChatLines([await this.#client.json("POST", "/api/chat", init)], target);
     }
@@ -57,14 +51,11 @@ export class OllamaProvider implements Provider {
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
     const answer = await this.#client.json("POST", "/api/embed", {
       headers: await this.#headers(),
-      body: {
+      ...upstreamInit(request, signal, {
         model: request.upstreamModel,
         input: request.input,
         ...(request.dimensions === undefined ? {} : { dimensions: request.dimensions }),
-      },
-      signal,
-      onBody: request.onUpstreamBody,
-      connectTimeoutMs: request.connectTimeoutMs,
+      }),
     });
     const parsed = ollamaEmbedResponseSchema.safeParse(answer);
     if (!parsed.success) throw this.#malformed("/api/embed");

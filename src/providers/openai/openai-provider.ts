@@ -7,7 +7,14 @@ import {
   type ProviderEmbedRequest,
   type StreamEvent,
 } from "../../core/index.js";
-import { bearerHeaders, extractErrorMessage, readSseBatches, relayUpstreamStream, UpstreamClient } from "../http/index.js";
+import {
+  bearerHeaders,
+  extractErrorMessage,
+  readSseBatches,
+  relayUpstreamStream,
+  UpstreamClient,
+  upstreamInit,
+} from "../http/index.js";
 import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
 import { convertToOpenAIChatRequest, type MaxTokensField } from "./convert-to-openai-chat-request.js";
 import { openAIEmbeddingResponseSchema, openAIModelListSchema } from "./openai-chat-api.js";
@@ -48,12 +55,7 @@ export class OpenAIProvider implements Provider {
 
   async #chat(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<StreamEvent> | StreamEvent[]> {
     const target = `${this.id}/${request.upstreamModel}`;
-    const init = {
-      body: convertToOpenAIChatRequest(request, this.#maxTokensField),
-      signal,
-      onBody: request.onUpstreamBody,
-      connectTimeoutMs: request.connectTimeoutMs,
-    };
+    const init = upstreamInit(request, signal, convertToOpenAIChatRequest(request, this.#maxTokensField));
     if (request.whole) {
       const json = await this.#client.json("POST", "/chat/completions", { ...init, headers: await this.#headers() });
       return readOpenAIChatCompletion(json, target);
@@ -70,16 +72,13 @@ export class OpenAIProvider implements Provider {
     const target = `${this.id}/${request.upstreamModel}`;
     const json = await this.#client.json("POST", "/embeddings", {
       headers: await this.#headers(),
-      body: {
+      ...upstreamInit(request, signal, {
         model: request.upstreamModel,
         input: request.input,
         encoding_format: "float",
         ...(request.dimensions !== undefined && { dimensions: request.dimensions }),
         ...(request.user !== undefined && { user: request.user }),
-      },
-      signal,
-      onBody: request.onUpstreamBody,
-      connectTimeoutMs: request.connectTimeoutMs,
+      }),
     });
     const parsed = openAIEmbeddingResponseSchema.safeParse(json);
     if (!parsed.success || parsed.data.data.length !== request.input.length) {
