@@ -4,7 +4,8 @@
  * stream underneath instead, so a layer that only starts or prefixes a stream costs nothing per event.
  */
 
-const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+/** The result of a stream that has ended. */
+export const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /**
  * A stream whose work begins on the first `next()`, as a generator's would: `start` runs then, and

@@ -1,7 +1,7 @@
 import { type Config, type RouteConfig, routeSchema } from "../config/schema.js";
 import { estimateInputTokens, loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { fitConversation } from "../context/fit-conversation.js";
-import { type ChatRequest, type EmbedRequest, GatewayError, type StreamEvent, textOf, type Usage } from "../core/index.js";
+import { type ChatRequest, DONE, type EmbedRequest, GatewayError, type StreamEvent, textOf, type Usage } from "../core/index.js";
 import type { PullEvent, PullResult } from "../models/index.js";
 import {
   decideChatPrivacy,
@@ -28,7 +28,6 @@ import { QualityWatch } from "./quality-check.js";
 import { applyPreference, readOverrides } from "./request-overrides.js";
 
 /** Requests that name a target directly get the route defaults of DESIGN.md. */
-const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 const DIRECT: RouteConfig = routeSchema.parse({ tiers: ["x/y"] });
 const BREAKER_LEVEL: Record<BreakerState, number> = { closed: 0, "half-open": 1, open: 2 };
 
@@ -781,6 +780,7 @@ export class Router implements Gateway {
       else if (event.type === "usage") this.#countTokens(target, event.usage);
       return { done: false, value: event };
     };
+    // Whatever the end, once: the limits stop; a stream that did not finish is closed (its upstream dropped).
     const close = async (): Promise<void> => {
       if (closed) return;
       closed = true;
@@ -803,8 +803,7 @@ export class Router implements Gateway {
       }
       if (!finished) return fail(new GatewayError("upstream_error", `${target} ended its stream without finishing`, { target }));
       this.#stats.success(target, performance.now() - startedAt);
-      closed = true;
-      deadline.dispose();
+      void close();
       return DONE;
     };
     const relay: AsyncIterableIterator<StreamEvent> = {

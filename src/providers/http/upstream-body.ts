@@ -1,5 +1,5 @@
 import type { Dispatcher } from "undici";
-import { GatewayError } from "../../core/index.js";
+import { DONE, GatewayError } from "../../core/index.js";
 
 /** How long to wait for the rest of a finished answer (normally just the chunked terminator). */
 const DRAIN_MS = 1000;
@@ -92,7 +92,7 @@ export function relayUpstreamStream<T extends { type: string }>(
     [Symbol.asyncIterator]() {
       return this;
     },
-    next: () => (released ? Promise.resolve({ done: true, value: undefined }) : inner.next().then(onResult, onError)),
+    next: () => (released ? Promise.resolve(DONE) : inner.next().then(onResult, onError)),
     async return(): Promise<IteratorResult<T>> {
       try {
         if (!released) await inner.return?.();
@@ -101,7 +101,7 @@ export function relayUpstreamStream<T extends { type: string }>(
       } finally {
         release();
       }
-      return { done: true, value: undefined };
+      return DONE;
     },
   };
 }
