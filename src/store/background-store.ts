@@ -21,6 +21,9 @@ import type { QueuedRow, StoreThreadReply, StoreThreadRequest, StoreThreadStart 
 const HAND_OVER_MS = 20;
 const DAY_MS = 86_400_000;
 
+/** One target's usage on one day, summed until the next hand-over. */
+type UsageSum = Required<Omit<UsageEntry, "costUsd" | "time">> & { time: number; costUsd?: number };
+
 /**
  * The encrypted store for a running server, on a worker thread of its own: better-sqlite3 is
  * synchronous, and a commit (SQLCipher encryption, an fsync) would otherwise hold up every stream
@@ -34,7 +37,7 @@ export class BackgroundStore {
   readonly #worker: Worker;
   #queue: QueuedRow[] = [];
   /** Usage waiting for the next hand-over, summed per target and UTC day (one row each, not one per request). */
-  #usage = new Map<string, UsageEntry & { time: number }>();
+  #usage = new Map<string, UsageSum>();
   #timer: NodeJS.Timeout | undefined;
   #nextId = 1;
   readonly #waiting = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
@@ -113,16 +116,16 @@ export class BackgroundStore {
     if (this.#closed || this.#exited) return;
     const time = entry.time === undefined ? Date.now() : +entry.time;
     const key = `${Math.floor(time / DAY_MS)}\0${entry.target}`;
-    const sum = this.#usage.get(key);
+    let sum = this.#usage.get(key);
     if (sum === undefined) {
-      this.#usage.set(key, { ...entry, time, requests: entry.requests ?? 1 });
-    } else {
-      sum.requests = (sum.requests ?? 1) + (entry.requests ?? 1);
-      sum.inputTokens = (sum.inputTokens ?? 0) + (entry.inputTokens ?? 0);
-      sum.outputTokens = (sum.outputTokens ?? 0) + (entry.outputTokens ?? 0);
-      // No price known for any of them: no cost (the store keeps "unknown" apart from 0).
-      if (entry.costUsd !== undefined) sum.costUsd = (sum.costUsd ?? 0) + entry.costUsd;
+      sum = { target: entry.target, time, requests: 0, inputTokens: 0, outputTokens: 0 };
+      this.#usage.set(key, sum);
     }
+    sum.requests += entry.requests ?? 1;
+    sum.inputTokens += entry.inputTokens ?? 0;
+    sum.outputTokens += entry.outputTokens ?? 0;
+    // No price known for any of them: no cost (the store keeps "unknown" apart from 0).
+    if (entry.costUsd !== undefined) sum.costUsd = (sum.costUsd ?? 0) + entry.costUsd;
     this.#schedule();
   }
 
