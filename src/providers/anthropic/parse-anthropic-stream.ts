@@ -16,8 +16,9 @@ import { mapAnthropicStopReason } from "./map-anthropic-stop-reason.js";
 type Block = { kind: "text" } | { kind: "tool"; toolIndex: number; sawDelta: boolean; initialInput: unknown } | { kind: "skip" };
 
 /**
- * Anthropic's Messages SSE stream (batches of events, as readSseBatches gives them) as canonical events. Text and tool_use blocks become text and
- * tool-call events (a tool call's index is its order among the tool calls, its id is kept);
+ * Anthropic's Messages SSE stream (batches of events, as readSseBatches gives them) as canonical
+ * events. Text and tool_use blocks become text and tool-call events (a tool call's index is its
+ * order among the tool calls, its id is kept);
  * thinking, redacted_thinking and server-tool blocks are skipped; ping and unknown events are
  * ignored. An `event: error` throws the matching GatewayError; a stream that ends without
  * message_stop throws upstream_error.

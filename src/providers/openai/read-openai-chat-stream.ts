@@ -16,10 +16,11 @@ interface ToolCallState {
 }
 
 /**
- * An OpenAI-compatible SSE stream (batches of events, as readSseBatches gives them) -> canonical events: `start` on the first chunk, text deltas,
- * tool calls (OpenAI streams them by index: id and name in the first piece, argument text after;
- * every call ends when the choice finishes), usage from the usage chunk (`include_usage`) or
- * wherever a server puts it, and `finish` once the stream is complete.
+ * An OpenAI-compatible SSE stream (batches of events, as readSseBatches gives them) -> canonical
+ * events: `start` on the first chunk, text deltas, tool calls (OpenAI streams them by index: id and
+ * name in the first piece, argument text after; every call ends when the choice finishes), usage
+ * from the usage chunk (`include_usage`) or wherever a server puts it, and `finish` once the stream
+ * is complete.
  *
  * The end marker is `data: [DONE]`. Some compatible servers omit it but send a finish_reason and
  * close; that counts as complete. A stream that stops with neither, an error chunk, or a chunk that
@@ -61,13 +62,8 @@ export function readOpenAIChatCompletion(json: unknown, target: string): StreamE
     : completion.choices;
   const chunk = asOpenAIChatChunk({ ...(json as object), choices });
   if (!chunk) {
-    throw new GatewayError(
-      "upstream_error",
-      `${target}: the answer has an unexpected shape: ${JSON.stringify(json).slice(0, 200)}`,
-      {
-        target,
-      },
-    );
+    const shown = JSON.stringify(json).slice(0, 200);
+    throw new GatewayError("upstream_error", `${target}: the answer has an unexpected shape: ${shown}`, { target });
   }
   const answer = new OpenAIAnswer(target);
   return [...answer.chunk(chunk), ...answer.end(true)];
