@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher, request } from "undici";
+import { Agent, type Dispatcher } from "undici";
 import { CONNECT_FAILURE_CODES, GatewayError } from "../../core/index.js";
 import { upstreamErrorFromResponse } from "./upstream-error.js";
 
@@ -35,6 +35,8 @@ export class UpstreamClient {
   readonly #connectTimeoutMs: number;
   readonly #baseUrl: string;
   readonly #target: string;
+  /** Origin and path of each URL requested, parsed once: a provider requests only a handful. */
+  readonly #urls = new Map<string, { origin: string; path: string }>();
 
   constructor(baseUrl: string, options: { target: string; connectTimeoutMs?: number }) {
     this.#baseUrl = baseUrl.replace(/\/+$/, "");
@@ -67,9 +69,9 @@ export class UpstreamClient {
     let res: Dispatcher.ResponseData;
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
     try {
-      res = await request(this.#baseUrl + path, {
+      res = await this.#agent(init.connectTimeoutMs).request({
+        ...this.#url(path),
         method,
-        dispatcher: this.#agent(init.connectTimeoutMs),
         signal: init.signal,
         headers: init.body === undefined ? init.headers : { "content-type": "application/json", ...init.headers },
         body,
@@ -82,6 +84,16 @@ export class UpstreamClient {
     }
     if (res.statusCode >= 200 && res.statusCode < 300) return res;
     throw await upstreamErrorFromResponse(res, this.#target);
+  }
+
+  #url(path: string): { origin: string; path: string } {
+    let url = this.#urls.get(path);
+    if (url === undefined) {
+      const parsed = new URL(this.#baseUrl + path);
+      url = { origin: parsed.origin, path: parsed.pathname + parsed.search };
+      this.#urls.set(path, url);
+    }
+    return url;
   }
 
   /** Sends a request and parses a 2xx JSON answer. */
