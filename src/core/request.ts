@@ -36,6 +36,8 @@ export interface ProviderChatRequest extends ChatRequest {
   onUpstreamBody?: (body: string) => void;
   /** The route's limit on establishing a connection, in ms (the provider's own limit applies when lower). */
   connectTimeoutMs?: number;
+  /** The API key to send, when key rotation chose one for this request. Default: the provider's own key source. */
+  apiKey?: string;
   /**
    * Ask the upstream for one whole answer instead of a stream (the router sets it for a client that
    * does not stream, on providers that can; see Provider.answersWhole). The events are the same;
@@ -59,6 +61,8 @@ export interface ProviderEmbedRequest extends EmbedRequest {
   onUpstreamBody?: (body: string) => void;
   /** The route's limit on establishing a connection, in ms (the provider's own limit applies when lower). */
   connectTimeoutMs?: number;
+  /** The API key to send, when key rotation chose one for this request. Default: the provider's own key source. */
+  apiKey?: string;
 }
 
 export interface EmbedResult {

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import {
   type EmbedResult,
   GatewayError,
@@ -21,9 +20,10 @@ const RATE_LIMITED_MS = 30_000;
  * upstream refuses (401/403) or rate-limits (429) rests (a per-key breaker) and the same request is
  * sent again at once with the next key, so one bad key never fails a request another key can serve.
  * Only when every key is resting does the error go to the router (which moves on to the next target).
+ * The key chosen travels with the request (`apiKey`), not in async context: Node 20's
+ * AsyncLocalStorage turns on promise hooks for the whole process, a cost every request would pay.
  */
 export class KeyRotation {
-  readonly #current = new AsyncLocalStorage<string>();
   readonly #restingUntil = new Map<string, number>();
 
   constructor(
@@ -32,8 +32,8 @@ export class KeyRotation {
     private readonly onRotate?: (reason: string) => void,
   ) {}
 
-  /** What the provider asks for its key: the one this request was given. */
-  readonly apiKey: ApiKeySource = async () => this.#current.getStore() ?? (await this.pool.require(this.provider));
+  /** What the provider asks for its key when a request brings none (model lists, probes): the first one. */
+  readonly apiKey: ApiKeySource = () => this.pool.require(this.provider);
 
   /** The keys to try for one request, resting ones last (they may have recovered when nothing else is left). */
   async #candidates(): Promise<string[]> {
@@ -50,13 +50,22 @@ export class KeyRotation {
   }
 
   wrap(inner: Provider): Provider {
-    const rotation = this;
+    const chat = (req: ProviderChatRequest, signal: AbortSignal) => this.#chat(inner, req, signal);
+    const embed = (req: ProviderEmbedRequest, signal: AbortSignal) => this.#embed(inner, req, signal);
+    // The router reads a provider's members on every request: each method is bound once, not per read.
+    const bound = new Map<PropertyKey, unknown>();
     return new Proxy(inner, {
       get(target, prop, receiver) {
-        if (prop === "chat") return (req: ProviderChatRequest, signal: AbortSignal) => rotation.#chat(target, req, signal);
-        if (prop === "embed") return (req: ProviderEmbedRequest, signal: AbortSignal) => rotation.#embed(target, req, signal);
+        if (prop === "chat") return chat;
+        if (prop === "embed") return embed;
         const value = Reflect.get(target, prop, receiver);
-        return typeof value === "function" ? value.bind(target) : value;
+        if (typeof value !== "function") return value;
+        let method = bound.get(prop);
+        if (method === undefined) {
+          method = value.bind(target);
+          bound.set(prop, method);
+        }
+        return method;
       },
     });
   }
@@ -67,13 +76,10 @@ export class KeyRotation {
       const keys = await this.#candidates();
       for (let i = 0; ; i++) {
         const key = keys[i];
-        const iterator = (
-          key === undefined ? inner.chat(request, signal) : this.#current.run(key, () => inner.chat(request, signal))
-        )[Symbol.asyncIterator]();
+        const iterator = inner.chat(key === undefined ? request : { ...request, apiKey: key }, signal)[Symbol.asyncIterator]();
         let first: IteratorResult<StreamEvent>;
         try {
-          // The request starts on the first next(): run it with this key.
-          first = key === undefined ? await iterator.next() : await this.#current.run(key, () => iterator.next());
+          first = await iterator.next();
         } catch (err) {
           const error = GatewayError.from(err);
           if (key !== undefined && rotates(error) && i + 1 < keys.length && !signal.aborted) {
@@ -93,9 +99,7 @@ export class KeyRotation {
     for (let i = 0; ; i++) {
       const key = keys[i];
       try {
-        return key === undefined
-          ? await inner.embed(request, signal)
-          : await this.#current.run(key, () => inner.embed(request, signal));
+        return await inner.embed(key === undefined ? request : { ...request, apiKey: key }, signal);
       } catch (err) {
         const error = GatewayError.from(err);
         if (key !== undefined && rotates(error)) this.#rest(key, error);

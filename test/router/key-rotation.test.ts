@@ -1,14 +1,18 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
+import { startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream } from "../support/fake-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 describe("key pools", () => {
   let upstream: FakeUpstream;
+  let anthropic: FakeUpstream;
   let tandem: RunningTandem;
   const keysSeen: string[] = [];
+  const anthropicKeysSeen: string[] = [];
 
   before(async () => {
     upstream = await startFakeOpenAI({ models: ["m"] });
@@ -20,12 +24,22 @@ describe("key pools", () => {
         return { kind: "error", status: 429, message: "Rate limit reached", headers: { "retry-after": "60" } };
       return { kind: "text", text: "answered" };
     });
+    anthropic = await startFakeAnthropic();
+    anthropic.script((req) => {
+      const key = String(req.headers["x-api-key"] ?? "");
+      anthropicKeysSeen.push(key);
+      if (key === "sk-revoked") return { kind: "error", status: 401, message: "invalid x-api-key" };
+      return { kind: "text", text: "answered", usage: { input: 3, output: 1 } };
+    });
     tandem = await startTandem(
       {
         providers: {
           p: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:K1", "env:K2", "env:K3"], models: ["m"] },
           lone: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:K1"], models: ["m"] },
+          embeds: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:K1", "env:K3"], models: ["m"] },
+          claude: { kind: "anthropic", baseUrl: anthropic.url, apiKeys: ["env:K1", "env:K3"], models: ["m"] },
         },
+        routes: { "claude-whole": { tiers: ["claude/m"], streamUpstream: false } },
       },
       { env: { K1: "sk-revoked", K2: "sk-busy", K3: "sk-good" } },
     );
@@ -34,6 +48,7 @@ describe("key pools", () => {
   after(async () => {
     await tandem?.close();
     await upstream?.close();
+    await anthropic?.close();
   });
 
   it("moves past a refused and a rate-limited key within the same attempt, then skips them", async () => {
@@ -62,5 +77,26 @@ describe("key pools", () => {
       .catch((e) => e);
     assert.equal((err as { status?: number }).status, 401);
     assert.match(String((err as Error).message), /Incorrect API key/);
+  });
+
+  it("rotates keys for embeddings and for Anthropic upstreams too, each request sent with the key it was given", async () => {
+    keysSeen.length = 0;
+    const openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const embedded = await openai.embeddings.create({ model: "embeds/m", input: "hello" });
+    assert.equal(embedded.data.length, 1);
+    assert.deepEqual(keysSeen, ["sk-revoked", "sk-good"]);
+
+    const claude = new Anthropic({ baseURL: tandem.url, apiKey: "x", maxRetries: 0 });
+    const message = await claude.messages.create({
+      model: "claude/m",
+      max_tokens: 16,
+      messages: [{ role: "user", content: "hi" }],
+    });
+    assert.deepEqual(message.content, [{ type: "text", text: "answered" }]);
+    assert.deepEqual(anthropicKeysSeen, ["sk-revoked", "sk-good"]);
+    // A whole (not streamed) upstream answer goes out with the chosen key as well.
+    anthropicKeysSeen.length = 0;
+    await claude.messages.create({ model: "claude-whole", max_tokens: 16, messages: [{ role: "user", content: "hi" }] });
+    assert.deepEqual(anthropicKeysSeen, ["sk-good"]);
   });
 });

@@ -55,12 +55,15 @@ export class AnthropicProvider implements Provider {
     const target = `${this.id}/${request.upstreamModel}`;
     const init = upstreamInit(request, signal, convertToAnthropicRequest(request, { defaultMaxTokens: this.#defaultMaxTokens }));
     if (request.whole) {
-      const json = await this.#client.json("POST", "/v1/messages", { ...init, headers: await this.#requestHeaders() });
+      const json = await this.#client.json("POST", "/v1/messages", {
+        ...init,
+        headers: await this.#requestHeaders(request.apiKey),
+      });
       return readAnthropicMessage(json, target);
     }
     const res = await this.#client.send("POST", "/v1/messages", {
       ...init,
-      headers: { ...(await this.#requestHeaders()), accept: "text/event-stream" },
+      headers: { ...(await this.#requestHeaders(request.apiKey)), accept: "text/event-stream" },
     });
     return relayUpstreamStream(res, signal, target, (body) => parseAnthropicStream(readSseBatches(body), target));
   }
@@ -101,8 +104,9 @@ export class AnthropicProvider implements Provider {
     return this.#client.close();
   }
 
-  async #requestHeaders(): Promise<Record<string, string>> {
-    const key = await this.#apiKey();
+  /** `chosen`: the key rotation's pick for this request (model lists and probes take the source's). */
+  async #requestHeaders(chosen?: string): Promise<Record<string, string>> {
+    const key = chosen ?? (await this.#apiKey());
     return {
       "anthropic-version": this.#version,
       ...(key !== undefined ? { "x-api-key": key } : {}),

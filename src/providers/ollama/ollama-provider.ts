@@ -40,7 +40,10 @@ export class OllamaProvider implements Provider {
 
   async #chat(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
     const target = `${this.id}/${request.upstreamModel}`;
-    const init = { ...upstreamInit(request, signal, convertToOllamaChatRequest(request)), headers: await this.#headers() };
+    const init = {
+      ...upstreamInit(request, signal, convertToOllamaChatRequest(request)),
+      headers: await this.#headers(request.apiKey),
+    };
     if (request.whole) {
       return parseOllamaChatLines([await this.#client.json("POST", "/api/chat", init)], target);
     }
@@ -50,7 +53,7 @@ export class OllamaProvider implements Provider {
 
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
     const answer = await this.#client.json("POST", "/api/embed", {
-      headers: await this.#headers(),
+      headers: await this.#headers(request.apiKey),
       ...upstreamInit(request, signal, {
         model: request.upstreamModel,
         input: request.input,
@@ -85,8 +88,9 @@ export class OllamaProvider implements Provider {
     return this.#client.close();
   }
 
-  #headers(): Promise<Record<string, string>> {
-    return bearerHeaders(this.#options.apiKey, this.#options.headers);
+  /** `chosen`: the key rotation's pick for this request (model lists and probes take the source's). */
+  #headers(chosen?: string): Promise<Record<string, string>> {
+    return bearerHeaders(this.#options.apiKey, this.#options.headers, chosen);
   }
 
   #malformed(path: string): GatewayError {

@@ -57,12 +57,15 @@ export class OpenAIProvider implements Provider {
     const target = `${this.id}/${request.upstreamModel}`;
     const init = upstreamInit(request, signal, convertToOpenAIChatRequest(request, this.#maxTokensField));
     if (request.whole) {
-      const json = await this.#client.json("POST", "/chat/completions", { ...init, headers: await this.#headers() });
+      const json = await this.#client.json("POST", "/chat/completions", {
+        ...init,
+        headers: await this.#headers(request.apiKey),
+      });
       return readOpenAIChatCompletion(json, target);
     }
     const res = await this.#client.send("POST", "/chat/completions", {
       ...init,
-      headers: { ...(await this.#headers()), accept: "text/event-stream" },
+      headers: { ...(await this.#headers(request.apiKey)), accept: "text/event-stream" },
     });
     await expectEventStream(res, target);
     return relayUpstreamStream(res, signal, target, (body) => readOpenAIChatStream(readSseBatches(body), target));
@@ -71,7 +74,7 @@ export class OpenAIProvider implements Provider {
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
     const target = `${this.id}/${request.upstreamModel}`;
     const json = await this.#client.json("POST", "/embeddings", {
-      headers: await this.#headers(),
+      headers: await this.#headers(request.apiKey),
       ...upstreamInit(request, signal, {
         model: request.upstreamModel,
         input: request.input,
@@ -115,8 +118,9 @@ export class OpenAIProvider implements Provider {
     return this.#client.close();
   }
 
-  #headers(): Promise<Record<string, string>> {
-    return bearerHeaders(this.#options.apiKey, this.#options.headers);
+  /** `chosen`: the key rotation's pick for this request (model lists and probes take the source's). */
+  #headers(chosen?: string): Promise<Record<string, string>> {
+    return bearerHeaders(this.#options.apiKey, this.#options.headers, chosen);
   }
 }
 
