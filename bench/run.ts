@@ -209,10 +209,11 @@ async function main(modelDir: string): Promise<void> {
     configFile,
     [
       // The fake upstream is on 127.0.0.1, which tandem would take for a local target and skip
-      // privacy classification for; a real cloud upstream is remote and pays for it.
+      // privacy classification for; a real cloud upstream is remote and pays for it. It ignores the
+      // key, but a cloud API needs one, and tandem's key rotation then picks one for every request.
       "providers:",
-      `  up: { kind: openai, baseUrl: "${upstreamUrl}/v1", local: false, models: [bench, bench-paced] }`,
-      `  claude: { kind: anthropic, baseUrl: "${upstreamUrl}", local: false, models: [bench] }`,
+      `  up: { kind: openai, baseUrl: "${upstreamUrl}/v1", local: false, apiKeys: ["env:BENCH_UPSTREAM_KEY"], models: [bench, bench-paced] }`,
+      `  claude: { kind: anthropic, baseUrl: "${upstreamUrl}", local: false, apiKeys: ["env:BENCH_UPSTREAM_KEY"], models: [bench] }`,
       // The same upstream through routes that ask it for whole answers when the client does not stream.
       "routes:",
       "  whole: { tiers: [up/bench], streamUpstream: false }",
@@ -222,7 +223,7 @@ async function main(modelDir: string): Promise<void> {
   );
   const tandem = await start(
     [join(ROOT, "dist/cli/main.js"), "serve", "--config", configFile, "--port", "0"],
-    { HOME: dir, XDG_DATA_HOME: dir, OLLAMA_HOST: "127.0.0.1:9" },
+    { HOME: dir, XDG_DATA_HOME: dir, OLLAMA_HOST: "127.0.0.1:9", BENCH_UPSTREAM_KEY: "sk-bench" },
     { logTo: join(dir, "tandem.log") },
   );
   const tandemIdleRss = rssMiB(tandem.child.pid as number);
