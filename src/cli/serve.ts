@@ -16,19 +16,22 @@ export interface ServeOptions {
 /** `tandem serve`: load config, start listening, print a banner, stop cleanly on SIGINT/SIGTERM. */
 export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = process.env): Promise<TandemServer> {
   const { config, file } = await loadConfig({ configPath: options.config, host: options.host, port: options.port, env });
-  const clientKeys = await resolveClientKeys(config, env);
-  if (!isLoopback(config.server.host) && clientKeys.length === 0) {
-    throw new ConfigError(
-      `binding to ${config.server.host} exposes tandem to other machines: set server.apiKeys (e.g. [env:TANDEM_KEY]) or TANDEM_API_KEYS`,
-      { file, path: "server.apiKeys" },
-    );
-  }
-  const logger = createLogger(config.log.level);
-  // A promise someone forgot to handle is a bug to log, not a reason to drop every client's request.
-  process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled promise rejection"));
+  // The store first: client keys, like provider keys, may live in it (store:NAME).
   const store = await openServerStore(config, env);
   let server: TandemServer;
+  let clientKeys: string[];
+  let logger: ReturnType<typeof createLogger>;
   try {
+    clientKeys = await resolveClientKeys(config, env, store);
+    if (!isLoopback(config.server.host) && clientKeys.length === 0) {
+      throw new ConfigError(
+        `binding to ${config.server.host} exposes tandem to other machines: set server.apiKeys (e.g. [env:TANDEM_KEY]) or TANDEM_API_KEYS`,
+        { file, path: "server.apiKeys" },
+      );
+    }
+    logger = createLogger(config.log.level);
+    // A promise someone forgot to handle is a bug to log, not a reason to drop every client's request.
+    process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled promise rejection"));
     server = await buildServer({ config, logger, clientKeys, env, ...(store && { store }) });
   } catch (err) {
     await store?.close();
@@ -81,13 +84,13 @@ async function openServerStore(config: Config, env: NodeJS.ProcessEnv): Promise<
   }
 }
 
-async function resolveClientKeys(config: Config, env: NodeJS.ProcessEnv): Promise<string[]> {
+async function resolveClientKeys(config: Config, env: NodeJS.ProcessEnv, store: BackgroundStore | undefined): Promise<string[]> {
   const keys: string[] = [];
   for (const text of config.server.apiKeys) {
     const ref = parseKeyRef(text);
     let key: string | undefined;
     try {
-      key = ref ? await resolveKeyRef(ref, env) : undefined;
+      key = ref ? await resolveKeyRef(ref, env, store ? { store } : {}) : undefined;
     } catch (err) {
       // e.g. keychain: on a machine without a keychain: a config problem, said in one line.
       throw new ConfigError(`client key '${text}' cannot be read: ${(err as Error).message}`, { path: "server.apiKeys" });

@@ -1,5 +1,5 @@
 import type { ProviderConfig } from "../config/index.js";
-import { KeyPool, parseKeyRef } from "../secrets/index.js";
+import { KeyPool, type KeySources, parseKeyRef } from "../secrets/index.js";
 import { AnthropicProvider } from "./anthropic/index.js";
 import { KeyRotation } from "./key-rotation.js";
 import { LlamaCppProvider } from "./llamacpp/index.js";
@@ -25,6 +25,8 @@ export interface CreateProviderOptions {
   onEngineLog?: (line: string) => void;
   /** Told when a request moved on to a provider's next key (reason: the error code). */
   onKeyRotation?: (provider: string, reason: string) => void;
+  /** Where `keychain:` and `store:` key references are read (default: the OS keychain; no store). */
+  keySources?: KeySources;
 }
 
 export function createProvider(name: string, config: ProviderConfig, options: CreateProviderOptions): ProviderSlot {
@@ -48,6 +50,7 @@ export function createProvider(name: string, config: ProviderConfig, options: Cr
   const keys = new KeyPool(
     config.apiKeys.map((ref) => parseKeyRef(ref)).filter((r) => r !== undefined),
     env,
+    options.keySources,
   );
   // Several keys form a pool: a refused or rate-limited key rests and the request goes on with the next.
   const rotation = new KeyRotation(name, keys, options.onKeyRotation && ((reason) => options.onKeyRotation?.(name, reason)));

@@ -46,6 +46,8 @@ export class KeyRotation {
   #rest(key: string, error: GatewayError): void {
     const ms = error.code === "rate_limited" ? (error.retryAfterMs ?? RATE_LIMITED_MS) : REFUSED_MS;
     this.#restingUntil.set(key, Date.now() + ms);
+    // A refused key may have been replaced in the keychain or the store: read the keys again.
+    if (error.code !== "rate_limited") this.pool.forget();
     this.onRotate?.(error.code);
   }
 

@@ -1,6 +1,6 @@
 import type { Config, RouteConfig } from "../config/index.js";
 import { GatewayError } from "../core/index.js";
-import { createProvider, type ProviderSlot } from "../providers/create-provider.js";
+import { type CreateProviderOptions, createProvider, type ProviderSlot } from "../providers/create-provider.js";
 import type { ModelInfo, Provider } from "../providers/provider.js";
 import type { ModelEntry } from "./gateway.js";
 
@@ -38,7 +38,7 @@ export class Catalog {
   constructor(
     config: Config,
     env: NodeJS.ProcessEnv = process.env,
-    hooks: { onEngineLog?: (line: string) => void; onKeyRotation?: (provider: string, reason: string) => void } = {},
+    hooks: Pick<CreateProviderOptions, "onEngineLog" | "onKeyRotation" | "keySources"> = {},
   ) {
     this.slots = new Map(
       Object.entries(config.providers).map(([name, pc]) => [

@@ -18,15 +18,15 @@ export function formatKeyRef(ref: KeyRef): string {
 
 /** Where `store:NAME` keys are read: the encrypted store's `secrets` table, in the process that opened it. */
 export interface SecretSource {
-  /** The secret stored under the name, or undefined. Throws when the store cannot be read. */
-  getSecret(name: string): string | undefined;
+  /** The secret stored under the name, or undefined. Throws (or rejects) when the store cannot be read. */
+  getSecret(name: string): string | undefined | Promise<string | undefined>;
 }
 
 /** Where `keychain:` and `store:` references are looked up; tests pass their own. */
 export interface KeySources {
   /** Default: the OS keychain, service "tandem" (see osKeychain). */
   keychain?: Keychain;
-  /** Default: the store registered with registerSecretStore. */
+  /** The encrypted store (the server passes the one it opened). Default: none, so `store:` cannot be read. */
   store?: SecretSource;
 }
 
@@ -42,16 +42,7 @@ export class KeyUnavailableError extends Error {
   }
 }
 
-let registeredStore: SecretSource | undefined;
 let defaultKeychain: Keychain | undefined;
-
-/**
- * Makes `store:NAME` references resolve through this store (the one the server opened), or stops it
- * with undefined (when the store closes). One per process: there is one data dir.
- */
-export function registerSecretStore(source: SecretSource | undefined): void {
-  registeredStore = source;
-}
 
 /**
  * Resolves a key reference to the secret, or undefined when the reference names nothing (an unset
@@ -92,12 +83,12 @@ export async function resolveKeyRef(
       }
     }
     case "store": {
-      const store = sources.store ?? registeredStore;
+      const store = sources.store;
       if (!store) {
         throw new KeyUnavailableError(ref, "the encrypted store is not open in this process");
       }
       try {
-        return nonEmpty(store.getSecret(ref.name));
+        return nonEmpty(await store.getSecret(ref.name));
       } catch (err) {
         throw new KeyUnavailableError(ref, (err as Error).message, { cause: err });
       }
@@ -115,16 +106,32 @@ export function maskKey(key: string): string {
   return `${key.slice(0, 4)}…${key.slice(-4)}`;
 }
 
+/**
+ * How long the keys of a pool, once read, serve its requests before they are read again. A keychain
+ * read is a round trip to another process (the Secret Service over D-Bus, macOS's securityd) and a
+ * store read one to the store's thread: too slow to repeat for every request. An upstream refusing a
+ * key (KeyPool.forget) has them read again at once, so a key replaced after a refusal is used next.
+ */
+export const KEY_CACHE_MS = 30_000;
+
 /** A provider's keys, tried in order: the first that resolves is used. */
 export class KeyPool {
   readonly refs: readonly KeyRef[];
   readonly #env: NodeJS.ProcessEnv;
   readonly #sources: KeySources;
+  readonly #now: () => number;
+  #cached: { keys: string[]; until: number } | undefined;
 
-  constructor(refs: readonly KeyRef[], env: NodeJS.ProcessEnv = process.env, sources: KeySources = {}) {
+  constructor(
+    refs: readonly KeyRef[],
+    env: NodeJS.ProcessEnv = process.env,
+    sources: KeySources = {},
+    now: () => number = Date.now,
+  ) {
     this.refs = refs;
     this.#env = env;
     this.#sources = sources;
+    this.#now = now;
   }
 
   /** The key to use now, or undefined when the provider needs none or none resolves. */
@@ -145,11 +152,24 @@ export class KeyPool {
   }
 
   /**
-   * Every key that resolves now, in the configured order (duplicates once): the pool a request may
-   * rotate through. Empty when the provider needs no key; throws like require() when keys are
-   * configured but none resolves.
+   * Every key that resolves, in the configured order (duplicates once): the pool a request may
+   * rotate through, read at most every KEY_CACHE_MS (see forget). Empty when the provider needs no
+   * key; throws like require() when keys are configured but none resolves (and reads again next time).
    */
   async all(provider: string): Promise<string[]> {
+    const cached = this.#cached;
+    if (cached !== undefined && cached.until > this.#now()) return cached.keys;
+    const keys = await this.#readAll(provider);
+    this.#cached = { keys, until: this.#now() + KEY_CACHE_MS };
+    return keys;
+  }
+
+  /** Drops the keys read, so the next request reads them again: an upstream refused one, which may have been replaced. */
+  forget(): void {
+    this.#cached = undefined;
+  }
+
+  async #readAll(provider: string): Promise<string[]> {
     const keys: string[] = [];
     const tried: string[] = [];
     for (const ref of this.refs) {

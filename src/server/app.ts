@@ -57,6 +57,8 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   const catalog = new Catalog(config, options.env, {
     onEngineLog: (line) => logger.warn({ engine: "llama.cpp" }, line),
     onKeyRotation: (provider, reason) => metrics.keyRotations.inc({ provider, reason }),
+    // store:NAME provider keys are read from the encrypted store this server opened.
+    ...(options.store && { keySources: { store: options.store } }),
   });
   const stats = new TargetStats();
   const providers = new Map(

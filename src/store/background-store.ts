@@ -150,6 +150,11 @@ export class BackgroundStore {
     return (await this.#ask({ op: "queryUsage", query })) as UsageRow[];
   }
 
+  /** A secret from the store's secrets table (`tandem keys set NAME --store`), for `store:NAME` key references. */
+  async getSecret(name: string): Promise<string | undefined> {
+    return (await this.#ask({ op: "getSecret", name })) as string | undefined;
+  }
+
   async health(): Promise<StoreHealth> {
     return (await this.#ask({ op: "health" })) as StoreHealth;
   }

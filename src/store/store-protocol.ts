@@ -23,6 +23,7 @@ export type StoreThreadRequest =
   | { op: "queryRequests"; id: number; query: { since?: Date | number; limit?: number } }
   | { op: "queryUsage"; id: number; query: { since?: Date | number } }
   | { op: "health"; id: number }
+  | { op: "getSecret"; id: number; name: string }
   | { op: "close"; id: number };
 
 export type StoreThreadReply =

@@ -53,6 +53,9 @@ port.on("message", (message: StoreThreadRequest) => {
       case "health":
         value = store.health();
         break;
+      case "getSecret":
+        value = store.getSecret(message.name);
+        break;
       case "close":
         value = store.close();
         break;

@@ -100,3 +100,28 @@ describe("key pools", () => {
     assert.deepEqual(anthropicKeysSeen, ["sk-good"]);
   });
 });
+
+describe("keys in the encrypted store", () => {
+  it("sends a provider key kept in the server's store (store:NAME), as `tandem keys set NAME --store` keeps it", async () => {
+    const upstream = await startFakeOpenAI({ models: ["m"], apiKey: "sk-from-store" });
+    const tandem = await startTandem(
+      { providers: { p: { kind: "openai", baseUrl: upstream.url, apiKeys: ["store:p-key"], models: ["m"] } } },
+      { store: { secrets: { "p-key": "sk-from-store" } } },
+    );
+    try {
+      const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 });
+      for (const stream of [false, true]) {
+        const res = await client.chat.completions.create({ model: "p/m", messages: [{ role: "user", content: "hi" }], stream });
+        if (!stream) assert.equal((res as OpenAI.ChatCompletion).choices[0]?.message.content, "Hello from openai");
+        else for await (const _chunk of res as AsyncIterable<unknown>);
+      }
+      assert.deepEqual(
+        upstream.requests.map((r) => r.headers.authorization),
+        ["Bearer sk-from-store", "Bearer sk-from-store"],
+      );
+    } finally {
+      await tandem.close();
+      await upstream.close();
+    }
+  });
+});

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { GatewayError } from "../../src/core/index.js";
-import { KeyPool, KeyUnavailableError, parseKeyRef, registerSecretStore, resolveKeyRef } from "../../src/secrets/index.js";
+import { KEY_CACHE_MS, KeyPool, KeyUnavailableError, parseKeyRef, resolveKeyRef } from "../../src/secrets/index.js";
 import { openStore } from "../../src/store/index.js";
 import { tempDataDir } from "../store/store-support.js";
 import { FakeKeychain } from "./fake-keychain.js";
@@ -16,7 +16,6 @@ function ref(text: string) {
 describe("key references", () => {
   const store = openStore({ dataDir: tempDataDir(), key: randomBytes(32), pruneIntervalMs: 0, report: () => {} });
   after(() => {
-    registerSecretStore(undefined);
     store.close();
   });
 
@@ -42,11 +41,43 @@ describe("key references", () => {
     assert.equal(await pool.current(), "sk-store-1");
     store.setSecret("openai", "sk-store-2");
     assert.equal(await pool.current(), "sk-store-2");
-    // Through the process's registered store, as the server uses it.
-    registerSecretStore(store);
-    assert.equal(await resolveKeyRef(ref("store:openai"), {}), "sk-store-2");
-    assert.equal(await resolveKeyRef(ref("store:nothing"), {}), undefined);
-    registerSecretStore(undefined);
+    assert.equal(await resolveKeyRef(ref("store:openai"), {}, { store }), "sk-store-2");
+    assert.equal(await resolveKeyRef(ref("store:nothing"), {}, { store }), undefined);
+    // A store that answers asynchronously (the server's, on its own thread) reads the same.
+    assert.equal(
+      await resolveKeyRef(ref("store:openai"), {}, { store: { getSecret: async (n) => store.getSecret(n) } }),
+      "sk-store-2",
+    );
+  });
+
+  it("reads a pool's keys for requests at most every KEY_CACHE_MS, and at once again after forget()", async () => {
+    const keychain = new FakeKeychain({ entries: { a: "sk-a1", b: "sk-b1" } });
+    let reads = 0;
+    const counting = Object.assign(Object.create(keychain) as FakeKeychain, {
+      get: (account: string) => {
+        reads++;
+        return keychain.get(account);
+      },
+    });
+    let now = 1_000_000;
+    const pool = new KeyPool([ref("keychain:a"), ref("keychain:b")], {}, { keychain: counting }, () => now);
+    assert.deepEqual(await pool.all("p"), ["sk-a1", "sk-b1"]);
+    keychain.entries.set("a", "sk-a2");
+    now += KEY_CACHE_MS - 1;
+    assert.deepEqual(await pool.all("p"), ["sk-a1", "sk-b1"], "within the window: no keychain round trip");
+    assert.equal(reads, 2);
+    now += 1;
+    assert.deepEqual(await pool.all("p"), ["sk-a2", "sk-b1"], "after it: read again");
+    keychain.entries.set("b", "sk-b2");
+    pool.forget();
+    assert.deepEqual(await pool.all("p"), ["sk-a2", "sk-b2"], "after forget(): read again at once");
+    assert.equal(reads, 6);
+    // A failed read is not kept: the next request tries again.
+    keychain.unavailable = "locked";
+    pool.forget();
+    await assert.rejects(pool.all("p"), GatewayError);
+    keychain.unavailable = undefined;
+    assert.deepEqual(await pool.all("p"), ["sk-a2", "sk-b2"]);
   });
 
   it("resolves concurrently without mixing keys up", async () => {
@@ -75,7 +106,6 @@ describe("key references", () => {
         err.message.startsWith("keychain:anthropic cannot be read: OS keychain: no Secret Service is running") &&
         err.message.includes("tandem keys set anthropic --store"),
     );
-    registerSecretStore(undefined);
     await assert.rejects(
       resolveKeyRef(ref("store:openai"), {}),
       /^KeyUnavailableError: store:openai cannot be read: the encrypted store is not open in this process/,

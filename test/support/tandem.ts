@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { type Config, type ConfigInput, configSchema } from "../../src/config/index.js";
 import { buildServer, type TandemServer } from "../../src/server/app.js";
-import { BackgroundStore } from "../../src/store/index.js";
+import { BackgroundStore, openStore } from "../../src/store/index.js";
 
 export interface RunningTandem {
   url: string;
@@ -20,7 +20,7 @@ export async function startTandem(
     clientKeys?: string[];
     env?: NodeJS.ProcessEnv;
     /** Open an encrypted store in the test's data dir (request log, usage, egress audit, GET /v1/audit). Default false. */
-    store?: boolean | { logContent?: boolean };
+    store?: boolean | { logContent?: boolean; secrets?: Record<string, string> };
   } = {},
 ): Promise<RunningTandem> {
   // Active health probes are off unless a test asks for them: a probe arriving mid-test would be
@@ -31,10 +31,18 @@ export async function startTandem(
     server: { ...input.server, host: "127.0.0.1", port: 0 },
   });
   const config: Config = { ...parsed, dataDir: mkdtempSync(join(tmpdir(), "tandem-test-")) };
+  const storeKey = randomBytes(32);
+  const secrets = typeof options.store === "object" ? (options.store.secrets ?? {}) : {};
+  if (Object.keys(secrets).length > 0) {
+    // As `tandem keys set NAME --store` writes them, before the server opens the store.
+    const direct = openStore({ dataDir: config.dataDir, key: storeKey, pruneIntervalMs: 0, report: () => {} });
+    for (const [name, value] of Object.entries(secrets)) direct.setSecret(name, value);
+    direct.close();
+  }
   const store = options.store
     ? await BackgroundStore.openWithKey({
         dataDir: config.dataDir,
-        key: randomBytes(32),
+        key: storeKey,
         pruneIntervalMs: 0,
         logContent: typeof options.store === "object" && options.store.logContent === true,
       })
