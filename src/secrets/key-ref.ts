@@ -120,7 +120,8 @@ export class KeyPool {
   readonly #env: NodeJS.ProcessEnv;
   readonly #sources: KeySources;
   readonly #now: () => number;
-  #cached: { keys: string[]; until: number } | undefined;
+  /** The last read (or the one under way, until it ends: concurrent requests share it). */
+  #cached: { keys: Promise<string[]>; until: number } | undefined;
 
   constructor(
     refs: readonly KeyRef[],
@@ -159,9 +160,16 @@ export class KeyPool {
   async all(provider: string): Promise<string[]> {
     const cached = this.#cached;
     if (cached !== undefined && cached.until > this.#now()) return cached.keys;
-    const keys = await this.#readAll(provider);
-    this.#cached = { keys, until: this.#now() + KEY_CACHE_MS };
-    return keys;
+    const read = { keys: this.#readAll(provider), until: Number.POSITIVE_INFINITY };
+    this.#cached = read;
+    try {
+      await read.keys;
+    } catch (err) {
+      if (this.#cached === read) this.#cached = undefined;
+      throw err;
+    }
+    read.until = this.#now() + KEY_CACHE_MS;
+    return read.keys;
   }
 
   /** Drops the keys read, so the next request reads them again: an upstream refused one, which may have been replaced. */

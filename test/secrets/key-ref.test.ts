@@ -61,6 +61,14 @@ describe("key references", () => {
     });
     let now = 1_000_000;
     const pool = new KeyPool([ref("keychain:a"), ref("keychain:b")], {}, { keychain: counting }, () => now);
+    // Requests arriving together share one read.
+    const together = await Promise.all([pool.all("p"), pool.all("p"), pool.all("p")]);
+    assert.deepEqual(together, [
+      ["sk-a1", "sk-b1"],
+      ["sk-a1", "sk-b1"],
+      ["sk-a1", "sk-b1"],
+    ]);
+    assert.equal(reads, 2);
     assert.deepEqual(await pool.all("p"), ["sk-a1", "sk-b1"]);
     keychain.entries.set("a", "sk-a2");
     now += KEY_CACHE_MS - 1;
