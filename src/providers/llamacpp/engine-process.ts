@@ -229,15 +229,15 @@ export class EngineProcess {
     }
     if (message.op === "ready") return;
     const orphan = this.#orphans.get(message.id);
-    if (orphan && message.op !== "event") {
+    if (orphan && message.op !== "events") {
       clearTimeout(orphan);
       this.#orphans.delete(message.id);
       return;
     }
     const pending = this.#pending.get(message.id);
     if (!pending) return;
-    if (message.op === "event") {
-      pending.onEvent?.(message.event);
+    if (message.op === "events") {
+      for (const event of message.events) pending.onEvent?.(event);
       return;
     }
     if (pending.op === "load" || pending.op === "chat" || pending.op === "embed" || pending.op === "tokenize")

@@ -66,7 +66,8 @@ export interface EmbedReply {
 
 export type ChildMessage =
   | { op: "ready"; pid: number; engine: string }
-  | { op: "event"; id: number; event: StreamEvent }
+  /** A chat's events, in order: those generated since the last message (often one, more when tokens come fast). */
+  | { op: "events"; id: number; events: StreamEvent[] }
   | { op: "result"; id: number; value?: unknown }
   | { op: "error"; id: number; code: ErrorCode; message: string; retryable?: boolean }
   /** The child is about to load a model (so a native abort during it can be pinned on that file). */

@@ -5,13 +5,40 @@
  */
 import process from "node:process";
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
-import { GatewayError } from "../../../core/index.js";
+import { GatewayError, type StreamEvent } from "../../../core/index.js";
 import type { ChildMessage, EngineOptions, ParentMessage } from "../engine-protocol.js";
 import { generateChat } from "./generate-chat.js";
 import { ModelHost } from "./model-host.js";
 
 function send(message: ChildMessage): void {
+  flushEvents();
   if (process.connected) process.send?.(message);
+}
+
+/**
+ * A chat's events wait for the end of the current turn of the event loop and go as one message.
+ * Sending from inside node-llama-cpp's token callback would put the serialization and the pipe write
+ * between one token and the next; this way they overlap the next token's evaluation, and tokens
+ * that come faster than the parent reads share a message. Anything else sent first flushes them, so
+ * order is kept.
+ */
+let batch: { id: number; events: StreamEvent[] } | undefined;
+
+function sendEvent(id: number, event: StreamEvent): void {
+  if (batch && batch.id !== id) flushEvents();
+  if (batch) {
+    batch.events.push(event);
+    return;
+  }
+  batch = { id, events: [event] };
+  setImmediate(flushEvents);
+}
+
+function flushEvents(): void {
+  if (!batch) return;
+  const { id, events } = batch;
+  batch = undefined;
+  if (process.connected) process.send?.({ op: "events", id, events } satisfies ChildMessage);
 }
 
 const options = JSON.parse(process.argv[2] ?? "{}") as EngineOptions;
@@ -78,7 +105,7 @@ async function handle(message: ParentMessage): Promise<void> {
       running.set(message.id, controller);
       try {
         const loaded = await host.get(message.model);
-        await generateChat(loaded, message.request, controller.signal, (event) => send({ op: "event", id: message.id, event }));
+        await generateChat(loaded, message.request, controller.signal, (event) => sendEvent(message.id, event));
         send({ op: "result", id: message.id });
       } finally {
         running.delete(message.id);
