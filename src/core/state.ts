@@ -1,0 +1,91 @@
+/**
+ * The state tandem keeps for the user: stored responses and conversations (OpenAI's Responses and
+ * Conversations APIs). Items are kept in the Responses API's own item shapes (`message`,
+ * `function_call`, `function_call_output`, `reasoning`, ...): the one wire format that holds every
+ * kind of turn losslessly, so a native Responses upstream gets them back as they were, and every
+ * other target gets them through the canonical form. The harness implements this over the
+ * encrypted store; the Responses and Conversations routes, the tool loop, files and memory use it.
+ */
+
+/** How sensitive an item is (as privacy/ classifies requests): private items follow the route's privacy. */
+export type ItemSensitivity = "public" | "internal" | "private";
+
+/** One Responses API item as JSON: `{ id, type, ... }` exactly as a client sees it. */
+export interface StateItem {
+  id: string;
+  type: string;
+  [field: string]: unknown;
+}
+
+export interface StoredItem {
+  item: StateItem;
+  /** The sensitivity of the request or answer the item came from. Default: public. */
+  sensitivity?: ItemSensitivity;
+  /**
+   * The target (`provider/model`) whose upstream produced it, for items only that upstream can read
+   * back (reasoning with `encrypted_content`). Absent for items any target can read.
+   */
+  origin?: string;
+}
+
+export interface StoredResponse {
+  id: string;
+  /** Seconds since the epoch, as the API reports `created_at`. */
+  createdAt: number;
+  /** The Response object as the client was given it (output and usage included). */
+  response: Record<string, unknown>;
+  previousResponseId?: string;
+  conversationId?: string;
+  /** The items this response's request added, in order (instructions are not items). */
+  input: StoredItem[];
+  /** The items it answered with, in order. */
+  output: StoredItem[];
+}
+
+export interface StoredConversation {
+  id: string;
+  /** Seconds since the epoch. */
+  createdAt: number;
+  metadata: Record<string, string>;
+}
+
+export interface ListOptions {
+  /** Start after the item with this id (exclusive). */
+  after?: string;
+  /** 1..100. */
+  limit: number;
+  order: "asc" | "desc";
+}
+
+export interface ListPage<T> {
+  data: T[];
+  hasMore: boolean;
+}
+
+/**
+ * Where stored responses and conversations live. Every method may be called concurrently; an
+ * unknown id answers `undefined` (or `false` for deletes), never throws. Deletes are real deletes.
+ */
+export interface StateStore {
+  saveResponse(response: StoredResponse): Promise<void>;
+  getResponse(id: string): Promise<StoredResponse | undefined>;
+  deleteResponse(id: string): Promise<boolean>;
+  /**
+   * What a follow-up to response `id` continues from: every response in its `previous_response_id`
+   * chain, oldest first, each one's input then output. `undefined` when `id` is unknown.
+   */
+  responseHistory(id: string): Promise<StoredItem[] | undefined>;
+  listInputItems(responseId: string, options: ListOptions): Promise<ListPage<StoredItem> | undefined>;
+
+  createConversation(metadata: Record<string, string>, items: StoredItem[]): Promise<StoredConversation>;
+  getConversation(id: string): Promise<StoredConversation | undefined>;
+  updateConversation(id: string, metadata: Record<string, string>): Promise<StoredConversation | undefined>;
+  deleteConversation(id: string): Promise<boolean>;
+  /** Appends items in order; `undefined` when the conversation is unknown. */
+  addConversationItems(conversationId: string, items: StoredItem[]): Promise<StoredItem[] | undefined>;
+  listConversationItems(conversationId: string, options: ListOptions): Promise<ListPage<StoredItem> | undefined>;
+  /** Every item of a conversation, oldest first: what a response in it continues from. */
+  conversationItems(conversationId: string): Promise<StoredItem[] | undefined>;
+  getConversationItem(conversationId: string, itemId: string): Promise<StoredItem | undefined>;
+  deleteConversationItem(conversationId: string, itemId: string): Promise<boolean>;
+}
