@@ -2,9 +2,11 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
 import { GatewayError } from "../core/index.js";
+import type { StateStore } from "../core/state.js";
 import { anthropicDialect, renderAnthropicModel, renderAnthropicModelList } from "../dialects/anthropic/index.js";
 import { ollamaDialect } from "../dialects/ollama/index.js";
 import { openaiDialect, renderOpenAIModel, renderOpenAIModelList } from "../dialects/openai/index.js";
+import { MemoryStateStore } from "../harness/state/memory-state-store.js";
 import { Catalog } from "../router/catalog.js";
 import { HealthMonitor } from "../router/health-monitor.js";
 import { Router } from "../router/router.js";
@@ -28,6 +30,8 @@ export interface ServerOptions {
    * GET /v1/audit reads it. Default: none (nothing is recorded). Closed by `close()`.
    */
   store?: BackgroundStore;
+  /** Where stored responses and conversations live. Default: in this process's memory. */
+  state?: StateStore;
 }
 
 export interface TandemServer {
@@ -237,7 +241,8 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     return request.headers["anthropic-version"] !== undefined ? renderAnthropicModel(entry) : renderOpenAIModel(entry);
   });
 
-  for (const dialect of DIALECTS) dialect.register(app, router);
+  const services = { state: options.state ?? new MemoryStateStore() };
+  for (const dialect of DIALECTS) dialect.register(app, router, services);
   health.start();
 
   return {

@@ -2,9 +2,11 @@
  * A fastify app with only the Anthropic dialect, over a stub Gateway that answers with scripted
  * canonical events, so dialect tests drive the real HTTP path with the official SDK.
  */
+
 import Fastify, { type FastifyInstance } from "fastify";
 import { type ChatRequest, GatewayError, type StreamEvent } from "../../../src/core/index.js";
 import { anthropicDialect } from "../../../src/dialects/anthropic/index.js";
+import { MemoryStateStore } from "../../../src/harness/state/memory-state-store.js";
 import type { ChatStream, Gateway, ModelEntry, ResponseMeta } from "../../../src/router/gateway.js";
 import { noLocalEngine } from "../../support/no-local-engine.js";
 
@@ -67,7 +69,7 @@ export async function startStubApp(): Promise<StubApp> {
     const r = anthropicDialect.renderError(e);
     reply.code(r.status).send(r.body);
   });
-  anthropicDialect.register(app, gateway);
+  anthropicDialect.register(app, gateway, { state: new MemoryStateStore() });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   if (typeof address !== "object" || !address) throw new Error("no address");

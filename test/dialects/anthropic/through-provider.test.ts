@@ -2,12 +2,14 @@
  * Anthropic SDK -> anthropic dialect -> AnthropicProvider -> fake Anthropic upstream, with a minimal
  * gateway in between (no router), so the two halves of this API family are checked against each other.
  */
+
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import Fastify, { type FastifyInstance } from "fastify";
 import { GatewayError, type StreamEvent } from "../../../src/core/index.js";
 import { anthropicDialect } from "../../../src/dialects/anthropic/index.js";
+import { MemoryStateStore } from "../../../src/harness/state/memory-state-store.js";
 import { AnthropicProvider } from "../../../src/providers/anthropic/index.js";
 import type { Gateway } from "../../../src/router/gateway.js";
 import { type FakeAnthropic, startFakeAnthropic } from "../../support/fake-anthropic-upstream.js";
@@ -51,7 +53,7 @@ before(async () => {
     const r = anthropicDialect.renderError(GatewayError.from(err));
     reply.code(r.status).send(r.body);
   });
-  anthropicDialect.register(app, gateway);
+  anthropicDialect.register(app, gateway, { state: new MemoryStateStore() });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   assert.ok(typeof address === "object" && address);

@@ -2,6 +2,7 @@
  * A Gateway that answers from a script of canonical events, and a Fastify app that mounts the
  * Ollama dialect over it the way the server does (its error handler renders with the dialect).
  */
+
 import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyInstance } from "fastify";
 import {
@@ -13,6 +14,7 @@ import {
   type Usage,
 } from "../../../src/core/index.js";
 import { ollamaDialect } from "../../../src/dialects/ollama/index.js";
+import { MemoryStateStore } from "../../../src/harness/state/memory-state-store.js";
 import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "../../../src/router/gateway.js";
 import { noLocalEngine } from "../../support/no-local-engine.js";
 
@@ -116,7 +118,7 @@ export async function startStubApp(gateway: Gateway): Promise<StubApp> {
     const rendered = ollamaDialect.renderError(error);
     reply.code(rendered.status).send(rendered.body);
   });
-  ollamaDialect.register(app, gateway);
+  ollamaDialect.register(app, gateway, { state: new MemoryStateStore() });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = app.server.address() as AddressInfo;
   return { app, url: `http://127.0.0.1:${port}`, close: () => app.close() };

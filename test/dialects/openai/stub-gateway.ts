@@ -2,6 +2,7 @@
  * A Gateway that answers from a script of canonical events, and a fastify app that mounts the OpenAI
  * dialect over it the way the server does, so the official SDK can be pointed at it.
  */
+
 import type { AddressInfo } from "node:net";
 import Fastify from "fastify";
 import {
@@ -12,6 +13,7 @@ import {
   type StreamEvent,
 } from "../../../src/core/index.js";
 import { openaiDialect, renderOpenAIModelList } from "../../../src/dialects/openai/index.js";
+import { MemoryStateStore } from "../../../src/harness/state/memory-state-store.js";
 import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "../../../src/router/gateway.js";
 import { noLocalEngine } from "../../support/no-local-engine.js";
 
@@ -102,7 +104,7 @@ export async function startDialectApp(gateway = new StubGateway()): Promise<Dial
       .headers(r.headers ?? {})
       .send(r.body);
   });
-  openaiDialect.register(app, gateway);
+  openaiDialect.register(app, gateway, { state: new MemoryStateStore() });
   // Mounted by the server itself in tandem (shared with the Anthropic dialect).
   app.get("/v1/models", async () => renderOpenAIModelList(await gateway.models()));
   await app.listen({ host: "127.0.0.1", port: 0 });
