@@ -1,5 +1,5 @@
 import { Ajv, type ValidateFunction } from "ajv";
-import { GatewayError, type ResponseFormat } from "../core/index.js";
+import { type FinishReason, GatewayError, type ResponseFormat } from "../core/index.js";
 
 /** Which checks a route applies to answers (see the route's `quality` setting). */
 export interface QualityPolicy {
@@ -94,10 +94,16 @@ export class QualityWatch {
     return undefined;
   }
 
-  onFinish(text: string, toolCalls: number): { check: string; error: GatewayError } | undefined {
-    if (this.#policy.emptyOutput && toolCalls === 0 && text.trim() === "") {
+  /**
+   * At the finish: an empty answer fails, and a JSON-mode answer must parse (and match its schema) —
+   * unless it was cut off by the token limit the client set (or a content filter): such an answer is
+   * what the client asked for and reaches it as truncated, not as a failure.
+   */
+  onFinish(text: string, toolCalls: number, reason: FinishReason = "stop"): { check: string; error: GatewayError } | undefined {
+    if (this.#policy.emptyOutput && toolCalls === 0 && text.trim() === "" && reason !== "length") {
       return { check: "empty_output", error: failed("empty_output", "the answer is empty", this.#target) };
     }
+    if (reason === "length" || reason === "content_filter") return undefined;
     const format = this.#format;
     if (!this.#policy.json || toolCalls > 0 || (format?.type !== "json" && format?.type !== "json_schema")) return undefined;
     let value: unknown;

@@ -562,7 +562,7 @@ export class Router implements Gateway {
               yield this.#continuedUsage(event.usage, inputTokens, restart ? 0 : outputBefore);
               continue;
             case "finish": {
-              const bad = watch.onFinish(text, callsSent + held.size);
+              const bad = watch.onFinish(text, callsSent + held.size, event.reason);
               if (bad) throw this.#qualityFailure(target, bad);
               break;
             }
@@ -774,18 +774,22 @@ export class Router implements Gateway {
   ): AsyncIterableIterator<StreamEvent> {
     let finished = false;
     let closed = false;
+    /** The provider's stream said it is done: its own cleanup has run. */
+    let ended = false;
     let given = 0;
     const see = (event: StreamEvent): IteratorResult<StreamEvent> => {
       if (event.type === "finish") finished = true;
       else if (event.type === "usage") this.#countTokens(target, event.usage);
       return { done: false, value: event };
     };
-    // Whatever the end, once: the limits stop; a stream that did not finish is closed (its upstream dropped).
+    // Whatever the end, once: the limits stop, and a provider stream that has not ended is closed, so
+    // its cleanup runs (a local model's slot is released, an upstream body drained or dropped) even
+    // when the reader leaves after the finish event (e.g. a quality check that fails on it).
     const close = async (): Promise<void> => {
       if (closed) return;
       closed = true;
       deadline.dispose();
-      if (!finished) await iterator.return?.();
+      if (!ended) await iterator.return?.();
     };
     const fail = async (err: unknown): Promise<never> => {
       const error = deadline.error(err);
@@ -801,6 +805,7 @@ export class Router implements Gateway {
         deadline.tick();
         return see(result.value);
       }
+      ended = true;
       if (!finished) return fail(new GatewayError("upstream_error", `${target} ended its stream without finishing`, { target }));
       this.#stats.success(target, performance.now() - startedAt);
       void close();
