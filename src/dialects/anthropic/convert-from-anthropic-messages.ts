@@ -41,6 +41,15 @@ export function convertFromAnthropicRequest(body: MessagesRequest): ChatRequest 
 
 function convertMessage(message: MessageParam, i: number): Message[] {
   const at = (j: number) => `messages[${i}].content[${j}]`;
+  if (message.role === "system") {
+    // A system turn in the conversation: its text, in place (each target then has it in the
+    // closest form it knows: a system message where it stands, or Anthropic's system prompt).
+    const text = message.content.map((block, j) => {
+      if (block.type !== "text") throw invalid(`${at(j)}.type`, "a system message holds text blocks only");
+      return block.text;
+    });
+    return [{ role: "system", content: text.join("\n\n") }];
+  }
   if (message.role === "assistant") {
     const content: ContentPart[] = [];
     const toolCalls: ToolCall[] = [];

@@ -92,9 +92,10 @@ const ContentBlockSchema = z.discriminatedUnion(
 export type ContentBlock = z.output<typeof ContentBlockSchema>;
 
 const MessageParamSchema = z.object({
-  // Anthropic takes the system prompt in `system`, not as a message role.
-  role: z.enum(["user", "assistant"], {
-    error: (iss) => required(iss) ?? "expected 'user' or 'assistant' (put the system prompt in 'system')",
+  // The system prompt goes in `system`; agent clients also send `system` turns in the middle of the
+  // conversation (text only), which are kept where they stand.
+  role: z.enum(["user", "assistant", "system"], {
+    error: (iss) => required(iss) ?? "expected 'user', 'assistant' or 'system'",
   }),
   content: z.preprocess(textShorthand, z.array(ContentBlockSchema, { error: (iss) => required(iss) ?? blocksOrString })),
 });

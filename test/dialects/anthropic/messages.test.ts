@@ -481,7 +481,14 @@ describe("bad input", () => {
     ["max_tokens not an integer", { ...base, max_tokens: 2.5 }, "max_tokens"],
     ["content not a string or blocks", { ...base, messages: [{ role: "user", content: 5 }] }, "messages[0].content"],
     ["bad role", { ...base, messages: [{ role: "robot", content: "x" }] }, "messages[0].role"],
-    ["system role in messages", { ...base, messages: [{ role: "system", content: "x" }] }, "messages[0].role"],
+    [
+      "an image in a system turn",
+      {
+        ...base,
+        messages: [{ role: "system", content: [{ type: "image", source: { type: "url", url: "https://example.com/a.png" } }] }],
+      },
+      "messages[0].content[0].type",
+    ],
     [
       "document block",
       { ...base, messages: [{ role: "user", content: [{ type: "document", source: { type: "text", data: "x" } }] }] },
