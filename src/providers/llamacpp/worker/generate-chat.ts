@@ -2,6 +2,7 @@ import {
   type ChatModelFunctions,
   LlamaChat,
   type LlamaChatResponseFunctionCallParamsChunk,
+  type LlamaContextSequence,
   type LlamaGrammar,
 } from "node-llama-cpp";
 import { type FinishReason, GatewayError, makeId, type ProviderChatRequest, type StreamEvent } from "../../../core/index.js";
@@ -39,11 +40,26 @@ export async function generateChat(
   const meterBefore = sequence.tokenMeter.getState();
   let outputTokens = 0;
   const calls = new Map<number, boolean>();
+  // node-llama-cpp makes room in a full context by erasing the oldest turns (a "context shift"),
+  // silently: a prompt larger than the window would be answered from what is left of it. tandem
+  // never cuts a conversation without saying so: a prompt that does not fit fails as
+  // context_length_exceeded (a route moves on to a target whose window fits), and an answer that
+  // reaches the end of the window stops there, as truncated.
+  const overflow = new AbortController();
+  let overflowed: "prompt" | "answer" | undefined;
+  const generation = AbortSignal.any([signal, overflow.signal]);
+  const refuseContextShift = () => {
+    overflowed ??= outputTokens === 0 ? "prompt" : "answer";
+    overflow.abort();
+    // Never used: the generation is aborted before anything else is evaluated.
+    return { chatHistory: [] };
+  };
   emit({ type: "start", id: makeId("chatcmpl-"), model: loaded.spec.name });
   try {
     const common = {
-      signal,
+      signal: generation,
       stopOnAbortSignal: false,
+      contextShift: { strategy: refuseContextShift },
       maxTokens: request.maxTokens,
       temperature: request.temperature ?? DEFAULT_TEMPERATURE,
       topP: request.topP,
@@ -67,6 +83,7 @@ export async function generateChat(
         })
       : await chat.generateResponse(history, { ...common, grammar });
     if (signal.aborted) throw canceledError(target);
+    if (overflowed) throw overflowError(overflowed, sequence.contextSize, target);
     // Calls node-llama-cpp parsed without streaming their params (none expected, but never drop one).
     for (const [index, call] of (result.functionCalls ?? []).entries()) {
       if (calls.has(index)) continue;
@@ -85,12 +102,39 @@ export async function generateChat(
     emit({ type: "finish", ...finishOf(meta.stopReason, (result.functionCalls?.length ?? 0) > 0), stopSequence });
   } catch (err) {
     if (signal.aborted) throw canceledError(target);
+    if (overflowed === "answer") {
+      finishAtWindowEnd(sequence, meterBefore, outputTokens, emit);
+      return;
+    }
+    if (overflowed) throw overflowError(overflowed, sequence.contextSize, target);
     if (err instanceof GatewayError) throw err;
     throw mapError(err as Error, target);
   } finally {
     chat.dispose({ disposeSequence: false });
     loaded.release(sequence);
   }
+}
+
+function overflowError(overflowed: "prompt" | "answer", size: number, target: string): GatewayError {
+  return new GatewayError(
+    "context_length_exceeded",
+    overflowed === "prompt"
+      ? `The conversation does not fit ${target}'s ${size}-token context window`
+      : `The answer filled ${target}'s ${size}-token context window`,
+    { target, retryable: false },
+  );
+}
+
+/** The answer ran to the end of the window: what was written stands, and the answer is truncated. */
+function finishAtWindowEnd(
+  sequence: LlamaContextSequence,
+  meterBefore: ReturnType<LlamaContextSequence["tokenMeter"]["getState"]>,
+  outputTokens: number,
+  emit: (e: StreamEvent) => void,
+): void {
+  const evaluated = sequence.tokenMeter.getState().usedInputTokens - meterBefore.usedInputTokens;
+  emit({ type: "usage", usage: { inputTokens: evaluated, outputTokens } });
+  emit({ type: "finish", reason: "length", raw: "contextFull" });
 }
 
 function emitCallChunk(
