@@ -5,8 +5,16 @@ import {
   type LlamaContextSequence,
   type LlamaGrammar,
 } from "node-llama-cpp";
-import { type FinishReason, GatewayError, makeId, type ProviderChatRequest, type StreamEvent } from "../../../core/index.js";
+import {
+  type FinishReason,
+  GatewayError,
+  makeId,
+  type ProviderChatRequest,
+  type StreamEvent,
+  type ToolDefinition,
+} from "../../../core/index.js";
 import { canceledError } from "../cancellation.js";
+import { forcedCallSchema, forcedTools, parseForcedCall, withForcedCallInstruction } from "./forced-tool-call.js";
 import type { LoadedModel } from "./model-host.js";
 import { toChatHistory } from "./to-chat-history.js";
 import { toGbnfSchema } from "./to-gbnf-schema.js";
@@ -26,9 +34,12 @@ export async function generateChat(
   emit: (event: StreamEvent) => void,
 ): Promise<void> {
   const target = `local/${loaded.spec.name}`;
-  const history = toChatHistory(request.messages, target);
-  const functions = request.tools && request.toolChoice !== "none" ? toFunctions(request) : undefined;
-  const grammar = functions ? undefined : await grammarFor(loaded, request);
+  const forced = forcedTools(request);
+  const history = forced
+    ? withForcedCallInstruction(toChatHistory(request.messages, target), forced)
+    : toChatHistory(request.messages, target);
+  const functions = !forced && request.tools && request.toolChoice !== "none" ? toFunctions(request) : undefined;
+  const grammar = forced ? await forcedCallGrammar(loaded, forced) : functions ? undefined : await grammarFor(loaded, request);
   // A request canceled while it waited (for the model, for a sequence) never touches a sequence.
   if (signal.aborted) throw canceledError(target);
   const sequence = await loaded.acquire();
@@ -67,7 +78,8 @@ export async function generateChat(
       seed: request.seed,
       customStopTriggers: request.stop && request.stop.length > 0 ? request.stop : undefined,
       onTextChunk: (text: string) => {
-        if (text) emit({ type: "text-delta", text });
+        // A forced call's JSON is the call, not text: it is sent as a tool call once complete.
+        if (text && !forced) emit({ type: "text-delta", text });
       },
       onToken: (tokens: readonly unknown[]) => {
         outputTokens += tokens.length;
@@ -84,6 +96,12 @@ export async function generateChat(
       : await chat.generateResponse(history, { ...common, grammar });
     if (signal.aborted) throw canceledError(target);
     if (overflowed) throw overflowError(overflowed, sequence.contextSize, target);
+    const forcedCall = forced ? parseForcedCall(result.response) : undefined;
+    if (forcedCall) {
+      emit({ type: "tool-call-start", index: 0, id: makeId("call_"), name: forcedCall.name });
+      emit({ type: "tool-call-delta", index: 0, argumentsDelta: forcedCall.arguments });
+      emit({ type: "tool-call-end", index: 0 });
+    }
     // Calls node-llama-cpp parsed without streaming their params (none expected, but never drop one).
     for (const [index, call] of (result.functionCalls ?? []).entries()) {
       if (calls.has(index)) continue;
@@ -99,7 +117,8 @@ export async function generateChat(
     emit({ type: "usage", usage: { inputTokens, outputTokens, cachedInputTokens } });
     const meta = result.metadata;
     const stopSequence = meta.stopReason === "customStopTrigger" ? meta.customStopTrigger.map(String).join("") : undefined;
-    emit({ type: "finish", ...finishOf(meta.stopReason, (result.functionCalls?.length ?? 0) > 0), stopSequence });
+    const called = (result.functionCalls?.length ?? 0) > 0 || forcedCall !== undefined;
+    emit({ type: "finish", ...finishOf(meta.stopReason, called), stopSequence });
   } catch (err) {
     if (signal.aborted) throw canceledError(target);
     if (overflowed === "answer") {
@@ -160,6 +179,20 @@ function toFunctions(request: ProviderChatRequest): ChatModelFunctions {
     functions[tool.name] = { description: tool.description, params };
   }
   return functions;
+}
+
+async function forcedCallGrammar(loaded: LoadedModel, tools: readonly ToolDefinition[]): Promise<LlamaGrammar> {
+  try {
+    const llama = loaded.model.llama;
+    // Built at run time, so its type cannot be narrowed statically (as in grammarFor).
+    return await llama.createGrammarForJsonSchema(
+      forcedCallSchema(tools) as Parameters<typeof llama.createGrammarForJsonSchema>[0],
+    );
+  } catch (err) {
+    throw new GatewayError("invalid_request", `The tools' schemas cannot be turned into a grammar: ${(err as Error).message}`, {
+      param: "tools",
+    });
+  }
 }
 
 async function grammarFor(loaded: LoadedModel, request: ProviderChatRequest): Promise<LlamaGrammar | undefined> {
