@@ -15,6 +15,12 @@ export interface ModelInfo {
 
 export type ProviderKind = "openai" | "anthropic" | "ollama" | "llamacpp";
 
+/** What a provider's models can take, where it is known. An absent field means "may": the upstream decides. */
+export interface ProviderCapabilities {
+  /** Images in the conversation. */
+  vision?: boolean;
+}
+
 /**
  * One backend. Every provider turns canonical requests into its upstream's wire format and the
  * upstream's answers back into canonical stream events. It never knows which dialect the client spoke.
@@ -35,6 +41,8 @@ export interface Provider {
    * stream). HTTP providers do; the local engine always streams, so its time limits keep watching tokens.
    */
   readonly answersWhole?: boolean;
+  /** What its models can take; the router skips it for requests it cannot serve. Default: unknown (may). */
+  readonly capabilities?: ProviderCapabilities;
   chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent>;
   embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult>;
   /** The upstream's model list (used for discovery and as a cheap health probe). */

@@ -108,8 +108,10 @@ export class Catalog {
     // A local engine reads its folder on every request, so a model pulled since discovery is served
     // (and a wrong name gets the engine's own not_found, listing the installed models).
     if (discovered === undefined || slot.config.kind === "llamacpp") {
-      // Discovery failed or has not run: pass the name through and let the upstream judge it.
-      return this.#target(slot, slot.provider, model, model, undefined);
+      // Discovery failed or has not run: pass the name through and let the upstream judge it. A local
+      // model's window is known once its folder was read (so the plan can see what does not fit).
+      const window = discovered?.find((m) => m.id === model)?.contextWindow;
+      return this.#target(slot, slot.provider, model, model, window);
     }
     for (const candidate of nameVariants(model)) {
       const info = discovered.find((m) => m.id === candidate);

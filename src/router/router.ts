@@ -26,6 +26,7 @@ import type { HealthMonitor } from "./health-monitor.js";
 import { isNetworkFailure, NetworkWatch } from "./network-watch.js";
 import { QualityWatch } from "./quality-check.js";
 import { applyPreference, readOverrides } from "./request-overrides.js";
+import { unsuitability } from "./target-fit.js";
 
 /** Requests that name a target directly get the route defaults of DESIGN.md. */
 const DIRECT: RouteConfig = routeSchema.parse({ tiers: ["x/y"] });
@@ -195,6 +196,8 @@ export class Router implements Gateway {
     run: (target: Target, timeouts: Timeouts, breaker: CircuitBreaker, signal: AbortSignal) => Promise<T>,
     /** Filled with every target attempted, so a later continuation does not go back to them. */
     tried = new Set<string>(),
+    /** Why a target cannot serve this request, known before calling it (see target-fit.ts). */
+    unsuitable?: (target: Target) => string | undefined,
   ): Promise<{ value: T; meta: ResponseMeta } | { failed: FailedAttempt[]; deadlinePassed: boolean; lastError?: GatewayError }> {
     const { retry, timeouts } = plan.policy;
     const deadlineAt = performance.now() + timeouts.totalMs;
@@ -205,10 +208,22 @@ export class Router implements Gateway {
     const anyHealthy = plan.tiers.some((tier) => tier.some((t) => this.#health.isHealthy(t.providerName)));
     // While the network is down, a plan with a local target goes local-only (bar one trial request now and then).
     const offline = plan.tiers.some((tier) => tier.some((t) => t.local)) && this.#network.skipCloud();
+    // Targets that cannot serve this request are skipped, unless none can (then each one's own error decides).
+    const unfit = new Map<string, string | undefined>();
+    const whyUnfit = (t: Target): string | undefined => {
+      if (!unfit.has(t.name)) unfit.set(t.name, unsuitable?.(t));
+      return unfit.get(t.name);
+    };
+    const anyFit = unsuitable === undefined || plan.tiers.some((tier) => tier.some((t) => whyUnfit(t) === undefined));
     for (const tier of plan.tiers) {
       for (const target of tier) {
         if (offline && !target.local) {
           failed.push({ target: target.name, code: "offline", message: "the network is down; serving locally", ms: 0 });
+          continue;
+        }
+        const reason = anyFit ? whyUnfit(target) : undefined;
+        if (reason !== undefined) {
+          failed.push({ target: target.name, code: "unsuitable", message: reason, ms: 0 });
           continue;
         }
         if (anyHealthy && !this.#health.isHealthy(target.providerName)) {
@@ -423,12 +438,14 @@ export class Router implements Gateway {
       context.headers,
     );
     const tried = new Set<string>();
+    const count = await loadTokenCounter();
     const outcome = await this.#failover(
       plan,
       context,
       (target, timeouts, breaker, signal) =>
         this.#startChat(target, request, { ...context, signal }, timeouts, breaker, privacy, streamsUpstream(plan, request)),
       tried,
+      count && ((t) => unsuitability(t, request, count)),
     );
     if ("value" in outcome) {
       const { events, fitted } = outcome.value;

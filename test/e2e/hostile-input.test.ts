@@ -60,7 +60,12 @@ const ENDPOINTS: { path: string; dialect: Dialect; valid: Record<string, unknown
     wrong: {
       model: [1, null],
       max_tokens: ["10", -1, null],
-      messages: ["hi", [{ role: "system", content: "x" }], [{ role: "user", content: [{ type: "image" }] }], [{ role: "user" }]],
+      messages: [
+        "hi",
+        [{ role: "system", content: [{ type: "image" }] }],
+        [{ role: "user", content: [{ type: "image" }] }],
+        [{ role: "user" }],
+      ],
       system: [5, [{ type: "text" }]],
       temperature: ["warm", 3],
       tools: [[{ name: 5 }], "x"],

@@ -18,8 +18,8 @@ let cloud: FakeUpstream;
 let cleanup: () => Promise<void>;
 let openai: OpenAI;
 
-/** About 3,000 words: several times a 256-token window. */
-const LONG_PROMPT = Array.from({ length: 3000 }, (_, i) => `word${i % 97}`).join(" ");
+/** About 1,000 words: several times a 256-token window. */
+const LONG_PROMPT = Array.from({ length: 1000 }, (_, i) => `word${i % 97}`).join(" ");
 
 before(async () => {
   const made = await makeModelDir();
@@ -67,15 +67,51 @@ describe("a local model's context window", () => {
     assert.ok((ok.usage?.prompt_tokens ?? 0) > 0);
   });
 
-  it("on a route, the next target answers and the answer says it is degraded", async () => {
+  it("on a route, the local model is skipped before it is called and the next target answers, degraded", async () => {
     const before = cloud.requests.length;
     const { data, response } = await openai.chat.completions
       .create({ model: "local-first", messages: [{ role: "user", content: LONG_PROMPT }] })
       .withResponse();
     assert.equal(data.choices[0]?.message.content, "From the cloud.");
     assert.equal(response.headers.get("x-tandem-target"), "cloud/gpt-4o-mini");
-    assert.match(response.headers.get("x-tandem-degraded") ?? "", /^true.*local\/chat.*context_length_exceeded/);
+    assert.equal(response.headers.get("x-tandem-attempts"), "1");
+    assert.match(response.headers.get("x-tandem-degraded") ?? "", /^true.*local\/chat: unsuitable .*its window is 256/);
     assert.equal(cloud.requests.length, before + 1);
+  });
+
+  it("on a route, an image skips the text-only local model before it is called", async () => {
+    const { data, response } = await openai.chat.completions
+      .create({
+        model: "local-first",
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "What is this?" },
+              {
+                type: "image_url",
+                image_url: {
+                  url: "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+                },
+              },
+            ],
+          },
+        ],
+      })
+      .withResponse();
+    assert.equal(data.choices[0]?.message.content, "From the cloud.");
+    assert.equal(response.headers.get("x-tandem-attempts"), "1");
+    assert.match(response.headers.get("x-tandem-degraded") ?? "", /local\/chat: unsuitable .*reads text only/);
+  });
+
+  it("a model named directly is still called (its own error decides)", async () => {
+    await assert.rejects(
+      openai.chat.completions.create({
+        model: "local/chat",
+        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } }] }],
+      }),
+      (err: unknown) => err instanceof OpenAI.APIError && /reads text only/.test(err.message),
+    );
   });
 
   it("an answer that reaches the end of the window stops there, truncated, streamed or not", async () => {

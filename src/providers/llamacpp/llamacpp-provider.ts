@@ -54,6 +54,8 @@ interface Loaded {
  */
 export class LlamaCppProvider implements Provider {
   readonly kind = "llamacpp" as const;
+  /** The engine reads text only (no multimodal projector is loaded). */
+  readonly capabilities = { vision: false };
   readonly id: string;
   readonly #engine: EngineProcess;
   readonly #queues = new Map<string, SlotQueue>();
