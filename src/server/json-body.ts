@@ -28,7 +28,8 @@ export function registerJsonBody(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser("error", "error");
   app.removeAllContentTypeParsers();
   const parse: FastifyBodyParser<string> = (request, body, done) => {
-    if (body.length > MAX_JSON_DEPTH && nestsDeeperThan(body, MAX_JSON_DEPTH)) {
+    // Nesting past the limit takes at least that many openers and as many closers.
+    if (body.length > 2 * MAX_JSON_DEPTH && nestsDeeperThan(body, MAX_JSON_DEPTH)) {
       done(tooDeep(body), undefined);
       return;
     }
@@ -37,7 +38,8 @@ export function registerJsonBody(app: FastifyInstance): void {
   // Any parameters (`; charset=utf-8`) are accepted; the body is read as UTF-8, as JSON must be.
   app.addContentTypeParser("application/json", { parseAs: "string" }, parse);
   app.addContentTypeParser(STRUCTURED_JSON, { parseAs: "string" }, parse);
-  // Everything else, including a body sent without a content type: refused unread.
+  // Everything else, including a body sent without a content type: refused unread. A route that must
+  // take another type (a multipart upload) registers its parser in its own encapsulated scope.
   app.addContentTypeParser("*", (request, _payload, done) => {
     done(unsupportedMediaType(request), undefined);
   });
