@@ -123,8 +123,8 @@ function applyOverrides(raw: unknown, env: NodeJS.ProcessEnv, options: LoadOptio
   const server = { ...((out.server as Record<string, unknown> | undefined) ?? {}) };
   if (env.TANDEM_HOST) server.host = env.TANDEM_HOST;
   if (env.TANDEM_PORT) server.port = parsePort(env.TANDEM_PORT, "TANDEM_PORT");
-  if (env.TANDEM_ALLOWED_HOSTS !== undefined) server.allowedHosts = envList(env.TANDEM_ALLOWED_HOSTS);
-  if (env.TANDEM_ORIGINS !== undefined) {
+  if (env.TANDEM_ALLOWED_HOSTS) server.allowedHosts = envList(env.TANDEM_ALLOWED_HOSTS);
+  if (env.TANDEM_ORIGINS) {
     server.cors = { ...((server.cors as object | undefined) ?? {}), origins: envList(env.TANDEM_ORIGINS) };
   }
   if (options.host !== undefined) server.host = options.host;

@@ -23,6 +23,9 @@ const ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS";
 const DEFAULT_ALLOWED_HEADERS = [
   "authorization",
   "content-type",
+  "accept",
+  "user-agent",
+  "x-requested-with",
   "x-api-key",
   "anthropic-version",
   "anthropic-beta",
@@ -31,6 +34,8 @@ const DEFAULT_ALLOWED_HEADERS = [
   "openai-organization",
   "openai-project",
   "x-stainless-arch",
+  "x-stainless-async",
+  "x-stainless-custom-poll-interval",
   "x-stainless-lang",
   "x-stainless-os",
   "x-stainless-package-version",
