@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -229,6 +230,23 @@ describe("server.allowedHosts on a real server", () => {
     }
     const refused = await get(tandem.url, "/v1/status", { host: "proxy.example" });
     assert.equal(refused.status, 403, refused.body);
+  });
+
+  it("answers an HTTP/1.0 request without a Host header, and refuses one with a foreign Host", async () => {
+    const port = Number(new URL(tandem.url).port);
+    const raw = (text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(port, "127.0.0.1", () => socket.end(text));
+        let answer = "";
+        socket.setEncoding("utf8");
+        socket.on("data", (d: string) => {
+          answer += d;
+        });
+        socket.on("end", () => resolve(answer));
+        socket.on("error", reject);
+      });
+    assert.match(await raw("GET /v1/status HTTP/1.0\r\n\r\n"), /^HTTP\/1\.[01] 200/);
+    assert.match(await raw("GET /v1/status HTTP/1.0\r\nHost: attacker.example\r\n\r\n"), /^HTTP\/1\.[01] 403/);
   });
 
   it("lets the proxied name's own pages read answers (same host), not other sites", async () => {
