@@ -123,12 +123,29 @@ function applyOverrides(raw: unknown, env: NodeJS.ProcessEnv, options: LoadOptio
   const server = { ...((out.server as Record<string, unknown> | undefined) ?? {}) };
   if (env.TANDEM_HOST) server.host = env.TANDEM_HOST;
   if (env.TANDEM_PORT) server.port = parsePort(env.TANDEM_PORT, "TANDEM_PORT");
+  if (env.TANDEM_ALLOWED_HOSTS) server.allowedHosts = envList(env.TANDEM_ALLOWED_HOSTS);
+  if (env.TANDEM_ORIGINS) {
+    server.cors = { ...((server.cors as object | undefined) ?? {}), origins: envList(env.TANDEM_ORIGINS) };
+  }
   if (options.host !== undefined) server.host = options.host;
   if (options.port !== undefined) server.port = options.port;
   out.server = server;
   if (env.TANDEM_DATA_DIR) out.dataDir = env.TANDEM_DATA_DIR;
   if (env.TANDEM_LOG_LEVEL) out.log = { ...((out.log as object | undefined) ?? {}), level: env.TANDEM_LOG_LEVEL };
   return out;
+}
+
+/** A comma-separated variable as a list, without blanks and the quotes a shell profile may leave in. */
+function envList(value: string): string[] {
+  return value
+    .split(",")
+    .map((item) =>
+      item
+        .trim()
+        .replace(/^["']|["']$/g, "")
+        .trim(),
+    )
+    .filter((item) => item !== "");
 }
 
 export function parsePort(text: string, what: string): number {

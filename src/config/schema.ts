@@ -226,8 +226,36 @@ export const configSchema = z.object({
         .int()
         .positive()
         .default(32 * 1024 * 1024),
+      /**
+       * Host names tandem answers besides loopback ones (localhost, *.localhost, 127.0.0.0/8, [::1]) and
+       * the bound address: e.g. the name a reverse proxy forwards as `Host`. An entry matches with or
+       * without a port (`proxy.lan` any port, `proxy.lan:8080` that one); `*.example.com` matches its
+       * subdomains; `*` turns the DNS-rebinding check off. Any other Host gets 403. Also
+       * TANDEM_ALLOWED_HOSTS (comma-separated, replaces this list). Default: none.
+       */
+      allowedHosts: z.array(z.string().min(1)).default([]),
+      /** Browser access (CORS). */
+      cors: z
+        .object({
+          /**
+           * Web origins allowed to call tandem besides pages served from this machine (http(s) on
+           * loopback names and addresses, any port): exact (`https://app.example.com`), with `*`
+           * wildcards (`chrome-extension://*`, `app://*`, `https://*.example.com`), a lone `*` for any
+           * origin, `null` for pages whose origin is opaque. A request from any other origin gets 403.
+           * Also TANDEM_ORIGINS (comma-separated, like OLLAMA_ORIGINS; replaces this list). Default: none.
+           */
+          origins: z.array(z.string().min(1)).default([]),
+        })
+        .default({ origins: [] }),
     })
-    .default({ host: "127.0.0.1", port: 1337, apiKeys: [], bodyLimit: 32 * 1024 * 1024 }),
+    .default({
+      host: "127.0.0.1",
+      port: 1337,
+      apiKeys: [],
+      bodyLimit: 32 * 1024 * 1024,
+      allowedHosts: [],
+      cors: { origins: [] },
+    }),
   /** Store, models and logs. Default: $XDG_DATA_HOME/tandem or ~/.local/share/tandem. */
   dataDir: z.string().min(1).optional(),
   log: z

@@ -16,6 +16,8 @@ import { TargetStats } from "../telemetry/target-stats.js";
 import { parseAuditQuery } from "./audit-query.js";
 import { ClientAuth } from "./auth.js";
 import type { Dialect } from "./dialect.js";
+import { ANSWERED, FrontDoor } from "./front-door.js";
+import { registerJsonBody, unsupportedMediaType } from "./json-body.js";
 import { requestRecord } from "./request-record.js";
 import { statusSnapshot } from "./status.js";
 
@@ -34,8 +36,16 @@ export interface ServerOptions {
   state?: StateStore;
 }
 
+/** One route the server mounts. */
+export interface MountedRoute {
+  method: string;
+  url: string;
+}
+
 export interface TandemServer {
   app: FastifyInstance;
+  /** Every route mounted, in order (for tests that must cover all of them, and the console). */
+  routes: readonly MountedRoute[];
   catalog: Catalog;
   metrics: Metrics;
   health: HealthMonitor;
@@ -89,11 +99,18 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     forceCloseConnections: true,
   });
 
-  // Ollama and curl users often send JSON without a JSON content type (curl -d says form-urlencoded,
-  // fetch with a string body says text/plain); parse any body as JSON, as the real servers do.
-  const jsonParser = app.getDefaultJsonParser("error", "error");
-  app.removeContentTypeParser("text/plain");
-  app.addContentTypeParser("*", { parseAs: "string" }, jsonParser);
+  const routes: MountedRoute[] = [];
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
+
+  // Bodies are JSON only (415 otherwise) and no deeper than MAX_JSON_DEPTH (400 before parsing).
+  registerJsonBody(app);
+  const frontDoor = new FrontDoor({
+    host: config.server.host,
+    allowedHosts: config.server.allowedHosts,
+    origins: config.server.cors.origins,
+  });
 
   // A callback hook, not an async one: every request passes here, and a promise per request costs it.
   app.addHook("onRequest", (request, reply, done) => {
@@ -101,6 +118,10 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     record.dialect = dialectFor(request).name;
     if (store?.logContent) record.content = {};
     reply.raw.once("close", () => finishRequest(request, reply.raw.statusCode));
+    // Host and Origin first, before the key: a refused page learns nothing, not even whether a key is needed.
+    const admission = frontDoor.admit(request, reply);
+    if (admission === ANSWERED) return;
+    if (admission !== undefined) return done(admission);
     if (request.url === "/health" || auth.allows(request.headers)) return done();
     done(
       new GatewayError("authentication", "Invalid or missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'"),
@@ -170,7 +191,9 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   }
 
   app.setErrorHandler((err, request, reply) => {
-    const error = toGatewayError(err);
+    // A Content-Type header Fastify cannot even parse never reaches registerJsonBody's parsers.
+    const error =
+      (err as { code?: string }).code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" ? unsupportedMediaType(request) : toGatewayError(err);
     requestRecord(request).error = error;
     if (error.code === "internal") logger.error({ err }, "internal error");
     const rendered = dialectFor(request).renderError(
@@ -247,6 +270,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
 
   return {
     app,
+    routes,
     catalog,
     metrics,
     health,

@@ -158,6 +158,7 @@ describe("local engine through the server", () => {
   it("a bad keep_alive is a 400 in Ollama's shape", async () => {
     const res = await fetch(`${tandem.url}/api/chat`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ model: "local/stories", messages: [], keep_alive: "soon" }),
     });
     assert.equal(res.status, 400);

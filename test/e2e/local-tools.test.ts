@@ -177,6 +177,7 @@ describe("exact local answers through every client", () => {
     const controller = new AbortController();
     const res = await fetch(`${tandem.url}/v1/chat/completions`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({
         model: "local/loop",
         messages: [{ role: "user", content: "go" }],

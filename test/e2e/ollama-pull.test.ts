@@ -73,6 +73,7 @@ describe("POST /api/pull", () => {
     assert.equal(again.status, "success");
     const missing = await fetch(`${tandem.url}/api/pull`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ model: "hf.co/nobody/Nothing-GGUF", stream: false }),
     });
     // The hub answers 401 for a repo that does not exist or is private (it will not say which); so does tandem.
@@ -82,6 +83,7 @@ describe("POST /api/pull", () => {
     assert.match(message, /HF_TOKEN/);
     const streamed = await fetch(`${tandem.url}/api/pull`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ model: "hf.co/nobody/Nothing-GGUF" }),
     });
     const lines = (await streamed.text())

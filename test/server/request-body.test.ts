@@ -64,10 +64,15 @@ describe("request bodies", () => {
     }
   });
 
-  it("reads a body sent in one piece without a content type (as curl -d and Ollama clients send it)", async () => {
+  it("refuses JSON labelled as a form (what curl -d sends) with 415, and reads it labelled as JSON", async () => {
     const bytes = Buffer.from(JSON.stringify({ model: "up/gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }));
-    const res = await post(tandem.url, [bytes], { length: bytes.length, contentType: "application/x-www-form-urlencoded" });
-    assert.equal(res.status, 200, res.body);
+    const form = await post(tandem.url, [bytes], { length: bytes.length, contentType: "application/x-www-form-urlencoded" });
+    assert.equal(form.status, 415, form.body);
+    assert.match(form.body, /application\/x-www-form-urlencoded.*application\/json/);
+    for (const contentType of ["application/json; charset=utf-8", "application/vnd.api+json", "Application/JSON"]) {
+      const res = await post(tandem.url, [bytes], { length: bytes.length, contentType });
+      assert.equal(res.status, 200, `${contentType}: ${res.body}`);
+    }
   });
 
   it("refuses a body over server.bodyLimit with 413, whether its length is declared or it streams past the limit", async () => {

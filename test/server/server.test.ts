@@ -228,6 +228,7 @@ describe("server", () => {
     const started = Date.now();
     const res = await fetch(`${tandem.url}/api/chat`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ model: "gone/m", messages: [{ role: "user", content: "x" }], stream: false }),
     });
     assert.equal(res.status, 503);

@@ -10,8 +10,8 @@ import { renderOllamaError } from "./render-ollama-error.js";
 
 /**
  * The Ollama API under /api: chat, generate, embed (and legacy embeddings), tags, show, ps,
- * version. Bodies are read as JSON whatever their content type (Ollama's docs use `curl -d`); the
- * server's app owns that parser.
+ * version. Unlike Ollama, bodies must be labelled JSON (`Content-Type: application/json`; Ollama's
+ * docs use a bare `curl -d`): the server's app owns that parser and answers other types with 415.
  */
 export const ollamaDialect: Dialect = {
   name: "ollama",

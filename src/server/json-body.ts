@@ -1,0 +1,162 @@
+import type { FastifyBodyParser, FastifyInstance, FastifyRequest } from "fastify";
+import { GatewayError } from "../core/index.js";
+import { formatPath } from "../dialects/shared/validate.js";
+
+/**
+ * How deeply a request body's arrays and objects may nest (the top-level object is level 1). Real
+ * requests stay far below it: a chat body with a tool whose schema nests objects ten deep is about 25
+ * levels. Deeper bodies are refused with a 400 naming the field before they are parsed, because
+ * JSON.parse spends about 2.5 µs per level (a 32 MiB body of `[` would hold the event loop for tens of
+ * seconds) and every recursive walk after it (JSON.stringify towards an upstream, schema checks) would
+ * overflow the stack.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/** `application/*+json` (Fastify tests it against the normalised header, parameters included). */
+const STRUCTURED_JSON = /^application\/[^\s;/]+\+json(;|$)/;
+
+const EXPECTED = "send the body as JSON with 'Content-Type: application/json'";
+
+/**
+ * Request bodies are JSON and nothing else. A web page can send `text/plain`, form and multipart
+ * bodies to any address without a CORS preflight; accepting only JSON media types means a browser
+ * must ask first (and the Origin check answers). Any other content type, or a body without one, is a
+ * 415 before the body is read.
+ */
+export function registerJsonBody(app: FastifyInstance): void {
+  // Fastify's own parser: it refuses `__proto__` and `constructor.prototype` keys.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeAllContentTypeParsers();
+  const parse: FastifyBodyParser<string> = (request, body, done) => {
+    // Nesting past the limit takes at least that many openers and as many closers.
+    if (body.length > 2 * MAX_JSON_DEPTH && nestsDeeperThan(body, MAX_JSON_DEPTH)) {
+      done(tooDeep(body), undefined);
+      return;
+    }
+    parseJson(request, body, done);
+  };
+  // Any parameters (`; charset=utf-8`) are accepted; the body is read as UTF-8, as JSON must be.
+  app.addContentTypeParser("application/json", { parseAs: "string" }, parse);
+  app.addContentTypeParser(STRUCTURED_JSON, { parseAs: "string" }, parse);
+  // Everything else, including a body sent without a content type: refused unread. A route that must
+  // take another type (a multipart upload) registers its parser in its own encapsulated scope.
+  app.addContentTypeParser("*", (request, _payload, done) => {
+    done(unsupportedMediaType(request), undefined);
+  });
+}
+
+/** The 415 for a body that is not labelled JSON, naming what came and what is expected. */
+export function unsupportedMediaType(request: FastifyRequest): GatewayError {
+  const received = request.headers["content-type"];
+  const what =
+    received === undefined || received === "" ? "a body without a Content-Type" : `Content-Type '${received.slice(0, 100)}'`;
+  return new GatewayError("unsupported_media_type", `Unsupported media type: tandem received ${what}; ${EXPECTED}`);
+}
+
+/**
+ * True when the JSON text nests arrays/objects deeper than `limit`. Counts brackets outside strings;
+ * strings are skipped with indexOf, so a body made mostly of one large string (a base64 image) costs
+ * next to nothing. Exact for valid JSON; on invalid JSON the answer does not matter, since the parser
+ * refuses it anyway.
+ */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      i = stringEnd(text, i);
+      if (i < 0) return false;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** The index of the quote that closes the string opened at `open`, or -1. */
+function stringEnd(text: string, open: number): number {
+  let j = text.indexOf('"', open + 1);
+  while (j !== -1) {
+    let k = j - 1;
+    while (text.charCodeAt(k) === 0x5c) k--;
+    // An even number of backslashes before the quote: it is not escaped.
+    if ((j - 1 - k) % 2 === 0) return j;
+    j = text.indexOf('"', j + 1);
+  }
+  return -1;
+}
+
+/** How many path segments the error names: enough to show the field, not a hundred levels of it. */
+const PATH_SHOWN = 6;
+
+/** The 400 for a body nested too deeply, naming the field where the nesting goes past the limit. */
+function tooDeep(text: string): GatewayError {
+  const path = deepPath(text, MAX_JSON_DEPTH);
+  const shown = formatPath(path.slice(0, PATH_SHOWN));
+  const more = path.length > PATH_SHOWN ? "…" : "";
+  if (!shown) {
+    return new GatewayError(
+      "invalid_request",
+      `Invalid request body: arrays and objects nested more than ${MAX_JSON_DEPTH} levels deep`,
+    );
+  }
+  return new GatewayError(
+    "invalid_request",
+    `Invalid value for '${shown}${more}': arrays and objects nested more than ${MAX_JSON_DEPTH} levels deep`,
+    { param: shown },
+  );
+}
+
+type Segment = string | number;
+
+interface Frame {
+  array: boolean;
+  /** Arrays: the element index. Objects: the current key, once read. */
+  at: Segment | undefined;
+  expectKey: boolean;
+}
+
+/**
+ * The path of keys and indices down to the first container past `limit`. Only runs on a body already
+ * known to be too deep, so it may be slower than the check; it reads at most up to that point.
+ */
+function deepPath(text: string, limit: number): Segment[] {
+  const stack: Frame[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const top = stack[stack.length - 1];
+    if (c === 0x22) {
+      const end = stringEnd(text, i);
+      if (end < 0) break;
+      if (top && !top.array && top.expectKey) top.at = decodeKey(text.slice(i, end + 1));
+      i = end;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (stack.length >= limit) break;
+      stack.push({ array: c === 0x5b, at: c === 0x5b ? 0 : undefined, expectKey: c === 0x7b });
+    } else if (c === 0x5d || c === 0x7d) {
+      stack.pop();
+    } else if (c === 0x3a) {
+      if (top) top.expectKey = false;
+    } else if (c === 0x2c && top) {
+      if (top.array) top.at = (top.at as number) + 1;
+      else top.expectKey = true;
+    }
+  }
+  const path: Segment[] = [];
+  for (const frame of stack) {
+    if (frame.at === undefined) break;
+    path.push(frame.at);
+  }
+  return path;
+}
+
+function decodeKey(quoted: string): string {
+  try {
+    return String(JSON.parse(quoted));
+  } catch {
+    return quoted.slice(1, -1);
+  }
+}
