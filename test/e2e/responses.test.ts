@@ -92,7 +92,10 @@ before(async () => {
         anthropic: { kind: "anthropic", baseUrl: fakes.anthropic.url, apiKeys: ["env:UP_ANTHROPIC"] },
         ollama: { kind: "ollama", baseUrl: fakes.ollama.url },
       },
-      routes: { auto: { tiers: [target("openai")] } },
+      routes: {
+        auto: { tiers: [target("openai")] },
+        fallback: { tiers: [target("openai"), target("anthropic")], retry: { attempts: 1 } },
+      },
     },
     { env: { UP_OPENAI: "sk-upstream-openai", UP_ANTHROPIC: "sk-ant-upstream" }, state },
   );
@@ -237,6 +240,35 @@ describe("a stored conversation moves between providers", () => {
     const items = (await state.conversationItems(conversation.id)) ?? [];
     assert.equal(items.length, 4);
     assert.equal(items[3]?.item.id, res.output[0]?.id);
+  });
+});
+
+describe("failover", () => {
+  it("keeps one well-formed event stream when the answer moves to another target mid-way", async () => {
+    fakes.openai.script(() => ({ kind: "broken_stream", chunks: ["The answer ", "is "] }));
+    fakes.anthropic.script(() => ({ kind: "text", text: "forty-two.", usage: { input: 9, output: 3 } }));
+    const res = await fetch(`${tandem.url}/v1/responses`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "fallback", input: "What is the answer?", stream: true }),
+    });
+    assert.equal(res.status, 200);
+    const body = await res.text();
+    assert.match(body, /\n\n: tandem switched from openai\/gpt-4o-mini to anthropic\/claude-haiku-4-5/);
+    const frames = body.split("\n\n").filter((f) => f !== "" && !f.startsWith(":"));
+    const events = frames.map(
+      (f) => JSON.parse(f.split("\n")[1]?.slice(6) ?? "null") as { type: string; sequence_number: number },
+    );
+    for (const [i, event] of events.entries()) assert.equal(event.sequence_number, i);
+    assert.equal(events.filter((e) => e.type === "response.output_item.added").length, 1);
+    const last = events.at(-1) as unknown as {
+      type: string;
+      response: { output_text?: string; output: { content: { text: string }[] }[] };
+    };
+    assert.equal(last.type, "response.completed");
+    assert.equal(last.response.output[0]?.content[0]?.text, "The answer is forty-two.");
+    // The continuing target was shown the question and the text so far.
+    assert.match(transcript(fakes.anthropic.requests.at(-1)), /What is the answer\?/);
   });
 });
 
