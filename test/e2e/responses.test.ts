@@ -88,13 +88,16 @@ before(async () => {
   tandem = await startTandem(
     {
       providers: {
-        openai: { kind: "openai", baseUrl: fakes.openai.url, apiKeys: ["env:UP_OPENAI"] },
+        // A cloud provider as far as privacy goes, though the fake listens on loopback.
+        openai: { kind: "openai", baseUrl: fakes.openai.url, apiKeys: ["env:UP_OPENAI"], local: false },
         anthropic: { kind: "anthropic", baseUrl: fakes.anthropic.url, apiKeys: ["env:UP_ANTHROPIC"] },
         ollama: { kind: "ollama", baseUrl: fakes.ollama.url },
       },
       routes: {
         auto: { tiers: [target("openai")] },
         fallback: { tiers: [target("openai"), target("anthropic")], retry: { attempts: 1 } },
+        // Cloud first, local (the Ollama fake on loopback) second: private requests go local only.
+        mixed: { tiers: [target("openai"), target("ollama")] },
       },
     },
     { env: { UP_OPENAI: "sk-upstream-openai", UP_ANTHROPIC: "sk-ant-upstream" }, state },
@@ -240,6 +243,30 @@ describe("a stored conversation moves between providers", () => {
     const items = (await state.conversationItems(conversation.id)) ?? [];
     assert.equal(items.length, 4);
     assert.equal(items[3]?.item.id, res.output[0]?.id);
+  });
+});
+
+describe("privacy follows the stored state", () => {
+  it("keeps a conversation private on later turns: they never reach the cloud target", async () => {
+    const first = await client.responses.create(
+      { model: "mixed", input: "Notes from my doctor's visit." },
+      { headers: { "x-tandem-sensitivity": "private" } },
+    );
+    assert.equal(first.model, target("ollama"));
+    assert.equal(fakes.openai.requests.length, 0);
+
+    // Nothing in this turn or the history looks private to the detector; the stored marking says so.
+    const { data: second, response } = await client.responses
+      .create({ model: "mixed", input: "Summarise them.", previous_response_id: first.id })
+      .withResponse();
+    assert.equal(second.model, target("ollama"));
+    assert.equal(response.headers.get("x-tandem-sensitivity"), "private");
+    assert.equal(fakes.openai.requests.length, 0);
+    assert.match(transcript(fakes.ollama.requests.at(-1)), /doctor's visit/);
+
+    // A public conversation on the same route goes to the cloud tier first.
+    const open = await client.responses.create({ model: "mixed", input: "What is 2 + 2?" });
+    assert.equal(open.model, target("openai"));
   });
 });
 
