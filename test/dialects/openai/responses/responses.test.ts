@@ -328,6 +328,10 @@ describe("POST /v1/responses, not streamed", () => {
       [{ model: "auto", input: "x", tools: [{ type: "function" }] }, "tools[0].name"],
       [{ model: "auto", input: "x", text: { format: { type: "json_schema", schema: {} } } }, "text.format.name"],
       [{ model: "auto" }, "input"],
+      [
+        { model: "auto", input: "x", metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, "v"])) },
+        "metadata",
+      ],
     ];
     for (const [body, param] of cases) {
       const res = await post(body);
