@@ -1,5 +1,6 @@
 import { GatewayError, type Message } from "../../../core/index.js";
 import type { ItemSensitivity, StateStore, StoredItem } from "../../../core/state.js";
+import { canFindItems } from "../../../core/state-item-finder.js";
 import { convertItemsToMessages } from "./convert-items-to-messages.js";
 import type { ParsedResponsesRequest } from "./parse-responses-request.js";
 import type { InputRecord } from "./pending-response.js";
@@ -16,7 +17,7 @@ export interface ComposedConversation {
 /**
  * Puts a request's conversation together from the state tandem keeps: the history of
  * `previous_response_id` (its whole chain) or of `conversation`, then the new input, with item
- * references resolved from that history. `instructions` lead as the system message; they are this
+ * references resolved from that history or, where the store can, from any stored item. `instructions` lead as the system message; they are this
  * request's own, never carried over from the previous response (as OpenAI documents). An unknown
  * previous response or conversation is a 404 in OpenAI's words.
  */
@@ -44,21 +45,26 @@ export async function composeConversation(request: ParsedResponsesRequest, state
 
   const byId = new Map<string, StoredItem>();
   for (const stored of history) byId.set(stored.item.id, stored);
-  const input: InputRecord[] = request.input.map((entry) => {
-    if (entry.kind === "item") return { item: entry.item };
-    const stored = byId.get(entry.id);
+  const input: InputRecord[] = [];
+  for (const entry of request.input) {
+    if (entry.kind === "item") {
+      input.push({ item: entry.item });
+      continue;
+    }
+    // From the history this request continues, else (as OpenAI does) from anything stored.
+    const stored = byId.get(entry.id) ?? (canFindItems(state) ? await state.findItem(entry.id) : undefined);
     if (!stored) {
       throw new GatewayError("not_found", `Item with id '${entry.id}' not found.`, {
         param: entry.param,
         reason: "item_not_found",
       });
     }
-    return {
+    input.push({
       item: stored.item,
       referenced: true,
       ...(stored.sensitivity !== undefined && { sensitivity: stored.sensitivity }),
-    };
-  });
+    });
+  }
 
   const warnings = request.warnings;
   const messages: Message[] = [];

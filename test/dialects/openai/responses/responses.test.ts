@@ -285,6 +285,27 @@ describe("POST /v1/responses, not streamed", () => {
     assert.deepEqual(third[4], { role: "user", content: [{ type: "text", text: "Weather in Paris?" }] });
   });
 
+  it("resolves item references to any stored item, as the Vercel AI SDK sends earlier turns", async () => {
+    app.gateway.chatScript = () => textEvents("Paris.");
+    const first = await client.responses.create({ model: "auto", input: "Capital of France?" });
+    const answer = first.output[0];
+    assert.ok(answer);
+    app.gateway.chatScript = () => textEvents("About 2 million.");
+    await client.responses.create({
+      model: "auto",
+      input: [
+        { role: "user", content: [{ type: "input_text", text: "Capital of France?" }] },
+        { type: "item_reference", id: answer.id as string },
+        { role: "user", content: [{ type: "input_text", text: "Population?" }] },
+      ],
+    });
+    assert.deepEqual(app.gateway.chatRequests[1]?.messages, [
+      { role: "user", content: [{ type: "text", text: "Capital of France?" }] },
+      { role: "assistant", content: [{ type: "text", text: "Paris." }] },
+      { role: "user", content: [{ type: "text", text: "Population?" }] },
+    ]);
+  });
+
   it("answers OpenAI's errors for unknown state and conflicting parameters", async () => {
     const unknown = await post({ model: "auto", input: "x", previous_response_id: "resp_missing" });
     assert.equal(unknown.status, 404);
