@@ -565,9 +565,10 @@ describe("POST /v1/responses, streamed", () => {
       { type: "usage", usage: { inputTokens: 3, outputTokens: 2 } },
       { type: "finish", reason: "stop" },
     ];
-    const res = await post({ model: "auto", input: "Hi", stream: true });
+    const res = await post({ model: "auto", input: "Hi", stream: true, tools: [{ type: "code_interpreter" }] });
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
+    assert.match(res.headers.get("x-tandem-warnings") ?? "", /tools of type 'code_interpreter' were left out/);
     assert.match(res.headers.get("x-tandem-degraded") ?? "", /^true; /);
     assert.match(res.text, /\n\n: tandem switched from fake\/model-1 to fake\/model-2/);
     const events = sseEvents(res.text);
