@@ -88,6 +88,12 @@ export interface GatewayErrorOptions {
   retryAfterMs?: number;
   /** The target (`provider/model`) whose upstream failed, when there was one. */
   target?: string;
+  /**
+   * A finer reason than `code`, as a stable snake_case word that clients' own APIs use (`unknown_url`,
+   * `previous_response_not_found`): dialects whose error shape has a code field (OpenAI's `code`)
+   * show it there instead of the one they derive from `code`. Default: none.
+   */
+  reason?: string;
   cause?: unknown;
 }
 
@@ -99,6 +105,7 @@ export class GatewayError extends Error {
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
   readonly target: string | undefined;
+  readonly reason: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -108,6 +115,7 @@ export class GatewayError extends Error {
     this.retryable = options.retryable ?? RETRYABLE.has(code);
     this.retryAfterMs = options.retryAfterMs;
     this.target = options.target;
+    this.reason = options.reason;
   }
 
   /** Normalises anything thrown into a GatewayError; never throws. */

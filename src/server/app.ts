@@ -206,7 +206,11 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const error = new GatewayError("not_found", `Unknown endpoint: ${request.method} ${request.url.split("?")[0]}`);
+    // OpenAI's own answer to a path it does not serve; never `model_not_found`, which sends users
+    // looking for a model when the URL is what is wrong.
+    const error = new GatewayError("not_found", `Invalid URL (${request.method} ${request.url.split("?")[0]})`, {
+      reason: "unknown_url",
+    });
     requestRecord(request).error = error;
     const rendered = dialectFor(request).renderError(error);
     reply.code(rendered.status).send(rendered.body);

@@ -1,4 +1,4 @@
-import type { ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type ChatRequest, type ChatResult, collectChat, GatewayError, type StreamEvent } from "../core/index.js";
 import type { ChatStream, Gateway, ResponseMeta } from "../router/gateway.js";
@@ -12,15 +12,21 @@ export interface StreamRenderer {
   readonly contentType: string;
   /** Wire text for one event; '' when the event has no wire form in this dialect. */
   event(event: StreamEvent): string;
-  /** Wire text after the last event (e.g. OpenAI's `data: [DONE]`). */
-  end(): string;
-  /** In-band error, when the stream cannot complete after it has started. */
-  error(error: GatewayError): string;
+  /**
+   * Wire text after the last event (e.g. OpenAI's `data: [DONE]`). May be a promise, for a dialect
+   * that keeps state and must have saved it before the client reads the end (the Responses API).
+   */
+  end(): string | Promise<string>;
+  /** In-band error, when the stream cannot complete after it has started. May be a promise, as `end`. */
+  error(error: GatewayError): string | Promise<string>;
 }
 
 export interface ChatRendering {
   stream: (meta: ResponseMeta) => StreamRenderer;
+  /** The whole answer's body; may be a promise (a dialect that saves the answer first). */
   json: (result: ChatResult, meta: ResponseMeta) => unknown;
+  /** Response headers besides the `x-tandem-*` meta headers (e.g. `x-tandem-warnings`). Default: none. */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -35,23 +41,29 @@ export async function sendChat(
   gateway: Gateway,
   chat: ChatRequest,
   rendering: ChatRendering,
+  /** The request headers the gateway sees, when a dialect adds to the client's (e.g. a stored conversation's sensitivity). */
+  headers: IncomingHttpHeaders = request.headers,
 ): Promise<void> {
   const signal = clientSignal(request, reply);
   const record = requestRecord(request);
   record.model = chat.model;
   record.stream = chat.stream;
   if (record.content) record.content.request = JSON.stringify(chat);
-  const started = await gateway.chat(chat, { signal, headers: request.headers });
+  const started = await gateway.chat(chat, { signal, headers });
   record.meta = started.meta;
   record.firstEventMs = performance.now() - record.startedAt;
   if (!chat.stream) {
     const result = await collectChat(started.events);
     record.usage = result.usage;
     if (record.content) record.content.response = JSON.stringify({ text: result.text, toolCalls: result.toolCalls });
-    await reply.code(200).headers(metaHeaders(started.meta)).send(rendering.json(result, started.meta));
+    const body = await rendering.json(result, started.meta);
+    await reply
+      .code(200)
+      .headers({ ...metaHeaders(started.meta), ...rendering.headers })
+      .send(body);
     return;
   }
-  await pumpStream(reply, started, rendering.stream(started.meta), signal);
+  await pumpStream(reply, started, rendering.stream(started.meta), signal, rendering.headers);
 }
 
 async function pumpStream(
@@ -59,6 +71,7 @@ async function pumpStream(
   started: ChatStream,
   renderer: StreamRenderer,
   signal: AbortSignal,
+  headers: Record<string, string> | undefined,
 ): Promise<void> {
   reply.hijack();
   const res = reply.raw;
@@ -68,6 +81,7 @@ async function pumpStream(
     connection: "keep-alive",
     "x-accel-buffering": "no",
     ...metaHeaders(started.meta),
+    ...headers,
   });
   const record = requestRecord(reply.request);
   // Events that arrive together (one upstream packet often carries several) leave in one write:
@@ -92,7 +106,7 @@ async function pumpStream(
       }
       if (!res.write(text)) await drained(res, signal);
     }
-    res.end(renderer.end());
+    res.end(await renderer.end());
   } catch (err) {
     const error = GatewayError.from(err);
     record.streamError = error;
@@ -100,7 +114,7 @@ async function pumpStream(
       res.destroy();
       return;
     }
-    res.end(renderer.error(error));
+    res.end(await renderer.error(error));
   } finally {
     if (answer && record.content) record.content.response = answer.json();
   }

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { type Config, type ConfigInput, configSchema } from "../../src/config/index.js";
+import type { StateStore } from "../../src/core/state.js";
 import { buildServer, type TandemServer } from "../../src/server/app.js";
 import { BackgroundStore, openStore } from "../../src/store/index.js";
 
@@ -21,6 +22,8 @@ export async function startTandem(
     env?: NodeJS.ProcessEnv;
     /** Open an encrypted store in the test's data dir (request log, usage, egress audit, GET /v1/audit). Default false. */
     store?: boolean | { logContent?: boolean; secrets?: Record<string, string> };
+    /** Where responses and conversations are kept (a test can seed or inspect it). Default: the server's own, in memory. */
+    state?: StateStore;
   } = {},
 ): Promise<RunningTandem> {
   // Active health probes are off unless a test asks for them: a probe arriving mid-test would be
@@ -53,6 +56,7 @@ export async function startTandem(
     clientKeys: options.clientKeys ?? [],
     env: options.env ?? {},
     ...(store && { store }),
+    ...(options.state && { state: options.state }),
   });
   await server.catalog.discover();
   await server.app.listen({ host: "127.0.0.1", port: 0 });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Gateway } from "../../router/gateway.js";
 import { clientSignal } from "../../server/client-signal.js";
-import type { Dialect } from "../../server/dialect.js";
+import type { Dialect, DialectServices } from "../../server/dialect.js";
 import { metaHeaders } from "../../server/meta-headers.js";
 import { requestRecord } from "../../server/request-record.js";
 import { sendChat } from "../../server/respond.js";
@@ -13,15 +13,16 @@ import { renderChatCompletion } from "./render-chat-completion.js";
 import { CompletionStreamRenderer, renderCompletion } from "./render-completion.js";
 import { renderEmbeddings } from "./render-embeddings.js";
 import { renderOpenAIError } from "./render-openai-error.js";
+import { registerResponsesRoutes } from "./responses/index.js";
 
 /**
- * The OpenAI API: chat completions, legacy completions and embeddings under /v1. GET /v1/models is
+ * The OpenAI API: chat completions, legacy completions, embeddings and responses under /v1. GET /v1/models is
  * shared with the Anthropic dialect and mounted by the server (see renderOpenAIModelList).
  */
 export const openaiDialect: Dialect = {
   name: "openai",
 
-  register(app: FastifyInstance, gateway: Gateway): void {
+  register(app: FastifyInstance, gateway: Gateway, services: DialectServices): void {
     app.post("/v1/chat/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";
       const { chat, includeUsage } = parseChatCompletionRequest(request.body);
@@ -52,6 +53,8 @@ export const openaiDialect: Dialect = {
         .headers(metaHeaders(meta))
         .send(renderEmbeddings(result, meta, encodingFormat));
     });
+
+    registerResponsesRoutes(app, gateway, services);
   },
 
   renderError: renderOpenAIError,

@@ -15,7 +15,8 @@ export interface OpenAIErrorObject {
  * a rate limit 429 `requests`/`rate_limit_exceeded`, an overload 503
  * `service_unavailable_error`/`server_is_overloaded`, a server fault 500 `server_error`. Conditions
  * OpenAI itself never reports (a gateway timeout, an unusable upstream) keep tandem's code so clients
- * can tell them apart.
+ * can tell them apart. An error's `reason` (`unknown_url`, `previous_response_not_found`) is shown as
+ * its code when it has one.
  */
 const SHAPE: Record<ErrorCode, { type: string; code: string | null }> = {
   invalid_request: { type: "invalid_request_error", code: null },
@@ -39,7 +40,7 @@ export function openAIErrorObject(error: GatewayError): OpenAIErrorObject {
   const shape = SHAPE[error.code];
   let param = error.param ?? null;
   if (param === null && error.code === "context_length_exceeded") param = "messages";
-  let code = shape.code;
+  let code = error.reason ?? shape.code;
   // OpenAI names the check that failed (`invalid_value`) when it can point at a field.
   if (code === null && error.code === "invalid_request" && param !== null) code = "invalid_value";
   return { message: error.message, type: shape.type, param, code };

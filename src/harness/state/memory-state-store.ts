@@ -1,5 +1,6 @@
 import { makeId, unixSeconds } from "../../core/ids.js";
 import type { ListOptions, ListPage, StateStore, StoredConversation, StoredItem, StoredResponse } from "../../core/state.js";
+import type { StoredItemFinder } from "../../core/state-item-finder.js";
 
 /** How many responses back a history walk goes before it stops (a cycle or a runaway chain). */
 const MAX_CHAIN = 10_000;
@@ -9,7 +10,7 @@ const MAX_CHAIN = 10_000;
  * the encrypted store (`store.enabled: false`) and for tests. Values are copied in and out, so a
  * caller that changes what it saved or read changes nothing here.
  */
-export class MemoryStateStore implements StateStore {
+export class MemoryStateStore implements StateStore, StoredItemFinder {
   readonly #responses = new Map<string, StoredResponse>();
   readonly #conversations = new Map<string, { conversation: StoredConversation; items: StoredItem[] }>();
 
@@ -44,6 +45,18 @@ export class MemoryStateStore implements StateStore {
   async listInputItems(responseId: string, options: ListOptions): Promise<ListPage<StoredItem> | undefined> {
     const response = this.#responses.get(responseId);
     return response && page(response.input, options);
+  }
+
+  async findItem(id: string): Promise<StoredItem | undefined> {
+    for (const response of this.#responses.values()) {
+      const found = response.output.find((i) => i.item.id === id) ?? response.input.find((i) => i.item.id === id);
+      if (found) return structuredClone(found);
+    }
+    for (const { items } of this.#conversations.values()) {
+      const found = items.find((i) => i.item.id === id);
+      if (found) return structuredClone(found);
+    }
+    return undefined;
   }
 
   async createConversation(metadata: Record<string, string>, items: StoredItem[]): Promise<StoredConversation> {

@@ -12,6 +12,7 @@ import {
   GatewayError,
   type StreamEvent,
 } from "../../../src/core/index.js";
+import type { StateStore } from "../../../src/core/state.js";
 import { openaiDialect, renderOpenAIModelList } from "../../../src/dialects/openai/index.js";
 import { MemoryStateStore } from "../../../src/harness/state/memory-state-store.js";
 import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "../../../src/router/gateway.js";
@@ -91,10 +92,14 @@ export function textEvents(text: string, usage = { inputTokens: 11, outputTokens
 export interface DialectApp {
   url: string;
   gateway: StubGateway;
+  state: StateStore;
   close(): Promise<void>;
 }
 
-export async function startDialectApp(gateway = new StubGateway()): Promise<DialectApp> {
+export async function startDialectApp(
+  gateway = new StubGateway(),
+  state: StateStore = new MemoryStateStore(),
+): Promise<DialectApp> {
   const app = Fastify();
   app.setErrorHandler((err, _req, reply) => {
     const e = GatewayError.from(err);
@@ -104,12 +109,12 @@ export async function startDialectApp(gateway = new StubGateway()): Promise<Dial
       .headers(r.headers ?? {})
       .send(r.body);
   });
-  openaiDialect.register(app, gateway, { state: new MemoryStateStore() });
+  openaiDialect.register(app, gateway, { state });
   // Mounted by the server itself in tandem (shared with the Anthropic dialect).
   app.get("/v1/models", async () => renderOpenAIModelList(await gateway.models()));
   await app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = app.server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, gateway, close: () => app.close() };
+  return { url: `http://127.0.0.1:${port}`, gateway, state, close: () => app.close() };
 }
 
 /** The `data:` payloads of an SSE body, in order. */

@@ -1,0 +1,85 @@
+import { GatewayError, type Message } from "../../../core/index.js";
+import type { ItemSensitivity, StateStore, StoredItem } from "../../../core/state.js";
+import { canFindItems } from "../../../core/state-item-finder.js";
+import { convertItemsToMessages } from "./convert-items-to-messages.js";
+import type { ParsedResponsesRequest } from "./parse-responses-request.js";
+import type { InputRecord } from "./pending-response.js";
+
+export interface ComposedConversation {
+  /** What the target is sent: the instructions, every earlier turn, then the new input. */
+  messages: Message[];
+  /** The new input items, references resolved (what the response stores as its input). */
+  input: InputRecord[];
+  /** The most sensitive level among the earlier turns and referenced items; undefined when all are public. */
+  historySensitivity: ItemSensitivity | undefined;
+}
+
+/**
+ * Puts a request's conversation together from the state tandem keeps: the history of
+ * `previous_response_id` (its whole chain) or of `conversation`, then the new input, with item
+ * references resolved from that history or, where the store can, from any stored item. `instructions` lead as the system message; they are this
+ * request's own, never carried over from the previous response (as OpenAI documents). An unknown
+ * previous response or conversation is a 404 in OpenAI's words.
+ */
+export async function composeConversation(request: ParsedResponsesRequest, state: StateStore): Promise<ComposedConversation> {
+  let history: StoredItem[] = [];
+  if (request.previousResponseId !== undefined) {
+    const found = await state.responseHistory(request.previousResponseId);
+    if (!found) {
+      throw new GatewayError("not_found", `Previous response with id '${request.previousResponseId}' not found.`, {
+        param: "previous_response_id",
+        reason: "previous_response_not_found",
+      });
+    }
+    history = found;
+  } else if (request.conversationId !== undefined) {
+    const found = await state.conversationItems(request.conversationId);
+    if (!found) {
+      throw new GatewayError("not_found", `Conversation with id '${request.conversationId}' not found.`, {
+        param: "conversation",
+        reason: "conversation_not_found",
+      });
+    }
+    history = found;
+  }
+
+  const byId = new Map<string, StoredItem>();
+  for (const stored of history) byId.set(stored.item.id, stored);
+  const input: InputRecord[] = [];
+  for (const entry of request.input) {
+    if (entry.kind === "item") {
+      input.push({ item: entry.item });
+      continue;
+    }
+    // From the history this request continues, else (as OpenAI does) from anything stored.
+    const stored = byId.get(entry.id) ?? (canFindItems(state) ? await state.findItem(entry.id) : undefined);
+    if (!stored) {
+      throw new GatewayError("not_found", `Item with id '${entry.id}' not found.`, {
+        param: entry.param,
+        reason: "item_not_found",
+      });
+    }
+    input.push({
+      item: stored.item,
+      referenced: true,
+      ...(stored.sensitivity !== undefined && { sensitivity: stored.sensitivity }),
+    });
+  }
+
+  const warnings = request.warnings;
+  const messages: Message[] = [];
+  if (request.instructions !== undefined && request.instructions !== "") {
+    messages.push({ role: "system", content: request.instructions });
+  }
+  messages.push(...convertItemsToMessages([...history.map((s) => s.item), ...input.map((r) => r.item)], warnings));
+  if (!messages.some((m) => m.role !== "system")) {
+    throw new GatewayError("invalid_request", "Missing required parameter: 'input'.", { param: "input" });
+  }
+
+  let historySensitivity: ItemSensitivity | undefined;
+  for (const stored of [...history, ...input]) {
+    if (stored.sensitivity === "private") historySensitivity = "private";
+    else if (stored.sensitivity === "internal" && historySensitivity === undefined) historySensitivity = "internal";
+  }
+  return { messages, input, historySensitivity };
+}

@@ -1,0 +1,120 @@
+import type { AssistantMessage, ContentPart, Message } from "../../../core/index.js";
+import type { StateItem } from "../../../core/state.js";
+import { imageSource } from "../convert-from-openai-messages.js";
+import { headerSafe, type ResponseWarnings } from "./response-warnings.js";
+
+interface PartFields {
+  type?: unknown;
+  text?: unknown;
+  refusal?: unknown;
+  image_url?: unknown;
+  detail?: unknown;
+}
+
+/**
+ * Items in the Responses API's shapes (stored history and the new input, already checked) ->
+ * canonical messages. A `function_call` joins the assistant turn just before it (calls made in one
+ * turn become one assistant message with several tool calls); a `function_call_output` becomes the
+ * tool result for its `call_id`, named after the call (Ollama needs the name). Reasoning items are
+ * left out (the canonical form has no reasoning yet), as are item types tandem does not know; both
+ * are named in the warnings.
+ */
+export function convertItemsToMessages(items: readonly StateItem[], warnings: ResponseWarnings): Message[] {
+  const messages: Message[] = [];
+  const callNames = new Map<string, string>();
+  /** The assistant message later calls of the same turn join, until anything else comes between. */
+  let turn: AssistantMessage | undefined;
+  for (const item of items) {
+    switch (item.type) {
+      case "message": {
+        const role = item.role;
+        const parts = Array.isArray(item.content) ? (item.content as PartFields[]) : [];
+        if (role === "assistant") {
+          turn = { role: "assistant", content: textParts(parts) };
+          messages.push(turn);
+        } else if (role === "system" || role === "developer") {
+          turn = undefined;
+          messages.push({ role: "system", content: joinText(parts) });
+        } else {
+          turn = undefined;
+          messages.push({ role: "user", content: userParts(parts, item.id, warnings) });
+        }
+        break;
+      }
+      case "function_call": {
+        const call = { id: String(item.call_id), name: String(item.name), arguments: String(item.arguments ?? "") };
+        callNames.set(call.id, call.name);
+        if (!turn) {
+          turn = { role: "assistant", content: [] };
+          messages.push(turn);
+        }
+        turn.toolCalls = [...(turn.toolCalls ?? []), call];
+        break;
+      }
+      case "function_call_output": {
+        turn = undefined;
+        const callId = String(item.call_id);
+        const output = item.output;
+        const content: ContentPart[] =
+          typeof output === "string"
+            ? [{ type: "text", text: output }]
+            : userParts(Array.isArray(output) ? (output as PartFields[]) : [], item.id, warnings);
+        const name = callNames.get(callId);
+        messages.push(
+          name === undefined
+            ? { role: "tool", toolCallId: callId, content }
+            : { role: "tool", toolCallId: callId, name, content },
+        );
+        break;
+      }
+      case "reasoning":
+        // Reasoning belongs to the turn it came from; leaving it out does not end that turn.
+        warnings.add("reasoning-items", "reasoning items were left out: tandem does not carry reasoning across targets yet");
+        break;
+      default:
+        turn = undefined;
+        warnings.add(
+          `item:${item.type}`,
+          `input items of type '${headerSafe(item.type)}' were left out: tandem cannot carry them to its targets`,
+        );
+    }
+  }
+  return messages;
+}
+
+function textParts(parts: readonly PartFields[]): ContentPart[] {
+  const text = joinText(parts);
+  return text === "" ? [] : [{ type: "text", text }];
+}
+
+/** Text of every text-like part (`input_text`, `output_text`, `refusal`), joined. */
+function joinText(parts: readonly PartFields[]): string {
+  let out = "";
+  for (const part of parts) {
+    if (typeof part.text === "string") out += part.text;
+    else if (part.type === "refusal" && typeof part.refusal === "string") out += part.refusal;
+  }
+  return out;
+}
+
+function userParts(parts: readonly PartFields[], itemId: string, warnings: ResponseWarnings): ContentPart[] {
+  const out: ContentPart[] = [];
+  for (const part of parts) {
+    if (part.type === "input_image") {
+      if (typeof part.image_url !== "string") {
+        warnings.add("image:file_id", "images without an image_url were left out");
+        continue;
+      }
+      const source = imageSource(part.image_url, `${itemId}.image_url`);
+      const detail = part.detail === "low" || part.detail === "high" || part.detail === "auto" ? part.detail : undefined;
+      out.push(detail === undefined ? { type: "image", source } : { type: "image", source, detail });
+    } else if (typeof part.text === "string") {
+      out.push({ type: "text", text: part.text });
+    } else if (part.type === "refusal" && typeof part.refusal === "string") {
+      out.push({ type: "text", text: part.refusal });
+    } else {
+      warnings.add(`part:${String(part.type)}`, `content parts of type '${headerSafe(String(part.type))}' were left out`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,220 @@
+import {
+  type ChatRequest,
+  GatewayError,
+  type ResponseFormat,
+  type ToolChoice,
+  type ToolDefinition,
+} from "../../../core/index.js";
+import { formatPath, parseBody } from "../../shared/index.js";
+import { type InputEntry, normalizeInputItems } from "./normalize-input-items.js";
+import { headerSafe, ResponseWarnings } from "./response-warnings.js";
+import { functionToolSchema, KNOWN_FIELDS, type ResponsesRequestBody, responsesRequestSchema } from "./responses-api.js";
+
+/** The request fields a Response object repeats back, as OpenAI fills them in. */
+export interface ResponseEcho {
+  background: boolean;
+  instructions: string | null;
+  max_output_tokens: number | null;
+  max_tool_calls: number | null;
+  metadata: Record<string, string>;
+  parallel_tool_calls: boolean;
+  previous_response_id: string | null;
+  conversation: { id: string } | null;
+  prompt_cache_key: string | null;
+  reasoning: { effort: string | null; summary: string | null };
+  safety_identifier: string | null;
+  service_tier: string;
+  store: boolean;
+  temperature: number;
+  text: { format: Record<string, unknown>; verbosity: string };
+  tool_choice: unknown;
+  tools: Record<string, unknown>[];
+  top_logprobs: number;
+  top_p: number;
+  truncation: "auto" | "disabled";
+  user: string | null;
+}
+
+export interface ParsedResponsesRequest {
+  /** The canonical request without its messages: those are composed from state and input (see compose-conversation.ts). */
+  chat: Omit<ChatRequest, "messages">;
+  instructions: string | undefined;
+  /** The new input, in order; references are resolved against the stored history. */
+  input: InputEntry[];
+  previousResponseId: string | undefined;
+  conversationId: string | undefined;
+  /** `store` (default true): whether the response is saved and can be continued or retrieved. */
+  store: boolean;
+  echo: ResponseEcho;
+  /**
+   * Body fields this schema does not know, kept as sent: an upstream that speaks the Responses API
+   * natively may (issue 22's pass-through). Nothing on the canonical path reads them.
+   */
+  extra: Record<string, unknown>;
+  /** Whatever was left out on the way (unsupported tools, items that cannot cross). */
+  warnings: ResponseWarnings;
+}
+
+/** Validates a POST /v1/responses body and maps what the canonical form carries to a ChatRequest. */
+export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
+  const wire = parseBody(responsesRequestSchema, body);
+  if (wire.background === true) {
+    throw new GatewayError(
+      "invalid_request",
+      "Invalid value for 'background': background responses are not supported by tandem yet; send the request without background (or stream it).",
+      { param: "background" },
+    );
+  }
+  const warnings = new ResponseWarnings();
+  const input = normalizeInputItems(wire.input);
+  const conversationId = typeof wire.conversation === "string" ? wire.conversation : (wire.conversation?.id ?? undefined);
+  const previousResponseId = wire.previous_response_id ?? undefined;
+  if (conversationId !== undefined && previousResponseId !== undefined) {
+    throw new GatewayError(
+      "invalid_request",
+      "Mutually exclusive parameters: Ensure you are only providing one of: 'previous_response_id' or 'conversation'.",
+      { param: "conversation", reason: "mutually_exclusive_parameters" },
+    );
+  }
+
+  const chat: Omit<ChatRequest, "messages"> = { model: wire.model, stream: wire.stream === true };
+  const { tools, echoed } = functionTools(wire.tools, warnings);
+  if (tools.length > 0) chat.tools = tools;
+  if (wire.tool_choice != null) chat.toolChoice = toolChoice(wire.tool_choice, tools);
+  if (wire.parallel_tool_calls != null) chat.parallelToolCalls = wire.parallel_tool_calls;
+  const format = wire.text?.format;
+  if (format != null) chat.responseFormat = responseFormat(format);
+  if (wire.max_output_tokens != null) chat.maxTokens = wire.max_output_tokens;
+  if (wire.temperature != null) chat.temperature = wire.temperature;
+  if (wire.top_p != null) chat.topP = wire.top_p;
+  if (wire.user != null && wire.user !== "") chat.user = wire.user;
+  if (wire.reasoning?.effort != null || wire.reasoning?.summary != null) {
+    warnings.add(
+      "reasoning-settings",
+      "reasoning settings were not passed on: tandem does not carry reasoning across targets yet",
+    );
+  }
+
+  const extra: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+    if (!KNOWN_FIELDS.has(key)) extra[key] = value;
+  }
+
+  return {
+    chat,
+    instructions: wire.instructions ?? undefined,
+    input,
+    previousResponseId,
+    conversationId,
+    store: wire.store !== false,
+    echo: echo(wire, echoed, conversationId),
+    extra,
+    warnings,
+  };
+}
+
+function functionTools(
+  tools: ResponsesRequestBody["tools"],
+  warnings: ResponseWarnings,
+): { tools: ToolDefinition[]; echoed: Record<string, unknown>[] } {
+  const out: ToolDefinition[] = [];
+  const echoed: Record<string, unknown>[] = [];
+  (tools ?? []).forEach((raw, i) => {
+    if (raw.type !== "function") {
+      // Hosted tools (web_search, file_search, code_interpreter, mcp, custom...) run at OpenAI;
+      // no target here can run them. Agent clients send them by default, so leaving them out with a
+      // warning keeps the request working where a 400 would fail the client on its first turn.
+      warnings.add(
+        `tool:${raw.type}`,
+        `tools of type '${headerSafe(raw.type)}' were left out: tandem supports function tools only`,
+      );
+      return;
+    }
+    const parsed = functionToolSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const param = `tools[${i}]${issue && issue.path.length > 0 ? `.${formatPath(issue.path)}` : ""}`;
+      throw new GatewayError("invalid_request", `Invalid value for '${param}': ${issue?.message ?? "invalid tool"}.`, { param });
+    }
+    const tool = parsed.data;
+    // OpenAI treats a function without parameters as taking none.
+    const parameters = tool.parameters ?? { type: "object", properties: {} };
+    out.push({
+      name: tool.name,
+      ...(tool.description != null && { description: tool.description }),
+      parameters,
+      ...(tool.strict != null && { strict: tool.strict }),
+    });
+    echoed.push({
+      type: "function",
+      name: tool.name,
+      description: tool.description ?? null,
+      parameters,
+      // What tandem asked the target for: strict only when the client said so.
+      strict: tool.strict ?? null,
+    });
+  });
+  return { tools: out, echoed };
+}
+
+function toolChoice(choice: NonNullable<ResponsesRequestBody["tool_choice"]>, tools: readonly ToolDefinition[]): ToolChoice {
+  if (typeof choice === "string") return choice;
+  if (choice.type === "function" && typeof choice.name === "string") {
+    if (!tools.some((t) => t.name === choice.name)) {
+      throw new GatewayError(
+        "invalid_request",
+        `Invalid value for 'tool_choice.name': no function tool named '${choice.name}' was given in tools.`,
+        { param: "tool_choice.name" },
+      );
+    }
+    return { name: choice.name };
+  }
+  throw new GatewayError(
+    "invalid_request",
+    `Invalid value for 'tool_choice.type': '${choice.type}' is not supported by tandem; use "auto", "none", "required" or {"type":"function","name":...}.`,
+    { param: "tool_choice.type" },
+  );
+}
+
+function responseFormat(format: NonNullable<NonNullable<ResponsesRequestBody["text"]>["format"]>): ResponseFormat {
+  switch (format.type) {
+    case "text":
+      return { type: "text" };
+    case "json_object":
+      return { type: "json" };
+    case "json_schema":
+      return {
+        type: "json_schema",
+        schema: format.schema,
+        name: format.name,
+        ...(format.strict != null && { strict: format.strict }),
+      };
+  }
+}
+
+function echo(wire: ResponsesRequestBody, tools: Record<string, unknown>[], conversationId: string | undefined): ResponseEcho {
+  const format = wire.text?.format ?? { type: "text" };
+  return {
+    background: false,
+    instructions: wire.instructions ?? null,
+    max_output_tokens: wire.max_output_tokens ?? null,
+    max_tool_calls: wire.max_tool_calls ?? null,
+    metadata: wire.metadata ?? {},
+    parallel_tool_calls: wire.parallel_tool_calls ?? true,
+    previous_response_id: wire.previous_response_id ?? null,
+    conversation: conversationId === undefined ? null : { id: conversationId },
+    prompt_cache_key: wire.prompt_cache_key ?? null,
+    reasoning: { effort: wire.reasoning?.effort ?? null, summary: wire.reasoning?.summary ?? null },
+    safety_identifier: wire.safety_identifier ?? null,
+    service_tier: wire.service_tier ?? "default",
+    store: wire.store !== false,
+    temperature: wire.temperature ?? 1,
+    text: { format: format as Record<string, unknown>, verbosity: wire.text?.verbosity ?? "medium" },
+    tool_choice: wire.tool_choice ?? "auto",
+    tools,
+    top_logprobs: wire.top_logprobs ?? 0,
+    top_p: wire.top_p ?? 1,
+    truncation: wire.truncation ?? "disabled",
+    user: wire.user ?? null,
+  };
+}

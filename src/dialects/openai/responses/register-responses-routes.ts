@@ -1,0 +1,54 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { FastifyInstance } from "fastify";
+import type { ItemSensitivity } from "../../../core/state.js";
+import { parseSensitivityHeader, SENSITIVITY_HEADER } from "../../../privacy/index.js";
+import type { Gateway } from "../../../router/gateway.js";
+import type { DialectServices } from "../../../server/dialect.js";
+import { requestRecord } from "../../../server/request-record.js";
+import { sendChat } from "../../../server/respond.js";
+import { composeConversation } from "./compose-conversation.js";
+import { parseResponsesRequest } from "./parse-responses-request.js";
+import { PendingResponse } from "./pending-response.js";
+import { outputItems, statusFor } from "./render-response.js";
+import { ResponseStreamRenderer } from "./response-stream-renderer.js";
+
+/**
+ * POST /v1/responses over every target through the canonical form: the conversation is composed
+ * from the state tandem keeps and the new input, answered by `gateway.chat` (so tiers, retries,
+ * failover, privacy and quality checks apply as for chat), rendered as a Response or its event
+ * stream, and stored. Retrieval, deletion, input items and the Conversations API are mounted beside
+ * it by their own module.
+ */
+export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway, services: DialectServices): void {
+  app.post("/v1/responses", async (request, reply) => {
+    requestRecord(request).dialect = "openai";
+    const parsed = parseResponsesRequest(request.body);
+    const composed = await composeConversation(parsed, services.state);
+    const header = request.headers[SENSITIVITY_HEADER];
+    const declared = parseSensitivityHeader(Array.isArray(header) ? header[0] : header);
+    // A conversation with private turns stays private on every later turn, whatever the new input
+    // says, unless the client declares otherwise: the router reads the header before detection.
+    const headers: IncomingHttpHeaders =
+      declared === undefined && composed.historySensitivity === "private"
+        ? { ...request.headers, [SENSITIVITY_HEADER]: "private" }
+        : request.headers;
+    const fallback: ItemSensitivity | undefined = declared ?? composed.historySensitivity;
+    const pending = new PendingResponse(parsed, composed.input, services.state, fallback);
+    const warnings = parsed.warnings.header();
+    await sendChat(
+      request,
+      reply,
+      gateway,
+      { ...parsed.chat, messages: composed.messages },
+      {
+        stream: (meta) => new ResponseStreamRenderer(pending, meta),
+        json: (result, meta) => {
+          const status = statusFor(result.finishReason);
+          return pending.finish(meta, { ...status, output: outputItems(result, status.status), usage: result.usage });
+        },
+        ...(warnings !== undefined && { headers: { "x-tandem-warnings": warnings } }),
+      },
+      headers,
+    );
+  });
+}

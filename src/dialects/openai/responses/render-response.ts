@@ -1,0 +1,124 @@
+import type { ChatResult, FinishReason, GatewayError, ToolCall, Usage } from "../../../core/index.js";
+import type { StateItem } from "../../../core/state.js";
+import { itemId } from "./normalize-input-items.js";
+import type { ResponseEcho } from "./parse-responses-request.js";
+
+export type ResponseStatus = "in_progress" | "completed" | "incomplete" | "failed";
+
+/** The usage object of a Response (`ResponseUsage`). */
+export interface ResponsesUsage {
+  input_tokens: number;
+  input_tokens_details: { cached_tokens: number };
+  output_tokens: number;
+  output_tokens_details: { reasoning_tokens: number };
+  total_tokens: number;
+}
+
+/** What a Response says besides its echoed request fields. */
+export interface ResponseState {
+  status: ResponseStatus;
+  output: StateItem[];
+  usage: Usage | undefined;
+  error?: GatewayError | undefined;
+  incompleteReason?: "max_output_tokens" | "content_filter" | undefined;
+}
+
+export interface ResponseIdentity {
+  id: string;
+  createdAt: number;
+  /** The target that answered (`provider/model`), as the other dialects report it. */
+  model: string;
+}
+
+/**
+ * The Response object of the API reference, fields in the order api.openai.com sends them.
+ * `output_text` is not on the wire: the SDKs compute it from `output`.
+ */
+export function renderResponse(identity: ResponseIdentity, echo: ResponseEcho, state: ResponseState): Record<string, unknown> {
+  const done = state.status === "completed" || state.status === "incomplete";
+  return {
+    id: identity.id,
+    object: "response",
+    created_at: identity.createdAt,
+    status: state.status,
+    background: echo.background,
+    completed_at: done ? Math.floor(Date.now() / 1000) : null,
+    error: state.error ? responseError(state.error) : null,
+    incomplete_details: state.incompleteReason ? { reason: state.incompleteReason } : null,
+    instructions: echo.instructions,
+    max_output_tokens: echo.max_output_tokens,
+    max_tool_calls: echo.max_tool_calls,
+    model: identity.model,
+    output: state.output,
+    parallel_tool_calls: echo.parallel_tool_calls,
+    previous_response_id: echo.previous_response_id,
+    conversation: echo.conversation,
+    prompt_cache_key: echo.prompt_cache_key,
+    reasoning: echo.reasoning,
+    safety_identifier: echo.safety_identifier,
+    service_tier: echo.service_tier,
+    store: echo.store,
+    temperature: echo.temperature,
+    text: echo.text,
+    tool_choice: echo.tool_choice,
+    tools: echo.tools,
+    top_logprobs: echo.top_logprobs,
+    top_p: echo.top_p,
+    truncation: echo.truncation,
+    usage: state.usage ? renderResponsesUsage(state.usage) : null,
+    user: echo.user,
+    metadata: echo.metadata,
+  };
+}
+
+export function renderResponsesUsage(usage: Usage): ResponsesUsage {
+  return {
+    input_tokens: usage.inputTokens,
+    input_tokens_details: { cached_tokens: usage.cachedInputTokens ?? 0 },
+    output_tokens: usage.outputTokens,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: usage.inputTokens + usage.outputTokens,
+  };
+}
+
+/**
+ * A failed Response's `error`: OpenAI's codes here are a closed set (`ResponseError.code`), of which
+ * only a rate limit and a server error describe what can go wrong between tandem and a target.
+ */
+export function responseError(error: GatewayError): { code: string; message: string } {
+  return { code: error.code === "rate_limited" ? "rate_limit_exceeded" : "server_error", message: error.message };
+}
+
+/** How an answer's finish reason reads as a Response status. */
+export function statusFor(reason: FinishReason): Pick<ResponseState, "status" | "incompleteReason"> {
+  if (reason === "length") return { status: "incomplete", incompleteReason: "max_output_tokens" };
+  if (reason === "content_filter") return { status: "incomplete", incompleteReason: "content_filter" };
+  return { status: "completed" };
+}
+
+export function messageItem(id: string, text: string, status: "in_progress" | "completed" | "incomplete"): StateItem {
+  return {
+    id,
+    type: "message",
+    status,
+    content: status === "in_progress" ? [] : [outputTextPart(text)],
+    role: "assistant",
+  };
+}
+
+export function outputTextPart(text: string): { type: "output_text"; annotations: never[]; logprobs: never[]; text: string } {
+  return { type: "output_text", annotations: [], logprobs: [], text };
+}
+
+export function functionCallItem(id: string, call: ToolCall, status: "in_progress" | "completed" | "incomplete"): StateItem {
+  return { id, type: "function_call", status, arguments: call.arguments, call_id: call.id, name: call.name };
+}
+
+/** A whole answer's output items: its text as one message (when there is text, or nothing else), then its calls. */
+export function outputItems(result: ChatResult, status: ResponseStatus): StateItem[] {
+  const itemStatus = status === "incomplete" ? "incomplete" : "completed";
+  const items: StateItem[] = [];
+  if (result.text !== "" || result.toolCalls.length === 0) items.push(messageItem(itemId("msg_"), result.text, itemStatus));
+  for (const call of result.toolCalls) items.push(functionCallItem(itemId("fc_"), call, "completed"));
+  return items;
+}

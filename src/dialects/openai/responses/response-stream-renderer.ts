@@ -1,0 +1,215 @@
+import { GatewayError, mergeUsage, type StreamEvent, type Usage } from "../../../core/index.js";
+import type { StateItem } from "../../../core/state.js";
+import type { ResponseMeta } from "../../../router/gateway.js";
+import type { StreamRenderer } from "../../../server/respond.js";
+import { switchComment } from "../../shared/index.js";
+import { openAIErrorObject } from "../render-openai-error.js";
+import { itemId } from "./normalize-input-items.js";
+import type { PendingResponse } from "./pending-response.js";
+import { functionCallItem, messageItem, outputTextPart, type ResponseState, statusFor } from "./render-response.js";
+
+interface OpenMessage {
+  kind: "message";
+  id: string;
+  outputIndex: number;
+  text: string;
+}
+
+interface OpenCall {
+  kind: "call";
+  id: string;
+  outputIndex: number;
+  callId: string;
+  name: string;
+  arguments: string;
+}
+
+/**
+ * Canonical events -> the Responses API's event stream, framed as OpenAI frames it
+ * (`event: <type>\ndata: <json>\n\n`, `sequence_number` from 0): `response.created` and
+ * `response.in_progress`; per message `response.output_item.added`, `response.content_part.added`,
+ * `response.output_text.delta`s, `.done`, `response.content_part.done`, `response.output_item.done`;
+ * per function call `output_item.added`, `function_call_arguments.delta`s and `.done`,
+ * `output_item.done`; then, once the response is saved, `response.completed` (or
+ * `response.incomplete`). A failure after the start is an `error` event followed by
+ * `response.failed`, whose response carries the error. A mid-stream switch of target is an SSE
+ * comment, which every parser skips. The canonical stream has no reasoning yet, so there are no
+ * reasoning events.
+ */
+export class ResponseStreamRenderer implements StreamRenderer {
+  readonly contentType = "text/event-stream";
+  readonly #pending: PendingResponse;
+  readonly #meta: ResponseMeta;
+  readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  readonly #output: StateItem[] = [];
+  /** Open function calls by canonical index. */
+  readonly #calls = new Map<number, OpenCall>();
+  #message: OpenMessage | undefined;
+  #sequence = 0;
+  #started = false;
+  #finish: Pick<ResponseState, "status" | "incompleteReason"> | undefined;
+
+  constructor(pending: PendingResponse, meta: ResponseMeta) {
+    this.#pending = pending;
+    this.#meta = meta;
+  }
+
+  event(event: StreamEvent): string {
+    let out = this.#started ? "" : this.#start();
+    switch (event.type) {
+      case "start":
+      case "usage":
+        if (event.type === "usage") mergeUsage(this.#usage, event.usage);
+        return out;
+      case "switch":
+        return out + switchComment(event);
+      case "text-delta": {
+        if (event.text === "") return out;
+        if (!this.#message) out += this.#openMessage();
+        const message = this.#message as unknown as OpenMessage;
+        message.text += event.text;
+        return (
+          out +
+          this.#frame("response.output_text.delta", {
+            item_id: message.id,
+            output_index: message.outputIndex,
+            content_index: 0,
+            delta: event.text,
+            logprobs: [],
+          })
+        );
+      }
+      case "tool-call-start": {
+        out += this.#closeMessage("completed");
+        const call: OpenCall = {
+          kind: "call",
+          id: itemId("fc_"),
+          outputIndex: this.#output.length,
+          callId: event.id,
+          name: event.name,
+          arguments: "",
+        };
+        this.#calls.set(event.index, call);
+        const item = functionCallItem(call.id, { id: call.callId, name: call.name, arguments: "" }, "in_progress");
+        this.#output.push(item);
+        return out + this.#frame("response.output_item.added", { output_index: call.outputIndex, item });
+      }
+      case "tool-call-delta": {
+        const call = this.#calls.get(event.index);
+        if (!call || event.argumentsDelta === "") return out;
+        call.arguments += event.argumentsDelta;
+        return (
+          out +
+          this.#frame("response.function_call_arguments.delta", {
+            item_id: call.id,
+            output_index: call.outputIndex,
+            delta: event.argumentsDelta,
+          })
+        );
+      }
+      case "tool-call-end": {
+        const call = this.#calls.get(event.index);
+        if (!call) return out;
+        this.#calls.delete(event.index);
+        return out + this.#closeCall(call, "completed");
+      }
+      case "finish": {
+        this.#finish = statusFor(event.reason);
+        const status = this.#finish.status === "incomplete" ? "incomplete" : "completed";
+        out += this.#closeMessage(status);
+        for (const call of this.#calls.values()) out += this.#closeCall(call, "completed");
+        this.#calls.clear();
+        // An answer with neither text nor calls is still one (empty) message, as in a whole response.
+        if (this.#output.length === 0) out += this.#openMessage() + this.#closeMessage(status);
+        return out;
+      }
+    }
+  }
+
+  async end(): Promise<string> {
+    if (!this.#finish) return this.error(new GatewayError("upstream_error", "The upstream stream ended before it finished"));
+    const state: ResponseState = { ...this.#finish, output: this.#output, usage: this.#usage };
+    try {
+      const response = await this.#pending.finish(this.#meta, state);
+      const type = state.status === "incomplete" ? "response.incomplete" : "response.completed";
+      return this.#frame(type, { response });
+    } catch (err) {
+      return this.#failed(GatewayError.from(err), "");
+    }
+  }
+
+  async error(error: GatewayError): Promise<string> {
+    let out = this.#started ? "" : this.#start();
+    out += this.#closeMessage("incomplete");
+    for (const call of this.#calls.values()) out += this.#closeCall(call, "incomplete");
+    this.#calls.clear();
+    return this.#failed(error, out);
+  }
+
+  async #failed(error: GatewayError, before: string): Promise<string> {
+    const state: ResponseState = { status: "failed", output: this.#output, usage: this.#usage, error };
+    let response: Record<string, unknown>;
+    try {
+      response = await this.#pending.finish(this.#meta, state);
+    } catch {
+      response = this.#pending.render(this.#meta, state);
+    }
+    const { message, code, param } = openAIErrorObject(error);
+    return before + this.#frame("error", { code, message, param }) + this.#frame("response.failed", { response });
+  }
+
+  #start(): string {
+    this.#started = true;
+    const response = this.#pending.render(this.#meta, { status: "in_progress", output: [], usage: undefined });
+    return this.#frame("response.created", { response }) + this.#frame("response.in_progress", { response });
+  }
+
+  #openMessage(): string {
+    const message: OpenMessage = { kind: "message", id: itemId("msg_"), outputIndex: this.#output.length, text: "" };
+    this.#message = message;
+    const item = messageItem(message.id, "", "in_progress");
+    this.#output.push(item);
+    return (
+      this.#frame("response.output_item.added", { output_index: message.outputIndex, item }) +
+      this.#frame("response.content_part.added", {
+        item_id: message.id,
+        output_index: message.outputIndex,
+        content_index: 0,
+        part: outputTextPart(""),
+      })
+    );
+  }
+
+  #closeMessage(status: "completed" | "incomplete"): string {
+    const message = this.#message;
+    if (!message) return "";
+    this.#message = undefined;
+    const item = messageItem(message.id, message.text, status);
+    this.#output[message.outputIndex] = item;
+    const at = { item_id: message.id, output_index: message.outputIndex, content_index: 0 };
+    return (
+      this.#frame("response.output_text.done", { ...at, text: message.text, logprobs: [] }) +
+      this.#frame("response.content_part.done", { ...at, part: outputTextPart(message.text) }) +
+      this.#frame("response.output_item.done", { output_index: message.outputIndex, item })
+    );
+  }
+
+  #closeCall(call: OpenCall, status: "completed" | "incomplete"): string {
+    const item = functionCallItem(call.id, { id: call.callId, name: call.name, arguments: call.arguments }, status);
+    this.#output[call.outputIndex] = item;
+    return (
+      this.#frame("response.function_call_arguments.done", {
+        item_id: call.id,
+        output_index: call.outputIndex,
+        name: call.name,
+        arguments: call.arguments,
+      }) + this.#frame("response.output_item.done", { output_index: call.outputIndex, item })
+    );
+  }
+
+  /** One SSE frame; the type leads the data as in OpenAI's own frames. */
+  #frame(type: string, fields: Record<string, unknown>): string {
+    const data = JSON.stringify({ type, sequence_number: this.#sequence++, ...fields });
+    return `event: ${type}\ndata: ${data}\n\n`;
+  }
+}

@@ -1,0 +1,177 @@
+import { z } from "zod";
+import { modelSchema } from "../chat-completions-api.js";
+
+/**
+ * Lenient schema of a POST /v1/responses body (after the OpenAI API reference and the openai-node
+ * `ResponseCreateParams`). Optional fields may be null, as the SDKs send them; ranges are OpenAI's
+ * own, so a bad value gets a 400 naming the field. Unknown fields are kept (`.loose()`): a native
+ * Responses upstream may know them. Input items are checked one by one in convert-input-items.ts,
+ * where an item type tandem cannot carry is left out with a warning instead of failing the request.
+ */
+
+const inputText = z.object({ type: z.literal("input_text"), text: z.string() }).loose();
+
+const inputImage = z
+  .object({
+    type: z.literal("input_image"),
+    image_url: z.string().nullish(),
+    file_id: z.string().nullish(),
+    detail: z.enum(["low", "high", "auto", "original"]).nullish(),
+  })
+  .loose();
+
+const outputText = z
+  .object({ type: z.literal("output_text"), text: z.string(), annotations: z.array(z.unknown()).nullish() })
+  .loose();
+
+const refusal = z.object({ type: z.literal("refusal"), refusal: z.string() }).loose();
+
+// Kept in the union only so that they get a clear "not supported" answer naming the part.
+const inputFile = z.object({ type: z.literal("input_file") }).loose();
+const inputAudio = z.object({ type: z.literal("input_audio") }).loose();
+
+export const contentPartSchema = z.discriminatedUnion("type", [
+  inputText,
+  inputImage,
+  outputText,
+  refusal,
+  inputFile,
+  inputAudio,
+]);
+
+/** A message item: `EasyInputMessage`, `ResponseInputItem.Message` and `ResponseOutputMessage` alike. */
+export const messageItemSchema = z
+  .object({
+    type: z.literal("message").nullish(),
+    id: z.string().nullish(),
+    role: z.enum(["user", "assistant", "system", "developer"]),
+    content: z.union([z.string(), z.array(contentPartSchema)]),
+    status: z.string().nullish(),
+  })
+  .loose();
+
+export const functionCallItemSchema = z
+  .object({
+    type: z.literal("function_call"),
+    id: z.string().nullish(),
+    call_id: z.string().min(1),
+    name: z.string().min(1),
+    arguments: z.string(),
+    status: z.string().nullish(),
+  })
+  .loose();
+
+const functionCallOutputPart = z.discriminatedUnion("type", [inputText, inputImage, inputFile]);
+
+export const functionCallOutputItemSchema = z
+  .object({
+    type: z.literal("function_call_output"),
+    id: z.string().nullish(),
+    call_id: z.string().min(1),
+    output: z.union([z.string(), z.array(functionCallOutputPart)]),
+    status: z.string().nullish(),
+  })
+  .loose();
+
+export const reasoningItemSchema = z
+  .object({
+    type: z.literal("reasoning"),
+    id: z.string().nullish(),
+    summary: z.array(z.object({ type: z.string(), text: z.string() }).loose()).nullish(),
+    content: z.array(z.object({ type: z.string(), text: z.string() }).loose()).nullish(),
+    encrypted_content: z.string().nullish(),
+  })
+  .loose();
+
+export const itemReferenceSchema = z.object({ type: z.literal("item_reference").nullish(), id: z.string().min(1) }).loose();
+
+export type MessageItemBody = z.output<typeof messageItemSchema>;
+export type ContentPartBody = z.output<typeof contentPartSchema>;
+export type FunctionCallItemBody = z.output<typeof functionCallItemSchema>;
+export type FunctionCallOutputItemBody = z.output<typeof functionCallOutputItemSchema>;
+export type ReasoningItemBody = z.output<typeof reasoningItemSchema>;
+
+const functionTool = z
+  .object({
+    type: z.literal("function"),
+    name: z.string().min(1),
+    description: z.string().nullish(),
+    parameters: z.record(z.string(), z.unknown()).nullish(),
+    strict: z.boolean().nullish(),
+  })
+  .loose();
+
+/** Function tools are checked in full; other tool types (hosted tools) only need a type. */
+export const toolSchema = z.object({ type: z.string() }).loose();
+export { functionTool as functionToolSchema };
+export type FunctionToolBody = z.output<typeof functionTool>;
+
+export const toolChoiceSchema = z.union([
+  z.enum(["auto", "none", "required"]),
+  z.object({ type: z.literal("function"), name: z.string().min(1) }).loose(),
+  z.object({ type: z.string() }).loose(),
+]);
+
+export const textFormatSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("text") }).loose(),
+  z.object({ type: z.literal("json_object") }).loose(),
+  z
+    .object({
+      type: z.literal("json_schema"),
+      name: z.string().min(1),
+      schema: z.record(z.string(), z.unknown()),
+      description: z.string().nullish(),
+      strict: z.boolean().nullish(),
+    })
+    .loose(),
+]);
+
+export const responsesRequestSchema = z
+  .object({
+    model: modelSchema,
+    input: z.union([z.string(), z.array(z.unknown())]).nullish(),
+    instructions: z.string().nullish(),
+    previous_response_id: z.string().min(1).nullish(),
+    conversation: z.union([z.string().min(1), z.object({ id: z.string().min(1) }).loose()]).nullish(),
+    store: z.boolean().nullish(),
+    tools: z.array(toolSchema).nullish(),
+    tool_choice: toolChoiceSchema.nullish(),
+    parallel_tool_calls: z.boolean().nullish(),
+    text: z
+      .object({ format: textFormatSchema.nullish(), verbosity: z.enum(["low", "medium", "high"]).nullish() })
+      .loose()
+      .nullish(),
+    reasoning: z
+      .object({
+        effort: z.enum(["none", "minimal", "low", "medium", "high", "xhigh"]).nullish(),
+        summary: z.enum(["auto", "concise", "detailed"]).nullish(),
+        generate_summary: z.enum(["auto", "concise", "detailed"]).nullish(),
+      })
+      .loose()
+      .nullish(),
+    include: z.array(z.string()).nullish(),
+    // OpenAI's own minimum.
+    max_output_tokens: z.number().int().min(16).nullish(),
+    max_tool_calls: z.number().int().min(1).nullish(),
+    truncation: z.enum(["auto", "disabled"]).nullish(),
+    metadata: z
+      .record(z.string().max(64), z.string().max(512))
+      .refine((m) => Object.keys(m).length <= 16, "at most 16 key-value pairs")
+      .nullish(),
+    temperature: z.number().min(0).max(2).nullish(),
+    top_p: z.number().min(0).max(1).nullish(),
+    top_logprobs: z.number().int().min(0).max(20).nullish(),
+    user: z.string().nullish(),
+    stream: z.boolean().nullish(),
+    stream_options: z.object({ include_obfuscation: z.boolean().nullish() }).loose().nullish(),
+    background: z.boolean().nullish(),
+    service_tier: z.string().nullish(),
+    prompt_cache_key: z.string().nullish(),
+    safety_identifier: z.string().nullish(),
+  })
+  .loose();
+
+export type ResponsesRequestBody = z.output<typeof responsesRequestSchema>;
+
+/** The fields the schema knows; everything else in a body is kept as `extra`. */
+export const KNOWN_FIELDS: ReadonlySet<string> = new Set(Object.keys(responsesRequestSchema.shape));

@@ -1,0 +1,622 @@
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+import OpenAI from "openai";
+import { zodTextFormat } from "openai/helpers/zod";
+import type { ResponseStreamEvent } from "openai/resources/responses/responses";
+import { z } from "zod";
+import { GatewayError } from "../../../../src/core/index.js";
+import { type DialectApp, type ScriptedEvent, StubGateway, startDialectApp, TARGET, textEvents } from "../stub-gateway.js";
+
+let app: DialectApp;
+let client: OpenAI;
+
+before(async () => {
+  app = await startDialectApp();
+  client = new OpenAI({ baseURL: `${app.url}/v1`, apiKey: "sk-test", maxRetries: 0 });
+});
+
+after(() => app.close());
+
+beforeEach(() => {
+  const fresh = new StubGateway();
+  app.gateway.chatRequests.length = 0;
+  app.gateway.contexts.length = 0;
+  app.gateway.chatScript = fresh.chatScript;
+  app.gateway.meta = fresh.meta;
+});
+
+const weatherTool = {
+  type: "function" as const,
+  name: "get_weather",
+  description: "Weather for a city",
+  parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false },
+  strict: true,
+};
+
+function toolCallEvents(): ScriptedEvent[] {
+  return [
+    { type: "start" },
+    { type: "text-delta", text: "Let me check." },
+    { type: "tool-call-start", index: 0, id: "call_w1", name: "get_weather" },
+    { type: "tool-call-delta", index: 0, argumentsDelta: '{"city":' },
+    { type: "tool-call-delta", index: 0, argumentsDelta: '"Paris"}' },
+    { type: "tool-call-end", index: 0 },
+    { type: "usage", usage: { inputTokens: 30, outputTokens: 9, cachedInputTokens: 8 } },
+    { type: "finish", reason: "tool_calls", raw: "tool_calls" },
+  ];
+}
+
+/** JSON read off the wire, only ever compared in assertions. */
+// biome-ignore lint/suspicious/noExplicitAny: assertions check the shape at run time
+type WireJson = any;
+
+async function post(
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: WireJson; text: string; headers: Headers }> {
+  const res = await fetch(`${app.url}/v1/responses`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text, headers: res.headers };
+}
+
+/** `event: <type>\ndata: <json>` frames of an SSE body, comments apart. */
+function sseEvents(body: string): { event: string; data: WireJson }[] {
+  return body
+    .split("\n\n")
+    .filter((frame) => frame.trim() !== "" && !frame.startsWith(":"))
+    .map((frame) => {
+      const [eventLine = "", dataLine = "", ...rest] = frame.split("\n");
+      assert.equal(rest.length, 0, `one event and one data line per frame: ${frame}`);
+      assert.ok(eventLine?.startsWith("event: "), frame);
+      assert.ok(dataLine?.startsWith("data: "), frame);
+      const data = JSON.parse(dataLine.slice(6));
+      assert.equal(data.type, eventLine.slice(7), "the event line names the data's type");
+      return { event: eventLine.slice(7), data };
+    });
+}
+
+describe("POST /v1/responses, not streamed", () => {
+  it("answers a Response object with every request field echoed", async () => {
+    const { data, response } = await client.responses
+      .create({ model: "auto", input: "Hi", metadata: { trace: "t1" }, temperature: 0.5, user: "u-1" })
+      .withResponse();
+    assert.match(data.id, /^resp_[A-Za-z0-9]{48}$/);
+    assert.equal(data.object, "response");
+    assert.equal(data.status, "completed");
+    assert.equal(data.model, TARGET);
+    assert.equal(data.output_text, "Hello there!");
+    assert.equal(data.output.length, 1);
+    const message = data.output[0];
+    assert.ok(message?.type === "message");
+    assert.match(message.id, /^msg_/);
+    assert.deepEqual(message.content, [{ type: "output_text", annotations: [], logprobs: [], text: "Hello there!" }]);
+    assert.equal(message.status, "completed");
+    assert.equal(message.role, "assistant");
+    assert.deepEqual(data.usage, {
+      input_tokens: 11,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: 4,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: 15,
+    });
+    assert.equal(data.error, null);
+    assert.equal(data.incomplete_details, null);
+    assert.equal(data.instructions, null);
+    assert.equal(data.previous_response_id, null);
+    assert.equal(data.parallel_tool_calls, true);
+    assert.equal(data.tool_choice, "auto");
+    assert.deepEqual(data.tools, []);
+    assert.equal(data.temperature, 0.5);
+    assert.equal(data.top_p, 1);
+    assert.equal(data.truncation, "disabled");
+    assert.deepEqual(data.text, { format: { type: "text" }, verbosity: "medium" });
+    assert.deepEqual(data.metadata, { trace: "t1" });
+    assert.equal(data.user, "u-1");
+    assert.equal((data as unknown as { store: boolean }).store, true);
+    assert.equal(response.headers.get("x-tandem-target"), TARGET);
+    assert.equal(response.headers.get("x-tandem-warnings"), null);
+
+    // The wire has no output_text: the SDK computes it.
+    const raw = await post({ model: "auto", input: "Hi" });
+    assert.equal(raw.status, 200);
+    assert.equal("output_text" in raw.json, false);
+
+    assert.deepEqual(app.gateway.chatRequests[0], {
+      model: "auto",
+      stream: false,
+      temperature: 0.5,
+      user: "u-1",
+      messages: [{ role: "user", content: [{ type: "text", text: "Hi" }] }],
+    });
+    const stored = await app.state.getResponse(data.id);
+    assert.ok(stored);
+    assert.equal(stored.input.length, 1);
+    assert.match(stored.input[0]?.item.id ?? "", /^msg_/);
+    assert.deepEqual(stored.input[0]?.item.content, [{ type: "input_text", text: "Hi" }]);
+    assert.deepEqual(stored.output[0]?.item, message);
+  });
+
+  it("maps an item list, instructions, tools and text format to the canonical request", async () => {
+    const png = Buffer.from("png bytes").toString("base64");
+    const { response } = await client.responses
+      .create({
+        model: "auto",
+        instructions: "Be brief.",
+        input: [
+          { role: "developer", content: "Use metric units." },
+          {
+            role: "user",
+            content: [
+              { type: "input_text", text: "What is this?" },
+              { type: "input_image", image_url: `data:image/png;base64,${png}`, detail: "low" },
+            ],
+          },
+          {
+            type: "message",
+            id: "msg_prev",
+            status: "completed",
+            role: "assistant",
+            content: [{ type: "output_text", text: "A cat.", annotations: [] }],
+          },
+          { type: "reasoning", id: "rs_1", summary: [], encrypted_content: "opaque-from-elsewhere" },
+          { type: "function_call", call_id: "call_a", name: "get_weather", arguments: '{"city":"Oslo"}' },
+          { type: "function_call", call_id: "call_b", name: "get_weather", arguments: '{"city":"Rome"}' },
+          { type: "function_call_output", call_id: "call_a", output: "5C" },
+          { type: "function_call_output", call_id: "call_b", output: [{ type: "input_text", text: "25C" }] },
+          { type: "web_search_call", id: "ws_1", status: "completed", action: { type: "search", query: "x" } } as never,
+          { role: "user", content: "Thanks" },
+        ],
+        tools: [weatherTool, { type: "web_search" }],
+        tool_choice: { type: "function", name: "get_weather" },
+        parallel_tool_calls: false,
+        text: { format: { type: "json_schema", name: "answer", schema: { type: "object" }, strict: true } },
+        max_output_tokens: 100,
+        top_p: 0.9,
+        reasoning: { effort: "low" },
+        // @ts-expect-error unknown fields are kept, not refused
+        some_future_field: { a: 1 },
+      })
+      .withResponse();
+    assert.deepEqual(app.gateway.chatRequests[0], {
+      model: "auto",
+      stream: false,
+      tools: [
+        {
+          name: "get_weather",
+          description: "Weather for a city",
+          parameters: weatherTool.parameters,
+          strict: true,
+        },
+      ],
+      toolChoice: { name: "get_weather" },
+      parallelToolCalls: false,
+      responseFormat: { type: "json_schema", schema: { type: "object" }, name: "answer", strict: true },
+      maxTokens: 100,
+      topP: 0.9,
+      messages: [
+        { role: "system", content: "Be brief." },
+        { role: "system", content: "Use metric units." },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "What is this?" },
+            { type: "image", source: { kind: "base64", mediaType: "image/png", data: png }, detail: "low" },
+          ],
+        },
+        {
+          role: "assistant",
+          content: [{ type: "text", text: "A cat." }],
+          toolCalls: [
+            { id: "call_a", name: "get_weather", arguments: '{"city":"Oslo"}' },
+            { id: "call_b", name: "get_weather", arguments: '{"city":"Rome"}' },
+          ],
+        },
+        { role: "tool", toolCallId: "call_a", name: "get_weather", content: [{ type: "text", text: "5C" }] },
+        { role: "tool", toolCallId: "call_b", name: "get_weather", content: [{ type: "text", text: "25C" }] },
+        { role: "user", content: [{ type: "text", text: "Thanks" }] },
+      ],
+    });
+    const warnings = response.headers.get("x-tandem-warnings") ?? "";
+    assert.match(warnings, /reasoning items were left out/);
+    assert.match(warnings, /'web_search_call' were left out/);
+    assert.match(warnings, /tools of type 'web_search' were left out/);
+    assert.match(warnings, /reasoning settings were not passed on/);
+  });
+
+  it("continues from previous_response_id: a function-tool round trip, instructions not carried over", async () => {
+    app.gateway.chatScript = () => toolCallEvents();
+    const first = await client.responses.create({
+      model: "auto",
+      instructions: "You are a weather bot.",
+      input: "Weather in Paris?",
+      tools: [weatherTool],
+    });
+    assert.equal(first.status, "completed");
+    assert.equal(first.output_text, "Let me check.");
+    const call = first.output[1];
+    assert.ok(call?.type === "function_call");
+    assert.match(call.id ?? "", /^fc_/);
+    assert.equal(call.call_id, "call_w1");
+    assert.equal(call.name, "get_weather");
+    assert.equal(call.arguments, '{"city":"Paris"}');
+    assert.equal(call.status, "completed");
+    assert.equal(first.usage?.input_tokens_details.cached_tokens, 8);
+
+    app.gateway.chatScript = () => textEvents("It is sunny.");
+    const second = await client.responses.create({
+      model: "auto",
+      previous_response_id: first.id,
+      input: [{ type: "function_call_output", call_id: "call_w1", output: '{"sky":"sunny"}' }],
+      tools: [weatherTool],
+    });
+    assert.equal(second.output_text, "It is sunny.");
+    assert.equal(second.previous_response_id, first.id);
+    assert.equal(second.instructions, null);
+    assert.deepEqual(app.gateway.chatRequests[1]?.messages, [
+      { role: "user", content: [{ type: "text", text: "Weather in Paris?" }] },
+      {
+        role: "assistant",
+        content: [{ type: "text", text: "Let me check." }],
+        toolCalls: [{ id: "call_w1", name: "get_weather", arguments: '{"city":"Paris"}' }],
+      },
+      { role: "tool", toolCallId: "call_w1", name: "get_weather", content: [{ type: "text", text: '{"sky":"sunny"}' }] },
+    ]);
+
+    // A third turn sees the whole chain, and an item reference resolves from it.
+    const userItem = (await app.state.getResponse(first.id))?.input[0]?.item;
+    assert.ok(userItem);
+    await client.responses.create({
+      model: "auto",
+      previous_response_id: second.id,
+      input: [{ type: "item_reference", id: userItem.id }],
+    });
+    const third = app.gateway.chatRequests[2]?.messages ?? [];
+    assert.equal(third.length, 5);
+    assert.deepEqual(third[4], { role: "user", content: [{ type: "text", text: "Weather in Paris?" }] });
+  });
+
+  it("resolves item references to any stored item, as the Vercel AI SDK sends earlier turns", async () => {
+    app.gateway.chatScript = () => textEvents("Paris.");
+    const first = await client.responses.create({ model: "auto", input: "Capital of France?" });
+    const answer = first.output[0];
+    assert.ok(answer);
+    app.gateway.chatScript = () => textEvents("About 2 million.");
+    await client.responses.create({
+      model: "auto",
+      input: [
+        { role: "user", content: [{ type: "input_text", text: "Capital of France?" }] },
+        { type: "item_reference", id: answer.id as string },
+        { role: "user", content: [{ type: "input_text", text: "Population?" }] },
+      ],
+    });
+    assert.deepEqual(app.gateway.chatRequests[1]?.messages, [
+      { role: "user", content: [{ type: "text", text: "Capital of France?" }] },
+      { role: "assistant", content: [{ type: "text", text: "Paris." }] },
+      { role: "user", content: [{ type: "text", text: "Population?" }] },
+    ]);
+  });
+
+  it("answers OpenAI's errors for unknown state and conflicting parameters", async () => {
+    const unknown = await post({ model: "auto", input: "x", previous_response_id: "resp_missing" });
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(unknown.json, {
+      error: {
+        message: "Previous response with id 'resp_missing' not found.",
+        type: "invalid_request_error",
+        param: "previous_response_id",
+        code: "previous_response_not_found",
+      },
+    });
+    const both = await post({ model: "auto", input: "x", previous_response_id: "resp_1", conversation: "conv_1" });
+    assert.equal(both.status, 400);
+    assert.equal(both.json.error.code, "mutually_exclusive_parameters");
+    const noConversation = await post({ model: "auto", input: "x", conversation: { id: "conv_missing" } });
+    assert.equal(noConversation.status, 404);
+    assert.equal(noConversation.json.error.param, "conversation");
+    assert.equal(noConversation.json.error.message, "Conversation with id 'conv_missing' not found.");
+    const badReference = await post({ model: "auto", input: [{ type: "item_reference", id: "msg_nowhere" }] });
+    assert.equal(badReference.status, 404);
+    assert.equal(badReference.json.error.param, "input[0].id");
+    assert.equal(app.gateway.chatRequests.length, 0);
+  });
+
+  it("refuses bad input with a 400 naming the field", async () => {
+    const cases: [unknown, string][] = [
+      [{ input: "x" }, "model"],
+      [{ model: "auto", input: [{ role: "robot", content: "x" }] }, "input[0].role"],
+      [
+        { model: "auto", input: [{ role: "user", content: [{ type: "input_image", image_url: "ftp://x" }] }] },
+        "input[0].content[0].image_url",
+      ],
+      [{ model: "auto", input: [{ role: "user", content: [{ type: "input_file", file_id: "f" }] }] }, "input[0].content[0].type"],
+      [{ model: "auto", input: [{ type: "function_call", name: "f", arguments: "{}" }] }, "input[0].call_id"],
+      [{ model: "auto", input: ["text"] }, "input[0]"],
+      [{ model: "auto", input: "x", background: true }, "background"],
+      [{ model: "auto", input: "x", max_output_tokens: 5 }, "max_output_tokens"],
+      [{ model: "auto", input: "x", temperature: 3 }, "temperature"],
+      [{ model: "auto", input: "x", tool_choice: { type: "web_search_preview" } }, "tool_choice.type"],
+      [{ model: "auto", input: "x", tool_choice: { type: "function", name: "nope" } }, "tool_choice.name"],
+      [{ model: "auto", input: "x", tools: [{ type: "function" }] }, "tools[0].name"],
+      [{ model: "auto", input: "x", text: { format: { type: "json_schema", schema: {} } } }, "text.format.name"],
+      [{ model: "auto" }, "input"],
+      [
+        { model: "auto", input: "x", metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, "v"])) },
+        "metadata",
+      ],
+    ];
+    for (const [body, param] of cases) {
+      const res = await post(body);
+      assert.equal(res.status, 400, `${JSON.stringify(body)}: ${res.text}`);
+      assert.equal(res.json.error.type, "invalid_request_error");
+      assert.equal(res.json.error.param, param, `${JSON.stringify(body)}: ${res.text}`);
+    }
+    assert.equal(app.gateway.chatRequests.length, 0);
+  });
+
+  it("does not keep a store:false response, so it cannot be continued", async () => {
+    const res = await client.responses.create({ model: "auto", input: "Hi", store: false });
+    assert.equal((res as unknown as { store: boolean }).store, false);
+    assert.equal(await app.state.getResponse(res.id), undefined);
+    await assert.rejects(
+      client.responses.create({ model: "auto", input: "more", previous_response_id: res.id }),
+      (err: unknown) =>
+        err instanceof OpenAI.NotFoundError && (err.error as { code?: string }).code === "previous_response_not_found",
+    );
+  });
+
+  it("reports max_output_tokens as an incomplete response", async () => {
+    app.gateway.chatScript = () => [
+      { type: "start" },
+      { type: "text-delta", text: "Once upon" },
+      { type: "usage", usage: { inputTokens: 5, outputTokens: 16 } },
+      { type: "finish", reason: "length", raw: "length" },
+    ];
+    const res = await client.responses.create({ model: "auto", input: "Tell a story", max_output_tokens: 16 });
+    assert.equal(res.status, "incomplete");
+    assert.deepEqual(res.incomplete_details, { reason: "max_output_tokens" });
+    assert.equal(res.max_output_tokens, 16);
+    assert.equal(res.output[0]?.type === "message" && res.output[0].status, "incomplete");
+    assert.equal(res.output_text, "Once upon");
+  });
+
+  it("continues a conversation and appends each turn to it", async () => {
+    const conversation = await app.state.createConversation({}, [
+      { item: { id: "msg_seed1", type: "message", role: "user", content: [{ type: "input_text", text: "My name is Ada." }] } },
+      {
+        item: {
+          id: "msg_seed2",
+          type: "message",
+          role: "assistant",
+          status: "completed",
+          content: [{ type: "output_text", text: "Hello Ada.", annotations: [] }],
+        },
+      },
+    ]);
+    const res = await client.responses.create({ model: "auto", input: "What is my name?", conversation: conversation.id });
+    assert.deepEqual((res as unknown as { conversation: unknown }).conversation, { id: conversation.id });
+    assert.deepEqual(app.gateway.chatRequests[0]?.messages, [
+      { role: "user", content: [{ type: "text", text: "My name is Ada." }] },
+      { role: "assistant", content: [{ type: "text", text: "Hello Ada." }] },
+      { role: "user", content: [{ type: "text", text: "What is my name?" }] },
+    ]);
+    const items = (await app.state.conversationItems(conversation.id)) ?? [];
+    assert.deepEqual(
+      items.map((i) => i.item.type === "message" && i.item.role),
+      ["user", "assistant", "user", "assistant"],
+    );
+    assert.equal(items[3]?.item.id, res.output[0]?.id);
+
+    // A turn that fails is not appended.
+    app.gateway.chatScript = () => [
+      { type: "start" },
+      { type: "text-delta", text: "Half" },
+      { type: "throw", error: new GatewayError("upstream_error", "upstream broke") },
+    ];
+    const failed = await post({ model: "auto", input: "Again?", conversation: conversation.id, stream: true });
+    assert.equal(sseEvents(failed.text).at(-1)?.event, "response.failed");
+    assert.equal((await app.state.conversationItems(conversation.id))?.length, 4);
+  });
+
+  it("marks stored items private when the request was, and keeps later turns private", async () => {
+    app.gateway.meta = { ...app.gateway.meta, sensitivity: "private" };
+    const first = await client.responses.create({ model: "auto", input: "My card is 4111 1111 1111 1111" });
+    const stored = await app.state.getResponse(first.id);
+    assert.equal(stored?.input[0]?.sensitivity, "private");
+    assert.equal(stored?.output[0]?.sensitivity, "private");
+
+    app.gateway.meta = { ...app.gateway.meta, sensitivity: undefined };
+    await client.responses.create({ model: "auto", input: "And now?", previous_response_id: first.id });
+    assert.equal(app.gateway.contexts[1]?.headers["x-tandem-sensitivity"], "private");
+    // The client's own declaration still wins.
+    await client.responses.create(
+      { model: "auto", input: "Fine to share", previous_response_id: first.id },
+      { headers: { "x-tandem-sensitivity": "public" } },
+    );
+    assert.equal(app.gateway.contexts[2]?.headers["x-tandem-sensitivity"], "public");
+  });
+
+  it("parses a json_schema answer with responses.parse", async () => {
+    app.gateway.chatScript = () => textEvents('{"city":"Paris","celsius":21}');
+    const Weather = z.object({ city: z.string(), celsius: z.number() });
+    const res = await client.responses.parse({
+      model: "auto",
+      input: "Weather?",
+      text: { format: zodTextFormat(Weather, "weather") },
+    });
+    assert.deepEqual(res.output_parsed, { city: "Paris", celsius: 21 });
+    const format = app.gateway.chatRequests[0]?.responseFormat;
+    assert.ok(format?.type === "json_schema");
+    assert.equal(format.name, "weather");
+    assert.equal(format.strict, true);
+  });
+});
+
+describe("POST /v1/responses, streamed", () => {
+  it("sends the Responses event sequence, checked against the SDK's types", async () => {
+    app.gateway.chatScript = () => toolCallEvents();
+    const stream = client.responses.stream({ model: "auto", input: "Weather in Paris?", tools: [weatherTool] });
+    const events: ResponseStreamEvent[] = [];
+    for await (const event of stream) events.push(event);
+    const final = await stream.finalResponse();
+
+    assert.deepEqual(
+      events.map((e) => e.type),
+      [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.delta",
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.output_item.added",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+        "response.completed",
+      ],
+    );
+    for (const [i, event] of events.entries()) assert.equal(event.sequence_number, i);
+    const [created, inProgress] = events;
+    assert.ok(created?.type === "response.created" && inProgress?.type === "response.in_progress");
+    assert.equal(created.response.status, "in_progress");
+    assert.deepEqual(created.response.output, []);
+    assert.equal(created.response.id, final.id);
+
+    const messageId = final.output[0]?.id;
+    const callId = final.output[1]?.id;
+    for (const event of events) {
+      switch (event.type) {
+        case "response.output_text.delta":
+          assert.deepEqual(event, {
+            type: "response.output_text.delta",
+            sequence_number: event.sequence_number,
+            item_id: messageId,
+            output_index: 0,
+            content_index: 0,
+            delta: "Let me check.",
+            logprobs: [],
+          });
+          break;
+        case "response.output_text.done":
+          assert.equal(event.text, "Let me check.");
+          assert.equal(event.item_id, messageId);
+          break;
+        case "response.content_part.added":
+          assert.deepEqual(event.part, { type: "output_text", annotations: [], logprobs: [], text: "" });
+          break;
+        case "response.function_call_arguments.delta":
+          assert.equal(event.item_id, callId);
+          assert.equal(event.output_index, 1);
+          break;
+        case "response.function_call_arguments.done":
+          assert.equal(event.arguments, '{"city":"Paris"}');
+          assert.equal(event.name, "get_weather");
+          break;
+        case "response.output_item.added":
+          assert.equal((event.item as { status?: string }).status, "in_progress");
+          break;
+        case "response.output_item.done":
+          assert.equal((event.item as { status?: string }).status, "completed");
+          break;
+        default:
+          break;
+      }
+    }
+    const completed = events.at(-1);
+    assert.ok(completed?.type === "response.completed");
+    assert.equal(completed.response.status, "completed");
+    assert.deepEqual(completed.response.usage, {
+      input_tokens: 30,
+      input_tokens_details: { cached_tokens: 8 },
+      output_tokens: 9,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: 39,
+    });
+    assert.equal(final.output_text, "Let me check.");
+    const call = final.output[1];
+    assert.ok(call?.type === "function_call");
+    assert.equal(call.call_id, "call_w1");
+    // Saved before the client read the end.
+    const stored = await app.state.getResponse(final.id);
+    assert.equal(stored?.output.length, 2);
+    assert.equal(app.gateway.chatRequests[0]?.stream, true);
+  });
+
+  it("frames SSE as OpenAI does and marks a mid-stream switch with a comment", async () => {
+    app.gateway.meta = { ...app.gateway.meta, degraded: "continued on fake/model-2 after a stall" };
+    app.gateway.chatScript = () => [
+      { type: "start" },
+      { type: "text-delta", text: "Hel" },
+      { type: "switch", from: TARGET, to: "fake/model-2", reason: "a stall" },
+      { type: "text-delta", text: "lo" },
+      { type: "usage", usage: { inputTokens: 3, outputTokens: 2 } },
+      { type: "finish", reason: "stop" },
+    ];
+    const res = await post({ model: "auto", input: "Hi", stream: true, tools: [{ type: "code_interpreter" }] });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
+    assert.match(res.headers.get("x-tandem-warnings") ?? "", /tools of type 'code_interpreter' were left out/);
+    assert.match(res.headers.get("x-tandem-degraded") ?? "", /^true; /);
+    assert.match(res.text, /\n\n: tandem switched from fake\/model-1 to fake\/model-2/);
+    const events = sseEvents(res.text);
+    const deltas = events.filter((e) => e.event === "response.output_text.delta").map((e) => e.data.delta);
+    assert.deepEqual(deltas, ["Hel", "lo"]);
+    const done = events.find((e) => e.event === "response.output_text.done");
+    assert.equal(done?.data.text, "Hello");
+    assert.equal(events.at(-1)?.event, "response.completed");
+    assert.equal(events.at(-1)?.data.response.output[0].content[0].text, "Hello");
+  });
+
+  it("ends a stream that fails with an error event and response.failed", async () => {
+    app.gateway.chatScript = () => [
+      { type: "start" },
+      { type: "text-delta", text: "Partial" },
+      { type: "throw", error: new GatewayError("rate_limited", "Upstream rate limit") },
+    ];
+    const res = await post({ model: "auto", input: "Hi", stream: true });
+    const events = sseEvents(res.text);
+    assert.deepEqual(
+      events.slice(-5).map((e) => e.event),
+      ["response.output_text.done", "response.content_part.done", "response.output_item.done", "error", "response.failed"],
+    );
+    assert.deepEqual(events.at(-2)?.data, {
+      type: "error",
+      sequence_number: events.length - 2,
+      code: "rate_limit_exceeded",
+      message: "Upstream rate limit",
+      param: null,
+    });
+    // The SDK surfaces the error event as the stream's error.
+    const stream = client.responses.stream({ model: "auto", input: "Hi" });
+    await assert.rejects(stream.finalResponse());
+
+    const failed = events.at(-1)?.data.response;
+    assert.equal(failed.status, "failed");
+    assert.deepEqual(failed.error, { code: "rate_limit_exceeded", message: "Upstream rate limit" });
+    assert.equal(failed.output[0].status, "incomplete");
+  });
+
+  it("streams an incomplete answer as response.incomplete", async () => {
+    app.gateway.chatScript = () => [{ type: "start" }, { type: "text-delta", text: "Cut" }, { type: "finish", reason: "length" }];
+    const stream = client.responses.stream({ model: "auto", input: "Hi", max_output_tokens: 16 });
+    const types: string[] = [];
+    for await (const event of stream) types.push(event.type);
+    assert.equal(types.at(-1), "response.incomplete");
+    const final = await stream.finalResponse();
+    assert.equal(final.status, "incomplete");
+    assert.deepEqual(final.incomplete_details, { reason: "max_output_tokens" });
+  });
+});
