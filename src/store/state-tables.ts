@@ -152,8 +152,8 @@ export class StateTables {
           response.conversationId ?? null,
           JSON.stringify(response.response),
         );
-        response.input.forEach((stored, i) => q.insertResponseItem.run(...itemValues(response.id, 0, i, stored)));
-        response.output.forEach((stored, i) => q.insertResponseItem.run(...itemValues(response.id, 1, i, stored)));
+        for (const [i, stored] of response.input.entries()) q.insertResponseItem.run(...itemValues(response.id, 0, i, stored));
+        for (const [i, stored] of response.output.entries()) q.insertResponseItem.run(...itemValues(response.id, 1, i, stored));
       })
       .immediate();
   }
@@ -173,13 +173,7 @@ export class StateTables {
   }
 
   deleteResponse(id: string): boolean {
-    const q = this.#q;
-    return this.#db
-      .transaction(() => {
-        q.deleteResponseItems.run(id);
-        return q.deleteResponse.run(id).changes > 0;
-      })
-      .immediate();
+    return this.#erased(this.#db.transaction(() => this.#deleteResponseRows(id)).immediate());
   }
 
   responseHistory(id: string, maxChain = MAX_HISTORY_CHAIN): StoredItem[] | undefined {
@@ -214,7 +208,8 @@ export class StateTables {
           Date.now(),
           JSON.stringify(conversation.metadata),
         );
-        items.forEach((stored, i) => q.insertConversationItem.run(...conversationItemValues(conversation.id, i, stored)));
+        for (const [i, stored] of items.entries())
+          q.insertConversationItem.run(...conversationItemValues(conversation.id, i, stored));
       })
       .immediate();
     return conversation;
@@ -237,13 +232,7 @@ export class StateTables {
   }
 
   deleteConversation(id: string): boolean {
-    const q = this.#q;
-    return this.#db
-      .transaction(() => {
-        q.deleteConversationItems.run(id);
-        return q.deleteConversation.run(id).changes > 0;
-      })
-      .immediate();
+    return this.#erased(this.#db.transaction(() => this.#deleteConversationRows(id)).immediate());
   }
 
   addConversationItems(conversationId: string, items: StoredItem[]): StoredItem[] | undefined {
@@ -252,7 +241,8 @@ export class StateTables {
       .transaction(() => {
         if (q.touchConversation.run(Date.now(), conversationId).changes === 0) return undefined;
         const next = (q.lastOrdinal.get(conversationId)?.last ?? -1) + 1;
-        items.forEach((stored, i) => q.insertConversationItem.run(...conversationItemValues(conversationId, next + i, stored)));
+        for (const [i, stored] of items.entries())
+          q.insertConversationItem.run(...conversationItemValues(conversationId, next + i, stored));
         return items;
       })
       .immediate();
@@ -287,7 +277,7 @@ export class StateTables {
 
   deleteConversationItem(conversationId: string, itemId: string): boolean {
     const q = this.#q;
-    return this.#db
+    const deleted = this.#db
       .transaction(() => {
         const found = q.itemOrdinal.get(conversationId, itemId);
         if (!found) return false;
@@ -296,6 +286,7 @@ export class StateTables {
         return true;
       })
       .immediate();
+    return this.#erased(deleted);
   }
 
   /**
@@ -304,15 +295,41 @@ export class StateTables {
    */
   prune(retentionDays: number, now: number = Date.now()): StatePruneResult {
     const before = now - retentionDays * 86_400_000;
-    return this.#db
+    const result = this.#db
       .transaction(() => {
         let responsesDeleted = 0;
         let conversationsDeleted = 0;
-        for (const { id } of this.#q.oldResponses.all(Math.floor(before / 1000))) if (this.deleteResponse(id)) responsesDeleted++;
-        for (const { id } of this.#q.oldConversations.all(before)) if (this.deleteConversation(id)) conversationsDeleted++;
+        for (const { id } of this.#q.oldResponses.all(Math.floor(before / 1000))) {
+          if (this.#deleteResponseRows(id)) responsesDeleted++;
+        }
+        for (const { id } of this.#q.oldConversations.all(before)) if (this.#deleteConversationRows(id)) conversationsDeleted++;
         return { responsesDeleted, conversationsDeleted };
       })
       .immediate();
+    this.#erased(result.responsesDeleted + result.conversationsDeleted > 0);
+    return result;
+  }
+
+  #deleteResponseRows(id: string): boolean {
+    this.#q.deleteResponseItems.run(id);
+    return this.#q.deleteResponse.run(id).changes > 0;
+  }
+
+  #deleteConversationRows(id: string): boolean {
+    this.#q.deleteConversationItems.run(id);
+    return this.#q.deleteConversation.run(id).changes > 0;
+  }
+
+  /**
+   * After a delete commits, secure_delete has overwritten the rows in the pages it wrote, but those
+   * pages sit in the WAL and the older versions of them in the main file. A checkpoint that
+   * truncates the WAL writes the overwritten pages into the main file and leaves no frame behind,
+   * so the deleted content leaves the disk now, not at some later checkpoint. Best effort: another
+   * process reading the file (the audit CLI) can hold the checkpoint back until its next run.
+   */
+  #erased(deleted: boolean): boolean {
+    if (deleted) this.#db.pragma("wal_checkpoint(TRUNCATE)");
+    return deleted;
   }
 }
 
