@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { GatewayError } from "../../../core/index.js";
 import { requestRecord } from "../../../server/request-record.js";
+import { StoreError } from "../../../store/store-error.js";
 
 /**
  * An error of the stored-response and Conversations routes, with the `type`, `param` and `code`
@@ -39,13 +40,21 @@ type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown
 
 /**
  * Wraps a route: a StateApiError is sent in OpenAI's shape (and kept on the request record for the
- * log); anything else goes on to the server's error handler.
+ * log); anything else goes on to the server's error handler (a passing store failure as a 503).
  */
 export function stateRoute(handler: Handler): Handler {
   return async (request, reply) => {
     try {
       return await handler(request, reply);
     } catch (err) {
+      // A full disk or a busy file passes: a 503 the client may retry, not a 500. The file's path
+      // and SQLite's words stay in the server (the error's cause), out of the client's answer.
+      if (err instanceof StoreError && err.transient) {
+        throw new GatewayError("unavailable", `tandem's store cannot be used right now (${err.code}); try again shortly`, {
+          cause: err,
+          retryAfterMs: 1000,
+        });
+      }
       if (!(err instanceof StateApiError)) throw err;
       requestRecord(request).error = new GatewayError(err.status === 404 ? "not_found" : "invalid_request", err.message, {
         status: err.status,
