@@ -51,11 +51,12 @@ async function serve(home: string, key: string): Promise<{ client: OpenAI; stop:
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   const until = Date.now() + 30_000;
-  let url: string | undefined;
-  while (!(url = /listening on (http:\/\/[\d.:]+)/.exec(stderr)?.[1])) {
+  const listening = () => /listening on (http:\/\/[\d.:]+)/.exec(stderr)?.[1];
+  while (!listening()) {
     if (Date.now() > until || child.exitCode !== null) throw new Error(`tandem serve did not start: ${stderr}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+  const url = listening() as string;
   return {
     client: new OpenAI({ baseURL: `${url}/v1`, apiKey: "sk-none", maxRetries: 0 }),
     stop: async () => {
