@@ -28,6 +28,11 @@ export interface StoreOptions {
   retentionDays?: number;
   /** Days that request log and egress audit rows are kept before prune() deletes them. Default 365. */
   logRetentionDays?: number;
+  /**
+   * Days that stored responses (since created) and conversations (since last changed) are kept before
+   * the pruning job deletes them with their items. Default: kept until deleted.
+   */
+  stateRetentionDays?: number;
   /** How long a logged row may wait before its batch is committed. Default 100 ms (one fsync per batch). */
   flushIntervalMs?: number;
   /** A batch this large is committed at once, without waiting for the interval. Default 500. */
@@ -37,11 +42,6 @@ export interface StoreOptions {
    * Default 20000.
    */
   maxPending?: number;
-  /**
-   * Days that stored responses (since created) and conversations (since last changed) are kept before
-   * the pruning job deletes them with their items. Default: kept until deleted.
-   */
-  stateRetentionDays?: number;
   /** How often prune() runs by itself, in ms; 0 for never (it also runs once at open). Default 6 hours. */
   pruneIntervalMs?: number;
   /** Where write failures, recoveries and dropped rows are reported. Default: one line each on stderr. */

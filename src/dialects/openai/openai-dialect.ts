@@ -6,15 +6,14 @@ import { metaHeaders } from "../../server/meta-headers.js";
 import { requestRecord } from "../../server/request-record.js";
 import { sendChat } from "../../server/respond.js";
 import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
-import { registerConversationRoutes } from "./conversations/register-conversation-routes.js";
 import { parseChatCompletionRequest } from "./parse-chat-completion-request.js";
 import { parseCompletionRequest } from "./parse-completion-request.js";
 import { parseEmbeddingRequest } from "./parse-embedding-request.js";
+import { registerStoredStateRoutes } from "./register-stored-state-routes.js";
 import { renderChatCompletion } from "./render-chat-completion.js";
 import { CompletionStreamRenderer, renderCompletion } from "./render-completion.js";
 import { renderEmbeddings } from "./render-embeddings.js";
 import { renderOpenAIError } from "./render-openai-error.js";
-import { registerStoredResponseRoutes } from "./responses/register-stored-response-routes.js";
 
 /**
  * The OpenAI API: chat completions, legacy completions and embeddings under /v1. GET /v1/models is
@@ -24,6 +23,8 @@ export const openaiDialect: Dialect = {
   name: "openai",
 
   register(app: FastifyInstance, gateway: Gateway, services: DialectServices): void {
+    registerStoredStateRoutes(app, services.state);
+
     app.post("/v1/chat/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";
       const { chat, includeUsage } = parseChatCompletionRequest(request.body);
@@ -54,10 +55,6 @@ export const openaiDialect: Dialect = {
         .headers(metaHeaders(meta))
         .send(renderEmbeddings(result, meta, encodingFormat));
     });
-
-    // Stored state: GET/DELETE /v1/responses/{id}, its cancel and input_items, and the Conversations API.
-    registerStoredResponseRoutes(app, services.state);
-    registerConversationRoutes(app, services.state);
   },
 
   renderError: renderOpenAIError,
