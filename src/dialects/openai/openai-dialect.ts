@@ -23,8 +23,6 @@ export const openaiDialect: Dialect = {
   name: "openai",
 
   register(app: FastifyInstance, gateway: Gateway, services: DialectServices): void {
-    registerStoredStateRoutes(app, services.state);
-
     app.post("/v1/chat/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";
       const { chat, includeUsage } = parseChatCompletionRequest(request.body);
@@ -33,6 +31,9 @@ export const openaiDialect: Dialect = {
         json: renderChatCompletion,
       });
     });
+
+    // Stored responses (GET/DELETE /v1/responses/{id}, cancel, input_items) and the Conversations API.
+    registerStoredStateRoutes(app, services.state);
 
     app.post("/v1/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";
