@@ -88,6 +88,7 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
         origin       TEXT,                       -- provider/model, for items only that upstream can read back
         PRIMARY KEY (response_id, output, ordinal)
       ) WITHOUT ROWID;
+      CREATE INDEX response_items_item_id ON response_items (item_id);
       CREATE TABLE conversations (
         id          TEXT PRIMARY KEY,
         created_at  INTEGER NOT NULL,            -- seconds since the epoch
@@ -105,6 +106,7 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
         PRIMARY KEY (conversation_id, ordinal)
       ) WITHOUT ROWID;
       CREATE INDEX conversation_items_item_id ON conversation_items (conversation_id, item_id);
+      CREATE INDEX conversation_items_by_item ON conversation_items (item_id);
     `),
 ];
 

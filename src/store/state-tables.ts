@@ -134,6 +134,12 @@ export class StateTables {
       deleteConversationItem: db.prepare<[string, number]>(
         "DELETE FROM conversation_items WHERE conversation_id = ? AND ordinal = ?",
       ),
+      findResponseItem: db.prepare<[string], ItemRow>(
+        "SELECT item, sensitivity, origin FROM response_items WHERE item_id = ? ORDER BY output DESC LIMIT 1",
+      ),
+      findConversationItem: db.prepare<[string], ItemRow>(
+        "SELECT item, sensitivity, origin FROM conversation_items WHERE item_id = ? LIMIT 1",
+      ),
       oldResponses: db.prepare<[number], { id: string }>("SELECT id FROM responses WHERE created_at < ?"),
       oldConversations: db.prepare<[number], { id: string }>("SELECT id FROM conversations WHERE updated_at < ?"),
     };
@@ -287,6 +293,15 @@ export class StateTables {
       })
       .immediate();
     return this.#erased(deleted);
+  }
+
+  /**
+   * Any stored item by its id, wherever it is (a response's output, then its input, then a
+   * conversation): what an `item_reference` names. Each lookup is one index search.
+   */
+  findItem(id: string): StoredItem | undefined {
+    const row = this.#q.findResponseItem.get(id) ?? this.#q.findConversationItem.get(id);
+    return row && toStoredItem(row);
   }
 
   /**

@@ -41,6 +41,14 @@ export class EncryptedStateStore implements StateStore {
     return this.#store.state("listInputItems", responseId, options);
   }
 
+  /**
+   * Any stored item by its id (StoredItemFinder, the optional addition to the contract that
+   * resolves `item_reference` inputs across every stored response and conversation).
+   */
+  findItem(id: string): Promise<StoredItem | undefined> {
+    return this.#store.state("findItem", id);
+  }
+
   createConversation(metadata: Record<string, string>, items: StoredItem[]): Promise<StoredConversation> {
     const conversation: StoredConversation = { id: makeId("conv_", 48), createdAt: unixSeconds(), metadata };
     return this.#store.state("createConversation", conversation, items);

@@ -263,6 +263,22 @@ export function stateStoreSuite(name: string, makeStore: () => Promise<StateStor
       });
     });
 
+    it("finds any stored item by its id, where the store can (StoredItemFinder, for item_reference)", async (t) => {
+      const finder = state as StateStore & { findItem?: (id: string) => Promise<StoredItem | undefined> };
+      if (typeof finder.findItem !== "function") return t.skip("this store resolves references from histories only");
+      const findItem = (id: string) => finder.findItem?.(id);
+      await state.saveResponse(response("resp_find", { inputs: 2 }));
+      assert.deepEqual(await findItem("msg_resp_find_in1"), message("msg_resp_find_in1", "question 1 of resp_find"));
+      assert.deepEqual(await findItem("msg_resp_find_out"), (await state.getResponse("resp_find"))?.output[0]);
+      const conversation = await state.createConversation({}, [message("msg_find_conv", "in a conversation")]);
+      assert.deepEqual(await findItem("msg_find_conv"), message("msg_find_conv", "in a conversation"));
+      assert.equal(await findItem("msg_nowhere"), undefined);
+      await state.deleteResponse("resp_find");
+      await state.deleteConversation(conversation.id);
+      assert.equal(await findItem("msg_resp_find_in1"), undefined, "deleted with its response");
+      assert.equal(await findItem("msg_find_conv"), undefined, "deleted with its conversation");
+    });
+
     it("hands out copies: changing what was saved or read changes nothing stored", async () => {
       const saved = response("resp_copy");
       const savePromise = state.saveResponse(saved);
