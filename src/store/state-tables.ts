@@ -65,6 +65,8 @@ export class StateTables {
       getResponse: db.prepare<[string], ResponseRow>(
         "SELECT id, created_at, previous_response_id, conversation_id, response FROM responses WHERE id = ?",
       ),
+      responseExists: db.prepare<[string], { found: 1 }>("SELECT 1 AS found FROM responses WHERE id = ?"),
+      conversationExists: db.prepare<[string], { found: 1 }>("SELECT 1 AS found FROM conversations WHERE id = ?"),
       responseItems: db.prepare<[string, number], ItemRow>(
         "SELECT item, sensitivity, origin FROM response_items WHERE response_id = ? AND output = ? ORDER BY ordinal",
       ),
@@ -185,7 +187,7 @@ export class StateTables {
   responseHistory(id: string, maxChain = MAX_HISTORY_CHAIN): StoredItem[] | undefined {
     return this.#db
       .transaction(() => {
-        if (!this.#q.getResponse.get(id)) return undefined;
+        if (!this.#q.responseExists.get(id)) return undefined;
         return this.#q.history.all(id, Math.max(1, Math.trunc(maxChain))).map(toStoredItem);
       })
       .deferred();
@@ -195,7 +197,7 @@ export class StateTables {
     const q = this.#q;
     return this.#db
       .transaction(() => {
-        if (!q.getResponse.get(responseId)) return undefined;
+        if (!q.responseExists.get(responseId)) return undefined;
         const after = options.after === undefined ? undefined : q.inputOrdinal.get(responseId, options.after)?.ordinal;
         return page(options, after, (bound, limit) =>
           (options.order === "asc" ? q.inputPageAsc : q.inputPageDesc).all(responseId, bound, limit),
@@ -258,7 +260,7 @@ export class StateTables {
     const q = this.#q;
     return this.#db
       .transaction(() => {
-        if (!q.getConversation.get(conversationId)) return undefined;
+        if (!q.conversationExists.get(conversationId)) return undefined;
         const after = options.after === undefined ? undefined : q.itemOrdinal.get(conversationId, options.after)?.ordinal;
         return page(options, after, (bound, limit) =>
           (options.order === "asc" ? q.itemPageAsc : q.itemPageDesc).all(conversationId, bound, limit),
@@ -271,7 +273,7 @@ export class StateTables {
     const q = this.#q;
     return this.#db
       .transaction(() =>
-        q.getConversation.get(conversationId) ? q.conversationItems.all(conversationId).map(toStoredItem) : undefined,
+        q.conversationExists.get(conversationId) ? q.conversationItems.all(conversationId).map(toStoredItem) : undefined,
       )
       .deferred();
   }
