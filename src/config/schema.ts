@@ -313,6 +313,19 @@ export const configSchema = z.object({
       logRetentionDays: z.number().int().positive().default(365),
     })
     .default({ enabled: true, logContent: false, retentionDays: 7, logRetentionDays: 365 }),
+  /**
+   * Stored responses and conversations (the Responses and Conversations APIs). They live in the
+   * encrypted store; with `store.enabled: false`, in the server's memory only, lost at exit.
+   */
+  state: z
+    .object({
+      /**
+       * Days a stored response (since it was created) and a conversation (since it last changed) are
+       * kept before the store's pruning job deletes them with their items. Default: kept until deleted.
+       */
+      retentionDays: z.number().int().positive().optional(),
+    })
+    .default({}),
   providers: z.record(providerName, providerSchema).default({}),
   routes: z.record(z.string().regex(/^[^/\s]+$/, "expected a route name without '/' or spaces"), routeSchema).default({}),
 });

@@ -6,6 +6,7 @@ import type { StateStore } from "../core/state.js";
 import { anthropicDialect, renderAnthropicModel, renderAnthropicModelList } from "../dialects/anthropic/index.js";
 import { ollamaDialect } from "../dialects/ollama/index.js";
 import { openaiDialect, renderOpenAIModel, renderOpenAIModelList } from "../dialects/openai/index.js";
+import { EncryptedStateStore } from "../harness/state/encrypted-state-store.js";
 import { MemoryStateStore } from "../harness/state/memory-state-store.js";
 import { Catalog } from "../router/catalog.js";
 import { HealthMonitor } from "../router/health-monitor.js";
@@ -32,7 +33,10 @@ export interface ServerOptions {
    * GET /v1/audit reads it. Default: none (nothing is recorded). Closed by `close()`.
    */
   store?: BackgroundStore;
-  /** Where stored responses and conversations live. Default: in this process's memory. */
+  /**
+   * Where stored responses and conversations live. Default: the encrypted store when `store` is
+   * given, else this process's memory (lost at exit).
+   */
   state?: StateStore;
 }
 
@@ -50,6 +54,8 @@ export interface TandemServer {
   metrics: Metrics;
   health: HealthMonitor;
   store: BackgroundStore | undefined;
+  /** Where this server keeps stored responses and conversations. */
+  state: StateStore;
   close(): Promise<void>;
 }
 
@@ -268,7 +274,9 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     return request.headers["anthropic-version"] !== undefined ? renderAnthropicModel(entry) : renderOpenAIModel(entry);
   });
 
-  const services = { state: options.state ?? new MemoryStateStore() };
+  const services = {
+    state: options.state ?? (store ? new EncryptedStateStore(store) : new MemoryStateStore()),
+  };
   for (const dialect of DIALECTS) dialect.register(app, router, services);
   health.start();
 
@@ -279,6 +287,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     metrics,
     health,
     store,
+    state: services.state,
     async close() {
       health.stop();
       await app.close();

@@ -13,7 +13,8 @@ import type {
   UsageEntry,
   UsageRow,
 } from "./records.js";
-import type { FlushResult, StoreHealth, StoreOptions } from "./store.js";
+import type { StateTables } from "./state-tables.js";
+import type { FlushResult, StateMethod, StoreHealth, StoreOptions } from "./store.js";
 import { StoreError, type StoreErrorCode } from "./store-error.js";
 import type { QueuedRow, StoreThreadReply, StoreThreadRequest, StoreThreadStart } from "./store-protocol.js";
 
@@ -153,6 +154,15 @@ export class BackgroundStore {
   /** A secret from the store's secrets table (`tandem keys set NAME --store`), for `store:NAME` key references. */
   async getSecret(name: string): Promise<string | undefined> {
     return (await this.#ask({ op: "getSecret", name })) as string | undefined;
+  }
+
+  /**
+   * Calls a method of the stored responses and conversations on the store's thread. Resolves once
+   * a write is committed; calls are answered in the order they were made, so a read made after a
+   * write (even one not yet awaited) sees it.
+   */
+  async state<M extends StateMethod>(method: M, ...args: Parameters<StateTables[M]>): Promise<ReturnType<StateTables[M]>> {
+    return (await this.#ask({ op: "state", method, args })) as ReturnType<StateTables[M]>;
   }
 
   async health(): Promise<StoreHealth> {

@@ -5,5 +5,6 @@ export * from "./open-data-store.js";
 export * from "./open-database.js";
 export * from "./records.js";
 export * from "./since.js";
+export * from "./state-tables.js";
 export * from "./store.js";
 export * from "./store-error.js";

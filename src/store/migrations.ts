@@ -65,6 +65,49 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
         updated_at  INTEGER NOT NULL
       ) WITHOUT ROWID;
     `),
+  // 3: stored responses and conversations (the Responses and Conversations APIs), each item as the
+  // API's own JSON. Items live in their own rows so a history is read in one query, a page of items
+  // without parsing the rest, and a delete removes exactly its rows (secure_delete overwrites them).
+  (db) =>
+    db.exec(`
+      CREATE TABLE responses (
+        id                    TEXT PRIMARY KEY,
+        created_at            INTEGER NOT NULL,  -- seconds since the epoch, as the API reports it
+        previous_response_id  TEXT,              -- not a foreign key: a deleted predecessor ends the chain
+        conversation_id       TEXT,
+        response              TEXT NOT NULL      -- the Response object as the client was given it (JSON)
+      ) WITHOUT ROWID;
+      CREATE INDEX responses_created_at ON responses (created_at);
+      CREATE TABLE response_items (
+        response_id  TEXT NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
+        output       INTEGER NOT NULL,           -- 0: an item of the request (input), 1: of the answer
+        ordinal      INTEGER NOT NULL,           -- position among the response's input or output
+        item_id      TEXT NOT NULL,
+        item         TEXT NOT NULL,              -- the item as JSON, in the Responses API's shape
+        sensitivity  TEXT,                       -- public | internal | private; NULL: not given (public)
+        origin       TEXT,                       -- provider/model, for items only that upstream can read back
+        PRIMARY KEY (response_id, output, ordinal)
+      ) WITHOUT ROWID;
+      CREATE INDEX response_items_item_id ON response_items (item_id);
+      CREATE TABLE conversations (
+        id          TEXT PRIMARY KEY,
+        created_at  INTEGER NOT NULL,            -- seconds since the epoch
+        updated_at  INTEGER NOT NULL,            -- ms since the epoch: last change to it or its items (retention)
+        metadata    TEXT NOT NULL DEFAULT '{}'   -- JSON object of strings
+      ) WITHOUT ROWID;
+      CREATE INDEX conversations_updated_at ON conversations (updated_at);
+      CREATE TABLE conversation_items (
+        conversation_id  TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        ordinal          INTEGER NOT NULL,       -- increasing in the order items were added; gaps after deletes
+        item_id          TEXT NOT NULL,
+        item             TEXT NOT NULL,
+        sensitivity      TEXT,
+        origin           TEXT,
+        PRIMARY KEY (conversation_id, ordinal)
+      ) WITHOUT ROWID;
+      CREATE INDEX conversation_items_item_id ON conversation_items (conversation_id, item_id);
+      CREATE INDEX conversation_items_by_item ON conversation_items (item_id);
+    `),
 ];
 
 /** The version this build of tandem writes. */

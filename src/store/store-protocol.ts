@@ -1,6 +1,6 @@
 import type { DatabaseKey } from "./database-key.js";
 import type { AuditQuery, EgressRecord, RequestLogEntry, UsageEntry } from "./records.js";
-import type { StoreOptions } from "./store.js";
+import type { StateMethod, StoreOptions } from "./store.js";
 
 /** The messages between a BackgroundStore and its worker thread (store-thread.ts). */
 
@@ -24,6 +24,8 @@ export type StoreThreadRequest =
   | { op: "queryUsage"; id: number; query: { since?: Date | number } }
   | { op: "health"; id: number }
   | { op: "getSecret"; id: number; name: string }
+  /** One call on the stored responses and conversations (Store.stateCall); answered once committed. */
+  | { op: "state"; id: number; method: StateMethod; args: unknown[] }
   | { op: "close"; id: number };
 
 export type StoreThreadReply =

@@ -56,6 +56,9 @@ port.on("message", (message: StoreThreadRequest) => {
       case "getSecret":
         value = store.getSecret(message.name);
         break;
+      case "state":
+        value = store.stateCall(message.method, message.args as never);
+        break;
       case "close":
         value = store.close();
         break;

@@ -14,6 +14,7 @@ import type {
   UsageEntry,
   UsageRow,
 } from "./records.js";
+import { type StatePruneResult, StateTables } from "./state-tables.js";
 import { StoreError, storeErrorFrom } from "./store-error.js";
 
 export interface StoreOptions {
@@ -27,6 +28,11 @@ export interface StoreOptions {
   retentionDays?: number;
   /** Days that request log and egress audit rows are kept before prune() deletes them. Default 365. */
   logRetentionDays?: number;
+  /**
+   * Days that stored responses (since created) and conversations (since last changed) are kept before
+   * the pruning job deletes them with their items. Default: kept until deleted.
+   */
+  stateRetentionDays?: number;
   /** How long a logged row may wait before its batch is committed. Default 100 ms (one fsync per batch). */
   flushIntervalMs?: number;
   /** A batch this large is committed at once, without waiting for the interval. Default 500. */
@@ -72,6 +78,9 @@ export interface FlushResult {
   written: number;
   error?: StoreError;
 }
+
+/** The StateTables methods a BackgroundStore may call on the store's thread. */
+export type StateMethod = Exclude<keyof StateTables, "prune">;
 
 type PendingRow =
   | { kind: "request"; values: RequestValues }
@@ -127,6 +136,9 @@ export class Store {
   readonly logContent: boolean;
   readonly retentionDays: number;
   readonly logRetentionDays: number;
+  readonly stateRetentionDays: number | undefined;
+  /** Stored responses and conversations (the encrypted StateStore's tables). */
+  readonly state: StateTables;
   readonly #db: Sqlite.Database;
   readonly #flushIntervalMs: number;
   readonly #maxBatch: number;
@@ -152,6 +164,8 @@ export class Store {
     this.logContent = options.logContent ?? false;
     this.retentionDays = positive(options.retentionDays ?? 7, "retentionDays");
     this.logRetentionDays = positive(options.logRetentionDays ?? 365, "logRetentionDays");
+    this.stateRetentionDays =
+      options.stateRetentionDays === undefined ? undefined : positive(options.stateRetentionDays, "stateRetentionDays");
     this.#flushIntervalMs = Math.max(0, options.flushIntervalMs ?? 100);
     this.#maxBatch = Math.max(1, options.maxBatch ?? 500);
     this.#maxPending = Math.max(this.#maxBatch, options.maxPending ?? 20_000);
@@ -179,6 +193,7 @@ export class Store {
              cost_usd = CASE WHEN excluded.cost_usd IS NULL THEN cost_usd ELSE coalesce(cost_usd, 0) + excluded.cost_usd END`,
         ),
       };
+      this.state = new StateTables(this.#db);
     } catch (err) {
       this.#db.close();
       throw storeErrorFrom(err, this.file, "prepare statements for");
@@ -404,6 +419,28 @@ export class Store {
     }
   }
 
+  /**
+   * Deletes stored responses and conversations older than stateRetentionDays (nothing when it is
+   * unset). Runs with prune(), at open and every pruneIntervalMs.
+   */
+  pruneState(now: number = Date.now()): StatePruneResult {
+    this.#assertOpen();
+    if (this.stateRetentionDays === undefined) return { responsesDeleted: 0, conversationsDeleted: 0 };
+    try {
+      return this.state.prune(this.stateRetentionDays, now);
+    } catch (err) {
+      throw storeErrorFrom(err, this.file, "prune");
+    }
+  }
+
+  /** Runs one StateTables method on this store's connection, turning SQLite's errors into StoreErrors. */
+  stateCall<M extends StateMethod>(method: M, args: Parameters<StateTables[M]>): ReturnType<StateTables[M]> {
+    return this.#sql(
+      () => (this.state[method] as (...a: unknown[]) => ReturnType<StateTables[M]>).apply(this.state, args),
+      "use the stored responses and conversations in",
+    );
+  }
+
   /** The secret stored under the name (for `store:NAME`), read afresh each time. */
   getSecret(name: string): string | undefined {
     const row = this.#sql(
@@ -475,6 +512,7 @@ export class Store {
   #pruneQuietly(): void {
     try {
       this.prune();
+      this.pruneState();
     } catch (err) {
       const error = storeErrorFrom(err, this.file, "prune");
       this.#health.writeErrors += 1;

@@ -9,6 +9,7 @@ import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.
 import { parseChatCompletionRequest } from "./parse-chat-completion-request.js";
 import { parseCompletionRequest } from "./parse-completion-request.js";
 import { parseEmbeddingRequest } from "./parse-embedding-request.js";
+import { registerStoredStateRoutes } from "./register-stored-state-routes.js";
 import { renderChatCompletion } from "./render-chat-completion.js";
 import { CompletionStreamRenderer, renderCompletion } from "./render-completion.js";
 import { renderEmbeddings } from "./render-embeddings.js";
@@ -31,6 +32,9 @@ export const openaiDialect: Dialect = {
         json: renderChatCompletion,
       });
     });
+
+    // Stored responses (GET/DELETE /v1/responses/{id}, cancel, input_items) and the Conversations API.
+    registerStoredStateRoutes(app, services.state);
 
     app.post("/v1/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";

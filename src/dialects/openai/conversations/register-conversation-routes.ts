@@ -1,0 +1,134 @@
+import type { FastifyInstance } from "fastify";
+import type { StateStore, StoredConversation } from "../../../core/state.js";
+import {
+  invalidParam,
+  normalizeInputItems,
+  notFound,
+  parseInclude,
+  parseListQuery,
+  parseMetadata,
+  renderItemList,
+  stateRoute,
+} from "../state/index.js";
+
+/** OpenAI lets a client add up to 20 items at a time, at creation and per items call. */
+const MAX_ITEMS_PER_CALL = 20;
+
+/** The Conversation object as OpenAI returns it. */
+export function renderConversation(conversation: StoredConversation): Record<string, unknown> {
+  return { id: conversation.id, object: "conversation", created_at: conversation.createdAt, metadata: conversation.metadata };
+}
+
+/**
+ * OpenAI's Conversations API over the state store: create, retrieve, update and delete a
+ * conversation; add, list, retrieve and delete its items. Deleting a conversation deletes its
+ * items too (tandem keeps nothing the user deleted); responses made in it stay until deleted.
+ */
+export function registerConversationRoutes(app: FastifyInstance, state: StateStore): void {
+  app.post(
+    "/v1/conversations",
+    stateRoute(async (request) => {
+      const body = bodyObject(request.body, true);
+      const metadata = parseMetadata(body.metadata);
+      const items =
+        body.items === undefined || body.items === null ? [] : normalizeInputItems(body.items, "items", MAX_ITEMS_PER_CALL);
+      return renderConversation(await state.createConversation(metadata, items));
+    }),
+  );
+
+  app.get(
+    "/v1/conversations/:id",
+    stateRoute(async (request) => renderConversation(await conversation(state, idOf(request.params)))),
+  );
+
+  app.post(
+    "/v1/conversations/:id",
+    stateRoute(async (request) => {
+      const id = idOf(request.params);
+      const body = bodyObject(request.body, false);
+      if (!("metadata" in body)) {
+        throw invalidParam("metadata", "Missing required parameter: 'metadata'.", "missing_required_parameter");
+      }
+      const updated = await state.updateConversation(id, parseMetadata(body.metadata));
+      if (!updated) throw notFound("Conversation", id);
+      return renderConversation(updated);
+    }),
+  );
+
+  app.delete(
+    "/v1/conversations/:id",
+    stateRoute(async (request) => {
+      const id = idOf(request.params);
+      if (!(await state.deleteConversation(id))) throw notFound("Conversation", id);
+      return { id, object: "conversation.deleted", deleted: true };
+    }),
+  );
+
+  app.post(
+    "/v1/conversations/:id/items",
+    stateRoute(async (request) => {
+      const id = idOf(request.params);
+      parseInclude(request.query);
+      const body = bodyObject(request.body, false);
+      if (body.items === undefined) {
+        throw invalidParam("items", "Missing required parameter: 'items'.", "missing_required_parameter");
+      }
+      const items = normalizeInputItems(body.items, "items", MAX_ITEMS_PER_CALL);
+      const added = await state.addConversationItems(id, items);
+      if (!added) throw notFound("Conversation", id);
+      return renderItemList({ data: added, hasMore: false });
+    }),
+  );
+
+  app.get(
+    "/v1/conversations/:id/items",
+    stateRoute(async (request) => {
+      const id = idOf(request.params);
+      const { include: _include, ...options } = parseListQuery(request.query);
+      const page = await state.listConversationItems(id, options);
+      if (!page) throw notFound("Conversation", id);
+      return renderItemList(page);
+    }),
+  );
+
+  app.get(
+    "/v1/conversations/:id/items/:itemId",
+    stateRoute(async (request) => {
+      const { id, itemId } = request.params as { id: string; itemId: string };
+      parseInclude(request.query);
+      await conversation(state, id);
+      const stored = await state.getConversationItem(id, itemId);
+      if (!stored) throw notFound("Item", itemId);
+      return stored.item;
+    }),
+  );
+
+  app.delete(
+    "/v1/conversations/:id/items/:itemId",
+    stateRoute(async (request) => {
+      const { id, itemId } = request.params as { id: string; itemId: string };
+      await conversation(state, id);
+      if (!(await state.deleteConversationItem(id, itemId))) throw notFound("Item", itemId);
+      return renderConversation(await conversation(state, id));
+    }),
+  );
+}
+
+async function conversation(state: StateStore, id: string): Promise<StoredConversation> {
+  const found = await state.getConversation(id);
+  if (!found) throw notFound("Conversation", id);
+  return found;
+}
+
+function idOf(params: unknown): string {
+  return (params as { id: string }).id;
+}
+
+/** The JSON body as an object; `optional` lets it be absent (the SDK sends none for `create()`). */
+function bodyObject(body: unknown, optional: boolean): Record<string, unknown> {
+  if ((body === undefined || body === null) && optional) return {};
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw invalidParam("body", "The request body must be a JSON object.", "invalid_type");
+  }
+  return body as Record<string, unknown>;
+}

@@ -1,0 +1,13 @@
+import type { FastifyInstance } from "fastify";
+import type { StateStore } from "../../core/state.js";
+import { registerConversationRoutes } from "./conversations/register-conversation-routes.js";
+import { registerStoredResponseRoutes } from "./responses/register-stored-response-routes.js";
+
+/**
+ * The routes over the state tandem keeps: GET/DELETE /v1/responses/{id}, its cancel and
+ * input_items, and the Conversations API with its items.
+ */
+export function registerStoredStateRoutes(app: FastifyInstance, state: StateStore): void {
+  registerStoredResponseRoutes(app, state);
+  registerConversationRoutes(app, state);
+}

@@ -1,0 +1,6 @@
+/** What the stored-response and Conversations routes share: errors in OpenAI's shape, paging, items, metadata. */
+export { normalizeInputItem, normalizeInputItems } from "./normalize-input-items.js";
+export { type ListQuery, parseInclude, parseListQuery } from "./parse-list-query.js";
+export { parseMetadata } from "./parse-metadata.js";
+export { type ItemList, renderItemList } from "./render-item-list.js";
+export { invalidParam, notFound, StateApiError, stateRoute } from "./state-api-error.js";

@@ -1,0 +1,66 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { GatewayError } from "../../../core/index.js";
+import { requestRecord } from "../../../server/request-record.js";
+import { StoreError } from "../../../store/store-error.js";
+
+/**
+ * An error of the stored-response and Conversations routes, with the `type`, `param` and `code`
+ * OpenAI sends for it. These are not gateway errors: an unknown response id is OpenAI's 404 with
+ * `code: null`, not the `model_not_found` a GatewayError's `not_found` renders as.
+ */
+export class StateApiError extends Error {
+  override readonly name = "StateApiError";
+  readonly status: number;
+  readonly param: string | null;
+  readonly code: string | null;
+
+  constructor(status: number, message: string, options: { param?: string; code?: string } = {}) {
+    super(message);
+    this.status = status;
+    this.param = options.param ?? null;
+    this.code = options.code ?? null;
+  }
+
+  get body(): { error: { message: string; type: string; param: string | null; code: string | null } } {
+    return { error: { message: this.message, type: "invalid_request_error", param: this.param, code: this.code } };
+  }
+}
+
+/** A bad field: 400 naming it, with OpenAI's code for the check that failed (default `invalid_value`). */
+export function invalidParam(param: string, message: string, code = "invalid_value"): StateApiError {
+  return new StateApiError(400, message, { param, code });
+}
+
+/** An unknown id, as OpenAI says it: `Response with id 'resp_…' not found.` (404, code null). */
+export function notFound(what: "Response" | "Conversation" | "Item", id: string): StateApiError {
+  return new StateApiError(404, `${what} with id '${id}' not found.`);
+}
+
+type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+/**
+ * Wraps a route: a StateApiError is sent in OpenAI's shape (and kept on the request record for the
+ * log); anything else goes on to the server's error handler (a passing store failure as a 503).
+ */
+export function stateRoute(handler: Handler): Handler {
+  return async (request, reply) => {
+    try {
+      return await handler(request, reply);
+    } catch (err) {
+      // A full disk or a busy file passes: a 503 the client may retry, not a 500. The file's path
+      // and SQLite's words stay in the server (the error's cause), out of the client's answer.
+      if (err instanceof StoreError && err.transient) {
+        throw new GatewayError("unavailable", `tandem's store cannot be used right now (${err.code}); try again shortly`, {
+          cause: err,
+          retryAfterMs: 1000,
+        });
+      }
+      if (!(err instanceof StateApiError)) throw err;
+      requestRecord(request).error = new GatewayError(err.status === 404 ? "not_found" : "invalid_request", err.message, {
+        status: err.status,
+        ...(err.param !== null && { param: err.param }),
+      });
+      return reply.code(err.status).send(err.body);
+    }
+  };
+}

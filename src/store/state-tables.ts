@@ -1,0 +1,400 @@
+import type Sqlite from "better-sqlite3-multiple-ciphers";
+import type {
+  ItemSensitivity,
+  ListOptions,
+  ListPage,
+  StateItem,
+  StoredConversation,
+  StoredItem,
+  StoredResponse,
+} from "../core/state.js";
+
+/** How many responses back a history walk goes before it stops (a cycle or a runaway chain). */
+export const MAX_HISTORY_CHAIN = 10_000;
+
+/** What pruneState() removed. */
+export interface StatePruneResult {
+  responsesDeleted: number;
+  conversationsDeleted: number;
+}
+
+interface ItemRow {
+  item: string;
+  sensitivity: string | null;
+  origin: string | null;
+}
+
+interface ResponseRow {
+  id: string;
+  created_at: number;
+  previous_response_id: string | null;
+  conversation_id: string | null;
+  response: string;
+}
+
+interface ConversationRow {
+  id: string;
+  created_at: number;
+  metadata: string;
+}
+
+type ItemValues = [string, number, number, string, string, string | null, string | null];
+type ConversationItemValues = [string, number, string, string, string | null, string | null];
+
+/**
+ * The stored responses and conversations (migration 3) over the store's open connection: the
+ * synchronous half of the encrypted StateStore (src/harness/state/encrypted-state-store.ts), run on
+ * the store's thread. Every write is one transaction, committed (and, with synchronous=FULL,
+ * fsynced) before the method returns. Deletes remove the rows; secure_delete overwrites their pages.
+ */
+export class StateTables {
+  readonly #db: Sqlite.Database;
+  readonly #q;
+
+  constructor(db: Sqlite.Database) {
+    this.#db = db;
+    this.#q = {
+      insertResponse: db.prepare<[string, number, string | null, string | null, string]>(
+        `INSERT OR REPLACE INTO responses (id, created_at, previous_response_id, conversation_id, response)
+         VALUES (?, ?, ?, ?, ?)`,
+      ),
+      insertResponseItem: db.prepare<ItemValues>(
+        `INSERT INTO response_items (response_id, output, ordinal, item_id, item, sensitivity, origin)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      getResponse: db.prepare<[string], ResponseRow>(
+        "SELECT id, created_at, previous_response_id, conversation_id, response FROM responses WHERE id = ?",
+      ),
+      responseExists: db.prepare<[string], { found: 1 }>("SELECT 1 AS found FROM responses WHERE id = ?"),
+      conversationExists: db.prepare<[string], { found: 1 }>("SELECT 1 AS found FROM conversations WHERE id = ?"),
+      responseItems: db.prepare<[string, number], ItemRow>(
+        "SELECT item, sensitivity, origin FROM response_items WHERE response_id = ? AND output = ? ORDER BY ordinal",
+      ),
+      deleteResponseItems: db.prepare<[string]>("DELETE FROM response_items WHERE response_id = ?"),
+      deleteResponse: db.prepare<[string]>("DELETE FROM responses WHERE id = ?"),
+      // The whole chain in one statement: walk previous_response_id up to the bound, keep each
+      // response once (a cycle stops at the first repeat), then its input and output, oldest first.
+      history: db.prepare<[string, number], ItemRow>(
+        `WITH RECURSIVE chain (id, previous, depth) AS (
+           SELECT id, previous_response_id, 0 FROM responses WHERE id = ?
+           UNION ALL
+           SELECT r.id, r.previous_response_id, chain.depth + 1
+           FROM responses r JOIN chain ON r.id = chain.previous
+           WHERE chain.depth + 1 < ?
+         ),
+         walked (id, depth) AS (SELECT id, min(depth) FROM chain GROUP BY id)
+         SELECT i.item, i.sensitivity, i.origin
+         FROM walked JOIN response_items i ON i.response_id = walked.id
+         ORDER BY walked.depth DESC, i.output, i.ordinal`,
+      ),
+      inputOrdinal: db.prepare<[string, string], { ordinal: number }>(
+        "SELECT ordinal FROM response_items WHERE response_id = ? AND output = 0 AND item_id = ? ORDER BY ordinal LIMIT 1",
+      ),
+      inputPageAsc: db.prepare<[string, number, number], ItemRow>(
+        `SELECT item, sensitivity, origin FROM response_items WHERE response_id = ? AND output = 0 AND ordinal > ?
+         ORDER BY ordinal LIMIT ?`,
+      ),
+      inputPageDesc: db.prepare<[string, number, number], ItemRow>(
+        `SELECT item, sensitivity, origin FROM response_items WHERE response_id = ? AND output = 0 AND ordinal < ?
+         ORDER BY ordinal DESC LIMIT ?`,
+      ),
+      insertConversation: db.prepare<[string, number, number, string]>(
+        "INSERT INTO conversations (id, created_at, updated_at, metadata) VALUES (?, ?, ?, ?)",
+      ),
+      getConversation: db.prepare<[string], ConversationRow>("SELECT id, created_at, metadata FROM conversations WHERE id = ?"),
+      updateConversation: db.prepare<[string, number, string]>(
+        "UPDATE conversations SET metadata = ?, updated_at = ? WHERE id = ?",
+      ),
+      touchConversation: db.prepare<[number, string]>("UPDATE conversations SET updated_at = ? WHERE id = ?"),
+      deleteConversation: db.prepare<[string]>("DELETE FROM conversations WHERE id = ?"),
+      deleteConversationItems: db.prepare<[string]>("DELETE FROM conversation_items WHERE conversation_id = ?"),
+      lastOrdinal: db.prepare<[string], { last: number | null }>(
+        "SELECT max(ordinal) AS last FROM conversation_items WHERE conversation_id = ?",
+      ),
+      insertConversationItem: db.prepare<ConversationItemValues>(
+        `INSERT INTO conversation_items (conversation_id, ordinal, item_id, item, sensitivity, origin)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      conversationItems: db.prepare<[string], ItemRow>(
+        "SELECT item, sensitivity, origin FROM conversation_items WHERE conversation_id = ? ORDER BY ordinal",
+      ),
+      itemOrdinal: db.prepare<[string, string], { ordinal: number }>(
+        "SELECT ordinal FROM conversation_items WHERE conversation_id = ? AND item_id = ? ORDER BY ordinal LIMIT 1",
+      ),
+      itemPageAsc: db.prepare<[string, number, number], ItemRow>(
+        `SELECT item, sensitivity, origin FROM conversation_items WHERE conversation_id = ? AND ordinal > ?
+         ORDER BY ordinal LIMIT ?`,
+      ),
+      itemPageDesc: db.prepare<[string, number, number], ItemRow>(
+        `SELECT item, sensitivity, origin FROM conversation_items WHERE conversation_id = ? AND ordinal < ?
+         ORDER BY ordinal DESC LIMIT ?`,
+      ),
+      getConversationItem: db.prepare<[string, string], ItemRow>(
+        `SELECT item, sensitivity, origin FROM conversation_items WHERE conversation_id = ? AND item_id = ?
+         ORDER BY ordinal LIMIT 1`,
+      ),
+      deleteConversationItem: db.prepare<[string, number]>(
+        "DELETE FROM conversation_items WHERE conversation_id = ? AND ordinal = ?",
+      ),
+      findResponseItem: db.prepare<[string], ItemRow>(
+        "SELECT item, sensitivity, origin FROM response_items WHERE item_id = ? ORDER BY output DESC LIMIT 1",
+      ),
+      findConversationItem: db.prepare<[string], ItemRow>(
+        "SELECT item, sensitivity, origin FROM conversation_items WHERE item_id = ? LIMIT 1",
+      ),
+      oldResponses: db.prepare<[number], { id: string }>("SELECT id FROM responses WHERE created_at < ?"),
+      oldConversations: db.prepare<[number], { id: string }>("SELECT id FROM conversations WHERE updated_at < ?"),
+    };
+  }
+
+  /** Saves (or replaces) a response with its items, in one transaction. */
+  saveResponse(response: StoredResponse): void {
+    const q = this.#q;
+    this.#db
+      .transaction(() => {
+        q.deleteResponseItems.run(response.id);
+        q.insertResponse.run(
+          response.id,
+          Math.trunc(response.createdAt),
+          response.previousResponseId ?? null,
+          response.conversationId ?? null,
+          JSON.stringify(response.response),
+        );
+        for (const [i, stored] of response.input.entries()) q.insertResponseItem.run(...itemValues(response.id, 0, i, stored));
+        for (const [i, stored] of response.output.entries()) q.insertResponseItem.run(...itemValues(response.id, 1, i, stored));
+      })
+      .immediate();
+  }
+
+  getResponse(id: string): StoredResponse | undefined {
+    const row = this.#q.getResponse.get(id);
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      createdAt: row.created_at,
+      response: JSON.parse(row.response) as Record<string, unknown>,
+      ...(row.previous_response_id !== null && { previousResponseId: row.previous_response_id }),
+      ...(row.conversation_id !== null && { conversationId: row.conversation_id }),
+      input: this.#q.responseItems.all(id, 0).map(toStoredItem),
+      output: this.#q.responseItems.all(id, 1).map(toStoredItem),
+    };
+  }
+
+  deleteResponse(id: string): boolean {
+    return this.#erased(this.#db.transaction(() => this.#deleteResponseRows(id)).immediate());
+  }
+
+  responseHistory(id: string, maxChain = MAX_HISTORY_CHAIN): StoredItem[] | undefined {
+    return this.#db
+      .transaction(() => {
+        if (!this.#q.responseExists.get(id)) return undefined;
+        return this.#q.history.all(id, Math.max(1, Math.trunc(maxChain))).map(toStoredItem);
+      })
+      .deferred();
+  }
+
+  listInputItems(responseId: string, options: ListOptions): ListPage<StoredItem> | undefined {
+    const q = this.#q;
+    return this.#db
+      .transaction(() => {
+        if (!q.responseExists.get(responseId)) return undefined;
+        const after = options.after === undefined ? undefined : q.inputOrdinal.get(responseId, options.after)?.ordinal;
+        return page(options, after, (bound, limit) =>
+          (options.order === "asc" ? q.inputPageAsc : q.inputPageDesc).all(responseId, bound, limit),
+        );
+      })
+      .deferred();
+  }
+
+  createConversation(conversation: StoredConversation, items: StoredItem[]): StoredConversation {
+    const q = this.#q;
+    this.#db
+      .transaction(() => {
+        q.insertConversation.run(
+          conversation.id,
+          Math.trunc(conversation.createdAt),
+          Date.now(),
+          JSON.stringify(conversation.metadata),
+        );
+        for (const [i, stored] of items.entries())
+          q.insertConversationItem.run(...conversationItemValues(conversation.id, i, stored));
+      })
+      .immediate();
+    return conversation;
+  }
+
+  getConversation(id: string): StoredConversation | undefined {
+    const row = this.#q.getConversation.get(id);
+    return row && toConversation(row);
+  }
+
+  updateConversation(id: string, metadata: Record<string, string>): StoredConversation | undefined {
+    const q = this.#q;
+    return this.#db
+      .transaction(() => {
+        if (q.updateConversation.run(JSON.stringify(metadata), Date.now(), id).changes === 0) return undefined;
+        const row = q.getConversation.get(id);
+        return row && toConversation(row);
+      })
+      .immediate();
+  }
+
+  deleteConversation(id: string): boolean {
+    return this.#erased(this.#db.transaction(() => this.#deleteConversationRows(id)).immediate());
+  }
+
+  addConversationItems(conversationId: string, items: StoredItem[]): StoredItem[] | undefined {
+    const q = this.#q;
+    return this.#db
+      .transaction(() => {
+        if (q.touchConversation.run(Date.now(), conversationId).changes === 0) return undefined;
+        const next = (q.lastOrdinal.get(conversationId)?.last ?? -1) + 1;
+        for (const [i, stored] of items.entries())
+          q.insertConversationItem.run(...conversationItemValues(conversationId, next + i, stored));
+        return items;
+      })
+      .immediate();
+  }
+
+  listConversationItems(conversationId: string, options: ListOptions): ListPage<StoredItem> | undefined {
+    const q = this.#q;
+    return this.#db
+      .transaction(() => {
+        if (!q.conversationExists.get(conversationId)) return undefined;
+        const after = options.after === undefined ? undefined : q.itemOrdinal.get(conversationId, options.after)?.ordinal;
+        return page(options, after, (bound, limit) =>
+          (options.order === "asc" ? q.itemPageAsc : q.itemPageDesc).all(conversationId, bound, limit),
+        );
+      })
+      .deferred();
+  }
+
+  conversationItems(conversationId: string): StoredItem[] | undefined {
+    const q = this.#q;
+    return this.#db
+      .transaction(() =>
+        q.conversationExists.get(conversationId) ? q.conversationItems.all(conversationId).map(toStoredItem) : undefined,
+      )
+      .deferred();
+  }
+
+  getConversationItem(conversationId: string, itemId: string): StoredItem | undefined {
+    const row = this.#q.getConversationItem.get(conversationId, itemId);
+    return row && toStoredItem(row);
+  }
+
+  deleteConversationItem(conversationId: string, itemId: string): boolean {
+    const q = this.#q;
+    const deleted = this.#db
+      .transaction(() => {
+        const found = q.itemOrdinal.get(conversationId, itemId);
+        if (!found) return false;
+        q.deleteConversationItem.run(conversationId, found.ordinal);
+        q.touchConversation.run(Date.now(), conversationId);
+        return true;
+      })
+      .immediate();
+    return this.#erased(deleted);
+  }
+
+  /**
+   * Any stored item by its id, wherever it is (a response's output, then its input, then a
+   * conversation): what an `item_reference` names. Each lookup is one index search.
+   */
+  findItem(id: string): StoredItem | undefined {
+    const row = this.#q.findResponseItem.get(id) ?? this.#q.findConversationItem.get(id);
+    return row && toStoredItem(row);
+  }
+
+  /**
+   * Deletes responses created, and conversations last changed, before `now - retentionDays`, with
+   * their items. One transaction.
+   */
+  prune(retentionDays: number, now: number = Date.now()): StatePruneResult {
+    const before = now - retentionDays * 86_400_000;
+    const result = this.#db
+      .transaction(() => {
+        let responsesDeleted = 0;
+        let conversationsDeleted = 0;
+        for (const { id } of this.#q.oldResponses.all(Math.floor(before / 1000))) {
+          if (this.#deleteResponseRows(id)) responsesDeleted++;
+        }
+        for (const { id } of this.#q.oldConversations.all(before)) if (this.#deleteConversationRows(id)) conversationsDeleted++;
+        return { responsesDeleted, conversationsDeleted };
+      })
+      .immediate();
+    this.#erased(result.responsesDeleted + result.conversationsDeleted > 0);
+    return result;
+  }
+
+  #deleteResponseRows(id: string): boolean {
+    this.#q.deleteResponseItems.run(id);
+    return this.#q.deleteResponse.run(id).changes > 0;
+  }
+
+  #deleteConversationRows(id: string): boolean {
+    this.#q.deleteConversationItems.run(id);
+    return this.#q.deleteConversation.run(id).changes > 0;
+  }
+
+  /**
+   * After a delete commits, secure_delete has overwritten the rows in the pages it wrote, but those
+   * pages sit in the WAL and the older versions of them in the main file. A checkpoint that
+   * truncates the WAL writes the overwritten pages into the main file and leaves no frame behind,
+   * so the deleted content leaves the disk now, not at some later checkpoint. Best effort: another
+   * process reading the file (the audit CLI) can hold the checkpoint back until its next run.
+   */
+  #erased(deleted: boolean): boolean {
+    if (deleted) this.#db.pragma("wal_checkpoint(TRUNCATE)");
+    return deleted;
+  }
+}
+
+/**
+ * One page after the cursor (`after` undefined: from the start; an unknown cursor id also starts
+ * from the start, as MemoryStateStore does). One row more than asked tells whether there are more.
+ */
+function page(
+  options: ListOptions,
+  after: number | undefined,
+  rows: (bound: number, limit: number) => ItemRow[],
+): ListPage<StoredItem> {
+  const bound = after ?? (options.order === "asc" ? -1 : Number.MAX_SAFE_INTEGER);
+  const found = rows(bound, options.limit + 1);
+  return { data: found.slice(0, options.limit).map(toStoredItem), hasMore: found.length > options.limit };
+}
+
+function itemValues(responseId: string, output: number, ordinal: number, stored: StoredItem): ItemValues {
+  return [
+    responseId,
+    output,
+    ordinal,
+    stored.item.id,
+    JSON.stringify(stored.item),
+    stored.sensitivity ?? null,
+    stored.origin ?? null,
+  ];
+}
+
+function conversationItemValues(conversationId: string, ordinal: number, stored: StoredItem): ConversationItemValues {
+  return [
+    conversationId,
+    ordinal,
+    stored.item.id,
+    JSON.stringify(stored.item),
+    stored.sensitivity ?? null,
+    stored.origin ?? null,
+  ];
+}
+
+function toStoredItem(row: ItemRow): StoredItem {
+  return {
+    item: JSON.parse(row.item) as StateItem,
+    ...(row.sensitivity !== null && { sensitivity: row.sensitivity as ItemSensitivity }),
+    ...(row.origin !== null && { origin: row.origin }),
+  };
+}
+
+function toConversation(row: ConversationRow): StoredConversation {
+  return { id: row.id, createdAt: row.created_at, metadata: JSON.parse(row.metadata) as Record<string, string> };
+}

@@ -1,0 +1,345 @@
+/**
+ * The StateStore contract (src/core/state.ts) as one suite that every implementation runs: the
+ * in-memory one and the encrypted store's. What one passes, the other must too, so a route written
+ * against either behaves the same over both.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { StateStore, StoredItem, StoredResponse } from "../../../src/core/state.js";
+
+export interface StateStoreFixture {
+  store: StateStore;
+  close(): Promise<void>;
+}
+
+/** A user message item as the API stores it. */
+export function message(id: string, text: string, role = "user"): StoredItem {
+  return {
+    item: { id, type: "message", role, status: "completed", content: [{ type: "input_text", text }] },
+  };
+}
+
+/** A stored response with `inputs` input messages and one assistant message. */
+export function response(
+  id: string,
+  options: { previous?: string; conversation?: string; inputs?: number } = {},
+): StoredResponse {
+  const inputs = Array.from({ length: options.inputs ?? 1 }, (_, i) => message(`msg_${id}_in${i}`, `question ${i} of ${id}`));
+  return {
+    id,
+    createdAt: 1_700_000_000,
+    response: { id, object: "response", status: "completed", output: [{ id: `msg_${id}_out`, type: "message" }] },
+    ...(options.previous !== undefined && { previousResponseId: options.previous }),
+    ...(options.conversation !== undefined && { conversationId: options.conversation }),
+    input: inputs,
+    output: [
+      {
+        item: {
+          id: `msg_${id}_out`,
+          type: "message",
+          role: "assistant",
+          status: "completed",
+          content: [{ type: "output_text", text: `answer of ${id}`, annotations: [] }],
+        },
+        sensitivity: "private",
+        origin: "openai/gpt-test",
+      },
+    ],
+  };
+}
+
+const ids = (items: StoredItem[] | undefined) => items?.map((i) => i.item.id);
+
+export function stateStoreSuite(name: string, makeStore: () => Promise<StateStoreFixture>): void {
+  describe(`StateStore contract: ${name}`, () => {
+    let fixture: StateStoreFixture;
+    let state: StateStore;
+    before(async () => {
+      fixture = await makeStore();
+      state = fixture.store;
+    });
+    after(async () => {
+      await fixture.close();
+    });
+
+    it("saves, reads back and deletes a response with every field, item sensitivity and origin", async () => {
+      const saved = response("resp_crud", { previous: "resp_elsewhere", conversation: "conv_x", inputs: 2 });
+      saved.input.push({
+        item: { id: "fc_1", type: "function_call_output", call_id: "call_1", output: "42" },
+        sensitivity: "internal",
+      });
+      await state.saveResponse(saved);
+      assert.deepEqual(await state.getResponse("resp_crud"), saved);
+      assert.equal(await state.deleteResponse("resp_crud"), true);
+      assert.equal(await state.getResponse("resp_crud"), undefined);
+      assert.equal(await state.deleteResponse("resp_crud"), false);
+      assert.equal(await state.listInputItems("resp_crud", { limit: 20, order: "asc" }), undefined);
+    });
+
+    it("keeps optional fields absent when they were not given", async () => {
+      const saved = response("resp_plain");
+      await state.saveResponse(saved);
+      const read = await state.getResponse("resp_plain");
+      assert.ok(read);
+      assert.equal("previousResponseId" in read, false);
+      assert.equal("conversationId" in read, false);
+      assert.equal("sensitivity" in (read.input[0] as StoredItem), false);
+      assert.equal("origin" in (read.input[0] as StoredItem), false);
+    });
+
+    it("saving a response again replaces it, items included", async () => {
+      await state.saveResponse(response("resp_again", { inputs: 3 }));
+      const second = response("resp_again", { inputs: 1 });
+      second.response = { id: "resp_again", object: "response", status: "incomplete" };
+      await state.saveResponse(second);
+      assert.deepEqual(await state.getResponse("resp_again"), second);
+    });
+
+    it("answers undefined or false for unknown ids, never throws", async () => {
+      assert.equal(await state.getResponse("resp_nope"), undefined);
+      assert.equal(await state.deleteResponse("resp_nope"), false);
+      assert.equal(await state.responseHistory("resp_nope"), undefined);
+      assert.equal(await state.listInputItems("resp_nope", { limit: 5, order: "desc" }), undefined);
+      assert.equal(await state.getConversation("conv_nope"), undefined);
+      assert.equal(await state.updateConversation("conv_nope", { a: "b" }), undefined);
+      assert.equal(await state.deleteConversation("conv_nope"), false);
+      assert.equal(await state.addConversationItems("conv_nope", [message("msg_x", "x")]), undefined);
+      assert.equal(await state.listConversationItems("conv_nope", { limit: 5, order: "asc" }), undefined);
+      assert.equal(await state.conversationItems("conv_nope"), undefined);
+      assert.equal(await state.getConversationItem("conv_nope", "msg_x"), undefined);
+      assert.equal(await state.deleteConversationItem("conv_nope", "msg_x"), false);
+      const conversation = await state.createConversation({}, []);
+      assert.equal(await state.getConversationItem(conversation.id, "msg_missing"), undefined);
+      assert.equal(await state.deleteConversationItem(conversation.id, "msg_missing"), false);
+    });
+
+    it("walks a previous_response_id chain oldest first, each response's input then output", async () => {
+      await state.saveResponse(response("resp_h1", { inputs: 2 }));
+      await state.saveResponse(response("resp_h2", { previous: "resp_h1" }));
+      await state.saveResponse(response("resp_h3", { previous: "resp_h2" }));
+      // A branch from h1 does not see h2 or h3.
+      await state.saveResponse(response("resp_h2b", { previous: "resp_h1" }));
+      assert.deepEqual(ids(await state.responseHistory("resp_h3")), [
+        "msg_resp_h1_in0",
+        "msg_resp_h1_in1",
+        "msg_resp_h1_out",
+        "msg_resp_h2_in0",
+        "msg_resp_h2_out",
+        "msg_resp_h3_in0",
+        "msg_resp_h3_out",
+      ]);
+      assert.deepEqual(ids(await state.responseHistory("resp_h2b")), [
+        "msg_resp_h1_in0",
+        "msg_resp_h1_in1",
+        "msg_resp_h1_out",
+        "msg_resp_h2b_in0",
+        "msg_resp_h2b_out",
+      ]);
+      const history = await state.responseHistory("resp_h1");
+      assert.equal(history?.[2]?.sensitivity, "private");
+      assert.equal(history?.[2]?.origin, "openai/gpt-test");
+    });
+
+    it("a chain ends where a response was deleted or never stored, and a cycle ends at its first repeat", async () => {
+      await state.saveResponse(response("resp_d1"));
+      await state.saveResponse(response("resp_d2", { previous: "resp_d1" }));
+      await state.saveResponse(response("resp_d3", { previous: "resp_d2" }));
+      await state.deleteResponse("resp_d2");
+      assert.deepEqual(ids(await state.responseHistory("resp_d3")), ["msg_resp_d3_in0", "msg_resp_d3_out"]);
+      await state.saveResponse(response("resp_c1", { previous: "resp_c2" }));
+      await state.saveResponse(response("resp_c2", { previous: "resp_c1" }));
+      assert.deepEqual(ids(await state.responseHistory("resp_c2")), [
+        "msg_resp_c1_in0",
+        "msg_resp_c1_out",
+        "msg_resp_c2_in0",
+        "msg_resp_c2_out",
+      ]);
+    });
+
+    it("walks a chain of 1,000 responses", async () => {
+      const saves: Promise<void>[] = [];
+      for (let i = 0; i < 1000; i++) {
+        saves.push(state.saveResponse(response(`resp_long${i}`, i === 0 ? {} : { previous: `resp_long${i - 1}` })));
+      }
+      await Promise.all(saves);
+      const history = await state.responseHistory("resp_long999");
+      assert.equal(history?.length, 2000);
+      assert.equal(history?.[0]?.item.id, "msg_resp_long0_in0");
+      assert.equal(history?.[1999]?.item.id, "msg_resp_long999_out");
+      for (let i = 0; i < 1000; i++) assert.equal(history?.[2 * i]?.item.id, `msg_resp_long${i}_in0`);
+    });
+
+    it("pages a response's input items with after, limit and order", async () => {
+      await state.saveResponse(response("resp_pages", { inputs: 5 }));
+      const all = ["msg_resp_pages_in0", "msg_resp_pages_in1", "msg_resp_pages_in2", "msg_resp_pages_in3", "msg_resp_pages_in4"];
+      const first = await state.listInputItems("resp_pages", { limit: 2, order: "asc" });
+      assert.deepEqual(ids(first?.data), all.slice(0, 2));
+      assert.equal(first?.hasMore, true);
+      const second = await state.listInputItems("resp_pages", { after: all[1], limit: 2, order: "asc" });
+      assert.deepEqual(ids(second?.data), all.slice(2, 4));
+      assert.equal(second?.hasMore, true);
+      const last = await state.listInputItems("resp_pages", { after: all[3], limit: 2, order: "asc" });
+      assert.deepEqual(ids(last?.data), all.slice(4));
+      assert.equal(last?.hasMore, false);
+      const exact = await state.listInputItems("resp_pages", { limit: 5, order: "asc" });
+      assert.equal(exact?.hasMore, false, "a page that ends exactly at the last item has no more");
+      const desc = await state.listInputItems("resp_pages", { limit: 3, order: "desc" });
+      assert.deepEqual(ids(desc?.data), [...all].reverse().slice(0, 3));
+      assert.equal(desc?.hasMore, true);
+      const descNext = await state.listInputItems("resp_pages", { after: all[2], limit: 3, order: "desc" });
+      assert.deepEqual(ids(descNext?.data), [all[1], all[0]]);
+      assert.equal(descNext?.hasMore, false);
+      // Output items are not input items.
+      assert.equal(
+        exact?.data.some((i) => i.item.id === "msg_resp_pages_out"),
+        false,
+      );
+      const empty = await state.listInputItems("resp_pages", { after: all[4], limit: 2, order: "asc" });
+      assert.deepEqual(empty, { data: [], hasMore: false });
+    });
+
+    it("creates, reads, updates and deletes a conversation", async () => {
+      const created = await state.createConversation({ topic: "demo" }, [message("msg_c1", "hello")]);
+      assert.match(created.id, /^conv_[A-Za-z0-9]{48}$/);
+      assert.ok(Math.abs(created.createdAt - Date.now() / 1000) < 600);
+      assert.deepEqual(created.metadata, { topic: "demo" });
+      assert.deepEqual(await state.getConversation(created.id), created);
+      const updated = await state.updateConversation(created.id, { topic: "other", more: "yes" });
+      assert.deepEqual(updated, { ...created, metadata: { topic: "other", more: "yes" } });
+      assert.deepEqual(await state.getConversation(created.id), updated);
+      assert.deepEqual(ids(await state.conversationItems(created.id)), ["msg_c1"]);
+      assert.equal(await state.deleteConversation(created.id), true);
+      assert.equal(await state.getConversation(created.id), undefined);
+      assert.equal(await state.conversationItems(created.id), undefined);
+      assert.equal(await state.getConversationItem(created.id, "msg_c1"), undefined);
+      assert.equal(await state.deleteConversation(created.id), false);
+      const other = await state.createConversation({}, []);
+      assert.notEqual(other.id, created.id);
+    });
+
+    it("adds, reads, pages and deletes conversation items in order", async () => {
+      const conversation = await state.createConversation({}, [message("msg_i0", "zero"), message("msg_i1", "one")]);
+      const added = await state.addConversationItems(conversation.id, [
+        message("msg_i2", "two"),
+        { item: { id: "fc_i3", type: "function_call", call_id: "call_3", name: "f", arguments: "{}" }, sensitivity: "private" },
+        message("msg_i4", "four", "assistant"),
+      ]);
+      assert.deepEqual(ids(added), ["msg_i2", "fc_i3", "msg_i4"]);
+      assert.deepEqual(ids(await state.conversationItems(conversation.id)), ["msg_i0", "msg_i1", "msg_i2", "fc_i3", "msg_i4"]);
+      assert.deepEqual(await state.getConversationItem(conversation.id, "fc_i3"), {
+        item: { id: "fc_i3", type: "function_call", call_id: "call_3", name: "f", arguments: "{}" },
+        sensitivity: "private",
+      });
+      const desc = await state.listConversationItems(conversation.id, { limit: 2, order: "desc" });
+      assert.deepEqual(ids(desc?.data), ["msg_i4", "fc_i3"]);
+      assert.equal(desc?.hasMore, true);
+      const descNext = await state.listConversationItems(conversation.id, { after: "fc_i3", limit: 2, order: "desc" });
+      assert.deepEqual(ids(descNext?.data), ["msg_i2", "msg_i1"]);
+      assert.equal(descNext?.hasMore, true);
+      const asc = await state.listConversationItems(conversation.id, { after: "msg_i1", limit: 10, order: "asc" });
+      assert.deepEqual(ids(asc?.data), ["msg_i2", "fc_i3", "msg_i4"]);
+      assert.equal(asc?.hasMore, false);
+
+      assert.equal(await state.deleteConversationItem(conversation.id, "msg_i2"), true);
+      assert.equal(await state.deleteConversationItem(conversation.id, "msg_i2"), false);
+      assert.equal(await state.getConversationItem(conversation.id, "msg_i2"), undefined);
+      assert.deepEqual(ids(await state.conversationItems(conversation.id)), ["msg_i0", "msg_i1", "fc_i3", "msg_i4"]);
+      // Items added after a delete still come last.
+      await state.addConversationItems(conversation.id, [message("msg_i5", "five")]);
+      assert.deepEqual(ids((await state.listConversationItems(conversation.id, { limit: 100, order: "asc" }))?.data), [
+        "msg_i0",
+        "msg_i1",
+        "fc_i3",
+        "msg_i4",
+        "msg_i5",
+      ]);
+      // An item is found only in its own conversation.
+      const elsewhere = await state.createConversation({}, []);
+      assert.equal(await state.getConversationItem(elsewhere.id, "msg_i0"), undefined);
+      assert.equal(await state.deleteConversationItem(elsewhere.id, "msg_i0"), false);
+      assert.deepEqual(await state.listConversationItems(elsewhere.id, { limit: 20, order: "desc" }), {
+        data: [],
+        hasMore: false,
+      });
+    });
+
+    it("finds any stored item by its id, where the store can (StoredItemFinder, for item_reference)", async (t) => {
+      const finder = state as StateStore & { findItem?: (id: string) => Promise<StoredItem | undefined> };
+      if (typeof finder.findItem !== "function") return t.skip("this store resolves references from histories only");
+      const findItem = (id: string) => finder.findItem?.(id);
+      await state.saveResponse(response("resp_find", { inputs: 2 }));
+      assert.deepEqual(await findItem("msg_resp_find_in1"), message("msg_resp_find_in1", "question 1 of resp_find"));
+      assert.deepEqual(await findItem("msg_resp_find_out"), (await state.getResponse("resp_find"))?.output[0]);
+      const conversation = await state.createConversation({}, [message("msg_find_conv", "in a conversation")]);
+      assert.deepEqual(await findItem("msg_find_conv"), message("msg_find_conv", "in a conversation"));
+      assert.equal(await findItem("msg_nowhere"), undefined);
+      await state.deleteResponse("resp_find");
+      await state.deleteConversation(conversation.id);
+      assert.equal(await findItem("msg_resp_find_in1"), undefined, "deleted with its response");
+      assert.equal(await findItem("msg_find_conv"), undefined, "deleted with its conversation");
+    });
+
+    it("hands out copies: changing what was saved or read changes nothing stored", async () => {
+      const saved = response("resp_copy");
+      const savePromise = state.saveResponse(saved);
+      (saved.input[0] as StoredItem).item.id = "changed";
+      saved.response.status = "changed";
+      await savePromise;
+      const read = await state.getResponse("resp_copy");
+      assert.equal(read?.input[0]?.item.id, "msg_resp_copy_in0");
+      assert.equal(read?.response.status, "completed");
+      (read?.output[0] as StoredItem).item.id = "changed";
+      assert.equal((await state.getResponse("resp_copy"))?.output[0]?.item.id, "msg_resp_copy_out");
+      const history = await state.responseHistory("resp_copy");
+      (history?.[0] as StoredItem).item.id = "changed";
+      assert.equal((await state.responseHistory("resp_copy"))?.[0]?.item.id, "msg_resp_copy_in0");
+
+      const metadata = { k: "v" };
+      const items = [message("msg_copy", "copy")];
+      const conversationPromise = state.createConversation(metadata, items);
+      metadata.k = "changed";
+      (items[0] as StoredItem).item.id = "changed";
+      const conversation = await conversationPromise;
+      conversation.metadata.k = "changed too";
+      assert.deepEqual((await state.getConversation(conversation.id))?.metadata, { k: "v" });
+      assert.deepEqual(ids(await state.conversationItems(conversation.id)), ["msg_copy"]);
+      const item = await state.getConversationItem(conversation.id, "msg_copy");
+      (item as StoredItem).item.type = "changed";
+      const listed = await state.listConversationItems(conversation.id, { limit: 1, order: "asc" });
+      (listed?.data[0] as StoredItem).item.type = "changed";
+      assert.equal((await state.getConversationItem(conversation.id, "msg_copy"))?.item.type, "message");
+    });
+
+    it("a read made after a write was called sees it, even before the write is awaited", async () => {
+      const saving = state.saveResponse(response("resp_pending"));
+      const read = state.getResponse("resp_pending");
+      assert.equal((await read)?.id, "resp_pending");
+      await saving;
+      const conversation = await state.createConversation({}, []);
+      const adding = state.addConversationItems(conversation.id, [message("msg_pending", "p")]);
+      const listed = state.conversationItems(conversation.id);
+      assert.deepEqual(ids(await listed), ["msg_pending"]);
+      await adding;
+    });
+
+    it("keeps every write when many run at once", async () => {
+      const conversation = await state.createConversation({}, []);
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < 100; i++) {
+        writes.push(state.addConversationItems(conversation.id, [message(`msg_many${i}`, `n${i}`)]));
+        writes.push(state.saveResponse(response(`resp_many${i}`, { conversation: conversation.id })));
+      }
+      writes.push(state.updateConversation(conversation.id, { done: "yes" }));
+      await Promise.all(writes);
+      const items = await state.conversationItems(conversation.id);
+      assert.deepEqual(
+        ids(items),
+        Array.from({ length: 100 }, (_, i) => `msg_many${i}`),
+        "items appended in the order the calls were made",
+      );
+      const reads = await Promise.all(Array.from({ length: 100 }, (_, i) => state.getResponse(`resp_many${i}`)));
+      assert.equal(reads.filter((r) => r?.conversationId === conversation.id).length, 100);
+      assert.deepEqual((await state.getConversation(conversation.id))?.metadata, { done: "yes" });
+    });
+  });
+}
