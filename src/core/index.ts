@@ -6,3 +6,4 @@ export * from "./network-errors.js";
 export * from "./request.js";
 export * from "./result.js";
 export * from "./stream.js";
+export * from "./redact-secrets.js";

@@ -2,3 +2,4 @@ export { AnthropicProvider, type AnthropicProviderOptions } from "./anthropic-pr
 export { convertToAnthropicMessages } from "./convert-to-anthropic-messages.js";
 export { convertToAnthropicRequest } from "./convert-to-anthropic-request.js";
 export { parseAnthropicStream } from "./parse-anthropic-stream.js";
+export { anthropicStreamError, mapAnthropicError, mapAnthropicErrorResponse } from "./anthropic-error.js";

@@ -3,3 +3,4 @@ export { convertToOpenAIMessages } from "./convert-to-openai-messages.js";
 export { gatewayErrorFromOpenAIError } from "./openai-error-body.js";
 export { OpenAIProvider, type OpenAIProviderOptions } from "./openai-provider.js";
 export { readOpenAIChatStream } from "./read-openai-chat-stream.js";
+export { mapOpenAIError, mapOpenAIErrorResponse } from "./map-openai-error.js";
