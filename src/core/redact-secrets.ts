@@ -52,7 +52,8 @@ export function redactSecrets(text: string, extra?: Iterable<string | undefined>
   let out = text;
   if (extra !== undefined) {
     for (const secret of extra) {
-      if (secret !== undefined && secret.length >= MIN_SECRET_LENGTH && out.includes(secret)) out = out.replaceAll(secret, SECRET_MASK);
+      if (secret !== undefined && secret.length >= MIN_SECRET_LENGTH && out.includes(secret))
+        out = out.replaceAll(secret, SECRET_MASK);
     }
   }
   for (const secret of known) if (out.includes(secret)) out = out.replaceAll(secret, SECRET_MASK);

@@ -21,6 +21,8 @@ export async function startTandem(
     env?: NodeJS.ProcessEnv;
     /** Open an encrypted store in the test's data dir (request log, usage, egress audit, GET /v1/audit). Default false. */
     store?: boolean | { logContent?: boolean; secrets?: Record<string, string> };
+    /** Captures the server's log lines (info and up) here, as the JSON lines stdout would get. Default: no log. */
+    log?: string[];
   } = {},
 ): Promise<RunningTandem> {
   // Active health probes are off unless a test asks for them: a probe arriving mid-test would be
@@ -49,7 +51,9 @@ export async function startTandem(
     : undefined;
   const server = await buildServer({
     config,
-    logger: pino({ level: "silent" }),
+    logger: options.log
+      ? pino({ level: "info" }, { write: (line: string) => void options.log?.push(line) })
+      : pino({ level: "silent" }),
     clientKeys: options.clientKeys ?? [],
     env: options.env ?? {},
     ...(store && { store }),

@@ -1,2 +1,2 @@
-export { OllamaProvider } from "./ollama-provider.js";
 export { mapOllamaErrorResponse, mapOllamaStreamError } from "./map-ollama-error.js";
+export { OllamaProvider } from "./ollama-provider.js";

@@ -8,8 +8,8 @@ import {
 } from "../../core/index.js";
 import { bearerHeaders, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
 import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
-import { mapOllamaErrorResponse } from "./map-ollama-error.js";
 import { convertToOllamaChatRequest } from "./convert-to-ollama-chat-request.js";
+import { mapOllamaErrorResponse } from "./map-ollama-error.js";
 import { ollamaEmbedResponseSchema, ollamaTagsResponseSchema } from "./ollama-api.js";
 import { parseOllamaChatLines, parseOllamaChatStream } from "./parse-ollama-chat-stream.js";
 

@@ -60,7 +60,8 @@ export function mapOpenAIError(error: OpenAIErrorObjectWire | undefined, status:
   const byType = error?.type ? BY_TYPE[error.type] : undefined;
   const fallback: ErrorCode = httpStatus !== undefined ? codeForStatus(httpStatus) : "upstream_error";
   // A type only refines a status that agrees (a 500 with type invalid_request_error stays a server error).
-  const mapped = byType && (httpStatus === undefined || httpStatus < 500 || byType.code !== "invalid_request") ? byType : { code: fallback };
+  const mapped =
+    byType && (httpStatus === undefined || httpStatus < 500 || byType.code !== "invalid_request") ? byType : { code: fallback };
   if (mapped.code === "invalid_request" && code === undefined && CONTEXT_MESSAGE.test(error?.message ?? "")) {
     return { code: "context_length_exceeded" };
   }

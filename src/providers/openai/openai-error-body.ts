@@ -1,6 +1,5 @@
-import { GatewayError } from "../../core/index.js";
+import { errorExcerpt, GatewayError } from "../../core/index.js";
 import { ERROR_EXCERPT_CHARS } from "../http/index.js";
-import { errorExcerpt } from "../../core/index.js";
 import { mapOpenAIError } from "./map-openai-error.js";
 import type { OpenAIErrorObjectWire } from "./openai-chat-api.js";
 
