@@ -111,6 +111,20 @@ describe("secrets never leave through errors", () => {
     });
   }
 
+  it("cuts an upstream's error page to a short excerpt of its text", async () => {
+    const page = `<html><head><style>body { color: red }</style></head><body><h1>Bad Gateway</h1>${"<p>filler text</p>".repeat(20_000)}</body></html>`;
+    openai.script(() => ({ kind: "raw", status: 502, headers: { "content-type": "text/html" }, body: [page] }));
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "via-oa", messages: [{ role: "user", content: "hi" }] }),
+    });
+    const { error } = (await res.json()) as { error: { message: string } };
+    assert.equal(res.status, 502);
+    assert.match(error.message, /^Bad Gateway filler text/);
+    assert.ok(error.message.length <= 501, `${error.message.length} characters`);
+  });
+
   it("keeps keys out of the log, /v1/status, /metrics and every store row", async () => {
     assert.ok(log.length > 0, "the log was captured");
     assertNoKey("the log", log.join("\n"));
