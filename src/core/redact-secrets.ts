@@ -36,6 +36,8 @@ const SHAPES: readonly [RegExp, string][] = [
   // `*` too: upstreams echo keys half-masked (`sk-abc***xyz`), which still says too much.
   [/(?<![\w-])sk-(?:ant-)?[A-Za-z0-9_*-]{8,400}/g, SECRET_MASK],
   [/(?<![\w-])AIza[0-9A-Za-z_-]{30,40}/g, SECRET_MASK],
+  // Credentials in a URL's userinfo: https://user:secret@host/.
+  [/(\/\/)[^/\s:@]+:[^/\s@]+@/g, `$1${SECRET_MASK}@`],
   [/([?&](?:api[_-]?key|key|token|access_token|auth|sig|signature)=)[^&\s"'#<>]{4,}/gi, `$1${SECRET_MASK}`],
   [
     /\b((?:x-)?api[_-]?key|authorization|access[_-]?token|auth[_-]?token|secret|password|passwd)(["']?\s*[:=]\s*["']?)(?!Bearer\b|Basic\b)[^\s"'&,;<>]{6,}/gi,
