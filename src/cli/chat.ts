@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import { readSse } from "../providers/http/sse.js";
-import { authHeaders, describeFetchError, serverUrl } from "./client.js";
+import { authHeaders, clientKey, describeFetchError, fetchWithKey, serverUrl } from "./client.js";
 
 interface ChatOptions {
   url?: string;
@@ -16,10 +16,19 @@ type WireMessage = { role: "system" | "user" | "assistant"; content: string };
  */
 export async function chat(model: string | undefined, options: ChatOptions): Promise<number> {
   const url = serverUrl(options.url);
-  const headers = { "content-type": "application/json", ...authHeaders(options.key) };
+  let key = clientKey(options.key, "chat");
   let name = model;
   try {
-    name ??= await defaultModel(url, headers);
+    // The model list first: it names the default model, and a 401 there is the moment to ask for a key.
+    const listed = await fetchWithKey((headers) => fetch(`${url}/v1/models`, { headers }), key, url);
+    key = listed.key;
+    if (listed.res.status === 401) {
+      process.stderr.write(
+        "tandem chat: the server wants an API key: set TANDEM_API_KEY (or type it when asked on a terminal)\n",
+      );
+      return 1;
+    }
+    name ??= await defaultModel(listed.res);
   } catch (err) {
     process.stderr.write(`tandem chat: ${describeFetchError(url, err)}\n`);
     return 1;
@@ -28,6 +37,7 @@ export async function chat(model: string | undefined, options: ChatOptions): Pro
     process.stderr.write("tandem chat: the server has no models; see the README to add a provider\n");
     return 1;
   }
+  const headers = { "content-type": "application/json", ...authHeaders(key) };
   const interactive = process.stdin.isTTY === true;
   const history: WireMessage[] = options.system ? [{ role: "system", content: options.system }] : [];
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
@@ -69,8 +79,7 @@ export async function chat(model: string | undefined, options: ChatOptions): Pro
   return status;
 }
 
-async function defaultModel(url: string, headers: Record<string, string>): Promise<string | undefined> {
-  const res = await fetch(`${url}/v1/models`, { headers });
+async function defaultModel(res: Response): Promise<string | undefined> {
   const body = (await res.json()) as { data?: { id: string }[] };
   const ids = (body.data ?? []).map((m) => m.id);
   return ids.includes("auto") ? "auto" : ids[0];

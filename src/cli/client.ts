@@ -1,3 +1,5 @@
+import { canPrompt, type PromptIo, promptHidden } from "./prompt-hidden.js";
+
 /** Where the CLI's client commands find the server: --url, else TANDEM_URL, else the default bind. */
 export function serverUrl(option: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   if (option) return option.replace(/\/+$/, "");
@@ -6,9 +8,45 @@ export function serverUrl(option: string | undefined, env: NodeJS.ProcessEnv = p
   return `http://${host.includes(":") ? `[${host}]` : host}:${env.TANDEM_PORT ?? "1337"}`;
 }
 
-export function authHeaders(key: string | undefined, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const k = key ?? env.TANDEM_API_KEY;
-  return k ? { authorization: `Bearer ${k}` } : {};
+export function authHeaders(key: string | undefined): Record<string, string> {
+  return key ? { authorization: `Bearer ${key}` } : {};
+}
+
+/**
+ * The client key a command sends: TANDEM_API_KEY, or `--key`, which still works but any user of the
+ * machine can read a command line (`ps`), so it earns a warning.
+ */
+export function clientKey(
+  option: string | undefined,
+  command: string,
+  env: NodeJS.ProcessEnv = process.env,
+  stderr: { write(text: string): unknown } = process.stderr,
+): string | undefined {
+  if (option !== undefined) {
+    stderr.write(
+      `tandem ${command}: warning: --key is visible to other users of this machine (ps); set TANDEM_API_KEY instead, or leave it out to be asked\n`,
+    );
+    return option;
+  }
+  return env.TANDEM_API_KEY || undefined;
+}
+
+/**
+ * Sends a request with the client key; when the server answers 401 and stdin is a terminal, asks for
+ * the key (hidden) and sends it once more. Returns the answer and the key that got it.
+ */
+export async function fetchWithKey(
+  send: (headers: Record<string, string>) => Promise<Response>,
+  key: string | undefined,
+  url: string,
+  io: PromptIo = { stdin: process.stdin, stderr: process.stderr },
+): Promise<{ res: Response; key: string | undefined }> {
+  const res = await send(authHeaders(key));
+  if (res.status !== 401 || !canPrompt(io)) return { res, key };
+  await res.body?.cancel();
+  const typed = (await promptHidden(io, `API key for tandem at ${url} (input hidden): `)).trim();
+  if (!typed) return { res: await send(authHeaders(key)), key };
+  return { res: await send(authHeaders(typed)), key: typed };
 }
 
 /** A friendlier message when the server is not there. */

@@ -6,6 +6,8 @@ import { type Keychain, KeychainError, maskKey, osKeychain } from "../secrets/in
 import { DATABASE_FILE, DATABASE_KEY_ACCOUNT, openDataStore, StoreError } from "../store/index.js";
 import { type CommandIo, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, processIo } from "./command-io.js";
 
+import { InterruptedError, promptHidden } from "./prompt-hidden.js";
+
 /** What the keys commands read and write: the process's own unless a test passes its own. */
 export interface KeysCommandIo extends CommandIo {
   /** The key is read from here: a hidden prompt when it is a terminal, else everything piped in. */
@@ -210,52 +212,7 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** Reads a line on a terminal without echoing it: raw mode, so the key never appears on screen. */
-function promptHidden(io: KeysCommandIo, prompt: string): Promise<string> {
-  const stdin = io.stdin;
-  io.stderr.write(prompt);
-  stdin.setRawMode?.(true);
-  stdin.setEncoding("utf8");
-  stdin.resume();
-  return new Promise((resolvePromise, reject) => {
-    let value = "";
-    let inEscape = false;
-    const finish = (error?: Error) => {
-      stdin.off("data", onData);
-      stdin.setRawMode?.(false);
-      stdin.pause();
-      io.stderr.write("\n");
-      if (error) reject(error);
-      else resolvePromise(value);
-    };
-    const onData = (chunk: string | Buffer) => {
-      for (const ch of chunk.toString()) {
-        if (inEscape) {
-          // Skip the rest of an escape sequence (arrow keys, bracketed paste markers): it ends with a letter or ~.
-          if (/[A-Za-z~]/.test(ch)) inEscape = false;
-          continue;
-        }
-        if (ch === "\r" || ch === "\n") return finish();
-        if (ch === "\u0003") return finish(new InterruptedError());
-        if (ch === "\u0004") {
-          if (value === "") return finish();
-          continue;
-        }
-        if (ch === "\u001b") inEscape = true;
-        else if (ch === "\u007f" || ch === "\b") value = value.slice(0, -1);
-        else if (ch >= " ") value += ch;
-      }
-    };
-    stdin.on("data", onData);
-  });
-}
-
 class UsageError extends Error {}
-class InterruptedError extends Error {
-  constructor() {
-    super("interrupted");
-  }
-}
 
 /** `--data-dir`, else the data dir the config resolves (TANDEM_DATA_DIR, the file's `dataDir`, the default). */
 async function dataDir(io: KeysCommandIo, opts: DataDirOptions): Promise<string> {

@@ -46,7 +46,7 @@ program
   .description("chat with a model through the running server, streaming (like `ollama run`)")
   .argument("[model]", "a target (provider/model) or route; default: auto, else the first model")
   .option("--url <url>", "server URL (TANDEM_URL; default http://127.0.0.1:1337)")
-  .option("--key <key>", "client API key (TANDEM_API_KEY)")
+  .option("--key <key>", "client API key; prefer TANDEM_API_KEY (--key shows in ps); asked for on a terminal when needed")
   .option("-s, --system <prompt>", "system prompt")
   .action(async (model: string | undefined, opts: { url?: string; key?: string; system?: string }) => {
     process.exitCode = await chat(model, opts);
@@ -56,7 +56,7 @@ program
   .command("status")
   .description("show what the running server's providers, targets and routes are doing")
   .option("--url <url>", "server URL (TANDEM_URL; default http://127.0.0.1:1337)")
-  .option("--key <key>", "client API key (TANDEM_API_KEY)")
+  .option("--key <key>", "client API key; prefer TANDEM_API_KEY (--key shows in ps); asked for on a terminal when needed")
   .option("--json", "print the raw JSON of /v1/status")
   .action(async (opts: { url?: string; key?: string; json?: boolean }) => {
     process.exitCode = await status(opts);

@@ -1,4 +1,4 @@
-import { authHeaders, describeFetchError, serverUrl } from "./client.js";
+import { clientKey, describeFetchError, fetchWithKey, serverUrl } from "./client.js";
 
 interface StatusBody {
   version: string;
@@ -37,7 +37,8 @@ export async function status(options: { url?: string; key?: string; json?: boole
   const url = serverUrl(options.url);
   let body: StatusBody;
   try {
-    const res = await fetch(`${url}/v1/status`, { headers: authHeaders(options.key) });
+    const key = clientKey(options.key, "status");
+    const { res } = await fetchWithKey((headers) => fetch(`${url}/v1/status`, { headers }), key, url);
     if (!res.ok) {
       process.stderr.write(`tandem status: ${res.status} ${await res.text()}\n`);
       return 1;

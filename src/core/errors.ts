@@ -4,6 +4,9 @@
  * upstream's status is being passed on.
  */
 
+import { ABORT_CODES, NETWORK_FAILURE_CODES, TIMEOUT_CODES, TLS_FAILURE_CODES } from "./network-errors.js";
+import { cleanErrorText } from "./redact-secrets.js";
+
 export type ErrorCode =
   | "invalid_request" // 400: bad JSON, bad field, unsupported value
   | "context_length_exceeded" // 400: the conversation does not fit the model
@@ -108,7 +111,10 @@ export class GatewayError extends Error {
   readonly reason: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Every message is cleaned as it is made: whatever built it (an upstream's error body, a stream
+    // parser, a URL in a network error), no key and no home directory can reach a client, a log line,
+    // /v1/status or the store through it.
+    super(cleanErrorText(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = options.status ?? STATUS[code];
     this.param = options.param;
@@ -118,30 +124,39 @@ export class GatewayError extends Error {
     this.reason = options.reason;
   }
 
-  /** Normalises anything thrown into a GatewayError; never throws. */
+  /**
+   * Normalises anything thrown into a GatewayError; never throws. Decided on structured fields only
+   * (the error's name and code, never its message): aborts are `canceled`, time limits `timeout`,
+   * the network failures of network-errors.ts `unavailable`; anything else thrown inside tandem
+   * (a TypeError, a RangeError, Node's `ERR_INVALID_ARG_TYPE`) is `internal`: not retried, and
+   * never held against a target, its breaker or a key (see router/failover-policy.ts).
+   */
   static from(err: unknown): GatewayError {
     if (err instanceof GatewayError) return err;
     if (err instanceof Error) {
-      const code = (err as { code?: unknown }).code;
-      if (err.name === "AbortError" || code === "ABORT_ERR" || code === "UND_ERR_ABORTED") {
+      const code = codeOf(err) ?? codeOf(err.cause);
+      if (err.name === "AbortError" || (code !== undefined && ABORT_CODES.has(code))) {
         return new GatewayError("canceled", "The request was canceled", { cause: err });
       }
-      if (
-        err.name === "TimeoutError" ||
-        code === "UND_ERR_CONNECT_TIMEOUT" ||
-        code === "UND_ERR_HEADERS_TIMEOUT" ||
-        code === "UND_ERR_BODY_TIMEOUT"
-      ) {
-        return new GatewayError("timeout", `Upstream timed out (${String(code ?? err.name)})`, { cause: err });
+      if (err.name === "TimeoutError" || (code !== undefined && TIMEOUT_CODES.has(code))) {
+        return new GatewayError("timeout", `Upstream timed out (${code ?? err.name})`, { cause: err });
       }
-      if (typeof code === "string" && (code.startsWith("UND_ERR") || code.startsWith("E"))) {
+      if (code !== undefined && NETWORK_FAILURE_CODES.has(code)) {
         // Connection refused/reset, DNS failure, socket closed mid-body: the upstream is unreachable.
         return new GatewayError("unavailable", `Upstream unreachable (${code})`, { cause: err });
       }
-      return new GatewayError("internal", err.message || "Internal error", { cause: err });
+      if (code !== undefined && TLS_FAILURE_CODES.has(code)) {
+        return new GatewayError("unavailable", `Upstream TLS failure (${code})`, { cause: err, retryable: false });
+      }
+      return new GatewayError("internal", (err.message || "Internal error").slice(0, 1000), { cause: err });
     }
-    return new GatewayError("internal", String(err));
+    return new GatewayError("internal", String(err).slice(0, 1000), { cause: err });
   }
+}
+
+function codeOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return typeof code === "string" ? code : undefined;
 }
 
 export function isGatewayError(err: unknown): err is GatewayError {

@@ -1,11 +1,21 @@
+/**
+ * The one allow-list of error codes that mean the network failed, not tandem and not the upstream's
+ * answer. `GatewayError.from` makes these `unavailable` (retryable, counted against the target);
+ * any other code thrown inside tandem (`ERR_INVALID_ARG_TYPE`, `UND_ERR_INVALID_ARG`...) is a bug
+ * or a bad input of ours, `internal`, never retried and never held against a target.
+ */
+
 /** Error codes (errno and undici) that mean no connection to the upstream was made: no byte of a request left. */
 export const CONNECT_FAILURE_CODES: ReadonlySet<string> = new Set([
   "ECONNREFUSED",
   "ENOTFOUND",
   "EAI_AGAIN",
+  "EAI_FAIL",
   "ENETUNREACH",
   "ENETDOWN",
   "EHOSTUNREACH",
+  "EHOSTDOWN",
+  "EADDRNOTAVAIL",
   "UND_ERR_CONNECT_TIMEOUT",
 ]);
 
@@ -13,6 +23,38 @@ export const CONNECT_FAILURE_CODES: ReadonlySet<string> = new Set([
 export const NETWORK_FAILURE_CODES: ReadonlySet<string> = new Set([
   ...CONNECT_FAILURE_CODES,
   "ECONNRESET",
+  "ECONNABORTED",
+  "ENETRESET",
+  "EPIPE",
   "ETIMEDOUT",
   "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "ERR_STREAM_PREMATURE_CLOSE",
 ]);
+
+/**
+ * TLS failures: the upstream cannot be reached safely (a bad or expired certificate, HTTPS to a
+ * plain-HTTP port). About the target, so they count against it, but trying again in a moment will
+ * not help.
+ */
+export const TLS_FAILURE_CODES: ReadonlySet<string> = new Set([
+  "EPROTO",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+]);
+
+/** Codes of time limits that ran out on the way to or from the upstream. */
+export const TIMEOUT_CODES: ReadonlySet<string> = new Set([
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+]);
+
+/** Codes of an abort (ours, or the client's that we passed on). */
+export const ABORT_CODES: ReadonlySet<string> = new Set(["ABORT_ERR", "UND_ERR_ABORTED"]);

@@ -1,4 +1,4 @@
-import { GatewayError } from "../core/index.js";
+import { GatewayError, rememberSecret } from "../core/index.js";
 import { VERSION } from "../version.js";
 
 export const DEFAULT_HF_ENDPOINT = "https://huggingface.co";
@@ -33,7 +33,10 @@ export function resolveHubConnection(options: HubOptions = {}): HubConnection {
     throw new GatewayError("invalid_request", `the Hugging Face endpoint '${endpoint}' is not http(s) (check HF_ENDPOINT)`);
   }
   const token = options.token ?? (env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined);
-  return { endpoint, token: token?.trim() || undefined };
+  const trimmed = token?.trim() || undefined;
+  // A hub token is a key like any other: no error message may show it.
+  rememberSecret(trimmed);
+  return { endpoint, token: trimmed };
 }
 
 const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;

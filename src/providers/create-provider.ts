@@ -1,4 +1,5 @@
 import type { ProviderConfig } from "../config/index.js";
+import { rememberSecret } from "../core/index.js";
 import { KeyPool, type KeySources, parseKeyRef } from "../secrets/index.js";
 import { AnthropicProvider } from "./anthropic/index.js";
 import { KeyRotation } from "./key-rotation.js";
@@ -6,6 +7,9 @@ import { LlamaCppProvider } from "./llamacpp/index.js";
 import { OllamaProvider } from "./ollama/index.js";
 import { OpenAIProvider } from "./openai/index.js";
 import type { Provider } from "./provider.js";
+
+/** Header names whose values are credentials. */
+const SECRET_HEADER = /auth|key|token|secret|cookie|session|signature|password/i;
 
 /** A provider built from config, or the reason it cannot run in this build. */
 export type ProviderSlot =
@@ -46,6 +50,10 @@ export function createProvider(name: string, config: ProviderConfig, options: Cr
       env,
     });
     return { name, config, provider, keys: new KeyPool([], env) };
+  }
+  // Configured headers that carry credentials (a gateway's own key, a proxy's token) are secrets too.
+  for (const [name, value] of Object.entries(config.headers ?? {})) {
+    if (SECRET_HEADER.test(name)) rememberSecret(value.replace(/^(Bearer|Basic)\s+/i, ""));
   }
   const keys = new KeyPool(
     config.apiKeys.map((ref) => parseKeyRef(ref)).filter((r) => r !== undefined),

@@ -44,10 +44,12 @@ export class KeyRotation {
   }
 
   #rest(key: string, error: GatewayError): void {
-    const ms = error.code === "rate_limited" ? (error.retryAfterMs ?? RATE_LIMITED_MS) : REFUSED_MS;
+    // A spent quota (rate_limited, not retryable) will not come back in seconds: it rests like a refused key.
+    const briefly = error.code === "rate_limited" && error.retryable;
+    const ms = briefly ? (error.retryAfterMs ?? RATE_LIMITED_MS) : REFUSED_MS;
     this.#restingUntil.set(key, Date.now() + ms);
     // A refused key may have been replaced in the keychain or the store: read the keys again.
-    if (error.code !== "rate_limited") this.pool.forget();
+    if (!briefly) this.pool.forget();
     this.onRotate?.(error.code);
   }
 
@@ -112,7 +114,11 @@ export class KeyRotation {
   }
 }
 
-/** Failures that are about the key, not the request: another key may well succeed. */
+/**
+ * Failures that are about the key, not the request: another key may well succeed. Decided on the
+ * error's code, which GatewayError.from and the providers' error mappings set from structured fields:
+ * tandem's own internal failures and a client's bad request never mark a key.
+ */
 function rotates(error: GatewayError): boolean {
   return error.code === "authentication" || error.code === "permission_denied" || error.code === "rate_limited";
 }

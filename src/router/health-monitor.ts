@@ -61,6 +61,8 @@ export class HealthMonitor {
       this.#results.set(name, { healthy: true, at: new Date().toISOString(), ms: Math.round(performance.now() - startedAt) });
     } catch (err) {
       const error = GatewayError.from(err);
+      // tandem failing inside its own probe says nothing about the upstream: no verdict this round.
+      if (error.code === "internal") return;
       this.#results.set(name, {
         healthy: false,
         at: new Date().toISOString(),

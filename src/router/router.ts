@@ -859,10 +859,15 @@ export class Router implements Gateway {
     }
   }
 
+  /**
+   * Records a failed attempt. Only failures that say something about the target (countsAgainstTarget)
+   * reach its stats (error rate and last error in /v1/status): a client's bad request or tandem's own
+   * internal failure must not make a working target look sick.
+   */
   #failed(target: string, error: GatewayError): void {
-    if (error.code === "canceled") return;
-    this.#stats.failure(target, error);
+    if (error.code === "canceled" || error.code === "internal") return;
     this.#metrics.upstreamErrors.inc({ target, code: error.code });
+    if (countsAgainstTarget(error)) this.#stats.failure(target, error);
   }
 
   async embed(request: EmbedRequest, context: RequestContext) {

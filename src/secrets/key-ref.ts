@@ -1,4 +1,4 @@
-import { GatewayError } from "../core/index.js";
+import { GatewayError, rememberSecret } from "../core/index.js";
 import { type Keychain, KeychainError, osKeychain } from "./keychain.js";
 
 /** A reference to a secret: `env:NAME`, `keychain:NAME` or `store:NAME`. Never the secret itself. */
@@ -184,7 +184,11 @@ export class KeyPool {
       try {
         const key = await resolveKeyRef(ref, this.#env, this.#sources);
         if (key === undefined) tried.push(`${formatKeyRef(ref)}: not set`);
-        else if (!keys.includes(key)) keys.push(key);
+        else if (!keys.includes(key)) {
+          // From now on, no error message can show it (see core/redact-secrets.ts).
+          rememberSecret(key);
+          keys.push(key);
+        }
       } catch (err) {
         if (!(err instanceof KeyUnavailableError)) throw err;
         tried.push(err.message);
@@ -205,7 +209,10 @@ export class KeyPool {
     for (const ref of this.refs) {
       try {
         const key = await resolveKeyRef(ref, this.#env, this.#sources);
-        if (key !== undefined) return { key, tried };
+        if (key !== undefined) {
+          rememberSecret(key);
+          return { key, tried };
+        }
         tried.push(`${formatKeyRef(ref)}: not set`);
       } catch (err) {
         // One unreadable source must not hide the next reference, which may well resolve.

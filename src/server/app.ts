@@ -12,6 +12,7 @@ import { Catalog } from "../router/catalog.js";
 import { HealthMonitor } from "../router/health-monitor.js";
 import { Router } from "../router/router.js";
 import type { BackgroundStore } from "../store/index.js";
+import { loggableError } from "../telemetry/loggable-error.js";
 import { Metrics } from "../telemetry/metrics.js";
 import { TargetStats } from "../telemetry/target-stats.js";
 import { parseAuditQuery } from "./audit-query.js";
@@ -201,7 +202,8 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     const error =
       (err as { code?: string }).code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" ? unsupportedMediaType(request) : toGatewayError(err);
     requestRecord(request).error = error;
-    if (error.code === "internal") logger.error({ err }, "internal error");
+    // Cleaned: what an internal error wraps may quote an upstream's text or a path.
+    if (error.code === "internal") logger.error({ err: loggableError(err) }, "internal error");
     const rendered = dialectFor(request).renderError(
       error.code === "internal" ? new GatewayError("internal", "Internal error in tandem (see the server log)") : error,
     );

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
+import { rememberSecret } from "../core/index.js";
 
 /** Checks client keys in constant time (keys are hashed first, so their lengths do not leak either). */
 export class ClientAuth {
@@ -7,6 +8,8 @@ export class ClientAuth {
 
   constructor(keys: readonly string[]) {
     this.#digests = keys.map(digest);
+    // Client keys are secrets too: no error message may show one.
+    for (const key of keys) rememberSecret(key);
   }
 
   get enabled(): boolean {

@@ -1,3 +1,4 @@
+import { redactSecrets } from "../core/index.js";
 import type { Catalog } from "../router/catalog.js";
 import type { BreakerState } from "../router/circuit-breaker.js";
 import type { HealthMonitor } from "../router/health-monitor.js";
@@ -63,7 +64,8 @@ export function statusSnapshot({ catalog, stats, health, breakerState, startedAt
     providers: [...catalog.slots.values()].map((slot) => ({
       name: slot.name,
       kind: slot.config.kind,
-      baseUrl: "baseUrl" in slot.config ? slot.config.baseUrl : undefined,
+      // A base URL may carry credentials (https://user:key@proxy, ?key=...): shown without them.
+      baseUrl: "baseUrl" in slot.config ? redactSecrets(slot.config.baseUrl) : undefined,
       available: slot.provider !== undefined,
       ...(slot.provider ? {} : { reason: slot.unavailable }),
       probe: health.result(slot.name) ?? null,

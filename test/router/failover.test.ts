@@ -126,7 +126,18 @@ describe("router failover", () => {
   });
 
   it("moves on at once, without retrying, when the conversation does not fit the first target", async () => {
-    a.script(() => ({ kind: "error", status: 400, message: "This model's maximum context length is 8192 tokens" }));
+    a.script(() => ({
+      kind: "error",
+      status: 400,
+      body: {
+        error: {
+          message: "This model's maximum context length is 8192 tokens",
+          type: "invalid_request_error",
+          param: "messages",
+          code: "context_length_exceeded",
+        },
+      },
+    }));
     const { data } = await ask("auto");
     assert.equal(data.choices[0]?.message.content, "from b");
     assert.equal(chatPosts(a), 1);

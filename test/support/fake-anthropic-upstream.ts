@@ -8,7 +8,16 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FakeReply, FakeToolCall, FakeUpstream, RecordedRequest } from "./fake-upstream.js";
+import {
+  asksForStream,
+  type EchoShape,
+  echoedCredentials,
+  echoHtmlPage,
+  type FakeReply,
+  type FakeToolCall,
+  type FakeUpstream,
+  type RecordedRequest,
+} from "./fake-upstream.js";
 
 /** Replies only this fake knows, beyond the shared FakeReply contract. */
 export type AnthropicFakeReply =
@@ -17,6 +26,8 @@ export type AnthropicFakeReply =
   | { kind: "stream_error"; chunks: string[]; errorType: string; message?: string }
   /** A raw SSE body sent as is (recorded fixtures). */
   | { kind: "sse"; body: string }
+  /** Exactly this body with this status and content type (an HTML page from a proxy, a JSON error in a 200). */
+  | { kind: "raw"; body: string; status?: number; contentType?: string }
   /** Sends message_start and these chunks, then keeps the connection open until the client goes away. */
   | { kind: "hang"; chunks: string[] };
 
@@ -79,6 +90,28 @@ function splitText(text: string, size = 4): string[] {
   const out: string[] = [];
   for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
   return out.length > 0 ? out : [""];
+}
+
+/** Echo mode (see EchoShape): an Anthropic-style error that quotes the request's x-api-key. */
+export function anthropicEchoReply(shape: EchoShape, request: RecordedRequest): AnthropicFakeReply {
+  const { key, sentence } = echoedCredentials(request);
+  switch (shape) {
+    case "json":
+      return { kind: "error", status: 401, body: errorBody("authentication_error", sentence) };
+    case "rate_limit":
+      return {
+        kind: "error",
+        status: 429,
+        headers: { "retry-after": "0" },
+        body: errorBody("rate_limit_error", `Rate limit for key ${key}. ${sentence}`),
+      };
+    case "html":
+      return { kind: "raw", status: 502, contentType: "text/html", body: echoHtmlPage(sentence) };
+    case "stream":
+      return asksForStream(request, false)
+        ? { kind: "stream_error", chunks: ["Hel"], errorType: "api_error", message: sentence }
+        : { kind: "raw", body: JSON.stringify(errorBody("api_error", sentence)) };
+  }
 }
 
 export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
@@ -206,6 +239,10 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
         return;
       case "sse":
         startStream(res);
+        res.end(r.body);
+        return;
+      case "raw":
+        res.writeHead(r.status ?? 200, { "content-type": r.contentType ?? "application/json" });
         res.end(r.body);
         return;
       case "hang":

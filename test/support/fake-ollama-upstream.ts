@@ -8,7 +8,16 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FakeReply, FakeToolCall, FakeUpstream, RecordedRequest } from "./fake-upstream.js";
+import {
+  asksForStream,
+  type EchoShape,
+  echoedCredentials,
+  echoHtmlPage,
+  type FakeReply,
+  type FakeToolCall,
+  type FakeUpstream,
+  type RecordedRequest,
+} from "./fake-upstream.js";
 
 /** Replies only this fake understands, beyond the shared FakeReply kinds. */
 export type FakeOllamaReply =
@@ -49,6 +58,28 @@ const DURATIONS = {
   prompt_eval_duration: 342546000,
   eval_duration: 4535599000,
 };
+
+/** Echo mode (see EchoShape): an Ollama-style `{"error"}` that quotes the request's Authorization header. */
+export function ollamaEchoReply(shape: EchoShape, request: RecordedRequest): FakeOllamaReply {
+  const { key, sentence } = echoedCredentials(request);
+  switch (shape) {
+    case "json":
+      return { kind: "error", status: 401, body: { error: `unauthorized: ${sentence}` } };
+    case "rate_limit":
+      return {
+        kind: "error",
+        status: 429,
+        headers: { "retry-after": "0" },
+        body: { error: `too many requests for ${key}. ${sentence}` },
+      };
+    case "html":
+      return { kind: "raw", status: 502, contentType: "text/html", body: echoHtmlPage(sentence) };
+    case "stream":
+      return asksForStream(request, true)
+        ? { kind: "stream_error", chunks: ["Hel"], message: sentence }
+        : { kind: "raw", contentType: "application/json", body: JSON.stringify({ error: sentence }) };
+  }
+}
 
 export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<FakeOllamaUpstream> {
   const models = options.models ?? ["llama3.2:latest", "nomic-embed-text:latest"];

@@ -7,7 +7,16 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FakeReply, FakeToolCall, FakeUpstream, RecordedRequest } from "./fake-upstream.js";
+import {
+  asksForStream,
+  type EchoShape,
+  echoedCredentials,
+  echoHtmlPage,
+  type FakeReply,
+  type FakeToolCall,
+  type FakeUpstream,
+  type RecordedRequest,
+} from "./fake-upstream.js";
 
 export interface FakeOpenAIOptions {
   /** Model ids the fake serves; a request naming another gets OpenAI's 404 `model_not_found`. Default `["gpt-4o-mini", "text-embedding-3-small"]`. */
@@ -71,6 +80,54 @@ export function openAIErrorBody(status: number, message?: string): { error: Reco
     error: { message: `HTTP ${status}`, type: status >= 500 ? "server_error" : "invalid_request_error", param: null, code: null },
   };
   return { error: { ...template.error, ...(message !== undefined && { message }) } };
+}
+
+/** Echo mode (see EchoShape): an OpenAI-style error that quotes the request's key and Authorization header. */
+export function openAIEchoReply(shape: EchoShape, request: RecordedRequest): FakeReply | FakeOpenAIRawReply {
+  const { key, sentence } = echoedCredentials(request);
+  switch (shape) {
+    case "json":
+      return {
+        kind: "error",
+        status: 401,
+        body: { error: { message: sentence, type: "invalid_request_error", param: null, code: "invalid_api_key" } },
+      };
+    case "rate_limit":
+      return {
+        kind: "error",
+        status: 429,
+        headers: { "retry-after": "0" },
+        body: {
+          error: {
+            message: `Rate limit reached for key ${key}. ${sentence}`,
+            type: "requests",
+            param: null,
+            code: "rate_limit_exceeded",
+          },
+        },
+      };
+    case "html":
+      return {
+        kind: "raw",
+        status: 502,
+        headers: { "content-type": "text/html; charset=utf-8" },
+        body: [echoHtmlPage(sentence)],
+      };
+    case "stream": {
+      const error = { error: { message: sentence, type: "server_error", param: null, code: null } };
+      if (!asksForStream(request, false)) {
+        return { kind: "raw", headers: { "content-type": "application/json" }, body: [JSON.stringify(error)] };
+      }
+      const first = {
+        id: "chatcmpl-echo",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: "m",
+        choices: [{ index: 0, delta: { role: "assistant", content: "Hel" }, finish_reason: null }],
+      };
+      return { kind: "raw", body: sseFrames([JSON.stringify(first), JSON.stringify(error)]) };
+    }
+  }
 }
 
 export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAIUpstream> {

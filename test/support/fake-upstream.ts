@@ -52,3 +52,36 @@ export interface FakeUpstream {
   script(fn: FakeScript): void;
   close(): Promise<void>;
 }
+
+/**
+ * Echo mode: the ways a careless upstream (or a proxy in front of it) quotes a request's credentials
+ * back in its errors: a JSON error body, an HTML error page, an error inside a 200 stream (SSE
+ * `error` event, NDJSON `{"error"}` line, or the error object of a whole 200 answer), and a 429 with
+ * Retry-After. Each fake has an `*EchoReply(shape, request)` that answers that way.
+ */
+export type EchoShape = "json" | "html" | "stream" | "rate_limit";
+
+export const ECHO_SHAPES: readonly EchoShape[] = ["json", "html", "stream", "rate_limit"];
+
+/** The credential a request carried (Authorization or x-api-key) and a sentence quoting it twice. */
+export function echoedCredentials(request: RecordedRequest): { key: string; header: string; sentence: string } {
+  const authorization = request.headers.authorization;
+  const apiKey = request.headers["x-api-key"];
+  const header =
+    typeof authorization === "string"
+      ? `Authorization: ${authorization}`
+      : `x-api-key: ${typeof apiKey === "string" ? apiKey : ""}`;
+  const key = typeof authorization === "string" ? authorization.replace(/^Bearer\s+/i, "") : String(apiKey ?? "");
+  return { key, header, sentence: `Incorrect API key provided: ${key}. The request said '${header}'.` };
+}
+
+/** An HTML error page (a proxy's) that quotes the sentence. */
+export function echoHtmlPage(sentence: string): string {
+  return `<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1><p>${sentence}</p><pre>${sentence}</pre></body></html>`;
+}
+
+/** Whether a recorded chat request asked for a stream (Ollama streams unless told not to). */
+export function asksForStream(request: RecordedRequest, byDefault: boolean): boolean {
+  const stream = (request.body as { stream?: unknown } | undefined)?.stream;
+  return typeof stream === "boolean" ? stream : byDefault;
+}

@@ -24,6 +24,8 @@ export async function startTandem(
     store?: boolean | { logContent?: boolean; secrets?: Record<string, string> };
     /** Where responses and conversations are kept (a test can seed or inspect it). Default: the server's own, in memory. */
     state?: StateStore;
+    /** Captures the server's log lines (info and up) here, as the JSON lines stdout would get. Default: no log. */
+    log?: string[];
   } = {},
 ): Promise<RunningTandem> {
   // Active health probes are off unless a test asks for them: a probe arriving mid-test would be
@@ -52,7 +54,9 @@ export async function startTandem(
     : undefined;
   const server = await buildServer({
     config,
-    logger: pino({ level: "silent" }),
+    logger: options.log
+      ? pino({ level: "info" }, { write: (line: string) => void options.log?.push(line) })
+      : pino({ level: "silent" }),
     clientKeys: options.clientKeys ?? [],
     env: options.env ?? {},
     ...(store && { store }),

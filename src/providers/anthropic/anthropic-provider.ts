@@ -4,11 +4,13 @@ import {
   lazyStream,
   type ProviderChatRequest,
   type ProviderEmbedRequest,
+  rememberSecret,
   type StreamEvent,
 } from "../../core/index.js";
 import { readSseBatches, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
 import type { ApiKeySource, ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
 import { ModelListSchema } from "./anthropic-api.js";
+import { mapAnthropicErrorResponse } from "./anthropic-error.js";
 import { convertToAnthropicRequest } from "./convert-to-anthropic-request.js";
 import { parseAnthropicStream } from "./parse-anthropic-stream.js";
 import { readAnthropicMessage } from "./read-anthropic-message.js";
@@ -44,7 +46,11 @@ export class AnthropicProvider implements Provider {
     this.#headers = options.headers ?? {};
     this.#version = options.anthropicVersion ?? "2023-06-01";
     this.#defaultMaxTokens = options.defaultMaxTokens ?? 4096;
-    this.#client = new UpstreamClient(options.baseUrl, { target: options.id, connectTimeoutMs: options.connectTimeoutMs });
+    this.#client = new UpstreamClient(options.baseUrl, {
+      target: options.id,
+      connectTimeoutMs: options.connectTimeoutMs,
+      mapError: mapAnthropicErrorResponse,
+    });
   }
 
   chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
@@ -107,6 +113,8 @@ export class AnthropicProvider implements Provider {
   /** `chosen`: the key rotation's pick for this request (model lists and probes take the source's). */
   async #requestHeaders(chosen?: string): Promise<Record<string, string>> {
     const key = chosen ?? (await this.#apiKey());
+    // Whatever the key's source, an upstream that echoes it in an error cannot pass it on.
+    rememberSecret(key);
     return {
       "anthropic-version": this.#version,
       ...(key !== undefined ? { "x-api-key": key } : {}),

@@ -1,3 +1,4 @@
+import { rememberSecret } from "../../core/index.js";
 import type { ApiKeySource } from "../provider.js";
 
 /**
@@ -12,5 +13,7 @@ export async function bearerHeaders(
   chosen?: string,
 ): Promise<Record<string, string>> {
   const key = chosen ?? (await apiKey());
+  // Whatever the key's source, an upstream that echoes it in an error cannot pass it on.
+  rememberSecret(key);
   return key ? { ...extra, authorization: `Bearer ${key}` } : { ...extra };
 }

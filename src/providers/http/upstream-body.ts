@@ -8,7 +8,8 @@ const DRAIN_LIMIT = 64 * 1024;
 /**
  * What a failure while reading an upstream's streamed answer means: our own abort is `canceled`;
  * a GatewayError (an error event the parser found) stands; a malformed line or a body that broke off
- * (socket reset, truncated chunked encoding) is the upstream's `upstream_error`, not an unreachable host.
+ * (socket reset, truncated chunked encoding) is the upstream's `upstream_error`, not an unreachable host;
+ * tandem's own failure (a TypeError in a parser) stays `internal`.
  */
 export function streamFailure(err: unknown, signal: AbortSignal, target: string): GatewayError {
   if (signal.aborted) return new GatewayError("canceled", "The request was canceled", { target, cause: err });
@@ -20,7 +21,8 @@ export function streamFailure(err: unknown, signal: AbortSignal, target: string)
     });
   }
   const error = GatewayError.from(err);
-  if (error.code === "timeout") return error;
+  // A bug of ours while parsing is not the upstream's fault, and must not be held against it.
+  if (error.code === "timeout" || error.code === "internal") return error;
   return new GatewayError("upstream_error", `${target}: the stream broke off before it finished (${error.message})`, {
     target,
     cause: err,

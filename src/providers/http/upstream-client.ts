@@ -1,6 +1,6 @@
 import { Agent, type Dispatcher } from "undici";
 import { CONNECT_FAILURE_CODES, GatewayError } from "../../core/index.js";
-import { upstreamErrorFromResponse } from "./upstream-error.js";
+import { type UpstreamErrorMapper, upstreamErrorFromResponse } from "./upstream-error.js";
 
 export interface UpstreamRequestInit {
   headers?: Record<string, string>;
@@ -37,10 +37,20 @@ export class UpstreamClient {
   readonly #target: string;
   /** Origin and path of each URL requested, parsed once: a provider requests only a handful. */
   readonly #urls = new Map<string, { origin: string; path: string }>();
+  readonly #mapError: UpstreamErrorMapper | undefined;
 
-  constructor(baseUrl: string, options: { target: string; connectTimeoutMs?: number }) {
+  constructor(
+    baseUrl: string,
+    options: {
+      target: string;
+      connectTimeoutMs?: number | undefined;
+      /** Reads the upstream's own error fields (each provider's map-*-error.ts). Default: the status decides. */
+      mapError?: UpstreamErrorMapper;
+    },
+  ) {
     this.#baseUrl = baseUrl.replace(/\/+$/, "");
     this.#target = options.target;
+    this.#mapError = options.mapError;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   }
 
@@ -67,7 +77,7 @@ export class UpstreamClient {
    */
   async send(method: "GET" | "POST", path: string, init: UpstreamRequestInit): Promise<Dispatcher.ResponseData> {
     let res: Dispatcher.ResponseData;
-    const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+    const body = init.body === undefined ? undefined : serializeBody(init.body, this.#target);
     try {
       res = await this.#agent(init.connectTimeoutMs).request({
         ...this.#url(path),
@@ -83,7 +93,7 @@ export class UpstreamClient {
       throw withTarget(GatewayError.from(err), this.#target);
     }
     if (res.statusCode >= 200 && res.statusCode < 300) return res;
-    throw await upstreamErrorFromResponse(res, this.#target);
+    throw await upstreamErrorFromResponse(res, this.#target, { map: this.#mapError, secrets: secretsIn(init.headers) });
   }
 
   #url(path: string): { origin: string; path: string } {
@@ -125,4 +135,39 @@ function withTarget(err: GatewayError, target: string): GatewayError {
     target,
     cause: err.cause,
   });
+}
+
+/**
+ * The JSON text of an upstream body. A client's request can be nested so deep (tool parameters,
+ * response_format) that JSON.stringify overflows the stack, or so large that no string holds it:
+ * that is the request's fault, so it fails as a 400/413 that no target and no breaker is blamed for
+ * (and nothing was sent).
+ */
+function serializeBody(body: unknown, target: string): string {
+  try {
+    return JSON.stringify(body);
+  } catch (err) {
+    if (err instanceof RangeError && /call stack/i.test(err.message)) {
+      throw new GatewayError("invalid_request", `${target}: the request is nested too deeply to send upstream`, {
+        target,
+        cause: err,
+      });
+    }
+    if (err instanceof RangeError) {
+      throw new GatewayError("payload_too_large", `${target}: the request is too large to send upstream`, { target, cause: err });
+    }
+    throw err;
+  }
+}
+
+/** The credentials in a request's headers (Authorization, x-api-key and the like), to mask in its error. */
+function secretsIn(headers: Record<string, string> | undefined): string[] {
+  const secrets: string[] = [];
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (!/auth|key|token|secret|cookie/i.test(name)) continue;
+    secrets.push(value);
+    const token = /^(?:Bearer|Basic)\s+(.+)$/i.exec(value)?.[1];
+    if (token !== undefined) secrets.push(token);
+  }
+  return secrets;
 }

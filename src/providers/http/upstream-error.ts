@@ -1,10 +1,43 @@
 import type { Dispatcher } from "undici";
-import { codeForStatus, GatewayError } from "../../core/index.js";
+import { codeForStatus, type ErrorCode, errorExcerpt, GatewayError, redactSecrets } from "../../core/index.js";
 
 const MAX_ERROR_BODY = 64 * 1024;
+/** How much of an upstream's error text a message carries. */
+export const ERROR_EXCERPT_CHARS = 500;
 
-/** Reads an upstream's non-2xx answer and turns it into a GatewayError with the same status. */
-export async function upstreamErrorFromResponse(res: Dispatcher.ResponseData, target: string): Promise<GatewayError> {
+/** What a provider reads from its upstream's error body: the code (and a few options) it stands for. */
+export interface MappedUpstreamError {
+  code: ErrorCode;
+  /** Default: the code's (see core/errors.ts). */
+  retryable?: boolean;
+  /** The request field the upstream named, when it did. */
+  param?: string;
+}
+
+/**
+ * A provider's reading of an error answer: its HTTP status, the parsed JSON body (undefined when the
+ * body is not JSON: an HTML page, plain text) and the message found in it. Undefined: the status
+ * alone decides (codeForStatus).
+ */
+export type UpstreamErrorMapper = (status: number, body: unknown, message: string) => MappedUpstreamError | undefined;
+
+export interface UpstreamErrorOptions {
+  /** Reads the provider's own error fields. Default: the status alone decides. */
+  map?: UpstreamErrorMapper | undefined;
+  /** Secrets sent with the request (its key headers): masked wherever the upstream echoed them. */
+  secrets?: readonly string[] | undefined;
+}
+
+/**
+ * Reads an upstream's non-2xx answer and turns it into a GatewayError with the same status. The
+ * body's text is cleaned of the request's secrets (and every known one) before anything else reads
+ * it, and the message keeps only a short excerpt of it.
+ */
+export async function upstreamErrorFromResponse(
+  res: Dispatcher.ResponseData,
+  target: string,
+  options: UpstreamErrorOptions = {},
+): Promise<GatewayError> {
   let text = "";
   try {
     text = await res.body.text();
@@ -12,21 +45,35 @@ export async function upstreamErrorFromResponse(res: Dispatcher.ResponseData, ta
     // A body that breaks while we read an error is still that error.
   }
   if (text.length > MAX_ERROR_BODY) text = text.slice(0, MAX_ERROR_BODY);
-  const message = extractErrorMessage(text) ?? (text.trim() || `HTTP ${res.statusCode}`);
+  text = redactSecrets(text, options.secrets);
   const status = res.statusCode;
-  let code = codeForStatus(status);
-  if (
-    code === "invalid_request" &&
-    /context.{0,20}(length|window)|too many tokens|prompt is too long|maximum context/i.test(message)
-  ) {
-    code = "context_length_exceeded";
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
   }
-  return new GatewayError(code, message, {
+  const found = body === undefined ? undefined : messageIn(body);
+  const message = errorExcerpt(found ?? (htmlText(res, text) || `HTTP ${status}`), ERROR_EXCERPT_CHARS);
+  const mapped = options.map?.(status, body, message);
+  return new GatewayError(mapped?.code ?? codeForStatus(status), message, {
     // Keep the upstream's status where clients know it (429 stays 429, 529 stays 529 for Anthropic clients).
     status: status >= 400 && status <= 599 ? status : undefined,
     retryAfterMs: parseRetryAfter(res.headers["retry-after"], res.headers["retry-after-ms"]),
     target,
+    ...(mapped?.retryable !== undefined && { retryable: mapped.retryable }),
+    ...(mapped?.param !== undefined && { param: mapped.param }),
   });
+}
+
+/** An HTML error page (a proxy's, a load balancer's) as the text a person would read on it. */
+function htmlText(res: Dispatcher.ResponseData, text: string): string {
+  const type = String(res.headers["content-type"] ?? "");
+  if (!type.includes("html") && !/^\s*<(!doctype|html)/i.test(text)) return text.trim();
+  return text
+    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, " ")
+    .replace(/<[^>]*>/g, " ")
+    .trim();
 }
 
 /** Finds the message in OpenAI (`{error:{message}}`), Anthropic (`{type:"error",error:{message}}`) and Ollama (`{error:"..."}`) bodies. */
@@ -37,6 +84,10 @@ export function extractErrorMessage(text: string): string | undefined {
   } catch {
     return undefined;
   }
+  return messageIn(body);
+}
+
+function messageIn(body: unknown): string | undefined {
   if (typeof body !== "object" || body === null) return undefined;
   const error = (body as { error?: unknown }).error;
   if (typeof error === "string") return error;

@@ -9,6 +9,7 @@ import {
 import { bearerHeaders, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
 import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
 import { convertToOllamaChatRequest } from "./convert-to-ollama-chat-request.js";
+import { mapOllamaErrorResponse } from "./map-ollama-error.js";
 import { ollamaEmbedResponseSchema, ollamaTagsResponseSchema } from "./ollama-api.js";
 import { parseOllamaChatLines, parseOllamaChatStream } from "./parse-ollama-chat-stream.js";
 
@@ -31,6 +32,7 @@ export class OllamaProvider implements Provider {
     this.#client = new UpstreamClient(options.baseUrl, {
       target: options.id,
       ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+      mapError: mapOllamaErrorResponse,
     });
   }
 

@@ -1,7 +1,7 @@
 import { GatewayError, makeId, type StreamEvent } from "../../core/index.js";
 import { readNdjson } from "../http/index.js";
 import { mapOllamaDoneReason } from "./map-ollama-done-reason.js";
-import { mapOllamaStreamError } from "./map-ollama-stream-error.js";
+import { mapOllamaStreamError } from "./map-ollama-error.js";
 import { ollamaChatChunkSchema } from "./ollama-api.js";
 
 /**

@@ -17,6 +17,7 @@ import {
 } from "../http/index.js";
 import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
 import { convertToOpenAIChatRequest, type MaxTokensField } from "./convert-to-openai-chat-request.js";
+import { mapOpenAIErrorResponse } from "./map-openai-error.js";
 import { openAIEmbeddingResponseSchema, openAIModelListSchema } from "./openai-chat-api.js";
 import { readOpenAIChatCompletion, readOpenAIChatStream } from "./read-openai-chat-stream.js";
 
@@ -45,6 +46,7 @@ export class OpenAIProvider implements Provider {
     this.#client = new UpstreamClient(options.baseUrl, {
       target: options.id,
       ...(options.connectTimeoutMs !== undefined && { connectTimeoutMs: options.connectTimeoutMs }),
+      mapError: mapOpenAIErrorResponse,
     });
     this.#maxTokensField = options.maxTokensField ?? defaultMaxTokensField(options.baseUrl);
   }

@@ -325,7 +325,8 @@ describe("OpenAIProvider.chat failures", () => {
   it("500 and 503 are retryable", async () => {
     for (const [status, code] of [
       [500, "upstream_error"],
-      [503, "unavailable"],
+      // OpenAI's 503 body says `code: server_is_overloaded`: the code, not the status, decides.
+      [503, "overloaded"],
     ] as const) {
       fake.script(() => ({ kind: "error", status }));
       const err = await chatError();

@@ -1,0 +1,88 @@
+import { homedir } from "node:os";
+
+/** What a secret is replaced with, wherever error text may show it. */
+export const SECRET_MASK = "[redacted]";
+
+/**
+ * Known secrets shorter than this are not masked: masking every "abc" in a message would make it
+ * unreadable, and keys this short are not keys anyone issues.
+ */
+const MIN_SECRET_LENGTH = 8;
+
+/**
+ * Every secret this process holds and may send: provider keys as the key pools resolve them, the
+ * keys put in upstream headers, configured auth headers, client keys. Process-wide on purpose: an
+ * error's message is cleaned where the GatewayError is built (see errors.ts), and the code that
+ * builds one (a stream parser, a status mapping) should not have to be handed the keys. It only
+ * grows with the keys configured or rotated in, which stay few.
+ */
+const known = new Set<string>();
+
+/** Adds a secret to the ones masked in every error message from now on. Cheap to call per request. */
+export function rememberSecret(value: string | undefined): void {
+  if (value === undefined || value.length < MIN_SECRET_LENGTH || known.has(value)) return;
+  known.add(value);
+}
+
+/**
+ * Shapes that are keys whatever they belong to: an `Authorization` value, OpenAI and Anthropic keys,
+ * key-like query parameters in a URL, and `name: value` / `name=value` pairs whose name says secret.
+ * Each is anchored on a literal prefix, with bounded quantifiers, so a scan stays linear.
+ */
+const SHAPES: readonly [RegExp, string][] = [
+  [/\b(Bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${SECRET_MASK}`],
+  // Basic credentials are base64: a digit, + / or = tells them from a word ("Basic authentication").
+  [/\bBasic\s+(?=[A-Za-z]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}/g, `Basic ${SECRET_MASK}`],
+  // `*` too: upstreams echo keys half-masked (`sk-abc***xyz`), which still says too much.
+  [/(?<![\w-])sk-(?:ant-)?[A-Za-z0-9_*-]{8,400}/g, SECRET_MASK],
+  [/(?<![\w-])AIza[0-9A-Za-z_-]{30,40}/g, SECRET_MASK],
+  // Credentials in a URL's userinfo: https://user:secret@host/.
+  [/(\/\/)[^/\s:@]+:[^/\s@]+@/g, `$1${SECRET_MASK}@`],
+  [/([?&](?:api[_-]?key|key|token|access_token|auth|sig|signature)=)[^&\s"'#<>]{4,}/gi, `$1${SECRET_MASK}`],
+  [
+    /\b((?:x-)?api[_-]?key|authorization|access[_-]?token|auth[_-]?token|secret|password|passwd)(["']?\s*[:=]\s*["']?)(?!Bearer\b|Basic\b)[^\s"'&,;<>]{6,}/gi,
+    `$1$2${SECRET_MASK}`,
+  ],
+];
+
+/**
+ * The text with every known secret, every extra one given (the key sent with the request that
+ * failed) and every key-shaped token replaced by SECRET_MASK. Clean the whole text before cutting
+ * it: a cut first could leave the start of a key that no longer matches.
+ */
+export function redactSecrets(text: string, extra?: Iterable<string | undefined>): string {
+  let out = text;
+  if (extra !== undefined) {
+    for (const secret of extra) {
+      if (secret !== undefined && secret.length >= MIN_SECRET_LENGTH && out.includes(secret))
+        out = out.replaceAll(secret, SECRET_MASK);
+    }
+  }
+  for (const secret of known) if (out.includes(secret)) out = out.replaceAll(secret, SECRET_MASK);
+  for (const [re, replacement] of SHAPES) out = out.replace(re, replacement);
+  return out;
+}
+
+let home: string | undefined;
+
+/** `/home/ann/models/x.gguf` -> `~/models/x.gguf`: a path under the user's home says who they are. */
+export function redactHomePath(text: string): string {
+  home ??= homedir().replace(/\/+$/, "");
+  if (home.length < 2 || !text.includes(home)) return text;
+  return text.replaceAll(`${home}/`, "~/").replace(new RegExp(`${escapeRegExp(home)}(?![\\w.-])`, "g"), "~");
+}
+
+/** What an error message may show anyone: no secrets, no home directory. */
+export function cleanErrorText(text: string): string {
+  return redactHomePath(redactSecrets(text));
+}
+
+/** A short excerpt of an upstream's text for an error message (whole lines of HTML pages are useless). */
+export function errorExcerpt(text: string, max = 500): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

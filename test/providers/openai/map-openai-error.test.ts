@@ -1,0 +1,91 @@
+/** OpenAI errors are mapped from their `code` and `type` fields, not their words. */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { gatewayErrorFromOpenAIError, mapOpenAIError, mapOpenAIErrorResponse } from "../../../src/providers/openai/index.js";
+
+const BODIES = JSON.parse(readFileSync(new URL("../../fixtures/openai/errors.json", import.meta.url), "utf8")) as Record<
+  string,
+  { error: Record<string, unknown> }
+>;
+
+describe("mapOpenAIErrorResponse", () => {
+  it("maps api.openai.com's recorded error bodies by code and type", () => {
+    const expected: Record<string, string> = {
+      "400": "invalid_request",
+      "401": "authentication",
+      "403": "permission_denied",
+      "404": "not_found",
+      "429": "rate_limited",
+      "500": "upstream_error",
+      "503": "overloaded",
+    };
+    for (const [status, code] of Object.entries(expected)) {
+      assert.equal(mapOpenAIErrorResponse(Number(status), BODIES[status])?.code, code, status);
+    }
+    assert.equal(mapOpenAIErrorResponse(400, BODIES["400"])?.param, "temperature");
+  });
+
+  it("tells a conversation too long from any other 400 by its code", () => {
+    const body = {
+      error: {
+        message: "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.",
+        type: "invalid_request_error",
+        param: "messages",
+        code: "context_length_exceeded",
+      },
+    };
+    assert.equal(mapOpenAIErrorResponse(400, body)?.code, "context_length_exceeded");
+    // The same words with another code are that code's: the field decides, not the message.
+    const other = { error: { ...body.error, code: "invalid_value" } };
+    assert.equal(mapOpenAIErrorResponse(400, other)?.code, "invalid_request");
+  });
+
+  it("makes a spent quota a rate limit that is not worth retrying, unlike a busy minute", () => {
+    const quota = {
+      error: {
+        message: "You exceeded your current quota, please check your plan and billing details.",
+        type: "insufficient_quota",
+        param: null,
+        code: "insufficient_quota",
+      },
+    };
+    assert.deepEqual(mapOpenAIErrorResponse(429, quota), { code: "rate_limited", retryable: false });
+    assert.equal(mapOpenAIErrorResponse(429, BODIES["429"])?.retryable, undefined);
+  });
+
+  it("reads a compatible server's context error from its words only when it sends no code", () => {
+    // vLLM: `code` is the HTTP status, the type is its exception's name.
+    const vllm = {
+      object: "error",
+      message: "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens.",
+      type: "BadRequestError",
+      param: null,
+      code: 400,
+    };
+    assert.equal(mapOpenAIErrorResponse(400, { error: vllm })?.code, "context_length_exceeded");
+    assert.equal(mapOpenAIErrorResponse(400, { error: "maximum context length exceeded" })?.code, "context_length_exceeded");
+    assert.equal(mapOpenAIErrorResponse(502, "<html>"), undefined, "a page that is not JSON: the status decides");
+  });
+});
+
+describe("gatewayErrorFromOpenAIError (an error inside a 200)", () => {
+  it("maps by fields and keeps the status a compatible server put in `code`", () => {
+    const overloaded = gatewayErrorFromOpenAIError(
+      { message: "busy", type: "server_error", code: "server_is_overloaded" },
+      "o/m",
+    );
+    assert.equal(overloaded.code, "overloaded");
+    assert.equal(overloaded.retryable, true);
+    const numeric = gatewayErrorFromOpenAIError({ message: "boom", code: 502 }, "o/m");
+    assert.equal(numeric.status, 502);
+    assert.equal(numeric.code, "upstream_error");
+    assert.equal(mapOpenAIError({ type: "server_error" }, undefined).code, "upstream_error");
+    assert.equal(mapOpenAIError({ type: "invalid_request_error" }, 500).code, "upstream_error");
+  });
+
+  it("cuts a long message to an excerpt", () => {
+    const error = gatewayErrorFromOpenAIError({ message: "x".repeat(5000), type: "server_error" }, "o/m");
+    assert.ok(error.message.length < 600);
+  });
+});
