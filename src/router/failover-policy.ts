@@ -1,4 +1,4 @@
-import type { GatewayError } from "../core/index.js";
+import { type GatewayError, isEgressAuditError } from "../core/index.js";
 
 /**
  * What the router does after a failed attempt:
@@ -33,6 +33,8 @@ export function failoverDecision(error: GatewayError): FailoverDecision {
 
 /** Whether a failure says something about the target's health (so it counts for its breaker). */
 export function countsAgainstTarget(error: GatewayError): boolean {
+  // Nothing was sent: the audit could not be written (tandem's side, not the target's).
+  if (isEgressAuditError(error)) return false;
   const decision = failoverDecision(error);
   // A local engine refusing work because its queue is full is busy, not sick.
   if (error.code === "overloaded" && !error.retryable) return false;
