@@ -210,7 +210,7 @@ export class BackgroundStore {
     this.#ask({ op: "audit", records: batch.map((a) => a.record) }).then(
       (ids) => {
         const list = ids as number[];
-        batch.forEach((a, i) => a.resolve(list[i] ?? 0));
+        for (const [i, a] of batch.entries()) a.resolve(list[i] ?? 0);
         this.#nextAudits();
       },
       (err: Error) => {
