@@ -10,7 +10,7 @@ import Sqlite from "better-sqlite3-multiple-ciphers";
 import OpenAI from "openai";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream } from "../support/fake-upstream.js";
-import { type RunningTandem, startTandem } from "../support/tandem.js";
+import { startTandem } from "../support/tandem.js";
 
 /** A second connection to the store's file, as another process would read it: it sees committed rows only. */
 function reader(file: string, key: Buffer): Sqlite.Database {
