@@ -1,4 +1,4 @@
-import { closeSync, constants, mkdirSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdirSync, openSync, readSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import Sqlite from "better-sqlite3-multiple-ciphers";
 import { migrate } from "./migrations.js";
@@ -44,7 +44,8 @@ export function openEncryptedDatabase(file: string, key: Buffer, options: OpenDa
   if (key.length !== 32) throw new StoreError("invalid_key", `the key for ${file} must be 32 bytes, got ${key.length}`, { file });
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const existing = inspectExisting(file);
-  const created = createPrivately(file);
+  // An empty file left by a creation that was cut short (its marker is still there) is resumed.
+  const created = createPrivately(file) || (existing.size === 0 && existsSync(creationMarker(file)));
   if (existing.size === 0 && !created) {
     throw new StoreError(
       "corrupt",
@@ -78,6 +79,8 @@ export function openEncryptedDatabase(file: string, key: Buffer, options: OpenDa
     db.pragma("secure_delete = ON");
     db.pragma("foreign_keys = ON");
     migrate(db, file);
+    // Always: a marker left by a creation cut short after its first page must not outlive it.
+    finishCreation(file);
     return db;
   } catch (err) {
     db.close();
@@ -90,12 +93,30 @@ export function openEncryptedDatabase(file: string, key: Buffer, options: OpenDa
  * files the main file's mode, so all three stay private whatever the umask. An existing file is kept as it is.
  */
 function createPrivately(file: string): boolean {
+  if (existsSync(file)) return false;
   try {
+    // The marker first: a crash between creating the file and SQLite writing its first page leaves
+    // an empty file, which the next open resumes only with the marker beside it (else: damaged).
+    closeSync(openSync(creationMarker(file), constants.O_WRONLY | constants.O_CREAT, 0o600));
     closeSync(openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw new StoreError("io", `cannot create ${file}: ${(err as Error).message}`, { file, cause: err });
+  }
+}
+
+/** Beside a database file while tandem creates it: `tandem.db-creating`. */
+function creationMarker(file: string): string {
+  return `${file}-creating`;
+}
+
+/** The new database has its schema, committed: an empty file is no longer tandem's to resume. */
+function finishCreation(file: string): void {
+  try {
+    unlinkSync(creationMarker(file));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Sqlite from "better-sqlite3-multiple-ciphers";
@@ -218,6 +218,11 @@ describe("encrypted store", () => {
         err instanceof StoreError && err.code === "corrupt" && err.message.startsWith(`${file} is empty (0 bytes)`),
     );
     assert.equal(readFileSync(file).length, 0);
+    // The same empty file with tandem's creation marker beside it: a creation cut short, resumed.
+    writeFileSync(`${file}-creating`, "");
+    quietStore(dataDir, key).close();
+    assert.ok(readFileSync(file).length > 0);
+    assert.ok(!existsSync(`${file}-creating`), "the marker is gone once the schema is committed");
     rmSync(file);
     const store = quietStore(dataDir, key, { logContent: true });
     for (let i = 0; i < 400; i++) store.logRequest(request({ content: { request: "x".repeat(200) } }));
