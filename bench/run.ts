@@ -5,6 +5,7 @@
  * time; it measures and never fails.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -205,9 +206,14 @@ async function main(modelDir: string): Promise<void> {
   const bare = await start(["--import", "tsx", join(ROOT, "bench/bare-proxy.ts")], { BENCH_UPSTREAM: upstreamUrl });
   const dir = mkdtempSync(join(tmpdir(), "tandem-bench-"));
   const configFile = join(dir, "tandem.config.yaml");
-  writeFileSync(
-    configFile,
+  // The same server without its encrypted store: the difference is what the store costs, the egress
+  // audit's commit before each body leaves (one fsync per group of concurrent requests) above all.
+  const noStoreFile = join(dir, "tandem-no-store.config.yaml");
+  const mainConfig = (store: boolean) =>
     [
+      // A data dir of its own: the other tandems below write their stores too, and must not share its file.
+      `dataDir: "${join(dir, store ? "main-data" : "no-store-data")}"`,
+      `store: { enabled: ${store} }`,
       // The fake upstream is on 127.0.0.1, which tandem would take for a local target and skip
       // privacy classification for; a real cloud upstream is remote and pays for it. It ignores the
       // key, but a cloud API needs one, and tandem's key rotation then picks one for every request.
@@ -219,12 +225,19 @@ async function main(modelDir: string): Promise<void> {
       "  whole: { tiers: [up/bench], streamUpstream: false }",
       "  whole-paced: { tiers: [up/bench-paced], streamUpstream: false }",
       "",
-    ].join("\n"),
-  );
+    ].join("\n");
+  writeFileSync(configFile, mainConfig(true));
+  writeFileSync(noStoreFile, mainConfig(false));
+  const storeKey = randomBytes(32).toString("hex");
   const tandem = await start(
     [join(ROOT, "dist/cli/main.js"), "serve", "--config", configFile, "--port", "0"],
-    { HOME: dir, XDG_DATA_HOME: dir, OLLAMA_HOST: "127.0.0.1:9", BENCH_UPSTREAM_KEY: "sk-bench" },
+    { HOME: dir, XDG_DATA_HOME: dir, OLLAMA_HOST: "127.0.0.1:9", BENCH_UPSTREAM_KEY: "sk-bench", TANDEM_DB_KEY: storeKey },
     { logTo: join(dir, "tandem.log") },
+  );
+  const noStore = await start(
+    [join(ROOT, "dist/cli/main.js"), "serve", "--config", noStoreFile, "--port", "0"],
+    { HOME: dir, XDG_DATA_HOME: dir, OLLAMA_HOST: "127.0.0.1:9", BENCH_UPSTREAM_KEY: "sk-bench" },
+    { logTo: join(dir, "tandem-no-store.log") },
   );
   const tandemIdleRss = rssMiB(tandem.child.pid as number);
   // Two more tandems for the resilience figures, with a provider nothing listens on ("dead"): in one
@@ -351,6 +364,15 @@ async function main(modelDir: string): Promise<void> {
       pid: tandem.child.pid,
       failed: {},
     },
+    {
+      name: "tandem (no store)",
+      pool: pool(noStore.port),
+      path: "/v1/chat/completions",
+      headers: json,
+      body: chatBody("up/bench"),
+      pid: noStore.child.pid,
+      failed: {},
+    },
   ];
   if (!(portkey instanceof Error)) {
     paths.push({
@@ -396,6 +418,15 @@ async function main(modelDir: string): Promise<void> {
     for (const p of [...paths, ...translation])
       await guarded(p, `warmup ${stream ? "streamed" : "whole"}`, () => once(p, stream).then(() => {}));
   }
+
+  // The store is on in `tandem` (every warm-up body audited) and off in `tandem (no store)`.
+  const auditRows = async (port: number) => {
+    const res = await fetch(`http://127.0.0.1:${port}/v1/audit?limit=1000`);
+    return res.status === 200 ? ((await res.json()) as { data: unknown[] }).data.length : -res.status;
+  };
+  const storeCheck = { tandemAuditRows: await auditRows(tandem.port), noStoreAudit: await auditRows(noStore.port) };
+  if (storeCheck.tandemAuditRows <= 0)
+    throw new Error(`tandem's store is not recording the egress audit (${storeCheck.tandemAuditRows})`);
 
   const reps: Record<string, Stats>[] = [];
   for (let rep = 0; rep < REPS; rep++) {
@@ -558,6 +589,11 @@ async function main(modelDir: string): Promise<void> {
     metric(`${n}.addedTtfbP50`, (r) => added(r, n, "ttfbP50"));
     metric(`${n}.addedChunkDelayP50`, (r) => added(r, n, "chunkLatenessP50"));
   }
+  const noStoreName = "tandem (no store)";
+  metric("audit.addedP50", (r) => (r.tandem?.p50 as number) - (r[noStoreName]?.p50 as number));
+  metric("audit.addedP99", (r) => (r.tandem?.p99 as number) - (r[noStoreName]?.p99 as number));
+  metric("audit.addedTtfbP50", (r) => (r.tandem?.ttfbP50 as number) - (r[noStoreName]?.ttfbP50 as number));
+  metric("audit.rpsRatio", (r) => (r.tandem?.rps as number) / (r[noStoreName]?.rps as number));
   metric("ratio.tandemOverBareAddedP50", (r) => added(r, "tandem", "p50") / added(r, "bare proxy", "p50"));
   metric("ratio.tandemOverPortkeyAddedP50", (r) => added(r, "tandem", "p50") / added(r, "portkey", "p50"));
   metric("ratio.tandemOverPortkeyAddedP99", (r) => added(r, "tandem", "p99") / added(r, "portkey", "p99"));
@@ -605,6 +641,7 @@ async function main(modelDir: string): Promise<void> {
     },
     localRunsPerRep: LOCAL_RUNS,
     classifyRequests: classifyRequests.map((c) => ({ bytes: c.actualBytes, calls: c.calls, found: c.found })),
+    store: storeCheck,
     portkey: portkey instanceof Error ? `not run: ${portkey.message.slice(0, 200)}` : "@portkey-ai/gateway 1.15.2",
   };
   const fmt = (k: string, unit = "ms", digits = 3) => {
@@ -650,6 +687,8 @@ async function main(modelDir: string): Promise<void> {
     `- tandem added p50 / Portkey added p50: **${fmt("ratio.tandemOverPortkeyAddedP50", "x", 2)}**, p99: **${fmt("ratio.tandemOverPortkeyAddedP99", "x", 2)}** (target under 0.25x)`,
     `- tandem CPU per request / Portkey's: **${fmt("ratio.tandemOverPortkeyCpu", "x", 2)}** (target at most 0.1x)`,
     `- the same with whole upstream answers (\`streamUpstream: false\`): ${fmt("ratio.wholeOverBareAddedP50", "x", 2)} the bare proxy's added p50; ${fmt("ratio.wholeOverPortkeyAddedP50", "x", 2)} and ${fmt("ratio.wholeOverPortkeyAddedP99", "x", 2)} Portkey's at p50 and p99; CPU ${fmt("ratio.wholeOverPortkeyCpu", "x", 2)} Portkey's`,
+    "",
+    `Egress audit before egress (\`tandem\` with its encrypted store, every body's audit row committed before it is sent, against \`tandem (no store)\`, the same config with \`store.enabled: false\`; ${storeCheck.tandemAuditRows} audit rows after warm-up): the store adds ${fmt("audit.addedP50")} at p50 and ${fmt("audit.addedP99")} at p99 per sequential request, ${fmt("audit.addedTtfbP50")} to the time to first byte of a stream; at ${CONNECTIONS} connections, requests/s with the store ${fmt("audit.rpsRatio", "x", 2)} of those without (group commits: one fsync per batch of concurrent requests).`,
     "",
     `Dialect translation (Anthropic Messages request through tandem, p50): native Anthropic upstream ${fmt("anthropic native.p50")}, OpenAI upstream (translated) ${fmt("anthropic translated.p50")}; translation adds ${fmt("translation.addedP50")}.`,
     "",

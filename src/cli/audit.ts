@@ -111,7 +111,7 @@ async function audit(io: AuditCommandIo, opts: AuditOptions): Promise<number> {
           r.route ?? "-",
           r.sensitivity,
           formatRedactions(r.redactions),
-          String(r.bytes),
+          r.sent ? String(r.bytes) : `${r.bytes} (not sent)`,
           `${r.sha256.slice(0, 16)}…`,
         ]),
       ]),

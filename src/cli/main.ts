@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, parsePort } from "../config/index.js";
+import { StoreError } from "../store/index.js";
 import { VERSION } from "../version.js";
 import { auditCommand } from "./audit.js";
 import { chat } from "./chat.js";
@@ -34,6 +35,11 @@ program
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`tandem: config error: ${err.message}\n`);
+        process.exit(2);
+      }
+      if (err instanceof StoreError) {
+        // A wrong key or a damaged file: the file is named and left as it is; nothing started.
+        process.stderr.write(`tandem: cannot open the store: ${err.message}\n`);
         process.exit(2);
       }
       process.stderr.write(`tandem: ${(err as Error).stack ?? String(err)}\n`);

@@ -61,8 +61,8 @@ export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = proc
 
 /**
  * The encrypted store the server logs requests, usage and egress into (unless `store.enabled` is
- * false). A store that cannot be opened (wrong key, damaged file) stops the start: running without
- * the audit the user expects would be worse than saying so.
+ * false). A store that cannot be opened (wrong key, damaged file) stops the start (exit 2): running
+ * without the audit the user expects would be worse than saying so.
  */
 async function openServerStore(config: Config, env: NodeJS.ProcessEnv): Promise<BackgroundStore | undefined> {
   if (!config.store.enabled) return undefined;
@@ -77,9 +77,14 @@ async function openServerStore(config: Config, env: NodeJS.ProcessEnv): Promise<
     });
   } catch (err) {
     if (err instanceof StoreError) {
-      throw new ConfigError(`${err.message} (set store.enabled: false to run without the request log and egress audit)`, {
-        path: "store",
-      });
+      throw new StoreError(
+        err.code,
+        `${err.message} (set store.enabled: false to run without the request log and egress audit)`,
+        {
+          ...(err.file !== undefined && { file: err.file }),
+          cause: err,
+        },
+      );
     }
     throw err;
   }

@@ -1,3 +1,4 @@
+export * from "./egress-audit-error.js";
 export * from "./errors.js";
 export * from "./forwarding.js";
 export * from "./ids.js";

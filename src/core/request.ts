@@ -5,6 +5,19 @@ export type ResponseFormat =
   | { type: "json" }
   | { type: "json_schema"; schema: Record<string, unknown>; name?: string; strict?: boolean };
 
+/**
+ * Awaited with the exact body of each request to an upstream, before any byte of it is sent: it
+ * resolves once the body's egress-audit row is committed. When it rejects, the body must not be sent
+ * (the rejection is the attempt's error). The receipt's notSent() says, afterwards, that no byte of the
+ * body left after all (the connection was never made).
+ */
+export type BeforeUpstreamBody = (body: string) => Promise<EgressReceipt>;
+
+export interface EgressReceipt {
+  /** No byte of the body left (the connection was refused or never made, or the attempt ended first). Best-effort. */
+  notSent(): void;
+}
+
 /** One chat request, whatever API the client spoke. */
 export interface ChatRequest {
   /** The name the client asked for: a target (`provider/model`) or a route. */
@@ -32,8 +45,8 @@ export interface ChatRequest {
 export interface ProviderChatRequest extends ChatRequest {
   /** The model id as the upstream knows it (e.g. `gpt-4o-mini`), not the client's name. */
   upstreamModel: string;
-  /** Called with the exact body of each request sent upstream, once it may have reached it (the egress audit hashes it). */
-  onUpstreamBody?: (body: string) => void;
+  /** The egress audit's gate, for cloud targets: awaited before each body is sent (see BeforeUpstreamBody). */
+  beforeUpstreamBody?: BeforeUpstreamBody;
   /** The route's limit on establishing a connection, in ms (the provider's own limit applies when lower). */
   connectTimeoutMs?: number;
   /** The API key to send, when key rotation chose one for this request. Default: the provider's own key source. */
@@ -57,8 +70,8 @@ export interface EmbedRequest {
 
 export interface ProviderEmbedRequest extends EmbedRequest {
   upstreamModel: string;
-  /** Called with the exact body of each request sent upstream, once it may have reached it (the egress audit hashes it). */
-  onUpstreamBody?: (body: string) => void;
+  /** The egress audit's gate, for cloud targets: awaited before each body is sent (see BeforeUpstreamBody). */
+  beforeUpstreamBody?: BeforeUpstreamBody;
   /** The route's limit on establishing a connection, in ms (the provider's own limit applies when lower). */
   connectTimeoutMs?: number;
   /** The API key to send, when key rotation chose one for this request. Default: the provider's own key source. */

@@ -1,4 +1,4 @@
-import type { GatewayError } from "../core/index.js";
+import { type GatewayError, isEgressAuditError } from "../core/index.js";
 
 /**
  * What the router does after a failed attempt:
@@ -51,6 +51,8 @@ export function failoverDecision(error: GatewayError): FailoverDecision {
  */
 export function countsAgainstTarget(error: GatewayError): boolean {
   if (error.code === "internal" || error.code === "canceled" || CLIENT_FAULTS.has(error.code)) return false;
+  // Nothing was sent: the audit could not be written (tandem's side, not the target's).
+  if (isEgressAuditError(error)) return false;
   // A local engine refusing work because its queue is full is busy, not sick.
   if (error.code === "overloaded" && !error.retryable) return false;
   const decision = failoverDecision(error);

@@ -1,7 +1,18 @@
 import { type Config, type RouteConfig, routeSchema } from "../config/schema.js";
 import { estimateInputTokens, loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { fitConversation } from "../context/fit-conversation.js";
-import { type ChatRequest, DONE, type EmbedRequest, GatewayError, type StreamEvent, textOf, type Usage } from "../core/index.js";
+import {
+  type BeforeUpstreamBody,
+  type ChatRequest,
+  DONE,
+  EgressAuditError,
+  type EmbedRequest,
+  GatewayError,
+  isEgressAuditError,
+  type StreamEvent,
+  textOf,
+  type Usage,
+} from "../core/index.js";
 import type { PullEvent, PullResult } from "../models/index.js";
 import {
   decideChatPrivacy,
@@ -34,7 +45,10 @@ const BREAKER_LEVEL: Record<BreakerState, number> = { closed: 0, "half-open": 1,
 
 /** Where the record of each request body that leaves the machine goes (the encrypted store). */
 export interface EgressSink {
-  recordEgress(record: EgressRecord): void;
+  /** Commits the body's audit row; resolves with its id once it is on disk, rejects when it cannot be. */
+  auditEgress(record: EgressRecord): Promise<number>;
+  /** Marks a row whose body was not sent after all (best-effort). */
+  markEgressNotSent(id: number): void;
 }
 
 export interface RouterOptions {
@@ -757,21 +771,31 @@ export class Router implements Gateway {
     return fitted ? { events, fitted } : { events };
   }
 
-  /** The hook that records each body sent to a cloud target in the egress audit (none for local targets). */
-  #egressHook(target: Target, privacy: Privacy | undefined): { onUpstreamBody?: (body: string) => void } {
+  /**
+   * The egress audit's gate for a cloud target (none for local targets): each body's row is committed
+   * before the body is sent, and a body whose row cannot be committed is not sent (EgressAuditError).
+   */
+  #egressHook(target: Target, privacy: Privacy | undefined): { beforeUpstreamBody?: BeforeUpstreamBody } {
     const sink = this.#egress;
     if (target.local || privacy === undefined || sink === undefined) return {};
     const { decision, route } = privacy;
     const redactions = decision.redaction?.summary().byKind ?? {};
     return {
-      onUpstreamBody: (body) =>
-        sink.recordEgress({
-          target: target.name,
-          ...(route !== undefined && { route }),
-          sensitivity: decision.sensitivity,
-          redactions,
-          body,
-        }),
+      beforeUpstreamBody: async (body) => {
+        let id: number;
+        try {
+          id = await sink.auditEgress({
+            target: target.name,
+            ...(route !== undefined && { route }),
+            sensitivity: decision.sensitivity,
+            redactions,
+            body,
+          });
+        } catch (err) {
+          throw new EgressAuditError(target.name, auditFailure(err), err);
+        }
+        return { notSent: () => sink.markEgressNotSent(id) };
+      },
     };
   }
 
@@ -865,7 +889,8 @@ export class Router implements Gateway {
    * internal failure must not make a working target look sick.
    */
   #failed(target: string, error: GatewayError): void {
-    if (error.code === "canceled" || error.code === "internal") return;
+    // An audit that could not be written says nothing about the target: nothing was sent to it.
+    if (error.code === "canceled" || error.code === "internal" || isEgressAuditError(error)) return;
     this.#metrics.upstreamErrors.inc({ target, code: error.code });
     if (countsAgainstTarget(error)) this.#stats.failure(target, error);
   }
@@ -992,4 +1017,23 @@ export class Router implements Gateway {
 /** Whether attempts for this request stream from the upstream (see the route's `streamUpstream`). */
 function streamsUpstream(plan: Plan, request: ChatRequest): boolean {
   return request.stream || plan.policy.streamUpstream || plan.policy.hedge !== undefined;
+}
+
+/** Why an audit row could not be committed, in words without the store's path (the message reaches clients). */
+function auditFailure(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  switch (code) {
+    case "disk_full":
+      return "the disk is full";
+    case "closed":
+      return "the store is closed";
+    case "busy":
+      return "another process holds the store's lock";
+    case "corrupt":
+      return "the store is damaged";
+    case "io":
+      return "the store could not write to the disk";
+    default:
+      return `the store failed${typeof code === "string" ? ` (${code})` : ""}`;
+  }
 }

@@ -255,7 +255,19 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     }
     const query = parseAuditQuery(request.query as Record<string, unknown>);
     // Rows waiting for their batch are part of the answer (queryAudit commits them first).
-    const rows = await store.queryAudit(query);
+    let rows: Awaited<ReturnType<BackgroundStore["queryAudit"]>>;
+    try {
+      rows = await store.queryAudit(query);
+    } catch (err) {
+      // A damaged or failing store is a 503 that says so, never a 500; the file's path stays in the log.
+      logger.error({ err }, "the egress audit could not be read");
+      const code = (err as { code?: unknown }).code;
+      throw new GatewayError(
+        "unavailable",
+        `The egress audit cannot be read right now: the encrypted store failed${typeof code === "string" ? ` (${code})` : ""}; see the server log`,
+        { retryable: false },
+      );
+    }
     return { object: "list", data: rows.map((row) => ({ ...row, time: row.time.toISOString() })) };
   });
   app.get("/metrics", async (_request, reply) => {

@@ -18,12 +18,19 @@ import type { FlushResult, StateMethod, StoreHealth, StoreOptions } from "./stor
 import { StoreError, type StoreErrorCode } from "./store-error.js";
 import type { QueuedRow, StoreThreadReply, StoreThreadRequest, StoreThreadStart } from "./store-protocol.js";
 
-/** How long logged rows wait on this thread before they go to the store's thread, in one message. */
+/**
+ * How long logged rows wait on this thread before they go to the store's thread, in one message; the
+ * store's thread then commits within STORE_FLUSH_MS. Together (50 ms, plus the commit itself) they
+ * bound what a crash (kill -9, power cut) can lose of the request log and usage: the rows of about the
+ * last 100 ms. The egress audit is not in this queue: its rows are committed before the bodies leave.
+ */
 const HAND_OVER_MS = 20;
+const STORE_FLUSH_MS = 30;
 const DAY_MS = 86_400_000;
 
 /** One target's usage on one day, summed until the next hand-over. */
 type UsageSum = Required<Omit<UsageEntry, "costUsd" | "time">> & { time: number; costUsd?: number };
+type HashedEgress = Extract<EgressRecord, { sha256: string }>;
 
 /**
  * The encrypted store for a running server, on a worker thread of its own: better-sqlite3 is
@@ -31,6 +38,10 @@ type UsageSum = Required<Omit<UsageEntry, "costUsd" | "time">> & { time: number;
  * the server is relaying. Logging here only queues: rows go over in one message every few
  * milliseconds, and the thread commits them in batches (see Store). Egress bodies are hashed here,
  * so only their digest crosses over. Queries and flush are asynchronous.
+ *
+ * The egress audit is the exception: auditEgress resolves only once the row is committed, and a
+ * server sends a body to a cloud target only then. Audits that arrive while a commit is under way
+ * wait for the next one, together: one transaction (one fsync) per batch, however many requests.
  */
 export class BackgroundStore {
   readonly logContent: boolean;
@@ -44,6 +55,9 @@ export class BackgroundStore {
   readonly #waiting = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
   #closed: Promise<FlushResult> | undefined;
   #exited = false;
+  /** Audits waiting for the next commit, and whether one is under way (group commit). */
+  #audits: { record: HashedEgress; resolve: (id: number) => void; reject: (err: Error) => void }[] = [];
+  #auditing = false;
 
   private constructor(worker: Worker, logContent: boolean, file: string) {
     this.#worker = worker;
@@ -76,7 +90,7 @@ export class BackgroundStore {
   static async openWithKey(options: Omit<StoreOptions, "report"> & { key: Buffer | DatabaseKey }): Promise<BackgroundStore> {
     const { key, ...rest } = options;
     const start: StoreThreadStart = {
-      options: rest,
+      options: { ...rest, flushIntervalMs: rest.flushIntervalMs ?? STORE_FLUSH_MS },
       key: Buffer.isBuffer(key) ? { key, source: "env", where: "the given key", created: false } : key,
     };
     const worker = startThread(start);
@@ -98,19 +112,31 @@ export class BackgroundStore {
     this.#push({ kind: "request", entry: entry.time === undefined ? { ...entry, time: Date.now() } : entry });
   }
 
-  /** Records bytes that left the machine: hashed here, the digest queued (never the bytes). */
+  /**
+   * Records bytes that left the machine, write-behind (like the request log): hashed here, the digest
+   * queued (never the bytes). For bodies about to be sent, use auditEgress.
+   */
   recordEgress(record: EgressRecord): void {
-    if ("body" in record) {
-      const { body, ...rest } = record;
-      // A string is hashed as UTF-8 in place, without a copy into a Buffer first.
-      const bytes = typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.byteLength;
-      this.#push({
-        kind: "egress",
-        record: { time: Date.now(), ...rest, sha256: createHash("sha256").update(body).digest("hex"), bytes },
-      });
-      return;
-    }
-    this.#push({ kind: "egress", record: record.time === undefined ? { ...record, time: Date.now() } : record });
+    this.#push({ kind: "egress", record: hashed(record) });
+  }
+
+  /**
+   * Commits the audit row of a body about to be sent and resolves with its id once it is on disk.
+   * Rejects with a StoreError when it cannot be committed (disk full, I/O error, store closed): the
+   * body must then not be sent.
+   */
+  auditEgress(record: EgressRecord): Promise<number> {
+    if (this.#closed || this.#exited) return Promise.reject(new StoreError("closed", "the store is closed"));
+    const row = hashed(record);
+    return new Promise((resolve, reject) => {
+      this.#audits.push({ record: row, resolve, reject });
+      if (!this.#auditing) this.#commitAudits();
+    });
+  }
+
+  /** Marks an audited body as not sent after all (its connection was never made); best-effort, write-behind. */
+  markEgressNotSent(id: number): void {
+    this.#push({ kind: "not_sent", id });
   }
 
   addUsage(entry: UsageEntry): void {
@@ -184,6 +210,31 @@ export class BackgroundStore {
     return this.#closed;
   }
 
+  /** One commit for every audit waiting; those that arrive meanwhile go in the next. */
+  #commitAudits(): void {
+    const batch = this.#audits;
+    this.#audits = [];
+    this.#auditing = true;
+    // Logged rows waiting for their hand-over ride along: the commit is paid for anyway.
+    this.#handOver();
+    this.#ask({ op: "audit", records: batch.map((a) => a.record) }).then(
+      (ids) => {
+        const list = ids as number[];
+        for (const [i, a] of batch.entries()) a.resolve(list[i] ?? 0);
+        this.#nextAudits();
+      },
+      (err: Error) => {
+        for (const a of batch) a.reject(err);
+        this.#nextAudits();
+      },
+    );
+  }
+
+  #nextAudits(): void {
+    this.#auditing = false;
+    if (this.#audits.length > 0) this.#commitAudits();
+  }
+
   #push(row: QueuedRow): void {
     if (this.#closed || this.#exited) return;
     this.#queue.push(row);
@@ -231,6 +282,14 @@ function startThread(start: StoreThreadStart): Worker {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** An egress record with its body hashed (a string as UTF-8, in place, without a copy into a Buffer). */
+function hashed(record: EgressRecord): HashedEgress {
+  if (!("body" in record)) return record.time === undefined ? { ...record, time: Date.now() } : record;
+  const { body, ...rest } = record;
+  const bytes = typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.byteLength;
+  return { time: Date.now(), ...rest, sha256: createHash("sha256").update(body).digest("hex"), bytes };
+}
 
 function toStoreError(error: { code: string; message: string; file?: string }): StoreError {
   return new StoreError(error.code as StoreErrorCode, error.message, error.file === undefined ? {} : { file: error.file });

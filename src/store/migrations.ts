@@ -108,6 +108,9 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       CREATE INDEX conversation_items_item_id ON conversation_items (conversation_id, item_id);
       CREATE INDEX conversation_items_by_item ON conversation_items (item_id);
     `),
+  // 4: rows are committed before a body is sent (audit before egress), so a row may stand for a body
+  // that never left (the connection was refused): outcome says so. NULL: sent, or may have been.
+  (db) => db.exec("ALTER TABLE egress_audit ADD COLUMN outcome TEXT; -- NULL: sent or may have been | not_sent"),
 ];
 
 /** The version this build of tandem writes. */

@@ -1,4 +1,4 @@
-import { closeSync, constants, mkdirSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdirSync, openSync, readSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import Sqlite from "better-sqlite3-multiple-ciphers";
 import { migrate } from "./migrations.js";
@@ -9,7 +9,24 @@ export interface OpenDatabaseOptions {
   keySource?: string;
   /** How long to wait for another process's write lock before SQLITE_BUSY. Default 5000 ms. */
   busyTimeoutMs?: number;
+  /**
+   * A file up to this size is checked whole when it opens (`PRAGMA quick_check`); a larger one has
+   * every table checked but the request log (see checkDatabase). Default 128 MiB.
+   */
+  checkMaxBytes?: number;
 }
+
+/**
+ * quick_check reads every page (and SQLCipher decrypts and authenticates each): about 100 MB/s on a
+ * busy 2-core machine, so 128 MiB is about a second added to a start.
+ */
+const CHECK_MAX_BYTES = 128 * 1024 * 1024;
+
+/**
+ * The tables checked even in a file too large to check whole: what left the machine, the keys, the
+ * usage. The request log is the one that grows with content, and the one left out.
+ */
+const UNCHECKED_WHEN_LARGE = "request_log";
 
 /** The first 16 bytes of every unencrypted SQLite file. */
 const PLAIN_SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
@@ -18,14 +35,24 @@ const PLAIN_SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
  * Opens (or creates) an SQLCipher-encrypted SQLite file with a raw 256-bit key, checks the key before
  * anything is written, sets the connection up, and migrates the schema.
  *
- * Never re-creates or overwrites an existing file: a wrong key, a damaged file or a file from a newer
- * tandem is a StoreError naming the file, and the file is left exactly as it was.
+ * Never re-creates or overwrites an existing file: a wrong key, a damaged file (damaged pages found by
+ * a check at open, an empty file tandem is not creating right now) or a file from a newer tandem is a
+ * StoreError naming the file, and the file is left exactly as it was: nothing is written to it before
+ * the check has passed.
  */
 export function openEncryptedDatabase(file: string, key: Buffer, options: OpenDatabaseOptions = {}): Sqlite.Database {
   if (key.length !== 32) throw new StoreError("invalid_key", `the key for ${file} must be 32 bytes, got ${key.length}`, { file });
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const existing = inspectExisting(file);
-  createPrivately(file);
+  // An empty file left by a creation that was cut short (its marker is still there) is resumed.
+  const created = createPrivately(file) || (existing.size === 0 && existsSync(creationMarker(file)));
+  if (existing.size === 0 && !created) {
+    throw new StoreError(
+      "corrupt",
+      `${file} is empty (0 bytes): not a database tandem wrote (tandem writes the first page as it creates one). tandem leaves it as it is: move it away to start a new database, or restore it from a backup`,
+      { file },
+    );
+  }
   let db: Sqlite.Database;
   try {
     db = new Sqlite(file, { timeout: options.busyTimeoutMs ?? 5000 });
@@ -41,6 +68,8 @@ export function openEncryptedDatabase(file: string, key: Buffer, options: OpenDa
     checkKey(db, file, existing, options.keySource);
     // Temporary tables and sort spills stay in memory: temp files would not be encrypted.
     db.pragma("temp_store = MEMORY");
+    // Before anything below may write (a migration, the WAL switch of an old file).
+    if (!created) checkDatabase(db, file, existing.size, options.checkMaxBytes ?? CHECK_MAX_BYTES);
     db.pragma("journal_mode = WAL");
     // FULL: each commit fsyncs the WAL, so a committed row survives a power cut, not only a crash.
     // NORMAL would survive a crash but could lose the last commits on power loss; since writes are
@@ -50,6 +79,8 @@ export function openEncryptedDatabase(file: string, key: Buffer, options: OpenDa
     db.pragma("secure_delete = ON");
     db.pragma("foreign_keys = ON");
     migrate(db, file);
+    // Always: a marker left by a creation cut short after its first page must not outlive it.
+    finishCreation(file);
     return db;
   } catch (err) {
     db.close();
@@ -61,16 +92,37 @@ export function openEncryptedDatabase(file: string, key: Buffer, options: OpenDa
  * Creates a new database file with mode 0600 before SQLite opens it: SQLite gives its -wal and -shm
  * files the main file's mode, so all three stay private whatever the umask. An existing file is kept as it is.
  */
-function createPrivately(file: string): void {
+function createPrivately(file: string): boolean {
+  if (existsSync(file)) return false;
   try {
+    // The marker first: a crash between creating the file and SQLite writing its first page leaves
+    // an empty file, which the next open resumes only with the marker beside it (else: damaged).
+    closeSync(openSync(creationMarker(file), constants.O_WRONLY | constants.O_CREAT, 0o600));
     closeSync(openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
+    return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") return;
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw new StoreError("io", `cannot create ${file}: ${(err as Error).message}`, { file, cause: err });
   }
 }
 
+/** Beside a database file while tandem creates it: `tandem.db-creating`. */
+function creationMarker(file: string): string {
+  return `${file}-creating`;
+}
+
+/** The new database has its schema, committed: an empty file is no longer tandem's to resume. */
+function finishCreation(file: string): void {
+  try {
+    unlinkSync(creationMarker(file));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+}
+
 interface ExistingFile {
+  /** Its size in bytes; undefined when there is no file. */
+  size: number | undefined;
   /** Its size is not a whole number of 512-byte sectors, which no SQLite database has. */
   oddSize: boolean;
 }
@@ -83,7 +135,7 @@ function inspectExisting(file: string): ExistingFile {
     size = info.size;
   } catch (err) {
     if (err instanceof StoreError) throw err;
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { oddSize: false };
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { size: undefined, oddSize: false };
     throw new StoreError("io", `cannot read ${file}: ${(err as Error).message}`, { file, cause: err });
   }
   if (size >= PLAIN_SQLITE_HEADER.length) {
@@ -102,7 +154,44 @@ function inspectExisting(file: string): ExistingFile {
       );
     }
   }
-  return { oddSize: size % 512 !== 0 };
+  return { size, oddSize: size % 512 !== 0 };
+}
+
+/**
+ * Checks an existing file's pages before the store uses it: a file with damaged pages would open,
+ * then lose rows (or fail reads such as the audit) later. Up to `maxBytes` the whole file is checked
+ * (`PRAGMA quick_check`: every page read, decrypted and authenticated, every b-tree walked); above it,
+ * each table but the request log is checked (`quick_check(table)`), so the start stays bounded while
+ * the egress audit, the keys and the usage are still vouched for. A damaged page the check did not
+ * reach still fails the statement that reads it with a clear `corrupt` error (never wrong data:
+ * SQLCipher authenticates every page it decrypts).
+ */
+function checkDatabase(db: Sqlite.Database, file: string, size: number | undefined, maxBytes: number): void {
+  const whole = size === undefined || size <= maxBytes;
+  const tables = whole
+    ? [undefined]
+    : db
+        .prepare<[], { name: string }>("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .all()
+        .map((t) => t.name)
+        .filter((name) => name !== UNCHECKED_WHEN_LARGE);
+  for (const table of tables) {
+    let result: unknown;
+    try {
+      result = db.pragma(table === undefined ? "quick_check" : `quick_check("${table.replaceAll('"', '""')}")`, { simple: true });
+    } catch (err) {
+      throw damaged(file, sqliteCode(err) ?? (err as Error).message, err);
+    }
+    if (result !== "ok") throw damaged(file, String(result).split("\n").slice(0, 2).join("; "));
+  }
+}
+
+function damaged(file: string, detail: string, cause?: unknown): StoreError {
+  return new StoreError(
+    "corrupt",
+    `${file} is damaged (the check at open found: ${detail.slice(0, 200)}); tandem leaves it as it is and does not start on it: restore it from a backup, or move it away to start a new database`,
+    { file, ...(cause !== undefined && { cause }) },
+  );
 }
 
 /** Reads the schema once: with a wrong key the first page does not decrypt and SQLite says "not a database". */

@@ -69,6 +69,13 @@ export interface EgressAuditRow {
   redactions: Record<string, number>;
   sha256: string;
   bytes: number;
+  /**
+   * False when tandem knows that no byte of the body left: the row is committed before sending, and
+   * marked afterwards when the connection was never made (refused, unreachable, canceled first).
+   * True means sent, or may have been (the mark is best-effort: a crash right after a refused
+   * connection leaves it true, erring on the side of "it left").
+   */
+  sent: boolean;
 }
 
 /** Usage to add to a target's total for the day (UTC) of `time`. */

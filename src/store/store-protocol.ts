@@ -14,11 +14,14 @@ export interface StoreThreadStart {
 export type QueuedRow =
   | { kind: "request"; entry: RequestLogEntry }
   | { kind: "egress"; record: Extract<EgressRecord, { sha256: string }> }
-  | { kind: "usage"; entry: UsageEntry };
+  | { kind: "usage"; entry: UsageEntry }
+  | { kind: "not_sent"; id: number };
 
 export type StoreThreadRequest =
   | { op: "rows"; rows: QueuedRow[] }
   | { op: "flush"; id: number }
+  /** Commit these egress rows now (with whatever is queued) and answer their ids: see Store.commitEgress. */
+  | { op: "audit"; id: number; records: Extract<EgressRecord, { sha256: string }>[] }
   | { op: "queryAudit"; id: number; query: AuditQuery }
   | { op: "queryRequests"; id: number; query: { since?: Date | number; limit?: number } }
   | { op: "queryUsage"; id: number; query: { since?: Date | number } }

@@ -31,6 +31,7 @@ port.on("message", (message: StoreThreadRequest) => {
     for (const row of message.rows) {
       if (row.kind === "request") store.logRequest(row.entry);
       else if (row.kind === "egress") store.recordEgress(row.record);
+      else if (row.kind === "not_sent") store.markEgressNotSent(row.id);
       else store.addUsage(row.entry);
     }
     return;
@@ -40,6 +41,9 @@ port.on("message", (message: StoreThreadRequest) => {
     switch (message.op) {
       case "flush":
         value = store.flush();
+        break;
+      case "audit":
+        value = store.commitEgress(message.records);
         break;
       case "queryAudit":
         value = store.queryAudit(message.query);

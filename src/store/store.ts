@@ -42,6 +42,11 @@ export interface StoreOptions {
    * Default 20000.
    */
   maxPending?: number;
+  /**
+   * A file up to this size is checked whole at open (`PRAGMA quick_check`); a larger one has every
+   * table checked but the request log (see checkDatabase). Default 128 MiB.
+   */
+  checkMaxBytes?: number;
   /** How often prune() runs by itself, in ms; 0 for never (it also runs once at open). Default 6 hours. */
   pruneIntervalMs?: number;
   /** Where write failures, recoveries and dropped rows are reported. Default: one line each on stderr. */
@@ -85,7 +90,8 @@ export type StateMethod = Exclude<keyof StateTables, "prune">;
 type PendingRow =
   | { kind: "request"; values: RequestValues }
   | { kind: "egress"; values: EgressValues }
-  | { kind: "usage"; values: UsageValues };
+  | { kind: "usage"; values: UsageValues }
+  | { kind: "not_sent"; values: [number] };
 
 type Nullable<T> = T | null;
 type RequestValues = [
@@ -148,6 +154,7 @@ export class Store {
     request: Sqlite.Statement<RequestValues>;
     egress: Sqlite.Statement<EgressValues>;
     usage: Sqlite.Statement<UsageValues>;
+    notSent: Sqlite.Statement<[number]>;
   };
   #pending: PendingRow[] = [];
   #timer: NodeJS.Timeout | undefined;
@@ -173,7 +180,10 @@ export class Store {
     this.#pruneEveryMs = Math.max(0, options.pruneIntervalMs ?? 6 * 3_600_000);
     const key = Buffer.isBuffer(options.key) ? options.key : options.key.key;
     const keySource = Buffer.isBuffer(options.key) ? undefined : options.key.where;
-    this.#db = openEncryptedDatabase(this.file, key, { keySource });
+    this.#db = openEncryptedDatabase(this.file, key, {
+      keySource,
+      ...(options.checkMaxBytes !== undefined && { checkMaxBytes: options.checkMaxBytes }),
+    });
     try {
       this.#insert = {
         request: this.#db.prepare<RequestValues>(
@@ -192,6 +202,7 @@ export class Store {
              output_tokens = output_tokens + excluded.output_tokens,
              cost_usd = CASE WHEN excluded.cost_usd IS NULL THEN cost_usd ELSE coalesce(cost_usd, 0) + excluded.cost_usd END`,
         ),
+        notSent: this.#db.prepare<[number]>("UPDATE egress_audit SET outcome = 'not_sent' WHERE id = ?"),
       };
       this.state = new StateTables(this.#db);
     } catch (err) {
@@ -229,34 +240,63 @@ export class Store {
     });
   }
 
-  /** Queues one egress audit row: the digest and size of what was sent, never the bytes themselves. */
+  /**
+   * Queues one egress audit row: the digest and size of what was sent, never the bytes themselves.
+   * Write-behind, like the request log: for bodies recorded after the fact. A server records a body
+   * before sending it, with commitEgress.
+   */
   recordEgress(record: EgressRecord): void {
-    let sha256: string;
-    let bytes: number;
-    if ("body" in record) {
-      const body = typeof record.body === "string" ? Buffer.from(record.body, "utf8") : record.body;
-      sha256 = createHash("sha256").update(body).digest("hex");
-      bytes = body.byteLength;
-    } else {
-      if (!/^[0-9a-f]{64}$/.test(record.sha256)) {
-        this.#drop(1, "recordEgress: sha256 must be 64 lowercase hex digits");
-        return;
-      }
-      sha256 = record.sha256;
-      bytes = record.bytes;
+    const values = egressValues(record);
+    if (values === undefined) {
+      this.#drop(1, "recordEgress: sha256 must be 64 lowercase hex digits");
+      return;
     }
-    this.#enqueue({
-      kind: "egress",
-      values: [
-        millis(record.time),
-        record.target,
-        record.route ?? null,
-        record.sensitivity,
-        JSON.stringify(record.redactions ?? {}),
-        sha256,
-        Math.trunc(bytes),
-      ],
+    this.#enqueue({ kind: "egress", values });
+  }
+
+  /**
+   * Commits egress audit rows now, in one transaction with whatever rows are queued (they share its
+   * fsync), and returns their ids in order. The rows are on disk when this returns: a server calls it
+   * before any byte of the bodies leaves. Throws a StoreError when they cannot be committed (disk full,
+   * I/O error, closed); then none of them is, and the queued rows stay queued.
+   */
+  commitEgress(records: readonly EgressRecord[]): number[] {
+    this.#assertOpen();
+    const rows = records.map((record) => {
+      const values = egressValues(record);
+      if (values === undefined) throw new StoreError("sqlite", "commitEgress: sha256 must be 64 lowercase hex digits");
+      return values;
     });
+    const insertAll = () => rows.map((values) => Number(this.#insert.egress.run(...values).lastInsertRowid));
+    const queued = this.#pending;
+    const started = performance.now();
+    let ids: number[];
+    try {
+      ids = this.#db.transaction(() => {
+        this.#writeRows(queued);
+        return insertAll();
+      })();
+      this.#pending = [];
+      this.#clearTimer();
+      this.#committed(queued.length + rows.length, performance.now() - started);
+      return ids;
+    } catch (err) {
+      if (queued.length === 0) throw this.#auditFailed(err);
+    }
+    // A queued row SQLite refuses must not keep the audit from being written: the audit rows alone
+    // (the queued ones wait for their own flush, which sorts them out).
+    try {
+      ids = this.#db.transaction(insertAll)();
+    } catch (err) {
+      throw this.#auditFailed(err);
+    }
+    this.#health.committed += rows.length;
+    return ids;
+  }
+
+  /** Queues the mark that an audited body was not sent after all (see EgressAuditRow.sent). */
+  markEgressNotSent(id: number): void {
+    this.#enqueue({ kind: "not_sent", values: [Math.trunc(id)] });
   }
 
   /** Queues usage to add to the target's total for the (UTC) day. */
@@ -316,7 +356,7 @@ export class Store {
       () =>
         this.#db
           .prepare<(string | number)[], AuditDbRow>(
-            `SELECT id, time, target, route, sensitivity, redactions, sha256, bytes FROM egress_audit
+            `SELECT id, time, target, route, sensitivity, redactions, sha256, bytes, outcome FROM egress_audit
              ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY time DESC, id DESC LIMIT ?`,
           )
           .all(...params),
@@ -331,6 +371,7 @@ export class Store {
       redactions: parseCounts(r.redactions),
       sha256: r.sha256,
       bytes: r.bytes,
+      sent: r.outcome !== "not_sent",
     }));
   }
 
@@ -553,22 +594,36 @@ export class Store {
   }
 
   #writeBatch(batch: readonly PendingRow[]): void {
+    this.#db.transaction(() => this.#writeRows(batch))();
+  }
+
+  /** Writes queued rows inside the caller's transaction. */
+  #writeRows(batch: readonly PendingRow[]): void {
     const insert = this.#insert;
-    this.#db.transaction(() => {
-      for (const row of batch) {
-        switch (row.kind) {
-          case "request":
-            insert.request.run(...row.values);
-            break;
-          case "egress":
-            insert.egress.run(...row.values);
-            break;
-          case "usage":
-            insert.usage.run(...row.values);
-            break;
-        }
+    for (const row of batch) {
+      switch (row.kind) {
+        case "request":
+          insert.request.run(...row.values);
+          break;
+        case "egress":
+          insert.egress.run(...row.values);
+          break;
+        case "usage":
+          insert.usage.run(...row.values);
+          break;
+        case "not_sent":
+          insert.notSent.run(...row.values);
+          break;
       }
-    })();
+    }
+  }
+
+  /** An audit commit failed: counted and reported like any failed write; the caller refuses to send. */
+  #auditFailed(err: unknown): StoreError {
+    const error = storeErrorFrom(err, this.file, "write the egress audit to");
+    this.#health.writeErrors += 1;
+    this.#lastError = error;
+    return error;
   }
 
   #committed(rows: number, took: number): void {
@@ -654,6 +709,7 @@ interface AuditDbRow {
   redactions: string;
   sha256: string;
   bytes: number;
+  outcome: string | null;
 }
 
 interface RequestDbRow {
@@ -681,6 +737,30 @@ interface UsageDbRow {
   input_tokens: number;
   output_tokens: number;
   cost_usd: number | null;
+}
+
+/** An egress record as the row's values; undefined for a digest that is not 64 lowercase hex digits. */
+function egressValues(record: EgressRecord): EgressValues | undefined {
+  let sha256: string;
+  let bytes: number;
+  if ("body" in record) {
+    const body = typeof record.body === "string" ? Buffer.from(record.body, "utf8") : record.body;
+    sha256 = createHash("sha256").update(body).digest("hex");
+    bytes = body.byteLength;
+  } else {
+    if (!/^[0-9a-f]{64}$/.test(record.sha256)) return undefined;
+    sha256 = record.sha256;
+    bytes = record.bytes;
+  }
+  return [
+    millis(record.time),
+    record.target,
+    record.route ?? null,
+    record.sensitivity,
+    JSON.stringify(record.redactions ?? {}),
+    sha256,
+    Math.trunc(bytes),
+  ];
 }
 
 function millis(time: Date | number | undefined): number {

@@ -106,8 +106,18 @@ describe("request log, usage with cost, and egress audit in the store", () => {
     assert.equal(row.bytes, Buffer.byteLength(sent));
     assert.equal(row.sha256, createHash("sha256").update(sent).digest("hex"));
     assert.ok(!JSON.stringify(rows).includes("leaves"), "the audit never holds content");
+    assert.equal(row.sent, true);
     await client.chat.completions.create({ model: "gone/m", messages: [{ role: "user", content: "x" }] }).catch(() => undefined);
-    assert.equal((await audit(tandem.url)).length, before + 1, "a refused connection sent nothing, so nothing is recorded");
+    // Each attempt's row is committed before its connection is tried; a refused one is marked not sent.
+    const refused = (await audit(tandem.url)).slice(0, -before - 1) as Record<string, unknown>[];
+    assert.deepEqual(
+      refused.map((r) => [r.target, r.sent]),
+      [
+        ["gone/m", false],
+        ["gone/m", false],
+      ],
+      "both attempts (the route default retries once) were refused: recorded as not sent",
+    );
   });
 
   it("keeps the conversation and the answer when content logging is on", async () => {

@@ -82,6 +82,7 @@ describe("tandem audit", () => {
       "redactions",
       "route",
       "sensitivity",
+      "sent",
       "sha256",
       "target",
       "time",

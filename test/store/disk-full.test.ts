@@ -123,4 +123,39 @@ describe("store on a full disk", () => {
       fs.unmount();
     }
   });
+  it("refuses to commit an egress audit row on a full disk (the server then sends nothing), and commits again once space is back", async (t) => {
+    const fs = tinyFilesystem();
+    if (typeof fs === "string") {
+      t.skip(`skipped: ${fs}`);
+      return;
+    }
+    try {
+      const dataDir = join(fs.dir, "data");
+      const store = openStore({ dataDir, key: randomBytes(32), logContent: true, pruneIntervalMs: 0, report: () => {} });
+      assert.equal(store.commitEgress([{ target: "cloud/m", sensitivity: "public", body: "before" }]).length, 1);
+      const filler = fillUp(fs.dir);
+      // Queued rows fill what the WAL had left, so the audit's commit finds the disk full.
+      const content = { request: "q".repeat(4000), response: "a".repeat(4000) };
+      for (let i = 0; i < 200; i++) store.logRequest({ dialect: "openai", status: 200, content });
+      assert.throws(
+        () => store.commitEgress([{ target: "cloud/m", sensitivity: "public", body: "during" }]),
+        (err: unknown) => (err as { code?: string }).code === "disk_full",
+      );
+      assert.deepEqual(
+        store.queryAudit().map((r) => r.bytes),
+        [6],
+        "nothing of the failed commit is in the audit",
+      );
+      rmSync(filler);
+      const [id] = store.commitEgress([{ target: "cloud/m", sensitivity: "public", body: "after!!" }]);
+      assert.ok(id !== undefined && id > 0);
+      assert.deepEqual(
+        store.queryAudit().map((r) => r.bytes),
+        [7, 6],
+      );
+      store.close();
+    } finally {
+      fs.unmount();
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Sqlite from "better-sqlite3-multiple-ciphers";
@@ -138,7 +138,7 @@ describe("encrypted store", () => {
     }
   });
 
-  it("reports damage inside a database it could open as a StoreError naming the file, not a crash", () => {
+  it("refuses a database with damaged pages when it opens, naming the file, and leaves it byte for byte as it was", () => {
     const dataDir = tempDataDir();
     const key = randomKey();
     const store = quietStore(dataDir, key, { logContent: true });
@@ -150,12 +150,90 @@ describe("encrypted store", () => {
     const middle = Math.floor(bytes.length / 4096 / 2) * 4096;
     bytes.fill(0x5a, middle, middle + 2 * 4096); // two pages of the request log: the first few hold the schema
     writeFileSync(file, bytes);
-    const reopened = quietStore(dataDir, key);
     assert.throws(
-      () => reopened.queryRequests({ limit: 1000 }),
-      (err: unknown) => err instanceof StoreError && err.code === "corrupt" && err.message.startsWith(`${file} is damaged`),
+      () => quietStore(dataDir, key),
+      (err: unknown) =>
+        err instanceof StoreError &&
+        err.code === "corrupt" &&
+        err.message.startsWith(`${file} is damaged (the check at open found`),
     );
-    reopened.close();
+    assert.ok(readFileSync(file).equals(bytes), "the damaged file is left as it was");
+  });
+
+  it("in a file too large to check whole, checks every table but the request log at open", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    const store = quietStore(dataDir, key, { logContent: true });
+    for (let i = 0; i < 400; i++) store.logRequest(request({ content: { request: "x".repeat(200) } }));
+    store.recordEgress({ target: "t/m", sensitivity: "public", body: "sent" });
+    store.close();
+    const file = join(dataDir, "tandem.db");
+    const pristine = readFileSync(file);
+    const db = rawOpen(file, key);
+    const rootOf = (table: string) =>
+      (db.prepare("SELECT rootpage FROM sqlite_schema WHERE name = ?").get(table) as { rootpage: number }).rootpage;
+    const auditPage = rootOf("egress_audit");
+    const logRoot = rootOf("request_log");
+    db.close();
+    // The egress audit's only page damaged: refused even when the file counts as large.
+    const auditDamaged = Buffer.from(pristine);
+    auditDamaged.fill(0x5a, (auditPage - 1) * 4096 + 100, (auditPage - 1) * 4096 + 200);
+    writeFileSync(file, auditDamaged);
+    assert.throws(
+      () => quietStore(dataDir, key, { checkMaxBytes: 1 }),
+      (err: unknown) => (err as StoreError).code === "corrupt",
+    );
+    assert.ok(readFileSync(file).equals(auditDamaged));
+    // A request log page past its root damaged: a large file opens (that table is not checked at open),
+    // and reading it fails clearly; a file within the limit is refused at open.
+    const logDamaged = Buffer.from(pristine);
+    const lastPage = pristine.length / 4096;
+    assert.ok(lastPage > logRoot + 2 && lastPage > auditPage + 1);
+    logDamaged.fill(0x5a, (lastPage - 1) * 4096 + 100, (lastPage - 1) * 4096 + 200);
+    writeFileSync(file, logDamaged);
+    assert.throws(
+      () => quietStore(dataDir, key),
+      (err: unknown) => (err as StoreError).code === "corrupt",
+    );
+    const large = quietStore(dataDir, key, { checkMaxBytes: 1 });
+    try {
+      assert.equal(large.queryAudit()[0]?.target, "t/m");
+      assert.throws(
+        () => large.queryRequests({ limit: 1000 }),
+        (err: unknown) => err instanceof StoreError && err.code === "corrupt" && err.message.startsWith(`${file} is damaged`),
+      );
+    } finally {
+      large.close();
+    }
+  });
+
+  it("refuses an empty database file it did not just create, and a truncated one, leaving both as they were", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    const file = join(dataDir, "tandem.db");
+    writeFileSync(file, "");
+    assert.throws(
+      () => quietStore(dataDir, key),
+      (err: unknown) =>
+        err instanceof StoreError && err.code === "corrupt" && err.message.startsWith(`${file} is empty (0 bytes)`),
+    );
+    assert.equal(readFileSync(file).length, 0);
+    // The same empty file with tandem's creation marker beside it: a creation cut short, resumed.
+    writeFileSync(`${file}-creating`, "");
+    quietStore(dataDir, key).close();
+    assert.ok(readFileSync(file).length > 0);
+    assert.ok(!existsSync(`${file}-creating`), "the marker is gone once the schema is committed");
+    rmSync(file);
+    const store = quietStore(dataDir, key, { logContent: true });
+    for (let i = 0; i < 400; i++) store.logRequest(request({ content: { request: "x".repeat(200) } }));
+    store.close();
+    const truncated = readFileSync(file).subarray(0, 6 * 4096);
+    writeFileSync(file, truncated);
+    assert.throws(
+      () => quietStore(dataDir, key),
+      (err: unknown) => err instanceof StoreError && err.code === "corrupt",
+    );
+    assert.ok(readFileSync(file).equals(truncated));
   });
 
   it("migrates a database made at schema version 1, keeping its rows", () => {

@@ -21,7 +21,7 @@ export async function startTandem(
     clientKeys?: string[];
     env?: NodeJS.ProcessEnv;
     /** Open an encrypted store in the test's data dir (request log, usage, egress audit, GET /v1/audit). Default false. */
-    store?: boolean | { logContent?: boolean; secrets?: Record<string, string> };
+    store?: boolean | { logContent?: boolean; secrets?: Record<string, string>; key?: Buffer };
     /** Where responses and conversations are kept (a test can seed or inspect it). Default: the server's own, in memory. */
     state?: StateStore;
     /** Captures the server's log lines (info and up) here, as the JSON lines stdout would get. Default: no log. */
@@ -36,7 +36,7 @@ export async function startTandem(
     server: { ...input.server, host: "127.0.0.1", port: 0 },
   });
   const config: Config = { ...parsed, dataDir: mkdtempSync(join(tmpdir(), "tandem-test-")) };
-  const storeKey = randomBytes(32);
+  const storeKey = (typeof options.store === "object" && options.store.key) || randomBytes(32);
   const secrets = typeof options.store === "object" ? (options.store.secrets ?? {}) : {};
   if (Object.keys(secrets).length > 0) {
     // As `tandem keys set NAME --store` writes them, before the server opens the store.

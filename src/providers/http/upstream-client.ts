@@ -1,5 +1,5 @@
 import { Agent, type Dispatcher } from "undici";
-import { CONNECT_FAILURE_CODES, GatewayError } from "../../core/index.js";
+import { type BeforeUpstreamBody, CONNECT_FAILURE_CODES, GatewayError } from "../../core/index.js";
 import { type UpstreamErrorMapper, upstreamErrorFromResponse } from "./upstream-error.js";
 
 export interface UpstreamRequestInit {
@@ -7,22 +7,22 @@ export interface UpstreamRequestInit {
   /** Sent as JSON. */
   body?: unknown;
   signal: AbortSignal;
-  /** Called with the exact JSON text sent, once it may have reached the upstream (not when no connection was made). */
-  onBody?: ((body: string) => void) | undefined;
+  /** The egress audit's gate: awaited with the exact JSON text before any byte of it is sent (see BeforeUpstreamBody). */
+  beforeBody?: BeforeUpstreamBody | undefined;
   /** A tighter connect limit for this request (the route's), in ms. Default: the client's. */
   connectTimeoutMs?: number | undefined;
 }
 
 /**
  * What every upstream request takes from the provider request it serves: the attempt's abort signal,
- * the egress hook (called with the exact body sent) and the route's connect limit.
+ * the egress audit's gate (awaited with the exact body before it is sent) and the route's connect limit.
  */
 export function upstreamInit(
-  request: { onUpstreamBody?: (body: string) => void; connectTimeoutMs?: number },
+  request: { beforeUpstreamBody?: BeforeUpstreamBody; connectTimeoutMs?: number },
   signal: AbortSignal,
   body: unknown,
 ): UpstreamRequestInit {
-  return { body, signal, onBody: request.onUpstreamBody, connectTimeoutMs: request.connectTimeoutMs };
+  return { body, signal, beforeBody: request.beforeUpstreamBody, connectTimeoutMs: request.connectTimeoutMs };
 }
 
 /**
@@ -78,6 +78,11 @@ export class UpstreamClient {
   async send(method: "GET" | "POST", path: string, init: UpstreamRequestInit): Promise<Dispatcher.ResponseData> {
     let res: Dispatcher.ResponseData;
     const body = init.body === undefined ? undefined : serializeBody(init.body, this.#target);
+    // The audit row is committed before the first byte leaves; when it cannot be, its error is the
+    // attempt's, as it is (not the upstream's), and nothing is sent.
+    const receipt = body === undefined || init.beforeBody === undefined ? undefined : await init.beforeBody(body);
+    // An attempt ended while its row was committed: undici sends nothing on an aborted signal.
+    const endedBefore = init.signal.aborted;
     try {
       res = await this.#agent(init.connectTimeoutMs).request({
         ...this.#url(path),
@@ -86,10 +91,9 @@ export class UpstreamClient {
         headers: init.body === undefined ? init.headers : { "content-type": "application/json", ...init.headers },
         body,
       });
-      if (body !== undefined) init.onBody?.(body);
     } catch (err) {
-      // A body may have gone out unless the connection never came up.
-      if (body !== undefined && !CONNECT_FAILURE_CODES.has((err as { code?: string }).code ?? "")) init.onBody?.(body);
+      // The body may have gone out, unless the connection never came up.
+      if (receipt && (endedBefore || CONNECT_FAILURE_CODES.has((err as { code?: string }).code ?? ""))) receipt.notSent();
       throw withTarget(GatewayError.from(err), this.#target);
     }
     if (res.statusCode >= 200 && res.statusCode < 300) return res;

@@ -105,7 +105,7 @@ export class LlamaCppProvider implements Provider {
       arm();
       this.#engine
         // A function cannot cross the IPC channel (structured clone); nothing leaves the machine here anyway.
-        .call({ op: "chat", model: spec, request: { ...request, onUpstreamBody: undefined } }, inner.signal, (event) => {
+        .call({ op: "chat", model: spec, request: { ...request, beforeUpstreamBody: undefined } }, inner.signal, (event) => {
           arm();
           channel.push(event);
         })

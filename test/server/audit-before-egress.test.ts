@@ -1,0 +1,125 @@
+/**
+ * Audit before egress: a body reaches a cloud upstream only after its egress-audit row is on disk,
+ * concurrent requests share commits, and a body whose row cannot be written is not sent at all, with
+ * a clear error that does not count against the target.
+ */
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import Sqlite from "better-sqlite3-multiple-ciphers";
+import OpenAI from "openai";
+import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import type { FakeUpstream } from "../support/fake-upstream.js";
+import { startTandem } from "../support/tandem.js";
+
+/** A second connection to the store's file, as another process would read it: it sees committed rows only. */
+function reader(file: string, key: Buffer): Sqlite.Database {
+  const db = new Sqlite(file, { readonly: true });
+  db.pragma("cipher = 'sqlcipher'");
+  db.pragma("legacy = 4");
+  db.pragma(`key = "x'${key.toString("hex")}'"`);
+  return db;
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+describe("audit before egress", () => {
+  let cloud: FakeUpstream;
+  let near: FakeUpstream;
+
+  before(async () => {
+    cloud = await startFakeOpenAI({ models: ["m"] });
+    near = await startFakeOpenAI({ models: ["m"] });
+  });
+
+  after(async () => {
+    await cloud?.close();
+    await near?.close();
+  });
+
+  it("has each body's row committed before the upstream receives the body, for concurrent requests", async () => {
+    const key = randomBytes(32);
+    const tandem = await startTandem(
+      { providers: { cloud: { kind: "openai", baseUrl: cloud.url, local: false, models: ["m"] } } },
+      { store: { key } },
+    );
+    const db = reader(tandem.server.store?.file as string, key);
+    const missing: string[] = [];
+    let seen = 0;
+    const committed = db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM egress_audit WHERE sha256 = ?");
+    // Runs as the upstream receives each body: its row must already be readable from another connection.
+    cloud.script((request) => {
+      seen++;
+      const digest = sha256(JSON.stringify(request.body));
+      if ((committed.get(digest)?.n ?? 0) !== 1) missing.push(digest);
+      return { kind: "text", text: "ok" };
+    });
+    try {
+      const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 });
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          client.chat.completions.create({ model: "cloud/m", messages: [{ role: "user", content: `request ${i}` }] }),
+        ),
+      );
+      assert.equal(seen, 40);
+      assert.deepEqual(missing, [], "every body's row was on disk before the body arrived");
+      const rows = await tandem.server.store?.queryAudit({ limit: 1000 });
+      assert.equal(rows?.length, 40);
+      assert.ok(rows?.every((r) => r.sent));
+    } finally {
+      db.close();
+      await tandem.close();
+    }
+  });
+
+  it("sends nothing when the row cannot be written: a clear 503, the breaker untouched, a local tier still answers", async () => {
+    const tandem = await startTandem(
+      {
+        breaker: { failureThreshold: 2, cooldownMs: 60_000 },
+        providers: {
+          cloud: { kind: "openai", baseUrl: cloud.url, local: false, models: ["m"] },
+          near: { kind: "openai", baseUrl: near.url, models: ["m"] },
+        },
+        routes: { both: { tiers: ["cloud/m", "near/m"] } },
+      },
+      { store: true },
+    );
+    cloud.script(() => ({ kind: "text", text: "from the cloud" }));
+    near.script(() => ({ kind: "text", text: "from nearby" }));
+    const before = cloud.requests.length;
+    try {
+      // The store stops writing (as it would on a failed disk): every audit commit now fails.
+      await tandem.server.store?.close();
+      const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 });
+      for (let i = 0; i < 4; i++) {
+        const err = await client.chat.completions
+          .create({ model: "cloud/m", messages: [{ role: "user", content: "must not leave" }] })
+          .then(
+            () => assert.fail("answered without an audit"),
+            (e: unknown) => e,
+          );
+        assert.ok(err instanceof OpenAI.APIError);
+        assert.equal(err.status, 503);
+        assert.match(err.message, /cloud\/m: not sent: the egress audit could not be written \(the store is closed\)/);
+        assert.doesNotMatch(err.message, /tandem\.db/, "no path in what the client sees");
+      }
+      assert.equal(cloud.requests.length, before, "no byte reached the cloud upstream");
+      const status = (await (await fetch(`${tandem.url}/v1/status`)).json()) as {
+        targets: { target: string; breaker: string; health: string; failures: number }[];
+      };
+      const target = status.targets.find((t) => t.target === "cloud/m");
+      assert.equal(target?.breaker, "closed", "the target was not at fault");
+      assert.equal(target?.failures, 0, "nor counted in its error rate");
+      const answer = await client.chat.completions.create({ model: "both", messages: [{ role: "user", content: "hi" }] });
+      assert.equal(answer.choices[0]?.message.content, "from nearby", "the local tier needs no audit and still answers");
+      assert.equal(cloud.requests.length, before);
+      // The audit endpoint says the store failed, in the OpenAI error shape: never a 500.
+      const audit = await fetch(`${tandem.url}/v1/audit`);
+      assert.equal(audit.status, 503);
+      const body = (await audit.json()) as { error: { message: string; type: string } };
+      assert.match(body.error.message, /egress audit cannot be read/);
+    } finally {
+      await tandem.close();
+    }
+  });
+});
