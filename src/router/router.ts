@@ -10,6 +10,7 @@ import {
   type PrivacySettings,
   SENSITIVITY_HEADER,
 } from "../privacy/index.js";
+import { answerLimitError, DEFAULT_ANSWER_LIMITS } from "../providers/http/answer-limits.js";
 import type { LoadedModelStatus } from "../providers/llamacpp/index.js";
 import type { EgressRecord } from "../store/records.js";
 import type { Metrics } from "../telemetry/metrics.js";
@@ -42,6 +43,12 @@ export interface RouterOptions {
   privacy?: Config["privacy"];
   /** Default: none (nothing is recorded). */
   egress?: EgressSink;
+  /**
+   * The largest answer (text and tool-call arguments, in characters) the router keeps for a client
+   * that did not stream, for a mid-stream continuation and for the quality checks (config
+   * `limits.maxAnswerBytes`). Default 32 MiB.
+   */
+  maxAnswerBytes?: number;
 }
 
 const DEFAULT_PRIVACY: Config["privacy"] = {
@@ -90,6 +97,7 @@ export class Router implements Gateway {
   readonly #breakerOptions: { failureThreshold: number; cooldownMs: number };
   readonly #privacy: Config["privacy"];
   readonly #egress: EgressSink | undefined;
+  readonly #maxAnswerBytes: number;
   readonly #breakers = new Map<string, CircuitBreaker>();
   /** Resolved tiers per route (never mutated: plans derived from them build new arrays). */
   readonly #routeTargets = new Map<string, { generation: number; tiers: Target[][]; unresolved: FailedAttempt[] }>();
@@ -105,6 +113,7 @@ export class Router implements Gateway {
     this.#network = options.network ?? new NetworkWatch();
     this.#privacy = options.privacy ?? DEFAULT_PRIVACY;
     this.#egress = options.egress;
+    this.#maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_ANSWER_LIMITS.maxAnswerBytes;
     this.#catalog = catalog;
     this.#stats = stats;
     this.#metrics = metrics;
@@ -516,6 +525,12 @@ export class Router implements Gateway {
     let inputTokens: number | undefined;
     // Output before a switch: the broken upstream never reported usage, so its deltas are counted.
     let outputBefore = 0;
+    // Characters of text and tool-call arguments this answer holds (the text so far, held calls, and
+    // what a client that did not stream is gathering): past the limit the answer fails, so neither
+    // the router nor the client's response holds more.
+    let size = 0;
+    let oversize = false;
+    const maxAnswer = this.#maxAnswerBytes;
     for (;;) {
       const watch = new QualityWatch(quality, request.responseFormat, target);
       const held = new Map<number, { events: StreamEvent[]; name: string; args: string }>();
@@ -526,6 +541,11 @@ export class Router implements Gateway {
               if (switched) continue;
               break;
             case "text-delta": {
+              size += event.text.length;
+              if (size > maxAnswer) {
+                oversize = true;
+                throw answerLimitError(target, "maxAnswerBytes", maxAnswer);
+              }
               text += event.text;
               if (!switched || restart) outputBefore++;
               const bad = watch.onText(event.text);
@@ -537,6 +557,11 @@ export class Router implements Gateway {
               held.set(event.index, { events: [event], name: event.name, args: "" });
               continue;
             case "tool-call-delta": {
+              size += event.argumentsDelta.length;
+              if (size > maxAnswer) {
+                oversize = true;
+                throw answerLimitError(target, "maxAnswerBytes", maxAnswer);
+              }
               const call = held.get(event.index);
               if (!call) break;
               call.events.push(event);
@@ -574,6 +599,8 @@ export class Router implements Gateway {
         const error = GatewayError.from(err);
         const decision = failoverDecision(error);
         if (decision === "canceled" || decision === "stop" || (callsSent > 0 && !restart)) throw error;
+        // A streamed answer that grew past the limit is not handed to another target to go on with.
+        if (oversize && !restart) throw error;
         const rest: Plan = {
           ...plan,
           unresolved: [],
@@ -605,7 +632,9 @@ export class Router implements Gateway {
         if (restart) {
           text = "";
           callsSent = 0;
+          size = 0;
         }
+        oversize = false;
         switched = true;
         target = next.meta.target;
         current = nextEvents;

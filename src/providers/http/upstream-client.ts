@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher } from "undici";
 import { CONNECT_FAILURE_CODES, GatewayError } from "../../core/index.js";
+import { answerLimitError, DEFAULT_ANSWER_LIMITS, readBodyUpTo } from "./answer-limits.js";
 import { upstreamErrorFromResponse } from "./upstream-error.js";
 
 export interface UpstreamRequestInit {
@@ -11,6 +12,8 @@ export interface UpstreamRequestInit {
   onBody?: ((body: string) => void) | undefined;
   /** A tighter connect limit for this request (the route's), in ms. Default: the client's. */
   connectTimeoutMs?: number | undefined;
+  /** The target named in errors about the answer (`provider/model`). Default: the provider's name. */
+  target?: string | undefined;
 }
 
 /**
@@ -35,12 +38,18 @@ export class UpstreamClient {
   readonly #connectTimeoutMs: number;
   readonly #baseUrl: string;
   readonly #target: string;
+  readonly #maxAnswerBytes: number;
   /** Origin and path of each URL requested, parsed once: a provider requests only a handful. */
   readonly #urls = new Map<string, { origin: string; path: string }>();
 
-  constructor(baseUrl: string, options: { target: string; connectTimeoutMs?: number }) {
+  /** `maxAnswerBytes`: the largest 2xx answer `json` reads (config `limits.maxAnswerBytes`). Default 32 MiB. */
+  constructor(
+    baseUrl: string,
+    options: { target: string; connectTimeoutMs?: number | undefined; maxAnswerBytes?: number | undefined },
+  ) {
     this.#baseUrl = baseUrl.replace(/\/+$/, "");
     this.#target = options.target;
+    this.#maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_ANSWER_LIMITS.maxAnswerBytes;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   }
 
@@ -96,17 +105,21 @@ export class UpstreamClient {
     return url;
   }
 
-  /** Sends a request and parses a 2xx JSON answer. */
+  /**
+   * Sends a request and parses a 2xx JSON answer. An answer past `maxAnswerBytes` is not read on:
+   * the connection is dropped and the attempt fails naming `limits.maxAnswerBytes`.
+   */
   async json<T = unknown>(method: "GET" | "POST", path: string, init: UpstreamRequestInit): Promise<T> {
     const res = await this.send(method, path, init);
-    let text: string;
+    let bytes: Buffer | undefined;
     try {
-      text = await res.body.text();
+      bytes = await readBodyUpTo(res.body, this.#maxAnswerBytes, res.headers["content-length"]);
     } catch (err) {
       throw withTarget(GatewayError.from(err), this.#target);
     }
+    if (bytes === undefined) throw answerLimitError(init.target ?? this.#target, "maxAnswerBytes", this.#maxAnswerBytes);
     try {
-      return JSON.parse(text) as T;
+      return JSON.parse(bytes.toString("utf8")) as T;
     } catch {
       throw new GatewayError("upstream_error", `${this.#target} answered with invalid JSON`, { target: this.#target });
     }

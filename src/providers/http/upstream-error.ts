@@ -1,5 +1,6 @@
 import type { Dispatcher } from "undici";
 import { codeForStatus, GatewayError } from "../../core/index.js";
+import { readTextUpTo } from "./answer-limits.js";
 
 const MAX_ERROR_BODY = 64 * 1024;
 
@@ -7,11 +8,11 @@ const MAX_ERROR_BODY = 64 * 1024;
 export async function upstreamErrorFromResponse(res: Dispatcher.ResponseData, target: string): Promise<GatewayError> {
   let text = "";
   try {
-    text = await res.body.text();
+    // Only the start is read: an upstream's error body can be any size, and it is cut to this anyway.
+    text = await readTextUpTo(res.body, MAX_ERROR_BODY);
   } catch {
     // A body that breaks while we read an error is still that error.
   }
-  if (text.length > MAX_ERROR_BODY) text = text.slice(0, MAX_ERROR_BODY);
   const message = extractErrorMessage(text) ?? (text.trim() || `HTTP ${res.statusCode}`);
   const status = res.statusCode;
   let code = codeForStatus(status);

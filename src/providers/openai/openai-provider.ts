@@ -11,6 +11,7 @@ import {
   bearerHeaders,
   extractErrorMessage,
   readSseBatches,
+  readTextUpTo,
   relayUpstreamStream,
   UpstreamClient,
   upstreamInit,
@@ -45,6 +46,7 @@ export class OpenAIProvider implements Provider {
     this.#client = new UpstreamClient(options.baseUrl, {
       target: options.id,
       ...(options.connectTimeoutMs !== undefined && { connectTimeoutMs: options.connectTimeoutMs }),
+      maxAnswerBytes: options.limits?.maxAnswerBytes,
     });
     this.#maxTokensField = options.maxTokensField ?? defaultMaxTokensField(options.baseUrl);
   }
@@ -60,6 +62,7 @@ export class OpenAIProvider implements Provider {
       const json = await this.#client.json("POST", "/chat/completions", {
         ...init,
         headers: await this.#headers(request.apiKey),
+        target,
       });
       return readOpenAIChatCompletion(json, target);
     }
@@ -68,7 +71,8 @@ export class OpenAIProvider implements Provider {
       headers: { ...(await this.#headers(request.apiKey)), accept: "text/event-stream" },
     });
     await expectEventStream(res, target);
-    return relayUpstreamStream(res, signal, target, (body) => readOpenAIChatStream(readSseBatches(body), target));
+    const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
+    return relayUpstreamStream(res, signal, target, (body) => readOpenAIChatStream(readSseBatches(body, lines), target));
   }
 
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
@@ -138,7 +142,7 @@ async function expectEventStream(res: Dispatcher.ResponseData, target: string): 
   if (contentType.includes("text/event-stream")) return;
   let text = "";
   try {
-    text = (await res.body.text()).slice(0, 2000);
+    text = await readTextUpTo(res.body, 2000);
   } catch {
     // The content type alone says enough.
   }
