@@ -33,7 +33,7 @@ export interface ProviderChatRequest extends ChatRequest {
   /** The model id as the upstream knows it (e.g. `gpt-4o-mini`), not the client's name. */
   upstreamModel: string;
   /** Called with the exact body of each request sent upstream, once it may have reached it (the egress audit hashes it). */
-  onUpstreamBody?: (body: string) => void;
+  onUpstreamBody?: (body: string | Uint8Array) => void;
   /** The route's limit on establishing a connection, in ms (the provider's own limit applies when lower). */
   connectTimeoutMs?: number;
   /** The API key to send, when key rotation chose one for this request. Default: the provider's own key source. */
@@ -58,7 +58,7 @@ export interface EmbedRequest {
 export interface ProviderEmbedRequest extends EmbedRequest {
   upstreamModel: string;
   /** Called with the exact body of each request sent upstream, once it may have reached it (the egress audit hashes it). */
-  onUpstreamBody?: (body: string) => void;
+  onUpstreamBody?: (body: string | Uint8Array) => void;
   /** The route's limit on establishing a connection, in ms (the provider's own limit applies when lower). */
   connectTimeoutMs?: number;
   /** The API key to send, when key rotation chose one for this request. Default: the provider's own key source. */

@@ -1,13 +1,18 @@
 import { type Config, type RouteConfig, routeSchema } from "../config/schema.js";
+import { countLargeTextsInSlices } from "../context/count-in-slices.js";
 import { estimateInputTokens, loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { fitConversation } from "../context/fit-conversation.js";
 import { type ChatRequest, DONE, type EmbedRequest, GatewayError, type StreamEvent, textOf, type Usage } from "../core/index.js";
 import type { PullEvent, PullResult } from "../models/index.js";
 import {
+  classifyRequestInSlices,
   decideChatPrivacy,
   decideEmbedPrivacy,
   type PrivacyDecision,
   type PrivacySettings,
+  parseSensitivityHeader,
+  type RequestClassification,
+  requestTextLength,
   SENSITIVITY_HEADER,
 } from "../privacy/index.js";
 import { answerLimitError, DEFAULT_ANSWER_LIMITS } from "../providers/http/answer-limits.js";
@@ -50,6 +55,9 @@ export interface RouterOptions {
    */
   maxAnswerBytes?: number;
 }
+
+/** Requests with at least this many characters of text are classified in slices (#classifyLarge). */
+const LARGE_REQUEST_TEXT = 512 * 1024;
 
 const DEFAULT_PRIVACY: Config["privacy"] = {
   default: "local-only",
@@ -426,9 +434,13 @@ export class Router implements Gateway {
   }
 
   async chat(request: ChatRequest, context: RequestContext): Promise<ChatStream> {
+    const planned = this.#planFor(request.model, context.headers);
+    // Awaited only when there is something to wait for: most requests are small.
+    const scanning = this.#classifyLarge(planned, request, context.headers);
+    const classified = scanning === undefined ? undefined : await scanning;
     const { plan, privacy } = this.#guard(
-      this.#planFor(request.model, context.headers),
-      (header, settings) => decideChatPrivacy(request, header, settings),
+      planned,
+      (header, settings) => decideChatPrivacy(request, header, settings, classified),
       context.headers,
     );
     const tried = new Set<string>();
@@ -447,6 +459,24 @@ export class Router implements Gateway {
     }
     if (plan.policy.onExhausted === "notice" && plan.route !== undefined) return this.#notice(plan, outcome.failed);
     throw this.#exhausted(plan, outcome);
+  }
+
+  /**
+   * A large request's classification, made in slices that leave the event loop in between (a 32 MB
+   * body takes about half a second to scan, which would hold every other client up), when it may be
+   * needed: some target is remote and the client did not declare the request public. Small requests
+   * are classified at once, in #guard, when the decision needs it.
+   */
+  #classifyLarge(
+    plan: Plan,
+    request: ChatRequest,
+    headers: RequestContext["headers"],
+  ): Promise<RequestClassification> | undefined {
+    if (requestTextLength(request) < LARGE_REQUEST_TEXT) return undefined;
+    if (plan.tiers.every((tier) => tier.every((t) => t.local))) return undefined;
+    const header = headers[SENSITIVITY_HEADER];
+    if (parseSensitivityHeader(Array.isArray(header) ? header[0] : header) === "public") return undefined;
+    return classifyRequestInSlices(request, this.#privacy);
   }
 
   /**
@@ -710,7 +740,13 @@ export class Router implements Gateway {
     let request = original;
     let fitted: string | undefined;
     if (target.contextWindow !== undefined) {
-      const fit = fitConversation(original, target.contextWindow, await loadTokenCounter());
+      const counter = await loadTokenCounter();
+      const fit = fitConversation(
+        original,
+        target.contextWindow,
+        // A large conversation is tokenized in slices first, so counting it does not stall other clients.
+        requestTextLength(original) >= LARGE_REQUEST_TEXT ? await countLargeTextsInSlices(original, counter) : counter,
+      );
       if (fit.dropped > 0) {
         request = fit.request;
         fitted = `conversation fitted to ${target.name}'s ${target.contextWindow}-token window: ${fit.dropped} older message(s) left out`;
@@ -770,7 +806,7 @@ export class Router implements Gateway {
   }
 
   /** The hook that records each body sent to a cloud target in the egress audit (none for local targets). */
-  #egressHook(target: Target, privacy: Privacy | undefined): { onUpstreamBody?: (body: string) => void } {
+  #egressHook(target: Target, privacy: Privacy | undefined): { onUpstreamBody?: (body: string | Uint8Array) => void } {
     const sink = this.#egress;
     if (target.local || privacy === undefined || sink === undefined) return {};
     const { decision, route } = privacy;

@@ -16,6 +16,7 @@ import { TargetStats } from "../telemetry/target-stats.js";
 import { parseAuditQuery } from "./audit-query.js";
 import { ClientAuth } from "./auth.js";
 import type { Dialect } from "./dialect.js";
+import { jsonBodyParser } from "./json-body-parser.js";
 import { requestRecord } from "./request-record.js";
 import { statusSnapshot } from "./status.js";
 
@@ -94,9 +95,10 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
 
   // Ollama and curl users often send JSON without a JSON content type (curl -d says form-urlencoded,
   // fetch with a string body says text/plain); parse any body as JSON, as the real servers do.
-  const jsonParser = app.getDefaultJsonParser("error", "error");
-  app.removeContentTypeParser("text/plain");
-  app.addContentTypeParser("*", { parseAs: "string" }, jsonParser);
+  const jsonParser = jsonBodyParser(app.getDefaultJsonParser("error", "error"));
+  app.removeContentTypeParser(["application/json", "text/plain"]);
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, jsonParser);
+  app.addContentTypeParser("*", { parseAs: "buffer" }, jsonParser);
 
   // A callback hook, not an async one: every request passes here, and a promise per request costs it.
   app.addHook("onRequest", (request, reply, done) => {

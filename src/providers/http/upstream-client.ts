@@ -8,8 +8,11 @@ export interface UpstreamRequestInit {
   /** Sent as JSON. */
   body?: unknown;
   signal: AbortSignal;
-  /** Called with the exact JSON text sent, once it may have reached the upstream (not when no connection was made). */
-  onBody?: ((body: string) => void) | undefined;
+  /**
+   * Called with the exact JSON sent (text, or its UTF-8 bytes for a large body), once it may have
+   * reached the upstream (not when no connection was made).
+   */
+  onBody?: ((body: string | Uint8Array) => void) | undefined;
   /** A tighter connect limit for this request (the route's), in ms. Default: the client's. */
   connectTimeoutMs?: number | undefined;
   /** The target named in errors about the answer (`provider/model`). Default: the provider's name. */
@@ -21,7 +24,7 @@ export interface UpstreamRequestInit {
  * the egress hook (called with the exact body sent) and the route's connect limit.
  */
 export function upstreamInit(
-  request: { onUpstreamBody?: (body: string) => void; connectTimeoutMs?: number },
+  request: { onUpstreamBody?: (body: string | Uint8Array) => void; connectTimeoutMs?: number },
   signal: AbortSignal,
   body: unknown,
 ): UpstreamRequestInit {
@@ -76,7 +79,8 @@ export class UpstreamClient {
    */
   async send(method: "GET" | "POST", path: string, init: UpstreamRequestInit): Promise<Dispatcher.ResponseData> {
     let res: Dispatcher.ResponseData;
-    const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+    let body: string | Buffer | undefined = init.body === undefined ? undefined : JSON.stringify(init.body);
+    if (body !== undefined && body.length >= LARGE_BODY) body = await encodeInTurns(body);
     try {
       res = await this.#agent(init.connectTimeoutMs).request({
         ...this.#url(path),
@@ -128,6 +132,22 @@ export class UpstreamClient {
   async close(): Promise<void> {
     await Promise.all([...this.#agents.values()].map((agent) => agent.close()));
   }
+}
+
+/** Request bodies at least this large are encoded to bytes in a turn of the event loop of their own. */
+const LARGE_BODY = 1024 * 1024;
+
+/**
+ * A large body's UTF-8 bytes, encoded between two exits to the event loop: encoding 32 MB takes a
+ * good part of a second on a slow machine, which other clients should not wait through on top of
+ * its serialisation. The bytes then go out as they are, and the egress audit hashes them directly
+ * (hashing a string would encode it all over again).
+ */
+async function encodeInTurns(body: string): Promise<Buffer> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  const bytes = Buffer.from(body, "utf8");
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  return bytes;
 }
 
 function withTarget(err: GatewayError, target: string): GatewayError {
