@@ -95,10 +95,11 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
 
   // Ollama and curl users often send JSON without a JSON content type (curl -d says form-urlencoded,
   // fetch with a string body says text/plain); parse any body as JSON, as the real servers do.
-  const jsonParser = jsonBodyParser(app.getDefaultJsonParser("error", "error"));
+  // Read by jsonBodyParser, which keeps a large body from stalling other clients (and enforces bodyLimit).
+  const jsonParser = jsonBodyParser(app.getDefaultJsonParser("error", "error"), config.server.bodyLimit);
   app.removeContentTypeParser(["application/json", "text/plain"]);
-  app.addContentTypeParser("application/json", { parseAs: "buffer" }, jsonParser);
-  app.addContentTypeParser("*", { parseAs: "buffer" }, jsonParser);
+  app.addContentTypeParser("application/json", jsonParser);
+  app.addContentTypeParser("*", jsonParser);
 
   // A callback hook, not an async one: every request passes here, and a promise per request costs it.
   app.addHook("onRequest", (request, reply, done) => {
