@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
 import { type ThroughputModelInfo, writeThroughputModel } from "../test/support/gguf/index.js";
 import { SHARED_MODELS_DIR } from "../test/support/local-models.js";
+import { measureStall, stallShapes } from "./health-stall.js";
 import { compareLocal, DirectEngine, hungModelGap, type LocalRun, throughTandem } from "./local-engine.js";
 import { loadPrivacyBench, requestBytes, typicalChatRequest } from "./privacy.js";
 
@@ -31,6 +32,8 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 1500);
 const PACE_MS = 2;
 const LOCAL_RUNS = Number(process.env.BENCH_LOCAL_RUNS ?? 5);
 const LOCAL_IDLE_MS = 500;
+/** Size of the maximal bodies sent while /health is timed: tandem's default `server.bodyLimit`. */
+const STALL_BODY_BYTES = 32 * 1024 * 1024;
 /** Request sizes (bytes of text) for the classification cost, and calls timed per repetition. */
 const CLASSIFY_SIZES = [
   { key: "classify1k", bytes: 1024, calls: 3000 },
@@ -224,6 +227,8 @@ async function main(modelDir: string): Promise<void> {
       "routes:",
       "  whole: { tiers: [up/bench], streamUpstream: false }",
       "  whole-paced: { tiers: [up/bench-paced], streamUpstream: false }",
+      // Maximal bodies for the /health stall figures: classified for privacy, then sent (and audited).
+      "  stall: { tiers: [up/bench], privacy: allow }",
       "",
     ].join("\n");
   writeFileSync(configFile, mainConfig(true));
@@ -428,6 +433,8 @@ async function main(modelDir: string): Promise<void> {
   if (storeCheck.tandemAuditRows <= 0)
     throw new Error(`tandem's store is not recording the egress audit (${storeCheck.tandemAuditRows})`);
 
+  const stallBodies = stallShapes(STALL_BODY_BYTES, "stall");
+  const stallFailures: Record<string, string> = {};
   const reps: Record<string, Stats>[] = [];
   for (let rep = 0; rep < REPS; rep++) {
     const r: Record<string, Stats> = {};
@@ -514,6 +521,20 @@ async function main(modelDir: string): Promise<void> {
       });
     }
     Object.assign(stat("resilience"), await resilience(breakerClosed, breakerOpen));
+    // One maximal body at a time, while /health is asked every ~10 ms on its own connection.
+    for (const shape of stallBodies) {
+      const r = await measureStall(`http://127.0.0.1:${tandem.port}`, shape).catch((err: Error) => err);
+      if (r instanceof Error) {
+        stallFailures[shape.key] = r.message.slice(0, 200);
+        continue;
+      }
+      Object.assign(stat("stall"), {
+        [`${shape.key}.healthMax`]: r.healthMaxMs,
+        [`${shape.key}.healthP99`]: r.healthP99Ms,
+        [`${shape.key}.requestMs`]: r.requestMs,
+        [`${shape.key}.status`]: r.status,
+      });
+    }
     if (localUrl && !localFailure) {
       for (const m of localModels.filter((x) => !x.failed)) {
         let directEngine: DirectEngine | undefined;
@@ -607,6 +628,11 @@ async function main(modelDir: string): Promise<void> {
     metric(`resilience.${k}`, (r) => r.resilience?.[k] as number);
   }
   metric("local.hungGap", (r) => r.local?.hungGap as number);
+  for (const shape of stallBodies) {
+    for (const k of ["healthMax", "healthP99", "requestMs", "status"]) {
+      metric(`stall.${shape.key}.${k}`, (r) => r.stall?.[`${shape.key}.${k}`] as number);
+    }
+  }
   for (const m of localModels) {
     const n = `local ${m.name}`;
     for (const k of ["tandemTps", "directTps", "tandemTtft", "directTtft", "addedUsPerToken", "fewestTokens"])
@@ -736,6 +762,15 @@ async function main(modelDir: string): Promise<void> {
             .join(", ")}: ${c.found.level})`,
       )
       .join("; ")}.`,
+    "",
+    `No request stalls the others: one body of ${(STALL_BODY_BYTES / 2 ** 20).toFixed(0)} MiB (the default \`server.bodyLimit\`) at a time, through tandem to the fake upstream (classified for privacy, sent, audited), while \`/health\` is asked about every 10 ms on its own connection; /health answer time while the body is handled (target: max under 250 ms):`,
+    "",
+    "| body | /health max | /health p99 | the big request took | its status |",
+    "|---|---|---|---|---|",
+    ...stallBodies.map(
+      (shape) =>
+        `| ${shape.label} | **${fmt(`stall.${shape.key}.healthMax`, "ms", 0)}** | ${fmt(`stall.${shape.key}.healthP99`, "ms", 0)} | ${fmt(`stall.${shape.key}.requestMs`, "ms", 0)} | ${stallFailures[shape.key] ? `failed: ${stallFailures[shape.key]}` : fmt(`stall.${shape.key}.status`, "", 0)} |`,
+    ),
     "",
     `Memory: tandem idle ${tandemIdleRss.toFixed(0)} MiB RSS; under load see the table.`,
     "",

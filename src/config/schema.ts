@@ -247,15 +247,52 @@ export const configSchema = z.object({
           origins: z.array(z.string().min(1)).default([]),
         })
         .default({ origins: [] }),
+      /**
+       * Milliseconds a client has to send its whole request body, from its headers on; a client that
+       * stalls mid-body gets 408 and its connection is closed, so a half-sent body is not held. 30 s
+       * takes a full `bodyLimit` body over a link of about 9 Mbit/s; answers are never cut for time
+       * (the routes' timeouts own those). Default 30000.
+       */
+      bodyTimeoutMs: z.number().int().positive().default(30_000),
     })
     .default({
       host: "127.0.0.1",
       port: 1337,
       apiKeys: [],
       bodyLimit: 32 * 1024 * 1024,
+      bodyTimeoutMs: 30_000,
       allowedHosts: [],
       cors: { origins: [] },
     }),
+  /** Hard limits on what tandem holds in memory for one answer; each error names the setting it hit. */
+  limits: z
+    .object({
+      /**
+       * The largest answer tandem gathers whole: an upstream's non-streamed JSON answer (bytes), and
+       * the text plus tool-call arguments of an answer assembled for a client that did not stream (or
+       * kept for a mid-stream continuation; counted in characters, never more than its UTF-8 bytes).
+       * Past it the upstream's read stops at once and the attempt fails with a 502 naming this
+       * setting. No model writes answers near this size (a 128k-token answer is about 0.5 MB), and it
+       * matches `server.bodyLimit`, so an answer may be as large as a request. Default 33554432 (32 MiB).
+       */
+      maxAnswerBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(32 * 1024 * 1024),
+      /**
+       * The longest line (SSE: event) of an upstream's stream, SSE or NDJSON, in characters (bytes for
+       * the ASCII of JSON and base64). Past it the read stops and the attempt fails with a 502 naming
+       * this setting. A text delta is a few bytes, but one delta can carry a whole base64 image
+       * (about 2-6 MB for a generated 1024x1024 PNG), so it leaves room for that. Default 8388608 (8 MiB).
+       */
+      maxLineBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(8 * 1024 * 1024),
+    })
+    .default({ maxAnswerBytes: 32 * 1024 * 1024, maxLineBytes: 8 * 1024 * 1024 }),
   /** Store, models and logs. Default: $XDG_DATA_HOME/tandem or ~/.local/share/tandem. */
   dataDir: z.string().min(1).optional(),
   log: z

@@ -49,54 +49,125 @@ export interface RequestClassification {
   images: ImageLocation[];
 }
 
+/** Texts longer than this are scanned in windows of this size (see detectInWindows). */
+const WINDOW = 256 * 1024;
+/**
+ * Context scanned on each side of a window: longer than any match the detectors make (a PEM private
+ * key is about 3 KB) and than the context they look at, so a window finds exactly what a scan of the
+ * whole text finds there.
+ */
+const MARGIN = 16 * 1024;
+/** classifyRequestInSlices leaves the event loop after about this many characters scanned. */
+const SLICE = 512 * 1024;
+
 /**
  * What a request contains that should not leave the machine unnoticed: scans the system prompt,
  * every text part, every tool call's arguments and every tool result, and notes every image.
  * Pure and synchronous. `options` are compiled once per options object (see detectorFor).
  */
 export function classifyRequest(request: ChatRequest, options?: DetectionOptions | SensitiveDataDetector): RequestClassification {
-  const detector = detectorFor(options);
+  const scan = scanRequest(request, detectorFor(options));
+  let step = scan.next();
+  while (!step.done) step = scan.next();
+  return step.value;
+}
+
+/**
+ * classifyRequest for large requests, with the same result, that leaves the event loop every
+ * `SLICE` characters or so, so that scanning a 32 MB body does not hold every other client up.
+ */
+export async function classifyRequestInSlices(
+  request: ChatRequest,
+  options?: DetectionOptions | SensitiveDataDetector,
+): Promise<RequestClassification> {
+  const scan = scanRequest(request, detectorFor(options));
+  let scanned = 0;
+  for (;;) {
+    const step = scan.next();
+    if (step.done) return step.value;
+    scanned += step.value;
+    if (scanned >= SLICE) {
+      scanned = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+}
+
+/** Characters of text in a request (an upper bound of what classification scans), cheaply. */
+export function requestTextLength(request: ChatRequest): number {
+  let total = 0;
+  for (const message of request.messages) {
+    if (message.role === "system") {
+      total += message.content.length;
+      continue;
+    }
+    for (const part of message.content) {
+      if (part.type === "text") total += part.text.length;
+      else if (part.source.kind === "url" && !part.source.url.startsWith("data:")) total += part.source.url.length;
+    }
+    if (message.role === "assistant") for (const call of message.toolCalls ?? []) total += call.arguments.length;
+  }
+  return total;
+}
+
+/** The classification, yielding the number of characters scanned after each piece of work. */
+function* scanRequest(request: ChatRequest, detector: SensitiveDataDetector): Generator<number, RequestClassification> {
   const findings: LocatedFinding[] = [];
   const images: ImageLocation[] = [];
   const add = (found: readonly Finding[], where: FindingLocation) => {
     for (const f of found) findings.push({ ...f, where });
   };
-  const scanParts = (parts: readonly ContentPart[], message: number, source: "text" | "tool-result") => {
-    parts.forEach((part, index) => {
+  function* scanText(text: string, where: FindingLocation): Generator<number> {
+    if (text.length <= WINDOW) {
+      add(detector.detect(text), where);
+      yield text.length;
+      return;
+    }
+    for (let from = 0; from < text.length; from += WINDOW) {
+      add(detectInWindow(detector, text, from, Math.min(text.length, from + WINDOW)), where);
+      yield WINDOW;
+    }
+  }
+  function* scanParts(parts: readonly ContentPart[], message: number, source: "text" | "tool-result"): Generator<number> {
+    for (const [index, part] of parts.entries()) {
       if (part.type === "image") {
         const { source: image } = part;
         const dataUrl = image.kind === "url" && image.url.startsWith("data:");
         const mediaType =
           image.kind === "base64" ? image.mediaType : dataUrl ? DATA_URL_MEDIA_TYPE.exec(image.url)?.[1] : undefined;
         images.push(mediaType === undefined ? { message, part: index } : { message, part: index, mediaType });
-        if (image.kind === "url" && !dataUrl) add(detector.detect(image.url), { message, source: "image-url", part: index });
-        return;
+        if (image.kind === "url" && !dataUrl) yield* scanText(image.url, { message, source: "image-url", part: index });
+        continue;
       }
-      const found =
-        source === "tool-result" && isJsonDocument(part.text) ? detector.detectInJson(part.text) : detector.detect(part.text);
-      add(found, { message, source, part: index });
-    });
-  };
+      if (source === "tool-result" && isJsonDocument(part.text)) {
+        add(detector.detectInJson(part.text), { message, source, part: index });
+        yield part.text.length;
+        continue;
+      }
+      yield* scanText(part.text, { message, source, part: index });
+    }
+  }
 
-  request.messages.forEach((message, index) => {
+  for (const [index, message] of request.messages.entries()) {
     switch (message.role) {
       case "system":
-        add(detector.detect(message.content), { message: index, source: "system" });
+        yield* scanText(message.content, { message: index, source: "system" });
         break;
       case "user":
-        scanParts(message.content, index, "text");
+        yield* scanParts(message.content, index, "text");
         break;
       case "assistant":
-        scanParts(message.content, index, "text");
-        message.toolCalls?.forEach((call, toolCall) => {
+        yield* scanParts(message.content, index, "text");
+        for (const [toolCall, call] of (message.toolCalls ?? []).entries()) {
           add(detector.detectInJson(call.arguments), { message: index, source: "tool-call", toolCall });
-        });
+          yield call.arguments.length;
+        }
         break;
       case "tool":
-        scanParts(message.content, index, "tool-result");
+        yield* scanParts(message.content, index, "tool-result");
         break;
     }
-  });
+  }
 
   const counts: Record<string, number> = {};
   let level: Sensitivity = images.length > 0 && detector.imagesArePrivate ? "private" : "public";
@@ -105,6 +176,22 @@ export function classifyRequest(request: ChatRequest, options?: DetectionOptions
     level = maxSensitivity(level, f.level);
   }
   return { level, findings, counts, images };
+}
+
+/**
+ * The findings of `text` that start in [from, to), found by scanning that window with MARGIN of
+ * context on each side (offsets into the whole text). Bounds the work of one step on a huge text.
+ */
+function detectInWindow(detector: SensitiveDataDetector, text: string, from: number, to: number): Finding[] {
+  const start = Math.max(0, from - MARGIN);
+  const found = detector.detect(text.slice(start, Math.min(text.length, to + MARGIN)));
+  const out: Finding[] = [];
+  for (const f of found) {
+    const at = f.start + start;
+    if (at < from || at >= to) continue;
+    out.push({ ...f, start: at, end: f.end + start });
+  }
+  return out;
 }
 
 /**

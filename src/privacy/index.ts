@@ -22,10 +22,12 @@
  */
 export {
   classifyRequest,
+  classifyRequestInSlices,
   type FindingLocation,
   type ImageLocation,
   type LocatedFinding,
   type RequestClassification,
+  requestTextLength,
   requestTexts,
 } from "./classify-request.js";
 export { type DetectionOptions, detectorFor, detectSensitiveData, SensitiveDataDetector } from "./detector.js";

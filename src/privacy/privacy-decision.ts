@@ -1,5 +1,5 @@
 import type { ChatRequest } from "../core/request.js";
-import { classifyRequest, requestTexts } from "./classify-request.js";
+import { classifyRequest, type RequestClassification, requestTexts } from "./classify-request.js";
 import { type DetectionOptions, detectorFor, type SensitiveDataDetector } from "./detector.js";
 import type { Finding } from "./finding.js";
 import { Redaction } from "./redaction.js";
@@ -43,11 +43,19 @@ interface Detected {
   texts: () => Iterable<string>;
 }
 
-/** The privacy decision for a chat request. Detection runs only when the outcome depends on it. */
-export function decideChatPrivacy(request: ChatRequest, header: string | undefined, settings: PrivacySettings): PrivacyDecision {
+/**
+ * The privacy decision for a chat request. Detection runs only when the outcome depends on it;
+ * `classified`: the request's classification when it was made beforehand (classifyRequestInSlices,
+ * for a large request), with the same detection settings.
+ */
+export function decideChatPrivacy(
+  request: ChatRequest,
+  header: string | undefined,
+  settings: PrivacySettings,
+  classified?: RequestClassification,
+): PrivacyDecision {
   return decide(header, settings, () => {
-    const detector = detectorFor(settings.detection);
-    const found = classifyRequest(request, detector);
+    const found = classified ?? classifyRequest(request, detectorFor(settings.detection));
     return { findings: found.findings, counts: found.counts, images: found.images.length, texts: () => requestTexts(request) };
   });
 }

@@ -2,6 +2,7 @@ import type { ProviderConfig } from "../config/index.js";
 import { rememberSecret } from "../core/index.js";
 import { KeyPool, type KeySources, parseKeyRef } from "../secrets/index.js";
 import { AnthropicProvider } from "./anthropic/index.js";
+import type { AnswerLimits } from "./http/answer-limits.js";
 import { KeyRotation } from "./key-rotation.js";
 import { LlamaCppProvider } from "./llamacpp/index.js";
 import { OllamaProvider } from "./ollama/index.js";
@@ -31,6 +32,8 @@ export interface CreateProviderOptions {
   onKeyRotation?: (provider: string, reason: string) => void;
   /** Where `keychain:` and `store:` key references are read (default: the OS keychain; no store). */
   keySources?: KeySources;
+  /** How much of an upstream's answer is held at once (config `limits`). Default: the config's defaults. */
+  limits?: AnswerLimits;
 }
 
 export function createProvider(name: string, config: ProviderConfig, options: CreateProviderOptions): ProviderSlot {
@@ -68,6 +71,7 @@ export function createProvider(name: string, config: ProviderConfig, options: Cr
     apiKey: rotation.apiKey,
     headers: config.headers,
     connectTimeoutMs: config.connectTimeoutMs,
+    ...(options.limits && { limits: options.limits }),
   };
   switch (config.kind) {
     case "openai":

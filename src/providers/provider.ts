@@ -1,5 +1,6 @@
 import type { EmbedResult, ProviderChatRequest, ProviderEmbedRequest, StreamEvent } from "../core/index.js";
 import type { PullEvent, PullResult } from "../models/index.js";
+import type { AnswerLimits } from "./http/answer-limits.js";
 import type { EngineState, LoadedModelStatus, SlotLoad } from "./llamacpp/index.js";
 
 /** A model an upstream offers, as its model list reports it. */
@@ -79,4 +80,6 @@ export interface RemoteProviderOptions {
   headers?: Record<string, string>;
   /** Milliseconds to establish a connection. Default 10000. */
   connectTimeoutMs?: number;
+  /** How much of an answer is held at once (config `limits`). Default: 32 MiB whole, 8 MiB a line. */
+  limits?: AnswerLimits;
 }

@@ -43,7 +43,7 @@ export class Catalog {
     this.slots = new Map(
       Object.entries(config.providers).map(([name, pc]) => [
         name,
-        createProvider(name, pc, { env, dataDir: config.dataDir, ...hooks }),
+        createProvider(name, pc, { env, dataDir: config.dataDir, limits: config.limits, ...hooks }),
       ]),
     );
     this.routes = new Map(Object.entries(config.routes));

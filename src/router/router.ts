@@ -1,4 +1,5 @@
 import { type Config, type RouteConfig, routeSchema } from "../config/schema.js";
+import { countLargeTextsInSlices } from "../context/count-in-slices.js";
 import { estimateInputTokens, loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { fitConversation } from "../context/fit-conversation.js";
 import {
@@ -15,12 +16,17 @@ import {
 } from "../core/index.js";
 import type { PullEvent, PullResult } from "../models/index.js";
 import {
+  classifyRequestInSlices,
   decideChatPrivacy,
   decideEmbedPrivacy,
   type PrivacyDecision,
   type PrivacySettings,
+  parseSensitivityHeader,
+  type RequestClassification,
+  requestTextLength,
   SENSITIVITY_HEADER,
 } from "../privacy/index.js";
+import { answerLimitError, DEFAULT_ANSWER_LIMITS } from "../providers/http/answer-limits.js";
 import type { LoadedModelStatus } from "../providers/llamacpp/index.js";
 import type { EgressRecord } from "../store/records.js";
 import type { Metrics } from "../telemetry/metrics.js";
@@ -57,7 +63,16 @@ export interface RouterOptions {
   privacy?: Config["privacy"];
   /** Default: none (nothing is recorded). */
   egress?: EgressSink;
+  /**
+   * The largest answer (text and tool-call arguments, in characters) the router keeps for a client
+   * that did not stream, for a mid-stream continuation and for the quality checks (config
+   * `limits.maxAnswerBytes`). Default 32 MiB.
+   */
+  maxAnswerBytes?: number;
 }
+
+/** Requests with at least this many characters of text are classified in slices (#classifyLarge). */
+const LARGE_REQUEST_TEXT = 512 * 1024;
 
 const DEFAULT_PRIVACY: Config["privacy"] = {
   default: "local-only",
@@ -105,6 +120,7 @@ export class Router implements Gateway {
   readonly #breakerOptions: { failureThreshold: number; cooldownMs: number };
   readonly #privacy: Config["privacy"];
   readonly #egress: EgressSink | undefined;
+  readonly #maxAnswerBytes: number;
   readonly #breakers = new Map<string, CircuitBreaker>();
   /** Resolved tiers per route (never mutated: plans derived from them build new arrays). */
   readonly #routeTargets = new Map<string, { generation: number; tiers: Target[][]; unresolved: FailedAttempt[] }>();
@@ -120,6 +136,7 @@ export class Router implements Gateway {
     this.#network = options.network ?? new NetworkWatch();
     this.#privacy = options.privacy ?? DEFAULT_PRIVACY;
     this.#egress = options.egress;
+    this.#maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_ANSWER_LIMITS.maxAnswerBytes;
     this.#catalog = catalog;
     this.#stats = stats;
     this.#metrics = metrics;
@@ -446,9 +463,13 @@ export class Router implements Gateway {
   }
 
   async chat(request: ChatRequest, context: RequestContext): Promise<ChatStream> {
+    const planned = this.#planFor(request.model, context.headers);
+    // Awaited only when there is something to wait for: most requests are small.
+    const scanning = this.#classifyLarge(planned, request, context.headers);
+    const classified = scanning === undefined ? undefined : await scanning;
     const { plan, privacy } = this.#guard(
-      this.#planFor(request.model, context.headers),
-      (header, settings) => decideChatPrivacy(request, header, settings),
+      planned,
+      (header, settings) => decideChatPrivacy(request, header, settings, classified),
       context.headers,
     );
     const tried = new Set<string>();
@@ -469,6 +490,24 @@ export class Router implements Gateway {
     }
     if (plan.policy.onExhausted === "notice" && plan.route !== undefined) return this.#notice(plan, outcome.failed);
     throw this.#exhausted(plan, outcome);
+  }
+
+  /**
+   * A large request's classification, made in slices that leave the event loop in between (a 32 MB
+   * body takes about half a second to scan, which would hold every other client up), when it may be
+   * needed: some target is remote and the client did not declare the request public. Small requests
+   * are classified at once, in #guard, when the decision needs it.
+   */
+  #classifyLarge(
+    plan: Plan,
+    request: ChatRequest,
+    headers: RequestContext["headers"],
+  ): Promise<RequestClassification> | undefined {
+    if (requestTextLength(request) < LARGE_REQUEST_TEXT) return undefined;
+    if (plan.tiers.every((tier) => tier.every((t) => t.local))) return undefined;
+    const header = headers[SENSITIVITY_HEADER];
+    if (parseSensitivityHeader(Array.isArray(header) ? header[0] : header) === "public") return undefined;
+    return classifyRequestInSlices(request, this.#privacy);
   }
 
   /**
@@ -547,6 +586,12 @@ export class Router implements Gateway {
     let inputTokens: number | undefined;
     // Output before a switch: the broken upstream never reported usage, so its deltas are counted.
     let outputBefore = 0;
+    // Characters of text and tool-call arguments this answer holds (the text so far, held calls, and
+    // what a client that did not stream is gathering): past the limit the answer fails, so neither
+    // the router nor the client's response holds more.
+    let size = 0;
+    let oversize = false;
+    const maxAnswer = this.#maxAnswerBytes;
     for (;;) {
       const watch = new QualityWatch(quality, request.responseFormat, target);
       const held = new Map<number, { events: StreamEvent[]; name: string; args: string }>();
@@ -557,6 +602,11 @@ export class Router implements Gateway {
               if (switched) continue;
               break;
             case "text-delta": {
+              size += event.text.length;
+              if (size > maxAnswer) {
+                oversize = true;
+                throw answerLimitError(target, "maxAnswerBytes", maxAnswer);
+              }
               text += event.text;
               if (!switched || restart) outputBefore++;
               const bad = watch.onText(event.text);
@@ -568,6 +618,11 @@ export class Router implements Gateway {
               held.set(event.index, { events: [event], name: event.name, args: "" });
               continue;
             case "tool-call-delta": {
+              size += event.argumentsDelta.length;
+              if (size > maxAnswer) {
+                oversize = true;
+                throw answerLimitError(target, "maxAnswerBytes", maxAnswer);
+              }
               const call = held.get(event.index);
               if (!call) break;
               call.events.push(event);
@@ -605,6 +660,8 @@ export class Router implements Gateway {
         const error = GatewayError.from(err);
         const decision = failoverDecision(error);
         if (decision === "canceled" || decision === "stop" || (callsSent > 0 && !restart)) throw error;
+        // A streamed answer that grew past the limit is not handed to another target to go on with.
+        if (oversize && !restart) throw error;
         const rest: Plan = {
           ...plan,
           unresolved: [],
@@ -636,7 +693,9 @@ export class Router implements Gateway {
         if (restart) {
           text = "";
           callsSent = 0;
+          size = 0;
         }
+        oversize = false;
         switched = true;
         target = next.meta.target;
         current = nextEvents;
@@ -712,7 +771,13 @@ export class Router implements Gateway {
     let request = original;
     let fitted: string | undefined;
     if (target.contextWindow !== undefined) {
-      const fit = fitConversation(original, target.contextWindow, await loadTokenCounter());
+      const counter = await loadTokenCounter();
+      const fit = fitConversation(
+        original,
+        target.contextWindow,
+        // A large conversation is tokenized in slices first, so counting it does not stall other clients.
+        requestTextLength(original) >= LARGE_REQUEST_TEXT ? await countLargeTextsInSlices(original, counter) : counter,
+      );
       if (fit.dropped > 0) {
         request = fit.request;
         fitted = `conversation fitted to ${target.name}'s ${target.contextWindow}-token window: ${fit.dropped} older message(s) left out`;

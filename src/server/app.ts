@@ -92,6 +92,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   const store = options.store;
   const router = new Router(catalog, stats, metrics, health, config.breaker, {
     privacy: config.privacy,
+    maxAnswerBytes: config.limits.maxAnswerBytes,
     ...(store && { egress: store }),
   });
   const auth = new ClientAuth(options.clientKeys);
@@ -99,7 +100,9 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   const app = Fastify({
     logger: false,
     bodyLimit: config.server.bodyLimit,
-    // Long generations: never cut a response for taking time; the router owns time limits.
+    // Long generations: never cut a response for taking time; the router owns time limits. The time
+    // to receive a body is bounded by watchBody, which answers 408 in the client's dialect (Node's
+    // own requestTimeout would close the connection with a bare 408 no client can read).
     requestTimeout: 0,
     keepAliveTimeout: 72_000,
     return503OnClosing: true,
@@ -112,7 +115,8 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   });
 
   // Bodies are JSON only (415 otherwise) and no deeper than MAX_JSON_DEPTH (400 before parsing).
-  registerJsonBody(app);
+  // Large bodies are decoded as they arrive and parsed in turns of their own (json-body-parser.ts).
+  registerJsonBody(app, config.server.bodyLimit);
   const frontDoor = new FrontDoor({
     host: config.server.host,
     allowedHosts: config.server.allowedHosts,
@@ -129,6 +133,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     const admission = frontDoor.admit(request, reply);
     if (admission === ANSWERED) return;
     if (admission !== undefined) return done(admission);
+    if (hasBody(request)) record.bodyTimer = watchBody(request, config.server.bodyTimeoutMs);
     if (request.url === "/health" || auth.allows(request.headers)) return done();
     done(
       new GatewayError("authentication", "Invalid or missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'"),
@@ -137,6 +142,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
 
   function finishRequest(request: FastifyRequest, status: number): void {
     const record = requestRecord(request);
+    if (record.bodyTimer) clearTimeout(record.bodyTimer);
     const ms = performance.now() - record.startedAt;
     const error = record.error ?? record.streamError;
     const labels = {
@@ -309,6 +315,36 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       await store?.close();
     },
   };
+}
+
+/** Whether a request comes with a body (its time to arrive is then bounded). */
+function hasBody(request: FastifyRequest): boolean {
+  const headers = request.headers;
+  const length = headers["content-length"];
+  return (length !== undefined && length !== "0") || headers["transfer-encoding"] !== undefined;
+}
+
+/**
+ * Bounds the time a request's body takes to arrive (`server.bodyTimeoutMs`): when it has not ended
+ * by then, the body's stream fails with a 408 that Fastify's body reader hands to the error handler
+ * (so the client gets it in its dialect's shape, with `connection: close`) and what was buffered is
+ * dropped. Cleared when the body ends, and when the response closes (a body never read, e.g. 401).
+ */
+function watchBody(request: FastifyRequest, ms: number): NodeJS.Timeout {
+  const raw = request.raw;
+  const timer = setTimeout(() => {
+    if (raw.readableEnded || raw.destroyed) return;
+    const error = new GatewayError(
+      "timeout",
+      `The request body did not arrive within server.bodyTimeoutMs (${ms} ms); send it faster or raise the setting`,
+      { status: 408, retryable: false },
+    );
+    // Only Fastify's body reader listens for errors; with no reader, emitting one would throw.
+    if (raw.listenerCount("error") > 0) raw.emit("error", error);
+    else raw.destroy();
+  }, ms);
+  raw.once("end", () => clearTimeout(timer));
+  return timer;
 }
 
 /** Fastify's own errors (bad JSON, body too large, bad content type) become dialect errors, never 500s. */

@@ -1,6 +1,7 @@
 import type { FastifyBodyParser, FastifyInstance, FastifyRequest } from "fastify";
 import { GatewayError } from "../core/index.js";
 import { formatPath } from "../dialects/shared/validate.js";
+import { jsonBodyParser } from "./json-body-parser.js";
 
 /**
  * How deeply a request body's arrays and objects may nest (the top-level object is level 1). Real
@@ -23,7 +24,7 @@ const EXPECTED = "send the body as JSON with 'Content-Type: application/json'";
  * must ask first (and the Origin check answers). Any other content type, or a body without one, is a
  * 415 before the body is read.
  */
-export function registerJsonBody(app: FastifyInstance): void {
+export function registerJsonBody(app: FastifyInstance, bodyLimit: number): void {
   // Fastify's own parser: it refuses `__proto__` and `constructor.prototype` keys.
   const parseJson = app.getDefaultJsonParser("error", "error");
   app.removeAllContentTypeParsers();
@@ -35,9 +36,11 @@ export function registerJsonBody(app: FastifyInstance): void {
     }
     parseJson(request, body, done);
   };
-  // Any parameters (`; charset=utf-8`) are accepted; the body is read as UTF-8, as JSON must be.
-  app.addContentTypeParser("application/json", { parseAs: "string" }, parse);
-  app.addContentTypeParser(STRUCTURED_JSON, { parseAs: "string" }, parse);
+  // Any parameters (`; charset=utf-8`) are accepted; the body is read as UTF-8, as JSON must be, by a
+  // reader that keeps a large body from holding other clients up and enforces bodyLimit (413).
+  const read = jsonBodyParser(parse, bodyLimit);
+  app.addContentTypeParser("application/json", read);
+  app.addContentTypeParser(STRUCTURED_JSON, read);
   // Everything else, including a body sent without a content type: refused unread. A route that must
   // take another type (a multipart upload) registers its parser in its own encapsulated scope.
   app.addContentTypeParser("*", (request, _payload, done) => {

@@ -15,6 +15,8 @@ export interface RequestRecord {
   streamError?: GatewayError;
   /** Set (empty) when the store keeps content: the conversation and the answer, as JSON. */
   content?: { request?: string; response?: string };
+  /** Fails the request when its body takes longer than `server.bodyTimeoutMs` to arrive. */
+  bodyTimer?: NodeJS.Timeout;
 }
 
 const records = new WeakMap<FastifyRequest, RequestRecord>();

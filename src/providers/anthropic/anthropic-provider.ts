@@ -39,6 +39,7 @@ export class AnthropicProvider implements Provider {
   readonly #headers: Record<string, string>;
   readonly #version: string;
   readonly #defaultMaxTokens: number;
+  readonly #maxLineBytes: number | undefined;
 
   constructor(options: AnthropicProviderOptions) {
     this.id = options.id;
@@ -46,9 +47,11 @@ export class AnthropicProvider implements Provider {
     this.#headers = options.headers ?? {};
     this.#version = options.anthropicVersion ?? "2023-06-01";
     this.#defaultMaxTokens = options.defaultMaxTokens ?? 4096;
+    this.#maxLineBytes = options.limits?.maxLineBytes;
     this.#client = new UpstreamClient(options.baseUrl, {
       target: options.id,
       connectTimeoutMs: options.connectTimeoutMs,
+      maxAnswerBytes: options.limits?.maxAnswerBytes,
       mapError: mapAnthropicErrorResponse,
     });
   }
@@ -64,6 +67,7 @@ export class AnthropicProvider implements Provider {
       const json = await this.#client.json("POST", "/v1/messages", {
         ...init,
         headers: await this.#requestHeaders(request.apiKey),
+        target,
       });
       return readAnthropicMessage(json, target);
     }
@@ -71,7 +75,8 @@ export class AnthropicProvider implements Provider {
       ...init,
       headers: { ...(await this.#requestHeaders(request.apiKey)), accept: "text/event-stream" },
     });
-    return relayUpstreamStream(res, signal, target, (body) => parseAnthropicStream(readSseBatches(body), target));
+    const lines = { target, maxLineBytes: this.#maxLineBytes };
+    return relayUpstreamStream(res, signal, target, (body) => parseAnthropicStream(readSseBatches(body, lines), target));
   }
 
   async embed(_request: ProviderEmbedRequest, _signal: AbortSignal): Promise<EmbedResult> {

@@ -1,3 +1,4 @@
+export * from "./answer-limits.js";
 export * from "./bearer-headers.js";
 export * from "./ndjson.js";
 export * from "./sse.js";

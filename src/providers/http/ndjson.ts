@@ -1,7 +1,17 @@
 import { StringDecoder } from "node:string_decoder";
+import { answerLimitError, DEFAULT_ANSWER_LIMITS } from "./answer-limits.js";
+import type { LineReaderOptions } from "./sse.js";
 
-/** Yields one parsed JSON value per line of a newline-delimited JSON body (Ollama's stream format). */
-export async function* readNdjson(body: AsyncIterable<Buffer | string>): AsyncGenerator<unknown> {
+/**
+ * Yields one parsed JSON value per line of a newline-delimited JSON body (Ollama's stream format).
+ * A line longer than `maxLineBytes` throws an upstream_error naming `limits.maxLineBytes` as soon as
+ * that much of it is held, so an unterminated line is never buffered whole.
+ */
+export async function* readNdjson(
+  body: AsyncIterable<Buffer | string>,
+  options: LineReaderOptions = { target: "the upstream" },
+): AsyncGenerator<unknown> {
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_ANSWER_LIMITS.maxLineBytes;
   const decoder = new StringDecoder("utf8");
   let pending = "";
   for await (const chunk of body) {
@@ -13,6 +23,7 @@ export async function* readNdjson(body: AsyncIterable<Buffer | string>): AsyncGe
       if (line) yield JSON.parse(line);
       newline = pending.indexOf("\n");
     }
+    if (pending.length > maxLineBytes) throw answerLimitError(options.target, "maxLineBytes", maxLineBytes);
   }
   pending += decoder.end();
   const last = pending.trim();

@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher } from "undici";
 import { type BeforeUpstreamBody, CONNECT_FAILURE_CODES, GatewayError } from "../../core/index.js";
+import { answerLimitError, DEFAULT_ANSWER_LIMITS, readBodyUpTo } from "./answer-limits.js";
 import { type UpstreamErrorMapper, upstreamErrorFromResponse } from "./upstream-error.js";
 
 export interface UpstreamRequestInit {
@@ -7,10 +8,15 @@ export interface UpstreamRequestInit {
   /** Sent as JSON. */
   body?: unknown;
   signal: AbortSignal;
-  /** The egress audit's gate: awaited with the exact JSON text before any byte of it is sent (see BeforeUpstreamBody). */
+  /**
+   * The egress audit's gate: awaited with the exact JSON sent (text, or its UTF-8 bytes for a large
+   * body) before any byte of it is sent (see BeforeUpstreamBody).
+   */
   beforeBody?: BeforeUpstreamBody | undefined;
   /** A tighter connect limit for this request (the route's), in ms. Default: the client's. */
   connectTimeoutMs?: number | undefined;
+  /** The target named in errors about the answer (`provider/model`). Default: the provider's name. */
+  target?: string | undefined;
 }
 
 /**
@@ -35,15 +41,18 @@ export class UpstreamClient {
   readonly #connectTimeoutMs: number;
   readonly #baseUrl: string;
   readonly #target: string;
+  readonly #maxAnswerBytes: number;
   /** Origin and path of each URL requested, parsed once: a provider requests only a handful. */
   readonly #urls = new Map<string, { origin: string; path: string }>();
   readonly #mapError: UpstreamErrorMapper | undefined;
 
+  /** `maxAnswerBytes`: the largest 2xx answer `json` reads (config `limits.maxAnswerBytes`). Default 32 MiB. */
   constructor(
     baseUrl: string,
     options: {
       target: string;
       connectTimeoutMs?: number | undefined;
+      maxAnswerBytes?: number | undefined;
       /** Reads the upstream's own error fields (each provider's map-*-error.ts). Default: the status decides. */
       mapError?: UpstreamErrorMapper;
     },
@@ -51,6 +60,7 @@ export class UpstreamClient {
     this.#baseUrl = baseUrl.replace(/\/+$/, "");
     this.#target = options.target;
     this.#mapError = options.mapError;
+    this.#maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_ANSWER_LIMITS.maxAnswerBytes;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   }
 
@@ -77,7 +87,8 @@ export class UpstreamClient {
    */
   async send(method: "GET" | "POST", path: string, init: UpstreamRequestInit): Promise<Dispatcher.ResponseData> {
     let res: Dispatcher.ResponseData;
-    const body = init.body === undefined ? undefined : serializeBody(init.body, this.#target);
+    let body: string | Buffer | undefined = init.body === undefined ? undefined : serializeBody(init.body, this.#target);
+    if (body !== undefined && body.length >= LARGE_BODY) body = await encodeInTurns(body);
     // The audit row is committed before the first byte leaves; when it cannot be, its error is the
     // attempt's, as it is (not the upstream's), and nothing is sent.
     const receipt = body === undefined || init.beforeBody === undefined ? undefined : await init.beforeBody(body);
@@ -110,17 +121,21 @@ export class UpstreamClient {
     return url;
   }
 
-  /** Sends a request and parses a 2xx JSON answer. */
+  /**
+   * Sends a request and parses a 2xx JSON answer. An answer past `maxAnswerBytes` is not read on:
+   * the connection is dropped and the attempt fails naming `limits.maxAnswerBytes`.
+   */
   async json<T = unknown>(method: "GET" | "POST", path: string, init: UpstreamRequestInit): Promise<T> {
     const res = await this.send(method, path, init);
-    let text: string;
+    let bytes: Buffer | undefined;
     try {
-      text = await res.body.text();
+      bytes = await readBodyUpTo(res.body, this.#maxAnswerBytes, res.headers["content-length"]);
     } catch (err) {
       throw withTarget(GatewayError.from(err), this.#target);
     }
+    if (bytes === undefined) throw answerLimitError(init.target ?? this.#target, "maxAnswerBytes", this.#maxAnswerBytes);
     try {
-      return JSON.parse(text) as T;
+      return JSON.parse(bytes.toString("utf8")) as T;
     } catch {
       throw new GatewayError("upstream_error", `${this.#target} answered with invalid JSON`, { target: this.#target });
     }
@@ -129,6 +144,34 @@ export class UpstreamClient {
   async close(): Promise<void> {
     await Promise.all([...this.#agents.values()].map((agent) => agent.close()));
   }
+}
+
+/** Request bodies at least this large are encoded to bytes in turns of the event loop of their own. */
+const LARGE_BODY = 1024 * 1024;
+/** Characters encoded per turn. */
+const ENCODE_PIECE = 2 * 1024 * 1024;
+
+/**
+ * A large body's UTF-8 bytes, encoded a piece per turn of the event loop: encoding 32 MB at once
+ * takes a good part of a second on a busy machine, which other clients should not wait through on
+ * top of its serialisation. The bytes then go out as they are, and the egress audit hashes them
+ * directly (hashing the text would encode it all over again).
+ */
+async function encodeInTurns(body: string): Promise<Buffer> {
+  // One buffer of the exact size, written a piece at a time: no pieces to join afterwards.
+  const bytes = Buffer.allocUnsafe(Buffer.byteLength(body, "utf8"));
+  let at = 0;
+  for (let from = 0; from < body.length; ) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    let to = Math.min(body.length, from + ENCODE_PIECE);
+    // Never between the two halves of a surrogate pair, which would encode as two broken characters.
+    const last = body.charCodeAt(to - 1);
+    if (to < body.length && last >= 0xd800 && last <= 0xdbff) to--;
+    at += bytes.write(body.slice(from, to), at, "utf8");
+    from = to;
+  }
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  return bytes;
 }
 
 function withTarget(err: GatewayError, target: string): GatewayError {

@@ -1,5 +1,6 @@
 import type { Dispatcher } from "undici";
 import { codeForStatus, type ErrorCode, errorExcerpt, GatewayError, redactSecrets } from "../../core/index.js";
+import { readTextUpTo } from "./answer-limits.js";
 
 const MAX_ERROR_BODY = 64 * 1024;
 /** How much of an upstream's error text a message carries. */
@@ -40,11 +41,11 @@ export async function upstreamErrorFromResponse(
 ): Promise<GatewayError> {
   let text = "";
   try {
-    text = await res.body.text();
+    // Only the start is read: an upstream's error body can be any size, and it is cut to this anyway.
+    text = await readTextUpTo(res.body, MAX_ERROR_BODY);
   } catch {
     // A body that breaks while we read an error is still that error.
   }
-  if (text.length > MAX_ERROR_BODY) text = text.slice(0, MAX_ERROR_BODY);
   text = redactSecrets(text, options.secrets);
   const status = res.statusCode;
   let body: unknown;

@@ -33,6 +33,7 @@ export class OllamaProvider implements Provider {
       target: options.id,
       ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
       mapError: mapOllamaErrorResponse,
+      maxAnswerBytes: options.limits?.maxAnswerBytes,
     });
   }
 
@@ -47,10 +48,11 @@ export class OllamaProvider implements Provider {
       headers: await this.#headers(request.apiKey),
     };
     if (request.whole) {
-      return parseOllamaChatLines([await this.#client.json("POST", "/api/chat", init)], target);
+      return parseOllamaChatLines([await this.#client.json("POST", "/api/chat", { ...init, target })], target);
     }
     const res = await this.#client.send("POST", "/api/chat", init);
-    return relayUpstreamStream(res, signal, target, (stream) => parseOllamaChatStream(stream, target));
+    const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
+    return relayUpstreamStream(res, signal, target, (stream) => parseOllamaChatStream(stream, target, lines));
   }
 
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {

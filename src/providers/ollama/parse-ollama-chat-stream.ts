@@ -1,5 +1,5 @@
 import { GatewayError, makeId, type StreamEvent } from "../../core/index.js";
-import { readNdjson } from "../http/index.js";
+import { type LineReaderOptions, readNdjson } from "../http/index.js";
 import { mapOllamaDoneReason } from "./map-ollama-done-reason.js";
 import { mapOllamaStreamError } from "./map-ollama-error.js";
 import { ollamaChatChunkSchema } from "./ollama-api.js";
@@ -13,8 +13,12 @@ import { ollamaChatChunkSchema } from "./ollama-api.js";
  * a synthesized `call_…` one. The final `done:true` line gives usage and the finish reason. An
  * `{"error": …}` line, a malformed line, or a body that ends before `done` all throw.
  */
-export function parseOllamaChatStream(body: AsyncIterable<Buffer | string>, target: string): AsyncGenerator<StreamEvent> {
-  return parseOllamaChatLines(readNdjson(body), target);
+export function parseOllamaChatStream(
+  body: AsyncIterable<Buffer | string>,
+  target: string,
+  lines: LineReaderOptions = { target },
+): AsyncGenerator<StreamEvent> {
+  return parseOllamaChatLines(readNdjson(body, lines), target);
 }
 
 /**

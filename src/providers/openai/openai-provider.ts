@@ -11,6 +11,7 @@ import {
   bearerHeaders,
   extractErrorMessage,
   readSseBatches,
+  readTextUpTo,
   relayUpstreamStream,
   UpstreamClient,
   upstreamInit,
@@ -47,6 +48,7 @@ export class OpenAIProvider implements Provider {
       target: options.id,
       ...(options.connectTimeoutMs !== undefined && { connectTimeoutMs: options.connectTimeoutMs }),
       mapError: mapOpenAIErrorResponse,
+      maxAnswerBytes: options.limits?.maxAnswerBytes,
     });
     this.#maxTokensField = options.maxTokensField ?? defaultMaxTokensField(options.baseUrl);
   }
@@ -62,6 +64,7 @@ export class OpenAIProvider implements Provider {
       const json = await this.#client.json("POST", "/chat/completions", {
         ...init,
         headers: await this.#headers(request.apiKey),
+        target,
       });
       return readOpenAIChatCompletion(json, target);
     }
@@ -70,7 +73,8 @@ export class OpenAIProvider implements Provider {
       headers: { ...(await this.#headers(request.apiKey)), accept: "text/event-stream" },
     });
     await expectEventStream(res, target);
-    return relayUpstreamStream(res, signal, target, (body) => readOpenAIChatStream(readSseBatches(body), target));
+    const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
+    return relayUpstreamStream(res, signal, target, (body) => readOpenAIChatStream(readSseBatches(body, lines), target));
   }
 
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
@@ -140,7 +144,7 @@ async function expectEventStream(res: Dispatcher.ResponseData, target: string): 
   if (contentType.includes("text/event-stream")) return;
   let text = "";
   try {
-    text = (await res.body.text()).slice(0, 2000);
+    text = await readTextUpTo(res.body, 2000);
   } catch {
     // The content type alone says enough.
   }

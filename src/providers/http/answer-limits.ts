@@ -1,0 +1,82 @@
+import type { Readable } from "node:stream";
+import { GatewayError } from "../../core/index.js";
+
+/** How much of an upstream's answer tandem holds at once (config `limits`). */
+export interface AnswerLimits {
+  /** The largest answer read whole (a non-streamed JSON body), in bytes. */
+  maxAnswerBytes: number;
+  /** The longest line (SSE: event) of a streamed answer, in characters. */
+  maxLineBytes: number;
+}
+
+export const DEFAULT_ANSWER_LIMITS: AnswerLimits = { maxAnswerBytes: 32 * 1024 * 1024, maxLineBytes: 8 * 1024 * 1024 };
+
+/**
+ * The error for an answer past one of the limits. Not retryable: the same target would likely send
+ * the same again, so the router moves on to the next target (and it counts against this one).
+ */
+export function answerLimitError(
+  target: string,
+  setting: "maxAnswerBytes" | "maxLineBytes",
+  limit: number,
+  what = setting === "maxAnswerBytes" ? "the answer" : "a line of the answer",
+): GatewayError {
+  return new GatewayError("upstream_error", `${what} from ${target} exceeded limits.${setting} (${limit} bytes)`, {
+    target,
+    retryable: false,
+  });
+}
+
+/** Stops reading a body for good: the connection is dropped, so its socket and buffers are released. */
+export function destroyBody(body: Readable): void {
+  if (body.destroyed) return;
+  // undici reports its own abort as an 'error' event, which nobody needs to hear.
+  body.on("error", () => {});
+  body.destroy();
+}
+
+/**
+ * A whole body, or `undefined` when it is (or says it will be) larger than `maxBytes`: then the
+ * read stops at once and the connection is dropped, so no more than `maxBytes` is ever held.
+ */
+export async function readBodyUpTo(
+  body: Readable,
+  maxBytes: number,
+  contentLength?: string | string[] | undefined,
+): Promise<Buffer | undefined> {
+  const declared = Number(Array.isArray(contentLength) ? contentLength[0] : contentLength);
+  if (declared > maxBytes) {
+    destroyBody(body);
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      destroyBody(body);
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+}
+
+/**
+ * The first `maxBytes` of a body as text (for error bodies and other answers read only to be
+ * quoted): the rest is never read, and the connection is dropped when there was more.
+ */
+export async function readTextUpTo(body: Readable, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= maxBytes) {
+      destroyBody(body);
+      break;
+    }
+  }
+  // A character cut at the end decodes to U+FFFD, which is fine for an excerpt.
+  return Buffer.concat(chunks, size).subarray(0, maxBytes).toString("utf8");
+}
