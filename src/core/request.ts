@@ -6,12 +6,13 @@ export type ResponseFormat =
   | { type: "json_schema"; schema: Record<string, unknown>; name?: string; strict?: boolean };
 
 /**
- * Awaited with the exact body of each request to an upstream, before any byte of it is sent: it
- * resolves once the body's egress-audit row is committed. When it rejects, the body must not be sent
- * (the rejection is the attempt's error). The receipt's notSent() says, afterwards, that no byte of the
- * body left after all (the connection was never made).
+ * Awaited with the exact body of each request to an upstream (its JSON text, or its bytes where the
+ * body is serialized to bytes), before any byte of it is sent: it resolves once the body's
+ * egress-audit row is committed. When it rejects, the body must not be sent (the rejection is the
+ * attempt's error). The receipt's notSent() says, afterwards, that no byte of the body left after all
+ * (the connection was never made).
  */
-export type BeforeUpstreamBody = (body: string) => Promise<EgressReceipt>;
+export type BeforeUpstreamBody = (body: string | Uint8Array) => Promise<EgressReceipt>;
 
 export interface EgressReceipt {
   /** No byte of the body left (the connection was refused or never made, or the attempt ended first). Best-effort. */
