@@ -6,11 +6,11 @@ export type ResponseFormat =
   | { type: "json_schema"; schema: Record<string, unknown>; name?: string; strict?: boolean };
 
 /**
- * Awaited with the exact body of each request to an upstream (its text, or its UTF-8 bytes for a
- * large body), before any byte of it is sent: it
- * resolves once the body's egress-audit row is committed. When it rejects, the body must not be sent
- * (the rejection is the attempt's error). The receipt's notSent() says, afterwards, that no byte of the
- * body left after all (the connection was never made).
+ * Awaited with the exact body of each request to an upstream (its JSON text, or its bytes where the
+ * body is serialized to bytes), before any byte of it is sent: it resolves once the body's
+ * egress-audit row is committed. When it rejects, the body must not be sent (the rejection is the
+ * attempt's error). The receipt's notSent() says, afterwards, that no byte of the body left after all
+ * (the connection was never made).
  */
 export type BeforeUpstreamBody = (body: string | Uint8Array) => Promise<EgressReceipt>;
 

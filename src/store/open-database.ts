@@ -11,7 +11,7 @@ export interface OpenDatabaseOptions {
   busyTimeoutMs?: number;
   /**
    * A file up to this size is checked whole when it opens (`PRAGMA quick_check`); a larger one has
-   * every table checked but the request log (see checkDatabase). Default 128 MiB.
+   * its egress audit, keys and usage checked (see checkDatabase). Default 128 MiB.
    */
   checkMaxBytes?: number;
 }
@@ -24,9 +24,10 @@ const CHECK_MAX_BYTES = 128 * 1024 * 1024;
 
 /**
  * The tables checked even in a file too large to check whole: what left the machine, the keys, the
- * usage. The request log is the one that grows with content, and the one left out.
+ * usage. They stay small (metadata rows); the tables that grow with content (the request log, stored
+ * responses and conversations) are the ones left out.
  */
-const UNCHECKED_WHEN_LARGE = "request_log";
+const CHECKED_WHEN_LARGE: readonly string[] = ["egress_audit", "secrets", "usage"];
 
 /** The first 16 bytes of every unencrypted SQLite file. */
 const PLAIN_SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
@@ -161,20 +162,16 @@ function inspectExisting(file: string): ExistingFile {
  * Checks an existing file's pages before the store uses it: a file with damaged pages would open,
  * then lose rows (or fail reads such as the audit) later. Up to `maxBytes` the whole file is checked
  * (`PRAGMA quick_check`: every page read, decrypted and authenticated, every b-tree walked); above it,
- * each table but the request log is checked (`quick_check(table)`), so the start stays bounded while
- * the egress audit, the keys and the usage are still vouched for. A damaged page the check did not
+ * the egress audit, the keys and the usage are checked (`quick_check(table)`, each with its indexes),
+ * so the start stays bounded while what tandem must be able to vouch for still is. A damaged page the check did not
  * reach still fails the statement that reads it with a clear `corrupt` error (never wrong data:
  * SQLCipher authenticates every page it decrypts).
  */
 function checkDatabase(db: Sqlite.Database, file: string, size: number | undefined, maxBytes: number): void {
   const whole = size === undefined || size <= maxBytes;
-  const tables = whole
-    ? [undefined]
-    : db
-        .prepare<[], { name: string }>("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-        .all()
-        .map((t) => t.name)
-        .filter((name) => name !== UNCHECKED_WHEN_LARGE);
+  const present = (name: string) =>
+    db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) !== undefined;
+  const tables = whole ? [undefined] : CHECKED_WHEN_LARGE.filter(present);
   for (const table of tables) {
     let result: unknown;
     try {

@@ -43,8 +43,8 @@ export interface StoreOptions {
    */
   maxPending?: number;
   /**
-   * A file up to this size is checked whole at open (`PRAGMA quick_check`); a larger one has every
-   * table checked but the request log (see checkDatabase). Default 128 MiB.
+   * A file up to this size is checked whole at open (`PRAGMA quick_check`); a larger one has its
+   * egress audit, keys and usage checked (see checkDatabase in open-database.ts). Default 128 MiB.
    */
   checkMaxBytes?: number;
   /** How often prune() runs by itself, in ms; 0 for never (it also runs once at open). Default 6 hours. */

@@ -160,7 +160,7 @@ describe("encrypted store", () => {
     assert.ok(readFileSync(file).equals(bytes), "the damaged file is left as it was");
   });
 
-  it("in a file too large to check whole, checks every table but the request log at open", () => {
+  it("in a file too large to check whole, checks the egress audit, keys and usage at open, not the request log", () => {
     const dataDir = tempDataDir();
     const key = randomKey();
     const store = quietStore(dataDir, key, { logContent: true });
