@@ -73,6 +73,7 @@ async function openServerStore(config: Config, env: NodeJS.ProcessEnv): Promise<
       logContent: config.store.logContent,
       retentionDays: config.store.retentionDays,
       logRetentionDays: config.store.logRetentionDays,
+      durability: config.store.durability,
       ...(config.state.retentionDays !== undefined && { stateRetentionDays: config.state.retentionDays }),
     });
   } catch (err) {

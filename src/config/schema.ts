@@ -348,8 +348,15 @@ export const configSchema = z.object({
       retentionDays: z.number().int().positive().default(7),
       /** Days request log and egress audit rows are kept. Default 365. */
       logRetentionDays: z.number().int().positive().default(365),
+      /**
+       * What a committed row (an egress-audit row, a stored response) survives: `crash` — a crash or
+       * kill -9 of tandem (SQLite WAL with synchronous=NORMAL: no fsync per commit) — or `power` —
+       * also a power cut or an OS crash (an fsync per commit: 1-2 ms more before every cloud request,
+       * since its audit row is committed first). Default crash.
+       */
+      durability: z.enum(["crash", "power"]).default("crash"),
     })
-    .default({ enabled: true, logContent: false, retentionDays: 7, logRetentionDays: 365 }),
+    .default({ enabled: true, logContent: false, retentionDays: 7, logRetentionDays: 365, durability: "crash" }),
   /**
    * Stored responses and conversations (the Responses and Conversations APIs). They live in the
    * encrypted store; with `store.enabled: false`, in the server's memory only, lost at exit.

@@ -5,6 +5,11 @@ import { migrate } from "./migrations.js";
 import { StoreError, sqliteCode, storeErrorFrom } from "./store-error.js";
 
 export interface OpenDatabaseOptions {
+  /**
+   * What a committed row survives: `crash` (a crash or kill -9 of tandem) or `power` (also a power
+   * cut or an OS crash: an fsync per commit). Default crash.
+   */
+  durability?: "crash" | "power";
   /** Where the key came from, named in a key-mismatch message. */
   keySource?: string;
   /** How long to wait for another process's write lock before SQLITE_BUSY. Default 5000 ms. */
@@ -72,10 +77,11 @@ export function openEncryptedDatabase(file: string, key: Buffer, options: OpenDa
     // Before anything below may write (a migration, the WAL switch of an old file).
     if (!created) checkDatabase(db, file, existing.size, options.checkMaxBytes ?? CHECK_MAX_BYTES);
     db.pragma("journal_mode = WAL");
-    // FULL: each commit fsyncs the WAL, so a committed row survives a power cut, not only a crash.
-    // NORMAL would survive a crash but could lose the last commits on power loss; since writes are
-    // batched (one commit per flush, not per row), the fsync costs little per row.
-    db.pragma("synchronous = FULL");
+    // In WAL mode, NORMAL makes every commit durable against a crash of tandem (kill -9 included: the
+    // commit is in the OS's hands before it returns) without an fsync per commit; an fsync costs 1-2
+    // ms, and the egress audit commits before every cloud request. FULL also survives a power cut or
+    // an OS crash, at that price per commit (store.durability: power).
+    db.pragma(options.durability === "power" ? "synchronous = FULL" : "synchronous = NORMAL");
     // Pruned content is overwritten, not just unlinked from the b-tree.
     db.pragma("secure_delete = ON");
     db.pragma("foreign_keys = ON");

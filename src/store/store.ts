@@ -33,6 +33,8 @@ export interface StoreOptions {
    * the pruning job deletes them with their items. Default: kept until deleted.
    */
   stateRetentionDays?: number;
+  /** What a committed row survives (see OpenDatabaseOptions). Default crash. */
+  durability?: "crash" | "power";
   /** How long a logged row may wait before its batch is committed. Default 100 ms (one fsync per batch). */
   flushIntervalMs?: number;
   /** A batch this large is committed at once, without waiting for the interval. Default 500. */
@@ -183,6 +185,7 @@ export class Store {
     this.#db = openEncryptedDatabase(this.file, key, {
       keySource,
       ...(options.checkMaxBytes !== undefined && { checkMaxBytes: options.checkMaxBytes }),
+      ...(options.durability !== undefined && { durability: options.durability }),
     });
     try {
       this.#insert = {
