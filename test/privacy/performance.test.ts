@@ -68,15 +68,18 @@ describe("detection performance", () => {
   detector.detect(repeatTo(BLOCK, 64 * 1024));
 
   for (const [name, text] of Object.entries(PATHOLOGICAL)) {
-    it(`scans 1 MB of ${name} in under 200 ms`, () => {
+    // A guard against catastrophic backtracking, not a speed figure (the bench measures speed): a
+    // super-linear pattern takes minutes on 1 MB, a linear one tens of milliseconds, so the bound is
+    // far from both and holds on a loaded machine.
+    it(`scans 1 MB of ${name} in linear time (under 1 s)`, () => {
       // Best of three: the test shares the CPU with other suites.
       let best = Number.POSITIVE_INFINITY;
-      for (let run = 0; run < 3 && best >= 200; run++) {
+      for (let run = 0; run < 3 && best >= 1000; run++) {
         const started = performance.now();
         detector.detect(text);
         best = Math.min(best, performance.now() - started);
       }
-      assert.ok(best < 200, `${name}: ${best.toFixed(1)} ms`);
+      assert.ok(best < 1000, `${name}: ${best.toFixed(1)} ms`);
     });
   }
 });

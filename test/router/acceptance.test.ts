@@ -74,7 +74,9 @@ before(async () => {
         auto: {
           tiers: ["flaky/m", "down/m", "third/c"],
           retry: { attempts: 2, baseMs: 5, maxMs: 50 },
-          timeouts: { firstTokenMs: 300, idleMs: 300, totalMs: 10_000 },
+          // Long enough that a healthy tier answers within it on a loaded 2-core machine; the stalls
+          // still cost one limit each.
+          timeouts: { firstTokenMs: 1500, idleMs: 1500, totalMs: 20_000 },
         },
       },
       // High enough that the flaky tier's breaker stays closed: the point is every request's own recovery.
@@ -195,7 +197,7 @@ describe("acceptance: 1,000 requests through a failing first tier and a dead sec
       assert.equal(r.ok, false);
       assert.ok(r.status === 503 || r.status === 504, `status ${r.status}`);
       assert.match(r.message, /flaky\/m: .*down\/m: .*third\/c: /);
-      assert.ok(r.ms < 10_000, `answered within the deadline: ${r.ms} ms`);
+      assert.ok(r.ms < 20_000, `answered within the deadline: ${r.ms} ms`);
     }
     assert.equal((await fetch(`${tandem.url}/health`)).status, 200);
   });

@@ -57,6 +57,7 @@ describe("route connect limit", () => {
     assert.equal(data.choices[0]?.message.content, "Hello from openai");
     assert.equal(response.headers.get("x-tandem-target"), "up/m");
     assert.match(response.headers.get("x-tandem-degraded") ?? "", /mute\/m: timeout/);
-    assert.ok(ms < 3000, `answered after ${Math.round(ms)} ms; the connect limit is 300 ms, the first-token limit 8000 ms`);
+    // Well under the first-token limit (8 s) whatever the machine's load: the connect limit decided.
+    assert.ok(ms < 6000, `answered after ${Math.round(ms)} ms; the connect limit is 300 ms, the first-token limit 8000 ms`);
   });
 });
