@@ -186,7 +186,8 @@ describe("router failover", () => {
     const { data, response } = await ask("breaker");
     assert.equal(data.choices[0]?.message.content, "from b");
     assert.equal(chatPosts(a), before, "an open breaker does not call the target");
-    assert.ok(Date.now() - started < 200, "short-circuited, no waiting");
+    // No attempt, no backoff: far under the route's retry and first-token waits, even on a loaded machine.
+    assert.ok(Date.now() - started < 2000, "short-circuited, no waiting");
     assert.match(response.headers.get("x-tandem-degraded") ?? "", /breaky\/m2: breaker_open/);
     const status = (await (await fetch(`${tandem.url}/v1/status`)).json()) as {
       targets: { target: string; breaker: string; health: string }[];
