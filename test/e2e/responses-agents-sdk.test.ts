@@ -130,9 +130,9 @@ describe("OpenAI Agents SDK through tandem (Responses API)", () => {
     assertToolRoundTrip();
     // Both model calls were stored responses: the last one can be read back from tandem.
     const lastId = result.lastResponseId;
-    assert.ok(lastId?.startsWith("resp_"));
+    assert.ok(lastId?.startsWith("resp_"), String(lastId));
     const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
-    const stored = await client.responses.retrieve(lastId);
+    const stored = await client.responses.retrieve(lastId as string);
     assert.equal(stored.output_text, "The weather report says: sunny, 24C in Paris.");
   });
 
