@@ -195,6 +195,123 @@ const chatBody =
     });
 const messagesBody = (model: string) => (stream: boolean) =>
   JSON.stringify({ model, max_tokens: 64, messages: [{ role: "user", content: "Say something short." }], stream });
+/** The Responses API request equivalent to chatBody's; stored (the API's default) unless told otherwise. */
+const responsesBody = (model: string, store: boolean) => (stream: boolean) =>
+  JSON.stringify({
+    model,
+    input: [{ role: "user", content: "Say something short." }],
+    stream,
+    max_output_tokens: 64,
+    ...(!store && { store: false }),
+  });
+
+/**
+ * The Responses API's overhead beside chat completions': the same request to the same upstream as
+ * direct, as a chat completion through tandem, and as POST /v1/responses through tandem (stored,
+ * and with `store: false`), sequential, interleaved, not streamed.
+ */
+function responsesPaths(upstreamPort: number, tandemPort: number, pid: number | undefined): Path[] {
+  const json = { "content-type": "application/json" };
+  const pool = (port: number) => new Pool(`http://127.0.0.1:${port}`, { connections: 1 });
+  return [
+    {
+      name: "direct",
+      pool: pool(upstreamPort),
+      path: "/v1/chat/completions",
+      headers: json,
+      body: chatBody("bench"),
+      failed: {},
+    },
+    {
+      name: "chat",
+      pool: pool(tandemPort),
+      path: "/v1/chat/completions",
+      headers: json,
+      body: chatBody("up/bench"),
+      pid,
+      failed: {},
+    },
+    {
+      name: "responses",
+      pool: pool(tandemPort),
+      path: "/v1/responses",
+      headers: json,
+      body: responsesBody("up/bench", true),
+      pid,
+      failed: {},
+    },
+    {
+      name: "responses (store: false)",
+      pool: pool(tandemPort),
+      path: "/v1/responses",
+      headers: json,
+      body: responsesBody("up/bench", false),
+      pid,
+      failed: {},
+    },
+  ];
+}
+
+/** Sequential non-streamed requests, interleaved (drift hits every path alike): p50 and p99 per path. */
+async function sequentialLatencies(group: Path[], count: number, scenario: string): Promise<Record<string, Stats>> {
+  const lat: Record<string, number[]> = {};
+  for (let i = 0; i < count; i++) {
+    for (const p of i % 2 === 0 ? group : [...group].reverse()) {
+      await guarded(p, scenario, async () => {
+        const { ms } = await once(p, false);
+        lat[p.name] ??= [];
+        lat[p.name]?.push(ms);
+      });
+    }
+  }
+  return Object.fromEntries(
+    group.map((p) => [p.name, { p50: percentile(lat[p.name] ?? [], 50), p99: percentile(lat[p.name] ?? [], 99) }]),
+  );
+}
+
+type Summary = Record<string, { median: number; min: number; max: number }>;
+
+/** The Responses figures over repetitions: p50/p99 per path, added over direct, and over chat completions. */
+function responsesSummary(reps: Record<string, Stats>[], summary: Summary, group: Path[]): void {
+  const metric = (key: string, f: (r: Record<string, Stats>) => number) => {
+    const values = reps.map(f).filter((v) => Number.isFinite(v));
+    if (values.length > 0) summary[key] = { median: percentile(values, 50), min: Math.min(...values), max: Math.max(...values) };
+  };
+  const at = (r: Record<string, Stats>, n: string, k: string) => r[`responses/${n}`]?.[k] as number;
+  for (const p of group) {
+    for (const k of ["p50", "p99"]) {
+      metric(`responses.${p.name}.${k}`, (r) => at(r, p.name, k));
+      if (p.name !== "direct") {
+        const added = `added${k.toUpperCase()}`;
+        metric(`responses.${p.name}.${added}`, (r) => at(r, p.name, k) - at(r, "direct", k));
+        if (p.name !== "chat")
+          metric(`responses.${p.name}.overChat${k.toUpperCase()}`, (r) => at(r, p.name, k) - at(r, "chat", k));
+      }
+    }
+  }
+}
+
+function responsesMarkdown(summary: Summary, group: Path[], count: number): string[] {
+  const fmt = (k: string) => {
+    const s = summary[k];
+    return s ? `${s.median.toFixed(3)} ms (${s.min.toFixed(3)}–${s.max.toFixed(3)})` : "n/a";
+  };
+  const names = group.map((p) => p.name);
+  const row = (label: string, key: string, skip: string[] = []) =>
+    `| ${label} | ${names.map((n) => (skip.includes(n) ? "–" : fmt(`responses.${n}.${key}`))).join(" | ")} |`;
+  return [
+    `Responses API (\`POST /v1/responses\`, the equivalent one-message request, \`max_output_tokens: 64\`) beside chat completions, both through \`tandem\` to the same upstream; ${count} sequential non-streamed requests per path per repetition, interleaved. \`responses\` is stored (the API's default: its input and output are saved in the encrypted store before the answer is sent); \`responses (store: false)\` is not.`,
+    "",
+    `| | ${names.join(" | ")} |`,
+    `|---|${names.map(() => "---").join("|")}|`,
+    row("p50 latency", "p50"),
+    row("p99 latency", "p99"),
+    row("added p50 (over direct)", "addedP50", ["direct"]),
+    row("added p99 (over direct)", "addedP99", ["direct"]),
+    row("p50 over chat completions", "overChatP50", ["direct", "chat"]),
+    row("p99 over chat completions", "overChatP99", ["direct", "chat"]),
+  ];
+}
 
 async function main(modelDir: string): Promise<void> {
   const loadAtStart = loadavg();
@@ -417,10 +534,12 @@ async function main(modelDir: string): Promise<void> {
     },
   ];
 
+  const responsesGroup = responsesPaths(up.port, tandem.port, tandem.child.pid);
+
   // Warm up every path (JIT, pools, sockets).
   for (let i = 0; i < WARMUP; i++) {
     const stream = i % 2 === 0;
-    for (const p of [...paths, ...translation])
+    for (const p of [...paths, ...translation, ...responsesGroup])
       await guarded(p, `warmup ${stream ? "streamed" : "whole"}`, () => once(p, stream).then(() => {}));
   }
 
@@ -498,6 +617,10 @@ async function main(modelDir: string): Promise<void> {
       }
     }
     for (const p of translation) stat(`anthropic ${p.name}`).p50 = percentile(tl[p.name] ?? [], 50);
+    // The Responses API's overhead beside chat completions'.
+    for (const [n, v] of Object.entries(await sequentialLatencies(responsesGroup, SEQUENTIAL, "responses"))) {
+      Object.assign(stat(`responses/${n}`), v);
+    }
     // Throughput at CONNECTIONS concurrent requests, each path alone, for a fixed time.
     for (const p of paths) {
       await guarded(p, "load", async () => {
@@ -641,6 +764,7 @@ async function main(modelDir: string): Promise<void> {
   }
   for (const c of classifyRequests) metric(`privacy.${c.key}Us`, (r) => r.privacy?.[c.key] as number);
   metric("translation.addedP50", (r) => (r["anthropic translated"]?.p50 as number) - (r["anthropic native"]?.p50 as number));
+  responsesSummary(reps, summary, responsesGroup);
 
   const conditions = {
     date: new Date().toISOString(),
@@ -681,7 +805,7 @@ async function main(modelDir: string): Promise<void> {
   };
   const row = (label: string, key: string, unit?: string, digits?: number, skipDirect = false) =>
     `| ${label} | ${names.map((n) => (skipDirect && n === "direct" ? "–" : fmt(`${n}.${key}`, unit, digits))).join(" | ")} |`;
-  const failures = [...paths, ...translation].flatMap((p) =>
+  const failures = [...paths, ...translation, ...responsesGroup].flatMap((p) =>
     Object.entries(p.failed).map(([s, why]) => `- ${p.name}, ${s}: ${why}`),
   );
   const md = [
@@ -717,6 +841,8 @@ async function main(modelDir: string): Promise<void> {
     `Egress audit before egress (\`tandem\` with its encrypted store, every body's audit row committed before it is sent, against \`tandem (no store)\`, the same config with \`store.enabled: false\`; ${storeCheck.tandemAuditRows} audit rows after warm-up): the store adds ${fmt("audit.addedP50")} at p50 and ${fmt("audit.addedP99")} at p99 per sequential request, ${fmt("audit.addedTtfbP50")} to the time to first byte of a stream; at ${CONNECTIONS} connections, requests/s with the store ${fmt("audit.rpsRatio", "x", 2)} of those without (group commits: one fsync per batch of concurrent requests).`,
     "",
     `Dialect translation (Anthropic Messages request through tandem, p50): native Anthropic upstream ${fmt("anthropic native.p50")}, OpenAI upstream (translated) ${fmt("anthropic translated.p50")}; translation adds ${fmt("translation.addedP50")}.`,
+    "",
+    ...responsesMarkdown(summary, responsesGroup, SEQUENTIAL),
     "",
     "Resilience (through tandem, streamed, p50; a dead first tier refuses connections):",
     `- time to first byte, healthy route: ${fmt("resilience.healthyTtfbP50")}`,
@@ -788,7 +914,7 @@ async function main(modelDir: string): Promise<void> {
     `${JSON.stringify({ conditions, summary, privacy: { detection }, reps, failures }, null, 2)}\n`,
   );
   writeFileSync(join(ROOT, "bench/results/latest.md"), md);
-  for (const p of [...paths, ...translation]) await p.pool.close();
+  for (const p of [...paths, ...translation, ...responsesGroup]) await p.pool.close();
   await breakerClosed.close();
   await breakerOpen.close();
 }
@@ -858,10 +984,83 @@ async function resilience(closed: Pool, open: Pool): Promise<Stats> {
   };
 }
 
+/**
+ * `BENCH_ONLY=responses`: the Responses API figures alone (the upstream and one tandem with its
+ * store), written to bench/results/latest-responses.{md,json}; the full run's report is left alone.
+ */
+async function responsesOnly(): Promise<void> {
+  const loadAtStart = loadavg();
+  const up = await start(["--import", "tsx", join(ROOT, "bench/upstream.ts")], { BENCH_CHUNKS: String(CHUNKS) });
+  const upstreamUrl = `http://127.0.0.1:${up.port}`;
+  const dir = mkdtempSync(join(tmpdir(), "tandem-bench-"));
+  const configFile = join(dir, "tandem.config.yaml");
+  // As the full run's `tandem`: the upstream configured as remote, with a key, the store on.
+  writeFileSync(
+    configFile,
+    [
+      `dataDir: "${join(dir, "data")}"`,
+      "store: { enabled: true }",
+      "providers:",
+      `  up: { kind: openai, baseUrl: "${upstreamUrl}/v1", local: false, apiKeys: ["env:BENCH_UPSTREAM_KEY"], models: [bench] }`,
+      "",
+    ].join("\n"),
+  );
+  const tandem = await start(
+    [join(ROOT, "dist/cli/main.js"), "serve", "--config", configFile, "--port", "0"],
+    {
+      HOME: dir,
+      XDG_DATA_HOME: dir,
+      OLLAMA_HOST: "127.0.0.1:9",
+      BENCH_UPSTREAM_KEY: "sk-bench",
+      TANDEM_DB_KEY: randomBytes(32).toString("hex"),
+    },
+    { logTo: join(dir, "tandem.log") },
+  );
+  const group = responsesPaths(up.port, tandem.port, tandem.child.pid);
+  for (let i = 0; i < WARMUP; i++) for (const p of group) await guarded(p, "warmup", () => once(p, false).then(() => {}));
+  const reps: Record<string, Stats>[] = [];
+  for (let rep = 0; rep < REPS; rep++) {
+    const r: Record<string, Stats> = {};
+    for (const [n, v] of Object.entries(await sequentialLatencies(group, SEQUENTIAL, "responses"))) r[`responses/${n}`] = v;
+    reps.push(r);
+    process.stderr.write(`rep ${rep + 1}/${REPS} done\n`);
+  }
+  const summary: Summary = {};
+  responsesSummary(reps, summary, group);
+  const failures = group.flatMap((p) => Object.entries(p.failed).map(([s, why]) => `- ${p.name}, ${s}: ${why}`));
+  const conditions = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cores: cpus().length,
+    reps: REPS,
+    sequentialPerRep: SEQUENTIAL,
+    warmupPerPath: WARMUP,
+    loadAverage1m: { start: loadAtStart[0] ?? Number.NaN, end: loadavg()[0] ?? Number.NaN },
+  };
+  const md = [
+    "# tandem benchmark: Responses API only (BENCH_ONLY=responses)",
+    "",
+    `Node ${conditions.node}, ${conditions.cores} cores, ${REPS} repetitions after ${WARMUP} warm-up requests per path; each figure is the median over repetitions (min–max). Load average (1 min) at the start ${conditions.loadAverage1m.start.toFixed(2)}, at the end ${conditions.loadAverage1m.end.toFixed(2)}.`,
+    "",
+    ...responsesMarkdown(summary, group, SEQUENTIAL),
+    ...(failures.length > 0 ? ["", "Scenarios that failed (first error):", ...failures] : []),
+    "",
+  ].join("\n");
+  process.stdout.write(`${md}\n`);
+  mkdirSync(join(ROOT, "bench/results"), { recursive: true });
+  writeFileSync(
+    join(ROOT, "bench/results/latest-responses.json"),
+    `${JSON.stringify({ conditions, summary, reps, failures }, null, 2)}\n`,
+  );
+  writeFileSync(join(ROOT, "bench/results/latest-responses.md"), md);
+  for (const p of group) await p.pool.close();
+}
+
 // The synthetic model is written here and removed afterwards, whatever happens.
 const modelDir = mkdtempSync(join(tmpdir(), "tandem-bench-model-"));
 try {
-  await main(modelDir);
+  if (process.env.BENCH_ONLY === "responses") await responsesOnly();
+  else await main(modelDir);
 } finally {
   for (const c of children) c.kill("SIGTERM");
   rmSync(modelDir, { recursive: true, force: true });

@@ -40,6 +40,13 @@ export interface ChatRequest {
   stream: boolean;
   /** How long a local engine keeps the model loaded after this request (Ollama's keep_alive); -1 forever, 0 unload. */
   keepAliveMs?: number;
+  /**
+   * Whether the router may leave older turns out so that the conversation fits a target's window
+   * (the Responses API's `truncation: "auto"`). false (`truncation: "disabled"`): a target whose
+   * known window cannot hold the whole conversation is skipped, and when no target can, the request
+   * fails with context_length_exceeded. Default true.
+   */
+  fitToWindow?: boolean;
 }
 
 /** The provider-side view of a request: the canonical request plus the upstream's own model id. */

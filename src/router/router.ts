@@ -43,7 +43,7 @@ import type { HealthMonitor } from "./health-monitor.js";
 import { isNetworkFailure, NetworkWatch } from "./network-watch.js";
 import { QualityWatch } from "./quality-check.js";
 import { applyPreference, readOverrides } from "./request-overrides.js";
-import { unsuitability } from "./target-fit.js";
+import { fitsNoWindow, unsuitability } from "./target-fit.js";
 
 /** Requests that name a target directly get the route defaults of DESIGN.md. */
 const DIRECT: RouteConfig = routeSchema.parse({ tiers: ["x/y"] });
@@ -474,6 +474,16 @@ export class Router implements Gateway {
     );
     const tried = new Set<string>();
     const count = await loadTokenCounter();
+    if (count && fitsNoWindow(plan.tiers.flat(), request, count)) {
+      throw new GatewayError(
+        "context_length_exceeded",
+        `The conversation does not fit the context window of ${plan.tiers
+          .flat()
+          .map((t) => `${t.name} (${t.contextWindow} tokens)`)
+          .join(", ")} with room for the answer, and truncation is disabled.`,
+        { retryable: false },
+      );
+    }
     const outcome = await this.#failover(
       plan,
       context,
@@ -770,7 +780,7 @@ export class Router implements Gateway {
     const whole = !stream && target.provider.answersWhole === true;
     let request = original;
     let fitted: string | undefined;
-    if (target.contextWindow !== undefined) {
+    if (target.contextWindow !== undefined && original.fitToWindow !== false) {
       const counter = await loadTokenCounter();
       const fit = fitConversation(
         original,

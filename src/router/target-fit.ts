@@ -18,8 +18,21 @@ export function unsuitability(target: Target, request: ChatRequest, count: Token
     // fitConversation leaves out what it can; when even the rest is over the window, nothing fits.
     const fit = fitConversation(request, window, count);
     if (fit.tokens > window) return `the conversation needs about ${fit.tokens} tokens; its window is ${window}`;
+    // Without truncation the whole conversation must fit, with room for the answer.
+    if (request.fitToWindow === false && fit.dropped > 0) {
+      return `the whole conversation does not fit its ${window}-token window with room for the answer (truncation disabled)`;
+    }
   }
   return undefined;
+}
+
+/**
+ * Whether a request that may not be truncated fits no target of its plan: every target's window is
+ * known and too small for the whole conversation. A target of unknown window may still take it.
+ */
+export function fitsNoWindow(targets: readonly Target[], request: ChatRequest, count: TokenCounter): boolean {
+  if (request.fitToWindow !== false || targets.length === 0) return false;
+  return targets.every((t) => t.contextWindow !== undefined && fitConversation(request, t.contextWindow, count).dropped > 0);
 }
 
 function hasImage(request: ChatRequest): boolean {

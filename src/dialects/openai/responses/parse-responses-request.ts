@@ -88,6 +88,8 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   if (wire.temperature != null) chat.temperature = wire.temperature;
   if (wire.top_p != null) chat.topP = wire.top_p;
   if (wire.user != null && wire.user !== "") chat.user = wire.user;
+  // OpenAI's default is "disabled": a conversation too long for the model is an error, not cut.
+  if (wire.truncation !== "auto") chat.fitToWindow = false;
   if (wire.reasoning?.effort != null || wire.reasoning?.summary != null) {
     warnings.add(
       "reasoning-settings",

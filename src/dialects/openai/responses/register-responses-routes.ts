@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyInstance } from "fastify";
+import { GatewayError } from "../../../core/index.js";
 import type { ItemSensitivity } from "../../../core/state.js";
 import { parseSensitivityHeader, SENSITIVITY_HEADER } from "../../../privacy/index.js";
 import type { Gateway } from "../../../router/gateway.js";
@@ -35,20 +36,37 @@ export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway, 
     const fallback: ItemSensitivity | undefined = declared ?? composed.historySensitivity;
     const pending = new PendingResponse(parsed, composed.input, services.state, fallback);
     const warnings = parsed.warnings.header();
-    await sendChat(
-      request,
-      reply,
-      gateway,
-      { ...parsed.chat, messages: composed.messages },
-      {
-        stream: (meta) => new ResponseStreamRenderer(pending, meta),
-        json: (result, meta) => {
-          const status = statusFor(result.finishReason);
-          return pending.finish(meta, { ...status, output: outputItems(result, status.status), usage: result.usage });
+    try {
+      await sendChat(
+        request,
+        reply,
+        gateway,
+        { ...parsed.chat, messages: composed.messages },
+        {
+          stream: (meta) => new ResponseStreamRenderer(pending, meta),
+          json: (result, meta) => {
+            const status = statusFor(result.finishReason);
+            return pending.finish(meta, { ...status, output: outputItems(result, status.status), usage: result.usage });
+          },
+          ...(warnings !== undefined && { headers: { "x-tandem-warnings": warnings } }),
         },
-        ...(warnings !== undefined && { headers: { "x-tandem-warnings": warnings } }),
-      },
-      headers,
-    );
+        headers,
+      );
+    } catch (err) {
+      throw asResponsesError(err);
+    }
   });
+}
+
+/**
+ * A conversation too long for every target is OpenAI's own Responses error, word for word, so that
+ * clients which react to it (compacting their history, as the Codex CLI does) recognise it.
+ */
+function asResponsesError(err: unknown): unknown {
+  if (!(err instanceof GatewayError) || err.code !== "context_length_exceeded") return err;
+  return new GatewayError(
+    "context_length_exceeded",
+    "Your input exceeds the context window of this model. Please adjust your input and try again.",
+    { param: "input", retryable: false, cause: err },
+  );
 }

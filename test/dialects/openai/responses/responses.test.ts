@@ -134,6 +134,8 @@ describe("POST /v1/responses, not streamed", () => {
     assert.deepEqual(app.gateway.chatRequests[0], {
       model: "auto",
       stream: false,
+      // truncation is OpenAI's default, disabled: the history is never cut.
+      fitToWindow: false,
       temperature: 0.5,
       user: "u-1",
       messages: [{ role: "user", content: [{ type: "text", text: "Hi" }] }],
@@ -190,6 +192,8 @@ describe("POST /v1/responses, not streamed", () => {
     assert.deepEqual(app.gateway.chatRequests[0], {
       model: "auto",
       stream: false,
+      // truncation is OpenAI's default, disabled: the history is never cut.
+      fitToWindow: false,
       tools: [
         {
           name: "get_weather",
