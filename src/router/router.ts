@@ -473,8 +473,10 @@ export class Router implements Gateway {
       context.headers,
     );
     const tried = new Set<string>();
-    const count = await loadTokenCounter();
-    if (count && fitsNoWindow(plan.tiers.flat(), request, count)) {
+    const counter = await loadTokenCounter();
+    // A large conversation is tokenized in slices first, so counting it does not stall other clients.
+    const count = requestTextLength(request) >= LARGE_REQUEST_TEXT ? await countLargeTextsInSlices(request, counter) : counter;
+    if (fitsNoWindow(plan.tiers.flat(), request, count)) {
       throw new GatewayError(
         "context_length_exceeded",
         `The conversation does not fit the context window of ${plan.tiers
@@ -490,7 +492,7 @@ export class Router implements Gateway {
       (target, timeouts, breaker, signal) =>
         this.#startChat(target, request, { ...context, signal }, timeouts, breaker, privacy, streamsUpstream(plan, request)),
       tried,
-      count && ((t) => unsuitability(t, request, count)),
+      (t) => unsuitability(t, request, count),
     );
     if ("value" in outcome) {
       const { events, fitted } = outcome.value;
