@@ -14,3 +14,6 @@ export * from "./pull-events.js";
 export * from "./pull-model.js";
 export * from "./read-gguf-header.js";
 export * from "./transfer-rate.js";
+export * from "./blob-store.js";
+export * from "./model-library.js";
+export * from "./model-settings.js";
