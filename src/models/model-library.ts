@@ -5,8 +5,8 @@ import { GatewayError } from "../core/index.js";
 import { blobPath, hasBlob, parseDigest } from "./blob-store.js";
 import { GgufError } from "./gguf-error.js";
 import { readGgufInfo } from "./gguf-info.js";
-import { checkModelName, GGUF_EXTENSION, modelsDir } from "./model-store.js";
 import { type ModelSettings, readModelSettings, settingsPath, writeModelSettings } from "./model-settings.js";
+import { checkModelName, GGUF_EXTENSION, modelsDir } from "./model-store.js";
 
 /*
  * Ollama's model workflow over `<dataDir>/models`: copy, create (from a model or an uploaded GGUF

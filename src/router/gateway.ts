@@ -84,6 +84,6 @@ export interface ModelLibrary {
   create(request: CreateModelRequest, onStatus: (status: string) => void, signal: AbortSignal): Promise<string>;
   hasBlob(digest: string): Promise<boolean>;
   putBlob(digest: string, body: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<void>;
-  /** A local model's saved defaults; undefined for a model without any, or a name that is not a local model. */
+  /** A local model's saved defaults, undefined when it has none; not_found (404) when it is not installed. */
   settings(name: string): Promise<ModelSettings | undefined>;
 }

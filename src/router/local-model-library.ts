@@ -64,14 +64,6 @@ export function localModelLibrary(catalog: Catalog): ModelLibrary {
     },
     hasBlob: (digest) => provider.hasBlob(digest),
     putBlob: (digest, body, signal) => provider.putBlob(digest, body, signal),
-    async settings(name) {
-      let local: string;
-      try {
-        local = existing(name);
-      } catch {
-        return undefined;
-      }
-      return provider.modelSettings(local).catch(() => undefined);
-    },
+    settings: (name) => provider.modelSettings(existing(name)),
   };
 }

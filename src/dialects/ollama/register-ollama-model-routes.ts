@@ -29,11 +29,15 @@ export function registerOllamaModelRoutes(scope: FastifyInstance, gateway: Gatew
   scope.get("/api/version", async () => ({ version: OLLAMA_COMPATIBLE_VERSION }));
 }
 
-/** A local model's saved defaults (Ollama's create), when the engine is there to say. */
+/**
+ * A local model's saved defaults (Ollama's create). A local name that is not installed is a 404, as
+ * in Ollama (the catalog passes every local name through to the engine, which is the one to know).
+ */
 async function localSettings(gateway: Gateway, name: string): Promise<ModelSettings | undefined> {
   try {
     return await gateway.modelLibrary().settings(name);
-  } catch {
+  } catch (err) {
+    if (err instanceof GatewayError && err.code === "not_found") throw err;
     return undefined;
   }
 }

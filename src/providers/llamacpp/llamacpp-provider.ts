@@ -23,14 +23,14 @@ import {
   removeModel,
   removeModelSettings,
 } from "../../models/index.js";
-import { applyModelDefaults } from "./apply-model-defaults.js";
 import type { ModelInfo, Provider } from "../provider.js";
+import { applyModelDefaults } from "./apply-model-defaults.js";
 import { abortable, canceledError } from "./cancellation.js";
 import { type EngineExit, EngineProcess, type EngineState } from "./engine-process.js";
 import { DEFAULT_CONTEXT_CAP, type EmbedReply, type EngineGpu, type LoadedModelInfo, type ModelSpec } from "./engine-protocol.js";
 import { EventChannel } from "./event-channel.js";
-import { checkModelFile, type LocalModelEntry, localModelEntries, localModelEntry } from "./model-files.js";
 import { evictUntilFits, type FitCheck, freeMemoryFits, type ResidentModel } from "./lru-eviction.js";
+import { checkModelFile, type LocalModelEntry, localModelEntries, localModelEntry } from "./model-files.js";
 import { type SlotLoad, SlotQueue } from "./slot-queue.js";
 
 export interface LlamaCppProviderOptions {

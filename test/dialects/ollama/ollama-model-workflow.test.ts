@@ -160,9 +160,9 @@ describe("Ollama model workflow", () => {
       assert.equal((await fetch(`${tandem.url}/api/blobs/${digest}`, { method: "HEAD" })).status, 200);
 
       // `files` is Ollama's current create field; the client's types do not list it yet.
-      const request = { model: "from-blob", files: { "blob.gguf": digest }, stream: false } as Parameters<
-        Ollama["create"]
-      >[0] & { stream: false };
+      const request = { model: "from-blob", files: { "blob.gguf": digest }, stream: false } as Parameters<Ollama["create"]>[0] & {
+        stream: false;
+      };
       const created = await ollama.create(request);
       assert.equal(created.status, "success");
       const answer = await ollama.chat({ model: "local/from-blob", messages: [{ role: "user", content: "Hi" }] });

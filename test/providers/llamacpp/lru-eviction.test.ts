@@ -37,9 +37,14 @@ describe("evictUntilFits", () => {
 
   it("stops when nothing idle is left, leaving the decision to the load", async () => {
     const resident: ResidentModel[] = [{ name: "busy", lastUsedMs: 1, busy: true, bytes: 90 }];
-    const evicted = await evictUntilFits(incoming, () => resident, budgetFits(100), async () => {
-      throw new Error("must not unload a busy model");
-    });
+    const evicted = await evictUntilFits(
+      incoming,
+      () => resident,
+      budgetFits(100),
+      async () => {
+        throw new Error("must not unload a busy model");
+      },
+    );
     assert.deepEqual(evicted, []);
   });
 });
