@@ -112,6 +112,7 @@ export async function placeModelFile(source: string, destination: string): Promi
 /** Copies a model (weights and settings) under a new name in `<dataDir>/models`. */
 export async function copyModel(dataDir: string, source: LibraryModel, destination: string): Promise<string> {
   const name = checkModelName(destination);
+  refuseSplit(source, "copied");
   if (name === source.name) return name;
   const target = join(modelsDir(dataDir), name + GGUF_EXTENSION);
   await placeModelFile(source.path, target);
@@ -175,6 +176,7 @@ export async function createModel(
         param: "from",
       });
     }
+    refuseSplit(source, "used in 'from'");
     weights = source.path;
     base = await readModelSettings(dataDir, source.name);
     from = source.name;
@@ -244,4 +246,13 @@ async function blobWeights(dataDir: string, files: [string, string][], onStatus:
 /** Bytes on disk of a model file, for listings. */
 export async function fileSize(path: string): Promise<number | undefined> {
   return (await stat(path).catch(() => undefined))?.size;
+}
+
+/** A split model is several files; copy and create handle one, so they refuse it rather than copy a part. */
+function refuseSplit(model: LibraryModel, what: string): void {
+  if (/-\d{5}-of-\d{5}\.gguf$/i.test(model.path)) {
+    throw new GatewayError("invalid_request", `${model.name} is split in several files and cannot be ${what} yet`, {
+      param: "model",
+    });
+  }
 }

@@ -1,8 +1,8 @@
 import { stat } from "node:fs/promises";
 import { freemem } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import { GatewayError } from "../../core/index.js";
-import { GgufError, type GgufInfo, installedModelNames, modelsDir, readGgufInfo } from "../../models/index.js";
+import { GgufError, type GgufInfo, installedModelFiles, readGgufInfo } from "../../models/index.js";
 
 /** A local model as the config (or the data dir) names it. */
 export interface LocalModelEntry {
@@ -26,9 +26,8 @@ export async function localModelEntries(
       { ...configured[name], path: resolvePath(dataDir, (configured[name] as LocalModelEntry).path) },
     ]),
   );
-  const dir = modelsDir(dataDir);
-  for (const name of await installedModelNames(dataDir)) {
-    if (!entries.has(name)) entries.set(name, { path: join(dir, `${name}.gguf`) });
+  for (const [name, path] of await installedModelFiles(dataDir)) {
+    if (!entries.has(name)) entries.set(name, { path });
   }
   return entries;
 }
