@@ -151,6 +151,15 @@ export async function removeModel(dataDir: string, name: string): Promise<Remove
     removed.push(path);
   }
   if (removed.length === 0) throw await notInstalled(dataDir, bare);
+  // Its saved defaults (Ollama's create) go with it.
+  const settings = join(dir, `${bare}.json`);
+  if (
+    await rm(settings).then(
+      () => true,
+      () => false,
+    )
+  )
+    removed.push(settings);
   return { name: bare, removed };
 }
 
