@@ -1,5 +1,5 @@
 import { readdir, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { GatewayError } from "../core/index.js";
 import { readGgufInfo } from "./gguf-info.js";
 
@@ -18,6 +18,19 @@ function modelOfFile(file: string): { name: string; loads: boolean } | undefined
 /** The file name of part `index` (from 1) of a model split in `count` parts. */
 export function splitPartName(name: string, index: number, count: number): string {
   return `${name}-${String(index).padStart(5, "0")}-of-${String(count).padStart(5, "0")}${GGUF_EXTENSION}`;
+}
+
+/** Bytes on disk of the model loaded from `path`: for a split model's first part, all its parts. */
+export async function modelBytesOnDisk(path: string): Promise<number> {
+  const dir = dirname(path);
+  const file = basename(path);
+  const split = SPLIT_FILE.exec(file);
+  const files = split?.[1]
+    ? Array.from({ length: Number(split[3]) }, (_, i) => splitPartName(split[1] as string, i + 1, Number(split[3])))
+    : [file];
+  let total = 0;
+  for (const f of files) total += (await stat(join(dir, f)).catch(() => undefined))?.size ?? 0;
+  return total;
 }
 
 /** An unfinished download: `<name>.gguf.partial`, with its `.partial.json` note beside it. */

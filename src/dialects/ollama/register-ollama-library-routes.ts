@@ -7,7 +7,8 @@ import { ollamaCopyRequestSchema, ollamaCreateRequestSchema, ollamaDeleteRequest
 
 /**
  * Content types a blob upload may carry: raw bytes, or the JSON label Ollama's own Go client puts
- * on every request, or none. A browser's no-preflight types (text/plain, forms) stay refused.
+ * on every request. A browser's no-preflight types (text/plain, forms) and a body without a type
+ * stay refused, as on every other route.
  */
 const BLOB_TYPES = /^(application\/octet-stream|application\/json)(;|$)/i;
 
@@ -88,14 +89,14 @@ export function registerOllamaLibraryRoutes(scope: FastifyInstance, gateway: Gat
     blobs.removeAllContentTypeParsers();
     blobs.addContentTypeParser("*", (request, _payload, done) => {
       const type = request.headers["content-type"];
-      if (type === undefined || type === "" || BLOB_TYPES.test(type)) {
+      if (type !== undefined && BLOB_TYPES.test(type)) {
         done(null);
         return;
       }
       done(
         new GatewayError(
           "unsupported_media_type",
-          `Unsupported media type: send the blob as 'Content-Type: application/octet-stream' (received '${type.slice(0, 100)}')`,
+          `Unsupported media type: tandem received ${type ? `Content-Type '${type.slice(0, 100)}'` : "a body without a Content-Type"}; send the blob as 'Content-Type: application/octet-stream' (or application/json, as Ollama's own client labels it)`,
         ),
       );
     });

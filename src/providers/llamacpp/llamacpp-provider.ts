@@ -14,6 +14,7 @@ import {
   hasBlob,
   isInModelsDir,
   type ModelSettings,
+  modelBytesOnDisk,
   type PullEvent,
   type PullResult,
   pullModel,
@@ -435,10 +436,7 @@ export class LlamaCppProvider implements Provider {
       }
       this.#poisoned.delete(spec.path);
     }
-    const bytes = await stat(spec.path).then(
-      (s) => s.size,
-      () => 0,
-    );
+    const bytes = await modelBytesOnDisk(spec.path);
     await evictUntilFits(
       { name: spec.name, path: spec.path, bytes },
       () => this.#resident(),
