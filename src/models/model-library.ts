@@ -111,7 +111,7 @@ export async function placeModelFile(source: string, destination: string): Promi
 
 /** Copies a model (weights and settings) under a new name in `<dataDir>/models`. */
 export async function copyModel(dataDir: string, source: LibraryModel, destination: string): Promise<string> {
-  const name = checkModelName(destination);
+  const name = checkModelName(withoutLatest(destination));
   refuseSplit(source, "copied");
   if (name === source.name) return name;
   const target = join(modelsDir(dataDir), name + GGUF_EXTENSION);
@@ -139,7 +139,7 @@ export async function createModel(
   onStatus: (status: string) => void,
   signal: AbortSignal,
 ): Promise<string> {
-  const name = checkModelName(request.name);
+  const name = checkModelName(withoutLatest(request.name));
   if (request.quantize) {
     throw new GatewayError(
       "invalid_request",
@@ -255,4 +255,9 @@ function refuseSplit(model: LibraryModel, what: string): void {
       param: "model",
     });
   }
+}
+
+/** `name:latest` is `name`, as Ollama's clients write an untagged name. */
+function withoutLatest(name: string): string {
+  return name.endsWith(":latest") ? name.slice(0, -":latest".length) : name;
 }

@@ -260,8 +260,8 @@ export class LlamaCppProvider implements Provider {
    * Deletes a model (Ollama's /api/delete): unloads it, then removes its file and settings. A model
    * the config names with a file outside `<dataDir>/models` is refused: tandem removes only what it installed.
    */
-  async deleteModel(model: string): Promise<void> {
-    const entry = await this.#entry(model);
+  async deleteModel(requested: string): Promise<void> {
+    const { name: model, entry } = await this.#entry(requested);
     const configured = this.options.models[model] !== undefined;
     if (configured && !isInModelsDir(this.options.dataDir, entry.path)) {
       throw new GatewayError(
@@ -278,8 +278,8 @@ export class LlamaCppProvider implements Provider {
   }
 
   /** Copies a model under a new name in `<dataDir>/models` (Ollama's /api/copy): a hard link where possible. */
-  async copyModel(source: string, destination: string): Promise<string> {
-    const entry = await this.#entry(source);
+  async copyModel(requested: string, destination: string): Promise<string> {
+    const { name: source, entry } = await this.#entry(requested);
     const name = await copyModel(this.options.dataDir, { name: source, path: entry.path }, destination);
     this.#settings.delete(name);
     return name;
@@ -291,9 +291,8 @@ export class LlamaCppProvider implements Provider {
       this.options.dataDir,
       request,
       async (from) => {
-        const entries = await localModelEntries(this.options.dataDir, this.options.models);
-        const entry = entries.get(from) ?? entries.get(from.replace(/:latest$/, ""));
-        return entry && { name: entries.has(from) ? from : from.replace(/:latest$/, ""), path: entry.path };
+        const found = await this.#entry(from).catch(() => undefined);
+        return found && { name: found.name, path: found.entry.path };
       },
       onStatus,
       signal,
@@ -363,10 +362,12 @@ export class LlamaCppProvider implements Provider {
     });
   }
 
-  async #entry(model: string): Promise<LocalModelEntry> {
+  /** An installed or configured model by name (`:latest` dropped when only the bare name exists). */
+  async #entry(requested: string): Promise<{ name: string; entry: LocalModelEntry }> {
     const entries = await localModelEntries(this.options.dataDir, this.options.models);
+    const model = !entries.has(requested) && requested.endsWith(LATEST) ? requested.slice(0, -LATEST.length) : requested;
     const entry = entries.get(model);
-    if (entry) return entry;
+    if (entry) return { name: model, entry };
     const names = [...entries.keys()].map((n) => this.#target(n));
     throw new GatewayError(
       "not_found",
@@ -375,8 +376,14 @@ export class LlamaCppProvider implements Provider {
     );
   }
 
-  async #spec(model: string): Promise<ModelSpec> {
-    const entry = await localModelEntry(this.options.dataDir, this.options.models, model);
+  async #spec(requested: string): Promise<ModelSpec> {
+    let model = requested;
+    let entry = await localModelEntry(this.options.dataDir, this.options.models, model);
+    // Ollama's clients add `:latest` to a name without a tag; one model, one name (and one load).
+    if (!entry && model.endsWith(LATEST)) {
+      model = model.slice(0, -LATEST.length);
+      entry = await localModelEntry(this.options.dataDir, this.options.models, model);
+    }
     if (!entry) {
       const entries = await localModelEntries(this.options.dataDir, this.options.models);
       const names = [...entries.keys()].map((n) => this.#target(n));
@@ -488,6 +495,8 @@ export class LlamaCppProvider implements Provider {
     }
   }
 }
+
+const LATEST = ":latest";
 
 function withTarget(err: unknown, target: string): GatewayError {
   if (err instanceof GatewayError) {

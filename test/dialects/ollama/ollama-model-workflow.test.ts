@@ -180,6 +180,29 @@ describe("Ollama model workflow", () => {
     }
   });
 
+  it("takes Ollama's `:latest` names as the bare model, and a blob labelled JSON as Ollama's own client sends it", async () => {
+    await ollama.create({ model: "tagged:latest", from: "local/chat:latest" });
+    assert.ok(existsSync(join(tandem.dataDir, "models", "tagged.gguf")));
+    const answer = await ollama.chat({ model: "local/tagged:latest", messages: [{ role: "user", content: "Hi" }] });
+    assert.equal(answer.message.content, "Hello from tandem.");
+    await ollama.delete({ model: "local/tagged:latest" });
+    assert.equal(existsSync(join(tandem.dataDir, "models", "tagged.gguf")), false);
+
+    const bytes = Buffer.from("not a model, but a blob all the same");
+    const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    const put = await fetch(`${tandem.url}/api/blobs/${digest}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: bytes,
+    });
+    assert.equal(put.status, 201);
+    const notGguf = await post("/api/create", { model: "junk", files: { "junk.gguf": digest }, stream: false });
+    assert.equal(notGguf.status, 400);
+    assert.match((notGguf.body as { error: string }).error, /not a usable GGUF/);
+    const badDigest = await fetch(`${tandem.url}/api/blobs/sha256:xyz`, { method: "HEAD" });
+    assert.equal(badDigest.status, 400);
+  });
+
   it("refuses quantize, an unknown source and a bad parameter with Ollama's error shape", async () => {
     const quantize = await post("/api/create", { model: "q", from: "local/chat", quantize: "q4_K_M" });
     assert.equal(quantize.status, 400);
