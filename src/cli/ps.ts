@@ -1,3 +1,4 @@
+import { formatBytes } from "./models.js";
 import { failureText, OllamaApi } from "./ollama-client.js";
 
 export interface PsEntry {
@@ -69,11 +70,4 @@ function until(expiresAt: string, now: number): string {
   if (minutes < 60) return `${minutes} minute${minutes === 1 ? "" : "s"} from now`;
   const hours = Math.round(minutes / 60);
   return `${hours} hour${hours === 1 ? "" : "s"} from now`;
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
-  if (bytes >= 1e6) return `${Math.round(bytes / 1e6)} MB`;
-  if (bytes >= 1e3) return `${Math.round(bytes / 1e3)} KB`;
-  return `${bytes} B`;
 }

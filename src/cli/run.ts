@@ -1,6 +1,6 @@
 import { chat } from "./chat.js";
+import { formatBytes } from "./models.js";
 import { failureText, OllamaApi, OllamaApiError } from "./ollama-client.js";
-import { formatBytes } from "./ps.js";
 
 interface RunOptions {
   url?: string;

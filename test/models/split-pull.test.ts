@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Command } from "commander";
 import { Ollama } from "ollama";
+import { modelsCommand } from "../../src/cli/models.js";
 import { type FakeHfHub, startFakeHfHub } from "../support/fake-hf-hub.js";
 import { makeModelDir } from "../support/gguf/index.js";
 import { writeSplitChatModel } from "../support/gguf/split-model.js";
@@ -74,6 +76,36 @@ describe("split GGUF pulls", () => {
 
     await ollama.delete({ model: "local/tiny-Q8_0" });
     assert.deepEqual(await readdir(join(tandem.dataDir, "models")), [], "delete removes every part");
+  });
+
+  it("tandem models pull shows one progress display over all parts", async () => {
+    const dataDir = join(tandem.dataDir, "cli");
+    let stderr = "";
+    let code: number | undefined;
+    const program = new Command("tandem").exitOverride().addCommand(
+      modelsCommand({
+        stdout: { write: () => true },
+        stderr: { write: (text: string) => (stderr += text), isTTY: false },
+        env: { HF_ENDPOINT: hub.url },
+        setExitCode: (c) => {
+          code = c;
+        },
+        exit: (c) => {
+          throw new Error(`exit ${c}`);
+        },
+      }),
+    );
+    await program.parseAsync(["models", "pull", "tandem-tests/Split-GGUF:Q8_0", "--data-dir", dataDir], { from: "user" });
+    assert.equal(code ?? 0, 0, stderr);
+    const lines = stderr.trim().split("\n");
+    assert.match(lines[0] ?? "", /^pulling tiny-Q8_0: tandem-tests\/Split-GGUF tiny-Q8_0-00001-of-00003\.gguf .*in 3 parts/);
+    const progress = lines.filter((l) => /^tiny-Q8_0: \d+%/.test(l));
+    assert.ok(progress.length >= 2, stderr);
+    const totals = new Set(progress.map((l) => / \/ (\S+ \S+)/.exec(l)?.[1]));
+    assert.equal(totals.size, 1, `one total for all parts: ${[...totals].join(", ")}`);
+    assert.match(progress.at(-1) ?? "", /^tiny-Q8_0: 100%/);
+    assert.equal(lines.filter((l) => l.startsWith("verifying")).length, 1);
+    assert.equal((await readdir(join(dataDir, "models"))).length, 3);
   });
 
   it("refuses a part whose sha256 does not match the hub's, installing nothing", async () => {
