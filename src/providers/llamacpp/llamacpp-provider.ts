@@ -282,6 +282,8 @@ export class LlamaCppProvider implements Provider {
     const { name: source, entry } = await this.#entry(requested);
     const name = await copyModel(this.options.dataDir, { name: source, path: entry.path }, destination);
     this.#settings.delete(name);
+    // A model loaded under the destination's name holds the file it replaced.
+    if (name !== source) await this.unload(name);
     return name;
   }
 
