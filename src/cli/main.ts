@@ -7,8 +7,12 @@ import { auditCommand } from "./audit.js";
 import { chat } from "./chat.js";
 import { keysCommand } from "./keys.js";
 import { modelsCommand } from "./models.js";
+import { ps } from "./ps.js";
+import { run } from "./run.js";
 import { serve } from "./serve.js";
+import { show } from "./show.js";
 import { status } from "./status.js";
+import { stop } from "./stop.js";
 
 function portOption(value: string): number {
   try {
@@ -66,6 +70,52 @@ program
   .option("--json", "print the raw JSON of /v1/status")
   .action(async (opts: { url?: string; key?: string; json?: boolean }) => {
     process.exitCode = await status(opts);
+  });
+
+const URL_HELP = "server URL (TANDEM_URL; default http://127.0.0.1:1337)";
+const KEY_HELP = "client API key; prefer TANDEM_API_KEY (--key shows in ps)";
+
+program
+  .command("run")
+  .description("answer a prompt with a model, or chat at a terminal; pulls a local model first if needed (like `ollama run`)")
+  .argument("<model>", "a target (provider/model), a route, or a local model to pull (alias, hf.co/{repo}:{quant})")
+  .argument("[prompt]", "answer this once and exit (also when stdin is piped)")
+  .option("--url <url>", URL_HELP)
+  .option("--key <key>", KEY_HELP)
+  .option("-s, --system <prompt>", "system prompt")
+  .action(async (model: string, prompt: string | undefined, opts: { url?: string; key?: string; system?: string }) => {
+    process.exitCode = await run(model, prompt, opts);
+  });
+
+program
+  .command("ps")
+  .description("list the models the running server holds in memory (like `ollama ps`)")
+  .option("--url <url>", URL_HELP)
+  .option("--key <key>", KEY_HELP)
+  .option("--json", "print the raw JSON of /api/ps")
+  .action(async (opts: { url?: string; key?: string; json?: boolean }) => {
+    process.exitCode = await ps(opts);
+  });
+
+program
+  .command("stop")
+  .description("unload a model from memory now (like `ollama stop`)")
+  .argument("<model>", "a loaded model (local/<name>, or <name>)")
+  .option("--url <url>", URL_HELP)
+  .option("--key <key>", KEY_HELP)
+  .action(async (model: string, opts: { url?: string; key?: string }) => {
+    process.exitCode = await stop(model, opts);
+  });
+
+program
+  .command("show")
+  .description("show a model's details, parameters, system prompt and template (like `ollama show`)")
+  .argument("<model>", "a target (provider/model) or route")
+  .option("--url <url>", URL_HELP)
+  .option("--key <key>", KEY_HELP)
+  .option("--json", "print the raw JSON of /api/show")
+  .action(async (model: string, opts: { url?: string; key?: string; json?: boolean }) => {
+    process.exitCode = await show(model, opts);
   });
 
 program.addCommand(modelsCommand());

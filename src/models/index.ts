@@ -1,3 +1,4 @@
+export * from "./blob-store.js";
 export * from "./choose-gguf-file.js";
 export * from "./gguf-error.js";
 export * from "./gguf-file-type.js";
@@ -6,7 +7,9 @@ export * from "./gguf-types.js";
 export * from "./hub-api.js";
 export * from "./hub-connection.js";
 export * from "./model-aliases.js";
+export * from "./model-library.js";
 export * from "./model-reference.js";
+export * from "./model-settings.js";
 export * from "./model-store.js";
 export * from "./ollama-pull-status.js";
 export { type PullOptions, pull } from "./pull.js";

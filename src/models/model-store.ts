@@ -1,9 +1,38 @@
 import { readdir, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { GatewayError } from "../core/index.js";
 import { readGgufInfo } from "./gguf-info.js";
 
 export const GGUF_EXTENSION = ".gguf";
+/** A part of a split model: `<name>-00001-of-00003.gguf`; the model is `<name>`, loaded from its first part. */
+const SPLIT_FILE = /^(.+)-(\d{5})-of-(\d{5})\.gguf$/;
+
+/** The model a file in the models folder belongs to, and whether it is the file to load (a whole model or a first part). */
+function modelOfFile(file: string): { name: string; loads: boolean } | undefined {
+  if (!file.endsWith(GGUF_EXTENSION) || file.startsWith(".")) return undefined;
+  const split = SPLIT_FILE.exec(file);
+  if (split?.[1]) return { name: split[1], loads: split[2] === "00001" };
+  return { name: file.slice(0, -GGUF_EXTENSION.length), loads: true };
+}
+
+/** The file name of part `index` (from 1) of a model split in `count` parts. */
+export function splitPartName(name: string, index: number, count: number): string {
+  return `${name}-${String(index).padStart(5, "0")}-of-${String(count).padStart(5, "0")}${GGUF_EXTENSION}`;
+}
+
+/** Bytes on disk of the model loaded from `path`: for a split model's first part, all its parts. */
+export async function modelBytesOnDisk(path: string): Promise<number> {
+  const dir = dirname(path);
+  const file = basename(path);
+  const split = SPLIT_FILE.exec(file);
+  const files = split?.[1]
+    ? Array.from({ length: Number(split[3]) }, (_, i) => splitPartName(split[1] as string, i + 1, Number(split[3])))
+    : [file];
+  let total = 0;
+  for (const f of files) total += (await stat(join(dir, f)).catch(() => undefined))?.size ?? 0;
+  return total;
+}
+
 /** An unfinished download: `<name>.gguf.partial`, with its `.partial.json` note beside it. */
 export const PARTIAL_SUFFIX = ".partial";
 
@@ -58,15 +87,25 @@ export async function listInstalledModels(dataDir: string, options: { signal?: A
   }
   const models: InstalledModel[] = [];
   for (const entry of entries.sort()) {
-    if (!entry.endsWith(GGUF_EXTENSION) || entry.startsWith(".")) continue;
+    const of = modelOfFile(entry);
+    if (!of?.loads) continue;
     options.signal?.throwIfAborted();
     const path = join(dir, entry);
     const info = await stat(path).catch(() => undefined);
     if (!info?.isFile()) continue;
+    let size = info.size;
+    if (of.name + GGUF_EXTENSION !== entry) {
+      // A split model: its size is all its parts'.
+      for (const other of entries) {
+        if (other !== entry && modelOfFile(other)?.name === of.name && SPLIT_FILE.test(other)) {
+          size += (await stat(join(dir, other)).catch(() => undefined))?.size ?? 0;
+        }
+      }
+    }
     const model: InstalledModel = {
-      name: entry.slice(0, -GGUF_EXTENSION.length),
+      name: of.name,
       path,
-      size: info.size,
+      size,
       modifiedAt: info.mtime,
     };
     try {
@@ -87,9 +126,8 @@ export async function listInstalledModels(dataDir: string, options: { signal?: A
 /** The path of an installed model; GatewayError `not_found` listing what is installed when there is none by that name. */
 export async function resolveModelPath(dataDir: string, name: string): Promise<string> {
   const bare = checkModelName(name);
-  const path = join(modelsDir(dataDir), bare + GGUF_EXTENSION);
-  const info = await stat(path).catch(() => undefined);
-  if (info?.isFile()) return path;
+  const path = (await installedModelFiles(dataDir)).get(bare);
+  if (path) return path;
   throw await notInstalled(dataDir, bare);
 }
 
@@ -103,10 +141,15 @@ export interface RemovedModel {
 export async function removeModel(dataDir: string, name: string): Promise<RemovedModel> {
   const bare = checkModelName(name);
   const dir = modelsDir(dataDir);
+  const parts = (await readdir(dir).catch(() => [] as string[])).filter((f) => {
+    const m = SPLIT_FILE.exec(f.replace(/\.partial(\.json)?$/, ""));
+    return m?.[1] === bare;
+  });
   const candidates = [
     bare + GGUF_EXTENSION,
     bare + GGUF_EXTENSION + PARTIAL_SUFFIX,
     `${bare}${GGUF_EXTENSION}${PARTIAL_SUFFIX}.json`,
+    ...parts,
   ];
   const removed: string[] = [];
   for (const file of candidates) {
@@ -121,16 +164,34 @@ export async function removeModel(dataDir: string, name: string): Promise<Remove
     removed.push(path);
   }
   if (removed.length === 0) throw await notInstalled(dataDir, bare);
+  // Its saved defaults (Ollama's create) go with it.
+  const settings = join(dir, `${bare}.json`);
+  if (
+    await rm(settings).then(
+      () => true,
+      () => false,
+    )
+  )
+    removed.push(settings);
   return { name: bare, removed };
 }
 
 /** Names of the installed models, without reading their headers. */
 export async function installedModelNames(dataDir: string): Promise<string[]> {
-  const entries = await readdir(modelsDir(dataDir), { withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((e) => (e.isFile() || e.isSymbolicLink()) && e.name.endsWith(GGUF_EXTENSION) && !e.name.startsWith("."))
-    .map((e) => e.name.slice(0, -GGUF_EXTENSION.length))
-    .sort();
+  return [...(await installedModelFiles(dataDir)).keys()];
+}
+
+/** The installed models by name, each with the file to load (a split model's first part), sorted by name. */
+export async function installedModelFiles(dataDir: string): Promise<Map<string, string>> {
+  const dir = modelsDir(dataDir);
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const found: [string, string][] = [];
+  for (const e of entries) {
+    if (!(e.isFile() || e.isSymbolicLink())) continue;
+    const of = modelOfFile(e.name);
+    if (of?.loads) found.push([of.name, join(dir, e.name)]);
+  }
+  return new Map(found.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 async function notInstalled(dataDir: string, name: string): Promise<GatewayError> {

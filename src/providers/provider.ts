@@ -1,5 +1,5 @@
 import type { EmbedResult, ProviderChatRequest, ProviderEmbedRequest, StreamEvent } from "../core/index.js";
-import type { PullEvent, PullResult } from "../models/index.js";
+import type { CreateModelRequest, ModelSettings, PullEvent, PullResult } from "../models/index.js";
 import type { AnswerLimits } from "./http/answer-limits.js";
 import type { EngineState, LoadedModelStatus, SlotLoad } from "./llamacpp/index.js";
 
@@ -66,6 +66,18 @@ export interface Provider {
   pull?(reference: string, onEvent: (event: PullEvent) => void, signal: AbortSignal): Promise<PullResult>;
   /** Tokens in a text by the model's own tokenizer. */
   countTokens?(model: string, text: string, signal: AbortSignal): Promise<number>;
+  /** A model's saved defaults (Ollama's create), undefined when it has none. */
+  modelSettings?(model: string): Promise<ModelSettings | undefined>;
+  /** Removes a model's files (unloading it first). */
+  deleteModel?(model: string): Promise<void>;
+  /** Copies a model under a new name; returns the name installed. */
+  copyModel?(source: string, destination: string): Promise<string>;
+  /** Ollama's create; returns the name installed. */
+  createModel?(request: CreateModelRequest, onStatus: (status: string) => void, signal: AbortSignal): Promise<string>;
+  /** Whether an uploaded blob (`sha256:<hex>`) is stored. */
+  hasBlob?(digest: string): Promise<boolean>;
+  /** Stores an uploaded blob, checking its digest. */
+  putBlob?(digest: string, body: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<void>;
 }
 
 /** Where a provider gets its API key for each request (keys can rotate, so it is asked every time). */

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { ChatRequest, EmbedRequest, EmbedResult, StreamEvent } from "../core/index.js";
-import type { PullEvent, PullResult } from "../models/index.js";
+import type { CreateModelRequest, ModelSettings, PullEvent, PullResult } from "../models/index.js";
 import type { Sensitivity } from "../privacy/index.js";
 import type { LoadedModelStatus } from "../providers/llamacpp/index.js";
 
@@ -67,4 +67,23 @@ export interface Gateway {
   keepAlive(name: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<ModelEntry>;
   /** Downloads a model for the local engine; it is then `local/<name>`. */
   pull(reference: string, onEvent: (event: PullEvent) => void, signal: AbortSignal): Promise<PullResult>;
+  /** The local engine's model files; throws unavailable when no local engine is configured. */
+  modelLibrary(): ModelLibrary;
+}
+
+/**
+ * Ollama's model workflow over the local engine's models. Names are what clients send: `local/<name>`
+ * or a bare `<name>`; a name that resolves to anything but a local model is refused.
+ */
+export interface ModelLibrary {
+  /** Unloads and removes a model; not_found (404) when unknown. */
+  delete(name: string): Promise<void>;
+  /** Copies a model under a new name (a hard link where possible); returns the new target name. */
+  copy(source: string, destination: string): Promise<string>;
+  /** Ollama's create; reports each step as a status text; returns the new target name. */
+  create(request: CreateModelRequest, onStatus: (status: string) => void, signal: AbortSignal): Promise<string>;
+  hasBlob(digest: string): Promise<boolean>;
+  putBlob(digest: string, body: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<void>;
+  /** A local model's saved defaults, undefined when it has none; not_found (404) when it is not installed. */
+  settings(name: string): Promise<ModelSettings | undefined>;
 }

@@ -38,8 +38,9 @@ import { type BreakerState, CircuitBreaker } from "./circuit-breaker.js";
 import { continuationRequest } from "./continuation.js";
 import { Deadline, type Timeouts } from "./deadline.js";
 import { countsAgainstTarget, failoverDecision } from "./failover-policy.js";
-import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "./gateway.js";
+import type { ChatStream, Gateway, ModelEntry, ModelLibrary, RequestContext, ResponseMeta } from "./gateway.js";
 import type { HealthMonitor } from "./health-monitor.js";
+import { localModelLibrary } from "./local-model-library.js";
 import { isNetworkFailure, NetworkWatch } from "./network-watch.js";
 import { QualityWatch } from "./quality-check.js";
 import { applyPreference, readOverrides } from "./request-overrides.js";
@@ -1075,6 +1076,10 @@ export class Router implements Gateway {
     // The new model becomes a target at once.
     await this.#catalog.refreshLocal();
     return result;
+  }
+
+  modelLibrary(): ModelLibrary {
+    return localModelLibrary(this.#catalog);
   }
 
   async keepAlive(name: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<ModelEntry> {

@@ -119,10 +119,26 @@ describe("chooseGgufFile", () => {
       () => chooseGgufFile(repo, files(["config.json"], ["model.safetensors"])),
       /o\/r has no GGUF file \(files: config\.json, model\.safetensors\)/,
     );
-    assert.throws(
-      () => chooseGgufFile(repo, files(["x-00001-of-00002.gguf"], ["x-00002-of-00002.gguf"])),
-      /only split GGUF models/,
+    assert.throws(() => chooseGgufFile(repo, files(["x-00001-of-00002.gguf"])), /only incomplete split GGUF models/);
+  });
+
+  it("picks a complete split model as one choice with every part, by quant tag too", () => {
+    const repo = "o/r";
+    const listing = files(
+      ["x-Q8_0-00002-of-00002.gguf", 4],
+      ["x-Q8_0-00001-of-00002.gguf", 5],
+      ["x-Q4_K_M-00001-of-00003.gguf", 1],
+      ["y-Q6_K.gguf", 3],
     );
+    const chosen = chooseGgufFile(repo, listing, "Q8_0");
+    assert.deepEqual(chosen.file, { path: "x-Q8_0-00001-of-00002.gguf", size: 9 });
+    assert.deepEqual(
+      chosen.parts?.map((p) => p.path),
+      ["x-Q8_0-00001-of-00002.gguf", "x-Q8_0-00002-of-00002.gguf"],
+    );
+    assert.match(chosen.reason, /in 2 parts/);
+    // The incomplete Q4_K_M set is not offered.
+    assert.throws(() => chooseGgufFile(repo, listing, "Q4_K_M"), /no GGUF matching 'Q4_K_M'/);
   });
 
   it("matches a quant tag case-insensitively, an exact tag winning over a longer one", () => {

@@ -1,4 +1,5 @@
-import type { Gateway, ModelEntry } from "../../src/router/gateway.js";
+import { GatewayError } from "../../src/core/index.js";
+import type { Gateway, ModelEntry, ModelLibrary } from "../../src/router/gateway.js";
 
 /**
  * The local-engine part of the Gateway for stub gateways in dialect tests, which have no engine:
@@ -10,6 +11,9 @@ export const noLocalEngine = {
   },
   loadedModels(): ReturnType<Gateway["loadedModels"]> {
     return [];
+  },
+  modelLibrary(): ModelLibrary {
+    throw new GatewayError("unavailable", "No local engine in this test", { retryable: false });
   },
   async keepAlive(this: Pick<Gateway, "model">, name: string): Promise<ModelEntry> {
     return this.model(name);

@@ -10,6 +10,8 @@ import { BackgroundStore, openStore } from "../../src/store/index.js";
 
 export interface RunningTandem {
   url: string;
+  /** The server's data dir (a fresh temp dir): models go in `<dataDir>/models`. */
+  dataDir: string;
   server: TandemServer;
   close(): Promise<void>;
 }
@@ -66,5 +68,5 @@ export async function startTandem(
   await server.app.listen({ host: "127.0.0.1", port: 0 });
   const address = server.app.server.address();
   if (typeof address !== "object" || !address) throw new Error("server has no address");
-  return { url: `http://127.0.0.1:${address.port}`, server, close: () => server.close() };
+  return { url: `http://127.0.0.1:${address.port}`, dataDir: config.dataDir, server, close: () => server.close() };
 }

@@ -144,6 +144,37 @@ export const ollamaPullRequestSchema = z.object({
 });
 
 /** POST /api/show: `model`, or the deprecated `name`. */
+/** DELETE /api/delete: `model`, or `name` as older clients (and the ollama-js client) send. */
+export const ollamaDeleteRequestSchema = z.object({
+  model: z.string().nullish(),
+  name: z.string().nullish(),
+});
+
+/** POST /api/copy. */
+export const ollamaCopyRequestSchema = z.object({
+  source: z.string().min(1),
+  destination: z.string().min(1),
+});
+
+/** POST /api/create, in Ollama's current shape (`from`, `files` of blob digests; no Modelfile text). */
+export const ollamaCreateRequestSchema = z.object({
+  model: z.string().nullish(),
+  /** Older clients' name for `model`. */
+  name: z.string().nullish(),
+  from: z.string().nullish(),
+  files: z.record(z.string(), z.string()).nullish(),
+  adapters: z.record(z.string(), z.string()).nullish(),
+  template: z.string().nullish(),
+  license: z.union([z.string(), z.array(z.string())]).nullish(),
+  system: z.string().nullish(),
+  parameters: z.record(z.string(), z.unknown()).nullish(),
+  messages: z.array(z.unknown()).nullish(),
+  quantize: z.string().nullish(),
+  stream: z.boolean().nullish(),
+  /** The old API's Modelfile text: refused with a clear message (see the route). */
+  modelfile: z.string().nullish(),
+});
+
 export const ollamaShowRequestSchema = z.object({
   model: z.string().nullish(),
   name: z.string().nullish(),

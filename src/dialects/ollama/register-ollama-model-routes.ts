@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { GatewayError } from "../../core/index.js";
+import type { ModelSettings } from "../../models/index.js";
 import type { Gateway } from "../../router/gateway.js";
 import { parseBody } from "../shared/index.js";
 import { ollamaShowRequestSchema } from "./ollama-api.js";
@@ -17,11 +18,26 @@ export function registerOllamaModelRoutes(scope: FastifyInstance, gateway: Gatew
     const body = parseBody(ollamaShowRequestSchema, request.body);
     const name = body.model || body.name;
     if (!name) throw new GatewayError("invalid_request", "model is required", { param: "model" });
-    return renderOllamaShow(await gateway.model(name));
+    const entry = await gateway.model(name);
+    const settings = entry.providerKind === "llamacpp" ? await localSettings(gateway, entry.name) : undefined;
+    return renderOllamaShow(entry, settings);
   });
 
   // Only the local engine loads models; remote targets are always ready and not listed.
   scope.get("/api/ps", async () => ({ models: gateway.loadedModels().map(renderOllamaPsEntry) }));
 
   scope.get("/api/version", async () => ({ version: OLLAMA_COMPATIBLE_VERSION }));
+}
+
+/**
+ * A local model's saved defaults (Ollama's create). A local name that is not installed is a 404, as
+ * in Ollama (the catalog passes every local name through to the engine, which is the one to know).
+ */
+async function localSettings(gateway: Gateway, name: string): Promise<ModelSettings | undefined> {
+  try {
+    return await gateway.modelLibrary().settings(name);
+  } catch (err) {
+    if (err instanceof GatewayError && err.code === "not_found") throw err;
+    return undefined;
+  }
 }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { type ModelSettings, renderModelfile, renderParameters } from "../../models/index.js";
 import type { LoadedModelStatus } from "../../providers/llamacpp/index.js";
 import type { ModelEntry } from "../../router/gateway.js";
 
@@ -43,8 +44,7 @@ export function renderOllamaTagsEntry(entry: ModelEntry) {
     modified_at: modifiedAt(entry),
     // No weights on this disk for a routed name; 0 is the honest size.
     size: 0,
-    // A stable id for the name (clients dedupe and cache on digest), not a hash of any weights.
-    digest: createHash("sha256").update(entry.name).digest("hex"),
+    digest: modelDigest(entry.name),
     details: ollamaModelDetails(entry),
   };
 }
@@ -52,17 +52,24 @@ export function renderOllamaTagsEntry(entry: ModelEntry) {
 /**
  * POST /api/show. `capabilities` is what Ollama clients check before offering tools or
  * embeddings: embedding models are recognised by name (nothing else says so yet), everything else
- * is offered completion and tools, which every target kind can serve.
+ * is offered completion and tools, which every target kind can serve. A local model created with
+ * Ollama's create shows its saved parameters, system prompt and template.
  */
-export function renderOllamaShow(entry: ModelEntry) {
+export function renderOllamaShow(entry: ModelEntry, settings?: ModelSettings) {
   const details = ollamaModelDetails(entry);
+  if (settings?.from && entry.providerKind === "llamacpp") details.parent_model = settings.from;
   const isEmbedding = /embed/i.test(entry.upstreamModel ?? entry.name);
   const modelInfo: Record<string, unknown> = { "general.architecture": details.family };
   if (entry.contextWindow !== undefined) modelInfo[`${details.family}.context_length`] = entry.contextWindow;
   return {
-    modelfile: modelfileOf(entry),
-    parameters: "",
-    template: "",
+    license: settings?.license ?? "",
+    modelfile:
+      entry.providerKind === "llamacpp" && settings
+        ? renderModelfile(entry.name, settings.from ?? entry.name, settings)
+        : modelfileOf(entry),
+    parameters: renderParameters(settings?.parameters),
+    template: settings?.template ?? "",
+    system: settings?.system ?? "",
     details,
     model_info: modelInfo,
     capabilities: isEmbedding ? ["embedding"] : ["completion", "tools"],
@@ -78,6 +85,14 @@ function modelfileOf(entry: ModelEntry): string {
   return `# ${entry.name} is served by tandem (provider ${entry.provider ?? "?"})\nFROM ${entry.upstreamModel ?? entry.name}\n`;
 }
 
+/**
+ * A stable id for a name (clients dedupe and cache on digest, and match /api/ps to /api/tags by
+ * it), not a hash of any weights: hashing gigabytes for a listing would cost seconds.
+ */
+export function modelDigest(name: string): string {
+  return createHash("sha256").update(name).digest("hex");
+}
+
 function modifiedAt(entry: ModelEntry): string {
   return entry.created === undefined ? UNKNOWN_TIME : new Date(entry.created * 1000).toISOString();
 }
@@ -85,13 +100,16 @@ function modifiedAt(entry: ModelEntry): string {
 /** What Ollama writes as the expiry of a model kept loaded forever (keep_alive -1). */
 const NEVER = "2318-01-01T00:00:00Z";
 
-/** One entry of GET /api/ps: a model the local engine holds in memory (CPU only: size_vram 0). */
+/**
+ * One entry of GET /api/ps: a model the local engine holds in memory, with the same name and
+ * digest as in /api/tags. `size_vram` is 0: the engine reports no GPU share per model yet.
+ */
 export function renderOllamaPsEntry(model: LoadedModelStatus) {
   return {
     name: model.target,
     model: model.target,
     size: model.modelBytes,
-    digest: createHash("sha256").update(model.path).digest("hex"),
+    digest: modelDigest(model.target),
     details: {
       parent_model: "",
       format: "gguf",

@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import {
   type EmbedResult,
@@ -7,13 +7,31 @@ import {
   type ProviderEmbedRequest,
   type StreamEvent,
 } from "../../core/index.js";
-import { type PullEvent, type PullResult, pullModel, readGgufInfo } from "../../models/index.js";
+import {
+  type CreateModelRequest,
+  copyModel,
+  createModel,
+  hasBlob,
+  isInModelsDir,
+  type ModelSettings,
+  modelBytesOnDisk,
+  type PullEvent,
+  type PullResult,
+  pullModel,
+  putBlob,
+  readGgufInfo,
+  readModelSettings,
+  removeModel,
+  removeModelSettings,
+} from "../../models/index.js";
 import type { ModelInfo, Provider } from "../provider.js";
+import { applyModelDefaults } from "./apply-model-defaults.js";
 import { abortable, canceledError } from "./cancellation.js";
 import { type EngineExit, EngineProcess, type EngineState } from "./engine-process.js";
 import { DEFAULT_CONTEXT_CAP, type EmbedReply, type EngineGpu, type LoadedModelInfo, type ModelSpec } from "./engine-protocol.js";
 import { EventChannel } from "./event-channel.js";
-import { checkModelFile, type LocalModelEntry, localModelEntries } from "./model-files.js";
+import { evictUntilFits, type FitCheck, freeMemoryFits, type ResidentModel } from "./lru-eviction.js";
+import { checkModelFile, type LocalModelEntry, localModelEntries, localModelEntry } from "./model-files.js";
 import { type SlotLoad, SlotQueue } from "./slot-queue.js";
 
 export interface LlamaCppProviderOptions {
@@ -29,6 +47,11 @@ export interface LlamaCppProviderOptions {
   onLog?: (line: string) => void;
   /** Where HF_ENDPOINT and HF_TOKEN are read for pulls. Default: process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Whether a model about to load fits beside those loaded; while it does not, the least recently
+   * used idle model is unloaded first. Default: its file and an allowance fit in free memory.
+   */
+  fits?: FitCheck;
 }
 
 /** A model the engine holds in memory, as /api/ps and /v1/status show it. */
@@ -43,6 +66,8 @@ interface Loaded {
   info: LoadedModelInfo;
   expiresAt: number | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** When a request last finished with it, for least-recently-used eviction. */
+  lastUsedMs: number;
 }
 
 /**
@@ -64,6 +89,8 @@ export class LlamaCppProvider implements Provider {
   /** Files that crashed the engine while it loaded them, with their mtime then. */
   readonly #poisoned = new Map<string, { reason: string; mtimeMs: number }>();
   readonly #threads: number;
+  /** Saved model settings (`<name>.json`), read once; tandem writes them, so it clears them too. */
+  readonly #settings = new Map<string, Promise<ModelSettings | undefined>>();
 
   constructor(private readonly options: LlamaCppProviderOptions) {
     this.id = options.id;
@@ -80,8 +107,9 @@ export class LlamaCppProvider implements Provider {
     return this.#engine;
   }
 
-  async *chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
-    const spec = await this.#spec(request.upstreamModel);
+  async *chat(original: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
+    const spec = await this.#spec(original.upstreamModel);
+    const request = applyModelDefaults(original, await this.#settingsOf(spec.name));
     const target = this.#target(spec.name);
     const release = await this.#queue(spec).acquire(signal);
     const inner = new AbortController();
@@ -222,6 +250,69 @@ export class LlamaCppProvider implements Provider {
     if (this.#engine.running) await this.#engine.call({ op: "unload", name }).catch(() => undefined);
   }
 
+  /** The saved settings of a local model (Ollama's create), for /api/show; undefined when it has none. */
+  async modelSettings(model: string): Promise<ModelSettings | undefined> {
+    const spec = await this.#spec(model);
+    return this.#settingsOf(spec.name);
+  }
+
+  /**
+   * Deletes a model (Ollama's /api/delete): unloads it, then removes its file and settings. A model
+   * the config names with a file outside `<dataDir>/models` is refused: tandem removes only what it installed.
+   */
+  async deleteModel(requested: string): Promise<void> {
+    const { name: model, entry } = await this.#entry(requested);
+    const configured = this.options.models[model] !== undefined;
+    if (configured && !isInModelsDir(this.options.dataDir, entry.path)) {
+      throw new GatewayError(
+        "invalid_request",
+        `${this.#target(model)} is configured with the file ${entry.path}, outside the models folder: tandem deletes only models it installed. Remove it from the config (providers.${this.id}.models.${model}) and delete the file yourself.`,
+        { param: "model", target: this.#target(model) },
+      );
+    }
+    await this.unload(model);
+    if (configured) await rm(entry.path, { force: true });
+    else await removeModel(this.options.dataDir, model);
+    await removeModelSettings(this.options.dataDir, model);
+    this.#settings.delete(model);
+  }
+
+  /** Copies a model under a new name in `<dataDir>/models` (Ollama's /api/copy): a hard link where possible. */
+  async copyModel(requested: string, destination: string): Promise<string> {
+    const { name: source, entry } = await this.#entry(requested);
+    const name = await copyModel(this.options.dataDir, { name: source, path: entry.path }, destination);
+    this.#settings.delete(name);
+    // A model loaded under the destination's name holds the file it replaced.
+    if (name !== source) await this.unload(name);
+    return name;
+  }
+
+  /** Ollama's /api/create: a new model from an installed one or an uploaded GGUF blob, with saved defaults. */
+  async createModel(request: CreateModelRequest, onStatus: (status: string) => void, signal: AbortSignal): Promise<string> {
+    const name = await createModel(
+      this.options.dataDir,
+      request,
+      async (from) => {
+        const found = await this.#entry(from).catch(() => undefined);
+        return found && { name: found.name, path: found.entry.path };
+      },
+      onStatus,
+      signal,
+    );
+    this.#settings.delete(name);
+    // A loaded model of that name holds the old file and defaults: the next request loads the new one.
+    await this.unload(name);
+    return name;
+  }
+
+  hasBlob(digest: string): Promise<boolean> {
+    return hasBlob(this.options.dataDir, digest);
+  }
+
+  async putBlob(digest: string, body: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<void> {
+    await putBlob(this.options.dataDir, digest, body, signal);
+  }
+
   engineState(): EngineState {
     return this.#engine.state();
   }
@@ -250,10 +341,53 @@ export class LlamaCppProvider implements Provider {
     return `${this.id}/${name}`;
   }
 
-  async #spec(model: string): Promise<ModelSpec> {
+  #settingsOf(name: string): Promise<ModelSettings | undefined> {
+    let settings = this.#settings.get(name);
+    if (!settings) {
+      settings = readModelSettings(this.options.dataDir, name);
+      this.#settings.set(name, settings);
+      // A damaged file is reported on each request until it is fixed, not cached.
+      settings.catch(() => this.#settings.delete(name));
+    }
+    return settings;
+  }
+
+  #resident(): ResidentModel[] {
+    return [...this.#loaded.values()].map(({ info, lastUsedMs }) => {
+      const load = this.#queues.get(info.name)?.load();
+      return {
+        name: info.name,
+        lastUsedMs,
+        busy: load !== undefined && (load.active > 0 || load.queued > 0),
+        bytes: info.modelBytes,
+      };
+    });
+  }
+
+  /** An installed or configured model by name (`:latest` dropped when only the bare name exists). */
+  async #entry(requested: string): Promise<{ name: string; entry: LocalModelEntry }> {
     const entries = await localModelEntries(this.options.dataDir, this.options.models);
+    const model = !entries.has(requested) && requested.endsWith(LATEST) ? requested.slice(0, -LATEST.length) : requested;
     const entry = entries.get(model);
+    if (entry) return { name: model, entry };
+    const names = [...entries.keys()].map((n) => this.#target(n));
+    throw new GatewayError(
+      "not_found",
+      `model '${this.#target(model)}' not found. ${names.length ? `Local models: ${names.join(", ")}.` : "No local models are installed."}`,
+      { param: "model", target: this.#target(model), retryable: false },
+    );
+  }
+
+  async #spec(requested: string): Promise<ModelSpec> {
+    let model = requested;
+    let entry = await localModelEntry(this.options.dataDir, this.options.models, model);
+    // Ollama's clients add `:latest` to a name without a tag; one model, one name (and one load).
+    if (!entry && model.endsWith(LATEST)) {
+      model = model.slice(0, -LATEST.length);
+      entry = await localModelEntry(this.options.dataDir, this.options.models, model);
+    }
     if (!entry) {
+      const entries = await localModelEntries(this.options.dataDir, this.options.models);
       const names = [...entries.keys()].map((n) => this.#target(n));
       throw new GatewayError(
         "not_found",
@@ -261,10 +395,11 @@ export class LlamaCppProvider implements Provider {
         { param: "model", target: this.#target(model), retryable: false },
       );
     }
+    const numCtx = (await this.#settingsOf(model))?.parameters?.num_ctx;
     return {
       name: model,
       path: entry.path,
-      contextSize: entry.contextSize,
+      contextSize: entry.contextSize ?? (typeof numCtx === "number" && numCtx > 0 ? numCtx : undefined),
       parallel: entry.parallel ?? this.options.parallel ?? 2,
       threads: this.#threads,
     };
@@ -310,10 +445,17 @@ export class LlamaCppProvider implements Provider {
       }
       this.#poisoned.delete(spec.path);
     }
+    const bytes = await modelBytesOnDisk(spec.path);
+    await evictUntilFits(
+      { name: spec.name, path: spec.path, bytes },
+      () => this.#resident(),
+      this.options.fits ?? freeMemoryFits,
+      (name) => this.unload(name),
+    );
     const gguf = await checkModelFile(target, spec.path);
     const loaded = (await this.#engine.call({ op: "load", model: spec })) as LoadedModelInfo;
     const info: LoadedModelInfo = { ...loaded, quantization: gguf.quantization ?? "unknown" };
-    this.#loaded.set(spec.name, { info, expiresAt: undefined, timer: undefined });
+    this.#loaded.set(spec.name, { info, expiresAt: undefined, timer: undefined, lastUsedMs: Date.now() });
     return info;
   }
 
@@ -322,6 +464,7 @@ export class LlamaCppProvider implements Provider {
     const loaded = this.#loaded.get(name);
     if (!loaded) return;
     clearTimeout(loaded.timer);
+    loaded.lastUsedMs = Date.now();
     const ms = keepAliveMs ?? this.options.keepAliveMs ?? 900_000;
     if (ms < 0) {
       loaded.expiresAt = undefined;
@@ -354,6 +497,8 @@ export class LlamaCppProvider implements Provider {
     }
   }
 }
+
+const LATEST = ":latest";
 
 function withTarget(err: unknown, target: string): GatewayError {
   if (err instanceof GatewayError) {

@@ -1,8 +1,8 @@
 import { stat } from "node:fs/promises";
 import { freemem } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import { GatewayError } from "../../core/index.js";
-import { GgufError, type GgufInfo, installedModelNames, modelsDir, readGgufInfo } from "../../models/index.js";
+import { GgufError, type GgufInfo, installedModelFiles, readGgufInfo } from "../../models/index.js";
 
 /** A local model as the config (or the data dir) names it. */
 export interface LocalModelEntry {
@@ -12,25 +12,35 @@ export interface LocalModelEntry {
 }
 
 /**
- * The provider's models: the configured ones (paths relative to the data dir), or, when none are
- * configured, every `*.gguf` in `<dataDir>/models` (as `tandem models pull` installs them), named by
- * file name without `.gguf`.
+ * The provider's models: the configured ones (paths relative to the data dir), and every `*.gguf`
+ * in `<dataDir>/models` (as `tandem models pull` and Ollama's create/copy install them), named by
+ * file name without `.gguf`; a configured name wins over a file of the same name.
  */
 export async function localModelEntries(
   dataDir: string,
   configured: Record<string, LocalModelEntry>,
 ): Promise<Map<string, LocalModelEntry>> {
-  const names = Object.keys(configured);
-  if (names.length > 0) {
-    return new Map(
-      names.map((name) => [
-        name,
-        { ...configured[name], path: resolvePath(dataDir, (configured[name] as LocalModelEntry).path) },
-      ]),
-    );
+  const entries = new Map<string, LocalModelEntry>(
+    Object.keys(configured).map((name) => [
+      name,
+      { ...configured[name], path: resolvePath(dataDir, (configured[name] as LocalModelEntry).path) },
+    ]),
+  );
+  for (const [name, path] of await installedModelFiles(dataDir)) {
+    if (!entries.has(name)) entries.set(name, { path });
   }
-  const dir = modelsDir(dataDir);
-  return new Map((await installedModelNames(dataDir)).map((name) => [name, { path: join(dir, `${name}.gguf`) }]));
+  return entries;
+}
+
+/** One model by name: a configured one without touching the disk, else `<dataDir>/models/<name>.gguf` when installed. */
+export async function localModelEntry(
+  dataDir: string,
+  configured: Record<string, LocalModelEntry>,
+  name: string,
+): Promise<LocalModelEntry | undefined> {
+  const entry = configured[name];
+  if (entry) return { ...entry, path: resolvePath(dataDir, entry.path) };
+  return (await localModelEntries(dataDir, configured)).get(name);
 }
 
 function resolvePath(dataDir: string, path: string): string {

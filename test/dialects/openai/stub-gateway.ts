@@ -73,6 +73,7 @@ export class StubGateway implements Gateway {
   pull = noLocalEngine.pull;
   loadedModels = noLocalEngine.loadedModels;
   keepAlive = noLocalEngine.keepAlive;
+  modelLibrary = noLocalEngine.modelLibrary;
 
   async countTokens(): Promise<{ meta: ResponseMeta; inputTokens: number }> {
     return { meta: this.meta, inputTokens: 0 };

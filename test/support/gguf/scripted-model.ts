@@ -347,7 +347,7 @@ function collectPieces(machine: BigramMachine): string[] {
   return out;
 }
 
-interface BuiltModel {
+export interface BuiltModel {
   metadata: Array<[string, GgufMetadataInput]>;
   tensors: GgufTensorInput[];
   vocab: BuiltVocab;
@@ -355,7 +355,7 @@ interface BuiltModel {
   chatTemplate: string | null;
 }
 
-function buildBigramModel(machine: BigramMachine, options: BigramModelOptions): BuiltModel {
+export function buildBigramModel(machine: BigramMachine, options: BigramModelOptions): BuiltModel {
   const familyName = options.family ?? "qwen2.5";
   const family = FAMILIES[familyName];
   const vocab = buildVocab(family, collectPieces(machine), options.wordTokens ?? true);

@@ -1,0 +1,240 @@
+/**
+ * Ollama's model workflow through the official `ollama` client against a real tandem with its
+ * embedded engine and tiny GGUF models the test writes: delete, copy, create (from a model with
+ * saved defaults, and from a GGUF blob uploaded by digest), show with those defaults, and /api/ps.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Ollama } from "ollama";
+import { makeModelDir, writeChatModel } from "../../support/gguf/index.js";
+import { type RunningTandem, startTandem } from "../../support/tandem.js";
+
+let tandem: RunningTandem;
+let ollama: Ollama;
+let cleanup: () => Promise<void>;
+let outside: string;
+
+before(async () => {
+  const made = await makeModelDir();
+  cleanup = made.cleanup;
+  outside = join(made.dir, "outside.gguf");
+  await writeChatModel(outside, { answer: "From outside." });
+  tandem = await startTandem({
+    providers: {
+      local: { kind: "llamacpp", threads: 1, parallel: 1, models: { pinned: { path: outside, contextSize: 256 } } },
+    },
+  });
+  await mkdir(join(tandem.dataDir, "models"), { recursive: true });
+  await writeChatModel(join(tandem.dataDir, "models", "chat.gguf"));
+  ollama = new Ollama({ host: tandem.url });
+});
+
+after(async () => {
+  await tandem?.close();
+  await cleanup?.();
+});
+
+async function post(path: string, body: unknown, method = "POST"): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${tandem.url}${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+function names(list: { models: { name: string }[] }): string[] {
+  return list.models.map((m) => m.name);
+}
+
+describe("Ollama model workflow", () => {
+  it("copies a model (hard link), serves the copy, and answers 404 for an unknown source", async () => {
+    assert.deepEqual(await ollama.copy({ source: "local/chat", destination: "chat-copy" }), { status: "success" });
+    const original = await stat(join(tandem.dataDir, "models", "chat.gguf"));
+    const copy = await stat(join(tandem.dataDir, "models", "chat-copy.gguf"));
+    assert.equal(copy.ino, original.ino, "the copy is a hard link of the original");
+    assert.ok(names(await ollama.list()).includes("local/chat-copy"));
+    const answer = await ollama.chat({ model: "local/chat-copy", messages: [{ role: "user", content: "Hi" }] });
+    assert.equal(answer.message.content, "Hello from tandem.");
+
+    const missing = await post("/api/copy", { source: "local/nope", destination: "x" });
+    assert.equal(missing.status, 404);
+    assert.match((missing.body as { error: string }).error, /nope/);
+    const bad = await post("/api/copy", { source: "local/chat", destination: "../escape" });
+    assert.equal(bad.status, 400);
+    assert.match((bad.body as { error: string }).error, /path separator/);
+  });
+
+  it("deletes a model (unloading it first), 404 for an unknown one, and refuses a configured file outside the models folder", async () => {
+    await ollama.generate({ model: "local/chat-copy", prompt: "", keep_alive: "5m" });
+    assert.ok((await ollama.ps()).models.some((m) => m.name === "local/chat-copy"));
+    assert.deepEqual(await ollama.delete({ model: "local/chat-copy" }), { status: "success" });
+    assert.equal(existsSync(join(tandem.dataDir, "models", "chat-copy.gguf")), false);
+    assert.ok(!(await ollama.ps()).models.some((m) => m.name === "local/chat-copy"), "unloaded");
+    assert.ok(!names(await ollama.list()).includes("local/chat-copy"));
+
+    const again = await post("/api/delete", { model: "local/chat-copy" }, "DELETE");
+    assert.equal(again.status, 404);
+    assert.equal(typeof (again.body as { error: string }).error, "string");
+
+    const pinned = await post("/api/delete", { name: "local/pinned" }, "DELETE");
+    assert.equal(pinned.status, 400);
+    assert.match((pinned.body as { error: string }).error, /outside the models folder/);
+    assert.ok(existsSync(outside), "the configured file is left alone");
+  });
+
+  it("creates a model from another with parameters and a system prompt saved as its defaults", async () => {
+    const statuses: string[] = [];
+    for await (const part of await ollama.create({
+      model: "local/tuned",
+      from: "local/chat",
+      parameters: { num_ctx: 512, temperature: 0.2, stop: ["<END>"] },
+      system: "You are terse.",
+      stream: true,
+    })) {
+      statuses.push(part.status);
+    }
+    assert.deepEqual(statuses.slice(-2), ["writing manifest", "success"]);
+    const settings = JSON.parse(await readFile(join(tandem.dataDir, "models", "tuned.json"), "utf8"));
+    assert.equal(settings.system, "You are terse.");
+
+    const show = await ollama.show({ model: "local/tuned" });
+    assert.equal(show.system, "You are terse.");
+    assert.match(show.parameters, /^num_ctx\s+512$/m);
+    assert.match(show.parameters, /^temperature\s+0\.2$/m);
+    assert.match(show.parameters, /^stop\s+"<END>"$/m);
+    assert.match(show.modelfile, /^FROM chat$/m);
+    assert.match(show.modelfile, /^SYSTEM """You are terse."""$/m);
+    assert.equal(show.details.parent_model, "chat");
+
+    // Defaults apply to requests that do not set them: the window is num_ctx, the system prompt is added.
+    const plain = await ollama.chat({ model: "local/chat", messages: [{ role: "user", content: "Hi" }] });
+    const tuned = await ollama.chat({ model: "local/tuned", messages: [{ role: "user", content: "Hi" }], keep_alive: "5m" });
+    assert.equal(tuned.message.content, "Hello from tandem.");
+    assert.ok(tuned.prompt_eval_count > plain.prompt_eval_count, "the saved system prompt is part of the prompt");
+    const ps = (await ollama.ps()).models.find((m) => m.name === "local/tuned") as unknown as { context_length: number };
+    assert.equal(ps.context_length, 512);
+    // A request's own system prompt wins.
+    const own = await ollama.chat({
+      model: "local/tuned",
+      messages: [
+        { role: "system", content: "x" },
+        { role: "user", content: "Hi" },
+      ],
+    });
+    assert.ok(own.prompt_eval_count < tuned.prompt_eval_count);
+  });
+
+  it("creates a model from a GGUF blob uploaded by digest, checking the digest", async () => {
+    const { dir, cleanup: done } = await makeModelDir();
+    try {
+      const file = join(dir, "blob.gguf");
+      await writeChatModel(file, { answer: "From a blob." });
+      const bytes = await readFile(file);
+      const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+      assert.equal((await fetch(`${tandem.url}/api/blobs/${digest}`, { method: "HEAD" })).status, 404);
+      const wrong = await fetch(`${tandem.url}/api/blobs/${digest}`, {
+        method: "POST",
+        headers: { "content-type": "application/octet-stream" },
+        body: Buffer.concat([bytes, Buffer.from("x")]),
+      });
+      assert.equal(wrong.status, 400);
+      assert.match(((await wrong.json()) as { error: string }).error, /digest mismatch/);
+      const text = await fetch(`${tandem.url}/api/blobs/${digest}`, {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body: "x",
+      });
+      assert.equal(text.status, 415);
+      const put = await fetch(`${tandem.url}/api/blobs/${digest}`, {
+        method: "POST",
+        headers: { "content-type": "application/octet-stream" },
+        body: bytes,
+      });
+      assert.equal(put.status, 201);
+      assert.equal((await fetch(`${tandem.url}/api/blobs/${digest}`, { method: "HEAD" })).status, 200);
+
+      // `files` is Ollama's current create field; the client's types do not list it yet.
+      const request = { model: "from-blob", files: { "blob.gguf": digest }, stream: false } as Parameters<Ollama["create"]>[0] & {
+        stream: false;
+      };
+      const created = await ollama.create(request);
+      assert.equal(created.status, "success");
+      const answer = await ollama.chat({ model: "local/from-blob", messages: [{ role: "user", content: "Hi" }] });
+      assert.equal(answer.message.content, "From a blob.");
+
+      const unknown = await post("/api/create", {
+        model: "nope",
+        files: { "x.gguf": `sha256:${"0".repeat(64)}` },
+        stream: false,
+      });
+      assert.equal(unknown.status, 400);
+      assert.match((unknown.body as { error: string }).error, /was not uploaded/);
+    } finally {
+      await done();
+    }
+  });
+
+  it("takes Ollama's `:latest` names as the bare model, and a blob labelled JSON as Ollama's own client sends it", async () => {
+    await ollama.create({ model: "tagged:latest", from: "local/chat:latest" });
+    assert.ok(existsSync(join(tandem.dataDir, "models", "tagged.gguf")));
+    const answer = await ollama.chat({ model: "local/tagged:latest", messages: [{ role: "user", content: "Hi" }] });
+    assert.equal(answer.message.content, "Hello from tandem.");
+    await ollama.delete({ model: "local/tagged:latest" });
+    assert.equal(existsSync(join(tandem.dataDir, "models", "tagged.gguf")), false);
+
+    const bytes = Buffer.from("not a model, but a blob all the same");
+    const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    const put = await fetch(`${tandem.url}/api/blobs/${digest}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: bytes,
+    });
+    assert.equal(put.status, 201);
+    const notGguf = await post("/api/create", { model: "junk", files: { "junk.gguf": digest }, stream: false });
+    assert.equal(notGguf.status, 400);
+    assert.match((notGguf.body as { error: string }).error, /not a usable GGUF/);
+    const badDigest = await fetch(`${tandem.url}/api/blobs/sha256:xyz`, { method: "HEAD" });
+    assert.equal(badDigest.status, 400);
+  });
+
+  it("refuses quantize, an unknown source and a bad parameter with Ollama's error shape", async () => {
+    const quantize = await post("/api/create", { model: "q", from: "local/chat", quantize: "q4_K_M" });
+    assert.equal(quantize.status, 400);
+    assert.match((quantize.body as { error: string }).error, /does not quantize/);
+    const from = await post("/api/create", { model: "q", from: "local/absent" });
+    assert.equal(from.status, 404);
+    const param = await post("/api/create", { model: "q", from: "local/chat", parameters: { temprature: 1 } });
+    assert.equal(param.status, 400);
+    assert.match((param.body as { error: string }).error, /unknown parameter 'temprature'/);
+    const neither = await post("/api/create", { model: "q" });
+    assert.equal(neither.status, 400);
+  });
+
+  it("lists loaded models in /api/ps with Ollama's fields, matching /api/tags by name and digest", async () => {
+    await ollama.generate({ model: "local/chat", prompt: "", keep_alive: "10m" });
+    const before = Date.now();
+    const entry = (await ollama.ps()).models.find((m) => m.name === "local/chat");
+    assert.ok(entry);
+    const raw = entry as unknown as Record<string, unknown>;
+    for (const field of ["name", "model", "size", "digest", "details", "expires_at", "size_vram", "context_length"]) {
+      assert.ok(field in raw, `ps has ${field}`);
+    }
+    assert.equal(entry.model, "local/chat");
+    assert.ok(entry.size > 0);
+    assert.equal(entry.size_vram, 0);
+    assert.equal(entry.details.format, "gguf");
+    const expires = new Date(entry.expires_at).getTime();
+    assert.ok(expires > before + 9 * 60_000 && expires <= before + 10 * 60_000 + 1000, `expires_at ${entry.expires_at}`);
+    const tag = (await ollama.list()).models.find((m) => m.name === "local/chat");
+    assert.equal(tag?.digest, entry.digest);
+    // keep_alive 0 unloads at once.
+    await ollama.generate({ model: "local/chat", prompt: "", keep_alive: 0 });
+    assert.ok(!(await ollama.ps()).models.some((m) => m.name === "local/chat"));
+  });
+});
