@@ -4,6 +4,7 @@ import { ConfigError, parsePort } from "../config/index.js";
 import { VERSION } from "../version.js";
 import { auditCommand } from "./audit.js";
 import { chat } from "./chat.js";
+import { gpuCommand } from "./gpu.js";
 import { keysCommand } from "./keys.js";
 import { modelsCommand } from "./models.js";
 import { serve } from "./serve.js";
@@ -65,6 +66,8 @@ program
 program.addCommand(modelsCommand());
 
 program.addCommand(keysCommand());
+
+program.addCommand(gpuCommand());
 
 program.addCommand(auditCommand());
 

@@ -1,5 +1,4 @@
 import { stat } from "node:fs/promises";
-import { availableParallelism } from "node:os";
 import {
   type EmbedResult,
   GatewayError,
@@ -11,17 +10,30 @@ import { type PullEvent, type PullResult, pullModel, readGgufInfo } from "../../
 import type { ModelInfo, Provider } from "../provider.js";
 import { abortable, canceledError } from "./cancellation.js";
 import { type EngineExit, EngineProcess, type EngineState } from "./engine-process.js";
-import { DEFAULT_CONTEXT_CAP, type EmbedReply, type EngineGpu, type LoadedModelInfo, type ModelSpec } from "./engine-protocol.js";
+import {
+  DEFAULT_CONTEXT_CAP,
+  type EmbedReply,
+  type EngineGpu,
+  type GpuLayers,
+  type LoadedModelInfo,
+  type MemoryNeeds,
+  type ModelSpec,
+} from "./engine-protocol.js";
 import { EventChannel } from "./event-channel.js";
-import { checkModelFile, type LocalModelEntry, localModelEntries } from "./model-files.js";
+import { engineDir } from "./gpu-packages.js";
+import { checkModelFile, judgeFit, type LocalModelEntry, localModelEntries, type MemoryFit } from "./model-files.js";
 import { type SlotLoad, SlotQueue } from "./slot-queue.js";
 
 export interface LlamaCppProviderOptions {
   id: string;
   dataDir: string;
   models: Record<string, LocalModelEntry>;
+  /** CPU threads per model. Default: llama.cpp's choice, the cores useful for math (see defaultThreads). */
   threads?: number;
+  /** Default "auto": the best backend node-llama-cpp finds a working binary for, else the CPU. */
   gpu?: EngineGpu;
+  /** Layers on the GPU for models that set none. Default "auto" (fitted to free VRAM). */
+  gpuLayers?: GpuLayers;
   parallel?: number;
   maxQueue?: number;
   keepAliveMs?: number;
@@ -63,13 +75,14 @@ export class LlamaCppProvider implements Provider {
   readonly #loading = new Map<string, Promise<LoadedModelInfo>>();
   /** Files that crashed the engine while it loaded them, with their mtime then. */
   readonly #poisoned = new Map<string, { reason: string; mtimeMs: number }>();
-  readonly #threads: number;
+  readonly #threads: number | undefined;
 
   constructor(private readonly options: LlamaCppProviderOptions) {
     this.id = options.id;
-    this.#threads = options.threads ?? Math.max(1, Math.min(2, availableParallelism()));
+    this.#threads = options.threads;
     this.#engine = new EngineProcess({
-      gpu: options.gpu ?? (process.platform === "darwin" ? "auto" : false),
+      gpu: options.gpu ?? "auto",
+      binariesDir: engineDir(options.dataDir),
       onLog: options.onLog,
       onExit: (exit) => this.#onEngineExit(exit),
     });
@@ -222,6 +235,17 @@ export class LlamaCppProvider implements Provider {
     if (this.#engine.running) await this.#engine.call({ op: "unload", name }).catch(() => undefined);
   }
 
+  /**
+   * Whether a model (by name in this provider) would fit in memory if loaded now, by node-llama-cpp's
+   * own estimates for its weights and context in free RAM and VRAM (models already loaded count as
+   * used). Loads nothing; starts the engine if it is not running.
+   */
+  async fitsInMemory(model: string, signal?: AbortSignal): Promise<MemoryFit> {
+    const spec = await this.#spec(model);
+    await checkModelFile(this.#target(spec.name), spec.path);
+    return judgeFit((await this.#engine.call({ op: "fit", model: spec }, signal)) as MemoryNeeds);
+  }
+
   engineState(): EngineState {
     return this.#engine.state();
   }
@@ -267,6 +291,7 @@ export class LlamaCppProvider implements Provider {
       contextSize: entry.contextSize,
       parallel: entry.parallel ?? this.options.parallel ?? 2,
       threads: this.#threads,
+      gpuLayers: entry.gpuLayers ?? this.options.gpuLayers ?? "auto",
     };
   }
 
@@ -311,9 +336,14 @@ export class LlamaCppProvider implements Provider {
       this.#poisoned.delete(spec.path);
     }
     const gguf = await checkModelFile(target, spec.path);
+    const fit = judgeFit((await this.#engine.call({ op: "fit", model: spec })) as MemoryNeeds);
+    if (!fit.fits)
+      throw new GatewayError("unavailable", `${target} cannot be loaded: ${fit.reason}`, { target, retryable: false });
     const loaded = (await this.#engine.call({ op: "load", model: spec })) as LoadedModelInfo;
     const info: LoadedModelInfo = { ...loaded, quantization: gguf.quantization ?? "unknown" };
     this.#loaded.set(spec.name, { info, expiresAt: undefined, timer: undefined });
+    // The memory figures in the status follow the load.
+    void this.#engine.ping().catch(() => undefined);
     return info;
   }
 
