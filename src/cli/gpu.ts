@@ -20,7 +20,12 @@ export function gpuCommand(io: CommandIo = processIo()): Command {
     .exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : EXIT_USAGE))
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
 
-  withDataDir(group.option("--json", "print JSON")).action(async (opts: DataDirOptions & { json?: boolean }) => {
+  withDataDir(
+    group
+      .command("detect", { isDefault: true })
+      .description("what GPU node-llama-cpp finds here, and which prebuilt build fits it (the default)")
+      .option("--json", "print JSON"),
+  ).action(async (opts: DataDirOptions & { json?: boolean }) => {
     io.setExitCode(await detectCommand(io, opts));
   });
 
@@ -189,13 +194,17 @@ export function describeEngine(engine: NonNullable<StatusProvider["engine"]>): s
   const parts = [`backend ${b.gpu}${devices}`];
   const m = engine.memory;
   if (m) {
-    parts.push(`RAM ${gib(m.ram.total - m.ram.free)}/${gib(m.ram.total)} in use (engine ${gib(m.rssBytes)})`);
-    if (m.vram.total > 0) parts.push(`VRAM ${gib(m.vram.used)}/${gib(m.vram.total)} in use`);
+    parts.push(`RAM ${ratio(m.ram.total - m.ram.free, m.ram.total)} in use (engine ${gib(m.rssBytes)} GiB)`);
+    if (m.vram.total > 0) parts.push(`VRAM ${ratio(m.vram.used, m.vram.total)} in use`);
   }
   if (b.fallback) parts.push(b.fallback);
   return parts.join(", ");
 }
 
 function gib(bytes: number): string {
-  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+  return (bytes / 1024 ** 3).toFixed(1);
+}
+
+function ratio(used: number, total: number): string {
+  return `${gib(used)}/${gib(total)} GiB`;
 }
