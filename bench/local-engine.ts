@@ -81,8 +81,11 @@ export class DirectEngine {
     modelPath: string,
     maxTokens: number,
     timeoutMs = 120_000,
+    /** Threads (0: llama.cpp's default) and which of tandem's layers to include (see local-direct.ts). */
+    extra: { threads?: number; mode?: "direct" | "worker" | "provider" } = {},
   ): Promise<DirectEngine> {
-    const child = spawn(process.execPath, ["--import", tsxImport, script, modelPath, String(maxTokens)], {
+    const args = [script, modelPath, String(maxTokens), String(extra.threads ?? 1), extra.mode ?? "direct"];
+    const child = spawn(process.execPath, ["--import", tsxImport, ...args], {
       stdio: ["pipe", "pipe", "pipe"],
     });
     const engine = new DirectEngine(child, timeoutMs);
