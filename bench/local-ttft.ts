@@ -26,8 +26,8 @@ const TSX = import.meta.resolve("tsx");
 
 const dir = mkdtempSync(join(tmpdir(), "tandem-ttft-"));
 const models = [
-  { name: "stories", path: join(SHARED_MODELS_DIR, "stories260K.gguf"), tokens: 200 },
-  { name: "synthetic", path: join(dir, "synthetic.gguf"), tokens: 48 },
+  { name: "stories", path: join(SHARED_MODELS_DIR, "stories260K.gguf"), tokens: 100 },
+  { name: "synthetic", path: join(dir, "synthetic.gguf"), tokens: 24 },
 ];
 const info = await writeThroughputModel(models[1]?.path as string);
 process.stderr.write(`synthetic model: ${(info.parameters / 1e6).toFixed(0)}M ${info.shape.tensorType}\n`);

@@ -296,8 +296,7 @@ export class EngineProcess {
       for (const event of message.events) pending.onEvent?.(event);
       return;
     }
-    if (pending.op === "load" || pending.op === "chat" || pending.op === "embed" || pending.op === "tokenize")
-      this.#loadingPath = undefined;
+    if (["load", "fit", "chat", "embed", "tokenize"].includes(pending.op)) this.#loadingPath = undefined;
     this.#pending.delete(message.id);
     // An engine that has answered a chat is sound again: the next crash starts the backoff afresh.
     if (message.op === "result" && pending.op === "chat") this.#crashes = 0;
@@ -330,7 +329,7 @@ export class EngineProcess {
       : `The local engine stopped (${reason})${loadingPath ? ` while loading ${loadingPath}` : ""}.`;
     for (const p of failures) {
       // The request that was loading a file that killed the engine would only kill it again.
-      const poison = loadingPath !== undefined && p.op === "load";
+      const poison = loadingPath !== undefined && (p.op === "load" || p.op === "fit");
       const why = poison ? `${message} The file crashed llama.cpp; it is refused until it changes.` : message;
       p.reject(new GatewayError("unavailable", why, { retryable: !poison }));
     }

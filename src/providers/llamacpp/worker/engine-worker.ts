@@ -70,6 +70,8 @@ async function handle(message: ParentMessage): Promise<void> {
       return;
     }
     case "fit":
+      // Estimating reads the file's metadata natively: a file that aborts llama.cpp may do it here.
+      send({ op: "loading", path: message.model.path });
       send({ op: "result", id: message.id, value: await memoryNeeds(llama, message.model) });
       return;
     case "cancel":
