@@ -6,7 +6,8 @@
  * evaluates it whole), the same model, context (1024, one sequence) and threads, greedy sampling,
  * and the paths take turns in a rotating order so load elsewhere on the machine hits them alike.
  *
- *   npx tsx bench/local-ttft.ts            BENCH_TTFT_RUNS=15 BENCH_THREADS=1 (0: the engine's default)
+ *   npx tsx bench/local-ttft.ts    knobs: BENCH_TTFT_RUNS (9), BENCH_THREADS (0: the engine's default),
+ *                                  BENCH_TTFT_MODELS (stories,synthetic)
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -29,8 +30,11 @@ const models = [
   { name: "stories", path: join(SHARED_MODELS_DIR, "stories260K.gguf"), tokens: 100 },
   { name: "synthetic", path: join(dir, "synthetic.gguf"), tokens: 24 },
 ];
-const info = await writeThroughputModel(models[1]?.path as string);
-process.stderr.write(`synthetic model: ${(info.parameters / 1e6).toFixed(0)}M ${info.shape.tensorType}\n`);
+const only = process.env.BENCH_TTFT_MODELS?.split(",");
+if (only) models.splice(0, models.length, ...models.filter((m) => only.includes(m.name)));
+const synthetic = models.find((m) => m.name === "synthetic");
+const info = synthetic ? await writeThroughputModel(synthetic.path) : undefined;
+if (info) process.stderr.write(`synthetic model: ${(info.parameters / 1e6).toFixed(0)}M ${info.shape.tensorType}\n`);
 
 const port = await new Promise<number>((resolve) => {
   const s = createServer().listen(0, "127.0.0.1", () => {
