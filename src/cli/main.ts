@@ -5,6 +5,7 @@ import { StoreError } from "../store/index.js";
 import { VERSION } from "../version.js";
 import { auditCommand } from "./audit.js";
 import { chat } from "./chat.js";
+import { gpuCommand } from "./gpu.js";
 import { keysCommand } from "./keys.js";
 import { modelsCommand } from "./models.js";
 import { ps } from "./ps.js";
@@ -121,6 +122,8 @@ program
 program.addCommand(modelsCommand());
 
 program.addCommand(keysCommand());
+
+program.addCommand(gpuCommand());
 
 program.addCommand(auditCommand());
 

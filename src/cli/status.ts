@@ -1,4 +1,5 @@
 import { clientKey, describeFetchError, fetchWithKey, serverUrl } from "./client.js";
+import { describeEngine } from "./gpu.js";
 
 interface StatusBody {
   version: string;
@@ -9,7 +10,15 @@ interface StatusBody {
     available: boolean;
     reason?: string;
     probe: { healthy: boolean; ms: number; error?: { code: string; message: string } } | null;
-    engine?: { running: boolean; pid?: number; engine?: string; restarts: number; lastExit?: string };
+    engine?: {
+      running: boolean;
+      pid?: number;
+      engine?: string;
+      restarts: number;
+      lastExit?: string;
+      backend?: { gpu: string; requested: string | false; devices: string[]; fallback?: string; cpuMathCores: number };
+      memory?: { ram: { total: number; free: number }; vram: { total: number; used: number; free: number }; rssBytes: number };
+    };
     loaded?: {
       name: string;
       quantization?: string;
@@ -67,6 +76,7 @@ export async function status(options: { url?: string; key?: string; json?: boole
       const state = e.running ? `running (pid ${e.pid}, ${e.engine ?? "llama.cpp"})` : "not started (starts on first use)";
       const restarts = e.restarts > 0 ? `, ${e.restarts} restart${e.restarts === 1 ? "" : "s"}, last: ${e.lastExit}` : "";
       out.push(`    engine: ${state}${restarts}`);
+      if (e.running && e.backend) out.push(`    ${describeEngine(e)}`);
       for (const m of p.loaded ?? []) {
         const until = m.expiresAt ? `until ${m.expiresAt}` : "kept loaded";
         out.push(

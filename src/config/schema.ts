@@ -69,6 +69,8 @@ const ollamaProvider = z.object({
   ...remoteCommon,
 });
 
+const gpuLayers = z.union([z.literal("auto"), z.literal("max"), z.number().int().min(0)]);
+
 const localModel = z.object({
   /** GGUF file, absolute or relative to `dataDir`. */
   path: z.string().min(1),
@@ -76,14 +78,25 @@ const localModel = z.object({
   contextSize: z.number().int().positive().optional(),
   /** Requests this model serves at once (one context sequence each). Default: the provider's `parallel`. */
   parallel: z.number().int().min(1).max(64).optional(),
+  /** Layers offloaded to the GPU: "auto" (fit to free VRAM), "max", or a count (0: CPU only). Default: the provider's `gpuLayers`. */
+  gpuLayers: gpuLayers.optional(),
 });
 
 const llamacppProvider = z.object({
   kind: z.literal("llamacpp"),
-  /** CPU threads per model. Default: min(2, the CPU cores the engine sees). */
+  /**
+   * CPU threads per model. Default: llama.cpp's own choice, the cores useful for math (physical
+   * performance cores, as Ollama picks), at most the CPUs the process may use.
+   */
   threads: z.number().int().positive().optional(),
-  /** GPU backend. Default: false (CPU) on Linux and Windows, where tandem installs CPU binaries only; auto on macOS (Metal). */
-  gpu: z.union([z.literal(false), z.enum(["auto", "metal", "cuda", "vulkan"])]).optional(),
+  /**
+   * GPU backend: "auto" takes the best one with a working binary (Metal on Apple silicon; CUDA or
+   * Vulkan once `tandem gpu install` has added its binaries), else the CPU; false forces the CPU. A
+   * backend that fails to start falls back to the CPU, with the reason in `tandem status`. Default "auto".
+   */
+  gpu: z.union([z.literal(false), z.enum(["auto", "metal", "cuda", "vulkan"])]).default("auto"),
+  /** Layers offloaded to the GPU per model: "auto" (fit to free VRAM), "max", or a count. Default "auto". */
+  gpuLayers: gpuLayers.default("auto"),
   /** Requests one model serves at once. Default 2. */
   parallel: z.number().int().min(1).max(64).default(2),
   /** Requests that may wait for a busy model; more are refused (the router sends them elsewhere). Default 16. */

@@ -45,6 +45,7 @@ export function createProvider(name: string, config: ProviderConfig, options: Cr
       models: config.models,
       threads: config.threads,
       gpu: config.gpu,
+      gpuLayers: config.gpuLayers,
       parallel: config.parallel,
       maxQueue: config.maxQueue,
       keepAliveMs: config.keepAliveMs,

@@ -3,7 +3,15 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { GatewayError, type StreamEvent } from "../../core/index.js";
 import { abortable, canceledError } from "./cancellation.js";
-import type { ChildMessage, EngineOptions, ParentMessage, PingResult } from "./engine-protocol.js";
+import type {
+  ChildMessage,
+  EngineBackend,
+  EngineGpu,
+  EngineMemory,
+  EngineOptions,
+  ParentMessage,
+  PingResult,
+} from "./engine-protocol.js";
 
 /** Distributive Omit, so each request kind keeps its own fields. */
 type Request = ParentMessage extends infer M ? (M extends { id: number } ? Omit<M, "id"> : never) : never;
@@ -41,6 +49,10 @@ export interface EngineState {
   engine: string | undefined;
   restarts: number;
   lastExit: string | undefined;
+  /** The compute backend (cpu, cuda, vulkan, metal), its devices, and why a GPU is not used if it is not; once started. */
+  backend: EngineBackend | undefined;
+  /** RAM and VRAM (free, in use) and the engine's own resident memory, as of the last ping. */
+  memory: EngineMemory | undefined;
 }
 
 /** Signals a process raises on itself when native code fails (abort, bad memory access, bad arithmetic). */
@@ -74,8 +86,16 @@ export class EngineProcess {
   #restarts = 0;
   #lastExit: string | undefined;
   #engine: string | undefined;
+  #backend: EngineBackend | undefined;
+  #memory: EngineMemory | undefined;
+  /** The backend children start with: the configured one until a child on it fails to start, then the CPU. */
+  #gpu: EngineGpu;
+  /** Why the engine gave up on the configured GPU backend, once it has. */
+  #gpuGaveUp: string | undefined;
 
-  constructor(private readonly options: EngineProcessOptions) {}
+  constructor(private readonly options: EngineProcessOptions) {
+    this.#gpu = options.gpu;
+  }
 
   get pid(): number | undefined {
     return this.#child?.pid;
@@ -85,14 +105,16 @@ export class EngineProcess {
     return this.#child !== undefined;
   }
 
-  state(): {
-    running: boolean;
-    pid: number | undefined;
-    engine: string | undefined;
-    restarts: number;
-    lastExit: string | undefined;
-  } {
-    return { running: this.running, pid: this.pid, engine: this.#engine, restarts: this.#restarts, lastExit: this.#lastExit };
+  state(): EngineState {
+    return {
+      running: this.running,
+      pid: this.pid,
+      engine: this.#engine,
+      restarts: this.#restarts,
+      lastExit: this.#lastExit,
+      backend: this.#backend,
+      memory: this.running ? this.#memory : undefined,
+    };
   }
 
   /** Sends a request and resolves with its result; `onEvent` receives a chat's stream events. */
@@ -120,7 +142,9 @@ export class EngineProcess {
   /** Pings the child if it runs; undefined when it does not (a stopped engine is not a sick one). */
   async ping(signal?: AbortSignal): Promise<PingResult | undefined> {
     if (!this.#child) return undefined;
-    return (await this.call({ op: "ping" }, signal)) as PingResult;
+    const result = (await this.call({ op: "ping" }, signal)) as PingResult;
+    this.#memory = result.memory;
+    return result;
   }
 
   #cancel(id: number): void {
@@ -160,19 +184,48 @@ export class EngineProcess {
         },
       );
     }
-    this.#starting ??= this.#spawn().finally(() => {
+    this.#starting ??= this.#spawnOrFallBack().finally(() => {
       this.#starting = undefined;
     });
     if (!signal) return this.#starting;
     return await abortable(this.#starting, signal, () => canceledError("the local engine", " while it started"));
   }
 
-  #spawn(): Promise<ChildProcess> {
+  /**
+   * Starts a child on the configured backend; when a GPU backend's child dies before it is ready (a
+   * native binary that crashes on load: node-llama-cpp tests each binary in a process of its own
+   * first, so this is the rare case that slips past), the engine starts again on the CPU and keeps
+   * to it, saying why, instead of going down.
+   */
+  async #spawnOrFallBack(): Promise<ChildProcess> {
+    const gpu = this.#gpu;
+    try {
+      return await this.#spawn(gpu);
+    } catch (err) {
+      if (
+        gpu === false ||
+        this.#closed ||
+        !(err instanceof GatewayError) ||
+        !/failed to start|did not start in time/.test(err.message)
+      )
+        throw err;
+      this.#gpu = false;
+      this.#gpuGaveUp = `the engine on ${gpu === "auto" ? "the best GPU backend" : gpu} ${err.message.replace(/^The local engine /, "")}`;
+      this.#crashes = 0;
+      this.#notBefore = 0;
+      (this.options.onLog ?? ((line: string) => process.stderr.write(`[local engine] ${line}\n`)))(
+        `${this.#gpuGaveUp}; starting it on the CPU`,
+      );
+      return await this.#spawn(false);
+    }
+  }
+
+  #spawn(gpu: EngineGpu): Promise<ChildProcess> {
     const here = fileURLToPath(import.meta.url);
     const ts = here.endsWith(".ts");
     const entry = fileURLToPath(new URL(`./worker/engine-worker.${ts ? "ts" : "js"}`, import.meta.url));
     const execArgv = ts ? ["--import", import.meta.resolve("tsx")] : [];
-    const engineOptions: EngineOptions = { gpu: this.options.gpu };
+    const engineOptions: EngineOptions = { gpu, binariesDir: this.options.binariesDir };
     const child = fork(entry, [JSON.stringify(engineOptions)], {
       execArgv,
       // One libuv thread: after a batch is decoded, node-llama-cpp samples every sequence's next token
@@ -199,6 +252,9 @@ export class EngineProcess {
           clearTimeout(startTimeout);
           this.#child = child;
           this.#engine = message.engine;
+          this.#backend = this.#gpuGaveUp
+            ? { ...message.backend, requested: this.options.gpu, fallback: `${this.#gpuGaveUp}; running on the CPU` }
+            : message.backend;
           this.#startedAt = Date.now();
           resolve(child);
           return;
@@ -240,8 +296,7 @@ export class EngineProcess {
       for (const event of message.events) pending.onEvent?.(event);
       return;
     }
-    if (pending.op === "load" || pending.op === "chat" || pending.op === "embed" || pending.op === "tokenize")
-      this.#loadingPath = undefined;
+    if (["load", "fit", "chat", "embed", "tokenize"].includes(pending.op)) this.#loadingPath = undefined;
     this.#pending.delete(message.id);
     // An engine that has answered a chat is sound again: the next crash starts the backoff afresh.
     if (message.op === "result" && pending.op === "chat") this.#crashes = 0;
@@ -274,7 +329,7 @@ export class EngineProcess {
       : `The local engine stopped (${reason})${loadingPath ? ` while loading ${loadingPath}` : ""}.`;
     for (const p of failures) {
       // The request that was loading a file that killed the engine would only kill it again.
-      const poison = loadingPath !== undefined && p.op === "load";
+      const poison = loadingPath !== undefined && (p.op === "load" || p.op === "fit");
       const why = poison ? `${message} The file crashed llama.cpp; it is refused until it changes.` : message;
       p.reject(new GatewayError("unavailable", why, { retryable: !poison }));
     }

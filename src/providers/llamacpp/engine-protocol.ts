@@ -18,13 +18,66 @@ export interface ModelSpec {
   contextSize: number | undefined;
   /** Sequences (requests served at once). */
   parallel: number;
-  threads: number;
+  /** CPU threads; undefined: llama.cpp's own choice, the cores useful for math (physical, performance ones). */
+  threads: number | undefined;
+  /** Layers offloaded to the GPU: "auto" fits them to free VRAM, "max" all of them, a number that many. */
+  gpuLayers: GpuLayers;
 }
+
+export type GpuLayers = "auto" | "max" | number;
 
 export type EngineGpu = false | "auto" | "metal" | "cuda" | "vulkan";
 
 export interface EngineOptions {
   gpu: EngineGpu;
+  /**
+   * A folder whose node_modules may hold node-llama-cpp's prebuilt GPU binary packages
+   * (`tandem gpu install` puts them in `<dataDir>/engine`); tried before node-llama-cpp's own.
+   */
+  binariesDir?: string;
+}
+
+/** The compute backend the engine child runs on, as it found it at start. */
+export interface EngineBackend {
+  /** What the config asked for. */
+  requested: EngineGpu;
+  /** What runs: cpu, cuda, vulkan or metal. */
+  gpu: "cpu" | "cuda" | "vulkan" | "metal";
+  /** GPU device names (empty on CPU). */
+  devices: string[];
+  /** Why a GPU was asked for (or could be used) and the CPU runs instead; undefined when there is nothing to say. */
+  fallback: string | undefined;
+  /** The cores llama.cpp counts as useful for math (its default threads). */
+  cpuMathCores: number;
+}
+
+/** Memory as the engine sees it (node-llama-cpp's RAM and VRAM state), in bytes. */
+export interface EngineMemory {
+  ram: { total: number; free: number };
+  vram: { total: number; used: number; free: number };
+  /** The engine process's resident memory. */
+  rssBytes: number;
+}
+
+/**
+ * What loading a model would take by node-llama-cpp's own estimates (GgufInsights), and what is
+ * free now. A `fit` request answers this without loading anything.
+ */
+export interface MemoryNeeds {
+  path: string;
+  gpuLayers: number;
+  totalLayers: number;
+  /** The context size the check was made for (per sequence), and the sequences. */
+  contextSize: number;
+  sequences: number;
+  modelRam: number;
+  modelVram: number;
+  contextRam: number;
+  contextVram: number;
+  freeRam: number;
+  freeVram: number;
+  /** Set when node-llama-cpp itself found no configuration that fits (its message). */
+  insufficient: string | undefined;
 }
 
 export type ParentMessage =
@@ -32,6 +85,7 @@ export type ParentMessage =
   | { op: "embed"; id: number; model: ModelSpec; input: string[] }
   | { op: "tokenize"; id: number; model: ModelSpec; text: string }
   | { op: "load"; id: number; model: ModelSpec }
+  | { op: "fit"; id: number; model: ModelSpec }
   | { op: "unload"; id: number; name: string }
   | { op: "cancel"; id: number }
   | { op: "ping"; id: number };
@@ -52,11 +106,16 @@ export interface LoadedModelInfo {
   /** The weights' type, e.g. Q4_K_M, F16 (from the GGUF header; the parent fills it in). */
   quantization?: string;
   hasChatTemplate: boolean;
+  /** Layers on the GPU (0 on CPU) of the model's total. */
+  gpuLayers: number;
+  totalLayers: number;
+  threads: number;
 }
 
 export interface PingResult {
   rssBytes: number;
   models: LoadedModelInfo[];
+  memory: EngineMemory;
 }
 
 export interface EmbedReply {
@@ -65,7 +124,7 @@ export interface EmbedReply {
 }
 
 export type ChildMessage =
-  | { op: "ready"; pid: number; engine: string }
+  | { op: "ready"; pid: number; engine: string; backend: EngineBackend }
   /** A chat's events, in order: those generated since the last message (often one, more when tokens come fast). */
   | { op: "events"; id: number; events: StreamEvent[] }
   | { op: "result"; id: number; value?: unknown }

@@ -1,5 +1,4 @@
 import { rm, stat } from "node:fs/promises";
-import { availableParallelism } from "node:os";
 import {
   type EmbedResult,
   GatewayError,
@@ -28,18 +27,38 @@ import type { ModelInfo, Provider } from "../provider.js";
 import { applyModelDefaults } from "./apply-model-defaults.js";
 import { abortable, canceledError } from "./cancellation.js";
 import { type EngineExit, EngineProcess, type EngineState } from "./engine-process.js";
-import { DEFAULT_CONTEXT_CAP, type EmbedReply, type EngineGpu, type LoadedModelInfo, type ModelSpec } from "./engine-protocol.js";
+import {
+  DEFAULT_CONTEXT_CAP,
+  type EmbedReply,
+  type EngineGpu,
+  type GpuLayers,
+  type LoadedModelInfo,
+  type MemoryNeeds,
+  type ModelSpec,
+} from "./engine-protocol.js";
 import { EventChannel } from "./event-channel.js";
-import { evictUntilFits, type FitCheck, freeMemoryFits, type ResidentModel } from "./lru-eviction.js";
-import { checkModelFile, type LocalModelEntry, localModelEntries, localModelEntry } from "./model-files.js";
+import { engineDir } from "./gpu-packages.js";
+import { evictUntilFits, type FitCheck, type ResidentModel } from "./lru-eviction.js";
+import {
+  checkModelFile,
+  judgeFit,
+  type LocalModelEntry,
+  localModelEntries,
+  localModelEntry,
+  type MemoryFit,
+} from "./model-files.js";
 import { type SlotLoad, SlotQueue } from "./slot-queue.js";
 
 export interface LlamaCppProviderOptions {
   id: string;
   dataDir: string;
   models: Record<string, LocalModelEntry>;
+  /** CPU threads per model. Default: llama.cpp's choice, the cores useful for math (see defaultThreads). */
   threads?: number;
+  /** Default "auto": the best backend node-llama-cpp finds a working binary for, else the CPU. */
   gpu?: EngineGpu;
+  /** Layers on the GPU for models that set none. Default "auto" (fitted to free VRAM). */
+  gpuLayers?: GpuLayers;
   parallel?: number;
   maxQueue?: number;
   keepAliveMs?: number;
@@ -88,15 +107,16 @@ export class LlamaCppProvider implements Provider {
   readonly #loading = new Map<string, Promise<LoadedModelInfo>>();
   /** Files that crashed the engine while it loaded them, with their mtime then. */
   readonly #poisoned = new Map<string, { reason: string; mtimeMs: number }>();
-  readonly #threads: number;
+  readonly #threads: number | undefined;
   /** Saved model settings (`<name>.json`), read once; tandem writes them, so it clears them too. */
   readonly #settings = new Map<string, Promise<ModelSettings | undefined>>();
 
   constructor(private readonly options: LlamaCppProviderOptions) {
     this.id = options.id;
-    this.#threads = options.threads ?? Math.max(1, Math.min(2, availableParallelism()));
+    this.#threads = options.threads;
     this.#engine = new EngineProcess({
-      gpu: options.gpu ?? (process.platform === "darwin" ? "auto" : false),
+      gpu: options.gpu ?? "auto",
+      binariesDir: engineDir(options.dataDir),
       onLog: options.onLog,
       onExit: (exit) => this.#onEngineExit(exit),
     });
@@ -313,6 +333,17 @@ export class LlamaCppProvider implements Provider {
     await putBlob(this.options.dataDir, digest, body, signal);
   }
 
+  /**
+   * Whether a model (by name in this provider) would fit in memory if loaded now, by node-llama-cpp's
+   * own estimates for its weights and context in free RAM and VRAM (models already loaded count as
+   * used). Loads nothing; starts the engine if it is not running.
+   */
+  async fitsInMemory(model: string, signal?: AbortSignal): Promise<MemoryFit> {
+    const spec = await this.#spec(model);
+    await checkModelFile(this.#target(spec.name), spec.path);
+    return judgeFit((await this.#engine.call({ op: "fit", model: spec }, signal)) as MemoryNeeds);
+  }
+
   engineState(): EngineState {
     return this.#engine.state();
   }
@@ -402,6 +433,7 @@ export class LlamaCppProvider implements Provider {
       contextSize: entry.contextSize ?? (typeof numCtx === "number" && numCtx > 0 ? numCtx : undefined),
       parallel: entry.parallel ?? this.options.parallel ?? 2,
       threads: this.#threads,
+      gpuLayers: entry.gpuLayers ?? this.options.gpuLayers ?? "auto",
     };
   }
 
@@ -446,16 +478,25 @@ export class LlamaCppProvider implements Provider {
       this.#poisoned.delete(spec.path);
     }
     const bytes = await modelBytesOnDisk(spec.path);
+    const gguf = await checkModelFile(target, spec.path);
+    // node-llama-cpp's own estimate (weights and context, in free RAM and VRAM, next to the models
+    // still loaded) decides both whether an idle model must make room and whether it fits at all.
+    const engineFit = async (): Promise<MemoryFit> =>
+      judgeFit((await this.#engine.call({ op: "fit", model: spec })) as MemoryNeeds);
     await evictUntilFits(
       { name: spec.name, path: spec.path, bytes },
       () => this.#resident(),
-      this.options.fits ?? freeMemoryFits,
+      this.options.fits ?? (async () => (await engineFit()).fits),
       (name) => this.unload(name),
     );
-    const gguf = await checkModelFile(target, spec.path);
+    const fit = await engineFit();
+    if (!fit.fits)
+      throw new GatewayError("unavailable", `${target} cannot be loaded: ${fit.reason}`, { target, retryable: false });
     const loaded = (await this.#engine.call({ op: "load", model: spec })) as LoadedModelInfo;
     const info: LoadedModelInfo = { ...loaded, quantization: gguf.quantization ?? "unknown" };
     this.#loaded.set(spec.name, { info, expiresAt: undefined, timer: undefined, lastUsedMs: Date.now() });
+    // The memory figures in the status follow the load.
+    void this.#engine.ping().catch(() => undefined);
     return info;
   }
 

@@ -1,5 +1,3 @@
-import { freemem } from "node:os";
-
 /** A model the engine holds, as eviction sees it. */
 export interface ResidentModel {
   name: string;
@@ -23,12 +21,6 @@ export interface IncomingModel {
  * memory check behind it is the engine's to define (and to make smarter).
  */
 export type FitCheck = (incoming: IncomingModel, resident: readonly ResidentModel[]) => boolean | Promise<boolean>;
-
-/** Room the engine needs beyond the weights: context, compute buffers, the process itself. */
-const OVERHEAD_BYTES = 256 * 1024 * 1024;
-
-/** The default question: the file and an allowance fit in the memory the OS calls free. */
-export const freeMemoryFits: FitCheck = (incoming) => incoming.bytes + OVERHEAD_BYTES <= freemem();
 
 /** A fixed budget for all loaded models together (a test seam, and a cap a user could set). */
 export function budgetFits(budgetBytes: number): FitCheck {

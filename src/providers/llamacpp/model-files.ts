@@ -1,14 +1,15 @@
 import { stat } from "node:fs/promises";
-import { freemem } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { GatewayError } from "../../core/index.js";
 import { GgufError, type GgufInfo, installedModelFiles, readGgufInfo } from "../../models/index.js";
+import type { GpuLayers, MemoryNeeds } from "./engine-protocol.js";
 
 /** A local model as the config (or the data dir) names it. */
 export interface LocalModelEntry {
   path: string;
   contextSize?: number;
   parallel?: number;
+  gpuLayers?: GpuLayers;
 }
 
 /**
@@ -47,15 +48,13 @@ function resolvePath(dataDir: string, path: string): string {
   return isAbsolute(path) ? path : resolve(dataDir, path);
 }
 
-/** Room the engine needs beyond the weights: context, compute buffers, the process itself. */
-const OVERHEAD_BYTES = 256 * 1024 * 1024;
-
 /**
- * Checks a model file before the engine is asked to load it: it exists, its GGUF header is sound
- * (read without touching the tensors), and it fits in free memory. Each failure is a clear,
- * non-retryable error naming the file (the router moves on to another target).
+ * Checks a model file before the engine is asked to load it: it exists and its GGUF header is sound
+ * (read without touching the tensors). Each failure is a clear, non-retryable error naming the file
+ * (the router moves on to another target). Whether it fits in memory is the engine's to say
+ * (`judgeFit` on its `MemoryNeeds`).
  */
-export async function checkModelFile(target: string, path: string, freeBytes: () => number = freemem): Promise<GgufInfo> {
+export async function checkModelFile(target: string, path: string): Promise<GgufInfo> {
   const refuse = (why: string) =>
     new GatewayError("unavailable", `${target} cannot be loaded: ${why}`, { target, retryable: false });
   try {
@@ -65,19 +64,42 @@ export async function checkModelFile(target: string, path: string, freeBytes: ()
     if (err instanceof GatewayError) throw err;
     throw refuse(`${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
   }
-  let gguf: GgufInfo;
   try {
-    gguf = await readGgufInfo(path);
+    return await readGgufInfo(path);
   } catch (err) {
     throw refuse(err instanceof GgufError ? `${err.message}.` : `${path}: ${(err as Error).message}`);
   }
-  const free = freeBytes();
-  if (gguf.fileSize + OVERHEAD_BYTES > free) {
-    throw refuse(`${path} needs about ${gib(gguf.fileSize + OVERHEAD_BYTES)} of memory; ${gib(free)} is free.`);
-  }
-  return gguf;
 }
 
-function gib(bytes: number): string {
-  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+/** Whether a model fits in memory now, and if not, why, in words that name the file and the sizes. */
+export interface MemoryFit {
+  fits: boolean;
+  needs: MemoryNeeds;
+  /** Set when it does not fit. */
+  reason: string | undefined;
+}
+
+/**
+ * Decides from node-llama-cpp's estimates whether a model and its context fit in free RAM and VRAM:
+ * node-llama-cpp found no GPU-layer split that fits, or the weights plus the context need more RAM
+ * or more VRAM than is free.
+ */
+export function judgeFit(needs: MemoryNeeds): MemoryFit {
+  const ram = needs.modelRam + needs.contextRam;
+  const vram = needs.modelVram + needs.contextVram;
+  const what = `${needs.path} with a ${needs.contextSize}-token context${needs.sequences > 1 ? ` x ${needs.sequences} sequences` : ""}`;
+  const layers = needs.gpuLayers > 0 ? ` (${needs.gpuLayers}/${needs.totalLayers} layers on the GPU)` : "";
+  let reason: string | undefined;
+  if (needs.insufficient !== undefined) {
+    reason = `${what} does not fit: ${needs.insufficient.replace(/\.$/, "")} (${size(needs.freeRam)} RAM, ${size(needs.freeVram)} VRAM free).`;
+  } else if (ram > needs.freeRam) {
+    reason = `${what} needs about ${size(ram)} of RAM${layers} (weights ${size(needs.modelRam)}, context ${size(needs.contextRam)}); ${size(needs.freeRam)} is free.`;
+  } else if (vram > needs.freeVram) {
+    reason = `${what} needs about ${size(vram)} of VRAM${layers}; ${size(needs.freeVram)} is free.`;
+  }
+  return { fits: reason === undefined, needs, reason };
+}
+
+function size(bytes: number): string {
+  return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${Math.max(0, Math.round(bytes / 1024 ** 2))} MiB`;
 }

@@ -4,11 +4,14 @@
  * asks over IPC and nothing on its own; when the parent goes away, it exits.
  */
 import process from "node:process";
-import { getLlama, LlamaLogLevel } from "node-llama-cpp";
+import { LlamaLogLevel } from "node-llama-cpp";
 import { GatewayError, type StreamEvent } from "../../../core/index.js";
 import type { ChildMessage, EngineOptions, ParentMessage } from "../engine-protocol.js";
+import { useBinaryPackagesFrom } from "./binary-packages-hook.js";
 import { generateChat } from "./generate-chat.js";
+import { memoryNeeds } from "./memory-fit.js";
 import { ModelHost } from "./model-host.js";
+import { engineMemory, startLlama } from "./select-backend.js";
 
 function send(message: ChildMessage): void {
   flushEvents();
@@ -42,9 +45,8 @@ function flushEvents(): void {
 }
 
 const options = JSON.parse(process.argv[2] ?? "{}") as EngineOptions;
-const llama = await getLlama({
-  gpu: options.gpu ?? false,
-  build: "never",
+await useBinaryPackagesFrom(options.binariesDir);
+const { llama, backend } = await startLlama(options.gpu ?? "auto", {
   logLevel: LlamaLogLevel.error,
   logger: (level, message) => {
     if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) {
@@ -62,8 +64,15 @@ process.on("message", (message: ParentMessage) => {
 
 async function handle(message: ParentMessage): Promise<void> {
   switch (message.op) {
-    case "ping":
-      send({ op: "result", id: message.id, value: { rssBytes: process.memoryUsage.rss(), models: await host.infos() } });
+    case "ping": {
+      const [models, memory] = await Promise.all([host.infos(), engineMemory(llama)]);
+      send({ op: "result", id: message.id, value: { rssBytes: memory.rssBytes, models, memory } });
+      return;
+    }
+    case "fit":
+      // Estimating reads the file's metadata natively: a file that aborts llama.cpp may do it here.
+      send({ op: "loading", path: message.model.path });
+      send({ op: "result", id: message.id, value: await memoryNeeds(llama, message.model) });
       return;
     case "cancel":
       running.get(message.id)?.abort();
@@ -123,4 +132,4 @@ function fail(id: number, err: unknown): void {
   }
 }
 
-send({ op: "ready", pid: process.pid, engine: `llama.cpp ${llama.llamaCppRelease.release} (${llama.gpu || "cpu"})` });
+send({ op: "ready", pid: process.pid, engine: `llama.cpp ${llama.llamaCppRelease.release} (${backend.gpu})`, backend });

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import { resolveChatWrapper } from "node-llama-cpp";
 import { GatewayError } from "../../../core/index.js";
@@ -12,6 +13,8 @@ export class LoadedModel {
     readonly spec: ModelSpec,
     readonly model: LlamaModel,
     readonly context: LlamaContext,
+    /** CPU threads its contexts run with. */
+    readonly threads: number,
   ) {}
 
   readonly #waiting: ((seq: LlamaContextSequence) => void)[] = [];
@@ -43,7 +46,7 @@ export class LoadedModel {
   embeddingContext(): Promise<LlamaEmbeddingContext> {
     this.#embedding ??= this.model.createEmbeddingContext({
       contextSize: this.embeddingContextSize,
-      threads: this.spec.threads,
+      threads: this.threads,
     });
     return this.#embedding;
   }
@@ -60,6 +63,9 @@ export class LoadedModel {
       chatWrapper: resolveChatWrapper(this.model).wrapperName,
       architecture: this.model.fileInfo.metadata.general?.architecture ?? "unknown",
       hasChatTemplate: this.model.fileInfo.metadata.tokenizer?.chat_template !== undefined,
+      gpuLayers: this.model.gpuLayers,
+      totalLayers: this.model.fileInsights.totalLayers,
+      threads: this.threads,
     };
   }
 
@@ -97,7 +103,8 @@ export class ModelHost {
     this.onLoading(spec.path);
     let model: LlamaModel;
     try {
-      model = await this.llama.loadModel({ modelPath: spec.path });
+      // node-llama-cpp's memory safety checks stay on: "auto" offloads the layers that fit in free VRAM.
+      model = await this.llama.loadModel({ modelPath: spec.path, gpuLayers: spec.gpuLayers, ignoreMemorySafetyChecks: false });
     } catch (err) {
       throw new GatewayError(
         "unavailable",
@@ -107,13 +114,14 @@ export class ModelHost {
         },
       );
     }
+    const threads = spec.threads ?? defaultThreads(this.llama);
     try {
       const context = await model.createContext({
         contextSize: spec.contextSize ?? { max: Math.min(model.trainContextSize, DEFAULT_CONTEXT_CAP) },
         sequences: spec.parallel,
-        threads: spec.threads,
+        threads,
       });
-      return new LoadedModel(spec, model, context);
+      return new LoadedModel(spec, model, context, threads);
     } catch (err) {
       await model.dispose();
       throw new GatewayError("unavailable", `local/${spec.name}: no room for its context: ${(err as Error).message}`, {
@@ -138,5 +146,21 @@ export class ModelHost {
 }
 
 function sameSpec(a: ModelSpec, b: ModelSpec): boolean {
-  return a.path === b.path && a.contextSize === b.contextSize && a.parallel === b.parallel && a.threads === b.threads;
+  return (
+    a.path === b.path &&
+    a.contextSize === b.contextSize &&
+    a.parallel === b.parallel &&
+    a.threads === b.threads &&
+    a.gpuLayers === b.gpuLayers
+  );
+}
+
+/**
+ * Threads when the config sets none: llama.cpp's own default, the cores useful for math (physical
+ * cores, without hyperthread siblings or efficiency cores: `cpu_get_num_math`, as Ollama picks its
+ * performance cores), never more than the CPUs this process may run on (an affinity mask, a
+ * container's cpuset).
+ */
+export function defaultThreads(llama: Llama): number {
+  return Math.max(1, Math.min(llama.cpuMathCores, availableParallelism()));
 }

@@ -1,0 +1,210 @@
+import { resolve } from "node:path";
+import { Command, type CommanderError } from "commander";
+import { ConfigError, expandHome, loadConfig } from "../config/index.js";
+import { binaryPackages, type GpuBackend } from "../providers/llamacpp/gpu-packages.js";
+import { detectGpu, type GpuReport, installGpuPackages, npmInstallArgs, probeBackend } from "../providers/llamacpp/gpu-setup.js";
+import { authHeaders, describeFetchError, serverUrl } from "./client.js";
+import { type CommandIo, EXIT_FAILED, EXIT_USAGE, processIo } from "./command-io.js";
+
+interface DataDirOptions {
+  dataDir?: string;
+  config?: string;
+}
+
+const BACKENDS: GpuBackend[] = ["cuda", "vulkan", "metal"];
+
+/** `tandem gpu`, `tandem gpu install`, `tandem gpu status`: the local engine's GPU. */
+export function gpuCommand(io: CommandIo = processIo()): Command {
+  const group = new Command("gpu")
+    .description("detect the GPU, install the matching llama.cpp build, show the backend the engine runs on")
+    .exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : EXIT_USAGE))
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
+
+  withDataDir(
+    group
+      .command("detect", { isDefault: true })
+      .description("what GPU node-llama-cpp finds here, and which prebuilt build fits it (the default)")
+      .option("--json", "print JSON"),
+  ).action(async (opts: DataDirOptions & { json?: boolean }) => {
+    io.setExitCode(await detectCommand(io, opts));
+  });
+
+  withDataDir(
+    group
+      .command("install")
+      .description("install node-llama-cpp's prebuilt binaries for the GPU (from the npm registry) into <dataDir>/engine")
+      .argument("[backend]", `cuda, vulkan or metal (default: the best one detected)`)
+      .option("--dry-run", "print what would be installed, and where, without installing"),
+  ).action(async (backend: string | undefined, opts: DataDirOptions & { dryRun?: boolean }) => {
+    io.setExitCode(await installCommand(io, backend, opts));
+  });
+
+  group
+    .command("status")
+    .description("the backend (cpu, cuda, vulkan, metal), devices and memory of the running server's engine")
+    .option("--url <url>", "server URL (TANDEM_URL; default http://127.0.0.1:1337)")
+    .option("--key <key>", "client API key (TANDEM_API_KEY)")
+    .action(async (opts: { url?: string; key?: string }) => {
+      io.setExitCode(await statusCommand(io, opts));
+    });
+  return group;
+}
+
+function withDataDir(command: Command): Command {
+  return command
+    .option(
+      "--data-dir <dir>",
+      "tandem's data dir; GPU builds go in <dir>/engine (default: TANDEM_DATA_DIR, the config's dataDir)",
+    )
+    .option("-c, --config <path>", "config file to take dataDir from (default: TANDEM_CONFIG, ./tandem.config.yaml)");
+}
+
+async function resolveDataDir(io: CommandIo, opts: DataDirOptions): Promise<string> {
+  if (opts.dataDir) return resolve(expandHome(opts.dataDir));
+  const { config } = await loadConfig({ configPath: opts.config, skipOllamaProbe: true, env: io.env });
+  return config.dataDir;
+}
+
+async function guarded(io: CommandIo, what: string, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    io.stderr.write(`tandem ${what}: ${err instanceof ConfigError ? "config error: " : ""}${(err as Error).message}\n`);
+    return err instanceof ConfigError ? EXIT_USAGE : EXIT_FAILED;
+  }
+}
+
+function describeReport(r: GpuReport): string[] {
+  const out = [`platform: ${r.platform}-${r.arch}, node-llama-cpp ${r.nodeLlamaCpp}`];
+  out.push(
+    `tools: nvidia-smi ${r.tools.nvidiaSmi ? `at ${r.tools.nvidiaSmi}` : "not found"}, vulkaninfo ${r.tools.vulkaninfo ? `at ${r.tools.vulkaninfo}` : "not found"}`,
+  );
+  if (r.best) out.push(`GPU: ${r.found.join(", ")} (best: ${r.best})`);
+  else out.push("GPU: none; the engine runs on the CPU");
+  if (r.reason) out.push(`why: ${r.reason}`);
+  if (r.packages.length) {
+    const missing = r.packages.filter((p) => !r.installed.includes(p.slice(0, p.lastIndexOf("@"))));
+    out.push(`build: ${r.packages.join(" ")}`);
+    out.push(
+      missing.length === 0 ? `installed in ${r.engineDir}` : `not installed: run \`tandem gpu install\` (into ${r.engineDir})`,
+    );
+  } else if (r.best === "metal") {
+    out.push("build: Metal is part of node-llama-cpp's macOS build; nothing to install");
+  }
+  return out;
+}
+
+async function detectCommand(io: CommandIo, opts: DataDirOptions & { json?: boolean }): Promise<number> {
+  return guarded(io, "gpu", async () => {
+    const report = await detectGpu(await resolveDataDir(io, opts), io.env);
+    io.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${describeReport(report).join("\n")}\n`);
+    return 0;
+  });
+}
+
+async function installCommand(
+  io: CommandIo,
+  backendArg: string | undefined,
+  opts: DataDirOptions & { dryRun?: boolean },
+): Promise<number> {
+  if (backendArg !== undefined && !BACKENDS.includes(backendArg as GpuBackend)) {
+    io.stderr.write(`tandem gpu install: unknown backend '${backendArg}' (cuda, vulkan or metal)\n`);
+    return EXIT_USAGE;
+  }
+  return guarded(io, "gpu install", async () => {
+    const dataDir = await resolveDataDir(io, opts);
+    const report = await detectGpu(dataDir, io.env);
+    const backend = (backendArg as GpuBackend | undefined) ?? report.best;
+    if (!backend) {
+      io.stderr.write(`tandem gpu install: ${report.reason}. Name a backend (cuda, vulkan) to install one anyway.\n`);
+      return EXIT_FAILED;
+    }
+    if (backend === "metal" && process.platform === "darwin") {
+      io.stdout.write("Metal is part of node-llama-cpp's macOS build: nothing to install.\n");
+      return 0;
+    }
+    const packages = binaryPackages(process.platform, process.arch, backend).map((p) => `${p}@${report.nodeLlamaCpp}`);
+    if (packages.length === 0) {
+      io.stderr.write(
+        `tandem gpu install: node-llama-cpp publishes no prebuilt ${backend} build for ${process.platform}-${process.arch}\n`,
+      );
+      return EXIT_FAILED;
+    }
+    const plan = `npm ${npmInstallArgs(report.engineDir, packages).join(" ")}`;
+    if (opts.dryRun) {
+      io.stdout.write(`would install ${packages.join(" ")} into ${report.engineDir}:\n  ${plan}\n`);
+      return 0;
+    }
+    io.stderr.write(`installing ${packages.join(" ")} into ${report.engineDir} (hundreds of MB for CUDA)\n`);
+    const result = await installGpuPackages(dataDir, packages, (line) => io.stderr.write(`  ${line}\n`), io.env);
+    if (!result.ok) {
+      io.stderr.write(`tandem gpu install: npm failed (${result.detail}); the engine stays on its CPU build.\n`);
+      return EXIT_FAILED;
+    }
+    io.stderr.write(`installed; starting the engine on ${backend} to check it loads...\n`);
+    const probed = await probeBackend(dataDir, backend);
+    if (probed?.gpu !== backend) {
+      io.stderr.write(
+        `tandem gpu install: the ${backend} build is installed but does not load here (${probed?.fallback ?? "unknown reason"}); the engine falls back to the CPU.\n`,
+      );
+      return EXIT_FAILED;
+    }
+    io.stdout.write(
+      `ok: the engine runs on ${backend}${probed.devices.length ? ` (${probed.devices.join(", ")})` : ""}. Restart tandem serve to use it (gpu: auto picks it).\n`,
+    );
+    return 0;
+  });
+}
+
+interface StatusProvider {
+  name: string;
+  kind: string;
+  engine?: {
+    running: boolean;
+    backend?: { gpu: string; requested: string | false; devices: string[]; fallback?: string; cpuMathCores: number };
+    memory?: { ram: { total: number; free: number }; vram: { total: number; used: number; free: number }; rssBytes: number };
+  };
+}
+
+async function statusCommand(io: CommandIo, opts: { url?: string; key?: string }): Promise<number> {
+  const url = serverUrl(opts.url);
+  let providers: StatusProvider[];
+  try {
+    const res = await fetch(`${url}/v1/status`, { headers: authHeaders(opts.key) });
+    if (!res.ok) {
+      io.stderr.write(`tandem gpu status: ${res.status} ${await res.text()}\n`);
+      return EXIT_FAILED;
+    }
+    providers = ((await res.json()) as { providers: StatusProvider[] }).providers;
+  } catch (err) {
+    io.stderr.write(`tandem gpu status: ${describeFetchError(url, err)}\n`);
+    return EXIT_FAILED;
+  }
+  const engines = providers.filter((p) => p.engine);
+  if (engines.length === 0) io.stdout.write("no local engine is configured\n");
+  for (const p of engines) io.stdout.write(`${p.name}: ${describeEngine(p.engine ?? { running: false })}\n`);
+  return 0;
+}
+
+/** One line for an engine's backend and memory (also `tandem status`'s). */
+export function describeEngine(engine: NonNullable<StatusProvider["engine"]>): string {
+  const b = engine.backend;
+  if (!engine.running || !b) return "not started (starts on first use)";
+  const devices = b.devices.length ? ` (${b.devices.join(", ")})` : "";
+  const parts = [`backend ${b.gpu}${devices}`];
+  const m = engine.memory;
+  if (m) {
+    parts.push(`RAM ${ratio(m.ram.total - m.ram.free, m.ram.total)} in use (engine ${gib(m.rssBytes)} GiB)`);
+    if (m.vram.total > 0) parts.push(`VRAM ${ratio(m.vram.used, m.vram.total)} in use`);
+  }
+  if (b.fallback) parts.push(b.fallback);
+  return parts.join(", ");
+}
+
+function gib(bytes: number): string {
+  return (bytes / 1024 ** 3).toFixed(1);
+}
+
+function ratio(used: number, total: number): string {
+  return `${gib(used)}/${gib(total)} GiB`;
+}
