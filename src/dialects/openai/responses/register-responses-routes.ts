@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { GatewayError } from "../../../core/index.js";
 import type { ItemSensitivity } from "../../../core/state.js";
-import { parseSensitivityHeader, SENSITIVITY_HEADER } from "../../../privacy/index.js";
+import { maxSensitivity, parseSensitivityHeader, SENSITIVITY_HEADER } from "../../../privacy/index.js";
 import type { Gateway } from "../../../router/gateway.js";
 import type { DialectServices } from "../../../server/dialect.js";
 import { requestRecord } from "../../../server/request-record.js";
@@ -27,13 +27,15 @@ export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway, 
     const composed = await composeConversation(parsed, services.state);
     const header = request.headers[SENSITIVITY_HEADER];
     const declared = parseSensitivityHeader(Array.isArray(header) ? header[0] : header);
-    // A conversation with private turns stays private on every later turn, whatever the new input
-    // says, unless the client declares otherwise: the router reads the header before detection.
+    // Privacy follows the state: a conversation with private (or internal) turns is at least that
+    // sensitive on every later turn, whatever the new input says — a client's header can raise the
+    // level but never lower it below what its stored items carry (the route's privacy decides where
+    // such a turn may go: local-only, or redacted). The router reads the header before detection.
+    const history = composed.historySensitivity;
+    const level = history === undefined ? declared : declared === undefined ? history : maxSensitivity(declared, history);
     const headers: IncomingHttpHeaders =
-      declared === undefined && composed.historySensitivity === "private"
-        ? { ...request.headers, [SENSITIVITY_HEADER]: "private" }
-        : request.headers;
-    const fallback: ItemSensitivity | undefined = declared ?? composed.historySensitivity;
+      level !== undefined && level !== declared ? { ...request.headers, [SENSITIVITY_HEADER]: level } : request.headers;
+    const fallback: ItemSensitivity | undefined = level;
     const pending = new PendingResponse(parsed, composed.input, services.state, fallback);
     const warnings = parsed.warnings.header();
     try {

@@ -441,12 +441,12 @@ describe("POST /v1/responses, not streamed", () => {
     app.gateway.meta = { ...app.gateway.meta, sensitivity: undefined };
     await client.responses.create({ model: "auto", input: "And now?", previous_response_id: first.id });
     assert.equal(app.gateway.contexts[1]?.headers["x-tandem-sensitivity"], "private");
-    // The client's own declaration still wins.
+    // A client's header cannot lower it: the earlier private items go along with this turn.
     await client.responses.create(
       { model: "auto", input: "Fine to share", previous_response_id: first.id },
       { headers: { "x-tandem-sensitivity": "public" } },
     );
-    assert.equal(app.gateway.contexts[2]?.headers["x-tandem-sensitivity"], "public");
+    assert.equal(app.gateway.contexts[2]?.headers["x-tandem-sensitivity"], "private");
   });
 
   it("parses a json_schema answer with responses.parse", async () => {
