@@ -1,4 +1,5 @@
 import type { Message, ToolChoice, ToolDefinition } from "./messages.js";
+import type { NativeRequest } from "./native.js";
 
 export type ResponseFormat =
   | { type: "text" }
@@ -40,6 +41,13 @@ export interface ChatRequest {
   stream: boolean;
   /** How long a local engine keeps the model loaded after this request (Ollama's keep_alive); -1 forever, 0 unload. */
   keepAliveMs?: number;
+  /**
+   * The client's own body and headers, for a target that speaks the client's wire format (set by
+   * the dialects that can pass through). The canonical fields above are still what routing, privacy
+   * and the checks read. The router hands it to a provider only when the provider speaks its wire,
+   * with the route's redactions applied to its text.
+   */
+  native?: NativeRequest;
 }
 
 /** The provider-side view of a request: the canonical request plus the upstream's own model id. */

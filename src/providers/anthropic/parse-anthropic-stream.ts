@@ -26,6 +26,8 @@ type Block = { kind: "text" } | { kind: "tool"; toolIndex: number; sawDelta: boo
 export async function* parseAnthropicStream(
   batches: AsyncIterable<EventSourceMessage[]> | Iterable<EventSourceMessage[]>,
   target: string,
+  /** Same-wire pass-through: also yield each upstream event as a `frame`, after what was read from it. */
+  tap = false,
 ): AsyncGenerator<StreamEvent> {
   const blocks = new Map<number, Block>();
   let started = false;
@@ -127,15 +129,23 @@ export async function* parseAnthropicStream(
             ...(stopReason ? { raw: stopReason } : {}),
             ...(stopSequence ? { stopSequence } : {}),
           };
+          if (tap) yield frameOf(message);
           return;
         }
         default:
           // ping, and event types Anthropic may add later.
           break;
       }
+      if (tap) yield frameOf(message);
     }
   }
   throw new GatewayError("upstream_error", `${target}: the stream ended before message_stop`, { target });
+}
+
+function frameOf(message: EventSourceMessage): StreamEvent {
+  return message.event === undefined
+    ? { type: "frame", data: message.data }
+    : { type: "frame", event: message.event, data: message.data };
 }
 
 type RawInput = { input?: number; cacheRead?: number; cacheCreation?: number };
