@@ -8,6 +8,7 @@
  * breaks continues on another target in one well-formed stream; redaction still applies.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
@@ -190,7 +191,7 @@ before(async () => {
         "up-whole": { tiers: [["up/claude"]], streamUpstream: false, ...fast },
       },
     },
-    { env: { UP_KEY: "sk-ant-upstream" } },
+    { env: { UP_KEY: "sk-ant-upstream" }, store: true },
   );
   toTandem = await startByteRecorder(tandem.url);
   client = new Anthropic({ baseURL: toTandem.url, apiKey: "unused", maxRetries: 0, defaultHeaders: { "anthropic-beta": BETA } });
@@ -374,6 +375,14 @@ describe("privacy on the native path", () => {
       assert.ok(placeholder !== "" && placeholder !== EMAIL, `a placeholder upstream: ${received}`);
       assert.ok(!toUpstream.received().toString("utf8").includes(EMAIL), "the email never reached the upstream");
       assert.equal(received, expectedUpstreamBody(sent, upstreamStreams, [EMAIL, placeholder]));
+      // The egress audit has the digest of exactly the bytes that left, and what was redacted.
+      const sha256 = createHash("sha256").update(received).digest("hex");
+      const audit = (await (await fetch(`${tandem.url}/v1/audit?limit=20`)).json()) as {
+        data: Array<{ sha256: string; redactions: Record<string, number> }>;
+      };
+      const row = audit.data.find((r) => r.sha256 === sha256);
+      assert.ok(row, "an audit row for the body sent");
+      assert.ok((row.redactions.email ?? 0) >= 1, JSON.stringify(row.redactions));
       assert.equal(upstreamStreams, route === "redact-up");
       const text = message.content.map((b) => (b.type === "text" ? b.text : "")).join("");
       assert.equal(text, `Mail ${EMAIL} now.`, `stream=${stream}`);

@@ -35,6 +35,8 @@ export async function* parseAnthropicStream(
   let stopReason: string | null | undefined;
   let stopSequence: string | null | undefined;
   const raw: RawInput = {};
+  /** Tapped message_delta frames, held until the finish (see message_delta). */
+  const ending: StreamEvent[] = [];
 
   for await (const batch of batches) {
     for (const message of batch) {
@@ -119,7 +121,9 @@ export async function* parseAnthropicStream(
           const usage: Partial<Usage> = { ...inputUsage(raw, event.usage) };
           if (event.usage?.output_tokens != null) usage.outputTokens = event.usage.output_tokens;
           if (Object.keys(usage).length > 0) yield { type: "usage", usage };
-          break;
+          // The stop reason reaches the client only with the finish, after the checks on it have passed.
+          if (tap) ending.push(frameOf(message));
+          continue;
         }
         case "message_stop": {
           const reason = mapAnthropicStopReason(stopReason);
@@ -129,7 +133,10 @@ export async function* parseAnthropicStream(
             ...(stopReason ? { raw: stopReason } : {}),
             ...(stopSequence ? { stopSequence } : {}),
           };
-          if (tap) yield frameOf(message);
+          if (tap) {
+            yield* ending;
+            yield frameOf(message);
+          }
           return;
         }
         default:
