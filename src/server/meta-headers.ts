@@ -12,7 +12,7 @@ export function metaHeaders(meta: ResponseMeta): Record<string, string> {
   // As the Responses dialect writes it: entries joined by `; `, printable ASCII only.
   if (meta.warnings !== undefined && meta.warnings.length > 0) {
     headers["x-tandem-warnings"] = meta.warnings
-      .map((field) => `${field} not sent: ${meta.target} is on another wire`.replace(/[^\x20-\x7e]|;/g, "?").slice(0, 300))
+      .map((field) => `${field} not sent to ${meta.target}`.replace(/[^\x20-\x7e]|;/g, "?").slice(0, 300))
       .join("; ");
   }
   return headers;

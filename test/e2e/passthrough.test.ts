@@ -13,6 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
 import { type ByteRecorder, startByteRecorder } from "../support/byte-recorder.js";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
@@ -314,6 +315,33 @@ describe("what cannot cross to another wire", () => {
     openai.script(() => ({ kind: "text", text: "Fine.", usage: { input: 9, output: 2 } }));
     const { response } = await client.messages.create({ model: "openai/gpt", ...PARAMS, stream: true }).withResponse();
     assert.match(response.headers.get("x-tandem-warnings") ?? "", /thinking not sent/);
+  });
+});
+
+describe("an OpenAI chat request (not passed through yet)", () => {
+  it("names what the rebuilt request leaves out", async () => {
+    openai.script(() => ({ kind: "text", text: "Fine.", usage: { input: 9, output: 2 } }));
+    const oa = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const { response } = await oa.chat.completions
+      .create({
+        model: "openai/gpt",
+        messages: [{ role: "user", content: "Hi" }],
+        reasoning_effort: "high",
+        logprobs: true,
+        top_logprobs: 2,
+        metadata: { run: "1" },
+        service_tier: "flex",
+        prediction: { type: "content", content: "Fine." },
+      })
+      .withResponse();
+    const warnings = response.headers.get("x-tandem-warnings") ?? "";
+    for (const field of ["reasoning_effort", "logprobs", "top_logprobs", "metadata", "service_tier", "prediction"]) {
+      assert.ok(warnings.includes(`${field} not sent to openai/gpt`), `${field} in: ${warnings}`);
+    }
+    const plain = await oa.chat.completions
+      .create({ model: "openai/gpt", messages: [{ role: "user", content: "Hi" }] })
+      .withResponse();
+    assert.equal(plain.response.headers.get("x-tandem-warnings"), null);
   });
 });
 
