@@ -3,6 +3,7 @@ export * from "./errors.js";
 export * from "./forwarding.js";
 export * from "./ids.js";
 export * from "./messages.js";
+export * from "./native.js";
 export * from "./network-errors.js";
 export * from "./redact-secrets.js";
 export * from "./request.js";

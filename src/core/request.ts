@@ -1,4 +1,5 @@
 import type { Message, ToolChoice, ToolDefinition } from "./messages.js";
+import type { NativeRequest } from "./native.js";
 
 export type ResponseFormat =
   | { type: "text" }
@@ -47,6 +48,13 @@ export interface ChatRequest {
    * fails with context_length_exceeded. Default true.
    */
   fitToWindow?: boolean;
+  /**
+   * The client's own body and headers, for a target that speaks the client's wire format (set by
+   * the dialects that can pass through). The canonical fields above are still what routing, privacy
+   * and the checks read. The router hands it to a provider only when the provider speaks its wire,
+   * with the route's redactions applied to its text.
+   */
+  native?: NativeRequest;
 }
 
 /** The provider-side view of a request: the canonical request plus the upstream's own model id. */

@@ -32,6 +32,13 @@ export type StreamEvent =
    * sent to a client that did not stream); without it, `to` was given the text so far and goes on.
    * Dialects mark a continuation in-band where their framing allows (an SSE comment).
    */
-  | { type: "switch"; from: string; to: string; reason: string; restart?: boolean };
+  | { type: "switch"; from: string; to: string; reason: string; restart?: boolean }
+  /**
+   * One frame of the upstream's own answer, on the same-wire path (request.native): yielded after the
+   * canonical events read from it, so checks on those run before it can reach the client. SSE:
+   * `event` and `data`; a whole (non-streamed) answer: its JSON text as `data`, with `whole`.
+   * Dialects that render canonical events ignore it.
+   */
+  | { type: "frame"; event?: string; data: string; whole?: boolean };
 
 export type StreamEventType = StreamEvent["type"];

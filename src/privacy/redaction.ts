@@ -3,6 +3,7 @@ import type { ChatRequest } from "../core/request.js";
 import type { StreamEvent } from "../core/stream.js";
 import { type RequestClassification, requestTexts } from "./classify-request.js";
 import type { Finding, FindingKind } from "./finding.js";
+import { FrameRestorer } from "./frame-restorer.js";
 import { decodeJsonString, forEachJsonSegment, isJsonDocument, isValidJson } from "./json-text.js";
 import { choosePlaceholderStyle, PlaceholderTable, placeholderLabel } from "./placeholder.js";
 import { PlaceholderRestorer } from "./placeholder-restorer.js";
@@ -136,6 +137,15 @@ export class Redaction {
     return copied === 0 ? json : out + json.slice(copied);
   }
 
+  /**
+   * A redacted copy of a JSON value (a client's own request body, on the same-wire path): values
+   * replaced in every string, in every position, the rest as it was.
+   */
+  redactJsonValue<T>(value: T): T {
+    if (this.#pattern === undefined) return value;
+    return JSON.parse(this.redactJson(JSON.stringify(value))) as T;
+  }
+
   #redactJsonNumbers(raw: string): string {
     return raw.replace(this.#pattern!, (value, offset: number) => {
       const whole = !NUMBER_CHAR.test(raw[offset - 1] ?? " ") && !NUMBER_CHAR.test(raw[offset + value.length] ?? " ");
@@ -215,6 +225,7 @@ export class Redaction {
     }
     const text = this.createRestorer("text");
     const calls = new Map<number, PlaceholderRestorer>();
+    let frames: FrameRestorer | undefined;
     function* flushText(): Generator<StreamEvent> {
       const rest = text.flush();
       if (rest !== "") yield { type: "text-delta", text: rest };
@@ -228,6 +239,7 @@ export class Redaction {
     function* flushAll(): Generator<StreamEvent> {
       yield* flushText();
       for (const index of [...calls.keys()]) yield* flushCall(index);
+      if (frames) yield* frames.flush();
     }
 
     for await (const event of events) {
@@ -260,6 +272,10 @@ export class Redaction {
         case "switch":
           yield* flushAll();
           yield event;
+          break;
+        case "frame":
+          frames ??= new FrameRestorer(this);
+          yield* frames.push(event);
           break;
         default:
           yield event;

@@ -1,4 +1,4 @@
-import type { EmbedResult, ProviderChatRequest, ProviderEmbedRequest, StreamEvent } from "../core/index.js";
+import type { EmbedResult, NativeWire, ProviderChatRequest, ProviderEmbedRequest, StreamEvent } from "../core/index.js";
 import type { CreateModelRequest, ModelSettings, PullEvent, PullResult } from "../models/index.js";
 import type { AnswerLimits } from "./http/answer-limits.js";
 import type { EngineState, LoadedModelStatus, SlotLoad } from "./llamacpp/index.js";
@@ -20,6 +20,8 @@ export type ProviderKind = "openai" | "anthropic" | "ollama" | "llamacpp";
 export interface ProviderCapabilities {
   /** Images in the conversation. */
   vision?: boolean;
+  /** Wire formats the provider can send a client's own body in (same-wire pass-through). Default none. */
+  wires?: readonly NativeWire[];
 }
 
 /**

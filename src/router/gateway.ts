@@ -23,6 +23,10 @@ export interface ResponseMeta {
   degraded: string | undefined;
   /** The request's sensitivity, when it was classified (it is not when every target is local). */
   sensitivity?: Sensitivity;
+  /** The answer comes from a target on the client's own wire: its frames are passed on as they are (see StreamEvent `frame`). */
+  native?: boolean;
+  /** What of the client's request could not cross to the target's wire (the `x-tandem-warnings` header). */
+  warnings?: string[];
 }
 
 /** An answer in progress. The first event has already been received, so headers can be sent. */

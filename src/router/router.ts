@@ -496,8 +496,10 @@ export class Router implements Gateway {
       (t) => unsuitability(t, request, count),
     );
     if ("value" in outcome) {
-      const { events, fitted } = outcome.value;
+      const { events, fitted, native, warnings } = outcome.value;
       if (fitted) outcome.meta.degraded = outcome.meta.degraded ? `${outcome.meta.degraded}; ${fitted}` : fitted;
+      if (native) outcome.meta.native = true;
+      if (warnings) outcome.meta.warnings = warnings;
       if (privacy) outcome.meta.sensitivity = privacy.decision.sensitivity;
       return { meta: outcome.meta, events: this.#continuing(plan, request, context, outcome.meta, events, tried, privacy) };
     }
@@ -608,12 +610,18 @@ export class Router implements Gateway {
     for (;;) {
       const watch = new QualityWatch(quality, request.responseFormat, target);
       const held = new Map<number, { events: StreamEvent[]; name: string; args: string }>();
+      // The upstream's own frames while a call is held: they carry the call too.
+      let heldFrames: StreamEvent[] = [];
       try {
         for await (const event of current) {
           switch (event.type) {
             case "start":
               if (switched) continue;
               break;
+            case "frame":
+              if (held.size === 0) break;
+              heldFrames.push(event);
+              continue;
             case "text-delta": {
               size += event.text.length;
               if (size > maxAnswer) {
@@ -649,6 +657,10 @@ export class Router implements Gateway {
                 if (bad) throw this.#qualityFailure(target, bad);
                 held.delete(event.index);
                 yield* call.events;
+                if (held.size === 0 && heldFrames.length > 0) {
+                  yield* heldFrames;
+                  heldFrames = [];
+                }
               }
               callsSent++;
               break;
@@ -687,7 +699,8 @@ export class Router implements Gateway {
           (t, timeouts, breaker, signal) =>
             this.#startChat(
               t,
-              restart ? request : continuationRequest(request, text),
+              // Going on from the text so far is a new conversation: the client's own body no longer says it.
+              restart ? request : { ...continuationRequest(request, text), native: undefined },
               { ...context, signal },
               timeouts,
               breaker,
@@ -779,17 +792,20 @@ export class Router implements Gateway {
     breaker: CircuitBreaker,
     privacy: Privacy | undefined,
     stream: boolean,
-  ): Promise<{ events: AsyncIterable<StreamEvent>; fitted?: string }> {
+  ): Promise<{ events: AsyncIterable<StreamEvent>; fitted?: string; native?: boolean; warnings?: string[] }> {
     const whole = !stream && target.provider.answersWhole === true;
-    let request = original;
+    // The client's own body goes only to a target on its wire, and only as the providers' request's
+    // `native`, after redaction: the canonical request never carries it further.
+    const { native: raw, ...canonical } = original;
+    let request: ChatRequest = canonical;
     let fitted: string | undefined;
     if (target.contextWindow !== undefined && original.fitToWindow !== false) {
       const counter = await loadTokenCounter();
       const fit = fitConversation(
-        original,
+        canonical,
         target.contextWindow,
         // A large conversation is tokenized in slices first, so counting it does not stall other clients.
-        requestTextLength(original) >= LARGE_REQUEST_TEXT ? await countLargeTextsInSlices(original, counter) : counter,
+        requestTextLength(canonical) >= LARGE_REQUEST_TEXT ? await countLargeTextsInSlices(canonical, counter) : counter,
       );
       if (fit.dropped > 0) {
         request = fit.request;
@@ -800,6 +816,10 @@ export class Router implements Gateway {
     // Leaving the machine: redacted when the policy says so, and every body sent is recorded.
     const redaction = target.local ? undefined : privacy?.decision.redaction;
     if (redaction) request = redaction.redactRequest(request);
+    // Same wire, and the conversation was not fitted (the client's body is the whole conversation).
+    const native = raw !== undefined && fitted === undefined && target.provider.capabilities?.wires?.includes(raw.wire) === true;
+    if (native) request.native = redaction ? { ...raw, body: redaction.redactJsonValue(raw.body) } : raw;
+    const warnings = raw !== undefined && !native ? raw.lost() : undefined;
     const deadline = new Deadline(
       context.signal,
       whole ? { ...timeouts, firstTokenMs: timeouts.totalMs, minTokensPerSecond: 0 } : timeouts,
@@ -846,7 +866,12 @@ export class Router implements Gateway {
     }
     const relayed = this.#relay(target.name, [...preamble, first.value], iterator, deadline, startedAt, breaker);
     const events = redaction ? redaction.rehydrateStream(relayed) : relayed;
-    return fitted ? { events, fitted } : { events };
+    return {
+      events,
+      ...(fitted !== undefined && { fitted }),
+      ...(native && { native }),
+      ...(warnings !== undefined && warnings.length > 0 && { warnings }),
+    };
   }
 
   /**

@@ -21,12 +21,36 @@ export interface StreamRenderer {
   error(error: GatewayError): string | Promise<string>;
 }
 
+/**
+ * Writes a target's own frames to a client on the same wire (the same-wire path: ResponseMeta.native),
+ * instead of rendering canonical events.
+ */
+export interface NativeStream {
+  /** Wire text for one upstream frame. */
+  frame(frame: Extract<StreamEvent, { type: "frame" }>): string;
+  /**
+   * The answer goes on from another target as canonical events (a mid-stream switch): wire text that
+   * closes what the frames left open, after which the dialect's renderer continues the same answer.
+   */
+  seam(): string;
+}
+
 export interface ChatRendering {
   stream: (meta: ResponseMeta) => StreamRenderer;
   /** The whole answer's body; may be a promise (a dialect that saves the answer first). */
   json: (result: ChatResult, meta: ResponseMeta) => unknown;
   /** Response headers besides the `x-tandem-*` meta headers (e.g. `x-tandem-warnings`). Default: none. */
   headers?: Record<string, string>;
+  /** For a dialect that can pass a same-wire target's answer through as it came. Default: always rendered. */
+  native?: {
+    /** Called after `stream`, so it may continue that renderer's answer at a seam. */
+    stream: (meta: ResponseMeta) => NativeStream;
+    /**
+     * The client's body from the target's own answer: its frames (streamed, or one `whole` frame).
+     * Undefined when they do not make one (the canonical rendering answers).
+     */
+    json: (frames: readonly Extract<StreamEvent, { type: "frame" }>[], meta: ResponseMeta) => unknown;
+  };
 }
 
 /**
@@ -48,28 +72,56 @@ export async function sendChat(
   const record = requestRecord(request);
   record.model = chat.model;
   record.stream = chat.stream;
-  if (record.content) record.content.request = JSON.stringify(chat);
+  if (record.content) record.content.request = JSON.stringify({ ...chat, native: undefined });
   const started = await gateway.chat(chat, { signal, headers });
   record.meta = started.meta;
   record.firstEventMs = performance.now() - record.startedAt;
+  if (started.meta.warnings)
+    request.log.warn(
+      { warnings: started.meta.warnings, target: started.meta.target },
+      "request fields not carried to the target",
+    );
   if (!chat.stream) {
-    const result = await collectChat(started.events);
+    const native = rendering.native;
+    const frames: Frame[] = [];
+    const result = await collectChat(native ? gatherFrames(started.events, frames) : started.events);
     record.usage = result.usage;
     if (record.content) record.content.response = JSON.stringify({ text: result.text, toolCalls: result.toolCalls });
-    const body = await rendering.json(result, started.meta);
+    const body =
+      (native && frames.length > 0 ? native.json(frames, started.meta) : undefined) ??
+      (await rendering.json(result, started.meta));
     await reply
       .code(200)
       .headers({ ...metaHeaders(started.meta), ...rendering.headers })
       .send(body);
     return;
   }
-  await pumpStream(reply, started, rendering.stream(started.meta), signal, rendering.headers);
+  const renderer = rendering.stream(started.meta);
+  const native = started.meta.native && rendering.native ? rendering.native.stream(started.meta) : undefined;
+  await pumpStream(reply, started, renderer, native, signal, rendering.headers);
+}
+
+type Frame = Extract<StreamEvent, { type: "frame" }>;
+
+/**
+ * The events, gathering the target's own frames into `frames`. A switch starts over: only an answer
+ * given whole by one target is passed through (after a switch without frames, the canonical
+ * rendering answers).
+ */
+async function* gatherFrames(events: AsyncIterable<StreamEvent>, frames: Frame[]): AsyncGenerator<StreamEvent> {
+  for await (const event of events) {
+    if (event.type === "frame") frames.push(event);
+    else if (event.type === "switch") frames.length = 0;
+    yield event;
+  }
 }
 
 async function pumpStream(
   reply: FastifyReply,
   started: ChatStream,
   renderer: StreamRenderer,
+  /** Set while the target's own frames are written (the same-wire path), until a switch. */
+  native: NativeStream | undefined,
   signal: AbortSignal,
   headers: Record<string, string> | undefined,
 ): Promise<void> {
@@ -97,7 +149,13 @@ async function pumpStream(
     for await (const event of started.events) {
       if (event.type === "usage") record.usage = { ...record.usage, ...event.usage } as ChatResult["usage"];
       answer?.add(event);
-      const text = renderer.event(event);
+      let text: string;
+      if (native === undefined) text = renderer.event(event);
+      else if (event.type === "frame") text = native.frame(event);
+      else if (event.type === "switch") {
+        text = native.seam() + renderer.event(event);
+        native = undefined;
+      } else continue;
       if (!text) continue;
       if (!corked) {
         corked = true;
@@ -106,7 +164,8 @@ async function pumpStream(
       }
       if (!res.write(text)) await drained(res, signal);
     }
-    res.end(await renderer.end());
+    // The target's own frames ended its answer (the router saw its finish).
+    res.end(native === undefined ? await renderer.end() : "");
   } catch (err) {
     const error = GatewayError.from(err);
     record.streamError = error;

@@ -9,6 +9,7 @@ import { parseBody } from "../shared/index.js";
 import { convertFromAnthropicRequest } from "./convert-from-anthropic-messages.js";
 import { MessageStreamRenderer } from "./message-stream-renderer.js";
 import { CountTokensRequestSchema, MessagesRequestSchema } from "./messages-api.js";
+import { AnthropicNativeStream, nativeAnthropicMessage, nativeAnthropicRequest } from "./native-anthropic.js";
 import { renderAnthropicError } from "./render-error.js";
 import { renderMessage } from "./render-message.js";
 
@@ -26,9 +27,18 @@ export const anthropicDialect: Dialect = {
     app.post("/v1/messages", async (request: FastifyRequest, reply: FastifyReply) => {
       requestRecord(request).dialect = "anthropic";
       const chat = convertFromAnthropicRequest(parseBody(MessagesRequestSchema, request.body));
+      chat.native = nativeAnthropicRequest(request.body, request.headers);
+      let renderer: MessageStreamRenderer | undefined;
       await sendChat(request, reply, gateway, chat, {
-        stream: (meta) => new MessageStreamRenderer(meta),
+        stream: (meta) => {
+          renderer = new MessageStreamRenderer(meta);
+          return renderer;
+        },
         json: renderMessage,
+        native: {
+          stream: (meta) => new AnthropicNativeStream(meta, renderer ?? new MessageStreamRenderer(meta)),
+          json: nativeAnthropicMessage,
+        },
       });
     });
 

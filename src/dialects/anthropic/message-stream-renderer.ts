@@ -53,6 +53,8 @@ export class MessageStreamRenderer implements StreamRenderer {
         return "";
       case "switch":
         return switchComment(event);
+      case "frame":
+        return "";
       case "usage":
         mergeUsage(this.#usage as Usage, event.usage);
         return "";
@@ -103,6 +105,16 @@ export class MessageStreamRenderer implements StreamRenderer {
         );
       }
     }
+  }
+
+  /**
+   * The message was begun by a target's own frames (the same-wire path) with blocks up to
+   * `nextBlock - 1`, all stopped: the canonical events that follow continue that message.
+   */
+  continueMessage(nextBlock: number): void {
+    this.#started = true;
+    this.#open = undefined;
+    this.#nextBlock = Math.max(this.#nextBlock, nextBlock);
   }
 
   end(): string {

@@ -62,6 +62,7 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
   event(event: StreamEvent): string {
     switch (event.type) {
       case "start":
+      case "frame":
       case "tool-call-end":
         return "";
       case "switch":

@@ -6,6 +6,7 @@ import { metaHeaders } from "../../server/meta-headers.js";
 import { requestRecord } from "../../server/request-record.js";
 import { sendChat } from "../../server/respond.js";
 import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
+import { nativeOpenAIChatRequest } from "./native-openai-chat.js";
 import { parseChatCompletionRequest } from "./parse-chat-completion-request.js";
 import { parseCompletionRequest } from "./parse-completion-request.js";
 import { parseEmbeddingRequest } from "./parse-embedding-request.js";
@@ -27,6 +28,7 @@ export const openaiDialect: Dialect = {
     app.post("/v1/chat/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";
       const { chat, includeUsage } = parseChatCompletionRequest(request.body);
+      chat.native = nativeOpenAIChatRequest(request.body, request.headers);
       await sendChat(request, reply, gateway, chat, {
         stream: (meta) => new ChatCompletionStreamRenderer(meta.target, includeUsage),
         json: renderChatCompletion,

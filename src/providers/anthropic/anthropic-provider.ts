@@ -13,7 +13,7 @@ import { ModelListSchema } from "./anthropic-api.js";
 import { mapAnthropicErrorResponse } from "./anthropic-error.js";
 import { convertToAnthropicRequest } from "./convert-to-anthropic-request.js";
 import { parseAnthropicStream } from "./parse-anthropic-stream.js";
-import { readAnthropicMessage } from "./read-anthropic-message.js";
+import { readAnthropicMessage, tapAnthropicMessage } from "./read-anthropic-message.js";
 
 export interface AnthropicProviderOptions extends RemoteProviderOptions {
   /** The `anthropic-version` header sent on every request. Default "2023-06-01". */
@@ -34,6 +34,7 @@ export class AnthropicProvider implements Provider {
   readonly id: string;
   readonly kind = "anthropic" as const;
   readonly answersWhole = true;
+  readonly capabilities = { wires: ["anthropic-messages"] as const };
   readonly #client: UpstreamClient;
   readonly #apiKey: ApiKeySource;
   readonly #headers: Record<string, string>;
@@ -62,21 +63,26 @@ export class AnthropicProvider implements Provider {
 
   async #chat(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
     const target = `${this.id}/${request.upstreamModel}`;
-    const init = upstreamInit(request, signal, convertToAnthropicRequest(request, { defaultMaxTokens: this.#defaultMaxTokens }));
+    const native = request.native?.wire === "anthropic-messages" ? request.native : undefined;
+    // Same wire: the client's body as it came, but for the upstream's model id and `stream` (the
+    // router decides whether the upstream streams); its beta and version headers go with it.
+    const body = native
+      ? { ...native.body, model: request.upstreamModel, stream: request.whole !== true }
+      : convertToAnthropicRequest(request, { defaultMaxTokens: this.#defaultMaxTokens });
+    const init = upstreamInit(request, signal, body);
+    const headers = await this.#requestHeaders(request.apiKey);
+    if (native) Object.assign(headers, native.headers);
     if (request.whole) {
-      const json = await this.#client.json("POST", "/v1/messages", {
-        ...init,
-        headers: await this.#requestHeaders(request.apiKey),
-        target,
-      });
-      return readAnthropicMessage(json, target);
+      const json = await this.#client.json("POST", "/v1/messages", { ...init, headers, target });
+      return native ? tapAnthropicMessage(json, target) : readAnthropicMessage(json, target);
     }
     const res = await this.#client.send("POST", "/v1/messages", {
       ...init,
-      headers: { ...(await this.#requestHeaders(request.apiKey)), accept: "text/event-stream" },
+      headers: { ...headers, accept: "text/event-stream" },
     });
     const lines = { target, maxLineBytes: this.#maxLineBytes };
-    return relayUpstreamStream(res, signal, target, (body) => parseAnthropicStream(readSseBatches(body, lines), target));
+    const tap = native !== undefined;
+    return relayUpstreamStream(res, signal, target, (stream) => parseAnthropicStream(readSseBatches(stream, lines), target, tap));
   }
 
   async embed(_request: ProviderEmbedRequest, _signal: AbortSignal): Promise<EmbedResult> {

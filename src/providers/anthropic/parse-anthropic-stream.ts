@@ -26,6 +26,8 @@ type Block = { kind: "text" } | { kind: "tool"; toolIndex: number; sawDelta: boo
 export async function* parseAnthropicStream(
   batches: AsyncIterable<EventSourceMessage[]> | Iterable<EventSourceMessage[]>,
   target: string,
+  /** Same-wire pass-through: also yield each upstream event as a `frame`, after what was read from it. */
+  tap = false,
 ): AsyncGenerator<StreamEvent> {
   const blocks = new Map<number, Block>();
   let started = false;
@@ -33,6 +35,8 @@ export async function* parseAnthropicStream(
   let stopReason: string | null | undefined;
   let stopSequence: string | null | undefined;
   const raw: RawInput = {};
+  /** Tapped message_delta frames, held until the finish (see message_delta). */
+  const ending: StreamEvent[] = [];
 
   for await (const batch of batches) {
     for (const message of batch) {
@@ -117,7 +121,9 @@ export async function* parseAnthropicStream(
           const usage: Partial<Usage> = { ...inputUsage(raw, event.usage) };
           if (event.usage?.output_tokens != null) usage.outputTokens = event.usage.output_tokens;
           if (Object.keys(usage).length > 0) yield { type: "usage", usage };
-          break;
+          // The stop reason reaches the client only with the finish, after the checks on it have passed.
+          if (tap) ending.push(frameOf(message));
+          continue;
         }
         case "message_stop": {
           const reason = mapAnthropicStopReason(stopReason);
@@ -127,15 +133,26 @@ export async function* parseAnthropicStream(
             ...(stopReason ? { raw: stopReason } : {}),
             ...(stopSequence ? { stopSequence } : {}),
           };
+          if (tap) {
+            yield* ending;
+            yield frameOf(message);
+          }
           return;
         }
         default:
           // ping, and event types Anthropic may add later.
           break;
       }
+      if (tap) yield frameOf(message);
     }
   }
   throw new GatewayError("upstream_error", `${target}: the stream ended before message_stop`, { target });
+}
+
+function frameOf(message: EventSourceMessage): StreamEvent {
+  return message.event === undefined
+    ? { type: "frame", data: message.data }
+    : { type: "frame", event: message.event, data: message.data };
 }
 
 type RawInput = { input?: number; cacheRead?: number; cacheCreation?: number };

@@ -13,6 +13,12 @@ export function readAnthropicMessage(json: unknown, target: string): AsyncGenera
   return parseAnthropicStream([toEvents(json, target)], target);
 }
 
+/** As readAnthropicMessage, then the whole message as one `frame` (same-wire pass-through: every field). */
+export async function* tapAnthropicMessage(json: unknown, target: string): AsyncGenerator<StreamEvent> {
+  yield* readAnthropicMessage(json, target);
+  yield { type: "frame", data: JSON.stringify(json), whole: true };
+}
+
 function toEvents(json: unknown, target: string): EventSourceMessage[] {
   const message = json as { type?: unknown; content?: unknown; stop_reason?: unknown; stop_sequence?: unknown; usage?: unknown };
   if (typeof json !== "object" || json === null) {

@@ -89,10 +89,12 @@ describe("Anthropic client through the Anthropic provider", () => {
 
   it("a tool-call round trip keeps ids and arguments", async () => {
     fake.script((req) => {
-      const messages = (req.body as { messages: { content: { type: string; content?: { text: string }[] }[] }[] }).messages;
-      const result = messages.at(-1)?.content.find((b) => b.type === "tool_result");
+      // The client's own body (same-wire pass-through): content may be a string, as the client wrote it.
+      const messages = (req.body as { messages: { content: string | { type: string; content?: string }[] }[] }).messages;
+      const content = messages.at(-1)?.content;
+      const result = Array.isArray(content) ? content.find((b) => b.type === "tool_result") : undefined;
       return result
-        ? { kind: "text", text: `Weather says: ${result.content?.[0]?.text}` }
+        ? { kind: "text", text: `Weather says: ${result.content}` }
         : { kind: "tool_calls", calls: [{ id: "toolu_up1", name: "get_weather", arguments: { city: "Paris" } }] };
     });
     const tools: Anthropic.Tool[] = [
@@ -107,9 +109,10 @@ describe("Anthropic client through the Anthropic provider", () => {
     const second = await client.messages.create({ model: MODEL, max_tokens: 64, messages, tools });
     assert.deepEqual(second.content, [{ type: "text", text: "Weather says: 21C" }]);
     const upstream = fake.requests.at(-1)?.body as { messages: unknown[] };
+    // Passed through as the client wrote them (an Anthropic target takes the client's own body).
     assert.deepEqual(upstream.messages.slice(1), [
       { role: "assistant", content: [{ type: "tool_use", id: "toolu_up1", name: "get_weather", input: { city: "Paris" } }] },
-      { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_up1", content: [{ type: "text", text: "21C" }] }] },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_up1", content: "21C" }] },
     ]);
   });
 

@@ -123,8 +123,12 @@ describe("POST /v1/chat/completions, not streamed", () => {
       // @ts-expect-error unknown fields are ignored
       not_a_field: true,
     });
-    const request = app.gateway.chatRequests[0];
-    assert.ok(request);
+    const sent = app.gateway.chatRequests[0];
+    assert.ok(sent);
+    // The client's own body rides along (for a same-wire target, and to name what cannot cross).
+    const { native, ...request } = sent;
+    assert.equal(native?.wire, "openai-chat");
+    assert.deepEqual(native?.lost(), ["not_a_field"]);
     assert.deepEqual(request, {
       model: "auto",
       stream: false,

@@ -58,6 +58,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
     let out = this.#started ? "" : this.#start();
     switch (event.type) {
       case "start":
+      case "frame":
       case "usage":
         if (event.type === "usage") mergeUsage(this.#usage, event.usage);
         return out;

@@ -1,0 +1,35 @@
+/**
+ * Same-wire pass-through: what a dialect keeps of the client's own request, so a target that speaks
+ * the same wire format can be sent the client's body as it came (see README "Same-wire pass-through").
+ */
+
+/** A wire format a dialect parses and a provider can speak as it is. */
+export type NativeWire = "anthropic-messages" | "openai-chat" | "ollama-chat";
+
+/** The client's request as it came, kept beside its canonical form. */
+export interface NativeRequest {
+  wire: NativeWire;
+  /** The client's parsed JSON body, every field in its order (never modified: providers copy it). */
+  body: Record<string, unknown>;
+  /** The client's beta and version headers to forward (`anthropic-beta`, `anthropic-version`, `OpenAI-Beta`), names lower-cased. */
+  headers: Record<string, string>;
+  /**
+   * What of the body cannot cross to a target on another wire (field names such as `thinking`,
+   * `cache_control`), for the `x-tandem-warnings` header. Called only when the body does not cross.
+   */
+  lost: () => string[];
+}
+
+/** The beta and version headers of a client request, lower-cased, that a same-wire target is given. */
+export function nativeHeaders(
+  headers: Record<string, string | string[] | undefined>,
+  names: readonly string[],
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    out[name] = Array.isArray(value) ? value.join(",") : value;
+  }
+  return out;
+}

@@ -1,0 +1,230 @@
+import { type NativeRequest, nativeHeaders, type StreamEvent } from "../../core/index.js";
+import type { ResponseMeta } from "../../router/gateway.js";
+import type { NativeStream } from "../../server/respond.js";
+import type { MessageStreamRenderer } from "./message-stream-renderer.js";
+
+type Frame = Extract<StreamEvent, { type: "frame" }>;
+
+/** The request headers an Anthropic target on the same wire is given as the client sent them. */
+const FORWARDED_HEADERS = ["anthropic-beta", "anthropic-version"] as const;
+
+/** The top-level fields the canonical form carries across wires; any other is named when it cannot cross. */
+const CARRIED = new Set([
+  "model",
+  "messages",
+  "system",
+  "tools",
+  "tool_choice",
+  "stop_sequences",
+  "temperature",
+  "top_p",
+  "top_k",
+  "metadata",
+  "output_config",
+  "stream",
+  "max_tokens",
+]);
+
+/**
+ * The client's own Messages request, kept for an Anthropic target (see core/native.ts). The one
+ * change: `role: "system"` turns in the middle of `messages` (which agent clients send, and which
+ * Anthropic's API does not take there) move to the end of the system prompt, as blocks, in order,
+ * as the canonical path puts them.
+ */
+export function nativeAnthropicRequest(body: unknown, headers: Record<string, string | string[] | undefined>): NativeRequest {
+  const raw = liftSystemTurns(body as Record<string, unknown>);
+  return {
+    wire: "anthropic-messages",
+    body: raw,
+    headers: nativeHeaders(headers, FORWARDED_HEADERS),
+    lost: () => anthropicLost(raw),
+  };
+}
+
+type Turn = { role?: unknown; content?: unknown };
+
+function liftSystemTurns(body: Record<string, unknown>): Record<string, unknown> {
+  const messages = body.messages as Turn[];
+  if (!messages.some((m) => m.role === "system")) return body;
+  const blocks = (content: unknown): unknown[] =>
+    typeof content === "string" ? [{ type: "text", text: content }] : [...(content as unknown[])];
+  const system = body.system == null ? [] : blocks(body.system);
+  const rest: Turn[] = [];
+  for (const message of messages) {
+    if (message.role === "system") system.push(...blocks(message.content));
+    else rest.push(message);
+  }
+  return { ...body, system, messages: rest };
+}
+
+/** What of an Anthropic request the canonical form leaves out, named for `x-tandem-warnings`. */
+export function anthropicLost(body: Record<string, unknown>): string[] {
+  const lost: string[] = [];
+  for (const key of Object.keys(body)) if (!CARRIED.has(key)) lost.push(key);
+  const output = body.output_config as Record<string, unknown> | null | undefined;
+  if (output && typeof output === "object") {
+    for (const key of Object.keys(output)) if (key !== "format") lost.push(`output_config.${key}`);
+  }
+  const metadata = body.metadata as Record<string, unknown> | null | undefined;
+  if (metadata && typeof metadata === "object") {
+    for (const key of Object.keys(metadata)) if (key !== "user_id") lost.push(`metadata.${key}`);
+  }
+  const found = { cacheControl: false, thinking: false };
+  // Only on this (cross-wire) path; a walk of the objects, which copies no text however large.
+  scan([body.system, body.messages, body.tools], found, 0);
+  if (found.cacheControl) lost.push("cache_control");
+  if (found.thinking) lost.push("thinking blocks");
+  return lost;
+}
+
+/** Looks for `cache_control` keys and thinking blocks, depth-bounded (the body was depth-checked when parsed). */
+function scan(value: unknown, found: { cacheControl: boolean; thinking: boolean }, depth: number): void {
+  if (typeof value !== "object" || value === null || depth > 64 || (found.cacheControl && found.thinking)) return;
+  if (Array.isArray(value)) {
+    for (const item of value) scan(item, found, depth + 1);
+    return;
+  }
+  const object = value as Record<string, unknown>;
+  if ("cache_control" in object) found.cacheControl = true;
+  if (object.type === "thinking" || object.type === "redacted_thinking") found.thinking = true;
+  for (const key in object) if (key !== "cache_control") scan(object[key], found, depth + 1);
+}
+
+/** One SSE frame the way Anthropic writes it. */
+function sse(frame: Frame): string {
+  const data = frame.data.includes("\n") ? frame.data.replaceAll("\n", "\ndata: ") : frame.data;
+  return frame.event === undefined ? `data: ${data}\n\n` : `event: ${frame.event}\ndata: ${data}\n\n`;
+}
+
+/**
+ * Writes an Anthropic target's own stream to an Anthropic client, frame by frame, with the answering
+ * target's name as the message's model (as the canonical rendering says it). It keeps track of the
+ * content blocks, so that when the answer continues on another target (a mid-stream switch), the open
+ * blocks are stopped and the canonical renderer goes on with the next block index in the same message.
+ */
+export class AnthropicNativeStream implements NativeStream {
+  readonly #meta: ResponseMeta;
+  readonly #renderer: MessageStreamRenderer;
+  readonly #open = new Set<number>();
+  #nextBlock = 0;
+  #started = false;
+
+  constructor(meta: ResponseMeta, renderer: MessageStreamRenderer) {
+    this.#meta = meta;
+    this.#renderer = renderer;
+  }
+
+  frame(frame: Frame): string {
+    switch (frame.event) {
+      case "message_start": {
+        this.#started = true;
+        const data = JSON.parse(frame.data) as { message?: { model?: unknown } };
+        if (data.message && typeof data.message === "object") data.message.model = this.#meta.target;
+        return sse({ ...frame, data: JSON.stringify(data) });
+      }
+      case "content_block_start": {
+        const index = blockIndex(frame.data);
+        if (index !== undefined) {
+          this.#open.add(index);
+          this.#nextBlock = Math.max(this.#nextBlock, index + 1);
+        }
+        break;
+      }
+      case "content_block_stop": {
+        const index = blockIndex(frame.data);
+        if (index !== undefined) this.#open.delete(index);
+        break;
+      }
+    }
+    return sse(frame);
+  }
+
+  seam(): string {
+    let out = "";
+    for (const index of this.#open)
+      out += `event: content_block_stop\ndata: ${JSON.stringify({ type: "content_block_stop", index })}\n\n`;
+    this.#open.clear();
+    if (this.#started) this.#renderer.continueMessage(this.#nextBlock);
+    return out;
+  }
+}
+
+/**
+ * The whole Anthropic message for a client that did not stream, from the target's own answer: its
+ * whole JSON, or its stream's events put together as Anthropic's SDKs do (every field of the message,
+ * its blocks and its usage kept), with the answering target's name as its model. Undefined when
+ * the frames do not make a message (the canonical rendering answers then).
+ */
+export function nativeAnthropicMessage(frames: readonly Frame[], meta: ResponseMeta): unknown {
+  const last = frames.at(-1);
+  let message: Record<string, unknown> | undefined;
+  if (last?.whole) message = JSON.parse(last.data) as Record<string, unknown>;
+  else message = assembleMessage(frames);
+  if (message === undefined) return undefined;
+  if ("model" in message) message.model = meta.target;
+  return message;
+}
+
+type Block = Record<string, unknown> & { type?: unknown };
+
+function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | undefined {
+  let message: Record<string, unknown> | undefined;
+  const blocks: Block[] = [];
+  const json = new Map<number, string>();
+  for (const frame of frames) {
+    if (frame.whole) return undefined;
+    const data = JSON.parse(frame.data) as Record<string, unknown>;
+    switch (data.type) {
+      case "message_start":
+        message = { ...(data.message as Record<string, unknown>) };
+        break;
+      case "content_block_start":
+        blocks[data.index as number] = { ...(data.content_block as Block) };
+        break;
+      case "content_block_delta": {
+        const index = data.index as number;
+        const block = blocks[index];
+        const delta = data.delta as Record<string, unknown>;
+        if (!block) break;
+        if (delta.type === "text_delta") block.text = `${block.text ?? ""}${delta.text}`;
+        else if (delta.type === "thinking_delta") block.thinking = `${block.thinking ?? ""}${delta.thinking}`;
+        else if (delta.type === "signature_delta") block.signature = delta.signature;
+        else if (delta.type === "input_json_delta") json.set(index, (json.get(index) ?? "") + String(delta.partial_json ?? ""));
+        else if (delta.type === "citations_delta") block.citations = [...((block.citations as unknown[]) ?? []), delta.citation];
+        break;
+      }
+      case "content_block_stop": {
+        const index = data.index as number;
+        const input = json.get(index);
+        const block = blocks[index];
+        if (input !== undefined && block) {
+          try {
+            block.input = input === "" ? {} : JSON.parse(input);
+          } catch {
+            block.input = {};
+          }
+        }
+        break;
+      }
+      case "message_delta":
+        if (message) {
+          Object.assign(message, data.delta as Record<string, unknown>);
+          if (data.usage)
+            message.usage = { ...(message.usage as Record<string, unknown>), ...(data.usage as Record<string, unknown>) };
+        }
+        break;
+    }
+  }
+  if (message === undefined) return undefined;
+  message.content = blocks.filter((b) => b !== undefined);
+  return message;
+}
+
+function blockIndex(data: string): number | undefined {
+  try {
+    const index = (JSON.parse(data) as { index?: unknown }).index;
+    return typeof index === "number" ? index : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,84 @@
+import type { StreamEvent } from "../core/stream.js";
+import type { PlaceholderRestorer } from "./placeholder-restorer.js";
+
+type Frame = Extract<StreamEvent, { type: "frame" }>;
+
+/** The fields of a streamed delta that carry generated text, and whether that text is JSON (tool input). */
+const DELTA_FIELDS: Readonly<Record<string, { field: string; json: boolean }>> = {
+  text_delta: { field: "text", json: false },
+  thinking_delta: { field: "thinking", json: false },
+  input_json_delta: { field: "partial_json", json: true },
+};
+
+interface RestorerSource {
+  createRestorer(mode: "text" | "json"): PlaceholderRestorer;
+  rehydrateJson(json: string): string;
+}
+
+/**
+ * Puts redacted values back into an upstream's own frames (the same-wire path), so the client
+ * reads its values, not placeholders. A whole answer's JSON, and any frame without streamed text,
+ * has its placeholders restored in place (inside its string literals, escaped). Streamed text deltas
+ * (Anthropic's text, thinking and tool-input deltas) go through one restorer per content block, as
+ * the canonical stream's text does: a placeholder split across deltas is restored whole, the tail
+ * that could still become one is held, and what is held is sent as one more delta before the block
+ * stops (or before a switch to another target). Frames that are not JSON pass as they are.
+ */
+export class FrameRestorer {
+  readonly #source: RestorerSource;
+  /** Open restorers by content block index: the delta type that opened each (its field), and the restorer. */
+  readonly #blocks = new Map<number, { type: string; restorer: PlaceholderRestorer }>();
+
+  constructor(source: RestorerSource) {
+    this.#source = source;
+  }
+
+  /** The frames to pass on for one upstream frame (none while a delta's text is all held back). */
+  push(frame: Frame): Frame[] {
+    if (frame.whole) return [{ ...frame, data: this.#source.rehydrateJson(frame.data) }];
+    let data: { type?: unknown; index?: unknown; delta?: Record<string, unknown> };
+    try {
+      data = JSON.parse(frame.data);
+    } catch {
+      return [frame];
+    }
+    const index = typeof data.index === "number" ? data.index : undefined;
+    if (data.type === "content_block_delta" && index !== undefined && data.delta) {
+      const deltaType = String(data.delta.type);
+      const spec = DELTA_FIELDS[deltaType];
+      const value = spec && data.delta[spec.field];
+      if (spec && typeof value === "string") {
+        let block = this.#blocks.get(index);
+        if (block === undefined || block.type !== deltaType) {
+          const before = block === undefined ? [] : this.#flush(index);
+          block = { type: deltaType, restorer: this.#source.createRestorer(spec.json ? "json" : "text") };
+          this.#blocks.set(index, block);
+          if (before.length > 0) return [...before, ...this.push(frame)];
+        }
+        const out = block.restorer.push(value);
+        if (out === value) return [frame];
+        if (out === "") return [];
+        data.delta[spec.field] = out;
+        return [{ ...frame, data: JSON.stringify(data) }];
+      }
+    }
+    const before = data.type === "content_block_stop" && index !== undefined ? this.#flush(index) : [];
+    const restored = this.#source.rehydrateJson(frame.data);
+    return [...before, restored === frame.data ? frame : { ...frame, data: restored }];
+  }
+
+  /** Every held tail, as delta frames: the stream ends or continues elsewhere. */
+  flush(): Frame[] {
+    return [...this.#blocks.keys()].flatMap((index) => this.#flush(index));
+  }
+
+  #flush(index: number): Frame[] {
+    const block = this.#blocks.get(index);
+    this.#blocks.delete(index);
+    const rest = block?.restorer.flush() ?? "";
+    if (block === undefined || rest === "") return [];
+    const spec = DELTA_FIELDS[block.type]!;
+    const data = { type: "content_block_delta", index, delta: { type: block.type, [spec.field]: rest } };
+    return [{ type: "frame", event: "content_block_delta", data: JSON.stringify(data) }];
+  }
+}

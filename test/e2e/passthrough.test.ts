@@ -1,0 +1,420 @@
+/**
+ * Same-wire pass-through: an Anthropic client's request reaches an Anthropic upstream as the client
+ * sent it (every field, known or not, in every position; its beta and version headers), but for the
+ * model, `stream`, the key and what the route redacts; the upstream's answer reaches the client with
+ * every field (thinking blocks with their signatures, cache usage counters). Checked byte for byte
+ * with a recorder on each side of tandem, through the official SDK, streamed and not. Also: what
+ * cannot cross to a target on another wire is named in `x-tandem-warnings`; a native stream that
+ * breaks continues on another target in one well-formed stream; redaction still applies.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, it } from "node:test";
+import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
+import { type ByteRecorder, startByteRecorder } from "../support/byte-recorder.js";
+import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+/** What the scripted Anthropic upstream does with one request. */
+type Reply =
+  | { kind: "json"; body: unknown }
+  | { kind: "sse"; frames: Array<[string, unknown]> /** Drop the connection after the frames. */; breakOff?: boolean };
+
+/** An Anthropic upstream that answers with exactly the frames a test scripts (no canonical model of its own). */
+interface ScriptedAnthropic {
+  url: string;
+  script(reply: (body: Record<string, unknown>) => Reply): void;
+  close(): Promise<void>;
+}
+
+async function startScriptedAnthropic(): Promise<ScriptedAnthropic> {
+  let script: (body: Record<string, unknown>) => Reply = () => ({ kind: "json", body: {} });
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      if (req.method === "GET") {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ data: [], has_more: false }));
+        return;
+      }
+      const reply = script(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+      if (reply.kind === "json") {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(reply.body));
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      for (const [event, data] of reply.frames) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      if (reply.breakOff) setTimeout(() => res.destroy(), 20);
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    script: (reply) => {
+      script = reply;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const SIGNATURE = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds";
+const USAGE = { input_tokens: 12, cache_creation_input_tokens: 0, cache_read_input_tokens: 2048, output_tokens: 9 };
+
+/** A whole answer with what the canonical form does not keep: thinking with its signature, cache counters. */
+function wholeMessage(text: string): unknown {
+  return {
+    id: "msg_up_1",
+    type: "message",
+    role: "assistant",
+    model: "claude-up",
+    content: [
+      { type: "thinking", thinking: "Let me think.", signature: SIGNATURE },
+      { type: "text", text },
+    ],
+    stop_reason: "end_turn",
+    stop_sequence: null,
+    usage: { ...USAGE, service_tier: "standard" },
+  };
+}
+
+/** The same answer as Anthropic streams it; `upTo` frames of the text (then the stream may break off). */
+function streamFrames(texts: string[], options: { end?: boolean } = {}): Array<[string, unknown]> {
+  const frames: Array<[string, unknown]> = [
+    [
+      "message_start",
+      {
+        type: "message_start",
+        message: {
+          id: "msg_up_2",
+          type: "message",
+          role: "assistant",
+          model: "claude-up",
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { ...USAGE, output_tokens: 1 },
+        },
+      },
+    ],
+    ["content_block_start", { type: "content_block_start", index: 0, content_block: { type: "thinking", thinking: "" } }],
+    [
+      "content_block_delta",
+      { type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: "Let me think." } },
+    ],
+    ["content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "signature_delta", signature: SIGNATURE } }],
+    ["content_block_stop", { type: "content_block_stop", index: 0 }],
+    ["ping", { type: "ping" }],
+    ["content_block_start", { type: "content_block_start", index: 1, content_block: { type: "text", text: "" } }],
+    ...texts.map((text): [string, unknown] => [
+      "content_block_delta",
+      { type: "content_block_delta", index: 1, delta: { type: "text_delta", text } },
+    ]),
+  ];
+  if (options.end === false) return frames;
+  return [
+    ...frames,
+    ["content_block_stop", { type: "content_block_stop", index: 1 }],
+    [
+      "message_delta",
+      {
+        type: "message_delta",
+        delta: { stop_reason: "end_turn", stop_sequence: null },
+        usage: { output_tokens: 9, cache_read_input_tokens: 2048 },
+      },
+    ],
+    ["message_stop", { type: "message_stop" }],
+  ];
+}
+
+/** A request with the fields the canonical form leaves out, in several positions, and one no schema knows. */
+const PARAMS = {
+  max_tokens: 1024,
+  system: [
+    { type: "text", text: "You are terse." },
+    { type: "text", text: "A long, stable preamble.", cache_control: { type: "ephemeral", ttl: "1h" } },
+  ],
+  messages: [
+    { role: "user", content: [{ type: "text", text: "Hi", cache_control: { type: "ephemeral" } }] },
+    {
+      role: "assistant",
+      content: [
+        { type: "thinking", thinking: "Earlier.", signature: "sig-earlier" },
+        { type: "text", text: "Hello." },
+      ],
+    },
+    { role: "user", content: "And now?" },
+  ],
+  thinking: { type: "enabled", budget_tokens: 512 },
+  context_management: { edits: [{ type: "clear_tool_uses_20250919" }] },
+  output_config: { effort: "high" },
+  metadata: { user_id: "u-1" },
+  x_future_field: { nested: [1, "two", null] },
+} as unknown as Omit<Anthropic.MessageCreateParamsNonStreaming, "model">;
+
+const BETA = "context-management-2025-06-27,interleaved-thinking-2025-05-14";
+
+let upstream: ScriptedAnthropic;
+let openai: FakeOpenAIUpstream;
+let toUpstream: ByteRecorder;
+let toTandem: ByteRecorder;
+let tandem: RunningTandem;
+let client: Anthropic;
+
+before(async () => {
+  upstream = await startScriptedAnthropic();
+  openai = await startFakeOpenAI({ models: ["gpt-4o-mini"] });
+  toUpstream = await startByteRecorder(upstream.url);
+  const fast = { retry: { attempts: 1 }, timeouts: { firstTokenMs: 5000, idleMs: 5000 } };
+  tandem = await startTandem(
+    {
+      providers: {
+        up: {
+          kind: "anthropic",
+          baseUrl: toUpstream.url,
+          local: false,
+          apiKeys: ["env:UP_KEY"],
+          models: { claude: { id: "claude-up" } },
+        },
+        openai: { kind: "openai", baseUrl: openai.url, models: { gpt: { id: "gpt-4o-mini" } } },
+      },
+      routes: {
+        "up-then-openai": { tiers: [["up/claude"], ["openai/gpt"]], ...fast },
+        "redact-up": { tiers: [["up/claude"]], privacy: "redact", ...fast },
+        "redact-up-whole": { tiers: [["up/claude"]], privacy: "redact", streamUpstream: false, ...fast },
+        "up-whole": { tiers: [["up/claude"]], streamUpstream: false, ...fast },
+      },
+    },
+    { env: { UP_KEY: "sk-ant-upstream" }, store: true },
+  );
+  toTandem = await startByteRecorder(tandem.url);
+  client = new Anthropic({ baseURL: toTandem.url, apiKey: "unused", maxRetries: 0, defaultHeaders: { "anthropic-beta": BETA } });
+});
+
+after(async () => {
+  await tandem?.close();
+  await Promise.all([toTandem?.close(), toUpstream?.close(), upstream?.close(), openai?.close()]);
+});
+
+/** The one request each recorder saw since the last clear(). */
+function lastBodies(): {
+  sent: string;
+  received: string;
+  sentHeaders: Record<string, string>;
+  upstreamHeaders: Record<string, string>;
+} {
+  const [sentRequest] = toTandem.requests().filter((r) => r.method === "POST");
+  const [receivedRequest] = toUpstream.requests().filter((r) => r.method === "POST");
+  assert.ok(sentRequest && receivedRequest, "one request on each side");
+  return {
+    sent: sentRequest.body.toString("utf8"),
+    received: receivedRequest.body.toString("utf8"),
+    sentHeaders: sentRequest.headers,
+    upstreamHeaders: receivedRequest.headers,
+  };
+}
+
+/** The client's exact body with only `model` and `stream` set as tandem must set them, serialized as the SDK does. */
+function expectedUpstreamBody(sent: string, stream: boolean, replace?: [string, string]): string {
+  const body = JSON.parse(sent) as Record<string, unknown>;
+  const out = JSON.stringify({ ...body, model: "claude-up", stream });
+  return replace ? out.replaceAll(replace[0], replace[1]) : out;
+}
+
+function clear(): void {
+  toTandem.clear();
+  toUpstream.clear();
+}
+
+describe("Anthropic client to an Anthropic upstream: the body as sent, the answer as given", () => {
+  for (const [model, upstreamStreams] of [
+    ["up/claude", true],
+    ["up-whole", false],
+  ] as const) {
+    it(`not streamed (${upstreamStreams ? "the upstream streams" : "the upstream answers whole"}): byte-equal body, beta and version headers forwarded, thinking signature and cache counters back`, async () => {
+      clear();
+      upstream.script((body) =>
+        body.stream === true
+          ? { kind: "sse", frames: streamFrames(["Fi", "ne."]) }
+          : { kind: "json", body: wholeMessage("Fine.") },
+      );
+      const { data: message, response } = await client.messages.create({ model, ...PARAMS }).withResponse();
+      const { sent, received, sentHeaders, upstreamHeaders } = lastBodies();
+      assert.equal(received, expectedUpstreamBody(sent, upstreamStreams));
+      assert.equal(upstreamHeaders["anthropic-beta"], BETA);
+      // The client's version, as it sent it (not tandem's default).
+      assert.ok(sentHeaders["anthropic-version"]);
+      assert.equal(upstreamHeaders["anthropic-version"], sentHeaders["anthropic-version"]);
+      assert.equal(upstreamHeaders["x-api-key"], "sk-ant-upstream");
+      assert.equal(response.headers.get("x-tandem-warnings"), null);
+      assert.equal(message.model, "up/claude");
+      assert.deepEqual(message.content[0], { type: "thinking", thinking: "Let me think.", signature: SIGNATURE });
+      assert.equal(message.content[1]?.type === "text" && message.content[1].text, "Fine.");
+      assert.equal(message.usage.cache_read_input_tokens, 2048);
+      assert.equal(message.id, upstreamStreams ? "msg_up_2" : "msg_up_1");
+      if (!upstreamStreams) assert.equal((message.usage as unknown as { service_tier?: string }).service_tier, "standard");
+    });
+  }
+
+  it("streamed: byte-equal body, and every upstream event reaches the client (signature_delta, ping, cache counters)", async () => {
+    clear();
+    upstream.script(() => ({ kind: "sse", frames: streamFrames(["Fi", "ne."]) }));
+    const stream = client.messages.stream({ model: "up/claude", ...PARAMS });
+    const types: string[] = [];
+    stream.on("streamEvent", (event) => types.push(event.type));
+    const message = await stream.finalMessage();
+    const { sent, received } = lastBodies();
+    assert.equal(received, expectedUpstreamBody(sent, true));
+    assert.equal(message.model, "up/claude");
+    assert.deepEqual(message.content[0], { type: "thinking", thinking: "Let me think.", signature: SIGNATURE });
+    assert.equal(message.content[1]?.type === "text" && message.content[1].text, "Fine.");
+    assert.equal(message.usage.cache_read_input_tokens, 2048);
+    assert.equal(types.filter((t) => t === "message_stop").length, 1);
+  });
+
+  it("streamed: the client's wire carries the upstream's own events (ping, signature_delta, cache counters)", async () => {
+    upstream.script(() => ({ kind: "sse", frames: streamFrames(["Fine."]) }));
+    const res = await fetch(`${tandem.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({ model: "up/claude", ...PARAMS, stream: true }),
+    });
+    const wire = await res.text();
+    assert.match(wire, /event: ping\ndata: \{"type":"ping"\}\n\n/);
+    assert.ok(wire.includes(`{"type":"signature_delta","signature":"${SIGNATURE}"}`), wire);
+    assert.ok(wire.includes('"usage":{"output_tokens":9,"cache_read_input_tokens":2048}'), wire);
+    assert.ok(wire.includes('"model":"up/claude"'), wire);
+  });
+});
+
+describe("what cannot cross to another wire", () => {
+  it("is named in x-tandem-warnings", async () => {
+    openai.script(() => ({ kind: "text", text: "Fine.", usage: { input: 9, output: 2 } }));
+    const { response } = await client.messages.create({ model: "openai/gpt", ...PARAMS }).withResponse();
+    const warnings = response.headers.get("x-tandem-warnings") ?? "";
+    for (const field of [
+      "thinking",
+      "context_management",
+      "output_config.effort",
+      "x_future_field",
+      "cache_control",
+      "thinking blocks",
+    ]) {
+      assert.ok(warnings.includes(`${field} not sent`), `${field} in: ${warnings}`);
+    }
+  });
+
+  it("is named for a stream too", async () => {
+    openai.script(() => ({ kind: "text", text: "Fine.", usage: { input: 9, output: 2 } }));
+    const { response } = await client.messages.create({ model: "openai/gpt", ...PARAMS, stream: true }).withResponse();
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /thinking not sent/);
+  });
+});
+
+describe("an OpenAI chat request (not passed through yet)", () => {
+  it("names what the rebuilt request leaves out", async () => {
+    openai.script(() => ({ kind: "text", text: "Fine.", usage: { input: 9, output: 2 } }));
+    const oa = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const { response } = await oa.chat.completions
+      .create({
+        model: "openai/gpt",
+        messages: [{ role: "user", content: "Hi" }],
+        reasoning_effort: "high",
+        logprobs: true,
+        top_logprobs: 2,
+        metadata: { run: "1" },
+        service_tier: "flex",
+        prediction: { type: "content", content: "Fine." },
+      })
+      .withResponse();
+    const warnings = response.headers.get("x-tandem-warnings") ?? "";
+    for (const field of ["reasoning_effort", "logprobs", "top_logprobs", "metadata", "service_tier", "prediction"]) {
+      assert.ok(warnings.includes(`${field} not sent to openai/gpt`), `${field} in: ${warnings}`);
+    }
+    const plain = await oa.chat.completions
+      .create({ model: "openai/gpt", messages: [{ role: "user", content: "Hi" }] })
+      .withResponse();
+    assert.equal(plain.response.headers.get("x-tandem-warnings"), null);
+  });
+});
+
+describe("a native stream that breaks", () => {
+  it("continues on the next target in one well-formed stream", async () => {
+    clear();
+    upstream.script(() => ({ kind: "sse", frames: streamFrames(["Hello", " wor"], { end: false }), breakOff: true }));
+    openai.script(() => ({ kind: "text", text: "ld!", usage: { input: 9, output: 2 } }));
+    const stream = client.messages.stream({ model: "up-then-openai", ...PARAMS });
+    const events: Array<{ type: string; index?: number }> = [];
+    stream.on("streamEvent", (event) => events.push(event as { type: string; index?: number }));
+    const message = await stream.finalMessage();
+    // The upstream's thinking block with its signature, its text so far, then the continuation's.
+    assert.deepEqual(message.content[0], { type: "thinking", thinking: "Let me think.", signature: SIGNATURE });
+    const text = message.content.map((b) => (b.type === "text" ? b.text : "")).join("");
+    assert.equal(text, "Hello world!");
+    assert.equal(events.filter((e) => e.type === "message_start").length, 1);
+    assert.equal(events.filter((e) => e.type === "message_stop").length, 1);
+    // Every block started is stopped once, and block indexes never repeat.
+    const starts = events.filter((e) => e.type === "content_block_start").map((e) => e.index);
+    const stops = events.filter((e) => e.type === "content_block_stop").map((e) => e.index);
+    assert.deepEqual(starts, [0, 1, 2]);
+    assert.deepEqual(stops, [0, 1, 2]);
+    // The continuation was asked with the canonical form: the text so far and an instruction.
+    const continued = openai.requests.at(-1)?.body as { messages: Array<{ content: unknown }> };
+    assert.ok(JSON.stringify(continued.messages).includes("Hello wor"));
+  });
+});
+
+describe("privacy on the native path", () => {
+  const EMAIL = "alice.liddell@example.org";
+  it("redacts the raw body's text upstream and restores the answer, also a placeholder split across frames", async () => {
+    for (const [stream, route] of [
+      [false, "redact-up"],
+      [false, "redact-up-whole"],
+      [true, "redact-up"],
+    ] as const) {
+      clear();
+      let placeholder = "";
+      let upstreamStreams = false;
+      upstream.script((body) => {
+        placeholder = /\[[A-Z_]*EMAIL[A-Z_]*_1\]|\S*EMAIL\S*/.exec(JSON.stringify(body.messages))?.[0] ?? "";
+        const half = Math.floor(placeholder.length / 2);
+        upstreamStreams = body.stream === true;
+        return upstreamStreams
+          ? { kind: "sse", frames: streamFrames([`Mail ${placeholder.slice(0, half)}`, `${placeholder.slice(half)} now.`]) }
+          : { kind: "json", body: wholeMessage(`Mail ${placeholder} now.`) };
+      });
+      const params = {
+        ...PARAMS,
+        messages: [
+          { role: "user", content: [{ type: "text", text: `Write to ${EMAIL} please`, cache_control: { type: "ephemeral" } }] },
+        ],
+      } as unknown as Anthropic.MessageCreateParamsNonStreaming;
+      const message = stream
+        ? await client.messages.stream({ ...params, model: route }).finalMessage()
+        : await client.messages.create({ ...params, model: route });
+      const { sent, received } = lastBodies();
+      assert.ok(placeholder !== "" && placeholder !== EMAIL, `a placeholder upstream: ${received}`);
+      assert.ok(!toUpstream.received().toString("utf8").includes(EMAIL), "the email never reached the upstream");
+      assert.equal(received, expectedUpstreamBody(sent, upstreamStreams, [EMAIL, placeholder]));
+      // The egress audit has the digest of exactly the bytes that left, and what was redacted.
+      const sha256 = createHash("sha256").update(received).digest("hex");
+      const audit = (await (await fetch(`${tandem.url}/v1/audit?limit=20`)).json()) as {
+        data: Array<{ sha256: string; redactions: Record<string, number> }>;
+      };
+      const row = audit.data.find((r) => r.sha256 === sha256);
+      assert.ok(row, "an audit row for the body sent");
+      assert.ok((row.redactions.email ?? 0) >= 1, JSON.stringify(row.redactions));
+      assert.equal(upstreamStreams, route === "redact-up");
+      const text = message.content.map((b) => (b.type === "text" ? b.text : "")).join("");
+      assert.equal(text, `Mail ${EMAIL} now.`, `stream=${stream}`);
+      assert.equal(message.content[0]?.type === "thinking" && message.content[0].signature, SIGNATURE);
+    }
+  });
+});
