@@ -1,7 +1,9 @@
 /**
  * Every way out of a local stream gives its slot back. A model with one slot (`parallel: 1`) gets
  * requests that end in each way — cut off by max_tokens in JSON mode, failed by the JSON-schema check
- * after the finish, canceled by the client — several times over, and then a plain request must get
+ * after the finish, cut by the route's deadline, failed mid-stream by the loop check, canceled by the
+ * client — several times over (an engine that dies frees its slots with its requests: see
+ * test/router/local-acceptance.test.ts), and then a plain request must get
  * its answer at once rather than wait behind a slot nobody holds. Also: an answer cut off by the
  * token limit reaches the client as truncated (`finish_reason: "length"` and each dialect's
  * equivalent), not as a failed quality check.
@@ -12,7 +14,13 @@ import { after, before, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
-import { makeModelDir, writeChatModel, writeJsonAnswerModel, writeScriptedModel } from "../support/gguf/index.js";
+import {
+  makeModelDir,
+  writeChatModel,
+  writeJsonAnswerModel,
+  writeLoopingModel,
+  writeScriptedModel,
+} from "../support/gguf/index.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 let tandem: RunningTandem;
@@ -29,6 +37,8 @@ before(async () => {
   // {"n": 5}: valid JSON the grammar allows, which fails the schema's `minimum` (a grammar cannot say it).
   await writeJsonAnswerModel(join(made.dir, "low.gguf"), { value: { n: 5 } });
   await writeChatModel(join(made.dir, "chat.gguf"));
+  // Never stops on its own: "tick tock tick tock ...".
+  await writeLoopingModel(join(made.dir, "loop.gguf"));
   tandem = await startTandem({
     providers: {
       local: {
@@ -41,8 +51,15 @@ before(async () => {
           json: { path: join(made.dir, "json.gguf"), contextSize: 256 },
           low: { path: join(made.dir, "low.gguf"), contextSize: 256 },
           chat: { path: join(made.dir, "chat.gguf"), contextSize: 256 },
+          loop: { path: join(made.dir, "loop.gguf"), contextSize: 2048 },
         },
       },
+    },
+    routes: {
+      // A deadline that cuts the endless answer, and no loop check (which would end it first).
+      cut: { tiers: ["local/loop"], timeouts: { totalMs: 400 }, quality: { repetition: false } },
+      // The loop check ends the endless answer mid-stream.
+      checked: { tiers: ["local/loop"], retry: { attempts: 1 } },
     },
   });
   openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
@@ -132,6 +149,44 @@ describe("local slots are released on every way out", () => {
       );
     }
     await answersAtOnce("local/low", '{"n": 5}');
+  });
+
+  it("answers cut by the route's deadline free their slot (x3), streamed and not", async () => {
+    for (let i = 0; i < 3; i++) {
+      const stream = i % 2 === 0;
+      await assert.rejects(async () => {
+        const res = await openai.chat.completions.create({
+          model: "cut",
+          messages: [{ role: "user", content: "Go" }],
+          stream,
+          temperature: 0,
+        });
+        if (stream) for await (const _chunk of res as AsyncIterable<unknown>);
+      });
+    }
+    const res = await openai.chat.completions.create({
+      model: "local/loop",
+      messages: [{ role: "user", content: "Go" }],
+      max_tokens: 4,
+      temperature: 0,
+    });
+    assert.equal(res.choices[0]?.finish_reason, "length");
+  });
+
+  it("answers failed mid-stream by the loop check free their slot (x3)", async () => {
+    for (let i = 0; i < 3; i++) {
+      await assert.rejects(
+        openai.chat.completions.create({ model: "checked", messages: [{ role: "user", content: "Go" }], temperature: 0 }),
+        (err: unknown) => err instanceof OpenAI.APIError && /repetition/.test(err.message),
+      );
+    }
+    const res = await openai.chat.completions.create({
+      model: "local/loop",
+      messages: [{ role: "user", content: "Go" }],
+      max_tokens: 4,
+      temperature: 0,
+    });
+    assert.equal(res.choices[0]?.finish_reason, "length");
   });
 
   it("streams the client abandons after a few events free their slot (x3)", async () => {
