@@ -474,10 +474,14 @@ export class Router implements Gateway {
       context.headers,
     );
     const tried = new Set<string>();
-    const counter = await loadTokenCounter();
-    // A large conversation is tokenized in slices first, so counting it does not stall other clients.
-    const count = requestTextLength(request) >= LARGE_REQUEST_TEXT ? await countLargeTextsInSlices(request, counter) : counter;
-    if (fitsNoWindow(plan.tiers.flat(), request, count)) {
+    // Tokens are counted only where a target's window is known (the tokenizer is not even loaded
+    // otherwise); a large conversation is tokenized in slices first, so counting it does not stall
+    // other clients.
+    const windowed = plan.tiers.some((tier) => tier.some((t) => t.contextWindow !== undefined));
+    const counter = windowed ? await loadTokenCounter() : undefined;
+    const count =
+      counter && requestTextLength(request) >= LARGE_REQUEST_TEXT ? await countLargeTextsInSlices(request, counter) : counter;
+    if (count && fitsNoWindow(plan.tiers.flat(), request, count)) {
       throw new GatewayError(
         "context_length_exceeded",
         `The conversation does not fit the context window of ${plan.tiers

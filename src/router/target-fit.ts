@@ -9,12 +9,13 @@ import type { Target } from "./catalog.js";
  * images for a model that reads text only, a conversation that does not fit the target's window even
  * with its older turns left out. Asked of the target's capabilities, never of its kind.
  */
-export function unsuitability(target: Target, request: ChatRequest, count: TokenCounter): string | undefined {
+export function unsuitability(target: Target, request: ChatRequest, count: TokenCounter | undefined): string | undefined {
   if (target.provider.capabilities?.vision === false && hasImage(request)) {
     return "reads text only; the conversation has an image";
   }
   const window = target.contextWindow;
-  if (window !== undefined) {
+  // `count` is there whenever some target's window is known.
+  if (window !== undefined && count !== undefined) {
     // fitConversation leaves out what it can; when even the rest is over the window, nothing fits.
     const fit = fitConversation(request, window, count);
     if (fit.tokens > window) return `the conversation needs about ${fit.tokens} tokens; its window is ${window}`;
