@@ -1,6 +1,7 @@
-import type { FastifyBodyParser, FastifyInstance, FastifyRequest } from "fastify";
+import { errorCodes, type FastifyBodyParser, type FastifyInstance, type FastifyRequest } from "fastify";
 import { GatewayError } from "../core/index.js";
 import { formatPath } from "../dialects/shared/validate.js";
+import { InvalidJsonBody, JsonBodyTooDeep, parseJsonInTurns } from "./json-body-incremental.js";
 import { jsonBodyParser } from "./json-body-parser.js";
 
 /**
@@ -36,9 +37,31 @@ export function registerJsonBody(app: FastifyInstance, bodyLimit: number): void 
     }
     parseJson(request, body, done);
   };
+  // A large body is parsed in turns, a slice at a time, each slice by the same parser.
+  const parseBytes = (request: FastifyRequest, bytes: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    const parseSlice = (text: string): unknown => {
+      let failed: Error | null = null;
+      let value: unknown;
+      parseJson(request, text, (err, body) => {
+        failed = err;
+        value = body;
+      });
+      if (failed) throw failed;
+      return value;
+    };
+    parseJsonInTurns(bytes, { parse: parseSlice, maxDepth: MAX_JSON_DEPTH, deepPath }).then(
+      // What the request does next starts in a turn of its own, not on top of the parse's last.
+      (body) => setImmediate(() => done(null, body)),
+      (err: unknown) => {
+        if (err instanceof JsonBodyTooDeep) done(tooDeepAt(err.path), undefined);
+        else if (err instanceof InvalidJsonBody) done(new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY(), undefined);
+        else done(err as Error, undefined);
+      },
+    );
+  };
   // Any parameters (`; charset=utf-8`) are accepted; the body is read as UTF-8, as JSON must be, by a
   // reader that keeps a large body from holding other clients up and enforces bodyLimit (413).
-  const read = jsonBodyParser(parse, bodyLimit);
+  const read = jsonBodyParser(parse, parseBytes, bodyLimit);
   app.addContentTypeParser("application/json", read);
   app.addContentTypeParser(STRUCTURED_JSON, read);
   // Everything else, including a body sent without a content type: refused unread. A route that must
@@ -97,7 +120,10 @@ const PATH_SHOWN = 6;
 
 /** The 400 for a body nested too deeply, naming the field where the nesting goes past the limit. */
 function tooDeep(text: string): GatewayError {
-  const path = deepPath(text, MAX_JSON_DEPTH);
+  return tooDeepAt(deepPath(text, MAX_JSON_DEPTH));
+}
+
+function tooDeepAt(path: Segment[]): GatewayError {
   const shown = formatPath(path.slice(0, PATH_SHOWN));
   const more = path.length > PATH_SHOWN ? "…" : "";
   if (!shown) {
@@ -126,7 +152,7 @@ interface Frame {
  * The path of keys and indices down to the first container past `limit`. Only runs on a body already
  * known to be too deep, so it may be slower than the check; it reads at most up to that point.
  */
-function deepPath(text: string, limit: number): Segment[] {
+export function deepPath(text: string, limit: number): Segment[] {
   const stack: Frame[] = [];
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

@@ -2,6 +2,7 @@ import { Agent, type Dispatcher } from "undici";
 import { type BeforeUpstreamBody, CONNECT_FAILURE_CODES, GatewayError } from "../../core/index.js";
 import { answerLimitError, DEFAULT_ANSWER_LIMITS, readBodyUpTo } from "./answer-limits.js";
 import { type UpstreamErrorMapper, upstreamErrorFromResponse } from "./upstream-error.js";
+import { upstreamBodyBytes } from "./upstream-json.js";
 
 export interface UpstreamRequestInit {
   headers?: Record<string, string>;
@@ -87,8 +88,7 @@ export class UpstreamClient {
    */
   async send(method: "GET" | "POST", path: string, init: UpstreamRequestInit): Promise<Dispatcher.ResponseData> {
     let res: Dispatcher.ResponseData;
-    let body: string | Buffer | undefined = init.body === undefined ? undefined : serializeBody(init.body, this.#target);
-    if (body !== undefined && body.length >= LARGE_BODY) body = await encodeInTurns(body);
+    const body = init.body === undefined ? undefined : await upstreamBodyBytes(init.body, this.#target);
     // The audit row is committed before the first byte leaves; when it cannot be, its error is the
     // attempt's, as it is (not the upstream's), and nothing is sent.
     const receipt = body === undefined || init.beforeBody === undefined ? undefined : await init.beforeBody(body);
@@ -146,34 +146,6 @@ export class UpstreamClient {
   }
 }
 
-/** Request bodies at least this large are encoded to bytes in turns of the event loop of their own. */
-const LARGE_BODY = 1024 * 1024;
-/** Characters encoded per turn. */
-const ENCODE_PIECE = 2 * 1024 * 1024;
-
-/**
- * A large body's UTF-8 bytes, encoded a piece per turn of the event loop: encoding 32 MB at once
- * takes a good part of a second on a busy machine, which other clients should not wait through on
- * top of its serialisation. The bytes then go out as they are, and the egress audit hashes them
- * directly (hashing the text would encode it all over again).
- */
-async function encodeInTurns(body: string): Promise<Buffer> {
-  // One buffer of the exact size, written a piece at a time: no pieces to join afterwards.
-  const bytes = Buffer.allocUnsafe(Buffer.byteLength(body, "utf8"));
-  let at = 0;
-  for (let from = 0; from < body.length; ) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    let to = Math.min(body.length, from + ENCODE_PIECE);
-    // Never between the two halves of a surrogate pair, which would encode as two broken characters.
-    const last = body.charCodeAt(to - 1);
-    if (to < body.length && last >= 0xd800 && last <= 0xdbff) to--;
-    at += bytes.write(body.slice(from, to), at, "utf8");
-    from = to;
-  }
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  return bytes;
-}
-
 function withTarget(err: GatewayError, target: string): GatewayError {
   if (err.target !== undefined || err.code === "canceled") return err;
   return new GatewayError(err.code, `${target}: ${err.message}`, {
@@ -182,29 +154,6 @@ function withTarget(err: GatewayError, target: string): GatewayError {
     target,
     cause: err.cause,
   });
-}
-
-/**
- * The JSON text of an upstream body. A client's request can be nested so deep (tool parameters,
- * response_format) that JSON.stringify overflows the stack, or so large that no string holds it:
- * that is the request's fault, so it fails as a 400/413 that no target and no breaker is blamed for
- * (and nothing was sent).
- */
-function serializeBody(body: unknown, target: string): string {
-  try {
-    return JSON.stringify(body);
-  } catch (err) {
-    if (err instanceof RangeError && /call stack/i.test(err.message)) {
-      throw new GatewayError("invalid_request", `${target}: the request is nested too deeply to send upstream`, {
-        target,
-        cause: err,
-      });
-    }
-    if (err instanceof RangeError) {
-      throw new GatewayError("payload_too_large", `${target}: the request is too large to send upstream`, { target, cause: err });
-    }
-    throw err;
-  }
 }
 
 /** The credentials in a request's headers (Authorization, x-api-key and the like), to mask in its error. */
