@@ -167,7 +167,7 @@ describe("large request bodies, end to end", () => {
       headers: { "content-type": "application/json" },
       body: pieces,
       duplex: "half",
-    } as RequestInit);
+    } as unknown as RequestInit);
     assert.equal(res.status, 200, await res.clone().text());
     await res.arrayBuffer();
     assert.ok((lastPost(openaiUp.requests).messages as { content: unknown }[]).at(-1)?.content === LONG_TEXT);
