@@ -1,8 +1,8 @@
-import { errorCodes, type FastifyBodyParser, type FastifyInstance, type FastifyRequest } from "fastify";
+import type { FastifyBodyParser, FastifyInstance, FastifyRequest } from "fastify";
 import { GatewayError } from "../core/index.js";
 import { formatPath } from "../dialects/shared/validate.js";
-import { InvalidJsonBody, JsonBodyTooDeep, parseJsonInTurns } from "./json-body-incremental.js";
 import { jsonBodyParser } from "./json-body-parser.js";
+import { JsonBodyTooDeep, parseJsonInTurns } from "./json-body-slices.js";
 
 /**
  * How deeply a request body's arrays and objects may nest (the top-level object is level 1). Real
@@ -53,9 +53,7 @@ export function registerJsonBody(app: FastifyInstance, bodyLimit: number): void 
       // What the request does next starts in a turn of its own, not on top of the parse's last.
       (body) => setImmediate(() => done(null, body)),
       (err: unknown) => {
-        if (err instanceof JsonBodyTooDeep) done(tooDeepAt(err.path), undefined);
-        else if (err instanceof InvalidJsonBody) done(new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY(), undefined);
-        else done(err as Error, undefined);
+        done(err instanceof JsonBodyTooDeep ? tooDeepAt(err.path) : (err as Error), undefined);
       },
     );
   };

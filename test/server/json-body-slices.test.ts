@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import Fastify from "fastify";
 import { deepPath, MAX_JSON_DEPTH } from "../../src/server/json-body.js";
-import { InvalidJsonBody, JsonBodyTooDeep, parseJsonInTurns } from "../../src/server/json-body-incremental.js";
+import { InvalidJsonBody, JsonBodyTooDeep, parseJsonInTurns } from "../../src/server/json-body-slices.js";
 import { seeded } from "../support/seeded-random.js";
 
 const fastifyParse = Fastify().getDefaultJsonParser("error", "error");

@@ -18,14 +18,15 @@
  * judged on each value, not only on the last.
  */
 
+import { errorCodes } from "fastify";
+
 export type Segment = string | number;
 
-/** The body is not JSON, or holds a key the parser refuses. */
-export class InvalidJsonBody extends Error {
-  constructor() {
-    super("invalid JSON body");
-  }
-}
+/**
+ * The body is not JSON, or holds a key the parser refuses: Fastify's own error for it (400, "Body is
+ * not valid JSON but content-type is set to 'application/json'"), as the small path answers.
+ */
+export class InvalidJsonBody extends errorCodes.FST_ERR_CTP_INVALID_JSON_BODY {}
 
 /** The body nests deeper than the limit; `path` leads down to the first container past it. */
 export class JsonBodyTooDeep extends Error {
