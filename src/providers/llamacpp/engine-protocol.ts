@@ -110,6 +110,12 @@ export interface LoadedModelInfo {
   gpuLayers: number;
   totalLayers: number;
   threads: number;
+  /**
+   * Memory it holds in RAM and in VRAM (weights, KV cache, compute buffers; the embedding context
+   * once used), by node-llama-cpp's estimates for what was actually loaded.
+   */
+  ramBytes: number;
+  vramBytes: number;
 }
 
 export interface PingResult {
