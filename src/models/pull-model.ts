@@ -1,7 +1,7 @@
+import type { PullResult } from "../core/pull-events.js";
 import { resolveHubConnection } from "./hub-connection.js";
 import { parseModelReference } from "./model-reference.js";
 import { chooseFile, installHubFile, type PullOptions } from "./pull.js";
-import type { PullResult } from "./pull-events.js";
 
 export interface PullModelOptions extends Omit<PullOptions, "quant"> {
   /** The file to fetch, when the reference is a bare repo (the CLI's second argument). */

@@ -1,6 +1,6 @@
+import type { ResponseMeta } from "../../core/index.js";
 import { GatewayError, mergeUsage, type StreamEvent, type Usage } from "../../core/index.js";
-import type { ResponseMeta } from "../../router/gateway.js";
-import type { StreamRenderer } from "../../server/respond.js";
+import type { StreamRenderer } from "../shared/index.js";
 import { switchComment } from "../shared/index.js";
 import { toAnthropicStopReason } from "./map-anthropic-stop-reason.js";
 import { messageId, toolUseId } from "./message-id.js";

@@ -1,6 +1,5 @@
-import type { FinishReason, Usage } from "../../core/index.js";
-import type { ResponseMeta } from "../../router/gateway.js";
-import type { RequestRecord } from "../../server/request-record.js";
+import type { FinishReason, ResponseMeta, Usage } from "../../core/index.js";
+import type { RequestRecord } from "../shared/index.js";
 import type { OllamaMetrics } from "./ollama-api.js";
 
 /**

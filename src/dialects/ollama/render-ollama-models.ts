@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
+import type { LoadedModel, ModelEntry } from "../../core/index.js";
 import { type ModelSettings, renderModelfile, renderParameters } from "../../models/index.js";
-import type { LoadedModelStatus } from "../../providers/llamacpp/index.js";
-import type { ModelEntry } from "../../router/gateway.js";
 
 /**
  * Go's zero time, which Ollama itself writes for a time it does not know. Used as `modified_at`
@@ -104,7 +103,7 @@ const NEVER = "2318-01-01T00:00:00Z";
  * One entry of GET /api/ps: a model the local engine holds in memory, with the same name and
  * digest as in /api/tags. `size_vram` is 0: the engine reports no GPU share per model yet.
  */
-export function renderOllamaPsEntry(model: LoadedModelStatus) {
+export function renderOllamaPsEntry(model: LoadedModel) {
   return {
     name: model.target,
     model: model.target,

@@ -1,6 +1,5 @@
-import type { ChatResult } from "../../core/index.js";
-import type { ResponseMeta } from "../../router/gateway.js";
-import type { RequestRecord } from "../../server/request-record.js";
+import type { ChatResult, ResponseMeta } from "../../core/index.js";
+import type { RequestRecord } from "../shared/index.js";
 import type { OllamaAssistantMessageOut } from "./ollama-api.js";
 import { argumentsObject, ollamaFinalFields } from "./ollama-final-fields.js";
 
