@@ -12,7 +12,6 @@ export * from "./model-library.js";
 export * from "./model-reference.js";
 export * from "./model-settings.js";
 export * from "./model-store.js";
-export * from "./ollama-pull-status.js";
 export { type PullOptions, pull } from "./pull.js";
 export * from "./pull-model.js";
 export * from "./read-gguf-header.js";

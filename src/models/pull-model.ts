@@ -12,7 +12,7 @@ export interface PullModelOptions extends Omit<PullOptions, "quant"> {
  * Pulls a model by any name `parseModelReference` accepts: an alias (installed under the alias's
  * name, so `local/qwen2.5-0.5b` works), `hf.co/{repo}:{quant}` / `{repo}:{quant}` as Ollama
  * writes them, `{repo} {file}`, or a bare repo. Reports each step through `onEvent`; turn those
- * into Ollama's `/api/pull` stream with ollamaPullStatus.
+ * into Ollama's `/api/pull` stream with ollamaPullStatus in dialects/ollama.
  */
 export async function pullModel(nameOrAlias: string, options: PullModelOptions): Promise<PullResult> {
   const hub = resolveHubConnection(options);

@@ -2,7 +2,7 @@ import type { ResponseMeta } from "../../core/index.js";
 import { GatewayError, mergeUsage, type StreamEvent, type Usage } from "../../core/index.js";
 import type { StreamRenderer } from "../shared/index.js";
 import { switchComment } from "../shared/index.js";
-import { toAnthropicStopReason } from "./map-anthropic-stop-reason.js";
+import { toAnthropicStopReason } from "./map-to-anthropic-stop-reason.js";
 import { messageId, toolUseId } from "./message-id.js";
 import { renderAnthropicError } from "./render-error.js";
 import { renderUsage } from "./render-usage.js";

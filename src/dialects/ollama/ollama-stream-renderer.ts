@@ -1,7 +1,7 @@
 import type { FinishReason, GatewayError, ResponseMeta, StreamEvent, Usage } from "../../core/index.js";
 import type { RequestRecord, StreamRenderer } from "../shared/index.js";
-import type { OllamaToolCallOut } from "./ollama-api.js";
 import { argumentsObject, ollamaFinalFields } from "./ollama-final-fields.js";
+import type { OllamaToolCallOut } from "./ollama-server-api.js";
 
 /** Which endpoint's chunks to write: /api/chat (`message`) or /api/generate (`response`). */
 export type OllamaStreamKind = "chat" | "generate";

@@ -1,7 +1,7 @@
 import type { Gateway } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, parseBody, requestRecord, sendChat } from "../shared/index.js";
-import { ollamaChatRequestSchema, ollamaGenerateRequestSchema } from "./ollama-api.js";
+import { ollamaChatRequestSchema, ollamaGenerateRequestSchema } from "./ollama-server-api.js";
 import { OllamaStreamRenderer } from "./ollama-stream-renderer.js";
 import { parseOllamaChatRequest } from "./parse-ollama-chat-request.js";
 import { parseOllamaGenerateRequest } from "./parse-ollama-generate-request.js";

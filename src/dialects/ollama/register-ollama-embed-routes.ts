@@ -1,7 +1,7 @@
 import type { Gateway } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, metaHeaders, parseBody, requestRecord } from "../shared/index.js";
-import { ollamaEmbeddingsRequestSchema, ollamaEmbedRequestSchema } from "./ollama-api.js";
+import { ollamaEmbeddingsRequestSchema, ollamaEmbedRequestSchema } from "./ollama-server-api.js";
 import { keepAliveField, parseOllamaKeepAlive } from "./parse-ollama-keep-alive.js";
 
 /** POST /api/embed and the legacy POST /api/embeddings. */

@@ -3,7 +3,7 @@ import type { Gateway } from "../../core/index.js";
 import { GatewayError } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, parseBody } from "../shared/index.js";
-import { ollamaCopyRequestSchema, ollamaCreateRequestSchema, ollamaDeleteRequestSchema } from "./ollama-api.js";
+import { ollamaCopyRequestSchema, ollamaCreateRequestSchema, ollamaDeleteRequestSchema } from "./ollama-server-api.js";
 
 /**
  * Content types a blob upload may carry: raw bytes, or the JSON label Ollama's own Go client puts

@@ -3,7 +3,7 @@ import { GatewayError } from "../../core/index.js";
 import type { ModelSettings } from "../../models/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { parseBody } from "../shared/index.js";
-import { ollamaShowRequestSchema } from "./ollama-api.js";
+import { ollamaShowRequestSchema } from "./ollama-server-api.js";
 import { OLLAMA_COMPATIBLE_VERSION } from "./ollama-version.js";
 import { renderOllamaPsEntry, renderOllamaShow, renderOllamaTagsEntry } from "./render-ollama-models.js";
 

@@ -1,9 +1,9 @@
 import type { Gateway } from "../../core/index.js";
 import { GatewayError } from "../../core/index.js";
-import { ollamaPullStatus } from "../../models/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, parseBody } from "../shared/index.js";
-import { ollamaPullRequestSchema } from "./ollama-api.js";
+import { ollamaPullRequestSchema } from "./ollama-server-api.js";
+import { ollamaPullStatus } from "./render-ollama-pull-status.js";
 
 /**
  * POST /api/pull: downloads a GGUF model from Hugging Face for the local engine (an alias such as
