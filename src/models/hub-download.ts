@@ -3,12 +3,12 @@ import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { GatewayError } from "../core/index.js";
+import type { DownloadProgress, PullEvent } from "../core/pull-events.js";
 import type { HubConnection } from "./hub-connection.js";
 import { hubError } from "./hub-error.js";
 import { PARTIAL_SUFFIX } from "./model-store.js";
 import { header, openHubFile, parseContentRange } from "./open-hub-file.js";
 import { discardPartial, type HashState, hashPrefix, type PartialNote, readNote, sizeOf, writeNote } from "./partial-download.js";
-import type { DownloadProgress, PullEvent } from "./pull-events.js";
 import { readGgufHeader } from "./read-gguf-header.js";
 import { TransferRate } from "./transfer-rate.js";
 

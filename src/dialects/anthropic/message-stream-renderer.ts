@@ -1,11 +1,11 @@
+import type { ResponseMeta } from "../../core/index.js";
 import { GatewayError, mergeUsage, type StreamEvent, type Usage } from "../../core/index.js";
-import type { ResponseMeta } from "../../router/gateway.js";
-import type { StreamRenderer } from "../../server/respond.js";
+import type { StreamRenderer } from "../shared/index.js";
 import { switchComment } from "../shared/index.js";
-import { toAnthropicStopReason } from "./map-anthropic-stop-reason.js";
+import { toAnthropicStopReason } from "./map-to-anthropic-stop-reason.js";
 import { messageId, toolUseId } from "./message-id.js";
-import { renderAnthropicError } from "./render-error.js";
-import { renderUsage } from "./render-usage.js";
+import { renderAnthropicError } from "./render-anthropic-error.js";
+import { renderUsage } from "./render-anthropic-usage.js";
 import { toolInputJson } from "./tool-input.js";
 
 type OpenBlock = { kind: "text"; index: number } | { kind: "tool"; index: number; toolIndex: number };

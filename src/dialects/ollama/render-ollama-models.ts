@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
+import type { LoadedModel, ModelEntry } from "../../core/index.js";
 import { type ModelSettings, renderModelfile, renderParameters } from "../../models/index.js";
-import type { LoadedModelStatus } from "../../providers/llamacpp/index.js";
-import type { ModelEntry } from "../../router/gateway.js";
 
 /**
  * Go's zero time, which Ollama itself writes for a time it does not know. Used as `modified_at`
@@ -105,7 +104,7 @@ const NEVER = "2318-01-01T00:00:00Z";
  * digest as in /api/tags. `size` is all the memory it holds (weights, KV cache, buffers) and
  * `size_vram` the part of it in VRAM, as Ollama reports them.
  */
-export function renderOllamaPsEntry(model: LoadedModelStatus) {
+export function renderOllamaPsEntry(model: LoadedModel) {
   return {
     name: model.target,
     model: model.target,

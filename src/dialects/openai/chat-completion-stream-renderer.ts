@@ -1,5 +1,5 @@
 import { type GatewayError, makeId, mergeUsage, type StreamEvent, type Usage, unixSeconds } from "../../core/index.js";
-import type { StreamRenderer } from "../../server/respond.js";
+import type { StreamRenderer } from "../shared/index.js";
 import { switchComment } from "../shared/index.js";
 import { mapOpenAIChatFinishReason, type OpenAIChatFinishReason } from "./map-openai-finish-reason.js";
 import { openAIStreamErrorFrame } from "./render-openai-error.js";

@@ -1,6 +1,6 @@
+import type { ResponseMeta } from "../../../core/index.js";
 import { makeId, unixSeconds } from "../../../core/index.js";
 import type { ItemSensitivity, StateItem, StateStore, StoredItem } from "../../../core/state.js";
-import type { ResponseMeta } from "../../../router/gateway.js";
 import type { ParsedResponsesRequest } from "./parse-responses-request.js";
 import { type ResponseState, renderResponse } from "./render-response.js";
 

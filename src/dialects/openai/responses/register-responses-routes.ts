@@ -1,12 +1,10 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { FastifyInstance } from "fastify";
+import type { Gateway } from "../../../core/index.js";
 import { GatewayError } from "../../../core/index.js";
 import type { ItemSensitivity } from "../../../core/state.js";
 import { maxSensitivity, parseSensitivityHeader, SENSITIVITY_HEADER } from "../../../privacy/index.js";
-import type { Gateway } from "../../../router/gateway.js";
-import type { DialectServices } from "../../../server/dialect.js";
-import { requestRecord } from "../../../server/request-record.js";
-import { sendChat } from "../../../server/respond.js";
+import type { DialectServices, RouteTable } from "../../shared/index.js";
+import { requestRecord, sendChat } from "../../shared/index.js";
 import { composeConversation } from "./compose-conversation.js";
 import { parseResponsesRequest } from "./parse-responses-request.js";
 import { PendingResponse } from "./pending-response.js";
@@ -20,7 +18,7 @@ import { ResponseStreamRenderer } from "./response-stream-renderer.js";
  * stream, and stored. Retrieval, deletion, input items and the Conversations API are mounted beside
  * it by their own module.
  */
-export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway, services: DialectServices): void {
+export function registerResponsesRoutes(app: RouteTable, gateway: Gateway, services: DialectServices): void {
   app.post("/v1/responses", async (request, reply) => {
     requestRecord(request).dialect = "openai";
     const parsed = parseResponsesRequest(request.body);

@@ -1,7 +1,7 @@
+import type { ResponseMeta } from "../../../core/index.js";
 import { GatewayError, mergeUsage, type StreamEvent, type Usage } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
-import type { ResponseMeta } from "../../../router/gateway.js";
-import type { StreamRenderer } from "../../../server/respond.js";
+import type { StreamRenderer } from "../../shared/index.js";
 import { switchComment } from "../../shared/index.js";
 import { openAIErrorObject } from "../render-openai-error.js";
 import { itemId } from "./normalize-input-items.js";

@@ -42,7 +42,7 @@ export interface PullResult {
 
 /**
  * The steps of a pull, in order: enough to draw a progress bar or to produce Ollama's
- * `/api/pull` stream (see ollamaPullStatus).
+ * `/api/pull` stream (see ollamaPullStatus in dialects/ollama).
  */
 export type PullEvent =
   /** Working out which repo and file to fetch (may ask the hub for the repo's file list). */

@@ -1,5 +1,5 @@
 import type { ErrorCode, GatewayError } from "../../core/index.js";
-import type { ErrorRendering } from "../../server/dialect.js";
+import type { ErrorRendering } from "../shared/index.js";
 
 /** Anthropic's error types (docs "Errors" page and the SDK's ErrorType). */
 export type AnthropicErrorType =

@@ -1,4 +1,4 @@
-import type { ModelEntry } from "../../router/gateway.js";
+import type { ModelEntry } from "../../core/index.js";
 
 /** One entry of Anthropic's GET /v1/models. */
 export interface AnthropicModel {

@@ -1,4 +1,4 @@
-import type { ResponseMeta } from "../router/gateway.js";
+import type { ResponseMeta } from "../../core/index.js";
 
 /** The `x-tandem-*` response headers of DESIGN.md. */
 export function metaHeaders(meta: ResponseMeta): Record<string, string> {

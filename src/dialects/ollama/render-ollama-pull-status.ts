@@ -1,4 +1,4 @@
-import type { PullEvent } from "./pull-events.js";
+import type { PullEvent } from "../../core/index.js";
 
 /** One line of Ollama's `POST /api/pull` stream (api.ProgressResponse in Ollama's api/types.go). */
 export interface OllamaPullStatus {

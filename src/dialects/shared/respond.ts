@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { type ChatRequest, type ChatResult, collectChat, GatewayError, type StreamEvent } from "../core/index.js";
-import type { ChatStream, Gateway, ResponseMeta } from "../router/gateway.js";
+import type { ChatStream, Gateway, ResponseMeta } from "../../core/index.js";
+import { type ChatRequest, type ChatResult, collectChat, GatewayError, type StreamEvent } from "../../core/index.js";
 import { clientSignal } from "./client-signal.js";
 import { metaHeaders } from "./meta-headers.js";
 import { requestRecord } from "./request-record.js";

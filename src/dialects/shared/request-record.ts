@@ -1,6 +1,5 @@
 import type { FastifyRequest } from "fastify";
-import type { GatewayError, Usage } from "../core/index.js";
-import type { ResponseMeta } from "../router/gateway.js";
+import type { GatewayError, ResponseMeta, Usage } from "../../core/index.js";
 
 /** What one request did, filled in as it goes; logged and counted when the response ends. */
 export interface RequestRecord {
