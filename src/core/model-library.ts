@@ -45,6 +45,9 @@ export interface LoadedModel {
   target: string;
   /** Bytes of weights in memory. */
   modelBytes: number;
+  /** All it holds (weights, KV cache, buffers) in RAM and in VRAM, as estimated for what was loaded. */
+  ramBytes: number;
+  vramBytes: number;
   contextSize: number;
   /** `general.architecture`, e.g. llama, qwen2. */
   architecture: string;
