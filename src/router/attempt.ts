@@ -130,7 +130,7 @@ export class Attempts {
       const error = deadline.error(err);
       deadline.dispose();
       await iterator.return?.();
-      this.failed(target.name, error);
+      this.#failed(target.name, error);
       throw error;
     }
     deadline.tick();
@@ -181,7 +181,7 @@ export class Attempts {
       return result;
     } catch (err) {
       const error = deadline.error(err);
-      this.failed(target.name, error);
+      this.#failed(target.name, error);
       throw error;
     } finally {
       deadline.dispose();
@@ -193,7 +193,7 @@ export class Attempts {
    * reach its stats (error rate and last error in /v1/status): a client's bad request or tandem's own
    * internal failure must not make a working target look sick.
    */
-  failed(target: string, error: GatewayError): void {
+  #failed(target: string, error: GatewayError): void {
     // An audit that could not be written says nothing about the target: nothing was sent to it.
     if (error.code === "canceled" || error.code === "internal" || isEgressAuditError(error)) return;
     this.#metrics.upstreamErrors.inc({ target, code: error.code });
@@ -236,7 +236,7 @@ export class Attempts {
     const fail = async (err: unknown): Promise<never> => {
       const error = deadline.error(err);
       if (countsAgainstTarget(error)) breaker.failure();
-      this.failed(target, error);
+      this.#failed(target, error);
       await close();
       throw error;
     };
