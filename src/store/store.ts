@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type Sqlite from "better-sqlite3-multiple-ciphers";
+import { backoffDelayMs } from "../core/backoff.js";
 import { DATABASE_FILE, type DatabaseKey } from "./database-key.js";
 import { openEncryptedDatabase } from "./open-database.js";
 import type {
@@ -162,6 +163,8 @@ export class Store {
   #timer: NodeJS.Timeout | undefined;
   #pruneTimer: NodeJS.Timeout | undefined;
   #retryMs = 0;
+  /** Failed commits in a row: the write retries back off exponentially. */
+  #failures = 0;
   readonly #pruneEveryMs: number;
   #failingSince: number | undefined;
   #closed = false;
@@ -638,6 +641,7 @@ export class Store {
     }
     this.#failingSince = undefined;
     this.#retryMs = 0;
+    this.#failures = 0;
     this.#lastError = undefined;
   }
 
@@ -645,7 +649,7 @@ export class Store {
   #failed(error: StoreError): void {
     this.#health.writeErrors += 1;
     this.#lastError = error;
-    this.#retryMs = this.#retryMs === 0 ? RETRY_MIN_MS : Math.min(RETRY_MAX_MS, this.#retryMs * 2);
+    this.#retryMs = backoffDelayMs(this.#failures++, { baseMs: RETRY_MIN_MS, maxMs: RETRY_MAX_MS });
     if (this.#failingSince === undefined) {
       this.#failingSince = Date.now();
       this.#report({ type: "write_failed", error, pending: this.#pending.length, retryInMs: this.#retryMs });

@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { GatewayError, type StreamEvent } from "../../core/index.js";
+import { backoffDelayMs, GatewayError, type StreamEvent } from "../../core/index.js";
 import { abortable, canceledError } from "./cancellation.js";
 import type {
   ChildMessage,
@@ -339,7 +339,8 @@ export class EngineProcess {
   #noteCrash(): void {
     const stable = this.#startedAt > 0 && Date.now() - this.#startedAt > STABLE_MS;
     this.#crashes = stable ? 1 : this.#crashes + 1;
-    const delay = this.#crashes <= 1 ? 0 : Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (this.#crashes - 2));
+    // The first crash restarts at once; the second waits the base delay, and each one after twice as long.
+    const delay = this.#crashes <= 1 ? 0 : backoffDelayMs(this.#crashes - 2, { baseMs: RESTART_BASE_MS, maxMs: RESTART_MAX_MS });
     this.#notBefore = Date.now() + delay;
   }
 
