@@ -6,7 +6,7 @@ import { metaHeaders } from "../../server/meta-headers.js";
 import { requestRecord } from "../../server/request-record.js";
 import { sendChat } from "../../server/respond.js";
 import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
-import { nativeOpenAIChatRequest } from "./native-openai-chat.js";
+import { nativeOpenAIChatCompletion, nativeOpenAIChatRequest, OpenAIChatNativeStream } from "./native-openai-chat.js";
 import { parseChatCompletionRequest } from "./parse-chat-completion-request.js";
 import { parseCompletionRequest } from "./parse-completion-request.js";
 import { parseEmbeddingRequest } from "./parse-embedding-request.js";
@@ -32,6 +32,10 @@ export const openaiDialect: Dialect = {
       await sendChat(request, reply, gateway, chat, {
         stream: (meta) => new ChatCompletionStreamRenderer(meta.target, includeUsage),
         json: renderChatCompletion,
+        native: {
+          stream: (meta) => new OpenAIChatNativeStream(meta, includeUsage),
+          json: nativeOpenAIChatCompletion,
+        },
       });
     });
 
