@@ -44,9 +44,14 @@ export class FrameRestorer {
       return [frame];
     }
     if (typeof data !== "object" || data === null) return [frame];
-    if (Array.isArray(data.choices)) return (this.#openai ??= new OpenAIChunkRestorer(this.#source)).push(frame, data);
-    if (typeof data.done === "boolean")
-      return (this.#ollama ??= new OllamaLineRestorer(this.#source)).push(frame, data as Record<string, unknown>);
+    if (Array.isArray(data.choices)) {
+      this.#openai ??= new OpenAIChunkRestorer(this.#source);
+      return this.#openai.push(frame, data);
+    }
+    if (typeof data.done === "boolean") {
+      this.#ollama ??= new OllamaLineRestorer(this.#source);
+      return this.#ollama.push(frame, data as Record<string, unknown>);
+    }
     const index = typeof data.index === "number" ? data.index : undefined;
     if (data.type === "content_block_delta" && index !== undefined && data.delta) {
       const deltaType = String(data.delta.type);

@@ -81,7 +81,12 @@ export class OpenAIChunkRestorer {
     const key = tool === undefined ? `${choice}:${field}` : `${choice}:tool:${tool}`;
     let open = this.#open.get(key);
     if (open === undefined) {
-      open = { choice, field, ...(tool !== undefined && { tool }), restorer: this.#source.createRestorer(tool === undefined ? "text" : "json") };
+      open = {
+        choice,
+        field,
+        ...(tool !== undefined && { tool }),
+        restorer: this.#source.createRestorer(tool === undefined ? "text" : "json"),
+      };
       this.#open.set(key, open);
     }
     return open.restorer;

@@ -19,7 +19,12 @@ const USAGE = {
   completion_tokens: 40,
   total_tokens: 2140,
   prompt_tokens_details: { cached_tokens: 2048, audio_tokens: 0 },
-  completion_tokens_details: { reasoning_tokens: 32, audio_tokens: 0, accepted_prediction_tokens: 3, rejected_prediction_tokens: 1 },
+  completion_tokens_details: {
+    reasoning_tokens: 32,
+    audio_tokens: 0,
+    accepted_prediction_tokens: 3,
+    rejected_prediction_tokens: 1,
+  },
 };
 
 /** The answer, split as the upstream streams it: JSON, as the request's json_schema response_format asks. */
@@ -39,7 +44,9 @@ function streamWrites(texts: string[], options: { end?: boolean; usage?: boolean
     `data: ${JSON.stringify({ ...ENVELOPE, ...TAIL, choices, ...(options.usage !== false && { usage }), obfuscation: "x1" })}\n\n`;
   const writes = [
     chunk([{ index: 0, delta: { role: "assistant", content: "", refusal: null }, logprobs: null, finish_reason: null }]),
-    ...texts.map((text) => chunk([{ index: 0, delta: { content: text }, logprobs: { content: [logprob(text)], refusal: null }, finish_reason: null }])),
+    ...texts.map((text) =>
+      chunk([{ index: 0, delta: { content: text }, logprobs: { content: [logprob(text)], refusal: null }, finish_reason: null }]),
+    ),
   ];
   if (options.end === false) return writes;
   writes.push(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }]));
@@ -104,7 +111,13 @@ before(async () => {
   tandem = await startTandem(
     {
       providers: {
-        up: { kind: "openai", baseUrl: `${upstream.url}/v1`, local: false, apiKeys: ["env:UP_KEY"], models: { gpt: { id: "gpt-up" } } },
+        up: {
+          kind: "openai",
+          baseUrl: `${upstream.url}/v1`,
+          local: false,
+          apiKeys: ["env:UP_KEY"],
+          models: { gpt: { id: "gpt-up" } },
+        },
         ollama: { kind: "ollama", baseUrl: ollama.url, models: { llama: { id: "llama3.2:latest" } } },
       },
       routes: {
@@ -116,7 +129,12 @@ before(async () => {
     },
     { env: { UP_KEY: "sk-upstream" } },
   );
-  client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0, defaultHeaders: { "OpenAI-Beta": "assistants=v2" } });
+  client = new OpenAI({
+    baseURL: `${tandem.url}/v1`,
+    apiKey: "unused",
+    maxRetries: 0,
+    defaultHeaders: { "OpenAI-Beta": "assistants=v2" },
+  });
 });
 
 after(async () => {
@@ -222,7 +240,11 @@ describe("OpenAI client to an OpenAI-compatible upstream: the body as sent, the 
       contentType: "text/event-stream",
       writes: [first!, second!, () => released, ...rest],
     }));
-    const stream = await client.chat.completions.create({ model: "up/gpt", messages: [{ role: "user", content: "Hi" }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: "up/gpt",
+      messages: [{ role: "user", content: "Hi" }],
+      stream: true,
+    });
     let text = "";
     for await (const chunk of stream) {
       text += chunk.choices[0]?.delta.content ?? "";
@@ -322,7 +344,10 @@ describe("privacy on the native path", () => {
       assert.ok(received && placeholder !== "", `a placeholder upstream: ${received?.raw}`);
       assert.ok(!received.raw.includes(EMAIL), "the email never reached the upstream");
       // The SDK sends the fields in the order they were given: here the model last.
-      const expected = expectedBody(JSON.parse(JSON.stringify({ ...params, model: route })), route === "redact-up").replace(EMAIL, placeholder);
+      const expected = expectedBody(JSON.parse(JSON.stringify({ ...params, model: route })), route === "redact-up").replace(
+        EMAIL,
+        placeholder,
+      );
       assert.equal(received.raw, expected);
       assert.equal(text, `{"a":"Mail ${EMAIL} now."}`, `stream=${stream} route=${route}`);
     }

@@ -4,6 +4,7 @@ import { clientSignal } from "../../server/client-signal.js";
 import { requestRecord } from "../../server/request-record.js";
 import { sendChat } from "../../server/respond.js";
 import { parseBody } from "../shared/index.js";
+import { nativeOllamaAnswer, nativeOllamaRequest, OllamaNativeStream } from "./native-ollama.js";
 import { ollamaChatRequestSchema, ollamaGenerateRequestSchema } from "./ollama-api.js";
 import { OllamaStreamRenderer } from "./ollama-stream-renderer.js";
 import { parseOllamaChatRequest } from "./parse-ollama-chat-request.js";
@@ -27,10 +28,15 @@ export function registerOllamaChatRoutes(scope: FastifyInstance, gateway: Gatewa
       request,
       reply,
       gateway,
-      { ...parseOllamaChatRequest(body), ...keepAliveField(keepAliveMs) },
+      {
+        ...parseOllamaChatRequest(body),
+        ...keepAliveField(keepAliveMs),
+        native: nativeOllamaRequest(request.body, "ollama-chat"),
+      },
       {
         stream: (meta) => new OllamaStreamRenderer("chat", meta, record),
         json: (result, meta) => renderOllamaChatResponse(result, meta, record),
+        native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
       },
     );
   });
@@ -48,10 +54,15 @@ export function registerOllamaChatRoutes(scope: FastifyInstance, gateway: Gatewa
       request,
       reply,
       gateway,
-      { ...parseOllamaGenerateRequest(body), ...keepAliveField(keepAliveMs) },
+      {
+        ...parseOllamaGenerateRequest(body),
+        ...keepAliveField(keepAliveMs),
+        native: nativeOllamaRequest(request.body, "ollama-generate"),
+      },
       {
         stream: (meta) => new OllamaStreamRenderer("generate", meta, record),
         json: (result, meta) => renderOllamaGenerateResponse(result, meta, record),
+        native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
       },
     );
   });

@@ -1,6 +1,7 @@
 import { type NativeRequest, nativeHeaders, type StreamEvent } from "../../core/index.js";
 import type { ResponseMeta } from "../../router/gateway.js";
 import type { NativeStream } from "../../server/respond.js";
+import { withModelField } from "../shared/index.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
 
@@ -48,14 +49,6 @@ export function openAIChatLost(body: Record<string, unknown>): string[] {
   return lost;
 }
 
-/** `"model": "<anything>"`: the first one in a chunk is its own (string values cannot hold a bare quote). */
-const MODEL_FIELD = /("model"\s*:\s*)"(?:[^"\\]|\\.)*"/;
-
-/** The chunk's JSON text with the answering target's name as its model, every other byte as it came. */
-function withModel(data: string, model: string): string {
-  return data.replace(MODEL_FIELD, (_match, key: string) => key + model);
-}
-
 /**
  * Writes an OpenAI-compatible target's own stream to an OpenAI client, chunk by chunk and byte for
  * byte, but for each chunk's `model` (the answering target's name, as the canonical rendering says
@@ -77,7 +70,7 @@ export class OpenAIChatNativeStream implements NativeStream {
     let data = frame.data;
     if (data !== "[DONE]") {
       if (!this.#includeUsage && isUsageChunk(data)) return "";
-      data = withModel(data, this.#model);
+      data = withModelField(data, this.#model);
     }
     if (data.includes("\n")) data = data.replaceAll("\n", "\ndata: ");
     return frame.event === undefined ? `data: ${data}\n\n` : `event: ${frame.event}\ndata: ${data}\n\n`;
@@ -131,7 +124,13 @@ function assembleCompletion(frames: readonly Frame[]): Json | undefined {
     if (!Array.isArray(pieces)) continue;
     for (const piece of pieces as Json[]) {
       const index = typeof piece.index === "number" ? piece.index : 0;
-      const choice = (choices[index] ??= { index, message: { role: "assistant", content: null }, logprobs: null, finish_reason: null });
+      choices[index] ??= {
+        index,
+        message: { role: "assistant", content: null },
+        logprobs: null,
+        finish_reason: null,
+      };
+      const choice = choices[index] as Json;
       if (piece.delta && typeof piece.delta === "object") mergeDelta(choice.message as Json, piece.delta as Json);
       if (piece.finish_reason != null) choice.finish_reason = piece.finish_reason;
       if (piece.logprobs != null) choice.logprobs = mergeLogprobs(choice.logprobs as Json | null, piece.logprobs as Json);
@@ -148,10 +147,12 @@ function assembleCompletion(frames: readonly Frame[]): Json | undefined {
 function mergeDelta(message: Json, delta: Json): void {
   for (const [key, value] of Object.entries(delta)) {
     if (key === "tool_calls" && Array.isArray(value)) {
-      const calls = (message.tool_calls ??= []) as Json[];
+      message.tool_calls ??= [];
+      const calls = message.tool_calls as Json[];
       for (const [position, piece] of (value as Json[]).entries()) {
         const index = typeof piece.index === "number" ? piece.index : position;
-        const call = (calls[index] ??= { id: "", type: "function", function: { name: "", arguments: "" } });
+        calls[index] ??= { id: "", type: "function", function: { name: "", arguments: "" } };
+        const call = calls[index] as Json;
         const fn = call.function as Json;
         for (const [field, part] of Object.entries(piece)) {
           if (field === "index") continue;

@@ -60,5 +60,7 @@ export function tapOpenAIChatCompletion(json: unknown, target: string): StreamEv
 }
 
 function frameOf(message: EventSourceMessage): Frame {
-  return message.event === undefined ? { type: "frame", data: message.data } : { type: "frame", event: message.event, data: message.data };
+  return message.event === undefined
+    ? { type: "frame", data: message.data }
+    : { type: "frame", event: message.event, data: message.data };
 }
