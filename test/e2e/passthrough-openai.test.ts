@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
 import { type ScriptedUpstream, startScriptedUpstream } from "../support/scripted-upstream.js";
@@ -252,6 +253,21 @@ describe("OpenAI client to an OpenAI-compatible upstream: the body as sent, the 
       if (text === "Hel") release();
     }
     assert.equal(text, "Hello.");
+  });
+});
+
+describe("cached and reasoning tokens on the canonical path, in the client's own fields", () => {
+  it("an Anthropic client answered by an OpenAI-compatible target reads cache_read_input_tokens (streamed and not)", async () => {
+    const anthropic = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
+    const request = { model: "up/gpt", max_tokens: 100, messages: [{ role: "user" as const, content: "Hi" }] };
+    for (const stream of [false, true]) {
+      upstream.script(() => ({ kind: "stream", contentType: "text/event-stream", writes: streamWrites(["Fine."]) }));
+      const message = stream ? await anthropic.messages.stream(request).finalMessage() : await anthropic.messages.create(request);
+      // Anthropic's input_tokens leaves out what was read from the cache, which it reports apart.
+      assert.equal(message.usage.cache_read_input_tokens, 2048, `stream=${stream}`);
+      assert.equal(message.usage.input_tokens, USAGE.prompt_tokens - 2048);
+      assert.equal(message.usage.output_tokens, USAGE.completion_tokens);
+    }
   });
 });
 

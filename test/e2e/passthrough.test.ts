@@ -322,7 +322,7 @@ describe("an OpenAI chat request to a target on another wire", () => {
   it("names what the rebuilt request leaves out (to an OpenAI-compatible target it is passed through: see passthrough-openai.test.ts)", async () => {
     upstream.script(() => ({ kind: "json", body: wholeMessage("Fine.") }));
     const oa = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
-    const { response } = await oa.chat.completions
+    const { data: completion, response } = await oa.chat.completions
       .create({
         model: "up-whole",
         messages: [{ role: "user", content: "Hi" }],
@@ -338,6 +338,9 @@ describe("an OpenAI chat request to a target on another wire", () => {
     for (const field of ["reasoning_effort", "logprobs", "top_logprobs", "metadata", "service_tier", "prediction"]) {
       assert.ok(warnings.includes(`${field} not sent to up/claude`), `${field} in: ${warnings}`);
     }
+    // The Anthropic answer's cache counters, in OpenAI's fields: prompt_tokens counts the whole prompt.
+    assert.equal(completion.usage?.prompt_tokens_details?.cached_tokens, 2048);
+    assert.equal(completion.usage?.prompt_tokens, 12 + 2048);
     const plain = await oa.chat.completions
       .create({ model: "up-whole", messages: [{ role: "user", content: "Hi" }] })
       .withResponse();

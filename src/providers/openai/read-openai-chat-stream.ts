@@ -110,6 +110,8 @@ export class OpenAIAnswer {
       if (chunk.usage.completion_tokens != null) this.#usage.outputTokens = chunk.usage.completion_tokens;
       const cached = chunk.usage.prompt_tokens_details?.cached_tokens;
       if (cached != null) this.#usage.cachedInputTokens = cached;
+      const reasoning = chunk.usage.completion_tokens_details?.reasoning_tokens;
+      if (reasoning) this.#usage.reasoningTokens = reasoning;
     }
   }
 
