@@ -246,6 +246,26 @@ describe("failover from a native Ollama target", () => {
   });
 });
 
+describe("a native Ollama stream that breaks", () => {
+  it("continues on the next target in one well-formed NDJSON stream with one done line", async () => {
+    const lines = chatLines(['{"a":"Hel', "lo wor"]);
+    upstream.script(() => ({ kind: "stream", contentType: NDJSON, writes: lines.slice(0, -1), breakOff: true }));
+    openai.script(() => ({ kind: "text", text: 'ld"}', usage: { input: 5, output: 3 } }));
+    let text = "";
+    let dones = 0;
+    for await (const part of await client.chat({
+      model: "up-then-openai",
+      messages: [{ role: "user", content: "Hi" }],
+      stream: true,
+    })) {
+      text += part.message.content;
+      if (part.done) dones++;
+    }
+    assert.equal(text, '{"a":"Hello world"}');
+    assert.equal(dones, 1);
+  });
+});
+
 describe("privacy on the native Ollama path", () => {
   const EMAIL = "alice.liddell@example.org";
   it("redacts the raw body upstream and restores the answer, also a placeholder split across lines", async () => {

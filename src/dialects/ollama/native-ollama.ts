@@ -1,9 +1,9 @@
 import type { NativeRequest, NativeWire, StreamEvent } from "../../core/index.js";
-import type { ResponseMeta } from "../../router/gateway.js";
-import type { NativeStream } from "../../server/respond.js";
 import { withModelField } from "../shared/index.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
+/** What of the response meta (router/gateway.ts) this file reads: dialects do not import the router. */
+type Answered = { target: string };
 type Json = Record<string, unknown>;
 
 /** The top-level fields the canonical form carries across wires; any other is named when it cannot cross. */
@@ -53,11 +53,12 @@ export function ollamaLost(body: Json): string[] {
  * target's name as each line's model (as the canonical rendering says it). When the answer continues
  * on another target (a mid-stream switch), the canonical renderer goes on: the upstream's `done`
  * line is only ever passed on once its answer is complete, so nothing is left to close.
+ * (A server/respond.ts NativeStream, by shape: dialects do not import the server.)
  */
-export class OllamaNativeStream implements NativeStream {
+export class OllamaNativeStream {
   readonly #model: string;
 
-  constructor(meta: ResponseMeta) {
+  constructor(meta: Answered) {
     this.#model = JSON.stringify(meta.target);
   }
 
@@ -76,7 +77,7 @@ export class OllamaNativeStream implements NativeStream {
  * counts, durations, `done_reason` and `context`), with the answering target's name as its model.
  * Undefined when the frames do not make an answer (the canonical rendering answers then).
  */
-export function nativeOllamaAnswer(frames: readonly Frame[], meta: ResponseMeta): unknown {
+export function nativeOllamaAnswer(frames: readonly Frame[], meta: Answered): unknown {
   const last = frames.at(-1);
   let answer: Json | undefined;
   if (last?.whole) answer = JSON.parse(last.data) as Json;

@@ -1,9 +1,9 @@
 import { type NativeRequest, nativeHeaders, type StreamEvent } from "../../core/index.js";
-import type { ResponseMeta } from "../../router/gateway.js";
-import type { NativeStream } from "../../server/respond.js";
 import { withModelField } from "../shared/index.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
+/** What of the response meta (router/gateway.ts) this file reads: dialects do not import the router. */
+type Answered = { target: string };
 
 /** The request headers an OpenAI-compatible target on the same wire is given as the client sent them. */
 const FORWARDED_HEADERS = ["openai-beta"] as const;
@@ -56,12 +56,13 @@ export function openAIChatLost(body: Record<string, unknown>): string[] {
  * not get the usage chunk. When the answer continues on another target (a mid-stream switch), the
  * canonical renderer goes on in the same stream: nothing is left open to close, as the upstream's
  * finish chunk is only ever passed on once its answer is complete.
+ * (A server/respond.ts NativeStream, by shape: dialects do not import the server.)
  */
-export class OpenAIChatNativeStream implements NativeStream {
+export class OpenAIChatNativeStream {
   readonly #model: string;
   readonly #includeUsage: boolean;
 
-  constructor(meta: ResponseMeta, includeUsage: boolean) {
+  constructor(meta: Answered, includeUsage: boolean) {
     this.#model = JSON.stringify(meta.target);
     this.#includeUsage = includeUsage;
   }
@@ -99,7 +100,7 @@ function isUsageChunk(data: string): boolean {
  * target's name as its model. Undefined when the frames do not make a completion (the canonical
  * rendering answers then).
  */
-export function nativeOpenAIChatCompletion(frames: readonly Frame[], meta: ResponseMeta): unknown {
+export function nativeOpenAIChatCompletion(frames: readonly Frame[], meta: Answered): unknown {
   const last = frames.at(-1);
   let completion: Record<string, unknown> | undefined;
   if (last?.whole) completion = JSON.parse(last.data) as Record<string, unknown>;
