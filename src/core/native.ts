@@ -4,7 +4,7 @@
  */
 
 /** A wire format a dialect parses and a provider can speak as it is. */
-export type NativeWire = "anthropic-messages" | "openai-chat" | "ollama-chat";
+export type NativeWire = "anthropic-messages" | "openai-chat" | "ollama-chat" | "ollama-generate";
 
 /** The client's request as it came, kept beside its canonical form. */
 export interface NativeRequest {

@@ -19,6 +19,8 @@ export function mergeUsage(into: Usage, update: Partial<Usage>): void {
   if (update.inputTokens !== undefined) into.inputTokens = update.inputTokens;
   if (update.outputTokens !== undefined) into.outputTokens = update.outputTokens;
   if (update.cachedInputTokens !== undefined) into.cachedInputTokens = update.cachedInputTokens;
+  if (update.cacheWriteInputTokens !== undefined) into.cacheWriteInputTokens = update.cacheWriteInputTokens;
+  if (update.reasoningTokens !== undefined) into.reasoningTokens = update.reasoningTokens;
 }
 
 /** Gathers a canonical stream into one result. A stream that ends without `finish` is an error. */

@@ -3,8 +3,12 @@
 export interface Usage {
   inputTokens: number;
   outputTokens: number;
-  /** Input tokens served from a prompt cache, where the upstream reports them. */
+  /** Input tokens served from a prompt cache (part of inputTokens), where the upstream reports them. */
   cachedInputTokens?: number;
+  /** Input tokens written to a prompt cache (part of inputTokens; Anthropic's cache_creation_input_tokens), where reported and not 0. */
+  cacheWriteInputTokens?: number;
+  /** Output tokens spent on reasoning (part of outputTokens; OpenAI's reasoning_tokens), where reported and not 0. */
+  reasoningTokens?: number;
 }
 
 /**

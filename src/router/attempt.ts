@@ -123,7 +123,8 @@ export class Attempts {
         first = await iterator.next();
         if (first.done)
           throw new GatewayError("upstream_error", `${target.name} ended its answer before it began`, { target: target.name });
-        if (first.value.type !== "start" && first.value.type !== "usage") break;
+        // The upstream's own frames (the same-wire path) are not output either: a role chunk or message_start is not a token.
+        if (first.value.type !== "start" && first.value.type !== "usage" && first.value.type !== "frame") break;
         preamble.push(first.value);
       }
     } catch (err) {

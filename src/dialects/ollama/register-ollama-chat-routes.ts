@@ -1,6 +1,7 @@
 import type { Gateway } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, parseBody, requestRecord, sendChat } from "../shared/index.js";
+import { nativeOllamaAnswer, nativeOllamaRequest, OllamaNativeStream } from "./native-ollama.js";
 import { ollamaChatRequestSchema, ollamaGenerateRequestSchema } from "./ollama-server-api.js";
 import { OllamaStreamRenderer } from "./ollama-stream-renderer.js";
 import { parseOllamaChatRequest } from "./parse-ollama-chat-request.js";
@@ -24,10 +25,15 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
       request,
       reply,
       gateway,
-      { ...parseOllamaChatRequest(body), ...keepAliveField(keepAliveMs) },
+      {
+        ...parseOllamaChatRequest(body),
+        ...keepAliveField(keepAliveMs),
+        native: nativeOllamaRequest(request.body, "ollama-chat"),
+      },
       {
         stream: (meta) => new OllamaStreamRenderer("chat", meta, record),
         json: (result, meta) => renderOllamaChatResponse(result, meta, record),
+        native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
       },
     );
   });
@@ -45,10 +51,15 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
       request,
       reply,
       gateway,
-      { ...parseOllamaGenerateRequest(body), ...keepAliveField(keepAliveMs) },
+      {
+        ...parseOllamaGenerateRequest(body),
+        ...keepAliveField(keepAliveMs),
+        native: nativeOllamaRequest(request.body, "ollama-generate"),
+      },
       {
         stream: (meta) => new OllamaStreamRenderer("generate", meta, record),
         json: (result, meta) => renderOllamaGenerateResponse(result, meta, record),
+        native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
       },
     );
   });

@@ -9,7 +9,7 @@ import {
   sendChat,
 } from "../shared/index.js";
 import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
-import { nativeOpenAIChatRequest } from "./native-openai-chat.js";
+import { nativeOpenAIChatCompletion, nativeOpenAIChatRequest, OpenAIChatNativeStream } from "./native-openai-chat.js";
 import { parseChatCompletionRequest } from "./parse-chat-completion-request.js";
 import { parseCompletionRequest } from "./parse-completion-request.js";
 import { parseEmbeddingRequest } from "./parse-embedding-request.js";
@@ -45,6 +45,10 @@ export const openaiDialect: Dialect = {
       await sendChat(request, reply, gateway, chat, {
         stream: (meta) => new ChatCompletionStreamRenderer(meta.target, includeUsage),
         json: renderChatCompletion,
+        native: {
+          stream: (meta) => new OpenAIChatNativeStream(meta, includeUsage),
+          json: nativeOpenAIChatCompletion,
+        },
       });
     });
 

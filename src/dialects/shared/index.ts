@@ -2,6 +2,7 @@
 export * from "./client-signal.js";
 export * from "./dialect.js";
 export * from "./meta-headers.js";
+export * from "./native-model-field.js";
 export * from "./request-record.js";
 export * from "./respond.js";
 export * from "./route-table.js";

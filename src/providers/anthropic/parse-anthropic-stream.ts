@@ -175,6 +175,7 @@ function inputUsage(raw: RawInput, usage: AnthropicUsage | null | undefined): Pa
   }
   const out: Partial<Usage> = { inputTokens: raw.input + (raw.cacheRead ?? 0) + (raw.cacheCreation ?? 0) };
   if (raw.cacheRead !== undefined) out.cachedInputTokens = raw.cacheRead;
+  if (raw.cacheCreation) out.cacheWriteInputTokens = raw.cacheCreation;
   return out;
 }
 

@@ -21,6 +21,7 @@ import { convertToOpenAIChatRequest, type MaxTokensField } from "./convert-to-op
 import { mapOpenAIErrorResponse } from "./map-openai-error.js";
 import { openAIEmbeddingResponseSchema, openAIModelListSchema } from "./openai-chat-api.js";
 import { readOpenAIChatCompletion, readOpenAIChatStream } from "./read-openai-chat-stream.js";
+import { nativeOpenAIChatBody, tapOpenAIChatCompletion, tapOpenAIChatStream } from "./tap-openai-chat.js";
 
 export interface OpenAIProviderOptions extends RemoteProviderOptions {
   /**
@@ -37,6 +38,7 @@ export class OpenAIProvider implements Provider {
   readonly id: string;
   readonly kind = "openai" as const;
   readonly answersWhole = true;
+  readonly capabilities = { wires: ["openai-chat"] as const };
   readonly #options: OpenAIProviderOptions;
   readonly #client: UpstreamClient;
   readonly #maxTokensField: MaxTokensField;
@@ -59,22 +61,26 @@ export class OpenAIProvider implements Provider {
 
   async #chat(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<StreamEvent> | StreamEvent[]> {
     const target = `${this.id}/${request.upstreamModel}`;
-    const init = upstreamInit(request, signal, convertToOpenAIChatRequest(request, this.#maxTokensField));
+    // Same wire: the client's body as it came (see tap-openai-chat.ts), with its OpenAI-Beta header.
+    const native = request.native?.wire === "openai-chat" ? request.native : undefined;
+    const body = native
+      ? nativeOpenAIChatBody(native, request.upstreamModel, request.whole === true)
+      : convertToOpenAIChatRequest(request, this.#maxTokensField);
+    const init = upstreamInit(request, signal, body);
+    const headers = await this.#headers(request.apiKey);
+    if (native) Object.assign(headers, native.headers);
     if (request.whole) {
-      const json = await this.#client.json("POST", "/chat/completions", {
-        ...init,
-        headers: await this.#headers(request.apiKey),
-        target,
-      });
-      return readOpenAIChatCompletion(json, target);
+      const json = await this.#client.json("POST", "/chat/completions", { ...init, headers, target });
+      return native ? tapOpenAIChatCompletion(json, target) : readOpenAIChatCompletion(json, target);
     }
     const res = await this.#client.send("POST", "/chat/completions", {
       ...init,
-      headers: { ...(await this.#headers(request.apiKey)), accept: "text/event-stream" },
+      headers: { ...headers, accept: "text/event-stream" },
     });
     await expectEventStream(res, target);
     const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
-    return relayUpstreamStream(res, signal, target, (body) => readOpenAIChatStream(readSseBatches(body, lines), target));
+    const read = native ? tapOpenAIChatStream : readOpenAIChatStream;
+    return relayUpstreamStream(res, signal, target, (stream) => read(readSseBatches(stream, lines), target));
   }
 
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
