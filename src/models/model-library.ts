@@ -7,29 +7,14 @@ import { GgufError } from "./gguf-error.js";
 import { readGgufInfo } from "./gguf-info.js";
 import { type ModelSettings, readModelSettings, settingsPath, writeModelSettings } from "./model-settings.js";
 import { checkModelName, GGUF_EXTENSION, modelsDir } from "./model-store.js";
+import type { CreateModelRequest } from "../core/index.js";
+export type { CreateModelRequest } from "../core/index.js";
 
 /*
  * Ollama's model workflow over `<dataDir>/models`: copy, create (from a model or an uploaded GGUF
  * blob, with saved defaults) and the checks around them. The engine's provider resolves names and
  * unloads what it deletes; these functions only touch files.
  */
-
-/** Ollama's create request, as tandem takes it (`/api/create`). */
-export interface CreateModelRequest {
-  /** The new model's name (a plain file name). */
-  name: string;
-  /** An installed model to start from (its weights and settings). */
-  from?: string;
-  /** `{ "<file>.gguf": "sha256:<hex>" }`: a GGUF uploaded with POST /api/blobs/:digest. */
-  files?: Record<string, string>;
-  parameters?: Record<string, unknown>;
-  system?: string;
-  template?: string;
-  license?: string | string[];
-  quantize?: string;
-  adapters?: Record<string, string>;
-  messages?: unknown[];
-}
 
 /** A local model by name, as the provider knows it. */
 export interface LibraryModel {

@@ -10,6 +10,7 @@ import {
   type EmbedRequest,
   GatewayError,
   isEgressAuditError,
+  noEmbeddings,
   type StreamEvent,
   textOf,
   type Usage,
@@ -1015,6 +1016,7 @@ export class Router implements Gateway {
       const redaction = target.local ? undefined : privacy?.decision.redaction;
       const input = redaction ? request.input.map((text) => redaction.redactText(text)) : request.input;
       try {
+        if (!target.provider.embed) throw noEmbeddings(target.provider);
         const result = await target.provider.embed(
           {
             ...request,

@@ -7,7 +7,7 @@ import {
   type StreamEvent,
 } from "../../core/index.js";
 import { bearerHeaders, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
-import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
+import type { ChatProvider, EmbeddingProvider, ModelInfo, RemoteProviderOptions } from "../provider.js";
 import { convertToOllamaChatRequest } from "./convert-to-ollama-chat-request.js";
 import { mapOllamaErrorResponse } from "./map-ollama-error.js";
 import { ollamaEmbedResponseSchema, ollamaTagsResponseSchema } from "./ollama-api.js";
@@ -19,7 +19,7 @@ import { parseOllamaChatLines, parseOllamaChatStream } from "./parse-ollama-chat
  * `Authorization: Bearer` (Ollama's cloud and authenticating proxies take it that way); a plain
  * local Ollama needs none. Chat streams from the upstream unless `request.whole`.
  */
-export class OllamaProvider implements Provider {
+export class OllamaProvider implements ChatProvider, EmbeddingProvider {
   readonly id: string;
   readonly kind = "ollama" as const;
   readonly answersWhole = true;

@@ -388,14 +388,6 @@ describe("AnthropicProvider failures", () => {
       await keyless.close();
     }
   });
-
-  it("embed is not supported", async () => {
-    await rejectsWith(provider.embed({ model: "x", upstreamModel: "x", input: ["a"] }, new AbortController().signal), (err) => {
-      assert.equal(err.code, "invalid_request");
-      assert.equal(err.status, 400);
-      assert.match(err.message, /no embeddings/i);
-    });
-  });
 });
 
 describe("AnthropicProvider models", () => {

@@ -1,0 +1,46 @@
+import { z } from "zod";
+import type { Provider } from "../core/index.js";
+import type { KeyPool } from "../secrets/index.js";
+import { anthropicKind } from "./anthropic/anthropic-kind.js";
+import { llamacppKind } from "./llamacpp/llamacpp-kind.js";
+import { ollamaKind } from "./ollama/ollama-kind.js";
+import { openaiKind } from "./openai/openai-kind.js";
+import type { ConfiguredModel, ProviderContext, ProviderKind, ProviderKindCapabilities } from "./provider-kind.js";
+
+/**
+ * Every kind of provider tandem can build: one entry each (config schema, capabilities, factory), in
+ * both lists below (zod needs the schemas as a literal tuple to type the union). A new kind is its
+ * folder plus its entry here; config/schema.ts takes the providers union from here.
+ */
+const KINDS: readonly ProviderKind[] = [openaiKind, anthropicKind, ollamaKind, llamacppKind];
+
+/** One entry of `providers` in the config: any registered kind, told apart by `kind`. */
+export const providerConfigSchema = z.discriminatedUnion("kind", [
+  openaiKind.configSchema,
+  anthropicKind.configSchema,
+  ollamaKind.configSchema,
+  llamacppKind.configSchema,
+]);
+
+export type ProviderConfig = z.output<typeof providerConfigSchema>;
+
+const BY_KIND: ReadonlyMap<string, ProviderKind> = new Map(KINDS.map((k) => [k.configSchema.shape.kind.value, k]));
+
+/** A provider built from config (with what its kind is), or the reason it cannot run in this build. */
+export type ProviderSlot = {
+  name: string;
+  config: ProviderConfig;
+  capabilities: ProviderKindCapabilities;
+  /** Runs on this machine (worked out once, from its kind and config). */
+  local: boolean;
+  /** The models its config lists; undefined when the list comes from discovery. */
+  models: Record<string, ConfiguredModel> | undefined;
+} & ({ provider: Provider; keys: KeyPool } | { provider: undefined; unavailable: string });
+
+/** Builds the provider a config entry describes, by its kind's registry entry. */
+export function createProviderSlot(name: string, config: ProviderConfig, context: ProviderContext): ProviderSlot {
+  const kind = BY_KIND.get(config.kind);
+  // The config was parsed by providerConfigSchema, so its kind is registered; this guards hand-made configs.
+  if (!kind) throw new Error(`no provider kind '${config.kind}' is registered`);
+  return { name, config, capabilities: kind.capabilities, ...kind.create(name, config, context) };
+}
