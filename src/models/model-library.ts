@@ -1,13 +1,14 @@
 import { createHash, randomBytes } from "node:crypto";
 import { copyFile, link, mkdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
+import type { CreateModelRequest } from "../core/index.js";
 import { GatewayError } from "../core/index.js";
 import { blobPath, hasBlob, parseDigest } from "./blob-store.js";
 import { GgufError } from "./gguf-error.js";
 import { readGgufInfo } from "./gguf-info.js";
 import { type ModelSettings, readModelSettings, settingsPath, writeModelSettings } from "./model-settings.js";
 import { checkModelName, GGUF_EXTENSION, modelsDir } from "./model-store.js";
-import type { CreateModelRequest } from "../core/index.js";
+
 export type { CreateModelRequest } from "../core/index.js";
 
 /*

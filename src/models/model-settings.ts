@@ -1,8 +1,9 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { ModelSettings } from "../core/index.js";
 import { GatewayError } from "../core/index.js";
 import { modelsDir } from "./model-store.js";
-import type { ModelSettings } from "../core/index.js";
+
 export type { ModelSettings } from "../core/index.js";
 
 export function settingsPath(dataDir: string, name: string): string {
