@@ -60,6 +60,29 @@ export interface BuiltProvider {
 /** The config object of one kind: a zod object discriminated by its `kind` literal. */
 export type ProviderConfigSchema = z.ZodObject<{ kind: z.ZodLiteral<string> } & z.ZodRawShape>;
 
+/** What the loader found on this machine when there is no config file (probed by the caller, so tests can decide). */
+export interface DiscoveryFindings {
+  env: NodeJS.ProcessEnv;
+  /** The origin where an Ollama answered, if one did. */
+  ollamaAt?: string;
+  /** The models that Ollama has, first one preferred. */
+  ollamaModels?: string[];
+  /** GGUF models in the data dir (names without `.gguf`), for the embedded engine. */
+  localModels?: string[];
+  /** The local model to put first when present. */
+  preferredLocal?: string;
+}
+
+/** A provider configured by zero-config discovery. */
+export interface DiscoveredProvider<Input> {
+  /** Its name in the config (`local`, `openai`...). */
+  name: string;
+  /** Its config entry, as a file would give it. */
+  config: Input;
+  /** The model (without the provider's name) to put in the discovered `auto` route, if any. */
+  tier?: string;
+}
+
 /**
  * One kind of provider, as the registry (registry.ts) holds it: its config schema (which config/schema.ts
  * puts in the providers union), what it is (capabilities) and how one is built.
@@ -68,4 +91,9 @@ export interface ProviderKind<Schema extends ProviderConfigSchema = ProviderConf
   readonly configSchema: Schema;
   readonly capabilities: ProviderKindCapabilities;
   create(name: string, config: z.output<Schema>, context: ProviderContext): BuiltProvider;
+  /**
+   * The providers of this kind to configure when there is no config file, from what was found; kinds
+   * that are only used when configured have none. Their `auto` route puts earlier registry entries first.
+   */
+  discover?(found: DiscoveryFindings): DiscoveredProvider<z.input<Schema>>[];
 }

@@ -5,14 +5,22 @@ import { anthropicKind } from "./anthropic/anthropic-kind.js";
 import { llamacppKind } from "./llamacpp/llamacpp-kind.js";
 import { ollamaKind } from "./ollama/ollama-kind.js";
 import { openaiKind } from "./openai/openai-kind.js";
-import type { ConfiguredModel, ProviderContext, ProviderKind, ProviderKindCapabilities } from "./provider-kind.js";
+import type {
+  ConfiguredModel,
+  DiscoveredProvider,
+  DiscoveryFindings,
+  ProviderContext,
+  ProviderKind,
+  ProviderKindCapabilities,
+} from "./provider-kind.js";
 
 /**
- * Every kind of provider tandem can build: one entry each (config schema, capabilities, factory), in
- * both lists below (zod needs the schemas as a literal tuple to type the union). A new kind is its
- * folder plus its entry here; config/schema.ts takes the providers union from here.
+ * Every kind of provider tandem can build: one entry each (config schema, capabilities, factory,
+ * zero-config discovery), in both lists below (zod needs the schemas as a literal tuple to type the
+ * union). A new kind is its folder plus its entry here; config/schema.ts takes the providers union from
+ * here. This list's order is discovery's: local kinds first, so a discovered `auto` route tries them first.
  */
-const KINDS: readonly ProviderKind[] = [openaiKind, anthropicKind, ollamaKind, llamacppKind];
+const KINDS: readonly ProviderKind[] = [llamacppKind, ollamaKind, openaiKind, anthropicKind];
 
 /** One entry of `providers` in the config: any registered kind, told apart by `kind`. */
 export const providerConfigSchema = z.discriminatedUnion("kind", [
@@ -23,6 +31,7 @@ export const providerConfigSchema = z.discriminatedUnion("kind", [
 ]);
 
 export type ProviderConfig = z.output<typeof providerConfigSchema>;
+export type ProviderConfigInput = z.input<typeof providerConfigSchema>;
 
 const BY_KIND: ReadonlyMap<string, ProviderKind> = new Map(KINDS.map((k) => [k.configSchema.shape.kind.value, k]));
 
@@ -43,4 +52,9 @@ export function createProviderSlot(name: string, config: ProviderConfig, context
   // The config was parsed by providerConfigSchema, so its kind is registered; this guards hand-made configs.
   if (!kind) throw new Error(`no provider kind '${config.kind}' is registered`);
   return { name, config, capabilities: kind.capabilities, ...kind.create(name, config, context) };
+}
+
+/** The providers zero-config discovery sets up from what was found, in the registry's order (local first). */
+export function discoverProviders(found: DiscoveryFindings): DiscoveredProvider<ProviderConfigInput>[] {
+  return KINDS.flatMap((kind) => (kind.discover?.(found) ?? []) as DiscoveredProvider<ProviderConfigInput>[]);
 }

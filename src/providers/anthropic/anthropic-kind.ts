@@ -30,4 +30,19 @@ export const anthropicKind: ProviderKind<typeof configSchema> = {
           defaultMaxTokens: config.defaultMaxTokens,
         }),
     ),
+  // Found through ANTHROPIC_API_KEY, with a cheap default model.
+  discover: ({ env }) =>
+    env.ANTHROPIC_API_KEY
+      ? [
+          {
+            name: "claude",
+            config: {
+              kind: "anthropic" as const,
+              baseUrl: env.ANTHROPIC_BASE_URL || "https://api.anthropic.com",
+              apiKeys: ["env:ANTHROPIC_API_KEY"],
+            },
+            tier: "claude-haiku-4-5",
+          },
+        ]
+      : [],
 };

@@ -68,4 +68,13 @@ export const llamacppKind: ProviderKind<typeof configSchema> = {
     });
     return { provider, keys: new KeyPool([], env), local: true, models: undefined };
   },
+  // Always there, so `tandem models pull` and Ollama's /api/pull have somewhere to put models; its
+  // preferred (else first) model of the data dir goes first in `auto`.
+  discover: ({ localModels = [], preferredLocal }) => [
+    {
+      name: "local",
+      config: { kind: "llamacpp" as const },
+      tier: preferredLocal && localModels.includes(preferredLocal) ? preferredLocal : localModels[0],
+    },
+  ],
 };

@@ -15,4 +15,7 @@ export const ollamaKind: ProviderKind<typeof configSchema> = {
   configSchema,
   capabilities: REMOTE_CAPABILITIES,
   create: (name, config, context) => buildRemote(name, config, context, (options) => new OllamaProvider(options)),
+  // An Ollama that answered at its address, with its first model in `auto`.
+  discover: ({ ollamaAt, ollamaModels = [] }) =>
+    ollamaAt ? [{ name: "ollama", config: { kind: "ollama" as const, baseUrl: ollamaAt }, tier: ollamaModels[0] }] : [],
 };

@@ -15,4 +15,29 @@ export const openaiKind: ProviderKind<typeof configSchema> = {
   configSchema,
   capabilities: REMOTE_CAPABILITIES,
   create: (name, config, context) => buildRemote(name, config, context, (options) => new OpenAIProvider(options)),
+  // Found through the standard env keys: OpenAI itself and OpenRouter, each with a cheap default model.
+  discover: ({ env }) => [
+    ...(env.OPENAI_API_KEY
+      ? [
+          {
+            name: "openai",
+            config: {
+              kind: "openai" as const,
+              baseUrl: env.OPENAI_BASE_URL || "https://api.openai.com/v1",
+              apiKeys: ["env:OPENAI_API_KEY"],
+            },
+            tier: "gpt-4o-mini",
+          },
+        ]
+      : []),
+    ...(env.OPENROUTER_API_KEY
+      ? [
+          {
+            name: "openrouter",
+            config: { kind: "openai" as const, baseUrl: "https://openrouter.ai/api/v1", apiKeys: ["env:OPENROUTER_API_KEY"] },
+            tier: "openai/gpt-4o-mini",
+          },
+        ]
+      : []),
+  ],
 };
