@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Provider } from "../core/index.js";
+import { GatewayError, type Provider } from "../core/index.js";
 import type { KeyPool } from "../secrets/index.js";
 import { anthropicKind } from "./anthropic/anthropic-kind.js";
 import { llamacppKind } from "./llamacpp/llamacpp-kind.js";
@@ -46,11 +46,16 @@ export type ProviderSlot = {
   models: Record<string, ConfiguredModel> | undefined;
 } & ({ provider: Provider; keys: KeyPool } | { provider: undefined; unavailable: string });
 
+/** A kind's registry entry by its name (the `kind` in the config); undefined when none is registered. */
+export function providerKind(kind: string): ProviderKind | undefined {
+  return BY_KIND.get(kind);
+}
+
 /** Builds the provider a config entry describes, by its kind's registry entry. */
 export function createProviderSlot(name: string, config: ProviderConfig, context: ProviderContext): ProviderSlot {
   const kind = BY_KIND.get(config.kind);
   // The config was parsed by providerConfigSchema, so its kind is registered; this guards hand-made configs.
-  if (!kind) throw new Error(`no provider kind '${config.kind}' is registered`);
+  if (!kind) throw new GatewayError("internal", `no provider kind '${config.kind}' is registered`);
   return { name, config, capabilities: kind.capabilities, ...kind.create(name, config, context) };
 }
 
