@@ -9,7 +9,7 @@ import {
   type StreamEvent,
 } from "../core/index.js";
 import type { KeyPool } from "../secrets/index.js";
-import type { ApiKeySource, Provider } from "./provider.js";
+import type { ApiKeySource, EmbeddingProvider, Provider } from "./provider.js";
 
 /** How long a key the upstream refused (401/403) is left out before it is tried again. */
 const REFUSED_MS = 10 * 60_000;
@@ -77,7 +77,9 @@ export class KeyRotation {
 
   wrap(inner: Provider): Provider {
     const chat = (req: ProviderChatRequest, signal: AbortSignal) => this.#chat(inner, req, signal);
-    const embed = (req: ProviderEmbedRequest, signal: AbortSignal) => this.#embed(inner, req, signal);
+    // A provider without embeddings stays without them: `embed` is offered only when the inner one has it.
+    const embed =
+      inner.embed && ((req: ProviderEmbedRequest, signal: AbortSignal) => this.#embed(inner as EmbeddingProvider, req, signal));
     // The router reads a provider's members on every request: each method is bound once, not per read.
     const bound = new Map<PropertyKey, unknown>();
     return new Proxy(inner, {
@@ -111,7 +113,7 @@ export class KeyRotation {
     });
   }
 
-  async #embed(inner: Provider, request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
+  async #embed(inner: EmbeddingProvider, request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
     const key = await this.#pick();
     try {
       return await inner.embed(key === undefined ? request : { ...request, apiKey: key }, signal);

@@ -1,4 +1,5 @@
 import type { RouteConfig } from "../config/schema.js";
+import type { RequestContext, ResponseMeta } from "../core/index.js";
 import { GatewayError } from "../core/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
@@ -7,7 +8,6 @@ import type { Breakers } from "./breakers.js";
 import type { Target } from "./catalog.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
 import type { Timeouts } from "./deadline.js";
-import type { RequestContext, ResponseMeta } from "./gateway.js";
 import type { HealthMonitor } from "./health-monitor.js";
 import { isNetworkFailure, type NetworkWatch } from "./network-watch.js";
 import type { Plan } from "./plan.js";

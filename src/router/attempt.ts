@@ -1,6 +1,7 @@
 import { countLargeTextsInSlices } from "../context/count-in-slices.js";
 import { loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { fitConversation } from "../context/fit-conversation.js";
+import type { RequestContext } from "../core/index.js";
 import {
   type ChatRequest,
   DONE,
@@ -8,6 +9,7 @@ import {
   type EmbedResult,
   GatewayError,
   isEgressAuditError,
+  noEmbeddings,
   type StreamEvent,
 } from "../core/index.js";
 import { requestTextLength } from "../privacy/index.js";
@@ -16,7 +18,6 @@ import type { TargetStats } from "../telemetry/target-stats.js";
 import type { Target } from "./catalog.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
 import { Deadline, type Timeouts } from "./deadline.js";
-import type { RequestContext } from "./gateway.js";
 import type { HealthMonitor } from "./health-monitor.js";
 import { LARGE_REQUEST_TEXT, type Privacy, type PrivacyGuard } from "./privacy-guard.js";
 import { countsAgainstTarget } from "./retry-policy.js";
@@ -166,6 +167,7 @@ export class Attempts {
     const redaction = target.local ? undefined : privacy?.decision.redaction;
     const input = redaction ? request.input.map((text) => redaction.redactText(text)) : request.input;
     try {
+      if (!target.provider.embed) throw noEmbeddings(target.provider);
       const result = await target.provider.embed(
         {
           ...request,

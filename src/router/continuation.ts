@@ -1,10 +1,10 @@
+import type { RequestContext, ResponseMeta } from "../core/index.js";
 import { type ChatRequest, GatewayError, type StreamEvent, type Usage } from "../core/index.js";
 import { answerLimitError } from "../providers/http/answer-limits.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
 import type { Attempts } from "./attempt.js";
 import type { AttemptLoop } from "./attempt-loop.js";
-import type { RequestContext, ResponseMeta } from "./gateway.js";
 import { type Plan, streamsUpstream } from "./plan.js";
 import type { Privacy } from "./privacy-guard.js";
 import { QualityWatch } from "./quality-check.js";

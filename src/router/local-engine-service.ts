@@ -1,8 +1,7 @@
+import type { LoadedModelStatus, ModelLibrary } from "../core/index.js";
 import { GatewayError } from "../core/index.js";
 import type { PullEvent, PullResult } from "../models/index.js";
-import type { LoadedModelStatus } from "../providers/llamacpp/index.js";
 import type { Catalog } from "./catalog.js";
-import type { ModelLibrary } from "./gateway.js";
 import { localModelLibrary } from "./local-model-library.js";
 import type { Planner } from "./plan.js";
 

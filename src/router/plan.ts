@@ -1,9 +1,9 @@
 import { type RouteConfig, routeSchema } from "../config/schema.js";
+import type { RequestContext } from "../core/index.js";
 import { type ChatRequest, GatewayError } from "../core/index.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
 import type { FailedAttempt } from "./attempt-log.js";
 import type { Catalog, Target } from "./catalog.js";
-import type { RequestContext } from "./gateway.js";
 import { applyPreference, readOverrides } from "./request-overrides.js";
 import { RetryPolicy } from "./retry-policy.js";
 

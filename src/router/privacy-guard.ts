@@ -1,4 +1,5 @@
 import type { Config } from "../config/schema.js";
+import type { RequestContext } from "../core/index.js";
 import { type BeforeUpstreamBody, type ChatRequest, EgressAuditError, GatewayError } from "../core/index.js";
 import {
   classifyRequestInSlices,
@@ -13,7 +14,6 @@ import type { EgressRecord } from "../store/records.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { FailedAttempt } from "./attempt-log.js";
 import type { Catalog, Target } from "./catalog.js";
-import type { RequestContext } from "./gateway.js";
 import type { Plan } from "./plan.js";
 
 /** Where the record of each request body that leaves the machine goes (the encrypted store). */

@@ -7,7 +7,7 @@ import {
   type StreamEvent,
 } from "../../core/index.js";
 import { bearerHeaders, readNdjsonLines, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
-import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
+import type { ChatProvider, EmbeddingProvider, ModelInfo, RemoteProviderOptions } from "../provider.js";
 import { convertToOllamaChatRequest } from "./convert-to-ollama-chat-request.js";
 import { mapOllamaErrorResponse } from "./map-ollama-error.js";
 import { ollamaEmbedResponseSchema, ollamaTagsResponseSchema } from "./ollama-api.js";
@@ -20,7 +20,7 @@ import { nativeOllamaBody, OLLAMA_NATIVE_PATHS, ollamaNative, tapOllamaLines, ta
  * `Authorization: Bearer` (Ollama's cloud and authenticating proxies take it that way); a plain
  * local Ollama needs none. Chat streams from the upstream unless `request.whole`.
  */
-export class OllamaProvider implements Provider {
+export class OllamaProvider implements ChatProvider, EmbeddingProvider {
   readonly id: string;
   readonly kind = "ollama" as const;
   readonly answersWhole = true;

@@ -16,7 +16,7 @@ import {
   UpstreamClient,
   upstreamInit,
 } from "../http/index.js";
-import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
+import type { ChatProvider, EmbeddingProvider, ModelInfo, RemoteProviderOptions } from "../provider.js";
 import { convertToOpenAIChatRequest, type MaxTokensField } from "./convert-to-openai-chat-request.js";
 import { mapOpenAIErrorResponse } from "./map-openai-error.js";
 import { openAIEmbeddingResponseSchema, openAIModelListSchema } from "./openai-chat-api.js";
@@ -34,7 +34,7 @@ export interface OpenAIProviderOptions extends RemoteProviderOptions {
 }
 
 /** Any OpenAI-compatible upstream (`baseUrl` ends in /v1): OpenAI, OpenRouter, vLLM, LM Studio, llama-server, Groq... */
-export class OpenAIProvider implements Provider {
+export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
   readonly id: string;
   readonly kind = "openai" as const;
   readonly answersWhole = true;
