@@ -215,8 +215,8 @@ export class BackgroundStore {
     const batch = this.#audits;
     this.#audits = [];
     this.#auditing = true;
-    // Logged rows waiting for their hand-over ride along: the commit is paid for anyway.
-    this.#handOver();
+    // Logged rows waiting for their hand-over stay for it: sent now they would cost this request a
+    // message to the thread, and the commit the thread awaits would write them too (see Store.commitEgress).
     this.#ask({ op: "audit", records: batch.map((a) => a.record) }).then(
       (ids) => {
         const list = ids as number[];
