@@ -112,10 +112,13 @@ type RequestValues = [
   Nullable<string>,
   Nullable<string>,
 ];
-type EgressValues = [number, string, Nullable<string>, string, string, string, number];
+export type EgressValues = [number, string, Nullable<string>, string, string, string, number];
 type UsageValues = [string, string, number, number, number, Nullable<number>];
 
 const DAY_MS = 86_400_000;
+/** One egress audit row, in the order of EgressValues. */
+export const INSERT_EGRESS =
+  "INSERT INTO egress_audit (time, target, route, sensitivity, redactions, sha256, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)";
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 10_000;
 
@@ -194,9 +197,7 @@ export class Store {
              input_tokens, output_tokens, error_code, request_content, response_content)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ),
-        egress: this.#db.prepare<EgressValues>(
-          "INSERT INTO egress_audit (time, target, route, sensitivity, redactions, sha256, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        ),
+        egress: this.#db.prepare<EgressValues>(INSERT_EGRESS),
         usage: this.#db.prepare<UsageValues>(
           `INSERT INTO usage (day, target, requests, input_tokens, output_tokens, cost_usd) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (day, target) DO UPDATE SET
@@ -729,7 +730,7 @@ interface UsageDbRow {
 }
 
 /** An egress record as the row's values; undefined for a digest that is not 64 lowercase hex digits. */
-function egressValues(record: EgressRecord): EgressValues | undefined {
+export function egressValues(record: EgressRecord): EgressValues | undefined {
   let sha256: string;
   let bytes: number;
   if ("body" in record) {
