@@ -3,8 +3,11 @@
  * the same wire format can be sent the client's body as it came (see README "Same-wire pass-through").
  */
 
-/** A wire format a dialect parses and a provider can speak as it is. */
-export type NativeWire = "anthropic-messages" | "openai-chat" | "ollama-chat";
+/**
+ * A wire format a dialect parses and a provider can speak as it is. `openai-responses`: OpenAI's
+ * Responses API, sent with the history tandem holds and `store: false` (the state stays here).
+ */
+export type NativeWire = "anthropic-messages" | "openai-chat" | "ollama-chat" | "openai-responses";
 
 /** The client's request as it came, kept beside its canonical form. */
 export interface NativeRequest {

@@ -76,7 +76,14 @@ export function createProvider(name: string, config: ProviderConfig, options: Cr
   };
   switch (config.kind) {
     case "openai":
-      return { name, config, keys, provider: rotation.wrap(new OpenAIProvider(common)) };
+      return {
+        name,
+        config,
+        keys,
+        provider: rotation.wrap(
+          new OpenAIProvider({ ...common, ...(config.responses !== undefined && { responses: config.responses }) }),
+        ),
+      };
     case "anthropic":
       return {
         name,

@@ -16,10 +16,11 @@ import {
   UpstreamClient,
   upstreamInit,
 } from "../http/index.js";
-import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
+import type { ModelInfo, Provider, ProviderCapabilities, RemoteProviderOptions } from "../provider.js";
 import { convertToOpenAIChatRequest, type MaxTokensField } from "./convert-to-openai-chat-request.js";
 import { mapOpenAIErrorResponse } from "./map-openai-error.js";
 import { openAIEmbeddingResponseSchema, openAIModelListSchema } from "./openai-chat-api.js";
+import { parseResponsesStream, responsesUpstreamBody, tapResponsesObject } from "./openai-responses-wire.js";
 import { readOpenAIChatCompletion, readOpenAIChatStream } from "./read-openai-chat-stream.js";
 
 export interface OpenAIProviderOptions extends RemoteProviderOptions {
@@ -30,6 +31,12 @@ export interface OpenAIProviderOptions extends RemoteProviderOptions {
    * Default: `max_completion_tokens` when the base URL's host is api.openai.com, else `max_tokens`.
    */
   maxTokensField?: MaxTokensField;
+  /**
+   * Whether the upstream speaks OpenAI's Responses API (`POST /responses`), so that Responses
+   * requests reach it natively (config `responses`). Default: true when the base URL's host is
+   * api.openai.com, else false.
+   */
+  responses?: boolean;
 }
 
 /** Any OpenAI-compatible upstream (`baseUrl` ends in /v1): OpenAI, OpenRouter, vLLM, LM Studio, llama-server, Groq... */
@@ -37,6 +44,7 @@ export class OpenAIProvider implements Provider {
   readonly id: string;
   readonly kind = "openai" as const;
   readonly answersWhole = true;
+  readonly capabilities: ProviderCapabilities;
   readonly #options: OpenAIProviderOptions;
   readonly #client: UpstreamClient;
   readonly #maxTokensField: MaxTokensField;
@@ -51,6 +59,7 @@ export class OpenAIProvider implements Provider {
       maxAnswerBytes: options.limits?.maxAnswerBytes,
     });
     this.#maxTokensField = options.maxTokensField ?? defaultMaxTokensField(options.baseUrl);
+    this.capabilities = { wires: (options.responses ?? isOpenAI(options.baseUrl)) ? ["openai-responses"] : [] };
   }
 
   chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
@@ -59,6 +68,7 @@ export class OpenAIProvider implements Provider {
 
   async #chat(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<StreamEvent> | StreamEvent[]> {
     const target = `${this.id}/${request.upstreamModel}`;
+    if (request.native?.wire === "openai-responses") return this.#responses(request, signal, target);
     const init = upstreamInit(request, signal, convertToOpenAIChatRequest(request, this.#maxTokensField));
     if (request.whole) {
       const json = await this.#client.json("POST", "/chat/completions", {
@@ -75,6 +85,19 @@ export class OpenAIProvider implements Provider {
     await expectEventStream(res, target);
     const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
     return relayUpstreamStream(res, signal, target, (body) => readOpenAIChatStream(readSseBatches(body, lines), target));
+  }
+
+  /** Same wire: a Responses request as the dialect prepared it, and the upstream's own events tapped (see openai-responses-wire.ts). */
+  async #responses(request: ProviderChatRequest, signal: AbortSignal, target: string): Promise<AsyncIterable<StreamEvent>> {
+    const native = request.native as NonNullable<ProviderChatRequest["native"]>;
+    const whole = request.whole === true;
+    const init = upstreamInit(request, signal, responsesUpstreamBody(native, request.upstreamModel, whole));
+    const headers = { ...(await this.#headers(request.apiKey)), ...native.headers };
+    if (whole) return tapResponsesObject(await this.#client.json("POST", "/responses", { ...init, headers, target }), target);
+    const res = await this.#client.send("POST", "/responses", { ...init, headers: { ...headers, accept: "text/event-stream" } });
+    await expectEventStream(res, target);
+    const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
+    return relayUpstreamStream(res, signal, target, (body) => parseResponsesStream(readSseBatches(body, lines), target));
   }
 
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
@@ -131,10 +154,14 @@ export class OpenAIProvider implements Provider {
 }
 
 function defaultMaxTokensField(baseUrl: string): MaxTokensField {
+  return isOpenAI(baseUrl) ? "max_completion_tokens" : "max_tokens";
+}
+
+function isOpenAI(baseUrl: string): boolean {
   try {
-    return new URL(baseUrl).hostname === "api.openai.com" ? "max_completion_tokens" : "max_tokens";
+    return new URL(baseUrl).hostname === "api.openai.com";
   } catch {
-    return "max_tokens";
+    return false;
   }
 }
 
