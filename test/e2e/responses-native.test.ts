@@ -94,7 +94,7 @@ describe("a Responses-native upstream", () => {
 
     assert.match(first.id, /^resp_/);
     assert.equal(first.model, NATIVE);
-    assert.equal(first.store, true);
+    assert.equal((first as unknown as { store: boolean }).store, true);
     assert.equal(first.output_text, "Sunny in Paris.");
     assert.equal(first.output[0]?.type, "reasoning");
     assert.equal("encrypted_content" in (first.output[0] ?? {}), false, "the client did not ask for it");
