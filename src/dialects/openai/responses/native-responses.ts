@@ -1,13 +1,13 @@
 import { GatewayError, type NativeRequest, nativeHeaders, type StreamEvent } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
-import type { ResponseMeta } from "../../../router/gateway.js";
-import type { NativeStream } from "../../../server/respond.js";
 import type { PendingResponse } from "./pending-response.js";
 import type { ResponseStreamRenderer } from "./response-stream-renderer.js";
 import { ResponseWarnings } from "./response-warnings.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
 type Json = Record<string, unknown>;
+/** The answer's meta (the router's ResponseMeta), as the pending response reads it. */
+type ResponseMeta = Parameters<PendingResponse["adopt"]>[0];
 
 /** The request headers a Responses upstream is given as the client sent them. */
 const FORWARDED_HEADERS = ["openai-beta"] as const;
@@ -102,9 +102,10 @@ interface OpenItem {
  * in the Response objects, and without encrypted reasoning the client did not ask for. The final
  * `response.completed` (or `.incomplete`) is held until the response is saved (`end`), so a
  * follow-up finds it. On a switch to another target mid-way, the items left open are closed as
- * incomplete and the canonical renderer goes on with the same sequence and output.
+ * incomplete and the canonical renderer goes on with the same sequence and output. (The server's
+ * NativeStream, by shape: dialects do not import the server.)
  */
-export class ResponsesNativeStream implements NativeStream {
+export class ResponsesNativeStream {
   readonly #pending: PendingResponse;
   readonly #meta: ResponseMeta;
   readonly #renderer: ResponseStreamRenderer;
