@@ -21,6 +21,12 @@ export interface NativeRequest {
    * `cache_control`), for the `x-tandem-warnings` header. Called only when the body does not cross.
    */
   lost: () => string[];
+  /**
+   * What the body becomes for one target (`provider/model`), called by the provider that sends it:
+   * for what only some upstreams can read (another provider's encrypted reasoning). `body` is the one
+   * the provider was given (redacted, where the route redacts). Default: the body as it is.
+   */
+  bodyFor?: (body: Record<string, unknown>, target: string) => Record<string, unknown>;
 }
 
 /** The beta and version headers of a client request, lower-cased, that a same-wire target is given. */

@@ -34,6 +34,8 @@ before(async () => {
       providers: {
         gpt: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:UP_OPENAI"], responses: true, local: false },
         claude: { kind: "anthropic", baseUrl: anthropic.url, apiKeys: ["env:UP_ANTHROPIC"], local: false },
+        // Another Responses provider (the same fake under another name): its keys cannot open gpt's reasoning.
+        other: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:UP_OPENAI"], responses: true, local: false },
       },
       routes: { fallback: { tiers: [NATIVE, CLAUDE], retry: { attempts: 1 } } },
     },
@@ -196,6 +198,20 @@ describe("a Responses-native upstream", () => {
       ],
     );
     assert.deepEqual(input[7], text("Rain on Sunday.", "assistant"));
+  });
+
+  it("does not send one provider's encrypted reasoning to another Responses provider, and says so", async () => {
+    upstream.script(() => ({ kind: "answer", text: "From the other provider." }));
+    const { data, response } = await client.responses
+      .create({ model: "other/gpt-5-mini", previous_response_id: secondId, input: "Next?" })
+      .withResponse();
+    assert.equal(data.output_text, "From the other provider.");
+    const input = lastBody().input as Record<string, unknown>[];
+    assert.deepEqual(
+      input.map((item) => item.type ?? item.role),
+      ["message", "message", "message", "message", "message"],
+    );
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /reasoning items from another provider were left out .*\(x2\)/);
   });
 
   it("passes each event on as it comes (a stream held at its first text delta still reaches the client)", {

@@ -91,7 +91,7 @@ export class OpenAIProvider implements Provider {
   async #responses(request: ProviderChatRequest, signal: AbortSignal, target: string): Promise<AsyncIterable<StreamEvent>> {
     const native = request.native as NonNullable<ProviderChatRequest["native"]>;
     const whole = request.whole === true;
-    const init = upstreamInit(request, signal, responsesUpstreamBody(native, request.upstreamModel, whole));
+    const init = upstreamInit(request, signal, responsesUpstreamBody(native, target, request.upstreamModel, whole));
     const headers = { ...(await this.#headers(request.apiKey)), ...native.headers };
     if (whole) return tapResponsesObject(await this.#client.json("POST", "/responses", { ...init, headers, target }), target);
     const res = await this.#client.send("POST", "/responses", { ...init, headers: { ...headers, accept: "text/event-stream" } });

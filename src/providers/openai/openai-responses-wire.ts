@@ -15,8 +15,14 @@ import { gatewayErrorFromOpenAIError } from "./openai-error-body.js";
  * upstream's model id, and `stream` as the router chose (a client that does not stream may get one
  * whole answer).
  */
-export function responsesUpstreamBody(native: NativeRequest, upstreamModel: string, whole: boolean): Record<string, unknown> {
-  return { ...native.body, model: upstreamModel, stream: !whole };
+export function responsesUpstreamBody(
+  native: NativeRequest,
+  target: string,
+  upstreamModel: string,
+  whole: boolean,
+): Record<string, unknown> {
+  const body = native.bodyFor ? native.bodyFor(native.body, target) : native.body;
+  return { ...body, model: upstreamModel, stream: !whole };
 }
 
 type Json = Record<string, unknown>;

@@ -10,8 +10,11 @@ export interface ComposedConversation {
   messages: Message[];
   /** The new input items, references resolved (what the response stores as its input). */
   input: InputRecord[];
-  /** Every item the target is given, in order: the earlier turns, then the new input (a native Responses upstream gets these). */
-  items: StateItem[];
+  /**
+   * Every item the target is given, in order: the earlier turns, then the new input, each with the
+   * target that made it where only that upstream can read it (a native Responses upstream gets these).
+   */
+  items: Array<{ item: StateItem; origin?: string }>;
   /** The most sensitive level among the earlier turns and referenced items; undefined when all are public. */
   historySensitivity: ItemSensitivity | undefined;
 }
@@ -73,8 +76,8 @@ export async function composeConversation(request: ParsedResponsesRequest, state
   if (request.instructions !== undefined && request.instructions !== "") {
     messages.push({ role: "system", content: request.instructions });
   }
-  const items = [...history.map((s) => s.item), ...input.map((r) => r.item)];
-  messages.push(...convertItemsToMessages(items, warnings));
+  const items = [...history, ...input];
+  messages.push(...convertItemsToMessages(items.map((s) => s.item), warnings));
   if (!messages.some((m) => m.role !== "system")) {
     throw new GatewayError("invalid_request", "Missing required parameter: 'input'.", { param: "input" });
   }

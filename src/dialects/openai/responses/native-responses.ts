@@ -17,7 +17,8 @@ const ENCRYPTED_REASONING = "reasoning.encrypted_content";
 /** The native request, and what it leaves out (for `x-tandem-warnings` when a native target answers). */
 export interface NativeResponsesRequest {
   native: NativeRequest;
-  warnings: ResponseWarnings;
+  /** What was left out for the target that answered, for `x-tandem-warnings`. */
+  warningsFor: (target: string) => string | undefined;
   /** Whether the client asked for `reasoning.encrypted_content` itself (else it is kept here, not shown). */
   clientWantsEncrypted: boolean;
 }
@@ -35,30 +36,73 @@ export interface NativeResponsesRequest {
 export function nativeResponsesRequest(
   body: unknown,
   headers: Record<string, string | string[] | undefined>,
-  items: readonly StateItem[],
+  items: ReadonlyArray<{ item: StateItem; origin?: string }>,
   keepsState: boolean,
 ): NativeResponsesRequest {
   const { previous_response_id: _previous, conversation: _conversation, ...rest } = body as Json;
   const warnings = new ResponseWarnings();
   const input: Json[] = [];
-  for (const item of items) {
+  /** The target that made each input item only its upstream can read, by index in `input`. */
+  const origins = new Map<number, string>();
+  for (const { item, origin } of items) {
     const sent = upstreamItem(item);
-    if (sent) input.push(sent);
-    else
+    if (!sent) {
       warnings.add(
         "reasoning-plain",
         "reasoning items without encrypted_content were left out (a stateless upstream cannot read them)",
       );
+      continue;
+    }
+    if (origin !== undefined) origins.set(input.length, origin);
+    input.push(sent);
   }
+  /** Per target: how many items of another provider's it was not sent. */
+  const foreign = new Map<string, number>();
   const include = Array.isArray(rest.include) ? (rest.include as unknown[]) : [];
   const clientWantsEncrypted = include.includes(ENCRYPTED_REASONING);
   const out: Json = { ...rest, input, store: false };
   if (keepsState && !clientWantsEncrypted) out.include = [...include, ENCRYPTED_REASONING];
+  const native: NativeRequest = {
+    wire: "openai-responses",
+    body: out,
+    headers: nativeHeaders(headers, FORWARDED_HEADERS),
+    lost: () => [],
+  };
+  // Encrypted reasoning is sealed with its provider's keys: another provider's goes nowhere else.
+  if (origins.size > 0) {
+    native.bodyFor = (sent, target) => {
+      const provider = providerOf(target);
+      const keep = (_: unknown, i: number) => {
+        const origin = origins.get(i);
+        return origin === undefined || providerOf(origin) === provider;
+      };
+      const list = Array.isArray(sent.input) ? (sent.input as unknown[]) : [];
+      const kept = list.filter(keep);
+      foreign.set(target, list.length - kept.length);
+      return kept.length === list.length ? sent : { ...sent, input: kept };
+    };
+  }
   return {
-    native: { wire: "openai-responses", body: out, headers: nativeHeaders(headers, FORWARDED_HEADERS), lost: () => [] },
-    warnings,
+    native,
+    warningsFor: (target) => {
+      const dropped = foreign.get(target) ?? 0;
+      if (dropped === 0) return warnings.header();
+      const forTarget = new ResponseWarnings();
+      for (let i = 0; i < dropped; i++) {
+        forTarget.add(
+          "reasoning-foreign",
+          "reasoning items from another provider were left out (only their own upstream can read them)",
+        );
+      }
+      return [warnings.header(), forTarget.header()].filter((w) => w !== undefined).join("; ");
+    },
     clientWantsEncrypted,
   };
+}
+
+function providerOf(target: string): string {
+  const slash = target.indexOf("/");
+  return slash < 0 ? target : target.slice(0, slash);
 }
 
 function upstreamItem(item: StateItem): Json | undefined {

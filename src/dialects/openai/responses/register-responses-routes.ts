@@ -48,7 +48,6 @@ export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway, 
     );
     // What was left out holds for the path taken: the canonical conversion's, or the native request's.
     const canonicalWarnings = parsed.warnings.header();
-    const nativeWarnings = native.warnings.header();
     let renderer: ResponseStreamRenderer | undefined;
     try {
       await sendChat(
@@ -66,7 +65,7 @@ export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway, 
             return pending.finish(meta, { ...status, output: outputItems(result, status.status), usage: result.usage });
           },
           headers: (meta) => {
-            const warnings = meta.native ? nativeWarnings : canonicalWarnings;
+            const warnings = meta.native ? native.warningsFor(meta.target) : canonicalWarnings;
             return warnings === undefined ? undefined : { "x-tandem-warnings": warnings };
           },
           native: {
