@@ -77,7 +77,12 @@ export async function composeConversation(request: ParsedResponsesRequest, state
     messages.push({ role: "system", content: request.instructions });
   }
   const items = [...history, ...input];
-  messages.push(...convertItemsToMessages(items.map((s) => s.item), warnings));
+  messages.push(
+    ...convertItemsToMessages(
+      items.map((s) => s.item),
+      warnings,
+    ),
+  );
   if (!messages.some((m) => m.role !== "system")) {
     throw new GatewayError("invalid_request", "Missing required parameter: 'input'.", { param: "input" });
   }
