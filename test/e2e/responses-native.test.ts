@@ -243,11 +243,42 @@ describe("a Responses-native upstream", () => {
     assert.equal(data.output_text, "Answered by Claude.");
     assert.equal(data.model, CLAUDE);
     assert.equal(response.headers.get("x-tandem-attempts"), "2");
-    const events: string[] = [];
+    // A stream that fails before its first output item: nothing of it reached the client.
+    upstream.script(() => ({ kind: "failed", code: "server_error", message: "The model broke" }));
+    const events: ResponseStreamEvent[] = [];
     const streamed = await client.responses.create({ model: "fallback", input: "Again", stream: true });
-    for await (const event of streamed) events.push(event.type);
-    assert.equal(events[0], "response.created");
-    assert.equal(events.at(-1), "response.completed");
+    for await (const event of streamed) events.push(event);
+    const created = events[0] as Extract<ResponseStreamEvent, { type: "response.created" }>;
+    assert.equal(created.type, "response.created");
+    // Had the native target's first events reached the client, its name would be the stream's.
+    assert.equal(created.response.model, CLAUDE);
+    assert.equal(events.at(-1)?.type, "response.completed");
+    assert.equal(anthropic.requests.length > 0, true);
+  });
+
+  it("continues a stored conversation natively: the upstream gets its items, not its id", async () => {
+    upstream.script(() => ({ kind: "answer", reasoning: "Conv thought.", text: "First in the conversation." }));
+    const conversation = await client.conversations.create({ items: [{ type: "message", role: "user", content: "Hello" }] });
+    await client.responses.create({ model: NATIVE, conversation: conversation.id, input: "Question one" });
+    let body = lastBody();
+    assert.equal("conversation" in body, false);
+    assert.deepEqual(body.include, ["reasoning.encrypted_content"]);
+    assert.deepEqual(
+      (body.input as Record<string, unknown>[]).map((item) => item.type),
+      ["message", "message"],
+    );
+    upstream.script(() => ({ kind: "answer", text: "Second in the conversation." }));
+    await client.responses.create({ model: NATIVE, conversation: conversation.id, input: "Question two" });
+    body = lastBody();
+    const input = body.input as Record<string, unknown>[];
+    assert.deepEqual(
+      input.map((item) => item.type),
+      ["message", "message", "reasoning", "message", "message"],
+    );
+    assert.equal(input[2]?.encrypted_content, sealed("Conv thought."));
+    const items = await client.conversations.items.list(conversation.id, { order: "asc" });
+    // Hello, then each turn's input and output (the reasoning item included).
+    assert.equal(items.data.length, 6);
   });
 });
 

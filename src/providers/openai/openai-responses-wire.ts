@@ -38,8 +38,11 @@ interface CallState {
  * deltas) are text; function call items are tool calls (their index is their order among the calls);
  * reasoning summary and reasoning text deltas are reasoning. `response.completed` and
  * `response.incomplete` give the usage and the finish, and their frame follows the finish (the
- * client reads the end only after the router's checks on it passed). `error` and `response.failed`
- * throw the matching GatewayError; a stream that ends without a final event throws upstream_error.
+ * client reads the end only after the router's checks on it passed). The lifecycle events before
+ * the first output item (`response.created`, `.in_progress`, `.queued`) are held until it comes, so
+ * an upstream that fails or stalls before it answers fails over before the client got a byte (the
+ * router's first-token limit runs until real output). `error` and `response.failed` throw the
+ * matching GatewayError; a stream that ends without a final event throws upstream_error.
  */
 export async function* parseResponsesStream(
   batches: AsyncIterable<EventSourceMessage[]> | Iterable<EventSourceMessage[]>,
@@ -47,6 +50,7 @@ export async function* parseResponsesStream(
 ): AsyncGenerator<StreamEvent> {
   const calls = new Map<string, CallState>();
   let started = false;
+  let held: StreamEvent[] = [];
   for await (const batch of batches) {
     for (const message of batch) {
       let data: Json;
@@ -72,6 +76,11 @@ export async function* parseResponsesStream(
         };
       }
       switch (type) {
+        case "response.created":
+        case "response.in_progress":
+        case "response.queued":
+          held.push(frame);
+          continue;
         case "response.output_text.delta":
         case "response.refusal.delta":
           if (typeof data.delta === "string" && data.delta !== "") yield { type: "text-delta", text: data.delta };
@@ -115,9 +124,14 @@ export async function* parseResponsesStream(
           const usage = usageOf(response.usage);
           if (usage) yield { type: "usage", usage };
           yield finishOf(response, calls.size > 0);
+          yield* held;
           yield frame;
           return;
         }
+      }
+      if (held.length > 0) {
+        yield* held;
+        held = [];
       }
       yield frame;
     }
