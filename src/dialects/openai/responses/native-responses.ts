@@ -40,37 +40,45 @@ export function nativeResponsesRequest(
   keepsState: boolean,
 ): NativeResponsesRequest {
   const { previous_response_id: _previous, conversation: _conversation, ...rest } = body as Json;
-  const warnings = new ResponseWarnings();
-  const input: Json[] = [];
-  /** The target that made each input item only its upstream can read, by index in `input`. */
-  const origins = new Map<number, string>();
-  for (const { item, origin } of items) {
-    const sent = upstreamItem(item);
-    if (!sent) {
-      warnings.add(
-        "reasoning-plain",
-        "reasoning items without encrypted_content were left out (a stateless upstream cannot read them)",
-      );
-      continue;
-    }
-    if (origin !== undefined) origins.set(input.length, origin);
-    input.push(sent);
-  }
-  /** Per target: how many items of another provider's it was not sent. */
-  const foreign = new Map<string, number>();
   const include = Array.isArray(rest.include) ? (rest.include as unknown[]) : [];
   const clientWantsEncrypted = include.includes(ENCRYPTED_REASONING);
-  const out: Json = { ...rest, input, store: false };
-  if (keepsState && !clientWantsEncrypted) out.include = [...include, ENCRYPTED_REASONING];
+  const warnings = new ResponseWarnings();
+  /** The target that made each input item only its upstream can read, by index in `input`. */
+  const origins = new Map<number, string>();
+  /** Per target: how many items of another provider's it was not sent. */
+  const foreign = new Map<string, number>();
+  // Built only when a Responses-native target is tried: the canonical path never pays for it.
+  let built: Json | undefined;
+  const build = (): Json => {
+    if (built !== undefined) return built;
+    const input: Json[] = [];
+    for (const { item, origin } of items) {
+      const sent = upstreamItem(item);
+      if (!sent) {
+        warnings.add(
+          "reasoning-plain",
+          "reasoning items without encrypted_content were left out (a stateless upstream cannot read them)",
+        );
+        continue;
+      }
+      if (origin !== undefined) origins.set(input.length, origin);
+      input.push(sent);
+    }
+    built = { ...rest, input, store: false };
+    if (keepsState && !clientWantsEncrypted) built.include = [...include, ENCRYPTED_REASONING];
+    return built;
+  };
   const native: NativeRequest = {
     wire: "openai-responses",
-    body: out,
+    get body() {
+      return build();
+    },
     headers: nativeHeaders(headers, FORWARDED_HEADERS),
     lost: () => [],
-  };
-  // Encrypted reasoning is sealed with its provider's keys: another provider's goes nowhere else.
-  if (origins.size > 0) {
-    native.bodyFor = (sent, target) => {
+    // Encrypted reasoning is sealed with its provider's keys: another provider's goes nowhere else.
+    bodyFor: (sent, target) => {
+      build();
+      if (origins.size === 0) return sent;
       const provider = providerOf(target);
       const keep = (_: unknown, i: number) => {
         const origin = origins.get(i);
@@ -80,8 +88,8 @@ export function nativeResponsesRequest(
       const kept = list.filter(keep);
       foreign.set(target, list.length - kept.length);
       return kept.length === list.length ? sent : { ...sent, input: kept };
-    };
-  }
+    },
+  };
   return {
     native,
     warningsFor: (target) => {
