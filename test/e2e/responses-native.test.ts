@@ -37,7 +37,11 @@ before(async () => {
         // Another Responses provider (the same fake under another name): its keys cannot open gpt's reasoning.
         other: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:UP_OPENAI"], responses: true, local: false },
       },
-      routes: { fallback: { tiers: [NATIVE, CLAUDE], retry: { attempts: 1 } } },
+      routes: {
+        fallback: { tiers: [NATIVE, CLAUDE], retry: { attempts: 1 } },
+        // A client that does not stream gets the upstream's whole Response.
+        whole: { tiers: [NATIVE], streamUpstream: false },
+      },
     },
     { env: { UP_OPENAI: "sk-upstream-test", UP_ANTHROPIC: "sk-ant-test" }, state },
   );
@@ -212,6 +216,19 @@ describe("a Responses-native upstream", () => {
       ["message", "message", "message", "message", "message"],
     );
     assert.match(response.headers.get("x-tandem-warnings") ?? "", /reasoning items from another provider were left out .*\(x2\)/);
+  });
+
+  it("asks for a whole Response when the route does not stream upstream, and keeps it", async () => {
+    upstream.script(() => ({ kind: "answer", reasoning: "Whole thought.", text: "A whole answer." }));
+    const whole = await client.responses.create({ model: "whole", previous_response_id: secondId, input: "Whole?" });
+    const body = lastBody();
+    assert.equal(body.stream, false);
+    assert.equal((body.input as unknown[]).length, 7);
+    assert.equal(whole.output_text, "A whole answer.");
+    assert.equal(whole.model, NATIVE);
+    assert.equal(whole.previous_response_id, secondId);
+    const stored = await state.getResponse(whole.id);
+    assert.equal(stored?.output[0]?.item.encrypted_content, sealed("Whole thought."));
   });
 
   it("passes each event on as it comes (a stream held at its first text delta still reaches the client)", {
