@@ -273,6 +273,36 @@ describe("a Responses-native upstream", () => {
     assert.equal(anthropic.requests.length > 0, true);
   });
 
+  it("continues a stream that breaks mid-way on another target, in the same event stream, and stores it", async () => {
+    upstream.script(() => ({ kind: "answer", text: "Part one and the rest", breakAfterFirstDelta: true }));
+    anthropic.script(() => ({ kind: "text", text: " continued by Claude.", usage: { input: 9, output: 4 } }));
+    const events: ResponseStreamEvent[] = [];
+    const streamed = await client.responses.create({ model: "fallback", input: "Tell me", stream: true });
+    for await (const event of streamed) events.push(event);
+    assert.deepEqual(
+      events.map((e) => e.sequence_number),
+      events.map((_, i) => i),
+    );
+    const created = events[0] as Extract<ResponseStreamEvent, { type: "response.created" }>;
+    assert.equal(created.response.model, NATIVE);
+    const done = events.filter((e) => e.type === "response.output_item.done");
+    // The native message, closed as incomplete at the seam, then the continuation's own message.
+    assert.equal((done[0] as { item?: { status?: string } } | undefined)?.item?.status, "incomplete");
+    const completed = events.at(-1) as Extract<ResponseStreamEvent, { type: "response.completed" }>;
+    assert.equal(completed.type, "response.completed");
+    assert.equal(completed.response.id, created.response.id);
+    assert.match(
+      completed.response.output
+        .map((item) =>
+          item.type === "message" ? item.content.map((c) => (c.type === "output_text" ? c.text : "")).join("") : "",
+        )
+        .join(""),
+      /Part continued by Claude\./,
+    );
+    const stored = await state.getResponse(completed.response.id);
+    assert.equal(stored?.output.length, 2);
+  });
+
   it("continues a stored conversation natively: the upstream gets its items, not its id", async () => {
     upstream.script(() => ({ kind: "answer", reasoning: "Conv thought.", text: "First in the conversation." }));
     const conversation = await client.conversations.create({ items: [{ type: "message", role: "user", content: "Hello" }] });

@@ -30,6 +30,8 @@ export interface FakeResponsesAnswer {
    * each event on as it comes rather than holding the answer).
    */
   gate?: Promise<void>;
+  /** Streamed answers drop the connection after their first text delta (a broken stream). */
+  breakAfterFirstDelta?: boolean;
 }
 
 export type FakeResponsesReply =
@@ -223,7 +225,10 @@ export async function startFakeOpenAIResponses(options: { models?: string[] } = 
     event("response.completed", { response: snapshot() });
     if (!stream) return json(res, 200, snapshot());
     res.writeHead(200, { "content-type": "text/event-stream" });
-    if (reply.gate !== undefined && held > 0) {
+    if (reply.breakAfterFirstDelta && held > 0) {
+      res.write(events.slice(0, held).join(""));
+      setTimeout(() => res.destroy(), 20);
+    } else if (reply.gate !== undefined && held > 0) {
       res.write(events.slice(0, held).join(""));
       await reply.gate;
       res.end(events.slice(held).join(""));
