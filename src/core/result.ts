@@ -7,6 +7,8 @@ export interface ChatResult {
   id: string | undefined;
   model: string | undefined;
   text: string;
+  /** The model's readable reasoning (reasoning-delta events), where the upstream showed it. */
+  reasoning?: string;
   toolCalls: ToolCall[];
   finishReason: FinishReason;
   rawFinishReason: string | undefined;
@@ -46,6 +48,9 @@ export async function collectChat(events: AsyncIterable<StreamEvent>): Promise<C
       case "text-delta":
         result.text += ev.text;
         break;
+      case "reasoning-delta":
+        result.reasoning = (result.reasoning ?? "") + ev.text;
+        break;
       case "tool-call-start":
         calls.set(ev.index, { id: ev.id, name: ev.name, arguments: "" });
         break;
@@ -59,6 +64,7 @@ export async function collectChat(events: AsyncIterable<StreamEvent>): Promise<C
       case "switch":
         if (ev.restart) {
           result.text = "";
+          result.reasoning = undefined;
           calls.clear();
         }
         break;

@@ -54,6 +54,8 @@ export class MessageStreamRenderer implements StreamRenderer {
       case "switch":
         return switchComment(event);
       case "frame":
+      // Not rendered as thinking blocks yet: an Anthropic client's thinking comes on the same-wire path.
+      case "reasoning-delta":
         return "";
       case "usage":
         mergeUsage(this.#usage as Usage, event.usage);

@@ -64,6 +64,8 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
       case "start":
       case "frame":
       case "tool-call-end":
+      // Not rendered as reasoning_content yet.
+      case "reasoning-delta":
         return "";
       case "switch":
         return switchComment(event);

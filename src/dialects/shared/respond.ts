@@ -33,14 +33,22 @@ export interface NativeStream {
    * closes what the frames left open, after which the dialect's renderer continues the same answer.
    */
   seam(): string;
+  /**
+   * Wire text after the target's own frames ended the answer, for a dialect that holds the last
+   * frame back until it has saved the answer (the Responses API). Default: nothing.
+   */
+  end?(): Promise<string>;
 }
 
 export interface ChatRendering {
   stream: (meta: ResponseMeta) => StreamRenderer;
   /** The whole answer's body; may be a promise (a dialect that saves the answer first). */
   json: (result: ChatResult, meta: ResponseMeta) => unknown;
-  /** Response headers besides the `x-tandem-*` meta headers (e.g. `x-tandem-warnings`). Default: none. */
-  headers?: Record<string, string>;
+  /**
+   * Response headers besides the `x-tandem-*` meta headers (e.g. `x-tandem-warnings`), or a function
+   * of the answer's meta (a dialect whose warnings hold only when the target is not on its wire). Default: none.
+   */
+  headers?: Record<string, string> | ((meta: ResponseMeta) => Record<string, string> | undefined);
   /** For a dialect that can pass a same-wire target's answer through as it came. Default: always rendered. */
   native?: {
     /** Called after `stream`, so it may continue that renderer's answer at a seam. */
@@ -49,7 +57,7 @@ export interface ChatRendering {
      * The client's body from the target's own answer: its frames (streamed, or one `whole` frame).
      * Undefined when they do not make one (the canonical rendering answers).
      */
-    json: (frames: readonly Extract<StreamEvent, { type: "frame" }>[], meta: ResponseMeta) => unknown;
+    json: (frames: readonly Extract<StreamEvent, { type: "frame" }>[], meta: ResponseMeta) => unknown | Promise<unknown>;
   };
 }
 
@@ -81,6 +89,7 @@ export async function sendChat(
       { warnings: started.meta.warnings, target: started.meta.target },
       "request fields not carried to the target",
     );
+  const extraHeaders = typeof rendering.headers === "function" ? rendering.headers(started.meta) : rendering.headers;
   if (!chat.stream) {
     const native = rendering.native;
     const frames: Frame[] = [];
@@ -88,17 +97,17 @@ export async function sendChat(
     record.usage = result.usage;
     if (record.content) record.content.response = JSON.stringify({ text: result.text, toolCalls: result.toolCalls });
     const body =
-      (native && frames.length > 0 ? native.json(frames, started.meta) : undefined) ??
+      (native && frames.length > 0 ? await native.json(frames, started.meta) : undefined) ??
       (await rendering.json(result, started.meta));
     await reply
       .code(200)
-      .headers({ ...metaHeaders(started.meta), ...rendering.headers })
+      .headers({ ...metaHeaders(started.meta), ...extraHeaders })
       .send(body);
     return;
   }
   const renderer = rendering.stream(started.meta);
   const native = started.meta.native && rendering.native ? rendering.native.stream(started.meta) : undefined;
-  await pumpStream(reply, started, renderer, native, signal, rendering.headers);
+  await pumpStream(reply, started, renderer, native, signal, extraHeaders);
 }
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
@@ -165,7 +174,7 @@ async function pumpStream(
       if (!res.write(text)) await drained(res, signal);
     }
     // The target's own frames ended its answer (the router saw its finish).
-    res.end(native === undefined ? await renderer.end() : "");
+    res.end(native === undefined ? await renderer.end() : ((await native.end?.()) ?? ""));
   } catch (err) {
     const error = GatewayError.from(err);
     record.streamError = error;

@@ -7,6 +7,13 @@ const configSchema = z.object({
   kind: z.literal("openai"),
   /** Any OpenAI-compatible API, up to and including /v1. Default https://api.openai.com/v1. */
   baseUrl: z.url().default("https://api.openai.com/v1"),
+  /**
+   * Whether the upstream also speaks OpenAI's Responses API (`POST /responses`): requests on
+   * tandem's /v1/responses then reach it as Responses requests (every field kept, reasoning items
+   * with their encrypted content, `store: false` and the history tandem holds) instead of as chat
+   * completions. Default: true when the base URL's host is api.openai.com, else false.
+   */
+  responses: z.boolean().optional(),
   ...remoteConfigFields,
 });
 
@@ -14,7 +21,13 @@ const configSchema = z.object({
 export const openaiKind: ProviderKind<typeof configSchema> = {
   configSchema,
   capabilities: REMOTE_CAPABILITIES,
-  create: (name, config, context) => buildRemote(name, config, context, (options) => new OpenAIProvider(options)),
+  create: (name, config, context) =>
+    buildRemote(
+      name,
+      config,
+      context,
+      (options) => new OpenAIProvider({ ...options, ...(config.responses !== undefined && { responses: config.responses }) }),
+    ),
   // Found through the standard env keys: OpenAI itself and OpenRouter, each with a cheap default model.
   discover: ({ env }) => [
     ...(env.OPENAI_API_KEY
