@@ -1,7 +1,6 @@
 /**
  * tandem's dependency rules (docs/architecture.md). `npm test` runs them; a wrong import fails with
- * the rule's name and comment. Violations that predate a rule are listed in
- * .dependency-cruiser-known-violations.json and are being paid down: a new one fails.
+ * the rule's name and comment. There are no known exceptions: every violation fails.
  */
 module.exports = {
   forbidden: [

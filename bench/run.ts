@@ -26,6 +26,8 @@ const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 4);
 const CONNECTIONS = 32;
 const CHUNKS = 20;
 const PORTKEY = join(ROOT, "node_modules/@portkey-ai/gateway/build/start-server.js");
+/** Lets Portkey stream on Node 20's fetch (see bench/portkey-fetch.mjs; plain JavaScript, so no TypeScript loader runs in its process). */
+const PORTKEY_PRELOAD = ["--import", join(ROOT, "bench/portkey-fetch.mjs")];
 const PACED_STREAMS = Number(process.env.BENCH_PACED_STREAMS ?? 30);
 /** Warm-up requests per path before anything is measured: tandem's CPU per request settles after a few thousand (JIT). */
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1500);
@@ -447,7 +449,7 @@ async function main(modelDir: string): Promise<void> {
   // Portkey binds every interface (it has no host option); it is only ever called on 127.0.0.1.
   const portkeyPort = await freePort();
   const portkey = await start(
-    [PORTKEY, `--port=${portkeyPort}`, "--headless"],
+    [...PORTKEY_PRELOAD, PORTKEY, `--port=${portkeyPort}`, "--headless"],
     { NODE_ENV: "production" },
     {
       logTo: join(dir, "portkey.log"),

@@ -126,7 +126,9 @@ function banner(server: TandemServer, config: Config, file: string | undefined, 
   ];
   const slots = [...server.catalog.slots.values()];
   const entries = server.catalog.entries();
-  const localModels = entries.filter((e) => e.kind === "target" && e.providerKind === "llamacpp").length;
+  // Models of the engines that list their own (the embedded one), by capability rather than kind.
+  const engines = new Set(slots.filter((s) => s.capabilities.discovery === "engine").map((s) => s.name));
+  const localModels = entries.filter((e) => e.kind === "target" && e.provider !== undefined && engines.has(e.provider)).length;
   if (entries.every((e) => e.kind !== "target")) {
     lines.push(
       "",

@@ -24,6 +24,8 @@ interface StatusBody {
       quantization?: string;
       contextSize: number;
       modelBytes: number;
+      ramBytes?: number;
+      vramBytes?: number;
       expiresAt?: string;
       load: { active: number; slots: number; queued: number };
     }[];
@@ -80,7 +82,7 @@ export async function status(options: { url?: string; key?: string; json?: boole
       for (const m of p.loaded ?? []) {
         const until = m.expiresAt ? `until ${m.expiresAt}` : "kept loaded";
         out.push(
-          `    loaded: ${m.name} ${m.quantization ?? ""} ${(m.modelBytes / 1024 ** 2).toFixed(0)} MiB, context ${m.contextSize}, ` +
+          `    loaded: ${m.name} ${m.quantization ?? ""} ${describeFootprint(m)}, context ${m.contextSize}, ` +
             `${m.load.active}/${m.load.slots} busy, ${m.load.queued} waiting, ${until}`,
         );
       }
@@ -101,4 +103,12 @@ export async function status(options: { url?: string; key?: string; json?: boole
   for (const r of body.routes) out.push(`  ${r.name.padEnd(16)} ${r.tiers.map((t) => t.join(" | ")).join(" -> ")}`);
   process.stdout.write(`${out.join("\n")}\n`);
   return 0;
+}
+
+/** Memory a loaded model holds: weights and context, and the part in VRAM (older servers: weights only). */
+function describeFootprint(m: { modelBytes: number; ramBytes?: number; vramBytes?: number }): string {
+  const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(0)} MiB`;
+  if (m.ramBytes === undefined) return mib(m.modelBytes);
+  const vram = m.vramBytes ?? 0;
+  return vram > 0 ? `${mib(m.ramBytes + vram)} (${mib(vram)} in VRAM)` : `${mib(m.ramBytes)} in RAM`;
 }

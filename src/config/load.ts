@@ -1,7 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { formatPath } from "../dialects/shared/validate.js";
+import { formatPath } from "../core/format-path.js";
 import { DEFAULT_MODEL_ALIAS } from "../models/model-aliases.js";
 import { installedModelNames } from "../models/model-store.js";
 import { PrivacyConfigError, SensitiveDataDetector } from "../privacy/index.js";

@@ -1,115 +1,13 @@
 import { z } from "zod";
-import { parseKeyRef } from "../secrets/index.js";
-
-/** `env:NAME`, `keychain:NAME` or `store:NAME`: literal keys never go in a config file. */
-const keyRef = z.string().refine((s) => parseKeyRef(s) !== undefined, {
-  message: "expected a key reference 'env:NAME', 'keychain:NAME' or 'store:NAME' (never a literal key)",
-});
+import { providerConfigSchema } from "../providers/registry.js";
+import { keyRefSchema } from "../secrets/index.js";
 
 const providerName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "expected a provider name of letters, digits, '_', '.', '-' (no '/')");
 
-/** A remote model: the alias clients use maps to the upstream's id (default: the alias itself). */
-const remoteModel = z.object({
-  /** The upstream's model id. Default: the model's key in `models`. */
-  id: z.string().min(1).optional(),
-  /** Context window in tokens, when known (used to fit conversations). */
-  contextWindow: z.number().int().positive().optional(),
-  /** US dollars per million tokens, for the store's cost per target. Default: unknown (no cost recorded). */
-  price: z.object({ input: z.number().min(0), output: z.number().min(0) }).optional(),
-});
-
-/** `models` as a map `{alias: {id?, contextWindow?}}` or a plain list of upstream ids. */
-const remoteModels = z
-  .union([z.array(z.string().min(1)), z.record(z.string().min(1), remoteModel.nullable())])
-  .transform((value): Record<string, z.infer<typeof remoteModel>> => {
-    if (Array.isArray(value)) return Object.fromEntries(value.map((id) => [id, {}]));
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, v ?? {}]));
-  });
-
-const remoteCommon = {
-  /** API keys, tried in order: `env:NAME`, `keychain:NAME`, `store:NAME`. Default: none. */
-  apiKeys: z.array(keyRef).default([]),
-  /** Extra headers sent upstream (e.g. OpenRouter's HTTP-Referer). Default: none. */
-  headers: z.record(z.string(), z.string()).default({}),
-  /** Models offered. Default: discovered from the upstream's model list. */
-  models: remoteModels.optional(),
-  /** Milliseconds to establish a connection. Default 10000. */
-  connectTimeoutMs: z.number().int().positive().default(10_000),
-  /**
-   * Whether this upstream runs on this machine (local-only routing, `x-tandem-prefer: local`, network
-   * loss). Default: true for a loopback address, false otherwise (a tunnel to a remote API says false).
-   */
-  local: z.boolean().optional(),
-};
-
-const openaiProvider = z.object({
-  kind: z.literal("openai"),
-  /** Any OpenAI-compatible API, up to and including /v1. Default https://api.openai.com/v1. */
-  baseUrl: z.url().default("https://api.openai.com/v1"),
-  ...remoteCommon,
-});
-
-const anthropicProvider = z.object({
-  kind: z.literal("anthropic"),
-  /** Default https://api.anthropic.com. */
-  baseUrl: z.url().default("https://api.anthropic.com"),
-  /** The anthropic-version header. Default 2023-06-01. */
-  anthropicVersion: z.string().default("2023-06-01"),
-  /** max_tokens sent when the client gave none (Anthropic requires one). Default 4096. */
-  defaultMaxTokens: z.number().int().positive().default(4096),
-  ...remoteCommon,
-});
-
-const ollamaProvider = z.object({
-  kind: z.literal("ollama"),
-  /** Default http://127.0.0.1:11434. */
-  baseUrl: z.url().default("http://127.0.0.1:11434"),
-  ...remoteCommon,
-});
-
-const gpuLayers = z.union([z.literal("auto"), z.literal("max"), z.number().int().min(0)]);
-
-const localModel = z.object({
-  /** GGUF file, absolute or relative to `dataDir`. */
-  path: z.string().min(1),
-  /** Context size in tokens per request. Default: the model's own, at most 8192. */
-  contextSize: z.number().int().positive().optional(),
-  /** Requests this model serves at once (one context sequence each). Default: the provider's `parallel`. */
-  parallel: z.number().int().min(1).max(64).optional(),
-  /** Layers offloaded to the GPU: "auto" (fit to free VRAM), "max", or a count (0: CPU only). Default: the provider's `gpuLayers`. */
-  gpuLayers: gpuLayers.optional(),
-});
-
-const llamacppProvider = z.object({
-  kind: z.literal("llamacpp"),
-  /**
-   * CPU threads per model. Default: llama.cpp's own choice, the cores useful for math (physical
-   * performance cores, as Ollama picks), at most the CPUs the process may use.
-   */
-  threads: z.number().int().positive().optional(),
-  /**
-   * GPU backend: "auto" takes the best one with a working binary (Metal on Apple silicon; CUDA or
-   * Vulkan once `tandem gpu install` has added its binaries), else the CPU; false forces the CPU. A
-   * backend that fails to start falls back to the CPU, with the reason in `tandem status`. Default "auto".
-   */
-  gpu: z.union([z.literal(false), z.enum(["auto", "metal", "cuda", "vulkan"])]).default("auto"),
-  /** Layers offloaded to the GPU per model: "auto" (fit to free VRAM), "max", or a count. Default "auto". */
-  gpuLayers: gpuLayers.default("auto"),
-  /** Requests one model serves at once. Default 2. */
-  parallel: z.number().int().min(1).max(64).default(2),
-  /** Requests that may wait for a busy model; more are refused (the router sends them elsewhere). Default 16. */
-  maxQueue: z.number().int().min(0).default(16),
-  /** How long an unused model stays loaded, in ms; 0 unloads at once, -1 never. Default 900000 (15 min). */
-  keepAliveMs: z.number().int().min(-1).default(900_000),
-  /** A generation that sends nothing for this long is taken for hung: the engine is killed and restarted. Default 120000. */
-  hangTimeoutMs: z.number().int().positive().default(120_000),
-  /** Models by name (`local/<name>`). Default: every GGUF file in `<dataDir>/models`. */
-  models: z.record(z.string().min(1), localModel).default({}),
-});
-
-export const providerSchema = z.discriminatedUnion("kind", [openaiProvider, anthropicProvider, ollamaProvider, llamacppProvider]);
+/** One provider: its kind's config object, as the provider registry declares it (src/providers/<kind>/<kind>-kind.ts). */
+export const providerSchema = providerConfigSchema;
 
 const privacyPolicy = z.enum(["local-only", "redact", "allow"]);
 
@@ -232,7 +130,7 @@ export const configSchema = z.object({
       /** Default 1337. */
       port: z.number().int().min(0).max(65535).default(1337),
       /** Client keys (references). Required when host is not loopback. Default: none. */
-      apiKeys: z.array(keyRef).default([]),
+      apiKeys: z.array(keyRefSchema).default([]),
       /** Largest request body in bytes. Default 33554432 (32 MiB: room for a few base64 images). */
       bodyLimit: z
         .number()
@@ -389,6 +287,5 @@ export const configSchema = z.object({
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema> & { dataDir: string };
-export type ProviderConfig = z.output<typeof providerSchema>;
-export type RemoteProviderConfig = Exclude<ProviderConfig, { kind: "llamacpp" }>;
+export type { ProviderConfig } from "../providers/registry.js";
 export type RouteConfig = z.output<typeof routeSchema>;

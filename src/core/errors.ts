@@ -129,7 +129,7 @@ export class GatewayError extends Error {
    * (the error's name and code, never its message): aborts are `canceled`, time limits `timeout`,
    * the network failures of network-errors.ts `unavailable`; anything else thrown inside tandem
    * (a TypeError, a RangeError, Node's `ERR_INVALID_ARG_TYPE`) is `internal`: not retried, and
-   * never held against a target, its breaker or a key (see router/failover-policy.ts).
+   * never held against a target, its breaker or a key (see router/retry-policy.ts).
    */
   static from(err: unknown): GatewayError {
     if (err instanceof GatewayError) return err;

@@ -3,8 +3,11 @@
  * the same wire format can be sent the client's body as it came (see README "Same-wire pass-through").
  */
 
-/** A wire format a dialect parses and a provider can speak as it is. */
-export type NativeWire = "anthropic-messages" | "openai-chat" | "ollama-chat";
+/**
+ * A wire format a dialect parses and a provider can speak as it is. `openai-responses`: OpenAI's
+ * Responses API, sent with the history tandem holds and `store: false` (the state stays here).
+ */
+export type NativeWire = "anthropic-messages" | "openai-chat" | "openai-responses" | "ollama-chat" | "ollama-generate";
 
 /** The client's request as it came, kept beside its canonical form. */
 export interface NativeRequest {
@@ -18,6 +21,12 @@ export interface NativeRequest {
    * `cache_control`), for the `x-tandem-warnings` header. Called only when the body does not cross.
    */
   lost: () => string[];
+  /**
+   * What the body becomes for one target (`provider/model`), called by the provider that sends it:
+   * for what only some upstreams can read (another provider's encrypted reasoning). `body` is the one
+   * the provider was given (redacted, where the route redacts). Default: the body as it is.
+   */
+  bodyFor?: (body: Record<string, unknown>, target: string) => Record<string, unknown>;
 }
 
 /** The beta and version headers of a client request, lower-cased, that a same-wire target is given. */

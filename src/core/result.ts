@@ -7,6 +7,8 @@ export interface ChatResult {
   id: string | undefined;
   model: string | undefined;
   text: string;
+  /** The model's readable reasoning (reasoning-delta events), where the upstream showed it. */
+  reasoning?: string;
   toolCalls: ToolCall[];
   finishReason: FinishReason;
   rawFinishReason: string | undefined;
@@ -19,6 +21,8 @@ export function mergeUsage(into: Usage, update: Partial<Usage>): void {
   if (update.inputTokens !== undefined) into.inputTokens = update.inputTokens;
   if (update.outputTokens !== undefined) into.outputTokens = update.outputTokens;
   if (update.cachedInputTokens !== undefined) into.cachedInputTokens = update.cachedInputTokens;
+  if (update.cacheWriteInputTokens !== undefined) into.cacheWriteInputTokens = update.cacheWriteInputTokens;
+  if (update.reasoningTokens !== undefined) into.reasoningTokens = update.reasoningTokens;
 }
 
 /** Gathers a canonical stream into one result. A stream that ends without `finish` is an error. */
@@ -44,6 +48,9 @@ export async function collectChat(events: AsyncIterable<StreamEvent>): Promise<C
       case "text-delta":
         result.text += ev.text;
         break;
+      case "reasoning-delta":
+        result.reasoning = (result.reasoning ?? "") + ev.text;
+        break;
       case "tool-call-start":
         calls.set(ev.index, { id: ev.id, name: ev.name, arguments: "" });
         break;
@@ -57,6 +64,7 @@ export async function collectChat(events: AsyncIterable<StreamEvent>): Promise<C
       case "switch":
         if (ev.restart) {
           result.text = "";
+          result.reasoning = undefined;
           calls.clear();
         }
         break;

@@ -3,8 +3,12 @@
 export interface Usage {
   inputTokens: number;
   outputTokens: number;
-  /** Input tokens served from a prompt cache, where the upstream reports them. */
+  /** Input tokens served from a prompt cache (part of inputTokens), where the upstream reports them. */
   cachedInputTokens?: number;
+  /** Input tokens written to a prompt cache (part of inputTokens; Anthropic's cache_creation_input_tokens), where reported and not 0. */
+  cacheWriteInputTokens?: number;
+  /** Output tokens spent on reasoning (part of outputTokens; OpenAI's reasoning_tokens), where reported and not 0. */
+  reasoningTokens?: number;
 }
 
 /**
@@ -17,6 +21,11 @@ export type StreamEvent =
   /** First event of every stream: the upstream's response id and the model it says answered. */
   | { type: "start"; id?: string; model?: string }
   | { type: "text-delta"; text: string }
+  /**
+   * A piece of the model's reasoning as readable text (Anthropic thinking, a Responses reasoning
+   * summary, `reasoning_content`), where the upstream shows it. Not part of the answer's text.
+   */
+  | { type: "reasoning-delta"; text: string }
   /** A tool call begins. `index` orders calls within this response (0, 1, ...). */
   | { type: "tool-call-start"; index: number; id: string; name: string }
   /** A piece of the call's JSON arguments text. */

@@ -2,13 +2,13 @@ import { createHash } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { GatewayError } from "../core/index.js";
+import { backoffDelayMs, GatewayError } from "../core/index.js";
+import type { DownloadProgress, PullEvent } from "../core/pull-events.js";
 import type { HubConnection } from "./hub-connection.js";
 import { hubError } from "./hub-error.js";
 import { PARTIAL_SUFFIX } from "./model-store.js";
 import { header, openHubFile, parseContentRange } from "./open-hub-file.js";
 import { discardPartial, type HashState, hashPrefix, type PartialNote, readNote, sizeOf, writeNote } from "./partial-download.js";
-import type { DownloadProgress, PullEvent } from "./pull-events.js";
 import { readGgufHeader } from "./read-gguf-header.js";
 import { TransferRate } from "./transfer-rate.js";
 
@@ -254,7 +254,7 @@ async function download(options: DownloadHubFileOptions, partial: string): Promi
       }
       try {
         // A rate-limited hub says how long to wait (honoured up to a minute).
-        const backoff = retryDelayMs * 2 ** (failures - 1);
+        const backoff = backoffDelayMs(failures - 1, { baseMs: retryDelayMs });
         await sleep(Math.max(backoff, Math.min(error.retryAfterMs ?? 0, 60_000)), undefined, { signal });
       } catch {
         throw await giveUp(new GatewayError("canceled", `download of ${file} canceled${describeKept(have, total, partial)}`));

@@ -1,3 +1,4 @@
+export type { DownloadProgress, PullEvent, PullResult } from "../core/pull-events.js";
 export * from "./blob-store.js";
 export * from "./choose-gguf-file.js";
 export * from "./gguf-error.js";
@@ -11,9 +12,7 @@ export * from "./model-library.js";
 export * from "./model-reference.js";
 export * from "./model-settings.js";
 export * from "./model-store.js";
-export * from "./ollama-pull-status.js";
 export { type PullOptions, pull } from "./pull.js";
-export * from "./pull-events.js";
 export * from "./pull-model.js";
 export * from "./read-gguf-header.js";
 export * from "./transfer-rate.js";

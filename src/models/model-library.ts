@@ -1,35 +1,20 @@
 import { createHash, randomBytes } from "node:crypto";
 import { copyFile, link, mkdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
-import { GatewayError } from "../core/index.js";
+import { type CreateModelRequest, GatewayError } from "../core/index.js";
 import { blobPath, hasBlob, parseDigest } from "./blob-store.js";
 import { GgufError } from "./gguf-error.js";
 import { readGgufInfo } from "./gguf-info.js";
 import { type ModelSettings, readModelSettings, settingsPath, writeModelSettings } from "./model-settings.js";
 import { checkModelName, GGUF_EXTENSION, modelsDir } from "./model-store.js";
 
+export type { CreateModelRequest };
+
 /*
  * Ollama's model workflow over `<dataDir>/models`: copy, create (from a model or an uploaded GGUF
  * blob, with saved defaults) and the checks around them. The engine's provider resolves names and
  * unloads what it deletes; these functions only touch files.
  */
-
-/** Ollama's create request, as tandem takes it (`/api/create`). */
-export interface CreateModelRequest {
-  /** The new model's name (a plain file name). */
-  name: string;
-  /** An installed model to start from (its weights and settings). */
-  from?: string;
-  /** `{ "<file>.gguf": "sha256:<hex>" }`: a GGUF uploaded with POST /api/blobs/:digest. */
-  files?: Record<string, string>;
-  parameters?: Record<string, unknown>;
-  system?: string;
-  template?: string;
-  license?: string | string[];
-  quantize?: string;
-  adapters?: Record<string, string>;
-  messages?: unknown[];
-}
 
 /** A local model by name, as the provider knows it. */
 export interface LibraryModel {

@@ -1,26 +1,9 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { GatewayError } from "../core/index.js";
+import { GatewayError, type ModelSettings } from "../core/index.js";
 import { modelsDir } from "./model-store.js";
 
-/**
- * A local model's own defaults, as Ollama's `/api/create` sets them: kept in `<name>.json` beside
- * `<name>.gguf` and applied to requests that do not set them.
- */
-export interface ModelSettings {
-  /**
-   * Ollama's parameters by their Ollama names (`temperature`, `top_p`, `top_k`, `seed`, `stop`,
-   * `num_predict`, `num_ctx`...). Those tandem knows are applied; the rest are kept and shown.
-   */
-  parameters?: Record<string, unknown>;
-  /** The system prompt used when a request has none. */
-  system?: string;
-  /** A prompt template (Go template syntax, as Ollama's). Kept and shown; the engine uses the GGUF's own chat template. */
-  template?: string;
-  license?: string;
-  /** The model this one was created from. */
-  from?: string;
-}
+export type { ModelSettings };
 
 export function settingsPath(dataDir: string, name: string): string {
   return join(modelsDir(dataDir), `${name}.json`);

@@ -1,7 +1,7 @@
+import type { PullResult } from "../core/pull-events.js";
 import { resolveHubConnection } from "./hub-connection.js";
 import { parseModelReference } from "./model-reference.js";
 import { chooseFile, installHubFile, type PullOptions } from "./pull.js";
-import type { PullResult } from "./pull-events.js";
 
 export interface PullModelOptions extends Omit<PullOptions, "quant"> {
   /** The file to fetch, when the reference is a bare repo (the CLI's second argument). */
@@ -12,7 +12,7 @@ export interface PullModelOptions extends Omit<PullOptions, "quant"> {
  * Pulls a model by any name `parseModelReference` accepts: an alias (installed under the alias's
  * name, so `local/qwen2.5-0.5b` works), `hf.co/{repo}:{quant}` / `{repo}:{quant}` as Ollama
  * writes them, `{repo} {file}`, or a bare repo. Reports each step through `onEvent`; turn those
- * into Ollama's `/api/pull` stream with ollamaPullStatus.
+ * into Ollama's `/api/pull` stream with ollamaPullStatus in dialects/ollama.
  */
 export async function pullModel(nameOrAlias: string, options: PullModelOptions): Promise<PullResult> {
   const hub = resolveHubConnection(options);

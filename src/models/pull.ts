@@ -1,12 +1,12 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { GatewayError } from "../core/index.js";
+import type { DownloadProgress, PullEvent, PullResult } from "../core/pull-events.js";
 import { chooseGgufFile, type GgufChoice, SPLIT_PART, splitSets } from "./choose-gguf-file.js";
 import { type HubFile, listRepoFiles } from "./hub-api.js";
 import { checkRepoFile, checkRepoId, type HubConnection, type HubOptions, resolveHubConnection } from "./hub-connection.js";
 import { type DownloadHubFileOptions, downloadHubFile } from "./hub-download.js";
 import { checkModelName, GGUF_EXTENSION, modelsDir, splitPartName } from "./model-store.js";
-import type { DownloadProgress, PullEvent, PullResult } from "./pull-events.js";
 
 /** How the transfer itself behaves: the downloader's own options, passed through. */
 type TransferOptions = Pick<

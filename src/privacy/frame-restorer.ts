@@ -1,4 +1,6 @@
 import type { StreamEvent } from "../core/stream.js";
+import { OllamaLineRestorer } from "./ollama-line-restorer.js";
+import { OpenAIChunkRestorer, type RestorerSource } from "./openai-chunk-restorer.js";
 import type { PlaceholderRestorer } from "./placeholder-restorer.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
@@ -10,11 +12,6 @@ const DELTA_FIELDS: Readonly<Record<string, { field: string; json: boolean }>> =
   input_json_delta: { field: "partial_json", json: true },
 };
 
-interface RestorerSource {
-  createRestorer(mode: "text" | "json"): PlaceholderRestorer;
-  rehydrateJson(json: string): string;
-}
-
 /**
  * Puts redacted values back into an upstream's own frames (the same-wire path), so the client
  * reads its values, not placeholders. A whole answer's JSON, and any frame without streamed text,
@@ -23,11 +20,15 @@ interface RestorerSource {
  * the canonical stream's text does: a placeholder split across deltas is restored whole, the tail
  * that could still become one is held, and what is held is sent as one more delta before the block
  * stops (or before a switch to another target). Frames that are not JSON pass as they are.
+ * OpenAI chat chunks (they have `choices`) and Ollama lines (they have `done`) are restored by their
+ * own wire's restorer (openai-chunk-restorer.ts, ollama-line-restorer.ts) in the same way.
  */
 export class FrameRestorer {
   readonly #source: RestorerSource;
   /** Open restorers by content block index: the delta type that opened each (its field), and the restorer. */
   readonly #blocks = new Map<number, { type: string; restorer: PlaceholderRestorer }>();
+  #openai: OpenAIChunkRestorer | undefined;
+  #ollama: OllamaLineRestorer | undefined;
 
   constructor(source: RestorerSource) {
     this.#source = source;
@@ -36,11 +37,20 @@ export class FrameRestorer {
   /** The frames to pass on for one upstream frame (none while a delta's text is all held back). */
   push(frame: Frame): Frame[] {
     if (frame.whole) return [{ ...frame, data: this.#source.rehydrateJson(frame.data) }];
-    let data: { type?: unknown; index?: unknown; delta?: Record<string, unknown> };
+    let data: { type?: unknown; index?: unknown; delta?: Record<string, unknown>; choices?: unknown; done?: unknown };
     try {
       data = JSON.parse(frame.data);
     } catch {
       return [frame];
+    }
+    if (typeof data !== "object" || data === null) return [frame];
+    if (Array.isArray(data.choices)) {
+      this.#openai ??= new OpenAIChunkRestorer(this.#source);
+      return this.#openai.push(frame, data);
+    }
+    if (typeof data.done === "boolean") {
+      this.#ollama ??= new OllamaLineRestorer(this.#source);
+      return this.#ollama.push(frame, data as Record<string, unknown>);
     }
     const index = typeof data.index === "number" ? data.index : undefined;
     if (data.type === "content_block_delta" && index !== undefined && data.delta) {
@@ -69,7 +79,11 @@ export class FrameRestorer {
 
   /** Every held tail, as delta frames: the stream ends or continues elsewhere. */
   flush(): Frame[] {
-    return [...this.#blocks.keys()].flatMap((index) => this.#flush(index));
+    return [
+      ...[...this.#blocks.keys()].flatMap((index) => this.#flush(index)),
+      ...(this.#openai?.flush() ?? []),
+      ...(this.#ollama?.flush() ?? []),
+    ];
   }
 
   #flush(index: number): Frame[] {

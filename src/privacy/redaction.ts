@@ -224,11 +224,16 @@ export class Redaction {
       return;
     }
     const text = this.createRestorer("text");
+    const reasoning = this.createRestorer("text");
     const calls = new Map<number, PlaceholderRestorer>();
     let frames: FrameRestorer | undefined;
     function* flushText(): Generator<StreamEvent> {
       const rest = text.flush();
       if (rest !== "") yield { type: "text-delta", text: rest };
+    }
+    function* flushReasoning(): Generator<StreamEvent> {
+      const rest = reasoning.flush();
+      if (rest !== "") yield { type: "reasoning-delta", text: rest };
     }
     function* flushCall(index: number): Generator<StreamEvent> {
       const restorer = calls.get(index);
@@ -237,6 +242,7 @@ export class Redaction {
       if (rest !== "") yield { type: "tool-call-delta", index, argumentsDelta: rest };
     }
     function* flushAll(): Generator<StreamEvent> {
+      yield* flushReasoning();
       yield* flushText();
       for (const index of [...calls.keys()]) yield* flushCall(index);
       if (frames) yield* frames.flush();
@@ -244,12 +250,20 @@ export class Redaction {
 
     for await (const event of events) {
       switch (event.type) {
+        case "reasoning-delta": {
+          const out = reasoning.push(event.text);
+          if (out !== "") yield { ...event, text: out };
+          break;
+        }
         case "text-delta": {
+          // The reasoning comes before the answer: what it held back goes first.
+          yield* flushReasoning();
           const out = text.push(event.text);
           if (out !== "") yield { ...event, text: out };
           break;
         }
         case "tool-call-start":
+          yield* flushReasoning();
           yield* flushText();
           calls.set(event.index, this.createRestorer("json"));
           yield event;

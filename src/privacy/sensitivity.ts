@@ -1,10 +1,7 @@
 import { GatewayError } from "../core/errors.js";
+import type { Sensitivity } from "../core/sensitivity.js";
 
-/**
- * How sensitive a request is. `public` may go anywhere; `internal` is organisation-only material
- * (code names, keywords the user configured); `private` is personal data or secrets.
- */
-export type Sensitivity = "public" | "internal" | "private";
+export type { Sensitivity };
 
 /** The levels in increasing order of sensitivity. */
 export const SENSITIVITY_LEVELS: readonly Sensitivity[] = ["public", "internal", "private"];

@@ -1,8 +1,8 @@
 import type { Config, RouteConfig } from "../config/index.js";
+import type { ModelEntry, ModelInfo, Provider } from "../core/index.js";
 import { GatewayError } from "../core/index.js";
-import { type CreateProviderOptions, createProvider, type ProviderSlot } from "../providers/create-provider.js";
-import type { ModelInfo, Provider } from "../providers/provider.js";
-import type { ModelEntry } from "./gateway.js";
+import type { ConfiguredModel, ProviderContext } from "../providers/provider-kind.js";
+import { createProviderSlot, type ProviderSlot } from "../providers/registry.js";
 
 /** One model on one provider, as clients name it: `provider/model`. */
 export interface Target {
@@ -38,12 +38,12 @@ export class Catalog {
   constructor(
     config: Config,
     env: NodeJS.ProcessEnv = process.env,
-    hooks: Pick<CreateProviderOptions, "onEngineLog" | "onKeyRotation" | "keySources"> = {},
+    hooks: Pick<ProviderContext, "onEngineLog" | "onKeyRotation" | "keySources"> = {},
   ) {
     this.slots = new Map(
       Object.entries(config.providers).map(([name, pc]) => [
         name,
-        createProvider(name, pc, { env, dataDir: config.dataDir, limits: config.limits, ...hooks }),
+        createProviderSlot(name, pc, { env, dataDir: config.dataDir, limits: config.limits, ...hooks }),
       ]),
     );
     this.routes = new Map(Object.entries(config.routes));
@@ -69,7 +69,7 @@ export class Catalog {
 
   /** Re-reads the local engines' model folders (cheap: no network), e.g. after `tandem models pull`. */
   refreshLocal(): Promise<void> {
-    return this.discover(undefined, (slot) => slot.config.kind === "llamacpp");
+    return this.discover(undefined, (slot) => slot.capabilities.discovery === "engine");
   }
 
   /** Resolves a client's model name to a route or a target; throws not_found listing what exists. */
@@ -107,7 +107,7 @@ export class Catalog {
     const discovered = this.#discovered.get(slot.name);
     // A local engine reads its folder on every request, so a model pulled since discovery is served
     // (and a wrong name gets the engine's own not_found, listing the installed models).
-    if (discovered === undefined || slot.config.kind === "llamacpp") {
+    if (discovered === undefined || slot.capabilities.discovery === "engine") {
       // Discovery failed or has not run: pass the name through and let the upstream judge it. A local
       // model's window is known once its folder was read (so the plan can see what does not fit).
       const window = discovered?.find((m) => m.id === model)?.contextWindow;
@@ -133,20 +133,8 @@ export class Catalog {
       provider,
       upstreamModel,
       contextWindow,
-      local: this.#isLocal(slot),
+      local: slot.local,
     };
-  }
-
-  readonly #local = new Map<string, boolean>();
-
-  /** Whether a provider runs on this machine; worked out once per provider, not per request. */
-  #isLocal(slot: ProviderSlot): boolean {
-    let local = this.#local.get(slot.name);
-    if (local === undefined) {
-      local = isLocal(slot);
-      this.#local.set(slot.name, local);
-    }
-    return local;
   }
 
   /**
@@ -157,7 +145,7 @@ export class Catalog {
     const slash = target.indexOf("/");
     const slot = this.slots.get(target.slice(0, slash));
     if (!slot) return undefined;
-    if (slot.config.kind === "llamacpp") return { input: 0, output: 0 };
+    if (slot.capabilities.pricing === "free") return { input: 0, output: 0 };
     return configuredModels(slot)?.[target.slice(slash + 1)]?.price;
   }
 
@@ -197,7 +185,7 @@ export class Catalog {
   usableProviders(): string[] {
     // A local engine with no model file yet cannot answer anything.
     const usable = (s: ProviderSlot) =>
-      s.provider !== undefined && (s.config.kind !== "llamacpp" || (this.#discovered.get(s.name)?.length ?? 0) > 0);
+      s.provider !== undefined && (s.capabilities.discovery !== "engine" || (this.#discovered.get(s.name)?.length ?? 0) > 0);
     return [...this.slots.values()].filter(usable).map((s) => s.name);
   }
 
@@ -217,24 +205,9 @@ export class Catalog {
   }
 }
 
-function configuredModels(
-  slot: ProviderSlot,
-): Record<string, { id?: string; contextWindow?: number; price?: { input: number; output: number } }> | undefined {
-  // The embedded engine lists its models itself: the configured ones or the data dir's, with their windows.
-  if (slot.config.kind === "llamacpp") return undefined;
-  const models = slot.config.models;
-  return models && Object.keys(models).length > 0 ? models : undefined;
-}
-
-function isLocal(slot: ProviderSlot): boolean {
-  if (slot.config.kind === "llamacpp") return true;
-  if (slot.config.local !== undefined) return slot.config.local;
-  try {
-    const host = new URL(slot.config.baseUrl).hostname.replace(/^\[|\]$/g, "");
-    return host === "localhost" || host === "::1" || /^127\./.test(host);
-  } catch {
-    return false;
-  }
+/** The models a provider's config lists; undefined when its list comes from discovery (the engine lists its own). */
+function configuredModels(slot: ProviderSlot): Record<string, ConfiguredModel> | undefined {
+  return slot.models;
 }
 
 /** Ollama clients add or drop `:latest`; accept the name as given first, then the other form. */

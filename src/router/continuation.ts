@@ -1,4 +1,14 @@
-import type { ChatRequest } from "../core/index.js";
+import type { RequestContext, ResponseMeta } from "../core/index.js";
+import { type ChatRequest, GatewayError, type StreamEvent, type Usage } from "../core/index.js";
+import { answerLimitError } from "../providers/http/answer-limits.js";
+import type { Metrics } from "../telemetry/metrics.js";
+import type { TargetStats } from "../telemetry/target-stats.js";
+import type { Attempts } from "./attempt.js";
+import type { AttemptLoop } from "./attempt-loop.js";
+import { type Plan, streamsUpstream } from "./plan.js";
+import type { Privacy } from "./privacy-guard.js";
+import { QualityWatch } from "./quality-check.js";
+import { failoverDecision } from "./retry-policy.js";
 
 /** What the next model is told when it has to finish an answer another model started. */
 export const CONTINUE_INSTRUCTION =
@@ -19,4 +29,205 @@ export function continuationRequest(request: ChatRequest, partial: string): Chat
       { role: "user", content: [{ type: "text", text: CONTINUE_INSTRUCTION }] },
     ],
   };
+}
+
+/** Usage of a continued answer: the original input, and the output of both parts. */
+export function continuedUsage(usage: Partial<Usage>, inputTokens: number | undefined, outputBefore: number): StreamEvent {
+  const { outputTokens } = usage;
+  return {
+    type: "usage",
+    usage: {
+      ...usage,
+      ...(inputTokens !== undefined && { inputTokens }),
+      ...(outputTokens !== undefined && { outputTokens: outputTokens + outputBefore }),
+    },
+  };
+}
+
+export interface ContinuationParts {
+  loop: AttemptLoop;
+  attempts: Attempts;
+  metrics: Metrics;
+  stats: TargetStats;
+  /** The largest answer kept, in characters of text and tool-call arguments (limits.maxAnswerBytes). */
+  maxAnswerBytes: number;
+}
+
+/** The relay of an answer that has started: quality checks, limits, and going on elsewhere when it breaks. */
+export class Continuation {
+  readonly #loop: AttemptLoop;
+  readonly #attempts: Attempts;
+  readonly #metrics: Metrics;
+  readonly #stats: TargetStats;
+  readonly #maxAnswerBytes: number;
+
+  constructor(parts: ContinuationParts) {
+    this.#loop = parts.loop;
+    this.#attempts = parts.attempts;
+    this.#metrics = parts.metrics;
+    this.#stats = parts.stats;
+    this.#maxAnswerBytes = parts.maxAnswerBytes;
+  }
+
+  /**
+   * Relays an answer and watches its quality; when it breaks or fails a check after it has started,
+   * finishes it on the next target that can answer. A streaming client gets one stream: the next
+   * target is given the text so far and asked to go on, its events follow, and a `switch` event marks
+   * the seam. A client that did not stream has seen nothing yet, so the next target answers afresh
+   * (`switch` with `restart`). Either way the meta says the answer is degraded. Tool calls are held
+   * back until their arguments check out, so no half or broken call reaches a client; once a call
+   * has been passed on, a later failure ends the stream with the error instead.
+   */
+  async *relay(
+    plan: Plan,
+    request: ChatRequest,
+    context: RequestContext,
+    meta: ResponseMeta,
+    first: AsyncIterable<StreamEvent>,
+    tried: Set<string>,
+    privacy: Privacy | undefined,
+  ): AsyncGenerator<StreamEvent> {
+    const quality = plan.policy.quality;
+    const restart = !request.stream;
+    let current = first;
+    let target = meta.target;
+    let text = "";
+    let callsSent = 0;
+    let switched = false;
+    let inputTokens: number | undefined;
+    // Output before a switch: the broken upstream never reported usage, so its deltas are counted.
+    let outputBefore = 0;
+    // Characters of text and tool-call arguments this answer holds (the text so far, held calls, and
+    // what a client that did not stream is gathering): past the limit the answer fails, so neither
+    // the router nor the client's response holds more.
+    let size = 0;
+    let oversize = false;
+    const maxAnswer = this.#maxAnswerBytes;
+    for (;;) {
+      const watch = new QualityWatch(quality, request.responseFormat, target);
+      const held = new Map<number, { events: StreamEvent[]; name: string; args: string }>();
+      // The upstream's own frames while a call is held: they carry the call too.
+      let heldFrames: StreamEvent[] = [];
+      try {
+        for await (const event of current) {
+          switch (event.type) {
+            case "start":
+              if (switched) continue;
+              break;
+            case "frame":
+              if (held.size === 0) break;
+              heldFrames.push(event);
+              continue;
+            case "text-delta": {
+              size += event.text.length;
+              if (size > maxAnswer) {
+                oversize = true;
+                throw answerLimitError(target, "maxAnswerBytes", maxAnswer);
+              }
+              text += event.text;
+              if (!switched || restart) outputBefore++;
+              const bad = watch.onText(event.text);
+              if (bad) throw this.#qualityFailure(target, bad);
+              break;
+            }
+            case "tool-call-start":
+              if (!quality.toolArguments) break;
+              held.set(event.index, { events: [event], name: event.name, args: "" });
+              continue;
+            case "tool-call-delta": {
+              size += event.argumentsDelta.length;
+              if (size > maxAnswer) {
+                oversize = true;
+                throw answerLimitError(target, "maxAnswerBytes", maxAnswer);
+              }
+              const call = held.get(event.index);
+              if (!call) break;
+              call.events.push(event);
+              call.args += event.argumentsDelta;
+              continue;
+            }
+            case "tool-call-end": {
+              const call = held.get(event.index);
+              if (call) {
+                const bad = watch.onToolCall(call.name, call.args);
+                if (bad) throw this.#qualityFailure(target, bad);
+                held.delete(event.index);
+                yield* call.events;
+                if (held.size === 0 && heldFrames.length > 0) {
+                  yield* heldFrames;
+                  heldFrames = [];
+                }
+              }
+              callsSent++;
+              break;
+            }
+            case "usage":
+              if (!switched) {
+                inputTokens = event.usage.inputTokens ?? inputTokens;
+                break;
+              }
+              yield continuedUsage(event.usage, inputTokens, restart ? 0 : outputBefore);
+              continue;
+            case "finish": {
+              const bad = watch.onFinish(text, callsSent + held.size, event.reason);
+              if (bad) throw this.#qualityFailure(target, bad);
+              break;
+            }
+          }
+          yield event;
+        }
+        return;
+      } catch (err) {
+        const error = GatewayError.from(err);
+        const decision = failoverDecision(error);
+        if (decision === "canceled" || decision === "stop" || (callsSent > 0 && !restart)) throw error;
+        // A streamed answer that grew past the limit is not handed to another target to go on with.
+        if (oversize && !restart) throw error;
+        const rest: Plan = {
+          ...plan,
+          unresolved: [],
+          tiers: plan.tiers.map((tier) => tier.filter((t) => !tried.has(t.name))).filter((tier) => tier.length > 0),
+        };
+        if (rest.tiers.length === 0) throw error;
+        const next = await this.#loop.run(
+          rest,
+          context,
+          (t, timeouts, breaker, signal) =>
+            this.#attempts.chat(
+              t,
+              // Going on from the text so far is a new conversation: the client's own body no longer says it.
+              restart ? request : { ...continuationRequest(request, text), native: undefined },
+              { ...context, signal },
+              timeouts,
+              breaker,
+              privacy,
+              streamsUpstream(plan, request),
+            ),
+          tried,
+        );
+        if (!("value" in next)) throw error;
+        const { events: nextEvents, fitted } = next.value;
+        this.#metrics.midStreamSwitches.inc({ route: plan.route ?? "", code: error.code });
+        if (!switched) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "mid_stream_switch" });
+        meta.attempts += next.meta.attempts;
+        meta.degraded = `${restart ? "answered afresh on" : "switched mid-stream from"} ${restart ? next.meta.target : `${meta.target} to ${next.meta.target}`} after ${target} failed (${error.code})${fitted ? `; ${fitted}` : ""}`;
+        yield { type: "switch", from: target, to: next.meta.target, reason: error.code, ...(restart && { restart: true }) };
+        if (restart) {
+          text = "";
+          callsSent = 0;
+          size = 0;
+        }
+        oversize = false;
+        switched = true;
+        target = next.meta.target;
+        current = nextEvents;
+      }
+    }
+  }
+
+  #qualityFailure(target: string, bad: { check: string; error: GatewayError }): GatewayError {
+    this.#metrics.qualityFailures.inc({ target, check: bad.check });
+    this.#stats.failure(target, bad.error);
+    return bad.error;
+  }
 }

@@ -1,8 +1,8 @@
+import type { ModelLibrary } from "../core/index.js";
 import { GatewayError } from "../core/index.js";
 import type { CreateModelRequest } from "../models/index.js";
 import type { Provider } from "../providers/provider.js";
 import type { Catalog } from "./catalog.js";
-import type { ModelLibrary } from "./gateway.js";
 
 type LocalEngine = Required<
   Pick<Provider, "deleteModel" | "copyModel" | "createModel" | "hasBlob" | "putBlob" | "modelSettings">

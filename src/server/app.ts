@@ -3,9 +3,8 @@ import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
 import { GatewayError } from "../core/index.js";
 import type { StateStore } from "../core/state.js";
-import { anthropicDialect, renderAnthropicModel, renderAnthropicModelList } from "../dialects/anthropic/index.js";
-import { ollamaDialect } from "../dialects/ollama/index.js";
-import { openaiDialect, renderOpenAIModel, renderOpenAIModelList } from "../dialects/openai/index.js";
+import { DIALECTS, dialectFor } from "../dialects/index.js";
+import { requestRecord } from "../dialects/shared/index.js";
 import { EncryptedStateStore } from "../harness/state/encrypted-state-store.js";
 import { MemoryStateStore } from "../harness/state/memory-state-store.js";
 import { Catalog } from "../router/catalog.js";
@@ -17,10 +16,9 @@ import { Metrics } from "../telemetry/metrics.js";
 import { TargetStats } from "../telemetry/target-stats.js";
 import { parseAuditQuery } from "./audit-query.js";
 import { ClientAuth } from "./auth.js";
-import type { Dialect } from "./dialect.js";
 import { ANSWERED, FrontDoor } from "./front-door.js";
 import { registerJsonBody, unsupportedMediaType } from "./json-body.js";
-import { requestRecord } from "./request-record.js";
+import { mountDialects } from "./mount-dialects.js";
 import { statusSnapshot } from "./status.js";
 
 export interface ServerOptions {
@@ -58,16 +56,6 @@ export interface TandemServer {
   /** Where this server keeps stored responses and conversations. */
   state: StateStore;
   close(): Promise<void>;
-}
-
-const DIALECTS: readonly Dialect[] = [openaiDialect, anthropicDialect, ollamaDialect];
-
-/** Which dialect a request speaks, by path (and Anthropic's version header on shared /v1 paths). */
-export function dialectFor(request: FastifyRequest): Dialect {
-  const url = request.url;
-  if (url.startsWith("/api/") || url === "/api") return ollamaDialect;
-  if (url.startsWith("/v1/messages") || request.headers["anthropic-version"] !== undefined) return anthropicDialect;
-  return openaiDialect;
 }
 
 /** Builds the HTTP app: dialects, auth, limits, health/status/metrics. Does not listen. */
@@ -281,23 +269,10 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     return metrics.registry.metrics();
   });
 
-  // /v1/models is shared by the OpenAI and Anthropic APIs; Anthropic's SDK sends anthropic-version.
-  app.get("/v1/models", async (request) => {
-    const entries = await router.models();
-    return request.headers["anthropic-version"] !== undefined
-      ? renderAnthropicModelList(entries)
-      : renderOpenAIModelList(entries);
-  });
-  app.get("/v1/models/*", async (request) => {
-    const name = decodeURIComponent((request.params as { "*": string })["*"]);
-    const entry = await router.model(name);
-    return request.headers["anthropic-version"] !== undefined ? renderAnthropicModel(entry) : renderOpenAIModel(entry);
-  });
-
   const services = {
     state: options.state ?? (store ? new EncryptedStateStore(store) : new MemoryStateStore()),
   };
-  for (const dialect of DIALECTS) dialect.register(app, router, services);
+  mountDialects(app, DIALECTS, router, services);
   health.start();
 
   return {

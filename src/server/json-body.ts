@@ -1,6 +1,6 @@
 import type { FastifyBodyParser, FastifyInstance, FastifyRequest } from "fastify";
+import { formatPath } from "../core/format-path.js";
 import { GatewayError } from "../core/index.js";
-import { formatPath } from "../dialects/shared/validate.js";
 import { jsonBodyParser } from "./json-body-parser.js";
 import { JsonBodyTooDeep, parseJsonInTurns } from "./json-body-slices.js";
 

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { AuditConnection } from "./audit-connection.js";
 import { DATABASE_FILE, type DatabaseKey, resolveDatabaseKey } from "./database-key.js";
 import type { OpenDataStoreOptions } from "./open-data-store.js";
 import type {
@@ -42,6 +43,8 @@ type HashedEgress = Extract<EgressRecord, { sha256: string }>;
  * The egress audit is the exception: auditEgress resolves only once the row is committed, and a
  * server sends a body to a cloud target only then. Audits that arrive while a commit is under way
  * wait for the next one, together: one transaction (one fsync) per batch, however many requests.
+ * An audit that arrives while none is under way is committed on this thread instead, by a connection
+ * of its own that never waits for a lock (AuditConnection), unless every commit is an fsync.
  */
 export class BackgroundStore {
   readonly logContent: boolean;
@@ -58,9 +61,12 @@ export class BackgroundStore {
   /** Audits waiting for the next commit, and whether one is under way (group commit). */
   #audits: { record: HashedEgress; resolve: (id: number) => void; reject: (err: Error) => void }[] = [];
   #auditing = false;
+  /** Commits an audit row on this thread when the store's thread is not committing any (see AuditConnection). */
+  readonly #direct: AuditConnection | undefined;
 
-  private constructor(worker: Worker, logContent: boolean, file: string) {
+  private constructor(worker: Worker, logContent: boolean, file: string, direct: AuditConnection | undefined) {
     this.#worker = worker;
+    this.#direct = direct;
     this.logContent = logContent;
     this.file = file;
     worker.on("message", (message: StoreThreadReply) => {
@@ -104,7 +110,10 @@ export class BackgroundStore {
       throw toStoreError(opened.error);
     }
     const file = join(options.dataDir, DATABASE_FILE);
-    return new BackgroundStore(worker, options.logContent ?? false, file);
+    // With an fsync per commit (durability: power), a commit here would hold every other request up
+    // for it: the store's thread commits them all.
+    const direct = rest.durability === "power" ? undefined : AuditConnection.open(file, start.key.key);
+    return new BackgroundStore(worker, options.logContent ?? false, file, direct);
   }
 
   logRequest(entry: RequestLogEntry): void {
@@ -128,6 +137,11 @@ export class BackgroundStore {
   auditEgress(record: EgressRecord): Promise<number> {
     if (this.#closed || this.#exited) return Promise.reject(new StoreError("closed", "the store is closed"));
     const row = hashed(record);
+    // No commit under way on the store's thread: this row alone, here, without two thread wake-ups.
+    if (this.#direct && !this.#auditing) {
+      const id = this.#direct.commit(row);
+      if (id !== undefined) return Promise.resolve(id);
+    }
     return new Promise((resolve, reject) => {
       this.#audits.push({ record: row, resolve, reject });
       if (!this.#auditing) this.#commitAudits();
@@ -198,6 +212,7 @@ export class BackgroundStore {
   /** Commits what is queued, closes the database and stops the thread. Safe to call twice. */
   close(): Promise<FlushResult> {
     this.#closed ??= (async () => {
+      this.#direct?.close();
       this.#handOver();
       try {
         return (await this.#ask({ op: "close" })) as FlushResult;
@@ -215,8 +230,8 @@ export class BackgroundStore {
     const batch = this.#audits;
     this.#audits = [];
     this.#auditing = true;
-    // Logged rows waiting for their hand-over ride along: the commit is paid for anyway.
-    this.#handOver();
+    // Logged rows waiting for their hand-over stay for it: sent now they would cost this request a
+    // message to the thread, and the commit the thread awaits would write them too (see Store.commitEgress).
     this.#ask({ op: "audit", records: batch.map((a) => a.record) }).then(
       (ids) => {
         const list = ids as number[];

@@ -83,7 +83,7 @@ describe("tandem run, ps, stop, show", () => {
     assert.equal(table.code, 0, table.err);
     const [header, row] = table.out.trim().split("\n");
     assert.match(header ?? "", /^NAME\s+ID\s+SIZE\s+PROCESSOR\s+CONTEXT\s+UNTIL$/);
-    assert.match(row ?? "", /^local\/chat-Q4_K_M\s+[0-9a-f]{12}\s+[\d.]+ kB\s+100% CPU\s+4096\s+(9|10) minutes from now$/);
+    assert.match(row ?? "", /^local\/chat-Q4_K_M\s+[0-9a-f]{12}\s+[\d.]+ [kM]B\s+100% CPU\s+4096\s+(9|10) minutes from now$/);
     const json = await cli(["ps", "--json"]);
     const parsed = JSON.parse(json.out) as { models: { name: string; size_vram: number }[] };
     assert.equal(parsed.models[0]?.name, "local/chat-Q4_K_M");

@@ -14,7 +14,7 @@ import {
   rememberSecret,
   SECRET_MASK,
 } from "../../src/core/index.js";
-import { countsAgainstTarget, failoverDecision } from "../../src/router/failover-policy.js";
+import { countsAgainstTarget, failoverDecision } from "../../src/router/retry-policy.js";
 
 function coded(code: string, message = `failed: ${code}`): Error {
   return Object.assign(new Error(message), { code });

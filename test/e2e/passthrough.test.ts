@@ -318,13 +318,13 @@ describe("what cannot cross to another wire", () => {
   });
 });
 
-describe("an OpenAI chat request (not passed through yet)", () => {
-  it("names what the rebuilt request leaves out", async () => {
-    openai.script(() => ({ kind: "text", text: "Fine.", usage: { input: 9, output: 2 } }));
+describe("an OpenAI chat request to a target on another wire", () => {
+  it("names what the rebuilt request leaves out (to an OpenAI-compatible target it is passed through: see passthrough-openai.test.ts)", async () => {
+    upstream.script(() => ({ kind: "json", body: wholeMessage("Fine.") }));
     const oa = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
-    const { response } = await oa.chat.completions
+    const { data: completion, response } = await oa.chat.completions
       .create({
-        model: "openai/gpt",
+        model: "up-whole",
         messages: [{ role: "user", content: "Hi" }],
         reasoning_effort: "high",
         logprobs: true,
@@ -336,10 +336,13 @@ describe("an OpenAI chat request (not passed through yet)", () => {
       .withResponse();
     const warnings = response.headers.get("x-tandem-warnings") ?? "";
     for (const field of ["reasoning_effort", "logprobs", "top_logprobs", "metadata", "service_tier", "prediction"]) {
-      assert.ok(warnings.includes(`${field} not sent to openai/gpt`), `${field} in: ${warnings}`);
+      assert.ok(warnings.includes(`${field} not sent to up/claude`), `${field} in: ${warnings}`);
     }
+    // The Anthropic answer's cache counters, in OpenAI's fields: prompt_tokens counts the whole prompt.
+    assert.equal(completion.usage?.prompt_tokens_details?.cached_tokens, 2048);
+    assert.equal(completion.usage?.prompt_tokens, 12 + 2048);
     const plain = await oa.chat.completions
-      .create({ model: "openai/gpt", messages: [{ role: "user", content: "Hi" }] })
+      .create({ model: "up-whole", messages: [{ role: "user", content: "Hi" }] })
       .withResponse();
     assert.equal(plain.response.headers.get("x-tandem-warnings"), null);
   });

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { GatewayError } from "../../src/core/index.js";
-import { type DownloadProgress, ollamaPullStatus, type PullEvent, pull, pullModel } from "../../src/models/index.js";
+import { ollamaPullStatus } from "../../src/dialects/ollama/index.js";
+import { type DownloadProgress, type PullEvent, pull, pullModel } from "../../src/models/index.js";
 import { type FakeHfHub, startFakeHfHub } from "../support/fake-hf-hub.js";
 import { buildLlamaLikeGguf } from "./gguf-builder.js";
 

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { GatewayError } from "../../src/core/index.js";
-import { countsAgainstTarget, failoverDecision } from "../../src/router/failover-policy.js";
+import { countsAgainstTarget, failoverDecision } from "../../src/router/retry-policy.js";
 
 describe("failover decisions", () => {
   const error = (code: ConstructorParameters<typeof GatewayError>[0], options = {}) => new GatewayError(code, "x", options);

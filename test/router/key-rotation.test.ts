@@ -7,6 +7,13 @@ import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream } from "../support/fake-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
+async function targetStatus(tandem: RunningTandem, target: string) {
+  const body = (await (await fetch(`${tandem.url}/v1/status`)).json()) as {
+    targets: { target: string; breaker: string; failures: number }[];
+  };
+  return body.targets.find((t) => t.target === target);
+}
+
 describe("key pools", () => {
   let upstream: FakeUpstream;
   let anthropic: FakeUpstream;
@@ -38,8 +45,13 @@ describe("key pools", () => {
           lone: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:K1"], models: ["m"] },
           embeds: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:K1", "env:K3"], models: ["m"] },
           claude: { kind: "anthropic", baseUrl: anthropic.url, apiKeys: ["env:K1", "env:K3"], models: ["m"] },
+          spent: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:K1", "env:K2"], models: ["m"] },
+          good: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:K3"], models: ["m"] },
         },
-        routes: { "claude-whole": { tiers: ["claude/m"], streamUpstream: false } },
+        routes: {
+          "claude-whole": { tiers: ["claude/m"], streamUpstream: false },
+          pooled: { tiers: ["spent/m", "good/m"] },
+        },
       },
       { env: { K1: "sk-revoked", K2: "sk-busy", K3: "sk-good" } },
     );
@@ -51,15 +63,19 @@ describe("key pools", () => {
     await anthropic?.close();
   });
 
-  it("moves past a refused and a rate-limited key within the same attempt, then skips them", async () => {
+  it("moves past a refused and a rate-limited key at once, one counted attempt each, then skips them", async () => {
     const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 });
     const first = await client.chat.completions
       .create({ model: "p/m", messages: [{ role: "user", content: "hi" }] })
       .withResponse();
     assert.equal(first.data.choices[0]?.message.content, "answered");
-    assert.equal(first.response.headers.get("x-tandem-attempts"), "1", "one attempt: the key change is inside it");
-    assert.equal(first.response.headers.get("x-tandem-degraded"), "false");
+    assert.equal(first.response.headers.get("x-tandem-attempts"), "3", "each key tried is an attempt of its own");
+    assert.equal(first.response.headers.get("x-tandem-degraded"), "false", "the same target answered");
     assert.deepEqual(keysSeen, ["sk-revoked", "sk-busy", "sk-good"]);
+    // The keys were at fault, not the target: its breaker and error count are untouched.
+    const status = await targetStatus(tandem, "p/m");
+    assert.equal(status?.breaker, "closed");
+    assert.equal(status?.failures, 0);
     const metrics = await (await fetch(`${tandem.url}/metrics`)).text();
     assert.match(metrics, /tandem_key_rotations_total\{provider="p",reason="authentication"\} 1/);
     assert.match(metrics, /tandem_key_rotations_total\{provider="p",reason="rate_limited"\} 1/);
@@ -68,6 +84,23 @@ describe("key pools", () => {
     await client.chat.completions.create({ model: "p/m", messages: [{ role: "user", content: "again" }], stream: true });
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(keysSeen, ["sk-good"], "resting keys are not tried again right away");
+  });
+
+  it("lists each key's failure in the attempt log, and counts only the last against the target", async () => {
+    keysSeen.length = 0;
+    const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const res = await client.chat.completions
+      .create({ model: "pooled", messages: [{ role: "user", content: "hi" }] })
+      .withResponse();
+    assert.equal(res.data.choices[0]?.message.content, "answered");
+    assert.deepEqual(keysSeen, ["sk-revoked", "sk-busy", "sk-good"]);
+    assert.equal(res.response.headers.get("x-tandem-target"), "good/m");
+    assert.equal(res.response.headers.get("x-tandem-attempts"), "3");
+    const degraded = res.response.headers.get("x-tandem-degraded") ?? "";
+    assert.match(degraded, /spent\/m: authentication after \d+ ms .*; spent\/m: rate_limited after/);
+    assert.doesNotMatch(degraded, /sk-/, "no key in the attempt log");
+    // The refused key rotated (not the target's fault); the rate limit with no key left counts once.
+    assert.equal((await targetStatus(tandem, "spent/m"))?.failures, 1);
   });
 
   it("passes the upstream's own 401 on when the only key is refused", async () => {

@@ -1,5 +1,5 @@
+import type { Gateway, ModelEntry, ModelLibrary } from "../../src/core/index.js";
 import { GatewayError } from "../../src/core/index.js";
-import type { Gateway, ModelEntry, ModelLibrary } from "../../src/router/gateway.js";
 
 /**
  * The local-engine part of the Gateway for stub gateways in dialect tests, which have no engine:

@@ -1,11 +1,11 @@
+import type { ResponseMeta } from "../../core/index.js";
 import { GatewayError, mergeUsage, type StreamEvent, type Usage } from "../../core/index.js";
-import type { ResponseMeta } from "../../router/gateway.js";
-import type { StreamRenderer } from "../../server/respond.js";
+import type { StreamRenderer } from "../shared/index.js";
 import { switchComment } from "../shared/index.js";
-import { toAnthropicStopReason } from "./map-anthropic-stop-reason.js";
+import { toAnthropicStopReason } from "./map-to-anthropic-stop-reason.js";
 import { messageId, toolUseId } from "./message-id.js";
-import { renderAnthropicError } from "./render-error.js";
-import { renderUsage } from "./render-usage.js";
+import { renderAnthropicError } from "./render-anthropic-error.js";
+import { renderUsage } from "./render-anthropic-usage.js";
 import { toolInputJson } from "./tool-input.js";
 
 type OpenBlock = { kind: "text"; index: number } | { kind: "tool"; index: number; toolIndex: number };
@@ -54,6 +54,8 @@ export class MessageStreamRenderer implements StreamRenderer {
       case "switch":
         return switchComment(event);
       case "frame":
+      // Not rendered as thinking blocks yet: an Anthropic client's thinking comes on the same-wire path.
+      case "reasoning-delta":
         return "";
       case "usage":
         mergeUsage(this.#usage as Usage, event.usage);

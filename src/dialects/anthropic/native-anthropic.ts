@@ -1,6 +1,6 @@
+import type { ResponseMeta } from "../../core/index.js";
 import { type NativeRequest, nativeHeaders, type StreamEvent } from "../../core/index.js";
-import type { ResponseMeta } from "../../router/gateway.js";
-import type { NativeStream } from "../../server/respond.js";
+import type { NativeStream } from "../shared/index.js";
 import type { MessageStreamRenderer } from "./message-stream-renderer.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;

@@ -1,8 +1,7 @@
-import type { ChatResult } from "../../core/index.js";
-import type { ResponseMeta } from "../../router/gateway.js";
-import { type AnthropicStopReason, toAnthropicStopReason } from "./map-anthropic-stop-reason.js";
+import type { ChatResult, ResponseMeta } from "../../core/index.js";
+import { type AnthropicStopReason, toAnthropicStopReason } from "./map-to-anthropic-stop-reason.js";
 import { messageId, toolUseId } from "./message-id.js";
-import { type AnthropicUsage, renderUsage } from "./render-usage.js";
+import { type AnthropicUsage, renderUsage } from "./render-anthropic-usage.js";
 import { toolInput } from "./tool-input.js";
 
 export type AnthropicContentBlock =

@@ -1,6 +1,6 @@
 import { type ContentPart, GatewayError, type Message, makeId, type ToolCall } from "../../core/index.js";
 import { decodeOllamaImage } from "./decode-ollama-image.js";
-import type { OllamaMessage } from "./ollama-api.js";
+import type { OllamaMessage } from "./ollama-server-api.js";
 
 /**
  * Converts Ollama chat messages into canonical messages.

@@ -1,7 +1,5 @@
-import type { FastifyInstance } from "fastify";
-import type { GatewayError } from "../../core/index.js";
-import type { Gateway } from "../../router/gateway.js";
-import type { Dialect } from "../../server/dialect.js";
+import type { Gateway, GatewayError } from "../../core/index.js";
+import { type Dialect, RouteTable } from "../shared/index.js";
 import { registerOllamaChatRoutes } from "./register-ollama-chat-routes.js";
 import { registerOllamaEmbedRoutes } from "./register-ollama-embed-routes.js";
 import { registerOllamaLibraryRoutes } from "./register-ollama-library-routes.js";
@@ -16,12 +14,16 @@ import { renderOllamaError } from "./render-ollama-error.js";
  */
 export const ollamaDialect: Dialect = {
   name: "ollama",
-  register(app: FastifyInstance, gateway: Gateway): void {
-    registerOllamaChatRoutes(app, gateway);
-    registerOllamaEmbedRoutes(app, gateway);
-    registerOllamaModelRoutes(app, gateway);
-    registerOllamaPullRoute(app, gateway);
-    registerOllamaLibraryRoutes(app, gateway);
+  // Ollama serves everything under /api.
+  speaks: (request) => request.url === "/api" || request.url.startsWith("/api/"),
+  routes(gateway: Gateway) {
+    const table = new RouteTable();
+    registerOllamaChatRoutes(table, gateway);
+    registerOllamaEmbedRoutes(table, gateway);
+    registerOllamaModelRoutes(table, gateway);
+    registerOllamaPullRoute(table, gateway);
+    registerOllamaLibraryRoutes(table, gateway);
+    return table.routes;
   },
   renderError(error: GatewayError) {
     return renderOllamaError(error);

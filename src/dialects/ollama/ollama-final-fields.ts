@@ -1,7 +1,6 @@
-import type { FinishReason, Usage } from "../../core/index.js";
-import type { ResponseMeta } from "../../router/gateway.js";
-import type { RequestRecord } from "../../server/request-record.js";
-import type { OllamaMetrics } from "./ollama-api.js";
+import type { FinishReason, ResponseMeta, Usage } from "../../core/index.js";
+import type { RequestRecord } from "../shared/index.js";
+import type { OllamaMetrics } from "./ollama-server-api.js";
 
 /**
  * The extra field on the final chunk (and on a non-streamed answer) that says the answer was

@@ -1,9 +1,7 @@
-import type { FinishReason, GatewayError, StreamEvent, Usage } from "../../core/index.js";
-import type { ResponseMeta } from "../../router/gateway.js";
-import type { RequestRecord } from "../../server/request-record.js";
-import type { StreamRenderer } from "../../server/respond.js";
-import type { OllamaToolCallOut } from "./ollama-api.js";
+import type { FinishReason, GatewayError, ResponseMeta, StreamEvent, Usage } from "../../core/index.js";
+import type { RequestRecord, StreamRenderer } from "../shared/index.js";
 import { argumentsObject, ollamaFinalFields } from "./ollama-final-fields.js";
+import type { OllamaToolCallOut } from "./ollama-server-api.js";
 
 /** Which endpoint's chunks to write: /api/chat (`message`) or /api/generate (`response`). */
 export type OllamaStreamKind = "chat" | "generate";

@@ -1,6 +1,6 @@
 import type { ChatRequest, ToolDefinition } from "../../core/index.js";
 import { convertFromOllamaMessages } from "./convert-from-ollama-messages.js";
-import type { OllamaChatRequest } from "./ollama-api.js";
+import type { OllamaChatRequest } from "./ollama-server-api.js";
 import { parseOllamaSampling } from "./parse-ollama-sampling.js";
 
 /** POST /api/chat body -> canonical chat request. `stream` defaults to true, as in Ollama. */

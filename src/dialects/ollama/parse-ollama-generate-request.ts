@@ -1,6 +1,6 @@
 import { type ChatRequest, type ContentPart, GatewayError, type Message } from "../../core/index.js";
 import { decodeOllamaImage } from "./decode-ollama-image.js";
-import type { OllamaGenerateRequest } from "./ollama-api.js";
+import type { OllamaGenerateRequest } from "./ollama-server-api.js";
 import { parseOllamaSampling } from "./parse-ollama-sampling.js";
 
 /**

@@ -1,5 +1,5 @@
 import { type ChatRequest, GatewayError, type ResponseFormat } from "../../core/index.js";
-import type { OllamaOptions } from "./ollama-api.js";
+import type { OllamaOptions } from "./ollama-server-api.js";
 
 type Sampling = Pick<ChatRequest, "responseFormat" | "maxTokens" | "temperature" | "topP" | "topK" | "stop" | "seed">;
 

@@ -1,10 +1,8 @@
-import type { FastifyInstance } from "fastify";
-import type { Gateway } from "../../router/gateway.js";
-import { clientSignal } from "../../server/client-signal.js";
-import { requestRecord } from "../../server/request-record.js";
-import { sendChat } from "../../server/respond.js";
-import { parseBody } from "../shared/index.js";
-import { ollamaChatRequestSchema, ollamaGenerateRequestSchema } from "./ollama-api.js";
+import type { Gateway } from "../../core/index.js";
+import type { RouteTable } from "../shared/index.js";
+import { clientSignal, parseBody, requestRecord, sendChat } from "../shared/index.js";
+import { nativeOllamaAnswer, nativeOllamaRequest, OllamaNativeStream } from "./native-ollama.js";
+import { ollamaChatRequestSchema, ollamaGenerateRequestSchema } from "./ollama-server-api.js";
 import { OllamaStreamRenderer } from "./ollama-stream-renderer.js";
 import { parseOllamaChatRequest } from "./parse-ollama-chat-request.js";
 import { parseOllamaGenerateRequest } from "./parse-ollama-generate-request.js";
@@ -12,7 +10,7 @@ import { keepAliveField, parseOllamaKeepAlive } from "./parse-ollama-keep-alive.
 import { renderOllamaChatResponse, renderOllamaGenerateResponse, renderOllamaLoadResponse } from "./render-ollama-response.js";
 
 /** POST /api/chat and POST /api/generate. */
-export function registerOllamaChatRoutes(scope: FastifyInstance, gateway: Gateway): void {
+export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): void {
   scope.post("/api/chat", async (request, reply) => {
     const record = requestRecord(request);
     record.dialect = "ollama";
@@ -27,10 +25,15 @@ export function registerOllamaChatRoutes(scope: FastifyInstance, gateway: Gatewa
       request,
       reply,
       gateway,
-      { ...parseOllamaChatRequest(body), ...keepAliveField(keepAliveMs) },
+      {
+        ...parseOllamaChatRequest(body),
+        ...keepAliveField(keepAliveMs),
+        native: nativeOllamaRequest(request.body, "ollama-chat"),
+      },
       {
         stream: (meta) => new OllamaStreamRenderer("chat", meta, record),
         json: (result, meta) => renderOllamaChatResponse(result, meta, record),
+        native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
       },
     );
   });
@@ -48,10 +51,15 @@ export function registerOllamaChatRoutes(scope: FastifyInstance, gateway: Gatewa
       request,
       reply,
       gateway,
-      { ...parseOllamaGenerateRequest(body), ...keepAliveField(keepAliveMs) },
+      {
+        ...parseOllamaGenerateRequest(body),
+        ...keepAliveField(keepAliveMs),
+        native: nativeOllamaRequest(request.body, "ollama-generate"),
+      },
       {
         stream: (meta) => new OllamaStreamRenderer("generate", meta, record),
         json: (result, meta) => renderOllamaGenerateResponse(result, meta, record),
+        native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
       },
     );
   });

@@ -1,14 +1,11 @@
-import type { FastifyInstance } from "fastify";
-import type { Gateway } from "../../router/gateway.js";
-import { clientSignal } from "../../server/client-signal.js";
-import { metaHeaders } from "../../server/meta-headers.js";
-import { requestRecord } from "../../server/request-record.js";
-import { parseBody } from "../shared/index.js";
-import { ollamaEmbeddingsRequestSchema, ollamaEmbedRequestSchema } from "./ollama-api.js";
+import type { Gateway } from "../../core/index.js";
+import type { RouteTable } from "../shared/index.js";
+import { clientSignal, metaHeaders, parseBody, requestRecord } from "../shared/index.js";
+import { ollamaEmbeddingsRequestSchema, ollamaEmbedRequestSchema } from "./ollama-server-api.js";
 import { keepAliveField, parseOllamaKeepAlive } from "./parse-ollama-keep-alive.js";
 
 /** POST /api/embed and the legacy POST /api/embeddings. */
-export function registerOllamaEmbedRoutes(scope: FastifyInstance, gateway: Gateway): void {
+export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): void {
   scope.post("/api/embed", async (request, reply) => {
     const record = requestRecord(request);
     record.dialect = "ollama";

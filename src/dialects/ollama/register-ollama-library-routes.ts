@@ -1,9 +1,9 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Gateway } from "../../core/index.js";
 import { GatewayError } from "../../core/index.js";
-import type { Gateway } from "../../router/gateway.js";
-import { clientSignal } from "../../server/client-signal.js";
-import { parseBody } from "../shared/index.js";
-import { ollamaCopyRequestSchema, ollamaCreateRequestSchema, ollamaDeleteRequestSchema } from "./ollama-api.js";
+import type { RouteTable } from "../shared/index.js";
+import { clientSignal, parseBody } from "../shared/index.js";
+import { ollamaCopyRequestSchema, ollamaCreateRequestSchema, ollamaDeleteRequestSchema } from "./ollama-server-api.js";
 
 /**
  * Content types a blob upload may carry: raw bytes, or the JSON label Ollama's own Go client puts
@@ -16,7 +16,7 @@ const BLOB_TYPES = /^(application\/octet-stream|application\/json)(;|$)/i;
  * Ollama's model workflow over the local engine: DELETE /api/delete, POST /api/copy, POST
  * /api/create, and HEAD/POST /api/blobs/:digest for the GGUF files create names.
  */
-export function registerOllamaLibraryRoutes(scope: FastifyInstance, gateway: Gateway): void {
+export function registerOllamaLibraryRoutes(scope: RouteTable, gateway: Gateway): void {
   scope.delete("/api/delete", async (request, reply) => {
     const body = parseBody(ollamaDeleteRequestSchema, request.body ?? {});
     const name = body.model || body.name;
@@ -84,29 +84,25 @@ export function registerOllamaLibraryRoutes(scope: FastifyInstance, gateway: Gat
     return reply.code((await gateway.modelLibrary().hasBlob(digest)) ? 200 : 404).send();
   });
 
-  // Its own scope, so the raw body reaches the handler unparsed (the app parses JSON only).
-  scope.register(async (blobs) => {
-    blobs.removeAllContentTypeParsers();
-    blobs.addContentTypeParser("*", (request, _payload, done) => {
-      const type = request.headers["content-type"];
-      if (type !== undefined && BLOB_TYPES.test(type)) {
-        done(null);
-        return;
-      }
-      done(
-        new GatewayError(
-          "unsupported_media_type",
-          `Unsupported media type: tandem received ${type ? `Content-Type '${type.slice(0, 100)}'` : "a body without a Content-Type"}; send the blob as 'Content-Type: application/octet-stream' (or application/json, as Ollama's own client labels it)`,
-        ),
-      );
-    });
-    blobs.post("/api/blobs/:digest", async (request: FastifyRequest, reply: FastifyReply) => {
+  // The raw body reaches the handler unparsed (the app parses JSON only).
+  scope.post(
+    "/api/blobs/:digest",
+    async (request: FastifyRequest, reply: FastifyReply) => {
       const { digest } = request.params as { digest: string };
       const library = gateway.modelLibrary();
       await library.putBlob(digest, request.raw, clientSignal(request, reply));
       return reply.code(201).send();
-    });
-  });
+    },
+    { rawBody: refuseBlobType },
+  );
+}
+
+function refuseBlobType(type: string | undefined): GatewayError | undefined {
+  if (type !== undefined && BLOB_TYPES.test(type)) return undefined;
+  return new GatewayError(
+    "unsupported_media_type",
+    `Unsupported media type: tandem received ${type ? `Content-Type '${type.slice(0, 100)}'` : "a body without a Content-Type"}; send the blob as 'Content-Type: application/octet-stream' (or application/json, as Ollama's own client labels it)`,
+  );
 }
 
 function startStream(reply: FastifyReply) {

@@ -1,14 +1,14 @@
-import type { FastifyInstance } from "fastify";
+import type { Gateway } from "../../core/index.js";
 import { GatewayError } from "../../core/index.js";
 import type { ModelSettings } from "../../models/index.js";
-import type { Gateway } from "../../router/gateway.js";
+import type { RouteTable } from "../shared/index.js";
 import { parseBody } from "../shared/index.js";
-import { ollamaShowRequestSchema } from "./ollama-api.js";
+import { ollamaShowRequestSchema } from "./ollama-server-api.js";
 import { OLLAMA_COMPATIBLE_VERSION } from "./ollama-version.js";
 import { renderOllamaPsEntry, renderOllamaShow, renderOllamaTagsEntry } from "./render-ollama-models.js";
 
 /** GET /api/tags, POST /api/show, GET /api/ps, GET /api/version. */
-export function registerOllamaModelRoutes(scope: FastifyInstance, gateway: Gateway): void {
+export function registerOllamaModelRoutes(scope: RouteTable, gateway: Gateway): void {
   scope.get("/api/tags", async () => {
     const models = await gateway.models();
     return { models: models.map(renderOllamaTagsEntry) };

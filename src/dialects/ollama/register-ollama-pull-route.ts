@@ -1,10 +1,9 @@
-import type { FastifyInstance } from "fastify";
+import type { Gateway } from "../../core/index.js";
 import { GatewayError } from "../../core/index.js";
-import { ollamaPullStatus } from "../../models/index.js";
-import type { Gateway } from "../../router/gateway.js";
-import { clientSignal } from "../../server/client-signal.js";
-import { parseBody } from "../shared/index.js";
-import { ollamaPullRequestSchema } from "./ollama-api.js";
+import type { RouteTable } from "../shared/index.js";
+import { clientSignal, parseBody } from "../shared/index.js";
+import { ollamaPullRequestSchema } from "./ollama-server-api.js";
+import { ollamaPullStatus } from "./render-ollama-pull-status.js";
 
 /**
  * POST /api/pull: downloads a GGUF model from Hugging Face for the local engine (an alias such as
@@ -12,7 +11,7 @@ import { ollamaPullRequestSchema } from "./ollama-api.js";
  * (`pulling manifest`, `pulling <digest>` with total/completed, `verifying sha256 digest`, `writing
  * manifest`, `success`); a failure after the stream began is an `{"error": ...}` line, as in Ollama.
  */
-export function registerOllamaPullRoute(scope: FastifyInstance, gateway: Gateway): void {
+export function registerOllamaPullRoute(scope: RouteTable, gateway: Gateway): void {
   scope.post("/api/pull", async (request, reply) => {
     const body = parseBody(ollamaPullRequestSchema, request.body);
     const name = body.model || body.name;

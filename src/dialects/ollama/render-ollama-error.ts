@@ -1,5 +1,5 @@
 import type { GatewayError } from "../../core/index.js";
-import type { ErrorRendering } from "../../server/dialect.js";
+import type { ErrorRendering } from "../shared/index.js";
 
 /**
  * Ollama's error body is `{"error": "<message>"}`. The status is the error's own (400 bad request,

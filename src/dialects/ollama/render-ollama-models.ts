@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
+import type { LoadedModel, ModelEntry } from "../../core/index.js";
 import { type ModelSettings, renderModelfile, renderParameters } from "../../models/index.js";
-import type { LoadedModelStatus } from "../../providers/llamacpp/index.js";
-import type { ModelEntry } from "../../router/gateway.js";
 
 /**
  * Go's zero time, which Ollama itself writes for a time it does not know. Used as `modified_at`
@@ -102,13 +101,14 @@ const NEVER = "2318-01-01T00:00:00Z";
 
 /**
  * One entry of GET /api/ps: a model the local engine holds in memory, with the same name and
- * digest as in /api/tags. `size_vram` is 0: the engine reports no GPU share per model yet.
+ * digest as in /api/tags. `size` is all the memory it holds (weights, KV cache, buffers) and
+ * `size_vram` the part of it in VRAM, as Ollama reports them.
  */
-export function renderOllamaPsEntry(model: LoadedModelStatus) {
+export function renderOllamaPsEntry(model: LoadedModel) {
   return {
     name: model.target,
     model: model.target,
-    size: model.modelBytes,
+    size: model.ramBytes + model.vramBytes,
     digest: modelDigest(model.target),
     details: {
       parent_model: "",
@@ -119,7 +119,7 @@ export function renderOllamaPsEntry(model: LoadedModelStatus) {
       quantization_level: model.quantization ?? "",
     },
     expires_at: model.expiresAt ?? NEVER,
-    size_vram: 0,
+    size_vram: model.vramBytes,
     context_length: model.contextSize,
   };
 }

@@ -1,8 +1,7 @@
-import type { ChatResult } from "../../core/index.js";
-import type { ResponseMeta } from "../../router/gateway.js";
-import type { RequestRecord } from "../../server/request-record.js";
-import type { OllamaAssistantMessageOut } from "./ollama-api.js";
+import type { ChatResult, ResponseMeta } from "../../core/index.js";
+import type { RequestRecord } from "../shared/index.js";
 import { argumentsObject, ollamaFinalFields } from "./ollama-final-fields.js";
+import type { OllamaAssistantMessageOut } from "./ollama-server-api.js";
 
 /** The non-streamed /api/chat answer: the whole message plus the final fields. */
 export function renderOllamaChatResponse(result: ChatResult, meta: ResponseMeta, record: RequestRecord): unknown {

@@ -1,5 +1,5 @@
 import { type GatewayError, makeId, mergeUsage, type StreamEvent, type Usage, unixSeconds } from "../../core/index.js";
-import type { StreamRenderer } from "../../server/respond.js";
+import type { StreamRenderer } from "../shared/index.js";
 import { switchComment } from "../shared/index.js";
 import { mapOpenAIChatFinishReason, type OpenAIChatFinishReason } from "./map-openai-finish-reason.js";
 import { openAIStreamErrorFrame } from "./render-openai-error.js";
@@ -64,6 +64,8 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
       case "start":
       case "frame":
       case "tool-call-end":
+      // Not rendered as reasoning_content yet.
+      case "reasoning-delta":
         return "";
       case "switch":
         return switchComment(event);

@@ -1,6 +1,11 @@
-import { type NativeRequest, nativeHeaders } from "../../core/index.js";
+import { type NativeRequest, nativeHeaders, type StreamEvent } from "../../core/index.js";
+import { withModelField } from "../shared/index.js";
 
-/** The request headers an OpenAI-compatible target on the same wire would be given as the client sent them. */
+type Frame = Extract<StreamEvent, { type: "frame" }>;
+/** What of the response meta (router/gateway.ts) this file reads: dialects do not import the router. */
+type Answered = { target: string };
+
+/** The request headers an OpenAI-compatible target on the same wire is given as the client sent them. */
 const FORWARDED_HEADERS = ["openai-beta"] as const;
 
 /** The top-level fields the canonical form carries across; any other is named when it cannot cross. */
@@ -24,9 +29,10 @@ const CARRIED = new Set([
 ]);
 
 /**
- * The client's own chat completions request (see core/native.ts). No provider passes this wire
- * through yet, so today it only says what the rebuilt request leaves out (`reasoning_effort`,
- * `logprobs`, `metadata`, `service_tier`, `prediction`, unknown fields...), for `x-tandem-warnings`.
+ * The client's own chat completions request (see core/native.ts), sent as it came to an
+ * OpenAI-compatible target; for a target on another wire, what the rebuilt request leaves out
+ * (`reasoning_effort`, `logprobs`, `metadata`, `service_tier`, `prediction`, unknown fields...) is
+ * named in `x-tandem-warnings`.
  */
 export function nativeOpenAIChatRequest(body: unknown, headers: Record<string, string | string[] | undefined>): NativeRequest {
   const raw = body as Record<string, unknown>;
@@ -41,4 +47,136 @@ export function openAIChatLost(body: Record<string, unknown>): string[] {
     if (!CARRIED.has(key) && body[key] !== null && body[key] !== undefined) lost.push(key);
   }
   return lost;
+}
+
+/**
+ * Writes an OpenAI-compatible target's own stream to an OpenAI client, chunk by chunk and byte for
+ * byte, but for each chunk's `model` (the answering target's name, as the canonical rendering says
+ * it). tandem asks the upstream for usage (`include_usage`); a client that did not ask for it does
+ * not get the usage chunk. When the answer continues on another target (a mid-stream switch), the
+ * canonical renderer goes on in the same stream: nothing is left open to close, as the upstream's
+ * finish chunk is only ever passed on once its answer is complete.
+ * (A server/respond.ts NativeStream, by shape: dialects do not import the server.)
+ */
+export class OpenAIChatNativeStream {
+  readonly #model: string;
+  readonly #includeUsage: boolean;
+
+  constructor(meta: Answered, includeUsage: boolean) {
+    this.#model = JSON.stringify(meta.target);
+    this.#includeUsage = includeUsage;
+  }
+
+  frame(frame: Frame): string {
+    let data = frame.data;
+    if (data !== "[DONE]") {
+      if (!this.#includeUsage && isUsageChunk(data)) return "";
+      data = withModelField(data, this.#model);
+    }
+    if (data.includes("\n")) data = data.replaceAll("\n", "\ndata: ");
+    return frame.event === undefined ? `data: ${data}\n\n` : `event: ${frame.event}\ndata: ${data}\n\n`;
+  }
+
+  seam(): string {
+    return "";
+  }
+}
+
+/** The usage chunk `include_usage` adds: no choices, only usage. */
+function isUsageChunk(data: string): boolean {
+  if (!data.includes('"usage"')) return false;
+  try {
+    const chunk = JSON.parse(data) as { choices?: unknown; usage?: unknown };
+    return Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage != null;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The whole `chat.completion` for a client that did not stream, from the target's own answer: its
+ * whole JSON, or its stream's chunks put together as OpenAI's SDKs do (every choice, its text,
+ * refusal, reasoning and tool calls, logprobs, usage and every other field kept), with the answering
+ * target's name as its model. Undefined when the frames do not make a completion (the canonical
+ * rendering answers then).
+ */
+export function nativeOpenAIChatCompletion(frames: readonly Frame[], meta: Answered): unknown {
+  const last = frames.at(-1);
+  let completion: Record<string, unknown> | undefined;
+  if (last?.whole) completion = JSON.parse(last.data) as Record<string, unknown>;
+  else completion = assembleCompletion(frames);
+  if (completion === undefined) return undefined;
+  if ("model" in completion) completion.model = meta.target;
+  return completion;
+}
+
+type Json = Record<string, unknown>;
+
+function assembleCompletion(frames: readonly Frame[]): Json | undefined {
+  let completion: Json | undefined;
+  const choices: Json[] = [];
+  for (const frame of frames) {
+    if (frame.whole) return undefined;
+    if (frame.data === "[DONE]") continue;
+    const chunk = JSON.parse(frame.data) as Json;
+    const { choices: pieces, object: _object, obfuscation: _obfuscation, ...fields } = chunk;
+    completion ??= { ...fields, object: "chat.completion" };
+    for (const [key, value] of Object.entries(fields)) if (value != null) completion[key] = value;
+    if (!Array.isArray(pieces)) continue;
+    for (const piece of pieces as Json[]) {
+      const index = typeof piece.index === "number" ? piece.index : 0;
+      choices[index] ??= {
+        index,
+        message: { role: "assistant", content: null },
+        logprobs: null,
+        finish_reason: null,
+      };
+      const choice = choices[index] as Json;
+      if (piece.delta && typeof piece.delta === "object") mergeDelta(choice.message as Json, piece.delta as Json);
+      if (piece.finish_reason != null) choice.finish_reason = piece.finish_reason;
+      if (piece.logprobs != null) choice.logprobs = mergeLogprobs(choice.logprobs as Json | null, piece.logprobs as Json);
+      for (const [key, value] of Object.entries(piece))
+        if (!(key in choice) && key !== "delta" && key !== "index") choice[key] = value;
+    }
+  }
+  if (completion === undefined) return undefined;
+  completion.choices = choices.filter((c) => c !== undefined);
+  return completion;
+}
+
+/** Text fields are concatenated, tool calls merged by index, anything else the latest value. */
+function mergeDelta(message: Json, delta: Json): void {
+  for (const [key, value] of Object.entries(delta)) {
+    if (key === "tool_calls" && Array.isArray(value)) {
+      message.tool_calls ??= [];
+      const calls = message.tool_calls as Json[];
+      for (const [position, piece] of (value as Json[]).entries()) {
+        const index = typeof piece.index === "number" ? piece.index : position;
+        calls[index] ??= { id: "", type: "function", function: { name: "", arguments: "" } };
+        const call = calls[index] as Json;
+        const fn = call.function as Json;
+        for (const [field, part] of Object.entries(piece)) {
+          if (field === "index") continue;
+          if (field === "function" && part && typeof part === "object") {
+            for (const [name, text] of Object.entries(part as Json))
+              fn[name] = typeof text === "string" && typeof fn[name] === "string" ? fn[name] + text : text;
+          } else if (part != null) call[field] = part;
+        }
+      }
+    } else if (typeof value === "string" && typeof message[key] === "string" && key !== "role") {
+      message[key] += value;
+    } else if (value != null || !(key in message)) {
+      message[key] = value;
+    }
+  }
+}
+
+/** Logprobs of a stream: each list (`content`, `refusal`) concatenated. */
+function mergeLogprobs(into: Json | null, piece: Json): Json {
+  const out: Json = into ?? {};
+  for (const [key, value] of Object.entries(piece)) {
+    if (Array.isArray(value) && Array.isArray(out[key])) for (const item of value) (out[key] as unknown[]).push(item);
+    else if (value != null || !(key in out)) out[key] = value;
+  }
+  return out;
 }

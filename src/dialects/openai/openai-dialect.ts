@@ -1,12 +1,15 @@
-import type { FastifyInstance } from "fastify";
-import type { Gateway } from "../../router/gateway.js";
-import { clientSignal } from "../../server/client-signal.js";
-import type { Dialect, DialectServices } from "../../server/dialect.js";
-import { metaHeaders } from "../../server/meta-headers.js";
-import { requestRecord } from "../../server/request-record.js";
-import { sendChat } from "../../server/respond.js";
+import type { Gateway } from "../../core/index.js";
+import {
+  clientSignal,
+  type Dialect,
+  type DialectServices,
+  metaHeaders,
+  RouteTable,
+  requestRecord,
+  sendChat,
+} from "../shared/index.js";
 import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
-import { nativeOpenAIChatRequest } from "./native-openai-chat.js";
+import { nativeOpenAIChatCompletion, nativeOpenAIChatRequest, OpenAIChatNativeStream } from "./native-openai-chat.js";
 import { parseChatCompletionRequest } from "./parse-chat-completion-request.js";
 import { parseCompletionRequest } from "./parse-completion-request.js";
 import { parseEmbeddingRequest } from "./parse-embedding-request.js";
@@ -15,16 +18,26 @@ import { renderChatCompletion } from "./render-chat-completion.js";
 import { CompletionStreamRenderer, renderCompletion } from "./render-completion.js";
 import { renderEmbeddings } from "./render-embeddings.js";
 import { renderOpenAIError } from "./render-openai-error.js";
+import { renderOpenAIModel, renderOpenAIModelList } from "./render-openai-models.js";
 import { registerResponsesRoutes } from "./responses/index.js";
 
 /**
- * The OpenAI API: chat completions, legacy completions, embeddings and responses under /v1. GET /v1/models is
- * shared with the Anthropic dialect and mounted by the server (see renderOpenAIModelList).
+ * The OpenAI API: models, chat completions, legacy completions, embeddings and responses under /v1.
+ * GET /v1/models is shared with the Anthropic dialect, which answers the clients that send anthropic-version.
  */
 export const openaiDialect: Dialect = {
   name: "openai",
 
-  register(app: FastifyInstance, gateway: Gateway, services: DialectServices): void {
+  // Every /v1 path no other dialect claims (the registry asks the others first).
+  speaks: (request) => request.url.startsWith("/v1/"),
+
+  routes(gateway: Gateway, services: DialectServices) {
+    const app = new RouteTable();
+    app.get("/v1/models", async () => renderOpenAIModelList(await gateway.models()));
+    app.get("/v1/models/*", async (request) =>
+      renderOpenAIModel(await gateway.model(decodeURIComponent((request.params as { "*": string })["*"]))),
+    );
+
     app.post("/v1/chat/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";
       const { chat, includeUsage } = parseChatCompletionRequest(request.body);
@@ -32,6 +45,10 @@ export const openaiDialect: Dialect = {
       await sendChat(request, reply, gateway, chat, {
         stream: (meta) => new ChatCompletionStreamRenderer(meta.target, includeUsage),
         json: renderChatCompletion,
+        native: {
+          stream: (meta) => new OpenAIChatNativeStream(meta, includeUsage),
+          json: nativeOpenAIChatCompletion,
+        },
       });
     });
 
@@ -61,6 +78,7 @@ export const openaiDialect: Dialect = {
     });
 
     registerResponsesRoutes(app, gateway, services);
+    return app.routes;
   },
 
   renderError: renderOpenAIError,

@@ -1,5 +1,5 @@
-import type { FastifyInstance } from "fastify";
 import type { StateStore } from "../../core/state.js";
+import type { RouteTable } from "../shared/index.js";
 import { registerConversationRoutes } from "./conversations/register-conversation-routes.js";
 import { registerStoredResponseRoutes } from "./responses/register-stored-response-routes.js";
 
@@ -7,7 +7,7 @@ import { registerStoredResponseRoutes } from "./responses/register-stored-respon
  * The routes over the state tandem keeps: GET/DELETE /v1/responses/{id}, its cancel and
  * input_items, and the Conversations API with its items.
  */
-export function registerStoredStateRoutes(app: FastifyInstance, state: StateStore): void {
+export function registerStoredStateRoutes(app: RouteTable, state: StateStore): void {
   registerStoredResponseRoutes(app, state);
   registerConversationRoutes(app, state);
 }

@@ -1,5 +1,5 @@
+import type { ResponseMeta } from "../../core/index.js";
 import { type ChatResult, makeId, unixSeconds } from "../../core/index.js";
-import type { ResponseMeta } from "../../router/gateway.js";
 import { mapOpenAIChatFinishReason, type OpenAIChatFinishReason } from "./map-openai-finish-reason.js";
 import { type OpenAIChatUsage, renderOpenAIChatUsage } from "./render-openai-usage.js";
 

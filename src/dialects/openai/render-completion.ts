@@ -1,3 +1,4 @@
+import type { ResponseMeta } from "../../core/index.js";
 import {
   type ChatResult,
   type GatewayError,
@@ -7,8 +8,7 @@ import {
   type Usage,
   unixSeconds,
 } from "../../core/index.js";
-import type { ResponseMeta } from "../../router/gateway.js";
-import type { StreamRenderer } from "../../server/respond.js";
+import type { StreamRenderer } from "../shared/index.js";
 import { switchComment } from "../shared/index.js";
 import { mapOpenAICompletionFinishReason } from "./map-openai-finish-reason.js";
 import { openAIStreamErrorFrame } from "./render-openai-error.js";

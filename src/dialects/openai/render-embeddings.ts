@@ -1,5 +1,4 @@
-import type { EmbedResult } from "../../core/index.js";
-import type { ResponseMeta } from "../../router/gateway.js";
+import type { EmbedResult, ResponseMeta } from "../../core/index.js";
 import type { EmbeddingEncoding } from "./parse-embedding-request.js";
 
 /** The embeddings list object of the API reference. */

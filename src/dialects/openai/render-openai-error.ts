@@ -1,5 +1,5 @@
 import type { ErrorCode, GatewayError } from "../../core/index.js";
-import type { ErrorRendering } from "../../server/dialect.js";
+import type { ErrorRendering } from "../shared/index.js";
 
 /** OpenAI's error object, as api.openai.com sends it in error bodies and in-stream error chunks. */
 export interface OpenAIErrorObject {

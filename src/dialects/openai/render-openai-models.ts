@@ -1,4 +1,4 @@
-import type { ModelEntry } from "../../router/gateway.js";
+import type { ModelEntry } from "../../core/index.js";
 
 /** One entry of GET /v1/models, as the API reference has it. */
 export interface OpenAIModel {

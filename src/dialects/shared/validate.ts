@@ -1,15 +1,7 @@
 import type { z } from "zod";
-import { GatewayError } from "../../core/index.js";
+import { formatPath, GatewayError } from "../../core/index.js";
 
-/** Formats a zod issue path the way clients write it: `messages[0].content`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out ? `.${String(key)}` : String(key);
-  }
-  return out;
-}
+export { formatPath };
 
 /**
  * Validates a request body against a dialect's schema. On failure throws an invalid_request

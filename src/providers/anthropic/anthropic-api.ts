@@ -71,13 +71,19 @@ export const ContentBlockStartSchema = z.object({
     id: z.string().nullish(),
     name: z.string().nullish(),
     input: z.unknown().optional(),
+    thinking: z.string().nullish(),
   }),
 });
 
 export const ContentBlockDeltaSchema = z.object({
   type: z.literal("content_block_delta"),
   index: z.number(),
-  delta: z.looseObject({ type: z.string(), text: z.string().nullish(), partial_json: z.string().nullish() }),
+  delta: z.looseObject({
+    type: z.string(),
+    text: z.string().nullish(),
+    partial_json: z.string().nullish(),
+    thinking: z.string().nullish(),
+  }),
 });
 
 export const ContentBlockStopSchema = z.object({ type: z.literal("content_block_stop"), index: z.number() });

@@ -1,14 +1,6 @@
-import {
-  type EmbedResult,
-  GatewayError,
-  lazyStream,
-  type ProviderChatRequest,
-  type ProviderEmbedRequest,
-  rememberSecret,
-  type StreamEvent,
-} from "../../core/index.js";
+import { GatewayError, lazyStream, type ProviderChatRequest, rememberSecret, type StreamEvent } from "../../core/index.js";
 import { readSseBatches, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
-import type { ApiKeySource, ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
+import type { ApiKeySource, ChatProvider, ModelInfo, RemoteProviderOptions } from "../provider.js";
 import { ModelListSchema } from "./anthropic-api.js";
 import { mapAnthropicErrorResponse } from "./anthropic-error.js";
 import { convertToAnthropicRequest } from "./convert-to-anthropic-request.js";
@@ -30,7 +22,8 @@ const MAX_MODEL_PAGES = 20;
  * upstream, or asks for one whole message when `request.whole`; see convert-to-anthropic-request.ts
  * for how canonical settings are adapted.
  */
-export class AnthropicProvider implements Provider {
+/** Anthropic's Messages API. Chat only: Anthropic has no embeddings API, so this provider has no `embed`. */
+export class AnthropicProvider implements ChatProvider {
   readonly id: string;
   readonly kind = "anthropic" as const;
   readonly answersWhole = true;
@@ -83,10 +76,6 @@ export class AnthropicProvider implements Provider {
     const lines = { target, maxLineBytes: this.#maxLineBytes };
     const tap = native !== undefined;
     return relayUpstreamStream(res, signal, target, (stream) => parseAnthropicStream(readSseBatches(stream, lines), target, tap));
-  }
-
-  async embed(_request: ProviderEmbedRequest, _signal: AbortSignal): Promise<EmbedResult> {
-    throw new GatewayError("invalid_request", `${this.id}: Anthropic has no embeddings API; use another provider for embeddings`);
   }
 
   async listModels(signal: AbortSignal): Promise<ModelInfo[]> {

@@ -13,13 +13,18 @@ import {
 import { anthropicStreamError } from "./anthropic-error.js";
 import { mapAnthropicStopReason } from "./map-anthropic-stop-reason.js";
 
-type Block = { kind: "text" } | { kind: "tool"; toolIndex: number; sawDelta: boolean; initialInput: unknown } | { kind: "skip" };
+type Block =
+  | { kind: "text" }
+  | { kind: "thinking" }
+  | { kind: "tool"; toolIndex: number; sawDelta: boolean; initialInput: unknown }
+  | { kind: "skip" };
 
 /**
  * Anthropic's Messages SSE stream (batches of events, as readSseBatches gives them) as canonical
  * events. Text and tool_use blocks become text and tool-call events (a tool call's index is its
- * order among the tool calls, its id is kept);
- * thinking, redacted_thinking and server-tool blocks are skipped; ping and unknown events are
+ * order among the tool calls, its id is kept); thinking blocks' text is reasoning (their signature,
+ * and redacted_thinking and server-tool blocks, are skipped: they reach an Anthropic client on the
+ * same-wire path); ping and unknown events are
  * ignored. An `event: error` throws the matching GatewayError; a stream that ends without
  * message_stop throws upstream_error.
  */
@@ -79,6 +84,9 @@ export async function* parseAnthropicStream(
           if (block.type === "text") {
             blocks.set(event.index, { kind: "text" });
             if (block.text) yield { type: "text-delta", text: block.text };
+          } else if (block.type === "thinking") {
+            blocks.set(event.index, { kind: "thinking" });
+            if (block.thinking) yield { type: "reasoning-delta", text: block.thinking };
           } else if (block.type === "tool_use") {
             const toolIndex = toolCount++;
             blocks.set(event.index, { kind: "tool", toolIndex, sawDelta: false, initialInput: block.input });
@@ -93,6 +101,8 @@ export async function* parseAnthropicStream(
           const block = blocks.get(event.index);
           if (event.delta.type === "text_delta" && block?.kind === "text" && event.delta.text) {
             yield { type: "text-delta", text: event.delta.text };
+          } else if (event.delta.type === "thinking_delta" && block?.kind === "thinking" && event.delta.thinking) {
+            yield { type: "reasoning-delta", text: event.delta.thinking };
           } else if (event.delta.type === "input_json_delta" && block?.kind === "tool") {
             block.sawDelta = true;
             if (event.delta.partial_json) {
@@ -175,6 +185,7 @@ function inputUsage(raw: RawInput, usage: AnthropicUsage | null | undefined): Pa
   }
   const out: Partial<Usage> = { inputTokens: raw.input + (raw.cacheRead ?? 0) + (raw.cacheCreation ?? 0) };
   if (raw.cacheRead !== undefined) out.cachedInputTokens = raw.cacheRead;
+  if (raw.cacheCreation) out.cacheWriteInputTokens = raw.cacheCreation;
   return out;
 }
 

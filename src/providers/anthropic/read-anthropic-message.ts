@@ -7,7 +7,7 @@ import { parseAnthropicStream } from "./parse-anthropic-stream.js";
  * message is retold as the events Anthropic would have streamed for it (message_start, a
  * start and stop per content block, message_delta, message_stop) and read by the stream parser, so
  * both ways share one mapping: a tool_use block's input arrives in content_block_start, which the
- * parser already handles, and thinking blocks are skipped alike.
+ * parser already handles, and thinking blocks are read alike.
  */
 export function readAnthropicMessage(json: unknown, target: string): AsyncGenerator<StreamEvent> {
   return parseAnthropicStream([toEvents(json, target)], target);

@@ -11,6 +11,14 @@ export async function* readNdjson(
   body: AsyncIterable<Buffer | string>,
   options: LineReaderOptions = { target: "the upstream" },
 ): AsyncGenerator<unknown> {
+  for await (const line of readNdjsonLines(body, options)) yield JSON.parse(line);
+}
+
+/** As readNdjson, but each non-blank line's text as it came (trimmed), not parsed (the same-wire tap keeps it). */
+export async function* readNdjsonLines(
+  body: AsyncIterable<Buffer | string>,
+  options: LineReaderOptions = { target: "the upstream" },
+): AsyncGenerator<string> {
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_ANSWER_LIMITS.maxLineBytes;
   const decoder = new StringDecoder("utf8");
   let pending = "";
@@ -20,12 +28,12 @@ export async function* readNdjson(
     while (newline !== -1) {
       const line = pending.slice(0, newline).trim();
       pending = pending.slice(newline + 1);
-      if (line) yield JSON.parse(line);
+      if (line) yield line;
       newline = pending.indexOf("\n");
     }
     if (pending.length > maxLineBytes) throw answerLimitError(options.target, "maxLineBytes", maxLineBytes);
   }
   pending += decoder.end();
   const last = pending.trim();
-  if (last) yield JSON.parse(last);
+  if (last) yield last;
 }

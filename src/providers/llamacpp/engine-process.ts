@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { GatewayError, type StreamEvent } from "../../core/index.js";
+import { backoffDelayMs, type EngineState, GatewayError, type StreamEvent } from "../../core/index.js";
 import { abortable, canceledError } from "./cancellation.js";
 import type {
   ChildMessage,
@@ -12,6 +12,8 @@ import type {
   ParentMessage,
   PingResult,
 } from "./engine-protocol.js";
+
+export type { EngineState } from "../../core/index.js";
 
 /** Distributive Omit, so each request kind keeps its own fields. */
 type Request = ParentMessage extends infer M ? (M extends { id: number } ? Omit<M, "id"> : never) : never;
@@ -40,19 +42,6 @@ export interface EngineExit {
   loadingPath: string | undefined;
   /** Whether tandem killed it (hung, closing) rather than it dying by itself. */
   killed: boolean;
-}
-
-export interface EngineState {
-  running: boolean;
-  pid: number | undefined;
-  /** llama.cpp's release and backend, once the engine has started. */
-  engine: string | undefined;
-  restarts: number;
-  lastExit: string | undefined;
-  /** The compute backend (cpu, cuda, vulkan, metal), its devices, and why a GPU is not used if it is not; once started. */
-  backend: EngineBackend | undefined;
-  /** RAM and VRAM (free, in use) and the engine's own resident memory, as of the last ping. */
-  memory: EngineMemory | undefined;
 }
 
 /** Signals a process raises on itself when native code fails (abort, bad memory access, bad arithmetic). */
@@ -339,7 +328,8 @@ export class EngineProcess {
   #noteCrash(): void {
     const stable = this.#startedAt > 0 && Date.now() - this.#startedAt > STABLE_MS;
     this.#crashes = stable ? 1 : this.#crashes + 1;
-    const delay = this.#crashes <= 1 ? 0 : Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (this.#crashes - 2));
+    // The first crash restarts at once; the second waits the base delay, and each one after twice as long.
+    const delay = this.#crashes <= 1 ? 0 : backoffDelayMs(this.#crashes - 2, { baseMs: RESTART_BASE_MS, maxMs: RESTART_MAX_MS });
     this.#notBefore = Date.now() + delay;
   }
 

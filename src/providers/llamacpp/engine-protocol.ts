@@ -4,7 +4,17 @@
  * chat streams `event`s before that. The parent decides when a request may start (slots, queue), so
  * the child never holds more work than a model has sequences.
  */
-import type { ErrorCode, ProviderChatRequest, StreamEvent } from "../../core/index.js";
+import type {
+  EngineBackend,
+  EngineGpu,
+  EngineMemory,
+  ErrorCode,
+  LoadedModelInfo,
+  ProviderChatRequest,
+  StreamEvent,
+} from "../../core/index.js";
+
+export type { EngineBackend, EngineGpu, EngineMemory, LoadedModelInfo } from "../../core/index.js";
 
 /** Tokens per sequence when a model's config sets no contextSize (a model trained on 128k would take gigabytes). */
 export const DEFAULT_CONTEXT_CAP = 8192;
@@ -26,8 +36,6 @@ export interface ModelSpec {
 
 export type GpuLayers = "auto" | "max" | number;
 
-export type EngineGpu = false | "auto" | "metal" | "cuda" | "vulkan";
-
 export interface EngineOptions {
   gpu: EngineGpu;
   /**
@@ -35,28 +43,6 @@ export interface EngineOptions {
    * (`tandem gpu install` puts them in `<dataDir>/engine`); tried before node-llama-cpp's own.
    */
   binariesDir?: string;
-}
-
-/** The compute backend the engine child runs on, as it found it at start. */
-export interface EngineBackend {
-  /** What the config asked for. */
-  requested: EngineGpu;
-  /** What runs: cpu, cuda, vulkan or metal. */
-  gpu: "cpu" | "cuda" | "vulkan" | "metal";
-  /** GPU device names (empty on CPU). */
-  devices: string[];
-  /** Why a GPU was asked for (or could be used) and the CPU runs instead; undefined when there is nothing to say. */
-  fallback: string | undefined;
-  /** The cores llama.cpp counts as useful for math (its default threads). */
-  cpuMathCores: number;
-}
-
-/** Memory as the engine sees it (node-llama-cpp's RAM and VRAM state), in bytes. */
-export interface EngineMemory {
-  ram: { total: number; free: number };
-  vram: { total: number; used: number; free: number };
-  /** The engine process's resident memory. */
-  rssBytes: number;
 }
 
 /**
@@ -89,28 +75,6 @@ export type ParentMessage =
   | { op: "unload"; id: number; name: string }
   | { op: "cancel"; id: number }
   | { op: "ping"; id: number };
-
-/** What the child knows about a loaded model. */
-export interface LoadedModelInfo {
-  name: string;
-  path: string;
-  /** Bytes of weights in memory. */
-  modelBytes: number;
-  contextSize: number;
-  trainContextSize: number;
-  embeddingSize: number;
-  parallel: number;
-  chatWrapper: string;
-  /** `general.architecture`, e.g. llama, qwen2. */
-  architecture: string;
-  /** The weights' type, e.g. Q4_K_M, F16 (from the GGUF header; the parent fills it in). */
-  quantization?: string;
-  hasChatTemplate: boolean;
-  /** Layers on the GPU (0 on CPU) of the model's total. */
-  gpuLayers: number;
-  totalLayers: number;
-  threads: number;
-}
 
 export interface PingResult {
   rssBytes: number;

@@ -1,4 +1,5 @@
 import { rm, stat } from "node:fs/promises";
+import type { ChatProvider, EmbeddingProvider, LoadedModelStatus, LocalEngine, ModelInfo } from "../../core/index.js";
 import {
   type EmbedResult,
   GatewayError,
@@ -23,7 +24,6 @@ import {
   removeModel,
   removeModelSettings,
 } from "../../models/index.js";
-import type { ModelInfo, Provider } from "../provider.js";
 import { applyModelDefaults } from "./apply-model-defaults.js";
 import { abortable, canceledError } from "./cancellation.js";
 import { type EngineExit, EngineProcess, type EngineState } from "./engine-process.js";
@@ -49,6 +49,8 @@ import {
 } from "./model-files.js";
 import { type SlotLoad, SlotQueue } from "./slot-queue.js";
 
+export type { LoadedModelStatus } from "../../core/index.js";
+
 export interface LlamaCppProviderOptions {
   id: string;
   dataDir: string;
@@ -73,14 +75,6 @@ export interface LlamaCppProviderOptions {
   fits?: FitCheck;
 }
 
-/** A model the engine holds in memory, as /api/ps and /v1/status show it. */
-export interface LoadedModelStatus extends LoadedModelInfo {
-  target: string;
-  /** When it unloads if unused (ISO time); undefined: never. */
-  expiresAt: string | undefined;
-  load: SlotLoad;
-}
-
 interface Loaded {
   info: LoadedModelInfo;
   expiresAt: number | undefined;
@@ -96,7 +90,7 @@ interface Loaded {
  * when canceled, gets the engine killed and restarted; a file that crashed the engine while loading
  * is refused until it changes.
  */
-export class LlamaCppProvider implements Provider {
+export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalEngine {
   readonly kind = "llamacpp" as const;
   /** The engine reads text only (no multimodal projector is loaded). */
   readonly capabilities = { vision: false };

@@ -1,18 +1,14 @@
+import type { SlotLoad } from "../../core/index.js";
 import { GatewayError } from "../../core/index.js";
 import { canceledError } from "./cancellation.js";
+
+export type { SlotLoad } from "../../core/index.js";
 
 interface Waiter {
   resolve: (release: () => void) => void;
   reject: (err: GatewayError) => void;
   signal: AbortSignal | undefined;
   onAbort: () => void;
-}
-
-export interface SlotLoad {
-  slots: number;
-  active: number;
-  queued: number;
-  maxQueue: number;
 }
 
 /**

@@ -6,12 +6,13 @@ import {
   type ProviderEmbedRequest,
   type StreamEvent,
 } from "../../core/index.js";
-import { bearerHeaders, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
-import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
+import { bearerHeaders, readNdjsonLines, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
+import type { ChatProvider, EmbeddingProvider, ModelInfo, RemoteProviderOptions } from "../provider.js";
 import { convertToOllamaChatRequest } from "./convert-to-ollama-chat-request.js";
 import { mapOllamaErrorResponse } from "./map-ollama-error.js";
 import { ollamaEmbedResponseSchema, ollamaTagsResponseSchema } from "./ollama-api.js";
 import { parseOllamaChatLines, parseOllamaChatStream } from "./parse-ollama-chat-stream.js";
+import { nativeOllamaBody, OLLAMA_NATIVE_PATHS, ollamaNative, tapOllamaLines, tapOllamaWhole } from "./tap-ollama.js";
 
 /**
  * An Ollama server (local, remote, or Ollama's cloud) as a provider. `baseUrl` is the origin,
@@ -19,10 +20,11 @@ import { parseOllamaChatLines, parseOllamaChatStream } from "./parse-ollama-chat
  * `Authorization: Bearer` (Ollama's cloud and authenticating proxies take it that way); a plain
  * local Ollama needs none. Chat streams from the upstream unless `request.whole`.
  */
-export class OllamaProvider implements Provider {
+export class OllamaProvider implements ChatProvider, EmbeddingProvider {
   readonly id: string;
   readonly kind = "ollama" as const;
   readonly answersWhole = true;
+  readonly capabilities = { wires: ["ollama-chat", "ollama-generate"] as const };
   readonly #client: UpstreamClient;
   readonly #options: RemoteProviderOptions;
 
@@ -43,10 +45,21 @@ export class OllamaProvider implements Provider {
 
   async #chat(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
     const target = `${this.id}/${request.upstreamModel}`;
-    const init = {
-      ...upstreamInit(request, signal, convertToOllamaChatRequest(request)),
-      headers: await this.#headers(request.apiKey),
-    };
+    // Same wire: the client's own /api/chat or /api/generate body, to the same path (see tap-ollama.ts).
+    const native = ollamaNative(request.native);
+    const body = native
+      ? nativeOllamaBody(native, request.upstreamModel, request.whole === true)
+      : convertToOllamaChatRequest(request);
+    const init = { ...upstreamInit(request, signal, body), headers: await this.#headers(request.apiKey) };
+    if (native) {
+      const path = OLLAMA_NATIVE_PATHS[native.wire];
+      if (request.whole) return tapOllamaWhole(await this.#client.json("POST", path, { ...init, target }), target, native.wire);
+      const res = await this.#client.send("POST", path, init);
+      const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
+      return relayUpstreamStream(res, signal, target, (stream) =>
+        tapOllamaLines(readNdjsonLines(stream, lines), target, native.wire),
+      );
+    }
     if (request.whole) {
       return parseOllamaChatLines([await this.#client.json("POST", "/api/chat", { ...init, target })], target);
     }

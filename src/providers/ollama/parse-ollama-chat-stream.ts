@@ -29,23 +29,43 @@ export async function* parseOllamaChatLines(
   lines: AsyncIterable<unknown> | Iterable<unknown>,
   target: string,
 ): AsyncGenerator<StreamEvent> {
-  let started = false;
-  let callCount = 0;
+  const answer = new OllamaAnswer(target);
   for await (const line of lines) {
+    yield* answer.line(line);
+    if (answer.done) return;
+  }
+  answer.end();
+}
+
+/** What one Ollama answer has said so far, line by line, as canonical events (also read by the same-wire tap). */
+export class OllamaAnswer {
+  readonly #target: string;
+  #started = false;
+  #callCount = 0;
+  /** The `done:true` line came: the answer is complete. */
+  done = false;
+
+  constructor(target: string) {
+    this.#target = target;
+  }
+
+  /** The events one parsed line carries. */
+  *line(line: unknown): Generator<StreamEvent> {
+    const target = this.#target;
     const parsed = ollamaChatChunkSchema.safeParse(line);
     if (!parsed.success) {
       throw new GatewayError("upstream_error", `${target}: Ollama sent a stream line of an unexpected shape`, { target });
     }
     const chunk = parsed.data;
     if (chunk.error) throw mapOllamaStreamError(chunk.error, target);
-    if (!started) {
-      started = true;
+    if (!this.#started) {
+      this.#started = true;
       yield chunk.model ? { type: "start", model: chunk.model } : { type: "start" };
     }
     const content = chunk.message?.content;
     if (content) yield { type: "text-delta", text: content };
     for (const call of chunk.message?.tool_calls ?? []) {
-      const index = callCount++;
+      const index = this.#callCount++;
       const args = call.function.arguments;
       yield { type: "tool-call-start", index, id: call.id || makeId("call_"), name: call.function.name };
       yield {
@@ -56,16 +76,24 @@ export async function* parseOllamaChatLines(
       yield { type: "tool-call-end", index };
     }
     if (chunk.done) {
+      this.done = true;
       // Ollama leaves zero counts out (Go omitempty), so a missing count is 0.
       yield { type: "usage", usage: { inputTokens: chunk.prompt_eval_count ?? 0, outputTokens: chunk.eval_count ?? 0 } };
       const raw = chunk.done_reason ?? undefined;
       yield {
         type: "finish",
-        reason: mapOllamaDoneReason(raw, callCount > 0),
+        reason: mapOllamaDoneReason(raw, this.#callCount > 0),
         ...(raw ? { raw } : {}),
       };
-      return;
     }
   }
-  throw new GatewayError("upstream_error", `${target}: the Ollama stream ended before it was done`, { target });
+
+  /** The lines ended: throws unless the answer was done. */
+  end(): void {
+    if (!this.done) {
+      throw new GatewayError("upstream_error", `${this.#target}: the Ollama stream ended before it was done`, {
+        target: this.#target,
+      });
+    }
+  }
 }

@@ -16,11 +16,13 @@ import {
   UpstreamClient,
   upstreamInit,
 } from "../http/index.js";
-import type { ModelInfo, Provider, RemoteProviderOptions } from "../provider.js";
+import type { ChatProvider, EmbeddingProvider, ModelInfo, ProviderCapabilities, RemoteProviderOptions } from "../provider.js";
 import { convertToOpenAIChatRequest, type MaxTokensField } from "./convert-to-openai-chat-request.js";
 import { mapOpenAIErrorResponse } from "./map-openai-error.js";
 import { openAIEmbeddingResponseSchema, openAIModelListSchema } from "./openai-chat-api.js";
+import { parseResponsesStream, responsesUpstreamBody, tapResponsesObject } from "./openai-responses-wire.js";
 import { readOpenAIChatCompletion, readOpenAIChatStream } from "./read-openai-chat-stream.js";
+import { nativeOpenAIChatBody, tapOpenAIChatCompletion, tapOpenAIChatStream } from "./tap-openai-chat.js";
 
 export interface OpenAIProviderOptions extends RemoteProviderOptions {
   /**
@@ -30,13 +32,20 @@ export interface OpenAIProviderOptions extends RemoteProviderOptions {
    * Default: `max_completion_tokens` when the base URL's host is api.openai.com, else `max_tokens`.
    */
   maxTokensField?: MaxTokensField;
+  /**
+   * Whether the upstream speaks OpenAI's Responses API (`POST /responses`), so that Responses
+   * requests reach it natively (config `responses`). Default: true when the base URL's host is
+   * api.openai.com, else false.
+   */
+  responses?: boolean;
 }
 
 /** Any OpenAI-compatible upstream (`baseUrl` ends in /v1): OpenAI, OpenRouter, vLLM, LM Studio, llama-server, Groq... */
-export class OpenAIProvider implements Provider {
+export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
   readonly id: string;
   readonly kind = "openai" as const;
   readonly answersWhole = true;
+  readonly capabilities: ProviderCapabilities;
   readonly #options: OpenAIProviderOptions;
   readonly #client: UpstreamClient;
   readonly #maxTokensField: MaxTokensField;
@@ -51,6 +60,9 @@ export class OpenAIProvider implements Provider {
       maxAnswerBytes: options.limits?.maxAnswerBytes,
     });
     this.#maxTokensField = options.maxTokensField ?? defaultMaxTokensField(options.baseUrl);
+    this.capabilities = {
+      wires: (options.responses ?? isOpenAI(options.baseUrl)) ? ["openai-chat", "openai-responses"] : ["openai-chat"],
+    };
   }
 
   chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
@@ -59,22 +71,40 @@ export class OpenAIProvider implements Provider {
 
   async #chat(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<StreamEvent> | StreamEvent[]> {
     const target = `${this.id}/${request.upstreamModel}`;
-    const init = upstreamInit(request, signal, convertToOpenAIChatRequest(request, this.#maxTokensField));
+    if (request.native?.wire === "openai-responses") return this.#responses(request, signal, target);
+    // Same wire: the client's body as it came (see tap-openai-chat.ts), with its OpenAI-Beta header.
+    const native = request.native?.wire === "openai-chat" ? request.native : undefined;
+    const body = native
+      ? nativeOpenAIChatBody(native, request.upstreamModel, request.whole === true)
+      : convertToOpenAIChatRequest(request, this.#maxTokensField);
+    const init = upstreamInit(request, signal, body);
+    const headers = await this.#headers(request.apiKey);
+    if (native) Object.assign(headers, native.headers);
     if (request.whole) {
-      const json = await this.#client.json("POST", "/chat/completions", {
-        ...init,
-        headers: await this.#headers(request.apiKey),
-        target,
-      });
-      return readOpenAIChatCompletion(json, target);
+      const json = await this.#client.json("POST", "/chat/completions", { ...init, headers, target });
+      return native ? tapOpenAIChatCompletion(json, target) : readOpenAIChatCompletion(json, target);
     }
     const res = await this.#client.send("POST", "/chat/completions", {
       ...init,
-      headers: { ...(await this.#headers(request.apiKey)), accept: "text/event-stream" },
+      headers: { ...headers, accept: "text/event-stream" },
     });
     await expectEventStream(res, target);
     const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
-    return relayUpstreamStream(res, signal, target, (body) => readOpenAIChatStream(readSseBatches(body, lines), target));
+    const read = native ? tapOpenAIChatStream : readOpenAIChatStream;
+    return relayUpstreamStream(res, signal, target, (stream) => read(readSseBatches(stream, lines), target));
+  }
+
+  /** Same wire: a Responses request as the dialect prepared it, and the upstream's own events tapped (see openai-responses-wire.ts). */
+  async #responses(request: ProviderChatRequest, signal: AbortSignal, target: string): Promise<AsyncIterable<StreamEvent>> {
+    const native = request.native as NonNullable<ProviderChatRequest["native"]>;
+    const whole = request.whole === true;
+    const init = upstreamInit(request, signal, responsesUpstreamBody(native, target, request.upstreamModel, whole));
+    const headers = { ...(await this.#headers(request.apiKey)), ...native.headers };
+    if (whole) return tapResponsesObject(await this.#client.json("POST", "/responses", { ...init, headers, target }), target);
+    const res = await this.#client.send("POST", "/responses", { ...init, headers: { ...headers, accept: "text/event-stream" } });
+    await expectEventStream(res, target);
+    const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
+    return relayUpstreamStream(res, signal, target, (body) => parseResponsesStream(readSseBatches(body, lines), target));
   }
 
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
@@ -131,10 +161,14 @@ export class OpenAIProvider implements Provider {
 }
 
 function defaultMaxTokensField(baseUrl: string): MaxTokensField {
+  return isOpenAI(baseUrl) ? "max_completion_tokens" : "max_tokens";
+}
+
+function isOpenAI(baseUrl: string): boolean {
   try {
-    return new URL(baseUrl).hostname === "api.openai.com" ? "max_completion_tokens" : "max_tokens";
+    return new URL(baseUrl).hostname === "api.openai.com";
   } catch {
-    return "max_tokens";
+    return false;
   }
 }
 

@@ -69,8 +69,8 @@ export function readOpenAIChatCompletion(json: unknown, target: string): StreamE
   return [...answer.chunk(chunk), ...answer.end(true)];
 }
 
-/** What one OpenAI answer has said so far, chunk by chunk, as canonical events. */
-class OpenAIAnswer {
+/** What one OpenAI answer has said so far, chunk by chunk, as canonical events (also read by the same-wire tap). */
+export class OpenAIAnswer {
   readonly #target: string;
   #started = false;
   #finishRaw: string | undefined;
@@ -110,6 +110,8 @@ class OpenAIAnswer {
       if (chunk.usage.completion_tokens != null) this.#usage.outputTokens = chunk.usage.completion_tokens;
       const cached = chunk.usage.prompt_tokens_details?.cached_tokens;
       if (cached != null) this.#usage.cachedInputTokens = cached;
+      const reasoning = chunk.usage.completion_tokens_details?.reasoning_tokens;
+      if (reasoning) this.#usage.reasoningTokens = reasoning;
     }
   }
 
@@ -132,7 +134,8 @@ class OpenAIAnswer {
   }
 }
 
-function parseChunk(data: string, target: string): OpenAIChatChunk {
+/** One chunk's JSON text, checked: an error chunk or one of unexpected shape throws. */
+export function parseChunk(data: string, target: string): OpenAIChatChunk {
   let json: unknown;
   try {
     json = JSON.parse(data);

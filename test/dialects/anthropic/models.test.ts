@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { ModelEntry } from "../../../src/core/index.js";
 import { renderAnthropicModel, renderAnthropicModelList } from "../../../src/dialects/anthropic/index.js";
-import type { ModelEntry } from "../../../src/router/gateway.js";
 
 describe("Anthropic /v1/models rendering", () => {
   const entries: ModelEntry[] = [

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { ResponseMeta } from "../../../src/core/index.js";
 import {
   anthropicLost,
   nativeAnthropicMessage,
   nativeAnthropicRequest,
 } from "../../../src/dialects/anthropic/native-anthropic.js";
-import type { ResponseMeta } from "../../../src/router/gateway.js";
 
 const META: ResponseMeta = { route: undefined, target: "up/claude", attempts: 1, degraded: undefined };
 

@@ -4,10 +4,11 @@
  */
 
 import Fastify, { type FastifyInstance } from "fastify";
+import type { ChatStream, Gateway, ModelEntry, ResponseMeta } from "../../../src/core/index.js";
 import { type ChatRequest, GatewayError, type StreamEvent } from "../../../src/core/index.js";
 import { anthropicDialect } from "../../../src/dialects/anthropic/index.js";
 import { MemoryStateStore } from "../../../src/harness/state/memory-state-store.js";
-import type { ChatStream, Gateway, ModelEntry, ResponseMeta } from "../../../src/router/gateway.js";
+import { mountDialects } from "../../../src/server/mount-dialects.js";
 import { noLocalEngine } from "../../support/no-local-engine.js";
 
 export interface ChatScript {
@@ -69,7 +70,7 @@ export async function startStubApp(): Promise<StubApp> {
     const r = anthropicDialect.renderError(e);
     reply.code(r.status).send(r.body);
   });
-  anthropicDialect.register(app, gateway, { state: new MemoryStateStore() });
+  mountDialects(app, [anthropicDialect], gateway, { state: new MemoryStateStore() });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   if (typeof address !== "object" || !address) throw new Error("no address");

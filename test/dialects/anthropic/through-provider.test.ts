@@ -7,11 +7,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import Fastify, { type FastifyInstance } from "fastify";
+import type { Gateway } from "../../../src/core/index.js";
 import { GatewayError, type StreamEvent } from "../../../src/core/index.js";
 import { anthropicDialect } from "../../../src/dialects/anthropic/index.js";
 import { MemoryStateStore } from "../../../src/harness/state/memory-state-store.js";
 import { AnthropicProvider } from "../../../src/providers/anthropic/index.js";
-import type { Gateway } from "../../../src/router/gateway.js";
+import { mountDialects } from "../../../src/server/mount-dialects.js";
 import { type FakeAnthropic, startFakeAnthropic } from "../../support/fake-anthropic-upstream.js";
 import { noLocalEngine } from "../../support/no-local-engine.js";
 
@@ -53,7 +54,7 @@ before(async () => {
     const r = anthropicDialect.renderError(GatewayError.from(err));
     reply.code(r.status).send(r.body);
   });
-  anthropicDialect.register(app, gateway, { state: new MemoryStateStore() });
+  mountDialects(app, [anthropicDialect], gateway, { state: new MemoryStateStore() });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   assert.ok(typeof address === "object" && address);

@@ -226,13 +226,15 @@ describe("Ollama model workflow", () => {
       assert.ok(field in raw, `ps has ${field}`);
     }
     assert.equal(entry.model, "local/chat");
-    assert.ok(entry.size > 0);
-    assert.equal(entry.size_vram, 0);
     assert.equal(entry.details.format, "gguf");
     const expires = new Date(entry.expires_at).getTime();
     assert.ok(expires > before + 9 * 60_000 && expires <= before + 10 * 60_000 + 1000, `expires_at ${entry.expires_at}`);
     const tag = (await ollama.list()).models.find((m) => m.name === "local/chat");
     assert.equal(tag?.digest, entry.digest);
+    // All it holds: the weights (the file's size) and its context's KV cache and buffers; on a CPU
+    // nothing is in VRAM.
+    assert.ok(tag && entry.size > tag.size, `ps size ${entry.size} over the file's ${tag?.size}`);
+    assert.equal(entry.size_vram, 0);
     // keep_alive 0 unloads at once.
     await ollama.generate({ model: "local/chat", prompt: "", keep_alive: 0 });
     assert.ok(!(await ollama.ps()).models.some((m) => m.name === "local/chat"));

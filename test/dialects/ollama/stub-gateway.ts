@@ -5,6 +5,7 @@
 
 import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyInstance } from "fastify";
+import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "../../../src/core/index.js";
 import {
   type ChatRequest,
   type EmbedRequest,
@@ -15,7 +16,7 @@ import {
 } from "../../../src/core/index.js";
 import { ollamaDialect } from "../../../src/dialects/ollama/index.js";
 import { MemoryStateStore } from "../../../src/harness/state/memory-state-store.js";
-import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "../../../src/router/gateway.js";
+import { mountDialects } from "../../../src/server/mount-dialects.js";
 import { noLocalEngine } from "../../support/no-local-engine.js";
 
 /** What the stub answers to one chat: events, optionally followed by an error thrown mid-stream, or an error up front. */
@@ -119,7 +120,7 @@ export async function startStubApp(gateway: Gateway): Promise<StubApp> {
     const rendered = ollamaDialect.renderError(error);
     reply.code(rendered.status).send(rendered.body);
   });
-  ollamaDialect.register(app, gateway, { state: new MemoryStateStore() });
+  mountDialects(app, [ollamaDialect], gateway, { state: new MemoryStateStore() });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = app.server.address() as AddressInfo;
   return { app, url: `http://127.0.0.1:${port}`, close: () => app.close() };

@@ -5,6 +5,7 @@
 
 import type { AddressInfo } from "node:net";
 import Fastify from "fastify";
+import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "../../../src/core/index.js";
 import {
   type ChatRequest,
   type EmbedRequest,
@@ -13,9 +14,9 @@ import {
   type StreamEvent,
 } from "../../../src/core/index.js";
 import type { StateStore } from "../../../src/core/state.js";
-import { openaiDialect, renderOpenAIModelList } from "../../../src/dialects/openai/index.js";
+import { openaiDialect } from "../../../src/dialects/openai/index.js";
 import { MemoryStateStore } from "../../../src/harness/state/memory-state-store.js";
-import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "../../../src/router/gateway.js";
+import { mountDialects } from "../../../src/server/mount-dialects.js";
 import { noLocalEngine } from "../../support/no-local-engine.js";
 
 /** A canonical event, or an instruction to fail the stream at that point. */
@@ -110,9 +111,7 @@ export async function startDialectApp(
       .headers(r.headers ?? {})
       .send(r.body);
   });
-  openaiDialect.register(app, gateway, { state });
-  // Mounted by the server itself in tandem (shared with the Anthropic dialect).
-  app.get("/v1/models", async () => renderOpenAIModelList(await gateway.models()));
+  mountDialects(app, [openaiDialect], gateway, { state });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = app.server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, gateway, state, close: () => app.close() };

@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { collectChat, GatewayError, type ProviderChatRequest, type StreamEvent } from "../../../src/core/index.js";
 import { AnthropicProvider } from "../../../src/providers/anthropic/index.js";
 import { type FakeAnthropic, startFakeAnthropic } from "../../support/fake-anthropic-upstream.js";
+import { providerConformance } from "../conformance.js";
 
 let fake: FakeAnthropic;
 let provider: AnthropicProvider;
@@ -283,15 +284,6 @@ describe("AnthropicProvider failures", () => {
     });
   });
 
-  it("429 rate_limit_error -> rate_limited with Retry-After", async () => {
-    fake.script(() => ({ kind: "error", status: 429, headers: { "retry-after": "7" } }));
-    await rejectsWith(events(), (err) => {
-      assert.equal(err.code, "rate_limited");
-      assert.equal(err.status, 429);
-      assert.equal(err.retryAfterMs, 7000);
-    });
-  });
-
   it("400 prompt too long -> context_length_exceeded", async () => {
     fake.script(() => ({ kind: "error", status: 400, message: "prompt is too long: 210000 tokens > 200000 maximum" }));
     await rejectsWith(events(), (err) => {
@@ -315,22 +307,6 @@ describe("AnthropicProvider failures", () => {
         assert.equal(err.status, status);
       });
     }
-  });
-
-  it("a stream that breaks without message_stop -> upstream_error", async () => {
-    fake.script(() => ({ kind: "broken_stream", chunks: ["Hel", "lo"] }));
-    const seen: StreamEvent[] = [];
-    await rejectsWith(
-      (async () => {
-        for await (const e of provider.chat(request(), new AbortController().signal)) seen.push(e);
-      })(),
-      (err) => {
-        assert.equal(err.code, "upstream_error");
-        assert.equal(err.retryable, true);
-      },
-    );
-    assert.ok(seen.some((e) => e.type === "text-delta"));
-    assert.ok(!seen.some((e) => e.type === "finish"));
   });
 
   it("a stream that ends cleanly without message_stop -> upstream_error", async () => {
@@ -388,14 +364,6 @@ describe("AnthropicProvider failures", () => {
       await keyless.close();
     }
   });
-
-  it("embed is not supported", async () => {
-    await rejectsWith(provider.embed({ model: "x", upstreamModel: "x", input: ["a"] }, new AbortController().signal), (err) => {
-      assert.equal(err.code, "invalid_request");
-      assert.equal(err.status, 400);
-      assert.match(err.message, /no embeddings/i);
-    });
-  });
 });
 
 describe("AnthropicProvider models", () => {
@@ -435,4 +403,22 @@ describe("AnthropicProvider models", () => {
       await keyless.close();
     }
   });
+});
+
+providerConformance({
+  name: "anthropic",
+  setup: async () => {
+    const upstream = await startFakeAnthropic({ models: ["claude-haiku-4-5"] });
+    return {
+      fake: upstream,
+      model: "claude-haiku-4-5",
+      provider: new AnthropicProvider({ id: "claude", baseUrl: upstream.url, apiKey: async () => "key-1" }),
+      unreachable: () => new AnthropicProvider({ id: "gone", baseUrl: "http://127.0.0.1:9", apiKey: async () => undefined }),
+    };
+  },
+  teardown: async ({ provider, fake }) => {
+    await provider.close();
+    await fake?.close();
+  },
+  without: { embeddings: "Anthropic has no embeddings API" },
 });

@@ -1,5 +1,5 @@
-import type { FastifyInstance } from "fastify";
 import type { StateStore, StoredConversation } from "../../../core/state.js";
+import type { RouteTable } from "../../shared/index.js";
 import {
   invalidParam,
   normalizeInputItems,
@@ -24,7 +24,7 @@ export function renderConversation(conversation: StoredConversation): Record<str
  * conversation; add, list, retrieve and delete its items. Deleting a conversation deletes its
  * items too (tandem keeps nothing the user deleted); responses made in it stay until deleted.
  */
-export function registerConversationRoutes(app: FastifyInstance, state: StateStore): void {
+export function registerConversationRoutes(app: RouteTable, state: StateStore): void {
   app.post(
     "/v1/conversations",
     stateRoute(async (request) => {

@@ -1,5 +1,5 @@
 import { GatewayError, type Message } from "../../../core/index.js";
-import type { ItemSensitivity, StateStore, StoredItem } from "../../../core/state.js";
+import type { ItemSensitivity, StateItem, StateStore, StoredItem } from "../../../core/state.js";
 import { canFindItems } from "../../../core/state-item-finder.js";
 import { convertItemsToMessages } from "./convert-items-to-messages.js";
 import type { ParsedResponsesRequest } from "./parse-responses-request.js";
@@ -10,6 +10,11 @@ export interface ComposedConversation {
   messages: Message[];
   /** The new input items, references resolved (what the response stores as its input). */
   input: InputRecord[];
+  /**
+   * Every item the target is given, in order: the earlier turns, then the new input, each with the
+   * target that made it where only that upstream can read it (a native Responses upstream gets these).
+   */
+  items: Array<{ item: StateItem; origin?: string }>;
   /** The most sensitive level among the earlier turns and referenced items; undefined when all are public. */
   historySensitivity: ItemSensitivity | undefined;
 }
@@ -71,7 +76,13 @@ export async function composeConversation(request: ParsedResponsesRequest, state
   if (request.instructions !== undefined && request.instructions !== "") {
     messages.push({ role: "system", content: request.instructions });
   }
-  messages.push(...convertItemsToMessages([...history.map((s) => s.item), ...input.map((r) => r.item)], warnings));
+  const items = [...history, ...input];
+  messages.push(
+    ...convertItemsToMessages(
+      items.map((s) => s.item),
+      warnings,
+    ),
+  );
   if (!messages.some((m) => m.role !== "system")) {
     throw new GatewayError("invalid_request", "Missing required parameter: 'input'.", { param: "input" });
   }
@@ -81,5 +92,5 @@ export async function composeConversation(request: ParsedResponsesRequest, state
     if (stored.sensitivity === "private") historySensitivity = "private";
     else if (stored.sensitivity === "internal" && historySensitivity === undefined) historySensitivity = "internal";
   }
-  return { messages, input, historySensitivity };
+  return { messages, input, items, historySensitivity };
 }

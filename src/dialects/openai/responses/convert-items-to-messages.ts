@@ -69,7 +69,10 @@ export function convertItemsToMessages(items: readonly StateItem[], warnings: Re
       }
       case "reasoning":
         // Reasoning belongs to the turn it came from; leaving it out does not end that turn.
-        warnings.add("reasoning-items", "reasoning items were left out: tandem does not carry reasoning across targets yet");
+        warnings.add(
+          "reasoning-items",
+          "reasoning items were left out: only the Responses upstream that made them can read them",
+        );
         break;
       default:
         turn = undefined;

@@ -1,6 +1,5 @@
 export { composeConversation } from "./compose-conversation.js";
 export { convertItemsToMessages } from "./convert-items-to-messages.js";
-export { type InputEntry, normalizeInputItems } from "./normalize-input-items.js";
 export { type ParsedResponsesRequest, parseResponsesRequest, type ResponseEcho } from "./parse-responses-request.js";
 export { PendingResponse } from "./pending-response.js";
 export { registerResponsesRoutes } from "./register-responses-routes.js";

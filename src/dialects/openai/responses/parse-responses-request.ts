@@ -6,7 +6,8 @@ import {
   type ToolDefinition,
 } from "../../../core/index.js";
 import { formatPath, parseBody } from "../../shared/index.js";
-import { type InputEntry, normalizeInputItems } from "./normalize-input-items.js";
+import { type InputEntry, normalizeInputEntries, StateApiError } from "../state/index.js";
+import { checkCarriedPart } from "./check-carried-part.js";
 import { headerSafe, ResponseWarnings } from "./response-warnings.js";
 import { functionToolSchema, KNOWN_FIELDS, type ResponsesRequestBody, responsesRequestSchema } from "./responses-api.js";
 
@@ -66,7 +67,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     );
   }
   const warnings = new ResponseWarnings();
-  const input = normalizeInputItems(wire.input);
+  const input = normalizeInput(wire.input);
   const conversationId = typeof wire.conversation === "string" ? wire.conversation : (wire.conversation?.id ?? undefined);
   const previousResponseId = wire.previous_response_id ?? undefined;
   if (conversationId !== undefined && previousResponseId !== undefined) {
@@ -113,6 +114,23 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     extra,
     warnings,
   };
+}
+
+/** The input through the one item normaliser, its errors as gateway errors (this route answers those). */
+function normalizeInput(input: ResponsesRequestBody["input"]): InputEntry[] {
+  try {
+    return normalizeInputEntries(input, { references: true, checkPart: checkCarriedPart });
+  } catch (err) {
+    if (!(err instanceof StateApiError)) throw err;
+    return invalidInput(err);
+  }
+}
+
+function invalidInput(err: StateApiError): never {
+  throw new GatewayError("invalid_request", err.message, {
+    ...(err.param !== null && { param: err.param }),
+    ...(err.code !== null && { reason: err.code }),
+  });
 }
 
 function functionTools(

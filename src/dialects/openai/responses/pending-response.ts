@@ -1,6 +1,6 @@
+import type { ResponseMeta } from "../../../core/index.js";
 import { makeId, unixSeconds } from "../../../core/index.js";
 import type { ItemSensitivity, StateItem, StateStore, StoredItem } from "../../../core/state.js";
-import type { ResponseMeta } from "../../../router/gateway.js";
 import type { ParsedResponsesRequest } from "./parse-responses-request.js";
 import { type ResponseState, renderResponse } from "./render-response.js";
 
@@ -52,13 +52,72 @@ export class PendingResponse {
    */
   async finish(meta: ResponseMeta, state: ResponseState): Promise<Record<string, unknown>> {
     const response = this.render(meta, state);
+    await this.#keep(
+      meta,
+      response,
+      state.output.map((item) => ({ item })),
+      state.status,
+    );
+    return response;
+  }
+
+  /**
+   * A native Responses upstream's own Response as this response: every field it sent, with tandem's
+   * id, creation time and target, and the request's own `store`, `previous_response_id` and
+   * `conversation` (the upstream was sent the history with `store: false`).
+   */
+  adopt(meta: ResponseMeta, upstream: Record<string, unknown>): Record<string, unknown> {
+    const echo = this.#request.echo;
+    return {
+      ...upstream,
+      id: this.id,
+      created_at: this.createdAt,
+      model: meta.target,
+      previous_response_id: echo.previous_response_id,
+      conversation: echo.conversation,
+      store: echo.store,
+    };
+  }
+
+  /**
+   * As `finish`, for a native Responses upstream's final Response: its output items are kept as the
+   * upstream sent them (reasoning with its `encrypted_content` included, marked with the target as
+   * its origin, since only that upstream can read it back). `view` is what the client is given of
+   * the Response (and what retrieval returns later): without the encrypted reasoning it did not ask for.
+   */
+  async finishNative(
+    meta: ResponseMeta,
+    upstream: Record<string, unknown>,
+    view: (response: Record<string, unknown>) => Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const response = view(this.adopt(meta, upstream));
+    const output: Array<{ item: StateItem; origin?: string }> = [];
+    for (const raw of Array.isArray(upstream.output) ? upstream.output : []) {
+      if (raw === null || typeof raw !== "object" || typeof raw.type !== "string") continue;
+      const item = (typeof raw.id === "string" ? raw : { ...raw, id: makeId("item_", 48) }) as StateItem;
+      const sealed = item.type === "reasoning" && typeof item.encrypted_content === "string";
+      output.push(sealed ? { item, origin: meta.target } : { item });
+    }
+    const status = response.status === "incomplete" || response.status === "failed" ? response.status : "completed";
+    await this.#keep(meta, response, output, status);
+    return response;
+  }
+
+  async #keep(
+    meta: ResponseMeta,
+    response: Record<string, unknown>,
+    answer: ReadonlyArray<{ item: StateItem; origin?: string }>,
+    status: ResponseState["status"],
+  ): Promise<void> {
     const sensitivity = meta.sensitivity ?? this.#fallbackSensitivity;
-    const mark = (item: StateItem, own?: ItemSensitivity): StoredItem => {
+    const mark = (item: StateItem, own?: ItemSensitivity, origin?: string): StoredItem => {
       const level = own ?? sensitivity;
-      return level === undefined || level === "public" ? { item } : { item, sensitivity: level };
+      const stored: StoredItem = level === undefined || level === "public" ? { item } : { item, sensitivity: level };
+      if (origin !== undefined) stored.origin = origin;
+      return stored;
     };
     const input = this.#input.map((record) => mark(record.item, record.sensitivity));
-    const output = state.output.map((item) => mark(item));
+    const output = answer.map((entry) => mark(entry.item, undefined, entry.origin));
     const { previousResponseId, conversationId } = this.#request;
     if (this.#request.store) {
       await this.#state.saveResponse({
@@ -71,10 +130,9 @@ export class PendingResponse {
         output,
       });
     }
-    if (conversationId !== undefined && state.status !== "failed") {
+    if (conversationId !== undefined && status !== "failed") {
       const added = input.filter((_, i) => this.#input[i]?.referenced !== true);
       await this.#state.addConversationItems(conversationId, [...added, ...output]);
     }
-    return response;
   }
 }

@@ -1,26 +1,26 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { FastifyInstance } from "fastify";
+import type { Gateway } from "../../../core/index.js";
 import { GatewayError } from "../../../core/index.js";
 import type { ItemSensitivity } from "../../../core/state.js";
 import { maxSensitivity, parseSensitivityHeader, SENSITIVITY_HEADER } from "../../../privacy/index.js";
-import type { Gateway } from "../../../router/gateway.js";
-import type { DialectServices } from "../../../server/dialect.js";
-import { requestRecord } from "../../../server/request-record.js";
-import { sendChat } from "../../../server/respond.js";
+import type { DialectServices, RouteTable } from "../../shared/index.js";
+import { requestRecord, sendChat } from "../../shared/index.js";
 import { composeConversation } from "./compose-conversation.js";
+import { nativeResponse, nativeResponsesRequest, ResponsesNativeStream } from "./native-responses.js";
 import { parseResponsesRequest } from "./parse-responses-request.js";
 import { PendingResponse } from "./pending-response.js";
 import { outputItems, statusFor } from "./render-response.js";
 import { ResponseStreamRenderer } from "./response-stream-renderer.js";
 
 /**
- * POST /v1/responses over every target through the canonical form: the conversation is composed
- * from the state tandem keeps and the new input, answered by `gateway.chat` (so tiers, retries,
- * failover, privacy and quality checks apply as for chat), rendered as a Response or its event
- * stream, and stored. Retrieval, deletion, input items and the Conversations API are mounted beside
+ * POST /v1/responses over every target: the conversation is composed from the state tandem keeps
+ * and the new input, answered by `gateway.chat` (so tiers, retries, failover, privacy and quality
+ * checks apply as for chat), rendered as a Response or its event stream, and stored. A target that
+ * speaks the Responses API itself gets the client's body made stateless (native-responses.ts) and its
+ * own events are relayed; every other target gets the canonical conversation. Retrieval, deletion, input items and the Conversations API are mounted beside
  * it by their own module.
  */
-export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway, services: DialectServices): void {
+export function registerResponsesRoutes(app: RouteTable, gateway: Gateway, services: DialectServices): void {
   app.post("/v1/responses", async (request, reply) => {
     requestRecord(request).dialect = "openai";
     const parsed = parseResponsesRequest(request.body);
@@ -37,20 +37,40 @@ export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway, 
       level !== undefined && level !== declared ? { ...request.headers, [SENSITIVITY_HEADER]: level } : request.headers;
     const fallback: ItemSensitivity | undefined = level;
     const pending = new PendingResponse(parsed, composed.input, services.state, fallback);
-    const warnings = parsed.warnings.header();
+    // For a target that speaks the Responses API: the client's body, made stateless (native-responses.ts).
+    const native = nativeResponsesRequest(
+      request.body,
+      request.headers,
+      composed.items,
+      parsed.store || parsed.conversationId !== undefined,
+    );
+    // What was left out holds for the path taken: the canonical conversion's, or the native request's.
+    const canonicalWarnings = parsed.warnings.header();
+    let renderer: ResponseStreamRenderer | undefined;
     try {
       await sendChat(
         request,
         reply,
         gateway,
-        { ...parsed.chat, messages: composed.messages },
+        { ...parsed.chat, messages: composed.messages, native: native.native },
         {
-          stream: (meta) => new ResponseStreamRenderer(pending, meta),
+          stream: (meta) => {
+            renderer = new ResponseStreamRenderer(pending, meta);
+            return renderer;
+          },
           json: (result, meta) => {
             const status = statusFor(result.finishReason);
             return pending.finish(meta, { ...status, output: outputItems(result, status.status), usage: result.usage });
           },
-          ...(warnings !== undefined && { headers: { "x-tandem-warnings": warnings } }),
+          headers: (meta) => {
+            const warnings = meta.native ? native.warningsFor(meta.target) : canonicalWarnings;
+            return warnings === undefined ? undefined : { "x-tandem-warnings": warnings };
+          },
+          native: {
+            stream: (meta) =>
+              new ResponsesNativeStream(pending, meta, renderer as ResponseStreamRenderer, native.clientWantsEncrypted),
+            json: (frames, meta) => nativeResponse(frames, meta, pending, native.clientWantsEncrypted),
+          },
         },
         headers,
       );

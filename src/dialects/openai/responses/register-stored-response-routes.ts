@@ -1,5 +1,5 @@
-import type { FastifyInstance } from "fastify";
 import type { StateStore, StoredResponse } from "../../../core/state.js";
+import type { RouteTable } from "../../shared/index.js";
 import {
   invalidParam,
   notFound,
@@ -18,7 +18,7 @@ const FINISHED = new Set(["completed", "failed", "incomplete", "cancelled"]);
  * these): retrieve, delete, cancel, and list a response's input items. A stored response is served
  * from tandem's store whichever target answered it.
  */
-export function registerStoredResponseRoutes(app: FastifyInstance, state: StateStore): void {
+export function registerStoredResponseRoutes(app: RouteTable, state: StateStore): void {
   app.get(
     "/v1/responses/:id",
     stateRoute(async (request) => {

@@ -1,6 +1,6 @@
 import type { ChatResult, FinishReason, GatewayError, ToolCall, Usage } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
-import { itemId } from "./normalize-input-items.js";
+import { itemId } from "../state/index.js";
 import type { ResponseEcho } from "./parse-responses-request.js";
 
 export type ResponseStatus = "in_progress" | "completed" | "incomplete" | "failed";
@@ -114,10 +114,22 @@ export function functionCallItem(id: string, call: ToolCall, status: "in_progres
   return { id, type: "function_call", status, arguments: call.arguments, call_id: call.id, name: call.name };
 }
 
-/** A whole answer's output items: its text as one message (when there is text, or nothing else), then its calls. */
+/**
+ * A reasoning output item with the model's readable reasoning as its summary (OpenAI's shape:
+ * `summary` parts of type `summary_text`); `undefined` text: still streaming (no parts yet).
+ */
+export function reasoningItem(id: string, text: string | undefined): StateItem {
+  return { id, type: "reasoning", summary: text === undefined ? [] : [{ type: "summary_text", text }] };
+}
+
+/**
+ * A whole answer's output items: its reasoning (when the target showed any), its text as one message
+ * (when there is text, or nothing else), then its calls.
+ */
 export function outputItems(result: ChatResult, status: ResponseStatus): StateItem[] {
   const itemStatus = status === "incomplete" ? "incomplete" : "completed";
   const items: StateItem[] = [];
+  if (result.reasoning !== undefined && result.reasoning !== "") items.push(reasoningItem(itemId("rs_"), result.reasoning));
   if (result.text !== "" || result.toolCalls.length === 0) items.push(messageItem(itemId("msg_"), result.text, itemStatus));
   for (const call of result.toolCalls) items.push(functionCallItem(itemId("fc_"), call, "completed"));
   return items;

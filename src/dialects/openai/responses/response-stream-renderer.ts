@@ -1,18 +1,42 @@
+import type { ResponseMeta } from "../../../core/index.js";
 import { GatewayError, mergeUsage, type StreamEvent, type Usage } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
-import type { ResponseMeta } from "../../../router/gateway.js";
-import type { StreamRenderer } from "../../../server/respond.js";
+import type { StreamRenderer } from "../../shared/index.js";
 import { switchComment } from "../../shared/index.js";
 import { openAIErrorObject } from "../render-openai-error.js";
-import { itemId } from "./normalize-input-items.js";
+import { itemId } from "../state/index.js";
 import type { PendingResponse } from "./pending-response.js";
-import { functionCallItem, messageItem, outputTextPart, type ResponseState, statusFor } from "./render-response.js";
+import {
+  functionCallItem,
+  messageItem,
+  outputTextPart,
+  type ResponseState,
+  reasoningItem,
+  statusFor,
+} from "./render-response.js";
 
 interface OpenMessage {
   kind: "message";
   id: string;
   outputIndex: number;
   text: string;
+}
+
+interface OpenReasoning {
+  id: string;
+  outputIndex: number;
+  text: string;
+}
+
+/**
+ * Where a Responses event stream stands: the next sequence number, whether it began, and the output
+ * items so far. Shared with the native stream (native-responses.ts), so that whichever writes next
+ * (the target's own frames, or this renderer after a switch or an error) goes on with the same count.
+ */
+export interface ResponseProgress {
+  sequence: number;
+  started: boolean;
+  output: StateItem[];
 }
 
 interface OpenCall {
@@ -33,20 +57,22 @@ interface OpenCall {
  * `output_item.done`; then, once the response is saved, `response.completed` (or
  * `response.incomplete`). A failure after the start is an `error` event followed by
  * `response.failed`, whose response carries the error. A mid-stream switch of target is an SSE
- * comment, which every parser skips. The canonical stream has no reasoning yet, so there are no
- * reasoning events.
+ * comment, which every parser skips. Reasoning (canonical `reasoning-delta`: Anthropic thinking, a
+ * model's reasoning_content) is a `reasoning` output item before the answer, streamed as OpenAI
+ * streams a reasoning summary: `response.output_item.added`, `response.reasoning_summary_part.added`,
+ * `response.reasoning_summary_text.delta`s and `.done`, `response.reasoning_summary_part.done`,
+ * `response.output_item.done`.
  */
 export class ResponseStreamRenderer implements StreamRenderer {
   readonly contentType = "text/event-stream";
   readonly #pending: PendingResponse;
   readonly #meta: ResponseMeta;
   readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
-  readonly #output: StateItem[] = [];
+  readonly progress: ResponseProgress = { sequence: 0, started: false, output: [] };
   /** Open function calls by canonical index. */
   readonly #calls = new Map<number, OpenCall>();
   #message: OpenMessage | undefined;
-  #sequence = 0;
-  #started = false;
+  #reasoning: OpenReasoning | undefined;
   #finish: Pick<ResponseState, "status" | "incompleteReason"> | undefined;
 
   constructor(pending: PendingResponse, meta: ResponseMeta) {
@@ -55,7 +81,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
   }
 
   event(event: StreamEvent): string {
-    let out = this.#started ? "" : this.#start();
+    let out = this.progress.started ? "" : this.#start();
     switch (event.type) {
       case "start":
       case "frame":
@@ -64,8 +90,24 @@ export class ResponseStreamRenderer implements StreamRenderer {
         return out;
       case "switch":
         return out + switchComment(event);
+      case "reasoning-delta": {
+        if (event.text === "") return out;
+        if (!this.#reasoning) out += this.#closeMessage("completed") + this.#openReasoning();
+        const reasoning = this.#reasoning as unknown as OpenReasoning;
+        reasoning.text += event.text;
+        return (
+          out +
+          this.#frame("response.reasoning_summary_text.delta", {
+            item_id: reasoning.id,
+            output_index: reasoning.outputIndex,
+            summary_index: 0,
+            delta: event.text,
+          })
+        );
+      }
       case "text-delta": {
         if (event.text === "") return out;
+        out += this.#closeReasoning();
         if (!this.#message) out += this.#openMessage();
         const message = this.#message as unknown as OpenMessage;
         message.text += event.text;
@@ -81,18 +123,18 @@ export class ResponseStreamRenderer implements StreamRenderer {
         );
       }
       case "tool-call-start": {
-        out += this.#closeMessage("completed");
+        out += this.#closeReasoning() + this.#closeMessage("completed");
         const call: OpenCall = {
           kind: "call",
           id: itemId("fc_"),
-          outputIndex: this.#output.length,
+          outputIndex: this.progress.output.length,
           callId: event.id,
           name: event.name,
           arguments: "",
         };
         this.#calls.set(event.index, call);
         const item = functionCallItem(call.id, { id: call.callId, name: call.name, arguments: "" }, "in_progress");
-        this.#output.push(item);
+        this.progress.output.push(item);
         return out + this.#frame("response.output_item.added", { output_index: call.outputIndex, item });
       }
       case "tool-call-delta": {
@@ -117,11 +159,12 @@ export class ResponseStreamRenderer implements StreamRenderer {
       case "finish": {
         this.#finish = statusFor(event.reason);
         const status = this.#finish.status === "incomplete" ? "incomplete" : "completed";
-        out += this.#closeMessage(status);
+        out += this.#closeReasoning() + this.#closeMessage(status);
         for (const call of this.#calls.values()) out += this.#closeCall(call, "completed");
         this.#calls.clear();
         // An answer with neither text nor calls is still one (empty) message, as in a whole response.
-        if (this.#output.length === 0) out += this.#openMessage() + this.#closeMessage(status);
+        if (!this.progress.output.some((item) => item.type !== "reasoning"))
+          out += this.#openMessage() + this.#closeMessage(status);
         return out;
       }
     }
@@ -129,7 +172,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
 
   async end(): Promise<string> {
     if (!this.#finish) return this.error(new GatewayError("upstream_error", "The upstream stream ended before it finished"));
-    const state: ResponseState = { ...this.#finish, output: this.#output, usage: this.#usage };
+    const state: ResponseState = { ...this.#finish, output: this.progress.output, usage: this.#usage };
     try {
       const response = await this.#pending.finish(this.#meta, state);
       const type = state.status === "incomplete" ? "response.incomplete" : "response.completed";
@@ -140,15 +183,15 @@ export class ResponseStreamRenderer implements StreamRenderer {
   }
 
   async error(error: GatewayError): Promise<string> {
-    let out = this.#started ? "" : this.#start();
-    out += this.#closeMessage("incomplete");
+    let out = this.progress.started ? "" : this.#start();
+    out += this.#closeReasoning() + this.#closeMessage("incomplete");
     for (const call of this.#calls.values()) out += this.#closeCall(call, "incomplete");
     this.#calls.clear();
     return this.#failed(error, out);
   }
 
   async #failed(error: GatewayError, before: string): Promise<string> {
-    const state: ResponseState = { status: "failed", output: this.#output, usage: this.#usage, error };
+    const state: ResponseState = { status: "failed", output: this.progress.output, usage: this.#usage, error };
     let response: Record<string, unknown>;
     try {
       response = await this.#pending.finish(this.#meta, state);
@@ -160,16 +203,16 @@ export class ResponseStreamRenderer implements StreamRenderer {
   }
 
   #start(): string {
-    this.#started = true;
+    this.progress.started = true;
     const response = this.#pending.render(this.#meta, { status: "in_progress", output: [], usage: undefined });
     return this.#frame("response.created", { response }) + this.#frame("response.in_progress", { response });
   }
 
   #openMessage(): string {
-    const message: OpenMessage = { kind: "message", id: itemId("msg_"), outputIndex: this.#output.length, text: "" };
+    const message: OpenMessage = { kind: "message", id: itemId("msg_"), outputIndex: this.progress.output.length, text: "" };
     this.#message = message;
     const item = messageItem(message.id, "", "in_progress");
-    this.#output.push(item);
+    this.progress.output.push(item);
     return (
       this.#frame("response.output_item.added", { output_index: message.outputIndex, item }) +
       this.#frame("response.content_part.added", {
@@ -186,7 +229,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
     if (!message) return "";
     this.#message = undefined;
     const item = messageItem(message.id, message.text, status);
-    this.#output[message.outputIndex] = item;
+    this.progress.output[message.outputIndex] = item;
     const at = { item_id: message.id, output_index: message.outputIndex, content_index: 0 };
     return (
       this.#frame("response.output_text.done", { ...at, text: message.text, logprobs: [] }) +
@@ -197,7 +240,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
 
   #closeCall(call: OpenCall, status: "completed" | "incomplete"): string {
     const item = functionCallItem(call.id, { id: call.callId, name: call.name, arguments: call.arguments }, status);
-    this.#output[call.outputIndex] = item;
+    this.progress.output[call.outputIndex] = item;
     return (
       this.#frame("response.function_call_arguments.done", {
         item_id: call.id,
@@ -208,9 +251,39 @@ export class ResponseStreamRenderer implements StreamRenderer {
     );
   }
 
+  #openReasoning(): string {
+    const reasoning: OpenReasoning = { id: itemId("rs_"), outputIndex: this.progress.output.length, text: "" };
+    this.#reasoning = reasoning;
+    const item = reasoningItem(reasoning.id, undefined);
+    this.progress.output.push(item);
+    return (
+      this.#frame("response.output_item.added", { output_index: reasoning.outputIndex, item }) +
+      this.#frame("response.reasoning_summary_part.added", {
+        item_id: reasoning.id,
+        output_index: reasoning.outputIndex,
+        summary_index: 0,
+        part: { type: "summary_text", text: "" },
+      })
+    );
+  }
+
+  #closeReasoning(): string {
+    const reasoning = this.#reasoning;
+    if (!reasoning) return "";
+    this.#reasoning = undefined;
+    const item = reasoningItem(reasoning.id, reasoning.text);
+    this.progress.output[reasoning.outputIndex] = item;
+    const at = { item_id: reasoning.id, output_index: reasoning.outputIndex, summary_index: 0 };
+    return (
+      this.#frame("response.reasoning_summary_text.done", { ...at, text: reasoning.text }) +
+      this.#frame("response.reasoning_summary_part.done", { ...at, part: { type: "summary_text", text: reasoning.text } }) +
+      this.#frame("response.output_item.done", { output_index: reasoning.outputIndex, item })
+    );
+  }
+
   /** One SSE frame; the type leads the data as in OpenAI's own frames. */
   #frame(type: string, fields: Record<string, unknown>): string {
-    const data = JSON.stringify({ type, sequence_number: this.#sequence++, ...fields });
+    const data = JSON.stringify({ type, sequence_number: this.progress.sequence++, ...fields });
     return `event: ${type}\ndata: ${data}\n\n`;
   }
 }

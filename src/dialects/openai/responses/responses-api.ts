@@ -5,91 +5,9 @@ import { modelSchema } from "../chat-completions-api.js";
  * Lenient schema of a POST /v1/responses body (after the OpenAI API reference and the openai-node
  * `ResponseCreateParams`). Optional fields may be null, as the SDKs send them; ranges are OpenAI's
  * own, so a bad value gets a 400 naming the field. Unknown fields are kept (`.loose()`): a native
- * Responses upstream may know them. Input items are checked one by one in convert-input-items.ts,
- * where an item type tandem cannot carry is left out with a warning instead of failing the request.
+ * Responses upstream may know them. Input items are checked one by one by the one item normaliser
+ * (../state/normalize-input-items.ts); an item type tandem cannot carry is left out with a warning.
  */
-
-const inputText = z.object({ type: z.literal("input_text"), text: z.string() }).loose();
-
-const inputImage = z
-  .object({
-    type: z.literal("input_image"),
-    image_url: z.string().nullish(),
-    file_id: z.string().nullish(),
-    detail: z.enum(["low", "high", "auto", "original"]).nullish(),
-  })
-  .loose();
-
-const outputText = z
-  .object({ type: z.literal("output_text"), text: z.string(), annotations: z.array(z.unknown()).nullish() })
-  .loose();
-
-const refusal = z.object({ type: z.literal("refusal"), refusal: z.string() }).loose();
-
-// Kept in the union only so that they get a clear "not supported" answer naming the part.
-const inputFile = z.object({ type: z.literal("input_file") }).loose();
-const inputAudio = z.object({ type: z.literal("input_audio") }).loose();
-
-export const contentPartSchema = z.discriminatedUnion("type", [
-  inputText,
-  inputImage,
-  outputText,
-  refusal,
-  inputFile,
-  inputAudio,
-]);
-
-/** A message item: `EasyInputMessage`, `ResponseInputItem.Message` and `ResponseOutputMessage` alike. */
-export const messageItemSchema = z
-  .object({
-    type: z.literal("message").nullish(),
-    id: z.string().nullish(),
-    role: z.enum(["user", "assistant", "system", "developer"]),
-    content: z.union([z.string(), z.array(contentPartSchema)]),
-    status: z.string().nullish(),
-  })
-  .loose();
-
-export const functionCallItemSchema = z
-  .object({
-    type: z.literal("function_call"),
-    id: z.string().nullish(),
-    call_id: z.string().min(1),
-    name: z.string().min(1),
-    arguments: z.string(),
-    status: z.string().nullish(),
-  })
-  .loose();
-
-const functionCallOutputPart = z.discriminatedUnion("type", [inputText, inputImage, inputFile]);
-
-export const functionCallOutputItemSchema = z
-  .object({
-    type: z.literal("function_call_output"),
-    id: z.string().nullish(),
-    call_id: z.string().min(1),
-    output: z.union([z.string(), z.array(functionCallOutputPart)]),
-    status: z.string().nullish(),
-  })
-  .loose();
-
-export const reasoningItemSchema = z
-  .object({
-    type: z.literal("reasoning"),
-    id: z.string().nullish(),
-    summary: z.array(z.object({ type: z.string(), text: z.string() }).loose()).nullish(),
-    content: z.array(z.object({ type: z.string(), text: z.string() }).loose()).nullish(),
-    encrypted_content: z.string().nullish(),
-  })
-  .loose();
-
-export const itemReferenceSchema = z.object({ type: z.literal("item_reference").nullish(), id: z.string().min(1) }).loose();
-
-export type MessageItemBody = z.output<typeof messageItemSchema>;
-export type ContentPartBody = z.output<typeof contentPartSchema>;
-export type FunctionCallItemBody = z.output<typeof functionCallItemSchema>;
-export type FunctionCallOutputItemBody = z.output<typeof functionCallOutputItemSchema>;
-export type ReasoningItemBody = z.output<typeof reasoningItemSchema>;
 
 const functionTool = z
   .object({

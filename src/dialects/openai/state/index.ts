@@ -1,5 +1,13 @@
 /** What the stored-response and Conversations routes share: errors in OpenAI's shape, paging, items, metadata. */
-export { normalizeInputItem, normalizeInputItems } from "./normalize-input-items.js";
+export {
+  type InputEntry,
+  itemId,
+  type NormalizeOptions,
+  normalizeInputEntries,
+  normalizeInputEntry,
+  normalizeInputItem,
+  normalizeInputItems,
+} from "./normalize-input-items.js";
 export { type ListQuery, parseInclude, parseListQuery } from "./parse-list-query.js";
 export { parseMetadata } from "./parse-metadata.js";
 export { type ItemList, renderItemList } from "./render-item-list.js";

@@ -16,12 +16,29 @@ const ID_PREFIX: Record<string, string> = {
   custom_tool_call_output: "ctco_",
 };
 
+/** One entry of a request's `input`: an item in the API's stored shape, or a reference to a stored one. */
+export type InputEntry = { kind: "item"; item: StateItem } | { kind: "reference"; id: string; param: string };
+
+/** Item ids as OpenAI makes them: a type prefix and 48 random characters. */
+export function itemId(prefix: "msg_" | "fc_" | "fco_" | "rs_" | "item_"): string {
+  return makeId(prefix, 48);
+}
+
+export interface NormalizeOptions {
+  /** Whether `item_reference`s (and bare `{id}`s) are taken, as entries to resolve; else a 400. Default false. */
+  references?: boolean;
+  /** A further check of each content part (a message's, or a function call output's), for what a route cannot carry. */
+  checkPart?: (part: Record<string, unknown>, param: string) => void;
+}
+
 /**
- * Input items as a client sends them (ResponseInputItem: easy messages `{role, content: "text"}`,
- * messages with parts, function calls and their outputs, reasoning, ...) turned into items as
- * OpenAI stores and lists them: each with an id (`msg_…`, `fc_…`, `fco_…`) and a status, a
- * message's text as `input_text` parts (`output_text` for the assistant's). Kinds tandem does not
- * know are kept as they came (with an id), so nothing a client stores is lost.
+ * The one input-item normaliser, for POST /v1/responses' `input` and the Conversations API's items:
+ * items as a client sends them (ResponseInputItem: easy messages `{role, content: "text"}`, messages
+ * with parts, function calls and their outputs, reasoning, ...) turned into items as OpenAI stores
+ * and lists them: each with an id (`msg_…`, `fc_…`, `fco_…`, `rs_…`) and a status, a message's text
+ * as `input_text` parts (`output_text` for the assistant's). Kinds tandem does not know are kept as
+ * they came (with an id), so nothing a client stores is lost and a native Responses upstream gets
+ * them. A bad item is a 400 naming its field (`input[2].content[0].image_url`) with OpenAI's code.
  */
 export function normalizeInputItems(value: unknown, param: string, maxItems: number): StoredItem[] {
   if (!Array.isArray(value)) {
@@ -41,7 +58,41 @@ export function normalizeInputItems(value: unknown, param: string, maxItems: num
   return value.map((raw, i) => ({ item: normalizeInputItem(raw, `${param}[${i}]`) }));
 }
 
-export function normalizeInputItem(raw: unknown, param: string): StateItem {
+/** A request's `input`: a string is one user message; a list is checked item by item. */
+export function normalizeInputEntries(
+  input: string | readonly unknown[] | null | undefined,
+  options: NormalizeOptions = {},
+): InputEntry[] {
+  if (input === undefined || input === null) return [];
+  if (typeof input === "string") {
+    return [
+      {
+        kind: "item",
+        item: {
+          id: itemId("msg_"),
+          type: "message",
+          role: "user",
+          content: [{ type: "input_text", text: input }],
+          status: "completed",
+        },
+      },
+    ];
+  }
+  return input.map((raw, i) => normalizeInputEntry(raw, `input[${i}]`, options));
+}
+
+export function normalizeInputEntry(raw: unknown, param: string, options: NormalizeOptions = {}): InputEntry {
+  const item = object(raw, param);
+  if (options.references && (item.type === "item_reference" || (item.type == null && item.role === undefined && "id" in item))) {
+    if (typeof item.id !== "string" || item.id === "") {
+      throw invalidParam(`${param}.id`, `Missing required parameter: '${param}.id'.`, "missing_required_parameter");
+    }
+    return { kind: "reference", id: item.id, param: `${param}.id` };
+  }
+  return { kind: "item", item: normalizeInputItem(item, param, options) };
+}
+
+export function normalizeInputItem(raw: unknown, param: string, options: NormalizeOptions = {}): StateItem {
   const item = object(raw, param);
   const type = item.type ?? (item.role !== undefined ? "message" : undefined);
   if (typeof type !== "string" || type === "") {
@@ -49,7 +100,7 @@ export function normalizeInputItem(raw: unknown, param: string): StateItem {
   }
   switch (type) {
     case "message":
-      return message(item, param);
+      return message(item, param, options);
     case "function_call":
       requireStrings(item, param, ["call_id", "name", "arguments"]);
       return withIdAndStatus(item, type, param);
@@ -62,7 +113,22 @@ export function normalizeInputItem(raw: unknown, param: string): StateItem {
           "invalid_type",
         );
       }
+      if (Array.isArray(item.output)) {
+        for (const [i, part] of item.output.entries()) {
+          const at = `${param}.output[${i}]`;
+          options.checkPart?.(object(part, at), at);
+        }
+      }
       return withIdAndStatus(item, type, param);
+    case "reasoning":
+      if (item.summary != null && !Array.isArray(item.summary)) {
+        throw invalidParam(
+          `${param}.summary`,
+          `Invalid type for '${param}.summary': expected an array, but got ${typeOf(item.summary)} instead.`,
+          "invalid_type",
+        );
+      }
+      return { ...item, type, id: optionalId(item, param) ?? itemId("rs_"), summary: item.summary ?? [] };
     case "item_reference":
       // A reference names an item stored elsewhere (a response's output); conversations hold items
       // themselves, so the client sends the item instead.
@@ -76,7 +142,7 @@ export function normalizeInputItem(raw: unknown, param: string): StateItem {
   }
 }
 
-function message(item: Record<string, unknown>, param: string): StateItem {
+function message(item: Record<string, unknown>, param: string, options: NormalizeOptions): StateItem {
   const role = item.role;
   if (typeof role !== "string" || !ROLES.has(role)) {
     throw invalidParam(
@@ -89,7 +155,11 @@ function message(item: Record<string, unknown>, param: string): StateItem {
   if (typeof item.content === "string") {
     content = [textPart(item.content, assistant)];
   } else if (Array.isArray(item.content)) {
-    content = item.content.map((part, i) => contentPart(part, `${param}.content[${i}]`, assistant));
+    content = item.content.map((part, i) => {
+      const normalized = contentPart(part, `${param}.content[${i}]`, assistant);
+      options.checkPart?.(normalized, `${param}.content[${i}]`);
+      return normalized;
+    });
   } else {
     throw invalidParam(
       `${param}.content`,

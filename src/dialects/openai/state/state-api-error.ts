@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { GatewayError } from "../../../core/index.js";
-import { requestRecord } from "../../../server/request-record.js";
-import { StoreError } from "../../../store/store-error.js";
+import { GatewayError, isTransientFailure } from "../../../core/index.js";
+import { requestRecord } from "../../shared/index.js";
 
 /**
  * An error of the stored-response and Conversations routes, with the `type`, `param` and `code`
@@ -49,7 +48,7 @@ export function stateRoute(handler: Handler): Handler {
     } catch (err) {
       // A full disk or a busy file passes: a 503 the client may retry, not a 500. The file's path
       // and SQLite's words stay in the server (the error's cause), out of the client's answer.
-      if (err instanceof StoreError && err.transient) {
+      if (isTransientFailure(err)) {
         throw new GatewayError("unavailable", `tandem's store cannot be used right now (${err.code}); try again shortly`, {
           cause: err,
           retryAfterMs: 1000,

@@ -1,4 +1,11 @@
-import { GgufInsights, InsufficientMemoryError, type Llama, readGgufFileInfo } from "node-llama-cpp";
+import {
+  GgufInsights,
+  InsufficientMemoryError,
+  type Llama,
+  type LlamaContext,
+  type LlamaModel,
+  readGgufFileInfo,
+} from "node-llama-cpp";
 import { DEFAULT_CONTEXT_CAP, type MemoryNeeds, type ModelSpec } from "../engine-protocol.js";
 
 /**
@@ -50,4 +57,49 @@ export async function memoryNeeds(llama: Llama, spec: ModelSpec): Promise<Memory
     freeVram: vram.free,
     insufficient,
   };
+}
+
+/** Memory a loaded model holds, in RAM and in VRAM: weights and contexts. */
+export interface Footprint {
+  ramBytes: number;
+  vramBytes: number;
+}
+
+/**
+ * What a loaded model's weights and chat context hold, by node-llama-cpp's estimates for the
+ * configuration it actually loaded (layers offloaded, context size, sequences, batch). llama.cpp
+ * reports no per-model usage; Ollama's `/api/ps` shows such an estimate too (weights, KV cache and
+ * compute buffers). The weights' size is the floor if the estimate fails.
+ */
+export async function loadedFootprint(model: LlamaModel, context: LlamaContext): Promise<Footprint> {
+  try {
+    const [weights, cache] = await Promise.all([
+      model.fileInsights.estimateModelResourceRequirementsV2({ gpuLayers: model.gpuLayers }),
+      model.fileInsights.estimateContextResourceRequirementsV2({
+        contextSize: context.contextSize,
+        modelGpuLayers: model.gpuLayers,
+        sequences: context.totalSequences,
+        batchSize: context.batchSize,
+        flashAttention: context.flashAttention,
+      }),
+    ]);
+    return { ramBytes: weights.cpuRam + cache.cpuRam, vramBytes: weights.gpuVram + cache.gpuVram };
+  } catch {
+    return { ramBytes: model.size, vramBytes: 0 };
+  }
+}
+
+/** What an embedding context of `contextSize` tokens adds beside the weights (zero if unknown). */
+export async function embeddingFootprint(model: LlamaModel, contextSize: number): Promise<Footprint> {
+  try {
+    const cache = await model.fileInsights.estimateContextResourceRequirementsV2({
+      contextSize,
+      modelGpuLayers: model.gpuLayers,
+      sequences: 1,
+      isEmbeddingContext: true,
+    });
+    return { ramBytes: cache.cpuRam, vramBytes: cache.gpuVram };
+  } catch {
+    return { ramBytes: 0, vramBytes: 0 };
+  }
 }

@@ -3,6 +3,7 @@ import type { Llama, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, 
 import { resolveChatWrapper } from "node-llama-cpp";
 import { GatewayError } from "../../../core/index.js";
 import { DEFAULT_CONTEXT_CAP, type LoadedModelInfo, type ModelSpec } from "../engine-protocol.js";
+import { embeddingFootprint, type Footprint, loadedFootprint } from "./memory-fit.js";
 
 /** One model in memory: weights, a context with one sequence per parallel request, and a lazy embedding context. */
 export class LoadedModel {
@@ -15,7 +16,12 @@ export class LoadedModel {
     readonly context: LlamaContext,
     /** CPU threads its contexts run with. */
     readonly threads: number,
+    /** The weights' and chat context's memory, estimated once at load. */
+    readonly footprint: Footprint,
   ) {}
+
+  /** What the embedding context adds, once it exists. */
+  #embeddingFootprint: Footprint = { ramBytes: 0, vramBytes: 0 };
 
   readonly #waiting: ((seq: LlamaContextSequence) => void)[] = [];
 
@@ -44,10 +50,16 @@ export class LoadedModel {
   }
 
   embeddingContext(): Promise<LlamaEmbeddingContext> {
-    this.#embedding ??= this.model.createEmbeddingContext({
-      contextSize: this.embeddingContextSize,
-      threads: this.threads,
-    });
+    if (!this.#embedding) {
+      const contextSize = this.embeddingContextSize;
+      this.#embedding = this.model.createEmbeddingContext({ contextSize, threads: this.threads });
+      this.#embedding.then(
+        async () => {
+          this.#embeddingFootprint = await embeddingFootprint(this.model, contextSize);
+        },
+        () => undefined,
+      );
+    }
     return this.#embedding;
   }
 
@@ -66,6 +78,8 @@ export class LoadedModel {
       gpuLayers: this.model.gpuLayers,
       totalLayers: this.model.fileInsights.totalLayers,
       threads: this.threads,
+      ramBytes: this.footprint.ramBytes + this.#embeddingFootprint.ramBytes,
+      vramBytes: this.footprint.vramBytes + this.#embeddingFootprint.vramBytes,
     };
   }
 
@@ -121,7 +135,7 @@ export class ModelHost {
         sequences: spec.parallel,
         threads,
       });
-      return new LoadedModel(spec, model, context, threads);
+      return new LoadedModel(spec, model, context, threads, await loadedFootprint(model, context));
     } catch (err) {
       await model.dispose();
       throw new GatewayError("unavailable", `local/${spec.name}: no room for its context: ${(err as Error).message}`, {

@@ -131,7 +131,9 @@ describe("POST /v1/responses, not streamed", () => {
     assert.equal(raw.status, 200);
     assert.equal("output_text" in raw.json, false);
 
-    assert.deepEqual(app.gateway.chatRequests[0], {
+    // The client's own body rides along for a target that speaks the Responses API (see native-responses.test.ts).
+    const { native: _native, ...sent } = app.gateway.chatRequests[0] ?? { model: "" };
+    assert.deepEqual(sent, {
       model: "auto",
       stream: false,
       // truncation is OpenAI's default, disabled: the history is never cut.
@@ -189,7 +191,39 @@ describe("POST /v1/responses, not streamed", () => {
         some_future_field: { a: 1 },
       })
       .withResponse();
-    assert.deepEqual(app.gateway.chatRequests[0], {
+    const { native, ...sent } = app.gateway.chatRequests[0] ?? { model: "" };
+    // For a Responses upstream: the body as sent, made stateless; every field kept, hosted tools,
+    // reasoning settings and unknown fields included; the ids tandem made up left out.
+    assert.equal(native?.wire, "openai-responses");
+    assert.equal(native?.body.store, false);
+    assert.deepEqual(native?.body.include, ["reasoning.encrypted_content"]);
+    assert.deepEqual(native?.body.some_future_field, { a: 1 });
+    assert.deepEqual(native?.body.reasoning, { effort: "low" });
+    assert.deepEqual(native?.body.tools, [weatherTool, { type: "web_search" }]);
+    const upstreamInput = native?.body.input as Record<string, unknown>[];
+    assert.deepEqual(
+      upstreamInput.map((item) => item.type ?? item.role),
+      [
+        "message",
+        "message",
+        "message",
+        "reasoning",
+        "function_call",
+        "function_call",
+        "function_call_output",
+        "function_call_output",
+        "web_search_call",
+        "message",
+      ],
+    );
+    assert.equal("id" in (upstreamInput[2] ?? {}), false);
+    assert.deepEqual(upstreamInput[3], {
+      type: "reasoning",
+      id: "rs_1",
+      summary: [],
+      encrypted_content: "opaque-from-elsewhere",
+    });
+    assert.deepEqual(sent, {
       model: "auto",
       stream: false,
       // truncation is OpenAI's default, disabled: the history is never cut.

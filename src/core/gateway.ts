@@ -1,0 +1,79 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { LoadedModel, ModelLibrary } from "./model-library.js";
+import type { PullEvent, PullResult } from "./pull-events.js";
+import type { ChatRequest, EmbedRequest, EmbedResult } from "./request.js";
+import type { Sensitivity } from "./sensitivity.js";
+import type { StreamEvent } from "./stream.js";
+
+/** What the server knows about the client's request, beyond its body. */
+export interface RequestContext {
+  /** Aborted when the client disconnects; every upstream call must honour it. */
+  signal: AbortSignal;
+  headers: IncomingHttpHeaders;
+}
+
+/** Which target answered and how: becomes the `x-tandem-*` headers. */
+export interface ResponseMeta {
+  /** The route the client named, or undefined when it named a target directly. */
+  route: string | undefined;
+  /** The target (`provider/model`) that answered; for a stream, the first one. */
+  target: string;
+  /** How many upstream attempts were made. */
+  attempts: number;
+  /** Why the answer is degraded (lower tier, mid-stream switch), or undefined when it is not. */
+  degraded: string | undefined;
+  /** The request's sensitivity, when it was classified (it is not when every target is local). */
+  sensitivity?: Sensitivity;
+  /** The answer comes from a target on the client's own wire: its frames are passed on as they are (see StreamEvent `frame`). */
+  native?: boolean;
+  /** What of the client's request could not cross to the target's wire (the `x-tandem-warnings` header). */
+  warnings?: string[];
+}
+
+/** An answer in progress. The first event has already been received, so headers can be sent. */
+export interface ChatStream {
+  meta: ResponseMeta;
+  events: AsyncIterable<StreamEvent>;
+}
+
+/** A name clients can use as `model`: a target or a route. */
+export interface ModelEntry {
+  /** `provider/model` for targets, the route's name for routes. */
+  name: string;
+  kind: "target" | "route";
+  /** For targets: the provider's config name and kind, and the upstream's model id. */
+  provider?: string;
+  providerKind?: string;
+  upstreamModel?: string;
+  /** For routes: the targets of each tier, in order. */
+  tiers?: string[][];
+  contextWindow?: number;
+  /** Unix seconds. */
+  created?: number;
+}
+
+/**
+ * The gateway as dialects see it: the router implements it. Dialects never call providers directly.
+ */
+export interface Gateway {
+  /** Resolves the model, starts the answer and waits for its first event; throws a GatewayError before that. */
+  chat(request: ChatRequest, context: RequestContext): Promise<ChatStream>;
+  embed(request: EmbedRequest, context: RequestContext): Promise<{ meta: ResponseMeta; result: EmbedResult }>;
+  /** Every target and route a client can name. */
+  models(): Promise<ModelEntry[]>;
+  /** One name, resolved; throws not_found (listing what exists) when unknown. */
+  model(name: string): Promise<ModelEntry>;
+  /** Counts the input tokens the request would use on the target its model resolves to. */
+  countTokens(request: ChatRequest, context: RequestContext): Promise<{ meta: ResponseMeta; inputTokens: number }>;
+  /** Models the local engines hold in memory now. */
+  loadedModels(): LoadedModel[];
+  /**
+   * Loads the local model a name resolves to (a route: its first local target) and keeps it for
+   * keepAliveMs; 0 unloads it. Remote targets are always ready: the name is only resolved.
+   */
+  keepAlive(name: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<ModelEntry>;
+  /** Downloads a model for the local engine; it is then `local/<name>`. */
+  pull(reference: string, onEvent: (event: PullEvent) => void, signal: AbortSignal): Promise<PullResult>;
+  /** The local engine's model files; throws unavailable when no local engine is configured. */
+  modelLibrary(): ModelLibrary;
+}

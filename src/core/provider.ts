@@ -1,0 +1,109 @@
+import { GatewayError } from "./errors.js";
+import type { EngineState, LoadedModelStatus, SlotLoad } from "./local-engine.js";
+import type { CreateModelRequest, ModelSettings } from "./model-library.js";
+import type { NativeWire } from "./native.js";
+import type { PullEvent, PullResult } from "./pull-events.js";
+import type { EmbedResult, ProviderChatRequest, ProviderEmbedRequest } from "./request.js";
+import type { StreamEvent } from "./stream.js";
+
+/*
+ * The provider contract, as capabilities: every provider chats; some embed; an embedded engine is also
+ * a local engine. A provider has the methods of the capabilities it has and lacks the others (no
+ * method that only throws), so callers ask `provider.embed` or `provider.pull`, never its kind.
+ * Checked for every provider by the shared suite in test/providers/conformance.ts.
+ */
+
+/** A model an upstream offers, as its model list reports it. */
+export interface ModelInfo {
+  /** The upstream's own model id, e.g. `gpt-4o-mini`, `claude-sonnet-4-5`, `llama3.2:latest`. */
+  id: string;
+  /** Context window in tokens, when the upstream says. */
+  contextWindow?: number;
+  ownedBy?: string;
+  /** Unix seconds, when the upstream says. */
+  created?: number;
+}
+
+/** What a provider's models can take, where it is known. An absent field means "may": the upstream decides. */
+export interface ProviderCapabilities {
+  /** Images in the conversation. */
+  vision?: boolean;
+  /** Wire formats the provider can send a client's own body in (same-wire pass-through). Default none. */
+  wires?: readonly NativeWire[];
+}
+
+/**
+ * Chat, the capability every provider has. It turns canonical requests into its upstream's wire
+ * format and the upstream's answers back into canonical stream events; it never knows which dialect
+ * the client spoke.
+ *
+ * - `chat` starts the upstream request when iteration starts and yields `start`, then content events,
+ *   then exactly one `finish` (usage events anywhere before it). Upstream failures throw a GatewayError
+ *   whose status/code mirror the upstream's (429 stays rate_limited with retryAfterMs, etc.).
+ * - A stream that ends without the upstream's own end marker throws (never a silent truncation).
+ * - Aborting `signal` stops the upstream request at once; iteration then throws a canceled error.
+ */
+export interface ChatProvider {
+  /** The provider's name in the config (the part of a target before the slash). */
+  readonly id: string;
+  /** The registry kind that built it (`openai`, `llamacpp`...): shown to people, never branched on. */
+  readonly kind: string;
+  /**
+   * Whether `chat` honours `request.whole` (asks its upstream for a whole answer rather than a
+   * stream). HTTP providers do; the local engine always streams, so its time limits keep watching tokens.
+   */
+  readonly answersWhole?: boolean;
+  /** What its models can take; the router skips it for requests it cannot serve. Default: unknown (may). */
+  readonly capabilities?: ProviderCapabilities;
+  chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent>;
+  /** The upstream's model list (used for discovery and as a cheap health probe). */
+  listModels(signal: AbortSignal): Promise<ModelInfo[]>;
+  /** Throws a GatewayError when the upstream is not usable right now. */
+  probe(signal: AbortSignal): Promise<void>;
+  /** Releases connection pools and child processes. */
+  close(): Promise<void>;
+}
+
+/** Embeddings: providers whose upstream has an embeddings API. Failures are GatewayErrors as for chat. */
+export interface EmbeddingProvider {
+  embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult>;
+}
+
+/** An engine on this machine: what runs in memory here and how busy it is, and the model files it keeps. */
+export interface LocalEngine {
+  /** How busy one model is (slots in use, requests waiting), for sending work elsewhere; undefined when not loaded. */
+  load(model: string): SlotLoad | undefined;
+  /** Models held in memory now (Ollama's /api/ps). */
+  loadedModels(): LoadedModelStatus[];
+  /** Loads a model and keeps it for keepAliveMs; 0 unloads it (Ollama's empty request with keep_alive). */
+  preload(model: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<void>;
+  /** The engine process: running, pid, restarts, why it last stopped. */
+  engineState(): EngineState;
+  /** Downloads a model into the engine's models folder (an alias, `repo:quant`, a repo). */
+  pull(reference: string, onEvent: (event: PullEvent) => void, signal: AbortSignal): Promise<PullResult>;
+  /** Tokens in a text by the model's own tokenizer. */
+  countTokens(model: string, text: string, signal: AbortSignal): Promise<number>;
+  /** A model's saved defaults (Ollama's create), undefined when it has none. */
+  modelSettings(model: string): Promise<ModelSettings | undefined>;
+  /** Removes a model's files (unloading it first). */
+  deleteModel(model: string): Promise<void>;
+  /** Copies a model under a new name; returns the name installed. */
+  copyModel(source: string, destination: string): Promise<string>;
+  /** Ollama's create; returns the name installed. */
+  createModel(request: CreateModelRequest, onStatus: (status: string) => void, signal: AbortSignal): Promise<string>;
+  /** Whether an uploaded blob (`sha256:<hex>`) is stored. */
+  hasBlob(digest: string): Promise<boolean>;
+  /** Stores an uploaded blob, checking its digest. */
+  putBlob(digest: string, body: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<void>;
+}
+
+/** One backend as the router holds it: chat, plus the methods of whichever other capabilities it has. */
+export type Provider = ChatProvider & Partial<EmbeddingProvider> & Partial<LocalEngine>;
+
+/** The error for an embeddings request sent to a provider without the capability (a client's mistake, not the target's). */
+export function noEmbeddings(provider: ChatProvider): GatewayError {
+  return new GatewayError(
+    "invalid_request",
+    `${provider.id}: ${provider.kind} has no embeddings API; use another provider for embeddings`,
+  );
+}

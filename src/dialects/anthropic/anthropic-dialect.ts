@@ -1,0 +1,58 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Gateway } from "../../core/index.js";
+import { clientSignal, type Dialect, metaHeaders, parseBody, RouteTable, requestRecord, sendChat } from "../shared/index.js";
+import { convertFromAnthropicRequest } from "./convert-from-anthropic-messages.js";
+import { MessageStreamRenderer } from "./message-stream-renderer.js";
+import { CountTokensRequestSchema, MessagesRequestSchema } from "./messages-api.js";
+import { AnthropicNativeStream, nativeAnthropicMessage, nativeAnthropicRequest } from "./native-anthropic.js";
+import { renderAnthropicError } from "./render-anthropic-error.js";
+import { renderAnthropicModel, renderAnthropicModelList } from "./render-anthropic-models.js";
+import { renderMessage } from "./render-message.js";
+
+/**
+ * The Anthropic Messages API: POST /v1/messages (JSON or SSE), POST /v1/messages/count_tokens, and
+ * GET /v1/models (shared with OpenAI: Anthropic's clients are told apart by their anthropic-version header).
+ */
+export const anthropicDialect: Dialect = {
+  name: "anthropic",
+
+  // Anthropic's SDKs send anthropic-version on every request, including on paths shared with OpenAI.
+  speaks: (request) => request.url.startsWith("/v1/messages") || request.headers["anthropic-version"] !== undefined,
+
+  routes(gateway: Gateway) {
+    const app = new RouteTable();
+    app.get("/v1/models", async () => renderAnthropicModelList(await gateway.models()));
+    app.get("/v1/models/*", async (request) =>
+      renderAnthropicModel(await gateway.model(decodeURIComponent((request.params as { "*": string })["*"]))),
+    );
+
+    app.post("/v1/messages", async (request: FastifyRequest, reply: FastifyReply) => {
+      requestRecord(request).dialect = "anthropic";
+      const chat = convertFromAnthropicRequest(parseBody(MessagesRequestSchema, request.body));
+      chat.native = nativeAnthropicRequest(request.body, request.headers);
+      let renderer: MessageStreamRenderer | undefined;
+      await sendChat(request, reply, gateway, chat, {
+        stream: (meta) => {
+          renderer = new MessageStreamRenderer(meta);
+          return renderer;
+        },
+        json: renderMessage,
+        native: {
+          stream: (meta) => new AnthropicNativeStream(meta, renderer ?? new MessageStreamRenderer(meta)),
+          json: nativeAnthropicMessage,
+        },
+      });
+    });
+
+    app.post("/v1/messages/count_tokens", async (request: FastifyRequest, reply: FastifyReply) => {
+      requestRecord(request).dialect = "anthropic";
+      const chat = convertFromAnthropicRequest(parseBody(CountTokensRequestSchema, request.body));
+      chat.stream = false;
+      const counted = await gateway.countTokens(chat, { signal: clientSignal(request, reply), headers: request.headers });
+      await reply.code(200).headers(metaHeaders(counted.meta)).send({ input_tokens: counted.inputTokens });
+    });
+    return app.routes;
+  },
+
+  renderError: renderAnthropicError,
+};

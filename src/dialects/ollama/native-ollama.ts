@@ -1,0 +1,120 @@
+import type { NativeRequest, NativeWire, StreamEvent } from "../../core/index.js";
+import { withModelField } from "../shared/index.js";
+
+type Frame = Extract<StreamEvent, { type: "frame" }>;
+/** What of the response meta (router/gateway.ts) this file reads: dialects do not import the router. */
+type Answered = { target: string };
+type Json = Record<string, unknown>;
+
+/** The top-level fields the canonical form carries across wires; any other is named when it cannot cross. */
+const CARRIED = new Set([
+  "model",
+  "messages",
+  "prompt",
+  "system",
+  "tools",
+  "format",
+  "options",
+  "stream",
+  "keep_alive",
+  "images",
+]);
+
+/** The `options` the canonical form carries (see parse-ollama-sampling.ts). */
+const CARRIED_OPTIONS = new Set(["temperature", "top_p", "top_k", "num_predict", "seed", "stop", "num_ctx"]);
+
+/**
+ * The client's own /api/chat or /api/generate request (see core/native.ts), sent as it came to an
+ * Ollama target: `options` (every Modelfile option), `format`, `keep_alive`, `think`, `images`,
+ * `tools`, `suffix`, `raw`, `template`, `context` and any field tandem does not know.
+ */
+export function nativeOllamaRequest(body: unknown, wire: Extract<NativeWire, "ollama-chat" | "ollama-generate">): NativeRequest {
+  const raw = body as Json;
+  return { wire, body: raw, headers: {}, lost: () => ollamaLost(raw) };
+}
+
+/** What of an Ollama request the canonical form leaves out, for `x-tandem-warnings`. */
+export function ollamaLost(body: Json): string[] {
+  const lost: string[] = [];
+  for (const key of Object.keys(body)) {
+    // `think: false` and null settings ask for nothing a target could miss.
+    const value = body[key];
+    if (!CARRIED.has(key) && value !== null && value !== undefined && value !== false) lost.push(key);
+  }
+  const options = body.options;
+  if (typeof options === "object" && options !== null) {
+    for (const key of Object.keys(options)) if (!CARRIED_OPTIONS.has(key)) lost.push(`options.${key}`);
+  }
+  return lost;
+}
+
+/**
+ * Writes an Ollama target's own NDJSON lines to an Ollama client as they came, with the answering
+ * target's name as each line's model (as the canonical rendering says it). When the answer continues
+ * on another target (a mid-stream switch), the canonical renderer goes on: the upstream's `done`
+ * line is only ever passed on once its answer is complete, so nothing is left to close.
+ * (A server/respond.ts NativeStream, by shape: dialects do not import the server.)
+ */
+export class OllamaNativeStream {
+  readonly #model: string;
+
+  constructor(meta: Answered) {
+    this.#model = JSON.stringify(meta.target);
+  }
+
+  frame(frame: Frame): string {
+    return `${withModelField(frame.data, this.#model)}\n`;
+  }
+
+  seam(): string {
+    return "";
+  }
+}
+
+/**
+ * The whole answer for a client that did not stream, from the target's own: its whole JSON, or its
+ * stream's lines put together (text and thinking concatenated, tool calls in order, the final line's
+ * counts, durations, `done_reason` and `context`), with the answering target's name as its model.
+ * Undefined when the frames do not make an answer (the canonical rendering answers then).
+ */
+export function nativeOllamaAnswer(frames: readonly Frame[], meta: Answered): unknown {
+  const last = frames.at(-1);
+  let answer: Json | undefined;
+  if (last?.whole) answer = JSON.parse(last.data) as Json;
+  else answer = assembleAnswer(frames);
+  if (answer === undefined) return undefined;
+  answer.model = meta.target;
+  return answer;
+}
+
+function assembleAnswer(frames: readonly Frame[]): Json | undefined {
+  let answer: Json | undefined;
+  for (const frame of frames) {
+    if (frame.whole) return undefined;
+    const line = JSON.parse(frame.data) as Json;
+    if (answer === undefined) {
+      answer = line;
+      if (typeof line.message === "object" && line.message !== null) answer.message = { ...(line.message as Json) };
+      continue;
+    }
+    for (const [key, value] of Object.entries(line)) {
+      if (key === "message" && typeof value === "object" && value !== null) {
+        answer.message ??= {};
+        mergeText(answer.message as Json, value as Json);
+      } else if ((key === "response" || key === "thinking") && typeof value === "string" && typeof answer[key] === "string")
+        answer[key] += value;
+      else if (key !== "created_at" || line.done === true) answer[key] = value;
+    }
+  }
+  return answer;
+}
+
+/** A streamed message's pieces: text fields concatenated, tool calls appended, anything else the latest. */
+function mergeText(message: Json, piece: Json): void {
+  for (const [key, value] of Object.entries(piece)) {
+    if (key === "tool_calls" && Array.isArray(value))
+      message.tool_calls = [...((message.tool_calls as unknown[]) ?? []), ...value];
+    else if (typeof value === "string" && typeof message[key] === "string" && key !== "role") message[key] += value;
+    else if (value != null || !(key in message)) message[key] = value;
+  }
+}

@@ -1,0 +1,267 @@
+import { GatewayError, type NativeRequest, nativeHeaders, type StreamEvent } from "../../../core/index.js";
+import type { StateItem } from "../../../core/state.js";
+import type { PendingResponse } from "./pending-response.js";
+import type { ResponseStreamRenderer } from "./response-stream-renderer.js";
+import { ResponseWarnings } from "./response-warnings.js";
+
+type Frame = Extract<StreamEvent, { type: "frame" }>;
+type Json = Record<string, unknown>;
+/** The answer's meta (the router's ResponseMeta), as the pending response reads it. */
+type ResponseMeta = Parameters<PendingResponse["adopt"]>[0];
+
+/** The request headers a Responses upstream is given as the client sent them. */
+const FORWARDED_HEADERS = ["openai-beta"] as const;
+
+const ENCRYPTED_REASONING = "reasoning.encrypted_content";
+
+/** The native request, and what it leaves out (for `x-tandem-warnings` when a native target answers). */
+export interface NativeResponsesRequest {
+  native: NativeRequest;
+  /** What was left out for the target that answered, for `x-tandem-warnings`. */
+  warningsFor: (target: string) => string | undefined;
+  /** Whether the client asked for `reasoning.encrypted_content` itself (else it is kept here, not shown). */
+  clientWantsEncrypted: boolean;
+}
+
+/**
+ * The client's own Responses request for a target that speaks the Responses API (see core/native.ts),
+ * made stateless, since the state lives here: `store: false`; `previous_response_id` and
+ * `conversation` replaced by the history tandem holds, inlined as input items ahead of the new ones;
+ * and, when tandem keeps this response, `include: ["reasoning.encrypted_content"]` added, so the
+ * upstream's reasoning can go back to it next turn. Every other field goes as the client sent it
+ * (hosted tools, reasoning settings, unknown fields). Items tandem made up ids for go without them
+ * (the upstream stores nothing, so it knows none); reasoning items without encrypted content cannot
+ * be read back by a stateless upstream and are left out (named in the warnings).
+ */
+export function nativeResponsesRequest(
+  body: unknown,
+  headers: Record<string, string | string[] | undefined>,
+  items: ReadonlyArray<{ item: StateItem; origin?: string }>,
+  keepsState: boolean,
+): NativeResponsesRequest {
+  const { previous_response_id: _previous, conversation: _conversation, ...rest } = body as Json;
+  const include = Array.isArray(rest.include) ? (rest.include as unknown[]) : [];
+  const clientWantsEncrypted = include.includes(ENCRYPTED_REASONING);
+  const warnings = new ResponseWarnings();
+  /** The target that made each input item only its upstream can read, by index in `input`. */
+  const origins = new Map<number, string>();
+  /** Per target: how many items of another provider's it was not sent. */
+  const foreign = new Map<string, number>();
+  // Built only when a Responses-native target is tried: the canonical path never pays for it.
+  let built: Json | undefined;
+  const build = (): Json => {
+    if (built !== undefined) return built;
+    const input: Json[] = [];
+    for (const { item, origin } of items) {
+      const sent = upstreamItem(item);
+      if (!sent) {
+        warnings.add(
+          "reasoning-plain",
+          "reasoning items without encrypted_content were left out (a stateless upstream cannot read them)",
+        );
+        continue;
+      }
+      if (origin !== undefined) origins.set(input.length, origin);
+      input.push(sent);
+    }
+    built = { ...rest, input, store: false };
+    if (keepsState && !clientWantsEncrypted) built.include = [...include, ENCRYPTED_REASONING];
+    return built;
+  };
+  const native: NativeRequest = {
+    wire: "openai-responses",
+    get body() {
+      return build();
+    },
+    headers: nativeHeaders(headers, FORWARDED_HEADERS),
+    lost: () => [],
+    // Encrypted reasoning is sealed with its provider's keys: another provider's goes nowhere else.
+    bodyFor: (sent, target) => {
+      build();
+      if (origins.size === 0) return sent;
+      const provider = providerOf(target);
+      const keep = (_: unknown, i: number) => {
+        const origin = origins.get(i);
+        return origin === undefined || providerOf(origin) === provider;
+      };
+      const list = Array.isArray(sent.input) ? (sent.input as unknown[]) : [];
+      const kept = list.filter(keep);
+      foreign.set(target, list.length - kept.length);
+      return kept.length === list.length ? sent : { ...sent, input: kept };
+    },
+  };
+  return {
+    native,
+    warningsFor: (target) => {
+      const dropped = foreign.get(target) ?? 0;
+      if (dropped === 0) return warnings.header();
+      const forTarget = new ResponseWarnings();
+      for (let i = 0; i < dropped; i++) {
+        forTarget.add(
+          "reasoning-foreign",
+          "reasoning items from another provider were left out (only their own upstream can read them)",
+        );
+      }
+      return [warnings.header(), forTarget.header()].filter((w) => w !== undefined).join("; ");
+    },
+    clientWantsEncrypted,
+  };
+}
+
+function providerOf(target: string): string {
+  const slash = target.indexOf("/");
+  return slash < 0 ? target : target.slice(0, slash);
+}
+
+function upstreamItem(item: StateItem): Json | undefined {
+  switch (item.type) {
+    case "reasoning":
+      return typeof item.encrypted_content === "string" && item.encrypted_content !== "" ? item : undefined;
+    case "message":
+    case "function_call":
+    case "function_call_output": {
+      const { id: _id, ...rest } = item;
+      return rest;
+    }
+    default:
+      return item;
+  }
+}
+
+/** The view of an item the client is given: without encrypted reasoning it did not ask for. */
+function clientItem(item: unknown, wantsEncrypted: boolean): unknown {
+  if (wantsEncrypted || item === null || typeof item !== "object") return item;
+  const fields = item as Json;
+  if (fields.type !== "reasoning" || !("encrypted_content" in fields)) return item;
+  const { encrypted_content: _sealed, ...rest } = fields;
+  return rest;
+}
+
+/** A Response as the client sees it (see clientItem). */
+export function clientResponse(response: Json, wantsEncrypted: boolean): Json {
+  if (wantsEncrypted || !Array.isArray(response.output)) return response;
+  return { ...response, output: response.output.map((item) => clientItem(item, false)) };
+}
+
+interface OpenItem {
+  item: Json;
+  text: string;
+}
+
+/**
+ * Writes a Responses target's own event stream to the client: each event as the upstream sent it,
+ * but numbered in this stream's own sequence, with tandem's response id, creation time and target
+ * in the Response objects, and without encrypted reasoning the client did not ask for. The final
+ * `response.completed` (or `.incomplete`) is held until the response is saved (`end`), so a
+ * follow-up finds it. On a switch to another target mid-way, the items left open are closed as
+ * incomplete and the canonical renderer goes on with the same sequence and output. (The server's
+ * NativeStream, by shape: dialects do not import the server.)
+ */
+export class ResponsesNativeStream {
+  readonly #pending: PendingResponse;
+  readonly #meta: ResponseMeta;
+  readonly #renderer: ResponseStreamRenderer;
+  readonly #wantsEncrypted: boolean;
+  readonly #open = new Map<number, OpenItem>();
+  #final: Json | undefined;
+
+  constructor(pending: PendingResponse, meta: ResponseMeta, renderer: ResponseStreamRenderer, wantsEncrypted: boolean) {
+    this.#pending = pending;
+    this.#meta = meta;
+    this.#renderer = renderer;
+    this.#wantsEncrypted = wantsEncrypted;
+  }
+
+  frame(frame: Frame): string {
+    let data: Json;
+    try {
+      data = JSON.parse(frame.data) as Json;
+    } catch {
+      return "";
+    }
+    const type = typeof data.type === "string" ? data.type : (frame.event ?? "");
+    const progress = this.#renderer.progress;
+    progress.started = true;
+    const index = typeof data.output_index === "number" ? data.output_index : undefined;
+    switch (type) {
+      case "response.completed":
+      case "response.incomplete":
+        this.#final = data;
+        return "";
+      case "response.created":
+      case "response.in_progress":
+      case "response.queued":
+        if (data.response && typeof data.response === "object") {
+          data.response = clientResponse(this.#pending.adopt(this.#meta, data.response as Json), this.#wantsEncrypted);
+        }
+        break;
+      case "response.output_item.added":
+      case "response.output_item.done":
+        data.item = clientItem(data.item, this.#wantsEncrypted);
+        if (index !== undefined && data.item && typeof data.item === "object") {
+          progress.output[index] = data.item as StateItem;
+          if (type === "response.output_item.added") this.#open.set(index, { item: data.item as Json, text: "" });
+          else this.#open.delete(index);
+        }
+        break;
+      case "response.output_text.delta":
+      case "response.function_call_arguments.delta": {
+        const open = index === undefined ? undefined : this.#open.get(index);
+        if (open && typeof data.delta === "string") open.text += data.delta;
+        break;
+      }
+    }
+    data.sequence_number = progress.sequence++;
+    return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+  }
+
+  seam(): string {
+    const progress = this.#renderer.progress;
+    let out = "";
+    for (const [index, open] of this.#open) {
+      const item: Json = { ...open.item, status: "incomplete" };
+      if (item.type === "message") item.content = [{ type: "output_text", annotations: [], logprobs: [], text: open.text }];
+      else if (item.type === "function_call") item.arguments = open.text;
+      progress.output[index] = item as StateItem;
+      const data = { type: "response.output_item.done", sequence_number: progress.sequence++, output_index: index, item };
+      out += `event: response.output_item.done\ndata: ${JSON.stringify(data)}\n\n`;
+    }
+    this.#open.clear();
+    return out;
+  }
+
+  async end(): Promise<string> {
+    const final = this.#final;
+    const upstream = final?.response;
+    if (!final || !upstream || typeof upstream !== "object") {
+      throw new GatewayError("upstream_error", `${this.#meta.target}: the stream ended before response.completed`);
+    }
+    const response = await this.#pending.finishNative(this.#meta, upstream as Json, (r) =>
+      clientResponse(r, this.#wantsEncrypted),
+    );
+    const type = String(final.type);
+    const data = { ...final, response, sequence_number: this.#renderer.progress.sequence++ };
+    return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+  }
+}
+
+/**
+ * The Response for a client that did not stream, from a Responses target's own answer: its whole
+ * Response object, or the one its stream's final event carried. Saved before it is returned.
+ * Undefined when the frames hold none (the canonical rendering answers).
+ */
+export async function nativeResponse(
+  frames: readonly Frame[],
+  meta: ResponseMeta,
+  pending: PendingResponse,
+  wantsEncrypted: boolean,
+): Promise<Json | undefined> {
+  let upstream: Json | undefined;
+  for (const frame of frames) {
+    const data = JSON.parse(frame.data) as Json;
+    if (frame.whole) upstream = data;
+    else if (data.type === "response.completed" || data.type === "response.incomplete") upstream = data.response as Json;
+  }
+  if (upstream === undefined || upstream.object !== "response") return undefined;
+  return pending.finishNative(meta, upstream, (r) => clientResponse(r, wantsEncrypted));
+}

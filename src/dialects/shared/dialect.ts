@@ -1,0 +1,44 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { Gateway, GatewayError } from "../../core/index.js";
+import type { StateStore } from "../../core/state.js";
+import type { DialectRoute } from "./route-table.js";
+
+/** An error as one dialect puts it on the wire. */
+export interface ErrorRendering {
+  status: number;
+  body: unknown;
+  /** Extra response headers, e.g. `retry-after` on a 429, so clients back off as the real API tells them to. */
+  headers?: Record<string, string>;
+}
+
+/** What the server gives a dialect besides the gateway: the state it keeps for the user. */
+export interface DialectServices {
+  /** Stored responses and conversations (the encrypted store's, or in memory when the store is off). */
+  state: StateStore;
+}
+
+/** What a dialect may look at to tell whether a request is its own: the path and the headers. */
+export interface RequestHead {
+  url: string;
+  headers: IncomingHttpHeaders;
+}
+
+/**
+ * One wire API a client can speak: a codec plus a route table. The server mounts the routes of every
+ * dialect in the registry (dialects/index.ts) and asks the dialect a request belongs to to render
+ * its errors.
+ */
+export interface Dialect {
+  /** For logs and metrics (`dialect` label). */
+  readonly name: string;
+  /**
+   * Whether a request speaks this dialect: its errors (including 401, 404 on an unknown path, 413)
+   * are rendered in this dialect's shape, and a path two dialects serve (GET /v1/models) is answered
+   * by this one. Asked in the registry's order; the registry's default answers what none claims.
+   */
+  speaks(request: RequestHead): boolean;
+  /** This dialect's routes (under /v1 or /api, as the real service serves them), over the gateway. */
+  routes(gateway: Gateway, services: DialectServices): readonly DialectRoute[];
+  /** Renders any GatewayError in this API's own error shape and status. */
+  renderError(error: GatewayError): ErrorRendering;
+}

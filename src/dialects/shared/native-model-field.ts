@@ -1,0 +1,11 @@
+/** `"model": "<anything>"`: the first one in a frame is its own (string values cannot hold a bare quote). */
+const MODEL_FIELD = /("model"\s*:\s*)"(?:[^"\\]|\\.)*"/;
+
+/**
+ * An upstream frame's JSON text (an OpenAI chunk, an Ollama line) with `model` set to `model` (already
+ * JSON-encoded), every other byte as it came: cheaper than parsing and re-serialising every frame,
+ * and nothing else changes.
+ */
+export function withModelField(data: string, model: string): string {
+  return data.replace(MODEL_FIELD, (_match, key: string) => key + model);
+}

@@ -1,0 +1,30 @@
+import type { FastifyRequest } from "fastify";
+import type { GatewayError, ResponseMeta, Usage } from "../../core/index.js";
+
+/** What one request did, filled in as it goes; logged and counted when the response ends. */
+export interface RequestRecord {
+  startedAt: number;
+  dialect: string;
+  model?: string;
+  stream?: boolean;
+  meta?: ResponseMeta;
+  firstEventMs?: number;
+  usage?: Usage;
+  error?: GatewayError;
+  streamError?: GatewayError;
+  /** Set (empty) when the store keeps content: the conversation and the answer, as JSON. */
+  content?: { request?: string; response?: string };
+  /** Fails the request when its body takes longer than `server.bodyTimeoutMs` to arrive. */
+  bodyTimer?: NodeJS.Timeout;
+}
+
+const records = new WeakMap<FastifyRequest, RequestRecord>();
+
+export function requestRecord(request: FastifyRequest): RequestRecord {
+  let record = records.get(request);
+  if (!record) {
+    record = { startedAt: performance.now(), dialect: "unknown" };
+    records.set(request, record);
+  }
+  return record;
+}

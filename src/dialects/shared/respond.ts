@@ -1,0 +1,223 @@
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { ChatStream, Gateway, ResponseMeta } from "../../core/index.js";
+import { type ChatRequest, type ChatResult, collectChat, GatewayError, type StreamEvent } from "../../core/index.js";
+import { clientSignal } from "./client-signal.js";
+import { metaHeaders } from "./meta-headers.js";
+import { requestRecord } from "./request-record.js";
+
+/** Turns canonical events into one dialect's stream framing (SSE or NDJSON). */
+export interface StreamRenderer {
+  /** `text/event-stream` or `application/x-ndjson`. */
+  readonly contentType: string;
+  /** Wire text for one event; '' when the event has no wire form in this dialect. */
+  event(event: StreamEvent): string;
+  /**
+   * Wire text after the last event (e.g. OpenAI's `data: [DONE]`). May be a promise, for a dialect
+   * that keeps state and must have saved it before the client reads the end (the Responses API).
+   */
+  end(): string | Promise<string>;
+  /** In-band error, when the stream cannot complete after it has started. May be a promise, as `end`. */
+  error(error: GatewayError): string | Promise<string>;
+}
+
+/**
+ * Writes a target's own frames to a client on the same wire (the same-wire path: ResponseMeta.native),
+ * instead of rendering canonical events.
+ */
+export interface NativeStream {
+  /** Wire text for one upstream frame. */
+  frame(frame: Extract<StreamEvent, { type: "frame" }>): string;
+  /**
+   * The answer goes on from another target as canonical events (a mid-stream switch): wire text that
+   * closes what the frames left open, after which the dialect's renderer continues the same answer.
+   */
+  seam(): string;
+  /**
+   * Wire text after the target's own frames ended the answer, for a dialect that holds the last
+   * frame back until it has saved the answer (the Responses API). Default: nothing.
+   */
+  end?(): Promise<string>;
+}
+
+export interface ChatRendering {
+  stream: (meta: ResponseMeta) => StreamRenderer;
+  /** The whole answer's body; may be a promise (a dialect that saves the answer first). */
+  json: (result: ChatResult, meta: ResponseMeta) => unknown;
+  /**
+   * Response headers besides the `x-tandem-*` meta headers (e.g. `x-tandem-warnings`), or a function
+   * of the answer's meta (a dialect whose warnings hold only when the target is not on its wire). Default: none.
+   */
+  headers?: Record<string, string> | ((meta: ResponseMeta) => Record<string, string> | undefined);
+  /** For a dialect that can pass a same-wire target's answer through as it came. Default: always rendered. */
+  native?: {
+    /** Called after `stream`, so it may continue that renderer's answer at a seam. */
+    stream: (meta: ResponseMeta) => NativeStream;
+    /**
+     * The client's body from the target's own answer: its frames (streamed, or one `whole` frame).
+     * Undefined when they do not make one (the canonical rendering answers).
+     */
+    json: (frames: readonly Extract<StreamEvent, { type: "frame" }>[], meta: ResponseMeta) => unknown | Promise<unknown>;
+  };
+}
+
+/**
+ * Runs one chat request through the gateway and answers it: streamed (each event written as it
+ * arrives, with backpressure) or as one JSON body. Errors before the first event are thrown, so the
+ * server's error handler answers them with a real status in the client's dialect; errors after it are
+ * rendered in-band by the dialect.
+ */
+export async function sendChat(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  gateway: Gateway,
+  chat: ChatRequest,
+  rendering: ChatRendering,
+  /** The request headers the gateway sees, when a dialect adds to the client's (e.g. a stored conversation's sensitivity). */
+  headers: IncomingHttpHeaders = request.headers,
+): Promise<void> {
+  const signal = clientSignal(request, reply);
+  const record = requestRecord(request);
+  record.model = chat.model;
+  record.stream = chat.stream;
+  if (record.content) record.content.request = JSON.stringify({ ...chat, native: undefined });
+  const started = await gateway.chat(chat, { signal, headers });
+  record.meta = started.meta;
+  record.firstEventMs = performance.now() - record.startedAt;
+  if (started.meta.warnings)
+    request.log.warn(
+      { warnings: started.meta.warnings, target: started.meta.target },
+      "request fields not carried to the target",
+    );
+  const extraHeaders = typeof rendering.headers === "function" ? rendering.headers(started.meta) : rendering.headers;
+  if (!chat.stream) {
+    const native = rendering.native;
+    const frames: Frame[] = [];
+    const result = await collectChat(native ? gatherFrames(started.events, frames) : started.events);
+    record.usage = result.usage;
+    if (record.content) record.content.response = JSON.stringify({ text: result.text, toolCalls: result.toolCalls });
+    const body =
+      (native && frames.length > 0 ? await native.json(frames, started.meta) : undefined) ??
+      (await rendering.json(result, started.meta));
+    await reply
+      .code(200)
+      .headers({ ...metaHeaders(started.meta), ...extraHeaders })
+      .send(body);
+    return;
+  }
+  const renderer = rendering.stream(started.meta);
+  const native = started.meta.native && rendering.native ? rendering.native.stream(started.meta) : undefined;
+  await pumpStream(reply, started, renderer, native, signal, extraHeaders);
+}
+
+type Frame = Extract<StreamEvent, { type: "frame" }>;
+
+/**
+ * The events, gathering the target's own frames into `frames`. A switch starts over: only an answer
+ * given whole by one target is passed through (after a switch without frames, the canonical
+ * rendering answers).
+ */
+async function* gatherFrames(events: AsyncIterable<StreamEvent>, frames: Frame[]): AsyncGenerator<StreamEvent> {
+  for await (const event of events) {
+    if (event.type === "frame") frames.push(event);
+    else if (event.type === "switch") frames.length = 0;
+    yield event;
+  }
+}
+
+async function pumpStream(
+  reply: FastifyReply,
+  started: ChatStream,
+  renderer: StreamRenderer,
+  /** Set while the target's own frames are written (the same-wire path), until a switch. */
+  native: NativeStream | undefined,
+  signal: AbortSignal,
+  headers: Record<string, string> | undefined,
+): Promise<void> {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    "content-type": renderer.contentType,
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+    ...metaHeaders(started.meta),
+    ...headers,
+  });
+  const record = requestRecord(reply.request);
+  // Events that arrive together (one upstream packet often carries several) leave in one write:
+  // the socket is corked at the first write and uncorked once this tick's work is done, so tokens
+  // are never held back, only coalesced.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    res.uncork();
+  };
+  const answer = record.content ? new AnswerText() : undefined;
+  try {
+    for await (const event of started.events) {
+      if (event.type === "usage") record.usage = { ...record.usage, ...event.usage } as ChatResult["usage"];
+      answer?.add(event);
+      let text: string;
+      if (native === undefined) text = renderer.event(event);
+      else if (event.type === "frame") text = native.frame(event);
+      else if (event.type === "switch") {
+        text = native.seam() + renderer.event(event);
+        native = undefined;
+      } else continue;
+      if (!text) continue;
+      if (!corked) {
+        corked = true;
+        res.cork();
+        process.nextTick(uncork);
+      }
+      if (!res.write(text)) await drained(res, signal);
+    }
+    // The target's own frames ended its answer (the router saw its finish).
+    res.end(native === undefined ? await renderer.end() : ((await native.end?.()) ?? ""));
+  } catch (err) {
+    const error = GatewayError.from(err);
+    record.streamError = error;
+    if (error.code === "canceled" || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    res.end(await renderer.error(error));
+  } finally {
+    if (answer && record.content) record.content.response = answer.json();
+  }
+}
+
+/** What a streamed answer said (text and tool calls), for the request log when it keeps content. */
+class AnswerText {
+  #text = "";
+  readonly #calls = new Map<number, { name: string; arguments: string }>();
+
+  add(event: StreamEvent): void {
+    if (event.type === "text-delta") this.#text += event.text;
+    else if (event.type === "tool-call-start") this.#calls.set(event.index, { name: event.name, arguments: "" });
+    else if (event.type === "tool-call-delta") {
+      const call = this.#calls.get(event.index);
+      if (call) call.arguments += event.argumentsDelta;
+    }
+  }
+
+  json(): string {
+    return JSON.stringify({ text: this.#text, toolCalls: [...this.#calls.values()] });
+  }
+}
+
+function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    };
+    const onAbort = () => {
+      res.off("drain", onDrain);
+      reject(new GatewayError("canceled", "The client disconnected"));
+    };
+    res.once("drain", onDrain);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,48 @@
+import { z } from "zod";
+import type { ProviderKind } from "../provider-kind.js";
+import { buildRemote, REMOTE_CAPABILITIES, remoteConfigFields } from "../remote-kind.js";
+import { AnthropicProvider } from "./anthropic-provider.js";
+
+const configSchema = z.object({
+  kind: z.literal("anthropic"),
+  /** Default https://api.anthropic.com. */
+  baseUrl: z.url().default("https://api.anthropic.com"),
+  /** The anthropic-version header. Default 2023-06-01. */
+  anthropicVersion: z.string().default("2023-06-01"),
+  /** max_tokens sent when the client gave none (Anthropic requires one). Default 4096. */
+  defaultMaxTokens: z.number().int().positive().default(4096),
+  ...remoteConfigFields,
+});
+
+/** `kind: anthropic`: Anthropic's Messages API (chat only: it has no embeddings). */
+export const anthropicKind: ProviderKind<typeof configSchema> = {
+  configSchema,
+  capabilities: REMOTE_CAPABILITIES,
+  create: (name, config, context) =>
+    buildRemote(
+      name,
+      config,
+      context,
+      (options) =>
+        new AnthropicProvider({
+          ...options,
+          anthropicVersion: config.anthropicVersion,
+          defaultMaxTokens: config.defaultMaxTokens,
+        }),
+    ),
+  // Found through ANTHROPIC_API_KEY, with a cheap default model.
+  discover: ({ env }) =>
+    env.ANTHROPIC_API_KEY
+      ? [
+          {
+            name: "claude",
+            config: {
+              kind: "anthropic" as const,
+              baseUrl: env.ANTHROPIC_BASE_URL || "https://api.anthropic.com",
+              apiKeys: ["env:ANTHROPIC_API_KEY"],
+            },
+            tier: "claude-haiku-4-5",
+          },
+        ]
+      : [],
+};

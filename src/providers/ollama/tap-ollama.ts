@@ -1,0 +1,56 @@
+import type { NativeRequest, StreamEvent } from "../../core/index.js";
+import { OllamaAnswer, parseOllamaChatLines } from "./parse-ollama-chat-stream.js";
+
+/** The upstream path for each Ollama wire a client's own body can be sent on. */
+export const OLLAMA_NATIVE_PATHS = { "ollama-chat": "/api/chat", "ollama-generate": "/api/generate" } as const;
+
+export type OllamaNativeWire = keyof typeof OLLAMA_NATIVE_PATHS;
+
+/** Whether a request carries a client's own /api/chat or /api/generate body. */
+export function ollamaNative(native: NativeRequest | undefined): (NativeRequest & { wire: OllamaNativeWire }) | undefined {
+  return native?.wire === "ollama-chat" || native?.wire === "ollama-generate"
+    ? (native as NativeRequest & { wire: OllamaNativeWire })
+    : undefined;
+}
+
+/**
+ * The client's own body for a same-wire Ollama upstream: every field as it came (`options`, `format`,
+ * `keep_alive`, `think`, `images`, `tools`, any other), but for `model` (the upstream's id) and
+ * `stream` (the router decides whether the upstream streams).
+ */
+export function nativeOllamaBody(native: NativeRequest, upstreamModel: string, whole: boolean): Record<string, unknown> {
+  return { ...native.body, model: upstreamModel, stream: !whole };
+}
+
+/** A /api/generate line read as the /api/chat line it would be, so one reader serves both. */
+function asChatLine(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || "message" in value) return value;
+  const line = value as { response?: unknown };
+  return typeof line.response === "string" ? { ...line, message: { role: "assistant", content: line.response } } : value;
+}
+
+/**
+ * As parseOllamaChatStream (for /api/generate too), and each upstream line also as a `frame`, after
+ * the events read from it. The `done` line, which carries the finish, is held until after the
+ * canonical `finish`, so a finish that fails the router's checks never reaches the client.
+ */
+export async function* tapOllamaLines(
+  lines: AsyncIterable<string>,
+  target: string,
+  wire: OllamaNativeWire,
+): AsyncGenerator<StreamEvent> {
+  const answer = new OllamaAnswer(target);
+  for await (const text of lines) {
+    const value = JSON.parse(text) as unknown;
+    yield* answer.line(wire === "ollama-generate" ? asChatLine(value) : value);
+    yield { type: "frame", data: text };
+    if (answer.done) return;
+  }
+  answer.end();
+}
+
+/** As parseOllamaChatLines for one whole answer, then that answer as one `frame` (every field). */
+export async function* tapOllamaWhole(json: unknown, target: string, wire: OllamaNativeWire): AsyncGenerator<StreamEvent> {
+  yield* parseOllamaChatLines([wire === "ollama-generate" ? asChatLine(json) : json], target);
+  yield { type: "frame", data: JSON.stringify(json), whole: true };
+}

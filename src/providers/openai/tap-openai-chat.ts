@@ -1,0 +1,66 @@
+import type { EventSourceMessage } from "eventsource-parser";
+import type { NativeRequest, StreamEvent } from "../../core/index.js";
+import { OpenAIAnswer, parseChunk, readOpenAIChatCompletion } from "./read-openai-chat-stream.js";
+
+type Frame = Extract<StreamEvent, { type: "frame" }>;
+
+/**
+ * The client's own chat completions body for a same-wire upstream (see core/native.ts): every field
+ * as it came, but for `model` (the upstream's id) and `stream` (the router decides whether the
+ * upstream streams). A streamed answer asks for `stream_options.include_usage` (the client's other
+ * stream options kept), so tandem can count usage; OpenAI refuses stream options on a whole answer,
+ * so they are left out there.
+ */
+export function nativeOpenAIChatBody(native: NativeRequest, upstreamModel: string, whole: boolean): Record<string, unknown> {
+  const { stream_options: options, ...body } = native.body;
+  if (whole) return { ...body, model: upstreamModel, stream: false };
+  const kept = typeof options === "object" && options !== null ? (options as Record<string, unknown>) : {};
+  return { ...body, model: upstreamModel, stream: true, stream_options: { ...kept, include_usage: true } };
+}
+
+/**
+ * As readOpenAIChatStream, and each upstream SSE message also as a `frame`, after the events read
+ * from it (so the router's checks on those run before the frame can reach the client). The chunk
+ * that carries the finish reason, and everything after it (the usage chunk, `[DONE]`), is held until
+ * the canonical `finish`, as the Anthropic tap holds message_delta: a finish that fails a quality
+ * check never reaches the client. An upstream that omits `[DONE]` (some compatible servers finish
+ * and close) gets one, so the client's stream ends as OpenAI's does.
+ */
+export async function* tapOpenAIChatStream(
+  batches: AsyncIterable<EventSourceMessage[]>,
+  target: string,
+): AsyncGenerator<StreamEvent> {
+  const answer = new OpenAIAnswer(target);
+  const ending: Frame[] = [];
+  let done = false;
+  reading: for await (const batch of batches) {
+    for (const message of batch) {
+      const data = message.data.trim();
+      if (data === "") continue;
+      if (data === "[DONE]") {
+        done = true;
+        ending.push(frameOf(message));
+        break reading;
+      }
+      const chunk = parseChunk(data, target);
+      yield* answer.chunk(chunk);
+      const frame = frameOf(message);
+      if (ending.length > 0 || chunk.choices?.some((choice) => choice.finish_reason != null)) ending.push(frame);
+      else yield frame;
+    }
+  }
+  yield* answer.end(done);
+  if (!done) ending.push({ type: "frame", data: "[DONE]" });
+  yield* ending;
+}
+
+/** As readOpenAIChatCompletion, then the whole completion as one `frame` (every field, for the same-wire client). */
+export function tapOpenAIChatCompletion(json: unknown, target: string): StreamEvent[] {
+  return [...readOpenAIChatCompletion(json, target), { type: "frame", data: JSON.stringify(json), whole: true }];
+}
+
+function frameOf(message: EventSourceMessage): Frame {
+  return message.event === undefined
+    ? { type: "frame", data: message.data }
+    : { type: "frame", event: message.event, data: message.data };
+}

@@ -1,0 +1,289 @@
+import { countLargeTextsInSlices } from "../context/count-in-slices.js";
+import { loadTokenCounter } from "../context/estimate-input-tokens.js";
+import { fitConversation } from "../context/fit-conversation.js";
+import type { RequestContext } from "../core/index.js";
+import {
+  type ChatRequest,
+  DONE,
+  type EmbedRequest,
+  type EmbedResult,
+  GatewayError,
+  isEgressAuditError,
+  noEmbeddings,
+  type StreamEvent,
+} from "../core/index.js";
+import { requestTextLength } from "../privacy/index.js";
+import type { Metrics } from "../telemetry/metrics.js";
+import type { TargetStats } from "../telemetry/target-stats.js";
+import type { Target } from "./catalog.js";
+import type { CircuitBreaker } from "./circuit-breaker.js";
+import { Deadline, type Timeouts } from "./deadline.js";
+import type { HealthMonitor } from "./health-monitor.js";
+import { LARGE_REQUEST_TEXT, type Privacy, type PrivacyGuard } from "./privacy-guard.js";
+import { countsAgainstTarget } from "./retry-policy.js";
+
+/** A chat attempt that has its first event: the stream to relay, and what it changed on the way. */
+export interface StartedChat {
+  events: AsyncIterable<StreamEvent>;
+  fitted?: string;
+  native?: boolean;
+  warnings?: string[];
+}
+
+export interface AttemptParts {
+  stats: TargetStats;
+  metrics: Metrics;
+  health: HealthMonitor;
+  guard: PrivacyGuard;
+}
+
+/**
+ * One attempt on one target, and the relay of its answer: fits the conversation, redacts and gates
+ * what leaves the machine, asks the provider within a Deadline, and records the outcome in the
+ * target's breaker, health and stats.
+ */
+export class Attempts {
+  readonly #stats: TargetStats;
+  readonly #metrics: Metrics;
+  readonly #health: HealthMonitor;
+  readonly #guard: PrivacyGuard;
+
+  constructor(parts: AttemptParts) {
+    this.#stats = parts.stats;
+    this.#metrics = parts.metrics;
+    this.#health = parts.health;
+    this.#guard = parts.guard;
+  }
+
+  /**
+   * One attempt: fits the conversation to the target's window when it is known and too small, starts
+   * the upstream answer and waits for its first event (so failures can still fail over). Unless
+   * `stream`, a provider that can asks for a whole answer: its first event comes with the last, so
+   * the first-token limit is the total one, and its time is not counted as a time to first token.
+   */
+  async chat(
+    target: Target,
+    original: ChatRequest,
+    context: RequestContext,
+    timeouts: Timeouts,
+    breaker: CircuitBreaker,
+    privacy: Privacy | undefined,
+    stream: boolean,
+  ): Promise<StartedChat> {
+    const whole = !stream && target.provider.answersWhole === true;
+    // The client's own body goes only to a target on its wire, and only as the providers' request's
+    // `native`, after redaction: the canonical request never carries it further.
+    const { native: raw, ...canonical } = original;
+    let request: ChatRequest = canonical;
+    let fitted: string | undefined;
+    if (target.contextWindow !== undefined && original.fitToWindow !== false) {
+      const counter = await loadTokenCounter();
+      const fit = fitConversation(
+        canonical,
+        target.contextWindow,
+        // A large conversation is tokenized in slices first, so counting it does not stall other clients.
+        requestTextLength(canonical) >= LARGE_REQUEST_TEXT ? await countLargeTextsInSlices(canonical, counter) : counter,
+      );
+      if (fit.dropped > 0) {
+        request = fit.request;
+        fitted = `conversation fitted to ${target.name}'s ${target.contextWindow}-token window: ${fit.dropped} older message(s) left out`;
+        this.#metrics.contextFits.inc({ target: target.name });
+      }
+    }
+    // Leaving the machine: redacted when the policy says so, and every body sent is recorded.
+    const redaction = target.local ? undefined : privacy?.decision.redaction;
+    if (redaction) request = redaction.redactRequest(request);
+    // Same wire, and the conversation was not fitted (the client's body is the whole conversation).
+    const native = raw !== undefined && fitted === undefined && target.provider.capabilities?.wires?.includes(raw.wire) === true;
+    if (native) request.native = redaction ? { ...raw, body: redaction.redactJsonValue(raw.body) } : raw;
+    const warnings = raw !== undefined && !native ? raw.lost() : undefined;
+    const deadline = new Deadline(
+      context.signal,
+      whole ? { ...timeouts, firstTokenMs: timeouts.totalMs, minTokensPerSecond: 0 } : timeouts,
+      target.name,
+    );
+    const startedAt = performance.now();
+    const iterator = target.provider
+      .chat(
+        {
+          ...request,
+          upstreamModel: target.upstreamModel,
+          connectTimeoutMs: timeouts.connectMs,
+          ...(whole && { whole }),
+          ...this.#guard.egressHook(target, privacy),
+        },
+        deadline.signal,
+      )
+      [Symbol.asyncIterator]();
+    let first: IteratorResult<StreamEvent>;
+    // The first-token limit runs until real output (text, a tool call, or the finish): an upstream that
+    // sends its headers or role chunk and then stalls is failed over here, before the client sees anything.
+    const preamble: StreamEvent[] = [];
+    try {
+      for (;;) {
+        first = await iterator.next();
+        if (first.done)
+          throw new GatewayError("upstream_error", `${target.name} ended its answer before it began`, { target: target.name });
+        // The upstream's own frames (the same-wire path) are not output either: a role chunk or message_start is not a token.
+        if (first.value.type !== "start" && first.value.type !== "usage" && first.value.type !== "frame") break;
+        preamble.push(first.value);
+      }
+    } catch (err) {
+      const error = deadline.error(err);
+      deadline.dispose();
+      await iterator.return?.();
+      this.#failed(target.name, error);
+      throw error;
+    }
+    deadline.tick();
+    breaker.success();
+    this.#health.markHealthy(target.providerName);
+    if (!whole) {
+      this.#stats.firstEvent(target.name, performance.now() - startedAt);
+      this.#metrics.timeToFirstEvent.observe({ target: target.name }, (performance.now() - startedAt) / 1000);
+    }
+    const relayed = this.#relay(target.name, [...preamble, first.value], iterator, deadline, startedAt, breaker);
+    const events = redaction ? redaction.rehydrateStream(relayed) : relayed;
+    return {
+      events,
+      ...(fitted !== undefined && { fitted }),
+      ...(native && { native }),
+      ...(warnings !== undefined && warnings.length > 0 && { warnings }),
+    };
+  }
+
+  /** One embeddings attempt: the input redacted for a cloud target when the policy says so, within a Deadline. */
+  async embed(
+    target: Target,
+    request: EmbedRequest,
+    timeouts: Timeouts,
+    breaker: CircuitBreaker,
+    signal: AbortSignal,
+    privacy: Privacy | undefined,
+  ): Promise<EmbedResult> {
+    const deadline = new Deadline(signal, { ...timeouts, firstTokenMs: timeouts.totalMs }, target.name);
+    const startedAt = performance.now();
+    // Vectors of redacted text: the values never leave, at some cost to how well they match.
+    const redaction = target.local ? undefined : privacy?.decision.redaction;
+    const input = redaction ? request.input.map((text) => redaction.redactText(text)) : request.input;
+    try {
+      if (!target.provider.embed) throw noEmbeddings(target.provider);
+      const result = await target.provider.embed(
+        {
+          ...request,
+          input,
+          upstreamModel: target.upstreamModel,
+          connectTimeoutMs: timeouts.connectMs,
+          ...this.#guard.egressHook(target, privacy),
+        },
+        deadline.signal,
+      );
+      breaker.success();
+      this.#health.markHealthy(target.providerName);
+      this.#stats.success(target.name, performance.now() - startedAt);
+      return result;
+    } catch (err) {
+      const error = deadline.error(err);
+      this.#failed(target.name, error);
+      throw error;
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  /**
+   * Records a failed attempt. Only failures that say something about the target (countsAgainstTarget)
+   * reach its stats (error rate and last error in /v1/status): a client's bad request or tandem's own
+   * internal failure must not make a working target look sick.
+   */
+  #failed(target: string, error: GatewayError): void {
+    // An audit that could not be written says nothing about the target: nothing was sent to it.
+    if (error.code === "canceled" || error.code === "internal" || isEgressAuditError(error)) return;
+    this.#metrics.upstreamErrors.inc({ target, code: error.code });
+    if (countsAgainstTarget(error)) this.#stats.failure(target, error);
+  }
+
+  /**
+   * Passes events on as they come, watching the idle and total limits, and records the outcome.
+   * Each next() is forwarded to the provider's stream (no generator of its own: every layer an event
+   * passes through costs it microtasks). Leaving early (return()) aborts nothing by itself but closes
+   * the provider's stream, which drops its upstream request.
+   */
+  #relay(
+    target: string,
+    firsts: StreamEvent[],
+    iterator: AsyncIterator<StreamEvent>,
+    deadline: Deadline,
+    startedAt: number,
+    breaker: CircuitBreaker,
+  ): AsyncIterableIterator<StreamEvent> {
+    let finished = false;
+    let closed = false;
+    /** The provider's stream said it is done: its own cleanup has run. */
+    let ended = false;
+    let given = 0;
+    const see = (event: StreamEvent): IteratorResult<StreamEvent> => {
+      if (event.type === "finish") finished = true;
+      else if (event.type === "usage") this.#countTokens(target, event.usage);
+      return { done: false, value: event };
+    };
+    // Whatever the end, once: the limits stop, and a provider stream that has not ended is closed, so
+    // its cleanup runs (a local model's slot is released, an upstream body drained or dropped) even
+    // when the reader leaves after the finish event (e.g. a quality check that fails on it).
+    const close = async (): Promise<void> => {
+      if (closed) return;
+      closed = true;
+      deadline.dispose();
+      if (!ended) await iterator.return?.();
+    };
+    const fail = async (err: unknown): Promise<never> => {
+      const error = deadline.error(err);
+      if (countsAgainstTarget(error)) breaker.failure();
+      this.#failed(target, error);
+      await close();
+      throw error;
+    };
+    const onResult = (
+      result: IteratorResult<StreamEvent>,
+    ): IteratorResult<StreamEvent> | Promise<IteratorResult<StreamEvent>> => {
+      if (!result.done) {
+        deadline.tick();
+        return see(result.value);
+      }
+      ended = true;
+      if (!finished) return fail(new GatewayError("upstream_error", `${target} ended its stream without finishing`, { target }));
+      this.#stats.success(target, performance.now() - startedAt);
+      void close();
+      return DONE;
+    };
+    const relay: AsyncIterableIterator<StreamEvent> = {
+      [Symbol.asyncIterator]: () => relay,
+      next(): Promise<IteratorResult<StreamEvent>> {
+        if (closed) return Promise.resolve(DONE);
+        const first = firsts[given];
+        if (first !== undefined) {
+          given++;
+          return Promise.resolve(see(first));
+        }
+        try {
+          return iterator.next().then(onResult, fail);
+        } catch (err) {
+          return fail(err);
+        }
+      },
+      async return(): Promise<IteratorResult<StreamEvent>> {
+        await close();
+        return DONE;
+      },
+    };
+    return relay;
+  }
+
+  #countTokens(target: string, usage: { inputTokens?: number; outputTokens?: number }): void {
+    // Usage may be reported more than once (Anthropic: input first, output last); count only final values.
+    if (usage.outputTokens !== undefined) this.#metrics.tokens.inc({ target, direction: "output" }, usage.outputTokens);
+    if (usage.inputTokens !== undefined && usage.outputTokens !== undefined) {
+      this.#metrics.tokens.inc({ target, direction: "input" }, usage.inputTokens);
+    }
+  }
+}

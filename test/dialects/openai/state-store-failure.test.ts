@@ -1,0 +1,53 @@
+/**
+ * A passing failure of the store behind stored responses and conversations (a full disk, a busy
+ * file) is a 503 the client may retry, never a 500, and the store's words stay in the server.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import OpenAI from "openai";
+import type { StateStore } from "../../../src/core/state.js";
+import { MemoryStateStore } from "../../../src/harness/state/memory-state-store.js";
+import { StoreError, type StoreErrorCode } from "../../../src/store/index.js";
+import { type RunningTandem, startTandem } from "../../support/tandem.js";
+
+/** A state store whose every call fails with the store's error `code`. */
+function failingState(code: () => StoreErrorCode): StateStore {
+  return new Proxy(new MemoryStateStore(), {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== "function") return value;
+      return () => Promise.reject(new StoreError(code(), `cannot read /secret/path/tandem.db (${code()})`));
+    },
+  });
+}
+
+describe("stored-state routes when the store fails", () => {
+  let tandem: RunningTandem;
+  let code: StoreErrorCode = "busy";
+  before(async () => {
+    tandem = await startTandem({}, { state: failingState(() => code) });
+  });
+  after(() => tandem.close());
+
+  it("answers a passing failure (busy, disk full, I/O) with 503 and Retry-After, without the file's path", async () => {
+    for (const passing of ["busy", "disk_full", "io"] as const) {
+      code = passing;
+      const res = await fetch(`${tandem.url}/v1/conversations/conv_1`);
+      assert.equal(res.status, 503, passing);
+      assert.equal(res.headers.get("retry-after"), "1");
+      const text = await res.text();
+      assert.match(text, new RegExp(passing));
+      assert.doesNotMatch(text, /secret/);
+    }
+    code = "busy";
+    const openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 });
+    await assert.rejects(openai.responses.retrieve("resp_1"), (err: unknown) => err instanceof OpenAI.InternalServerError);
+  });
+
+  it("does not call a lasting failure (a damaged file) passing", async () => {
+    code = "corrupt";
+    const res = await fetch(`${tandem.url}/v1/conversations/conv_1`);
+    assert.equal(res.status, 500);
+    assert.doesNotMatch(await res.text(), /secret/);
+  });
+});

@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { EventSourceMessage } from "eventsource-parser";
+import { GatewayError, type StreamEvent } from "../../../src/core/index.js";
+import { parseResponsesStream, tapResponsesObject } from "../../../src/providers/openai/openai-responses-wire.js";
+
+const TARGET = "gpt/gpt-5-mini";
+
+function sse(events: Record<string, unknown>[]): EventSourceMessage[][] {
+  return [
+    events.map((data, i) => ({ event: String(data.type), data: JSON.stringify({ ...data, sequence_number: i }), id: undefined })),
+  ];
+}
+
+async function collect(events: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
+  const out: StreamEvent[] = [];
+  for await (const event of events) out.push(event);
+  return out;
+}
+
+const usage = {
+  input_tokens: 30,
+  input_tokens_details: { cached_tokens: 16 },
+  output_tokens: 12,
+  output_tokens_details: { reasoning_tokens: 7 },
+  total_tokens: 42,
+};
+
+describe("the Responses wire, read", () => {
+  it("streams: text, reasoning and calls as canonical events, each upstream event tapped after them, the end after the finish", async () => {
+    const call = { id: "fc_1", type: "function_call", status: "in_progress", arguments: "", call_id: "call_1", name: "f" };
+    const events = await collect(
+      parseResponsesStream(
+        sse([
+          {
+            type: "response.created",
+            response: { id: "resp_up", object: "response", model: "gpt-5-mini", status: "in_progress" },
+          },
+          { type: "response.reasoning_summary_text.delta", item_id: "rs_1", output_index: 0, summary_index: 0, delta: "Hmm." },
+          { type: "response.output_text.delta", item_id: "msg_1", output_index: 1, content_index: 0, delta: "Hi" },
+          { type: "response.output_item.added", output_index: 2, item: call },
+          { type: "response.function_call_arguments.delta", item_id: "fc_1", output_index: 2, delta: "{}" },
+          { type: "response.output_item.done", output_index: 2, item: { ...call, status: "completed", arguments: "{}" } },
+          { type: "response.completed", response: { id: "resp_up", object: "response", status: "completed", usage } },
+        ]),
+        TARGET,
+      ),
+    );
+    const canonical = events.filter((e) => e.type !== "frame");
+    assert.deepEqual(canonical, [
+      { type: "start", id: "resp_up", model: "gpt-5-mini" },
+      { type: "reasoning-delta", text: "Hmm." },
+      { type: "text-delta", text: "Hi" },
+      { type: "tool-call-start", index: 0, id: "call_1", name: "f" },
+      { type: "tool-call-delta", index: 0, argumentsDelta: "{}" },
+      { type: "tool-call-end", index: 0 },
+      { type: "usage", usage: { inputTokens: 30, outputTokens: 12, cachedInputTokens: 16 } },
+      { type: "finish", reason: "tool_calls", raw: "completed" },
+    ]);
+    assert.equal(events.filter((e) => e.type === "frame").length, 7);
+    const last = events.at(-1);
+    assert.equal(last?.type === "frame" && last.event, "response.completed");
+    assert.equal(events.at(-2)?.type, "finish");
+  });
+
+  it("reads incomplete as length, and failures as errors with the upstream's code", async () => {
+    const incomplete = await collect(
+      parseResponsesStream(
+        sse([
+          { type: "response.created", response: { id: "r" } },
+          {
+            type: "response.incomplete",
+            response: { status: "incomplete", incomplete_details: { reason: "max_output_tokens" } },
+          },
+        ]),
+        TARGET,
+      ),
+    );
+    assert.deepEqual(
+      incomplete.find((e) => e.type === "finish"),
+      { type: "finish", reason: "length", raw: "max_output_tokens" },
+    );
+
+    const failed = parseResponsesStream(
+      sse([
+        { type: "response.created", response: { id: "r" } },
+        { type: "response.failed", response: { status: "failed", error: { code: "rate_limit_exceeded", message: "Slow down" } } },
+      ]),
+      TARGET,
+    );
+    await assert.rejects(collect(failed), (err: unknown) => err instanceof GatewayError && err.code === "rate_limited");
+    const errored = parseResponsesStream(sse([{ type: "error", code: "server_error", message: "boom", param: null }]), TARGET);
+    await assert.rejects(collect(errored), (err: unknown) => err instanceof GatewayError && err.code === "upstream_error");
+    const cut = parseResponsesStream(sse([{ type: "response.created", response: { id: "r" } }]), TARGET);
+    await assert.rejects(collect(cut), /ended before response.completed/);
+  });
+
+  it("a whole Response: the same events, then the object as one whole frame", async () => {
+    const response = {
+      id: "resp_up",
+      object: "response",
+      model: "gpt-5-mini",
+      status: "completed",
+      output: [
+        { id: "rs_1", type: "reasoning", summary: [{ type: "summary_text", text: "Hmm." }], encrypted_content: "gAAAA" },
+        { id: "msg_1", type: "message", role: "assistant", content: [{ type: "output_text", text: "Hi", annotations: [] }] },
+      ],
+      usage,
+    };
+    const events = await collect(tapResponsesObject(response, TARGET));
+    assert.deepEqual(events.slice(0, 3), [
+      { type: "start", id: "resp_up", model: "gpt-5-mini" },
+      { type: "reasoning-delta", text: "Hmm." },
+      { type: "text-delta", text: "Hi" },
+    ]);
+    assert.deepEqual(events.at(-1), { type: "frame", data: JSON.stringify(response), whole: true });
+    assert.deepEqual(events.at(-2), { type: "finish", reason: "stop", raw: "completed" });
+    await assert.rejects(collect(tapResponsesObject({ error: {} }, TARGET)), /not a Response object/);
+  });
+});
