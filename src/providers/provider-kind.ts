@@ -30,6 +30,15 @@ export interface ConfiguredModel {
   contextWindow?: number;
   /** US dollars per million tokens. */
   price?: { input: number; output: number };
+  /** What the model is known to do or not (unknown: tried). */
+  capabilities?: ModelCapabilities;
+}
+
+/** What one model is known to do; an absent fact is unknown, and the model is tried. */
+export interface ModelCapabilities {
+  vision?: boolean;
+  tools?: boolean;
+  json?: boolean;
 }
 
 /** What every kind's factory is given besides its own config. */

@@ -19,6 +19,22 @@ const remoteModel = z.object({
   contextWindow: z.number().int().positive().optional(),
   /** US dollars per million tokens, for the store's cost per target. Default: unknown (no cost recorded). */
   price: z.object({ input: z.number().min(0), output: z.number().min(0) }).optional(),
+  /**
+   * What the model can do, when known: a route skips it (saying why in x-tandem-degraded) for a
+   * request it cannot serve, instead of spending an attempt on the upstream's refusal. Each is
+   * unknown by default (the model is tried).
+   */
+  capabilities: z
+    .object({
+      /** Reads images. */
+      vision: z.boolean().optional(),
+      /** Calls tools (function calling). */
+      tools: z.boolean().optional(),
+      /** JSON mode and JSON schema output (`response_format`, Anthropic tool-forced JSON, Ollama `format`). */
+      json: z.boolean().optional(),
+    })
+    .strict()
+    .optional(),
 });
 
 /** `models` as a map `{alias: {id?, contextWindow?}}` or a plain list of upstream ids. */

@@ -139,7 +139,10 @@ export class AttemptLoop {
             firstTokenMs: this.#firstTokenLimit(target, timeouts),
             totalMs: Math.min(timeouts.totalMs, Math.ceil(remaining)),
           };
-          const hedge = n === 0 && plan.policy.hedge ? this.#hedgeCandidate(plan, target, tried, anyHealthy) : undefined;
+          const hedge =
+            n === 0 && plan.policy.hedge
+              ? this.#hedgeCandidate(plan, target, tried, anyHealthy, anyFit ? whyUnfit : undefined)
+              : undefined;
           try {
             let value: T;
             let answered = target;
@@ -213,11 +216,18 @@ export class AttemptLoop {
     });
   }
 
-  /** The target a hedge would start beside `primary`: the next untried, healthy one whose breaker is closed. */
-  #hedgeCandidate(plan: Plan, primary: Target, tried: Set<string>, anyHealthy: boolean): Target | undefined {
+  /** The target a hedge would start beside `primary`: the next untried, healthy and suitable one whose breaker is closed. */
+  #hedgeCandidate(
+    plan: Plan,
+    primary: Target,
+    tried: Set<string>,
+    anyHealthy: boolean,
+    whyUnfit: ((t: Target) => string | undefined) | undefined,
+  ): Target | undefined {
     const order = plan.tiers.flat();
     for (const t of order.slice(order.indexOf(primary) + 1)) {
       if (tried.has(t.name) || (anyHealthy && !this.#health.isHealthy(t.providerName))) continue;
+      if (whyUnfit?.(t) !== undefined) continue;
       if (this.#breakers.state(t.name) !== "closed") continue;
       return t;
     }

@@ -1,7 +1,7 @@
 import type { Config, RouteConfig } from "../config/index.js";
 import type { ModelEntry, ModelInfo, Provider } from "../core/index.js";
 import { GatewayError } from "../core/index.js";
-import type { ConfiguredModel, ProviderContext } from "../providers/provider-kind.js";
+import type { ConfiguredModel, ModelCapabilities, ProviderContext } from "../providers/provider-kind.js";
 import { createProviderSlot, type ProviderSlot } from "../providers/registry.js";
 
 /** One model on one provider, as clients name it: `provider/model`. */
@@ -14,6 +14,8 @@ export interface Target {
   contextWindow: number | undefined;
   /** Runs on this machine (the embedded engine, or a server on a loopback address). */
   local: boolean;
+  /** What the model is configured to do or not (`models.<name>.capabilities`); absent facts are unknown. */
+  capabilities?: ModelCapabilities;
 }
 
 export type Resolved = { kind: "route"; name: string; route: RouteConfig } | { kind: "target"; target: Target };
@@ -100,7 +102,8 @@ export class Catalog {
     if (configured) {
       for (const candidate of nameVariants(model)) {
         const entry = configured[candidate];
-        if (entry) return this.#target(slot, slot.provider, candidate, entry.id ?? candidate, entry.contextWindow);
+        if (entry)
+          return this.#target(slot, slot.provider, candidate, entry.id ?? candidate, entry.contextWindow, entry.capabilities);
       }
       return undefined;
     }
@@ -126,6 +129,7 @@ export class Catalog {
     model: string,
     upstreamModel: string,
     contextWindow: number | undefined,
+    capabilities?: ModelCapabilities,
   ): Target {
     return {
       name: `${slot.name}/${model}`,
@@ -134,6 +138,7 @@ export class Catalog {
       upstreamModel,
       contextWindow,
       local: slot.local,
+      ...(capabilities !== undefined && { capabilities }),
     };
   }
 

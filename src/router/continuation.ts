@@ -5,6 +5,7 @@ import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
 import type { Attempts } from "./attempt.js";
 import type { AttemptLoop } from "./attempt-loop.js";
+import type { Target } from "./catalog.js";
 import { type Plan, streamsUpstream } from "./plan.js";
 import type { Privacy } from "./privacy-guard.js";
 import { QualityWatch } from "./quality-check.js";
@@ -86,6 +87,8 @@ export class Continuation {
     first: AsyncIterable<StreamEvent>,
     tried: Set<string>,
     privacy: Privacy | undefined,
+    /** Why a target cannot serve this request (the plan's check): a continuation skips such targets too. */
+    unsuitable?: (target: Target) => string | undefined,
   ): AsyncGenerator<StreamEvent> {
     const quality = plan.policy.quality;
     const restart = !request.stream;
@@ -186,7 +189,11 @@ export class Continuation {
         const rest: Plan = {
           ...plan,
           unresolved: [],
-          tiers: plan.tiers.map((tier) => tier.filter((t) => !tried.has(t.name))).filter((tier) => tier.length > 0),
+          // Neither a target already tried nor one the plan found unable to serve this request (a
+          // continuation has a failure to report already: it does not try the unsuitable anyway).
+          tiers: plan.tiers
+            .map((tier) => tier.filter((t) => !tried.has(t.name) && unsuitable?.(t) === undefined))
+            .filter((tier) => tier.length > 0),
         };
         if (rest.tiers.length === 0) throw error;
         const next = await this.#loop.run(

@@ -12,7 +12,7 @@ import { Attempts } from "./attempt.js";
 import { describeAttempts, exhaustedError, type FailedAttempt } from "./attempt-log.js";
 import { AttemptLoop } from "./attempt-loop.js";
 import { Breakers } from "./breakers.js";
-import type { Catalog } from "./catalog.js";
+import type { Catalog, Target } from "./catalog.js";
 import type { BreakerState } from "./circuit-breaker.js";
 import { Continuation } from "./continuation.js";
 import type { HealthMonitor } from "./health-monitor.js";
@@ -130,13 +130,14 @@ export class Router implements Gateway {
         { retryable: false },
       );
     }
+    const unfit = (t: Target) => unsuitability(t, request, count);
     const outcome = await this.#loop.run(
       plan,
       context,
       (target, timeouts, breaker, signal) =>
         this.#attempts.chat(target, request, { ...context, signal }, timeouts, breaker, privacy, streamsUpstream(plan, request)),
       tried,
-      (t) => unsuitability(t, request, count),
+      unfit,
     );
     if ("value" in outcome) {
       const { events, fitted, native, warnings } = outcome.value;
@@ -146,7 +147,7 @@ export class Router implements Gateway {
       if (privacy) outcome.meta.sensitivity = privacy.decision.sensitivity;
       return {
         meta: outcome.meta,
-        events: this.#continuation.relay(plan, request, context, outcome.meta, events, tried, privacy),
+        events: this.#continuation.relay(plan, request, context, outcome.meta, events, tried, privacy, unfit),
       };
     }
     if (plan.policy.onExhausted === "notice" && plan.route !== undefined) return this.#notice(plan, outcome.failed);
