@@ -5,6 +5,8 @@ import { type AnthropicUsage, renderUsage } from "./render-anthropic-usage.js";
 import { toolInput } from "./tool-input.js";
 
 export type AnthropicContentBlock =
+  | { type: "thinking"; thinking: string; signature: string }
+  | { type: "redacted_thinking"; data: string }
   | { type: "text"; text: string }
   | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
 
@@ -22,6 +24,11 @@ export interface AnthropicMessage {
 
 export function renderMessage(result: ChatResult, meta: ResponseMeta): AnthropicMessage {
   const content: AnthropicContentBlock[] = [];
+  // Reasoning first, as Anthropic answers; a block no Anthropic upstream signed has signature "".
+  for (const block of result.reasoningBlocks ?? []) {
+    if (block.redactedData !== undefined) content.push({ type: "redacted_thinking", data: block.redactedData });
+    else content.push({ type: "thinking", thinking: block.text, signature: block.signature ?? "" });
+  }
   if (result.text !== "") content.push({ type: "text", text: result.text });
   for (const call of result.toolCalls) {
     content.push({ type: "tool_use", id: toolUseId(call.id), name: call.name, input: toolInput(call.arguments) });
