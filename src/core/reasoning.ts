@@ -64,6 +64,11 @@ export function reasoningForTarget(
   return { messages: changed ? out : messages, dropped };
 }
 
+/** The `x-tandem-warnings` entry for earlier reasoning left out ("... not sent to <target>"). */
+export function droppedReasoning(count: number): string {
+  return count === 1 ? "earlier reasoning" : `earlier reasoning (${count} blocks)`;
+}
+
 function readableBy(part: ReasoningPart, provider: string, accepts: ReasoningHistory | undefined): ReasoningPart | undefined {
   if (accepts === "text") return part.text === "" ? undefined : { type: "reasoning", text: part.text };
   if (accepts !== "signed") return undefined;

@@ -5,6 +5,7 @@ import type { RequestContext } from "../core/index.js";
 import {
   type ChatRequest,
   DONE,
+  droppedReasoning,
   type EmbedRequest,
   type EmbedResult,
   GatewayError,
@@ -102,8 +103,7 @@ export class Attempts {
       // Earlier turns' reasoning only where the target's wire can read it (a signature only back to its maker).
       const history = reasoningForTarget(request.messages, target.name, target.provider.capabilities?.reasoningHistory);
       if (history.messages !== request.messages) request = { ...request, messages: history.messages };
-      if (history.dropped > 0)
-        (warnings ??= []).push(history.dropped === 1 ? "earlier reasoning" : `earlier reasoning (${history.dropped} blocks)`);
+      if (history.dropped > 0) warnings = [...(warnings ?? []), droppedReasoning(history.dropped)];
     }
     const deadline = new Deadline(
       context.signal,

@@ -1,5 +1,5 @@
 import type { ResponseMeta } from "../../core/index.js";
-import { type NativeRequest, nativeHeaders, type StreamEvent } from "../../core/index.js";
+import { droppedReasoning, type NativeRequest, nativeHeaders, type StreamEvent } from "../../core/index.js";
 import type { NativeStream } from "../shared/index.js";
 import type { MessageStreamRenderer } from "./message-stream-renderer.js";
 
@@ -41,7 +41,7 @@ export function nativeAnthropicRequest(body: unknown, headers: Record<string, st
     headers: nativeHeaders(headers, FORWARDED_HEADERS),
     lost: () => anthropicLost(raw),
     ...(unsigned.dropped > 0 && {
-      dropped: [unsigned.dropped === 1 ? "earlier reasoning" : `earlier reasoning (${unsigned.dropped} blocks)`],
+      dropped: [droppedReasoning(unsigned.dropped)],
     }),
   };
 }
