@@ -98,6 +98,20 @@ describe("Anthropic client -> OpenAI-compatible reasoning upstream (reasoning_co
     assert.equal(text?.text, "Hello!");
   });
 
+  it("without thinking enabled: no thinking block, as Anthropic answers", async () => {
+    const { thinking: _, ...plain } = params;
+    const message = await anthropic.messages.create(plain);
+    assert.deepEqual(
+      message.content.map((b) => b.type),
+      ["text"],
+    );
+    const stream = anthropic.messages.stream(plain);
+    assert.deepEqual(
+      (await stream.finalMessage()).content.map((b) => b.type),
+      ["text"],
+    );
+  });
+
   it("next turn to an Anthropic upstream: the unsigned thinking block is left out, with a warning", async () => {
     const first = await anthropic.messages.create(params);
     const { response } = await anthropic.messages
@@ -128,6 +142,7 @@ describe("Anthropic client -> Anthropic upstream on the canonical path (a fitted
       const params = {
         model: "claude/fit",
         max_tokens: 100,
+        thinking: { type: "enabled" as const, budget_tokens: 1024 },
         messages: [
           { role: "user" as const, content: filler },
           { role: "assistant" as const, content: "Noted." },

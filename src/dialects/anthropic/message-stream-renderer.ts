@@ -46,8 +46,12 @@ export class MessageStreamRenderer implements StreamRenderer {
   readonly #toolArgs = new Map<number, string>();
   readonly #closedTools = new Set<number>();
 
-  constructor(meta: ResponseMeta) {
+  readonly #thinking: boolean;
+
+  /** `thinking`: the client enabled thinking; reasoning is written only then, as Anthropic does. Default true. */
+  constructor(meta: ResponseMeta, thinking = true) {
     this.#meta = meta;
+    this.#thinking = thinking;
   }
 
   event(event: StreamEvent): string {
@@ -60,13 +64,14 @@ export class MessageStreamRenderer implements StreamRenderer {
       case "frame":
         return "";
       case "reasoning-delta": {
-        if (event.text === "") return "";
+        if (event.text === "" || !this.#thinking) return "";
         const out = this.#openThinking();
         return (
           out + sse("content_block_delta", { index: this.#open?.index, delta: { type: "thinking_delta", thinking: event.text } })
         );
       }
       case "reasoning-signature": {
+        if (!this.#thinking) return "";
         // Only an Anthropic upstream signs: the block goes back to it as it came.
         const out = this.#openThinking();
         const index = this.#open?.index;
@@ -77,6 +82,7 @@ export class MessageStreamRenderer implements StreamRenderer {
         );
       }
       case "reasoning-redacted": {
+        if (!this.#thinking) return "";
         const out = this.#ensureStarted() + this.#closeOpen();
         const index = this.#nextBlock++;
         return (

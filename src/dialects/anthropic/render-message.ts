@@ -22,10 +22,11 @@ export interface AnthropicMessage {
   usage: AnthropicUsage;
 }
 
-export function renderMessage(result: ChatResult, meta: ResponseMeta): AnthropicMessage {
+/** `thinking`: the client enabled thinking; reasoning is shown only then, as Anthropic does. Default true. */
+export function renderMessage(result: ChatResult, meta: ResponseMeta, thinking = true): AnthropicMessage {
   const content: AnthropicContentBlock[] = [];
   // Reasoning first, as Anthropic answers; a block no Anthropic upstream signed has signature "".
-  for (const block of result.reasoningBlocks ?? []) {
+  for (const block of thinking ? (result.reasoningBlocks ?? []) : []) {
     if (block.redactedData !== undefined) content.push({ type: "redacted_thinking", data: block.redactedData });
     else content.push({ type: "thinking", thinking: block.text, signature: block.signature ?? "" });
   }
