@@ -40,6 +40,8 @@ export function reasoningForTarget(
   target: string,
   accepts: ReasoningHistory | undefined,
 ): { messages: Message[]; dropped: number } {
+  // The hot path: most conversations carry no reasoning, and cost no copy.
+  if (!messages.some((m) => m.role === "assistant" && m.reasoning !== undefined)) return { messages, dropped: 0 };
   let dropped = 0;
   let changed = false;
   const provider = providerOf(target);

@@ -51,19 +51,19 @@ export function nativeAnthropicRequest(body: unknown, headers: Record<string, st
  * Anthropic refuses a thinking block whose signature it cannot check. The body is copied only when
  * one is found.
  */
+function isUnsignedThinking(block: unknown): boolean {
+  const b = block as { type?: unknown; signature?: unknown } | null;
+  return b?.type === "thinking" && (typeof b.signature !== "string" || b.signature === "");
+}
+
 function withoutUnsignedThinking(body: Record<string, unknown>): { body: Record<string, unknown>; dropped: number } {
   const messages = body.messages as Turn[];
   let dropped = 0;
   let out: Turn[] | undefined;
   messages.forEach((message, i) => {
-    if (message.role !== "assistant" || !Array.isArray(message.content)) return;
-    const kept = message.content.filter((block: unknown) => {
-      const b = block as { type?: unknown; signature?: unknown } | null;
-      const unsigned = b?.type === "thinking" && (typeof b.signature !== "string" || b.signature === "");
-      if (unsigned) dropped++;
-      return !unsigned;
-    });
-    if (kept.length === message.content.length) return;
+    if (message.role !== "assistant" || !Array.isArray(message.content) || !message.content.some(isUnsignedThinking)) return;
+    const kept = message.content.filter((block: unknown) => !isUnsignedThinking(block));
+    dropped += message.content.length - kept.length;
     out ??= messages.slice();
     out[i] = { ...message, content: kept };
   });
