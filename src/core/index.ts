@@ -13,6 +13,7 @@ export * from "./native.js";
 export * from "./network-errors.js";
 export * from "./provider.js";
 export * from "./pull-events.js";
+export * from "./reasoning.js";
 export * from "./redact-secrets.js";
 export * from "./request.js";
 export * from "./result.js";

@@ -23,9 +23,34 @@ export interface UserMessage {
   content: ContentPart[];
 }
 
+/**
+ * The model's reasoning in an earlier assistant turn (Anthropic thinking, `reasoning_content`, Ollama
+ * `thinking`, a Responses reasoning item). Its opaque fields can be read only by the upstream that
+ * made them: `producer` names it when tandem knows (the target, `provider/model`); absent, they came
+ * from a client on the wire whose field they are (a `signature` from an Anthropic client, say).
+ */
+export interface ReasoningPart {
+  type: "reasoning";
+  /** The readable reasoning; "" for a redacted block. */
+  text: string;
+  /** Anthropic's signature of a thinking block (an Anthropic upstream refuses a thinking block without a valid one). */
+  signature?: string;
+  /** Anthropic's redacted_thinking `data` (then text is ""). */
+  redactedData?: string;
+  /** A Responses reasoning item's `encrypted_content`. */
+  encryptedContent?: string;
+  /** The target (`provider/model`) that made the opaque fields, when known. */
+  producer?: string;
+}
+
 export interface AssistantMessage {
   role: "assistant";
   content: ContentPart[];
+  /**
+   * The turn's reasoning, in order, before its content (where every wire puts it). Kept apart from
+   * `content` because only an assistant turn has it and most of the code reads only the answer.
+   */
+  reasoning?: ReasoningPart[];
   toolCalls?: ToolCall[];
 }
 

@@ -22,6 +22,11 @@ export interface NativeRequest {
    */
   lost: () => string[];
   /**
+   * What the dialect left out of `body` even for a target on its own wire, named for
+   * `x-tandem-warnings` (thinking blocks no Anthropic upstream signed, which Anthropic refuses).
+   */
+  dropped?: string[];
+  /**
    * What the body becomes for one target (`provider/model`), called by the provider that sends it:
    * for what only some upstreams can read (another provider's encrypted reasoning). `body` is the one
    * the provider was given (redacted, where the route redacts). Default: the body as it is.

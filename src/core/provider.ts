@@ -3,6 +3,7 @@ import type { EngineState, LoadedModelStatus, SlotLoad } from "./local-engine.js
 import type { CreateModelRequest, ModelSettings } from "./model-library.js";
 import type { NativeWire } from "./native.js";
 import type { PullEvent, PullResult } from "./pull-events.js";
+import type { ReasoningHistory } from "./reasoning.js";
 import type { EmbedResult, ProviderChatRequest, ProviderEmbedRequest } from "./request.js";
 import type { StreamEvent } from "./stream.js";
 
@@ -30,6 +31,8 @@ export interface ProviderCapabilities {
   vision?: boolean;
   /** Wire formats the provider can send a client's own body in (same-wire pass-through). Default none. */
   wires?: readonly NativeWire[];
+  /** What it can be sent of earlier turns' reasoning (see ReasoningHistory). Default: none (left out, with a warning). */
+  reasoningHistory?: ReasoningHistory;
 }
 
 /**

@@ -20,6 +20,22 @@ export interface EgressReceipt {
   notSent(): void;
 }
 
+/** How hard a model should think, as OpenAI's `reasoning_effort` and Ollama's `think` levels say it. */
+export type ReasoningEffort = "minimal" | "low" | "medium" | "high";
+
+/**
+ * The client's reasoning control: Anthropic `thinking`, OpenAI `reasoning_effort`, Ollama `think`,
+ * Responses `reasoning.effort`. Each provider says it in its own wire (an effort as a token budget
+ * or back, see reasoning-controls.ts).
+ */
+export interface ReasoningControl {
+  /** false: the client asked for no reasoning (`think: false`, `thinking.type: "disabled"`, `reasoning_effort: "none"`). */
+  enabled: boolean;
+  effort?: ReasoningEffort;
+  /** Anthropic's `thinking.budget_tokens`. */
+  budgetTokens?: number;
+}
+
 /** One chat request, whatever API the client spoke. */
 export interface ChatRequest {
   /** The name the client asked for: a target (`provider/model`) or a route. */
@@ -35,6 +51,8 @@ export interface ChatRequest {
   topK?: number;
   stop?: string[];
   seed?: number;
+  /** The client's reasoning control, when it sent one. */
+  reasoning?: ReasoningControl;
   /** An end-user id for abuse tracking, passed on where the upstream accepts one. */
   user?: string;
   /** Whether the client wants a stream (for dialects; what the upstream is asked for is ProviderChatRequest.whole). */

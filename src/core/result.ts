@@ -1,5 +1,6 @@
 import { GatewayError } from "./errors.js";
-import type { ToolCall } from "./messages.js";
+import type { ReasoningPart, ToolCall } from "./messages.js";
+import { ReasoningBlocks } from "./reasoning.js";
 import type { FinishReason, StreamEvent, Usage } from "./stream.js";
 
 /** A whole answer, gathered from a stream, for clients that did not ask to stream. */
@@ -9,6 +10,8 @@ export interface ChatResult {
   text: string;
   /** The model's readable reasoning (reasoning-delta events), where the upstream showed it. */
   reasoning?: string;
+  /** The same reasoning as the blocks the upstream made (with Anthropic's signatures and redacted blocks), where there was any. */
+  reasoningBlocks?: ReasoningPart[];
   toolCalls: ToolCall[];
   finishReason: FinishReason;
   rawFinishReason: string | undefined;
@@ -38,8 +41,10 @@ export async function collectChat(events: AsyncIterable<StreamEvent>): Promise<C
     usage: { inputTokens: 0, outputTokens: 0 },
   };
   const calls = new Map<number, ToolCall>();
+  const reasoning = new ReasoningBlocks();
   let finished = false;
   for await (const ev of events) {
+    reasoning.push(ev);
     switch (ev.type) {
       case "start":
         result.id = ev.id;
@@ -80,6 +85,8 @@ export async function collectChat(events: AsyncIterable<StreamEvent>): Promise<C
     }
   }
   if (!finished) throw new GatewayError("upstream_error", "The upstream stream ended before it finished");
+  const blocks = reasoning.blocks();
+  if (blocks.length > 0) result.reasoningBlocks = blocks;
   result.toolCalls = [...calls.entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c);
   return result;
 }

@@ -26,6 +26,13 @@ export type StreamEvent =
    * summary, `reasoning_content`), where the upstream shows it. Not part of the answer's text.
    */
   | { type: "reasoning-delta"; text: string }
+  /**
+   * The reasoning so far ends as one block signed by its upstream (Anthropic's `signature_delta`): only
+   * that provider can read the signature back. Reasoning after it is a new block.
+   */
+  | { type: "reasoning-signature"; signature: string }
+  /** A reasoning block the upstream shows only encrypted (Anthropic's `redacted_thinking` `data`). */
+  | { type: "reasoning-redacted"; data: string }
   /** A tool call begins. `index` orders calls within this response (0, 1, ...). */
   | { type: "tool-call-start"; index: number; id: string; name: string }
   /** A piece of the call's JSON arguments text. */

@@ -173,6 +173,9 @@ export class Redaction {
         return { ...message, content: this.#redactParts(message.content, false) };
       case "assistant": {
         const copy: AssistantMessage = { ...message, content: this.#redactParts(message.content, false) };
+        // Privacy first: redacted reasoning text may no longer match its signature (the upstream then refuses it).
+        if (message.reasoning !== undefined)
+          copy.reasoning = message.reasoning.map((part) => ({ ...part, text: this.redactText(part.text) }));
         if (message.toolCalls !== undefined) {
           copy.toolCalls = message.toolCalls.map((call) => ({ ...call, arguments: this.redactJson(call.arguments) }));
         }
@@ -255,6 +258,12 @@ export class Redaction {
           if (out !== "") yield { ...event, text: out };
           break;
         }
+        case "reasoning-signature":
+        case "reasoning-redacted":
+          // They close the block: its text comes first.
+          yield* flushReasoning();
+          yield event;
+          break;
         case "text-delta": {
           // The reasoning comes before the answer: what it held back goes first.
           yield* flushReasoning();

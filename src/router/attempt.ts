@@ -5,11 +5,13 @@ import type { RequestContext } from "../core/index.js";
 import {
   type ChatRequest,
   DONE,
+  droppedReasoning,
   type EmbedRequest,
   type EmbedResult,
   GatewayError,
   isEgressAuditError,
   noEmbeddings,
+  reasoningForTarget,
   type StreamEvent,
 } from "../core/index.js";
 import { requestTextLength } from "../privacy/index.js";
@@ -96,7 +98,13 @@ export class Attempts {
     // Same wire, and the conversation was not fitted (the client's body is the whole conversation).
     const native = raw !== undefined && fitted === undefined && target.provider.capabilities?.wires?.includes(raw.wire) === true;
     if (native) request.native = redaction ? { ...raw, body: redaction.redactJsonValue(raw.body) } : raw;
-    const warnings = raw !== undefined && !native ? raw.lost() : undefined;
+    let warnings = raw === undefined ? undefined : native ? raw.dropped?.slice() : raw.lost();
+    if (!native) {
+      // Earlier turns' reasoning only where the target's wire can read it (a signature only back to its maker).
+      const history = reasoningForTarget(request.messages, target.name, target.provider.capabilities?.reasoningHistory);
+      if (history.messages !== request.messages) request = { ...request, messages: history.messages };
+      if (history.dropped > 0) warnings = [...(warnings ?? []), droppedReasoning(history.dropped)];
+    }
     const deadline = new Deadline(
       context.signal,
       whole ? { ...timeouts, firstTokenMs: timeouts.totalMs, minTokensPerSecond: 0 } : timeouts,

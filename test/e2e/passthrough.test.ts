@@ -299,22 +299,17 @@ describe("what cannot cross to another wire", () => {
     openai.script(() => ({ kind: "text", text: "Fine.", usage: { input: 9, output: 2 } }));
     const { response } = await client.messages.create({ model: "openai/gpt", ...PARAMS }).withResponse();
     const warnings = response.headers.get("x-tandem-warnings") ?? "";
-    for (const field of [
-      "thinking",
-      "context_management",
-      "output_config.effort",
-      "x_future_field",
-      "cache_control",
-      "thinking blocks",
-    ]) {
+    // `thinking` crosses (as reasoning_effort) and so does earlier thinking, but the chat wire has no field for that.
+    for (const field of ["context_management", "output_config.effort", "x_future_field", "cache_control", "earlier reasoning"]) {
       assert.ok(warnings.includes(`${field} not sent`), `${field} in: ${warnings}`);
     }
+    assert.ok(!warnings.includes("thinking not sent"), warnings);
   });
 
   it("is named for a stream too", async () => {
     openai.script(() => ({ kind: "text", text: "Fine.", usage: { input: 9, output: 2 } }));
     const { response } = await client.messages.create({ model: "openai/gpt", ...PARAMS, stream: true }).withResponse();
-    assert.match(response.headers.get("x-tandem-warnings") ?? "", /thinking not sent/);
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /earlier reasoning not sent/);
   });
 });
 
@@ -335,9 +330,11 @@ describe("an OpenAI chat request to a target on another wire", () => {
       })
       .withResponse();
     const warnings = response.headers.get("x-tandem-warnings") ?? "";
-    for (const field of ["reasoning_effort", "logprobs", "top_logprobs", "metadata", "service_tier", "prediction"]) {
+    for (const field of ["logprobs", "top_logprobs", "metadata", "service_tier", "prediction"]) {
       assert.ok(warnings.includes(`${field} not sent to up/claude`), `${field} in: ${warnings}`);
     }
+    // reasoning_effort crosses, as Anthropic's thinking.
+    assert.ok(!warnings.includes("reasoning_effort"), warnings);
     // The Anthropic answer's cache counters, in OpenAI's fields: prompt_tokens counts the whole prompt.
     assert.equal(completion.usage?.prompt_tokens_details?.cached_tokens, 2048);
     assert.equal(completion.usage?.prompt_tokens, 12 + 2048);

@@ -193,13 +193,17 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
         const chunks = r.chunks ?? splitText(r.text);
         const usage = r.usage ?? { input: 10, output: chunks.length };
         const stopReason = r.finish === "length" ? "max_tokens" : "end_turn";
+        const signature = r.signature ?? `EqQBCgIYAh${id("sig")}`;
         if (!stream) {
-          sendJson(res, 200, message(model, [{ type: "text", text: r.text }], stopReason, usage));
+          const content: unknown[] = [{ type: "text", text: r.text }];
+          if (r.reasoning !== undefined) content.unshift({ type: "thinking", thinking: r.reasoning, signature });
+          sendJson(res, 200, message(model, content, stopReason, usage));
           return;
         }
         startStream(res);
         res.write(messageStart(model, usage.input));
-        writeTextBlock(res, 0, chunks, true);
+        if (r.reasoning !== undefined) writeThinkingBlock(res, 0, splitText(r.reasoning), signature);
+        writeTextBlock(res, r.reasoning !== undefined ? 1 : 0, chunks, r.reasoning === undefined);
         res.end(messageEnd(stopReason, usage.output));
         return;
       }
@@ -342,6 +346,15 @@ function writeTextBlock(res: ServerResponse, index: number, chunks: string[], fi
   if (first) res.write(frame("ping", {}));
   for (const text of chunks) res.write(frame("content_block_delta", { index, delta: { type: "text_delta", text } }));
   if (stop) res.write(frame("content_block_stop", { index }));
+}
+
+/** A thinking block as Anthropic streams it: `signature: ""` at the start, thinking_delta pieces, one signature_delta. */
+function writeThinkingBlock(res: ServerResponse, index: number, chunks: string[], signature: string): void {
+  res.write(frame("content_block_start", { index, content_block: { type: "thinking", thinking: "", signature: "" } }));
+  res.write(frame("ping", {}));
+  for (const thinking of chunks) res.write(frame("content_block_delta", { index, delta: { type: "thinking_delta", thinking } }));
+  res.write(frame("content_block_delta", { index, delta: { type: "signature_delta", signature } }));
+  res.write(frame("content_block_stop", { index }));
 }
 
 /** A tool_use block whose input arrives as several input_json_delta pieces, the first one empty. */

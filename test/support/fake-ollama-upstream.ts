@@ -177,11 +177,18 @@ async function chat(res: ServerResponse, model: string, stream: boolean, reply: 
       if (!stream) {
         return sendJson(res, 200, {
           ...base(),
-          message: { role: "assistant", content: reply.text },
+          message: {
+            role: "assistant",
+            content: reply.text,
+            ...(reply.reasoning !== undefined && { thinking: reply.reasoning }),
+          },
           ...final(reply.usage, doneReason, chunks.length),
         });
       }
       startStream(res);
+      // As Ollama streams a thinking model asked `think`: thinking lines (content "") before the answer.
+      for (const thinking of reply.reasoning !== undefined ? splitText(reply.reasoning) : [])
+        await writeLine(res, { ...base(), message: { role: "assistant", content: "", thinking }, done: false });
       for (const chunk of chunks)
         await writeLine(res, { ...base(), message: { role: "assistant", content: chunk }, done: false });
       await writeLine(res, {

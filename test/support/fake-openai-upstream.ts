@@ -283,9 +283,18 @@ function chatAnswer(request: RecordedRequest, reply: FakeReply | FakeOpenAIRawRe
       const pieces = reply.chunks ?? splitText(reply.text, 4);
       const usage = reply.usage ?? { input: 10, output: pieces.length };
       const finish = reply.finish ?? "stop";
-      if (!stream) return json(200, completion(model, reply.text, [], finish, usage));
+      if (!stream) return json(200, completion(model, reply.text, [], finish, usage, reply.reasoning));
       const chunk = new ChunkWriter(model, includeUsage);
-      const frames = [chunk.delta({ role: "assistant", content: "", refusal: null })];
+      // As DeepSeek streams it: the reasoning first, with content null, then the answer.
+      const frames = reply.reasoning
+        ? splitText(reply.reasoning, 4).map((piece, i) =>
+            chunk.delta(
+              i === 0
+                ? { role: "assistant", content: null, reasoning_content: piece }
+                : { content: null, reasoning_content: piece },
+            ),
+          )
+        : [chunk.delta({ role: "assistant", content: "", refusal: null })];
       for (const piece of pieces) frames.push(chunk.delta({ content: piece }));
       frames.push(...chunk.finish(finish, usage), "data: [DONE]\n\n");
       return { kind: "raw", body: frames };
@@ -357,6 +366,7 @@ function completion(
   calls: Required<FakeToolCall>[],
   finish: string,
   usage: { input: number; output: number },
+  reasoning?: string,
 ): unknown {
   return {
     id: `chatcmpl-${randomTail()}`,
@@ -369,6 +379,7 @@ function completion(
         message: {
           role: "assistant",
           content: text,
+          ...(reasoning !== undefined && { reasoning_content: reasoning }),
           refusal: null,
           annotations: [],
           ...(calls.length > 0 && {

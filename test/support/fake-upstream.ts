@@ -29,6 +29,13 @@ export type FakeReply =
       chunks?: string[];
       /** Default: stop. */
       finish?: "stop" | "length";
+      /**
+       * The model's reasoning before the text, in each wire's own form: OpenAI-compatible
+       * `reasoning_content` (DeepSeek, vLLM), Anthropic a thinking block, Ollama `message.thinking`.
+       */
+      reasoning?: string;
+      /** Anthropic only: the thinking block's signature (default: one the fake makes up). */
+      signature?: string;
       usage?: { input: number; output: number };
     }
   | { kind: "tool_calls"; calls: FakeToolCall[]; text?: string; usage?: { input: number; output: number } }

@@ -30,15 +30,18 @@ export const anthropicDialect: Dialect = {
       requestRecord(request).dialect = "anthropic";
       const chat = convertFromAnthropicRequest(parseBody(MessagesRequestSchema, request.body));
       chat.native = nativeAnthropicRequest(request.body, request.headers);
+      // Thinking blocks only for a client that enabled thinking, as Anthropic answers (a reasoning
+      // upstream such as DeepSeek shows its reasoning whatever it is asked).
+      const thinking = chat.reasoning?.enabled === true;
       let renderer: MessageStreamRenderer | undefined;
       await sendChat(request, reply, gateway, chat, {
         stream: (meta) => {
-          renderer = new MessageStreamRenderer(meta);
+          renderer = new MessageStreamRenderer(meta, thinking);
           return renderer;
         },
-        json: renderMessage,
+        json: (result, meta) => renderMessage(result, meta, thinking),
         native: {
-          stream: (meta) => new AnthropicNativeStream(meta, renderer ?? new MessageStreamRenderer(meta)),
+          stream: (meta) => new AnthropicNativeStream(meta, renderer ?? new MessageStreamRenderer(meta, thinking)),
           json: nativeAnthropicMessage,
         },
       });

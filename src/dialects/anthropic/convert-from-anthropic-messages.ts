@@ -3,6 +3,7 @@ import {
   type ContentPart,
   GatewayError,
   type Message,
+  type ReasoningPart,
   type ToolCall,
   type ToolChoice,
   type ToolDefinition,
@@ -36,6 +37,10 @@ export function convertFromAnthropicRequest(body: MessagesRequest): ChatRequest 
   if (body.metadata?.user_id != null) chat.user = body.metadata.user_id;
   const format = body.output_config?.format;
   if (format) chat.responseFormat = { type: "json_schema", schema: format.schema };
+  if (body.thinking) {
+    chat.reasoning =
+      body.thinking.type === "enabled" ? { enabled: true, budgetTokens: body.thinking.budget_tokens } : { enabled: false };
+  }
   return chat;
 }
 
@@ -52,6 +57,7 @@ function convertMessage(message: MessageParam, i: number): Message[] {
   }
   if (message.role === "assistant") {
     const content: ContentPart[] = [];
+    const reasoning: ReasoningPart[] = [];
     const toolCalls: ToolCall[] = [];
     message.content.forEach((block, j) => {
       switch (block.type) {
@@ -67,11 +73,26 @@ function convertMessage(message: MessageParam, i: number): Message[] {
         case "tool_result":
           throw invalid(`${at(j)}.type`, "tool_result blocks belong in a user message");
         case "thinking":
+          // A signature is Anthropic's (its producer unknown here); "" is one tandem rendered for another provider's reasoning.
+          reasoning.push({
+            type: "reasoning",
+            text: block.thinking ?? "",
+            ...(block.signature ? { signature: block.signature } : {}),
+          });
+          break;
         case "redacted_thinking":
+          if (block.data) reasoning.push({ type: "reasoning", text: "", redactedData: block.data });
           break;
       }
     });
-    return [toolCalls.length > 0 ? { role: "assistant", content, toolCalls } : { role: "assistant", content }];
+    return [
+      {
+        role: "assistant",
+        content,
+        ...(reasoning.length > 0 && { reasoning }),
+        ...(toolCalls.length > 0 && { toolCalls }),
+      },
+    ];
   }
 
   // A user turn answers the previous assistant's tool calls first (Anthropic requires tool_result

@@ -8,7 +8,10 @@ import { renderAnthropicError } from "./render-anthropic-error.js";
 import { renderUsage } from "./render-anthropic-usage.js";
 import { toolInputJson } from "./tool-input.js";
 
-type OpenBlock = { kind: "text"; index: number } | { kind: "tool"; index: number; toolIndex: number };
+type OpenBlock =
+  | { kind: "text"; index: number }
+  | { kind: "thinking"; index: number }
+  | { kind: "tool"; index: number; toolIndex: number };
 
 /** One SSE frame the way Anthropic writes it: a named event whose data repeats the type. */
 function sse(type: string, data: Record<string, unknown>): string {
@@ -17,8 +20,9 @@ function sse(type: string, data: Record<string, unknown>): string {
 
 /**
  * Renders canonical events as Anthropic's Messages stream: message_start, ping, then content
- * blocks opened lazily as events arrive (a text delta opens a text block; a tool call start closes
- * whatever is open and opens a tool_use block), message_delta with the stop reason and usage, and
+ * blocks opened lazily as events arrive (reasoning opens a thinking block, closed by its signature
+ * when an Anthropic upstream signed it; a redacted one is a redacted_thinking block; a text delta
+ * opens a text block; a tool call start closes whatever is open and opens a tool_use block), message_delta with the stop reason and usage, and
  * message_stop.
  *
  * message_start waits for the first content event (or the finish), so the input token count that
@@ -42,8 +46,12 @@ export class MessageStreamRenderer implements StreamRenderer {
   readonly #toolArgs = new Map<number, string>();
   readonly #closedTools = new Set<number>();
 
-  constructor(meta: ResponseMeta) {
+  readonly #thinking: boolean;
+
+  /** `thinking`: the client enabled thinking; reasoning is written only then, as Anthropic does. Default true. */
+  constructor(meta: ResponseMeta, thinking = true) {
     this.#meta = meta;
+    this.#thinking = thinking;
   }
 
   event(event: StreamEvent): string {
@@ -54,9 +62,35 @@ export class MessageStreamRenderer implements StreamRenderer {
       case "switch":
         return switchComment(event);
       case "frame":
-      // Not rendered as thinking blocks yet: an Anthropic client's thinking comes on the same-wire path.
-      case "reasoning-delta":
         return "";
+      case "reasoning-delta": {
+        if (event.text === "" || !this.#thinking) return "";
+        const out = this.#openThinking();
+        return (
+          out + sse("content_block_delta", { index: this.#open?.index, delta: { type: "thinking_delta", thinking: event.text } })
+        );
+      }
+      case "reasoning-signature": {
+        if (!this.#thinking) return "";
+        // Only an Anthropic upstream signs: the block goes back to it as it came.
+        const out = this.#openThinking();
+        const index = this.#open?.index;
+        return (
+          out +
+          sse("content_block_delta", { index, delta: { type: "signature_delta", signature: event.signature } }) +
+          this.#closeOpen()
+        );
+      }
+      case "reasoning-redacted": {
+        if (!this.#thinking) return "";
+        const out = this.#ensureStarted() + this.#closeOpen();
+        const index = this.#nextBlock++;
+        return (
+          out +
+          sse("content_block_start", { index, content_block: { type: "redacted_thinking", data: event.data } }) +
+          sse("content_block_stop", { index })
+        );
+      }
       case "usage":
         mergeUsage(this.#usage as Usage, event.usage);
         return "";
@@ -128,6 +162,20 @@ export class MessageStreamRenderer implements StreamRenderer {
   error(error: GatewayError): string {
     const { body } = renderAnthropicError(error);
     return `event: error\ndata: ${JSON.stringify(body)}\n\n`;
+  }
+
+  /**
+   * Opens a thinking block unless one is open. Its `signature` is "" as Anthropic starts it; one
+   * from another provider keeps it so (a client that sends such a block back to Anthropic through
+   * tandem has it left out there, see native-anthropic.ts).
+   */
+  #openThinking(): string {
+    let out = this.#ensureStarted();
+    if (this.#open?.kind === "thinking") return out;
+    out += this.#closeOpen();
+    const index = this.#nextBlock++;
+    this.#open = { kind: "thinking", index };
+    return out + sse("content_block_start", { index, content_block: { type: "thinking", thinking: "", signature: "" } });
   }
 
   #ensureStarted(): string {

@@ -67,9 +67,13 @@ const ToolResultBlockSchema = z.object({
   is_error: z.boolean().nullish(),
 });
 
-// Clients such as Claude Code send their earlier thinking back; it has no canonical form, so it is dropped.
-const ThinkingBlockSchema = z.object({ type: z.literal("thinking") });
-const RedactedThinkingBlockSchema = z.object({ type: z.literal("redacted_thinking") });
+// Clients such as Claude Code send their earlier thinking back: reasoning, with its signature.
+const ThinkingBlockSchema = z.object({
+  type: z.literal("thinking"),
+  thinking: z.string().nullish(),
+  signature: z.string().nullish(),
+});
+const RedactedThinkingBlockSchema = z.object({ type: z.literal("redacted_thinking"), data: z.string().nullish() });
 
 const ContentBlockSchema = z.discriminatedUnion(
   "type",
@@ -84,7 +88,7 @@ const ContentBlockSchema = z.discriminatedUnion(
   {
     error: unsupportedType(
       "content block type",
-      "; supported: text, image, tool_use, tool_result (thinking blocks are ignored; document blocks are not supported)",
+      "; supported: text, image, tool_use, tool_result, thinking, redacted_thinking (document blocks are not supported)",
     ),
   },
 );
@@ -164,6 +168,17 @@ const MessagesRequestBase = z.object({
     })
     .nullish(),
   stream: z.boolean().nullish(),
+  // Extended thinking: the canonical reasoning control.
+  thinking: z
+    .discriminatedUnion(
+      "type",
+      [
+        z.object({ type: z.literal("enabled"), budget_tokens: z.int({ error: required }).min(1) }),
+        z.object({ type: z.literal("disabled") }),
+      ],
+      { error: unsupportedType("thinking type", "; use enabled or disabled") },
+    )
+    .nullish(),
 });
 
 /** POST /v1/messages: max_tokens is required, as at Anthropic. */

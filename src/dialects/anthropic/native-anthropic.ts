@@ -1,5 +1,5 @@
 import type { ResponseMeta } from "../../core/index.js";
-import { type NativeRequest, nativeHeaders, type StreamEvent } from "../../core/index.js";
+import { droppedReasoning, type NativeRequest, nativeHeaders, type StreamEvent } from "../../core/index.js";
 import type { NativeStream } from "../shared/index.js";
 import type { MessageStreamRenderer } from "./message-stream-renderer.js";
 
@@ -23,6 +23,7 @@ const CARRIED = new Set([
   "output_config",
   "stream",
   "max_tokens",
+  "thinking",
 ]);
 
 /**
@@ -32,13 +33,41 @@ const CARRIED = new Set([
  * as the canonical path puts them.
  */
 export function nativeAnthropicRequest(body: unknown, headers: Record<string, string | string[] | undefined>): NativeRequest {
-  const raw = liftSystemTurns(body as Record<string, unknown>);
+  const unsigned = withoutUnsignedThinking(liftSystemTurns(body as Record<string, unknown>));
+  const raw = unsigned.body;
   return {
     wire: "anthropic-messages",
     body: raw,
     headers: nativeHeaders(headers, FORWARDED_HEADERS),
     lost: () => anthropicLost(raw),
+    ...(unsigned.dropped > 0 && {
+      dropped: [droppedReasoning(unsigned.dropped)],
+    }),
   };
+}
+
+/**
+ * Thinking blocks without a signature (as tandem renders another provider's reasoning) are left out:
+ * Anthropic refuses a thinking block whose signature it cannot check. The body is copied only when
+ * one is found.
+ */
+function isUnsignedThinking(block: unknown): boolean {
+  const b = block as { type?: unknown; signature?: unknown } | null;
+  return b?.type === "thinking" && (typeof b.signature !== "string" || b.signature === "");
+}
+
+function withoutUnsignedThinking(body: Record<string, unknown>): { body: Record<string, unknown>; dropped: number } {
+  const messages = body.messages as Turn[];
+  let dropped = 0;
+  let out: Turn[] | undefined;
+  messages.forEach((message, i) => {
+    if (message.role !== "assistant" || !Array.isArray(message.content) || !message.content.some(isUnsignedThinking)) return;
+    const kept = message.content.filter((block: unknown) => !isUnsignedThinking(block));
+    dropped += message.content.length - kept.length;
+    out ??= messages.slice();
+    out[i] = { ...message, content: kept };
+  });
+  return out === undefined ? { body, dropped } : { body: { ...body, messages: out }, dropped };
 }
 
 type Turn = { role?: unknown; content?: unknown };
@@ -73,7 +102,7 @@ export function anthropicLost(body: Record<string, unknown>): string[] {
   // Only on this (cross-wire) path; a walk of the objects, which copies no text however large.
   scan([body.system, body.messages, body.tools], found, 0);
   if (found.cacheControl) lost.push("cache_control");
-  if (found.thinking) lost.push("thinking blocks");
+  // Earlier thinking blocks cross as reasoning: what a target cannot read of them the router names.
   return lost;
 }
 

@@ -5,6 +5,8 @@ import { type AnthropicUsage, renderUsage } from "./render-anthropic-usage.js";
 import { toolInput } from "./tool-input.js";
 
 export type AnthropicContentBlock =
+  | { type: "thinking"; thinking: string; signature: string }
+  | { type: "redacted_thinking"; data: string }
   | { type: "text"; text: string }
   | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
 
@@ -20,8 +22,14 @@ export interface AnthropicMessage {
   usage: AnthropicUsage;
 }
 
-export function renderMessage(result: ChatResult, meta: ResponseMeta): AnthropicMessage {
+/** `thinking`: the client enabled thinking; reasoning is shown only then, as Anthropic does. Default true. */
+export function renderMessage(result: ChatResult, meta: ResponseMeta, thinking = true): AnthropicMessage {
   const content: AnthropicContentBlock[] = [];
+  // Reasoning first, as Anthropic answers; a block no Anthropic upstream signed has signature "".
+  for (const block of thinking ? (result.reasoningBlocks ?? []) : []) {
+    if (block.redactedData !== undefined) content.push({ type: "redacted_thinking", data: block.redactedData });
+    else content.push({ type: "thinking", thinking: block.text, signature: block.signature ?? "" });
+  }
   if (result.text !== "") content.push({ type: "text", text: result.text });
   for (const call of result.toolCalls) {
     content.push({ type: "tool_use", id: toolUseId(call.id), name: call.name, input: toolInput(call.arguments) });

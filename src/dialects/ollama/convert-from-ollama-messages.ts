@@ -41,6 +41,7 @@ export function convertFromOllamaMessages(messages: readonly OllamaMessage[]): M
         out.push({
           role: "assistant",
           content: content === "" ? [] : [{ type: "text", text: content }],
+          ...(message.thinking ? { reasoning: [{ type: "reasoning", text: message.thinking }] } : {}),
           ...(toolCalls.length > 0 ? { toolCalls } : {}),
         });
         break;

@@ -18,6 +18,7 @@ const CARRIED = new Set([
   "stream",
   "keep_alive",
   "images",
+  "think",
 ]);
 
 /** The `options` the canonical form carries (see parse-ollama-sampling.ts). */

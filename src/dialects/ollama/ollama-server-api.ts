@@ -9,8 +9,10 @@ import { z } from "zod";
 /** `keep_alive`: a duration string ("5m", "1.5h") or seconds. Accepted; nothing is kept loaded for remote targets. */
 const keepAlive = z.union([z.string(), z.number()]).nullish();
 
-/** `think`: boolean or an effort level. Accepted and ignored: the canonical request has no reasoning control yet. */
-const think = z.union([z.boolean(), z.string()]).nullish();
+/** `think`: boolean or an effort level ("low", "medium", "high"): the canonical reasoning control. */
+const think = z
+  .union([z.boolean(), z.enum(["low", "medium", "high"], { error: "expected true, false, 'low', 'medium' or 'high'" })])
+  .nullish();
 
 /** `format`: "json" or a JSON schema object. */
 const format = z.union([z.string(), z.record(z.string(), z.unknown())]).nullish();
@@ -58,7 +60,7 @@ export const ollamaMessageSchema = z.object({
   tool_call_id: z.string().nullish(),
   /** OpenAI-style spelling of tool_name some clients send. */
   name: z.string().nullish(),
-  /** A thinking model's reasoning from an earlier turn; dropped. */
+  /** A thinking model's reasoning from an earlier turn: reasoning. */
   thinking: z.string().nullish(),
 });
 
@@ -199,5 +201,7 @@ export interface OllamaToolCallOut {
 export interface OllamaAssistantMessageOut {
   role: "assistant";
   content: string;
+  /** The model's reasoning, when the client asked `think`. */
+  thinking?: string;
   tool_calls?: OllamaToolCallOut[];
 }

@@ -27,18 +27,23 @@ export class OllamaStreamRenderer implements StreamRenderer {
   readonly #record: RequestRecord;
   readonly #calls = new Map<number, PendingCall>();
   readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  readonly #think: boolean;
   #finished = false;
 
-  constructor(kind: OllamaStreamKind, meta: ResponseMeta, record: RequestRecord) {
+  /** `think`: the client asked for reasoning (`think` set and not false); only then is it written, as `thinking`. */
+  constructor(kind: OllamaStreamKind, meta: ResponseMeta, record: RequestRecord, think = false) {
     this.#kind = kind;
     this.#meta = meta;
     this.#record = record;
+    this.#think = think;
   }
 
   event(event: StreamEvent): string {
     switch (event.type) {
       case "text-delta":
         return event.text === "" ? "" : this.#line(this.#content(event.text));
+      case "reasoning-delta":
+        return event.text === "" || !this.#think ? "" : this.#line(this.#thinking(event.text));
       case "tool-call-start":
         this.#calls.set(event.index, { id: event.id, name: event.name, arguments: "" });
         return "";
@@ -77,6 +82,11 @@ export class OllamaStreamRenderer implements StreamRenderer {
   #content(text: string): Record<string, unknown> {
     if (this.#kind === "generate") return { ...this.#base(), response: text, done: false };
     return { ...this.#base(), message: { role: "assistant", content: text }, done: false };
+  }
+
+  #thinking(text: string): Record<string, unknown> {
+    if (this.#kind === "generate") return { ...this.#base(), response: "", thinking: text, done: false };
+    return { ...this.#base(), message: { role: "assistant", content: "", thinking: text }, done: false };
   }
 
   #flushCalls(indexes: number[]): string {

@@ -1,4 +1,4 @@
-import type { ChatRequest, ToolDefinition } from "../../core/index.js";
+import type { ChatRequest, ReasoningControl, ToolDefinition } from "../../core/index.js";
 import { convertFromOllamaMessages } from "./convert-from-ollama-messages.js";
 import type { OllamaChatRequest } from "./ollama-server-api.js";
 import { parseOllamaSampling } from "./parse-ollama-sampling.js";
@@ -20,5 +20,11 @@ export function parseOllamaChatRequest(body: OllamaChatRequest): ChatRequest {
       }),
     );
   }
+  if (body.think != null) request.reasoning = ollamaThink(body.think);
   return request;
+}
+
+/** Ollama's `think` as the canonical reasoning control. */
+export function ollamaThink(think: boolean | "low" | "medium" | "high"): ReasoningControl {
+  return typeof think === "boolean" ? { enabled: think } : { enabled: true, effort: think };
 }

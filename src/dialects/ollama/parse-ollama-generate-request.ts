@@ -1,6 +1,7 @@
 import { type ChatRequest, type ContentPart, GatewayError, type Message } from "../../core/index.js";
 import { decodeOllamaImage } from "./decode-ollama-image.js";
 import type { OllamaGenerateRequest } from "./ollama-server-api.js";
+import { ollamaThink } from "./parse-ollama-chat-request.js";
 import { parseOllamaSampling } from "./parse-ollama-sampling.js";
 
 /**
@@ -27,5 +28,6 @@ export function parseOllamaGenerateRequest(body: OllamaGenerateRequest): ChatReq
     messages,
     stream: body.stream ?? true,
     ...parseOllamaSampling(body.format, body.options),
+    ...(body.think != null && { reasoning: ollamaThink(body.think) }),
   };
 }

@@ -21,6 +21,8 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
       const entry = await gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply));
       return reply.send(renderOllamaLoadResponse(entry.name, "chat", keepAliveMs === 0));
     }
+    // Reasoning is shown only to a client that asked `think`, as Ollama does.
+    const think = body.think != null && body.think !== false;
     await sendChat(
       request,
       reply,
@@ -31,8 +33,8 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
         native: nativeOllamaRequest(request.body, "ollama-chat"),
       },
       {
-        stream: (meta) => new OllamaStreamRenderer("chat", meta, record),
-        json: (result, meta) => renderOllamaChatResponse(result, meta, record),
+        stream: (meta) => new OllamaStreamRenderer("chat", meta, record, think),
+        json: (result, meta) => renderOllamaChatResponse(result, meta, record, think),
         native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
       },
     );
@@ -47,6 +49,7 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
       const entry = await gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply));
       return reply.send(renderOllamaLoadResponse(entry.name, "generate", keepAliveMs === 0));
     }
+    const think = body.think != null && body.think !== false;
     await sendChat(
       request,
       reply,
@@ -57,8 +60,8 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
         native: nativeOllamaRequest(request.body, "ollama-generate"),
       },
       {
-        stream: (meta) => new OllamaStreamRenderer("generate", meta, record),
-        json: (result, meta) => renderOllamaGenerateResponse(result, meta, record),
+        stream: (meta) => new OllamaStreamRenderer("generate", meta, record, think),
+        json: (result, meta) => renderOllamaGenerateResponse(result, meta, record, think),
         native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
       },
     );

@@ -4,8 +4,9 @@ import { argumentsObject, ollamaFinalFields } from "./ollama-final-fields.js";
 import type { OllamaAssistantMessageOut } from "./ollama-server-api.js";
 
 /** The non-streamed /api/chat answer: the whole message plus the final fields. */
-export function renderOllamaChatResponse(result: ChatResult, meta: ResponseMeta, record: RequestRecord): unknown {
+export function renderOllamaChatResponse(result: ChatResult, meta: ResponseMeta, record: RequestRecord, think = false): unknown {
   const message: OllamaAssistantMessageOut = { role: "assistant", content: result.text };
+  if (think && result.reasoning) message.thinking = result.reasoning;
   if (result.toolCalls.length > 0) {
     message.tool_calls = result.toolCalls.map((call, index) => ({
       id: call.id,
@@ -21,11 +22,17 @@ export function renderOllamaChatResponse(result: ChatResult, meta: ResponseMeta,
 }
 
 /** The non-streamed /api/generate answer. `context` is left out: no target returns engine tokens. */
-export function renderOllamaGenerateResponse(result: ChatResult, meta: ResponseMeta, record: RequestRecord): unknown {
+export function renderOllamaGenerateResponse(
+  result: ChatResult,
+  meta: ResponseMeta,
+  record: RequestRecord,
+  think = false,
+): unknown {
   return {
     model: meta.target,
     created_at: new Date().toISOString(),
     response: result.text,
+    ...(think && result.reasoning ? { thinking: result.reasoning } : {}),
     ...ollamaFinalFields(result.finishReason, result.usage, meta, record),
   };
 }

@@ -15,6 +15,8 @@ interface ToolCallDelta {
 interface ChunkDelta {
   role?: "assistant";
   content?: string | null;
+  /** The model's reasoning, as DeepSeek (and vLLM, llama-server) stream it. */
+  reasoning_content?: string;
   refusal?: null;
   tool_calls?: ToolCallDelta[];
 }
@@ -35,6 +37,7 @@ export interface ChatCompletionChunk {
  * tool call's id/type/name come in its first piece and its arguments in the following ones, a last
  * choice chunk has an empty delta and the finish reason, and with `include_usage` every chunk has
  * `usage: null` until a final chunk with no choices carries the usage. Then `data: [DONE]`.
+ * Reasoning is `delta.reasoning_content`, as DeepSeek streams it.
  */
 export class ChatCompletionStreamRenderer implements StreamRenderer {
   readonly contentType = "text/event-stream";
@@ -64,9 +67,17 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
       case "start":
       case "frame":
       case "tool-call-end":
-      // Not rendered as reasoning_content yet.
-      case "reasoning-delta":
+      // A signature can be read only by the Anthropic upstream that made it: the chat wire has no field for it.
+      case "reasoning-signature":
+      case "reasoning-redacted":
         return "";
+      case "reasoning-delta":
+        if (event.text === "") return "";
+        if (!this.#roleSent) {
+          this.#roleSent = true;
+          return this.#frame({ role: "assistant", content: null, reasoning_content: event.text, refusal: null });
+        }
+        return this.#frame({ reasoning_content: event.text });
       case "switch":
         return switchComment(event);
       case "text-delta":

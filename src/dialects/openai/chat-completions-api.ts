@@ -46,6 +46,8 @@ const assistantMessage = z.object({
   role: z.literal("assistant"),
   content: z.union([z.string(), z.array(assistantContentPart)]).nullish(),
   refusal: z.string().nullish(),
+  /** The turn's reasoning as DeepSeek (and tandem) answer it, sent back by clients that keep the message. */
+  reasoning_content: z.string().nullish(),
   tool_calls: z.array(toolCall).nullish(),
   function_call: z.unknown().optional(),
 });
@@ -122,6 +124,10 @@ export const chatCompletionRequestSchema = z.object({
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
   user: z.string().nullish(),
+  /** The canonical reasoning control; "none" asks for no reasoning. */
+  reasoning_effort: z
+    .enum(["none", "minimal", "low", "medium", "high"], { error: "expected 'none', 'minimal', 'low', 'medium' or 'high'" })
+    .nullish(),
   stream: z.boolean().nullish(),
   stream_options: streamOptionsSchema,
   functions: z.unknown().optional(),

@@ -37,7 +37,12 @@ function convertMessage(message: ChatMessageBody, at: string): Message {
         arguments:
           typeof call.function.arguments === "string" ? call.function.arguments : JSON.stringify(call.function.arguments),
       }));
-      return toolCalls.length > 0 ? { role: "assistant", content, toolCalls } : { role: "assistant", content };
+      return {
+        role: "assistant",
+        content,
+        ...(message.reasoning_content ? { reasoning: [{ type: "reasoning" as const, text: message.reasoning_content }] } : {}),
+        ...(toolCalls.length > 0 && { toolCalls }),
+      };
     }
     case "tool":
       return {

@@ -26,12 +26,13 @@ const CARRIED = new Set([
   "stream",
   "stream_options",
   "n",
+  "reasoning_effort",
 ]);
 
 /**
  * The client's own chat completions request (see core/native.ts), sent as it came to an
  * OpenAI-compatible target; for a target on another wire, what the rebuilt request leaves out
- * (`reasoning_effort`, `logprobs`, `metadata`, `service_tier`, `prediction`, unknown fields...) is
+ * (`logprobs`, `metadata`, `service_tier`, `prediction`, unknown fields...) is
  * named in `x-tandem-warnings`.
  */
 export function nativeOpenAIChatRequest(body: unknown, headers: Record<string, string | string[] | undefined>): NativeRequest {

@@ -40,6 +40,9 @@ export function parseChatCompletionRequest(body: unknown): ParsedChatCompletionR
   const maxTokens = wire.max_completion_tokens ?? wire.max_tokens;
   if (maxTokens != null) chat.maxTokens = maxTokens;
   copySamplingSettings(chat, wire);
+  if (wire.reasoning_effort != null) {
+    chat.reasoning = wire.reasoning_effort === "none" ? { enabled: false } : { enabled: true, effort: wire.reasoning_effort };
+  }
   return { chat, includeUsage: chat.stream && wire.stream_options?.include_usage === true };
 }
 

@@ -21,6 +21,8 @@ export interface ChatCompletion {
       message: {
         role: "assistant";
         content: string | null;
+        /** The model's reasoning, as DeepSeek answers it; absent when there was none. */
+        reasoning_content?: string;
         refusal: null;
         tool_calls?: OpenAIToolCall[];
       };
@@ -39,6 +41,7 @@ export function renderChatCompletion(result: ChatResult, meta: ResponseMeta): Ch
     content: hasToolCalls && result.text === "" ? null : result.text,
     refusal: null,
   };
+  if (result.reasoning) message.reasoning_content = result.reasoning;
   if (hasToolCalls) {
     message.tool_calls = result.toolCalls.map((call) => ({
       id: call.id,

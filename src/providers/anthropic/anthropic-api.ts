@@ -15,7 +15,14 @@ export type AnthropicToolResultBlock = {
 };
 
 export type AnthropicUserBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicToolResultBlock;
-export type AnthropicAssistantBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicToolUseBlock;
+export type AnthropicThinkingBlock = { type: "thinking"; thinking: string; signature: string };
+export type AnthropicRedactedThinkingBlock = { type: "redacted_thinking"; data: string };
+export type AnthropicAssistantBlock =
+  | AnthropicTextBlock
+  | AnthropicImageBlock
+  | AnthropicToolUseBlock
+  | AnthropicThinkingBlock
+  | AnthropicRedactedThinkingBlock;
 
 export type AnthropicMessageParam =
   | { role: "user"; content: AnthropicUserBlock[] }
@@ -38,6 +45,7 @@ export interface AnthropicMessagesRequest {
   top_p?: number;
   top_k?: number;
   metadata?: { user_id: string };
+  thinking?: { type: "enabled"; budget_tokens: number } | { type: "disabled" };
   stream: boolean;
 }
 
@@ -72,6 +80,8 @@ export const ContentBlockStartSchema = z.object({
     name: z.string().nullish(),
     input: z.unknown().optional(),
     thinking: z.string().nullish(),
+    data: z.string().nullish(),
+    signature: z.string().nullish(),
   }),
 });
 
@@ -83,6 +93,7 @@ export const ContentBlockDeltaSchema = z.object({
     text: z.string().nullish(),
     partial_json: z.string().nullish(),
     thinking: z.string().nullish(),
+    signature: z.string().nullish(),
   }),
 });
 

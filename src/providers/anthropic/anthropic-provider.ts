@@ -27,7 +27,7 @@ export class AnthropicProvider implements ChatProvider {
   readonly id: string;
   readonly kind = "anthropic" as const;
   readonly answersWhole = true;
-  readonly capabilities = { wires: ["anthropic-messages"] as const };
+  readonly capabilities = { wires: ["anthropic-messages"] as const, reasoningHistory: "signed" as const };
   readonly #client: UpstreamClient;
   readonly #apiKey: ApiKeySource;
   readonly #headers: Record<string, string>;

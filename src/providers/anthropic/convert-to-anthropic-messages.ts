@@ -41,7 +41,14 @@ export function convertToAnthropicMessages(messages: readonly Message[]): Anthro
         push({ role: "user", content: convertParts(message.content) });
         break;
       case "assistant": {
-        const content: AnthropicAssistantBlock[] = convertParts(message.content);
+        // Thinking first, as Anthropic returns it; only signed blocks arrive here (see reasoningForTarget).
+        const content: AnthropicAssistantBlock[] = [];
+        for (const part of message.reasoning ?? []) {
+          if (part.redactedData !== undefined) content.push({ type: "redacted_thinking", data: part.redactedData });
+          else if (part.signature !== undefined)
+            content.push({ type: "thinking", thinking: part.text, signature: part.signature });
+        }
+        content.push(...convertParts(message.content));
         for (const call of message.toolCalls ?? []) {
           content.push({ type: "tool_use", id: toolUseId(call.id), name: call.name, input: parseToolInput(call.arguments) });
         }

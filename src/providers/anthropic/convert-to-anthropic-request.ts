@@ -1,4 +1,4 @@
-import type { ProviderChatRequest, ResponseFormat } from "../../core/index.js";
+import { budgetForEffort, type ProviderChatRequest, type ReasoningControl, type ResponseFormat } from "../../core/index.js";
 import type { AnthropicMessagesRequest, AnthropicToolChoice } from "./anthropic-api.js";
 import { convertToAnthropicMessages } from "./convert-to-anthropic-messages.js";
 
@@ -14,7 +14,8 @@ export interface AnthropicRequestDefaults {
  * - `seed` is dropped; whitespace-only stop sequences (which Anthropic rejects) are dropped;
  * - response_format json / json_schema becomes an instruction appended to the system prompt, which
  *   works on every Claude model (Anthropic's own structured outputs are model- and version-specific);
- * - tool_choice is sent only with tools; parallelToolCalls false becomes disable_parallel_tool_use.
+ * - tool_choice is sent only with tools; parallelToolCalls false becomes disable_parallel_tool_use;
+ * - a reasoning control becomes `thinking` (see thinking()).
  */
 export function convertToAnthropicRequest(
   request: ProviderChatRequest,
@@ -52,6 +53,7 @@ export function convertToAnthropicRequest(
   if (request.topP !== undefined) body.top_p = request.topP;
   if (request.topK !== undefined) body.top_k = request.topK;
   if (request.user !== undefined) body.metadata = { user_id: request.user };
+  if (request.reasoning !== undefined) thinking(body, request.reasoning);
   return body;
 }
 
@@ -77,4 +79,26 @@ function formatInstruction(format: ResponseFormat | undefined): string | undefin
     "Respond with a single JSON value that conforms to this JSON Schema, and nothing else: no prose, no Markdown code fences.\n" +
     JSON.stringify(format.schema)
   );
+}
+
+/**
+ * The canonical reasoning control as Anthropic's `thinking`: a budget as given or for the effort
+ * (budgetForEffort). Anthropic wants max_tokens above the budget (raised to budget + the answer's
+ * own allowance when it is not), and with thinking no temperature but 1, no top_k and no forced
+ * tool: those are left out rather than sent to fail.
+ */
+function thinking(body: AnthropicMessagesRequest, control: ReasoningControl): void {
+  if (!control.enabled) {
+    body.thinking = { type: "disabled" };
+    return;
+  }
+  const budget = Math.max(1024, Math.floor(control.budgetTokens ?? budgetForEffort(control.effort)));
+  body.thinking = { type: "enabled", budget_tokens: budget };
+  if (body.max_tokens <= budget) body.max_tokens = budget + body.max_tokens;
+  delete body.temperature;
+  delete body.top_k;
+  if (body.tool_choice?.type === "any" || body.tool_choice?.type === "tool") {
+    const { disable_parallel_tool_use } = body.tool_choice;
+    body.tool_choice = { type: "auto", ...(disable_parallel_tool_use !== undefined && { disable_parallel_tool_use }) };
+  }
 }

@@ -15,16 +15,17 @@ import { mapAnthropicStopReason } from "./map-anthropic-stop-reason.js";
 
 type Block =
   | { kind: "text" }
-  | { kind: "thinking" }
+  | { kind: "thinking"; signature: string | undefined }
+  | { kind: "redacted" }
   | { kind: "tool"; toolIndex: number; sawDelta: boolean; initialInput: unknown }
   | { kind: "skip" };
 
 /**
  * Anthropic's Messages SSE stream (batches of events, as readSseBatches gives them) as canonical
  * events. Text and tool_use blocks become text and tool-call events (a tool call's index is its
- * order among the tool calls, its id is kept); thinking blocks' text is reasoning (their signature,
- * and redacted_thinking and server-tool blocks, are skipped: they reach an Anthropic client on the
- * same-wire path); ping and unknown events are
+ * order among the tool calls, its id is kept); thinking blocks' text is reasoning, their
+ * `signature_delta` a reasoning-signature, and a redacted_thinking block a reasoning-redacted
+ * (server-tool blocks are skipped: they reach an Anthropic client on the same-wire path); ping and unknown events are
  * ignored. An `event: error` throws the matching GatewayError; a stream that ends without
  * message_stop throws upstream_error.
  */
@@ -85,8 +86,12 @@ export async function* parseAnthropicStream(
             blocks.set(event.index, { kind: "text" });
             if (block.text) yield { type: "text-delta", text: block.text };
           } else if (block.type === "thinking") {
-            blocks.set(event.index, { kind: "thinking" });
+            // A whole message's block has its signature here; a stream's comes in a signature_delta.
+            blocks.set(event.index, { kind: "thinking", signature: block.signature || undefined });
             if (block.thinking) yield { type: "reasoning-delta", text: block.thinking };
+          } else if (block.type === "redacted_thinking") {
+            blocks.set(event.index, { kind: "redacted" });
+            if (typeof block.data === "string") yield { type: "reasoning-redacted", data: block.data };
           } else if (block.type === "tool_use") {
             const toolIndex = toolCount++;
             blocks.set(event.index, { kind: "tool", toolIndex, sawDelta: false, initialInput: block.input });
@@ -103,6 +108,9 @@ export async function* parseAnthropicStream(
             yield { type: "text-delta", text: event.delta.text };
           } else if (event.delta.type === "thinking_delta" && block?.kind === "thinking" && event.delta.thinking) {
             yield { type: "reasoning-delta", text: event.delta.thinking };
+          } else if (event.delta.type === "signature_delta" && block?.kind === "thinking" && event.delta.signature) {
+            block.signature = undefined;
+            yield { type: "reasoning-signature", signature: event.delta.signature };
           } else if (event.delta.type === "input_json_delta" && block?.kind === "tool") {
             block.sawDelta = true;
             if (event.delta.partial_json) {
@@ -121,6 +129,8 @@ export async function* parseAnthropicStream(
             }
             yield { type: "tool-call-end", index: block.toolIndex };
           }
+          if (block?.kind === "thinking" && block.signature !== undefined)
+            yield { type: "reasoning-signature", signature: block.signature };
           blocks.delete(event.index);
           break;
         }

@@ -5,7 +5,8 @@ import type { OllamaChatBody } from "./ollama-api.js";
 /**
  * Canonical request -> POST /api/chat body, streamed unless `request.whole`. Ollama has no `tool_choice`: "none"
  * sends no tools and a named choice sends only that tool; "required" cannot be enforced and is
- * sent as "auto". `user` and `parallelToolCalls` have no Ollama equivalent and are left out.
+ * sent as "auto". `user` and `parallelToolCalls` have no Ollama equivalent and are left out. A
+ * reasoning control is `think`.
  */
 export function convertToOllamaChatRequest(request: ProviderChatRequest): OllamaChatBody {
   const body: OllamaChatBody = {
@@ -31,6 +32,13 @@ export function convertToOllamaChatRequest(request: ProviderChatRequest): Ollama
   const format = request.responseFormat;
   if (format?.type === "json") body.format = "json";
   else if (format?.type === "json_schema") body.format = format.schema;
+
+  // Ollama's levels are low/medium/high; "minimal" is the nearest, low. A bare budget turns thinking on.
+  const reasoning = request.reasoning;
+  if (reasoning !== undefined) {
+    const effort = reasoning.effort === "minimal" ? "low" : reasoning.effort;
+    body.think = reasoning.enabled ? (effort ?? true) : false;
+  }
 
   const options: NonNullable<OllamaChatBody["options"]> = {};
   if (request.temperature !== undefined) options.temperature = request.temperature;

@@ -35,6 +35,8 @@ function convertMessage(message: Message, i: number, callNames: Map<string, stri
     }
     case "assistant": {
       const out: OllamaMessageIn = { role: "assistant", content: textOf(message.content) };
+      const thinking = (message.reasoning ?? []).map((part) => part.text).join("");
+      if (thinking !== "") out.thinking = thinking;
       if (message.toolCalls?.length) {
         out.tool_calls = message.toolCalls.map((call): OllamaToolCallIn => {
           callNames.set(call.id, call.name);

@@ -17,6 +17,8 @@ export interface OllamaMessageIn {
   /** Base64, no data: prefix. */
   images?: string[];
   tool_calls?: OllamaToolCallIn[];
+  /** On assistant messages: the turn's reasoning (a thinking model's `thinking`). */
+  thinking?: string;
   /** On tool messages: which tool produced this result. */
   tool_name?: string;
   /** On tool messages (Ollama >= 0.12.10): the call this answers. */
@@ -28,6 +30,8 @@ export interface OllamaChatBody {
   messages: OllamaMessageIn[];
   tools?: { type: "function"; function: { name: string; description?: string; parameters: Record<string, unknown> } }[];
   format?: "json" | Record<string, unknown>;
+  /** Reasoning on or off, or a level (gpt-oss takes "low" | "medium" | "high"). */
+  think?: boolean | "low" | "medium" | "high";
   options?: {
     temperature?: number;
     top_p?: number;

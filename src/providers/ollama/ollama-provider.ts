@@ -24,7 +24,7 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
   readonly id: string;
   readonly kind = "ollama" as const;
   readonly answersWhole = true;
-  readonly capabilities = { wires: ["ollama-chat", "ollama-generate"] as const };
+  readonly capabilities = { wires: ["ollama-chat", "ollama-generate"] as const, reasoningHistory: "text" as const };
   readonly #client: UpstreamClient;
   readonly #options: RemoteProviderOptions;
 

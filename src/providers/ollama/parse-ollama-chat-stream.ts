@@ -8,7 +8,8 @@ import { ollamaChatChunkSchema } from "./ollama-api.js";
  * Ollama's /api/chat NDJSON stream -> canonical events.
  *
  * `start` is yielded with the first good line (so a stream that fails at once fails before any
- * event, while the router can still switch target). Ollama sends tool calls whole, so each becomes
+ * event, while the router can still switch target). A thinking model's `message.thinking` is
+ * reasoning. Ollama sends tool calls whole, so each becomes
  * start, one delta with the JSON arguments, end; calls without an id (servers before 0.12.10) get
  * a synthesized `call_…` one. The final `done:true` line gives usage and the finish reason. An
  * `{"error": …}` line, a malformed line, or a body that ends before `done` all throw.
@@ -62,6 +63,8 @@ export class OllamaAnswer {
       this.#started = true;
       yield chunk.model ? { type: "start", model: chunk.model } : { type: "start" };
     }
+    const thinking = chunk.message?.thinking;
+    if (thinking) yield { type: "reasoning-delta", text: thinking };
     const content = chunk.message?.content;
     if (content) yield { type: "text-delta", text: content };
     for (const call of chunk.message?.tool_calls ?? []) {

@@ -1,4 +1,4 @@
-import type { ProviderChatRequest } from "../../core/index.js";
+import { effortForBudget, type ProviderChatRequest } from "../../core/index.js";
 import { convertToOpenAIMessages } from "./convert-to-openai-messages.js";
 import type { OpenAIChatRequestBody } from "./openai-chat-api.js";
 
@@ -8,7 +8,8 @@ export type MaxTokensField = "max_tokens" | "max_completion_tokens";
 /**
  * Canonical request -> POST /chat/completions body: streamed with usage in the last chunk, or one
  * whole answer when `request.whole`.
- * `topK` has no OpenAI field (api.openai.com rejects unknown arguments) and is not sent.
+ * `topK` has no OpenAI field (api.openai.com rejects unknown arguments) and is not sent. A reasoning
+ * control is `reasoning_effort`; earlier turns' reasoning is not sent (the wire has no field for it).
  */
 export function convertToOpenAIChatRequest(request: ProviderChatRequest, maxTokensField: MaxTokensField): OpenAIChatRequestBody {
   const body: OpenAIChatRequestBody = {
@@ -54,5 +55,11 @@ export function convertToOpenAIChatRequest(request: ProviderChatRequest, maxToke
   if (request.stop !== undefined && request.stop.length > 0) body.stop = request.stop;
   if (request.seed !== undefined) body.seed = request.seed;
   if (request.user !== undefined) body.user = request.user;
+  // A budget as the closest effort level; "no reasoning" has no value every server takes, so it is not sent.
+  const reasoning = request.reasoning;
+  if (reasoning?.enabled) {
+    body.reasoning_effort =
+      reasoning.effort ?? (reasoning.budgetTokens !== undefined ? effortForBudget(reasoning.budgetTokens) : "medium");
+  }
   return body;
 }

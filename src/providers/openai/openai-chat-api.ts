@@ -36,7 +36,15 @@ export interface OpenAIChatChunk {
   choices?:
     | {
         index?: number | null;
-        delta?: { content?: string | null; refusal?: string | null; tool_calls?: OpenAIToolCallPiece[] | null } | null;
+        delta?: {
+          content?: string | null;
+          refusal?: string | null;
+          /** The model's reasoning as DeepSeek, vLLM and llama-server name it. */
+          reasoning_content?: string | null;
+          /** The same as OpenRouter names it. */
+          reasoning?: string | null;
+          tool_calls?: OpenAIToolCallPiece[] | null;
+        } | null;
         finish_reason?: string | null;
       }[]
     | null;
@@ -62,6 +70,9 @@ export function asOpenAIChatChunk(value: unknown): OpenAIChatChunk | undefined {
       const delta = choice.delta;
       if (delta == null) continue;
       if (!isObject(delta) || !nullishOf(delta.content, "string") || !nullishOf(delta.refusal, "string")) return undefined;
+      // Reasoning of another type (OpenRouter's `reasoning_details` objects) is not read, but not refused either.
+      if (!nullishOf(delta.reasoning_content, "string")) delta.reasoning_content = undefined;
+      if (!nullishOf(delta.reasoning, "string")) delta.reasoning = undefined;
       const calls = delta.tool_calls;
       if (calls == null) continue;
       if (!Array.isArray(calls)) return undefined;
@@ -115,6 +126,7 @@ export interface OpenAIChatRequestBody {
   }[];
   tool_choice?: "auto" | "none" | "required" | { type: "function"; function: { name: string } };
   parallel_tool_calls?: boolean;
+  reasoning_effort?: string;
   response_format?:
     | { type: "text" }
     | { type: "json_object" }

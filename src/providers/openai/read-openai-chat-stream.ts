@@ -17,7 +17,8 @@ interface ToolCallState {
 
 /**
  * An OpenAI-compatible SSE stream (batches of events, as readSseBatches gives them) -> canonical
- * events: `start` on the first chunk, text deltas, tool calls (OpenAI streams them by index: id and
+ * events: `start` on the first chunk, reasoning deltas (`reasoning_content`, or OpenRouter's
+ * `reasoning`), text deltas, tool calls (OpenAI streams them by index: id and
  * name in the first piece, argument text after; every call ends when the choice finishes), usage
  * from the usage chunk (`include_usage`) or wherever a server puts it, and `finish` once the stream
  * is complete.
@@ -92,6 +93,8 @@ export class OpenAIAnswer {
     for (const choice of chunk.choices ?? []) {
       if (choice.index != null && choice.index !== 0) continue;
       const delta = choice.delta;
+      const reasoning = delta?.reasoning_content || delta?.reasoning;
+      if (reasoning) yield { type: "reasoning-delta", text: reasoning };
       if (delta?.content) yield { type: "text-delta", text: delta.content };
       // A refusal is what the model said; clients of any API should see it as text.
       if (delta?.refusal) yield { type: "text-delta", text: delta.refusal };

@@ -381,6 +381,8 @@ describe("tool history in the request", () => {
       {
         role: "assistant",
         content: [{ type: "text", text: "Checking." }],
+        // Earlier thinking is reasoning, its signature kept (only an Anthropic target is sent it).
+        reasoning: [{ type: "reasoning", text: "hmm", signature: "sig" }],
         toolCalls: [
           { id: "toolu_1", name: "get_weather", arguments: '{"city":"Paris"}' },
           { id: "toolu_2", name: "get_weather", arguments: '{"city":"Rome"}' },

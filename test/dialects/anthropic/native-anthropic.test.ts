@@ -21,6 +21,29 @@ describe("the Anthropic client's own request", () => {
     assert.deepEqual(native.headers, { "anthropic-beta": "a,b", "anthropic-version": "2023-06-01" });
   });
 
+  it("loses thinking blocks no Anthropic upstream signed (Anthropic refuses them), named; signed ones stay", () => {
+    const signed = { type: "thinking", thinking: "a", signature: "S" };
+    const body = {
+      model: "m",
+      max_tokens: 5,
+      messages: [
+        { role: "user", content: "Hi" },
+        {
+          role: "assistant",
+          content: [{ type: "thinking", thinking: "b", signature: "" }, signed, { type: "text", text: "Yo" }],
+        },
+        { role: "user", content: "Again" },
+      ],
+    };
+    const native = nativeAnthropicRequest(body, {});
+    assert.deepEqual((native.body.messages as Array<{ content: unknown }>)[1]?.content, [signed, { type: "text", text: "Yo" }]);
+    assert.deepEqual(native.dropped, ["earlier reasoning"]);
+    assert.equal((body.messages[1]?.content as unknown[]).length, 3, "the client's body is not modified");
+    const clean = { model: "m", max_tokens: 5, messages: [{ role: "assistant", content: [signed] }] };
+    assert.equal(nativeAnthropicRequest(clean, {}).body, clean);
+    assert.equal(nativeAnthropicRequest(clean, {}).dropped, undefined);
+  });
+
   it("has its mid-conversation system turns moved to the end of the system prompt, in order, blocks kept", () => {
     const cached = { type: "text", text: "Reminder.", cache_control: { type: "ephemeral" } };
     const native = nativeAnthropicRequest(
@@ -43,7 +66,7 @@ describe("the Anthropic client's own request", () => {
     );
   });
 
-  it("names what cannot cross to another wire: unknown and uncarried fields, effort, cache_control anywhere, thinking blocks", () => {
+  it("names what cannot cross to another wire: unknown and uncarried fields, effort, cache_control anywhere (thinking crosses as reasoning)", () => {
     const lost = anthropicLost({
       model: "m",
       max_tokens: 5,
@@ -57,14 +80,7 @@ describe("the Anthropic client's own request", () => {
       service_tier: "auto",
       brand_new: 1,
     });
-    assert.deepEqual(lost.sort(), [
-      "brand_new",
-      "cache_control",
-      "output_config.effort",
-      "service_tier",
-      "thinking",
-      "thinking blocks",
-    ]);
+    assert.deepEqual(lost.sort(), ["brand_new", "cache_control", "output_config.effort", "service_tier"]);
     assert.deepEqual(anthropicLost({ model: "m", max_tokens: 5, messages: [{ role: "user", content: "Hi" }] }), []);
   });
 });

@@ -91,11 +91,12 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   if (wire.user != null && wire.user !== "") chat.user = wire.user;
   // OpenAI's default is "disabled": a conversation too long for the model is an error, not cut.
   if (wire.truncation !== "auto") chat.fitToWindow = false;
-  if (wire.reasoning?.effort != null || wire.reasoning?.summary != null) {
-    warnings.add(
-      "reasoning-settings",
-      "reasoning settings were not passed on: tandem does not carry reasoning across targets yet",
-    );
+  // The effort is the canonical reasoning control (xhigh as high, the highest the other wires have).
+  const effort = wire.reasoning?.effort;
+  if (effort != null)
+    chat.reasoning = effort === "none" ? { enabled: false } : { enabled: true, effort: effort === "xhigh" ? "high" : effort };
+  if (wire.reasoning?.summary != null || wire.reasoning?.generate_summary != null) {
+    warnings.add("reasoning-settings", "reasoning summary settings were not passed on: only a Responses upstream reads them");
   }
 
   const extra: Record<string, unknown> = {};

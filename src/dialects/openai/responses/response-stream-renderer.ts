@@ -85,6 +85,9 @@ export class ResponseStreamRenderer implements StreamRenderer {
     switch (event.type) {
       case "start":
       case "frame":
+      // Anthropic's signatures and redacted blocks: no Responses item can hold them for another upstream.
+      case "reasoning-signature":
+      case "reasoning-redacted":
       case "usage":
         if (event.type === "usage") mergeUsage(this.#usage, event.usage);
         return out;

@@ -1,11 +1,13 @@
 import {
   type ChatModelFunctions,
   LlamaChat,
+  type LlamaChatResponseChunk,
   type LlamaChatResponseFunctionCallParamsChunk,
   type LlamaContextSequence,
   type LlamaGrammar,
 } from "node-llama-cpp";
 import {
+  budgetForEffort,
   type FinishReason,
   GatewayError,
   makeId,
@@ -77,12 +79,19 @@ export async function generateChat(
       topK: request.topK,
       seed: request.seed,
       customStopTriggers: request.stop && request.stop.length > 0 ? request.stop : undefined,
+      ...thoughtBudget(request),
       onTextChunk: (text: string) => {
         // A forced call's JSON is the call, not text: it is sent as a tool call once complete.
         if (text && !forced) emit({ type: "text-delta", text });
       },
       onToken: (tokens: readonly unknown[]) => {
         outputTokens += tokens.length;
+      },
+      // A thinking model's thought segments (which onTextChunk and onToken leave out) are its reasoning.
+      onResponseChunk: (chunk: LlamaChatResponseChunk) => {
+        if (chunk.type !== "segment") return;
+        outputTokens += chunk.tokens.length;
+        if (chunk.segmentType === "thought" && chunk.text) emit({ type: "reasoning-delta", text: chunk.text });
       },
     };
     const result = functions
@@ -228,4 +237,17 @@ function mapError(err: Error, target: string): GatewayError {
     });
   }
   return new GatewayError("upstream_error", `${target} failed: ${message}`, { target });
+}
+
+/**
+ * The reasoning control as node-llama-cpp's thought budget: off is 0, a budget as given, an effort as
+ * Anthropic's budget for it; "on" alone keeps the engine's default (a share of the context).
+ */
+function thoughtBudget(request: ProviderChatRequest): { budgets?: { thoughtTokens: number } } {
+  const control = request.reasoning;
+  if (control === undefined) return {};
+  if (!control.enabled) return { budgets: { thoughtTokens: 0 } };
+  if (control.budgetTokens !== undefined) return { budgets: { thoughtTokens: control.budgetTokens } };
+  if (control.effort !== undefined) return { budgets: { thoughtTokens: budgetForEffort(control.effort) } };
+  return {};
 }

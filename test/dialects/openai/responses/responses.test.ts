@@ -186,7 +186,7 @@ describe("POST /v1/responses, not streamed", () => {
         text: { format: { type: "json_schema", name: "answer", schema: { type: "object" }, strict: true } },
         max_output_tokens: 100,
         top_p: 0.9,
-        reasoning: { effort: "low" },
+        reasoning: { effort: "low", summary: "auto" },
         // @ts-expect-error unknown fields are kept, not refused
         some_future_field: { a: 1 },
       })
@@ -198,7 +198,7 @@ describe("POST /v1/responses, not streamed", () => {
     assert.equal(native?.body.store, false);
     assert.deepEqual(native?.body.include, ["reasoning.encrypted_content"]);
     assert.deepEqual(native?.body.some_future_field, { a: 1 });
-    assert.deepEqual(native?.body.reasoning, { effort: "low" });
+    assert.deepEqual(native?.body.reasoning, { effort: "low", summary: "auto" });
     assert.deepEqual(native?.body.tools, [weatherTool, { type: "web_search" }]);
     const upstreamInput = native?.body.input as Record<string, unknown>[];
     assert.deepEqual(
@@ -241,6 +241,8 @@ describe("POST /v1/responses, not streamed", () => {
       responseFormat: { type: "json_schema", schema: { type: "object" }, name: "answer", strict: true },
       maxTokens: 100,
       topP: 0.9,
+      // The effort crosses as the canonical reasoning control; the summary setting does not.
+      reasoning: { enabled: true, effort: "low" },
       messages: [
         { role: "system", content: "Be brief." },
         { role: "system", content: "Use metric units." },
@@ -268,7 +270,7 @@ describe("POST /v1/responses, not streamed", () => {
     assert.match(warnings, /reasoning items were left out/);
     assert.match(warnings, /'web_search_call' were left out/);
     assert.match(warnings, /tools of type 'web_search' were left out/);
-    assert.match(warnings, /reasoning settings were not passed on/);
+    assert.match(warnings, /reasoning summary settings were not passed on/);
   });
 
   it("continues from previous_response_id: a function-tool round trip, instructions not carried over", async () => {

@@ -1,0 +1,137 @@
+import type { Message, ReasoningPart } from "./messages.js";
+import type { ReasoningEffort } from "./request.js";
+import type { StreamEvent } from "./stream.js";
+
+/*
+ * Reasoning across wires: the effort levels and token budgets the APIs use for the same control, what
+ * of earlier turns' reasoning a target can be sent, and a stream's reasoning as blocks.
+ */
+
+/** Anthropic's thinking budget for an effort level (its minimum is 1024). */
+const BUDGETS: Record<ReasoningEffort, number> = { minimal: 1024, low: 2048, medium: 8192, high: 24576 };
+
+export function budgetForEffort(effort: ReasoningEffort | undefined): number {
+  return BUDGETS[effort ?? "medium"];
+}
+
+/** The effort level closest to a thinking budget (as budgetForEffort sets them). */
+export function effortForBudget(budgetTokens: number): ReasoningEffort {
+  if (budgetTokens < 2048) return "minimal";
+  if (budgetTokens < 8192) return "low";
+  if (budgetTokens < 24576) return "medium";
+  return "high";
+}
+
+/**
+ * What an upstream reads of earlier turns' reasoning: `signed`, only blocks with a signature (or
+ * redacted data) it made itself (Anthropic); `text`, the readable text (Ollama's `thinking`).
+ * Absent: none (OpenAI chat completions has no reasoning in requests).
+ */
+export type ReasoningHistory = "signed" | "text";
+
+/**
+ * The conversation as one target can be sent it: earlier reasoning it cannot read is left out, and
+ * named (`dropped`, for `x-tandem-warnings`). A signature goes back only to the provider that made it
+ * (`producer`'s provider; a signature with no producer came from an Anthropic client and is taken as
+ * its upstream's). The same array is returned when nothing changes.
+ */
+export function reasoningForTarget(
+  messages: Message[],
+  target: string,
+  accepts: ReasoningHistory | undefined,
+): { messages: Message[]; dropped: number } {
+  // The hot path: most conversations carry no reasoning, and cost no copy.
+  if (!messages.some((m) => m.role === "assistant" && m.reasoning !== undefined)) return { messages, dropped: 0 };
+  let dropped = 0;
+  let changed = false;
+  const provider = providerOf(target);
+  const out = messages.map((message) => {
+    if (message.role !== "assistant" || message.reasoning === undefined) return message;
+    changed = true;
+    const kept: ReasoningPart[] = [];
+    for (const part of message.reasoning) {
+      const readable = readableBy(part, provider, accepts);
+      if (readable) kept.push(readable);
+      else if (
+        part.text !== "" ||
+        part.signature !== undefined ||
+        part.redactedData !== undefined ||
+        part.encryptedContent !== undefined
+      )
+        dropped++;
+    }
+    const { reasoning: _, ...rest } = message;
+    return kept.length > 0 ? { ...rest, reasoning: kept } : rest;
+  });
+  return { messages: changed ? out : messages, dropped };
+}
+
+/** The `x-tandem-warnings` entry for earlier reasoning left out ("... not sent to <target>"). */
+export function droppedReasoning(count: number): string {
+  return count === 1 ? "earlier reasoning" : `earlier reasoning (${count} blocks)`;
+}
+
+function readableBy(part: ReasoningPart, provider: string, accepts: ReasoningHistory | undefined): ReasoningPart | undefined {
+  if (accepts === "text") return part.text === "" ? undefined : { type: "reasoning", text: part.text };
+  if (accepts !== "signed") return undefined;
+  const ours = part.producer === undefined || providerOf(part.producer) === provider;
+  if (!ours) return undefined;
+  if (part.redactedData !== undefined) return { type: "reasoning", text: "", redactedData: part.redactedData };
+  if (part.signature !== undefined && part.signature !== "")
+    return { type: "reasoning", text: part.text, signature: part.signature };
+  return undefined;
+}
+
+function providerOf(target: string): string {
+  const slash = target.indexOf("/");
+  return slash < 0 ? target : target.slice(0, slash);
+}
+
+/**
+ * Gathers a stream's reasoning into blocks as the events say them: text until a signature closes a
+ * block, a redacted block on its own. Feed it every event; `blocks()` gives what was read.
+ */
+export class ReasoningBlocks {
+  #blocks: ReasoningPart[] = [];
+  #open: ReasoningPart | undefined;
+
+  push(event: StreamEvent): void {
+    switch (event.type) {
+      case "reasoning-delta":
+        if (this.#open === undefined) {
+          this.#open = { type: "reasoning", text: "" };
+          this.#blocks.push(this.#open);
+        }
+        this.#open.text += event.text;
+        break;
+      case "reasoning-signature":
+        if (this.#open === undefined) this.#blocks.push({ type: "reasoning", text: "", signature: event.signature });
+        else this.#open.signature = event.signature;
+        this.#open = undefined;
+        break;
+      case "reasoning-redacted":
+        this.#open = undefined;
+        this.#blocks.push({ type: "reasoning", text: "", redactedData: event.data });
+        break;
+      case "text-delta":
+      case "tool-call-start":
+        // The answer began: reasoning after it (interleaved thinking) is another block.
+        this.#open = undefined;
+        break;
+      case "switch":
+        if (event.restart) this.clear();
+        break;
+      default:
+        break;
+    }
+  }
+
+  clear(): void {
+    this.#blocks = [];
+    this.#open = undefined;
+  }
+
+  blocks(): ReasoningPart[] {
+    return this.#blocks;
+  }
+}

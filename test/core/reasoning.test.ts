@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  budgetForEffort,
+  collectChat,
+  effortForBudget,
+  type Message,
+  ReasoningBlocks,
+  reasoningForTarget,
+  type StreamEvent,
+} from "../../src/core/index.js";
+
+const history = (reasoning: NonNullable<Extract<Message, { role: "assistant" }>["reasoning"]>): Message[] => [
+  { role: "user", content: [{ type: "text", text: "Hi" }] },
+  { role: "assistant", content: [{ type: "text", text: "Hello" }], reasoning },
+  { role: "user", content: [{ type: "text", text: "Again" }] },
+];
+
+describe("reasoningForTarget", () => {
+  it("a signature goes back to the provider that made it, and only there", () => {
+    const messages = history([
+      { type: "reasoning", text: "mine", signature: "S1", producer: "claude/claude-sonnet-4-5" },
+      { type: "reasoning", text: "theirs", signature: "S2", producer: "work-claude/claude-sonnet-4-5" },
+    ]);
+    const out = reasoningForTarget(messages, "claude/claude-haiku-4-5", "signed");
+    assert.equal(out.dropped, 1);
+    assert.deepEqual((out.messages[1] as { reasoning?: unknown }).reasoning, [
+      { type: "reasoning", text: "mine", signature: "S1" },
+    ]);
+  });
+
+  it("a signature from an Anthropic client (no producer) goes to an Anthropic target; unsigned text does not", () => {
+    const out = reasoningForTarget(
+      history([
+        { type: "reasoning", text: "signed", signature: "S" },
+        { type: "reasoning", text: "", redactedData: "ENC" },
+        { type: "reasoning", text: "unsigned" },
+      ]),
+      "claude/x",
+      "signed",
+    );
+    assert.equal(out.dropped, 1);
+    assert.deepEqual((out.messages[1] as { reasoning?: unknown }).reasoning, [
+      { type: "reasoning", text: "signed", signature: "S" },
+      { type: "reasoning", text: "", redactedData: "ENC" },
+    ]);
+  });
+
+  it("a text target gets the text without the opaque fields; one without reasoning input gets nothing", () => {
+    const messages = history([
+      { type: "reasoning", text: "thought", signature: "S" },
+      { type: "reasoning", text: "", redactedData: "ENC" },
+    ]);
+    const text = reasoningForTarget(messages, "ollama/qwen3", "text");
+    assert.deepEqual((text.messages[1] as { reasoning?: unknown }).reasoning, [{ type: "reasoning", text: "thought" }]);
+    assert.equal(text.dropped, 1);
+    const none = reasoningForTarget(messages, "openai/gpt", undefined);
+    assert.equal(none.dropped, 2);
+    assert.equal("reasoning" in (none.messages[1] as object), false);
+  });
+
+  it("returns the same array when no message has reasoning", () => {
+    const messages: Message[] = [{ role: "user", content: [{ type: "text", text: "Hi" }] }];
+    assert.equal(reasoningForTarget(messages, "claude/x", "signed").messages, messages);
+  });
+});
+
+describe("ReasoningBlocks and collectChat", () => {
+  it("a signature closes a block; redacted blocks stand alone; interleaved thinking is a new block", async () => {
+    const events: StreamEvent[] = [
+      { type: "start" },
+      { type: "reasoning-delta", text: "a" },
+      { type: "reasoning-delta", text: "b" },
+      { type: "reasoning-signature", signature: "S1" },
+      { type: "reasoning-redacted", data: "ENC" },
+      { type: "text-delta", text: "x" },
+      { type: "reasoning-delta", text: "c" },
+      { type: "finish", reason: "stop" },
+    ];
+    const blocks = new ReasoningBlocks();
+    for (const e of events) blocks.push(e);
+    assert.deepEqual(blocks.blocks(), [
+      { type: "reasoning", text: "ab", signature: "S1" },
+      { type: "reasoning", text: "", redactedData: "ENC" },
+      { type: "reasoning", text: "c" },
+    ]);
+    const result = await collectChat(
+      (async function* () {
+        yield* events;
+      })(),
+    );
+    assert.equal(result.reasoning, "abc");
+    assert.equal(result.reasoningBlocks?.length, 3);
+  });
+});
+
+describe("effort and budget", () => {
+  it("round-trips each level", () => {
+    for (const effort of ["minimal", "low", "medium", "high"] as const)
+      assert.equal(effortForBudget(budgetForEffort(effort)), effort);
+  });
+});

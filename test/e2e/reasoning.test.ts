@@ -1,0 +1,295 @@
+/**
+ * Reasoning across dialects, through the official SDKs: each client's reasoning control reaches an
+ * upstream on another wire in that upstream's terms, and the reasoning the upstream shows comes back
+ * in the client's own events (Anthropic thinking blocks, chat completions `reasoning_content`,
+ * Ollama `thinking`), streamed and whole. A signature goes back only to the Anthropic upstream that
+ * made it; a thinking block no Anthropic upstream signed is left out on its way to one, with a
+ * warning.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import Anthropic from "@anthropic-ai/sdk";
+import { Ollama } from "ollama";
+import OpenAI from "openai";
+import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
+import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
+import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import type { RecordedRequest } from "../support/fake-upstream.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+let deepseek: FakeOpenAIUpstream;
+let claude: FakeAnthropic;
+let ollamaUp: FakeOllamaUpstream;
+let tandem: RunningTandem;
+let anthropic: Anthropic;
+let openai: OpenAI;
+let ollama: Ollama;
+
+const REASONING = "The user greets me. A short greeting back will do.";
+const SIGNATURE = "EqQBCgIYAhIMsignedByTheUpstream";
+
+before(async () => {
+  [deepseek, claude, ollamaUp] = await Promise.all([
+    startFakeOpenAI({ models: ["deepseek-reasoner"] }),
+    startFakeAnthropic({ models: ["claude-haiku-4-5"] }),
+    startFakeOllama({ models: ["qwen3:latest"] }),
+  ]);
+  const answer = () => ({ kind: "text" as const, text: "Hello!", reasoning: REASONING, signature: SIGNATURE });
+  deepseek.script(answer);
+  claude.script(answer);
+  ollamaUp.script(answer);
+  tandem = await startTandem(
+    {
+      providers: {
+        deepseek: { kind: "openai", baseUrl: deepseek.url, models: ["deepseek-reasoner"] },
+        claude: {
+          kind: "anthropic",
+          baseUrl: claude.url,
+          apiKeys: ["env:UP_ANTHROPIC"],
+          // `fit`: a small window, so a long conversation is fitted and goes the canonical way.
+          models: { "claude-haiku-4-5": {}, fit: { id: "claude-haiku-4-5", contextWindow: 400 } },
+        },
+        ollama: { kind: "ollama", baseUrl: ollamaUp.url, models: ["qwen3:latest"] },
+      },
+    },
+    { env: { UP_ANTHROPIC: "sk-ant-upstream" } },
+  );
+  anthropic = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
+  openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  ollama = new Ollama({ host: tandem.url });
+});
+
+after(async () => {
+  await tandem?.close();
+  await Promise.all([deepseek?.close(), claude?.close(), ollamaUp?.close()]);
+});
+
+function lastBody(fake: { requests: RecordedRequest[] }): Record<string, unknown> {
+  const last = fake.requests.filter((r) => r.method === "POST").at(-1);
+  assert.ok(last, "the upstream saw a request");
+  return last.body as Record<string, unknown>;
+}
+
+type Block = { type: string; thinking?: string; signature?: string; text?: string };
+
+describe("Anthropic client -> OpenAI-compatible reasoning upstream (reasoning_content)", () => {
+  const params = {
+    model: "deepseek/deepseek-reasoner",
+    max_tokens: 4000,
+    thinking: { type: "enabled" as const, budget_tokens: 2048 },
+    messages: [{ role: "user" as const, content: "Hi" }],
+  };
+
+  it("streamed: thinking as reasoning_effort upstream; reasoning_content back as a thinking block without a signature", async () => {
+    const { data: stream, response } = await anthropic.messages.stream(params).withResponse();
+    const message = await stream.finalMessage();
+    assert.equal(lastBody(deepseek).reasoning_effort, "low");
+    assert.doesNotMatch(response.headers.get("x-tandem-warnings") ?? "", /thinking/);
+    const [thinking, text] = message.content as Block[];
+    assert.deepEqual(thinking, { type: "thinking", thinking: REASONING, signature: "" });
+    assert.equal(text?.type, "text");
+    assert.equal(text?.text, "Hello!");
+  });
+
+  it("whole: the same blocks", async () => {
+    const message = await anthropic.messages.create(params);
+    const [thinking, text] = message.content as Block[];
+    assert.deepEqual(thinking, { type: "thinking", thinking: REASONING, signature: "" });
+    assert.equal(text?.text, "Hello!");
+  });
+
+  it("without thinking enabled: no thinking block, as Anthropic answers", async () => {
+    const { thinking: _, ...plain } = params;
+    const message = await anthropic.messages.create(plain);
+    assert.deepEqual(
+      message.content.map((b) => b.type),
+      ["text"],
+    );
+    const stream = anthropic.messages.stream(plain);
+    assert.deepEqual(
+      (await stream.finalMessage()).content.map((b) => b.type),
+      ["text"],
+    );
+  });
+
+  it("next turn to an Anthropic upstream: the unsigned thinking block is left out, with a warning", async () => {
+    const first = await anthropic.messages.create(params);
+    const { response } = await anthropic.messages
+      .create({
+        model: "claude/claude-haiku-4-5",
+        max_tokens: 200,
+        messages: [
+          { role: "user", content: "Hi" },
+          { role: "assistant", content: first.content as Anthropic.ContentBlockParam[] },
+          { role: "user", content: "And again?" },
+        ],
+      })
+      .withResponse();
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /earlier reasoning not sent to claude\/claude-haiku-4-5/);
+    const sent = lastBody(claude).messages as Array<{ role: string; content: Block[] }>;
+    assert.deepEqual(
+      sent[1]?.content.map((b) => b.type),
+      ["text"],
+    );
+  });
+});
+
+describe("Anthropic client -> Anthropic upstream on the canonical path (a fitted conversation)", () => {
+  const filler = "lorem ipsum dolor sit amet ".repeat(120);
+
+  for (const streamed of [true, false]) {
+    it(`${streamed ? "streamed" : "whole"}: turn 2 keeps the signature; the answer's signature comes back as signature_delta`, async () => {
+      const params = {
+        model: "claude/fit",
+        max_tokens: 100,
+        thinking: { type: "enabled" as const, budget_tokens: 1024 },
+        messages: [
+          { role: "user" as const, content: filler },
+          { role: "assistant" as const, content: "Noted." },
+          { role: "user" as const, content: "Hi" },
+          {
+            role: "assistant" as const,
+            content: [
+              { type: "thinking" as const, thinking: "Earlier thought.", signature: "SIG-TURN-1" },
+              { type: "text" as const, text: "Hello." },
+            ],
+          },
+          { role: "user" as const, content: "And now?" },
+        ],
+      };
+      const { data: message, response } = streamed
+        ? await (async () => {
+            const { data: stream, response } = await anthropic.messages.stream(params).withResponse();
+            return { data: await stream.finalMessage(), response };
+          })()
+        : await anthropic.messages.create(params).withResponse();
+      assert.match(response.headers.get("x-tandem-degraded") ?? "", /fitted/);
+      const sent = lastBody(claude).messages as Array<{ role: string; content: Block[] }>;
+      assert.equal(sent.length, 3, "the oldest turns were left out");
+      assert.deepEqual(sent[1]?.content[0], { type: "thinking", thinking: "Earlier thought.", signature: "SIG-TURN-1" });
+      assert.equal(response.headers.get("x-tandem-warnings"), null);
+      const [thinking] = message.content as Block[];
+      assert.deepEqual(thinking, { type: "thinking", thinking: REASONING, signature: SIGNATURE });
+    });
+  }
+});
+
+describe("OpenAI client -> Anthropic thinking upstream", () => {
+  it("streamed: reasoning_effort becomes thinking; thinking comes back as delta.reasoning_content", async () => {
+    const stream = await openai.chat.completions.create({
+      model: "claude/claude-haiku-4-5",
+      reasoning_effort: "high",
+      max_tokens: 1000,
+      temperature: 0.5,
+      stream: true,
+      messages: [{ role: "user", content: "Hi" }],
+    });
+    let reasoning = "";
+    let text = "";
+    for await (const chunk of stream) {
+      const delta = chunk.choices[0]?.delta as { content?: string | null; reasoning_content?: string } | undefined;
+      reasoning += delta?.reasoning_content ?? "";
+      text += delta?.content ?? "";
+    }
+    assert.equal(reasoning, REASONING);
+    assert.equal(text, "Hello!");
+    const body = lastBody(claude);
+    assert.deepEqual(body.thinking, { type: "enabled", budget_tokens: 24576 });
+    assert.ok((body.max_tokens as number) > 24576, "max_tokens above the thinking budget");
+    assert.equal(body.temperature, undefined, "no temperature with thinking");
+  });
+
+  it("whole: message.reasoning_content", async () => {
+    const completion = await openai.chat.completions.create({
+      model: "claude/claude-haiku-4-5",
+      messages: [{ role: "user", content: "Hi" }],
+    });
+    const message = completion.choices[0]?.message as { content: string; reasoning_content?: string };
+    assert.equal(message.reasoning_content, REASONING);
+    assert.equal(message.content, "Hello!");
+  });
+
+  it("history with reasoning no Anthropic upstream signed is left out for Anthropic, with a warning", async () => {
+    const { response } = await openai.chat.completions
+      .create({
+        model: "claude/claude-haiku-4-5",
+        messages: [
+          { role: "user", content: "Hi" },
+          { role: "assistant", content: "Hello!", reasoning_content: "DeepSeek's own thought." } as never,
+          { role: "user", content: "Again" },
+        ],
+      })
+      .withResponse();
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /earlier reasoning not sent to claude\/claude-haiku-4-5/);
+    const sent = lastBody(claude).messages as Array<{ role: string; content: Block[] }>;
+    assert.ok(!sent.some((m) => m.content.some((b) => b.type === "thinking")));
+  });
+
+  it("OpenAI client -> Ollama: reasoning_effort as think; thinking as reasoning_content", async () => {
+    const completion = await openai.chat.completions.create({
+      model: "ollama/qwen3:latest",
+      reasoning_effort: "medium",
+      messages: [{ role: "user", content: "Hi" }],
+    });
+    assert.equal(lastBody(ollamaUp).think, "medium");
+    assert.equal((completion.choices[0]?.message as { reasoning_content?: string }).reasoning_content, REASONING);
+  });
+});
+
+describe("Ollama client -> Anthropic", () => {
+  it("think: true, streamed: thinking enabled upstream; message.thinking chunks back", async () => {
+    const stream = await ollama.chat({
+      model: "claude/claude-haiku-4-5",
+      think: true,
+      stream: true,
+      messages: [{ role: "user", content: "Hi" }],
+    });
+    let thinking = "";
+    let content = "";
+    for await (const part of stream) {
+      thinking += part.message.thinking ?? "";
+      content += part.message.content;
+    }
+    assert.equal(thinking, REASONING);
+    assert.equal(content, "Hello!");
+    assert.deepEqual(lastBody(claude).thinking, { type: "enabled", budget_tokens: 8192 });
+  });
+
+  it("think: 'low', whole: message.thinking", async () => {
+    const response = await ollama.chat({
+      model: "claude/claude-haiku-4-5",
+      think: "low",
+      messages: [{ role: "user", content: "Hi" }],
+    });
+    assert.equal(response.message.thinking, REASONING);
+    assert.deepEqual(lastBody(claude).thinking, { type: "enabled", budget_tokens: 2048 });
+  });
+
+  it("without think: no thinking shown, as Ollama does, and none asked for upstream", async () => {
+    const response = await ollama.chat({ model: "claude/claude-haiku-4-5", messages: [{ role: "user", content: "Hi" }] });
+    assert.equal(response.message.thinking, undefined);
+    assert.equal(response.message.content, "Hello!");
+    assert.equal(lastBody(claude).thinking, undefined);
+  });
+
+  it("Ollama history's thinking reaches an Ollama-speaking target on the canonical path as thinking", async () => {
+    // An Anthropic client's turn with thinking, to an Ollama target: the text crosses (the signature is Anthropic's).
+    await anthropic.messages.create({
+      model: "ollama/qwen3:latest",
+      max_tokens: 100,
+      messages: [
+        { role: "user", content: "Hi" },
+        {
+          role: "assistant",
+          content: [
+            { type: "thinking", thinking: "A thought.", signature: "SIG" },
+            { type: "text", text: "Hello." },
+          ],
+        },
+        { role: "user", content: "Again" },
+      ],
+    });
+    const sent = lastBody(ollamaUp).messages as Array<{ role: string; thinking?: string }>;
+    assert.equal(sent[1]?.thinking, "A thought.");
+  });
+});
