@@ -34,6 +34,7 @@ async function summarizeCut(
   room: number,
   summarize: Summarize,
   signal: AbortSignal,
+  unsafe: ((text: string) => boolean) | undefined,
 ): Promise<{ request: ChatRequest; by: string; count: number } | string> {
   const kept = new Set(fitted.messages);
   const dropped = whole.messages.filter((m) => !kept.has(m));
@@ -44,6 +45,7 @@ async function summarizeCut(
     // A summary longer than its room would push the newest turn out: it is cut to the room (about 4 characters a token).
     const summary = text.length > room * 4 ? text.slice(0, room * 4) : text;
     history.keep(summary, dropped, by);
+    if (unsafe?.(summary)) return `${by}'s summary holds private data this target may not be sent`;
     return { request: withSummary(fitted, history.summary, summary), by, count: dropped.length };
   } catch (err) {
     if (signal.aborted) throw err;
@@ -129,11 +131,14 @@ export class Attempts {
         fitted = `conversation fitted to ${target.name}'s ${target.contextWindow}-token window: ${fit.dropped} older message(s) left out`;
         this.#metrics.contextFits.inc({ target: target.name });
         if (history !== undefined && summarize !== undefined) {
-          const summarized = await summarizeCut(canonical, fit.request, history, room, summarize, context.signal);
+          // A summary is made after the request was classified: on its way to a cloud target it must hold
+          // nothing the redaction cannot replace.
+          const unsafe = target.local ? undefined : (text: string) => this.#guard.unredactable(text, privacy);
+          const summarized = await summarizeCut(canonical, fit.request, history, room, summarize, context.signal, unsafe);
           if (typeof summarized === "string") fitted += ` (no summary: ${summarized})`;
           else {
             request = summarized.request;
-            fitted = `history summarized by ${summarized.by}: ${summarized.count} item(s) (conversation fitted to ${target.name}'s ${target.contextWindow}-token window)`;
+            fitted = `history summarized by ${summarized.by}: ${summarized.count} older message(s) (conversation fitted to ${target.name}'s ${target.contextWindow}-token window)`;
           }
         }
       }

@@ -77,7 +77,7 @@ describe("responses: a route's summarizer", () => {
       })
       .withResponse();
     assert.equal(first.data.status, "completed");
-    assert.match(first.response.headers.get("x-tandem-degraded") ?? "", /history summarized by sum\/s: 2 item\(s\)/);
+    assert.match(first.response.headers.get("x-tandem-degraded") ?? "", /history summarized by sum\/s: 2 older message\(s\)/);
     // The summarizer was asked once, with the turns left out.
     assert.equal(summarizer.requests.length, 1);
     assert.match(JSON.stringify(summarizer.requests[0]?.body), /Let us plan the Oslo trip/);
