@@ -149,6 +149,73 @@ describe("responses: a route's summarizer", () => {
     assert.match(text(sent.at(-1)), /Dates\?/);
   });
 
+  it("a history that outgrows the window again: the new cut is summarized with the old summary, the newest stands for both", async () => {
+    const conversation = await client.conversations.create({
+      items: [
+        { type: "message", role: "user", content: OLD },
+        { type: "message", role: "assistant", content: "ok" },
+      ],
+    });
+    const ask = (input: string) =>
+      client.responses
+        .create({ model: "summarized", conversation: conversation.id, input, max_output_tokens: 50, truncation: "auto" })
+        .withResponse();
+    await ask("Budget?");
+    assert.equal(summarizer.requests.length, 1);
+    summarizer.script(() => ({ kind: "text", text: "Second summary: budget 1200 EUR, hotels booked." }));
+    const second = await ask(`Hotels: ${"Grand Hotel, ".repeat(200)}`);
+    // The long turn is the newest: it stays; nothing older needs cutting beyond the summary.
+    assert.equal(second.data.status, "completed");
+    const third = await ask("And the dates?");
+    assert.match(third.response.headers.get("x-tandem-degraded") ?? "", /history summarized by sum\/s/);
+    assert.equal(summarizer.requests.length, 2);
+    // The second summarizer request carried the first summary along with the turns newly left out.
+    const asked = JSON.stringify(summarizer.requests[1]?.body);
+    assert.match(asked, /Summary so far:.*Oslo trip budget/);
+    assert.match(asked, /Grand Hotel/);
+    const sent = sentMessages(small);
+    assert.match(text(sent[0]), /Second summary/);
+    assert.doesNotMatch(JSON.stringify(sent), /Oslo trip budget|Grand Hotel|Let us plan/);
+    // Both summaries are stored; the target is given only the newest.
+    const items = await client.conversations.items.list(conversation.id, { order: "asc", limit: 100 });
+    assert.equal(items.data.filter((i) => i.type === "compaction").length, 2);
+    const fourth = await ask("Thanks");
+    assert.equal(summarizer.requests.length, 2);
+    assert.equal(fourth.data.status, "completed");
+    assert.match(text(sentMessages(small)[0]), /Second summary/);
+  });
+
+  it("a tandem compaction item sent back as input is read as the summary it holds", async () => {
+    const conversation = await client.conversations.create({
+      items: [
+        { type: "message", role: "user", content: OLD },
+        { type: "message", role: "assistant", content: "ok" },
+      ],
+    });
+    await client.responses.create({
+      model: "summarized",
+      conversation: conversation.id,
+      input: "Budget?",
+      max_output_tokens: 50,
+      truncation: "auto",
+    });
+    const items = await client.conversations.items.list(conversation.id, { order: "asc" });
+    const compaction = items.data.find((i) => i.type === "compaction") as { type: "compaction"; encrypted_content: string };
+    await client.responses.create({
+      model: "big/m",
+      input: [
+        { type: "compaction", encrypted_content: compaction.encrypted_content },
+        { role: "user", content: "Where were we?" },
+      ],
+    });
+    const sent = sentMessages(big);
+    assert.deepEqual(
+      sent.map((m) => m.role),
+      ["system", "user"],
+    );
+    assert.match(text(sent[0]), /Oslo trip budget/);
+  });
+
   it("a summarizer that fails: the turns are left out unsummarized, the header says why, nothing is stored", async () => {
     summarizer.script(() => ({ kind: "error", status: 500, message: "boom" }));
     const conversation = await client.conversations.create({

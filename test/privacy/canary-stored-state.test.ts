@@ -275,7 +275,7 @@ describe("stored state and the summarizer", () => {
     it(`${how}: a cloud summarizer is not sent a private history (the cut is a plain truncation)`, LIMIT, async () => {
       const stored = await storedHistory(how, longPrivate("redact-first"));
       const { headers } = await stored.continueWith({ model: "sum-cloud", input: HARMLESS });
-      assert.match(headers.get("x-tandem-degraded") ?? "", /no summary: the summarizer failed/);
+      assert.match(headers.get("x-tandem-degraded") ?? "", /no summary: the summarizer failed: permission_denied/);
       await assertUntouched(sumRecorder, "the cloud summarizer");
       await assertNoCanaries(cloudRecorder, "the cloud upstream");
     });
