@@ -11,10 +11,10 @@ export interface StoredHistory {
   readonly summary?: SystemMessage;
   /**
    * Keeps `text` as the summary of `dropped` (messages of the request, in order, that the cut left
-   * out) and of the earlier summary. Kept with the turn when it is stored; a later call in the same
-   * request (another target, another window) replaces it.
+   * out) and of the earlier summary, made for `target`'s window. Stored with the turn only when
+   * `target` is the one that answers (a target tried after it may have needed no cut, or another).
    */
-  keep(text: string, dropped: readonly Message[], by: string): void;
+  keep(text: string, dropped: readonly Message[], by: string, target: string): void;
 }
 
 /** How a stored summary is introduced to a model, wherever it stands in for the turns it summarizes. */

@@ -35,6 +35,7 @@ async function summarizeCut(
   summarize: Summarize,
   signal: AbortSignal,
   unsafe: ((text: string) => boolean) | undefined,
+  target: string,
 ): Promise<{ request: ChatRequest; by: string; count: number } | string> {
   const kept = new Set(fitted.messages);
   const dropped = whole.messages.filter((m) => !kept.has(m));
@@ -44,7 +45,7 @@ async function summarizeCut(
     if (text === "") return `${by} answered with an empty summary`;
     // A summary longer than its room would push the newest turn out: it is cut to the room (about 4 characters a token).
     const summary = text.length > room * 4 ? text.slice(0, room * 4) : text;
-    history.keep(summary, dropped, by);
+    history.keep(summary, dropped, by, target);
     if (unsafe?.(summary)) return `${by}'s summary holds private data this target may not be sent`;
     return { request: withSummary(fitted, history.summary, summary), by, count: dropped.length };
   } catch (err) {
@@ -134,7 +135,16 @@ export class Attempts {
           // A summary is made after the request was classified: on its way to a cloud target it must hold
           // nothing the redaction cannot replace.
           const unsafe = target.local ? undefined : (text: string) => this.#guard.unredactable(text, privacy);
-          const summarized = await summarizeCut(canonical, fit.request, history, room, summarize, context.signal, unsafe);
+          const summarized = await summarizeCut(
+            canonical,
+            fit.request,
+            history,
+            room,
+            summarize,
+            context.signal,
+            unsafe,
+            target.name,
+          );
           if (typeof summarized === "string") fitted += ` (no summary: ${summarized})`;
           else {
             request = summarized.request;

@@ -41,6 +41,7 @@ before(async () => {
     routes: {
       summarized: { tiers: ["small/m"], summarizer: "sum/s" },
       plain: { tiers: ["small/m"] },
+      failover: { tiers: ["small/m", "big/m"], summarizer: "sum/s", retry: { attempts: 1, baseMs: 0, maxMs: 0 } },
     },
   });
   client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
@@ -214,6 +215,24 @@ describe("responses: a route's summarizer", () => {
       ["system", "user"],
     );
     assert.match(text(sent[0]), /Oslo trip budget/);
+  });
+
+  it("a summary made for a target that then fails is not stored when the next target needed no cut", async () => {
+    small.script(() => ({ kind: "error", status: 500, message: "down" }));
+    const conversation = await client.conversations.create({
+      items: [
+        { type: "message", role: "user", content: OLD },
+        { type: "message", role: "assistant", content: "ok" },
+      ],
+    });
+    const { data } = await client.responses
+      .create({ model: "failover", conversation: conversation.id, input: "Budget?", max_output_tokens: 50, truncation: "auto" })
+      .withResponse();
+    assert.equal(data.model, "big/m");
+    assert.equal(summarizer.requests.length, 1, "the summary was made for small/m");
+    assert.match(JSON.stringify(sentMessages(big)), /Let us plan the Oslo trip/);
+    const items = await client.conversations.items.list(conversation.id, { order: "asc" });
+    assert.ok(!items.data.some((i) => i.type === "compaction"));
   });
 
   it("a summarizer that fails: the turns are left out unsummarized, the header says why, nothing is stored", async () => {

@@ -22,7 +22,7 @@ export interface ComposedConversation {
    * For the router, when there is stored history: the summary standing for its older turns, and
    * where a new summary goes (`keep` calls `onSummary` with the compaction item to store with the turn).
    */
-  history?: (onSummary: (item: StateItem) => void) => StoredHistory;
+  history?: (onSummary: (item: StateItem, target: string) => void) => StoredHistory;
 }
 
 /**
@@ -108,14 +108,14 @@ export async function composeConversation(request: ParsedResponsesRequest, state
   }
   if (history.length === 0) return { messages, input, items, historySensitivity };
   const summaryMessage = shown.summary === undefined ? undefined : messages.find((m) => sources.get(m) === shown.summary);
-  const composedHistory = (onSummary: (item: StateItem) => void): StoredHistory => ({
+  const composedHistory = (onSummary: (item: StateItem, target: string) => void): StoredHistory => ({
     ...(summaryMessage !== undefined && { summary: summaryMessage as SystemMessage }),
-    keep(text, dropped, by) {
+    keep(text, dropped, by, target) {
       let last = -1;
       for (const message of dropped) last = Math.max(last, sources.get(message) ?? -1);
       const through = items[last]?.item.id;
       if (through === undefined) return;
-      onSummary(summaryItem({ text, by, through }));
+      onSummary(summaryItem({ text, by, through }), target);
     },
   });
   return { messages, input, items, historySensitivity, history: composedHistory };

@@ -26,8 +26,8 @@ export class PendingResponse {
   readonly #state: StateStore;
   /** The sensitivity the client declared or the history carries, for when the router did not classify. */
   readonly #fallbackSensitivity: ItemSensitivity | undefined;
-  /** A summary of the history's older turns made for this turn (history-summary.ts), stored ahead of its input. */
-  #summary: StateItem | undefined;
+  /** Summaries of the history's older turns made for this turn (history-summary.ts), by the target they were made for. */
+  readonly #summaries = new Map<string, StateItem>();
 
   constructor(
     request: ParsedResponsesRequest,
@@ -41,9 +41,9 @@ export class PendingResponse {
     this.#fallbackSensitivity = fallbackSensitivity;
   }
 
-  /** Keeps a summary made for this turn with it (the last one made, when several targets were tried). */
-  keepSummary(item: StateItem): void {
-    this.#summary = item;
+  /** A summary made for `target`'s window: stored ahead of the turn's input if `target` answers. */
+  keepSummary(item: StateItem, target: string): void {
+    this.#summaries.set(target, item);
   }
 
   /** The Response object as it stands. */
@@ -126,7 +126,8 @@ export class PendingResponse {
     const input = this.#input.map((record) => mark(record.item, record.sensitivity));
     const output = answer.map((entry) => mark(entry.item, undefined, entry.origin));
     // The summary leads the turn's items, with the turn's sensitivity (it is made of the history's).
-    const summary = this.#summary === undefined ? [] : [mark(this.#summary)];
+    const made = this.#summaries.get(meta.target);
+    const summary = made === undefined ? [] : [mark(made)];
     const { previousResponseId, conversationId } = this.#request;
     if (this.#request.store) {
       await this.#state.saveResponse({

@@ -56,7 +56,9 @@ export function registerResponsesRoutes(app: RouteTable, gateway: Gateway, servi
           ...parsed.chat,
           messages: composed.messages,
           native: native.native,
-          ...(composed.history !== undefined && { history: composed.history((item) => pending.keepSummary(item)) }),
+          ...(composed.history !== undefined && {
+            history: composed.history((item, target) => pending.keepSummary(item, target)),
+          }),
         },
         {
           stream: (meta) => {
