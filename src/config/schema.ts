@@ -79,6 +79,15 @@ export const routeSchema = z.object({
    * over. A route with `hedge` always streams (a hedge starts on a late first token).
    */
   streamUpstream: z.boolean().default(true),
+  /**
+   * A target or route (typically a local model, e.g. `local/qwen`) that summarizes the older turns of
+   * a stored Responses history (`previous_response_id` or `conversation`, with `truncation: "auto"`)
+   * when they must be left out to fit a target's window: the summary takes their place, is stored
+   * with the turn as a `compaction` item and reused on later turns. It is asked as a request of its
+   * own with the conversation's sensitivity (a private history goes only where private data may go);
+   * when it fails, the turns are left out unsummarized. Default: unset (no summary).
+   */
+  summarizer: z.string().min(1).optional(),
   /** What the client gets when every tier failed. Default: error. */
   onExhausted: z.enum(["error", "notice"]).default("error"),
   /**

@@ -18,5 +18,6 @@ export * from "./redact-secrets.js";
 export * from "./request.js";
 export * from "./result.js";
 export * from "./sensitivity.js";
+export * from "./stored-history.js";
 export * from "./stream.js";
 export * from "./transient-failure.js";

@@ -1,5 +1,6 @@
 import type { Message, ToolChoice, ToolDefinition } from "./messages.js";
 import type { NativeRequest } from "./native.js";
+import type { StoredHistory } from "./stored-history.js";
 
 export type ResponseFormat =
   | { type: "text" }
@@ -66,6 +67,13 @@ export interface ChatRequest {
    * fails with context_length_exceeded. Default true.
    */
   fitToWindow?: boolean;
+  /**
+   * The part of `messages` that comes from state tandem keeps (a stored response chain or
+   * conversation), set by the dialect that composed it: when a route names a `summarizer` and the
+   * conversation must be cut to fit a window, the router summarizes the left-out turns and hands the
+   * summary back through it to be stored. Default: unset (a cut leaves the turns out, unsummarized).
+   */
+  history?: StoredHistory;
   /**
    * The client's own body and headers, for a target that speaks the client's wire format (set by
    * the dialects that can pass through). The canonical fields above are still what routing, privacy

@@ -1,6 +1,7 @@
 import { countLargeTextsInSlices } from "../context/count-in-slices.js";
 import { loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { fitConversation } from "../context/fit-conversation.js";
+import { summaryBudget, summaryRequest, summaryText, withSummary } from "../context/summarize-history.js";
 import type { RequestContext } from "../core/index.js";
 import {
   type ChatRequest,
@@ -24,6 +25,37 @@ import type { HealthMonitor } from "./health-monitor.js";
 import { LARGE_REQUEST_TEXT, type Privacy, type PrivacyGuard } from "./privacy-guard.js";
 import { countsAgainstTarget } from "./retry-policy.js";
 
+/**
+ * The turns a cut left out, summarized by the route's summarizer and put in their place (the summary
+ * kept with the stored history, so later turns reuse it); or why not, for x-tandem-degraded.
+ */
+async function summarizeCut(
+  whole: ChatRequest,
+  fitted: ChatRequest,
+  history: NonNullable<ChatRequest["history"]>,
+  room: number,
+  summarize: Summarize,
+  signal: AbortSignal,
+  unsafe: ((text: string) => boolean) | undefined,
+  target: string,
+): Promise<{ request: ChatRequest; by: string; count: number } | string> {
+  const kept = new Set(fitted.messages);
+  const dropped = whole.messages.filter((m) => !kept.has(m));
+  const previous = history.summary === undefined ? undefined : summaryText(history.summary);
+  try {
+    const { text, by } = await summarize(summaryRequest("", previous, dropped, room), signal);
+    if (text === "") return `${by} answered with an empty summary`;
+    // A summary longer than its room would push the newest turn out: it is cut to the room (about 4 characters a token).
+    const summary = text.length > room * 4 ? text.slice(0, room * 4) : text;
+    history.keep(summary, dropped, by, target);
+    if (unsafe?.(summary)) return `${by}'s summary holds private data this target may not be sent`;
+    return { request: withSummary(fitted, history.summary, summary), by, count: dropped.length };
+  } catch (err) {
+    if (signal.aborted) throw err;
+    return `the summarizer failed: ${err instanceof GatewayError ? err.code : "error"}`;
+  }
+}
+
 /** A chat attempt that has its first event: the stream to relay, and what it changed on the way. */
 export interface StartedChat {
   events: AsyncIterable<StreamEvent>;
@@ -31,6 +63,12 @@ export interface StartedChat {
   native?: boolean;
   warnings?: string[];
 }
+
+/**
+ * Asks the route's summarizer (through the router, as a request of its own) for a summary of the
+ * turns a cut left out; rejects when it cannot (then the cut stays a plain truncation).
+ */
+export type Summarize = (request: ChatRequest, signal: AbortSignal) => Promise<{ text: string; by: string }>;
 
 export interface AttemptParts {
   stats: TargetStats;
@@ -71,18 +109,23 @@ export class Attempts {
     breaker: CircuitBreaker,
     privacy: Privacy | undefined,
     stream: boolean,
+    summarize?: Summarize,
   ): Promise<StartedChat> {
     const whole = !stream && target.provider.answersWhole === true;
     // The client's own body goes only to a target on its wire, and only as the providers' request's
     // `native`, after redaction: the canonical request never carries it further.
-    const { native: raw, ...canonical } = original;
+    // Nor does the stored history's hook: it is the dialect's, called back here only.
+    const { native: raw, history: stored, ...canonical } = original;
     let request: ChatRequest = canonical;
     let fitted: string | undefined;
     if (target.contextWindow !== undefined && original.fitToWindow !== false) {
       const counter = await loadTokenCounter();
+      // A stored history with a summarizer keeps room for the summary of what a cut leaves out.
+      const history = summarize === undefined ? undefined : stored;
+      const room = history === undefined ? 0 : summaryBudget(target.contextWindow);
       const fit = fitConversation(
         canonical,
-        target.contextWindow,
+        target.contextWindow - room,
         // A large conversation is tokenized in slices first, so counting it does not stall other clients.
         requestTextLength(canonical) >= LARGE_REQUEST_TEXT ? await countLargeTextsInSlices(canonical, counter) : counter,
       );
@@ -90,6 +133,26 @@ export class Attempts {
         request = fit.request;
         fitted = `conversation fitted to ${target.name}'s ${target.contextWindow}-token window: ${fit.dropped} older message(s) left out`;
         this.#metrics.contextFits.inc({ target: target.name });
+        if (history !== undefined && summarize !== undefined) {
+          // A summary is made after the request was classified: on its way to a cloud target it must hold
+          // nothing the redaction cannot replace.
+          const unsafe = target.local ? undefined : (text: string) => this.#guard.unredactable(text, privacy);
+          const summarized = await summarizeCut(
+            canonical,
+            fit.request,
+            history,
+            room,
+            summarize,
+            context.signal,
+            unsafe,
+            target.name,
+          );
+          if (typeof summarized === "string") fitted += ` (no summary: ${summarized})`;
+          else {
+            request = summarized.request;
+            fitted = `history summarized by ${summarized.by}: ${summarized.count} older message(s) (conversation fitted to ${target.name}'s ${target.contextWindow}-token window)`;
+          }
+        }
       }
     }
     // Leaving the machine: redacted when the policy says so, and every body sent is recorded.

@@ -3,6 +3,7 @@ import type { RequestContext } from "../core/index.js";
 import { type BeforeUpstreamBody, type ChatRequest, EgressAuditError, GatewayError } from "../core/index.js";
 import {
   classifyRequestInSlices,
+  detectorFor,
   type PrivacyDecision,
   type PrivacySettings,
   parseSensitivityHeader,
@@ -74,6 +75,19 @@ export class PrivacyGuard {
     const header = headers[SENSITIVITY_HEADER];
     if (parseSensitivityHeader(Array.isArray(header) ? header[0] : header) === "public") return undefined;
     return classifyRequestInSlices(request, this.#privacy);
+  }
+
+  /**
+   * Whether `text`, made after the request was classified (a summary of its history), holds a
+   * sensitive value that the request's redaction has no placeholder for: such text must not go to a
+   * cloud target on a redacting route (the value would leave as it is).
+   */
+  unredactable(text: string, privacy: Privacy | undefined): boolean {
+    const redaction = privacy?.decision.redaction;
+    if (redaction === undefined) return false;
+    return detectorFor(this.#privacy)
+      .detect(text)
+      .some((finding) => redaction.placeholderFor(finding.value) === undefined);
   }
 
   /**

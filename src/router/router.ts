@@ -1,14 +1,15 @@
 import type { Config } from "../config/schema.js";
 import { countLargeTextsInSlices } from "../context/count-in-slices.js";
 import { estimateInputTokens, loadTokenCounter } from "../context/estimate-input-tokens.js";
+import { collectText } from "../context/summarize-history.js";
 import type { ChatStream, Gateway, LoadedModelStatus, ModelEntry, ModelLibrary, RequestContext } from "../core/index.js";
 import { type ChatRequest, type EmbedRequest, GatewayError, type StreamEvent, textOf } from "../core/index.js";
 import type { PullEvent, PullResult } from "../models/index.js";
-import { decideChatPrivacy, decideEmbedPrivacy, requestTextLength } from "../privacy/index.js";
+import { decideChatPrivacy, decideEmbedPrivacy, requestTextLength, SENSITIVITY_HEADER } from "../privacy/index.js";
 import { DEFAULT_ANSWER_LIMITS } from "../providers/http/answer-limits.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
-import { Attempts } from "./attempt.js";
+import { Attempts, type Summarize } from "./attempt.js";
 import { describeAttempts, exhaustedError, type FailedAttempt } from "./attempt-log.js";
 import { AttemptLoop } from "./attempt-loop.js";
 import { Breakers } from "./breakers.js";
@@ -19,7 +20,7 @@ import type { HealthMonitor } from "./health-monitor.js";
 import { LocalEngineService } from "./local-engine-service.js";
 import { NetworkWatch } from "./network-watch.js";
 import { type Plan, Planner, streamsUpstream } from "./plan.js";
-import { DEFAULT_PRIVACY, type EgressSink, LARGE_REQUEST_TEXT, PrivacyGuard } from "./privacy-guard.js";
+import { DEFAULT_PRIVACY, type EgressSink, LARGE_REQUEST_TEXT, type Privacy, PrivacyGuard } from "./privacy-guard.js";
 import { fitsNoWindow, unsuitability } from "./target-fit.js";
 
 export type { EgressSink } from "./privacy-guard.js";
@@ -131,11 +132,21 @@ export class Router implements Gateway {
       );
     }
     const unfit = (t: Target) => unsuitability(t, request, count);
+    const summarize = request.history === undefined ? undefined : this.#summarizer(plan, context, privacy);
     const outcome = await this.#loop.run(
       plan,
       context,
       (target, timeouts, breaker, signal) =>
-        this.#attempts.chat(target, request, { ...context, signal }, timeouts, breaker, privacy, streamsUpstream(plan, request)),
+        this.#attempts.chat(
+          target,
+          request,
+          { ...context, signal },
+          timeouts,
+          breaker,
+          privacy,
+          streamsUpstream(plan, request),
+          summarize,
+        ),
       tried,
       unfit,
     );
@@ -168,6 +179,31 @@ export class Router implements Gateway {
       return { meta: outcome.meta, result: outcome.value };
     }
     throw this.#exhausted(plan, outcome);
+  }
+
+  /**
+   * The route's summarizer as the attempts call it: a request of its own through this router (so its
+   * target's privacy, retries and audit apply), marked with the conversation's sensitivity so that a
+   * private history goes only where private data may go; asked once per cut, whichever target needs it.
+   */
+  #summarizer(plan: Plan, context: RequestContext, privacy: Privacy | undefined): Summarize | undefined {
+    const name = plan.policy.summarizer;
+    if (name === undefined) return undefined;
+    const header = context.headers[SENSITIVITY_HEADER];
+    const level = privacy?.decision.sensitivity ?? (Array.isArray(header) ? header[0] : header);
+    const asked = new Map<string, Promise<{ text: string; by: string }>>();
+    return (request, signal) => {
+      const key = JSON.stringify(request.messages);
+      let answer = asked.get(key);
+      if (answer === undefined) {
+        answer = this.chat(
+          { ...request, model: name },
+          { signal, headers: level === undefined ? {} : { [SENSITIVITY_HEADER]: level } },
+        ).then(async (started) => ({ text: await collectText(started.events), by: started.meta.target }));
+        asked.set(key, answer);
+      }
+      return answer;
+    };
   }
 
   /** A lone target's own error reaches the client as it is (a 429 with its Retry-After stays one). */

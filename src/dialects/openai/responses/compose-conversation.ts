@@ -1,7 +1,8 @@
-import { GatewayError, type Message } from "../../../core/index.js";
+import { GatewayError, type Message, type StoredHistory, type SystemMessage } from "../../../core/index.js";
 import type { ItemSensitivity, StateItem, StateStore, StoredItem } from "../../../core/state.js";
 import { canFindItems } from "../../../core/state-item-finder.js";
 import { convertItemsToMessages } from "./convert-items-to-messages.js";
+import { applyStoredSummary, readSummary, summaryItem, summaryMessageItem } from "./history-summary.js";
 import type { ParsedResponsesRequest } from "./parse-responses-request.js";
 import type { InputRecord } from "./pending-response.js";
 
@@ -17,6 +18,11 @@ export interface ComposedConversation {
   items: Array<{ item: StateItem; origin?: string }>;
   /** The most sensitive level among the earlier turns and referenced items; undefined when all are public. */
   historySensitivity: ItemSensitivity | undefined;
+  /**
+   * For the router, when there is stored history: the summary standing for its older turns, and
+   * where a new summary goes (`keep` calls `onSummary` with the compaction item to store with the turn).
+   */
+  history?: (onSummary: (item: StateItem, target: string) => void) => StoredHistory;
 }
 
 /**
@@ -76,11 +82,19 @@ export async function composeConversation(request: ParsedResponsesRequest, state
   if (request.instructions !== undefined && request.instructions !== "") {
     messages.push({ role: "system", content: request.instructions });
   }
-  const items = [...history, ...input];
+  // What tandem summarized earlier is given as its summary, not as the turns it stands for.
+  const shown = applyStoredSummary(history);
+  const readable = (s: StoredItem | InputRecord): StateItem => {
+    const summary = readSummary(s.item);
+    return summary === undefined ? s.item : summaryMessageItem(s.item, summary.text);
+  };
+  const items = [...shown.items, ...input].map((s) => ({ ...s, item: readable(s) }));
+  const sources = new Map<Message, number>();
   messages.push(
     ...convertItemsToMessages(
       items.map((s) => s.item),
       warnings,
+      sources,
     ),
   );
   if (!messages.some((m) => m.role !== "system")) {
@@ -92,5 +106,17 @@ export async function composeConversation(request: ParsedResponsesRequest, state
     if (stored.sensitivity === "private") historySensitivity = "private";
     else if (stored.sensitivity === "internal" && historySensitivity === undefined) historySensitivity = "internal";
   }
-  return { messages, input, items, historySensitivity };
+  if (history.length === 0) return { messages, input, items, historySensitivity };
+  const summaryMessage = shown.summary === undefined ? undefined : messages.find((m) => sources.get(m) === shown.summary);
+  const composedHistory = (onSummary: (item: StateItem, target: string) => void): StoredHistory => ({
+    ...(summaryMessage !== undefined && { summary: summaryMessage as SystemMessage }),
+    keep(text, dropped, by, target) {
+      let last = -1;
+      for (const message of dropped) last = Math.max(last, sources.get(message) ?? -1);
+      const through = items[last]?.item.id;
+      if (through === undefined) return;
+      onSummary(summaryItem({ text, by, through }), target);
+    },
+  });
+  return { messages, input, items, historySensitivity, history: composedHistory };
 }

@@ -17,27 +17,38 @@ interface PartFields {
  * turn become one assistant message with several tool calls); a `function_call_output` becomes the
  * tool result for its `call_id`, named after the call (Ollama needs the name). Reasoning items are
  * left out (the canonical form has no reasoning yet), as are item types tandem does not know; both
- * are named in the warnings.
+ * are named in the warnings. `sources`, when given, gets for each message the index of the last item
+ * it was made from.
  */
-export function convertItemsToMessages(items: readonly StateItem[], warnings: ResponseWarnings): Message[] {
+export function convertItemsToMessages(
+  items: readonly StateItem[],
+  warnings: ResponseWarnings,
+  sources?: Map<Message, number>,
+): Message[] {
   const messages: Message[] = [];
+  let index = -1;
+  const push = (message: Message): void => {
+    messages.push(message);
+    sources?.set(message, index);
+  };
   const callNames = new Map<string, string>();
   /** The assistant message later calls of the same turn join, until anything else comes between. */
   let turn: AssistantMessage | undefined;
   for (const item of items) {
+    index++;
     switch (item.type) {
       case "message": {
         const role = item.role;
         const parts = Array.isArray(item.content) ? (item.content as PartFields[]) : [];
         if (role === "assistant") {
           turn = { role: "assistant", content: textParts(parts) };
-          messages.push(turn);
+          push(turn);
         } else if (role === "system" || role === "developer") {
           turn = undefined;
-          messages.push({ role: "system", content: joinText(parts) });
+          push({ role: "system", content: joinText(parts) });
         } else {
           turn = undefined;
-          messages.push({ role: "user", content: userParts(parts, item.id, warnings) });
+          push({ role: "user", content: userParts(parts, item.id, warnings) });
         }
         break;
       }
@@ -46,9 +57,10 @@ export function convertItemsToMessages(items: readonly StateItem[], warnings: Re
         callNames.set(call.id, call.name);
         if (!turn) {
           turn = { role: "assistant", content: [] };
-          messages.push(turn);
+          push(turn);
         }
         turn.toolCalls = [...(turn.toolCalls ?? []), call];
+        sources?.set(turn, index);
         break;
       }
       case "function_call_output": {
@@ -60,7 +72,7 @@ export function convertItemsToMessages(items: readonly StateItem[], warnings: Re
             ? [{ type: "text", text: output }]
             : userParts(Array.isArray(output) ? (output as PartFields[]) : [], item.id, warnings);
         const name = callNames.get(callId);
-        messages.push(
+        push(
           name === undefined
             ? { role: "tool", toolCallId: callId, content }
             : { role: "tool", toolCallId: callId, name, content },

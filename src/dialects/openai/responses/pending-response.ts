@@ -26,6 +26,8 @@ export class PendingResponse {
   readonly #state: StateStore;
   /** The sensitivity the client declared or the history carries, for when the router did not classify. */
   readonly #fallbackSensitivity: ItemSensitivity | undefined;
+  /** Summaries of the history's older turns made for this turn (history-summary.ts), by the target they were made for. */
+  readonly #summaries = new Map<string, StateItem>();
 
   constructor(
     request: ParsedResponsesRequest,
@@ -37,6 +39,11 @@ export class PendingResponse {
     this.#input = input;
     this.#state = state;
     this.#fallbackSensitivity = fallbackSensitivity;
+  }
+
+  /** A summary made for `target`'s window: stored ahead of the turn's input if `target` answers. */
+  keepSummary(item: StateItem, target: string): void {
+    this.#summaries.set(target, item);
   }
 
   /** The Response object as it stands. */
@@ -118,6 +125,9 @@ export class PendingResponse {
     };
     const input = this.#input.map((record) => mark(record.item, record.sensitivity));
     const output = answer.map((entry) => mark(entry.item, undefined, entry.origin));
+    // The summary leads the turn's items, with the turn's sensitivity (it is made of the history's).
+    const made = this.#summaries.get(meta.target);
+    const summary = made === undefined ? [] : [mark(made)];
     const { previousResponseId, conversationId } = this.#request;
     if (this.#request.store) {
       await this.#state.saveResponse({
@@ -126,13 +136,13 @@ export class PendingResponse {
         response,
         ...(previousResponseId !== undefined && { previousResponseId }),
         ...(conversationId !== undefined && { conversationId }),
-        input,
+        input: [...summary, ...input],
         output,
       });
     }
     if (conversationId !== undefined && status !== "failed") {
       const added = input.filter((_, i) => this.#input[i]?.referenced !== true);
-      await this.#state.addConversationItems(conversationId, [...added, ...output]);
+      await this.#state.addConversationItems(conversationId, [...summary, ...added, ...output]);
     }
   }
 }

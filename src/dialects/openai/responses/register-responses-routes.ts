@@ -52,7 +52,14 @@ export function registerResponsesRoutes(app: RouteTable, gateway: Gateway, servi
         request,
         reply,
         gateway,
-        { ...parsed.chat, messages: composed.messages, native: native.native },
+        {
+          ...parsed.chat,
+          messages: composed.messages,
+          native: native.native,
+          ...(composed.history !== undefined && {
+            history: composed.history((item, target) => pending.keepSummary(item, target)),
+          }),
+        },
         {
           stream: (meta) => {
             renderer = new ResponseStreamRenderer(pending, meta);

@@ -1,0 +1,82 @@
+import { type ChatRequest, type Message, type StreamEvent, SUMMARY_LEAD, type SystemMessage, textOf } from "../core/index.js";
+
+/**
+ * The room (in tokens) a summary takes out of a target's window, and the most the summarizer is
+ * asked to write: an eighth of the window, 64..512 tokens.
+ */
+export function summaryBudget(contextWindow: number): number {
+  return Math.max(64, Math.min(512, Math.floor(contextWindow / 8)));
+}
+
+const INSTRUCTIONS =
+  "You summarize the earlier part of a conversation so that it can continue without it. Write a short, " +
+  "factual summary: what the user asked and wants, what was decided, facts, names and numbers given, " +
+  "tool calls made and their results, and what is still open. Write only the summary.";
+
+/**
+ * The request a summarizer is sent: the earlier summary (when a cut is cut again) and the turns left
+ * out, as one transcript, so any model (and any wire) can answer it.
+ */
+export function summaryRequest(
+  model: string,
+  previous: string | undefined,
+  dropped: readonly Message[],
+  maxTokens: number,
+): ChatRequest {
+  let transcript = previous === undefined ? "" : `Summary so far:\n${previous}\n\n`;
+  for (const message of dropped) transcript += `${line(message)}\n`;
+  return {
+    model,
+    stream: false,
+    maxTokens,
+    temperature: 0,
+    messages: [
+      { role: "system", content: INSTRUCTIONS },
+      { role: "user", content: [{ type: "text", text: `Conversation to summarize:\n\n${transcript}` }] },
+    ],
+  };
+}
+
+function line(message: Message): string {
+  switch (message.role) {
+    case "system":
+      return `[system] ${message.content}`;
+    case "user":
+      return `[user] ${textOf(message.content)}`;
+    case "assistant": {
+      const calls = (message.toolCalls ?? []).map((c) => ` [calls ${c.name}(${c.arguments}) as ${c.id}]`).join("");
+      return `[assistant] ${textOf(message.content)}${calls}`;
+    }
+    case "tool":
+      return `[result of ${message.toolCallId}] ${textOf(message.content)}`;
+  }
+}
+
+/** The text an earlier summary message carries, without its lead. */
+export function summaryText(message: SystemMessage): string {
+  return message.content.startsWith(SUMMARY_LEAD) ? message.content.slice(SUMMARY_LEAD.length) : message.content;
+}
+
+/**
+ * A fitted request with the summary in place of the turns it left out: in the earlier summary's
+ * place when there was one, else right after the leading system messages.
+ */
+export function withSummary(fitted: ChatRequest, previous: SystemMessage | undefined, text: string): ChatRequest {
+  const summary: SystemMessage = { role: "system", content: SUMMARY_LEAD + text };
+  const messages = [...fitted.messages];
+  const at = previous === undefined ? -1 : messages.indexOf(previous);
+  if (at >= 0) messages[at] = summary;
+  else {
+    let lead = 0;
+    while (messages[lead]?.role === "system") lead++;
+    messages.splice(lead, 0, summary);
+  }
+  return { ...fitted, messages };
+}
+
+/** The answer's text, read to its end. */
+export async function collectText(events: AsyncIterable<StreamEvent>): Promise<string> {
+  let text = "";
+  for await (const event of events) if (event.type === "text-delta") text += event.text;
+  return text.trim();
+}
