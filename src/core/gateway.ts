@@ -44,6 +44,8 @@ export interface ModelEntry {
   /** For targets: the provider's config name and kind, and the upstream's model id. */
   provider?: string;
   providerKind?: string;
+  /** A model file the embedded engine serves from tandem's model folder (GGUF, with its settings in the model library). */
+  engineModel?: boolean;
   upstreamModel?: string;
   /** For routes: the targets of each tier, in order. */
   tiers?: string[][];

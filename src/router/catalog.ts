@@ -159,7 +159,12 @@ export class Catalog {
     const out: ModelEntry[] = [];
     for (const [name, route] of this.routes) out.push({ name, kind: "route", tiers: route.tiers, created: this.#createdAt });
     for (const slot of this.slots.values()) {
-      const base = { kind: "target" as const, provider: slot.name, providerKind: slot.config.kind };
+      const base = {
+        kind: "target" as const,
+        provider: slot.name,
+        providerKind: slot.config.kind,
+        ...(slot.capabilities.discovery === "engine" && { engineModel: true }),
+      };
       const configured = configuredModels(slot);
       if (configured) {
         for (const [alias, m] of Object.entries(configured)) {

@@ -254,6 +254,7 @@ export class Router implements Gateway {
         kind: "target",
         provider: t.providerName,
         providerKind: t.provider.kind,
+        ...(this.#catalog.slots.get(t.providerName)?.capabilities.discovery === "engine" && { engineModel: true }),
         upstreamModel: t.upstreamModel,
         contextWindow: t.contextWindow,
       }

@@ -19,7 +19,7 @@ export function registerOllamaModelRoutes(scope: RouteTable, gateway: Gateway): 
     const name = body.model || body.name;
     if (!name) throw new GatewayError("invalid_request", "model is required", { param: "model" });
     const entry = await gateway.model(name);
-    const settings = entry.providerKind === "llamacpp" ? await localSettings(gateway, entry.name) : undefined;
+    const settings = entry.engineModel === true ? await localSettings(gateway, entry.name) : undefined;
     return renderOllamaShow(entry, settings);
   });
 

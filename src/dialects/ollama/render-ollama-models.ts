@@ -27,7 +27,7 @@ export function ollamaModelDetails(entry: ModelEntry): OllamaModelDetails {
   const family = entry.kind === "route" ? "route" : (entry.providerKind ?? "remote");
   return {
     parent_model: "",
-    format: entry.providerKind === "llamacpp" ? "gguf" : "remote",
+    format: entry.engineModel === true ? "gguf" : "remote",
     family,
     families: [family],
     parameter_size: "",
@@ -56,14 +56,14 @@ export function renderOllamaTagsEntry(entry: ModelEntry) {
  */
 export function renderOllamaShow(entry: ModelEntry, settings?: ModelSettings) {
   const details = ollamaModelDetails(entry);
-  if (settings?.from && entry.providerKind === "llamacpp") details.parent_model = settings.from;
+  if (settings?.from && entry.engineModel === true) details.parent_model = settings.from;
   const isEmbedding = /embed/i.test(entry.upstreamModel ?? entry.name);
   const modelInfo: Record<string, unknown> = { "general.architecture": details.family };
   if (entry.contextWindow !== undefined) modelInfo[`${details.family}.context_length`] = entry.contextWindow;
   return {
     license: settings?.license ?? "",
     modelfile:
-      entry.providerKind === "llamacpp" && settings
+      entry.engineModel === true && settings
         ? renderModelfile(entry.name, settings.from ?? entry.name, settings)
         : modelfileOf(entry),
     parameters: renderParameters(settings?.parameters),
