@@ -16,7 +16,7 @@ import type { Provider } from "../../src/providers/provider.js";
 import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { longAnswerPieces, makeModelDir, writeLongAnswerModel } from "../support/gguf/index.js";
 import { seeded } from "../support/seeded-random.js";
-import { type RunningTandem, startTandem } from "../support/tandem.js";
+import { loadLocalModel, type RunningTandem, startTandem } from "../support/tandem.js";
 
 /** The whole scenario: about 150 s on 2 cores (LOCAL_ACCEPTANCE_TOTAL=300 for a quicker run by hand). */
 const TOTAL = Number(process.env.LOCAL_ACCEPTANCE_TOTAL ?? 1000);
@@ -219,7 +219,9 @@ describe("acceptance: requests while the local engine crashes and hangs under th
     assert.ok(faults.kill > 0 && faults.freeze > 0, "both kinds of fault happened");
     assert.ok(affected >= TOTAL * 0.2, `enough requests met a local failure: ${affected}`);
     assert.equal((await fetch(`${tandem.url}/health`)).status, 200);
-    // The engine is back and serves locally once the chaos stops.
+    // The engine is back and serves locally once the chaos stops. It may still be restarting and
+    // reloading the model: that waits here, outside the direct target's 10 s first-token limit.
+    await loadLocalModel(tandem, "local/long");
     const ok = await new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 }).chat.completions
       .create({ model: "local/long", messages: [{ role: "user", content: "after" }] })
       .withResponse();
