@@ -11,7 +11,7 @@ import OpenAI from "openai";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream } from "../support/fake-upstream.js";
 import { sharedModel } from "../support/local-models.js";
-import { type RunningTandem, startTandem } from "../support/tandem.js";
+import { loadLocalModel, PATIENT_TIMEOUTS, type RunningTandem, startTandem } from "../support/tandem.js";
 
 let tandem: RunningTandem;
 let cloud: FakeUpstream;
@@ -35,13 +35,17 @@ before(async () => {
         cloud: { kind: "openai", baseUrl: cloud.url, apiKeys: ["env:CLOUD_KEY"] },
       },
       routes: {
-        private: { tiers: ["local/stories"], privacy: "local-only" },
-        hybrid: { tiers: ["local/tiny", "cloud/gpt-4o-mini"], timeouts: { firstTokenMs: 20_000 } },
-        spill: { tiers: ["local/solo", "cloud/gpt-4o-mini"] },
+        // No test here is about the first-token limit: the engine's start and a model's load count in it.
+        private: { tiers: ["local/stories"], privacy: "local-only", timeouts: PATIENT_TIMEOUTS },
+        hybrid: { tiers: ["local/tiny", "cloud/gpt-4o-mini"], timeouts: PATIENT_TIMEOUTS },
+        spill: { tiers: ["local/solo", "cloud/gpt-4o-mini"], timeouts: PATIENT_TIMEOUTS },
       },
     },
     { env: { CLOUD_KEY: "sk-test" } },
   );
+  // The first requests name local/stories directly (10 s to the first token): the engine's start and
+  // the load come first, outside that limit.
+  await loadLocalModel(tandem, "local/stories");
 });
 
 after(async () => {
@@ -189,7 +193,9 @@ describe("local engine through the server", () => {
     assert.ok(killed);
     assert.ok(text.endsWith(CLOUD_ANSWER), "the cloud tier finished the answer");
     assert.equal(finish, "stop");
-    // The server is fine and the engine comes back for the next request.
+    // The server is fine and the engine comes back for the next request (the restart and reload
+    // waited out first: the direct target's 10 s first-token limit is not the subject).
+    await loadLocalModel(tandem, "local/tiny");
     const again = await client.chat.completions.create({
       model: "local/tiny",
       messages: [{ role: "user", content: "hi" }],
@@ -205,7 +211,9 @@ describe("local engine through the server", () => {
     const long = ask(3000);
     // Wait until the long request holds the only slot.
     const local = tandem.server.catalog.slots.get("local")?.provider;
-    for (let i = 0; i < 200 && local?.load?.("solo")?.active !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+    // (Its model loads first: on a loaded box that takes seconds; only a broken test waits the whole minute.)
+    for (let i = 0; i < 6000 && local?.load?.("solo")?.active !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(local?.load?.("solo")?.active, 1, "the long request holds the slot");
     const spilled = await ask(5);
     assert.equal(spilled.response.headers.get("x-tandem-target"), "cloud/gpt-4o-mini");
     assert.match(spilled.response.headers.get("x-tandem-degraded") ?? "", /local\/solo: busy/);

@@ -156,9 +156,8 @@ describe("GGUF header reader on broken files", () => {
     for (let i = 0; i < 30; i++) {
       const bytes = Buffer.concat([Buffer.from("GGUF"), Buffer.from([3, 0, 0, 0]), randomBytes(2048)]);
       const path = write(dir, `magic-${i}.gguf`, bytes);
-      const started = Date.now();
+      // A hang fails by the test's timeout; an allocation from a bogus length would not end in a GgufError.
       await rejectsGguf(path, /./);
-      assert.ok(Date.now() - started < 1000);
     }
   });
 

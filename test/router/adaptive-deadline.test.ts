@@ -44,11 +44,12 @@ describe("adaptive first-token deadline", () => {
     // Its record: 20 quick first tokens.
     for (let i = 0; i < 20; i++) assert.equal((await ask()).response.headers.get("x-tandem-target"), "fast/gpt-4o-mini");
     fast.script(() => ({ kind: "stall", chunks: [] }));
-    const started = performance.now();
     const slow = await ask();
-    const ms = performance.now() - started;
     assert.equal(slow.response.headers.get("x-tandem-target"), "backup/claude-haiku-4-5");
-    assert.ok(ms < 3000, `failed over after ${Math.round(ms)} ms, not the configured 20 s`);
-    assert.match(slow.response.headers.get("x-tandem-degraded") ?? "", /fast\/gpt-4o-mini: timeout/);
+    const degraded = slow.response.headers.get("x-tandem-degraded") ?? "";
+    assert.match(degraded, /fast\/gpt-4o-mini: timeout/);
+    // The limit that fired was the adapted one (3 x its p95, at least 300 ms), not the configured 20 s.
+    const limit = Number(/no first token within (\d+) ms/.exec(degraded)?.[1]);
+    assert.ok(limit >= 300 && limit < 20_000, `failed over on a ${limit} ms limit, not the configured 20 s: ${degraded}`);
   });
 });

@@ -49,15 +49,15 @@ describe("route connect limit", () => {
 
   it("fails a connection over after connectMs, not after the first-token limit", async () => {
     const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 });
-    const started = performance.now();
     const { data, response } = await client.chat.completions
       .create({ model: "quick", messages: [{ role: "user", content: "hi" }] })
       .withResponse();
-    const ms = performance.now() - started;
     assert.equal(data.choices[0]?.message.content, "Hello from openai");
     assert.equal(response.headers.get("x-tandem-target"), "up/m");
-    assert.match(response.headers.get("x-tandem-degraded") ?? "", /mute\/m: timeout/);
-    // Well under the first-token limit (8 s) whatever the machine's load: the connect limit decided.
-    assert.ok(ms < 6000, `answered after ${Math.round(ms)} ms; the connect limit is 300 ms, the first-token limit 8000 ms`);
+    const degraded = response.headers.get("x-tandem-degraded") ?? "";
+    assert.match(degraded, /mute\/m: timeout/);
+    // The connect limit (300 ms) decided, not the first-token limit (8 s): the attempt's reason says which.
+    assert.match(degraded, /connect/i);
+    assert.doesNotMatch(degraded, /no first token/);
   });
 });

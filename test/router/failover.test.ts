@@ -148,9 +148,11 @@ describe("router failover", () => {
     const started = Date.now();
     const { data, response } = await ask("auto");
     assert.equal(data.choices[0]?.message.content, "from b");
-    assert.match(response.headers.get("x-tandem-degraded") ?? "", /a\/m: timeout/);
+    // a hangs for good: only its first-token limit (twice, one per attempt) can have moved the request on.
+    const degraded = response.headers.get("x-tandem-degraded") ?? "";
+    assert.equal(degraded.match(/a\/m: timeout after \d+ ms \(a\/m: no first token within 300 ms\)/g)?.length, 2, degraded);
     const took = Date.now() - started;
-    assert.ok(took >= 600 && took < 3000, `two 300 ms first-token limits, then b: took ${took} ms`);
+    assert.ok(took >= 600, `two 300 ms first-token limits, then b: took ${took} ms`);
   });
 
   it("answers 503 listing every attempt when every tier fails", async () => {
@@ -182,12 +184,9 @@ describe("router failover", () => {
     for (let i = 0; i < 3; i++) await ask("breaker");
     const before = chatPosts(a);
     assert.equal(before, 5, "the breaker opened at the fifth failure, so the sixth attempt was not made");
-    const started = Date.now();
     const { data, response } = await ask("breaker");
     assert.equal(data.choices[0]?.message.content, "from b");
     assert.equal(chatPosts(a), before, "an open breaker does not call the target");
-    // No attempt, no backoff: far under the route's retry and first-token waits, even on a loaded machine.
-    assert.ok(Date.now() - started < 2000, "short-circuited, no waiting");
     assert.match(response.headers.get("x-tandem-degraded") ?? "", /breaky\/m2: breaker_open/);
     const status = (await (await fetch(`${tandem.url}/v1/status`)).json()) as {
       targets: { target: string; breaker: string; health: string }[];
@@ -401,7 +400,8 @@ describe("throughput floor", () => {
       assert.match(raw, /^: tandem switched from crawl\/m to b\/m after timeout/m);
       const text = sseText(raw);
       assert.match(text, /^(slow )+done fast\.$/);
-      assert.ok(took >= 400 && took < 2000, `abandoned after one 400 ms window: took ${took} ms`);
+      // The crawl would go on for its whole answer: the switch above is the floor's doing, after a full window.
+      assert.ok(took >= 400, `abandoned after one 400 ms window: took ${took} ms`);
       const sent = b.requests.at(-1)?.body as { messages: { content: unknown }[] };
       assert.match(JSON.stringify(sent.messages.at(-2)?.content), /slow/);
     } finally {
@@ -534,7 +534,8 @@ describe("per-request overrides", () => {
     });
     const took = Date.now() - started;
     assert.equal(res.status, 504);
-    assert.ok(took >= 250 && took < 1500, `took ${took} ms`);
+    // Both upstreams hang for good and their own limits are far longer: the 504 is the header's deadline.
+    assert.ok(took >= 250, `took ${took} ms`);
     assert.match(((await res.json()) as { error: { message: string } }).error.message, /deadline passed/);
   });
 });
@@ -607,7 +608,9 @@ describe("hedging", () => {
     assert.equal(data.choices[0]?.message.content, "from b");
     assert.equal(response.headers.get("x-tandem-target"), "b/m");
     assert.equal(response.headers.get("x-tandem-attempts"), "2");
-    assert.ok(took >= 150 && took < 2000, `answered after the hedge delay, long before a's 5 s limit: ${took} ms`);
+    assert.ok(took >= 150, `answered after the hedge delay: ${took} ms`);
+    // b was started by the hedge, not by a's 5 s first-token limit passing.
+    assert.doesNotMatch(response.headers.get("x-tandem-degraded") ?? "", /timeout/);
     assert.match(await (await fetch(`${hedged.url}/metrics`)).text(), /tandem_hedges_total\{route="auto",target="b\/m"\} 1/);
   });
 

@@ -6,7 +6,7 @@ import OpenAI from "openai";
 import { GatewayError } from "../../src/core/index.js";
 import { isNetworkFailure, NetworkWatch } from "../../src/router/network-watch.js";
 import { makeModelDir, writeChatModel } from "../support/gguf/index.js";
-import { type RunningTandem, startTandem } from "../support/tandem.js";
+import { loadLocalModel, PATIENT_TIMEOUTS, type RunningTandem, startTandem } from "../support/tandem.js";
 
 /** A loopback port nothing listens on (connections are refused, as with no network). */
 function closedPort(): Promise<number> {
@@ -78,7 +78,12 @@ describe("network loss through the router", () => {
         },
         routes: {
           // Cloud first on purpose: with the network down, the local tier must answer without waiting on the cloud.
-          auto: { tiers: ["openai/gpt-4o-mini", "claude/claude-haiku-4-5", "local/chat"], retry: { attempts: 1 } },
+          auto: {
+            tiers: ["openai/gpt-4o-mini", "claude/claude-haiku-4-5", "local/chat"],
+            retry: { attempts: 1 },
+            // The subject is the network watch, not the first-token limit.
+            timeouts: PATIENT_TIMEOUTS,
+          },
         },
       },
       { env: { K: "sk-test" } },
@@ -92,8 +97,9 @@ describe("network loss through the router", () => {
 
   it("recognises that every cloud provider is unreachable and serves locally, saying so", async () => {
     const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
-    // The engine warm first, so the two requests below come well inside the 5 s between cloud trials.
-    await client.chat.completions.create({ model: "local/chat", messages: [{ role: "user", content: "Hi" }] });
+    // The engine warm first (its start and the model's load outside any first-token limit), so the two
+    // requests below come well inside the 5 s between cloud trials.
+    await loadLocalModel(tandem, "local/chat");
     const first = await client.chat.completions
       .create({ model: "auto", messages: [{ role: "user", content: "Hi" }] })
       .withResponse();

@@ -79,12 +79,12 @@ describe("route streamUpstream", () => {
 
   it("leaves a stalled upstream after the first-token limit when streaming, only after the total limit when whole", async () => {
     first.script(() => ({ kind: "raw", body: [], end: "hang" }));
-    let started = performance.now();
     const rescued = await client.chat.completions.create({ model: "streaming", messages }).withResponse();
     assert.equal(rescued.response.headers.get("x-tandem-target"), "b/c");
-    assert.ok(performance.now() - started < 1500, "the first-token limit (300 ms) let the next tier answer");
+    // The first-token limit (300 ms), not the total one, let the next tier answer.
+    assert.match(rescued.response.headers.get("x-tandem-degraded") ?? "", /no first token within 300 ms/);
 
-    started = performance.now();
+    const started = performance.now();
     await assert.rejects(
       client.chat.completions.create({ model: "whole", messages }),
       (err: InstanceType<typeof OpenAI.APIError>) => {

@@ -201,12 +201,12 @@ describe("server", () => {
     const reader = res.body!.getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
     assert.match(first, /Hel/);
-    const abortedAt = Date.now();
     controller.abort();
-    for (let i = 0; i < 100 && stalling.closedAt() === undefined; i++) await new Promise((r) => setTimeout(r, 10));
-    const closedAt = stalling.closedAt();
-    assert.ok(closedAt !== undefined, "the upstream connection was not closed");
-    assert.ok(closedAt - abortedAt < 500, `upstream closed ${closedAt - abortedAt} ms after the client left`);
+    // The upstream never ends its stream, and the direct target's idle limit is 15 s: a close within
+    // the 10 s waited here is the client's abort passed on (at once on a quiet box; the bound is for a loaded one).
+    const until = Date.now() + 10_000;
+    while (stalling.closedAt() === undefined && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(stalling.closedAt() !== undefined, "the upstream connection was not closed when the client left");
   });
 
   it("ends a stalled stream with an in-band error once the route's idle limit passes", async () => {
@@ -224,8 +224,7 @@ describe("server", () => {
     assert.doesNotMatch(text, /\[DONE\]/);
   });
 
-  it("answers an unreachable upstream with 503 in the client's dialect, quickly", async () => {
-    const started = Date.now();
+  it("answers an unreachable upstream with 503 in the client's dialect, without waiting for a limit", async () => {
     const res = await fetch(`${tandem.url}/api/chat`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -233,8 +232,9 @@ describe("server", () => {
     });
     assert.equal(res.status, 503);
     const body = (await res.json()) as { error: string };
+    // The refused connection decided, not a timeout.
     assert.match(body.error, /unreachable \(ECONNREFUSED\)/);
-    assert.ok(Date.now() - started < 2000);
+    assert.doesNotMatch(body.error, /timeout|within \d+ ms/);
     const openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 });
     await assert.rejects(
       openai.chat.completions.create({ model: "gone/m", messages: [{ role: "user", content: "x" }], stream: true }),
@@ -257,7 +257,8 @@ describe("server", () => {
         },
       );
       const took = Date.now() - started;
-      assert.ok(took >= 300 && took < 2000, `took ${took} ms`);
+      // The upstream hangs for good: the 504 above is the limit's doing, once it had passed.
+      assert.ok(took >= 300, `took ${took} ms`);
     } finally {
       upstream.script(() => ({ kind: "text", text: "ok" }));
     }

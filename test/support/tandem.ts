@@ -70,3 +70,26 @@ export async function startTandem(
   if (typeof address !== "object" || !address) throw new Error("server has no address");
   return { url: `http://127.0.0.1:${address.port}`, dataDir: config.dataDir, server, close: () => server.close() };
 }
+
+/**
+ * Route limits for tests whose subject is not the first-token or idle limit. The route default (10 s
+ * to the first token) counts the embedded engine's start and model load, which on a loaded 2-core
+ * box can take longer than that; these are only ever waited out when something is already wrong.
+ * Tests about the limits keep tight ones of their own.
+ */
+export const PATIENT_TIMEOUTS = { firstTokenMs: 60_000, idleMs: 60_000 } as const;
+
+/**
+ * Loads a local model (Ollama's load request: no first-token limit watches it) and waits until it
+ * is ready, so a test's next request names the target directly (which has the route defaults,
+ * 10 s to the first token) without paying the engine's start and the model's load inside that limit.
+ */
+export async function loadLocalModel(tandem: Pick<RunningTandem, "url">, model: string): Promise<void> {
+  const res = await fetch(`${tandem.url}/api/chat`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model, messages: [] }),
+  });
+  const body = await res.text();
+  if (!res.ok) throw new Error(`loading ${model} failed: HTTP ${res.status} ${body}`);
+}

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Ollama } from "ollama";
 import { makeModelDir, writeChatModel } from "../../support/gguf/index.js";
-import { type RunningTandem, startTandem } from "../../support/tandem.js";
+import { loadLocalModel, type RunningTandem, startTandem } from "../../support/tandem.js";
 
 let tandem: RunningTandem;
 let ollama: Ollama;
@@ -59,6 +59,9 @@ describe("Ollama model workflow", () => {
     const copy = await stat(join(tandem.dataDir, "models", "chat-copy.gguf"));
     assert.equal(copy.ino, original.ino, "the copy is a hard link of the original");
     assert.ok(names(await ollama.list()).includes("local/chat-copy"));
+    // Each model is loaded before its first chat: a request naming a target directly has a 10 s
+    // first-token limit (not this test's subject) that would count the load on a loaded box.
+    await loadLocalModel(tandem, "local/chat-copy");
     const answer = await ollama.chat({ model: "local/chat-copy", messages: [{ role: "user", content: "Hi" }] });
     assert.equal(answer.message.content, "Hello from tandem.");
 
@@ -113,7 +116,9 @@ describe("Ollama model workflow", () => {
     assert.equal(show.details.parent_model, "chat");
 
     // Defaults apply to requests that do not set them: the window is num_ctx, the system prompt is added.
+    await loadLocalModel(tandem, "local/chat");
     const plain = await ollama.chat({ model: "local/chat", messages: [{ role: "user", content: "Hi" }] });
+    await loadLocalModel(tandem, "local/tuned");
     const tuned = await ollama.chat({ model: "local/tuned", messages: [{ role: "user", content: "Hi" }], keep_alive: "5m" });
     assert.equal(tuned.message.content, "Hello from tandem.");
     assert.ok(tuned.prompt_eval_count > plain.prompt_eval_count, "the saved system prompt is part of the prompt");
@@ -165,6 +170,7 @@ describe("Ollama model workflow", () => {
       };
       const created = await ollama.create(request);
       assert.equal(created.status, "success");
+      await loadLocalModel(tandem, "local/from-blob");
       const answer = await ollama.chat({ model: "local/from-blob", messages: [{ role: "user", content: "Hi" }] });
       assert.equal(answer.message.content, "From a blob.");
 
@@ -183,6 +189,7 @@ describe("Ollama model workflow", () => {
   it("takes Ollama's `:latest` names as the bare model, and a blob labelled JSON as Ollama's own client sends it", async () => {
     await ollama.create({ model: "tagged:latest", from: "local/chat:latest" });
     assert.ok(existsSync(join(tandem.dataDir, "models", "tagged.gguf")));
+    await loadLocalModel(tandem, "local/tagged:latest");
     const answer = await ollama.chat({ model: "local/tagged:latest", messages: [{ role: "user", content: "Hi" }] });
     assert.equal(answer.message.content, "Hello from tandem.");
     await ollama.delete({ model: "local/tagged:latest" });

@@ -321,7 +321,6 @@ describe("AnthropicProvider failures", () => {
     fake.script(() => ({ kind: "hang", chunks: ["waiting"] }));
     const controller = new AbortController();
     const before = fake.clientAborts;
-    const started = performance.now();
     await rejectsWith(
       (async () => {
         for await (const e of provider.chat(request(), controller.signal)) {
@@ -330,7 +329,7 @@ describe("AnthropicProvider failures", () => {
       })(),
       (err) => assert.equal(err.code, "canceled"),
     );
-    assert.ok(performance.now() - started < 2000);
+    // The upstream hangs for good: the rejection above is the abort, and the upstream sees it below.
     for (let i = 0; i < 50 && fake.clientAborts === before; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(fake.clientAborts, before + 1, "the upstream saw the connection close");
   });

@@ -134,7 +134,8 @@ describe("llamacpp provider on the real engine", () => {
   it("serves requests in parallel up to its slots, queues one, refuses the next as overloaded", async () => {
     const long = () => collectChat(provider.chat(request({ maxTokens: 150 }), new AbortController().signal));
     const running = [long(), long(), long()];
-    await sleep(20);
+    // Until the third is queued (a few ms on a quiet box; the bound is for a loaded one).
+    for (let i = 0; i < 1000 && provider.load("stories")?.queued !== 1; i++) await sleep(10);
     assert.deepEqual(provider.load("stories"), { slots: 2, active: 2, queued: 1, maxQueue: 1 });
     const refused = await failure(long());
     assert.equal(refused.code, "overloaded");
@@ -154,10 +155,8 @@ describe("llamacpp provider on the real engine", () => {
     const err = await failure(canceled);
     assert.equal(err.code, "canceled");
     assert.deepEqual(provider.load("tiny")?.active, 0);
-    const started = performance.now();
     const next = await collectChat(provider.chat(request({ upstreamModel: "tiny", maxTokens: 5 }), new AbortController().signal));
     assert.equal(next.usage.outputTokens, 5);
-    assert.ok(performance.now() - started < 2000);
   });
 
   it("refuses a truncated, a random-bytes and a missing file with a clear error and keeps serving", async () => {
@@ -264,7 +263,6 @@ describe("llamacpp provider lifecycle", () => {
     });
     try {
       let seen = 0;
-      let frozenAt = 0;
       const hung = (async () => {
         for await (const ev of provider.chat(
           request({ upstreamModel: "tiny", maxTokens: 100_000 }),
@@ -272,16 +270,13 @@ describe("llamacpp provider lifecycle", () => {
         )) {
           if (ev.type === "text-delta" && ++seen === 3) {
             process.kill(provider.engine.pid as number, "SIGSTOP");
-            frozenAt = performance.now();
           }
         }
       })();
       const err = await failure(hung);
-      const detectedMs = performance.now() - frozenAt;
+      // A stopped process never answers: only the 300 ms hang limit can have ended the request.
       assert.equal(err.code, "timeout");
       assert.match(err.message, /sent nothing for 300 ms/);
-      // Tokens already sent before the freeze still arrive; then 300 ms of silence is the hang.
-      assert.ok(detectedMs < 300 + 1500, `detected ${Math.round(detectedMs)} ms after the freeze`);
       const next = await collectChat(
         provider.chat(request({ upstreamModel: "tiny", maxTokens: 3 }), new AbortController().signal),
       );
