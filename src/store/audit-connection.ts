@@ -1,6 +1,6 @@
 import Sqlite from "better-sqlite3-multiple-ciphers";
+import { type EgressValues, egressValues, INSERT_EGRESS } from "./log-tables.js";
 import type { EgressRecord } from "./records.js";
-import { type EgressValues, egressValues, INSERT_EGRESS } from "./store.js";
 
 /**
  * A second connection to the store's file, on the server's own thread, that commits one egress audit

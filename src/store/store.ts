@@ -1,8 +1,21 @@
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type Sqlite from "better-sqlite3-multiple-ciphers";
 import { backoffDelayMs } from "../core/backoff.js";
 import { DATABASE_FILE, type DatabaseKey } from "./database-key.js";
+import {
+  type EgressValues,
+  egressValues,
+  type LogInserts,
+  prepareLogInserts,
+  pruneLogs,
+  type RequestValues,
+  requestValues,
+  selectAudit,
+  selectRequests,
+  selectUsage,
+  type UsageValues,
+  usageValues,
+} from "./log-tables.js";
 import { openEncryptedDatabase } from "./open-database.js";
 import type {
   AuditQuery,
@@ -15,6 +28,7 @@ import type {
   UsageEntry,
   UsageRow,
 } from "./records.js";
+import { readSecret, removeSecret, secretNames, writeSecret } from "./secrets-table.js";
 import { type StatePruneResult, StateTables } from "./state-tables.js";
 import { StoreError, storeErrorFrom } from "./store-error.js";
 
@@ -96,30 +110,7 @@ type PendingRow =
   | { kind: "usage"; values: UsageValues }
   | { kind: "not_sent"; values: [number] };
 
-type Nullable<T> = T | null;
-type RequestValues = [
-  number,
-  Nullable<string>,
-  Nullable<string>,
-  string,
-  number,
-  number,
-  Nullable<string>,
-  Nullable<number>,
-  Nullable<number>,
-  Nullable<number>,
-  Nullable<number>,
-  Nullable<string>,
-  Nullable<string>,
-  Nullable<string>,
-];
-export type EgressValues = [number, string, Nullable<string>, string, string, string, number];
-type UsageValues = [string, string, number, number, number, Nullable<number>];
-
 const DAY_MS = 86_400_000;
-/** One egress audit row, in the order of EgressValues. */
-export const INSERT_EGRESS =
-  "INSERT INTO egress_audit (time, target, route, sensitivity, redactions, sha256, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)";
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 10_000;
 
@@ -156,12 +147,7 @@ export class Store {
   readonly #maxBatch: number;
   readonly #maxPending: number;
   readonly #report: (event: StoreEvent) => void;
-  readonly #insert: {
-    request: Sqlite.Statement<RequestValues>;
-    egress: Sqlite.Statement<EgressValues>;
-    usage: Sqlite.Statement<UsageValues>;
-    notSent: Sqlite.Statement<[number]>;
-  };
+  readonly #insert: LogInserts;
   #pending: PendingRow[] = [];
   #timer: NodeJS.Timeout | undefined;
   #pruneTimer: NodeJS.Timeout | undefined;
@@ -194,23 +180,7 @@ export class Store {
       ...(options.durability !== undefined && { durability: options.durability }),
     });
     try {
-      this.#insert = {
-        request: this.#db.prepare<RequestValues>(
-          `INSERT INTO request_log (time, route, target, dialect, status, attempts, degraded, latency_ms, ttft_ms,
-             input_tokens, output_tokens, error_code, request_content, response_content)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ),
-        egress: this.#db.prepare<EgressValues>(INSERT_EGRESS),
-        usage: this.#db.prepare<UsageValues>(
-          `INSERT INTO usage (day, target, requests, input_tokens, output_tokens, cost_usd) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (day, target) DO UPDATE SET
-             requests = requests + excluded.requests,
-             input_tokens = input_tokens + excluded.input_tokens,
-             output_tokens = output_tokens + excluded.output_tokens,
-             cost_usd = CASE WHEN excluded.cost_usd IS NULL THEN cost_usd ELSE coalesce(cost_usd, 0) + excluded.cost_usd END`,
-        ),
-        notSent: this.#db.prepare<[number]>("UPDATE egress_audit SET outcome = 'not_sent' WHERE id = ?"),
-      };
+      this.#insert = prepareLogInserts(this.#db);
       this.state = new StateTables(this.#db);
     } catch (err) {
       this.#db.close();
@@ -226,25 +196,7 @@ export class Store {
   /** Queues one request's log row. Never throws; content is dropped unless logContent is on. */
   logRequest(entry: RequestLogEntry): void {
     const content = this.logContent ? entry.content : undefined;
-    this.#enqueue({
-      kind: "request",
-      values: [
-        millis(entry.time),
-        entry.route ?? null,
-        entry.target ?? null,
-        entry.dialect,
-        Math.trunc(entry.status),
-        Math.trunc(entry.attempts ?? 0),
-        entry.degraded ?? null,
-        int(entry.latencyMs),
-        int(entry.ttftMs),
-        int(entry.inputTokens),
-        int(entry.outputTokens),
-        entry.errorCode ?? null,
-        content?.request ?? null,
-        content?.response ?? null,
-      ],
-    });
+    this.#enqueue({ kind: "request", values: requestValues(entry, content) });
   }
 
   /**
@@ -294,17 +246,7 @@ export class Store {
 
   /** Queues usage to add to the target's total for the (UTC) day. */
   addUsage(entry: UsageEntry): void {
-    this.#enqueue({
-      kind: "usage",
-      values: [
-        new Date(millis(entry.time)).toISOString().slice(0, 10),
-        entry.target,
-        Math.trunc(entry.requests ?? 1),
-        Math.trunc(entry.inputTokens ?? 0),
-        Math.trunc(entry.outputTokens ?? 0),
-        entry.costUsd ?? null,
-      ],
-    });
+    this.#enqueue({ kind: "usage", values: usageValues(entry) });
   }
 
   /**
@@ -334,97 +276,19 @@ export class Store {
   /** Newest egress audit rows first. Queued rows are flushed first, so the caller sees its own writes. */
   queryAudit(query: AuditQuery = {}): EgressAuditRow[] {
     this.flush();
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (query.since !== undefined) {
-      where.push("time >= ?");
-      params.push(millis(query.since));
-    }
-    if (query.target !== undefined) {
-      where.push("target = ?");
-      params.push(query.target);
-    }
-    params.push(Math.max(1, Math.trunc(query.limit ?? 100)));
-    const rows = this.#sql(
-      () =>
-        this.#db
-          .prepare<(string | number)[], AuditDbRow>(
-            `SELECT id, time, target, route, sensitivity, redactions, sha256, bytes, outcome FROM egress_audit
-             ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY time DESC, id DESC LIMIT ?`,
-          )
-          .all(...params),
-      "read the egress audit of",
-    );
-    return rows.map((r) => ({
-      id: r.id,
-      time: new Date(r.time),
-      target: r.target,
-      route: r.route,
-      sensitivity: r.sensitivity,
-      redactions: parseCounts(r.redactions),
-      sha256: r.sha256,
-      bytes: r.bytes,
-      sent: r.outcome !== "not_sent",
-    }));
+    return this.#sql(() => selectAudit(this.#db, query), "read the egress audit of");
   }
 
   /** Newest request log rows first (queued rows are flushed first). */
   queryRequests(query: { since?: Date | number; limit?: number } = {}): RequestLogRow[] {
     this.flush();
-    const since = query.since === undefined ? Number.MIN_SAFE_INTEGER : millis(query.since);
-    const limit = Math.max(1, Math.trunc(query.limit ?? 100));
-    const rows = this.#sql(
-      () =>
-        this.#db
-          .prepare<[number, number], RequestDbRow>(
-            `SELECT id, time, route, target, dialect, status, attempts, degraded, latency_ms, ttft_ms, input_tokens,
-               output_tokens, error_code, request_content, response_content
-             FROM request_log WHERE time >= ? ORDER BY time DESC, id DESC LIMIT ?`,
-          )
-          .all(since, limit),
-      "read the request log of",
-    );
-    return rows.map((r) => ({
-      id: r.id,
-      time: new Date(r.time),
-      route: r.route,
-      target: r.target,
-      dialect: r.dialect,
-      status: r.status,
-      attempts: r.attempts,
-      degraded: r.degraded,
-      latencyMs: r.latency_ms,
-      ttftMs: r.ttft_ms,
-      inputTokens: r.input_tokens,
-      outputTokens: r.output_tokens,
-      errorCode: r.error_code,
-      requestContent: r.request_content,
-      responseContent: r.response_content,
-    }));
+    return this.#sql(() => selectRequests(this.#db, query), "read the request log of");
   }
 
   /** Usage per target per day, newest day first (queued rows are flushed first). */
   queryUsage(query: { since?: Date | number } = {}): UsageRow[] {
     this.flush();
-    const day = query.since === undefined ? "" : new Date(millis(query.since)).toISOString().slice(0, 10);
-    const rows = this.#sql(
-      () =>
-        this.#db
-          .prepare<[string], UsageDbRow>(
-            `SELECT day, target, requests, input_tokens, output_tokens, cost_usd FROM usage WHERE day >= ?
-             ORDER BY day DESC, target`,
-          )
-          .all(day),
-      "read the usage of",
-    );
-    return rows.map((r) => ({
-      day: r.day,
-      target: r.target,
-      requests: r.requests,
-      inputTokens: r.input_tokens,
-      outputTokens: r.output_tokens,
-      costUsd: r.cost_usd,
-    }));
+    return this.#sql(() => selectUsage(this.#db, query), "read the usage of");
   }
 
   /**
@@ -433,21 +297,8 @@ export class Store {
    */
   prune(now: number = Date.now()): PruneResult {
     this.#assertOpen();
-    const contentBefore = now - this.retentionDays * DAY_MS;
-    const rowsBefore = now - this.logRetentionDays * DAY_MS;
     try {
-      return this.#db
-        .transaction(() => ({
-          contentCleared: this.#db
-            .prepare(
-              `UPDATE request_log SET request_content = NULL, response_content = NULL
-               WHERE time < ? AND (request_content IS NOT NULL OR response_content IS NOT NULL)`,
-            )
-            .run(contentBefore).changes,
-          requestsDeleted: this.#db.prepare("DELETE FROM request_log WHERE time < ?").run(rowsBefore).changes,
-          auditDeleted: this.#db.prepare("DELETE FROM egress_audit WHERE time < ?").run(rowsBefore).changes,
-        }))
-        .immediate();
+      return pruneLogs(this.#db, now - this.retentionDays * DAY_MS, now - this.logRetentionDays * DAY_MS);
     } catch (err) {
       throw storeErrorFrom(err, this.file, "prune");
     }
@@ -477,44 +328,22 @@ export class Store {
 
   /** The secret stored under the name (for `store:NAME`), read afresh each time. */
   getSecret(name: string): string | undefined {
-    const row = this.#sql(
-      () => this.#db.prepare<[string], { value: string }>("SELECT value FROM secrets WHERE name = ?").get(name),
-      "read a secret from",
-    );
-    return row?.value;
+    return this.#sql(() => readSecret(this.#db, name), "read a secret from");
   }
 
   /** Stores or replaces a secret; committed (and synced) before this returns. */
   setSecret(name: string, value: string): void {
-    const now = Date.now();
-    this.#sql(
-      () =>
-        this.#db
-          .prepare(
-            `INSERT INTO secrets (name, value, created_at, updated_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-          )
-          .run(name, value, now, now),
-      "store a secret in",
-    );
+    this.#sql(() => writeSecret(this.#db, name, value), "store a secret in");
   }
 
   /** Removes a secret; false when there was none. */
   deleteSecret(name: string): boolean {
-    return this.#sql(() => this.#db.prepare("DELETE FROM secrets WHERE name = ?").run(name).changes > 0, "remove a secret from");
+    return this.#sql(() => removeSecret(this.#db, name), "remove a secret from");
   }
 
   /** The secrets' names and dates, by name; never their values. */
   listSecrets(): SecretInfo[] {
-    return this.#sql(
-      () =>
-        this.#db
-          .prepare<[], { name: string; created_at: number; updated_at: number }>(
-            "SELECT name, created_at, updated_at FROM secrets ORDER BY name",
-          )
-          .all(),
-      "list the secrets in",
-    ).map((r) => ({ name: r.name, createdAt: new Date(r.created_at), updatedAt: new Date(r.updated_at) }));
+    return this.#sql(() => secretNames(this.#db), "list the secrets in");
   }
 
   health(): StoreHealth {
@@ -694,93 +523,9 @@ export class Store {
   }
 }
 
-interface AuditDbRow {
-  id: number;
-  time: number;
-  target: string;
-  route: string | null;
-  sensitivity: string;
-  redactions: string;
-  sha256: string;
-  bytes: number;
-  outcome: string | null;
-}
-
-interface RequestDbRow {
-  id: number;
-  time: number;
-  route: string | null;
-  target: string | null;
-  dialect: string;
-  status: number;
-  attempts: number;
-  degraded: string | null;
-  latency_ms: number | null;
-  ttft_ms: number | null;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  error_code: string | null;
-  request_content: string | null;
-  response_content: string | null;
-}
-
-interface UsageDbRow {
-  day: string;
-  target: string;
-  requests: number;
-  input_tokens: number;
-  output_tokens: number;
-  cost_usd: number | null;
-}
-
-/** An egress record as the row's values; undefined for a digest that is not 64 lowercase hex digits. */
-export function egressValues(record: EgressRecord): EgressValues | undefined {
-  let sha256: string;
-  let bytes: number;
-  if ("body" in record) {
-    const body = typeof record.body === "string" ? Buffer.from(record.body, "utf8") : record.body;
-    sha256 = createHash("sha256").update(body).digest("hex");
-    bytes = body.byteLength;
-  } else {
-    if (!/^[0-9a-f]{64}$/.test(record.sha256)) return undefined;
-    sha256 = record.sha256;
-    bytes = record.bytes;
-  }
-  return [
-    millis(record.time),
-    record.target,
-    record.route ?? null,
-    record.sensitivity,
-    JSON.stringify(record.redactions ?? {}),
-    sha256,
-    Math.trunc(bytes),
-  ];
-}
-
-function millis(time: Date | number | undefined): number {
-  if (time === undefined) return Date.now();
-  return typeof time === "number" ? Math.trunc(time) : time.getTime();
-}
-
-function int(value: number | undefined): number | null {
-  return value === undefined || !Number.isFinite(value) ? null : Math.round(value);
-}
-
 function positive(value: number, name: string): number {
   if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number of days, got ${value}`);
   return value;
-}
-
-function parseCounts(text: string): Record<string, number> {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
-    const out: Record<string, number> = {};
-    for (const [k, v] of Object.entries(value)) if (typeof v === "number") out[k] = v;
-    return out;
-  } catch {
-    return {};
-  }
 }
 
 function reportToStderr(event: StoreEvent): void {
