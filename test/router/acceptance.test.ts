@@ -17,7 +17,8 @@ import { type FakeOpenAIScript, type FakeOpenAIUpstream, startFakeOpenAI } from 
 import { seeded } from "../support/seeded-random.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
-const TOTAL = 1000;
+/** 1,000 in `npm test`; `npm run test:fast` runs fewer (ACCEPTANCE_TOTAL), the same scenario. */
+const TOTAL = Number(process.env.ACCEPTANCE_TOTAL ?? 1000);
 const CONCURRENCY = 8;
 const FIRST = "The quick brown fox jumps over the lazy dog.";
 const THIRD = "Answer from the third tier.";
