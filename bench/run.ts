@@ -68,6 +68,8 @@ interface Path {
 }
 
 const children: ChildProcess[] = [];
+/** Temporary folders of the `BENCH_ONLY` runs, removed on the way out. */
+const tempDirs: string[] = [];
 
 /**
  * Starts a server process and resolves with its port: from a `{"port":N}` line on stdout, from
@@ -768,13 +770,7 @@ async function main(modelDir: string): Promise<void> {
   metric("translation.addedP50", (r) => (r["anthropic translated"]?.p50 as number) - (r["anthropic native"]?.p50 as number));
   responsesSummary(reps, summary, responsesGroup);
 
-  const conditions = {
-    date: new Date().toISOString(),
-    node: process.version,
-    cores: cpus().length,
-    reps: REPS,
-    sequentialPerRep: SEQUENTIAL,
-    warmupPerPath: WARMUP,
+  const conditions = runConditions(loadAtStart, {
     streamsPerRep: STREAMS,
     loadSeconds: LOAD_SECONDS,
     connections: CONNECTIONS,
@@ -782,8 +778,6 @@ async function main(modelDir: string): Promise<void> {
     pacedStreamsPerRep: PACED_STREAMS,
     paceMs: PACE_MS,
     tandemIdleRssMiB: tandemIdleRss,
-    /** 1-minute load average before and after: well above 0 means something else used the cores too. */
-    loadAverage1m: { start: loadAtStart[0] ?? Number.NaN, end: loadavg()[0] ?? Number.NaN },
     localModels: localModels.map((m) => ({ name: m.name, label: m.label, path: m.path, tokens: m.tokens, failed: m.failed })),
     syntheticModel: syntheticInfo && {
       parameters: syntheticInfo.parameters,
@@ -795,7 +789,7 @@ async function main(modelDir: string): Promise<void> {
     classifyRequests: classifyRequests.map((c) => ({ bytes: c.actualBytes, calls: c.calls, found: c.found })),
     store: storeCheck,
     portkey: portkey instanceof Error ? `not run: ${portkey.message.slice(0, 200)}` : "@portkey-ai/gateway 1.15.2",
-  };
+  });
   const fmt = (k: string, unit = "ms", digits = 3) => {
     const s = summary[k];
     return s ? `${s.median.toFixed(digits)}${unit ? ` ${unit}` : ""} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})` : "n/a";
@@ -987,23 +981,23 @@ async function resilience(closed: Pool, open: Pool): Promise<Stats> {
 }
 
 /**
- * `BENCH_ONLY=responses`: the Responses API figures alone (the upstream and one tandem with its
- * store), written to bench/results/latest-responses.{md,json}; the full run's report is left alone.
+ * The bench's fake upstream and one tandem from dist/ over it, configured as the full run's `tandem`
+ * is (the upstream remote, with a key, the store on), plus `extraConfig` lines: what the
+ * `BENCH_ONLY` runs measure. The temporary folder is removed when the bench exits.
  */
-async function responsesOnly(): Promise<void> {
-  const loadAtStart = loadavg();
+async function startOneTandem(extraConfig: string[] = []) {
   const up = await start(["--import", "tsx", join(ROOT, "bench/upstream.ts")], { BENCH_CHUNKS: String(CHUNKS) });
-  const upstreamUrl = `http://127.0.0.1:${up.port}`;
   const dir = mkdtempSync(join(tmpdir(), "tandem-bench-"));
+  tempDirs.push(dir);
   const configFile = join(dir, "tandem.config.yaml");
-  // As the full run's `tandem`: the upstream configured as remote, with a key, the store on.
   writeFileSync(
     configFile,
     [
       `dataDir: "${join(dir, "data")}"`,
       "store: { enabled: true }",
       "providers:",
-      `  up: { kind: openai, baseUrl: "${upstreamUrl}/v1", local: false, apiKeys: ["env:BENCH_UPSTREAM_KEY"], models: [bench] }`,
+      `  up: { kind: openai, baseUrl: "http://127.0.0.1:${up.port}/v1", local: false, apiKeys: ["env:BENCH_UPSTREAM_KEY"], models: [bench] }`,
+      ...extraConfig,
       "",
     ].join("\n"),
   );
@@ -1018,6 +1012,53 @@ async function responsesOnly(): Promise<void> {
     },
     { logTo: join(dir, "tandem.log") },
   );
+  return { up, tandem };
+}
+
+/**
+ * The run's conditions, as every report states them; `extra` adds what only the full run knows.
+ * The load average before and after: well above 0 means something else used the cores too.
+ */
+function runConditions<Extra extends object>(loadAtStart: number[], extra?: Extra) {
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    cores: cpus().length,
+    reps: REPS,
+    sequentialPerRep: SEQUENTIAL,
+    warmupPerPath: WARMUP,
+    ...(extra as Extra),
+    loadAverage1m: { start: loadAtStart[0] ?? Number.NaN, end: loadavg()[0] ?? Number.NaN },
+  };
+}
+
+/**
+ * `BENCH_ONLY=stall`: the /health stall figures alone (one tandem with its store, on a route that
+ * classifies for privacy as the full run's does), one line per run; `STALL_REPS` runs of each shape
+ * (default 3), `STALL_SHAPES=image,oneText` to pick shapes.
+ */
+async function stallOnly(): Promise<void> {
+  const { tandem } = await startOneTandem(["routes:", "  stall: { tiers: [up/bench], privacy: allow }"]);
+  const reps = Number(process.env.STALL_REPS ?? 3);
+  const shapes = process.env.STALL_SHAPES?.split(",");
+  for (const shape of stallShapes(STALL_BODY_BYTES, "stall")) {
+    if (shapes && !shapes.includes(shape.key)) continue;
+    for (let rep = 0; rep < reps; rep++) {
+      const r = await measureStall(`http://127.0.0.1:${tandem.port}`, shape);
+      process.stdout.write(
+        `${shape.label}: /health max ${r.healthMaxMs.toFixed(0)} ms, p99 ${r.healthP99Ms.toFixed(0)} ms (${r.healthPings} pings); the request took ${r.requestMs.toFixed(0)} ms, status ${r.status}\n`,
+      );
+    }
+  }
+}
+
+/**
+ * `BENCH_ONLY=responses`: the Responses API figures alone (the upstream and one tandem with its
+ * store), written to bench/results/latest-responses.{md,json}; the full run's report is left alone.
+ */
+async function responsesOnly(): Promise<void> {
+  const loadAtStart = loadavg();
+  const { up, tandem } = await startOneTandem();
   const group = responsesPaths(up.port, tandem.port, tandem.child.pid);
   for (let i = 0; i < WARMUP; i++) for (const p of group) await guarded(p, "warmup", () => once(p, false).then(() => {}));
   const reps: Record<string, Stats>[] = [];
@@ -1030,15 +1071,7 @@ async function responsesOnly(): Promise<void> {
   const summary: Summary = {};
   responsesSummary(reps, summary, group);
   const failures = group.flatMap((p) => Object.entries(p.failed).map(([s, why]) => `- ${p.name}, ${s}: ${why}`));
-  const conditions = {
-    date: new Date().toISOString(),
-    node: process.version,
-    cores: cpus().length,
-    reps: REPS,
-    sequentialPerRep: SEQUENTIAL,
-    warmupPerPath: WARMUP,
-    loadAverage1m: { start: loadAtStart[0] ?? Number.NaN, end: loadavg()[0] ?? Number.NaN },
-  };
+  const conditions = runConditions(loadAtStart);
   const md = [
     "# tandem benchmark: Responses API only (BENCH_ONLY=responses)",
     "",
@@ -1062,8 +1095,9 @@ async function responsesOnly(): Promise<void> {
 const modelDir = mkdtempSync(join(tmpdir(), "tandem-bench-model-"));
 try {
   if (process.env.BENCH_ONLY === "responses") await responsesOnly();
+  else if (process.env.BENCH_ONLY === "stall") await stallOnly();
   else await main(modelDir);
 } finally {
   for (const c of children) c.kill("SIGTERM");
-  rmSync(modelDir, { recursive: true, force: true });
+  for (const dir of [modelDir, ...tempDirs]) rmSync(dir, { recursive: true, force: true });
 }
