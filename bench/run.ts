@@ -985,8 +985,12 @@ async function resilience(closed: Pool, open: Pool): Promise<Stats> {
  * is (the upstream remote, with a key, the store on), plus `extraConfig` lines: what the
  * `BENCH_ONLY` runs measure. The temporary folder is removed when the bench exits.
  */
-async function startOneTandem(extraConfig: string[] = []) {
-  const up = await start(["--import", "tsx", join(ROOT, "bench/upstream.ts")], { BENCH_CHUNKS: String(CHUNKS) });
+async function startOneTandem(
+  extraConfig: string[] = [],
+  options: { up?: { port: number }; store?: boolean; nodeArgs?: string[]; dist?: string } = {},
+) {
+  const up =
+    options.up ?? (await start(["--import", "tsx", join(ROOT, "bench/upstream.ts")], { BENCH_CHUNKS: String(CHUNKS) }));
   const dir = mkdtempSync(join(tmpdir(), "tandem-bench-"));
   tempDirs.push(dir);
   const configFile = join(dir, "tandem.config.yaml");
@@ -994,7 +998,7 @@ async function startOneTandem(extraConfig: string[] = []) {
     configFile,
     [
       `dataDir: "${join(dir, "data")}"`,
-      "store: { enabled: true }",
+      `store: { enabled: ${options.store ?? true} }`,
       "providers:",
       `  up: { kind: openai, baseUrl: "http://127.0.0.1:${up.port}/v1", local: false, apiKeys: ["env:BENCH_UPSTREAM_KEY"], models: [bench] }`,
       ...extraConfig,
@@ -1002,7 +1006,7 @@ async function startOneTandem(extraConfig: string[] = []) {
     ].join("\n"),
   );
   const tandem = await start(
-    [join(ROOT, "dist/cli/main.js"), "serve", "--config", configFile, "--port", "0"],
+    [...(options.nodeArgs ?? []), join(options.dist ?? join(ROOT, "dist"), "cli/main.js"), "serve", "--config", configFile, "--port", "0"],
     {
       HOME: dir,
       XDG_DATA_HOME: dir,
@@ -1091,11 +1095,96 @@ async function responsesOnly(): Promise<void> {
   for (const p of group) await p.pool.close();
 }
 
+/**
+ * `BENCH_ONLY=overhead`: the overhead figures alone, for the inner loop of making tandem faster:
+ * direct, the bare proxy, tandem with and without its store (and Portkey unless `BENCH_PORTKEY=0`),
+ * sequential p50/p99 and CPU per request at ${CONNECTIONS} connections, one line per path and
+ * repetition. `BENCH_TANDEM_NODE_ARGS` (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is passed to
+ * the tandem with the store, `BENCH_NO_STORE_NODE_ARGS` to the one without; `BENCH_BASELINE_DIST` (a
+ * `dist` folder) adds another build's tandem with its store. Nothing is written to bench/results.
+ */
+async function overheadOnly(): Promise<void> {
+  const up = await start(["--import", "tsx", join(ROOT, "bench/upstream.ts")], { BENCH_CHUNKS: String(CHUNKS) });
+  const upstreamUrl = `http://127.0.0.1:${up.port}`;
+  const bare = await start(["--import", "tsx", join(ROOT, "bench/bare-proxy.ts")], { BENCH_UPSTREAM: upstreamUrl });
+  const fastify = await start(["--import", "tsx", join(ROOT, "bench/fastify-proxy.ts")], { BENCH_UPSTREAM: upstreamUrl });
+  const nodeArgs = process.env.BENCH_TANDEM_NODE_ARGS?.split(" ").filter(Boolean);
+  const { tandem } = await startOneTandem([], { up, nodeArgs });
+  const { tandem: noStore } = await startOneTandem([], {
+    up,
+    store: false,
+    nodeArgs: process.env.BENCH_NO_STORE_NODE_ARGS?.split(" ").filter(Boolean),
+  });
+  const json = { "content-type": "application/json" };
+  const pool = (port: number) => new Pool(`http://127.0.0.1:${port}`, { connections: CONNECTIONS });
+  const path = (name: string, port: number, model: string, pid?: number, headers: Record<string, string> = json): Path => ({
+    name,
+    pool: pool(port),
+    path: "/v1/chat/completions",
+    headers,
+    body: chatBody(model),
+    pid,
+    failed: {},
+  });
+  // Another build of tandem beside this one (e.g. main's, built in a worktree), to A/B a change on a
+  // machine too busy for figures from separate runs to compare.
+  const baselineDist = process.env.BENCH_BASELINE_DIST;
+  const baseline = baselineDist ? (await startOneTandem([], { up, dist: baselineDist })).tandem : undefined;
+  const paths = [
+    path("direct", up.port, "bench"),
+    path("bare proxy", bare.port, "bench", bare.child.pid),
+    path("fastify proxy", fastify.port, "bench", fastify.child.pid),
+    path("tandem", tandem.port, "up/bench", tandem.child.pid),
+    path("tandem (no store)", noStore.port, "up/bench", noStore.child.pid),
+  ];
+  if (baseline) paths.push(path("tandem (baseline)", baseline.port, "up/bench", baseline.child.pid));
+  if (process.env.BENCH_PORTKEY !== "0") {
+    const portkeyPort = await freePort();
+    const portkey = await start([...PORTKEY_PRELOAD, PORTKEY, `--port=${portkeyPort}`, "--headless"], { NODE_ENV: "production" }, {
+      port: portkeyPort,
+    });
+    paths.push(
+      path("portkey", portkey.port, "bench", portkey.child.pid, {
+        ...json,
+        "x-portkey-provider": "openai",
+        "x-portkey-custom-host": `${upstreamUrl}/v1`,
+        authorization: "Bearer unused",
+      }),
+    );
+  }
+  for (let i = 0; i < WARMUP; i++) for (const p of paths) await guarded(p, "warmup", () => once(p, i % 2 === 0).then(() => {}));
+  for (let rep = 0; rep < REPS; rep++) {
+    const seq = await sequentialLatencies(paths, SEQUENTIAL, "sequential");
+    const direct = seq.direct as Stats;
+    for (const p of paths) {
+      let line = `rep ${rep + 1} ${p.name.padEnd(18)} added p50 ${((seq[p.name]?.p50 ?? 0) - (direct.p50 ?? 0)).toFixed(3)} ms, p99 ${((seq[p.name]?.p99 ?? 0) - (direct.p99 ?? 0)).toFixed(3)} ms`;
+      await guarded(p, "load", async () => {
+        const cpu0 = p.pid ? cpuMs(p.pid) : 0;
+        const until = performance.now() + LOAD_SECONDS * 1000;
+        let done = 0;
+        await Promise.all(
+          Array.from({ length: CONNECTIONS }, async () => {
+            while (performance.now() < until) {
+              await once(p, false);
+              done++;
+            }
+          }),
+        );
+        line += `; ${(done / LOAD_SECONDS).toFixed(0)} req/s`;
+        if (p.pid) line += `, CPU ${((cpuMs(p.pid) - cpu0) / done).toFixed(3)} ms/req`;
+      });
+      process.stdout.write(`${line}${Object.keys(p.failed).length > 0 ? ` ${JSON.stringify(p.failed)}` : ""}\n`);
+    }
+  }
+  for (const p of paths) await p.pool.close();
+}
+
 // The synthetic model is written here and removed afterwards, whatever happens.
 const modelDir = mkdtempSync(join(tmpdir(), "tandem-bench-model-"));
 try {
   if (process.env.BENCH_ONLY === "responses") await responsesOnly();
   else if (process.env.BENCH_ONLY === "stall") await stallOnly();
+  else if (process.env.BENCH_ONLY === "overhead") await overheadOnly();
   else await main(modelDir);
 } finally {
   for (const c of children) c.kill("SIGTERM");

@@ -28,8 +28,15 @@ export function mergeUsage(into: Usage, update: Partial<Usage>): void {
   if (update.reasoningTokens !== undefined) into.reasoningTokens = update.reasoningTokens;
 }
 
-/** Gathers a canonical stream into one result. A stream that ends without `finish` is an error. */
-export async function collectChat(events: AsyncIterable<StreamEvent>): Promise<ChatResult> {
+/**
+ * Gathers a canonical stream into one result. A stream that ends without `finish` is an error.
+ * With `frames`, the target's own frames (the same-wire path) are gathered into it too; a switch
+ * starts them over, so they are only ever one target's whole answer.
+ */
+export async function collectChat(
+  events: AsyncIterable<StreamEvent>,
+  frames?: Extract<StreamEvent, { type: "frame" }>[],
+): Promise<ChatResult> {
   const result: ChatResult = {
     id: undefined,
     model: undefined,
@@ -66,7 +73,11 @@ export async function collectChat(events: AsyncIterable<StreamEvent>): Promise<C
       }
       case "tool-call-end":
         break;
+      case "frame":
+        frames?.push(ev);
+        break;
       case "switch":
+        if (frames) frames.length = 0;
         if (ev.restart) {
           result.text = "";
           result.reasoning = undefined;

@@ -53,8 +53,9 @@ export type StreamEvent =
    * One frame of the upstream's own answer, on the same-wire path (request.native): yielded after the
    * canonical events read from it, so checks on those run before it can reach the client. SSE:
    * `event` and `data`; a whole (non-streamed) answer: its JSON text as `data`, with `whole`.
-   * Dialects that render canonical events ignore it.
+   * Dialects that render canonical events ignore it. `json`: `data` as the provider already parsed it,
+   * when it did, so a dialect that reads the frame need not parse it again; it is shared, read-only.
    */
-  | { type: "frame"; event?: string; data: string; whole?: boolean };
+  | { type: "frame"; event?: string; data: string; whole?: boolean; json?: unknown };
 
 export type StreamEventType = StreamEvent["type"];

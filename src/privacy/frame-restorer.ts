@@ -35,7 +35,9 @@ export class FrameRestorer {
   }
 
   /** The frames to pass on for one upstream frame (none while a delta's text is all held back). */
-  push(frame: Frame): Frame[] {
+  push(upstreamFrame: Frame): Frame[] {
+    // What the provider parsed is the frame before restoring: it is left behind, so no dialect reads it.
+    const frame: Frame = upstreamFrame.json === undefined ? upstreamFrame : { ...upstreamFrame, json: undefined };
     if (frame.whole) return [{ ...frame, data: this.#source.rehydrateJson(frame.data) }];
     let data: { type?: unknown; index?: unknown; delta?: Record<string, unknown>; choices?: unknown; done?: unknown };
     try {

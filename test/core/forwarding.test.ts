@@ -1,11 +1,12 @@
 /**
  * The forwarding stream helpers: a lazy stream starts on its first next() and not before, a stream
  * left before it began never starts, one left while starting closes what started; a prepended
- * result comes first, and leaving closes the rest.
+ * result comes first, and leaving closes the rest. Batches expanded into items keep their order, end
+ * with the closing items, and fail or stop as a generator over them would.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { lazyStream, prepended } from "../../src/core/index.js";
+import { expandBatches, lazyStream, prepended } from "../../src/core/index.js";
 
 function source(values: number[]) {
   const log: string[] = [];
@@ -80,5 +81,94 @@ describe("forwarding streams", () => {
       break;
     }
     assert.deepEqual(left.log, ["return"]);
+  });
+});
+
+describe("expandBatches", () => {
+  const twice = (batch: number, out: number[]) => {
+    out.push(batch, batch * 10);
+    return undefined;
+  };
+
+  it("serves each batch's items in order, then the closing items", async () => {
+    const { iterator, log } = source([1, 2, 3]);
+    const items = await all(expandBatches(iterator, twice, (out) => out.push(-1)));
+    assert.deepEqual(items, [1, 10, 2, 20, 3, 30, -1]);
+    assert.deepEqual(log, ["next", "next", "next", "next"]);
+  });
+
+  it("an empty batch gives nothing and the reading goes on", async () => {
+    const { iterator } = source([1, 0, 2]);
+    const items = await all(
+      expandBatches(
+        iterator,
+        (b: number, out: number[]) => (b === 0 ? undefined : twice(b, out)),
+        () => {},
+      ),
+    );
+    assert.deepEqual(items, [1, 10, 2, 20]);
+  });
+
+  it("a step that throws: its items first, then the error, and the batches are closed", async () => {
+    const { iterator, log } = source([1, 2, 3]);
+    const stream = expandBatches(
+      iterator,
+      (b: number, out: number[]) => {
+        out.push(b);
+        if (b === 2) throw new Error("bad batch");
+        return undefined;
+      },
+      (out) => out.push(-1),
+    );
+    const seen: number[] = [];
+    await assert.rejects(async () => {
+      for await (const x of stream) seen.push(x);
+    }, /bad batch/);
+    assert.deepEqual(seen, [1, 2]);
+    assert.deepEqual(log, ["next", "next", "return"]);
+    assert.deepEqual(await stream.next(), { done: true, value: undefined });
+  });
+
+  it("a step that says the items are complete: the batches are closed unread, then the closing items", async () => {
+    const { iterator, log } = source([1, 2, 3]);
+    const items = await all(
+      expandBatches(
+        iterator,
+        (b: number, out: number[]) => {
+          out.push(b);
+          return b === 2 ? true : undefined;
+        },
+        (out) => out.push(-1),
+      ),
+    );
+    assert.deepEqual(items, [1, 2, -1]);
+    assert.deepEqual(log, ["next", "next", "return"]);
+  });
+
+  it("leaving early closes the batches, once", async () => {
+    const { iterator, log } = source([1, 2, 3]);
+    const stream = expandBatches(iterator, twice, () => {});
+    assert.deepEqual(await stream.next(), { done: false, value: 1 });
+    await stream.return?.();
+    await stream.return?.();
+    assert.deepEqual(await stream.next(), { done: true, value: undefined });
+    assert.deepEqual(log, ["next", "return"]);
+  });
+
+  it("a failing source fails the stream, after the items already read", async () => {
+    let calls = 0;
+    const failing: AsyncIterableIterator<number> = {
+      [Symbol.asyncIterator]: () => failing,
+      async next() {
+        calls++;
+        if (calls === 2) throw new Error("socket closed");
+        return { done: false, value: 5 };
+      },
+    };
+    const seen: number[] = [];
+    await assert.rejects(async () => {
+      for await (const x of expandBatches(failing, twice, () => {})) seen.push(x);
+    }, /socket closed/);
+    assert.deepEqual(seen, [5, 50]);
   });
 });

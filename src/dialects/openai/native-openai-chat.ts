@@ -104,7 +104,7 @@ function isUsageChunk(data: string): boolean {
 export function nativeOpenAIChatCompletion(frames: readonly Frame[], meta: Answered): unknown {
   const last = frames.at(-1);
   let completion: Record<string, unknown> | undefined;
-  if (last?.whole) completion = JSON.parse(last.data) as Record<string, unknown>;
+  if (last?.whole) completion = { ...(parsed(last) as Json) };
   else completion = assembleCompletion(frames);
   if (completion === undefined) return undefined;
   if ("model" in completion) completion.model = meta.target;
@@ -113,16 +113,29 @@ export function nativeOpenAIChatCompletion(frames: readonly Frame[], meta: Answe
 
 type Json = Record<string, unknown>;
 
+/** A frame's JSON: as the provider parsed it (shared: read, never changed), or parsed here. */
+function parsed(frame: Frame): unknown {
+  return frame.json ?? JSON.parse(frame.data);
+}
+
+/** A chunk's own fields that a completion does not take. */
+const CHUNK_ONLY = new Set(["choices", "object", "obfuscation"]);
+
 function assembleCompletion(frames: readonly Frame[]): Json | undefined {
   let completion: Json | undefined;
   const choices: Json[] = [];
   for (const frame of frames) {
     if (frame.whole) return undefined;
     if (frame.data === "[DONE]") continue;
-    const chunk = JSON.parse(frame.data) as Json;
-    const { choices: pieces, object: _object, obfuscation: _obfuscation, ...fields } = chunk;
-    completion ??= { ...fields, object: "chat.completion" };
-    for (const [key, value] of Object.entries(fields)) if (value != null) completion[key] = value;
+    const chunk = parsed(frame) as Json;
+    if (completion === undefined) {
+      completion = {};
+      for (const key in chunk) if (!CHUNK_ONLY.has(key)) completion[key] = chunk[key];
+      completion.object = "chat.completion";
+    } else {
+      for (const key in chunk) if (!CHUNK_ONLY.has(key) && chunk[key] != null) completion[key] = chunk[key];
+    }
+    const pieces = chunk.choices;
     if (!Array.isArray(pieces)) continue;
     for (const piece of pieces as Json[]) {
       const index = typeof piece.index === "number" ? piece.index : 0;
@@ -136,8 +149,7 @@ function assembleCompletion(frames: readonly Frame[]): Json | undefined {
       if (piece.delta && typeof piece.delta === "object") mergeDelta(choice.message as Json, piece.delta as Json);
       if (piece.finish_reason != null) choice.finish_reason = piece.finish_reason;
       if (piece.logprobs != null) choice.logprobs = mergeLogprobs(choice.logprobs as Json | null, piece.logprobs as Json);
-      for (const [key, value] of Object.entries(piece))
-        if (!(key in choice) && key !== "delta" && key !== "index") choice[key] = value;
+      for (const key in piece) if (!(key in choice) && key !== "delta" && key !== "index") choice[key] = piece[key];
     }
   }
   if (completion === undefined) return undefined;
@@ -147,7 +159,8 @@ function assembleCompletion(frames: readonly Frame[]): Json | undefined {
 
 /** Text fields are concatenated, tool calls merged by index, anything else the latest value. */
 function mergeDelta(message: Json, delta: Json): void {
-  for (const [key, value] of Object.entries(delta)) {
+  for (const key in delta) {
+    const value = delta[key];
     if (key === "tool_calls" && Array.isArray(value)) {
       message.tool_calls ??= [];
       const calls = message.tool_calls as Json[];
@@ -177,7 +190,8 @@ function mergeLogprobs(into: Json | null, piece: Json): Json {
   const out: Json = into ?? {};
   for (const [key, value] of Object.entries(piece)) {
     if (Array.isArray(value) && Array.isArray(out[key])) for (const item of value) (out[key] as unknown[]).push(item);
-    else if (value != null || !(key in out)) out[key] = value;
+    // A list is copied: the pieces it came in are the provider's, read-only (see parsed).
+    else if (value != null || !(key in out)) out[key] = Array.isArray(value) ? [...value] : value;
   }
   return out;
 }

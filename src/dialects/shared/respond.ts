@@ -93,7 +93,7 @@ export async function sendChat(
   if (!chat.stream) {
     const native = rendering.native;
     const frames: Frame[] = [];
-    const result = await collectChat(native ? gatherFrames(started.events, frames) : started.events);
+    const result = await collectChat(started.events, native ? frames : undefined);
     record.usage = result.usage;
     if (record.content) record.content.response = JSON.stringify({ text: result.text, toolCalls: result.toolCalls });
     const body =
@@ -111,19 +111,6 @@ export async function sendChat(
 }
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
-
-/**
- * The events, gathering the target's own frames into `frames`. A switch starts over: only an answer
- * given whole by one target is passed through (after a switch without frames, the canonical
- * rendering answers).
- */
-async function* gatherFrames(events: AsyncIterable<StreamEvent>, frames: Frame[]): AsyncGenerator<StreamEvent> {
-  for await (const event of events) {
-    if (event.type === "frame") frames.push(event);
-    else if (event.type === "switch") frames.length = 0;
-    yield event;
-  }
-}
 
 async function pumpStream(
   reply: FastifyReply,

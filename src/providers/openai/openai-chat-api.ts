@@ -39,10 +39,10 @@ export interface OpenAIChatChunk {
         delta?: {
           content?: string | null;
           refusal?: string | null;
-          /** The model's reasoning as DeepSeek, vLLM and llama-server name it. */
-          reasoning_content?: string | null;
-          /** The same as OpenRouter names it. */
-          reasoning?: string | null;
+          /** The model's reasoning as DeepSeek, vLLM and llama-server name it (read when a string). */
+          reasoning_content?: unknown;
+          /** The same as OpenRouter names it (read when a string). */
+          reasoning?: unknown;
           tool_calls?: OpenAIToolCallPiece[] | null;
         } | null;
         finish_reason?: string | null;
@@ -70,9 +70,8 @@ export function asOpenAIChatChunk(value: unknown): OpenAIChatChunk | undefined {
       const delta = choice.delta;
       if (delta == null) continue;
       if (!isObject(delta) || !nullishOf(delta.content, "string") || !nullishOf(delta.refusal, "string")) return undefined;
-      // Reasoning of another type (OpenRouter's `reasoning_details` objects) is not read, but not refused either.
-      if (!nullishOf(delta.reasoning_content, "string")) delta.reasoning_content = undefined;
-      if (!nullishOf(delta.reasoning, "string")) delta.reasoning = undefined;
+      // Reasoning of another type is not read (OpenAIAnswer reads strings only), but not refused either;
+      // the chunk is not changed, as the same-wire path hands it to the client as it came.
       const calls = delta.tool_calls;
       if (calls == null) continue;
       if (!Array.isArray(calls)) return undefined;

@@ -1,5 +1,5 @@
 import type { EventSourceMessage } from "eventsource-parser";
-import { GatewayError, makeId, type StreamEvent, type Usage } from "../../core/index.js";
+import { expandBatches, GatewayError, makeId, type StreamEvent, type Usage } from "../../core/index.js";
 import { mapOpenAIFinishReason } from "./map-openai-finish-reason.js";
 import { asOpenAIChatChunk, type OpenAIChatChunk, type OpenAIToolCallPiece, openAIErrorObjectSchema } from "./openai-chat-api.js";
 import { gatewayErrorFromOpenAIError } from "./openai-error-body.js";
@@ -27,24 +27,28 @@ interface ToolCallState {
  * close; that counts as complete. A stream that stops with neither, an error chunk, or a chunk that
  * is not JSON throws.
  */
-export async function* readOpenAIChatStream(
+export function readOpenAIChatStream(
   batches: AsyncIterable<EventSourceMessage[]>,
   target: string,
-): AsyncGenerator<StreamEvent> {
+): AsyncIterableIterator<StreamEvent> {
   const answer = new OpenAIAnswer(target);
   let done = false;
-  reading: for await (const batch of batches) {
-    for (const message of batch) {
-      const data = message.data.trim();
-      if (data === "") continue;
-      if (data === "[DONE]") {
-        done = true;
-        break reading;
+  return expandBatches<EventSourceMessage[], StreamEvent>(
+    batches,
+    (batch, out) => {
+      for (const message of batch) {
+        const data = message.data.trim();
+        if (data === "") continue;
+        if (data === "[DONE]") {
+          done = true;
+          return true;
+        }
+        answer.chunk(parseChunk(data, target), out);
       }
-      for (const event of answer.chunk(parseChunk(data, target))) yield event;
-    }
-  }
-  for (const event of answer.end(done)) yield event;
+      return undefined;
+    },
+    (out) => answer.end(done, out),
+  );
 }
 
 /**
@@ -67,7 +71,10 @@ export function readOpenAIChatCompletion(json: unknown, target: string): StreamE
     throw new GatewayError("upstream_error", `${target}: the answer has an unexpected shape: ${shown}`, { target });
   }
   const answer = new OpenAIAnswer(target);
-  return [...answer.chunk(chunk), ...answer.end(true)];
+  const events: StreamEvent[] = [];
+  answer.chunk(chunk, events);
+  answer.end(true, events);
+  return events;
 }
 
 /** What one OpenAI answer has said so far, chunk by chunk, as canonical events (also read by the same-wire tap). */
@@ -84,27 +91,28 @@ export class OpenAIAnswer {
     this.#target = target;
   }
 
-  /** The events one chunk carries. */
-  *chunk(chunk: OpenAIChatChunk): Generator<StreamEvent> {
+  /** Adds the events one chunk carries to `out`. */
+  chunk(chunk: OpenAIChatChunk, out: StreamEvent[]): void {
     if (!this.#started) {
       this.#started = true;
-      yield { type: "start", ...(chunk.id != null && { id: chunk.id }), ...(chunk.model != null && { model: chunk.model }) };
+      out.push({ type: "start", ...(chunk.id != null && { id: chunk.id }), ...(chunk.model != null && { model: chunk.model }) });
     }
     for (const choice of chunk.choices ?? []) {
       if (choice.index != null && choice.index !== 0) continue;
       const delta = choice.delta;
-      const reasoning = delta?.reasoning_content || delta?.reasoning;
-      if (reasoning) yield { type: "reasoning-delta", text: reasoning };
-      if (delta?.content) yield { type: "text-delta", text: delta.content };
+      const reasoning = textOf(delta?.reasoning_content) || textOf(delta?.reasoning);
+      if (reasoning) out.push({ type: "reasoning-delta", text: reasoning });
+      if (delta?.content) out.push({ type: "text-delta", text: delta.content });
       // A refusal is what the model said; clients of any API should see it as text.
-      if (delta?.refusal) yield { type: "text-delta", text: delta.refusal };
-      for (const [position, piece] of (delta?.tool_calls ?? []).entries()) {
-        yield* toolCallPiece(this.#calls, piece, position);
-      }
+      if (delta?.refusal) out.push({ type: "text-delta", text: delta.refusal });
+      const pieces = delta?.tool_calls;
+      if (pieces)
+        for (let position = 0; position < pieces.length; position++)
+          toolCallPiece(this.#calls, pieces[position] as OpenAIToolCallPiece, position, out);
       if (choice.finish_reason != null && !this.#sawFinish) {
         this.#sawFinish = true;
         this.#finishRaw = choice.finish_reason;
-        yield* endToolCalls(this.#calls);
+        endToolCalls(this.#calls, out);
       }
     }
     if (chunk.usage != null) {
@@ -118,8 +126,8 @@ export class OpenAIAnswer {
     }
   }
 
-  /** The closing events, once the answer is over; `done`: the end marker came (or the answer was whole). */
-  *end(done: boolean): Generator<StreamEvent> {
+  /** Adds the closing events to `out`, once the answer is over; `done`: the end marker came (or the answer was whole). */
+  end(done: boolean, out: StreamEvent[]): void {
     if (!done && !this.#sawFinish) {
       throw new GatewayError(
         "upstream_error",
@@ -127,14 +135,18 @@ export class OpenAIAnswer {
         { target: this.#target },
       );
     }
-    if (!this.#started) yield { type: "start" };
-    yield* endToolCalls(this.#calls);
-    if (this.#sawUsage) yield { type: "usage", usage: this.#usage };
+    if (!this.#started) out.push({ type: "start" });
+    endToolCalls(this.#calls, out);
+    if (this.#sawUsage) out.push({ type: "usage", usage: this.#usage });
     let reason = mapOpenAIFinishReason(this.#finishRaw);
     // Some servers (Ollama, older llama.cpp) finish a tool-calling turn with "stop".
     if (reason === "stop" && madeToolCalls(this.#calls)) reason = "tool_calls";
-    yield this.#finishRaw === undefined ? { type: "finish", reason } : { type: "finish", reason, raw: this.#finishRaw };
+    out.push(this.#finishRaw === undefined ? { type: "finish", reason } : { type: "finish", reason, raw: this.#finishRaw });
   }
+}
+
+function textOf(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
 }
 
 /** One chunk's JSON text, checked: an error chunk or one of unexpected shape throws. */
@@ -169,7 +181,12 @@ function throwIfError(json: unknown, data: string | undefined, target: string): 
   throw new GatewayError("upstream_error", `${target}: ${text.slice(0, 500)}`, { target });
 }
 
-function* toolCallPiece(calls: Map<number, ToolCallState>, piece: OpenAIToolCallPiece, position: number): Generator<StreamEvent> {
+function toolCallPiece(
+  calls: Map<number, ToolCallState>,
+  piece: OpenAIToolCallPiece,
+  position: number,
+  out: StreamEvent[],
+): void {
   // Servers that omit `index` (some Gemini-compatible ones) send each call whole, in order.
   const key = piece.index ?? (piece.id != null ? indexOfId(calls, piece.id) : undefined) ?? position;
   let call = calls.get(key);
@@ -182,13 +199,13 @@ function* toolCallPiece(calls: Map<number, ToolCallState>, piece: OpenAIToolCall
   if (call.phase === "pending" && piece.function?.name) call.name = piece.function.name;
   if (call.phase === "pending" && call.name) {
     call.phase = "open";
-    yield { type: "tool-call-start", index: call.index, id: call.id ?? makeId("call_"), name: call.name };
-    if (call.pending) yield { type: "tool-call-delta", index: call.index, argumentsDelta: call.pending };
+    out.push({ type: "tool-call-start", index: call.index, id: call.id ?? makeId("call_"), name: call.name });
+    if (call.pending) out.push({ type: "tool-call-delta", index: call.index, argumentsDelta: call.pending });
     call.pending = "";
   }
   const args = piece.function?.arguments ?? "";
   if (!args) return;
-  if (call.phase === "open") yield { type: "tool-call-delta", index: call.index, argumentsDelta: args };
+  if (call.phase === "open") out.push({ type: "tool-call-delta", index: call.index, argumentsDelta: args });
   else call.pending += args;
 }
 
@@ -197,11 +214,11 @@ function indexOfId(calls: Map<number, ToolCallState>, id: string): number | unde
   return undefined;
 }
 
-function* endToolCalls(calls: Map<number, ToolCallState>): Generator<StreamEvent> {
+function endToolCalls(calls: Map<number, ToolCallState>, out: StreamEvent[]): void {
   for (const call of calls.values()) {
     if (call.phase !== "open") continue;
     call.phase = "ended";
-    yield { type: "tool-call-end", index: call.index };
+    out.push({ type: "tool-call-end", index: call.index });
   }
 }
 

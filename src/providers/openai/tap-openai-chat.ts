@@ -1,5 +1,5 @@
 import type { EventSourceMessage } from "eventsource-parser";
-import type { NativeRequest, StreamEvent } from "../../core/index.js";
+import { expandBatches, type NativeRequest, type StreamEvent } from "../../core/index.js";
 import { OpenAIAnswer, parseChunk, readOpenAIChatCompletion } from "./read-openai-chat-stream.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
@@ -26,41 +26,47 @@ export function nativeOpenAIChatBody(native: NativeRequest, upstreamModel: strin
  * check never reaches the client. An upstream that omits `[DONE]` (some compatible servers finish
  * and close) gets one, so the client's stream ends as OpenAI's does.
  */
-export async function* tapOpenAIChatStream(
+export function tapOpenAIChatStream(
   batches: AsyncIterable<EventSourceMessage[]>,
   target: string,
-): AsyncGenerator<StreamEvent> {
+): AsyncIterableIterator<StreamEvent> {
   const answer = new OpenAIAnswer(target);
   const ending: Frame[] = [];
   let done = false;
-  reading: for await (const batch of batches) {
-    for (const message of batch) {
-      const data = message.data.trim();
-      if (data === "") continue;
-      if (data === "[DONE]") {
-        done = true;
-        ending.push(frameOf(message));
-        break reading;
+  return expandBatches<EventSourceMessage[], StreamEvent>(
+    batches,
+    (batch, out) => {
+      for (const message of batch) {
+        const data = message.data.trim();
+        if (data === "") continue;
+        if (data === "[DONE]") {
+          done = true;
+          ending.push(frameOf(message));
+          return true;
+        }
+        const chunk = parseChunk(data, target);
+        answer.chunk(chunk, out);
+        const frame = frameOf(message, chunk);
+        if (ending.length > 0 || chunk.choices?.some((choice) => choice.finish_reason != null)) ending.push(frame);
+        else out.push(frame);
       }
-      const chunk = parseChunk(data, target);
-      yield* answer.chunk(chunk);
-      const frame = frameOf(message);
-      if (ending.length > 0 || chunk.choices?.some((choice) => choice.finish_reason != null)) ending.push(frame);
-      else yield frame;
-    }
-  }
-  yield* answer.end(done);
-  if (!done) ending.push({ type: "frame", data: "[DONE]" });
-  yield* ending;
+      return undefined;
+    },
+    (out) => {
+      answer.end(done, out);
+      if (!done) ending.push({ type: "frame", data: "[DONE]" });
+      for (const frame of ending) out.push(frame);
+    },
+  );
 }
 
 /** As readOpenAIChatCompletion, then the whole completion as one `frame` (every field, for the same-wire client). */
 export function tapOpenAIChatCompletion(json: unknown, target: string): StreamEvent[] {
-  return [...readOpenAIChatCompletion(json, target), { type: "frame", data: JSON.stringify(json), whole: true }];
+  return [...readOpenAIChatCompletion(json, target), { type: "frame", data: JSON.stringify(json), whole: true, json }];
 }
 
-function frameOf(message: EventSourceMessage): Frame {
+function frameOf(message: EventSourceMessage, json?: unknown): Frame {
   return message.event === undefined
-    ? { type: "frame", data: message.data }
-    : { type: "frame", event: message.event, data: message.data };
+    ? { type: "frame", data: message.data, json }
+    : { type: "frame", event: message.event, data: message.data, json };
 }
