@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { Command, type CommanderError, InvalidArgumentError } from "commander";
-import { ConfigError, expandHome, loadConfig } from "../config/index.js";
+import { ConfigError } from "../config/index.js";
 import type { Keychain } from "../secrets/index.js";
 import {
   DATABASE_FILE,
@@ -13,7 +13,9 @@ import {
   StoreError,
   sinceTime,
 } from "../store/index.js";
-import { type CommandIo, EXIT_FAILED, EXIT_USAGE, processIo } from "./command-io.js";
+import { type CommandIo, EXIT_FAILED, EXIT_USAGE, processIo, warnTo } from "./command-io.js";
+import { addDataDirOptions, type DataDirOptions, resolveDataDir, STORE_DATA_DIR_HELP } from "./data-dir-options.js";
+import { formatTable } from "./text-table.js";
 
 /** What `tandem audit` reads and writes: the process's own unless a test passes its own. */
 export interface AuditCommandIo extends CommandIo {
@@ -23,13 +25,11 @@ export interface AuditCommandIo extends CommandIo {
   now?: () => number;
 }
 
-interface AuditOptions {
+interface AuditOptions extends DataDirOptions {
   since?: SinceValue;
   limit: number;
   target?: string;
   json?: boolean;
-  dataDir?: string;
-  config?: string;
 }
 
 /** `30m`, `24h`, `7d`, `2w` back from now, or an ISO date/time. */
@@ -47,20 +47,17 @@ function parseLimit(text: string): number {
 
 /** `tandem audit`: what left the machine, from the encrypted store's egress audit. */
 export function auditCommand(io: AuditCommandIo = processIo()): Command {
-  return new Command("audit")
-    .description("show what left this machine for cloud targets: when, where, how many bytes, what was redacted (never content)")
-    .option("--since <when>", "only rows since then: 30m, 24h, 7d, or a date/time (ISO 8601)", parseSinceOption)
-    .option("-n, --limit <n>", "at most this many rows, newest first", parseLimit, 50)
-    .option("--target <target>", "only rows for this target (provider/model)")
-    .option("--json", "print JSON")
-    .option(
-      "--data-dir <dir>",
-      "tandem's data dir, holding tandem.db (default: TANDEM_DATA_DIR, the config's dataDir, ~/.local/share/tandem)",
-    )
-    .option(
-      "-c, --config <path>",
-      "config file to take dataDir from (default: TANDEM_CONFIG, ./tandem.config.yaml, the user config dir)",
-    )
+  return addDataDirOptions(
+    new Command("audit")
+      .description(
+        "show what left this machine for cloud targets: when, where, how many bytes, what was redacted (never content)",
+      )
+      .option("--since <when>", "only rows since then: 30m, 24h, 7d, or a date/time (ISO 8601)", parseSinceOption)
+      .option("-n, --limit <n>", "at most this many rows, newest first", parseLimit, 50)
+      .option("--target <target>", "only rows for this target (provider/model)")
+      .option("--json", "print JSON"),
+    STORE_DATA_DIR_HELP,
+  )
     .exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : EXIT_USAGE))
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .action(async (opts: AuditOptions) => {
@@ -70,9 +67,7 @@ export function auditCommand(io: AuditCommandIo = processIo()): Command {
 
 async function audit(io: AuditCommandIo, opts: AuditOptions): Promise<number> {
   try {
-    const dir = opts.dataDir
-      ? resolve(expandHome(opts.dataDir))
-      : (await loadConfig({ configPath: opts.config, skipOllamaProbe: true, env: io.env })).config.dataDir;
+    const dir = await resolveDataDir(io, opts);
     const file = join(dir, DATABASE_FILE);
     if (!existsSync(file)) {
       if (opts.json) io.stdout.write("[]\n");
@@ -103,7 +98,7 @@ async function audit(io: AuditCommandIo, opts: AuditOptions): Promise<number> {
       return 0;
     }
     io.stdout.write(
-      table([
+      formatTable([
         ["TIME (UTC)", "TARGET", "ROUTE", "SENSITIVITY", "REDACTED", "BYTES", "SHA-256"],
         ...rows.map((r) => [
           r.time.toISOString().replace("T", " ").slice(0, 19),
@@ -136,14 +131,4 @@ function formatRedactions(counts: Record<string, number>): string {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([kind, n]) => `${kind}:${n}`);
   return parts.length > 0 ? parts.join(" ") : "-";
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  return `${rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ")).join("\n")}\n`;
-}
-
-/** The database key's warnings go where the command's other messages go. */
-function warnTo(io: { stderr: { write(text: string): unknown } }): (line: string) => void {
-  return (line) => io.stderr.write(`${line}\n`);
 }

@@ -29,3 +29,8 @@ export function processIo(): CommandIo & { stdin: NodeJS.ReadStream } {
     exit: (code) => process.exit(code),
   };
 }
+
+/** A `warn` callback for the store (its database key's warnings): each line goes where the command's other messages go. */
+export function warnTo(io: { stderr: { write(text: string): unknown } }): (line: string) => void {
+  return (line) => io.stderr.write(`${line}\n`);
+}

@@ -1,15 +1,13 @@
-import { resolve } from "node:path";
 import { Command, type CommanderError } from "commander";
-import { ConfigError, expandHome, loadConfig } from "../config/index.js";
+import { ConfigError } from "../config/index.js";
 import { binaryPackages, type GpuBackend } from "../providers/llamacpp/gpu-packages.js";
 import { detectGpu, type GpuReport, installGpuPackages, npmInstallArgs, probeBackend } from "../providers/llamacpp/gpu-setup.js";
 import { authHeaders, describeFetchError, serverUrl } from "./client.js";
 import { type CommandIo, EXIT_FAILED, EXIT_USAGE, processIo } from "./command-io.js";
+import { addDataDirOptions, type DataDirOptions, resolveDataDir } from "./data-dir-options.js";
 
-interface DataDirOptions {
-  dataDir?: string;
-  config?: string;
-}
+const DATA_DIR_HELP = "tandem's data dir; GPU builds go in <dir>/engine (default: TANDEM_DATA_DIR, the config's dataDir)";
+const CONFIG_HELP = "config file to take dataDir from (default: TANDEM_CONFIG, ./tandem.config.yaml)";
 
 const BACKENDS: GpuBackend[] = ["cuda", "vulkan", "metal"];
 
@@ -20,21 +18,25 @@ export function gpuCommand(io: CommandIo = processIo()): Command {
     .exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : EXIT_USAGE))
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
 
-  withDataDir(
+  addDataDirOptions(
     group
       .command("detect", { isDefault: true })
       .description("what GPU node-llama-cpp finds here, and which prebuilt build fits it (the default)")
       .option("--json", "print JSON"),
+    DATA_DIR_HELP,
+    CONFIG_HELP,
   ).action(async (opts: DataDirOptions & { json?: boolean }) => {
     io.setExitCode(await detectCommand(io, opts));
   });
 
-  withDataDir(
+  addDataDirOptions(
     group
       .command("install")
       .description("install node-llama-cpp's prebuilt binaries for the GPU (from the npm registry) into <dataDir>/engine")
       .argument("[backend]", `cuda, vulkan or metal (default: the best one detected)`)
       .option("--dry-run", "print what would be installed, and where, without installing"),
+    DATA_DIR_HELP,
+    CONFIG_HELP,
   ).action(async (backend: string | undefined, opts: DataDirOptions & { dryRun?: boolean }) => {
     io.setExitCode(await installCommand(io, backend, opts));
   });
@@ -48,21 +50,6 @@ export function gpuCommand(io: CommandIo = processIo()): Command {
       io.setExitCode(await statusCommand(io, opts));
     });
   return group;
-}
-
-function withDataDir(command: Command): Command {
-  return command
-    .option(
-      "--data-dir <dir>",
-      "tandem's data dir; GPU builds go in <dir>/engine (default: TANDEM_DATA_DIR, the config's dataDir)",
-    )
-    .option("-c, --config <path>", "config file to take dataDir from (default: TANDEM_CONFIG, ./tandem.config.yaml)");
-}
-
-async function resolveDataDir(io: CommandIo, opts: DataDirOptions): Promise<string> {
-  if (opts.dataDir) return resolve(expandHome(opts.dataDir));
-  const { config } = await loadConfig({ configPath: opts.config, skipOllamaProbe: true, env: io.env });
-  return config.dataDir;
 }
 
 async function guarded(io: CommandIo, what: string, body: () => Promise<number>): Promise<number> {

@@ -1,12 +1,14 @@
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { Command, type CommanderError } from "commander";
-import { ConfigError, expandHome, loadConfig } from "../config/index.js";
+import { ConfigError } from "../config/index.js";
 import { type Keychain, KeychainError, maskKey, osKeychain } from "../secrets/index.js";
 import { DATABASE_FILE, DATABASE_KEY_ACCOUNT, openDataStore, StoreError } from "../store/index.js";
-import { type CommandIo, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, processIo } from "./command-io.js";
+import { type CommandIo, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, processIo, warnTo } from "./command-io.js";
+import { addDataDirOptions, type DataDirOptions, resolveDataDir, STORE_DATA_DIR_HELP } from "./data-dir-options.js";
 
 import { InterruptedError, promptHidden } from "./prompt-hidden.js";
+import { formatTable } from "./text-table.js";
 
 /** What the keys commands read and write: the process's own unless a test passes its own. */
 export interface KeysCommandIo extends CommandIo {
@@ -21,11 +23,6 @@ const NAME = /^[A-Za-z0-9_.\-/]+$/;
 /** More than any API key; stops `tandem keys set x < some-big-file` from storing a file. */
 const MAX_KEY_BYTES = 16 * 1024;
 
-interface DataDirOptions {
-  dataDir?: string;
-  config?: string;
-}
-
 /** `tandem keys set|list|rm`: provider API keys in the OS keychain or the encrypted store. */
 export function keysCommand(io: KeysCommandIo = processIo()): Command {
   const group = new Command("keys")
@@ -33,32 +30,35 @@ export function keysCommand(io: KeysCommandIo = processIo()): Command {
     .exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : EXIT_USAGE))
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
 
-  withDataDir(
+  addDataDirOptions(
     group
       .command("set")
       .description("store a key, read from stdin or typed at a hidden prompt (never from the command line)")
       .argument("<name>", "the key's name; refer to it as keychain:<name>, or store:<name> with --store")
       .option("--store", "keep it in the encrypted store (<dataDir>/tandem.db) instead of the OS keychain"),
+    STORE_DATA_DIR_HELP,
   ).action(async (name: string, opts: DataDirOptions & { store?: boolean }) => {
     io.setExitCode(await run(io, "keys set", () => setKey(io, name, opts)));
   });
 
-  withDataDir(
+  addDataDirOptions(
     group
       .command("list")
       .alias("ls")
       .description("list stored keys: name, where they live, the reference to use, a masked value")
       .option("--json", "print JSON"),
+    STORE_DATA_DIR_HELP,
   ).action(async (opts: DataDirOptions & { json?: boolean }) => {
     io.setExitCode(await run(io, "keys list", () => listKeys(io, opts)));
   });
 
-  withDataDir(
+  addDataDirOptions(
     group
       .command("rm")
       .alias("remove")
       .description("remove a key from the OS keychain and the encrypted store")
       .argument("<name>", "the key's name"),
+    STORE_DATA_DIR_HELP,
   ).action(async (name: string, opts: DataDirOptions) => {
     io.setExitCode(await run(io, "keys rm", () => removeKey(io, name, opts)));
   });
@@ -69,7 +69,12 @@ async function setKey(io: KeysCommandIo, name: string, opts: DataDirOptions & { 
   checkName(name);
   const key = await readKey(io, name);
   if (opts.store) {
-    const store = await openDataStore({ dataDir: await dataDir(io, opts), env: io.env, keychain: io.keychain, warn: warnTo(io) });
+    const store = await openDataStore({
+      dataDir: await resolveDataDir(io, opts),
+      env: io.env,
+      keychain: io.keychain,
+      warn: warnTo(io),
+    });
     try {
       store.setSecret(name, key);
       io.stdout.write(`stored ${name} (${maskKey(key)}) in the encrypted store ${store.file}; refer to it as store:${name}\n`);
@@ -115,7 +120,7 @@ async function listKeys(io: KeysCommandIo, opts: DataDirOptions & { json?: boole
     if (!(err instanceof KeychainError)) throw err;
     notes.push(`OS keychain not listed: ${err.message}`);
   }
-  const dir = await dataDir(io, opts);
+  const dir = await resolveDataDir(io, opts);
   if (existsSync(join(dir, DATABASE_FILE))) {
     const store = await openDataStore({ dataDir: dir, env: io.env, keychain: io.keychain, warn: warnTo(io), create: false });
     try {
@@ -147,7 +152,7 @@ async function listKeys(io: KeysCommandIo, opts: DataDirOptions & { json?: boole
     ["NAME", "WHERE", "REFERENCE", "VALUE", "UPDATED"],
     ...keys.map((k) => [k.name, k.where, k.ref, k.masked, k.updatedAt ?? "-"]),
   ];
-  io.stdout.write(table(rows));
+  io.stdout.write(formatTable(rows));
   return 0;
 }
 
@@ -162,7 +167,7 @@ async function removeKey(io: KeysCommandIo, name: string, opts: DataDirOptions):
     if (!(err instanceof KeychainError)) throw err;
     problems.push(err.message);
   }
-  const dir = await dataDir(io, opts);
+  const dir = await resolveDataDir(io, opts);
   if (existsSync(join(dir, DATABASE_FILE))) {
     const store = await openDataStore({ dataDir: dir, env: io.env, keychain: io.keychain, warn: warnTo(io), create: false });
     try {
@@ -214,25 +219,6 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 
 class UsageError extends Error {}
 
-/** `--data-dir`, else the data dir the config resolves (TANDEM_DATA_DIR, the file's `dataDir`, the default). */
-async function dataDir(io: KeysCommandIo, opts: DataDirOptions): Promise<string> {
-  if (opts.dataDir) return resolve(expandHome(opts.dataDir));
-  const { config } = await loadConfig({ configPath: opts.config, skipOllamaProbe: true, env: io.env });
-  return config.dataDir;
-}
-
-function withDataDir(command: Command): Command {
-  return command
-    .option(
-      "--data-dir <dir>",
-      "tandem's data dir, holding tandem.db (default: TANDEM_DATA_DIR, the config's dataDir, ~/.local/share/tandem)",
-    )
-    .option(
-      "-c, --config <path>",
-      "config file to take dataDir from (default: TANDEM_CONFIG, ./tandem.config.yaml, the user config dir)",
-    );
-}
-
 /** Runs a command body, turning what it throws into a one-line message and an exit code. */
 async function run(io: KeysCommandIo, what: string, body: () => Promise<number>): Promise<number> {
   try {
@@ -253,16 +239,4 @@ async function run(io: KeysCommandIo, what: string, body: () => Promise<number>)
     }
     throw err;
   }
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  return (
-    rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ")).join("\n") + "\n"
-  );
-}
-
-/** The database key's warnings go where the command's other messages go. */
-function warnTo(io: { stderr: { write(text: string): unknown } }): (line: string) => void {
-  return (line) => io.stderr.write(`${line}\n`);
 }

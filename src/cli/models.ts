@@ -1,6 +1,5 @@
-import { resolve } from "node:path";
 import { Command, type CommanderError } from "commander";
-import { ConfigError, expandHome, loadConfig } from "../config/index.js";
+import { ConfigError } from "../config/index.js";
 import { GatewayError } from "../core/index.js";
 import {
   DEFAULT_MODEL_ALIAS,
@@ -15,11 +14,10 @@ import {
   removeModel,
 } from "../models/index.js";
 import { type CommandIo, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, processIo } from "./command-io.js";
+import { addDataDirOptions, type DataDirOptions, resolveDataDir } from "./data-dir-options.js";
 
-interface DataDirOptions {
-  dataDir?: string;
-  config?: string;
-}
+const DATA_DIR_HELP =
+  "tandem's data dir; models are in <dir>/models (default: TANDEM_DATA_DIR, the config's dataDir, ~/.local/share/tandem)";
 
 /** What the models commands read and write: the process's own unless a test passes its own. */
 /** HF_ENDPOINT, HF_TOKEN, TANDEM_DATA_DIR, TANDEM_CONFIG... in env; progress on stderr (a bar on a terminal). */
@@ -50,6 +48,7 @@ export function modelsCommand(io: ModelsCommandIo = processIo()): Command {
         "after",
         `\nAliases:\n${aliasHelp}\n\nHF_ENDPOINT sets the hub (default https://huggingface.co); HF_TOKEN is sent for private and gated repos.`,
       ),
+    DATA_DIR_HELP,
   ).action(async (model: string, file: string | undefined, opts: DataDirOptions & { name?: string; force?: boolean }) => {
     io.setExitCode(await pullCommand(io, model, file, opts));
   });
@@ -60,6 +59,7 @@ export function modelsCommand(io: ModelsCommandIo = processIo()): Command {
       .alias("ls")
       .description("list installed models: name, size, quantization, context length, chat template")
       .option("--json", "print JSON"),
+    DATA_DIR_HELP,
   ).action(async (opts: DataDirOptions & { json?: boolean }) => {
     io.setExitCode(await listCommand(io, opts));
   });
@@ -70,29 +70,11 @@ export function modelsCommand(io: ModelsCommandIo = processIo()): Command {
       .alias("remove")
       .description("delete an installed model (and any unfinished download of it)")
       .argument("<name>", "the model's name, as `tandem models list` shows it"),
+    DATA_DIR_HELP,
   ).action(async (name: string, opts: DataDirOptions) => {
     io.setExitCode(await removeCommand(io, name, opts));
   });
   return group;
-}
-
-function addDataDirOptions(command: Command): Command {
-  return command
-    .option(
-      "--data-dir <dir>",
-      "tandem's data dir; models are in <dir>/models (default: TANDEM_DATA_DIR, the config's dataDir, ~/.local/share/tandem)",
-    )
-    .option(
-      "-c, --config <path>",
-      "config file to take dataDir from (default: TANDEM_CONFIG, ./tandem.config.yaml, the user config dir)",
-    );
-}
-
-/** `--data-dir`, else the data dir the config resolves (TANDEM_DATA_DIR, the file's `dataDir`, the default). */
-async function resolveDataDir(io: ModelsCommandIo, opts: DataDirOptions): Promise<string> {
-  if (opts.dataDir) return resolve(expandHome(opts.dataDir));
-  const { config } = await loadConfig({ configPath: opts.config, skipOllamaProbe: true, env: io.env });
-  return config.dataDir;
 }
 
 /** Runs a command body, turning what it throws into a one-line message and an exit code. */

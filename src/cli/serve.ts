@@ -1,5 +1,6 @@
 import { type Config, ConfigError, loadConfig } from "../config/index.js";
 import { DEFAULT_MODEL_ALIAS } from "../models/model-aliases.js";
+import { listsOwnModels } from "../providers/provider-kind.js";
 import { parseKeyRef, resolveKeyRef } from "../secrets/index.js";
 import { buildServer, type TandemServer } from "../server/app.js";
 import { isLoopback } from "../server/auth.js";
@@ -127,7 +128,7 @@ function banner(server: TandemServer, config: Config, file: string | undefined, 
   const slots = [...server.catalog.slots.values()];
   const entries = server.catalog.entries();
   // Models of the engines that list their own (the embedded one), by capability rather than kind.
-  const engines = new Set(slots.filter((s) => s.capabilities.discovery === "engine").map((s) => s.name));
+  const engines = new Set(slots.filter(listsOwnModels).map((s) => s.name));
   const localModels = entries.filter((e) => e.kind === "target" && e.provider !== undefined && engines.has(e.provider)).length;
   if (entries.every((e) => e.kind !== "target")) {
     lines.push(

@@ -1,4 +1,4 @@
-import type { ChatRequest, Message } from "../core/index.js";
+import { type ChatRequest, type Message, measureRequestText } from "../core/index.js";
 import { countMessageTokens, countToolTokens, type TokenCounter } from "./estimate-input-tokens.js";
 
 export interface FitResult {
@@ -68,18 +68,7 @@ export function fitConversation(request: ChatRequest, contextWindow: number, cou
  * images at their flat allowance), so the common case never pays for tokenizing the whole history.
  */
 function clearlyFits(request: ChatRequest, budget: number): boolean {
-  let chars = JSON.stringify(request.tools ?? []).length;
-  let images = 0;
-  for (const m of request.messages) {
-    if (m.role === "system") {
-      chars += m.content.length;
-      continue;
-    }
-    for (const part of m.content) {
-      if (part.type === "text") chars += part.text.length;
-      else images++;
-    }
-    if (m.role === "assistant") for (const call of m.toolCalls ?? []) chars += call.name.length + call.arguments.length;
-  }
-  return chars / 4 + images * 85 + request.messages.length * 4 < budget / 2;
+  const size = measureRequestText(request);
+  const chars = JSON.stringify(request.tools ?? []).length + size.text + size.toolCallNames;
+  return chars / 4 + size.images * 85 + request.messages.length * 4 < budget / 2;
 }

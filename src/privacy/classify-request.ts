@@ -1,5 +1,6 @@
 import type { ContentPart } from "../core/messages.js";
 import type { ChatRequest } from "../core/request.js";
+import { measureRequestText } from "../core/request-text-size.js";
 import { type DetectionOptions, detectorFor, type SensitiveDataDetector } from "./detector.js";
 import type { Finding } from "./finding.js";
 import { isJsonDocument } from "./json-text.js";
@@ -104,21 +105,13 @@ export async function classifyRequestInSlices(
   return scan.result();
 }
 
-/** Characters of text in a request (an upper bound of what classification scans), cheaply. */
+/**
+ * Characters of text in a request (an upper bound of what classification scans), cheaply: its texts,
+ * tool-call arguments and the image URLs that are scanned (not data URLs).
+ */
 export function requestTextLength(request: ChatRequest): number {
-  let total = 0;
-  for (const message of request.messages) {
-    if (message.role === "system") {
-      total += message.content.length;
-      continue;
-    }
-    for (const part of message.content) {
-      if (part.type === "text") total += part.text.length;
-      else if (part.source.kind === "url" && !part.source.url.startsWith("data:")) total += part.source.url.length;
-    }
-    if (message.role === "assistant") for (const call of message.toolCalls ?? []) total += call.arguments.length;
-  }
-  return total;
+  const size = measureRequestText(request);
+  return size.text + size.imageUrls;
 }
 
 /** One text of a request to scan, and where it is; `json`: scanned as a JSON document (never in windows). */

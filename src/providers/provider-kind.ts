@@ -23,6 +23,15 @@ export interface ProviderKindCapabilities {
   discovery: "engine" | "upstream";
 }
 
+/**
+ * True when the provider lists its own model files (`discovery: "engine"`): its list is cheap to read
+ * again, is the truth on every call, and is empty until a model is installed. Takes a slot or a kind
+ * (anything with `capabilities`); a provider that is not there lists nothing.
+ */
+export function listsOwnModels(provider: { readonly capabilities: ProviderKindCapabilities } | undefined): boolean {
+  return provider?.capabilities.discovery === "engine";
+}
+
 /** A model a config lists, by the alias clients use (`provider/alias`). */
 export interface ConfiguredModel {
   /** The upstream's model id. Default: the alias. */

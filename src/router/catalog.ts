@@ -1,7 +1,12 @@
 import type { Config, RouteConfig } from "../config/index.js";
 import type { ModelEntry, ModelInfo, Provider } from "../core/index.js";
 import { GatewayError } from "../core/index.js";
-import type { ConfiguredModel, ModelCapabilities, ProviderContext } from "../providers/provider-kind.js";
+import {
+  type ConfiguredModel,
+  listsOwnModels,
+  type ModelCapabilities,
+  type ProviderContext,
+} from "../providers/provider-kind.js";
 import { createProviderSlot, type ProviderSlot } from "../providers/registry.js";
 
 /** One model on one provider, as clients name it: `provider/model`. */
@@ -71,7 +76,7 @@ export class Catalog {
 
   /** Re-reads the local engines' model folders (cheap: no network), e.g. after `tandem models pull`. */
   refreshLocal(): Promise<void> {
-    return this.discover(undefined, (slot) => slot.capabilities.discovery === "engine");
+    return this.discover(undefined, listsOwnModels);
   }
 
   /** Resolves a client's model name to a route or a target; throws not_found listing what exists. */
@@ -110,7 +115,7 @@ export class Catalog {
     const discovered = this.#discovered.get(slot.name);
     // A local engine reads its folder on every request, so a model pulled since discovery is served
     // (and a wrong name gets the engine's own not_found, listing the installed models).
-    if (discovered === undefined || slot.capabilities.discovery === "engine") {
+    if (discovered === undefined || listsOwnModels(slot)) {
       // Discovery failed or has not run: pass the name through and let the upstream judge it. A local
       // model's window is known once its folder was read (so the plan can see what does not fit).
       const window = discovered?.find((m) => m.id === model)?.contextWindow;
@@ -163,7 +168,7 @@ export class Catalog {
         kind: "target" as const,
         provider: slot.name,
         providerKind: slot.config.kind,
-        ...(slot.capabilities.discovery === "engine" && { engineModel: true }),
+        ...(listsOwnModels(slot) && { engineModel: true }),
       };
       const configured = configuredModels(slot);
       if (configured) {
@@ -195,7 +200,7 @@ export class Catalog {
   usableProviders(): string[] {
     // A local engine with no model file yet cannot answer anything.
     const usable = (s: ProviderSlot) =>
-      s.provider !== undefined && (s.capabilities.discovery !== "engine" || (this.#discovered.get(s.name)?.length ?? 0) > 0);
+      s.provider !== undefined && (!listsOwnModels(s) || (this.#discovered.get(s.name)?.length ?? 0) > 0);
     return [...this.slots.values()].filter(usable).map((s) => s.name);
   }
 

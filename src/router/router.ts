@@ -7,6 +7,7 @@ import { type ChatRequest, type EmbedRequest, GatewayError, type StreamEvent, te
 import type { PullEvent, PullResult } from "../models/index.js";
 import { decideChatPrivacy, decideEmbedPrivacy, requestTextLength, SENSITIVITY_HEADER } from "../privacy/index.js";
 import { DEFAULT_ANSWER_LIMITS } from "../providers/http/answer-limits.js";
+import { listsOwnModels } from "../providers/provider-kind.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
 import { Attempts, type Summarize } from "./attempt.js";
@@ -254,7 +255,7 @@ export class Router implements Gateway {
         kind: "target",
         provider: t.providerName,
         providerKind: t.provider.kind,
-        ...(this.#catalog.slots.get(t.providerName)?.capabilities.discovery === "engine" && { engineModel: true }),
+        ...(listsOwnModels(this.#catalog.slots.get(t.providerName)) && { engineModel: true }),
         upstreamModel: t.upstreamModel,
         contextWindow: t.contextWindow,
       }

@@ -201,48 +201,28 @@ class IncrementalParser {
     const array: unknown[] = [];
     let i = this.#space(open + 1);
     if (b[i] === CLOSE_ARRAY) return [array, i + 1];
-    let runStart = i;
-    let runEnd = -1;
-    let pending = 0;
-    const flush = () => {
-      if (pending === 0) return;
-      const values = this.#parsePiece(`[${this.#text(runStart, runEnd)}]`) as unknown[];
+    const run = new MemberRun(i, (from, to) => {
+      const values = this.#parsePiece(`[${this.#text(from, to)}]`) as unknown[];
       for (const v of values) array.push(v);
-      pending = 0;
-    };
+    });
     for (;;) {
       if (performance.now() >= this.#deadline) await this.#yield();
-      const index = array.length + pending;
+      const index = array.length + run.pending;
       const member = () => [...path(), index];
-      let end = i < this.#n ? this.#valueEnd(i, depth + 1, runStart + this.#slice, member) : -2;
-      if (end === -2) throw new InvalidJsonBody();
-      if (end === -1 && pending > 0) {
-        // Too big to join the run: parse the run, then see whether the member fits a run of its own.
-        flush();
-        runStart = i;
-        end = this.#valueEnd(i, depth + 1, runStart + this.#slice, member);
-      }
+      if (i >= this.#n) throw new InvalidJsonBody();
+      let end = this.#joinRun(run, i, i, depth + 1, member);
       if (end === -1) {
         const [value, after] = await this.#value(i, depth + 1, member);
         array.push(value);
         end = after;
-        runStart = -1;
-      } else {
-        pending++;
-        runEnd = end;
+        run.end();
       }
       i = this.#space(end);
-      const sep = b[i];
-      if (sep === CLOSE_ARRAY) {
-        flush();
+      if (b[i] === CLOSE_ARRAY) {
+        run.flush();
         return [array, i + 1];
       }
-      if (sep !== COMMA) throw new InvalidJsonBody();
-      i = this.#space(i + 1);
-      if (runStart === -1 || i - runStart >= this.#slice) {
-        flush();
-        runStart = i;
-      }
+      i = this.#nextMember(run, i);
     }
   }
 
@@ -251,17 +231,12 @@ class IncrementalParser {
     const object: Record<string, unknown> = {};
     let i = this.#space(open + 1);
     if (b[i] === CLOSE_OBJECT) return [object, i + 1];
-    let runStart = i;
-    let runEnd = -1;
-    let pending = 0;
-    const flush = () => {
-      if (pending === 0) return;
+    const run = new MemberRun(i, (from, to) => {
       // Fastify's parser refuses `__proto__` (and `constructor.prototype`) in the run, so plain
       // assignment below sets own properties exactly as JSON.parse would.
-      const values = this.#parsePiece(`{${this.#text(runStart, runEnd)}}`) as Record<string, unknown>;
+      const values = this.#parsePiece(`{${this.#text(from, to)}}`) as Record<string, unknown>;
       for (const key of Object.keys(values)) object[key] = values[key];
-      pending = 0;
-    };
+    });
     for (;;) {
       if (performance.now() >= this.#deadline) await this.#yield();
       if (b[i] !== QUOTE) throw new InvalidJsonBody();
@@ -277,12 +252,7 @@ class IncrementalParser {
         return key;
       };
       const member = () => [...path(), readKey()];
-      let end = this.#valueEnd(at, depth + 1, runStart + this.#slice, member);
-      if (end === -1 && pending > 0) {
-        flush();
-        runStart = i;
-        end = this.#valueEnd(at, depth + 1, runStart + this.#slice, member);
-      }
+      let end = this.#joinRun(run, i, at, depth + 1, member);
       if (end === -1) {
         const name = readKey();
         if (name === "__proto__") throw new InvalidJsonBody();
@@ -292,24 +262,42 @@ class IncrementalParser {
         }
         object[name] = value;
         end = after;
-        runStart = -1;
-      } else {
-        pending++;
-        runEnd = end;
+        run.end();
       }
       i = this.#space(end);
-      const sep = b[i];
-      if (sep === CLOSE_OBJECT) {
-        flush();
+      if (b[i] === CLOSE_OBJECT) {
+        run.flush();
         return [object, i + 1];
       }
-      if (sep !== COMMA) throw new InvalidJsonBody();
-      i = this.#space(i + 1);
-      if (runStart === -1 || i - runStart >= this.#slice) {
-        flush();
-        runStart = i;
-      }
+      i = this.#nextMember(run, i);
     }
+  }
+
+  /**
+   * Adds the member that starts at `from` (its value at `at`, at level `depth`) to `run` when its value
+   * ends within the run's slice, and returns where the value ends; -1 when it is too big for a run of
+   * its own (the caller takes it apart).
+   */
+  #joinRun(run: MemberRun, from: number, at: number, depth: number, path: () => Segment[]): number {
+    let end = this.#valueEnd(at, depth, run.start + this.#slice, path);
+    if (end === -1 && run.pending > 0) {
+      // Too big to join the run: parse the run, then see whether the member fits a run of its own.
+      run.restart(from);
+      end = this.#valueEnd(at, depth, run.start + this.#slice, path);
+    }
+    if (end !== -1) run.add(end);
+    return end;
+  }
+
+  /**
+   * Steps over the comma at `i` to the next member, and returns where it starts. A run that has
+   * reached its slice, or was ended by a member parsed on its own, is parsed and a new one starts there.
+   */
+  #nextMember(run: MemberRun, i: number): number {
+    if (this.#b[i] !== COMMA) throw new InvalidJsonBody();
+    const next = this.#space(i + 1);
+    if (run.start === -1 || next - run.start >= this.#slice) run.restart(next);
+    return next;
   }
 
   /**
@@ -355,5 +343,48 @@ class IncrementalParser {
       break;
     }
     return to;
+  }
+}
+
+/**
+ * Consecutive small members of a large array or object, not parsed yet: they are handed to the
+ * small-body parser together, one parse per slice. `take` parses the text [from, to) of the members
+ * and adds them to the container.
+ */
+class MemberRun {
+  /** Where the run's first member starts; -1 once a member parsed on its own ended it. */
+  start: number;
+  /** How many members the run holds. */
+  pending = 0;
+  #lastEnd = -1;
+  readonly #take: (from: number, to: number) => void;
+
+  constructor(start: number, take: (from: number, to: number) => void) {
+    this.start = start;
+    this.#take = take;
+  }
+
+  /** A member whose value ends at `end` joins the run. */
+  add(end: number): void {
+    this.pending++;
+    this.#lastEnd = end;
+  }
+
+  /** Parses the members held, if any, into the container. */
+  flush(): void {
+    if (this.pending === 0) return;
+    this.#take(this.start, this.#lastEnd);
+    this.pending = 0;
+  }
+
+  /** Parses the members held and starts a new run at `start`. */
+  restart(start: number): void {
+    this.flush();
+    this.start = start;
+  }
+
+  /** A member was parsed on its own (the run held nothing then): the next member starts a new run. */
+  end(): void {
+    this.start = -1;
   }
 }
