@@ -328,6 +328,7 @@ async function main(modelDir: string): Promise<void> {
   const up = await start(["--import", "tsx", join(ROOT, "bench/upstream.ts")], { BENCH_CHUNKS: String(CHUNKS) });
   const upstreamUrl = `http://127.0.0.1:${up.port}`;
   const bare = await start(["--import", "tsx", join(ROOT, "bench/bare-proxy.ts")], { BENCH_UPSTREAM: upstreamUrl });
+  const fastify = await start(["--import", "tsx", join(ROOT, "bench/fastify-proxy.ts")], { BENCH_UPSTREAM: upstreamUrl });
   const dir = mkdtempSync(join(tmpdir(), "tandem-bench-"));
   const configFile = join(dir, "tandem.config.yaml");
   // The same server without its encrypted store: the difference is what the store costs, the egress
@@ -470,6 +471,15 @@ async function main(modelDir: string): Promise<void> {
       headers: json,
       body: chatBody("bench"),
       pid: bare.child.pid,
+      failed: {},
+    },
+    {
+      name: "fastify proxy",
+      pool: pool(fastify.port),
+      path: "/v1/chat/completions",
+      headers: json,
+      body: chatBody("bench"),
+      pid: fastify.child.pid,
       failed: {},
     },
     {
