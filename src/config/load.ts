@@ -156,37 +156,53 @@ export function parsePort(text: string, what: string): number {
   return port;
 }
 
-/** Every tier names a configured provider, and a configured model when the provider lists them. */
+/**
+ * Every tier names a configured provider, and a configured model when the provider lists them; a
+ * route's summarizer names a configured route or such a target (found wrong at start, not at the
+ * first request that needs a summary).
+ */
 function checkRoutes(config: Config, file: string | undefined): void {
   for (const [name, route] of Object.entries(config.routes)) {
     route.tiers.forEach((tier, t) => {
       tier.forEach((target, i) => {
-        const path = `routes.${name}.tiers[${t}]${tier.length > 1 ? `[${i}]` : ""}`;
-        const slash = target.indexOf("/");
-        if (slash <= 0 || slash === target.length - 1) {
-          throw new ConfigError(`expected a target 'provider/model', got '${target}'`, { file, path });
-        }
-        const providerName = target.slice(0, slash);
-        const model = target.slice(slash + 1);
-        const provider = config.providers[providerName];
-        if (!provider) {
-          const known = Object.keys(config.providers);
-          throw new ConfigError(
-            `unknown provider '${providerName}' (configured: ${known.length > 0 ? known.join(", ") : "none"})`,
-            { file, path },
-          );
-        }
-        const models = provider.models;
-        if (models && Object.keys(models).length > 0 && !(model in models)) {
-          throw new ConfigError(
-            `provider '${providerName}' has no model '${model}' (configured: ${Object.keys(models).join(", ")})`,
-            {
-              file,
-              path,
-            },
-          );
-        }
+        checkTarget(config, target, { file, path: `routes.${name}.tiers[${t}]${tier.length > 1 ? `[${i}]` : ""}` });
       });
     });
+    const summarizer = route.summarizer;
+    if (summarizer !== undefined && !(summarizer in config.routes)) {
+      const where = { file, path: `routes.${name}.summarizer` };
+      if (!summarizer.includes("/")) {
+        const routes = Object.keys(config.routes).join(", ");
+        throw new ConfigError(
+          `expected a route (configured: ${routes}) or a target 'provider/model', got '${summarizer}'`,
+          where,
+        );
+      }
+      checkTarget(config, summarizer, where);
+    }
+  }
+}
+
+function checkTarget(config: Config, target: string, where: { file: string | undefined; path: string }): void {
+  const slash = target.indexOf("/");
+  if (slash <= 0 || slash === target.length - 1) {
+    throw new ConfigError(`expected a target 'provider/model', got '${target}'`, where);
+  }
+  const providerName = target.slice(0, slash);
+  const model = target.slice(slash + 1);
+  const provider = config.providers[providerName];
+  if (!provider) {
+    const known = Object.keys(config.providers);
+    throw new ConfigError(
+      `unknown provider '${providerName}' (configured: ${known.length > 0 ? known.join(", ") : "none"})`,
+      where,
+    );
+  }
+  const models = provider.models;
+  if (models && Object.keys(models).length > 0 && !(model in models)) {
+    throw new ConfigError(
+      `provider '${providerName}' has no model '${model}' (configured: ${Object.keys(models).join(", ")})`,
+      where,
+    );
   }
 }

@@ -95,6 +95,27 @@ routes:
     );
   });
 
+  it("checks a route's summarizer at load: a configured route, or a target a tier could name", async () => {
+    const base =
+      "providers:\n  openai: { kind: openai, models: [gpt-4o-mini] }\nroutes:\n  small: { tiers: [openai/gpt-4o-mini] }\n";
+    const dir = dirWith({
+      "route.yaml": `${base}  auto: { tiers: [openai/gpt-4o-mini], summarizer: small }\n`,
+      "target.yaml": `${base}  auto: { tiers: [openai/gpt-4o-mini], summarizer: openai/gpt-4o-mini }\n`,
+      "no-route.yaml": `${base}  auto: { tiers: [openai/gpt-4o-mini], summarizer: tiny }\n`,
+      "no-model.yaml": `${base}  auto: { tiers: [openai/gpt-4o-mini], summarizer: openai/gpt-5 }\n`,
+      "no-provider.yaml": `${base}  auto: { tiers: [openai/gpt-4o-mini], summarizer: local/qwen }\n`,
+    });
+    const load = (file: string) => loadConfig({ cwd: dir, env: noEnv(dir), configPath: file });
+    assert.equal((await load("route.yaml")).config.routes.auto?.summarizer, "small");
+    assert.equal((await load("target.yaml")).config.routes.auto?.summarizer, "openai/gpt-4o-mini");
+    await assert.rejects(
+      load("no-route.yaml"),
+      /routes\.auto\.summarizer.*a route \(configured: small, auto\) or a target 'provider\/model', got 'tiny'/,
+    );
+    await assert.rejects(load("no-model.yaml"), /routes\.auto\.summarizer.*no model 'gpt-5'/);
+    await assert.rejects(load("no-provider.yaml"), /routes\.auto\.summarizer.*unknown provider 'local'/);
+  });
+
   it("reports unparseable YAML, a missing --config file and a bad port clearly", async () => {
     const dir = dirWith({ "bad.yaml": "server: { port: [" });
     await assert.rejects(loadConfig({ cwd: dir, env: noEnv(dir), configPath: "bad.yaml" }), /bad\.yaml: not valid YAML or JSON/);
