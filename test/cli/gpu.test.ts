@@ -10,7 +10,7 @@ import { Command } from "commander";
 import { getLlamaGpuTypes } from "node-llama-cpp";
 import type { CommandIo } from "../../src/cli/command-io.js";
 import { gpuCommand } from "../../src/cli/gpu.js";
-import { binaryPackages } from "../../src/providers/llamacpp/gpu-packages.js";
+import { binaryPackages, cpuBinaryPackage } from "../../src/providers/llamacpp/gpu-packages.js";
 import { sharedModel } from "../support/local-models.js";
 import { startTandem } from "../support/tandem.js";
 
@@ -110,10 +110,25 @@ describe("tandem gpu", () => {
     assert.equal(existsSync(join(dir, "engine")), false);
   });
 
+  it("plans an install of the CPU build (left out by npm install --omit=optional) at the exact version", {
+    skip: cpuBinaryPackage(process.platform, process.arch) === undefined && "no CPU build for this platform",
+  }, async () => {
+    const version = JSON.parse(
+      await readFile(join(import.meta.dirname, "../../node_modules/node-llama-cpp/package.json"), "utf8"),
+    ).version as string;
+    const plan = await gpu(["install", "cpu", "--dry-run", "--data-dir", dir], env);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.equal(
+      plan.stdout,
+      `would install ${cpuBinaryPackage(process.platform, process.arch)}@${version} into ${join(dir, "engine")}:\n  npm install --prefix ${join(dir, "engine")} --no-audit --no-fund --omit=dev --loglevel=http ${cpuBinaryPackage(process.platform, process.arch)}@${version}\n`,
+    );
+    assert.equal(existsSync(join(dir, "engine")), false);
+  });
+
   it("refuses an unknown backend as a usage error", async () => {
     const res = await gpu(["install", "opencl", "--data-dir", dir], env);
     assert.equal(res.code, 2);
-    assert.match(res.stderr, /unknown backend 'opencl'/);
+    assert.match(res.stderr, /unknown backend 'opencl' \(cuda, vulkan, metal or cpu\)/);
   });
 
   it("fails cleanly when the registry has no such package, leaving the engine on its CPU build", {

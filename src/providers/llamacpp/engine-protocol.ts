@@ -94,4 +94,9 @@ export type ChildMessage =
   | { op: "result"; id: number; value?: unknown }
   | { op: "error"; id: number; code: ErrorCode; message: string; retryable?: boolean }
   /** The child is about to load a model (so a native abort during it can be pinned on that file). */
-  | { op: "loading"; path: string };
+  | { op: "loading"; path: string }
+  /**
+   * node-llama-cpp found no prebuilt binary it can use here (tandem installed with --omit=optional);
+   * the child exits after saying so, with node-llama-cpp's version (the binary package must match it).
+   */
+  | { op: "no-binary"; version: string; message: string };

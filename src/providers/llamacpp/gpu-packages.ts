@@ -27,3 +27,24 @@ export function binaryPackages(platform: NodeJS.Platform, arch: string, gpu: Gpu
     ? [`@node-llama-cpp/${os}-x64-cuda`, `@node-llama-cpp/${os}-x64-cuda-ext`]
     : [`@node-llama-cpp/${os}-x64-vulkan`];
 }
+
+/**
+ * The prebuilt package node-llama-cpp's CPU build comes in on a platform (on Apple silicon the Metal
+ * build, which is its only one), without a version; undefined when it publishes none. node-llama-cpp
+ * lists it as an optional dependency, so `npm install --omit=optional` leaves it out: the engine then
+ * installs it into `<dataDir>/engine` on first start.
+ */
+export function cpuBinaryPackage(platform: NodeJS.Platform, arch: string): string | undefined {
+  const name: Partial<Record<string, string>> = {
+    "darwin-arm64": "mac-arm64-metal",
+    "darwin-x64": "mac-x64",
+    "linux-x64": "linux-x64",
+    "linux-arm64": "linux-arm64",
+    "linux-arm": "linux-armv7l",
+    "linux-riscv64": "linux-riscv64",
+    "win32-x64": "win-x64",
+    "win32-arm64": "win-arm64",
+  };
+  const found = name[`${platform}-${arch}`];
+  return found ? `@node-llama-cpp/${found}` : undefined;
+}

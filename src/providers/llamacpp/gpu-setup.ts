@@ -1,11 +1,12 @@
-import { spawn } from "node:child_process";
-import { access, mkdir, readdir, writeFile } from "node:fs/promises";
+import { access, readdir } from "node:fs/promises";
 import { delimiter, join } from "node:path";
-import { createInterface } from "node:readline";
 import { getLlamaGpuTypes, getModuleVersion } from "node-llama-cpp";
+import { type InstallResult, installBinaryPackages, npmInstallArgs } from "./binary-install.js";
 import { EngineProcess } from "./engine-process.js";
 import type { EngineBackend } from "./engine-protocol.js";
 import { binaryPackages, engineDir, type GpuBackend } from "./gpu-packages.js";
+
+export { type InstallResult, npmInstallArgs };
 
 /** What `tandem gpu` finds: the GPUs node-llama-cpp can use here, and the binary packages they take. */
 export interface GpuReport {
@@ -86,21 +87,9 @@ async function onPath(command: string, env: NodeJS.ProcessEnv): Promise<string |
   return undefined;
 }
 
-/** The npm command line `tandem gpu install` runs (for its plan and its run). */
-export function npmInstallArgs(dir: string, packages: string[]): string[] {
-  return ["install", "--prefix", dir, "--no-audit", "--no-fund", "--omit=dev", "--loglevel=http", ...packages];
-}
-
-export interface InstallResult {
-  ok: boolean;
-  /** npm's exit code, or why it could not run. */
-  detail: string;
-}
-
 /**
  * Installs binary packages into `<dataDir>/engine` with npm (its registry settings apply:
- * npm_config_registry, .npmrc), streaming npm's progress lines. The folder gets a package.json of
- * its own so npm treats it as its own project and never walks up to another.
+ * npm_config_registry, .npmrc), streaming npm's progress lines.
  */
 export async function installGpuPackages(
   dataDir: string,
@@ -108,36 +97,7 @@ export async function installGpuPackages(
   onLine: (line: string) => void,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<InstallResult> {
-  const dir = engineDir(dataDir);
-  await mkdir(dir, { recursive: true });
-  const manifest = join(dir, "package.json");
-  if (
-    !(await access(manifest).then(
-      () => true,
-      () => false,
-    ))
-  ) {
-    await writeFile(manifest, `${JSON.stringify({ name: "tandem-engine-binaries", private: true }, null, 2)}\n`);
-  }
-  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  return await new Promise<InstallResult>((resolve) => {
-    const child = spawn(npm, npmInstallArgs(dir, packages), {
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-      shell: process.platform === "win32",
-    });
-    for (const stream of [child.stdout, child.stderr]) {
-      if (stream) createInterface({ input: stream }).on("line", (line) => line.trim() && onLine(line));
-    }
-    child.on("error", (err) => resolve({ ok: false, detail: `npm could not run (${err.message})` }));
-    child.on("exit", (code, signal) =>
-      resolve(
-        code === 0
-          ? { ok: true, detail: "exit code 0" }
-          : { ok: false, detail: signal ? `signal ${signal}` : `exit code ${code}` },
-      ),
-    );
-  });
+  return await installBinaryPackages(engineDir(dataDir), packages, onLine, { env });
 }
 
 /**
