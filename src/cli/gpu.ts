@@ -94,6 +94,15 @@ function describeReport(r: GpuReport): string[] {
   } else if (r.best === "metal") {
     out.push("build: Metal is part of node-llama-cpp's macOS build; nothing to install");
   }
+  if (r.cpuBuild) {
+    const where = {
+      node_modules: "installed with tandem",
+      engine: `installed in ${r.engineDir}`,
+      missing:
+        "not installed (tandem was installed with --omit=optional): the engine installs it on first start, or run `tandem gpu install cpu`",
+    }[r.cpuBuild.where];
+    out.push(`CPU build: ${r.cpuBuild.package}, ${where}`);
+  }
   return out;
 }
 

@@ -85,12 +85,22 @@ describe("tandem gpu", () => {
     assert.match(text.stdout, /^GPU: none; the engine runs on the CPU$/m);
     assert.match(text.stdout, /^why: no GPU found: node-llama-cpp found no NVIDIA driver .* and no Vulkan loader/m);
     assert.match(text.stdout, /^tools: nvidia-smi not found, vulkaninfo not found$/m);
+    const cpu = cpuBinaryPackage(process.platform, process.arch);
+    if (cpu) assert.ok(text.stdout.includes(`\nCPU build: ${cpu}@`), text.stdout);
+    assert.match(text.stdout, /^CPU build: \S+@\d+\.\d+\.\d+, installed with tandem$/m);
     const json = await gpu(["--json", "--data-dir", dir], env);
-    const report = JSON.parse(json.stdout) as { found: string[]; best?: string; packages: string[]; engineDir: string };
+    const report = JSON.parse(json.stdout) as {
+      found: string[];
+      best?: string;
+      packages: string[];
+      engineDir: string;
+      cpuBuild?: { where: string };
+    };
     assert.deepEqual(report.found, []);
     assert.equal(report.best, undefined);
     assert.deepEqual(report.packages, []);
     assert.equal(report.engineDir, join(dir, "engine"));
+    assert.equal(report.cpuBuild?.where, "node_modules");
     // With nothing found, installing needs a backend named.
     const install = await gpu(["install", "--data-dir", dir], env);
     assert.equal(install.code, 1);

@@ -1,10 +1,11 @@
-import { access, readdir } from "node:fs/promises";
-import { delimiter, join } from "node:path";
+import { access, readdir, readFile } from "node:fs/promises";
+import { basename, delimiter, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { getLlamaGpuTypes, getModuleVersion } from "node-llama-cpp";
 import { type InstallResult, installBinaryPackages, npmInstallArgs } from "./binary-install.js";
 import { EngineProcess } from "./engine-process.js";
 import type { EngineBackend } from "./engine-protocol.js";
-import { binaryPackages, engineDir, type GpuBackend } from "./gpu-packages.js";
+import { binaryPackages, cpuBinaryPackage, engineDir, type GpuBackend } from "./gpu-packages.js";
 
 export { type InstallResult, npmInstallArgs };
 
@@ -27,6 +28,11 @@ export interface GpuReport {
   installed: string[];
   /** Why the engine runs on the CPU, when it does. */
   reason: string | undefined;
+  /**
+   * node-llama-cpp's CPU build (name@version) and where it is: beside node-llama-cpp, in the engine
+   * dir, or missing (an install made with --omit=optional: the engine installs it on first start).
+   */
+  cpuBuild: { package: string; where: "node_modules" | "engine" | "missing" } | undefined;
 }
 
 export async function detectGpu(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<GpuReport> {
@@ -49,6 +55,17 @@ export async function detectGpu(dataDir: string, env: NodeJS.ProcessEnv = proces
   } else if (packages.length === 0 && best !== "metal") {
     reason = `node-llama-cpp publishes no prebuilt ${best} binary for ${process.platform}-${process.arch}`;
   }
+  const cpu = cpuBinaryPackage(process.platform, process.arch);
+  const cpuBuild = cpu
+    ? {
+        package: `${cpu}@${version}`,
+        where: installed.includes(cpu)
+          ? ("engine" as const)
+          : (await besideNodeLlamaCpp(cpu, version))
+            ? ("node_modules" as const)
+            : ("missing" as const),
+      }
+    : undefined;
   return {
     platform: process.platform,
     arch: process.arch,
@@ -60,7 +77,30 @@ export async function detectGpu(dataDir: string, env: NodeJS.ProcessEnv = proces
     engineDir: engineDir(dataDir),
     installed,
     reason,
+    cpuBuild,
   };
+}
+
+/**
+ * Whether a binary package of this version is where node-llama-cpp's own `import()` finds it: a
+ * node_modules folder at or above node-llama-cpp's (the package exports no package.json to resolve).
+ */
+async function besideNodeLlamaCpp(name: string, version: string): Promise<boolean> {
+  // Node's lookup: every folder from node-llama-cpp's code up, but not node_modules folders themselves.
+  let dir = dirname(fileURLToPath(import.meta.resolve("node-llama-cpp")));
+  for (;;) {
+    if (basename(dir) !== "node_modules") {
+      const manifest = join(dir, "node_modules", ...name.split("/"), "package.json");
+      const found = await readFile(manifest, "utf8").then(
+        (text) => (JSON.parse(text) as { version?: string }).version === version,
+        () => undefined,
+      );
+      if (found !== undefined) return found;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return false;
+    dir = parent;
+  }
 }
 
 /** The packages installed in `<dataDir>/engine` (name@version). */

@@ -12,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { GatewayError } from "../../../src/core/index.js";
 import { cpuBinaryPackage, engineDir } from "../../../src/providers/llamacpp/gpu-packages.js";
+import { detectGpu } from "../../../src/providers/llamacpp/gpu-setup.js";
 import { LlamaCppProvider } from "../../../src/providers/llamacpp/index.js";
 import { sharedModel } from "../../support/local-models.js";
 
@@ -127,6 +128,7 @@ describe("the engine without node-llama-cpp's prebuilt binaries (npm install --o
         await readFile(join(engineDir(dataDir), "node_modules", ...name.split("/"), "package.json"), "utf8"),
       ) as { name: string; version: string };
       assert.deepEqual([installed.name, installed.version], [name, VERSION]);
+      assert.deepEqual((await detectGpu(dataDir, process.env)).cpuBuild, { package: `${name}@${VERSION}`, where: "engine" });
       assert.ok(asked.includes(`/${name}`), asked.join(" "));
       const text = logs.join("\n");
       assert.match(text, new RegExp(`found no prebuilt llama\\.cpp binary .*: installing ${name}@${VERSION} into `));
