@@ -25,6 +25,8 @@ export interface InstallOptions {
   env?: NodeJS.ProcessEnv;
   /** npm is stopped after this long (a registry that never answers must not hold the engine forever). Default 600000. */
   timeoutMs?: number;
+  /** Stops npm (tandem shutting down). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -50,6 +52,7 @@ export async function installBinaryPackages(
   }
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
   const timeoutMs = options.timeoutMs ?? 600_000;
+  if (options.signal?.aborted) return { ok: false, detail: "stopped" };
   return await new Promise<InstallResult>((resolve) => {
     const child = spawn(npm, npmInstallArgs(dir, packages), {
       env: options.env ?? process.env,
@@ -62,6 +65,9 @@ export async function installBinaryPackages(
       child.kill("SIGKILL");
     }, timeoutMs);
     timer.unref();
+    const stop = () => child.kill("SIGKILL");
+    options.signal?.addEventListener("abort", stop, { once: true });
+    child.on("close", () => options.signal?.removeEventListener("abort", stop));
     for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on("line", (line) => line.trim() && onLine(line));
     }
@@ -76,7 +82,13 @@ export async function installBinaryPackages(
           ? { ok: true, detail: "exit code 0" }
           : {
               ok: false,
-              detail: timedOut ? `no answer within ${timeoutMs / 1000} s` : signal ? `signal ${signal}` : `exit code ${code}`,
+              detail: timedOut
+                ? `no answer within ${timeoutMs / 1000} s`
+                : options.signal?.aborted
+                  ? "stopped"
+                  : signal
+                    ? `signal ${signal}`
+                    : `exit code ${code}`,
             },
       );
     });

@@ -54,6 +54,12 @@ class MissingBinary extends Error {
   }
 }
 
+/** Whether this Linux runs on glibc (Node's diagnostic report names its version; musl has none). */
+function hasGlibc(): boolean {
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  return typeof report?.header?.glibcVersionRuntime === "string";
+}
+
 /** How long a failed install of the missing binary is not tried again (each request would run npm). */
 const INSTALL_RETRY_MS = 60_000;
 
@@ -102,6 +108,8 @@ export class EngineProcess {
   #gpu: EngineGpu;
   /** Why the engine gave up on the configured GPU backend, once it has. */
   #gpuGaveUp: string | undefined;
+  /** Stops an install of a missing binary when the engine is shut down. */
+  readonly #closing = new AbortController();
   /** The last failed install of a missing binary, repeated to callers until it may be tried again. */
   #installFailed: { at: number; error: GatewayError } | undefined;
 
@@ -240,12 +248,23 @@ export class EngineProcess {
         { retryable: false },
       );
     }
+    if (process.platform === "linux" && !hasGlibc()) {
+      // node-llama-cpp's Linux builds need glibc (and it does not use them without it).
+      throw new GatewayError(
+        "unavailable",
+        "The local engine has no llama.cpp binary for this system: node-llama-cpp's prebuilt Linux builds need glibc, and this one has another C library (musl, as on Alpine). Run tandem on a glibc-based system or image for local models.",
+        { retryable: false },
+      );
+    }
     if (this.#installFailed && Date.now() - this.#installFailed.at < INSTALL_RETRY_MS) throw this.#installFailed.error;
     const spec = `${name}@${missing.version}`;
     log(
       `node-llama-cpp found no prebuilt llama.cpp binary (tandem installed with --omit=optional?): installing ${spec} into ${dir} from the npm registry`,
     );
-    const result = await installBinaryPackages(dir, [spec], (line) => log(`npm: ${line}`));
+    const result = await installBinaryPackages(dir, [spec], (line) => log(`npm: ${line}`), {
+      signal: this.#closing.signal,
+    });
+    if (this.#closed) throw new GatewayError("unavailable", "The local engine is shut down.", { retryable: false });
     if (!result.ok) {
       const error = new GatewayError(
         "unavailable",
@@ -432,6 +451,7 @@ export class EngineProcess {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closing.abort();
     const child = this.#child ?? (await this.#starting?.catch(() => undefined));
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -47,8 +47,9 @@ describe("the engine without node-llama-cpp's prebuilt binaries (npm install --o
 }, () => {
   let dir: string;
   let registry: Server;
-  /** What the registry answers: the real package, or 404 for everything (a registry without it). */
-  let serving = true;
+  /** What the registry answers: the real package, 404 for everything (a registry without it), or nothing at all. */
+  let serving: boolean | "never" = true;
+  const held: ServerResponse[] = [];
   const asked: string[] = [];
   let hadLocalBuilds: boolean;
   const name = CPU_PACKAGE as string;
@@ -73,6 +74,10 @@ describe("the engine without node-llama-cpp's prebuilt binaries (npm install --o
     registry = createServer((req, res) => {
       const url = decodeURIComponent(req.url ?? "");
       asked.push(url);
+      if (serving === "never") {
+        held.push(res);
+        return;
+      }
       const base = `http://127.0.0.1:${(registry.address() as AddressInfo).port}`;
       if (serving && url === `/${name}`) {
         const integrity = `sha512-${createHash("sha512").update(tarball).digest("base64")}`;
@@ -106,6 +111,7 @@ describe("the engine without node-llama-cpp's prebuilt binaries (npm install --o
   });
 
   after(async () => {
+    for (const res of held) res.destroy();
     registry.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -186,6 +192,34 @@ describe("the engine without node-llama-cpp's prebuilt binaries (npm install --o
       assert.deepEqual(await readdir(join(engineDir(dataDir), "node_modules")).catch(() => []), []);
     } finally {
       await provider.close();
+      serving = true;
+    }
+  });
+  it("stops npm when the engine is shut down during the install, instead of waiting for the registry", {
+    timeout: 60_000,
+  }, async () => {
+    serving = "never";
+    const dataDir = await mkdtemp(join(dir, "data-"));
+    const logs: string[] = [];
+    const provider = new LlamaCppProvider({
+      id: "local",
+      dataDir,
+      threads: 1,
+      onLog: (line) => logs.push(line),
+      models: { stories: { path: STORIES, contextSize: 256 } },
+    });
+    try {
+      const loading = provider.preload("stories", undefined, new AbortController().signal).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      while (!logs.some((l) => l.includes("installing"))) await new Promise((r) => setTimeout(r, 50));
+      // npm waits for a registry that never answers (its own timeout is minutes); closing stops it.
+      await provider.close();
+      const err = await loading;
+      assert.ok(err instanceof GatewayError, String(err));
+      assert.match(err.message, /shut down/);
+    } finally {
       serving = true;
     }
   });
