@@ -15,6 +15,7 @@ import { cpuBinaryPackage, engineDir } from "../../../src/providers/llamacpp/gpu
 import { detectGpu } from "../../../src/providers/llamacpp/gpu-setup.js";
 import { LlamaCppProvider } from "../../../src/providers/llamacpp/index.js";
 import { sharedModel } from "../../support/local-models.js";
+import { startTandem } from "../../support/tandem.js";
 
 /**
  * An install made with `npm install -g tandem --omit=optional` has no node-llama-cpp binary package
@@ -195,6 +196,30 @@ describe("the engine without node-llama-cpp's prebuilt binaries (npm install --o
       serving = true;
     }
   });
+  it("gives a client the install's failure as a 503 in its own dialect, saying what to run", async () => {
+    serving = false;
+    const tandem = await startTandem({
+      providers: {
+        local: { kind: "llamacpp", threads: 1, models: { stories: { path: STORIES, contextSize: 256 } } },
+      },
+    });
+    try {
+      const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "local/stories", messages: [{ role: "user", content: "Once" }], max_tokens: 3 }),
+      });
+      const body = (await res.json()) as { error?: { message?: string; type?: string } };
+      assert.equal(res.status, 503, JSON.stringify(body));
+      assert.match(body.error?.message ?? "", /installing @node-llama-cpp\/\S+ from the npm registry failed/);
+      assert.match(body.error?.message ?? "", /run `tandem gpu install cpu`/);
+      assert.ok(!(body.error?.message ?? "").includes(tandem.dataDir), "no machine path in a client-facing error");
+    } finally {
+      await tandem.close();
+      serving = true;
+    }
+  });
+
   it("stops npm when the engine is shut down during the install, instead of waiting for the registry", {
     timeout: 60_000,
   }, async () => {
