@@ -36,12 +36,6 @@ export interface EngineProcessOptions extends EngineOptions {
   onLog?: (line: string) => void;
   /** Told when the child dies, with why and the file it was loading then, if any. */
   onExit?: (info: EngineExit) => void;
-  /**
-   * When node-llama-cpp finds no prebuilt binary at all (tandem installed with `--omit=optional`),
-   * install its CPU build into `binariesDir` from the npm registry and start again. Default true
-   * (with a binariesDir).
-   */
-  installMissingBinary?: boolean;
 }
 
 /** A child found no prebuilt llama.cpp binary for this platform and exited. */
@@ -241,7 +235,7 @@ export class EngineProcess {
     const name = cpuBinaryPackage(process.platform, process.arch);
     const dir = this.options.binariesDir;
     const fix = "Reinstall tandem without --omit=optional, or run `tandem gpu install cpu` once the npm registry is reachable.";
-    if (!name || !dir || this.options.installMissingBinary === false) {
+    if (!name || !dir) {
       throw new GatewayError(
         "unavailable",
         `The local engine has no prebuilt llama.cpp binary for ${process.platform}-${process.arch}${name ? "" : " (node-llama-cpp publishes none for it)"}. ${name ? fix : ""}`.trim(),

@@ -39,8 +39,9 @@ export type GpuLayers = "auto" | "max" | number;
 export interface EngineOptions {
   gpu: EngineGpu;
   /**
-   * A folder whose node_modules may hold node-llama-cpp's prebuilt GPU binary packages
-   * (`tandem gpu install` puts them in `<dataDir>/engine`); tried before node-llama-cpp's own.
+   * A folder whose node_modules may hold node-llama-cpp's prebuilt binary packages (`tandem gpu
+   * install` puts them in `<dataDir>/engine`); tried before node-llama-cpp's own. The engine installs
+   * the CPU build there when node-llama-cpp finds no binary at all (an --omit=optional install).
    */
   binariesDir?: string;
 }

@@ -2,9 +2,10 @@ import { join } from "node:path";
 import type { EngineGpu } from "./engine-protocol.js";
 
 /**
- * Where `tandem gpu install` puts node-llama-cpp's prebuilt GPU binary packages: a folder of tandem's
- * data dir with its own node_modules, writable for a global install as for a root one and out of
- * reach of package.json `overrides`. The engine child resolves `@node-llama-cpp/*` there first.
+ * Where `tandem gpu install` puts node-llama-cpp's prebuilt binary packages (a GPU build, or the CPU
+ * build an --omit=optional install lacks, which the engine also installs there by itself): a folder
+ * of tandem's data dir with its own node_modules, writable for a global install as for a root one and
+ * out of reach of package.json `overrides`. The engine child resolves `@node-llama-cpp/*` there first.
  */
 export function engineDir(dataDir: string): string {
   return join(dataDir, "engine");
