@@ -1,6 +1,6 @@
 import { Command, type CommanderError } from "commander";
 import { ConfigError } from "../config/index.js";
-import { binaryPackages, type GpuBackend } from "../providers/llamacpp/gpu-packages.js";
+import { binaryPackages, cpuBinaryPackage, type GpuBackend } from "../providers/llamacpp/gpu-packages.js";
 import { detectGpu, type GpuReport, installGpuPackages, npmInstallArgs, probeBackend } from "../providers/llamacpp/gpu-setup.js";
 import { authHeaders, describeFetchError, serverUrl } from "./client.js";
 import { type CommandIo, EXIT_FAILED, EXIT_USAGE, processIo } from "./command-io.js";
@@ -33,7 +33,10 @@ export function gpuCommand(io: CommandIo = processIo()): Command {
     group
       .command("install")
       .description("install node-llama-cpp's prebuilt binaries for the GPU (from the npm registry) into <dataDir>/engine")
-      .argument("[backend]", `cuda, vulkan or metal (default: the best one detected)`)
+      .argument(
+        "[backend]",
+        "cuda, vulkan or metal (default: the best one detected); cpu: the CPU build, for an install made with --omit=optional",
+      )
       .option("--dry-run", "print what would be installed, and where, without installing"),
     DATA_DIR_HELP,
     CONFIG_HELP,
@@ -78,6 +81,15 @@ function describeReport(r: GpuReport): string[] {
   } else if (r.best === "metal") {
     out.push("build: Metal is part of node-llama-cpp's macOS build; nothing to install");
   }
+  if (r.cpuBuild) {
+    const where = {
+      node_modules: "installed with tandem",
+      engine: `installed in ${r.engineDir}`,
+      missing:
+        "not installed (tandem was installed with --omit=optional): the engine installs it on first start, or run `tandem gpu install cpu`",
+    }[r.cpuBuild.where];
+    out.push(`CPU build: ${r.cpuBuild.package}, ${where}`);
+  }
   return out;
 }
 
@@ -94,10 +106,11 @@ async function installCommand(
   backendArg: string | undefined,
   opts: DataDirOptions & { dryRun?: boolean },
 ): Promise<number> {
-  if (backendArg !== undefined && !BACKENDS.includes(backendArg as GpuBackend)) {
-    io.stderr.write(`tandem gpu install: unknown backend '${backendArg}' (cuda, vulkan or metal)\n`);
+  if (backendArg !== undefined && backendArg !== "cpu" && !BACKENDS.includes(backendArg as GpuBackend)) {
+    io.stderr.write(`tandem gpu install: unknown backend '${backendArg}' (cuda, vulkan, metal or cpu)\n`);
     return EXIT_USAGE;
   }
+  if (backendArg === "cpu") return guarded(io, "gpu install", () => installCpuCommand(io, opts));
   return guarded(io, "gpu install", async () => {
     const dataDir = await resolveDataDir(io, opts);
     const report = await detectGpu(dataDir, io.env);
@@ -141,6 +154,39 @@ async function installCommand(
     );
     return 0;
   });
+}
+
+/**
+ * `tandem gpu install cpu`: node-llama-cpp's CPU build, which `npm install --omit=optional` leaves out
+ * (the engine also installs it by itself on first start when it finds no binary).
+ */
+async function installCpuCommand(io: CommandIo, opts: DataDirOptions & { dryRun?: boolean }): Promise<number> {
+  const dataDir = await resolveDataDir(io, opts);
+  const report = await detectGpu(dataDir, io.env);
+  const name = cpuBinaryPackage(process.platform, process.arch);
+  if (!name) {
+    io.stderr.write(`tandem gpu install: node-llama-cpp publishes no prebuilt build for ${process.platform}-${process.arch}\n`);
+    return EXIT_FAILED;
+  }
+  const packages = [`${name}@${report.nodeLlamaCpp}`];
+  if (opts.dryRun) {
+    io.stdout.write(
+      `would install ${packages.join(" ")} into ${report.engineDir}:\n  npm ${npmInstallArgs(report.engineDir, packages).join(" ")}\n`,
+    );
+    return 0;
+  }
+  io.stderr.write(`installing ${packages.join(" ")} into ${report.engineDir}\n`);
+  const result = await installGpuPackages(dataDir, packages, (line) => io.stderr.write(`  ${line}\n`), io.env);
+  if (!result.ok) {
+    io.stderr.write(
+      `tandem gpu install: npm failed (${result.detail}); check the npm registry settings (npm_config_registry, .npmrc) and try again.\n`,
+    );
+    return EXIT_FAILED;
+  }
+  io.stderr.write("installed; starting the engine on the CPU to check it loads...\n");
+  const probed = await probeBackend(dataDir, false);
+  io.stdout.write(`ok: the engine runs on ${probed?.gpu ?? "the CPU"}.\n`);
+  return 0;
 }
 
 interface StatusProvider {

@@ -10,7 +10,7 @@ import { Command } from "commander";
 import { getLlamaGpuTypes } from "node-llama-cpp";
 import type { CommandIo } from "../../src/cli/command-io.js";
 import { gpuCommand } from "../../src/cli/gpu.js";
-import { binaryPackages } from "../../src/providers/llamacpp/gpu-packages.js";
+import { binaryPackages, cpuBinaryPackage } from "../../src/providers/llamacpp/gpu-packages.js";
 import { sharedModel } from "../support/local-models.js";
 import { startTandem } from "../support/tandem.js";
 
@@ -85,12 +85,22 @@ describe("tandem gpu", () => {
     assert.match(text.stdout, /^GPU: none; the engine runs on the CPU$/m);
     assert.match(text.stdout, /^why: no GPU found: node-llama-cpp found no NVIDIA driver .* and no Vulkan loader/m);
     assert.match(text.stdout, /^tools: nvidia-smi not found, vulkaninfo not found$/m);
+    const cpu = cpuBinaryPackage(process.platform, process.arch);
+    if (cpu) assert.ok(text.stdout.includes(`\nCPU build: ${cpu}@`), text.stdout);
+    assert.match(text.stdout, /^CPU build: \S+@\d+\.\d+\.\d+, installed with tandem$/m);
     const json = await gpu(["--json", "--data-dir", dir], env);
-    const report = JSON.parse(json.stdout) as { found: string[]; best?: string; packages: string[]; engineDir: string };
+    const report = JSON.parse(json.stdout) as {
+      found: string[];
+      best?: string;
+      packages: string[];
+      engineDir: string;
+      cpuBuild?: { where: string };
+    };
     assert.deepEqual(report.found, []);
     assert.equal(report.best, undefined);
     assert.deepEqual(report.packages, []);
     assert.equal(report.engineDir, join(dir, "engine"));
+    assert.equal(report.cpuBuild?.where, "node_modules");
     // With nothing found, installing needs a backend named.
     const install = await gpu(["install", "--data-dir", dir], env);
     assert.equal(install.code, 1);
@@ -110,10 +120,25 @@ describe("tandem gpu", () => {
     assert.equal(existsSync(join(dir, "engine")), false);
   });
 
+  it("plans an install of the CPU build (left out by npm install --omit=optional) at the exact version", {
+    skip: cpuBinaryPackage(process.platform, process.arch) === undefined && "no CPU build for this platform",
+  }, async () => {
+    const version = JSON.parse(
+      await readFile(join(import.meta.dirname, "../../node_modules/node-llama-cpp/package.json"), "utf8"),
+    ).version as string;
+    const plan = await gpu(["install", "cpu", "--dry-run", "--data-dir", dir], env);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.equal(
+      plan.stdout,
+      `would install ${cpuBinaryPackage(process.platform, process.arch)}@${version} into ${join(dir, "engine")}:\n  npm install --prefix ${join(dir, "engine")} --no-audit --no-fund --omit=dev --loglevel=http ${cpuBinaryPackage(process.platform, process.arch)}@${version}\n`,
+    );
+    assert.equal(existsSync(join(dir, "engine")), false);
+  });
+
   it("refuses an unknown backend as a usage error", async () => {
     const res = await gpu(["install", "opencl", "--data-dir", dir], env);
     assert.equal(res.code, 2);
-    assert.match(res.stderr, /unknown backend 'opencl'/);
+    assert.match(res.stderr, /unknown backend 'opencl' \(cuda, vulkan, metal or cpu\)/);
   });
 
   it("fails cleanly when the registry has no such package, leaving the engine on its CPU build", {

@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { backoffDelayMs, type EngineState, GatewayError, type StreamEvent } from "../../core/index.js";
+import { installBinaryPackages } from "./binary-install.js";
 import { abortable, canceledError } from "./cancellation.js";
 import type {
   ChildMessage,
@@ -12,6 +13,7 @@ import type {
   ParentMessage,
   PingResult,
 } from "./engine-protocol.js";
+import { cpuBinaryPackage } from "./gpu-packages.js";
 
 export type { EngineState } from "../../core/index.js";
 
@@ -35,6 +37,25 @@ export interface EngineProcessOptions extends EngineOptions {
   /** Told when the child dies, with why and the file it was loading then, if any. */
   onExit?: (info: EngineExit) => void;
 }
+
+/** A child found no prebuilt llama.cpp binary for this platform and exited. */
+class MissingBinary extends Error {
+  constructor(
+    readonly version: string,
+    readonly detail: string,
+  ) {
+    super(`no prebuilt llama.cpp binary (${detail})`);
+  }
+}
+
+/** Whether this Linux runs on glibc (Node's diagnostic report names its version; musl has none). */
+function hasGlibc(): boolean {
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  return typeof report?.header?.glibcVersionRuntime === "string";
+}
+
+/** How long a failed install of the missing binary is not tried again (each request would run npm). */
+const INSTALL_RETRY_MS = 60_000;
 
 export interface EngineExit {
   reason: string;
@@ -81,6 +102,10 @@ export class EngineProcess {
   #gpu: EngineGpu;
   /** Why the engine gave up on the configured GPU backend, once it has. */
   #gpuGaveUp: string | undefined;
+  /** Stops an install of a missing binary when the engine is shut down. */
+  readonly #closing = new AbortController();
+  /** The last failed install of a missing binary, repeated to callers until it may be tried again. */
+  #installFailed: { at: number; error: GatewayError } | undefined;
 
   constructor(private readonly options: EngineProcessOptions) {
     this.#gpu = options.gpu;
@@ -173,11 +198,79 @@ export class EngineProcess {
         },
       );
     }
-    this.#starting ??= this.#spawnOrFallBack().finally(() => {
+    this.#starting ??= this.#startWithBinary().finally(() => {
       this.#starting = undefined;
     });
     if (!signal) return this.#starting;
     return await abortable(this.#starting, signal, () => canceledError("the local engine", " while it started"));
+  }
+
+  /**
+   * Starts a child; when node-llama-cpp finds no prebuilt binary to load (its CPU build is an optional
+   * dependency, which `npm install --omit=optional` leaves out), installs the CPU build into
+   * `binariesDir` (as `tandem gpu install cpu` does) and starts again. Never builds llama.cpp from
+   * source (the child asks node-llama-cpp for prebuilt binaries only), never waits on npm forever.
+   */
+  async #startWithBinary(): Promise<ChildProcess> {
+    try {
+      return await this.#spawnOrFallBack();
+    } catch (err) {
+      if (!(err instanceof MissingBinary)) throw err;
+      await this.#installMissingBinary(err);
+      try {
+        return await this.#spawnOrFallBack();
+      } catch (again) {
+        if (!(again instanceof MissingBinary)) throw again;
+        throw new GatewayError(
+          "unavailable",
+          `The local engine has no usable llama.cpp binary for ${process.platform}-${process.arch}: its CPU build was installed but node-llama-cpp still finds none it can load (${again.detail}).`,
+          { retryable: false },
+        );
+      }
+    }
+  }
+
+  async #installMissingBinary(missing: MissingBinary): Promise<void> {
+    const log = this.options.onLog ?? ((line: string) => process.stderr.write(`[local engine] ${line}\n`));
+    const name = cpuBinaryPackage(process.platform, process.arch);
+    const dir = this.options.binariesDir;
+    const fix = "Reinstall tandem without --omit=optional, or run `tandem gpu install cpu` once the npm registry is reachable.";
+    if (!name || !dir) {
+      throw new GatewayError(
+        "unavailable",
+        `The local engine has no prebuilt llama.cpp binary for ${process.platform}-${process.arch}${name ? "" : " (node-llama-cpp publishes none for it)"}. ${name ? fix : ""}`.trim(),
+        { retryable: false },
+      );
+    }
+    if (process.platform === "linux" && !hasGlibc()) {
+      // node-llama-cpp's Linux builds need glibc (and it does not use them without it).
+      throw new GatewayError(
+        "unavailable",
+        "The local engine has no llama.cpp binary for this system: node-llama-cpp's prebuilt Linux builds need glibc, and this one has another C library (musl, as on Alpine). Run tandem on a glibc-based system or image for local models.",
+        { retryable: false },
+      );
+    }
+    if (this.#installFailed && Date.now() - this.#installFailed.at < INSTALL_RETRY_MS) throw this.#installFailed.error;
+    const spec = `${name}@${missing.version}`;
+    log(
+      `node-llama-cpp found no prebuilt llama.cpp binary (tandem installed with --omit=optional?): installing ${spec} into ${dir} from the npm registry`,
+    );
+    const result = await installBinaryPackages(dir, [spec], (line) => log(`npm: ${line}`), {
+      signal: this.#closing.signal,
+    });
+    if (this.#closed) throw new GatewayError("unavailable", "The local engine is shut down.", { retryable: false });
+    if (!result.ok) {
+      const error = new GatewayError(
+        "unavailable",
+        `The local engine has no llama.cpp binary for ${process.platform}-${process.arch}, and installing ${spec} from the npm registry failed (${result.detail}). ${fix}`,
+        { retryable: false },
+      );
+      this.#installFailed = { at: Date.now(), error };
+      log(error.message);
+      throw error;
+    }
+    this.#installFailed = undefined;
+    log(`installed ${spec}; starting the engine`);
   }
 
   /**
@@ -237,6 +330,13 @@ export class EngineProcess {
         reject(new GatewayError("unavailable", "The local engine did not start in time."));
       }, this.options.startTimeoutMs ?? 30_000);
       child.on("message", (message: ChildMessage) => {
+        if (message.op === "no-binary") {
+          // It exits by itself; its exit is neither a crash nor a failed start.
+          clearTimeout(startTimeout);
+          this.#killed.add(child);
+          reject(new MissingBinary(message.version, message.message));
+          return;
+        }
         if (message.op === "ready") {
           clearTimeout(startTimeout);
           this.#child = child;
@@ -272,7 +372,7 @@ export class EngineProcess {
       this.#loadingPath = message.path;
       return;
     }
-    if (message.op === "ready") return;
+    if (message.op === "ready" || message.op === "no-binary") return;
     const orphan = this.#orphans.get(message.id);
     if (orphan && message.op !== "events") {
       clearTimeout(orphan);
@@ -345,6 +445,7 @@ export class EngineProcess {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closing.abort();
     const child = this.#child ?? (await this.#starting?.catch(() => undefined));
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

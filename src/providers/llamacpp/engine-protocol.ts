@@ -39,8 +39,9 @@ export type GpuLayers = "auto" | "max" | number;
 export interface EngineOptions {
   gpu: EngineGpu;
   /**
-   * A folder whose node_modules may hold node-llama-cpp's prebuilt GPU binary packages
-   * (`tandem gpu install` puts them in `<dataDir>/engine`); tried before node-llama-cpp's own.
+   * A folder whose node_modules may hold node-llama-cpp's prebuilt binary packages (`tandem gpu
+   * install` puts them in `<dataDir>/engine`); tried before node-llama-cpp's own. The engine installs
+   * the CPU build there when node-llama-cpp finds no binary at all (an --omit=optional install).
    */
   binariesDir?: string;
 }
@@ -94,4 +95,9 @@ export type ChildMessage =
   | { op: "result"; id: number; value?: unknown }
   | { op: "error"; id: number; code: ErrorCode; message: string; retryable?: boolean }
   /** The child is about to load a model (so a native abort during it can be pinned on that file). */
-  | { op: "loading"; path: string };
+  | { op: "loading"; path: string }
+  /**
+   * node-llama-cpp found no prebuilt binary it can use here (tandem installed with --omit=optional);
+   * the child exits after saying so, with node-llama-cpp's version (the binary package must match it).
+   */
+  | { op: "no-binary"; version: string; message: string };

@@ -1,11 +1,13 @@
-import { spawn } from "node:child_process";
-import { access, mkdir, readdir, writeFile } from "node:fs/promises";
-import { delimiter, join } from "node:path";
-import { createInterface } from "node:readline";
+import { access, readdir, readFile } from "node:fs/promises";
+import { basename, delimiter, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { getLlamaGpuTypes, getModuleVersion } from "node-llama-cpp";
+import { type InstallResult, installBinaryPackages, npmInstallArgs } from "./binary-install.js";
 import { EngineProcess } from "./engine-process.js";
 import type { EngineBackend } from "./engine-protocol.js";
-import { binaryPackages, engineDir, type GpuBackend } from "./gpu-packages.js";
+import { binaryPackages, cpuBinaryPackage, engineDir, type GpuBackend } from "./gpu-packages.js";
+
+export { type InstallResult, npmInstallArgs };
 
 /** What `tandem gpu` finds: the GPUs node-llama-cpp can use here, and the binary packages they take. */
 export interface GpuReport {
@@ -26,6 +28,11 @@ export interface GpuReport {
   installed: string[];
   /** Why the engine runs on the CPU, when it does. */
   reason: string | undefined;
+  /**
+   * node-llama-cpp's CPU build (name@version) and where it is: beside node-llama-cpp, in the engine
+   * dir, or missing (an install made with --omit=optional: the engine installs it on first start).
+   */
+  cpuBuild: { package: string; where: "node_modules" | "engine" | "missing" } | undefined;
 }
 
 export async function detectGpu(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<GpuReport> {
@@ -48,6 +55,17 @@ export async function detectGpu(dataDir: string, env: NodeJS.ProcessEnv = proces
   } else if (packages.length === 0 && best !== "metal") {
     reason = `node-llama-cpp publishes no prebuilt ${best} binary for ${process.platform}-${process.arch}`;
   }
+  const cpu = cpuBinaryPackage(process.platform, process.arch);
+  const cpuBuild = cpu
+    ? {
+        package: `${cpu}@${version}`,
+        where: installed.includes(cpu)
+          ? ("engine" as const)
+          : (await besideNodeLlamaCpp(cpu, version))
+            ? ("node_modules" as const)
+            : ("missing" as const),
+      }
+    : undefined;
   return {
     platform: process.platform,
     arch: process.arch,
@@ -59,7 +77,30 @@ export async function detectGpu(dataDir: string, env: NodeJS.ProcessEnv = proces
     engineDir: engineDir(dataDir),
     installed,
     reason,
+    cpuBuild,
   };
+}
+
+/**
+ * Whether a binary package of this version is where node-llama-cpp's own `import()` finds it: a
+ * node_modules folder at or above node-llama-cpp's (the package exports no package.json to resolve).
+ */
+async function besideNodeLlamaCpp(name: string, version: string): Promise<boolean> {
+  // Node's lookup: every folder from node-llama-cpp's code up, but not node_modules folders themselves.
+  let dir = dirname(fileURLToPath(import.meta.resolve("node-llama-cpp")));
+  for (;;) {
+    if (basename(dir) !== "node_modules") {
+      const manifest = join(dir, "node_modules", ...name.split("/"), "package.json");
+      const found = await readFile(manifest, "utf8").then(
+        (text) => (JSON.parse(text) as { version?: string }).version === version,
+        () => undefined,
+      );
+      if (found !== undefined) return found;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return false;
+    dir = parent;
+  }
 }
 
 /** The packages installed in `<dataDir>/engine` (name@version). */
@@ -86,21 +127,9 @@ async function onPath(command: string, env: NodeJS.ProcessEnv): Promise<string |
   return undefined;
 }
 
-/** The npm command line `tandem gpu install` runs (for its plan and its run). */
-export function npmInstallArgs(dir: string, packages: string[]): string[] {
-  return ["install", "--prefix", dir, "--no-audit", "--no-fund", "--omit=dev", "--loglevel=http", ...packages];
-}
-
-export interface InstallResult {
-  ok: boolean;
-  /** npm's exit code, or why it could not run. */
-  detail: string;
-}
-
 /**
  * Installs binary packages into `<dataDir>/engine` with npm (its registry settings apply:
- * npm_config_registry, .npmrc), streaming npm's progress lines. The folder gets a package.json of
- * its own so npm treats it as its own project and never walks up to another.
+ * npm_config_registry, .npmrc), streaming npm's progress lines.
  */
 export async function installGpuPackages(
   dataDir: string,
@@ -108,36 +137,7 @@ export async function installGpuPackages(
   onLine: (line: string) => void,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<InstallResult> {
-  const dir = engineDir(dataDir);
-  await mkdir(dir, { recursive: true });
-  const manifest = join(dir, "package.json");
-  if (
-    !(await access(manifest).then(
-      () => true,
-      () => false,
-    ))
-  ) {
-    await writeFile(manifest, `${JSON.stringify({ name: "tandem-engine-binaries", private: true }, null, 2)}\n`);
-  }
-  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  return await new Promise<InstallResult>((resolve) => {
-    const child = spawn(npm, npmInstallArgs(dir, packages), {
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-      shell: process.platform === "win32",
-    });
-    for (const stream of [child.stdout, child.stderr]) {
-      if (stream) createInterface({ input: stream }).on("line", (line) => line.trim() && onLine(line));
-    }
-    child.on("error", (err) => resolve({ ok: false, detail: `npm could not run (${err.message})` }));
-    child.on("exit", (code, signal) =>
-      resolve(
-        code === 0
-          ? { ok: true, detail: "exit code 0" }
-          : { ok: false, detail: signal ? `signal ${signal}` : `exit code ${code}` },
-      ),
-    );
-  });
+  return await installBinaryPackages(engineDir(dataDir), packages, onLine, { env });
 }
 
 /**

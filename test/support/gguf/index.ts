@@ -16,6 +16,7 @@ export {
   longAnswerPieces,
   type PresetOptions,
   pyJsonDumps,
+  QWEN3_CHAT_TEMPLATE,
   QWEN25_CHAT_TEMPLATE,
   type ScriptedModelInfo,
   type ScriptedModelOptions,
@@ -28,6 +29,7 @@ export {
   writeLongAnswerModel,
   writeLoopingModel,
   writeScriptedModel,
+  writeThinkingModel,
   writeToolCallModel,
 } from "./scripted-model.js";
 export { type ThroughputModelInfo, type ThroughputModelOptions, writeThroughputModel } from "./throughput-model.js";

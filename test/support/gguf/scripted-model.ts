@@ -38,7 +38,7 @@ import {
 const TOKEN_TYPE = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, BYTE: 6 } as const;
 
 /** Chat families: each fixes the architecture, special tokens and default chat template. */
-export type ChatFamily = "qwen2.5" | "llama3.1" | "plain";
+export type ChatFamily = "qwen2.5" | "qwen3" | "llama3.1" | "plain";
 
 /**
  * Qwen2.5-Instruct's own chat template (tokenizer_config.json of Qwen/Qwen2.5-*-Instruct), verbatim.
@@ -100,6 +100,101 @@ export const QWEN25_CHAT_TEMPLATE = `{%- if tools %}
 {%- endif %}
 `;
 
+/**
+ * Qwen3's chat template (tokenizer_config.json of Qwen/Qwen3-*), as of its first release: the
+ * Qwen2.5 shape plus `<think>` handling (earlier turns' reasoning dropped, `enable_thinking`).
+ */
+export const QWEN3_CHAT_TEMPLATE = `{%- if tools %}
+    {{- '<|im_start|>system\\n' }}
+    {%- if messages[0].role == 'system' %}
+        {{- messages[0].content + '\\n\\n' }}
+    {%- endif %}
+    {{- "# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\nYou are provided with function signatures within <tools></tools> XML tags:\\n<tools>" }}
+    {%- for tool in tools %}
+        {{- "\\n" }}
+        {{- tool | tojson }}
+    {%- endfor %}
+    {{- "\\n</tools>\\n\\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\\n<tool_call>\\n{\\"name\\": <function-name>, \\"arguments\\": <args-json-object>}\\n</tool_call><|im_end|>\\n" }}
+{%- else %}
+    {%- if messages[0].role == 'system' %}
+        {{- '<|im_start|>system\\n' + messages[0].content + '<|im_end|>\\n' }}
+    {%- endif %}
+{%- endif %}
+{%- set ns = namespace(multi_step_tool=true, last_query_index=messages|length - 1) %}
+{%- for message in messages[::-1] %}
+    {%- set index = (messages|length - 1) - loop.index0 %}
+    {%- if ns.multi_step_tool and message.role == "user" and message.content is string and not(message.content.startswith('<tool_response>') and message.content.endswith('</tool_response>')) %}
+        {%- set ns.multi_step_tool = false %}
+        {%- set ns.last_query_index = index %}
+    {%- endif %}
+{%- endfor %}
+{%- for message in messages %}
+    {%- if message.content is string %}
+        {%- set content = message.content %}
+    {%- else %}
+        {%- set content = '' %}
+    {%- endif %}
+    {%- if (message.role == "user") or (message.role == "system" and not loop.first) %}
+        {{- '<|im_start|>' + message.role + '\\n' + content + '<|im_end|>' + '\\n' }}
+    {%- elif message.role == "assistant" %}
+        {%- set reasoning_content = '' %}
+        {%- if message.reasoning_content is string %}
+            {%- set reasoning_content = message.reasoning_content %}
+        {%- else %}
+            {%- if '</think>' in content %}
+                {%- set reasoning_content = content.split('</think>')[0].rstrip('\\n').split('<think>')[-1].lstrip('\\n') %}
+                {%- set content = content.split('</think>')[-1].lstrip('\\n') %}
+            {%- endif %}
+        {%- endif %}
+        {%- if loop.index0 > ns.last_query_index %}
+            {%- if loop.last or (not loop.last and reasoning_content) %}
+                {{- '<|im_start|>' + message.role + '\\n<think>\\n' + reasoning_content.strip('\\n') + '\\n</think>\\n\\n' + content.lstrip('\\n') }}
+            {%- else %}
+                {{- '<|im_start|>' + message.role + '\\n' + content }}
+            {%- endif %}
+        {%- else %}
+            {{- '<|im_start|>' + message.role + '\\n' + content }}
+        {%- endif %}
+        {%- if message.tool_calls %}
+            {%- for tool_call in message.tool_calls %}
+                {%- if (loop.first and content) or (not loop.first) %}
+                    {{- '\\n' }}
+                {%- endif %}
+                {%- if tool_call.function %}
+                    {%- set tool_call = tool_call.function %}
+                {%- endif %}
+                {{- '<tool_call>\\n{"name": "' }}
+                {{- tool_call.name }}
+                {{- '", "arguments": ' }}
+                {%- if tool_call.arguments is string %}
+                    {{- tool_call.arguments }}
+                {%- else %}
+                    {{- tool_call.arguments | tojson }}
+                {%- endif %}
+                {{- '}\\n</tool_call>' }}
+            {%- endfor %}
+        {%- endif %}
+        {{- '<|im_end|>\\n' }}
+    {%- elif message.role == "tool" %}
+        {%- if loop.first or (messages[loop.index0 - 1].role != "tool") %}
+            {{- '<|im_start|>user' }}
+        {%- endif %}
+        {{- '\\n<tool_response>\\n' }}
+        {{- content }}
+        {{- '\\n</tool_response>' }}
+        {%- if loop.last or (messages[loop.index0 + 1].role != "tool") %}
+            {{- '<|im_end|>\\n' }}
+        {%- endif %}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|im_start|>assistant\\n' }}
+    {%- if enable_thinking is defined and enable_thinking is false %}
+        {{- '<think>\\n\\n</think>\\n\\n' }}
+    {%- endif %}
+{%- endif %}
+`;
+
 interface SpecialTokenDef {
   text: string;
   type: number;
@@ -134,6 +229,28 @@ const FAMILIES: Record<ChatFamily, FamilyDef> = {
     pad: "<|endoftext|>",
     addBos: false,
     chatTemplate: QWEN25_CHAT_TEMPLATE,
+  },
+  // A thinking model: Qwen3's vocabulary and template on the qwen2 architecture (llama.cpp's qwen3
+  // needs per-head q/k norms the bigram machine has no use for; node-llama-cpp picks its chat wrapper
+  // by the template and the name, and its QwenChatWrapper covers both).
+  qwen3: {
+    architecture: "qwen2",
+    defaultName: "Qwen3 Tandem Scripted",
+    specials: [
+      { text: "<|endoftext|>", type: TOKEN_TYPE.CONTROL },
+      { text: "<|im_start|>", type: TOKEN_TYPE.CONTROL },
+      { text: "<|im_end|>", type: TOKEN_TYPE.CONTROL },
+      // Added tokens that are not "special" in Qwen3's vocabulary: USER_DEFINED in GGUF.
+      { text: "<tool_call>", type: TOKEN_TYPE.USER_DEFINED },
+      { text: "</tool_call>", type: TOKEN_TYPE.USER_DEFINED },
+      { text: "<think>", type: TOKEN_TYPE.USER_DEFINED },
+      { text: "</think>", type: TOKEN_TYPE.USER_DEFINED },
+    ],
+    bos: "<|endoftext|>",
+    eos: "<|im_end|>",
+    pad: "<|endoftext|>",
+    addBos: false,
+    chatTemplate: QWEN3_CHAT_TEMPLATE,
   },
   "llama3.1": {
     architecture: "llama",
@@ -633,9 +750,17 @@ interface ToolFormat {
   resultMarker: string;
 }
 
-const TOOL_FORMATS: Record<"qwen2.5" | "llama3.1", ToolFormat> = {
+const TOOL_FORMATS: Record<Exclude<ChatFamily, "plain">, ToolFormat> = {
   // Qwen2.5's template: <tool_call>\n{"name": "NAME", "arguments": ARGS}\n</tool_call><|im_end|>
   "qwen2.5": {
+    open: ["<tool_call>", '\n{"name": "'],
+    paramsPrefix: '", "arguments": ',
+    close: ["}\n", "</tool_call>"],
+    end: EOS,
+    resultMarker: "<tool_response>",
+  },
+  // Qwen3 calls tools as Qwen2.5 does.
+  qwen3: {
     open: ["<tool_call>", '\n{"name": "'],
     paramsPrefix: '", "arguments": ',
     close: ["}\n", "</tool_call>"],
@@ -741,4 +866,45 @@ export function writeJsonAnswerModel(
 ): Promise<ScriptedModelInfo> {
   const { value = { answer: "yes" }, ...rest } = options;
   return writeScriptedModel(path, { ...rest, script: [pyJsonDumps(value)] });
+}
+
+/**
+ * (f) A thinking model (Qwen3's vocabulary and template): it answers
+ * `<think>\n{reasoning}\n</think>\n\n{answer}` and then EOS, as Qwen3 does. node-llama-cpp reads
+ * the part between `<think>` and `</think>` as a thought segment. The reasoning's last piece ends
+ * with the newline, so each newline is a token of its own (a bigram machine gives a token one
+ * successor), and the one after `<think>` is the byte token, which no prompt ends with.
+ * A thought budget of 0 makes node-llama-cpp close the segment at once (it writes `</think>` itself),
+ * and the machine goes on from `</think>` with the answer.
+ */
+export function writeThinkingModel(
+  path: string,
+  options: PresetOptions & { reasoning?: string; answer?: string } = {},
+): Promise<ScriptedModelInfo> {
+  const { reasoning = "The user wants the number. Recall it: forty-two.", answer = "It is 42.", ...rest } = options;
+  const thought = splitScript(reasoning);
+  thought[thought.length - 1] += "\n";
+  const reply = splitScript(answer);
+  if (new Set([...thought, ...reply]).size !== thought.length + reply.length) {
+    throw new Error("thinking model: the reasoning and the answer must not share a piece");
+  }
+  const newline: TokenRef = { byte: 0x0a };
+  const chain = (list: readonly string[], last: TokenRef): Array<{ from: TokenRef; to: TokenRef[] }> =>
+    list.map((p, i) => ({ from: p, to: [list[i + 1] ?? last] }));
+  const machine: BigramMachine = {
+    start: ["<think>"],
+    transitions: [
+      { from: "<think>", to: [newline] },
+      { from: newline, to: [thought[0]!] },
+      ...chain(thought, "</think>"),
+      { from: "</think>", to: ["\n\n"] },
+      { from: "\n\n", to: [reply[0]!] },
+      ...chain(reply, EOS),
+    ],
+  };
+  const pieces = ["<think>", "\n", ...thought, "</think>", "\n\n", ...reply];
+  return writeBigramModel(path, machine, { family: "qwen3", ...rest }, { pieces }).then((info) => ({
+    ...info,
+    scriptTokenIds: [],
+  }));
 }

@@ -4,7 +4,7 @@
  * asks over IPC and nothing on its own; when the parent goes away, it exits.
  */
 import process from "node:process";
-import { LlamaLogLevel } from "node-llama-cpp";
+import { getModuleVersion, LlamaLogLevel, NoBinaryFoundError } from "node-llama-cpp";
 import { GatewayError, type StreamEvent } from "../../../core/index.js";
 import type { ChildMessage, EngineOptions, ParentMessage } from "../engine-protocol.js";
 import { useBinaryPackagesFrom } from "./binary-packages-hook.js";
@@ -53,6 +53,13 @@ const { llama, backend } = await startLlama(options.gpu ?? "auto", {
       process.stderr.write(`${message.trimEnd()}\n`);
     }
   },
+}).catch(async (err: unknown) => {
+  if (!(err instanceof NoBinaryFoundError)) throw err;
+  // No prebuilt binary at all (startLlama never builds from source): the parent installs one and starts
+  // another child. Exit only once the message is out.
+  const message: ChildMessage = { op: "no-binary", version: await getModuleVersion(), message: err.message };
+  await new Promise<void>((resolve) => (process.connected ? process.send?.(message, () => resolve()) : resolve()));
+  process.exit(0);
 });
 const host = new ModelHost(llama, (path) => send({ op: "loading", path }));
 const running = new Map<number, AbortController>();

@@ -53,6 +53,9 @@ export async function generateChat(
   const meterBefore = sequence.tokenMeter.getState();
   let outputTokens = 0;
   const calls = new Map<number, boolean>();
+  /** Whether the model has written a thought segment, and any answer text yet. */
+  let afterThought = false;
+  let wroteText = false;
   // node-llama-cpp makes room in a full context by erasing the oldest turns (a "context shift"),
   // silently: a prompt larger than the window would be answered from what is left of it. tandem
   // never cuts a conversation without saying so: a prompt that does not fit fails as
@@ -82,7 +85,13 @@ export async function generateChat(
       ...thoughtBudget(request),
       onTextChunk: (text: string) => {
         // A forced call's JSON is the call, not text: it is sent as a tool call once complete.
-        if (text && !forced) emit({ type: "text-delta", text });
+        if (!text || forced) return;
+        // The blank lines a thinking model writes between `</think>` and its answer are not the answer
+        // (llama.cpp's server and Ollama leave them out too).
+        if (afterThought && !wroteText) text = text.trimStart();
+        if (!text) return;
+        wroteText = true;
+        emit({ type: "text-delta", text });
       },
       onToken: (tokens: readonly unknown[]) => {
         outputTokens += tokens.length;
@@ -91,7 +100,9 @@ export async function generateChat(
       onResponseChunk: (chunk: LlamaChatResponseChunk) => {
         if (chunk.type !== "segment") return;
         outputTokens += chunk.tokens.length;
-        if (chunk.segmentType === "thought" && chunk.text) emit({ type: "reasoning-delta", text: chunk.text });
+        if (chunk.segmentType !== "thought") return;
+        afterThought = true;
+        if (chunk.text) emit({ type: "reasoning-delta", text: chunk.text });
       },
     };
     const result = functions
