@@ -142,7 +142,7 @@ export async function* parseAnthropicStream(
           if (event.usage?.output_tokens != null) usage.outputTokens = event.usage.output_tokens;
           if (Object.keys(usage).length > 0) yield { type: "usage", usage };
           // The stop reason reaches the client only with the finish, after the checks on it have passed.
-          if (tap) ending.push(frameOf(message));
+          if (tap) ending.push(frameOf(message, data));
           continue;
         }
         case "message_stop": {
@@ -155,7 +155,7 @@ export async function* parseAnthropicStream(
           };
           if (tap) {
             yield* ending;
-            yield frameOf(message);
+            yield frameOf(message, data);
           }
           return;
         }
@@ -163,16 +163,17 @@ export async function* parseAnthropicStream(
           // ping, and event types Anthropic may add later.
           break;
       }
-      if (tap) yield frameOf(message);
+      if (tap) yield frameOf(message, data);
     }
   }
   throw new GatewayError("upstream_error", `${target}: the stream ended before message_stop`, { target });
 }
 
-function frameOf(message: EventSourceMessage): StreamEvent {
+/** A tapped event, with the JSON it was parsed into (shared with the dialect, which only reads it). */
+function frameOf(message: EventSourceMessage, json: unknown): StreamEvent {
   return message.event === undefined
-    ? { type: "frame", data: message.data }
-    : { type: "frame", event: message.event, data: message.data };
+    ? { type: "frame", data: message.data, json }
+    : { type: "frame", event: message.event, data: message.data, json };
 }
 
 type RawInput = { input?: number; cacheRead?: number; cacheCreation?: number };

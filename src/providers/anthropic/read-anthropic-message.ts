@@ -16,7 +16,7 @@ export function readAnthropicMessage(json: unknown, target: string): AsyncGenera
 /** As readAnthropicMessage, then the whole message as one `frame` (same-wire pass-through: every field). */
 export async function* tapAnthropicMessage(json: unknown, target: string): AsyncGenerator<StreamEvent> {
   yield* readAnthropicMessage(json, target);
-  yield { type: "frame", data: JSON.stringify(json), whole: true };
+  yield { type: "frame", data: JSON.stringify(json), whole: true, json };
 }
 
 function toEvents(json: unknown, target: string): EventSourceMessage[] {
