@@ -43,7 +43,8 @@ export async function* tapOllamaLines(
   for await (const text of lines) {
     const value = JSON.parse(text) as unknown;
     yield* answer.line(wire === "ollama-generate" ? asChatLine(value) : value);
-    yield { type: "frame", data: text };
+    // With the line as parsed: the dialect reads it rather than parsing it again (it is shared: read only).
+    yield { type: "frame", data: text, json: value };
     if (answer.done) return;
   }
   answer.end();
@@ -52,5 +53,5 @@ export async function* tapOllamaLines(
 /** As parseOllamaChatLines for one whole answer, then that answer as one `frame` (every field). */
 export async function* tapOllamaWhole(json: unknown, target: string, wire: OllamaNativeWire): AsyncGenerator<StreamEvent> {
   yield* parseOllamaChatLines([wire === "ollama-generate" ? asChatLine(json) : json], target);
-  yield { type: "frame", data: JSON.stringify(json), whole: true };
+  yield { type: "frame", data: JSON.stringify(json), whole: true, json };
 }
