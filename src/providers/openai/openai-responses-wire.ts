@@ -65,7 +65,7 @@ export async function* parseResponsesStream(
       const type = typeof data.type === "string" ? data.type : message.event;
       if (type === "error") throw gatewayErrorFromOpenAIError(data as OpenAIErrorObjectWire, target);
       if (type === "response.failed") throw failedError(data.response, target);
-      const frame = frameOf(message);
+      const frame = frameOf(message, data);
       if (!started) {
         started = true;
         const response = object(data.response);
@@ -181,7 +181,7 @@ export async function* tapResponsesObject(json: unknown, target: string): AsyncG
   const usage = usageOf(response.usage);
   if (usage) yield { type: "usage", usage };
   yield finishOf(response, calls > 0);
-  yield { type: "frame", data: JSON.stringify(json), whole: true };
+  yield { type: "frame", data: JSON.stringify(json), whole: true, json };
 }
 
 function finishOf(response: Json, calledTools: boolean): StreamEvent {
@@ -218,10 +218,11 @@ function failedError(raw: unknown, target: string): GatewayError {
   );
 }
 
-function frameOf(message: EventSourceMessage): StreamEvent {
+/** A tapped event, with the JSON it was parsed into (shared with the dialect, which only reads it). */
+function frameOf(message: EventSourceMessage, json: Json): StreamEvent {
   return message.event === undefined
-    ? { type: "frame", data: message.data }
-    : { type: "frame", event: message.event, data: message.data };
+    ? { type: "frame", data: message.data, json }
+    : { type: "frame", event: message.event, data: message.data, json };
 }
 
 function object(value: unknown): Json | undefined {
