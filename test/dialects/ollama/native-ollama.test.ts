@@ -23,7 +23,7 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-async function tapped(events: AsyncIterable<StreamEvent>): Promise<Frame[]> {
+async function tapped(events: AsyncIterable<StreamEvent> | Iterable<StreamEvent>): Promise<Frame[]> {
   const frames: Frame[] = [];
   for await (const event of events) if (event.type === "frame") frames.push(event);
   return frames;
