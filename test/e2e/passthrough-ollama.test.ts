@@ -105,6 +105,7 @@ before(async () => {
       "up-then-openai": { tiers: [["up/llama"], ["openai/gpt"]], ...fast },
       "up-whole": { tiers: [["up/llama"]], streamUpstream: false, ...fast },
       "redact-up": { tiers: [["up/llama"]], privacy: "redact", ...fast },
+      "redact-up-whole": { tiers: [["up/llama"]], privacy: "redact", streamUpstream: false, ...fast },
     },
   });
   // Images are private by default; these say the test's image may leave the machine.
@@ -268,20 +269,26 @@ describe("a native Ollama stream that breaks", () => {
 
 describe("privacy on the native Ollama path", () => {
   const EMAIL = "alice.liddell@example.org";
-  it("redacts the raw body upstream and restores the answer, also a placeholder split across lines", async () => {
-    for (const stream of [true, false]) {
+  it("redacts the raw body upstream and restores the answer, also a placeholder split across lines or in a whole answer", async () => {
+    for (const [stream, route] of [
+      [true, "redact-up"],
+      [false, "redact-up"],
+      [false, "redact-up-whole"],
+    ] as const) {
       upstream.clear();
       let placeholder = "";
       upstream.script((request) => {
         placeholder = /\[[A-Z_]*EMAIL[A-Z_]*_1\]/.exec(request.raw)?.[0] ?? "";
         const half = Math.floor(placeholder.length / 2);
+        // The upstream answers whole when tandem asks it to (the whole route): the placeholder is inside that one frame.
+        if (request.raw.includes('"stream":false')) return { kind: "json", body: wholeChat(`{"a":"Mail ${placeholder} now."}`) };
         return {
           kind: "stream",
           contentType: NDJSON,
           writes: chatLines([`{"a":"Mail ${placeholder.slice(0, half)}`, `${placeholder.slice(half)} now."}`]),
         };
       });
-      const sent = { ...CHAT, model: "redact-up", messages: [{ role: "user", content: `Write to ${EMAIL} please` }] };
+      const sent = { ...CHAT, model: route, messages: [{ role: "user", content: `Write to ${EMAIL} please` }] };
       const client = new Ollama({ host: tandem.url });
       let text = "";
       if (stream) {
@@ -298,7 +305,8 @@ describe("privacy on the native Ollama path", () => {
       const [received] = upstream.requests;
       assert.ok(received && placeholder !== "", `a placeholder upstream: ${received?.raw}`);
       assert.ok(!received.raw.includes(EMAIL), "the email never reached the upstream");
-      assert.equal(text, `{"a":"Mail ${EMAIL} now."}`, `stream=${stream}`);
+      assert.equal(received.raw.includes('"stream":false'), route === "redact-up-whole");
+      assert.equal(text, `{"a":"Mail ${EMAIL} now."}`, `stream=${stream} route=${route}`);
     }
   });
 });

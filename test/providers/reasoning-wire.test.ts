@@ -14,7 +14,7 @@ import { convertToOllamaChatRequest } from "../../src/providers/ollama/convert-t
 import { parseOllamaChatLines } from "../../src/providers/ollama/parse-ollama-chat-stream.js";
 import { convertToOpenAIChatRequest, readOpenAIChatStream } from "../../src/providers/openai/index.js";
 
-async function all(events: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
+async function all(events: AsyncIterable<StreamEvent> | Iterable<StreamEvent>): Promise<StreamEvent[]> {
   const out: StreamEvent[] = [];
   for await (const e of events) out.push(e);
   return out;

@@ -147,12 +147,13 @@ export class AnthropicNativeStream implements NativeStream {
     switch (frame.event) {
       case "message_start": {
         this.#started = true;
-        const data = JSON.parse(frame.data) as { message?: { model?: unknown } };
-        if (data.message && typeof data.message === "object") data.message.model = this.#meta.target;
+        // Copied before the model is set: the parsed event is the provider's, shared (see parsed).
+        const data = { ...(parsed(frame) as Json) };
+        if (data.message && typeof data.message === "object") data.message = { ...data.message, model: this.#meta.target };
         return sse({ ...frame, data: JSON.stringify(data) });
       }
       case "content_block_start": {
-        const index = blockIndex(frame.data);
+        const index = blockIndex(frame);
         if (index !== undefined) {
           this.#open.add(index);
           this.#nextBlock = Math.max(this.#nextBlock, index + 1);
@@ -160,7 +161,7 @@ export class AnthropicNativeStream implements NativeStream {
         break;
       }
       case "content_block_stop": {
-        const index = blockIndex(frame.data);
+        const index = blockIndex(frame);
         if (index !== undefined) this.#open.delete(index);
         break;
       }
@@ -187,14 +188,24 @@ export class AnthropicNativeStream implements NativeStream {
 export function nativeAnthropicMessage(frames: readonly Frame[], meta: ResponseMeta): unknown {
   const last = frames.at(-1);
   let message: Record<string, unknown> | undefined;
-  if (last?.whole) message = JSON.parse(last.data) as Record<string, unknown>;
+  // Copied before the model is set: the parsed answer is the provider's, shared (see parsed).
+  if (last?.whole) message = { ...(parsed(last) as Json) };
   else message = assembleMessage(frames);
   if (message === undefined) return undefined;
   if ("model" in message) message.model = meta.target;
   return message;
 }
 
-type Block = Record<string, unknown> & { type?: unknown };
+type Json = Record<string, unknown>;
+type Block = Json & { type?: unknown };
+
+/**
+ * A frame's JSON: as the provider parsed it (shared with whatever else holds the frame: read, never
+ * changed; what is changed here is copied first), or parsed here.
+ */
+function parsed(frame: Frame): unknown {
+  return frame.json ?? JSON.parse(frame.data);
+}
 
 function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | undefined {
   let message: Record<string, unknown> | undefined;
@@ -202,7 +213,7 @@ function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | un
   const json = new Map<number, string>();
   for (const frame of frames) {
     if (frame.whole) return undefined;
-    const data = JSON.parse(frame.data) as Record<string, unknown>;
+    const data = parsed(frame) as Json;
     switch (data.type) {
       case "message_start":
         message = { ...(data.message as Record<string, unknown>) };
@@ -249,9 +260,9 @@ function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | un
   return message;
 }
 
-function blockIndex(data: string): number | undefined {
+function blockIndex(frame: Frame): number | undefined {
   try {
-    const index = (JSON.parse(data) as { index?: unknown }).index;
+    const index = (parsed(frame) as { index?: unknown } | null)?.index;
     return typeof index === "number" ? index : undefined;
   } catch {
     return undefined;

@@ -81,24 +81,34 @@ export class OllamaNativeStream {
 export function nativeOllamaAnswer(frames: readonly Frame[], meta: Answered): unknown {
   const last = frames.at(-1);
   let answer: Json | undefined;
-  if (last?.whole) answer = JSON.parse(last.data) as Json;
+  // Copied before the model is set: the parsed answer is the provider's, shared (see parsed).
+  if (last?.whole) answer = { ...(parsed(last) as Json) };
   else answer = assembleAnswer(frames);
   if (answer === undefined) return undefined;
   answer.model = meta.target;
   return answer;
 }
 
+/**
+ * A frame's JSON: as the provider parsed it (shared with whatever else holds the frame: read, never
+ * changed; what is changed here is copied first), or parsed here.
+ */
+function parsed(frame: Frame): unknown {
+  return frame.json ?? JSON.parse(frame.data);
+}
+
 function assembleAnswer(frames: readonly Frame[]): Json | undefined {
   let answer: Json | undefined;
   for (const frame of frames) {
     if (frame.whole) return undefined;
-    const line = JSON.parse(frame.data) as Json;
+    const line = parsed(frame) as Json;
     if (answer === undefined) {
-      answer = line;
+      answer = { ...line };
       if (typeof line.message === "object" && line.message !== null) answer.message = { ...(line.message as Json) };
       continue;
     }
-    for (const [key, value] of Object.entries(line)) {
+    for (const key in line) {
+      const value = line[key];
       if (key === "message" && typeof value === "object" && value !== null) {
         answer.message ??= {};
         mergeText(answer.message as Json, value as Json);
@@ -112,7 +122,8 @@ function assembleAnswer(frames: readonly Frame[]): Json | undefined {
 
 /** A streamed message's pieces: text fields concatenated, tool calls appended, anything else the latest. */
 function mergeText(message: Json, piece: Json): void {
-  for (const [key, value] of Object.entries(piece)) {
+  for (const key in piece) {
+    const value = piece[key];
     if (key === "tool_calls" && Array.isArray(value))
       message.tool_calls = [...((message.tool_calls as unknown[]) ?? []), ...value];
     else if (typeof value === "string" && typeof message[key] === "string" && key !== "role") message[key] += value;

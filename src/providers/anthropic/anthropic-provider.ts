@@ -54,7 +54,7 @@ export class AnthropicProvider implements ChatProvider {
     return lazyStream(() => this.#chat(request, signal));
   }
 
-  async #chat(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
+  async #chat(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<StreamEvent> | StreamEvent[]> {
     const target = `${this.id}/${request.upstreamModel}`;
     const native = request.native?.wire === "anthropic-messages" ? request.native : undefined;
     // Same wire: the client's body as it came, but for the upstream's model id and `stream` (the

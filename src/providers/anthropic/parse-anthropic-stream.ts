@@ -1,6 +1,6 @@
 import type { EventSourceMessage } from "eventsource-parser";
 import type { z } from "zod";
-import { GatewayError, type StreamEvent, type Usage } from "../../core/index.js";
+import { expandBatches, GatewayError, type StreamEvent, type Usage } from "../../core/index.js";
 import {
   type AnthropicUsage,
   ContentBlockDeltaSchema,
@@ -20,6 +20,8 @@ type Block =
   | { kind: "tool"; toolIndex: number; sawDelta: boolean; initialInput: unknown }
   | { kind: "skip" };
 
+type Frame = Extract<StreamEvent, { type: "frame" }>;
+
 /**
  * Anthropic's Messages SSE stream (batches of events, as readSseBatches gives them) as canonical
  * events. Text and tool_use blocks become text and tool-call events (a tool call's index is its
@@ -27,152 +29,195 @@ type Block =
  * `signature_delta` a reasoning-signature, and a redacted_thinking block a reasoning-redacted
  * (server-tool blocks are skipped: they reach an Anthropic client on the same-wire path); ping and unknown events are
  * ignored. An `event: error` throws the matching GatewayError; a stream that ends without
- * message_stop throws upstream_error.
+ * message_stop throws upstream_error. A network read's events are read at once and served from one
+ * queue (expandBatches), which costs each event less than an async generator's yield would.
  */
-export async function* parseAnthropicStream(
+export function parseAnthropicStream(
   batches: AsyncIterable<EventSourceMessage[]> | Iterable<EventSourceMessage[]>,
   target: string,
   /** Same-wire pass-through: also yield each upstream event as a `frame`, after what was read from it. */
   tap = false,
-): AsyncGenerator<StreamEvent> {
-  const blocks = new Map<number, Block>();
-  let started = false;
-  let toolCount = 0;
-  let stopReason: string | null | undefined;
-  let stopSequence: string | null | undefined;
-  const raw: RawInput = {};
-  /** Tapped message_delta frames, held until the finish (see message_delta). */
-  const ending: StreamEvent[] = [];
-
-  for await (const batch of batches) {
-    for (const message of batch) {
-      let data: unknown;
-      try {
-        data = JSON.parse(message.data);
-      } catch {
-        throw new GatewayError("upstream_error", `${target}: the stream sent an event that is not JSON`, { target });
+): AsyncIterableIterator<StreamEvent> {
+  const answer = new AnthropicAnswer(target);
+  return expandBatches<EventSourceMessage[], StreamEvent>(
+    Symbol.asyncIterator in batches ? batches : fromIterable(batches),
+    (batch, out) => {
+      for (const message of batch) {
+        let data: unknown;
+        try {
+          data = JSON.parse(message.data);
+        } catch {
+          throw new GatewayError("upstream_error", `${target}: the stream sent an event that is not JSON`, { target });
+        }
+        if (answer.event(message.event, data, out, tap ? frameOf(message, data) : undefined)) return true;
       }
-      const type = (data as { type?: unknown } | null)?.type ?? message.event;
-
-      if (type === "error" || message.event === "error") {
-        const parsed = ErrorEventSchema.safeParse(data);
-        const error = parsed.success ? parsed.data.error : undefined;
-        throw anthropicStreamError(error?.type, error?.message, target);
-      }
-      if (!started && type !== "message_start" && type !== "ping") {
-        // Content before message_start breaks Anthropic's own order; still yield `start` first.
-        started = true;
-        yield { type: "start" };
-      }
-
-      switch (type) {
-        case "message_start": {
-          const event = parse(MessageStartSchema, data, target);
-          if (started) break;
-          started = true;
-          yield {
-            type: "start",
-            ...(event.message.id ? { id: event.message.id } : {}),
-            ...(event.message.model ? { model: event.message.model } : {}),
-          };
-          const usage = inputUsage(raw, event.message.usage);
-          if (usage) yield { type: "usage", usage };
-          break;
-        }
-        case "content_block_start": {
-          const event = parse(ContentBlockStartSchema, data, target);
-          const block = event.content_block;
-          if (block.type === "text") {
-            blocks.set(event.index, { kind: "text" });
-            if (block.text) yield { type: "text-delta", text: block.text };
-          } else if (block.type === "thinking") {
-            // A whole message's block has its signature here; a stream's comes in a signature_delta.
-            blocks.set(event.index, { kind: "thinking", signature: block.signature || undefined });
-            if (block.thinking) yield { type: "reasoning-delta", text: block.thinking };
-          } else if (block.type === "redacted_thinking") {
-            blocks.set(event.index, { kind: "redacted" });
-            if (typeof block.data === "string") yield { type: "reasoning-redacted", data: block.data };
-          } else if (block.type === "tool_use") {
-            const toolIndex = toolCount++;
-            blocks.set(event.index, { kind: "tool", toolIndex, sawDelta: false, initialInput: block.input });
-            yield { type: "tool-call-start", index: toolIndex, id: block.id ?? "", name: block.name ?? "" };
-          } else {
-            blocks.set(event.index, { kind: "skip" });
-          }
-          break;
-        }
-        case "content_block_delta": {
-          const event = parse(ContentBlockDeltaSchema, data, target);
-          const block = blocks.get(event.index);
-          if (event.delta.type === "text_delta" && block?.kind === "text" && event.delta.text) {
-            yield { type: "text-delta", text: event.delta.text };
-          } else if (event.delta.type === "thinking_delta" && block?.kind === "thinking" && event.delta.thinking) {
-            yield { type: "reasoning-delta", text: event.delta.thinking };
-          } else if (event.delta.type === "signature_delta" && block?.kind === "thinking" && event.delta.signature) {
-            block.signature = undefined;
-            yield { type: "reasoning-signature", signature: event.delta.signature };
-          } else if (event.delta.type === "input_json_delta" && block?.kind === "tool") {
-            block.sawDelta = true;
-            if (event.delta.partial_json) {
-              yield { type: "tool-call-delta", index: block.toolIndex, argumentsDelta: event.delta.partial_json };
-            }
-          }
-          break;
-        }
-        case "content_block_stop": {
-          const event = parse(ContentBlockStopSchema, data, target);
-          const block = blocks.get(event.index);
-          if (block?.kind === "tool") {
-            // A block that carried its whole input in content_block_start (no deltas) still has arguments.
-            if (!block.sawDelta && isNonEmptyObject(block.initialInput)) {
-              yield { type: "tool-call-delta", index: block.toolIndex, argumentsDelta: JSON.stringify(block.initialInput) };
-            }
-            yield { type: "tool-call-end", index: block.toolIndex };
-          }
-          if (block?.kind === "thinking" && block.signature !== undefined)
-            yield { type: "reasoning-signature", signature: block.signature };
-          blocks.delete(event.index);
-          break;
-        }
-        case "message_delta": {
-          const event = parse(MessageDeltaSchema, data, target);
-          if (event.delta.stop_reason != null) stopReason = event.delta.stop_reason;
-          if (event.delta.stop_sequence != null) stopSequence = event.delta.stop_sequence;
-          const usage: Partial<Usage> = { ...inputUsage(raw, event.usage) };
-          if (event.usage?.output_tokens != null) usage.outputTokens = event.usage.output_tokens;
-          if (Object.keys(usage).length > 0) yield { type: "usage", usage };
-          // The stop reason reaches the client only with the finish, after the checks on it have passed.
-          if (tap) ending.push(frameOf(message));
-          continue;
-        }
-        case "message_stop": {
-          const reason = mapAnthropicStopReason(stopReason);
-          yield {
-            type: "finish",
-            reason,
-            ...(stopReason ? { raw: stopReason } : {}),
-            ...(stopSequence ? { stopSequence } : {}),
-          };
-          if (tap) {
-            yield* ending;
-            yield frameOf(message);
-          }
-          return;
-        }
-        default:
-          // ping, and event types Anthropic may add later.
-          break;
-      }
-      if (tap) yield frameOf(message);
-    }
-  }
-  throw new GatewayError("upstream_error", `${target}: the stream ended before message_stop`, { target });
+      return undefined;
+    },
+    (out) => answer.end(out),
+  );
 }
 
-function frameOf(message: EventSourceMessage): StreamEvent {
+/** Batches given whole (a test's, a whole message's), read as a stream's. */
+async function* fromIterable<T>(items: Iterable<T>): AsyncGenerator<T> {
+  yield* items;
+}
+
+/**
+ * What one Anthropic answer has said so far, event by event, as canonical events (also read for a
+ * whole message, retold as its events: see read-anthropic-message.ts).
+ */
+export class AnthropicAnswer {
+  readonly #target: string;
+  readonly #blocks = new Map<number, Block>();
+  #started = false;
+  #toolCount = 0;
+  #stopReason: string | null | undefined;
+  #stopSequence: string | null | undefined;
+  readonly #raw: RawInput = {};
+  /** Tapped message_delta frames, held until the finish (see message_delta). */
+  readonly #ending: Frame[] = [];
+  #done = false;
+
+  constructor(target: string) {
+    this.#target = target;
+  }
+
+  /**
+   * Adds the events one upstream event (`name`, its parsed `data`) carries to `out`, and its `frame`
+   * when tapped, after them. True once message_stop came: the answer is complete, nothing after it is read.
+   */
+  event(name: string | undefined, data: unknown, out: StreamEvent[], frame?: Frame): boolean {
+    const target = this.#target;
+    const type = (data as { type?: unknown } | null)?.type ?? name;
+
+    if (type === "error" || name === "error") {
+      const parsed = ErrorEventSchema.safeParse(data);
+      const error = parsed.success ? parsed.data.error : undefined;
+      throw anthropicStreamError(error?.type, error?.message, target);
+    }
+    if (!this.#started && type !== "message_start" && type !== "ping") {
+      // Content before message_start breaks Anthropic's own order; still yield `start` first.
+      this.#started = true;
+      out.push({ type: "start" });
+    }
+
+    switch (type) {
+      case "message_start": {
+        const event = parse(MessageStartSchema, data, target);
+        if (this.#started) break;
+        this.#started = true;
+        out.push({
+          type: "start",
+          ...(event.message.id ? { id: event.message.id } : {}),
+          ...(event.message.model ? { model: event.message.model } : {}),
+        });
+        const usage = inputUsage(this.#raw, event.message.usage);
+        if (usage) out.push({ type: "usage", usage });
+        break;
+      }
+      case "content_block_start": {
+        const event = parse(ContentBlockStartSchema, data, target);
+        const block = event.content_block;
+        if (block.type === "text") {
+          this.#blocks.set(event.index, { kind: "text" });
+          if (block.text) out.push({ type: "text-delta", text: block.text });
+        } else if (block.type === "thinking") {
+          // A whole message's block has its signature here; a stream's comes in a signature_delta.
+          this.#blocks.set(event.index, { kind: "thinking", signature: block.signature || undefined });
+          if (block.thinking) out.push({ type: "reasoning-delta", text: block.thinking });
+        } else if (block.type === "redacted_thinking") {
+          this.#blocks.set(event.index, { kind: "redacted" });
+          if (typeof block.data === "string") out.push({ type: "reasoning-redacted", data: block.data });
+        } else if (block.type === "tool_use") {
+          const toolIndex = this.#toolCount++;
+          this.#blocks.set(event.index, { kind: "tool", toolIndex, sawDelta: false, initialInput: block.input });
+          out.push({ type: "tool-call-start", index: toolIndex, id: block.id ?? "", name: block.name ?? "" });
+        } else {
+          this.#blocks.set(event.index, { kind: "skip" });
+        }
+        break;
+      }
+      case "content_block_delta": {
+        const event = parse(ContentBlockDeltaSchema, data, target);
+        const block = this.#blocks.get(event.index);
+        if (event.delta.type === "text_delta" && block?.kind === "text" && event.delta.text) {
+          out.push({ type: "text-delta", text: event.delta.text });
+        } else if (event.delta.type === "thinking_delta" && block?.kind === "thinking" && event.delta.thinking) {
+          out.push({ type: "reasoning-delta", text: event.delta.thinking });
+        } else if (event.delta.type === "signature_delta" && block?.kind === "thinking" && event.delta.signature) {
+          block.signature = undefined;
+          out.push({ type: "reasoning-signature", signature: event.delta.signature });
+        } else if (event.delta.type === "input_json_delta" && block?.kind === "tool") {
+          block.sawDelta = true;
+          if (event.delta.partial_json) {
+            out.push({ type: "tool-call-delta", index: block.toolIndex, argumentsDelta: event.delta.partial_json });
+          }
+        }
+        break;
+      }
+      case "content_block_stop": {
+        const event = parse(ContentBlockStopSchema, data, target);
+        const block = this.#blocks.get(event.index);
+        if (block?.kind === "tool") {
+          // A block that carried its whole input in content_block_start (no deltas) still has arguments.
+          if (!block.sawDelta && isNonEmptyObject(block.initialInput)) {
+            out.push({ type: "tool-call-delta", index: block.toolIndex, argumentsDelta: JSON.stringify(block.initialInput) });
+          }
+          out.push({ type: "tool-call-end", index: block.toolIndex });
+        }
+        if (block?.kind === "thinking" && block.signature !== undefined)
+          out.push({ type: "reasoning-signature", signature: block.signature });
+        this.#blocks.delete(event.index);
+        break;
+      }
+      case "message_delta": {
+        const event = parse(MessageDeltaSchema, data, target);
+        if (event.delta.stop_reason != null) this.#stopReason = event.delta.stop_reason;
+        if (event.delta.stop_sequence != null) this.#stopSequence = event.delta.stop_sequence;
+        const usage: Partial<Usage> = { ...inputUsage(this.#raw, event.usage) };
+        if (event.usage?.output_tokens != null) usage.outputTokens = event.usage.output_tokens;
+        if (Object.keys(usage).length > 0) out.push({ type: "usage", usage });
+        // The stop reason reaches the client only with the finish, after the checks on it have passed.
+        if (frame) this.#ending.push(frame);
+        return false;
+      }
+      case "message_stop": {
+        const stopReason = this.#stopReason;
+        const stopSequence = this.#stopSequence;
+        out.push({
+          type: "finish",
+          reason: mapAnthropicStopReason(stopReason),
+          ...(stopReason ? { raw: stopReason } : {}),
+          ...(stopSequence ? { stopSequence } : {}),
+        });
+        if (frame) {
+          for (const held of this.#ending) out.push(held);
+          out.push(frame);
+        }
+        this.#done = true;
+        return true;
+      }
+      default:
+        // ping, and event types Anthropic may add later.
+        break;
+    }
+    if (frame) out.push(frame);
+    return false;
+  }
+
+  /** The answer is over: it must have come to message_stop. */
+  end(_out: StreamEvent[]): void {
+    if (!this.#done) {
+      throw new GatewayError("upstream_error", `${this.#target}: the stream ended before message_stop`, { target: this.#target });
+    }
+  }
+}
+
+/** A tapped event, with the JSON it was parsed into (shared with the dialect, which only reads it). */
+function frameOf(message: EventSourceMessage, json: unknown): Frame {
   return message.event === undefined
-    ? { type: "frame", data: message.data }
-    : { type: "frame", event: message.event, data: message.data };
+    ? { type: "frame", data: message.data, json }
+    : { type: "frame", event: message.event, data: message.data, json };
 }
 
 type RawInput = { input?: number; cacheRead?: number; cacheCreation?: number };

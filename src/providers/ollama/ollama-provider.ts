@@ -43,7 +43,7 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
     return lazyStream(() => this.#chat(request, signal));
   }
 
-  async #chat(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
+  async #chat(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<StreamEvent> | StreamEvent[]> {
     const target = `${this.id}/${request.upstreamModel}`;
     // Same wire: the client's own /api/chat or /api/generate body, to the same path (see tap-ollama.ts).
     const native = ollamaNative(request.native);

@@ -1,5 +1,5 @@
-import { GatewayError, makeId, type StreamEvent } from "../../core/index.js";
-import { type LineReaderOptions, readNdjson } from "../http/index.js";
+import { expandBatches, GatewayError, makeId, type StreamEvent } from "../../core/index.js";
+import { type LineReaderOptions, readNdjsonLines } from "../http/index.js";
 import { mapOllamaDoneReason } from "./map-ollama-done-reason.js";
 import { mapOllamaStreamError } from "./map-ollama-error.js";
 import { ollamaChatChunkSchema } from "./ollama-api.js";
@@ -18,24 +18,33 @@ export function parseOllamaChatStream(
   body: AsyncIterable<Buffer | string>,
   target: string,
   lines: LineReaderOptions = { target },
-): AsyncGenerator<StreamEvent> {
-  return parseOllamaChatLines(readNdjson(body, lines), target);
+): AsyncIterableIterator<StreamEvent> {
+  const answer = new OllamaAnswer(target);
+  // Each line's events are served from one queue (expandBatches): an event costs one resolved
+  // promise, not the microtasks of an async generator's yield at each of the layers it crossed.
+  return expandBatches<string, StreamEvent>(
+    readNdjsonLines(body, lines),
+    (text, out) => {
+      answer.line(JSON.parse(text), out);
+      return answer.done;
+    },
+    () => answer.end(),
+  );
 }
 
 /**
- * Parsed /api/chat lines -> canonical events (see parseOllamaChatStream). A whole (non-streamed)
- * answer is one such line, the final `done:true` one with the whole message.
+ * Parsed /api/chat lines -> canonical events (see parseOllamaChatStream), for a whole
+ * (non-streamed) answer: one such line, the final `done:true` one with the whole message.
  */
-export async function* parseOllamaChatLines(
-  lines: AsyncIterable<unknown> | Iterable<unknown>,
-  target: string,
-): AsyncGenerator<StreamEvent> {
+export function parseOllamaChatLines(lines: Iterable<unknown>, target: string): StreamEvent[] {
   const answer = new OllamaAnswer(target);
-  for await (const line of lines) {
-    yield* answer.line(line);
-    if (answer.done) return;
+  const out: StreamEvent[] = [];
+  for (const line of lines) {
+    answer.line(line, out);
+    if (answer.done) return out;
   }
   answer.end();
+  return out;
 }
 
 /** What one Ollama answer has said so far, line by line, as canonical events (also read by the same-wire tap). */
@@ -50,8 +59,8 @@ export class OllamaAnswer {
     this.#target = target;
   }
 
-  /** The events one parsed line carries. */
-  *line(line: unknown): Generator<StreamEvent> {
+  /** Adds the events one parsed line carries to `out`. */
+  line(line: unknown, out: StreamEvent[]): void {
     const target = this.#target;
     const parsed = ollamaChatChunkSchema.safeParse(line);
     if (!parsed.success) {
@@ -61,33 +70,33 @@ export class OllamaAnswer {
     if (chunk.error) throw mapOllamaStreamError(chunk.error, target);
     if (!this.#started) {
       this.#started = true;
-      yield chunk.model ? { type: "start", model: chunk.model } : { type: "start" };
+      out.push(chunk.model ? { type: "start", model: chunk.model } : { type: "start" });
     }
     const thinking = chunk.message?.thinking;
-    if (thinking) yield { type: "reasoning-delta", text: thinking };
+    if (thinking) out.push({ type: "reasoning-delta", text: thinking });
     const content = chunk.message?.content;
-    if (content) yield { type: "text-delta", text: content };
+    if (content) out.push({ type: "text-delta", text: content });
     for (const call of chunk.message?.tool_calls ?? []) {
       const index = this.#callCount++;
       const args = call.function.arguments;
-      yield { type: "tool-call-start", index, id: call.id || makeId("call_"), name: call.function.name };
-      yield {
+      out.push({ type: "tool-call-start", index, id: call.id || makeId("call_"), name: call.function.name });
+      out.push({
         type: "tool-call-delta",
         index,
         argumentsDelta: args == null ? "{}" : typeof args === "string" ? args : JSON.stringify(args),
-      };
-      yield { type: "tool-call-end", index };
+      });
+      out.push({ type: "tool-call-end", index });
     }
     if (chunk.done) {
       this.done = true;
       // Ollama leaves zero counts out (Go omitempty), so a missing count is 0.
-      yield { type: "usage", usage: { inputTokens: chunk.prompt_eval_count ?? 0, outputTokens: chunk.eval_count ?? 0 } };
+      out.push({ type: "usage", usage: { inputTokens: chunk.prompt_eval_count ?? 0, outputTokens: chunk.eval_count ?? 0 } });
       const raw = chunk.done_reason ?? undefined;
-      yield {
+      out.push({
         type: "finish",
         reason: mapOllamaDoneReason(raw, this.#callCount > 0),
         ...(raw ? { raw } : {}),
-      };
+      });
     }
   }
 

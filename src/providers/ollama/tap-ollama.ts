@@ -1,4 +1,4 @@
-import type { NativeRequest, StreamEvent } from "../../core/index.js";
+import { expandBatches, type NativeRequest, type StreamEvent } from "../../core/index.js";
 import { OllamaAnswer, parseOllamaChatLines } from "./parse-ollama-chat-stream.js";
 
 /** The upstream path for each Ollama wire a client's own body can be sent on. */
@@ -32,25 +32,31 @@ function asChatLine(value: unknown): unknown {
 /**
  * As parseOllamaChatStream (for /api/generate too), and each upstream line also as a `frame`, after
  * the events read from it. The `done` line, which carries the finish, is held until after the
- * canonical `finish`, so a finish that fails the router's checks never reaches the client.
+ * canonical `finish`, so a finish that fails the router's checks never reaches the client. Each
+ * line's events are served from one queue (expandBatches), not yielded one by one.
  */
-export async function* tapOllamaLines(
+export function tapOllamaLines(
   lines: AsyncIterable<string>,
   target: string,
   wire: OllamaNativeWire,
-): AsyncGenerator<StreamEvent> {
+): AsyncIterableIterator<StreamEvent> {
   const answer = new OllamaAnswer(target);
-  for await (const text of lines) {
-    const value = JSON.parse(text) as unknown;
-    yield* answer.line(wire === "ollama-generate" ? asChatLine(value) : value);
-    yield { type: "frame", data: text };
-    if (answer.done) return;
-  }
-  answer.end();
+  return expandBatches<string, StreamEvent>(
+    lines,
+    (text, out) => {
+      const value = JSON.parse(text) as unknown;
+      answer.line(wire === "ollama-generate" ? asChatLine(value) : value, out);
+      // With the line as parsed: the dialect reads it rather than parsing it again (it is shared: read only).
+      out.push({ type: "frame", data: text, json: value });
+      return answer.done;
+    },
+    () => answer.end(),
+  );
 }
 
 /** As parseOllamaChatLines for one whole answer, then that answer as one `frame` (every field). */
-export async function* tapOllamaWhole(json: unknown, target: string, wire: OllamaNativeWire): AsyncGenerator<StreamEvent> {
-  yield* parseOllamaChatLines([wire === "ollama-generate" ? asChatLine(json) : json], target);
-  yield { type: "frame", data: JSON.stringify(json), whole: true };
+export function tapOllamaWhole(json: unknown, target: string, wire: OllamaNativeWire): StreamEvent[] {
+  const events = parseOllamaChatLines([wire === "ollama-generate" ? asChatLine(json) : json], target);
+  events.push({ type: "frame", data: JSON.stringify(json), whole: true, json });
+  return events;
 }

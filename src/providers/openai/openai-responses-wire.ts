@@ -1,5 +1,12 @@
 import type { EventSourceMessage } from "eventsource-parser";
-import { type FinishReason, GatewayError, type NativeRequest, type StreamEvent, type Usage } from "../../core/index.js";
+import {
+  expandBatches,
+  type FinishReason,
+  GatewayError,
+  type NativeRequest,
+  type StreamEvent,
+  type Usage,
+} from "../../core/index.js";
 import type { OpenAIErrorObjectWire } from "./openai-chat-api.js";
 import { gatewayErrorFromOpenAIError } from "./openai-error-body.js";
 
@@ -44,14 +51,16 @@ interface CallState {
  * router's first-token limit runs until real output). `error` and `response.failed` throw the
  * matching GatewayError; a stream that ends without a final event throws upstream_error.
  */
-export async function* parseResponsesStream(
+export function parseResponsesStream(
   batches: AsyncIterable<EventSourceMessage[]> | Iterable<EventSourceMessage[]>,
   target: string,
-): AsyncGenerator<StreamEvent> {
+): AsyncIterableIterator<StreamEvent> {
   const calls = new Map<string, CallState>();
   let started = false;
   let held: StreamEvent[] = [];
-  for await (const batch of batches) {
+  let completed = false;
+  // A network read's events are read at once and served from one queue (expandBatches).
+  const step = (batch: EventSourceMessage[], out: StreamEvent[]): boolean | undefined => {
     for (const message of batch) {
       let data: Json;
       try {
@@ -65,15 +74,15 @@ export async function* parseResponsesStream(
       const type = typeof data.type === "string" ? data.type : message.event;
       if (type === "error") throw gatewayErrorFromOpenAIError(data as OpenAIErrorObjectWire, target);
       if (type === "response.failed") throw failedError(data.response, target);
-      const frame = frameOf(message);
+      const frame = frameOf(message, data);
       if (!started) {
         started = true;
         const response = object(data.response);
-        yield {
+        out.push({
           type: "start",
           ...(typeof response?.id === "string" && { id: response.id }),
           ...(typeof response?.model === "string" && { model: response.model }),
-        };
+        });
       }
       switch (type) {
         case "response.created":
@@ -83,18 +92,23 @@ export async function* parseResponsesStream(
           continue;
         case "response.output_text.delta":
         case "response.refusal.delta":
-          if (typeof data.delta === "string" && data.delta !== "") yield { type: "text-delta", text: data.delta };
+          if (typeof data.delta === "string" && data.delta !== "") out.push({ type: "text-delta", text: data.delta });
           break;
         case "response.reasoning_summary_text.delta":
         case "response.reasoning_text.delta":
-          if (typeof data.delta === "string" && data.delta !== "") yield { type: "reasoning-delta", text: data.delta };
+          if (typeof data.delta === "string" && data.delta !== "") out.push({ type: "reasoning-delta", text: data.delta });
           break;
         case "response.output_item.added": {
           const item = object(data.item);
           if (item?.type === "function_call") {
             const call: CallState = { index: calls.size, sawDelta: false };
             calls.set(String(item.id ?? `#${call.index}`), call);
-            yield { type: "tool-call-start", index: call.index, id: String(item.call_id ?? ""), name: String(item.name ?? "") };
+            out.push({
+              type: "tool-call-start",
+              index: call.index,
+              id: String(item.call_id ?? ""),
+              name: String(item.name ?? ""),
+            });
           }
           break;
         }
@@ -102,7 +116,7 @@ export async function* parseResponsesStream(
           const call = calls.get(String(data.item_id));
           if (call && typeof data.delta === "string" && data.delta !== "") {
             call.sawDelta = true;
-            yield { type: "tool-call-delta", index: call.index, argumentsDelta: data.delta };
+            out.push({ type: "tool-call-delta", index: call.index, argumentsDelta: data.delta });
           }
           break;
         }
@@ -112,9 +126,9 @@ export async function* parseResponsesStream(
           if (item && call) {
             // A call whose arguments came whole with the item (no deltas) still has them.
             if (!call.sawDelta && typeof item.arguments === "string" && item.arguments !== "") {
-              yield { type: "tool-call-delta", index: call.index, argumentsDelta: item.arguments };
+              out.push({ type: "tool-call-delta", index: call.index, argumentsDelta: item.arguments });
             }
-            yield { type: "tool-call-end", index: call.index };
+            out.push({ type: "tool-call-end", index: call.index });
           }
           break;
         }
@@ -122,21 +136,35 @@ export async function* parseResponsesStream(
         case "response.incomplete": {
           const response = object(data.response) ?? {};
           const usage = usageOf(response.usage);
-          if (usage) yield { type: "usage", usage };
-          yield finishOf(response, calls.size > 0);
-          yield* held;
-          yield frame;
-          return;
+          if (usage) out.push({ type: "usage", usage });
+          out.push(finishOf(response, calls.size > 0));
+          for (const lifecycle of held) out.push(lifecycle);
+          out.push(frame);
+          completed = true;
+          return true;
         }
       }
       if (held.length > 0) {
-        yield* held;
+        for (const lifecycle of held) out.push(lifecycle);
         held = [];
       }
-      yield frame;
+      out.push(frame);
     }
-  }
-  throw new GatewayError("upstream_error", `${target}: the stream ended before response.completed`, { target });
+    return undefined;
+  };
+  return expandBatches<EventSourceMessage[], StreamEvent>(
+    Symbol.asyncIterator in batches ? batches : fromIterable(batches),
+    step,
+    () => {
+      if (!completed)
+        throw new GatewayError("upstream_error", `${target}: the stream ended before response.completed`, { target });
+    },
+  );
+}
+
+/** Batches given whole (a test's), read as a stream's. */
+async function* fromIterable<T>(items: Iterable<T>): AsyncGenerator<T> {
+  yield* items;
 }
 
 /** A whole Response object -> canonical events, then the object itself as one `whole` frame. */
@@ -181,7 +209,7 @@ export async function* tapResponsesObject(json: unknown, target: string): AsyncG
   const usage = usageOf(response.usage);
   if (usage) yield { type: "usage", usage };
   yield finishOf(response, calls > 0);
-  yield { type: "frame", data: JSON.stringify(json), whole: true };
+  yield { type: "frame", data: JSON.stringify(json), whole: true, json };
 }
 
 function finishOf(response: Json, calledTools: boolean): StreamEvent {
@@ -218,10 +246,11 @@ function failedError(raw: unknown, target: string): GatewayError {
   );
 }
 
-function frameOf(message: EventSourceMessage): StreamEvent {
+/** A tapped event, with the JSON it was parsed into (shared with the dialect, which only reads it). */
+function frameOf(message: EventSourceMessage, json: Json): StreamEvent {
   return message.event === undefined
-    ? { type: "frame", data: message.data }
-    : { type: "frame", event: message.event, data: message.data };
+    ? { type: "frame", data: message.data, json }
+    : { type: "frame", event: message.event, data: message.data, json };
 }
 
 function object(value: unknown): Json | undefined {

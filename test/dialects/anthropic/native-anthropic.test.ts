@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ResponseMeta } from "../../../src/core/index.js";
+import type { ResponseMeta, StreamEvent } from "../../../src/core/index.js";
+import type { MessageStreamRenderer } from "../../../src/dialects/anthropic/message-stream-renderer.js";
 import {
+  AnthropicNativeStream,
   anthropicLost,
   nativeAnthropicMessage,
   nativeAnthropicRequest,
 } from "../../../src/dialects/anthropic/native-anthropic.js";
+import { parseAnthropicStream } from "../../../src/providers/anthropic/parse-anthropic-stream.js";
+import { tapAnthropicMessage } from "../../../src/providers/anthropic/read-anthropic-message.js";
 
 const META: ResponseMeta = { route: undefined, target: "up/claude", attempts: 1, degraded: undefined };
 
@@ -122,5 +126,89 @@ describe("the whole message for a client that did not stream", () => {
       stop_reason: "tool_use",
       stop_sequence: null,
     });
+  });
+});
+
+type Frame = Extract<StreamEvent, { type: "frame" }>;
+
+/** Frozen all the way down: a write into it throws (modules are strict). */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+async function tapped(events: AsyncIterable<StreamEvent> | Iterable<StreamEvent>): Promise<Frame[]> {
+  const frames: Frame[] = [];
+  for await (const event of events) if (event.type === "frame") frames.push(event);
+  return frames;
+}
+
+describe("the events the provider parsed, shared with the dialect", () => {
+  const sse = (data: { type: string; [key: string]: unknown }) => ({
+    event: data.type,
+    data: JSON.stringify(data),
+    id: undefined,
+  });
+  const events = [
+    sse({
+      type: "message_start",
+      message: { id: "m1", type: "message", model: "c", content: [], stop_reason: null, usage: { input_tokens: 3 } },
+    }),
+    sse({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+    sse({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Hel" } }),
+    sse({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "lo" } }),
+    sse({ type: "content_block_delta", index: 0, delta: { type: "citations_delta", citation: { n: 1 } } }),
+    sse({ type: "content_block_stop", index: 0 }),
+    sse({ type: "content_block_start", index: 1, content_block: { type: "tool_use", id: "t1", name: "f", input: {} } }),
+    sse({ type: "content_block_delta", index: 1, delta: { type: "input_json_delta", partial_json: '{"a":1}' } }),
+    sse({ type: "content_block_stop", index: 1 }),
+    sse({ type: "message_delta", delta: { stop_reason: "tool_use" }, usage: { output_tokens: 4 } }),
+    sse({ type: "message_stop" }),
+  ];
+
+  it("are attached to the frames, read by the whole message and the stream, and never changed", async () => {
+    const frames = await tapped(parseAnthropicStream([events], "up/claude", true));
+    assert.equal(frames.length, events.length);
+    for (const frame of frames) {
+      assert.deepEqual(frame.json, JSON.parse(frame.data), "the frame carries what its data says");
+      deepFreeze(frame.json);
+    }
+    const expected = {
+      id: "m1",
+      type: "message",
+      model: "up/claude",
+      content: [
+        { type: "text", text: "Hello", citations: [{ n: 1 }] },
+        { type: "tool_use", id: "t1", name: "f", input: { a: 1 } },
+      ],
+      stop_reason: "tool_use",
+      usage: { input_tokens: 3, output_tokens: 4 },
+    };
+    assert.deepEqual(nativeAnthropicMessage(frames, META), expected);
+    // Twice: nothing the first assembly did is seen by the second.
+    assert.deepEqual(nativeAnthropicMessage(frames, META), expected);
+    const stream = new AnthropicNativeStream(META, { continueMessage() {} } as unknown as MessageStreamRenderer);
+    const written = frames.map((frame) => stream.frame(frame)).join("");
+    assert.match(written, /"model":"up\/claude"/);
+    assert.equal(written.split("event: ").length - 1, events.length);
+    for (const frame of frames) assert.deepEqual(frame.json, JSON.parse(frame.data), "the parsed event is unchanged");
+  });
+
+  it("a whole message is copied before its model is set", async () => {
+    const json = deepFreeze({
+      id: "m1",
+      type: "message",
+      model: "c",
+      content: [{ type: "text", text: "Hi" }],
+      stop_reason: "end_turn",
+    });
+    const frames = await tapped(tapAnthropicMessage(json, "up/claude"));
+    assert.equal(frames.length, 1);
+    assert.equal(frames[0]?.json, json);
+    assert.deepEqual(nativeAnthropicMessage(frames, META), { ...json, model: "up/claude" });
+    assert.equal(json.model, "c");
   });
 });

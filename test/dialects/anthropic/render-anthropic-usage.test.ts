@@ -10,7 +10,7 @@ import { renderUsage } from "../../../src/dialects/anthropic/render-anthropic-us
 import { renderOpenAIChatUsage } from "../../../src/dialects/openai/render-openai-usage.js";
 import { readAnthropicMessage } from "../../../src/providers/anthropic/read-anthropic-message.js";
 
-async function usageOf(events: AsyncIterable<StreamEvent>): Promise<Partial<Usage>> {
+async function usageOf(events: AsyncIterable<StreamEvent> | Iterable<StreamEvent>): Promise<Partial<Usage>> {
   const usage: Partial<Usage> = {};
   for await (const event of events) if (event.type === "usage") Object.assign(usage, event.usage);
   return usage;

@@ -58,6 +58,8 @@ describe("the Responses wire, read", () => {
       { type: "finish", reason: "tool_calls", raw: "completed" },
     ]);
     assert.equal(events.filter((e) => e.type === "frame").length, 7);
+    for (const frame of events)
+      if (frame.type === "frame") assert.deepEqual(frame.json, JSON.parse(frame.data), "each frame carries its parsed event");
     const last = events.at(-1);
     assert.equal(last?.type === "frame" && last.event, "response.completed");
     assert.equal(events.at(-2)?.type, "finish");
@@ -113,7 +115,10 @@ describe("the Responses wire, read", () => {
       { type: "reasoning-delta", text: "Hmm." },
       { type: "text-delta", text: "Hi" },
     ]);
-    assert.deepEqual(events.at(-1), { type: "frame", data: JSON.stringify(response), whole: true });
+    assert.deepEqual(events.at(-1), { type: "frame", data: JSON.stringify(response), whole: true, json: response });
+    // The object itself, not a copy: the dialect reads it rather than parsing the frame again.
+    const whole = events.at(-1);
+    assert.equal(whole?.type === "frame" && whole.json, response);
     assert.deepEqual(events.at(-2), { type: "finish", reason: "stop", raw: "completed" });
     await assert.rejects(collect(tapResponsesObject({ error: {} }, TARGET)), /not a Response object/);
   });

@@ -128,6 +128,14 @@ function upstreamItem(item: StateItem): Json | undefined {
   }
 }
 
+/**
+ * A frame's JSON: as the provider parsed it (shared with whatever else holds the frame: read, never
+ * changed; what is changed here is copied first), or parsed here.
+ */
+function parsed(frame: Frame): unknown {
+  return frame.json ?? JSON.parse(frame.data);
+}
+
 /** The view of an item the client is given: without encrypted reasoning it did not ask for. */
 function clientItem(item: unknown, wantsEncrypted: boolean): unknown {
   if (wantsEncrypted || item === null || typeof item !== "object") return item;
@@ -175,7 +183,8 @@ export class ResponsesNativeStream {
   frame(frame: Frame): string {
     let data: Json;
     try {
-      data = JSON.parse(frame.data) as Json;
+      // Copied: its fields are changed below, and the parsed event is the provider's, shared (see parsed).
+      data = { ...(parsed(frame) as Json) };
     } catch {
       return "";
     }
@@ -258,7 +267,8 @@ export async function nativeResponse(
 ): Promise<Json | undefined> {
   let upstream: Json | undefined;
   for (const frame of frames) {
-    const data = JSON.parse(frame.data) as Json;
+    // Read only: finishNative copies the Response before it changes it (PendingResponse.adopt).
+    const data = parsed(frame) as Json;
     if (frame.whole) upstream = data;
     else if (data.type === "response.completed" || data.type === "response.incomplete") upstream = data.response as Json;
   }

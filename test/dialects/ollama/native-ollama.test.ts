@@ -1,0 +1,98 @@
+/**
+ * The whole Ollama answer for a client that did not stream, from the lines the provider tapped: it is
+ * put together from the lines as the provider parsed them (shared with the router's frames), which it
+ * never changes, and a whole answer is copied before its model is set.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { StreamEvent } from "../../../src/core/index.js";
+import { nativeOllamaAnswer } from "../../../src/dialects/ollama/native-ollama.js";
+import { tapOllamaLines, tapOllamaWhole } from "../../../src/providers/ollama/tap-ollama.js";
+
+type Frame = Extract<StreamEvent, { type: "frame" }>;
+
+const META = { target: "up/llama" };
+const base = { model: "llama-up", created_at: "2026-12-03T19:00:00Z" };
+
+/** Frozen all the way down: a write into it throws (modules are strict). */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+async function tapped(events: AsyncIterable<StreamEvent> | Iterable<StreamEvent>): Promise<Frame[]> {
+  const frames: Frame[] = [];
+  for await (const event of events) if (event.type === "frame") frames.push(event);
+  return frames;
+}
+
+async function* lines(values: object[]): AsyncGenerator<string> {
+  for (const value of values) yield JSON.stringify(value);
+}
+
+describe("the lines the provider parsed, shared with the dialect", () => {
+  it("/api/chat: put together from the parsed lines, which stay as they came", async () => {
+    const call = { function: { name: "f", arguments: { a: 1 } } };
+    const frames = await tapped(
+      tapOllamaLines(
+        lines([
+          { ...base, message: { role: "assistant", content: "", thinking: "Hm" }, done: false },
+          { ...base, message: { role: "assistant", content: "Hel", thinking: "." }, done: false },
+          { ...base, message: { role: "assistant", content: "lo", tool_calls: [call] }, done: false },
+          { ...base, message: { role: "assistant", content: "" }, done: true, done_reason: "stop", eval_count: 3 },
+        ]),
+        "up/llama",
+        "ollama-chat",
+      ),
+    );
+    assert.equal(frames.length, 4);
+    for (const frame of frames) {
+      assert.deepEqual(frame.json, JSON.parse(frame.data), "the frame carries what its data says");
+      deepFreeze(frame.json);
+    }
+    const expected = {
+      ...base,
+      model: "up/llama",
+      message: { role: "assistant", content: "Hello", thinking: "Hm.", tool_calls: [call] },
+      done: true,
+      done_reason: "stop",
+      eval_count: 3,
+    };
+    assert.deepEqual(nativeOllamaAnswer(frames, META), expected);
+    assert.deepEqual(nativeOllamaAnswer(frames, META), expected, "the second assembly sees the lines as they came");
+  });
+
+  it("/api/generate: the responses concatenated, the lines unchanged", async () => {
+    const frames = await tapped(
+      tapOllamaLines(
+        lines([
+          { ...base, response: "Hel", done: false },
+          { ...base, response: "lo", done: true, context: [1, 2] },
+        ]),
+        "up/llama",
+        "ollama-generate",
+      ),
+    );
+    for (const frame of frames) deepFreeze(frame.json);
+    assert.deepEqual(nativeOllamaAnswer(frames, META), {
+      ...base,
+      model: "up/llama",
+      response: "Hello",
+      done: true,
+      context: [1, 2],
+    });
+    assert.equal((frames[0]?.json as { response: string }).response, "Hel");
+  });
+
+  it("a whole answer is copied before its model is set", async () => {
+    const json = deepFreeze({ ...base, message: { role: "assistant", content: "Hi" }, done: true, done_reason: "stop" });
+    const frames = await tapped(tapOllamaWhole(json, "up/llama", "ollama-chat"));
+    assert.equal(frames.length, 1);
+    assert.equal(frames[0]?.json, json);
+    assert.deepEqual(nativeOllamaAnswer(frames, META), { ...json, model: "up/llama" });
+    assert.equal(json.model, "llama-up");
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * The Ollama line readers serve each line's events from one queue: events keep their order, nothing
+ * after the `done` line is read (the body is closed), an error line fails the stream after what came
+ * before it, and each tapped line's frame follows the events read from it.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { StreamEvent } from "../../../src/core/index.js";
+import { parseOllamaChatStream } from "../../../src/providers/ollama/parse-ollama-chat-stream.js";
+import { tapOllamaLines } from "../../../src/providers/ollama/tap-ollama.js";
+
+const TARGET = "ollama/q";
+const line = (content: string, done = false) =>
+  `${JSON.stringify({ model: "q", message: { role: "assistant", content }, done, ...(done && { done_reason: "stop", eval_count: 2 }) })}\n`;
+
+/** The body's network reads, and what the reader did with them. */
+function body(reads: string[]) {
+  const log: string[] = [];
+  let at = 0;
+  const iterator: AsyncIterableIterator<string> = {
+    [Symbol.asyncIterator]: () => iterator,
+    async next() {
+      log.push("next");
+      const value = reads[at++];
+      return value === undefined ? { done: true, value: undefined } : { done: false, value };
+    },
+    async return() {
+      log.push("return");
+      return { done: true, value: undefined };
+    },
+  };
+  return { iterator, log };
+}
+
+async function labels(events: AsyncIterable<StreamEvent>, seen: string[] = []): Promise<string[]> {
+  for await (const event of events)
+    seen.push(event.type === "text-delta" ? `text:${event.text}` : event.type === "frame" ? "frame" : event.type);
+  return seen;
+}
+
+describe("the Ollama stream, a line at a time", () => {
+  it("keeps the order, and reads nothing after the done line", async () => {
+    const { iterator, log } = body([line("Hel") + line("lo"), line("", true) + line("late"), line("later")]);
+    assert.deepEqual(await labels(parseOllamaChatStream(iterator, TARGET)), ["start", "text:Hel", "text:lo", "usage", "finish"]);
+    assert.deepEqual(log, ["next", "next", "return"]);
+  });
+
+  it("tapped: each line's frame after its events, the done line's after the finish", async () => {
+    const lines = (async function* () {
+      yield line("Hi").trim();
+      yield line("", true).trim();
+      yield line("late").trim();
+    })();
+    assert.deepEqual(await labels(tapOllamaLines(lines, TARGET, "ollama-chat")), [
+      "start",
+      "text:Hi",
+      "frame",
+      "usage",
+      "finish",
+      "frame",
+    ]);
+  });
+
+  it("an error line: the events before it, then the error, and the body is closed", async () => {
+    const { iterator, log } = body([line("Hi"), `${JSON.stringify({ error: "model crashed" })}\n${line("never")}`]);
+    const seen: string[] = [];
+    await assert.rejects(labels(parseOllamaChatStream(iterator, TARGET), seen), /model crashed/);
+    assert.deepEqual(seen, ["start", "text:Hi"]);
+    assert.deepEqual(log, ["next", "next", "return"]);
+  });
+});
