@@ -126,6 +126,8 @@ writeFileSync(
   configFile,
   [
     `dataDir: "${join(work, "data")}"`,
+    // STAGE_CLIENT_KEY: tandem then wants this key from its clients (server.apiKeys).
+    ...(process.env.STAGE_CLIENT_KEY ? ["server: { apiKeys: [env:STAGE_CLIENT_KEY] }"] : []),
     "store: { enabled: true }",
     "providers:",
     `  claude: { kind: anthropic, baseUrl: "${anthropic.url}", apiKeys: ["env:FAKE_ANTHROPIC_KEY"] }`,
@@ -159,6 +161,7 @@ const tandem = spawn(process.execPath, [join(dist, "cli/main.js"), "serve", "--c
     OLLAMA_HOST: "127.0.0.1:9",
     FAKE_ANTHROPIC_KEY: "sk-ant-fake",
     FAKE_OPENAI_KEY: "sk-fake",
+    ...(process.env.STAGE_CLIENT_KEY && { STAGE_CLIENT_KEY: process.env.STAGE_CLIENT_KEY }),
     TANDEM_DB_KEY: randomBytes(32).toString("hex"),
   },
   stdio: ["ignore", "pipe", "pipe"],
