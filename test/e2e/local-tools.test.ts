@@ -144,6 +144,8 @@ describe("exact local answers through every client", () => {
     assert.ok(use && use.type === "tool_use");
     assert.equal(use.name, "get_weather");
     assert.deepEqual(use.input, { city: "Paris" });
+    // The call's tokens count as output (they once counted 0).
+    assert.ok(first.usage.output_tokens > 0, `output_tokens ${first.usage.output_tokens}`);
     const second = await anthropic.messages.create({
       model: "local/tools",
       max_tokens: 100,

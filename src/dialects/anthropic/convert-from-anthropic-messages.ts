@@ -37,7 +37,7 @@ export function convertFromAnthropicRequest(body: MessagesRequest): ChatRequest 
   if (body.metadata?.user_id != null) chat.user = body.metadata.user_id;
   const format = body.output_config?.format;
   if (format) chat.responseFormat = { type: "json_schema", schema: format.schema };
-  if (body.thinking) {
+  if (body.thinking && body.thinking.type !== "adaptive") {
     chat.reasoning =
       body.thinking.type === "enabled" ? { enabled: true, budgetTokens: body.thinking.budget_tokens } : { enabled: false };
   }

@@ -175,8 +175,12 @@ const MessagesRequestBase = z.object({
       [
         z.object({ type: z.literal("enabled"), budget_tokens: z.int({ error: required }).min(1) }),
         z.object({ type: z.literal("disabled") }),
+        // The model decides whether and how much to think (Claude Code 2.x sends it on every request).
+        // No canonical control: each target keeps its own default, so a model with no reasoning
+        // (gpt-4o-mini, which refuses `reasoning_effort`) is not asked for any.
+        z.object({ type: z.literal("adaptive") }),
       ],
-      { error: unsupportedType("thinking type", "; use enabled or disabled") },
+      { error: unsupportedType("thinking type", "; use enabled, adaptive or disabled") },
     )
     .nullish(),
 });

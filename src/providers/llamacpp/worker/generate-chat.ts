@@ -130,6 +130,11 @@ export async function generateChat(
       emit({ type: "tool-call-end", index });
     }
     const meterAfter = sequence.tokenMeter.getState();
+    // A function call's tokens reach no onToken/onResponseChunk: the sequence's meter counted them
+    // (without this a tool-call turn reported 0 output tokens, as Claude Code's runs showed).
+    if ((result.functionCalls?.length ?? 0) > 0) {
+      outputTokens = Math.max(outputTokens, meterAfter.usedOutputTokens - meterBefore.usedOutputTokens);
+    }
     const evaluated = meterAfter.usedInputTokens - meterBefore.usedInputTokens;
     const inputTokens = Math.max(0, sequence.contextTokens.length - outputTokens);
     // Prompt tokens the sequence already held from an earlier turn were not evaluated again.

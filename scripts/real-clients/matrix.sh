@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The real-client matrix: Claude Code and Codex x targets x (one-shot, tool round trip, resumed
+# session), against a fresh stage. Prints one line per cell; details in $WORK/*.jsonl.
+#   npm run build && CLIENTS=/tmp/clients WORK=/tmp/tandem-rc scripts/real-clients/matrix.sh
+# LOCAL=1 adds the embedded engine (slow on a CPU: Claude Code's ~40k-token prompt, one thread).
+set -uo pipefail
+: "${CLIENTS:?where the CLIs are installed}" "${WORK:?a scratch dir for the stage}"
+export CLIENTS WORK
+here="$(dirname "$0")"
+patient='timeouts: { firstTokenMs: 900000, idleMs: 900000, totalMs: 1800000 }'
+STAGE_ROUTES="local-chat: { tiers: [local/chat], $patient };local-bash: { tiers: [local/bash], $patient };local-shell: { tiers: [local/shell], $patient }" \
+  "$here/restart-stage.sh" >/dev/null || exit 1
+cell() { # name, expected text, command...
+  local name="$1" want="$2"; shift 2
+  local out; out="$(timeout 1200 bash -c '"$@"' _ "$@" 2>/dev/null)"; local rc=$?
+  if [ $rc -eq 0 ] && grep -q -- "$want" <<<"$out"; then echo "PASS $name"; else echo "FAIL $name (exit $rc): $(tail -c 300 <<<"$out")"; fi
+}
+claude() { "$here/claude.sh" --output-format json "$@"; }
+codex() { "$here/codex.sh" exec --skip-git-repo-check "$@"; }
+export -f claude codex; export here
+cc_targets="to-anthropic to-openai"; cx_targets="to-anthropic to-openai to-responses"
+[ "${LOCAL:-0}" = 1 ] && cc_targets="$cc_targets local-bash" && cx_targets="$cx_targets local-shell"
+for t in $cc_targets; do
+  cell "claude-code $t one-shot" '"is_error":false' claude -p "Say hi" --model "$t"
+  cell "claude-code $t tool" 'TOOL_RESULT_SEEN\|Local tool done' claude -p "RUN_TOOL" --model "$t" --allowedTools Bash
+  claude -p "My code word is PELICAN" --model "$t" >/dev/null 2>&1
+  [ "${t#local}" = "$t" ] && cell "claude-code $t --continue" 'code word is PELICAN' claude -p "What is the code word?" --continue --model "$t"
+done
+for t in $cx_targets; do
+  cell "codex $t one-shot" 'answer\|Local tool done' codex -m "$t" "Say hi"
+  cell "codex $t tool" 'TOOL_RESULT_SEEN\|Local tool done' codex -s workspace-write -m "$t" "RUN_TOOL"
+  codex -m "$t" "My code word is PELICAN" >/dev/null 2>&1
+  [ "${t#local}" = "$t" ] && cell "codex $t exec resume" 'code word is PELICAN' codex -m "$t" resume --last "What is the code word?"
+done
+if [ -s "$WORK/outbound.jsonl" ]; then echo "FAIL egress: $(cat "$WORK/outbound.jsonl")"; else echo "PASS no traffic beyond 127.0.0.1"; fi
+python3 "$here/summary.py" "$WORK" | grep -A2 -E "^[A-Z]+ \S+ [45][0-9]{2} " | grep -v "^   body" | head -10 | cut -c1-300
+kill "$(cat "$WORK.pid")"

@@ -1,0 +1,250 @@
+/**
+ * Stage for trying the real agent CLIs (Claude Code, Codex) against tandem, all on 127.0.0.1:
+ * a fake Anthropic upstream, a fake OpenAI chat upstream, scripted GGUF models for the embedded
+ * engine, the built tandem (`dist/cli/main.js serve`) and a recording proxy in front of it that
+ * logs every request a CLI sends and tandem's status and x-tandem-* headers.
+ *
+ *   npm run build
+ *   node --import tsx scripts/real-clients/stage.ts <workdir>
+ *
+ * It prints `STAGE READY <proxy url>` and keeps running until killed. In <workdir>:
+ * `client-requests.jsonl` (what the CLI sent, what tandem answered), `upstream-requests.jsonl`
+ * (what each fake upstream received), `tandem.log` (tandem's own log), `tandem.config.yaml`.
+ *
+ * The fakes' script (same for both cloud kinds): a last user text containing RUN_TOOL asks for one
+ * call of the client's shell tool (Claude Code's Bash, Codex's shell/exec_command); a tool result
+ * as the last turn is answered "TOOL_RESULT_SEEN: <its start>"; otherwise the answer names the
+ * code word PELICAN if any earlier turn held it (so a resumed session shows its history arrived).
+ * See docs/real-clients.md.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { createServer, request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join, resolve } from "node:path";
+import { startFakeAnthropic } from "../../test/support/fake-anthropic-upstream.js";
+import { startFakeOpenAIResponses } from "../../test/support/fake-openai-responses-upstream.js";
+import { startFakeOpenAI } from "../../test/support/fake-openai-upstream.js";
+import type { FakeReply, FakeToolCall, RecordedRequest } from "../../test/support/fake-upstream.js";
+import { writeChatModel, writeToolCallModel } from "../../test/support/gguf/index.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const work = resolve(process.argv[2] ?? "/tmp/tandem-real-clients");
+mkdirSync(join(work, "models"), { recursive: true });
+const log = (file: string, entry: unknown) => appendFileSync(join(work, file), `${JSON.stringify(entry)}\n`);
+
+/** Text of a content value in either wire (string, Anthropic blocks, OpenAI parts). */
+function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  return content
+    .map((p: { type?: string; text?: string; content?: unknown }) =>
+      typeof p.text === "string" ? p.text : p.type === "tool_result" ? textOf(p.content) : "",
+    )
+    .join(" ");
+}
+
+/** The tool call the fake asks for, shaped for whichever shell tool the client offered. */
+function shellCall(tools: Array<{ name?: string; function?: { name?: string } }>): FakeToolCall | undefined {
+  const names = tools.map((t) => t.name ?? t.function?.name ?? "");
+  const command = "echo tandem-tool-ok > tool-out.txt && cat tool-out.txt";
+  if (names.includes("Bash")) return { name: "Bash", arguments: { command, description: "Write and read a file" } };
+  if (names.includes("exec_command")) return { name: "exec_command", arguments: { cmd: command } };
+  if (names.includes("shell_command")) return { name: "shell_command", arguments: { command } };
+  if (names.includes("shell")) return { name: "shell", arguments: { command: ["bash", "-lc", command] } };
+  return undefined;
+}
+
+function script(kind: string) {
+  return (req: RecordedRequest): FakeReply => {
+    const body = (req.body ?? {}) as { messages?: Array<{ role: string; content: unknown }>; tools?: [] };
+    log("upstream-requests.jsonl", { upstream: kind, method: req.method, path: req.path, headers: req.headers, body: req.body });
+    // Claude Code ends with a system turn after the user's (its agent list): the fake answers the
+    // last user or tool turn.
+    const messages = (body.messages ?? []).filter((m) => m.role !== "system");
+    const last = messages.at(-1);
+    const lastText = textOf(last?.content);
+    const isToolResult =
+      last?.role === "tool" ||
+      (Array.isArray(last?.content) && (last.content as Array<{ type?: string }>).some((p) => p.type === "tool_result"));
+    if (isToolResult) return { kind: "text", text: `TOOL_RESULT_SEEN: ${lastText.trim().slice(0, 60)}` };
+    if (lastText.includes("RUN_TOOL")) {
+      const call = shellCall(body.tools ?? []);
+      if (call) return { kind: "tool_calls", calls: [call] };
+      return { kind: "text", text: "NO_SHELL_TOOL_OFFERED" };
+    }
+    const earlier = messages.slice(0, -1).some((m) => textOf(m.content).includes("PELICAN"));
+    const users = messages.filter((m) => m.role === "user").length;
+    return { kind: "text", text: `${kind} answer: ${earlier ? "the code word is PELICAN" : "no code word yet"} (user turns: ${users})` };
+  };
+}
+
+const anthropic = await startFakeAnthropic({ models: ["claude-sonnet-4-5", "claude-haiku-4-5"] });
+anthropic.script(script("anthropic"));
+const openai = await startFakeOpenAI({ models: ["gpt-4o-mini"] });
+openai.script(script("openai"));
+
+// A Responses-native upstream (same wire as Codex): input items instead of messages.
+type Item = { type?: string; role?: string; content?: unknown; output?: unknown };
+const responses = await startFakeOpenAIResponses({ models: ["gpt-5-mini"] });
+responses.script((req) => {
+  const body = (req.body ?? {}) as { input?: Item[] | string; tools?: [] };
+  log("upstream-requests.jsonl", { upstream: "responses", method: req.method, path: req.path, headers: req.headers, body });
+  const items = (typeof body.input === "string" ? [{ type: "message", role: "user", content: body.input }] : (body.input ?? []))
+    .filter((i) => i.role !== "developer" && i.role !== "system" && i.type !== "reasoning");
+  const last = items.at(-1);
+  if (last?.type === "function_call_output") {
+    return { kind: "answer", text: `TOOL_RESULT_SEEN: ${String(typeof last.output === "string" ? last.output : JSON.stringify(last.output)).slice(0, 60)}` };
+  }
+  if (textOf(last?.content).includes("RUN_TOOL")) {
+    const call = shellCall(body.tools ?? []);
+    if (call) return { kind: "answer", calls: [{ name: call.name, arguments: JSON.stringify(call.arguments) }] };
+  }
+  const earlier = items.slice(0, -1).some((i) => textOf(i.content).includes("PELICAN"));
+  const users = items.filter((i) => i.role === "user").length;
+  return { kind: "answer", reasoning: "Thinking.", text: `responses answer: ${earlier ? "the code word is PELICAN" : "no code word yet"} (user turns: ${users})` };
+});
+
+await writeChatModel(join(work, "models/chat.gguf"), { answer: "Hello from the local model.", contextLength: 131072 });
+await writeToolCallModel(join(work, "models/bash.gguf"), {
+  functionName: "Bash",
+  arguments: { command: "echo local-tool-ok" },
+  finalAnswer: "Local tool done.",
+  contextLength: 131072,
+});
+// Codex 0.171's shell tool is exec_command.
+await writeToolCallModel(join(work, "models/shell.gguf"), {
+  functionName: "exec_command",
+  arguments: { cmd: "echo local-tool-ok" },
+  finalAnswer: "Local tool done.",
+  contextLength: 131072,
+});
+
+const configFile = join(work, "tandem.config.yaml");
+writeFileSync(
+  configFile,
+  [
+    `dataDir: "${join(work, "data")}"`,
+    // STAGE_CLIENT_KEY: tandem then wants this key from its clients (server.apiKeys).
+    ...(process.env.STAGE_CLIENT_KEY ? ["server: { apiKeys: [env:STAGE_CLIENT_KEY] }"] : []),
+    "store: { enabled: true }",
+    "providers:",
+    `  claude: { kind: anthropic, baseUrl: "${anthropic.url}", apiKeys: ["env:FAKE_ANTHROPIC_KEY"] }`,
+    `  oai: { kind: openai, baseUrl: "${openai.url}", apiKeys: ["env:FAKE_OPENAI_KEY"], models: [gpt-4o-mini] }`,
+    `  resp: { kind: openai, baseUrl: "${responses.url}", responses: true, apiKeys: ["env:FAKE_OPENAI_KEY"], models: [gpt-5-mini] }`,
+    "  local:",
+    "    kind: llamacpp",
+    "    threads: 1",
+    "    gpu: false",
+    "    models:",
+    `      chat: { path: "${join(work, "models/chat.gguf")}", contextSize: 131072 }`,
+    `      bash: { path: "${join(work, "models/bash.gguf")}", contextSize: 131072 }`,
+    `      shell: { path: "${join(work, "models/shell.gguf")}", contextSize: 131072 }`,
+    "routes:",
+    "  to-anthropic: { tiers: [claude/claude-sonnet-4-5] }",
+    "  to-openai: { tiers: [oai/gpt-4o-mini] }",
+    "  to-responses: { tiers: [resp/gpt-5-mini] }",
+    // More routes, `;`-separated (e.g. one named after an Anthropic model id Claude Code sends by default).
+    ...(process.env.STAGE_ROUTES ?? "").split(";").filter(Boolean).map((r) => `  ${r}`),
+    "",
+  ].join("\n"),
+);
+
+// STAGE_DIST: another build to try (e.g. main's, to see what was broken before a fix).
+const dist = resolve(process.env.STAGE_DIST ?? join(ROOT, "dist"));
+const tandem = spawn(process.execPath, [join(dist, "cli/main.js"), "serve", "--config", configFile, "--port", "0"], {
+  env: {
+    PATH: process.env.PATH,
+    HOME: work,
+    XDG_DATA_HOME: work,
+    OLLAMA_HOST: "127.0.0.1:9",
+    FAKE_ANTHROPIC_KEY: "sk-ant-fake",
+    FAKE_OPENAI_KEY: "sk-fake",
+    ...(process.env.STAGE_CLIENT_KEY && { STAGE_CLIENT_KEY: process.env.STAGE_CLIENT_KEY }),
+    TANDEM_DB_KEY: randomBytes(32).toString("hex"),
+  },
+  stdio: ["ignore", "pipe", "pipe"],
+});
+const tandemPort = await new Promise<number>((done, fail) => {
+  let seen = "";
+  const onData = (chunk: Buffer) => {
+    appendFileSync(join(work, "tandem.log"), chunk);
+    seen += chunk.toString();
+    const m = /127\.0\.0\.1:(\d+)/.exec(seen);
+    if (m) done(Number(m[1]));
+  };
+  tandem.stdout.on("data", onData);
+  tandem.stderr.on("data", onData);
+  tandem.on("exit", (code) => fail(new Error(`tandem exited ${code}: ${seen}`)));
+});
+
+// The recording proxy: forwards as is, logs the request and tandem's answer head (and error bodies).
+const proxy = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on("data", (c: Buffer) => chunks.push(c));
+  req.on("end", () => {
+    const raw = Buffer.concat(chunks);
+    const started = Date.now();
+    const up = httpRequest(
+      { host: "127.0.0.1", port: tandemPort, method: req.method, path: req.url, headers: req.headers },
+      (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        const answer: Buffer[] = [];
+        upRes.on("data", (c: Buffer) => {
+          answer.push(c);
+          res.write(c);
+        });
+        upRes.on("end", () => {
+          res.end();
+          const text = Buffer.concat(answer).toString("utf8");
+          let body: unknown = raw.toString("utf8");
+          try {
+            body = JSON.parse(body as string);
+          } catch {}
+          log("client-requests.jsonl", {
+            method: req.method,
+            path: req.url,
+            headers: req.headers,
+            body,
+            status: upRes.statusCode,
+            ms: Date.now() - started,
+            tandem: Object.fromEntries(Object.entries(upRes.headers).filter(([k]) => k.startsWith("x-tandem"))),
+            answer: text.length > 4000 ? `${text.slice(0, 4000)}...` : text,
+          });
+        });
+      },
+    );
+    up.on("error", (err) => {
+      res.writeHead(502).end(String(err));
+    });
+    up.end(raw);
+  });
+});
+await new Promise<void>((done) => proxy.listen(Number(process.env.STAGE_PORT ?? 0), "127.0.0.1", done));
+const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+
+// Egress trap: run the CLIs with HTTPS_PROXY/HTTP_PROXY set to this (NO_PROXY=127.0.0.1) and any
+// attempt to reach the internet is logged to outbound.jsonl and refused here.
+const trap = createServer((req, res) => {
+  log("outbound.jsonl", { method: req.method, url: req.url, host: req.headers.host });
+  res.writeHead(403).end();
+});
+trap.on("connect", (req, socket) => {
+  log("outbound.jsonl", { method: "CONNECT", url: req.url });
+  socket.end("HTTP/1.1 403 Forbidden\r\n\r\n");
+});
+await new Promise<void>((done) => trap.listen(0, "127.0.0.1", done));
+const trapUrl = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
+writeFileSync(join(work, "stage.env"), `TANDEM_URL=${proxyUrl}\nTRAP_URL=${trapUrl}\n`);
+process.stdout.write(`STAGE READY ${proxyUrl} (tandem ${tandemPort}, anthropic ${anthropic.url}, openai ${openai.url}, responses ${responses.url}, trap ${trapUrl})\n`);
+
+const stop = async () => {
+  tandem.kill("SIGTERM");
+  proxy.close();
+  trap.close();
+  await Promise.all([anthropic.close(), openai.close(), responses.close()]);
+  process.exit(0);
+};
+process.on("SIGTERM", () => void stop());
+process.on("SIGINT", () => void stop());

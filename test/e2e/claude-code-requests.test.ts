@@ -1,0 +1,199 @@
+/**
+ * The requests Claude Code 2.1 sends (captured from `claude -p` against tandem, trimmed: see
+ * docs/real-clients.md). Every one of them carries `thinking: {type: "adaptive"}` with
+ * `output_config.effort`, `context_management`, a system turn after the user's and a batch of
+ * `anthropic-beta` flags; tandem refused the adaptive thinking type with a 400, so Claude Code
+ * could not talk to tandem at all.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
+import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import type { FakeUpstream } from "../support/fake-upstream.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+const BETA =
+  "claude-code-20250219,interleaved-thinking-2025-05-14,thinking-token-count-2026-05-13,context-management-2025-06-27,prompt-caching-scope-2026-01-05,mid-conversation-system-2026-04-07,effort-2025-11-24";
+
+/** Claude Code's request headers (the SDK's x-stainless-* left out). */
+const HEADERS = {
+  "content-type": "application/json",
+  accept: "application/json",
+  "anthropic-version": "2023-06-01",
+  "anthropic-beta": BETA,
+  "anthropic-dangerous-direct-browser-access": "true",
+  "x-app": "cli",
+  "x-api-key": "unused",
+};
+
+const BASH_TOOL = {
+  name: "Bash",
+  description: "Executes a bash command and returns its output.",
+  input_schema: {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    type: "object",
+    properties: {
+      command: { description: "The command to execute", type: "string" },
+      timeout: { description: "Optional timeout in milliseconds (max 600000)", type: "number" },
+      description: { description: "Clear, concise description of what this command does in active voice.", type: "string" },
+      run_in_background: { description: "Set to true to run this command in the background.", type: "boolean" },
+    },
+    required: ["command"],
+    additionalProperties: false,
+  },
+};
+
+/** `claude -p "Say hi"`: its first request, trimmed. */
+function firstTurn(model: string): Record<string, unknown> {
+  return {
+    model,
+    messages: [
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "<system-reminder>\n# currentDate\nToday's date is 2026-12-03.\n</system-reminder>" },
+          { type: "text", text: "Say hi", cache_control: { type: "ephemeral" } },
+        ],
+      },
+      { role: "system", content: "Available agent types for the Agent tool:\n- Explore: Read-only search agent" },
+    ],
+    system: [
+      { type: "text", text: "x-anthropic-billing-header: cc_version=2.1.197.123; cc_entrypoint=sdk-cli;" },
+      {
+        type: "text",
+        text: "You are a Claude agent, built on Anthropic's Claude Agent SDK.",
+        cache_control: { type: "ephemeral" },
+      },
+      {
+        type: "text",
+        text: "You are an interactive agent that helps users with software engineering tasks.",
+        cache_control: { type: "ephemeral" },
+      },
+    ],
+    tools: [BASH_TOOL],
+    metadata: { user_id: '{"device_id":"0000","account_uuid":"","session_id":"be67cd1f-be00-4f21-95cb-1b6b909c7744"}' },
+    max_tokens: 32000,
+    thinking: { type: "adaptive" },
+    context_management: { edits: [{ type: "clear_thinking_20251015", keep: "all" }] },
+    output_config: { effort: "high" },
+    stream: true,
+  };
+}
+
+/** The request after Claude Code ran the Bash tool the model asked for. */
+function toolResultTurn(model: string): Record<string, unknown> {
+  const first = firstTurn(model);
+  const [user, system] = first.messages as unknown[];
+  return {
+    ...first,
+    messages: [
+      user,
+      {
+        role: "assistant",
+        content: [{ type: "tool_use", id: "toolu_01", name: "Bash", input: { command: "echo ok", description: "Print ok" } }],
+      },
+      system,
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_01", content: "ok", is_error: false }] },
+    ],
+  };
+}
+
+let anthropic: FakeUpstream;
+let openai: FakeUpstream;
+let tandem: RunningTandem;
+
+before(async () => {
+  [anthropic, openai] = await Promise.all([
+    startFakeAnthropic({ models: ["claude-sonnet-4-5"] }),
+    startFakeOpenAI({ models: ["gpt-4o-mini"] }),
+  ]);
+  for (const fake of [anthropic, openai]) fake.script(() => ({ kind: "text", text: "Hi!", usage: { input: 9, output: 2 } }));
+  tandem = await startTandem(
+    {
+      providers: {
+        claude: { kind: "anthropic", baseUrl: anthropic.url, apiKeys: ["env:UP_ANTHROPIC"] },
+        oai: { kind: "openai", baseUrl: openai.url, models: ["gpt-4o-mini"] },
+      },
+    },
+    { env: { UP_ANTHROPIC: "sk-ant-upstream" } },
+  );
+});
+
+after(async () => {
+  await tandem?.close();
+  await Promise.all([anthropic?.close(), openai?.close()]);
+});
+
+function send(path: string, body: Record<string, unknown>): Promise<Response> {
+  return fetch(`${tandem.url}${path}`, { method: "POST", headers: HEADERS, body: JSON.stringify(body) });
+}
+
+/** The text of an Anthropic SSE stream's text deltas. */
+function streamedText(sse: string): string {
+  return sse
+    .split("\n")
+    .filter((line) => line.startsWith("data: "))
+    .map((line) => JSON.parse(line.slice(6)) as { type: string; delta?: { type: string; text?: string } })
+    .filter((event) => event.type === "content_block_delta" && event.delta?.type === "text_delta")
+    .map((event) => event.delta?.text)
+    .join("");
+}
+
+describe("Claude Code's requests", () => {
+  it("reach an Anthropic target with adaptive thinking, effort, context management and beta flags as sent", async () => {
+    const res = await send("/v1/messages?beta=true", firstTurn("claude/claude-sonnet-4-5"));
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    assert.equal(streamedText(text), "Hi!");
+    const got = anthropic.requests.at(-1);
+    const body = got?.body as Record<string, unknown>;
+    assert.deepEqual(body.thinking, { type: "adaptive" });
+    assert.deepEqual(body.output_config, { effort: "high" });
+    assert.deepEqual(body.context_management, { edits: [{ type: "clear_thinking_20251015", keep: "all" }] });
+    assert.equal(got?.headers["anthropic-beta"], BETA);
+  });
+
+  it("reach an OpenAI-compatible target, with no reasoning_effort asked of it and what cannot cross named", async () => {
+    const res = await send("/v1/messages?beta=true", firstTurn("oai/gpt-4o-mini"));
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    assert.equal(streamedText(text), "Hi!");
+    const body = openai.requests.at(-1)?.body as Record<string, unknown>;
+    // Adaptive thinking leaves the choice to the model: gpt-4o-mini refuses `reasoning_effort`.
+    assert.equal("reasoning_effort" in body, false);
+    const warnings = res.headers.get("x-tandem-warnings") ?? "";
+    assert.match(warnings, /context_management/);
+    assert.match(warnings, /output_config\.effort/);
+  });
+
+  it("carry a Bash tool round trip to an OpenAI-compatible target", async () => {
+    const res = await send("/v1/messages?beta=true", toolResultTurn("oai/gpt-4o-mini"));
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    const messages = (
+      openai.requests.at(-1)?.body as { messages: Array<{ role: string; tool_call_id?: string; content?: unknown }> }
+    ).messages;
+    assert.deepEqual(
+      messages.map((m) => m.role),
+      ["system", "user", "assistant", "system", "tool"],
+    );
+    assert.equal(messages[4]?.tool_call_id, "toolu_01");
+  });
+
+  it("are counted by count_tokens with adaptive thinking", async () => {
+    const { stream: _stream, max_tokens: _max, ...body } = firstTurn("oai/gpt-4o-mini");
+    const res = await send("/v1/messages/count_tokens?beta=true", body);
+    const json = (await res.json()) as { input_tokens?: number };
+    assert.equal(res.status, 200, JSON.stringify(json));
+    assert.ok((json.input_tokens ?? 0) > 0);
+  });
+
+  it("still get a 400 naming thinking.type for a type that does not exist", async () => {
+    const res = await send("/v1/messages", { ...firstTurn("oai/gpt-4o-mini"), thinking: { type: "sometimes" } });
+    const json = (await res.json()) as { type: string; error: { type: string; message: string } };
+    assert.equal(res.status, 400);
+    assert.equal(json.error.type, "invalid_request_error");
+    assert.match(json.error.message, /thinking\.type/);
+    assert.match(json.error.message, /adaptive/);
+  });
+});
