@@ -178,6 +178,26 @@ async function pacedOnce(p: Path): Promise<number[]> {
   return words.map((t, k) => t - start - (k + 1) * PACE_MS);
 }
 
+/**
+ * `CONNECTIONS` clients sending non-streamed requests back to back for `LOAD_SECONDS`: requests/s,
+ * and the gateway's CPU time per request and memory at the end (when it has a process of its own).
+ */
+async function underLoad(p: Path): Promise<{ rps: number; cpuMsPerRequest?: number; rssMiB?: number }> {
+  const cpu0 = p.pid ? cpuMs(p.pid) : 0;
+  const until = performance.now() + LOAD_SECONDS * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (performance.now() < until) {
+        await once(p, false);
+        done++;
+      }
+    }),
+  );
+  const rps = done / LOAD_SECONDS;
+  return p.pid ? { rps, cpuMsPerRequest: (cpuMs(p.pid) - cpu0) / done, rssMiB: rssMiB(p.pid) } : { rps };
+}
+
 /** Runs `fn` for one path, recording the first failure instead of aborting the benchmark. */
 async function guarded(p: Path, scenario: string, fn: () => Promise<void>): Promise<void> {
   if (p.failed[scenario]) return;
@@ -638,23 +658,11 @@ async function main(modelDir: string): Promise<void> {
     // Throughput at CONNECTIONS concurrent requests, each path alone, for a fixed time.
     for (const p of paths) {
       await guarded(p, "load", async () => {
-        const cpu0 = p.pid ? cpuMs(p.pid) : 0;
-        const until = performance.now() + LOAD_SECONDS * 1000;
-        let done = 0;
-        await Promise.all(
-          Array.from({ length: CONNECTIONS }, async () => {
-            while (performance.now() < until) {
-              await once(p, false);
-              done++;
-            }
-          }),
-        );
         const s = stat(p.name);
-        s.rps = done / LOAD_SECONDS;
-        if (p.pid) {
-          s.cpuMsPerRequest = (cpuMs(p.pid) - cpu0) / done;
-          s.loadedRssMiB = rssMiB(p.pid);
-        }
+        const load = await underLoad(p);
+        s.rps = load.rps;
+        if (load.cpuMsPerRequest !== undefined) s.cpuMsPerRequest = load.cpuMsPerRequest;
+        if (load.rssMiB !== undefined) s.loadedRssMiB = load.rssMiB;
       });
     }
     Object.assign(stat("resilience"), await resilience(breakerClosed, breakerOpen));
@@ -999,8 +1007,7 @@ async function startOneTandem(
   extraConfig: string[] = [],
   options: { up?: { port: number }; store?: boolean; nodeArgs?: string[]; dist?: string } = {},
 ) {
-  const up =
-    options.up ?? (await start(["--import", "tsx", join(ROOT, "bench/upstream.ts")], { BENCH_CHUNKS: String(CHUNKS) }));
+  const up = options.up ?? (await start(["--import", "tsx", join(ROOT, "bench/upstream.ts")], { BENCH_CHUNKS: String(CHUNKS) }));
   const dir = mkdtempSync(join(tmpdir(), "tandem-bench-"));
   tempDirs.push(dir);
   const configFile = join(dir, "tandem.config.yaml");
@@ -1016,7 +1023,15 @@ async function startOneTandem(
     ].join("\n"),
   );
   const tandem = await start(
-    [...(options.nodeArgs ?? []), join(options.dist ?? join(ROOT, "dist"), "cli/main.js"), "serve", "--config", configFile, "--port", "0"],
+    [
+      ...(options.nodeArgs ?? []),
+      join(options.dist ?? join(ROOT, "dist"), "cli/main.js"),
+      "serve",
+      "--config",
+      configFile,
+      "--port",
+      "0",
+    ],
     {
       HOME: dir,
       XDG_DATA_HOME: dir,
@@ -1150,9 +1165,13 @@ async function overheadOnly(): Promise<void> {
   if (baseline) paths.push(path("tandem (baseline)", baseline.port, "up/bench", baseline.child.pid));
   if (process.env.BENCH_PORTKEY !== "0") {
     const portkeyPort = await freePort();
-    const portkey = await start([...PORTKEY_PRELOAD, PORTKEY, `--port=${portkeyPort}`, "--headless"], { NODE_ENV: "production" }, {
-      port: portkeyPort,
-    });
+    const portkey = await start(
+      [...PORTKEY_PRELOAD, PORTKEY, `--port=${portkeyPort}`, "--headless"],
+      { NODE_ENV: "production" },
+      {
+        port: portkeyPort,
+      },
+    );
     paths.push(
       path("portkey", portkey.port, "bench", portkey.child.pid, {
         ...json,
@@ -1169,19 +1188,9 @@ async function overheadOnly(): Promise<void> {
     for (const p of paths) {
       let line = `rep ${rep + 1} ${p.name.padEnd(18)} added p50 ${((seq[p.name]?.p50 ?? 0) - (direct.p50 ?? 0)).toFixed(3)} ms, p99 ${((seq[p.name]?.p99 ?? 0) - (direct.p99 ?? 0)).toFixed(3)} ms`;
       await guarded(p, "load", async () => {
-        const cpu0 = p.pid ? cpuMs(p.pid) : 0;
-        const until = performance.now() + LOAD_SECONDS * 1000;
-        let done = 0;
-        await Promise.all(
-          Array.from({ length: CONNECTIONS }, async () => {
-            while (performance.now() < until) {
-              await once(p, false);
-              done++;
-            }
-          }),
-        );
-        line += `; ${(done / LOAD_SECONDS).toFixed(0)} req/s`;
-        if (p.pid) line += `, CPU ${((cpuMs(p.pid) - cpu0) / done).toFixed(3)} ms/req`;
+        const load = await underLoad(p);
+        line += `; ${load.rps.toFixed(0)} req/s`;
+        if (load.cpuMsPerRequest !== undefined) line += `, CPU ${load.cpuMsPerRequest.toFixed(3)} ms/req`;
       });
       process.stdout.write(`${line}${Object.keys(p.failed).length > 0 ? ` ${JSON.stringify(p.failed)}` : ""}\n`);
     }

@@ -30,8 +30,17 @@ interface ToolCallState {
 export function readOpenAIChatStream(
   batches: AsyncIterable<EventSourceMessage[]>,
   target: string,
+  options: {
+    /**
+     * Each SSE message also as a `frame` (the same-wire tap, see tap-openai-chat.ts), after the
+     * events read from it; the one that carries the finish, and all after it, held until the end.
+     */
+    frames?: boolean;
+  } = {},
 ): AsyncIterableIterator<StreamEvent> {
   const answer = new OpenAIAnswer(target);
+  const frames = options.frames === true;
+  const ending: Frame[] = [];
   let done = false;
   return expandBatches<EventSourceMessage[], StreamEvent>(
     batches,
@@ -41,14 +50,35 @@ export function readOpenAIChatStream(
         if (data === "") continue;
         if (data === "[DONE]") {
           done = true;
+          if (frames) ending.push(frameOf(message));
           return true;
         }
-        answer.chunk(parseChunk(data, target), out);
+        const chunk = parseChunk(data, target);
+        answer.chunk(chunk, out);
+        if (!frames) continue;
+        const frame = frameOf(message, chunk);
+        if (ending.length > 0 || chunk.choices?.some((choice) => choice.finish_reason != null)) ending.push(frame);
+        else out.push(frame);
       }
       return undefined;
     },
-    (out) => answer.end(done, out),
+    (out) => {
+      answer.end(done, out);
+      if (!frames) return;
+      // An upstream that omits [DONE] (some compatible servers finish and close) gets one.
+      if (!done) ending.push({ type: "frame", data: "[DONE]" });
+      for (const frame of ending) out.push(frame);
+    },
   );
+}
+
+type Frame = Extract<StreamEvent, { type: "frame" }>;
+
+/** An upstream SSE message as a frame, with the chunk parsed from it (see core's StreamEvent). */
+function frameOf(message: EventSourceMessage, json?: unknown): Frame {
+  return message.event === undefined
+    ? { type: "frame", data: message.data, json }
+    : { type: "frame", event: message.event, data: message.data, json };
 }
 
 /**
@@ -77,8 +107,8 @@ export function readOpenAIChatCompletion(json: unknown, target: string): StreamE
   return events;
 }
 
-/** What one OpenAI answer has said so far, chunk by chunk, as canonical events (also read by the same-wire tap). */
-export class OpenAIAnswer {
+/** What one OpenAI answer has said so far, chunk by chunk, as canonical events. */
+class OpenAIAnswer {
   readonly #target: string;
   #started = false;
   #finishRaw: string | undefined;
@@ -150,7 +180,7 @@ function textOf(value: unknown): string | undefined {
 }
 
 /** One chunk's JSON text, checked: an error chunk or one of unexpected shape throws. */
-export function parseChunk(data: string, target: string): OpenAIChatChunk {
+function parseChunk(data: string, target: string): OpenAIChatChunk {
   let json: unknown;
   try {
     json = JSON.parse(data);

@@ -1,8 +1,6 @@
 import type { EventSourceMessage } from "eventsource-parser";
-import { expandBatches, type NativeRequest, type StreamEvent } from "../../core/index.js";
-import { OpenAIAnswer, parseChunk, readOpenAIChatCompletion } from "./read-openai-chat-stream.js";
-
-type Frame = Extract<StreamEvent, { type: "frame" }>;
+import type { NativeRequest, StreamEvent } from "../../core/index.js";
+import { readOpenAIChatCompletion, readOpenAIChatStream } from "./read-openai-chat-stream.js";
 
 /**
  * The client's own chat completions body for a same-wire upstream (see core/native.ts): every field
@@ -30,43 +28,10 @@ export function tapOpenAIChatStream(
   batches: AsyncIterable<EventSourceMessage[]>,
   target: string,
 ): AsyncIterableIterator<StreamEvent> {
-  const answer = new OpenAIAnswer(target);
-  const ending: Frame[] = [];
-  let done = false;
-  return expandBatches<EventSourceMessage[], StreamEvent>(
-    batches,
-    (batch, out) => {
-      for (const message of batch) {
-        const data = message.data.trim();
-        if (data === "") continue;
-        if (data === "[DONE]") {
-          done = true;
-          ending.push(frameOf(message));
-          return true;
-        }
-        const chunk = parseChunk(data, target);
-        answer.chunk(chunk, out);
-        const frame = frameOf(message, chunk);
-        if (ending.length > 0 || chunk.choices?.some((choice) => choice.finish_reason != null)) ending.push(frame);
-        else out.push(frame);
-      }
-      return undefined;
-    },
-    (out) => {
-      answer.end(done, out);
-      if (!done) ending.push({ type: "frame", data: "[DONE]" });
-      for (const frame of ending) out.push(frame);
-    },
-  );
+  return readOpenAIChatStream(batches, target, { frames: true });
 }
 
 /** As readOpenAIChatCompletion, then the whole completion as one `frame` (every field, for the same-wire client). */
 export function tapOpenAIChatCompletion(json: unknown, target: string): StreamEvent[] {
   return [...readOpenAIChatCompletion(json, target), { type: "frame", data: JSON.stringify(json), whole: true, json }];
-}
-
-function frameOf(message: EventSourceMessage, json?: unknown): Frame {
-  return message.event === undefined
-    ? { type: "frame", data: message.data, json }
-    : { type: "frame", event: message.event, data: message.data, json };
 }
