@@ -47,6 +47,20 @@ describe("the engine without node-llama-cpp's prebuilt binaries (npm install --o
   skip: CPU_PACKAGE === undefined && "node-llama-cpp publishes no CPU build for this platform",
 }, () => {
   let dir: string;
+
+  /** A local provider on the tiny stories model, with a data dir of its own and its engine's log lines. */
+  async function storiesProvider(): Promise<{ dataDir: string; logs: string[]; provider: LlamaCppProvider }> {
+    const dataDir = await mkdtemp(join(dir, "data-"));
+    const logs: string[] = [];
+    const provider = new LlamaCppProvider({
+      id: "local",
+      dataDir,
+      threads: 1,
+      onLog: (line) => logs.push(line),
+      models: { stories: { path: STORIES, contextSize: 256 } },
+    });
+    return { dataDir, logs, provider };
+  }
   let registry: Server;
   /** What the registry answers: the real package, 404 for everything (a registry without it), or nothing at all. */
   let serving: boolean | "never" = true;
@@ -118,15 +132,7 @@ describe("the engine without node-llama-cpp's prebuilt binaries (npm install --o
   });
 
   it("installs the CPU build of node-llama-cpp's exact version into <dataDir>/engine on first start, then runs on it", async () => {
-    const dataDir = await mkdtemp(join(dir, "data-"));
-    const logs: string[] = [];
-    const provider = new LlamaCppProvider({
-      id: "local",
-      dataDir,
-      threads: 1,
-      onLog: (line) => logs.push(line),
-      models: { stories: { path: STORIES, contextSize: 256 } },
-    });
+    const { dataDir, logs, provider } = await storiesProvider();
     try {
       await provider.preload("stories", undefined, new AbortController().signal);
       assert.equal(provider.engineState().backend?.gpu, process.platform === "darwin" ? "metal" : "cpu");
@@ -153,15 +159,7 @@ describe("the engine without node-llama-cpp's prebuilt binaries (npm install --o
 
   it("fails with an error that says what to run when the registry does not have it, without building from source", async () => {
     serving = false;
-    const dataDir = await mkdtemp(join(dir, "data-"));
-    const logs: string[] = [];
-    const provider = new LlamaCppProvider({
-      id: "local",
-      dataDir,
-      threads: 1,
-      onLog: (line) => logs.push(line),
-      models: { stories: { path: STORIES, contextSize: 256 } },
-    });
+    const { dataDir, logs, provider } = await storiesProvider();
     try {
       const failure = async () => {
         try {
@@ -224,15 +222,7 @@ describe("the engine without node-llama-cpp's prebuilt binaries (npm install --o
     timeout: 60_000,
   }, async () => {
     serving = "never";
-    const dataDir = await mkdtemp(join(dir, "data-"));
-    const logs: string[] = [];
-    const provider = new LlamaCppProvider({
-      id: "local",
-      dataDir,
-      threads: 1,
-      onLog: (line) => logs.push(line),
-      models: { stories: { path: STORIES, contextSize: 256 } },
-    });
+    const { logs, provider } = await storiesProvider();
     try {
       const loading = provider.preload("stories", undefined, new AbortController().signal).then(
         () => undefined,
