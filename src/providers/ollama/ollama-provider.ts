@@ -6,7 +6,7 @@ import {
   type ProviderEmbedRequest,
   type StreamEvent,
 } from "../../core/index.js";
-import { bearerHeaders, readNdjsonLines, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
+import { bearerHeaders, readNdjsonBatches, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
 import type { ChatProvider, EmbeddingProvider, ModelInfo, RemoteProviderOptions } from "../provider.js";
 import { convertToOllamaChatRequest } from "./convert-to-ollama-chat-request.js";
 import { mapOllamaErrorResponse } from "./map-ollama-error.js";
@@ -57,7 +57,7 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
       const res = await this.#client.send("POST", path, init);
       const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
       return relayUpstreamStream(res, signal, target, (stream) =>
-        tapOllamaLines(readNdjsonLines(stream, lines), target, native.wire),
+        tapOllamaLines(readNdjsonBatches(stream, lines), target, native.wire),
       );
     }
     if (request.whole) {

@@ -1,5 +1,5 @@
 import { expandBatches, GatewayError, makeId, type StreamEvent } from "../../core/index.js";
-import { type LineReaderOptions, readNdjsonLines } from "../http/index.js";
+import { type LineReaderOptions, readNdjsonBatches } from "../http/index.js";
 import { mapOllamaDoneReason } from "./map-ollama-done-reason.js";
 import { mapOllamaStreamError } from "./map-ollama-error.js";
 import { ollamaChatChunkSchema } from "./ollama-api.js";
@@ -20,13 +20,16 @@ export function parseOllamaChatStream(
   lines: LineReaderOptions = { target },
 ): AsyncIterableIterator<StreamEvent> {
   const answer = new OllamaAnswer(target);
-  // Each line's events are served from one queue (expandBatches): an event costs one resolved
-  // promise, not the microtasks of an async generator's yield at each of the layers it crossed.
-  return expandBatches<string, StreamEvent>(
-    readNdjsonLines(body, lines),
-    (text, out) => {
-      answer.line(JSON.parse(text), out);
-      return answer.done;
+  // A network read's lines become their events at once, served from one queue (expandBatches): an
+  // event costs one resolved promise, not the microtasks of an async generator's yield.
+  return expandBatches<string[], StreamEvent>(
+    readNdjsonBatches(body, lines),
+    (batch, out) => {
+      for (const text of batch) {
+        answer.line(JSON.parse(text), out);
+        if (answer.done) return true;
+      }
+      return undefined;
     },
     () => answer.end(),
   );

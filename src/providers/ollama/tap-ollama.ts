@@ -32,23 +32,27 @@ function asChatLine(value: unknown): unknown {
 /**
  * As parseOllamaChatStream (for /api/generate too), and each upstream line also as a `frame`, after
  * the events read from it. The `done` line, which carries the finish, is held until after the
- * canonical `finish`, so a finish that fails the router's checks never reaches the client. Each
- * line's events are served from one queue (expandBatches), not yielded one by one.
+ * canonical `finish`, so a finish that fails the router's checks never reaches the client. The lines
+ * come a network read at a time (readNdjsonBatches), and their events are served from one queue
+ * (expandBatches), not yielded one by one.
  */
 export function tapOllamaLines(
-  lines: AsyncIterable<string>,
+  batches: AsyncIterable<string[]>,
   target: string,
   wire: OllamaNativeWire,
 ): AsyncIterableIterator<StreamEvent> {
   const answer = new OllamaAnswer(target);
-  return expandBatches<string, StreamEvent>(
-    lines,
-    (text, out) => {
-      const value = JSON.parse(text) as unknown;
-      answer.line(wire === "ollama-generate" ? asChatLine(value) : value, out);
-      // With the line as parsed: the dialect reads it rather than parsing it again (it is shared: read only).
-      out.push({ type: "frame", data: text, json: value });
-      return answer.done;
+  return expandBatches<string[], StreamEvent>(
+    batches,
+    (batch, out) => {
+      for (const text of batch) {
+        const value = JSON.parse(text) as unknown;
+        answer.line(wire === "ollama-generate" ? asChatLine(value) : value, out);
+        // With the line as parsed: the dialect reads it rather than parsing it again (it is shared: read only).
+        out.push({ type: "frame", data: text, json: value });
+        if (answer.done) return true;
+      }
+      return undefined;
     },
     () => answer.end(),
   );

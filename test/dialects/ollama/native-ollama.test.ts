@@ -29,8 +29,9 @@ async function tapped(events: AsyncIterable<StreamEvent> | Iterable<StreamEvent>
   return frames;
 }
 
-async function* lines(values: object[]): AsyncGenerator<string> {
-  for (const value of values) yield JSON.stringify(value);
+/** The lines as an upstream's reads give them: here one line per read. */
+async function* lines(values: object[]): AsyncGenerator<string[]> {
+  for (const value of values) yield [JSON.stringify(value)];
 }
 
 describe("the lines the provider parsed, shared with the dialect", () => {

@@ -1,5 +1,5 @@
 /**
- * The Ollama line readers serve each line's events from one queue: events keep their order, nothing
+ * The Ollama line readers serve a network read's lines' events from one queue: events keep their order, nothing
  * after the `done` line is read (the body is closed), an error line fails the stream after what came
  * before it, and each tapped line's frame follows the events read from it.
  */
@@ -46,10 +46,11 @@ describe("the Ollama stream, a line at a time", () => {
   });
 
   it("tapped: each line's frame after its events, the done line's after the finish", async () => {
+    // Two network reads' lines: the second read's line after `done` is not read.
     const lines = (async function* () {
-      yield line("Hi").trim();
-      yield line("", true).trim();
-      yield line("late").trim();
+      yield [line("Hi").trim()];
+      yield [line("", true).trim(), line("late").trim()];
+      yield [line("later").trim()];
     })();
     assert.deepEqual(await labels(tapOllamaLines(lines, TARGET, "ollama-chat")), [
       "start",
