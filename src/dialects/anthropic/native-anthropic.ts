@@ -1,6 +1,6 @@
 import type { ResponseMeta } from "../../core/index.js";
 import { droppedReasoning, type NativeRequest, nativeHeaders, type StreamEvent } from "../../core/index.js";
-import type { NativeStream } from "../shared/index.js";
+import { frameJson, type NativeStream } from "../shared/index.js";
 import type { MessageStreamRenderer } from "./message-stream-renderer.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
@@ -147,8 +147,8 @@ export class AnthropicNativeStream implements NativeStream {
     switch (frame.event) {
       case "message_start": {
         this.#started = true;
-        // Copied before the model is set: the parsed event is the provider's, shared (see parsed).
-        const data = { ...(parsed(frame) as Json) };
+        // Copied before the model is set: the parsed event is the provider's, shared (see frameJson).
+        const data = { ...(frameJson(frame) as Json) };
         if (data.message && typeof data.message === "object") data.message = { ...data.message, model: this.#meta.target };
         return sse({ ...frame, data: JSON.stringify(data) });
       }
@@ -188,8 +188,8 @@ export class AnthropicNativeStream implements NativeStream {
 export function nativeAnthropicMessage(frames: readonly Frame[], meta: ResponseMeta): unknown {
   const last = frames.at(-1);
   let message: Record<string, unknown> | undefined;
-  // Copied before the model is set: the parsed answer is the provider's, shared (see parsed).
-  if (last?.whole) message = { ...(parsed(last) as Json) };
+  // Copied before the model is set: the parsed answer is the provider's, shared (see frameJson).
+  if (last?.whole) message = { ...(frameJson(last) as Json) };
   else message = assembleMessage(frames);
   if (message === undefined) return undefined;
   if ("model" in message) message.model = meta.target;
@@ -199,21 +199,13 @@ export function nativeAnthropicMessage(frames: readonly Frame[], meta: ResponseM
 type Json = Record<string, unknown>;
 type Block = Json & { type?: unknown };
 
-/**
- * A frame's JSON: as the provider parsed it (shared with whatever else holds the frame: read, never
- * changed; what is changed here is copied first), or parsed here.
- */
-function parsed(frame: Frame): unknown {
-  return frame.json ?? JSON.parse(frame.data);
-}
-
 function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | undefined {
   let message: Record<string, unknown> | undefined;
   const blocks: Block[] = [];
   const json = new Map<number, string>();
   for (const frame of frames) {
     if (frame.whole) return undefined;
-    const data = parsed(frame) as Json;
+    const data = frameJson(frame) as Json;
     switch (data.type) {
       case "message_start":
         message = { ...(data.message as Record<string, unknown>) };
@@ -262,7 +254,7 @@ function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | un
 
 function blockIndex(frame: Frame): number | undefined {
   try {
-    const index = (parsed(frame) as { index?: unknown } | null)?.index;
+    const index = (frameJson(frame) as { index?: unknown } | null)?.index;
     return typeof index === "number" ? index : undefined;
   } catch {
     return undefined;

@@ -1,5 +1,5 @@
 import type { NativeRequest, NativeWire, StreamEvent } from "../../core/index.js";
-import { withModelField } from "../shared/index.js";
+import { frameJson, withModelField } from "../shared/index.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
 /** What of the response meta (router/gateway.ts) this file reads: dialects do not import the router. */
@@ -81,27 +81,19 @@ export class OllamaNativeStream {
 export function nativeOllamaAnswer(frames: readonly Frame[], meta: Answered): unknown {
   const last = frames.at(-1);
   let answer: Json | undefined;
-  // Copied before the model is set: the parsed answer is the provider's, shared (see parsed).
-  if (last?.whole) answer = { ...(parsed(last) as Json) };
+  // Copied before the model is set: the parsed answer is the provider's, shared (see frameJson).
+  if (last?.whole) answer = { ...(frameJson(last) as Json) };
   else answer = assembleAnswer(frames);
   if (answer === undefined) return undefined;
   answer.model = meta.target;
   return answer;
 }
 
-/**
- * A frame's JSON: as the provider parsed it (shared with whatever else holds the frame: read, never
- * changed; what is changed here is copied first), or parsed here.
- */
-function parsed(frame: Frame): unknown {
-  return frame.json ?? JSON.parse(frame.data);
-}
-
 function assembleAnswer(frames: readonly Frame[]): Json | undefined {
   let answer: Json | undefined;
   for (const frame of frames) {
     if (frame.whole) return undefined;
-    const line = parsed(frame) as Json;
+    const line = frameJson(frame) as Json;
     if (answer === undefined) {
       answer = { ...line };
       if (typeof line.message === "object" && line.message !== null) answer.message = { ...(line.message as Json) };

@@ -1,5 +1,5 @@
 import { type NativeRequest, nativeHeaders, type StreamEvent } from "../../core/index.js";
-import { withModelField } from "../shared/index.js";
+import { frameJson, withModelField } from "../shared/index.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
 /** What of the response meta (router/gateway.ts) this file reads: dialects do not import the router. */
@@ -104,7 +104,7 @@ function isUsageChunk(data: string): boolean {
 export function nativeOpenAIChatCompletion(frames: readonly Frame[], meta: Answered): unknown {
   const last = frames.at(-1);
   let completion: Record<string, unknown> | undefined;
-  if (last?.whole) completion = { ...(parsed(last) as Json) };
+  if (last?.whole) completion = { ...(frameJson(last) as Json) };
   else completion = assembleCompletion(frames);
   if (completion === undefined) return undefined;
   if ("model" in completion) completion.model = meta.target;
@@ -112,11 +112,6 @@ export function nativeOpenAIChatCompletion(frames: readonly Frame[], meta: Answe
 }
 
 type Json = Record<string, unknown>;
-
-/** A frame's JSON: as the provider parsed it (shared: read, never changed), or parsed here. */
-function parsed(frame: Frame): unknown {
-  return frame.json ?? JSON.parse(frame.data);
-}
 
 /** A chunk's own fields that a completion does not take. */
 const CHUNK_ONLY = new Set(["choices", "object", "obfuscation"]);
@@ -127,7 +122,7 @@ function assembleCompletion(frames: readonly Frame[]): Json | undefined {
   for (const frame of frames) {
     if (frame.whole) return undefined;
     if (frame.data === "[DONE]") continue;
-    const chunk = parsed(frame) as Json;
+    const chunk = frameJson(frame) as Json;
     if (completion === undefined) {
       completion = {};
       for (const key in chunk) if (!CHUNK_ONLY.has(key)) completion[key] = chunk[key];
@@ -190,7 +185,7 @@ function mergeLogprobs(into: Json | null, piece: Json): Json {
   const out: Json = into ?? {};
   for (const [key, value] of Object.entries(piece)) {
     if (Array.isArray(value) && Array.isArray(out[key])) for (const item of value) (out[key] as unknown[]).push(item);
-    // A list is copied: the pieces it came in are the provider's, read-only (see parsed).
+    // A list is copied: the pieces it came in are the provider's, read-only (see frameJson).
     else if (value != null || !(key in out)) out[key] = Array.isArray(value) ? [...value] : value;
   }
   return out;

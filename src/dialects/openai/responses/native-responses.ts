@@ -1,5 +1,6 @@
 import { GatewayError, type NativeRequest, nativeHeaders, type StreamEvent } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
+import { frameJson } from "../../shared/index.js";
 import type { PendingResponse } from "./pending-response.js";
 import type { ResponseStreamRenderer } from "./response-stream-renderer.js";
 import { ResponseWarnings } from "./response-warnings.js";
@@ -128,14 +129,6 @@ function upstreamItem(item: StateItem): Json | undefined {
   }
 }
 
-/**
- * A frame's JSON: as the provider parsed it (shared with whatever else holds the frame: read, never
- * changed; what is changed here is copied first), or parsed here.
- */
-function parsed(frame: Frame): unknown {
-  return frame.json ?? JSON.parse(frame.data);
-}
-
 /** The view of an item the client is given: without encrypted reasoning it did not ask for. */
 function clientItem(item: unknown, wantsEncrypted: boolean): unknown {
   if (wantsEncrypted || item === null || typeof item !== "object") return item;
@@ -183,8 +176,8 @@ export class ResponsesNativeStream {
   frame(frame: Frame): string {
     let data: Json;
     try {
-      // Copied: its fields are changed below, and the parsed event is the provider's, shared (see parsed).
-      data = { ...(parsed(frame) as Json) };
+      // Copied: its fields are changed below, and the parsed event is the provider's, shared (see frameJson).
+      data = { ...(frameJson(frame) as Json) };
     } catch {
       return "";
     }
@@ -268,7 +261,7 @@ export async function nativeResponse(
   let upstream: Json | undefined;
   for (const frame of frames) {
     // Read only: finishNative copies the Response before it changes it (PendingResponse.adopt).
-    const data = parsed(frame) as Json;
+    const data = frameJson(frame) as Json;
     if (frame.whole) upstream = data;
     else if (data.type === "response.completed" || data.type === "response.incomplete") upstream = data.response as Json;
   }
