@@ -1,6 +1,7 @@
 import type { EventSourceMessage } from "eventsource-parser";
 import type { z } from "zod";
 import { expandBatches, GatewayError, type StreamEvent, type Usage } from "../../core/index.js";
+import { sseFrame } from "../http/index.js";
 import {
   type AnthropicUsage,
   ContentBlockDeltaSchema,
@@ -49,7 +50,7 @@ export function parseAnthropicStream(
         } catch {
           throw new GatewayError("upstream_error", `${target}: the stream sent an event that is not JSON`, { target });
         }
-        if (answer.event(message.event, data, out, tap ? frameOf(message, data) : undefined)) return true;
+        if (answer.event(message.event, data, out, tap ? sseFrame(message, data) : undefined)) return true;
       }
       return undefined;
     },
@@ -211,13 +212,6 @@ export class AnthropicAnswer {
       throw new GatewayError("upstream_error", `${this.#target}: the stream ended before message_stop`, { target: this.#target });
     }
   }
-}
-
-/** A tapped event, with the JSON it was parsed into (shared with the dialect, which only reads it). */
-function frameOf(message: EventSourceMessage, json: unknown): Frame {
-  return message.event === undefined
-    ? { type: "frame", data: message.data, json }
-    : { type: "frame", event: message.event, data: message.data, json };
 }
 
 type RawInput = { input?: number; cacheRead?: number; cacheCreation?: number };

@@ -1,5 +1,6 @@
 import { StringDecoder } from "node:string_decoder";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
+import type { StreamEvent } from "../../core/index.js";
 import { answerLimitError, DEFAULT_ANSWER_LIMITS } from "./answer-limits.js";
 
 export interface LineReaderOptions {
@@ -53,4 +54,14 @@ export async function* readSse(
   options?: LineReaderOptions,
 ): AsyncGenerator<EventSourceMessage> {
   for await (const batch of readSseBatches(body, options)) yield* batch;
+}
+
+/**
+ * An upstream SSE message as the same-wire path's `frame` (see core's StreamEvent), with the JSON the
+ * provider parsed from it, when it did (shared with the dialect, which only reads it).
+ */
+export function sseFrame(message: EventSourceMessage, json?: unknown): Extract<StreamEvent, { type: "frame" }> {
+  return message.event === undefined
+    ? { type: "frame", data: message.data, json }
+    : { type: "frame", event: message.event, data: message.data, json };
 }

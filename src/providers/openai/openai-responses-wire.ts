@@ -7,6 +7,7 @@ import {
   type StreamEvent,
   type Usage,
 } from "../../core/index.js";
+import { sseFrame } from "../http/index.js";
 import type { OpenAIErrorObjectWire } from "./openai-chat-api.js";
 import { gatewayErrorFromOpenAIError } from "./openai-error-body.js";
 
@@ -74,7 +75,7 @@ export function parseResponsesStream(
       const type = typeof data.type === "string" ? data.type : message.event;
       if (type === "error") throw gatewayErrorFromOpenAIError(data as OpenAIErrorObjectWire, target);
       if (type === "response.failed") throw failedError(data.response, target);
-      const frame = frameOf(message, data);
+      const frame = sseFrame(message, data);
       if (!started) {
         started = true;
         const response = object(data.response);
@@ -244,13 +245,6 @@ function failedError(raw: unknown, target: string): GatewayError {
     } as OpenAIErrorObjectWire,
     target,
   );
-}
-
-/** A tapped event, with the JSON it was parsed into (shared with the dialect, which only reads it). */
-function frameOf(message: EventSourceMessage, json: Json): StreamEvent {
-  return message.event === undefined
-    ? { type: "frame", data: message.data, json }
-    : { type: "frame", event: message.event, data: message.data, json };
 }
 
 function object(value: unknown): Json | undefined {

@@ -1,5 +1,6 @@
 import type { EventSourceMessage } from "eventsource-parser";
 import { expandBatches, GatewayError, makeId, type StreamEvent, type Usage } from "../../core/index.js";
+import { sseFrame } from "../http/index.js";
 import { mapOpenAIFinishReason } from "./map-openai-finish-reason.js";
 import { asOpenAIChatChunk, type OpenAIChatChunk, type OpenAIToolCallPiece, openAIErrorObjectSchema } from "./openai-chat-api.js";
 import { gatewayErrorFromOpenAIError } from "./openai-error-body.js";
@@ -50,13 +51,13 @@ export function readOpenAIChatStream(
         if (data === "") continue;
         if (data === "[DONE]") {
           done = true;
-          if (frames) ending.push(frameOf(message));
+          if (frames) ending.push(sseFrame(message));
           return true;
         }
         const chunk = parseChunk(data, target);
         answer.chunk(chunk, out);
         if (!frames) continue;
-        const frame = frameOf(message, chunk);
+        const frame = sseFrame(message, chunk);
         if (ending.length > 0 || chunk.choices?.some((choice) => choice.finish_reason != null)) ending.push(frame);
         else out.push(frame);
       }
@@ -73,13 +74,6 @@ export function readOpenAIChatStream(
 }
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
-
-/** An upstream SSE message as a frame, with the chunk parsed from it (see core's StreamEvent). */
-function frameOf(message: EventSourceMessage, json?: unknown): Frame {
-  return message.event === undefined
-    ? { type: "frame", data: message.data, json }
-    : { type: "frame", event: message.event, data: message.data, json };
-}
 
 /**
  * A whole (non-streamed) `chat.completion` -> the same canonical events as its stream would give.
