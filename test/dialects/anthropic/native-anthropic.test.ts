@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ResponseMeta, StreamEvent } from "../../../src/core/index.js";
+import type { ResponseMeta } from "../../../src/core/index.js";
 import type { MessageStreamRenderer } from "../../../src/dialects/anthropic/message-stream-renderer.js";
 import {
   AnthropicNativeStream,
@@ -10,6 +10,7 @@ import {
 } from "../../../src/dialects/anthropic/native-anthropic.js";
 import { parseAnthropicStream } from "../../../src/providers/anthropic/parse-anthropic-stream.js";
 import { tapAnthropicMessage } from "../../../src/providers/anthropic/read-anthropic-message.js";
+import { deepFreeze, framesOf } from "../../support/frames.js";
 
 const META: ResponseMeta = { route: undefined, target: "up/claude", attempts: 1, degraded: undefined };
 
@@ -129,23 +130,6 @@ describe("the whole message for a client that did not stream", () => {
   });
 });
 
-type Frame = Extract<StreamEvent, { type: "frame" }>;
-
-/** Frozen all the way down: a write into it throws (modules are strict). */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-    Object.freeze(value);
-  }
-  return value;
-}
-
-async function tapped(events: AsyncIterable<StreamEvent> | Iterable<StreamEvent>): Promise<Frame[]> {
-  const frames: Frame[] = [];
-  for await (const event of events) if (event.type === "frame") frames.push(event);
-  return frames;
-}
-
 describe("the events the provider parsed, shared with the dialect", () => {
   const sse = (data: { type: string; [key: string]: unknown }) => ({
     event: data.type,
@@ -170,7 +154,7 @@ describe("the events the provider parsed, shared with the dialect", () => {
   ];
 
   it("are attached to the frames, read by the whole message and the stream, and never changed", async () => {
-    const frames = await tapped(parseAnthropicStream([events], "up/claude", true));
+    const frames = await framesOf(parseAnthropicStream([events], "up/claude", true));
     assert.equal(frames.length, events.length);
     for (const frame of frames) {
       assert.deepEqual(frame.json, JSON.parse(frame.data), "the frame carries what its data says");
@@ -205,7 +189,7 @@ describe("the events the provider parsed, shared with the dialect", () => {
       content: [{ type: "text", text: "Hi" }],
       stop_reason: "end_turn",
     });
-    const frames = await tapped(tapAnthropicMessage(json, "up/claude"));
+    const frames = await framesOf(tapAnthropicMessage(json, "up/claude"));
     assert.equal(frames.length, 1);
     assert.equal(frames[0]?.json, json);
     assert.deepEqual(nativeAnthropicMessage(frames, META), { ...json, model: "up/claude" });

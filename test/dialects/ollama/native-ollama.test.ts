@@ -5,29 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { StreamEvent } from "../../../src/core/index.js";
 import { nativeOllamaAnswer } from "../../../src/dialects/ollama/native-ollama.js";
 import { tapOllamaLines, tapOllamaWhole } from "../../../src/providers/ollama/tap-ollama.js";
-
-type Frame = Extract<StreamEvent, { type: "frame" }>;
+import { deepFreeze, framesOf } from "../../support/frames.js";
 
 const META = { target: "up/llama" };
 const base = { model: "llama-up", created_at: "2026-12-03T19:00:00Z" };
-
-/** Frozen all the way down: a write into it throws (modules are strict). */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-    Object.freeze(value);
-  }
-  return value;
-}
-
-async function tapped(events: AsyncIterable<StreamEvent> | Iterable<StreamEvent>): Promise<Frame[]> {
-  const frames: Frame[] = [];
-  for await (const event of events) if (event.type === "frame") frames.push(event);
-  return frames;
-}
 
 /** The lines as an upstream's reads give them: here one line per read. */
 async function* lines(values: object[]): AsyncGenerator<string[]> {
@@ -37,7 +20,7 @@ async function* lines(values: object[]): AsyncGenerator<string[]> {
 describe("the lines the provider parsed, shared with the dialect", () => {
   it("/api/chat: put together from the parsed lines, which stay as they came", async () => {
     const call = { function: { name: "f", arguments: { a: 1 } } };
-    const frames = await tapped(
+    const frames = await framesOf(
       tapOllamaLines(
         lines([
           { ...base, message: { role: "assistant", content: "", thinking: "Hm" }, done: false },
@@ -67,7 +50,7 @@ describe("the lines the provider parsed, shared with the dialect", () => {
   });
 
   it("/api/generate: the responses concatenated, the lines unchanged", async () => {
-    const frames = await tapped(
+    const frames = await framesOf(
       tapOllamaLines(
         lines([
           { ...base, response: "Hel", done: false },
@@ -90,7 +73,7 @@ describe("the lines the provider parsed, shared with the dialect", () => {
 
   it("a whole answer is copied before its model is set", async () => {
     const json = deepFreeze({ ...base, message: { role: "assistant", content: "Hi" }, done: true, done_reason: "stop" });
-    const frames = await tapped(tapOllamaWhole(json, "up/llama", "ollama-chat"));
+    const frames = await framesOf(tapOllamaWhole(json, "up/llama", "ollama-chat"));
     assert.equal(frames.length, 1);
     assert.equal(frames[0]?.json, json);
     assert.deepEqual(nativeOllamaAnswer(frames, META), { ...json, model: "up/llama" });

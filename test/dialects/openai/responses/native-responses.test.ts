@@ -12,24 +12,13 @@ import { PendingResponse } from "../../../../src/dialects/openai/responses/pendi
 import type { ResponseStreamRenderer } from "../../../../src/dialects/openai/responses/response-stream-renderer.js";
 import { MemoryStateStore } from "../../../../src/harness/state/memory-state-store.js";
 import { parseResponsesStream, tapResponsesObject } from "../../../../src/providers/openai/openai-responses-wire.js";
-
-type Frame = Extract<StreamEvent, { type: "frame" }>;
+import { deepFreeze, type Frame, framesOf } from "../../../support/frames.js";
 
 const META: ResponseMeta = { route: undefined, target: "gpt/gpt-5-mini", attempts: 1, degraded: undefined };
 
-/** Frozen all the way down: a write into it throws (modules are strict). */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-    Object.freeze(value);
-  }
-  return value;
-}
-
+/** The frames, frozen: the dialect must not change what the provider parsed. */
 async function tapped(events: AsyncIterable<StreamEvent>): Promise<Frame[]> {
-  const frames: Frame[] = [];
-  for await (const event of events) if (event.type === "frame") frames.push(deepFreeze(event));
-  return frames;
+  return (await framesOf(events)).map(deepFreeze);
 }
 
 function pending(): PendingResponse {
