@@ -185,6 +185,12 @@ export class EngineProcess {
     return this.options.cancelGraceMs ?? 2000;
   }
 
+  /** A line of the engine's own (its stderr, an install's progress): to `onLog`, else to stderr. */
+  #log(line: string): void {
+    if (this.options.onLog) this.options.onLog(line);
+    else process.stderr.write(`[local engine] ${line}\n`);
+  }
+
   async #ensureChild(signal?: AbortSignal): Promise<ChildProcess> {
     if (this.#closed) throw new GatewayError("unavailable", "The local engine is shut down.", { retryable: false });
     if (this.#child) return this.#child;
@@ -231,7 +237,6 @@ export class EngineProcess {
   }
 
   async #installMissingBinary(missing: MissingBinary): Promise<void> {
-    const log = this.options.onLog ?? ((line: string) => process.stderr.write(`[local engine] ${line}\n`));
     const name = cpuBinaryPackage(process.platform, process.arch);
     const dir = this.options.binariesDir;
     const fix = "Reinstall tandem without --omit=optional, or run `tandem gpu install cpu` once the npm registry is reachable.";
@@ -252,10 +257,10 @@ export class EngineProcess {
     }
     if (this.#installFailed && Date.now() - this.#installFailed.at < INSTALL_RETRY_MS) throw this.#installFailed.error;
     const spec = `${name}@${missing.version}`;
-    log(
+    this.#log(
       `node-llama-cpp found no prebuilt llama.cpp binary (tandem installed with --omit=optional?): installing ${spec} into ${dir} from the npm registry`,
     );
-    const result = await installBinaryPackages(dir, [spec], (line) => log(`npm: ${line}`), {
+    const result = await installBinaryPackages(dir, [spec], (line) => this.#log(`npm: ${line}`), {
       signal: this.#closing.signal,
     });
     if (this.#closed) throw new GatewayError("unavailable", "The local engine is shut down.", { retryable: false });
@@ -266,11 +271,11 @@ export class EngineProcess {
         { retryable: false },
       );
       this.#installFailed = { at: Date.now(), error };
-      log(error.message);
+      this.#log(error.message);
       throw error;
     }
     this.#installFailed = undefined;
-    log(`installed ${spec}; starting the engine`);
+    this.#log(`installed ${spec}; starting the engine`);
   }
 
   /**
@@ -295,9 +300,7 @@ export class EngineProcess {
       this.#gpuGaveUp = `the engine on ${gpu === "auto" ? "the best GPU backend" : gpu} ${err.message.replace(/^The local engine /, "")}`;
       this.#crashes = 0;
       this.#notBefore = 0;
-      (this.options.onLog ?? ((line: string) => process.stderr.write(`[local engine] ${line}\n`)))(
-        `${this.#gpuGaveUp}; starting it on the CPU`,
-      );
+      this.#log(`${this.#gpuGaveUp}; starting it on the CPU`);
       return await this.#spawn(false);
     }
   }
@@ -321,8 +324,7 @@ export class EngineProcess {
       stdio: ["ignore", "ignore", "pipe", "ipc"],
     });
     this.#loadingPath = undefined;
-    const log = this.options.onLog ?? ((line: string) => process.stderr.write(`[local engine] ${line}\n`));
-    if (child.stderr) createInterface({ input: child.stderr }).on("line", (line) => line.trim() && log(line));
+    if (child.stderr) createInterface({ input: child.stderr }).on("line", (line) => line.trim() && this.#log(line));
 
     return new Promise((resolve, reject) => {
       const startTimeout = setTimeout(() => {
@@ -350,7 +352,7 @@ export class EngineProcess {
         }
         this.#onMessage(message);
       });
-      child.on("error", (err) => log(`engine process error: ${err.message}`));
+      child.on("error", (err) => this.#log(`engine process error: ${err.message}`));
       child.on("exit", (code, sig) => {
         clearTimeout(startTimeout);
         const reason = sig ? `signal ${sig}` : `exit code ${code}`;
