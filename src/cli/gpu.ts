@@ -1,7 +1,8 @@
 import { Command, type CommanderError } from "commander";
 import { ConfigError } from "../config/index.js";
+import { type InstallResult, installBinaryPackages, npmInstallArgs } from "../providers/llamacpp/binary-install.js";
 import { binaryPackages, cpuBinaryPackage, type GpuBackend } from "../providers/llamacpp/gpu-packages.js";
-import { detectGpu, type GpuReport, installGpuPackages, npmInstallArgs, probeBackend } from "../providers/llamacpp/gpu-setup.js";
+import { detectGpu, type GpuReport, probeBackend } from "../providers/llamacpp/gpu-setup.js";
 import { authHeaders, describeFetchError, serverUrl } from "./client.js";
 import { type CommandIo, EXIT_FAILED, EXIT_USAGE, processIo } from "./command-io.js";
 import { addDataDirOptions, type DataDirOptions, resolveDataDir } from "./data-dir-options.js";
@@ -130,13 +131,8 @@ async function installCommand(
       );
       return EXIT_FAILED;
     }
-    const plan = `npm ${npmInstallArgs(report.engineDir, packages).join(" ")}`;
-    if (opts.dryRun) {
-      io.stdout.write(`would install ${packages.join(" ")} into ${report.engineDir}:\n  ${plan}\n`);
-      return 0;
-    }
-    io.stderr.write(`installing ${packages.join(" ")} into ${report.engineDir} (hundreds of MB for CUDA)\n`);
-    const result = await installGpuPackages(dataDir, packages, (line) => io.stderr.write(`  ${line}\n`), io.env);
+    const result = await installOrPlan(io, report, packages, opts.dryRun, " (hundreds of MB for CUDA)");
+    if (result === undefined) return 0;
     if (!result.ok) {
       io.stderr.write(`tandem gpu install: npm failed (${result.detail}); the engine stays on its CPU build.\n`);
       return EXIT_FAILED;
@@ -157,6 +153,27 @@ async function installCommand(
 }
 
 /**
+ * Installs binary packages into the engine dir with npm, its progress lines on stderr; with
+ * `dryRun`, prints the npm command instead and answers undefined. `note` follows the "installing" line.
+ */
+async function installOrPlan(
+  io: CommandIo,
+  report: GpuReport,
+  packages: string[],
+  dryRun: boolean | undefined,
+  note = "",
+): Promise<InstallResult | undefined> {
+  if (dryRun) {
+    io.stdout.write(
+      `would install ${packages.join(" ")} into ${report.engineDir}:\n  npm ${npmInstallArgs(report.engineDir, packages).join(" ")}\n`,
+    );
+    return undefined;
+  }
+  io.stderr.write(`installing ${packages.join(" ")} into ${report.engineDir}${note}\n`);
+  return await installBinaryPackages(report.engineDir, packages, (line) => io.stderr.write(`  ${line}\n`), { env: io.env });
+}
+
+/**
  * `tandem gpu install cpu`: node-llama-cpp's CPU build, which `npm install --omit=optional` leaves out
  * (the engine also installs it by itself on first start when it finds no binary).
  */
@@ -168,15 +185,8 @@ async function installCpuCommand(io: CommandIo, opts: DataDirOptions & { dryRun?
     io.stderr.write(`tandem gpu install: node-llama-cpp publishes no prebuilt build for ${process.platform}-${process.arch}\n`);
     return EXIT_FAILED;
   }
-  const packages = [`${name}@${report.nodeLlamaCpp}`];
-  if (opts.dryRun) {
-    io.stdout.write(
-      `would install ${packages.join(" ")} into ${report.engineDir}:\n  npm ${npmInstallArgs(report.engineDir, packages).join(" ")}\n`,
-    );
-    return 0;
-  }
-  io.stderr.write(`installing ${packages.join(" ")} into ${report.engineDir}\n`);
-  const result = await installGpuPackages(dataDir, packages, (line) => io.stderr.write(`  ${line}\n`), io.env);
+  const result = await installOrPlan(io, report, [`${name}@${report.nodeLlamaCpp}`], opts.dryRun);
+  if (result === undefined) return 0;
   if (!result.ok) {
     io.stderr.write(
       `tandem gpu install: npm failed (${result.detail}); check the npm registry settings (npm_config_registry, .npmrc) and try again.\n`,

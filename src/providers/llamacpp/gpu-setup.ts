@@ -2,12 +2,9 @@ import { access, readdir, readFile } from "node:fs/promises";
 import { basename, delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { getLlamaGpuTypes, getModuleVersion } from "node-llama-cpp";
-import { type InstallResult, installBinaryPackages, npmInstallArgs } from "./binary-install.js";
 import { EngineProcess } from "./engine-process.js";
 import type { EngineBackend } from "./engine-protocol.js";
 import { binaryPackages, cpuBinaryPackage, engineDir, type GpuBackend } from "./gpu-packages.js";
-
-export { type InstallResult, npmInstallArgs };
 
 /** What `tandem gpu` finds: the GPUs node-llama-cpp can use here, and the binary packages they take. */
 export interface GpuReport {
@@ -125,19 +122,6 @@ async function onPath(command: string, env: NodeJS.ProcessEnv): Promise<string |
     }
   }
   return undefined;
-}
-
-/**
- * Installs binary packages into `<dataDir>/engine` with npm (its registry settings apply:
- * npm_config_registry, .npmrc), streaming npm's progress lines.
- */
-export async function installGpuPackages(
-  dataDir: string,
-  packages: string[],
-  onLine: (line: string) => void,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<InstallResult> {
-  return await installBinaryPackages(engineDir(dataDir), packages, onLine, { env });
 }
 
 /**
