@@ -126,10 +126,10 @@ function freePort(): Promise<number> {
   });
 }
 
-/** utime+stime of a process, in ms (Linux /proc; clock ticks are 10 ms). */
-function cpuMs(pid: number): number {
+/** utime and stime of a process apart, in ms: system time is mostly the sockets' (loopback TCP). */
+function cpuSplitMs(pid: number): { user: number; system: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
 }
 
 function rssMiB(pid: number): number {
@@ -182,8 +182,10 @@ async function pacedOnce(p: Path): Promise<number[]> {
  * `CONNECTIONS` clients sending non-streamed requests back to back for `LOAD_SECONDS`: requests/s,
  * and the gateway's CPU time per request and memory at the end (when it has a process of its own).
  */
-async function underLoad(p: Path): Promise<{ rps: number; cpuMsPerRequest?: number; rssMiB?: number }> {
-  const cpu0 = p.pid ? cpuMs(p.pid) : 0;
+async function underLoad(
+  p: Path,
+): Promise<{ rps: number; cpuMsPerRequest?: number; systemMsPerRequest?: number; rssMiB?: number }> {
+  const cpu0 = p.pid ? cpuSplitMs(p.pid) : { user: 0, system: 0 };
   const until = performance.now() + LOAD_SECONDS * 1000;
   let done = 0;
   await Promise.all(
@@ -195,7 +197,15 @@ async function underLoad(p: Path): Promise<{ rps: number; cpuMsPerRequest?: numb
     }),
   );
   const rps = done / LOAD_SECONDS;
-  return p.pid ? { rps, cpuMsPerRequest: (cpuMs(p.pid) - cpu0) / done, rssMiB: rssMiB(p.pid) } : { rps };
+  if (!p.pid) return { rps };
+  const cpu1 = cpuSplitMs(p.pid);
+  const system = cpu1.system - cpu0.system;
+  return {
+    rps,
+    cpuMsPerRequest: (cpu1.user - cpu0.user + system) / done,
+    systemMsPerRequest: system / done,
+    rssMiB: rssMiB(p.pid),
+  };
 }
 
 /** Runs `fn` for one path, recording the first failure instead of aborting the benchmark. */
@@ -1122,7 +1132,8 @@ async function responsesOnly(): Promise<void> {
 
 /**
  * `BENCH_ONLY=overhead`: the overhead figures alone, for the inner loop of making tandem faster:
- * direct, the bare proxy, tandem with and without its store (and Portkey unless `BENCH_PORTKEY=0`),
+ * direct, the bare proxy, tandem with and without its store, tandem on a route with whole upstream
+ * answers (`streamUpstream: false`), and Portkey unless `BENCH_PORTKEY=0`:
  * sequential p50/p99 and CPU per request at ${CONNECTIONS} connections, one line per path and
  * repetition. `BENCH_TANDEM_NODE_ARGS` (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is passed to
  * the tandem with the store, `BENCH_NO_STORE_NODE_ARGS` to the one without; `BENCH_BASELINE_DIST` (a
@@ -1134,7 +1145,8 @@ async function overheadOnly(): Promise<void> {
   const bare = await start(["--import", "tsx", join(ROOT, "bench/bare-proxy.ts")], { BENCH_UPSTREAM: upstreamUrl });
   const fastify = await start(["--import", "tsx", join(ROOT, "bench/fastify-proxy.ts")], { BENCH_UPSTREAM: upstreamUrl });
   const nodeArgs = process.env.BENCH_TANDEM_NODE_ARGS?.split(" ").filter(Boolean);
-  const { tandem } = await startOneTandem([], { up, nodeArgs });
+  // The same server answers `whole`, a route that asks the upstream for whole answers.
+  const { tandem } = await startOneTandem(["routes:", "  whole: { tiers: [up/bench], streamUpstream: false }"], { up, nodeArgs });
   const { tandem: noStore } = await startOneTandem([], {
     up,
     store: false,
@@ -1160,6 +1172,7 @@ async function overheadOnly(): Promise<void> {
     path("bare proxy", bare.port, "bench", bare.child.pid),
     path("fastify proxy", fastify.port, "bench", fastify.child.pid),
     path("tandem", tandem.port, "up/bench", tandem.child.pid),
+    path("tandem (whole)", tandem.port, "whole", tandem.child.pid),
     path("tandem (no store)", noStore.port, "up/bench", noStore.child.pid),
   ];
   if (baseline) paths.push(path("tandem (baseline)", baseline.port, "up/bench", baseline.child.pid));
@@ -1190,7 +1203,8 @@ async function overheadOnly(): Promise<void> {
       await guarded(p, "load", async () => {
         const load = await underLoad(p);
         line += `; ${load.rps.toFixed(0)} req/s`;
-        if (load.cpuMsPerRequest !== undefined) line += `, CPU ${load.cpuMsPerRequest.toFixed(3)} ms/req`;
+        if (load.cpuMsPerRequest !== undefined)
+          line += `, CPU ${load.cpuMsPerRequest.toFixed(3)} ms/req (system ${load.systemMsPerRequest?.toFixed(3)})`;
       });
       process.stdout.write(`${line}${Object.keys(p.failed).length > 0 ? ` ${JSON.stringify(p.failed)}` : ""}\n`);
     }

@@ -47,6 +47,10 @@ export interface LogInserts {
   egress: Sqlite.Statement<EgressValues>;
   usage: Sqlite.Statement<UsageValues>;
   notSent: Sqlite.Statement<[number]>;
+  /** A journal file's rows are in (see audit-journal.ts), and it no longer exists. */
+  journalDone: Sqlite.Statement<[string]>;
+  journalForget: Sqlite.Statement<[string]>;
+  journalIsDone: Sqlite.Statement<[string]>;
 }
 
 export function prepareLogInserts(db: Sqlite.Database): LogInserts {
@@ -66,6 +70,9 @@ export function prepareLogInserts(db: Sqlite.Database): LogInserts {
            cost_usd = CASE WHEN excluded.cost_usd IS NULL THEN cost_usd ELSE coalesce(cost_usd, 0) + excluded.cost_usd END`,
     ),
     notSent: db.prepare<[number]>("UPDATE egress_audit SET outcome = 'not_sent' WHERE id = ?"),
+    journalDone: db.prepare<[string]>("INSERT OR IGNORE INTO audit_journal_done (file) VALUES (?)"),
+    journalForget: db.prepare<[string]>("DELETE FROM audit_journal_done WHERE file = ?"),
+    journalIsDone: db.prepare<[string]>("SELECT 1 FROM audit_journal_done WHERE file = ?"),
   };
 }
 

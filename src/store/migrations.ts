@@ -111,6 +111,10 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
   // 4: rows are committed before a body is sent (audit before egress), so a row may stand for a body
   // that never left (the connection was refused): outcome says so. NULL: sent, or may have been.
   (db) => db.exec("ALTER TABLE egress_audit ADD COLUMN outcome TEXT; -- NULL: sent or may have been | not_sent"),
+  // 5: a server journals an audit row before a body leaves and commits it here within ms (audit-journal.ts);
+  // a journal file whose rows are committed is marked done in the same transaction, until it is deleted,
+  // so a crash between the two never replays its rows twice.
+  (db) => db.exec("CREATE TABLE audit_journal_done (file TEXT PRIMARY KEY) WITHOUT ROWID"),
 ];
 
 /** The version this build of tandem writes. */

@@ -13,12 +13,15 @@ export interface StoreThreadStart {
 /** Rows to queue, in the order they were logged; egress rows are already hashed (no bodies cross over). */
 export type QueuedRow =
   | { kind: "request"; entry: RequestLogEntry }
-  | { kind: "egress"; record: Extract<EgressRecord, { sha256: string }> }
+  /** `token`: a row already in the audit journal, under the number the server answered for it. */
+  | { kind: "egress"; record: Extract<EgressRecord, { sha256: string }>; token?: number }
   | { kind: "usage"; entry: UsageEntry }
-  | { kind: "not_sent"; id: number };
+  | { kind: "not_sent"; id: number }
+  | { kind: "not_sent_token"; token: number };
 
 export type StoreThreadRequest =
-  | { op: "rows"; rows: QueuedRow[] }
+  /** `journals`: audit journal files whose rows are all in `rows` or came before (see audit-journal.ts). */
+  | { op: "rows"; rows: QueuedRow[]; journals?: string[] }
   | { op: "flush"; id: number }
   /** Commit these egress rows now (with whatever is queued) and answer their ids: see Store.commitEgress. */
   | { op: "audit"; id: number; records: Extract<EgressRecord, { sha256: string }>[] }

@@ -1,6 +1,7 @@
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type Sqlite from "better-sqlite3-multiple-ciphers";
 import { backoffDelayMs } from "../core/backoff.js";
+import { journalNames, leftJournals, removeJournal } from "./audit-journal.js";
 import { DATABASE_FILE, type DatabaseKey } from "./database-key.js";
 import {
   type EgressValues,
@@ -74,7 +75,9 @@ export interface StoreOptions {
 export type StoreEvent =
   | { type: "write_failed"; error: StoreError; pending: number; retryInMs: number }
   | { type: "write_resumed"; written: number; failedForMs: number }
-  | { type: "rows_dropped"; count: number; reason: string };
+  | { type: "rows_dropped"; count: number; reason: string }
+  /** An audit journal file a crash left could not be replayed whole (see audit-journal.ts). */
+  | { type: "journal_unreadable"; file: string; reason: string };
 
 /** How the store's writing is going: for /v1/status and tests. */
 export interface StoreHealth {
@@ -106,11 +109,19 @@ export type StateMethod = Exclude<keyof StateTables, "prune">;
 
 type PendingRow =
   | { kind: "request"; values: RequestValues }
-  | { kind: "egress"; values: EgressValues }
+  /** `token`: the number the server answered for a journaled row (see recordJournaledEgress). */
+  | { kind: "egress"; values: EgressValues; token?: number }
   | { kind: "usage"; values: UsageValues }
-  | { kind: "not_sent"; values: [number] };
+  | { kind: "not_sent"; values: [number] }
+  | { kind: "not_sent_token"; token: number }
+  /** An audit journal file whose rows are all queued before this: marked done with them, then deleted. */
+  | { kind: "journal_done"; file: string }
+  /** A deleted journal file's done mark, no longer needed. */
+  | { kind: "journal_forget"; name: string };
 
 const DAY_MS = 86_400_000;
+/** Journaled rows whose token a not-sent mark may still name (a mark comes within a connect timeout). */
+const MAX_TOKENS = 100_000;
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 10_000;
 
@@ -159,6 +170,8 @@ export class Store {
   #closed = false;
   #health = { committed: 0, writeErrors: 0, dropped: 0, lastFlushMs: 0, maxFlushMs: 0 };
   #lastError: StoreError | undefined;
+  /** Row ids of recently committed journaled rows, by the token the server answered for them. */
+  readonly #tokens = new Map<number, number>();
 
   constructor(options: StoreOptions) {
     this.file = join(options.dataDir, DATABASE_FILE);
@@ -186,6 +199,7 @@ export class Store {
       this.#db.close();
       throw storeErrorFrom(err, this.file, "prepare statements for");
     }
+    this.#replayJournals(options.dataDir, key);
     this.#pruneQuietly();
     if (this.#pruneEveryMs > 0) {
       this.#pruneTimer = setInterval(() => this.#pruneQuietly(), this.#pruneEveryMs);
@@ -239,9 +253,35 @@ export class Store {
     return ids;
   }
 
+  /**
+   * Queues an egress audit row a server has already put in its audit journal (see audit-journal.ts),
+   * under the token it answered for it, which a later markJournaledEgressNotSent names.
+   */
+  recordJournaledEgress(record: EgressRecord, token: number): void {
+    const values = egressValues(record);
+    if (values === undefined) {
+      this.#drop(1, "recordJournaledEgress: sha256 must be 64 lowercase hex digits");
+      return;
+    }
+    this.#enqueue({ kind: "egress", values, token });
+  }
+
+  /**
+   * Audit journal files whose rows were all queued before this call: each is marked done in the
+   * transaction that commits them, and deleted once that commit succeeded.
+   */
+  journalsHandedOver(files: readonly string[]): void {
+    for (const file of files) this.#enqueue({ kind: "journal_done", file });
+  }
+
   /** Queues the mark that an audited body was not sent after all (see EgressAuditRow.sent). */
   markEgressNotSent(id: number): void {
     this.#enqueue({ kind: "not_sent", values: [Math.trunc(id)] });
+  }
+
+  /** The same, for a journaled row, by its token (a row a crash left to replay has none: no mark). */
+  markJournaledEgressNotSent(token: number): void {
+    this.#enqueue({ kind: "not_sent_token", token });
   }
 
   /** Queues usage to add to the target's total for the (UTC) day. */
@@ -270,6 +310,7 @@ export class Store {
     const took = performance.now() - started;
     this.#pending = [];
     this.#committed(batch.length, took);
+    for (const row of batch) this.#afterCommit(row);
     return { ok: true, written: batch.length };
   }
 
@@ -360,7 +401,9 @@ export class Store {
    */
   close(): FlushResult {
     if (this.#closed) return { ok: true, written: 0 };
-    const result = this.flush();
+    let result = this.flush();
+    // A commit of journal files' done marks queues their removal: in, before the file closes.
+    if (result.ok && this.#pending.length > 0) result = this.flush();
     if (!result.ok && this.#pending.length > 0)
       this.#drop(this.#pending.length, `the store closed while writes were failing (${result.error?.message})`);
     this.#pending = [];
@@ -427,16 +470,90 @@ export class Store {
         case "request":
           insert.request.run(...row.values);
           break;
-        case "egress":
-          insert.egress.run(...row.values);
+        case "egress": {
+          const id = Number(insert.egress.run(...row.values).lastInsertRowid);
+          if (row.token !== undefined) this.#remember(row.token, id);
           break;
+        }
         case "usage":
           insert.usage.run(...row.values);
           break;
         case "not_sent":
           insert.notSent.run(...row.values);
           break;
+        case "not_sent_token": {
+          const id = this.#tokens.get(row.token);
+          if (id !== undefined) insert.notSent.run(id);
+          break;
+        }
+        case "journal_done":
+          insert.journalDone.run(basename(row.file));
+          break;
+        case "journal_forget":
+          insert.journalForget.run(row.name);
+          break;
       }
+    }
+  }
+
+  /** After the commit of a journal file's done mark: the file goes, then (in a later batch) the mark. */
+  #afterCommit(row: PendingRow): void {
+    if (row.kind !== "journal_done") return;
+    removeJournal(row.file);
+    this.#enqueue({ kind: "journal_forget", name: basename(row.file) });
+  }
+
+  #remember(token: number, id: number): void {
+    this.#tokens.set(token, id);
+    if (this.#tokens.size > MAX_TOKENS) this.#tokens.delete(this.#tokens.keys().next().value as number);
+  }
+
+  /**
+   * Commits the rows of audit journal files a crashed server left (see audit-journal.ts), each file in
+   * one transaction with its done mark, unless the mark says they are in already; then deletes them.
+   * A failure leaves a file for the next open and is reported: it never stops the store from opening.
+   */
+  #replayJournals(dataDir: string, key: Buffer): void {
+    let left: ReturnType<typeof leftJournals>;
+    try {
+      left = leftJournals(dataDir, key);
+    } catch (err) {
+      this.#report({ type: "journal_unreadable", file: dataDir, reason: (err as Error).message });
+      return;
+    }
+    for (const journal of left) {
+      const name = basename(journal.file);
+      try {
+        this.#db.transaction(() => {
+          if (this.#insert.journalIsDone.get(name) !== undefined) return;
+          for (const values of journal.rows) this.#insert.egress.run(...values);
+          this.#insert.journalDone.run(name);
+        })();
+      } catch (err) {
+        this.#report({
+          type: "journal_unreadable",
+          file: journal.file,
+          reason: storeErrorFrom(err, this.file, "replay into").message,
+        });
+        continue;
+      }
+      if (journal.unreadableBytes > 0) {
+        this.#report({
+          type: "journal_unreadable",
+          file: journal.file,
+          reason: `its last ${journal.unreadableBytes} bytes are not a whole record (a write cut short by a crash or a full disk); the ${journal.rows.length} rows before them were kept`,
+        });
+      }
+      removeJournal(journal.file);
+    }
+    // Marks whose files are gone (a crash between a removal and its mark's): nothing left to skip.
+    try {
+      const names = new Set(journalNames(dataDir));
+      for (const { file } of this.#db.prepare("SELECT file FROM audit_journal_done").all() as { file: string }[]) {
+        if (!names.has(file)) this.#insert.journalForget.run(file);
+      }
+    } catch {
+      // They cost nothing where they are; the next open tries again.
     }
   }
 
@@ -478,15 +595,18 @@ export class Store {
     this.#health.writeErrors += 1;
     let written = 0;
     let rejected = 0;
+    const done: PendingRow[] = [];
     for (const row of batch) {
       try {
         this.#writeBatch([row]);
         written += 1;
+        done.push(row);
       } catch (err) {
         const again = storeErrorFrom(err, this.file, "write to");
         if (again.transient) {
           // The disk filled up meanwhile: keep this row and the rest for the retry.
           this.#pending = batch.slice(written + rejected);
+          for (const row of done) this.#afterCommit(row);
           this.#failed(again);
           return { ok: false, written, error: again };
         }
@@ -494,6 +614,7 @@ export class Store {
       }
     }
     this.#pending = [];
+    for (const row of done) this.#afterCommit(row);
     this.#health.committed += written;
     if (rejected > 0) this.#drop(rejected, error.message);
     return { ok: rejected === 0, written, error };
@@ -542,6 +663,9 @@ function reportToStderr(event: StoreEvent): void {
       break;
     case "rows_dropped":
       process.stderr.write(`tandem: store: ${event.count} rows dropped: ${event.reason}\n`);
+      break;
+    case "journal_unreadable":
+      process.stderr.write(`tandem: store: audit journal ${event.file}: ${event.reason}\n`);
       break;
   }
 }

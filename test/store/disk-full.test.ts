@@ -1,55 +1,10 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, openSync, rmSync, writeSync } from "node:fs";
-import { platform } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { openStore } from "../../src/store/index.js";
-import { eventLog, tempDataDir } from "./store-support.js";
-
-/** Mounts a 2 MB tmpfs on a fresh dir, or says why it cannot (not Linux, not root, no mount in this sandbox). */
-function tinyFilesystem(): { dir: string; unmount: () => void } | string {
-  if (platform() !== "linux") return "needs Linux tmpfs";
-  if (typeof process.getuid === "function" && process.getuid() !== 0) return "mounting a tmpfs needs root";
-  const dir = tempDataDir("tandem-full-");
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", dir], { stdio: "pipe" });
-  } catch (err) {
-    return `mount -t tmpfs is not permitted here (${(err as Error).message.split("\n")[0]})`;
-  }
-  const unmount = () => {
-    try {
-      execFileSync("umount", [dir], { stdio: "pipe" });
-    } catch {
-      // Still busy (a failed assertion left the store open): detach it, so the failure shows, not this.
-      execFileSync("umount", ["-l", dir], { stdio: "pipe" });
-    }
-  };
-  return { dir, unmount };
-}
-
-/** Writes a file until the filesystem says ENOSPC, in smaller and smaller pieces; returns its path. */
-function fillUp(dir: string): string {
-  const file = join(dir, "filler");
-  const fd = openSync(file, "w");
-  try {
-    for (const size of [64 * 1024, 4096, 512]) {
-      const chunk = Buffer.alloc(size, 1);
-      for (;;) {
-        try {
-          writeSync(fd, chunk);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
-          break;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return file;
-}
+import { eventLog, fillUp, tinyFilesystem } from "./store-support.js";
 
 describe("store on a full disk", () => {
   it("reports SQLITE_FULL cleanly, keeps serving, keeps the rows queued and writes them once space is back", async (t) => {

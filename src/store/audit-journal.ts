@@ -1,0 +1,251 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { basename, join } from "node:path";
+import type { EgressValues } from "./log-tables.js";
+import { StoreError } from "./store-error.js";
+
+/**
+ * The egress audit's journal: how a server puts an audit row on disk before a body leaves without a
+ * database commit on the request's path.
+ *
+ * A row is appended, encrypted, to a file of `<dataDir>/audit-journal/` with one write(2): once that
+ * returns the row is in the operating system's hands and survives a crash of tandem (kill -9), which
+ * is what a commit with `durability: crash` (no fsync) promises too, for about a fifth of the time
+ * (0.01 ms against 0.05–0.1 ms for an encrypted commit, and no wait for a lock). The same row goes
+ * to the store's thread with the write-behind queue and is committed there within about 50 ms, in a
+ * batch. When a hand-over takes a file's rows, the file is closed ("sealed") and named to the store's
+ * thread, which records it as done in the same transaction as its rows (table audit_journal_done) and
+ * then deletes it. Whatever a crash left behind is replayed when the store is next opened: every
+ * sealed or open file whose writer is gone, its rows committed unless its done mark says they were.
+ *
+ * Each record is `length (u32, big-endian) | IV (12) | AES-256-GCM ciphertext | tag (16)`, its plain
+ * text the row's values as JSON, its additional data the file's name (a record cannot be moved to
+ * another file), under a key derived from the database key. A write cut short (a full disk) ends its
+ * file: the next row opens a new one, so a torn record is only ever a file's last.
+ */
+export const AUDIT_JOURNAL_DIR = "audit-journal";
+const SUFFIX = ".jrn";
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+/** Far more than a row's JSON (a digest, a target name, a few counts): a length past it is damage. */
+const MAX_RECORD_BYTES = 64 * 1024;
+
+/** The journal's key: derived from the database key, so the journal is no easier to read than the database. */
+function journalKey(databaseKey: Buffer): Buffer {
+  return Buffer.from(hkdfSync("sha256", databaseKey, Buffer.alloc(0), "tandem egress audit journal v1", 32));
+}
+
+/** The serving thread's side: appends rows, seals files for the store's thread to commit and delete. */
+export class AuditJournal {
+  readonly dir: string;
+  readonly #key: Buffer;
+  /** `<pid>-<start time>-`: the writer's process, so an opener can tell a live writer's files from a crashed one's. */
+  readonly #prefix: string;
+  #seq = 0;
+  #fd: number | undefined;
+  #file = "";
+  #records = 0;
+  /** Files closed since the last seal (a full disk ends a file early): they go over with the next seal. */
+  #closed: string[] = [];
+
+  constructor(dataDir: string, databaseKey: Buffer) {
+    this.dir = join(dataDir, AUDIT_JOURNAL_DIR);
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    this.#key = journalKey(databaseKey);
+    this.#prefix = `${process.pid}-${Date.now()}-`;
+  }
+
+  /** Puts one row on disk (the OS's page cache) before returning; throws a StoreError when it cannot. */
+  append(values: EgressValues): void {
+    if (this.#fd === undefined) this.#open();
+    const record = sealRecord(this.#key, basename(this.#file), JSON.stringify(values));
+    let written = 0;
+    try {
+      while (written < record.length) written += writeSync(this.#fd as number, record, written);
+    } catch (err) {
+      // Part of the record may be in the file: end it here, so that only its last record is torn.
+      this.#end();
+      throw journalError(err, this.#file, "write the egress audit journal");
+    }
+    this.#records++;
+  }
+
+  /** Ends the current file when it holds rows and answers every file ended since the last call. */
+  seal(): string[] {
+    if (this.#records > 0) this.#end();
+    const closed = this.#closed;
+    this.#closed = [];
+    return closed;
+  }
+
+  /** Closes the current file; one without rows is removed (nothing of it needs replaying). */
+  close(): void {
+    if (this.#fd === undefined) return;
+    closeQuietly(this.#fd);
+    this.#fd = undefined;
+    if (this.#records === 0) removeQuietly(this.#file);
+    else this.#closed.push(this.#file);
+  }
+
+  #open(): void {
+    const file = join(this.dir, `${this.#prefix}${String(++this.#seq).padStart(8, "0")}${SUFFIX}`);
+    try {
+      this.#fd = openSync(file, "ax", 0o600);
+    } catch (err) {
+      throw journalError(err, file, "create the egress audit journal");
+    }
+    this.#file = file;
+    this.#records = 0;
+  }
+
+  #end(): void {
+    if (this.#fd === undefined) return;
+    closeQuietly(this.#fd);
+    this.#fd = undefined;
+    this.#closed.push(this.#file);
+  }
+}
+
+/** A journal file a crashed (or finished) writer left: its path, and the rows that could be read back. */
+export interface LeftJournal {
+  file: string;
+  rows: EgressValues[];
+  /** Bytes at its end that were not a whole record (a write cut short) or did not decrypt. */
+  unreadableBytes: number;
+}
+
+/**
+ * The journal files in `<dataDir>/audit-journal/` whose writer is no longer running (or is this very
+ * process, which has not written any yet when it opens the store), oldest first, with their rows.
+ * A running server's own files are its to hand over, and are left alone.
+ */
+export function leftJournals(dataDir: string, databaseKey: Buffer): LeftJournal[] {
+  const dir = join(dataDir, AUDIT_JOURNAL_DIR);
+  const names = journalNames(dataDir);
+  if (names.length === 0) return [];
+  const key = journalKey(databaseKey);
+  return names
+    .filter((name) => !writerIsRunning(name))
+    .sort(byWriteOrder)
+    .map((name) => ({ file: join(dir, name), ...openRecords(key, name, readFileSync(join(dir, name))) }));
+}
+
+/** One journal file's rows as they are now (a running writer's too), up to its first unreadable record. */
+export function readJournal(file: string, databaseKey: Buffer): LeftJournal {
+  return { file, ...openRecords(journalKey(databaseKey), basename(file), readFileSync(file)) };
+}
+
+/** The names of the journal files in `<dataDir>/audit-journal/` (none when it does not exist). */
+export function journalNames(dataDir: string): string[] {
+  try {
+    return readdirSync(join(dataDir, AUDIT_JOURNAL_DIR)).filter((name) => name.endsWith(SUFFIX));
+  } catch {
+    return [];
+  }
+}
+
+/** Deletes a journal file whose rows are committed; a file already gone is fine. */
+export function removeJournal(file: string): void {
+  removeQuietly(file);
+}
+
+function sealRecord(key: Buffer, name: string, text: string): Buffer {
+  const plain = Buffer.from(text, "utf8");
+  const record = Buffer.allocUnsafe(4 + IV_BYTES + plain.length + TAG_BYTES);
+  record.writeUInt32BE(IV_BYTES + plain.length + TAG_BYTES, 0);
+  const iv = randomBytes(IV_BYTES);
+  iv.copy(record, 4);
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  cipher.setAAD(Buffer.from(name, "utf8"));
+  const body = cipher.update(plain);
+  body.copy(record, 4 + IV_BYTES);
+  cipher.final();
+  cipher.getAuthTag().copy(record, 4 + IV_BYTES + body.length);
+  return record;
+}
+
+/** The file's records, up to the first that is cut short or does not decrypt (nothing after it is trusted). */
+function openRecords(key: Buffer, name: string, bytes: Buffer): { rows: EgressValues[]; unreadableBytes: number } {
+  const rows: EgressValues[] = [];
+  const aad = Buffer.from(name, "utf8");
+  let at = 0;
+  while (at + 4 <= bytes.length) {
+    const length = bytes.readUInt32BE(at);
+    if (length < IV_BYTES + TAG_BYTES || length > MAX_RECORD_BYTES || at + 4 + length > bytes.length) break;
+    const iv = bytes.subarray(at + 4, at + 4 + IV_BYTES);
+    const body = bytes.subarray(at + 4 + IV_BYTES, at + 4 + length - TAG_BYTES);
+    const tag = bytes.subarray(at + 4 + length - TAG_BYTES, at + 4 + length);
+    let values: unknown;
+    try {
+      const decipher = createDecipheriv("aes-256-gcm", key, iv);
+      decipher.setAAD(aad);
+      decipher.setAuthTag(tag);
+      values = JSON.parse(Buffer.concat([decipher.update(body), decipher.final()]).toString("utf8"));
+    } catch {
+      break;
+    }
+    if (!isEgressValues(values)) break;
+    rows.push(values);
+    at += 4 + length;
+  }
+  return { rows, unreadableBytes: bytes.length - at };
+}
+
+function isEgressValues(v: unknown): v is EgressValues {
+  return (
+    Array.isArray(v) &&
+    v.length === 7 &&
+    typeof v[0] === "number" &&
+    typeof v[1] === "string" &&
+    (v[2] === null || typeof v[2] === "string") &&
+    typeof v[3] === "string" &&
+    typeof v[4] === "string" &&
+    typeof v[5] === "string" &&
+    typeof v[6] === "number"
+  );
+}
+
+/** Whether the process that wrote this file (named `<pid>-<start>-<seq>.jrn`) is still running, other than this one. */
+function writerIsRunning(name: string): boolean {
+  const pid = Number(name.slice(0, name.indexOf("-")));
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: a process of another user has that pid; it is running, and it may be a tandem.
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Oldest first: by the writer's start time, then its file sequence. */
+function byWriteOrder(a: string, b: string): number {
+  const [, startA = "", seqA = ""] = a.split("-");
+  const [, startB = "", seqB = ""] = b.split("-");
+  return Number(startA) - Number(startB) || seqA.localeCompare(seqB) || a.localeCompare(b);
+}
+
+function journalError(err: unknown, file: string, doing: string): StoreError {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const detail = err instanceof Error ? err.message : String(err);
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new StoreError("disk_full", `cannot ${doing} ${file}: the disk is full (${code})`, { file, cause: err });
+  }
+  return new StoreError("io", `cannot ${doing} ${file}: ${detail}`, { file, cause: err });
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Its writes are already in the OS's hands; a failing close loses nothing.
+  }
+}
+
+function removeQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // Gone already, or it stays to be replayed (and skipped by its done mark) at the next open.
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The egress audit's journal (src/store/audit-journal.ts): every cloud request waits for its row to be
+ * on disk, which is one encrypted append to the journal, not a database commit; the row is committed
+ * with the next batch, and whatever a crash leaves in the journal is committed when the store is next
+ * opened, exactly once.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { AUDIT_JOURNAL_DIR, AuditJournal } from "../../src/store/audit-journal.js";
+import { BackgroundStore, DATABASE_FILE, openEncryptedDatabase, openStore } from "../../src/store/index.js";
+import { type EgressValues, egressValues } from "../../src/store/log-tables.js";
+import { eventLog, fillUp, randomKey, tempDataDir, tinyFilesystem } from "./store-support.js";
+
+const row = (target: string, body: string): EgressValues =>
+  egressValues({ target, sensitivity: "public", body, time: Date.now() }) as EgressValues;
+
+function journalFiles(dataDir: string): string[] {
+  const dir = join(dataDir, AUDIT_JOURNAL_DIR);
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+/** Opens the store the way the CLI does after a crash, and reads the audit back. */
+function auditAfterOpen(dataDir: string, key: Buffer) {
+  const log = eventLog();
+  const store = openStore({ dataDir, key, pruneIntervalMs: 0, report: log.report });
+  try {
+    return { rows: store.queryAudit({ limit: 1000 }), events: log.events };
+  } finally {
+    store.close();
+  }
+}
+
+describe("egress audit journal", () => {
+  it("answers once the row is in the journal, even while another writer holds the database, and commits it once it lets go", async () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    const store = await BackgroundStore.openWithKey({ dataDir, key, pruneIntervalMs: 0 });
+    const other = openEncryptedDatabase(join(dataDir, DATABASE_FILE), key);
+    try {
+      const first = await store.auditEgress({ target: "cloud/a", sensitivity: "public", body: '{"n":1}' });
+      other.exec("BEGIN IMMEDIATE");
+      const second = await store.auditEgress({
+        target: "cloud/b",
+        sensitivity: "private",
+        redactions: { email: 1 },
+        body: '{"n":2}',
+      });
+      assert.notEqual(first, second);
+      // On disk, encrypted: neither the target nor the digest is readable in the journal.
+      const names = journalFiles(dataDir);
+      assert.ok(names.length >= 1, "the rows are in the journal");
+      const bytes = Buffer.concat(names.map((n) => readFileSync(join(dataDir, AUDIT_JOURNAL_DIR, n))));
+      assert.ok(!bytes.includes("cloud/b") && !bytes.includes("private"), "the journal is encrypted");
+      other.exec("COMMIT");
+      const rows = await store.queryAudit();
+      assert.deepEqual(
+        rows.map((r) => [r.target, r.sensitivity, r.redactions]),
+        [
+          ["cloud/b", "private", { email: 1 }],
+          ["cloud/a", "public", {}],
+        ],
+      );
+    } finally {
+      other.close();
+      await store.close();
+    }
+    // Committed and closed: the journal files are gone.
+    assert.deepEqual(journalFiles(dataDir), []);
+  });
+
+  it("gives concurrent audits their own numbers, and a body that was not sent is marked on its own row", async () => {
+    const store = await BackgroundStore.openWithKey({ dataDir: tempDataDir(), key: randomKey(), pruneIntervalMs: 0 });
+    try {
+      const ids = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          store.auditEgress({ target: `cloud/${i}`, sensitivity: "public", body: `{"n":${i}}` }),
+        ),
+      );
+      assert.equal(new Set(ids).size, 40);
+      store.markEgressNotSent(ids[7] as number);
+      const rows = await store.queryAudit({ limit: 100 });
+      assert.equal(rows.length, 40);
+      assert.deepEqual(
+        rows.filter((r) => !r.sent).map((r) => r.target),
+        ["cloud/7"],
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("commits what a crash left in the journal at the next open, stops at a torn record, and removes the files", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    openStore({ dataDir, key, pruneIntervalMs: 0 }).close();
+    // A writer that never sealed its file (the process was killed), then one whose last write was cut short.
+    const crashed = new AuditJournal(dataDir, key);
+    crashed.append(row("cloud/a", "one"));
+    crashed.append(row("cloud/b", "two"));
+    const [file] = crashed.seal();
+    crashed.append(row("cloud/c", "three"));
+    crashed.close();
+    appendFileSync(file as string, Buffer.from([0, 0, 0, 90, 1, 2, 3]));
+    const { rows, events } = auditAfterOpen(dataDir, key);
+    assert.deepEqual(rows.map((r) => r.target).sort(), ["cloud/a", "cloud/b", "cloud/c"]);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ["journal_unreadable"],
+    );
+    assert.match((events[0] as { reason: string }).reason, /last 7 bytes are not a whole record.*2 rows before them were kept/);
+    assert.deepEqual(journalFiles(dataDir), []);
+    // Opened again: nothing is replayed twice.
+    assert.equal(auditAfterOpen(dataDir, key).rows.length, 3);
+  });
+
+  it("never replays a file whose rows were committed before the crash removed it", async () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    const store = await BackgroundStore.openWithKey({ dataDir, key, pruneIntervalMs: 0 });
+    await store.auditEgress({ target: "cloud/a", sensitivity: "public", body: "x" });
+    const [name] = journalFiles(dataDir);
+    const file = join(dataDir, AUDIT_JOURNAL_DIR, name as string);
+    const kept = `${file}.kept`;
+    // Keep a copy aside while the store commits and removes it, then put it back: as if the process
+    // died between the commit (with the file's done mark) and the removal.
+    const copy = readFileSync(file);
+    await store.flush();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await store.flush();
+    assert.equal(existsSync(file), false, "removed once committed");
+    appendFileSync(kept, copy);
+    // The mark outlives the file only until its removal is committed; re-create both states.
+    renameSync(kept, file);
+    const db = openEncryptedDatabase(join(dataDir, DATABASE_FILE), key);
+    db.prepare("INSERT OR IGNORE INTO audit_journal_done (file) VALUES (?)").run(name);
+    db.close();
+    await store.close();
+    const { rows } = auditAfterOpen(dataDir, key);
+    assert.equal(rows.length, 1, "the row is in once");
+    assert.deepEqual(journalFiles(dataDir), []);
+  });
+
+  it("leaves alone the files of a writer that is still running", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    openStore({ dataDir, key, pruneIntervalMs: 0 }).close();
+    const live = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"], { stdio: "ignore" });
+    try {
+      const journal = new AuditJournal(dataDir, key);
+      journal.append(row("cloud/live", "x"));
+      const [file] = journal.seal();
+      const theirs = join(dataDir, AUDIT_JOURNAL_DIR, `${live.pid}-1-00000001.jrn`);
+      // Same bytes under the other writer's name: its records are bound to their file's name, so write anew.
+      rmSync(file as string);
+      const other = new AuditJournal(dataDir, key);
+      other.append(row("cloud/live", "x"));
+      const [mine] = other.seal();
+      renameSync(mine as string, theirs);
+      assert.equal(auditAfterOpen(dataDir, key).rows.length, 0, "a running writer's file is its own to hand over");
+      assert.deepEqual(journalFiles(dataDir), [`${live.pid}-1-00000001.jrn`]);
+    } finally {
+      live.kill();
+    }
+  });
+
+  it("refuses an audit on a full disk (the server then sends nothing), and journals again once space is back", async (t) => {
+    const fs = tinyFilesystem();
+    if (typeof fs === "string") {
+      t.skip(`skipped: ${fs}`);
+      return;
+    }
+    try {
+      const dataDir = join(fs.dir, "data");
+      const store = await BackgroundStore.openWithKey({ dataDir, key: randomKey(), pruneIntervalMs: 0 });
+      await store.auditEgress({ target: "cloud/m", sensitivity: "public", body: "before" });
+      await store.flush();
+      const filler = fillUp(fs.dir);
+      await assert.rejects(
+        store.auditEgress({ target: "cloud/m", sensitivity: "public", body: "during" }),
+        (err: { code?: string }) => err.code === "disk_full",
+      );
+      rmSync(filler);
+      await store.auditEgress({ target: "cloud/m", sensitivity: "public", body: "after!!" });
+      assert.deepEqual(
+        (await store.queryAudit()).map((r) => r.bytes),
+        [7, 6],
+        "nothing of the refused audit is in the audit",
+      );
+      await store.close();
+    } finally {
+      fs.unmount();
+    }
+  });
+});
