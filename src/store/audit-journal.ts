@@ -147,18 +147,15 @@ export interface LeftJournal {
 
 /**
  * The journal files in `<dataDir>/audit-journal/` whose writer is no longer running (or is this very
- * process, which has not written any yet when it opens the store), oldest first, with their rows.
- * A running server's own files are its to hand over, and are left alone.
+ * process, which has not written any yet when it opens the store), oldest first. A running server's
+ * own files are its to hand over, and are left alone. Read each with readJournal, one at a time.
  */
-export function leftJournals(dataDir: string, databaseKey: Buffer): LeftJournal[] {
+export function leftJournals(dataDir: string): string[] {
   const dir = join(dataDir, AUDIT_JOURNAL_DIR);
-  const names = journalNames(dataDir);
-  if (names.length === 0) return [];
-  const keys = journalKeys(databaseKey);
-  return names
+  return journalNames(dataDir)
     .filter((name) => !writerIsRunning(name))
     .sort(byWriteOrder)
-    .map((name) => ({ file: join(dir, name), ...openRecords(keys, name, readFileSync(join(dir, name))) }));
+    .map((name) => join(dir, name));
 }
 
 /** One journal file's rows as they are now (a running writer's too), up to its first unreadable record. */

@@ -1,7 +1,7 @@
 import { basename, join } from "node:path";
 import type Sqlite from "better-sqlite3-multiple-ciphers";
 import { backoffDelayMs } from "../core/backoff.js";
-import { journalNames, leftJournals, removeJournal } from "./audit-journal.js";
+import { journalNames, type LeftJournal, leftJournals, readJournal, removeJournal } from "./audit-journal.js";
 import { DATABASE_FILE, type DatabaseKey } from "./database-key.js";
 import {
   type EgressValues,
@@ -514,15 +514,15 @@ export class Store {
    * A failure leaves a file for the next open and is reported: it never stops the store from opening.
    */
   #replayJournals(dataDir: string, key: Buffer): void {
-    let left: ReturnType<typeof leftJournals>;
-    try {
-      left = leftJournals(dataDir, key);
-    } catch (err) {
-      this.#report({ type: "journal_unreadable", file: dataDir, reason: (err as Error).message });
-      return;
-    }
-    for (const journal of left) {
-      const name = basename(journal.file);
+    for (const file of leftJournals(dataDir)) {
+      const name = basename(file);
+      let journal: LeftJournal;
+      try {
+        journal = readJournal(file, key);
+      } catch (err) {
+        this.#report({ type: "journal_unreadable", file, reason: (err as Error).message });
+        continue;
+      }
       try {
         this.#db.transaction(() => {
           if (this.#insert.journalIsDone.get(name) !== undefined) return;
@@ -530,21 +530,17 @@ export class Store {
           this.#insert.journalDone.run(name);
         })();
       } catch (err) {
-        this.#report({
-          type: "journal_unreadable",
-          file: journal.file,
-          reason: storeErrorFrom(err, this.file, "replay into").message,
-        });
+        this.#report({ type: "journal_unreadable", file, reason: storeErrorFrom(err, this.file, "replay into").message });
         continue;
       }
       if (journal.unreadableBytes > 0) {
         this.#report({
           type: "journal_unreadable",
-          file: journal.file,
+          file,
           reason: `its last ${journal.unreadableBytes} bytes are not a whole record (a write cut short by a crash or a full disk); the ${journal.rows.length} rows before them were kept`,
         });
       }
-      removeJournal(journal.file);
+      removeJournal(file);
     }
     // Marks whose files are gone (a crash between a removal and its mark's): nothing left to skip.
     try {
