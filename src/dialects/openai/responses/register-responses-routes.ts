@@ -1,42 +1,33 @@
-import type { IncomingHttpHeaders } from "node:http";
 import type { Gateway } from "../../../core/index.js";
 import { GatewayError } from "../../../core/index.js";
-import type { ItemSensitivity } from "../../../core/state.js";
-import { maxSensitivity, parseSensitivityHeader, SENSITIVITY_HEADER } from "../../../privacy/index.js";
 import type { DialectServices, RouteTable } from "../../shared/index.js";
 import { requestRecord, sendChat } from "../../shared/index.js";
 import { composeConversation } from "./compose-conversation.js";
 import { nativeResponse, nativeResponsesRequest, ResponsesNativeStream } from "./native-responses.js";
 import { parseResponsesRequest } from "./parse-responses-request.js";
 import { PendingResponse } from "./pending-response.js";
+import { registerCompactRoute } from "./register-compact-route.js";
 import { outputItems, statusFor } from "./render-response.js";
 import { ResponseStreamRenderer } from "./response-stream-renderer.js";
+import { sensitivityOf, stateSensitivityHeaders } from "./state-sensitivity.js";
 
 /**
  * POST /v1/responses over every target: the conversation is composed from the state tandem keeps
  * and the new input, answered by `gateway.chat` (so tiers, retries, failover, privacy and quality
  * checks apply as for chat), rendered as a Response or its event stream, and stored. A target that
  * speaks the Responses API itself gets the client's body made stateless (native-responses.ts) and its
- * own events are relayed; every other target gets the canonical conversation. Retrieval, deletion, input items and the Conversations API are mounted beside
- * it by their own module.
+ * own events are relayed; every other target gets the canonical conversation. POST /v1/responses/compact
+ * is mounted with it (register-compact-route.ts); retrieval, deletion, input items and the
+ * Conversations API beside it by their own module.
  */
 export function registerResponsesRoutes(app: RouteTable, gateway: Gateway, services: DialectServices): void {
+  registerCompactRoute(app, gateway, services);
   app.post("/v1/responses", async (request, reply) => {
     requestRecord(request).dialect = "openai";
     const parsed = parseResponsesRequest(request.body);
     const composed = await composeConversation(parsed, services.state);
-    const header = request.headers[SENSITIVITY_HEADER];
-    const declared = parseSensitivityHeader(Array.isArray(header) ? header[0] : header);
-    // Privacy follows the state: a conversation with private (or internal) turns is at least that
-    // sensitive on every later turn, whatever the new input says — a client's header can raise the
-    // level but never lower it below what its stored items carry (the route's privacy decides where
-    // such a turn may go: local-only, or redacted). The router reads the header before detection.
-    const history = composed.historySensitivity;
-    const level = history === undefined ? declared : declared === undefined ? history : maxSensitivity(declared, history);
-    const headers: IncomingHttpHeaders =
-      level !== undefined && level !== declared ? { ...request.headers, [SENSITIVITY_HEADER]: level } : request.headers;
-    const fallback: ItemSensitivity | undefined = level;
-    const pending = new PendingResponse(parsed, composed.input, services.state, fallback);
+    const headers = stateSensitivityHeaders(request.headers, composed.historySensitivity);
+    const pending = new PendingResponse(parsed, composed.input, services.state, sensitivityOf(headers));
     // For a target that speaks the Responses API: the client's body, made stateless (native-responses.ts).
     const native = nativeResponsesRequest(
       request.body,

@@ -1,0 +1,96 @@
+import { summaryRequest } from "../../../context/summarize-history.js";
+import type { Gateway } from "../../../core/index.js";
+import { type ChatResult, GatewayError, type Message, makeId, type ResponseMeta, SUMMARY_LEAD } from "../../../core/index.js";
+import type { StateItem } from "../../../core/state.js";
+import type { DialectServices, RouteTable } from "../../shared/index.js";
+import { parseBody, requestRecord, sendChat } from "../../shared/index.js";
+import { composeConversation } from "./compose-conversation.js";
+import { summaryItem } from "./history-summary.js";
+import { parseResponsesRequest } from "./parse-responses-request.js";
+import { renderResponsesUsage } from "./render-response.js";
+import { compactRequestSchema } from "./responses-api.js";
+import { stateSensitivityHeaders } from "./state-sensitivity.js";
+
+/** The most the model is asked to write for a compaction: a summary to continue from, not a transcript. */
+const COMPACTION_MAX_TOKENS = 2048;
+
+/**
+ * POST /v1/responses/compact (OpenAI's `client.responses.compact`): a long conversation — the
+ * request's `input`, after the history of `previous_response_id` when given — made short enough to
+ * continue. The answer is OpenAI's `response.compaction` object: every user message, as it was, then
+ * one `compaction` item standing for the rest, which the client sends back as input on its next
+ * `POST /v1/responses` (any target can continue from it: tandem gives the target its summary).
+ *
+ * The summary is written by the request's `model` (a target or a route, through the router, so its
+ * tiers, failover, privacy and audit apply; a history with private turns is at least that sensitive),
+ * with tandem's summarizer prompt; its content is in tandem's own format (history-summary.ts), which
+ * a client keeps as it is, as it keeps OpenAI's. Nothing is stored: as OpenAI's, the compacted
+ * output lives with the client.
+ */
+export function registerCompactRoute(app: RouteTable, gateway: Gateway, services: DialectServices): void {
+  app.post("/v1/responses/compact", async (request, reply) => {
+    requestRecord(request).dialect = "openai";
+    const wire = parseBody(compactRequestSchema, request.body);
+    // The conversation as /v1/responses would compose it: stored history, references, tandem's summaries.
+    const parsed = parseResponsesRequest({
+      model: wire.model,
+      input: wire.input ?? [],
+      ...(wire.instructions != null && { instructions: wire.instructions }),
+      ...(wire.previous_response_id != null && { previous_response_id: wire.previous_response_id }),
+      store: false,
+    });
+    const composed = await composeConversation(parsed, services.state);
+    const { previous, turns } = transcriptOf(composed.messages, wire.instructions ?? undefined);
+    if (turns.length === 0) {
+      throw new GatewayError("invalid_request", "Missing required parameter: 'input'.", { param: "input" });
+    }
+    const items = composed.items.map((s) => s.item);
+    const through = items.at(-1)?.id as string;
+    const kept = items.filter((item) => item.type === "message" && item.role === "user");
+    await sendChat(
+      request,
+      reply,
+      gateway,
+      summaryRequest(wire.model, previous, turns, COMPACTION_MAX_TOKENS),
+      {
+        stream: () => {
+          throw new GatewayError("internal", "a compaction is never streamed");
+        },
+        json: (result, meta) => compacted(result, meta, kept, through),
+      },
+      stateSensitivityHeaders(request.headers, composed.historySensitivity),
+    );
+  });
+}
+
+/** The turns to summarize, and the summary tandem made earlier (given again as a compaction item), if any. */
+function transcriptOf(messages: readonly Message[], instructions: string | undefined): { previous?: string; turns: Message[] } {
+  let previous: string | undefined;
+  const turns: Message[] = [];
+  for (const message of messages) {
+    if (message.role === "system") {
+      if (message.content.startsWith(SUMMARY_LEAD)) previous = message.content.slice(SUMMARY_LEAD.length);
+      // The request's instructions lead every turn the client sends: not part of what is summarized.
+      else if (message.content !== instructions) turns.push(message);
+      continue;
+    }
+    turns.push(message);
+  }
+  return previous === undefined ? { turns } : { previous, turns };
+}
+
+function compacted(result: ChatResult, meta: ResponseMeta, kept: StateItem[], through: string): Record<string, unknown> {
+  const text = result.text.trim();
+  if (text === "") {
+    throw new GatewayError("upstream_error", `${meta.target}: the model wrote an empty summary; nothing to compact to`, {
+      target: meta.target,
+    });
+  }
+  return {
+    id: makeId("resp_", 48),
+    object: "response.compaction",
+    created_at: Math.floor(Date.now() / 1000),
+    output: [...kept, summaryItem({ text, by: meta.target, through })],
+    usage: renderResponsesUsage(result.usage),
+  };
+}

@@ -1,0 +1,26 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { ItemSensitivity } from "../../../core/state.js";
+import { maxSensitivity, parseSensitivityHeader, SENSITIVITY_HEADER } from "../../../privacy/index.js";
+
+/**
+ * Privacy follows the state: a conversation with private (or internal) turns is at least that
+ * sensitive on every later request made of it, whatever the new input says — a client's header can
+ * raise the level but never lower it below what its stored items carry (the route's privacy decides
+ * where such a request may go: local-only, or redacted). The router reads the header before
+ * detection, so the request's headers carry the level: the client's own when they already do.
+ */
+export function stateSensitivityHeaders(headers: IncomingHttpHeaders, history: ItemSensitivity | undefined): IncomingHttpHeaders {
+  const declared = declaredSensitivity(headers);
+  const level = history === undefined ? declared : declared === undefined ? history : maxSensitivity(declared, history);
+  return level !== undefined && level !== declared ? { ...headers, [SENSITIVITY_HEADER]: level } : headers;
+}
+
+/** The level the headers carry (as stateSensitivityHeaders left them), if any. */
+export function sensitivityOf(headers: IncomingHttpHeaders): ItemSensitivity | undefined {
+  return declaredSensitivity(headers);
+}
+
+function declaredSensitivity(headers: IncomingHttpHeaders): ItemSensitivity | undefined {
+  const header = headers[SENSITIVITY_HEADER];
+  return parseSensitivityHeader(Array.isArray(header) ? header[0] : header);
+}
