@@ -12,7 +12,7 @@ import { describe, it } from "node:test";
 import { AUDIT_JOURNAL_DIR, AuditJournal } from "../../src/store/audit-journal.js";
 import { BackgroundStore, DATABASE_FILE, openEncryptedDatabase, openStore } from "../../src/store/index.js";
 import { type EgressValues, egressValues } from "../../src/store/log-tables.js";
-import { eventLog, fillUp, randomKey, tempDataDir, tinyFilesystem } from "./store-support.js";
+import { eventLog, fillUp, onTinyFilesystem, randomKey, tempDataDir } from "./store-support.js";
 
 const row = (target: string, body: string): EgressValues =>
   egressValues({ target, sensitivity: "public", body, time: Date.now() }) as EgressValues;
@@ -167,17 +167,12 @@ describe("egress audit journal", () => {
   });
 
   it("refuses an audit on a full disk (the server then sends nothing), and journals again once space is back", async (t) => {
-    const fs = tinyFilesystem();
-    if (typeof fs === "string") {
-      t.skip(`skipped: ${fs}`);
-      return;
-    }
-    try {
-      const dataDir = join(fs.dir, "data");
+    await onTinyFilesystem(t, async (dir) => {
+      const dataDir = join(dir, "data");
       const store = await BackgroundStore.openWithKey({ dataDir, key: randomKey(), pruneIntervalMs: 0 });
       await store.auditEgress({ target: "cloud/m", sensitivity: "public", body: "before" });
       await store.flush();
-      const filler = fillUp(fs.dir);
+      const filler = fillUp(dir);
       await assert.rejects(
         store.auditEgress({ target: "cloud/m", sensitivity: "public", body: "during" }),
         (err: { code?: string }) => err.code === "disk_full",
@@ -190,8 +185,6 @@ describe("egress audit journal", () => {
         "nothing of the refused audit is in the audit",
       );
       await store.close();
-    } finally {
-      fs.unmount();
-    }
+    });
   });
 });

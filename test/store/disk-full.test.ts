@@ -4,17 +4,12 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { openStore } from "../../src/store/index.js";
-import { eventLog, fillUp, tinyFilesystem } from "./store-support.js";
+import { eventLog, fillUp, onTinyFilesystem } from "./store-support.js";
 
 describe("store on a full disk", () => {
   it("reports SQLITE_FULL cleanly, keeps serving, keeps the rows queued and writes them once space is back", async (t) => {
-    const fs = tinyFilesystem();
-    if (typeof fs === "string") {
-      t.skip(`skipped: ${fs}`);
-      return;
-    }
-    try {
-      const dataDir = join(fs.dir, "data");
+    await onTinyFilesystem(t, async (dir) => {
+      const dataDir = join(dir, "data");
       const { events, report } = eventLog();
       const store = openStore({
         dataDir,
@@ -28,7 +23,7 @@ describe("store on a full disk", () => {
       store.logRequest({ dialect: "openai", status: 200, route: "before" });
       assert.equal(store.flush().ok, true);
 
-      const filler = fillUp(fs.dir);
+      const filler = fillUp(dir);
       const content = { request: "q".repeat(4000), response: "a".repeat(4000) };
       for (let i = 0; i < 200; i++) store.logRequest({ dialect: "openai", status: 200, route: `during-${i}`, content });
       const failed = store.flush();
@@ -74,21 +69,14 @@ describe("store on a full disk", () => {
       assert.equal(store.getSecret("openai"), "sk-test-after-full");
       assert.equal(store.health().dropped, 0);
       store.close();
-    } finally {
-      fs.unmount();
-    }
+    });
   });
   it("refuses to commit an egress audit row on a full disk (the server then sends nothing), and commits again once space is back", async (t) => {
-    const fs = tinyFilesystem();
-    if (typeof fs === "string") {
-      t.skip(`skipped: ${fs}`);
-      return;
-    }
-    try {
-      const dataDir = join(fs.dir, "data");
+    await onTinyFilesystem(t, async (dir) => {
+      const dataDir = join(dir, "data");
       const store = openStore({ dataDir, key: randomBytes(32), logContent: true, pruneIntervalMs: 0, report: () => {} });
       assert.equal(store.commitEgress([{ target: "cloud/m", sensitivity: "public", body: "before" }]).length, 1);
-      const filler = fillUp(fs.dir);
+      const filler = fillUp(dir);
       // Queued rows fill what the WAL had left, so the audit's commit finds the disk full.
       const content = { request: "q".repeat(4000), response: "a".repeat(4000) };
       for (let i = 0; i < 200; i++) store.logRequest({ dialect: "openai", status: 200, content });
@@ -109,8 +97,6 @@ describe("store on a full disk", () => {
         [7, 6],
       );
       store.close();
-    } finally {
-      fs.unmount();
-    }
+    });
   });
 });

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, writeSync } from "node:fs";
 import { platform, tmpdir } from "node:os";
 import { join } from "node:path";
+import type { TestContext } from "node:test";
 import type { StoreEvent } from "../../src/store/index.js";
 
 /** A fresh, empty data dir under the system temp dir. */
@@ -34,8 +35,25 @@ export function eventLog(): { events: StoreEvent[]; report: (event: StoreEvent) 
   return { events, report: (event) => events.push(event) };
 }
 
+/**
+ * Runs `run` with a fresh dir on a 2 MB tmpfs (unmounted afterwards), or skips the test saying why
+ * there is none here.
+ */
+export async function onTinyFilesystem(t: TestContext, run: (dir: string) => Promise<void> | void): Promise<void> {
+  const fs = tinyFilesystem();
+  if (typeof fs === "string") {
+    t.skip(`skipped: ${fs}`);
+    return;
+  }
+  try {
+    await run(fs.dir);
+  } finally {
+    fs.unmount();
+  }
+}
+
 /** Mounts a 2 MB tmpfs on a fresh dir, or says why it cannot (not Linux, not root, no mount in this sandbox). */
-export function tinyFilesystem(): { dir: string; unmount: () => void } | string {
+function tinyFilesystem(): { dir: string; unmount: () => void } | string {
   if (platform() !== "linux") return "needs Linux tmpfs";
   if (typeof process.getuid === "function" && process.getuid() !== 0) return "mounting a tmpfs needs root";
   const dir = tempDataDir("tandem-full-");
