@@ -113,7 +113,7 @@ export class AuditJournal {
     const iv = randomBytes(IV_BYTES);
     let fd: number | undefined;
     try {
-      fd = openSync(file, "ax", 0o600);
+      fd = openJournalFile(this.dir, file);
       writeAll(fd, iv);
     } catch (err) {
       if (fd !== undefined) {
@@ -175,6 +175,17 @@ export function journalNames(dataDir: string): string[] {
 /** Deletes a journal file whose rows are committed; a file already gone is fine. */
 export function removeJournal(file: string): void {
   removeQuietly(file);
+}
+
+/** Creates a journal file; its folder too, when it was removed while the server ran. */
+function openJournalFile(dir: string, file: string): number {
+  try {
+    return openSync(file, "ax", 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return openSync(file, "ax", 0o600);
+  }
 }
 
 function writeAll(fd: number, bytes: Buffer): void {

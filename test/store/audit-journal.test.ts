@@ -166,6 +166,24 @@ describe("egress audit journal", () => {
     }
   });
 
+  it("goes on when its folder was removed while the server ran", async () => {
+    const dataDir = tempDataDir();
+    const store = await BackgroundStore.openWithKey({ dataDir, key: randomKey(), pruneIntervalMs: 0 });
+    try {
+      await store.auditEgress({ target: "cloud/a", sensitivity: "public", body: "one" });
+      await store.flush();
+      rmSync(join(dataDir, AUDIT_JOURNAL_DIR), { recursive: true, force: true });
+      await store.auditEgress({ target: "cloud/b", sensitivity: "public", body: "two" });
+      assert.equal(journalFiles(dataDir).length, 1, "journaled again, in a new folder");
+      assert.deepEqual(
+        (await store.queryAudit()).map((r) => r.target),
+        ["cloud/b", "cloud/a"],
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
   it("refuses an audit on a full disk (the server then sends nothing), and journals again once space is back", async (t) => {
     await onTinyFilesystem(t, async (dir) => {
       const dataDir = join(dir, "data");
