@@ -524,11 +524,15 @@ export class Store {
         continue;
       }
       try {
-        this.#db.transaction(() => {
-          if (this.#insert.journalIsDone.get(name) !== undefined) return;
-          for (const values of journal.rows) this.#insert.egress.run(...values);
-          this.#insert.journalDone.run(name);
-        })();
+        // IMMEDIATE: the write lock first, so two processes opening the store at once (a restarted
+        // server and `tandem audit`) cannot both find the file not done and both replay it.
+        this.#db
+          .transaction(() => {
+            if (this.#insert.journalIsDone.get(name) !== undefined) return;
+            for (const values of journal.rows) this.#insert.egress.run(...values);
+            this.#insert.journalDone.run(name);
+          })
+          .immediate();
       } catch (err) {
         this.#report({ type: "journal_unreadable", file, reason: storeErrorFrom(err, this.file, "replay into").message });
         continue;
