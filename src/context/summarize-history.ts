@@ -1,4 +1,12 @@
-import { type ChatRequest, type Message, type StreamEvent, SUMMARY_LEAD, type SystemMessage, textOf } from "../core/index.js";
+import {
+  type ChatRequest,
+  type Message,
+  type StreamEvent,
+  SUMMARY_LEAD,
+  type SystemMessage,
+  textOf,
+  type Usage,
+} from "../core/index.js";
 
 /**
  * The room (in tokens) a summary takes out of a target's window, and the most the summarizer is
@@ -74,9 +82,13 @@ export function withSummary(fitted: ChatRequest, previous: SystemMessage | undef
   return { ...fitted, messages };
 }
 
-/** The answer's text, read to its end. */
-export async function collectText(events: AsyncIterable<StreamEvent>): Promise<string> {
+/** The answer's text, read to its end, and the usage it reported (when it did). */
+export async function collectText(events: AsyncIterable<StreamEvent>): Promise<{ text: string; usage?: Partial<Usage> }> {
   let text = "";
-  for await (const event of events) if (event.type === "text-delta") text += event.text;
-  return text.trim();
+  let usage: Partial<Usage> | undefined;
+  for await (const event of events) {
+    if (event.type === "text-delta") text += event.text;
+    else if (event.type === "usage") usage = event.usage;
+  }
+  return usage === undefined ? { text: text.trim() } : { text: text.trim(), usage };
 }

@@ -3,7 +3,7 @@ import { countLargeTextsInSlices } from "../context/count-in-slices.js";
 import { estimateInputTokens, loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { collectText } from "../context/summarize-history.js";
 import type { ChatStream, Gateway, LoadedModelStatus, ModelEntry, ModelLibrary, RequestContext } from "../core/index.js";
-import { type ChatRequest, type EmbedRequest, GatewayError, type StreamEvent, textOf } from "../core/index.js";
+import { type ChatRequest, type EmbedRequest, GatewayError, type StreamEvent, textOf, type Usage } from "../core/index.js";
 import type { PullEvent, PullResult } from "../models/index.js";
 import { decideChatPrivacy, decideEmbedPrivacy, requestTextLength, SENSITIVITY_HEADER } from "../privacy/index.js";
 import { DEFAULT_ANSWER_LIMITS } from "../providers/http/answer-limits.js";
@@ -38,6 +38,11 @@ export interface RouterOptions {
    * `limits.maxAnswerBytes`). Default 32 MiB.
    */
   maxAnswerBytes?: number;
+  /**
+   * Tokens a request the router makes of its own used (a route's summarizer), by the target that
+   * answered it: for the server's usage table, which counts each client request itself. Default: none.
+   */
+  usage?: (target: string, usage: Partial<Usage>) => void;
 }
 
 /**
@@ -67,6 +72,7 @@ export class Router implements Gateway {
   readonly #attempts: Attempts;
   readonly #continuation: Continuation;
   readonly #local: LocalEngineService;
+  readonly #usage: ((target: string, usage: Partial<Usage>) => void) | undefined;
 
   constructor(
     catalog: Catalog,
@@ -92,6 +98,7 @@ export class Router implements Gateway {
       maxAnswerBytes: options.maxAnswerBytes ?? DEFAULT_ANSWER_LIMITS.maxAnswerBytes,
     });
     this.#local = new LocalEngineService(catalog, this.#planner);
+    this.#usage = options.usage;
   }
 
   /** Since when the network is taken for down (cloud targets skipped), for /v1/status; undefined while up. */
@@ -200,7 +207,12 @@ export class Router implements Gateway {
         answer = this.chat(
           { ...request, model: name },
           { signal, headers: level === undefined ? {} : { [SENSITIVITY_HEADER]: level } },
-        ).then(async (started) => ({ text: await collectText(started.events), by: started.meta.target }));
+        ).then(async (started) => {
+          const { text, usage } = await collectText(started.events);
+          // Not the client's request: its tokens would otherwise be in no usage row.
+          if (usage !== undefined) this.#usage?.(started.meta.target, usage);
+          return { text, by: started.meta.target };
+        });
         asked.set(key, answer);
       }
       return answer;

@@ -78,10 +78,24 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     timeoutMs: config.health.probeTimeoutMs,
   });
   const store = options.store;
+  /** A day's usage row for the target: tokens, and their cost when the target's price is known. */
+  const addUsage = (target: string, inputTokens: number, outputTokens: number): void => {
+    const price = catalog.priceOf(target);
+    store?.addUsage({
+      target,
+      inputTokens,
+      outputTokens,
+      ...(price && { costUsd: (inputTokens * price.input + outputTokens * price.output) / 1e6 }),
+    });
+  };
   const router = new Router(catalog, stats, metrics, health, config.breaker, {
     privacy: config.privacy,
     maxAnswerBytes: config.limits.maxAnswerBytes,
-    ...(store && { egress: store }),
+    ...(store && {
+      egress: store,
+      // A route's summarizer, asked by the router itself: its tokens are usage too.
+      usage: (target, usage) => addUsage(target, usage.inputTokens ?? 0, usage.outputTokens ?? 0),
+    }),
   });
   const auth = new ClientAuth(options.clientKeys);
 
@@ -178,15 +192,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
         ...(record.content && { content: record.content }),
       });
       if (record.meta && status < 400) {
-        const inputTokens = record.usage?.inputTokens ?? 0;
-        const outputTokens = record.usage?.outputTokens ?? 0;
-        const price = catalog.priceOf(record.meta.target);
-        store.addUsage({
-          target: record.meta.target,
-          inputTokens,
-          outputTokens,
-          ...(price && { costUsd: (inputTokens * price.input + outputTokens * price.output) / 1e6 }),
-        });
+        addUsage(record.meta.target, record.usage?.inputTokens ?? 0, record.usage?.outputTokens ?? 0);
       }
     }
   }

@@ -287,3 +287,44 @@ describe("responses: a route's summarizer", () => {
     assert.equal(summarizer.requests.length, 0);
   });
 });
+
+describe("responses: a route's summarizer, with the encrypted store", () => {
+  it("counts the summarizer's tokens in the usage table, beside the client's request", async () => {
+    const stored = await startTandem(
+      {
+        providers: {
+          small: { kind: "openai", baseUrl: small.url, models: { m: { contextWindow: 400 } } },
+          sum: { kind: "openai", baseUrl: summarizer.url, models: { s: { contextWindow: 100_000 } } },
+        },
+        routes: { summarized: { tiers: ["small/m"], summarizer: "sum/s" } },
+      },
+      { store: true },
+    );
+    try {
+      summarizer.script(() => ({ kind: "text", text: SUMMARY, usage: { input: 700, output: 30 } }));
+      small.script(() => ({ kind: "text", text: "Noted.", usage: { input: 90, output: 2 } }));
+      const own = new OpenAI({ baseURL: `${stored.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const conversation = await own.conversations.create({
+        items: [
+          { type: "message", role: "user", content: OLD },
+          { type: "message", role: "assistant", content: "Happy to help with Oslo." },
+        ],
+      });
+      await own.responses.create({
+        model: "summarized",
+        conversation: conversation.id,
+        input: "What was the budget?",
+        max_output_tokens: 50,
+        truncation: "auto",
+      });
+      assert.equal(summarizer.requests.length, 1);
+      const usage = await stored.server.store?.queryUsage();
+      const byTarget = Object.fromEntries(
+        (usage ?? []).map((row) => [row.target, [row.requests, row.inputTokens, row.outputTokens]]),
+      );
+      assert.deepEqual(byTarget, { "sum/s": [1, 700, 30], "small/m": [1, 90, 2] });
+    } finally {
+      await stored.close();
+    }
+  });
+});
