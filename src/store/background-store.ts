@@ -162,7 +162,7 @@ export class BackgroundStore {
         return Promise.reject(err);
       }
       const token = this.#nextToken++;
-      this.#push({ kind: "egress", record: row, token });
+      this.#push({ kind: "journaled", values, token });
       return Promise.resolve(token);
     }
     return new Promise((resolve, reject) => {

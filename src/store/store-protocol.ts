@@ -1,4 +1,5 @@
 import type { DatabaseKey } from "./database-key.js";
+import type { EgressValues } from "./log-tables.js";
 import type { AuditQuery, EgressRecord, RequestLogEntry, UsageEntry } from "./records.js";
 import type { StateMethod, StoreOptions } from "./store.js";
 
@@ -13,8 +14,9 @@ export interface StoreThreadStart {
 /** Rows to queue, in the order they were logged; egress rows are already hashed (no bodies cross over). */
 export type QueuedRow =
   | { kind: "request"; entry: RequestLogEntry }
-  /** `token`: a row already in the audit journal, under the number the server answered for it. */
-  | { kind: "egress"; record: Extract<EgressRecord, { sha256: string }>; token?: number }
+  | { kind: "egress"; record: Extract<EgressRecord, { sha256: string }> }
+  /** A row already in the audit journal, as the values journaled, under the number the server answered for it. */
+  | { kind: "journaled"; values: EgressValues; token: number }
   | { kind: "usage"; entry: UsageEntry }
   | { kind: "not_sent"; id: number }
   | { kind: "not_sent_token"; token: number };

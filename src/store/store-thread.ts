@@ -30,10 +30,9 @@ port.on("message", (message: StoreThreadRequest) => {
   if (message.op === "rows") {
     for (const row of message.rows) {
       if (row.kind === "request") store.logRequest(row.entry);
-      else if (row.kind === "egress") {
-        if (row.token === undefined) store.recordEgress(row.record);
-        else store.recordJournaledEgress(row.record, row.token);
-      } else if (row.kind === "not_sent") store.markEgressNotSent(row.id);
+      else if (row.kind === "egress") store.recordEgress(row.record);
+      else if (row.kind === "journaled") store.recordJournaledEgress(row.values, row.token);
+      else if (row.kind === "not_sent") store.markEgressNotSent(row.id);
       else if (row.kind === "not_sent_token") store.markJournaledEgressNotSent(row.token);
       else store.addUsage(row.entry);
     }

@@ -255,14 +255,10 @@ export class Store {
 
   /**
    * Queues an egress audit row a server has already put in its audit journal (see audit-journal.ts),
-   * under the token it answered for it, which a later markJournaledEgressNotSent names.
+   * as the values it journaled (checked there), under the token it answered for it, which a later
+   * markJournaledEgressNotSent names.
    */
-  recordJournaledEgress(record: EgressRecord, token: number): void {
-    const values = egressValues(record);
-    if (values === undefined) {
-      this.#drop(1, "recordJournaledEgress: sha256 must be 64 lowercase hex digits");
-      return;
-    }
+  recordJournaledEgress(values: EgressValues, token: number): void {
     this.#enqueue({ kind: "egress", values, token });
   }
 

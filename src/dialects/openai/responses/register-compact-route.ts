@@ -9,7 +9,7 @@ import { summaryItem } from "./history-summary.js";
 import { parseResponsesRequest } from "./parse-responses-request.js";
 import { renderResponsesUsage } from "./render-response.js";
 import { compactRequestSchema } from "./responses-api.js";
-import { stateSensitivityHeaders } from "./state-sensitivity.js";
+import { stateSensitivity } from "./state-sensitivity.js";
 
 /** The most the model is asked to write for a compaction: a summary to continue from, not a transcript. */
 const COMPACTION_MAX_TOKENS = 2048;
@@ -39,11 +39,9 @@ export function registerCompactRoute(app: RouteTable, gateway: Gateway, services
       ...(wire.previous_response_id != null && { previous_response_id: wire.previous_response_id }),
       store: false,
     });
+    // It refuses, as /v1/responses does, a conversation with nothing but instructions ('input' missing).
     const composed = await composeConversation(parsed, services.state);
     const { previous, turns } = transcriptOf(composed.messages, wire.instructions ?? undefined);
-    if (turns.length === 0) {
-      throw new GatewayError("invalid_request", "Missing required parameter: 'input'.", { param: "input" });
-    }
     const items = composed.items.map((s) => s.item);
     const through = items.at(-1)?.id as string;
     const kept = items.filter((item) => item.type === "message" && item.role === "user");
@@ -58,7 +56,7 @@ export function registerCompactRoute(app: RouteTable, gateway: Gateway, services
         },
         json: (result, meta) => compacted(result, meta, kept, through),
       },
-      stateSensitivityHeaders(request.headers, composed.historySensitivity),
+      stateSensitivity(request.headers, composed.historySensitivity).headers,
     );
   });
 }

@@ -9,7 +9,7 @@ import { PendingResponse } from "./pending-response.js";
 import { registerCompactRoute } from "./register-compact-route.js";
 import { outputItems, statusFor } from "./render-response.js";
 import { ResponseStreamRenderer } from "./response-stream-renderer.js";
-import { sensitivityOf, stateSensitivityHeaders } from "./state-sensitivity.js";
+import { stateSensitivity } from "./state-sensitivity.js";
 
 /**
  * POST /v1/responses over every target: the conversation is composed from the state tandem keeps
@@ -26,8 +26,8 @@ export function registerResponsesRoutes(app: RouteTable, gateway: Gateway, servi
     requestRecord(request).dialect = "openai";
     const parsed = parseResponsesRequest(request.body);
     const composed = await composeConversation(parsed, services.state);
-    const headers = stateSensitivityHeaders(request.headers, composed.historySensitivity);
-    const pending = new PendingResponse(parsed, composed.input, services.state, sensitivityOf(headers));
+    const { headers, level } = stateSensitivity(request.headers, composed.historySensitivity);
+    const pending = new PendingResponse(parsed, composed.input, services.state, level);
     // For a target that speaks the Responses API: the client's body, made stateless (native-responses.ts).
     const native = nativeResponsesRequest(
       request.body,

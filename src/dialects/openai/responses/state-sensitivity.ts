@@ -9,18 +9,12 @@ import { maxSensitivity, parseSensitivityHeader, SENSITIVITY_HEADER } from "../.
  * where such a request may go: local-only, or redacted). The router reads the header before
  * detection, so the request's headers carry the level: the client's own when they already do.
  */
-export function stateSensitivityHeaders(headers: IncomingHttpHeaders, history: ItemSensitivity | undefined): IncomingHttpHeaders {
-  const declared = declaredSensitivity(headers);
-  const level = history === undefined ? declared : declared === undefined ? history : maxSensitivity(declared, history);
-  return level !== undefined && level !== declared ? { ...headers, [SENSITIVITY_HEADER]: level } : headers;
-}
-
-/** The level the headers carry (as stateSensitivityHeaders left them), if any. */
-export function sensitivityOf(headers: IncomingHttpHeaders): ItemSensitivity | undefined {
-  return declaredSensitivity(headers);
-}
-
-function declaredSensitivity(headers: IncomingHttpHeaders): ItemSensitivity | undefined {
+export function stateSensitivity(
+  headers: IncomingHttpHeaders,
+  history: ItemSensitivity | undefined,
+): { headers: IncomingHttpHeaders; level: ItemSensitivity | undefined } {
   const header = headers[SENSITIVITY_HEADER];
-  return parseSensitivityHeader(Array.isArray(header) ? header[0] : header);
+  const declared = parseSensitivityHeader(Array.isArray(header) ? header[0] : header);
+  const level = history === undefined ? declared : declared === undefined ? history : maxSensitivity(declared, history);
+  return { headers: level !== undefined && level !== declared ? { ...headers, [SENSITIVITY_HEADER]: level } : headers, level };
 }
