@@ -8,21 +8,77 @@
 export const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /**
+ * A stream that can hand over at once the items it already holds. An upstream's network read often
+ * carries many events (a whole answer, when it came in one packet): after `next()` resolves,
+ * `takeReady()` gives every item that follows it without waiting, in order, as consecutive `next()`
+ * calls would have (undefined when there is none), and `next()` goes on after them. It never waits and
+ * never throws: a failure that follows the items comes from the next `next()`. Each layer passes it on
+ * from the stream beneath, so a reader takes an upstream read's events through every layer in one go,
+ * not one promise per event per layer. A stream without it is read one item at a time, as before.
+ */
+export interface ReadyStream<T> extends AsyncIterableIterator<T> {
+  takeReady?(): T[] | undefined;
+}
+
+/** The items `stream` already holds after its last `next()` (see ReadyStream); undefined when none, or when it cannot tell. */
+export function takeReady<T>(stream: AsyncIterator<T> | Iterator<T>): T[] | undefined {
+  return (stream as ReadyStream<T>).takeReady?.();
+}
+
+/**
+ * Reads a stream to its end: `each` for every item, an upstream read's items (takeReady) one after
+ * the other without a promise between them. As for-await: leaving early (`each` throws, or its
+ * promise rejects) closes the stream; a stream that fails is not closed again.
+ */
+export async function forEachItem<T>(stream: AsyncIterable<T>, each: (item: T) => void | Promise<void>): Promise<void> {
+  const iterator = stream[Symbol.asyncIterator]();
+  for (;;) {
+    const step = await iterator.next();
+    if (step.done) return;
+    try {
+      const waiting = each(step.value);
+      if (waiting !== undefined) await waiting;
+      const ready = takeReady(iterator);
+      if (ready !== undefined) {
+        for (const item of ready) {
+          const pending = each(item);
+          if (pending !== undefined) await pending;
+        }
+      }
+    } catch (err) {
+      await iterator.return?.();
+      throw err;
+    }
+  }
+}
+
+/**
  * A stream whose work begins on the first `next()`, as a generator's would: `start` runs then, and
  * every later call goes straight to the stream it resolved to. A stream left before it began never
  * starts. `start` failing fails that first `next()`.
  */
-export function lazyStream<T>(start: () => Promise<AsyncIterable<T> | Iterable<T>>): AsyncIterableIterator<T> {
+export function lazyStream<T>(start: () => Promise<AsyncIterable<T> | Iterable<T>>): ReadyStream<T> {
   let inner: AsyncIterator<T> | Iterator<T> | undefined;
+  /** A source that is a list (a whole answer's events): served from here, and all at once by takeReady. */
+  let list: readonly T[] | undefined;
+  let at = 0;
   let started = false;
   let left = false;
-  const stream: AsyncIterableIterator<T> = {
+  const fromList = (items: readonly T[]): IteratorResult<T> =>
+    at < items.length ? { done: false, value: items[at++] as T } : DONE;
+  const stream: ReadyStream<T> = {
     [Symbol.asyncIterator]: () => stream,
     next(): Promise<IteratorResult<T>> {
+      if (list) return Promise.resolve(fromList(list));
       if (inner) return Promise.resolve(inner.next());
       if (started || left) return Promise.resolve(DONE);
       started = true;
       return start().then(async (source) => {
+        if (Array.isArray(source)) {
+          if (left) return DONE;
+          list = source as readonly T[];
+          return fromList(list);
+        }
         const opened = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
         if (left) {
           // Left while it was starting: close what started.
@@ -33,8 +89,18 @@ export function lazyStream<T>(start: () => Promise<AsyncIterable<T> | Iterable<T
         return opened.next();
       });
     },
+    takeReady(): T[] | undefined {
+      if (list) {
+        if (at >= list.length) return undefined;
+        const ready = list.slice(at);
+        at = list.length;
+        return ready;
+      }
+      return inner === undefined ? undefined : takeReady(inner);
+    },
     async return(): Promise<IteratorResult<T>> {
       left = true;
+      list = undefined;
       const current = inner;
       inner = undefined;
       await current?.return?.();
@@ -45,15 +111,18 @@ export function lazyStream<T>(start: () => Promise<AsyncIterable<T> | Iterable<T
 }
 
 /** `first` (a result already read from `rest`), then the rest of `rest`, forwarded. */
-export function prepended<T>(first: IteratorResult<T>, rest: AsyncIterator<T>): AsyncIterableIterator<T> {
+export function prepended<T>(first: IteratorResult<T>, rest: AsyncIterator<T>): ReadyStream<T> {
   let pending: IteratorResult<T> | undefined = first;
-  const stream: AsyncIterableIterator<T> = {
+  const stream: ReadyStream<T> = {
     [Symbol.asyncIterator]: () => stream,
     next(): Promise<IteratorResult<T>> {
       if (pending === undefined) return rest.next();
       const result = pending;
       pending = undefined;
       return Promise.resolve(result);
+    },
+    takeReady(): T[] | undefined {
+      return pending === undefined ? takeReady(rest) : undefined;
     },
     async return(): Promise<IteratorResult<T>> {
       pending = undefined;
@@ -71,13 +140,14 @@ export function prepended<T>(first: IteratorResult<T>, rest: AsyncIterator<T>): 
  * costs it. `step` returns true when the items are complete (an end marker came): the batches are
  * closed, unread. `end` adds the closing items once the batches are done. When `step` or `end`
  * throws, the items it gave first are served, then the error. Leaving early (`return()`) closes the
- * batches. `next()` is called one at a time (as for-await does).
+ * batches. `next()` is called one at a time (as for-await does). `takeReady()` gives what is left of
+ * the current batch's items at once (see ReadyStream).
  */
 export function expandBatches<B, T>(
   batches: AsyncIterable<B>,
   step: (batch: B, out: T[]) => boolean | undefined,
   end: (out: T[]) => void,
-): AsyncIterableIterator<T> {
+): ReadyStream<T> {
   const source = batches[Symbol.asyncIterator]();
   let queue: T[] = [];
   let at = 0;
@@ -126,11 +196,18 @@ export function expandBatches<B, T>(
       }
     }
   };
-  const stream: AsyncIterableIterator<T> = {
+  const stream: ReadyStream<T> = {
     [Symbol.asyncIterator]: () => stream,
     next(): Promise<IteratorResult<T>> {
       if (at < queue.length) return Promise.resolve({ done: false, value: queue[at++] as T });
       return refill();
+    },
+    takeReady(): T[] | undefined {
+      if (at >= queue.length) return undefined;
+      const ready = at === 0 ? queue : queue.slice(at);
+      queue = [];
+      at = 0;
+      return ready;
     },
     async return(): Promise<IteratorResult<T>> {
       over = true;

@@ -1,4 +1,5 @@
 import { GatewayError } from "./errors.js";
+import { forEachItem } from "./forwarding.js";
 import type { ReasoningPart, ToolCall } from "./messages.js";
 import { ReasoningBlocks } from "./reasoning.js";
 import type { FinishReason, StreamEvent, Usage } from "./stream.js";
@@ -50,7 +51,7 @@ export async function collectChat(
   const calls = new Map<number, ToolCall>();
   const reasoning = new ReasoningBlocks();
   let finished = false;
-  for await (const ev of events) {
+  await forEachItem(events, (ev) => {
     reasoning.push(ev);
     switch (ev.type) {
       case "start":
@@ -94,7 +95,7 @@ export async function collectChat(
         finished = true;
         break;
     }
-  }
+  });
   if (!finished) throw new GatewayError("upstream_error", "The upstream stream ended before it finished");
   const blocks = reasoning.blocks();
   if (blocks.length > 0) result.reasoningBlocks = blocks;

@@ -12,8 +12,10 @@ import {
   GatewayError,
   isEgressAuditError,
   noEmbeddings,
+  type ReadyStream,
   reasoningForTarget,
   type StreamEvent,
+  takeReady,
 } from "../core/index.js";
 import { requestTextLength } from "../privacy/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
@@ -287,15 +289,18 @@ export class Attempts {
     deadline: Deadline,
     startedAt: number,
     breaker: CircuitBreaker,
-  ): AsyncIterableIterator<StreamEvent> {
+  ): ReadyStream<StreamEvent> {
     let finished = false;
     let closed = false;
     /** The provider's stream said it is done: its own cleanup has run. */
     let ended = false;
     let given = 0;
-    const see = (event: StreamEvent): IteratorResult<StreamEvent> => {
+    const watch = (event: StreamEvent): void => {
       if (event.type === "finish") finished = true;
       else if (event.type === "usage") this.#countTokens(target, event.usage);
+    };
+    const see = (event: StreamEvent): IteratorResult<StreamEvent> => {
+      watch(event);
       return { done: false, value: event };
     };
     // Whatever the end, once: the limits stop, and a provider stream that has not ended is closed, so
@@ -327,7 +332,7 @@ export class Attempts {
       void close();
       return DONE;
     };
-    const relay: AsyncIterableIterator<StreamEvent> = {
+    const relay: ReadyStream<StreamEvent> = {
       [Symbol.asyncIterator]: () => relay,
       next(): Promise<IteratorResult<StreamEvent>> {
         if (closed) return Promise.resolve(DONE);
@@ -341,6 +346,22 @@ export class Attempts {
         } catch (err) {
           return fail(err);
         }
+      },
+      // The events that came with the last one (one upstream read): watched as next() would, one tick for all.
+      takeReady(): StreamEvent[] | undefined {
+        if (closed) return undefined;
+        let ready: StreamEvent[] | undefined;
+        if (given < firsts.length) {
+          ready = firsts.slice(given);
+          given = firsts.length;
+        }
+        const more = takeReady(iterator);
+        if (more !== undefined) {
+          deadline.tick();
+          ready = ready === undefined ? more : ready.concat(more);
+        }
+        if (ready !== undefined) for (const event of ready) watch(event);
+        return ready;
       },
       async return(): Promise<IteratorResult<StreamEvent>> {
         await close();

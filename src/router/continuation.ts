@@ -1,5 +1,13 @@
 import type { RequestContext, ResponseMeta } from "../core/index.js";
-import { type ChatRequest, GatewayError, type StreamEvent, type Usage } from "../core/index.js";
+import {
+  type ChatRequest,
+  expandBatches,
+  GatewayError,
+  type ReadyStream,
+  type StreamEvent,
+  takeReady,
+  type Usage,
+} from "../core/index.js";
 import { answerLimitError } from "../providers/http/answer-limits.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
@@ -79,7 +87,7 @@ export class Continuation {
    * back until their arguments check out, so no half or broken call reaches a client; once a call
    * has been passed on, a later failure ends the stream with the error instead.
    */
-  async *relay(
+  relay(
     plan: Plan,
     request: ChatRequest,
     context: RequestContext,
@@ -89,7 +97,29 @@ export class Continuation {
     privacy: Privacy | undefined,
     /** Why a target cannot serve this request (the plan's check): a continuation skips such targets too. */
     unsuitable?: (target: Target) => string | undefined,
-  ): AsyncGenerator<StreamEvent> {
+  ): ReadyStream<StreamEvent> {
+    // The events of one upstream read are checked together and passed on as one batch (a reader takes
+    // them with takeReady), so an event costs no promise of its own here.
+    return expandBatches<StreamEvent[], StreamEvent>(
+      this.#batches(plan, request, context, meta, first, tried, privacy, unsuitable),
+      (batch, out) => {
+        for (const event of batch) out.push(event);
+        return undefined;
+      },
+      () => {},
+    );
+  }
+
+  async *#batches(
+    plan: Plan,
+    request: ChatRequest,
+    context: RequestContext,
+    meta: ResponseMeta,
+    first: AsyncIterable<StreamEvent>,
+    tried: Set<string>,
+    privacy: Privacy | undefined,
+    unsuitable: ((target: Target) => string | undefined) | undefined,
+  ): AsyncGenerator<StreamEvent[]> {
     const quality = plan.policy.quality;
     const restart = !request.stream;
     let current = first;
@@ -111,76 +141,113 @@ export class Continuation {
       const held = new Map<number, { events: StreamEvent[]; name: string; args: string }>();
       // The upstream's own frames while a call is held: they carry the call too.
       let heldFrames: StreamEvent[] = [];
+      // What passes on from the events read so far (checked, in order); a failure passes on what came before it first.
+      let out: StreamEvent[] = [];
+      /** Checks one event and passes it on, holds it, or throws the failure it shows. */
+      const take = (event: StreamEvent): void => {
+        switch (event.type) {
+          case "start":
+            if (switched) return;
+            break;
+          case "frame":
+            if (held.size === 0) break;
+            heldFrames.push(event);
+            return;
+          case "text-delta": {
+            size += event.text.length;
+            if (size > maxAnswer) {
+              oversize = true;
+              throw answerLimitError(target, "maxAnswerBytes", maxAnswer);
+            }
+            text += event.text;
+            if (!switched || restart) outputBefore++;
+            const bad = watch.onText(event.text);
+            if (bad) throw this.#qualityFailure(target, bad);
+            break;
+          }
+          case "tool-call-start":
+            if (!quality.toolArguments) break;
+            held.set(event.index, { events: [event], name: event.name, args: "" });
+            return;
+          case "tool-call-delta": {
+            size += event.argumentsDelta.length;
+            if (size > maxAnswer) {
+              oversize = true;
+              throw answerLimitError(target, "maxAnswerBytes", maxAnswer);
+            }
+            const call = held.get(event.index);
+            if (!call) break;
+            call.events.push(event);
+            call.args += event.argumentsDelta;
+            return;
+          }
+          case "tool-call-end": {
+            const call = held.get(event.index);
+            if (call) {
+              const bad = watch.onToolCall(call.name, call.args);
+              if (bad) throw this.#qualityFailure(target, bad);
+              held.delete(event.index);
+              for (const e of call.events) out.push(e);
+              if (held.size === 0 && heldFrames.length > 0) {
+                for (const e of heldFrames) out.push(e);
+                heldFrames = [];
+              }
+            }
+            callsSent++;
+            break;
+          }
+          case "usage":
+            if (!switched) {
+              inputTokens = event.usage.inputTokens ?? inputTokens;
+              break;
+            }
+            out.push(continuedUsage(event.usage, inputTokens, restart ? 0 : outputBefore));
+            return;
+          case "finish": {
+            const bad = watch.onFinish(text, callsSent + held.size, event.reason);
+            if (bad) throw this.#qualityFailure(target, bad);
+            break;
+          }
+        }
+        out.push(event);
+      };
+      const iterator = current[Symbol.asyncIterator]();
       try {
-        for await (const event of current) {
-          switch (event.type) {
-            case "start":
-              if (switched) continue;
-              break;
-            case "frame":
-              if (held.size === 0) break;
-              heldFrames.push(event);
-              continue;
-            case "text-delta": {
-              size += event.text.length;
-              if (size > maxAnswer) {
-                oversize = true;
-                throw answerLimitError(target, "maxAnswerBytes", maxAnswer);
-              }
-              text += event.text;
-              if (!switched || restart) outputBefore++;
-              const bad = watch.onText(event.text);
-              if (bad) throw this.#qualityFailure(target, bad);
+        // Open until it ends or fails by itself: left early (a failed check, or the reader left), it is closed, as for-await would.
+        let open = true;
+        try {
+          for (;;) {
+            let step: IteratorResult<StreamEvent>;
+            try {
+              step = await iterator.next();
+            } catch (err) {
+              open = false;
+              throw err;
+            }
+            if (step.done) {
+              open = false;
               break;
             }
-            case "tool-call-start":
-              if (!quality.toolArguments) break;
-              held.set(event.index, { events: [event], name: event.name, args: "" });
-              continue;
-            case "tool-call-delta": {
-              size += event.argumentsDelta.length;
-              if (size > maxAnswer) {
-                oversize = true;
-                throw answerLimitError(target, "maxAnswerBytes", maxAnswer);
-              }
-              const call = held.get(event.index);
-              if (!call) break;
-              call.events.push(event);
-              call.args += event.argumentsDelta;
-              continue;
-            }
-            case "tool-call-end": {
-              const call = held.get(event.index);
-              if (call) {
-                const bad = watch.onToolCall(call.name, call.args);
-                if (bad) throw this.#qualityFailure(target, bad);
-                held.delete(event.index);
-                yield* call.events;
-                if (held.size === 0 && heldFrames.length > 0) {
-                  yield* heldFrames;
-                  heldFrames = [];
-                }
-              }
-              callsSent++;
-              break;
-            }
-            case "usage":
-              if (!switched) {
-                inputTokens = event.usage.inputTokens ?? inputTokens;
-                break;
-              }
-              yield continuedUsage(event.usage, inputTokens, restart ? 0 : outputBefore);
-              continue;
-            case "finish": {
-              const bad = watch.onFinish(text, callsSent + held.size, event.reason);
-              if (bad) throw this.#qualityFailure(target, bad);
-              break;
+            take(step.value);
+            const ready = takeReady(iterator);
+            if (ready !== undefined) for (const event of ready) take(event);
+            if (out.length > 0) {
+              const batch = out;
+              out = [];
+              yield batch;
             }
           }
-          yield event;
+        } finally {
+          if (open) await iterator.return?.();
         }
         return;
       } catch (err) {
+        // What passed its checks before the failure reaches the reader before anything else happens.
+        if (out.length > 0) {
+          const batch = out;
+          out = [];
+          yield batch;
+        }
         const error = GatewayError.from(err);
         const decision = failoverDecision(error);
         if (decision === "canceled" || decision === "stop" || (callsSent > 0 && !restart)) throw error;
@@ -218,7 +285,7 @@ export class Continuation {
         if (!switched) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "mid_stream_switch" });
         meta.attempts += next.meta.attempts;
         meta.degraded = `${restart ? "answered afresh on" : "switched mid-stream from"} ${restart ? next.meta.target : `${meta.target} to ${next.meta.target}`} after ${target} failed (${error.code})${fitted ? `; ${fitted}` : ""}`;
-        yield { type: "switch", from: target, to: next.meta.target, reason: error.code, ...(restart && { restart: true }) };
+        yield [{ type: "switch", from: target, to: next.meta.target, reason: error.code, ...(restart && { restart: true }) }];
         if (restart) {
           text = "";
           callsSent = 0;

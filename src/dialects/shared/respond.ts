@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ChatStream, Gateway, ResponseMeta } from "../../core/index.js";
-import { type ChatRequest, type ChatResult, collectChat, GatewayError, type StreamEvent } from "../../core/index.js";
+import { type ChatRequest, type ChatResult, collectChat, forEachItem, GatewayError, type StreamEvent } from "../../core/index.js";
 import { clientSignal } from "./client-signal.js";
 import { metaHeaders } from "./meta-headers.js";
 import { requestRecord } from "./request-record.js";
@@ -142,7 +142,8 @@ async function pumpStream(
   };
   const answer = record.content ? new AnswerText() : undefined;
   try {
-    for await (const event of started.events) {
+    // An upstream read's events are taken together (forEachItem): no promise per event unless the client is slow to read.
+    await forEachItem(started.events, (event) => {
       if (event.type === "usage") record.usage = { ...record.usage, ...event.usage } as ChatResult["usage"];
       answer?.add(event);
       let text: string;
@@ -151,15 +152,15 @@ async function pumpStream(
       else if (event.type === "switch") {
         text = native.seam() + renderer.event(event);
         native = undefined;
-      } else continue;
-      if (!text) continue;
+      } else return undefined;
+      if (!text) return undefined;
       if (!corked) {
         corked = true;
         res.cork();
         process.nextTick(uncork);
       }
-      if (!res.write(text)) await drained(res, signal);
-    }
+      return res.write(text) ? undefined : drained(res, signal);
+    });
     // The target's own frames ended its answer (the router saw its finish).
     res.end(native === undefined ? await renderer.end() : ((await native.end?.()) ?? ""));
   } catch (err) {

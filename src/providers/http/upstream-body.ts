@@ -1,5 +1,5 @@
 import type { Dispatcher } from "undici";
-import { DONE, GatewayError } from "../../core/index.js";
+import { DONE, GatewayError, type ReadyStream, takeReady } from "../../core/index.js";
 
 /** How long to wait for the rest of a finished answer (normally just the chunked terminator). */
 const DRAIN_MS = 1000;
@@ -69,7 +69,7 @@ export function relayUpstreamStream<T extends { type: string }>(
   signal: AbortSignal,
   target: string,
   parse: (body: AsyncIterable<Buffer>) => AsyncIterable<T>,
-): AsyncIterableIterator<T> {
+): ReadyStream<T> {
   // Left open when the parser stops, so releaseBody decides whether the socket can be reused.
   const inner = parse(res.body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   let finished = false;
@@ -95,6 +95,12 @@ export function relayUpstreamStream<T extends { type: string }>(
       return this;
     },
     next: () => (released ? Promise.resolve(DONE) : inner.next().then(onResult, onError)),
+    takeReady(): T[] | undefined {
+      if (released) return undefined;
+      const ready = takeReady(inner);
+      if (ready !== undefined && ready.some((event) => event.type === "finish")) finished = true;
+      return ready;
+    },
     async return(): Promise<IteratorResult<T>> {
       try {
         if (!released) await inner.return?.();
