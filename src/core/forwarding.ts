@@ -27,10 +27,15 @@ export function takeReady<T>(stream: AsyncIterator<T> | Iterator<T>): T[] | unde
 
 /**
  * Reads a stream to its end: `each` for every item, an upstream read's items (takeReady) one after
- * the other without a promise between them. As for-await: leaving early (`each` throws, or its
- * promise rejects) closes the stream; a stream that fails is not closed again.
+ * the other without a promise between them, then `settled` once for them (e.g. to write what they
+ * made in one go). As for-await: leaving early (`each` or `settled` throws, or its promise rejects)
+ * closes the stream; a stream that fails is not closed again.
  */
-export async function forEachItem<T>(stream: AsyncIterable<T>, each: (item: T) => void | Promise<void>): Promise<void> {
+export async function forEachItem<T>(
+  stream: AsyncIterable<T>,
+  each: (item: T) => void | Promise<void>,
+  settled?: () => void | Promise<void>,
+): Promise<void> {
   const iterator = stream[Symbol.asyncIterator]();
   for (;;) {
     const step = await iterator.next();
@@ -45,6 +50,8 @@ export async function forEachItem<T>(stream: AsyncIterable<T>, each: (item: T) =
           if (pending !== undefined) await pending;
         }
       }
+      const done = settled?.();
+      if (done !== undefined) await done;
     } catch (err) {
       await iterator.return?.();
       throw err;

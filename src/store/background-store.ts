@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -329,7 +329,7 @@ function hashed(record: EgressRecord): HashedEgress {
   if (!("body" in record)) return record.time === undefined ? { ...record, time: Date.now() } : record;
   const { body, ...rest } = record;
   const bytes = typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.byteLength;
-  return { time: Date.now(), ...rest, sha256: createHash("sha256").update(body).digest("hex"), bytes };
+  return { time: Date.now(), ...rest, sha256: hash("sha256", body, "hex"), bytes };
 }
 
 function toStoreError(error: { code: string; message: string; file?: string }): StoreError {

@@ -2,11 +2,13 @@
  * The forwarding stream helpers: a lazy stream starts on its first next() and not before, a stream
  * left before it began never starts, one left while starting closes what started; a prepended
  * result comes first, and leaving closes the rest. Batches expanded into items keep their order, end
- * with the closing items, and fail or stop as a generator over them would.
+ * with the closing items, and fail or stop as a generator over them would. takeReady hands over a
+ * read's remaining items at once through every helper, never a failure; forEachItem reads with it and
+ * closes the stream as for-await would.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { expandBatches, lazyStream, prepended } from "../../src/core/index.js";
+import { expandBatches, forEachItem, lazyStream, prepended, takeReady } from "../../src/core/index.js";
 
 function source(values: number[]) {
   const log: string[] = [];
@@ -170,5 +172,127 @@ describe("expandBatches", () => {
       for await (const x of expandBatches(failing, twice, () => {})) seen.push(x);
     }, /socket closed/);
     assert.deepEqual(seen, [5, 50]);
+  });
+});
+
+describe("takeReady: a read's items handed over at once", () => {
+  const triple = (batch: number, out: number[]) => {
+    out.push(batch, batch + 1, batch + 2);
+    return undefined;
+  };
+
+  it("expandBatches gives the rest of the current batch, then next() goes on with the next batch", async () => {
+    const { iterator } = source([10, 20]);
+    const stream = expandBatches(iterator, triple, (out) => out.push(-1));
+    assert.deepEqual(await stream.next(), { done: false, value: 10 });
+    assert.deepEqual(takeReady(stream), [11, 12]);
+    assert.equal(takeReady(stream), undefined, "nothing more without waiting");
+    assert.deepEqual(await stream.next(), { done: false, value: 20 });
+    assert.deepEqual(takeReady(stream), [21, 22]);
+    assert.deepEqual(await stream.next(), { done: false, value: -1 });
+    assert.deepEqual(await stream.next(), { done: true, value: undefined });
+  });
+
+  it("a failure after a batch's items is not given by takeReady but by the next next()", async () => {
+    const { iterator } = source([1]);
+    const stream = expandBatches(
+      iterator,
+      (b: number, out: number[]) => {
+        out.push(b, b + 1);
+        throw new Error("bad chunk");
+      },
+      () => {},
+    );
+    assert.deepEqual(await stream.next(), { done: false, value: 1 });
+    assert.deepEqual(takeReady(stream), [2]);
+    await assert.rejects(stream.next(), /bad chunk/);
+  });
+
+  it("passes through lazyStream and prepended; a list source is handed over whole", async () => {
+    const { iterator } = source([1, 4]);
+    const lazy = lazyStream(async () => expandBatches(iterator, triple, () => {}));
+    const first = await lazy.next();
+    const stream = prepended(first, lazy);
+    assert.equal(takeReady(stream), undefined, "the prepended result has not been read yet");
+    assert.deepEqual(await stream.next(), { done: false, value: 1 });
+    assert.deepEqual(takeReady(stream), [2, 3]);
+    assert.deepEqual(await stream.next(), { done: false, value: 4 });
+    assert.deepEqual(takeReady(stream), [5, 6]);
+    assert.deepEqual(await stream.next(), { done: true, value: undefined });
+
+    const list = lazyStream(async () => [7, 8, 9]);
+    assert.equal(takeReady(list), undefined, "not started");
+    assert.deepEqual(await list.next(), { done: false, value: 7 });
+    assert.deepEqual(takeReady(list), [8, 9]);
+    assert.deepEqual(await list.next(), { done: true, value: undefined });
+  });
+
+  it("a stream without takeReady is read one item at a time", async () => {
+    const { iterator } = source([1, 2]);
+    assert.equal(takeReady(iterator), undefined);
+  });
+});
+
+describe("forEachItem", () => {
+  it("reads every item in order, a batch's without waiting between them", async () => {
+    const { iterator } = source([1, 10]);
+    const seen: number[] = [];
+    await forEachItem(
+      expandBatches(
+        iterator,
+        (b: number, out: number[]) => (out.push(b, b + 1, b + 2), undefined),
+        () => {},
+      ),
+      (x) => {
+        seen.push(x);
+      },
+    );
+    assert.deepEqual(seen, [1, 2, 3, 10, 11, 12]);
+  });
+
+  it("waits for an item's promise before the next item, even within a batch", async () => {
+    const { iterator } = source([1]);
+    const order: string[] = [];
+    await forEachItem(
+      expandBatches(
+        iterator,
+        (b: number, out: number[]) => (out.push(b, b + 1), undefined),
+        () => {},
+      ),
+      async (x) => {
+        order.push(`start ${x}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        order.push(`end ${x}`);
+      },
+    );
+    assert.deepEqual(order, ["start 1", "end 1", "start 2", "end 2"]);
+  });
+
+  it("an item that fails closes the stream, as for-await would; a stream that fails is not closed again", async () => {
+    const { iterator, log } = source([1, 2, 3]);
+    await assert.rejects(
+      forEachItem(iterator, (x) => {
+        if (x === 2) throw new Error("client gone");
+      }),
+      /client gone/,
+    );
+    assert.deepEqual(log, ["next", "next", "return"]);
+
+    let returned = 0;
+    const failing: AsyncIterableIterator<number> = {
+      [Symbol.asyncIterator]: () => failing,
+      next: async () => {
+        throw new Error("upstream reset");
+      },
+      return: async () => {
+        returned++;
+        return { done: true, value: undefined };
+      },
+    };
+    await assert.rejects(
+      forEachItem(failing, () => {}),
+      /upstream reset/,
+    );
+    assert.equal(returned, 0);
   });
 });

@@ -132,35 +132,43 @@ async function pumpStream(
     ...headers,
   });
   const record = requestRecord(reply.request);
-  // Events that arrive together (one upstream packet often carries several) leave in one write:
-  // the socket is corked at the first write and uncorked once this tick's work is done, so tokens
-  // are never held back, only coalesced.
+  // Events that arrive together (one upstream read often carries several) leave in one write: an
+  // upstream read's events are rendered together and written once (forEachItem's `settled`), and the
+  // socket is corked at the first write and uncorked once this tick's work is done, so tokens are
+  // never held back, only coalesced.
   let corked = false;
   const uncork = () => {
     corked = false;
     res.uncork();
   };
+  let unwritten = "";
+  const write = (): Promise<void> | undefined => {
+    if (unwritten === "") return undefined;
+    const text = unwritten;
+    unwritten = "";
+    if (!corked) {
+      corked = true;
+      res.cork();
+      process.nextTick(uncork);
+    }
+    return res.write(text) ? undefined : drained(res, signal);
+  };
   const answer = record.content ? new AnswerText() : undefined;
   try {
-    // An upstream read's events are taken together (forEachItem): no promise per event unless the client is slow to read.
-    await forEachItem(started.events, (event) => {
-      if (event.type === "usage") record.usage = { ...record.usage, ...event.usage } as ChatResult["usage"];
-      answer?.add(event);
-      let text: string;
-      if (native === undefined) text = renderer.event(event);
-      else if (event.type === "frame") text = native.frame(event);
-      else if (event.type === "switch") {
-        text = native.seam() + renderer.event(event);
-        native = undefined;
-      } else return undefined;
-      if (!text) return undefined;
-      if (!corked) {
-        corked = true;
-        res.cork();
-        process.nextTick(uncork);
-      }
-      return res.write(text) ? undefined : drained(res, signal);
-    });
+    await forEachItem(
+      started.events,
+      (event) => {
+        if (event.type === "usage") record.usage = { ...record.usage, ...event.usage } as ChatResult["usage"];
+        answer?.add(event);
+        if (native === undefined) unwritten += renderer.event(event);
+        else if (event.type === "frame") unwritten += native.frame(event);
+        else if (event.type === "switch") {
+          unwritten += native.seam() + renderer.event(event);
+          native = undefined;
+        }
+      },
+      write,
+    );
     // The target's own frames ended its answer (the router saw its finish).
     res.end(native === undefined ? await renderer.end() : ((await native.end?.()) ?? ""));
   } catch (err) {
@@ -170,7 +178,8 @@ async function pumpStream(
       res.destroy();
       return;
     }
-    res.end(await renderer.error(error));
+    // What was rendered before the failure goes first.
+    res.end(unwritten + (await renderer.error(error)));
   } finally {
     if (answer && record.content) record.content.response = answer.json();
   }

@@ -98,7 +98,7 @@ export function relayUpstreamStream<T extends { type: string }>(
     takeReady(): T[] | undefined {
       if (released) return undefined;
       const ready = takeReady(inner);
-      if (ready !== undefined && ready.some((event) => event.type === "finish")) finished = true;
+      if (ready?.some((event) => event.type === "finish")) finished = true;
       return ready;
     },
     async return(): Promise<IteratorResult<T>> {
