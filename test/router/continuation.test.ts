@@ -1,13 +1,23 @@
 /**
  * Mid-stream continuation, driven directly: an answer that breaks or fails a quality check after it
- * has started goes on on the next target (or starts afresh for a client that did not stream).
+ * has started goes on on the next target (or starts afresh for a client that did not stream); the
+ * same when the upstream's events come in one read and are checked as one batch.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { GatewayError, type StreamEvent } from "../../src/core/index.js";
 import type { Target } from "../../src/router/catalog.js";
 import { CONTINUE_INSTRUCTION, continuationRequest, continuedUsage } from "../../src/router/continuation.js";
-import { chatRequest, collect, context, counter, planOf, routerParts, scriptedTarget } from "../support/router-parts.js";
+import {
+  chatRequest,
+  collect,
+  context,
+  counter,
+  planOf,
+  routerParts,
+  scriptedTarget,
+  streamScriptsInOneRead,
+} from "../support/router-parts.js";
 
 const broken = new GatewayError("upstream_error", "stream reset");
 
@@ -46,116 +56,123 @@ describe("continuationRequest and continuedUsage", () => {
   });
 });
 
-describe("Continuation", () => {
-  it("continues a broken stream on the next target, marking the seam", async () => {
-    const parts = routerParts();
-    const a = scriptedTarget("a/m", [
-      {
-        events: [{ type: "start" }, { type: "text-delta", text: "Once " }, { type: "text-delta", text: "upon" }],
-        failAfter: broken,
-      },
-    ]);
-    const b = scriptedTarget("b/m", [
-      {
-        events: [
-          { type: "start" },
-          { type: "text-delta", text: " a time" },
-          { type: "usage", usage: { inputTokens: 30, outputTokens: 2 } },
-          { type: "finish", reason: "stop" },
-        ],
-      },
-    ]);
-    const { meta, events } = await answer(parts, [[a.target], [b.target]]);
-    const seen = await collect(events);
-    assert.deepEqual(seen, [
-      { type: "start" },
-      { type: "text-delta", text: "Once " },
-      { type: "text-delta", text: "upon" },
-      { type: "switch", from: "a/m", to: "b/m", reason: "upstream_error" },
-      { type: "text-delta", text: " a time" },
-      { type: "usage", usage: { inputTokens: 30, outputTokens: 4 } },
-      { type: "finish", reason: "stop" },
-    ] satisfies StreamEvent[]);
-    const sent = b.requests[0]?.messages.at(-2);
-    assert.deepEqual(sent, { role: "assistant", content: [{ type: "text", text: "Once upon" }] });
-    assert.equal(meta.attempts, 2);
-    assert.match(meta.degraded ?? "", /switched mid-stream from a\/m to b\/m after a\/m failed \(upstream_error\)/);
-    assert.equal(await counter(parts.metrics, "tandem_mid_stream_switches_total"), 1);
-  });
+for (const oneRead of [false, true]) {
+  // Each upstream event on its own, and all of them in one network read (the relay checks a read's
+  // events together: a failure still passes on what came before it first).
+  describe(`Continuation (${oneRead ? "events in one read" : "events one at a time"})`, () => {
+    before(() => streamScriptsInOneRead(oneRead));
+    after(() => streamScriptsInOneRead(false));
 
-  it("answers afresh for a client that did not stream", async () => {
-    const parts = routerParts();
-    const a = scriptedTarget("a/m", [{ events: [{ type: "start" }, { type: "text-delta", text: "half" }], failAfter: broken }]);
-    const b = scriptedTarget("b/m", [
-      { events: [{ type: "start" }, { type: "text-delta", text: "whole" }, { type: "finish", reason: "stop" }] },
-    ]);
-    const { meta, events } = await answer(parts, [[a.target], [b.target]], false);
-    const seen = await collect(events);
-    assert.deepEqual(seen.at(2), { type: "switch", from: "a/m", to: "b/m", reason: "upstream_error", restart: true });
-    assert.equal(b.requests[0]?.messages.length, 1, "the client's own conversation, not a continuation");
-    assert.match(meta.degraded ?? "", /^answered afresh on b\/m/);
-  });
+    it("continues a broken stream on the next target, marking the seam", async () => {
+      const parts = routerParts();
+      const a = scriptedTarget("a/m", [
+        {
+          events: [{ type: "start" }, { type: "text-delta", text: "Once " }, { type: "text-delta", text: "upon" }],
+          failAfter: broken,
+        },
+      ]);
+      const b = scriptedTarget("b/m", [
+        {
+          events: [
+            { type: "start" },
+            { type: "text-delta", text: " a time" },
+            { type: "usage", usage: { inputTokens: 30, outputTokens: 2 } },
+            { type: "finish", reason: "stop" },
+          ],
+        },
+      ]);
+      const { meta, events } = await answer(parts, [[a.target], [b.target]]);
+      const seen = await collect(events);
+      assert.deepEqual(seen, [
+        { type: "start" },
+        { type: "text-delta", text: "Once " },
+        { type: "text-delta", text: "upon" },
+        { type: "switch", from: "a/m", to: "b/m", reason: "upstream_error" },
+        { type: "text-delta", text: " a time" },
+        { type: "usage", usage: { inputTokens: 30, outputTokens: 4 } },
+        { type: "finish", reason: "stop" },
+      ] satisfies StreamEvent[]);
+      const sent = b.requests[0]?.messages.at(-2);
+      assert.deepEqual(sent, { role: "assistant", content: [{ type: "text", text: "Once upon" }] });
+      assert.equal(meta.attempts, 2);
+      assert.match(meta.degraded ?? "", /switched mid-stream from a\/m to b\/m after a\/m failed \(upstream_error\)/);
+      assert.equal(await counter(parts.metrics, "tandem_mid_stream_switches_total"), 1);
+    });
 
-  it("fails over when the answer fails a quality check at its finish", async () => {
-    const parts = routerParts();
-    const a = scriptedTarget("a/m", [{ events: [{ type: "start" }, { type: "finish", reason: "stop" }] }]);
-    const b = scriptedTarget("b/m", [
-      { events: [{ type: "start" }, { type: "text-delta", text: "something" }, { type: "finish", reason: "stop" }] },
-    ]);
-    const { events } = await answer(parts, [[a.target], [b.target]]);
-    const seen = await collect(events);
-    assert.deepEqual(
-      seen.filter((e) => e.type === "switch"),
-      [{ type: "switch", from: "a/m", to: "b/m", reason: "upstream_error" }],
-    );
-    assert.equal(await counter(parts.metrics, "tandem_quality_failures_total", { target: "a/m", check: "empty_output" }), 1);
-  });
+    it("answers afresh for a client that did not stream", async () => {
+      const parts = routerParts();
+      const a = scriptedTarget("a/m", [{ events: [{ type: "start" }, { type: "text-delta", text: "half" }], failAfter: broken }]);
+      const b = scriptedTarget("b/m", [
+        { events: [{ type: "start" }, { type: "text-delta", text: "whole" }, { type: "finish", reason: "stop" }] },
+      ]);
+      const { meta, events } = await answer(parts, [[a.target], [b.target]], false);
+      const seen = await collect(events);
+      assert.deepEqual(seen.at(2), { type: "switch", from: "a/m", to: "b/m", reason: "upstream_error", restart: true });
+      assert.equal(b.requests[0]?.messages.length, 1, "the client's own conversation, not a continuation");
+      assert.match(meta.degraded ?? "", /^answered afresh on b\/m/);
+    });
 
-  it("ends with the error once a tool call has reached a streaming client", async () => {
-    const parts = routerParts();
-    const a = scriptedTarget("a/m", [
-      {
-        events: [
-          { type: "start" },
-          { type: "tool-call-start", index: 0, id: "c1", name: "f" },
-          { type: "tool-call-delta", index: 0, argumentsDelta: "{}" },
-          { type: "tool-call-end", index: 0 },
-        ],
-        failAfter: broken,
-      },
-    ]);
-    const b = scriptedTarget("b/m", [{ events: [{ type: "start" }, { type: "finish", reason: "stop" }] }]);
-    const { events } = await answer(parts, [[a.target], [b.target]]);
-    const seen: StreamEvent[] = [];
-    await assert.rejects(
-      (async () => {
-        for await (const event of events) seen.push(event);
-      })(),
-      { code: "upstream_error" },
-    );
-    assert.equal(seen.filter((e) => e.type === "tool-call-end").length, 1, "the checked call went out");
-    assert.equal(b.calls(), 0, "no second target after a call was passed on");
-  });
+    it("fails over when the answer fails a quality check at its finish", async () => {
+      const parts = routerParts();
+      const a = scriptedTarget("a/m", [{ events: [{ type: "start" }, { type: "finish", reason: "stop" }] }]);
+      const b = scriptedTarget("b/m", [
+        { events: [{ type: "start" }, { type: "text-delta", text: "something" }, { type: "finish", reason: "stop" }] },
+      ]);
+      const { events } = await answer(parts, [[a.target], [b.target]]);
+      const seen = await collect(events);
+      assert.deepEqual(
+        seen.filter((e) => e.type === "switch"),
+        [{ type: "switch", from: "a/m", to: "b/m", reason: "upstream_error" }],
+      );
+      assert.equal(await counter(parts.metrics, "tandem_quality_failures_total", { target: "a/m", check: "empty_output" }), 1);
+    });
 
-  it("holds back a tool call whose arguments are not JSON and takes the next target", async () => {
-    const parts = routerParts();
-    const a = scriptedTarget("a/m", [
-      {
-        events: [
-          { type: "start" },
-          { type: "tool-call-start", index: 0, id: "c1", name: "f" },
-          { type: "tool-call-delta", index: 0, argumentsDelta: '{"x":' },
-          { type: "tool-call-end", index: 0 },
-          { type: "finish", reason: "tool_calls" },
-        ],
-      },
-    ]);
-    const b = scriptedTarget("b/m", [
-      { events: [{ type: "start" }, { type: "text-delta", text: "fine" }, { type: "finish", reason: "stop" }] },
-    ]);
-    const { events } = await answer(parts, [[a.target], [b.target]]);
-    const seen = await collect(events);
-    assert.equal(seen.filter((e) => e.type.startsWith("tool-call")).length, 0, "no broken call reached the client");
-    assert.deepEqual(seen.at(-1), { type: "finish", reason: "stop" });
+    it("ends with the error once a tool call has reached a streaming client", async () => {
+      const parts = routerParts();
+      const a = scriptedTarget("a/m", [
+        {
+          events: [
+            { type: "start" },
+            { type: "tool-call-start", index: 0, id: "c1", name: "f" },
+            { type: "tool-call-delta", index: 0, argumentsDelta: "{}" },
+            { type: "tool-call-end", index: 0 },
+          ],
+          failAfter: broken,
+        },
+      ]);
+      const b = scriptedTarget("b/m", [{ events: [{ type: "start" }, { type: "finish", reason: "stop" }] }]);
+      const { events } = await answer(parts, [[a.target], [b.target]]);
+      const seen: StreamEvent[] = [];
+      await assert.rejects(
+        (async () => {
+          for await (const event of events) seen.push(event);
+        })(),
+        { code: "upstream_error" },
+      );
+      assert.equal(seen.filter((e) => e.type === "tool-call-end").length, 1, "the checked call went out");
+      assert.equal(b.calls(), 0, "no second target after a call was passed on");
+    });
+
+    it("holds back a tool call whose arguments are not JSON and takes the next target", async () => {
+      const parts = routerParts();
+      const a = scriptedTarget("a/m", [
+        {
+          events: [
+            { type: "start" },
+            { type: "tool-call-start", index: 0, id: "c1", name: "f" },
+            { type: "tool-call-delta", index: 0, argumentsDelta: '{"x":' },
+            { type: "tool-call-end", index: 0 },
+            { type: "finish", reason: "tool_calls" },
+          ],
+        },
+      ]);
+      const b = scriptedTarget("b/m", [
+        { events: [{ type: "start" }, { type: "text-delta", text: "fine" }, { type: "finish", reason: "stop" }] },
+      ]);
+      const { events } = await answer(parts, [[a.target], [b.target]]);
+      const seen = await collect(events);
+      assert.equal(seen.filter((e) => e.type.startsWith("tool-call")).length, 0, "no broken call reached the client");
+      assert.deepEqual(seen.at(-1), { type: "finish", reason: "stop" });
+    });
   });
-});
+}

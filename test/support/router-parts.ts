@@ -4,7 +4,13 @@
  * No network, no server: each test drives one part directly.
  */
 import { type RouteConfig, routeSchema } from "../../src/config/schema.js";
-import type { ChatRequest, EmbedResult, ProviderChatRequest, StreamEvent } from "../../src/core/index.js";
+import {
+  type ChatRequest,
+  type EmbedResult,
+  expandBatches,
+  type ProviderChatRequest,
+  type StreamEvent,
+} from "../../src/core/index.js";
 import type { Provider } from "../../src/providers/provider.js";
 import { Attempts } from "../../src/router/attempt.js";
 import { AttemptLoop } from "../../src/router/attempt-loop.js";
@@ -22,6 +28,17 @@ import { TargetStats } from "../../src/telemetry/target-stats.js";
 /** What one call to a scripted target does: events to stream, then (optionally) a failure. */
 export type Script = { events?: StreamEvent[]; fail?: Error; failAfter?: Error };
 
+let scriptsInOneRead = false;
+
+/**
+ * From now on, scripted targets stream as an HTTP provider does when an answer comes in one network
+ * read: every event of a script in one batch (expandBatches, so readers take them with takeReady),
+ * its `failAfter` after them. Off (the default): one event at a time, from a generator.
+ */
+export function streamScriptsInOneRead(on: boolean): void {
+  scriptsInOneRead = on;
+}
+
 /** A target whose provider plays `scripts` in order (the last one repeats), recording each request. */
 export function scriptedTarget(name: string, scripts: Script[], options: { local?: boolean } = {}) {
   const requests: ProviderChatRequest[] = [];
@@ -31,6 +48,23 @@ export function scriptedTarget(name: string, scripts: Script[], options: { local
     chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
       requests.push(request);
       const script = scripts[Math.min(call++, scripts.length - 1)] ?? {};
+      if (scriptsInOneRead) {
+        const read = (async function* () {
+          if (script.fail) throw script.fail;
+          signal.throwIfAborted();
+          yield script.events ?? [];
+        })();
+        return expandBatches<StreamEvent[], StreamEvent>(
+          read,
+          (batch, out) => {
+            for (const event of batch) out.push(event);
+            return undefined;
+          },
+          () => {
+            if (script.failAfter) throw script.failAfter;
+          },
+        );
+      }
       return (async function* () {
         if (script.fail) throw script.fail;
         for (const event of script.events ?? []) {
