@@ -240,7 +240,10 @@ describe("forEachItem", () => {
     await forEachItem(
       expandBatches(
         iterator,
-        (b: number, out: number[]) => (out.push(b, b + 1, b + 2), undefined),
+        (b: number, out: number[]) => {
+          out.push(b, b + 1, b + 2);
+          return undefined;
+        },
         () => {},
       ),
       (x) => {
@@ -256,7 +259,10 @@ describe("forEachItem", () => {
     await forEachItem(
       expandBatches(
         iterator,
-        (b: number, out: number[]) => (out.push(b, b + 1), undefined),
+        (b: number, out: number[]) => {
+          out.push(b, b + 1);
+          return undefined;
+        },
         () => {},
       ),
       async (x) => {

@@ -1,0 +1,178 @@
+/**
+ * Where a sequential request's added time goes, phase by phase, in tandem and in the bare proxy:
+ * the same one-message chat completion as `npm run bench` (not streamed by the client), interleaved
+ * with direct calls. Each gateway runs with bench/phase-marks.mjs preloaded, which times the phases
+ * from Node's and undici's public diagnostics channels (no change to either gateway):
+ *
+ *   in → sent        the request's headers were read → the upstream request was written
+ *                    (body, validation, routing, privacy, the audit, the upstream request)
+ *   sent → answered  → the upstream's response headers were read (the upstream's own time, and
+ *                    whatever the gateway's thread did after sending: "busy while waiting")
+ *   answered → received  → the upstream's body was read whole
+ *   received → out   → the client's response was written (parsing, relay, checks, rendering)
+ *
+ * Medians in ms over the second half of the requests (the first half warms up).
+ *
+ *   npm run build && npx tsx bench/phases.ts        (BENCH_PHASES_N: requests per gateway, default 3000)
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Pool } from "undici";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const N = Number(process.env.BENCH_PHASES_N ?? 3000);
+const MARKS = join(ROOT, "bench/phase-marks.mjs");
+const children: ChildProcess[] = [];
+const dir = mkdtempSync(join(tmpdir(), "tandem-phases-"));
+
+interface Row {
+  start: number;
+  sent: number;
+  answered: number;
+  received: number;
+  finished: number;
+  busyWhileWaiting?: number;
+}
+
+function start(args: string[], env: NodeJS.ProcessEnv, logTo?: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", logTo ? openSync(logTo, "w") : "pipe", "pipe"],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const look = (d: Buffer) => {
+      text += d;
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(text) ?? /\{"port":(\d+)\}/.exec(text);
+      if (m) resolve({ child, port: Number(m[1]) });
+    };
+    child.stdout?.on("data", look);
+    child.stderr?.on("data", look);
+    child.on("exit", (code) => reject(new Error(`${args.join(" ")} exited ${code}: ${text.slice(-1000)}`)));
+  });
+}
+
+async function main(): Promise<void> {
+  const up = await start(["--import", "tsx", join(ROOT, "bench/upstream.ts")], {});
+  const upstream = `http://127.0.0.1:${up.port}`;
+  const bareOut = join(dir, "bare.json");
+  const bare = await start(["--import", MARKS, "--import", "tsx", join(ROOT, "bench/bare-proxy.ts")], {
+    BENCH_UPSTREAM: upstream,
+    BENCH_PHASES_OUT: bareOut,
+  });
+  // As in `npm run bench`: a remote-looking upstream (so privacy classifies each request), the store on.
+  const config = join(dir, "tandem.config.yaml");
+  writeFileSync(
+    config,
+    [
+      `dataDir: "${join(dir, "data")}"`,
+      "store: { enabled: true }",
+      "providers:",
+      `  up: { kind: openai, baseUrl: "${upstream}/v1", local: false, apiKeys: ["env:BENCH_UPSTREAM_KEY"], models: [bench] }`,
+      "",
+    ].join("\n"),
+  );
+  const tandemOut = join(dir, "tandem.json");
+  const tandem = await start(
+    ["--import", MARKS, join(ROOT, "dist/cli/main.js"), "serve", "--config", config, "--port", "0"],
+    {
+      HOME: dir,
+      XDG_DATA_HOME: dir,
+      OLLAMA_HOST: "127.0.0.1:9",
+      BENCH_UPSTREAM_KEY: "sk-bench",
+      TANDEM_DB_KEY: randomBytes(32).toString("hex"),
+      BENCH_PHASES_OUT: tandemOut,
+    },
+    join(dir, "tandem.log"),
+  );
+  const paths = [
+    { name: "direct", pool: new Pool(upstream, { connections: 1 }), model: "bench", ms: [] as number[] },
+    {
+      name: "bare proxy",
+      pool: new Pool(`http://127.0.0.1:${bare.port}`, { connections: 1 }),
+      model: "bench",
+      ms: [] as number[],
+    },
+    {
+      name: "tandem",
+      pool: new Pool(`http://127.0.0.1:${tandem.port}`, { connections: 1 }),
+      model: "up/bench",
+      ms: [] as number[],
+    },
+  ];
+  for (let i = 0; i < N; i++) {
+    for (const p of i % 2 === 0 ? paths : [...paths].reverse()) {
+      const body = JSON.stringify({
+        model: p.model,
+        messages: [{ role: "user", content: "Say something short." }],
+        stream: false,
+        max_tokens: 64,
+      });
+      const t0 = performance.now();
+      const res = await p.pool.request({
+        method: "POST",
+        path: "/v1/chat/completions",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      await res.body.text();
+      if (res.statusCode !== 200) throw new Error(`${p.name} answered ${res.statusCode}`);
+      if (i >= N / 2) p.ms.push(performance.now() - t0);
+    }
+  }
+  const rowsOf = async (child: ChildProcess, file: string): Promise<Row[]> => {
+    child.kill("SIGUSR2");
+    for (let tries = 0; tries < 50; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      try {
+        const rows = JSON.parse(readFileSync(file, "utf8")) as Row[];
+        return rows.slice(Math.floor(rows.length / 2));
+      } catch {
+        // Not written yet.
+      }
+    }
+    throw new Error(`no phase marks in ${file}`);
+  };
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+  };
+  const phases: [string, (r: Row) => number][] = [
+    ["in → sent", (r) => r.sent - r.start],
+    ["sent → answered", (r) => r.answered - r.sent],
+    ["  of which the gateway's thread was busy", (r) => r.busyWhileWaiting ?? Number.NaN],
+    ["answered → received", (r) => r.received - r.answered],
+    ["received → out", (r) => r.finished - r.received],
+    ["in → out (all)", (r) => r.finished - r.start],
+  ];
+  const bareRows = await rowsOf(bare.child, bareOut);
+  const tandemRows = await rowsOf(tandem.child, tandemOut);
+  const direct = median(paths[0]?.ms ?? []);
+  const f = (ms: number) => ms.toFixed(3);
+  const lines = [
+    `Sequential non-streamed chat completions, ${N} per path interleaved (medians over the last ${N / 2}), ms:`,
+    "",
+    "| phase | bare proxy | tandem | tandem − bare |",
+    "|---|---|---|---|",
+    ...phases.map(([name, of]) => {
+      const b = median(bareRows.map(of));
+      const t = median(tandemRows.map(of));
+      return `| ${name} | ${f(b)} | ${f(t)} | ${f(t - b)} |`;
+    }),
+    `| client's added time (over direct, ${f(direct)}) | ${f(median(paths[1]?.ms ?? []) - direct)} | ${f(median(paths[2]?.ms ?? []) - direct)} | |`,
+  ];
+  console.log(lines.join("\n"));
+  for (const p of paths) await p.pool.close();
+}
+
+try {
+  await main();
+} finally {
+  for (const child of children) child.kill("SIGTERM");
+  rmSync(dir, { recursive: true, force: true });
+}
