@@ -62,6 +62,19 @@ export interface ContinuationParts {
   maxAnswerBytes: number;
 }
 
+/** What Continuation.relay is given: the answer that started, and what a continuation needs to go on elsewhere. */
+type RelayArgs = [
+  plan: Plan,
+  request: ChatRequest,
+  context: RequestContext,
+  meta: ResponseMeta,
+  first: AsyncIterable<StreamEvent>,
+  tried: Set<string>,
+  privacy: Privacy | undefined,
+  /** Why a target cannot serve this request (the plan's check): a continuation skips such targets too. */
+  unsuitable?: (target: Target) => string | undefined,
+];
+
 /** The relay of an answer that has started: quality checks, limits, and going on elsewhere when it breaks. */
 export class Continuation {
   readonly #loop: AttemptLoop;
@@ -87,21 +100,11 @@ export class Continuation {
    * back until their arguments check out, so no half or broken call reaches a client; once a call
    * has been passed on, a later failure ends the stream with the error instead.
    */
-  relay(
-    plan: Plan,
-    request: ChatRequest,
-    context: RequestContext,
-    meta: ResponseMeta,
-    first: AsyncIterable<StreamEvent>,
-    tried: Set<string>,
-    privacy: Privacy | undefined,
-    /** Why a target cannot serve this request (the plan's check): a continuation skips such targets too. */
-    unsuitable?: (target: Target) => string | undefined,
-  ): ReadyStream<StreamEvent> {
+  relay(...args: RelayArgs): ReadyStream<StreamEvent> {
     // The events of one upstream read are checked together and passed on as one batch (a reader takes
     // them with takeReady), so an event costs no promise of its own here.
     return expandBatches<StreamEvent[], StreamEvent>(
-      this.#batches(plan, request, context, meta, first, tried, privacy, unsuitable),
+      this.#batches(...args),
       (batch, out) => {
         for (const event of batch) out.push(event);
         return undefined;
@@ -111,14 +114,7 @@ export class Continuation {
   }
 
   async *#batches(
-    plan: Plan,
-    request: ChatRequest,
-    context: RequestContext,
-    meta: ResponseMeta,
-    first: AsyncIterable<StreamEvent>,
-    tried: Set<string>,
-    privacy: Privacy | undefined,
-    unsuitable: ((target: Target) => string | undefined) | undefined,
+    ...[plan, request, context, meta, first, tried, privacy, unsuitable]: RelayArgs
   ): AsyncGenerator<StreamEvent[]> {
     const quality = plan.policy.quality;
     const restart = !request.stream;
@@ -143,6 +139,14 @@ export class Continuation {
       let heldFrames: StreamEvent[] = [];
       // What passes on from the events read so far (checked, in order); a failure passes on what came before it first.
       let out: StreamEvent[] = [];
+      /** Counts characters the answer holds; past the limit the answer fails. */
+      const grow = (characters: number): void => {
+        size += characters;
+        if (size > maxAnswer) {
+          oversize = true;
+          throw answerLimitError(target, "maxAnswerBytes", maxAnswer);
+        }
+      };
       /** Checks one event and passes it on, holds it, or throws the failure it shows. */
       const take = (event: StreamEvent): void => {
         switch (event.type) {
@@ -154,11 +158,7 @@ export class Continuation {
             heldFrames.push(event);
             return;
           case "text-delta": {
-            size += event.text.length;
-            if (size > maxAnswer) {
-              oversize = true;
-              throw answerLimitError(target, "maxAnswerBytes", maxAnswer);
-            }
+            grow(event.text.length);
             text += event.text;
             if (!switched || restart) outputBefore++;
             const bad = watch.onText(event.text);
@@ -170,11 +170,7 @@ export class Continuation {
             held.set(event.index, { events: [event], name: event.name, args: "" });
             return;
           case "tool-call-delta": {
-            size += event.argumentsDelta.length;
-            if (size > maxAnswer) {
-              oversize = true;
-              throw answerLimitError(target, "maxAnswerBytes", maxAnswer);
-            }
+            grow(event.argumentsDelta.length);
             const call = held.get(event.index);
             if (!call) break;
             call.events.push(event);
