@@ -364,10 +364,10 @@ async function main(modelDir: string): Promise<void> {
   // The same server without its encrypted store: the difference is what the store costs, the egress
   // audit's commit before each body leaves (one fsync per group of concurrent requests) above all.
   const noStoreFile = join(dir, "tandem-no-store.config.yaml");
-  const mainConfig = (store: boolean) =>
+  const mainConfig = (store: boolean, data = store ? "main-data" : "no-store-data") =>
     [
       // A data dir of its own: the other tandems below write their stores too, and must not share its file.
-      `dataDir: "${join(dir, store ? "main-data" : "no-store-data")}"`,
+      `dataDir: "${join(dir, data)}"`,
       `store: { enabled: ${store} }`,
       // The fake upstream is on 127.0.0.1, which tandem would take for a local target and skip
       // privacy classification for; a real cloud upstream is remote and pays for it. It ignores the
@@ -395,6 +395,17 @@ async function main(modelDir: string): Promise<void> {
     [join(ROOT, "dist/cli/main.js"), "serve", "--config", noStoreFile, "--port", "0"],
     { HOME: dir, XDG_DATA_HOME: dir, OLLAMA_HOST: "127.0.0.1:9", BENCH_UPSTREAM_KEY: "sk-bench" },
     { logTo: join(dir, "tandem-no-store.log") },
+  );
+  // `tandem (whole)` from a server of its own: in the interleaved sequential rounds a server that
+  // answered two paths would get twice the requests of every other gateway, and run warmer for it
+  // (its code and data in the CPU's caches), which made each of its paths look faster than one served
+  // alone (a tandem without its store came out slower than the one with it).
+  const wholeFile = join(dir, "tandem-whole.config.yaml");
+  writeFileSync(wholeFile, mainConfig(true, "whole-data"));
+  const wholeTandem = await start(
+    [join(ROOT, "dist/cli/main.js"), "serve", "--config", wholeFile, "--port", "0"],
+    { HOME: dir, XDG_DATA_HOME: dir, OLLAMA_HOST: "127.0.0.1:9", BENCH_UPSTREAM_KEY: "sk-bench", TANDEM_DB_KEY: storeKey },
+    { logTo: join(dir, "tandem-whole.log") },
   );
   const tandemIdleRss = rssMiB(tandem.child.pid as number);
   // Two more tandems for the resilience figures, with a provider nothing listens on ("dead"): in one
@@ -523,11 +534,11 @@ async function main(modelDir: string): Promise<void> {
     },
     {
       name: "tandem (whole)",
-      pool: pool(tandem.port),
+      pool: pool(wholeTandem.port),
       path: "/v1/chat/completions",
       headers: json,
       body: chatBody("whole"),
-      pid: tandem.child.pid,
+      pid: wholeTandem.child.pid,
       failed: {},
     },
     {
@@ -926,8 +937,9 @@ async function main(modelDir: string): Promise<void> {
     "",
     "`tandem` is the default configuration: it streams from its upstream even for a client that does not stream, so its",
     "first-token and idle limits watch every request; for a non-streamed request it parses and gathers a stream where the",
-    "other paths copy one JSON body. `tandem (whole)` is the same server on a route with `streamUpstream: false`, which asks",
-    "the upstream for a whole answer when the client does not stream (streamed requests are the same as `tandem`'s).",
+    "other paths copy one JSON body. `tandem (whole)` is the same configuration on a route with `streamUpstream: false`, which asks",
+    "the upstream for a whole answer when the client does not stream (streamed requests are the same as `tandem`'s); it runs in a",
+    "server of its own, as every path does, so that no gateway process gets more of the interleaved requests than another.",
     ...(failures.length > 0 ? ["", "Scenarios that failed (first error):", ...failures] : []),
     "",
   ].join("\n");
@@ -1145,8 +1157,11 @@ async function overheadOnly(): Promise<void> {
   const bare = await start(["--import", "tsx", join(ROOT, "bench/bare-proxy.ts")], { BENCH_UPSTREAM: upstreamUrl });
   const fastify = await start(["--import", "tsx", join(ROOT, "bench/fastify-proxy.ts")], { BENCH_UPSTREAM: upstreamUrl });
   const nodeArgs = process.env.BENCH_TANDEM_NODE_ARGS?.split(" ").filter(Boolean);
-  // The same server answers `whole`, a route that asks the upstream for whole answers.
-  const { tandem } = await startOneTandem(["routes:", "  whole: { tiers: [up/bench], streamUpstream: false }"], { up, nodeArgs });
+  const wholeRoute = ["routes:", "  whole: { tiers: [up/bench], streamUpstream: false }"];
+  const { tandem } = await startOneTandem([], { up, nodeArgs });
+  // `whole`, a route that asks the upstream for whole answers, from a server of its own: every path
+  // from its own process, so none runs warmer for getting more of the interleaved requests (see main).
+  const { tandem: wholeTandem } = await startOneTandem(wholeRoute, { up });
   const { tandem: noStore } = await startOneTandem([], {
     up,
     store: false,
@@ -1172,7 +1187,7 @@ async function overheadOnly(): Promise<void> {
     path("bare proxy", bare.port, "bench", bare.child.pid),
     path("fastify proxy", fastify.port, "bench", fastify.child.pid),
     path("tandem", tandem.port, "up/bench", tandem.child.pid),
-    path("tandem (whole)", tandem.port, "whole", tandem.child.pid),
+    path("tandem (whole)", wholeTandem.port, "whole", wholeTandem.child.pid),
     path("tandem (no store)", noStore.port, "up/bench", noStore.child.pid),
   ];
   if (baseline) paths.push(path("tandem (baseline)", baseline.port, "up/bench", baseline.child.pid));
