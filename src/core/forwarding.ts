@@ -26,6 +26,35 @@ export function takeReady<T>(stream: AsyncIterator<T> | Iterator<T>): T[] | unde
 }
 
 /**
+ * A stream's items as the batches they arrive in: each `next()` with what takeReady gives after it
+ * (one item at a time from a stream without it). Leaving early closes the stream, as for-await would;
+ * a stream that fails is not closed again.
+ */
+export async function* readsOf<T>(stream: AsyncIterable<T>): AsyncGenerator<T[]> {
+  const iterator = stream[Symbol.asyncIterator]();
+  let open = true;
+  try {
+    for (;;) {
+      let step: IteratorResult<T>;
+      try {
+        step = await iterator.next();
+      } catch (err) {
+        open = false;
+        throw err;
+      }
+      if (step.done) {
+        open = false;
+        return;
+      }
+      const ready = takeReady(iterator);
+      yield ready === undefined ? [step.value] : [step.value, ...ready];
+    }
+  } finally {
+    if (open) await iterator.return?.();
+  }
+}
+
+/**
  * Reads a stream to its end: `each` for every item, an upstream read's items (takeReady) one after
  * the other without a promise between them, then `settled` once for them (e.g. to write what they
  * made in one go). As for-await: leaving early (`each` or `settled` throws, or its promise rejects)

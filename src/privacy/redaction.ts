@@ -1,3 +1,4 @@
+import { expandBatches, readsOf } from "../core/forwarding.js";
 import type { AssistantMessage, ContentPart, Message } from "../core/messages.js";
 import type { ChatRequest } from "../core/request.js";
 import type { StreamEvent } from "../core/stream.js";
@@ -221,11 +222,8 @@ export class Redaction {
    * `finish` and when the stream ends. Every other event passes through unchanged and in order.
    * Stopping the iteration early stops the source.
    */
-  async *rehydrateStream(events: AsyncIterable<StreamEvent>): AsyncGenerator<StreamEvent> {
-    if (this.#table.size === 0) {
-      yield* events;
-      return;
-    }
+  rehydrateStream(events: AsyncIterable<StreamEvent>): AsyncIterable<StreamEvent> {
+    if (this.#table.size === 0) return events;
     const text = this.createRestorer("text");
     const reasoning = this.createRestorer("text");
     const calls = new Map<number, PlaceholderRestorer>();
@@ -251,7 +249,9 @@ export class Redaction {
       if (frames) yield* frames.flush();
     }
 
-    for await (const event of events) {
+    const createRestorer = (kind: "text" | "json") => this.createRestorer(kind);
+    const frameRestorer = () => new FrameRestorer(this);
+    const restore = function* (event: StreamEvent): Generator<StreamEvent> {
       switch (event.type) {
         case "reasoning-delta": {
           const out = reasoning.push(event.text);
@@ -274,13 +274,13 @@ export class Redaction {
         case "tool-call-start":
           yield* flushReasoning();
           yield* flushText();
-          calls.set(event.index, this.createRestorer("json"));
+          calls.set(event.index, createRestorer("json"));
           yield event;
           break;
         case "tool-call-delta": {
           let restorer = calls.get(event.index);
           if (restorer === undefined) {
-            restorer = this.createRestorer("json");
+            restorer = createRestorer("json");
             calls.set(event.index, restorer);
           }
           const out = restorer.push(event.argumentsDelta);
@@ -297,14 +297,24 @@ export class Redaction {
           yield event;
           break;
         case "frame":
-          frames ??= new FrameRestorer(this);
+          frames ??= frameRestorer();
           yield* frames.push(event);
           break;
         default:
           yield event;
       }
-    }
-    yield* flushAll();
+    };
+    // An upstream read's events are restored together and passed on as one batch (see ReadyStream).
+    return expandBatches<StreamEvent[], StreamEvent>(
+      readsOf(events),
+      (batch, out) => {
+        for (const event of batch) for (const restored of restore(event)) out.push(restored);
+        return undefined;
+      },
+      (out) => {
+        for (const restored of flushAll()) out.push(restored);
+      },
+    );
   }
 
   summary(): RedactionSummary {

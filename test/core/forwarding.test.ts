@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { expandBatches, forEachItem, lazyStream, prepended, takeReady } from "../../src/core/index.js";
+import { expandBatches, forEachItem, lazyStream, prepended, readsOf, takeReady } from "../../src/core/index.js";
 
 function source(values: number[]) {
   const log: string[] = [];
@@ -300,5 +300,33 @@ describe("forEachItem", () => {
       /upstream reset/,
     );
     assert.equal(returned, 0);
+  });
+});
+
+describe("readsOf", () => {
+  it("gives a stream's items in the batches they arrive in, one at a time from a stream without takeReady", async () => {
+    const { iterator } = source([1, 10]);
+    const batched = expandBatches(
+      iterator,
+      (b: number, out: number[]) => {
+        out.push(b, b + 1);
+        return undefined;
+      },
+      () => {},
+    );
+    assert.deepEqual(await all(readsOf(batched)), [
+      [1, 2],
+      [10, 11],
+    ]);
+    assert.deepEqual(await all(readsOf(source([3, 4]).iterator)), [[3], [4]]);
+  });
+
+  it("leaving early closes the stream", async () => {
+    const { iterator, log } = source([1, 2, 3]);
+    for await (const batch of readsOf(iterator)) {
+      assert.deepEqual(batch, [1]);
+      break;
+    }
+    assert.deepEqual(log, ["next", "return"]);
   });
 });

@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ChatRequest, StreamEvent } from "../../src/core/index.js";
+import { type ChatRequest, expandBatches, type StreamEvent, takeReady } from "../../src/core/index.js";
 import { FAKE } from "../../src/privacy/eval/fake-credentials.js";
 import { classifyRequest, Redaction } from "../../src/privacy/index.js";
 
 async function* streamOf(events: readonly StreamEvent[]): AsyncGenerator<StreamEvent> {
   for (const event of events) yield event;
+}
+
+async function* streamOfBatches(batches: readonly StreamEvent[][]): AsyncGenerator<StreamEvent[]> {
+  for (const batch of batches) yield batch;
 }
 
 async function collect(events: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
@@ -140,6 +144,34 @@ describe("Redaction.rehydrate", () => {
       redaction.rehydrateText("Mail [EMAIL_1] or call [phone_1]; [Secret_1] is the key; [EMAIL_9] and [EMAIL_1 stay."),
       `Mail ann@example.com or call +44 20 7946 0958; ${FAKE.stripeLive} is the key; [EMAIL_9] and [EMAIL_1 stay.`,
     );
+  });
+
+  it("restores the events of one upstream read together, and hands them on as one batch", async () => {
+    const events: StreamEvent[] = [
+      { type: "start", id: "r1" },
+      text("Write to [EM"),
+      text("AIL_1] or [PHONE_"),
+      text("1]."),
+      { type: "finish", reason: "stop" },
+    ];
+    const oneRead = expandBatches<StreamEvent[], StreamEvent>(
+      streamOfBatches([events]),
+      (batch, out) => {
+        for (const event of batch) out.push(event);
+        return undefined;
+      },
+      () => {},
+    );
+    const restored = redaction.rehydrateStream(oneRead)[Symbol.asyncIterator]();
+    const first = await restored.next();
+    assert.deepEqual(first, { done: false, value: { type: "start", id: "r1" } });
+    assert.deepEqual(takeReady(restored), [
+      text("Write to "),
+      text("ann@example.com or "),
+      text("+44 20 7946 0958."),
+      { type: "finish", reason: "stop" },
+    ]);
+    assert.deepEqual(await restored.next(), { done: true, value: undefined });
   });
 
   it("restores values in a stream as soon as a placeholder is complete, holding back only what could still be one", async () => {
