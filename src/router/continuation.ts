@@ -4,8 +4,8 @@ import {
   expandBatches,
   GatewayError,
   type ReadyStream,
+  readsOf,
   type StreamEvent,
-  takeReady,
   type Usage,
 } from "../core/index.js";
 import { answerLimitError } from "../providers/http/answer-limits.js";
@@ -207,34 +207,15 @@ export class Continuation {
         }
         out.push(event);
       };
-      const iterator = current[Symbol.asyncIterator]();
       try {
-        // Open until it ends or fails by itself: left early (a failed check, or the reader left), it is closed, as for-await would.
-        let open = true;
-        try {
-          for (;;) {
-            let step: IteratorResult<StreamEvent>;
-            try {
-              step = await iterator.next();
-            } catch (err) {
-              open = false;
-              throw err;
-            }
-            if (step.done) {
-              open = false;
-              break;
-            }
-            take(step.value);
-            const ready = takeReady(iterator);
-            if (ready !== undefined) for (const event of ready) take(event);
-            if (out.length > 0) {
-              const batch = out;
-              out = [];
-              yield batch;
-            }
+        // A read's events at a time; leaving early (a failed check, or the reader left) closes the stream, as for-await does.
+        for await (const read of readsOf(current)) {
+          for (const event of read) take(event);
+          if (out.length > 0) {
+            const batch = out;
+            out = [];
+            yield batch;
           }
-        } finally {
-          if (open) await iterator.return?.();
         }
         return;
       } catch (err) {
