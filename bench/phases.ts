@@ -15,18 +15,18 @@
  *
  *   npm run build && npx tsx bench/phases.ts        (BENCH_PHASES_N: requests per gateway, default 3000)
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
+import { children, start } from "./servers.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const N = Number(process.env.BENCH_PHASES_N ?? 3000);
 const MARKS = join(ROOT, "bench/phase-marks.mjs");
-const children: ChildProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), "tandem-phases-"));
 
 interface Row {
@@ -36,25 +36,6 @@ interface Row {
   received: number;
   finished: number;
   busyWhileWaiting?: number;
-}
-
-function start(args: string[], env: NodeJS.ProcessEnv, logTo?: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", logTo ? openSync(logTo, "w") : "pipe", "pipe"],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let text = "";
-    const look = (d: Buffer) => {
-      text += d;
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(text) ?? /\{"port":(\d+)\}/.exec(text);
-      if (m) resolve({ child, port: Number(m[1]) });
-    };
-    child.stdout?.on("data", look);
-    child.stderr?.on("data", look);
-    child.on("exit", (code) => reject(new Error(`${args.join(" ")} exited ${code}: ${text.slice(-1000)}`)));
-  });
 }
 
 async function main(): Promise<void> {
@@ -88,7 +69,7 @@ async function main(): Promise<void> {
       TANDEM_DB_KEY: randomBytes(32).toString("hex"),
       BENCH_PHASES_OUT: tandemOut,
     },
-    join(dir, "tandem.log"),
+    { logTo: join(dir, "tandem.log") },
   );
   const paths = [
     { name: "direct", pool: new Pool(upstream, { connections: 1 }), model: "bench", ms: [] as number[] },

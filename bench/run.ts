@@ -4,9 +4,8 @@
  * Markdown report and writes bench/results/latest.{md,json}. Every loop is bounded in count and
  * time; it measures and never fails.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +16,7 @@ import { SHARED_MODELS_DIR } from "../test/support/local-models.js";
 import { measureStall, stallShapes } from "./health-stall.js";
 import { compareLocal, DirectEngine, hungModelGap, type LocalRun, throughTandem } from "./local-engine.js";
 import { loadPrivacyBench, requestBytes, typicalChatRequest } from "./privacy.js";
+import { children, start } from "./servers.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -67,54 +67,8 @@ interface Path {
   failed: Record<string, string>;
 }
 
-const children: ChildProcess[] = [];
 /** Temporary folders of the `BENCH_ONLY` runs, removed on the way out. */
 const tempDirs: string[] = [];
-
-/**
- * Starts a server process and resolves with its port: from a `{"port":N}` line on stdout, from
- * tandem's banner on stderr, or (for a server told its port) once it accepts connections. With
- * `logTo`, stdout goes to that file, as a deployed server's logs would, rather than a pipe.
- */
-function start(args: string[], env: NodeJS.ProcessEnv, options: { logTo?: string; port?: number } = {}) {
-  const stdout = options.logTo ? openSync(options.logTo, "w") : "pipe";
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", stdout, "pipe"] });
-  children.push(child);
-  return new Promise<{ child: ChildProcess; port: number }>((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stderr?.on("data", (d) => {
-      if (err.length > 65536) return;
-      err += d;
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
-      if (m) resolve({ child, port: Number(m[1]) });
-    });
-    child.stdout?.on("data", (d) => {
-      if (out.length > 4096) return;
-      out += d;
-      const m = /^\{"port":(\d+)\}/m.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
-    });
-    child.on("exit", (code) => reject(new Error(`${args.join(" ")} exited ${code}: ${err.slice(-2000)}`)));
-    if (options.port !== undefined) {
-      const port = options.port;
-      const until = Date.now() + 20_000;
-      const poll = async () => {
-        while (Date.now() < until) {
-          try {
-            const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) });
-            await res.body?.cancel();
-            return resolve({ child, port });
-          } catch {
-            await new Promise((r) => setTimeout(r, 100));
-          }
-        }
-        reject(new Error(`${args.join(" ")} did not answer on port ${port}`));
-      };
-      void poll();
-    }
-  });
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

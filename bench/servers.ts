@@ -1,0 +1,54 @@
+/**
+ * The bench's server processes: started from a script, each resolved with its port, and listed in
+ * `children` so the run can stop them all on its way out.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { openSync } from "node:fs";
+
+/** Every process `start` launched, to kill when the run ends. */
+export const children: ChildProcess[] = [];
+
+/**
+ * Starts a server process and resolves with its port: from a `{"port":N}` line on stdout, from
+ * tandem's banner on stderr, or (for a server told its port) once it accepts connections. With
+ * `logTo`, stdout goes to that file, as a deployed server's logs would, rather than a pipe.
+ */
+export function start(args: string[], env: NodeJS.ProcessEnv, options: { logTo?: string; port?: number } = {}) {
+  const stdout = options.logTo ? openSync(options.logTo, "w") : "pipe";
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", stdout, "pipe"] });
+  children.push(child);
+  return new Promise<{ child: ChildProcess; port: number }>((resolve, reject) => {
+    let out = "";
+    let err = "";
+    child.stderr?.on("data", (d) => {
+      if (err.length > 65536) return;
+      err += d;
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.stdout?.on("data", (d) => {
+      if (out.length > 4096) return;
+      out += d;
+      const m = /^\{"port":(\d+)\}/m.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.on("exit", (code) => reject(new Error(`${args.join(" ")} exited ${code}: ${err.slice(-2000)}`)));
+    if (options.port !== undefined) {
+      const port = options.port;
+      const until = Date.now() + 20_000;
+      const poll = async () => {
+        while (Date.now() < until) {
+          try {
+            const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) });
+            await res.body?.cancel();
+            return resolve({ child, port });
+          } catch {
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+        reject(new Error(`${args.join(" ")} did not answer on port ${port}`));
+      };
+      void poll();
+    }
+  });
+}
