@@ -65,27 +65,26 @@ export async function forEachItem<T>(
   each: (item: T) => void | Promise<void>,
   settled?: () => void | Promise<void>,
 ): Promise<void> {
-  const iterator = stream[Symbol.asyncIterator]();
-  for (;;) {
-    const step = await iterator.next();
-    if (step.done) return;
-    try {
-      const waiting = each(step.value);
+  for await (const read of readsOf(stream)) {
+    for (const item of read) {
+      const waiting = each(item);
       if (waiting !== undefined) await waiting;
-      const ready = takeReady(iterator);
-      if (ready !== undefined) {
-        for (const item of ready) {
-          const pending = each(item);
-          if (pending !== undefined) await pending;
-        }
-      }
-      const done = settled?.();
-      if (done !== undefined) await done;
-    } catch (err) {
-      await iterator.return?.();
-      throw err;
     }
+    const done = settled?.();
+    if (done !== undefined) await done;
   }
+}
+
+/** The items of a stream of batches, one by one, and a batch's rest at once by takeReady (see expandBatches). */
+export function fromBatches<T>(batches: AsyncIterable<readonly T[]>): ReadyStream<T> {
+  return expandBatches<readonly T[], T>(
+    batches,
+    (batch, out) => {
+      for (const item of batch) out.push(item);
+      return undefined;
+    },
+    () => {},
+  );
 }
 
 /**

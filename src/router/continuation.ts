@@ -1,7 +1,7 @@
 import type { RequestContext, ResponseMeta } from "../core/index.js";
 import {
   type ChatRequest,
-  expandBatches,
+  fromBatches,
   GatewayError,
   type ReadyStream,
   readsOf,
@@ -103,14 +103,7 @@ export class Continuation {
   relay(...args: RelayArgs): ReadyStream<StreamEvent> {
     // The events of one upstream read are checked together and passed on as one batch (a reader takes
     // them with takeReady), so an event costs no promise of its own here.
-    return expandBatches<StreamEvent[], StreamEvent>(
-      this.#batches(...args),
-      (batch, out) => {
-        for (const event of batch) out.push(event);
-        return undefined;
-      },
-      () => {},
-    );
+    return fromBatches(this.#batches(...args));
   }
 
   async *#batches(

@@ -12,10 +12,10 @@ import { StoreError } from "./store-error.js";
  * returns the row is in the operating system's hands and survives a crash of tandem (kill -9), which
  * is what a commit with `durability: crash` (no fsync) promises too, for less time (0.01 ms in a
  * tight loop, 0.04–0.05 ms inside a serving process; an encrypted commit took 0.05–0.1 ms in a loop,
- * and it waits for the database's lock). The same row goes to the store's thread with the write-behind queue and is committed there within about 50 ms, in a
- * batch. When a hand-over takes a file's rows, the file is closed ("sealed") and named to the store's
- * thread, which records it as done in the same transaction as its rows (table audit_journal_done) and
- * then deletes it. Whatever a crash left behind is replayed when the store is next opened: every
+ * and it waits for the database's lock). The same row goes to the store's thread with the
+ * write-behind queue and is committed there within about 50 ms, in a batch. When a hand-over takes
+ * a file's rows, the file is closed ("sealed") and named to the store's thread, which records it as
+ * done in the same transaction as its rows (table audit_journal_done) and then deletes it. Whatever a crash left behind is replayed when the store is next opened: every
  * sealed or open file whose writer is gone, its rows committed unless its done mark says they were.
  *
  * A file starts with a random 16-byte IV; each record is `length (u32, big-endian) | ciphertext | tag

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type ChatRequest, expandBatches, type StreamEvent, takeReady } from "../../src/core/index.js";
+import { type ChatRequest, fromBatches, type StreamEvent, takeReady } from "../../src/core/index.js";
 import { FAKE } from "../../src/privacy/eval/fake-credentials.js";
 import { classifyRequest, Redaction } from "../../src/privacy/index.js";
 
@@ -154,14 +154,7 @@ describe("Redaction.rehydrate", () => {
       text("1]."),
       { type: "finish", reason: "stop" },
     ];
-    const oneRead = expandBatches<StreamEvent[], StreamEvent>(
-      streamOfBatches([events]),
-      (batch, out) => {
-        for (const event of batch) out.push(event);
-        return undefined;
-      },
-      () => {},
-    );
+    const oneRead = fromBatches(streamOfBatches([events]));
     const restored = redaction.rehydrateStream(oneRead)[Symbol.asyncIterator]();
     const first = await restored.next();
     assert.deepEqual(first, { done: false, value: { type: "start", id: "r1" } });

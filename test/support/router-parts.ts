@@ -7,7 +7,7 @@ import { type RouteConfig, routeSchema } from "../../src/config/schema.js";
 import {
   type ChatRequest,
   type EmbedResult,
-  expandBatches,
+  fromBatches,
   type ProviderChatRequest,
   type StreamEvent,
 } from "../../src/core/index.js";
@@ -32,7 +32,7 @@ let scriptsInOneRead = false;
 
 /**
  * From now on, scripted targets stream as an HTTP provider does when an answer comes in one network
- * read: every event of a script in one batch (expandBatches, so readers take them with takeReady),
+ * read: every event of a script in one batch (fromBatches, so readers take them with takeReady),
  * its `failAfter` after them. Off (the default): one event at a time, from a generator.
  */
 export function streamScriptsInOneRead(on: boolean): void {
@@ -49,20 +49,13 @@ export function scriptedTarget(name: string, scripts: Script[], options: { local
       requests.push(request);
       const script = scripts[Math.min(call++, scripts.length - 1)] ?? {};
       if (scriptsInOneRead) {
-        const read = (async function* () {
-          if (script.fail) throw script.fail;
-          signal.throwIfAborted();
-          yield script.events ?? [];
-        })();
-        return expandBatches<StreamEvent[], StreamEvent>(
-          read,
-          (batch, out) => {
-            for (const event of batch) out.push(event);
-            return undefined;
-          },
-          () => {
+        return fromBatches(
+          (async function* () {
+            if (script.fail) throw script.fail;
+            signal.throwIfAborted();
+            yield script.events ?? [];
             if (script.failAfter) throw script.failAfter;
-          },
+          })(),
         );
       }
       return (async function* () {
