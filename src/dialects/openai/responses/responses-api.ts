@@ -92,18 +92,13 @@ export const responsesRequestSchema = z
 export type ResponsesRequestBody = z.output<typeof responsesRequestSchema>;
 
 /**
- * POST /v1/responses/compact (OpenAI's ResponseCompactParams). Other fields a client adds to it
+ * POST /v1/responses/compact (OpenAI's ResponseCompactParams): the fields it shares with a
+ * Responses request, checked as there, and its cache retention. Other fields a client adds to it
  * (the Codex CLI sends its tools and reasoning settings) are accepted and play no part.
  */
-export const compactRequestSchema = z
-  .object({
-    model: modelSchema,
-    input: z.union([z.string(), z.array(z.unknown())]).nullish(),
-    instructions: z.string().nullish(),
-    previous_response_id: z.string().min(1).nullish(),
-    prompt_cache_key: z.string().nullish(),
-    prompt_cache_retention: z.string().nullish(),
-  })
+export const compactRequestSchema = responsesRequestSchema
+  .pick({ model: true, input: true, instructions: true, previous_response_id: true, prompt_cache_key: true })
+  .extend({ prompt_cache_retention: z.string().nullish() })
   .loose();
 
 /** The fields the schema knows; everything else in a body is kept as `extra`. */
