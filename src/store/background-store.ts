@@ -1,7 +1,6 @@
 import { hash } from "node:crypto";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { AuditJournal } from "./audit-journal.js";
 import { DATABASE_FILE, type DatabaseKey, resolveDatabaseKey } from "./database-key.js";
 import { egressValues } from "./log-tables.js";
@@ -15,6 +14,7 @@ import type {
   UsageEntry,
   UsageRow,
 } from "./records.js";
+import { startStoreWorker } from "./start-worker.js";
 import type { StateTables } from "./state-tables.js";
 import type { FlushResult, StateMethod, StoreHealth, StoreOptions } from "./store.js";
 import { StoreError, type StoreErrorCode } from "./store-error.js";
@@ -103,7 +103,7 @@ export class BackgroundStore {
       options: { ...rest, flushIntervalMs: rest.flushIntervalMs ?? STORE_FLUSH_MS },
       key: Buffer.isBuffer(key) ? { key, source: "env", where: "the given key", created: false } : key,
     };
-    const worker = startThread(start);
+    const worker = startStoreWorker("store-thread", start);
     const opened = await new Promise<StoreThreadReply>((resolve, reject) => {
       worker.once("message", resolve);
       worker.once("error", reject);
@@ -310,16 +310,6 @@ export class BackgroundStore {
       this.#worker.postMessage({ ...request, id } as StoreThreadRequest);
     });
   }
-}
-
-/** The store's thread. From TypeScript sources (tests, `npm run dev`), tsx is registered in it first. */
-function startThread(start: StoreThreadStart): Worker {
-  const ts = fileURLToPath(import.meta.url).endsWith(".ts");
-  const entry = new URL(`./store-thread.${ts ? "ts" : "js"}`, import.meta.url);
-  if (!ts) return new Worker(entry, { workerData: start });
-  const tsx = JSON.stringify(import.meta.resolve("tsx/esm/api"));
-  const code = `import(${tsx}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(code, { eval: true, workerData: start });
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

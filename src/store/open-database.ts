@@ -68,9 +68,7 @@ export function openEncryptedDatabase(file: string, key: Buffer, options: OpenDa
   try {
     // SQLCipher 4's format (legacy=4), so the file is a standard SQLCipher database. The key is raw
     // (x'...'): 32 random bytes need no passphrase stretching, which would cost ~300 ms per open.
-    db.pragma("cipher = 'sqlcipher'");
-    db.pragma("legacy = 4");
-    db.pragma(`key = "x'${key.toString("hex")}'"`);
+    applyKey(db, key);
     checkKey(db, file, existing, options.keySource);
     // Temporary tables and sort spills stay in memory: temp files would not be encrypted.
     db.pragma("temp_store = MEMORY");
@@ -92,6 +90,34 @@ export function openEncryptedDatabase(file: string, key: Buffer, options: OpenDa
   } catch (err) {
     db.close();
     throw err instanceof StoreError ? err : storeErrorFrom(err, file, "open");
+  }
+}
+
+/** SQLCipher 4's format, and the raw key: what every connection to the file is set up with first. */
+function applyKey(db: Sqlite.Database, key: Buffer): void {
+  db.pragma("cipher = 'sqlcipher'");
+  db.pragma("legacy = 4");
+  db.pragma(`key = "x'${key.toString("hex")}'"`);
+}
+
+/**
+ * A second connection to a database a Store has open, for checkpoints only (see checkpoint-thread.ts):
+ * the file must exist, and it is neither checked nor migrated (its Store's connection did both).
+ */
+export function openForCheckpoints(file: string, key: Buffer): Sqlite.Database {
+  let db: Sqlite.Database;
+  try {
+    db = new Sqlite(file, { fileMustExist: true, timeout: 5000 });
+  } catch (err) {
+    throw storeErrorFrom(err, file, "open");
+  }
+  try {
+    applyKey(db, key);
+    db.prepare("SELECT count(*) FROM sqlite_master").get();
+    return db;
+  } catch (err) {
+    db.close();
+    throw storeErrorFrom(err, file, "open");
   }
 }
 

@@ -4,6 +4,7 @@
  * serves requests. It opens the store with the key it is given, then does what it is asked.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { Checkpointer } from "./checkpointer.js";
 import { openStore, type Store } from "./store.js";
 import { StoreError } from "./store-error.js";
 import type { StoreThreadReply, StoreThreadRequest, StoreThreadStart } from "./store-protocol.js";
@@ -11,6 +12,8 @@ import type { StoreThreadReply, StoreThreadRequest, StoreThreadStart } from "./s
 const port = parentPort;
 if (!port) throw new Error("store-thread.ts runs as a worker thread");
 const start = workerData as StoreThreadStart;
+/** How often the checkpoint thread copies the log into the database file by default (see Checkpointer). */
+const CHECKPOINT_INTERVAL_MS = 1000;
 
 function errorOf(err: unknown): { code: string; message: string; file?: string } {
   if (err instanceof StoreError) return { code: err.code, message: err.message, ...(err.file && { file: err.file }) };
@@ -25,6 +28,32 @@ try {
   port.postMessage({ op: "failed", error: errorOf(err) } satisfies StoreThreadReply);
   process.exit(0);
 }
+// Until its connection is open (and if it ever stops), this thread's connection checkpoints by itself.
+const checkpoints = new Checkpointer({
+  file: store.file,
+  key: start.key.key,
+  intervalMs: start.options.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS,
+  onReady: () => store.checkpointElsewhere(true),
+  onGone: (reason) => {
+    store.checkpointElsewhere(false);
+    store.report({ type: "checkpointer_gone", reason });
+  },
+  onError: (reason) => store.report({ type: "checkpoint_failed", reason }),
+});
+
+/** The checkpoint thread's connection closes first: the last one to close checkpoints and removes the log. */
+async function close(id: number): Promise<void> {
+  await checkpoints.stop();
+  store.checkpointElsewhere(false);
+  let reply: StoreThreadReply;
+  try {
+    reply = { op: "reply", id, value: store.close() };
+  } catch (err) {
+    reply = { op: "reply", id, error: errorOf(err) };
+  }
+  port?.postMessage(reply);
+  port?.close();
+}
 
 port.on("message", (message: StoreThreadRequest) => {
   if (message.op === "rows") {
@@ -37,6 +66,10 @@ port.on("message", (message: StoreThreadRequest) => {
       else store.addUsage(row.entry);
     }
     if (message.journals) store.journalsHandedOver(message.journals);
+    return;
+  }
+  if (message.op === "close") {
+    void close(message.id);
     return;
   }
   let value: unknown;
@@ -66,14 +99,10 @@ port.on("message", (message: StoreThreadRequest) => {
       case "state":
         value = store.stateCall(message.method, message.args as never);
         break;
-      case "close":
-        value = store.close();
-        break;
     }
   } catch (err) {
     port.postMessage({ op: "reply", id: message.id, error: errorOf(err) } satisfies StoreThreadReply);
     return;
   }
   port.postMessage({ op: "reply", id: message.id, value } satisfies StoreThreadReply);
-  if (message.op === "close") port.close();
 });

@@ -65,6 +65,11 @@ export interface StoreOptions {
    * egress audit, keys and usage checked (see checkDatabase in open-database.ts). Default 128 MiB.
    */
   checkMaxBytes?: number;
+  /**
+   * How often the checkpoint thread of a BackgroundStore copies committed pages from the write-ahead
+   * log into the database file (see Checkpointer), in ms. Default 1000.
+   */
+  checkpointIntervalMs?: number;
   /** How often prune() runs by itself, in ms; 0 for never (it also runs once at open). Default 6 hours. */
   pruneIntervalMs?: number;
   /** Where write failures, recoveries and dropped rows are reported. Default: one line each on stderr. */
@@ -77,7 +82,11 @@ export type StoreEvent =
   | { type: "write_resumed"; written: number; failedForMs: number }
   | { type: "rows_dropped"; count: number; reason: string }
   /** An audit journal file a crash left could not be replayed whole (see audit-journal.ts). */
-  | { type: "journal_unreadable"; file: string; reason: string };
+  | { type: "journal_unreadable"; file: string; reason: string }
+  /** The checkpoint thread could not start or stopped: the store's own connection checkpoints again. */
+  | { type: "checkpointer_gone"; reason: string }
+  /** A checkpoint of the write-ahead log failed (the checkpoint thread tries again at its next turn). */
+  | { type: "checkpoint_failed"; reason: string };
 
 /** How the store's writing is going: for /v1/status and tests. */
 export interface StoreHealth {
@@ -95,6 +104,8 @@ export interface StoreHealth {
   /** Time the last successful flush held the event loop, and the longest since open. */
   lastFlushMs: number;
   maxFlushMs: number;
+  /** The log is checkpointed by the checkpoint thread (see Checkpointer), not by this connection's commits. */
+  checkpointThread: boolean;
 }
 
 export interface FlushResult {
@@ -120,6 +131,8 @@ type PendingRow =
   | { kind: "journal_forget"; name: string };
 
 const DAY_MS = 86_400_000;
+/** SQLite's own threshold for an automatic checkpoint. */
+const DEFAULT_AUTO_CHECKPOINT_PAGES = 1000;
 /** Journaled rows whose token a not-sent mark may still name (a mark comes within a connect timeout). */
 const MAX_TOKENS = 100_000;
 const RETRY_MIN_MS = 250;
@@ -168,6 +181,7 @@ export class Store {
   readonly #pruneEveryMs: number;
   #failingSince: number | undefined;
   #closed = false;
+  #checkpointElsewhere = false;
   #health = { committed: 0, writeErrors: 0, dropped: 0, lastFlushMs: 0, maxFlushMs: 0 };
   #lastError: StoreError | undefined;
   /** Row ids of recently committed journaled rows, by the token the server answered for them. */
@@ -384,11 +398,33 @@ export class Store {
   }
 
   health(): StoreHealth {
-    return { file: this.file, pending: this.#pending.length, ...this.#health, lastError: this.#lastError };
+    return {
+      file: this.file,
+      pending: this.#pending.length,
+      ...this.#health,
+      lastError: this.#lastError,
+      checkpointThread: this.#checkpointElsewhere,
+    };
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Whether the write-ahead log is checkpointed by another connection (a Checkpointer's): if so, this
+   * connection's automatic checkpoint (on the commit that takes the log past 1000 pages) is off, so
+   * that no commit here waits for a checkpoint's fsyncs; if not, it is on, SQLite's default.
+   */
+  checkpointElsewhere(elsewhere: boolean): void {
+    if (this.#closed) return;
+    this.#checkpointElsewhere = elsewhere;
+    this.#db.pragma(`wal_autocheckpoint = ${elsewhere ? 0 : DEFAULT_AUTO_CHECKPOINT_PAGES}`);
+  }
+
+  /** Reports something about the store from the thread that owns it (see StoreEvent). */
+  report(event: StoreEvent): void {
+    this.#report(event);
   }
 
   /**
@@ -662,6 +698,14 @@ function reportToStderr(event: StoreEvent): void {
       break;
     case "journal_unreadable":
       process.stderr.write(`tandem: store: audit journal ${event.file}: ${event.reason}\n`);
+      break;
+    case "checkpointer_gone":
+      process.stderr.write(
+        `tandem: store: the checkpoint thread stopped (${event.reason}); the store's thread checkpoints its log again\n`,
+      );
+      break;
+    case "checkpoint_failed":
+      process.stderr.write(`tandem: store: a checkpoint of the write-ahead log failed (${event.reason}); retried\n`);
       break;
   }
 }
