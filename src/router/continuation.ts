@@ -132,6 +132,8 @@ export class Continuation {
       let heldFrames: StreamEvent[] = [];
       // What passes on from the events read so far (checked, in order); a failure passes on what came before it first.
       let out: StreamEvent[] = [];
+      // A call whose arguments failed their check, held until the finish says whether a token limit cut it.
+      let cut: { check: string; error: GatewayError } | undefined;
       /** Counts characters the answer holds; past the limit the answer fails. */
       const grow = (characters: number): void => {
         size += characters;
@@ -174,7 +176,13 @@ export class Continuation {
             const call = held.get(event.index);
             if (call) {
               const bad = watch.onToolCall(call.name, call.args);
-              if (bad) throw this.#qualityFailure(target, bad);
+              if (bad) {
+                // Arguments cut off by the client's token limit are what the client asked for: the
+                // finish says which it is. Until then the call stays held.
+                call.events.push(event);
+                cut ??= bad;
+                return;
+              }
               held.delete(event.index);
               for (const e of call.events) out.push(e);
               if (held.size === 0 && heldFrames.length > 0) {
@@ -193,6 +201,17 @@ export class Continuation {
             out.push(continuedUsage(event.usage, inputTokens, restart ? 0 : outputBefore));
             return;
           case "finish": {
+            if (cut) {
+              if (event.reason !== "length" && event.reason !== "content_filter") throw this.#qualityFailure(target, cut);
+              // Truncated, as the client's limit made it: the held calls go on as they came, broken arguments and all.
+              for (const index of [...held.keys()].sort((a, b) => a - b))
+                for (const e of held.get(index)?.events ?? []) out.push(e);
+              callsSent += held.size;
+              held.clear();
+              for (const e of heldFrames) out.push(e);
+              heldFrames = [];
+              cut = undefined;
+            }
             const bad = watch.onFinish(text, callsSent + held.size, event.reason);
             if (bad) throw this.#qualityFailure(target, bad);
             break;
@@ -210,6 +229,8 @@ export class Continuation {
             yield batch;
           }
         }
+        // An answer that ended without a finish never said its broken call was cut by a limit.
+        if (cut) throw this.#qualityFailure(target, cut);
         return;
       } catch (err) {
         // What passed its checks before the failure reaches the reader before anything else happens.

@@ -174,5 +174,30 @@ for (const oneRead of [false, true]) {
       assert.equal(seen.filter((e) => e.type.startsWith("tool-call")).length, 0, "no broken call reached the client");
       assert.deepEqual(seen.at(-1), { type: "finish", reason: "stop" });
     });
+
+    it("passes on a call whose arguments the token limit cut (finish length), in order, without trying elsewhere", async () => {
+      const parts = routerParts();
+      const a = scriptedTarget("a/m", [
+        {
+          events: [
+            { type: "start" },
+            { type: "tool-call-start", index: 0, id: "c1", name: "f" },
+            { type: "tool-call-delta", index: 0, argumentsDelta: '{"x":' },
+            { type: "tool-call-end", index: 0 },
+            { type: "finish", reason: "length" },
+          ],
+        },
+      ]);
+      const b = scriptedTarget("b/m", [
+        { events: [{ type: "start" }, { type: "text-delta", text: "b" }, { type: "finish", reason: "stop" }] },
+      ]);
+      const { events } = await answer(parts, [[a.target], [b.target]]);
+      const seen = await collect(events);
+      assert.deepEqual(
+        seen.map((e) => e.type),
+        ["start", "tool-call-start", "tool-call-delta", "tool-call-end", "finish"],
+      );
+      assert.deepEqual(seen.at(-1), { type: "finish", reason: "length" });
+    });
   });
 }

@@ -500,8 +500,49 @@ describe("quality checks", () => {
     assert.equal(call?.type === "function" && call.function.arguments, '{"city":"Paris"}');
     assert.match(await metrics(), /tandem_quality_failures_total\{target="a\/m",check="tool_arguments"\} 1/);
   });
-});
 
+  it("passes on a tool call cut off by the client's token limit, as truncated (finish length), not as a failure", async () => {
+    const cut = () => ({
+      kind: "raw" as const,
+      body: [
+        frame({ role: "assistant", content: null }),
+        frame({
+          tool_calls: [{ index: 0, id: "call_cut", type: "function", function: { name: "get_weather", arguments: '{"ci' } }],
+        }),
+        frame({}, "length"),
+        "data: [DONE]\n\n",
+      ],
+    });
+    a.script(cut);
+    b.script(() => ({ kind: "tool_calls", calls: [{ id: "call_b", name: "get_weather", arguments: { city: "Paris" } }] }));
+    const request = {
+      model: "auto",
+      max_tokens: 5,
+      messages: [{ role: "user" as const, content: "Weather?" }],
+      tools: [{ type: "function" as const, function: { name: "get_weather", parameters: { type: "object" } } }],
+    };
+    const whole = await openai.chat.completions.create(request);
+    assert.equal(whole.choices[0]?.finish_reason, "length");
+    const call = whole.choices[0]?.message.tool_calls?.[0];
+    assert.equal(call?.id, "call_cut");
+    assert.equal(call?.type === "function" && call.function.arguments, '{"ci');
+    const chunks = [];
+    for await (const chunk of await openai.chat.completions.create({ ...request, stream: true })) chunks.push(chunk);
+    assert.equal(chunks.at(-1)?.choices[0]?.finish_reason, "length");
+    assert.equal(
+      chunks
+        .flatMap((c) => c.choices[0]?.delta.tool_calls ?? [])
+        .map((c) => c.function?.arguments ?? "")
+        .join(""),
+      '{"ci',
+    );
+    assert.equal(b.requests.length, 0, "not retried elsewhere");
+    // The same broken call with any other finish is still a failure: it goes on elsewhere.
+    a.script(() => ({ ...cut(), body: cut().body.map((line) => line.replace('"length"', '"tool_calls"')) }));
+    const retried = await openai.chat.completions.create(request);
+    assert.equal(retried.choices[0]?.message.tool_calls?.[0]?.id, "call_b");
+  });
+});
 describe("per-request overrides", () => {
   it("x-tandem-route picks the route whatever the model says; an unknown one is a 404 naming the header", async () => {
     a.script(() => ({ kind: "error", status: 500, message: "a is down" }));

@@ -131,6 +131,18 @@ export function outputItems(result: ChatResult, status: ResponseStatus): StateIt
   const items: StateItem[] = [];
   if (result.reasoning !== undefined && result.reasoning !== "") items.push(reasoningItem(itemId("rs_"), result.reasoning));
   if (result.text !== "" || result.toolCalls.length === 0) items.push(messageItem(itemId("msg_"), result.text, itemStatus));
-  for (const call of result.toolCalls) items.push(functionCallItem(itemId("fc_"), call, "completed"));
+  for (const call of result.toolCalls)
+    items.push(functionCallItem(itemId("fc_"), call, isJsonArguments(call.arguments) ? "completed" : itemStatus));
   return items;
+}
+
+/** Whether a call's arguments parse (as any JSON): a call a token limit cut off has arguments that do not. */
+export function isJsonArguments(args: string): boolean {
+  if (args === "") return true;
+  try {
+    JSON.parse(args);
+    return true;
+  } catch {
+    return false;
+  }
 }

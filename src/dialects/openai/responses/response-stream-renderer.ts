@@ -8,6 +8,7 @@ import { itemId } from "../state/index.js";
 import type { PendingResponse } from "./pending-response.js";
 import {
   functionCallItem,
+  isJsonArguments,
   messageItem,
   outputTextPart,
   type ResponseState,
@@ -155,7 +156,9 @@ export class ResponseStreamRenderer implements StreamRenderer {
       }
       case "tool-call-end": {
         const call = this.#calls.get(event.index);
-        if (!call) return out;
+        // A call whose arguments do not parse was cut off (the router passes one on only then): it
+        // stays open until the finish, which closes it as incomplete.
+        if (!call || !isJsonArguments(call.arguments)) return out;
         this.#calls.delete(event.index);
         return out + this.#closeCall(call, "completed");
       }
@@ -163,7 +166,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
         this.#finish = statusFor(event.reason);
         const status = this.#finish.status === "incomplete" ? "incomplete" : "completed";
         out += this.#closeReasoning() + this.#closeMessage(status);
-        for (const call of this.#calls.values()) out += this.#closeCall(call, "completed");
+        for (const call of this.#calls.values()) out += this.#closeCall(call, status);
         this.#calls.clear();
         // An answer with neither text nor calls is still one (empty) message, as in a whole response.
         if (!this.progress.output.some((item) => item.type !== "reasoning"))

@@ -649,6 +649,36 @@ describe("POST /v1/responses, streamed", () => {
     assert.equal(failed.output[0].status, "incomplete");
   });
 
+  it("ends a function call cut off by max_output_tokens as incomplete, whole and streamed", async () => {
+    app.gateway.chatScript = () => [
+      { type: "start" },
+      { type: "tool-call-start", index: 0, id: "call_cut", name: "get_weather" },
+      { type: "tool-call-delta", index: 0, argumentsDelta: '{"ci' },
+      { type: "tool-call-end", index: 0 },
+      { type: "finish", reason: "length" },
+    ];
+    const request = { model: "auto", input: "Weather?", tools: [weatherTool], max_output_tokens: 16 };
+    const res = await client.responses.create(request);
+    assert.equal(res.status, "incomplete");
+    assert.deepEqual(res.incomplete_details, { reason: "max_output_tokens" });
+    const call = res.output[0];
+    assert.equal(call?.type, "function_call");
+    assert.deepEqual(call?.type === "function_call" && [call.status, call.arguments, call.call_id], [
+      "incomplete",
+      '{"ci',
+      "call_cut",
+    ]);
+    const stream = client.responses.stream(request);
+    const done: string[] = [];
+    for await (const event of stream)
+      if (event.type === "response.output_item.done")
+        done.push(event.item.type === "function_call" ? (event.item.status ?? "") : event.item.type);
+    assert.deepEqual(done, ["incomplete"]);
+    const final = await stream.finalResponse();
+    assert.equal(final.status, "incomplete");
+    assert.equal(final.output[0]?.type === "function_call" && final.output[0].status, "incomplete");
+  });
+
   it("streams an incomplete answer as response.incomplete", async () => {
     app.gateway.chatScript = () => [{ type: "start" }, { type: "text-delta", text: "Cut" }, { type: "finish", reason: "length" }];
     const stream = client.responses.stream({ model: "auto", input: "Hi", max_output_tokens: 16 });
