@@ -127,7 +127,8 @@ function streamFrames(texts: string[], options: { end?: boolean } = {}): Array<[
       {
         type: "message_delta",
         delta: { stop_reason: "end_turn", stop_sequence: null },
-        usage: { output_tokens: 9, cache_read_input_tokens: 2048 },
+        // As the API sends it: counters it does not repeat are null (the SDKs keep message_start's).
+        usage: { output_tokens: 9, input_tokens: null, cache_creation_input_tokens: null, cache_read_input_tokens: null },
       },
     ],
     ["message_stop", { type: "message_stop" }],
@@ -258,6 +259,9 @@ describe("Anthropic client to an Anthropic upstream: the body as sent, the answe
       assert.deepEqual(message.content[0], { type: "thinking", thinking: "Let me think.", signature: SIGNATURE });
       assert.equal(message.content[1]?.type === "text" && message.content[1].text, "Fine.");
       assert.equal(message.usage.cache_read_input_tokens, 2048);
+      assert.equal(message.usage.input_tokens, USAGE.input_tokens);
+      assert.equal(message.usage.cache_creation_input_tokens, USAGE.cache_creation_input_tokens);
+      assert.equal(message.usage.output_tokens, upstreamStreams ? 9 : message.usage.output_tokens);
       assert.equal(message.id, upstreamStreams ? "msg_up_2" : "msg_up_1");
       if (!upstreamStreams) assert.equal((message.usage as unknown as { service_tier?: string }).service_tier, "standard");
     });
@@ -289,7 +293,13 @@ describe("Anthropic client to an Anthropic upstream: the body as sent, the answe
     const wire = await res.text();
     assert.match(wire, /event: ping\ndata: \{"type":"ping"\}\n\n/);
     assert.ok(wire.includes(`{"type":"signature_delta","signature":"${SIGNATURE}"}`), wire);
-    assert.ok(wire.includes('"usage":{"output_tokens":9,"cache_read_input_tokens":2048}'), wire);
+    assert.ok(
+      wire.includes(
+        '"usage":{"output_tokens":9,"input_tokens":null,"cache_creation_input_tokens":null,"cache_read_input_tokens":null}',
+      ),
+      wire,
+    );
+    assert.ok(wire.includes('"cache_read_input_tokens":2048'), wire);
     assert.ok(wire.includes('"model":"up/claude"'), wire);
   });
 });

@@ -241,8 +241,13 @@ function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | un
       case "message_delta":
         if (message) {
           Object.assign(message, data.delta as Record<string, unknown>);
-          if (data.usage)
-            message.usage = { ...(message.usage as Record<string, unknown>), ...(data.usage as Record<string, unknown>) };
+          // As the SDKs' MessageStream does: a counter the delta gives as null keeps message_start's.
+          if (data.usage) {
+            const usage = { ...(message.usage as Record<string, unknown>) };
+            for (const [key, value] of Object.entries(data.usage as Record<string, unknown>))
+              if (value !== null && value !== undefined) usage[key] = value;
+            message.usage = usage;
+          }
         }
         break;
     }
