@@ -33,12 +33,19 @@ function line(value: object): string {
   return `${JSON.stringify(value)}\n`;
 }
 
-/** /api/chat as Ollama streams it: a thinking line, the text lines, the done line. */
+/** A token's logprob as Ollama gives it on each line (with `logprobs: true`). */
+function logprob(token: string): Record<string, unknown> {
+  return { token, logprob: -0.25, bytes: [...Buffer.from(token)], top_logprobs: [] };
+}
+
+/** /api/chat as Ollama streams it: a thinking line, the text lines (each with its logprobs), the done line. */
 function chatLines(texts: string[]): string[] {
   const base = { model: "llama-up", created_at: CREATED };
   return [
     line({ ...base, message: { role: "assistant", content: "", thinking: "Hmm." }, done: false }),
-    ...texts.map((text) => line({ ...base, message: { role: "assistant", content: text }, done: false })),
+    ...texts.map((text) =>
+      line({ ...base, message: { role: "assistant", content: text }, logprobs: [logprob(text)], done: false }),
+    ),
     line({ ...base, message: { role: "assistant", content: "" }, done: true, ...FINAL }),
   ];
 }
@@ -158,6 +165,8 @@ describe("Ollama client to an Ollama upstream: the body as sent, the answer as g
     assert.equal(response.model, "up/llama");
     assert.equal(response.message.content, ANSWER);
     assert.equal(response.message.thinking, "Hmm.");
+    // Every line's logprobs, in order (not only the last line's).
+    assert.deepEqual((response as unknown as { logprobs: unknown[] }).logprobs, PARTS.map(logprob));
     assert.equal(response.done, true);
     for (const [key, value] of Object.entries(FINAL))
       assert.equal((response as unknown as Record<string, unknown>)[key], value, key);

@@ -74,7 +74,7 @@ export class OllamaNativeStream {
 
 /**
  * The whole answer for a client that did not stream, from the target's own: its whole JSON, or its
- * stream's lines put together (text and thinking concatenated, tool calls in order, the final line's
+ * stream's lines put together (text, thinking and logprobs concatenated, tool calls in order, the final line's
  * counts, durations, `done_reason` and `context`), with the answering target's name as its model.
  * Undefined when the frames do not make an answer (the canonical rendering answers then).
  */
@@ -106,6 +106,9 @@ function assembleAnswer(frames: readonly Frame[]): Json | undefined {
         mergeText(answer.message as Json, value as Json);
       } else if ((key === "response" || key === "thinking") && typeof value === "string" && typeof answer[key] === "string")
         answer[key] += value;
+      // Each line's tokens' logprobs: a whole answer has them all, in order.
+      else if (key === "logprobs" && Array.isArray(value))
+        answer.logprobs = [...(Array.isArray(answer.logprobs) ? answer.logprobs : []), ...value];
       else if (key !== "created_at" || line.done === true) answer[key] = value;
     }
   }
