@@ -14,12 +14,18 @@ export function budgetForEffort(effort: ReasoningEffort | undefined): number {
   return BUDGETS[effort ?? "medium"];
 }
 
-/** The effort level closest to a thinking budget (as budgetForEffort sets them). */
+/**
+ * The effort level whose budget (as budgetForEffort sets them) is nearest a thinking budget, by ratio:
+ * the budgets grow geometrically, so 4096 is as near 2048 (low) as 8192 (medium), and 2000 is low.
+ */
 export function effortForBudget(budgetTokens: number): ReasoningEffort {
-  if (budgetTokens < 2048) return "minimal";
-  if (budgetTokens < 8192) return "low";
-  if (budgetTokens < 24576) return "medium";
-  return "high";
+  let nearest: ReasoningEffort = "minimal";
+  let distance = Number.POSITIVE_INFINITY;
+  for (const [effort, budget] of Object.entries(BUDGETS) as [ReasoningEffort, number][]) {
+    const d = Math.abs(Math.log(Math.max(1, budgetTokens) / budget));
+    if (d < distance) [nearest, distance] = [effort, d];
+  }
+  return nearest;
 }
 
 /**

@@ -99,4 +99,21 @@ describe("effort and budget", () => {
     for (const effort of ["minimal", "low", "medium", "high"] as const)
       assert.equal(effortForBudget(budgetForEffort(effort)), effort);
   });
+
+  it("maps a budget to the level whose budget is nearest (by ratio), not the one below it", () => {
+    const cases: [number, string][] = [
+      [0, "minimal"],
+      [1024, "minimal"],
+      [1400, "minimal"],
+      [2000, "low"],
+      [4000, "low"],
+      [5000, "medium"],
+      [8000, "medium"],
+      [14000, "medium"],
+      [16000, "high"],
+      [24000, "high"],
+      [64000, "high"],
+    ];
+    for (const [budget, effort] of cases) assert.equal(effortForBudget(budget), effort, String(budget));
+  });
 });
