@@ -132,6 +132,26 @@ describe("Anthropic client -> OpenAI-compatible reasoning upstream (reasoning_co
       ["text"],
     );
   });
+
+  it("an assistant turn that held only an unsigned thinking block is left out whole, not sent empty", async () => {
+    const first = await anthropic.messages.create(params);
+    const thinking = first.content.filter((b) => b.type === "thinking") as Anthropic.ContentBlockParam[];
+    assert.equal(thinking.length, 1);
+    await anthropic.messages.create({
+      model: "claude/claude-haiku-4-5",
+      max_tokens: 200,
+      messages: [
+        { role: "user", content: "Hi" },
+        { role: "assistant", content: thinking },
+        { role: "user", content: "And again?" },
+      ],
+    });
+    const sent = lastBody(claude).messages as Array<{ role: string; content: unknown }>;
+    assert.deepEqual(
+      sent.map((m) => m.role),
+      ["user", "user"],
+    );
+  });
 });
 
 describe("Anthropic client -> Anthropic upstream on the canonical path (a fitted conversation)", () => {

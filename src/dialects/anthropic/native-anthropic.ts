@@ -59,15 +59,18 @@ function isUnsignedThinking(block: unknown): boolean {
 function withoutUnsignedThinking(body: Record<string, unknown>): { body: Record<string, unknown>; dropped: number } {
   const messages = body.messages as Turn[];
   let dropped = 0;
-  let out: Turn[] | undefined;
+  let out: (Turn | undefined)[] | undefined;
   messages.forEach((message, i) => {
     if (message.role !== "assistant" || !Array.isArray(message.content) || !message.content.some(isUnsignedThinking)) return;
     const kept = message.content.filter((block: unknown) => !isUnsignedThinking(block));
     dropped += message.content.length - kept.length;
     out ??= messages.slice();
-    out[i] = { ...message, content: kept };
+    // A turn left with no content goes too: Anthropic refuses an empty one (the turns around it,
+    // both the user's, are taken as one).
+    out[i] = kept.length > 0 ? { ...message, content: kept } : undefined;
   });
-  return out === undefined ? { body, dropped } : { body: { ...body, messages: out }, dropped };
+  if (out === undefined) return { body, dropped };
+  return { body: { ...body, messages: out.filter((turn) => turn !== undefined) }, dropped };
 }
 
 type Turn = { role?: unknown; content?: unknown };
