@@ -1,8 +1,10 @@
 /**
  * Agent clients send `role: "system"` turns in the middle of `messages` on /v1/messages. tandem
  * accepts them and carries them to every kind of target in the closest form it has: a system
- * message where it stands (OpenAI-compatible, Ollama, the local engine), or Anthropic's system
- * prompt.
+ * message where it stands (OpenAI-compatible, Ollama, the local engine, and an Anthropic upstream,
+ * whose Messages API takes them there: the client's body is passed through as sent). From another
+ * client's dialect to an Anthropic target, system messages join its system prompt, except trailing
+ * ones after the last assistant turn, which stay (else that turn would be continued as a prefill).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -86,14 +88,39 @@ describe("a system turn in the middle of /v1/messages", () => {
     assert.equal(sent[3]?.content, "Reminder: answer in English.");
   });
 
-  it("reaches an Anthropic upstream in its system prompt (the one place it has for system text)", async () => {
+  it("reaches an Anthropic upstream where it stands, as the client sent it (the Messages API takes system turns)", async () => {
     await client.messages.create({ model: "anthropic/claude-haiku-4-5", ...params });
     const body = fakes.anthropic.requests.at(-1)?.body as { system: unknown; messages: WireMessage[] };
-    assert.match(JSON.stringify(body.system), /You are terse\..*Reminder: answer in English\./);
+    assert.equal(body.system, "You are terse.");
+    assert.deepEqual(body.messages, (params as unknown as { messages: WireMessage[] }).messages);
+  });
+
+  it("from an OpenAI client to an Anthropic target: in the system prompt, but a trailing one after the assistant stays", async () => {
+    const post = (messages: object[]) =>
+      fetch(`${tandem.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "anthropic/claude-haiku-4-5", max_tokens: 50, messages }),
+      });
+    const start = [
+      { role: "system", content: "You are terse." },
+      { role: "user", content: "Hi" },
+      { role: "assistant", content: "Hello." },
+    ];
+    assert.equal(
+      (await post([...start, { role: "system", content: "Reminder." }, { role: "user", content: "Now?" }])).status,
+      200,
+    );
+    const middle = fakes.anthropic.requests.at(-1)?.body as { system: unknown; messages: WireMessage[] };
+    assert.match(JSON.stringify(middle.system), /You are terse\..*Reminder\./);
     assert.deepEqual(
-      body.messages.map((m) => m.role),
+      middle.messages.map((m) => m.role),
       ["user", "assistant", "user"],
     );
+    assert.equal((await post([...start, { role: "system", content: "Now answer in French." }])).status, 200);
+    const trailing = fakes.anthropic.requests.at(-1)?.body as { system: unknown; messages: WireMessage[] };
+    assert.equal(trailing.system, "You are terse.");
+    assert.deepEqual(trailing.messages.at(-1), { role: "system", content: [{ type: "text", text: "Now answer in French." }] });
   });
 
   it("is answered by the local engine", async () => {

@@ -27,13 +27,13 @@ const CARRIED = new Set([
 ]);
 
 /**
- * The client's own Messages request, kept for an Anthropic target (see core/native.ts). The one
- * change: `role: "system"` turns in the middle of `messages` (which agent clients send, and which
- * Anthropic's API does not take there) move to the end of the system prompt, as blocks, in order,
- * as the canonical path puts them.
+ * The client's own Messages request, kept for an Anthropic target (see core/native.ts), `role:
+ * "system"` turns in `messages` included where they stand (the Messages API takes them there:
+ * SystemMessageParam; moving them into the system prompt would also change the cached prefix).
+ * The one change: unsigned thinking blocks are left out (see withoutUnsignedThinking).
  */
 export function nativeAnthropicRequest(body: unknown, headers: Record<string, string | string[] | undefined>): NativeRequest {
-  const unsigned = withoutUnsignedThinking(liftSystemTurns(body as Record<string, unknown>));
+  const unsigned = withoutUnsignedThinking(body as Record<string, unknown>);
   const raw = unsigned.body;
   return {
     wire: "anthropic-messages",
@@ -74,20 +74,6 @@ function withoutUnsignedThinking(body: Record<string, unknown>): { body: Record<
 }
 
 type Turn = { role?: unknown; content?: unknown };
-
-function liftSystemTurns(body: Record<string, unknown>): Record<string, unknown> {
-  const messages = body.messages as Turn[];
-  if (!messages.some((m) => m.role === "system")) return body;
-  const blocks = (content: unknown): unknown[] =>
-    typeof content === "string" ? [{ type: "text", text: content }] : [...(content as unknown[])];
-  const system = body.system == null ? [] : blocks(body.system);
-  const rest: Turn[] = [];
-  for (const message of messages) {
-    if (message.role === "system") system.push(...blocks(message.content));
-    else rest.push(message);
-  }
-  return { ...body, system, messages: rest };
-}
 
 /** What of an Anthropic request the canonical form leaves out, named for `x-tandem-warnings`. */
 export function anthropicLost(body: Record<string, unknown>): string[] {

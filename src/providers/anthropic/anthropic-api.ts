@@ -26,7 +26,9 @@ export type AnthropicAssistantBlock =
 
 export type AnthropicMessageParam =
   | { role: "user"; content: AnthropicUserBlock[] }
-  | { role: "assistant"; content: AnthropicAssistantBlock[] };
+  | { role: "assistant"; content: AnthropicAssistantBlock[] }
+  /** A system turn in `messages` (SystemMessageParam), where it stands. */
+  | { role: "system"; content: AnthropicTextBlock[] };
 
 export type AnthropicToolChoice =
   | { type: "auto" | "any"; disable_parallel_tool_use?: boolean }

@@ -8,7 +8,7 @@ import type {
 } from "./anthropic-api.js";
 
 export interface AnthropicPrompt {
-  /** Every system message, lifted out of the conversation and joined. */
+  /** The system messages, lifted out of the conversation and joined (see convertToAnthropicMessages). */
   system: string | undefined;
   messages: AnthropicMessageParam[];
 }
@@ -19,10 +19,16 @@ export interface AnthropicPrompt {
  * messages become tool_result blocks and consecutive turns of one role are merged into one (tool
  * results first, as Anthropic requires). It also rejects empty text blocks, empty turns and a final
  * assistant turn ending in whitespace; those are dropped or trimmed rather than sent to fail.
+ *
+ * System messages join the system prompt, which every Anthropic-compatible server takes, except
+ * those after the conversation's last assistant turn with nothing but system turns after them: in
+ * the system prompt they would leave that assistant turn last, which Anthropic continues as a
+ * prefill instead of answering. They stay where they stand, as system turns (SystemMessageParam).
  */
 export function convertToAnthropicMessages(messages: readonly Message[]): AnthropicPrompt {
   const system: string[] = [];
   const out: AnthropicMessageParam[] = [];
+  const trailing = trailingSystemTurns(messages);
 
   const push = (turn: AnthropicMessageParam) => {
     if (turn.content.length === 0) return;
@@ -32,10 +38,12 @@ export function convertToAnthropicMessages(messages: readonly Message[]): Anthro
     else out.push(turn);
   };
 
-  for (const message of messages) {
+  for (const [i, message] of messages.entries()) {
     switch (message.role) {
       case "system":
-        if (message.content.trim() !== "") system.push(message.content);
+        if (message.content.trim() === "") break;
+        if (i >= trailing) out.push({ role: "system", content: [{ type: "text", text: message.content }] });
+        else system.push(message.content);
         break;
       case "user":
         push({ role: "user", content: convertParts(message.content) });
@@ -127,6 +135,13 @@ export function toolUseId(id: string): string {
 
 function toolResultsFirst(blocks: AnthropicUserBlock[]): AnthropicUserBlock[] {
   return [...blocks.filter((b) => b.type === "tool_result"), ...blocks.filter((b) => b.type !== "tool_result")];
+}
+
+/** Where the system messages that follow the last assistant turn, and only system messages, start (else the length). */
+function trailingSystemTurns(messages: readonly Message[]): number {
+  let start = messages.length;
+  while (start > 0 && messages[start - 1]?.role === "system") start--;
+  return start < messages.length && messages[start - 1]?.role === "assistant" ? start : messages.length;
 }
 
 function trimFinalAssistant(turns: AnthropicMessageParam[]): void {

@@ -49,7 +49,7 @@ describe("the Anthropic client's own request", () => {
     assert.equal(nativeAnthropicRequest(clean, {}).dropped, undefined);
   });
 
-  it("has its mid-conversation system turns moved to the end of the system prompt, in order, blocks kept", () => {
+  it("keeps its system turns in messages where they stand, as sent (the Messages API takes them there)", () => {
     const cached = { type: "text", text: "Reminder.", cache_control: { type: "ephemeral" } };
     const native = nativeAnthropicRequest(
       {
@@ -64,11 +64,13 @@ describe("the Anthropic client's own request", () => {
       },
       {},
     );
-    assert.deepEqual(native.body.system, [{ type: "text", text: "Be terse." }, cached, { type: "text", text: "Last." }]);
-    assert.deepEqual(
-      (native.body.messages as { role: string }[]).map((m) => m.role),
-      ["user", "user"],
-    );
+    assert.equal(native.body.system, "Be terse.");
+    assert.deepEqual(native.body.messages, [
+      { role: "user", content: "Hi" },
+      { role: "system", content: [cached] },
+      { role: "user", content: "Again" },
+      { role: "system", content: "Last." },
+    ]);
   });
 
   it("names what cannot cross to another wire: unknown and uncarried fields, effort, cache_control anywhere (thinking crosses as reasoning)", () => {
