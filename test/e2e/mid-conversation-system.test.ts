@@ -78,6 +78,31 @@ describe("a system turn in the middle of /v1/messages", () => {
     assert.equal(sent[3]?.content, "Reminder: answer in English.");
   });
 
+  it("between a tool call and its result: after the result for OpenAI-compatible and Ollama targets, which want them adjacent", async () => {
+    const withTool = {
+      max_tokens: 50,
+      tools: [{ name: "f", input_schema: { type: "object" } }],
+      messages: [
+        { role: "user", content: "Hi" },
+        { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "f", input: {} }] },
+        { role: "system", content: "Reminder." },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "done" }] },
+      ],
+    } as unknown as Omit<Anthropic.MessageCreateParamsNonStreaming, "model">;
+    await client.messages.create({ model: "openai/gpt-4o-mini", ...withTool });
+    const openai = (fakes.openai.requests.at(-1)?.body as { messages: WireMessage[] }).messages;
+    assert.deepEqual(
+      openai.map((m) => m.role),
+      ["user", "assistant", "tool", "system"],
+    );
+    await client.messages.create({ model: "ollama/llama3.2:latest", ...withTool });
+    const ollama = (fakes.ollama.requests.at(-1)?.body as { messages: WireMessage[] }).messages;
+    assert.deepEqual(
+      ollama.map((m) => m.role),
+      ["user", "assistant", "tool", "system"],
+    );
+  });
+
   it("reaches an Ollama upstream as a system message where it stands", async () => {
     await client.messages.create({ model: "ollama/llama3.2:latest", ...params });
     const sent = (fakes.ollama.requests.at(-1)?.body as { messages: WireMessage[] }).messages;

@@ -1,4 +1,5 @@
 import { GatewayError, type ImagePart, type Message, textOf } from "../../core/index.js";
+import { systemAfterToolResults } from "../../core/system-after-tool-results.js";
 import type { OllamaMessageIn, OllamaToolCallIn } from "./ollama-api.js";
 
 const DATA_URL = /^data:[^;,]*;base64,(.*)$/is;
@@ -13,10 +14,12 @@ const DATA_URL = /^data:[^;,]*;base64,(.*)$/is;
  * - Tool results carry `tool_name` (Ollama's templates need it); when the canonical message has no
  *   name, it is looked up from the assistant call with the same id. The id goes along as
  *   `tool_call_id`, which Ollama >= 0.12.10 reads and older servers ignore.
+ * - A system message between tool calls and their results goes after the results (see
+ *   systemAfterToolResults).
  */
 export function convertToOllamaMessages(messages: readonly Message[]): OllamaMessageIn[] {
   const callNames = new Map<string, string>();
-  return messages.map((message, i) => convertMessage(message, i, callNames));
+  return systemAfterToolResults(messages).map((message, i) => convertMessage(message, i, callNames));
 }
 
 /** One message; `callNames` collects assistant call names by id so later tool results can be named. */

@@ -1,4 +1,5 @@
 import { type ContentPart, type Message, textOf } from "../../core/index.js";
+import { systemAfterToolResults } from "../../core/system-after-tool-results.js";
 import type { OpenAIChatMessage, OpenAIContentPart } from "./openai-chat-api.js";
 
 /**
@@ -6,10 +7,11 @@ import type { OpenAIChatMessage, OpenAIContentPart } from "./openai-chat-api.js"
  * compatible server accepts; images become `image_url` parts (inline images as `data:` URLs).
  * Tool calls and results keep their ids. OpenAI has no error flag on tool results, so a failed
  * tool's text is prefixed with "Error: ". Images in assistant turns and tool results cannot be
- * sent there and are dropped.
+ * sent there and are dropped. A system message between tool calls and their results goes after the
+ * results (see systemAfterToolResults).
  */
 export function convertToOpenAIMessages(messages: readonly Message[]): OpenAIChatMessage[] {
-  return messages.map(convertMessage);
+  return systemAfterToolResults(messages).map(convertMessage);
 }
 
 function convertMessage(message: Message): OpenAIChatMessage {
