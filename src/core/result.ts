@@ -82,6 +82,7 @@ export async function collectChat(
         if (ev.restart) {
           result.text = "";
           result.reasoning = undefined;
+          result.usage = { inputTokens: 0, outputTokens: 0 };
           calls.clear();
         }
         break;

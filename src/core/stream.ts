@@ -46,9 +46,10 @@ export type StreamEvent =
    * The router's, never a provider's: the answer broke on `from` and continues on `to`. With
    * `restart`, `to` answers afresh and everything before this event is to be discarded (only ever
    * sent to a client that did not stream); without it, `to` was given the text so far and goes on.
-   * Dialects mark a continuation in-band where their framing allows (an SSE comment).
+   * Dialects mark a continuation in-band where their framing allows (an SSE comment). `warnings`:
+   * what of the client's request `to` was not sent (its headers were written for `from`).
    */
-  | { type: "switch"; from: string; to: string; reason: string; restart?: boolean }
+  | { type: "switch"; from: string; to: string; reason: string; restart?: boolean; warnings?: string[] }
   /**
    * One frame of the upstream's own answer, on the same-wire path (request.native): yielded after the
    * canonical events read from it, so checks on those run before it can reach the client. SSE:

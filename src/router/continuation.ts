@@ -42,11 +42,12 @@ export function continuationRequest(request: ChatRequest, partial: string): Chat
 
 /** Usage of a continued answer: the original input, and the output of both parts. */
 export function continuedUsage(usage: Partial<Usage>, inputTokens: number | undefined, outputBefore: number): StreamEvent {
-  const { outputTokens } = usage;
+  // The continuation's prompt-cache counters are of another prompt than the one the input counts.
+  const { outputTokens, cachedInputTokens: _read, cacheWriteInputTokens: _write, ...rest } = usage;
   return {
     type: "usage",
     usage: {
-      ...usage,
+      ...rest,
       ...(inputTokens !== undefined && { inputTokens }),
       ...(outputTokens !== undefined && { outputTokens: outputTokens + outputBefore }),
     },
@@ -198,7 +199,10 @@ export class Continuation {
               inputTokens = event.usage.inputTokens ?? inputTokens;
               break;
             }
-            out.push(continuedUsage(event.usage, inputTokens, restart ? 0 : outputBefore));
+            // Answered afresh: the new target's own counts. Gone on from the text so far: the input
+            // was the first target's, and the output both targets'.
+            if (restart) break;
+            out.push(continuedUsage(event.usage, inputTokens, outputBefore));
             return;
           case "finish": {
             if (cut) {
@@ -272,11 +276,32 @@ export class Continuation {
         );
         if (!("value" in next)) throw error;
         const { events: nextEvents, fitted } = next.value;
+        // What the new target was not sent: its attempt names it for a restart (the client's own
+        // request); a continuation request is canonical, so it is whatever the client's wire has that
+        // the canonical form lacks.
+        const warnings = restart ? next.value.warnings : request.native?.lost();
+        if (restart) {
+          // The whole answer is the new target's: its name, its wire, its warnings.
+          meta.target = next.meta.target;
+          if (next.value.native) meta.native = true;
+          else delete meta.native;
+          if (warnings?.length) meta.warnings = warnings;
+          else delete meta.warnings;
+        }
         this.#metrics.midStreamSwitches.inc({ route: plan.route ?? "", code: error.code });
         if (!switched) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "mid_stream_switch" });
         meta.attempts += next.meta.attempts;
         meta.degraded = `${restart ? "answered afresh on" : "switched mid-stream from"} ${restart ? next.meta.target : `${meta.target} to ${next.meta.target}`} after ${target} failed (${error.code})${fitted ? `; ${fitted}` : ""}`;
-        yield [{ type: "switch", from: target, to: next.meta.target, reason: error.code, ...(restart && { restart: true }) }];
+        yield [
+          {
+            type: "switch",
+            from: target,
+            to: next.meta.target,
+            reason: error.code,
+            ...(restart && { restart: true }),
+            ...(warnings?.length && { warnings }),
+          },
+        ];
         if (restart) {
           text = "";
           callsSent = 0;

@@ -379,6 +379,39 @@ describe("a native stream that breaks", () => {
     const continued = openai.requests.at(-1)?.body as { messages: Array<{ content: unknown }> };
     assert.ok(JSON.stringify(continued.messages).includes("Hello wor"));
   });
+
+  it("streamed: the switch's SSE comment names what the new target was not sent (the headers were written for the first)", async () => {
+    upstream.script(() => ({ kind: "sse", frames: streamFrames(["Hello", " wor"], { end: false }), breakOff: true }));
+    openai.script(() => ({ kind: "text", text: "ld!", usage: { input: 9, output: 2 } }));
+    const res = await fetch(`${tandem.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({ model: "up-then-openai", ...PARAMS, stream: true }),
+    });
+    const wire = await res.text();
+    assert.match(
+      wire,
+      /^: tandem switched from up\/claude to openai\/gpt after [a-z_]+; the answer continues; not sent to openai\/gpt: .*cache_control/m,
+    );
+  });
+
+  it("not streamed, answered afresh elsewhere: the answer names that target, its usage and what it was not sent", async () => {
+    upstream.script(() => ({ kind: "sse", frames: streamFrames(["Hello", " wor"], { end: false }), breakOff: true }));
+    openai.script(() => ({ kind: "text", text: "Hi from openai.", usage: { input: 30, output: 4 } }));
+    const { data: message, response } = await client.messages.create({ model: "up-then-openai", ...PARAMS }).withResponse();
+    assert.match(response.headers.get("x-tandem-degraded") ?? "", /answered afresh on openai\/gpt/);
+    assert.equal(response.headers.get("x-tandem-target"), "openai/gpt");
+    assert.equal(message.model, "openai/gpt");
+    assert.deepEqual(
+      message.content.map((b) => b.type),
+      ["text"],
+    );
+    // openai/gpt's counts, not up/claude's input with openai's output.
+    assert.equal(message.usage.input_tokens, 30);
+    assert.equal(message.usage.output_tokens, 4);
+    assert.equal(message.usage.cache_read_input_tokens ?? 0, 0);
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /cache_control not sent to openai\/gpt/);
+  });
 });
 
 describe("privacy on the native path", () => {

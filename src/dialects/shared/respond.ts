@@ -89,7 +89,7 @@ export async function sendChat(
       { warnings: started.meta.warnings, target: started.meta.target },
       "request fields not carried to the target",
     );
-  const extraHeaders = typeof rendering.headers === "function" ? rendering.headers(started.meta) : rendering.headers;
+  const headersOf = () => (typeof rendering.headers === "function" ? rendering.headers(started.meta) : rendering.headers);
   if (!chat.stream) {
     const native = rendering.native;
     const frames: Frame[] = [];
@@ -99,12 +99,14 @@ export async function sendChat(
     const body =
       (native && frames.length > 0 ? await native.json(frames, started.meta) : undefined) ??
       (await rendering.json(result, started.meta));
+    // The meta as the answer left it: one answered afresh elsewhere names its own target and warnings.
     await reply
       .code(200)
-      .headers({ ...metaHeaders(started.meta), ...extraHeaders })
+      .headers({ ...metaHeaders(started.meta), ...headersOf() })
       .send(body);
     return;
   }
+  const extraHeaders = headersOf();
   const renderer = rendering.stream(started.meta);
   const native = started.meta.native && rendering.native ? rendering.native.stream(started.meta) : undefined;
   await pumpStream(reply, started, renderer, native, signal, extraHeaders);

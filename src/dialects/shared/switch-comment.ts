@@ -5,5 +5,9 @@ import type { StreamEvent } from "../../core/index.js";
  * every SSE parser skips, so the client's stream stays exactly the API's own event sequence.
  */
 export function switchComment(event: Extract<StreamEvent, { type: "switch" }>): string {
-  return `: tandem switched from ${event.from} to ${event.to} after ${event.reason}; the answer continues\n\n`;
+  // What the new target was not sent: the x-tandem-warnings of a stream whose headers are gone.
+  const warnings = event.warnings?.length
+    ? `; not sent to ${event.to}: ${event.warnings.join(", ").replace(/[\r\n]/g, " ")}`
+    : "";
+  return `: tandem switched from ${event.from} to ${event.to} after ${event.reason}; the answer continues${warnings}\n\n`;
 }
