@@ -29,6 +29,11 @@ describe("dialectFor", () => {
       [head("/v1/models", { "anthropic-version": "2023-06-01" }), "anthropic"],
       [head("/v1/models"), "openai"],
       [head("/v1/chat/completions"), "openai"],
+      // A client that sends anthropic-version everywhere still gets OpenAI's errors on OpenAI's own paths.
+      [head("/v1/chat/completions", { "anthropic-version": "2023-06-01" }), "openai"],
+      [head("/v1/responses/resp_1", { "anthropic-version": "2023-06-01" }), "openai"],
+      [head("/v1/embeddings?x=1", { "anthropic-version": "2023-06-01" }), "openai"],
+      [head("/v1/no-such-path", { "anthropic-version": "2023-06-01" }), "anthropic"],
       [head("/v1/no-such-path"), "openai"],
       [head("/health"), "openai"],
       [head("/"), "openai"],

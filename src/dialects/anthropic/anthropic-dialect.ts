@@ -13,11 +13,17 @@ import { renderMessage } from "./render-message.js";
  * The Anthropic Messages API: POST /v1/messages (JSON or SSE), POST /v1/messages/count_tokens, and
  * GET /v1/models (shared with OpenAI: Anthropic's clients are told apart by their anthropic-version header).
  */
+/** Paths only OpenAI's API has: their errors are OpenAI's whatever the headers. */
+const OPENAI_ONLY_PATH = /^\/v1\/(?:chat\/completions|completions|embeddings|responses|conversations)(?:[/?]|$)/;
+
 export const anthropicDialect: Dialect = {
   name: "anthropic",
 
-  // Anthropic's SDKs send anthropic-version on every request, including on paths shared with OpenAI.
-  speaks: (request) => request.url.startsWith("/v1/messages") || request.headers["anthropic-version"] !== undefined,
+  // Anthropic's SDKs send anthropic-version on every request, including on paths shared with OpenAI;
+  // on OpenAI's own paths the header (a client that sets it everywhere) does not make them Anthropic's.
+  speaks: (request) =>
+    request.url.startsWith("/v1/messages") ||
+    (request.headers["anthropic-version"] !== undefined && !OPENAI_ONLY_PATH.test(request.url)),
 
   routes(gateway: Gateway) {
     const app = new RouteTable();
