@@ -4,7 +4,7 @@ import type { CreateModelRequest, ModelSettings } from "./model-library.js";
 import type { NativeWire } from "./native.js";
 import type { PullEvent, PullResult } from "./pull-events.js";
 import type { ReasoningHistory } from "./reasoning.js";
-import type { EmbedResult, ProviderChatRequest, ProviderEmbedRequest } from "./request.js";
+import type { ChatRequest, EmbedResult, ProviderChatRequest, ProviderEmbedRequest } from "./request.js";
 import type { StreamEvent } from "./stream.js";
 
 /*
@@ -59,6 +59,11 @@ export interface ChatProvider {
   /** What its models can take; the router skips it for requests it cannot serve. Default: unknown (may). */
   readonly capabilities?: ProviderCapabilities;
   chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent>;
+  /**
+   * What of a canonical request its upstream is not sent, or not as asked (a setting its API lacks,
+   * or one it refuses in this combination), by the field's name, for `x-tandem-warnings`. Default: nothing.
+   */
+  unsent?(request: ChatRequest): string[];
   /** The upstream's model list (used for discovery and as a cheap health probe). */
   listModels(signal: AbortSignal): Promise<ModelInfo[]>;
   /** Throws a GatewayError when the upstream is not usable right now. */

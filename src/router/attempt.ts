@@ -169,6 +169,9 @@ export class Attempts {
       const history = reasoningForTarget(request.messages, target.name, target.provider.capabilities?.reasoningHistory);
       if (history.messages !== request.messages) request = { ...request, messages: history.messages };
       if (history.dropped > 0) warnings = [...(warnings ?? []), droppedReasoning(history.dropped)];
+      // Settings the target's API lacks, or refuses together (Anthropic's thinking and temperature).
+      const unsent = target.provider.unsent?.(request);
+      if (unsent?.length) warnings = [...new Set([...(warnings ?? []), ...unsent])];
     }
     const deadline = new Deadline(
       context.signal,

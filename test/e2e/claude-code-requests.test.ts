@@ -173,11 +173,13 @@ describe("Claude Code's requests", () => {
     const messages = (
       openai.requests.at(-1)?.body as { messages: Array<{ role: string; tool_call_id?: string; content?: unknown }> }
     ).messages;
+    // Claude Code's system reminder came between the tool call and its result: it goes after the
+    // result, since OpenAI wants a call's results right after it.
     assert.deepEqual(
       messages.map((m) => m.role),
-      ["system", "user", "assistant", "system", "tool"],
+      ["system", "user", "assistant", "tool", "system"],
     );
-    assert.equal(messages[4]?.tool_call_id, "toolu_01");
+    assert.equal(messages[3]?.tool_call_id, "toolu_01");
   });
 
   it("are counted by count_tokens with adaptive thinking", async () => {

@@ -1,9 +1,16 @@
-import { GatewayError, lazyStream, type ProviderChatRequest, rememberSecret, type StreamEvent } from "../../core/index.js";
+import {
+  type ChatRequest,
+  GatewayError,
+  lazyStream,
+  type ProviderChatRequest,
+  rememberSecret,
+  type StreamEvent,
+} from "../../core/index.js";
 import { readSseBatches, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
 import type { ApiKeySource, ChatProvider, ModelInfo, RemoteProviderOptions } from "../provider.js";
 import { ModelListSchema } from "./anthropic-api.js";
 import { mapAnthropicErrorResponse } from "./anthropic-error.js";
-import { convertToAnthropicRequest } from "./convert-to-anthropic-request.js";
+import { anthropicUnsent, convertToAnthropicRequest } from "./convert-to-anthropic-request.js";
 import { parseAnthropicStream } from "./parse-anthropic-stream.js";
 import { readAnthropicMessage, tapAnthropicMessage } from "./read-anthropic-message.js";
 
@@ -48,6 +55,10 @@ export class AnthropicProvider implements ChatProvider {
       maxAnswerBytes: options.limits?.maxAnswerBytes,
       mapError: mapAnthropicErrorResponse,
     });
+  }
+
+  unsent(request: ChatRequest): string[] {
+    return anthropicUnsent(request);
   }
 
   chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {

@@ -1,4 +1,10 @@
-import { budgetForEffort, type ProviderChatRequest, type ReasoningControl, type ResponseFormat } from "../../core/index.js";
+import {
+  budgetForEffort,
+  type ChatRequest,
+  type ProviderChatRequest,
+  type ReasoningControl,
+  type ResponseFormat,
+} from "../../core/index.js";
 import type { AnthropicMessagesRequest, AnthropicToolChoice } from "./anthropic-api.js";
 import { convertToAnthropicMessages } from "./convert-to-anthropic-messages.js";
 
@@ -55,6 +61,20 @@ export function convertToAnthropicRequest(
   if (request.user !== undefined) body.metadata = { user_id: request.user };
   if (request.reasoning !== undefined) thinking(body, request.reasoning);
   return body;
+}
+
+/** What convertToAnthropicRequest leaves out of a request (see ChatProvider.unsent). */
+export function anthropicUnsent(request: ChatRequest): string[] {
+  const unsent: string[] = [];
+  if (request.seed !== undefined) unsent.push("seed");
+  // With thinking, Anthropic takes no temperature but 1, no top_k and no forced tool.
+  if (request.reasoning?.enabled) {
+    if (request.temperature !== undefined && request.temperature !== 1) unsent.push("temperature");
+    if (request.topK !== undefined) unsent.push("top_k");
+    if ((request.tools?.length ?? 0) > 0 && (request.toolChoice === "required" || typeof request.toolChoice === "object"))
+      unsent.push("tool_choice");
+  }
+  return unsent;
 }
 
 function toolChoice(choice: ProviderChatRequest["toolChoice"]): AnthropicToolChoice | undefined {

@@ -1,4 +1,4 @@
-import type { ProviderChatRequest } from "../../core/index.js";
+import type { ChatRequest, ProviderChatRequest } from "../../core/index.js";
 import { convertToOllamaMessages } from "./convert-to-ollama-messages.js";
 import type { OllamaChatBody } from "./ollama-api.js";
 
@@ -8,6 +8,15 @@ import type { OllamaChatBody } from "./ollama-api.js";
  * sent as "auto". `user` and `parallelToolCalls` have no Ollama equivalent and are left out. A
  * reasoning control is `think`.
  */
+/** What convertToOllamaChatRequest leaves out of a request, or cannot enforce (see ChatProvider.unsent). */
+export function ollamaUnsent(request: ChatRequest): string[] {
+  const unsent: string[] = [];
+  if (request.toolChoice === "required" && (request.tools?.length ?? 0) > 0) unsent.push("tool_choice");
+  if (request.parallelToolCalls !== undefined) unsent.push("parallel_tool_calls");
+  if (request.user !== undefined) unsent.push("user");
+  return unsent;
+}
+
 export function convertToOllamaChatRequest(request: ProviderChatRequest): OllamaChatBody {
   const body: OllamaChatBody = {
     model: request.upstreamModel,

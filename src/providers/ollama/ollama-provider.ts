@@ -1,4 +1,5 @@
 import {
+  type ChatRequest,
   type EmbedResult,
   GatewayError,
   lazyStream,
@@ -8,7 +9,7 @@ import {
 } from "../../core/index.js";
 import { bearerHeaders, readNdjsonBatches, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
 import type { ChatProvider, EmbeddingProvider, ModelInfo, RemoteProviderOptions } from "../provider.js";
-import { convertToOllamaChatRequest } from "./convert-to-ollama-chat-request.js";
+import { convertToOllamaChatRequest, ollamaUnsent } from "./convert-to-ollama-chat-request.js";
 import { mapOllamaErrorResponse } from "./map-ollama-error.js";
 import { ollamaEmbedResponseSchema, ollamaTagsResponseSchema } from "./ollama-api.js";
 import { parseOllamaChatLines, parseOllamaChatStream } from "./parse-ollama-chat-stream.js";
@@ -37,6 +38,10 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
       mapError: mapOllamaErrorResponse,
       maxAnswerBytes: options.limits?.maxAnswerBytes,
     });
+  }
+
+  unsent(request: ChatRequest): string[] {
+    return ollamaUnsent(request);
   }
 
   chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {

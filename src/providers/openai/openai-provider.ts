@@ -1,5 +1,6 @@
 import type { Dispatcher } from "undici";
 import {
+  type ChatRequest,
   type EmbedResult,
   GatewayError,
   lazyStream,
@@ -63,6 +64,11 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
     this.capabilities = {
       wires: (options.responses ?? isOpenAI(options.baseUrl)) ? ["openai-chat", "openai-responses"] : ["openai-chat"],
     };
+  }
+
+  /** `topK` has no OpenAI field (see convertToOpenAIChatRequest). */
+  unsent(request: ChatRequest): string[] {
+    return request.topK === undefined ? [] : ["top_k"];
   }
 
   chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
