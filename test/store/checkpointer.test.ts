@@ -22,18 +22,18 @@ async function writeManyPages(store: BackgroundStore): Promise<void> {
 }
 const sizeOf = (file: string) => (existsSync(file) ? statSync(file).size : 0);
 
+/** A store in a new data dir, its content logged (large rows), its log checkpointed every `intervalMs`; `before`: its file's size. */
+async function openWithCheckpoints(intervalMs: number) {
+  const dataDir = tempDataDir();
+  const key = randomKey();
+  const options = { dataDir, key, logContent: true, pruneIntervalMs: 0, checkpointIntervalMs: intervalMs };
+  const store = await BackgroundStore.openWithKey(options);
+  return { dataDir, key, store, before: sizeOf(join(dataDir, "tandem.db")) };
+}
+
 describe("checkpoints of the store's log", () => {
   it("are taken by the checkpoint thread while the store is open", async () => {
-    const dataDir = tempDataDir();
-    const key = randomKey();
-    const store = await BackgroundStore.openWithKey({
-      dataDir,
-      key,
-      logContent: true,
-      pruneIntervalMs: 0,
-      checkpointIntervalMs: 50,
-    });
-    const before = sizeOf(join(dataDir, "tandem.db"));
+    const { dataDir, key, store, before } = await openWithCheckpoints(50);
     try {
       await writeManyPages(store);
       // Only a checkpoint writes to the database file itself: the rows reach it while the store is open.
@@ -52,17 +52,8 @@ describe("checkpoints of the store's log", () => {
   });
 
   it("are not taken by the store's own commits while the thread runs; close() checkpoints the rest and removes the log", async () => {
-    const dataDir = tempDataDir();
-    const key = randomKey();
     // A checkpoint thread that would not get to its first checkpoint during the test.
-    const store = await BackgroundStore.openWithKey({
-      dataDir,
-      key,
-      logContent: true,
-      pruneIntervalMs: 0,
-      checkpointIntervalMs: 3_600_000,
-    });
-    const before = sizeOf(join(dataDir, "tandem.db"));
+    const { dataDir, store, before } = await openWithCheckpoints(3_600_000);
     try {
       // Once the thread's connection is open, the store's commits leave the log alone.
       for (let i = 0; i < 200 && !(await store.health()).checkpointThread; i++) await sleep(25);
