@@ -6,7 +6,7 @@ import {
   type ToolDefinition,
 } from "../../../core/index.js";
 import { formatPath, parseBody } from "../../shared/index.js";
-import { type InputEntry, normalizeInputEntries, StateApiError } from "../state/index.js";
+import { type InputEntry, normalizeInputEntries, parseInclude, StateApiError } from "../state/index.js";
 import { checkCarriedPart } from "./check-carried-part.js";
 import { headerSafe, ResponseWarnings } from "./response-warnings.js";
 import { functionToolSchema, KNOWN_FIELDS, type ResponsesRequestBody, responsesRequestSchema } from "./responses-api.js";
@@ -67,6 +67,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     );
   }
   const warnings = new ResponseWarnings();
+  checkInclude(wire.include);
   const input = normalizeInput(wire.input);
   const conversationId = typeof wire.conversation === "string" ? wire.conversation : (wire.conversation?.id ?? undefined);
   const previousResponseId = wire.previous_response_id ?? undefined;
@@ -115,6 +116,17 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     extra,
     warnings,
   };
+}
+
+/** `include`, checked as GET input_items checks it: a value OpenAI does not define is its 400. */
+function checkInclude(include: ResponsesRequestBody["include"]): string[] {
+  if (include == null) return [];
+  try {
+    return parseInclude({ include });
+  } catch (err) {
+    if (!(err instanceof StateApiError)) throw err;
+    return invalidInput(err);
+  }
 }
 
 /** The input through the one item normaliser, its errors as gateway errors (this route answers those). */
