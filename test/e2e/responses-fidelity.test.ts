@@ -123,3 +123,83 @@ describe("request checks", () => {
     assert.equal(good.status, 200);
   });
 });
+
+describe("tool history checks", () => {
+  const tools = [
+    {
+      type: "function" as const,
+      name: "get_weather",
+      parameters: { type: "object", properties: { city: { type: "string" } } },
+      strict: false,
+    },
+  ];
+  const call = { type: "function_call", call_id: "call_a", name: "get_weather", arguments: '{"city":"Paris"}' };
+
+  for (const model of [OPENAI, ANTHROPIC]) {
+    it(`refuses a call without output followed by more input (${model})`, async () => {
+      const r = await post({
+        model,
+        tools,
+        input: [{ role: "user", content: "Weather?" }, call, { role: "user", content: "never mind" }],
+      });
+      assert.equal(r.status, 400);
+      assert.equal(r.json.error.type, "invalid_request_error");
+      assert.equal(r.json.error.param, "input");
+      assert.equal(r.json.error.message, "No tool output found for function call call_a.");
+      assert.equal(openai.requests.length + anthropic.requests.length, 0);
+    });
+
+    it(`refuses an output whose call_id no call has (${model})`, async () => {
+      const r = await post({
+        model,
+        tools,
+        input: [
+          { role: "user", content: "Weather?" },
+          { type: "function_call_output", call_id: "call_zzz", output: "sunny" },
+        ],
+      });
+      assert.equal(r.status, 400);
+      assert.equal(r.json.error.param, "input");
+      assert.equal(r.json.error.message, "No tool call found for function call output with call_id call_zzz.");
+    });
+  }
+
+  it("accepts calls at the end, and outputs after reasoning and other calls", async () => {
+    const trailing = await post({ model: OPENAI, tools, input: [{ role: "user", content: "Weather?" }, call] });
+    assert.equal(trailing.status, 200);
+    const between = await post({
+      model: OPENAI,
+      tools,
+      input: [
+        { role: "user", content: "Weather?" },
+        { type: "reasoning", id: "rs_1", summary: [] },
+        call,
+        { type: "custom_tool_call", call_id: "call_c", name: "patch", input: "x" },
+        { type: "function_call", call_id: "call_b", name: "get_weather", arguments: '{"city":"Rome"}' },
+        { type: "function_call_output", call_id: "call_b", output: "rainy" },
+        { type: "custom_tool_call_output", call_id: "call_c", output: "ok" },
+        { type: "function_call_output", call_id: "call_a", output: "sunny" },
+        { role: "user", content: "and now?" },
+      ],
+    });
+    assert.equal(between.status, 200, between.text);
+  });
+
+  it("checks the conversation joined with previous_response_id", async () => {
+    openai.script(() => ({ kind: "tool_calls", calls: [{ name: "get_weather", arguments: { city: "Paris" } }] }));
+    const first = await client.responses.create({ model: OPENAI, tools, input: "Weather?" });
+    const callId = first.output.find((item) => item.type === "function_call")?.call_id;
+    assert.ok(callId);
+    openai.script(() => ({ kind: "text", text: "ok" }));
+    const bad = await post({ model: OPENAI, tools, previous_response_id: first.id, input: "never mind" });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error.message, `No tool output found for function call ${callId}.`);
+    const good = await client.responses.create({
+      model: OPENAI,
+      tools,
+      previous_response_id: first.id,
+      input: [{ type: "function_call_output", call_id: callId, output: "sunny" }],
+    });
+    assert.equal(good.status, "completed");
+  });
+});
