@@ -8,17 +8,17 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import OpenAI from "openai";
+import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { MemoryStateStore } from "../../src/harness/state/memory-state-store.js";
-import { startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
+import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
-import type { FakeUpstream } from "../support/fake-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 const OPENAI = "openai/gpt-4o-mini";
 const ANTHROPIC = "anthropic/claude-haiku-4-5";
 
 let openai: FakeOpenAIUpstream;
-let anthropic: FakeUpstream;
+let anthropic: FakeAnthropic;
 let tandem: RunningTandem;
 let client: OpenAI;
 
@@ -201,5 +201,85 @@ describe("tool history checks", () => {
       input: [{ type: "function_call_output", call_id: callId, output: "sunny" }],
     });
     assert.equal(good.status, "completed");
+  });
+});
+
+describe("refusals", () => {
+  const refusalChunks = () =>
+    chatChunks(
+      { choices: [{ index: 0, delta: { role: "assistant", content: null, refusal: "" }, finish_reason: null }] },
+      { choices: [{ index: 0, delta: { refusal: "I'm sorry, I can't " }, finish_reason: null }] },
+      { choices: [{ index: 0, delta: { refusal: "help with that." }, finish_reason: null }] },
+      { choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
+      { choices: [], usage: { prompt_tokens: 5, completion_tokens: 8, total_tokens: 13 } },
+    );
+  const jsonFormat = {
+    format: {
+      type: "json_schema" as const,
+      name: "x",
+      schema: { type: "object", properties: { a: { type: "string" } }, required: ["a"], additionalProperties: false },
+      strict: true,
+    },
+  };
+  const refusal = { type: "refusal", refusal: "I'm sorry, I can't help with that." };
+
+  for (const text of [undefined, jsonFormat]) {
+    it(`renders a chat upstream's refusal as a refusal part${text ? " (json_schema format)" : ""}`, async () => {
+      openai.script(() => ({ kind: "raw", body: refusalChunks() }));
+      const whole = await client.responses.create({ model: OPENAI, input: "something bad", ...(text && { text }) });
+      assert.equal(whole.status, "completed");
+      assert.equal(openai.requests.length, 1, "a refusal is not retried");
+      const message = whole.output[0];
+      assert.equal(message?.type, "message");
+      assert.deepEqual(message?.type === "message" && message.content, [refusal]);
+
+      const stream = client.responses.stream({ model: OPENAI, input: "something bad", ...(text && { text }) });
+      const events: ResponseStreamEvent[] = [];
+      for await (const event of stream) events.push(event);
+      const final = await stream.finalResponse();
+      assert.equal(final.status, "completed");
+      // (The SDK's stream helper adds `parsed` to each part.)
+      const parts = final.output[0]?.type === "message" ? final.output[0].content : [];
+      assert.deepEqual(
+        parts.map((p) => (p.type === "refusal" ? { type: p.type, refusal: p.refusal } : p)),
+        [refusal],
+      );
+      const types = events.map((e) => e.type);
+      assert.ok(types.includes("response.refusal.delta"));
+      assert.ok(!types.includes("response.output_text.delta"));
+      const done = events.find((e) => e.type === "response.refusal.done");
+      assert.equal(done?.type === "response.refusal.done" && done.refusal, refusal.refusal);
+      const partAdded = events.find((e) => e.type === "response.content_part.added");
+      assert.deepEqual(partAdded?.type === "response.content_part.added" && partAdded.part, { type: "refusal", refusal: "" });
+
+      // Stored as it was given.
+      const got = await client.responses.retrieve(final.id);
+      assert.deepEqual(got.output[0]?.type === "message" && got.output[0].content, [refusal]);
+    });
+  }
+
+  it("takes an Anthropic refusal with no text, json_schema format and all, as a content-filtered answer", async () => {
+    const sse = (event: string, data: object) => `event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`;
+    anthropic.script(() => ({
+      kind: "sse",
+      body:
+        sse("message_start", {
+          message: {
+            id: "msg_1",
+            type: "message",
+            role: "assistant",
+            model: "claude-haiku-4-5",
+            content: [],
+            stop_reason: null,
+            usage: { input_tokens: 5, output_tokens: 1 },
+          },
+        }) +
+        sse("message_delta", { delta: { stop_reason: "refusal", stop_sequence: null }, usage: { output_tokens: 1 } }) +
+        sse("message_stop", {}),
+    }));
+    const whole = await client.responses.create({ model: ANTHROPIC, input: "something bad", text: jsonFormat });
+    assert.equal(whole.status, "incomplete");
+    assert.equal(whole.incomplete_details?.reason, "content_filter");
+    assert.equal(anthropic.requests.length, 1, "a refusal is not retried");
   });
 });
