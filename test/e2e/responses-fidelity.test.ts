@@ -283,3 +283,36 @@ describe("refusals", () => {
     assert.equal(anthropic.requests.length, 1, "a refusal is not retried");
   });
 });
+
+describe("fields not carried", () => {
+  it("names in x-tandem-warnings each echoed field the chat target does not get", async () => {
+    const r = await post({
+      model: OPENAI,
+      input: "hi",
+      text: { verbosity: "low" },
+      prompt_cache_key: "k",
+      safety_identifier: "s",
+      service_tier: "flex",
+      top_logprobs: 2,
+      include: ["message.output_text.logprobs"],
+      max_tool_calls: 3,
+    });
+    assert.equal(r.status, 200);
+    const warnings = r.headers.get("x-tandem-warnings") ?? "";
+    for (const field of [
+      "text.verbosity",
+      "prompt_cache_key",
+      "safety_identifier",
+      "service_tier",
+      "top_logprobs",
+      "message.output_text.logprobs",
+      "max_tool_calls",
+    ])
+      assert.ok(warnings.includes(field), `${field} in ${warnings}`);
+    // Still echoed, as OpenAI echoes the request.
+    assert.equal(r.json.prompt_cache_key, "k");
+    assert.equal(r.json.max_tool_calls, 3);
+    const plain = await post({ model: OPENAI, input: "hi" });
+    assert.equal(plain.headers.get("x-tandem-warnings"), null);
+  });
+});
