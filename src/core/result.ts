@@ -13,6 +13,11 @@ export interface ChatResult {
   reasoning?: string;
   /** The same reasoning as the blocks the upstream made (with Anthropic's signatures and redacted blocks), where there was any. */
   reasoningBlocks?: ReasoningPart[];
+  /**
+   * Where the model refused (text-delta events marked `refusal`): its refusal, and the rest of its
+   * text without it. `text` holds both, in order, for APIs that have no place for a refusal.
+   */
+  refusal?: { refusal: string; text: string };
   toolCalls: ToolCall[];
   finishReason: FinishReason;
   rawFinishReason: string | undefined;
@@ -51,6 +56,9 @@ export async function collectChat(
   const calls = new Map<number, ToolCall>();
   const reasoning = new ReasoningBlocks();
   let finished = false;
+  /** The text without any refusal, and the refusal, for `refusal`. */
+  let answerText = "";
+  let refusal: string | undefined;
   await forEachItem(events, (ev) => {
     reasoning.push(ev);
     switch (ev.type) {
@@ -60,6 +68,8 @@ export async function collectChat(
         break;
       case "text-delta":
         result.text += ev.text;
+        if (ev.refusal) refusal = (refusal ?? "") + ev.text;
+        else answerText += ev.text;
         break;
       case "reasoning-delta":
         result.reasoning = (result.reasoning ?? "") + ev.text;
@@ -81,6 +91,8 @@ export async function collectChat(
         if (frames) frames.length = 0;
         if (ev.restart) {
           result.text = "";
+          answerText = "";
+          refusal = undefined;
           result.reasoning = undefined;
           result.usage = { inputTokens: 0, outputTokens: 0 };
           calls.clear();
@@ -98,6 +110,7 @@ export async function collectChat(
     }
   });
   if (!finished) throw new GatewayError("upstream_error", "The upstream stream ended before it finished");
+  if (refusal !== undefined) result.refusal = { refusal, text: answerText };
   const blocks = reasoning.blocks();
   if (blocks.length > 0) result.reasoningBlocks = blocks;
   result.toolCalls = [...calls.entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c);

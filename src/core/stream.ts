@@ -20,7 +20,12 @@ export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" |
 export type StreamEvent =
   /** First event of every stream: the upstream's response id and the model it says answered. */
   | { type: "start"; id?: string; model?: string }
-  | { type: "text-delta"; text: string }
+  /**
+   * A piece of the answer's text. `refusal`: the model declined, and this is its refusal (OpenAI's
+   * `refusal`, a Responses `refusal` part): text all the same, for APIs with no place for a refusal;
+   * not an answer for checks that read the text (a JSON format, an empty answer).
+   */
+  | { type: "text-delta"; text: string; refusal?: true }
   /**
    * A piece of the model's reasoning as readable text (Anthropic thinking, a Responses reasoning
    * summary, `reasoning_content`), where the upstream shows it. Not part of the answer's text.

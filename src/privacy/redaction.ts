@@ -228,9 +228,11 @@ export class Redaction {
     const reasoning = this.createRestorer("text");
     const calls = new Map<number, PlaceholderRestorer>();
     let frames: FrameRestorer | undefined;
+    // Whether the text held back is a refusal's (see StreamEvent text-delta), which it stays.
+    let refusal = false;
     function* flushText(): Generator<StreamEvent> {
       const rest = text.flush();
-      if (rest !== "") yield { type: "text-delta", text: rest };
+      if (rest !== "") yield refusal ? { type: "text-delta", text: rest, refusal: true } : { type: "text-delta", text: rest };
     }
     function* flushReasoning(): Generator<StreamEvent> {
       const rest = reasoning.flush();
@@ -267,6 +269,8 @@ export class Redaction {
         case "text-delta": {
           // The reasoning comes before the answer: what it held back goes first.
           yield* flushReasoning();
+          if ((event.refusal === true) !== refusal) yield* flushText();
+          refusal = event.refusal === true;
           const out = text.push(event.text);
           if (out !== "") yield { ...event, text: out };
           break;

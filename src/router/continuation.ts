@@ -115,6 +115,8 @@ export class Continuation {
     let current = first;
     let target = meta.target;
     let text = "";
+    // The model refused (text marked `refusal`): its answer is the refusal, which no text check fails.
+    let refused = false;
     let callsSent = 0;
     let switched = false;
     let inputTokens: number | undefined;
@@ -155,7 +157,8 @@ export class Continuation {
             return;
           case "text-delta": {
             grow(event.text.length);
-            text += event.text;
+            if (event.refusal) refused = true;
+            else text += event.text;
             if (!switched || restart) outputBefore++;
             const bad = watch.onText(event.text);
             if (bad) throw this.#qualityFailure(target, bad);
@@ -216,7 +219,7 @@ export class Continuation {
               heldFrames = [];
               cut = undefined;
             }
-            const bad = watch.onFinish(text, callsSent + held.size, event.reason);
+            const bad = watch.onFinish(text, callsSent + held.size, event.reason, refused);
             if (bad) throw this.#qualityFailure(target, bad);
             break;
           }
@@ -304,6 +307,7 @@ export class Continuation {
         ];
         if (restart) {
           text = "";
+          refused = false;
           callsSent = 0;
           size = 0;
         }

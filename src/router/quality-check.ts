@@ -97,10 +97,18 @@ export class QualityWatch {
   /**
    * At the finish: an empty answer fails, and a JSON-mode answer must parse (and match its schema) —
    * unless it was cut off by the token limit the client set (or a content filter): such an answer is
-   * what the client asked for and reaches it as truncated, not as a failure.
+   * what the client asked for and reaches it as truncated, not as a failure. A refusal (`refused`:
+   * the model said it as one, Anthropic's or OpenAI's) is an answer too, neither empty nor bad JSON:
+   * `text` is then the answer's text beside the refusal.
    */
-  onFinish(text: string, toolCalls: number, reason: FinishReason = "stop"): { check: string; error: GatewayError } | undefined {
-    if (this.#policy.emptyOutput && toolCalls === 0 && text.trim() === "" && reason !== "length") {
+  onFinish(
+    text: string,
+    toolCalls: number,
+    reason: FinishReason = "stop",
+    refused = false,
+  ): { check: string; error: GatewayError } | undefined {
+    if (refused) return undefined;
+    if (this.#policy.emptyOutput && toolCalls === 0 && text.trim() === "" && reason !== "length" && reason !== "content_filter") {
       return { check: "empty_output", error: failed("empty_output", "the answer is empty", this.#target) };
     }
     if (reason === "length" || reason === "content_filter") return undefined;

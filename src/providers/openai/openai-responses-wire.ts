@@ -92,8 +92,11 @@ export function parseResponsesStream(
           held.push(frame);
           continue;
         case "response.output_text.delta":
-        case "response.refusal.delta":
           if (typeof data.delta === "string" && data.delta !== "") out.push({ type: "text-delta", text: data.delta });
+          break;
+        case "response.refusal.delta":
+          if (typeof data.delta === "string" && data.delta !== "")
+            out.push({ type: "text-delta", text: data.delta, refusal: true });
           break;
         case "response.reasoning_summary_text.delta":
         case "response.reasoning_text.delta":
@@ -188,7 +191,8 @@ export async function* tapResponsesObject(json: unknown, target: string): AsyncG
       for (const part of Array.isArray(item.content) ? item.content : []) {
         const p = object(part);
         const text = p?.type === "refusal" ? p.refusal : p?.text;
-        if (typeof text === "string" && text !== "") yield { type: "text-delta", text };
+        if (typeof text === "string" && text !== "")
+          yield p?.type === "refusal" ? { type: "text-delta", text, refusal: true } : { type: "text-delta", text };
       }
     } else if (item.type === "reasoning") {
       for (const part of [

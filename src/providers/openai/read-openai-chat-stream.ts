@@ -127,8 +127,8 @@ class OpenAIAnswer {
       const reasoning = textOf(delta?.reasoning_content) || textOf(delta?.reasoning);
       if (reasoning) out.push({ type: "reasoning-delta", text: reasoning });
       if (delta?.content) out.push({ type: "text-delta", text: delta.content });
-      // A refusal is what the model said; clients of any API should see it as text.
-      if (delta?.refusal) out.push({ type: "text-delta", text: delta.refusal });
+      // A refusal is what the model said: text, marked so that a dialect with a place for it puts it there.
+      if (delta?.refusal) out.push({ type: "text-delta", text: delta.refusal, refusal: true });
       const pieces = delta?.tool_calls;
       if (pieces)
         for (let position = 0; position < pieces.length; position++)

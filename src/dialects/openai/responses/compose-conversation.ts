@@ -1,6 +1,7 @@
 import { GatewayError, type Message, type StoredHistory, type SystemMessage } from "../../../core/index.js";
 import type { ItemSensitivity, StateItem, StateStore, StoredItem } from "../../../core/state.js";
 import { canFindItems } from "../../../core/state-item-finder.js";
+import { checkToolHistory } from "./check-tool-history.js";
 import { convertItemsToMessages } from "./convert-items-to-messages.js";
 import { applyStoredSummary, readSummary, summaryItem, summaryMessageItem } from "./history-summary.js";
 import type { ParsedResponsesRequest } from "./parse-responses-request.js";
@@ -76,6 +77,9 @@ export async function composeConversation(request: ParsedResponsesRequest, state
       ...(stored.sensitivity !== undefined && { sensitivity: stored.sensitivity }),
     });
   }
+
+  // Every item, summarized ones too: a summary may stand for a call whose output is still kept.
+  checkToolHistory([...history, ...input].map((s) => s.item));
 
   const warnings = request.warnings;
   const messages: Message[] = [];

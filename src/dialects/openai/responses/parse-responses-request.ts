@@ -6,7 +6,7 @@ import {
   type ToolDefinition,
 } from "../../../core/index.js";
 import { formatPath, parseBody } from "../../shared/index.js";
-import { type InputEntry, normalizeInputEntries, StateApiError } from "../state/index.js";
+import { type InputEntry, normalizeInputEntries, parseInclude, StateApiError } from "../state/index.js";
 import { checkCarriedPart } from "./check-carried-part.js";
 import { headerSafe, ResponseWarnings } from "./response-warnings.js";
 import { functionToolSchema, KNOWN_FIELDS, type ResponsesRequestBody, responsesRequestSchema } from "./responses-api.js";
@@ -67,6 +67,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     );
   }
   const warnings = new ResponseWarnings();
+  const include = checkInclude(wire.include);
   const input = normalizeInput(wire.input);
   const conversationId = typeof wire.conversation === "string" ? wire.conversation : (wire.conversation?.id ?? undefined);
   const previousResponseId = wire.previous_response_id ?? undefined;
@@ -99,6 +100,8 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     warnings.add("reasoning-settings", "reasoning summary settings were not passed on: only a Responses upstream reads them");
   }
 
+  notCarried(wire, include, warnings);
+
   const extra: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
     if (!KNOWN_FIELDS.has(key)) extra[key] = value;
@@ -115,6 +118,33 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     extra,
     warnings,
   };
+}
+
+/**
+ * Fields the canonical form has no place for yet: echoed in the Response as OpenAI echoes the
+ * request, but not applied by a target that does not speak the Responses API, so named in the warnings.
+ */
+function notCarried(wire: ResponsesRequestBody, include: readonly string[], warnings: ResponseWarnings): void {
+  const named: string[] = [];
+  if (wire.text?.verbosity != null) named.push("text.verbosity");
+  if (wire.prompt_cache_key != null) named.push("prompt_cache_key");
+  if (wire.safety_identifier != null) named.push("safety_identifier");
+  if (wire.service_tier != null && wire.service_tier !== "auto" && wire.service_tier !== "default") named.push("service_tier");
+  if (wire.top_logprobs != null && wire.top_logprobs > 0) named.push("top_logprobs");
+  if (include.includes("message.output_text.logprobs")) named.push("include message.output_text.logprobs");
+  if (wire.max_tool_calls != null) named.push("max_tool_calls");
+  for (const field of named) warnings.add(`field:${field}`, `${field} was not applied: only a Responses upstream reads it`);
+}
+
+/** `include`, checked as GET input_items checks it: a value OpenAI does not define is its 400. */
+function checkInclude(include: ResponsesRequestBody["include"]): string[] {
+  if (include == null) return [];
+  try {
+    return parseInclude({ include });
+  } catch (err) {
+    if (!(err instanceof StateApiError)) throw err;
+    return invalidInput(err);
+  }
 }
 
 /** The input through the one item normaliser, its errors as gateway errors (this route answers those). */

@@ -76,7 +76,7 @@ export function renderResponsesUsage(usage: Usage): ResponsesUsage {
     input_tokens: usage.inputTokens,
     input_tokens_details: { cached_tokens: usage.cachedInputTokens ?? 0 },
     output_tokens: usage.outputTokens,
-    output_tokens_details: { reasoning_tokens: 0 },
+    output_tokens_details: { reasoning_tokens: usage.reasoningTokens ?? 0 },
     total_tokens: usage.inputTokens + usage.outputTokens,
   };
 }
@@ -96,14 +96,35 @@ export function statusFor(reason: FinishReason): Pick<ResponseState, "status" | 
   return { status: "completed" };
 }
 
-export function messageItem(id: string, text: string, status: "in_progress" | "completed" | "incomplete"): StateItem {
+/** A message's content part: its text (`output_text`) or the model's refusal (`refusal`). */
+export type MessagePart = ReturnType<typeof outputTextPart> | RefusalPart;
+export interface RefusalPart {
+  type: "refusal";
+  refusal: string;
+}
+
+/** An assistant message; `content`: its text as one `output_text` part, or the parts it has. */
+export function messageItem(
+  id: string,
+  content: string | readonly MessagePart[],
+  status: "in_progress" | "completed" | "incomplete",
+): StateItem {
   return {
     id,
     type: "message",
     status,
-    content: status === "in_progress" ? [] : [outputTextPart(text)],
+    content: status === "in_progress" ? [] : typeof content === "string" ? [outputTextPart(content)] : [...content],
     role: "assistant",
   };
+}
+
+/** A whole answer's message parts: its text, and its refusal where the model refused (OpenAI's `refusal` part). */
+export function messageParts(result: Pick<ChatResult, "text" | "refusal">): MessagePart[] {
+  if (!result.refusal) return [outputTextPart(result.text)];
+  const parts: MessagePart[] = [];
+  if (result.refusal.text !== "") parts.push(outputTextPart(result.refusal.text));
+  parts.push({ type: "refusal", refusal: result.refusal.refusal });
+  return parts;
 }
 
 export function outputTextPart(text: string): { type: "output_text"; annotations: never[]; logprobs: never[]; text: string } {
@@ -130,7 +151,8 @@ export function outputItems(result: ChatResult, status: ResponseStatus): StateIt
   const itemStatus = status === "incomplete" ? "incomplete" : "completed";
   const items: StateItem[] = [];
   if (result.reasoning !== undefined && result.reasoning !== "") items.push(reasoningItem(itemId("rs_"), result.reasoning));
-  if (result.text !== "" || result.toolCalls.length === 0) items.push(messageItem(itemId("msg_"), result.text, itemStatus));
+  if (result.text !== "" || result.toolCalls.length === 0)
+    items.push(messageItem(itemId("msg_"), messageParts(result), itemStatus));
   for (const call of result.toolCalls)
     items.push(functionCallItem(itemId("fc_"), call, isJsonArguments(call.arguments) ? "completed" : itemStatus));
   return items;

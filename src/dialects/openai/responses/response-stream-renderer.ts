@@ -9,6 +9,7 @@ import type { PendingResponse } from "./pending-response.js";
 import {
   functionCallItem,
   isJsonArguments,
+  type MessagePart,
   messageItem,
   outputTextPart,
   type ResponseState,
@@ -20,6 +21,10 @@ interface OpenMessage {
   kind: "message";
   id: string;
   outputIndex: number;
+  /** The parts closed so far. */
+  parts: MessagePart[];
+  /** The part being streamed: text, or the model's refusal; its text so far. */
+  open: "text" | "refusal";
   text: string;
 }
 
@@ -112,19 +117,15 @@ export class ResponseStreamRenderer implements StreamRenderer {
       case "text-delta": {
         if (event.text === "") return out;
         out += this.#closeReasoning();
-        if (!this.#message) out += this.#openMessage();
+        const kind = event.refusal ? "refusal" : "text";
+        if (!this.#message) out += this.#openMessage(kind);
         const message = this.#message as unknown as OpenMessage;
+        // Text after a refusal, or a refusal after text: a part of its own in the same message.
+        if (message.open !== kind) out += this.#closePart(message) + this.#openPart(message, kind);
         message.text += event.text;
-        return (
-          out +
-          this.#frame("response.output_text.delta", {
-            item_id: message.id,
-            output_index: message.outputIndex,
-            content_index: 0,
-            delta: event.text,
-            logprobs: [],
-          })
-        );
+        const at = { item_id: message.id, output_index: message.outputIndex, content_index: message.parts.length };
+        if (kind === "refusal") return out + this.#frame("response.refusal.delta", { ...at, delta: event.text });
+        return out + this.#frame("response.output_text.delta", { ...at, delta: event.text, logprobs: [] });
       }
       case "tool-call-start": {
         out += this.#closeReasoning() + this.#closeMessage("completed");
@@ -214,34 +215,53 @@ export class ResponseStreamRenderer implements StreamRenderer {
     return this.#frame("response.created", { response }) + this.#frame("response.in_progress", { response });
   }
 
-  #openMessage(): string {
-    const message: OpenMessage = { kind: "message", id: itemId("msg_"), outputIndex: this.progress.output.length, text: "" };
+  #openMessage(kind: "text" | "refusal" = "text"): string {
+    const message: OpenMessage = {
+      kind: "message",
+      id: itemId("msg_"),
+      outputIndex: this.progress.output.length,
+      parts: [],
+      open: kind,
+      text: "",
+    };
     this.#message = message;
     const item = messageItem(message.id, "", "in_progress");
     this.progress.output.push(item);
-    return (
-      this.#frame("response.output_item.added", { output_index: message.outputIndex, item }) +
-      this.#frame("response.content_part.added", {
-        item_id: message.id,
-        output_index: message.outputIndex,
-        content_index: 0,
-        part: outputTextPart(""),
-      })
-    );
+    return this.#frame("response.output_item.added", { output_index: message.outputIndex, item }) + this.#openPart(message, kind);
+  }
+
+  #openPart(message: OpenMessage, kind: "text" | "refusal"): string {
+    message.open = kind;
+    message.text = "";
+    return this.#frame("response.content_part.added", {
+      item_id: message.id,
+      output_index: message.outputIndex,
+      content_index: message.parts.length,
+      part: kind === "refusal" ? { type: "refusal", refusal: "" } : outputTextPart(""),
+    });
+  }
+
+  /** Ends the part being streamed (`.done` and `content_part.done`) and adds it to the message's parts. */
+  #closePart(message: OpenMessage): string {
+    const at = { item_id: message.id, output_index: message.outputIndex, content_index: message.parts.length };
+    const part: MessagePart =
+      message.open === "refusal" ? { type: "refusal", refusal: message.text } : outputTextPart(message.text);
+    message.parts.push(part);
+    const done =
+      part.type === "refusal"
+        ? this.#frame("response.refusal.done", { ...at, refusal: part.refusal })
+        : this.#frame("response.output_text.done", { ...at, text: part.text, logprobs: [] });
+    return done + this.#frame("response.content_part.done", { ...at, part });
   }
 
   #closeMessage(status: "completed" | "incomplete"): string {
     const message = this.#message;
     if (!message) return "";
     this.#message = undefined;
-    const item = messageItem(message.id, message.text, status);
+    const out = this.#closePart(message);
+    const item = messageItem(message.id, message.parts, status);
     this.progress.output[message.outputIndex] = item;
-    const at = { item_id: message.id, output_index: message.outputIndex, content_index: 0 };
-    return (
-      this.#frame("response.output_text.done", { ...at, text: message.text, logprobs: [] }) +
-      this.#frame("response.content_part.done", { ...at, part: outputTextPart(message.text) }) +
-      this.#frame("response.output_item.done", { output_index: message.outputIndex, item })
-    );
+    return out + this.#frame("response.output_item.done", { output_index: message.outputIndex, item });
   }
 
   #closeCall(call: OpenCall, status: "completed" | "incomplete"): string {

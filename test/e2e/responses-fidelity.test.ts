@@ -1,0 +1,318 @@
+/**
+ * POST /v1/responses over fake OpenAI chat-completions and Anthropic upstreams, with the official
+ * openai SDK: what the upstream reported reaches the Response as OpenAI would give it (reasoning
+ * tokens, refusals, logprobs), request fields reach the upstream where its wire has them (or are named
+ * in `x-tandem-warnings`), and requests OpenAI refuses (a bad `include`, a broken tool history) are
+ * refused in OpenAI's words.
+ */
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+import OpenAI from "openai";
+import type { ResponseStreamEvent } from "openai/resources/responses/responses";
+import { MemoryStateStore } from "../../src/harness/state/memory-state-store.js";
+import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
+import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+const OPENAI = "openai/gpt-4o-mini";
+const ANTHROPIC = "anthropic/claude-haiku-4-5";
+
+let openai: FakeOpenAIUpstream;
+let anthropic: FakeAnthropic;
+let tandem: RunningTandem;
+let client: OpenAI;
+
+before(async () => {
+  [openai, anthropic] = await Promise.all([
+    startFakeOpenAI({ models: ["gpt-4o-mini"] }),
+    startFakeAnthropic({ models: ["claude-haiku-4-5"] }),
+  ]);
+  tandem = await startTandem(
+    {
+      providers: {
+        openai: { kind: "openai", baseUrl: openai.url, apiKeys: ["env:UP_OPENAI"], local: false },
+        anthropic: { kind: "anthropic", baseUrl: anthropic.url, apiKeys: ["env:UP_ANTHROPIC"] },
+      },
+      routes: { auto: { tiers: [OPENAI] } },
+    },
+    { env: { UP_OPENAI: "sk-upstream-openai", UP_ANTHROPIC: "sk-ant-upstream" }, state: new MemoryStateStore() },
+  );
+  client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+});
+
+after(async () => {
+  await tandem?.close();
+  await Promise.all([openai?.close(), anthropic?.close()]);
+});
+
+beforeEach(() => {
+  for (const fake of [openai, anthropic]) {
+    fake.requests.length = 0;
+    fake.script(() => ({ kind: "text", text: "Hello from upstream.", usage: { input: 12, output: 4 } }));
+  }
+});
+
+/** JSON read off the wire, only ever compared in assertions. */
+// biome-ignore lint/suspicious/noExplicitAny: assertions check the shape at run time
+type WireJson = any;
+
+async function post(body: unknown): Promise<{ status: number; json: WireJson; text: string; headers: Headers }> {
+  const res = await fetch(`${tandem.url}/v1/responses`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text, headers: res.headers };
+}
+
+/** OpenAI chat-completion chunks as SSE frames, ending with [DONE]. */
+function chatChunks(...chunks: object[]): string[] {
+  return [
+    ...chunks.map(
+      (c) =>
+        `data: ${JSON.stringify({ id: "chatcmpl-1", object: "chat.completion.chunk", created: 1, model: "gpt-4o-mini", ...c })}\n\n`,
+    ),
+    "data: [DONE]\n\n",
+  ];
+}
+
+describe("usage", () => {
+  it("reports the reasoning tokens the upstream counted", async () => {
+    openai.script(() => ({
+      kind: "raw",
+      body: chatChunks(
+        { choices: [{ index: 0, delta: { role: "assistant", content: "Hi" }, finish_reason: null }] },
+        { choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
+        {
+          choices: [],
+          usage: {
+            prompt_tokens: 1200,
+            completion_tokens: 50,
+            total_tokens: 1250,
+            prompt_tokens_details: { cached_tokens: 1000 },
+            completion_tokens_details: { reasoning_tokens: 30 },
+          },
+        },
+      ),
+    }));
+    const whole = await client.responses.create({ model: OPENAI, input: "hi" });
+    assert.deepEqual(whole.usage?.output_tokens_details, { reasoning_tokens: 30 });
+    assert.deepEqual(whole.usage?.input_tokens_details, { cached_tokens: 1000 });
+    const stream = client.responses.stream({ model: OPENAI, input: "hi" });
+    for await (const _ of stream);
+    assert.deepEqual((await stream.finalResponse()).usage?.output_tokens_details, { reasoning_tokens: 30 });
+  });
+});
+
+describe("request checks", () => {
+  it("refuses an include value OpenAI does not define", async () => {
+    const bad = await post({ model: OPENAI, input: "hi", include: ["bogus"] });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error.type, "invalid_request_error");
+    assert.equal(bad.json.error.param, "include");
+    assert.match(bad.json.error.message, /Invalid value: 'bogus'/);
+    assert.equal(openai.requests.length, 0);
+    const good = await post({ model: OPENAI, input: "hi", include: ["reasoning.encrypted_content"] });
+    assert.equal(good.status, 200);
+  });
+});
+
+describe("tool history checks", () => {
+  const tools = [
+    {
+      type: "function" as const,
+      name: "get_weather",
+      parameters: { type: "object", properties: { city: { type: "string" } } },
+      strict: false,
+    },
+  ];
+  const call = { type: "function_call", call_id: "call_a", name: "get_weather", arguments: '{"city":"Paris"}' };
+
+  for (const model of [OPENAI, ANTHROPIC]) {
+    it(`refuses a call without output followed by more input (${model})`, async () => {
+      const r = await post({
+        model,
+        tools,
+        input: [{ role: "user", content: "Weather?" }, call, { role: "user", content: "never mind" }],
+      });
+      assert.equal(r.status, 400);
+      assert.equal(r.json.error.type, "invalid_request_error");
+      assert.equal(r.json.error.param, "input");
+      assert.equal(r.json.error.message, "No tool output found for function call call_a.");
+      assert.equal(openai.requests.length + anthropic.requests.length, 0);
+    });
+
+    it(`refuses an output whose call_id no call has (${model})`, async () => {
+      const r = await post({
+        model,
+        tools,
+        input: [
+          { role: "user", content: "Weather?" },
+          { type: "function_call_output", call_id: "call_zzz", output: "sunny" },
+        ],
+      });
+      assert.equal(r.status, 400);
+      assert.equal(r.json.error.param, "input");
+      assert.equal(r.json.error.message, "No tool call found for function call output with call_id call_zzz.");
+    });
+  }
+
+  it("accepts calls at the end, and outputs after reasoning and other calls", async () => {
+    const trailing = await post({ model: OPENAI, tools, input: [{ role: "user", content: "Weather?" }, call] });
+    assert.equal(trailing.status, 200);
+    const between = await post({
+      model: OPENAI,
+      tools,
+      input: [
+        { role: "user", content: "Weather?" },
+        { type: "reasoning", id: "rs_1", summary: [] },
+        call,
+        { type: "custom_tool_call", call_id: "call_c", name: "patch", input: "x" },
+        { type: "function_call", call_id: "call_b", name: "get_weather", arguments: '{"city":"Rome"}' },
+        { type: "function_call_output", call_id: "call_b", output: "rainy" },
+        { type: "custom_tool_call_output", call_id: "call_c", output: "ok" },
+        { type: "function_call_output", call_id: "call_a", output: "sunny" },
+        { role: "user", content: "and now?" },
+      ],
+    });
+    assert.equal(between.status, 200, between.text);
+  });
+
+  it("checks the conversation joined with previous_response_id", async () => {
+    openai.script(() => ({ kind: "tool_calls", calls: [{ name: "get_weather", arguments: { city: "Paris" } }] }));
+    const first = await client.responses.create({ model: OPENAI, tools, input: "Weather?" });
+    const callId = first.output.find((item) => item.type === "function_call")?.call_id;
+    assert.ok(callId);
+    openai.script(() => ({ kind: "text", text: "ok" }));
+    const bad = await post({ model: OPENAI, tools, previous_response_id: first.id, input: "never mind" });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error.message, `No tool output found for function call ${callId}.`);
+    const good = await client.responses.create({
+      model: OPENAI,
+      tools,
+      previous_response_id: first.id,
+      input: [{ type: "function_call_output", call_id: callId, output: "sunny" }],
+    });
+    assert.equal(good.status, "completed");
+  });
+});
+
+describe("refusals", () => {
+  const refusalChunks = () =>
+    chatChunks(
+      { choices: [{ index: 0, delta: { role: "assistant", content: null, refusal: "" }, finish_reason: null }] },
+      { choices: [{ index: 0, delta: { refusal: "I'm sorry, I can't " }, finish_reason: null }] },
+      { choices: [{ index: 0, delta: { refusal: "help with that." }, finish_reason: null }] },
+      { choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
+      { choices: [], usage: { prompt_tokens: 5, completion_tokens: 8, total_tokens: 13 } },
+    );
+  const jsonFormat = {
+    format: {
+      type: "json_schema" as const,
+      name: "x",
+      schema: { type: "object", properties: { a: { type: "string" } }, required: ["a"], additionalProperties: false },
+      strict: true,
+    },
+  };
+  const refusal = { type: "refusal", refusal: "I'm sorry, I can't help with that." };
+
+  for (const text of [undefined, jsonFormat]) {
+    it(`renders a chat upstream's refusal as a refusal part${text ? " (json_schema format)" : ""}`, async () => {
+      openai.script(() => ({ kind: "raw", body: refusalChunks() }));
+      const whole = await client.responses.create({ model: OPENAI, input: "something bad", ...(text && { text }) });
+      assert.equal(whole.status, "completed");
+      assert.equal(openai.requests.length, 1, "a refusal is not retried");
+      const message = whole.output[0];
+      assert.equal(message?.type, "message");
+      assert.deepEqual(message?.type === "message" && message.content, [refusal]);
+
+      const stream = client.responses.stream({ model: OPENAI, input: "something bad", ...(text && { text }) });
+      const events: ResponseStreamEvent[] = [];
+      for await (const event of stream) events.push(event);
+      const final = await stream.finalResponse();
+      assert.equal(final.status, "completed");
+      // (The SDK's stream helper adds `parsed` to each part.)
+      const parts = final.output[0]?.type === "message" ? final.output[0].content : [];
+      assert.deepEqual(
+        parts.map((p) => (p.type === "refusal" ? { type: p.type, refusal: p.refusal } : p)),
+        [refusal],
+      );
+      const types = events.map((e) => e.type);
+      assert.ok(types.includes("response.refusal.delta"));
+      assert.ok(!types.includes("response.output_text.delta"));
+      const done = events.find((e) => e.type === "response.refusal.done");
+      assert.equal(done?.type === "response.refusal.done" && done.refusal, refusal.refusal);
+      const partAdded = events.find((e) => e.type === "response.content_part.added");
+      assert.deepEqual(partAdded?.type === "response.content_part.added" && partAdded.part, { type: "refusal", refusal: "" });
+
+      // Stored as it was given.
+      const got = await client.responses.retrieve(final.id);
+      assert.deepEqual(got.output[0]?.type === "message" && got.output[0].content, [refusal]);
+    });
+  }
+
+  it("takes an Anthropic refusal with no text, json_schema format and all, as a content-filtered answer", async () => {
+    const sse = (event: string, data: object) => `event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`;
+    anthropic.script(() => ({
+      kind: "sse",
+      body:
+        sse("message_start", {
+          message: {
+            id: "msg_1",
+            type: "message",
+            role: "assistant",
+            model: "claude-haiku-4-5",
+            content: [],
+            stop_reason: null,
+            usage: { input_tokens: 5, output_tokens: 1 },
+          },
+        }) +
+        sse("message_delta", { delta: { stop_reason: "refusal", stop_sequence: null }, usage: { output_tokens: 1 } }) +
+        sse("message_stop", {}),
+    }));
+    const whole = await client.responses.create({ model: ANTHROPIC, input: "something bad", text: jsonFormat });
+    assert.equal(whole.status, "incomplete");
+    assert.equal(whole.incomplete_details?.reason, "content_filter");
+    assert.equal(anthropic.requests.length, 1, "a refusal is not retried");
+  });
+});
+
+describe("fields not carried", () => {
+  it("names in x-tandem-warnings each echoed field the chat target does not get", async () => {
+    const r = await post({
+      model: OPENAI,
+      input: "hi",
+      text: { verbosity: "low" },
+      prompt_cache_key: "k",
+      safety_identifier: "s",
+      service_tier: "flex",
+      top_logprobs: 2,
+      include: ["message.output_text.logprobs"],
+      max_tool_calls: 3,
+    });
+    assert.equal(r.status, 200);
+    const warnings = r.headers.get("x-tandem-warnings") ?? "";
+    for (const field of [
+      "text.verbosity",
+      "prompt_cache_key",
+      "safety_identifier",
+      "service_tier",
+      "top_logprobs",
+      "message.output_text.logprobs",
+      "max_tool_calls",
+    ])
+      assert.ok(warnings.includes(field), `${field} in ${warnings}`);
+    // Still echoed, as OpenAI echoes the request.
+    assert.equal(r.json.prompt_cache_key, "k");
+    assert.equal(r.json.max_tool_calls, 3);
+    const plain = await post({ model: OPENAI, input: "hi" });
+    assert.equal(plain.headers.get("x-tandem-warnings"), null);
+  });
+});
