@@ -1,4 +1,4 @@
-import { type NativeRequest, nativeHeaders, type StreamEvent } from "../../core/index.js";
+import { type NativeRequest, nativeHeaders, type StreamEvent, type WireOnly } from "../../core/index.js";
 import { frameJson, withModelField } from "../shared/index.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
@@ -35,9 +35,19 @@ const CARRIED = new Set([
  * (`logprobs`, `metadata`, `service_tier`, `prediction`, unknown fields...) is
  * named in `x-tandem-warnings`.
  */
-export function nativeOpenAIChatRequest(body: unknown, headers: Record<string, string | string[] | undefined>): NativeRequest {
+export function nativeOpenAIChatRequest(
+  body: unknown,
+  headers: Record<string, string | string[] | undefined>,
+  parsed: { wireOnly: WireOnly[]; approximated: string[] } = { wireOnly: [], approximated: [] },
+): NativeRequest {
   const raw = body as Record<string, unknown>;
-  return { wire: "openai-chat", body: raw, headers: nativeHeaders(headers, FORWARDED_HEADERS), lost: () => openAIChatLost(raw) };
+  return {
+    wire: "openai-chat",
+    body: raw,
+    headers: nativeHeaders(headers, FORWARDED_HEADERS),
+    lost: () => [...openAIChatLost(raw), ...parsed.approximated],
+    ...(parsed.wireOnly.length > 0 && { wireOnly: parsed.wireOnly }),
+  };
 }
 
 /** What of a chat completions request the canonical form leaves out. */
