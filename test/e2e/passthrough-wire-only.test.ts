@@ -27,6 +27,14 @@ before(async () => {
     {
       providers: {
         oa: { kind: "openai", baseUrl: `${oa.url}/v1`, local: false, apiKeys: ["env:OA_KEY"], models: { gpt: { id: "gpt-up" } } },
+        // The same upstream as a second OpenAI-compatible provider, to fail over to.
+        oa2: {
+          kind: "openai",
+          baseUrl: `${oa.url}/v1`,
+          local: false,
+          apiKeys: ["env:OA_KEY"],
+          models: { gpt: { id: "gpt-up" } },
+        },
         an: {
           kind: "anthropic",
           baseUrl: an.url,
@@ -39,6 +47,7 @@ before(async () => {
         "oa-whole": { tiers: [["oa/gpt"]], streamUpstream: false, ...fast },
         "an-whole": { tiers: [["an/claude"]], streamUpstream: false, ...fast },
         "an-then-oa": { tiers: [["an/claude"], ["oa/gpt"]], streamUpstream: false, ...fast },
+        "oa-then-oa2": { tiers: [["oa/gpt"], ["oa2/gpt"]], ...fast },
         "oa-then-an": { tiers: [["oa/gpt"], ["an/claude"]], streamUpstream: false, ...fast },
       },
     },
@@ -211,6 +220,21 @@ describe("OpenAI client to an OpenAI-compatible target: what the canonical form 
     const texts = ["", ""];
     for await (const chunk of stream) for (const choice of chunk.choices) texts[choice.index] += choice.delta.content ?? "";
     assert.deepEqual(texts, ["answer 0", "other 1"]);
+  });
+
+  it("n: 2, streamed, broken off after the first bytes: not continued from the text so far (that could not say n)", async () => {
+    clear();
+    oa.script(() => ({
+      kind: "stream",
+      contentType: "text/event-stream",
+      writes: twoChoiceWrites().slice(0, 4),
+      breakOff: true,
+    }));
+    const stream = await openai.chat.completions.create({ model: "oa-then-oa2", messages: HI, n: 2, stream: true });
+    await assert.rejects(async () => {
+      for await (const _ of stream);
+    });
+    assert.equal(oa.requests.length, 1, "no continuation on the next target");
   });
 
   it("n: 2 skips a target on another wire", async () => {
