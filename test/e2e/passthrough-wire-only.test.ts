@@ -237,6 +237,38 @@ describe("OpenAI client to an OpenAI-compatible target: what the canonical form 
     assert.equal(oa.requests.length, 1, "no continuation on the next target");
   });
 
+  it("a custom tool's call in the answer comes back, streamed and put together (its input text in pieces)", async () => {
+    const chunk = (delta: object, finish: string | null = null) =>
+      `data: ${JSON.stringify({ ...ENVELOPE, object: "chat.completion.chunk", choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+    const writes = [
+      chunk({
+        role: "assistant",
+        content: null,
+        tool_calls: [{ index: 0, id: "call_7", type: "custom", custom: { name: "grep", input: "" } }],
+      }),
+      chunk({ tool_calls: [{ index: 0, custom: { input: 'say "hi"' } }] }),
+      chunk({ tool_calls: [{ index: 0, custom: { input: "\nand more" } }] }),
+      chunk({}, "tool_calls"),
+      "data: [DONE]\n\n",
+    ];
+    const params = OPENAI_CASES["a custom tool"]!;
+    clear();
+    oa.script(() => ({ kind: "stream", contentType: "text/event-stream", writes }));
+    const completion = await openai.chat.completions.create({ model: "oa/gpt", ...params });
+    assert.deepEqual(completion.choices[0]?.message.tool_calls, [
+      { id: "call_7", type: "custom", custom: { name: "grep", input: 'say "hi"\nand more' } },
+    ]);
+    assert.equal(completion.choices[0]?.finish_reason, "tool_calls");
+
+    oa.script(() => ({ kind: "stream", contentType: "text/event-stream", writes }));
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "oa/gpt", ...params, stream: true }),
+    });
+    assert.equal(await res.text(), writes.join("").replaceAll('"model":"gpt-up"', '"model":"oa/gpt"'));
+  });
+
   it("n: 2 skips a target on another wire", async () => {
     clear();
     oa.script(() => ({ kind: "json", body: twoChoices() }));
