@@ -47,6 +47,7 @@ before(async () => {
         "oa-whole": { tiers: [["oa/gpt"]], streamUpstream: false, ...fast },
         "an-whole": { tiers: [["an/claude"]], streamUpstream: false, ...fast },
         "an-then-oa": { tiers: [["an/claude"], ["oa/gpt"]], streamUpstream: false, ...fast },
+        "redact-an": { tiers: [["an/claude"]], privacy: "redact", streamUpstream: false, ...fast },
         "oa-then-oa2": { tiers: [["oa/gpt"], ["oa2/gpt"]], ...fast },
         "oa-then-an": { tiers: [["oa/gpt"], ["an/claude"]], streamUpstream: false, ...fast },
       },
@@ -574,6 +575,29 @@ describe("Anthropic client to an Anthropic target: what the canonical form canno
     const warnings = response.headers.get("x-tandem-warnings") ?? "";
     assert.match(warnings, /document blocks/);
     assert.match(warnings, /search_result blocks/);
+  });
+
+  it("privacy reads a document's and a search result's text: on a redact route their values are replaced", async () => {
+    clear();
+    an.script(() => ({ kind: "json", body: anthropicMessage([{ type: "text", text: "ok" }]) }));
+    await anthropic.messages.create({
+      model: "redact-an",
+      max_tokens: 100,
+      tools: [{ type: "web_search_20250305", name: "web_search" }],
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "document", source: { type: "text", media_type: "text/plain", data: "Write to alice.w@example.com" } },
+            { type: "search_result", source: "s", title: "t", content: [{ type: "text", text: "or bob.k@example.org" }] },
+            { type: "text", text: "summarize" },
+          ],
+        },
+      ],
+    });
+    const raw = an.requests[0]?.raw ?? "";
+    assert.ok(!raw.includes("alice.w@example.com") && !raw.includes("bob.k@example.org"), raw);
+    assert.match(raw, /web_search_20250305/);
   });
 
   it("malformed input is still a 400 naming the field", async () => {
