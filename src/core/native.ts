@@ -27,11 +27,26 @@ export interface NativeRequest {
    */
   dropped?: string[];
   /**
+   * What of the body the canonical form cannot express and only a target on this wire can be sent
+   * (`n` > 1, a custom tool, an Anthropic server tool, a document only the upstream can open...), each
+   * named by its field. A target on another wire cannot serve the request (the router skips it, see
+   * router/target-fit.ts), and a request no target on the wire can take is refused naming the first.
+   */
+  wireOnly?: WireOnly[];
+  /**
    * What the body becomes for one target (`provider/model`), called by the provider that sends it:
    * for what only some upstreams can read (another provider's encrypted reasoning). `body` is the one
    * the provider was given (redacted, where the route redacts). Default: the body as it is.
    */
   bodyFor?: (body: Record<string, unknown>, target: string) => Record<string, unknown>;
+}
+
+/** A part of a client's body that cannot cross to another wire (see NativeRequest.wireOnly). */
+export interface WireOnly {
+  /** The field, as the client wrote it (`n`, `tools[0]`, `messages[2].content[0]`). */
+  param: string;
+  /** What it is, for people (`n: 2`, `web_search_20250305 tool`). */
+  what: string;
 }
 
 /** The beta and version headers of a client request, lower-cased, that a same-wire target is given. */

@@ -165,6 +165,9 @@ export class Attempts {
     if (native) request.native = redaction ? { ...raw, body: redaction.redactJsonValue(raw.body) } : raw;
     let warnings = raw === undefined ? undefined : native ? raw.dropped?.slice() : raw.lost();
     if (!native) {
+      // What only the client's wire carries goes no further than the canonical form (the target was
+      // fitted, or no target on the wire was fit to try): named, never dropped silently.
+      if (raw?.wireOnly?.length) warnings = [...(warnings ?? []), ...raw.wireOnly.map((w) => w.param)];
       // Earlier turns' reasoning only where the target's wire can read it (a signature only back to its maker).
       const history = reasoningForTarget(request.messages, target.name, target.provider.capabilities?.reasoningHistory);
       if (history.messages !== request.messages) request = { ...request, messages: history.messages };

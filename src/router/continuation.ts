@@ -251,6 +251,9 @@ export class Continuation {
         if (decision === "canceled" || decision === "stop" || (callsSent > 0 && !restart)) throw error;
         // A streamed answer that grew past the limit is not handed to another target to go on with.
         if (oversize && !restart) throw error;
+        // Going on from the text so far rebuilds the request in canonical form, which cannot say what
+        // only the client's wire carries (NativeRequest.wireOnly: several choices, a server tool...).
+        if (!restart && (request.native?.wireOnly?.length ?? 0) > 0) throw error;
         const rest: Plan = {
           ...plan,
           unresolved: [],

@@ -22,7 +22,7 @@ import { LocalEngineService } from "./local-engine-service.js";
 import { NetworkWatch } from "./network-watch.js";
 import { type Plan, Planner, streamsUpstream } from "./plan.js";
 import { DEFAULT_PRIVACY, type EgressSink, LARGE_REQUEST_TEXT, type Privacy, PrivacyGuard } from "./privacy-guard.js";
-import { fitsNoWindow, unsuitability } from "./target-fit.js";
+import { crossesNoWire, fitsNoWindow, unsuitability } from "./target-fit.js";
 
 export type { EgressSink } from "./privacy-guard.js";
 
@@ -139,6 +139,8 @@ export class Router implements Gateway {
         { retryable: false },
       );
     }
+    const refused = crossesNoWire(plan.tiers.flat(), request);
+    if (refused) throw refused;
     const unfit = (t: Target) => unsuitability(t, request, count);
     const summarize = request.history === undefined ? undefined : this.#summarizer(plan, context, privacy);
     const outcome = await this.#loop.run(

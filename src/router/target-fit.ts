@@ -1,6 +1,6 @@
 import type { TokenCounter } from "../context/estimate-input-tokens.js";
 import { fitConversation } from "../context/fit-conversation.js";
-import type { ChatRequest } from "../core/index.js";
+import { type ChatRequest, GatewayError } from "../core/index.js";
 import type { Target } from "./catalog.js";
 
 /**
@@ -10,6 +10,8 @@ import type { Target } from "./catalog.js";
  * a conversation that does not fit the target's window even with its older turns left out. Asked of the target's capabilities, never of its kind.
  */
 export function unsuitability(target: Target, request: ChatRequest, count: TokenCounter | undefined): string | undefined {
+  const crossing = wireOnlyFor(target, request);
+  if (crossing !== undefined) return crossing;
   const model = target.capabilities;
   if ((target.provider.capabilities?.vision === false || model?.vision === false) && hasImage(request)) {
     return "reads text only; the conversation has an image";
@@ -37,6 +39,39 @@ export function unsuitability(target: Target, request: ChatRequest, count: Token
 export function fitsNoWindow(targets: readonly Target[], request: ChatRequest, count: TokenCounter): boolean {
   if (request.fitToWindow !== false || targets.length === 0) return false;
   return targets.every((t) => t.contextWindow !== undefined && fitConversation(request, t.contextWindow, count).dropped > 0);
+}
+
+/**
+ * Why a target on another wire than the client's cannot take what of the request only its own wire
+ * carries (NativeRequest.wireOnly: `n` > 1, a custom or server tool, an opaque content block), or
+ * undefined when it can.
+ */
+function wireOnlyFor(target: Target, request: ChatRequest): string | undefined {
+  const native = request.native;
+  const first = native?.wireOnly?.[0];
+  if (native === undefined || first === undefined || speaksWire(target, native.wire)) return undefined;
+  const more = native.wireOnly!.length > 1 ? ` (and ${native.wireOnly!.length - 1} more)` : "";
+  return `speaks no ${native.wire}; ${first.what} ('${first.param}')${more} cannot cross to its wire`;
+}
+
+function speaksWire(target: Target, wire: string): boolean {
+  return target.provider.capabilities?.wires?.some((w) => w === wire) === true;
+}
+
+/**
+ * The error for a request with what only the client's wire carries (NativeRequest.wireOnly) when no
+ * target of its plan speaks that wire: a 400 naming the field, rather than an answer without it.
+ */
+export function crossesNoWire(targets: readonly Target[], request: ChatRequest): GatewayError | undefined {
+  const native = request.native;
+  const first = native?.wireOnly?.[0];
+  if (native === undefined || first === undefined || targets.length === 0) return undefined;
+  if (targets.some((t) => speaksWire(t, native.wire))) return undefined;
+  return new GatewayError(
+    "invalid_request",
+    `Invalid value for '${first.param}': ${first.what} can be sent only to a target that speaks the client's ${native.wire} API as it is, and none of ${targets.map((t) => t.name).join(", ")} does.`,
+    { param: first.param, retryable: false },
+  );
 }
 
 /** Tools offered and not switched off (a `none` choice lets a model without tools answer). */

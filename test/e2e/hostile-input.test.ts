@@ -36,7 +36,7 @@ const ENDPOINTS: { path: string; dialect: Dialect; valid: Record<string, unknown
       ],
       temperature: ["hot", 9, -1],
       max_tokens: ["many", -5, 1.5],
-      n: [2, "one"],
+      n: [0, "one", 1.5],
       tools: ["all", [{ type: "function" }], [{ type: "function", function: { name: 5 } }]],
       stream: ["yes", 1],
     },

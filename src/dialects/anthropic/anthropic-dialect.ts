@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Gateway } from "../../core/index.js";
 import { clientSignal, type Dialect, metaHeaders, parseBody, RouteTable, requestRecord, sendChat } from "../shared/index.js";
-import { convertFromAnthropicRequest } from "./convert-from-anthropic-messages.js";
+import { type AnthropicLeftovers, convertFromAnthropicRequest } from "./convert-from-anthropic-messages.js";
 import { MessageStreamRenderer } from "./message-stream-renderer.js";
 import { CountTokensRequestSchema, MessagesRequestSchema } from "./messages-api.js";
 import { AnthropicNativeStream, nativeAnthropicMessage, nativeAnthropicRequest } from "./native-anthropic.js";
@@ -34,8 +34,9 @@ export const anthropicDialect: Dialect = {
 
     app.post("/v1/messages", async (request: FastifyRequest, reply: FastifyReply) => {
       requestRecord(request).dialect = "anthropic";
-      const chat = convertFromAnthropicRequest(parseBody(MessagesRequestSchema, request.body));
-      chat.native = nativeAnthropicRequest(request.body, request.headers);
+      const left: AnthropicLeftovers = { wireOnly: [], approximated: new Set() };
+      const chat = convertFromAnthropicRequest(parseBody(MessagesRequestSchema, request.body), left);
+      chat.native = nativeAnthropicRequest(request.body, request.headers, left);
       // Thinking blocks only for a client that enabled thinking, as Anthropic answers (a reasoning
       // upstream such as DeepSeek shows its reasoning whatever it is asked).
       const thinking = chat.reasoning?.enabled === true;

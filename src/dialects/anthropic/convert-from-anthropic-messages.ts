@@ -7,24 +7,46 @@ import {
   type ToolCall,
   type ToolChoice,
   type ToolDefinition,
+  type WireOnly,
 } from "../../core/index.js";
 import type { ContentBlock, MessageParam, MessagesRequest } from "./messages-api.js";
 
 type ImageBlock = Extract<ContentBlock, { type: "image" }>;
+type DocumentBlock = Extract<ContentBlock, { type: "document" }>;
+type SearchResultBlock = Extract<ContentBlock, { type: "search_result" }>;
+
+/**
+ * What of a request the canonical form cannot carry, filled by convertFromAnthropicRequest:
+ * `wireOnly` for an Anthropic target only (NativeRequest.wireOnly), `approximated` what crosses to
+ * another wire only as its closest canonical form (named in `x-tandem-warnings`).
+ */
+export interface AnthropicLeftovers {
+  wireOnly: WireOnly[];
+  approximated: Set<string>;
+}
 
 /** Turns a validated Anthropic Messages request into the canonical request. */
-export function convertFromAnthropicRequest(body: MessagesRequest): ChatRequest {
+export function convertFromAnthropicRequest(
+  body: MessagesRequest,
+  left: AnthropicLeftovers = { wireOnly: [], approximated: new Set() },
+): ChatRequest {
   const messages: Message[] = [];
   // System blocks become one system message: some local chat templates reject several.
   const system = (body.system ?? []).map((block) => block.text).join("\n\n");
   if (system) messages.push({ role: "system", content: system });
   body.messages.forEach((message, i) => {
-    messages.push(...convertMessage(message, i));
+    messages.push(...convertMessage(message, i, left));
   });
 
   const chat: ChatRequest = { model: body.model, messages, stream: body.stream === true };
   if (body.max_tokens != null) chat.maxTokens = body.max_tokens;
-  if (body.tools && body.tools.length > 0) chat.tools = body.tools.map(convertTool);
+  const tools: ToolDefinition[] = [];
+  body.tools?.forEach((tool, i) => {
+    if (tool.type != null && tool.type !== "custom") {
+      left.wireOnly.push({ param: `tools[${i}]`, what: `Anthropic's ${tool.type} tool` });
+    } else if (tool.name != null) tools.push(convertTool({ ...tool, name: tool.name }));
+  });
+  if (tools.length > 0) chat.tools = tools;
   if (body.tool_choice) {
     const choice = body.tool_choice;
     chat.toolChoice = convertToolChoice(choice);
@@ -44,8 +66,10 @@ export function convertFromAnthropicRequest(body: MessagesRequest): ChatRequest 
   return chat;
 }
 
-function convertMessage(message: MessageParam, i: number): Message[] {
+function convertMessage(message: MessageParam, i: number, left: AnthropicLeftovers): Message[] {
   const at = (j: number) => `messages[${i}].content[${j}]`;
+  /** A block of the client's that has no canonical form: left out of it, for an Anthropic target only. */
+  const opaque = (j: number, type: string, what = `a ${type} block`) => left.wireOnly.push({ param: at(j), what });
   if (message.role === "system") {
     // A system turn in the conversation: its text, in place (each target then has it in the
     // closest form it knows: a system message where it stands, or Anthropic's system prompt).
@@ -65,7 +89,9 @@ function convertMessage(message: MessageParam, i: number): Message[] {
           content.push({ type: "text", text: block.text });
           break;
         case "image":
-          content.push(convertImage(block));
+        case "document":
+        case "search_result":
+          content.push(...convertPart(block, at(j), left));
           break;
         case "tool_use":
           toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
@@ -83,6 +109,8 @@ function convertMessage(message: MessageParam, i: number): Message[] {
         case "redacted_thinking":
           if (block.data) reasoning.push({ type: "reasoning", text: "", redactedData: block.data });
           break;
+        default:
+          opaque(j, block.type);
       }
     });
     return [
@@ -105,15 +133,22 @@ function convertMessage(message: MessageParam, i: number): Message[] {
         content.push({ type: "text", text: block.text });
         break;
       case "image":
-        content.push(convertImage(block));
+      case "document":
+      case "search_result":
+        content.push(...convertPart(block, at(j), left));
         break;
       case "tool_result":
         out.push({
           role: "tool",
           toolCallId: block.tool_use_id,
-          content: (block.content ?? []).map((part) =>
-            part.type === "text" ? { type: "text", text: part.text } : convertImage(part),
-          ),
+          content: (block.content ?? []).flatMap((part, k): ContentPart[] => {
+            if (part.type === "text") return [{ type: "text", text: part.text }];
+            if (part.type === "image" || part.type === "document" || part.type === "search_result") {
+              return convertPart(part, `${at(j)}.content[${k}]`, left);
+            }
+            left.wireOnly.push({ param: `${at(j)}.content[${k}]`, what: `a ${part.type} block` });
+            return [];
+          }),
           ...(block.is_error === true ? { isError: true } : {}),
         });
         break;
@@ -122,14 +157,49 @@ function convertMessage(message: MessageParam, i: number): Message[] {
       case "thinking":
       case "redacted_thinking":
         break;
+      default:
+        opaque(j, block.type);
     }
   });
   if (content.length > 0 || out.length === 0) out.push({ role: "user", content });
   return out;
 }
 
-function convertImage(block: ImageBlock): ContentPart {
+/**
+ * An image, document or search result as canonical parts: an image as itself, a text document or a
+ * search result as its text (so privacy reads it, and another wire gets the closest form), a PDF or an
+ * uploaded file as nothing (it reaches an Anthropic target only).
+ */
+function convertPart(block: ImageBlock | DocumentBlock | SearchResultBlock, at: string, left: AnthropicLeftovers): ContentPart[] {
+  if (block.type === "search_result") {
+    left.approximated.add("search_result blocks (their text sent instead)");
+    const text = block.content.map((part) => part.text).join("\n\n");
+    return [{ type: "text", text: `${block.title} (${block.source})\n\n${text}` }];
+  }
+  if (block.type === "image") {
+    if (block.source.type === "file") {
+      left.wireOnly.push({ param: at, what: "an image from an uploaded file" });
+      return [];
+    }
+    return [convertImage(block.source)];
+  }
   const source = block.source;
+  let parts: ContentPart[];
+  if (source.type === "text") parts = [{ type: "text", text: source.data }];
+  else if (source.type === "content") {
+    parts = source.content.flatMap((part, k): ContentPart[] =>
+      part.type === "text" ? [{ type: "text", text: part.text }] : convertPart(part, `${at}.source.content[${k}]`, left),
+    );
+  } else {
+    left.wireOnly.push({ param: at, what: source.type === "file" ? "a document from an uploaded file" : "a PDF document" });
+    return [];
+  }
+  left.approximated.add("document blocks (their text sent instead)");
+  const heading = [block.title, block.context].filter((line) => line != null && line !== "").join("\n");
+  return heading ? [{ type: "text", text: heading }, ...parts] : parts;
+}
+
+function convertImage(source: Exclude<ImageBlock["source"], { type: "file" }>): ContentPart {
   return source.type === "base64"
     ? { type: "image", source: { kind: "base64", mediaType: source.media_type, data: source.data } }
     : { type: "image", source: { kind: "url", url: source.url } };

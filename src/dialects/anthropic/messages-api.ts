@@ -37,18 +37,91 @@ const ImageSourceSchema = z.discriminatedUnion(
       data: z.string({ error: required }),
     }),
     z.object({ type: z.literal("url"), url: z.string({ error: required }) }),
+    // An uploaded file (Files API): no canonical form, for an Anthropic target only.
+    z.object({ type: z.literal("file"), file_id: z.string({ error: required }) }),
   ],
-  { error: unsupportedType("image source type", "; use base64 or url") },
+  { error: unsupportedType("image source type", "; use base64, url or file") },
 );
 
 export const ImageBlockSchema = z.object({ type: z.literal("image"), source: ImageSourceSchema });
 
+/**
+ * A document: plain text or content blocks cross to other wires as their text; a PDF (base64, url)
+ * or an uploaded file reaches an Anthropic target only.
+ */
+const DocumentBlockSchema = z.object({
+  type: z.literal("document"),
+  source: z.discriminatedUnion(
+    "type",
+    [
+      z.object({ type: z.literal("base64"), media_type: z.string({ error: required }), data: z.string({ error: required }) }),
+      z.object({ type: z.literal("text"), media_type: z.string().nullish(), data: z.string({ error: required }) }),
+      z.object({
+        type: z.literal("content"),
+        content: z.preprocess(
+          textShorthand,
+          z.array(
+            z.discriminatedUnion("type", [TextBlockSchema, ImageBlockSchema], {
+              error: unsupportedType("document content block type", "; use text or image"),
+            }),
+            { error: blocksOrString },
+          ),
+        ),
+      }),
+      z.object({ type: z.literal("url"), url: z.string({ error: required }) }),
+      z.object({ type: z.literal("file"), file_id: z.string({ error: required }) }),
+    ],
+    { error: unsupportedType("document source type", "; use base64, text, content, url or file") },
+  ),
+  title: z.string().nullish(),
+  context: z.string().nullish(),
+});
+
+/** A search result the client supplies (for citations): crosses to other wires as its text. */
+const SearchResultBlockSchema = z.object({
+  type: z.literal("search_result"),
+  source: z.string({ error: required }),
+  title: z.string({ error: required }),
+  content: z.array(TextBlockSchema, { error: (iss) => required(iss) ?? "expected an array of text blocks" }),
+});
+
+/**
+ * The blocks of Anthropic's server-side tools (and the beta's MCP connector, container uploads,
+ * compaction...) as a client sends its history back: they have no canonical form and reach an
+ * Anthropic target only, as they came (NativeRequest.wireOnly).
+ */
+export const OPAQUE_BLOCK_TYPES = [
+  "server_tool_use",
+  "web_search_tool_result",
+  "web_fetch_tool_result",
+  "advisor_tool_result",
+  "code_execution_tool_result",
+  "bash_code_execution_tool_result",
+  "text_editor_code_execution_tool_result",
+  "tool_search_tool_result",
+  "mcp_tool_use",
+  "mcp_tool_result",
+  "container_upload",
+  "compaction",
+  "mcp_tool_listing",
+  "tool_addition",
+  "tool_removal",
+  "fallback",
+] as const;
+
+const OpaqueBlockSchema = z.object({ type: z.literal(OPAQUE_BLOCK_TYPES) });
+
+/** Blocks a tool result may hold besides text, images, documents and search results (Anthropic target only). */
+const OpaqueToolResultBlockSchema = z.object({ type: z.literal(["tool_reference", "browser_state"]) });
+
 const ToolResultContentSchema = z.preprocess(
   textShorthand,
   z.array(
-    z.discriminatedUnion("type", [TextBlockSchema, ImageBlockSchema], {
-      error: unsupportedType("tool_result content block type", "; use text or image"),
-    }),
+    z.discriminatedUnion(
+      "type",
+      [TextBlockSchema, ImageBlockSchema, DocumentBlockSchema, SearchResultBlockSchema, OpaqueToolResultBlockSchema],
+      { error: unsupportedType("tool_result content block type", "; use text, image, document or search_result") },
+    ),
     { error: blocksOrString },
   ),
 );
@@ -84,11 +157,14 @@ const ContentBlockSchema = z.discriminatedUnion(
     ToolResultBlockSchema,
     ThinkingBlockSchema,
     RedactedThinkingBlockSchema,
+    DocumentBlockSchema,
+    SearchResultBlockSchema,
+    OpaqueBlockSchema,
   ],
   {
     error: unsupportedType(
       "content block type",
-      "; supported: text, image, tool_use, tool_result, thinking, redacted_thinking (document blocks are not supported)",
+      "; supported: text, image, document, search_result, tool_use, tool_result, thinking, redacted_thinking and the server tools' blocks",
     ),
   },
 );
@@ -106,23 +182,22 @@ const MessageParamSchema = z.object({
 
 export type MessageParam = z.output<typeof MessageParamSchema>;
 
+/**
+ * A custom tool (name, description, input_schema), or one of Anthropic's own, versioned tools
+ * (`web_search_20250305`, `bash_20250124`, `text_editor_*`, `code_execution_*`, an MCP toolset...):
+ * those have no canonical form and reach an Anthropic target only, which checks their fields.
+ */
 const ToolSchema = z
   .object({
     type: z.string().nullish(),
-    name: z.string({ error: required }),
+    name: z.string().nullish(),
     description: z.string().nullish(),
     input_schema: z.record(z.string(), z.unknown(), { error: "expected a JSON Schema object" }).nullish(),
   })
   .superRefine((tool, ctx) => {
-    if (tool.type != null && tool.type !== "custom") {
-      ctx.addIssue({
-        code: "custom",
-        path: ["type"],
-        message: `server tool ${JSON.stringify(tool.type)} is not supported; only custom tools (name, description, input_schema) are`,
-      });
-    } else if (tool.input_schema == null) {
-      ctx.addIssue({ code: "custom", path: ["input_schema"], message: "Field required" });
-    }
+    if (tool.type != null && tool.type !== "custom") return;
+    if (tool.name == null) ctx.addIssue({ code: "custom", path: ["name"], message: "Field required" });
+    else if (tool.input_schema == null) ctx.addIssue({ code: "custom", path: ["input_schema"], message: "Field required" });
   });
 
 const disableParallel = z.boolean().nullish();

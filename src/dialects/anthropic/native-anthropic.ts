@@ -1,5 +1,5 @@
 import type { ResponseMeta } from "../../core/index.js";
-import { droppedReasoning, type NativeRequest, nativeHeaders, type StreamEvent } from "../../core/index.js";
+import { droppedReasoning, type NativeRequest, nativeHeaders, type StreamEvent, type WireOnly } from "../../core/index.js";
 import { frameJson, type NativeStream } from "../shared/index.js";
 import type { MessageStreamRenderer } from "./message-stream-renderer.js";
 
@@ -32,14 +32,19 @@ const CARRIED = new Set([
  * SystemMessageParam; moving them into the system prompt would also change the cached prefix).
  * The one change: unsigned thinking blocks are left out (see withoutUnsignedThinking).
  */
-export function nativeAnthropicRequest(body: unknown, headers: Record<string, string | string[] | undefined>): NativeRequest {
+export function nativeAnthropicRequest(
+  body: unknown,
+  headers: Record<string, string | string[] | undefined>,
+  left: { wireOnly: WireOnly[]; approximated: ReadonlySet<string> } = { wireOnly: [], approximated: new Set() },
+): NativeRequest {
   const unsigned = withoutUnsignedThinking(body as Record<string, unknown>);
   const raw = unsigned.body;
   return {
     wire: "anthropic-messages",
     body: raw,
     headers: nativeHeaders(headers, FORWARDED_HEADERS),
-    lost: () => anthropicLost(raw),
+    lost: () => [...anthropicLost(raw), ...left.approximated],
+    ...(left.wireOnly.length > 0 && { wireOnly: left.wireOnly }),
     ...(unsigned.dropped > 0 && {
       dropped: [droppedReasoning(unsigned.dropped)],
     }),

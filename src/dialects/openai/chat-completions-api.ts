@@ -14,23 +14,46 @@ const imagePart = z.object({
   image_url: z.union([z.string(), z.object({ url: z.string(), detail: z.enum(["auto", "low", "high"]).nullish() })]),
 });
 
-// Kept in the schema only so that they get a clear "not supported" answer naming the part.
-const audioPart = z.object({ type: z.literal("input_audio") });
-const filePart = z.object({ type: z.literal("file") });
+// Audio and files have no canonical form: they reach an OpenAI-compatible target in the client's
+// own body only (see NativeRequest.wireOnly).
+const audioPart = z.object({
+  type: z.literal("input_audio"),
+  input_audio: z.object({ data: z.string(), format: z.string() }),
+});
+const filePart = z.object({
+  type: z.literal("file"),
+  file: z.object({ file_data: z.string().nullish(), file_id: z.string().nullish(), filename: z.string().nullish() }),
+});
 const refusalPart = z.object({ type: z.literal("refusal"), refusal: z.string() });
 
 const userContentPart = z.discriminatedUnion("type", [textPart, imagePart, audioPart, filePart]);
 const assistantContentPart = z.discriminatedUnion("type", [textPart, refusalPart]);
 
-const toolCall = z.object({
+const functionCall = z.object({
   id: z.string(),
-  type: z.literal("function").nullish(),
+  type: z.literal("function"),
   function: z.object({
     name: z.string(),
     // Some clients send the arguments as an object instead of JSON text.
     arguments: z.union([z.string(), z.record(z.string(), z.unknown())]),
   }),
 });
+
+/** A call of a custom tool (free-form text input), as the model made it. */
+const customCall = z.object({
+  id: z.string(),
+  type: z.literal("custom"),
+  custom: z.object({ name: z.string(), input: z.string() }),
+});
+
+/** A call without a type is a function call (as clients of older APIs send it). */
+const toolCall = z.preprocess(
+  (value) =>
+    typeof value === "object" && value !== null && (value as { type?: unknown }).type == null
+      ? { ...value, type: "function" }
+      : value,
+  z.discriminatedUnion("type", [functionCall, customCall]),
+);
 
 const systemMessage = z.object({
   role: z.enum(["system", "developer"]),
@@ -79,9 +102,29 @@ const functionTool = z.object({
   }),
 });
 
+/** A tool that takes free-form text (and its grammar), not JSON arguments: no canonical form. */
+const customTool = z.object({
+  type: z.literal("custom"),
+  custom: z.object({
+    name: z.string().min(1),
+    description: z.string().nullish(),
+    format: z.record(z.string(), z.unknown()).nullish(),
+  }),
+});
+
+const tool = z.discriminatedUnion("type", [functionTool, customTool]);
+
 const toolChoice = z.union([
   z.enum(["auto", "none", "required"]),
   z.object({ type: z.literal("function"), function: z.object({ name: z.string() }) }),
+  z.object({ type: z.literal("custom"), custom: z.object({ name: z.string() }) }),
+  z.object({
+    type: z.literal("allowed_tools"),
+    allowed_tools: z.object({
+      mode: z.enum(["auto", "required"]),
+      tools: z.array(z.record(z.string(), z.unknown())),
+    }),
+  }),
 ]);
 
 const responseFormat = z.discriminatedUnion("type", [
@@ -109,7 +152,7 @@ export const modelSchema = z.string({
 export const chatCompletionRequestSchema = z.object({
   model: modelSchema,
   messages: z.array(chatMessageSchema).min(1),
-  tools: z.array(functionTool).nullish(),
+  tools: z.array(tool).nullish(),
   tool_choice: toolChoice.nullish(),
   parallel_tool_calls: z.boolean().nullish(),
   response_format: responseFormat.nullish(),
@@ -124,9 +167,11 @@ export const chatCompletionRequestSchema = z.object({
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
   user: z.string().nullish(),
-  /** The canonical reasoning control; "none" asks for no reasoning. */
+  /** The canonical reasoning control; "none" asks for no reasoning ("xhigh" and "max" cross as "high"). */
   reasoning_effort: z
-    .enum(["none", "minimal", "low", "medium", "high"], { error: "expected 'none', 'minimal', 'low', 'medium' or 'high'" })
+    .enum(["none", "minimal", "low", "medium", "high", "xhigh", "max"], {
+      error: "expected 'none', 'minimal', 'low', 'medium', 'high', 'xhigh' or 'max'",
+    })
     .nullish(),
   stream: z.boolean().nullish(),
   stream_options: streamOptionsSchema,

@@ -1,4 +1,11 @@
-import { type ContentPart, GatewayError, type ImageSource, type Message, type ToolCall } from "../../core/index.js";
+import {
+  type ContentPart,
+  GatewayError,
+  type ImageSource,
+  type Message,
+  type ToolCall,
+  type WireOnly,
+} from "../../core/index.js";
 import type { ChatMessageBody } from "./chat-completions-api.js";
 
 /**
@@ -6,17 +13,21 @@ import type { ChatMessageBody } from "./chat-completions-api.js";
  * messages; a user's `name` is dropped (no other API carries it); assistant refusals are kept as text
  * so the conversation reads the same to any model.
  */
-export function convertFromOpenAIMessages(messages: readonly ChatMessageBody[]): Message[] {
-  return messages.map((message, i) => convertMessage(message, `messages[${i}]`));
+export function convertFromOpenAIMessages(messages: readonly ChatMessageBody[], wireOnly: WireOnly[] = []): Message[] {
+  return messages.map((message, i) => convertMessage(message, `messages[${i}]`, wireOnly));
 }
 
-function convertMessage(message: ChatMessageBody, at: string): Message {
+/**
+ * `wireOnly` collects what has no canonical form (audio and file parts, custom tool calls): it is
+ * left out of the canonical messages and reaches only a target on the client's wire (see core/native.ts).
+ */
+function convertMessage(message: ChatMessageBody, at: string, wireOnly: WireOnly[]): Message {
   switch (message.role) {
     case "system":
     case "developer":
       return { role: "system", content: joinText(message.content) };
     case "user":
-      return { role: "user", content: userContent(message.content, at) };
+      return { role: "user", content: userContent(message.content, at, wireOnly) };
     case "assistant": {
       if (message.function_call !== undefined && message.function_call !== null) {
         throw legacyFunctions(`${at}.function_call`);
@@ -31,12 +42,20 @@ function convertMessage(message: ChatMessageBody, at: string): Message {
         }
       }
       if (content.length === 0 && message.refusal) content.push({ type: "text", text: message.refusal });
-      const toolCalls: ToolCall[] = (message.tool_calls ?? []).map((call) => ({
-        id: call.id,
-        name: call.function.name,
-        arguments:
-          typeof call.function.arguments === "string" ? call.function.arguments : JSON.stringify(call.function.arguments),
-      }));
+      const toolCalls: ToolCall[] = (message.tool_calls ?? []).map((call, j) => {
+        if (call.type === "custom") {
+          // Kept in the canonical form as a call (its result answers it; privacy reads its input),
+          // but it crosses to no other wire: a custom tool takes text, not JSON arguments.
+          wireOnly.push({ param: `${at}.tool_calls[${j}]`, what: `a call of the custom tool "${call.custom.name}"` });
+          return { id: call.id, name: call.custom.name, arguments: JSON.stringify({ input: call.custom.input }) };
+        }
+        return {
+          id: call.id,
+          name: call.function.name,
+          arguments:
+            typeof call.function.arguments === "string" ? call.function.arguments : JSON.stringify(call.function.arguments),
+        };
+      });
       return {
         role: "assistant",
         content,
@@ -70,26 +89,30 @@ function joinText(content: string | readonly { text: string }[]): string {
 
 type UserContent = Extract<ChatMessageBody, { role: "user" }>["content"];
 
-function userContent(content: UserContent, at: string): ContentPart[] {
+function userContent(content: UserContent, at: string, wireOnly: WireOnly[]): ContentPart[] {
   if (typeof content === "string") return [{ type: "text", text: content }];
-  return content.map((part, j): ContentPart => {
+  const parts: ContentPart[] = [];
+  content.forEach((part, j) => {
     switch (part.type) {
       case "text":
-        return { type: "text", text: part.text };
+        parts.push({ type: "text", text: part.text });
+        break;
       case "image_url": {
         const url = typeof part.image_url === "string" ? part.image_url : part.image_url.url;
         const detail = typeof part.image_url === "string" ? undefined : (part.image_url.detail ?? undefined);
         const source = imageSource(url, `${at}.content[${j}].image_url.url`);
-        return detail === undefined ? { type: "image", source } : { type: "image", source, detail };
+        parts.push(detail === undefined ? { type: "image", source } : { type: "image", source, detail });
+        break;
       }
-      default:
-        throw new GatewayError(
-          "invalid_request",
-          `Invalid value for '${at}.content[${j}].type': content parts of type '${part.type}' are not supported; send text or image_url.`,
-          { param: `${at}.content[${j}].type` },
-        );
+      case "input_audio":
+        wireOnly.push({ param: `${at}.content[${j}]`, what: "an input_audio part" });
+        break;
+      case "file":
+        wireOnly.push({ param: `${at}.content[${j}]`, what: "a file part" });
+        break;
     }
   });
+  return parts;
 }
 
 const DATA_URL = /^data:([^;,]*)((?:;[^;,]*)*),(.*)$/s;

@@ -1,4 +1,4 @@
-import { type NativeRequest, nativeHeaders, type StreamEvent } from "../../core/index.js";
+import { type NativeRequest, nativeHeaders, type StreamEvent, type WireOnly } from "../../core/index.js";
 import { frameJson, withModelField } from "../shared/index.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
@@ -35,9 +35,19 @@ const CARRIED = new Set([
  * (`logprobs`, `metadata`, `service_tier`, `prediction`, unknown fields...) is
  * named in `x-tandem-warnings`.
  */
-export function nativeOpenAIChatRequest(body: unknown, headers: Record<string, string | string[] | undefined>): NativeRequest {
+export function nativeOpenAIChatRequest(
+  body: unknown,
+  headers: Record<string, string | string[] | undefined>,
+  parsed: { wireOnly: WireOnly[]; approximated: string[] } = { wireOnly: [], approximated: [] },
+): NativeRequest {
   const raw = body as Record<string, unknown>;
-  return { wire: "openai-chat", body: raw, headers: nativeHeaders(headers, FORWARDED_HEADERS), lost: () => openAIChatLost(raw) };
+  return {
+    wire: "openai-chat",
+    body: raw,
+    headers: nativeHeaders(headers, FORWARDED_HEADERS),
+    lost: () => [...openAIChatLost(raw), ...parsed.approximated],
+    ...(parsed.wireOnly.length > 0 && { wireOnly: parsed.wireOnly }),
+  };
 }
 
 /** What of a chat completions request the canonical form leaves out. */
@@ -161,12 +171,17 @@ function mergeDelta(message: Json, delta: Json): void {
       const calls = message.tool_calls as Json[];
       for (const [position, piece] of (value as Json[]).entries()) {
         const index = typeof piece.index === "number" ? piece.index : position;
-        calls[index] ??= { id: "", type: "function", function: { name: "", arguments: "" } };
+        // A custom tool's call streams its `custom` name and input as a function's streams `function`.
+        const custom = piece.type === "custom" || piece.custom != null;
+        calls[index] ??= custom
+          ? { id: "", type: "custom", custom: { name: "", input: "" } }
+          : { id: "", type: "function", function: { name: "", arguments: "" } };
         const call = calls[index] as Json;
-        const fn = call.function as Json;
         for (const [field, part] of Object.entries(piece)) {
           if (field === "index") continue;
-          if (field === "function" && part && typeof part === "object") {
+          if ((field === "function" || field === "custom") && part && typeof part === "object") {
+            call[field] ??= {};
+            const fn = call[field] as Json;
             for (const [name, text] of Object.entries(part as Json))
               fn[name] = typeof text === "string" && typeof fn[name] === "string" ? fn[name] + text : text;
           } else if (part != null) call[field] = part;

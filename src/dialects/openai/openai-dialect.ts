@@ -40,8 +40,8 @@ export const openaiDialect: Dialect = {
 
     app.post("/v1/chat/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";
-      const { chat, includeUsage } = parseChatCompletionRequest(request.body);
-      chat.native = nativeOpenAIChatRequest(request.body, request.headers);
+      const { chat, includeUsage, ...parsed } = parseChatCompletionRequest(request.body);
+      chat.native = nativeOpenAIChatRequest(request.body, request.headers, parsed);
       await sendChat(request, reply, gateway, chat, {
         stream: (meta) => new ChatCompletionStreamRenderer(meta.target, includeUsage),
         json: renderChatCompletion,

@@ -1,4 +1,11 @@
-import { type ChatRequest, GatewayError, type ResponseFormat, type ToolChoice, type ToolDefinition } from "../../core/index.js";
+import {
+  type ChatRequest,
+  GatewayError,
+  type ResponseFormat,
+  type ToolChoice,
+  type ToolDefinition,
+  type WireOnly,
+} from "../../core/index.js";
 import { parseBody } from "../shared/index.js";
 import { type ChatCompletionRequestBody, chatCompletionRequestSchema } from "./chat-completions-api.js";
 import { convertFromOpenAIMessages, legacyFunctions } from "./convert-from-openai-messages.js";
@@ -7,6 +14,10 @@ export interface ParsedChatCompletionRequest {
   chat: ChatRequest;
   /** `stream_options.include_usage`: the stream ends with a usage chunk. */
   includeUsage: boolean;
+  /** What the canonical form cannot express, for a target on the OpenAI chat wire only (NativeRequest.wireOnly). */
+  wireOnly: WireOnly[];
+  /** What crosses to another wire only as its closest canonical form, named for `x-tandem-warnings`. */
+  approximated: string[];
 }
 
 /**
@@ -17,33 +28,57 @@ export function parseChatCompletionRequest(body: unknown): ParsedChatCompletionR
   const wire = parseBody(chatCompletionRequestSchema, body);
   if (wire.functions !== undefined && wire.functions !== null) throw legacyFunctions("functions");
   if (wire.function_call !== undefined && wire.function_call !== null) throw legacyFunctions("function_call");
-  rejectMultipleChoices(wire.n);
+  const wireOnly: WireOnly[] = [];
+  const approximated: string[] = [];
+  // Several choices: only an OpenAI-compatible target answers them (every choice comes back as it sent it).
+  if (wire.n != null && wire.n > 1) wireOnly.push({ param: "n", what: `n: ${wire.n} (several choices)` });
 
   const chat: ChatRequest = {
     model: wire.model,
-    messages: convertFromOpenAIMessages(wire.messages),
+    messages: convertFromOpenAIMessages(wire.messages, wireOnly),
     stream: wire.stream === true,
   };
-  const tools = wire.tools?.map(
-    (tool): ToolDefinition => ({
+  const tools: ToolDefinition[] = [];
+  wire.tools?.forEach((tool, i) => {
+    if (tool.type === "custom") {
+      wireOnly.push({ param: `tools[${i}]`, what: `the custom tool "${tool.custom.name}"` });
+      return;
+    }
+    tools.push({
       name: tool.function.name,
       ...(tool.function.description != null && { description: tool.function.description }),
       // OpenAI treats a function without parameters as taking none.
       parameters: tool.function.parameters ?? { type: "object", properties: {} },
       ...(tool.function.strict != null && { strict: tool.function.strict }),
-    }),
-  );
-  if (tools && tools.length > 0) chat.tools = tools;
-  if (wire.tool_choice != null) chat.toolChoice = toolChoice(wire.tool_choice);
+    });
+  });
+  if (tools.length > 0) chat.tools = tools;
+  const choice = wire.tool_choice;
+  if (choice != null && typeof choice !== "string" && choice.type === "custom") {
+    wireOnly.push({ param: "tool_choice", what: `a choice of the custom tool "${choice.custom.name}"` });
+  } else if (choice != null && typeof choice !== "string" && choice.type === "allowed_tools") {
+    // The closest canonical form: only the allowed tools offered, with the mode as the choice.
+    const allowed = new Set(choice.allowed_tools.tools.map(allowedName));
+    const kept = tools.filter((t) => allowed.has(t.name));
+    if (kept.length > 0) chat.tools = kept;
+    else delete chat.tools;
+    chat.toolChoice = choice.allowed_tools.mode;
+    approximated.push("tool_choice allowed_tools (only the allowed tools offered instead)");
+  } else if (choice != null) chat.toolChoice = toolChoice(choice);
   if (wire.parallel_tool_calls != null) chat.parallelToolCalls = wire.parallel_tool_calls;
   if (wire.response_format != null) chat.responseFormat = responseFormat(wire.response_format);
   const maxTokens = wire.max_completion_tokens ?? wire.max_tokens;
   if (maxTokens != null) chat.maxTokens = maxTokens;
   copySamplingSettings(chat, wire);
-  if (wire.reasoning_effort != null) {
-    chat.reasoning = wire.reasoning_effort === "none" ? { enabled: false } : { enabled: true, effort: wire.reasoning_effort };
+  const effort = wire.reasoning_effort;
+  if (effort != null) {
+    if (effort === "xhigh" || effort === "max") {
+      // Above the canonical levels: the highest one crosses to another wire, the client's own value to its own.
+      chat.reasoning = { enabled: true, effort: "high" };
+      approximated.push(`reasoning_effort ${effort} (high sent instead)`);
+    } else chat.reasoning = effort === "none" ? { enabled: false } : { enabled: true, effort };
   }
-  return { chat, includeUsage: chat.stream && wire.stream_options?.include_usage === true };
+  return { chat, includeUsage: chat.stream && wire.stream_options?.include_usage === true, wireOnly, approximated };
 }
 
 /** The sampling and tracking fields chat and legacy completions share. */
@@ -79,8 +114,16 @@ export function stopSequences(stop: string | string[] | null | undefined): strin
   return list.length > 0 ? list : undefined;
 }
 
-function toolChoice(choice: NonNullable<ChatCompletionRequestBody["tool_choice"]>): ToolChoice {
+type NamedChoice = Extract<NonNullable<ChatCompletionRequestBody["tool_choice"]>, { type: "function" }>;
+
+function toolChoice(choice: "auto" | "none" | "required" | NamedChoice): ToolChoice {
   return typeof choice === "string" ? choice : { name: choice.function.name };
+}
+
+/** The name an `allowed_tools` entry names (`{type: "function", function: {name}}`, or a custom tool's). */
+function allowedName(entry: Record<string, unknown>): string | undefined {
+  const inner = (entry.function ?? entry.custom) as { name?: unknown } | undefined;
+  return typeof inner?.name === "string" ? inner.name : undefined;
 }
 
 function responseFormat(format: NonNullable<ChatCompletionRequestBody["response_format"]>): ResponseFormat {

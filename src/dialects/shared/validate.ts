@@ -13,7 +13,7 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
   }
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
+  const issue = parsed.error.issues[0] && deepestBranch(parsed.error.issues[0]);
   if (!issue) throw new GatewayError("invalid_request", "Invalid request body");
   const param = formatPath(issue.path);
   const message = param ? `Invalid value for '${param}': ${issue.message}` : `Invalid request: ${issue.message}`;
@@ -22,4 +22,25 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
 
 function throwInvalid(message: string, param: string | undefined): never {
   throw new GatewayError("invalid_request", message, { param });
+}
+
+type Issue = { code?: string; path: PropertyKey[]; message: string; errors?: Issue[][] };
+
+/**
+ * For a value that matches no branch of a union (`content`: a string or a list of parts), the issue of
+ * the branch that got furthest into it, when one got past the value itself (`content[0].input_audio`
+ * is missing), rather than zod's "Invalid input" on the union as a whole.
+ */
+function deepestBranch(issue: z.core.$ZodIssue): Issue {
+  const union = issue as Issue;
+  if (union.code !== "invalid_union" || !union.errors) return union;
+  let best: Issue | undefined;
+  for (const branch of union.errors) {
+    const first = branch[0];
+    if (first !== undefined && first.path.length > 0 && (best === undefined || first.path.length > best.path.length))
+      best = first;
+  }
+  if (best === undefined) return union;
+  const inner = deepestBranch(best as z.core.$ZodIssue);
+  return { ...inner, path: [...union.path, ...inner.path] };
 }

@@ -27,6 +27,8 @@ export interface OpenAIToolCallPiece {
   index?: number | null;
   id?: string | null;
   function?: { name?: string | null; arguments?: string | null } | null;
+  /** A call of a custom tool: free-form text input, streamed in pieces like a function's arguments. */
+  custom?: { name?: string | null; input?: string | null } | null;
 }
 
 /** One `chat.completion.chunk`, as far as we read it. */
@@ -79,6 +81,9 @@ export function asOpenAIChatChunk(value: unknown): OpenAIChatChunk | undefined {
         if (!isObject(call) || !nullishOf(call.index, "number") || !nullishOf(call.id, "string")) return undefined;
         const fn = call.function;
         if (fn != null && (!isObject(fn) || !nullishOf(fn.name, "string") || !nullishOf(fn.arguments, "string")))
+          return undefined;
+        const custom = call.custom;
+        if (custom != null && (!isObject(custom) || !nullishOf(custom.name, "string") || !nullishOf(custom.input, "string")))
           return undefined;
       }
     }

@@ -14,6 +14,11 @@ interface ToolCallState {
   phase: "pending" | "open" | "ended";
   /** Argument text that arrived before the call's name (some servers send them in that order). */
   pending: string;
+  /**
+   * A custom tool's call: its free-form input reads as the arguments `{"input": "..."}` (as the
+   * dialect reads one in the history), each piece escaped as it comes and the object closed at the end.
+   */
+  custom?: boolean;
 }
 
 /**
@@ -220,14 +225,18 @@ function toolCallPiece(
   }
   if (call.phase === "ended") return;
   if (piece.id && call.id === undefined) call.id = piece.id;
-  if (call.phase === "pending" && piece.function?.name) call.name = piece.function.name;
+  if (piece.custom != null) call.custom = true;
+  const name = piece.function?.name ?? piece.custom?.name;
+  if (call.phase === "pending" && name) call.name = name;
   if (call.phase === "pending" && call.name) {
     call.phase = "open";
     out.push({ type: "tool-call-start", index: call.index, id: call.id ?? makeId("call_"), name: call.name });
-    if (call.pending) out.push({ type: "tool-call-delta", index: call.index, argumentsDelta: call.pending });
+    const opening = call.custom ? `{"input":"${call.pending}` : call.pending;
+    if (opening) out.push({ type: "tool-call-delta", index: call.index, argumentsDelta: opening });
     call.pending = "";
   }
-  const args = piece.function?.arguments ?? "";
+  const input = piece.custom?.input;
+  const args = input ? JSON.stringify(input).slice(1, -1) : (piece.function?.arguments ?? "");
   if (!args) return;
   if (call.phase === "open") out.push({ type: "tool-call-delta", index: call.index, argumentsDelta: args });
   else call.pending += args;
@@ -242,6 +251,7 @@ function endToolCalls(calls: Map<number, ToolCallState>, out: StreamEvent[]): vo
   for (const call of calls.values()) {
     if (call.phase !== "open") continue;
     call.phase = "ended";
+    if (call.custom) out.push({ type: "tool-call-delta", index: call.index, argumentsDelta: '"}' });
     out.push({ type: "tool-call-end", index: call.index });
   }
 }

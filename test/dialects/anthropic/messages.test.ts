@@ -492,14 +492,14 @@ describe("bad input", () => {
       "messages[0].content[0].type",
     ],
     [
-      "document block",
-      { ...base, messages: [{ role: "user", content: [{ type: "document", source: { type: "text", data: "x" } }] }] },
-      "messages[0].content[0].type",
+      "document without its text",
+      { ...base, messages: [{ role: "user", content: [{ type: "document", source: { type: "text" } }] }] },
+      "messages[0].content[0].source.data",
     ],
     ["unknown block", { ...base, messages: [{ role: "user", content: [{ type: "hologram" }] }] }, "messages[0].content[0].type"],
     [
-      "file image source",
-      { ...base, messages: [{ role: "user", content: [{ type: "image", source: { type: "file", file_id: "f" } }] }] },
+      "unknown image source",
+      { ...base, messages: [{ role: "user", content: [{ type: "image", source: { type: "ftp", url: "f" } }] }] },
       "messages[0].content[0].source.type",
     ],
     [
@@ -512,7 +512,12 @@ describe("bad input", () => {
       { ...base, messages: [{ role: "assistant", content: [{ type: "tool_result", tool_use_id: "t" }] }] },
       "messages[0].content[0].type",
     ],
-    ["server tool", { ...base, tools: [{ type: "web_search_20250305", name: "web_search" }] }, "tools[0].type"],
+    ["server tool of the wrong type", { ...base, tools: [{ type: 7, name: "web_search" }] }, "tools[0].type"],
+    [
+      "search_result without a title",
+      { ...base, messages: [{ role: "user", content: [{ type: "search_result", source: "s", content: [] }] }] },
+      "messages[0].content[0].title",
+    ],
     ["custom tool without schema", { ...base, tools: [{ name: "t" }] }, "tools[0].input_schema"],
     ["unknown tool_choice", { ...base, tool_choice: { type: "maybe" } }, "tool_choice.type"],
     ["tool_choice tool without name", { ...base, tool_choice: { type: "tool" } }, "tool_choice.name"],
