@@ -12,6 +12,7 @@ import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { MemoryStateStore } from "../../src/harness/state/memory-state-store.js";
 import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { postJson } from "../support/post-json.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 const OPENAI = "openai/gpt-4o-mini";
@@ -52,25 +53,7 @@ beforeEach(() => {
   }
 });
 
-/** JSON read off the wire, only ever compared in assertions. */
-// biome-ignore lint/suspicious/noExplicitAny: assertions check the shape at run time
-type WireJson = any;
-
-async function post(body: unknown): Promise<{ status: number; json: WireJson; text: string; headers: Headers }> {
-  const res = await fetch(`${tandem.url}/v1/responses`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text, headers: res.headers };
-}
+const post = (body: unknown) => postJson(`${tandem.url}/v1/responses`, body);
 
 /** OpenAI chat-completion chunks as SSE frames, ending with [DONE]. */
 function chatChunks(...chunks: object[]): string[] {

@@ -5,6 +5,7 @@ import { zodTextFormat } from "openai/helpers/zod";
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { z } from "zod";
 import { GatewayError } from "../../../../src/core/index.js";
+import { postJson, type WireJson } from "../../../support/post-json.js";
 import { type DialectApp, type ScriptedEvent, StubGateway, startDialectApp, TARGET, textEvents } from "../stub-gateway.js";
 
 let app: DialectApp;
@@ -46,28 +47,7 @@ function toolCallEvents(): ScriptedEvent[] {
   ];
 }
 
-/** JSON read off the wire, only ever compared in assertions. */
-// biome-ignore lint/suspicious/noExplicitAny: assertions check the shape at run time
-type WireJson = any;
-
-async function post(
-  body: unknown,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; json: WireJson; text: string; headers: Headers }> {
-  const res = await fetch(`${app.url}/v1/responses`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text, headers: res.headers };
-}
+const post = (body: unknown, headers: Record<string, string> = {}) => postJson(`${app.url}/v1/responses`, body, headers);
 
 /** `event: <type>\ndata: <json>` frames of an SSE body, comments apart. */
 function sseEvents(body: string): { event: string; data: WireJson }[] {
