@@ -105,6 +105,24 @@ describe("request checks", () => {
     const good = await post({ model: OPENAI, input: "hi", include: ["reasoning.encrypted_content"] });
     assert.equal(good.status, 200);
   });
+
+  it("takes tool_choice allowed_tools: a chat target is offered the allowed tools only, with the mode as its choice", async () => {
+    const fn = (name: string) => ({ type: "function", name, parameters: { type: "object", properties: {} } });
+    const tool_choice = { type: "allowed_tools", mode: "required", tools: [{ type: "function", name: "b" }] };
+    const res = await post({ model: OPENAI, input: "hi", tools: [fn("a"), fn("b"), fn("c")], tool_choice });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.json.tool_choice, tool_choice);
+    const sent = openai.requests.at(-1)?.body as { tools: { function: { name: string } }[]; tool_choice: unknown };
+    assert.deepEqual(
+      sent.tools.map((t) => t.function.name),
+      ["b"],
+    );
+    assert.equal(sent.tool_choice, "required");
+    assert.match(res.headers.get("x-tandem-warnings") ?? "", /allowed_tools/);
+    const bad = await post({ model: OPENAI, input: "hi", tools: [fn("a")], tool_choice: { ...tool_choice, mode: "sometimes" } });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error.param, "tool_choice.mode");
+  });
 });
 
 describe("tool history checks", () => {

@@ -82,7 +82,16 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   const chat: Omit<ChatRequest, "messages"> = { model: wire.model, stream: wire.stream === true };
   const { tools, echoed } = functionTools(wire.tools, warnings);
   if (tools.length > 0) chat.tools = tools;
-  if (wire.tool_choice != null) chat.toolChoice = toolChoice(wire.tool_choice, tools);
+  const allowed = allowedTools(wire.tool_choice);
+  if (allowed) {
+    // The closest canonical form: only the allowed tools offered, with the mode as the choice (a
+    // Responses-native upstream gets the choice itself).
+    const kept = tools.filter((t) => allowed.names.has(t.name));
+    if (kept.length > 0) chat.tools = kept;
+    else delete chat.tools;
+    chat.toolChoice = allowed.mode;
+    warnings.add("tool-choice-allowed", "tool_choice allowed_tools was sent as the allowed tools only, with its mode");
+  } else if (wire.tool_choice != null) chat.toolChoice = toolChoice(wire.tool_choice, tools);
   if (wire.parallel_tool_calls != null) chat.parallelToolCalls = wire.parallel_tool_calls;
   const format = wire.text?.format;
   if (format != null) chat.responseFormat = responseFormat(format);
@@ -208,6 +217,31 @@ function functionTools(
   return { tools: out, echoed };
 }
 
+/**
+ * `{type: "allowed_tools", mode, tools}` (ToolChoiceAllowed): the names of the function tools it
+ * allows and its mode; undefined for any other choice. A malformed one is a 400 naming the field.
+ */
+function allowedTools(
+  choice: ResponsesRequestBody["tool_choice"],
+): { names: Set<string>; mode: "auto" | "required" } | undefined {
+  if (choice == null || typeof choice === "string" || choice.type !== "allowed_tools") return undefined;
+  const { mode, tools } = choice as { mode?: unknown; tools?: unknown };
+  if (mode !== "auto" && mode !== "required") {
+    throw new GatewayError("invalid_request", `Invalid value for 'tool_choice.mode': expected "auto" or "required".`, {
+      param: "tool_choice.mode",
+    });
+  }
+  if (!Array.isArray(tools)) {
+    throw new GatewayError("invalid_request", "Invalid type for 'tool_choice.tools': expected an array of tools.", {
+      param: "tool_choice.tools",
+    });
+  }
+  const names = new Set<string>();
+  for (const tool of tools as { type?: unknown; name?: unknown }[])
+    if (tool?.type === "function" && typeof tool.name === "string") names.add(tool.name);
+  return { names, mode };
+}
+
 function toolChoice(choice: NonNullable<ResponsesRequestBody["tool_choice"]>, tools: readonly ToolDefinition[]): ToolChoice {
   if (typeof choice === "string") return choice;
   if (choice.type === "function" && typeof choice.name === "string") {
@@ -222,7 +256,7 @@ function toolChoice(choice: NonNullable<ResponsesRequestBody["tool_choice"]>, to
   }
   throw new GatewayError(
     "invalid_request",
-    `Invalid value for 'tool_choice.type': '${choice.type}' is not supported by tandem; use "auto", "none", "required" or {"type":"function","name":...}.`,
+    `Invalid value for 'tool_choice.type': '${choice.type}' is not supported by tandem; use "auto", "none", "required", {"type":"function","name":...} or {"type":"allowed_tools",...}.`,
     { param: "tool_choice.type" },
   );
 }
