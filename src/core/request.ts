@@ -56,6 +56,15 @@ export interface ChatRequest {
   reasoning?: ReasoningControl;
   /** An end-user id for abuse tracking, passed on where the upstream accepts one. */
   user?: string;
+  /**
+   * OpenAI's request settings of the same names (from a Responses client): sent to OpenAI-compatible
+   * targets as `prompt_cache_key`, `safety_identifier`, `service_tier` and `verbosity`; other targets
+   * name them in x-tandem-warnings (ChatProvider.unsent).
+   */
+  promptCacheKey?: string;
+  safetyIdentifier?: string;
+  serviceTier?: string;
+  verbosity?: string;
   /** Whether the client wants a stream (for dialects; what the upstream is asked for is ProviderChatRequest.whole). */
   stream: boolean;
   /** How long a local engine keeps the model loaded after this request (Ollama's keep_alive); -1 forever, 0 unload. */
@@ -123,4 +132,14 @@ export interface ProviderEmbedRequest extends EmbedRequest {
 export interface EmbedResult {
   embeddings: number[][];
   usage: { inputTokens: number };
+}
+
+/** The OpenAI-only settings a request carries (promptCacheKey...), by their wire names: for ChatProvider.unsent of other kinds. */
+export function openAISettings(request: ChatRequest): string[] {
+  const named: string[] = [];
+  if (request.promptCacheKey !== undefined) named.push("prompt_cache_key");
+  if (request.safetyIdentifier !== undefined) named.push("safety_identifier");
+  if (request.serviceTier !== undefined) named.push("service_tier");
+  if (request.verbosity !== undefined) named.push("verbosity");
+  return named;
 }

@@ -285,8 +285,8 @@ describe("refusals", () => {
   });
 });
 
-describe("fields not carried", () => {
-  it("names in x-tandem-warnings each echoed field the chat target does not get", async () => {
+describe("fields a chat target has, and those it has not", () => {
+  it("sends a chat target what chat completions has, and names the rest in x-tandem-warnings", async () => {
     const r = await post({
       model: OPENAI,
       input: "hi",
@@ -300,20 +300,39 @@ describe("fields not carried", () => {
     });
     assert.equal(r.status, 200);
     const warnings = r.headers.get("x-tandem-warnings") ?? "";
-    for (const field of [
-      "text.verbosity",
-      "prompt_cache_key",
-      "safety_identifier",
-      "service_tier",
-      "top_logprobs",
-      "message.output_text.logprobs",
-      "max_tool_calls",
-    ])
+    for (const field of ["top_logprobs", "message.output_text.logprobs", "max_tool_calls"])
       assert.ok(warnings.includes(field), `${field} in ${warnings}`);
+    // What chat completions has too reaches the OpenAI-compatible target, and is not named.
+    const sent = openai.requests.at(-1)?.body as Record<string, unknown>;
+    assert.deepEqual(
+      [sent.prompt_cache_key, sent.safety_identifier, sent.service_tier, sent.verbosity],
+      ["k", "s", "flex", "low"],
+    );
+    for (const field of ["verbosity", "prompt_cache_key", "safety_identifier", "service_tier"])
+      assert.ok(!warnings.includes(field), `${field} not in ${warnings}`);
     // Still echoed, as OpenAI echoes the request.
     assert.equal(r.json.prompt_cache_key, "k");
     assert.equal(r.json.max_tool_calls, 3);
     const plain = await post({ model: OPENAI, input: "hi" });
     assert.equal(plain.headers.get("x-tandem-warnings"), null);
+  });
+
+  it("names the chat-completions settings an Anthropic target is not sent", async () => {
+    const r = await post({
+      model: ANTHROPIC,
+      input: "hi",
+      text: { verbosity: "low" },
+      prompt_cache_key: "k",
+      service_tier: "flex",
+      max_tool_calls: 2,
+    });
+    assert.equal(r.status, 200);
+    const warnings = r.headers.get("x-tandem-warnings") ?? "";
+    // The target's own (settings it is not sent) beside the Responses conversion's (max_tool_calls).
+    for (const field of ["verbosity", "prompt_cache_key", "service_tier"])
+      assert.ok(warnings.includes(`${field} not sent to ${ANTHROPIC}`), `${field} in ${warnings}`);
+    assert.match(warnings, /max_tool_calls/);
+    const sent = anthropic.requests.at(-1)?.body as Record<string, unknown>;
+    assert.equal(sent.prompt_cache_key, undefined);
   });
 });

@@ -1,6 +1,7 @@
 import {
   budgetForEffort,
   type ChatRequest,
+  openAISettings,
   type ProviderChatRequest,
   type ReasoningControl,
   type ResponseFormat,
@@ -65,7 +66,7 @@ export function convertToAnthropicRequest(
 
 /** What convertToAnthropicRequest leaves out of a request (see ChatProvider.unsent). */
 export function anthropicUnsent(request: ChatRequest): string[] {
-  const unsent: string[] = [];
+  const unsent = openAISettings(request);
   if (request.seed !== undefined) unsent.push("seed");
   // With thinking, Anthropic takes no temperature but 1, no top_k and no forced tool.
   if (request.reasoning?.enabled) {

@@ -1,8 +1,16 @@
 import { rm, stat } from "node:fs/promises";
-import type { ChatProvider, EmbeddingProvider, LoadedModelStatus, LocalEngine, ModelInfo } from "../../core/index.js";
+import type {
+  ChatProvider,
+  ChatRequest,
+  EmbeddingProvider,
+  LoadedModelStatus,
+  LocalEngine,
+  ModelInfo,
+} from "../../core/index.js";
 import {
   type EmbedResult,
   GatewayError,
+  openAISettings,
   type ProviderChatRequest,
   type ProviderEmbedRequest,
   type StreamEvent,
@@ -119,6 +127,11 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   /** The engine process, for status and tests. */
   get engine(): EngineProcess {
     return this.#engine;
+  }
+
+  /** OpenAI's cloud settings (prompt_cache_key...) mean nothing to the engine. */
+  unsent(request: ChatRequest): string[] {
+    return openAISettings(request);
   }
 
   async *chat(original: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {

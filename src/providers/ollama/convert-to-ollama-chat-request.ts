@@ -1,4 +1,4 @@
-import type { ChatRequest, ProviderChatRequest } from "../../core/index.js";
+import { type ChatRequest, openAISettings, type ProviderChatRequest } from "../../core/index.js";
 import { convertToOllamaMessages } from "./convert-to-ollama-messages.js";
 import type { OllamaChatBody } from "./ollama-api.js";
 
@@ -10,7 +10,7 @@ import type { OllamaChatBody } from "./ollama-api.js";
  */
 /** What convertToOllamaChatRequest leaves out of a request, or cannot enforce (see ChatProvider.unsent). */
 export function ollamaUnsent(request: ChatRequest): string[] {
-  const unsent: string[] = [];
+  const unsent = openAISettings(request);
   if (request.toolChoice === "required" && (request.tools?.length ?? 0) > 0) unsent.push("tool_choice");
   if (request.parallelToolCalls !== undefined) unsent.push("parallel_tool_calls");
   if (request.user !== undefined) unsent.push("user");

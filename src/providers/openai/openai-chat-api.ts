@@ -142,6 +142,10 @@ export interface OpenAIChatRequestBody {
   stop?: string[];
   seed?: number;
   user?: string;
+  prompt_cache_key?: string;
+  safety_identifier?: string;
+  service_tier?: string;
+  verbosity?: string;
 }
 
 export type OpenAIContentPart =

@@ -99,6 +99,11 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   if (wire.temperature != null) chat.temperature = wire.temperature;
   if (wire.top_p != null) chat.topP = wire.top_p;
   if (wire.user != null && wire.user !== "") chat.user = wire.user;
+  // Chat completions has these too: an OpenAI-compatible target is sent them, others name them (ChatProvider.unsent).
+  if (wire.prompt_cache_key != null) chat.promptCacheKey = wire.prompt_cache_key;
+  if (wire.safety_identifier != null) chat.safetyIdentifier = wire.safety_identifier;
+  if (wire.service_tier != null && wire.service_tier !== "auto") chat.serviceTier = wire.service_tier;
+  if (wire.text?.verbosity != null) chat.verbosity = wire.text.verbosity;
   // OpenAI's default is "disabled": a conversation too long for the model is an error, not cut.
   if (wire.truncation !== "auto") chat.fitToWindow = false;
   // The effort is the canonical reasoning control (xhigh as high, the highest the other wires have).
@@ -135,10 +140,6 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
  */
 function notCarried(wire: ResponsesRequestBody, include: readonly string[], warnings: ResponseWarnings): void {
   const named: string[] = [];
-  if (wire.text?.verbosity != null) named.push("text.verbosity");
-  if (wire.prompt_cache_key != null) named.push("prompt_cache_key");
-  if (wire.safety_identifier != null) named.push("safety_identifier");
-  if (wire.service_tier != null && wire.service_tier !== "auto" && wire.service_tier !== "default") named.push("service_tier");
   if (wire.top_logprobs != null && wire.top_logprobs > 0) named.push("top_logprobs");
   if (include.includes("message.output_text.logprobs")) named.push("include message.output_text.logprobs");
   if (wire.max_tool_calls != null) named.push("max_tool_calls");

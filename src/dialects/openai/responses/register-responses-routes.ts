@@ -1,7 +1,7 @@
 import type { Gateway } from "../../../core/index.js";
 import { GatewayError } from "../../../core/index.js";
 import type { DialectServices, RouteTable } from "../../shared/index.js";
-import { requestRecord, sendChat } from "../../shared/index.js";
+import { metaHeaders, requestRecord, sendChat } from "../../shared/index.js";
 import { composeConversation } from "./compose-conversation.js";
 import { nativeResponse, nativeResponsesRequest, ResponsesNativeStream } from "./native-responses.js";
 import { parseResponsesRequest } from "./parse-responses-request.js";
@@ -61,8 +61,13 @@ export function registerResponsesRoutes(app: RouteTable, gateway: Gateway, servi
             return pending.finish(meta, { ...status, output: outputItems(result, status.status), usage: result.usage });
           },
           headers: (meta) => {
-            const warnings = meta.native ? native.warningsFor(meta.target) : canonicalWarnings;
-            return warnings === undefined ? undefined : { "x-tandem-warnings": warnings };
+            if (meta.native) {
+              const warnings = native.warningsFor(meta.target);
+              return warnings === undefined ? undefined : { "x-tandem-warnings": warnings };
+            }
+            // The canonical conversion's, and the target's own (settings it is not sent, earlier reasoning).
+            const warnings = [metaHeaders(meta)["x-tandem-warnings"], canonicalWarnings].filter((w) => w !== undefined);
+            return warnings.length === 0 ? undefined : { "x-tandem-warnings": warnings.join("; ") };
           },
           native: {
             stream: (meta) =>
