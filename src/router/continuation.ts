@@ -282,10 +282,12 @@ export class Continuation {
         );
         if (!("value" in next)) throw error;
         const { events: nextEvents, fitted } = next.value;
-        // What the new target was not sent: its attempt names it for a restart (the client's own
-        // request); a continuation request is canonical, so it is whatever the client's wire has that
-        // the canonical form lacks.
-        const warnings = restart ? next.value.warnings : request.native?.lost();
+        // What the new target was not sent: its attempt names it (for a restart, from the client's
+        // own request); a continuation request is canonical, so also whatever the client's wire has
+        // that the canonical form lacks.
+        const warnings = restart
+          ? next.value.warnings
+          : [...new Set([...(request.native?.lost() ?? []), ...(next.value.warnings ?? [])])];
         if (restart) {
           // The whole answer is the new target's: its name, its wire, its warnings.
           meta.target = next.meta.target;

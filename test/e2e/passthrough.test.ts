@@ -386,9 +386,11 @@ describe("a native stream that breaks", () => {
     const res = await fetch(`${tandem.url}/v1/messages`, {
       method: "POST",
       headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
-      body: JSON.stringify({ model: "up-then-openai", ...PARAMS, stream: true }),
+      body: JSON.stringify({ model: "up-then-openai", ...PARAMS, top_k: 5, stream: true }),
     });
     const wire = await res.text();
+    // The new target's own too: a setting its API lacks.
+    assert.match(wire, /^: tandem switched .*not sent to openai\/gpt: .*top_k/m);
     assert.match(
       wire,
       /^: tandem switched from up\/claude to openai\/gpt after [a-z_]+; the answer continues; not sent to openai\/gpt: .*cache_control/m,
