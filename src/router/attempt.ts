@@ -26,6 +26,7 @@ import { Deadline, type Timeouts } from "./deadline.js";
 import type { HealthMonitor } from "./health-monitor.js";
 import { LARGE_REQUEST_TEXT, type Privacy, type PrivacyGuard } from "./privacy-guard.js";
 import { countsAgainstTarget } from "./retry-policy.js";
+import { speaksWire } from "./target-fit.js";
 
 /**
  * The turns a cut left out, summarized by the route's summarizer and put in their place (the summary
@@ -161,7 +162,7 @@ export class Attempts {
     const redaction = target.local ? undefined : privacy?.decision.redaction;
     if (redaction) request = redaction.redactRequest(request);
     // Same wire, and the conversation was not fitted (the client's body is the whole conversation).
-    const native = raw !== undefined && fitted === undefined && target.provider.capabilities?.wires?.includes(raw.wire) === true;
+    const native = raw !== undefined && fitted === undefined && speaksWire(target, raw.wire);
     if (native) request.native = redaction ? { ...raw, body: redaction.redactJsonValue(raw.body) } : raw;
     let warnings = raw === undefined ? undefined : native ? raw.dropped?.slice() : raw.lost();
     if (!native) {

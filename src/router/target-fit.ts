@@ -1,6 +1,6 @@
 import type { TokenCounter } from "../context/estimate-input-tokens.js";
 import { fitConversation } from "../context/fit-conversation.js";
-import { type ChatRequest, GatewayError } from "../core/index.js";
+import { type ChatRequest, GatewayError, type NativeWire } from "../core/index.js";
 import type { Target } from "./catalog.js";
 
 /**
@@ -54,8 +54,9 @@ function wireOnlyFor(target: Target, request: ChatRequest): string | undefined {
   return `speaks no ${native.wire}; ${first.what} ('${first.param}')${more} cannot cross to its wire`;
 }
 
-function speaksWire(target: Target, wire: string): boolean {
-  return target.provider.capabilities?.wires?.some((w) => w === wire) === true;
+/** Whether a target can be sent a client's own body in this wire format (same-wire pass-through). */
+export function speaksWire(target: Target, wire: NativeWire): boolean {
+  return target.provider.capabilities?.wires?.includes(wire) === true;
 }
 
 /**

@@ -9,13 +9,13 @@ import { renderAnthropicError } from "./render-anthropic-error.js";
 import { renderAnthropicModel, renderAnthropicModelList } from "./render-anthropic-models.js";
 import { renderMessage } from "./render-message.js";
 
+/** Paths only OpenAI's API has: their errors are OpenAI's whatever the headers. */
+const OPENAI_ONLY_PATH = /^\/v1\/(?:chat\/completions|completions|embeddings|responses|conversations)(?:[/?]|$)/;
+
 /**
  * The Anthropic Messages API: POST /v1/messages (JSON or SSE), POST /v1/messages/count_tokens, and
  * GET /v1/models (shared with OpenAI: Anthropic's clients are told apart by their anthropic-version header).
  */
-/** Paths only OpenAI's API has: their errors are OpenAI's whatever the headers. */
-const OPENAI_ONLY_PATH = /^\/v1\/(?:chat\/completions|completions|embeddings|responses|conversations)(?:[/?]|$)/;
-
 export const anthropicDialect: Dialect = {
   name: "anthropic",
 

@@ -2,12 +2,6 @@ import { type ChatRequest, openAISettings, type ProviderChatRequest } from "../.
 import { convertToOllamaMessages } from "./convert-to-ollama-messages.js";
 import type { OllamaChatBody } from "./ollama-api.js";
 
-/**
- * Canonical request -> POST /api/chat body, streamed unless `request.whole`. Ollama has no `tool_choice`: "none"
- * sends no tools and a named choice sends only that tool; "required" cannot be enforced and is
- * sent as "auto". `user` and `parallelToolCalls` have no Ollama equivalent and are left out. A
- * reasoning control is `think`.
- */
 /** What convertToOllamaChatRequest leaves out of a request, or cannot enforce (see ChatProvider.unsent). */
 export function ollamaUnsent(request: ChatRequest): string[] {
   const unsent = openAISettings(request);
@@ -17,6 +11,12 @@ export function ollamaUnsent(request: ChatRequest): string[] {
   return unsent;
 }
 
+/**
+ * Canonical request -> POST /api/chat body, streamed unless `request.whole`. Ollama has no `tool_choice`: "none"
+ * sends no tools and a named choice sends only that tool; "required" cannot be enforced and is
+ * sent as "auto". `user` and `parallelToolCalls` have no Ollama equivalent and are left out. A
+ * reasoning control is `think`.
+ */
 export function convertToOllamaChatRequest(request: ProviderChatRequest): OllamaChatBody {
   const body: OllamaChatBody = {
     model: request.upstreamModel,

@@ -33,7 +33,7 @@ export function checkToolHistory(items: readonly StateItem[]): void {
       if (!calls.has(callId) && !compacted) {
         throw new GatewayError(
           "invalid_request",
-          `No tool call found for ${type === "function_call_output" ? "function call" : "custom tool call"} output with call_id ${callId}.`,
+          `No tool call found for ${OUTPUT_OF[CALL_OF[type]]?.name} output with call_id ${callId}.`,
           { param: "input" },
         );
       }
