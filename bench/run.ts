@@ -314,6 +314,8 @@ async function main(modelDir: string): Promise<void> {
   const bare = await start(["--import", "tsx", join(ROOT, "bench/bare-proxy.ts")], { BENCH_UPSTREAM: upstreamUrl });
   const fastify = await start(["--import", "tsx", join(ROOT, "bench/fastify-proxy.ts")], { BENCH_UPSTREAM: upstreamUrl });
   const dir = mkdtempSync(join(tmpdir(), "tandem-bench-"));
+  tempDirs.push(dir);
+  const floor = await startFloorServer(upstreamUrl, dir);
   const configFile = join(dir, "tandem.config.yaml");
   // The same server without its encrypted store: the difference is what the store costs, the egress
   // audit's commit before each body leaves (one fsync per group of concurrent requests) above all.
@@ -502,6 +504,15 @@ async function main(modelDir: string): Promise<void> {
       headers: json,
       body: chatBody("up/bench"),
       pid: noStore.child.pid,
+      failed: {},
+    },
+    {
+      name: "floor server",
+      pool: pool(floor.port),
+      path: "/v1/chat/completions",
+      headers: json,
+      body: chatBody("up/bench"),
+      pid: floor.child.pid,
       failed: {},
     },
   ];
@@ -736,6 +747,17 @@ async function main(modelDir: string): Promise<void> {
   metric("audit.addedTtfbP50", (r) => (r.tandem?.ttfbP50 as number) - (r[noStoreName]?.ttfbP50 as number));
   metric("audit.rpsRatio", (r) => (r.tandem?.rps as number) / (r[noStoreName]?.rps as number));
   metric("ratio.tandemOverBareAddedP50", (r) => added(r, "tandem", "p50") / added(r, "bare proxy", "p50"));
+  metric("ratio.floorOverBareAddedP50", (r) => added(r, "floor server", "p50") / added(r, "bare proxy", "p50"));
+  metric("ratio.floorOverPortkeyAddedP50", (r) => added(r, "floor server", "p50") / added(r, "portkey", "p50"));
+  metric(
+    "ratio.floorOverPortkeyCpu",
+    (r) => (r["floor server"]?.cpuMsPerRequest as number) / (r.portkey?.cpuMsPerRequest as number),
+  );
+  metric("ratio.bareOverPortkeyAddedP50", (r) => added(r, "bare proxy", "p50") / added(r, "portkey", "p50"));
+  metric(
+    "ratio.bareOverPortkeyCpu",
+    (r) => (r["bare proxy"]?.cpuMsPerRequest as number) / (r.portkey?.cpuMsPerRequest as number),
+  );
   metric("ratio.tandemOverPortkeyAddedP50", (r) => added(r, "tandem", "p50") / added(r, "portkey", "p50"));
   metric("ratio.tandemOverPortkeyAddedP99", (r) => added(r, "tandem", "p99") / added(r, "portkey", "p99"));
   metric("ratio.tandemOverPortkeyCpu", (r) => (r.tandem?.cpuMsPerRequest as number) / (r.portkey?.cpuMsPerRequest as number));
@@ -826,6 +848,7 @@ async function main(modelDir: string): Promise<void> {
     `- tandem added p50 / Portkey added p50: **${fmt("ratio.tandemOverPortkeyAddedP50", "x", 2)}**, p99: **${fmt("ratio.tandemOverPortkeyAddedP99", "x", 2)}** (target under 0.25x)`,
     `- tandem CPU per request / Portkey's: **${fmt("ratio.tandemOverPortkeyCpu", "x", 2)}** (target at most 0.1x)`,
     `- the same with whole upstream answers (\`streamUpstream: false\`): ${fmt("ratio.wholeOverBareAddedP50", "x", 2)} the bare proxy's added p50; ${fmt("ratio.wholeOverPortkeyAddedP50", "x", 2)} and ${fmt("ratio.wholeOverPortkeyAddedP99", "x", 2)} Portkey's at p50 and p99; CPU ${fmt("ratio.wholeOverPortkeyCpu", "x", 2)} Portkey's`,
+    `- what the targets ask of any gateway: the \`floor server\` (bench/floor-server.ts: tandem's own code for only the steps this request needs, parse, validate, classify, audit, tap, answer, log, on a bare node:http server with none of the router's machinery) is ${fmt("ratio.floorOverBareAddedP50", "x", 2)} the bare proxy's added p50, ${fmt("ratio.floorOverPortkeyAddedP50", "x", 2)} Portkey's, CPU ${fmt("ratio.floorOverPortkeyCpu", "x", 2)} Portkey's; the bare proxy itself, which does none of the work, is ${fmt("ratio.bareOverPortkeyAddedP50", "x", 2)} Portkey's added p50 and ${fmt("ratio.bareOverPortkeyCpu", "x", 2)} its CPU`,
     "",
     `Egress audit before egress (\`tandem\` with its encrypted store, every body's audit row on disk (in the audit journal) before it is sent and committed with the next batch, against \`tandem (no store)\`, the same config with \`store.enabled: false\`; ${storeCheck.tandemAuditRows} audit rows after warm-up): the store adds ${fmt("audit.addedP50")} at p50 and ${fmt("audit.addedP99")} at p99 per sequential request, ${fmt("audit.addedTtfbP50")} to the time to first byte of a stream; at ${CONNECTIONS} connections, requests/s with the store ${fmt("audit.rpsRatio", "x", 2)} of those without (the request log, usage and audit rows are committed in batches on the store's thread).`,
     "",
@@ -974,6 +997,16 @@ async function resilience(closed: Pool, open: Pool): Promise<Stats> {
   };
 }
 
+/** bench/floor-server.ts over the fake upstream, its audit journal in a folder of `dir`. */
+function startFloorServer(upstreamUrl: string, dir: string) {
+  const journalDir = join(dir, "floor-server");
+  mkdirSync(journalDir);
+  return start(["--import", "tsx", join(ROOT, "bench/floor-server.ts")], {
+    BENCH_UPSTREAM: upstreamUrl,
+    BENCH_FLOOR_DIR: journalDir,
+  });
+}
+
 /**
  * The bench's fake upstream and one tandem from dist/ over it, configured as the full run's `tandem`
  * is (the upstream remote, with a key, the store on), plus `extraConfig` lines: what the
@@ -1099,7 +1132,7 @@ async function responsesOnly(): Promise<void> {
 /**
  * `BENCH_ONLY=overhead`: the overhead figures alone, for the inner loop of making tandem faster:
  * direct, the bare proxy, tandem with and without its store, tandem on a route with whole upstream
- * answers (`streamUpstream: false`), and Portkey unless `BENCH_PORTKEY=0`:
+ * answers (`streamUpstream: false`), the floor server, and Portkey unless `BENCH_PORTKEY=0`:
  * sequential p50/p99 and CPU per request at ${CONNECTIONS} connections, one line per path and
  * repetition. `BENCH_TANDEM_NODE_ARGS` (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is passed to
  * the tandem with the store, `BENCH_NO_STORE_NODE_ARGS` to the one without; `BENCH_BASELINE_DIST` (a
@@ -1110,6 +1143,9 @@ async function overheadOnly(): Promise<void> {
   const upstreamUrl = `http://127.0.0.1:${up.port}`;
   const bare = await start(["--import", "tsx", join(ROOT, "bench/bare-proxy.ts")], { BENCH_UPSTREAM: upstreamUrl });
   const fastify = await start(["--import", "tsx", join(ROOT, "bench/fastify-proxy.ts")], { BENCH_UPSTREAM: upstreamUrl });
+  const floorDir = mkdtempSync(join(tmpdir(), "tandem-bench-floor-"));
+  tempDirs.push(floorDir);
+  const floor = await startFloorServer(upstreamUrl, floorDir);
   const nodeArgs = process.env.BENCH_TANDEM_NODE_ARGS?.split(" ").filter(Boolean);
   const wholeRoute = ["routes:", "  whole: { tiers: [up/bench], streamUpstream: false }"];
   const { tandem } = await startOneTandem([], { up, nodeArgs });
@@ -1143,6 +1179,7 @@ async function overheadOnly(): Promise<void> {
     path("tandem", tandem.port, "up/bench", tandem.child.pid),
     path("tandem (whole)", wholeTandem.port, "whole", wholeTandem.child.pid),
     path("tandem (no store)", noStore.port, "up/bench", noStore.child.pid),
+    path("floor server", floor.port, "up/bench", floor.child.pid),
   ];
   if (baseline) paths.push(path("tandem (baseline)", baseline.port, "up/bench", baseline.child.pid));
   if (process.env.BENCH_PORTKEY !== "0") {
