@@ -47,6 +47,11 @@ export interface WireOnly {
   param: string;
   /** What it is, for people (`n: 2`, `web_search_20250305 tool`). */
   what: string;
+  /**
+   * Content sent inline that privacy classification cannot read (a PDF's, an audio clip's or a
+   * file's bytes): it counts as an image does (`privacy.imagesArePrivate`), never as nothing.
+   */
+  unread?: true;
 }
 
 /** The beta and version headers of a client request, lower-cased, that a same-wire target is given. */

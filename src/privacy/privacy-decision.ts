@@ -16,7 +16,7 @@ export interface PrivacySettings {
   routePolicy?: PrivacyPolicy | undefined;
   /** The route's `sensitivity`, if set: used instead of detection (the header still wins). */
   routeSensitivity?: Sensitivity | undefined;
-  /** Whether images make a request private. */
+  /** Whether images (and other content sent inline that cannot be read: PDFs, audio, files) make a request private. */
   imagesArePrivate: boolean;
   /** Detection options (compiled once per object) or a compiled detector. */
   detection: DetectionOptions | SensitiveDataDetector;
@@ -39,6 +39,8 @@ interface Detected {
   findings: readonly Finding[];
   counts: Record<string, number>;
   images: number;
+  /** Other content sent inline that detection cannot read (NativeRequest.wireOnly's `unread`): PDFs, audio, files. */
+  unread: number;
   /** Texts placeholders must avoid. */
   texts: () => Iterable<string>;
 }
@@ -56,7 +58,15 @@ export function decideChatPrivacy(
 ): PrivacyDecision {
   return decide(header, settings, () => {
     const found = classified ?? classifyRequest(request, detectorFor(settings.detection));
-    return { findings: found.findings, counts: found.counts, images: found.images.length, texts: () => requestTexts(request) };
+    let unread = 0;
+    for (const part of request.native?.wireOnly ?? []) if (part.unread) unread++;
+    return {
+      findings: found.findings,
+      counts: found.counts,
+      images: found.images.length,
+      unread,
+      texts: () => requestTexts(request),
+    };
   });
 }
 
@@ -71,7 +81,7 @@ export function decideEmbedPrivacy(
     const findings = input.flatMap((text) => detector.detect(text));
     const counts: Record<string, number> = {};
     for (const f of findings) counts[f.kind] = (counts[f.kind] ?? 0) + 1;
-    return { findings, counts, images: 0, texts: () => input };
+    return { findings, counts, images: 0, unread: 0, texts: () => input };
   });
 }
 
@@ -92,17 +102,21 @@ function decide(header: string | undefined, settings: PrivacySettings, detect: (
   const detected = detect();
   let level: Sensitivity = "public";
   for (const f of detected.findings) level = maxSensitivity(level, f.level);
-  const privateImages = detected.images > 0 && settings.imagesArePrivate;
+  // What cannot be read cannot be cleared either: an image, or a PDF, audio clip or file sent inline.
+  const privateImages = detected.images + detected.unread > 0 && settings.imagesArePrivate;
   if (privateImages) level = "private";
   const sensitivity = given ?? level;
   const found = Object.entries(detected.counts).map(([kind, n]) => `${n} ${kind}`);
-  if (privateImages) found.push(`${detected.images} image${detected.images === 1 ? "" : "s"}`);
+  if (privateImages && detected.images > 0) found.push(`${detected.images} image${detected.images === 1 ? "" : "s"}`);
+  if (privateImages && detected.unread > 0)
+    found.push(`${detected.unread} attachment${detected.unread === 1 ? "" : "s"} that cannot be read (PDF, audio, file)`);
   const reason =
     given !== undefined ? `${given} by ${source}` : found.length > 0 ? `found ${found.join(", ")}` : "nothing sensitive found";
   const policy = policyOf(sensitivity);
   if (policy === "redact" && privateImages) {
-    // An image cannot be redacted, so a private one keeps the whole request on the machine.
-    return { sensitivity, policy: "local-only", reason: `${reason} (images cannot be redacted)`, counts: detected.counts };
+    // An image (or an attachment) cannot be redacted, so a private one keeps the whole request on the machine.
+    const what = detected.images > 0 ? "images" : "attachments";
+    return { sensitivity, policy: "local-only", reason: `${reason} (${what} cannot be redacted)`, counts: detected.counts };
   }
   if (policy !== "redact") return { sensitivity, policy, reason, counts: detected.counts };
   const redaction = new Redaction(detected.findings, { avoid: detected.texts() });

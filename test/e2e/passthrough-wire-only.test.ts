@@ -51,6 +51,9 @@ before(async () => {
         "oa-then-oa2": { tiers: [["oa/gpt"], ["oa2/gpt"]], ...fast },
         "oa-then-an": { tiers: [["oa/gpt"], ["an/claude"]], streamUpstream: false, ...fast },
       },
+      // Attachments tandem cannot read (a PDF, audio, a file's bytes) would make these requests
+      // private, and keep them off these cloud upstreams: test/privacy/unread-attachments.test.ts.
+      privacy: { imagesArePrivate: false },
     },
     { env: { OA_KEY: "sk-oa", AN_KEY: "sk-an" } },
   );

@@ -70,6 +70,29 @@ describe("privacy decision", () => {
     assert.equal(allowed.policy, "allow");
   });
 
+  it("counts content sent inline that cannot be read (a PDF, audio) as it counts images", () => {
+    const request: ChatRequest = {
+      ...ask("What does the attachment say?"),
+      native: {
+        wire: "anthropic-messages",
+        body: {},
+        headers: {},
+        lost: () => [],
+        wireOnly: [
+          { param: "messages[0].content[1]", what: "a PDF document", unread: true },
+          { param: "messages[0].content[2]", what: "a document from an uploaded file" },
+        ],
+      },
+    };
+    const d = decideChatPrivacy(request, undefined, { ...BASE, routePolicy: "redact" });
+    assert.equal(d.sensitivity, "private");
+    assert.equal(d.policy, "local-only");
+    assert.match(d.reason, /found 1 attachment that cannot be read.*attachments cannot be redacted/);
+    assert.equal(decideChatPrivacy(request, undefined, { ...BASE, imagesArePrivate: false }).policy, "allow");
+    const byReference = { ...request, native: { ...request.native, wireOnly: [{ param: "x", what: "a file" }] } } as ChatRequest;
+    assert.equal(decideChatPrivacy(byReference, undefined, BASE).sensitivity, "public");
+  });
+
   it("takes the client's header over detection, in both directions", () => {
     const pub = decideChatPrivacy(ask(PII), "public", BASE);
     assert.equal(pub.sensitivity, "public");

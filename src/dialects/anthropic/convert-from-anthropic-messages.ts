@@ -191,7 +191,12 @@ function convertPart(block: ImageBlock | DocumentBlock | SearchResultBlock, at: 
       part.type === "text" ? [{ type: "text", text: part.text }] : convertPart(part, `${at}.source.content[${k}]`, left),
     );
   } else {
-    left.wireOnly.push({ param: at, what: source.type === "file" ? "a document from an uploaded file" : "a PDF document" });
+    left.wireOnly.push({
+      param: at,
+      what: source.type === "file" ? "a document from an uploaded file" : "a PDF document",
+      // A PDF's bytes inline cannot be read for privacy; an uploaded file's id or a URL sends none.
+      ...(source.type === "base64" && { unread: true as const }),
+    });
     return [];
   }
   left.approximated.add("document blocks (their text sent instead)");

@@ -105,10 +105,15 @@ function userContent(content: UserContent, at: string, wireOnly: WireOnly[]): Co
         break;
       }
       case "input_audio":
-        wireOnly.push({ param: `${at}.content[${j}]`, what: "an input_audio part" });
+        wireOnly.push({ param: `${at}.content[${j}]`, what: "an input_audio part", unread: true });
         break;
       case "file":
-        wireOnly.push({ param: `${at}.content[${j}]`, what: "a file part" });
+        // An uploaded file's id sends nothing new; its bytes inline do.
+        wireOnly.push({
+          param: `${at}.content[${j}]`,
+          what: "a file part",
+          ...(part.file.file_data != null && { unread: true as const }),
+        });
         break;
     }
   });
