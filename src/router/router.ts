@@ -139,7 +139,12 @@ export class Router implements Gateway {
         { retryable: false },
       );
     }
-    const refused = crossesNoWire(plan.tiers.flat(), request);
+    const kept = plan.tiers.flat();
+    const refused = crossesNoWire(
+      kept,
+      request,
+      privacy && { out: planned.tiers.flat().filter((t) => !kept.includes(t)), reason: privacy.decision.reason },
+    );
     if (refused) throw refused;
     const unfit = (t: Target) => unsuitability(t, request, count);
     const summarize = request.history === undefined ? undefined : this.#summarizer(plan, context, privacy);

@@ -62,15 +62,26 @@ export function speaksWire(target: Target, wire: NativeWire): boolean {
 /**
  * The error for a request with what only the client's wire carries (NativeRequest.wireOnly) when no
  * target of its plan speaks that wire: a 400 naming the field, rather than an answer without it.
+ * `private`: the targets privacy took out of the plan (private data stays on this machine) and why,
+ * so that one of those that does speak the wire is named rather than left a mystery.
  */
-export function crossesNoWire(targets: readonly Target[], request: ChatRequest): GatewayError | undefined {
+export function crossesNoWire(
+  targets: readonly Target[],
+  request: ChatRequest,
+  kept?: { out: readonly Target[]; reason: string },
+): GatewayError | undefined {
   const native = request.native;
   const first = native?.wireOnly?.[0];
   if (native === undefined || first === undefined || targets.length === 0) return undefined;
   if (targets.some((t) => speaksWire(t, native.wire))) return undefined;
+  const wouldSpeak = kept?.out.filter((t) => speaksWire(t, native.wire)).map((t) => t.name) ?? [];
+  const privately =
+    kept && wouldSpeak.length > 0
+      ? ` ${wouldSpeak.join(", ")} ${wouldSpeak.length === 1 ? "does" : "do"}, but this request is private (${kept.reason}) and private data stays on this machine: set the route's privacy or imagesArePrivate, or send 'x-tandem-sensitivity: public' if it may leave.`
+      : "";
   return new GatewayError(
     "invalid_request",
-    `Invalid value for '${first.param}': ${first.what} can be sent only to a target that speaks the client's ${native.wire} API as it is, and none of ${targets.map((t) => t.name).join(", ")} does.`,
+    `Invalid value for '${first.param}': ${first.what} can be sent only to a target that speaks the client's ${native.wire} API as it is, and none of ${targets.map((t) => t.name).join(", ")} does.${privately}`,
     { param: first.param, retryable: false },
   );
 }

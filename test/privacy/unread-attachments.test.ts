@@ -50,6 +50,8 @@ before(async () => {
     {
       providers: {
         oa: { kind: "openai", baseUrl: `${oa.url}/v1`, local: false, apiKeys: ["env:OA_KEY"], models: { gpt: { id: "gpt-up" } } },
+        // The same upstream as a local server (on a loopback address, not marked remote).
+        near: { kind: "openai", baseUrl: `${oa.url}/v1`, models: { gpt: { id: "gpt-up" } } },
         an: {
           kind: "anthropic",
           baseUrl: an.url,
@@ -63,6 +65,7 @@ before(async () => {
         an: { tiers: [["an/claude"]], ...once },
         "an-redact": { tiers: [["an/claude"]], privacy: "redact", ...once },
         "an-images-allowed": { tiers: [["an/claude"]], imagesArePrivate: false, ...once },
+        "near-then-an": { tiers: [["near/gpt"], ["an/claude"]], ...once },
       },
     },
     { env: { OA_KEY: "sk-oa", AN_KEY: "sk-an" } },
@@ -142,6 +145,27 @@ describe("attachments tandem cannot read count as images do", () => {
       /attachments cannot be redacted/,
     );
     assert.equal(an.requests.length, 0);
+  });
+
+  it("with a local target on another wire: a 400 naming the PDF and the cloud target privacy kept it from", async () => {
+    an.clear();
+    oa.clear();
+    await assert.rejects(
+      anthropic.messages.create({
+        model: "near-then-an",
+        max_tokens: 16,
+        messages: messagesWith({ type: "document", source: PDF }),
+      }),
+      (err: unknown) => {
+        assert.ok(err instanceof Anthropic.BadRequestError, String(err));
+        assert.match(
+          err.message,
+          /'messages\[0\]\.content\[1\]'.*none of near\/gpt does\. an\/claude does, but this request is private/,
+        );
+        return true;
+      },
+    );
+    assert.equal(an.requests.length + oa.requests.length, 0);
   });
 
   it("a PDF inside a tool result counts too", async () => {
