@@ -1,5 +1,3 @@
-import type { ChatRequest } from "./request.js";
-
 /*
  * Token log probabilities across wires: what a client asks for (chat completions' `logprobs` and
  * `top_logprobs`, a Responses `include: ["message.output_text.logprobs"]` with `top_logprobs`), and
@@ -10,8 +8,8 @@ import type { ChatRequest } from "./request.js";
 /** The client's request for the answer's token log probabilities. */
 export interface LogprobsRequest {
   /**
-   * How many of the most likely tokens to report at each position besides the one chosen (0-20),
-   * when the client said; the upstream's default (none) otherwise.
+   * How many of the most likely tokens at each position to report with theirs (0-20), when the
+   * client said; the upstream's default (none) otherwise.
    */
   topLogprobs?: number;
 }
@@ -31,10 +29,10 @@ export interface TokenLogprob extends TopLogprob {
 }
 
 /**
- * What of a request's logprobs a target that cannot report them is not sent, by the chat
- * completions names, for ChatProvider.unsent.
+ * What of a request's logprobs (ChatRequest.logprobs) a target that cannot report them is not sent,
+ * by the chat completions names, for ChatProvider.unsent.
  */
-export function unsentLogprobs(request: ChatRequest): string[] {
+export function unsentLogprobs(request: { logprobs?: LogprobsRequest }): string[] {
   if (request.logprobs === undefined) return [];
   return request.logprobs.topLogprobs ? ["logprobs", "top_logprobs"] : ["logprobs"];
 }
