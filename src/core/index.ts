@@ -7,6 +7,7 @@ export * from "./gateway.js";
 export * from "./ids.js";
 export * from "./key-rotated-error.js";
 export * from "./local-engine.js";
+export * from "./logprobs.js";
 export * from "./messages.js";
 export * from "./model-library.js";
 export * from "./native.js";

@@ -1,3 +1,4 @@
+import type { LogprobsRequest } from "./logprobs.js";
 import type { Message, ToolChoice, ToolDefinition } from "./messages.js";
 import type { NativeRequest } from "./native.js";
 import type { StoredHistory } from "./stored-history.js";
@@ -65,6 +66,13 @@ export interface ChatRequest {
   safetyIdentifier?: string;
   serviceTier?: string;
   verbosity?: string;
+  /**
+   * The answer's token log probabilities, when the client asked for them (a Responses
+   * `include: ["message.output_text.logprobs"]`): an OpenAI-compatible target is sent `logprobs` and
+   * `top_logprobs`, and its text-delta events carry what it reports; a target that cannot report
+   * them names them in x-tandem-warnings (ChatProvider.unsent, `unsentLogprobs`). Default: not asked.
+   */
+  logprobs?: LogprobsRequest;
   /** Whether the client wants a stream (for dialects; what the upstream is asked for is ProviderChatRequest.whole). */
   stream: boolean;
   /** How long a local engine keeps the model loaded after this request (Ollama's keep_alive); -1 forever, 0 unload. */

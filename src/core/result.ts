@@ -1,5 +1,6 @@
 import { GatewayError } from "./errors.js";
 import { forEachItem } from "./forwarding.js";
+import type { TokenLogprob } from "./logprobs.js";
 import type { ReasoningPart, ToolCall } from "./messages.js";
 import { ReasoningBlocks } from "./reasoning.js";
 import type { FinishReason, StreamEvent, Usage } from "./stream.js";
@@ -18,6 +19,8 @@ export interface ChatResult {
    * text without it. `text` holds both, in order, for APIs that have no place for a refusal.
    */
   refusal?: { refusal: string; text: string };
+  /** The log probabilities of the answer's tokens (not its refusal's), in order, where the text-delta events carried any. */
+  logprobs?: TokenLogprob[];
   toolCalls: ToolCall[];
   finishReason: FinishReason;
   rawFinishReason: string | undefined;
@@ -59,6 +62,7 @@ export async function collectChat(
   /** The text without any refusal, and the refusal, for `refusal`. */
   let answerText = "";
   let refusal: string | undefined;
+  let logprobs: TokenLogprob[] = [];
   await forEachItem(events, (ev) => {
     reasoning.push(ev);
     switch (ev.type) {
@@ -69,7 +73,10 @@ export async function collectChat(
       case "text-delta":
         result.text += ev.text;
         if (ev.refusal) refusal = (refusal ?? "") + ev.text;
-        else answerText += ev.text;
+        else {
+          answerText += ev.text;
+          if (ev.logprobs) for (const token of ev.logprobs) logprobs.push(token);
+        }
         break;
       case "reasoning-delta":
         result.reasoning = (result.reasoning ?? "") + ev.text;
@@ -93,6 +100,7 @@ export async function collectChat(
           result.text = "";
           answerText = "";
           refusal = undefined;
+          logprobs = [];
           result.reasoning = undefined;
           result.usage = { inputTokens: 0, outputTokens: 0 };
           calls.clear();
@@ -111,6 +119,7 @@ export async function collectChat(
   });
   if (!finished) throw new GatewayError("upstream_error", "The upstream stream ended before it finished");
   if (refusal !== undefined) result.refusal = { refusal, text: answerText };
+  if (logprobs.length > 0) result.logprobs = logprobs;
   const blocks = reasoning.blocks();
   if (blocks.length > 0) result.reasoningBlocks = blocks;
   result.toolCalls = [...calls.entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c);

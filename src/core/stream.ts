@@ -1,3 +1,5 @@
+import type { TokenLogprob } from "./logprobs.js";
+
 /** The canonical stream: what a provider yields and what a dialect renders. Keyed on `type`. */
 
 export interface Usage {
@@ -23,9 +25,12 @@ export type StreamEvent =
   /**
    * A piece of the answer's text. `refusal`: the model declined, and this is its refusal (OpenAI's
    * `refusal`, a Responses `refusal` part): text all the same, for APIs with no place for a refusal;
-   * not an answer for checks that read the text (a JSON format, an empty answer).
+   * not an answer for checks that read the text (a JSON format, an empty answer). `logprobs`: the
+   * log probabilities of the tokens this piece is made of, in order, where the request asked for them
+   * (ChatRequest.logprobs) and the upstream reported them; the text may be empty when an upstream
+   * reports tokens before the text they make (a character split across tokens).
    */
-  | { type: "text-delta"; text: string; refusal?: true }
+  | { type: "text-delta"; text: string; refusal?: true; logprobs?: TokenLogprob[] }
   /**
    * A piece of the model's reasoning as readable text (Anthropic thinking, a Responses reasoning
    * summary, `reasoning_content`), where the upstream shows it. Not part of the answer's text.

@@ -1,4 +1,5 @@
 import { expandBatches, readsOf } from "../core/forwarding.js";
+import type { TokenLogprob } from "../core/logprobs.js";
 import type { AssistantMessage, ContentPart, Message } from "../core/messages.js";
 import type { ChatRequest } from "../core/request.js";
 import type { StreamEvent } from "../core/stream.js";
@@ -8,6 +9,8 @@ import { FrameRestorer } from "./frame-restorer.js";
 import { decodeJsonString, forEachJsonSegment, isJsonDocument, isValidJson } from "./json-text.js";
 import { choosePlaceholderStyle, PlaceholderTable, placeholderLabel } from "./placeholder.js";
 import { PlaceholderRestorer } from "./placeholder-restorer.js";
+
+type TextDelta = Extract<StreamEvent, { type: "text-delta" }>;
 
 export interface RedactionOptions {
   /**
@@ -230,9 +233,17 @@ export class Redaction {
     let frames: FrameRestorer | undefined;
     // Whether the text held back is a refusal's (see StreamEvent text-delta), which it stays.
     let refusal = false;
+    // Token logprobs of text held back: they go with the text that is released next (the tokens are
+    // those the target wrote, placeholders and all; the restored text need not split the same way).
+    let heldLogprobs: TokenLogprob[] | undefined;
     function* flushText(): Generator<StreamEvent> {
       const rest = text.flush();
-      if (rest !== "") yield refusal ? { type: "text-delta", text: rest, refusal: true } : { type: "text-delta", text: rest };
+      const logprobs = heldLogprobs;
+      heldLogprobs = undefined;
+      if (rest === "" && logprobs === undefined) return;
+      const event: TextDelta = refusal ? { type: "text-delta", text: rest, refusal: true } : { type: "text-delta", text: rest };
+      if (logprobs !== undefined) event.logprobs = logprobs;
+      yield event;
     }
     function* flushReasoning(): Generator<StreamEvent> {
       const rest = reasoning.flush();
@@ -272,7 +283,12 @@ export class Redaction {
           if ((event.refusal === true) !== refusal) yield* flushText();
           refusal = event.refusal === true;
           const out = text.push(event.text);
-          if (out !== "") yield { ...event, text: out };
+          if (event.logprobs !== undefined) heldLogprobs = heldLogprobs ? [...heldLogprobs, ...event.logprobs] : event.logprobs;
+          if (out === "") break;
+          const restored: TextDelta = { ...event, text: out };
+          if (heldLogprobs !== undefined) restored.logprobs = heldLogprobs;
+          heldLogprobs = undefined;
+          yield restored;
           break;
         }
         case "tool-call-start":

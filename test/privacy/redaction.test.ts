@@ -211,6 +211,37 @@ describe("Redaction.rehydrate", () => {
     ]);
   });
 
+  it("keeps every token logprob, moving those of held-back text to the text released with it", async () => {
+    const token = (t: string) => ({ token: t, logprob: -0.5, topLogprobs: [] });
+    const scored = (delta: string, ...tokens: string[]): StreamEvent => ({
+      type: "text-delta",
+      text: delta,
+      logprobs: tokens.map(token),
+    });
+    const out = await collect(
+      redaction.rehydrateStream(
+        streamOf([
+          scored("Write to [EM", "Write", " to", " [EM"),
+          scored("AIL", "AIL"),
+          scored("_1] now", "_1]", " now"),
+          scored("x [PHO", "x", " [PHO"),
+          { type: "finish", reason: "length" },
+        ]),
+      ),
+    );
+    assert.deepEqual(out, [
+      scored("Write to ", "Write", " to", " [EM"),
+      scored("ann@example.com now", "AIL", "_1]", " now"),
+      scored("x ", "x", " [PHO"),
+      text("[PHO"),
+      { type: "finish", reason: "length" },
+    ]);
+    // Tokens of text still held when the stream ends go out with it.
+    assert.deepEqual(await collect(redaction.rehydrateStream(streamOf([scored("[SECRET_", "[SECRET_")]))), [
+      scored("[SECRET_", "[SECRET_"),
+    ]);
+  });
+
   it("restores tool-call arguments per call, escaping values inside JSON strings, flushing at tool-call-end", async () => {
     const tricky = new Redaction([
       { kind: "secret", value: 'pa"ss\\word' },

@@ -25,6 +25,18 @@ describe("what a target is not sent", () => {
     assert.deepEqual(anthropicUnsent({ ...thinking, temperature: 1, toolChoice: "auto", tools }), []);
   });
 
+  it("token logprobs: named by every target but an OpenAI-compatible one", () => {
+    const provider = new OpenAIProvider({ id: "o", baseUrl: "http://127.0.0.1:9/v1" } as ConstructorParameters<
+      typeof OpenAIProvider
+    >[0]);
+    assert.deepEqual(provider.unsent({ ...base, logprobs: { topLogprobs: 3 } }), []);
+    for (const unsent of [anthropicUnsent, ollamaUnsent]) {
+      assert.deepEqual(unsent({ ...base, logprobs: {} }), ["logprobs"]);
+      assert.deepEqual(unsent({ ...base, logprobs: { topLogprobs: 0 } }), ["logprobs"]);
+      assert.deepEqual(unsent({ ...base, logprobs: { topLogprobs: 3 } }), ["logprobs", "top_logprobs"]);
+    }
+  });
+
   it("OpenAI-compatible: top_k", () => {
     const provider = new OpenAIProvider({ id: "o", baseUrl: "http://127.0.0.1:9/v1" } as ConstructorParameters<
       typeof OpenAIProvider

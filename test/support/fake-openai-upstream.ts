@@ -1,6 +1,7 @@
 /**
  * A fake OpenAI API on 127.0.0.1 that speaks the real wire format: chat completions (streamed as
- * `chat.completion.chunk` SSE frames with the usage chunk and `[DONE]`, or one `chat.completion`),
+ * `chat.completion.chunk` SSE frames with the usage chunk and `[DONE]`, or one `chat.completion`;
+ * with `logprobs: true`, each text chunk's tokens' log probabilities, see fakeLogprobs),
  * embeddings (float or base64), the model list, and OpenAI's error bodies (fixtures/openai/errors.json)
  * with Retry-After on 429. Every request is recorded.
  */
@@ -60,6 +61,32 @@ export function readChunkFixture(name: string): string[] {
 /** Payload lines -> `data: <line>\n\n` frames, as OpenAI writes them. */
 export function sseFrames(lines: readonly string[]): string[] {
   return lines.map((line) => `data: ${line}\n\n`);
+}
+
+/** One token's entry in a choice's `logprobs.content`, as chat completions sends it. */
+export interface WireTokenLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[] | null;
+  top_logprobs: { token: string; logprob: number; bytes: number[] | null }[];
+}
+
+/**
+ * The log probabilities the fake reports for an answer's text, as chat completions sends them in
+ * `choices[].logprobs.content`: each stream piece is one token (the whole answer: one per piece, in
+ * order), its logprob -0.25 per position, and `top` alternatives (the token itself first, then
+ * `alt1`, `alt2`... each one less likely).
+ */
+export function fakeLogprobs(pieces: readonly string[], top: number, from = 0): WireTokenLogprob[] {
+  const bytes = (token: string) => [...Buffer.from(token, "utf8")];
+  return pieces.map((token, i) => {
+    const logprob = -0.25 * (from + i + 1);
+    const top_logprobs = Array.from({ length: top }, (_, k) => {
+      const alternative = k === 0 ? token : `alt${k}`;
+      return { token: alternative, logprob: logprob - k, bytes: bytes(alternative) };
+    });
+    return { token, logprob, bytes: bytes(token), top_logprobs };
+  });
 }
 
 /** The deterministic vector the fake returns for `text`, exactly representable as float32. */
@@ -241,10 +268,20 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
 }
 
 function chatAnswer(request: RecordedRequest, reply: FakeReply | FakeOpenAIRawReply): Answer {
-  const body = (request.body ?? {}) as { model?: string; stream?: boolean; stream_options?: { include_usage?: boolean } };
+  const body = (request.body ?? {}) as {
+    model?: string;
+    stream?: boolean;
+    stream_options?: { include_usage?: boolean };
+    logprobs?: boolean;
+    top_logprobs?: number;
+  };
   const model = body.model ?? "gpt-4o-mini";
   const stream = body.stream === true;
   const includeUsage = body.stream_options?.include_usage === true;
+  // As api.openai.com: null unless asked for, then `{content, refusal}` with the text's tokens.
+  const top = body.top_logprobs ?? 0;
+  const logprobs = (pieces: readonly string[], from = 0) =>
+    body.logprobs === true ? { content: fakeLogprobs(pieces, top, from), refusal: null } : null;
   switch (reply.kind) {
     case "error": {
       const headers: Record<string, string> = { ...(reply.status === 429 && { "retry-after": "1" }), ...reply.headers };
@@ -283,7 +320,7 @@ function chatAnswer(request: RecordedRequest, reply: FakeReply | FakeOpenAIRawRe
       const pieces = reply.chunks ?? splitText(reply.text, 4);
       const usage = reply.usage ?? { input: 10, output: pieces.length };
       const finish = reply.finish ?? "stop";
-      if (!stream) return json(200, completion(model, reply.text, [], finish, usage, reply.reasoning));
+      if (!stream) return json(200, completion(model, reply.text, [], finish, usage, reply.reasoning, logprobs(pieces)));
       const chunk = new ChunkWriter(model, includeUsage);
       // As DeepSeek streams it: the reasoning first, with content null, then the answer.
       const frames = reply.reasoning
@@ -294,8 +331,10 @@ function chatAnswer(request: RecordedRequest, reply: FakeReply | FakeOpenAIRawRe
                 : { content: null, reasoning_content: piece },
             ),
           )
-        : [chunk.delta({ role: "assistant", content: "", refusal: null })];
-      for (const piece of pieces) frames.push(chunk.delta({ content: piece }));
+        : [chunk.delta({ role: "assistant", content: "", refusal: null }, null, logprobs([]))];
+      pieces.forEach((piece, i) => {
+        frames.push(chunk.delta({ content: piece }, null, logprobs([piece], i)));
+      });
       frames.push(...chunk.finish(finish, usage), "data: [DONE]\n\n");
       return { kind: "raw", body: frames };
     }
@@ -335,8 +374,8 @@ class ChunkWriter {
     readonly includeUsage: boolean,
   ) {}
 
-  delta(delta: Record<string, unknown>, finishReason: string | null = null): string {
-    return this.#frame([{ index: 0, delta, logprobs: null, finish_reason: finishReason }]);
+  delta(delta: Record<string, unknown>, finishReason: string | null = null, logprobs: unknown = null): string {
+    return this.#frame([{ index: 0, delta, logprobs, finish_reason: finishReason }]);
   }
 
   finish(reason: string, usage: { input: number; output: number }): string[] {
@@ -367,6 +406,7 @@ function completion(
   finish: string,
   usage: { input: number; output: number },
   reasoning?: string,
+  logprobs: unknown = null,
 ): unknown {
   return {
     id: `chatcmpl-${randomTail()}`,
@@ -390,7 +430,7 @@ function completion(
             })),
           }),
         },
-        logprobs: null,
+        logprobs,
         finish_reason: finish,
       },
     ],

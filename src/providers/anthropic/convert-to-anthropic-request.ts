@@ -5,6 +5,7 @@ import {
   type ProviderChatRequest,
   type ReasoningControl,
   type ResponseFormat,
+  unsentLogprobs,
 } from "../../core/index.js";
 import type { AnthropicMessagesRequest, AnthropicToolChoice } from "./anthropic-api.js";
 import { convertToAnthropicMessages } from "./convert-to-anthropic-messages.js";
@@ -66,7 +67,8 @@ export function convertToAnthropicRequest(
 
 /** What convertToAnthropicRequest leaves out of a request (see ChatProvider.unsent). */
 export function anthropicUnsent(request: ChatRequest): string[] {
-  const unsent = openAISettings(request);
+  // Anthropic's API reports no token log probabilities.
+  const unsent = [...openAISettings(request), ...unsentLogprobs(request)];
   if (request.seed !== undefined) unsent.push("seed");
   // With thinking, Anthropic takes no temperature but 1, no top_k and no forced tool.
   if (request.reasoning?.enabled) {

@@ -14,6 +14,7 @@ import {
   type ProviderChatRequest,
   type ProviderEmbedRequest,
   type StreamEvent,
+  unsentLogprobs,
 } from "../../core/index.js";
 import {
   type CreateModelRequest,
@@ -129,9 +130,9 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     return this.#engine;
   }
 
-  /** OpenAI's cloud settings (prompt_cache_key...) mean nothing to the engine. */
+  /** OpenAI's cloud settings (prompt_cache_key...) mean nothing to the engine, and it reports no token logprobs. */
   unsent(request: ChatRequest): string[] {
-    return openAISettings(request);
+    return [...openAISettings(request), ...unsentLogprobs(request)];
   }
 
   async *chat(original: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {

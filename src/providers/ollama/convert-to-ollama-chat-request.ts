@@ -1,10 +1,11 @@
-import { type ChatRequest, openAISettings, type ProviderChatRequest } from "../../core/index.js";
+import { type ChatRequest, openAISettings, type ProviderChatRequest, unsentLogprobs } from "../../core/index.js";
 import { convertToOllamaMessages } from "./convert-to-ollama-messages.js";
 import type { OllamaChatBody } from "./ollama-api.js";
 
 /** What convertToOllamaChatRequest leaves out of a request, or cannot enforce (see ChatProvider.unsent). */
 export function ollamaUnsent(request: ChatRequest): string[] {
-  const unsent = openAISettings(request);
+  // Token logprobs are not read from Ollama's answers (yet), so they are not asked for.
+  const unsent = [...openAISettings(request), ...unsentLogprobs(request)];
   if (request.toolChoice === "required" && (request.tools?.length ?? 0) > 0) unsent.push("tool_choice");
   if (request.parallelToolCalls !== undefined) unsent.push("parallel_tool_calls");
   if (request.user !== undefined) unsent.push("user");

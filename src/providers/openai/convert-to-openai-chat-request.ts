@@ -55,6 +55,10 @@ export function convertToOpenAIChatRequest(request: ProviderChatRequest, maxToke
   if (request.stop !== undefined && request.stop.length > 0) body.stop = request.stop;
   if (request.seed !== undefined) body.seed = request.seed;
   if (request.user !== undefined) body.user = request.user;
+  if (request.logprobs !== undefined) {
+    body.logprobs = true;
+    if (request.logprobs.topLogprobs !== undefined) body.top_logprobs = request.logprobs.topLogprobs;
+  }
   if (request.promptCacheKey !== undefined) body.prompt_cache_key = request.promptCacheKey;
   if (request.safetyIdentifier !== undefined) body.safety_identifier = request.safetyIdentifier;
   if (request.serviceTier !== undefined) body.service_tier = request.serviceTier;

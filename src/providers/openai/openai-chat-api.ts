@@ -47,6 +47,8 @@ export interface OpenAIChatChunk {
           reasoning?: unknown;
           tool_calls?: OpenAIToolCallPiece[] | null;
         } | null;
+        /** The tokens' log probabilities, when asked for: `content` and `refusal` lists (read leniently, see map-openai-logprobs.ts). */
+        logprobs?: unknown;
         finish_reason?: string | null;
       }[]
     | null;
@@ -142,6 +144,8 @@ export interface OpenAIChatRequestBody {
   stop?: string[];
   seed?: number;
   user?: string;
+  logprobs?: boolean;
+  top_logprobs?: number;
   prompt_cache_key?: string;
   safety_identifier?: string;
   service_tier?: string;

@@ -1,7 +1,8 @@
 import type { EventSourceMessage } from "eventsource-parser";
-import { expandBatches, GatewayError, makeId, type StreamEvent, type Usage } from "../../core/index.js";
+import { expandBatches, GatewayError, makeId, type StreamEvent, type TokenLogprob, type Usage } from "../../core/index.js";
 import { sseFrame } from "../http/index.js";
 import { mapOpenAIFinishReason } from "./map-openai-finish-reason.js";
+import { mapOpenAILogprobs } from "./map-openai-logprobs.js";
 import { asOpenAIChatChunk, type OpenAIChatChunk, type OpenAIToolCallPiece, openAIErrorObjectSchema } from "./openai-chat-api.js";
 import { gatewayErrorFromOpenAIError } from "./openai-error-body.js";
 
@@ -115,6 +116,8 @@ class OpenAIAnswer {
   readonly #calls = new Map<number, ToolCallState>();
   readonly #usage: Partial<Usage> = {};
   #sawUsage = false;
+  /** Token logprobs that came in a chunk without text (a character split across tokens): they go with the next text. */
+  #heldLogprobs: TokenLogprob[] | undefined;
 
   constructor(target: string) {
     this.#target = target;
@@ -131,9 +134,17 @@ class OpenAIAnswer {
       const delta = choice.delta;
       const reasoning = textOf(delta?.reasoning_content) || textOf(delta?.reasoning);
       if (reasoning) out.push({ type: "reasoning-delta", text: reasoning });
-      if (delta?.content) out.push({ type: "text-delta", text: delta.content });
+      const logprobs = choice.logprobs == null ? undefined : mapOpenAILogprobs(choice.logprobs);
+      if (delta?.content) out.push(this.#text(delta.content, logprobs?.content));
+      else if (logprobs?.content) this.#heldLogprobs = [...(this.#heldLogprobs ?? []), ...logprobs.content];
       // A refusal is what the model said: text, marked so that a dialect with a place for it puts it there.
-      if (delta?.refusal) out.push({ type: "text-delta", text: delta.refusal, refusal: true });
+      if (delta?.refusal)
+        out.push({
+          type: "text-delta",
+          text: delta.refusal,
+          refusal: true,
+          ...(logprobs?.refusal && { logprobs: logprobs.refusal }),
+        });
       const pieces = delta?.tool_calls;
       if (pieces)
         for (let position = 0; position < pieces.length; position++)
@@ -155,6 +166,14 @@ class OpenAIAnswer {
     }
   }
 
+  /** A text-delta with its tokens' logprobs (and any held before them). */
+  #text(text: string, logprobs: TokenLogprob[] | undefined): StreamEvent {
+    const held = this.#heldLogprobs;
+    this.#heldLogprobs = undefined;
+    const all = held && logprobs ? [...held, ...logprobs] : (held ?? logprobs);
+    return all ? { type: "text-delta", text, logprobs: all } : { type: "text-delta", text };
+  }
+
   /** Adds the closing events to `out`, once the answer is over; `done`: the end marker came (or the answer was whole). */
   end(done: boolean, out: StreamEvent[]): void {
     if (!done && !this.#sawFinish) {
@@ -165,6 +184,8 @@ class OpenAIAnswer {
       );
     }
     if (!this.#started) out.push({ type: "start" });
+    // Tokens no text followed: still the answer's.
+    if (this.#heldLogprobs) out.push(this.#text("", undefined));
     endToolCalls(this.#calls, out);
     if (this.#sawUsage) out.push({ type: "usage", usage: this.#usage });
     let reason = mapOpenAIFinishReason(this.#finishRaw);

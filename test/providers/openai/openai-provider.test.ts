@@ -5,6 +5,7 @@ import { OpenAIProvider } from "../../../src/providers/openai/index.js";
 import {
   type FakeOpenAIUpstream,
   fakeEmbedding,
+  fakeLogprobs,
   readChunkFixture,
   sseFrames,
   startFakeOpenAI,
@@ -290,6 +291,92 @@ describe("OpenAIProvider.chat", () => {
     assert.ok(result.toolCalls.every((c) => c.id.startsWith("call_")));
     assert.equal(result.finishReason, "tool_calls");
     assert.equal(result.rawFinishReason, "stop");
+  });
+});
+
+describe("OpenAIProvider.chat logprobs", () => {
+  /** The fake's wire logprobs as canonical ones. */
+  const canonical = (pieces: string[], top: number, from = 0) =>
+    fakeLogprobs(pieces, top, from).map(({ top_logprobs, bytes, ...token }) => ({
+      ...token,
+      bytes,
+      topLogprobs: top_logprobs.map((alternative) => ({ ...alternative })),
+    }));
+  const pieces = ["Hell", "o fr", "om o", "penai"];
+
+  it("asks for logprobs and top_logprobs only when the request does", async () => {
+    await events(request({ logprobs: { topLogprobs: 3 } }));
+    await events(request({ logprobs: {} }));
+    await events(request());
+    const sent = fake.requests.map((r) => r.body as Record<string, unknown>);
+    assert.deepEqual([sent[0]?.logprobs, sent[0]?.top_logprobs], [true, 3]);
+    assert.deepEqual([sent[1]?.logprobs, "top_logprobs" in (sent[1] ?? {})], [true, false]);
+    assert.deepEqual(["logprobs" in (sent[2] ?? {}), "top_logprobs" in (sent[2] ?? {})], [false, false]);
+  });
+
+  it("carries each chunk's token logprobs on its text-delta, streamed and whole", async () => {
+    fake.script(() => ({ kind: "text", text: "Hello from openai", chunks: pieces }));
+    const streamed = await events(request({ logprobs: { topLogprobs: 2 } }));
+    const deltas = streamed.filter((e) => e.type === "text-delta");
+    assert.deepEqual(
+      deltas.map((e) => e.logprobs),
+      pieces.map((piece, i) => canonical([piece], 2, i)),
+    );
+    for (const whole of [false, true]) {
+      const result = await collectChat(
+        provider.chat(request({ logprobs: { topLogprobs: 2 }, whole }), new AbortController().signal),
+      );
+      assert.equal(result.text, "Hello from openai");
+      assert.equal(result.logprobs?.length, 4);
+      assert.deepEqual(
+        result.logprobs?.map((t) => [t.token, t.logprob, t.topLogprobs.map((a) => a.token)]),
+        [
+          ["Hell", -0.25, ["Hell", "alt1"]],
+          ["o fr", -0.5, ["o fr", "alt1"]],
+          ["om o", -0.75, ["om o", "alt1"]],
+          ["penai", -1, ["penai", "alt1"]],
+        ],
+      );
+      assert.deepEqual(result.logprobs?.[0]?.bytes, [72, 101, 108, 108]);
+    }
+    // Not asked for: no logprobs anywhere.
+    const plain = await events(request());
+    assert.ok(plain.every((e) => e.type !== "text-delta" || e.logprobs === undefined));
+  });
+
+  it("reads compatible servers' logprobs leniently, and keeps tokens that came before their text", async () => {
+    const scored = (delta: Record<string, unknown>, content: unknown, finish: string | null = null) =>
+      JSON.stringify({
+        id: "chatcmpl-x",
+        object: "chat.completion.chunk",
+        model: MODEL,
+        choices: [{ index: 0, delta, logprobs: { content, refusal: null }, finish_reason: finish }],
+      });
+    replay([
+      scored({ role: "assistant", content: "" }, []),
+      // A character split across two tokens: the first comes without text (bytes null, as OpenAI sends for no byte form).
+      scored({ content: "" }, [{ token: "\\xf0", logprob: -1, bytes: null, top_logprobs: null }]),
+      scored({ content: "🙂" }, [{ token: "\\x9f\\x99\\x82", logprob: -2, bytes: [159, 153, 130], top_logprobs: [] }]),
+      // Entries without a string token or number logprob are left out, not the chunk.
+      scored({ content: "!" }, [
+        { token: 1, logprob: -1 },
+        { token: "!", logprob: -0.5, top_logprobs: [{ token: "!" }] },
+      ]),
+      scored({}, null, "stop"),
+      "[DONE]",
+    ]);
+    const deltas = (await events(request({ logprobs: {} }))).filter((e) => e.type === "text-delta");
+    assert.deepEqual(deltas, [
+      {
+        type: "text-delta",
+        text: "🙂",
+        logprobs: [
+          { token: "\\xf0", logprob: -1, topLogprobs: [] },
+          { token: "\\x9f\\x99\\x82", logprob: -2, bytes: [159, 153, 130], topLogprobs: [] },
+        ],
+      },
+      { type: "text-delta", text: "!", logprobs: [{ token: "!", logprob: -0.5, topLogprobs: [] }] },
+    ]);
   });
 });
 

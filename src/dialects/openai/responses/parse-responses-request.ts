@@ -104,6 +104,10 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   if (wire.safety_identifier != null) chat.safetyIdentifier = wire.safety_identifier;
   if (wire.service_tier != null && wire.service_tier !== "auto") chat.serviceTier = wire.service_tier;
   if (wire.text?.verbosity != null) chat.verbosity = wire.text.verbosity;
+  // OpenAI returns logprobs only when `include` asks for them; top_logprobs alone changes nothing.
+  // A target that cannot report them names them (ChatProvider.unsent).
+  if (include.includes("message.output_text.logprobs"))
+    chat.logprobs = wire.top_logprobs == null ? {} : { topLogprobs: wire.top_logprobs };
   // OpenAI's default is "disabled": a conversation too long for the model is an error, not cut.
   if (wire.truncation !== "auto") chat.fitToWindow = false;
   // The effort is the canonical reasoning control (xhigh as high, the highest the other wires have).
@@ -114,7 +118,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     warnings.add("reasoning-settings", "reasoning summary settings were not passed on: only a Responses upstream reads them");
   }
 
-  notCarried(wire, include, warnings);
+  notCarried(wire, warnings);
 
   const extra: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
@@ -138,10 +142,8 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
  * Fields the canonical form has no place for yet: echoed in the Response as OpenAI echoes the
  * request, but not applied by a target that does not speak the Responses API, so named in the warnings.
  */
-function notCarried(wire: ResponsesRequestBody, include: readonly string[], warnings: ResponseWarnings): void {
+function notCarried(wire: ResponsesRequestBody, warnings: ResponseWarnings): void {
   const named: string[] = [];
-  if (wire.top_logprobs != null && wire.top_logprobs > 0) named.push("top_logprobs");
-  if (include.includes("message.output_text.logprobs")) named.push("include message.output_text.logprobs");
   if (wire.max_tool_calls != null) named.push("max_tool_calls");
   for (const field of named) warnings.add(`field:${field}`, `${field} was not applied: only a Responses upstream reads it`);
 }

@@ -37,6 +37,8 @@ export function registerResponsesRoutes(app: RouteTable, gateway: Gateway, servi
     );
     // What was left out holds for the path taken: the canonical conversion's, or the native request's.
     const canonicalWarnings = parsed.warnings.header();
+    // The client's include asked for the answer's token logprobs (see ChatRequest.logprobs).
+    const logprobs = parsed.chat.logprobs !== undefined;
     let renderer: ResponseStreamRenderer | undefined;
     try {
       await sendChat(
@@ -53,12 +55,16 @@ export function registerResponsesRoutes(app: RouteTable, gateway: Gateway, servi
         },
         {
           stream: (meta) => {
-            renderer = new ResponseStreamRenderer(pending, meta);
+            renderer = new ResponseStreamRenderer(pending, meta, { logprobs });
             return renderer;
           },
           json: (result, meta) => {
             const status = statusFor(result.finishReason);
-            return pending.finish(meta, { ...status, output: outputItems(result, status.status), usage: result.usage });
+            return pending.finish(meta, {
+              ...status,
+              output: outputItems(result, status.status, logprobs),
+              usage: result.usage,
+            });
           },
           headers: (meta) => {
             if (meta.native) {

@@ -2,6 +2,7 @@ import type { ChatResult, FinishReason, GatewayError, ToolCall, Usage } from "..
 import type { StateItem } from "../../../core/state.js";
 import { itemId } from "../state/index.js";
 import type { ResponseEcho } from "./parse-responses-request.js";
+import { type OutputTextLogprob, outputTextLogprobs } from "./render-logprobs.js";
 
 export type ResponseStatus = "in_progress" | "completed" | "incomplete" | "failed";
 
@@ -118,17 +119,26 @@ export function messageItem(
   };
 }
 
-/** A whole answer's message parts: its text, and its refusal where the model refused (OpenAI's `refusal` part). */
-export function messageParts(result: Pick<ChatResult, "text" | "refusal">): MessagePart[] {
-  if (!result.refusal) return [outputTextPart(result.text)];
+/**
+ * A whole answer's message parts: its text, and its refusal where the model refused (OpenAI's
+ * `refusal` part). `logprobs`: the client asked for them (`include: ["message.output_text.logprobs"]`),
+ * so the text part has the tokens the target reported; otherwise it has none, as OpenAI's.
+ */
+export function messageParts(result: Pick<ChatResult, "text" | "refusal" | "logprobs">, logprobs = false): MessagePart[] {
+  const tokens = logprobs && result.logprobs ? outputTextLogprobs(result.logprobs) : [];
+  if (!result.refusal) return [outputTextPart(result.text, tokens)];
   const parts: MessagePart[] = [];
-  if (result.refusal.text !== "") parts.push(outputTextPart(result.refusal.text));
+  if (result.refusal.text !== "") parts.push(outputTextPart(result.refusal.text, tokens));
   parts.push({ type: "refusal", refusal: result.refusal.refusal });
   return parts;
 }
 
-export function outputTextPart(text: string): { type: "output_text"; annotations: never[]; logprobs: never[]; text: string } {
-  return { type: "output_text", annotations: [], logprobs: [], text };
+/** An `output_text` part; `logprobs` is always there, empty unless the client asked for them. */
+export function outputTextPart(
+  text: string,
+  logprobs: OutputTextLogprob[] = [],
+): { type: "output_text"; annotations: never[]; logprobs: OutputTextLogprob[]; text: string } {
+  return { type: "output_text", annotations: [], logprobs, text };
 }
 
 export function functionCallItem(id: string, call: ToolCall, status: "in_progress" | "completed" | "incomplete"): StateItem {
@@ -145,14 +155,14 @@ export function reasoningItem(id: string, text: string | undefined): StateItem {
 
 /**
  * A whole answer's output items: its reasoning (when the target showed any), its text as one message
- * (when there is text, or nothing else), then its calls.
+ * (when there is text, or nothing else; with its tokens' logprobs when asked, see messageParts), then its calls.
  */
-export function outputItems(result: ChatResult, status: ResponseStatus): StateItem[] {
+export function outputItems(result: ChatResult, status: ResponseStatus, logprobs = false): StateItem[] {
   const itemStatus = status === "incomplete" ? "incomplete" : "completed";
   const items: StateItem[] = [];
   if (result.reasoning !== undefined && result.reasoning !== "") items.push(reasoningItem(itemId("rs_"), result.reasoning));
   if (result.text !== "" || result.toolCalls.length === 0)
-    items.push(messageItem(itemId("msg_"), messageParts(result), itemStatus));
+    items.push(messageItem(itemId("msg_"), messageParts(result, logprobs), itemStatus));
   for (const call of result.toolCalls)
     items.push(functionCallItem(itemId("fc_"), call, isJsonArguments(call.arguments) ? "completed" : itemStatus));
   return items;

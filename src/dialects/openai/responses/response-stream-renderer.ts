@@ -1,11 +1,12 @@
 import type { ResponseMeta } from "../../../core/index.js";
-import { GatewayError, mergeUsage, type StreamEvent, type Usage } from "../../../core/index.js";
+import { GatewayError, mergeUsage, type StreamEvent, type TokenLogprob, type Usage } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
 import type { StreamRenderer } from "../../shared/index.js";
 import { switchComment } from "../../shared/index.js";
 import { openAIErrorObject } from "../render-openai-error.js";
 import { itemId } from "../state/index.js";
 import type { PendingResponse } from "./pending-response.js";
+import { outputTextLogprobs, textEventLogprobs } from "./render-logprobs.js";
 import {
   functionCallItem,
   isJsonArguments,
@@ -23,9 +24,10 @@ interface OpenMessage {
   outputIndex: number;
   /** The parts closed so far. */
   parts: MessagePart[];
-  /** The part being streamed: text, or the model's refusal; its text so far. */
+  /** The part being streamed: text, or the model's refusal; its text so far, and its tokens' logprobs when asked for. */
   open: "text" | "refusal";
   text: string;
+  logprobs: TokenLogprob[];
 }
 
 interface OpenReasoning {
@@ -68,6 +70,11 @@ interface OpenCall {
  * streams a reasoning summary: `response.output_item.added`, `response.reasoning_summary_part.added`,
  * `response.reasoning_summary_text.delta`s and `.done`, `response.reasoning_summary_part.done`,
  * `response.output_item.done`.
+ *
+ * With `options.logprobs` (the client's `include: ["message.output_text.logprobs"]`), each text
+ * delta carries its tokens' logprobs, and `.done` and the finished part all of the part's, each in
+ * its own shape (render-logprobs.ts); without, they carry `logprobs: []` whatever the target
+ * reported, as OpenAI's do.
  */
 export class ResponseStreamRenderer implements StreamRenderer {
   readonly contentType = "text/event-stream";
@@ -80,10 +87,12 @@ export class ResponseStreamRenderer implements StreamRenderer {
   #message: OpenMessage | undefined;
   #reasoning: OpenReasoning | undefined;
   #finish: Pick<ResponseState, "status" | "incompleteReason"> | undefined;
+  readonly #logprobs: boolean;
 
-  constructor(pending: PendingResponse, meta: ResponseMeta) {
+  constructor(pending: PendingResponse, meta: ResponseMeta, options: { logprobs?: boolean } = {}) {
     this.#pending = pending;
     this.#meta = meta;
+    this.#logprobs = options.logprobs === true;
   }
 
   event(event: StreamEvent): string {
@@ -115,9 +124,11 @@ export class ResponseStreamRenderer implements StreamRenderer {
         );
       }
       case "text-delta": {
-        if (event.text === "") return out;
-        out += this.#closeReasoning();
         const kind = event.refusal ? "refusal" : "text";
+        // Tokens before the text they make (rare) still belong to the part: an empty delta carries them.
+        const tokens = this.#logprobs && kind === "text" ? event.logprobs : undefined;
+        if (event.text === "" && tokens === undefined) return out;
+        out += this.#closeReasoning();
         if (!this.#message) out += this.#openMessage(kind);
         const message = this.#message as unknown as OpenMessage;
         // Text after a refusal, or a refusal after text: a part of its own in the same message.
@@ -125,7 +136,9 @@ export class ResponseStreamRenderer implements StreamRenderer {
         message.text += event.text;
         const at = { item_id: message.id, output_index: message.outputIndex, content_index: message.parts.length };
         if (kind === "refusal") return out + this.#frame("response.refusal.delta", { ...at, delta: event.text });
-        return out + this.#frame("response.output_text.delta", { ...at, delta: event.text, logprobs: [] });
+        if (tokens !== undefined) for (const token of tokens) message.logprobs.push(token);
+        const logprobs = tokens === undefined ? [] : textEventLogprobs(tokens);
+        return out + this.#frame("response.output_text.delta", { ...at, delta: event.text, logprobs });
       }
       case "tool-call-start": {
         out += this.#closeReasoning() + this.#closeMessage("completed");
@@ -223,6 +236,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
       parts: [],
       open: kind,
       text: "",
+      logprobs: [],
     };
     this.#message = message;
     const item = messageItem(message.id, "", "in_progress");
@@ -233,6 +247,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
   #openPart(message: OpenMessage, kind: "text" | "refusal"): string {
     message.open = kind;
     message.text = "";
+    message.logprobs = [];
     return this.#frame("response.content_part.added", {
       item_id: message.id,
       output_index: message.outputIndex,
@@ -245,12 +260,14 @@ export class ResponseStreamRenderer implements StreamRenderer {
   #closePart(message: OpenMessage): string {
     const at = { item_id: message.id, output_index: message.outputIndex, content_index: message.parts.length };
     const part: MessagePart =
-      message.open === "refusal" ? { type: "refusal", refusal: message.text } : outputTextPart(message.text);
+      message.open === "refusal"
+        ? { type: "refusal", refusal: message.text }
+        : outputTextPart(message.text, outputTextLogprobs(message.logprobs));
     message.parts.push(part);
     const done =
       part.type === "refusal"
         ? this.#frame("response.refusal.done", { ...at, refusal: part.refusal })
-        : this.#frame("response.output_text.done", { ...at, text: part.text, logprobs: [] });
+        : this.#frame("response.output_text.done", { ...at, text: part.text, logprobs: textEventLogprobs(message.logprobs) });
     return done + this.#frame("response.content_part.done", { ...at, part });
   }
 

@@ -600,6 +600,70 @@ describe("POST /v1/responses, streamed", () => {
     assert.equal(events.at(-1)?.data.response.output[0].content[0].text, "Hello");
   });
 
+  it("carries token logprobs when included: on the text part only (not a refusal), tokens before their text too", async () => {
+    const token = (t: string, logprob: number, bytes?: number[]) => ({
+      token: t,
+      logprob,
+      ...(bytes && { bytes }),
+      topLogprobs: [{ token: t, logprob, ...(bytes && { bytes }) }],
+    });
+    app.gateway.chatScript = () => [
+      { type: "start" },
+      { type: "text-delta", text: "", logprobs: [token("\\xe2", -1)] },
+      { type: "text-delta", text: "✓ ok", logprobs: [token("\\x9c\\x93", -2, [156, 147]), token(" ok", -0.5)] },
+      { type: "text-delta", text: "No.", refusal: true, logprobs: [token("No", -3)] },
+      { type: "finish", reason: "stop" },
+    ];
+    const body = { model: "auto", input: "Hi", include: ["message.output_text.logprobs"], top_logprobs: 1 };
+    const whole = await post(body);
+    assert.equal(whole.status, 200, whole.text);
+    assert.deepEqual(app.gateway.chatRequests.at(-1)?.logprobs, { topLogprobs: 1 });
+    // A token the target gave no bytes for has its text's UTF-8.
+    const part = {
+      type: "output_text",
+      annotations: [],
+      logprobs: [
+        {
+          token: "\\xe2",
+          logprob: -1,
+          bytes: [92, 120, 101, 50],
+          top_logprobs: [{ token: "\\xe2", logprob: -1, bytes: [92, 120, 101, 50] }],
+        },
+        {
+          token: "\\x9c\\x93",
+          logprob: -2,
+          bytes: [156, 147],
+          top_logprobs: [{ token: "\\x9c\\x93", logprob: -2, bytes: [156, 147] }],
+        },
+        {
+          token: " ok",
+          logprob: -0.5,
+          bytes: [32, 111, 107],
+          top_logprobs: [{ token: " ok", logprob: -0.5, bytes: [32, 111, 107] }],
+        },
+      ],
+      text: "✓ ok",
+    };
+    assert.deepEqual(whole.json.output[0].content, [part, { type: "refusal", refusal: "No." }]);
+    const streamed = sseEvents((await post({ ...body, stream: true })).text);
+    const deltas = streamed.filter((e) => e.event === "response.output_text.delta").map((e) => [e.data.delta, e.data.logprobs]);
+    assert.deepEqual(deltas, [
+      ["", [{ token: "\\xe2", logprob: -1, top_logprobs: [{ token: "\\xe2", logprob: -1 }] }]],
+      [
+        "✓ ok",
+        [
+          { token: "\\x9c\\x93", logprob: -2, top_logprobs: [{ token: "\\x9c\\x93", logprob: -2 }] },
+          { token: " ok", logprob: -0.5, top_logprobs: [{ token: " ok", logprob: -0.5 }] },
+        ],
+      ],
+    ]);
+    const done = streamed.find((e) => e.event === "response.output_text.done");
+    assert.deepEqual(done?.data.logprobs, [...(deltas[0]?.[1] ?? []), ...(deltas[1]?.[1] ?? [])]);
+    const completed = streamed.at(-1);
+    assert.equal(completed?.event, "response.completed");
+    assert.deepEqual(completed?.data.response.output[0].content, [part, { type: "refusal", refusal: "No." }]);
+  });
+
   it("ends a stream that fails with an error event and response.failed", async () => {
     app.gateway.chatScript = () => [
       { type: "start" },

@@ -1,0 +1,45 @@
+/*
+ * Token log probabilities across wires: what a client asks for (chat completions' `logprobs` and
+ * `top_logprobs`, a Responses `include: ["message.output_text.logprobs"]` with `top_logprobs`), and
+ * what an upstream reports for each output token, carried on the text-delta events whose text those
+ * tokens make up. Each dialect renders them in its own shape.
+ */
+
+/** The client's request for the answer's token log probabilities. */
+export interface LogprobsRequest {
+  /**
+   * How many of the most likely tokens at each position to report with theirs (0-20), when the
+   * client said; the upstream's default (none) otherwise.
+   */
+  topLogprobs?: number;
+}
+
+/** One of the most likely tokens at a position. */
+export interface TopLogprob {
+  token: string;
+  logprob: number;
+  /** The token's UTF-8 bytes, where the upstream gave them (a token may hold part of a character). */
+  bytes?: number[];
+}
+
+/** One output token and its log probability, as the upstream reported it. */
+export interface TokenLogprob extends TopLogprob {
+  /** The most likely tokens at its position, most likely first: as many as asked for, or fewer. */
+  topLogprobs: TopLogprob[];
+}
+
+/**
+ * What of a request's logprobs (ChatRequest.logprobs) a target that cannot report them is not sent,
+ * by the chat completions names, for ChatProvider.unsent.
+ */
+export function unsentLogprobs(request: { logprobs?: LogprobsRequest }): string[] {
+  if (request.logprobs === undefined) return [];
+  return request.logprobs.topLogprobs ? ["logprobs", "top_logprobs"] : ["logprobs"];
+}
+
+const UTF8 = new TextEncoder();
+
+/** A token's bytes: the upstream's, else its text's UTF-8 (what they are whenever the token is whole characters). */
+export function tokenBytes(token: TopLogprob): number[] {
+  return token.bytes ?? [...UTF8.encode(token.token)];
+}
