@@ -14,9 +14,10 @@ export interface ComposedConversation {
   input: InputRecord[];
   /**
    * Every item the target is given, in order: the earlier turns, then the new input, each with the
-   * target that made it where only that upstream can read it (a native Responses upstream gets these).
+   * target that made it where only that upstream can read it, and a new input item with the object
+   * the client sent (a native Responses upstream gets these).
    */
-  items: Array<{ item: StateItem; origin?: string }>;
+  items: Array<{ item: StateItem; origin?: string; sent?: Record<string, unknown> }>;
   /** The most sensitive level among the earlier turns and referenced items; undefined when all are public. */
   historySensitivity: ItemSensitivity | undefined;
   /**
@@ -60,7 +61,7 @@ export async function composeConversation(request: ParsedResponsesRequest, state
   const input: InputRecord[] = [];
   for (const entry of request.input) {
     if (entry.kind === "item") {
-      input.push({ item: entry.item });
+      input.push(entry.sent === undefined ? { item: entry.item } : { item: entry.item, sent: entry.sent });
       continue;
     }
     // From the history this request continues, else (as OpenAI does) from anything stored.
@@ -92,7 +93,13 @@ export async function composeConversation(request: ParsedResponsesRequest, state
     const summary = readSummary(s.item);
     return summary === undefined ? s.item : summaryMessageItem(s.item, summary.text);
   };
-  const items = [...shown.items, ...input].map((s) => ({ ...s, item: readable(s) }));
+  const items = [...shown.items, ...input].map((s) => {
+    const item = readable(s);
+    if (item === s.item) return s;
+    // A summary stands in for the item: what the client sent is not what goes.
+    const { sent: _sent, ...rest } = s as InputRecord;
+    return { ...rest, item };
+  });
   const sources = new Map<Message, number>();
   messages.push(
     ...convertItemsToMessages(

@@ -27,17 +27,18 @@ export interface NativeResponsesRequest {
 /**
  * The client's own Responses request for a target that speaks the Responses API (see core/native.ts),
  * made stateless, since the state lives here: `store: false`; `previous_response_id` and
- * `conversation` replaced by the history tandem holds, inlined as input items ahead of the new ones;
- * and, when tandem keeps this response, `include: ["reasoning.encrypted_content"]` added, so the
- * upstream's reasoning can go back to it next turn. Every other field goes as the client sent it
- * (hosted tools, reasoning settings, unknown fields). Items tandem made up ids for go without them
- * (the upstream stores nothing, so it knows none); reasoning items without encrypted content cannot
- * be read back by a stateless upstream and are left out (named in the warnings).
+ * `conversation` replaced by the history tandem holds, inlined as input items ahead of the new ones
+ * (the new ones as the client sent them); and, when tandem keeps this response, `include:
+ * ["reasoning.encrypted_content"]` added, so the upstream's reasoning can go back to it next turn.
+ * Every other field goes as the client sent it (hosted tools, reasoning settings, unknown fields).
+ * Messages, function calls and their outputs go without ids (the upstream stores nothing, so it
+ * knows none); reasoning items without encrypted content cannot be read back by a stateless
+ * upstream and are left out (named in the warnings).
  */
 export function nativeResponsesRequest(
   body: unknown,
   headers: Record<string, string | string[] | undefined>,
-  items: ReadonlyArray<{ item: StateItem; origin?: string }>,
+  items: ReadonlyArray<{ item: StateItem; origin?: string; sent?: Json }>,
   keepsState: boolean,
 ): NativeResponsesRequest {
   const { previous_response_id: _previous, conversation: _conversation, ...rest } = body as Json;
@@ -53,8 +54,8 @@ export function nativeResponsesRequest(
   const build = (): Json => {
     if (built !== undefined) return built;
     const input: Json[] = [];
-    for (const { item, origin } of items) {
-      const sent = upstreamItem(item);
+    for (const { item, origin, sent: asSent } of items) {
+      const sent = upstreamItem(item, asSent);
       if (!sent) {
         warnings.add(
           "reasoning-plain",
@@ -114,18 +115,20 @@ function providerOf(target: string): string {
   return slash < 0 ? target : target.slice(0, slash);
 }
 
-function upstreamItem(item: StateItem): Json | undefined {
+/** An item as the upstream is sent it: the stored one, or the client's own (`sent`) for new input. */
+function upstreamItem(item: StateItem, sent: Json = item): Json | undefined {
   switch (item.type) {
     case "reasoning":
-      return typeof item.encrypted_content === "string" && item.encrypted_content !== "" ? item : undefined;
+      return typeof item.encrypted_content === "string" && item.encrypted_content !== "" ? sent : undefined;
     case "message":
     case "function_call":
     case "function_call_output": {
-      const { id: _id, ...rest } = item;
+      if (!("id" in sent)) return sent;
+      const { id: _id, ...rest } = sent;
       return rest;
     }
     default:
-      return item;
+      return sent;
   }
 }
 

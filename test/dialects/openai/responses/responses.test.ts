@@ -173,7 +173,8 @@ describe("POST /v1/responses, not streamed", () => {
       .withResponse();
     const { native, ...sent } = app.gateway.chatRequests[0] ?? { model: "" };
     // For a Responses upstream: the body as sent, made stateless; every field kept, hosted tools,
-    // reasoning settings and unknown fields included; the ids tandem made up left out.
+    // reasoning settings and unknown fields included; the input items as the client sent them (easy
+    // messages stay easy), messages without their ids.
     assert.equal(native?.wire, "openai-responses");
     assert.equal(native?.body.store, false);
     assert.deepEqual(native?.body.include, ["reasoning.encrypted_content"]);
@@ -184,8 +185,8 @@ describe("POST /v1/responses, not streamed", () => {
     assert.deepEqual(
       upstreamInput.map((item) => item.type ?? item.role),
       [
-        "message",
-        "message",
+        "developer",
+        "user",
         "message",
         "reasoning",
         "function_call",
@@ -193,9 +194,10 @@ describe("POST /v1/responses, not streamed", () => {
         "function_call_output",
         "function_call_output",
         "web_search_call",
-        "message",
+        "user",
       ],
     );
+    assert.deepEqual(upstreamInput[0], { role: "developer", content: "Use metric units." });
     assert.equal("id" in (upstreamInput[2] ?? {}), false);
     assert.deepEqual(upstreamInput[3], {
       type: "reasoning",
