@@ -1,6 +1,7 @@
 import { GatewayError, type Message, type StoredHistory, type SystemMessage } from "../../../core/index.js";
 import type { ItemSensitivity, StateItem, StateStore, StoredItem } from "../../../core/state.js";
 import { canFindItems } from "../../../core/state-item-finder.js";
+import { countUnreadParts } from "./check-carried-part.js";
 import { checkToolHistory } from "./check-tool-history.js";
 import { convertItemsToMessages } from "./convert-items-to-messages.js";
 import { applyStoredSummary, readSummary, summaryItem, summaryMessageItem } from "./history-summary.js";
@@ -18,6 +19,11 @@ export interface ComposedConversation {
    * the client sent (a native Responses upstream gets these).
    */
   items: Array<{ item: StateItem; origin?: string; sent?: Record<string, unknown> }>;
+  /**
+   * How many parts of the stored items this request sends again (its history as shown, the items it
+   * references) carry bytes inline that classification cannot read (NativeRequest.unread).
+   */
+  storedUnread: number;
   /** The most sensitive level among the earlier turns and referenced items; undefined when all are public. */
   historySensitivity: ItemSensitivity | undefined;
   /**
@@ -100,6 +106,7 @@ export async function composeConversation(request: ParsedResponsesRequest, state
     const { sent: _sent, ...rest } = s as InputRecord;
     return { ...rest, item };
   });
+  const storedUnread = countUnreadParts([...shown.items, ...input.filter((s) => s.referenced === true)].map((s) => s.item));
   const sources = new Map<Message, number>();
   messages.push(
     ...convertItemsToMessages(
@@ -117,7 +124,7 @@ export async function composeConversation(request: ParsedResponsesRequest, state
     if (stored.sensitivity === "private") historySensitivity = "private";
     else if (stored.sensitivity === "internal" && historySensitivity === undefined) historySensitivity = "internal";
   }
-  if (history.length === 0) return { messages, input, items, historySensitivity };
+  if (history.length === 0) return { messages, input, items, storedUnread, historySensitivity };
   const summaryMessage = shown.summary === undefined ? undefined : messages.find((m) => sources.get(m) === shown.summary);
   const composedHistory = (onSummary: (item: StateItem, target: string) => void): StoredHistory => ({
     ...(summaryMessage !== undefined && { summary: summaryMessage as SystemMessage }),
@@ -129,5 +136,5 @@ export async function composeConversation(request: ParsedResponsesRequest, state
       onSummary(summaryItem({ text, by, through }), target);
     },
   });
-  return { messages, input, items, historySensitivity, history: composedHistory };
+  return { messages, input, items, storedUnread, historySensitivity, history: composedHistory };
 }

@@ -1,4 +1,4 @@
-import { GatewayError, type NativeRequest, nativeHeaders, type StreamEvent } from "../../../core/index.js";
+import { GatewayError, type NativeRequest, nativeHeaders, type StreamEvent, type WireOnly } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
 import { frameJson } from "../../shared/index.js";
 import type { PendingResponse } from "./pending-response.js";
@@ -25,21 +25,32 @@ export interface NativeResponsesRequest {
 }
 
 /**
+ * What of a Responses request only a Responses-native target can be sent: the new input's parts with
+ * no canonical form (`wireOnly`, ParsedResponsesRequest), and how many parts of the stored items it
+ * sends again carry bytes classification cannot read (`unread`, ComposedConversation.storedUnread).
+ */
+export interface ResponsesOnly {
+  wireOnly: WireOnly[];
+  unread: number;
+}
+
+/**
  * The client's own Responses request for a target that speaks the Responses API (see core/native.ts),
  * made stateless, since the state lives here: `store: false`; `previous_response_id` and
  * `conversation` replaced by the history tandem holds, inlined as input items ahead of the new ones
  * (the new ones as the client sent them); and, when tandem keeps this response, `include:
  * ["reasoning.encrypted_content"]` added, so the upstream's reasoning can go back to it next turn.
- * Every other field goes as the client sent it (hosted tools, reasoning settings, unknown fields).
- * Messages, function calls and their outputs go without ids (the upstream stores nothing, so it
- * knows none); reasoning items without encrypted content cannot be read back by a stateless
- * upstream and are left out (named in the warnings).
+ * Every other field goes as the client sent it (hosted tools, reasoning settings, unknown fields,
+ * file and audio parts). Messages, function calls and their outputs go without ids (the upstream
+ * stores nothing, so it knows none); reasoning items without encrypted content cannot be read back
+ * by a stateless upstream and are left out (named in the warnings).
  */
 export function nativeResponsesRequest(
   body: unknown,
   headers: Record<string, string | string[] | undefined>,
   items: ReadonlyArray<{ item: StateItem; origin?: string; sent?: Json }>,
   keepsState: boolean,
+  only: ResponsesOnly = { wireOnly: [], unread: 0 },
 ): NativeResponsesRequest {
   const { previous_response_id: _previous, conversation: _conversation, ...rest } = body as Json;
   const include = Array.isArray(rest.include) ? (rest.include as unknown[]) : [];
@@ -77,6 +88,8 @@ export function nativeResponsesRequest(
     },
     headers: nativeHeaders(headers, FORWARDED_HEADERS),
     lost: () => [],
+    ...(only.wireOnly.length > 0 && { wireOnly: only.wireOnly }),
+    ...(only.unread > 0 && { unread: only.unread }),
     // Encrypted reasoning is sealed with its provider's keys: another provider's goes nowhere else.
     bodyFor: (sent, target) => {
       build();
