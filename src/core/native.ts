@@ -34,6 +34,13 @@ export interface NativeRequest {
    */
   wireOnly?: WireOnly[];
   /**
+   * How many parts besides `wireOnly`'s carry content inline that privacy classification cannot
+   * read (a PDF or audio clip in a stored Responses history: a target on this wire is sent it as
+   * stored, a target on another wire is given the conversation without it). They count as
+   * `WireOnly.unread` parts do. Default 0.
+   */
+  unread?: number;
+  /**
    * What the body becomes for one target (`provider/model`), called by the provider that sends it:
    * for what only some upstreams can read (another provider's encrypted reasoning). `body` is the one
    * the provider was given (redacted, where the route redacts). Default: the body as it is.

@@ -39,7 +39,7 @@ interface Detected {
   findings: readonly Finding[];
   counts: Record<string, number>;
   images: number;
-  /** Other content sent inline that detection cannot read (NativeRequest.wireOnly's `unread`): PDFs, audio, files. */
+  /** Other content sent inline that detection cannot read (NativeRequest's `unread`, and wireOnly's): PDFs, audio, files. */
   unread: number;
   /** Texts placeholders must avoid. */
   texts: () => Iterable<string>;
@@ -58,7 +58,7 @@ export function decideChatPrivacy(
 ): PrivacyDecision {
   return decide(header, settings, () => {
     const found = classified ?? classifyRequest(request, detectorFor(settings.detection));
-    let unread = 0;
+    let unread = request.native?.unread ?? 0;
     for (const part of request.native?.wireOnly ?? []) if (part.unread) unread++;
     return {
       findings: found.findings,

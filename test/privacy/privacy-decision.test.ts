@@ -91,6 +91,11 @@ describe("privacy decision", () => {
     assert.equal(decideChatPrivacy(request, undefined, { ...BASE, imagesArePrivate: false }).policy, "allow");
     const byReference = { ...request, native: { ...request.native, wireOnly: [{ param: "x", what: "a file" }] } } as ChatRequest;
     assert.equal(decideChatPrivacy(byReference, undefined, BASE).sensitivity, "public");
+    // Inline content outside wireOnly (a file in a stored Responses history) counts the same.
+    const inHistory = { ...request, native: { ...request.native, wireOnly: [], unread: 2 } } as ChatRequest;
+    const history = decideChatPrivacy(inHistory, undefined, BASE);
+    assert.equal(history.sensitivity, "private");
+    assert.match(history.reason, /found 2 attachments that cannot be read/);
   });
 
   it("takes the client's header over detection, in both directions", () => {

@@ -47,6 +47,8 @@ export interface FakeResponsesUpstream {
   readonly requests: RecordedRequest[];
   /** Bodies of POST /v1/responses, in order. */
   readonly responseBodies: Record<string, unknown>[];
+  /** The same bodies as the bytes arrived (UTF-8), for byte-for-byte checks. */
+  readonly responseTexts: string[];
   script(fn: (request: RecordedRequest) => FakeResponsesReply): void;
   close(): Promise<void>;
 }
@@ -64,6 +66,7 @@ export async function startFakeOpenAIResponses(options: { models?: string[] } = 
   const models = options.models ?? ["gpt-5-mini"];
   const requests: RecordedRequest[] = [];
   const responseBodies: Record<string, unknown>[] = [];
+  const responseTexts: string[] = [];
   let script: (request: RecordedRequest) => FakeResponsesReply = () => ({
     kind: "answer",
     reasoning: "Thinking it over.",
@@ -91,6 +94,7 @@ export async function startFakeOpenAIResponses(options: { models?: string[] } = 
       return error(res, 404, "Invalid URL");
     }
     responseBodies.push(body);
+    responseTexts.push(text);
     if (typeof body.previous_response_id === "string") {
       return error(res, 400, `Previous response with id '${body.previous_response_id}' not found.`);
     }
@@ -243,6 +247,7 @@ export async function startFakeOpenAIResponses(options: { models?: string[] } = 
     url: `http://127.0.0.1:${port}/v1`,
     requests,
     responseBodies,
+    responseTexts,
     script(fn) {
       script = fn;
     },

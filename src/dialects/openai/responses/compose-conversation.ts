@@ -1,6 +1,7 @@
 import { GatewayError, type Message, type StoredHistory, type SystemMessage } from "../../../core/index.js";
 import type { ItemSensitivity, StateItem, StateStore, StoredItem } from "../../../core/state.js";
 import { canFindItems } from "../../../core/state-item-finder.js";
+import { countUnreadParts } from "./check-carried-part.js";
 import { checkToolHistory } from "./check-tool-history.js";
 import { convertItemsToMessages } from "./convert-items-to-messages.js";
 import { applyStoredSummary, readSummary, summaryItem, summaryMessageItem } from "./history-summary.js";
@@ -14,9 +15,15 @@ export interface ComposedConversation {
   input: InputRecord[];
   /**
    * Every item the target is given, in order: the earlier turns, then the new input, each with the
-   * target that made it where only that upstream can read it (a native Responses upstream gets these).
+   * target that made it where only that upstream can read it, and a new input item with the object
+   * the client sent (a native Responses upstream gets these).
    */
-  items: Array<{ item: StateItem; origin?: string }>;
+  items: Array<{ item: StateItem; origin?: string; sent?: Record<string, unknown> }>;
+  /**
+   * How many parts of the stored items this request sends again (its history as shown, the items it
+   * references) carry bytes inline that classification cannot read (NativeRequest.unread).
+   */
+  storedUnread: number;
   /** The most sensitive level among the earlier turns and referenced items; undefined when all are public. */
   historySensitivity: ItemSensitivity | undefined;
   /**
@@ -60,7 +67,7 @@ export async function composeConversation(request: ParsedResponsesRequest, state
   const input: InputRecord[] = [];
   for (const entry of request.input) {
     if (entry.kind === "item") {
-      input.push({ item: entry.item });
+      input.push(entry.sent === undefined ? { item: entry.item } : { item: entry.item, sent: entry.sent });
       continue;
     }
     // From the history this request continues, else (as OpenAI does) from anything stored.
@@ -92,7 +99,14 @@ export async function composeConversation(request: ParsedResponsesRequest, state
     const summary = readSummary(s.item);
     return summary === undefined ? s.item : summaryMessageItem(s.item, summary.text);
   };
-  const items = [...shown.items, ...input].map((s) => ({ ...s, item: readable(s) }));
+  const items = [...shown.items, ...input].map((s) => {
+    const item = readable(s);
+    if (item === s.item) return s;
+    // A summary stands in for the item: what the client sent is not what goes.
+    const { sent: _sent, ...rest } = s as InputRecord;
+    return { ...rest, item };
+  });
+  const storedUnread = countUnreadParts([...shown.items, ...input.filter((s) => s.referenced === true)].map((s) => s.item));
   const sources = new Map<Message, number>();
   messages.push(
     ...convertItemsToMessages(
@@ -110,7 +124,7 @@ export async function composeConversation(request: ParsedResponsesRequest, state
     if (stored.sensitivity === "private") historySensitivity = "private";
     else if (stored.sensitivity === "internal" && historySensitivity === undefined) historySensitivity = "internal";
   }
-  if (history.length === 0) return { messages, input, items, historySensitivity };
+  if (history.length === 0) return { messages, input, items, storedUnread, historySensitivity };
   const summaryMessage = shown.summary === undefined ? undefined : messages.find((m) => sources.get(m) === shown.summary);
   const composedHistory = (onSummary: (item: StateItem, target: string) => void): StoredHistory => ({
     ...(summaryMessage !== undefined && { summary: summaryMessage as SystemMessage }),
@@ -122,5 +136,5 @@ export async function composeConversation(request: ParsedResponsesRequest, state
       onSummary(summaryItem({ text, by, through }), target);
     },
   });
-  return { messages, input, items, historySensitivity, history: composedHistory };
+  return { messages, input, items, storedUnread, historySensitivity, history: composedHistory };
 }

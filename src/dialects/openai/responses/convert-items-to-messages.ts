@@ -16,9 +16,9 @@ interface PartFields {
  * canonical messages. A `function_call` joins the assistant turn just before it (calls made in one
  * turn become one assistant message with several tool calls); a `function_call_output` becomes the
  * tool result for its `call_id`, named after the call (Ollama needs the name). Reasoning items are
- * left out (the canonical form has no reasoning yet), as are item types tandem does not know; both
- * are named in the warnings. `sources`, when given, gets for each message the index of the last item
- * it was made from.
+ * left out (the canonical form has no reasoning yet), as are item types tandem does not know and
+ * content parts it cannot carry (files and audio, images by file_id); all are named in the warnings.
+ * `sources`, when given, gets for each message the index of the last item it was made from.
  */
 export function convertItemsToMessages(
   items: readonly StateItem[],
@@ -117,7 +117,10 @@ function userParts(parts: readonly PartFields[], itemId: string, warnings: Respo
   for (const part of parts) {
     if (part.type === "input_image") {
       if (typeof part.image_url !== "string") {
-        warnings.add("image:file_id", "images without an image_url were left out");
+        warnings.add(
+          "image:file_id",
+          "images without an image_url were left out (only a Responses-native upstream reads file_id)",
+        );
         continue;
       }
       const source = imageSource(part.image_url, `${itemId}.image_url`);
@@ -127,6 +130,9 @@ function userParts(parts: readonly PartFields[], itemId: string, warnings: Respo
       out.push({ type: "text", text: part.text });
     } else if (part.type === "refusal" && typeof part.refusal === "string") {
       out.push({ type: "text", text: part.refusal });
+    } else if (part.type === "input_file" || part.type === "input_audio") {
+      // Such parts of the new input are wire-only (check-carried-part.ts): here they come from a stored history.
+      warnings.add(`part:${part.type}`, `${part.type} parts were left out: only a Responses-native upstream can be sent them`);
     } else {
       warnings.add(`part:${String(part.type)}`, `content parts of type '${headerSafe(String(part.type))}' were left out`);
     }

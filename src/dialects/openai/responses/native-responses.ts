@@ -1,4 +1,4 @@
-import { GatewayError, type NativeRequest, nativeHeaders, type StreamEvent } from "../../../core/index.js";
+import { GatewayError, type NativeRequest, nativeHeaders, type StreamEvent, type WireOnly } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
 import { frameJson } from "../../shared/index.js";
 import type { PendingResponse } from "./pending-response.js";
@@ -25,20 +25,32 @@ export interface NativeResponsesRequest {
 }
 
 /**
+ * What of a Responses request only a Responses-native target can be sent: the new input's parts with
+ * no canonical form (`wireOnly`, ParsedResponsesRequest), and how many parts of the stored items it
+ * sends again carry bytes classification cannot read (`unread`, ComposedConversation.storedUnread).
+ */
+export interface ResponsesOnly {
+  wireOnly: WireOnly[];
+  unread: number;
+}
+
+/**
  * The client's own Responses request for a target that speaks the Responses API (see core/native.ts),
  * made stateless, since the state lives here: `store: false`; `previous_response_id` and
- * `conversation` replaced by the history tandem holds, inlined as input items ahead of the new ones;
- * and, when tandem keeps this response, `include: ["reasoning.encrypted_content"]` added, so the
- * upstream's reasoning can go back to it next turn. Every other field goes as the client sent it
- * (hosted tools, reasoning settings, unknown fields). Items tandem made up ids for go without them
- * (the upstream stores nothing, so it knows none); reasoning items without encrypted content cannot
- * be read back by a stateless upstream and are left out (named in the warnings).
+ * `conversation` replaced by the history tandem holds, inlined as input items ahead of the new ones
+ * (the new ones as the client sent them); and, when tandem keeps this response, `include:
+ * ["reasoning.encrypted_content"]` added, so the upstream's reasoning can go back to it next turn.
+ * Every other field goes as the client sent it (hosted tools, reasoning settings, unknown fields,
+ * file and audio parts). Messages, function calls and their outputs go without ids (the upstream
+ * stores nothing, so it knows none); reasoning items without encrypted content cannot be read back
+ * by a stateless upstream and are left out (named in the warnings).
  */
 export function nativeResponsesRequest(
   body: unknown,
   headers: Record<string, string | string[] | undefined>,
-  items: ReadonlyArray<{ item: StateItem; origin?: string }>,
+  items: ReadonlyArray<{ item: StateItem; origin?: string; sent?: Json }>,
   keepsState: boolean,
+  only: ResponsesOnly = { wireOnly: [], unread: 0 },
 ): NativeResponsesRequest {
   const { previous_response_id: _previous, conversation: _conversation, ...rest } = body as Json;
   const include = Array.isArray(rest.include) ? (rest.include as unknown[]) : [];
@@ -53,8 +65,8 @@ export function nativeResponsesRequest(
   const build = (): Json => {
     if (built !== undefined) return built;
     const input: Json[] = [];
-    for (const { item, origin } of items) {
-      const sent = upstreamItem(item);
+    for (const { item, origin, sent: asSent } of items) {
+      const sent = upstreamItem(item, asSent);
       if (!sent) {
         warnings.add(
           "reasoning-plain",
@@ -76,6 +88,8 @@ export function nativeResponsesRequest(
     },
     headers: nativeHeaders(headers, FORWARDED_HEADERS),
     lost: () => [],
+    ...(only.wireOnly.length > 0 && { wireOnly: only.wireOnly }),
+    ...(only.unread > 0 && { unread: only.unread }),
     // Encrypted reasoning is sealed with its provider's keys: another provider's goes nowhere else.
     bodyFor: (sent, target) => {
       build();
@@ -114,18 +128,20 @@ function providerOf(target: string): string {
   return slash < 0 ? target : target.slice(0, slash);
 }
 
-function upstreamItem(item: StateItem): Json | undefined {
+/** An item as the upstream is sent it: the stored one, or the client's own (`sent`) for new input. */
+function upstreamItem(item: StateItem, sent: Json = item): Json | undefined {
   switch (item.type) {
     case "reasoning":
-      return typeof item.encrypted_content === "string" && item.encrypted_content !== "" ? item : undefined;
+      return typeof item.encrypted_content === "string" && item.encrypted_content !== "" ? sent : undefined;
     case "message":
     case "function_call":
     case "function_call_output": {
-      const { id: _id, ...rest } = item;
+      if (!("id" in sent)) return sent;
+      const { id: _id, ...rest } = sent;
       return rest;
     }
     default:
-      return item;
+      return sent;
   }
 }
 

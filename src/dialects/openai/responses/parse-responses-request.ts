@@ -4,6 +4,7 @@ import {
   type ResponseFormat,
   type ToolChoice,
   type ToolDefinition,
+  type WireOnly,
 } from "../../../core/index.js";
 import { formatPath, parseBody } from "../../shared/index.js";
 import { type InputEntry, normalizeInputEntries, parseInclude, StateApiError } from "../state/index.js";
@@ -42,6 +43,11 @@ export interface ParsedResponsesRequest {
   instructions: string | undefined;
   /** The new input, in order; references are resolved against the stored history. */
   input: InputEntry[];
+  /**
+   * Parts of the new input with no canonical form (`input_file`, `input_audio`, an image by
+   * `file_id`), named by their param: only a Responses-native target can be sent them (NativeRequest.wireOnly).
+   */
+  wireOnly: WireOnly[];
   previousResponseId: string | undefined;
   conversationId: string | undefined;
   /** `store` (default true): whether the response is saved and can be continued or retrieved. */
@@ -68,7 +74,8 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   }
   const warnings = new ResponseWarnings();
   const include = checkInclude(wire.include);
-  const input = normalizeInput(wire.input);
+  const wireOnly: WireOnly[] = [];
+  const input = normalizeInput(wire.input, wireOnly);
   const conversationId = typeof wire.conversation === "string" ? wire.conversation : (wire.conversation?.id ?? undefined);
   const previousResponseId = wire.previous_response_id ?? undefined;
   if (conversationId !== undefined && previousResponseId !== undefined) {
@@ -129,6 +136,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     chat,
     instructions: wire.instructions ?? undefined,
     input,
+    wireOnly,
     previousResponseId,
     conversationId,
     store: wire.store !== false,
@@ -160,9 +168,12 @@ function checkInclude(include: ResponsesRequestBody["include"]): string[] {
 }
 
 /** The input through the one item normaliser, its errors as gateway errors (this route answers those). */
-function normalizeInput(input: ResponsesRequestBody["input"]): InputEntry[] {
+function normalizeInput(input: ResponsesRequestBody["input"], wireOnly: WireOnly[]): InputEntry[] {
   try {
-    return normalizeInputEntries(input, { references: true, checkPart: checkCarriedPart });
+    return normalizeInputEntries(input, {
+      references: true,
+      checkPart: (part, param) => checkCarriedPart(part, param, wireOnly),
+    });
   } catch (err) {
     if (!(err instanceof StateApiError)) throw err;
     return invalidInput(err);

@@ -10,6 +10,8 @@ export interface InputRecord {
   sensitivity?: ItemSensitivity;
   /** An `item_reference` resolved from the history: already in the conversation, so not appended again. */
   referenced?: boolean;
+  /** The item as the client sent it (not stored: `item` is), for a Responses-native upstream. */
+  sent?: Record<string, unknown>;
 }
 
 /**

@@ -34,6 +34,7 @@ export function registerResponsesRoutes(app: RouteTable, gateway: Gateway, servi
       request.headers,
       composed.items,
       parsed.store || parsed.conversationId !== undefined,
+      { wireOnly: parsed.wireOnly, unread: composed.storedUnread },
     );
     // What was left out holds for the path taken: the canonical conversion's, or the native request's.
     const canonicalWarnings = parsed.warnings.header();

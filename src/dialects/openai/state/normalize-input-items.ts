@@ -16,8 +16,14 @@ const ID_PREFIX: Record<string, string> = {
   custom_tool_call_output: "ctco_",
 };
 
-/** One entry of a request's `input`: an item in the API's stored shape, or a reference to a stored one. */
-export type InputEntry = { kind: "item"; item: StateItem } | { kind: "reference"; id: string; param: string };
+/**
+ * One entry of a request's `input`: an item in the API's stored shape (and, when the client sent it as
+ * an object, that object as it came: a Responses-native upstream is sent it so), or a reference to a
+ * stored one.
+ */
+export type InputEntry =
+  | { kind: "item"; item: StateItem; sent?: Record<string, unknown> }
+  | { kind: "reference"; id: string; param: string };
 
 /** Item ids as OpenAI makes them: a type prefix and 48 random characters. */
 export function itemId(prefix: "msg_" | "fc_" | "fco_" | "rs_" | "item_"): string {
@@ -89,7 +95,7 @@ export function normalizeInputEntry(raw: unknown, param: string, options: Normal
     }
     return { kind: "reference", id: item.id, param: `${param}.id` };
   }
-  return { kind: "item", item: normalizeInputItem(item, param, options) };
+  return { kind: "item", item: normalizeInputItem(item, param, options), sent: item };
 }
 
 export function normalizeInputItem(raw: unknown, param: string, options: NormalizeOptions = {}): StateItem {

@@ -173,7 +173,8 @@ describe("POST /v1/responses, not streamed", () => {
       .withResponse();
     const { native, ...sent } = app.gateway.chatRequests[0] ?? { model: "" };
     // For a Responses upstream: the body as sent, made stateless; every field kept, hosted tools,
-    // reasoning settings and unknown fields included; the ids tandem made up left out.
+    // reasoning settings and unknown fields included; the input items as the client sent them (easy
+    // messages stay easy), messages without their ids.
     assert.equal(native?.wire, "openai-responses");
     assert.equal(native?.body.store, false);
     assert.deepEqual(native?.body.include, ["reasoning.encrypted_content"]);
@@ -184,8 +185,8 @@ describe("POST /v1/responses, not streamed", () => {
     assert.deepEqual(
       upstreamInput.map((item) => item.type ?? item.role),
       [
-        "message",
-        "message",
+        "developer",
+        "user",
         "message",
         "reasoning",
         "function_call",
@@ -193,9 +194,10 @@ describe("POST /v1/responses, not streamed", () => {
         "function_call_output",
         "function_call_output",
         "web_search_call",
-        "message",
+        "user",
       ],
     );
+    assert.deepEqual(upstreamInput[0], { role: "developer", content: "Use metric units." });
     assert.equal("id" in (upstreamInput[2] ?? {}), false);
     assert.deepEqual(upstreamInput[3], {
       type: "reasoning",
@@ -326,6 +328,50 @@ describe("POST /v1/responses, not streamed", () => {
     ]);
   });
 
+  it("names file and audio parts as wire-only (bytes inline unread); a stored history's count, and go to other wires without them", async () => {
+    const pdf = { type: "input_file", filename: "a.pdf", file_data: "data:application/pdf;base64,JVBERg==" };
+    const first = await client.responses.create({
+      model: "auto",
+      input: [
+        {
+          role: "user",
+          content: [
+            { type: "input_text", text: "Read these." },
+            pdf,
+            { type: "input_file", file_id: "file-1" },
+            { type: "input_file", file_url: "https://example.com/a.pdf" },
+            { type: "input_image", file_id: "file-2" },
+          ] as never,
+        },
+        { type: "function_call", call_id: "call_1", name: "listen", arguments: "{}" },
+        {
+          type: "function_call_output",
+          call_id: "call_1",
+          output: [{ type: "input_audio", input_audio: { data: "UklGRg==", format: "wav" } }] as never,
+        },
+      ],
+    });
+    const sent = app.gateway.chatRequests[0];
+    assert.deepEqual(sent?.native?.wireOnly, [
+      { param: "input[0].content[1]", what: "an input_file part", unread: true },
+      { param: "input[0].content[2]", what: "an input_file part" },
+      { param: "input[0].content[3]", what: "an input_file part" },
+      { param: "input[0].content[4]", what: "an input_image part by file_id" },
+      { param: "input[2].output[0]", what: "an input_audio part", unread: true },
+    ]);
+    assert.equal(sent?.native?.unread, undefined);
+    // The canonical form has the text only (a target on another wire is never sent this request).
+    assert.deepEqual(sent?.messages[0], { role: "user", content: [{ type: "text", text: "Read these." }] });
+
+    // A later turn: nothing new is wire-only; the stored bytes (the PDF, the audio) count for privacy.
+    await client.responses.create({ model: "auto", previous_response_id: first.id, input: "And?" });
+    const later = app.gateway.chatRequests[1];
+    assert.equal(later?.native?.wireOnly, undefined);
+    assert.equal(later?.native?.unread, 2);
+    const upstreamInput = later?.native?.body.input as { content?: unknown[] }[];
+    assert.deepEqual(upstreamInput[0]?.content?.[1], pdf);
+  });
+
   it("answers OpenAI's errors for unknown state and conflicting parameters", async () => {
     const unknown = await post({ model: "auto", input: "x", previous_response_id: "resp_missing" });
     assert.equal(unknown.status, 404);
@@ -358,7 +404,15 @@ describe("POST /v1/responses, not streamed", () => {
         { model: "auto", input: [{ role: "user", content: [{ type: "input_image", image_url: "ftp://x" }] }] },
         "input[0].content[0].image_url",
       ],
-      [{ model: "auto", input: [{ role: "user", content: [{ type: "input_file", file_id: "f" }] }] }, "input[0].content[0].type"],
+      [{ model: "auto", input: [{ role: "user", content: [{ type: "input_file", filename: "a.pdf" }] }] }, "input[0].content[0]"],
+      [
+        { model: "auto", input: [{ role: "user", content: [{ type: "input_file", file_data: 7 }] }] },
+        "input[0].content[0].file_data",
+      ],
+      [
+        { model: "auto", input: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "UklGRg==" } }] }] },
+        "input[0].content[0].input_audio.format",
+      ],
       [{ model: "auto", input: [{ type: "function_call", name: "f", arguments: "{}" }] }, "input[0].call_id"],
       [{ model: "auto", input: ["text"] }, "input[0]"],
       [{ model: "auto", input: "x", background: true }, "background"],
