@@ -49,7 +49,7 @@ export async function generateChat(
     loaded.release(sequence);
     throw canceledError(target);
   }
-  const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
+  const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: loaded.chatWrapper, autoDisposeSequence: false });
   const meterBefore = sequence.tokenMeter.getState();
   let outputTokens = 0;
   const calls = new Map<number, boolean>();

@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import type { Llama, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
+import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import { resolveChatWrapper } from "node-llama-cpp";
 import { GatewayError } from "../../../core/index.js";
 import { DEFAULT_CONTEXT_CAP, type LoadedModelInfo, type ModelSpec } from "../engine-protocol.js";
@@ -9,6 +9,15 @@ import { embeddingFootprint, type Footprint, loadedFootprint } from "./memory-fi
 export class LoadedModel {
   readonly #free: LlamaContextSequence[] = [];
   #embedding: Promise<LlamaEmbeddingContext> | undefined;
+  /**
+   * The model's chat wrapper, resolved once at load. Resolving it (node-llama-cpp's "auto": rendering
+   * test conversations through the model's Jinja template to find a matching wrapper) is synchronous
+   * and takes hundreds of milliseconds, over a second on a busy machine; done per request (each
+   * LlamaChat, each ping's info) it held the engine's event loop so long that the cancels queued
+   * behind it went unconfirmed past the hang grace, and a working engine was killed as hung.
+   * Chat wrappers keep no per-conversation state, so one serves every request.
+   */
+  readonly chatWrapper: ChatWrapper;
 
   constructor(
     readonly spec: ModelSpec,
@@ -18,7 +27,9 @@ export class LoadedModel {
     readonly threads: number,
     /** The weights' and chat context's memory, estimated once at load. */
     readonly footprint: Footprint,
-  ) {}
+  ) {
+    this.chatWrapper = resolveChatWrapper(model);
+  }
 
   /** What the embedding context adds, once it exists. */
   #embeddingFootprint: Footprint = { ramBytes: 0, vramBytes: 0 };
@@ -72,7 +83,7 @@ export class LoadedModel {
       trainContextSize: this.model.trainContextSize,
       embeddingSize: this.model.embeddingVectorSize,
       parallel: this.context.totalSequences,
-      chatWrapper: resolveChatWrapper(this.model).wrapperName,
+      chatWrapper: this.chatWrapper.wrapperName,
       architecture: this.model.fileInfo.metadata.general?.architecture ?? "unknown",
       hasChatTemplate: this.model.fileInfo.metadata.tokenizer?.chat_template !== undefined,
       gpuLayers: this.model.gpuLayers,
