@@ -12,6 +12,7 @@ import { answerLimitError } from "../providers/http/answer-limits.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
 import type { Attempts } from "./attempt.js";
+import { exhaustedError, type FailedAttempt } from "./attempt-log.js";
 import type { AttemptLoop } from "./attempt-loop.js";
 import type { Target } from "./catalog.js";
 import { type Plan, streamsUpstream } from "./plan.js";
@@ -128,7 +129,10 @@ export class Continuation {
     let size = 0;
     let oversize = false;
     const maxAnswer = this.#maxAnswerBytes;
+    /** The targets that broke off mid-answer so far: an error after the last of them lists them all. */
+    const brokeOff: FailedAttempt[] = [];
     for (;;) {
+      const since = performance.now();
       const watch = new QualityWatch(quality, request.responseFormat, target);
       const held = new Map<number, { events: StreamEvent[]; name: string; args: string }>();
       // The upstream's own frames while a call is held: they carry the call too.
@@ -280,7 +284,12 @@ export class Continuation {
             ),
           tried,
         );
-        if (!("value" in next)) throw error;
+        if (!("value" in next)) {
+          // Every attempt, as DESIGN.md promises: those that broke off mid-answer, then those that could not go on.
+          brokeOff.push({ target, code: error.code, message: error.message, ms: performance.now() - since });
+          if (next.failed.length === 0) throw error;
+          throw exhaustedError(plan.name, [...brokeOff, ...next.failed], next.deadlinePassed);
+        }
         const { events: nextEvents, fitted } = next.value;
         // What the new target was not sent: its attempt names it (for a restart, from the client's
         // own request); a continuation request is canonical, so also whatever the client's wire has
@@ -318,6 +327,7 @@ export class Continuation {
         }
         oversize = false;
         switched = true;
+        brokeOff.push({ target, code: error.code, message: error.message, ms: performance.now() - since });
         target = next.meta.target;
         current = nextEvents;
       }

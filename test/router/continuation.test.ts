@@ -99,6 +99,26 @@ for (const oneRead of [false, true]) {
       assert.equal(await counter(parts.metrics, "tandem_mid_stream_switches_total"), 1);
     });
 
+    it("when the targets it could go on with fail too, ends with an error listing every attempt, the broken one first", async () => {
+      const parts = routerParts();
+      const a = scriptedTarget("a/m", [
+        { events: [{ type: "start" }, { type: "text-delta", text: "Once " }], failAfter: broken },
+      ]);
+      const down = new GatewayError("unavailable", "connection refused", { retryable: true });
+      const b = scriptedTarget("b/m", [{ fail: down }]);
+      const c = scriptedTarget("c/m", [{ fail: down }]);
+      const { events } = await answer(parts, [[a.target], [b.target], [c.target]]);
+      await assert.rejects(collect(events), (err: unknown) => {
+        assert.ok(err instanceof GatewayError);
+        assert.equal(err.code, "unavailable");
+        assert.match(
+          err.message,
+          /^No answer for '.*': every target failed\. Attempts: a\/m: upstream_error after \d+ ms \(stream reset\); b\/m: unavailable after \d+ ms \(connection refused\); c\/m: unavailable/,
+        );
+        return true;
+      });
+    });
+
     it("answers afresh for a client that did not stream", async () => {
       const parts = routerParts();
       const a = scriptedTarget("a/m", [{ events: [{ type: "start" }, { type: "text-delta", text: "half" }], failAfter: broken }]);
