@@ -37,6 +37,38 @@ export function unsentLogprobs(request: { logprobs?: LogprobsRequest }): string[
   return request.logprobs.topLogprobs ? ["logprobs", "top_logprobs"] : ["logprobs"];
 }
 
+/**
+ * A wire's list of output tokens (`[{token, logprob, bytes, top_logprobs}]`, as OpenAI's
+ * `choices[].logprobs.content` and Ollama's `logprobs` give them) -> canonical token logprobs. Read
+ * leniently: an entry without a string token and a number logprob is left out (not the list); `bytes`
+ * is kept when a list of numbers (OpenAI sends null for a token with no byte form); `top_logprobs`
+ * when a list. An empty list reads as none.
+ */
+export function readTokenLogprobs(list: unknown): TokenLogprob[] | undefined {
+  if (!Array.isArray(list) || list.length === 0) return undefined;
+  const out: TokenLogprob[] = [];
+  for (const entry of list) {
+    const token = readTopLogprob(entry);
+    if (!token) continue;
+    const top = (entry as { top_logprobs?: unknown }).top_logprobs;
+    const topLogprobs: TopLogprob[] = [];
+    if (Array.isArray(top))
+      for (const alternative of top) {
+        const read = readTopLogprob(alternative);
+        if (read) topLogprobs.push(read);
+      }
+    out.push({ ...token, topLogprobs });
+  }
+  return out.length === 0 ? undefined : out;
+}
+
+function readTopLogprob(entry: unknown): TopLogprob | undefined {
+  if (typeof entry !== "object" || entry === null) return undefined;
+  const { token, logprob, bytes } = entry as { token?: unknown; logprob?: unknown; bytes?: unknown };
+  if (typeof token !== "string" || typeof logprob !== "number") return undefined;
+  return Array.isArray(bytes) && bytes.every((b) => typeof b === "number") ? { token, logprob, bytes } : { token, logprob };
+}
+
 const UTF8 = new TextEncoder();
 
 /** A token's bytes: the upstream's, else its text's UTF-8 (what they are whenever the token is whole characters). */

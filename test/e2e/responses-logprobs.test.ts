@@ -244,11 +244,40 @@ describe("logprobs not asked for", () => {
   });
 });
 
+describe("an Ollama target asked for logprobs (Ollama 0.12.11+)", () => {
+  it("whole and streamed: /api/chat gets logprobs and top_logprobs, and each line's tokens come back on the part", async () => {
+    const { data: response, response: raw } = await client.responses
+      .create({ model: OLLAMA, input: "hi", include: [...INCLUDE], top_logprobs: 2 })
+      .withResponse();
+    const sent = lastChat(ollama);
+    assert.deepEqual([sent.logprobs, sent.top_logprobs], [true, 2]);
+    assert.equal(raw.headers.get("x-tandem-warnings"), null);
+    assert.deepEqual(outputText(response).logprobs, partLogprobs(2));
+
+    const events = await streamed({ model: OLLAMA, input: "hi", include: [...INCLUDE], top_logprobs: 2 });
+    const deltas = ofType(events, "response.output_text.delta");
+    assert.deepEqual(
+      deltas.map((d) => d.delta),
+      PIECES,
+    );
+    deltas.forEach((delta, i) => {
+      assert.deepEqual(delta.logprobs, eventLogprobs(2, [PIECES[i] as string], i), `delta ${i}`);
+    });
+    const [completed] = ofType(events, "response.completed");
+    assert.ok(completed);
+    assert.deepEqual(outputText(completed.response).logprobs, partLogprobs(2));
+  });
+
+  it("not asked: Ollama is sent no logprobs fields", async () => {
+    await client.responses.create({ model: OLLAMA, input: "hi" });
+    const sent = lastChat(ollama);
+    assert.equal("logprobs" in sent, false);
+    assert.equal("top_logprobs" in sent, false);
+  });
+});
+
 describe("a target that cannot report logprobs", () => {
-  for (const [target, fake] of [
-    [ANTHROPIC, () => anthropic],
-    [OLLAMA, () => ollama],
-  ] as const) {
+  for (const [target, fake] of [[ANTHROPIC, () => anthropic]] as const) {
     it(`${target}: named in x-tandem-warnings, not sent, and the part's logprobs empty`, async () => {
       const { data: response, response: raw } = await client.responses
         .create({ model: target, input: "hi", include: [...INCLUDE], top_logprobs: 2 })

@@ -25,12 +25,13 @@ describe("what a target is not sent", () => {
     assert.deepEqual(anthropicUnsent({ ...thinking, temperature: 1, toolChoice: "auto", tools }), []);
   });
 
-  it("token logprobs: named by every target but an OpenAI-compatible one", () => {
+  it("token logprobs: named by Anthropic (OpenAI-compatible and Ollama targets are asked for them)", () => {
     const provider = new OpenAIProvider({ id: "o", baseUrl: "http://127.0.0.1:9/v1" } as ConstructorParameters<
       typeof OpenAIProvider
     >[0]);
     assert.deepEqual(provider.unsent({ ...base, logprobs: { topLogprobs: 3 } }), []);
-    for (const unsent of [anthropicUnsent, ollamaUnsent]) {
+    assert.deepEqual(ollamaUnsent({ ...base, logprobs: { topLogprobs: 3 } }), []);
+    for (const unsent of [anthropicUnsent]) {
       assert.deepEqual(unsent({ ...base, logprobs: {} }), ["logprobs"]);
       assert.deepEqual(unsent({ ...base, logprobs: { topLogprobs: 0 } }), ["logprobs"]);
       assert.deepEqual(unsent({ ...base, logprobs: { topLogprobs: 3 } }), ["logprobs", "top_logprobs"]);

@@ -3,11 +3,13 @@
  * /api/chat as an NDJSON stream (the default) or one JSON object with `stream:false`, tool calls
  * sent whole with object arguments and `call_…` ids (as Ollama >= 0.12.10 does), durations in
  * nanoseconds on the final object, /api/embed, /api/tags, /api/version, and errors as Ollama sends
- * them: `{"error": "..."}` with a status, or an error line inside a 200 stream.
+ * them: `{"error": "..."}` with a status, or an error line inside a 200 stream. Asked `logprobs`
+ * (Ollama 0.12.11+), each text line carries its token's, and a whole answer all of them.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fakeLogprobs } from "./fake-openai-upstream.js";
 import {
   asksForStream,
   type EchoShape,
@@ -120,14 +122,24 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     if (badJson || typeof body !== "object" || body === null) {
       return sendJson(res, 400, { error: "invalid character 'x' looking for beginning of value" });
     }
-    const request = body as { model?: unknown; stream?: unknown; input?: unknown; dimensions?: unknown };
+    const request = body as {
+      model?: unknown;
+      stream?: unknown;
+      input?: unknown;
+      dimensions?: unknown;
+      logprobs?: unknown;
+      top_logprobs?: unknown;
+    };
     if (typeof request.model !== "string" || request.model === "") return sendJson(res, 400, { error: "model is required" });
     const model = withTag(request.model);
     if (!models.some((m) => withTag(m) === model)) {
       return sendJson(res, 404, { error: `model "${request.model}" not found, try pulling it first` });
     }
     if (route === "POST /api/embed") return embed(res, request.model, request.input, request.dimensions);
-    await chat(res, request.model, request.stream !== false, script(recorded));
+    // As Ollama 0.12.11+: asked for logprobs, each line carries its tokens' (here one token per text chunk).
+    const logprobs =
+      request.logprobs === true ? { top: typeof request.top_logprobs === "number" ? request.top_logprobs : 0 } : undefined;
+    await chat(res, request.model, request.stream !== false, script(recorded), logprobs);
   }
 
   return new Promise((resolve) => {
@@ -149,7 +161,13 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
   });
 }
 
-async function chat(res: ServerResponse, model: string, stream: boolean, reply: FakeOllamaReply): Promise<void> {
+async function chat(
+  res: ServerResponse,
+  model: string,
+  stream: boolean,
+  reply: FakeOllamaReply,
+  logprobs?: { top: number },
+): Promise<void> {
   const base = () => ({ model, created_at: new Date().toISOString() });
   const final = (usage: { input: number; output: number } | undefined, doneReason: string, outputFallback: number) => ({
     done_reason: doneReason,
@@ -182,6 +200,7 @@ async function chat(res: ServerResponse, model: string, stream: boolean, reply: 
             content: reply.text,
             ...(reply.reasoning !== undefined && { thinking: reply.reasoning }),
           },
+          ...(logprobs && { logprobs: fakeLogprobs(chunks, logprobs.top) }),
           ...final(reply.usage, doneReason, chunks.length),
         });
       }
@@ -189,8 +208,13 @@ async function chat(res: ServerResponse, model: string, stream: boolean, reply: 
       // As Ollama streams a thinking model asked `think`: thinking lines (content "") before the answer.
       for (const thinking of reply.reasoning !== undefined ? splitText(reply.reasoning) : [])
         await writeLine(res, { ...base(), message: { role: "assistant", content: "", thinking }, done: false });
-      for (const chunk of chunks)
-        await writeLine(res, { ...base(), message: { role: "assistant", content: chunk }, done: false });
+      for (const [i, chunk] of chunks.entries())
+        await writeLine(res, {
+          ...base(),
+          message: { role: "assistant", content: chunk },
+          ...(logprobs && { logprobs: fakeLogprobs([chunk], logprobs.top, i) }),
+          done: false,
+        });
       await writeLine(res, {
         ...base(),
         message: { role: "assistant", content: "" },

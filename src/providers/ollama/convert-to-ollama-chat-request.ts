@@ -1,11 +1,10 @@
-import { type ChatRequest, openAISettings, type ProviderChatRequest, unsentLogprobs } from "../../core/index.js";
+import { type ChatRequest, openAISettings, type ProviderChatRequest } from "../../core/index.js";
 import { convertToOllamaMessages } from "./convert-to-ollama-messages.js";
 import type { OllamaChatBody } from "./ollama-api.js";
 
 /** What convertToOllamaChatRequest leaves out of a request, or cannot enforce (see ChatProvider.unsent). */
 export function ollamaUnsent(request: ChatRequest): string[] {
-  // Token logprobs are not read from Ollama's answers (yet), so they are not asked for.
-  const unsent = [...openAISettings(request), ...unsentLogprobs(request)];
+  const unsent = openAISettings(request);
   if (request.toolChoice === "required" && (request.tools?.length ?? 0) > 0) unsent.push("tool_choice");
   if (request.parallelToolCalls !== undefined) unsent.push("parallel_tool_calls");
   if (request.user !== undefined) unsent.push("user");
@@ -48,6 +47,13 @@ export function convertToOllamaChatRequest(request: ProviderChatRequest): Ollama
   if (reasoning !== undefined) {
     const effort = reasoning.effort === "minimal" ? "low" : reasoning.effort;
     body.think = reasoning.enabled ? (effort ?? true) : false;
+  }
+
+  // Ollama reports each token's log probability on the line that carries it (since 0.12.11; an older
+  // server ignores the fields and reports none).
+  if (request.logprobs !== undefined) {
+    body.logprobs = true;
+    if (request.logprobs.topLogprobs) body.top_logprobs = request.logprobs.topLogprobs;
   }
 
   const options: NonNullable<OllamaChatBody["options"]> = {};

@@ -32,6 +32,9 @@ export interface OllamaChatBody {
   format?: "json" | Record<string, unknown>;
   /** Reasoning on or off, or a level (gpt-oss takes "low" | "medium" | "high"). */
   think?: boolean | "low" | "medium" | "high";
+  /** Each output token's log probability on its line (Ollama 0.12.11 and later), and how many alternatives with it (0-20). */
+  logprobs?: boolean;
+  top_logprobs?: number;
   options?: {
     temperature?: number;
     top_p?: number;
@@ -67,6 +70,8 @@ export const ollamaChatChunkSchema = z.object({
   prompt_eval_count: z.number().nullish(),
   eval_count: z.number().nullish(),
   error: z.string().nullish(),
+  /** The line's tokens, `[{token, logprob, bytes, top_logprobs}]`, when asked for (read by core's readTokenLogprobs). */
+  logprobs: z.unknown().optional(),
 });
 
 export type OllamaChatChunk = z.output<typeof ollamaChatChunkSchema>;

@@ -1,4 +1,4 @@
-import { expandBatches, GatewayError, makeId, type StreamEvent } from "../../core/index.js";
+import { expandBatches, GatewayError, makeId, readTokenLogprobs, type StreamEvent } from "../../core/index.js";
 import { type LineReaderOptions, readNdjsonBatches } from "../http/index.js";
 import { mapOllamaDoneReason } from "./map-ollama-done-reason.js";
 import { mapOllamaStreamError } from "./map-ollama-error.js";
@@ -78,7 +78,11 @@ export class OllamaAnswer {
     const thinking = chunk.message?.thinking;
     if (thinking) out.push({ type: "reasoning-delta", text: thinking });
     const content = chunk.message?.content;
-    if (content) out.push({ type: "text-delta", text: content });
+    if (content) {
+      // The line's tokens are its text's (a thinking line's are the reasoning's, which has no place for them).
+      const logprobs = chunk.logprobs === undefined ? undefined : readTokenLogprobs(chunk.logprobs);
+      out.push(logprobs ? { type: "text-delta", text: content, logprobs } : { type: "text-delta", text: content });
+    }
     for (const call of chunk.message?.tool_calls ?? []) {
       const index = this.#callCount++;
       const args = call.function.arguments;
