@@ -68,8 +68,10 @@ export function codeForStatus(status: number): ErrorCode {
       return "unsupported_media_type";
     case 429:
       return "rate_limited";
+    // An upstream's 499 (a proxy's "client closed request") is about its own client, a hop between
+    // tandem and the model: tandem's client is still there, and another target can answer it.
     case 499:
-      return "canceled";
+      return "upstream_error";
     case 503:
       return "unavailable";
     case 504:
@@ -77,7 +79,9 @@ export function codeForStatus(status: number): ErrorCode {
     case 529:
       return "overloaded";
     default:
-      return status >= 500 ? "upstream_error" : "invalid_request";
+      // A redirect (a base URL on http:// for an https:// API, a moved path) or any status outside
+      // 4xx is the target's misconfiguration, never the client's bad request.
+      return status >= 400 && status < 500 ? "invalid_request" : "upstream_error";
   }
 }
 
