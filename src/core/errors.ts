@@ -4,7 +4,14 @@
  * upstream's status is being passed on.
  */
 
-import { ABORT_CODES, NETWORK_FAILURE_CODES, TIMEOUT_CODES, TLS_FAILURE_CODES } from "./network-errors.js";
+import {
+  ABORT_CODES,
+  NETWORK_FAILURE_CODES,
+  PROTOCOL_FAILURE_CODES,
+  PROTOCOL_FAILURE_NAMES,
+  TIMEOUT_CODES,
+  TLS_FAILURE_CODES,
+} from "./network-errors.js";
 import { cleanErrorText } from "./redact-secrets.js";
 
 export type ErrorCode =
@@ -131,7 +138,8 @@ export class GatewayError extends Error {
   /**
    * Normalises anything thrown into a GatewayError; never throws. Decided on structured fields only
    * (the error's name and code, never its message): aborts are `canceled`, time limits `timeout`,
-   * the network failures of network-errors.ts `unavailable`; anything else thrown inside tandem
+   * the network failures of network-errors.ts `unavailable`, an upstream's broken HTTP (undici's
+   * parser errors, headers past its limit) `upstream_error`; anything else thrown inside tandem
    * (a TypeError, a RangeError, Node's `ERR_INVALID_ARG_TYPE`) is `internal`: not retried, and
    * never held against a target, its breaker or a key (see router/retry-policy.ts).
    */
@@ -152,10 +160,27 @@ export class GatewayError extends Error {
       if (code !== undefined && TLS_FAILURE_CODES.has(code)) {
         return new GatewayError("unavailable", `Upstream TLS failure (${code})`, { cause: err, retryable: false });
       }
+      const name = PROTOCOL_FAILURE_NAMES.has(err.name) ? err.name : nameOf(err.cause);
+      if ((code !== undefined && PROTOCOL_FAILURE_CODES.has(code)) || name !== undefined) {
+        return new GatewayError(
+          "upstream_error",
+          `Upstream answered with broken HTTP (${code ?? name}: ${err.message.slice(0, 200)})`,
+          {
+            cause: err,
+            retryable: false,
+          },
+        );
+      }
       return new GatewayError("internal", (err.message || "Internal error").slice(0, 1000), { cause: err });
     }
     return new GatewayError("internal", String(err).slice(0, 1000), { cause: err });
   }
+}
+
+/** The name of an error that is one of undici's HTTP parser failures (see PROTOCOL_FAILURE_NAMES). */
+function nameOf(err: unknown): string | undefined {
+  const name = err instanceof Error ? err.name : undefined;
+  return name !== undefined && PROTOCOL_FAILURE_NAMES.has(name) ? name : undefined;
 }
 
 function codeOf(err: unknown): string | undefined {
