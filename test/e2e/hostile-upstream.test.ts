@@ -2,19 +2,22 @@
  * Upstreams that break HTTP itself, behind each wire's same-wire path (OpenAI chat, Responses,
  * Anthropic Messages, Ollama chat): a port that speaks something else, broken chunked framing. The
  * client gets the upstream's failure in its own dialect (502 naming the target), never tandem's
- * "internal error" 500, and a route with another tier answers from it.
+ * "internal error" 500, and a route with another tier answers from it. And upstreams whose frames
+ * say absurd things (an index of 100 million) that the same-wire path puts together as they came.
  */
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { type ScriptedUpstream, startScriptedUpstream } from "../support/scripted-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 /** A TCP server that answers every request with what the test sets (no HTTP of its own). */
 let answer: (socket: Socket) => void = (socket) => socket.end();
 let raw: Server;
 let backup: FakeOpenAIUpstream;
+let scripted: ScriptedUpstream;
 let tandem: RunningTandem;
 
 const WIRES = [
@@ -37,6 +40,7 @@ before(async () => {
   });
   await new Promise<void>((resolve) => raw.listen(0, "127.0.0.1", resolve));
   backup = await startFakeOpenAI({ models: ["m"] });
+  scripted = await startScriptedUpstream();
   backup.script(() => ({ kind: "text", text: "from the backup" }));
   const url = `http://127.0.0.1:${(raw.address() as AddressInfo).port}`;
   const models = { m: { id: "up-model" } };
@@ -48,6 +52,8 @@ before(async () => {
       an: { kind: "anthropic", baseUrl: url, models },
       ol: { kind: "ollama", baseUrl: url, models },
       backup: { kind: "openai", baseUrl: backup.url, models: ["m"] },
+      soa: { kind: "openai", baseUrl: `${scripted.url}/v1`, responses: true, models },
+      san: { kind: "anthropic", baseUrl: scripted.url, models },
     },
     routes: {
       oa: { tiers: ["oa/m"], ...once },
@@ -62,6 +68,7 @@ before(async () => {
 after(async () => {
   await tandem?.close();
   await backup?.close();
+  await scripted?.close();
   raw?.close();
 });
 
@@ -102,5 +109,130 @@ describe("an upstream that breaks HTTP", () => {
     assert.equal(res.status, 200);
     assert.equal(json.choices[0]?.message.content, "from the backup");
     assert.match(res.headers.get("x-tandem-degraded") ?? "", /oa\/m: upstream_error/);
+  });
+});
+
+describe("an upstream whose frames carry an absurd index", () => {
+  // Put together as an array, index 100 million is that many holes to walk and serialise: the
+  // server's one thread held for many seconds, and an answer of hundreds of megabytes of nulls.
+  const HUGE = 100_000_000;
+  const sse = (data: object, event?: string) => `${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`;
+  const chunk = (choice: object) =>
+    sse({ id: "c1", object: "chat.completion.chunk", created: 1, model: "up-model", choices: [choice] });
+
+  it("OpenAI chat, a choice and a tool call at index 100 million: put together by index, in order", async () => {
+    scripted.script(() => ({
+      kind: "stream",
+      contentType: "text/event-stream",
+      writes: [
+        chunk({ index: 0, delta: { role: "assistant", content: "Hi" }, finish_reason: null }),
+        chunk({ index: HUGE, delta: { content: "odd" }, finish_reason: null }),
+        chunk({
+          index: 0,
+          delta: { tool_calls: [{ index: HUGE, id: "call_1", type: "function", function: { name: "f", arguments: "{}" } }] },
+          finish_reason: null,
+        }),
+        chunk({ index: 0, delta: {}, finish_reason: "tool_calls" }),
+        "data: [DONE]\n\n",
+      ],
+    }));
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "soa/m", messages: [{ role: "user", content: "Hi" }] }),
+    });
+    const json = (await res.json()) as { choices: { index: number; message: { content: string; tool_calls?: unknown[] } }[] };
+    assert.equal(res.status, 200, JSON.stringify(json).slice(0, 300));
+    assert.deepEqual(
+      json.choices.map((c) => [c.index, c.message.content]),
+      [
+        [0, "Hi"],
+        [HUGE, "odd"],
+      ],
+    );
+    assert.deepEqual(json.choices[0]?.message.tool_calls, [
+      { id: "call_1", type: "function", function: { name: "f", arguments: "{}" } },
+    ]);
+  });
+
+  it("Anthropic, a content block at index 100 million: put together by index, in order", async () => {
+    const start = {
+      type: "message_start",
+      message: {
+        id: "msg_1",
+        type: "message",
+        role: "assistant",
+        model: "up-model",
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 1, output_tokens: 1 },
+      },
+    };
+    scripted.script(() => ({
+      kind: "stream",
+      contentType: "text/event-stream",
+      writes: [
+        sse(start, "message_start"),
+        sse({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }, "content_block_start"),
+        sse({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Hi" } }, "content_block_delta"),
+        sse({ type: "content_block_stop", index: 0 }, "content_block_stop"),
+        sse({ type: "content_block_start", index: HUGE, content_block: { type: "text", text: "" } }, "content_block_start"),
+        sse({ type: "content_block_stop", index: HUGE }, "content_block_stop"),
+        sse(
+          { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 2 } },
+          "message_delta",
+        ),
+        sse({ type: "message_stop" }, "message_stop"),
+      ],
+    }));
+    const res = await fetch(`${tandem.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "san/m", max_tokens: 10, messages: [{ role: "user", content: "Hi" }] }),
+    });
+    const json = (await res.json()) as { content: { type: string; text: string }[] };
+    assert.equal(res.status, 200, JSON.stringify(json).slice(0, 300));
+    assert.deepEqual(json.content, [
+      { type: "text", text: "Hi" },
+      { type: "text", text: "" },
+    ]);
+  });
+
+  it("Responses, streamed, an output item at index 100 million and then a break: the failed response's output stays small", async () => {
+    const response = { id: "resp_1", object: "response", created_at: 1, status: "in_progress", model: "up-model", output: [] };
+    const item = { id: "msg_1", type: "message", role: "assistant", status: "in_progress", content: [] };
+    scripted.script(() => ({
+      kind: "stream",
+      contentType: "text/event-stream",
+      writes: [
+        sse({ type: "response.created", sequence_number: 0, response }, "response.created"),
+        sse({ type: "response.output_item.added", sequence_number: 1, output_index: HUGE, item }, "response.output_item.added"),
+        sse(
+          {
+            type: "response.output_text.delta",
+            sequence_number: 2,
+            output_index: HUGE,
+            item_id: "msg_1",
+            content_index: 0,
+            delta: "Hi",
+          },
+          "response.output_text.delta",
+        ),
+      ],
+      breakOff: true,
+    }));
+    const res = await fetch(`${tandem.url}/v1/responses`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "soa/m", input: "Hi", stream: true, store: false }),
+    });
+    const text = await res.text();
+    assert.ok(text.length < 100_000, `a ${text.length}-character stream`);
+    const failed = text.split("\n\n").find((frame) => frame.startsWith("event: response.failed"));
+    assert.ok(failed, text.slice(-500));
+    const output = (JSON.parse(failed.slice(failed.indexOf("data: ") + 6)) as { response: { output: unknown[] } }).response
+      .output;
+    assert.ok(output.length <= 1, `an output of ${output.length} items`);
   });
 });

@@ -195,7 +195,9 @@ type Block = Json & { type?: unknown };
 
 function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | undefined {
   let message: Record<string, unknown> | undefined;
-  const blocks: Block[] = [];
+  // By the upstream's index, in a map: an array indexed by an absurd one (3e9) would be billions of
+  // holes to walk and serialise.
+  const blocks = new Map<number, Block>();
   const json = new Map<number, string>();
   for (const frame of frames) {
     if (frame.whole) return undefined;
@@ -205,11 +207,11 @@ function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | un
         message = { ...(data.message as Record<string, unknown>) };
         break;
       case "content_block_start":
-        blocks[data.index as number] = { ...(data.content_block as Block) };
+        blocks.set(data.index as number, { ...(data.content_block as Block) });
         break;
       case "content_block_delta": {
         const index = data.index as number;
-        const block = blocks[index];
+        const block = blocks.get(index);
         const delta = data.delta as Record<string, unknown>;
         if (!block) break;
         if (delta.type === "text_delta") block.text = `${block.text ?? ""}${delta.text}`;
@@ -222,7 +224,7 @@ function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | un
       case "content_block_stop": {
         const index = data.index as number;
         const input = json.get(index);
-        const block = blocks[index];
+        const block = blocks.get(index);
         if (input !== undefined && block) {
           try {
             block.input = input === "" ? {} : JSON.parse(input);
@@ -247,7 +249,7 @@ function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | un
     }
   }
   if (message === undefined) return undefined;
-  message.content = blocks.filter((b) => b !== undefined);
+  message.content = [...blocks.entries()].sort(([a], [b]) => a - b).map(([, block]) => block);
   return message;
 }
 
