@@ -51,6 +51,13 @@ const STATUS: Record<ErrorCode, number> = {
 
 const RETRYABLE = new Set<ErrorCode>(["rate_limited", "upstream_error", "unavailable", "overloaded", "timeout"]);
 
+/**
+ * The longest message an error carries, in characters: room for an exhausted route's every attempt,
+ * while what a message quotes from a client (a megabyte-long model name in a 404) is not answered
+ * and logged whole for every request that sends it.
+ */
+export const MAX_ERROR_MESSAGE = 16 * 1024;
+
 export function statusForCode(code: ErrorCode): number {
   return STATUS[code];
 }
@@ -125,7 +132,12 @@ export class GatewayError extends Error {
     // Every message is cleaned as it is made: whatever built it (an upstream's error body, a stream
     // parser, a URL in a network error), no key and no home directory can reach a client, a log line,
     // /v1/status or the store through it.
-    super(cleanErrorText(message), options.cause === undefined ? undefined : { cause: options.cause });
+    // Cleaned whole, then cut: a cut first could leave the start of a key that no longer matches.
+    const clean = cleanErrorText(message);
+    super(
+      clean.length > MAX_ERROR_MESSAGE ? `${clean.slice(0, MAX_ERROR_MESSAGE)}…` : clean,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.code = code;
     this.status = options.status ?? STATUS[code];
     this.param = options.param;

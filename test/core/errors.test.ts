@@ -10,6 +10,7 @@ import { request } from "undici";
 import {
   errorExcerpt,
   GatewayError,
+  MAX_ERROR_MESSAGE,
   NETWORK_FAILURE_CODES,
   redactHomePath,
   redactSecrets,
@@ -167,6 +168,16 @@ describe("secrets and home paths in error messages", () => {
     const message = new GatewayError("unavailable", `model file ${home}/models/x.gguf not found (home: ${home})`).message;
     assert.equal(message, "model file ~/models/x.gguf not found (home: ~)");
     assert.equal(redactHomePath(`${home}ward/x`), `${home}ward/x`, "only the home directory itself");
+  });
+
+  it("cuts a message past MAX_ERROR_MESSAGE (a client's megabyte-long model name quoted in a 404), after cleaning it", () => {
+    const key = `sk-${"k".repeat(40)}`;
+    const error = new GatewayError("not_found", `The model '${"x".repeat(MAX_ERROR_MESSAGE - 10)}${key}' does not exist.`);
+    assert.equal(error.message.length, MAX_ERROR_MESSAGE + 1);
+    assert.ok(error.message.endsWith("…"));
+    assert.ok(!error.message.includes("sk-kkkk"), "the key's start is not left behind by the cut");
+    const short = "The model 'nope' does not exist.";
+    assert.equal(new GatewayError("not_found", short).message, short);
   });
 
   it("cuts long upstream text to a short excerpt", () => {
