@@ -199,6 +199,7 @@ function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | un
   // holes to walk and serialise.
   const blocks = new Map<number, Block>();
   const json = new Map<number, string>();
+  const citations = new Map<Block, unknown[]>();
   for (const frame of frames) {
     if (frame.whole) return undefined;
     const data = frameJson(frame) as Json;
@@ -218,7 +219,14 @@ function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | un
         else if (delta.type === "thinking_delta") block.thinking = `${block.thinking ?? ""}${delta.thinking}`;
         else if (delta.type === "signature_delta") block.signature = delta.signature;
         else if (delta.type === "input_json_delta") json.set(index, (json.get(index) ?? "") + String(delta.partial_json ?? ""));
-        else if (delta.type === "citations_delta") block.citations = [...((block.citations as unknown[]) ?? []), delta.citation];
+        else if (delta.type === "citations_delta") {
+          // Appended to a list this message owns (a block's own is the provider's, read-only):
+          // copying it for every delta would be quadratic in an upstream's citations.
+          if (!citations.has(block)) citations.set(block, [...((block.citations as unknown[] | undefined) ?? [])]);
+          const list = citations.get(block) as unknown[];
+          list.push(delta.citation);
+          block.citations = list;
+        }
         break;
       }
       case "content_block_stop": {
