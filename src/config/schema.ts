@@ -190,7 +190,10 @@ export const configSchema = z.object({
       /**
        * The largest answer tandem gathers whole: an upstream's non-streamed JSON answer (bytes), and
        * the text plus tool-call arguments of an answer assembled for a client that did not stream (or
-       * kept for a mid-stream continuation; counted in characters, never more than its UTF-8 bytes).
+       * kept for a mid-stream continuation; counted in characters, never more than its UTF-8 bytes),
+       * and with them, on the same-wire path, the upstream's own streamed frames that such a client is
+       * sent put together; and the frames a same-wire stream holds back until its end (the finish and
+       * what follows it).
        * Past it the upstream's read stops at once and the attempt fails with a 502 naming this
        * setting. No model writes answers near this size (a 128k-token answer is about 0.5 MB), and it
        * matches `server.bodyLimit`, so an answer may be as large as a request. Default 33554432 (32 MiB).

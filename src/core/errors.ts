@@ -4,7 +4,14 @@
  * upstream's status is being passed on.
  */
 
-import { ABORT_CODES, NETWORK_FAILURE_CODES, TIMEOUT_CODES, TLS_FAILURE_CODES } from "./network-errors.js";
+import {
+  ABORT_CODES,
+  NETWORK_FAILURE_CODES,
+  PROTOCOL_FAILURE_CODES,
+  PROTOCOL_FAILURE_NAMES,
+  TIMEOUT_CODES,
+  TLS_FAILURE_CODES,
+} from "./network-errors.js";
 import { cleanErrorText } from "./redact-secrets.js";
 
 export type ErrorCode =
@@ -44,6 +51,13 @@ const STATUS: Record<ErrorCode, number> = {
 
 const RETRYABLE = new Set<ErrorCode>(["rate_limited", "upstream_error", "unavailable", "overloaded", "timeout"]);
 
+/**
+ * The longest message an error carries, in characters: room for an exhausted route's every attempt,
+ * while what a message quotes from a client (a megabyte-long model name in a 404) is not answered
+ * and logged whole for every request that sends it.
+ */
+export const MAX_ERROR_MESSAGE = 16 * 1024;
+
 export function statusForCode(code: ErrorCode): number {
   return STATUS[code];
 }
@@ -68,8 +82,10 @@ export function codeForStatus(status: number): ErrorCode {
       return "unsupported_media_type";
     case 429:
       return "rate_limited";
+    // An upstream's 499 (a proxy's "client closed request") is about its own client, a hop between
+    // tandem and the model: tandem's client is still there, and another target can answer it.
     case 499:
-      return "canceled";
+      return "upstream_error";
     case 503:
       return "unavailable";
     case 504:
@@ -77,7 +93,9 @@ export function codeForStatus(status: number): ErrorCode {
     case 529:
       return "overloaded";
     default:
-      return status >= 500 ? "upstream_error" : "invalid_request";
+      // A redirect (a base URL on http:// for an https:// API, a moved path) or any status outside
+      // 4xx is the target's misconfiguration, never the client's bad request.
+      return status >= 400 && status < 500 ? "invalid_request" : "upstream_error";
   }
 }
 
@@ -114,7 +132,12 @@ export class GatewayError extends Error {
     // Every message is cleaned as it is made: whatever built it (an upstream's error body, a stream
     // parser, a URL in a network error), no key and no home directory can reach a client, a log line,
     // /v1/status or the store through it.
-    super(cleanErrorText(message), options.cause === undefined ? undefined : { cause: options.cause });
+    // Cleaned whole, then cut: a cut first could leave the start of a key that no longer matches.
+    const clean = cleanErrorText(message);
+    super(
+      clean.length > MAX_ERROR_MESSAGE ? `${clean.slice(0, MAX_ERROR_MESSAGE)}…` : clean,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.code = code;
     this.status = options.status ?? STATUS[code];
     this.param = options.param;
@@ -127,7 +150,8 @@ export class GatewayError extends Error {
   /**
    * Normalises anything thrown into a GatewayError; never throws. Decided on structured fields only
    * (the error's name and code, never its message): aborts are `canceled`, time limits `timeout`,
-   * the network failures of network-errors.ts `unavailable`; anything else thrown inside tandem
+   * the network failures of network-errors.ts `unavailable`, an upstream's broken HTTP (undici's
+   * parser errors, headers past its limit) `upstream_error`; anything else thrown inside tandem
    * (a TypeError, a RangeError, Node's `ERR_INVALID_ARG_TYPE`) is `internal`: not retried, and
    * never held against a target, its breaker or a key (see router/retry-policy.ts).
    */
@@ -148,10 +172,27 @@ export class GatewayError extends Error {
       if (code !== undefined && TLS_FAILURE_CODES.has(code)) {
         return new GatewayError("unavailable", `Upstream TLS failure (${code})`, { cause: err, retryable: false });
       }
+      const name = PROTOCOL_FAILURE_NAMES.has(err.name) ? err.name : nameOf(err.cause);
+      if ((code !== undefined && PROTOCOL_FAILURE_CODES.has(code)) || name !== undefined) {
+        return new GatewayError(
+          "upstream_error",
+          `Upstream answered with broken HTTP (${code ?? name}: ${err.message.slice(0, 200)})`,
+          {
+            cause: err,
+            retryable: false,
+          },
+        );
+      }
       return new GatewayError("internal", (err.message || "Internal error").slice(0, 1000), { cause: err });
     }
     return new GatewayError("internal", String(err).slice(0, 1000), { cause: err });
   }
+}
+
+/** The name of an error that is one of undici's HTTP parser failures (see PROTOCOL_FAILURE_NAMES). */
+function nameOf(err: unknown): string | undefined {
+  const name = err instanceof Error ? err.name : undefined;
+  return name !== undefined && PROTOCOL_FAILURE_NAMES.has(name) ? name : undefined;
 }
 
 function codeOf(err: unknown): string | undefined {

@@ -49,6 +49,15 @@ export const TLS_FAILURE_CODES: ReadonlySet<string> = new Set([
   "ERR_SSL_WRONG_VERSION_NUMBER",
 ]);
 
+/**
+ * The upstream answered, but not in HTTP/1.1 that can be read: a port that speaks something else
+ * (SSH, TLS on a base URL written http://), broken chunked framing, headers past the client's limit.
+ * undici's parser errors carry no code, only their name (`HTTPParserError`). About the target, so
+ * they count against it, and the same upstream would answer the same again.
+ */
+export const PROTOCOL_FAILURE_CODES: ReadonlySet<string> = new Set(["UND_ERR_HEADERS_OVERFLOW"]);
+export const PROTOCOL_FAILURE_NAMES: ReadonlySet<string> = new Set(["HTTPParserError"]);
+
 /** Codes of time limits that ran out on the way to or from the upstream. */
 export const TIMEOUT_CODES: ReadonlySet<string> = new Set([
   "UND_ERR_CONNECT_TIMEOUT",

@@ -156,6 +156,11 @@ export class Continuation {
             if (switched) return;
             break;
           case "frame":
+            // A client that did not stream is sent the upstream's own frames put together (the
+            // same-wire path), so the dialect holds every one: they count, or frames heavy with
+            // other fields (logprobs, anything) and light on text would be gathered without bound.
+            // A whole answer's one frame was held to the limit as it was read.
+            if (restart && !event.whole) grow(event.data.length);
             if (held.size === 0) break;
             heldFrames.push(event);
             return;

@@ -3,11 +3,14 @@
  * allow-list of network codes; every GatewayError message is cleaned of secrets and home paths.
  */
 import assert from "node:assert/strict";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { homedir } from "node:os";
 import { describe, it } from "node:test";
+import { request } from "undici";
 import {
   errorExcerpt,
   GatewayError,
+  MAX_ERROR_MESSAGE,
   NETWORK_FAILURE_CODES,
   redactHomePath,
   redactSecrets,
@@ -51,6 +54,44 @@ describe("GatewayError.from", () => {
     assert.equal(error.code, "unavailable");
     assert.equal(error.retryable, false);
     assert.equal(failoverDecision(error), "next");
+  });
+
+  it("makes an upstream's broken HTTP upstream_error, from undici's own errors: not retried, counted against the target", async () => {
+    // A port that is not HTTP (an SSH banner, a TLS alert for http:// to a TLS port), broken chunked
+    // framing, headers past undici's limit: thrown by undici itself, as it throws them in production.
+    const answers: Record<string, (socket: Socket) => void> = {
+      "an SSH banner": (socket) => socket.end("SSH-2.0-OpenSSH_9.6\r\n"),
+      "a TLS alert": (socket) => socket.end(Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46])),
+      "headers over the limit": (socket) => socket.end(`HTTP/1.1 200 OK\r\nx-pad: ${"a".repeat(70_000)}\r\n\r\n`),
+      "a bad chunk size": (socket) =>
+        socket.end("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\ngarbage\r\n"),
+    };
+    for (const [what, answer] of Object.entries(answers)) {
+      const server = createServer((socket) => {
+        socket.on("error", () => {});
+        socket.once("data", () => answer(socket));
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      try {
+        const thrown = await request(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, {
+          method: "POST",
+          body: "{}",
+        })
+          .then((res) => res.body.text())
+          .then(
+            () => undefined,
+            (err: unknown) => err,
+          );
+        assert.ok(thrown instanceof Error, `${what}: undici throws`);
+        const error = GatewayError.from(thrown);
+        assert.equal(error.code, "upstream_error", `${what}: ${thrown.name} ${String((thrown as { code?: unknown }).code)}`);
+        assert.equal(error.status, 502, what);
+        assert.equal(failoverDecision(error), "next", what);
+        assert.equal(countsAgainstTarget(error), true, what);
+      } finally {
+        server.close();
+      }
+    }
   });
 
   it("makes anything else thrown inside tandem internal: not retried, not counted against a target", () => {
@@ -127,6 +168,16 @@ describe("secrets and home paths in error messages", () => {
     const message = new GatewayError("unavailable", `model file ${home}/models/x.gguf not found (home: ${home})`).message;
     assert.equal(message, "model file ~/models/x.gguf not found (home: ~)");
     assert.equal(redactHomePath(`${home}ward/x`), `${home}ward/x`, "only the home directory itself");
+  });
+
+  it("cuts a message past MAX_ERROR_MESSAGE (a client's megabyte-long model name quoted in a 404), after cleaning it", () => {
+    const key = `sk-${"k".repeat(40)}`;
+    const error = new GatewayError("not_found", `The model '${"x".repeat(MAX_ERROR_MESSAGE - 10)}${key}' does not exist.`);
+    assert.equal(error.message.length, MAX_ERROR_MESSAGE + 1);
+    assert.ok(error.message.endsWith("…"));
+    assert.ok(!error.message.includes("sk-kkkk"), "the key's start is not left behind by the cut");
+    const short = "The model 'nope' does not exist.";
+    assert.equal(new GatewayError("not_found", short).message, short);
   });
 
   it("cuts long upstream text to a short excerpt", () => {

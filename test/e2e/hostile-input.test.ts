@@ -235,6 +235,13 @@ describe("hostile input", () => {
     });
   }
 
+  it("quotes a megabyte-long unknown model name in a short error", async () => {
+    const res = await send("/v1/chat/completions", JSON.stringify({ ...valid.chat, model: "x".repeat(60 * 1024) }));
+    assert.equal(res.status, 404);
+    assertShape("openai", res.body, JSON.stringify(res.body).slice(0, 200));
+    assert.ok(JSON.stringify(res.body).length < 20 * 1024, `a ${JSON.stringify(res.body).length}-character error`);
+  });
+
   it("still answers properly after all that", async () => {
     const health = await fetch(`${tandem.url}/health`);
     assert.equal(health.status, 200);

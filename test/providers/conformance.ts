@@ -240,7 +240,7 @@ export function providerConformance(options: ConformanceOptions): void {
       assert.equal(error?.retryable, true);
     });
 
-    test("server-errors", "treats a 500 as retryable and a 401 as not", async () => {
+    test("server-errors", "treats a 500 as retryable and a 401 as not; a redirect or a 499 is the target's failure", async () => {
       fake().script(() => ({ kind: "error", status: 500, message: "boom" }));
       const server = await drain(subject.provider.chat(request(), signal()));
       assert.equal(server.error?.retryable, true);
@@ -249,6 +249,33 @@ export function providerConformance(options: ConformanceOptions): void {
       const auth = await drain(subject.provider.chat(request(), signal()));
       assert.equal(auth.error?.code, "authentication");
       assert.equal(auth.error?.retryable, false);
+      // A base URL on http:// for an https:// API answers with a redirect: the target's
+      // misconfiguration (never followed, not retried), not the client's bad request.
+      fake().script(() => ({
+        kind: "error",
+        status: 301,
+        body: "",
+        headers: { location: "https://api.example.com/v1/chat?key=sk-in-query" },
+      }));
+      const moved = await drain(subject.provider.chat(request(), signal()));
+      assert.equal(moved.error?.code, "upstream_error");
+      assert.equal(moved.error?.status, 502);
+      assert.equal(moved.error?.retryable, false);
+      assert.match(
+        moved.error?.message ?? "",
+        /redirects to https:\/\/api\.example\.com\/v1\/chat; check the provider's baseUrl/,
+      );
+      assert.doesNotMatch(moved.error?.message ?? "", /sk-in-query/);
+      // A 499 (Google's APIs say CANCELLED so) is about the upstream's own side: tandem's client is still there.
+      fake().script(() => ({
+        kind: "error",
+        status: 499,
+        body: { error: { code: 499, message: "The operation was cancelled.", status: "CANCELLED" } },
+      }));
+      const proxy = await drain(subject.provider.chat(request(), signal()));
+      assert.equal(proxy.error?.code, "upstream_error");
+      assert.equal(proxy.error?.status, 502);
+      assert.equal(proxy.error?.retryable, true);
     });
 
     test("broken-stream", "fails a stream that breaks off after some text with upstream_error, never a finish", async () => {

@@ -118,6 +118,24 @@ describe("router failover", () => {
     assert.equal(chatPosts(b), 0);
   });
 
+  it("says why it failed over even when the first tier's error has what a header cannot carry (streamed and not)", async () => {
+    // An em dash, CJK, and a message long enough to be cut with an ellipsis: none is Latin-1.
+    a.script(() => ({ kind: "error", status: 503, message: `Service unavailable — 服务不可用 ${"x".repeat(600)}` }));
+    const { data, response } = await ask("auto");
+    assert.equal(data.choices[0]?.message.content, "from b");
+    assert.match(
+      response.headers.get("x-tandem-degraded") ?? "",
+      /^true; tier 2 answered; a\/m: \w+ after \d+ ms \(Service unavailable \? \?+ x+\?\)/,
+    );
+    const streamed = await openai.chat.completions
+      .create({ model: "auto", messages: [{ role: "user", content: "Hi" }], stream: true })
+      .withResponse();
+    let text = "";
+    for await (const chunk of streamed.data) text += chunk.choices[0]?.delta.content ?? "";
+    assert.equal(text, "from b");
+    assert.match(streamed.response.headers.get("x-tandem-degraded") ?? "", /^true; tier 2 answered; a\/m: \w+ after/);
+  });
+
   it("passes a request error (400) on as it is, without trying other targets", async () => {
     a.script(() => ({ kind: "error", status: 400, message: "Invalid 'messages[0].content': too long" }));
     await assert.rejects(ask("auto"), (err: unknown) => err instanceof OpenAI.BadRequestError && /too long/.test(err.message));

@@ -17,7 +17,7 @@ const MAX_LINE = 64 * 1024;
 /** What the fake would send if nobody stopped it. */
 const ENDLESS = 200 * 1024 * 1024;
 
-type Mode = "sse-line" | "sse-many" | "whole" | "error" | "ndjson-line" | "ok" | "slow";
+type Mode = "sse-line" | "sse-many" | "sse-heavy" | "whole" | "error" | "ndjson-line" | "ok" | "slow";
 
 interface Served {
   mode: Mode;
@@ -78,6 +78,14 @@ async function answer(mode: Mode, res: ServerResponse, record: Served): Promise<
       res.writeHead(200, { "content-type": "text/event-stream" });
       // Varied text, so no quality check stops it before the size limit does.
       return pump(res, record, chunk({ role: "assistant", content: "" }), (i) => chunk({ content: prose(i, 1000) }));
+    case "sse-heavy": {
+      // A word of text per chunk and a few KB of everything else (logprobs with top_logprobs, say).
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const logprobs = { content: [{ token: "w", logprob: -1, bytes: [119], top_logprobs: [{ pad: "p".repeat(4000) }] }] };
+      const heavy = (i: number) =>
+        `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: `${prose(i, 6)} ` }, logprobs, finish_reason: null }] })}\n\n`;
+      return pump(res, record, chunk({ role: "assistant", content: "" }), heavy);
+    }
     case "whole":
       res.writeHead(200, { "content-type": "application/json" });
       return pump(
@@ -181,7 +189,11 @@ describe("answer limits", () => {
     tandem = await startTandem({
       limits: { maxAnswerBytes: MAX_ANSWER, maxLineBytes: MAX_LINE },
       providers: {
-        up: { kind: "openai", baseUrl: `${upstream.url}/v1`, models: ["sse-line", "sse-many", "whole", "error", "ok"] },
+        up: {
+          kind: "openai",
+          baseUrl: `${upstream.url}/v1`,
+          models: ["sse-line", "sse-many", "sse-heavy", "whole", "error", "ok"],
+        },
         ol: { kind: "ollama", baseUrl: upstream.url, models: ["ndjson-line"] },
       },
       routes: {
@@ -245,6 +257,21 @@ describe("answer limits", () => {
       }
     });
   }
+
+  it("counts the frames a same-wire client that did not stream is sent put together, not only their text", async () => {
+    // The OpenAI client's body goes to the OpenAI-compatible upstream as it came, and its answer is
+    // the upstream's chunks put together: each held until the end, a few KB for one word of text.
+    const before = upstream.served.length;
+    const res = await post(`${tandem.url}/v1/chat/completions`, {
+      model: "up/sse-heavy",
+      messages: [{ role: "user", content: "hi" }],
+    });
+    assert.equal(res.status, 502, JSON.stringify(res.json));
+    assert.match(errorMessage("openai", res.json), /up\/sse-heavy exceeded limits\.maxAnswerBytes \(262144 bytes\)/);
+    const served = upstream.served.slice(before);
+    await waitFor(() => served[0]?.cutShort === true, "the upstream's connection was not closed early");
+    assert.ok((served[0]?.sent ?? 0) < 16 * 1024 * 1024, `sent ${served[0]?.sent}`);
+  });
 
   it("reads only the start of a huge upstream error body and passes its status on", async () => {
     for (const d of DIALECTS) {

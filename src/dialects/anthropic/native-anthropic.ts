@@ -195,8 +195,11 @@ type Block = Json & { type?: unknown };
 
 function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | undefined {
   let message: Record<string, unknown> | undefined;
-  const blocks: Block[] = [];
+  // By the upstream's index, in a map: an array indexed by an absurd one (3e9) would be billions of
+  // holes to walk and serialise.
+  const blocks = new Map<number, Block>();
   const json = new Map<number, string>();
+  const citations = new Map<Block, unknown[]>();
   for (const frame of frames) {
     if (frame.whole) return undefined;
     const data = frameJson(frame) as Json;
@@ -205,24 +208,31 @@ function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | un
         message = { ...(data.message as Record<string, unknown>) };
         break;
       case "content_block_start":
-        blocks[data.index as number] = { ...(data.content_block as Block) };
+        blocks.set(data.index as number, { ...(data.content_block as Block) });
         break;
       case "content_block_delta": {
         const index = data.index as number;
-        const block = blocks[index];
+        const block = blocks.get(index);
         const delta = data.delta as Record<string, unknown>;
         if (!block) break;
         if (delta.type === "text_delta") block.text = `${block.text ?? ""}${delta.text}`;
         else if (delta.type === "thinking_delta") block.thinking = `${block.thinking ?? ""}${delta.thinking}`;
         else if (delta.type === "signature_delta") block.signature = delta.signature;
         else if (delta.type === "input_json_delta") json.set(index, (json.get(index) ?? "") + String(delta.partial_json ?? ""));
-        else if (delta.type === "citations_delta") block.citations = [...((block.citations as unknown[]) ?? []), delta.citation];
+        else if (delta.type === "citations_delta") {
+          // Appended to a list this message owns (a block's own is the provider's, read-only):
+          // copying it for every delta would be quadratic in an upstream's citations.
+          if (!citations.has(block)) citations.set(block, [...((block.citations as unknown[] | undefined) ?? [])]);
+          const list = citations.get(block) as unknown[];
+          list.push(delta.citation);
+          block.citations = list;
+        }
         break;
       }
       case "content_block_stop": {
         const index = data.index as number;
         const input = json.get(index);
-        const block = blocks[index];
+        const block = blocks.get(index);
         if (input !== undefined && block) {
           try {
             block.input = input === "" ? {} : JSON.parse(input);
@@ -247,7 +257,7 @@ function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | un
     }
   }
   if (message === undefined) return undefined;
-  message.content = blocks.filter((b) => b !== undefined);
+  message.content = [...blocks.entries()].sort(([a], [b]) => a - b).map(([, block]) => block);
   return message;
 }
 

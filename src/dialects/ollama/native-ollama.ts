@@ -91,6 +91,19 @@ export function nativeOllamaAnswer(frames: readonly Frame[], meta: Answered): un
 
 function assembleAnswer(frames: readonly Frame[]): Json | undefined {
   let answer: Json | undefined;
+  // The lists this answer owns (copied once from a line's, which are the provider's, read-only),
+  // appended to in place: copying the whole list for every line is quadratic, seconds of the
+  // server's one thread for a long answer with logprobs.
+  const owned = new Set<unknown[]>();
+  const append = (list: unknown, items: unknown[]): unknown[] => {
+    if (Array.isArray(list) && owned.has(list)) {
+      for (const item of items) list.push(item);
+      return list;
+    }
+    const copy = [...(Array.isArray(list) ? list : []), ...items];
+    owned.add(copy);
+    return copy;
+  };
   for (const frame of frames) {
     if (frame.whole) return undefined;
     const line = frameJson(frame) as Json;
@@ -103,12 +116,11 @@ function assembleAnswer(frames: readonly Frame[]): Json | undefined {
       const value = line[key];
       if (key === "message" && typeof value === "object" && value !== null) {
         answer.message ??= {};
-        mergeText(answer.message as Json, value as Json);
+        mergeText(answer.message as Json, value as Json, append);
       } else if ((key === "response" || key === "thinking") && typeof value === "string" && typeof answer[key] === "string")
         answer[key] += value;
       // Each line's tokens' logprobs: a whole answer has them all, in order.
-      else if (key === "logprobs" && Array.isArray(value))
-        answer.logprobs = [...(Array.isArray(answer.logprobs) ? answer.logprobs : []), ...value];
+      else if (key === "logprobs" && Array.isArray(value)) answer.logprobs = append(answer.logprobs, value);
       else if (key !== "created_at" || line.done === true) answer[key] = value;
     }
   }
@@ -116,11 +128,10 @@ function assembleAnswer(frames: readonly Frame[]): Json | undefined {
 }
 
 /** A streamed message's pieces: text fields concatenated, tool calls appended, anything else the latest. */
-function mergeText(message: Json, piece: Json): void {
+function mergeText(message: Json, piece: Json, append: (list: unknown, items: unknown[]) => unknown[]): void {
   for (const key in piece) {
     const value = piece[key];
-    if (key === "tool_calls" && Array.isArray(value))
-      message.tool_calls = [...((message.tool_calls as unknown[]) ?? []), ...value];
+    if (key === "tool_calls" && Array.isArray(value)) message.tool_calls = append(message.tool_calls, value);
     else if (typeof value === "string" && typeof message[key] === "string" && key !== "role") message[key] += value;
     else if (value != null || !(key in message)) message[key] = value;
   }

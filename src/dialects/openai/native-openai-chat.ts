@@ -128,7 +128,10 @@ const CHUNK_ONLY = new Set(["choices", "object", "obfuscation"]);
 
 function assembleCompletion(frames: readonly Frame[]): Json | undefined {
   let completion: Json | undefined;
-  const choices: Json[] = [];
+  // By the upstream's index, in maps: an index is the upstream's word, and an array indexed by an
+  // absurd one (3e9) would be billions of holes to walk and serialise.
+  const choices = new Map<number, Json>();
+  const calls = new Map<number, Map<number, Json>>();
   for (const frame of frames) {
     if (frame.whole) return undefined;
     if (frame.data === "[DONE]") continue;
@@ -144,39 +147,53 @@ function assembleCompletion(frames: readonly Frame[]): Json | undefined {
     if (!Array.isArray(pieces)) continue;
     for (const piece of pieces as Json[]) {
       const index = typeof piece.index === "number" ? piece.index : 0;
-      choices[index] ??= {
-        index,
-        message: { role: "assistant", content: null },
-        logprobs: null,
-        finish_reason: null,
-      };
-      const choice = choices[index] as Json;
-      if (piece.delta && typeof piece.delta === "object") mergeDelta(choice.message as Json, piece.delta as Json);
+      let choice = choices.get(index);
+      if (choice === undefined) {
+        choice = { index, message: { role: "assistant", content: null }, logprobs: null, finish_reason: null };
+        choices.set(index, choice);
+        calls.set(index, new Map());
+      }
+      if (piece.delta && typeof piece.delta === "object")
+        mergeDelta(choice.message as Json, piece.delta as Json, calls.get(index) as Map<number, Json>);
       if (piece.finish_reason != null) choice.finish_reason = piece.finish_reason;
       if (piece.logprobs != null) choice.logprobs = mergeLogprobs(choice.logprobs as Json | null, piece.logprobs as Json);
       for (const key in piece) if (!(key in choice) && key !== "delta" && key !== "index") choice[key] = piece[key];
     }
   }
   if (completion === undefined) return undefined;
-  completion.choices = choices.filter((c) => c !== undefined);
+  for (const [index, choice] of choices) {
+    const message = choice.message as Json;
+    if ("tool_calls" in message) message.tool_calls = byIndex(calls.get(index) as Map<number, Json>);
+  }
+  completion.choices = byIndex(choices);
   return completion;
 }
 
-/** Text fields are concatenated, tool calls merged by index, anything else the latest value. */
-function mergeDelta(message: Json, delta: Json): void {
+/** What was kept by the upstream's index, in the index's order. */
+function byIndex(items: Map<number, Json>): Json[] {
+  return [...items.entries()].sort(([a], [b]) => a - b).map(([, item]) => item);
+}
+
+/**
+ * Text fields are concatenated, tool calls merged by index into `calls` (the message's `tool_calls`
+ * is put in order from them at the end), anything else the latest value.
+ */
+function mergeDelta(message: Json, delta: Json, calls: Map<number, Json>): void {
   for (const key in delta) {
     const value = delta[key];
     if (key === "tool_calls" && Array.isArray(value)) {
       message.tool_calls ??= [];
-      const calls = message.tool_calls as Json[];
       for (const [position, piece] of (value as Json[]).entries()) {
         const index = typeof piece.index === "number" ? piece.index : position;
-        // A custom tool's call streams its `custom` name and input as a function's streams `function`.
-        const custom = piece.type === "custom" || piece.custom != null;
-        calls[index] ??= custom
-          ? { id: "", type: "custom", custom: { name: "", input: "" } }
-          : { id: "", type: "function", function: { name: "", arguments: "" } };
-        const call = calls[index] as Json;
+        let call = calls.get(index);
+        if (call === undefined) {
+          // A custom tool's call streams its `custom` name and input as a function's streams `function`.
+          const custom = piece.type === "custom" || piece.custom != null;
+          call = custom
+            ? { id: "", type: "custom", custom: { name: "", input: "" } }
+            : { id: "", type: "function", function: { name: "", arguments: "" } };
+          calls.set(index, call);
+        }
         for (const [field, part] of Object.entries(piece)) {
           if (field === "index") continue;
           if ((field === "function" || field === "custom") && part && typeof part === "object") {

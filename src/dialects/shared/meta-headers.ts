@@ -3,11 +3,13 @@ import type { ResponseMeta } from "../../core/index.js";
 /** The `x-tandem-*` response headers of DESIGN.md. */
 export function metaHeaders(meta: ResponseMeta): Record<string, string> {
   const headers: Record<string, string> = {
-    "x-tandem-target": meta.target,
+    "x-tandem-target": headerText(meta.target),
     "x-tandem-attempts": String(meta.attempts),
-    "x-tandem-degraded": meta.degraded === undefined ? "false" : `true; ${meta.degraded}`,
+    // The reason quotes upstreams' error messages (an em dash, a cut message's ellipsis, a page's
+    // control characters): a header cannot carry those, and Node throws on the whole answer if it tries.
+    "x-tandem-degraded": meta.degraded === undefined ? "false" : `true; ${headerText(meta.degraded)}`,
   };
-  if (meta.route !== undefined) headers["x-tandem-route"] = meta.route;
+  if (meta.route !== undefined) headers["x-tandem-route"] = headerText(meta.route);
   if (meta.sensitivity !== undefined) headers["x-tandem-sensitivity"] = meta.sensitivity;
   // As the Responses dialect writes it: entries joined by `; `, printable ASCII only.
   if (meta.warnings !== undefined && meta.warnings.length > 0) {
@@ -16,4 +18,9 @@ export function metaHeaders(meta: ResponseMeta): Record<string, string> {
       .join("; ");
   }
   return headers;
+}
+
+/** Text as a header value: printable ASCII, anything else `?` (names and ids from config or an upstream's model list too). */
+function headerText(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, "?");
 }

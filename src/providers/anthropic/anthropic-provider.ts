@@ -41,6 +41,7 @@ export class AnthropicProvider implements ChatProvider {
   readonly #version: string;
   readonly #defaultMaxTokens: number;
   readonly #maxLineBytes: number | undefined;
+  readonly #maxAnswerBytes: number | undefined;
 
   constructor(options: AnthropicProviderOptions) {
     this.id = options.id;
@@ -49,6 +50,7 @@ export class AnthropicProvider implements ChatProvider {
     this.#version = options.anthropicVersion ?? "2023-06-01";
     this.#defaultMaxTokens = options.defaultMaxTokens ?? 4096;
     this.#maxLineBytes = options.limits?.maxLineBytes;
+    this.#maxAnswerBytes = options.limits?.maxAnswerBytes;
     this.#client = new UpstreamClient(options.baseUrl, {
       target: options.id,
       connectTimeoutMs: options.connectTimeoutMs,
@@ -86,7 +88,9 @@ export class AnthropicProvider implements ChatProvider {
     });
     const lines = { target, maxLineBytes: this.#maxLineBytes };
     const tap = native !== undefined;
-    return relayUpstreamStream(res, signal, target, (stream) => parseAnthropicStream(readSseBatches(stream, lines), target, tap));
+    return relayUpstreamStream(res, signal, target, (stream) =>
+      parseAnthropicStream(readSseBatches(stream, lines), target, tap, this.#maxAnswerBytes),
+    );
   }
 
   async listModels(signal: AbortSignal): Promise<ModelInfo[]> {

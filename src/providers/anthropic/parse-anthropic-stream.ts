@@ -1,7 +1,7 @@
 import type { EventSourceMessage } from "eventsource-parser";
 import type { z } from "zod";
 import { expandBatches, GatewayError, type StreamEvent, type Usage } from "../../core/index.js";
-import { sseFrame } from "../http/index.js";
+import { HeldFrames, sseFrame } from "../http/index.js";
 import {
   type AnthropicUsage,
   ContentBlockDeltaSchema,
@@ -38,8 +38,10 @@ export function parseAnthropicStream(
   target: string,
   /** Same-wire pass-through: also yield each upstream event as a `frame`, after what was read from it. */
   tap = false,
+  /** The most the held message_delta frames may come to (limits.maxAnswerBytes). Default 32 MiB. */
+  maxHeldBytes?: number,
 ): AsyncIterableIterator<StreamEvent> {
-  const answer = new AnthropicAnswer(target);
+  const answer = new AnthropicAnswer(target, maxHeldBytes);
   return expandBatches<EventSourceMessage[], StreamEvent>(
     Symbol.asyncIterator in batches ? batches : fromIterable(batches),
     (batch, out) => {
@@ -79,8 +81,11 @@ export class AnthropicAnswer {
   readonly #ending: Frame[] = [];
   #done = false;
 
-  constructor(target: string) {
+  readonly #held: HeldFrames;
+
+  constructor(target: string, maxHeldBytes?: number) {
     this.#target = target;
+    this.#held = new HeldFrames(target, maxHeldBytes);
   }
 
   /**
@@ -179,7 +184,10 @@ export class AnthropicAnswer {
         if (event.usage?.output_tokens != null) usage.outputTokens = event.usage.output_tokens;
         if (Object.keys(usage).length > 0) out.push({ type: "usage", usage });
         // The stop reason reaches the client only with the finish, after the checks on it have passed.
-        if (frame) this.#ending.push(frame);
+        if (frame) {
+          this.#held.add(frame);
+          this.#ending.push(frame);
+        }
         return false;
       }
       case "message_stop": {

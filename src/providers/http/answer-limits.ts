@@ -27,6 +27,35 @@ export function answerLimitError(
   });
 }
 
+/**
+ * What a same-wire tap holds back until its answer ends (the frame with the finish and those after
+ * it, the lifecycle events before the first output), counted: they are held in memory, so past
+ * `maxBytes` (limits.maxAnswerBytes) the answer fails, as one gathered whole would, rather than an
+ * upstream that never gets to its end growing what is held for as long as it streams.
+ */
+export class HeldFrames {
+  readonly #target: string;
+  readonly #maxBytes: number;
+  #bytes = 0;
+
+  constructor(target: string, maxBytes: number = DEFAULT_ANSWER_LIMITS.maxAnswerBytes) {
+    this.#target = target;
+    this.#maxBytes = maxBytes;
+  }
+
+  /** A frame held from now on; throws past the limit. */
+  add(frame: { data: string }): void {
+    this.#bytes += frame.data.length;
+    if (this.#bytes > this.#maxBytes)
+      throw answerLimitError(this.#target, "maxAnswerBytes", this.#maxBytes, "what is held back of the answer");
+  }
+
+  /** The frames held so far went on. */
+  clear(): void {
+    this.#bytes = 0;
+  }
+}
+
 /** Stops reading a body for good: the connection is dropped, so its socket and buffers are released. */
 export function destroyBody(body: Readable): void {
   if (body.destroyed) return;

@@ -15,21 +15,35 @@ export async function* readNdjsonBatches(
 ): AsyncGenerator<string[]> {
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_ANSWER_LIMITS.maxLineBytes;
   const decoder = new StringDecoder("utf8");
-  let pending = "";
+  // The line not yet ended, in the pieces it came in, joined once it ends: searching (or joining)
+  // all of it again for every read would be quadratic in a long line that comes in small reads.
+  let partial: string[] = [];
+  let held = 0;
   for await (const chunk of body) {
-    pending += typeof chunk === "string" ? chunk : decoder.write(chunk);
+    const text = typeof chunk === "string" ? chunk : decoder.write(chunk);
+    let newline = text.indexOf("\n");
+    if (newline === -1) {
+      partial.push(text);
+      held += text.length;
+      if (held > maxLineBytes) throw answerLimitError(options.target, "maxLineBytes", maxLineBytes);
+      continue;
+    }
+    partial.push(text.slice(0, newline));
     const lines: string[] = [];
-    let from = 0;
-    for (let newline = pending.indexOf("\n"); newline !== -1; newline = pending.indexOf("\n", from)) {
-      const line = pending.slice(from, newline).trim();
+    const first = partial.join("").trim();
+    if (first) lines.push(first);
+    let from = newline + 1;
+    for (newline = text.indexOf("\n", from); newline !== -1; newline = text.indexOf("\n", from)) {
+      const line = text.slice(from, newline).trim();
       if (line) lines.push(line);
       from = newline + 1;
     }
-    if (from > 0) pending = pending.slice(from);
-    if (pending.length > maxLineBytes) throw answerLimitError(options.target, "maxLineBytes", maxLineBytes);
+    partial = from < text.length ? [text.slice(from)] : [];
+    held = text.length - from;
+    if (held > maxLineBytes) throw answerLimitError(options.target, "maxLineBytes", maxLineBytes);
     if (lines.length > 0) yield lines;
   }
-  pending += decoder.end();
-  const last = pending.trim();
+  partial.push(decoder.end());
+  const last = partial.join("").trim();
   if (last) yield [last];
 }

@@ -55,16 +55,45 @@ export async function upstreamErrorFromResponse(
     body = undefined;
   }
   const found = body === undefined ? undefined : messageIn(body);
-  const message = errorExcerpt(found ?? (htmlText(res, text) || `HTTP ${status}`), ERROR_EXCERPT_CHARS);
-  const mapped = options.map?.(status, body, message);
+  const redirect = status >= 300 && status < 400;
+  const message = redirect
+    ? redirectMessage(status, res.headers.location, options.secrets)
+    : errorExcerpt(found ?? (htmlText(res, text) || `HTTP ${status}`), ERROR_EXCERPT_CHARS);
+  const mapped = redirect ? undefined : options.map?.(status, body, message);
   return new GatewayError(mapped?.code ?? codeForStatus(status), message, {
-    // Keep the upstream's status where clients know it (429 stays 429, 529 stays 529 for Anthropic clients).
-    status: status >= 400 && status <= 599 ? status : undefined,
+    // Keep the upstream's status where clients know it (429 stays 429, 529 stays 529 for Anthropic
+    // clients); not a 499, which would tell the client that it had gone away.
+    status: status >= 400 && status <= 599 && status !== 499 ? status : undefined,
+    // The same URL redirects again: no retry on this target, the next one may answer.
+    ...(redirect && { retryable: false }),
     retryAfterMs: parseRetryAfter(res.headers["retry-after"], res.headers["retry-after-ms"]),
     target,
     ...(mapped?.retryable !== undefined && { retryable: mapped.retryable }),
     ...(mapped?.param !== undefined && { param: mapped.param }),
   });
+}
+
+/**
+ * A redirect is never followed (the key would go with it, wherever it points): the target's base URL
+ * is wrong, and the message says where the upstream pointed (its query and credentials left out).
+ */
+function redirectMessage(
+  status: number,
+  location: string | string[] | undefined,
+  secrets: readonly string[] | undefined,
+): string {
+  const to = Array.isArray(location) ? location[0] : location;
+  let where = "";
+  if (to) {
+    try {
+      const url = new URL(to, "http://upstream.invalid");
+      where = url.origin === "http://upstream.invalid" ? url.pathname : `${url.origin}${url.pathname}`;
+    } catch {
+      where = "";
+    }
+  }
+  const text = `HTTP ${status}: the upstream redirects${where ? ` to ${where}` : ""}; check the provider's baseUrl`;
+  return errorExcerpt(redactSecrets(text, secrets), ERROR_EXCERPT_CHARS);
 }
 
 /** An HTML error page (a proxy's, a load balancer's) as the text a person would read on it. */

@@ -96,8 +96,12 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
     });
     await expectEventStream(res, target);
     const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
-    const read = native ? tapOpenAIChatStream : readOpenAIChatStream;
-    return relayUpstreamStream(res, signal, target, (stream) => read(readSseBatches(stream, lines), target));
+    const maxHeld = this.#options.limits?.maxAnswerBytes;
+    return relayUpstreamStream(res, signal, target, (stream) =>
+      native
+        ? tapOpenAIChatStream(readSseBatches(stream, lines), target, maxHeld)
+        : readOpenAIChatStream(readSseBatches(stream, lines), target),
+    );
   }
 
   /** Same wire: a Responses request as the dialect prepared it, and the upstream's own events tapped (see openai-responses-wire.ts). */
@@ -110,7 +114,9 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
     const res = await this.#client.send("POST", "/responses", { ...init, headers: { ...headers, accept: "text/event-stream" } });
     await expectEventStream(res, target);
     const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
-    return relayUpstreamStream(res, signal, target, (body) => parseResponsesStream(readSseBatches(body, lines), target));
+    return relayUpstreamStream(res, signal, target, (body) =>
+      parseResponsesStream(readSseBatches(body, lines), target, this.#options.limits?.maxAnswerBytes),
+    );
   }
 
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {

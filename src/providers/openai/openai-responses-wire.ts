@@ -7,7 +7,7 @@ import {
   type StreamEvent,
   type Usage,
 } from "../../core/index.js";
-import { sseFrame } from "../http/index.js";
+import { HeldFrames, sseFrame } from "../http/index.js";
 import type { OpenAIErrorObjectWire } from "./openai-chat-api.js";
 import { gatewayErrorFromOpenAIError } from "./openai-error-body.js";
 
@@ -55,10 +55,13 @@ interface CallState {
 export function parseResponsesStream(
   batches: AsyncIterable<EventSourceMessage[]> | Iterable<EventSourceMessage[]>,
   target: string,
+  /** The most the held lifecycle events may come to (limits.maxAnswerBytes). Default 32 MiB. */
+  maxHeldBytes?: number,
 ): AsyncIterableIterator<StreamEvent> {
   const calls = new Map<string, CallState>();
   let started = false;
   let held: StreamEvent[] = [];
+  const heldBytes = new HeldFrames(target, maxHeldBytes);
   let completed = false;
   // A network read's events are read at once and served from one queue (expandBatches).
   const step = (batch: EventSourceMessage[], out: StreamEvent[]): boolean | undefined => {
@@ -89,6 +92,7 @@ export function parseResponsesStream(
         case "response.created":
         case "response.in_progress":
         case "response.queued":
+          heldBytes.add(frame);
           held.push(frame);
           continue;
         case "response.output_text.delta":
@@ -151,6 +155,7 @@ export function parseResponsesStream(
       if (held.length > 0) {
         for (const lifecycle of held) out.push(lifecycle);
         held = [];
+        heldBytes.clear();
       }
       out.push(frame);
     }

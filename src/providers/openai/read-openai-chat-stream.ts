@@ -1,6 +1,6 @@
 import type { EventSourceMessage } from "eventsource-parser";
 import { expandBatches, GatewayError, makeId, type StreamEvent, type TokenLogprob, type Usage } from "../../core/index.js";
-import { sseFrame } from "../http/index.js";
+import { HeldFrames, sseFrame } from "../http/index.js";
 import { mapOpenAIFinishReason } from "./map-openai-finish-reason.js";
 import { mapOpenAILogprobs } from "./map-openai-logprobs.js";
 import { asOpenAIChatChunk, type OpenAIChatChunk, type OpenAIToolCallPiece, openAIErrorObjectSchema } from "./openai-chat-api.js";
@@ -43,11 +43,14 @@ export function readOpenAIChatStream(
      * events read from it; the one that carries the finish, and all after it, held until the end.
      */
     frames?: boolean;
+    /** The most the held frames may come to (limits.maxAnswerBytes). Default 32 MiB. */
+    maxHeldBytes?: number | undefined;
   } = {},
 ): AsyncIterableIterator<StreamEvent> {
   const answer = new OpenAIAnswer(target);
   const frames = options.frames === true;
   const ending: Frame[] = [];
+  const held = new HeldFrames(target, options.maxHeldBytes);
   let done = false;
   return expandBatches<EventSourceMessage[], StreamEvent>(
     batches,
@@ -64,8 +67,10 @@ export function readOpenAIChatStream(
         answer.chunk(chunk, out);
         if (!frames) continue;
         const frame = sseFrame(message, chunk);
-        if (ending.length > 0 || chunk.choices?.some((choice) => choice.finish_reason != null)) ending.push(frame);
-        else out.push(frame);
+        if (ending.length > 0 || chunk.choices?.some((choice) => choice.finish_reason != null)) {
+          held.add(frame);
+          ending.push(frame);
+        } else out.push(frame);
       }
       return undefined;
     },

@@ -27,8 +27,10 @@ export function nativeOpenAIChatBody(native: NativeRequest, upstreamModel: strin
 export function tapOpenAIChatStream(
   batches: AsyncIterable<EventSourceMessage[]>,
   target: string,
+  /** The most the held frames may come to (limits.maxAnswerBytes). */
+  maxHeldBytes?: number,
 ): AsyncIterableIterator<StreamEvent> {
-  return readOpenAIChatStream(batches, target, { frames: true });
+  return readOpenAIChatStream(batches, target, { frames: true, maxHeldBytes });
 }
 
 /** As readOpenAIChatCompletion, then the whole completion as one `frame` (every field, for the same-wire client). */

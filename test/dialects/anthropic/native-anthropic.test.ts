@@ -132,6 +132,39 @@ describe("the whole message for a client that did not stream", () => {
   });
 });
 
+describe("a text block's citations for a client that did not stream", () => {
+  it("are appended in order, the block's own list left as it came, not copied for every delta", () => {
+    const frame = (data: unknown) => ({
+      type: "frame" as const,
+      event: (data as { type: string }).type,
+      data: JSON.stringify(data),
+    });
+    // The block the upstream started with a list of its own, shared with the provider (frozen: a write throws).
+    const start = deepFreeze({
+      type: "content_block_start",
+      index: 0,
+      content_block: { type: "text", text: "", citations: [{ n: -1 }] },
+    });
+    const count = 50_000;
+    const frames = [
+      frame({ type: "message_start", message: { id: "m1", model: "c", content: [], usage: { input_tokens: 1 } } }),
+      { ...frame(start), json: start },
+    ];
+    for (let n = 0; n < count; n++)
+      frames.push(frame({ type: "content_block_delta", index: 0, delta: { type: "citations_delta", citation: { n } } }));
+    frames.push(frame({ type: "content_block_stop", index: 0 }), frame({ type: "message_stop" }));
+    // Copying the list for every delta is quadratic: 50,000 of them held the server's one thread for seconds.
+    const started = performance.now();
+    const message = nativeAnthropicMessage(frames, META) as { content: { citations: { n: number }[] }[] };
+    const ms = performance.now() - started;
+    assert.ok(ms < 5000, `put together in ${Math.round(ms)} ms`);
+    const citations = message.content[0]?.citations ?? [];
+    assert.equal(citations.length, count + 1);
+    assert.deepEqual([citations[0], citations[1], citations.at(-1)], [{ n: -1 }, { n: 0 }, { n: count - 1 }]);
+    assert.deepEqual(start.content_block.citations, [{ n: -1 }]);
+  });
+});
+
 describe("the events the provider parsed, shared with the dialect", () => {
   const sse = (data: { type: string; [key: string]: unknown }) => ({
     event: data.type,

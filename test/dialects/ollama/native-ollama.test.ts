@@ -71,6 +71,32 @@ describe("the lines the provider parsed, shared with the dialect", () => {
     assert.equal((frames[0]?.json as { response: string }).response, "Hel");
   });
 
+  it("a long answer's logprobs and tool calls are appended, not copied for every line", async () => {
+    // Copying the list for every line is quadratic: 50,000 lines held the server's one thread for
+    // half a minute; appending takes milliseconds.
+    const count = 50_000;
+    const values: object[] = [];
+    for (let i = 0; i < count; i++) {
+      const token = `t${i}`;
+      const message = { role: "assistant", content: token, tool_calls: [{ function: { name: token, arguments: {} } }] };
+      values.push({ ...base, message, done: false, logprobs: [{ token, logprob: -1 }] });
+    }
+    values.push({ ...base, message: { role: "assistant", content: "" }, done: true, done_reason: "stop" });
+    const frames = await framesOf(tapOllamaLines(lines(values), "up/llama", "ollama-chat"));
+    for (const frame of frames) deepFreeze(frame.json);
+    const started = performance.now();
+    const answer = nativeOllamaAnswer(frames, META) as {
+      message: { tool_calls: { function: { name: string } }[] };
+      logprobs: { token: string }[];
+    };
+    const ms = performance.now() - started;
+    assert.ok(ms < 5000, `put together in ${Math.round(ms)} ms`);
+    assert.equal(answer.logprobs.length, count);
+    assert.equal(answer.logprobs[count - 1]?.token, `t${count - 1}`);
+    assert.equal(answer.message.tool_calls.length, count);
+    assert.equal(answer.message.tool_calls[1]?.function.name, "t1");
+  });
+
   it("a whole answer is copied before its model is set", async () => {
     const json = deepFreeze({ ...base, message: { role: "assistant", content: "Hi" }, done: true, done_reason: "stop" });
     const frames = await framesOf(tapOllamaWhole(json, "up/llama", "ollama-chat"));

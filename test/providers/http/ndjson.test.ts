@@ -33,6 +33,19 @@ describe("readNdjsonBatches", () => {
     assert.deepEqual(await batches([bytes.subarray(0, 7), bytes.subarray(7)]), [['{"t":"é€"}']]);
   });
 
+  it("reads a long line that comes in small reads without searching it again for each", async () => {
+    // 4 MB in 256-byte reads (an upstream that drips): searched whole on every read, it took half a minute.
+    const reads = ['{"a":"', ..."x".repeat(4 * 1024 * 1024).match(/.{256}/g)!, '"}\n{"b":1}'];
+    const started = performance.now();
+    const out = await batches(reads);
+    const ms = performance.now() - started;
+    assert.ok(ms < 3000, `read in ${Math.round(ms)} ms`);
+    assert.deepEqual(
+      out.map((batch) => batch.map((line) => line.length)),
+      [[4 * 1024 * 1024 + 8], [7]],
+    );
+  });
+
   it("refuses a line longer than maxLineBytes while it is still coming", async () => {
     await assert.rejects(batches(['{"a":1}\n', "x".repeat(40), "x".repeat(40)], 64), /limits\.maxLineBytes/);
   });

@@ -216,7 +216,16 @@ export class ResponsesNativeStream {
       case "response.output_item.added":
       case "response.output_item.done":
         data.item = clientItem(data.item, this.#wantsEncrypted);
-        if (index !== undefined && data.item && typeof data.item === "object") {
+        // Items are added in order, so an item's index is one that is there or the next: any other
+        // (an upstream's absurd 3e9) would make the output an array of billions of holes.
+        if (
+          index !== undefined &&
+          Number.isInteger(index) &&
+          index >= 0 &&
+          index <= progress.output.length &&
+          data.item &&
+          typeof data.item === "object"
+        ) {
           progress.output[index] = data.item as StateItem;
           if (type === "response.output_item.added") this.#open.set(index, { item: data.item as Json, text: "" });
           else this.#open.delete(index);

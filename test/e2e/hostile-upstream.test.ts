@@ -1,0 +1,238 @@
+/**
+ * Upstreams that break HTTP itself, behind each wire's same-wire path (OpenAI chat, Responses,
+ * Anthropic Messages, Ollama chat): a port that speaks something else, broken chunked framing. The
+ * client gets the upstream's failure in its own dialect (502 naming the target), never tandem's
+ * "internal error" 500, and a route with another tier answers from it. And upstreams whose frames
+ * say absurd things (an index of 100 million) that the same-wire path puts together as they came.
+ */
+import assert from "node:assert/strict";
+import type { AddressInfo } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { type ScriptedUpstream, startScriptedUpstream } from "../support/scripted-upstream.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+/** A TCP server that answers every request with what the test sets (no HTTP of its own). */
+let answer: (socket: Socket) => void = (socket) => socket.end();
+let raw: Server;
+let backup: FakeOpenAIUpstream;
+let scripted: ScriptedUpstream;
+let tandem: RunningTandem;
+
+const WIRES = [
+  { wire: "openai chat", path: "/v1/chat/completions", route: "oa", body: { messages: [{ role: "user", content: "Hi" }] } },
+  { wire: "responses", path: "/v1/responses", route: "oar", body: { input: "Hi", store: false } },
+  { wire: "anthropic", path: "/v1/messages", route: "an", body: { max_tokens: 10, messages: [{ role: "user", content: "Hi" }] } },
+  { wire: "ollama", path: "/api/chat", route: "ol", body: { messages: [{ role: "user", content: "Hi" }] } },
+] as const;
+
+/** The dialect's error message, whatever its shape. */
+function messageOf(dialect: (typeof WIRES)[number]["wire"], json: { error?: unknown }): unknown {
+  if (dialect === "ollama") return json.error;
+  return (json.error as { message?: unknown } | undefined)?.message;
+}
+
+before(async () => {
+  raw = createServer((socket) => {
+    socket.on("error", () => {});
+    socket.once("data", () => answer(socket));
+  });
+  await new Promise<void>((resolve) => raw.listen(0, "127.0.0.1", resolve));
+  backup = await startFakeOpenAI({ models: ["m"] });
+  scripted = await startScriptedUpstream();
+  backup.script(() => ({ kind: "text", text: "from the backup" }));
+  const url = `http://127.0.0.1:${(raw.address() as AddressInfo).port}`;
+  const models = { m: { id: "up-model" } };
+  const once = { retry: { attempts: 1 } };
+  tandem = await startTandem({
+    providers: {
+      oa: { kind: "openai", baseUrl: `${url}/v1`, models },
+      oar: { kind: "openai", baseUrl: `${url}/v1`, responses: true, models },
+      an: { kind: "anthropic", baseUrl: url, models },
+      ol: { kind: "ollama", baseUrl: url, models },
+      backup: { kind: "openai", baseUrl: backup.url, models: ["m"] },
+      soa: { kind: "openai", baseUrl: `${scripted.url}/v1`, responses: true, models },
+      san: { kind: "anthropic", baseUrl: scripted.url, models },
+    },
+    routes: {
+      oa: { tiers: ["oa/m"], ...once },
+      oar: { tiers: ["oar/m"], ...once },
+      an: { tiers: ["an/m"], ...once },
+      ol: { tiers: ["ol/m"], ...once },
+      "oa-then-backup": { tiers: ["oa/m", "backup/m"], ...once },
+    },
+  });
+});
+
+after(async () => {
+  await tandem?.close();
+  await backup?.close();
+  await scripted?.close();
+  raw?.close();
+});
+
+describe("an upstream that breaks HTTP", () => {
+  const cases: Record<string, (socket: Socket) => void> = {
+    "speaks something else (an SSH banner)": (socket) => socket.end("SSH-2.0-OpenSSH_9.6\r\n"),
+    "breaks its chunked framing": (socket) =>
+      socket.end("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\nzz\r\ngarbage\r\n"),
+  };
+  for (const [what, reply] of Object.entries(cases)) {
+    it(`${what}: a 502 in the client's dialect naming the target, streamed and not`, async () => {
+      answer = reply;
+      for (const { wire, path, route, body } of WIRES) {
+        for (const stream of [true, false]) {
+          const res = await fetch(`${tandem.url}${path}`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ model: route, stream, ...body }),
+          });
+          const json = (await res.json()) as { error?: unknown };
+          const where = `${wire} ${stream ? "streamed" : "whole"}: ${JSON.stringify(json)}`;
+          assert.equal(res.status, 502, where);
+          assert.match(String(messageOf(wire, json)), new RegExp(`^${route}(/up-model)?: `), where);
+          assert.doesNotMatch(String(messageOf(wire, json)), /internal error/i, where);
+        }
+      }
+    });
+  }
+
+  it("is left for the next tier", async () => {
+    answer = cases["speaks something else (an SSH banner)"] as (socket: Socket) => void;
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "oa-then-backup", messages: [{ role: "user", content: "Hi" }] }),
+    });
+    const json = (await res.json()) as { choices: { message: { content: string } }[] };
+    assert.equal(res.status, 200);
+    assert.equal(json.choices[0]?.message.content, "from the backup");
+    assert.match(res.headers.get("x-tandem-degraded") ?? "", /oa\/m: upstream_error/);
+  });
+});
+
+describe("an upstream whose frames carry an absurd index", () => {
+  // Put together as an array, index 100 million is that many holes to walk and serialise: the
+  // server's one thread held for many seconds, and an answer of hundreds of megabytes of nulls.
+  const HUGE = 100_000_000;
+  const sse = (data: object, event?: string) => `${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`;
+  const chunk = (choice: object) =>
+    sse({ id: "c1", object: "chat.completion.chunk", created: 1, model: "up-model", choices: [choice] });
+
+  it("OpenAI chat, a choice and a tool call at index 100 million: put together by index, in order", async () => {
+    scripted.script(() => ({
+      kind: "stream",
+      contentType: "text/event-stream",
+      writes: [
+        chunk({ index: 0, delta: { role: "assistant", content: "Hi" }, finish_reason: null }),
+        chunk({ index: HUGE, delta: { content: "odd" }, finish_reason: null }),
+        chunk({
+          index: 0,
+          delta: { tool_calls: [{ index: HUGE, id: "call_1", type: "function", function: { name: "f", arguments: "{}" } }] },
+          finish_reason: null,
+        }),
+        chunk({ index: 0, delta: {}, finish_reason: "tool_calls" }),
+        "data: [DONE]\n\n",
+      ],
+    }));
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "soa/m", messages: [{ role: "user", content: "Hi" }] }),
+    });
+    const json = (await res.json()) as { choices: { index: number; message: { content: string; tool_calls?: unknown[] } }[] };
+    assert.equal(res.status, 200, JSON.stringify(json).slice(0, 300));
+    assert.deepEqual(
+      json.choices.map((c) => [c.index, c.message.content]),
+      [
+        [0, "Hi"],
+        [HUGE, "odd"],
+      ],
+    );
+    assert.deepEqual(json.choices[0]?.message.tool_calls, [
+      { id: "call_1", type: "function", function: { name: "f", arguments: "{}" } },
+    ]);
+  });
+
+  it("Anthropic, a content block at index 100 million: put together by index, in order", async () => {
+    const start = {
+      type: "message_start",
+      message: {
+        id: "msg_1",
+        type: "message",
+        role: "assistant",
+        model: "up-model",
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 1, output_tokens: 1 },
+      },
+    };
+    scripted.script(() => ({
+      kind: "stream",
+      contentType: "text/event-stream",
+      writes: [
+        sse(start, "message_start"),
+        sse({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }, "content_block_start"),
+        sse({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Hi" } }, "content_block_delta"),
+        sse({ type: "content_block_stop", index: 0 }, "content_block_stop"),
+        sse({ type: "content_block_start", index: HUGE, content_block: { type: "text", text: "" } }, "content_block_start"),
+        sse({ type: "content_block_stop", index: HUGE }, "content_block_stop"),
+        sse(
+          { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 2 } },
+          "message_delta",
+        ),
+        sse({ type: "message_stop" }, "message_stop"),
+      ],
+    }));
+    const res = await fetch(`${tandem.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "san/m", max_tokens: 10, messages: [{ role: "user", content: "Hi" }] }),
+    });
+    const json = (await res.json()) as { content: { type: string; text: string }[] };
+    assert.equal(res.status, 200, JSON.stringify(json).slice(0, 300));
+    assert.deepEqual(json.content, [
+      { type: "text", text: "Hi" },
+      { type: "text", text: "" },
+    ]);
+  });
+
+  it("Responses, streamed, an output item at index 100 million and then a break: the failed response's output stays small", async () => {
+    const response = { id: "resp_1", object: "response", created_at: 1, status: "in_progress", model: "up-model", output: [] };
+    const item = { id: "msg_1", type: "message", role: "assistant", status: "in_progress", content: [] };
+    scripted.script(() => ({
+      kind: "stream",
+      contentType: "text/event-stream",
+      writes: [
+        sse({ type: "response.created", sequence_number: 0, response }, "response.created"),
+        sse({ type: "response.output_item.added", sequence_number: 1, output_index: HUGE, item }, "response.output_item.added"),
+        sse(
+          {
+            type: "response.output_text.delta",
+            sequence_number: 2,
+            output_index: HUGE,
+            item_id: "msg_1",
+            content_index: 0,
+            delta: "Hi",
+          },
+          "response.output_text.delta",
+        ),
+      ],
+      breakOff: true,
+    }));
+    const res = await fetch(`${tandem.url}/v1/responses`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "soa/m", input: "Hi", stream: true, store: false }),
+    });
+    const text = await res.text();
+    assert.ok(text.length < 100_000, `a ${text.length}-character stream`);
+    const failed = text.split("\n\n").find((frame) => frame.startsWith("event: response.failed"));
+    assert.ok(failed, text.slice(-500));
+    const output = (JSON.parse(failed.slice(failed.indexOf("data: ") + 6)) as { response: { output: unknown[] } }).response
+      .output;
+    assert.ok(output.length <= 1, `an output of ${output.length} items`);
+  });
+});
