@@ -75,7 +75,12 @@ export type ParentMessage =
   | { op: "fit"; id: number; model: ModelSpec }
   | { op: "unload"; id: number; name: string }
   | { op: "cancel"; id: number }
-  | { op: "ping"; id: number };
+  | { op: "ping"; id: number }
+  /**
+   * Liveness: answered at once from the child's event loop, touching neither llama.cpp nor the libuv
+   * thread pool (which a model load holds), so only a frozen child leaves it unanswered.
+   */
+  | { op: "alive"; id: number };
 
 export interface PingResult {
   rssBytes: number;

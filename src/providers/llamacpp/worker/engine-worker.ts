@@ -71,6 +71,9 @@ process.on("message", (message: ParentMessage) => {
 
 async function handle(message: ParentMessage): Promise<void> {
   switch (message.op) {
+    case "alive":
+      send({ op: "result", id: message.id });
+      return;
     case "ping": {
       const [models, memory] = await Promise.all([host.infos(), engineMemory(llama)]);
       send({ op: "result", id: message.id, value: { rssBytes: memory.rssBytes, models, memory } });

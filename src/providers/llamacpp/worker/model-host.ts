@@ -1,3 +1,4 @@
+import { access, readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import { resolveChatWrapper } from "node-llama-cpp";
@@ -126,6 +127,7 @@ export class ModelHost {
 
   async #load(spec: ModelSpec): Promise<LoadedModel> {
     this.onLoading(spec.path);
+    await testLoadGate();
     let model: LlamaModel;
     try {
       // node-llama-cpp's memory safety checks stay on: "auto" offloads the layers that fit in free VRAM.
@@ -168,6 +170,24 @@ export class ModelHost {
     const settled = await Promise.allSettled(this.#models.values());
     return settled.flatMap((s) => (s.status === "fulfilled" ? [s.value.info()] : []));
   }
+}
+
+/**
+ * Tests only: with TANDEM_TEST_LOAD_GATE naming a FIFO that exists, every load waits here until the
+ * test writes to it. Opening and reading a FIFO holds the engine's one libuv thread, as node-llama-cpp's
+ * load of real weights does, so a test can freeze or stall the engine in the middle of a load (a tiny
+ * model loads in milliseconds). A path that does not exist lets loads through.
+ */
+async function testLoadGate(): Promise<void> {
+  const gate = process.env.TANDEM_TEST_LOAD_GATE;
+  if (!gate) return;
+  const there = await access(gate).then(
+    () => true,
+    () => false,
+  );
+  if (!there) return;
+  process.stderr.write(`test load gate: waiting on ${gate}\n`);
+  await readFile(gate).catch(() => undefined);
 }
 
 function sameSpec(a: ModelSpec, b: ModelSpec): boolean {
