@@ -30,13 +30,24 @@ interface Pending {
 export interface EngineProcessOptions extends EngineOptions {
   /** How long the child may take to start (load the native binding). Default 30000. */
   startTimeoutMs?: number;
-  /** How long a canceled request may take to stop before the child is taken for hung and killed. Default 2000. */
+  /**
+   * How long a canceled request may take to stop, and the child to answer a liveness check while it
+   * loads a model, before it is taken for hung and killed. Default 2000.
+   */
   cancelGraceMs?: number;
   /** Where the child's own log lines (llama.cpp warnings) go. Default: stderr, prefixed. */
   onLog?: (line: string) => void;
   /** Told when the child dies, with why and the file it was loading then, if any. */
   onExit?: (info: EngineExit) => void;
 }
+
+/**
+ * Requests with no cancel and no time limit of their own: a load of big weights may rightly take a
+ * minute. While one runs the child must keep answering liveness checks, which a slow load does (its
+ * native work runs off the child's event loop) and a frozen child (stopped, or stuck in a native call
+ * on its event loop) does not.
+ */
+const LOAD_OPS: ReadonlySet<ParentMessage["op"]> = new Set(["load", "fit", "unload"]);
 
 /** A child found no prebuilt llama.cpp binary for this platform and exited. */
 class MissingBinary extends Error {
@@ -150,7 +161,49 @@ export class EngineProcess {
         reject(e);
       };
       child.send({ ...request, id } as ParentMessage);
+      if (LOAD_OPS.has(request.op)) this.#watchLiveness(child);
     });
+  }
+
+  /** The liveness check's timer while load requests run, and the id of its check not answered yet. */
+  #liveness: { timer: NodeJS.Timeout; unanswered: number | undefined } | undefined;
+
+  /**
+   * While a load request runs on `child`, asks it every grace period whether it is alive; a check
+   * still unanswered a grace period later means a frozen child, which is killed: the load and all
+   * else on it fail retryably (the router fails the requests over), and the next request starts a
+   * new child. A request waiting for the load that gives up (its deadline, its client) fails over at
+   * once either way; this is what keeps the load itself from wedging the model for later requests
+   * and for callers with no deadline (a warm-up).
+   */
+  #watchLiveness(child: ChildProcess): void {
+    if (this.#liveness) return;
+    const liveness = {
+      unanswered: undefined as number | undefined,
+      timer: setInterval(() => {
+        if (this.#child !== child || ![...this.#pending.values()].some((p) => LOAD_OPS.has(p.op))) {
+          this.#stopLiveness();
+          return;
+        }
+        if (liveness.unanswered === undefined) {
+          liveness.unanswered = this.#nextId++;
+          child.send({ op: "alive", id: liveness.unanswered } satisfies ParentMessage);
+          return;
+        }
+        // After this turn's I/O: an answer that came while this process itself was busy counts.
+        setImmediate(() => {
+          if (this.#liveness === liveness && liveness.unanswered !== undefined && this.#child === child)
+            this.kill(`no answer to a liveness check within ${this.#cancelGraceMs()} ms while loading a model: frozen`);
+        });
+      }, this.#cancelGraceMs()),
+    };
+    liveness.timer.unref();
+    this.#liveness = liveness;
+  }
+
+  #stopLiveness(): void {
+    clearInterval(this.#liveness?.timer);
+    this.#liveness = undefined;
   }
 
   /** Pings the child if it runs; undefined when it does not (a stopped engine is not a sick one). */
@@ -375,6 +428,10 @@ export class EngineProcess {
       return;
     }
     if (message.op === "ready" || message.op === "no-binary") return;
+    if (this.#liveness && message.id === this.#liveness.unanswered) {
+      this.#liveness.unanswered = undefined;
+      return;
+    }
     const orphan = this.#orphans.get(message.id);
     if (orphan && message.op !== "events") {
       clearTimeout(orphan);
@@ -405,6 +462,7 @@ export class EngineProcess {
     this.#child = undefined;
     this.#loadingPath = undefined;
     this.#lastExit = `${killed ? "killed: " : ""}${reason}`;
+    this.#stopLiveness();
     for (const timer of this.#orphans.values()) clearTimeout(timer);
     this.#orphans.clear();
     if (!this.#closed) {
