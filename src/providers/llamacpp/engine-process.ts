@@ -91,8 +91,9 @@ const STABLE_MS = 60_000;
 
 /**
  * One supervised engine child process. Started on first use, restarted on the next use after it
- * dies (with a growing delay when it keeps dying), killed when a canceled request does not stop in
- * time (a hung generation). Requests in flight when it dies fail with a retryable error.
+ * dies (with a growing delay when it keeps dying), killed when it hangs: a canceled generation that
+ * does not stop in time, or a child that stops answering liveness checks while it loads a model or
+ * after another canceled request. Requests in flight when it dies fail with a retryable error.
  */
 export class EngineProcess {
   #child: ChildProcess | undefined;
@@ -161,49 +162,69 @@ export class EngineProcess {
         reject(e);
       };
       child.send({ ...request, id } as ParentMessage);
-      if (LOAD_OPS.has(request.op)) this.#watchLiveness(child);
+      if (LOAD_OPS.has(request.op)) this.#watchLoad(child);
     });
   }
 
-  /** The liveness check's timer while load requests run, and the id of its check not answered yet. */
-  #liveness: { timer: NodeJS.Timeout; unanswered: number | undefined } | undefined;
+  /** The liveness check in flight, if any: its id, and its timer. */
+  #aliveCheck: { id: number; timer: NodeJS.Timeout } | undefined;
 
   /**
-   * While a load request runs on `child`, asks it every grace period whether it is alive; a check
-   * still unanswered a grace period later means a frozen child, which is killed: the load and all
-   * else on it fail retryably (the router fails the requests over), and the next request starts a
-   * new child. A request waiting for the load that gives up (its deadline, its client) fails over at
-   * once either way; this is what keeps the load itself from wedging the model for later requests
-   * and for callers with no deadline (a warm-up).
+   * Asks the child whether it is alive: it answers from its event loop at once, however busy its
+   * native work (a load, a generation queued behind one) is. No answer within the grace means a frozen
+   * child (stopped, or stuck in a native call on its event loop), which is killed: everything on it
+   * fails retryably (the router fails the requests over), and the next request starts a new child.
    */
-  #watchLiveness(child: ChildProcess): void {
-    if (this.#liveness) return;
-    const liveness = {
-      unanswered: undefined as number | undefined,
-      timer: setInterval(() => {
-        if (this.#child !== child || ![...this.#pending.values()].some((p) => LOAD_OPS.has(p.op))) {
-          this.#stopLiveness();
-          return;
-        }
-        if (liveness.unanswered === undefined) {
-          liveness.unanswered = this.#nextId++;
-          child.send({ op: "alive", id: liveness.unanswered } satisfies ParentMessage);
-          return;
-        }
-        // After this turn's I/O: an answer that came while this process itself was busy counts.
-        setImmediate(() => {
-          if (this.#liveness === liveness && liveness.unanswered !== undefined && this.#child === child)
-            this.kill(`no answer to a liveness check within ${this.#cancelGraceMs()} ms while loading a model: frozen`);
-        });
-      }, this.#cancelGraceMs()),
+  #checkAlive(child: ChildProcess, during: string): void {
+    if (this.#aliveCheck || this.#child !== child) return;
+    const grace = this.#cancelGraceMs();
+    const check = {
+      id: this.#nextId++,
+      timer: setTimeout(
+        () =>
+          // After this turn's I/O: an answer that came while this process itself was too busy to read it counts.
+          setImmediate(() => {
+            if (this.#aliveCheck !== check) return;
+            this.#aliveCheck = undefined;
+            if (this.#child === child) this.kill(`no answer to a liveness check within ${grace} ms ${during}: frozen`);
+          }),
+        grace,
+      ),
     };
-    liveness.timer.unref();
-    this.#liveness = liveness;
+    check.timer.unref();
+    this.#aliveCheck = check;
+    child.send({ op: "alive", id: check.id } satisfies ParentMessage);
   }
 
-  #stopLiveness(): void {
-    clearInterval(this.#liveness?.timer);
-    this.#liveness = undefined;
+  /** Checks liveness every grace period while load requests run on the child. */
+  #loadWatch: NodeJS.Timeout | undefined;
+
+  /** When the last load request ended (ms since the epoch), for the hang check of a canceled generation. */
+  #loadEndedAt = 0;
+
+  #loadRunning(): boolean {
+    for (const p of this.#pending.values()) if (LOAD_OPS.has(p.op)) return true;
+    return false;
+  }
+
+  /**
+   * Loads, fits and unloads have no cancel and no time limit (a big model may rightly take a minute
+   * to load), so while one runs the child must keep answering liveness checks. A request waiting
+   * for the load that gives up (its deadline, its client) fails over at once either way; this keeps
+   * a frozen load from wedging the model for later requests and for callers with no deadline (a warm-up).
+   */
+  #watchLoad(child: ChildProcess): void {
+    if (this.#loadWatch) return;
+    this.#loadWatch = setInterval(() => {
+      if (this.#child === child && this.#loadRunning()) this.#checkAlive(child, "while it loaded a model");
+      else this.#stopLoadWatch();
+    }, this.#cancelGraceMs());
+    this.#loadWatch.unref();
+  }
+
+  #stopLoadWatch(): void {
+    clearInterval(this.#loadWatch);
+    this.#loadWatch = undefined;
   }
 
   /** Pings the child if it runs; undefined when it does not (a stopped engine is not a sick one). */
@@ -217,17 +238,42 @@ export class EngineProcess {
   #cancel(id: number): void {
     const pending = this.#pending.get(id);
     if (!pending) return;
-    this.#child?.send({ op: "cancel", id } satisfies ParentMessage);
     const child = this.#child;
-    const timer = setTimeout(() => {
-      // Still unconfirmed: the child did not react to the cancel, so it is hung.
-      if (this.#orphans.has(id) && this.#child === child)
-        this.kill(`a canceled request did not stop within ${this.#cancelGraceMs()} ms (hung)`);
-    }, this.#cancelGraceMs());
-    timer.unref();
     // The caller has gone: it is told at once, and the child's late answer is ignored.
     this.#pending.delete(id);
+    if (LOAD_OPS.has(pending.op)) this.#loadEndedAt = Date.now();
     pending.reject(canceledError("the local engine"));
+    if (!child) return;
+    if (pending.op !== "chat") {
+      // Nothing else can be stopped in the child, so its answer may rightly come late (a status ping
+      // waits for a model being loaded): only a child that no longer answers at all is hung.
+      this.#checkAlive(child, `after a canceled ${pending.op}`);
+      return;
+    }
+    child.send({ op: "cancel", id } satisfies ParentMessage);
+    const canceledAt = Date.now();
+    const grace = this.#cancelGraceMs();
+    const judge = () => {
+      if (!this.#orphans.has(id) || this.#child !== child) return;
+      // The generation's native steps share the child's one libuv thread with model loads: while a
+      // load holds it, a generation cannot stop, so its grace counts from when it could have.
+      const left = this.#loadRunning() ? grace : Math.max(canceledAt, this.#loadEndedAt) + grace - Date.now();
+      if (left > 0) {
+        const timer = setTimeout(judge, left);
+        timer.unref();
+        this.#orphans.set(id, timer);
+        return;
+      }
+      // Still unconfirmed: the child did not react to the cancel, so it is hung (a stopped child, or a
+      // native step that never returns). After this turn's I/O, so a confirmation that came while this
+      // process itself was too busy to read it counts.
+      setImmediate(() => {
+        if (this.#orphans.has(id) && this.#child === child)
+          this.kill(`a canceled request did not stop within ${grace} ms (hung)`);
+      });
+    };
+    const timer = setTimeout(judge, grace);
+    timer.unref();
     this.#orphans.set(id, timer);
   }
 
@@ -428,8 +474,9 @@ export class EngineProcess {
       return;
     }
     if (message.op === "ready" || message.op === "no-binary") return;
-    if (this.#liveness && message.id === this.#liveness.unanswered) {
-      this.#liveness.unanswered = undefined;
+    if (message.id === this.#aliveCheck?.id) {
+      clearTimeout(this.#aliveCheck.timer);
+      this.#aliveCheck = undefined;
       return;
     }
     const orphan = this.#orphans.get(message.id);
@@ -446,6 +493,7 @@ export class EngineProcess {
     }
     if (["load", "fit", "chat", "embed", "tokenize"].includes(pending.op)) this.#loadingPath = undefined;
     this.#pending.delete(message.id);
+    if (LOAD_OPS.has(pending.op)) this.#loadEndedAt = Date.now();
     // An engine that has answered a chat is sound again: the next crash starts the backoff afresh.
     if (message.op === "result" && pending.op === "chat") this.#crashes = 0;
     if (message.op === "result") pending.resolve(message.value);
@@ -462,7 +510,9 @@ export class EngineProcess {
     this.#child = undefined;
     this.#loadingPath = undefined;
     this.#lastExit = `${killed ? "killed: " : ""}${reason}`;
-    this.#stopLiveness();
+    this.#stopLoadWatch();
+    clearTimeout(this.#aliveCheck?.timer);
+    this.#aliveCheck = undefined;
     for (const timer of this.#orphans.values()) clearTimeout(timer);
     this.#orphans.clear();
     if (!this.#closed) {

@@ -96,8 +96,9 @@ interface Loaded {
  * The embedded engine: llama.cpp (node-llama-cpp) in a supervised child process. Models load on
  * first use, serve `parallel` requests at once with a bounded fair queue behind them, and unload
  * after `keepAliveMs` unused. A generation that goes silent for `hangTimeoutMs`, or does not stop
- * when canceled, gets the engine killed and restarted; a file that crashed the engine while loading
- * is refused until it changes.
+ * when canceled, gets the engine killed and restarted, as does an engine that stops answering
+ * liveness checks while it loads a model (see EngineProcess); a file that crashed the engine while
+ * loading is refused until it changes.
  */
 export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalEngine {
   readonly kind = "llamacpp" as const;

@@ -16,6 +16,7 @@ import { LlamaCppProvider } from "../../../src/providers/llamacpp/index.js";
 import { sharedModel } from "../../support/local-models.js";
 
 const STORIES = sharedModel("stories260K.gguf");
+const RANDOM = sharedModel("llama-2-tiny-random.gguf");
 /** The engine's default: how long a canceled request may take to stop, and the child to answer a liveness check. */
 const GRACE_MS = 2000;
 
@@ -144,5 +145,139 @@ describe("llamacpp engine: a model load that freezes or is slow", () => {
     assert.equal(next.usage.outputTokens, 5);
     assert.equal(provider.engine.pid, pid, "the same engine loaded the model and answered");
     assert.equal(provider.engine.state().restarts, 0);
+  });
+});
+
+describe("llamacpp engine: the hang check after a cancel", () => {
+  let dir: string;
+  let gate: string;
+  let provider: LlamaCppProvider;
+  let logs: string[];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "tandem-hang-check-"));
+    gate = join(dir, "load-gate");
+    process.env.TANDEM_TEST_LOAD_GATE = gate;
+  });
+
+  after(async () => {
+    delete process.env.TANDEM_TEST_LOAD_GATE;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    logs = [];
+    provider = new LlamaCppProvider({
+      id: "local",
+      dataDir: dir,
+      threads: 1,
+      onLog: (line) => logs.push(line),
+      models: {
+        stories: { path: STORIES, contextSize: 256 },
+        tiny: { path: RANDOM, contextSize: 256 },
+      },
+    });
+  });
+
+  afterEach(async () => {
+    await rm(gate, { force: true });
+    await provider.close();
+  });
+
+  const atGate = () => logs.some((line) => line.includes("test load gate: waiting"));
+
+  /** A long generation on stories that the caller cancels; resolves with the error it ended with. */
+  function longChat(signal: AbortSignal, onToken: (n: number) => void = () => {}): Promise<GatewayError | undefined> {
+    let tokens = 0;
+    return outcome(
+      (async () => {
+        for await (const ev of provider.chat(request({ maxTokens: 100_000 }), signal)) {
+          if (ev.type === "text-delta") onToken(++tokens);
+        }
+      })(),
+      Date.now(),
+    ).then((o) => o.error);
+  }
+
+  it("still kills an engine that freezes mid-generation once a canceled generation does not stop", {
+    timeout: 30_000,
+  }, async () => {
+    const controller = new AbortController();
+    let frozenAt = 0;
+    const pid = await new Promise<number>((resolve, reject) => {
+      longChat(controller.signal, (n) => {
+        if (n !== 3) return;
+        const child = provider.engine.pid as number;
+        process.kill(child, "SIGSTOP");
+        frozenAt = Date.now();
+        controller.abort();
+        resolve(child);
+      }).then((err) => assert.equal(err?.code, "canceled"), reject);
+    });
+    await until("the engine is killed", () => provider.engine.state().restarts === 1);
+    const killedAfter = Date.now() - frozenAt;
+    assert.ok(killedAfter < GRACE_MS + 1000, `killed ${killedAfter} ms after the cancel`);
+    assert.match(provider.engine.state().lastExit ?? "", /a canceled request did not stop within 2000 ms/);
+    const next = await collectChat(provider.chat(request(), new AbortController().signal));
+    assert.equal(next.usage.outputTokens, 5);
+    assert.notEqual(provider.engine.pid, pid);
+  });
+
+  it("does not take a generation canceled while another model's load holds the thread pool for hung", {
+    timeout: 30_000,
+  }, async () => {
+    const controller = new AbortController();
+    let tinyLoad: Promise<void> | undefined;
+    const canceled = longChat(controller.signal, (n) => {
+      if (n !== 3) return;
+      // From here on every load waits at the gate, holding the engine's one libuv thread.
+      execFileSync("mkfifo", [gate]);
+      tinyLoad = provider.preload("tiny", undefined, new AbortController().signal);
+    });
+    await until("the other model's load holds the thread pool", atGate);
+    const pid = provider.engine.pid;
+    controller.abort();
+    assert.equal((await canceled)?.code, "canceled");
+    await sleep(2.5 * GRACE_MS);
+    assert.equal(provider.engine.state().restarts, 0, provider.engine.state().lastExit);
+    await writeFile(gate, "go");
+    await tinyLoad;
+    const next = await collectChat(provider.chat(request(), new AbortController().signal));
+    assert.equal(next.usage.outputTokens, 5);
+    assert.equal(provider.engine.pid, pid);
+    assert.equal(provider.engine.state().restarts, 0);
+  });
+
+  it("does not kill a loading engine when a health probe gives up on it", { timeout: 30_000 }, async () => {
+    execFileSync("mkfifo", [gate]);
+    const warmUp = provider.preload("stories", undefined, new AbortController().signal);
+    await until("the engine is in the middle of the load", atGate);
+    const pid = provider.engine.pid;
+    // The status ping waits for the load (and reads memory through the thread pool the load holds).
+    const probe = await outcome(provider.probe(AbortSignal.timeout(300)), Date.now());
+    assert.equal(probe.error?.code, "canceled");
+    await sleep(2.5 * GRACE_MS);
+    assert.equal(provider.engine.state().restarts, 0, provider.engine.state().lastExit);
+    await writeFile(gate, "go");
+    await warmUp;
+    await provider.probe(AbortSignal.timeout(5000));
+    assert.equal(provider.engine.pid, pid);
+  });
+
+  it("does not take a canceled generation for hung when this process was too busy to read its confirmation", {
+    timeout: 30_000,
+  }, async () => {
+    const controller = new AbortController();
+    const canceled = longChat(controller.signal, (n) => {
+      if (n !== 3) return;
+      controller.abort();
+      // This process stalls past the grace (a long synchronous task, or no CPU for it on a loaded
+      // machine) while the engine confirms the cancel at once.
+      const until = Date.now() + 1.5 * GRACE_MS;
+      while (Date.now() < until);
+    });
+    assert.equal((await canceled)?.code, "canceled");
+    await sleep(500);
+    assert.equal(provider.engine.state().restarts, 0, provider.engine.state().lastExit);
   });
 });
