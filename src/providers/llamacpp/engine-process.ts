@@ -35,6 +35,12 @@ export interface EngineProcessOptions extends EngineOptions {
    * loads a model, before it is taken for hung and killed. Default 2000.
    */
   cancelGraceMs?: number;
+  /**
+   * How long a model load may go without progress (a load step done, a percent of its weights
+   * loaded) before the child is taken for hung and killed, though it still answers: a native load
+   * step that never returns. Default 120000.
+   */
+  loadStallMs?: number;
   /** Where the child's own log lines (llama.cpp warnings) go. Default: stderr, prefixed. */
   onLog?: (line: string) => void;
   /** Told when the child dies, with why and the file it was loading then, if any. */
@@ -202,6 +208,9 @@ export class EngineProcess {
   /** When the last load request ended (ms since the epoch), for the hang check of a canceled generation. */
   #loadEndedAt = 0;
 
+  /** When the loads running last made progress (started, reported a percent, or one ended). */
+  #loadProgressAt = 0;
+
   #loadRunning(): boolean {
     for (const p of this.#pending.values()) if (LOAD_OPS.has(p.op)) return true;
     return false;
@@ -209,15 +218,25 @@ export class EngineProcess {
 
   /**
    * Loads, fits and unloads have no cancel and no time limit (a big model may rightly take a minute
-   * to load), so while one runs the child must keep answering liveness checks. A request waiting
-   * for the load that gives up (its deadline, its client) fails over at once either way; this keeps
-   * a frozen load from wedging the model for later requests and for callers with no deadline (a warm-up).
+   * to load), so while one runs the child must keep answering liveness checks, and the loads must
+   * keep making progress now and then (`loadStallMs`). A request waiting for the load that gives up
+   * (its deadline, its client) fails over at once either way; this keeps a frozen or stuck load from
+   * wedging the model for later requests and for callers with no deadline (a warm-up).
    */
   #watchLoad(child: ChildProcess): void {
     if (this.#loadWatch) return;
+    this.#loadProgressAt = Date.now();
     this.#loadWatch = setInterval(() => {
-      if (this.#child === child && this.#loadRunning()) this.#checkAlive(child, "while it loaded a model");
-      else this.#stopLoadWatch();
+      if (this.#child !== child || !this.#loadRunning()) {
+        this.#stopLoadWatch();
+        return;
+      }
+      const stallMs = this.options.loadStallMs ?? 120_000;
+      if (Date.now() - this.#loadProgressAt > stallMs) {
+        this.kill(`a model load made no progress for ${stallMs} ms (hung)`);
+        return;
+      }
+      this.#checkAlive(child, "while it loaded a model");
     }, this.#cancelGraceMs());
     this.#loadWatch.unref();
   }
@@ -241,7 +260,7 @@ export class EngineProcess {
     const child = this.#child;
     // The caller has gone: it is told at once, and the child's late answer is ignored.
     this.#pending.delete(id);
-    if (LOAD_OPS.has(pending.op)) this.#loadEndedAt = Date.now();
+    if (LOAD_OPS.has(pending.op)) this.#loadEndedAt = this.#loadProgressAt = Date.now();
     pending.reject(canceledError("the local engine"));
     if (!child) return;
     if (pending.op !== "chat") {
@@ -471,6 +490,7 @@ export class EngineProcess {
   #onMessage(message: ChildMessage): void {
     if (message.op === "loading") {
       this.#loadingPath = message.path;
+      this.#loadProgressAt = Date.now();
       return;
     }
     if (message.op === "ready" || message.op === "no-binary") return;
@@ -493,7 +513,7 @@ export class EngineProcess {
     }
     if (["load", "fit", "chat", "embed", "tokenize"].includes(pending.op)) this.#loadingPath = undefined;
     this.#pending.delete(message.id);
-    if (LOAD_OPS.has(pending.op)) this.#loadEndedAt = Date.now();
+    if (LOAD_OPS.has(pending.op)) this.#loadEndedAt = this.#loadProgressAt = Date.now();
     // An engine that has answered a chat is sound again: the next crash starts the backoff afresh.
     if (message.op === "result" && pending.op === "chat") this.#crashes = 0;
     if (message.op === "result") pending.resolve(message.value);

@@ -73,6 +73,10 @@ export interface LlamaCppProviderOptions {
   parallel?: number;
   maxQueue?: number;
   keepAliveMs?: number;
+  /**
+   * A generation that sends nothing for this long, or a model load that makes no progress for this
+   * long, is taken for hung: the engine is killed and restarted. Default 120000.
+   */
   hangTimeoutMs?: number;
   onLog?: (line: string) => void;
   /** Where HF_ENDPOINT and HF_TOKEN are read for pulls. Default: process.env. */
@@ -121,6 +125,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     this.#engine = new EngineProcess({
       gpu: options.gpu ?? "auto",
       binariesDir: engineDir(options.dataDir),
+      loadStallMs: options.hangTimeoutMs,
       onLog: options.onLog,
       onExit: (exit) => this.#onEngineExit(exit),
     });

@@ -146,6 +146,37 @@ describe("llamacpp engine: a model load that freezes or is slow", () => {
     assert.equal(provider.engine.pid, pid, "the same engine loaded the model and answered");
     assert.equal(provider.engine.state().restarts, 0);
   });
+  it("kills an engine whose load makes no progress though it still answers (a native load step that never returns)", {
+    timeout: 30_000,
+  }, async () => {
+    const stuck = new LlamaCppProvider({
+      id: "local",
+      dataDir: dir,
+      threads: 1,
+      hangTimeoutMs: 1500,
+      onLog: (line) => logs.push(line),
+      models: { stories: { path: STORIES, contextSize: 256 } },
+    });
+    try {
+      // The gate is never opened: the load's native step (here, the FIFO's open) never returns, while
+      // the engine's event loop stays free and answers every liveness check.
+      const warmUp = outcome(stuck.preload("stories", undefined, new AbortController().signal), Date.now());
+      await until("the engine is in the middle of the load", atGate);
+      const pid = stuck.engine.pid;
+      const { error, ms } = await warmUp;
+      assert.equal(error?.code, "unavailable");
+      assert.equal(error?.retryable, true);
+      assert.match(error?.message ?? "", /restarted \(a model load made no progress for 1500 ms \(hung\)\)/);
+      assert.ok(ms < 1500 + 2 * GRACE_MS + 2000, `ended after ${ms} ms`);
+      assert.equal(stuck.engine.state().restarts, 1);
+      await rm(gate);
+      const next = await collectChat(stuck.chat(request(), new AbortController().signal));
+      assert.equal(next.usage.outputTokens, 5);
+      assert.notEqual(stuck.engine.pid, pid);
+    } finally {
+      await stuck.close();
+    }
+  });
 });
 
 describe("llamacpp engine: the hang check after a cancel", () => {

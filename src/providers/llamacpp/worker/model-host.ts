@@ -109,7 +109,8 @@ export class ModelHost {
 
   constructor(
     readonly llama: Llama,
-    private readonly onLoading: (path: string) => void,
+    /** Told when a load starts, and as its weights load (each percent). */
+    private readonly onLoading: (path: string, progress?: number) => void,
   ) {}
 
   async get(spec: ModelSpec): Promise<LoadedModel> {
@@ -129,9 +130,19 @@ export class ModelHost {
     this.onLoading(spec.path);
     await testLoadGate();
     let model: LlamaModel;
+    let percent = -1;
     try {
       // node-llama-cpp's memory safety checks stay on: "auto" offloads the layers that fit in free VRAM.
-      model = await this.llama.loadModel({ modelPath: spec.path, gpuLayers: spec.gpuLayers, ignoreMemorySafetyChecks: false });
+      model = await this.llama.loadModel({
+        modelPath: spec.path,
+        gpuLayers: spec.gpuLayers,
+        ignoreMemorySafetyChecks: false,
+        onLoadProgress: (progress) => {
+          if (Math.floor(progress * 100) === percent) return;
+          percent = Math.floor(progress * 100);
+          this.onLoading(spec.path, progress);
+        },
+      });
     } catch (err) {
       throw new GatewayError(
         "unavailable",
