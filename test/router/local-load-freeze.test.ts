@@ -86,13 +86,14 @@ describe("a local model load that freezes, through the server", () => {
     const tookMs = Date.now() - sentAt;
     assert.equal(data.choices[0]?.message.content, CLOUD);
     assert.equal(response.headers.get("x-tandem-target"), "cloud/c");
-    assert.ok(tookMs < 2500, `failed over after ${tookMs} ms (first-token limit 1000 ms)`);
+    assert.ok(tookMs < 3000, `failed over after ${tookMs} ms (first-token limit 1000 ms)`);
 
     // The warm-up has no limit of its own: the engine's liveness check ends it.
     const warmUpError = await warmUp;
     assert.match(String(warmUpError), /HTTP 503 .*restarted \(no answer to a liveness check .*: frozen\)/);
     const killedAfter = Date.now() - frozenAt;
-    assert.ok(killedAfter < 5000, `the frozen engine was killed ${killedAfter} ms after it froze`);
+    // Liveness is checked every 2 s while a model loads, and a check is given up on after 2 s.
+    assert.ok(killedAfter < 6000, `the frozen engine was killed ${killedAfter} ms after it froze`);
     assert.equal(local.engineState?.().restarts, 1);
 
     // Nothing is wedged: the model loads on a new engine and answers locally.

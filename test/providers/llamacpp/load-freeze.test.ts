@@ -103,7 +103,7 @@ describe("llamacpp engine: a model load that freezes or is slow", () => {
 
     const first = await limited;
     assert.equal(first.error?.code, "canceled", "the router sees its own limit pass and fails over");
-    assert.ok(first.ms < 1500, `failed over after ${first.ms} ms, within the 1 s limit`);
+    assert.ok(first.ms < 2000, `failed over after ${first.ms} ms, at the 1 s limit`);
 
     for (const [what, waited] of [
       ["the warm-up", warmUp],
@@ -115,7 +115,8 @@ describe("llamacpp engine: a model load that freezes or is slow", () => {
       assert.match(error?.message ?? "", /restarted \(no answer to a liveness check .*: frozen\)/);
     }
     const killedAfter = Date.now() - frozenAt;
-    assert.ok(killedAfter <= 2 * GRACE_MS + 1000, `the frozen engine was killed ${killedAfter} ms after it froze`);
+    // A check goes out at most a grace period after the freeze and is given up on a grace period later.
+    assert.ok(killedAfter <= 2 * GRACE_MS + 2000, `the frozen engine was killed ${killedAfter} ms after it froze`);
     assert.equal(provider.engine.state().restarts, 1);
     assert.equal(provider.engine.running, false);
 
@@ -162,12 +163,15 @@ describe("llamacpp engine: a model load that freezes or is slow", () => {
       // the engine's event loop stays free and answers every liveness check.
       const warmUp = outcome(stuck.preload("stories", undefined, new AbortController().signal), Date.now());
       await until("the engine is in the middle of the load", atGate);
+      const gatedAt = Date.now();
       const pid = stuck.engine.pid;
-      const { error, ms } = await warmUp;
+      const { error } = await warmUp;
+      const stuckFor = Date.now() - gatedAt;
       assert.equal(error?.code, "unavailable");
       assert.equal(error?.retryable, true);
       assert.match(error?.message ?? "", /restarted \(a model load made no progress for 1500 ms \(hung\)\)/);
-      assert.ok(ms < 1500 + 2 * GRACE_MS + 2000, `ended after ${ms} ms`);
+      // The limit is checked every grace period, with the liveness check.
+      assert.ok(stuckFor < 1500 + GRACE_MS + 1500, `ended ${stuckFor} ms into the stuck load`);
       assert.equal(stuck.engine.state().restarts, 1);
       await rm(gate);
       const next = await collectChat(stuck.chat(request(), new AbortController().signal));
@@ -247,7 +251,7 @@ describe("llamacpp engine: the hang check after a cancel", () => {
     });
     await until("the engine is killed", () => provider.engine.state().restarts === 1);
     const killedAfter = Date.now() - frozenAt;
-    assert.ok(killedAfter < GRACE_MS + 1000, `killed ${killedAfter} ms after the cancel`);
+    assert.ok(killedAfter < GRACE_MS + 2000, `killed ${killedAfter} ms after the cancel`);
     assert.match(provider.engine.state().lastExit ?? "", /a canceled request did not stop within 2000 ms/);
     const next = await collectChat(provider.chat(request(), new AbortController().signal));
     assert.equal(next.usage.outputTokens, 5);
