@@ -30,13 +30,30 @@ interface Pending {
 export interface EngineProcessOptions extends EngineOptions {
   /** How long the child may take to start (load the native binding). Default 30000. */
   startTimeoutMs?: number;
-  /** How long a canceled request may take to stop before the child is taken for hung and killed. Default 2000. */
+  /**
+   * How long a canceled request may take to stop, and the child to answer a liveness check while it
+   * loads a model, before it is taken for hung and killed. Default 2000.
+   */
   cancelGraceMs?: number;
+  /**
+   * How long a model load may go without progress (a load step done, a percent of its weights
+   * loaded) before the child is taken for hung and killed, though it still answers: a native load
+   * step that never returns. Default 120000.
+   */
+  loadStallMs?: number;
   /** Where the child's own log lines (llama.cpp warnings) go. Default: stderr, prefixed. */
   onLog?: (line: string) => void;
   /** Told when the child dies, with why and the file it was loading then, if any. */
   onExit?: (info: EngineExit) => void;
 }
+
+/**
+ * Requests with no cancel and no time limit of their own: a load of big weights may rightly take a
+ * minute. While one runs the child must keep answering liveness checks, which a slow load does (its
+ * native work runs off the child's event loop) and a frozen child (stopped, or stuck in a native call
+ * on its event loop) does not.
+ */
+const LOAD_OPS: ReadonlySet<ParentMessage["op"]> = new Set(["load", "fit", "unload"]);
 
 /** A child found no prebuilt llama.cpp binary for this platform and exited. */
 class MissingBinary extends Error {
@@ -80,8 +97,9 @@ const STABLE_MS = 60_000;
 
 /**
  * One supervised engine child process. Started on first use, restarted on the next use after it
- * dies (with a growing delay when it keeps dying), killed when a canceled request does not stop in
- * time (a hung generation). Requests in flight when it dies fail with a retryable error.
+ * dies (with a growing delay when it keeps dying), killed when it hangs: a canceled generation that
+ * does not stop in time, or a child that stops answering liveness checks while it loads a model or
+ * after another canceled request. Requests in flight when it dies fail with a retryable error.
  */
 export class EngineProcess {
   #child: ChildProcess | undefined;
@@ -150,7 +168,82 @@ export class EngineProcess {
         reject(e);
       };
       child.send({ ...request, id } as ParentMessage);
+      if (LOAD_OPS.has(request.op)) this.#watchLoad(child);
     });
+  }
+
+  /** The liveness check in flight, if any: its id, and its timer. */
+  #aliveCheck: { id: number; timer: NodeJS.Timeout } | undefined;
+
+  /**
+   * Asks the child whether it is alive: it answers from its event loop at once, however busy its
+   * native work (a load, a generation queued behind one) is. No answer within the grace means a frozen
+   * child (stopped, or stuck in a native call on its event loop), which is killed: everything on it
+   * fails retryably (the router fails the requests over), and the next request starts a new child.
+   */
+  #checkAlive(child: ChildProcess, during: string): void {
+    if (this.#aliveCheck || this.#child !== child) return;
+    const grace = this.#cancelGraceMs();
+    const check = {
+      id: this.#nextId++,
+      timer: setTimeout(
+        () =>
+          // After this turn's I/O: an answer that came while this process itself was too busy to read it counts.
+          setImmediate(() => {
+            if (this.#aliveCheck !== check) return;
+            this.#aliveCheck = undefined;
+            if (this.#child === child) this.kill(`no answer to a liveness check within ${grace} ms ${during}: frozen`);
+          }),
+        grace,
+      ),
+    };
+    check.timer.unref();
+    this.#aliveCheck = check;
+    child.send({ op: "alive", id: check.id } satisfies ParentMessage);
+  }
+
+  /** Checks liveness every grace period while load requests run on the child. */
+  #loadWatch: NodeJS.Timeout | undefined;
+
+  /** When the last load request ended (ms since the epoch), for the hang check of a canceled generation. */
+  #loadEndedAt = 0;
+
+  /** When the loads running last made progress (started, reported a percent, or one ended). */
+  #loadProgressAt = 0;
+
+  #loadRunning(): boolean {
+    for (const p of this.#pending.values()) if (LOAD_OPS.has(p.op)) return true;
+    return false;
+  }
+
+  /**
+   * Loads, fits and unloads have no cancel and no time limit (a big model may rightly take a minute
+   * to load), so while one runs the child must keep answering liveness checks, and the loads must
+   * keep making progress now and then (`loadStallMs`). A request waiting for the load that gives up
+   * (its deadline, its client) fails over at once either way; this keeps a frozen or stuck load from
+   * wedging the model for later requests and for callers with no deadline (a warm-up).
+   */
+  #watchLoad(child: ChildProcess): void {
+    if (this.#loadWatch) return;
+    this.#loadProgressAt = Date.now();
+    this.#loadWatch = setInterval(() => {
+      if (this.#child !== child || !this.#loadRunning()) {
+        this.#stopLoadWatch();
+        return;
+      }
+      const stallMs = this.options.loadStallMs ?? 120_000;
+      if (Date.now() - this.#loadProgressAt > stallMs) {
+        this.kill(`a model load made no progress for ${stallMs} ms (hung)`);
+        return;
+      }
+      this.#checkAlive(child, "while it loaded a model");
+    }, this.#cancelGraceMs());
+    this.#loadWatch.unref();
+  }
+
+  #stopLoadWatch(): void {
+    clearInterval(this.#loadWatch);
+    this.#loadWatch = undefined;
   }
 
   /** Pings the child if it runs; undefined when it does not (a stopped engine is not a sick one). */
@@ -164,17 +257,42 @@ export class EngineProcess {
   #cancel(id: number): void {
     const pending = this.#pending.get(id);
     if (!pending) return;
-    this.#child?.send({ op: "cancel", id } satisfies ParentMessage);
     const child = this.#child;
-    const timer = setTimeout(() => {
-      // Still unconfirmed: the child did not react to the cancel, so it is hung.
-      if (this.#orphans.has(id) && this.#child === child)
-        this.kill(`a canceled request did not stop within ${this.#cancelGraceMs()} ms (hung)`);
-    }, this.#cancelGraceMs());
-    timer.unref();
     // The caller has gone: it is told at once, and the child's late answer is ignored.
     this.#pending.delete(id);
+    if (LOAD_OPS.has(pending.op)) this.#loadEndedAt = this.#loadProgressAt = Date.now();
     pending.reject(canceledError("the local engine"));
+    if (!child) return;
+    if (pending.op !== "chat") {
+      // Nothing else can be stopped in the child, so its answer may rightly come late (a status ping
+      // waits for a model being loaded): only a child that no longer answers at all is hung.
+      this.#checkAlive(child, `after a canceled ${pending.op}`);
+      return;
+    }
+    child.send({ op: "cancel", id } satisfies ParentMessage);
+    const canceledAt = Date.now();
+    const grace = this.#cancelGraceMs();
+    const judge = () => {
+      if (!this.#orphans.has(id) || this.#child !== child) return;
+      // The generation's native steps share the child's one libuv thread with model loads: while a
+      // load holds it, a generation cannot stop, so its grace counts from when it could have.
+      const left = this.#loadRunning() ? grace : Math.max(canceledAt, this.#loadEndedAt) + grace - Date.now();
+      if (left > 0) {
+        const timer = setTimeout(judge, left);
+        timer.unref();
+        this.#orphans.set(id, timer);
+        return;
+      }
+      // Still unconfirmed: the child did not react to the cancel, so it is hung (a stopped child, or a
+      // native step that never returns). After this turn's I/O, so a confirmation that came while this
+      // process itself was too busy to read it counts.
+      setImmediate(() => {
+        if (this.#orphans.has(id) && this.#child === child)
+          this.kill(`a canceled request did not stop within ${grace} ms (hung)`);
+      });
+    };
+    const timer = setTimeout(judge, grace);
+    timer.unref();
     this.#orphans.set(id, timer);
   }
 
@@ -372,9 +490,15 @@ export class EngineProcess {
   #onMessage(message: ChildMessage): void {
     if (message.op === "loading") {
       this.#loadingPath = message.path;
+      this.#loadProgressAt = Date.now();
       return;
     }
     if (message.op === "ready" || message.op === "no-binary") return;
+    if (message.id === this.#aliveCheck?.id) {
+      clearTimeout(this.#aliveCheck.timer);
+      this.#aliveCheck = undefined;
+      return;
+    }
     const orphan = this.#orphans.get(message.id);
     if (orphan && message.op !== "events") {
       clearTimeout(orphan);
@@ -389,6 +513,7 @@ export class EngineProcess {
     }
     if (["load", "fit", "chat", "embed", "tokenize"].includes(pending.op)) this.#loadingPath = undefined;
     this.#pending.delete(message.id);
+    if (LOAD_OPS.has(pending.op)) this.#loadEndedAt = this.#loadProgressAt = Date.now();
     // An engine that has answered a chat is sound again: the next crash starts the backoff afresh.
     if (message.op === "result" && pending.op === "chat") this.#crashes = 0;
     if (message.op === "result") pending.resolve(message.value);
@@ -405,6 +530,9 @@ export class EngineProcess {
     this.#child = undefined;
     this.#loadingPath = undefined;
     this.#lastExit = `${killed ? "killed: " : ""}${reason}`;
+    this.#stopLoadWatch();
+    clearTimeout(this.#aliveCheck?.timer);
+    this.#aliveCheck = undefined;
     for (const timer of this.#orphans.values()) clearTimeout(timer);
     this.#orphans.clear();
     if (!this.#closed) {

@@ -75,7 +75,12 @@ export type ParentMessage =
   | { op: "fit"; id: number; model: ModelSpec }
   | { op: "unload"; id: number; name: string }
   | { op: "cancel"; id: number }
-  | { op: "ping"; id: number };
+  | { op: "ping"; id: number }
+  /**
+   * Liveness: answered at once from the child's event loop, touching neither llama.cpp nor the libuv
+   * thread pool (which a model load holds), so only a frozen child leaves it unanswered.
+   */
+  | { op: "alive"; id: number };
 
 export interface PingResult {
   rssBytes: number;
@@ -94,8 +99,11 @@ export type ChildMessage =
   | { op: "events"; id: number; events: StreamEvent[] }
   | { op: "result"; id: number; value?: unknown }
   | { op: "error"; id: number; code: ErrorCode; message: string; retryable?: boolean }
-  /** The child is about to load a model (so a native abort during it can be pinned on that file). */
-  | { op: "loading"; path: string }
+  /**
+   * The child is about to load a model (so a native abort during it can be pinned on that file), or
+   * has loaded `progress` (0 to 1) of its weights: a load that goes on reporting is not hung.
+   */
+  | { op: "loading"; path: string; progress?: number }
   /**
    * node-llama-cpp found no prebuilt binary it can use here (tandem installed with --omit=optional);
    * the child exits after saying so, with node-llama-cpp's version (the binary package must match it).

@@ -37,7 +37,11 @@ const configSchema = z.object({
   maxQueue: z.number().int().min(0).default(16),
   /** How long an unused model stays loaded, in ms; 0 unloads at once, -1 never. Default 900000 (15 min). */
   keepAliveMs: z.number().int().min(-1).default(900_000),
-  /** A generation that sends nothing for this long is taken for hung: the engine is killed and restarted. Default 120000. */
+  /**
+   * A generation that sends nothing for this long, or a model load that makes no progress for this
+   * long (no step done, no percent of its weights loaded), is taken for hung: the engine is killed
+   * and restarted. Default 120000.
+   */
   hangTimeoutMs: z.number().int().positive().default(120_000),
   /** Models by name (`local/<name>`). Default: every GGUF file in `<dataDir>/models`. */
   models: z.record(z.string().min(1), localModel).default({}),

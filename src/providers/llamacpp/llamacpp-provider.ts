@@ -73,6 +73,10 @@ export interface LlamaCppProviderOptions {
   parallel?: number;
   maxQueue?: number;
   keepAliveMs?: number;
+  /**
+   * A generation that sends nothing for this long, or a model load that makes no progress for this
+   * long, is taken for hung: the engine is killed and restarted. Default 120000.
+   */
   hangTimeoutMs?: number;
   onLog?: (line: string) => void;
   /** Where HF_ENDPOINT and HF_TOKEN are read for pulls. Default: process.env. */
@@ -96,8 +100,9 @@ interface Loaded {
  * The embedded engine: llama.cpp (node-llama-cpp) in a supervised child process. Models load on
  * first use, serve `parallel` requests at once with a bounded fair queue behind them, and unload
  * after `keepAliveMs` unused. A generation that goes silent for `hangTimeoutMs`, or does not stop
- * when canceled, gets the engine killed and restarted; a file that crashed the engine while loading
- * is refused until it changes.
+ * when canceled, gets the engine killed and restarted, as does an engine that stops answering
+ * liveness checks while it loads a model (see EngineProcess); a file that crashed the engine while
+ * loading is refused until it changes.
  */
 export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalEngine {
   readonly kind = "llamacpp" as const;
@@ -120,6 +125,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     this.#engine = new EngineProcess({
       gpu: options.gpu ?? "auto",
       binariesDir: engineDir(options.dataDir),
+      loadStallMs: options.hangTimeoutMs,
       onLog: options.onLog,
       onExit: (exit) => this.#onEngineExit(exit),
     });

@@ -61,7 +61,7 @@ const { llama, backend } = await startLlama(options.gpu ?? "auto", {
   await new Promise<void>((resolve) => (process.connected ? process.send?.(message, () => resolve()) : resolve()));
   process.exit(0);
 });
-const host = new ModelHost(llama, (path) => send({ op: "loading", path }));
+const host = new ModelHost(llama, (path, progress) => send({ op: "loading", path, progress }));
 const running = new Map<number, AbortController>();
 
 process.on("disconnect", () => process.exit(0));
@@ -71,6 +71,9 @@ process.on("message", (message: ParentMessage) => {
 
 async function handle(message: ParentMessage): Promise<void> {
   switch (message.op) {
+    case "alive":
+      send({ op: "result", id: message.id });
+      return;
     case "ping": {
       const [models, memory] = await Promise.all([host.infos(), engineMemory(llama)]);
       send({ op: "result", id: message.id, value: { rssBytes: memory.rssBytes, models, memory } });

@@ -1,3 +1,4 @@
+import { access, readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import { resolveChatWrapper } from "node-llama-cpp";
@@ -108,7 +109,8 @@ export class ModelHost {
 
   constructor(
     readonly llama: Llama,
-    private readonly onLoading: (path: string) => void,
+    /** Told when a load starts, and as its weights load (each percent). */
+    private readonly onLoading: (path: string, progress?: number) => void,
   ) {}
 
   async get(spec: ModelSpec): Promise<LoadedModel> {
@@ -126,10 +128,21 @@ export class ModelHost {
 
   async #load(spec: ModelSpec): Promise<LoadedModel> {
     this.onLoading(spec.path);
+    await testLoadGate();
     let model: LlamaModel;
+    let percent = -1;
     try {
       // node-llama-cpp's memory safety checks stay on: "auto" offloads the layers that fit in free VRAM.
-      model = await this.llama.loadModel({ modelPath: spec.path, gpuLayers: spec.gpuLayers, ignoreMemorySafetyChecks: false });
+      model = await this.llama.loadModel({
+        modelPath: spec.path,
+        gpuLayers: spec.gpuLayers,
+        ignoreMemorySafetyChecks: false,
+        onLoadProgress: (progress) => {
+          if (Math.floor(progress * 100) === percent) return;
+          percent = Math.floor(progress * 100);
+          this.onLoading(spec.path, progress);
+        },
+      });
     } catch (err) {
       throw new GatewayError(
         "unavailable",
@@ -168,6 +181,24 @@ export class ModelHost {
     const settled = await Promise.allSettled(this.#models.values());
     return settled.flatMap((s) => (s.status === "fulfilled" ? [s.value.info()] : []));
   }
+}
+
+/**
+ * Tests only: with TANDEM_TEST_LOAD_GATE naming a FIFO that exists, every load waits here until the
+ * test writes to it. Opening and reading a FIFO holds the engine's one libuv thread, as node-llama-cpp's
+ * load of real weights does, so a test can freeze or stall the engine in the middle of a load (a tiny
+ * model loads in milliseconds). A path that does not exist lets loads through.
+ */
+async function testLoadGate(): Promise<void> {
+  const gate = process.env.TANDEM_TEST_LOAD_GATE;
+  if (!gate) return;
+  const there = await access(gate).then(
+    () => true,
+    () => false,
+  );
+  if (!there) return;
+  process.stderr.write(`test load gate: waiting on ${gate}\n`);
+  await readFile(gate).catch(() => undefined);
 }
 
 function sameSpec(a: ModelSpec, b: ModelSpec): boolean {
