@@ -45,7 +45,9 @@ async function answer(raw: string, req: import("node:http").IncomingMessage, res
   const { chat } = parseChatCompletionRequest(parsed);
   const sensitivity = classifyRequest(chat).level;
   const native = nativeOpenAIChatRequest(parsed, req.headers);
-  const body = JSON.stringify(nativeOpenAIChatBody(native, "bench", false));
+  // The provider's model id, as tandem's catalog maps `up/<id>` (the paced scenario asks for `up/bench-paced`).
+  const upstreamModel = chat.model.slice(chat.model.indexOf("/") + 1);
+  const body = JSON.stringify(nativeOpenAIChatBody(native, upstreamModel, false));
   journal.append(egressValues({ target: TARGET, sensitivity, body }) as never);
   const upstreamAnswer = await pool.request({
     method: "POST",
