@@ -1,3 +1,4 @@
+import type { Dispatcher } from "undici";
 import {
   type ChatRequest,
   GatewayError,
@@ -6,10 +7,10 @@ import {
   rememberSecret,
   type StreamEvent,
 } from "../../core/index.js";
-import { readSseBatches, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
+import { readSseBatches, readTextUpTo, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
 import type { ApiKeySource, ChatProvider, ModelInfo, RemoteProviderOptions } from "../provider.js";
 import { ModelListSchema } from "./anthropic-api.js";
-import { mapAnthropicErrorResponse } from "./anthropic-error.js";
+import { anthropicStreamError, mapAnthropicErrorResponse } from "./anthropic-error.js";
 import { anthropicUnsent, convertToAnthropicRequest } from "./convert-to-anthropic-request.js";
 import { parseAnthropicStream } from "./parse-anthropic-stream.js";
 import { readAnthropicMessage, tapAnthropicMessage } from "./read-anthropic-message.js";
@@ -86,6 +87,7 @@ export class AnthropicProvider implements ChatProvider {
       ...init,
       headers: { ...headers, accept: "text/event-stream" },
     });
+    await refuseJsonForStream(res, target);
     const lines = { target, maxLineBytes: this.#maxLineBytes };
     const tap = native !== undefined;
     return relayUpstreamStream(res, signal, target, (stream) =>
@@ -136,4 +138,39 @@ export class AnthropicProvider implements ChatProvider {
       ...this.#headers,
     };
   }
+}
+
+/**
+ * A 200 JSON body where a stream was asked for: an error object (a proxy or a compatible server that
+ * answers errors so) is that error, as it would be in an `event: error`; anything else (a whole
+ * message from a server that ignores `stream`) is named as what it is. Either way the stream reader
+ * is never handed JSON to find no events in. Other content types (text/plain, none) are read as SSE,
+ * as compatible servers send them.
+ */
+async function refuseJsonForStream(res: Dispatcher.ResponseData, target: string): Promise<void> {
+  const contentType = String(res.headers["content-type"] ?? "");
+  if (!contentType.includes("application/json")) return;
+  let text = "";
+  try {
+    text = await readTextUpTo(res.body, 16_384);
+  } catch {
+    // The content type alone says enough.
+  }
+  let body: { type?: unknown; error?: { type?: unknown; message?: unknown } } | undefined;
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    // Not even JSON: quoted below.
+  }
+  const error = body?.type === "error" ? body.error : undefined;
+  if (error && typeof error === "object") {
+    throw anthropicStreamError(
+      typeof error.type === "string" ? error.type : undefined,
+      typeof error.message === "string" ? error.message : undefined,
+      target,
+    );
+  }
+  throw new GatewayError("upstream_error", `${target}: expected an event stream but got ${contentType}: ${text.slice(0, 200)}`, {
+    target,
+  });
 }

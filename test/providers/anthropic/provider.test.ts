@@ -309,6 +309,27 @@ describe("AnthropicProvider failures", () => {
     }
   });
 
+  it("a 200 JSON error body where a stream was asked for is that error, as an event: error would be", async () => {
+    fake.script(() => ({
+      kind: "raw",
+      body: JSON.stringify({ type: "error", error: { type: "overloaded_error", message: "Overloaded right now" } }),
+    }));
+    await rejectsWith(events(), (err) => {
+      assert.equal(err.code, "overloaded");
+      assert.equal(err.retryable, true);
+      assert.match(err.message, /Overloaded right now/);
+    });
+    // A whole message from a server that ignores `stream`: named, not "no message_stop".
+    fake.script(() => ({ kind: "raw", body: JSON.stringify({ type: "message", content: [] }) }));
+    await rejectsWith(events(), (err) => {
+      assert.equal(err.code, "upstream_error");
+      assert.match(err.message, /expected an event stream but got application\/json/);
+    });
+    // text/plain is still read as SSE, as compatible servers send it.
+    fake.script(() => ({ kind: "raw", contentType: "text/plain", body: fixture("text.sse.txt") }));
+    assert.equal((await events()).at(-1)?.type, "finish");
+  });
+
   it("a stream that ends cleanly without message_stop -> upstream_error", async () => {
     fake.script(() => ({ kind: "sse", body: fixture("text.sse.txt").split("event: message_stop")[0]! }));
     await rejectsWith(events(), (err) => {
