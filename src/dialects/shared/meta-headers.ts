@@ -11,13 +11,19 @@ export function metaHeaders(meta: ResponseMeta): Record<string, string> {
   };
   if (meta.route !== undefined) headers["x-tandem-route"] = headerText(meta.route);
   if (meta.sensitivity !== undefined) headers["x-tandem-sensitivity"] = meta.sensitivity;
-  // As the Responses dialect writes it: entries joined by `; `, printable ASCII only.
+  // As the Responses dialect writes it: entries joined by `; `, each headerSafe.
   if (meta.warnings !== undefined && meta.warnings.length > 0) {
-    headers["x-tandem-warnings"] = meta.warnings
-      .map((field) => `${field} not sent to ${meta.target}`.replace(/[^\x20-\x7e]|;/g, "?").slice(0, 300))
-      .join("; ");
+    headers["x-tandem-warnings"] = meta.warnings.map((field) => headerSafe(`${field} not sent to ${meta.target}`)).join("; ");
   }
   return headers;
+}
+
+/**
+ * One entry of a `; `-separated header (x-tandem-warnings), from words a client or an upstream chose
+ * (item and tool types, field names): printable ASCII only, no separators, at most 300 characters.
+ */
+export function headerSafe(text: string): string {
+  return text.replace(/[^\x20-\x7e]|;/g, "?").slice(0, 300);
 }
 
 /** Text as a header value: printable ASCII, anything else `?` (names and ids from config or an upstream's model list too). */

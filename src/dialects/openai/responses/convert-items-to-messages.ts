@@ -1,7 +1,8 @@
 import type { AssistantMessage, ContentPart, Message } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
+import { headerSafe } from "../../shared/index.js";
 import { imageSource } from "../convert-from-openai-messages.js";
-import { headerSafe, type ResponseWarnings } from "./response-warnings.js";
+import type { ResponseWarnings } from "./response-warnings.js";
 
 interface PartFields {
   type?: unknown;

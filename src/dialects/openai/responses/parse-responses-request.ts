@@ -6,10 +6,10 @@ import {
   type ToolDefinition,
   type WireOnly,
 } from "../../../core/index.js";
-import { formatPath, parseBody } from "../../shared/index.js";
+import { formatPath, headerSafe, parseBody } from "../../shared/index.js";
 import { type InputEntry, normalizeInputEntries, parseInclude, StateApiError } from "../state/index.js";
 import { checkCarriedPart } from "./check-carried-part.js";
-import { headerSafe, ResponseWarnings } from "./response-warnings.js";
+import { ResponseWarnings } from "./response-warnings.js";
 import { functionToolSchema, KNOWN_FIELDS, type ResponsesRequestBody, responsesRequestSchema } from "./responses-api.js";
 
 /** The request fields a Response object repeats back, as OpenAI fills them in. */

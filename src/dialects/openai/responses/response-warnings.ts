@@ -1,3 +1,5 @@
+import { headerSafe } from "../../shared/index.js";
+
 /**
  * What a Responses request asked for that tandem left out (an item or tool that cannot cross to the
  * canonical form), said once per kind with a count, for the `x-tandem-warnings` response header.
@@ -21,9 +23,4 @@ export class ResponseWarnings {
     if (this.#entries.size === 0) return undefined;
     return [...this.#entries.values()].map((e) => headerSafe(e.count > 1 ? `${e.text} (x${e.count})` : e.text)).join("; ");
   }
-}
-
-/** Client-supplied words (item and tool types) end up in a header: printable ASCII only, no separators. */
-export function headerSafe(text: string): string {
-  return text.replace(/[^\x20-\x7e]|;/g, "?").slice(0, 300);
 }
