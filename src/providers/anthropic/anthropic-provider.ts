@@ -1,4 +1,3 @@
-import type { Dispatcher } from "undici";
 import {
   type ChatRequest,
   GatewayError,
@@ -7,7 +6,14 @@ import {
   rememberSecret,
   type StreamEvent,
 } from "../../core/index.js";
-import { readSseBatches, readTextUpTo, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
+import {
+  type EventStreamCheck,
+  expectEventStream,
+  readSseBatches,
+  relayUpstreamStream,
+  UpstreamClient,
+  upstreamInit,
+} from "../http/index.js";
 import type { ApiKeySource, ChatProvider, ModelInfo, RemoteProviderOptions } from "../provider.js";
 import { ModelListSchema } from "./anthropic-api.js";
 import { anthropicStreamError, mapAnthropicErrorResponse } from "./anthropic-error.js";
@@ -87,7 +93,7 @@ export class AnthropicProvider implements ChatProvider {
       ...init,
       headers: { ...headers, accept: "text/event-stream" },
     });
-    await refuseJsonForStream(res, target);
+    await expectEventStream(res, target, NOT_A_STREAM);
     const lines = { target, maxLineBytes: this.#maxLineBytes };
     const tap = native !== undefined;
     return relayUpstreamStream(res, signal, target, (stream) =>
@@ -141,36 +147,21 @@ export class AnthropicProvider implements ChatProvider {
 }
 
 /**
- * A 200 JSON body where a stream was asked for: an error object (a proxy or a compatible server that
- * answers errors so) is that error, as it would be in an `event: error`; anything else (a whole
- * message from a server that ignores `stream`) is named as what it is. Either way the stream reader
- * is never handed JSON to find no events in. Other content types (text/plain, none) are read as SSE,
- * as compatible servers send them.
+ * A 200 to a streamed request is read as SSE unless it is JSON (compatible servers send SSE as
+ * text/plain, or with no content type); a JSON error object is that error, as it would be in an
+ * `event: error`.
  */
-async function refuseJsonForStream(res: Dispatcher.ResponseData, target: string): Promise<void> {
-  const contentType = String(res.headers["content-type"] ?? "");
-  if (!contentType.includes("application/json")) return;
-  let text = "";
-  try {
-    text = await readTextUpTo(res.body, 16_384);
-  } catch {
-    // The content type alone says enough.
-  }
-  let body: { type?: unknown; error?: { type?: unknown; message?: unknown } } | undefined;
-  try {
-    body = JSON.parse(text) as typeof body;
-  } catch {
-    // Not even JSON: quoted below.
-  }
-  const error = body?.type === "error" ? body.error : undefined;
-  if (error && typeof error === "object") {
-    throw anthropicStreamError(
+const NOT_A_STREAM: EventStreamCheck = {
+  maxBytes: 16_384,
+  streams: (contentType) => !contentType.includes("application/json"),
+  errorIn: (body, target) => {
+    if (typeof body !== "object" || body === null) return undefined;
+    const { type, error } = body as { type?: unknown; error?: { type?: unknown; message?: unknown } };
+    if (type !== "error" || typeof error !== "object" || error === null) return undefined;
+    return anthropicStreamError(
       typeof error.type === "string" ? error.type : undefined,
       typeof error.message === "string" ? error.message : undefined,
       target,
     );
-  }
-  throw new GatewayError("upstream_error", `${target}: expected an event stream but got ${contentType}: ${text.slice(0, 200)}`, {
-    target,
-  });
-}
+  },
+};

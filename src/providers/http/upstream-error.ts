@@ -107,16 +107,6 @@ function htmlText(res: Dispatcher.ResponseData, text: string): string {
 }
 
 /** Finds the message in OpenAI (`{error:{message}}`), Anthropic (`{type:"error",error:{message}}`) and Ollama (`{error:"..."}`) bodies. */
-export function extractErrorMessage(text: string): string | undefined {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  return messageIn(body);
-}
-
 function messageIn(body: unknown): string | undefined {
   if (typeof body !== "object" || body === null) return undefined;
   const error = (body as { error?: unknown }).error;
@@ -127,6 +117,49 @@ function messageIn(body: unknown): string | undefined {
   }
   const message = (body as { message?: unknown }).message;
   return typeof message === "string" ? message : undefined;
+}
+
+/** How a provider tells a 200 it can stream from one it cannot (see expectEventStream). */
+export interface EventStreamCheck {
+  /** How much of a body that is not a stream is read, to say what it was. */
+  maxBytes: number;
+  /** Whether a content type is read as an event stream. Default: it names text/event-stream. */
+  streams?: (contentType: string) => boolean;
+  /** The provider's own error object in a JSON body, as the GatewayError it stands for (an overload stays retryable). */
+  errorIn?: (body: unknown, target: string) => GatewayError | undefined;
+}
+
+/**
+ * A 200 to a streamed request that is not an event stream (an HTML proxy page, a JSON error body,
+ * a whole answer from a server that ignores `stream`) is not an answer tandem can use: it throws
+ * the error the body carries, or names what came, so the stream reader is never handed a body in
+ * which it would find no events.
+ */
+export async function expectEventStream(res: Dispatcher.ResponseData, target: string, check: EventStreamCheck): Promise<void> {
+  const contentType = String(res.headers["content-type"] ?? "");
+  if (check.streams ? check.streams(contentType) : contentType.includes("text/event-stream")) return;
+  let text = "";
+  try {
+    text = await readTextUpTo(res.body, check.maxBytes);
+  } catch {
+    // The content type alone says enough.
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Not JSON: quoted below.
+  }
+  const error = body === undefined ? undefined : check.errorIn?.(body, target);
+  if (error) throw error;
+  const message = body === undefined ? undefined : messageIn(body);
+  throw new GatewayError(
+    "upstream_error",
+    message !== undefined
+      ? `${target}: ${message}`
+      : `${target}: expected an event stream but got ${contentType || "no content type"}: ${text.slice(0, 200)}`,
+    { target },
+  );
 }
 
 /** Retry-After is either delay-seconds or an HTTP date; `retry-after-ms` (OpenAI) is milliseconds. */

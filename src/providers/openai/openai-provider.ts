@@ -1,4 +1,3 @@
-import type { Dispatcher } from "undici";
 import {
   type ChatRequest,
   type EmbedResult,
@@ -10,9 +9,8 @@ import {
 } from "../../core/index.js";
 import {
   bearerHeaders,
-  extractErrorMessage,
+  expectEventStream,
   readSseBatches,
-  readTextUpTo,
   relayUpstreamStream,
   UpstreamClient,
   upstreamInit,
@@ -94,7 +92,7 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
       ...init,
       headers: { ...headers, accept: "text/event-stream" },
     });
-    await expectEventStream(res, target);
+    await expectEventStream(res, target, NOT_A_STREAM);
     const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
     const maxHeld = this.#options.limits?.maxAnswerBytes;
     return relayUpstreamStream(res, signal, target, (stream) =>
@@ -112,7 +110,7 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
     const headers = { ...(await this.#headers(request.apiKey)), ...native.headers };
     if (whole) return tapResponsesObject(await this.#client.json("POST", "/responses", { ...init, headers, target }), target);
     const res = await this.#client.send("POST", "/responses", { ...init, headers: { ...headers, accept: "text/event-stream" } });
-    await expectEventStream(res, target);
+    await expectEventStream(res, target, NOT_A_STREAM);
     const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
     return relayUpstreamStream(res, signal, target, (body) =>
       parseResponsesStream(readSseBatches(body, lines), target, this.#options.limits?.maxAnswerBytes),
@@ -184,22 +182,5 @@ function isOpenAI(baseUrl: string): boolean {
   }
 }
 
-/** A 200 that is not an event stream (an HTML proxy page, a JSON body) is not an answer we can use. */
-async function expectEventStream(res: Dispatcher.ResponseData, target: string): Promise<void> {
-  const contentType = String(res.headers["content-type"] ?? "");
-  if (contentType.includes("text/event-stream")) return;
-  let text = "";
-  try {
-    text = await readTextUpTo(res.body, 2000);
-  } catch {
-    // The content type alone says enough.
-  }
-  const message = extractErrorMessage(text);
-  throw new GatewayError(
-    "upstream_error",
-    message !== undefined
-      ? `${target}: ${message}`
-      : `${target}: expected an event stream but got ${contentType || "no content type"}: ${text.slice(0, 200)}`,
-    { target },
-  );
-}
+/** What of a 200 that is not an event stream is read, to say what it was. */
+const NOT_A_STREAM = { maxBytes: 2000 };
