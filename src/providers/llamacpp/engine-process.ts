@@ -246,6 +246,20 @@ export class EngineProcess {
     this.#loadWatch = undefined;
   }
 
+  /** Whether a load (or a fit, an unload) is under way on the child: it holds the child's thread pool. */
+  get loading(): boolean {
+    return this.#child !== undefined && this.#loadRunning();
+  }
+
+  /**
+   * Resolves once the child answers from its event loop, as it does at once however long a load
+   * holds its thread pool (a ping waits for the load). Nothing when no child runs.
+   */
+  async alive(signal?: AbortSignal): Promise<void> {
+    if (!this.#child) return;
+    await this.call({ op: "alive" }, signal);
+  }
+
   /** Pings the child if it runs; undefined when it does not (a stopped engine is not a sick one). */
   async ping(signal?: AbortSignal): Promise<PingResult | undefined> {
     if (!this.#child) return undefined;

@@ -241,8 +241,17 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     );
   }
 
-  /** Pings the engine when it runs; otherwise checks that at least one model file is there. */
+  /**
+   * Pings the engine when it runs; otherwise checks that at least one model file is there. While a
+   * model loads (a big one may rightly take a minute) the ping would wait for it, so the probe asks
+   * only that the engine answers from its event loop: the load's own progress is watched by the
+   * engine (a frozen or stalled load restarts it), and a loading engine is not an unhealthy one.
+   */
   async probe(signal: AbortSignal): Promise<void> {
+    if (this.#engine.loading) {
+      await this.#engine.alive(signal);
+      return;
+    }
     if (this.#engine.running) {
       await this.#engine.ping(signal);
       return;
