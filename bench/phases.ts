@@ -1,5 +1,5 @@
 /**
- * Where a sequential request's added time goes, phase by phase, in tandem and in the bare proxy:
+ * Where a sequential request's added time goes, phase by phase, in tandem, the floor server and the bare proxy:
  * the same one-message chat completion as `npm run bench` (not streamed by the client), interleaved
  * with direct calls. Each gateway runs with bench/phase-marks.mjs preloaded, which times the phases
  * from Node's and undici's public diagnostics channels (no change to either gateway):
@@ -17,7 +17,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -45,6 +45,14 @@ async function main(): Promise<void> {
   const bare = await start(["--import", MARKS, "--import", "tsx", join(ROOT, "bench/bare-proxy.ts")], {
     BENCH_UPSTREAM: upstream,
     BENCH_PHASES_OUT: bareOut,
+  });
+  const floorOut = join(dir, "floor.json");
+  const floorDir = join(dir, "floor-server");
+  mkdirSync(floorDir);
+  const floor = await start(["--import", MARKS, "--import", "tsx", join(ROOT, "bench/floor-server.ts")], {
+    BENCH_UPSTREAM: upstream,
+    BENCH_FLOOR_DIR: floorDir,
+    BENCH_PHASES_OUT: floorOut,
   });
   // As in `npm run bench`: a remote-looking upstream (so privacy classifies each request), the store on.
   const config = join(dir, "tandem.config.yaml");
@@ -77,6 +85,12 @@ async function main(): Promise<void> {
       name: "bare proxy",
       pool: new Pool(`http://127.0.0.1:${bare.port}`, { connections: 1 }),
       model: "bench",
+      ms: [] as number[],
+    },
+    {
+      name: "floor server",
+      pool: new Pool(`http://127.0.0.1:${floor.port}`, { connections: 1 }),
+      model: "up/bench",
       ms: [] as number[],
     },
     {
@@ -132,20 +146,22 @@ async function main(): Promise<void> {
     ["in → out (all)", (r) => r.finished - r.start],
   ];
   const bareRows = await rowsOf(bare.child, bareOut);
+  const floorRows = await rowsOf(floor.child, floorOut);
   const tandemRows = await rowsOf(tandem.child, tandemOut);
   const direct = median(paths[0]?.ms ?? []);
   const f = (ms: number) => ms.toFixed(3);
   const lines = [
     `Sequential non-streamed chat completions, ${N} per path interleaved (medians over the last ${N / 2}), ms:`,
     "",
-    "| phase | bare proxy | tandem | tandem − bare |",
-    "|---|---|---|---|",
+    "| phase | bare proxy | floor server | tandem | tandem − floor | tandem − bare |",
+    "|---|---|---|---|---|---|",
     ...phases.map(([name, of]) => {
       const b = median(bareRows.map(of));
+      const fl = median(floorRows.map(of));
       const t = median(tandemRows.map(of));
-      return `| ${name} | ${f(b)} | ${f(t)} | ${f(t - b)} |`;
+      return `| ${name} | ${f(b)} | ${f(fl)} | ${f(t)} | ${f(t - fl)} | ${f(t - b)} |`;
     }),
-    `| client's added time (over direct, ${f(direct)}) | ${f(median(paths[1]?.ms ?? []) - direct)} | ${f(median(paths[2]?.ms ?? []) - direct)} | |`,
+    `| client's added time (over direct, ${f(direct)}) | ${[1, 2, 3].map((i) => f(median(paths[i]?.ms ?? []) - direct)).join(" | ")} | | |`,
   ];
   console.log(lines.join("\n"));
   for (const p of paths) await p.pool.close();
