@@ -18,6 +18,7 @@ interface StatusBody {
       lastExit?: string;
       backend?: { gpu: string; requested: string | false; devices: string[]; fallback?: string; cpuMathCores: number };
       memory?: { ram: { total: number; free: number }; vram: { total: number; used: number; free: number }; rssBytes: number };
+      loading?: { path: string; progress?: number; since: string };
     };
     loaded?: {
       name: string;
@@ -79,6 +80,10 @@ export async function status(options: { url?: string; key?: string; json?: boole
       const restarts = e.restarts > 0 ? `, ${e.restarts} restart${e.restarts === 1 ? "" : "s"}, last: ${e.lastExit}` : "";
       out.push(`    engine: ${state}${restarts}`);
       if (e.running && e.backend) out.push(`    ${describeEngine(e)}`);
+      if (e.loading) {
+        const done = e.loading.progress === undefined ? "" : ` ${Math.floor(e.loading.progress * 100)}%,`;
+        out.push(`    loading: ${e.loading.path}${done} since ${e.loading.since}`);
+      }
       for (const m of p.loaded ?? []) {
         const until = m.expiresAt ? `until ${m.expiresAt}` : "kept loaded";
         out.push(

@@ -42,6 +42,11 @@ export interface EngineState {
   backend: EngineBackend | undefined;
   /** RAM and VRAM (free, in use) and the engine's own resident memory, as of the last ping. */
   memory: EngineMemory | undefined;
+  /**
+   * The model file being loaded, while a load runs (its weights' progress, 0-1, as the engine last
+   * reported it, and when the load started); absent otherwise.
+   */
+  loading?: { path: string; progress?: number; since: string };
 }
 
 /** What the child knows about a loaded model. */

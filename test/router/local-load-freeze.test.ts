@@ -74,6 +74,14 @@ describe("a local model load that freezes, through the server", () => {
     );
     await until("the engine is in the middle of the load", () => log.some((line) => line.includes("test load gate: waiting")));
     const pid = local.engineState?.().pid as number;
+    // A slow load is not a sick engine: a probe round keeps the provider healthy, and the status shows the load.
+    await tandem.server.health.probeAll();
+    const status = (await (await fetch(`${tandem.url}/v1/status`)).json()) as {
+      providers: { name: string; probe: { healthy: boolean } | null; engine?: { loading?: { path: string } } }[];
+    };
+    const shown = status.providers.find((p) => p.name === "local");
+    assert.equal(shown?.probe?.healthy, true, JSON.stringify(shown?.probe));
+    assert.equal(shown?.engine?.loading?.path, sharedModel("stories260K.gguf"));
     process.kill(pid, "SIGSTOP");
     const frozenAt = Date.now();
 

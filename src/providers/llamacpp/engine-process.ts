@@ -107,6 +107,8 @@ export class EngineProcess {
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
   #loadingPath: string | undefined;
+  /** The file the engine last said it was loading, for the status while a load runs. */
+  #lastLoad: { path: string; progress?: number; since: string } | undefined;
   #startedAt = 0;
   #crashes = 0;
   #notBefore = 0;
@@ -146,6 +148,7 @@ export class EngineProcess {
       lastExit: this.#lastExit,
       backend: this.#backend,
       memory: this.running ? this.#memory : undefined,
+      ...(this.loading && this.#lastLoad && { loading: this.#lastLoad }),
     };
   }
 
@@ -505,6 +508,12 @@ export class EngineProcess {
     if (message.op === "loading") {
       this.#loadingPath = message.path;
       this.#loadProgressAt = Date.now();
+      const since = this.#lastLoad?.path === message.path && message.progress !== undefined ? this.#lastLoad.since : undefined;
+      this.#lastLoad = {
+        path: message.path,
+        ...(message.progress !== undefined && { progress: message.progress }),
+        since: since ?? new Date().toISOString(),
+      };
       return;
     }
     if (message.op === "ready" || message.op === "no-binary") return;

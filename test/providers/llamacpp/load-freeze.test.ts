@@ -291,6 +291,7 @@ describe("llamacpp engine: the hang check after a cancel", () => {
     await until("the engine is in the middle of the load", atGate);
     const pid = provider.engine.pid;
     assert.equal(provider.engine.loading, true);
+    assert.equal(provider.engineState().loading?.path, STORIES, "the status names the file being loaded");
     // The health probe asks only that the engine answers: a loading engine is not an unhealthy one.
     const probe = await outcome(provider.probe(AbortSignal.timeout(1000)), Date.now());
     assert.equal(probe.error, undefined, probe.error?.message);
@@ -304,6 +305,7 @@ describe("llamacpp engine: the hang check after a cancel", () => {
     await writeFile(gate, "go");
     await warmUp;
     assert.equal(provider.engine.loading, false);
+    assert.equal(provider.engineState().loading, undefined);
     await provider.probe(AbortSignal.timeout(5000));
     assert.equal(provider.engine.pid, pid);
   });
