@@ -66,6 +66,9 @@ export async function upstreamErrorFromResponse(
     status: status >= 400 && status <= 599 && status !== 499 ? status : undefined,
     // The same URL redirects again: no retry on this target, the next one may answer.
     ...(redirect && { retryable: false }),
+    // A 409 is a conflict on the upstream's side (OpenAI's "lock timeout"), not the request's fault:
+    // retried, as OpenAI's and Anthropic's own SDKs retry it, and a route fails it over.
+    ...(status === 409 && { retryable: true }),
     retryAfterMs: parseRetryAfter(res.headers["retry-after"], res.headers["retry-after-ms"]),
     target,
     ...(mapped?.retryable !== undefined && { retryable: mapped.retryable }),

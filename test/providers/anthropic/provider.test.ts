@@ -284,6 +284,14 @@ describe("AnthropicProvider failures", () => {
     });
   });
 
+  it("409 conflict_error -> retryable, status kept (as Anthropic's SDK retries it)", async () => {
+    fake.script(() => ({ kind: "error", status: 409, body: { type: "error", error: { type: "conflict_error", message: "Conflict" } } }));
+    await rejectsWith(events(), (err) => {
+      assert.equal(err.status, 409);
+      assert.equal(err.retryable, true);
+    });
+  });
+
   it("400 prompt too long -> context_length_exceeded", async () => {
     fake.script(() => ({ kind: "error", status: 400, message: "prompt is too long: 210000 tokens > 200000 maximum" }));
     await rejectsWith(events(), (err) => {

@@ -406,6 +406,13 @@ describe("OpenAIProvider.chat failures", () => {
     }
   });
 
+  it("409 (a conflict on the upstream, OpenAI's lock timeout) is retryable, its status kept", async () => {
+    fake.script(() => ({ kind: "error", status: 409, message: "Request timed out waiting for a lock." }));
+    const err = await chatError();
+    assert.equal(err.status, 409);
+    assert.equal(err.retryable, true);
+  });
+
   it("an error chunk inside a 200 stream throws, retryable for server errors", async () => {
     replay([
       chunk({ role: "assistant", content: "" }),
