@@ -16,7 +16,7 @@ type WireMessage = { role: "system" | "user" | "assistant"; content: string };
  */
 export async function chat(model: string | undefined, options: ChatOptions): Promise<number> {
   const url = serverUrl(options.url);
-  let key = clientKey(options.key, "chat");
+  let key = clientKey(options.key, "chat", { asks: true });
   let name = model;
   try {
     // The model list first: it names the default model, and a 401 there is the moment to ask for a key.

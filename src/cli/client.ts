@@ -14,18 +14,18 @@ export function authHeaders(key: string | undefined): Record<string, string> {
 
 /**
  * The client key a command sends: TANDEM_API_KEY, or `--key`, which still works but any user of the
- * machine can read a command line (`ps`), so it earns a warning.
+ * machine can read a command line (`ps`), so it earns a warning. `asks`: the command asks for the key
+ * on a terminal after a 401 (fetchWithKey), so the warning may offer that instead.
  */
 export function clientKey(
   option: string | undefined,
   command: string,
-  env: NodeJS.ProcessEnv = process.env,
-  stderr: { write(text: string): unknown } = process.stderr,
+  options: { asks?: boolean; env?: NodeJS.ProcessEnv; stderr?: { write(text: string): unknown } } = {},
 ): string | undefined {
+  const { env = process.env, stderr = process.stderr } = options;
   if (option !== undefined) {
-    stderr.write(
-      `tandem ${command}: warning: --key is visible to other users of this machine (ps); set TANDEM_API_KEY instead, or leave it out to be asked\n`,
-    );
+    const instead = options.asks ? "set TANDEM_API_KEY instead, or leave it out to be asked" : "set TANDEM_API_KEY instead";
+    stderr.write(`tandem ${command}: warning: --key is visible to other users of this machine (ps); ${instead}\n`);
     return option;
   }
   return env.TANDEM_API_KEY || undefined;

@@ -49,7 +49,7 @@ export async function status(options: { url?: string; key?: string; json?: boole
   const url = serverUrl(options.url);
   let body: StatusBody;
   try {
-    const key = clientKey(options.key, "status");
+    const key = clientKey(options.key, "status", { asks: true });
     const { res } = await fetchWithKey((headers) => fetch(`${url}/v1/status`, { headers }), key, url);
     if (!res.ok) {
       process.stderr.write(`tandem status: ${res.status} ${await res.text()}\n`);

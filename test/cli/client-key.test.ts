@@ -68,11 +68,15 @@ describe("the CLI's client key", () => {
         this.text += t;
       },
     };
-    assert.equal(clientKey(undefined, "status", { TANDEM_API_KEY: KEY }, stderr), KEY);
+    assert.equal(clientKey(undefined, "status", { asks: true, env: { TANDEM_API_KEY: KEY }, stderr }), KEY);
     assert.equal(stderr.text, "");
-    assert.equal(clientKey(undefined, "status", {}, stderr), undefined);
-    assert.equal(clientKey("flag-key", "status", { TANDEM_API_KEY: KEY }, stderr), "flag-key");
-    assert.match(stderr.text, /--key is visible to other users .*\(ps\).*TANDEM_API_KEY/);
+    assert.equal(clientKey(undefined, "status", { asks: true, env: {}, stderr }), undefined);
+    assert.equal(clientKey("flag-key", "status", { asks: true, env: { TANDEM_API_KEY: KEY }, stderr }), "flag-key");
+    assert.match(stderr.text, /--key is visible to other users .*\(ps\).*TANDEM_API_KEY instead, or leave it out to be asked/);
+    // A command that stops at a 401 instead of asking does not offer to ask.
+    stderr.text = "";
+    assert.equal(clientKey("flag-key", "ps", { env: {}, stderr }), "flag-key");
+    assert.match(stderr.text, /TANDEM_API_KEY instead\n$/);
   });
 
   it("asks on a terminal after a 401, hidden, and sends the key typed", async () => {
