@@ -33,7 +33,8 @@ export function parseSensitivityHeader(header: string | undefined): Sensitivity 
   if (isSensitivity(value)) return value;
   throw new GatewayError(
     "invalid_request",
-    `Invalid ${SENSITIVITY_HEADER} header ${JSON.stringify(header.slice(0, 40))}: expected one of ${SENSITIVITY_LEVELS.join(", ")}`,
+    // The value comes last: `header "secret": expected ...` reads as a credential to the secret scrubber.
+    `Invalid ${SENSITIVITY_HEADER} header: expected one of ${SENSITIVITY_LEVELS.join(", ")} (got ${JSON.stringify(header.slice(0, 40))})`,
     { param: SENSITIVITY_HEADER },
   );
 }
