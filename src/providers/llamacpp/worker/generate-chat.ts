@@ -17,6 +17,7 @@ import {
 } from "../../../core/index.js";
 import { canceledError } from "../cancellation.js";
 import { forcedCallSchema, forcedTools, parseForcedCall, withForcedCallInstruction } from "./forced-tool-call.js";
+import { jsonSchemaGrammar } from "./json-schema-grammar.js";
 import type { LoadedModel } from "./model-host.js";
 import { toChatHistory } from "./to-chat-history.js";
 import { toGbnfSchema } from "./to-gbnf-schema.js";
@@ -208,11 +209,7 @@ function toFunctions(request: ProviderChatRequest): ChatModelFunctions {
 
 async function forcedCallGrammar(loaded: LoadedModel, tools: readonly ToolDefinition[]): Promise<LlamaGrammar> {
   try {
-    const llama = loaded.model.llama;
-    // Built at run time, so its type cannot be narrowed statically (as in grammarFor).
-    return await llama.createGrammarForJsonSchema(
-      forcedCallSchema(tools) as Parameters<typeof llama.createGrammarForJsonSchema>[0],
-    );
+    return await jsonSchemaGrammar(loaded.model.llama, forcedCallSchema(tools));
   } catch (err) {
     throw new GatewayError("invalid_request", `The tools' schemas cannot be turned into a grammar: ${(err as Error).message}`, {
       param: "tools",
@@ -226,10 +223,7 @@ async function grammarFor(loaded: LoadedModel, request: ProviderChatRequest): Pr
   const llama = loaded.model.llama;
   try {
     if (format.type === "json") return await llama.getGrammarFor("json");
-    // The schema is built at run time, so its type cannot be narrowed statically.
-    return await llama.createGrammarForJsonSchema(
-      toGbnfSchema(format.schema) as Parameters<typeof llama.createGrammarForJsonSchema>[0],
-    );
+    return await jsonSchemaGrammar(llama, toGbnfSchema(format.schema));
   } catch (err) {
     throw new GatewayError("invalid_request", `The JSON schema cannot be turned into a grammar: ${(err as Error).message}`, {
       param: "response_format",
