@@ -285,7 +285,11 @@ describe("AnthropicProvider failures", () => {
   });
 
   it("409 conflict_error -> retryable, status kept (as Anthropic's SDK retries it)", async () => {
-    fake.script(() => ({ kind: "error", status: 409, body: { type: "error", error: { type: "conflict_error", message: "Conflict" } } }));
+    fake.script(() => ({
+      kind: "error",
+      status: 409,
+      body: { type: "error", error: { type: "conflict_error", message: "Conflict" } },
+    }));
     await rejectsWith(events(), (err) => {
       assert.equal(err.status, 409);
       assert.equal(err.retryable, true);
