@@ -2,6 +2,8 @@ import type { StreamEvent } from "../core/stream.js";
 import { OllamaLineRestorer } from "./ollama-line-restorer.js";
 import { OpenAIChunkRestorer, type RestorerSource } from "./openai-chunk-restorer.js";
 import type { PlaceholderRestorer } from "./placeholder-restorer.js";
+import { rehydrateJsonFrame } from "./rehydrate-json-frame.js";
+import { ResponsesEventRestorer } from "./responses-event-restorer.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
 
@@ -20,8 +22,9 @@ const DELTA_FIELDS: Readonly<Record<string, { field: string; json: boolean }>> =
  * the canonical stream's text does: a placeholder split across deltas is restored whole, the tail
  * that could still become one is held, and what is held is sent as one more delta before the block
  * stops (or before a switch to another target). Frames that are not JSON pass as they are.
- * OpenAI chat chunks (they have `choices`) and Ollama lines (they have `done`) are restored by their
- * own wire's restorer (openai-chunk-restorer.ts, ollama-line-restorer.ts) in the same way.
+ * OpenAI chat chunks (they have `choices`), Ollama lines (they have `done`) and Responses events
+ * (their type starts `response.`) are restored by their own wire's restorer (openai-chunk-restorer.ts,
+ * ollama-line-restorer.ts, responses-event-restorer.ts) in the same way.
  */
 export class FrameRestorer {
   readonly #source: RestorerSource;
@@ -29,6 +32,7 @@ export class FrameRestorer {
   readonly #blocks = new Map<number, { type: string; restorer: PlaceholderRestorer }>();
   #openai: OpenAIChunkRestorer | undefined;
   #ollama: OllamaLineRestorer | undefined;
+  #responses: ResponsesEventRestorer | undefined;
 
   constructor(source: RestorerSource) {
     this.#source = source;
@@ -38,7 +42,7 @@ export class FrameRestorer {
   push(upstreamFrame: Frame): Frame[] {
     // What the provider parsed is the frame before restoring: it is left behind, so no dialect reads it.
     const frame: Frame = upstreamFrame.json === undefined ? upstreamFrame : { ...upstreamFrame, json: undefined };
-    if (frame.whole) return [{ ...frame, data: this.#source.rehydrateJson(frame.data) }];
+    if (frame.whole) return [{ ...frame, data: rehydrateJsonFrame(this.#source, frame.data) }];
     let data: { type?: unknown; index?: unknown; delta?: Record<string, unknown>; choices?: unknown; done?: unknown };
     try {
       data = JSON.parse(frame.data);
@@ -53,6 +57,10 @@ export class FrameRestorer {
     if (typeof data.done === "boolean") {
       this.#ollama ??= new OllamaLineRestorer(this.#source);
       return this.#ollama.push(frame, data as Record<string, unknown>);
+    }
+    if (typeof data.type === "string" && data.type.startsWith("response.")) {
+      this.#responses ??= new ResponsesEventRestorer(this.#source);
+      return this.#responses.push(frame, data as Record<string, unknown> & { type: string });
     }
     const index = typeof data.index === "number" ? data.index : undefined;
     if (data.type === "content_block_delta" && index !== undefined && data.delta) {
@@ -85,6 +93,7 @@ export class FrameRestorer {
       ...[...this.#blocks.keys()].flatMap((index) => this.#flush(index)),
       ...(this.#openai?.flush() ?? []),
       ...(this.#ollama?.flush() ?? []),
+      ...(this.#responses?.flush() ?? []),
     ];
   }
 

@@ -41,6 +41,8 @@ before(async () => {
         fallback: { tiers: [NATIVE, CLAUDE], retry: { attempts: 1 } },
         // A client that does not stream gets the upstream's whole Response.
         whole: { tiers: [NATIVE], streamUpstream: false },
+        "redact-native": { tiers: [NATIVE], privacy: "redact" },
+        "redact-native-whole": { tiers: [NATIVE], privacy: "redact", streamUpstream: false },
       },
     },
     { env: { UP_OPENAI: "sk-upstream-test", UP_ANTHROPIC: "sk-ant-test" }, state },
@@ -58,6 +60,14 @@ function lastBody(): Record<string, unknown> {
   assert.ok(body, "the Responses upstream got a request");
   return body;
 }
+
+const SEND_TOOL = {
+  type: "function" as const,
+  name: "send",
+  description: "Send a mail",
+  parameters: { type: "object", properties: { to: { type: "string" } }, required: ["to"] },
+  strict: false,
+};
 
 const text = (t: string, role = "user") =>
   role === "assistant"
@@ -430,5 +440,62 @@ describe("reasoning on the canonical path", () => {
       false,
     );
     assert.match(response.headers.get("x-tandem-warnings") ?? "", /reasoning items without encrypted_content were left out/);
+  });
+});
+
+describe("privacy on the native Responses path", () => {
+  const EMAIL = "alice.liddell@example.org";
+
+  it("redacts the body upstream and restores the answer: a placeholder split across deltas, in a call's arguments, in the stored response", async () => {
+    for (const [stream, route] of [
+      [true, "redact-native"],
+      [false, "redact-native"],
+      [false, "redact-native-whole"],
+    ] as const) {
+      let placeholder = "";
+      upstream.script((request) => {
+        placeholder = /\[[A-Z_]*EMAIL[A-Z_]*_1\]/.exec(JSON.stringify(request.body))?.[0] ?? "";
+        // The fake streams text in pieces of about 4 characters: the placeholder arrives split.
+        return {
+          kind: "answer",
+          text: `Mail ${placeholder} now.`,
+          calls: [{ name: "send", arguments: `{"to":"${placeholder}"}` }],
+        };
+      });
+      const request = { model: route, input: `Write to ${EMAIL} please`, tools: [SEND_TOOL] };
+      let response: OpenAI.Responses.Response;
+      let streamedText = "";
+      let streamedArguments = "";
+      if (stream) {
+        const events = await client.responses.create({ ...request, stream: true });
+        let completed: OpenAI.Responses.Response | undefined;
+        for await (const event of events) {
+          if (event.type === "response.output_text.delta") streamedText += event.delta;
+          if (event.type === "response.function_call_arguments.delta") streamedArguments += event.delta;
+          if (event.type === "response.completed") completed = event.response;
+        }
+        assert.ok(completed, "the stream completed");
+        response = completed;
+        assert.equal(streamedText, `Mail ${EMAIL} now.`, "the text deltas, joined");
+        assert.deepEqual(JSON.parse(streamedArguments), { to: EMAIL }, "the argument deltas, joined");
+      } else {
+        response = await client.responses.create(request);
+      }
+      const sent = upstream.responseTexts.at(-1);
+      assert.ok(sent && placeholder !== "", `a placeholder upstream: ${sent}`);
+      assert.ok(!sent.includes(EMAIL), "the email never reached the upstream");
+      const label = `stream=${stream} route=${route}`;
+      // output_text is the SDK's sum of the message's text, which it adds to a whole answer only.
+      const messageText = response.output
+        .flatMap((item) => (item.type === "message" ? item.content : []))
+        .map((part) => (part.type === "output_text" ? part.text : ""))
+        .join("");
+      assert.equal(messageText, `Mail ${EMAIL} now.`, label);
+      const call = response.output.find((item) => item.type === "function_call");
+      assert.deepEqual(JSON.parse(call?.type === "function_call" ? call.arguments : "null"), { to: EMAIL }, label);
+      const stored = await client.responses.retrieve(response.id);
+      assert.equal(stored.output_text, `Mail ${EMAIL} now.`, `${label}: stored`);
+      assert.ok(!JSON.stringify(stored).includes(placeholder), `${label}: no placeholder stored`);
+    }
   });
 });
