@@ -1,8 +1,8 @@
 /*
- * Token log probabilities across wires: what a client asks for (chat completions' `logprobs` and
- * `top_logprobs`, a Responses `include: ["message.output_text.logprobs"]` with `top_logprobs`), and
- * what an upstream reports for each output token, carried on the text-delta events whose text those
- * tokens make up. Each dialect renders them in its own shape.
+ * Token log probabilities across wires: what a client asks for (chat completions' and Ollama's
+ * `logprobs` and `top_logprobs`, a Responses `include: ["message.output_text.logprobs"]` with
+ * `top_logprobs`), and what an upstream reports for each output token, carried on the text-delta
+ * events whose text those tokens make up. Each dialect renders them in its own shape.
  */
 
 /** The client's request for the answer's token log probabilities. */
@@ -12,6 +12,11 @@ export interface LogprobsRequest {
    * client said; the upstream's default (none) otherwise.
    */
   topLogprobs?: number;
+}
+
+/** A request for logprobs with `topLogprobs` alternatives per token when the client gave a number, the upstream's default otherwise. */
+export function logprobsRequest(topLogprobs: number | null | undefined): LogprobsRequest {
+  return topLogprobs == null ? {} : { topLogprobs };
 }
 
 /** One of the most likely tokens at a position. */
@@ -30,7 +35,7 @@ export interface TokenLogprob extends TopLogprob {
 
 /**
  * What of a request's logprobs (ChatRequest.logprobs) a target that cannot report them is not sent,
- * by the chat completions names, for ChatProvider.unsent.
+ * by the chat completions names (an Ollama client's too), for ChatProvider.unsent.
  */
 export function unsentLogprobs(request: { logprobs?: LogprobsRequest }): string[] {
   if (request.logprobs === undefined) return [];
