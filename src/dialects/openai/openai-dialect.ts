@@ -42,9 +42,11 @@ export const openaiDialect: Dialect = {
       requestRecord(request).dialect = "openai";
       const { chat, includeUsage, ...parsed } = parseChatCompletionRequest(request.body);
       chat.native = nativeOpenAIChatRequest(request.body, request.headers, parsed);
+      // The client's `logprobs: true` (ChatRequest.logprobs): only then are tokens rendered, whatever the target reports.
+      const logprobs = chat.logprobs !== undefined;
       await sendChat(request, reply, gateway, chat, {
-        stream: (meta) => new ChatCompletionStreamRenderer(meta.target, includeUsage),
-        json: renderChatCompletion,
+        stream: (meta) => new ChatCompletionStreamRenderer(meta.target, includeUsage, logprobs),
+        json: (result, meta) => renderChatCompletion(result, meta, logprobs),
         native: {
           stream: (meta) => new OpenAIChatNativeStream(meta, includeUsage),
           json: nativeOpenAIChatCompletion,
