@@ -241,6 +241,64 @@ describe("an Ollama client, an OpenAI-compatible target", () => {
   });
 });
 
+describe("a legacy completions client, an Ollama target", () => {
+  const PROMPT = "Say hello";
+  /** The choice's `logprobs` as the legacy API gives them: offsets from the prompt's start, the chosen token always among the top. */
+  function legacyLogprobs(top: number, pieces = PIECES, from = 0): OpenAI.CompletionChoice.Logprobs {
+    const tokens = fakeLogprobs(pieces, top, from);
+    const before = PROMPT.length + PIECES.slice(0, from).join("").length;
+    return {
+      tokens: tokens.map((t) => t.token),
+      token_logprobs: tokens.map((t) => t.logprob),
+      top_logprobs: tokens.map((t) => ({
+        ...Object.fromEntries(t.top_logprobs.map((a) => [a.token, a.logprob])),
+        [t.token]: t.logprob,
+      })),
+      text_offset: tokens.map((_, i) => before + pieces.slice(0, i).join("").length),
+    };
+  }
+
+  it("whole: logprobs 2 reaches /api/chat as logprobs and top_logprobs 2, the tokens come back in the legacy shape", async () => {
+    const { data, response } = await chat.completions.create({ model: OLLAMA, prompt: PROMPT, logprobs: 2 }).withResponse();
+    const sent = lastBody(ollama);
+    assert.deepEqual([sent.logprobs, sent.top_logprobs], [true, 2]);
+    assert.equal(response.headers.get("x-tandem-warnings"), null);
+    assert.equal(data.choices[0]?.text, TEXT);
+    assert.deepEqual(data.choices[0]?.logprobs, legacyLogprobs(2));
+    assert.deepEqual(data.choices[0]?.logprobs?.text_offset, [9, 12, 16, 18]);
+  });
+
+  it("streamed: each text chunk carries its tokens, their offsets running on; the finish chunk none", async () => {
+    const chunks: OpenAI.Completion[] = [];
+    for await (const chunk of await chat.completions.create({ model: OLLAMA, prompt: PROMPT, logprobs: 1, stream: true }))
+      chunks.push(chunk);
+    const texts = chunks.filter((c) => c.choices[0]?.text);
+    assert.deepEqual(
+      texts.map((c) => [c.choices[0]?.text, c.choices[0]?.logprobs]),
+      PIECES.map((piece, i) => [piece, legacyLogprobs(1, [piece], i)]),
+    );
+    assert.equal(chunks.at(-1)?.choices[0]?.finish_reason, "stop");
+    assert.equal(chunks.at(-1)?.choices[0]?.logprobs, null);
+  });
+
+  it("logprobs 0: the chosen tokens alone; Ollama is sent no top_logprobs", async () => {
+    const completion = await chat.completions.create({ model: OLLAMA, prompt: PROMPT, logprobs: 0 });
+    assert.equal(lastBody(ollama).logprobs, true);
+    assert.equal("top_logprobs" in lastBody(ollama), false);
+    assert.deepEqual(
+      completion.choices[0]?.logprobs?.top_logprobs,
+      fakeLogprobs(PIECES, 0).map((t) => ({ [t.token]: t.logprob })),
+    );
+  });
+
+  it("to Anthropic: named by the legacy field alone, and the choice's logprobs null", async () => {
+    const { data, response } = await chat.completions.create({ model: ANTHROPIC, prompt: PROMPT, logprobs: 3 }).withResponse();
+    assert.equal(response.headers.get("x-tandem-warnings"), `logprobs not sent to ${ANTHROPIC}`);
+    assert.equal("logprobs" in lastBody(anthropic), false);
+    assert.equal(data.choices[0]?.logprobs, null);
+  });
+});
+
 describe("bad logprobs settings: a 400 in the client's dialect naming the field", () => {
   const cases = [
     ["chat: top_logprobs without logprobs", "/v1/chat/completions", { top_logprobs: 2 }, "top_logprobs"],
