@@ -15,72 +15,43 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import { type ChatResponse, type GenerateResponse, Ollama } from "ollama";
 import OpenAI from "openai";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
-import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
-import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
-import { type FakeOpenAIUpstream, fakeLogprobs, startFakeOpenAI } from "../support/fake-openai-upstream.js";
-import type { RecordedRequest } from "../support/fake-upstream.js";
+import { fakeLogprobs } from "../support/fake-openai-upstream.js";
+import {
+  ANTHROPIC,
+  type LogprobsTandem,
+  lastPostBody as lastBody,
+  OLLAMA,
+  OPENAI,
+  PIECES,
+  startLogprobsTandem,
+  TEXT,
+} from "../support/logprobs-tandem.js";
 import { postJson } from "../support/post-json.js";
-import { type RunningTandem, startTandem } from "../support/tandem.js";
+import type { RunningTandem } from "../support/tandem.js";
 
-const OPENAI = "openai/gpt-4o-mini";
-const ANTHROPIC = "anthropic/claude-haiku-4-5";
-const OLLAMA = "ollama/llama3.2:latest";
-/** The fakes' stream pieces; each is one token of the answer. */
-const PIECES = ["Bon", "jour", " à", " vous"];
-const TEXT = PIECES.join("");
 const MESSAGES = [{ role: "user" as const, content: "Say hello in French" }];
 
-let openai: FakeOpenAIUpstream;
-let anthropic: FakeAnthropic;
-let ollama: FakeOllamaUpstream;
+let upstreams: LogprobsTandem;
 let tandem: RunningTandem;
 let chat: OpenAI;
 let ollamaClient: Ollama;
 
 before(async () => {
-  [openai, anthropic, ollama] = await Promise.all([
-    startFakeOpenAI({ models: ["gpt-4o-mini"] }),
-    startFakeAnthropic({ models: ["claude-haiku-4-5"] }),
-    startFakeOllama({ models: ["llama3.2:latest"] }),
-  ]);
   const fast = { retry: { attempts: 1 }, timeouts: { firstTokenMs: 5000, idleMs: 5000 } };
-  tandem = await startTandem(
-    {
-      providers: {
-        openai: { kind: "openai", baseUrl: openai.url, apiKeys: ["env:UP_OPENAI"], local: false },
-        anthropic: { kind: "anthropic", baseUrl: anthropic.url, apiKeys: ["env:UP_ANTHROPIC"] },
-        ollama: { kind: "ollama", baseUrl: ollama.url, models: ["llama3.2:latest"] },
-      },
-      // `*-whole`: the upstream is asked for one whole answer, not a stream.
-      routes: {
-        "ollama-whole": { tiers: [OLLAMA], streamUpstream: false },
-        "openai-whole": { tiers: [OPENAI], streamUpstream: false },
-        "openai-then-ollama": { tiers: [[OPENAI], [OLLAMA]], ...fast },
-      },
-    },
-    { env: { UP_OPENAI: "sk-upstream-openai", UP_ANTHROPIC: "sk-ant-upstream" } },
-  );
+  // `*-whole`: the upstream is asked for one whole answer, not a stream.
+  upstreams = await startLogprobsTandem({
+    "ollama-whole": { tiers: [OLLAMA], streamUpstream: false },
+    "openai-whole": { tiers: [OPENAI], streamUpstream: false },
+    "openai-then-ollama": { tiers: [[OPENAI], [OLLAMA]], ...fast },
+  });
+  tandem = upstreams.tandem;
   chat = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
   ollamaClient = new Ollama({ host: tandem.url });
 });
 
-after(async () => {
-  await tandem?.close();
-  await Promise.all([openai?.close(), anthropic?.close(), ollama?.close()]);
-});
+after(() => upstreams?.close());
 
-beforeEach(() => {
-  for (const fake of [openai, anthropic, ollama]) {
-    fake.requests.length = 0;
-    fake.script(() => ({ kind: "text", text: TEXT, chunks: PIECES, usage: { input: 9, output: 4 } }));
-  }
-});
-
-function lastBody(fake: { requests: RecordedRequest[] }): Record<string, unknown> {
-  const last = fake.requests.filter((r) => r.method === "POST").at(-1);
-  assert.ok(last, "the upstream saw a request");
-  return last.body as Record<string, unknown>;
-}
+beforeEach(() => upstreams.reset());
 
 /** A choice's `logprobs` as chat completions gives it for the fake's tokens `from`.. (each token with its bytes). */
 function chatLogprobs(top: number, pieces = PIECES, from = 0): OpenAI.ChatCompletion.Choice.Logprobs {
@@ -109,7 +80,7 @@ describe("a chat completions client, an Ollama target", () => {
       const { data, response } = await chat.chat.completions
         .create({ model, messages: MESSAGES, logprobs: true, top_logprobs: 2 })
         .withResponse();
-      const sent = lastBody(ollama);
+      const sent = lastBody(upstreams.ollama);
       assert.deepEqual([sent.logprobs, sent.top_logprobs, sent.stream], [true, 2, upstreamStreams]);
       assert.equal(response.headers.get("x-tandem-warnings"), null);
       assert.equal(data.choices[0]?.message.content, TEXT);
@@ -121,7 +92,7 @@ describe("a chat completions client, an Ollama target", () => {
 
   it("streamed: each text chunk carries its tokens, the role and finish chunks none; the SDK's helper gathers them all", async () => {
     const chunks = await chunksOf({ model: OLLAMA, messages: MESSAGES, logprobs: true, top_logprobs: 3 });
-    const sent = lastBody(ollama);
+    const sent = lastBody(upstreams.ollama);
     assert.deepEqual([sent.logprobs, sent.top_logprobs], [true, 3]);
     const texts = chunks.filter((c) => c.choices[0]?.delta.content);
     assert.deepEqual(
@@ -143,18 +114,18 @@ describe("a chat completions client, an Ollama target", () => {
 
   it("without top_logprobs: Ollama is sent logprobs alone, and each token has no alternatives", async () => {
     const completion = await chat.chat.completions.create({ model: OLLAMA, messages: MESSAGES, logprobs: true });
-    const sent = lastBody(ollama);
+    const sent = lastBody(upstreams.ollama);
     assert.equal(sent.logprobs, true);
     assert.equal("top_logprobs" in sent, false);
     assert.deepEqual(completion.choices[0]?.logprobs, chatLogprobs(0));
   });
 
   it("an answer continued on Ollama after the same-wire stream broke: the continuation's chunks carry its tokens", async () => {
-    openai.script(() => ({ kind: "broken_stream", chunks: ["Bon"] }));
-    ollama.script(() => ({ kind: "text", text: "jour", chunks: ["jour"], usage: { input: 9, output: 1 } }));
+    upstreams.openai.script(() => ({ kind: "broken_stream", chunks: ["Bon"] }));
+    upstreams.ollama.script(() => ({ kind: "text", text: "jour", chunks: ["jour"], usage: { input: 9, output: 1 } }));
     const chunks = await chunksOf({ model: "openai-then-ollama", messages: MESSAGES, logprobs: true, top_logprobs: 1 });
-    assert.deepEqual(lastBody(openai).logprobs, true);
-    assert.deepEqual([lastBody(ollama).logprobs, lastBody(ollama).top_logprobs], [true, 1]);
+    assert.deepEqual(lastBody(upstreams.openai).logprobs, true);
+    assert.deepEqual([lastBody(upstreams.ollama).logprobs, lastBody(upstreams.ollama).top_logprobs], [true, 1]);
     const texts = chunks.filter((c) => c.choices[0]?.delta.content);
     assert.deepEqual(
       texts.map((c) => [c.choices[0]?.delta.content, c.choices[0]?.logprobs]),
@@ -174,7 +145,7 @@ describe("an Ollama client, an OpenAI-compatible target", () => {
   ] as const) {
     it(`/api/chat whole (upstream ${upstreamStreams ? "streamed" : "whole"}): logprobs and top_logprobs reach chat completions, the tokens come back as Ollama's`, async () => {
       const response = await ollamaClient.chat({ model, messages: MESSAGES, logprobs: true, top_logprobs: 2, stream: false });
-      const sent = lastBody(openai);
+      const sent = lastBody(upstreams.openai);
       assert.deepEqual([sent.logprobs, sent.top_logprobs, sent.stream], [true, 2, upstreamStreams]);
       assert.equal(response.message.content, TEXT);
       assert.deepEqual(response.logprobs, ollamaLogprobs(2));
@@ -208,7 +179,7 @@ describe("an Ollama client, an OpenAI-compatible target", () => {
       top_logprobs: 1,
       stream: false,
     });
-    assert.deepEqual([lastBody(openai).logprobs, lastBody(openai).top_logprobs], [true, 1]);
+    assert.deepEqual([lastBody(upstreams.openai).logprobs, lastBody(upstreams.openai).top_logprobs], [true, 1]);
     assert.equal(whole.response, TEXT);
     assert.deepEqual(whole.logprobs, ollamaLogprobs(1));
 
@@ -235,7 +206,7 @@ describe("an Ollama client, an OpenAI-compatible target", () => {
       top_logprobs: 0,
       stream: false,
     });
-    assert.deepEqual([lastBody(openai).logprobs, lastBody(openai).top_logprobs], [true, 0]);
+    assert.deepEqual([lastBody(upstreams.openai).logprobs, lastBody(upstreams.openai).top_logprobs], [true, 0]);
     assert.deepEqual(response.logprobs, ollamaLogprobs(0));
     assert.ok(response.logprobs?.every((t) => !("top_logprobs" in t)));
   });
@@ -260,7 +231,7 @@ describe("a legacy completions client, an Ollama target", () => {
 
   it("whole: logprobs 2 reaches /api/chat as logprobs and top_logprobs 2, the tokens come back in the legacy shape", async () => {
     const { data, response } = await chat.completions.create({ model: OLLAMA, prompt: PROMPT, logprobs: 2 }).withResponse();
-    const sent = lastBody(ollama);
+    const sent = lastBody(upstreams.ollama);
     assert.deepEqual([sent.logprobs, sent.top_logprobs], [true, 2]);
     assert.equal(response.headers.get("x-tandem-warnings"), null);
     assert.equal(data.choices[0]?.text, TEXT);
@@ -283,8 +254,8 @@ describe("a legacy completions client, an Ollama target", () => {
 
   it("logprobs 0: the chosen tokens alone; Ollama is sent no top_logprobs", async () => {
     const completion = await chat.completions.create({ model: OLLAMA, prompt: PROMPT, logprobs: 0 });
-    assert.equal(lastBody(ollama).logprobs, true);
-    assert.equal("top_logprobs" in lastBody(ollama), false);
+    assert.equal(lastBody(upstreams.ollama).logprobs, true);
+    assert.equal("top_logprobs" in lastBody(upstreams.ollama), false);
     assert.deepEqual(
       completion.choices[0]?.logprobs?.top_logprobs,
       fakeLogprobs(PIECES, 0).map((t) => ({ [t.token]: t.logprob })),
@@ -294,7 +265,7 @@ describe("a legacy completions client, an Ollama target", () => {
   it("to Anthropic: named by the legacy field alone, and the choice's logprobs null", async () => {
     const { data, response } = await chat.completions.create({ model: ANTHROPIC, prompt: PROMPT, logprobs: 3 }).withResponse();
     assert.equal(response.headers.get("x-tandem-warnings"), `logprobs not sent to ${ANTHROPIC}`);
-    assert.equal("logprobs" in lastBody(anthropic), false);
+    assert.equal("logprobs" in lastBody(upstreams.anthropic), false);
     assert.equal(data.choices[0]?.logprobs, null);
   });
 });
@@ -322,7 +293,7 @@ describe("bad logprobs settings: a 400 in the client's dialect naming the field"
         assert.equal(typeof r.json.error, "string");
         assert.ok(r.json.error.includes(`'${param}'`), r.json.error);
       }
-      assert.equal(ollama.requests.length, 0, "nothing reached the upstream");
+      assert.equal(upstreams.ollama.requests.length, 0, "nothing reached the upstream");
     });
   }
 });
@@ -335,7 +306,7 @@ describe("a target that cannot report logprobs (Anthropic): named by the client'
     const warnings = response.headers.get("x-tandem-warnings") ?? "";
     assert.ok(warnings.includes(`logprobs not sent to ${ANTHROPIC}`), warnings);
     assert.ok(warnings.includes(`top_logprobs not sent to ${ANTHROPIC}`), warnings);
-    const sent = lastBody(anthropic);
+    const sent = lastBody(upstreams.anthropic);
     assert.equal("logprobs" in sent, false);
     assert.equal("top_logprobs" in sent, false);
     assert.equal(data.choices[0]?.logprobs, null);
@@ -374,8 +345,8 @@ describe("logprobs not asked for: nothing sent, nothing rendered", () => {
   it("chat completions to Ollama: no logprobs fields upstream, every chunk's and the choice's logprobs null; logprobs false the same, unnamed", async () => {
     for (const extra of [{}, { logprobs: false }]) {
       const chunks = await chunksOf({ model: OLLAMA, messages: MESSAGES, ...extra });
-      assert.equal("logprobs" in lastBody(ollama), false);
-      assert.equal("top_logprobs" in lastBody(ollama), false);
+      assert.equal("logprobs" in lastBody(upstreams.ollama), false);
+      assert.equal("top_logprobs" in lastBody(upstreams.ollama), false);
       assert.ok(chunks.length > PIECES.length);
       for (const chunk of chunks) assert.equal(chunk.choices[0]?.logprobs, null);
       const { data, response } = await chat.chat.completions
@@ -388,7 +359,7 @@ describe("logprobs not asked for: nothing sent, nothing rendered", () => {
 
   it("Ollama to an upstream that reports logprobs unasked: no line has them; top_logprobs alone asks the upstream for nothing, unnamed", async () => {
     // A compatible server that always reports them: not the client's to see without `logprobs: true`.
-    openai.script(() => ({
+    upstreams.openai.script(() => ({
       kind: "raw",
       body: [
         ...PIECES.map(
@@ -402,8 +373,8 @@ describe("logprobs not asked for: nothing sent, nothing rendered", () => {
     for (const extra of [{}, { top_logprobs: 3 }]) {
       const streamed = await postJson(`${tandem.url}/api/chat`, { model: OPENAI, messages: MESSAGES, ...extra });
       assert.equal(streamed.status, 200, streamed.text);
-      assert.equal("logprobs" in lastBody(openai), false);
-      assert.equal("top_logprobs" in lastBody(openai), false);
+      assert.equal("logprobs" in lastBody(upstreams.openai), false);
+      assert.equal("top_logprobs" in lastBody(upstreams.openai), false);
       assert.equal(streamed.headers.get("x-tandem-warnings"), null, JSON.stringify(extra));
       const lines = streamed.text
         .trim()
