@@ -1,8 +1,9 @@
 /*
- * Token log probabilities across wires: what a client asks for (chat completions' `logprobs` and
- * `top_logprobs`, a Responses `include: ["message.output_text.logprobs"]` with `top_logprobs`), and
- * what an upstream reports for each output token, carried on the text-delta events whose text those
- * tokens make up. Each dialect renders them in its own shape.
+ * Token log probabilities across wires: what a client asks for (chat completions' and Ollama's
+ * `logprobs` and `top_logprobs`, a Responses `include: ["message.output_text.logprobs"]` with
+ * `top_logprobs`, legacy completions' `logprobs: N`), and what an upstream reports for each output
+ * token, carried on the text-delta events whose text those tokens make up. Each dialect renders them
+ * in its own shape.
  */
 
 /** The client's request for the answer's token log probabilities. */
@@ -12,6 +13,17 @@ export interface LogprobsRequest {
    * client said; the upstream's default (none) otherwise.
    */
   topLogprobs?: number;
+  /**
+   * The client's own fields that asked, as a target that cannot report them names them in
+   * x-tandem-warnings, where they are not chat completions' (legacy completions' `logprobs: N` is
+   * both); default `logprobs`, and `top_logprobs` when more than 0 alternatives were asked.
+   */
+  fields?: readonly string[];
+}
+
+/** A request for logprobs with `topLogprobs` alternatives per token when the client gave a number, the upstream's default otherwise. */
+export function logprobsRequest(topLogprobs: number | null | undefined): LogprobsRequest {
+  return topLogprobs == null ? {} : { topLogprobs };
 }
 
 /** One of the most likely tokens at a position. */
@@ -30,11 +42,13 @@ export interface TokenLogprob extends TopLogprob {
 
 /**
  * What of a request's logprobs (ChatRequest.logprobs) a target that cannot report them is not sent,
- * by the chat completions names, for ChatProvider.unsent.
+ * by the client's own names (LogprobsRequest.fields), for ChatProvider.unsent.
  */
 export function unsentLogprobs(request: { logprobs?: LogprobsRequest }): string[] {
-  if (request.logprobs === undefined) return [];
-  return request.logprobs.topLogprobs ? ["logprobs", "top_logprobs"] : ["logprobs"];
+  const asked = request.logprobs;
+  if (asked === undefined) return [];
+  if (asked.fields !== undefined) return [...asked.fields];
+  return asked.topLogprobs ? ["logprobs", "top_logprobs"] : ["logprobs"];
 }
 
 /**

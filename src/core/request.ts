@@ -67,8 +67,9 @@ export interface ChatRequest {
   serviceTier?: string;
   verbosity?: string;
   /**
-   * The answer's token log probabilities, when the client asked for them (a Responses
-   * `include: ["message.output_text.logprobs"]`): an OpenAI-compatible target is sent `logprobs` and
+   * The answer's token log probabilities, when the client asked for them (chat completions' and
+   * Ollama's `logprobs: true`, a Responses `include: ["message.output_text.logprobs"]`, legacy
+   * completions' `logprobs: N`): an OpenAI-compatible or Ollama target is sent `logprobs` and
    * `top_logprobs`, and its text-delta events carry what it reports; a target that cannot report
    * them names them in x-tandem-warnings (ChatProvider.unsent, `unsentLogprobs`). Default: not asked.
    */

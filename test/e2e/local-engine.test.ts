@@ -169,6 +169,40 @@ describe("local engine through the server", () => {
     assert.match(((await res.json()) as { error: string }).error, /keep_alive/);
   });
 
+  it("token logprobs, which the engine does not report, are named as not sent by the client's own fields", async () => {
+    const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const { data, response } = await client.chat.completions
+      .create({
+        model: "private",
+        messages: [{ role: "user", content: "Once upon a time" }],
+        max_tokens: 5,
+        logprobs: true,
+        top_logprobs: 2,
+      })
+      .withResponse();
+    assert.equal(
+      response.headers.get("x-tandem-warnings"),
+      "logprobs not sent to local/stories; top_logprobs not sent to local/stories",
+    );
+    assert.equal(data.choices[0]?.logprobs, null);
+    // An Ollama client's: top_logprobs 0 asks for no alternatives, so only logprobs is named, and the answer has none.
+    const res = await fetch(`${tandem.url}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "private",
+        messages: [{ role: "user", content: "Once upon a time" }],
+        options: { num_predict: 5 },
+        stream: false,
+        logprobs: true,
+        top_logprobs: 0,
+      }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("x-tandem-warnings"), "logprobs not sent to local/stories");
+    assert.equal("logprobs" in ((await res.json()) as object), false);
+  });
+
   it("when the engine dies mid-stream, the stream continues on the cloud tier, marked degraded", async () => {
     const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
     const local = tandem.server.catalog.slots.get("local")?.provider;

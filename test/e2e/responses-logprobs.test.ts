@@ -12,21 +12,25 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import OpenAI from "openai";
 import type { Response, ResponseOutputText, ResponseStreamEvent } from "openai/resources/responses/responses";
 import { MemoryStateStore } from "../../src/harness/state/memory-state-store.js";
-import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
-import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
-import { type FakeOpenAIUpstream, fakeLogprobs, startFakeOpenAI } from "../support/fake-openai-upstream.js";
-import type { RecordedRequest } from "../support/fake-upstream.js";
+import type { FakeAnthropic } from "../support/fake-anthropic-upstream.js";
+import type { FakeOllamaUpstream } from "../support/fake-ollama-upstream.js";
+import { type FakeOpenAIUpstream, fakeLogprobs } from "../support/fake-openai-upstream.js";
+import {
+  ANTHROPIC,
+  type LogprobsTandem,
+  lastPostBody as lastChat,
+  OLLAMA,
+  OPENAI,
+  PIECES,
+  startLogprobsTandem,
+  TEXT,
+} from "../support/logprobs-tandem.js";
 import { postJson } from "../support/post-json.js";
-import { type RunningTandem, startTandem } from "../support/tandem.js";
+import type { RunningTandem } from "../support/tandem.js";
 
-const OPENAI = "openai/gpt-4o-mini";
-const ANTHROPIC = "anthropic/claude-haiku-4-5";
-const OLLAMA = "ollama/llama3.2:latest";
 const INCLUDE = ["message.output_text.logprobs"] as const;
-/** The fake's stream pieces; each is one token of the answer. */
-const PIECES = ["Bon", "jour", " à", " vous"];
-const TEXT = PIECES.join("");
 
+let upstreams: LogprobsTandem;
 let openai: FakeOpenAIUpstream;
 let anthropic: FakeAnthropic;
 let ollama: FakeOllamaUpstream;
@@ -34,43 +38,18 @@ let tandem: RunningTandem;
 let client: OpenAI;
 
 before(async () => {
-  [openai, anthropic, ollama] = await Promise.all([
-    startFakeOpenAI({ models: ["gpt-4o-mini"] }),
-    startFakeAnthropic({ models: ["claude-haiku-4-5"] }),
-    startFakeOllama({ models: ["llama3.2:latest"] }),
-  ]);
-  tandem = await startTandem(
-    {
-      providers: {
-        openai: { kind: "openai", baseUrl: openai.url, apiKeys: ["env:UP_OPENAI"], local: false },
-        anthropic: { kind: "anthropic", baseUrl: anthropic.url, apiKeys: ["env:UP_ANTHROPIC"] },
-        ollama: { kind: "ollama", baseUrl: ollama.url, models: ["llama3.2:latest"] },
-      },
-      // `whole`: the upstream is asked for one whole chat.completion, not a stream.
-      routes: { auto: { tiers: [OPENAI] }, whole: { tiers: [OPENAI], streamUpstream: false } },
-    },
-    { env: { UP_OPENAI: "sk-upstream-openai", UP_ANTHROPIC: "sk-ant-upstream" }, state: new MemoryStateStore() },
+  // `whole`: the upstream is asked for one whole chat.completion, not a stream.
+  upstreams = await startLogprobsTandem(
+    { auto: { tiers: [OPENAI] }, whole: { tiers: [OPENAI], streamUpstream: false } },
+    { state: new MemoryStateStore() },
   );
+  ({ openai, anthropic, ollama, tandem } = upstreams);
   client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
 });
 
-after(async () => {
-  await tandem?.close();
-  await Promise.all([openai?.close(), anthropic?.close(), ollama?.close()]);
-});
+after(() => upstreams?.close());
 
-beforeEach(() => {
-  for (const fake of [openai, anthropic, ollama]) {
-    fake.requests.length = 0;
-    fake.script(() => ({ kind: "text", text: TEXT, chunks: PIECES, usage: { input: 9, output: 4 } }));
-  }
-});
-
-function lastChat(fake: { requests: RecordedRequest[] }): Record<string, unknown> {
-  const last = fake.requests.filter((r) => r.method === "POST").at(-1);
-  assert.ok(last, "the upstream saw a request");
-  return last.body as Record<string, unknown>;
-}
+beforeEach(() => upstreams.reset());
 
 /** The logprobs an output_text part should have for the fake's tokens `from`..: chat completions' entries, bytes and all. */
 function partLogprobs(top: number, pieces = PIECES, from = 0): ResponseOutputText.Logprob[] {

@@ -35,6 +35,8 @@ describe("what a target is not sent", () => {
       assert.deepEqual(unsent({ ...base, logprobs: {} }), ["logprobs"]);
       assert.deepEqual(unsent({ ...base, logprobs: { topLogprobs: 0 } }), ["logprobs"]);
       assert.deepEqual(unsent({ ...base, logprobs: { topLogprobs: 3 } }), ["logprobs", "top_logprobs"]);
+      // By the client's own fields where they are not chat completions' (legacy completions' `logprobs: 3`).
+      assert.deepEqual(unsent({ ...base, logprobs: { topLogprobs: 3, fields: ["logprobs"] } }), ["logprobs"]);
     }
   });
 

@@ -19,6 +19,8 @@ const CARRIED = new Set([
   "keep_alive",
   "images",
   "think",
+  "logprobs",
+  "top_logprobs",
 ]);
 
 /** The `options` the canonical form carries (see parse-ollama-sampling.ts). */

@@ -14,6 +14,12 @@ const think = z
   .union([z.boolean(), z.enum(["low", "medium", "high"], { error: "expected true, false, 'low', 'medium' or 'high'" })])
   .nullish();
 
+/** `logprobs` (Ollama 0.12.11+): the answer's token log probabilities (ChatRequest.logprobs). */
+const logprobs = z.boolean().nullish();
+
+/** `top_logprobs`: alternatives per token, 0-20 as Ollama checks it; only with `logprobs: true`, ignored otherwise. */
+const topLogprobs = z.number().int().min(0).max(20).nullish();
+
 /** `format`: "json" or a JSON schema object. */
 const format = z.union([z.string(), z.record(z.string(), z.unknown())]).nullish();
 
@@ -89,6 +95,8 @@ export const ollamaChatRequestSchema = z.object({
   stream: z.boolean().nullish(),
   keep_alive: keepAlive,
   think,
+  logprobs,
+  top_logprobs: topLogprobs,
 });
 
 export type OllamaChatRequest = z.output<typeof ollamaChatRequestSchema>;
@@ -114,6 +122,8 @@ export const ollamaGenerateRequestSchema = z.object({
   context: z.array(z.number()).nullish(),
   keep_alive: keepAlive,
   think,
+  logprobs,
+  top_logprobs: topLogprobs,
 });
 
 export type OllamaGenerateRequest = z.output<typeof ollamaGenerateRequestSchema>;

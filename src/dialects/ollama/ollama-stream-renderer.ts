@@ -2,9 +2,18 @@ import type { FinishReason, GatewayError, ResponseMeta, StreamEvent, Usage } fro
 import type { RequestRecord, StreamRenderer } from "../shared/index.js";
 import { argumentsObject, ollamaFinalFields } from "./ollama-final-fields.js";
 import type { OllamaToolCallOut } from "./ollama-server-api.js";
+import { ollamaLogprobs } from "./render-ollama-logprobs.js";
 
 /** Which endpoint's chunks to write: /api/chat (`message`) or /api/generate (`response`). */
 export type OllamaStreamKind = "chat" | "generate";
+
+/** What the client asked to see of the answer, streamed or whole. */
+export interface OllamaAnswerOptions {
+  /** `think` set and not false: reasoning is written, as `thinking`. */
+  think?: boolean;
+  /** `logprobs: true`: each text line carries its tokens' logprobs (where the target reported them), as `logprobs`. */
+  logprobs?: boolean;
+}
 
 interface PendingCall {
   id: string;
@@ -18,7 +27,9 @@ interface PendingCall {
  *
  * Ollama sends each tool call whole, with its arguments as an object, so a call's argument deltas
  * are buffered until its `tool-call-end` and then written as one chunk. /api/generate has no tool
- * calls, so there they are dropped.
+ * calls, so there they are dropped. Asked for logprobs, a text line carries its tokens' as Ollama's
+ * `logprobs` (tokens that came before their text on a line of their own, with empty text, as Ollama
+ * sends them too); a refusal's tokens are not carried (the canonical answer keeps none).
  */
 export class OllamaStreamRenderer implements StreamRenderer {
   readonly contentType = "application/x-ndjson";
@@ -28,19 +39,22 @@ export class OllamaStreamRenderer implements StreamRenderer {
   readonly #calls = new Map<number, PendingCall>();
   readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
   readonly #think: boolean;
+  readonly #logprobs: boolean;
   #finished = false;
 
-  /** `think`: the client asked for reasoning (`think` set and not false); only then is it written, as `thinking`. */
-  constructor(kind: OllamaStreamKind, meta: ResponseMeta, record: RequestRecord, think = false) {
+  constructor(kind: OllamaStreamKind, meta: ResponseMeta, record: RequestRecord, options: OllamaAnswerOptions = {}) {
     this.#kind = kind;
     this.#meta = meta;
     this.#record = record;
-    this.#think = think;
+    this.#think = options.think === true;
+    this.#logprobs = options.logprobs === true;
   }
 
   event(event: StreamEvent): string {
     switch (event.type) {
       case "text-delta":
+        if (this.#logprobs && event.logprobs !== undefined && event.refusal !== true)
+          return this.#line({ ...this.#content(event.text), logprobs: ollamaLogprobs(event.logprobs) });
         return event.text === "" ? "" : this.#line(this.#content(event.text));
       case "reasoning-delta":
         return event.text === "" || !this.#think ? "" : this.#line(this.#thinking(event.text));

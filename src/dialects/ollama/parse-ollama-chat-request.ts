@@ -1,4 +1,4 @@
-import type { ChatRequest, ReasoningControl, ToolDefinition } from "../../core/index.js";
+import { type ChatRequest, logprobsRequest, type ReasoningControl, type ToolDefinition } from "../../core/index.js";
 import { convertFromOllamaMessages } from "./convert-from-ollama-messages.js";
 import type { OllamaChatRequest } from "./ollama-server-api.js";
 import { parseOllamaSampling } from "./parse-ollama-sampling.js";
@@ -10,6 +10,7 @@ export function parseOllamaChatRequest(body: OllamaChatRequest): ChatRequest {
     messages: convertFromOllamaMessages(body.messages ?? []),
     stream: body.stream ?? true,
     ...parseOllamaSampling(body.format, body.options),
+    ...ollamaLogprobs(body),
   };
   if (body.tools?.length) {
     request.tools = body.tools.map(
@@ -27,4 +28,9 @@ export function parseOllamaChatRequest(body: OllamaChatRequest): ChatRequest {
 /** Ollama's `think` as the canonical reasoning control. */
 export function ollamaThink(think: boolean | "low" | "medium" | "high"): ReasoningControl {
   return typeof think === "boolean" ? { enabled: think } : { enabled: true, effort: think };
+}
+
+/** Ollama's `logprobs: true` (with `top_logprobs`) as the canonical request; `top_logprobs` alone asks nothing, as in Ollama. */
+export function ollamaLogprobs(body: { logprobs?: boolean | null; top_logprobs?: number | null }): Pick<ChatRequest, "logprobs"> {
+  return body.logprobs === true ? { logprobs: logprobsRequest(body.top_logprobs) } : {};
 }

@@ -1,7 +1,7 @@
 import { type ChatRequest, type ContentPart, GatewayError, type Message } from "../../core/index.js";
 import { decodeOllamaImage } from "./decode-ollama-image.js";
 import type { OllamaGenerateRequest } from "./ollama-server-api.js";
-import { ollamaThink } from "./parse-ollama-chat-request.js";
+import { ollamaLogprobs, ollamaThink } from "./parse-ollama-chat-request.js";
 import { parseOllamaSampling } from "./parse-ollama-sampling.js";
 
 /**
@@ -28,6 +28,7 @@ export function parseOllamaGenerateRequest(body: OllamaGenerateRequest): ChatReq
     messages,
     stream: body.stream ?? true,
     ...parseOllamaSampling(body.format, body.options),
+    ...ollamaLogprobs(body),
     ...(body.think != null && { reasoning: ollamaThink(body.think) }),
   };
 }

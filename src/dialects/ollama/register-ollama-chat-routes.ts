@@ -1,9 +1,9 @@
-import type { Gateway } from "../../core/index.js";
+import type { ChatRequest, Gateway } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, parseBody, requestRecord, sendChat } from "../shared/index.js";
 import { nativeOllamaAnswer, nativeOllamaRequest, OllamaNativeStream } from "./native-ollama.js";
 import { ollamaChatRequestSchema, ollamaGenerateRequestSchema } from "./ollama-server-api.js";
-import { OllamaStreamRenderer } from "./ollama-stream-renderer.js";
+import { type OllamaAnswerOptions, OllamaStreamRenderer } from "./ollama-stream-renderer.js";
 import { parseOllamaChatRequest } from "./parse-ollama-chat-request.js";
 import { parseOllamaGenerateRequest } from "./parse-ollama-generate-request.js";
 import { keepAliveField, parseOllamaKeepAlive } from "./parse-ollama-keep-alive.js";
@@ -21,20 +21,16 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
       const entry = await gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply));
       return reply.send(renderOllamaLoadResponse(entry.name, "chat", keepAliveMs === 0));
     }
-    // Reasoning is shown only to a client that asked `think`, as Ollama does.
-    const think = body.think != null && body.think !== false;
+    const chat = parseOllamaChatRequest(body);
+    const options = answerOptions(chat);
     await sendChat(
       request,
       reply,
       gateway,
+      { ...chat, ...keepAliveField(keepAliveMs), native: nativeOllamaRequest(request.body, "ollama-chat") },
       {
-        ...parseOllamaChatRequest(body),
-        ...keepAliveField(keepAliveMs),
-        native: nativeOllamaRequest(request.body, "ollama-chat"),
-      },
-      {
-        stream: (meta) => new OllamaStreamRenderer("chat", meta, record, think),
-        json: (result, meta) => renderOllamaChatResponse(result, meta, record, think),
+        stream: (meta) => new OllamaStreamRenderer("chat", meta, record, options),
+        json: (result, meta) => renderOllamaChatResponse(result, meta, record, options),
         native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
       },
     );
@@ -49,21 +45,26 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
       const entry = await gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply));
       return reply.send(renderOllamaLoadResponse(entry.name, "generate", keepAliveMs === 0));
     }
-    const think = body.think != null && body.think !== false;
+    const chat = parseOllamaGenerateRequest(body);
+    const options = answerOptions(chat);
     await sendChat(
       request,
       reply,
       gateway,
+      { ...chat, ...keepAliveField(keepAliveMs), native: nativeOllamaRequest(request.body, "ollama-generate") },
       {
-        ...parseOllamaGenerateRequest(body),
-        ...keepAliveField(keepAliveMs),
-        native: nativeOllamaRequest(request.body, "ollama-generate"),
-      },
-      {
-        stream: (meta) => new OllamaStreamRenderer("generate", meta, record, think),
-        json: (result, meta) => renderOllamaGenerateResponse(result, meta, record, think),
+        stream: (meta) => new OllamaStreamRenderer("generate", meta, record, options),
+        json: (result, meta) => renderOllamaGenerateResponse(result, meta, record, options),
         native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
       },
     );
   });
+}
+
+/**
+ * What the answer shows, as Ollama does: reasoning only to a client that asked `think` (set and not
+ * false), token logprobs only to one that asked `logprobs: true`.
+ */
+function answerOptions(chat: ChatRequest): OllamaAnswerOptions {
+  return { think: chat.reasoning?.enabled === true, logprobs: chat.logprobs !== undefined };
 }

@@ -2,11 +2,18 @@ import type { ChatResult, ResponseMeta } from "../../core/index.js";
 import type { RequestRecord } from "../shared/index.js";
 import { argumentsObject, ollamaFinalFields } from "./ollama-final-fields.js";
 import type { OllamaAssistantMessageOut } from "./ollama-server-api.js";
+import type { OllamaAnswerOptions } from "./ollama-stream-renderer.js";
+import { ollamaLogprobsField } from "./render-ollama-logprobs.js";
 
-/** The non-streamed /api/chat answer: the whole message plus the final fields. */
-export function renderOllamaChatResponse(result: ChatResult, meta: ResponseMeta, record: RequestRecord, think = false): unknown {
+/** The non-streamed /api/chat answer: the whole message (and its tokens' logprobs, when asked) plus the final fields. */
+export function renderOllamaChatResponse(
+  result: ChatResult,
+  meta: ResponseMeta,
+  record: RequestRecord,
+  options: OllamaAnswerOptions = {},
+): unknown {
   const message: OllamaAssistantMessageOut = { role: "assistant", content: result.text };
-  if (think && result.reasoning) message.thinking = result.reasoning;
+  if (options.think && result.reasoning) message.thinking = result.reasoning;
   if (result.toolCalls.length > 0) {
     message.tool_calls = result.toolCalls.map((call, index) => ({
       id: call.id,
@@ -17,6 +24,7 @@ export function renderOllamaChatResponse(result: ChatResult, meta: ResponseMeta,
     model: meta.target,
     created_at: new Date().toISOString(),
     message,
+    ...ollamaLogprobsField(options.logprobs ? result.logprobs : undefined),
     ...ollamaFinalFields(result.finishReason, result.usage, meta, record),
   };
 }
@@ -26,14 +34,16 @@ export function renderOllamaGenerateResponse(
   result: ChatResult,
   meta: ResponseMeta,
   record: RequestRecord,
-  think = false,
+  options: OllamaAnswerOptions = {},
 ): unknown {
   return {
     model: meta.target,
     created_at: new Date().toISOString(),
     response: result.text,
-    ...(think && result.reasoning ? { thinking: result.reasoning } : {}),
+    ...(options.think && result.reasoning ? { thinking: result.reasoning } : {}),
     ...ollamaFinalFields(result.finishReason, result.usage, meta, record),
+    // Last, where Ollama's GenerateResponse has it.
+    ...ollamaLogprobsField(options.logprobs ? result.logprobs : undefined),
   };
 }
 

@@ -1,7 +1,16 @@
-import { type GatewayError, makeId, mergeUsage, type StreamEvent, type Usage, unixSeconds } from "../../core/index.js";
+import {
+  type GatewayError,
+  makeId,
+  mergeUsage,
+  type StreamEvent,
+  type TokenLogprob,
+  type Usage,
+  unixSeconds,
+} from "../../core/index.js";
 import type { StreamRenderer } from "../shared/index.js";
 import { switchComment } from "../shared/index.js";
 import { mapOpenAIChatFinishReason, type OpenAIChatFinishReason } from "./map-openai-finish-reason.js";
+import { type ChatChoiceLogprobs, chatChoiceLogprobs } from "./render-chat-logprobs.js";
 import { openAIStreamErrorFrame } from "./render-openai-error.js";
 import { type OpenAIChatUsage, renderOpenAIChatUsage } from "./render-openai-usage.js";
 
@@ -27,7 +36,7 @@ export interface ChatCompletionChunk {
   object: "chat.completion.chunk";
   created: number;
   model: string;
-  choices: { index: 0; delta: ChunkDelta; logprobs: null; finish_reason: OpenAIChatFinishReason | null }[];
+  choices: { index: 0; delta: ChunkDelta; logprobs: ChatChoiceLogprobs | null; finish_reason: OpenAIChatFinishReason | null }[];
   usage?: OpenAIChatUsage | null;
 }
 
@@ -37,7 +46,10 @@ export interface ChatCompletionChunk {
  * tool call's id/type/name come in its first piece and its arguments in the following ones, a last
  * choice chunk has an empty delta and the finish reason, and with `include_usage` every chunk has
  * `usage: null` until a final chunk with no choices carries the usage. Then `data: [DONE]`.
- * Reasoning is `delta.reasoning_content`, as DeepSeek streams it.
+ * Reasoning is `delta.reasoning_content`, as DeepSeek streams it. With `logprobs` (the client's
+ * `logprobs: true`), a text chunk whose tokens the target reported carries them as
+ * `logprobs: {content, refusal: null}` (tokens that came before their text in a chunk of their own,
+ * with `content: ""`); every other chunk, and every chunk without `logprobs`, has `logprobs: null`.
  */
 export class ChatCompletionStreamRenderer implements StreamRenderer {
   readonly contentType = "text/event-stream";
@@ -52,14 +64,20 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
   /** Text deltas are most of a stream: their frame is built once around the JSON-encoded text. */
   readonly #textPrefix: string;
   readonly #textSuffix: string;
+  /** What follows a text chunk's `logprobs` value. */
+  readonly #textTail: string;
+  /** The client asked for the tokens' logprobs. */
+  readonly #logprobs: boolean;
 
-  constructor(model: string, includeUsage: boolean) {
+  constructor(model: string, includeUsage: boolean, logprobs = false) {
     this.#model = model;
     this.#includeUsage = includeUsage;
+    this.#logprobs = logprobs;
     // Byte for byte what #frame({ content }) gives, without building and serialising the object each time.
     const envelope = JSON.stringify(this.#envelope()).slice(0, -1);
     this.#textPrefix = `data: ${envelope},"choices":[{"index":0,"delta":{"content":`;
-    this.#textSuffix = `},"logprobs":null,"finish_reason":null}]${includeUsage ? ',"usage":null' : ""}}\n\n`;
+    this.#textTail = `,"finish_reason":null}]${includeUsage ? ',"usage":null' : ""}}\n\n`;
+    this.#textSuffix = `},"logprobs":null${this.#textTail}`;
   }
 
   event(event: StreamEvent): string {
@@ -81,6 +99,9 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
       case "switch":
         return switchComment(event);
       case "text-delta":
+        // A refusal's tokens are not carried (see ChatChoiceLogprobs).
+        if (this.#logprobs && event.logprobs !== undefined && event.refusal !== true)
+          return this.#textWithLogprobs(event.text, event.logprobs);
         if (event.text === "") return "";
         return this.#roleFrame({ content: "", refusal: null }) + this.#textPrefix + JSON.stringify(event.text) + this.#textSuffix;
       case "tool-call-start": {
@@ -118,6 +139,12 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
 
   error(error: GatewayError): string {
     return openAIStreamErrorFrame(error);
+  }
+
+  /** A text chunk with its tokens' logprobs: as #frame would write it, around the precomputed prefix. */
+  #textWithLogprobs(text: string, tokens: readonly TokenLogprob[]): string {
+    const logprobs = JSON.stringify(chatChoiceLogprobs(tokens));
+    return `${this.#roleFrame({ content: "", refusal: null })}${this.#textPrefix}${JSON.stringify(text)}},"logprobs":${logprobs}${this.#textTail}`;
   }
 
   #roleFrame(delta: ChunkDelta): string {

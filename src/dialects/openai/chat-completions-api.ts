@@ -165,6 +165,8 @@ export const chatCompletionRequestSchema = z.object({
   n: z.number().int().min(1).max(128).nullish(),
   presence_penalty: z.number().min(-2).max(2).nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
+  /** The answer's token log probabilities (ChatRequest.logprobs); `top_logprobs` only with `logprobs: true`, as OpenAI. */
+  logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
   user: z.string().nullish(),
   /** The canonical reasoning control; "none" asks for no reasoning ("xhigh" and "max" cross as "high"). */

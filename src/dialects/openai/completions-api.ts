@@ -20,6 +20,7 @@ export const completionRequestSchema = z.object({
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   echo: z.boolean().nullish(),
   suffix: z.string().nullish(),
+  /** The answer's tokens with this many alternatives each (ChatRequest.logprobs), as the legacy API's `logprobs` shape. */
   logprobs: z.number().int().min(0).max(5).nullish(),
   user: z.string().nullish(),
   stream: z.boolean().nullish(),

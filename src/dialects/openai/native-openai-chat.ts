@@ -27,12 +27,14 @@ const CARRIED = new Set([
   "stream_options",
   "n",
   "reasoning_effort",
+  "logprobs",
+  "top_logprobs",
 ]);
 
 /**
  * The client's own chat completions request (see core/native.ts), sent as it came to an
  * OpenAI-compatible target; for a target on another wire, what the rebuilt request leaves out
- * (`logprobs`, `metadata`, `service_tier`, `prediction`, unknown fields...) is
+ * (`metadata`, `service_tier`, `prediction`, unknown fields...) is
  * named in `x-tandem-warnings`.
  */
 export function nativeOpenAIChatRequest(

@@ -42,9 +42,11 @@ export const openaiDialect: Dialect = {
       requestRecord(request).dialect = "openai";
       const { chat, includeUsage, ...parsed } = parseChatCompletionRequest(request.body);
       chat.native = nativeOpenAIChatRequest(request.body, request.headers, parsed);
+      // The client's `logprobs: true` (ChatRequest.logprobs): only then are tokens rendered, whatever the target reports.
+      const logprobs = chat.logprobs !== undefined;
       await sendChat(request, reply, gateway, chat, {
-        stream: (meta) => new ChatCompletionStreamRenderer(meta.target, includeUsage),
-        json: renderChatCompletion,
+        stream: (meta) => new ChatCompletionStreamRenderer(meta.target, includeUsage, logprobs),
+        json: (result, meta) => renderChatCompletion(result, meta, logprobs),
         native: {
           stream: (meta) => new OpenAIChatNativeStream(meta, includeUsage),
           json: nativeOpenAIChatCompletion,
@@ -57,10 +59,12 @@ export const openaiDialect: Dialect = {
 
     app.post("/v1/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";
-      const { chat, includeUsage } = parseCompletionRequest(request.body);
+      const { chat, includeUsage, prompt } = parseCompletionRequest(request.body);
+      // The client's `logprobs: N`: the tokens' offsets count from the end of the prompt.
+      const logprobs = chat.logprobs === undefined ? undefined : { prompt };
       await sendChat(request, reply, gateway, chat, {
-        stream: (meta) => new CompletionStreamRenderer(meta.target, includeUsage),
-        json: renderCompletion,
+        stream: (meta) => new CompletionStreamRenderer(meta.target, includeUsage, logprobs),
+        json: (result, meta) => renderCompletion(result, meta, logprobs),
       });
     });
 

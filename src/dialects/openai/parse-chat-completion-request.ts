@@ -1,6 +1,7 @@
 import {
   type ChatRequest,
   GatewayError,
+  logprobsRequest,
   type ResponseFormat,
   type ToolChoice,
   type ToolDefinition,
@@ -70,6 +71,15 @@ export function parseChatCompletionRequest(body: unknown): ParsedChatCompletionR
   const maxTokens = wire.max_completion_tokens ?? wire.max_tokens;
   if (maxTokens != null) chat.maxTokens = maxTokens;
   copySamplingSettings(chat, wire);
+  if (wire.top_logprobs != null && wire.logprobs !== true) {
+    // As OpenAI: top_logprobs alone is refused, not ignored.
+    throw new GatewayError(
+      "invalid_request",
+      "Invalid value for 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is used.",
+      { param: "top_logprobs" },
+    );
+  }
+  if (wire.logprobs === true) chat.logprobs = logprobsRequest(wire.top_logprobs);
   const effort = wire.reasoning_effort;
   if (effort != null) {
     if (effort === "xhigh" || effort === "max") {

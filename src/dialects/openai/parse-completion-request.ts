@@ -9,13 +9,17 @@ export const DEFAULT_COMPLETION_MAX_TOKENS = 16;
 export interface ParsedCompletionRequest {
   chat: ChatRequest;
   includeUsage: boolean;
+  /** The prompt's text: the answer's token offsets count from its end (see CompletionLogprobsWriter). */
+  prompt: string;
 }
 
 /**
  * Validates a legacy completions body and maps it to a canonical chat request with one user message
- * whose text is the prompt. What a chat model cannot honour (`echo`, `suffix`, `logprobs`,
- * `best_of` > 1, several prompts, token-id prompts) is rejected with a 400 naming the field rather
- * than silently ignored, because each changes what the answer means.
+ * whose text is the prompt. What a chat model cannot honour (`echo`, `suffix`, `best_of` > 1,
+ * several prompts, token-id prompts) is rejected with a 400 naming the field rather than silently
+ * ignored, because each changes what the answer means. `logprobs: N` asks for the answer's tokens
+ * with N alternatives each (chat completions' `logprobs` and `top_logprobs`), named by the client's
+ * field when the target cannot report them.
  */
 export function parseCompletionRequest(body: unknown): ParsedCompletionRequest {
   const wire = parseBody(completionRequestSchema, body);
@@ -25,7 +29,6 @@ export function parseCompletionRequest(body: unknown): ParsedCompletionRequest {
     unsupported("best_of", "tandem returns one candidate per request; best_of must be 1.");
   if (wire.echo === true) unsupported("echo", "tandem does not support echo.");
   if (wire.suffix != null && wire.suffix !== "") unsupported("suffix", "tandem does not support suffix (insertion).");
-  if (wire.logprobs != null) unsupported("logprobs", "tandem does not return logprobs.");
 
   const chat: ChatRequest = {
     model: wire.model,
@@ -34,7 +37,8 @@ export function parseCompletionRequest(body: unknown): ParsedCompletionRequest {
     stream: wire.stream === true,
   };
   copySamplingSettings(chat, wire);
-  return { chat, includeUsage: chat.stream && wire.stream_options?.include_usage === true };
+  if (wire.logprobs != null) chat.logprobs = { topLogprobs: wire.logprobs, fields: ["logprobs"] };
+  return { chat, includeUsage: chat.stream && wire.stream_options?.include_usage === true, prompt };
 }
 
 function promptText(prompt: CompletionRequestBody["prompt"]): string {

@@ -1,6 +1,7 @@
 import type { ResponseMeta } from "../../core/index.js";
 import { type ChatResult, makeId, unixSeconds } from "../../core/index.js";
 import { mapOpenAIChatFinishReason, type OpenAIChatFinishReason } from "./map-openai-finish-reason.js";
+import { type ChatChoiceLogprobs, chatChoiceLogprobs } from "./render-chat-logprobs.js";
 import { type OpenAIChatUsage, renderOpenAIChatUsage } from "./render-openai-usage.js";
 
 export interface OpenAIToolCall {
@@ -26,14 +27,18 @@ export interface ChatCompletion {
         refusal: null;
         tool_calls?: OpenAIToolCall[];
       };
-      logprobs: null;
+      logprobs: ChatChoiceLogprobs | null;
       finish_reason: OpenAIChatFinishReason;
     },
   ];
   usage: OpenAIChatUsage;
 }
 
-export function renderChatCompletion(result: ChatResult, meta: ResponseMeta): ChatCompletion {
+/**
+ * The whole answer. `logprobs`: the client asked for its tokens' logprobs (`logprobs: true`); the
+ * choice's `logprobs` then holds those the target reported, and stays null when it reported none.
+ */
+export function renderChatCompletion(result: ChatResult, meta: ResponseMeta, logprobs = false): ChatCompletion {
   const hasToolCalls = result.toolCalls.length > 0;
   const message: ChatCompletion["choices"][0]["message"] = {
     role: "assistant",
@@ -54,7 +59,14 @@ export function renderChatCompletion(result: ChatResult, meta: ResponseMeta): Ch
     object: "chat.completion",
     created: unixSeconds(),
     model: meta.target,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: mapOpenAIChatFinishReason(result.finishReason, hasToolCalls) }],
+    choices: [
+      {
+        index: 0,
+        message,
+        logprobs: logprobs && result.logprobs ? chatChoiceLogprobs(result.logprobs) : null,
+        finish_reason: mapOpenAIChatFinishReason(result.finishReason, hasToolCalls),
+      },
+    ],
     usage: renderOpenAIChatUsage(result.usage),
   };
 }

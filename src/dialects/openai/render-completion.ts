@@ -11,13 +11,14 @@ import {
 import type { StreamRenderer } from "../shared/index.js";
 import { switchComment } from "../shared/index.js";
 import { mapOpenAICompletionFinishReason } from "./map-openai-finish-reason.js";
+import { type CompletionLogprobs, CompletionLogprobsWriter } from "./render-completion-logprobs.js";
 import { openAIStreamErrorFrame } from "./render-openai-error.js";
 import { type OpenAICompletionUsage, renderOpenAICompletionUsage } from "./render-openai-usage.js";
 
 interface CompletionChoice {
   text: string;
   index: 0;
-  logprobs: null;
+  logprobs: CompletionLogprobs | null;
   finish_reason: "stop" | "length" | "content_filter" | null;
 }
 
@@ -31,14 +32,23 @@ export interface TextCompletion {
   usage?: OpenAICompletionUsage | null;
 }
 
-export function renderCompletion(result: ChatResult, meta: ResponseMeta): TextCompletion {
+/**
+ * Where the client asked for the answer's tokens (`logprobs: N`): the prompt they follow. The choice
+ * then carries those the target reported, and `logprobs` stays null when it reported none.
+ */
+export interface CompletionLogprobsOptions {
+  prompt: string;
+}
+
+export function renderCompletion(result: ChatResult, meta: ResponseMeta, logprobs?: CompletionLogprobsOptions): TextCompletion {
+  const tokens = logprobs && result.logprobs ? new CompletionLogprobsWriter(logprobs.prompt).next(result.logprobs) : null;
   return {
     id: makeId("cmpl-"),
     object: "text_completion",
     created: unixSeconds(),
     model: meta.target,
     choices: [
-      { text: result.text, index: 0, logprobs: null, finish_reason: mapOpenAICompletionFinishReason(result.finishReason) },
+      { text: result.text, index: 0, logprobs: tokens, finish_reason: mapOpenAICompletionFinishReason(result.finishReason) },
     ],
     usage: renderOpenAICompletionUsage(result.usage),
   };
@@ -47,7 +57,9 @@ export function renderCompletion(result: ChatResult, meta: ResponseMeta): TextCo
 /**
  * Canonical events -> streamed `text_completion` chunks: one per text delta, a last choice chunk
  * with empty text and the finish reason, with `include_usage` a final chunk with no choices and the
- * usage, then `data: [DONE]`. Tool calls have no form in this API and are dropped.
+ * usage, then `data: [DONE]`. Tool calls have no form in this API and are dropped. Asked for
+ * logprobs, a text chunk carries its tokens' (tokens that came before their text in a chunk with
+ * empty text); a refusal's are not carried (the canonical answer keeps none).
  */
 export class CompletionStreamRenderer implements StreamRenderer {
   readonly contentType = "text/event-stream";
@@ -56,16 +68,21 @@ export class CompletionStreamRenderer implements StreamRenderer {
   readonly #model: string;
   readonly #includeUsage: boolean;
   readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  readonly #logprobs: CompletionLogprobsWriter | undefined;
 
-  constructor(model: string, includeUsage: boolean) {
+  constructor(model: string, includeUsage: boolean, logprobs?: CompletionLogprobsOptions) {
     this.#model = model;
     this.#includeUsage = includeUsage;
+    this.#logprobs = logprobs && new CompletionLogprobsWriter(logprobs.prompt);
   }
 
   event(event: StreamEvent): string {
     switch (event.type) {
-      case "text-delta":
-        return event.text === "" ? "" : this.#frame([{ text: event.text, index: 0, logprobs: null, finish_reason: null }]);
+      case "text-delta": {
+        const tokens = this.#logprobs && event.logprobs && event.refusal !== true ? this.#logprobs.next(event.logprobs) : null;
+        if (event.text === "" && tokens === null) return "";
+        return this.#frame([{ text: event.text, index: 0, logprobs: tokens, finish_reason: null }]);
+      }
       case "usage":
         mergeUsage(this.#usage, event.usage);
         return "";

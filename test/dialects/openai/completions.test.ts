@@ -107,7 +107,7 @@ describe("POST /v1/completions", () => {
     ["no prompt", { model: "auto" }, "prompt"],
     ["echo", { model: "auto", prompt: "x", echo: true }, "echo"],
     ["suffix", { model: "auto", prompt: "x", suffix: "end" }, "suffix"],
-    ["logprobs", { model: "auto", prompt: "x", logprobs: 2 }, "logprobs"],
+    ["logprobs above 5", { model: "auto", prompt: "x", logprobs: 6 }, "logprobs"],
     ["best_of", { model: "auto", prompt: "x", best_of: 3 }, "best_of"],
     ["n", { model: "auto", prompt: "x", n: 2 }, "n"],
     ["temperature", { model: "auto", prompt: "x", temperature: 5 }, "temperature"],

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import type { ChatResult, StreamEvent } from "../../../src/core/index.js";
+import type { ChatResult, StreamEvent, TokenLogprob } from "../../../src/core/index.js";
 import { ChatCompletionStreamRenderer, renderChatCompletion } from "../../../src/dialects/openai/index.js";
 import { readChunkFixture } from "../../support/fake-openai-upstream.js";
 
@@ -76,5 +76,68 @@ describe("wire shapes match captured OpenAI answers", () => {
     });
     assert.deepEqual(ours[0].choices[0].delta, theirs[0].choices[0].delta);
     assert.deepEqual(ours[3].choices[0].delta, {});
+  });
+});
+
+describe("chat.completion.chunk with token logprobs", () => {
+  const tokens: TokenLogprob[] = [
+    { token: " à", logprob: -0.5, bytes: [32, 195, 160], topLogprobs: [{ token: " à", logprob: -0.5, bytes: [32, 195, 160] }] },
+    // No bytes from the upstream (OpenAI's null): null, as OpenAI writes it.
+    { token: "<|x|>", logprob: -1, topLogprobs: [] },
+  ];
+  /** The text chunk a renderer writes for one text-delta (after the role chunk), with its id and created. */
+  function textChunk(asked: boolean, event: StreamEvent): { frame: string; id: string; created: number } {
+    const renderer = new ChatCompletionStreamRenderer("fake/model-1", true, asked);
+    const [role, frame] = renderer.event(event).split(/(?<=\n\n)/);
+    const { id, created } = JSON.parse((role ?? "").slice("data: ".length));
+    return { frame: frame ?? "", id, created };
+  }
+
+  it("asked: the text chunk carries {content, refusal: null}, written as the whole chunk object serialises; otherwise byte for byte the fast path's", () => {
+    const asked = textChunk(true, { type: "text-delta", text: " à", logprobs: tokens });
+    const chunk = {
+      id: asked.id,
+      object: "chat.completion.chunk",
+      created: asked.created,
+      model: "fake/model-1",
+      choices: [
+        {
+          index: 0,
+          delta: { content: " à" },
+          logprobs: {
+            content: [
+              {
+                token: " à",
+                logprob: -0.5,
+                bytes: [32, 195, 160],
+                top_logprobs: [{ token: " à", logprob: -0.5, bytes: [32, 195, 160] }],
+              },
+              { token: "<|x|>", logprob: -1, bytes: null, top_logprobs: [] },
+            ],
+            refusal: null,
+          },
+          finish_reason: null,
+        },
+      ],
+      usage: null,
+    };
+    assert.equal(asked.frame, `data: ${JSON.stringify(chunk)}\n\n`);
+    // Tokens before their text (a character split across them): a chunk with empty content.
+    const early = textChunk(true, { type: "text-delta", text: "", logprobs: tokens });
+    assert.equal(JSON.parse(early.frame.slice("data: ".length)).choices[0].delta.content, "");
+    // Not asked (whatever the target reported), asked but none reported, or a refusal's: as before.
+    for (const [label, on, event] of [
+      ["not asked", false, { type: "text-delta", text: " à", logprobs: tokens }],
+      ["none reported", true, { type: "text-delta", text: " à" }],
+      ["a refusal's", true, { type: "text-delta", text: " à", refusal: true, logprobs: tokens }],
+    ] as const) {
+      const plain = textChunk(on, event);
+      const expected = `data: {"id":"${plain.id}","object":"chat.completion.chunk","created":${plain.created},"model":"fake/model-1","choices":[{"index":0,"delta":{"content":" à"},"logprobs":null,"finish_reason":null}],"usage":null}\n\n`;
+      assert.equal(plain.frame, expected, label);
+    }
+    assert.equal(
+      new ChatCompletionStreamRenderer("m", false, false).event({ type: "text-delta", text: "", logprobs: tokens }),
+      "",
+    );
   });
 });

@@ -1,6 +1,7 @@
 import {
   type ChatRequest,
   GatewayError,
+  logprobsRequest,
   type ResponseFormat,
   type ToolChoice,
   type ToolDefinition,
@@ -113,8 +114,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   if (wire.text?.verbosity != null) chat.verbosity = wire.text.verbosity;
   // OpenAI returns logprobs only when `include` asks for them; top_logprobs alone changes nothing.
   // A target that cannot report them names them (ChatProvider.unsent).
-  if (include.includes("message.output_text.logprobs"))
-    chat.logprobs = wire.top_logprobs == null ? {} : { topLogprobs: wire.top_logprobs };
+  if (include.includes("message.output_text.logprobs")) chat.logprobs = logprobsRequest(wire.top_logprobs);
   // OpenAI's default is "disabled": a conversation too long for the model is an error, not cut.
   if (wire.truncation !== "auto") chat.fitToWindow = false;
   // The effort is the canonical reasoning control (xhigh as high, the highest the other wires have).
