@@ -1,3 +1,4 @@
+import { DetectionMemo } from "./detection-memo.js";
 import {
   type CompiledRule,
   type CustomPattern,
@@ -59,6 +60,7 @@ export class SensitiveDataDetector {
   readonly #builtin: readonly BuiltinDetector[];
   readonly #custom: readonly CompiledRule[];
   readonly #assignments: boolean;
+  readonly #memo = new DetectionMemo();
 
   /** Throws PrivacyConfigError (with the path of the bad field) for an unusable pattern or name. */
   constructor(options: DetectionOptions = {}) {
@@ -74,8 +76,23 @@ export class SensitiveDataDetector {
     this.#assignments = !disabled.has("secret");
   }
 
-  /** Non-overlapping findings in `text`, sorted by position. */
+  /**
+   * Non-overlapping findings in `text`, sorted by position. A long text scanned lately (an agent's
+   * history, sent again with every turn) is answered from the memo (DetectionMemo).
+   */
   detect(text: string): Finding[] {
+    return this.#memo.find(text, "text", () => this.#detect(text));
+  }
+
+  /**
+   * Findings in a JSON text (tool-call arguments, a JSON tool result), which may be invalid or
+   * partial: see #detectInJson. Remembered as `detect`'s are.
+   */
+  detectInJson(json: string): Finding[] {
+    return this.#memo.find(json, "json", () => this.#detectInJson(json));
+  }
+
+  #detect(text: string): Finding[] {
     if (text.length === 0) return [];
     const all: Finding[] = [];
     // Custom rules go first: where a user's pattern and a built-in find the same span, the
@@ -96,7 +113,7 @@ export class SensitiveDataDetector {
    * holding a NUL that no detector matches across: one pass instead of one per literal, which
    * matters for large tool results. A key thus gives its value context (`{"order": "555-…"}`).
    */
-  detectInJson(json: string): Finding[] {
+  #detectInJson(json: string): Finding[] {
     const all: Finding[] = [];
     // Per piece (a literal or the text between two): where it starts in the scanned text and in
     // `json`, its length, and for literals with escapes their decoding. Parallel arrays, not
@@ -133,7 +150,7 @@ export class SensitiveDataDetector {
       texts.push(text);
       projected += text.length + PIECE_SEPARATOR.length;
     });
-    for (const f of this.detect(texts.join(PIECE_SEPARATOR))) {
+    for (const f of this.#detect(texts.join(PIECE_SEPARATOR))) {
       const piece = pieceAt(pieces.projected, f.start);
       const length = pieces.length[piece]!;
       const start = f.start - pieces.projected[piece]!;
