@@ -24,8 +24,14 @@ const N = Number(process.env.AGENT_N ?? 200);
 const KB = Number(process.env.AGENT_KB ?? 200);
 const dir = mkdtempSync(join(tmpdir(), "tandem-agent-history-"));
 
-const CODE =
-  "function add(a, b) {\n  // adds two numbers and returns the sum\n  return a + b;\n}\nconst result = add(40, 2); console.log(`the answer is ${result}`);\n";
+const CODE = [
+  "function add(a, b) {",
+  "  // adds two numbers and returns the sum",
+  "  return a + b;",
+  "}",
+  "const result = add(40, 2); console.log('the answer is', result);",
+  "",
+].join("\n");
 
 /** A conversation of about KB kilobytes; `salt` makes every message new. */
 function history(salt: string): object[] {
@@ -92,7 +98,9 @@ async function main(): Promise<void> {
         });
         await res.body.text();
         if (res.statusCode !== 200) throw new Error(`${p.name} answered ${res.statusCode}`);
-        if (i >= N / 2) (ms[p.name] ??= []).push(performance.now() - t0);
+        if (i < N / 2) continue;
+        ms[p.name] ??= [];
+        ms[p.name]?.push(performance.now() - t0);
       }
     }
     const median = (values: number[] = []) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
