@@ -11,13 +11,12 @@
  *   npm run build && npx tsx bench/agent-history.ts      (AGENT_N: requests per path, default 200;
  *                                                         AGENT_KB: history size, default 200)
  */
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
-import { children, start } from "./servers.js";
+import { benchTandemConfig, children, start, startBenchTandem } from "./servers.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const N = Number(process.env.AGENT_N ?? 200);
@@ -48,28 +47,7 @@ async function main(): Promise<void> {
   const up = await start(["--import", "tsx", join(ROOT, "bench/upstream.ts")], { BENCH_CHUNKS: "20" });
   const upstream = `http://127.0.0.1:${up.port}`;
   const bare = await start(["--import", "tsx", join(ROOT, "bench/bare-proxy.ts")], { BENCH_UPSTREAM: upstream });
-  const config = join(dir, "tandem.config.yaml");
-  writeFileSync(
-    config,
-    [
-      `dataDir: "${join(dir, "data")}"`,
-      "store: { enabled: true }",
-      "providers:",
-      `  up: { kind: openai, baseUrl: "${upstream}/v1", local: false, apiKeys: ["env:BENCH_UPSTREAM_KEY"], models: [bench] }`,
-      "",
-    ].join("\n"),
-  );
-  const tandem = await start(
-    [join(ROOT, "dist/cli/main.js"), "serve", "--config", config, "--port", "0"],
-    {
-      HOME: dir,
-      XDG_DATA_HOME: dir,
-      OLLAMA_HOST: "127.0.0.1:9",
-      BENCH_UPSTREAM_KEY: "sk-bench",
-      TANDEM_DB_KEY: randomBytes(32).toString("hex"),
-    },
-    { logTo: join(dir, "tandem.log") },
-  );
+  const tandem = await startBenchTandem(dir, benchTandemConfig(upstream, dir));
   const paths = [
     { name: "direct", port: up.port, model: "bench" },
     { name: "bare proxy", port: bare.port, model: "bench" },

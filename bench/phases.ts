@@ -16,13 +16,12 @@
  *   npm run build && npx tsx bench/phases.ts        (BENCH_PHASES_N: requests per gateway, default 3000)
  */
 import type { ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
-import { children, start } from "./servers.js";
+import { benchTandemConfig, children, start, startBenchTandem } from "./servers.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const N = Number(process.env.BENCH_PHASES_N ?? 3000);
@@ -55,30 +54,11 @@ async function main(): Promise<void> {
     BENCH_PHASES_OUT: floorOut,
   });
   // As in `npm run bench`: a remote-looking upstream (so privacy classifies each request), the store on.
-  const config = join(dir, "tandem.config.yaml");
-  writeFileSync(
-    config,
-    [
-      `dataDir: "${join(dir, "data")}"`,
-      "store: { enabled: true }",
-      "providers:",
-      `  up: { kind: openai, baseUrl: "${upstream}/v1", local: false, apiKeys: ["env:BENCH_UPSTREAM_KEY"], models: [bench] }`,
-      "",
-    ].join("\n"),
-  );
   const tandemOut = join(dir, "tandem.json");
-  const tandem = await start(
-    ["--import", MARKS, join(ROOT, "dist/cli/main.js"), "serve", "--config", config, "--port", "0"],
-    {
-      HOME: dir,
-      XDG_DATA_HOME: dir,
-      OLLAMA_HOST: "127.0.0.1:9",
-      BENCH_UPSTREAM_KEY: "sk-bench",
-      TANDEM_DB_KEY: randomBytes(32).toString("hex"),
-      BENCH_PHASES_OUT: tandemOut,
-    },
-    { logTo: join(dir, "tandem.log") },
-  );
+  const tandem = await startBenchTandem(dir, benchTandemConfig(upstream, dir), {
+    nodeArgs: ["--import", MARKS],
+    env: { BENCH_PHASES_OUT: tandemOut },
+  });
   const paths = [
     { name: "direct", pool: new Pool(upstream, { connections: 1 }), model: "bench", ms: [] as number[] },
     {

@@ -16,7 +16,7 @@ import { SHARED_MODELS_DIR } from "../test/support/local-models.js";
 import { measureStall, stallShapes } from "./health-stall.js";
 import { compareLocal, DirectEngine, hungModelGap, type LocalRun, throughTandem } from "./local-engine.js";
 import { loadPrivacyBench, requestBytes, typicalChatRequest } from "./privacy.js";
-import { children, start } from "./servers.js";
+import { benchTandemConfig, children, start, startBenchTandem } from "./servers.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -1019,36 +1019,10 @@ async function startOneTandem(
   const up = options.up ?? (await start(["--import", "tsx", join(ROOT, "bench/upstream.ts")], { BENCH_CHUNKS: String(CHUNKS) }));
   const dir = mkdtempSync(join(tmpdir(), "tandem-bench-"));
   tempDirs.push(dir);
-  const configFile = join(dir, "tandem.config.yaml");
-  writeFileSync(
-    configFile,
-    [
-      `dataDir: "${join(dir, "data")}"`,
-      `store: { enabled: ${options.store ?? true} }`,
-      "providers:",
-      `  up: { kind: openai, baseUrl: "http://127.0.0.1:${up.port}/v1", local: false, apiKeys: ["env:BENCH_UPSTREAM_KEY"], models: [bench] }`,
-      ...extraConfig,
-      "",
-    ].join("\n"),
-  );
-  const tandem = await start(
-    [
-      ...(options.nodeArgs ?? []),
-      join(options.dist ?? join(ROOT, "dist"), "cli/main.js"),
-      "serve",
-      "--config",
-      configFile,
-      "--port",
-      "0",
-    ],
-    {
-      HOME: dir,
-      XDG_DATA_HOME: dir,
-      OLLAMA_HOST: "127.0.0.1:9",
-      BENCH_UPSTREAM_KEY: "sk-bench",
-      TANDEM_DB_KEY: randomBytes(32).toString("hex"),
-    },
-    { logTo: join(dir, "tandem.log") },
+  const tandem = await startBenchTandem(
+    dir,
+    benchTandemConfig(`http://127.0.0.1:${up.port}`, dir, { store: options.store, extra: extraConfig }),
+    { nodeArgs: options.nodeArgs, dist: options.dist },
   );
   return { up, tandem };
 }

@@ -3,7 +3,10 @@
  * `children` so the run can stop them all on its way out.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { openSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { openSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** Every process `start` launched, to kill when the run ends. */
 export const children: ChildProcess[] = [];
@@ -51,4 +54,60 @@ export function start(args: string[], env: NodeJS.ProcessEnv, options: { logTo?:
       void poll();
     }
   });
+}
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/**
+ * The config of a bench tandem over the fake upstream at `upstreamUrl`, with its data in `dir`: the
+ * upstream as provider `up`, remote (`local: false`: on 127.0.0.1 tandem would take it for a local
+ * target and skip privacy classification, which a real cloud upstream pays for) and with a key (the
+ * fake ignores it; tandem's key rotation then picks one for every request), the store on unless told.
+ */
+export function benchTandemConfig(
+  upstreamUrl: string,
+  dir: string,
+  options: { store?: boolean; models?: string[]; extra?: string[] } = {},
+): string {
+  return [
+    `dataDir: "${join(dir, "data")}"`,
+    `store: { enabled: ${options.store ?? true} }`,
+    "providers:",
+    `  up: { kind: openai, baseUrl: "${upstreamUrl}/v1", local: false, apiKeys: ["env:BENCH_UPSTREAM_KEY"], models: [${(options.models ?? ["bench"]).join(", ")}] }`,
+    ...(options.extra ?? []),
+    "",
+  ].join("\n");
+}
+
+/**
+ * A tandem from `dist` (default: this checkout's) serving `config`, written to `dir` with its data and
+ * log there: no Ollama to find, the bench upstream's key, a store key of its own.
+ */
+export function startBenchTandem(
+  dir: string,
+  config: string,
+  options: { nodeArgs?: string[]; dist?: string; env?: NodeJS.ProcessEnv } = {},
+) {
+  const file = join(dir, "tandem.config.yaml");
+  writeFileSync(file, config);
+  return start(
+    [
+      ...(options.nodeArgs ?? []),
+      join(options.dist ?? join(ROOT, "dist"), "cli/main.js"),
+      "serve",
+      "--config",
+      file,
+      "--port",
+      "0",
+    ],
+    {
+      HOME: dir,
+      XDG_DATA_HOME: dir,
+      OLLAMA_HOST: "127.0.0.1:9",
+      BENCH_UPSTREAM_KEY: "sk-bench",
+      TANDEM_DB_KEY: randomBytes(32).toString("hex"),
+      ...options.env,
+    },
+    { logTo: join(dir, "tandem.log") },
+  );
 }
