@@ -43,12 +43,12 @@ export const anthropicDialect: Dialect = {
       let renderer: MessageStreamRenderer | undefined;
       await sendChat(request, reply, gateway, chat, {
         stream: (meta) => {
-          renderer = new MessageStreamRenderer(meta, thinking);
+          renderer = new MessageStreamRenderer(meta, thinking, request.id);
           return renderer;
         },
         json: (result, meta) => renderMessage(result, meta, thinking),
         native: {
-          stream: (meta) => new AnthropicNativeStream(meta, renderer ?? new MessageStreamRenderer(meta, thinking)),
+          stream: (meta) => new AnthropicNativeStream(meta, renderer ?? new MessageStreamRenderer(meta, thinking, request.id)),
           json: nativeAnthropicMessage,
         },
       });
@@ -64,5 +64,7 @@ export const anthropicDialect: Dialect = {
     return app.routes;
   },
 
+  // Anthropic's SDKs read it into `_request_id` and an error's `requestID`.
+  requestIdHeader: "request-id",
   renderError: renderAnthropicError,
 };

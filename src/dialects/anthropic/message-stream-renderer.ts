@@ -47,11 +47,16 @@ export class MessageStreamRenderer implements StreamRenderer {
   readonly #closedTools = new Set<number>();
 
   readonly #thinking: boolean;
+  readonly #requestId: string | undefined;
 
-  /** `thinking`: the client enabled thinking; reasoning is written only then, as Anthropic does. Default true. */
-  constructor(meta: ResponseMeta, thinking = true) {
+  /**
+   * `thinking`: the client enabled thinking; reasoning is written only then, as Anthropic does.
+   * Default true. `requestId`: quoted by an error event, as the request's HTTP errors do.
+   */
+  constructor(meta: ResponseMeta, thinking = true, requestId?: string) {
     this.#meta = meta;
     this.#thinking = thinking;
+    this.#requestId = requestId;
   }
 
   event(event: StreamEvent): string {
@@ -160,7 +165,7 @@ export class MessageStreamRenderer implements StreamRenderer {
   }
 
   error(error: GatewayError): string {
-    const { body } = renderAnthropicError(error);
+    const { body } = renderAnthropicError(error, this.#requestId);
     return `event: error\ndata: ${JSON.stringify(body)}\n\n`;
   }
 

@@ -301,7 +301,13 @@ describe("POST /v1/messages, streamed", () => {
     const frames = await rawStream({});
     const last = frames.at(-1)!;
     assert.equal(last.event, "error");
-    assert.deepEqual(last.data, { type: "error", error: { type: "overloaded_error", message: "Every target is overloaded" } });
+    // With the request's id, as Anthropic's stream errors carry theirs.
+    assert.deepEqual(last.data, {
+      type: "error",
+      error: { type: "overloaded_error", message: "Every target is overloaded" },
+      request_id: last.data.request_id,
+    });
+    assert.equal(typeof last.data.request_id, "string");
     assert.ok(!frames.some((f) => f.event === "message_stop"));
 
     stub.script({

@@ -1,0 +1,84 @@
+/**
+ * The Anthropic Messages API as tandem renders it itself: an Anthropic SDK client whose answer
+ * comes from a target on another wire (an OpenAI-compatible upstream). What the SDK reads should be
+ * what Anthropic's API would have sent: request ids, usage fields, validation errors, model pages.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import Anthropic from "@anthropic-ai/sdk";
+import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+let fake: FakeOpenAIUpstream;
+let tandem: RunningTandem;
+let client: Anthropic;
+const model = "openai/gpt-4o-mini";
+const hi: Anthropic.MessageParam[] = [{ role: "user", content: "Hi" }];
+
+before(async () => {
+  fake = await startFakeOpenAI({ models: ["gpt-4o-mini", "gpt-4.1"] });
+  tandem = await startTandem({
+    providers: { openai: { kind: "openai", baseUrl: fake.url } },
+    // Failures here are the subject, not a reason to stop asking the target.
+    breaker: { failureThreshold: 1000, cooldownMs: 1000 },
+    routes: { once: { tiers: [model], retry: { attempts: 1 } } },
+  });
+  client = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
+});
+
+after(async () => {
+  await tandem?.close();
+  await fake?.close();
+});
+
+/** What the SDK threw, as an APIError. */
+async function apiError(promise: Promise<unknown>): Promise<InstanceType<typeof Anthropic.APIError>> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof Anthropic.APIError, `an APIError, not ${String(error)}`);
+    return error;
+  }
+  assert.fail("the request succeeded");
+}
+
+describe("request ids", () => {
+  it("every answer carries a request-id header the SDK exposes as _request_id", async () => {
+    fake.script(() => ({ kind: "text", text: "Hello", usage: { input: 5, output: 1 } }));
+    const message = await client.messages.create({ model, max_tokens: 10, messages: hi });
+    assert.match(message._request_id ?? "", /^req_\w+$/);
+
+    const stream = client.messages.stream({ model, max_tokens: 10, messages: hi });
+    await stream.finalMessage();
+    assert.match(stream.request_id ?? "", /^req_\w+$/);
+    assert.notEqual(stream.request_id, message._request_id);
+  });
+
+  it("an error carries it in the header and as the body's request_id", async () => {
+    const error = await apiError(client.messages.create({ model: "nope/none", max_tokens: 10, messages: hi }));
+    assert.equal(error.status, 404);
+    assert.match(error.requestID ?? "", /^req_\w+$/);
+    assert.deepEqual(error.error, {
+      type: "error",
+      error: { type: "not_found_error", message: (error.error as { error: { message: string } }).error.message },
+      request_id: error.requestID,
+    });
+
+    const invalid = await apiError(
+      client.messages.create({ model, messages: hi } as unknown as Anthropic.MessageCreateParamsNonStreaming),
+    );
+    assert.equal(invalid.status, 400);
+    assert.equal((invalid.error as { request_id?: string }).request_id, invalid.requestID);
+  });
+
+  it("an error after the stream began is an error event with the request's id", async () => {
+    fake.script(() => ({ kind: "broken_stream", chunks: ["Hel", "lo"] }));
+    const stream = client.messages.stream({ model: "once", max_tokens: 10, messages: hi });
+    const error = await apiError(stream.finalMessage());
+    const body = error.error as { type: string; error: { type: string }; request_id?: string };
+    assert.equal(body.type, "error");
+    assert.equal(body.error.type, "api_error");
+    assert.match(body.request_id ?? "", /^req_\w+$/);
+    assert.equal(body.request_id, stream.request_id);
+  });
+});
