@@ -82,3 +82,61 @@ describe("request ids", () => {
     assert.equal(body.request_id, stream.request_id);
   });
 });
+
+/** A stream's raw SSE events, as (event name, data) pairs. */
+async function rawEvents(body: Record<string, unknown>): Promise<{ event: string; data: Record<string, unknown> }[]> {
+  const res = await fetch(`${tandem.url}/v1/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+    body: JSON.stringify({ model, max_tokens: 10, messages: hi, stream: true, ...body }),
+  });
+  assert.equal(res.status, 200);
+  return (await res.text())
+    .trim()
+    .split("\n\n")
+    .filter((frame) => frame.startsWith("event: "))
+    .map((frame) => {
+      const [head, data] = frame.split("\n");
+      return { event: head!.slice("event: ".length), data: JSON.parse(data!.slice("data: ".length)) as Record<string, unknown> };
+    });
+}
+
+describe("usage", () => {
+  // As Anthropic's API answers: every counter present, 0 when nothing was cached (the SDK's Usage
+  // declares them all; clients add them up without checking).
+  const usage = {
+    input_tokens: 5,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+    cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+    output_tokens: 2,
+    service_tier: "standard",
+  };
+
+  it("a whole answer has every usage field, and a streamed one's final message is the same", async () => {
+    fake.script(() => ({ kind: "text", text: "Hello there", usage: { input: 5, output: 2 } }));
+    const message = await client.messages.create({ model, max_tokens: 10, messages: hi });
+    assert.deepEqual(message.usage, usage);
+
+    const { parsed_output: _, ...streamed } = await client.messages
+      .stream({ model, max_tokens: 10, messages: hi })
+      .finalMessage();
+    assert.deepEqual({ ...streamed, id: message.id }, message);
+  });
+
+  it("message_start has the whole usage object, message_delta the cumulative counters", async () => {
+    fake.script(() => ({ kind: "text", text: "Hello there", usage: { input: 5, output: 2 } }));
+    const events = await rawEvents({});
+    // An OpenAI-compatible upstream counts the prompt at the end: message_delta brings it.
+    const start = events.find((e) => e.event === "message_start")?.data.message as { usage: object; stop_details: unknown };
+    assert.deepEqual(Object.keys(start.usage).sort(), Object.keys(usage).sort());
+    assert.equal(start.stop_details, null);
+    const delta = events.find((e) => e.event === "message_delta")?.data;
+    assert.deepEqual(delta?.usage, {
+      input_tokens: 5,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+      output_tokens: 2,
+    });
+  });
+});

@@ -2,10 +2,10 @@ import type { ResponseMeta } from "../../core/index.js";
 import { GatewayError, mergeUsage, type StreamEvent, type Usage } from "../../core/index.js";
 import type { StreamRenderer } from "../shared/index.js";
 import { switchComment } from "../shared/index.js";
-import { toAnthropicStopReason } from "./map-to-anthropic-stop-reason.js";
+import { toAnthropicStopDetails, toAnthropicStopReason } from "./map-to-anthropic-stop-reason.js";
 import { messageId, toolUseId } from "./message-id.js";
 import { renderAnthropicError } from "./render-anthropic-error.js";
-import { renderUsage } from "./render-anthropic-usage.js";
+import { renderDeltaUsage, renderUsage } from "./render-anthropic-usage.js";
 import { toolInputJson } from "./tool-input.js";
 
 type OpenBlock =
@@ -140,8 +140,9 @@ export class MessageStreamRenderer implements StreamRenderer {
             delta: {
               stop_reason: stopReason,
               stop_sequence: stopReason === "stop_sequence" ? (event.stopSequence ?? null) : null,
+              stop_details: toAnthropicStopDetails(stopReason),
             },
-            usage: renderUsage(this.#usage),
+            usage: renderDeltaUsage(this.#usage),
           })
         );
       }
@@ -197,6 +198,7 @@ export class MessageStreamRenderer implements StreamRenderer {
           content: [],
           stop_reason: null,
           stop_sequence: null,
+          stop_details: null,
           usage,
         },
       }) + sse("ping", {})

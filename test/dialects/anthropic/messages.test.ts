@@ -98,7 +98,14 @@ describe("POST /v1/messages, not streamed", () => {
     assert.equal(data.stop_reason, "end_turn");
     assert.equal(data.stop_sequence, null);
     // Anthropic's input_tokens excludes cache reads; canonical input counts the whole prompt.
-    assert.deepEqual(data.usage, { input_tokens: 10, output_tokens: 5, cache_read_input_tokens: 2 });
+    assert.deepEqual(data.usage, {
+      input_tokens: 10,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 2,
+      cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+      output_tokens: 5,
+      service_tier: "standard",
+    });
     assert.equal(response.headers.get("x-tandem-target"), META.target);
 
     const chat = stub.chats.at(-1)!;
@@ -126,6 +133,8 @@ describe("POST /v1/messages, not streamed", () => {
     const body = (await res.json()) as Record<string, unknown>;
     const reference = JSON.parse(readFileSync(fixture("message.json"), "utf8")) as Record<string, unknown>;
     assert.deepEqual(Object.keys(body).sort(), Object.keys(reference).sort());
+    const usageKeys = (message: Record<string, unknown>) => Object.keys(message.usage as object).sort();
+    assert.deepEqual(usageKeys(body), usageKeys(reference));
   });
 
   it("renders tool calls as tool_use blocks with parsed input and stop_reason tool_use", async () => {
@@ -216,7 +225,15 @@ describe("POST /v1/messages, streamed", () => {
     assert.deepEqual(start.content, []);
     assert.equal(start.stop_reason, null);
     assert.equal(start.model, META.target);
-    assert.deepEqual(start.usage, { input_tokens: 30, output_tokens: 0 });
+    assert.equal(start.stop_details, null);
+    assert.deepEqual(start.usage, {
+      input_tokens: 30,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+      cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+      output_tokens: 0,
+      service_tier: "standard",
+    });
     assert.deepEqual(frames[2]!.data, { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
     assert.deepEqual(frames[3]!.data, {
       type: "content_block_delta",
@@ -235,8 +252,8 @@ describe("POST /v1/messages, streamed", () => {
     });
     assert.deepEqual(frames[8]!.data, {
       type: "message_delta",
-      delta: { stop_reason: "tool_use", stop_sequence: null },
-      usage: { input_tokens: 30, output_tokens: 9 },
+      delta: { stop_reason: "tool_use", stop_sequence: null, stop_details: null },
+      usage: { input_tokens: 30, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 9 },
     });
   });
 
