@@ -140,3 +140,89 @@ describe("usage", () => {
     });
   });
 });
+
+describe("requests Anthropic's API refuses are refused, before any target is asked", () => {
+  /** A 400 invalid_request_error whose message says `what`, with the upstream never asked. */
+  async function refused(params: Record<string, unknown>, what: RegExp, path: "create" | "countTokens" = "create") {
+    const asked = fake.requests.length;
+    const body = { model, max_tokens: 2048, messages: hi, ...params };
+    const error = await apiError(
+      path === "create"
+        ? client.messages.create(body as unknown as Anthropic.MessageCreateParamsNonStreaming)
+        : client.messages.countTokens(body as unknown as Anthropic.MessageCountTokensParams),
+    );
+    assert.ok(error instanceof Anthropic.BadRequestError, `a 400, not ${error.status}`);
+    const body400 = error.error as { error: { type: string; message: string } };
+    assert.equal(body400.error.type, "invalid_request_error");
+    assert.match(body400.error.message, what);
+    assert.equal(fake.requests.length, asked, "no target was asked");
+  }
+  const toolUse = (id: string): Anthropic.MessageParam => ({
+    role: "assistant",
+    content: [{ type: "tool_use", id, name: "lookup", input: {} }],
+  });
+  const toolResult = (id: string): Anthropic.MessageParam => ({
+    role: "user",
+    content: [{ type: "tool_result", tool_use_id: id, content: "42" }],
+  });
+
+  it("no messages", async () => {
+    await refused({ messages: [] }, /at least one message is required/);
+    await refused({ messages: [] }, /at least one message is required/, "countTokens");
+  });
+
+  it("an empty message other than a final assistant one, and an empty text block", async () => {
+    await refused(
+      { messages: [{ role: "user", content: [] }] },
+      /messages\[0\].*non-empty content except for the optional final assistant message/,
+    );
+    await refused({ messages: [{ role: "user", content: "" }] }, /non-empty content/);
+    await refused(
+      { messages: [{ role: "user", content: [{ type: "text", text: "" }] }, { role: "assistant", content: "x" }, ...hi] },
+      /text content blocks must be non-empty/,
+    );
+    await refused({ messages: [{ role: "user", content: [{ type: "text", text: " \n" }] }] }, /non-whitespace text/);
+    await refused({ system: [{ type: "text", text: "" }] }, /system.*text content blocks must be non-empty/);
+  });
+
+  it("a tool_result whose tool_use is not in the previous assistant turn, and a tool_use left unanswered", async () => {
+    await refused(
+      { messages: [toolResult("toolu_orphan")] },
+      /unexpected `tool_use_id` found in `tool_result` blocks: toolu_orphan/,
+    );
+    await refused(
+      { messages: [...hi, toolUse("toolu_1"), { role: "user", content: "and?" }] },
+      /messages\[1\].*`tool_use` ids were found without `tool_result` blocks immediately after: toolu_1/,
+    );
+    await refused(
+      {
+        messages: [
+          ...hi,
+          toolUse("toolu_1"),
+          toolResult("toolu_1"),
+          toolUse("toolu_2"),
+          { role: "user", content: [...(toolResult("toolu_2").content as []), ...(toolResult("toolu_1").content as [])] },
+        ],
+      },
+      /messages\[4\]\.content\[1\].*unexpected `tool_use_id`.*toolu_1/,
+    );
+  });
+
+  it("a thinking budget under 1024 or not under max_tokens", async () => {
+    await refused({ thinking: { type: "enabled", budget_tokens: 1023 } }, /budget_tokens.*greater than or equal to 1024/);
+    await refused(
+      { max_tokens: 2048, thinking: { type: "enabled", budget_tokens: 2048 } },
+      /`max_tokens` must be greater than `thinking.budget_tokens`/,
+    );
+    await refused({ thinking: { type: "enabled", budget_tokens: 500 } }, /1024/, "countTokens");
+  });
+
+  it("accepts what Anthropic accepts: an empty final assistant turn, tool calls answered, an assistant turn first", async () => {
+    fake.script(() => ({ kind: "text", text: "Fine", usage: { input: 5, output: 1 } }));
+    const ok = (messages: Anthropic.MessageParam[]) => client.messages.create({ model, max_tokens: 2048, messages });
+    await ok([...hi, { role: "assistant", content: "" }]);
+    await ok([...hi, toolUse("toolu_1"), toolResult("toolu_1")]);
+    await ok([{ role: "assistant", content: "Hello, how can I help?" }, ...hi]);
+    await client.messages.create({ model, max_tokens: 2048, thinking: { type: "enabled", budget_tokens: 1024 }, messages: hi });
+  });
+});

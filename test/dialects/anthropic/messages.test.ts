@@ -499,8 +499,8 @@ describe("errors", () => {
 describe("bad input", () => {
   const base = { model: "m", max_tokens: 10, messages: [{ role: "user", content: "Hi" }] };
   const cases: [string, unknown, string][] = [
-    ["missing max_tokens", { model: "m", messages: [] }, "max_tokens"],
-    ["missing model", { max_tokens: 5, messages: [] }, "model"],
+    ["missing max_tokens", { model: "m", messages: base.messages }, "max_tokens"],
+    ["missing model", { max_tokens: 5, messages: base.messages }, "model"],
     ["missing messages", { model: "m", max_tokens: 5 }, "messages"],
     ["temperature above 1", { ...base, temperature: 1.5 }, "temperature"],
     ["max_tokens not an integer", { ...base, max_tokens: 2.5 }, "max_tokens"],
@@ -590,6 +590,7 @@ describe("bad input", () => {
     stub.script({ events: textEvents(["ok"]) });
     const res = await postRaw({
       ...base,
+      max_tokens: 2048,
       thinking: { type: "enabled", budget_tokens: 1024 },
       service_tier: "auto",
       mystery: { nested: true },
@@ -623,7 +624,7 @@ describe("POST /v1/messages/count_tokens", () => {
     assert.equal(bad.status, 400);
     assert.match(bad.body.error.message, /'messages'/);
     stub.script({ fail: new GatewayError("not_found", "Unknown model 'zzz'") });
-    const missing = await postRaw({ model: "zzz", messages: [] }, "/v1/messages/count_tokens");
+    const missing = await postRaw({ model: "zzz", messages: [{ role: "user", content: "Hi" }] }, "/v1/messages/count_tokens");
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.type, "not_found_error");
   });
