@@ -226,3 +226,37 @@ describe("requests Anthropic's API refuses are refused, before any target is ask
     await client.messages.create({ model, max_tokens: 2048, thinking: { type: "enabled", budget_tokens: 1024 }, messages: hi });
   });
 });
+
+describe("GET /v1/models, as Anthropic pages it", () => {
+  it("limit, after_id and before_id page the list; the SDK's iterator walks every page", async () => {
+    const all = (await client.models.list({ limit: 1000 })).data.map((m) => m.id);
+    assert.ok(all.length >= 3, all.join(", "));
+    const first = await client.models.list({ limit: 1 });
+    assert.deepEqual(
+      first.data.map((m) => m.id),
+      [all[0]],
+    );
+    assert.equal(first.has_more, true);
+    assert.equal(first.first_id, all[0]);
+    assert.equal(first.last_id, all[0]);
+    const next = await client.models.list({ limit: 1, after_id: all[0] });
+    assert.deepEqual(
+      next.data.map((m) => m.id),
+      [all[1]],
+    );
+    const before = await client.models.list({ limit: 5, before_id: all[2] });
+    assert.deepEqual(
+      before.data.map((m) => m.id),
+      all.slice(0, 2),
+    );
+    assert.equal(before.has_more, false);
+    const walked: string[] = [];
+    for await (const entry of client.models.list({ limit: 1 })) walked.push(entry.id);
+    assert.deepEqual(walked, all);
+  });
+
+  it("a limit out of 1-1000 is a 400", async () => {
+    const error = await apiError(client.models.list({ limit: 0 }));
+    assert.equal(error.status, 400);
+  });
+});

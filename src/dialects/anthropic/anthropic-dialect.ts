@@ -27,7 +27,7 @@ export const anthropicDialect: Dialect = {
 
   routes(gateway: Gateway) {
     const app = new RouteTable();
-    app.get("/v1/models", async () => renderAnthropicModelList(await gateway.models()));
+    app.get("/v1/models", async (request) => renderAnthropicModelList(await gateway.models(), request.query));
     app.get("/v1/models/*", async (request) =>
       renderAnthropicModel(await gateway.model(decodeURIComponent((request.params as { "*": string })["*"]))),
     );
