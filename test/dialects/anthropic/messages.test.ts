@@ -38,6 +38,18 @@ function toolEvents(args: string[], text?: string): StreamEvent[] {
   return out;
 }
 
+/** A Message's whole usage object as Anthropic sends it (every counter, 0 when nothing was cached). */
+function anthropicUsage(counts: { input: number; cacheRead?: number; output: number }): Record<string, unknown> {
+  return {
+    input_tokens: counts.input,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: counts.cacheRead ?? 0,
+    cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+    output_tokens: counts.output,
+    service_tier: "standard",
+  };
+}
+
 /** The raw SSE of a streamed request, as (event name, parsed data) pairs. */
 async function rawStream(body: Record<string, unknown>): Promise<{ event: string; data: Record<string, unknown> }[]> {
   const res = await fetch(`${stub.url}/v1/messages`, {
@@ -98,14 +110,7 @@ describe("POST /v1/messages, not streamed", () => {
     assert.equal(data.stop_reason, "end_turn");
     assert.equal(data.stop_sequence, null);
     // Anthropic's input_tokens excludes cache reads; canonical input counts the whole prompt.
-    assert.deepEqual(data.usage, {
-      input_tokens: 10,
-      cache_creation_input_tokens: 0,
-      cache_read_input_tokens: 2,
-      cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
-      output_tokens: 5,
-      service_tier: "standard",
-    });
+    assert.deepEqual(data.usage, anthropicUsage({ input: 10, cacheRead: 2, output: 5 }));
     assert.equal(response.headers.get("x-tandem-target"), META.target);
 
     const chat = stub.chats.at(-1)!;
@@ -226,14 +231,7 @@ describe("POST /v1/messages, streamed", () => {
     assert.equal(start.stop_reason, null);
     assert.equal(start.model, META.target);
     assert.equal(start.stop_details, null);
-    assert.deepEqual(start.usage, {
-      input_tokens: 30,
-      cache_creation_input_tokens: 0,
-      cache_read_input_tokens: 0,
-      cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
-      output_tokens: 0,
-      service_tier: "standard",
-    });
+    assert.deepEqual(start.usage, anthropicUsage({ input: 30, output: 0 }));
     assert.deepEqual(frames[2]!.data, { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
     assert.deepEqual(frames[3]!.data, {
       type: "content_block_delta",
