@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
-import { GatewayError } from "../core/index.js";
+import { GatewayError, makeId } from "../core/index.js";
 import type { StateStore } from "../core/state.js";
 import { DIALECTS, dialectFor } from "../dialects/index.js";
 import { requestRecord } from "../dialects/shared/index.js";
@@ -101,6 +101,8 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
 
   const app = Fastify({
     logger: false,
+    // In Anthropic's style (req_...): the Anthropic dialect answers it as its `request-id`.
+    genReqId: () => makeId("req_"),
     bodyLimit: config.server.bodyLimit,
     // Long generations: never cut a response for taking time; the router owns time limits. The time
     // to receive a body is bounded by watchBody, which answers 408 in the client's dialect (Node's
@@ -128,7 +130,10 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   // A callback hook, not an async one: every request passes here, and a promise per request costs it.
   app.addHook("onRequest", (request, reply, done) => {
     const record = requestRecord(request);
-    record.dialect = dialectFor(request).name;
+    const dialect = dialectFor(request);
+    record.dialect = dialect.name;
+    // On the raw response, so that a stream's own head (written there) has it too.
+    if (dialect.requestIdHeader !== undefined) reply.raw.setHeader(dialect.requestIdHeader, request.id);
     if (store?.logContent) record.content = {};
     reply.raw.once("close", () => finishRequest(request, reply.raw.statusCode));
     // Host and Origin first, before the key: a refused page learns nothing, not even whether a key is needed.
@@ -206,6 +211,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     if (error.code === "internal") logger.error({ err: loggableError(err) }, "internal error");
     const rendered = dialectFor(request).renderError(
       error.code === "internal" ? new GatewayError("internal", "Internal error in tandem (see the server log)") : error,
+      request.id,
     );
     if (reply.sent || reply.raw.headersSent) return;
     if (error.retryAfterMs !== undefined) reply.header("retry-after", String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
@@ -220,7 +226,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       reason: "unknown_url",
     });
     requestRecord(request).error = error;
-    const rendered = dialectFor(request).renderError(error);
+    const rendered = dialectFor(request).renderError(error, request.id);
     reply.code(rendered.status).send(rendered.body);
   });
 

@@ -137,7 +137,7 @@ function streamFrames(texts: string[], options: { end?: boolean } = {}): Array<[
 
 /** A request with the fields the canonical form leaves out, in several positions, and one no schema knows. */
 const PARAMS = {
-  max_tokens: 1024,
+  max_tokens: 2048,
   system: [
     { type: "text", text: "You are terse." },
     { type: "text", text: "A long, stable preamble.", cache_control: { type: "ephemeral", ttl: "1h" } },
@@ -153,7 +153,7 @@ const PARAMS = {
     },
     { role: "user", content: "And now?" },
   ],
-  thinking: { type: "enabled", budget_tokens: 512 },
+  thinking: { type: "enabled", budget_tokens: 1024 },
   context_management: { edits: [{ type: "clear_tool_uses_20250919" }] },
   output_config: { effort: "high" },
   metadata: { user_id: "u-1" },

@@ -47,7 +47,7 @@ before(async () => {
           baseUrl: claude.url,
           apiKeys: ["env:UP_ANTHROPIC"],
           // `fit`: a small window, so a long conversation is fitted and goes the canonical way.
-          models: { "claude-haiku-4-5": {}, fit: { id: "claude-haiku-4-5", contextWindow: 400 } },
+          models: { "claude-haiku-4-5": {}, fit: { id: "claude-haiku-4-5", contextWindow: 2400 } },
         },
         ollama: { kind: "ollama", baseUrl: ollamaUp.url, models: ["qwen3:latest"] },
       },
@@ -155,13 +155,14 @@ describe("Anthropic client -> OpenAI-compatible reasoning upstream (reasoning_co
 });
 
 describe("Anthropic client -> Anthropic upstream on the canonical path (a fitted conversation)", () => {
-  const filler = "lorem ipsum dolor sit amet ".repeat(120);
+  const filler = "lorem ipsum dolor sit amet ".repeat(600);
 
   for (const streamed of [true, false]) {
     it(`${streamed ? "streamed" : "whole"}: turn 2 keeps the signature; the answer's signature comes back as signature_delta`, async () => {
       const params = {
         model: "claude/fit",
-        max_tokens: 100,
+        // Above the thinking budget, as Anthropic requires.
+        max_tokens: 1100,
         thinking: { type: "enabled" as const, budget_tokens: 1024 },
         messages: [
           { role: "user" as const, content: filler },

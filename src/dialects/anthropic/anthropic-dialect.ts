@@ -27,7 +27,7 @@ export const anthropicDialect: Dialect = {
 
   routes(gateway: Gateway) {
     const app = new RouteTable();
-    app.get("/v1/models", async () => renderAnthropicModelList(await gateway.models()));
+    app.get("/v1/models", async (request) => renderAnthropicModelList(await gateway.models(), request.query));
     app.get("/v1/models/*", async (request) =>
       renderAnthropicModel(await gateway.model(decodeURIComponent((request.params as { "*": string })["*"]))),
     );
@@ -43,12 +43,12 @@ export const anthropicDialect: Dialect = {
       let renderer: MessageStreamRenderer | undefined;
       await sendChat(request, reply, gateway, chat, {
         stream: (meta) => {
-          renderer = new MessageStreamRenderer(meta, thinking);
+          renderer = new MessageStreamRenderer(meta, thinking, request.id);
           return renderer;
         },
         json: (result, meta) => renderMessage(result, meta, thinking),
         native: {
-          stream: (meta) => new AnthropicNativeStream(meta, renderer ?? new MessageStreamRenderer(meta, thinking)),
+          stream: (meta) => new AnthropicNativeStream(meta, renderer ?? new MessageStreamRenderer(meta, thinking, request.id)),
           json: nativeAnthropicMessage,
         },
       });
@@ -64,5 +64,7 @@ export const anthropicDialect: Dialect = {
     return app.routes;
   },
 
+  // Anthropic's SDKs read it into `_request_id` and an error's `requestID`.
+  requestIdHeader: "request-id",
   renderError: renderAnthropicError,
 };

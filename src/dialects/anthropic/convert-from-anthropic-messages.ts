@@ -1,14 +1,15 @@
-import {
-  type ChatRequest,
-  type ContentPart,
-  GatewayError,
-  type Message,
-  type ReasoningPart,
-  type ToolCall,
-  type ToolChoice,
-  type ToolDefinition,
-  type WireOnly,
+import type {
+  ChatRequest,
+  ContentPart,
+  Message,
+  ReasoningPart,
+  ToolCall,
+  ToolChoice,
+  ToolDefinition,
+  WireOnly,
 } from "../../core/index.js";
+import { invalidValue } from "../shared/index.js";
+import { checkAnthropicTurns } from "./check-anthropic-turns.js";
 import type { ContentBlock, MessageParam, MessagesRequest } from "./messages-api.js";
 
 type ImageBlock = Extract<ContentBlock, { type: "image" }>;
@@ -30,6 +31,7 @@ export function convertFromAnthropicRequest(
   body: MessagesRequest,
   left: AnthropicLeftovers = { wireOnly: [], approximated: new Set() },
 ): ChatRequest {
+  checkAnthropicTurns(body.messages);
   const messages: Message[] = [];
   // System blocks become one system message: some local chat templates reject several.
   const system = (body.system ?? []).map((block) => block.text).join("\n\n");
@@ -74,7 +76,7 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
     // A system turn in the conversation: its text, in place (each target then has it in the
     // closest form it knows: a system message where it stands, or Anthropic's system prompt).
     const text = message.content.map((block, j) => {
-      if (block.type !== "text") throw invalid(`${at(j)}.type`, "a system message holds text blocks only");
+      if (block.type !== "text") throw invalidValue(`${at(j)}.type`, "a system message holds text blocks only");
       return block.text;
     });
     return [{ role: "system", content: text.join("\n\n") }];
@@ -97,7 +99,7 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
           toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
           break;
         case "tool_result":
-          throw invalid(`${at(j)}.type`, "tool_result blocks belong in a user message");
+          throw invalidValue(`${at(j)}.type`, "tool_result blocks belong in a user message");
         case "thinking":
           // A signature is Anthropic's (its producer unknown here); "" is one tandem rendered for another provider's reasoning.
           reasoning.push({
@@ -153,7 +155,7 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
         });
         break;
       case "tool_use":
-        throw invalid(`${at(j)}.type`, "tool_use blocks belong in an assistant message");
+        throw invalidValue(`${at(j)}.type`, "tool_use blocks belong in an assistant message");
       case "thinking":
       case "redacted_thinking":
         break;
@@ -227,8 +229,4 @@ function convertToolChoice(choice: NonNullable<MessagesRequest["tool_choice"]>):
     case "tool":
       return { name: choice.name };
   }
-}
-
-function invalid(param: string, reason: string): GatewayError {
-  return new GatewayError("invalid_request", `Invalid value for '${param}': ${reason}`, { param });
 }

@@ -53,3 +53,18 @@ export function toAnthropicStopReason(
       return hasToolCalls ? "tool_use" : "end_turn";
   }
 }
+
+/** A refusal's `stop_details`: tandem knows neither its policy category nor an explanation. */
+export interface AnthropicRefusalDetails {
+  type: "refusal";
+  category: null;
+  explanation: null;
+}
+
+/**
+ * The `stop_details` that goes with a stop reason: structured detail for a refusal, null for the
+ * others (as Anthropic's API sends it on a Message and in message_delta).
+ */
+export function toAnthropicStopDetails(stopReason: AnthropicStopReason): AnthropicRefusalDetails | null {
+  return stopReason === "refusal" ? { type: "refusal", category: null, explanation: null } : null;
+}

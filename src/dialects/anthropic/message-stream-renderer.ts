@@ -2,10 +2,10 @@ import type { ResponseMeta } from "../../core/index.js";
 import { GatewayError, mergeUsage, type StreamEvent, type Usage } from "../../core/index.js";
 import type { StreamRenderer } from "../shared/index.js";
 import { switchComment } from "../shared/index.js";
-import { toAnthropicStopReason } from "./map-to-anthropic-stop-reason.js";
+import { toAnthropicStopDetails, toAnthropicStopReason } from "./map-to-anthropic-stop-reason.js";
 import { messageId, toolUseId } from "./message-id.js";
 import { renderAnthropicError } from "./render-anthropic-error.js";
-import { renderUsage } from "./render-anthropic-usage.js";
+import { renderDeltaUsage, renderUsage } from "./render-anthropic-usage.js";
 import { toolInputJson } from "./tool-input.js";
 
 type OpenBlock =
@@ -47,11 +47,16 @@ export class MessageStreamRenderer implements StreamRenderer {
   readonly #closedTools = new Set<number>();
 
   readonly #thinking: boolean;
+  readonly #requestId: string | undefined;
 
-  /** `thinking`: the client enabled thinking; reasoning is written only then, as Anthropic does. Default true. */
-  constructor(meta: ResponseMeta, thinking = true) {
+  /**
+   * `thinking`: the client enabled thinking; reasoning is written only then, as Anthropic does.
+   * Default true. `requestId`: quoted by an error event, as the request's HTTP errors do.
+   */
+  constructor(meta: ResponseMeta, thinking = true, requestId?: string) {
     this.#meta = meta;
     this.#thinking = thinking;
+    this.#requestId = requestId;
   }
 
   event(event: StreamEvent): string {
@@ -135,8 +140,9 @@ export class MessageStreamRenderer implements StreamRenderer {
             delta: {
               stop_reason: stopReason,
               stop_sequence: stopReason === "stop_sequence" ? (event.stopSequence ?? null) : null,
+              stop_details: toAnthropicStopDetails(stopReason),
             },
-            usage: renderUsage(this.#usage),
+            usage: renderDeltaUsage(this.#usage),
           })
         );
       }
@@ -160,7 +166,7 @@ export class MessageStreamRenderer implements StreamRenderer {
   }
 
   error(error: GatewayError): string {
-    const { body } = renderAnthropicError(error);
+    const { body } = renderAnthropicError(error, this.#requestId);
     return `event: error\ndata: ${JSON.stringify(body)}\n\n`;
   }
 
@@ -192,6 +198,7 @@ export class MessageStreamRenderer implements StreamRenderer {
           content: [],
           stop_reason: null,
           stop_sequence: null,
+          stop_details: null,
           usage,
         },
       }) + sse("ping", {})

@@ -11,9 +11,13 @@ function required(iss: { input: unknown }): string | undefined {
   return iss.input === undefined ? "Field required" : undefined;
 }
 
-/** Anthropic accepts `content: "text"` as shorthand for one text block. */
+/**
+ * Anthropic accepts `content: "text"` as shorthand for one text block; `""` is no content at all
+ * (which a final assistant message and a tool result may have), not an empty text block.
+ */
 function textShorthand(value: unknown): unknown {
-  return typeof value === "string" ? [{ type: "text", text: value }] : value;
+  if (typeof value !== "string") return value;
+  return value === "" ? [] : [{ type: "text", text: value }];
 }
 
 function unsupportedType(what: string, hint = "") {
@@ -26,7 +30,14 @@ function unsupportedType(what: string, hint = "") {
 
 const blocksOrString = "expected a string or an array of content blocks";
 
-export const TextBlockSchema = z.object({ type: z.literal("text"), text: z.string({ error: required }) });
+/** Anthropic refuses empty and blank text blocks, in its words. */
+export const TextBlockSchema = z.object({
+  type: z.literal("text"),
+  text: z
+    .string({ error: required })
+    .min(1, "text content blocks must be non-empty")
+    .regex(/\S/, "text content blocks must contain non-whitespace text"),
+});
 
 const ImageSourceSchema = z.discriminatedUnion(
   "type",
@@ -215,7 +226,7 @@ const ToolChoiceSchema = z.discriminatedUnion(
 
 const MessagesRequestBase = z.object({
   model: z.string({ error: required }).min(1),
-  messages: z.array(MessageParamSchema, { error: required }),
+  messages: z.array(MessageParamSchema, { error: required }).min(1, "at least one message is required"),
   system: z
     .preprocess(
       textShorthand,
@@ -248,7 +259,11 @@ const MessagesRequestBase = z.object({
     .discriminatedUnion(
       "type",
       [
-        z.object({ type: z.literal("enabled"), budget_tokens: z.int({ error: required }).min(1) }),
+        // Anthropic's minimum, and its words for it.
+        z.object({
+          type: z.literal("enabled"),
+          budget_tokens: z.int({ error: required }).min(1024, "Input should be greater than or equal to 1024"),
+        }),
         z.object({ type: z.literal("disabled") }),
         // The model decides whether and how much to think (Claude Code 2.x sends it on every request).
         // No canonical control: each target keeps its own default, so a model with no reasoning
@@ -260,9 +275,16 @@ const MessagesRequestBase = z.object({
     .nullish(),
 });
 
-/** POST /v1/messages: max_tokens is required, as at Anthropic. */
+/** POST /v1/messages: max_tokens is required, as at Anthropic, and above a thinking budget. */
 export const MessagesRequestSchema = MessagesRequestBase.extend({
   max_tokens: z.int({ error: required }).min(1),
+}).superRefine((body, ctx) => {
+  if (body.thinking?.type !== "enabled" || body.max_tokens > body.thinking.budget_tokens) return;
+  ctx.addIssue({
+    code: "custom",
+    path: ["max_tokens"],
+    message: `\`max_tokens\` must be greater than \`thinking.budget_tokens\` (${body.max_tokens} is not above ${body.thinking.budget_tokens})`,
+  });
 });
 
 /** POST /v1/messages/count_tokens: the same body, max_tokens not needed. */

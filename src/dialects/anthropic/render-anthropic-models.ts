@@ -1,4 +1,6 @@
+import { z } from "zod";
 import type { ModelEntry } from "../../core/index.js";
+import { parseBody } from "../shared/index.js";
 
 /** One entry of Anthropic's GET /v1/models. */
 export interface AnthropicModel {
@@ -25,8 +27,32 @@ export function renderAnthropicModel(entry: ModelEntry): AnthropicModel {
   return { type: "model", id: entry.name, display_name: entry.name, created_at: rfc3339(entry.created) };
 }
 
-/** The whole list in one page: tandem's list is short and clients page with after_id only when has_more. */
-export function renderAnthropicModelList(entries: ModelEntry[]): AnthropicModelList {
-  const data = entries.map(renderAnthropicModel);
-  return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+/** GET /v1/models' query, as Anthropic takes it: a page of `limit` (1-1000, default 20) after or before an id. */
+const ModelListQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(20),
+  after_id: z.string().optional(),
+  before_id: z.string().optional(),
+});
+
+/**
+ * One page of the list, as Anthropic pages it: `limit` entries after `after_id` (or the last ones
+ * before `before_id`), with `has_more` when entries lie beyond it in that direction. An id the list
+ * does not hold gives an empty page.
+ */
+export function renderAnthropicModelList(entries: ModelEntry[], query: unknown = {}): AnthropicModelList {
+  const { limit, after_id, before_id } = parseBody(ModelListQuerySchema, query);
+  const all = entries.map(renderAnthropicModel);
+  let page: AnthropicModel[];
+  let hasMore: boolean;
+  if (before_id !== undefined) {
+    const end = all.findIndex((model) => model.id === before_id);
+    const start = Math.max(0, end - limit);
+    page = end < 0 ? [] : all.slice(start, end);
+    hasMore = end > 0 && start > 0;
+  } else {
+    const start = after_id === undefined ? 0 : all.findIndex((model) => model.id === after_id) + 1;
+    page = after_id !== undefined && start === 0 ? [] : all.slice(start, start + limit);
+    hasMore = page.length > 0 && start + limit < all.length;
+  }
+  return { data: page, has_more: hasMore, first_id: page[0]?.id ?? null, last_id: page.at(-1)?.id ?? null };
 }

@@ -1,25 +1,46 @@
 import type { Usage } from "../../core/index.js";
 
-export interface AnthropicUsage {
+/** The counters of a `message_delta` event's `usage`: cumulative totals for the message so far. */
+export interface AnthropicDeltaUsage {
   input_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
   output_tokens: number;
-  cache_creation_input_tokens?: number;
-  cache_read_input_tokens?: number;
+}
+
+/** A Message's `usage` (and `message_start`'s), as Anthropic's API answers it: every field present. */
+export interface AnthropicUsage extends AnthropicDeltaUsage {
+  cache_creation: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
+  service_tier: "standard";
 }
 
 /**
  * Canonical `inputTokens` counts the whole prompt, cached part included (as OpenAI's prompt_tokens
  * does); Anthropic's `input_tokens` excludes what was read from the cache and what was written to
- * it, which it reports apart.
+ * it, which it reports apart, as 0 when nothing was (as Anthropic does: its SDKs declare every
+ * counter, and clients add them up).
  */
-export function renderUsage(usage: Partial<Usage>): AnthropicUsage {
-  const cached = usage.cachedInputTokens;
-  const written = usage.cacheWriteInputTokens;
-  const out: AnthropicUsage = {
-    input_tokens: Math.max(0, (usage.inputTokens ?? 0) - (cached ?? 0) - (written ?? 0)),
+export function renderDeltaUsage(usage: Partial<Usage>): AnthropicDeltaUsage {
+  const cached = usage.cachedInputTokens ?? 0;
+  const written = usage.cacheWriteInputTokens ?? 0;
+  return {
+    input_tokens: Math.max(0, (usage.inputTokens ?? 0) - cached - written),
+    cache_creation_input_tokens: written,
+    cache_read_input_tokens: cached,
     output_tokens: usage.outputTokens ?? 0,
   };
-  if (written !== undefined) out.cache_creation_input_tokens = written;
-  if (cached !== undefined) out.cache_read_input_tokens = cached;
-  return out;
+}
+
+/**
+ * The whole usage object. The canonical usage does not say for how long cache writes were kept:
+ * they count as the default 5-minute TTL's. Every request is on the standard tier: tandem has no other.
+ */
+export function renderUsage(usage: Partial<Usage>): AnthropicUsage {
+  const { output_tokens, ...input } = renderDeltaUsage(usage);
+  return {
+    ...input,
+    cache_creation: { ephemeral_5m_input_tokens: input.cache_creation_input_tokens, ephemeral_1h_input_tokens: 0 },
+    output_tokens,
+    service_tier: "standard",
+  };
 }

@@ -1,5 +1,10 @@
 import type { ChatResult, ResponseMeta } from "../../core/index.js";
-import { type AnthropicStopReason, toAnthropicStopReason } from "./map-to-anthropic-stop-reason.js";
+import {
+  type AnthropicRefusalDetails,
+  type AnthropicStopReason,
+  toAnthropicStopDetails,
+  toAnthropicStopReason,
+} from "./map-to-anthropic-stop-reason.js";
 import { messageId, toolUseId } from "./message-id.js";
 import { type AnthropicUsage, renderUsage } from "./render-anthropic-usage.js";
 import { toolInput } from "./tool-input.js";
@@ -19,6 +24,7 @@ export interface AnthropicMessage {
   content: AnthropicContentBlock[];
   stop_reason: AnthropicStopReason;
   stop_sequence: string | null;
+  stop_details: AnthropicRefusalDetails | null;
   usage: AnthropicUsage;
 }
 
@@ -48,6 +54,7 @@ export function renderMessage(result: ChatResult, meta: ResponseMeta, thinking =
     content,
     stop_reason: stopReason,
     stop_sequence: stopReason === "stop_sequence" ? (result.stopSequence ?? null) : null,
+    stop_details: toAnthropicStopDetails(stopReason),
     usage: renderUsage(result.usage),
   };
 }

@@ -39,6 +39,11 @@ export interface Dialect {
   speaks(request: RequestHead): boolean;
   /** This dialect's routes (under /v1 or /api, as the real service serves them), over the gateway. */
   routes(gateway: Gateway, services: DialectServices): readonly DialectRoute[];
-  /** Renders any GatewayError in this API's own error shape and status. */
-  renderError(error: GatewayError): ErrorRendering;
+  /**
+   * The response header that carries the request's id on every answer, errors included (Anthropic's
+   * `request-id`, which its SDKs read). Default: none.
+   */
+  readonly requestIdHeader?: string;
+  /** Renders any GatewayError in this API's own error shape and status; `requestId`: the request's id, for a dialect whose errors quote it. */
+  renderError(error: GatewayError, requestId?: string): ErrorRendering;
 }

@@ -16,12 +16,13 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
   const issue = parsed.error.issues[0] && deepestBranch(parsed.error.issues[0]);
   if (!issue) throw new GatewayError("invalid_request", "Invalid request body");
   const param = formatPath(issue.path);
-  const message = param ? `Invalid value for '${param}': ${issue.message}` : `Invalid request: ${issue.message}`;
-  return throwInvalid(message, param || undefined);
+  if (param) throw invalidValue(param, issue.message);
+  throw new GatewayError("invalid_request", `Invalid request: ${issue.message}`);
 }
 
-function throwInvalid(message: string, param: string | undefined): never {
-  throw new GatewayError("invalid_request", message, { param });
+/** A 400 for one field, as parseBody words it: `Invalid value for '<param>': <reason>`. */
+export function invalidValue(param: string, reason: string): GatewayError {
+  return new GatewayError("invalid_request", `Invalid value for '${param}': ${reason}`, { param });
 }
 
 type Issue = { code?: string; path: PropertyKey[]; message: string; errors?: Issue[][] };

@@ -38,6 +38,18 @@ function toolEvents(args: string[], text?: string): StreamEvent[] {
   return out;
 }
 
+/** A Message's whole usage object as Anthropic sends it (every counter, 0 when nothing was cached). */
+function anthropicUsage(counts: { input: number; cacheRead?: number; output: number }): Record<string, unknown> {
+  return {
+    input_tokens: counts.input,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: counts.cacheRead ?? 0,
+    cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+    output_tokens: counts.output,
+    service_tier: "standard",
+  };
+}
+
 /** The raw SSE of a streamed request, as (event name, parsed data) pairs. */
 async function rawStream(body: Record<string, unknown>): Promise<{ event: string; data: Record<string, unknown> }[]> {
   const res = await fetch(`${stub.url}/v1/messages`, {
@@ -98,7 +110,7 @@ describe("POST /v1/messages, not streamed", () => {
     assert.equal(data.stop_reason, "end_turn");
     assert.equal(data.stop_sequence, null);
     // Anthropic's input_tokens excludes cache reads; canonical input counts the whole prompt.
-    assert.deepEqual(data.usage, { input_tokens: 10, output_tokens: 5, cache_read_input_tokens: 2 });
+    assert.deepEqual(data.usage, anthropicUsage({ input: 10, cacheRead: 2, output: 5 }));
     assert.equal(response.headers.get("x-tandem-target"), META.target);
 
     const chat = stub.chats.at(-1)!;
@@ -126,6 +138,8 @@ describe("POST /v1/messages, not streamed", () => {
     const body = (await res.json()) as Record<string, unknown>;
     const reference = JSON.parse(readFileSync(fixture("message.json"), "utf8")) as Record<string, unknown>;
     assert.deepEqual(Object.keys(body).sort(), Object.keys(reference).sort());
+    const usageKeys = (message: Record<string, unknown>) => Object.keys(message.usage as object).sort();
+    assert.deepEqual(usageKeys(body), usageKeys(reference));
   });
 
   it("renders tool calls as tool_use blocks with parsed input and stop_reason tool_use", async () => {
@@ -216,7 +230,8 @@ describe("POST /v1/messages, streamed", () => {
     assert.deepEqual(start.content, []);
     assert.equal(start.stop_reason, null);
     assert.equal(start.model, META.target);
-    assert.deepEqual(start.usage, { input_tokens: 30, output_tokens: 0 });
+    assert.equal(start.stop_details, null);
+    assert.deepEqual(start.usage, anthropicUsage({ input: 30, output: 0 }));
     assert.deepEqual(frames[2]!.data, { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
     assert.deepEqual(frames[3]!.data, {
       type: "content_block_delta",
@@ -235,8 +250,8 @@ describe("POST /v1/messages, streamed", () => {
     });
     assert.deepEqual(frames[8]!.data, {
       type: "message_delta",
-      delta: { stop_reason: "tool_use", stop_sequence: null },
-      usage: { input_tokens: 30, output_tokens: 9 },
+      delta: { stop_reason: "tool_use", stop_sequence: null, stop_details: null },
+      usage: { input_tokens: 30, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 9 },
     });
   });
 
@@ -301,7 +316,13 @@ describe("POST /v1/messages, streamed", () => {
     const frames = await rawStream({});
     const last = frames.at(-1)!;
     assert.equal(last.event, "error");
-    assert.deepEqual(last.data, { type: "error", error: { type: "overloaded_error", message: "Every target is overloaded" } });
+    // With the request's id, as Anthropic's stream errors carry theirs.
+    assert.deepEqual(last.data, {
+      type: "error",
+      error: { type: "overloaded_error", message: "Every target is overloaded" },
+      request_id: last.data.request_id,
+    });
+    assert.equal(typeof last.data.request_id, "string");
     assert.ok(!frames.some((f) => f.event === "message_stop"));
 
     stub.script({
@@ -476,8 +497,8 @@ describe("errors", () => {
 describe("bad input", () => {
   const base = { model: "m", max_tokens: 10, messages: [{ role: "user", content: "Hi" }] };
   const cases: [string, unknown, string][] = [
-    ["missing max_tokens", { model: "m", messages: [] }, "max_tokens"],
-    ["missing model", { max_tokens: 5, messages: [] }, "model"],
+    ["missing max_tokens", { model: "m", messages: base.messages }, "max_tokens"],
+    ["missing model", { max_tokens: 5, messages: base.messages }, "model"],
     ["missing messages", { model: "m", max_tokens: 5 }, "messages"],
     ["temperature above 1", { ...base, temperature: 1.5 }, "temperature"],
     ["max_tokens not an integer", { ...base, max_tokens: 2.5 }, "max_tokens"],
@@ -567,6 +588,7 @@ describe("bad input", () => {
     stub.script({ events: textEvents(["ok"]) });
     const res = await postRaw({
       ...base,
+      max_tokens: 2048,
       thinking: { type: "enabled", budget_tokens: 1024 },
       service_tier: "auto",
       mystery: { nested: true },
@@ -600,7 +622,7 @@ describe("POST /v1/messages/count_tokens", () => {
     assert.equal(bad.status, 400);
     assert.match(bad.body.error.message, /'messages'/);
     stub.script({ fail: new GatewayError("not_found", "Unknown model 'zzz'") });
-    const missing = await postRaw({ model: "zzz", messages: [] }, "/v1/messages/count_tokens");
+    const missing = await postRaw({ model: "zzz", messages: [{ role: "user", content: "Hi" }] }, "/v1/messages/count_tokens");
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.type, "not_found_error");
   });

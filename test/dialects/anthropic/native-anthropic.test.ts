@@ -82,7 +82,7 @@ describe("the Anthropic client's own request", () => {
         { role: "assistant", content: [{ type: "thinking", thinking: "t", signature: "s" }] },
         { role: "user", content: [{ type: "text", text: "x", cache_control: { type: "ephemeral" } }] },
       ],
-      thinking: { type: "enabled", budget_tokens: 10 },
+      thinking: { type: "enabled", budget_tokens: 1024 },
       output_config: { effort: "low", format: { type: "json_schema", schema: {} } },
       service_tier: "auto",
       brand_new: 1,

@@ -36,9 +36,11 @@ describe("cached-token usage across dialects", () => {
     assert.deepEqual(usage, { inputTokens: 2310, cachedInputTokens: 2000, cacheWriteInputTokens: 300, outputTokens: 7 });
     assert.deepEqual(renderUsage(usage), {
       input_tokens: 10,
-      output_tokens: 7,
       cache_creation_input_tokens: 300,
       cache_read_input_tokens: 2000,
+      cache_creation: { ephemeral_5m_input_tokens: 300, ephemeral_1h_input_tokens: 0 },
+      output_tokens: 7,
+      service_tier: "standard",
     });
     const openai = renderOpenAIChatUsage(usage as Usage);
     assert.equal(openai.prompt_tokens, 2310);
