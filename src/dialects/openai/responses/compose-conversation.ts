@@ -38,14 +38,15 @@ export interface ComposedConversation {
  * `previous_response_id` (its whole chain) or of `conversation`, then the new input, with item
  * references resolved from that history or, where the store can, from any stored item. `instructions` lead as the system message; they are this
  * request's own, never carried over from the previous response (as OpenAI documents). An unknown
- * previous response or conversation is a 404 in OpenAI's words.
+ * previous response (a 400) or conversation (a 404) is refused in OpenAI's words and statuses.
  */
 export async function composeConversation(request: ParsedResponsesRequest, state: StateStore): Promise<ComposedConversation> {
   let history: StoredItem[] = [];
   if (request.previousResponseId !== undefined) {
     const found = await state.responseHistory(request.previousResponseId);
     if (!found) {
-      throw new GatewayError("not_found", `Previous response with id '${request.previousResponseId}' not found.`, {
+      // A 400, as api.openai.com answers it (the SDKs' BadRequestError), though an unknown conversation is a 404.
+      throw new GatewayError("invalid_request", `Previous response with id '${request.previousResponseId}' not found.`, {
         param: "previous_response_id",
         reason: "previous_response_not_found",
       });

@@ -373,8 +373,10 @@ describe("POST /v1/responses, not streamed", () => {
   });
 
   it("answers OpenAI's errors for unknown state and conflicting parameters", async () => {
+    // api.openai.com answers an unknown previous_response_id with a 400 (a BadRequestError in the SDKs),
+    // not a 404: see the error bodies quoted in Soju06/codex-lb#853 and maximhq/bifrost#2441.
     const unknown = await post({ model: "auto", input: "x", previous_response_id: "resp_missing" });
-    assert.equal(unknown.status, 404);
+    assert.equal(unknown.status, 400);
     assert.deepEqual(unknown.json, {
       error: {
         message: "Previous response with id 'resp_missing' not found.",
@@ -444,7 +446,7 @@ describe("POST /v1/responses, not streamed", () => {
     await assert.rejects(
       client.responses.create({ model: "auto", input: "more", previous_response_id: res.id }),
       (err: unknown) =>
-        err instanceof OpenAI.NotFoundError && (err.error as { code?: string }).code === "previous_response_not_found",
+        err instanceof OpenAI.BadRequestError && (err.error as { code?: string }).code === "previous_response_not_found",
     );
   });
 
