@@ -54,8 +54,8 @@ export class PendingResponse {
   }
 
   /**
-   * Renders the final Response and keeps it: saved when `store` is not false; its input and output
-   * appended to its conversation unless it failed. Items are marked with the request's sensitivity
+   * Renders the final Response and keeps it when `store` is not false: saved, and its input and
+   * output appended to its conversation unless it failed. Items are marked with the request's sensitivity
    * (the router's classification, else what the client declared or the history carried), so private
    * turns stay private wherever the conversation goes next.
    */
@@ -142,7 +142,8 @@ export class PendingResponse {
         output,
       });
     }
-    if (conversationId !== undefined && status !== "failed") {
+    // store: false keeps nothing, not even in the conversation the turn read (as OpenAI does).
+    if (conversationId !== undefined && status !== "failed" && this.#request.store) {
       const added = input.filter((_, i) => this.#input[i]?.referenced !== true);
       await this.#state.addConversationItems(conversationId, [...summary, ...added, ...output]);
     }

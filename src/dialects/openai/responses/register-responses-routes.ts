@@ -29,13 +29,10 @@ export function registerResponsesRoutes(app: RouteTable, gateway: Gateway, servi
     const { headers, level } = stateSensitivity(request.headers, composed.historySensitivity);
     const pending = new PendingResponse(parsed, composed.input, services.state, level);
     // For a target that speaks the Responses API: the client's body, made stateless (native-responses.ts).
-    const native = nativeResponsesRequest(
-      request.body,
-      request.headers,
-      composed.items,
-      parsed.store || parsed.conversationId !== undefined,
-      { wireOnly: parsed.wireOnly, unread: composed.storedUnread },
-    );
+    const native = nativeResponsesRequest(request.body, request.headers, composed.items, parsed.store, {
+      wireOnly: parsed.wireOnly,
+      unread: composed.storedUnread,
+    });
     // What was left out holds for the path taken: the canonical conversion's, or the native request's.
     const canonicalWarnings = parsed.warnings.header();
     // The client's include asked for the answer's token logprobs (see ChatRequest.logprobs).

@@ -503,6 +503,26 @@ describe("POST /v1/responses, not streamed", () => {
     assert.equal((await app.state.conversationItems(conversation.id))?.length, 4);
   });
 
+  it("keeps nothing of a store:false turn, in a conversation too: it reads the conversation but is not appended to it", async () => {
+    // store: false keeps nothing server-side: api.openai.com neither stores the response nor adds its
+    // items to the conversation (smg-project/smg#916 compares it with the real API; ogx-ai/ogx#5304).
+    const conversation = await app.state.createConversation({}, [
+      { item: { id: "msg_kept1", type: "message", role: "user", content: [{ type: "input_text", text: "My name is Ada." }] } },
+    ]);
+    const res = await client.responses.create({ model: "auto", input: "Name?", conversation: conversation.id, store: false });
+    assert.deepEqual((res as unknown as { conversation: unknown }).conversation, { id: conversation.id });
+    assert.equal((res as unknown as { store: boolean }).store, false);
+    assert.deepEqual(app.gateway.chatRequests[0]?.messages, [
+      { role: "user", content: [{ type: "text", text: "My name is Ada." }] },
+      { role: "user", content: [{ type: "text", text: "Name?" }] },
+    ]);
+    assert.equal(await app.state.getResponse(res.id), undefined);
+    assert.deepEqual(
+      (await app.state.conversationItems(conversation.id))?.map((i) => i.item.id),
+      ["msg_kept1"],
+    );
+  });
+
   it("marks stored items private when the request was, and keeps later turns private", async () => {
     app.gateway.meta = { ...app.gateway.meta, sensitivity: "private" };
     const first = await client.responses.create({ model: "auto", input: "My card is 4111 1111 1111 1111" });
