@@ -1,4 +1,5 @@
 import type Sqlite from "better-sqlite3-multiple-ciphers";
+import { pageItems } from "../core/page-items.js";
 import type {
   ItemSensitivity,
   ListOptions,
@@ -32,6 +33,12 @@ interface ResponseRow {
   response: string;
 }
 
+interface ResponseContextRow {
+  previous_response_id: string | null;
+  conversation_id: string | null;
+  conversation_through: number | null;
+}
+
 interface ConversationRow {
   id: string;
   created_at: number;
@@ -54,9 +61,12 @@ export class StateTables {
   constructor(db: Sqlite.Database) {
     this.#db = db;
     this.#q = {
-      insertResponse: db.prepare<[string, number, string | null, string | null, string]>(
-        `INSERT OR REPLACE INTO responses (id, created_at, previous_response_id, conversation_id, response)
-         VALUES (?, ?, ?, ?, ?)`,
+      insertResponse: db.prepare<[string, number, string | null, string | null, number | null, string]>(
+        `INSERT OR REPLACE INTO responses (id, created_at, previous_response_id, conversation_id, conversation_through, response)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      responseContext: db.prepare<[string], ResponseContextRow>(
+        "SELECT previous_response_id, conversation_id, conversation_through FROM responses WHERE id = ?",
       ),
       insertResponseItem: db.prepare<ItemValues>(
         `INSERT INTO response_items (response_id, output, ordinal, item_id, item, sensitivity, origin)
@@ -87,17 +97,6 @@ export class StateTables {
          FROM walked JOIN response_items i ON i.response_id = walked.id
          ORDER BY walked.depth DESC, i.output, i.ordinal`,
       ),
-      inputOrdinal: db.prepare<[string, string], { ordinal: number }>(
-        "SELECT ordinal FROM response_items WHERE response_id = ? AND output = 0 AND item_id = ? ORDER BY ordinal LIMIT 1",
-      ),
-      inputPageAsc: db.prepare<[string, number, number], ItemRow>(
-        `SELECT item, sensitivity, origin FROM response_items WHERE response_id = ? AND output = 0 AND ordinal > ?
-         ORDER BY ordinal LIMIT ?`,
-      ),
-      inputPageDesc: db.prepare<[string, number, number], ItemRow>(
-        `SELECT item, sensitivity, origin FROM response_items WHERE response_id = ? AND output = 0 AND ordinal < ?
-         ORDER BY ordinal DESC LIMIT ?`,
-      ),
       insertConversation: db.prepare<[string, number, number, string]>(
         "INSERT INTO conversations (id, created_at, updated_at, metadata) VALUES (?, ?, ?, ?)",
       ),
@@ -117,6 +116,9 @@ export class StateTables {
       ),
       conversationItems: db.prepare<[string], ItemRow>(
         "SELECT item, sensitivity, origin FROM conversation_items WHERE conversation_id = ? ORDER BY ordinal",
+      ),
+      conversationItemsThrough: db.prepare<[string, number], ItemRow>(
+        "SELECT item, sensitivity, origin FROM conversation_items WHERE conversation_id = ? AND ordinal <= ? ORDER BY ordinal",
       ),
       itemOrdinal: db.prepare<[string, string], { ordinal: number }>(
         "SELECT ordinal FROM conversation_items WHERE conversation_id = ? AND item_id = ? ORDER BY ordinal LIMIT 1",
@@ -147,17 +149,26 @@ export class StateTables {
     };
   }
 
-  /** Saves (or replaces) a response with its items, in one transaction. */
+  /**
+   * Saves (or replaces) a response with its items, in one transaction; its `conversationThrough`
+   * is kept as that item's ordinal (an item deleted in the meantime: none).
+   */
   saveResponse(response: StoredResponse): void {
     const q = this.#q;
     this.#db
       .transaction(() => {
         q.deleteResponseItems.run(response.id);
+        const { conversationId, conversationThrough } = response;
+        const through =
+          conversationId === undefined || conversationThrough === undefined
+            ? undefined
+            : q.itemOrdinal.get(conversationId, conversationThrough)?.ordinal;
         q.insertResponse.run(
           response.id,
           Math.trunc(response.createdAt),
           response.previousResponseId ?? null,
-          response.conversationId ?? null,
+          conversationId ?? null,
+          through ?? null,
           JSON.stringify(response.response),
         );
         for (const [i, stored] of response.input.entries()) q.insertResponseItem.run(...itemValues(response.id, 0, i, stored));
@@ -193,15 +204,20 @@ export class StateTables {
       .deferred();
   }
 
+  /** The history the response was given (its chain, or its conversation as it stood), then its own input; one page. */
   listInputItems(responseId: string, options: ListOptions): ListPage<StoredItem> | undefined {
     const q = this.#q;
     return this.#db
       .transaction(() => {
-        if (!q.responseExists.get(responseId)) return undefined;
-        const after = options.after === undefined ? undefined : q.inputOrdinal.get(responseId, options.after)?.ordinal;
-        return page(options, after, (bound, limit) =>
-          (options.order === "asc" ? q.inputPageAsc : q.inputPageDesc).all(responseId, bound, limit),
-        );
+        const context = q.responseContext.get(responseId);
+        if (!context) return undefined;
+        let history: ItemRow[] = [];
+        if (context.previous_response_id !== null) {
+          history = q.history.all(context.previous_response_id, MAX_HISTORY_CHAIN);
+        } else if (context.conversation_id !== null && context.conversation_through !== null) {
+          history = q.conversationItemsThrough.all(context.conversation_id, context.conversation_through);
+        }
+        return pageItems([...history, ...q.responseItems.all(responseId, 0)].map(toStoredItem), options);
       })
       .deferred();
   }

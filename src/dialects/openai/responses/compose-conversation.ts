@@ -24,6 +24,11 @@ export interface ComposedConversation {
    * references) carry bytes inline that classification cannot read (NativeRequest.unread).
    */
   storedUnread: number;
+  /**
+   * For a request in a conversation: the id of the conversation's last item, so the response's
+   * input items can list the conversation as it stood (StoredResponse.conversationThrough).
+   */
+  conversationThrough?: string;
   /** The most sensitive level among the earlier turns and referenced items; undefined when all are public. */
   historySensitivity: ItemSensitivity | undefined;
   /**
@@ -126,6 +131,7 @@ export async function composeConversation(request: ParsedResponsesRequest, state
     else if (stored.sensitivity === "internal" && historySensitivity === undefined) historySensitivity = "internal";
   }
   if (history.length === 0) return { messages, input, items, storedUnread, historySensitivity };
+  const conversationThrough = request.conversationId === undefined ? undefined : history.at(-1)?.item.id;
   const summaryMessage = shown.summary === undefined ? undefined : messages.find((m) => sources.get(m) === shown.summary);
   const composedHistory = (onSummary: (item: StateItem, target: string) => void): StoredHistory => ({
     ...(summaryMessage !== undefined && { summary: summaryMessage as SystemMessage }),
@@ -137,5 +143,13 @@ export async function composeConversation(request: ParsedResponsesRequest, state
       onSummary(summaryItem({ text, by, through }), target);
     },
   });
-  return { messages, input, items, storedUnread, historySensitivity, history: composedHistory };
+  return {
+    messages,
+    input,
+    items,
+    storedUnread,
+    historySensitivity,
+    history: composedHistory,
+    ...(conversationThrough !== undefined && { conversationThrough }),
+  };
 }

@@ -25,6 +25,7 @@ export class PendingResponse {
   readonly createdAt = unixSeconds();
   readonly #request: ParsedResponsesRequest;
   readonly #input: readonly InputRecord[];
+  readonly #conversationThrough: string | undefined;
   readonly #state: StateStore;
   /** The sensitivity the client declared or the history carries, for when the router did not classify. */
   readonly #fallbackSensitivity: ItemSensitivity | undefined;
@@ -33,12 +34,14 @@ export class PendingResponse {
 
   constructor(
     request: ParsedResponsesRequest,
-    input: readonly InputRecord[],
+    /** The new input, and the conversation's last item when it began (compose-conversation.ts gives both). */
+    composed: { input: readonly InputRecord[]; conversationThrough?: string | undefined },
     state: StateStore,
     fallbackSensitivity: ItemSensitivity | undefined,
   ) {
     this.#request = request;
-    this.#input = input;
+    this.#input = composed.input;
+    this.#conversationThrough = composed.conversationThrough;
     this.#state = state;
     this.#fallbackSensitivity = fallbackSensitivity;
   }
@@ -138,6 +141,7 @@ export class PendingResponse {
         response,
         ...(previousResponseId !== undefined && { previousResponseId }),
         ...(conversationId !== undefined && { conversationId }),
+        ...(this.#conversationThrough !== undefined && { conversationThrough: this.#conversationThrough }),
         input: [...summary, ...input],
         output,
       });

@@ -27,7 +27,7 @@ export function registerResponsesRoutes(app: RouteTable, gateway: Gateway, servi
     const parsed = parseResponsesRequest(request.body);
     const composed = await composeConversation(parsed, services.state);
     const { headers, level } = stateSensitivity(request.headers, composed.historySensitivity);
-    const pending = new PendingResponse(parsed, composed.input, services.state, level);
+    const pending = new PendingResponse(parsed, composed, services.state, level);
     // For a target that speaks the Responses API: the client's body, made stateless (native-responses.ts).
     const native = nativeResponsesRequest(request.body, request.headers, composed.items, parsed.store, {
       wireOnly: parsed.wireOnly,

@@ -523,6 +523,35 @@ describe("POST /v1/responses, not streamed", () => {
     );
   });
 
+  it("lists as input_items what a response was generated from: the chain, or the conversation as it stood, then its input", async () => {
+    // OpenAI: input_items are "a list of items used to generate this response", and a conversation's
+    // items "are prepended to input_items for this response request" (ConversationParam, openai/openai-openapi).
+    const first = await client.responses.create({ model: "auto", input: "One" });
+    const second = await client.responses.create({ model: "auto", input: "Two", previous_response_id: first.id });
+    const chained = await client.responses.inputItems.list(second.id, { order: "asc" });
+    assert.deepEqual(
+      chained.data.map((i) => i.id),
+      [...((await app.state.getResponse(first.id))?.input ?? []).map((s) => s.item.id), first.output[0]?.id, chained.data[2]?.id],
+    );
+    assert.equal(chained.data.length, 3);
+    const newestFirst = await client.responses.inputItems.list(second.id);
+    assert.equal(
+      newestFirst.data[0]?.type === "message" && JSON.stringify(newestFirst.data[0].content),
+      JSON.stringify([{ type: "input_text", text: "Two" }]),
+    );
+
+    const conversation = await client.conversations.create({ items: [{ type: "message", role: "user", content: "Hi" }] });
+    const inConversation = await client.responses.create({ model: "auto", input: "Three", conversation: conversation.id });
+    // A later turn of the conversation is not among what the earlier one was given.
+    await client.responses.create({ model: "auto", input: "Four", conversation: conversation.id });
+    const listed = await client.responses.inputItems.list(inConversation.id, { order: "asc" });
+    const conversationItems = await client.conversations.items.list(conversation.id, { order: "asc" });
+    assert.deepEqual(
+      listed.data.map((i) => i.id),
+      conversationItems.data.slice(0, 2).map((i) => i.id),
+    );
+  });
+
   it("marks stored items private when the request was, and keeps later turns private", async () => {
     app.gateway.meta = { ...app.gateway.meta, sensitivity: "private" };
     const first = await client.responses.create({ model: "auto", input: "My card is 4111 1111 1111 1111" });
