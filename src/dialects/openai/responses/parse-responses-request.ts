@@ -305,7 +305,7 @@ function echo(wire: ResponsesRequestBody, tools: Record<string, unknown>[], conv
     prompt_cache_key: wire.prompt_cache_key ?? null,
     reasoning: { effort: wire.reasoning?.effort ?? null, summary: wire.reasoning?.summary ?? null },
     safety_identifier: wire.safety_identifier ?? null,
-    service_tier: wire.service_tier ?? "default",
+    service_tier: servedTier(wire.service_tier),
     store: wire.store !== false,
     temperature: wire.temperature ?? 1,
     text: { format: format as Record<string, unknown>, verbosity: wire.text?.verbosity ?? "medium" },
@@ -316,4 +316,14 @@ function echo(wire: ResponsesRequestBody, tools: Record<string, unknown>[], conv
     truncation: wire.truncation ?? "disabled",
     user: wire.user ?? null,
   };
+}
+
+/**
+ * The tier a Response reports: OpenAI reports "the processing mode actually used", not the one
+ * asked for, so `auto` (and none) is `default`, as for a project that configured no other, and
+ * `fast` is `priority`, as OpenAI shows it. Other tiers are reported as asked.
+ */
+function servedTier(asked: string | null | undefined): string {
+  if (asked == null || asked === "auto") return "default";
+  return asked === "fast" ? "priority" : asked;
 }

@@ -103,13 +103,19 @@ describe("POST /v1/responses, not streamed", () => {
     assert.deepEqual(data.metadata, { trace: "t1" });
     assert.equal(data.user, "u-1");
     assert.equal((data as unknown as { store: boolean }).store, true);
+    // The tier that served it, not "auto" (OpenAI: "the service_tier value based on the processing
+    // mode actually used"; an unconfigured project's auto is default).
+    assert.equal(data.service_tier, "default");
     assert.equal(response.headers.get("x-tandem-target"), TARGET);
     assert.equal(response.headers.get("x-tandem-warnings"), null);
 
     // The wire has no output_text: the SDK computes it.
-    const raw = await post({ model: "auto", input: "Hi" });
+    const raw = await post({ model: "auto", input: "Hi", service_tier: "auto" });
     assert.equal(raw.status, 200);
     assert.equal("output_text" in raw.json, false);
+    assert.equal(raw.json.service_tier, "default");
+    // "fast" is served, and reported, as priority.
+    assert.equal((await post({ model: "auto", input: "Hi", service_tier: "fast" })).json.service_tier, "priority");
 
     // The client's own body rides along for a target that speaks the Responses API (see native-responses.test.ts).
     const { native: _native, ...sent } = app.gateway.chatRequests[0] ?? { model: "" };
