@@ -122,7 +122,10 @@ export async function composeConversation(request: ParsedResponsesRequest, state
     ),
   );
   if (!messages.some((m) => m.role !== "system")) {
-    throw new GatewayError("invalid_request", "Missing required parameter: 'input'.", { param: "input" });
+    throw new GatewayError("invalid_request", "Missing required parameter: 'input'.", {
+      param: "input",
+      reason: "missing_required_parameter",
+    });
   }
 
   let historySensitivity: ItemSensitivity | undefined;

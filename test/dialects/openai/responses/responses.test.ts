@@ -442,6 +442,24 @@ describe("POST /v1/responses, not streamed", () => {
       assert.equal(res.json.error.type, "invalid_request_error");
       assert.equal(res.json.error.param, param, `${JSON.stringify(body)}: ${res.text}`);
     }
+    // In OpenAI's words and codes, as the Conversations API answers the same mistakes.
+    assert.deepEqual((await post({ model: "auto" })).json.error, {
+      message: "Missing required parameter: 'input'.",
+      type: "invalid_request_error",
+      param: "input",
+      code: "missing_required_parameter",
+    });
+    const many = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, "v"]));
+    assert.deepEqual((await post({ model: "auto", input: "x", metadata: many })).json.error, {
+      message:
+        "Invalid 'metadata': too many properties. Expected an object with at most 16 properties, but got an object with 17 properties instead.",
+      type: "invalid_request_error",
+      param: "metadata",
+      code: "object_above_max_properties",
+    });
+    const long = await post({ model: "auto", input: "x", metadata: { note: "v".repeat(513) } });
+    assert.equal(long.json.error.param, "metadata.note");
+    assert.equal(long.json.error.code, "string_above_max_length");
     assert.equal(app.gateway.chatRequests.length, 0);
   });
 
