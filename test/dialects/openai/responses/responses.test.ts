@@ -576,6 +576,53 @@ describe("POST /v1/responses, not streamed", () => {
     );
   });
 
+  it("refuses a second turn on a conversation while one is under way, as OpenAI does, and frees it after", async () => {
+    // api.openai.com answers a concurrent turn with this 400 (the body is quoted in paulgmiller/careme#379):
+    // two turns composed from the same history would append answers to a conversation neither saw.
+    const conversation = await app.state.createConversation({}, []);
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const chat = app.gateway.chat.bind(app.gateway);
+    app.gateway.chat = async (request, context) => {
+      const stream = await chat(request, context);
+      const inner = stream.events;
+      async function* held() {
+        await gate;
+        yield* inner;
+      }
+      return { ...stream, events: held() };
+    };
+    try {
+      const first = client.responses.create({ model: "auto", input: "One", conversation: conversation.id });
+      while (app.gateway.chatRequests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const second = client.responses.create({ model: "auto", input: "Two", conversation: { id: conversation.id } });
+      const late = new Promise((_, reject) => setTimeout(() => reject(new Error("not refused at once")), 2000).unref());
+      await assert.rejects(Promise.race([second, late]), (err: unknown) => {
+        assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+        assert.deepEqual(err.error, {
+          message: "Another process is currently operating on this conversation. Please retry in a few seconds.",
+          type: "invalid_request_error",
+          param: "conversation",
+          code: "conversation_locked",
+        });
+        return true;
+      });
+      release();
+      await first;
+    } finally {
+      release();
+      delete (app.gateway as Partial<StubGateway>).chat;
+    }
+    app.gateway.chatScript = () => new GatewayError("upstream_error", "broke before the first byte");
+    await assert.rejects(client.responses.create({ model: "auto", input: "Fails", conversation: conversation.id }));
+    app.gateway.chatScript = () => textEvents("Again.");
+    const next = await client.responses.create({ model: "auto", input: "Three", conversation: conversation.id });
+    assert.equal(next.status, "completed");
+    assert.equal((await app.state.conversationItems(conversation.id))?.length, 4);
+  });
+
   it("marks stored items private when the request was, and keeps later turns private", async () => {
     app.gateway.meta = { ...app.gateway.meta, sensitivity: "private" };
     const first = await client.responses.create({ model: "auto", input: "My card is 4111 1111 1111 1111" });
