@@ -13,6 +13,19 @@ import type {
 /** How many responses back a history walk goes before it stops (a cycle or a runaway chain). */
 export const MAX_HISTORY_CHAIN = 10_000;
 
+/**
+ * The previous_response_id chain from a response (`?`) back, up to a bound (`?`), each response
+ * once (a cycle stops at the first repeat) with its depth: `walked (id, depth)`.
+ */
+const CHAIN = `chain (id, previous, depth) AS (
+    SELECT id, previous_response_id, 0 FROM responses WHERE id = ?
+    UNION ALL
+    SELECT r.id, r.previous_response_id, chain.depth + 1
+    FROM responses r JOIN chain ON r.id = chain.previous
+    WHERE chain.depth + 1 < ?
+  ),
+  walked (id, depth) AS (SELECT id, min(depth) FROM chain GROUP BY id)`;
+
 /** What pruneState() removed. */
 export interface StatePruneResult {
   responsesDeleted: number;
@@ -85,17 +98,17 @@ export class StateTables {
       // The whole chain in one statement: walk previous_response_id up to the bound, keep each
       // response once (a cycle stops at the first repeat), then its input and output, oldest first.
       history: db.prepare<[string, number], ItemRow>(
-        `WITH RECURSIVE chain (id, previous, depth) AS (
-           SELECT id, previous_response_id, 0 FROM responses WHERE id = ?
-           UNION ALL
-           SELECT r.id, r.previous_response_id, chain.depth + 1
-           FROM responses r JOIN chain ON r.id = chain.previous
-           WHERE chain.depth + 1 < ?
-         ),
-         walked (id, depth) AS (SELECT id, min(depth) FROM chain GROUP BY id)
+        `WITH RECURSIVE ${CHAIN}
          SELECT i.item, i.sensitivity, i.origin
          FROM walked JOIN response_items i ON i.response_id = walked.id
          ORDER BY walked.depth DESC, i.output, i.ordinal`,
+      ),
+      // The chain's oldest response: one made in a conversation was given its items up to a bound.
+      chainRoot: db.prepare<[string, number], ResponseContextRow>(
+        `WITH RECURSIVE ${CHAIN}
+         SELECT r.previous_response_id, r.conversation_id, r.conversation_through
+         FROM walked JOIN responses r ON r.id = walked.id
+         ORDER BY walked.depth DESC LIMIT 1`,
       ),
       insertConversation: db.prepare<[string, number, number, string]>(
         "INSERT INTO conversations (id, created_at, updated_at, metadata) VALUES (?, ?, ?, ?)",
@@ -197,11 +210,23 @@ export class StateTables {
 
   responseHistory(id: string, maxChain = MAX_HISTORY_CHAIN): StoredItem[] | undefined {
     return this.#db
-      .transaction(() => {
-        if (!this.#q.responseExists.get(id)) return undefined;
-        return this.#q.history.all(id, Math.max(1, Math.trunc(maxChain))).map(toStoredItem);
-      })
+      .transaction(() => (this.#q.responseExists.get(id) ? this.#historyRows(id, maxChain).map(toStoredItem) : undefined))
       .deferred();
+  }
+
+  /**
+   * What a follow-up to response `id` continues from: the conversation items the chain's oldest
+   * response was given (when it was made in a conversation), then each response's input and output.
+   */
+  #historyRows(id: string, maxChain = MAX_HISTORY_CHAIN): ItemRow[] {
+    const bound = Math.max(1, Math.trunc(maxChain));
+    return [...this.#conversationContext(this.#q.chainRoot.get(id, bound)), ...this.#q.history.all(id, bound)];
+  }
+
+  /** The conversation items a response was given, those still there; none for a response not made in one. */
+  #conversationContext(response: ResponseContextRow | undefined): ItemRow[] {
+    if (response?.conversation_id == null || response.conversation_through === null) return [];
+    return this.#q.conversationItemsThrough.all(response.conversation_id, response.conversation_through);
   }
 
   /** The history the response was given (its chain, or its conversation as it stood), then its own input; one page. */
@@ -211,12 +236,10 @@ export class StateTables {
       .transaction(() => {
         const context = q.responseContext.get(responseId);
         if (!context) return undefined;
-        let history: ItemRow[] = [];
-        if (context.previous_response_id !== null) {
-          history = q.history.all(context.previous_response_id, MAX_HISTORY_CHAIN);
-        } else if (context.conversation_id !== null && context.conversation_through !== null) {
-          history = q.conversationItemsThrough.all(context.conversation_id, context.conversation_through);
-        }
+        const history =
+          context.previous_response_id === null
+            ? this.#conversationContext(context)
+            : this.#historyRows(context.previous_response_id);
         return pageItems([...history, ...q.responseItems.all(responseId, 0)].map(toStoredItem), options);
       })
       .deferred();

@@ -54,19 +54,27 @@ export class MemoryStateStore implements StateStore, StoredItemFinder {
       chain.push(response);
       next = response.previousResponseId;
     }
-    return chain.reverse().flatMap((r) => [...r.input, ...r.output]);
+    chain.reverse();
+    const root = chain[0];
+    const context = root === undefined ? [] : this.#conversationContext(root);
+    return [...context, ...chain.flatMap((r) => [...r.input, ...r.output])];
+  }
+
+  /** The conversation's items a response in it was given (those still there); none for another response. */
+  #conversationContext(response: StoredResponse): StoredItem[] {
+    const through = this.#through.get(response.id);
+    if (response.conversationId === undefined || through === undefined) return [];
+    const items = this.#conversations.get(response.conversationId)?.items ?? [];
+    return items.filter((i) => i.position <= through).map((i) => i.stored);
   }
 
   async listInputItems(responseId: string, options: ListOptions): Promise<ListPage<StoredItem> | undefined> {
     const response = this.#responses.get(responseId);
     if (!response) return undefined;
-    let context: StoredItem[] = [];
-    if (response.previousResponseId !== undefined) context = this.#history(response.previousResponseId) ?? [];
-    else if (response.conversationId !== undefined) {
-      const through = this.#through.get(responseId);
-      const items = this.#conversations.get(response.conversationId)?.items ?? [];
-      if (through !== undefined) context = items.filter((i) => i.position <= through).map((i) => i.stored);
-    }
+    const context =
+      response.previousResponseId === undefined
+        ? this.#conversationContext(response)
+        : (this.#history(response.previousResponseId) ?? []);
     return structuredClone(pageItems([...context, ...response.input], options));
   }
 

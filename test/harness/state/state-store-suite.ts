@@ -229,6 +229,21 @@ export function stateStoreSuite(name: string, makeStore: () => Promise<StateStor
       const empty = await state.createConversation({}, []);
       await state.saveResponse(response("resp_ctx4", { conversation: empty.id }));
       assert.deepEqual(ids((await state.listInputItems("resp_ctx4", { limit: 20, order: "asc" }))?.data), ["msg_resp_ctx4_in0"]);
+      // A response that continues one made in a conversation continues what that one was given too.
+      await state.saveResponse(response("resp_ctx5", { previous: "resp_ctx3" }));
+      assert.deepEqual(ids(await state.responseHistory("resp_ctx5")), [
+        "msg_ctx_b",
+        "msg_resp_ctx3_in0",
+        "msg_resp_ctx3_out",
+        "msg_resp_ctx5_in0",
+        "msg_resp_ctx5_out",
+      ]);
+      assert.deepEqual(ids((await state.listInputItems("resp_ctx5", { limit: 20, order: "asc" }))?.data), [
+        "msg_ctx_b",
+        "msg_resp_ctx3_in0",
+        "msg_resp_ctx3_out",
+        "msg_resp_ctx5_in0",
+      ]);
       // A predecessor deleted since: the chain ends there.
       await state.deleteResponse("resp_ctx1");
       assert.deepEqual(ids((await state.listInputItems("resp_ctx2", { limit: 20, order: "asc" }))?.data), ["msg_resp_ctx2_in0"]);

@@ -576,6 +576,19 @@ describe("POST /v1/responses, not streamed", () => {
     );
   });
 
+  it("continues from a response made in a conversation with all it was given: the conversation's turns too", async () => {
+    const conversation = await client.conversations.create({ items: [{ type: "message", role: "user", content: "I am Ada." }] });
+    const inConversation = await client.responses.create({ model: "auto", input: "Hi", conversation: conversation.id });
+    app.gateway.chatRequests.length = 0;
+    await client.responses.create({ model: "auto", input: "Who am I?", previous_response_id: inConversation.id });
+    assert.deepEqual(app.gateway.chatRequests[0]?.messages, [
+      { role: "user", content: [{ type: "text", text: "I am Ada." }] },
+      { role: "user", content: [{ type: "text", text: "Hi" }] },
+      { role: "assistant", content: [{ type: "text", text: "Hello there!" }] },
+      { role: "user", content: [{ type: "text", text: "Who am I?" }] },
+    ]);
+  });
+
   it("refuses a second turn on a conversation while one is under way, as OpenAI does, and frees it after", async () => {
     // api.openai.com answers a concurrent turn with this 400 (the body is quoted in paulgmiller/careme#379):
     // two turns composed from the same history would append answers to a conversation neither saw.
