@@ -853,6 +853,60 @@ describe("POST /v1/responses, streamed", () => {
     assert.deepEqual(completed?.data.response.output[0].content, [part, { type: "refusal", refusal: "No." }]);
   });
 
+  it("keeps nothing of a stream the client left, and frees its conversation for the next turn", async () => {
+    // OpenAI ends a stream's generation when its connection closes (without background), and its
+    // id is then a 404 (community.openai.com, "Responses API - reconnect to a streaming response").
+    const conversation = await app.state.createConversation({}, []);
+    const chat = app.gateway.chat.bind(app.gateway);
+    app.gateway.chat = async (request, context) => {
+      const stream = await chat(request, context);
+      async function* leftHanging() {
+        yield { type: "start" as const };
+        yield { type: "text-delta" as const, text: "Half an answer" };
+        await new Promise((_, reject) =>
+          context.signal.addEventListener("abort", () => reject(new GatewayError("canceled", "client left")), { once: true }),
+        );
+      }
+      return { ...stream, events: leftHanging() };
+    };
+    const controller = new AbortController();
+    let id = "";
+    try {
+      const res = await fetch(`${app.url}/v1/responses`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "auto", input: "Go", stream: true, conversation: conversation.id }),
+        signal: controller.signal,
+      });
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      let seen = "";
+      while (!seen.includes("response.output_text.delta")) seen += new TextDecoder().decode((await reader.read()).value);
+      id = /"id":"(resp_[A-Za-z0-9]+)"/.exec(seen)?.[1] ?? "";
+      controller.abort();
+    } finally {
+      delete (app.gateway as Partial<StubGateway>).chat;
+    }
+    assert.match(id, /^resp_/);
+    // The next turn may have to wait for the server to see the disconnect: it is refused as locked till then.
+    let next: { status?: string } | undefined;
+    for (let tries = 0; next === undefined && tries < 100; tries++) {
+      next = await client.responses
+        .create({ model: "auto", input: "Again", conversation: conversation.id })
+        .catch(async (err) => {
+          assert.equal((err as { code?: string }).code, "conversation_locked");
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return undefined;
+        });
+    }
+    assert.equal(next?.status, "completed");
+    await assert.rejects(client.responses.retrieve(id), OpenAI.NotFoundError);
+    assert.deepEqual(
+      (await app.state.conversationItems(conversation.id))?.map((i) => i.item.role),
+      ["user", "assistant"],
+      "only the later turn's items",
+    );
+  });
+
   it("ends a stream that fails with an error event and response.failed", async () => {
     app.gateway.chatScript = () => [
       { type: "start" },
