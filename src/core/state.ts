@@ -36,6 +36,12 @@ export interface StoredResponse {
   response: Record<string, unknown>;
   previousResponseId?: string;
   conversationId?: string;
+  /**
+   * For a response in a conversation: the id of the conversation's last item when the response
+   * began (absent when the conversation was empty), so that its input items list the conversation
+   * as it stood then (listInputItems). Taken in by saveResponse; getResponse need not give it back.
+   */
+  conversationThrough?: string;
   /** The items this response's request added, in order (instructions are not items). */
   input: StoredItem[];
   /** The items it answered with, in order. */
@@ -75,6 +81,12 @@ export interface StateStore {
    * chain, oldest first, each one's input then output. `undefined` when `id` is unknown.
    */
   responseHistory(id: string): Promise<StoredItem[] | undefined>;
+  /**
+   * A page of the items response `responseId` was generated from, as OpenAI lists a response's
+   * input items ("a list of items used to generate this response"): the history it continued
+   * first (its `previous_response_id` chain, as responseHistory gives it, or its conversation's
+   * items up to `conversationThrough`, those not deleted since), then its own input.
+   */
   listInputItems(responseId: string, options: ListOptions): Promise<ListPage<StoredItem> | undefined>;
 
   createConversation(metadata: Record<string, string>, items: StoredItem[]): Promise<StoredConversation>;

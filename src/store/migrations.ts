@@ -115,6 +115,10 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
   // a journal file whose rows are committed is marked done in the same transaction, until it is deleted,
   // so a crash between the two never replays its rows twice.
   (db) => db.exec("CREATE TABLE audit_journal_done (file TEXT PRIMARY KEY) WITHOUT ROWID"),
+  // 6: a response's input items list the conversation as it stood when the response began (OpenAI
+  // prepends a conversation's items to them): the ordinal of its last item then. NULL: none (not in a
+  // conversation, the conversation was empty, or a response saved before this step).
+  (db) => db.exec("ALTER TABLE responses ADD COLUMN conversation_through INTEGER"),
 ];
 
 /** The version this build of tandem writes. */

@@ -1,4 +1,5 @@
 import type Sqlite from "better-sqlite3-multiple-ciphers";
+import { pageItems } from "../core/page-items.js";
 import type {
   ItemSensitivity,
   ListOptions,
@@ -11,6 +12,19 @@ import type {
 
 /** How many responses back a history walk goes before it stops (a cycle or a runaway chain). */
 export const MAX_HISTORY_CHAIN = 10_000;
+
+/**
+ * The previous_response_id chain from a response (`?`) back, up to a bound (`?`), each response
+ * once (a cycle stops at the first repeat) with its depth: `walked (id, depth)`.
+ */
+const CHAIN = `chain (id, previous, depth) AS (
+    SELECT id, previous_response_id, 0 FROM responses WHERE id = ?
+    UNION ALL
+    SELECT r.id, r.previous_response_id, chain.depth + 1
+    FROM responses r JOIN chain ON r.id = chain.previous
+    WHERE chain.depth + 1 < ?
+  ),
+  walked (id, depth) AS (SELECT id, min(depth) FROM chain GROUP BY id)`;
 
 /** What pruneState() removed. */
 export interface StatePruneResult {
@@ -30,6 +44,12 @@ interface ResponseRow {
   previous_response_id: string | null;
   conversation_id: string | null;
   response: string;
+}
+
+interface ResponseContextRow {
+  previous_response_id: string | null;
+  conversation_id: string | null;
+  conversation_through: number | null;
 }
 
 interface ConversationRow {
@@ -54,9 +74,12 @@ export class StateTables {
   constructor(db: Sqlite.Database) {
     this.#db = db;
     this.#q = {
-      insertResponse: db.prepare<[string, number, string | null, string | null, string]>(
-        `INSERT OR REPLACE INTO responses (id, created_at, previous_response_id, conversation_id, response)
-         VALUES (?, ?, ?, ?, ?)`,
+      insertResponse: db.prepare<[string, number, string | null, string | null, number | null, string]>(
+        `INSERT OR REPLACE INTO responses (id, created_at, previous_response_id, conversation_id, conversation_through, response)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      responseContext: db.prepare<[string], ResponseContextRow>(
+        "SELECT previous_response_id, conversation_id, conversation_through FROM responses WHERE id = ?",
       ),
       insertResponseItem: db.prepare<ItemValues>(
         `INSERT INTO response_items (response_id, output, ordinal, item_id, item, sensitivity, origin)
@@ -75,28 +98,17 @@ export class StateTables {
       // The whole chain in one statement: walk previous_response_id up to the bound, keep each
       // response once (a cycle stops at the first repeat), then its input and output, oldest first.
       history: db.prepare<[string, number], ItemRow>(
-        `WITH RECURSIVE chain (id, previous, depth) AS (
-           SELECT id, previous_response_id, 0 FROM responses WHERE id = ?
-           UNION ALL
-           SELECT r.id, r.previous_response_id, chain.depth + 1
-           FROM responses r JOIN chain ON r.id = chain.previous
-           WHERE chain.depth + 1 < ?
-         ),
-         walked (id, depth) AS (SELECT id, min(depth) FROM chain GROUP BY id)
+        `WITH RECURSIVE ${CHAIN}
          SELECT i.item, i.sensitivity, i.origin
          FROM walked JOIN response_items i ON i.response_id = walked.id
          ORDER BY walked.depth DESC, i.output, i.ordinal`,
       ),
-      inputOrdinal: db.prepare<[string, string], { ordinal: number }>(
-        "SELECT ordinal FROM response_items WHERE response_id = ? AND output = 0 AND item_id = ? ORDER BY ordinal LIMIT 1",
-      ),
-      inputPageAsc: db.prepare<[string, number, number], ItemRow>(
-        `SELECT item, sensitivity, origin FROM response_items WHERE response_id = ? AND output = 0 AND ordinal > ?
-         ORDER BY ordinal LIMIT ?`,
-      ),
-      inputPageDesc: db.prepare<[string, number, number], ItemRow>(
-        `SELECT item, sensitivity, origin FROM response_items WHERE response_id = ? AND output = 0 AND ordinal < ?
-         ORDER BY ordinal DESC LIMIT ?`,
+      // The chain's oldest response: one made in a conversation was given its items up to a bound.
+      chainRoot: db.prepare<[string, number], ResponseContextRow>(
+        `WITH RECURSIVE ${CHAIN}
+         SELECT r.previous_response_id, r.conversation_id, r.conversation_through
+         FROM walked JOIN responses r ON r.id = walked.id
+         ORDER BY walked.depth DESC LIMIT 1`,
       ),
       insertConversation: db.prepare<[string, number, number, string]>(
         "INSERT INTO conversations (id, created_at, updated_at, metadata) VALUES (?, ?, ?, ?)",
@@ -117,6 +129,9 @@ export class StateTables {
       ),
       conversationItems: db.prepare<[string], ItemRow>(
         "SELECT item, sensitivity, origin FROM conversation_items WHERE conversation_id = ? ORDER BY ordinal",
+      ),
+      conversationItemsThrough: db.prepare<[string, number], ItemRow>(
+        "SELECT item, sensitivity, origin FROM conversation_items WHERE conversation_id = ? AND ordinal <= ? ORDER BY ordinal",
       ),
       itemOrdinal: db.prepare<[string, string], { ordinal: number }>(
         "SELECT ordinal FROM conversation_items WHERE conversation_id = ? AND item_id = ? ORDER BY ordinal LIMIT 1",
@@ -147,17 +162,26 @@ export class StateTables {
     };
   }
 
-  /** Saves (or replaces) a response with its items, in one transaction. */
+  /**
+   * Saves (or replaces) a response with its items, in one transaction; its `conversationThrough`
+   * is kept as that item's ordinal (an item deleted in the meantime: none).
+   */
   saveResponse(response: StoredResponse): void {
     const q = this.#q;
     this.#db
       .transaction(() => {
         q.deleteResponseItems.run(response.id);
+        const { conversationId, conversationThrough } = response;
+        const through =
+          conversationId === undefined || conversationThrough === undefined
+            ? undefined
+            : q.itemOrdinal.get(conversationId, conversationThrough)?.ordinal;
         q.insertResponse.run(
           response.id,
           Math.trunc(response.createdAt),
           response.previousResponseId ?? null,
-          response.conversationId ?? null,
+          conversationId ?? null,
+          through ?? null,
           JSON.stringify(response.response),
         );
         for (const [i, stored] of response.input.entries()) q.insertResponseItem.run(...itemValues(response.id, 0, i, stored));
@@ -186,22 +210,37 @@ export class StateTables {
 
   responseHistory(id: string, maxChain = MAX_HISTORY_CHAIN): StoredItem[] | undefined {
     return this.#db
-      .transaction(() => {
-        if (!this.#q.responseExists.get(id)) return undefined;
-        return this.#q.history.all(id, Math.max(1, Math.trunc(maxChain))).map(toStoredItem);
-      })
+      .transaction(() => (this.#q.responseExists.get(id) ? this.#historyRows(id, maxChain).map(toStoredItem) : undefined))
       .deferred();
   }
 
+  /**
+   * What a follow-up to response `id` continues from: the conversation items the chain's oldest
+   * response was given (when it was made in a conversation), then each response's input and output.
+   */
+  #historyRows(id: string, maxChain = MAX_HISTORY_CHAIN): ItemRow[] {
+    const bound = Math.max(1, Math.trunc(maxChain));
+    return [...this.#conversationContext(this.#q.chainRoot.get(id, bound)), ...this.#q.history.all(id, bound)];
+  }
+
+  /** The conversation items a response was given, those still there; none for a response not made in one. */
+  #conversationContext(response: ResponseContextRow | undefined): ItemRow[] {
+    if (response?.conversation_id == null || response.conversation_through === null) return [];
+    return this.#q.conversationItemsThrough.all(response.conversation_id, response.conversation_through);
+  }
+
+  /** The history the response was given (its chain, or its conversation as it stood), then its own input; one page. */
   listInputItems(responseId: string, options: ListOptions): ListPage<StoredItem> | undefined {
     const q = this.#q;
     return this.#db
       .transaction(() => {
-        if (!q.responseExists.get(responseId)) return undefined;
-        const after = options.after === undefined ? undefined : q.inputOrdinal.get(responseId, options.after)?.ordinal;
-        return page(options, after, (bound, limit) =>
-          (options.order === "asc" ? q.inputPageAsc : q.inputPageDesc).all(responseId, bound, limit),
-        );
+        const context = q.responseContext.get(responseId);
+        if (!context) return undefined;
+        const history =
+          context.previous_response_id === null
+            ? this.#conversationContext(context)
+            : this.#historyRows(context.previous_response_id);
+        return pageItems([...history, ...q.responseItems.all(responseId, 0)].map(toStoredItem), options);
       })
       .deferred();
   }

@@ -143,7 +143,7 @@ describe("POST /v1/responses/compact", () => {
     assert.equal(nothing.status, 400);
     assert.equal(nothing.error.param, "input");
     const unknown = await failure({ model: "openai/gpt-4o-mini", previous_response_id: "resp_nope" });
-    assert.equal(unknown.status, 404);
+    assert.equal(unknown.status, 400);
     assert.match(unknown.error.message, /Previous response with id 'resp_nope' not found/);
     assert.equal(openai.requests.length, 0, "nothing reached the upstream");
   });

@@ -129,9 +129,12 @@ describe("responses: a route's summarizer", () => {
       .create({ model: "summarized", previous_response_id: long.id, input: "Budget?", max_output_tokens: 50, truncation: "auto" })
       .withResponse();
     assert.match(cut.response.headers.get("x-tandem-degraded") ?? "", /history summarized by sum\/s/);
-    const inputItems = await client.responses.inputItems.list(cut.data.id, { order: "asc" });
+    // Its input items: the chain it continued (as OpenAI lists them), then the summary it made and its message.
+    const inputItems = await client.responses.inputItems.list(cut.data.id, { order: "asc", limit: 100 });
+    const chain = (await client.responses.inputItems.list(long.id, { order: "asc", limit: 100 })).data.map((i) => i.id);
+    assert.deepEqual(inputItems.data.map((i) => i.id).slice(0, chain.length + 1), [...chain, long.output[0]?.id]);
     assert.deepEqual(
-      inputItems.data.map((i) => i.type),
+      inputItems.data.slice(chain.length + 1).map((i) => i.type),
       ["compaction", "message"],
     );
     const streamed = client.responses.stream({

@@ -316,11 +316,11 @@ describe("errors", () => {
     );
   });
 
-  it("answers an unknown previous_response_id as OpenAI does", async () => {
+  it("answers an unknown previous_response_id as OpenAI does: a 400, not a 404", async () => {
     await assert.rejects(
       client.responses.create({ model: target("openai"), input: "Hi", previous_response_id: "resp_unknown" }),
       (err: unknown) =>
-        err instanceof OpenAI.NotFoundError &&
+        err instanceof OpenAI.BadRequestError &&
         err.param === "previous_response_id" &&
         (err.error as { code?: string }).code === "previous_response_not_found",
     );

@@ -1,4 +1,5 @@
 import { makeId, unixSeconds } from "../../core/ids.js";
+import { pageItems } from "../../core/page-items.js";
 import type { ListOptions, ListPage, StateStore, StoredConversation, StoredItem, StoredResponse } from "../../core/state.js";
 import type { StoredItemFinder } from "../../core/state-item-finder.js";
 
@@ -12,10 +13,19 @@ const MAX_CHAIN = 10_000;
  */
 export class MemoryStateStore implements StateStore, StoredItemFinder {
   readonly #responses = new Map<string, StoredResponse>();
-  readonly #conversations = new Map<string, { conversation: StoredConversation; items: StoredItem[] }>();
+  readonly #conversations = new Map<string, ConversationRecord>();
+  /** Per response in a conversation: the position of the conversation's last item when it began. */
+  readonly #through = new Map<string, number>();
 
   async saveResponse(response: StoredResponse): Promise<void> {
     this.#responses.set(response.id, structuredClone(response));
+    this.#through.delete(response.id);
+    const { conversationId, conversationThrough } = response;
+    if (conversationId === undefined || conversationThrough === undefined) return;
+    const position = this.#conversations
+      .get(conversationId)
+      ?.items.find((i) => i.stored.item.id === conversationThrough)?.position;
+    if (position !== undefined) this.#through.set(response.id, position);
   }
 
   async getResponse(id: string): Promise<StoredResponse | undefined> {
@@ -24,10 +34,15 @@ export class MemoryStateStore implements StateStore, StoredItemFinder {
   }
 
   async deleteResponse(id: string): Promise<boolean> {
+    this.#through.delete(id);
     return this.#responses.delete(id);
   }
 
   async responseHistory(id: string): Promise<StoredItem[] | undefined> {
+    return structuredClone(this.#history(id));
+  }
+
+  #history(id: string): StoredItem[] | undefined {
     if (!this.#responses.has(id)) return undefined;
     const chain: StoredResponse[] = [];
     const seen = new Set<string>();
@@ -39,12 +54,28 @@ export class MemoryStateStore implements StateStore, StoredItemFinder {
       chain.push(response);
       next = response.previousResponseId;
     }
-    return structuredClone(chain.reverse().flatMap((r) => [...r.input, ...r.output]));
+    chain.reverse();
+    const root = chain[0];
+    const context = root === undefined ? [] : this.#conversationContext(root);
+    return [...context, ...chain.flatMap((r) => [...r.input, ...r.output])];
+  }
+
+  /** The conversation's items a response in it was given (those still there); none for another response. */
+  #conversationContext(response: StoredResponse): StoredItem[] {
+    const through = this.#through.get(response.id);
+    if (response.conversationId === undefined || through === undefined) return [];
+    const items = this.#conversations.get(response.conversationId)?.items ?? [];
+    return items.filter((i) => i.position <= through).map((i) => i.stored);
   }
 
   async listInputItems(responseId: string, options: ListOptions): Promise<ListPage<StoredItem> | undefined> {
     const response = this.#responses.get(responseId);
-    return response && page(response.input, options);
+    if (!response) return undefined;
+    const context =
+      response.previousResponseId === undefined
+        ? this.#conversationContext(response)
+        : (this.#history(response.previousResponseId) ?? []);
+    return structuredClone(pageItems([...context, ...response.input], options));
   }
 
   async findItem(id: string): Promise<StoredItem | undefined> {
@@ -53,8 +84,8 @@ export class MemoryStateStore implements StateStore, StoredItemFinder {
       if (found) return structuredClone(found);
     }
     for (const { items } of this.#conversations.values()) {
-      const found = items.find((i) => i.item.id === id);
-      if (found) return structuredClone(found);
+      const found = items.find((i) => i.stored.item.id === id);
+      if (found) return structuredClone(found.stored);
     }
     return undefined;
   }
@@ -65,7 +96,9 @@ export class MemoryStateStore implements StateStore, StoredItemFinder {
       createdAt: unixSeconds(),
       metadata: { ...metadata },
     };
-    this.#conversations.set(conversation.id, { conversation, items: structuredClone(items) });
+    const record: ConversationRecord = { conversation, items: [], next: 0 };
+    append(record, items);
+    this.#conversations.set(conversation.id, record);
     return structuredClone(conversation);
   }
 
@@ -88,38 +121,48 @@ export class MemoryStateStore implements StateStore, StoredItemFinder {
   async addConversationItems(conversationId: string, items: StoredItem[]): Promise<StoredItem[] | undefined> {
     const found = this.#conversations.get(conversationId);
     if (!found) return undefined;
-    found.items.push(...structuredClone(items));
+    append(found, items);
     return structuredClone(items);
   }
 
   async listConversationItems(conversationId: string, options: ListOptions): Promise<ListPage<StoredItem> | undefined> {
     const found = this.#conversations.get(conversationId);
-    return found && page(found.items, options);
+    return found && structuredClone(pageItems(stored(found), options));
   }
 
   async conversationItems(conversationId: string): Promise<StoredItem[] | undefined> {
     const found = this.#conversations.get(conversationId);
-    return found && structuredClone(found.items);
+    return found && structuredClone(stored(found));
   }
 
   async getConversationItem(conversationId: string, itemId: string): Promise<StoredItem | undefined> {
-    const item = this.#conversations.get(conversationId)?.items.find((i) => i.item.id === itemId);
-    return item && structuredClone(item);
+    const item = this.#conversations.get(conversationId)?.items.find((i) => i.stored.item.id === itemId);
+    return item && structuredClone(item.stored);
   }
 
   async deleteConversationItem(conversationId: string, itemId: string): Promise<boolean> {
     const found = this.#conversations.get(conversationId);
-    const index = found?.items.findIndex((i) => i.item.id === itemId) ?? -1;
+    const index = found?.items.findIndex((i) => i.stored.item.id === itemId) ?? -1;
     if (!found || index === -1) return false;
     found.items.splice(index, 1);
     return true;
   }
 }
 
-/** One page of `items` in the requested order, after the given id. */
-function page(items: StoredItem[], options: ListOptions): ListPage<StoredItem> {
-  const ordered = options.order === "desc" ? [...items].reverse() : items;
-  const start = options.after === undefined ? 0 : ordered.findIndex((i) => i.item.id === options.after) + 1;
-  const data = ordered.slice(start, start + options.limit);
-  return { data: structuredClone(data), hasMore: start + options.limit < ordered.length };
+/**
+ * A conversation and its items, each with its position: increasing in the order items were added,
+ * never reused (gaps after deletes), as the encrypted store's ordinals.
+ */
+interface ConversationRecord {
+  conversation: StoredConversation;
+  items: Array<{ position: number; stored: StoredItem }>;
+  next: number;
+}
+
+function append(record: ConversationRecord, items: readonly StoredItem[]): void {
+  for (const item of structuredClone(items)) record.items.push({ position: record.next++, stored: item });
+}
+
+function stored(record: ConversationRecord): StoredItem[] {
+  return record.items.map((i) => i.stored);
 }

@@ -22,7 +22,7 @@ export function message(id: string, text: string, role = "user"): StoredItem {
 /** A stored response with `inputs` input messages and one assistant message. */
 export function response(
   id: string,
-  options: { previous?: string; conversation?: string; inputs?: number } = {},
+  options: { previous?: string; conversation?: string; through?: string; inputs?: number } = {},
 ): StoredResponse {
   const inputs = Array.from({ length: options.inputs ?? 1 }, (_, i) => message(`msg_${id}_in${i}`, `question ${i} of ${id}`));
   return {
@@ -31,6 +31,7 @@ export function response(
     response: { id, object: "response", status: "completed", output: [{ id: `msg_${id}_out`, type: "message" }] },
     ...(options.previous !== undefined && { previousResponseId: options.previous }),
     ...(options.conversation !== undefined && { conversationId: options.conversation }),
+    ...(options.through !== undefined && { conversationThrough: options.through }),
     input: inputs,
     output: [
       {
@@ -196,6 +197,56 @@ export function stateStoreSuite(name: string, makeStore: () => Promise<StateStor
       );
       const empty = await state.listInputItems("resp_pages", { after: all[4], limit: 2, order: "asc" });
       assert.deepEqual(empty, { data: [], hasMore: false });
+    });
+
+    it("lists a response's input items after the history it was given: its chain, or its conversation as it stood", async () => {
+      // OpenAI's input_items are "the items used to generate this response"; a conversation's items
+      // "are prepended to input_items" (ConversationParam in openai/openai-openapi).
+      await state.saveResponse(response("resp_ctx1", { inputs: 2 }));
+      await state.saveResponse(response("resp_ctx2", { previous: "resp_ctx1" }));
+      const chained = await state.listInputItems("resp_ctx2", { limit: 20, order: "asc" });
+      assert.deepEqual(ids(chained?.data), ["msg_resp_ctx1_in0", "msg_resp_ctx1_in1", "msg_resp_ctx1_out", "msg_resp_ctx2_in0"]);
+      assert.equal(chained?.data[2]?.sensitivity, "private", "items come back as stored");
+      const newest = await state.listInputItems("resp_ctx2", { limit: 2, order: "desc" });
+      assert.deepEqual(ids(newest?.data), ["msg_resp_ctx2_in0", "msg_resp_ctx1_out"]);
+      assert.equal(newest?.hasMore, true);
+      const older = await state.listInputItems("resp_ctx2", { after: "msg_resp_ctx1_out", limit: 2, order: "desc" });
+      assert.deepEqual(ids(older?.data), ["msg_resp_ctx1_in1", "msg_resp_ctx1_in0"]);
+      assert.equal(older?.hasMore, false);
+
+      const conversation = await state.createConversation({}, [message("msg_ctx_a", "a"), message("msg_ctx_b", "b")]);
+      // A response that began when the conversation ended at msg_ctx_a; another turn's item came later.
+      await state.addConversationItems(conversation.id, [message("msg_ctx_later", "later")]);
+      await state.saveResponse(response("resp_ctx3", { conversation: conversation.id, through: "msg_ctx_b" }));
+      await state.addConversationItems(conversation.id, response("resp_ctx3").input);
+      const inConversation = await state.listInputItems("resp_ctx3", { limit: 20, order: "asc" });
+      assert.deepEqual(ids(inConversation?.data), ["msg_ctx_a", "msg_ctx_b", "msg_resp_ctx3_in0"]);
+      // A conversation item deleted since is gone from it too.
+      await state.deleteConversationItem(conversation.id, "msg_ctx_a");
+      const afterDelete = await state.listInputItems("resp_ctx3", { limit: 20, order: "asc" });
+      assert.deepEqual(ids(afterDelete?.data), ["msg_ctx_b", "msg_resp_ctx3_in0"]);
+      // A conversation that was empty when the response began gives it nothing before its own input.
+      const empty = await state.createConversation({}, []);
+      await state.saveResponse(response("resp_ctx4", { conversation: empty.id }));
+      assert.deepEqual(ids((await state.listInputItems("resp_ctx4", { limit: 20, order: "asc" }))?.data), ["msg_resp_ctx4_in0"]);
+      // A response that continues one made in a conversation continues what that one was given too.
+      await state.saveResponse(response("resp_ctx5", { previous: "resp_ctx3" }));
+      assert.deepEqual(ids(await state.responseHistory("resp_ctx5")), [
+        "msg_ctx_b",
+        "msg_resp_ctx3_in0",
+        "msg_resp_ctx3_out",
+        "msg_resp_ctx5_in0",
+        "msg_resp_ctx5_out",
+      ]);
+      assert.deepEqual(ids((await state.listInputItems("resp_ctx5", { limit: 20, order: "asc" }))?.data), [
+        "msg_ctx_b",
+        "msg_resp_ctx3_in0",
+        "msg_resp_ctx3_out",
+        "msg_resp_ctx5_in0",
+      ]);
+      // A predecessor deleted since: the chain ends there.
+      await state.deleteResponse("resp_ctx1");
+      assert.deepEqual(ids((await state.listInputItems("resp_ctx2", { limit: 20, order: "asc" }))?.data), ["msg_resp_ctx2_in0"]);
     });
 
     it("creates, reads, updates and deletes a conversation", async () => {

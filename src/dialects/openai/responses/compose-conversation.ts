@@ -24,6 +24,11 @@ export interface ComposedConversation {
    * references) carry bytes inline that classification cannot read (NativeRequest.unread).
    */
   storedUnread: number;
+  /**
+   * For a request in a conversation: the id of the conversation's last item, so the response's
+   * input items can list the conversation as it stood (StoredResponse.conversationThrough).
+   */
+  conversationThrough?: string;
   /** The most sensitive level among the earlier turns and referenced items; undefined when all are public. */
   historySensitivity: ItemSensitivity | undefined;
   /**
@@ -38,14 +43,15 @@ export interface ComposedConversation {
  * `previous_response_id` (its whole chain) or of `conversation`, then the new input, with item
  * references resolved from that history or, where the store can, from any stored item. `instructions` lead as the system message; they are this
  * request's own, never carried over from the previous response (as OpenAI documents). An unknown
- * previous response or conversation is a 404 in OpenAI's words.
+ * previous response (a 400) or conversation (a 404) is refused in OpenAI's words and statuses.
  */
 export async function composeConversation(request: ParsedResponsesRequest, state: StateStore): Promise<ComposedConversation> {
   let history: StoredItem[] = [];
   if (request.previousResponseId !== undefined) {
     const found = await state.responseHistory(request.previousResponseId);
     if (!found) {
-      throw new GatewayError("not_found", `Previous response with id '${request.previousResponseId}' not found.`, {
+      // A 400, as api.openai.com answers it (the SDKs' BadRequestError), though an unknown conversation is a 404.
+      throw new GatewayError("invalid_request", `Previous response with id '${request.previousResponseId}' not found.`, {
         param: "previous_response_id",
         reason: "previous_response_not_found",
       });
@@ -116,7 +122,10 @@ export async function composeConversation(request: ParsedResponsesRequest, state
     ),
   );
   if (!messages.some((m) => m.role !== "system")) {
-    throw new GatewayError("invalid_request", "Missing required parameter: 'input'.", { param: "input" });
+    throw new GatewayError("invalid_request", "Missing required parameter: 'input'.", {
+      param: "input",
+      reason: "missing_required_parameter",
+    });
   }
 
   let historySensitivity: ItemSensitivity | undefined;
@@ -125,6 +134,7 @@ export async function composeConversation(request: ParsedResponsesRequest, state
     else if (stored.sensitivity === "internal" && historySensitivity === undefined) historySensitivity = "internal";
   }
   if (history.length === 0) return { messages, input, items, storedUnread, historySensitivity };
+  const conversationThrough = request.conversationId === undefined ? undefined : history.at(-1)?.item.id;
   const summaryMessage = shown.summary === undefined ? undefined : messages.find((m) => sources.get(m) === shown.summary);
   const composedHistory = (onSummary: (item: StateItem, target: string) => void): StoredHistory => ({
     ...(summaryMessage !== undefined && { summary: summaryMessage as SystemMessage }),
@@ -136,5 +146,13 @@ export async function composeConversation(request: ParsedResponsesRequest, state
       onSummary(summaryItem({ text, by, through }), target);
     },
   });
-  return { messages, input, items, storedUnread, historySensitivity, history: composedHistory };
+  return {
+    messages,
+    input,
+    items,
+    storedUnread,
+    historySensitivity,
+    history: composedHistory,
+    ...(conversationThrough !== undefined && { conversationThrough }),
+  };
 }

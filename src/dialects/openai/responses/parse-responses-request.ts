@@ -8,7 +8,7 @@ import {
   type WireOnly,
 } from "../../../core/index.js";
 import { formatPath, headerSafe, parseBody } from "../../shared/index.js";
-import { type InputEntry, normalizeInputEntries, parseInclude, StateApiError } from "../state/index.js";
+import { type InputEntry, normalizeInputEntries, parseInclude, parseMetadata, StateApiError } from "../state/index.js";
 import { checkCarriedPart } from "./check-carried-part.js";
 import { ResponseWarnings } from "./response-warnings.js";
 import { functionToolSchema, KNOWN_FIELDS, type ResponsesRequestBody, responsesRequestSchema } from "./responses-api.js";
@@ -75,6 +75,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   }
   const warnings = new ResponseWarnings();
   const include = checkInclude(wire.include);
+  const metadata = asGatewayError(() => parseMetadata(wire.metadata));
   const wireOnly: WireOnly[] = [];
   const input = normalizeInput(wire.input, wireOnly);
   const conversationId = typeof wire.conversation === "string" ? wire.conversation : (wire.conversation?.id ?? undefined);
@@ -140,7 +141,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     previousResponseId,
     conversationId,
     store: wire.store !== false,
-    echo: echo(wire, echoed, conversationId),
+    echo: echo(wire, echoed, conversationId, metadata),
     extra,
     warnings,
   };
@@ -158,33 +159,30 @@ function notCarried(wire: ResponsesRequestBody, warnings: ResponseWarnings): voi
 
 /** `include`, checked as GET input_items checks it: a value OpenAI does not define is its 400. */
 function checkInclude(include: ResponsesRequestBody["include"]): string[] {
-  if (include == null) return [];
-  try {
-    return parseInclude({ include });
-  } catch (err) {
-    if (!(err instanceof StateApiError)) throw err;
-    return invalidInput(err);
-  }
+  return include == null ? [] : asGatewayError(() => parseInclude({ include }));
 }
 
-/** The input through the one item normaliser, its errors as gateway errors (this route answers those). */
+/** The input through the one item normaliser. */
 function normalizeInput(input: ResponsesRequestBody["input"], wireOnly: WireOnly[]): InputEntry[] {
-  try {
-    return normalizeInputEntries(input, {
+  return asGatewayError(() =>
+    normalizeInputEntries(input, {
       references: true,
       checkPart: (part, param) => checkCarriedPart(part, param, wireOnly),
-    });
-  } catch (err) {
-    if (!(err instanceof StateApiError)) throw err;
-    return invalidInput(err);
-  }
+    }),
+  );
 }
 
-function invalidInput(err: StateApiError): never {
-  throw new GatewayError("invalid_request", err.message, {
-    ...(err.param !== null && { param: err.param }),
-    ...(err.code !== null && { reason: err.code }),
-  });
+/** Runs one of the state layer's checks, its errors as gateway errors (this route answers those). */
+function asGatewayError<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (!(err instanceof StateApiError)) throw err;
+    throw new GatewayError("invalid_request", err.message, {
+      ...(err.param !== null && { param: err.param }),
+      ...(err.code !== null && { reason: err.code }),
+    });
+  }
 }
 
 function functionTools(
@@ -291,21 +289,26 @@ function responseFormat(format: NonNullable<NonNullable<ResponsesRequestBody["te
   }
 }
 
-function echo(wire: ResponsesRequestBody, tools: Record<string, unknown>[], conversationId: string | undefined): ResponseEcho {
+function echo(
+  wire: ResponsesRequestBody,
+  tools: Record<string, unknown>[],
+  conversationId: string | undefined,
+  metadata: Record<string, string>,
+): ResponseEcho {
   const format = wire.text?.format ?? { type: "text" };
   return {
     background: false,
     instructions: wire.instructions ?? null,
     max_output_tokens: wire.max_output_tokens ?? null,
     max_tool_calls: wire.max_tool_calls ?? null,
-    metadata: wire.metadata ?? {},
+    metadata,
     parallel_tool_calls: wire.parallel_tool_calls ?? true,
     previous_response_id: wire.previous_response_id ?? null,
     conversation: conversationId === undefined ? null : { id: conversationId },
     prompt_cache_key: wire.prompt_cache_key ?? null,
     reasoning: { effort: wire.reasoning?.effort ?? null, summary: wire.reasoning?.summary ?? null },
     safety_identifier: wire.safety_identifier ?? null,
-    service_tier: wire.service_tier ?? "default",
+    service_tier: servedTier(wire.service_tier),
     store: wire.store !== false,
     temperature: wire.temperature ?? 1,
     text: { format: format as Record<string, unknown>, verbosity: wire.text?.verbosity ?? "medium" },
@@ -316,4 +319,14 @@ function echo(wire: ResponsesRequestBody, tools: Record<string, unknown>[], conv
     truncation: wire.truncation ?? "disabled",
     user: wire.user ?? null,
   };
+}
+
+/**
+ * The tier a Response reports: OpenAI reports "the processing mode actually used", not the one
+ * asked for, so `auto` (and none) is `default`, as for a project that configured no other, and
+ * `fast` is `priority`, as OpenAI shows it. Other tiers are reported as asked.
+ */
+function servedTier(asked: string | null | undefined): string {
+  if (asked == null || asked === "auto") return "default";
+  return asked === "fast" ? "priority" : asked;
 }

@@ -25,6 +25,7 @@ export class PendingResponse {
   readonly createdAt = unixSeconds();
   readonly #request: ParsedResponsesRequest;
   readonly #input: readonly InputRecord[];
+  readonly #conversationThrough: string | undefined;
   readonly #state: StateStore;
   /** The sensitivity the client declared or the history carries, for when the router did not classify. */
   readonly #fallbackSensitivity: ItemSensitivity | undefined;
@@ -33,12 +34,14 @@ export class PendingResponse {
 
   constructor(
     request: ParsedResponsesRequest,
-    input: readonly InputRecord[],
+    /** The new input, and the conversation's last item when it began (compose-conversation.ts gives both). */
+    composed: { input: readonly InputRecord[]; conversationThrough?: string | undefined },
     state: StateStore,
     fallbackSensitivity: ItemSensitivity | undefined,
   ) {
     this.#request = request;
-    this.#input = input;
+    this.#input = composed.input;
+    this.#conversationThrough = composed.conversationThrough;
     this.#state = state;
     this.#fallbackSensitivity = fallbackSensitivity;
   }
@@ -54,8 +57,8 @@ export class PendingResponse {
   }
 
   /**
-   * Renders the final Response and keeps it: saved when `store` is not false; its input and output
-   * appended to its conversation unless it failed. Items are marked with the request's sensitivity
+   * Renders the final Response and keeps it when `store` is not false: saved, and its input and
+   * output appended to its conversation unless it failed. Items are marked with the request's sensitivity
    * (the router's classification, else what the client declared or the history carried), so private
    * turns stay private wherever the conversation goes next.
    */
@@ -138,11 +141,13 @@ export class PendingResponse {
         response,
         ...(previousResponseId !== undefined && { previousResponseId }),
         ...(conversationId !== undefined && { conversationId }),
+        ...(this.#conversationThrough !== undefined && { conversationThrough: this.#conversationThrough }),
         input: [...summary, ...input],
         output,
       });
     }
-    if (conversationId !== undefined && status !== "failed") {
+    // store: false keeps nothing, not even in the conversation the turn read (as OpenAI does).
+    if (conversationId !== undefined && status !== "failed" && this.#request.store) {
       const added = input.filter((_, i) => this.#input[i]?.referenced !== true);
       await this.#state.addConversationItems(conversationId, [...summary, ...added, ...output]);
     }

@@ -1,10 +1,12 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Gateway } from "../../../core/index.js";
 import { GatewayError } from "../../../core/index.js";
 import type { DialectServices, RouteTable } from "../../shared/index.js";
 import { metaHeaders, requestRecord, sendChat } from "../../shared/index.js";
 import { composeConversation } from "./compose-conversation.js";
+import { ConversationTurns } from "./conversation-turns.js";
 import { nativeResponse, nativeResponsesRequest, ResponsesNativeStream } from "./native-responses.js";
-import { parseResponsesRequest } from "./parse-responses-request.js";
+import { type ParsedResponsesRequest, parseResponsesRequest } from "./parse-responses-request.js";
 import { PendingResponse } from "./pending-response.js";
 import { registerCompactRoute } from "./register-compact-route.js";
 import { outputItems, statusFor } from "./render-response.js";
@@ -22,72 +24,81 @@ import { stateSensitivity } from "./state-sensitivity.js";
  */
 export function registerResponsesRoutes(app: RouteTable, gateway: Gateway, services: DialectServices): void {
   registerCompactRoute(app, gateway, services);
+  const turns = new ConversationTurns();
   app.post("/v1/responses", async (request, reply) => {
     requestRecord(request).dialect = "openai";
     const parsed = parseResponsesRequest(request.body);
-    const composed = await composeConversation(parsed, services.state);
-    const { headers, level } = stateSensitivity(request.headers, composed.historySensitivity);
-    const pending = new PendingResponse(parsed, composed.input, services.state, level);
-    // For a target that speaks the Responses API: the client's body, made stateless (native-responses.ts).
-    const native = nativeResponsesRequest(
-      request.body,
-      request.headers,
-      composed.items,
-      parsed.store || parsed.conversationId !== undefined,
-      { wireOnly: parsed.wireOnly, unread: composed.storedUnread },
-    );
-    // What was left out holds for the path taken: the canonical conversion's, or the native request's.
-    const canonicalWarnings = parsed.warnings.header();
-    // The client's include asked for the answer's token logprobs (see ChatRequest.logprobs).
-    const logprobs = parsed.chat.logprobs !== undefined;
-    let renderer: ResponseStreamRenderer | undefined;
-    try {
-      await sendChat(
-        request,
-        reply,
-        gateway,
-        {
-          ...parsed.chat,
-          messages: composed.messages,
-          native: native.native,
-          ...(composed.history !== undefined && {
-            history: composed.history((item, target) => pending.keepSummary(item, target)),
-          }),
-        },
-        {
-          stream: (meta) => {
-            renderer = new ResponseStreamRenderer(pending, meta, { logprobs });
-            return renderer;
-          },
-          json: (result, meta) => {
-            const status = statusFor(result.finishReason);
-            return pending.finish(meta, {
-              ...status,
-              output: outputItems(result, status.status, logprobs),
-              usage: result.usage,
-            });
-          },
-          headers: (meta) => {
-            if (meta.native) {
-              const warnings = native.warningsFor(meta.target);
-              return warnings === undefined ? undefined : { "x-tandem-warnings": warnings };
-            }
-            // The canonical conversion's, and the target's own (settings it is not sent, earlier reasoning).
-            const warnings = [metaHeaders(meta)["x-tandem-warnings"], canonicalWarnings].filter((w) => w !== undefined);
-            return warnings.length === 0 ? undefined : { "x-tandem-warnings": warnings.join("; ") };
-          },
-          native: {
-            stream: (meta) =>
-              new ResponsesNativeStream(pending, meta, renderer as ResponseStreamRenderer, native.clientWantsEncrypted),
-            json: (frames, meta) => nativeResponse(frames, meta, pending, native.clientWantsEncrypted),
-          },
-        },
-        headers,
-      );
-    } catch (err) {
-      throw asResponsesError(err);
-    }
+    await turns.run(parsed.conversationId, () => respond(request, reply, parsed, gateway, services));
   });
+}
+
+/** One response: composed from the stored history and the new input, answered, rendered and kept. */
+async function respond(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  parsed: ParsedResponsesRequest,
+  gateway: Gateway,
+  services: DialectServices,
+): Promise<void> {
+  const composed = await composeConversation(parsed, services.state);
+  const { headers, level } = stateSensitivity(request.headers, composed.historySensitivity);
+  const pending = new PendingResponse(parsed, composed, services.state, level);
+  // For a target that speaks the Responses API: the client's body, made stateless (native-responses.ts).
+  const native = nativeResponsesRequest(request.body, request.headers, composed.items, parsed.store, {
+    wireOnly: parsed.wireOnly,
+    unread: composed.storedUnread,
+  });
+  // What was left out holds for the path taken: the canonical conversion's, or the native request's.
+  const canonicalWarnings = parsed.warnings.header();
+  // The client's include asked for the answer's token logprobs (see ChatRequest.logprobs).
+  const logprobs = parsed.chat.logprobs !== undefined;
+  let renderer: ResponseStreamRenderer | undefined;
+  try {
+    await sendChat(
+      request,
+      reply,
+      gateway,
+      {
+        ...parsed.chat,
+        messages: composed.messages,
+        native: native.native,
+        ...(composed.history !== undefined && {
+          history: composed.history((item, target) => pending.keepSummary(item, target)),
+        }),
+      },
+      {
+        stream: (meta) => {
+          renderer = new ResponseStreamRenderer(pending, meta, { logprobs });
+          return renderer;
+        },
+        json: (result, meta) => {
+          const status = statusFor(result.finishReason);
+          return pending.finish(meta, {
+            ...status,
+            output: outputItems(result, status.status, logprobs),
+            usage: result.usage,
+          });
+        },
+        headers: (meta) => {
+          if (meta.native) {
+            const warnings = native.warningsFor(meta.target);
+            return warnings === undefined ? undefined : { "x-tandem-warnings": warnings };
+          }
+          // The canonical conversion's, and the target's own (settings it is not sent, earlier reasoning).
+          const warnings = [metaHeaders(meta)["x-tandem-warnings"], canonicalWarnings].filter((w) => w !== undefined);
+          return warnings.length === 0 ? undefined : { "x-tandem-warnings": warnings.join("; ") };
+        },
+        native: {
+          stream: (meta) =>
+            new ResponsesNativeStream(pending, meta, renderer as ResponseStreamRenderer, native.clientWantsEncrypted),
+          json: (frames, meta) => nativeResponse(frames, meta, pending, native.clientWantsEncrypted),
+        },
+      },
+      headers,
+    );
+  } catch (err) {
+    throw asResponsesError(err);
+  }
 }
 
 /**

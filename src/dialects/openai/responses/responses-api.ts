@@ -72,10 +72,8 @@ export const responsesRequestSchema = z
     max_output_tokens: z.number().int().min(16).nullish(),
     max_tool_calls: z.number().int().min(1).nullish(),
     truncation: z.enum(["auto", "disabled"]).nullish(),
-    metadata: z
-      .record(z.string().max(64), z.string().max(512))
-      .refine((m) => Object.keys(m).length <= 16, "at most 16 key-value pairs")
-      .nullish(),
+    // Checked by parseMetadata (../state/), in OpenAI's words, as the Conversations API checks it.
+    metadata: z.unknown().optional(),
     temperature: z.number().min(0).max(2).nullish(),
     top_p: z.number().min(0).max(1).nullish(),
     top_logprobs: z.number().int().min(0).max(20).nullish(),

@@ -23,7 +23,7 @@ async function tapped(events: AsyncIterable<StreamEvent>): Promise<Frame[]> {
 
 function pending(): PendingResponse {
   const request = { echo: { store: true }, store: true } as unknown as ParsedResponsesRequest;
-  return new PendingResponse(request, [], new MemoryStateStore(), undefined);
+  return new PendingResponse(request, { input: [] }, new MemoryStateStore(), undefined);
 }
 
 const reasoning = { id: "rs_1", type: "reasoning", summary: [], encrypted_content: "gAAAA" };

@@ -103,13 +103,19 @@ describe("POST /v1/responses, not streamed", () => {
     assert.deepEqual(data.metadata, { trace: "t1" });
     assert.equal(data.user, "u-1");
     assert.equal((data as unknown as { store: boolean }).store, true);
+    // The tier that served it, not "auto" (OpenAI: "the service_tier value based on the processing
+    // mode actually used"; an unconfigured project's auto is default).
+    assert.equal(data.service_tier, "default");
     assert.equal(response.headers.get("x-tandem-target"), TARGET);
     assert.equal(response.headers.get("x-tandem-warnings"), null);
 
     // The wire has no output_text: the SDK computes it.
-    const raw = await post({ model: "auto", input: "Hi" });
+    const raw = await post({ model: "auto", input: "Hi", service_tier: "auto" });
     assert.equal(raw.status, 200);
     assert.equal("output_text" in raw.json, false);
+    assert.equal(raw.json.service_tier, "default");
+    // "fast" is served, and reported, as priority.
+    assert.equal((await post({ model: "auto", input: "Hi", service_tier: "fast" })).json.service_tier, "priority");
 
     // The client's own body rides along for a target that speaks the Responses API (see native-responses.test.ts).
     const { native: _native, ...sent } = app.gateway.chatRequests[0] ?? { model: "" };
@@ -373,8 +379,10 @@ describe("POST /v1/responses, not streamed", () => {
   });
 
   it("answers OpenAI's errors for unknown state and conflicting parameters", async () => {
+    // api.openai.com answers an unknown previous_response_id with a 400 (a BadRequestError in the SDKs),
+    // not a 404: see the error bodies quoted in Soju06/codex-lb#853 and maximhq/bifrost#2441.
     const unknown = await post({ model: "auto", input: "x", previous_response_id: "resp_missing" });
-    assert.equal(unknown.status, 404);
+    assert.equal(unknown.status, 400);
     assert.deepEqual(unknown.json, {
       error: {
         message: "Previous response with id 'resp_missing' not found.",
@@ -434,6 +442,24 @@ describe("POST /v1/responses, not streamed", () => {
       assert.equal(res.json.error.type, "invalid_request_error");
       assert.equal(res.json.error.param, param, `${JSON.stringify(body)}: ${res.text}`);
     }
+    // In OpenAI's words and codes, as the Conversations API answers the same mistakes.
+    assert.deepEqual((await post({ model: "auto" })).json.error, {
+      message: "Missing required parameter: 'input'.",
+      type: "invalid_request_error",
+      param: "input",
+      code: "missing_required_parameter",
+    });
+    const many = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, "v"]));
+    assert.deepEqual((await post({ model: "auto", input: "x", metadata: many })).json.error, {
+      message:
+        "Invalid 'metadata': too many properties. Expected an object with at most 16 properties, but got an object with 17 properties instead.",
+      type: "invalid_request_error",
+      param: "metadata",
+      code: "object_above_max_properties",
+    });
+    const long = await post({ model: "auto", input: "x", metadata: { note: "v".repeat(513) } });
+    assert.equal(long.json.error.param, "metadata.note");
+    assert.equal(long.json.error.code, "string_above_max_length");
     assert.equal(app.gateway.chatRequests.length, 0);
   });
 
@@ -444,7 +470,7 @@ describe("POST /v1/responses, not streamed", () => {
     await assert.rejects(
       client.responses.create({ model: "auto", input: "more", previous_response_id: res.id }),
       (err: unknown) =>
-        err instanceof OpenAI.NotFoundError && (err.error as { code?: string }).code === "previous_response_not_found",
+        err instanceof OpenAI.BadRequestError && (err.error as { code?: string }).code === "previous_response_not_found",
     );
   });
 
@@ -498,6 +524,115 @@ describe("POST /v1/responses, not streamed", () => {
     ];
     const failed = await post({ model: "auto", input: "Again?", conversation: conversation.id, stream: true });
     assert.equal(sseEvents(failed.text).at(-1)?.event, "response.failed");
+    assert.equal((await app.state.conversationItems(conversation.id))?.length, 4);
+  });
+
+  it("keeps nothing of a store:false turn, in a conversation too: it reads the conversation but is not appended to it", async () => {
+    // store: false keeps nothing server-side: api.openai.com neither stores the response nor adds its
+    // items to the conversation (smg-project/smg#916 compares it with the real API; ogx-ai/ogx#5304).
+    const conversation = await app.state.createConversation({}, [
+      { item: { id: "msg_kept1", type: "message", role: "user", content: [{ type: "input_text", text: "My name is Ada." }] } },
+    ]);
+    const res = await client.responses.create({ model: "auto", input: "Name?", conversation: conversation.id, store: false });
+    assert.deepEqual((res as unknown as { conversation: unknown }).conversation, { id: conversation.id });
+    assert.equal((res as unknown as { store: boolean }).store, false);
+    assert.deepEqual(app.gateway.chatRequests[0]?.messages, [
+      { role: "user", content: [{ type: "text", text: "My name is Ada." }] },
+      { role: "user", content: [{ type: "text", text: "Name?" }] },
+    ]);
+    assert.equal(await app.state.getResponse(res.id), undefined);
+    assert.deepEqual(
+      (await app.state.conversationItems(conversation.id))?.map((i) => i.item.id),
+      ["msg_kept1"],
+    );
+  });
+
+  it("lists as input_items what a response was generated from: the chain, or the conversation as it stood, then its input", async () => {
+    // OpenAI: input_items are "a list of items used to generate this response", and a conversation's
+    // items "are prepended to input_items for this response request" (ConversationParam, openai/openai-openapi).
+    const first = await client.responses.create({ model: "auto", input: "One" });
+    const second = await client.responses.create({ model: "auto", input: "Two", previous_response_id: first.id });
+    const chained = await client.responses.inputItems.list(second.id, { order: "asc" });
+    assert.deepEqual(
+      chained.data.map((i) => i.id),
+      [...((await app.state.getResponse(first.id))?.input ?? []).map((s) => s.item.id), first.output[0]?.id, chained.data[2]?.id],
+    );
+    assert.equal(chained.data.length, 3);
+    const newestFirst = await client.responses.inputItems.list(second.id);
+    assert.equal(
+      newestFirst.data[0]?.type === "message" && JSON.stringify(newestFirst.data[0].content),
+      JSON.stringify([{ type: "input_text", text: "Two" }]),
+    );
+
+    const conversation = await client.conversations.create({ items: [{ type: "message", role: "user", content: "Hi" }] });
+    const inConversation = await client.responses.create({ model: "auto", input: "Three", conversation: conversation.id });
+    // A later turn of the conversation is not among what the earlier one was given.
+    await client.responses.create({ model: "auto", input: "Four", conversation: conversation.id });
+    const listed = await client.responses.inputItems.list(inConversation.id, { order: "asc" });
+    const conversationItems = await client.conversations.items.list(conversation.id, { order: "asc" });
+    assert.deepEqual(
+      listed.data.map((i) => i.id),
+      conversationItems.data.slice(0, 2).map((i) => i.id),
+    );
+  });
+
+  it("continues from a response made in a conversation with all it was given: the conversation's turns too", async () => {
+    const conversation = await client.conversations.create({ items: [{ type: "message", role: "user", content: "I am Ada." }] });
+    const inConversation = await client.responses.create({ model: "auto", input: "Hi", conversation: conversation.id });
+    app.gateway.chatRequests.length = 0;
+    await client.responses.create({ model: "auto", input: "Who am I?", previous_response_id: inConversation.id });
+    assert.deepEqual(app.gateway.chatRequests[0]?.messages, [
+      { role: "user", content: [{ type: "text", text: "I am Ada." }] },
+      { role: "user", content: [{ type: "text", text: "Hi" }] },
+      { role: "assistant", content: [{ type: "text", text: "Hello there!" }] },
+      { role: "user", content: [{ type: "text", text: "Who am I?" }] },
+    ]);
+  });
+
+  it("refuses a second turn on a conversation while one is under way, as OpenAI does, and frees it after", async () => {
+    // api.openai.com answers a concurrent turn with this 400 (the body is quoted in paulgmiller/careme#379):
+    // two turns composed from the same history would append answers to a conversation neither saw.
+    const conversation = await app.state.createConversation({}, []);
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const chat = app.gateway.chat.bind(app.gateway);
+    app.gateway.chat = async (request, context) => {
+      const stream = await chat(request, context);
+      const inner = stream.events;
+      async function* held() {
+        await gate;
+        yield* inner;
+      }
+      return { ...stream, events: held() };
+    };
+    try {
+      const first = client.responses.create({ model: "auto", input: "One", conversation: conversation.id });
+      while (app.gateway.chatRequests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const second = client.responses.create({ model: "auto", input: "Two", conversation: { id: conversation.id } });
+      const late = new Promise((_, reject) => setTimeout(() => reject(new Error("not refused at once")), 2000).unref());
+      await assert.rejects(Promise.race([second, late]), (err: unknown) => {
+        assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+        assert.deepEqual(err.error, {
+          message: "Another process is currently operating on this conversation. Please retry in a few seconds.",
+          type: "invalid_request_error",
+          param: "conversation",
+          code: "conversation_locked",
+        });
+        return true;
+      });
+      release();
+      await first;
+    } finally {
+      release();
+      delete (app.gateway as Partial<StubGateway>).chat;
+    }
+    app.gateway.chatScript = () => new GatewayError("upstream_error", "broke before the first byte");
+    await assert.rejects(client.responses.create({ model: "auto", input: "Fails", conversation: conversation.id }));
+    app.gateway.chatScript = () => textEvents("Again.");
+    const next = await client.responses.create({ model: "auto", input: "Three", conversation: conversation.id });
+    assert.equal(next.status, "completed");
     assert.equal((await app.state.conversationItems(conversation.id))?.length, 4);
   });
 
@@ -716,6 +851,60 @@ describe("POST /v1/responses, streamed", () => {
     const completed = streamed.at(-1);
     assert.equal(completed?.event, "response.completed");
     assert.deepEqual(completed?.data.response.output[0].content, [part, { type: "refusal", refusal: "No." }]);
+  });
+
+  it("keeps nothing of a stream the client left, and frees its conversation for the next turn", async () => {
+    // OpenAI ends a stream's generation when its connection closes (without background), and its
+    // id is then a 404 (community.openai.com, "Responses API - reconnect to a streaming response").
+    const conversation = await app.state.createConversation({}, []);
+    const chat = app.gateway.chat.bind(app.gateway);
+    app.gateway.chat = async (request, context) => {
+      const stream = await chat(request, context);
+      async function* leftHanging() {
+        yield { type: "start" as const };
+        yield { type: "text-delta" as const, text: "Half an answer" };
+        await new Promise((_, reject) =>
+          context.signal.addEventListener("abort", () => reject(new GatewayError("canceled", "client left")), { once: true }),
+        );
+      }
+      return { ...stream, events: leftHanging() };
+    };
+    const controller = new AbortController();
+    let id = "";
+    try {
+      const res = await fetch(`${app.url}/v1/responses`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "auto", input: "Go", stream: true, conversation: conversation.id }),
+        signal: controller.signal,
+      });
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      let seen = "";
+      while (!seen.includes("response.output_text.delta")) seen += new TextDecoder().decode((await reader.read()).value);
+      id = /"id":"(resp_[A-Za-z0-9]+)"/.exec(seen)?.[1] ?? "";
+      controller.abort();
+    } finally {
+      delete (app.gateway as Partial<StubGateway>).chat;
+    }
+    assert.match(id, /^resp_/);
+    // The next turn may have to wait for the server to see the disconnect: it is refused as locked till then.
+    let next: { status?: string } | undefined;
+    for (let tries = 0; next === undefined && tries < 100; tries++) {
+      next = await client.responses
+        .create({ model: "auto", input: "Again", conversation: conversation.id })
+        .catch(async (err) => {
+          assert.equal((err as { code?: string }).code, "conversation_locked");
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return undefined;
+        });
+    }
+    assert.equal(next?.status, "completed");
+    await assert.rejects(client.responses.retrieve(id), OpenAI.NotFoundError);
+    assert.deepEqual(
+      (await app.state.conversationItems(conversation.id))?.map((i) => i.item.role),
+      ["user", "assistant"],
+      "only the later turn's items",
+    );
   });
 
   it("ends a stream that fails with an error event and response.failed", async () => {
