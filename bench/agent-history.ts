@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
-import { benchTandemConfig, children, start, startBenchTandem } from "./servers.js";
+import { benchTandemConfig, children, start, startBenchTandem, timedChat } from "./servers.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const N = Number(process.env.AGENT_N ?? 200);
@@ -67,18 +67,10 @@ async function main(): Promise<void> {
       const messages = mode === "warm" ? [...shared, turn] : [...history(`${mode}-${i} `), turn];
       for (const p of i % 2 ? paths : [...paths].reverse()) {
         const body = JSON.stringify({ model: p.model, messages, stream: false, max_tokens: 64 });
-        const t0 = performance.now();
-        const res = await p.pool.request({
-          method: "POST",
-          path: "/v1/chat/completions",
-          headers: { "content-type": "application/json" },
-          body,
-        });
-        await res.body.text();
-        if (res.statusCode !== 200) throw new Error(`${p.name} answered ${res.statusCode}`);
+        const took = await timedChat(p.pool, p.name, body);
         if (i < N / 2) continue;
         ms[p.name] ??= [];
-        ms[p.name]?.push(performance.now() - t0);
+        ms[p.name]?.push(took);
       }
     }
     const median = (values: number[] = []) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;

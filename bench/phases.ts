@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
-import { benchTandemConfig, children, start, startBenchTandem } from "./servers.js";
+import { benchTandemConfig, children, start, startBenchTandem, timedChat } from "./servers.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const N = Number(process.env.BENCH_PHASES_N ?? 3000);
@@ -88,16 +88,8 @@ async function main(): Promise<void> {
         stream: false,
         max_tokens: 64,
       });
-      const t0 = performance.now();
-      const res = await p.pool.request({
-        method: "POST",
-        path: "/v1/chat/completions",
-        headers: { "content-type": "application/json" },
-        body,
-      });
-      await res.body.text();
-      if (res.statusCode !== 200) throw new Error(`${p.name} answered ${res.statusCode}`);
-      if (i >= N / 2) p.ms.push(performance.now() - t0);
+      const ms = await timedChat(p.pool, p.name, body);
+      if (i >= N / 2) p.ms.push(ms);
     }
   }
   const rowsOf = async (child: ChildProcess, file: string): Promise<Row[]> => {

@@ -1,12 +1,14 @@
 /**
  * The bench's server processes: started from a script, each resolved with its port, and listed in
- * `children` so the run can stop them all on its way out.
+ * `children` so the run can stop them all on its way out; the bench's tandem config; and the one
+ * timed request the standalone scripts (phases.ts, agent-history.ts) send.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { openSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Pool } from "undici";
 
 /** Every process `start` launched, to kill when the run ends. */
 export const children: ChildProcess[] = [];
@@ -110,4 +112,18 @@ export function startBenchTandem(
     },
     { logTo: join(dir, "tandem.log") },
   );
+}
+
+/** One non-streamed chat completion to a path's pool, read whole: how long it took, in ms (throws unless 200). */
+export async function timedChat(pool: Pool, name: string, body: string): Promise<number> {
+  const t0 = performance.now();
+  const res = await pool.request({
+    method: "POST",
+    path: "/v1/chat/completions",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`${name} answered ${res.statusCode}`);
+  return performance.now() - t0;
 }
