@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
-import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { type FakeOpenAIUpstream, sseFrames, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 let fake: FakeOpenAIUpstream;
@@ -100,6 +100,43 @@ async function rawEvents(body: Record<string, unknown>): Promise<{ event: string
       return { event: head!.slice("event: ".length), data: JSON.parse(data!.slice("data: ".length)) as Record<string, unknown> };
     });
 }
+
+describe("stop sequences", () => {
+  it("stop_reason stop_sequence with the one that matched, where the server names it (vLLM's stop_reason); end_turn where it cannot", async () => {
+    const answer = (stopReason: unknown) => {
+      const chunk = (delta: object, finish: string | null = null, extra: object = {}) =>
+        JSON.stringify({
+          id: "chatcmpl-x",
+          object: "chat.completion.chunk",
+          created: 1,
+          model: "gpt-4o-mini",
+          choices: [{ index: 0, delta, finish_reason: finish, ...extra }],
+        });
+      fake.script(() => ({
+        kind: "raw",
+        body: sseFrames([
+          chunk({ role: "assistant", content: "one two" }),
+          chunk({}, "stop", { stop_reason: stopReason }),
+          "[DONE]",
+        ]),
+      }));
+    };
+    const request = { model, max_tokens: 20, messages: hi, stop_sequences: ["END", "STOP"] };
+    answer("STOP");
+    const whole = await client.messages.create(request);
+    assert.equal(whole.stop_reason, "stop_sequence");
+    assert.equal(whole.stop_sequence, "STOP");
+    answer("STOP");
+    const streamed = await client.messages.stream(request).finalMessage();
+    assert.equal(streamed.stop_reason, "stop_sequence");
+    assert.equal(streamed.stop_sequence, "STOP");
+    // OpenAI's own answers say nothing of it (vLLM's null: the model ended the turn).
+    answer(null);
+    const ended = await client.messages.create(request);
+    assert.equal(ended.stop_reason, "end_turn");
+    assert.equal(ended.stop_sequence, null);
+  });
+});
 
 describe("usage", () => {
   // As Anthropic's API answers: every counter present, 0 when nothing was cached (the SDK's Usage

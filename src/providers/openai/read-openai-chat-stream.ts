@@ -28,7 +28,7 @@ interface ToolCallState {
  * `reasoning`), text deltas, tool calls (OpenAI streams them by index: id and
  * name in the first piece, argument text after; every call ends when the choice finishes), usage
  * from the usage chunk (`include_usage`) or wherever a server puts it, and `finish` once the stream
- * is complete.
+ * is complete, with the stop sequence that ended it where the server names it (vLLM's `stop_reason`).
  *
  * The end marker is `data: [DONE]`. Some compatible servers omit it but send a finish_reason and
  * close; that counts as complete. A stream that stops with neither, an error chunk, or a chunk that
@@ -118,6 +118,8 @@ class OpenAIAnswer {
   #started = false;
   #finishRaw: string | undefined;
   #sawFinish = false;
+  /** The stop sequence that ended the answer, where the server says (vLLM's `choices[].stop_reason`). */
+  #stopSequence: string | undefined;
   readonly #calls = new Map<number, ToolCallState>();
   readonly #usage: Partial<Usage> = {};
   #sawUsage = false;
@@ -157,6 +159,9 @@ class OpenAIAnswer {
       if (choice.finish_reason != null && !this.#sawFinish) {
         this.#sawFinish = true;
         this.#finishRaw = choice.finish_reason;
+        // vLLM (and servers built like it) name the stop string that matched; OpenAI has no such field.
+        const matched = (choice as { stop_reason?: unknown }).stop_reason;
+        if (choice.finish_reason === "stop" && typeof matched === "string" && matched !== "") this.#stopSequence = matched;
         endToolCalls(this.#calls, out);
       }
     }
@@ -196,7 +201,12 @@ class OpenAIAnswer {
     let reason = mapOpenAIFinishReason(this.#finishRaw);
     // Some servers (Ollama, older llama.cpp) finish a tool-calling turn with "stop".
     if (reason === "stop" && madeToolCalls(this.#calls)) reason = "tool_calls";
-    out.push(this.#finishRaw === undefined ? { type: "finish", reason } : { type: "finish", reason, raw: this.#finishRaw });
+    out.push({
+      type: "finish",
+      reason,
+      ...(this.#finishRaw !== undefined && { raw: this.#finishRaw }),
+      ...(this.#stopSequence !== undefined && reason === "stop" && { stopSequence: this.#stopSequence }),
+    });
   }
 }
 

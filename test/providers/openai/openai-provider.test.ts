@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { collectChat, GatewayError, type ProviderChatRequest, type StreamEvent } from "../../../src/core/index.js";
 import { OpenAIProvider } from "../../../src/providers/openai/index.js";
+import { readOpenAIChatCompletion } from "../../../src/providers/openai/read-openai-chat-stream.js";
 import {
   type FakeOpenAIUpstream,
   fakeEmbedding,
@@ -411,6 +412,39 @@ describe("OpenAIProvider.chat failures", () => {
     const err = await chatError();
     assert.equal(err.status, 409);
     assert.equal(err.retryable, true);
+  });
+
+  it("reads the stop sequence that ended the answer where the server names it (vLLM's stop_reason), streamed and whole", async () => {
+    const finishing = (extra: Record<string, unknown>) =>
+      JSON.stringify({
+        id: "chatcmpl-x",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: MODEL,
+        choices: [{ index: 0, delta: {}, finish_reason: "stop", ...extra }],
+      });
+    replay([chunk({ role: "assistant", content: "Hal" }), finishing({ stop_reason: "END" }), "[DONE]"]);
+    assert.deepEqual((await events(request({ stop: ["END"] }))).at(-1), {
+      type: "finish",
+      reason: "stop",
+      raw: "stop",
+      stopSequence: "END",
+    });
+    // OpenAI's own answers have no such field; vLLM sends null (EOS) or a token id (a stop token).
+    for (const extra of [{}, { stop_reason: null }, { stop_reason: 128001 }]) {
+      replay([chunk({ role: "assistant", content: "Hal" }), finishing(extra), "[DONE]"]);
+      assert.deepEqual((await events()).at(-1), { type: "finish", reason: "stop", raw: "stop" }, JSON.stringify(extra));
+    }
+    const whole = readOpenAIChatCompletion(
+      {
+        id: "chatcmpl-x",
+        object: "chat.completion",
+        model: MODEL,
+        choices: [{ index: 0, message: { role: "assistant", content: "Hal" }, finish_reason: "stop", stop_reason: "END" }],
+      },
+      "up/m",
+    );
+    assert.equal((whole.at(-1) as { stopSequence?: string }).stopSequence, "END");
   });
 
   it("an error chunk inside a 200 stream throws, retryable for server errors", async () => {
