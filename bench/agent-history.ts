@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const up = await start(["--import", "tsx", join(ROOT, "bench/upstream.ts")], { BENCH_CHUNKS: "20" });
   const upstream = `http://127.0.0.1:${up.port}`;
   const bare = await start(["--import", "tsx", join(ROOT, "bench/bare-proxy.ts")], { BENCH_UPSTREAM: upstream });
-  const tandem = await startBenchTandem(dir, benchTandemConfig(upstream, dir));
+  const tandem = await startBenchTandem(dir, benchTandemConfig(upstream, join(dir, "data")));
   const paths = [
     { name: "direct", port: up.port, model: "bench" },
     { name: "bare proxy", port: bare.port, model: "bench" },

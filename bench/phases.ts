@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   });
   // As in `npm run bench`: a remote-looking upstream (so privacy classifies each request), the store on.
   const tandemOut = join(dir, "tandem.json");
-  const tandem = await startBenchTandem(dir, benchTandemConfig(upstream, dir), {
+  const tandem = await startBenchTandem(dir, benchTandemConfig(upstream, join(dir, "data")), {
     nodeArgs: ["--import", MARKS],
     env: { BENCH_PHASES_OUT: tandemOut },
   });

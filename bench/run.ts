@@ -321,24 +321,20 @@ async function main(modelDir: string): Promise<void> {
   // audit's commit before each body leaves (one fsync per group of concurrent requests) above all.
   const noStoreFile = join(dir, "tandem-no-store.config.yaml");
   const mainConfig = (store: boolean, data = store ? "main-data" : "no-store-data") =>
-    [
-      // A data dir of its own: the other tandems below write their stores too, and must not share its file.
-      `dataDir: "${join(dir, data)}"`,
-      `store: { enabled: ${store} }`,
-      // The fake upstream is on 127.0.0.1, which tandem would take for a local target and skip
-      // privacy classification for; a real cloud upstream is remote and pays for it. It ignores the
-      // key, but a cloud API needs one, and tandem's key rotation then picks one for every request.
-      "providers:",
-      `  up: { kind: openai, baseUrl: "${upstreamUrl}/v1", local: false, apiKeys: ["env:BENCH_UPSTREAM_KEY"], models: [bench, bench-paced] }`,
-      `  claude: { kind: anthropic, baseUrl: "${upstreamUrl}", local: false, apiKeys: ["env:BENCH_UPSTREAM_KEY"], models: [bench] }`,
-      // The same upstream through routes that ask it for whole answers when the client does not stream.
-      "routes:",
-      "  whole: { tiers: [up/bench], streamUpstream: false }",
-      "  whole-paced: { tiers: [up/bench-paced], streamUpstream: false }",
-      // Maximal bodies for the /health stall figures: classified for privacy, then sent (and audited).
-      "  stall: { tiers: [up/bench], privacy: allow }",
-      "",
-    ].join("\n");
+    // A data dir of its own: the other tandems below write their stores too, and must not share its file.
+    benchTandemConfig(upstreamUrl, join(dir, data), {
+      store,
+      models: ["bench", "bench-paced"],
+      extra: [
+        `  claude: { kind: anthropic, baseUrl: "${upstreamUrl}", local: false, apiKeys: ["env:BENCH_UPSTREAM_KEY"], models: [bench] }`,
+        // The same upstream through routes that ask it for whole answers when the client does not stream.
+        "routes:",
+        "  whole: { tiers: [up/bench], streamUpstream: false }",
+        "  whole-paced: { tiers: [up/bench-paced], streamUpstream: false }",
+        // Maximal bodies for the /health stall figures: classified for privacy, then sent (and audited).
+        "  stall: { tiers: [up/bench], privacy: allow }",
+      ],
+    });
   writeFileSync(configFile, mainConfig(true));
   writeFileSync(noStoreFile, mainConfig(false));
   const storeKey = randomBytes(32).toString("hex");
@@ -1021,7 +1017,7 @@ async function startOneTandem(
   tempDirs.push(dir);
   const tandem = await startBenchTandem(
     dir,
-    benchTandemConfig(`http://127.0.0.1:${up.port}`, dir, { store: options.store, extra: extraConfig }),
+    benchTandemConfig(`http://127.0.0.1:${up.port}`, join(dir, "data"), { store: options.store, extra: extraConfig }),
     { nodeArgs: options.nodeArgs, dist: options.dist },
   );
   return { up, tandem };

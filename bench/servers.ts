@@ -61,18 +61,19 @@ export function start(args: string[], env: NodeJS.ProcessEnv, options: { logTo?:
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /**
- * The config of a bench tandem over the fake upstream at `upstreamUrl`, with its data in `dir`: the
- * upstream as provider `up`, remote (`local: false`: on 127.0.0.1 tandem would take it for a local
- * target and skip privacy classification, which a real cloud upstream pays for) and with a key (the
- * fake ignores it; tandem's key rotation then picks one for every request), the store on unless told.
+ * The config of a bench tandem over the fake upstream at `upstreamUrl`, with its data in `dataDir`:
+ * the upstream as provider `up`, remote (`local: false`: on 127.0.0.1 tandem would take it for a
+ * local target and skip privacy classification, which a real cloud upstream pays for) and with a key
+ * (the fake ignores it; tandem's key rotation then picks one for every request), the store on unless
+ * told; `extra` lines after the provider (more providers, then `routes:`).
  */
 export function benchTandemConfig(
   upstreamUrl: string,
-  dir: string,
+  dataDir: string,
   options: { store?: boolean; models?: string[]; extra?: string[] } = {},
 ): string {
   return [
-    `dataDir: "${join(dir, "data")}"`,
+    `dataDir: "${dataDir}"`,
     `store: { enabled: ${options.store ?? true} }`,
     "providers:",
     `  up: { kind: openai, baseUrl: "${upstreamUrl}/v1", local: false, apiKeys: ["env:BENCH_UPSTREAM_KEY"], models: [${(options.models ?? ["bench"]).join(", ")}] }`,
