@@ -1,3 +1,4 @@
+import type { HostedToolItem } from "./hosted-tools.js";
 import type { TokenLogprob } from "./logprobs.js";
 
 /** The canonical stream: what a provider yields and what a dialect renders. Keyed on `type`. */
@@ -67,6 +68,12 @@ export type StreamEvent =
    * Dialects that render canonical events ignore it. `json`: `data` as the provider already parsed it,
    * when it did, so a dialect that reads the frame need not parse it again; it is shared, read-only.
    */
-  | { type: "frame"; event?: string; data: string; whole?: boolean; json?: unknown };
+  | { type: "frame"; event?: string; data: string; whole?: boolean; json?: unknown }
+  /**
+   * The harness's, never a provider's: a tool tandem ran for the model between its turns (see
+   * hosted-tools.ts), sent when it starts and again when it ends. The text after it is the model's
+   * next turn. Dialects with no place for such items ignore them.
+   */
+  | { type: "hosted-tool"; item: HostedToolItem };
 
 export type StreamEventType = StreamEvent["type"];

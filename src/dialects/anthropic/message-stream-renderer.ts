@@ -67,6 +67,8 @@ export class MessageStreamRenderer implements StreamRenderer {
       case "switch":
         return switchComment(event);
       case "frame":
+      // Tools tandem ran between the model's turns: the Messages API has no item for them.
+      case "hosted-tool":
         return "";
       case "reasoning-delta": {
         if (event.text === "" || !this.#thinking) return "";

@@ -84,6 +84,8 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
     switch (event.type) {
       case "start":
       case "frame":
+      // Tools tandem ran between the model's turns: chat completions has no item for them.
+      case "hosted-tool":
       case "tool-call-end":
       // A signature can be read only by the Anthropic upstream that made it: the chat wire has no field for it.
       case "reasoning-signature":

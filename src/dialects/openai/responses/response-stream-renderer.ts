@@ -108,6 +108,8 @@ export class ResponseStreamRenderer implements StreamRenderer {
         return out;
       case "switch":
         return out + switchComment(event);
+      case "hosted-tool":
+        return out;
       case "reasoning-delta": {
         if (event.text === "") return out;
         if (!this.#reasoning) out += this.#closeMessage("completed") + this.#openReasoning();
