@@ -1,3 +1,6 @@
+import type { ChatStream, Gateway, RequestContext } from "./gateway.js";
+import type { ChatRequest } from "./request.js";
+
 /**
  * Tools tandem runs for the model (the harness's tool loop), rather than the client: today the tools
  * of MCP servers, named by a Responses request's `{type: "mcp"}` tools or configured under `mcp.servers`.
@@ -79,3 +82,70 @@ export type HostedToolItem =
       arguments: string;
       status: "completed";
     };
+
+/** Which of a server's tools a filter picks: by name, or by MCP's `readOnlyHint` (OpenAI's McpToolFilter). */
+export interface HostedToolFilter {
+  names?: string[];
+  readOnly?: boolean;
+}
+
+/** One MCP server a request offers the model, with what the client allowed of it. */
+export interface HostedServer {
+  ref: McpServerRef;
+  /** Only these tools are offered. Default: all the server lists. */
+  allowed?: HostedToolFilter;
+  /**
+   * Which calls wait for the client's approval (OpenAI's `require_approval`): every call, none, or
+   * those a filter picks (`always`), all but those (`never`). Default (as OpenAI's): every call.
+   */
+  approval: "always" | "never" | { always?: HostedToolFilter; never?: HostedToolFilter };
+  /** The client's description of the server (`server_description`), shown to the model with its tools. */
+  description?: string;
+}
+
+/** A call an earlier answer asked the client about, and the client's decision (`mcp_approval_response`). */
+export interface HostedApproval {
+  /** The `mcp_approval_request` item's id. */
+  requestId: string;
+  server: string;
+  name: string;
+  arguments: string;
+  approve: boolean;
+  reason?: string;
+}
+
+/** The hosted tools of one request (see HostedToolRunner). */
+export interface HostedToolsRequest {
+  servers: HostedServer[];
+  /** Decisions the new input carries, for calls waiting in the history: run (or declined) before the model's first turn. */
+  approvals: HostedApproval[];
+  /** Tools already listed in this conversation (its `mcp_list_tools` items), by server label: not listed again. */
+  listed: Map<string, HostedToolInfo[]>;
+  /** At most this many hosted calls in the answer (the Responses API's `max_tool_calls`). Default 20. */
+  maxCalls?: number;
+}
+
+/**
+ * Runs a chat with hosted tools: the model is offered the servers' tools beside the client's own,
+ * and each call it makes to one is run (or put to the client for approval) between its turns, until
+ * it answers, calls a tool of the client's, or asks for an approval. One answer for the client: the
+ * first turn's meta, the turns' events in order with `hosted-tool` items between them, usage summed,
+ * one `finish`. Implemented by the harness (harness/tools/tool-loop.ts).
+ */
+export interface HostedToolRunner {
+  chat(gateway: Gateway, request: ChatRequest, tools: HostedToolsRequest, context: RequestContext): Promise<ChatStream>;
+}
+
+/**
+ * The name a server's tool is offered to the model under: `mcp__<server>__<tool>`, as Claude Code
+ * names MCP tools, so tools of two servers (or a client's own) never collide, with what function names
+ * may not hold (OpenAI's `^[a-zA-Z0-9_-]{1,64}$`) replaced and a long name cut with a digest of the
+ * rest. The same for a stored `mcp_call` made into a tool call of the history.
+ */
+export function hostedToolName(server: string, tool: string): string {
+  const name = `mcp__${server}__${tool}`.replace(/[^a-zA-Z0-9_-]/g, "_");
+  if (name.length <= 64) return name;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return `${name.slice(0, 55)}_${hash.toString(16).padStart(8, "0")}`;
+}

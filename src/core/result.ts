@@ -1,5 +1,6 @@
 import { GatewayError } from "./errors.js";
 import { forEachItem } from "./forwarding.js";
+import type { HostedToolItem } from "./hosted-tools.js";
 import type { TokenLogprob } from "./logprobs.js";
 import type { ReasoningPart, ToolCall } from "./messages.js";
 import { ReasoningBlocks } from "./reasoning.js";
@@ -22,6 +23,11 @@ export interface ChatResult {
   /** The log probabilities of the answer's tokens (not its refusal's), in order, where the text-delta events carried any. */
   logprobs?: TokenLogprob[];
   toolCalls: ToolCall[];
+  /**
+   * Tools tandem ran for the model between its turns (`hosted-tool` events), each as it ended, with
+   * where it came in `text` (the length of the text before it). Unset when there were none.
+   */
+  hosted?: Array<{ item: HostedToolItem; textAt: number }>;
   finishReason: FinishReason;
   rawFinishReason: string | undefined;
   stopSequence: string | undefined;
@@ -94,6 +100,13 @@ export async function collectChat(
       case "frame":
         frames?.push(ev);
         break;
+      case "hosted-tool": {
+        result.hosted ??= [];
+        const known = result.hosted.find((entry) => entry.item.id === ev.item.id);
+        if (known) known.item = ev.item;
+        else result.hosted.push({ item: ev.item, textAt: result.text.length });
+        break;
+      }
       case "switch":
         if (frames) frames.length = 0;
         if (ev.restart) {

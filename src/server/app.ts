@@ -1,12 +1,13 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
-import { GatewayError, makeId } from "../core/index.js";
+import { GatewayError, makeId, type ToolHost } from "../core/index.js";
 import type { StateStore } from "../core/state.js";
 import { DIALECTS, dialectFor } from "../dialects/index.js";
 import { requestRecord } from "../dialects/shared/index.js";
 import { EncryptedStateStore } from "../harness/state/encrypted-state-store.js";
 import { MemoryStateStore } from "../harness/state/memory-state-store.js";
+import { ToolLoop } from "../harness/tools/tool-loop.js";
 import { Catalog } from "../router/catalog.js";
 import { HealthMonitor } from "../router/health-monitor.js";
 import { Router } from "../router/router.js";
@@ -37,6 +38,11 @@ export interface ServerOptions {
    * given, else this process's memory (lost at exit).
    */
   state?: StateStore;
+  /**
+   * Runs MCP servers' tools for the tool loop (Responses `mcp` tools). Default: the MCP servers of
+   * `config.mcp`. Closed by `close()` when the server made it.
+   */
+  toolHost?: ToolHost;
 }
 
 /** One route the server mounts. */
@@ -281,8 +287,10 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     return metrics.registry.metrics();
   });
 
+  const toolHost = options.toolHost;
   const services = {
     state: options.state ?? (store ? new EncryptedStateStore(store) : new MemoryStateStore()),
+    ...(toolHost !== undefined && { hostedTools: new ToolLoop(toolHost) }),
   };
   mountDialects(app, DIALECTS, router, services);
   health.start();

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { type Config, type ConfigInput, configSchema } from "../../src/config/index.js";
+import type { ToolHost } from "../../src/core/index.js";
 import type { StateStore } from "../../src/core/state.js";
 import { buildServer, type TandemServer } from "../../src/server/app.js";
 import { BackgroundStore, openStore } from "../../src/store/index.js";
@@ -26,6 +27,8 @@ export async function startTandem(
     store?: boolean | { logContent?: boolean; secrets?: Record<string, string>; key?: Buffer };
     /** Where responses and conversations are kept (a test can seed or inspect it). Default: the server's own, in memory. */
     state?: StateStore;
+    /** Runs MCP servers' tools for the tool loop. Default: the config's (`mcp`). */
+    toolHost?: ToolHost;
     /** Captures the server's log lines (info and up) here, as the JSON lines stdout would get. Default: no log. */
     log?: string[];
   } = {},
@@ -63,6 +66,7 @@ export async function startTandem(
     env: options.env ?? {},
     ...(store && { store }),
     ...(options.state && { state: options.state }),
+    ...(options.toolHost && { toolHost: options.toolHost }),
   });
   await server.catalog.discover();
   await server.app.listen({ host: "127.0.0.1", port: 0 });

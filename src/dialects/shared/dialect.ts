@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { Gateway, GatewayError } from "../../core/index.js";
+import type { Gateway, GatewayError, HostedToolRunner } from "../../core/index.js";
 import type { StateStore } from "../../core/state.js";
 import type { DialectRoute } from "./route-table.js";
 
@@ -15,6 +15,8 @@ export interface ErrorRendering {
 export interface DialectServices {
   /** Stored responses and conversations (the encrypted store's, or in memory when the store is off). */
   state: StateStore;
+  /** The tool loop that runs MCP servers' tools for the model (harness/tools), when the server has one. */
+  hostedTools?: HostedToolRunner;
 }
 
 /** What a dialect may look at to tell whether a request is its own: the path and the headers. */

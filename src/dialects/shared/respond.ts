@@ -70,7 +70,8 @@ export interface ChatRendering {
 export async function sendChat(
   request: FastifyRequest,
   reply: FastifyReply,
-  gateway: Gateway,
+  /** Only `chat` is asked: a dialect may hand in a gateway of its own around it (the Responses API's tool loop). */
+  gateway: Pick<Gateway, "chat">,
   chat: ChatRequest,
   rendering: ChatRendering,
   /** The request headers the gateway sees, when a dialect adds to the client's (e.g. a stored conversation's sensitivity). */

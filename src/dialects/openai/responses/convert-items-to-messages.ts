@@ -1,4 +1,4 @@
-import type { AssistantMessage, ContentPart, Message } from "../../../core/index.js";
+import { type AssistantMessage, type ContentPart, hostedToolName, type Message } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
 import { headerSafe } from "../../shared/index.js";
 import { imageSource } from "../convert-from-openai-messages.js";
@@ -33,6 +33,8 @@ export function convertItemsToMessages(
     sources?.set(message, index);
   };
   const callNames = new Map<string, string>();
+  /** `mcp_approval_request` items by id, for the decision that answers one. */
+  const approvals = new Map<string, StateItem>();
   /** The assistant message later calls of the same turn join, until anything else comes between. */
   let turn: AssistantMessage | undefined;
   for (const item of items) {
@@ -80,6 +82,22 @@ export function convertItemsToMessages(
         );
         break;
       }
+      case "mcp_call":
+      case "mcp_approval_response": {
+        // A call tandem's tool loop made (or the client declined): the model's call and its outcome.
+        turn = undefined;
+        const call = hostedCall(item, approvals);
+        if (call === undefined) break;
+        push({ role: "assistant", content: [], toolCalls: [{ id: call.id, name: call.name, arguments: call.arguments }] });
+        push({ role: "tool", toolCallId: call.id, name: call.name, content: [{ type: "text", text: call.outcome }] });
+        break;
+      }
+      case "mcp_approval_request":
+        approvals.set(item.id, item);
+        break;
+      case "mcp_list_tools":
+        // What a server offered: the tool loop reads it (hosted-tools-request.ts); the model is given the tools themselves.
+        break;
       case "reasoning":
         // Reasoning belongs to the turn it came from; leaving it out does not end that turn.
         warnings.add(
@@ -96,6 +114,35 @@ export function convertItemsToMessages(
     }
   }
   return messages;
+}
+
+/**
+ * An `mcp_call` item as the model's call and what it read back, or an `mcp_approval_response` that
+ * declined a call (the model is told); an approval that was given is followed by its `mcp_call`.
+ */
+function hostedCall(
+  item: StateItem,
+  approvals: ReadonlyMap<string, StateItem>,
+): { id: string; name: string; arguments: string; outcome: string } | undefined {
+  if (item.type === "mcp_call") {
+    const error = typeof item.error === "string" ? item.error : undefined;
+    return {
+      id: item.id,
+      name: hostedToolName(String(item.server_label), String(item.name)),
+      arguments: typeof item.arguments === "string" ? item.arguments : "{}",
+      outcome: error !== undefined ? `Error: ${error}` : typeof item.output === "string" ? item.output : "",
+    };
+  }
+  if (item.approve !== false) return undefined;
+  const request = approvals.get(String(item.approval_request_id));
+  if (request === undefined) return undefined;
+  const reason = typeof item.reason === "string" && item.reason !== "" ? `: ${item.reason}` : ".";
+  return {
+    id: request.id,
+    name: hostedToolName(String(request.server_label), String(request.name)),
+    arguments: typeof request.arguments === "string" ? request.arguments : "{}",
+    outcome: `Error: The user declined this call${reason}`,
+  };
 }
 
 function textParts(parts: readonly PartFields[]): ContentPart[] {

@@ -1,6 +1,8 @@
 import {
   type ChatRequest,
   GatewayError,
+  type HostedServer,
+  hostedToolName,
   logprobsRequest,
   type ResponseFormat,
   type ToolChoice,
@@ -10,6 +12,7 @@ import {
 import { formatPath, headerSafe, parseBody } from "../../shared/index.js";
 import { type InputEntry, normalizeInputEntries, parseInclude, parseMetadata, StateApiError } from "../state/index.js";
 import { checkCarriedPart } from "./check-carried-part.js";
+import { parseMcpTools } from "./parse-mcp-tools.js";
 import { ResponseWarnings } from "./response-warnings.js";
 import { functionToolSchema, KNOWN_FIELDS, type ResponsesRequestBody, responsesRequestSchema } from "./responses-api.js";
 
@@ -61,6 +64,10 @@ export interface ParsedResponsesRequest {
   extra: Record<string, unknown>;
   /** Whatever was left out on the way (unsupported tools, items that cannot cross). */
   warnings: ResponseWarnings;
+  /** The request's `{type: "mcp"}` tools: servers whose tools tandem's tool loop runs for the model. */
+  mcp: HostedServer[];
+  /** `max_tool_calls`: the most hosted calls the answer may make. */
+  maxToolCalls: number | undefined;
 }
 
 /** Validates a POST /v1/responses body and maps what the canonical form carries to a ChatRequest. */
@@ -90,6 +97,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
 
   const chat: Omit<ChatRequest, "messages"> = { model: wire.model, stream: wire.stream === true };
   const { tools, echoed } = functionTools(wire.tools, warnings);
+  const mcp = parseMcpTools(wire.tools);
   if (tools.length > 0) chat.tools = tools;
   const allowed = allowedTools(wire.tool_choice);
   if (allowed) {
@@ -100,7 +108,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     else delete chat.tools;
     chat.toolChoice = allowed.mode;
     warnings.add("tool-choice-allowed", "tool_choice allowed_tools was sent as the allowed tools only, with its mode");
-  } else if (wire.tool_choice != null) chat.toolChoice = toolChoice(wire.tool_choice, tools);
+  } else if (wire.tool_choice != null) chat.toolChoice = toolChoice(wire.tool_choice, tools, mcp.servers);
   if (wire.parallel_tool_calls != null) chat.parallelToolCalls = wire.parallel_tool_calls;
   const format = wire.text?.format;
   if (format != null) chat.responseFormat = responseFormat(format);
@@ -126,7 +134,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     warnings.add("reasoning-settings", "reasoning summary settings were not passed on: only a Responses upstream reads them");
   }
 
-  notCarried(wire, warnings);
+  if (mcp.servers.length === 0) notCarried(wire, warnings);
 
   const extra: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
@@ -141,9 +149,11 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     previousResponseId,
     conversationId,
     store: wire.store !== false,
-    echo: echo(wire, echoed, conversationId, metadata),
+    echo: echo(wire, [...echoed, ...mcp.echoed], conversationId, metadata),
     extra,
     warnings,
+    mcp: mcp.servers,
+    maxToolCalls: wire.max_tool_calls ?? undefined,
   };
 }
 
@@ -192,6 +202,8 @@ function functionTools(
   const out: ToolDefinition[] = [];
   const echoed: Record<string, unknown>[] = [];
   (tools ?? []).forEach((raw, i) => {
+    // MCP servers' tools are run by tandem's tool loop (parse-mcp-tools.ts).
+    if (raw.type === "mcp") return;
     if (raw.type !== "function") {
       // Hosted tools (web_search, file_search, code_interpreter, mcp, custom...) run at OpenAI;
       // no target here can run them. Agent clients send them by default, so leaving them out with a
@@ -254,8 +266,24 @@ function allowedTools(
   return { names, mode };
 }
 
-function toolChoice(choice: NonNullable<ResponsesRequestBody["tool_choice"]>, tools: readonly ToolDefinition[]): ToolChoice {
+function toolChoice(
+  choice: NonNullable<ResponsesRequestBody["tool_choice"]>,
+  tools: readonly ToolDefinition[],
+  servers: readonly HostedServer[],
+): ToolChoice {
   if (typeof choice === "string") return choice;
+  if (choice.type === "mcp") {
+    // ToolChoiceMcp: a tool of one server (as the loop offers it to the model), or any tool.
+    const { server_label, name } = choice as { server_label?: unknown; name?: unknown };
+    if (typeof server_label !== "string" || !servers.some((server) => server.ref.label === server_label)) {
+      throw new GatewayError(
+        "invalid_request",
+        "Invalid value for 'tool_choice.server_label': no MCP tool with this server_label was given in tools.",
+        { param: "tool_choice.server_label" },
+      );
+    }
+    return typeof name === "string" ? { name: hostedToolName(server_label, name) } : "required";
+  }
   if (choice.type === "function" && typeof choice.name === "string") {
     if (!tools.some((t) => t.name === choice.name)) {
       throw new GatewayError(

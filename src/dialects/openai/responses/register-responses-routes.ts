@@ -1,10 +1,11 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { Gateway } from "../../../core/index.js";
+import type { ChatRequest, Gateway, RequestContext } from "../../../core/index.js";
 import { GatewayError } from "../../../core/index.js";
 import type { DialectServices, RouteTable } from "../../shared/index.js";
 import { metaHeaders, requestRecord, sendChat } from "../../shared/index.js";
 import { composeConversation } from "./compose-conversation.js";
 import { ConversationTurns } from "./conversation-turns.js";
+import { hostedToolsRequest } from "./hosted-tools-request.js";
 import { nativeResponse, nativeResponsesRequest, ResponsesNativeStream } from "./native-responses.js";
 import { type ParsedResponsesRequest, parseResponsesRequest } from "./parse-responses-request.js";
 import { PendingResponse } from "./pending-response.js";
@@ -42,6 +43,19 @@ async function respond(
 ): Promise<void> {
   const composed = await composeConversation(parsed, services.state);
   const { headers, level } = stateSensitivity(request.headers, composed.historySensitivity);
+  // MCP servers' tools: run by tandem's tool loop, between the model's turns, on the canonical path.
+  const runner = parsed.mcp.length > 0 ? services.hostedTools : undefined;
+  if (parsed.mcp.length > 0 && runner === undefined) {
+    parsed.warnings.add("tool:mcp", "tools of type 'mcp' were left out: this server runs no tool loop");
+  }
+  const hosted =
+    runner === undefined
+      ? undefined
+      : hostedToolsRequest(parsed, composed.items, new Set(composed.input.map((record) => record.item)));
+  const answering =
+    runner === undefined || hosted === undefined
+      ? gateway
+      : { chat: (chat: ChatRequest, context: RequestContext) => runner.chat(gateway, chat, hosted, context) };
   const pending = new PendingResponse(parsed, composed, services.state, level);
   // For a target that speaks the Responses API: the client's body, made stateless (native-responses.ts).
   const native = nativeResponsesRequest(request.body, request.headers, composed.items, parsed.store, {
@@ -57,11 +71,12 @@ async function respond(
     await sendChat(
       request,
       reply,
-      gateway,
+      answering,
       {
         ...parsed.chat,
         messages: composed.messages,
-        native: native.native,
+        // With hosted tools the loop answers, turn by turn, on the canonical path.
+        native: hosted === undefined ? native.native : undefined,
         ...(composed.history !== undefined && {
           history: composed.history((item, target) => pending.keepSummary(item, target)),
         }),

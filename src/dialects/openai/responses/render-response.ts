@@ -1,4 +1,4 @@
-import type { ChatResult, FinishReason, GatewayError, ToolCall, Usage } from "../../../core/index.js";
+import type { ChatResult, FinishReason, GatewayError, HostedToolItem, ToolCall, Usage } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
 import { itemId } from "../state/index.js";
 import type { ResponseEcho } from "./parse-responses-request.js";
@@ -161,6 +161,19 @@ export function outputItems(result: ChatResult, status: ResponseStatus, logprobs
   const itemStatus = status === "incomplete" ? "incomplete" : "completed";
   const items: StateItem[] = [];
   if (result.reasoning !== undefined && result.reasoning !== "") items.push(reasoningItem(itemId("rs_"), result.reasoning));
+  if (result.hosted !== undefined && result.hosted.length > 0) {
+    // Tools tandem ran between the model's turns, each where it came in the answer's text.
+    let at = 0;
+    for (const { item, textAt } of result.hosted) {
+      if (textAt > at) items.push(messageItem(itemId("msg_"), result.text.slice(at, textAt), "completed"));
+      at = Math.max(at, textAt);
+      items.push(hostedItem(item));
+    }
+    if (at < result.text.length) items.push(messageItem(itemId("msg_"), result.text.slice(at), itemStatus));
+    for (const call of result.toolCalls)
+      items.push(functionCallItem(itemId("fc_"), call, isJsonArguments(call.arguments) ? "completed" : itemStatus));
+    return items;
+  }
   if (result.text !== "" || result.toolCalls.length === 0)
     items.push(messageItem(itemId("msg_"), messageParts(result, logprobs), itemStatus));
   for (const call of result.toolCalls)
@@ -169,6 +182,39 @@ export function outputItems(result: ChatResult, status: ResponseStatus, logprobs
 }
 
 /** Whether a call's arguments parse (as any JSON): a call a token limit cut off has arguments that do not. */
+/** A tool tandem ran for the model, as the Responses API's item for it (`mcp_list_tools`, `mcp_call`, `mcp_approval_request`). */
+export function hostedItem(item: HostedToolItem): StateItem {
+  switch (item.kind) {
+    case "list-tools":
+      return {
+        id: item.id,
+        type: "mcp_list_tools",
+        server_label: item.server,
+        tools: item.tools.map((tool) => ({
+          name: tool.name,
+          description: tool.description ?? null,
+          input_schema: tool.inputSchema,
+          annotations: tool.annotations ?? null,
+        })),
+        error: item.error ?? null,
+      };
+    case "call":
+      return {
+        id: item.id,
+        type: "mcp_call",
+        status: item.status,
+        approval_request_id: item.approvalRequestId ?? null,
+        arguments: item.status === "in_progress" ? "" : item.arguments,
+        error: item.error ?? null,
+        name: item.name,
+        output: item.output ?? null,
+        server_label: item.server,
+      };
+    case "approval-request":
+      return { id: item.id, type: "mcp_approval_request", arguments: item.arguments, name: item.name, server_label: item.server };
+  }
+}
+
 export function isJsonArguments(args: string): boolean {
   if (args === "") return true;
   try {

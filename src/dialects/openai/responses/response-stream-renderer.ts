@@ -1,5 +1,12 @@
 import type { ResponseMeta } from "../../../core/index.js";
-import { GatewayError, mergeUsage, type StreamEvent, type TokenLogprob, type Usage } from "../../../core/index.js";
+import {
+  GatewayError,
+  type HostedToolItem,
+  mergeUsage,
+  type StreamEvent,
+  type TokenLogprob,
+  type Usage,
+} from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
 import type { StreamRenderer } from "../../shared/index.js";
 import { switchComment } from "../../shared/index.js";
@@ -9,6 +16,7 @@ import type { PendingResponse } from "./pending-response.js";
 import { outputTextLogprobs, textEventLogprobs } from "./render-logprobs.js";
 import {
   functionCallItem,
+  hostedItem,
   isJsonArguments,
   type MessagePart,
   messageItem,
@@ -88,6 +96,8 @@ export class ResponseStreamRenderer implements StreamRenderer {
   #reasoning: OpenReasoning | undefined;
   #finish: Pick<ResponseState, "status" | "incompleteReason"> | undefined;
   readonly #logprobs: boolean;
+  /** Output indexes of the hosted items (mcp_list_tools, mcp_call) started and not yet ended, by id. */
+  readonly #hostedAt = new Map<string, number>();
 
   constructor(pending: PendingResponse, meta: ResponseMeta, options: { logprobs?: boolean } = {}) {
     this.#pending = pending;
@@ -109,7 +119,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
       case "switch":
         return out + switchComment(event);
       case "hosted-tool":
-        return out;
+        return out + this.#hosted(event.item);
       case "reasoning-delta": {
         if (event.text === "") return out;
         if (!this.#reasoning) out += this.#closeMessage("completed") + this.#openReasoning();
@@ -293,6 +303,44 @@ export class ResponseStreamRenderer implements StreamRenderer {
         name: call.name,
         arguments: call.arguments,
       }) + this.#frame("response.output_item.done", { output_index: call.outputIndex, item })
+    );
+  }
+
+  /**
+   * A tool tandem ran for the model, as OpenAI streams its MCP items: `output_item.added`, then for a
+   * listing `mcp_list_tools.in_progress` … `.completed` (or `.failed`), for a call its arguments
+   * (`mcp_call_arguments.delta` and `.done`), `mcp_call.in_progress` … `.completed` (or `.failed`),
+   * then `output_item.done` with the item as it ended. An approval request is added and done at once.
+   */
+  #hosted(item: HostedToolItem): string {
+    let out = this.#closeReasoning() + this.#closeMessage("completed");
+    const rendered = hostedItem(item);
+    const known = this.#hostedAt.get(item.id);
+    if (known === undefined) {
+      const outputIndex = this.progress.output.length;
+      this.progress.output.push(rendered);
+      const at = { item_id: item.id, output_index: outputIndex };
+      out += this.#frame("response.output_item.added", { output_index: outputIndex, item: rendered });
+      if (item.kind === "approval-request")
+        return out + this.#frame("response.output_item.done", { output_index: outputIndex, item: rendered });
+      this.#hostedAt.set(item.id, outputIndex);
+      if (item.kind === "list-tools") out += this.#frame("response.mcp_list_tools.in_progress", at);
+      else {
+        if (item.arguments !== "") out += this.#frame("response.mcp_call_arguments.delta", { ...at, delta: item.arguments });
+        out += this.#frame("response.mcp_call_arguments.done", { ...at, arguments: item.arguments });
+        out += this.#frame("response.mcp_call.in_progress", at);
+      }
+      if (item.status === "in_progress") return out;
+    }
+    const outputIndex = this.#hostedAt.get(item.id) as number;
+    this.#hostedAt.delete(item.id);
+    this.progress.output[outputIndex] = rendered;
+    const prefix = item.kind === "list-tools" ? "response.mcp_list_tools" : "response.mcp_call";
+    const ended = item.status === "failed" ? "failed" : "completed";
+    return (
+      out +
+      this.#frame(`${prefix}.${ended}`, { item_id: item.id, output_index: outputIndex }) +
+      this.#frame("response.output_item.done", { output_index: outputIndex, item: rendered })
     );
   }
 

@@ -1,0 +1,406 @@
+import {
+  type AssistantMessage,
+  type ChatRequest,
+  type ChatStream,
+  type FinishReason,
+  type Gateway,
+  GatewayError,
+  type HostedApproval,
+  type HostedServer,
+  type HostedToolFilter,
+  type HostedToolInfo,
+  type HostedToolItem,
+  type HostedToolOutcome,
+  type HostedToolRunner,
+  type HostedToolsRequest,
+  hostedToolName,
+  type Message,
+  makeId,
+  mergeUsage,
+  ReasoningBlocks,
+  type RequestContext,
+  type Sensitivity,
+  type StreamEvent,
+  type ToolDefinition,
+  type ToolHost,
+  type Usage,
+} from "../../core/index.js";
+
+/** Rounds of model turn and hosted calls before the model is asked to answer without the hosted tools. */
+const DEFAULT_MAX_TURNS = 10;
+/** Hosted calls in one answer, unless the request says (`max_tool_calls`). */
+const DEFAULT_MAX_CALLS = 20;
+
+const RANK: Record<Sensitivity, number> = { public: 0, internal: 1, private: 2 };
+
+/** One tool the model is offered, by the name it is offered under. */
+interface Offered {
+  server: HostedServer;
+  tool: HostedToolInfo;
+}
+
+/** A hosted call the model made in a turn. */
+interface TurnCall {
+  name: string;
+  arguments: string;
+}
+
+/**
+ * The server-side tool loop (core's HostedToolRunner): MCP servers' tools are offered to the model
+ * beside the client's own, and each call to one is run by tandem, next to the user, between the
+ * model's turns. Each turn is an ordinary `gateway.chat`, so routing, privacy, failover and the audit
+ * apply to every turn, and a tool's output is classified as input is: a private file's content read
+ * by a tool keeps the following turns on local targets. A call to a server that is not on this
+ * machine is not made while the conversation holds private data.
+ */
+export class ToolLoop implements HostedToolRunner {
+  readonly #host: ToolHost;
+  readonly #maxTurns: number;
+
+  constructor(host: ToolHost, options: { maxTurns?: number } = {}) {
+    this.#host = host;
+    this.#maxTurns = options.maxTurns ?? DEFAULT_MAX_TURNS;
+  }
+
+  async chat(gateway: Gateway, request: ChatRequest, tools: HostedToolsRequest, context: RequestContext): Promise<ChatStream> {
+    const prelude: HostedToolItem[] = [];
+    const offered = new Map<string, Offered>();
+    for (const server of tools.servers) {
+      const label = server.ref.label;
+      let listing = tools.listed.get(label);
+      if (listing === undefined) {
+        if (server.ref.url === undefined && !this.#host.configured(label)) {
+          throw new GatewayError(
+            "invalid_request",
+            `MCP server '${label}' has no server_url and is not configured in tandem (mcp.servers).`,
+            { param: "tools", reason: "invalid_value" },
+          );
+        }
+        const listed = await this.#host.listTools(server.ref, context.signal);
+        if ("error" in listed) {
+          // As OpenAI answers when it cannot list a server's tools: 424, before any output.
+          throw new GatewayError("upstream_error", `Error retrieving tool list from MCP server: '${label}'. ${listed.error}`, {
+            status: 424,
+            reason: "external_connector_error",
+            retryable: false,
+          });
+        }
+        listing = listed.tools;
+        const id = makeId("mcpl_", 48);
+        prelude.push({ kind: "list-tools", id, server: label, status: "in_progress", tools: [] });
+        prelude.push({ kind: "list-tools", id, server: label, status: "completed", tools: listing });
+      }
+      for (const tool of listing) {
+        if (server.allowed !== undefined && !matches(server.allowed, tool)) continue;
+        offered.set(hostedToolName(label, tool.name), { server, tool });
+      }
+    }
+    const run = new LoopRun(this.#host, gateway, request, tools, context, offered, this.#maxTurns);
+    return run.start(prelude);
+  }
+}
+
+/** One request's loop: its messages so far, its usage, and the calls it may still make. */
+class LoopRun {
+  readonly #host: ToolHost;
+  readonly #gateway: Gateway;
+  readonly #request: ChatRequest;
+  readonly #tools: HostedToolsRequest;
+  readonly #context: RequestContext;
+  readonly #offered: Map<string, Offered>;
+  readonly #maxTurns: number;
+  readonly #messages: Message[];
+  readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  #callsLeft: number;
+  /** The highest sensitivity any turn was classified with: calls to remote servers are not made once it is private. */
+  #sensitivity: Sensitivity | undefined;
+
+  constructor(
+    host: ToolHost,
+    gateway: Gateway,
+    request: ChatRequest,
+    tools: HostedToolsRequest,
+    context: RequestContext,
+    offered: Map<string, Offered>,
+    maxTurns: number,
+  ) {
+    this.#host = host;
+    this.#gateway = gateway;
+    this.#request = request;
+    this.#tools = tools;
+    this.#context = context;
+    this.#offered = offered;
+    this.#maxTurns = maxTurns;
+    this.#messages = [...request.messages];
+    this.#callsLeft = tools.maxCalls ?? DEFAULT_MAX_CALLS;
+  }
+
+  async start(prelude: HostedToolItem[]): Promise<ChatStream> {
+    // Calls the client approved (or declined) in this request are answered before the model's first turn.
+    const approved: HostedToolItem[] = [];
+    for (const approval of this.#tools.approvals) approved.push(...(await this.#answerApproval(approval)));
+    const first = await this.#turn(true);
+    const meta = first.meta;
+    this.#sensitivity = meta.sensitivity;
+    const events = this.#events(first, [...prelude, ...approved], meta);
+    return { meta, events };
+  }
+
+  /** One model turn: the client's tools and, unless the loop has gone on too long, the hosted ones. */
+  #turn(offerHosted: boolean, context = this.#context): Promise<ChatStream> {
+    const hosted: ToolDefinition[] = [];
+    if (offerHosted) {
+      for (const [name, { server, tool }] of this.#offered) {
+        const about = tool.description ?? "";
+        const description =
+          server.description === undefined ? about : `${about}\n(MCP server ${server.ref.label}: ${server.description})`.trim();
+        hosted.push({
+          name,
+          ...(description !== "" && { description }),
+          parameters: tool.inputSchema,
+        });
+      }
+    }
+    const tools = [...(this.#request.tools ?? []), ...hosted];
+    const request: ChatRequest = { ...this.#request, messages: this.#messages, native: undefined };
+    if (tools.length > 0) request.tools = tools;
+    else delete request.tools;
+    // A choice of a hosted tool by name holds for the first turn only: after its call, the model answers.
+    if (!offerHosted && typeof request.toolChoice === "object" && this.#offered.has(request.toolChoice.name))
+      delete request.toolChoice;
+    return this.#gateway.chat(request, context);
+  }
+
+  async *#events(first: ChatStream, prelude: HostedToolItem[], meta: ChatStream["meta"]): AsyncGenerator<StreamEvent> {
+    let stream = first;
+    let started = false;
+    for (let turn = 0; ; turn++) {
+      const turnUsage: Usage = { inputTokens: 0, outputTokens: 0 };
+      const base = { ...this.#usage };
+      const calls = new Map<number, TurnCall>();
+      let clientCalls = false;
+      let text = "";
+      const reasoning = new ReasoningBlocks();
+      let finish: Extract<StreamEvent, { type: "finish" }> | undefined;
+      for await (const event of stream.events) {
+        reasoning.push(event);
+        switch (event.type) {
+          case "start":
+            // The first turn's start leads the answer, then what was listed and approved before it.
+            if (!started) {
+              started = true;
+              yield event;
+              for (const item of prelude) yield { type: "hosted-tool", item };
+            }
+            break;
+          case "tool-call-start":
+            if (this.#offered.has(event.name)) calls.set(event.index, { name: event.name, arguments: "" });
+            else {
+              clientCalls = true;
+              yield event;
+            }
+            break;
+          case "tool-call-delta": {
+            const call = calls.get(event.index);
+            if (call) call.arguments += event.argumentsDelta;
+            else yield event;
+            break;
+          }
+          case "tool-call-end":
+            if (!calls.has(event.index)) yield event;
+            break;
+          case "text-delta":
+            text += event.text;
+            yield event;
+            break;
+          case "usage":
+            mergeUsage(turnUsage, event.usage);
+            yield { type: "usage", usage: sum(base, turnUsage) };
+            break;
+          case "finish":
+            finish = event;
+            break;
+          case "switch":
+            if (event.restart) {
+              calls.clear();
+              clientCalls = false;
+              text = "";
+            }
+            yield event;
+            break;
+          case "frame":
+            break;
+          default:
+            yield event;
+        }
+      }
+      Object.assign(this.#usage, sum(base, turnUsage));
+      // A stream that ended without its finish: the renderer says so.
+      if (finish === undefined) return;
+      if (calls.size === 0) {
+        yield finish;
+        return;
+      }
+      const results: Array<{ id: string; call: TurnCall; outcome: HostedToolOutcome }> = [];
+      let waiting = false;
+      for (const call of calls.values()) {
+        const { server, tool } = this.#offered.get(call.name) as Offered;
+        const id = makeId("mcp_", 48);
+        if (needsApproval(server, tool)) {
+          waiting = true;
+          const item: HostedToolItem = {
+            kind: "approval-request",
+            id: makeId("mcpr_", 48),
+            server: server.ref.label,
+            name: tool.name,
+            arguments: call.arguments,
+            status: "completed",
+          };
+          yield { type: "hosted-tool", item };
+          continue;
+        }
+        const running: HostedToolItem = {
+          kind: "call",
+          id,
+          server: server.ref.label,
+          name: tool.name,
+          arguments: call.arguments,
+          status: "in_progress",
+        };
+        yield { type: "hosted-tool", item: running };
+        const outcome = await this.#call(server, tool.name, call.arguments);
+        yield { type: "hosted-tool", item: ended(running, outcome) };
+        results.push({ id, call, outcome });
+      }
+      if (clientCalls || waiting) {
+        // The client answers its own calls, or approves: the answer ends here, and a later request goes on.
+        yield { ...finish, reason: clientCalls ? "tool_calls" : ("stop" satisfies FinishReason) };
+        return;
+      }
+      const assistant: AssistantMessage = {
+        role: "assistant",
+        content: text === "" ? [] : [{ type: "text", text }],
+        toolCalls: results.map(({ id, call }) => ({ id, name: call.name, arguments: call.arguments })),
+      };
+      const blocks = reasoning.blocks();
+      if (blocks.length > 0) assistant.reasoning = blocks.map((block) => ({ ...block, producer: stream.meta.target }));
+      this.#messages.push(assistant);
+      for (const { id, call, outcome } of results) {
+        this.#messages.push({
+          role: "tool",
+          toolCallId: id,
+          name: call.name,
+          content: [{ type: "text", text: outcomeText(outcome) }],
+        });
+      }
+      stream = await this.#turn(turn + 1 < this.#maxTurns && this.#callsLeft > 0);
+      meta.attempts += stream.meta.attempts;
+      if (stream.meta.sensitivity !== undefined && RANK[stream.meta.sensitivity] > RANK[meta.sensitivity ?? "public"]) {
+        meta.sensitivity = stream.meta.sensitivity;
+      }
+      this.#sensitivity = meta.sensitivity;
+      if (stream.meta.warnings) meta.warnings = [...new Set([...(meta.warnings ?? []), ...stream.meta.warnings])];
+    }
+  }
+
+  /** Runs one call, within the request's budget and its privacy. */
+  async #call(server: HostedServer, tool: string, args: string): Promise<HostedToolOutcome> {
+    if (this.#callsLeft <= 0) return { error: "Not run: this response reached its limit of tool calls (max_tool_calls)." };
+    this.#callsLeft--;
+    if (this.#sensitivity === "private" && server.ref.url !== undefined && !isLoopbackUrl(server.ref.url)) {
+      return {
+        error: `Not run: the conversation holds private data, and MCP server '${server.ref.label}' is not on this machine.`,
+      };
+    }
+    let parsed: unknown;
+    try {
+      parsed = args.trim() === "" ? {} : JSON.parse(args);
+    } catch {
+      return { error: "The arguments are not valid JSON." };
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+      return { error: "The arguments are not a JSON object." };
+    return this.#host.callTool(server.ref, tool, parsed as Record<string, unknown>, this.#context.signal);
+  }
+
+  /** A call an earlier answer asked about: run when approved, and told to the model either way. */
+  async #answerApproval(approval: HostedApproval): Promise<HostedToolItem[]> {
+    const name = hostedToolName(approval.server, approval.name);
+    const offered = this.#offered.get(name);
+    const id = makeId("mcp_", 48);
+    let outcome: HostedToolOutcome;
+    const items: HostedToolItem[] = [];
+    if (!approval.approve) {
+      outcome = { error: `The user declined this call${approval.reason ? `: ${approval.reason}` : "."}` };
+    } else if (offered === undefined) {
+      outcome = { error: `Tool '${approval.name}' of MCP server '${approval.server}' is not offered in this request.` };
+    } else {
+      const running: HostedToolItem = {
+        kind: "call",
+        id,
+        server: approval.server,
+        name: approval.name,
+        arguments: approval.arguments,
+        status: "in_progress",
+        approvalRequestId: approval.requestId,
+      };
+      outcome = await this.#call(offered.server, approval.name, approval.arguments);
+      items.push(running, ended(running, outcome));
+    }
+    this.#messages.push({ role: "assistant", content: [], toolCalls: [{ id, name, arguments: approval.arguments }] });
+    this.#messages.push({ role: "tool", toolCallId: id, name, content: [{ type: "text", text: outcomeText(outcome) }] });
+    return items;
+  }
+}
+
+function ended(running: Extract<HostedToolItem, { kind: "call" }>, outcome: HostedToolOutcome): HostedToolItem {
+  return outcome.error === undefined
+    ? { ...running, status: "completed", output: outcome.output }
+    : { ...running, status: "failed", error: outcome.error };
+}
+
+/** What the model reads of a call's outcome. */
+export function outcomeText(outcome: { output?: string | null; error?: string | null }): string {
+  return outcome.error != null ? `Error: ${outcome.error}` : (outcome.output ?? "");
+}
+
+function sum(a: Usage, b: Usage): Usage {
+  const out: Usage = { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens };
+  for (const key of ["cachedInputTokens", "cacheWriteInputTokens", "reasoningTokens"] as const) {
+    const total = (a[key] ?? 0) + (b[key] ?? 0);
+    if (a[key] !== undefined || b[key] !== undefined) out[key] = total;
+  }
+  return out;
+}
+
+function matches(filter: HostedToolFilter, tool: HostedToolInfo): boolean {
+  if (filter.names?.includes(tool.name)) return true;
+  if (filter.readOnly !== undefined) return (tool.annotations?.readOnlyHint === true) === filter.readOnly;
+  return false;
+}
+
+/** OpenAI's `require_approval`: `always` (the default), `never`, or filters of the tools that do or do not need it. */
+function needsApproval(server: HostedServer, tool: HostedToolInfo): boolean {
+  const policy = server.approval;
+  if (policy === "always" || policy === "never") return policy === "always";
+  if (policy.never !== undefined && matches(policy.never, tool)) return false;
+  if (policy.always !== undefined) return matches(policy.always, tool);
+  // Only a `never` filter: the tools it does not name still need approval.
+  return true;
+}
+
+function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return (
+    host === "localhost" ||
+    host.endsWith(".localhost") ||
+    host === "[::1]" ||
+    host === "::1" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+  );
+}
