@@ -62,7 +62,12 @@ let anthropic: FakeUpstream;
 let tandem: RunningTandem;
 let client: OpenAI;
 
-const docs = { type: "mcp" as const, server_label: "docs", server_url: "http://127.0.0.1:9/mcp", require_approval: "never" as const };
+const docs = {
+  type: "mcp" as const,
+  server_label: "docs",
+  server_url: "http://127.0.0.1:9/mcp",
+  require_approval: "never" as const,
+};
 
 before(async () => {
   [openai, anthropic] = await Promise.all([
@@ -94,7 +99,11 @@ beforeEach(() => {
     fake.script((request) =>
       lastIsToolResult(request)
         ? { kind: "text", text: "The docs have 3 pages on it.", usage: { input: 40, output: 8 } }
-        : { kind: "tool_calls", calls: [{ name: "mcp__docs__search", arguments: { q: "breakers" } }], usage: { input: 30, output: 5 } },
+        : {
+            kind: "tool_calls",
+            calls: [{ name: "mcp__docs__search", arguments: { q: "breakers" } }],
+            usage: { input: 30, output: 5 },
+          },
     );
   }
 });
@@ -102,7 +111,11 @@ beforeEach(() => {
 for (const target of ["openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"]) {
   describe(`mcp tools over ${target}`, () => {
     it("lists, calls and answers in one response, whole", async () => {
-      const response = await client.responses.create({ model: target, input: "What do the docs say about breakers?", tools: [docs] });
+      const response = await client.responses.create({
+        model: target,
+        input: "What do the docs say about breakers?",
+        tools: [docs],
+      });
       assert.equal(response.status, "completed");
       assert.deepEqual(
         response.output.map((item) => item.type),
@@ -110,10 +123,7 @@ for (const target of ["openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"]) {
       );
       const [listed, call] = response.output;
       assert.equal(listed?.type === "mcp_list_tools" && listed.server_label, "docs");
-      assert.deepEqual(
-        listed?.type === "mcp_list_tools" && listed.tools.map((t) => t.name),
-        ["search", "delete_page"],
-      );
+      assert.deepEqual(listed?.type === "mcp_list_tools" && listed.tools.map((t) => t.name), ["search", "delete_page"]);
       assert.ok(call?.type === "mcp_call");
       assert.equal(call.name, "search");
       assert.equal(call.server_label, "docs");
@@ -129,7 +139,9 @@ for (const target of ["openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"]) {
       // The model was offered the server's tools under their MCP names, and read the call's output.
       assert.match(transcript(fake.requests[0]), /mcp__docs__search/);
       assert.match(transcript(fake.requests[1]), /3 pages match 'breakers'/);
-      assert.deepEqual(host.calls, [{ server: { label: "docs", url: docs.server_url }, name: "search", args: { q: "breakers" } }]);
+      assert.deepEqual(host.calls, [
+        { server: { label: "docs", url: docs.server_url }, name: "search", args: { q: "breakers" } },
+      ]);
       // The echo names the tool without secrets.
       assert.equal((response.tools[0] as { type: string }).type, "mcp");
     });
@@ -204,7 +216,12 @@ describe("mcp tools: approvals, filters, failures", () => {
     assert.equal(second.output_text, "The docs have 3 pages on it.");
     // A third turn carries the call and its output in the history.
     openai.script(() => ({ kind: "text", text: "ok" }));
-    await client.responses.create({ model: "openai/gpt-4o-mini", previous_response_id: second.id, input: "thanks", tools: [tool] });
+    await client.responses.create({
+      model: "openai/gpt-4o-mini",
+      previous_response_id: second.id,
+      input: "thanks",
+      tools: [tool],
+    });
     assert.match(transcript(openai.requests.at(-1)), /3 pages match 'breakers'/);
   });
 
@@ -271,7 +288,10 @@ describe("mcp tools: approvals, filters, failures", () => {
         input: "hi",
         tools: [{ type: "mcp", server_label: "bad", server_url: "http://127.0.0.1:9/broken", require_approval: "never" }],
       }),
-      (err: unknown) => err instanceof OpenAI.APIError && err.status === 424 && /Error retrieving tool list from MCP server: 'bad'/.test(err.message),
+      (err: unknown) =>
+        err instanceof OpenAI.APIError &&
+        err.status === 424 &&
+        /Error retrieving tool list from MCP server: 'bad'/.test(err.message),
     );
     assert.equal(openai.requests.length, 0);
   });
@@ -298,7 +318,12 @@ describe("mcp tools: approvals, filters, failures", () => {
   it("does not send private data to a server that is not on this machine", async () => {
     openai.script(() => ({ kind: "text", text: "never" }));
     anthropic.script(() => ({ kind: "text", text: "never" }));
-    const remote = { type: "mcp" as const, server_label: "remote", server_url: "https://mcp.example.com/mcp", require_approval: "never" as const };
+    const remote = {
+      type: "mcp" as const,
+      server_label: "remote",
+      server_url: "https://mcp.example.com/mcp",
+      require_approval: "never" as const,
+    };
     // Private input: the route has no local target, so it is refused before any tool or model runs.
     await assert.rejects(
       client.responses.create({ model: "openai/gpt-4o-mini", input: "My card is 4111 1111 1111 1111", tools: [remote] }),
