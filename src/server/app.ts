@@ -290,7 +290,10 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   const toolHost = options.toolHost;
   const services = {
     state: options.state ?? (store ? new EncryptedStateStore(store) : new MemoryStateStore()),
-    ...(toolHost !== undefined && { hostedTools: new ToolLoop(toolHost) }),
+    ...(toolHost !== undefined && {
+      // A call to a server that is not on this machine is egress: audited as a cloud request is.
+      hostedTools: new ToolLoop(toolHost, store ? { audit: (record) => store.auditEgress(record) } : {}),
+    }),
   };
   mountDialects(app, DIALECTS, router, services);
   health.start();

@@ -350,3 +350,34 @@ describe("mcp tools: approvals, filters, failures", () => {
     );
   });
 });
+
+describe("mcp tools: the egress audit", () => {
+  it("records a call to a server that is not on this machine before it is made, and none for a loopback one", async () => {
+    const audited = await startTandem(
+      { providers: { openai: { kind: "openai", baseUrl: openai.url, apiKeys: ["env:UP_OPENAI"], local: false } } },
+      { env: { UP_OPENAI: "sk-upstream-openai" }, toolHost: host, store: true },
+    );
+    try {
+      const audit = new OpenAI({ baseURL: `${audited.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const remote = {
+        type: "mcp" as const,
+        server_label: "docs",
+        server_url: "https://mcp.example.com/mcp",
+        require_approval: "never" as const,
+      };
+      await audit.responses.create({ model: "openai/gpt-4o-mini", input: "Search breakers", tools: [remote] });
+      await audit.responses.create({ model: "openai/gpt-4o-mini", input: "Search breakers", tools: [docs] });
+      const rows = (await (await fetch(`${audited.url}/v1/audit`)).json()) as {
+        data: Array<{ target: string; sensitivity: string }>;
+      };
+      const mcp = rows.data.filter((row) => row.target.startsWith("mcp:"));
+      assert.deepEqual(
+        mcp.map((row) => row.target),
+        ["mcp:docs"],
+      );
+      assert.equal(host.calls.length, 2);
+    } finally {
+      await audited.close();
+    }
+  });
+});

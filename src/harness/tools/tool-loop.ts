@@ -33,6 +33,12 @@ const DEFAULT_MAX_CALLS = 20;
 
 const RANK: Record<Sensitivity, number> = { public: 0, internal: 1, private: 2 };
 
+/**
+ * Records a call to a server that is not on this machine in the egress audit before it is made
+ * (`target` `mcp:<label>`, the call's name and arguments as the body); a rejection means it is not made.
+ */
+export type AuditToolCall = (record: { target: string; sensitivity: string; body: string }) => Promise<unknown>;
+
 /** One tool the model is offered, by the name it is offered under. */
 interface Offered {
   server: HostedServer;
@@ -56,10 +62,12 @@ interface TurnCall {
 export class ToolLoop implements HostedToolRunner {
   readonly #host: ToolHost;
   readonly #maxTurns: number;
+  readonly #audit: AuditToolCall | undefined;
 
-  constructor(host: ToolHost, options: { maxTurns?: number } = {}) {
+  constructor(host: ToolHost, options: { maxTurns?: number; audit?: AuditToolCall } = {}) {
     this.#host = host;
     this.#maxTurns = options.maxTurns ?? DEFAULT_MAX_TURNS;
+    this.#audit = options.audit;
   }
 
   async chat(gateway: Gateway, request: ChatRequest, tools: HostedToolsRequest, context: RequestContext): Promise<ChatStream> {
@@ -95,7 +103,7 @@ export class ToolLoop implements HostedToolRunner {
         offered.set(hostedToolName(label, tool.name), { server, tool });
       }
     }
-    const run = new LoopRun(this.#host, gateway, request, tools, context, offered, this.#maxTurns);
+    const run = new LoopRun(this.#host, gateway, request, tools, context, offered, this.#maxTurns, this.#audit);
     return run.start(prelude);
   }
 }
@@ -114,6 +122,7 @@ class LoopRun {
   #callsLeft: number;
   /** The highest sensitivity any turn was classified with: calls to remote servers are not made once it is private. */
   #sensitivity: Sensitivity | undefined;
+  readonly #audit: AuditToolCall | undefined;
 
   constructor(
     host: ToolHost,
@@ -123,7 +132,9 @@ class LoopRun {
     context: RequestContext,
     offered: Map<string, Offered>,
     maxTurns: number,
+    audit: AuditToolCall | undefined,
   ) {
+    this.#audit = audit;
     this.#host = host;
     this.#gateway = gateway;
     this.#request = request;
@@ -307,7 +318,8 @@ class LoopRun {
   async #call(server: HostedServer, tool: string, args: string): Promise<HostedToolOutcome> {
     if (this.#callsLeft <= 0) return { error: "Not run: this response reached its limit of tool calls (max_tool_calls)." };
     this.#callsLeft--;
-    if (this.#sensitivity === "private" && server.ref.url !== undefined && !isLoopbackUrl(server.ref.url)) {
+    const remote = server.ref.url !== undefined && !isLoopbackUrl(server.ref.url);
+    if (remote && this.#sensitivity === "private") {
       return {
         error: `Not run: the conversation holds private data, and MCP server '${server.ref.label}' is not on this machine.`,
       };
@@ -320,6 +332,17 @@ class LoopRun {
     }
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
       return { error: "The arguments are not a JSON object." };
+    if (remote && this.#audit !== undefined) {
+      try {
+        await this.#audit({
+          target: `mcp:${server.ref.label}`,
+          sensitivity: this.#sensitivity ?? "public",
+          body: JSON.stringify({ name: tool, arguments: parsed }),
+        });
+      } catch {
+        return { error: "Not run: the egress audit could not record this call (see the server log)." };
+      }
+    }
     return this.#host.callTool(server.ref, tool, parsed as Record<string, unknown>, this.#context.signal);
   }
 
