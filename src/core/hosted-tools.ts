@@ -1,5 +1,6 @@
 import type { ChatStream, Gateway, RequestContext } from "./gateway.js";
 import type { ChatRequest } from "./request.js";
+import type { Sensitivity } from "./sensitivity.js";
 
 /**
  * Tools tandem runs for the model (the harness's tool loop), rather than the client: today the tools
@@ -123,6 +124,11 @@ export interface HostedToolsRequest {
   listed: Map<string, HostedToolInfo[]>;
   /** At most this many hosted calls in the answer (the Responses API's `max_tool_calls`). Default 20. */
   maxCalls?: number;
+  /**
+   * How sensitive the conversation is known to be before this turn (its stored items, the client's
+   * declaration): calls to servers not on this machine are held to it before any turn is classified.
+   */
+  sensitivity?: Sensitivity;
 }
 
 /**

@@ -8,6 +8,7 @@ import { requestRecord } from "../dialects/shared/index.js";
 import { EncryptedStateStore } from "../harness/state/encrypted-state-store.js";
 import { MemoryStateStore } from "../harness/state/memory-state-store.js";
 import { ToolLoop } from "../harness/tools/tool-loop.js";
+import { classifyRequest, detectorFor } from "../privacy/index.js";
 import { Catalog } from "../router/catalog.js";
 import { HealthMonitor } from "../router/health-monitor.js";
 import { Router } from "../router/router.js";
@@ -292,7 +293,15 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     state: options.state ?? (store ? new EncryptedStateStore(store) : new MemoryStateStore()),
     ...(toolHost !== undefined && {
       // A call to a server that is not on this machine is egress: audited as a cloud request is.
-      hostedTools: new ToolLoop(toolHost, store ? { audit: (record) => store.auditEgress(record) } : {}),
+      hostedTools: new ToolLoop(toolHost, {
+        ...(store && { audit: (record) => store.auditEgress(record) }),
+        // For a call to a remote server when no turn was classified (every target local).
+        classify: (text) =>
+          classifyRequest(
+            { model: "", stream: false, messages: [{ role: "user", content: [{ type: "text", text }] }] },
+            detectorFor(config.privacy),
+          ).level,
+      }),
     }),
   };
   mountDialects(app, DIALECTS, router, services);

@@ -11,6 +11,7 @@ import OpenAI from "openai";
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import type { HostedToolInfo, HostedToolOutcome, McpServerRef, ToolHost } from "../../src/core/index.js";
 import { startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
+import { startFakeOllama } from "../support/fake-ollama-upstream.js";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
@@ -59,6 +60,7 @@ function lastIsToolResult(request: RecordedRequest): boolean {
 const host = new ScriptedHost();
 let openai: FakeUpstream;
 let anthropic: FakeUpstream;
+let ollama: FakeUpstream;
 let tandem: RunningTandem;
 let client: OpenAI;
 
@@ -70,15 +72,18 @@ const docs = {
 };
 
 before(async () => {
-  [openai, anthropic] = await Promise.all([
+  [openai, anthropic, ollama] = await Promise.all([
     startFakeOpenAI({ models: ["gpt-4o-mini"] }),
     startFakeAnthropic({ models: ["claude-haiku-4-5"] }),
+    startFakeOllama({ models: ["llama3.2:latest"] }),
   ]);
   tandem = await startTandem(
     {
       providers: {
         openai: { kind: "openai", baseUrl: openai.url, apiKeys: ["env:UP_OPENAI"], local: false },
         anthropic: { kind: "anthropic", baseUrl: anthropic.url, apiKeys: ["env:UP_ANTHROPIC"] },
+        // On loopback: a local target, whose requests are not classified.
+        ollama: { kind: "ollama", baseUrl: ollama.url },
       },
     },
     { env: { UP_OPENAI: "sk-upstream-openai", UP_ANTHROPIC: "sk-ant-upstream" }, toolHost: host },
@@ -88,7 +93,7 @@ before(async () => {
 
 after(async () => {
   await tandem?.close();
-  await Promise.all([openai?.close(), anthropic?.close()]);
+  await Promise.all([openai?.close(), anthropic?.close(), ollama?.close()]);
 });
 
 beforeEach(() => {
@@ -329,6 +334,26 @@ describe("mcp tools: approvals, filters, failures", () => {
       client.responses.create({ model: "openai/gpt-4o-mini", input: "My card is 4111 1111 1111 1111", tools: [remote] }),
     );
     assert.equal(host.calls.length, 0);
+  });
+
+  it("classifies a local model's call to a remote server itself, and does not send private arguments", async () => {
+    ollama.script((request) =>
+      lastIsToolResult(request)
+        ? { kind: "text", text: "I could not search." }
+        : { kind: "tool_calls", calls: [{ name: "mcp__remote__search", arguments: { q: "card 4111 1111 1111 1111" } }] },
+    );
+    const remote = {
+      type: "mcp" as const,
+      server_label: "remote",
+      server_url: "https://mcp.example.com/mcp",
+      require_approval: "never" as const,
+    };
+    const response = await client.responses.create({ model: "ollama/llama3.2:latest", input: "Search it", tools: [remote] });
+    const call = response.output[1];
+    assert.ok(call?.type === "mcp_call");
+    assert.match(call.error ?? "", /private data/);
+    assert.equal(host.calls.length, 0);
+    assert.equal(response.output_text, "I could not search.");
   });
 
   it("rejects malformed mcp tools with OpenAI's 400 naming the field", async () => {

@@ -39,6 +39,16 @@ const RANK: Record<Sensitivity, number> = { public: 0, internal: 1, private: 2 }
  */
 export type AuditToolCall = (record: { target: string; sensitivity: string; body: string }) => Promise<unknown>;
 
+/** How sensitive a text is, by the privacy settings' detectors: for a call to a remote server when no turn was classified (every target local). */
+export type ClassifyText = (text: string) => Sensitivity;
+
+export interface ToolLoopOptions {
+  /** Rounds of calls before the model must answer without the hosted tools. Default 10. */
+  maxTurns?: number;
+  audit?: AuditToolCall;
+  classify?: ClassifyText;
+}
+
 /** One tool the model is offered, by the name it is offered under. */
 interface Offered {
   server: HostedServer;
@@ -62,12 +72,12 @@ interface TurnCall {
 export class ToolLoop implements HostedToolRunner {
   readonly #host: ToolHost;
   readonly #maxTurns: number;
-  readonly #audit: AuditToolCall | undefined;
+  readonly #options: ToolLoopOptions;
 
-  constructor(host: ToolHost, options: { maxTurns?: number; audit?: AuditToolCall } = {}) {
+  constructor(host: ToolHost, options: ToolLoopOptions = {}) {
     this.#host = host;
     this.#maxTurns = options.maxTurns ?? DEFAULT_MAX_TURNS;
-    this.#audit = options.audit;
+    this.#options = options;
   }
 
   async chat(gateway: Gateway, request: ChatRequest, tools: HostedToolsRequest, context: RequestContext): Promise<ChatStream> {
@@ -103,7 +113,7 @@ export class ToolLoop implements HostedToolRunner {
         offered.set(hostedToolName(label, tool.name), { server, tool });
       }
     }
-    const run = new LoopRun(this.#host, gateway, request, tools, context, offered, this.#maxTurns, this.#audit);
+    const run = new LoopRun(this.#host, gateway, request, tools, context, offered, this.#maxTurns, this.#options);
     return run.start(prelude);
   }
 }
@@ -122,7 +132,7 @@ class LoopRun {
   #callsLeft: number;
   /** The highest sensitivity any turn was classified with: calls to remote servers are not made once it is private. */
   #sensitivity: Sensitivity | undefined;
-  readonly #audit: AuditToolCall | undefined;
+  readonly #options: ToolLoopOptions;
 
   constructor(
     host: ToolHost,
@@ -132,9 +142,10 @@ class LoopRun {
     context: RequestContext,
     offered: Map<string, Offered>,
     maxTurns: number,
-    audit: AuditToolCall | undefined,
+    options: ToolLoopOptions,
   ) {
-    this.#audit = audit;
+    this.#options = options;
+    this.#sensitivity = tools.sensitivity;
     this.#host = host;
     this.#gateway = gateway;
     this.#request = request;
@@ -150,15 +161,15 @@ class LoopRun {
     // Calls the client approved (or declined) in this request are answered before the model's first turn.
     const approved: HostedToolItem[] = [];
     for (const approval of this.#tools.approvals) approved.push(...(await this.#answerApproval(approval)));
-    const first = await this.#turn(true);
+    const first = await this.#turn(true, true);
     const meta = first.meta;
-    this.#sensitivity = meta.sensitivity;
+    this.#sensitivity = higher(this.#sensitivity, meta.sensitivity);
     const events = this.#events(first, [...prelude, ...approved], meta);
     return { meta, events };
   }
 
   /** One model turn: the client's tools and, unless the loop has gone on too long, the hosted ones. */
-  #turn(offerHosted: boolean, context = this.#context): Promise<ChatStream> {
+  #turn(offerHosted: boolean, first: boolean): Promise<ChatStream> {
     const hosted: ToolDefinition[] = [];
     if (offerHosted) {
       for (const [name, { server, tool }] of this.#offered) {
@@ -176,10 +187,11 @@ class LoopRun {
     const request: ChatRequest = { ...this.#request, messages: this.#messages, native: undefined };
     if (tools.length > 0) request.tools = tools;
     else delete request.tools;
-    // A choice of a hosted tool by name holds for the first turn only: after its call, the model answers.
-    if (!offerHosted && typeof request.toolChoice === "object" && this.#offered.has(request.toolChoice.name))
+    // A forced choice holds for the first turn only: after its calls, the model answers (or calls again) freely.
+    if (!first && request.toolChoice !== undefined && request.toolChoice !== "auto" && request.toolChoice !== "none") {
       delete request.toolChoice;
-    return this.#gateway.chat(request, context);
+    }
+    return this.#gateway.chat(request, this.#context);
   }
 
   async *#events(first: ChatStream, prelude: HostedToolItem[], meta: ChatStream["meta"]): AsyncGenerator<StreamEvent> {
@@ -304,12 +316,11 @@ class LoopRun {
           content: [{ type: "text", text: outcomeText(outcome) }],
         });
       }
-      stream = await this.#turn(turn + 1 < this.#maxTurns && this.#callsLeft > 0);
+      stream = await this.#turn(turn + 1 < this.#maxTurns && this.#callsLeft > 0, false);
       meta.attempts += stream.meta.attempts;
-      if (stream.meta.sensitivity !== undefined && RANK[stream.meta.sensitivity] > RANK[meta.sensitivity ?? "public"]) {
-        meta.sensitivity = stream.meta.sensitivity;
-      }
-      this.#sensitivity = meta.sensitivity;
+      // The answer is as sensitive as its most sensitive turn (what a tool read may be private): stored so.
+      if (stream.meta.sensitivity !== undefined) meta.sensitivity = higher(meta.sensitivity, stream.meta.sensitivity);
+      this.#sensitivity = higher(this.#sensitivity, meta.sensitivity);
       if (stream.meta.warnings) meta.warnings = [...new Set([...(meta.warnings ?? []), ...stream.meta.warnings])];
     }
   }
@@ -319,7 +330,12 @@ class LoopRun {
     if (this.#callsLeft <= 0) return { error: "Not run: this response reached its limit of tool calls (max_tool_calls)." };
     this.#callsLeft--;
     const remote = server.ref.url !== undefined && !isLoopbackUrl(server.ref.url);
-    if (remote && this.#sensitivity === "private") {
+    // No turn classified (every target local): the call's own arguments are, before they leave.
+    const level =
+      remote && this.#sensitivity === undefined && this.#options.classify !== undefined
+        ? this.#options.classify(args)
+        : this.#sensitivity;
+    if (remote && level === "private") {
       return {
         error: `Not run: the conversation holds private data, and MCP server '${server.ref.label}' is not on this machine.`,
       };
@@ -332,11 +348,11 @@ class LoopRun {
     }
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
       return { error: "The arguments are not a JSON object." };
-    if (remote && this.#audit !== undefined) {
+    if (remote && this.#options.audit !== undefined) {
       try {
-        await this.#audit({
+        await this.#options.audit({
           target: `mcp:${server.ref.label}`,
-          sensitivity: this.#sensitivity ?? "public",
+          sensitivity: level ?? "public",
           body: JSON.stringify({ name: tool, arguments: parsed }),
         });
       } catch {
@@ -374,6 +390,12 @@ class LoopRun {
     this.#messages.push({ role: "tool", toolCallId: id, name, content: [{ type: "text", text: outcomeText(outcome) }] });
     return items;
   }
+}
+
+function higher(a: Sensitivity | undefined, b: Sensitivity | undefined): Sensitivity | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return RANK[b] > RANK[a] ? b : a;
 }
 
 function ended(running: Extract<HostedToolItem, { kind: "call" }>, outcome: HostedToolOutcome): HostedToolItem {

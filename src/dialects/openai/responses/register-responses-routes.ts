@@ -51,7 +51,10 @@ async function respond(
   const hosted =
     runner === undefined
       ? undefined
-      : hostedToolsRequest(parsed, composed.items, new Set(composed.input.map((record) => record.item)));
+      : {
+          ...hostedToolsRequest(parsed, composed.items, new Set(composed.input.map((record) => record.item))),
+          ...(level !== undefined && { sensitivity: level }),
+        };
   const answering =
     runner === undefined || hosted === undefined
       ? gateway
