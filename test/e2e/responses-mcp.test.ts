@@ -259,6 +259,16 @@ describe("mcp tools: approvals, filters, failures", () => {
       }),
       (err: unknown) => err instanceof OpenAI.BadRequestError,
     );
+    await assert.rejects(
+      client.responses.create({
+        model: "openai/gpt-4o-mini",
+        tools: [docs],
+        input: [
+          { type: "mcp_approval_response", approval_request_id: "mcpr_x" } as unknown as OpenAI.Responses.ResponseInputItem,
+        ],
+      }),
+      (err: unknown) => err instanceof OpenAI.BadRequestError && /input\[0\]\.approve/.test(err.message),
+    );
   });
 
   it("offers only the allowed tools", async () => {

@@ -14,6 +14,10 @@ const ID_PREFIX: Record<string, string> = {
   reasoning: "rs_",
   custom_tool_call: "ctc_",
   custom_tool_call_output: "ctco_",
+  mcp_list_tools: "mcpl_",
+  mcp_call: "mcp_",
+  mcp_approval_request: "mcpr_",
+  mcp_approval_response: "mcpa_",
 };
 
 /**
@@ -135,6 +139,16 @@ export function normalizeInputItem(raw: unknown, param: string, options: Normali
         );
       }
       return { ...item, type, id: optionalId(item, param) ?? itemId("rs_"), summary: item.summary ?? [] };
+    case "mcp_approval_response":
+      requireStrings(item, param, ["approval_request_id"]);
+      if (typeof item.approve !== "boolean") {
+        throw invalidParam(
+          `${param}.approve`,
+          `Invalid type for '${param}.approve': expected a boolean, but got ${typeOf(item.approve)} instead.`,
+          "invalid_type",
+        );
+      }
+      return { ...item, type, id: optionalId(item, param) ?? makeId("mcpa_", 48) };
     case "item_reference":
       // A reference names an item stored elsewhere (a response's output); conversations hold items
       // themselves, so the client sends the item instead.
