@@ -162,7 +162,20 @@ const mcpServer = z
      * Variables set for it, over the SDK's small safe default environment (HOME, PATH, USER, ...: not
      * tandem's whole environment). Values as for `headers`. Default none.
      */
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an environment variable name"), z.string()).optional(),
+    env: z
+      .record(z.string(), z.string())
+      // The names checked here, as the labels are: a record's key schema fails with only "Invalid key in record".
+      .superRefine((env, ctx) => {
+        for (const name of Object.keys(env)) {
+          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+            ctx.addIssue({
+              code: "custom",
+              path: [name],
+              message: "expected an environment variable name (letters, digits, '_')",
+            });
+        }
+      })
+      .optional(),
     /** Its working directory (relative: to the directory tandem was started in). Default: tandem's own. */
     cwd: z.string().min(1).optional(),
   })

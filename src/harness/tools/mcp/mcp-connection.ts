@@ -107,7 +107,8 @@ export class McpConnection {
 
   /** Ends the session and the transport (a stdio child is ended by the SDK: stdin closed, then SIGTERM, then SIGKILL). Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
+    // Started a microtask later, so that what it calls back (markGone, onGone) finds it under way.
+    this.#closing ??= Promise.resolve().then(() => this.#close());
     return this.#closing;
   }
 
@@ -193,6 +194,13 @@ async function connect(transport: Transport, kind: McpConnection["kind"], option
     },
   );
   connection = new McpConnection(client, transport, kind, options.label, options.secrets);
+  try {
+    await withTimeout(client.connect(transport, { timeout: options.timeoutMs }), options.timeoutMs);
+  } catch (err) {
+    await client.close().catch(() => {});
+    throw err;
+  }
+  // Only now: during the connect, a transport error is the connect's own failure, which it reports.
   const conn = connection;
   client.onclose = () => conn.markGone();
   client.onerror = (err) => {
@@ -202,12 +210,6 @@ async function connect(transport: Transport, kind: McpConnection["kind"], option
     );
     conn.markGone();
   };
-  try {
-    await withTimeout(client.connect(transport, { timeout: options.timeoutMs }), options.timeoutMs);
-  } catch (err) {
-    await client.close().catch(() => {});
-    throw err;
-  }
   options.log.debug({ server: options.label, transport: kind }, "mcp: connected");
   return connection;
 }
