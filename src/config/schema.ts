@@ -131,6 +131,124 @@ const keywordList = z.object({
 
 const BUILTIN_KIND = z.enum(["email", "phone", "payment_card", "iban", "ssn", "ip_address", "secret", "token"]);
 
+/** A label in `mcp.servers`: how requests and the model name the server (as a Responses `server_label`). */
+export const MCP_SERVER_LABEL = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/**
+ * One MCP server, written as Claude Code's `mcpServers` entries are: `{url, headers}` for a remote
+ * one (Streamable HTTP, or legacy SSE), `{command, args, env, cwd}` for one tandem starts over stdio.
+ * One loose object checked by hand rather than a zod union, so that a mistake is reported as what it
+ * is ("url and command both given") rather than as a union's "invalid input".
+ */
+const mcpServer = z
+  .object({
+    /** A remote server's endpoint: http or https. */
+    url: z
+      .string()
+      .url()
+      .refine((u) => /^https?:$/i.test(new URL(u).protocol), "expected an http or https URL")
+      .optional(),
+    /**
+     * Sent with every request to `url`. A value is literal text, a whole key reference
+     * (`env:NAME`, `keychain:NAME`, `store:NAME`), or text with references in `${...}`
+     * (`Bearer ${env:GITHUB_TOKEN}`); references are read at each connect and never logged.
+     */
+    headers: z.record(z.string().min(1), z.string()).optional(),
+    /** The program that serves MCP on its stdin/stdout (searched on PATH). */
+    command: z.string().min(1).optional(),
+    /** Its arguments. Default none. */
+    args: z.array(z.string()).optional(),
+    /**
+     * Variables set for it, over the SDK's small safe default environment (HOME, PATH, USER, ...: not
+     * tandem's whole environment). Values as for `headers`. Default none.
+     */
+    env: z
+      .record(z.string(), z.string())
+      // The names checked here, as the labels are: a record's key schema fails with only "Invalid key in record".
+      .superRefine((env, ctx) => {
+        for (const name of Object.keys(env)) {
+          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+            ctx.addIssue({
+              code: "custom",
+              path: [name],
+              message: "expected an environment variable name (letters, digits, '_')",
+            });
+        }
+      })
+      .optional(),
+    /** Its working directory (relative: to the directory tandem was started in). Default: tandem's own. */
+    cwd: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((server, ctx) => {
+    if (server.url !== undefined && server.command !== undefined) {
+      ctx.addIssue({ code: "custom", message: "expected either url (a remote server) or command (a stdio server), not both" });
+    } else if (server.url === undefined && server.command === undefined) {
+      ctx.addIssue({ code: "custom", message: "expected url (a remote server) or command (a stdio server)" });
+    } else if (server.url !== undefined) {
+      for (const field of ["args", "env", "cwd"] as const) {
+        if (server[field] !== undefined)
+          ctx.addIssue({ code: "custom", path: [field], message: `${field} is for a stdio server (command), not a url` });
+      }
+    } else if (server.headers !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["headers"], message: "headers are for a remote server (url), not a command" });
+    }
+  })
+  .transform(
+    (server): McpServerConfig =>
+      server.url !== undefined
+        ? { url: server.url, headers: server.headers ?? {} }
+        : {
+            command: server.command as string,
+            args: server.args ?? [],
+            env: server.env ?? {},
+            ...(server.cwd !== undefined ? { cwd: server.cwd } : {}),
+          },
+  );
+
+/** A configured MCP server as parsed: remote (`url`) or stdio (`command`). */
+export type McpServerConfig =
+  | { url: string; headers: Record<string, string>; command?: undefined }
+  | { command: string; args: string[]; env: Record<string, string>; cwd?: string; url?: undefined };
+
+/** MCP servers whose tools tandem runs for the model (the Responses API's `{type: "mcp"}` tools). */
+export const mcpSchema = z
+  .object({
+    /** By label (`[a-zA-Z0-9_-]`, 1-64 characters). Default none. */
+    servers: z
+      .record(z.string(), mcpServer)
+      // Checked here rather than as the record's key schema, whose failure zod reports only as "Invalid key in record".
+      .superRefine((servers, ctx) => {
+        for (const label of Object.keys(servers)) {
+          if (!MCP_SERVER_LABEL.test(label))
+            ctx.addIssue({
+              code: "custom",
+              path: [label],
+              message: "expected a server label of 1-64 letters, digits, '_' or '-'",
+            });
+        }
+      })
+      .default({}),
+    /** Milliseconds one tool call may take before it fails (its error goes back to the model). Default 60000. */
+    callTimeoutMs: z.number().int().positive().default(60_000),
+    /** Milliseconds to connect to a server and for each page of its tool list. Default 15000. */
+    listTimeoutMs: z.number().int().positive().default(15_000),
+    /** A tool's output text beyond this many UTF-8 bytes is cut, with a note saying how much. Default 262144 (256 KiB). */
+    maxOutputBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(256 * 1024),
+    /**
+     * Whether a request may name a server by its URL (the Responses API's `server_url`), besides the
+     * configured labels. Default true; false: only the servers configured here.
+     */
+    allowRequestServers: z.boolean().default(true),
+  })
+  .strict();
+
+export type McpConfig = z.output<typeof mcpSchema>;
+
 export const configSchema = z.object({
   server: z
     .object({
@@ -293,6 +411,13 @@ export const configSchema = z.object({
       retentionDays: z.number().int().positive().optional(),
     })
     .default({}),
+  mcp: mcpSchema.default({
+    servers: {},
+    callTimeoutMs: 60_000,
+    listTimeoutMs: 15_000,
+    maxOutputBytes: 256 * 1024,
+    allowRequestServers: true,
+  }),
   providers: z.record(providerName, providerSchema).default({}),
   routes: z.record(z.string().regex(/^[^/\s]+$/, "expected a route name without '/' or spaces"), routeSchema).default({}),
 });

@@ -1,0 +1,72 @@
+import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
+import { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { redactSecrets } from "../../../core/index.js";
+
+/*
+ * A server's failure as a short sentence the model and the client read (it goes back as a tool
+ * error, not as an exception): what happened, in words, never a header value or an env secret.
+ */
+
+/** Our own timeout of a connect (the SDK bounds requests, not a transport's start). */
+export class McpConnectTimeout extends Error {
+  override readonly name = "McpConnectTimeout";
+}
+
+/** Whether the SDK gave up waiting for the answer to a request of ours (not a server's error that reuses the code). */
+export function isRequestTimeout(err: unknown): boolean {
+  if (err instanceof McpConnectTimeout) return true;
+  if (!(err instanceof McpError) || err.code !== ErrorCode.RequestTimeout) return false;
+  const data = err.data as { timeout?: unknown } | undefined;
+  return data?.timeout !== undefined;
+}
+
+const ERRNO_WORDS: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  ENOTFOUND: "host not found",
+  EAI_AGAIN: "host name lookup failed",
+  ETIMEDOUT: "connection timed out",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  ENOENT: "command not found",
+  EACCES: "permission denied",
+  UND_ERR_SOCKET: "connection closed by the server",
+  UND_ERR_CONNECT_TIMEOUT: "connection timed out",
+};
+
+/** The errno-style code of an error or of the error that caused it (undici's `fetch failed` hides it in `cause`). */
+export function errnoCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Why the request failed, in a few words, cleaned of the given secrets and of anything key-shaped. */
+export function mcpErrorReason(err: unknown, secrets: Iterable<string> = []): string {
+  return redactSecrets(rawReason(err), secrets).slice(0, 500);
+}
+
+function rawReason(err: unknown): string {
+  if (isRequestTimeout(err)) return "timed out";
+  if (err instanceof McpError) {
+    if (err.code === ErrorCode.ConnectionClosed) return "the connection closed";
+    return err.message;
+  }
+  if (err instanceof StreamableHTTPError || err instanceof SseError) {
+    const status = err.code !== undefined && err.code > 0 ? `HTTP ${err.code}` : "bad answer";
+    const hint = err.code === 401 || err.code === 403 ? " (the server refused the credentials: check the headers)" : "";
+    return `${status}${hint}: ${err.message.slice(0, 200)}`;
+  }
+  if (err instanceof UnauthorizedError) {
+    return "HTTP 401: the server asks for authorization (OAuth is not supported: give a token in the headers)";
+  }
+  const code = errnoCode(err);
+  if (code !== undefined && ERRNO_WORDS[code] !== undefined) return `${ERRNO_WORDS[code]} (${code})`;
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}

@@ -1,0 +1,422 @@
+import { createHash } from "node:crypto";
+import { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import type { McpConfig } from "../../../config/index.js";
+import type { HostedToolInfo, HostedToolOutcome, McpServerRef, ToolHost } from "../../../core/index.js";
+import type { KeySources } from "../../../secrets/index.js";
+import { type McpConnection, type McpEndpoint, openMcpConnection } from "./mcp-connection.js";
+import { capUtf8, type McpToolResult, toolResultText } from "./mcp-content-text.js";
+import { errnoCode, isRequestTimeout, mcpErrorReason } from "./mcp-error-text.js";
+import type { McpLog } from "./mcp-log.js";
+import { resolveSecretValues, SecretValueError } from "./mcp-secret-values.js";
+
+export interface McpToolHostOptions {
+  log: McpLog;
+  /** Where `env:NAME` references in headers and env are read. Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Where `keychain:` and `store:` references are read (the server passes its open store). */
+  keySources?: KeySources;
+  /** A server a request named by URL is disconnected after this long unused. Default 300000 (5 minutes). */
+  requestServerIdleMs?: number;
+  /**
+   * A stdio server that exited (or could not start) is started again on its next use, but not
+   * sooner than this after its last start: a server that crashes at once is not respawned in a loop.
+   * Default 5000.
+   */
+  restartIntervalMs?: number;
+}
+
+/** Pages of `tools/list` read at most: a server whose cursor never ends cannot hold a request. */
+const MAX_TOOL_PAGES = 20;
+/** Tools read at most from one server: more would not fit a model's tool list anyway. */
+const MAX_TOOLS = 1000;
+
+/** A server as a request or the config names it, before it is connected. */
+interface Target {
+  /** Connections are shared by this: the configured label, or the URL with its headers. */
+  key: string;
+  /** How messages name it: the request's `server_label`. */
+  label: string;
+  /** Whether a request named it by URL (closed when idle) rather than the config by label (kept). */
+  requestNamed: boolean;
+  /** Its endpoint with secrets resolved; read when a connection is opened, not per request. */
+  resolve(): Promise<{ endpoint: McpEndpoint; secrets: string[] }>;
+}
+
+/** A connection, or the connect under way that concurrent requests share. */
+interface Slot {
+  connection: Promise<McpConnection>;
+}
+
+/** What a failed connect or a failed request says, before the host words it. */
+class ConnectFailure extends Error {
+  override readonly name = "ConnectFailure";
+}
+
+/**
+ * The `ToolHost` over MCP servers: the ones configured under `mcp.servers` (by label) and the ones a
+ * request names by URL (unless `mcp.allowRequestServers` is false). One SDK client per server,
+ * connected on first use and shared by every request after it; a connection whose transport closed or
+ * erred is dropped and made again on the next use, and a request that finds its reused connection
+ * lost (a restarted server that forgot the session) is retried once on a fresh one when it cannot
+ * have run yet. A server's failure comes back as `{error}` text; only the caller's abort throws.
+ */
+export class McpToolHost implements ToolHost {
+  readonly #config: McpConfig;
+  readonly #log: McpLog;
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #sources: KeySources;
+  readonly #idleMs: number;
+  readonly #restartIntervalMs: number;
+  readonly #slots = new Map<string, Slot>();
+  /** Every connection opened and not yet closed, for close(). */
+  readonly #open = new Set<McpConnection>();
+  /** stdio servers: when each was last started, and whether that start has since ended (exited or failed). */
+  readonly #starts = new Map<string, { at: number; ended?: string }>();
+  #closed = false;
+
+  constructor(config: McpConfig, options: McpToolHostOptions) {
+    this.#config = config;
+    this.#log = options.log;
+    this.#env = options.env ?? process.env;
+    this.#sources = options.keySources ?? {};
+    this.#idleMs = options.requestServerIdleMs ?? 5 * 60_000;
+    this.#restartIntervalMs = options.restartIntervalMs ?? 5000;
+  }
+
+  configured(label: string): boolean {
+    return Object.hasOwn(this.#config.servers, label);
+  }
+
+  /** How many connections are open now (for status pages and tests). */
+  get openConnections(): number {
+    return this.#open.size;
+  }
+
+  async listTools(server: McpServerRef, signal: AbortSignal): Promise<{ tools: HostedToolInfo[] } | { error: string }> {
+    return this.#run(
+      server,
+      signal,
+      true,
+      async (connection) => ({ tools: await this.#tools(connection, signal) }),
+      (reason, err) =>
+        isRequestTimeout(err)
+          ? `listing the tools of MCP server '${server.label}' timed out after ${this.#config.listTimeoutMs} ms (mcp.listTimeoutMs)`
+          : `listing the tools of MCP server '${server.label}' failed: ${reason}`,
+    );
+  }
+
+  async callTool(
+    server: McpServerRef,
+    name: string,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<HostedToolOutcome> {
+    return this.#run(
+      server,
+      signal,
+      false,
+      async (connection): Promise<HostedToolOutcome> => {
+        const result: McpToolResult = await connection.client.callTool({ name, arguments: args }, undefined, {
+          signal,
+          timeout: this.#config.callTimeoutMs,
+        });
+        const text = capUtf8(toolResultText(result), this.#config.maxOutputBytes);
+        if (result.isError === true)
+          return { error: text || `tool '${name}' of MCP server '${server.label}' failed without saying why` };
+        return { output: text };
+      },
+      (reason, err) =>
+        isRequestTimeout(err)
+          ? `tool '${name}' of MCP server '${server.label}' timed out after ${this.#config.callTimeoutMs} ms (mcp.callTimeoutMs)`
+          : `tool '${name}' of MCP server '${server.label}' failed: ${reason}`,
+    );
+  }
+
+  /** Closes every connection and ends every stdio child. Idempotent; for the server's shutdown. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const pending = [...this.#slots.values()].map((slot) => slot.connection.then((c) => c.close()).catch(() => {}));
+    this.#slots.clear();
+    await Promise.all([...pending, ...[...this.#open].map((c) => c.close())]);
+  }
+
+  /**
+   * Runs `use` on the server's connection, connecting first if need be. A reused connection found
+   * lost is replaced once when `use` cannot have reached the server (or may be repeated: `idempotent`).
+   */
+  async #run<T>(
+    server: McpServerRef,
+    signal: AbortSignal,
+    idempotent: boolean,
+    use: (connection: McpConnection) => Promise<T>,
+    failed: (reason: string, err: unknown) => string,
+  ): Promise<T | { error: string }> {
+    throwIfAborted(signal);
+    const target = this.#target(server);
+    if ("error" in target) return target;
+    for (let attempt = 0; ; attempt++) {
+      let opened: { connection: McpConnection; fresh: boolean };
+      try {
+        opened = await this.#connection(target, signal);
+      } catch (err) {
+        throwIfAborted(signal);
+        if (err instanceof ConnectFailure) return { error: err.message };
+        return { error: `cannot connect to MCP server '${server.label}': ${mcpErrorReason(err)}` };
+      }
+      const { connection, fresh } = opened;
+      connection.acquire();
+      try {
+        return await use(connection);
+      } catch (err) {
+        throwIfAborted(signal);
+        if (isTransportFailure(err)) connection.markGone();
+        if (!fresh && attempt === 0 && mayRetry(err, idempotent)) {
+          this.#log.debug(
+            { server: server.label, reason: mcpErrorReason(err, connection.secrets) },
+            "mcp: connection lost; retrying on a new one",
+          );
+          continue;
+        }
+        return { error: failed(this.#reason(err, connection), err) };
+      } finally {
+        connection.release();
+      }
+    }
+  }
+
+  /** Why a request on a connection failed, in words; a stdio server's closed pipe says it exited. */
+  #reason(err: unknown, connection: McpConnection): string {
+    if (connection.kind === "stdio" && err instanceof McpError && err.code === ErrorCode.ConnectionClosed) {
+      return "the server process exited (or closed its output)";
+    }
+    return mcpErrorReason(err, connection.secrets);
+  }
+
+  /** The server a request names, or why it may not be used. */
+  #target(server: McpServerRef): Target | { error: string } {
+    if (this.#closed) return { error: `MCP server '${server.label}' cannot be used: tandem is shutting down` };
+    if (server.url === undefined) {
+      const configured = Object.hasOwn(this.#config.servers, server.label) ? this.#config.servers[server.label] : undefined;
+      if (configured === undefined) {
+        return {
+          error: `no MCP server is configured under the label '${server.label}' (mcp.servers), and the request gave no server_url`,
+        };
+      }
+      return {
+        key: `label:${server.label}`,
+        label: server.label,
+        requestNamed: false,
+        resolve: async () => {
+          if (configured.url !== undefined) {
+            const headers = await resolveSecretValues(configured.headers, "header", this.#env, this.#sources);
+            return { endpoint: { transport: "http", url: configured.url, headers: headers.values }, secrets: headers.secrets };
+          }
+          const env = await resolveSecretValues(configured.env, "env", this.#env, this.#sources);
+          return {
+            endpoint: {
+              transport: "stdio",
+              command: configured.command,
+              args: configured.args,
+              env: env.values,
+              ...(configured.cwd !== undefined ? { cwd: configured.cwd } : {}),
+            },
+            secrets: env.secrets,
+          };
+        },
+      };
+    }
+    if (!this.#config.allowRequestServers) {
+      return {
+        error: `MCP server '${server.label}' cannot be used: this tandem uses only the MCP servers of its config (mcp.allowRequestServers is false)`,
+      };
+    }
+    let url: URL;
+    try {
+      url = new URL(server.url);
+    } catch {
+      return { error: `MCP server '${server.label}' cannot be used: its server_url is not a URL` };
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      return {
+        error: `MCP server '${server.label}' cannot be used: its server_url must be http or https, not ${url.protocol.slice(0, -1)}`,
+      };
+    }
+    const headers = { ...(server.headers ?? {}) };
+    const sorted = Object.entries(headers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    // Hashed so the map's keys do not keep a copy of the request's credentials in plain sight.
+    const key = `url:${createHash("sha256")
+      .update(JSON.stringify([url.href, sorted]))
+      .digest("hex")}`;
+    return {
+      key,
+      label: server.label,
+      requestNamed: true,
+      resolve: async () => ({ endpoint: { transport: "http", url: url.href, headers }, secrets: Object.values(headers) }),
+    };
+  }
+
+  /** The target's connection: the one open, the connect under way, or a new connect (shared by whoever asks meanwhile). */
+  async #connection(target: Target, signal: AbortSignal): Promise<{ connection: McpConnection; fresh: boolean }> {
+    let slot = this.#slots.get(target.key);
+    let fresh = false;
+    if (slot === undefined) {
+      const created: Slot = { connection: this.#connect(target) };
+      slot = created;
+      fresh = true;
+      this.#slots.set(target.key, created);
+      created.connection.then(
+        (connection) => {
+          this.#open.add(connection);
+          connection.onGone(() => {
+            if (this.#slots.get(target.key) === created) this.#slots.delete(target.key);
+            const start = this.#starts.get(target.key);
+            if (start !== undefined && start.ended === undefined) start.ended = "the server exited";
+          });
+          connection.onGone(() => void connection.close().finally(() => this.#open.delete(connection)));
+          if (target.requestNamed) connection.closeWhenIdle(this.#idleMs);
+          if (this.#closed) void connection.close();
+        },
+        () => {
+          if (this.#slots.get(target.key) === created) this.#slots.delete(target.key);
+        },
+      );
+    }
+    // The connect goes on for the others when this caller gives up.
+    const connection = await raceAbort(slot.connection, signal);
+    return { connection, fresh };
+  }
+
+  /** Resolves the target's secrets and connects, bounded by `mcp.listTimeoutMs`; a stdio server is not restarted in a loop. */
+  async #connect(target: Target): Promise<McpConnection> {
+    let resolved: { endpoint: McpEndpoint; secrets: string[] };
+    try {
+      resolved = await target.resolve();
+    } catch (err) {
+      if (err instanceof SecretValueError)
+        throw new ConnectFailure(`MCP server '${target.label}' cannot be used: ${err.message}`);
+      throw err;
+    }
+    const { endpoint, secrets } = resolved;
+    if (endpoint.transport === "stdio") {
+      const last = this.#starts.get(target.key);
+      const now = Date.now();
+      if (last?.ended !== undefined && now - last.at < this.#restartIntervalMs) {
+        throw new ConnectFailure(
+          `MCP server '${target.label}' is not running (${last.ended}); it is started again at most every ${this.#restartIntervalMs} ms`,
+        );
+      }
+      this.#starts.set(target.key, { at: now });
+    }
+    try {
+      return await openMcpConnection(endpoint, {
+        label: target.label,
+        timeoutMs: this.#config.listTimeoutMs,
+        log: this.#log,
+        secrets,
+      });
+    } catch (err) {
+      const reason = isRequestTimeout(err)
+        ? `no answer within ${this.#config.listTimeoutMs} ms (mcp.listTimeoutMs)`
+        : mcpErrorReason(err, secrets);
+      const start = this.#starts.get(target.key);
+      if (start !== undefined) start.ended = `its start failed: ${reason}`;
+      this.#log.debug({ server: target.label, reason }, "mcp: connect failed");
+      throw new ConnectFailure(`cannot connect to MCP server '${target.label}': ${reason}`);
+    }
+  }
+
+  /** The connection's tools, read once (all pages) and shared until the server says they changed. */
+  async #tools(connection: McpConnection, signal: AbortSignal): Promise<HostedToolInfo[]> {
+    if (connection.tools === undefined) {
+      const listing = this.#listAll(connection);
+      connection.tools = listing;
+      listing.catch(() => {
+        if (connection.tools === listing) connection.tools = undefined;
+      });
+    }
+    return raceAbort(connection.tools, signal);
+  }
+
+  async #listAll(connection: McpConnection): Promise<HostedToolInfo[]> {
+    const tools: HostedToolInfo[] = [];
+    const cursors = new Set<string>();
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_TOOL_PAGES; page++) {
+      const result = await connection.client.listTools(cursor === undefined ? undefined : { cursor }, {
+        timeout: this.#config.listTimeoutMs,
+      });
+      for (const tool of result.tools) {
+        if (tools.length >= MAX_TOOLS) {
+          this.#log.warn(
+            { server: connection.label, tools: MAX_TOOLS },
+            "mcp: the server lists more tools than are read; the rest are left out",
+          );
+          return tools;
+        }
+        tools.push({
+          name: tool.name,
+          ...(tool.description !== undefined ? { description: tool.description } : {}),
+          inputSchema: tool.inputSchema as Record<string, unknown>,
+          ...(tool.annotations !== undefined ? { annotations: tool.annotations as Record<string, unknown> } : {}),
+        });
+      }
+      cursor = result.nextCursor;
+      if (cursor === undefined) return tools;
+      if (cursors.has(cursor)) break;
+      cursors.add(cursor);
+    }
+    this.#log.warn(
+      { server: connection.label, pages: MAX_TOOL_PAGES },
+      "mcp: the server's tool list did not end; the tools read so far are used",
+    );
+    return tools;
+  }
+}
+
+/** A failure of the link itself (not a server's answer): the connection is not to be trusted again. */
+function isTransportFailure(err: unknown): boolean {
+  if (err instanceof McpError) return err.code === ErrorCode.ConnectionClosed;
+  return (
+    err instanceof StreamableHTTPError || err instanceof SseError || errnoCode(err) !== undefined || err instanceof TypeError
+  );
+}
+
+/**
+ * Whether a request that failed on a reused connection is tried once more on a new one: always for
+ * one that may be repeated (listing tools); for a tool call, only when the server cannot have run it
+ * (its session was unknown: 404, per the Streamable HTTP spec; or the connection was refused).
+ */
+function mayRetry(err: unknown, idempotent: boolean): boolean {
+  if (err instanceof StreamableHTTPError && err.code === 404) return true;
+  if (errnoCode(err) === "ECONNREFUSED") return true;
+  return idempotent && isTransportFailure(err);
+}
+
+function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw abortReason(signal);
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException("This operation was aborted", "AbortError");
+}
+
+/** The promise, or the signal's reason as soon as it aborts (the promise goes on for others). */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}

@@ -1,0 +1,313 @@
+/**
+ * McpToolHost against real MCP servers built with the SDK: Streamable HTTP and legacy SSE on
+ * 127.0.0.1 (test/support/mcp-test-server.ts) and a stdio child (test/support/mcp-stdio-server.ts).
+ */
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { type McpConfig, mcpSchema } from "../../../../src/config/index.js";
+import type { McpServerRef } from "../../../../src/core/index.js";
+import { type McpLog, McpToolHost, type McpToolHostOptions } from "../../../../src/harness/tools/mcp/index.js";
+import { IMAGE_BYTES, type McpHttpServer, startMcpHttpServer } from "../../../support/mcp-test-server.js";
+
+const TSX = import.meta.resolve("tsx");
+const STDIO_SERVER = fileURLToPath(new URL("../../../support/mcp-stdio-server.ts", import.meta.url));
+const STDIO = { command: process.execPath, args: ["--import", TSX, STDIO_SERVER] };
+
+/** A log that keeps every line, to check what was logged (and that no secret was). */
+function recordingLog(): McpLog & { lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  return {
+    lines,
+    debug: (fields, message) => lines.push({ level: "debug", message, ...fields }),
+    warn: (fields, message) => lines.push({ level: "warn", message, ...fields }),
+  };
+}
+
+const hosts: McpToolHost[] = [];
+const servers: McpHttpServer[] = [];
+after(async () => {
+  await Promise.all(hosts.map((h) => h.close()));
+  await Promise.all(servers.map((s) => s.close()));
+});
+
+function makeHost(config: unknown = {}, options: Partial<McpToolHostOptions> = {}) {
+  const log = recordingLog();
+  const host = new McpToolHost(mcpSchema.parse(config) as McpConfig, { log, env: {}, ...options });
+  hosts.push(host);
+  return { host, log };
+}
+
+async function httpServer(options: Parameters<typeof startMcpHttpServer>[0] = {}): Promise<McpHttpServer> {
+  const server = await startMcpHttpServer(options);
+  servers.push(server);
+  return server;
+}
+
+const signal = () => new AbortController().signal;
+const byUrl = (server: McpHttpServer, headers?: Record<string, string>): McpServerRef => ({
+  label: "remote",
+  url: server.url,
+  headers,
+});
+
+async function call(host: McpToolHost, ref: McpServerRef, name: string, args: Record<string, unknown> = {}) {
+  return host.callTool(ref, name, args, signal());
+}
+
+describe("McpToolHost over Streamable HTTP", () => {
+  it("lists every page of tools with their annotations, on one connect shared by concurrent requests", async () => {
+    const server = await httpServer({ extraTools: 25, pageSize: 7 });
+    const { host } = makeHost();
+    const [a, b] = await Promise.all([host.listTools(byUrl(server), signal()), host.listTools(byUrl(server), signal())]);
+    assert.ok("tools" in a && "tools" in b, JSON.stringify(a));
+    assert.equal(a.tools.length, 34);
+    assert.deepEqual(a.tools.map((t) => t.name).slice(0, 3), ["echo", "fail", "structured"]);
+    assert.ok(a.tools.some((t) => t.name === "tool_24"));
+    const echo = a.tools.find((t) => t.name === "echo");
+    assert.equal(echo?.description, "Says the text back");
+    assert.equal((echo?.inputSchema.properties as Record<string, unknown>).text !== undefined, true);
+    assert.deepEqual(a.tools.find((t) => t.name === "image")?.annotations, { readOnlyHint: true });
+    assert.equal(server.sessionsStarted(), 1);
+    // Cached on the connection: a second list sends no tools/list (no new HTTP request).
+    const before = server.requests.length;
+    await host.listTools(byUrl(server), signal());
+    assert.equal(server.requests.length, before);
+  });
+
+  it("turns tool results into text: text, isError, structuredContent, images and resources", async () => {
+    const server = await httpServer();
+    const { host } = makeHost();
+    const ref = byUrl(server);
+    assert.deepEqual(await call(host, ref, "echo", { text: "hello" }), { output: "hello" });
+    assert.deepEqual(await call(host, ref, "fail"), { error: "it broke" });
+    assert.deepEqual(await call(host, ref, "structured"), { output: '{"temperature":21.5,"unit":"C"}' });
+    assert.deepEqual(await call(host, ref, "image"), {
+      output: `a chart\n[image image/png, ${IMAGE_BYTES} bytes]\nfile:///tmp/chart.png\nthe notes`,
+    });
+    const unknown = await call(host, ref, "no_such_tool");
+    assert.ok(unknown.error !== undefined && /no_such_tool/.test(unknown.error), JSON.stringify(unknown));
+    const badArgs = await call(host, ref, "echo", { text: 42 });
+    assert.ok(badArgs.error !== undefined, JSON.stringify(badArgs));
+    assert.equal(server.sessionsStarted(), 1);
+  });
+
+  it("cuts output beyond maxOutputBytes on a character boundary and says how much was cut", async () => {
+    const server = await httpServer();
+    const { host } = makeHost({ maxOutputBytes: 101 });
+    const result = await call(host, byUrl(server), "big", { chars: 150, char: "é" });
+    assert.ok(result.output !== undefined);
+    const [kept, note] = result.output.split("\n");
+    assert.equal(kept, "é".repeat(50));
+    assert.equal(note, "[output cut: 200 of 300 bytes left out (mcp.maxOutputBytes)]");
+    assert.deepEqual(await call(host, byUrl(server), "big", { chars: 101, char: "a" }), { output: "a".repeat(101) });
+  });
+
+  it("returns an error, never throws, for a server that is down", async () => {
+    const server = await httpServer();
+    await server.close();
+    const { host } = makeHost();
+    const listed = await host.listTools(byUrl(server), signal());
+    assert.ok("error" in listed);
+    assert.match(listed.error, /cannot connect to MCP server 'remote': connection refused/);
+    const called = await call(host, byUrl(server), "echo", { text: "x" });
+    assert.match(called.error ?? "", /connection refused/);
+  });
+
+  it("returns a 401 as an error that never shows the secret header, from the config's env reference or the request", async () => {
+    const server = await httpServer({ bearer: "right-token-abcdef-0001" });
+    const secret = "wrong-secret-zyxwvu-9876";
+    const { host, log } = makeHost(
+      {
+        servers: {
+          good: { url: server.url, headers: { Authorization: `Bearer \${env:GOOD_TOKEN}`, "X-Client": "tandem-test" } },
+          bad: { url: server.url, headers: { Authorization: "env:BAD_AUTH" } },
+          unset: { url: server.url, headers: { Authorization: `Bearer \${env:NOT_SET}` } },
+        },
+      },
+      { env: { GOOD_TOKEN: "right-token-abcdef-0001", BAD_AUTH: `Bearer ${secret}` } },
+    );
+    const good = await host.listTools({ label: "good" }, signal());
+    assert.ok("tools" in good, JSON.stringify(good));
+    assert.equal(server.requests.at(-1)?.["x-client"], "tandem-test");
+
+    const bad = await host.listTools({ label: "bad" }, signal());
+    assert.ok("error" in bad);
+    assert.match(bad.error, /HTTP 401/);
+    assert.ok(!bad.error.includes(secret));
+    const literal = "literal-request-secret-5555";
+    const fromRequest = await host.callTool(
+      byUrl(server, { Authorization: `Bearer ${literal}` }),
+      "echo",
+      { text: "x" },
+      signal(),
+    );
+    assert.match(fromRequest.error ?? "", /HTTP 401/);
+    assert.ok(!(fromRequest.error ?? "").includes(literal));
+
+    const unset = await host.listTools({ label: "unset" }, signal());
+    assert.ok("error" in unset);
+    assert.match(unset.error, /header Authorization: env:NOT_SET is not set/);
+
+    const logged = JSON.stringify(log.lines);
+    assert.ok(!logged.includes(secret) && !logged.includes(literal) && !logged.includes("right-token-abcdef-0001"));
+  });
+
+  it("fails a call that outlives callTimeoutMs with an error, and the connection still serves", async () => {
+    const server = await httpServer();
+    const { host } = makeHost({ callTimeoutMs: 300 });
+    const started = Date.now();
+    const slow = await call(host, byUrl(server), "slow", { ms: 5000 });
+    assert.match(slow.error ?? "", /tool 'slow' of MCP server 'remote' timed out after 300 ms \(mcp\.callTimeoutMs\)/);
+    assert.ok(Date.now() - started < 3000);
+    assert.deepEqual(await call(host, byUrl(server), "echo", { text: "still here" }), { output: "still here" });
+    assert.equal(server.sessionsStarted(), 1);
+  });
+
+  it("throws the caller's abort, before or during a call", async () => {
+    const server = await httpServer();
+    const { host } = makeHost();
+    const aborted = new AbortController();
+    aborted.abort(new Error("client left"));
+    await assert.rejects(host.listTools(byUrl(server), aborted.signal), /client left/);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    await assert.rejects(host.callTool(byUrl(server), "slow", { ms: 5000 }, controller.signal), { name: "AbortError" });
+    assert.deepEqual(await call(host, byUrl(server), "echo", { text: "after" }), { output: "after" });
+  });
+
+  it("reconnects after the server restarts (its session forgotten)", async () => {
+    const first = await httpServer();
+    const { host } = makeHost();
+    assert.deepEqual(await call(host, byUrl(first), "echo", { text: "one" }), { output: "one" });
+    await first.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const second = await httpServer({ port: first.port });
+    assert.deepEqual(await call(host, byUrl(second), "echo", { text: "two" }), { output: "two" });
+    const listed = await host.listTools(byUrl(second), signal());
+    assert.ok("tools" in listed);
+    assert.equal(second.sessionsStarted(), 1);
+  });
+
+  it("starts a new session when the server answers 404 for the old one, and runs the call there", async () => {
+    const server = await httpServer();
+    const { host } = makeHost();
+    assert.deepEqual(await call(host, byUrl(server), "echo", { text: "one" }), { output: "one" });
+    server.forgetSessions();
+    assert.deepEqual(await call(host, byUrl(server), "echo", { text: "two" }), { output: "two" });
+    assert.equal(server.sessionsStarted(), 2);
+  });
+
+  it("refreshes its tools when the server sends tools/list_changed", async () => {
+    const server = await httpServer();
+    const { host } = makeHost();
+    const before = await host.listTools(byUrl(server), signal());
+    assert.ok("tools" in before && !before.tools.some((t) => t.name === "late"));
+    server.servers[0]?.registerTool("late", { description: "Added later" }, () => ({
+      content: [{ type: "text", text: "late" }],
+    }));
+    let names: string[] = [];
+    for (let i = 0; i < 50 && !names.includes("late"); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const listed = await host.listTools(byUrl(server), signal());
+      names = "tools" in listed ? listed.tools.map((t) => t.name) : [];
+    }
+    assert.ok(names.includes("late"));
+  });
+
+  it("closes a request-named server's connection when idle, ending its session", async () => {
+    const server = await httpServer();
+    const { host } = makeHost({}, { requestServerIdleMs: 100 });
+    await host.listTools(byUrl(server), signal());
+    assert.equal(host.openConnections, 1);
+    for (let i = 0; i < 50 && (host.openConnections > 0 || server.sessionsOpen() > 0); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.equal(host.openConnections, 0);
+    assert.equal(server.sessionsOpen(), 0);
+    assert.deepEqual(await call(host, byUrl(server), "echo", { text: "again" }), { output: "again" });
+  });
+});
+
+describe("McpToolHost, legacy SSE servers", () => {
+  it("falls back to the legacy SSE transport when Streamable HTTP is refused", async () => {
+    const server = await httpServer({ legacySse: true });
+    const { host } = makeHost({ servers: { old: { url: server.url } } });
+    const listed = await host.listTools({ label: "old" }, signal());
+    assert.ok("tools" in listed, JSON.stringify(listed));
+    assert.ok(listed.tools.some((t) => t.name === "echo"));
+    assert.deepEqual(await host.callTool({ label: "old" }, "echo", { text: "sse" }, signal()), { output: "sse" });
+  });
+});
+
+describe("McpToolHost, which servers a request may use", () => {
+  it("knows its configured labels and refuses an unknown one", async () => {
+    const { host } = makeHost({ servers: { files: { command: "true" } } });
+    assert.equal(host.configured("files"), true);
+    assert.equal(host.configured("toString"), false);
+    const listed = await host.listTools({ label: "other" }, signal());
+    assert.ok("error" in listed);
+    assert.match(listed.error, /no MCP server is configured under the label 'other'/);
+  });
+
+  it("with allowRequestServers: false, refuses a server named by URL but serves configured ones", async () => {
+    const server = await httpServer();
+    const { host } = makeHost({ allowRequestServers: false, servers: { mine: { url: server.url } } });
+    const refused = await host.listTools(byUrl(server), signal());
+    assert.ok("error" in refused);
+    assert.match(refused.error, /mcp\.allowRequestServers is false/);
+    assert.equal(server.requests.length, 0);
+    assert.deepEqual(await host.callTool({ label: "mine" }, "echo", { text: "ok" }, signal()), { output: "ok" });
+  });
+
+  it("refuses a URL that is not http or https", async () => {
+    const { host } = makeHost();
+    const listed = await host.listTools({ label: "x", url: "file:///etc/passwd" }, signal());
+    assert.ok("error" in listed);
+    assert.match(listed.error, /must be http or https/);
+  });
+});
+
+describe("McpToolHost over stdio", () => {
+  it("starts the configured command, lists, calls, passes env references, logs stderr, and close() ends the child", async () => {
+    const { host, log } = makeHost(
+      { servers: { local: { ...STDIO, env: { SERVER_TOKEN: "env:TOKEN_SOURCE" } } } },
+      { env: { TOKEN_SOURCE: "stdio-secret-value-42" } },
+    );
+    const listed = await host.listTools({ label: "local" }, signal());
+    assert.ok("tools" in listed, JSON.stringify(listed));
+    assert.ok(listed.tools.some((t) => t.name === "pid"));
+    assert.deepEqual(await host.callTool({ label: "local" }, "echo", { text: "over stdio" }, signal()), { output: "over stdio" });
+    assert.deepEqual(await host.callTool({ label: "local" }, "env", { name: "SERVER_TOKEN" }, signal()), {
+      output: "stdio-secret-value-42",
+    });
+    const pid = Number((await host.callTool({ label: "local" }, "pid", {}, signal())).output);
+    assert.ok(pid > 0 && pid !== process.pid);
+    assert.ok(log.lines.some((l) => l.message === "mcp: server stderr" && String(l.stderr).includes("ready")));
+    await host.close();
+    await host.close();
+    assert.throws(() => process.kill(pid, 0), { code: "ESRCH" });
+    const afterClose = await host.listTools({ label: "local" }, signal());
+    assert.ok("error" in afterClose);
+  });
+
+  it("restarts a crashed server on next use, but not more often than restartIntervalMs", async () => {
+    const { host } = makeHost({ servers: { local: STDIO } }, { restartIntervalMs: 0 });
+    const first = Number((await host.callTool({ label: "local" }, "pid", {}, signal())).output);
+    const crashed = await host.callTool({ label: "local" }, "crash", {}, signal());
+    assert.match(crashed.error ?? "", /tool 'crash' of MCP server 'local' failed: the server process exited/);
+    const second = Number((await host.callTool({ label: "local" }, "pid", {}, signal())).output);
+    assert.ok(second > 0 && second !== first);
+
+    const { host: slow } = makeHost({ servers: { local: STDIO } }, { restartIntervalMs: 60_000 });
+    await slow.callTool({ label: "local" }, "crash", {}, signal());
+    const refused = await slow.callTool({ label: "local" }, "pid", {}, signal());
+    assert.match(refused.error ?? "", /is not running \(the server exited\); it is started again at most every 60000 ms/);
+  });
+
+  it("returns an error for a command that does not exist", async () => {
+    const { host } = makeHost({ servers: { missing: { command: "tandem-no-such-mcp-server-cmd" } } });
+    const listed = await host.listTools({ label: "missing" }, signal());
+    assert.ok("error" in listed);
+    assert.match(listed.error, /cannot connect to MCP server 'missing'/);
+  });
+});

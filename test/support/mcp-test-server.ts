@@ -1,0 +1,224 @@
+/**
+ * Real MCP servers for the MCP host's tests, built with the SDK's own McpServer: over Streamable
+ * HTTP (stateful sessions, as most servers run), over the legacy SSE transport (a server of the
+ * 2024-11-05 protocol, which refuses Streamable HTTP's POST), and over stdio (mcp-stdio-server.ts).
+ * They listen on 127.0.0.1 only.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+
+export interface TestToolsOptions {
+  /** Extra tools `tool_0` ... named in order, to make the list long. Default 0. */
+  extraTools?: number;
+  /** Tools per `tools/list` page (then `nextCursor`). Default: one page. */
+  pageSize?: number;
+}
+
+/** Bytes of the image the `image` tool returns. */
+export const IMAGE_BYTES = 1234;
+
+/**
+ * An McpServer with the tools the tests call: `echo`, `fail` (isError), `structured` (only
+ * structuredContent), `image`, `big` (long output), `slow` (waits), `pid`, `env`, `crash` (exits the process).
+ */
+export function buildTestMcpServer(options: TestToolsOptions = {}): McpServer {
+  const server = new McpServer({ name: "tandem-test", version: "1.0.0" });
+  server.registerTool("echo", { description: "Says the text back", inputSchema: { text: z.string() } }, ({ text }) => ({
+    content: [{ type: "text", text }],
+  }));
+  server.registerTool("fail", { description: "Always fails" }, () => ({
+    content: [{ type: "text", text: "it broke" }],
+    isError: true,
+  }));
+  server.registerTool("structured", { description: "Structured output only" }, () => ({
+    content: [],
+    structuredContent: { temperature: 21.5, unit: "C" },
+  }));
+  server.registerTool("image", { description: "An image and a caption", annotations: { readOnlyHint: true } }, () => ({
+    content: [
+      { type: "text", text: "a chart" },
+      { type: "image", data: Buffer.alloc(IMAGE_BYTES, 7).toString("base64"), mimeType: "image/png" },
+      { type: "resource_link", uri: "file:///tmp/chart.png", name: "chart" },
+      { type: "resource", resource: { uri: "mem://notes", text: "the notes" } },
+    ],
+  }));
+  server.registerTool(
+    "big",
+    { description: "Long output", inputSchema: { chars: z.number().int(), char: z.string() } },
+    ({ chars, char }) => ({
+      content: [{ type: "text", text: char.repeat(chars) }],
+    }),
+  );
+  server.registerTool("slow", { description: "Waits", inputSchema: { ms: z.number().int() } }, async ({ ms }, extra) => {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      extra.signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return { content: [{ type: "text", text: `waited ${ms} ms` }] };
+  });
+  server.registerTool("pid", { description: "This server's process id" }, () => ({
+    content: [{ type: "text", text: String(process.pid) }],
+  }));
+  server.registerTool(
+    "env",
+    { description: "A variable of this server's environment", inputSchema: { name: z.string() } },
+    ({ name }) => ({
+      content: [{ type: "text", text: process.env[name] ?? "(unset)" }],
+    }),
+  );
+  server.registerTool("crash", { description: "Exits the server's process" }, () => {
+    setImmediate(() => process.exit(3));
+    return new Promise(() => {});
+  });
+  for (let i = 0; i < (options.extraTools ?? 0); i++) {
+    server.registerTool(`tool_${i}`, { description: `Extra tool ${i}` }, () => ({
+      content: [{ type: "text", text: `tool ${i}` }],
+    }));
+  }
+  if (options.pageSize !== undefined) paginateTools(server, options.pageSize);
+  return server;
+}
+
+/** Wraps McpServer's own tools/list handler so it answers in pages with `nextCursor`. */
+function paginateTools(server: McpServer, pageSize: number): void {
+  // McpServer has no paging of its own; its handler is reached through the Protocol's private map.
+  const handlers = (
+    server.server as unknown as { _requestHandlers: Map<string, (req: unknown, extra: unknown) => Promise<unknown>> }
+  )._requestHandlers;
+  const all = handlers.get("tools/list");
+  if (all === undefined) throw new Error("no tools/list handler to paginate");
+  server.server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
+    const { tools } = (await all(request, extra)) as { tools: unknown[] };
+    const start = Number(request.params?.cursor ?? 0);
+    const end = start + pageSize;
+    return { tools: tools.slice(start, end), ...(end < tools.length ? { nextCursor: String(end) } : {}) };
+  });
+}
+
+export interface McpHttpServerOptions extends TestToolsOptions {
+  /** Port to listen on (to restart a server where it was). Default: any free one. */
+  port?: number;
+  /** Every request must carry `Authorization: Bearer <this>`, else 401. */
+  bearer?: string;
+  /** Speak only the legacy SSE transport (GET /mcp opens the stream; POST /mcp is refused with 405). */
+  legacySse?: boolean;
+}
+
+export interface McpHttpServer {
+  /** The MCP endpoint: `http://127.0.0.1:<port>/mcp`. */
+  readonly url: string;
+  readonly port: number;
+  /** Headers of every HTTP request received, in order. */
+  readonly requests: IncomingMessage["headers"][];
+  /** MCP sessions begun (initialize requests answered). */
+  readonly sessionsStarted: () => number;
+  /** Sessions open now (ended by the client's DELETE or by close). */
+  readonly sessionsOpen: () => number;
+  /** Each session's McpServer, to change its tools while a client is connected. */
+  readonly servers: McpServer[];
+  /** Forgets every session, as a restarted server behind a proxy would: the next request with one gets 404. */
+  forgetSessions(): void;
+  /** Stops listening and drops every connection (event streams too). */
+  close(): Promise<void>;
+}
+
+/** A real MCP server over Streamable HTTP (stateful sessions), or over legacy SSE, on 127.0.0.1. */
+export async function startMcpHttpServer(options: McpHttpServerOptions = {}): Promise<McpHttpServer> {
+  const sessions = new Map<string, StreamableHTTPServerTransport | SSEServerTransport>();
+  const requests: IncomingMessage["headers"][] = [];
+  const servers: McpServer[] = [];
+  let started = 0;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    requests.push(req.headers);
+    const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
+    if (options.bearer !== undefined && req.headers.authorization !== `Bearer ${options.bearer}`) {
+      res
+        .writeHead(401, { "content-type": "application/json", "www-authenticate": "Bearer" })
+        .end(JSON.stringify({ error: "unauthorized" }));
+      return;
+    }
+    if (options.legacySse) {
+      if (req.method === "GET" && path === "/mcp") {
+        const transport = new SSEServerTransport("/messages", res);
+        sessions.set(transport.sessionId, transport);
+        transport.onclose = () => sessions.delete(transport.sessionId);
+        const server = buildTestMcpServer(options);
+        servers.push(server);
+        started++;
+        await server.connect(transport);
+        return;
+      }
+      if (req.method === "POST" && path === "/messages") {
+        const id = new URL(req.url ?? "/", "http://127.0.0.1").searchParams.get("sessionId") ?? "";
+        const transport = sessions.get(id);
+        if (!(transport instanceof SSEServerTransport)) return void res.writeHead(404).end("no such session");
+        await transport.handlePostMessage(req, res);
+        return;
+      }
+      res.writeHead(405, { allow: "GET" }).end("method not allowed");
+      return;
+    }
+    if (path !== "/mcp") return void res.writeHead(404).end("not found");
+    const id = req.headers["mcp-session-id"];
+    const existing = typeof id === "string" ? sessions.get(id) : undefined;
+    if (existing instanceof StreamableHTTPServerTransport) {
+      await existing.handleRequest(req, res);
+      return;
+    }
+    if (typeof id === "string") {
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32001, message: "Session not found" }, id: null }));
+      return;
+    }
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (sessionId) => {
+        started++;
+        sessions.set(sessionId, transport);
+      },
+    });
+    transport.onclose = () => {
+      if (transport.sessionId !== undefined) sessions.delete(transport.sessionId);
+    };
+    const server = buildTestMcpServer(options);
+    servers.push(server);
+    await server.connect(transport);
+    await transport.handleRequest(req, res);
+  };
+
+  const http: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500).end(String(err));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(options.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    port,
+    requests,
+    servers,
+    sessionsStarted: () => started,
+    sessionsOpen: () => sessions.size,
+    forgetSessions: () => sessions.clear(),
+    async close() {
+      for (const transport of sessions.values()) await transport.close().catch(() => {});
+      sessions.clear();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
