@@ -7,6 +7,7 @@ import { DIALECTS, dialectFor } from "../dialects/index.js";
 import { requestRecord } from "../dialects/shared/index.js";
 import { EncryptedStateStore } from "../harness/state/encrypted-state-store.js";
 import { MemoryStateStore } from "../harness/state/memory-state-store.js";
+import { McpToolHost } from "../harness/tools/mcp/index.js";
 import { ToolLoop } from "../harness/tools/tool-loop.js";
 import { classifyRequest, detectorFor } from "../privacy/index.js";
 import { Catalog } from "../router/catalog.js";
@@ -288,7 +289,16 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     return metrics.registry.metrics();
   });
 
-  const toolHost = options.toolHost;
+  // The MCP servers of config.mcp (and those a request names by URL), unless a test brings its own host.
+  const ownToolHost =
+    options.toolHost === undefined
+      ? new McpToolHost(config.mcp, {
+          log: logger.child({ component: "mcp" }),
+          ...(options.env !== undefined && { env: options.env }),
+          ...(store && { keySources: { store } }),
+        })
+      : undefined;
+  const toolHost = options.toolHost ?? ownToolHost;
   const services = {
     state: options.state ?? (store ? new EncryptedStateStore(store) : new MemoryStateStore()),
     ...(toolHost !== undefined && {
@@ -318,6 +328,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     async close() {
       health.stop();
       await app.close();
+      await ownToolHost?.close();
       await catalog.close();
       await store?.close();
     },
