@@ -168,6 +168,16 @@ function checkRoutes(config: Config, file: string | undefined): void {
         checkTarget(config, target, { file, path: `routes.${name}.tiers[${t}]${tier.length > 1 ? `[${i}]` : ""}` });
       });
     });
+    route.tools?.forEach((tool, i) => {
+      const server = tool.slice("mcp:".length);
+      if (!(server in config.mcp.servers)) {
+        const known = Object.keys(config.mcp.servers);
+        throw new ConfigError(
+          `expected a server configured under mcp.servers (${known.length > 0 ? `configured: ${known.join(", ")}` : "none is"}), got '${tool}'`,
+          { file, path: `routes.${name}.tools[${i}]` },
+        );
+      }
+    });
     const summarizer = route.summarizer;
     if (summarizer !== undefined && !(summarizer in config.routes)) {
       const where = { file, path: `routes.${name}.summarizer` };

@@ -88,6 +88,12 @@ export const routeSchema = z.object({
    * when it fails, the turns are left out unsummarized. Default: unset (no summary).
    */
   summarizer: z.string().min(1).optional(),
+  /**
+   * Tools tandem runs for the model on this route, whatever API the client speaks: `mcp:<server>`,
+   * a server under `mcp.servers`. Its tools are offered beside the client's own, and the model's
+   * calls to them are run between its turns (no approval asked: you configured them). Default none.
+   */
+  tools: z.array(z.string().regex(/^mcp:[a-zA-Z0-9_-]{1,64}$/, "expected 'mcp:<server>', a server under mcp.servers")).optional(),
   /** What the client gets when every tier failed. Default: error. */
   onExhausted: z.enum(["error", "notice"]).default("error"),
   /**

@@ -28,6 +28,8 @@ export interface ResponseMeta {
   native?: boolean;
   /** What of the client's request could not cross to the target's wire (the `x-tandem-warnings` header). */
   warnings?: string[];
+  /** Tools tandem ran for the model while answering (`mcp:<server>/<tool>`, in order): the `x-tandem-tools` header. */
+  tools?: string[];
 }
 
 /** An answer in progress. The first event has already been received, so headers can be sent. */

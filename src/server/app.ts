@@ -8,6 +8,7 @@ import { requestRecord } from "../dialects/shared/index.js";
 import { EncryptedStateStore } from "../harness/state/encrypted-state-store.js";
 import { MemoryStateStore } from "../harness/state/memory-state-store.js";
 import { McpToolHost } from "../harness/tools/mcp/index.js";
+import { RouteToolsGateway } from "../harness/tools/route-tools.js";
 import { ToolLoop } from "../harness/tools/tool-loop.js";
 import { classifyRequest, detectorFor } from "../privacy/index.js";
 import { Catalog } from "../router/catalog.js";
@@ -299,22 +300,29 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
         })
       : undefined;
   const toolHost = options.toolHost ?? ownToolHost;
+  const loop =
+    toolHost === undefined
+      ? undefined
+      : new ToolLoop(toolHost, {
+          // A call to a server that is not on this machine is egress: audited as a cloud request is.
+          ...(store && { audit: (record) => store.auditEgress(record) }),
+          // For a call to a remote server when no turn was classified (every target local).
+          classify: (text) =>
+            classifyRequest(
+              { model: "", stream: false, messages: [{ role: "user", content: [{ type: "text", text }] }] },
+              detectorFor(config.privacy),
+            ).level,
+        });
   const services = {
     state: options.state ?? (store ? new EncryptedStateStore(store) : new MemoryStateStore()),
-    ...(toolHost !== undefined && {
-      // A call to a server that is not on this machine is egress: audited as a cloud request is.
-      hostedTools: new ToolLoop(toolHost, {
-        ...(store && { audit: (record) => store.auditEgress(record) }),
-        // For a call to a remote server when no turn was classified (every target local).
-        classify: (text) =>
-          classifyRequest(
-            { model: "", stream: false, messages: [{ role: "user", content: [{ type: "text", text }] }] },
-            detectorFor(config.privacy),
-          ).level,
-      }),
-    }),
+    ...(loop !== undefined && { hostedTools: loop }),
   };
-  mountDialects(app, DIALECTS, router, services);
+  // A route's tools (`tools: ["mcp:<server>"]`) are run for its clients on every wire.
+  // (With no route naming tools, the router itself: nothing is looked up per request.)
+  const anyRouteTools = Object.values(config.routes).some((route) => (route.tools?.length ?? 0) > 0);
+  const gateway =
+    loop === undefined || !anyRouteTools ? router : new RouteToolsGateway(router, loop, (model) => routeTools(catalog, model));
+  mountDialects(app, DIALECTS, gateway, services);
   health.start();
 
   return {
@@ -333,6 +341,16 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       await store?.close();
     },
   };
+}
+
+/** The tools of the route a model name resolves to; none for a target or an unknown name (the router answers that). */
+function routeTools(catalog: Catalog, model: string): readonly string[] | undefined {
+  try {
+    const resolved = catalog.resolve(model);
+    return resolved.kind === "route" ? resolved.route.tools : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether a request comes with a body (its time to arrive is then bounded). */

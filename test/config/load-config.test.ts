@@ -116,6 +116,20 @@ routes:
     await assert.rejects(load("no-provider.yaml"), /routes\.auto\.summarizer.*unknown provider 'local'/);
   });
 
+  it("checks a route's tools at load: each names a server under mcp.servers", async () => {
+    const base =
+      "providers:\n  openai: { kind: openai, models: [gpt-4o-mini] }\nmcp:\n  servers:\n    files: { command: node }\nroutes:\n";
+    const dir = dirWith({
+      "ok.yaml": `${base}  auto: { tiers: [openai/gpt-4o-mini], tools: ["mcp:files"] }\n`,
+      "unknown.yaml": `${base}  auto: { tiers: [openai/gpt-4o-mini], tools: ["mcp:web"] }\n`,
+      "shape.yaml": `${base}  auto: { tiers: [openai/gpt-4o-mini], tools: [files] }\n`,
+    });
+    const load = (file: string) => loadConfig({ cwd: dir, env: noEnv(dir), configPath: file });
+    assert.deepEqual((await load("ok.yaml")).config.routes.auto?.tools, ["mcp:files"]);
+    await assert.rejects(load("unknown.yaml"), /routes\.auto\.tools\[0\].*configured: files.*got 'mcp:web'/);
+    await assert.rejects(load("shape.yaml"), /routes\.auto\.tools\.0.*expected 'mcp:<server>'|routes\.auto\.tools\[0\].*expected 'mcp:<server>'/);
+  });
+
   it("reports unparseable YAML, a missing --config file and a bad port clearly", async () => {
     const dir = dirWith({ "bad.yaml": "server: { port: [" });
     await assert.rejects(loadConfig({ cwd: dir, env: noEnv(dir), configPath: "bad.yaml" }), /bad\.yaml: not valid YAML or JSON/);

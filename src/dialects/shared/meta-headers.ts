@@ -15,6 +15,7 @@ export function metaHeaders(meta: ResponseMeta): Record<string, string> {
   if (meta.warnings !== undefined && meta.warnings.length > 0) {
     headers["x-tandem-warnings"] = meta.warnings.map((field) => headerSafe(`${field} not sent to ${meta.target}`)).join("; ");
   }
+  if (meta.tools !== undefined && meta.tools.length > 0) headers["x-tandem-tools"] = meta.tools.map(headerSafe).join("; ");
   return headers;
 }
 

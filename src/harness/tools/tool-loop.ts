@@ -19,6 +19,7 @@ import {
   mergeUsage,
   ReasoningBlocks,
   type RequestContext,
+  type ResponseMeta,
   type Sensitivity,
   type StreamEvent,
   type ToolDefinition,
@@ -108,9 +109,13 @@ export class ToolLoop implements HostedToolRunner {
         prelude.push({ kind: "list-tools", id, server: label, status: "in_progress", tools: [] });
         prelude.push({ kind: "list-tools", id, server: label, status: "completed", tools: listing });
       }
+      const taken = new Set((request.tools ?? []).map((tool) => tool.name));
       for (const tool of listing) {
         if (server.allowed !== undefined && !matches(server.allowed, tool)) continue;
-        offered.set(hostedToolName(label, tool.name), { server, tool });
+        const name = hostedToolName(label, tool.name);
+        // Offered already (the request's own loop runs this server, around a route's): that loop answers its calls.
+        if (taken.has(name)) continue;
+        offered.set(name, { server, tool });
       }
     }
     const run = new LoopRun(this.#host, gateway, request, tools, context, offered, this.#maxTurns, this.#options);
@@ -164,6 +169,7 @@ class LoopRun {
     const first = await this.#turn(true, true);
     const meta = first.meta;
     this.#sensitivity = higher(this.#sensitivity, meta.sensitivity);
+    for (const item of approved) noteTool(meta, item);
     const events = this.#events(first, [...prelude, ...approved], meta);
     return { meta, events };
   }
@@ -253,6 +259,11 @@ class LoopRun {
             break;
           case "frame":
             break;
+          case "hosted-tool":
+            // Another loop's (a route's tools, inside a request's own loop): its calls count for this answer too.
+            noteTool(meta, event.item);
+            yield event;
+            break;
           default:
             yield event;
         }
@@ -292,7 +303,9 @@ class LoopRun {
         };
         yield { type: "hosted-tool", item: running };
         const outcome = await this.#call(server, tool.name, call.arguments);
-        yield { type: "hosted-tool", item: ended(running, outcome) };
+        const done = ended(running, outcome);
+        noteTool(meta, done);
+        yield { type: "hosted-tool", item: done };
         results.push({ id, call, outcome });
       }
       if (clientCalls || waiting) {
@@ -390,6 +403,22 @@ class LoopRun {
     this.#messages.push({ role: "tool", toolCallId: id, name, content: [{ type: "text", text: outcomeText(outcome) }] });
     return items;
   }
+}
+
+/** The calls each answer's meta has listed, by item id: a call seen by two loops (nested) is listed once. */
+const noted = new WeakMap<ResponseMeta, Set<string>>();
+
+/** Lists a call that ran (ended) in the answer's meta (`x-tandem-tools`). */
+function noteTool(meta: ResponseMeta, item: HostedToolItem): void {
+  if (item.kind !== "call" || item.status === "in_progress") return;
+  let seen = noted.get(meta);
+  if (seen === undefined) {
+    seen = new Set();
+    noted.set(meta, seen);
+  }
+  if (seen.has(item.id)) return;
+  seen.add(item.id);
+  meta.tools = [...(meta.tools ?? []), `mcp:${item.server}/${item.name}`];
 }
 
 function higher(a: Sensitivity | undefined, b: Sensitivity | undefined): Sensitivity | undefined {

@@ -1,0 +1,171 @@
+/**
+ * A route's tools (`tools: ["mcp:<server>"]`): a real stdio MCP server configured in tandem, its tools
+ * run by tandem for any client of the route, on every wire (the openai SDK's chat completions, the
+ * Anthropic SDK, Ollama's /api/chat, the Responses API), whole and streamed. The client sees the
+ * model's answer, not the calls (except the Responses API, which has items for them); a whole answer
+ * names them in `x-tandem-tools`. The client's own tools still come back to the client.
+ */
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
+import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import type { FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+const TSX = import.meta.resolve("tsx");
+const STDIO_SERVER = fileURLToPath(new URL("../support/mcp-stdio-server.ts", import.meta.url));
+
+let upstream: FakeUpstream;
+let tandem: RunningTandem;
+let openai: OpenAI;
+let anthropic: Anthropic;
+
+type WireMessage = { role: string; content?: unknown };
+const messagesOf = (request: RecordedRequest | undefined): WireMessage[] =>
+  ((request?.body ?? {}) as { messages?: WireMessage[] }).messages ?? [];
+const toolNames = (request: RecordedRequest | undefined): string[] =>
+  (((request?.body ?? {}) as { tools?: Array<{ function: { name: string } }> }).tools ?? []).map((t) => t.function.name);
+
+before(async () => {
+  upstream = await startFakeOpenAI({ models: ["gpt-4o-mini"] });
+  tandem = await startTandem(
+    {
+      providers: { openai: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:UP_OPENAI"], local: false } },
+      mcp: { servers: { files: { command: process.execPath, args: ["--import", TSX, STDIO_SERVER] } } },
+      routes: {
+        assistant: { tiers: ["openai/gpt-4o-mini"], tools: ["mcp:files"] },
+        plain: { tiers: ["openai/gpt-4o-mini"] },
+      },
+    },
+    { env: { UP_OPENAI: "sk-upstream-openai" } },
+  );
+  openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  anthropic = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
+});
+
+after(async () => {
+  await tandem?.close();
+  await upstream?.close();
+});
+
+beforeEach(() => {
+  upstream.requests.length = 0;
+  // The model calls the server's echo tool, then answers with what it said.
+  upstream.script((request) => {
+    const last = messagesOf(request).at(-1);
+    if (last?.role === "tool") return { kind: "text", text: `Echoed: ${String(last.content)}`, usage: { input: 20, output: 4 } };
+    return {
+      kind: "tool_calls",
+      calls: [{ name: "mcp__files__echo", arguments: { text: "route tools" } }],
+      usage: { input: 10, output: 3 },
+    };
+  });
+});
+
+describe("a route's tools, for every client", () => {
+  it("chat completions, whole: the answer after the call, the call named in x-tandem-tools", async () => {
+    const { data, response } = await openai.chat.completions
+      .create({ model: "assistant", messages: [{ role: "user", content: "Echo it" }] })
+      .withResponse();
+    assert.equal(data.choices[0]?.message.content, "Echoed: route tools");
+    assert.equal(data.choices[0]?.message.tool_calls, undefined);
+    assert.equal(data.choices[0]?.finish_reason, "stop");
+    assert.equal(data.usage?.prompt_tokens, 30);
+    assert.equal(response.headers.get("x-tandem-tools"), "mcp:files/echo");
+    assert.ok(toolNames(upstream.requests[0]).includes("mcp__files__echo"));
+    assert.equal(messagesOf(upstream.requests[1]).at(-1)?.role, "tool");
+  });
+
+  it("chat completions, streamed: text only, no tool-call chunks", async () => {
+    const stream = await openai.chat.completions.create({
+      model: "assistant",
+      messages: [{ role: "user", content: "Echo it" }],
+      stream: true,
+    });
+    let text = "";
+    let sawToolCall = false;
+    let finish: string | null | undefined;
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0];
+      text += choice?.delta.content ?? "";
+      if (choice?.delta.tool_calls) sawToolCall = true;
+      if (choice?.finish_reason) finish = choice.finish_reason;
+    }
+    assert.equal(text, "Echoed: route tools");
+    assert.equal(sawToolCall, false);
+    assert.equal(finish, "stop");
+  });
+
+  it("keeps the client's own tools the client's: its call comes back, the route's are not shown", async () => {
+    upstream.script(() => ({ kind: "tool_calls", calls: [{ name: "get_weather", arguments: { city: "Oslo" } }] }));
+    const completion = await openai.chat.completions.create({
+      model: "assistant",
+      messages: [{ role: "user", content: "Weather?" }],
+      tools: [
+        {
+          type: "function",
+          function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } },
+        },
+      ],
+    });
+    assert.equal(
+      completion.choices[0]?.message.tool_calls?.[0]?.type === "function" &&
+        completion.choices[0].message.tool_calls[0].function.name,
+      "get_weather",
+    );
+    assert.equal(completion.choices[0]?.finish_reason, "tool_calls");
+    const offered = toolNames(upstream.requests[0]);
+    assert.ok(offered.includes("get_weather") && offered.includes("mcp__files__echo"));
+  });
+
+  it("the Anthropic Messages API, whole and streamed", async () => {
+    const message = await anthropic.messages.create({
+      model: "assistant",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "Echo it" }],
+    });
+    assert.deepEqual(
+      message.content.map((block) => block.type),
+      ["text"],
+    );
+    assert.equal(message.content[0]?.type === "text" && message.content[0].text, "Echoed: route tools");
+    assert.equal(message.stop_reason, "end_turn");
+    const stream = anthropic.messages.stream({
+      model: "assistant",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "Echo it" }],
+    });
+    const final = await stream.finalMessage();
+    assert.equal(final.content.map((b) => (b.type === "text" ? b.text : b.type)).join(""), "Echoed: route tools");
+  });
+
+  it("Ollama's /api/chat", async () => {
+    const res = await fetch(`${tandem.url}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "assistant", messages: [{ role: "user", content: "Echo it" }], stream: false }),
+    });
+    const body = (await res.json()) as { message: { content: string; tool_calls?: unknown } };
+    assert.equal(body.message.content, "Echoed: route tools");
+    assert.equal(body.message.tool_calls, undefined);
+    assert.equal(res.headers.get("x-tandem-tools"), "mcp:files/echo");
+  });
+
+  it("the Responses API shows the calls as items", async () => {
+    const response = await openai.responses.create({ model: "assistant", input: "Echo it" });
+    assert.deepEqual(
+      response.output.map((item) => item.type),
+      ["mcp_list_tools", "mcp_call", "message"],
+    );
+    assert.equal(response.output_text, "Echoed: route tools");
+  });
+
+  it("a route without tools offers none", async () => {
+    upstream.script(() => ({ kind: "text", text: "plain" }));
+    const completion = await openai.chat.completions.create({ model: "plain", messages: [{ role: "user", content: "hi" }] });
+    assert.equal(completion.choices[0]?.message.content, "plain");
+    assert.deepEqual(toolNames(upstream.requests[0]), []);
+  });
+});
