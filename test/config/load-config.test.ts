@@ -127,7 +127,10 @@ routes:
     const load = (file: string) => loadConfig({ cwd: dir, env: noEnv(dir), configPath: file });
     assert.deepEqual((await load("ok.yaml")).config.routes.auto?.tools, ["mcp:files"]);
     await assert.rejects(load("unknown.yaml"), /routes\.auto\.tools\[0\].*configured: files.*got 'mcp:web'/);
-    await assert.rejects(load("shape.yaml"), /routes\.auto\.tools\.0.*expected 'mcp:<server>'|routes\.auto\.tools\[0\].*expected 'mcp:<server>'/);
+    await assert.rejects(
+      load("shape.yaml"),
+      /routes\.auto\.tools\.0.*expected 'mcp:<server>'|routes\.auto\.tools\[0\].*expected 'mcp:<server>'/,
+    );
   });
 
   it("reports unparseable YAML, a missing --config file and a bad port clearly", async () => {
