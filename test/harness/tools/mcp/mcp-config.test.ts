@@ -22,6 +22,12 @@ describe("config mcp", () => {
     assert.deepEqual(configSchema.parse({ mcp: {} }).mcp, defaults);
   });
 
+  it("refuses a sandbox setting, which is not built yet, rather than ignoring it", () => {
+    assert.deepEqual(issues({ servers: { files: { command: "node", sandbox: true } } }), [
+      "mcp.servers.files.sandbox: sandboxing an MCP server is not built yet: remove it (a stdio server runs with tandem's user's rights)",
+    ]);
+  });
+
   it("reads remote and stdio servers, filling their defaults", () => {
     const { mcp } = configSchema.parse({
       mcp: {
