@@ -48,7 +48,8 @@ export interface ToolHost {
 
 /**
  * What the loop did, as items of the answer (StreamEvent `hosted-tool`): each is sent when it starts
- * (`status: "in_progress"`) and again when it ends, with the same `id`. Dialects with a place for them
+ * (`status: "in_progress"`), as it changes (a call's arguments as the model writes them, then
+ * `calling`) and when it ends, with the same `id`. Dialects with a place for them
  * (the Responses API's `mcp_list_tools`, `mcp_call`, `mcp_approval_request` items) render them;
  * others ignore them, as the model's own text after the calls is the answer.
  */
@@ -66,9 +67,10 @@ export type HostedToolItem =
       id: string;
       server: string;
       name: string;
-      /** JSON text, as the model wrote it. */
+      /** JSON text, as the model wrote it (so far, while `in_progress`). */
       arguments: string;
-      status: "in_progress" | "completed" | "failed";
+      /** `in_progress` while the model writes the arguments (sent again as they grow), `calling` while it runs. */
+      status: "in_progress" | "calling" | "completed" | "failed";
       output?: string;
       error?: string;
       /** The approval request this call answers, when it needed one. */

@@ -155,7 +155,12 @@ for (const target of ["openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"]) {
       const stream = await client.responses.create({ model: target, input: "What about breakers?", tools: [docs], stream: true });
       const events: ResponseStreamEvent[] = [];
       for await (const event of stream) events.push(event);
-      const types = events.map((e) => e.type);
+      // The arguments stream as the model writes them: one or more deltas (counted once here).
+      const types = events
+        .map((e) => e.type)
+        .filter((type, i, all) => type !== "response.mcp_call_arguments.delta" || all[i - 1] !== type);
+      const deltas = events.flatMap((e) => (e.type === "response.mcp_call_arguments.delta" ? [e.delta] : []));
+      assert.deepEqual(JSON.parse(deltas.join("")), { q: "breakers" });
       const expected = [
         "response.created",
         "response.in_progress",

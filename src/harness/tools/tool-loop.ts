@@ -58,8 +58,13 @@ interface Offered {
 
 /** A hosted call the model made in a turn. */
 interface TurnCall {
+  /** The item's id: an `mcp_call`'s, or an approval request's. */
+  id: string;
   name: string;
   arguments: string;
+  offered: Offered;
+  /** Put to the client for approval, not run. */
+  approval: boolean;
 }
 
 /**
@@ -222,17 +227,27 @@ class LoopRun {
               for (const item of prelude) yield { type: "hosted-tool", item };
             }
             break;
-          case "tool-call-start":
-            if (this.#offered.has(event.name)) calls.set(event.index, { name: event.name, arguments: "" });
-            else {
+          case "tool-call-start": {
+            const offered = this.#offered.get(event.name);
+            if (offered === undefined) {
               clientCalls = true;
               yield event;
+              break;
             }
+            const approval = needsApproval(offered.server, offered.tool);
+            const call = { id: makeId(approval ? "mcpr_" : "mcp_", 48), name: event.name, arguments: "", offered, approval };
+            calls.set(event.index, call);
+            // A call is shown as the model writes it; an approval request once it is whole.
+            if (!approval) yield { type: "hosted-tool", item: callItem(call, "in_progress") };
             break;
+          }
           case "tool-call-delta": {
             const call = calls.get(event.index);
-            if (call) call.arguments += event.argumentsDelta;
-            else yield event;
+            if (!call) yield event;
+            else if (event.argumentsDelta !== "") {
+              call.arguments += event.argumentsDelta;
+              if (!call.approval) yield { type: "hosted-tool", item: callItem(call, "in_progress") };
+            }
             break;
           }
           case "tool-call-end":
@@ -278,13 +293,12 @@ class LoopRun {
       const results: Array<{ id: string; call: TurnCall; outcome: HostedToolOutcome }> = [];
       let waiting = false;
       for (const call of calls.values()) {
-        const { server, tool } = this.#offered.get(call.name) as Offered;
-        const id = makeId("mcp_", 48);
-        if (needsApproval(server, tool)) {
+        const { server, tool } = call.offered;
+        if (call.approval) {
           waiting = true;
           const item: HostedToolItem = {
             kind: "approval-request",
-            id: makeId("mcpr_", 48),
+            id: call.id,
             server: server.ref.label,
             name: tool.name,
             arguments: call.arguments,
@@ -293,20 +307,13 @@ class LoopRun {
           yield { type: "hosted-tool", item };
           continue;
         }
-        const running: HostedToolItem = {
-          kind: "call",
-          id,
-          server: server.ref.label,
-          name: tool.name,
-          arguments: call.arguments,
-          status: "in_progress",
-        };
+        const running = callItem(call, "calling");
         yield { type: "hosted-tool", item: running };
         const outcome = await this.#call(server, tool.name, call.arguments);
         const done = ended(running, outcome);
         noteTool(meta, done);
         yield { type: "hosted-tool", item: done };
-        results.push({ id, call, outcome });
+        results.push({ id: call.id, call, outcome });
       }
       if (clientCalls || waiting) {
         // The client answers its own calls, or approves: the answer ends here, and a later request goes on.
@@ -393,7 +400,7 @@ class LoopRun {
         server: approval.server,
         name: approval.name,
         arguments: approval.arguments,
-        status: "in_progress",
+        status: "calling",
         approvalRequestId: approval.requestId,
       };
       outcome = await this.#call(offered.server, approval.name, approval.arguments);
@@ -425,6 +432,18 @@ function higher(a: Sensitivity | undefined, b: Sensitivity | undefined): Sensiti
   if (a === undefined) return b;
   if (b === undefined) return a;
   return RANK[b] > RANK[a] ? b : a;
+}
+
+/** A call of the turn as an `mcp_call` item in this state. */
+function callItem(call: TurnCall, status: "in_progress" | "calling"): Extract<HostedToolItem, { kind: "call" }> {
+  return {
+    kind: "call",
+    id: call.id,
+    server: call.offered.server.ref.label,
+    name: call.offered.tool.name,
+    arguments: call.arguments,
+    status,
+  };
 }
 
 function ended(running: Extract<HostedToolItem, { kind: "call" }>, outcome: HostedToolOutcome): HostedToolItem {

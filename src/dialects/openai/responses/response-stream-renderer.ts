@@ -96,8 +96,8 @@ export class ResponseStreamRenderer implements StreamRenderer {
   #reasoning: OpenReasoning | undefined;
   #finish: Pick<ResponseState, "status" | "incompleteReason"> | undefined;
   readonly #logprobs: boolean;
-  /** Output indexes of the hosted items (mcp_list_tools, mcp_call) started and not yet ended, by id. */
-  readonly #hostedAt = new Map<string, number>();
+  /** The hosted items (mcp_list_tools, mcp_call) started and not yet ended, by id: where, and how far a call's arguments went. */
+  readonly #hostedAt = new Map<string, { outputIndex: number; arguments: string; calling: boolean }>();
 
   constructor(pending: PendingResponse, meta: ResponseMeta, options: { logprobs?: boolean } = {}) {
     this.#pending = pending;
@@ -308,40 +308,52 @@ export class ResponseStreamRenderer implements StreamRenderer {
 
   /**
    * A tool tandem ran for the model, as OpenAI streams its MCP items: `output_item.added`, then for a
-   * listing `mcp_list_tools.in_progress` … `.completed` (or `.failed`), for a call its arguments
-   * (`mcp_call_arguments.delta` and `.done`), `mcp_call.in_progress` … `.completed` (or `.failed`),
-   * then `output_item.done` with the item as it ended. An approval request is added and done at once.
+   * listing `mcp_list_tools.in_progress` … `.completed` (or `.failed`); for a call its arguments as
+   * the model writes them (`mcp_call_arguments.delta`s, `.done`), `mcp_call.in_progress` while it
+   * runs, `.completed` (or `.failed`); then `output_item.done` with the item as it ended. An approval
+   * request is added and done at once.
    */
   #hosted(item: HostedToolItem): string {
-    let out = this.#closeReasoning() + this.#closeMessage("completed");
-    const rendered = hostedItem(item);
-    const known = this.#hostedAt.get(item.id);
-    if (known === undefined) {
-      const outputIndex = this.progress.output.length;
+    let out = "";
+    let state = this.#hostedAt.get(item.id);
+    if (state === undefined) {
+      out += this.#closeReasoning() + this.#closeMessage("completed");
+      const rendered = hostedItem(item.kind === "call" ? { ...item, status: "in_progress", arguments: "" } : item);
+      state = { outputIndex: this.progress.output.length, arguments: "", calling: false };
       this.progress.output.push(rendered);
-      const at = { item_id: item.id, output_index: outputIndex };
-      out += this.#frame("response.output_item.added", { output_index: outputIndex, item: rendered });
-      if (item.kind === "approval-request")
-        return out + this.#frame("response.output_item.done", { output_index: outputIndex, item: rendered });
-      this.#hostedAt.set(item.id, outputIndex);
-      if (item.kind === "list-tools") out += this.#frame("response.mcp_list_tools.in_progress", at);
-      else {
-        if (item.arguments !== "") out += this.#frame("response.mcp_call_arguments.delta", { ...at, delta: item.arguments });
+      out += this.#frame("response.output_item.added", { output_index: state.outputIndex, item: rendered });
+      if (item.kind === "approval-request") {
+        return out + this.#frame("response.output_item.done", { output_index: state.outputIndex, item: rendered });
+      }
+      this.#hostedAt.set(item.id, state);
+      if (item.kind === "list-tools") out += this.#frame("response.mcp_list_tools.in_progress", this.#at(item.id, state));
+    }
+    const at = this.#at(item.id, state);
+    if (item.kind === "call") {
+      if (item.arguments.length > state.arguments.length) {
+        out += this.#frame("response.mcp_call_arguments.delta", { ...at, delta: item.arguments.slice(state.arguments.length) });
+        state.arguments = item.arguments;
+      }
+      if (item.status !== "in_progress" && !state.calling) {
+        state.calling = true;
         out += this.#frame("response.mcp_call_arguments.done", { ...at, arguments: item.arguments });
         out += this.#frame("response.mcp_call.in_progress", at);
       }
-      if (item.status === "in_progress") return out;
     }
-    const outputIndex = this.#hostedAt.get(item.id) as number;
+    if (item.status !== "completed" && item.status !== "failed") return out;
     this.#hostedAt.delete(item.id);
-    this.progress.output[outputIndex] = rendered;
+    const rendered = hostedItem(item);
+    this.progress.output[state.outputIndex] = rendered;
     const prefix = item.kind === "list-tools" ? "response.mcp_list_tools" : "response.mcp_call";
-    const ended = item.status === "failed" ? "failed" : "completed";
     return (
       out +
-      this.#frame(`${prefix}.${ended}`, { item_id: item.id, output_index: outputIndex }) +
-      this.#frame("response.output_item.done", { output_index: outputIndex, item: rendered })
+      this.#frame(`${prefix}.${item.status}`, at) +
+      this.#frame("response.output_item.done", { output_index: state.outputIndex, item: rendered })
     );
+  }
+
+  #at(id: string, state: { outputIndex: number }): { item_id: string; output_index: number } {
+    return { item_id: id, output_index: state.outputIndex };
   }
 
   #openReasoning(): string {
