@@ -301,6 +301,27 @@ describe("mcp tools: approvals, filters, failures", () => {
     assert.match(transcript(openai.requests[1]), /Error: page is locked/);
   });
 
+  it("leaves a hosted call made beside a call of the client's tools unrun, for the model to make again", async () => {
+    openai.script(() => ({
+      kind: "tool_calls",
+      calls: [
+        { name: "get_time", arguments: {} },
+        { name: "mcp__docs__search", arguments: { q: "x" } },
+      ],
+    }));
+    const response = await client.responses.create({
+      model: "openai/gpt-4o-mini",
+      input: "Time and docs?",
+      tools: [docs, { type: "function", name: "get_time", parameters: { type: "object", properties: {} }, strict: false }],
+    });
+    assert.equal(host.calls.length, 0);
+    const types = response.output.map((item) => item.type);
+    assert.deepEqual(types.slice(1).sort(), ["function_call", "mcp_call"]);
+    const call = response.output.find((item) => item.type === "mcp_call");
+    assert.ok(call?.type === "mcp_call");
+    assert.match(call.error ?? "", /Not run/);
+  });
+
   it("answers 424 when the server's tools cannot be listed, before any model turn", async () => {
     await assert.rejects(
       client.responses.create({

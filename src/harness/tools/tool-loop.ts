@@ -309,7 +309,11 @@ class LoopRun {
         }
         const running = callItem(call, "calling");
         yield { type: "hosted-tool", item: running };
-        const outcome = await this.#call(server, tool.name, call.arguments);
+        // The client answers its own calls of this turn first; a call run now would be missing from
+        // the history it sends back (a chat client has no place for it): the model calls again then.
+        const outcome: HostedToolOutcome = clientCalls
+          ? { error: "Not run: this turn also called the client's tools; call it again once they are answered." }
+          : await this.#call(server, tool.name, call.arguments);
         const done = ended(running, outcome);
         noteTool(meta, done);
         yield { type: "hosted-tool", item: done };
