@@ -41,7 +41,17 @@ interface StatusBody {
     ttftMs?: number;
     lastError?: { code: string; message: string };
   }[];
-  routes: { name: string; tiers: string[][] }[];
+  routes: { name: string; tiers: string[][]; tools?: string[] }[];
+  mcp?: {
+    servers: {
+      label: string;
+      transport: string;
+      connected: boolean;
+      tools?: number;
+      lastError?: { message: string; at: string };
+    }[];
+    requestConnections: number;
+  };
 }
 
 /** `tandem status`: what the running server's providers, targets and routes are doing. */
@@ -105,7 +115,19 @@ export async function status(options: { url?: string; key?: string; json?: boole
   }
   out.push("", "routes:");
   if (body.routes.length === 0) out.push("  (none)");
-  for (const r of body.routes) out.push(`  ${r.name.padEnd(16)} ${r.tiers.map((t) => t.join(" | ")).join(" -> ")}`);
+  for (const r of body.routes) {
+    const tools = r.tools && r.tools.length > 0 ? `  tools ${r.tools.join(", ")}` : "";
+    out.push(`  ${r.name.padEnd(16)} ${r.tiers.map((t) => t.join(" | ")).join(" -> ")}${tools}`);
+  }
+  if (body.mcp && (body.mcp.servers.length > 0 || body.mcp.requestConnections > 0)) {
+    out.push("", "mcp servers:");
+    for (const m of body.mcp.servers) {
+      const state = m.connected ? `connected${m.tools === undefined ? "" : `, ${m.tools} tools`}` : "not connected";
+      const last = m.lastError ? `  last error (${m.lastError.at}): ${m.lastError.message}` : "";
+      out.push(`  ${m.label.padEnd(16)} ${m.transport.padEnd(6)} ${state}${last}`);
+    }
+    if (body.mcp.requestConnections > 0) out.push(`  (and ${body.mcp.requestConnections} named by requests' server_url)`);
+  }
   process.stdout.write(`${out.join("\n")}\n`);
   return 0;
 }

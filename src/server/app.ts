@@ -258,6 +258,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       breakerState: (t) => router.breakerState(t),
       startedAt,
       offlineSince: router.offlineSince,
+      ...(ownToolHost !== undefined && { mcp: () => ownToolHost.status() }),
     }),
   );
   app.get("/v1/audit", async (request) => {

@@ -24,9 +24,23 @@ export interface StatusSources {
   startedAt: number;
   /** Since when the network is taken for down (routes serve locally); undefined while up. */
   offlineSince?: number;
+  /** The configured MCP servers' state (the tool loop's host), when the server has one. */
+  mcp?: () => McpStatus;
 }
 
-export function statusSnapshot({ catalog, stats, health, breakerState, startedAt, offlineSince }: StatusSources) {
+/** What /v1/status shows of the MCP servers: each configured one, and how many servers requests named by URL are connected. */
+export interface McpStatus {
+  servers: Array<{
+    label: string;
+    transport: "http" | "stdio";
+    connected: boolean;
+    tools?: number;
+    lastError?: { message: string; at: string };
+  }>;
+  requestConnections: number;
+}
+
+export function statusSnapshot({ catalog, stats, health, breakerState, startedAt, offlineSince, mcp }: StatusSources) {
   const healthOf = (s: TargetSnapshot, breaker: BreakerState, provider: string): Health => {
     if (breaker === "open" || !health.isHealthy(provider)) return "unhealthy";
     if (s.requests === 0) return "unknown";
@@ -81,6 +95,8 @@ export function statusSnapshot({ catalog, stats, health, breakerState, startedAt
       tiers: r.tiers,
       privacy: r.privacy ?? null,
       onExhausted: r.onExhausted,
+      ...(r.tools !== undefined && { tools: r.tools }),
     })),
+    ...(mcp !== undefined && { mcp: mcp() }),
   };
 }

@@ -41,7 +41,13 @@ before(async () => {
   tandem = await startTandem(
     {
       providers: { openai: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:UP_OPENAI"], local: false } },
-      mcp: { servers: { files: { command: process.execPath, args: ["--import", TSX, STDIO_SERVER] } } },
+      mcp: {
+        servers: {
+          files: { command: process.execPath, args: ["--import", TSX, STDIO_SERVER] },
+          // Nothing listens there.
+          down: { url: "http://127.0.0.1:9/mcp" },
+        },
+      },
     },
     { env: { UP_OPENAI: "sk-upstream-openai" } },
   );
@@ -140,5 +146,30 @@ describe("mcp tools against real MCP servers", () => {
     const offered = JSON.stringify((upstream.requests[0]?.body as { tools?: unknown }).tools);
     assert.match(offered, /mcp__web__echo/);
     assert.equal(messagesOf(upstream.requests[1]).at(-1)?.role, "tool");
+  });
+
+  it("shows the configured servers in /v1/status: connected with their tools, or their last error", async () => {
+    await assert.rejects(
+      client.responses.create({
+        model: "openai/gpt-4o-mini",
+        input: "hi",
+        tools: [{ type: "mcp", server_label: "down", require_approval: "never" } as unknown as OpenAI.Responses.Tool],
+      }),
+      (err: unknown) => err instanceof OpenAI.APIError && err.status === 424,
+    );
+    const status = (await (await fetch(`${tandem.url}/v1/status`)).json()) as {
+      mcp: {
+        servers: Array<{ label: string; transport: string; connected: boolean; tools?: number; lastError?: { message: string } }>;
+        requestConnections: number;
+      };
+    };
+    const files = status.mcp.servers.find((server) => server.label === "files");
+    assert.equal(files?.transport, "stdio");
+    assert.equal(files?.connected, true);
+    assert.ok((files?.tools ?? 0) >= 5);
+    const down = status.mcp.servers.find((server) => server.label === "down");
+    assert.equal(down?.connected, false);
+    assert.match(down?.lastError?.message ?? "", /cannot connect to MCP server 'down'/);
+    assert.ok(status.mcp.requestConnections >= 1);
   });
 });

@@ -49,6 +49,8 @@ export class McpConnection {
   readonly kind: "streamable-http" | "sse" | "stdio";
   /** The tools listed, until the server says they changed (or this connection ends). */
   tools: Promise<HostedToolInfo[]> | undefined;
+  /** How many tools the last listing found (for status). */
+  toolCount: number | undefined;
   #gone = false;
   #closing: Promise<void> | undefined;
   readonly #onGone: Array<() => void> = [];

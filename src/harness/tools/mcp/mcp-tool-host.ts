@@ -32,6 +32,18 @@ const MAX_TOOL_PAGES = 20;
 /** Tools read at most from one server: more would not fit a model's tool list anyway. */
 const MAX_TOOLS = 1000;
 
+/** A configured server as /v1/status shows it. */
+export interface McpServerStatus {
+  label: string;
+  transport: "http" | "stdio";
+  /** Whether a connection is open now (servers are connected on first use). */
+  connected: boolean;
+  /** Tools the open connection has listed, once it has. */
+  tools?: number;
+  /** The last failure of a list or call on this server (connect, refused key, timeout, a tool's own error not included), and when; cleared by a success. */
+  lastError?: { message: string; at: string };
+}
+
 /** A server as a request or the config names it, before it is connected. */
 interface Target {
   /** Connections are shared by this: the configured label, or the URL with its headers. */
@@ -47,6 +59,8 @@ interface Target {
 /** A connection, or the connect under way that concurrent requests share. */
 interface Slot {
   connection: Promise<McpConnection>;
+  /** The connection, once made (for status). */
+  ready?: McpConnection;
 }
 
 /** What a failed connect or a failed request says, before the host words it. */
@@ -75,6 +89,8 @@ export class McpToolHost implements ToolHost {
   /** stdio servers: when each was last started, and whether that start has since ended (exited or failed). */
   readonly #starts = new Map<string, { at: number; ended?: string }>();
   #closed = false;
+  /** The last failure per configured label, until a request on it succeeds. */
+  readonly #lastError = new Map<string, { message: string; at: string }>();
 
   constructor(config: McpConfig, options: McpToolHostOptions) {
     this.#config = config;
@@ -92,6 +108,26 @@ export class McpToolHost implements ToolHost {
   /** How many connections are open now (for status pages and tests). */
   get openConnections(): number {
     return this.#open.size;
+  }
+
+  /** The configured servers, for /v1/status: connected or not, their tool count, their last failure. */
+  status(): { servers: McpServerStatus[]; requestConnections: number } {
+    const servers: McpServerStatus[] = [];
+    let configuredOpen = 0;
+    for (const [label, config] of Object.entries(this.#config.servers)) {
+      const connection = this.#slots.get(`label:${label}`)?.ready;
+      if (connection !== undefined) configuredOpen++;
+      const tools = connection?.toolCount;
+      const lastError = this.#lastError.get(label);
+      servers.push({
+        label,
+        transport: config.url !== undefined ? "http" : "stdio",
+        connected: connection !== undefined,
+        ...(tools !== undefined && { tools }),
+        ...(lastError !== undefined && { lastError }),
+      });
+    }
+    return { servers, requestConnections: Math.max(0, this.#open.size - configuredOpen) };
   }
 
   async listTools(server: McpServerRef, signal: AbortSignal): Promise<{ tools: HostedToolInfo[] } | { error: string }> {
@@ -156,14 +192,31 @@ export class McpToolHost implements ToolHost {
     throwIfAborted(signal);
     const target = this.#target(server);
     if ("error" in target) return target;
+    const result = await this.#attempts(server, target, signal, idempotent, use, failed);
+    if (!target.requestNamed) {
+      // A configured server's health, for /v1/status (a tool's own error is an answer, not a failure).
+      if (isConnectionError(result)) this.#lastError.set(server.label, { message: result.error, at: new Date().toISOString() });
+      else this.#lastError.delete(server.label);
+    }
+    return result;
+  }
+
+  async #attempts<T>(
+    server: McpServerRef,
+    target: Target,
+    signal: AbortSignal,
+    idempotent: boolean,
+    use: (connection: McpConnection) => Promise<T>,
+    failed: (reason: string, err: unknown) => string,
+  ): Promise<T | { error: string } | ConnectionError> {
     for (let attempt = 0; ; attempt++) {
       let opened: { connection: McpConnection; fresh: boolean };
       try {
         opened = await this.#connection(target, signal);
       } catch (err) {
         throwIfAborted(signal);
-        if (err instanceof ConnectFailure) return { error: err.message };
-        return { error: `cannot connect to MCP server '${server.label}': ${mcpErrorReason(err)}` };
+        if (err instanceof ConnectFailure) return connectionError(err.message);
+        return connectionError(`cannot connect to MCP server '${server.label}': ${mcpErrorReason(err)}`);
       }
       const { connection, fresh } = opened;
       connection.acquire();
@@ -179,7 +232,7 @@ export class McpToolHost implements ToolHost {
           );
           continue;
         }
-        return { error: failed(this.#reason(err, connection), err) };
+        return connectionError(failed(this.#reason(err, connection), err));
       } finally {
         connection.release();
       }
@@ -268,6 +321,7 @@ export class McpToolHost implements ToolHost {
       this.#slots.set(target.key, created);
       created.connection.then(
         (connection) => {
+          created.ready = connection;
           this.#open.add(connection);
           connection.onGone(() => {
             if (this.#slots.get(target.key) === created) this.#slots.delete(target.key);
@@ -332,6 +386,12 @@ export class McpToolHost implements ToolHost {
     if (connection.tools === undefined) {
       const listing = this.#listAll(connection);
       connection.tools = listing;
+      listing.then(
+        (tools) => {
+          connection.toolCount = tools.length;
+        },
+        () => {},
+      );
       listing.catch(() => {
         if (connection.tools === listing) connection.tools = undefined;
       });
@@ -376,6 +436,22 @@ export class McpToolHost implements ToolHost {
 }
 
 /** A failure of the link itself (not a server's answer): the connection is not to be trusted again. */
+/** A failure to reach or use a server (not a tool's own error, which is an answer): marked so the host can tell. */
+interface ConnectionError {
+  error: string;
+  [CONNECTION_ERROR]: true;
+}
+
+const CONNECTION_ERROR = Symbol("connection error");
+
+function connectionError(message: string): ConnectionError {
+  return { error: message, [CONNECTION_ERROR]: true };
+}
+
+function isConnectionError(value: unknown): value is ConnectionError {
+  return typeof value === "object" && value !== null && CONNECTION_ERROR in value;
+}
+
 function isTransportFailure(err: unknown): boolean {
   if (err instanceof McpError) return err.code === ErrorCode.ConnectionClosed;
   return (

@@ -1,0 +1,34 @@
+/** `tandem status` shows a route's tools and the configured MCP servers (connected or not, their last error). */
+import assert from "node:assert/strict";
+import { after, before, it } from "node:test";
+import { status } from "../../src/cli/status.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+let tandem: RunningTandem;
+
+before(async () => {
+  tandem = await startTandem({
+    providers: { openai: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1", apiKeys: ["env:K"], models: ["m"] } },
+    mcp: { servers: { docs: { url: "http://127.0.0.1:9/mcp" } } },
+    routes: { assistant: { tiers: ["openai/m"], tools: ["mcp:docs"] } },
+  });
+});
+
+after(() => tandem?.close());
+
+it("prints the route's tools and the MCP servers", async () => {
+  const lines: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string) => {
+    lines.push(String(chunk));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    assert.equal(await status({ url: tandem.url }), 0);
+  } finally {
+    process.stdout.write = write;
+  }
+  const out = lines.join("");
+  assert.match(out, /assistant\s+openai\/m\s+tools mcp:docs/);
+  assert.match(out, /mcp servers:\n\s+docs\s+http\s+not connected/);
+});
