@@ -7,16 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { Agent, hostedMcpTool, run, setDefaultOpenAIClient, setOpenAIAPI, setTracingDisabled } from "@openai/agents";
 import OpenAI from "openai";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
-import { type McpHttpServer, startMcpHttpServer } from "../support/mcp-test-server.js";
+import { MCP_STDIO_SERVER, type McpHttpServer, startMcpHttpServer } from "../support/mcp-test-server.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
-
-const TSX = import.meta.resolve("tsx");
-const STDIO_SERVER = fileURLToPath(new URL("../support/mcp-stdio-server.ts", import.meta.url));
 
 let upstream: FakeUpstream;
 let web: McpHttpServer;
@@ -43,7 +39,7 @@ before(async () => {
       providers: { openai: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:UP_OPENAI"], local: false } },
       mcp: {
         servers: {
-          files: { command: process.execPath, args: ["--import", TSX, STDIO_SERVER] },
+          files: MCP_STDIO_SERVER,
           // Nothing listens there.
           down: { url: "http://127.0.0.1:9/mcp" },
         },

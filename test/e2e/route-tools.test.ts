@@ -7,15 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
+import { MCP_STDIO_SERVER } from "../support/mcp-test-server.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
-
-const TSX = import.meta.resolve("tsx");
-const STDIO_SERVER = fileURLToPath(new URL("../support/mcp-stdio-server.ts", import.meta.url));
 
 let upstream: FakeUpstream;
 let tandem: RunningTandem;
@@ -33,7 +30,7 @@ before(async () => {
   tandem = await startTandem(
     {
       providers: { openai: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:UP_OPENAI"], local: false } },
-      mcp: { servers: { files: { command: process.execPath, args: ["--import", TSX, STDIO_SERVER] } } },
+      mcp: { servers: { files: MCP_STDIO_SERVER } },
       routes: {
         assistant: { tiers: ["openai/gpt-4o-mini"], tools: ["mcp:files"] },
         plain: { tiers: ["openai/gpt-4o-mini"] },

@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
@@ -19,6 +20,12 @@ export interface TestToolsOptions {
   /** Tools per `tools/list` page (then `nextCursor`). Default: one page. */
   pageSize?: number;
 }
+
+/** The command and arguments that start the test server over stdio (mcp-stdio-server.ts), as a config's `mcp.servers` entry gives them. */
+export const MCP_STDIO_SERVER = {
+  command: process.execPath,
+  args: ["--import", import.meta.resolve("tsx"), fileURLToPath(new URL("./mcp-stdio-server.ts", import.meta.url))],
+};
 
 /** Bytes of the image the `image` tool returns. */
 export const IMAGE_BYTES = 1234;

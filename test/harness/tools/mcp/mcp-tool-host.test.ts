@@ -4,15 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { type McpConfig, mcpSchema } from "../../../../src/config/index.js";
 import type { McpServerRef } from "../../../../src/core/index.js";
 import { type McpLog, McpToolHost, type McpToolHostOptions } from "../../../../src/harness/tools/mcp/index.js";
-import { IMAGE_BYTES, type McpHttpServer, startMcpHttpServer } from "../../../support/mcp-test-server.js";
+import { IMAGE_BYTES, MCP_STDIO_SERVER, type McpHttpServer, startMcpHttpServer } from "../../../support/mcp-test-server.js";
 
-const TSX = import.meta.resolve("tsx");
-const STDIO_SERVER = fileURLToPath(new URL("../../../support/mcp-stdio-server.ts", import.meta.url));
-const STDIO = { command: process.execPath, args: ["--import", TSX, STDIO_SERVER] };
+const STDIO = MCP_STDIO_SERVER;
 
 /** A log that keeps every line, to check what was logged (and that no secret was). */
 function recordingLog(): McpLog & { lines: Array<Record<string, unknown>> } {
