@@ -87,29 +87,45 @@ export class ToolLoop implements HostedToolRunner {
   }
 
   async chat(gateway: Gateway, request: ChatRequest, tools: HostedToolsRequest, context: RequestContext): Promise<ChatStream> {
+    for (const server of tools.servers) {
+      if (!tools.listed.has(server.ref.label) && server.ref.url === undefined && !this.#host.configured(server.ref.label)) {
+        throw new GatewayError(
+          "invalid_request",
+          `MCP server '${server.ref.label}' has no server_url and is not configured in tandem (mcp.servers).`,
+          { param: "tools", reason: "invalid_value" },
+        );
+      }
+    }
+    // Every server's tools at once (a listing already in the conversation is read instead, as OpenAI does).
+    const listings = await Promise.all(
+      tools.servers.map(async (server) => {
+        const known = tools.listed.get(server.ref.label);
+        if (known !== undefined) return { server, known };
+        return { server, listed: await this.#host.listTools(server.ref, context.signal) };
+      }),
+    );
     const prelude: HostedToolItem[] = [];
     const offered = new Map<string, Offered>();
-    for (const server of tools.servers) {
+    for (const entry of listings) {
+      const { server } = entry;
       const label = server.ref.label;
-      let listing = tools.listed.get(label);
-      if (listing === undefined) {
-        if (server.ref.url === undefined && !this.#host.configured(label)) {
+      let listing: HostedToolInfo[];
+      if (entry.known !== undefined) listing = entry.known;
+      else {
+        if (entry.listed === undefined) continue;
+        if ("error" in entry.listed) {
+          // As OpenAI answers when it cannot list a server's tools: 424, before any output.
           throw new GatewayError(
-            "invalid_request",
-            `MCP server '${label}' has no server_url and is not configured in tandem (mcp.servers).`,
-            { param: "tools", reason: "invalid_value" },
+            "upstream_error",
+            `Error retrieving tool list from MCP server: '${label}'. ${entry.listed.error}`,
+            {
+              status: 424,
+              reason: "external_connector_error",
+              retryable: false,
+            },
           );
         }
-        const listed = await this.#host.listTools(server.ref, context.signal);
-        if ("error" in listed) {
-          // As OpenAI answers when it cannot list a server's tools: 424, before any output.
-          throw new GatewayError("upstream_error", `Error retrieving tool list from MCP server: '${label}'. ${listed.error}`, {
-            status: 424,
-            reason: "external_connector_error",
-            retryable: false,
-          });
-        }
-        listing = listed.tools;
+        listing = entry.listed.tools;
         const id = makeId("mcpl_", 48);
         prelude.push({ kind: "list-tools", id, server: label, status: "in_progress", tools: [] });
         prelude.push({ kind: "list-tools", id, server: label, status: "completed", tools: listing });
@@ -195,7 +211,8 @@ class LoopRun {
       }
     }
     const tools = [...(this.#request.tools ?? []), ...hosted];
-    const request: ChatRequest = { ...this.#request, messages: this.#messages, native: undefined };
+    // A copy: the loop adds to its messages after the turn, and the router may still hold this request.
+    const request: ChatRequest = { ...this.#request, messages: [...this.#messages], native: undefined };
     if (tools.length > 0) request.tools = tools;
     else delete request.tools;
     // A forced choice holds for the first turn only: after its calls, the model answers (or calls again) freely.
