@@ -95,6 +95,39 @@ beforeEach(() => {
 });
 
 describe("mcp tools: a model that misbehaves", () => {
+  it("ends a model that calls the tool forever, within max_tool_calls and the loop's turns", { timeout: 10_000 }, async () => {
+    openai.script(() => ({ kind: "tool_calls", calls: [{ name: "mcp__docs__search", arguments: { q: "again" } }] }));
+    const response = await client.responses.create({
+      model: "openai/gpt-4o-mini",
+      input: "Search until you drop",
+      tools: [docs],
+      // On the Response in this SDK, not yet on its create params.
+      max_tool_calls: 2,
+    } as OpenAI.Responses.ResponseCreateParamsNonStreaming);
+    assert.equal(host.calls.length, 2);
+    assert.ok(openai.requests.length <= 4, `${openai.requests.length} model turns`);
+    assert.equal(response.status, "completed");
+    const calls = response.output.filter((item) => item.type === "mcp_call");
+    assert.ok(calls.length >= 3);
+    assert.match(calls.at(-1)?.type === "mcp_call" ? (calls.at(-1)?.error ?? "") : "", /Not run/);
+    // Without max_tool_calls, streamed: the loop's turns bound it (10 rounds, then one without the tools).
+    host.calls.length = 0;
+    openai.requests.length = 0;
+    const stream = await client.responses.create({
+      model: "openai/gpt-4o-mini",
+      input: "Search until you drop",
+      tools: [docs],
+      stream: true,
+    });
+    const events: ResponseStreamEvent[] = [];
+    for await (const event of stream) events.push(event);
+    assert.equal(events.at(-1)?.type, "response.completed");
+    assert.equal(host.calls.length, 10);
+    assert.equal(openai.requests.length, 11);
+    // The last turn was not offered the hosted tools.
+    assert.equal((openai.requests.at(-1)?.body as { tools?: unknown }).tools, undefined);
+  });
+
   it("answers arguments that are not JSON with a failed call, and such a call in the history still converts for Anthropic", async () => {
     // A target whose calls are not JSON fails tandem's quality check before the loop sees them: here
     // the loop is reached through approval of a request whose arguments the client wrote.

@@ -208,6 +208,8 @@ class LoopRun {
   async *#events(first: ChatStream, prelude: HostedToolItem[], meta: ChatStream["meta"]): AsyncGenerator<StreamEvent> {
     let stream = first;
     let started = false;
+    /** Whether this turn was offered the hosted tools (the last turn, past the limits, is not). */
+    let offeredHosted = true;
     for (let turn = 0; ; turn++) {
       const turnUsage: Usage = { inputTokens: 0, outputTokens: 0 };
       const base = { ...this.#usage };
@@ -234,7 +236,8 @@ class LoopRun {
               yield event;
               break;
             }
-            const approval = needsApproval(offered.server, offered.tool);
+            // Past the limits nothing is run or asked for: the call is only shown, failed (below).
+            const approval = offeredHosted && needsApproval(offered.server, offered.tool);
             const call = { id: makeId(approval ? "mcpr_" : "mcp_", 48), name: event.name, arguments: "", offered, approval };
             calls.set(event.index, call);
             // A call is shown as the model writes it; an approval request once it is whole.
@@ -311,16 +314,20 @@ class LoopRun {
         yield { type: "hosted-tool", item: running };
         // The client answers its own calls of this turn first; a call run now would be missing from
         // the history it sends back (a chat client has no place for it): the model calls again then.
-        const outcome: HostedToolOutcome = clientCalls
-          ? { error: "Not run: this turn also called the client's tools; call it again once they are answered." }
-          : await this.#call(server, tool.name, call.arguments);
+        const outcome: HostedToolOutcome = !offeredHosted
+          ? { error: "Not run: this response reached its limit of tool calls (max_tool_calls) or of tool rounds." }
+          : clientCalls
+            ? { error: "Not run: this turn also called the client's tools; call it again once they are answered." }
+            : await this.#call(server, tool.name, call.arguments);
         const done = ended(running, outcome);
         noteTool(meta, done);
         yield { type: "hosted-tool", item: done };
         results.push({ id: call.id, call, outcome });
       }
-      if (clientCalls || waiting) {
+      if (clientCalls || waiting || !offeredHosted) {
         // The client answers its own calls, or approves: the answer ends here, and a later request goes on.
+        // A model that calls the hosted tools though it was no longer offered them would call them
+        // forever: its answer ends with those calls, failed, rather than with another turn.
         yield { ...finish, reason: clientCalls ? "tool_calls" : ("stop" satisfies FinishReason) };
         return;
       }
@@ -340,7 +347,8 @@ class LoopRun {
           content: [{ type: "text", text: outcomeText(outcome) }],
         });
       }
-      stream = await this.#turn(turn + 1 < this.#maxTurns && this.#callsLeft > 0, false);
+      offeredHosted = turn + 1 < this.#maxTurns && this.#callsLeft > 0;
+      stream = await this.#turn(offeredHosted, false);
       meta.attempts += stream.meta.attempts;
       // The answer is as sensitive as its most sensitive turn (what a tool read may be private): stored so.
       if (stream.meta.sensitivity !== undefined) meta.sensitivity = higher(meta.sensitivity, stream.meta.sensitivity);
