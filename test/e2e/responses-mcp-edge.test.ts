@@ -128,6 +128,25 @@ describe("mcp tools: a model that misbehaves", () => {
     assert.equal((openai.requests.at(-1)?.body as { tools?: unknown }).tools, undefined);
   });
 
+  it("treats a call of a tool the server does not have as a failed call, not the client's", async () => {
+    openai.script((request) =>
+      lastIsTool(request)
+        ? { kind: "text", text: "No such tool." }
+        : { kind: "tool_calls", calls: [{ name: "mcp__docs__delete_everything", arguments: {} }] },
+    );
+    const response = await client.responses.create({ model: "openai/gpt-4o-mini", input: "Delete", tools: [docs] });
+    assert.deepEqual(
+      response.output.map((item) => item.type),
+      ["mcp_list_tools", "mcp_call", "message"],
+    );
+    const call = response.output[1];
+    assert.ok(call?.type === "mcp_call");
+    assert.equal(call.name, "delete_everything");
+    assert.match(call.error ?? "", /no tool/i);
+    assert.equal(host.calls.length, 0);
+    assert.equal(response.output_text, "No such tool.");
+  });
+
   it("answers arguments that are not JSON with a failed call, and such a call in the history still converts for Anthropic", async () => {
     // A target whose calls are not JSON fails tandem's quality check before the loop sees them: here
     // the loop is reached through approval of a request whose arguments the client wrote.

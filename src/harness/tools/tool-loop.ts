@@ -65,6 +65,8 @@ interface TurnCall {
   offered: Offered;
   /** Put to the client for approval, not run. */
   approval: boolean;
+  /** A tool the server does not have (or was not allowed): not run, the model is told. */
+  unknown?: boolean;
 }
 
 /**
@@ -230,15 +232,23 @@ class LoopRun {
             }
             break;
           case "tool-call-start": {
-            const offered = this.#offered.get(event.name);
+            const known = this.#offered.get(event.name);
+            const offered = known ?? this.#unknownTool(event.name);
             if (offered === undefined) {
               clientCalls = true;
               yield event;
               break;
             }
             // Past the limits nothing is run or asked for: the call is only shown, failed (below).
-            const approval = offeredHosted && needsApproval(offered.server, offered.tool);
-            const call = { id: makeId(approval ? "mcpr_" : "mcp_", 48), name: event.name, arguments: "", offered, approval };
+            const approval = offeredHosted && known !== undefined && needsApproval(offered.server, offered.tool);
+            const call: TurnCall = {
+              id: makeId(approval ? "mcpr_" : "mcp_", 48),
+              name: event.name,
+              arguments: "",
+              offered,
+              approval,
+              ...(known === undefined && { unknown: true }),
+            };
             calls.set(event.index, call);
             // A call is shown as the model writes it; an approval request once it is whole.
             if (!approval) yield { type: "hosted-tool", item: callItem(call, "in_progress") };
@@ -316,9 +326,11 @@ class LoopRun {
         // the history it sends back (a chat client has no place for it): the model calls again then.
         const outcome: HostedToolOutcome = !offeredHosted
           ? { error: "Not run: this response reached its limit of tool calls (max_tool_calls) or of tool rounds." }
-          : clientCalls
-            ? { error: "Not run: this turn also called the client's tools; call it again once they are answered." }
-            : await this.#call(server, tool.name, call.arguments);
+          : call.unknown
+            ? { error: `MCP server '${server.ref.label}' offers no tool named '${tool.name}'.` }
+            : clientCalls
+              ? { error: "Not run: this turn also called the client's tools; call it again once they are answered." }
+              : await this.#call(server, tool.name, call.arguments);
         const done = ended(running, outcome);
         noteTool(meta, done);
         yield { type: "hosted-tool", item: done };
@@ -355,6 +367,23 @@ class LoopRun {
       this.#sensitivity = higher(this.#sensitivity, meta.sensitivity);
       if (stream.meta.warnings) meta.warnings = [...new Set([...(meta.warnings ?? []), ...stream.meta.warnings])];
     }
+  }
+
+  /**
+   * A call of a tool named as one of this request's servers' (`mcp__<server>__...`) that is not offered
+   * (a model that made up a name, or one not in allowed_tools), nor a tool of the client's: it is the
+   * loop's to answer (failed, so the model can try again), not the client's, which never declared it
+   * and could not run it. Undefined for any other name.
+   */
+  #unknownTool(name: string): Offered | undefined {
+    if (this.#request.tools?.some((tool) => tool.name === name)) return undefined;
+    for (const server of this.#tools.servers) {
+      const prefix = hostedToolName(server.ref.label, "");
+      if (name.startsWith(prefix) && name.length > prefix.length) {
+        return { server, tool: { name: name.slice(prefix.length), inputSchema: {} } };
+      }
+    }
+    return undefined;
   }
 
   /** Runs one call, within the request's budget and its privacy. */
