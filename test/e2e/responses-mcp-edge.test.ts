@@ -199,7 +199,46 @@ function assertAnthropicPairs(request: RecordedRequest | undefined): void {
   assert.equal(messages[0]?.role, "user");
 }
 
-describe("mcp tools: servers that list odd tools", () => {});
+describe("mcp tools: servers that list odd tools", () => {
+  it("offers every tool under its own function name, even names that differ only in characters functions may not hold", async () => {
+    host.tools = [
+      { name: "get.page", inputSchema: { type: "object", properties: {} } },
+      { name: "get_page", inputSchema: { type: "object", properties: {} } },
+      { name: "Ünïcödé tool", inputSchema: { type: "object", properties: {} } },
+      { name: "x".repeat(200), inputSchema: { type: "object", properties: {} } },
+    ];
+    openai.script(() => ({ kind: "text", text: "ok" }));
+    await client.responses.create({ model: "openai/gpt-4o-mini", input: "hi", tools: [docs] });
+    const offered = ((openai.requests[0]?.body as { tools: Array<{ function: { name: string } }> }).tools ?? []).map(
+      (tool) => tool.function.name,
+    );
+    assert.equal(offered.length, 4);
+    assert.equal(new Set(offered).size, 4);
+    for (const name of offered) assert.match(name, /^[a-zA-Z0-9_-]{1,64}$/);
+  });
+
+  it("runs the tool the model called when two names collide", async () => {
+    host.tools = [
+      { name: "get.page", inputSchema: { type: "object", properties: {} } },
+      { name: "get_page", inputSchema: { type: "object", properties: {} } },
+    ];
+    let offered: string[] = [];
+    openai.script((request) => {
+      offered = ((request.body as { tools: Array<{ function: { name: string } }> }).tools ?? []).map((t) => t.function.name);
+      return lastIsTool(request)
+        ? { kind: "text", text: "done" }
+        : { kind: "tool_calls", calls: [{ name: offered[0] ?? "", arguments: {} }] };
+    });
+    const response = await client.responses.create({ model: "openai/gpt-4o-mini", input: "hi", tools: [docs] });
+    const call = response.output.find((item) => item.type === "mcp_call");
+    assert.ok(call?.type === "mcp_call");
+    assert.equal(call.name, "get.page");
+    assert.deepEqual(
+      host.calls.map((c) => c.name),
+      ["get.page"],
+    );
+  });
+});
 
 describe("mcp tools: clients", () => {
   it("chains a response with mcp calls to Anthropic: each tool_use is answered by its tool_result", async () => {

@@ -121,7 +121,8 @@ export class ToolLoop implements HostedToolRunner {
         if (server.allowed !== undefined && !matches(server.allowed, tool)) continue;
         const name = hostedToolName(label, tool.name);
         // Offered already (the request's own loop runs this server, around a route's): that loop answers its calls.
-        if (taken.has(name)) continue;
+        // Or a name two tools share (only by a digest's collision): the first listed keeps it.
+        if (taken.has(name) || offered.has(name)) continue;
         offered.set(name, { server, tool });
       }
     }
@@ -378,7 +379,7 @@ class LoopRun {
   #unknownTool(name: string): Offered | undefined {
     if (this.#request.tools?.some((tool) => tool.name === name)) return undefined;
     for (const server of this.#tools.servers) {
-      const prefix = hostedToolName(server.ref.label, "");
+      const prefix = `mcp__${server.ref.label}__`;
       if (name.startsWith(prefix) && name.length > prefix.length) {
         return { server, tool: { name: name.slice(prefix.length), inputSchema: {} } };
       }
