@@ -29,6 +29,21 @@ export interface HostedToolInfo {
   annotations?: Record<string, unknown>;
 }
 
+/**
+ * A tool's input schema as a function's parameters may be: an object schema. An MCP tool is always
+ * called with an object of arguments (and OpenAI, Anthropic and most local servers refuse a function
+ * whose parameters are not one), but servers list tools without an `inputSchema`, with `{}`, or with
+ * the object's `properties` and no `type`: those become the object schema they mean; one of another
+ * type, an object schema that takes anything.
+ */
+export function objectSchema(schema: unknown): Record<string, unknown> {
+  if (schema === null || typeof schema !== "object" || Array.isArray(schema)) return { type: "object", properties: {} };
+  const record = schema as Record<string, unknown>;
+  if (record.type === "object") return record;
+  if (record.type === undefined) return { ...record, type: "object", ...(record.properties === undefined && { properties: {} }) };
+  return { type: "object", properties: {} };
+}
+
 /** What a tool call gave: its output as text (MCP content joined), or why it failed. */
 export type HostedToolOutcome = { output: string; error?: undefined } | { output?: undefined; error: string };
 

@@ -200,6 +200,20 @@ function assertAnthropicPairs(request: RecordedRequest | undefined): void {
 }
 
 describe("mcp tools: servers that list odd tools", () => {
+  it("offers a tool whose input schema is missing or not an object schema as a function of an object", async () => {
+    host.tools = [
+      { name: "no_schema", inputSchema: undefined as unknown as Record<string, unknown> },
+      { name: "string_schema", inputSchema: { type: "string" } },
+      { name: "bare", inputSchema: {} },
+    ];
+    openai.script(() => ({ kind: "text", text: "ok" }));
+    const response = await client.responses.create({ model: "openai/gpt-4o-mini", input: "hi", tools: [docs] });
+    assert.equal(response.status, "completed");
+    const tools = (openai.requests[0]?.body as { tools: Array<{ function: { parameters?: { type?: string } } }> }).tools;
+    assert.equal(tools.length, 3);
+    for (const tool of tools) assert.equal(tool.function.parameters?.type, "object");
+  });
+
   it("offers every tool under its own function name, even names that differ only in characters functions may not hold", async () => {
     host.tools = [
       { name: "get.page", inputSchema: { type: "object", properties: {} } },

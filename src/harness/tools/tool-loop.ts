@@ -17,6 +17,7 @@ import {
   type Message,
   makeId,
   mergeUsage,
+  objectSchema,
   ReasoningBlocks,
   type RequestContext,
   type ResponseMeta,
@@ -193,7 +194,8 @@ class LoopRun {
         hosted.push({
           name,
           ...(description !== "" && { description }),
-          parameters: tool.inputSchema,
+          // Whatever the server or the client's history said: a function's parameters are an object schema.
+          parameters: objectSchema(tool.inputSchema),
         });
       }
     }

@@ -72,6 +72,31 @@ describe("McpToolHost over Streamable HTTP", () => {
     assert.equal(server.requests.length, before);
   });
 
+  it("lists the tools of a server whose listing has malformed ones: the callable kept, the rest left out and logged", async () => {
+    const server = await httpServer({
+      rawTools: [
+        { name: "no_schema", description: "No inputSchema at all" },
+        { name: "string_schema", inputSchema: { type: "string" } },
+        { name: "untyped", inputSchema: { properties: { a: { type: "string" } } } },
+        { description: "no name" },
+        "not a tool",
+      ],
+    });
+    const { host, log } = makeHost();
+    const listed = await host.listTools(byUrl(server), signal());
+    assert.ok("tools" in listed, JSON.stringify(listed));
+    const names = listed.tools.map((tool) => tool.name);
+    assert.ok(names.includes("echo"));
+    assert.ok(names.includes("no_schema") && names.includes("string_schema") && names.includes("untyped"));
+    for (const tool of listed.tools) assert.equal(tool.inputSchema.type, "object", tool.name);
+    const untyped = listed.tools.find((tool) => tool.name === "untyped");
+    assert.deepEqual(untyped?.inputSchema.properties, { a: { type: "string" } });
+    assert.equal(listed.tools.filter((tool) => !tool.name).length, 0);
+    assert.ok(log.lines.some((line) => line.level === "warn" && /left out/.test(String(line.message))));
+    // The tools still run.
+    assert.equal((await call(host, byUrl(server), "echo", { text: "still here" })).output, "still here");
+  });
+
   it("turns tool results into text: text, isError, structuredContent, images and resources", async () => {
     const server = await httpServer();
     const { host } = makeHost();
