@@ -254,6 +254,56 @@ describe("mcp tools: servers that list odd tools", () => {
   });
 });
 
+describe("mcp tools: a target that breaks mid-answer", () => {
+  it("answers a client that does not stream afresh on the next target, keeping the turns before", async () => {
+    const pair = await startTandem(
+      {
+        providers: {
+          openai: { kind: "openai", baseUrl: openai.url, apiKeys: ["env:UP_OPENAI"], local: false },
+          anthropic: { kind: "anthropic", baseUrl: anthropic.url, apiKeys: ["env:UP_ANTHROPIC"] },
+        },
+        routes: { pair: { tiers: ["openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"] } },
+      },
+      { env: { UP_OPENAI: "sk-upstream-openai", UP_ANTHROPIC: "sk-ant-upstream" }, toolHost: host },
+    );
+    try {
+      openai.script((request) =>
+        lastIsTool(request)
+          ? { kind: "broken_stream", chunks: ["Broken ", "off"] }
+          : { kind: "tool_calls", text: "Let me look. ", calls: [{ name: "mcp__docs__search", arguments: { q: "x" } }] },
+      );
+      anthropic.script(() => ({ kind: "text", text: "Three pages." }));
+      const paired = new OpenAI({ baseURL: `${pair.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const response = await paired.responses.create({ model: "pair", input: "Search", tools: [docs] });
+      assert.equal(response.status, "completed");
+      assert.deepEqual(
+        response.output.map((item) => item.type),
+        ["mcp_list_tools", "message", "mcp_call", "message"],
+      );
+      const texts = response.output.flatMap((item) =>
+        item.type === "message" ? item.content.map((part) => (part.type === "output_text" ? part.text : "")) : [],
+      );
+      assert.deepEqual(texts, ["Let me look. ", "Three pages."]);
+      // The next target answered the turn afresh, with the call and its output.
+      assert.match(JSON.stringify(anthropic.requests.at(-1)?.body), /found 3 pages/);
+
+      // The first turn broken off: the tools listed before it are still the answer's.
+      openai.script((request) =>
+        lastIsTool(request) ? { kind: "text", text: "Three pages." } : { kind: "broken_stream", chunks: ["Broken ", "off"] },
+      );
+      anthropic.script(() => ({ kind: "tool_calls", calls: [{ name: "mcp__docs__search", arguments: { q: "x" } }] }));
+      const again = await paired.responses.create({ model: "pair", input: "Search", tools: [docs] });
+      assert.deepEqual(
+        again.output.map((item) => item.type),
+        ["mcp_list_tools", "mcp_call", "message"],
+      );
+      assert.equal(again.output_text, "Three pages.");
+    } finally {
+      await pair.close();
+    }
+  });
+});
+
 describe("mcp tools: clients", () => {
   it("chains a response with mcp calls to Anthropic: each tool_use is answered by its tool_result", async () => {
     const first = await client.responses.create({ model: "openai/gpt-4o-mini", input: "Search", tools: [docs] });

@@ -223,7 +223,7 @@ class LoopRun {
       let text = "";
       const reasoning = new ReasoningBlocks();
       let finish: Extract<StreamEvent, { type: "finish" }> | undefined;
-      for await (const event of stream.events) {
+      for await (const event of this.#request.stream ? stream.events : afreshOnly(stream.events)) {
         reasoning.push(event);
         switch (event.type) {
           case "start":
@@ -281,6 +281,7 @@ class LoopRun {
             finish = event;
             break;
           case "switch":
+            // A client that streams is never answered afresh (see afreshOnly for one that does not).
             if (event.restart) {
               calls.clear();
               clientCalls = false;
@@ -454,6 +455,26 @@ class LoopRun {
     this.#messages.push({ role: "tool", toolCallId: id, name, content: [{ type: "text", text: outcomeText(outcome) }] });
     return items;
   }
+}
+
+/**
+ * A turn's events for a client that does not stream, read whole before the loop goes on with them.
+ * A target that broke off mid-answer is then answered afresh by the next (`switch` with `restart`,
+ * everything before it to be discarded): that is this turn's to discard, not the whole answer's,
+ * which holds the turns before it and the calls run between them (collectChat would clear their
+ * text, and the calls' items would land in the new turn's). The switch goes on without `restart`,
+ * after the turn's start.
+ */
+async function* afreshOnly(events: AsyncIterable<StreamEvent>): AsyncGenerator<StreamEvent> {
+  let held: StreamEvent[] = [];
+  for await (const event of events) {
+    if (event.type === "switch" && event.restart) {
+      const { restart: _, ...on } = event;
+      // The router starts an answer once: the start before the break is the new target's too.
+      held = [...held.filter((e) => e.type === "start"), on];
+    } else held.push(event);
+  }
+  yield* held;
 }
 
 /** The calls each answer's meta has listed, by item id: a call seen by two loops (nested) is listed once. */
