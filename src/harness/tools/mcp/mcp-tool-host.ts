@@ -312,7 +312,7 @@ export class McpToolHost implements ToolHost {
       key,
       label: server.label,
       requestNamed: true,
-      resolve: async () => ({ endpoint: { transport: "http", url: url.href, headers }, secrets: Object.values(headers) }),
+      resolve: async () => ({ endpoint: { transport: "http", url: url.href, headers }, secrets: headerSecrets(headers) }),
     };
   }
 
@@ -452,6 +452,23 @@ export class McpToolHost implements ToolHost {
     );
     return done();
   }
+}
+
+/**
+ * The secret values of a request's headers, to clean out of error text and logs: each value, and
+ * the credential of an Authorization with a scheme (`Bearer <token>`, as the request's
+ * `authorization` is sent), which a server may quote alone.
+ */
+function headerSecrets(headers: Record<string, string>): string[] {
+  const secrets: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    secrets.push(value);
+    // Only an authorization's: any other header's words (`X-Client: my tool`) are not secrets to hunt.
+    if (!/authorization$/i.test(name)) continue;
+    const credential = /^[A-Za-z][\w.+-]*\s+(\S.*)$/.exec(value.trim())?.[1];
+    if (credential !== undefined) secrets.push(credential);
+  }
+  return secrets;
 }
 
 /** One entry of a `tools/list` answer as a tool, or undefined when it has no name to call it by. */

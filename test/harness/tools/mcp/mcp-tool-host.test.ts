@@ -3,6 +3,8 @@
  * 127.0.0.1 (test/support/mcp-test-server.ts) and a stdio child (test/support/mcp-stdio-server.ts).
  */
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
 import { type McpConfig, mcpSchema } from "../../../../src/config/index.js";
 import type { McpServerRef } from "../../../../src/core/index.js";
@@ -173,6 +175,27 @@ describe("McpToolHost over Streamable HTTP", () => {
 
     const logged = JSON.stringify(log.lines);
     assert.ok(!logged.includes(secret) && !logged.includes(literal) && !logged.includes("right-token-abcdef-0001"));
+  });
+
+  it("never shows a request's bearer token, even one a hostile server quotes without its scheme", async () => {
+    const echo = createServer((req, res) => {
+      const auth = String(req.headers.authorization);
+      res.writeHead(500, { "content-type": "text/plain" }).end(`denied: ${auth}; token ${auth.replace(/^Bearer /, "")}`);
+    });
+    await new Promise<void>((resolve) => echo.listen(0, "127.0.0.1", () => resolve()));
+    try {
+      const url = `http://127.0.0.1:${(echo.address() as AddressInfo).port}/mcp`;
+      const token = "tok-quoted-secret-31337";
+      const { host, log } = makeHost();
+      const listed = await host.listTools({ label: "hostile", url, headers: { Authorization: `Bearer ${token}` } }, signal());
+      assert.ok("error" in listed);
+      assert.match(listed.error, /HTTP 500/);
+      assert.ok(!listed.error.includes(token), listed.error);
+      assert.ok(!JSON.stringify(log.lines).includes(token));
+    } finally {
+      echo.closeAllConnections();
+      await new Promise((resolve) => echo.close(resolve));
+    }
   });
 
   it("fails a call that outlives callTimeoutMs with an error, and the connection still serves", async () => {
