@@ -29,6 +29,21 @@ export interface HostedToolInfo {
   annotations?: Record<string, unknown>;
 }
 
+/**
+ * A tool's input schema as a function's parameters may be: an object schema. An MCP tool is always
+ * called with an object of arguments (and OpenAI, Anthropic and most local servers refuse a function
+ * whose parameters are not one), but servers list tools without an `inputSchema`, with `{}`, or with
+ * the object's `properties` and no `type`: those become the object schema they mean; one of another
+ * type, an object schema that takes anything.
+ */
+export function objectSchema(schema: unknown): Record<string, unknown> {
+  if (schema === null || typeof schema !== "object" || Array.isArray(schema)) return { type: "object", properties: {} };
+  const record = schema as Record<string, unknown>;
+  if (record.type === "object") return record;
+  if (record.type === undefined) return { ...record, type: "object", ...(record.properties === undefined && { properties: {} }) };
+  return { type: "object", properties: {} };
+}
+
 /** What a tool call gave: its output as text (MCP content joined), or why it failed. */
 export type HostedToolOutcome = { output: string; error?: undefined } | { output?: undefined; error: string };
 
@@ -146,14 +161,17 @@ export interface HostedToolRunner {
 
 /**
  * The name a server's tool is offered to the model under: `mcp__<server>__<tool>`, as Claude Code
- * names MCP tools, so tools of two servers (or a client's own) never collide, with what function names
- * may not hold (OpenAI's `^[a-zA-Z0-9_-]{1,64}$`) replaced and a long name cut with a digest of the
- * rest. The same for a stored `mcp_call` made into a tool call of the history.
+ * names MCP tools, so tools of two servers (or a client's own) never collide. A name with what
+ * function names may not hold (OpenAI's `^[a-zA-Z0-9_-]{1,64}$`) has it replaced, and a long one is
+ * cut; either then ends in a digest of the whole name as the server gave it, so that `get.page` and
+ * `get_page` (or two long names alike in their first 55 characters) stay two tools, each call going
+ * to the one the model chose. The same for a stored `mcp_call` made into a tool call of the history.
  */
 export function hostedToolName(server: string, tool: string): string {
-  const name = `mcp__${server}__${tool}`.replace(/[^a-zA-Z0-9_-]/g, "_");
-  if (name.length <= 64) return name;
+  const raw = `mcp__${server}__${tool}`;
+  const name = raw.replace(/[^a-zA-Z0-9_-]/g, "_");
+  if (name === raw && name.length <= 64) return name;
   let hash = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  for (let i = 0; i < raw.length; i++) hash = Math.imul(hash ^ raw.charCodeAt(i), 0x01000193) >>> 0;
   return `${name.slice(0, 55)}_${hash.toString(16).padStart(8, "0")}`;
 }

@@ -159,6 +159,21 @@ describe("a route's tools, for every client", () => {
     assert.equal(response.output_text, "Echoed: route tools");
   });
 
+  it("answers a call of a tool the route's server does not have itself, never passing it to the client", async () => {
+    upstream.script((request) =>
+      messagesOf(request).at(-1)?.role === "tool"
+        ? { kind: "text", text: `Sorry: ${String(messagesOf(request).at(-1)?.content)}` }
+        : { kind: "tool_calls", calls: [{ name: "mcp__files__rm_rf", arguments: {} }] },
+    );
+    const completion = await openai.chat.completions.create({
+      model: "assistant",
+      messages: [{ role: "user", content: "Wipe" }],
+    });
+    assert.equal(completion.choices[0]?.message.tool_calls, undefined);
+    assert.equal(completion.choices[0]?.finish_reason, "stop");
+    assert.match(completion.choices[0]?.message.content ?? "", /offers no tool named 'rm_rf'/);
+  });
+
   it("a route without tools offers none", async () => {
     upstream.script(() => ({ kind: "text", text: "plain" }));
     const completion = await openai.chat.completions.create({ model: "plain", messages: [{ role: "user", content: "hi" }] });

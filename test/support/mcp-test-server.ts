@@ -19,6 +19,8 @@ export interface TestToolsOptions {
   extraTools?: number;
   /** Tools per `tools/list` page (then `nextCursor`). Default: one page. */
   pageSize?: number;
+  /** Tool entries listed as given, after the real ones, unchecked: a server that lists malformed tools. */
+  rawTools?: unknown[];
 }
 
 /** The command and arguments that start the test server over stdio (mcp-stdio-server.ts), as a config's `mcp.servers` entry gives them. */
@@ -91,18 +93,35 @@ export function buildTestMcpServer(options: TestToolsOptions = {}): McpServer {
       content: [{ type: "text", text: `tool ${i}` }],
     }));
   }
+  if (options.rawTools !== undefined) appendRawTools(server, options.rawTools);
   if (options.pageSize !== undefined) paginateTools(server, options.pageSize);
   return server;
 }
 
-/** Wraps McpServer's own tools/list handler so it answers in pages with `nextCursor`. */
-function paginateTools(server: McpServer, pageSize: number): void {
-  // McpServer has no paging of its own; its handler is reached through the Protocol's private map.
+/** McpServer's tools/list handler of this server. */
+function toolsListHandler(server: McpServer): (req: unknown, extra: unknown) => Promise<unknown> {
+  // McpServer has no hook for this; its handler is reached through the Protocol's private map.
   const handlers = (
     server.server as unknown as { _requestHandlers: Map<string, (req: unknown, extra: unknown) => Promise<unknown>> }
   )._requestHandlers;
   const all = handlers.get("tools/list");
-  if (all === undefined) throw new Error("no tools/list handler to paginate");
+  if (all === undefined) throw new Error("no tools/list handler to wrap");
+  return all;
+}
+
+/** Wraps McpServer's tools/list handler so it lists `raw` too, as they are. */
+function appendRawTools(server: McpServer, raw: unknown[]): void {
+  const all = toolsListHandler(server);
+  server.server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
+    const { tools } = (await all(request, extra)) as { tools: unknown[] };
+    return { tools: [...tools, ...raw] } as never;
+  });
+}
+
+/** Wraps McpServer's own tools/list handler so it answers in pages with `nextCursor`. */
+function paginateTools(server: McpServer, pageSize: number): void {
+  // McpServer has no paging of its own.
+  const all = toolsListHandler(server);
   server.server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
     const { tools } = (await all(request, extra)) as { tools: unknown[] };
     const start = Number(request.params?.cursor ?? 0);

@@ -17,6 +17,7 @@ import {
   type Message,
   makeId,
   mergeUsage,
+  objectSchema,
   ReasoningBlocks,
   type RequestContext,
   type ResponseMeta,
@@ -65,6 +66,8 @@ interface TurnCall {
   offered: Offered;
   /** Put to the client for approval, not run. */
   approval: boolean;
+  /** A tool the server does not have (or was not allowed): not run, the model is told. */
+  unknown?: boolean;
 }
 
 /**
@@ -135,7 +138,8 @@ export class ToolLoop implements HostedToolRunner {
         if (server.allowed !== undefined && !matches(server.allowed, tool)) continue;
         const name = hostedToolName(label, tool.name);
         // Offered already (the request's own loop runs this server, around a route's): that loop answers its calls.
-        if (taken.has(name)) continue;
+        // Or a name two tools share (only by a digest's collision): the first listed keeps it.
+        if (taken.has(name) || offered.has(name)) continue;
         offered.set(name, { server, tool });
       }
     }
@@ -206,7 +210,8 @@ class LoopRun {
         hosted.push({
           name,
           ...(description !== "" && { description }),
-          parameters: tool.inputSchema,
+          // Whatever the server or the client's history said: a function's parameters are an object schema.
+          parameters: objectSchema(tool.inputSchema),
         });
       }
     }
@@ -225,6 +230,8 @@ class LoopRun {
   async *#events(first: ChatStream, prelude: HostedToolItem[], meta: ChatStream["meta"]): AsyncGenerator<StreamEvent> {
     let stream = first;
     let started = false;
+    /** Whether this turn was offered the hosted tools (the last turn, past the limits, is not). */
+    let offeredHosted = true;
     for (let turn = 0; ; turn++) {
       const turnUsage: Usage = { inputTokens: 0, outputTokens: 0 };
       const base = { ...this.#usage };
@@ -233,7 +240,7 @@ class LoopRun {
       let text = "";
       const reasoning = new ReasoningBlocks();
       let finish: Extract<StreamEvent, { type: "finish" }> | undefined;
-      for await (const event of stream.events) {
+      for await (const event of this.#request.stream ? stream.events : afreshOnly(stream.events)) {
         reasoning.push(event);
         switch (event.type) {
           case "start":
@@ -245,14 +252,23 @@ class LoopRun {
             }
             break;
           case "tool-call-start": {
-            const offered = this.#offered.get(event.name);
+            const known = this.#offered.get(event.name);
+            const offered = known ?? this.#unknownTool(event.name);
             if (offered === undefined) {
               clientCalls = true;
               yield event;
               break;
             }
-            const approval = needsApproval(offered.server, offered.tool);
-            const call = { id: makeId(approval ? "mcpr_" : "mcp_", 48), name: event.name, arguments: "", offered, approval };
+            // Past the limits nothing is run or asked for: the call is only shown, failed (below).
+            const approval = offeredHosted && known !== undefined && needsApproval(offered.server, offered.tool);
+            const call: TurnCall = {
+              id: makeId(approval ? "mcpr_" : "mcp_", 48),
+              name: event.name,
+              arguments: "",
+              offered,
+              approval,
+              ...(known === undefined && { unknown: true }),
+            };
             calls.set(event.index, call);
             // A call is shown as the model writes it; an approval request once it is whole.
             if (!approval) yield { type: "hosted-tool", item: callItem(call, "in_progress") };
@@ -282,6 +298,7 @@ class LoopRun {
             finish = event;
             break;
           case "switch":
+            // A client that streams is never answered afresh (see afreshOnly for one that does not).
             if (event.restart) {
               calls.clear();
               clientCalls = false;
@@ -328,16 +345,22 @@ class LoopRun {
         yield { type: "hosted-tool", item: running };
         // The client answers its own calls of this turn first; a call run now would be missing from
         // the history it sends back (a chat client has no place for it): the model calls again then.
-        const outcome: HostedToolOutcome = clientCalls
-          ? { error: "Not run: this turn also called the client's tools; call it again once they are answered." }
-          : await this.#call(server, tool.name, call.arguments);
+        const outcome: HostedToolOutcome = !offeredHosted
+          ? { error: "Not run: this response reached its limit of tool calls (max_tool_calls) or of tool rounds." }
+          : call.unknown
+            ? { error: `MCP server '${server.ref.label}' offers no tool named '${tool.name}'.` }
+            : clientCalls
+              ? { error: "Not run: this turn also called the client's tools; call it again once they are answered." }
+              : await this.#call(server, tool.name, call.arguments);
         const done = ended(running, outcome);
         noteTool(meta, done);
         yield { type: "hosted-tool", item: done };
         results.push({ id: call.id, call, outcome });
       }
-      if (clientCalls || waiting) {
+      if (clientCalls || waiting || !offeredHosted) {
         // The client answers its own calls, or approves: the answer ends here, and a later request goes on.
+        // A model that calls the hosted tools though it was no longer offered them would call them
+        // forever: its answer ends with those calls, failed, rather than with another turn.
         yield { ...finish, reason: clientCalls ? "tool_calls" : ("stop" satisfies FinishReason) };
         return;
       }
@@ -357,13 +380,31 @@ class LoopRun {
           content: [{ type: "text", text: outcomeText(outcome) }],
         });
       }
-      stream = await this.#turn(turn + 1 < this.#maxTurns && this.#callsLeft > 0, false);
+      offeredHosted = turn + 1 < this.#maxTurns && this.#callsLeft > 0;
+      stream = await this.#turn(offeredHosted, false);
       meta.attempts += stream.meta.attempts;
       // The answer is as sensitive as its most sensitive turn (what a tool read may be private): stored so.
       if (stream.meta.sensitivity !== undefined) meta.sensitivity = higher(meta.sensitivity, stream.meta.sensitivity);
       this.#sensitivity = higher(this.#sensitivity, meta.sensitivity);
       if (stream.meta.warnings) meta.warnings = [...new Set([...(meta.warnings ?? []), ...stream.meta.warnings])];
     }
+  }
+
+  /**
+   * A call of a tool named as one of this request's servers' (`mcp__<server>__...`) that is not offered
+   * (a model that made up a name, or one not in allowed_tools), nor a tool of the client's: it is the
+   * loop's to answer (failed, so the model can try again), not the client's, which never declared it
+   * and could not run it. Undefined for any other name.
+   */
+  #unknownTool(name: string): Offered | undefined {
+    if (this.#request.tools?.some((tool) => tool.name === name)) return undefined;
+    for (const server of this.#tools.servers) {
+      const prefix = `mcp__${server.ref.label}__`;
+      if (name.startsWith(prefix) && name.length > prefix.length) {
+        return { server, tool: { name: name.slice(prefix.length), inputSchema: {} } };
+      }
+    }
+    return undefined;
   }
 
   /** Runs one call, within the request's budget and its privacy. */
@@ -431,6 +472,26 @@ class LoopRun {
     this.#messages.push({ role: "tool", toolCallId: id, name, content: [{ type: "text", text: outcomeText(outcome) }] });
     return items;
   }
+}
+
+/**
+ * A turn's events for a client that does not stream, read whole before the loop goes on with them.
+ * A target that broke off mid-answer is then answered afresh by the next (`switch` with `restart`,
+ * everything before it to be discarded): that is this turn's to discard, not the whole answer's,
+ * which holds the turns before it and the calls run between them (collectChat would clear their
+ * text, and the calls' items would land in the new turn's). The switch goes on without `restart`,
+ * after the turn's start.
+ */
+async function* afreshOnly(events: AsyncIterable<StreamEvent>): AsyncGenerator<StreamEvent> {
+  let held: StreamEvent[] = [];
+  for await (const event of events) {
+    if (event.type === "switch" && event.restart) {
+      const { restart: _, ...on } = event;
+      // The router starts an answer once: the start before the break is the new target's too.
+      held = [...held.filter((e) => e.type === "start"), on];
+    } else held.push(event);
+  }
+  yield* held;
 }
 
 /** The calls each answer's meta has listed, by item id: a call seen by two loops (nested) is listed once. */

@@ -1,9 +1,15 @@
 import { createHash } from "node:crypto";
 import { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { McpConfig } from "../../../config/index.js";
-import type { HostedToolInfo, HostedToolOutcome, McpServerRef, ToolHost } from "../../../core/index.js";
+import {
+  type HostedToolInfo,
+  type HostedToolOutcome,
+  type McpServerRef,
+  objectSchema,
+  type ToolHost,
+} from "../../../core/index.js";
 import type { KeySources } from "../../../secrets/index.js";
 import { type McpConnection, type McpEndpoint, openMcpConnection } from "./mcp-connection.js";
 import { capUtf8, type McpToolResult, toolResultText } from "./mcp-content-text.js";
@@ -306,7 +312,7 @@ export class McpToolHost implements ToolHost {
       key,
       label: server.label,
       requestNamed: true,
-      resolve: async () => ({ endpoint: { transport: "http", url: url.href, headers }, secrets: Object.values(headers) }),
+      resolve: async () => ({ endpoint: { transport: "http", url: url.href, headers }, secrets: headerSecrets(headers) }),
     };
   }
 
@@ -399,31 +405,44 @@ export class McpToolHost implements ToolHost {
     return raceAbort(connection.tools, signal);
   }
 
+  /**
+   * Every page of the server's tools. Read without the SDK's listTools, whose schema refuses the whole
+   * list for one tool it finds malformed (no `inputSchema`, one not of type object: common among
+   * servers), which would make every tool of the server unusable: each entry is read on its own, one
+   * without a name left out (and logged), its input schema made an object schema (objectSchema).
+   * The SDK then knows no tool's output schema, which only it would check: tandem reads the content.
+   */
   async #listAll(connection: McpConnection): Promise<HostedToolInfo[]> {
     const tools: HostedToolInfo[] = [];
     const cursors = new Set<string>();
     let cursor: string | undefined;
+    let unread = 0;
+    const done = (): HostedToolInfo[] => {
+      if (unread > 0) {
+        this.#log.warn({ server: connection.label, unread }, "mcp: the server lists tools without a name; they are left out");
+      }
+      return tools;
+    };
     for (let page = 0; page < MAX_TOOL_PAGES; page++) {
-      const result = await connection.client.listTools(cursor === undefined ? undefined : { cursor }, {
-        timeout: this.#config.listTimeoutMs,
-      });
-      for (const tool of result.tools) {
+      const result = await connection.client.request(
+        { method: "tools/list", ...(cursor !== undefined && { params: { cursor } }) },
+        ResultSchema,
+        { timeout: this.#config.listTimeoutMs },
+      );
+      for (const raw of Array.isArray(result.tools) ? (result.tools as unknown[]) : []) {
         if (tools.length >= MAX_TOOLS) {
           this.#log.warn(
             { server: connection.label, tools: MAX_TOOLS },
             "mcp: the server lists more tools than are read; the rest are left out",
           );
-          return tools;
+          return done();
         }
-        tools.push({
-          name: tool.name,
-          ...(tool.description !== undefined ? { description: tool.description } : {}),
-          inputSchema: tool.inputSchema as Record<string, unknown>,
-          ...(tool.annotations !== undefined ? { annotations: tool.annotations as Record<string, unknown> } : {}),
-        });
+        const tool = readTool(raw);
+        if (tool === undefined) unread++;
+        else tools.push(tool);
       }
-      cursor = result.nextCursor;
-      if (cursor === undefined) return tools;
+      cursor = typeof result.nextCursor === "string" ? result.nextCursor : undefined;
+      if (cursor === undefined) return done();
       if (cursors.has(cursor)) break;
       cursors.add(cursor);
     }
@@ -431,8 +450,40 @@ export class McpToolHost implements ToolHost {
       { server: connection.label, pages: MAX_TOOL_PAGES },
       "mcp: the server's tool list did not end; the tools read so far are used",
     );
-    return tools;
+    return done();
   }
+}
+
+/**
+ * The secret values of a request's headers, to clean out of error text and logs: each value, and
+ * the credential of an Authorization with a scheme (`Bearer <token>`, as the request's
+ * `authorization` is sent), which a server may quote alone.
+ */
+function headerSecrets(headers: Record<string, string>): string[] {
+  const secrets: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    secrets.push(value);
+    // Only an authorization's: any other header's words (`X-Client: my tool`) are not secrets to hunt.
+    if (!/authorization$/i.test(name)) continue;
+    const credential = /^[A-Za-z][\w.+-]*\s+(\S.*)$/.exec(value.trim())?.[1];
+    if (credential !== undefined) secrets.push(credential);
+  }
+  return secrets;
+}
+
+/** One entry of a `tools/list` answer as a tool, or undefined when it has no name to call it by. */
+function readTool(raw: unknown): HostedToolInfo | undefined {
+  if (raw === null || typeof raw !== "object") return undefined;
+  const { name, description, inputSchema, annotations } = raw as Record<string, unknown>;
+  if (typeof name !== "string" || name === "") return undefined;
+  return {
+    name,
+    ...(typeof description === "string" && { description }),
+    inputSchema: objectSchema(inputSchema),
+    ...(annotations !== null &&
+      typeof annotations === "object" &&
+      !Array.isArray(annotations) && { annotations: annotations as Record<string, unknown> }),
+  };
 }
 
 /** A failure of the link itself (not a server's answer): the connection is not to be trusted again. */

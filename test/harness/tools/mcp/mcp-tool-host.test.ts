@@ -3,6 +3,8 @@
  * 127.0.0.1 (test/support/mcp-test-server.ts) and a stdio child (test/support/mcp-stdio-server.ts).
  */
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
 import { type McpConfig, mcpSchema } from "../../../../src/config/index.js";
 import type { McpServerRef } from "../../../../src/core/index.js";
@@ -70,6 +72,31 @@ describe("McpToolHost over Streamable HTTP", () => {
     const before = server.requests.length;
     await host.listTools(byUrl(server), signal());
     assert.equal(server.requests.length, before);
+  });
+
+  it("lists the tools of a server whose listing has malformed ones: the callable kept, the rest left out and logged", async () => {
+    const server = await httpServer({
+      rawTools: [
+        { name: "no_schema", description: "No inputSchema at all" },
+        { name: "string_schema", inputSchema: { type: "string" } },
+        { name: "untyped", inputSchema: { properties: { a: { type: "string" } } } },
+        { description: "no name" },
+        "not a tool",
+      ],
+    });
+    const { host, log } = makeHost();
+    const listed = await host.listTools(byUrl(server), signal());
+    assert.ok("tools" in listed, JSON.stringify(listed));
+    const names = listed.tools.map((tool) => tool.name);
+    assert.ok(names.includes("echo"));
+    assert.ok(names.includes("no_schema") && names.includes("string_schema") && names.includes("untyped"));
+    for (const tool of listed.tools) assert.equal(tool.inputSchema.type, "object", tool.name);
+    const untyped = listed.tools.find((tool) => tool.name === "untyped");
+    assert.deepEqual(untyped?.inputSchema.properties, { a: { type: "string" } });
+    assert.equal(listed.tools.filter((tool) => !tool.name).length, 0);
+    assert.ok(log.lines.some((line) => line.level === "warn" && /left out/.test(String(line.message))));
+    // The tools still run.
+    assert.equal((await call(host, byUrl(server), "echo", { text: "still here" })).output, "still here");
   });
 
   it("turns tool results into text: text, isError, structuredContent, images and resources", async () => {
@@ -148,6 +175,27 @@ describe("McpToolHost over Streamable HTTP", () => {
 
     const logged = JSON.stringify(log.lines);
     assert.ok(!logged.includes(secret) && !logged.includes(literal) && !logged.includes("right-token-abcdef-0001"));
+  });
+
+  it("never shows a request's bearer token, even one a hostile server quotes without its scheme", async () => {
+    const echo = createServer((req, res) => {
+      const auth = String(req.headers.authorization);
+      res.writeHead(500, { "content-type": "text/plain" }).end(`denied: ${auth}; token ${auth.replace(/^Bearer /, "")}`);
+    });
+    await new Promise<void>((resolve) => echo.listen(0, "127.0.0.1", () => resolve()));
+    try {
+      const url = `http://127.0.0.1:${(echo.address() as AddressInfo).port}/mcp`;
+      const token = "tok-quoted-secret-31337";
+      const { host, log } = makeHost();
+      const listed = await host.listTools({ label: "hostile", url, headers: { Authorization: `Bearer ${token}` } }, signal());
+      assert.ok("error" in listed);
+      assert.match(listed.error, /HTTP 500/);
+      assert.ok(!listed.error.includes(token), listed.error);
+      assert.ok(!JSON.stringify(log.lines).includes(token));
+    } finally {
+      echo.closeAllConnections();
+      await new Promise((resolve) => echo.close(resolve));
+    }
   });
 
   it("fails a call that outlives callTimeoutMs with an error, and the connection still serves", async () => {
