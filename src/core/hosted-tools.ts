@@ -1,5 +1,3 @@
-import type { ChatStream, Gateway, RequestContext } from "./gateway.js";
-import type { ChatRequest } from "./request.js";
 import type { Sensitivity } from "./sensitivity.js";
 
 /**
@@ -146,17 +144,6 @@ export interface HostedToolsRequest {
    * declaration): calls to servers not on this machine are held to it before any turn is classified.
    */
   sensitivity?: Sensitivity;
-}
-
-/**
- * Runs a chat with hosted tools: the model is offered the servers' tools beside the client's own,
- * and each call it makes to one is run (or put to the client for approval) between its turns, until
- * it answers, calls a tool of the client's, or asks for an approval. One answer for the client: the
- * first turn's meta, the turns' events in order with `hosted-tool` items between them, usage summed,
- * one `finish`. Implemented by the harness (harness/tools/tool-loop.ts).
- */
-export interface HostedToolRunner {
-  chat(gateway: Gateway, request: ChatRequest, tools: HostedToolsRequest, context: RequestContext): Promise<ChatStream>;
 }
 
 /**

@@ -4,6 +4,7 @@ export * from "./errors.js";
 export * from "./format-path.js";
 export * from "./forwarding.js";
 export * from "./gateway.js";
+export * from "./hosted-tool-runner.js";
 export * from "./hosted-tools.js";
 export * from "./ids.js";
 export * from "./key-rotated-error.js";
