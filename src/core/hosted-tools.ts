@@ -150,15 +150,17 @@ export interface HostedToolsRequest {
  * The name a server's tool is offered to the model under: `mcp__<server>__<tool>`, as Claude Code
  * names MCP tools, so tools of two servers (or a client's own) never collide. A name with what
  * function names may not hold (OpenAI's `^[a-zA-Z0-9_-]{1,64}$`) has it replaced, and a long one is
- * cut; either then ends in a digest of the whole name as the server gave it, so that `get.page` and
+ * cut, and one whose server label holds `__`; each then ends in a digest of the server and tool names as given, so that `get.page` and
  * `get_page` (or two long names alike in their first 55 characters) stay two tools, each call going
  * to the one the model chose. The same for a stored `mcp_call` made into a tool call of the history.
  */
 export function hostedToolName(server: string, tool: string): string {
   const raw = `mcp__${server}__${tool}`;
   const name = raw.replace(/[^a-zA-Z0-9_-]/g, "_");
-  if (name === raw && name.length <= 64) return name;
+  // A label with `__` in it makes the name ambiguous (server `a`, tool `b__c` against server `a__b`, tool `c`): digested too.
+  if (name === raw && name.length <= 64 && !server.includes("__")) return name;
+  const whole = `${server}\u0000${tool}`;
   let hash = 0x811c9dc5;
-  for (let i = 0; i < raw.length; i++) hash = Math.imul(hash ^ raw.charCodeAt(i), 0x01000193) >>> 0;
+  for (let i = 0; i < whole.length; i++) hash = Math.imul(hash ^ whole.charCodeAt(i), 0x01000193) >>> 0;
   return `${name.slice(0, 55)}_${hash.toString(16).padStart(8, "0")}`;
 }
