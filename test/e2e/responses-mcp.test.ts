@@ -442,3 +442,30 @@ describe("mcp tools: the egress audit", () => {
     }
   });
 });
+
+describe("mcp tools: a provider that speaks the Responses API", () => {
+  it("takes the canonical path: the upstream is offered the tools as functions, never an mcp tool to run itself", async () => {
+    // `responses: true` over an upstream that also serves chat completions, as api.openai.com does.
+    const served = await startTandem(
+      { providers: { gpt: { kind: "openai", baseUrl: openai.url, apiKeys: ["env:UP"], responses: true, local: false } } },
+      { env: { UP: "sk-up" }, toolHost: host },
+    );
+    try {
+      const sdk = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const response = await sdk.responses.create({ model: "gpt/gpt-4o-mini", input: "Search", tools: [docs] });
+      assert.deepEqual(
+        response.output.map((item) => item.type),
+        ["mcp_list_tools", "mcp_call", "message"],
+      );
+      const chats = openai.requests.filter((request) => request.path !== "/v1/models");
+      assert.deepEqual(
+        chats.map((request) => request.path),
+        ["/v1/chat/completions", "/v1/chat/completions"],
+      );
+      assert.doesNotMatch(transcript(chats[0]), /"type":"mcp"/);
+      assert.match(transcript(chats[0]), /mcp__docs__search/);
+    } finally {
+      await served.close();
+    }
+  });
+});
