@@ -32,6 +32,9 @@ for t in $cx_targets; do
   codex -m "$t" "My code word is PELICAN" >/dev/null 2>&1
   [ "${t#local}" = "$t" ] && cell "codex $t exec resume" 'code word is PELICAN' codex -m "$t" resume --last "What is the code word?"
 done
+# A route's MCP tools, run by tandem: the client sees the answer after the call, not the call.
+cell "claude-code to-anthropic-mcp route tools" 'TOOL_RESULT_SEEN: MCP_ECHO_OK' claude -p "RUN_MCP" --model to-anthropic-mcp
+cell "codex to-openai-mcp route tools" 'TOOL_RESULT_SEEN: MCP_ECHO_OK' codex -m to-openai-mcp "RUN_MCP"
 if [ -s "$WORK/outbound.jsonl" ]; then echo "FAIL egress: $(cat "$WORK/outbound.jsonl")"; else echo "PASS no traffic beyond 127.0.0.1"; fi
 python3 "$here/summary.py" "$WORK" | grep -A2 -E "^[A-Z]+ \S+ [45][0-9]{2} " | grep -v "^   body" | head -10 | cut -c1-300
 kill "$(cat "$WORK.pid")"

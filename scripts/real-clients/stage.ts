@@ -15,6 +15,8 @@
  * call of the client's shell tool (Claude Code's Bash, Codex's shell/exec_command); a tool result
  * as the last turn is answered "TOOL_RESULT_SEEN: <its start>"; otherwise the answer names the
  * code word PELICAN if any earlier turn held it (so a resumed session shows its history arrived).
+ * RUN_MCP asks for a call of the `files` MCP server's echo tool, which the routes `to-*-mcp` give the
+ * model and tandem runs itself (the client sees only the answer after it).
  * See docs/real-clients.md.
  */
 import { spawn } from "node:child_process";
@@ -69,6 +71,14 @@ function script(kind: string) {
       last?.role === "tool" ||
       (Array.isArray(last?.content) && (last.content as Array<{ type?: string }>).some((p) => p.type === "tool_result"));
     if (isToolResult) return { kind: "text", text: `TOOL_RESULT_SEEN: ${lastText.trim().slice(0, 60)}` };
+    if (lastText.includes("RUN_MCP")) {
+      // A route's MCP tool (tandem runs it; the client never sees the call, only the answer after it).
+      const offered = (body.tools ?? []).some(
+        (t: { name?: string; function?: { name?: string } }) => (t.name ?? t.function?.name) === "mcp__files__echo",
+      );
+      if (offered) return { kind: "tool_calls", calls: [{ name: "mcp__files__echo", arguments: { text: "MCP_ECHO_OK" } }] };
+      return { kind: "text", text: "NO_MCP_TOOL_OFFERED" };
+    }
     if (lastText.includes("RUN_TOOL")) {
       const call = shellCall(body.tools ?? []);
       if (call) return { kind: "tool_calls", calls: [call] };
@@ -141,8 +151,14 @@ writeFileSync(
     `      chat: { path: "${join(work, "models/chat.gguf")}", contextSize: 131072 }`,
     `      bash: { path: "${join(work, "models/bash.gguf")}", contextSize: 131072 }`,
     `      shell: { path: "${join(work, "models/shell.gguf")}", contextSize: 131072 }`,
+    // The MCP test server over stdio, for the routes with tools below.
+    "mcp:",
+    "  servers:",
+    `    files: { command: "${process.execPath}", args: ["--import", "${import.meta.resolve("tsx")}", "${join(ROOT, "test/support/mcp-stdio-server.ts")}"] }`,
     "routes:",
     "  to-anthropic: { tiers: [claude/claude-sonnet-4-5] }",
+    '  to-anthropic-mcp: { tiers: [claude/claude-sonnet-4-5], tools: ["mcp:files"] }',
+    '  to-openai-mcp: { tiers: [oai/gpt-4o-mini], tools: ["mcp:files"] }',
     "  to-openai: { tiers: [oai/gpt-4o-mini] }",
     "  to-responses: { tiers: [resp/gpt-5-mini] }",
     // More routes, `;`-separated (e.g. one named after an Anthropic model id Claude Code sends by default).
