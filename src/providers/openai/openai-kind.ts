@@ -11,9 +11,11 @@ const configSchema = z.object({
    * Whether the upstream also speaks OpenAI's Responses API (`POST /responses`): requests on
    * tandem's /v1/responses then reach it as Responses requests (every field kept, reasoning items
    * with their encrypted content, `store: false` and the history tandem holds) instead of as chat
-   * completions. Default: true when the base URL's host is api.openai.com, else false.
+   * completions. `only`: the upstream serves its models through the Responses API alone (OpenAI's
+   * Responses-only models, e.g. a codex or pro model): every request, from any client, is then sent
+   * as a Responses request. Default: true when the base URL's host is api.openai.com, else false.
    */
-  responses: z.boolean().optional(),
+  responses: z.union([z.boolean(), z.literal("only")]).optional(),
   ...remoteConfigFields,
 });
 

@@ -17,6 +17,7 @@ import {
 } from "../http/index.js";
 import type { ChatProvider, EmbeddingProvider, ModelInfo, ProviderCapabilities, RemoteProviderOptions } from "../provider.js";
 import { convertToOpenAIChatRequest, type MaxTokensField } from "./convert-to-openai-chat-request.js";
+import { convertToOpenAIResponsesRequest } from "./convert-to-openai-responses-request.js";
 import { mapOpenAIErrorResponse } from "./map-openai-error.js";
 import { openAIEmbeddingResponseSchema, openAIModelListSchema } from "./openai-chat-api.js";
 import { parseResponsesStream, responsesUpstreamBody, tapResponsesObject } from "./openai-responses-wire.js";
@@ -33,10 +34,12 @@ export interface OpenAIProviderOptions extends RemoteProviderOptions {
   maxTokensField?: MaxTokensField;
   /**
    * Whether the upstream speaks OpenAI's Responses API (`POST /responses`), so that Responses
-   * requests reach it natively (config `responses`). Default: true when the base URL's host is
-   * api.openai.com, else false.
+   * requests reach it natively (config `responses`); `"only"`: it serves these models through the
+   * Responses API alone (OpenAI's Responses-only models), so every other request is sent as a
+   * Responses request too (convert-to-openai-responses-request.ts). Default: true when the base
+   * URL's host is api.openai.com, else false.
    */
-  responses?: boolean;
+  responses?: boolean | "only";
 }
 
 /** Any OpenAI-compatible upstream (`baseUrl` ends in /v1): OpenAI, OpenRouter, vLLM, LM Studio, llama-server, Groq... */
@@ -60,13 +63,23 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
     });
     this.#maxTokensField = options.maxTokensField ?? defaultMaxTokensField(options.baseUrl);
     this.capabilities = {
-      wires: (options.responses ?? isOpenAI(options.baseUrl)) ? ["openai-chat", "openai-responses"] : ["openai-chat"],
+      wires:
+        options.responses === "only"
+          ? ["openai-responses"]
+          : (options.responses ?? isOpenAI(options.baseUrl))
+            ? ["openai-chat", "openai-responses"]
+            : ["openai-chat"],
     };
   }
 
-  /** `topK` has no OpenAI field (see convertToOpenAIChatRequest). */
+  /** `topK` has no OpenAI field (see convertToOpenAIChatRequest); the Responses API has no `stop` or `seed` either. */
   unsent(request: ChatRequest): string[] {
-    return request.topK === undefined ? [] : ["top_k"];
+    const named = request.topK === undefined ? [] : ["top_k"];
+    if (this.#options.responses === "only") {
+      if (request.stop !== undefined && request.stop.length > 0) named.push("stop");
+      if (request.seed !== undefined) named.push("seed");
+    }
+    return named;
   }
 
   chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
@@ -76,6 +89,7 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
   async #chat(request: ProviderChatRequest, signal: AbortSignal): Promise<AsyncIterable<StreamEvent> | StreamEvent[]> {
     const target = `${this.id}/${request.upstreamModel}`;
     if (request.native?.wire === "openai-responses") return this.#responses(request, signal, target);
+    if (this.#options.responses === "only") return this.#canonicalResponses(request, signal, target);
     // Same wire: the client's body as it came (see tap-openai-chat.ts), with its OpenAI-Beta header.
     const native = request.native?.wire === "openai-chat" ? request.native : undefined;
     const body = native
@@ -114,6 +128,31 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
     const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
     return relayUpstreamStream(res, signal, target, (body) =>
       parseResponsesStream(readSseBatches(body, lines), target, this.#options.limits?.maxAnswerBytes),
+    );
+  }
+
+  /**
+   * Any other request to a Responses-only upstream: the canonical request as a Responses request,
+   * its answer read as canonical events (the upstream's own frames dropped: the client is on
+   * another wire, or its dialect renders this answer itself).
+   */
+  async #canonicalResponses(
+    request: ProviderChatRequest,
+    signal: AbortSignal,
+    target: string,
+  ): Promise<AsyncIterable<StreamEvent>> {
+    const whole = request.whole === true;
+    const init = upstreamInit(request, signal, convertToOpenAIResponsesRequest(request, target));
+    const headers = await this.#headers(request.apiKey);
+    if (whole)
+      return withoutFrames(
+        tapResponsesObject(await this.#client.json("POST", "/responses", { ...init, headers, target }), target),
+      );
+    const res = await this.#client.send("POST", "/responses", { ...init, headers: { ...headers, accept: "text/event-stream" } });
+    await expectEventStream(res, target, NOT_A_STREAM);
+    const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
+    return relayUpstreamStream(res, signal, target, (body) =>
+      withoutFrames(parseResponsesStream(readSseBatches(body, lines), target, this.#options.limits?.maxAnswerBytes)),
     );
   }
 
@@ -184,3 +223,8 @@ function isOpenAI(baseUrl: string): boolean {
 
 /** What of a 200 that is not an event stream is read, to say what it was. */
 const NOT_A_STREAM = { maxBytes: 2000 };
+
+/** Canonical events only: a Responses upstream's own frames are for a Responses client on the same-wire path. */
+async function* withoutFrames(events: AsyncIterable<StreamEvent>): AsyncGenerator<StreamEvent> {
+  for await (const event of events) if (event.type !== "frame") yield event;
+}
