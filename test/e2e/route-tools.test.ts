@@ -181,3 +181,34 @@ describe("a route's tools, for every client", () => {
     assert.deepEqual(toolNames(upstream.requests[0]), []);
   });
 });
+
+describe("a route's tools: usage and conversations", () => {
+  it("streamed Anthropic answers report the turns' usage summed", async () => {
+    const stream = anthropic.messages.stream({
+      model: "assistant",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "Echo it" }],
+    });
+    const final = await stream.finalMessage();
+    assert.equal(final.usage.input_tokens, 30);
+    assert.equal(final.usage.output_tokens, 7);
+    assert.equal(final.stop_reason, "end_turn");
+  });
+
+  it("a conversation keeps the calls: the next turn's model reads them back", async () => {
+    const conversation = await openai.conversations.create({});
+    const first = await openai.responses.create({ model: "assistant", input: "Echo it", conversation: conversation.id });
+    assert.deepEqual(
+      first.output.map((item) => item.type),
+      ["mcp_list_tools", "mcp_call", "message"],
+    );
+    const items = await openai.conversations.items.list(conversation.id);
+    const types = items.data.map((item) => item.type);
+    assert.ok(types.includes("mcp_call") && types.includes("mcp_list_tools"), types.join(","));
+    upstream.script(() => ({ kind: "text", text: "ok" }));
+    await openai.responses.create({ model: "assistant", input: "And then?", conversation: conversation.id });
+    const sent = JSON.stringify(upstream.requests.at(-1)?.body);
+    assert.match(sent, /route tools/);
+    assert.match(sent, /mcp__files__echo/);
+  });
+});
