@@ -198,36 +198,22 @@ export class McpToolHost implements ToolHost {
     throwIfAborted(signal);
     const target = this.#target(server);
     if ("error" in target) return target;
-    const result = await this.#attempts(server, target, signal, idempotent, use, failed);
-    if (!target.requestNamed) {
-      // A configured server's health, for /v1/status (a tool's own error is an answer, not a failure).
-      if (isConnectionError(result)) this.#lastError.set(server.label, { message: result.error, at: new Date().toISOString() });
-      else this.#lastError.delete(server.label);
-    }
-    return result;
-  }
-
-  async #attempts<T>(
-    server: McpServerRef,
-    target: Target,
-    signal: AbortSignal,
-    idempotent: boolean,
-    use: (connection: McpConnection) => Promise<T>,
-    failed: (reason: string, err: unknown) => string,
-  ): Promise<T | { error: string } | ConnectionError> {
     for (let attempt = 0; ; attempt++) {
       let opened: { connection: McpConnection; fresh: boolean };
       try {
         opened = await this.#connection(target, signal);
       } catch (err) {
         throwIfAborted(signal);
-        if (err instanceof ConnectFailure) return connectionError(err.message);
-        return connectionError(`cannot connect to MCP server '${server.label}': ${mcpErrorReason(err)}`);
+        if (err instanceof ConnectFailure) return this.#failure(target, err.message);
+        return this.#failure(target, `cannot connect to MCP server '${server.label}': ${mcpErrorReason(err)}`);
       }
       const { connection, fresh } = opened;
       connection.acquire();
       try {
-        return await use(connection);
+        const answer = await use(connection);
+        // An answer (a tool's own error too) says the server is well.
+        if (!target.requestNamed) this.#lastError.delete(target.label);
+        return answer;
       } catch (err) {
         throwIfAborted(signal);
         if (isTransportFailure(err)) connection.markGone();
@@ -238,11 +224,17 @@ export class McpToolHost implements ToolHost {
           );
           continue;
         }
-        return connectionError(failed(this.#reason(err, connection), err));
+        return this.#failure(target, failed(this.#reason(err, connection), err));
       } finally {
         connection.release();
       }
     }
+  }
+
+  /** A failure to reach or use the server, as its error text; a configured server's is kept for /v1/status. */
+  #failure(target: Target, message: string): { error: string } {
+    if (!target.requestNamed) this.#lastError.set(target.label, { message, at: new Date().toISOString() });
+    return { error: message };
   }
 
   /** Why a request on a connection failed, in words; a stdio server's closed pipe says it exited. */
@@ -487,22 +479,6 @@ function readTool(raw: unknown): HostedToolInfo | undefined {
 }
 
 /** A failure of the link itself (not a server's answer): the connection is not to be trusted again. */
-/** A failure to reach or use a server (not a tool's own error, which is an answer): marked so the host can tell. */
-interface ConnectionError {
-  error: string;
-  [CONNECTION_ERROR]: true;
-}
-
-const CONNECTION_ERROR = Symbol("connection error");
-
-function connectionError(message: string): ConnectionError {
-  return { error: message, [CONNECTION_ERROR]: true };
-}
-
-function isConnectionError(value: unknown): value is ConnectionError {
-  return typeof value === "object" && value !== null && CONNECTION_ERROR in value;
-}
-
 function isTransportFailure(err: unknown): boolean {
   if (err instanceof McpError) return err.code === ErrorCode.ConnectionClosed;
   return (
