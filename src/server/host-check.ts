@@ -1,6 +1,5 @@
-import { isIPv4, isIPv6 } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
-import { GatewayError } from "../core/index.js";
+import { GatewayError, isLoopbackName } from "../core/index.js";
 
 export interface HostPolicyOptions {
   /** The address the server is bound to (`server.host`). */
@@ -96,14 +95,6 @@ export function hostRefusal(host: string): GatewayError {
       "127.0.0.1, [::1] or the address it is bound to) and to the names listed in server.allowedHosts " +
       "(TANDEM_ALLOWED_HOSTS), so that a web page cannot reach it by pointing its own name at 127.0.0.1",
   );
-}
-
-/** localhost, *.localhost (browsers resolve these to loopback themselves), 127.0.0.0/8, ::1 and ::ffff:127.x. */
-export function isLoopbackName(name: string): boolean {
-  if (name === "localhost" || name.endsWith(".localhost")) return true;
-  if (isIPv4(name)) return name.startsWith("127.");
-  if (!isIPv6(name)) return false;
-  return name === "::1" || /^(0{1,4}:){7}0{0,3}1$/.test(name) || /^::ffff:(127\.|7f[0-9a-f]{2}:)/.test(name);
 }
 
 /** Parses `name`, `name:port`, `[v6]` or `[v6]:port`; undefined when it is none of them. */

@@ -1,5 +1,5 @@
-import { GatewayError } from "../core/index.js";
-import { isLoopbackName, parseHost } from "./host-check.js";
+import { GatewayError, isLoopbackName } from "../core/index.js";
+import { parseHost } from "./host-check.js";
 
 /** Allowed Origin values remembered, so a browser client's every request costs one map lookup. */
 const CACHE_SIZE = 64;

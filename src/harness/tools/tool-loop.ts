@@ -14,6 +14,7 @@ import {
   type HostedToolRunner,
   type HostedToolsRequest,
   hostedToolName,
+  isLoopbackUrl,
   type Message,
   makeId,
   mergeUsage,
@@ -27,13 +28,12 @@ import {
   type ToolHost,
   type Usage,
 } from "../../core/index.js";
+import { maxSensitivity } from "../../privacy/sensitivity.js";
 
 /** Rounds of model turn and hosted calls before the model is asked to answer without the hosted tools. */
 const DEFAULT_MAX_TURNS = 10;
 /** Hosted calls in one answer, unless the request says (`max_tool_calls`). */
 const DEFAULT_MAX_CALLS = 20;
-
-const RANK: Record<Sensitivity, number> = { public: 0, internal: 1, private: 2 };
 
 /**
  * Records a call to a server that is not on this machine in the egress audit before it is made
@@ -80,12 +80,10 @@ interface TurnCall {
  */
 export class ToolLoop implements HostedToolRunner {
   readonly #host: ToolHost;
-  readonly #maxTurns: number;
   readonly #options: ToolLoopOptions;
 
   constructor(host: ToolHost, options: ToolLoopOptions = {}) {
     this.#host = host;
-    this.#maxTurns = options.maxTurns ?? DEFAULT_MAX_TURNS;
     this.#options = options;
   }
 
@@ -101,39 +99,31 @@ export class ToolLoop implements HostedToolRunner {
     }
     // Every server's tools at once (a listing already in the conversation is read instead, as OpenAI does).
     const listings = await Promise.all(
-      tools.servers.map(async (server) => {
+      tools.servers.map((server) => {
         const known = tools.listed.get(server.ref.label);
-        if (known !== undefined) return { server, known };
-        return { server, listed: await this.#host.listTools(server.ref, context.signal) };
+        return known !== undefined ? { tools: known } : this.#host.listTools(server.ref, context.signal);
       }),
     );
     const prelude: HostedToolItem[] = [];
     const offered = new Map<string, Offered>();
-    for (const entry of listings) {
-      const { server } = entry;
+    const taken = new Set((request.tools ?? []).map((tool) => tool.name));
+    for (const [i, server] of tools.servers.entries()) {
       const label = server.ref.label;
-      let listing: HostedToolInfo[];
-      if (entry.known !== undefined) listing = entry.known;
-      else {
-        if (entry.listed === undefined) continue;
-        if ("error" in entry.listed) {
-          // As OpenAI answers when it cannot list a server's tools: 424, before any output.
-          throw new GatewayError(
-            "upstream_error",
-            `Error retrieving tool list from MCP server: '${label}'. ${entry.listed.error}`,
-            {
-              status: 424,
-              reason: "external_connector_error",
-              retryable: false,
-            },
-          );
-        }
-        listing = entry.listed.tools;
+      const listed = listings[i] as (typeof listings)[number];
+      if ("error" in listed) {
+        // As OpenAI answers when it cannot list a server's tools: 424, before any output.
+        throw new GatewayError("upstream_error", `Error retrieving tool list from MCP server: '${label}'. ${listed.error}`, {
+          status: 424,
+          reason: "external_connector_error",
+          retryable: false,
+        });
+      }
+      const listing = listed.tools;
+      if (!tools.listed.has(label)) {
         const id = makeId("mcpl_", 48);
         prelude.push({ kind: "list-tools", id, server: label, status: "in_progress", tools: [] });
         prelude.push({ kind: "list-tools", id, server: label, status: "completed", tools: listing });
       }
-      const taken = new Set((request.tools ?? []).map((tool) => tool.name));
       for (const tool of listing) {
         if (server.allowed !== undefined && !matches(server.allowed, tool)) continue;
         const name = hostedToolName(label, tool.name);
@@ -143,7 +133,7 @@ export class ToolLoop implements HostedToolRunner {
         offered.set(name, { server, tool });
       }
     }
-    const run = new LoopRun(this.#host, gateway, request, tools, context, offered, this.#maxTurns, this.#options);
+    const run = new LoopRun(this.#host, gateway, request, tools, context, offered, this.#options);
     return run.start(prelude);
   }
 }
@@ -171,7 +161,6 @@ class LoopRun {
     tools: HostedToolsRequest,
     context: RequestContext,
     offered: Map<string, Offered>,
-    maxTurns: number,
     options: ToolLoopOptions,
   ) {
     this.#options = options;
@@ -182,7 +171,7 @@ class LoopRun {
     this.#tools = tools;
     this.#context = context;
     this.#offered = offered;
-    this.#maxTurns = maxTurns;
+    this.#maxTurns = options.maxTurns ?? DEFAULT_MAX_TURNS;
     this.#messages = [...request.messages];
     this.#callsLeft = tools.maxCalls ?? DEFAULT_MAX_CALLS;
   }
@@ -297,15 +286,6 @@ class LoopRun {
           case "finish":
             finish = event;
             break;
-          case "switch":
-            // A client that streams is never answered afresh (see afreshOnly for one that does not).
-            if (event.restart) {
-              calls.clear();
-              clientCalls = false;
-              text = "";
-            }
-            yield event;
-            break;
           case "frame":
             break;
           case "hosted-tool":
@@ -324,7 +304,7 @@ class LoopRun {
         yield finish;
         return;
       }
-      const results: Array<{ id: string; call: TurnCall; outcome: HostedToolOutcome }> = [];
+      const results: Array<{ call: TurnCall; outcome: HostedToolOutcome }> = [];
       let waiting = false;
       for (const call of calls.values()) {
         const { server, tool } = call.offered;
@@ -355,7 +335,7 @@ class LoopRun {
         const done = ended(running, outcome);
         noteTool(meta, done);
         yield { type: "hosted-tool", item: done };
-        results.push({ id: call.id, call, outcome });
+        results.push({ call, outcome });
       }
       if (clientCalls || waiting || !offeredHosted) {
         // The client answers its own calls, or approves: the answer ends here, and a later request goes on.
@@ -367,15 +347,15 @@ class LoopRun {
       const assistant: AssistantMessage = {
         role: "assistant",
         content: text === "" ? [] : [{ type: "text", text }],
-        toolCalls: results.map(({ id, call }) => ({ id, name: call.name, arguments: call.arguments })),
+        toolCalls: results.map(({ call }) => ({ id: call.id, name: call.name, arguments: call.arguments })),
       };
       const blocks = reasoning.blocks();
       if (blocks.length > 0) assistant.reasoning = blocks.map((block) => ({ ...block, producer: stream.meta.target }));
       this.#messages.push(assistant);
-      for (const { id, call, outcome } of results) {
+      for (const { call, outcome } of results) {
         this.#messages.push({
           role: "tool",
-          toolCallId: id,
+          toolCallId: call.id,
           name: call.name,
           content: [{ type: "text", text: outcomeText(outcome) }],
         });
@@ -510,10 +490,10 @@ function noteTool(meta: ResponseMeta, item: HostedToolItem): void {
   meta.tools = [...(meta.tools ?? []), `mcp:${item.server}/${item.name}`];
 }
 
+/** maxSensitivity, where either may be unknown (not classified). */
 function higher(a: Sensitivity | undefined, b: Sensitivity | undefined): Sensitivity | undefined {
   if (a === undefined) return b;
-  if (b === undefined) return a;
-  return RANK[b] > RANK[a] ? b : a;
+  return b === undefined ? a : maxSensitivity(a, b);
 }
 
 /** A call of the turn as an `mcp_call` item in this state. */
@@ -562,20 +542,4 @@ function needsApproval(server: HostedServer, tool: HostedToolInfo): boolean {
   if (policy.always !== undefined) return matches(policy.always, tool);
   // Only a `never` filter: the tools it does not name still need approval.
   return true;
-}
-
-function isLoopbackUrl(url: string): boolean {
-  let host: string;
-  try {
-    host = new URL(url).hostname.toLowerCase();
-  } catch {
-    return false;
-  }
-  return (
-    host === "localhost" ||
-    host.endsWith(".localhost") ||
-    host === "[::1]" ||
-    host === "::1" ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
-  );
 }
