@@ -48,17 +48,14 @@ async function respond(
   if (parsed.mcp.length > 0 && runner === undefined) {
     parsed.warnings.add("tool:mcp", "tools of type 'mcp' were left out: this server runs no tool loop");
   }
-  const hosted =
-    runner === undefined
-      ? undefined
-      : {
-          ...hostedToolsRequest(parsed, composed.items, new Set(composed.input.map((record) => record.item))),
-          ...(level !== undefined && { sensitivity: level }),
-        };
-  const answering =
-    runner === undefined || hosted === undefined
-      ? gateway
-      : { chat: (chat: ChatRequest, context: RequestContext) => runner.chat(gateway, chat, hosted, context) };
+  let answering: Pick<Gateway, "chat"> = gateway;
+  if (runner !== undefined) {
+    const hosted = {
+      ...hostedToolsRequest(parsed, composed.items, new Set(composed.input.map((record) => record.item))),
+      ...(level !== undefined && { sensitivity: level }),
+    };
+    answering = { chat: (chat: ChatRequest, context: RequestContext) => runner.chat(gateway, chat, hosted, context) };
+  }
   const pending = new PendingResponse(parsed, composed, services.state, level);
   // For a target that speaks the Responses API: the client's body, made stateless (native-responses.ts).
   const native = nativeResponsesRequest(request.body, request.headers, composed.items, parsed.store, {
@@ -79,7 +76,7 @@ async function respond(
         ...parsed.chat,
         messages: composed.messages,
         // With hosted tools the loop answers, turn by turn, on the canonical path.
-        native: hosted === undefined ? native.native : undefined,
+        native: runner === undefined ? native.native : undefined,
         ...(composed.history !== undefined && {
           history: composed.history((item, target) => pending.keepSummary(item, target)),
         }),

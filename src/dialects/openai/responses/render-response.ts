@@ -170,18 +170,13 @@ export function outputItems(result: ChatResult, status: ResponseStatus, logprobs
       items.push(hostedItem(item));
     }
     if (at < result.text.length) items.push(messageItem(itemId("msg_"), result.text.slice(at), itemStatus));
-    for (const call of result.toolCalls)
-      items.push(functionCallItem(itemId("fc_"), call, isJsonArguments(call.arguments) ? "completed" : itemStatus));
-    return items;
-  }
-  if (result.text !== "" || result.toolCalls.length === 0)
+  } else if (result.text !== "" || result.toolCalls.length === 0)
     items.push(messageItem(itemId("msg_"), messageParts(result, logprobs), itemStatus));
   for (const call of result.toolCalls)
     items.push(functionCallItem(itemId("fc_"), call, isJsonArguments(call.arguments) ? "completed" : itemStatus));
   return items;
 }
 
-/** Whether a call's arguments parse (as any JSON): a call a token limit cut off has arguments that do not. */
 /** A tool tandem ran for the model, as the Responses API's item for it (`mcp_list_tools`, `mcp_call`, `mcp_approval_request`). */
 export function hostedItem(item: HostedToolItem): StateItem {
   switch (item.kind) {
@@ -215,6 +210,7 @@ export function hostedItem(item: HostedToolItem): StateItem {
   }
 }
 
+/** Whether a call's arguments parse (as any JSON): a call a token limit cut off has arguments that do not. */
 export function isJsonArguments(args: string): boolean {
   if (args === "") return true;
   try {

@@ -148,7 +148,7 @@ export function normalizeInputItem(raw: unknown, param: string, options: Normali
           "invalid_type",
         );
       }
-      return { ...item, type, id: optionalId(item, param) ?? makeId("mcpa_", 48) };
+      return keptAsSent(item, type, param);
     case "item_reference":
       // A reference names an item stored elsewhere (a response's output); conversations hold items
       // themselves, so the client sends the item instead.
@@ -158,7 +158,7 @@ export function normalizeInputItem(raw: unknown, param: string, options: Normali
         "unsupported_value",
       );
     default:
-      return { ...item, type, id: optionalId(item, param) ?? makeId(ID_PREFIX[type] ?? "item_", 48) };
+      return keptAsSent(item, type, param);
   }
 }
 
@@ -230,6 +230,11 @@ function contentPart(raw: unknown, param: string, assistant: boolean): Record<st
       }
       return part;
   }
+}
+
+/** An item kept as the client sent it, with an id (OpenAI's prefix for its type) when it had none. */
+function keptAsSent(item: Record<string, unknown>, type: string, param: string): StateItem {
+  return { ...item, type, id: optionalId(item, param) ?? makeId(ID_PREFIX[type] ?? "item_", 48) };
 }
 
 function withIdAndStatus(item: Record<string, unknown>, type: string, param: string): StateItem {
