@@ -1,5 +1,5 @@
 import type { Message, ReasoningPart } from "./messages.js";
-import type { ReasoningEffort } from "./request.js";
+import type { ReasoningControl, ReasoningEffort } from "./request.js";
 import type { StreamEvent } from "./stream.js";
 
 /*
@@ -26,6 +26,11 @@ export function effortForBudget(budgetTokens: number): ReasoningEffort {
     if (d < distance) [nearest, distance] = [effort, d];
   }
   return nearest;
+}
+
+/** The effort a reasoning control asks for, as an effort level: its own, its budget's nearest, else medium. */
+export function effortOf(reasoning: ReasoningControl): ReasoningEffort {
+  return reasoning.effort ?? (reasoning.budgetTokens !== undefined ? effortForBudget(reasoning.budgetTokens) : "medium");
 }
 
 /**

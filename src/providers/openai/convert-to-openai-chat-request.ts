@@ -1,4 +1,4 @@
-import { effortForBudget, type ProviderChatRequest } from "../../core/index.js";
+import { effortOf, type ProviderChatRequest } from "../../core/index.js";
 import { convertToOpenAIMessages } from "./convert-to-openai-messages.js";
 import type { OpenAIChatRequestBody } from "./openai-chat-api.js";
 
@@ -66,8 +66,7 @@ export function convertToOpenAIChatRequest(request: ProviderChatRequest, maxToke
   // A budget as the closest effort level; "no reasoning" has no value every server takes, so it is not sent.
   const reasoning = request.reasoning;
   if (reasoning?.enabled) {
-    body.reasoning_effort =
-      reasoning.effort ?? (reasoning.budgetTokens !== undefined ? effortForBudget(reasoning.budgetTokens) : "medium");
+    body.reasoning_effort = effortOf(reasoning);
   }
   return body;
 }

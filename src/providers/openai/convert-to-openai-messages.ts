@@ -1,4 +1,4 @@
-import { type ContentPart, type Message, textOf } from "../../core/index.js";
+import { type ContentPart, type ImageSource, type Message, textOf } from "../../core/index.js";
 import { systemAfterToolResults } from "../../core/system-after-tool-results.js";
 import type { OpenAIChatMessage, OpenAIContentPart } from "./openai-chat-api.js";
 
@@ -46,7 +46,12 @@ function userContent(parts: readonly ContentPart[]): string | OpenAIContentPart[
   if (parts.every((part) => part.type === "text")) return textOf(parts);
   return parts.map((part): OpenAIContentPart => {
     if (part.type === "text") return { type: "text", text: part.text };
-    const url = part.source.kind === "url" ? part.source.url : `data:${part.source.mediaType};base64,${part.source.data}`;
+    const url = imageUrl(part.source);
     return { type: "image_url", image_url: part.detail === undefined ? { url } : { url, detail: part.detail } };
   });
+}
+
+/** An image as OpenAI's APIs take one: its URL, or an inline image as a `data:` URL. */
+export function imageUrl(source: ImageSource): string {
+  return source.kind === "url" ? source.url : `data:${source.mediaType};base64,${source.data}`;
 }

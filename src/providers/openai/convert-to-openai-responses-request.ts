@@ -1,5 +1,6 @@
-import { effortForBudget, type Message, type ProviderChatRequest, textOf } from "../../core/index.js";
+import { effortOf, type Message, type ProviderChatRequest, textOf } from "../../core/index.js";
 import { systemAfterToolResults } from "../../core/system-after-tool-results.js";
+import { imageUrl } from "./convert-to-openai-messages.js";
 
 type Json = Record<string, unknown>;
 
@@ -64,9 +65,7 @@ export function convertToOpenAIResponsesRequest(request: ProviderChatRequest, ta
   }
   const reasoning = request.reasoning;
   if (reasoning?.enabled) {
-    body.reasoning = {
-      effort: reasoning.effort ?? (reasoning.budgetTokens !== undefined ? effortForBudget(reasoning.budgetTokens) : "medium"),
-    };
+    body.reasoning = { effort: effortOf(reasoning) };
   }
   return body;
 }
@@ -84,8 +83,7 @@ function inputItems(messages: readonly Message[], target: string): Json[] {
           role: "user",
           content: message.content.map((part) => {
             if (part.type === "text") return { type: "input_text", text: part.text };
-            const url = part.source.kind === "url" ? part.source.url : `data:${part.source.mediaType};base64,${part.source.data}`;
-            return { type: "input_image", image_url: url, detail: part.detail ?? "auto" };
+            return { type: "input_image", image_url: imageUrl(part.source), detail: part.detail ?? "auto" };
           }),
         });
         break;
