@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
-import { benchTandemConfig, children, start, startBenchTandem, timedChat } from "./servers.js";
+import { benchTandemConfig, children, percentile, start, startBenchTandem, timedChat } from "./servers.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const N = Number(process.env.AGENT_N ?? 200);
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
         ms[p.name]?.push(took);
       }
     }
-    const median = (values: number[] = []) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+    const median = (values: number[] = []) => percentile(values, 50);
     const added = (name: string) => median(ms[name]) - median(ms.direct);
     const f = (v: number) => v.toFixed(3);
     lines.push(`| ${mode} | ${f(added("bare proxy"))} | ${f(added("tandem"))} | ${f(added("tandem") - added("bare proxy"))} |`);

@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
-import { benchTandemConfig, children, start, startBenchTandem, timedChat } from "./servers.js";
+import { benchTandemConfig, children, percentile, start, startBenchTandem, timedChat } from "./servers.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const N = Number(process.env.BENCH_PHASES_N ?? 3000);
@@ -105,10 +105,7 @@ async function main(): Promise<void> {
     }
     throw new Error(`no phase marks in ${file}`);
   };
-  const median = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-  };
+  const median = (values: number[]) => percentile(values, 50);
   const phases: [string, (r: Row) => number][] = [
     ["in → sent", (r) => r.sent - r.start],
     ["sent → answered", (r) => r.answered - r.sent],

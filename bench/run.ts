@@ -16,7 +16,7 @@ import { SHARED_MODELS_DIR } from "../test/support/local-models.js";
 import { measureStall, stallShapes } from "./health-stall.js";
 import { compareLocal, DirectEngine, hungModelGap, type LocalRun, throughTandem } from "./local-engine.js";
 import { loadPrivacyBench, requestBytes, typicalChatRequest } from "./privacy.js";
-import { benchTandemConfig, children, start, startBenchTandem } from "./servers.js";
+import { benchTandemConfig, children, percentile, start, startBenchTandem } from "./servers.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -89,12 +89,6 @@ function cpuSplitMs(pid: number): { user: number; system: number } {
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) / 1024 : Number.NaN;
-}
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
 async function once(p: Path, stream: boolean): Promise<{ ms: number; ttfbMs: number; events: number }> {

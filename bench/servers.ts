@@ -128,3 +128,10 @@ export async function timedChat(pool: Pool, name: string, body: string): Promise
   if (res.statusCode !== 200) throw new Error(`${name} answered ${res.statusCode}`);
   return performance.now() - t0;
 }
+
+/** The p-th percentile of `values` (the value at rank floor(p% of n)); NaN when there are none. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
