@@ -1,4 +1,5 @@
 import { redactSecrets } from "../core/index.js";
+import type { McpServerStatus } from "../harness/tools/mcp/index.js";
 import type { Catalog } from "../router/catalog.js";
 import type { BreakerState } from "../router/circuit-breaker.js";
 import type { HealthMonitor } from "../router/health-monitor.js";
@@ -30,13 +31,7 @@ export interface StatusSources {
 
 /** What /v1/status shows of the MCP servers: each configured one, and how many servers requests named by URL are connected. */
 export interface McpStatus {
-  servers: Array<{
-    label: string;
-    transport: "http" | "stdio";
-    connected: boolean;
-    tools?: number;
-    lastError?: { message: string; at: string };
-  }>;
+  servers: McpServerStatus[];
   requestConnections: number;
 }
 
