@@ -300,29 +300,24 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
           ...(store && { keySources: { store } }),
         })
       : undefined;
-  const toolHost = options.toolHost ?? ownToolHost;
-  const loop =
-    toolHost === undefined
-      ? undefined
-      : new ToolLoop(toolHost, {
-          // A call to a server that is not on this machine is egress: audited as a cloud request is.
-          ...(store && { audit: (record) => store.auditEgress(record) }),
-          // For a call to a remote server when no turn was classified (every target local).
-          classify: (text) =>
-            classifyRequest(
-              { model: "", stream: false, messages: [{ role: "user", content: [{ type: "text", text }] }] },
-              detectorFor(config.privacy),
-            ).level,
-        });
+  const loop = new ToolLoop(options.toolHost ?? (ownToolHost as McpToolHost), {
+    // A call to a server that is not on this machine is egress: audited as a cloud request is.
+    ...(store && { audit: (record) => store.auditEgress(record) }),
+    // For a call to a remote server when no turn was classified (every target local).
+    classify: (text) =>
+      classifyRequest(
+        { model: "", stream: false, messages: [{ role: "user", content: [{ type: "text", text }] }] },
+        detectorFor(config.privacy),
+      ).level,
+  });
   const services = {
     state: options.state ?? (store ? new EncryptedStateStore(store) : new MemoryStateStore()),
-    ...(loop !== undefined && { hostedTools: loop }),
+    hostedTools: loop,
   };
   // A route's tools (`tools: ["mcp:<server>"]`) are run for its clients on every wire.
   // (With no route naming tools, the router itself: nothing is looked up per request.)
   const anyRouteTools = Object.values(config.routes).some((route) => (route.tools?.length ?? 0) > 0);
-  const gateway =
-    loop === undefined || !anyRouteTools ? router : new RouteToolsGateway(router, loop, (model) => routeTools(catalog, model));
+  const gateway = anyRouteTools ? new RouteToolsGateway(router, loop, (model) => routeTools(catalog, model)) : router;
   mountDialects(app, DIALECTS, gateway, services);
   health.start();
 
