@@ -10,6 +10,7 @@ import { nativeResponse, nativeResponsesRequest, ResponsesNativeStream } from ".
 import { type ParsedResponsesRequest, parseResponsesRequest } from "./parse-responses-request.js";
 import { PendingResponse } from "./pending-response.js";
 import { registerCompactRoute } from "./register-compact-route.js";
+import { registerInputTokensRoute } from "./register-input-tokens-route.js";
 import { outputItems, statusFor } from "./render-response.js";
 import { ResponseStreamRenderer } from "./response-stream-renderer.js";
 import { stateSensitivity } from "./state-sensitivity.js";
@@ -20,11 +21,12 @@ import { stateSensitivity } from "./state-sensitivity.js";
  * checks apply as for chat), rendered as a Response or its event stream, and stored. A target that
  * speaks the Responses API itself gets the client's body made stateless (native-responses.ts) and its
  * own events are relayed; every other target gets the canonical conversation. POST /v1/responses/compact
- * is mounted with it (register-compact-route.ts); retrieval, deletion, input items and the
+ * and /v1/responses/input_tokens are mounted with it (register-compact-route.ts, register-input-tokens-route.ts); retrieval, deletion, input items and the
  * Conversations API beside it by their own module.
  */
 export function registerResponsesRoutes(app: RouteTable, gateway: Gateway, services: DialectServices): void {
   registerCompactRoute(app, gateway, services);
+  registerInputTokensRoute(app, gateway, services);
   const turns = new ConversationTurns();
   app.post("/v1/responses", async (request, reply) => {
     requestRecord(request).dialect = "openai";
