@@ -2,6 +2,7 @@
 # Runs the Codex CLI against the stage started by stage.ts, with a throwaway CODEX_HOME whose
 # config.toml names tandem as the model provider (Responses wire) and turns off update checks,
 # analytics, feedback and OpenTelemetry; any other traffic is caught by the stage's egress trap.
+# CODEX_WEBSOCKETS=true makes Codex speak the Responses API's WebSocket mode to tandem.
 #   CLIENTS=/tmp/clients WORK=/tmp/rc/w1 scripts/real-clients/codex.sh exec -m to-openai "Say hi"
 set -euo pipefail
 : "${CLIENTS:?where @openai/codex is installed}" "${WORK:?workdir of the stage}"
@@ -17,6 +18,7 @@ name = "tandem"
 base_url = "$TANDEM_URL/v1"
 wire_api = "responses"
 env_key = "TANDEM_API_KEY"
+supports_websockets = ${CODEX_WEBSOCKETS:-false}
 
 [features]
 plugins = false

@@ -32,6 +32,15 @@ for t in $cx_targets; do
   codex -m "$t" "My code word is PELICAN" >/dev/null 2>&1
   [ "${t#local}" = "$t" ] && cell "codex $t exec resume" 'code word is PELICAN' codex -m "$t" resume --last "What is the code word?"
 done
+# The Responses API's WebSocket mode (Codex's supports_websockets): a cell fails if Codex fell back to HTTPS.
+codex_ws() {
+  local out; out="$(CODEX_WEBSOCKETS=true "$here/codex.sh" exec --skip-git-repo-check "$@" 2>&1)"; local rc=$?
+  echo "$out"; [ $rc -eq 0 ] && ! grep -q "Falling back from WebSockets" <<<"$out"
+}
+export -f codex_ws
+cell "codex to-openai websocket tool" 'TOOL_RESULT_SEEN' codex_ws -s workspace-write -m to-openai "RUN_TOOL"
+codex_ws -m to-anthropic "My code word is PELICAN" >/dev/null 2>&1
+cell "codex to-anthropic websocket exec resume" 'code word is PELICAN' codex_ws -m to-anthropic resume --last "What is the code word?"
 # A route's MCP tools, run by tandem: the client sees the answer after the call, not the call.
 cell "claude-code to-anthropic-mcp route tools" 'TOOL_RESULT_SEEN: MCP_ECHO_OK' claude -p "RUN_MCP" --model to-anthropic-mcp
 cell "codex to-openai-mcp route tools" 'TOOL_RESULT_SEEN: MCP_ECHO_OK' codex -m to-openai-mcp "RUN_MCP"

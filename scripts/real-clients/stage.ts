@@ -23,6 +23,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { startFakeAnthropic } from "../../test/support/fake-anthropic-upstream.js";
@@ -236,6 +237,21 @@ const proxy = createServer((req, res) => {
     });
     up.end(raw);
   });
+});
+// A WebSocket upgrade (Codex with supports_websockets) is tunnelled as it is: the request head again,
+// then the bytes both ways; the log has the upgrade request, not the frames.
+proxy.on("upgrade", (req, socket, head) => {
+  const upstream = connect(tandemPort, "127.0.0.1", () => {
+    const lines = [`${req.method} ${req.url} HTTP/1.1`];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+    upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
+    if (head.length > 0) upstream.write(head);
+    upstream.pipe(socket);
+    socket.pipe(upstream);
+  });
+  upstream.on("error", () => socket.destroy());
+  socket.on("error", () => upstream.destroy());
+  log("client-requests.jsonl", { method: req.method, path: req.url, headers: req.headers, upgrade: req.headers.upgrade });
 });
 await new Promise<void>((done) => proxy.listen(Number(process.env.STAGE_PORT ?? 0), "127.0.0.1", done));
 const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;

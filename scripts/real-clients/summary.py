@@ -4,6 +4,8 @@ import json, sys, os
 work = sys.argv[1]
 for line in open(os.path.join(work, "client-requests.jsonl")):
     e = json.loads(line)
+    if "upgrade" in e:
+        print(e["method"], e["path"], "upgrade:", e["upgrade"]); continue
     b = e["body"] if isinstance(e["body"], dict) else {}
     keys = {k: (v if k not in ("messages", "system", "tools", "input", "instructions") else f"<{len(v)}>") for k, v in b.items()}
     print(e["method"], e["path"], e["status"], f'{e["ms"]}ms', e["tandem"])

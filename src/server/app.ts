@@ -23,6 +23,7 @@ import { ClientAuth } from "./auth.js";
 import { ANSWERED, FrontDoor } from "./front-door.js";
 import { registerJsonBody, unsupportedMediaType } from "./json-body.js";
 import { mountDialects } from "./mount-dialects.js";
+import { attachResponsesSocket } from "./responses-socket.js";
 import { statusSnapshot } from "./status.js";
 
 export interface ServerOptions {
@@ -151,9 +152,14 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     if (admission !== undefined) return done(admission);
     if (hasBody(request)) record.bodyTimer = watchBody(request, config.server.bodyTimeoutMs);
     if (request.url === "/health" || auth.allows(request.headers)) return done();
-    done(
-      new GatewayError("authentication", "Invalid or missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'"),
-    );
+    done(missingKey());
+  });
+  // The Responses API's WebSocket mode: its upgrade passes the same checks, its turns are POST /v1/responses.
+  attachResponsesSocket(app, {
+    refusal: (headers) => frontDoor.refusal(headers) ?? (auth.allows(headers) ? undefined : missingKey()),
+    renderError: (error) => dialectFor({ url: "/v1/responses", headers: {} }).renderError(error, makeId("req_")),
+    maxMessageBytes: config.server.bodyLimit,
+    logger,
   });
 
   function finishRequest(request: FastifyRequest, status: number): void {
@@ -391,4 +397,11 @@ function toGatewayError(err: unknown): GatewayError {
   }
   if (err instanceof SyntaxError) return new GatewayError("invalid_request", `Invalid JSON in request body: ${err.message}`);
   return GatewayError.from(err);
+}
+
+function missingKey(): GatewayError {
+  return new GatewayError(
+    "authentication",
+    "Invalid or missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'",
+  );
 }

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { GatewayError } from "../core/index.js";
 import { isPreflight, preflightHeaders, writeCorsHeaders } from "./cors.js";
@@ -33,16 +34,27 @@ export class FrontDoor {
 
   admit(request: FastifyRequest, reply: FastifyReply): Admission {
     const headers = request.headers;
-    const host = headers.host;
-    if (!this.#hosts.allows(host)) return refuse(reply, hostRefusal(host ?? ""));
+    const refusal = this.refusal(headers);
+    if (refusal !== undefined) return refuse(reply, refusal);
     const origin = headers.origin;
     if (origin === undefined) return undefined;
-    if (!this.#origins.allows(origin, host)) return refuse(reply, originRefusal(origin));
     if (isPreflight(request.method, headers)) {
       reply.code(204).headers(preflightHeaders(origin, headers)).send();
       return ANSWERED;
     }
     writeCorsHeaders(reply.raw, origin);
+    return undefined;
+  }
+
+  /**
+   * Why a request with these headers may not come in (its Host, or a web page's Origin), or undefined.
+   * Also asked of a WebSocket upgrade, which no browser preflights: a page's Origin is all there is to refuse.
+   */
+  refusal(headers: IncomingHttpHeaders): GatewayError | undefined {
+    const host = headers.host;
+    if (!this.#hosts.allows(host)) return hostRefusal(host ?? "");
+    const origin = headers.origin;
+    if (origin !== undefined && !this.#origins.allows(origin, host)) return originRefusal(origin);
     return undefined;
   }
 }

@@ -6,3 +6,4 @@ export { registerResponsesRoutes } from "./register-responses-routes.js";
 export { renderResponse, renderResponsesUsage } from "./render-response.js";
 export { ResponseStreamRenderer } from "./response-stream-renderer.js";
 export { ResponseWarnings } from "./response-warnings.js";
+export { ResponsesSocketSession, type SocketTurnOutcome, type SocketTurnRunner } from "./responses-socket-session.js";

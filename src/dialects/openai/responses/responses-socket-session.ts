@@ -1,0 +1,210 @@
+import { GatewayError, makeId, unixSeconds } from "../../../core/index.js";
+import { parseResponsesRequest } from "./parse-responses-request.js";
+import { renderResponse } from "./render-response.js";
+
+/** What one turn of POST /v1/responses (streamed) came to: its events were relayed, or it was refused before any. */
+export type SocketTurnOutcome =
+  | { kind: "streamed" }
+  | { kind: "refused"; status: number; body: unknown; headers?: Record<string, string> };
+
+/**
+ * Runs one turn as POST /v1/responses with `stream: true` (every check, the router, privacy, the audit and
+ * the store apply as for any request), handing each SSE event's data to `relay` in order and waiting
+ * for it (so a slow client slows the read, not tandem's memory); `signal` cancels the turn.
+ */
+export type SocketTurnRunner = (
+  body: Record<string, unknown>,
+  relay: (data: string) => Promise<void>,
+  signal: AbortSignal,
+) => Promise<SocketTurnOutcome>;
+
+/** The last response of a connection, so that a `store: false` chain can be continued on it (OpenAI's connection-local state). */
+interface LastResponse {
+  id: string;
+  /** The stored response its history starts from (sent on as `previous_response_id`), if any. */
+  base: string | undefined;
+  /** Every item after `base`: the inputs and outputs of the turns that were not stored, oldest first. */
+  items: unknown[];
+}
+
+/** Client events a connection may hold before earlier ones are answered; more is a client out of control. */
+const MAX_QUEUED_EVENTS = 16;
+
+/**
+ * One WebSocket connection of the Responses API's WebSocket mode (`wss://…/v1/responses`, the
+ * openai SDK's `ResponsesWS`, Codex's `supports_websockets`): each `response.create` event is a
+ * turn, answered with the same events POST /v1/responses streams, one turn at a time in the order
+ * sent. As on OpenAI's, the connection keeps its last response, so a `store: false` chain continues
+ * with `previous_response_id` and only the new input; `generate: false` prepares a turn without
+ * the model (a warm-up whose id can be continued from). Errors before a turn's stream starts are
+ * the `{type: "error", status, error}` event OpenAI sends; the connection stays open for the next.
+ */
+export class ResponsesSocketSession {
+  readonly #run: SocketTurnRunner;
+  readonly #send: (text: string) => Promise<void>;
+  readonly #closed = new AbortController();
+  #queue: Promise<void> = Promise.resolve();
+  #queued = 0;
+  #last: LastResponse | undefined;
+
+  constructor(run: SocketTurnRunner, send: (text: string) => Promise<void>) {
+    this.#run = run;
+    this.#send = send;
+  }
+
+  /** A text message from the client. */
+  receive(text: string): void {
+    if (this.#closed.signal.aborted) return;
+    if (this.#queued >= MAX_QUEUED_EVENTS) {
+      void this.#error(429, {
+        type: "invalid_request_error",
+        code: "too_many_requests",
+        message: `More than ${MAX_QUEUED_EVENTS} events are waiting on this connection: wait for a response before sending more.`,
+        param: null,
+      });
+      return;
+    }
+    this.#queued++;
+    this.#queue = this.#queue
+      .then(() => (this.#closed.signal.aborted ? undefined : this.#handle(text)))
+      .catch(() => undefined)
+      .finally(() => {
+        this.#queued--;
+      });
+  }
+
+  /** A binary message: the protocol is JSON text. */
+  receiveBinary(): void {
+    void this.#error(400, invalid("Binary messages are not supported: send each event as a JSON text message.", null));
+  }
+
+  /** The connection closed: the turn under way is cancelled and nothing queued runs. */
+  close(): void {
+    this.#closed.abort(new Error("the WebSocket closed"));
+  }
+
+  async #handle(text: string): Promise<void> {
+    let event: unknown;
+    try {
+      event = JSON.parse(text);
+    } catch {
+      return this.#error(400, invalid("The message is not valid JSON: each event is one JSON object.", null, "invalid_json"));
+    }
+    if (event === null || typeof event !== "object" || Array.isArray(event)) {
+      return this.#error(400, invalid("Each event must be a JSON object with a 'type'.", "type"));
+    }
+    const { type, generate, stream: _stream, ...body } = event as Record<string, unknown>;
+    // Codex acknowledges each response it has read: nothing to do.
+    if (type === "response.processed") return;
+    if (type !== "response.create") {
+      return this.#error(
+        400,
+        invalid(`Unsupported event type '${String(type).slice(0, 100)}': this connection takes 'response.create'.`, "type"),
+      );
+    }
+    if (body.background === true) {
+      return this.#error(400, invalid("background is not supported over WebSocket: use POST /v1/responses.", "background"));
+    }
+    delete body.background;
+    if (generate !== undefined && typeof generate !== "boolean") {
+      return this.#error(400, invalid("Invalid value for 'generate': expected a boolean.", "generate"));
+    }
+    const turn = this.#continued(body);
+    if (generate === false) return this.#warmUp(turn);
+    await this.#answer(turn);
+  }
+
+  /** A follow-up to this connection's last response that was not stored: its history, then the new input. */
+  #continued(body: Record<string, unknown>): Record<string, unknown> {
+    const last = this.#last;
+    if (last === undefined || body.previous_response_id !== last.id || last.base === last.id) return body;
+    const { previous_response_id: _previous, ...rest } = body;
+    return {
+      ...rest,
+      ...(last.base !== undefined && { previous_response_id: last.base }),
+      input: [...last.items, ...inputItems(body.input)],
+    };
+  }
+
+  async #answer(turn: Record<string, unknown>): Promise<void> {
+    let final: Record<string, unknown> | undefined;
+    let failed = false;
+    const relay = async (data: string): Promise<void> => {
+      const event = parseEvent(data);
+      if (event?.type === "response.completed" || event?.type === "response.incomplete")
+        final = event.response as Record<string, unknown>;
+      else if (event?.type === "response.failed" || event?.type === "error") failed = true;
+      await this.#send(data);
+    };
+    let outcome: SocketTurnOutcome;
+    try {
+      outcome = await this.#run(turn, relay, this.#closed.signal);
+    } catch (err) {
+      // OpenAI forgets the connection's last response when a turn fails.
+      this.#last = undefined;
+      if (this.#closed.signal.aborted) return;
+      throw err;
+    }
+    if (outcome.kind === "refused") {
+      this.#last = undefined;
+      const error = (outcome.body as { error?: unknown } | undefined)?.error ?? outcome.body;
+      return this.#error(outcome.status, error, outcome.headers);
+    }
+    this.#last = final !== undefined && !failed ? remembered(turn, final) : undefined;
+  }
+
+  /** `generate: false`: the turn's state is kept without asking the model; its id can be continued from. */
+  async #warmUp(turn: Record<string, unknown>): Promise<void> {
+    let parsed: ReturnType<typeof parseResponsesRequest>;
+    try {
+      parsed = parseResponsesRequest({ ...turn, input: turn.input ?? [] });
+    } catch (err) {
+      this.#last = undefined;
+      if (!(err instanceof GatewayError)) throw err;
+      return this.#error(400, invalid(err.message, err.param ?? null, err.reason ?? "invalid_value"));
+    }
+    const id = makeId("resp_", 48);
+    const identity = { id, createdAt: unixSeconds(), model: typeof turn.model === "string" ? turn.model : "" };
+    const usage = { inputTokens: 0, outputTokens: 0 };
+    const created = renderResponse(identity, parsed.echo, { status: "in_progress", output: [], usage: undefined });
+    const completed = renderResponse(identity, parsed.echo, { status: "completed", output: [], usage });
+    await this.#send(JSON.stringify({ type: "response.created", sequence_number: 0, response: created }));
+    await this.#send(JSON.stringify({ type: "response.completed", sequence_number: 1, response: completed }));
+    const base = typeof turn.previous_response_id === "string" ? turn.previous_response_id : undefined;
+    this.#last = turn.conversation == null ? { id, base, items: inputItems(turn.input) } : undefined;
+  }
+
+  async #error(status: number, error: unknown, headers?: Record<string, string>): Promise<void> {
+    if (this.#closed.signal.aborted) return;
+    await this.#send(JSON.stringify({ type: "error", status, error, ...(headers && { headers }) }));
+  }
+}
+
+/** What the connection keeps of a finished turn: nothing when it is stored or in a conversation (the store has it). */
+function remembered(turn: Record<string, unknown>, response: Record<string, unknown>): LastResponse | undefined {
+  const id = response.id;
+  if (typeof id !== "string" || turn.conversation != null) return undefined;
+  if (response.store !== false) return { id, base: id, items: [] };
+  const base = typeof turn.previous_response_id === "string" ? turn.previous_response_id : undefined;
+  const output = Array.isArray(response.output) ? response.output : [];
+  return { id, base, items: [...inputItems(turn.input), ...output] };
+}
+
+/** A request's `input` as items (a string is one user message). */
+function inputItems(input: unknown): unknown[] {
+  if (typeof input === "string") return [{ type: "message", role: "user", content: input }];
+  return Array.isArray(input) ? input : [];
+}
+
+function parseEvent(data: string): Record<string, unknown> | undefined {
+  try {
+    const event = JSON.parse(data) as unknown;
+    return event !== null && typeof event === "object" ? (event as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function invalid(message: string, param: string | null, code = "invalid_value") {
+  return { type: "invalid_request_error", code, message, param };
+}

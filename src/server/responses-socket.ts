@@ -1,0 +1,172 @@
+import { type IncomingHttpHeaders, type IncomingMessage, STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
+import { createParser } from "eventsource-parser";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { type WebSocket, WebSocketServer } from "ws";
+import type { GatewayError } from "../core/index.js";
+import { ResponsesSocketSession, type SocketTurnRunner } from "../dialects/openai/index.js";
+import { loggableError } from "../telemetry/loggable-error.js";
+
+export interface ResponsesSocketOptions {
+  /** Why a request with these headers may not come in (Host, Origin, key), as for any request. */
+  refusal(headers: IncomingHttpHeaders): GatewayError | undefined;
+  /** An error in OpenAI's shape and status. */
+  renderError(error: GatewayError): { status: number; body: unknown };
+  /** The largest message a client may send (`server.bodyLimit`, as for a request body). */
+  maxMessageBytes: number;
+  logger: Logger;
+}
+
+/** Headers of the upgrade that are the socket's own, not the turns'. */
+const SOCKET_HEADERS = new Set(["connection", "upgrade", "content-length", "transfer-encoding", "keep-alive"]);
+/** Past this many bytes waiting to be sent to a client, a turn's events wait for them to be flushed. */
+const SEND_HIGH_WATER = 256 * 1024;
+const INTERNAL_ERROR = {
+  error: { message: "Internal error in tandem (see the server log)", type: "server_error", param: null, code: null },
+};
+/** The most an error answer before a turn's stream is read. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * The Responses API's WebSocket mode on `GET /v1/responses` (Upgrade: websocket). The upgrade passes
+ * the front door as every request does (Host, a web page's Origin, the key), and each
+ * `response.create` is then answered as POST /v1/responses with `stream: true` inside this server
+ * (Fastify's inject, with the upgrade's headers): the same route, checks, router, audit, store and
+ * request log, with nothing new to keep in step. The session (dialects/openai) keeps the turn order
+ * and the connection's last response.
+ */
+export function attachResponsesSocket(app: FastifyInstance, options: ResponsesSocketOptions): void {
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false });
+  app.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (request.url ?? "").split("?")[0] ?? "";
+    if (path !== "/v1/responses" || request.headers.upgrade?.toLowerCase() !== "websocket") {
+      return refuseUpgrade(socket, 404, {
+        error: {
+          message: `WebSocket is served at /v1/responses only (not ${path.slice(0, 200)})`,
+          type: "invalid_request_error",
+          param: null,
+          code: "unknown_url",
+        },
+      });
+    }
+    const refusal = options.refusal(request.headers);
+    if (refusal !== undefined) {
+      const rendered = options.renderError(refusal);
+      return refuseUpgrade(socket, rendered.status, rendered.body);
+    }
+    sockets.handleUpgrade(request, socket, head, (ws) => serve(app, ws, request, options.logger));
+  });
+  // Open sockets would hold the server's close for ever.
+  app.addHook("preClose", (done) => {
+    for (const ws of sockets.clients) ws.terminate();
+    sockets.close();
+    done();
+  });
+}
+
+function serve(app: FastifyInstance, ws: WebSocket, upgrade: IncomingMessage, logger: Logger): void {
+  const headers: Record<string, string | string[]> = { "content-type": "application/json" };
+  for (const [name, value] of Object.entries(upgrade.headers)) {
+    if (value === undefined || SOCKET_HEADERS.has(name) || name.startsWith("sec-websocket-")) continue;
+    if (name !== "content-type") headers[name] = value;
+  }
+  const remoteAddress = upgrade.socket.remoteAddress ?? "127.0.0.1";
+  const run: SocketTurnRunner = async (body, relay, signal) => {
+    try {
+      return await runTurn(body, relay, signal);
+    } catch (err) {
+      if (signal.aborted) return { kind: "streamed" };
+      // As the HTTP route answers what it did not expect: the details stay in the log.
+      logger.error({ err: loggableError(err) }, "a Responses WebSocket turn failed");
+      return { kind: "refused", status: 500, body: INTERNAL_ERROR };
+    }
+  };
+  const runTurn: SocketTurnRunner = async (body, relay, signal) => {
+    const response = await app.inject({
+      method: "POST",
+      url: "/v1/responses",
+      headers,
+      payload: JSON.stringify({ ...body, stream: true }),
+      payloadAsStream: true,
+      remoteAddress,
+    });
+    // The route's client signal fires on its response's close: the turn is cancelled as a closed HTTP client's is.
+    const cancel = () => response.raw.res.destroy();
+    signal.addEventListener("abort", cancel, { once: true });
+    try {
+      const stream = response.stream();
+      const type = String(response.headers["content-type"] ?? "");
+      if (response.statusCode !== 200 || !type.startsWith("text/event-stream")) {
+        const text = await readBounded(stream, MAX_ERROR_BODY);
+        const retryAfter = response.headers["retry-after"];
+        return {
+          kind: "refused",
+          status: response.statusCode,
+          body: parseJson(text),
+          ...(retryAfter !== undefined && { headers: { "retry-after": String(retryAfter) } }),
+        };
+      }
+      const events: string[] = [];
+      const parser = createParser({ onEvent: (event) => events.push(event.data) });
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) {
+        if (signal.aborted) break;
+        parser.feed(decoder.decode(chunk as Buffer, { stream: true }));
+        for (const data of events.splice(0)) await relay(data);
+      }
+      return { kind: "streamed" };
+    } finally {
+      signal.removeEventListener("abort", cancel);
+    }
+  };
+  const send = (text: string): Promise<void> =>
+    new Promise((resolve) => {
+      if (ws.readyState !== ws.OPEN) return resolve();
+      if (ws.bufferedAmount < SEND_HIGH_WATER) {
+        ws.send(text);
+        return resolve();
+      }
+      ws.send(text, () => resolve());
+    });
+  const session = new ResponsesSocketSession(run, send);
+  ws.on("message", (data, isBinary) => {
+    if (isBinary) session.receiveBinary();
+    else session.receive(Buffer.isBuffer(data) ? data.toString("utf8") : Buffer.concat(data as Buffer[]).toString("utf8"));
+  });
+  ws.on("close", () => session.close());
+  // A message over the limit or a broken frame: ws closes the socket with the right code; the log says why.
+  ws.on("error", (err) => logger.warn({ err: { message: err.message } }, "a Responses WebSocket failed"));
+}
+
+/** Answers an upgrade that may not go on with a plain HTTP response, in OpenAI's error shape. */
+function refuseUpgrade(socket: Duplex, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\n` +
+      "content-type: application/json\r\n" +
+      `content-length: ${Buffer.byteLength(text)}\r\n` +
+      "connection: close\r\n\r\n" +
+      text,
+  );
+}
+
+async function readBounded(stream: AsyncIterable<unknown>, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > limit) break;
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { error: { message: text.slice(0, 1000), type: "server_error", param: null, code: null } };
+  }
+}
