@@ -22,6 +22,7 @@ import { parseAuditQuery } from "./audit-query.js";
 import { ClientAuth } from "./auth.js";
 import { ANSWERED, FrontDoor } from "./front-door.js";
 import { registerJsonBody, unsupportedMediaType } from "./json-body.js";
+import { ServerLoopback } from "./loopback.js";
 import { mountDialects } from "./mount-dialects.js";
 import { attachResponsesSocket } from "./responses-socket.js";
 import { statusSnapshot } from "./status.js";
@@ -155,7 +156,8 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     done(missingKey());
   });
   // The Responses API's WebSocket mode: its upgrade passes the same checks, its turns are POST /v1/responses.
-  attachResponsesSocket(app, {
+  const loopback = new ServerLoopback(app);
+  attachResponsesSocket(app, loopback, {
     refusal: (headers) => frontDoor.refusal(headers) ?? (auth.allows(headers) ? undefined : missingKey()),
     renderError: (error) => dialectFor({ url: "/v1/responses", headers: {} }).renderError(error, makeId("req_")),
     maxMessageBytes: config.server.bodyLimit,
@@ -319,6 +321,8 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   const services = {
     state: options.state ?? (store ? new EncryptedStateStore(store) : new MemoryStateStore()),
     hostedTools: loop,
+    // Background responses: turns that outlive the request that started them, run through this server.
+    loopback: loopback.from(),
   };
   // A route's tools (`tools: ["mcp:<server>"]`) are run for its clients on every wire.
   // (With no route naming tools, the router itself: nothing is looked up per request.)

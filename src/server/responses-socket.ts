@@ -1,12 +1,13 @@
 import { type IncomingHttpHeaders, type IncomingMessage, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import { createParser } from "eventsource-parser";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { GatewayError } from "../core/index.js";
-import { ResponsesSocketSession, type SocketTurnRunner } from "../dialects/openai/index.js";
+import { ResponsesSocketSession, runLoopbackTurn, type SocketTurnRunner } from "../dialects/openai/index.js";
+import type { Loopback } from "../dialects/shared/index.js";
 import { loggableError } from "../telemetry/loggable-error.js";
+import type { ServerLoopback } from "./loopback.js";
 
 export interface ResponsesSocketOptions {
   /** Why a request with these headers may not come in (Host, Origin, key), as for any request. */
@@ -25,8 +26,6 @@ const SEND_HIGH_WATER = 256 * 1024;
 const INTERNAL_ERROR = {
   error: { message: "Internal error in tandem (see the server log)", type: "server_error", param: null, code: null },
 };
-/** The most an error answer before a turn's stream is read. */
-const MAX_ERROR_BODY = 64 * 1024;
 
 /**
  * The Responses API's WebSocket mode on `GET /v1/responses` (Upgrade: websocket). The upgrade passes
@@ -36,7 +35,7 @@ const MAX_ERROR_BODY = 64 * 1024;
  * request log, with nothing new to keep in step. The session (dialects/openai) keeps the turn order
  * and the connection's last response.
  */
-export function attachResponsesSocket(app: FastifyInstance, options: ResponsesSocketOptions): void {
+export function attachResponsesSocket(app: FastifyInstance, loopback: ServerLoopback, options: ResponsesSocketOptions): void {
   const sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false });
   app.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? "").split("?")[0] ?? "";
@@ -55,7 +54,9 @@ export function attachResponsesSocket(app: FastifyInstance, options: ResponsesSo
       const rendered = options.renderError(refusal);
       return refuseUpgrade(socket, rendered.status, rendered.body);
     }
-    sockets.handleUpgrade(request, socket, head, (ws) => serve(app, ws, request, options.logger));
+    sockets.handleUpgrade(request, socket, head, (ws) =>
+      serve(loopback.from(request.socket.remoteAddress), ws, request, options.logger),
+    );
   });
   // Open sockets would hold the server's close for ever.
   app.addHook("preClose", (done) => {
@@ -65,13 +66,12 @@ export function attachResponsesSocket(app: FastifyInstance, options: ResponsesSo
   });
 }
 
-function serve(app: FastifyInstance, ws: WebSocket, upgrade: IncomingMessage, logger: Logger): void {
+function serve(loopback: Loopback, ws: WebSocket, upgrade: IncomingMessage, logger: Logger): void {
   const headers: Record<string, string | string[]> = { "content-type": "application/json" };
   for (const [name, value] of Object.entries(upgrade.headers)) {
     if (value === undefined || SOCKET_HEADERS.has(name) || name.startsWith("sec-websocket-")) continue;
     if (name !== "content-type") headers[name] = value;
   }
-  const remoteAddress = upgrade.socket.remoteAddress ?? "127.0.0.1";
   const run: SocketTurnRunner = async (body, relay, signal) => {
     try {
       return await runTurn(body, relay, signal);
@@ -82,44 +82,7 @@ function serve(app: FastifyInstance, ws: WebSocket, upgrade: IncomingMessage, lo
       return { kind: "refused", status: 500, body: INTERNAL_ERROR };
     }
   };
-  const runTurn: SocketTurnRunner = async (body, relay, signal) => {
-    const response = await app.inject({
-      method: "POST",
-      url: "/v1/responses",
-      headers,
-      payload: JSON.stringify({ ...body, stream: true }),
-      payloadAsStream: true,
-      remoteAddress,
-    });
-    // The route's client signal fires on its response's close: the turn is cancelled as a closed HTTP client's is.
-    const cancel = () => response.raw.res.destroy();
-    signal.addEventListener("abort", cancel, { once: true });
-    try {
-      const stream = response.stream();
-      const type = String(response.headers["content-type"] ?? "");
-      if (response.statusCode !== 200 || !type.startsWith("text/event-stream")) {
-        const text = await readBounded(stream, MAX_ERROR_BODY);
-        const retryAfter = response.headers["retry-after"];
-        return {
-          kind: "refused",
-          status: response.statusCode,
-          body: parseJson(text),
-          ...(retryAfter !== undefined && { headers: { "retry-after": String(retryAfter) } }),
-        };
-      }
-      const events: string[] = [];
-      const parser = createParser({ onEvent: (event) => events.push(event.data) });
-      const decoder = new TextDecoder();
-      for await (const chunk of stream) {
-        if (signal.aborted) break;
-        parser.feed(decoder.decode(chunk as Buffer, { stream: true }));
-        for (const data of events.splice(0)) await relay(data);
-      }
-      return { kind: "streamed" };
-    } finally {
-      signal.removeEventListener("abort", cancel);
-    }
-  };
+  const runTurn: SocketTurnRunner = (body, relay, signal) => runLoopbackTurn(loopback, headers, body, relay, signal);
   const send = (text: string): Promise<void> =>
     new Promise((resolve) => {
       if (ws.readyState !== ws.OPEN) return resolve();
@@ -149,24 +112,4 @@ function refuseUpgrade(socket: Duplex, status: number, body: unknown): void {
       "connection: close\r\n\r\n" +
       text,
   );
-}
-
-async function readBounded(stream: AsyncIterable<unknown>, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > limit) break;
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return { error: { message: text.slice(0, 1000), type: "server_error", param: null, code: null } };
-  }
 }

@@ -56,7 +56,7 @@ const ENDPOINTS: { path: string; dialect: Dialect; valid: Record<string, unknown
       text: ["json", { format: { type: "yaml" } }],
       max_output_tokens: ["many", -5, 1.5, 8],
       temperature: ["hot", 9],
-      background: [true, "yes"],
+      background: ["yes", 5],
       metadata: ["x", { a: 5 }],
       stream: ["yes", 1],
     },

@@ -19,7 +19,7 @@ import { CompletionStreamRenderer, renderCompletion } from "./render-completion.
 import { renderEmbeddings } from "./render-embeddings.js";
 import { renderOpenAIError } from "./render-openai-error.js";
 import { renderOpenAIModel, renderOpenAIModelList } from "./render-openai-models.js";
-import { registerResponsesRoutes } from "./responses/index.js";
+import { BackgroundResponses, registerResponsesRoutes } from "./responses/index.js";
 
 /**
  * The OpenAI API: models, chat completions, legacy completions, embeddings and responses under /v1.
@@ -55,7 +55,9 @@ export const openaiDialect: Dialect = {
     });
 
     // Stored responses (GET/DELETE /v1/responses/{id}, cancel, input_items) and the Conversations API.
-    registerStoredStateRoutes(app, services.state);
+    // Background responses run their turns through the server (its loopback), when it has one.
+    const background = services.loopback === undefined ? undefined : new BackgroundResponses(services.loopback);
+    registerStoredStateRoutes(app, services.state, background);
 
     app.post("/v1/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";
@@ -81,7 +83,7 @@ export const openaiDialect: Dialect = {
         .send(renderEmbeddings(result, meta, encodingFormat));
     });
 
-    registerResponsesRoutes(app, gateway, services);
+    registerResponsesRoutes(app, gateway, services, background);
     return app.routes;
   },
 

@@ -1,13 +1,14 @@
 import type { StateStore } from "../../core/state.js";
 import type { RouteTable } from "../shared/index.js";
 import { registerConversationRoutes } from "./conversations/register-conversation-routes.js";
+import type { BackgroundResponses } from "./responses/background-responses.js";
 import { registerStoredResponseRoutes } from "./responses/register-stored-response-routes.js";
 
 /**
  * The routes over the state tandem keeps: GET/DELETE /v1/responses/{id}, its cancel and
  * input_items, and the Conversations API with its items.
  */
-export function registerStoredStateRoutes(app: RouteTable, state: StateStore): void {
-  registerStoredResponseRoutes(app, state);
+export function registerStoredStateRoutes(app: RouteTable, state: StateStore, background: BackgroundResponses | undefined): void {
+  registerStoredResponseRoutes(app, state, background);
   registerConversationRoutes(app, state);
 }

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Gateway, GatewayError, HostedToolRunner } from "../../core/index.js";
 import type { StateStore } from "../../core/state.js";
+import type { Loopback } from "./loopback.js";
 import type { DialectRoute } from "./route-table.js";
 
 /** An error as one dialect puts it on the wire. */
@@ -17,6 +18,8 @@ export interface DialectServices {
   state: StateStore;
   /** The tool loop that runs MCP servers' tools for the model (harness/tools), when the server has one. */
   hostedTools?: HostedToolRunner;
+  /** Requests answered by this server from inside it (background responses), when the server offers it. */
+  loopback?: Loopback;
 }
 
 /** What a dialect may look at to tell whether a request is its own: the path and the headers. */

@@ -52,7 +52,8 @@ export function nativeResponsesRequest(
   keepsState: boolean,
   only: ResponsesOnly = { wireOnly: [], unread: 0 },
 ): NativeResponsesRequest {
-  const { previous_response_id: _previous, conversation: _conversation, ...rest } = body as Json;
+  // `background` too: tandem runs the background turn itself (background-responses.ts), the upstream answers it as any.
+  const { previous_response_id: _previous, conversation: _conversation, background: _background, ...rest } = body as Json;
   const include = Array.isArray(rest.include) ? (rest.include as unknown[]) : [];
   const clientWantsEncrypted = include.includes(ENCRYPTED_REASONING);
   const warnings = new ResponseWarnings();

@@ -56,6 +56,8 @@ export interface ParsedResponsesRequest {
   conversationId: string | undefined;
   /** `store` (default true): whether the response is saved and can be continued or retrieved. */
   store: boolean;
+  /** `background`: answered at once, the turn run on its own (background-responses.ts). */
+  background: boolean;
   echo: ResponseEcho;
   /**
    * Body fields this schema does not know, kept as sent: an upstream that speaks the Responses API
@@ -73,12 +75,11 @@ export interface ParsedResponsesRequest {
 /** Validates a POST /v1/responses body and maps what the canonical form carries to a ChatRequest. */
 export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   const wire = parseBody(responsesRequestSchema, body);
-  if (wire.background === true) {
-    throw new GatewayError(
-      "invalid_request",
-      "Invalid value for 'background': background responses are not supported by tandem yet; send the request without background (or stream it).",
-      { param: "background" },
-    );
+  if (wire.background === true && wire.store === false) {
+    // A background response is polled for by its id: it must be stored.
+    throw new GatewayError("invalid_request", "Invalid value for 'store': a background response must be stored (store: true).", {
+      param: "store",
+    });
   }
   const warnings = new ResponseWarnings();
   const include = checkInclude(wire.include);
@@ -149,6 +150,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     previousResponseId,
     conversationId,
     store: wire.store !== false,
+    background: wire.background === true,
     echo: echo(wire, [...echoed, ...mcp.echoed], conversationId, metadata),
     extra,
     warnings,
@@ -325,7 +327,7 @@ function echo(
 ): ResponseEcho {
   const format = wire.text?.format ?? { type: "text" };
   return {
-    background: false,
+    background: wire.background === true,
     instructions: wire.instructions ?? null,
     max_output_tokens: wire.max_output_tokens ?? null,
     max_tool_calls: wire.max_tool_calls ?? null,

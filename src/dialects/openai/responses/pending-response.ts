@@ -21,8 +21,8 @@ export interface InputRecord {
  * this response (or its conversation) as soon as it has read it always finds it.
  */
 export class PendingResponse {
-  readonly id = makeId("resp_", 48);
-  readonly createdAt = unixSeconds();
+  readonly id: string;
+  readonly createdAt: number;
   readonly #request: ParsedResponsesRequest;
   readonly #input: readonly InputRecord[];
   readonly #conversationThrough: string | undefined;
@@ -38,7 +38,11 @@ export class PendingResponse {
     composed: { input: readonly InputRecord[]; conversationThrough?: string | undefined },
     state: StateStore,
     fallbackSensitivity: ItemSensitivity | undefined,
+    /** A background run's turn takes the id and time the run was answered with (background-responses.ts). */
+    identity: { id: string; createdAt: number } = { id: makeId("resp_", 48), createdAt: unixSeconds() },
   ) {
+    this.id = identity.id;
+    this.createdAt = identity.createdAt;
     this.#request = request;
     this.#input = composed.input;
     this.#conversationThrough = composed.conversationThrough;

@@ -3,6 +3,7 @@ import type { ChatRequest, Gateway, RequestContext } from "../../../core/index.j
 import { GatewayError } from "../../../core/index.js";
 import type { DialectServices, RouteTable } from "../../shared/index.js";
 import { metaHeaders, requestRecord, sendChat } from "../../shared/index.js";
+import { type BackgroundResponses, sendRunEvents } from "./background-responses.js";
 import { composeConversation } from "./compose-conversation.js";
 import { ConversationTurns } from "./conversation-turns.js";
 import { hostedToolsRequest } from "./hosted-tools-request.js";
@@ -24,14 +25,34 @@ import { stateSensitivity } from "./state-sensitivity.js";
  * and /v1/responses/input_tokens are mounted with it (register-compact-route.ts, register-input-tokens-route.ts); retrieval, deletion, input items and the
  * Conversations API beside it by their own module.
  */
-export function registerResponsesRoutes(app: RouteTable, gateway: Gateway, services: DialectServices): void {
+export function registerResponsesRoutes(
+  app: RouteTable,
+  gateway: Gateway,
+  services: DialectServices,
+  /** Background responses, when the server can run a turn without its client (DialectServices.loopback). */
+  background: BackgroundResponses | undefined,
+): void {
   registerCompactRoute(app, gateway, services);
   registerInputTokensRoute(app, gateway, services);
   const turns = new ConversationTurns();
   app.post("/v1/responses", async (request, reply) => {
     requestRecord(request).dialect = "openai";
     const parsed = parseResponsesRequest(request.body);
-    await turns.run(parsed.conversationId, () => respond(request, reply, parsed, gateway, services));
+    // A background run's own turn takes the run's id; a client's background request starts a run.
+    const identity = background?.claim(request.headers);
+    if (parsed.background && identity === undefined) {
+      if (background === undefined) {
+        throw new GatewayError("invalid_request", "Invalid value for 'background': this server runs no background responses.", {
+          param: "background",
+        });
+      }
+      // The model is resolved now, so that a name that exists nowhere is a 404 here, not a failed run later.
+      await gateway.model(parsed.chat.model);
+      const run = background.start(request.body, parsed, request.headers);
+      if (parsed.chat.stream) return sendRunEvents(reply, run, -1);
+      return reply.code(200).send(run.response);
+    }
+    await turns.run(parsed.conversationId, () => respond(request, reply, parsed, gateway, services, identity));
   });
 }
 
@@ -42,6 +63,7 @@ async function respond(
   parsed: ParsedResponsesRequest,
   gateway: Gateway,
   services: DialectServices,
+  identity: { id: string; createdAt: number } | undefined,
 ): Promise<void> {
   const composed = await composeConversation(parsed, services.state);
   const { headers, level } = stateSensitivity(request.headers, composed.historySensitivity);
@@ -58,7 +80,7 @@ async function respond(
     };
     answering = { chat: (chat: ChatRequest, context: RequestContext) => runner.chat(gateway, chat, hosted, context) };
   }
-  const pending = new PendingResponse(parsed, composed, services.state, level);
+  const pending = new PendingResponse(parsed, composed, services.state, level, identity);
   // For a target that speaks the Responses API: the client's body, made stateless (native-responses.ts).
   const native = nativeResponsesRequest(request.body, request.headers, composed.items, parsed.store, {
     wireOnly: parsed.wireOnly,

@@ -9,6 +9,7 @@ import {
   StateApiError,
   stateRoute,
 } from "../state/index.js";
+import { type BackgroundResponses, sendRunEvents } from "./background-responses.js";
 
 /** Response statuses after which there is nothing left to cancel. */
 const FINISHED = new Set(["completed", "failed", "incomplete", "cancelled"]);
@@ -18,18 +19,33 @@ const FINISHED = new Set(["completed", "failed", "incomplete", "cancelled"]);
  * these): retrieve, delete, cancel, and list a response's input items. A stored response is served
  * from tandem's store whichever target answered it.
  */
-export function registerStoredResponseRoutes(app: RouteTable, state: StateStore): void {
+export function registerStoredResponseRoutes(
+  app: RouteTable,
+  state: StateStore,
+  background: BackgroundResponses | undefined,
+): void {
   app.get(
     "/v1/responses/:id",
-    stateRoute(async (request) => {
+    stateRoute(async (request, reply) => {
       const query = (request.query ?? {}) as Record<string, unknown>;
       parseInclude(query);
-      const stored = await response(state, idOf(request.params));
+      const id = idOf(request.params);
+      // A background response is answered by its run while tandem keeps it (its status as it stands).
+      const run = background?.get(id);
       if (query.stream === "true") {
+        if (run !== undefined) return sendRunEvents(reply, run, startingAfter(query));
+        const stored = await response(state, id);
+        if (stored.response.background === true) {
+          throw invalidParam(
+            "stream",
+            "The events of this background response are no longer kept (it finished long ago, or tandem restarted since); retrieve it without stream.",
+          );
+        }
         // OpenAI streams a stored response again only for background responses.
         throw invalidParam("stream", "Streaming a stored response is only supported for responses created with background=true.");
       }
-      return stored.response;
+      if (run !== undefined) return run.response;
+      return (await response(state, id)).response;
     }),
   );
 
@@ -37,7 +53,9 @@ export function registerStoredResponseRoutes(app: RouteTable, state: StateStore)
     "/v1/responses/:id",
     stateRoute(async (request) => {
       const id = idOf(request.params);
-      if (!(await state.deleteResponse(id))) throw notFound("Response", id);
+      const run = background?.get(id);
+      if (run !== undefined) background?.delete(run);
+      if (!(await state.deleteResponse(id)) && run === undefined) throw notFound("Response", id);
       return { id, object: "response.deleted", deleted: true };
     }),
   );
@@ -45,9 +63,15 @@ export function registerStoredResponseRoutes(app: RouteTable, state: StateStore)
   app.post(
     "/v1/responses/:id/cancel",
     stateRoute(async (request) => {
-      const stored = await response(state, idOf(request.params));
-      // As OpenAI: only a background response can be cancelled, and one that has finished is
-      // answered as it is. tandem runs no background responses, so every other one is refused.
+      const id = idOf(request.params);
+      const run = background?.get(id);
+      if (run !== undefined) {
+        // As OpenAI: cancelling a finished background response answers it as it is.
+        background?.cancel(run);
+        return run.response;
+      }
+      const stored = await response(state, id);
+      // Only a background response can be cancelled, and one that has finished is answered as it is.
       if (stored.response.background === true && FINISHED.has(String(stored.response.status))) return stored.response;
       throw new StateApiError(400, "Cannot cancel a synchronous response.");
     }),
@@ -73,4 +97,18 @@ async function response(state: StateStore, id: string): Promise<StoredResponse> 
 
 function idOf(params: unknown): string {
   return (params as { id: string }).id;
+}
+
+/** `starting_after`: the sequence number after which a stream resumes (-1, from the start, when absent). */
+function startingAfter(query: Record<string, unknown>): number {
+  const raw = query.starting_after;
+  if (raw === undefined) return -1;
+  const value = Number(raw);
+  if (typeof raw !== "string" || !Number.isInteger(value) || value < 0) {
+    throw invalidParam(
+      "starting_after",
+      "Invalid value for 'starting_after': expected a sequence number (an integer, 0 or more).",
+    );
+  }
+  return value;
 }

@@ -4,7 +4,7 @@ import { itemId } from "../state/index.js";
 import type { ResponseEcho } from "./parse-responses-request.js";
 import { type OutputTextLogprob, outputTextLogprobs } from "./render-logprobs.js";
 
-export type ResponseStatus = "in_progress" | "completed" | "incomplete" | "failed";
+export type ResponseStatus = "queued" | "in_progress" | "completed" | "incomplete" | "failed";
 
 /** The usage object of a Response (`ResponseUsage`). */
 export interface ResponsesUsage {

@@ -1,22 +1,17 @@
 import { GatewayError, makeId, unixSeconds } from "../../../core/index.js";
+import type { LoopbackTurnOutcome } from "./loopback-turn.js";
 import { parseResponsesRequest } from "./parse-responses-request.js";
 import { renderResponse } from "./render-response.js";
 
-/** What one turn of POST /v1/responses (streamed) came to: its events were relayed, or it was refused before any. */
-export type SocketTurnOutcome =
-  | { kind: "streamed" }
-  | { kind: "refused"; status: number; body: unknown; headers?: Record<string, string> };
-
 /**
- * Runs one turn as POST /v1/responses with `stream: true` (every check, the router, privacy, the audit and
- * the store apply as for any request), handing each SSE event's data to `relay` in order and waiting
- * for it (so a slow client slows the read, not tandem's memory); `signal` cancels the turn.
+ * Runs one turn (runLoopbackTurn, with the connection's headers): each event's data to `relay`, in
+ * order; `signal` cancels the turn.
  */
 export type SocketTurnRunner = (
   body: Record<string, unknown>,
   relay: (data: string) => Promise<void>,
   signal: AbortSignal,
-) => Promise<SocketTurnOutcome>;
+) => Promise<LoopbackTurnOutcome>;
 
 /** The last response of a connection, so that a `store: false` chain can be continued on it (OpenAI's connection-local state). */
 interface LastResponse {
@@ -136,7 +131,7 @@ export class ResponsesSocketSession {
       else if (event?.type === "response.failed" || event?.type === "error") failed = true;
       await this.#send(data);
     };
-    let outcome: SocketTurnOutcome;
+    let outcome: LoopbackTurnOutcome;
     try {
       outcome = await this.#run(turn, relay, this.#closed.signal);
     } catch (err) {

@@ -1,0 +1,229 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { FastifyReply } from "fastify";
+import { GatewayError, makeId, unixSeconds } from "../../../core/index.js";
+import type { Loopback } from "../../shared/index.js";
+import { runLoopbackTurn } from "./loopback-turn.js";
+import type { ParsedResponsesRequest } from "./parse-responses-request.js";
+import { renderResponse } from "./render-response.js";
+
+/** The header that marks a turn as a background run's own (its value holds a secret of this process). */
+const RUN_HEADER = "x-tandem-background-run";
+/** Background responses running at once; more is a 429 until one finishes. */
+const MAX_RUNNING = 32;
+/** Finished runs whose events are kept for GET ?stream=true (the oldest go first). */
+const MAX_FINISHED = 64;
+/** Headers of the starting request that are its connection's own, not the turn's. */
+const HOP_HEADERS = new Set(["content-length", "transfer-encoding", "connection", "keep-alive", "expect"]);
+const TERMINAL = new Set(["completed", "incomplete", "failed", "cancelled"]);
+
+/** One background response: its Response object as it stands, and every event it has streamed. */
+export class BackgroundRun {
+  readonly id: string;
+  readonly createdAt: number;
+  response: Record<string, unknown>;
+  /** Each event's type and JSON, in order (sequence numbers from 0). */
+  readonly events: Array<{ type: string; data: string }> = [];
+  finished = false;
+  readonly #listeners = new Set<() => void>();
+  readonly controller = new AbortController();
+
+  constructor(id: string, createdAt: number, queued: Record<string, unknown>) {
+    this.id = id;
+    this.createdAt = createdAt;
+    this.response = queued;
+  }
+
+  get status(): string {
+    return String(this.response.status);
+  }
+
+  /** Calls `listener` on every new event and at the end, until the returned function is called. */
+  listen(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  notify(): void {
+    for (const listener of [...this.#listeners]) listener();
+  }
+}
+
+/**
+ * Background responses (`background: true`): the request is answered at once with the Response
+ * `queued`, and the turn runs as a POST /v1/responses of its own through this server (the
+ * Loopback), so it takes every step any turn takes and is stored as any stored response is; the
+ * client polls GET /v1/responses/{id}, streams its events (again, from any point, while tandem keeps
+ * them), or cancels it. A run's turn knows its id and time from a header that only this process can
+ * write (a secret in it), so its stored response, events and retrieval agree.
+ */
+export class BackgroundResponses {
+  readonly #loopback: Loopback;
+  readonly #secret = makeId("", 32);
+  readonly #runs = new Map<string, BackgroundRun>();
+
+  constructor(loopback: Loopback) {
+    this.#loopback = loopback;
+  }
+
+  /** The id and creation time a turn must take when its headers say it is a running background run's own. */
+  claim(headers: IncomingHttpHeaders): { id: string; createdAt: number } | undefined {
+    const value = headers[RUN_HEADER];
+    if (typeof value !== "string") return undefined;
+    const [secret, id] = value.split(" ");
+    if (secret !== this.#secret || id === undefined) return undefined;
+    const run = this.#runs.get(id);
+    return run === undefined || run.finished ? undefined : { id, createdAt: run.createdAt };
+  }
+
+  get(id: string): BackgroundRun | undefined {
+    return this.#runs.get(id);
+  }
+
+  /** Starts a background response for this request (its body and headers as the client sent them). */
+  start(body: unknown, parsed: ParsedResponsesRequest, headers: IncomingHttpHeaders): BackgroundRun {
+    let running = 0;
+    for (const run of this.#runs.values()) if (!run.finished) running++;
+    if (running >= MAX_RUNNING) {
+      throw new GatewayError(
+        "rate_limited",
+        `${MAX_RUNNING} background responses are running already: wait for one to finish (or cancel one) and try again`,
+        { retryAfterMs: 1000 },
+      );
+    }
+    const id = makeId("resp_", 48);
+    const createdAt = unixSeconds();
+    const queued = renderResponse({ id, createdAt, model: parsed.chat.model }, parsed.echo, {
+      status: "queued",
+      output: [],
+      usage: undefined,
+    });
+    const run = new BackgroundRun(id, createdAt, queued);
+    // As OpenAI streams a background response: created and queued first, then the turn's own events.
+    for (const type of ["response.created", "response.queued"]) {
+      run.events.push({ type, data: JSON.stringify({ type, sequence_number: run.events.length, response: queued }) });
+    }
+    this.#runs.set(id, run);
+    const turnHeaders: IncomingHttpHeaders = { [RUN_HEADER]: `${this.#secret} ${id}` };
+    for (const [name, value] of Object.entries(headers)) {
+      if (value !== undefined && !HOP_HEADERS.has(name) && name !== RUN_HEADER) turnHeaders[name] = value;
+    }
+    void this.#drive(run, body as Record<string, unknown>, turnHeaders);
+    return run;
+  }
+
+  /** Cancels a run that has not finished; its Response says `cancelled` (it is not stored). */
+  cancel(run: BackgroundRun): void {
+    if (run.finished) return;
+    run.response = { ...run.response, status: "cancelled" };
+    run.controller.abort(new Error("cancelled"));
+  }
+
+  /** Forgets a run (cancelling it first): DELETE /v1/responses/{id}. */
+  delete(run: BackgroundRun): void {
+    this.cancel(run);
+    this.#runs.delete(run.id);
+  }
+
+  async #drive(run: BackgroundRun, body: Record<string, unknown>, headers: IncomingHttpHeaders): Promise<void> {
+    try {
+      const outcome = await runLoopbackTurn(
+        this.#loopback,
+        headers,
+        body,
+        (data) => this.#record(run, data),
+        run.controller.signal,
+      );
+      if (outcome.kind === "refused" && !run.controller.signal.aborted) {
+        const error = (outcome.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+        this.#fail(
+          run,
+          String(error?.code ?? "server_error"),
+          String(error?.message ?? `The turn was refused (${outcome.status})`),
+        );
+      }
+    } catch (err) {
+      if (!run.controller.signal.aborted)
+        this.#fail(run, "server_error", `The background response failed: ${(err as Error).message}`);
+    } finally {
+      // A turn that ended without its final event (cancelled, or cut off) is not left running.
+      if (!TERMINAL.has(run.status)) this.#fail(run, "server_error", "The background response ended before it finished");
+      run.finished = true;
+      run.notify();
+      this.#prune();
+    }
+  }
+
+  #record(run: BackgroundRun, data: string): void {
+    let event: Record<string, unknown>;
+    try {
+      event = JSON.parse(data) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    // The run said `response.created` when it was queued; the turn's own is not said twice.
+    if (event.type === "response.created") return;
+    const response = event.response;
+    // A cancelled run stays cancelled whatever its turn says after.
+    if (response !== null && typeof response === "object" && run.status !== "cancelled") {
+      run.response = response as Record<string, unknown>;
+    }
+    // Numbered on from the run's own events, so that `starting_after` means the same in every stream of it.
+    const numbered = { ...event, sequence_number: run.events.length };
+    run.events.push({ type: String(event.type), data: JSON.stringify(numbered) });
+    run.notify();
+  }
+
+  /** A run that failed before its turn could say so: its Response and a last `response.failed` event. */
+  #fail(run: BackgroundRun, code: string, message: string): void {
+    if (TERMINAL.has(run.status)) return;
+    run.response = { ...run.response, status: "failed", error: { code, message } };
+    const data = JSON.stringify({ type: "response.failed", sequence_number: run.events.length, response: run.response });
+    run.events.push({ type: "response.failed", data });
+  }
+
+  #prune(): void {
+    const finished = [...this.#runs.values()].filter((run) => run.finished);
+    for (const run of finished.slice(0, Math.max(0, finished.length - MAX_FINISHED))) this.#runs.delete(run.id);
+  }
+}
+
+/**
+ * Streams a run's events to a client as POST /v1/responses streams them, from the one after
+ * sequence number `startingAfter`, then each as it comes, until the run ends or the client leaves
+ * (which does not stop the run).
+ */
+export async function sendRunEvents(reply: FastifyReply, run: BackgroundRun, startingAfter: number): Promise<void> {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+  });
+  let next = Math.max(0, startingAfter + 1);
+  await new Promise<void>((resolve) => {
+    let stop = () => undefined as unknown;
+    const flush = () => {
+      if (res.destroyed) return finish();
+      let text = "";
+      for (; next < run.events.length; next++) {
+        const event = run.events[next] as { type: string; data: string };
+        text += `event: ${event.type}\ndata: ${event.data}\n\n`;
+      }
+      if (text !== "") res.write(text);
+      if (run.finished) {
+        res.end();
+        finish();
+      }
+    };
+    const finish = () => {
+      stop();
+      res.off("close", finish);
+      resolve();
+    };
+    res.once("close", finish);
+    stop = run.listen(flush);
+    flush();
+  });
+}

@@ -1,0 +1,73 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { createParser } from "eventsource-parser";
+import type { Loopback } from "../../shared/index.js";
+
+/** What one turn of POST /v1/responses (streamed) came to: its events were relayed, or it was refused before any. */
+export type LoopbackTurnOutcome =
+  | { kind: "streamed" }
+  | { kind: "refused"; status: number; body: unknown; headers?: Record<string, string> };
+
+/** The most of an error answer read before a turn's stream. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * One turn as POST /v1/responses with `stream: true`, answered by this server from inside it (every
+ * check, the router, privacy, the audit and the store apply as for any request): each SSE event's
+ * data goes to `relay` in order, and the read waits for it (a slow reader slows the read, not
+ * tandem's memory). `signal` cancels the turn as a client closing its connection would.
+ */
+export async function runLoopbackTurn(
+  loopback: Loopback,
+  headers: IncomingHttpHeaders,
+  body: Record<string, unknown>,
+  relay: (data: string) => Promise<void> | void,
+  signal: AbortSignal,
+): Promise<LoopbackTurnOutcome> {
+  const answer = await loopback({ method: "POST", url: "/v1/responses", headers, body: { ...body, stream: true } });
+  const cancel = () => answer.cancel();
+  if (signal.aborted) cancel();
+  signal.addEventListener("abort", cancel, { once: true });
+  try {
+    const type = String(answer.headers["content-type"] ?? "");
+    if (answer.status !== 200 || !type.startsWith("text/event-stream")) {
+      const text = await readBounded(answer.body, MAX_ERROR_BODY);
+      const retryAfter = answer.headers["retry-after"];
+      return {
+        kind: "refused",
+        status: answer.status,
+        body: parseJson(text),
+        ...(retryAfter !== undefined && { headers: { "retry-after": String(retryAfter) } }),
+      };
+    }
+    const events: string[] = [];
+    const parser = createParser({ onEvent: (event) => events.push(event.data) });
+    const decoder = new TextDecoder();
+    for await (const chunk of answer.body) {
+      if (signal.aborted) break;
+      parser.feed(decoder.decode(chunk, { stream: true }));
+      for (const data of events.splice(0)) await relay(data);
+    }
+    return { kind: "streamed" };
+  } finally {
+    signal.removeEventListener("abort", cancel);
+  }
+}
+
+async function readBounded(body: AsyncIterable<Buffer>, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) break;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { error: { message: text.slice(0, 1000), type: "server_error", param: null, code: null } };
+  }
+}

@@ -1,0 +1,25 @@
+import type { IncomingHttpHeaders } from "node:http";
+
+/** A request answered by this server, as it answers a client: every check, route and record applies. */
+export interface LoopbackRequest {
+  method: "POST";
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+/** Its answer as it is written: the status and headers once the head is out, then the body as it comes. */
+export interface LoopbackAnswer {
+  status: number;
+  headers: Record<string, string | string[] | number | undefined>;
+  body: AsyncIterable<Buffer>;
+  /** Leaves the answer as a client closing its connection does (the route's client signal fires). */
+  cancel(): void;
+}
+
+/**
+ * Runs a request through this server from inside it (Fastify's inject: no socket), for work whose
+ * client is not an HTTP request of its own: a turn of the Responses WebSocket mode, a background
+ * response that outlives the request that started it.
+ */
+export type Loopback = (request: LoopbackRequest) => Promise<LoopbackAnswer>;

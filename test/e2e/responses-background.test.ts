@@ -1,0 +1,177 @@
+/**
+ * Background responses (`background: true`) through a real tandem server with the official openai
+ * SDK: answered at once as `queued`, run on their own, polled, streamed again from any sequence
+ * number, cancelled (the upstream with them), stored as any response; a client leaving its stream
+ * does not stop the run.
+ */
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+import OpenAI from "openai";
+import { MemoryStateStore } from "../../src/harness/state/memory-state-store.js";
+import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
+import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+let openai: FakeOpenAIUpstream;
+let anthropic: FakeAnthropic;
+let tandem: RunningTandem;
+let client: OpenAI;
+
+const MODEL = "openai/gpt-4o-mini";
+const CLAUDE = "anthropic/claude-haiku-4-5";
+
+before(async () => {
+  [openai, anthropic] = await Promise.all([
+    startFakeOpenAI({ models: ["gpt-4o-mini"] }),
+    startFakeAnthropic({ models: ["claude-haiku-4-5"] }),
+  ]);
+  tandem = await startTandem(
+    {
+      providers: {
+        openai: { kind: "openai", baseUrl: openai.url, apiKeys: ["env:UP_OPENAI"], local: false },
+        anthropic: { kind: "anthropic", baseUrl: anthropic.url, apiKeys: ["env:UP_ANTHROPIC"] },
+      },
+    },
+    { env: { UP_OPENAI: "sk-upstream-openai", UP_ANTHROPIC: "sk-ant-upstream" }, state: new MemoryStateStore() },
+  );
+  client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+});
+
+after(async () => {
+  await tandem?.close();
+  await Promise.all([openai?.close(), anthropic?.close()]);
+});
+
+beforeEach(() => {
+  openai.requests.length = 0;
+  openai.script(() => ({ kind: "text", text: "Done in the background.", usage: { input: 12, output: 5 } }));
+});
+
+async function until(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const textOf = (response: OpenAI.Responses.Response) =>
+  response.output
+    .flatMap((item) => (item.type === "message" ? item.content.map((p) => (p.type === "output_text" ? p.text : "")) : []))
+    .join("");
+
+describe("background responses", () => {
+  it("answers queued at once, runs the turn, and is retrieved completed and stored", async () => {
+    const started = await client.responses.create({ model: MODEL, input: "Work on this", background: true });
+    assert.equal(started.status, "queued");
+    assert.equal(started.background, true);
+    assert.deepEqual(started.output, []);
+    let done = started;
+    await until(async () => {
+      done = await client.responses.retrieve(started.id);
+      return done.status === "completed";
+    }, "completion");
+    assert.equal(done.id, started.id);
+    assert.equal(done.background, true);
+    assert.equal(textOf(done), "Done in the background.");
+    assert.equal(done.usage?.output_tokens, 5);
+    const items = await client.responses.inputItems.list(started.id);
+    assert.equal(items.data.length, 1);
+    // Continued from like any stored response.
+    const next = await client.responses.create({ model: MODEL, previous_response_id: started.id, input: "And then?" });
+    assert.equal(next.status, "completed");
+    const sent = JSON.stringify(openai.requests.at(-1)?.body);
+    assert.match(sent, /Work on this/);
+    assert.match(sent, /Done in the background\./);
+    // Cancelling a finished background response answers it as it is.
+    const cancelled = await client.responses.cancel(started.id);
+    assert.equal(cancelled.status, "completed");
+  });
+
+  it("streams as OpenAI streams a background response, and streams it again from any sequence number", async () => {
+    const stream = await client.responses.create({ model: MODEL, input: "Stream it", background: true, stream: true });
+    const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+    for await (const event of stream) events.push(event);
+    assert.deepEqual(
+      events.slice(0, 3).map((e) => e.type),
+      ["response.created", "response.queued", "response.in_progress"],
+    );
+    assert.equal(events.at(-1)?.type, "response.completed");
+    assert.deepEqual(
+      events.map((e) => e.sequence_number),
+      events.map((_, i) => i),
+    );
+    const created = events[0] as OpenAI.Responses.ResponseCreatedEvent;
+    assert.equal(created.response.status, "queued");
+    const id = created.response.id;
+    for (const event of events) {
+      if ("response" in event) assert.equal(event.response.id, id);
+    }
+    const again = await client.responses.retrieve(id, { stream: true, starting_after: 2 });
+    const resumed: OpenAI.Responses.ResponseStreamEvent[] = [];
+    for await (const event of again) resumed.push(event);
+    assert.deepEqual(resumed, events.slice(3));
+    await assert.rejects(
+      client.responses.retrieve(id, { stream: true, starting_after: -3 } as never),
+      (err: unknown) => err instanceof OpenAI.BadRequestError && err.param === "starting_after",
+    );
+  });
+
+  it("keeps running when its streaming client leaves, and cancelling it stops the upstream", async () => {
+    anthropic.script(() => ({ kind: "hang", chunks: ["Working", " on it"] }));
+    const aborts = anthropic.clientAborts;
+    const controller = new AbortController();
+    const stream = await client.responses.create(
+      { model: CLAUDE, input: "A long task", background: true, stream: true },
+      { signal: controller.signal },
+    );
+    let id = "";
+    for await (const event of stream) {
+      if (event.type === "response.created") id = event.response.id;
+      if (event.type === "response.output_text.delta") break;
+    }
+    controller.abort();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(anthropic.clientAborts, aborts, "leaving the stream does not stop the run");
+    const running = await client.responses.retrieve(id);
+    assert.equal(running.status, "in_progress");
+    const cancelled = await client.responses.cancel(id);
+    assert.equal(cancelled.status, "cancelled");
+    await until(() => anthropic.clientAborts === aborts + 1, "the upstream to be closed");
+    assert.equal((await client.responses.retrieve(id)).status, "cancelled");
+    // Its events end; a late reader gets them all and the stream closes.
+    const late = await client.responses.retrieve(id, { stream: true });
+    const types: string[] = [];
+    for await (const event of late) types.push(event.type);
+    assert.ok(types.includes("response.output_text.delta"), types.join());
+  });
+
+  it("ends failed when every target fails, and says why", async () => {
+    openai.script(() => ({ kind: "error", status: 400, message: "This model cannot do that" }));
+    const started = await client.responses.create({ model: MODEL, input: "Fail", background: true });
+    let done = started;
+    await until(async () => {
+      done = await client.responses.retrieve(started.id);
+      return done.status === "failed";
+    }, "failure");
+    assert.ok(done.error?.message, JSON.stringify(done));
+  });
+
+  it("refuses at once what cannot run: store false, an unknown model; and ignores a forged run header", async () => {
+    await assert.rejects(
+      client.responses.create({ model: MODEL, input: "x", background: true, store: false }),
+      (err: unknown) => err instanceof OpenAI.BadRequestError && err.param === "store",
+    );
+    await assert.rejects(client.responses.create({ model: "nope/none", input: "x", background: true }), OpenAI.NotFoundError);
+    const forged = await client.responses.create(
+      { model: MODEL, input: "x", background: true },
+      { headers: { "x-tandem-background-run": "guess resp_forged" } },
+    );
+    assert.equal(forged.status, "queued");
+    assert.notEqual(forged.id, "resp_forged");
+    await until(
+      async () => (await client.responses.retrieve(forged.id)).status === "completed",
+      "the forged one to run normally",
+    );
+  });
+});
