@@ -20,6 +20,8 @@ import { Metrics } from "../telemetry/metrics.js";
 import { TargetStats } from "../telemetry/target-stats.js";
 import { parseAuditQuery } from "./audit-query.js";
 import { ClientAuth } from "./auth.js";
+import { ConsoleBundle, defaultConsoleDir } from "./console-bundle.js";
+import { isPublicConsoleRequest, mountConsole } from "./console-routes.js";
 import { ANSWERED, FrontDoor } from "./front-door.js";
 import { registerJsonBody, unsupportedMediaType } from "./json-body.js";
 import { mountDialects } from "./mount-dialects.js";
@@ -46,6 +48,12 @@ export interface ServerOptions {
    * `config.mcp`. Closed by `close()` when the server made it.
    */
   toolHost?: ToolHost;
+  /**
+   * The web console's bundle (index.html and its hashed assets). Default: dist/web beside this
+   * module, or the checkout's dist/web when running from src/; without one, `/` answers browsers
+   * with a 503 page that says to run `npm run build`.
+   */
+  consoleDir?: string;
 }
 
 /** One route the server mounts. */
@@ -66,6 +74,9 @@ export interface TandemServer {
   state: StateStore;
   close(): Promise<void>;
 }
+
+/** GET /v1/audit's page size when the query names none. */
+const DEFAULT_AUDIT_LIMIT = 100;
 
 /** Builds the HTTP app: dialects, auth, limits, health/status/metrics. Does not listen. */
 export async function buildServer(options: ServerOptions): Promise<TandemServer> {
@@ -150,7 +161,10 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     if (admission === ANSWERED) return;
     if (admission !== undefined) return done(admission);
     if (hasBody(request)) record.bodyTimer = watchBody(request, config.server.bodyTimeoutMs);
-    if (request.url === "/health" || auth.allows(request.headers)) return done();
+    // The console's page and assets hold no data: the page asks for the key its own calls need.
+    if (request.url === "/health" || isPublicConsoleRequest(request.method, request.url) || auth.allows(request.headers)) {
+      return done();
+    }
     done(
       new GatewayError("authentication", "Invalid or missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'"),
     );
@@ -239,7 +253,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     reply.code(rendered.status).send(rendered.body);
   });
 
-  app.get("/", async () => "tandem is running\n");
+  mountConsole(app, ConsoleBundle.load(options.consoleDir ?? defaultConsoleDir()));
   app.get("/health", async () => ({ status: "ok" }));
   app.get("/ready", async (_request, reply) => {
     const usable = catalog.usableProviders();
@@ -270,10 +284,12 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       );
     }
     const query = parseAuditQuery(request.query as Record<string, unknown>);
+    const limit = query.limit ?? DEFAULT_AUDIT_LIMIT;
     // Rows waiting for their batch are part of the answer (queryAudit commits them first).
     let rows: Awaited<ReturnType<BackgroundStore["queryAudit"]>>;
     try {
-      rows = await store.queryAudit(query);
+      // One row more than asked says whether there is a next page.
+      rows = await store.queryAudit({ ...query, limit: limit + 1 });
     } catch (err) {
       // A damaged or failing store is a 503 that says so, never a 500; the file's path stays in the log.
       logger.error({ err }, "the egress audit could not be read");
@@ -284,7 +300,15 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
         { retryable: false },
       );
     }
-    return { object: "list", data: rows.map((row) => ({ ...row, time: row.time.toISOString() })) };
+    const page = rows.slice(0, limit);
+    return {
+      object: "list",
+      data: page.map((row) => ({ ...row, time: row.time.toISOString() })),
+      // As OpenAI's lists page: pass last_id as `after` for the next (older) page.
+      first_id: page[0]?.id ?? null,
+      last_id: page.at(-1)?.id ?? null,
+      has_more: rows.length > limit,
+    };
   });
   app.get("/metrics", async (_request, reply) => {
     reply.header("content-type", metrics.registry.contentType);
