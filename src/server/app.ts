@@ -183,10 +183,13 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     };
     metrics.requests.inc(labels);
     metrics.requestDuration.observe({ dialect: record.dialect, stream: String(record.stream ?? false) }, ms / 1000);
-    logger.info(
+    const path = request.url.split("?", 1)[0] ?? "";
+    // The console polls status and metrics every 2 s while open: its successful reads at debug only.
+    const level = status < 400 && request.method === "GET" && isQuietRead(path) ? "debug" : "info";
+    logger[level](
       {
         method: request.method,
-        path: request.url.split("?")[0],
+        path,
         status,
         dialect: record.dialect,
         model: record.model,
@@ -371,6 +374,11 @@ function routeTools(catalog: Catalog, model: string): readonly string[] | undefi
   } catch {
     return undefined;
   }
+}
+
+/** Reads a console (or a dashboard) repeats: status, metrics, the audit, and the console's own files. */
+function isQuietRead(path: string): boolean {
+  return path === "/v1/status" || path === "/metrics" || path === "/v1/audit" || isPublicConsoleRequest("GET", path);
 }
 
 /** Whether a request comes with a body (its time to arrive is then bounded). */

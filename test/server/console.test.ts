@@ -269,6 +269,36 @@ describe("the console when server.apiKeys is set", () => {
   });
 });
 
+describe("the console's polling in the log", () => {
+  it("logs its successful reads (page, assets, status, metrics, audit) at debug, not info; model requests and failures still at info", async () => {
+    const log: string[] = [];
+    const tandem = await startTandem(
+      { providers: { cloud: { kind: "openai", baseUrl: upstream.url, local: false, models: ["gpt-4o-mini"] } } },
+      { consoleDir: bundle, store: true, log },
+    );
+    try {
+      const page = await get(tandem.url, "/", { accept: BROWSER_ACCEPT });
+      for (const path of [...assetsOf(page.body), "/v1/status", "/metrics", "/v1/audit?limit=5"]) {
+        assert.equal((await get(tandem.url, path)).status, 200, path);
+      }
+      assert.equal((await get(tandem.url, "/v1/audit?limit=0")).status, 400);
+      const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 });
+      await client.chat.completions.create({ model: "cloud/gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });
+      // A request's line is written when its response closes, which may come after the client has the answer.
+      for (let i = 0; i < 100 && !log.some((line) => line.includes('"/v1/chat/completions"')); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const paths = log.map((line) => JSON.parse(line) as { msg: string; path?: string }).filter((l) => l.msg === "request");
+      assert.deepEqual(
+        paths.map((l) => l.path),
+        ["/v1/audit", "/v1/chat/completions"],
+      );
+    } finally {
+      await tandem.close();
+    }
+  });
+});
+
 describe("the console without a bundle", () => {
   it("answers browsers with a 503 page that says to run the build, and keeps the plain text for others", async () => {
     const empty = mkdtempSync(join(tmpdir(), "tandem-no-console-"));
