@@ -19,7 +19,8 @@ import { type RunningTandem, startTandem } from "../support/tandem.js";
 const CHROMIUM = [process.env.TANDEM_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find(
   (path): path is string => path !== undefined && path !== "" && existsSync(path),
 );
-const SKIP = CHROMIUM === undefined ? "no Chromium found (TANDEM_CHROMIUM, /usr/bin/chromium): .ci/run installs it with apt-get" : false;
+const SKIP =
+  CHROMIUM === undefined ? "no Chromium found (TANDEM_CHROMIUM, /usr/bin/chromium): .ci/run installs it with apt-get" : false;
 
 const TARGET = "cloud/gpt-4o-mini";
 const WAIT = { timeout: 20_000 };
@@ -73,7 +74,7 @@ describe("the web console in Chromium", { skip: SKIP }, () => {
     await context.addInitScript(() => {
       document.addEventListener("securitypolicyviolation", (event) => {
         const w = window as unknown as { __violations?: string[] };
-        (w.__violations ??= []).push(`${event.violatedDirective} ${event.blockedURI}`);
+        w.__violations = [...(w.__violations ?? []), `${event.violatedDirective} ${event.blockedURI}`];
       });
     });
   });
@@ -94,7 +95,7 @@ describe("the web console in Chromium", { skip: SKIP }, () => {
     assert.equal(await row.locator("[data-health]").getAttribute("data-health"), "unknown");
     assert.equal((await row.locator('[data-field="requests"]').textContent())?.trim(), "0");
     await page.locator("text=auto").first().waitFor(WAIT);
-    assert.equal(await page.locator(".chart canvas").count() > 0, true, "the chart is drawn");
+    assert.equal((await page.locator(".chart canvas").count()) > 0, true, "the chart is drawn");
 
     const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 });
     await client.chat.completions.create({ model: TARGET, messages: [{ role: "user", content: "hello" }] });
