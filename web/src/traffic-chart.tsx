@@ -39,7 +39,12 @@ export function TrafficChart({ data }: { data: TrafficSeries }) {
           rate: { range: (_u, _min, max) => [0, Math.max(1, max)] },
           ms: { range: (_u, _min, max) => [0, Math.max(10, max)] },
         },
-        axes: [{}, { scale: "rate", label: "req/s" }, { scale: "ms", side: 1, label: "ms", grid: { show: false } }],
+        axes: [
+          // Clock times (the default shows seconds with milliseconds over a span of minutes).
+          { space: 90, values: (_u, splits) => splits.map((t) => new Date(t * 1000).toLocaleTimeString()) },
+          { scale: "rate", label: "req/s" },
+          { scale: "ms", side: 1, label: "ms", grid: { show: false } },
+        ],
         legend: { live: false },
       },
       data,
