@@ -153,8 +153,10 @@ function AuditTable({ rows }: { rows: AuditRow[] }) {
         {rows.map((row) => (
           <tr key={row.id} data-audit-id={row.id}>
             <td>{time(row.time)}</td>
-            <td class="name">{row.target}</td>
-            <td>{row.route ?? "–"}</td>
+            <td class="name" data-field="target">
+              {row.target}
+            </td>
+            <td data-field="route">{row.route ?? "–"}</td>
             <td class={row.sensitivity === "public" ? "" : "warn"}>{row.sensitivity}</td>
             <td>
               {Object.entries(row.redactions)
