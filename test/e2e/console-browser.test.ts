@@ -31,9 +31,13 @@ interface WatchedPage {
   problems: string[];
 }
 
-async function watchedPage(context: BrowserContext): Promise<WatchedPage> {
+async function watchedPage(context: BrowserContext, origin: string): Promise<WatchedPage> {
   const page = await context.newPage();
   const problems: string[] = [];
+  // Nothing fetched from anywhere else (no CDN, no font, no beacon).
+  page.on("request", (request) => {
+    if (new URL(request.url()).origin !== origin) problems.push(`request to another origin: ${request.url()}`);
+  });
   page.on("console", (message) => {
     if (message.type() === "error" || message.type() === "warning") problems.push(`console ${message.type()}: ${message.text()}`);
   });
@@ -86,7 +90,7 @@ describe("the web console in Chromium", { skip: SKIP }, () => {
   });
 
   it("loads with no console error or CSP violation, shows each target with its health, then follows a request", async () => {
-    const { page, problems } = await watchedPage(context);
+    const { page, problems } = await watchedPage(context, tandem.url);
     const response = await page.goto(`${tandem.url}/`);
     assert.equal(response?.status(), 200);
     const row = page.locator(`tr[data-target="${TARGET}"]`);
@@ -118,7 +122,7 @@ describe("the web console in Chromium", { skip: SKIP }, () => {
     await assert.rejects(client.chat.completions.create({ model: TARGET, messages: [{ role: "user", content: "fail" }] }));
     upstream.script(() => ({ kind: "text", text: "ok", usage: { input: 3, output: 1 } }));
 
-    const { page, problems } = await watchedPage(context);
+    const { page, problems } = await watchedPage(context, tandem.url);
     await page.goto(`${tandem.url}/`);
     const cell = page.locator(`tr[data-target="${TARGET}"] td.last-error`);
     await page.waitForFunction(
@@ -135,7 +139,7 @@ describe("the web console in Chromium", { skip: SKIP }, () => {
   });
 
   it("shows what left the machine in the egress audit", async () => {
-    const { page, problems } = await watchedPage(context);
+    const { page, problems } = await watchedPage(context, tandem.url);
     await page.goto(`${tandem.url}/`);
     await page.getByRole("button", { name: "Egress audit" }).click();
     // Only this test's request goes through the route `auto`: its row is the one to wait for.
@@ -175,7 +179,7 @@ describe("the web console in Chromium", { skip: SKIP }, () => {
       { providers: { cloud: { kind: "openai", baseUrl: upstream.url, local: false, models: ["gpt-4o-mini"] } } },
       { consoleDir: bundle, clientKeys: [key] },
     );
-    const { page, problems } = await watchedPage(context);
+    const { page, problems } = await watchedPage(context, locked.url);
     try {
       await page.goto(`${locked.url}/`);
       const input = page.locator('input[name="api-key"]');
