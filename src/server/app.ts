@@ -20,6 +20,8 @@ import { Metrics } from "../telemetry/metrics.js";
 import { TargetStats } from "../telemetry/target-stats.js";
 import { parseAuditQuery } from "./audit-query.js";
 import { ClientAuth } from "./auth.js";
+import { ConsoleBundle, defaultConsoleDir } from "./console-bundle.js";
+import { isPublicConsoleRequest, mountConsole } from "./console-routes.js";
 import { ANSWERED, FrontDoor } from "./front-door.js";
 import { registerJsonBody, unsupportedMediaType } from "./json-body.js";
 import { ServerLoopback } from "./loopback.js";
@@ -48,6 +50,12 @@ export interface ServerOptions {
    * `config.mcp`. Closed by `close()` when the server made it.
    */
   toolHost?: ToolHost;
+  /**
+   * The web console's bundle (index.html and its hashed assets). Default: dist/web beside this
+   * module, or the checkout's dist/web when running from src/; without one, `/` answers browsers
+   * with a 503 page that says to run `npm run build`.
+   */
+  consoleDir?: string;
 }
 
 /** One route the server mounts. */
@@ -68,6 +76,9 @@ export interface TandemServer {
   state: StateStore;
   close(): Promise<void>;
 }
+
+/** GET /v1/audit's page size when the query names none. */
+const DEFAULT_AUDIT_LIMIT = 100;
 
 /** Builds the HTTP app: dialects, auth, limits, health/status/metrics. Does not listen. */
 export async function buildServer(options: ServerOptions): Promise<TandemServer> {
@@ -152,7 +163,10 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     if (admission === ANSWERED) return;
     if (admission !== undefined) return done(admission);
     if (hasBody(request)) record.bodyTimer = watchBody(request, config.server.bodyTimeoutMs);
-    if (request.url === "/health" || auth.allows(request.headers)) return done();
+    // The console's page and assets hold no data: the page asks for the key its own calls need.
+    if (request.url === "/health" || isPublicConsoleRequest(request.method, request.url) || auth.allows(request.headers)) {
+      return done();
+    }
     done(missingKey());
   });
   // The Responses API's WebSocket mode: its upgrade passes the same checks, its turns are POST /v1/responses.
@@ -177,10 +191,13 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     };
     metrics.requests.inc(labels);
     metrics.requestDuration.observe({ dialect: record.dialect, stream: String(record.stream ?? false) }, ms / 1000);
-    logger.info(
+    const path = request.url.split("?", 1)[0] ?? "";
+    // The console polls status and metrics every 2 s while open: its successful reads at debug only.
+    const level = status < 400 && request.method === "GET" && isQuietRead(path) ? "debug" : "info";
+    logger[level](
       {
         method: request.method,
-        path: request.url.split("?")[0],
+        path,
         status,
         dialect: record.dialect,
         model: record.model,
@@ -247,7 +264,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     reply.code(rendered.status).send(rendered.body);
   });
 
-  app.get("/", async () => "tandem is running\n");
+  mountConsole(app, ConsoleBundle.load(options.consoleDir ?? defaultConsoleDir()));
   app.get("/health", async () => ({ status: "ok" }));
   app.get("/ready", async (_request, reply) => {
     const usable = catalog.usableProviders();
@@ -278,10 +295,12 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       );
     }
     const query = parseAuditQuery(request.query as Record<string, unknown>);
+    const limit = query.limit ?? DEFAULT_AUDIT_LIMIT;
     // Rows waiting for their batch are part of the answer (queryAudit commits them first).
     let rows: Awaited<ReturnType<BackgroundStore["queryAudit"]>>;
     try {
-      rows = await store.queryAudit(query);
+      // One row more than asked says whether there is a next page.
+      rows = await store.queryAudit({ ...query, limit: limit + 1 });
     } catch (err) {
       // A damaged or failing store is a 503 that says so, never a 500; the file's path stays in the log.
       logger.error({ err }, "the egress audit could not be read");
@@ -292,7 +311,15 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
         { retryable: false },
       );
     }
-    return { object: "list", data: rows.map((row) => ({ ...row, time: row.time.toISOString() })) };
+    const page = rows.slice(0, limit);
+    return {
+      object: "list",
+      data: page.map((row) => ({ ...row, time: row.time.toISOString() })),
+      // As OpenAI's lists page: pass last_id as `after` for the next (older) page.
+      first_id: page[0]?.id ?? null,
+      last_id: page.at(-1)?.id ?? null,
+      has_more: rows.length > limit,
+    };
   });
   app.get("/metrics", async (_request, reply) => {
     reply.header("content-type", metrics.registry.contentType);
@@ -357,6 +384,11 @@ function routeTools(catalog: Catalog, model: string): readonly string[] | undefi
   } catch {
     return undefined;
   }
+}
+
+/** Reads a console (or a dashboard) repeats: status, metrics, the audit, and the console's own files. */
+function isQuietRead(path: string): boolean {
+  return path === "/v1/status" || path === "/metrics" || path === "/v1/audit" || isPublicConsoleRequest("GET", path);
 }
 
 /** Whether a request comes with a body (its time to arrive is then bounded). */

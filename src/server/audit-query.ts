@@ -3,7 +3,10 @@ import { type AuditQuery, parseSince, SINCE_EXPECTED, sinceTime } from "../store
 
 const MAX_LIMIT = 1000;
 
-/** GET /v1/audit's query: `since` (30m, 24h, 7d or an ISO date), `limit` (1-1000, default 100), `target`. */
+/**
+ * GET /v1/audit's query: `since` (30m, 24h, 7d or an ISO date), `limit` (1-1000, default 100),
+ * `target`, and `after` (a row's id: the page of older rows that follows it).
+ */
 export function parseAuditQuery(query: Record<string, unknown>, now = Date.now()): AuditQuery {
   const out: AuditQuery = {};
   const text = (name: string): string | undefined => {
@@ -35,5 +38,14 @@ export function parseAuditQuery(query: Record<string, unknown>, now = Date.now()
   }
   const target = text("target");
   if (target !== undefined) out.target = target;
+  const after = text("after");
+  if (after !== undefined) {
+    if (!/^\d{1,15}$/.test(after)) {
+      throw new GatewayError("invalid_request", "Invalid 'after': expected the id of an audit row (a whole number)", {
+        param: "after",
+      });
+    }
+    out.after = Number(after);
+  }
   return out;
 }

@@ -144,6 +144,11 @@ export function selectAudit(db: Sqlite.Database, query: AuditQuery): EgressAudit
     where.push("target = ?");
     params.push(query.target);
   }
+  if (query.after !== undefined) {
+    // The order below is (time, id) descending: the rows past the cursor's row in it.
+    where.push("(time, id) < (SELECT time, id FROM egress_audit WHERE id = ?)");
+    params.push(Math.trunc(query.after));
+  }
   params.push(Math.max(1, Math.trunc(query.limit ?? 100)));
   const rows = db
     .prepare<(string | number)[], AuditDbRow>(

@@ -116,6 +116,11 @@ export interface AuditQuery {
   /** Newest first, at most this many. Default 100. */
   limit?: number;
   target?: string;
+  /**
+   * Paging: only rows that come after the row with this id in newest-first order (older, or as old
+   * with a smaller id). A cursor whose row is gone (pruned) gives no rows.
+   */
+  after?: number;
 }
 
 export interface PruneResult {

@@ -29,6 +29,8 @@ export async function startTandem(
     state?: StateStore;
     /** Runs MCP servers' tools for the tool loop. Default: the config's (`mcp`). */
     toolHost?: ToolHost;
+    /** The web console's bundle (see test/support/console-bundle.ts). Default: the server's own default (dist/web). */
+    consoleDir?: string;
     /** Captures the server's log lines (info and up) here, as the JSON lines stdout would get. Default: no log. */
     log?: string[];
   } = {},
@@ -67,6 +69,7 @@ export async function startTandem(
     ...(store && { store }),
     ...(options.state && { state: options.state }),
     ...(options.toolHost && { toolHost: options.toolHost }),
+    ...(options.consoleDir !== undefined && { consoleDir: options.consoleDir }),
   });
   await server.catalog.discover();
   await server.app.listen({ host: "127.0.0.1", port: 0 });
