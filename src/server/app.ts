@@ -2,9 +2,15 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
 import { GatewayError, makeId, type ToolHost } from "../core/index.js";
+import type { MemoryStore } from "../core/memory.js";
 import type { StateStore } from "../core/state.js";
 import { DIALECTS, dialectFor } from "../dialects/index.js";
 import { requestRecord } from "../dialects/shared/index.js";
+import { EncryptedMemoryStore } from "../harness/memory/encrypted-memory-store.js";
+import { InProcessMemoryStore } from "../harness/memory/in-process-memory-store.js";
+import { Memories } from "../harness/memory/memories.js";
+import { MemoryEmbedder } from "../harness/memory/memory-embedder.js";
+import { MemoryRecallGateway, type RecallSettings } from "../harness/memory/memory-recall-gateway.js";
 import { EncryptedStateStore } from "../harness/state/encrypted-state-store.js";
 import { MemoryStateStore } from "../harness/state/memory-state-store.js";
 import { McpToolHost } from "../harness/tools/mcp/index.js";
@@ -22,6 +28,7 @@ import { parseAuditQuery } from "./audit-query.js";
 import { ClientAuth } from "./auth.js";
 import { ANSWERED, FrontDoor } from "./front-door.js";
 import { registerJsonBody, unsupportedMediaType } from "./json-body.js";
+import { registerMemoryRoutes } from "./memory-routes.js";
 import { mountDialects } from "./mount-dialects.js";
 import { statusSnapshot } from "./status.js";
 
@@ -41,6 +48,11 @@ export interface ServerOptions {
    * given, else this process's memory (lost at exit).
    */
   state?: StateStore;
+  /**
+   * Where memories live. Default: the encrypted store when `store` is given, else this process's
+   * memory (lost at exit).
+   */
+  memory?: MemoryStore;
   /**
    * Runs MCP servers' tools for the tool loop (Responses `mcp` tools). Default: the MCP servers of
    * `config.mcp`. Closed by `close()` when the server made it.
@@ -64,6 +76,8 @@ export interface TandemServer {
   store: BackgroundStore | undefined;
   /** Where this server keeps stored responses and conversations. */
   state: StateStore;
+  /** The user's memories (`/v1/memories`, recall on routes with `memory: on`). */
+  memories: Memories;
   close(): Promise<void>;
 }
 
@@ -300,16 +314,34 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
           ...(store && { keySources: { store } }),
         })
       : undefined;
+  /** How sensitive a text is by the privacy settings' detectors (a tool call's, a memory's). */
+  const classifyText = (text: string) =>
+    classifyRequest(
+      { model: "", stream: false, messages: [{ role: "user", content: [{ type: "text", text }] }] },
+      detectorFor(config.privacy),
+    ).level;
   const loop = new ToolLoop(options.toolHost ?? (ownToolHost as McpToolHost), {
     // A call to a server that is not on this machine is egress: audited as a cloud request is.
     ...(store && { audit: (record) => store.auditEgress(record) }),
     // For a call to a remote server when no turn was classified (every target local).
-    classify: (text) =>
-      classifyRequest(
-        { model: "", stream: false, messages: [{ role: "user", content: [{ type: "text", text }] }] },
-        detectorFor(config.privacy),
-      ).level,
+    classify: classifyText,
   });
+  const memories = new Memories({
+    store: options.memory ?? (store ? new EncryptedMemoryStore(store) : new InProcessMemoryStore()),
+    classify: classifyText,
+    maxChars: config.memory.maxChars,
+    ...(config.memory.embeddings !== undefined && {
+      embedder: new MemoryEmbedder(
+        router,
+        config.memory.embeddings,
+        targetIsLocal(catalog, config.memory.embeddings),
+        (skipped) =>
+          // Why, never what: a memory's text stays out of the log.
+          logger.warn({ component: "memory", model: config.memory.embeddings, ...skipped }, "memory embedding not made"),
+      ),
+    }),
+  });
+  registerMemoryRoutes(app, memories);
   const services = {
     state: options.state ?? (store ? new EncryptedStateStore(store) : new MemoryStateStore()),
     hostedTools: loop,
@@ -317,7 +349,17 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   // A route's tools (`tools: ["mcp:<server>"]`) are run for its clients on every wire.
   // (With no route naming tools, the router itself: nothing is looked up per request.)
   const anyRouteTools = Object.values(config.routes).some((route) => (route.tools?.length ?? 0) > 0);
-  const gateway = anyRouteTools ? new RouteToolsGateway(router, loop, (model) => routeTools(catalog, model)) : router;
+  const toolsGateway = anyRouteTools ? new RouteToolsGateway(router, loop, (model) => routeTools(catalog, model)) : router;
+  // A route with `memory: on` gets the memories relevant to each request (outside the tool loop: recalled once per request).
+  const anyRouteMemory = Object.values(config.routes).some((route) => route.memory !== undefined);
+  const gateway = anyRouteMemory
+    ? new MemoryRecallGateway(
+        toolsGateway,
+        memories,
+        (model) => recallSettings(catalog, config, model),
+        (report) => logger.debug({ component: "memory", ...report }, "memories recalled"),
+      )
+    : toolsGateway;
   mountDialects(app, DIALECTS, gateway, services);
   health.start();
 
@@ -329,6 +371,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     health,
     store,
     state: services.state,
+    memories,
     async close() {
       health.stop();
       await app.close();
@@ -347,6 +390,27 @@ function routeTools(catalog: Catalog, model: string): readonly string[] | undefi
   } catch {
     return undefined;
   }
+}
+
+/** How the route a model name resolves to recalls memories; undefined for a route without memory, a target or an unknown name. */
+function recallSettings(catalog: Catalog, config: Config, model: string): RecallSettings | undefined {
+  try {
+    const resolved = catalog.resolve(model);
+    if (resolved.kind !== "route" || resolved.route.memory === undefined) return undefined;
+    const memory = resolved.route.memory;
+    return {
+      recall: memory.recall ?? config.memory.recall,
+      minScore: memory.minScore ?? config.memory.minScore,
+      sensitivity: resolved.route.sensitivity,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `provider/model` runs on this machine (an unknown provider counts as not: private text is not offered to it). */
+function targetIsLocal(catalog: Catalog, target: string): boolean {
+  return catalog.slots.get(target.slice(0, target.indexOf("/")))?.local ?? false;
 }
 
 /** Whether a request comes with a body (its time to arrive is then bounded). */
