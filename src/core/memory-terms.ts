@@ -40,3 +40,38 @@ const STOP_WORDS = new Set(
     "up out over again further once here both each few other such only own same s t don now ll m o re ve y"
   ).split(" "),
 );
+
+/** What a bm25 score needs of the whole collection. */
+export interface CollectionStats {
+  /** Memories in all. */
+  documents: number;
+  /** Their mean length in tokens. */
+  averageLength: number;
+  /** How many memories hold a term. */
+  having(term: string): number;
+}
+
+const K1 = 1.2;
+const B = 0.75;
+
+/**
+ * Okapi BM25 of one memory (its tokens) for the query's terms, with the idf that stays positive
+ * (`ln(1 + (N - n + 0.5) / (n + 0.5))`, Lucene's), not FTS5's: with FTS5's, a word in half of a
+ * handful of memories scores nothing, so a user with three memories would never have one recalled.
+ * A word every memory has still scores about nothing. 0 when no term is in the memory.
+ */
+export function bm25(terms: readonly string[], tokens: readonly string[], stats: CollectionStats): number {
+  if (tokens.length === 0 || stats.documents === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const token of tokens) counts.set(token, (counts.get(token) ?? 0) + 1);
+  const norm = K1 * (1 - B + (B * tokens.length) / Math.max(stats.averageLength, 1));
+  let score = 0;
+  for (const term of terms) {
+    const tf = counts.get(term) ?? 0;
+    if (tf === 0) continue;
+    const n = Math.min(stats.having(term), stats.documents);
+    const idf = Math.log(1 + (stats.documents - n + 0.5) / (n + 0.5));
+    score += (idf * tf * (K1 + 1)) / (tf + norm);
+  }
+  return score;
+}

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Sensitivity } from "./sensitivity.js";
 
 /**
@@ -68,8 +69,8 @@ export interface MemorySearch {
 }
 
 /**
- * One search hit. `score` is in 0..1: the lexical score `s/(1+s)` of the memory's bm25 `s` (0 when
- * no word matched), or, for a memory with a vector of the query's model, `0.7 * cosine + 0.3 * that`
+ * One search hit. `score` is in 0..1: the lexical score `s/(1+s)` of the memory's bm25 `s` (see
+ * memory-terms.ts's bm25; 0 when no word matched), or, for a memory with a vector of the query's model, `0.7 * cosine + 0.3 * that`
  * (cosine below 0 counts as 0), so meaning outranks a shared word and a shared word breaks ties.
  */
 export interface MemoryHit {
@@ -91,7 +92,26 @@ export interface MemoryStore {
   search(search: MemorySearch): Promise<MemoryHit[]>;
 }
 
-/** The score of a hit from its bm25 magnitude (FTS5's bm25() negated: higher is better) and its cosine, if any. */
+const ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+/**
+ * A new memory id: `mem_` and 16 lower-case letters and digits (82 bits). Not the mixed-case ids of
+ * other objects: recall shows the model each memory's id (so its `forget` tool can name one), and a
+ * longer mixed-case id reads as a credential to privacy detection, which would make every request
+ * with a recalled memory private.
+ */
+export function makeMemoryId(): string {
+  let id = "mem_";
+  // 252 is the largest multiple of 36 under 256: bytes above it are drawn again, so no letter is likelier.
+  while (id.length < 20) {
+    for (const byte of randomBytes(24)) {
+      if (byte < 252 && id.length < 20) id += ID_ALPHABET[byte % 36];
+    }
+  }
+  return id;
+}
+
+/** The score of a hit from its bm25 (higher is better) and its cosine, if any. */
 export function memoryScore(bm25: number, cosine: number | undefined): number {
   const lexical = bm25 > 0 ? bm25 / (1 + bm25) : 0;
   if (cosine === undefined) return lexical;

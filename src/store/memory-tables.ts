@@ -1,5 +1,5 @@
 import type Sqlite from "better-sqlite3-multiple-ciphers";
-import { makeId, unixSeconds } from "../core/ids.js";
+import { unixSeconds } from "../core/ids.js";
 import {
   cosineSimilarity,
   type Memory,
@@ -8,10 +8,11 @@ import {
   type MemoryHit,
   type MemoryListOptions,
   type MemorySearch,
+  makeMemoryId,
   memoryScore,
   type NewMemory,
 } from "../core/memory.js";
-import { ftsQuery, memoryTerms } from "../core/memory-terms.js";
+import { bm25, ftsQuery, memoryTerms, memoryTokens } from "../core/memory-terms.js";
 import type { Sensitivity } from "../core/sensitivity.js";
 
 interface MemoryRow {
@@ -64,8 +65,13 @@ export class MemoryTables {
       ),
       setMetadata: db.prepare<[string | null, number, string]>("UPDATE memories SET metadata = ?, updated_at = ? WHERE id = ?"),
       delete: db.prepare<[string]>("DELETE FROM memories WHERE id = ?"),
-      lexical: db.prepare<[string, number], { seq: number; score: number }>(
-        "SELECT rowid AS seq, -bm25(memories_fts) AS score FROM memories_fts WHERE memories_fts MATCH ? ORDER BY bm25(memories_fts) LIMIT ?",
+      lexical: db.prepare<[string, number], { seq: number; text: string }>(
+        `SELECT m.seq, m.text FROM memories_fts f JOIN memories m ON m.seq = f.rowid
+         WHERE memories_fts MATCH ? ORDER BY bm25(memories_fts) LIMIT ?`,
+      ),
+      having: db.prepare<[string], { doc: number }>("SELECT doc FROM memories_vocab WHERE term = ?"),
+      totals: db.prepare<[], { documents: number; tokens: number | null }>(
+        "SELECT (SELECT count(*) FROM memories) AS documents, (SELECT sum(cnt) FROM memories_vocab) AS tokens",
       ),
       vectors: db.prepare<[string], VectorRow>("SELECT seq, embedding FROM memories WHERE embedding_model = ?"),
     };
@@ -73,7 +79,7 @@ export class MemoryTables {
 
   add(memory: NewMemory): Memory {
     const now = unixSeconds();
-    const id = makeId("mem_", 32);
+    const id = makeMemoryId();
     const embedding = memory.embedding;
     this.#q.insert.run(
       id,
@@ -157,7 +163,18 @@ export class MemoryTables {
     const terms = memoryTerms(search.text);
     const lexical = new Map<number, number>();
     if (terms.length > 0) {
-      for (const row of this.#q.lexical.all(ftsQuery(terms), LEXICAL_CANDIDATES)) lexical.set(row.seq, row.score);
+      const rows = this.#q.lexical.all(ftsQuery(terms), LEXICAL_CANDIDATES);
+      if (rows.length > 0) {
+        // FTS5 finds and orders the candidates; they are scored with the idf that stays positive (see bm25).
+        const totals = this.#q.totals.get() ?? { documents: 0, tokens: 0 };
+        const having = new Map(terms.map((term) => [term, this.#q.having.get(term)?.doc ?? 0]));
+        const stats = {
+          documents: totals.documents,
+          averageLength: totals.documents === 0 ? 0 : (totals.tokens ?? 0) / totals.documents,
+          having: (term: string) => having.get(term) ?? 0,
+        };
+        for (const row of rows) lexical.set(row.seq, bm25(terms, memoryTokens(row.text), stats));
+      }
     }
     const cosines = new Map<number, number>();
     if (search.embedding !== undefined) {

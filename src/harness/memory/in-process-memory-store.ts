@@ -1,4 +1,4 @@
-import { makeId, unixSeconds } from "../../core/ids.js";
+import { unixSeconds } from "../../core/ids.js";
 import {
   cosineSimilarity,
   type Memory,
@@ -8,10 +8,11 @@ import {
   type MemoryListOptions,
   type MemorySearch,
   type MemoryStore,
+  makeMemoryId,
   memoryScore,
   type NewMemory,
 } from "../../core/memory.js";
-import { memoryTerms, memoryTokens } from "../../core/memory-terms.js";
+import { bm25, memoryTerms, memoryTokens } from "../../core/memory-terms.js";
 
 interface Kept {
   seq: number;
@@ -21,14 +22,10 @@ interface Kept {
   tokens: string[];
 }
 
-/** FTS5's bm25 constants. */
-const K1 = 1.2;
-const B = 0.75;
-
 /**
  * Memories kept in this process only, lost at exit: for servers running without the encrypted store
- * (`store.enabled: false`) and for tests. Its word search scores as FTS5's bm25 does (same
- * tokens, same formula), so both stores rank alike. Values are copied in and out.
+ * (`store.enabled: false`) and for tests. Its word search scores as the encrypted store's does
+ * (the same tokens and bm25), so both stores rank alike. Values are copied in and out.
  */
 export class InProcessMemoryStore implements MemoryStore {
   readonly #memories = new Map<string, Kept>();
@@ -37,7 +34,7 @@ export class InProcessMemoryStore implements MemoryStore {
   async add(memory: NewMemory): Promise<Memory> {
     const now = unixSeconds();
     const kept: Memory = {
-      id: makeId("mem_", 32),
+      id: makeMemoryId(),
       text: memory.text,
       created_at: now,
       updated_at: now,
@@ -94,14 +91,14 @@ export class InProcessMemoryStore implements MemoryStore {
   async search(search: MemorySearch): Promise<MemoryHit[]> {
     const terms = memoryTerms(search.text);
     const all = [...this.#memories.values()];
-    const bm25 = bm25Scores(all, terms);
+    const lexicalScores = bm25Scores(all, terms);
     const scored: { kept: Kept; score: number }[] = [];
     for (const [i, kept] of all.entries()) {
       const cosine =
         search.embedding !== undefined && kept.embedding?.model === search.embedding.model
           ? cosineSimilarity(search.embedding.vector, kept.embedding.vector)
           : undefined;
-      const lexical = bm25[i] ?? 0;
+      const lexical = lexicalScores[i] ?? 0;
       if (lexical === 0 && cosine === undefined) continue;
       const score = memoryScore(lexical, cosine);
       if (score > 0 && score >= search.minScore) scored.push({ kept, score });
@@ -111,22 +108,11 @@ export class InProcessMemoryStore implements MemoryStore {
   }
 }
 
-/** Each memory's bm25 for the terms (positive: higher is better; 0 when none matched), as FTS5 computes it. */
+/** Each memory's bm25 for the terms (0 when none matched). */
 function bm25Scores(all: readonly Kept[], terms: readonly string[]): number[] {
-  const scores = all.map(() => 0);
-  if (terms.length === 0 || all.length === 0) return scores;
-  const average = all.reduce((sum, k) => sum + k.tokens.length, 0) / all.length;
-  for (const term of terms) {
-    const counts = all.map((k) => k.tokens.filter((t) => t === term).length);
-    const having = counts.filter((c) => c > 0).length;
-    if (having === 0) continue;
-    // FTS5 floors a negative idf (a word in more than half the rows) at 1e-6.
-    const idf = Math.max(1e-6, Math.log((all.length - having + 0.5) / (having + 0.5)));
-    for (const [i, count] of counts.entries()) {
-      if (count === 0) continue;
-      const length = all[i]?.tokens.length ?? 0;
-      scores[i] = (scores[i] ?? 0) + (idf * (count * (K1 + 1))) / (count + K1 * (1 - B + (B * length) / average));
-    }
-  }
-  return scores;
+  if (terms.length === 0 || all.length === 0) return all.map(() => 0);
+  const averageLength = all.reduce((sum, k) => sum + k.tokens.length, 0) / all.length;
+  const having = new Map(terms.map((term) => [term, all.filter((k) => k.tokens.includes(term)).length]));
+  const stats = { documents: all.length, averageLength, having: (term: string) => having.get(term) ?? 0 };
+  return all.map((k) => bm25(terms, k.tokens, stats));
 }

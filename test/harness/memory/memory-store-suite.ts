@@ -28,7 +28,7 @@ export function memoryStoreSuite(name: string, open: () => Promise<MemoryStoreFi
 
     it("adds a memory with a mem_ id, times and metadata, and gets it back", async () => {
       const added = await store.add(memory("The user's dog is called Biscuit", { metadata: { source: "test" } }));
-      assert.match(added.id, /^mem_[A-Za-z0-9]{20,}$/);
+      assert.match(added.id, /^mem_[a-z0-9]{16}$/);
       assert.equal(added.text, "The user's dog is called Biscuit");
       assert.equal(added.sensitivity, "public");
       assert.deepEqual(added.metadata, { source: "test" });
