@@ -111,6 +111,8 @@ export const routeSchema = z.object({
           recall: z.number().int().min(1).max(50).optional(),
           /** Lowest search score (0-1) a recalled memory needs. Default: `memory.minScore`. */
           minScore: z.number().min(0).max(1).optional(),
+          /** Whether the model is offered tandem's `remember` and `forget` tools on this route. Default true. */
+          tools: z.boolean().optional(),
         })
         .strict(),
     ])
@@ -259,6 +261,9 @@ export const mcpSchema = z
       // Checked here rather than as the record's key schema, whose failure zod reports only as "Invalid key in record".
       .superRefine((servers, ctx) => {
         for (const label of Object.keys(servers)) {
+          if (label === "tandem-memory") {
+            ctx.addIssue({ code: "custom", path: [label], message: "'tandem-memory' is the label of tandem's own memory tools" });
+          }
           if (!MCP_SERVER_LABEL.test(label))
             ctx.addIssue({
               code: "custom",

@@ -1,20 +1,40 @@
 /**
- * The words of a text a memory search matches on: lower-cased, accents removed, split where FTS5's
- * `unicode61` tokenizer splits (anything not a letter or digit), without the small words every
- * sentence has (a user turn is a sentence, not a query: "what do I like" must not match every
- * memory with "I" in it). At most 32 distinct words, in order.
+ * The stems a memory search matches on, from a text: its words lower-cased, accents removed, split
+ * where FTS5's `unicode61` tokenizer splits (anything not a letter or digit), without the small
+ * words every sentence has (a user turn is a sentence, not a query: "what do I like" must not match
+ * every memory with "I" in it), and cut to a stem (`sailing` → `sail`) that matches every word it
+ * begins (`sail`, `sails`, `sailor`): a light, English-leaning stand-in for stemming, so a turn about
+ * sailing finds the memory that the user sails. At most 32 distinct stems, in order.
  */
 export function memoryTerms(text: string): string[] {
   const terms: string[] = [];
   const seen = new Set<string>();
   for (const word of memoryTokens(text)) {
     if (word.length < 2 && !/\p{N}/u.test(word)) continue;
-    if (STOP_WORDS.has(word) || seen.has(word)) continue;
-    seen.add(word);
-    terms.push(word);
+    if (STOP_WORDS.has(word)) continue;
+    const stem = stemOf(word);
+    if (seen.has(stem)) continue;
+    seen.add(stem);
+    terms.push(stem);
     if (terms.length === 32) break;
   }
   return terms;
+}
+
+/** A word without the commonest English endings, never shorter than 3 characters. */
+function stemOf(word: string): string {
+  const cut = (n: number) => (word.length - n >= 3 ? word.slice(0, -n) : word);
+  if (word.endsWith("ies")) return cut(3);
+  if (word.endsWith("ing") && word.length > 5) return cut(3);
+  if (word.endsWith("ed") && word.length > 4) return cut(2);
+  if (word.endsWith("es") && word.length > 4) return cut(2);
+  if (word.endsWith("s") && !word.endsWith("ss") && word.length > 3) return cut(1);
+  return word;
+}
+
+/** Whether a token is one a stem matches: the stem begins it (numbers match only whole). */
+export function stemMatches(stem: string, token: string): boolean {
+  return /^\p{N}+$/u.test(stem) ? token === stem : token.startsWith(stem);
 }
 
 /** Every token of a text as the `unicode61 remove_diacritics 2` tokenizer makes them (for the in-process index). */
@@ -27,9 +47,15 @@ export function memoryTokens(text: string): string[] {
     .filter((word) => word.length > 0);
 }
 
-/** An FTS5 MATCH expression for the terms: any of them, each a quoted string (so no word is read as FTS5 syntax). */
+/** An FTS5 MATCH expression for one stem: a quoted prefix query (so no word is read as FTS5 syntax). */
+export function ftsTerm(stem: string): string {
+  const quoted = `"${stem.replaceAll('"', '""')}"`;
+  return /^\p{N}+$/u.test(stem) ? quoted : `${quoted}*`;
+}
+
+/** An FTS5 MATCH expression for the stems: any of them. */
 export function ftsQuery(terms: readonly string[]): string {
-  return terms.map((term) => `"${term.replaceAll('"', '""')}"`).join(" OR ");
+  return terms.map(ftsTerm).join(" OR ");
 }
 
 const STOP_WORDS = new Set(
@@ -47,7 +73,7 @@ export interface CollectionStats {
   documents: number;
   /** Their mean length in tokens. */
   averageLength: number;
-  /** How many memories hold a term. */
+  /** How many memories hold a word the stem matches. */
   having(term: string): number;
 }
 
@@ -55,19 +81,18 @@ const K1 = 1.2;
 const B = 0.75;
 
 /**
- * Okapi BM25 of one memory (its tokens) for the query's terms, with the idf that stays positive
+ * Okapi BM25 of one memory (its tokens) for the query's stems (a token counts for each stem that begins it), with the idf that stays positive
  * (`ln(1 + (N - n + 0.5) / (n + 0.5))`, Lucene's), not FTS5's: with FTS5's, a word in half of a
  * handful of memories scores nothing, so a user with three memories would never have one recalled.
  * A word every memory has still scores about nothing. 0 when no term is in the memory.
  */
 export function bm25(terms: readonly string[], tokens: readonly string[], stats: CollectionStats): number {
   if (tokens.length === 0 || stats.documents === 0) return 0;
-  const counts = new Map<string, number>();
-  for (const token of tokens) counts.set(token, (counts.get(token) ?? 0) + 1);
   const norm = K1 * (1 - B + (B * tokens.length) / Math.max(stats.averageLength, 1));
   let score = 0;
   for (const term of terms) {
-    const tf = counts.get(term) ?? 0;
+    let tf = 0;
+    for (const token of tokens) if (stemMatches(term, token)) tf++;
     if (tf === 0) continue;
     const n = Math.min(stats.having(term), stats.documents);
     const idf = Math.log(1 + (stats.documents - n + 0.5) / (n + 0.5));

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
-import type { Config } from "../config/index.js";
+import type { Config, RouteConfig } from "../config/index.js";
 import { GatewayError, makeId, type ToolHost } from "../core/index.js";
 import type { MemoryStore } from "../core/memory.js";
 import type { StateStore } from "../core/state.js";
@@ -11,10 +11,12 @@ import { InProcessMemoryStore } from "../harness/memory/in-process-memory-store.
 import { Memories } from "../harness/memory/memories.js";
 import { MemoryEmbedder } from "../harness/memory/memory-embedder.js";
 import { MemoryRecallGateway, type RecallSettings } from "../harness/memory/memory-recall-gateway.js";
+import { MEMORY_TOOLS_LABEL, MemoryToolHost } from "../harness/memory/memory-tool-host.js";
 import { EncryptedStateStore } from "../harness/state/encrypted-state-store.js";
 import { MemoryStateStore } from "../harness/state/memory-state-store.js";
 import { McpToolHost } from "../harness/tools/mcp/index.js";
 import { RouteToolsGateway } from "../harness/tools/route-tools.js";
+import { ToolHostByLabel } from "../harness/tools/tool-host-by-label.js";
 import { ToolLoop } from "../harness/tools/tool-loop.js";
 import { classifyRequest, detectorFor } from "../privacy/index.js";
 import { Catalog } from "../router/catalog.js";
@@ -320,12 +322,6 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       { model: "", stream: false, messages: [{ role: "user", content: [{ type: "text", text }] }] },
       detectorFor(config.privacy),
     ).level;
-  const loop = new ToolLoop(options.toolHost ?? (ownToolHost as McpToolHost), {
-    // A call to a server that is not on this machine is egress: audited as a cloud request is.
-    ...(store && { audit: (record) => store.auditEgress(record) }),
-    // For a call to a remote server when no turn was classified (every target local).
-    classify: classifyText,
-  });
   const memories = new Memories({
     store: options.memory ?? (store ? new EncryptedMemoryStore(store) : new InProcessMemoryStore()),
     classify: classifyText,
@@ -342,13 +338,24 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     }),
   });
   registerMemoryRoutes(app, memories);
+  // tandem's own memory tools beside the MCP servers' (configured, or named by a request's URL).
+  const toolHost = new ToolHostByLabel(
+    new Map([[MEMORY_TOOLS_LABEL, new MemoryToolHost(memories)]]),
+    options.toolHost ?? (ownToolHost as McpToolHost),
+  );
+  const loop = new ToolLoop(toolHost, {
+    // A call to a server that is not on this machine is egress: audited as a cloud request is.
+    ...(store && { audit: (record) => store.auditEgress(record) }),
+    // For a call to a remote server when no turn was classified (every target local).
+    classify: classifyText,
+  });
   const services = {
     state: options.state ?? (store ? new EncryptedStateStore(store) : new MemoryStateStore()),
     hostedTools: loop,
   };
   // A route's tools (`tools: ["mcp:<server>"]`) are run for its clients on every wire.
   // (With no route naming tools, the router itself: nothing is looked up per request.)
-  const anyRouteTools = Object.values(config.routes).some((route) => (route.tools?.length ?? 0) > 0);
+  const anyRouteTools = Object.values(config.routes).some((route) => routeToolsOf(route).length > 0);
   const toolsGateway = anyRouteTools ? new RouteToolsGateway(router, loop, (model) => routeTools(catalog, model)) : router;
   // A route with `memory: on` gets the memories relevant to each request (outside the tool loop: recalled once per request).
   const anyRouteMemory = Object.values(config.routes).some((route) => route.memory !== undefined);
@@ -386,10 +393,16 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
 function routeTools(catalog: Catalog, model: string): readonly string[] | undefined {
   try {
     const resolved = catalog.resolve(model);
-    return resolved.kind === "route" ? resolved.route.tools : undefined;
+    return resolved.kind === "route" ? routeToolsOf(resolved.route) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A route's `tools`, and tandem's memory tools when it has memory on (unless its `memory.tools` is false). */
+function routeToolsOf(route: RouteConfig): string[] {
+  const memory = route.memory !== undefined && route.memory.tools !== false ? [`mcp:${MEMORY_TOOLS_LABEL}`] : [];
+  return [...(route.tools ?? []), ...memory];
 }
 
 /** How the route a model name resolves to recalls memories; undefined for a route without memory, a target or an unknown name. */

@@ -12,7 +12,7 @@ import {
   memoryScore,
   type NewMemory,
 } from "../core/memory.js";
-import { bm25, ftsQuery, memoryTerms, memoryTokens } from "../core/memory-terms.js";
+import { bm25, ftsQuery, ftsTerm, memoryTerms, memoryTokens } from "../core/memory-terms.js";
 import type { Sensitivity } from "../core/sensitivity.js";
 
 interface MemoryRow {
@@ -69,7 +69,7 @@ export class MemoryTables {
         `SELECT m.seq, m.text FROM memories_fts f JOIN memories m ON m.seq = f.rowid
          WHERE memories_fts MATCH ? ORDER BY bm25(memories_fts) LIMIT ?`,
       ),
-      having: db.prepare<[string], { doc: number }>("SELECT doc FROM memories_vocab WHERE term = ?"),
+      having: db.prepare<[string], { doc: number }>("SELECT count(*) AS doc FROM memories_fts WHERE memories_fts MATCH ?"),
       totals: db.prepare<[], { documents: number; tokens: number | null }>(
         "SELECT (SELECT count(*) FROM memories) AS documents, (SELECT sum(cnt) FROM memories_vocab) AS tokens",
       ),
@@ -167,7 +167,7 @@ export class MemoryTables {
       if (rows.length > 0) {
         // FTS5 finds and orders the candidates; they are scored with the idf that stays positive (see bm25).
         const totals = this.#q.totals.get() ?? { documents: 0, tokens: 0 };
-        const having = new Map(terms.map((term) => [term, this.#q.having.get(term)?.doc ?? 0]));
+        const having = new Map(terms.map((term) => [term, this.#q.having.get(ftsTerm(term))?.doc ?? 0]));
         const stats = {
           documents: totals.documents,
           averageLength: totals.documents === 0 ? 0 : (totals.tokens ?? 0) / totals.documents,

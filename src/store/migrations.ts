@@ -141,7 +141,7 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
         text, content = 'memories', content_rowid = 'seq', tokenize = 'unicode61 remove_diacritics 2'
       );
       INSERT INTO memories_fts (memories_fts, rank) VALUES ('secure-delete', 1);
-      -- How many memories hold each word and how often it occurs: what a search's bm25 weighs words by.
+      -- Each word's occurrences over all memories: their mean length, by which bm25 weighs a memory's own.
       CREATE VIRTUAL TABLE memories_vocab USING fts5vocab (memories_fts, row);
       CREATE TRIGGER memories_ai AFTER INSERT ON memories BEGIN
         INSERT INTO memories_fts (rowid, text) VALUES (new.seq, new.text);

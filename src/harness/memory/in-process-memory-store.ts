@@ -12,7 +12,7 @@ import {
   memoryScore,
   type NewMemory,
 } from "../../core/memory.js";
-import { bm25, memoryTerms, memoryTokens } from "../../core/memory-terms.js";
+import { bm25, memoryTerms, memoryTokens, stemMatches } from "../../core/memory-terms.js";
 
 interface Kept {
   seq: number;
@@ -112,7 +112,9 @@ export class InProcessMemoryStore implements MemoryStore {
 function bm25Scores(all: readonly Kept[], terms: readonly string[]): number[] {
   if (terms.length === 0 || all.length === 0) return all.map(() => 0);
   const averageLength = all.reduce((sum, k) => sum + k.tokens.length, 0) / all.length;
-  const having = new Map(terms.map((term) => [term, all.filter((k) => k.tokens.includes(term)).length]));
+  const having = new Map(
+    terms.map((term) => [term, all.filter((k) => k.tokens.some((token) => stemMatches(term, token))).length]),
+  );
   const stats = { documents: all.length, averageLength, having: (term: string) => having.get(term) ?? 0 };
   return all.map((k) => bm25(terms, k.tokens, stats));
 }

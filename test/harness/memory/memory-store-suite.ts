@@ -107,6 +107,10 @@ export function memoryStoreSuite(name: string, open: () => Promise<MemoryStoreFi
         // limit and minScore.
         assert.equal((await own.search({ text: "coffee", limit: 1, minScore: 0 })).length, 1);
         assert.deepEqual(await own.search({ text: "coffee", limit: 10, minScore: 0.99 }), []);
+        // A word's stem finds the words it begins: "sailing" finds "sails"; a number only itself.
+        const sails = await own.add(memory("The user sails on weekends, 12 knots"));
+        assert.equal((await own.search({ text: "going sailing?", limit: 10, minScore: 0 }))[0]?.memory.id, sails.id);
+        assert.deepEqual(await own.search({ text: "1", limit: 10, minScore: 0 }), []);
         // Text that is FTS5 syntax is only words.
         assert.deepEqual(await own.search({ text: '"NEAR( OR AND * ^ -', limit: 10, minScore: 0 }), []);
       } finally {
