@@ -68,7 +68,10 @@ export class InProcessMemoryStore implements MemoryStore {
   async update(id: string, change: MemoryChange): Promise<Memory | undefined> {
     const kept = this.#memories.get(id);
     if (kept === undefined) return undefined;
-    const memory: Memory = { ...kept.memory, updated_at: unixSeconds() };
+    const memory: Memory = {
+      ...kept.memory,
+      ...((change.text !== undefined || change.metadata !== undefined) && { updated_at: unixSeconds() }),
+    };
     let { embedding, tokens } = kept;
     if (change.text !== undefined) {
       memory.text = change.text.text;

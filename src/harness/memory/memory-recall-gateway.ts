@@ -5,6 +5,7 @@ import type {
   EmbedResult,
   Gateway,
   LoadedModel,
+  MemoryHit,
   Message,
   ModelEntry,
   ModelLibrary,
@@ -74,11 +75,22 @@ export class MemoryRecallGateway implements Gateway {
     if (query === undefined) return this.#gateway.chat(request, context);
     const header = context.headers[SENSITIVITY_HEADER];
     const declared = parseSensitivityHeader(Array.isArray(header) ? header[0] : header) ?? settings.sensitivity;
-    const hits = await this.#memories.search(
-      query,
-      { limit: settings.recall, minScore: settings.minScore, sensitivity: declared },
-      context.signal,
-    );
+    let hits: MemoryHit[];
+    try {
+      hits = await this.#memories.search(
+        query,
+        { limit: settings.recall, minScore: settings.minScore, sensitivity: declared },
+        context.signal,
+      );
+    } catch (err) {
+      context.signal.throwIfAborted();
+      // The store failing (a full disk, a damaged file) costs the request its memories, not its answer.
+      const code = (err as { code?: unknown }).code;
+      this.#report({ route: request.model, recalled: 0, skipped: `store_failed: ${typeof code === "string" ? code : "error"}` });
+      const stream = await this.#gateway.chat(request, context);
+      stream.meta.warnings = [...(stream.meta.warnings ?? []), "memory (the memory store could not be read)"];
+      return stream;
+    }
     this.#report({ route: request.model, recalled: hits.length });
     if (hits.length === 0) return this.#gateway.chat(request, context);
 
