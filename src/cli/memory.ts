@@ -7,6 +7,8 @@ import { formatTable } from "./text-table.js";
 export interface MemoryCommandIo extends CommandIo {
   /** Default: the global fetch. */
   fetch?: typeof fetch;
+  /** Where `add` reads the text when none is given (a pipe or a file). Default: none (the text is required). */
+  stdin?: AsyncIterable<string | Buffer> & { isTTY?: boolean };
 }
 
 interface ClientOptions {
@@ -59,13 +61,25 @@ export function memoryCommand(io: MemoryCommandIo = processIo()): Command {
 
   command.addCommand(
     client(new Command("add"))
-      .description("remember something (its sensitivity is detected; --private marks it private)")
-      .argument("<text...>", "what to remember")
+      .description(
+        "remember something (its sensitivity is detected; --private marks it private); without text, it is read from stdin, " +
+          "which other users of this machine cannot see (a command line shows in ps)",
+      )
+      .argument("[text...]", "what to remember")
       .option("--private", "mark it private: it is only ever sent to models on this machine")
       .option("-m, --metadata <key=value>", "a metadata pair (repeatable)", parsePair)
       .action(async (words: string[], opts: ClientOptions & { private?: boolean; metadata?: Record<string, string> }) => {
+        let text = words.join(" ");
+        if (text === "") {
+          if (io.stdin === undefined || io.stdin.isTTY) {
+            io.stderr.write("tandem memory add: give the text to remember, or pipe it in (echo '...' | tandem memory add)\n");
+            io.setExitCode(EXIT_USAGE);
+            return;
+          }
+          for await (const chunk of io.stdin) text += chunk.toString();
+        }
         const body = {
-          text: words.join(" "),
+          text,
           ...(opts.private && { sensitivity: "private" }),
           ...(opts.metadata && { metadata: opts.metadata }),
         };

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
+import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { type MemoryCommandIo, memoryCommand } from "../../src/cli/memory.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
@@ -17,7 +18,11 @@ before(async () => {
 });
 after(() => tandem.close());
 
-async function memory(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
+async function memory(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  stdin?: MemoryCommandIo["stdin"],
+): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
   let code = 0;
@@ -31,6 +36,7 @@ async function memory(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ co
     exit: (c) => {
       throw new Error(`exit ${c}: ${err}`);
     },
+    ...(stdin && { stdin }),
   };
   await memoryCommand(io).parseAsync(args, { from: "user" });
   return { code, out, err };
@@ -83,6 +89,16 @@ describe("tandem memory", () => {
     const away = await memory(["list"], { TANDEM_URL: `http://127.0.0.1:${port}` });
     assert.equal(away.code, 1);
     assert.match(away.err, new RegExp(`cannot reach tandem at http://127\\.0\\.0\\.1:${port}`));
+  });
+
+  it("reads the text from stdin when none is given (a command line shows in ps)", async () => {
+    const piped = await memory(["add", "--json"], {}, Readable.from(["The user's locker ", "is number 42\n"]));
+    assert.equal(piped.code, 0, piped.err);
+    assert.equal((JSON.parse(piped.out) as { text: string }).text, "The user's locker is number 42");
+    const terminal = Object.assign(Readable.from([]), { isTTY: true });
+    const none = await memory(["add"], {}, terminal);
+    assert.equal(none.code, 2);
+    assert.match(none.err, /give the text to remember, or pipe it in/);
   });
 
   it("refuses bad usage before calling the server", async () => {
