@@ -97,6 +97,12 @@ for (const withStore of [true, false]) {
         sensitivity: "public",
       });
       assert.equal(lowered.body.sensitivity, "private", "a declaration never lowers what detection found");
+      // Editing a private memory's text keeps it private; declaring it public (with nothing detected) lowers it.
+      const edited = await api<MemoryJson>("PATCH", `/v1/memories/${declared.body.id}`, { text: "The user is hiring" });
+      assert.equal(edited.body.sensitivity, "private");
+      const opened = await api<MemoryJson>("PATCH", `/v1/memories/${declared.body.id}`, { sensitivity: "public" });
+      assert.equal(opened.body.sensitivity, "public");
+      assert.equal(opened.body.text, "The user is hiring");
     });
 
     it("lists pages OpenAI-style (limit, after, order) and searches with query", async () => {

@@ -56,14 +56,18 @@ export class Memories {
     });
   }
 
-  /** A new text (re-classified and re-embedded), new metadata, or a declared sensitivity; `undefined` when the id is unknown. */
+  /**
+   * A new text (re-classified and re-embedded), new metadata, or a declared sensitivity; `undefined`
+   * when the id is unknown. A new text without a declared level keeps the memory's level as its
+   * floor: editing a private memory does not make it public.
+   */
   async update(id: string, input: Partial<MemoryInput>, signal: AbortSignal): Promise<Memory | undefined> {
     const change: MemoryChange = {};
     if (input.text !== undefined || input.sensitivity !== undefined) {
-      const current = input.text === undefined ? await this.store.get(id) : undefined;
-      if (input.text === undefined && current === undefined) return undefined;
-      const text = input.text === undefined ? (current as Memory).text : this.#checked(input.text);
-      const sensitivity = this.#sensitivityOf(text, input.sensitivity);
+      const current = await this.store.get(id);
+      if (current === undefined) return undefined;
+      const text = input.text === undefined ? current.text : this.#checked(input.text);
+      const sensitivity = this.#sensitivityOf(text, input.sensitivity ?? current.sensitivity);
       const embedding = await this.#embedder?.embed(text, sensitivity, signal);
       change.text = { text, sensitivity, ...(embedding !== undefined && { embedding }) };
     }
