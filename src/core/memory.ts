@@ -53,7 +53,7 @@ export interface MemoryListOptions {
   after?: string;
   /** 1..100. */
   limit: number;
-  /** By creation time (then id). */
+  /** In the order they were made: oldest first (`asc`) or newest first (`desc`). */
   order: "asc" | "desc";
 }
 

@@ -127,7 +127,7 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
     db.exec(`
       CREATE TABLE memories (
         id               TEXT NOT NULL UNIQUE,      -- mem_...
-        seq              INTEGER PRIMARY KEY,       -- the full-text index's rowid, and creation order
+        seq              INTEGER PRIMARY KEY,       -- the full-text index's rowid; lists page by it (creation order)
         text             TEXT NOT NULL,
         created_at       INTEGER NOT NULL,          -- seconds since the epoch
         updated_at       INTEGER NOT NULL,
@@ -136,7 +136,6 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
         embedding_model  TEXT,                      -- provider/model that made the vector; NULL: no vector
         embedding        BLOB                       -- float32 little-endian
       );
-      CREATE INDEX memories_created_at ON memories (created_at, seq);
       CREATE VIRTUAL TABLE memories_fts USING fts5 (
         text, content = 'memories', content_rowid = 'seq', tokenize = 'unicode61 remove_diacritics 2'
       );
