@@ -7,6 +7,7 @@ import { auditCommand } from "./audit.js";
 import { chat } from "./chat.js";
 import { gpuCommand } from "./gpu.js";
 import { keysCommand } from "./keys.js";
+import { memoryCommand } from "./memory.js";
 import { modelsCommand } from "./models.js";
 import { ps } from "./ps.js";
 import { run } from "./run.js";
@@ -126,5 +127,7 @@ program.addCommand(keysCommand());
 program.addCommand(gpuCommand());
 
 program.addCommand(auditCommand());
+
+program.addCommand(memoryCommand());
 
 await program.parseAsync(process.argv);

@@ -41,7 +41,7 @@ interface StatusBody {
     ttftMs?: number;
     lastError?: { code: string; message: string };
   }[];
-  routes: { name: string; tiers: string[][]; tools?: string[] }[];
+  routes: { name: string; tiers: string[][]; tools?: string[]; memory?: unknown }[];
   mcp?: {
     servers: {
       label: string;
@@ -117,7 +117,8 @@ export async function status(options: { url?: string; key?: string; json?: boole
   if (body.routes.length === 0) out.push("  (none)");
   for (const r of body.routes) {
     const tools = r.tools && r.tools.length > 0 ? `  tools ${r.tools.join(", ")}` : "";
-    out.push(`  ${r.name.padEnd(16)} ${r.tiers.map((t) => t.join(" | ")).join(" -> ")}${tools}`);
+    const memory = r.memory !== undefined ? "  memory on" : "";
+    out.push(`  ${r.name.padEnd(16)} ${r.tiers.map((t) => t.join(" | ")).join(" -> ")}${tools}${memory}`);
   }
   if (body.mcp && (body.mcp.servers.length > 0 || body.mcp.requestConnections > 0)) {
     out.push("", "mcp servers:");

@@ -191,6 +191,8 @@ function checkRoutes(config: Config, file: string | undefined): void {
       checkTarget(config, summarizer, where);
     }
   }
+  // The embedding model of memories: a target, found wrong at start rather than at the first memory.
+  if (config.memory.embeddings !== undefined) checkTarget(config, config.memory.embeddings, { file, path: "memory.embeddings" });
 }
 
 function checkTarget(config: Config, target: string, where: { file: string | undefined; path: string }): void {

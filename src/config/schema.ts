@@ -94,6 +94,32 @@ export const routeSchema = z.object({
    * calls to them are run between its turns (no approval asked: you configured them). Default none.
    */
   tools: z.array(z.string().regex(/^mcp:[a-zA-Z0-9_-]{1,64}$/, "expected 'mcp:<server>', a server under mcp.servers")).optional(),
+  /**
+   * Memory on this route (see the top-level `memory`): `on` (or `true`), or `{ recall, minScore }`
+   * to change how many memories and how close a match this route recalls. Before each request the
+   * memories most relevant to the latest user turn are given to the model in a system message ahead
+   * of the history, and the model may save and forget memories with tandem's `remember` and
+   * `forget` tools. Default: off.
+   */
+  memory: z
+    .union([
+      z.boolean(),
+      z.enum(["on", "off"]),
+      z
+        .object({
+          /** Memories recalled per request, 1-50. Default: `memory.recall`. */
+          recall: z.number().int().min(1).max(50).optional(),
+          /** Lowest search score (0-1) a recalled memory needs. Default: `memory.minScore`. */
+          minScore: z.number().min(0).max(1).optional(),
+          /** Whether the model is offered tandem's `remember` and `forget` tools on this route. Default true. */
+          tools: z.boolean().optional(),
+        })
+        .strict(),
+    ])
+    .optional()
+    .transform((memory) =>
+      memory === undefined || memory === false || memory === "off" ? undefined : memory === true || memory === "on" ? {} : memory,
+    ),
   /** What the client gets when every tier failed. Default: error. */
   onExhausted: z.enum(["error", "notice"]).default("error"),
   /**
@@ -235,6 +261,9 @@ export const mcpSchema = z
       // Checked here rather than as the record's key schema, whose failure zod reports only as "Invalid key in record".
       .superRefine((servers, ctx) => {
         for (const label of Object.keys(servers)) {
+          if (label === "tandem-memory") {
+            ctx.addIssue({ code: "custom", path: [label], message: "'tandem-memory' is the label of tandem's own memory tools" });
+          }
           if (!MCP_SERVER_LABEL.test(label))
             ctx.addIssue({
               code: "custom",
@@ -426,6 +455,31 @@ export const configSchema = z.object({
       retentionDays: z.number().int().positive().optional(),
     })
     .default({}),
+  /**
+   * Memories: what you want every model to remember about you, kept in the encrypted store (with
+   * `store.enabled: false`, in the server's memory only) and recalled on routes with `memory: on`.
+   */
+  memory: z
+    .object({
+      /**
+       * An embedding model (`<provider>/<model>`, e.g. `local/nomic-embed` or `openai/text-embedding-3-small`)
+       * for searching memories by meaning as well as by their words. A private memory is only ever
+       * embedded by a local model; a cloud model embeds the others, each call in the egress audit.
+       * Default: unset (word search only, FTS5 bm25).
+       */
+      embeddings: z
+        .string()
+        .regex(/^[^/\s]+\/.+$/, "expected '<provider>/<model>'")
+        .optional(),
+      /** Memories recalled per request on a route with `memory: on`, 1-50. Default 5. */
+      recall: z.number().int().min(1).max(50).default(5),
+      /** Lowest search score (0-1) a recalled memory needs (see the README: Memory). Default 0.2. */
+      minScore: z.number().min(0).max(1).default(0.2),
+      /** The longest memory, in characters (a longer one is refused with a 400). Default 4000. */
+      maxChars: z.number().int().min(1).max(100_000).default(4000),
+    })
+    .strict()
+    .default({ recall: 5, minScore: 0.2, maxChars: 4000 }),
   mcp: mcpSchema.default({
     servers: {},
     callTimeoutMs: 60_000,

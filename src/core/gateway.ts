@@ -30,6 +30,8 @@ export interface ResponseMeta {
   warnings?: string[];
   /** Tools tandem ran for the model while answering (`mcp:<server>/<tool>`, in order): the `x-tandem-tools` header. */
   tools?: string[];
+  /** The ids of the memories recalled into the request (routes with `memory: on`): the `x-tandem-memory` header. */
+  memory?: string[];
 }
 
 /** An answer in progress. The first event has already been received, so headers can be sent. */

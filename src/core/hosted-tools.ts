@@ -54,9 +54,21 @@ export interface ToolHost {
   /** The server's tools, or why they could not be listed. */
   listTools(server: McpServerRef, signal: AbortSignal): Promise<{ tools: HostedToolInfo[] } | { error: string }>;
   /** Runs one tool with its JSON arguments. */
-  callTool(server: McpServerRef, name: string, args: Record<string, unknown>, signal: AbortSignal): Promise<HostedToolOutcome>;
+  callTool(
+    server: McpServerRef,
+    name: string,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+    call?: HostedCallContext,
+  ): Promise<HostedToolOutcome>;
   /** Whether a server of this label is configured (so a request may name it without a URL). */
   configured(label: string): boolean;
+}
+
+/** What the loop knows of the conversation a call is made in, for hosts whose tools keep what they are given (memory). */
+export interface HostedCallContext {
+  /** The highest sensitivity the conversation is known to have (classified turns, the client's declaration); undefined: not known. */
+  sensitivity?: Sensitivity;
 }
 
 /**

@@ -11,6 +11,8 @@ export * from "./key-rotated-error.js";
 export * from "./local-engine.js";
 export * from "./logprobs.js";
 export * from "./loopback.js";
+export * from "./memory.js";
+export * from "./memory-terms.js";
 export * from "./messages.js";
 export * from "./model-library.js";
 export * from "./native.js";

@@ -1,14 +1,22 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
-import type { Config } from "../config/index.js";
+import type { Config, RouteConfig } from "../config/index.js";
 import { GatewayError, makeId, type ToolHost } from "../core/index.js";
+import type { MemoryStore } from "../core/memory.js";
 import type { StateStore } from "../core/state.js";
 import { DIALECTS, dialectFor } from "../dialects/index.js";
 import { requestRecord } from "../dialects/shared/index.js";
+import { EncryptedMemoryStore } from "../harness/memory/encrypted-memory-store.js";
+import { InProcessMemoryStore } from "../harness/memory/in-process-memory-store.js";
+import { Memories } from "../harness/memory/memories.js";
+import { MemoryEmbedder } from "../harness/memory/memory-embedder.js";
+import { MemoryRecallGateway, type RecallSettings } from "../harness/memory/memory-recall-gateway.js";
+import { MEMORY_TOOLS_LABEL, MemoryToolHost } from "../harness/memory/memory-tool-host.js";
 import { EncryptedStateStore } from "../harness/state/encrypted-state-store.js";
 import { MemoryStateStore } from "../harness/state/memory-state-store.js";
 import { McpToolHost } from "../harness/tools/mcp/index.js";
 import { RouteToolsGateway } from "../harness/tools/route-tools.js";
+import { ToolHostByLabel } from "../harness/tools/tool-host-by-label.js";
 import { ToolLoop } from "../harness/tools/tool-loop.js";
 import { classifyRequest, detectorFor } from "../privacy/index.js";
 import { Catalog } from "../router/catalog.js";
@@ -25,6 +33,7 @@ import { isPublicConsoleRequest, mountConsole } from "./console-routes.js";
 import { ANSWERED, FrontDoor } from "./front-door.js";
 import { registerJsonBody, unsupportedMediaType } from "./json-body.js";
 import { ServerLoopback } from "./loopback.js";
+import { registerMemoryRoutes } from "./memory-routes.js";
 import { mountDialects } from "./mount-dialects.js";
 import { attachResponsesSocket } from "./responses-socket.js";
 import { statusSnapshot } from "./status.js";
@@ -45,6 +54,11 @@ export interface ServerOptions {
    * given, else this process's memory (lost at exit).
    */
   state?: StateStore;
+  /**
+   * Where memories live. Default: the encrypted store when `store` is given, else this process's
+   * memory (lost at exit).
+   */
+  memory?: MemoryStore;
   /**
    * Runs MCP servers' tools for the tool loop (Responses `mcp` tools). Default: the MCP servers of
    * `config.mcp`. Closed by `close()` when the server made it.
@@ -74,6 +88,8 @@ export interface TandemServer {
   store: BackgroundStore | undefined;
   /** Where this server keeps stored responses and conversations. */
   state: StateStore;
+  /** The user's memories (`/v1/memories`, recall on routes with `memory: on`). */
+  memories: Memories;
   close(): Promise<void>;
 }
 
@@ -335,15 +351,38 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
           ...(store && { keySources: { store } }),
         })
       : undefined;
-  const loop = new ToolLoop(options.toolHost ?? (ownToolHost as McpToolHost), {
+  /** How sensitive a text is by the privacy settings' detectors (a tool call's, a memory's). */
+  const classifyText = (text: string) =>
+    classifyRequest(
+      { model: "", stream: false, messages: [{ role: "user", content: [{ type: "text", text }] }] },
+      detectorFor(config.privacy),
+    ).level;
+  const memories = new Memories({
+    store: options.memory ?? (store ? new EncryptedMemoryStore(store) : new InProcessMemoryStore()),
+    classify: classifyText,
+    maxChars: config.memory.maxChars,
+    ...(config.memory.embeddings !== undefined && {
+      embedder: new MemoryEmbedder(
+        router,
+        config.memory.embeddings,
+        targetIsLocal(catalog, config.memory.embeddings),
+        (skipped) =>
+          // Why, never what: a memory's text stays out of the log.
+          logger.warn({ component: "memory", model: config.memory.embeddings, ...skipped }, "memory embedding not made"),
+      ),
+    }),
+  });
+  registerMemoryRoutes(app, memories);
+  // tandem's own memory tools beside the MCP servers' (configured, or named by a request's URL).
+  const toolHost = new ToolHostByLabel(
+    new Map([[MEMORY_TOOLS_LABEL, new MemoryToolHost(memories)]]),
+    options.toolHost ?? (ownToolHost as McpToolHost),
+  );
+  const loop = new ToolLoop(toolHost, {
     // A call to a server that is not on this machine is egress: audited as a cloud request is.
     ...(store && { audit: (record) => store.auditEgress(record) }),
     // For a call to a remote server when no turn was classified (every target local).
-    classify: (text) =>
-      classifyRequest(
-        { model: "", stream: false, messages: [{ role: "user", content: [{ type: "text", text }] }] },
-        detectorFor(config.privacy),
-      ).level,
+    classify: classifyText,
   });
   const services = {
     state: options.state ?? (store ? new EncryptedStateStore(store) : new MemoryStateStore()),
@@ -353,8 +392,18 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   };
   // A route's tools (`tools: ["mcp:<server>"]`) are run for its clients on every wire.
   // (With no route naming tools, the router itself: nothing is looked up per request.)
-  const anyRouteTools = Object.values(config.routes).some((route) => (route.tools?.length ?? 0) > 0);
-  const gateway = anyRouteTools ? new RouteToolsGateway(router, loop, (model) => routeTools(catalog, model)) : router;
+  const anyRouteTools = Object.values(config.routes).some((route) => routeToolsOf(route).length > 0);
+  const toolsGateway = anyRouteTools ? new RouteToolsGateway(router, loop, (model) => routeTools(catalog, model)) : router;
+  // A route with `memory: on` gets the memories relevant to each request (outside the tool loop: recalled once per request).
+  const anyRouteMemory = Object.values(config.routes).some((route) => route.memory !== undefined);
+  const gateway = anyRouteMemory
+    ? new MemoryRecallGateway(
+        toolsGateway,
+        memories,
+        (model) => recallSettings(catalog, config, model),
+        (report) => logger.debug({ component: "memory", ...report }, "memories recalled"),
+      )
+    : toolsGateway;
   mountDialects(app, DIALECTS, gateway, services);
   health.start();
 
@@ -366,6 +415,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     health,
     store,
     state: services.state,
+    memories,
     async close() {
       health.stop();
       await app.close();
@@ -380,7 +430,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
 function routeTools(catalog: Catalog, model: string): readonly string[] | undefined {
   try {
     const resolved = catalog.resolve(model);
-    return resolved.kind === "route" ? resolved.route.tools : undefined;
+    return resolved.kind === "route" ? routeToolsOf(resolved.route) : undefined;
   } catch {
     return undefined;
   }
@@ -389,6 +439,33 @@ function routeTools(catalog: Catalog, model: string): readonly string[] | undefi
 /** Reads a console (or a dashboard) repeats: status, metrics, the audit, and the console's own files. */
 function isQuietRead(path: string): boolean {
   return path === "/v1/status" || path === "/metrics" || path === "/v1/audit" || isPublicConsoleRequest("GET", path);
+}
+
+/** A route's `tools`, and tandem's memory tools when it has memory on (unless its `memory.tools` is false). */
+function routeToolsOf(route: RouteConfig): string[] {
+  const memory = route.memory !== undefined && route.memory.tools !== false ? [`mcp:${MEMORY_TOOLS_LABEL}`] : [];
+  return [...(route.tools ?? []), ...memory];
+}
+
+/** How the route a model name resolves to recalls memories; undefined for a route without memory, a target or an unknown name. */
+function recallSettings(catalog: Catalog, config: Config, model: string): RecallSettings | undefined {
+  try {
+    const resolved = catalog.resolve(model);
+    if (resolved.kind !== "route" || resolved.route.memory === undefined) return undefined;
+    const memory = resolved.route.memory;
+    return {
+      recall: memory.recall ?? config.memory.recall,
+      minScore: memory.minScore ?? config.memory.minScore,
+      sensitivity: resolved.route.sensitivity,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `provider/model` runs on this machine (an unknown provider counts as not: private text is not offered to it). */
+function targetIsLocal(catalog: Catalog, target: string): boolean {
+  return catalog.slots.get(target.slice(0, target.indexOf("/")))?.local ?? false;
 }
 
 /** Whether a request comes with a body (its time to arrive is then bounded). */

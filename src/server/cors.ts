@@ -14,7 +14,7 @@ const EXPOSED_HEADERS = [
   "retry-after-ms",
 ].join(", ");
 
-const ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS";
+const ALLOWED_METHODS = "GET, POST, PATCH, DELETE, OPTIONS";
 
 /**
  * Request headers allowed when a preflight does not list its own: what the OpenAI, Anthropic and

@@ -91,6 +91,8 @@ export function statusSnapshot({ catalog, stats, health, breakerState, startedAt
       privacy: r.privacy ?? null,
       onExhausted: r.onExhausted,
       ...(r.tools !== undefined && { tools: r.tools }),
+      // Memory on: how many memories it recalls and its lowest score (unset: the top-level defaults), and its tools.
+      ...(r.memory !== undefined && { memory: r.memory }),
     })),
     ...(mcp !== undefined && { mcp: mcp() }),
   };

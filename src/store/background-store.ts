@@ -4,6 +4,7 @@ import type { Worker } from "node:worker_threads";
 import { AuditJournal } from "./audit-journal.js";
 import { DATABASE_FILE, type DatabaseKey, resolveDatabaseKey } from "./database-key.js";
 import { egressValues } from "./log-tables.js";
+import type { MemoryTables } from "./memory-tables.js";
 import type { OpenDataStoreOptions } from "./open-data-store.js";
 import type {
   AuditQuery,
@@ -16,7 +17,7 @@ import type {
 } from "./records.js";
 import { startStoreWorker } from "./start-worker.js";
 import type { StateTables } from "./state-tables.js";
-import type { FlushResult, StateMethod, StoreHealth, StoreOptions } from "./store.js";
+import type { FlushResult, MemoryMethod, StateMethod, StoreHealth, StoreOptions } from "./store.js";
 import { StoreError, type StoreErrorCode } from "./store-error.js";
 import type { QueuedRow, StoreThreadReply, StoreThreadRequest, StoreThreadStart } from "./store-protocol.js";
 
@@ -226,6 +227,11 @@ export class BackgroundStore {
    */
   async state<M extends StateMethod>(method: M, ...args: Parameters<StateTables[M]>): Promise<ReturnType<StateTables[M]>> {
     return (await this.#ask({ op: "state", method, args })) as ReturnType<StateTables[M]>;
+  }
+
+  /** Calls a method of the memories on the store's thread, as state() does for responses. */
+  async memory<M extends MemoryMethod>(method: M, ...args: Parameters<MemoryTables[M]>): Promise<ReturnType<MemoryTables[M]>> {
+    return (await this.#ask({ op: "memory", method, args })) as ReturnType<MemoryTables[M]>;
   }
 
   async health(): Promise<StoreHealth> {

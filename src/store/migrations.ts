@@ -8,8 +8,8 @@ type Database = Sqlite.Database;
  * (kept in SQLite's `user_version`). Steps are only ever appended: a released step never changes,
  * because users' databases already ran it.
  *
- * `threads` and `memory` are not here yet: an empty table of a guessed shape would only have to be
- * migrated once their design exists, so they arrive as their own steps with the features that use them.
+ * `threads` is not here yet: an empty table of a guessed shape would only have to be migrated once its
+ * design exists, so it arrives as its own step with the feature that uses it.
  */
 export const MIGRATIONS: readonly ((db: Database) => void)[] = [
   // 1: what a request did, what left the machine, and what it cost.
@@ -119,6 +119,40 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
   // prepends a conversation's items to them): the ordinal of its last item then. NULL: none (not in a
   // conversation, the conversation was empty, or a response saved before this step).
   (db) => db.exec("ALTER TABLE responses ADD COLUMN conversation_through INTEGER"),
+  // 7: memories (what the user wants every model to remember), each with its vector when an embedding
+  // model made one, and a full-text index of their text (FTS5, bm25) kept by triggers. The index holds
+  // no copy of the text (external content) and runs with secure-delete, so a forgotten memory's words
+  // leave the index's pages as its row leaves the table's (secure_delete overwrites both).
+  (db) =>
+    db.exec(`
+      CREATE TABLE memories (
+        id               TEXT NOT NULL UNIQUE,      -- mem_...
+        seq              INTEGER PRIMARY KEY,       -- the full-text index's rowid; lists page by it (creation order)
+        text             TEXT NOT NULL,
+        created_at       INTEGER NOT NULL,          -- seconds since the epoch
+        updated_at       INTEGER NOT NULL,
+        sensitivity      TEXT NOT NULL,             -- public | internal | private
+        metadata         TEXT,                      -- JSON object of strings; NULL: none
+        embedding_model  TEXT,                      -- provider/model that made the vector; NULL: no vector
+        embedding        BLOB                       -- float32 little-endian
+      );
+      CREATE VIRTUAL TABLE memories_fts USING fts5 (
+        text, content = 'memories', content_rowid = 'seq', tokenize = 'unicode61 remove_diacritics 2'
+      );
+      INSERT INTO memories_fts (memories_fts, rank) VALUES ('secure-delete', 1);
+      -- Each word's occurrences over all memories: their mean length, by which bm25 weighs a memory's own.
+      CREATE VIRTUAL TABLE memories_vocab USING fts5vocab (memories_fts, row);
+      CREATE TRIGGER memories_ai AFTER INSERT ON memories BEGIN
+        INSERT INTO memories_fts (rowid, text) VALUES (new.seq, new.text);
+      END;
+      CREATE TRIGGER memories_ad AFTER DELETE ON memories BEGIN
+        INSERT INTO memories_fts (memories_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+      END;
+      CREATE TRIGGER memories_au AFTER UPDATE OF text ON memories BEGIN
+        INSERT INTO memories_fts (memories_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+        INSERT INTO memories_fts (rowid, text) VALUES (new.seq, new.text);
+      END;
+    `),
 ];
 
 /** The version this build of tandem writes. */

@@ -17,6 +17,7 @@ import {
   type UsageValues,
   usageValues,
 } from "./log-tables.js";
+import { MemoryTables } from "./memory-tables.js";
 import { openEncryptedDatabase } from "./open-database.js";
 import type {
   AuditQuery,
@@ -118,6 +119,9 @@ export interface FlushResult {
 /** The StateTables methods a BackgroundStore may call on the store's thread. */
 export type StateMethod = Exclude<keyof StateTables, "prune">;
 
+/** The MemoryTables methods a BackgroundStore may call on the store's thread. */
+export type MemoryMethod = keyof MemoryTables;
+
 type PendingRow =
   | { kind: "request"; values: RequestValues }
   /** `token`: the number the server answered for a journaled row (see recordJournaledEgress). */
@@ -166,6 +170,8 @@ export class Store {
   readonly stateRetentionDays: number | undefined;
   /** Stored responses and conversations (the encrypted StateStore's tables). */
   readonly state: StateTables;
+  /** Memories (the encrypted MemoryStore's tables). */
+  readonly memory: MemoryTables;
   readonly #db: Sqlite.Database;
   readonly #flushIntervalMs: number;
   readonly #maxBatch: number;
@@ -209,6 +215,7 @@ export class Store {
     try {
       this.#insert = prepareLogInserts(this.#db);
       this.state = new StateTables(this.#db);
+      this.memory = new MemoryTables(this.#db);
     } catch (err) {
       this.#db.close();
       throw storeErrorFrom(err, this.file, "prepare statements for");
@@ -374,6 +381,14 @@ export class Store {
     return this.#sql(
       () => (this.state[method] as (...a: unknown[]) => ReturnType<StateTables[M]>).apply(this.state, args),
       "use the stored responses and conversations in",
+    );
+  }
+
+  /** Runs one MemoryTables method on this store's connection, turning SQLite's errors into StoreErrors. */
+  memoryCall<M extends MemoryMethod>(method: M, args: Parameters<MemoryTables[M]>): ReturnType<MemoryTables[M]> {
+    return this.#sql(
+      () => (this.memory[method] as (...a: unknown[]) => ReturnType<MemoryTables[M]>).apply(this.memory, args),
+      "use the memories in",
     );
   }
 

@@ -133,6 +133,25 @@ routes:
     );
   });
 
+  it("reads memory: a route's `memory: on` and its settings, and checks the embedding model at load", async () => {
+    const base = "providers:\n  openai: { kind: openai, models: [gpt-4o-mini, text-embedding-3-small] }\n";
+    const dir = dirWith({
+      "ok.yaml": `${base}memory: { embeddings: openai/text-embedding-3-small }\nroutes:\n  a: { tiers: [openai/gpt-4o-mini], memory: on }\n  b: { tiers: [openai/gpt-4o-mini], memory: { recall: 2, tools: false } }\n  c: { tiers: [openai/gpt-4o-mini], memory: off }\n`,
+      "bad-model.yaml": `${base}memory: { embeddings: openai/nope }\n`,
+      "bad-route.yaml": `${base}routes:\n  a: { tiers: [openai/gpt-4o-mini], memory: { recall: 0 } }\n`,
+      "reserved.yaml": `${base}mcp: { servers: { tandem-memory: { command: node } } }\n`,
+    });
+    const load = (file: string) => loadConfig({ cwd: dir, env: noEnv(dir), configPath: file });
+    const { config } = await load("ok.yaml");
+    assert.deepEqual(config.routes.a?.memory, {});
+    assert.deepEqual(config.routes.b?.memory, { recall: 2, tools: false });
+    assert.equal(config.routes.c?.memory, undefined);
+    assert.deepEqual(config.memory, { embeddings: "openai/text-embedding-3-small", recall: 5, minScore: 0.2, maxChars: 4000 });
+    await assert.rejects(load("bad-model.yaml"), /memory\.embeddings.*no model 'nope'/);
+    await assert.rejects(load("bad-route.yaml"), /routes\.a\.memory/);
+    await assert.rejects(load("reserved.yaml"), /tandem-memory.*tandem's own memory tools/);
+  });
+
   it("reports unparseable YAML, a missing --config file and a bad port clearly", async () => {
     const dir = dirWith({ "bad.yaml": "server: { port: [" });
     await assert.rejects(loadConfig({ cwd: dir, env: noEnv(dir), configPath: "bad.yaml" }), /bad\.yaml: not valid YAML or JSON/);

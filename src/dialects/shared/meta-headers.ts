@@ -16,6 +16,7 @@ export function metaHeaders(meta: ResponseMeta): Record<string, string> {
     headers["x-tandem-warnings"] = meta.warnings.map((field) => headerSafe(`${field} not sent to ${meta.target}`)).join("; ");
   }
   if (meta.tools !== undefined && meta.tools.length > 0) headers["x-tandem-tools"] = meta.tools.map(headerSafe).join("; ");
+  if (meta.memory !== undefined && meta.memory.length > 0) headers["x-tandem-memory"] = meta.memory.map(headerSafe).join(", ");
   return headers;
 }
 

@@ -12,7 +12,9 @@ import type {
   PullResult,
   RequestContext,
   ResponseMeta,
+  Sensitivity,
 } from "../../core/index.js";
+import { parseSensitivityHeader, SENSITIVITY_HEADER } from "../../privacy/sensitivity.js";
 
 /**
  * The gateway every dialect is given: the router's, with the tools a route names (`tools:
@@ -35,7 +37,13 @@ export class RouteToolsGateway implements Gateway {
     const tools = this.#toolsOf(request.model);
     if (tools === undefined || tools.length === 0) return this.#gateway.chat(request, context);
     const servers = tools.map((tool) => ({ ref: { label: tool.slice("mcp:".length) }, approval: "never" as const }));
-    return this.#runner.chat(this.#gateway, request, { servers, approvals: [], listed: new Map() }, context);
+    const sensitivity = declaredSensitivity(context);
+    return this.#runner.chat(
+      this.#gateway,
+      request,
+      { servers, approvals: [], listed: new Map(), ...(sensitivity !== undefined && { sensitivity }) },
+      context,
+    );
   }
 
   embed(request: EmbedRequest, context: RequestContext): Promise<{ meta: ResponseMeta; result: EmbedResult }> {
@@ -68,5 +76,19 @@ export class RouteToolsGateway implements Gateway {
 
   modelLibrary(): ModelLibrary {
     return this.#gateway.modelLibrary();
+  }
+}
+
+/**
+ * The level the request is declared at (x-tandem-sensitivity, which recall raises for a private
+ * memory): what the loop holds calls to before any turn is classified. A bad header is the router's
+ * to refuse, on the first turn.
+ */
+function declaredSensitivity(context: RequestContext): Sensitivity | undefined {
+  const header = context.headers[SENSITIVITY_HEADER];
+  try {
+    return parseSensitivityHeader(Array.isArray(header) ? header[0] : header);
+  } catch {
+    return undefined;
   }
 }

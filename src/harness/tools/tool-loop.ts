@@ -421,7 +421,9 @@ class LoopRun {
         return { error: "Not run: the egress audit could not record this call (see the server log)." };
       }
     }
-    return this.#host.callTool(server.ref, tool, parsed as Record<string, unknown>, this.#context.signal);
+    return this.#host.callTool(server.ref, tool, parsed as Record<string, unknown>, this.#context.signal, {
+      ...(level !== undefined && { sensitivity: level }),
+    });
   }
 
   /** A call an earlier answer asked about: run when approved, and told to the model either way. */

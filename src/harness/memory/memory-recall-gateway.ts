@@ -1,0 +1,174 @@
+import type {
+  ChatRequest,
+  ChatStream,
+  EmbedRequest,
+  EmbedResult,
+  Gateway,
+  LoadedModel,
+  MemoryHit,
+  Message,
+  ModelEntry,
+  ModelLibrary,
+  PullEvent,
+  PullResult,
+  RequestContext,
+  ResponseMeta,
+  Sensitivity,
+} from "../../core/index.js";
+import { parseSensitivityHeader, SENSITIVITY_HEADER, SENSITIVITY_LEVELS } from "../../privacy/sensitivity.js";
+import type { Memories } from "./memories.js";
+import { recallMessage } from "./recall-message.js";
+
+/** How a route recalls (its `memory` setting merged over the top-level defaults). */
+export interface RecallSettings {
+  recall: number;
+  minScore: number;
+  /** The route's `sensitivity` setting: the level of a query the client did not declare one for. */
+  sensitivity?: Sensitivity | undefined;
+}
+
+/** What of one request's recall is safe to log: counts and ids, never a memory's text. */
+export interface RecallReport {
+  route: string;
+  recalled: number;
+  /** Why nothing was recalled, when the recall was skipped. */
+  skipped?: string;
+}
+
+/**
+ * The gateway every dialect is given when a route has `memory: on`: before each request to such a
+ * route, the memories most relevant to the latest user turn are put in a system message after the
+ * client's own system messages and ahead of the history, the request's sensitivity takes in theirs
+ * (a recalled private memory keeps the request on this machine, as a private request is kept), and
+ * the answer names them in `x-tandem-memory`. Requests to other routes and to targets pass as they came.
+ */
+export class MemoryRecallGateway implements Gateway {
+  readonly #gateway: Gateway;
+  readonly #memories: Memories;
+  readonly #settingsOf: (model: string) => RecallSettings | undefined;
+  readonly #report: (report: RecallReport) => void;
+
+  constructor(
+    gateway: Gateway,
+    memories: Memories,
+    settingsOf: (model: string) => RecallSettings | undefined,
+    report: (report: RecallReport) => void = () => {},
+  ) {
+    this.#gateway = gateway;
+    this.#memories = memories;
+    this.#settingsOf = settingsOf;
+    this.#report = report;
+  }
+
+  async chat(request: ChatRequest, context: RequestContext): Promise<ChatStream> {
+    const settings = this.#settingsOf(request.model);
+    if (settings === undefined) return this.#gateway.chat(request, context);
+    // Memories join the canonical messages; a part only the client's own wire can carry would be lost.
+    const wireOnly = request.native?.wireOnly?.[0];
+    if (wireOnly !== undefined) {
+      const stream = await this.#gateway.chat(request, context);
+      this.#report({ route: request.model, recalled: 0, skipped: "wire_only" });
+      stream.meta.warnings = [...(stream.meta.warnings ?? []), `memory (the request holds ${wireOnly.param})`];
+      return stream;
+    }
+    const query = latestUserText(request.messages);
+    if (query === undefined) return this.#gateway.chat(request, context);
+    const header = context.headers[SENSITIVITY_HEADER];
+    const declared = parseSensitivityHeader(Array.isArray(header) ? header[0] : header) ?? settings.sensitivity;
+    let hits: MemoryHit[];
+    try {
+      hits = await this.#memories.search(
+        query,
+        { limit: settings.recall, minScore: settings.minScore, sensitivity: declared },
+        context.signal,
+      );
+    } catch (err) {
+      context.signal.throwIfAborted();
+      // The store failing (a full disk, a damaged file) costs the request its memories, not its answer.
+      const code = (err as { code?: unknown }).code;
+      this.#report({ route: request.model, recalled: 0, skipped: `store_failed: ${typeof code === "string" ? code : "error"}` });
+      const stream = await this.#gateway.chat(request, context);
+      stream.meta.warnings = [...(stream.meta.warnings ?? []), "memory (the memory store could not be read)"];
+      return stream;
+    }
+    this.#report({ route: request.model, recalled: hits.length });
+    if (hits.length === 0) return this.#gateway.chat(request, context);
+
+    const leading = request.messages.findIndex((m) => m.role !== "system");
+    const at = leading === -1 ? request.messages.length : leading;
+    const messages: Message[] = [
+      ...request.messages.slice(0, at),
+      { role: "system", content: recallMessage(hits) },
+      ...request.messages.slice(at),
+    ];
+    const level = hits.reduce<Sensitivity>((top, hit) => higher(top, hit.memory.sensitivity), "public");
+    const raised = raisedLevel(declared, level);
+    const stream = await this.#gateway.chat(
+      { ...request, messages, native: undefined },
+      raised === undefined ? context : { ...context, headers: { ...context.headers, [SENSITIVITY_HEADER]: raised } },
+    );
+    stream.meta.memory = hits.map((hit) => hit.memory.id);
+    return stream;
+  }
+
+  embed(request: EmbedRequest, context: RequestContext): Promise<{ meta: ResponseMeta; result: EmbedResult }> {
+    return this.#gateway.embed(request, context);
+  }
+
+  models(): Promise<ModelEntry[]> {
+    return this.#gateway.models();
+  }
+
+  model(name: string): Promise<ModelEntry> {
+    return this.#gateway.model(name);
+  }
+
+  countTokens(request: ChatRequest, context: RequestContext): Promise<{ meta: ResponseMeta; inputTokens: number }> {
+    return this.#gateway.countTokens(request, context);
+  }
+
+  loadedModels(): LoadedModel[] {
+    return this.#gateway.loadedModels();
+  }
+
+  keepAlive(name: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<ModelEntry> {
+    return this.#gateway.keepAlive(name, keepAliveMs, signal);
+  }
+
+  pull(reference: string, onEvent: (event: PullEvent) => void, signal: AbortSignal): Promise<PullResult> {
+    return this.#gateway.pull(reference, onEvent, signal);
+  }
+
+  modelLibrary(): ModelLibrary {
+    return this.#gateway.modelLibrary();
+  }
+}
+
+/** The text of the conversation's last user turn, or undefined when it has none with text. */
+function latestUserText(messages: readonly Message[]): string | undefined {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i];
+    if (message?.role !== "user") continue;
+    const text = message.content
+      .flatMap((part) => (part.type === "text" ? [part.text] : []))
+      .join("\n")
+      .trim();
+    return text === "" ? undefined : text;
+  }
+  return undefined;
+}
+
+function higher(a: Sensitivity, b: Sensitivity): Sensitivity {
+  return SENSITIVITY_LEVELS.indexOf(a) >= SENSITIVITY_LEVELS.indexOf(b) ? a : b;
+}
+
+/**
+ * The level to declare for the request once memories of `level` joined it, or undefined to leave
+ * it as it is. A declared level (the client's header, else the route's setting) is raised to the
+ * memories'; with none declared, detection still reads the whole request (memories included), and
+ * only a private memory is declared, so the request is private even where detection would not say so.
+ */
+function raisedLevel(declared: Sensitivity | undefined, level: Sensitivity): Sensitivity | undefined {
+  if (declared !== undefined) return higher(declared, level) === declared ? undefined : level;
+  return level === "private" ? "private" : undefined;
+}
