@@ -1,7 +1,10 @@
 /** The `mcp` config section: its defaults, and the errors a mistake in it gets (with the field's path). */
 import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
-import { configSchema } from "../../../../src/config/index.js";
+import { ConfigError, configSchema, loadConfig } from "../../../../src/config/index.js";
 
 function issues(mcp: unknown): string[] {
   const parsed = configSchema.safeParse({ mcp });
@@ -94,6 +97,22 @@ describe("config mcp", () => {
       "mcp.servers.web.sandbox: sandbox is for a stdio server (command), not a url",
     ]);
     assert.deepEqual(issues({ sandbox: 1 }), ["mcp.sandbox: expected true, false or an object {network, read, write, env}"]);
+  });
+
+  it("reports a bad sandbox field in a config file with the file, the field's path and what was expected", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tandem-config-"));
+    try {
+      const file = join(dir, "tandem.config.yaml");
+      await writeFile(file, "mcp:\n  servers:\n    files:\n      command: node\n      sandbox:\n        read: [~/docs, 42]\n");
+      await assert.rejects(
+        loadConfig({ configPath: file, env: {}, cwd: dir, skipOllamaProbe: true }),
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          err.message === `${file}: mcp.servers.files.sandbox.read[1]: Invalid input: expected string, received number`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("reads remote and stdio servers, filling their defaults", () => {
