@@ -40,6 +40,16 @@ interface Grant {
   lexical: string;
   real: string;
   writable: boolean;
+  /** The field that gave it, for errors. */
+  where: string;
+  /** The path as configured. */
+  given: string;
+}
+
+/** A folder the program needs, and the paths it was found through (the command, its script, ...). */
+interface Need {
+  path: string;
+  through: string[];
 }
 
 /** What marks the root of a program's package: its own files and its dependencies are under it. */
@@ -65,7 +75,7 @@ export async function planSandbox(request: SandboxRequest): Promise<SandboxPlan>
     const real = await realPath(lexical, path, where);
     if (real === "/") throw new SandboxError("setup", `${where}: '${path}' is the whole file system: list the folders it needs`);
     refuseHidden(real, path, where, hidden);
-    const grant = { lexical, real, writable };
+    const grant = { lexical, real, writable, where, given: path };
     grants.push(grant);
     return grant;
   };
@@ -75,12 +85,45 @@ export async function planSandbox(request: SandboxRequest): Promise<SandboxPlan>
   for (const [i, path] of request.read.entries()) await give(path, `${request.readFrom}.read[${i}]`, false);
   for (const [i, path] of request.write.entries()) await give(path, `${request.writeFrom}.write[${i}]`, true);
 
+  // A path inside a writable one is the server's to change: it may have made it a symlink to
+  // anything (your home) since the last start. Such a path is given only where its target is
+  // reachable anyway, through a path given outside any writable one.
+  const writable = grants.filter((g) => g.writable);
+  const inWritable = (path: string, except?: Grant) =>
+    writable.find((w) => w !== except && w.lexical !== path && (isWithin(path, w.lexical) || isWithin(path, w.real)));
+  const trusted = grants.filter((g) => inWritable(g.lexical, g) === undefined);
+  const covered = (real: string, writableToo: boolean) =>
+    isSystemPath(real) || trusted.some((t) => isWithin(real, t.real) && (t.writable || !writableToo));
+  for (const g of grants) {
+    const w = inWritable(g.lexical, g);
+    if (w === undefined || covered(g.real, g.writable)) continue;
+    throw new SandboxError(
+      "setup",
+      `${g.where}: '${g.given}' leads to ${g.real}, through ${w.lexical}, which the server may write (it could have made ` +
+        `that symlink): give ${g.real} itself instead`,
+    );
+  }
+
   const program = await programNeeds(request, home, request.cwd !== undefined ? cwd : undefined);
-  for (const lexical of program.needs) {
-    const real = await realpath(lexical).catch(() => undefined);
-    if (real === undefined || (isSystemPath(real) && isSystemPath(lexical))) continue;
-    refuseHidden(real, lexical, `${request.where}.command`, hidden);
-    grants.push({ lexical, real, writable: false });
+  for (const need of program.needs) {
+    const real = await realpath(need.path).catch(() => undefined);
+    if (real === undefined || (isSystemPath(real) && isSystemPath(need.path))) continue;
+    refuseHidden(real, need.path, `${request.where}.command`, hidden);
+    const w = need.through.map((path) => inWritable(path)).find((found) => found !== undefined);
+    if (w !== undefined && !covered(real, false)) {
+      throw new SandboxError(
+        "setup",
+        `${request.where}.command: the program needs ${real}, found through ${w.lexical}, which the server may write ` +
+          `(it could have put a symlink or a script there): list ${real} under sandbox.read if it is meant`,
+      );
+    }
+    if (isBroad(real, home) && !covered(real, false)) {
+      throw new SandboxError(
+        "setup",
+        `${request.where}.command: the program needs ${need.path}, which leads to ${real}: too wide to give by itself; list what it needs under sandbox.read`,
+      );
+    }
+    grants.push({ lexical: need.path, real, writable: false, where: `${request.where}.command`, given: need.path });
   }
 
   return {
@@ -136,7 +179,7 @@ async function programNeeds(
   request: SandboxRequest,
   home: string | undefined,
   cwd: string | undefined,
-): Promise<{ command: string; needs: string[] }> {
+): Promise<{ command: string; needs: Need[] }> {
   const where = `${request.where}.command`;
   let command: string;
   if (request.command.includes("/")) {
@@ -150,28 +193,41 @@ async function programNeeds(
     command = found;
   }
   const realCommand = await realpath(command);
-  const needs = [installFolder(command, home), installFolder(realCommand, home)];
-  const packages: string[] = [];
+  const needs: Need[] = [
+    { path: installFolder(command, home), through: [command] },
+    { path: installFolder(realCommand, home), through: [command, realCommand] },
+  ];
+  const packages: Need[] = [];
 
   const interpreter = await shebangInterpreter(realCommand, request.path);
   if (interpreter !== undefined) {
-    packages.push(packageRoot(realCommand, home));
-    needs.push(installFolder(interpreter, home), installFolder(await realpath(interpreter), home));
+    const through = [command, realCommand];
+    packages.push({ path: packageRoot(realCommand, home), through });
+    needs.push(
+      { path: installFolder(interpreter, home), through },
+      { path: installFolder(await realpath(interpreter), home), through: [...through, interpreter] },
+    );
   }
 
   const script = await firstFileArgument(request.args, cwd);
-  if (script !== undefined) packages.push(packageRoot(script, home), packageRoot(await realpath(script), home));
+  if (script !== undefined) {
+    const realScript = await realpath(script);
+    packages.push(
+      { path: packageRoot(script, home), through: [script] },
+      { path: packageRoot(realScript, home), through: [script, realScript] },
+    );
+  }
 
-  for (const root of new Set(packages)) {
+  for (const root of packages) {
     needs.push(root);
-    const modules = join(root, "node_modules");
+    const modules = join(root.path, "node_modules");
     const info = await lstat(modules).catch(() => undefined);
     if (info?.isSymbolicLink()) {
       const target = await realpath(modules).catch(() => undefined);
-      if (target !== undefined) needs.push(target);
+      if (target !== undefined) needs.push({ path: target, through: [...root.through, modules] });
     }
   }
-  return { command, needs: [...new Set(needs)] };
+  return { command, needs };
 }
 
 /** The first argument that is not an option and names an existing file (absolute, or relative to the configured cwd). */

@@ -155,6 +155,37 @@ describe("planSandbox", () => {
     );
   });
 
+  it("never follows a symlink the server could have made (inside a path it may write) to a place it is not given", async () => {
+    // The server's cwd holds its script; it made node_modules a symlink to / and a folder a link to the home.
+    const work = join(root, "work");
+    await mkdir(join(work, "inner"), { recursive: true });
+    await writeFile(join(work, "package.json"), "{}");
+    await writeFile(join(work, "server.js"), "");
+    await symlink("/", join(work, "node_modules"));
+    await symlink(home, join(work, "docs"));
+    assert.equal(
+      await planError({ cwd: work, read: [join(work, "docs")] }),
+      "mcp.servers.box.sandbox.read[0]: 'R/work/docs' leads to R/home, through R/work, which the server may write (it could have made that symlink): give R/home itself instead",
+    );
+    assert.equal(
+      await planError({ cwd: work, args: ["server.js"] }),
+      "mcp.servers.box.command: the program needs /, found through R/work, which the server may write (it could have put a symlink or a script there): list / under sandbox.read if it is meant",
+    );
+    // Outside a writable path too, a program's needs are never the whole file system or the home.
+    const tool = join(root, "tool");
+    await mkdir(tool);
+    await writeFile(join(tool, "package.json"), "{}");
+    await writeFile(join(tool, "server.js"), "");
+    await symlink("/", join(tool, "node_modules"));
+    assert.equal(
+      await planError({ args: [join(tool, "server.js")] }),
+      "mcp.servers.box.command: the program needs /, which leads to /: too wide to give by itself; list what it needs under sandbox.read",
+    );
+    // A path inside a writable one that leads where it already is, or to a path given, is fine.
+    await planSandbox(request({ cwd: work, read: [join(work, "inner")] }));
+    await planSandbox(request({ cwd: work, read: [join(work, "docs"), "~"] }));
+  });
+
   it("refuses a command it cannot find or run", async () => {
     assert.equal(
       await planError({ command: "no-such-mcp-server-here" }),

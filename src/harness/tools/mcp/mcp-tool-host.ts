@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
-import type { McpConfig } from "../../../config/index.js";
+import { expandHome, type McpConfig } from "../../../config/index.js";
 import {
   type HostedToolInfo,
   type HostedToolOutcome,
@@ -307,7 +307,7 @@ export class McpToolHost implements ToolHost {
               command: configured.command,
               args: configured.args,
               env: env.values,
-              ...(configured.cwd !== undefined ? { cwd: configured.cwd } : {}),
+              ...(configured.cwd !== undefined ? { cwd: expandHome(configured.cwd) } : {}),
             },
             secrets: env.secrets,
           };
