@@ -62,19 +62,20 @@ export async function checkBubblewrap(options: CheckBubblewrapOptions): Promise<
   };
 }
 
-/** Runs `true` in a sandbox with these features: undefined when it worked, else why not (bwrap's own words). */
+/** Runs a program in a sandbox with these features: undefined when it worked, else why not (bwrap's own words). */
 function trial(bwrap: string, features: BubblewrapFeatures, options: CheckBubblewrapOptions): Promise<string | undefined> {
   const args = ["--unshare-all"];
   if (features.unshareUser) args.push("--unshare-user");
   if (features.disableUserns) args.push("--disable-userns");
   args.push("--die-with-parent", "--new-session", "--cap-drop", "ALL");
-  args.push("--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--", "true");
+  // bwrap itself is the program run inside: it is there whatever the system (NixOS has no /usr/bin/true).
+  args.push("--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--", bwrap, "--version");
   return new Promise((resolve) => {
     execFile(
       bwrap,
       args,
       {
-        env: { PATH: "/usr/bin:/bin" },
+        env: {},
         timeout: options.timeoutMs ?? 10_000,
         ...(options.signal && { signal: options.signal }),
         maxBuffer: 64 * 1024,

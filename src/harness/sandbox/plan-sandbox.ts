@@ -117,7 +117,7 @@ export async function planSandbox(request: SandboxRequest): Promise<SandboxPlan>
           `(it could have put a symlink or a script there): list ${real} under sandbox.read if it is meant`,
       );
     }
-    if (isBroad(real, home) && !covered(real, false)) {
+    if (isTooWide(real, home) && !covered(real, false)) {
       throw new SandboxError(
         "setup",
         `${request.where}.command: the program needs ${need.path}, which leads to ${real}: too wide to give by itself; list what it needs under sandbox.read`,
@@ -281,11 +281,13 @@ function installFolder(file: string, home: string | undefined): string {
 /**
  * The package folder a file belongs to: the nearest folder above it with a package.json or
  * pyproject.toml (for a package inside node_modules, the project whose node_modules it is in), or
- * the file's own folder; never a folder too broad to give (see installFolder).
+ * the file's own folder; never a folder too broad to give (see installFolder), but for a project
+ * right in the home.
  */
 function packageRoot(file: string, home: string | undefined): string {
   let root: string | undefined;
-  for (let dir = dirname(file); !isBroad(dir, home); dir = dirname(dir)) {
+  // A project right in the home (~/my-server with its package.json) is a package; ~/Downloads is not.
+  for (let dir = dirname(file); !isBroad(dir, home) || isProjectInHome(dir, home); dir = dirname(dir)) {
     if (PACKAGE_MARKERS.some((marker) => existsSync(join(dir, marker)))) {
       root = dir;
       break;
@@ -298,6 +300,16 @@ function packageRoot(file: string, home: string | undefined): string {
     if (!isBroad(project, home)) return project;
   }
   return root;
+}
+
+/** `/`, a folder right under it (/home, /opt, /var), the home or a folder above it: never given for a program's needs. */
+function isTooWide(dir: string, home: string | undefined): boolean {
+  return depth(dir) < 2 || (home !== undefined && isWithin(home, dir));
+}
+
+/** A folder right in the home with a package marker (checked on the disk). */
+function isProjectInHome(dir: string, home: string | undefined): boolean {
+  return home !== undefined && dirname(dir) === home && PACKAGE_MARKERS.some((marker) => existsSync(join(dir, marker)));
 }
 
 /** `/`, a folder right under it, the home, a folder above it or right in it. */

@@ -115,6 +115,22 @@ describe("planSandbox", () => {
     ]);
   });
 
+  it("gives a project right in the home as a package, a loose script there as the file alone", async () => {
+    await mkdir(join(home, "my-server"));
+    await writeFile(join(home, "my-server", "package.json"), "{}");
+    await writeFile(join(home, "my-server", "server.js"), "");
+    await mkdir(join(home, "Downloads"));
+    await writeFile(join(home, "Downloads", "server.js"), "");
+    assert.deepEqual(await userMounts({ args: [join(home, "my-server", "server.js")] }), [
+      "tmpfs R/home",
+      "ro-bind R/home/my-server",
+    ]);
+    assert.deepEqual(await userMounts({ args: [join(home, "Downloads", "server.js")] }), [
+      "tmpfs R/home",
+      "ro-bind R/home/Downloads/server.js",
+    ]);
+  });
+
   it("shares the network, with the resolver's files, only when asked", async () => {
     const off = await planSandbox(request());
     const on = await planSandbox(request({ network: true }));

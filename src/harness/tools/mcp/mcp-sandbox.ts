@@ -24,6 +24,8 @@ export interface McpSandboxOptions {
   cwd?: string;
   /** Default process.platform (tests say another). */
   platform?: NodeJS.Platform;
+  /** Milliseconds a finding that no sandbox can be made is kept before the next use checks again. Default 5000. */
+  recheckMs?: number;
   log: McpLog;
 }
 
@@ -38,18 +40,21 @@ export type SandboxedServer = {
 
 /**
  * The sandbox of the host's stdio servers: whether this machine can confine them (checked once at
- * start, and again at the next start of a server while it could not), and the command that starts
+ * start, and again at the next start of a server while it could not, at most every `recheckMs`), and the command that starts
  * a server inside bubblewrap. A server that cannot be confined is not started (SandboxError).
  */
 export class McpSandbox {
   readonly #options: McpSandboxOptions;
   #availability: Promise<SandboxAvailability> | undefined;
   #settled: SandboxAvailability | undefined;
+  #settledAt = 0;
+  readonly #recheckMs: number;
   /** Why a server's own sandbox cannot be built (a missing path, ...), until it can. */
   readonly #problems = new Map<string, string>();
 
   constructor(options: McpSandboxOptions) {
     this.#options = options;
+    this.#recheckMs = options.recheckMs ?? 5000;
   }
 
   /**
@@ -148,8 +153,14 @@ export class McpSandbox {
 
   /** This machine's availability: checked once, and again on the next use while it is not available. */
   #available(): Promise<SandboxAvailability> {
-    // Pending, or found available: shared. Never checked, or found unavailable: checked (again).
-    if (this.#availability !== undefined && (this.#settled === undefined || this.#settled.ok)) return this.#availability;
+    // Pending, found available, or found unavailable a moment ago: shared (a burst of requests for a
+    // server that cannot start runs no bwrap each). Otherwise checked (again).
+    if (
+      this.#availability !== undefined &&
+      (this.#settled === undefined || this.#settled.ok || Date.now() - this.#settledAt < this.#recheckMs)
+    ) {
+      return this.#availability;
+    }
     this.#settled = undefined;
     const check = checkBubblewrap({
       path: this.#options.env.PATH ?? process.env.PATH,
@@ -157,7 +168,9 @@ export class McpSandbox {
     });
     this.#availability = check;
     void check.then((availability) => {
-      if (this.#availability === check) this.#settled = availability;
+      if (this.#availability !== check) return;
+      this.#settled = availability;
+      this.#settledAt = Date.now();
     });
     return check;
   }

@@ -119,6 +119,7 @@ export class McpToolHost implements ToolHost {
     this.#sandbox = new McpSandbox({
       env: this.#env,
       log: this.#log,
+      recheckMs: this.#restartIntervalMs,
       ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
       ...(options.cwd !== undefined && { cwd: options.cwd }),
       ...(options.platform !== undefined && { platform: options.platform }),
