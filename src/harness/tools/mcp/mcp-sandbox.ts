@@ -68,7 +68,8 @@ export class McpSandbox {
         return;
       }
       for (const [label, server] of servers) {
-        await this.#build(label, server, {}, availability).catch(() => {});
+        // Its own env as written (references unread): only its PATH matters to the plan.
+        await this.#build(label, server, server.env, availability).catch(() => {});
       }
     });
   }
