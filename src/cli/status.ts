@@ -49,6 +49,7 @@ interface StatusBody {
       connected: boolean;
       tools?: number;
       lastError?: { message: string; at: string };
+      sandbox?: { state: string; network?: boolean; reason?: string };
     }[];
     requestConnections: number;
   };
@@ -123,14 +124,27 @@ export async function status(options: { url?: string; key?: string; json?: boole
   if (body.mcp && (body.mcp.servers.length > 0 || body.mcp.requestConnections > 0)) {
     out.push("", "mcp servers:");
     for (const m of body.mcp.servers) {
+      if (m.sandbox?.state === "failed") {
+        // Not started at all (never unconfined instead): the reason says what to install or set.
+        out.push(`  ${m.label.padEnd(16)} ${m.transport.padEnd(6)} not started: sandbox failed: ${m.sandbox.reason ?? "?"}`);
+        continue;
+      }
       const state = m.connected ? `connected${m.tools === undefined ? "" : `, ${m.tools} tools`}` : "not connected";
       const last = m.lastError ? `  last error (${m.lastError.at}): ${m.lastError.message}` : "";
-      out.push(`  ${m.label.padEnd(16)} ${m.transport.padEnd(6)} ${state}${last}`);
+      out.push(`  ${m.label.padEnd(16)} ${m.transport.padEnd(6)} ${state}${describeSandbox(m.sandbox)}${last}`);
     }
     if (body.mcp.requestConnections > 0) out.push(`  (and ${body.mcp.requestConnections} named by requests' server_url)`);
   }
   process.stdout.write(`${out.join("\n")}\n`);
   return 0;
+}
+
+/** A stdio server's sandbox, after its state (nothing for a remote server). */
+function describeSandbox(sandbox: { state: string; network?: boolean } | undefined): string {
+  if (sandbox === undefined) return "";
+  if (sandbox.state === "off") return ", unconfined (no sandbox)";
+  if (sandbox.state === "checking") return ", sandbox being checked";
+  return `, sandboxed (${sandbox.network === true ? "with" : "no"} network)`;
 }
 
 /** Memory a loaded model holds: weights and context, and the part in VRAM (older servers: weights only). */

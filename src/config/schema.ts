@@ -166,6 +166,74 @@ const BUILTIN_KIND = z.enum(["email", "phone", "payment_card", "iban", "ssn", "i
 /** A label in `mcp.servers`: how requests and the model name the server (as a Responses `server_label`). */
 export const MCP_SERVER_LABEL = /^[a-zA-Z0-9_-]{1,64}$/;
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A path given to a sandboxed server: absolute, `~/...` (your home) or relative (to tandem's directory, as `cwd`). */
+const sandboxPath = z
+  .string()
+  .min(1, "expected a path")
+  .refine((path) => !path.includes("\0"), "expected a path without NUL characters")
+  .refine(
+    (path) => path === "" || path.replace(/\/+$/, "") !== "",
+    "'/' would give the server the whole machine: list the folders it needs, or set sandbox: false",
+  );
+
+/**
+ * What a sandboxed stdio server may reach besides the programs it runs (Linux, bubblewrap; see the
+ * README's "Sandboxed stdio servers"). Everything not listed is out of its reach: the rest of your
+ * home, tandem's data dir, other users' files, the network.
+ */
+const sandboxSettings = z
+  .object({
+    /**
+     * Whether it shares the machine's network (the internet and 127.0.0.1's listeners, tandem's
+     * own included), with /etc/resolv.conf and /etc/hosts. Default false: its own empty network.
+     */
+    network: z.boolean().optional(),
+    /** Files and folders it may read (not write). Default none. */
+    read: z.array(sandboxPath).optional(),
+    /** Files and folders it may read and write (its `cwd` always is). Default none. */
+    write: z.array(sandboxPath).optional(),
+    /**
+     * Names of tandem's environment variables passed to it as they are, besides the small safe set
+     * every stdio server gets (HOME, PATH, USER, ...) and its own `env`. Default none.
+     */
+    env: z.array(z.string().regex(ENV_NAME, "expected an environment variable name (letters, digits, '_')")).optional(),
+  })
+  .strict();
+
+type SandboxSettings = z.output<typeof sandboxSettings>;
+
+/**
+ * `sandbox`: true (confined, with the defaults), false (not confined), or the settings object
+ * (confined, with those). Read by hand rather than as a zod union, whose failure says only
+ * "Invalid input" where a user needs to hear which field is wrong.
+ */
+const sandboxSetting = z.unknown().transform((value, ctx): boolean | SandboxSettings => {
+  if (typeof value === "boolean") return value;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    ctx.addIssue({ code: "custom", message: "expected true, false or an object {network, read, write, env}" });
+    return z.NEVER;
+  }
+  const parsed = sandboxSettings.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+  return z.NEVER;
+});
+
+/**
+ * How a stdio server is confined, as the host applies it: the server's own `sandbox` over
+ * `mcp.sandbox`. `from` names the settings each list came from, for error messages.
+ */
+export interface McpSandboxConfig {
+  network: boolean;
+  read: string[];
+  write: string[];
+  env: string[];
+  /** The config path of the settings that gave `read`, `write` and `env` (e.g. `mcp.servers.files.sandbox`). */
+  from: { read: string; write: string; env: string };
+}
+
 /**
  * One MCP server, written as Claude Code's `mcpServers` entries are: `{url, headers}` for a remote
  * one (Streamable HTTP, or legacy SSE), `{command, args, env, cwd}` for one tandem starts over stdio.
@@ -208,26 +276,25 @@ const mcpServer = z
         }
       })
       .optional(),
-    /** Its working directory (relative: to the directory tandem was started in). Default: tandem's own. */
+    /**
+     * Its working directory (relative: to the directory tandem was started in; `~/`: your home).
+     * Default: tandem's own, or, when sandboxed, an empty private folder (/tmp inside the sandbox).
+     */
     cwd: z.string().min(1).optional(),
-    /** Reserved (DESIGN.md) for running a stdio server in a sandbox; not built yet, so refused rather than ignored. */
-    sandbox: z.unknown().optional(),
+    /**
+     * Runs it confined (Linux, with bubblewrap): true, false, or `{network, read, write, env}` (each
+     * field defaults to `mcp.sandbox`'s, then to none/false). Default: `mcp.sandbox`.
+     */
+    sandbox: sandboxSetting.optional(),
   })
   .strict()
   .superRefine((server, ctx) => {
-    if (server.sandbox !== undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["sandbox"],
-        message: "sandboxing an MCP server is not built yet: remove it (a stdio server runs with tandem's user's rights)",
-      });
-    }
     if (server.url !== undefined && server.command !== undefined) {
       ctx.addIssue({ code: "custom", message: "expected either url (a remote server) or command (a stdio server), not both" });
     } else if (server.url === undefined && server.command === undefined) {
       ctx.addIssue({ code: "custom", message: "expected url (a remote server) or command (a stdio server)" });
     } else if (server.url !== undefined) {
-      for (const field of ["args", "env", "cwd"] as const) {
+      for (const field of ["args", "env", "cwd", "sandbox"] as const) {
         if (server[field] !== undefined)
           ctx.addIssue({ code: "custom", path: [field], message: `${field} is for a stdio server (command), not a url` });
       }
@@ -236,7 +303,7 @@ const mcpServer = z
     }
   })
   .transform(
-    (server): McpServerConfig =>
+    (server): ParsedMcpServer =>
       server.url !== undefined
         ? { url: server.url, headers: server.headers ?? {} }
         : {
@@ -244,17 +311,72 @@ const mcpServer = z
             args: server.args ?? [],
             env: server.env ?? {},
             ...(server.cwd !== undefined ? { cwd: server.cwd } : {}),
+            ...(server.sandbox !== undefined ? { sandbox: server.sandbox } : {}),
           },
   );
 
-/** A configured MCP server as parsed: remote (`url`) or stdio (`command`). */
-export type McpServerConfig =
+/** A server as its own entry gives it, before `mcp.sandbox` is applied. */
+type ParsedMcpServer =
   | { url: string; headers: Record<string, string>; command?: undefined }
-  | { command: string; args: string[]; env: Record<string, string>; cwd?: string; url?: undefined };
+  | {
+      command: string;
+      args: string[];
+      env: Record<string, string>;
+      cwd?: string;
+      sandbox?: boolean | SandboxSettings;
+      url?: undefined;
+    };
+
+/** A configured MCP server as parsed: remote (`url`) or stdio (`command`, confined when `sandbox` is set). */
+export type McpServerConfig =
+  | { url: string; headers: Record<string, string>; command?: undefined; sandbox?: undefined }
+  | {
+      command: string;
+      args: string[];
+      env: Record<string, string>;
+      cwd?: string;
+      /** How it is confined; absent: it runs with tandem's user's rights. */
+      sandbox?: McpSandboxConfig;
+      url?: undefined;
+    };
+
+/** A stdio server's own `sandbox` over `mcp.sandbox`: undefined when it is not confined. */
+function effectiveSandbox(
+  label: string,
+  own: boolean | SandboxSettings | undefined,
+  shared: boolean | SandboxSettings,
+): McpSandboxConfig | undefined {
+  const setting = own ?? shared;
+  if (setting === false) return undefined;
+  const base = typeof shared === "object" ? shared : {};
+  const mine = typeof own === "object" ? own : {};
+  const ownPath = `mcp.servers.${label}.sandbox`;
+  const pick = <K extends "read" | "write" | "env">(key: K): { value: string[]; from: string } =>
+    mine[key] !== undefined || base[key] === undefined
+      ? { value: mine[key] ?? [], from: ownPath }
+      : { value: base[key], from: "mcp.sandbox" };
+  const read = pick("read");
+  const write = pick("write");
+  const env = pick("env");
+  return {
+    network: mine.network ?? base.network ?? false,
+    read: read.value,
+    write: write.value,
+    env: env.value,
+    from: { read: read.from, write: write.from, env: env.from },
+  };
+}
 
 /** MCP servers whose tools tandem runs for the model (the Responses API's `{type: "mcp"}` tools). */
 export const mcpSchema = z
   .object({
+    /**
+     * The sandbox of every stdio server that does not set its own: true, false or
+     * `{network, read, write, env}` (see `mcp.servers.<label>.sandbox`). Remote servers are not
+     * processes of this machine and are not affected. Default false (stdio servers run with tandem's
+     * user's rights, as in other MCP hosts).
+     */
+    sandbox: sandboxSetting.default(false),
     /** By label (`[a-zA-Z0-9_-]`, 1-64 characters). Default none. */
     servers: z
       .record(z.string(), mcpServer)
@@ -289,7 +411,18 @@ export const mcpSchema = z
      */
     allowRequestServers: z.boolean().default(true),
   })
-  .strict();
+  .strict()
+  .transform((mcp) => ({
+    ...mcp,
+    servers: Object.fromEntries(
+      Object.entries(mcp.servers).map(([label, server]): [string, McpServerConfig] => {
+        if (server.url !== undefined) return [label, server];
+        const { sandbox: own, ...rest } = server;
+        const sandbox = effectiveSandbox(label, own, mcp.sandbox);
+        return [label, { ...rest, ...(sandbox !== undefined && { sandbox }) }];
+      }),
+    ),
+  }));
 
 export type McpConfig = z.output<typeof mcpSchema>;
 
@@ -481,6 +614,7 @@ export const configSchema = z.object({
     .strict()
     .default({ recall: 5, minScore: 0.2, maxChars: 4000 }),
   mcp: mcpSchema.default({
+    sandbox: false,
     servers: {},
     callTimeoutMs: 60_000,
     listTimeoutMs: 15_000,

@@ -347,6 +347,8 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     options.toolHost === undefined
       ? new McpToolHost(config.mcp, {
           log: logger.child({ component: "mcp" }),
+          // Out of every sandboxed server's reach, whatever paths its sandbox is given.
+          dataDir: config.dataDir,
           ...(options.env !== undefined && { env: options.env }),
           ...(store && { keySources: { store } }),
         })

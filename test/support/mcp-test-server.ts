@@ -29,6 +29,12 @@ export const MCP_STDIO_SERVER = {
   args: ["--import", import.meta.resolve("tsx"), fileURLToPath(new URL("./mcp-stdio-server.ts", import.meta.url))],
 };
 
+/** The command and arguments that start mcp-reach-server.ts (tools that read, write, fetch and list the environment) over stdio. */
+export const MCP_REACH_SERVER = {
+  command: process.execPath,
+  args: ["--import", import.meta.resolve("tsx"), fileURLToPath(new URL("./mcp-reach-server.ts", import.meta.url))],
+};
+
 /** Bytes of the image the `image` tool returns. */
 export const IMAGE_BYTES = 1234;
 

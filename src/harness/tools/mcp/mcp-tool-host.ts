@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
-import type { McpConfig } from "../../../config/index.js";
+import { expandHome, type McpConfig } from "../../../config/index.js";
 import {
   type HostedToolInfo,
   type HostedToolOutcome,
@@ -11,10 +11,12 @@ import {
   type ToolHost,
 } from "../../../core/index.js";
 import type { KeySources } from "../../../secrets/index.js";
+import { SandboxError } from "../../sandbox/index.js";
 import { type McpConnection, type McpEndpoint, openMcpConnection } from "./mcp-connection.js";
 import { capUtf8, type McpToolResult, toolResultText } from "./mcp-content-text.js";
 import { errnoCode, isRequestTimeout, mcpErrorReason } from "./mcp-error-text.js";
 import type { McpLog } from "./mcp-log.js";
+import { McpSandbox, type McpSandboxStatus, type SandboxedServer } from "./mcp-sandbox.js";
 import { resolveSecretValues, SecretValueError } from "./mcp-secret-values.js";
 
 export interface McpToolHostOptions {
@@ -31,6 +33,12 @@ export interface McpToolHostOptions {
    * Default 5000.
    */
   restartIntervalMs?: number;
+  /** tandem's data dir (store, keys, logs): out of every sandboxed server's reach. */
+  dataDir?: string;
+  /** What a sandbox's relative paths are relative to. Default process.cwd() (as a stdio server's `cwd`). */
+  cwd?: string;
+  /** The OS, for the sandbox's check. Default process.platform (tests simulate another). */
+  platform?: NodeJS.Platform;
 }
 
 /** Pages of `tools/list` read at most: a server whose cursor never ends cannot hold a request. */
@@ -48,6 +56,8 @@ export interface McpServerStatus {
   tools?: number;
   /** The last failure of a list or call on this server (connect, refused key, timeout, a tool's own error not included), and when; cleared by a success. */
   lastError?: { message: string; at: string };
+  /** A stdio server's sandbox: off, confined, or failed (then it is not started) with the reason. */
+  sandbox?: McpSandboxStatus;
 }
 
 /** A server as a request or the config names it, before it is connected. */
@@ -97,6 +107,7 @@ export class McpToolHost implements ToolHost {
   #closed = false;
   /** The last failure per configured label, until a request on it succeeds. */
   readonly #lastError = new Map<string, { message: string; at: string }>();
+  readonly #sandbox: McpSandbox;
 
   constructor(config: McpConfig, options: McpToolHostOptions) {
     this.#config = config;
@@ -105,6 +116,20 @@ export class McpToolHost implements ToolHost {
     this.#sources = options.keySources ?? {};
     this.#idleMs = options.requestServerIdleMs ?? 5 * 60_000;
     this.#restartIntervalMs = options.restartIntervalMs ?? 5000;
+    this.#sandbox = new McpSandbox({
+      env: this.#env,
+      log: this.#log,
+      recheckMs: this.#restartIntervalMs,
+      ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
+      ...(options.cwd !== undefined && { cwd: options.cwd }),
+      ...(options.platform !== undefined && { platform: options.platform }),
+    });
+    const sandboxed = Object.entries(config.servers).flatMap(
+      ([label, server]): Array<[string, SandboxedServer]> =>
+        server.command !== undefined && server.sandbox !== undefined ? [[label, { ...server, sandbox: server.sandbox }]] : [],
+    );
+    // At start, so that status says what would fail before the first request does.
+    if (sandboxed.length > 0) this.#sandbox.check(sandboxed);
   }
 
   configured(label: string): boolean {
@@ -131,6 +156,9 @@ export class McpToolHost implements ToolHost {
         connected: connection !== undefined,
         ...(tools !== undefined && { tools }),
         ...(lastError !== undefined && { lastError }),
+        ...(config.command !== undefined && {
+          sandbox: this.#sandbox.status(label, config.sandbox !== undefined, config.sandbox?.network ?? false),
+        }),
       });
     }
     return { servers, requestConnections: Math.max(0, this.#open.size - configuredOpen) };
@@ -265,13 +293,22 @@ export class McpToolHost implements ToolHost {
             return { endpoint: { transport: "http", url: configured.url, headers: headers.values }, secrets: headers.secrets };
           }
           const env = await resolveSecretValues(configured.env, "env", this.#env, this.#sources);
+          if (configured.sandbox !== undefined) {
+            // Confined, or not started at all: there is no unconfined fallback.
+            const confined = await this.#sandbox.endpoint(
+              server.label,
+              { ...configured, sandbox: configured.sandbox },
+              env.values,
+            );
+            return { endpoint: confined.endpoint, secrets: [...env.secrets, ...confined.secrets] };
+          }
           return {
             endpoint: {
               transport: "stdio",
               command: configured.command,
               args: configured.args,
               env: env.values,
-              ...(configured.cwd !== undefined ? { cwd: configured.cwd } : {}),
+              ...(configured.cwd !== undefined ? { cwd: expandHome(configured.cwd) } : {}),
             },
             secrets: env.secrets,
           };
@@ -348,6 +385,12 @@ export class McpToolHost implements ToolHost {
     } catch (err) {
       if (err instanceof SecretValueError)
         throw new ConnectFailure(`MCP server '${target.label}' cannot be used: ${err.message}`);
+      if (err instanceof SandboxError) {
+        const why =
+          err.kind === "unavailable" ? `it is sandboxed, and ${err.message}` : `its sandbox cannot be built: ${err.message}`;
+        this.#log.warn({ server: target.label, reason: err.message }, "mcp: a sandboxed server is not started");
+        throw new ConnectFailure(`MCP server '${target.label}' is not started: ${why}`);
+      }
       throw err;
     }
     const { endpoint, secrets } = resolved;

@@ -1,0 +1,6 @@
+export { type BubblewrapFeatures, bubblewrapArgs } from "./bubblewrap-args.js";
+export { type CheckBubblewrapOptions, checkBubblewrap, type SandboxAvailability } from "./check-bubblewrap.js";
+export { findExecutable } from "./find-executable.js";
+export { planSandbox, type SandboxRequest } from "./plan-sandbox.js";
+export { SandboxError } from "./sandbox-error.js";
+export type { SandboxMount, SandboxPlan } from "./sandbox-plan.js";
