@@ -1,4 +1,5 @@
 export * from "./backoff.js";
+export * from "./chat-gateway-wrapper.js";
 export * from "./egress-audit-error.js";
 export * from "./errors.js";
 export * from "./format-path.js";

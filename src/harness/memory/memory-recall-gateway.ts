@@ -1,20 +1,5 @@
-import type {
-  ChatRequest,
-  ChatStream,
-  EmbedRequest,
-  EmbedResult,
-  Gateway,
-  LoadedModel,
-  MemoryHit,
-  Message,
-  ModelEntry,
-  ModelLibrary,
-  PullEvent,
-  PullResult,
-  RequestContext,
-  ResponseMeta,
-  Sensitivity,
-} from "../../core/index.js";
+import type { ChatRequest, ChatStream, Gateway, MemoryHit, Message, RequestContext, Sensitivity } from "../../core/index.js";
+import { ChatGatewayWrapper } from "../../core/index.js";
 import { parseSensitivityHeader, SENSITIVITY_HEADER, SENSITIVITY_LEVELS } from "../../privacy/sensitivity.js";
 import type { Memories } from "./memories.js";
 import { recallMessage } from "./recall-message.js";
@@ -42,8 +27,7 @@ export interface RecallReport {
  * (a recalled private memory keeps the request on this machine, as a private request is kept), and
  * the answer names them in `x-tandem-memory`. Requests to other routes and to targets pass as they came.
  */
-export class MemoryRecallGateway implements Gateway {
-  readonly #gateway: Gateway;
+export class MemoryRecallGateway extends ChatGatewayWrapper {
   readonly #memories: Memories;
   readonly #settingsOf: (model: string) => RecallSettings | undefined;
   readonly #report: (report: RecallReport) => void;
@@ -54,7 +38,7 @@ export class MemoryRecallGateway implements Gateway {
     settingsOf: (model: string) => RecallSettings | undefined,
     report: (report: RecallReport) => void = () => {},
   ) {
-    this.#gateway = gateway;
+    super(gateway);
     this.#memories = memories;
     this.#settingsOf = settingsOf;
     this.#report = report;
@@ -62,17 +46,17 @@ export class MemoryRecallGateway implements Gateway {
 
   async chat(request: ChatRequest, context: RequestContext): Promise<ChatStream> {
     const settings = this.#settingsOf(request.model);
-    if (settings === undefined) return this.#gateway.chat(request, context);
+    if (settings === undefined) return this.inner.chat(request, context);
     // Memories join the canonical messages; a part only the client's own wire can carry would be lost.
     const wireOnly = request.native?.wireOnly?.[0];
     if (wireOnly !== undefined) {
-      const stream = await this.#gateway.chat(request, context);
+      const stream = await this.inner.chat(request, context);
       this.#report({ route: request.model, recalled: 0, skipped: "wire_only" });
       stream.meta.warnings = [...(stream.meta.warnings ?? []), `memory (the request holds ${wireOnly.param})`];
       return stream;
     }
     const query = latestUserText(request.messages);
-    if (query === undefined) return this.#gateway.chat(request, context);
+    if (query === undefined) return this.inner.chat(request, context);
     const header = context.headers[SENSITIVITY_HEADER];
     const declared = parseSensitivityHeader(Array.isArray(header) ? header[0] : header) ?? settings.sensitivity;
     let hits: MemoryHit[];
@@ -87,12 +71,12 @@ export class MemoryRecallGateway implements Gateway {
       // The store failing (a full disk, a damaged file) costs the request its memories, not its answer.
       const code = (err as { code?: unknown }).code;
       this.#report({ route: request.model, recalled: 0, skipped: `store_failed: ${typeof code === "string" ? code : "error"}` });
-      const stream = await this.#gateway.chat(request, context);
+      const stream = await this.inner.chat(request, context);
       stream.meta.warnings = [...(stream.meta.warnings ?? []), "memory (the memory store could not be read)"];
       return stream;
     }
     this.#report({ route: request.model, recalled: hits.length });
-    if (hits.length === 0) return this.#gateway.chat(request, context);
+    if (hits.length === 0) return this.inner.chat(request, context);
 
     const leading = request.messages.findIndex((m) => m.role !== "system");
     const at = leading === -1 ? request.messages.length : leading;
@@ -103,44 +87,12 @@ export class MemoryRecallGateway implements Gateway {
     ];
     const level = hits.reduce<Sensitivity>((top, hit) => higher(top, hit.memory.sensitivity), "public");
     const raised = raisedLevel(declared, level);
-    const stream = await this.#gateway.chat(
+    const stream = await this.inner.chat(
       { ...request, messages, native: undefined },
       raised === undefined ? context : { ...context, headers: { ...context.headers, [SENSITIVITY_HEADER]: raised } },
     );
     stream.meta.memory = hits.map((hit) => hit.memory.id);
     return stream;
-  }
-
-  embed(request: EmbedRequest, context: RequestContext): Promise<{ meta: ResponseMeta; result: EmbedResult }> {
-    return this.#gateway.embed(request, context);
-  }
-
-  models(): Promise<ModelEntry[]> {
-    return this.#gateway.models();
-  }
-
-  model(name: string): Promise<ModelEntry> {
-    return this.#gateway.model(name);
-  }
-
-  countTokens(request: ChatRequest, context: RequestContext): Promise<{ meta: ResponseMeta; inputTokens: number }> {
-    return this.#gateway.countTokens(request, context);
-  }
-
-  loadedModels(): LoadedModel[] {
-    return this.#gateway.loadedModels();
-  }
-
-  keepAlive(name: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<ModelEntry> {
-    return this.#gateway.keepAlive(name, keepAliveMs, signal);
-  }
-
-  pull(reference: string, onEvent: (event: PullEvent) => void, signal: AbortSignal): Promise<PullResult> {
-    return this.#gateway.pull(reference, onEvent, signal);
-  }
-
-  modelLibrary(): ModelLibrary {
-    return this.#gateway.modelLibrary();
   }
 }
 

@@ -1,0 +1,50 @@
+import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "./gateway.js";
+import type { LoadedModel, ModelLibrary } from "./model-library.js";
+import type { PullEvent, PullResult } from "./pull-events.js";
+import type { ChatRequest, EmbedRequest, EmbedResult } from "./request.js";
+
+/**
+ * A gateway that does something of its own around `chat` (runs a route's tools, recalls memories)
+ * and hands every other call to the gateway it wraps, unchanged.
+ */
+export abstract class ChatGatewayWrapper implements Gateway {
+  protected readonly inner: Gateway;
+
+  constructor(inner: Gateway) {
+    this.inner = inner;
+  }
+
+  abstract chat(request: ChatRequest, context: RequestContext): Promise<ChatStream>;
+
+  embed(request: EmbedRequest, context: RequestContext): Promise<{ meta: ResponseMeta; result: EmbedResult }> {
+    return this.inner.embed(request, context);
+  }
+
+  models(): Promise<ModelEntry[]> {
+    return this.inner.models();
+  }
+
+  model(name: string): Promise<ModelEntry> {
+    return this.inner.model(name);
+  }
+
+  countTokens(request: ChatRequest, context: RequestContext): Promise<{ meta: ResponseMeta; inputTokens: number }> {
+    return this.inner.countTokens(request, context);
+  }
+
+  loadedModels(): LoadedModel[] {
+    return this.inner.loadedModels();
+  }
+
+  keepAlive(name: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<ModelEntry> {
+    return this.inner.keepAlive(name, keepAliveMs, signal);
+  }
+
+  pull(reference: string, onEvent: (event: PullEvent) => void, signal: AbortSignal): Promise<PullResult> {
+    return this.inner.pull(reference, onEvent, signal);
+  }
+
+  modelLibrary(): ModelLibrary {
+    return this.inner.modelLibrary();
+  }
+}
