@@ -1,10 +1,14 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
+import type { FileStore } from "../core/files.js";
 import { GatewayError, makeId, type ToolHost } from "../core/index.js";
 import type { StateStore } from "../core/state.js";
 import { DIALECTS, dialectFor } from "../dialects/index.js";
 import { requestRecord } from "../dialects/shared/index.js";
+import { EncryptedFileStore } from "../harness/files/encrypted-file-store.js";
+import { MemoryFileStore } from "../harness/files/memory-file-store.js";
+import { pdfText } from "../harness/files/pdf-text.js";
 import { EncryptedStateStore } from "../harness/state/encrypted-state-store.js";
 import { MemoryStateStore } from "../harness/state/memory-state-store.js";
 import { McpToolHost } from "../harness/tools/mcp/index.js";
@@ -42,6 +46,11 @@ export interface ServerOptions {
    */
   state?: StateStore;
   /**
+   * Where the Files API's files live. Default: the encrypted store when `store` is given, else this
+   * process's memory (lost at exit).
+   */
+  files?: FileStore;
+  /**
    * Runs MCP servers' tools for the tool loop (Responses `mcp` tools). Default: the MCP servers of
    * `config.mcp`. Closed by `close()` when the server made it.
    */
@@ -64,6 +73,8 @@ export interface TandemServer {
   store: BackgroundStore | undefined;
   /** Where this server keeps stored responses and conversations. */
   state: StateStore;
+  /** Where this server keeps the Files API's files. */
+  files: FileStore;
   close(): Promise<void>;
 }
 
@@ -313,6 +324,11 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   const services = {
     state: options.state ?? (store ? new EncryptedStateStore(store) : new MemoryStateStore()),
     hostedTools: loop,
+    files: {
+      store: options.files ?? (store ? new EncryptedFileStore(store) : new MemoryFileStore()),
+      maxBytes: config.files.maxBytes,
+      documentText: pdfText,
+    },
   };
   // A route's tools (`tools: ["mcp:<server>"]`) are run for its clients on every wire.
   // (With no route naming tools, the router itself: nothing is looked up per request.)
@@ -329,6 +345,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     health,
     store,
     state: services.state,
+    files: services.files.store,
     async close() {
       health.stop();
       await app.close();

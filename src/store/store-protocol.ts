@@ -1,7 +1,7 @@
 import type { DatabaseKey } from "./database-key.js";
 import type { EgressValues } from "./log-tables.js";
 import type { AuditQuery, EgressRecord, RequestLogEntry, UsageEntry } from "./records.js";
-import type { StateMethod, StoreOptions } from "./store.js";
+import type { FileMethod, StateMethod, StoreOptions } from "./store.js";
 
 /** The messages between a BackgroundStore and its worker thread (store-thread.ts). */
 
@@ -34,6 +34,8 @@ export type StoreThreadRequest =
   | { op: "getSecret"; id: number; name: string }
   /** One call on the stored responses and conversations (Store.stateCall); answered once committed. */
   | { op: "state"; id: number; method: StateMethod; args: unknown[] }
+  /** One call on the Files API's files (Store.fileCall); answered once committed. */
+  | { op: "files"; id: number; method: FileMethod; args: unknown[] }
   | { op: "close"; id: number };
 
 export type StoreThreadReply =

@@ -3,6 +3,7 @@ import type Sqlite from "better-sqlite3-multiple-ciphers";
 import { backoffDelayMs } from "../core/backoff.js";
 import { journalNames, type LeftJournal, leftJournals, readJournal, removeJournal } from "./audit-journal.js";
 import { DATABASE_FILE, type DatabaseKey } from "./database-key.js";
+import { FileTables } from "./file-tables.js";
 import {
   type EgressValues,
   egressValues,
@@ -118,6 +119,9 @@ export interface FlushResult {
 /** The StateTables methods a BackgroundStore may call on the store's thread. */
 export type StateMethod = Exclude<keyof StateTables, "prune">;
 
+/** The FileTables methods a BackgroundStore may call on the store's thread. */
+export type FileMethod = Exclude<keyof FileTables, "prune">;
+
 type PendingRow =
   | { kind: "request"; values: RequestValues }
   /** `token`: the number the server answered for a journaled row (see recordJournaledEgress). */
@@ -166,6 +170,8 @@ export class Store {
   readonly stateRetentionDays: number | undefined;
   /** Stored responses and conversations (the encrypted StateStore's tables). */
   readonly state: StateTables;
+  /** The Files API's files (the encrypted FileStore's table). */
+  readonly files: FileTables;
   readonly #db: Sqlite.Database;
   readonly #flushIntervalMs: number;
   readonly #maxBatch: number;
@@ -209,6 +215,7 @@ export class Store {
     try {
       this.#insert = prepareLogInserts(this.#db);
       this.state = new StateTables(this.#db);
+      this.files = new FileTables(this.#db);
     } catch (err) {
       this.#db.close();
       throw storeErrorFrom(err, this.file, "prepare statements for");
@@ -377,6 +384,14 @@ export class Store {
     );
   }
 
+  /** Runs one FileTables method on this store's connection, turning SQLite's errors into StoreErrors. */
+  fileCall<M extends FileMethod>(method: M, args: Parameters<FileTables[M]>): ReturnType<FileTables[M]> {
+    return this.#sql(
+      () => (this.files[method] as (...a: unknown[]) => ReturnType<FileTables[M]>).apply(this.files, args),
+      "use the stored files in",
+    );
+  }
+
   /** The secret stored under the name (for `store:NAME`), read afresh each time. */
   getSecret(name: string): string | undefined {
     return this.#sql(() => readSecret(this.#db, name), "read a secret from");
@@ -451,6 +466,8 @@ export class Store {
     try {
       this.prune();
       this.pruneState();
+      // Expired files' bytes go even when no one uses the Files API for a while.
+      this.files.prune(Math.floor(Date.now() / 1000));
     } catch (err) {
       const error = storeErrorFrom(err, this.file, "prune");
       this.#health.writeErrors += 1;

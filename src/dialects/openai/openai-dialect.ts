@@ -9,6 +9,7 @@ import {
   sendChat,
 } from "../shared/index.js";
 import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
+import { registerFileRoutes } from "./files/register-file-routes.js";
 import { nativeOpenAIChatCompletion, nativeOpenAIChatRequest, OpenAIChatNativeStream } from "./native-openai-chat.js";
 import { parseChatCompletionRequest } from "./parse-chat-completion-request.js";
 import { parseCompletionRequest } from "./parse-completion-request.js";
@@ -56,6 +57,8 @@ export const openaiDialect: Dialect = {
 
     // Stored responses (GET/DELETE /v1/responses/{id}, cancel, input_items) and the Conversations API.
     registerStoredStateRoutes(app, services.state);
+    // The Files API (upload, list, retrieve, content, delete).
+    if (services.files) registerFileRoutes(app, services.files);
 
     app.post("/v1/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";
