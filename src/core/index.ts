@@ -2,6 +2,7 @@ export * from "./backoff.js";
 export * from "./egress-audit-error.js";
 export * from "./errors.js";
 export * from "./file-media-type.js";
+export * from "./file-parts.js";
 export * from "./files.js";
 export * from "./format-path.js";
 export * from "./forwarding.js";

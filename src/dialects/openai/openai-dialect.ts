@@ -9,6 +9,8 @@ import {
   sendChat,
 } from "../shared/index.js";
 import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
+import { resolveChatFiles, withChatFilesInline } from "./files/chat-files.js";
+import { FileResolver } from "./files/file-resolver.js";
 import { registerFileRoutes } from "./files/register-file-routes.js";
 import { nativeOpenAIChatCompletion, nativeOpenAIChatRequest, OpenAIChatNativeStream } from "./native-openai-chat.js";
 import { parseChatCompletionRequest } from "./parse-chat-completion-request.js";
@@ -41,8 +43,13 @@ export const openaiDialect: Dialect = {
 
     app.post("/v1/chat/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";
-      const { chat, includeUsage, ...parsed } = parseChatCompletionRequest(request.body);
-      chat.native = nativeOpenAIChatRequest(request.body, request.headers, parsed);
+      // Files the body names (tandem's by file_id, or bytes inline), given so that any target reads them.
+      const files = new FileResolver(services.files, clientSignal(request, reply));
+      resolveChatFiles(request.body, files);
+      await files.settle();
+      const body = withChatFilesInline(request.body, files);
+      const { chat, includeUsage, ...parsed } = parseChatCompletionRequest(body, files);
+      chat.native = nativeOpenAIChatRequest(body, request.headers, parsed);
       // The client's `logprobs: true` (ChatRequest.logprobs): only then are tokens rendered, whatever the target reports.
       const logprobs = chat.logprobs !== undefined;
       await sendChat(request, reply, gateway, chat, {

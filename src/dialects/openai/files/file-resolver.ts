@@ -1,0 +1,130 @@
+import { type ContentPart, fileAsText, fileMediaType, isImageMediaType, isTextMediaType } from "../../../core/index.js";
+import type { FilesService } from "../../shared/index.js";
+
+/**
+ * A file as a request gives it to a model: a text file as its text (with its name), an image as an
+ * image, anything else (a PDF) as a document with its text where it has one.
+ */
+export type ResolvedFile =
+  | { kind: "text"; filename: string; text: string }
+  | { kind: "image"; mediaType: string; data: string }
+  | { kind: "document"; filename: string; mediaType: string; data: string; text?: string };
+
+const DATA_URL = /^data:([^;,]*)((?:;[^;,]*)*),/;
+const BASE64 = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
+
+/**
+ * Whether `file_data` is what OpenAI takes: a base64 `data:` URL (`data:application/pdf;base64,...`),
+ * or the base64 alone.
+ */
+export function isFileData(value: string): boolean {
+  const match = DATA_URL.exec(value);
+  if (match) return (match[2] ?? "").split(";").includes("base64");
+  return value !== "" && BASE64.test(value.slice(0, 4096)) && BASE64.test(value.slice(-4096));
+}
+
+/**
+ * Resolves the files one request names, each once however often it is named: a `file_id` of the
+ * Files API (read from the store; `undefined` when tandem has no such file, so it stays the
+ * upstream's id), or bytes sent inline as a base64 `data:` URL (`file_data`). PDFs' text is
+ * extracted here, for the targets that cannot read a PDF and for privacy classification.
+ */
+export class FileResolver {
+  readonly #files: FilesService | undefined;
+  readonly #signal: AbortSignal | undefined;
+  readonly #found = new Map<string, Promise<ResolvedFile | undefined>>();
+  readonly #settled = new Map<string, ResolvedFile | undefined>();
+
+  constructor(files: FilesService | undefined, signal?: AbortSignal) {
+    this.#files = files;
+    this.#signal = signal;
+  }
+
+  /** Starts resolving a stored file by id (no-op without a Files API). */
+  byId(id: string): void {
+    const files = this.#files;
+    if (files === undefined) return;
+    this.#start(`id:${id}`, async () => {
+      const found = await files.store.fileContent(id);
+      return found && this.#resolve(found.data, found.file.filename, found.file.mediaType);
+    });
+  }
+
+  /** Starts resolving bytes sent inline (`isFileData`; anything else resolves to nothing). */
+  inline(fileData: string, filename: string | undefined): void {
+    this.#start(`data:${filename ?? ""}:${fileData}`, async () => {
+      if (!isFileData(fileData)) return undefined;
+      const match = DATA_URL.exec(fileData);
+      const data = Buffer.from(match ? fileData.slice(match[0].length) : fileData, "base64");
+      if (data.byteLength === 0) return undefined;
+      return this.#resolve(data, filename ?? "file", fileMediaType(data, filename, match?.[1]));
+    });
+  }
+
+  /** Waits for everything started. */
+  async settle(): Promise<void> {
+    for (const [key, pending] of this.#found) this.#settled.set(key, await pending);
+  }
+
+  /** A stored file by id, once settled; `undefined` when tandem has none. */
+  storedFile(id: string): ResolvedFile | undefined {
+    return this.#settled.get(`id:${id}`);
+  }
+
+  /** Bytes sent inline, once settled. */
+  inlineFile(fileData: string, filename: string | undefined): ResolvedFile | undefined {
+    return this.#settled.get(`data:${filename ?? ""}:${fileData}`);
+  }
+
+  /** Notes a file as given inline by a rewritten body (chat-files.ts), so the canonical conversion finds it there too. */
+  givenInline(fileData: string, filename: string | undefined, file: ResolvedFile): void {
+    this.#settled.set(`data:${filename ?? ""}:${fileData}`, file);
+  }
+
+  #start(key: string, resolve: () => Promise<ResolvedFile | undefined>): void {
+    if (this.#found.has(key)) return;
+    const pending = resolve();
+    // Awaited by settle(); until then a failure must not count as unhandled.
+    pending.catch(() => {});
+    this.#found.set(key, pending);
+  }
+
+  async #resolve(data: Uint8Array, filename: string, mediaType: string): Promise<ResolvedFile> {
+    if (isTextMediaType(mediaType)) return { kind: "text", filename, text: new TextDecoder().decode(data) };
+    const base64 = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");
+    if (isImageMediaType(mediaType)) return { kind: "image", mediaType, data: base64 };
+    const text = await this.#files?.documentText(data, mediaType, this.#signal);
+    return { kind: "document", filename, mediaType, data: base64, ...(text !== undefined && { text }) };
+  }
+}
+
+/** A resolved file as canonical content (an image keeps the detail the client asked for). */
+export function filePartsOf(file: ResolvedFile, detail?: "auto" | "low" | "high"): ContentPart[] {
+  switch (file.kind) {
+    case "text":
+      return [{ type: "text", text: fileAsText(file.filename, file.text) }];
+    case "image":
+      return [
+        {
+          type: "image",
+          source: { kind: "base64", mediaType: file.mediaType, data: file.data },
+          ...(detail !== undefined && { detail }),
+        },
+      ];
+    case "document":
+      return [
+        {
+          type: "file",
+          mediaType: file.mediaType,
+          data: file.data,
+          filename: file.filename,
+          ...(file.text !== undefined && { text: file.text }),
+        },
+      ];
+  }
+}
+
+/** A data: URL of a resolved file's bytes (an image's `image_url`, a document's `file_data`). */
+export function fileDataUrlOf(file: Extract<ResolvedFile, { kind: "image" | "document" }>): string {
+  return `data:${file.mediaType};base64,${file.data}`;
+}
