@@ -11,7 +11,8 @@ export const pdfText: DocumentText = async (data, mediaType, signal) => {
   const { extractText, getDocumentProxy } = await import("unpdf");
   try {
     // pdf.js takes the buffer over (it transfers it): give it a copy, not the caller's bytes.
-    const document = await getDocumentProxy(new Uint8Array(data));
+    // verbosity 0: pdf.js warns on stdout about damaged files otherwise (the answer then says "no text").
+    const document = await getDocumentProxy(new Uint8Array(data), { verbosity: 0 });
     try {
       signal?.throwIfAborted();
       const { text } = await extractText(document, { mergePages: true });

@@ -6,7 +6,7 @@ import type { FilesService } from "../../shared/index.js";
  * image, anything else (a PDF) as a document with its text where it has one.
  */
 export type ResolvedFile =
-  | { kind: "text"; filename: string; text: string }
+  | { kind: "text"; filename: string; mediaType: string; data: string; text: string }
   | { kind: "image"; mediaType: string; data: string }
   | { kind: "document"; filename: string; mediaType: string; data: string; text?: string };
 
@@ -90,19 +90,22 @@ export class FileResolver {
   }
 
   async #resolve(data: Uint8Array, filename: string, mediaType: string): Promise<ResolvedFile> {
-    if (isTextMediaType(mediaType)) return { kind: "text", filename, text: new TextDecoder().decode(data) };
     const base64 = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");
+    if (isTextMediaType(mediaType))
+      return { kind: "text", filename, mediaType, data: base64, text: new TextDecoder().decode(data) };
     if (isImageMediaType(mediaType)) return { kind: "image", mediaType, data: base64 };
     const text = await this.#files?.documentText(data, mediaType, this.#signal);
     return { kind: "document", filename, mediaType, data: base64, ...(text !== undefined && { text }) };
   }
 }
 
-/** A resolved file as canonical content (an image keeps the detail the client asked for). */
+/**
+ * A resolved file as canonical content: an image as an image part (with the detail the client
+ * asked for), anything else as a file part with its text where it has one (each provider gives a
+ * text file as its text, with its name).
+ */
 export function filePartsOf(file: ResolvedFile, detail?: "auto" | "low" | "high"): ContentPart[] {
   switch (file.kind) {
-    case "text":
-      return [{ type: "text", text: fileAsText(file.filename, file.text) }];
     case "image":
       return [
         {
@@ -111,6 +114,7 @@ export function filePartsOf(file: ResolvedFile, detail?: "auto" | "low" | "high"
           ...(detail !== undefined && { detail }),
         },
       ];
+    case "text":
     case "document":
       return [
         {
@@ -125,6 +129,6 @@ export function filePartsOf(file: ResolvedFile, detail?: "auto" | "low" | "high"
 }
 
 /** A data: URL of a resolved file's bytes (an image's `image_url`, a document's `file_data`). */
-export function fileDataUrlOf(file: Extract<ResolvedFile, { kind: "image" | "document" }>): string {
+export function fileDataUrlOf(file: ResolvedFile): string {
   return `data:${file.mediaType};base64,${file.data}`;
 }

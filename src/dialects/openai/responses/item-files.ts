@@ -4,9 +4,12 @@ import { type FileResolver, fileDataUrlOf, type ResolvedFile } from "../files/fi
 
 type Json = Record<string, unknown>;
 
-/** The content parts of an item that may name files: a message's content, a function call output's output. */
+/**
+ * The content parts of an item that may name files: a message's content (an easy message, as a
+ * client may send it, has no `type`), a function call output's output.
+ */
 function partsOf(item: Json): unknown[] | undefined {
-  if (item.type === "message" && Array.isArray(item.content)) return item.content;
+  if ((item.type === "message" || item.type === undefined) && Array.isArray(item.content)) return item.content;
   if (item.type === "function_call_output" && Array.isArray(item.output)) return item.output;
   return undefined;
 }
@@ -64,5 +67,5 @@ export function withStoredFilesInline<T extends Json>(item: T, resolver: FileRes
     return { type: "input_file", filename: file.filename, file_data: fileDataUrlOf(file) };
   });
   if (!changed) return item;
-  return item.type === "message" ? { ...item, content: out } : { ...item, output: out };
+  return item.type === "function_call_output" ? { ...item, output: out } : { ...item, content: out };
 }
