@@ -4,8 +4,8 @@
  * files in requests: a real document, not a truncated header.
  */
 export function tinyPdf(lines: readonly string[]): Buffer {
-  const escape = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`);
-  const stream = ["BT", "/F1 12 Tf", "72 720 Td", "14 TL", ...lines.map((line) => `(${escape(line)}) Tj T*`), "ET"].join("\n");
+  const pdfString = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`);
+  const stream = ["BT", "/F1 12 Tf", "72 720 Td", "14 TL", ...lines.map((line) => `(${pdfString(line)}) Tj T*`), "ET"].join("\n");
   const objects = [
     "<< /Type /Catalog /Pages 2 0 R >>",
     "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

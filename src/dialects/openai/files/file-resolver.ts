@@ -1,4 +1,4 @@
-import { type ContentPart, fileAsText, fileMediaType, isImageMediaType, isTextMediaType } from "../../../core/index.js";
+import { type ContentPart, fileMediaType, isImageMediaType, isTextMediaType } from "../../../core/index.js";
 import type { FilesService } from "../../shared/index.js";
 
 /**
