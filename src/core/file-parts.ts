@@ -17,6 +17,16 @@ export function hasFileParts(request: ChatRequest): boolean {
   return false;
 }
 
+/** How many file parts the request carries. */
+export function countFileParts(request: ChatRequest): number {
+  let count = 0;
+  for (const message of request.messages) {
+    if (message.role === "system") continue;
+    for (const part of message.content) if (part.type === "file") count++;
+  }
+  return count;
+}
+
 /**
  * The file parts a target cannot be given (`readable` says which media types it reads as they
  * are; the others go as their text), each named for `x-tandem-warnings`: `file "scan.pdf"

@@ -62,6 +62,8 @@ before(async () => {
         claude: { kind: "anthropic", baseUrl: claude.url, apiKeys: ["env:UP_ANTHROPIC"], local: false },
         chat: { kind: "openai", baseUrl: chat.url, apiKeys: ["env:UP_OPENAI"], local: false },
         gpt: { kind: "openai", baseUrl: native.url, apiKeys: ["env:UP_OPENAI"], responses: true, local: false },
+        // The same upstream, served through the Responses API alone (canonical requests go as Responses requests).
+        only: { kind: "openai", baseUrl: native.url, apiKeys: ["env:UP_OPENAI"], responses: "only", local: false },
         ol: { kind: "ollama", baseUrl: ollama.url },
       },
       routes: {
@@ -72,6 +74,8 @@ before(async () => {
         // Cloud first; private data (by default policy) stays on the machine.
         guarded: { tiers: [CLAUDE, OLLAMA], ...once },
         redacted: { tiers: [CLAUDE], privacy: "redact", ...once },
+        "redacted-chat": { tiers: [CHAT], privacy: "redact", ...once },
+        "redacted-native": { tiers: ["only/gpt-5-mini"], privacy: "redact", ...once },
       },
     },
     { env: { UP_OPENAI: "sk-upstream-openai", UP_ANTHROPIC: "sk-ant-upstream" }, store: true },
@@ -276,6 +280,31 @@ describe("privacy", () => {
     assert.equal(seen.includes('"type":"document"'), false, "the bytes cannot be redacted: the text went instead");
     assert.match(seen, /letter\.pdf/);
     assert.equal(data.output_text, `Reply to ${EMAIL}.`);
+  });
+
+  it("on a redact route, a same-wire target gets the redacted text, never the PDF's bytes (chat and Responses)", async () => {
+    const letter = await client.files.create({
+      file: await toFile(tinyPdf([`Write to ${EMAIL} today.`]), "letter.pdf"),
+      purpose: "user_data",
+    });
+    await client.chat.completions.create({
+      model: "redacted-chat",
+      messages: [{ role: "user", content: [{ type: "file", file: { file_id: letter.id } }] }],
+    });
+    const sentChat = JSON.stringify(lastBody(chat));
+    assert.equal(sentChat.includes(EMAIL), false);
+    assert.equal(sentChat.includes("file_data"), false, sentChat.slice(0, 300));
+    assert.match(sentChat, /letter\.pdf/);
+    await client.responses.create({ model: "redacted-native", input: ask({ type: "input_file", file_id: letter.id }) });
+    const sentNative = native.responseTexts.at(-1) as string;
+    assert.equal(sentNative.includes(EMAIL), false);
+    assert.equal(sentNative.includes("file_data"), false, sentNative.slice(0, 300));
+    // A file with nothing to redact goes as it is, on the same routes.
+    await client.chat.completions.create({
+      model: "redacted-chat",
+      messages: [{ role: "user", content: [{ type: "file", file: { file_id: pdf.id } }] }],
+    });
+    assert.match(JSON.stringify(lastBody(chat)), /"file_data":"data:application\/pdf;base64,/);
   });
 
   it("the egress audit has the digest of the body that carried the file", async () => {
