@@ -160,6 +160,26 @@ describe("a file_id in a Responses request", () => {
     assert.equal(message.images, undefined);
   });
 
+  it("a PDF with no text to give a target that reads no PDF is left out and named in x-tandem-warnings", async () => {
+    const scan = await client.files.create({
+      file: await toFile(Buffer.from("%PDF-1.4 scanned pages"), "scan.pdf"),
+      purpose: "user_data",
+    });
+    const { response } = await client.responses
+      .create({ model: "ollama", input: ask({ type: "input_file", file_id: scan.id }) })
+      .withResponse();
+    assert.match(
+      response.headers.get("x-tandem-warnings") ?? "",
+      /file "scan\.pdf" \(application\/pdf, no text this target can read\)/,
+    );
+    assert.equal(((lastBody(ollama).messages as Json[])[0] as { content: string }).content, "What do these say?");
+    // Anthropic reads the PDF itself: nothing to say.
+    const claudeAnswer = await client.responses
+      .create({ model: "claude", input: ask({ type: "input_file", file_id: scan.id }) })
+      .withResponse();
+    assert.equal(claudeAnswer.response.headers.get("x-tandem-warnings"), null);
+  });
+
   it("reaches a Responses-native target as input_file with file_data (it does not know tandem's ids)", async () => {
     const data = await client.responses.create({
       model: "native",

@@ -1,4 +1,11 @@
-import { type ContentPart, fileMediaType, isImageMediaType, isTextMediaType } from "../../../core/index.js";
+import {
+  type ContentPart,
+  fileMediaType,
+  GatewayError,
+  isImageMediaType,
+  isTextMediaType,
+  isTransientFailure,
+} from "../../../core/index.js";
 import type { FilesService } from "../../shared/index.js";
 
 /**
@@ -61,9 +68,25 @@ export class FileResolver {
     });
   }
 
-  /** Waits for everything started. */
+  /**
+   * Waits for everything started. A store that cannot be read right now (a busy or full disk) is a
+   * 503 the client may retry, never a 500; the client going away cancels.
+   */
   async settle(): Promise<void> {
-    for (const [key, pending] of this.#found) this.#settled.set(key, await pending);
+    for (const [key, pending] of this.#found) {
+      try {
+        this.#settled.set(key, await pending);
+      } catch (err) {
+        if (this.#signal?.aborted) throw new GatewayError("canceled", "The client closed the connection", { cause: err });
+        if (isTransientFailure(err)) {
+          throw new GatewayError("unavailable", `tandem's store cannot be used right now (${err.code}); try again shortly`, {
+            cause: err,
+            retryAfterMs: 1000,
+          });
+        }
+        throw err;
+      }
+    }
   }
 
   /** A stored file by id, once settled; `undefined` when tandem has none. */
