@@ -69,6 +69,19 @@ describe("the Files API in memory (store off)", () => {
     await assert.rejects(client.files.delete(created.id), OpenAI.NotFoundError);
   });
 
+  it("names the file in content-disposition, encoded (no header can be forged by a file name)", async () => {
+    const created = await client.files.create({
+      file: await toFile(Buffer.from("x"), "it's (1)\r\nx-evil: 1 ü.txt"),
+      purpose: "user_data",
+    });
+    const res = await fetch(`${tandem.url}/v1/files/${created.id}/content`);
+    assert.equal(res.headers.get("x-evil"), null);
+    const disposition = res.headers.get("content-disposition") ?? "";
+    assert.match(disposition, /^attachment; filename\*=UTF-8''[A-Za-z0-9%._~-]+$/);
+    assert.equal(decodeURIComponent(disposition.split("''")[1] ?? ""), created.filename);
+    await client.files.delete(created.id);
+  });
+
   it("uploads a file read from disk, bytes intact, and labels a PDF by its bytes", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tandem-files-"));
     const path = join(dir, "report.bin");

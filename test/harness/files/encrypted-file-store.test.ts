@@ -55,4 +55,21 @@ describe("EncryptedFileStore on disk", () => {
       await second.close();
     }
   });
+
+  it("deletes files that expired while the server was stopped when the store opens (its pruning job)", async () => {
+    const dataDir = tempDataDir("tandem-files-");
+    const key = randomKey();
+    const first = await BackgroundStore.openWithKey({ dataDir, key, pruneIntervalMs: 0 });
+    // Made an hour before the epoch's second hour: long expired by the real clock the pruning job reads.
+    const old = new EncryptedFileStore(first, () => 3600);
+    await old.createFile(
+      { filename: "old.txt", purpose: "batch", mediaType: "text/plain", expiresAfter: 3600 },
+      new TextEncoder().encode(`canary-expired-${"q".repeat(5000)}`),
+    );
+    await first.close();
+    assert.equal(pagesHold(dataDir, key, "canary-expired-"), true, "the positive control");
+    const second = await BackgroundStore.openWithKey({ dataDir, key, pruneIntervalMs: 0 });
+    await second.close();
+    assert.equal(pagesHold(dataDir, key, "canary-expired-"), false);
+  });
 });

@@ -71,7 +71,7 @@ export function registerFileRoutes(app: RouteTable, files: FilesService): void {
       return reply
         .code(200)
         .header("content-type", type)
-        .header("content-disposition", `attachment; filename*=UTF-8''${encodeURIComponent(file.filename)}`)
+        .header("content-disposition", `attachment; filename*=UTF-8''${rfc5987(file.filename)}`)
         .header("x-content-type-options", "nosniff")
         .send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     }),
@@ -90,6 +90,11 @@ export function registerFileRoutes(app: RouteTable, files: FilesService): void {
 /** OpenAI's answer to an unknown file id, word for word. */
 export function noSuchFile(id: string): StateApiError {
   return new StateApiError(404, `No such File object: ${id.slice(0, 200)}`, { param: "id" });
+}
+
+/** A file name as an RFC 5987 ext-value: percent-encoded UTF-8, with the characters it reserves encoded too. */
+function rfc5987(name: string): string {
+  return encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 function idOf(params: unknown): string {
