@@ -8,7 +8,7 @@ import { DIALECTS, dialectFor } from "../dialects/index.js";
 import { requestRecord } from "../dialects/shared/index.js";
 import { EncryptedFileStore } from "../harness/files/encrypted-file-store.js";
 import { MemoryFileStore } from "../harness/files/memory-file-store.js";
-import { pdfText } from "../harness/files/pdf-text.js";
+import { PdfTextReader } from "../harness/files/pdf-text-reader.js";
 import { EncryptedStateStore } from "../harness/state/encrypted-state-store.js";
 import { MemoryStateStore } from "../harness/state/memory-state-store.js";
 import { McpToolHost } from "../harness/tools/mcp/index.js";
@@ -321,13 +321,15 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
         detectorFor(config.privacy),
       ).level,
   });
+  // PDFs' text, on a thread of its own (started at the first PDF).
+  const pdf = new PdfTextReader();
   const services = {
     state: options.state ?? (store ? new EncryptedStateStore(store) : new MemoryStateStore()),
     hostedTools: loop,
     files: {
       store: options.files ?? (store ? new EncryptedFileStore(store) : new MemoryFileStore()),
       maxBytes: config.files.maxBytes,
-      documentText: pdfText,
+      documentText: pdf.text,
     },
   };
   // A route's tools (`tools: ["mcp:<server>"]`) are run for its clients on every wire.
@@ -350,6 +352,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       health.stop();
       await app.close();
       await ownToolHost?.close();
+      await pdf.close();
       await catalog.close();
       await store?.close();
     },

@@ -26,7 +26,7 @@ export interface FilesService {
   store: FileStore;
   /** The largest file an upload may carry, in bytes (`files.maxBytes`). */
   maxBytes: number;
-  /** A PDF's text, for targets that cannot read PDFs (harness/files/pdf-text.ts). */
+  /** A PDF's text, for targets that cannot read PDFs (harness/files/pdf-text-reader.ts). */
   documentText: DocumentText;
 }
 
