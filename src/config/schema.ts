@@ -613,6 +613,24 @@ export const configSchema = z.object({
     })
     .strict()
     .default({ recall: 5, minScore: 0.2, maxChars: 4000 }),
+  /**
+   * The Files API's files (`POST /v1/files`): kept in the encrypted store, or with
+   * `store.enabled: false` in the server's memory only, lost at exit.
+   */
+  files: z
+    .object({
+      /**
+       * The largest file an upload may carry, in bytes; a larger one is refused with a 413 while it
+       * arrives, and no more than this is ever held in memory for it. Default 33554432 (32 MiB).
+       */
+      maxBytes: z
+        .number()
+        .int()
+        .positive()
+        .max(1024 * 1024 * 1024)
+        .default(32 * 1024 * 1024),
+    })
+    .default({ maxBytes: 32 * 1024 * 1024 }),
   mcp: mcpSchema.default({
     sandbox: false,
     servers: {},

@@ -4,7 +4,26 @@ export type ImageSource = { kind: "url"; url: string } | { kind: "base64"; media
 
 export type TextPart = { type: "text"; text: string };
 export type ImagePart = { type: "image"; source: ImageSource; detail?: "auto" | "low" | "high" };
-export type ContentPart = TextPart | ImagePart;
+/**
+ * A document given whole (a PDF, a Word file...), shaped after the Vercel AI SDK's file part
+ * (`mediaType`, `data`, `filename`). Text files and images are given as text and image parts; this
+ * is for what some targets read as it is (Anthropic `document` blocks, OpenAI `file` parts, Responses
+ * `input_file`) and others only as its text. Each provider renders it: the document where its wire
+ * takes the type, else `text` (named in `x-tandem-warnings` when there is none).
+ */
+export type FilePart = {
+  type: "file";
+  mediaType: string;
+  /** The bytes, base64. */
+  data: string;
+  filename?: string;
+  /**
+   * The document's text (a PDF's, extracted), for targets that cannot read the document, for
+   * privacy classification and redaction; absent when it has none that can be read.
+   */
+  text?: string;
+};
+export type ContentPart = TextPart | ImagePart | FilePart;
 
 /** A tool call made by the assistant. `arguments` is the raw JSON text the model produced. */
 export interface ToolCall {
@@ -76,7 +95,15 @@ export interface ToolDefinition {
 
 export type ToolChoice = "auto" | "none" | "required" | { name: string };
 
-/** Joins the text parts of a content array (images are dropped). */
+/**
+ * A file's text as a model is given it in place of the file: its name, then its text, so a model
+ * knows where one file ends and what it was called.
+ */
+export function fileAsText(filename: string | undefined, text: string): string {
+  return `<file name=${JSON.stringify(filename ?? "file")}>\n${text}\n</file>`;
+}
+
+/** Joins the text parts of a content array (images and files are dropped). */
 export function textOf(parts: readonly ContentPart[]): string {
   let out = "";
   for (const p of parts) if (p.type === "text") out += p.text;

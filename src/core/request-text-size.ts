@@ -40,6 +40,12 @@ export function measureRequestText(request: ChatRequest): RequestTextSize {
         text += part.text.length;
         continue;
       }
+      if (part.type === "file") {
+        // Its text where it has one (what a text-only target reads), else counted as an image is.
+        if (part.text !== undefined) text += part.text.length;
+        else images++;
+        continue;
+      }
       images++;
       const source = part.source;
       if (source.kind === "url" && !source.url.startsWith("data:")) imageUrls += source.url.length;

@@ -48,6 +48,11 @@ export interface RequestClassification {
   /** Number of findings per kind. Never the values: safe to log. */
   counts: Record<string, number>;
   images: ImageLocation[];
+  /**
+   * File parts without text (a scanned PDF, a binary file): their content cannot be read here, so
+   * they count as an image does (`imagesArePrivate`). A file with text is scanned as text.
+   */
+  unreadFiles: number;
 }
 
 /** Texts longer than this are scanned in windows of this size (see detectInWindows). */
@@ -131,6 +136,7 @@ class RequestScan {
   readonly pieces: Piece[] = [];
   readonly #findings: LocatedFinding[] = [];
   readonly #images: ImageLocation[] = [];
+  #unreadFiles = 0;
   readonly #detector: SensitiveDataDetector;
 
   constructor(request: ChatRequest, detector: SensitiveDataDetector) {
@@ -175,6 +181,12 @@ class RequestScan {
         }
         continue;
       }
+      if (part.type === "file") {
+        // A file's text is read as the text around it is; a file without text cannot be read.
+        if (part.text === undefined) this.#unreadFiles++;
+        else this.pieces.push({ text: part.text, where: { message, source, part: index }, json: false });
+        continue;
+      }
       const json = source === "tool-result" && isJsonDocument(part.text);
       this.pieces.push({ text: part.text, where: { message, source, part: index }, json });
     }
@@ -198,12 +210,13 @@ class RequestScan {
     const findings = this.#findings;
     const images = this.#images;
     const counts: Record<string, number> = {};
-    let level: Sensitivity = images.length > 0 && this.#detector.imagesArePrivate ? "private" : "public";
+    const unreadable = images.length + this.#unreadFiles > 0;
+    let level: Sensitivity = unreadable && this.#detector.imagesArePrivate ? "private" : "public";
     for (const f of findings) {
       counts[f.kind] = (counts[f.kind] ?? 0) + 1;
       level = maxSensitivity(level, f.level);
     }
-    return { level, findings, counts, images };
+    return { level, findings, counts, images, unreadFiles: this.#unreadFiles };
   }
 }
 
@@ -233,7 +246,10 @@ export function* requestTexts(request: ChatRequest): Generator<string> {
       yield message.content;
       continue;
     }
-    for (const part of message.content) if (part.type === "text") yield part.text;
+    for (const part of message.content) {
+      if (part.type === "text") yield part.text;
+      else if (part.type === "file" && part.text !== undefined) yield part.text;
+    }
     if (message.role === "assistant") for (const call of message.toolCalls ?? []) yield call.arguments;
   }
   for (const tool of request.tools ?? []) {

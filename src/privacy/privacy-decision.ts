@@ -58,7 +58,7 @@ export function decideChatPrivacy(
 ): PrivacyDecision {
   return decide(header, settings, () => {
     const found = classified ?? classifyRequest(request, detectorFor(settings.detection));
-    let unread = request.native?.unread ?? 0;
+    let unread = (request.native?.unread ?? 0) + found.unreadFiles;
     for (const part of request.native?.wireOnly ?? []) if (part.unread) unread++;
     return {
       findings: found.findings,

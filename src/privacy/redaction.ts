@@ -1,6 +1,6 @@
 import { expandBatches, readsOf } from "../core/forwarding.js";
 import type { TokenLogprob } from "../core/logprobs.js";
-import type { AssistantMessage, ContentPart, Message } from "../core/messages.js";
+import { type AssistantMessage, type ContentPart, fileAsText, type Message } from "../core/messages.js";
 import type { ChatRequest } from "../core/request.js";
 import type { StreamEvent } from "../core/stream.js";
 import { type RequestClassification, requestTexts } from "./classify-request.js";
@@ -193,6 +193,12 @@ export class Redaction {
   #redactParts(parts: readonly ContentPart[], toolResult: boolean): ContentPart[] {
     return parts.map((part) => {
       if (part.type === "image") return { ...part, source: { ...part.source } };
+      if (part.type === "file") {
+        if (part.text === undefined) return { ...part };
+        const redacted = this.redactText(part.text);
+        // Bytes cannot be redacted: a file whose text had values replaced goes as that text only.
+        return redacted === part.text ? { ...part } : { type: "text", text: fileAsText(part.filename, redacted) };
+      }
       const text = toolResult && isJsonDocument(part.text) ? this.redactJson(part.text) : this.redactText(part.text);
       return { ...part, text };
     });

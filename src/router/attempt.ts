@@ -5,6 +5,7 @@ import { summaryBudget, summaryRequest, summaryText, withSummary } from "../cont
 import type { RequestContext } from "../core/index.js";
 import {
   type ChatRequest,
+  countFileParts,
   DONE,
   droppedReasoning,
   type EmbedRequest,
@@ -160,9 +161,14 @@ export class Attempts {
     }
     // Leaving the machine: redacted when the policy says so, and every body sent is recorded.
     const redaction = target.local ? undefined : privacy?.decision.redaction;
+    const files = redaction === undefined ? 0 : countFileParts(request);
     if (redaction) request = redaction.redactRequest(request);
+    // A file whose text was redacted goes as that text: the client's body would carry its bytes,
+    // which cannot be redacted, so it goes in canonical form (what only the client's wire carries is
+    // then left out, named in the warnings, rather than the bytes sent).
+    const filesRedacted = redaction !== undefined && countFileParts(request) < files;
     // Same wire, and the conversation was not fitted (the client's body is the whole conversation).
-    const native = raw !== undefined && fitted === undefined && speaksWire(target, raw.wire);
+    const native = raw !== undefined && fitted === undefined && !filesRedacted && speaksWire(target, raw.wire);
     if (native) request.native = redaction ? { ...raw, body: redaction.redactJsonValue(raw.body) } : raw;
     let warnings = raw === undefined ? undefined : native ? raw.dropped?.slice() : raw.lost();
     if (!native) {

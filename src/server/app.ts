@@ -1,11 +1,15 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Config, RouteConfig } from "../config/index.js";
+import type { FileStore } from "../core/files.js";
 import { GatewayError, makeId, type ToolHost } from "../core/index.js";
 import type { MemoryStore } from "../core/memory.js";
 import type { StateStore } from "../core/state.js";
 import { DIALECTS, dialectFor } from "../dialects/index.js";
 import { requestRecord } from "../dialects/shared/index.js";
+import { EncryptedFileStore } from "../harness/files/encrypted-file-store.js";
+import { MemoryFileStore } from "../harness/files/memory-file-store.js";
+import { PdfTextReader } from "../harness/files/pdf-text-reader.js";
 import { EncryptedMemoryStore } from "../harness/memory/encrypted-memory-store.js";
 import { InProcessMemoryStore } from "../harness/memory/in-process-memory-store.js";
 import { Memories } from "../harness/memory/memories.js";
@@ -60,6 +64,11 @@ export interface ServerOptions {
    */
   memory?: MemoryStore;
   /**
+   * Where the Files API's files live. Default: the encrypted store when `store` is given, else this
+   * process's memory (lost at exit).
+   */
+  files?: FileStore;
+  /**
    * Runs MCP servers' tools for the tool loop (Responses `mcp` tools). Default: the MCP servers of
    * `config.mcp`. Closed by `close()` when the server made it.
    */
@@ -90,6 +99,8 @@ export interface TandemServer {
   state: StateStore;
   /** The user's memories (`/v1/memories`, recall on routes with `memory: on`). */
   memories: Memories;
+  /** Where this server keeps the Files API's files. */
+  files: FileStore;
   close(): Promise<void>;
 }
 
@@ -386,11 +397,18 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     // For a call to a remote server when no turn was classified (every target local).
     classify: classifyText,
   });
+  // PDFs' text, on a thread of its own (started at the first PDF).
+  const pdf = new PdfTextReader();
   const services = {
     state: options.state ?? (store ? new EncryptedStateStore(store) : new MemoryStateStore()),
     hostedTools: loop,
     // Background responses: turns that outlive the request that started them, run through this server.
     loopback: loopback.from(),
+    files: {
+      store: options.files ?? (store ? new EncryptedFileStore(store) : new MemoryFileStore()),
+      maxBytes: config.files.maxBytes,
+      documentText: pdf.text,
+    },
   };
   // A route's tools (`tools: ["mcp:<server>"]`) are run for its clients on every wire.
   // (With no route naming tools, the router itself: nothing is looked up per request.)
@@ -418,10 +436,12 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     store,
     state: services.state,
     memories,
+    files: services.files.store,
     async close() {
       health.stop();
       await app.close();
       await ownToolHost?.close();
+      await pdf.close();
       await catalog.close();
       await store?.close();
     },

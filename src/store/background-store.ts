@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import { AuditJournal } from "./audit-journal.js";
 import { DATABASE_FILE, type DatabaseKey, resolveDatabaseKey } from "./database-key.js";
+import type { FileTables } from "./file-tables.js";
 import { egressValues } from "./log-tables.js";
 import type { MemoryTables } from "./memory-tables.js";
 import type { OpenDataStoreOptions } from "./open-data-store.js";
@@ -17,7 +18,7 @@ import type {
 } from "./records.js";
 import { startStoreWorker } from "./start-worker.js";
 import type { StateTables } from "./state-tables.js";
-import type { FlushResult, MemoryMethod, StateMethod, StoreHealth, StoreOptions } from "./store.js";
+import type { FileMethod, FlushResult, MemoryMethod, StateMethod, StoreHealth, StoreOptions } from "./store.js";
 import { StoreError, type StoreErrorCode } from "./store-error.js";
 import type { QueuedRow, StoreThreadReply, StoreThreadRequest, StoreThreadStart } from "./store-protocol.js";
 
@@ -232,6 +233,14 @@ export class BackgroundStore {
   /** Calls a method of the memories on the store's thread, as state() does for responses. */
   async memory<M extends MemoryMethod>(method: M, ...args: Parameters<MemoryTables[M]>): Promise<ReturnType<MemoryTables[M]>> {
     return (await this.#ask({ op: "memory", method, args })) as ReturnType<MemoryTables[M]>;
+  }
+
+  /**
+   * Calls a method of the Files API's files on the store's thread, as state() does. A file's bytes
+   * cross to the thread and back by structured clone.
+   */
+  async files<M extends FileMethod>(method: M, ...args: Parameters<FileTables[M]>): Promise<ReturnType<FileTables[M]>> {
+    return (await this.#ask({ op: "files", method, args })) as ReturnType<FileTables[M]>;
   }
 
   async health(): Promise<StoreHealth> {

@@ -1,5 +1,6 @@
 export * from "./background-store.js";
 export * from "./database-key.js";
+export * from "./file-tables.js";
 export * from "./migrations.js";
 export * from "./open-data-store.js";
 export * from "./open-database.js";

@@ -153,6 +153,23 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
         INSERT INTO memories_fts (rowid, text) VALUES (new.seq, new.text);
       END;
     `),
+  // 8: the Files API's files, bytes and all. `seq` orders them as they were created (ids are random,
+  // and several may be created in one second), and pages a list after a cursor id.
+  (db) =>
+    db.exec(`
+      CREATE TABLE files (
+        seq         INTEGER PRIMARY KEY,
+        id          TEXT NOT NULL UNIQUE,       -- file-...
+        created_at  INTEGER NOT NULL,           -- seconds since the epoch
+        expires_at  INTEGER,                    -- seconds since the epoch; NULL: kept until deleted
+        filename    TEXT NOT NULL,
+        purpose     TEXT NOT NULL,
+        bytes       INTEGER NOT NULL,
+        media_type  TEXT NOT NULL,              -- what the bytes are, as tandem found it
+        data        BLOB NOT NULL
+      );
+      CREATE INDEX files_expires_at ON files (expires_at) WHERE expires_at IS NOT NULL;
+    `),
 ];
 
 /** The version this build of tandem writes. */

@@ -7,8 +7,16 @@ import { Worker } from "node:worker_threads";
  * `npm run dev`) tsx is registered in the thread first, then the `.ts` module is imported.
  */
 export function startStoreWorker(name: string, workerData: unknown): Worker {
+  return startWorkerModule(new URL(`./${name}.js`, import.meta.url), workerData);
+}
+
+/**
+ * Starts a worker thread on a module of tandem (its URL as built, `….js`): from TypeScript sources
+ * (tests, `npm run dev`) tsx is registered in the thread first, then the `.ts` module is imported.
+ */
+export function startWorkerModule(built: URL, workerData?: unknown): Worker {
   const ts = fileURLToPath(import.meta.url).endsWith(".ts");
-  const entry = new URL(`./${name}.${ts ? "ts" : "js"}`, import.meta.url);
+  const entry = ts ? new URL(built.href.replace(/\.js$/, ".ts")) : built;
   if (!ts) return new Worker(entry, { workerData });
   const tsx = JSON.stringify(import.meta.resolve("tsx/esm/api"));
   const code = `import(${tsx}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;

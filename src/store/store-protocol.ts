@@ -1,7 +1,7 @@
 import type { DatabaseKey } from "./database-key.js";
 import type { EgressValues } from "./log-tables.js";
 import type { AuditQuery, EgressRecord, RequestLogEntry, UsageEntry } from "./records.js";
-import type { MemoryMethod, StateMethod, StoreOptions } from "./store.js";
+import type { FileMethod, MemoryMethod, StateMethod, StoreOptions } from "./store.js";
 
 /** The messages between a BackgroundStore and its worker thread (store-thread.ts). */
 
@@ -36,6 +36,8 @@ export type StoreThreadRequest =
   | { op: "state"; id: number; method: StateMethod; args: unknown[] }
   /** One call on the memories (Store.memoryCall); answered once committed. */
   | { op: "memory"; id: number; method: MemoryMethod; args: unknown[] }
+  /** One call on the Files API's files (Store.fileCall); answered once committed. */
+  | { op: "files"; id: number; method: FileMethod; args: unknown[] }
   | { op: "close"; id: number };
 
 export type StoreThreadReply =

@@ -102,6 +102,9 @@ port.on("message", (message: StoreThreadRequest) => {
       case "memory":
         value = store.memoryCall(message.method, message.args as never);
         break;
+      case "files":
+        value = store.fileCall(message.method, message.args as never);
+        break;
     }
   } catch (err) {
     port.postMessage({ op: "reply", id: message.id, error: errorOf(err) } satisfies StoreThreadReply);

@@ -3,6 +3,7 @@ import type Sqlite from "better-sqlite3-multiple-ciphers";
 import { backoffDelayMs } from "../core/backoff.js";
 import { journalNames, type LeftJournal, leftJournals, readJournal, removeJournal } from "./audit-journal.js";
 import { DATABASE_FILE, type DatabaseKey } from "./database-key.js";
+import { FileTables } from "./file-tables.js";
 import {
   type EgressValues,
   egressValues,
@@ -121,6 +122,8 @@ export type StateMethod = Exclude<keyof StateTables, "prune">;
 
 /** The MemoryTables methods a BackgroundStore may call on the store's thread. */
 export type MemoryMethod = keyof MemoryTables;
+/** The FileTables methods a BackgroundStore may call on the store's thread. */
+export type FileMethod = Exclude<keyof FileTables, "prune">;
 
 type PendingRow =
   | { kind: "request"; values: RequestValues }
@@ -172,6 +175,8 @@ export class Store {
   readonly state: StateTables;
   /** Memories (the encrypted MemoryStore's tables). */
   readonly memory: MemoryTables;
+  /** The Files API's files (the encrypted FileStore's table). */
+  readonly files: FileTables;
   readonly #db: Sqlite.Database;
   readonly #flushIntervalMs: number;
   readonly #maxBatch: number;
@@ -216,6 +221,7 @@ export class Store {
       this.#insert = prepareLogInserts(this.#db);
       this.state = new StateTables(this.#db);
       this.memory = new MemoryTables(this.#db);
+      this.files = new FileTables(this.#db);
     } catch (err) {
       this.#db.close();
       throw storeErrorFrom(err, this.file, "prepare statements for");
@@ -392,6 +398,14 @@ export class Store {
     );
   }
 
+  /** Runs one FileTables method on this store's connection, turning SQLite's errors into StoreErrors. */
+  fileCall<M extends FileMethod>(method: M, args: Parameters<FileTables[M]>): ReturnType<FileTables[M]> {
+    return this.#sql(
+      () => (this.files[method] as (...a: unknown[]) => ReturnType<FileTables[M]>).apply(this.files, args),
+      "use the stored files in",
+    );
+  }
+
   /** The secret stored under the name (for `store:NAME`), read afresh each time. */
   getSecret(name: string): string | undefined {
     return this.#sql(() => readSecret(this.#db, name), "read a secret from");
@@ -466,6 +480,8 @@ export class Store {
     try {
       this.prune();
       this.pruneState();
+      // Expired files' bytes go even when no one uses the Files API for a while.
+      this.files.prune(Math.floor(Date.now() / 1000));
     } catch (err) {
       const error = storeErrorFrom(err, this.file, "prune");
       this.#health.writeErrors += 1;

@@ -1,10 +1,12 @@
 /**
  * Files and audio in POST /v1/responses (`input_file` by `file_data`, `file_id` or `file_url`;
  * `input_audio`; an `input_image` by `file_id`), as the OpenAI Agents SDK and the Codex CLI attach
- * PDFs, through the official openai SDK against a real tandem: such a part has no canonical form, so
- * it reaches only a Responses-native target, in the body exactly as the SDK sent it (but what tandem
- * documents: the upstream's model, `store: false`, `include` of the encrypted reasoning, `stream`);
- * a target on another wire is skipped, and a plan with none answers OpenAI's 400 naming the part.
+ * PDFs, through the official openai SDK against a real tandem. A part by an id tandem's Files API
+ * does not have (the upstream's own), by URL, or audio, has no canonical form, so it reaches only a
+ * Responses-native target, in the body exactly as the SDK sent it (but what tandem documents: the
+ * upstream's model, `store: false`, `include` of the encrypted reasoning, `stream`); a target on
+ * another wire is skipped, and a plan with none answers OpenAI's 400 naming the part. (Bytes sent
+ * inline cross to any target: see files-in-requests.test.ts.)
  * Bytes sent inline count as an image does for privacy (a file by id or URL does not). Stored, the
  * part goes back to a Responses-native target on later turns as it was given, and input_items lists
  * it so; a later turn on another wire is given the conversation without it, named in x-tandem-warnings.
@@ -221,7 +223,7 @@ describe("privacy", () => {
 });
 
 describe("stored history", () => {
-  it("goes back to a Responses-native target as given; to a chat target without the file, named; privacy still counts it", async () => {
+  it("goes back to a Responses-native target as given; to a chat target as a file part, the unknown id named; privacy still counts it", async () => {
     const first = await client.responses.create({ model: "open", input: ask(fileData, fileId) });
     const sentParts = JSON.stringify((ask(fileData, fileId)[0] as { content: unknown }).content);
 
@@ -232,7 +234,8 @@ describe("stored history", () => {
     assert.equal(JSON.stringify(input[0]?.content), sentParts);
     assert.equal(input[1]?.role, "assistant");
 
-    // Turn 3 on a chat target: the conversation without the file, said in x-tandem-warnings.
+    // Turn 3 on a chat target: the PDF sent inline as a chat `file` part (OpenAI chat reads PDFs);
+    // the part by an id tandem does not have left out, said in x-tandem-warnings.
     const { data: third, response } = await client.responses
       .create({ model: "open-chat", previous_response_id: second.id, input: "Summarize." })
       .withResponse();
@@ -243,7 +246,9 @@ describe("stored history", () => {
     const said = JSON.stringify(messages);
     for (const piece of ["What do these say?", "It is a report.", "And page 2?", "Summarize."])
       assert.ok(said.includes(piece), piece);
-    assert.equal(said.includes("JVBERi0"), false, "the file's bytes did not cross");
+    const user = messages[0]?.content as { type: string; file?: { filename?: string; file_data?: string } }[];
+    assert.deepEqual(user[1], { type: "file", file: { filename: "report.pdf", file_data: PDF } });
+    assert.equal(user.length, 2, "the part by an unknown file_id did not cross");
     assert.equal(said.includes("file-abc123"), false);
 
     // The file's bytes in the history count on every later turn, as an image would: default privacy keeps it here.

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { type Config, type ConfigInput, configSchema } from "../../src/config/index.js";
+import type { FileStore } from "../../src/core/files.js";
 import type { ToolHost } from "../../src/core/index.js";
 import type { StateStore } from "../../src/core/state.js";
 import { buildServer, type TandemServer } from "../../src/server/app.js";
@@ -27,6 +28,10 @@ export async function startTandem(
     store?: boolean | { logContent?: boolean; secrets?: Record<string, string>; key?: Buffer };
     /** Where responses and conversations are kept (a test can seed or inspect it). Default: the server's own, in memory. */
     state?: StateStore;
+    /** Where the Files API's files are kept. Default: the server's own (the store's, else in memory). */
+    files?: FileStore;
+    /** The data dir to use (a restart over the same data). Default: a fresh temp dir. */
+    dataDir?: string;
     /** Runs MCP servers' tools for the tool loop. Default: the config's (`mcp`). */
     toolHost?: ToolHost;
     /** The web console's bundle (see test/support/console-bundle.ts). Default: the server's own default (dist/web). */
@@ -42,7 +47,7 @@ export async function startTandem(
     ...input,
     server: { ...input.server, host: "127.0.0.1", port: 0 },
   });
-  const config: Config = { ...parsed, dataDir: mkdtempSync(join(tmpdir(), "tandem-test-")) };
+  const config: Config = { ...parsed, dataDir: options.dataDir ?? mkdtempSync(join(tmpdir(), "tandem-test-")) };
   const storeKey = (typeof options.store === "object" && options.store.key) || randomBytes(32);
   const secrets = typeof options.store === "object" ? (options.store.secrets ?? {}) : {};
   if (Object.keys(secrets).length > 0) {
@@ -68,6 +73,7 @@ export async function startTandem(
     env: options.env ?? {},
     ...(store && { store }),
     ...(options.state && { state: options.state }),
+    ...(options.files && { files: options.files }),
     ...(options.toolHost && { toolHost: options.toolHost }),
     ...(options.consoleDir !== undefined && { consoleDir: options.consoleDir }),
   });

@@ -7,27 +7,34 @@ import {
   type WireOnly,
 } from "../../core/index.js";
 import type { ChatMessageBody } from "./chat-completions-api.js";
+import { type FileResolver, filePartsOf } from "./files/file-resolver.js";
 
 /**
  * OpenAI chat messages -> canonical messages. `system` and `developer` both become canonical system
  * messages; a user's `name` is dropped (no other API carries it); assistant refusals are kept as text
  * so the conversation reads the same to any model.
  */
-export function convertFromOpenAIMessages(messages: readonly ChatMessageBody[], wireOnly: WireOnly[] = []): Message[] {
-  return messages.map((message, i) => convertMessage(message, `messages[${i}]`, wireOnly));
+export function convertFromOpenAIMessages(
+  messages: readonly ChatMessageBody[],
+  wireOnly: WireOnly[] = [],
+  files?: FileResolver,
+): Message[] {
+  return messages.map((message, i) => convertMessage(message, `messages[${i}]`, wireOnly, files));
 }
 
 /**
- * `wireOnly` collects what has no canonical form (audio and file parts, custom tool calls): it is
- * left out of the canonical messages and reaches only a target on the client's wire (see core/native.ts).
+ * `wireOnly` collects what has no canonical form (audio parts, file parts by an id tandem does not
+ * have, custom tool calls): it is left out of the canonical messages and reaches only a target on
+ * the client's wire (see core/native.ts). `files` holds the files the body names, resolved
+ * (files/chat-files.ts): those become canonical parts.
  */
-function convertMessage(message: ChatMessageBody, at: string, wireOnly: WireOnly[]): Message {
+function convertMessage(message: ChatMessageBody, at: string, wireOnly: WireOnly[], files?: FileResolver): Message {
   switch (message.role) {
     case "system":
     case "developer":
       return { role: "system", content: joinText(message.content) };
     case "user":
-      return { role: "user", content: userContent(message.content, at, wireOnly) };
+      return { role: "user", content: userContent(message.content, at, wireOnly, files) };
     case "assistant": {
       if (message.function_call !== undefined && message.function_call !== null) {
         throw legacyFunctions(`${at}.function_call`);
@@ -89,7 +96,7 @@ function joinText(content: string | readonly { text: string }[]): string {
 
 type UserContent = Extract<ChatMessageBody, { role: "user" }>["content"];
 
-function userContent(content: UserContent, at: string, wireOnly: WireOnly[]): ContentPart[] {
+function userContent(content: UserContent, at: string, wireOnly: WireOnly[], files?: FileResolver): ContentPart[] {
   if (typeof content === "string") return [{ type: "text", text: content }];
   const parts: ContentPart[] = [];
   content.forEach((part, j) => {
@@ -107,7 +114,13 @@ function userContent(content: UserContent, at: string, wireOnly: WireOnly[]): Co
       case "input_audio":
         wireOnly.push({ param: `${at}.content[${j}]`, what: "an input_audio part", unread: true });
         break;
-      case "file":
+      case "file": {
+        const { file_id: id, file_data: data, filename } = part.file;
+        const found = data ? files?.inlineFile(data, filename ?? undefined) : id ? files?.storedFile(id) : undefined;
+        if (found !== undefined) {
+          parts.push(...filePartsOf(found));
+          break;
+        }
         // An uploaded file's id sends nothing new; its bytes inline do.
         wireOnly.push({
           param: `${at}.content[${j}]`,
@@ -115,6 +128,7 @@ function userContent(content: UserContent, at: string, wireOnly: WireOnly[]): Co
           ...(part.file.file_data != null && { unread: true as const }),
         });
         break;
+      }
     }
   });
   return parts;

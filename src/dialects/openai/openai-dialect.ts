@@ -9,6 +9,9 @@ import {
   sendChat,
 } from "../shared/index.js";
 import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
+import { resolveChatFiles, withChatFilesInline } from "./files/chat-files.js";
+import { FileResolver } from "./files/file-resolver.js";
+import { registerFileRoutes } from "./files/register-file-routes.js";
 import { nativeOpenAIChatCompletion, nativeOpenAIChatRequest, OpenAIChatNativeStream } from "./native-openai-chat.js";
 import { parseChatCompletionRequest } from "./parse-chat-completion-request.js";
 import { parseCompletionRequest } from "./parse-completion-request.js";
@@ -40,8 +43,13 @@ export const openaiDialect: Dialect = {
 
     app.post("/v1/chat/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";
-      const { chat, includeUsage, ...parsed } = parseChatCompletionRequest(request.body);
-      chat.native = nativeOpenAIChatRequest(request.body, request.headers, parsed);
+      // Files the body names (tandem's by file_id, or bytes inline), given so that any target reads them.
+      const files = new FileResolver(services.files, clientSignal(request, reply));
+      resolveChatFiles(request.body, files);
+      await files.settle();
+      const body = withChatFilesInline(request.body, files);
+      const { chat, includeUsage, ...parsed } = parseChatCompletionRequest(body, files);
+      chat.native = nativeOpenAIChatRequest(body, request.headers, parsed);
       // The client's `logprobs: true` (ChatRequest.logprobs): only then are tokens rendered, whatever the target reports.
       const logprobs = chat.logprobs !== undefined;
       await sendChat(request, reply, gateway, chat, {
@@ -58,6 +66,8 @@ export const openaiDialect: Dialect = {
     // Background responses run their turns through the server (its loopback), when it has one.
     const background = services.loopback === undefined ? undefined : new BackgroundResponses(services.loopback);
     registerStoredStateRoutes(app, services.state, background);
+    // The Files API (upload, list, retrieve, content, delete).
+    if (services.files) registerFileRoutes(app, services.files);
 
     app.post("/v1/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";

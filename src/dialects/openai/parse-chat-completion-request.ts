@@ -10,6 +10,7 @@ import {
 import { parseBody } from "../shared/index.js";
 import { type ChatCompletionRequestBody, chatCompletionRequestSchema } from "./chat-completions-api.js";
 import { convertFromOpenAIMessages, legacyFunctions } from "./convert-from-openai-messages.js";
+import type { FileResolver } from "./files/file-resolver.js";
 
 export interface ParsedChatCompletionRequest {
   chat: ChatRequest;
@@ -25,7 +26,7 @@ export interface ParsedChatCompletionRequest {
  * Validates a chat completions body and maps it to a canonical request. The legacy
  * `functions`/`function_call` API is rejected with a 400 that says what to use instead.
  */
-export function parseChatCompletionRequest(body: unknown): ParsedChatCompletionRequest {
+export function parseChatCompletionRequest(body: unknown, files?: FileResolver): ParsedChatCompletionRequest {
   const wire = parseBody(chatCompletionRequestSchema, body);
   if (wire.functions !== undefined && wire.functions !== null) throw legacyFunctions("functions");
   if (wire.function_call !== undefined && wire.function_call !== null) throw legacyFunctions("function_call");
@@ -36,7 +37,7 @@ export function parseChatCompletionRequest(body: unknown): ParsedChatCompletionR
 
   const chat: ChatRequest = {
     model: wire.model,
-    messages: convertFromOpenAIMessages(wire.messages, wireOnly),
+    messages: convertFromOpenAIMessages(wire.messages, wireOnly, files),
     stream: wire.stream === true,
   };
   const tools: ToolDefinition[] = [];

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { Gateway, GatewayError, HostedToolRunner } from "../../core/index.js";
+import type { DocumentText, FileStore, Gateway, GatewayError, HostedToolRunner } from "../../core/index.js";
 import type { StateStore } from "../../core/state.js";
 import type { Loopback } from "./loopback.js";
 import type { DialectRoute } from "./route-table.js";
@@ -20,6 +20,17 @@ export interface DialectServices {
   hostedTools?: HostedToolRunner;
   /** Requests answered by this server from inside it (background responses), when the server offers it. */
   loopback?: Loopback;
+  /** The Files API's files, and what requests that name them need. Absent: no Files API is mounted. */
+  files?: FilesService;
+}
+
+/** The files tandem keeps (OpenAI's Files API) as a dialect uses them. */
+export interface FilesService {
+  store: FileStore;
+  /** The largest file an upload may carry, in bytes (`files.maxBytes`). */
+  maxBytes: number;
+  /** A PDF's text, for targets that cannot read PDFs (harness/files/pdf-text-reader.ts). */
+  documentText: DocumentText;
 }
 
 /** What a dialect may look at to tell whether a request is its own: the path and the headers. */

@@ -6,15 +6,21 @@ export type AnthropicImageBlock = {
   type: "image";
   source: { type: "base64"; media_type: string; data: string } | { type: "url"; url: string };
 };
+/** A PDF given whole (Anthropic reads its text and its pages as images). */
+export type AnthropicDocumentBlock = {
+  type: "document";
+  source: { type: "base64"; media_type: "application/pdf"; data: string };
+  title?: string;
+};
 export type AnthropicToolUseBlock = { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
 export type AnthropicToolResultBlock = {
   type: "tool_result";
   tool_use_id: string;
-  content?: Array<AnthropicTextBlock | AnthropicImageBlock>;
+  content?: Array<AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock>;
   is_error?: boolean;
 };
 
-export type AnthropicUserBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicToolResultBlock;
+export type AnthropicUserBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock | AnthropicToolResultBlock;
 export type AnthropicThinkingBlock = { type: "thinking"; thinking: string; signature: string };
 export type AnthropicRedactedThinkingBlock = { type: "redacted_thinking"; data: string };
 export type AnthropicAssistantBlock =

@@ -1,6 +1,7 @@
-import type { ContentPart, Message } from "../../core/index.js";
+import { type ContentPart, filePartAsText, type Message } from "../../core/index.js";
 import type {
   AnthropicAssistantBlock,
+  AnthropicDocumentBlock,
   AnthropicImageBlock,
   AnthropicMessageParam,
   AnthropicTextBlock,
@@ -56,7 +57,7 @@ export function convertToAnthropicMessages(messages: readonly Message[]): Anthro
           else if (part.signature !== undefined)
             content.push({ type: "thinking", thinking: part.text, signature: part.signature });
         }
-        content.push(...convertParts(message.content));
+        content.push(...(convertParts(message.content, false) as Array<AnthropicTextBlock | AnthropicImageBlock>));
         for (const call of message.toolCalls ?? []) {
           content.push({ type: "tool_use", id: toolUseId(call.id), name: call.name, input: parseToolInput(call.arguments) });
         }
@@ -88,11 +89,30 @@ export function convertToAnthropicMessages(messages: readonly Message[]): Anthro
   return { system: system.length > 0 ? system.join("\n\n") : undefined, messages: out };
 }
 
-function convertParts(parts: readonly ContentPart[]): Array<AnthropicTextBlock | AnthropicImageBlock> {
-  const out: Array<AnthropicTextBlock | AnthropicImageBlock> = [];
+/**
+ * Canonical parts as Anthropic blocks. A PDF goes as a `document` block (where `documents`: an
+ * assistant turn has none); any other file as its text, or not at all when it has none (named by
+ * anthropicUnsent).
+ */
+function convertParts(
+  parts: readonly ContentPart[],
+  documents = true,
+): Array<AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock> {
+  const out: Array<AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock> = [];
   for (const part of parts) {
     if (part.type === "text") {
       if (part.text !== "") out.push({ type: "text", text: part.text });
+    } else if (part.type === "file") {
+      if (documents && part.mediaType === "application/pdf") {
+        out.push({
+          type: "document",
+          source: { type: "base64", media_type: "application/pdf", data: part.data },
+          ...(part.filename !== undefined && { title: part.filename }),
+        });
+      } else {
+        const text = filePartAsText(part);
+        if (text !== undefined) out.push(text);
+      }
     } else if (part.source.kind === "base64") {
       out.push({ type: "image", source: { type: "base64", media_type: part.source.mediaType, data: part.source.data } });
     } else {

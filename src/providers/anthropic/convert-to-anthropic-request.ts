@@ -5,6 +5,7 @@ import {
   type ProviderChatRequest,
   type ReasoningControl,
   type ResponseFormat,
+  unreadFiles,
   unsentLogprobs,
 } from "../../core/index.js";
 import type { AnthropicMessagesRequest, AnthropicToolChoice } from "./anthropic-api.js";
@@ -70,6 +71,8 @@ export function anthropicUnsent(request: ChatRequest): string[] {
   // Anthropic's API reports no token log probabilities.
   const unsent = [...openAISettings(request), ...unsentLogprobs(request)];
   if (request.seed !== undefined) unsent.push("seed");
+  // PDFs go as documents; other files as their text, when they have one.
+  unsent.push(...unreadFiles(request, (type) => type === "application/pdf"));
   // With thinking, Anthropic takes no temperature but 1, no top_k and no forced tool.
   if (request.reasoning?.enabled) {
     if (request.temperature !== undefined && request.temperature !== 1) unsent.push("temperature");

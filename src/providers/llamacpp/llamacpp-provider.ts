@@ -14,6 +14,7 @@ import {
   type ProviderChatRequest,
   type ProviderEmbedRequest,
   type StreamEvent,
+  unreadFiles,
   unsentLogprobs,
 } from "../../core/index.js";
 import {
@@ -138,7 +139,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
 
   /** OpenAI's cloud settings (prompt_cache_key...) mean nothing to the engine, and it reports no token logprobs. */
   unsent(request: ChatRequest): string[] {
-    return [...openAISettings(request), ...unsentLogprobs(request)];
+    return [...openAISettings(request), ...unsentLogprobs(request), ...unreadFiles(request, () => false)];
   }
 
   async *chat(original: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {

@@ -1,4 +1,4 @@
-import { type ChatRequest, openAISettings, type ProviderChatRequest } from "../../core/index.js";
+import { type ChatRequest, openAISettings, type ProviderChatRequest, unreadFiles } from "../../core/index.js";
 import { convertToOllamaMessages } from "./convert-to-ollama-messages.js";
 import type { OllamaChatBody } from "./ollama-api.js";
 
@@ -8,6 +8,7 @@ export function ollamaUnsent(request: ChatRequest): string[] {
   if (request.toolChoice === "required" && (request.tools?.length ?? 0) > 0) unsent.push("tool_choice");
   if (request.parallelToolCalls !== undefined) unsent.push("parallel_tool_calls");
   if (request.user !== undefined) unsent.push("user");
+  unsent.push(...unreadFiles(request, () => false));
   return unsent;
 }
 

@@ -1,4 +1,4 @@
-import { GatewayError, type ImagePart, type Message, textOf } from "../../core/index.js";
+import { GatewayError, type ImagePart, type Message, textOf, textWithFiles } from "../../core/index.js";
 import { systemAfterToolResults } from "../../core/system-after-tool-results.js";
 import type { OllamaMessageIn, OllamaToolCallIn } from "./ollama-api.js";
 
@@ -32,7 +32,8 @@ function convertMessage(message: Message, i: number, callNames: Map<string, stri
       message.content.forEach((part, j) => {
         if (part.type === "image") images.push(imageBase64(part, `messages[${i}].content[${j}]`));
       });
-      const out: OllamaMessageIn = { role: "user", content: textOf(message.content) };
+      // Files as their text (Ollama reads no documents); one without text is named by ollamaUnsent.
+      const out: OllamaMessageIn = { role: "user", content: textWithFiles(message.content) };
       if (images.length > 0) out.images = images;
       return out;
     }
@@ -49,7 +50,7 @@ function convertMessage(message: Message, i: number, callNames: Map<string, stri
       return out;
     }
     case "tool": {
-      const out: OllamaMessageIn = { role: "tool", content: textOf(message.content), tool_call_id: message.toolCallId };
+      const out: OllamaMessageIn = { role: "tool", content: textWithFiles(message.content), tool_call_id: message.toolCallId };
       const name = message.name ?? callNames.get(message.toolCallId);
       if (name) out.tool_name = name;
       return out;

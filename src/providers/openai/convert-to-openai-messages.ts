@@ -1,4 +1,12 @@
-import { type ContentPart, type ImageSource, type Message, textOf } from "../../core/index.js";
+import {
+  type ContentPart,
+  fileDataUrl,
+  filePartAsText,
+  type ImageSource,
+  type Message,
+  textOf,
+  textWithFiles,
+} from "../../core/index.js";
 import { systemAfterToolResults } from "../../core/system-after-tool-results.js";
 import type { OpenAIChatMessage, OpenAIContentPart } from "./openai-chat-api.js";
 
@@ -36,20 +44,39 @@ function convertMessage(message: Message): OpenAIChatMessage {
       };
     }
     case "tool": {
-      const text = textOf(message.content);
+      const text = textWithFiles(message.content);
       return { role: "tool", tool_call_id: message.toolCallId, content: message.isError ? `Error: ${text}` : text };
     }
   }
 }
 
+/**
+ * A PDF goes as a `file` part with its bytes inline (`file_data`); any other file as its text, or
+ * not at all when it has none (named by openAIUnsent).
+ */
 function userContent(parts: readonly ContentPart[]): string | OpenAIContentPart[] {
   if (parts.every((part) => part.type === "text")) return textOf(parts);
-  return parts.map((part): OpenAIContentPart => {
-    if (part.type === "text") return { type: "text", text: part.text };
+  return parts.flatMap((part): OpenAIContentPart[] => {
+    if (part.type === "text") return [{ type: "text", text: part.text }];
+    if (part.type === "file") {
+      if (part.mediaType === OPENAI_FILE_TYPE) {
+        return [
+          {
+            type: "file",
+            file: { ...(part.filename !== undefined && { filename: part.filename }), file_data: fileDataUrl(part) },
+          },
+        ];
+      }
+      const text = filePartAsText(part);
+      return text === undefined ? [] : [text];
+    }
     const url = imageUrl(part.source);
-    return { type: "image_url", image_url: part.detail === undefined ? { url } : { url, detail: part.detail } };
+    return [{ type: "image_url", image_url: part.detail === undefined ? { url } : { url, detail: part.detail } }];
   });
 }
+
+/** The file type OpenAI's chat and Responses APIs read as a document. */
+export const OPENAI_FILE_TYPE = "application/pdf";
 
 /** An image as OpenAI's APIs take one: its URL, or an inline image as a `data:` URL. */
 export function imageUrl(source: ImageSource): string {

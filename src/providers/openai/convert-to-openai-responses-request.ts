@@ -1,6 +1,14 @@
-import { effortOf, type Message, type ProviderChatRequest, textOf } from "../../core/index.js";
+import {
+  effortOf,
+  fileDataUrl,
+  filePartAsText,
+  type Message,
+  type ProviderChatRequest,
+  textOf,
+  textWithFiles,
+} from "../../core/index.js";
 import { systemAfterToolResults } from "../../core/system-after-tool-results.js";
-import { imageUrl } from "./convert-to-openai-messages.js";
+import { imageUrl, OPENAI_FILE_TYPE } from "./convert-to-openai-messages.js";
 
 type Json = Record<string, unknown>;
 
@@ -81,9 +89,16 @@ function inputItems(messages: readonly Message[], target: string): Json[] {
         items.push({
           type: "message",
           role: "user",
-          content: message.content.map((part) => {
-            if (part.type === "text") return { type: "input_text", text: part.text };
-            return { type: "input_image", image_url: imageUrl(part.source), detail: part.detail ?? "auto" };
+          content: message.content.flatMap((part): Json[] => {
+            if (part.type === "text") return [{ type: "input_text", text: part.text }];
+            if (part.type === "file") {
+              if (part.mediaType === OPENAI_FILE_TYPE) {
+                return [{ type: "input_file", filename: part.filename ?? "file.pdf", file_data: fileDataUrl(part) }];
+              }
+              const text = filePartAsText(part);
+              return text === undefined ? [] : [{ type: "input_text", text: text.text }];
+            }
+            return [{ type: "input_image", image_url: imageUrl(part.source), detail: part.detail ?? "auto" }];
           }),
         });
         break;
@@ -112,7 +127,7 @@ function inputItems(messages: readonly Message[], target: string): Json[] {
         break;
       }
       case "tool": {
-        const text = textOf(message.content);
+        const text = textWithFiles(message.content);
         items.push({
           type: "function_call_output",
           call_id: message.toolCallId,

@@ -6,6 +6,7 @@ import {
   type ProviderChatRequest,
   type ProviderEmbedRequest,
   type StreamEvent,
+  unreadFiles,
 } from "../../core/index.js";
 import {
   bearerHeaders,
@@ -17,6 +18,7 @@ import {
 } from "../http/index.js";
 import type { ChatProvider, EmbeddingProvider, ModelInfo, ProviderCapabilities, RemoteProviderOptions } from "../provider.js";
 import { convertToOpenAIChatRequest, type MaxTokensField } from "./convert-to-openai-chat-request.js";
+import { OPENAI_FILE_TYPE } from "./convert-to-openai-messages.js";
 import { convertToOpenAIResponsesRequest } from "./convert-to-openai-responses-request.js";
 import { mapOpenAIErrorResponse } from "./map-openai-error.js";
 import { openAIEmbeddingResponseSchema, openAIModelListSchema } from "./openai-chat-api.js";
@@ -79,6 +81,7 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
       if (request.stop !== undefined && request.stop.length > 0) named.push("stop");
       if (request.seed !== undefined) named.push("seed");
     }
+    named.push(...unreadFiles(request, (type) => type === OPENAI_FILE_TYPE));
     return named;
   }
 

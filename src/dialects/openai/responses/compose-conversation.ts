@@ -1,10 +1,13 @@
 import { GatewayError, type Message, type StoredHistory, type SystemMessage } from "../../../core/index.js";
 import type { ItemSensitivity, StateItem, StateStore, StoredItem } from "../../../core/state.js";
 import { canFindItems } from "../../../core/state-item-finder.js";
+import type { FilesService } from "../../shared/index.js";
+import { FileResolver } from "../files/file-resolver.js";
 import { countUnreadParts } from "./check-carried-part.js";
 import { checkToolHistory } from "./check-tool-history.js";
 import { convertItemsToMessages } from "./convert-items-to-messages.js";
 import { applyStoredSummary, readSummary, summaryItem, summaryMessageItem } from "./history-summary.js";
+import { resolveItemFiles, withStoredFilesInline } from "./item-files.js";
 import type { ParsedResponsesRequest } from "./parse-responses-request.js";
 import type { InputRecord } from "./pending-response.js";
 
@@ -19,6 +22,11 @@ export interface ComposedConversation {
    * the client sent (a native Responses upstream gets these).
    */
   items: Array<{ item: StateItem; origin?: string; sent?: Record<string, unknown> }>;
+  /**
+   * `items` as a Responses-native upstream is sent them: parts by a file_id of tandem's Files API
+   * given as the file itself, since the upstream does not know tandem's ids (item-files.ts).
+   */
+  nativeItems: Array<{ item: StateItem; origin?: string; sent?: Record<string, unknown> }>;
   /**
    * How many parts of the stored items this request sends again (its history as shown, the items it
    * references) carry bytes inline that classification cannot read (NativeRequest.unread).
@@ -45,7 +53,12 @@ export interface ComposedConversation {
  * request's own, never carried over from the previous response (as OpenAI documents). An unknown
  * previous response (a 400) or conversation (a 404) is refused in OpenAI's words and statuses.
  */
-export async function composeConversation(request: ParsedResponsesRequest, state: StateStore): Promise<ComposedConversation> {
+export async function composeConversation(
+  request: ParsedResponsesRequest,
+  state: StateStore,
+  files?: FilesService,
+  signal?: AbortSignal,
+): Promise<ComposedConversation> {
   let history: StoredItem[] = [];
   if (request.previousResponseId !== undefined) {
     const found = await state.responseHistory(request.previousResponseId);
@@ -112,6 +125,27 @@ export async function composeConversation(request: ParsedResponsesRequest, state
     const { sent: _sent, ...rest } = s as InputRecord;
     return { ...rest, item };
   });
+  // The files the conversation names, stored or sent inline, read once for this turn (a file
+  // deleted since an earlier turn is left out of it, named in the warnings).
+  const resolver = new FileResolver(files, signal);
+  resolveItemFiles(
+    items.map((s) => s.item),
+    resolver,
+  );
+  await resolver.settle();
+  const nativeItems = items.map((s) => {
+    const item = withStoredFilesInline(s.item, resolver);
+    const sent = (s as InputRecord).sent;
+    const sentInline = sent === undefined ? undefined : withStoredFilesInline(sent, resolver);
+    if (item === s.item && sentInline === sent) return s;
+    return { ...s, item, ...(sentInline !== undefined && { sent: sentInline }) };
+  });
+  // A part by a file_id tandem has crosses to every target: it is not the upstream's id after all.
+  for (const [entry, id] of request.fileReferences) {
+    if (resolver.storedFile(id) === undefined) continue;
+    const at = request.wireOnly.indexOf(entry);
+    if (at >= 0) request.wireOnly.splice(at, 1);
+  }
   const storedUnread = countUnreadParts([...shown.items, ...input.filter((s) => s.referenced === true)].map((s) => s.item));
   const sources = new Map<Message, number>();
   messages.push(
@@ -119,6 +153,7 @@ export async function composeConversation(request: ParsedResponsesRequest, state
       items.map((s) => s.item),
       warnings,
       sources,
+      resolver,
     ),
   );
   if (!messages.some((m) => m.role !== "system")) {
@@ -133,7 +168,7 @@ export async function composeConversation(request: ParsedResponsesRequest, state
     if (stored.sensitivity === "private") historySensitivity = "private";
     else if (stored.sensitivity === "internal" && historySensitivity === undefined) historySensitivity = "internal";
   }
-  if (history.length === 0) return { messages, input, items, storedUnread, historySensitivity };
+  if (history.length === 0) return { messages, input, items, nativeItems, storedUnread, historySensitivity };
   const conversationThrough = request.conversationId === undefined ? undefined : history.at(-1)?.item.id;
   const summaryMessage = shown.summary === undefined ? undefined : messages.find((m) => sources.get(m) === shown.summary);
   const composedHistory = (onSummary: (item: StateItem, target: string) => void): StoredHistory => ({
@@ -150,6 +185,7 @@ export async function composeConversation(request: ParsedResponsesRequest, state
     messages,
     input,
     items,
+    nativeItems,
     storedUnread,
     historySensitivity,
     history: composedHistory,

@@ -2,6 +2,8 @@ import { type AssistantMessage, type ContentPart, hostedToolName, type Message }
 import type { StateItem } from "../../../core/state.js";
 import { headerSafe } from "../../shared/index.js";
 import { imageSource } from "../convert-from-openai-messages.js";
+import { type FileResolver, filePartsOf } from "../files/file-resolver.js";
+import { fileOfPart } from "./item-files.js";
 import type { ResponseWarnings } from "./response-warnings.js";
 
 interface PartFields {
@@ -10,6 +12,7 @@ interface PartFields {
   refusal?: unknown;
   image_url?: unknown;
   detail?: unknown;
+  file_id?: unknown;
 }
 
 /**
@@ -25,6 +28,7 @@ export function convertItemsToMessages(
   items: readonly StateItem[],
   warnings: ResponseWarnings,
   sources?: Map<Message, number>,
+  files?: FileResolver,
 ): Message[] {
   const messages: Message[] = [];
   let index = -1;
@@ -51,7 +55,7 @@ export function convertItemsToMessages(
           push({ role: "system", content: joinText(parts) });
         } else {
           turn = undefined;
-          push({ role: "user", content: userParts(parts, item.id, warnings) });
+          push({ role: "user", content: userParts(parts, item.id, warnings, files) });
         }
         break;
       }
@@ -73,7 +77,7 @@ export function convertItemsToMessages(
         const content: ContentPart[] =
           typeof output === "string"
             ? [{ type: "text", text: output }]
-            : userParts(Array.isArray(output) ? (output as PartFields[]) : [], item.id, warnings);
+            : userParts(Array.isArray(output) ? (output as PartFields[]) : [], item.id, warnings, files);
         const name = callNames.get(callId);
         push(
           name === undefined
@@ -160,9 +164,21 @@ function joinText(parts: readonly PartFields[]): string {
   return out;
 }
 
-function userParts(parts: readonly PartFields[], itemId: string, warnings: ResponseWarnings): ContentPart[] {
+function userParts(
+  parts: readonly PartFields[],
+  itemId: string,
+  warnings: ResponseWarnings,
+  files: FileResolver | undefined,
+): ContentPart[] {
   const out: ContentPart[] = [];
   for (const part of parts) {
+    // A file tandem has (by file_id) or was sent (file_data): as text, an image or a document.
+    const file = files && fileOfPart(part as Record<string, unknown>, files);
+    if (file !== undefined) {
+      const detail = part.detail === "low" || part.detail === "high" || part.detail === "auto" ? part.detail : undefined;
+      out.push(...filePartsOf(file, detail));
+      continue;
+    }
     if (part.type === "input_image") {
       if (typeof part.image_url !== "string") {
         warnings.add(
@@ -178,6 +194,12 @@ function userParts(parts: readonly PartFields[], itemId: string, warnings: Respo
       out.push({ type: "text", text: part.text });
     } else if (part.type === "refusal" && typeof part.refusal === "string") {
       out.push({ type: "text", text: part.refusal });
+    } else if (part.type === "input_file" && typeof part.file_id === "string" && files !== undefined) {
+      // Not a file tandem has (never uploaded here, or deleted since): the id can only be an upstream's.
+      warnings.add(
+        "part:input_file:file_id",
+        "input_file parts were left out: tandem has no file of their file_id (deleted, or an upstream's own), and only a Responses-native upstream can be sent an upstream's",
+      );
     } else if (part.type === "input_file" || part.type === "input_audio") {
       // Such parts of the new input are wire-only (check-carried-part.ts): here they come from a stored history.
       warnings.add(`part:${part.type}`, `${part.type} parts were left out: only a Responses-native upstream can be sent them`);

@@ -11,7 +11,7 @@ import {
 } from "../../../core/index.js";
 import { formatPath, headerSafe, parseBody } from "../../shared/index.js";
 import { type InputEntry, normalizeInputEntries, parseInclude, parseMetadata, StateApiError } from "../state/index.js";
-import { checkCarriedPart } from "./check-carried-part.js";
+import { checkCarriedPart, type FileReferences } from "./check-carried-part.js";
 import { parseMcpTools } from "./parse-mcp-tools.js";
 import { ResponseWarnings } from "./response-warnings.js";
 import { functionToolSchema, KNOWN_FIELDS, type ResponsesRequestBody, responsesRequestSchema } from "./responses-api.js";
@@ -52,6 +52,8 @@ export interface ParsedResponsesRequest {
    * `file_id`), named by their param: only a Responses-native target can be sent them (NativeRequest.wireOnly).
    */
   wireOnly: WireOnly[];
+  /** The `wireOnly` entries of parts by `file_id`, with the id: dropped when tandem has the file. */
+  fileReferences: FileReferences;
   previousResponseId: string | undefined;
   conversationId: string | undefined;
   /** `store` (default true): whether the response is saved and can be continued or retrieved. */
@@ -85,7 +87,8 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   const include = checkInclude(wire.include);
   const metadata = asGatewayError(() => parseMetadata(wire.metadata));
   const wireOnly: WireOnly[] = [];
-  const input = normalizeInput(wire.input, wireOnly);
+  const fileReferences: FileReferences = new Map();
+  const input = normalizeInput(wire.input, wireOnly, fileReferences);
   const conversationId = typeof wire.conversation === "string" ? wire.conversation : (wire.conversation?.id ?? undefined);
   const previousResponseId = wire.previous_response_id ?? undefined;
   if (conversationId !== undefined && previousResponseId !== undefined) {
@@ -147,6 +150,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     instructions: wire.instructions ?? undefined,
     input,
     wireOnly,
+    fileReferences,
     previousResponseId,
     conversationId,
     store: wire.store !== false,
@@ -175,11 +179,15 @@ function checkInclude(include: ResponsesRequestBody["include"]): string[] {
 }
 
 /** The input through the one item normaliser. */
-function normalizeInput(input: ResponsesRequestBody["input"], wireOnly: WireOnly[]): InputEntry[] {
+function normalizeInput(
+  input: ResponsesRequestBody["input"],
+  wireOnly: WireOnly[],
+  fileReferences: FileReferences,
+): InputEntry[] {
   return asGatewayError(() =>
     normalizeInputEntries(input, {
       references: true,
-      checkPart: (part, param) => checkCarriedPart(part, param, wireOnly),
+      checkPart: (part, param) => checkCarriedPart(part, param, wireOnly, fileReferences),
     }),
   );
 }

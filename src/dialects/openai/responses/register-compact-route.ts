@@ -3,7 +3,7 @@ import type { Gateway } from "../../../core/index.js";
 import { type ChatResult, GatewayError, type Message, makeId, type ResponseMeta, SUMMARY_LEAD } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
 import type { DialectServices, RouteTable } from "../../shared/index.js";
-import { parseBody, requestRecord, sendChat } from "../../shared/index.js";
+import { clientSignal, parseBody, requestRecord, sendChat } from "../../shared/index.js";
 import { composeConversation } from "./compose-conversation.js";
 import { summaryItem } from "./history-summary.js";
 import { parseResponsesRequest } from "./parse-responses-request.js";
@@ -40,7 +40,7 @@ export function registerCompactRoute(app: RouteTable, gateway: Gateway, services
       store: false,
     });
     // It refuses, as /v1/responses does, a conversation with nothing but instructions ('input' missing).
-    const composed = await composeConversation(parsed, services.state);
+    const composed = await composeConversation(parsed, services.state, services.files, clientSignal(request, reply));
     const { previous, turns } = transcriptOf(composed.messages, wire.instructions ?? undefined);
     const items = composed.items.map((s) => s.item);
     const through = items.at(-1)?.id as string;

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ChatRequest, Gateway, RequestContext } from "../../../core/index.js";
 import { GatewayError } from "../../../core/index.js";
 import type { DialectServices, RouteTable } from "../../shared/index.js";
-import { metaHeaders, requestRecord, sendChat } from "../../shared/index.js";
+import { clientSignal, metaHeaders, requestRecord, sendChat } from "../../shared/index.js";
 import { type BackgroundResponses, sendRunEvents } from "./background-responses.js";
 import { composeConversation } from "./compose-conversation.js";
 import { ConversationTurns } from "./conversation-turns.js";
@@ -65,7 +65,7 @@ async function respond(
   services: DialectServices,
   identity: { id: string; createdAt: number } | undefined,
 ): Promise<void> {
-  const composed = await composeConversation(parsed, services.state);
+  const composed = await composeConversation(parsed, services.state, services.files, clientSignal(request, reply));
   const { headers, level } = stateSensitivity(request.headers, composed.historySensitivity);
   // MCP servers' tools: run by tandem's tool loop, between the model's turns, on the canonical path.
   const runner = parsed.mcp.length > 0 ? services.hostedTools : undefined;
@@ -82,7 +82,7 @@ async function respond(
   }
   const pending = new PendingResponse(parsed, composed, services.state, level, identity);
   // For a target that speaks the Responses API: the client's body, made stateless (native-responses.ts).
-  const native = nativeResponsesRequest(request.body, request.headers, composed.items, parsed.store, {
+  const native = nativeResponsesRequest(request.body, request.headers, composed.nativeItems, parsed.store, {
     wireOnly: parsed.wireOnly,
     unread: composed.storedUnread,
   });

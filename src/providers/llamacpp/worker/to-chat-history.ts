@@ -1,5 +1,5 @@
 import type { ChatHistoryItem, ChatModelFunctionCall, ChatModelResponse } from "node-llama-cpp";
-import { GatewayError, type Message, textOf } from "../../../core/index.js";
+import { GatewayError, type Message, textOf, textWithFiles } from "../../../core/index.js";
 
 /**
  * Canonical messages -> node-llama-cpp's chat history. Tool results do not have their own turn in
@@ -24,7 +24,8 @@ export function toChatHistory(messages: readonly Message[], target: string): Cha
             retryable: false,
           });
         }
-        history.push({ type: "user", text: textOf(message.content) });
+        // Files as their text: the engine reads no documents (one without text is named by unsent).
+        history.push({ type: "user", text: textWithFiles(message.content) });
         break;
       case "assistant": {
         const response: ChatModelResponse["response"] = [];
@@ -45,7 +46,7 @@ export function toChatHistory(messages: readonly Message[], target: string): Cha
       }
       case "tool": {
         const call = open.get(message.toolCallId);
-        const result = textOf(message.content);
+        const result = textWithFiles(message.content);
         if (call) {
           call.result = message.isError ? `Error: ${result}` : parseResult(result);
           open.delete(message.toolCallId);

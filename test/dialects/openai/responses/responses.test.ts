@@ -334,7 +334,7 @@ describe("POST /v1/responses, not streamed", () => {
     ]);
   });
 
-  it("names file and audio parts as wire-only (bytes inline unread); a stored history's count, and go to other wires without them", async () => {
+  it("names file parts by id or URL and audio parts as wire-only; a PDF inline is a canonical file part; a stored history's audio counts", async () => {
     const pdf = { type: "input_file", filename: "a.pdf", file_data: "data:application/pdf;base64,JVBERg==" };
     const first = await client.responses.create({
       model: "auto",
@@ -359,21 +359,29 @@ describe("POST /v1/responses, not streamed", () => {
     });
     const sent = app.gateway.chatRequests[0];
     assert.deepEqual(sent?.native?.wireOnly, [
-      { param: "input[0].content[1]", what: "an input_file part", unread: true },
       { param: "input[0].content[2]", what: "an input_file part" },
       { param: "input[0].content[3]", what: "an input_file part" },
       { param: "input[0].content[4]", what: "an input_image part by file_id" },
       { param: "input[2].output[0]", what: "an input_audio part", unread: true },
     ]);
     assert.equal(sent?.native?.unread, undefined);
-    // The canonical form has the text only (a target on another wire is never sent this request).
-    assert.deepEqual(sent?.messages[0], { role: "user", content: [{ type: "text", text: "Read these." }] });
+    // The canonical form has the text and the PDF sent inline (a file part: any target can be given
+    // it; this one has no text to extract, so classification counts it as unread).
+    assert.deepEqual(sent?.messages[0], {
+      role: "user",
+      content: [
+        { type: "text", text: "Read these." },
+        { type: "file", mediaType: "application/pdf", data: "JVBERg==", filename: "a.pdf" },
+      ],
+    });
 
-    // A later turn: nothing new is wire-only; the stored bytes (the PDF, the audio) count for privacy.
+    // A later turn: nothing new is wire-only; the stored audio counts for privacy (the stored PDF is
+    // in the canonical form again, classified there).
     await client.responses.create({ model: "auto", previous_response_id: first.id, input: "And?" });
     const later = app.gateway.chatRequests[1];
     assert.equal(later?.native?.wireOnly, undefined);
-    assert.equal(later?.native?.unread, 2);
+    assert.equal(later?.native?.unread, 1);
+    assert.deepEqual(later?.messages[0]?.content[1], sent?.messages[0]?.content[1]);
     const upstreamInput = later?.native?.body.input as { content?: unknown[] }[];
     assert.deepEqual(upstreamInput[0]?.content?.[1], pdf);
   });

@@ -1,0 +1,183 @@
+import type { IncomingMessage } from "node:http";
+import { Busboy } from "@fastify/busboy";
+import { FILE_PURPOSES, type FilePurpose, GatewayError } from "../../../core/index.js";
+import { invalidParam, StateApiError } from "../state/index.js";
+
+/** The longest file name tandem keeps, in characters. */
+export const MAX_FILENAME_CHARS = 1024;
+/** OpenAI's bounds of `expires_after[seconds]`: an hour to 30 days. */
+const MIN_EXPIRY_S = 3600;
+const MAX_EXPIRY_S = 2_592_000;
+
+export interface FileUpload {
+  data: Buffer;
+  filename: string;
+  /** The Content-Type the client gave the file part. */
+  declaredType: string | undefined;
+  purpose: FilePurpose;
+  /** Seconds after creation, from `expires_after`; absent: none given. */
+  expiresAfter?: number;
+}
+
+/**
+ * Reads a `POST /v1/files` body (multipart/form-data: `file`, `purpose`, `expires_after[anchor]`,
+ * `expires_after[seconds]`) as it arrives. The file's bytes are kept until `maxBytes`: past it the
+ * rest of the body is read and dropped, and the answer is a 413, so no upload ever holds more than
+ * the limit in memory. Bad or missing fields are 400s naming the field, as OpenAI's are.
+ */
+export function parseFileUpload(raw: IncomingMessage, maxBytes: number, signal: AbortSignal): Promise<FileUpload> {
+  return new Promise((resolve, reject) => {
+    const fields = new Map<string, string>();
+    let file: { chunks: Buffer[]; bytes: number; filename: string; type: string | undefined } | undefined;
+    let failure: Error | undefined;
+    let fileDone: Promise<void> = Promise.resolve();
+    const fail = (err: Error): void => {
+      failure ??= err;
+    };
+    let parser: ReturnType<typeof Busboy>;
+    try {
+      parser = Busboy({
+        headers: raw.headers as Parameters<typeof Busboy>[0]["headers"],
+        limits: { files: 1, fields: 10, parts: 12, fieldSize: 4096, fileSize: maxBytes },
+      });
+    } catch (err) {
+      // A multipart Content-Type without its boundary.
+      reject(new GatewayError("invalid_request", `Invalid multipart body: ${(err as Error).message}`));
+      return;
+    }
+    const stop = (): void => {
+      raw.unpipe(parser);
+      raw.resume();
+      reject(new GatewayError("canceled", "The client closed the connection"));
+    };
+    signal.addEventListener("abort", stop, { once: true });
+    parser.on("file", (name, stream, filename, _encoding, mimeType) => {
+      if (name !== "file") {
+        fail(unknownField(name));
+        stream.resume();
+        return;
+      }
+      const upload = { chunks: [] as Buffer[], bytes: 0, filename, type: mimeType || undefined };
+      file = upload;
+      fileDone = new Promise((done) => {
+        stream.on("data", (chunk: Buffer) => {
+          // Past the limit busboy stops handing bytes over (`limit`); nothing more is kept.
+          if (failure === undefined) upload.chunks.push(chunk);
+          upload.bytes += chunk.length;
+        });
+        stream.on("limit", () => {
+          upload.chunks = [];
+          fail(tooLarge(maxBytes));
+        });
+        stream.on("end", done);
+        stream.on("error", done);
+      });
+    });
+    parser.on("field", (name, value, _nameTruncated, valueTruncated) => {
+      if (name === "file") {
+        fail(invalidParam("file", "Invalid 'file': expected a file upload (a form part with a filename), not a text field."));
+        return;
+      }
+      if (!["purpose", "expires_after[anchor]", "expires_after[seconds]"].includes(name)) {
+        fail(unknownField(name));
+        return;
+      }
+      if (valueTruncated) fail(invalidParam(name, `Invalid '${name}': the value is too long.`));
+      fields.set(name, value);
+    });
+    parser.on("filesLimit", () => fail(invalidParam("file", "Invalid 'file': upload one file per request.")));
+    parser.on("fieldsLimit", () => fail(new StateApiError(400, "Too many form fields in the upload.")));
+    parser.on("partsLimit", () => fail(new StateApiError(400, "Too many form parts in the upload.")));
+    parser.on("error", (err: unknown) => {
+      signal.removeEventListener("abort", stop);
+      raw.unpipe(parser);
+      raw.resume();
+      reject(new GatewayError("invalid_request", `Invalid multipart body: ${(err as Error)?.message ?? String(err)}`));
+    });
+    parser.on("finish", () => {
+      signal.removeEventListener("abort", stop);
+      void fileDone.then(() => {
+        try {
+          if (failure) throw failure;
+          resolve(checkedUpload(file, fields));
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    raw.pipe(parser);
+  });
+}
+
+function checkedUpload(
+  file: { chunks: Buffer[]; bytes: number; filename: string; type: string | undefined } | undefined,
+  fields: Map<string, string>,
+): FileUpload {
+  if (file === undefined) throw invalidParam("file", "Missing required parameter: 'file'.", "missing_required_parameter");
+  const purpose = fields.get("purpose");
+  if (purpose === undefined)
+    throw invalidParam("purpose", "Missing required parameter: 'purpose'.", "missing_required_parameter");
+  if (!(FILE_PURPOSES as readonly string[]).includes(purpose)) {
+    throw invalidParam(
+      "purpose",
+      `Invalid value for 'purpose': '${purpose.slice(0, 100)}'. Supported values are: ${FILE_PURPOSES.map((p) => `'${p}'`).join(", ")}.`,
+    );
+  }
+  const filename = file.filename.trim();
+  if (filename === "") throw invalidParam("file", "Invalid 'file': the file part has no filename.");
+  if (filename.length > MAX_FILENAME_CHARS) {
+    throw invalidParam("file", `Invalid 'file': the filename is longer than ${MAX_FILENAME_CHARS} characters.`);
+  }
+  if (file.bytes === 0) throw invalidParam("file", "Invalid 'file': the file is empty.");
+  const expiresAfter = parseExpiry(fields);
+  return {
+    data: Buffer.concat(file.chunks, file.bytes),
+    filename,
+    declaredType: file.type,
+    purpose: purpose as FilePurpose,
+    ...(expiresAfter !== undefined && { expiresAfter }),
+  };
+}
+
+function parseExpiry(fields: Map<string, string>): number | undefined {
+  const anchor = fields.get("expires_after[anchor]");
+  const seconds = fields.get("expires_after[seconds]");
+  if (anchor === undefined && seconds === undefined) return undefined;
+  if (anchor !== "created_at") {
+    throw invalidParam(
+      "expires_after.anchor",
+      anchor === undefined
+        ? "Missing required parameter: 'expires_after.anchor'."
+        : `Invalid value for 'expires_after.anchor': '${anchor.slice(0, 100)}'. Supported values are: 'created_at'.`,
+      anchor === undefined ? "missing_required_parameter" : "invalid_value",
+    );
+  }
+  if (seconds === undefined) {
+    throw invalidParam(
+      "expires_after.seconds",
+      "Missing required parameter: 'expires_after.seconds'.",
+      "missing_required_parameter",
+    );
+  }
+  const value = /^\d{1,12}$/.test(seconds) ? Number(seconds) : Number.NaN;
+  if (!(value >= MIN_EXPIRY_S && value <= MAX_EXPIRY_S)) {
+    throw invalidParam(
+      "expires_after.seconds",
+      `Invalid 'expires_after.seconds': expected an integer from ${MIN_EXPIRY_S} (an hour) to ${MAX_EXPIRY_S} (30 days), but got '${seconds.slice(0, 100)}'.`,
+    );
+  }
+  return value;
+}
+
+function unknownField(name: string): StateApiError {
+  return new StateApiError(400, `Unrecognized request argument supplied: ${name.slice(0, 100)}`, { param: name.slice(0, 100) });
+}
+
+/** The 413 of an upload over `files.maxBytes`, naming the setting. */
+export function tooLarge(maxBytes: number): GatewayError {
+  return new GatewayError(
+    "payload_too_large",
+    `The file is larger than tandem's limit of ${maxBytes} bytes (files.maxBytes); raise the setting to upload it.`,
+    { param: "file" },
+  );
+}

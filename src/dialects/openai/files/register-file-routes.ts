@@ -1,0 +1,110 @@
+import { fileMediaType, GatewayError, isTextMediaType } from "../../../core/index.js";
+import { clientSignal, type FilesService, type RouteTable } from "../../shared/index.js";
+import { StateApiError, stateRoute } from "../state/index.js";
+import { parseFileListQuery } from "./parse-file-list-query.js";
+import { parseFileUpload } from "./parse-file-upload.js";
+import { renderFileObject } from "./render-file-object.js";
+
+/** OpenAI keeps `purpose: batch` files 30 days unless told otherwise. */
+const BATCH_EXPIRY_S = 30 * 86_400;
+
+/**
+ * OpenAI's Files API over the files tandem keeps (encrypted in the store, or in memory when it is
+ * off): upload (multipart), list, retrieve, content and delete. Vector stores and `file_search` are
+ * not served.
+ */
+export function registerFileRoutes(app: RouteTable, files: FilesService): void {
+  const { store } = files;
+  app.post(
+    "/v1/files",
+    stateRoute(async (request, reply) => {
+      const upload = await parseFileUpload(request.raw, files.maxBytes, clientSignal(request, reply));
+      const expiresAfter = upload.expiresAfter ?? (upload.purpose === "batch" ? BATCH_EXPIRY_S : undefined);
+      const file = await store.createFile(
+        {
+          filename: upload.filename,
+          purpose: upload.purpose,
+          mediaType: fileMediaType(upload.data, upload.filename, upload.declaredType),
+          ...(expiresAfter !== undefined && { expiresAfter }),
+        },
+        upload.data,
+      );
+      return renderFileObject(file);
+    }),
+    { rawBody: refuseNonMultipart },
+  );
+
+  app.get(
+    "/v1/files",
+    stateRoute(async (request) => {
+      const options = parseFileListQuery(request.query);
+      const page = await store.listFiles(options);
+      const data = page.data.map(renderFileObject);
+      return {
+        object: "list",
+        data,
+        first_id: page.data[0]?.id ?? null,
+        last_id: page.data.at(-1)?.id ?? null,
+        has_more: page.hasMore,
+      };
+    }),
+  );
+
+  app.get(
+    "/v1/files/:id",
+    stateRoute(async (request) => {
+      const id = idOf(request.params);
+      const file = await store.getFile(id);
+      if (!file) throw noSuchFile(id);
+      return renderFileObject(file);
+    }),
+  );
+
+  app.get(
+    "/v1/files/:id/content",
+    stateRoute(async (request, reply) => {
+      const id = idOf(request.params);
+      const found = await store.fileContent(id);
+      if (!found) throw noSuchFile(id);
+      const { file, data } = found;
+      const type = isTextMediaType(file.mediaType) ? `${file.mediaType}; charset=utf-8` : file.mediaType;
+      return reply
+        .code(200)
+        .header("content-type", type)
+        .header("content-disposition", `attachment; filename*=UTF-8''${rfc5987(file.filename)}`)
+        .header("x-content-type-options", "nosniff")
+        .send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    }),
+  );
+
+  app.delete(
+    "/v1/files/:id",
+    stateRoute(async (request) => {
+      const id = idOf(request.params);
+      if (!(await store.deleteFile(id))) throw noSuchFile(id);
+      return { id, object: "file", deleted: true };
+    }),
+  );
+}
+
+/** OpenAI's answer to an unknown file id, word for word. */
+export function noSuchFile(id: string): StateApiError {
+  return new StateApiError(404, `No such File object: ${id.slice(0, 200)}`, { param: "id" });
+}
+
+/** A file name as an RFC 5987 ext-value: percent-encoded UTF-8, with the characters it reserves encoded too. */
+function rfc5987(name: string): string {
+  return encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function idOf(params: unknown): string {
+  return (params as { id: string }).id;
+}
+
+function refuseNonMultipart(type: string | undefined): GatewayError | undefined {
+  if (type !== undefined && /^multipart\/form-data\s*(;|$)/i.test(type)) return undefined;
+  return new GatewayError(
+    "unsupported_media_type",
+    `Unsupported media type: tandem received ${type ? `Content-Type '${type.slice(0, 100)}'` : "a body without a Content-Type"}; upload a file as 'multipart/form-data' with the fields 'file' and 'purpose'`,
+  );
+}
