@@ -82,6 +82,17 @@ describe("the Files API in memory (store off)", () => {
     await client.files.delete(created.id);
   });
 
+  it("serves an uploaded page as data, never as a page of tandem's origin (the console's)", async () => {
+    const page = Buffer.from("<!doctype html><script>fetch('/v1/memories').then(r => r.text()).then(alert)</script>");
+    const created = await client.files.create({ file: await toFile(page, "page.html"), purpose: "user_data" });
+    const res = await fetch(`${tandem.url}/v1/files/${created.id}/content`);
+    assert.equal(Buffer.from(await res.arrayBuffer()).equals(page), true);
+    assert.match(res.headers.get("content-disposition") ?? "", /^attachment;/);
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(res.headers.get("content-security-policy"), "default-src 'none'; sandbox");
+    await client.files.delete(created.id);
+  });
+
   it("uploads a file read from disk, bytes intact, and labels a PDF by its bytes", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tandem-files-"));
     const path = join(dir, "report.bin");

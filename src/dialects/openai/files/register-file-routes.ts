@@ -68,12 +68,16 @@ export function registerFileRoutes(app: RouteTable, files: FilesService): void {
       if (!found) throw noSuchFile(id);
       const { file, data } = found;
       const type = isTextMediaType(file.mediaType) ? `${file.mediaType}; charset=utf-8` : file.mediaType;
-      return reply
-        .code(200)
-        .header("content-type", type)
-        .header("content-disposition", `attachment; filename*=UTF-8''${rfc5987(file.filename)}`)
-        .header("x-content-type-options", "nosniff")
-        .send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      return (
+        reply
+          .code(200)
+          .header("content-type", type)
+          .header("content-disposition", `attachment; filename*=UTF-8''${rfc5987(file.filename)}`)
+          .header("x-content-type-options", "nosniff")
+          // A file is data, never a page of tandem's origin: a browser that opens one anyway runs nothing of it.
+          .header("content-security-policy", "default-src 'none'; sandbox")
+          .send(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+      );
     }),
   );
 
