@@ -44,6 +44,11 @@ cell "codex to-anthropic websocket exec resume" 'code word is PELICAN' codex_ws 
 # A route's MCP tools, run by tandem: the client sees the answer after the call, not the call.
 cell "claude-code to-anthropic-mcp route tools" 'TOOL_RESULT_SEEN: MCP_ECHO_OK' claude -p "RUN_MCP" --model to-anthropic-mcp
 cell "codex to-openai-mcp route tools" 'TOOL_RESULT_SEEN: MCP_ECHO_OK' codex -m to-openai-mcp "RUN_MCP"
+# Memory: a memory added through tandem's API is recalled into a request on a route with memory on.
+source "$WORK/stage.env"
+curl -s -X POST "$TANDEM_URL/v1/memories" -H 'content-type: application/json' -d '{"text":"The code word is PELICAN."}' >/dev/null
+cell "claude-code to-openai-memory recall" 'code word is PELICAN' claude -p "What is the code word?" --model to-openai-memory
+cell "codex to-openai-memory recall" 'code word is PELICAN' codex -m to-openai-memory "What is the code word?"
 if [ -s "$WORK/outbound.jsonl" ]; then echo "FAIL egress: $(cat "$WORK/outbound.jsonl")"; else echo "PASS no traffic beyond 127.0.0.1"; fi
 python3 "$here/summary.py" "$WORK" | grep -A2 -E "^[A-Z]+ \S+ [45][0-9]{2} " | grep -v "^   body" | head -10 | cut -c1-300
 kill "$(cat "$WORK.pid")"

@@ -85,7 +85,11 @@ function script(kind: string) {
       if (call) return { kind: "tool_calls", calls: [call] };
       return { kind: "text", text: "NO_SHELL_TOOL_OFFERED" };
     }
-    const earlier = messages.slice(0, -1).some((m) => textOf(m.content).includes("PELICAN"));
+    // An earlier turn, or a memory tandem recalled (its `<user_memories>` system message).
+    const recalled = (body.messages ?? []).some(
+      (m) => m.role === "system" && textOf(m.content).includes("<user_memories>") && textOf(m.content).includes("PELICAN"),
+    );
+    const earlier = recalled || messages.slice(0, -1).some((m) => textOf(m.content).includes("PELICAN"));
     const users = messages.filter((m) => m.role === "user").length;
     return { kind: "text", text: `${kind} answer: ${earlier ? "the code word is PELICAN" : "no code word yet"} (user turns: ${users})` };
   };
@@ -161,6 +165,7 @@ writeFileSync(
     '  to-anthropic-mcp: { tiers: [claude/claude-sonnet-4-5], tools: ["mcp:files"] }',
     '  to-openai-mcp: { tiers: [oai/gpt-4o-mini], tools: ["mcp:files"] }',
     "  to-openai: { tiers: [oai/gpt-4o-mini] }",
+    "  to-openai-memory: { tiers: [oai/gpt-4o-mini], memory: on }",
     "  to-responses: { tiers: [resp/gpt-5-mini] }",
     // More routes, `;`-separated (e.g. one named after an Anthropic model id Claude Code sends by default).
     ...(process.env.STAGE_ROUTES ?? "").split(";").filter(Boolean).map((r) => `  ${r}`),
