@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { createReadStream, mkdtempSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -281,5 +282,47 @@ describe("the Files API in the encrypted store", () => {
     } finally {
       await tandem.close();
     }
+  });
+});
+
+describe("an upload that stalls mid-body", () => {
+  let tandem: RunningTandem;
+
+  before(async () => {
+    tandem = await startTandem({ server: { bodyTimeoutMs: 300 } }, { files: new MemoryFileStore() });
+  });
+  after(() => tandem?.close());
+
+  it("is answered 408 in OpenAI's shape naming server.bodyTimeoutMs, the connection closed, nothing stored", async () => {
+    const boundary = "tandem-stall";
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nuser_data\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nthe first half`,
+    );
+    const res = await new Promise<{ status: number; body: string; connection: string | undefined }>((resolve, reject) => {
+      const req = request(
+        `${tandem.url}/v1/files`,
+        {
+          method: "POST",
+          headers: { "content-type": `multipart/form-data; boundary=${boundary}`, "content-length": head.length * 2 },
+        },
+        (answer) => {
+          let text = "";
+          answer.setEncoding("utf8");
+          answer.on("data", (d: string) => {
+            text += d;
+          });
+          answer.on("end", () => resolve({ status: answer.statusCode ?? 0, body: text, connection: answer.headers.connection }));
+        },
+      );
+      req.on("error", reject);
+      req.write(head);
+    });
+    assert.equal(res.status, 408, res.body);
+    const body = JSON.parse(res.body) as { error: { message: string; type: string } };
+    assert.match(body.error.message, /server\.bodyTimeoutMs \(300 ms\)/);
+    assert.equal(res.connection, "close", "the rest of the body is not waited for");
+    const list = (await (await fetch(`${tandem.url}/v1/files`)).json()) as { data: unknown[] };
+    assert.deepEqual(list.data, []);
   });
 });

@@ -51,6 +51,16 @@ export function parseFileUpload(raw: IncomingMessage, maxBytes: number, signal: 
       reject(new GatewayError("canceled", "The client closed the connection"));
     };
     signal.addEventListener("abort", stop, { once: true });
+    // The body failing as it arrives (server.bodyTimeoutMs's 408): the answer is that error. Without a
+    // listener the server would only destroy the request, and the client would get no answer at all.
+    // Anything else is the client going away mid-body (Node's ECONNRESET "aborted").
+    raw.on("error", (err) => {
+      signal.removeEventListener("abort", stop);
+      raw.unpipe(parser);
+      reject(
+        err instanceof GatewayError ? err : new GatewayError("canceled", "The client closed the connection", { cause: err }),
+      );
+    });
     parser.on("file", (name, stream, filename, _encoding, mimeType) => {
       if (name !== "file") {
         fail(unknownField(name));

@@ -18,7 +18,11 @@ export function registerFileRoutes(app: RouteTable, files: FilesService): void {
   app.post(
     "/v1/files",
     stateRoute(async (request, reply) => {
-      const upload = await parseFileUpload(request.raw, files.maxBytes, clientSignal(request, reply));
+      const upload = await parseFileUpload(request.raw, files.maxBytes, clientSignal(request, reply)).catch((err: unknown) => {
+        // Refused before the body ended: the client may still be sending it, and it is not read.
+        if (!request.raw.readableEnded) reply.header("connection", "close");
+        throw err;
+      });
       const expiresAfter = upload.expiresAfter ?? (upload.purpose === "batch" ? BATCH_EXPIRY_S : undefined);
       const file = await store.createFile(
         {
