@@ -39,7 +39,10 @@ function* largeTexts(request: ChatRequest): Generator<string> {
       if (message.content.length >= LARGE_TEXT) yield message.content;
       continue;
     }
-    for (const part of message.content) if (part.type === "text" && part.text.length >= LARGE_TEXT) yield part.text;
+    for (const part of message.content) {
+      if (part.type === "text" && part.text.length >= LARGE_TEXT) yield part.text;
+      else if (part.type === "file" && part.text !== undefined && part.text.length >= LARGE_TEXT) yield part.text;
+    }
     if (message.role === "assistant") {
       for (const call of message.toolCalls ?? []) if (call.arguments.length >= LARGE_TEXT) yield call.arguments;
     }

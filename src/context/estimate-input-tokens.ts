@@ -4,6 +4,8 @@ import type { ChatRequest, Message, ToolDefinition } from "../core/index.js";
 const TOKENS_PER_MESSAGE = 3;
 /** A flat allowance per image: the cost of a low-detail image at OpenAI; real costs vary by size. */
 const TOKENS_PER_IMAGE = 85;
+/** What a file's name and the lines around its text add (`<file name="…">`…`</file>`). */
+const TOKENS_PER_FILE_NAME = 10;
 
 export type TokenCounter = (text: string) => number;
 let counter: Promise<TokenCounter> | undefined;
@@ -17,7 +19,12 @@ export function loadTokenCounter(): Promise<TokenCounter> {
 export function countMessageTokens(message: Message, count: TokenCounter): number {
   let total = TOKENS_PER_MESSAGE;
   if (message.role === "system") return total + count(message.content);
-  for (const part of message.content) total += part.type === "text" ? count(part.text) : TOKENS_PER_IMAGE;
+  for (const part of message.content) {
+    if (part.type === "text") total += count(part.text);
+    // A file with text costs at least its text (what a target that reads text is given); one without, an image's allowance.
+    else if (part.type === "file" && part.text !== undefined) total += count(part.text) + TOKENS_PER_FILE_NAME;
+    else total += TOKENS_PER_IMAGE;
+  }
   if (message.role === "assistant") {
     for (const call of message.toolCalls ?? []) total += count(call.name) + count(call.arguments) + TOKENS_PER_MESSAGE;
   }

@@ -32,6 +32,28 @@ describe("counting a large conversation's tokens in slices", () => {
     assert.ok(a.dropped > 0);
   });
 
+  it("counts a file's text beforehand too, as one pass counts it", async () => {
+    const count = await loadTokenCounter();
+    let asked = 0;
+    const counting = (text: string) => {
+      asked += text.length;
+      return count(text);
+    };
+    const withFile: ChatRequest = {
+      model: "m",
+      stream: false,
+      messages: [
+        { role: "user", content: [{ type: "file", mediaType: "text/plain", data: "", filename: "big.txt", text: big }] },
+      ],
+    };
+    const sliced = await countLargeTextsInSlices(withFile, counting);
+    const before = asked;
+    assert.ok(before >= big.length, "the file's text was counted in slices");
+    const fit = fitConversation(withFile, 300_000, sliced);
+    assert.equal(asked, before, "fitting asked for no large text again");
+    assert.ok(Math.abs(fit.tokens - count(big)) < 50, `${fit.tokens} vs ${count(big)}`);
+  });
+
   it("lets other work run while it counts", async () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 0);

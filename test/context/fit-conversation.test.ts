@@ -51,6 +51,20 @@ describe("fitConversation", async () => {
     );
   });
 
+  it("counts a file's text, not a flat allowance: an old turn carrying a long file is dropped to fit", () => {
+    const file = (text: string): Message => ({
+      role: "user",
+      content: [
+        { type: "text", text: "Read this." },
+        { type: "file", mediaType: "text/plain", data: "", filename: "notes.txt", text },
+      ],
+    });
+    const messages: Message[] = [file(long("ancient", 2000)), assistant("Read."), user("What now?")];
+    const fit = fitConversation({ model: "x", stream: false, maxTokens: 50, messages }, 1000, count);
+    assert.equal(fit.dropped, 2, `the file's turn and its answer left out (${fit.tokens} tokens)`);
+    assert.deepEqual(fit.request.messages, [user("What now?")]);
+  });
+
   it("returns the request as it is when even the newest turn does not fit", () => {
     const request: ChatRequest = { model: "x", stream: false, maxTokens: 10, messages: [user(long("huge", 500))] };
     const fit = fitConversation(request, 100, count);
