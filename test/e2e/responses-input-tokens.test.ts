@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
-import OpenAI from "openai";
+import OpenAI, { toFile } from "openai";
 import { MemoryStateStore } from "../../src/harness/state/memory-state-store.js";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream } from "../support/fake-upstream.js";
@@ -82,6 +82,21 @@ describe("POST /v1/responses/input_tokens", () => {
       .withResponse();
     assert.equal(data.input_tokens, followUp);
     assert.equal(response.headers.get("x-tandem-target"), MODEL);
+  });
+
+  it("counts a stored file the input names by file_id (as POST /v1/responses would send it)", async () => {
+    const file = await client.files.create({
+      file: await toFile(Buffer.from(LONG.repeat(3)), "keepers.txt"),
+      purpose: "user_data",
+    });
+    const question = { type: "input_text" as const, text: "What does it say?" };
+    const bare = await count({ model: MODEL, input: [{ role: "user", content: [question] }] });
+    const withFile = await count({
+      model: MODEL,
+      input: [{ role: "user", content: [question, { type: "input_file", file_id: file.id }] }],
+    });
+    assert.ok(withFile > bare + 100, `${withFile} vs ${bare}`);
+    await client.files.delete(file.id);
   });
 
   it("counts a conversation's items", async () => {

@@ -12,9 +12,9 @@ const NOT_COUNTED = ["stream", "stream_options", "store", "background", "include
  * POST /v1/responses/input_tokens (OpenAI's `client.responses.inputTokens.count`): how many input
  * tokens a Responses request would use, answered `{object: "response.input_tokens", input_tokens}`.
  * The conversation is composed as POST /v1/responses composes it (the stored chain of
- * `previous_response_id`, or `conversation`'s items, then `input`; instructions and tools), and counted
- * for the target the model resolves to first: by a local model's own tokenizer, else estimated
- * (core's Gateway.countTokens, as Anthropic's count_tokens is). Nothing is generated or stored.
+ * `previous_response_id`, or `conversation`'s items, then `input`; instructions, tools and the files
+ * it names), and counted for the target the model resolves to first: by a local model's own
+ * tokenizer, else estimated (core's Gateway.countTokens, as Anthropic's count_tokens is). Nothing is generated or stored.
  * Without `model`, the previous response's model is counted for, as a follow-up would be answered.
  */
 export function registerInputTokensRoute(app: RouteTable, gateway: Gateway, services: DialectServices): void {
@@ -29,10 +29,12 @@ export function registerInputTokensRoute(app: RouteTable, gateway: Gateway, serv
     if (fields.model == null) fields.model = await previousModel(fields.previous_response_id, services);
     fields.input ??= [];
     const parsed = parseResponsesRequest({ ...fields, store: false });
-    const composed = await composeConversation(parsed, services.state);
+    const signal = clientSignal(request, reply);
+    // The files it names are read as for POST /v1/responses: a stored file counts as what a target is sent.
+    const composed = await composeConversation(parsed, services.state, services.files, signal);
     const counted = await gateway.countTokens(
       { ...parsed.chat, messages: composed.messages, stream: false },
-      { signal: clientSignal(request, reply), headers: request.headers },
+      { signal, headers: request.headers },
     );
     await reply
       .code(200)
