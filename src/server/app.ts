@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Config, RouteConfig } from "../config/index.js";
 import type { FileStore } from "../core/files.js";
@@ -160,6 +160,21 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     keepAliveTimeout: 72_000,
     return503OnClosing: true,
     forceCloseConnections: true,
+    // A path Fastify's router refuses before any route (a parameter over 100 characters, such as an
+    // id of another shape, or one that does not percent-decode) is answered in the client's dialect
+    // too, as an unknown URL is, never with Fastify's own body.
+    frameworkErrors: (err, request, reply) => {
+      const path = request.url.split("?", 1)[0] ?? "";
+      const where = `${request.method} ${path.length > 200 ? `${path.slice(0, 200)}...` : path}`;
+      const error =
+        err.code === "FST_ERR_MAX_PARAM_LENGTH"
+          ? new GatewayError("not_found", `Invalid URL (${where})`, { reason: "unknown_url" })
+          : new GatewayError("invalid_request", `Invalid URL (${where}): it does not percent-decode`);
+      const rendered = dialectFor(request).renderError(error, request.id);
+      const answer = reply as FastifyReply;
+      if (rendered.headers) answer.headers(rendered.headers);
+      answer.code(rendered.status).send(rendered.body);
+    },
   });
 
   const routes: MountedRoute[] = [];

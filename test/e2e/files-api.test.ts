@@ -252,6 +252,15 @@ describe("the Files API in memory (store off)", () => {
       await expectError(await fetch(`${tandem.url}/v1/files?order=up`), 400, "order", /'asc' and 'desc'/);
       await expectError(await fetch(`${tandem.url}/v1/files/file-nope`), 404, "id", /No such File object: file-nope/);
     });
+
+    it("ids of another shape: too long, or not decodable, are answered in OpenAI's shape", async () => {
+      const long = `file-${"a".repeat(500)}`;
+      for (const path of [`/v1/files/${long}`, `/v1/files/${long}/content`]) {
+        const res = await fetch(`${tandem.url}${path}`);
+        await expectError(res, 404, null, /Invalid URL \(GET \/v1\/files\/file-a+/);
+      }
+      await expectError(await fetch(`${tandem.url}/v1/files/%E0%A4%A`), 400, null, /Invalid URL/);
+    });
   });
 });
 
