@@ -366,3 +366,49 @@ describe("stored responses", () => {
     assert.deepEqual((listed.data[0] as { content: unknown[] }).content[1], { type: "input_file", file_id: kept.id });
   });
 });
+
+describe("a request that names stored files over and over", () => {
+  const MAX = 4096;
+  let small: RunningTandem;
+  let smallClient: OpenAI;
+  let file: FileObject;
+
+  before(async () => {
+    small = await startTandem({
+      providers: { ol: { kind: "ollama", baseUrl: ollama.url } },
+      routes: { ollama: { tiers: [OLLAMA], retry: { attempts: 1 } } },
+      files: { maxBytes: MAX },
+    });
+    smallClient = new OpenAI({ baseURL: `${small.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    file = await smallClient.files.create({
+      file: await toFile(Buffer.from("x".repeat(1500)), "part.txt"),
+      purpose: "user_data",
+    });
+  });
+  after(() => small?.close());
+
+  it("is a 413 once the files it carries, each counted as often as named, pass files.maxBytes (a small body never builds a huge one)", async () => {
+    const part = { type: "file" as const, file: { file_id: file.id } };
+    const ok = await smallClient.chat.completions.create({
+      model: "ollama",
+      messages: [{ role: "user", content: [part, part] }],
+    });
+    assert.equal(ok.choices[0]?.message.content, "From Ollama.");
+    const sent = ollama.requests.length;
+    for (const send of [
+      () => smallClient.chat.completions.create({ model: "ollama", messages: [{ role: "user", content: [part, part, part] }] }),
+      () =>
+        smallClient.responses.create({
+          model: "ollama",
+          input: ask(...[1, 2, 3].map(() => ({ type: "input_file", file_id: file.id }))),
+        }),
+    ]) {
+      await assert.rejects(send(), (err: unknown) => {
+        assert.ok(err instanceof OpenAI.APIError && err.status === 413, String(err));
+        assert.match(err.message, /files\.maxBytes/);
+        return true;
+      });
+    }
+    assert.equal(ollama.requests.length, sent, "nothing was sent");
+  });
+});

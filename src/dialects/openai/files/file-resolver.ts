@@ -41,6 +41,9 @@ export class FileResolver {
   readonly #signal: AbortSignal | undefined;
   readonly #found = new Map<string, Promise<ResolvedFile | undefined>>();
   readonly #settled = new Map<string, ResolvedFile | undefined>();
+  /** How often the request names each stored file, and the files' sizes: what it would carry. */
+  readonly #named = new Map<string, number>();
+  readonly #bytes = new Map<string, number>();
 
   constructor(files: FilesService | undefined, signal?: AbortSignal) {
     this.#files = files;
@@ -51,8 +54,10 @@ export class FileResolver {
   byId(id: string): void {
     const files = this.#files;
     if (files === undefined) return;
+    this.#named.set(id, (this.#named.get(id) ?? 0) + 1);
     this.#start(`id:${id}`, async () => {
       const found = await files.store.fileContent(id);
+      if (found) this.#bytes.set(id, found.data.byteLength);
       return found && this.#resolve(found.data, found.file.filename, found.file.mediaType);
     });
   }
@@ -70,9 +75,25 @@ export class FileResolver {
 
   /**
    * Waits for everything started. A store that cannot be read right now (a busy or full disk) is a
-   * 503 the client may retry, never a 500; the client going away cancels.
+   * 503 the client may retry, never a 500; the client going away cancels. The stored files named,
+   * each counted as often as it is named (every naming is sent), may come to `files.maxBytes` at
+   * most: past it a 413, so that a small body naming one file many times never builds a huge one.
    */
   async settle(): Promise<void> {
+    await this.#settleAll();
+    const maxBytes = this.#files?.maxBytes;
+    if (maxBytes === undefined) return;
+    let total = 0;
+    for (const [id, times] of this.#named) total += times * (this.#bytes.get(id) ?? 0);
+    if (total > maxBytes) {
+      throw new GatewayError(
+        "payload_too_large",
+        `The stored files this request names come to ${total} bytes, each counted as often as it is named; a request carries at most files.maxBytes (${maxBytes}) of them.`,
+      );
+    }
+  }
+
+  async #settleAll(): Promise<void> {
     for (const [key, pending] of this.#found) {
       try {
         this.#settled.set(key, await pending);
