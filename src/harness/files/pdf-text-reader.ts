@@ -17,7 +17,7 @@ interface Waiting {
  * parses on the thread that calls it, and a large document must not hold up the streams the server
  * relays. A document that takes longer than `timeoutMs` (a damaged or hostile file) gives no text,
  * and the thread is stopped and started anew for the next; a caller whose signal aborts stops
- * waiting at once.
+ * waiting at once (its document is still timed).
  */
 export class PdfTextReader {
   readonly #timeoutMs: number;
@@ -39,13 +39,9 @@ export class PdfTextReader {
     return new Promise((resolve, reject) => {
       const id = this.#nextId++;
       const worker = this.#thread();
-      const onAbort = () => {
-        const waiting = this.#waiting.get(id);
-        this.#waiting.delete(id);
-        if (waiting) clearTimeout(waiting.timer);
-        if (this.#waiting.size === 0) this.#worker?.unref();
-        reject(signal?.reason);
-      };
+      // The caller stops waiting; the document stays timed, so one that never ends (a hostile PDF
+      // whose client left) still has its thread replaced rather than spinning on it for ever.
+      const onAbort = () => reject(signal?.reason);
       const timer = setTimeout(() => {
         // Whatever is under way on the thread is given up with it: its callers get no text.
         this.#restart();

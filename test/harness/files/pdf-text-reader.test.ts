@@ -48,4 +48,22 @@ describe("PdfTextReader", () => {
       await stuck.close();
     }
   });
+
+  it("a document whose caller left is still given up after the timeout: the thread does not spin on it for ever", async () => {
+    // Long enough for a thread to start (tsx compiles it first) on a busy machine.
+    const timeoutMs = 3000;
+    const reader = new PdfTextReader({ timeoutMs, thread: new URL("../../support/spinning-thread.js", import.meta.url) });
+    try {
+      assert.equal(await reader.text(new Uint8Array([1]), "application/pdf"), "read");
+      const controller = new AbortController();
+      const hostile = reader.text(new Uint8Array([0]), "application/pdf", controller.signal);
+      controller.abort(new Error("client gone"));
+      await assert.rejects(hostile, /client gone/);
+      // Past the timeout the spinning thread has been replaced: the next document is read.
+      await new Promise((resolve) => setTimeout(resolve, timeoutMs + 500));
+      assert.equal(await reader.text(new Uint8Array([1]), "application/pdf"), "read");
+    } finally {
+      await reader.close();
+    }
+  });
 });
