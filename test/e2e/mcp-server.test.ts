@@ -19,6 +19,7 @@ const KEY = "mcp-client-key-0123456789";
 let local: FakeUpstream;
 let cloud: FakeUpstream;
 let tandem: RunningTandem;
+const log: string[] = [];
 
 before(async () => {
   local = await startFakeOpenAI({ models: ["tiny"] });
@@ -36,7 +37,7 @@ before(async () => {
         "cloud-only": { tiers: ["cloud/gpt-4o-mini"] },
       },
     },
-    { env: { UP_KEY: "sk-up" }, clientKeys: [KEY] },
+    { env: { UP_KEY: "sk-up" }, clientKeys: [KEY], log },
   );
 });
 
@@ -118,6 +119,12 @@ describe("tandem's MCP server over Streamable HTTP", () => {
     assert.equal(out.finish_reason, "stop");
     assert.equal(result.content[0]?.type === "text" && result.content[0].text, "Cloud says hi");
     assert.match(textOf(result), /answered by cloud\/gpt-4o-mini via route hybrid/);
+    // The server's log line for the call says what answered, as for any model request; never the prompt.
+    const line = log.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.dialect === "mcp" && l.target);
+    assert.equal(line?.path, "/mcp");
+    assert.equal(line?.route, "hybrid");
+    assert.equal(line?.target, "cloud/gpt-4o-mini");
+    assert.ok(!log.join("\n").includes("capital of Portugal"));
   });
 
   it("a private prompt on a route with a cloud tier stays on this machine", async () => {
