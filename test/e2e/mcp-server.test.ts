@@ -5,7 +5,8 @@
  * bad calls with tool errors, and sits behind the same front door as the API (the key, Origin).
  */
 import assert from "node:assert/strict";
-import { request } from "node:http";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -264,6 +265,56 @@ describe("the front door at /mcp", () => {
       });
       assert.equal(res.status, 405, method);
       assert.equal(((await res.json()) as { jsonrpc: string }).jsonrpc, "2.0");
+    }
+  });
+});
+
+describe("a client that leaves mid-call", () => {
+  it("cancels the model's upstream request", { timeout: 60_000 }, async () => {
+    // An upstream that never answers, and says when tandem hangs up on it.
+    let arrived: (() => void) | undefined;
+    let hungUp: (() => void) | undefined;
+    const arrivedOnce = new Promise<void>((resolve) => (arrived = resolve));
+    const hungUpOnce = new Promise<void>((resolve) => (hungUp = resolve));
+    const slow = createServer((req) => {
+      req.resume();
+      arrived?.();
+      req.socket.once("close", () => hungUp?.());
+    });
+    await new Promise<void>((resolve) => slow.listen(0, "127.0.0.1", resolve));
+    const quiet = await startTandem({
+      providers: {
+        slow: {
+          kind: "openai",
+          baseUrl: `http://127.0.0.1:${(slow.address() as AddressInfo).port}/v1`,
+          models: ["stuck"],
+          local: true,
+        },
+      },
+      routes: { waiting: { tiers: ["slow/stuck"], timeouts: { firstTokenMs: 600_000, idleMs: 600_000, totalMs: 600_000 } } },
+    });
+    try {
+      const controller = new AbortController();
+      const call = fetch(`${quiet.url}/mcp`, {
+        method: "POST",
+        signal: controller.signal,
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "tools/call",
+          params: { name: "ask_model", arguments: { model: "waiting", prompt: "Take your time" } },
+        }),
+      }).then((res) => res.text());
+      await arrivedOnce;
+      controller.abort();
+      await assert.rejects(call);
+      // Resolves only when tandem closes the upstream request: the call's work is cancelled, not left running.
+      await hungUpOnce;
+    } finally {
+      await quiet.close();
+      slow.closeAllConnections();
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
     }
   });
 });
