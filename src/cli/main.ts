@@ -7,6 +7,7 @@ import { auditCommand } from "./audit.js";
 import { chat } from "./chat.js";
 import { gpuCommand } from "./gpu.js";
 import { keysCommand } from "./keys.js";
+import { mcpProxy } from "./mcp.js";
 import { memoryCommand } from "./memory.js";
 import { modelsCommand } from "./models.js";
 import { ps } from "./ps.js";
@@ -118,6 +119,18 @@ program
   .option("--json", "print the raw JSON of /api/show")
   .action(async (model: string, opts: { url?: string; key?: string; json?: boolean }) => {
     process.exitCode = await show(model, opts);
+  });
+
+program
+  .command("mcp")
+  .description(
+    "an MCP server on stdin/stdout for clients that start one as a command (Claude Desktop, Cursor, Codex): " +
+      "relays to the running tandem's /mcp (its models and your memories as tools)",
+  )
+  .option("--url <url>", URL_HELP)
+  .option("--key <key>", KEY_HELP)
+  .action(async (opts: { url?: string; key?: string }) => {
+    process.exitCode = await mcpProxy(opts);
   });
 
 program.addCommand(modelsCommand());

@@ -30,6 +30,7 @@ import type { BackgroundStore } from "../store/index.js";
 import { loggableError } from "../telemetry/loggable-error.js";
 import { Metrics } from "../telemetry/metrics.js";
 import { TargetStats } from "../telemetry/target-stats.js";
+import { VERSION } from "../version.js";
 import { parseAuditQuery } from "./audit-query.js";
 import { ClientAuth } from "./auth.js";
 import { ConsoleBundle, defaultConsoleDir } from "./console-bundle.js";
@@ -37,6 +38,7 @@ import { isPublicConsoleRequest, mountConsole } from "./console-routes.js";
 import { ANSWERED, FrontDoor } from "./front-door.js";
 import { registerJsonBody, unsupportedMediaType } from "./json-body.js";
 import { ServerLoopback } from "./loopback.js";
+import { registerMcpRoute } from "./mcp-route.js";
 import { registerMemoryRoutes } from "./memory-routes.js";
 import { mountDialects } from "./mount-dialects.js";
 import { attachResponsesSocket } from "./responses-socket.js";
@@ -440,6 +442,8 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       )
     : toolsGateway;
   mountDialects(app, DIALECTS, gateway, services);
+  // tandem as an MCP server: its models (through the same gateway) and the user's memories, at /mcp.
+  registerMcpRoute(app, { gateway, memories, version: VERSION, isLocal: (target) => targetIsLocal(catalog, target) });
   health.start();
 
   return {

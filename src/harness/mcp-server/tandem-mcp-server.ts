@@ -1,0 +1,105 @@
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { Gateway } from "../../core/index.js";
+import type { Memories } from "../memory/memories.js";
+import { ASK_MODEL_DESCRIPTION, askModel, askModelInput, askModelOutput, type ModelAnswer } from "./ask-model-tool.js";
+import { LIST_MODELS_DESCRIPTION, listModels, listModelsOutput, type TargetIsLocal } from "./list-models-tool.js";
+import {
+  FORGET_DESCRIPTION,
+  forget,
+  forgetInput,
+  REMEMBER_DESCRIPTION,
+  remember,
+  rememberInput,
+  SEARCH_MEMORIES_DESCRIPTION,
+  searchMemories,
+  searchMemoriesInput,
+  searchMemoriesOutput,
+} from "./memory-tools.js";
+
+export interface TandemMcpServerOptions {
+  /** The gateway every dialect is given: ask_model's requests take the same path as any client's. */
+  gateway: Gateway;
+  /** The user's memories; without them the memory tools are not offered. */
+  memories?: Memories;
+  /** Marks list_models' entries local or cloud. Default: not said. */
+  isLocal?: TargetIsLocal;
+  /** tandem's version, as the server's `serverInfo`. */
+  version: string;
+  /** Told what each ask_model call did (the server's request log and usage). */
+  onAnswer?: (answer: ModelAnswer) => void;
+}
+
+/** Bounds the arguments a client may send a tool (the memory tools' metadata is the largest legitimate one). */
+const MAX_TOOL_INPUT_ELEMENTS = 1000;
+
+const INSTRUCTIONS =
+  "tandem is the user's local AI gateway. list_models names the models it can reach (local ones keep data on " +
+  "the user's machine); ask_model asks one of them. search_memories, remember and forget read and write what " +
+  "the user wants every model to remember about them.";
+
+/**
+ * tandem as an MCP server: its models and the user's memories as tools any MCP client can call. One
+ * is made per transport (per HTTP request in stateless mode); it holds no state of its own.
+ */
+export function createTandemMcpServer(options: TandemMcpServerOptions): McpServer {
+  const server = new McpServer(
+    { name: "tandem", title: "tandem", version: options.version },
+    { instructions: INSTRUCTIONS, maxToolInputElements: MAX_TOOL_INPUT_ELEMENTS },
+  );
+  const { gateway, memories } = options;
+  server.registerTool(
+    "list_models",
+    {
+      title: "List tandem's models",
+      description: LIST_MODELS_DESCRIPTION,
+      inputSchema: {},
+      outputSchema: listModelsOutput,
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    () => listModels(gateway, options.isLocal),
+  );
+  server.registerTool(
+    "ask_model",
+    {
+      title: "Ask a model through tandem",
+      description: ASK_MODEL_DESCRIPTION,
+      inputSchema: askModelInput,
+      outputSchema: askModelOutput,
+      annotations: { readOnlyHint: true, openWorldHint: true },
+    },
+    (args, extra) => askModel(gateway, args, extra.signal, options.onAnswer),
+  );
+  if (memories === undefined) return server;
+  server.registerTool(
+    "search_memories",
+    {
+      title: "Search the user's memories",
+      description: SEARCH_MEMORIES_DESCRIPTION,
+      inputSchema: searchMemoriesInput,
+      outputSchema: searchMemoriesOutput,
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    (args, extra) => searchMemories(memories, args, extra.signal),
+  );
+  server.registerTool(
+    "remember",
+    {
+      title: "Remember a fact about the user",
+      description: REMEMBER_DESCRIPTION,
+      inputSchema: rememberInput,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    },
+    (args, extra) => remember(memories, args, extra.signal),
+  );
+  server.registerTool(
+    "forget",
+    {
+      title: "Forget a memory",
+      description: FORGET_DESCRIPTION,
+      inputSchema: forgetInput,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    (args) => forget(memories, args),
+  );
+  return server;
+}

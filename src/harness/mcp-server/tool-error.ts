@@ -1,0 +1,19 @@
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { GatewayError } from "../../core/index.js";
+
+/**
+ * A tool's failure as an MCP tool error (`isError: true`), which the calling model reads and can act
+ * on; never a JSON-RPC error or a crash. A GatewayError's message is written for clients (secrets
+ * scrubbed); anything else is said without its detail, which may quote a path or an upstream's text.
+ */
+export function toolError(err: unknown): CallToolResult {
+  const error = err instanceof GatewayError ? err : GatewayError.from(err);
+  const message =
+    error.code === "internal" ? "Internal error in tandem (see the server log)" : `${error.message} (${error.code})`;
+  return { content: [{ type: "text", text: message }], isError: true };
+}
+
+/** A refusal of the tool's own (a bad argument the schema cannot express), as an MCP tool error. */
+export function toolRefusal(message: string): CallToolResult {
+  return { content: [{ type: "text", text: message }], isError: true };
+}

@@ -1,0 +1,69 @@
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Usage } from "../core/index.js";
+import { requestRecord } from "../dialects/shared/index.js";
+import { createTandemMcpServer, type TandemMcpServerOptions } from "../harness/mcp-server/index.js";
+
+/** Where MCP clients reach tandem's own tools (Streamable HTTP). */
+export const MCP_PATH = "/mcp";
+
+/** JSON-RPC's "server error" range, as the SDK's own examples answer a method they do not serve. */
+const METHOD_NOT_ALLOWED = -32000;
+
+/**
+ * Mounts tandem's MCP server at `/mcp` (Streamable HTTP, stateless: every POST is answered by a
+ * server and transport of its own, so nothing is kept between requests and any number of clients can
+ * call at once). It sits behind the same front door as every route: the onRequest hook has checked
+ * Host and Origin (the DNS-rebinding check the MCP spec asks for) and the client key before a
+ * handler runs, and Fastify has parsed the JSON body, which is handed to the SDK's transport with the
+ * raw request and response.
+ */
+export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpServerOptions, "onAnswer">): void {
+  app.post(MCP_PATH, async (request, reply) => {
+    const record = requestRecord(request);
+    record.dialect = "mcp";
+    const server = createTandemMcpServer({
+      ...options,
+      // An ask_model call is a model request like any other: the request log and usage rows get it.
+      onAnswer: (answer) => {
+        record.model = answer.model;
+        record.meta = answer.meta;
+        record.usage = { inputTokens: 0, outputTokens: 0, ...answer.usage } as Usage;
+      },
+    });
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    // The client went away (or the answer is done): any tool call still running is cancelled, upstream work with it.
+    reply.raw.once("close", () => {
+      void transport.close();
+      void server.close();
+    });
+    reply.hijack();
+    try {
+      await server.connect(transport);
+      await transport.handleRequest(request.raw, reply.raw, request.body);
+    } catch {
+      answerFailure(reply);
+    }
+  });
+  // Stateless: no stream for server-initiated messages to GET, no session to DELETE (the spec's 405 for both).
+  const notAllowed = async (request: FastifyRequest, reply: FastifyReply) => {
+    requestRecord(request).dialect = "mcp";
+    return reply
+      .code(405)
+      .header("allow", "POST")
+      .send({ jsonrpc: "2.0", error: { code: METHOD_NOT_ALLOWED, message: "Method not allowed." }, id: null });
+  };
+  app.get(MCP_PATH, notAllowed);
+  app.delete(MCP_PATH, notAllowed);
+}
+
+/** The transport failed before it could answer: a JSON-RPC internal error, never a dropped connection. */
+function answerFailure(reply: FastifyReply): void {
+  const raw = reply.raw;
+  if (raw.headersSent) {
+    raw.end();
+    return;
+  }
+  raw.writeHead(500, { "content-type": "application/json" });
+  raw.end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32603, message: "Internal error in tandem" }, id: null }));
+}

@@ -1,0 +1,135 @@
+/**
+ * `tandem mcp`, the stdio MCP server Claude Desktop, Cursor and Codex start as a command: the real
+ * `tandem` command driven by the MCP SDK's StdioClientTransport, relaying to a running tandem's
+ * /mcp (its key from TANDEM_API_KEY); a wrong key or no server is a JSON-RPC error that says why.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import type { FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+const TSX = import.meta.resolve("tsx");
+const KEY = "stdio-client-key-0123456789";
+
+let upstream: FakeUpstream;
+let tandem: RunningTandem;
+
+before(async () => {
+  upstream = await startFakeOpenAI({ models: ["tiny"] });
+  upstream.script(() => ({ kind: "text", text: "Hello over stdio" }));
+  tandem = await startTandem(
+    { providers: { local: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:UP_KEY"], local: true } } },
+    { env: { UP_KEY: "sk-up" }, clientKeys: [KEY] },
+  );
+});
+
+after(async () => {
+  await tandem?.close();
+  await upstream?.close();
+});
+
+/** Starts `tandem mcp` as a client would, with this environment, and connects the SDK's client to it. */
+async function startStdio(env: Record<string, string>): Promise<{ client: Client; stderr: () => string }> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: ["--import", TSX, MAIN, "mcp"],
+    env,
+    stderr: "pipe",
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const client = new Client({ name: "stdio-test", version: "1.0.0" });
+  await client.connect(transport);
+  return { client, stderr: () => stderr };
+}
+
+const textOf = (result: CallToolResult): string =>
+  result.content.map((part) => (part.type === "text" ? part.text : "")).join("\n");
+
+describe("tandem mcp (stdio)", () => {
+  it("relays the running server's tools: list_models and ask_model reach the upstream", async () => {
+    const { client } = await startStdio({ TANDEM_URL: tandem.url, TANDEM_API_KEY: KEY });
+    try {
+      assert.equal(client.getServerVersion()?.name, "tandem");
+      const { tools } = await client.listTools();
+      assert.ok(tools.some((t) => t.name === "ask_model"));
+      const models = (await client.callTool({ name: "list_models", arguments: {} })) as CallToolResult;
+      assert.match(textOf(models), /local\/tiny \(target, local\)/);
+      const before = upstream.requests.length;
+      const answer = (await client.callTool({
+        name: "ask_model",
+        arguments: { model: "local/tiny", prompt: "Say hello through the pipe" },
+      })) as CallToolResult;
+      assert.notEqual(answer.isError, true, textOf(answer));
+      assert.equal((answer.structuredContent as { answer: string }).answer, "Hello over stdio");
+      assert.equal((answer.structuredContent as { target: string }).target, "local/tiny");
+      const sent: RecordedRequest | undefined = upstream.requests.slice(before).find((r) => r.path.endsWith("/chat/completions"));
+      assert.match(JSON.stringify(sent?.body), /Say hello through the pipe/);
+      // A bad call is still a tool error, through the relay.
+      const bad = (await client.callTool({
+        name: "ask_model",
+        arguments: { model: "nope/none", prompt: "hi" },
+      })) as CallToolResult;
+      assert.equal(bad.isError, true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("a wrong key is an error that says to set TANDEM_API_KEY, never the key", async () => {
+    await assert.rejects(
+      startStdio({ TANDEM_URL: tandem.url, TANDEM_API_KEY: "not-the-key" }),
+      (err: Error) => /refused the client key: set TANDEM_API_KEY/.test(err.message) && !err.message.includes("not-the-key"),
+    );
+  });
+
+  it("no server is an error that says tandem cannot be reached", async () => {
+    // A port that was free a moment ago: nothing listens there.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const address = probe.address();
+        probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+      });
+    });
+    await assert.rejects(startStdio({ TANDEM_URL: `http://127.0.0.1:${port}` }), (err: Error) =>
+      /cannot reach tandem at http:\/\/127\.0\.0\.1:\d+\/mcp/.test(err.message),
+    );
+  });
+
+  it("piped: answers every request sent before stdin ended, then exits 0", async () => {
+    const child = spawn(process.execPath, ["--import", TSX, MAIN, "mcp"], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TANDEM_URL: tandem.url, TANDEM_API_KEY: KEY },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+    });
+    const initialize = {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "pipe", version: "1" } },
+    };
+    // All at once, stdin closed right after: nothing may be lost to the end of input.
+    child.stdin.end(`${JSON.stringify(initialize)}\n${JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" })}\n`);
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    assert.equal(code, 0);
+    const answers = out
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { id: number; result?: { tools?: unknown[] } });
+    assert.deepEqual(answers.map((a) => a.id).sort(), [1, 2]);
+    assert.ok((answers.find((a) => a.id === 2)?.result?.tools?.length ?? 0) >= 2);
+  });
+});
