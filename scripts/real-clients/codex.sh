@@ -34,6 +34,10 @@ exporter = "none"
 trace_exporter = "none"
 metrics_exporter = "none"
 TOML
+# CODEX_TANDEM_MCP=1 gives Codex tandem itself as an MCP server (its /mcp).
+if [ "${CODEX_TANDEM_MCP:-0}" = 1 ]; then
+  printf '\n[mcp_servers.tandem]\nurl = "%s/mcp"\n' "$TANDEM_URL" >> "$CODEX_HOME/config.toml"
+fi
 export TANDEM_API_KEY="${TANDEM_API_KEY:-unused}"
 export HTTPS_PROXY="$TRAP_URL" HTTP_PROXY="$TRAP_URL" NO_PROXY=127.0.0.1,localhost
 cd "$WORK/sandbox"

@@ -80,6 +80,14 @@ function script(kind: string) {
       if (offered) return { kind: "tool_calls", calls: [{ name: "mcp__files__echo", arguments: { text: "MCP_ECHO_OK" } }] };
       return { kind: "text", text: "NO_MCP_TOOL_OFFERED" };
     }
+    if (lastText.includes("RUN_TANDEM_MCP")) {
+      // tandem as an MCP server: the client was given tandem's /mcp, and names its tools its own way
+      // (Claude Code mcp__tandem__list_models, Codex tandem__list_models or list_models).
+      const names = (body.tools ?? []).map((t: { name?: string; function?: { name?: string } }) => t.name ?? t.function?.name ?? "");
+      const listModels = names.find((name) => name.endsWith("list_models"));
+      if (listModels) return { kind: "tool_calls", calls: [{ name: listModels, arguments: {} }] };
+      return { kind: "text", text: `NO_TANDEM_MCP_TOOL_OFFERED: ${names.join(",").slice(0, 200)}` };
+    }
     if (lastText.includes("RUN_TOOL")) {
       const call = shellCall(body.tools ?? []);
       if (call) return { kind: "tool_calls", calls: [call] };
