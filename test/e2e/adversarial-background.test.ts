@@ -72,4 +72,19 @@ describe("background responses, adversarially", () => {
     // Cancelled again: answered as it is.
     assert.equal((await client.responses.cancel(started.id)).status, "cancelled");
   });
+
+  it("refuses a starting_after that is not a plain sequence number, rather than reading it as some other number", async () => {
+    const started = await client.responses.create({ model: MODEL, input: "Hello", background: true });
+    for (const value of ["", " 1", "0x2", "1e1", "1.0", "+1", "99999999999999999999"]) {
+      const res = await fetch(`${tandem.url}/v1/responses/${started.id}?stream=true&starting_after=${encodeURIComponent(value)}`);
+      assert.equal(res.status, 400, `starting_after=${JSON.stringify(value)}`);
+      const body = (await res.json()) as { error: { param: string } };
+      assert.equal(body.error.param, "starting_after");
+    }
+    // A plain number still resumes after that event.
+    const again = await client.responses.retrieve(started.id, { stream: true, starting_after: 1 });
+    const numbers: number[] = [];
+    for await (const event of again) numbers.push(event.sequence_number);
+    assert.equal(numbers[0], 2);
+  });
 });
