@@ -1,20 +1,48 @@
+import { randomBytes } from "node:crypto";
+import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
+import { GatewayError } from "../core/index.js";
 import type { Loopback } from "../dialects/shared/index.js";
+
+/** The header that tells this server which loopback request a request is (its value holds a secret of this process). */
+const LOOPBACK_HEADER = "x-tandem-loopback";
+
+/** One loopback request while it runs: its response once the route has one, and whether it was cancelled. */
+interface Running {
+  res: ServerResponse | undefined;
+  cancelled: boolean;
+}
 
 /**
  * Requests injected into this Fastify app (no socket), their answers streamed as they are written:
- * the server's Loopback. Cancelling destroys the injected response, which fires the route's client
- * signal as a client closing its connection does; when the server closes, every answer still
- * running is cancelled, so that no background work holds the close.
+ * the server's Loopback. Cancelling (the request's signal, or the answer's cancel) destroys the
+ * injected response, which fires the route's client signal as a client closing its connection does,
+ * also while the route still waits on its upstream for the answer's head (the response is known from
+ * the request's first hook on, by a header only this process can write); when the server closes,
+ * every request still running is cancelled, so that no background work holds the close.
  */
 export class ServerLoopback {
   readonly #app: FastifyInstance;
-  readonly #running = new Set<() => void>();
+  readonly #secret = randomBytes(16).toString("hex");
+  readonly #running = new Map<string, Running>();
+  #next = 0;
 
   constructor(app: FastifyInstance) {
     this.#app = app;
+    app.addHook("onRequest", (request, reply, done) => {
+      const value = request.headers[LOOPBACK_HEADER];
+      if (value === undefined) return done();
+      // Nothing after this hook sees it; a client's own (without the secret) is dropped as well.
+      delete request.headers[LOOPBACK_HEADER];
+      const [secret, id] = typeof value === "string" ? value.split(" ") : [];
+      const running = secret === this.#secret && id !== undefined ? this.#running.get(id) : undefined;
+      if (running === undefined) return done();
+      if (running.cancelled) return done(new GatewayError("canceled", "The request was cancelled before it started"));
+      running.res = reply.raw;
+      done();
+    });
     app.addHook("preClose", (done) => {
-      for (const cancel of [...this.#running]) cancel();
+      for (const running of [...this.#running.values()]) cancel(running);
       done();
     });
   }
@@ -22,18 +50,41 @@ export class ServerLoopback {
   /** A Loopback whose requests come, as far as the routes can tell, from `remoteAddress`. */
   from(remoteAddress = "127.0.0.1"): Loopback {
     return async (request) => {
-      const response = await this.#app.inject({
-        method: request.method,
-        url: request.url,
-        headers: request.headers,
-        payload: JSON.stringify(request.body),
-        payloadAsStream: true,
-        remoteAddress,
-      });
-      const cancel = () => response.raw.res.destroy();
-      this.#running.add(cancel);
-      response.raw.res.once("close", () => this.#running.delete(cancel));
-      return { status: response.statusCode, headers: response.headers, body: response.stream(), cancel };
+      const id = String(this.#next++);
+      const running: Running = { res: undefined, cancelled: false };
+      const cancelThis = () => cancel(running);
+      const done = () => {
+        this.#running.delete(id);
+        request.signal?.removeEventListener("abort", cancelThis);
+      };
+      this.#running.set(id, running);
+      if (request.signal?.aborted) running.cancelled = true;
+      request.signal?.addEventListener("abort", cancelThis, { once: true });
+      let response: Awaited<ReturnType<FastifyInstance["inject"]>>;
+      try {
+        response = await this.#app.inject({
+          method: request.method,
+          url: request.url,
+          headers: { ...request.headers, [LOOPBACK_HEADER]: `${this.#secret} ${id}` },
+          payload: JSON.stringify(request.body),
+          payloadAsStream: true,
+          remoteAddress,
+        });
+      } catch (err) {
+        done();
+        throw err;
+      }
+      const res = response.raw.res;
+      running.res = res;
+      if (running.cancelled) res.destroy();
+      if (res.destroyed) done();
+      else res.once("close", done);
+      return { status: response.statusCode, headers: response.headers, body: response.stream(), cancel: cancelThis };
     };
   }
+}
+
+function cancel(running: Running): void {
+  running.cancelled = true;
+  running.res?.destroy();
 }

@@ -11,9 +11,13 @@ export function clientSignal(request: FastifyRequest, reply: FastifyReply): Abor
   if (existing) return existing;
   const controller = new AbortController();
   const res = reply.raw;
-  res.once("close", () => {
-    if (!res.writableFinished) controller.abort(new Error("client disconnected"));
-  });
+  // A response destroyed before its route asked (a loopback request cancelled early) has closed already.
+  if (res.destroyed && !res.writableFinished) controller.abort(new Error("client disconnected"));
+  else {
+    res.once("close", () => {
+      if (!res.writableFinished) controller.abort(new Error("client disconnected"));
+    });
+  }
   signals.set(request, controller.signal);
   return controller.signal;
 }

@@ -6,6 +6,8 @@ export interface LoopbackRequest {
   url: string;
   headers: IncomingHttpHeaders;
   body: unknown;
+  /** Cancels the request, also before its answer's head is out (the route's client signal fires). */
+  signal?: AbortSignal;
 }
 
 /** Its answer as it is written: the status and headers once the head is out, then the body as it comes. */

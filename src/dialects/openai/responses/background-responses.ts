@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyReply } from "fastify";
 import { GatewayError, makeId, unixSeconds } from "../../../core/index.js";
@@ -65,14 +66,22 @@ export class BackgroundResponses {
     this.#loopback = loopback;
   }
 
-  /** The id and creation time a turn must take when its headers say it is a running background run's own. */
+  /**
+   * The id and creation time a turn must take when its headers say it is a background run's own.
+   * A run's own turn whose run was cancelled or deleted before the turn got here is refused: taken
+   * for a client's request, its `background: true` would start another run, under a new id, of a
+   * response the client has just deleted.
+   */
   claim(headers: IncomingHttpHeaders): { id: string; createdAt: number } | undefined {
     const value = headers[RUN_HEADER];
     if (typeof value !== "string") return undefined;
     const [secret, id] = value.split(" ");
-    if (secret !== this.#secret || id === undefined) return undefined;
+    if (secret === undefined || !sameSecret(secret, this.#secret) || id === undefined) return undefined;
     const run = this.#runs.get(id);
-    return run === undefined || run.finished ? undefined : { id, createdAt: run.createdAt };
+    if (run === undefined || run.finished || run.controller.signal.aborted) {
+      throw new GatewayError("canceled", "This background response was cancelled or deleted before its turn started");
+    }
+    return { id, createdAt: run.createdAt };
   }
 
   get(id: string): BackgroundRun | undefined {
@@ -185,6 +194,13 @@ export class BackgroundResponses {
     const finished = [...this.#runs.values()].filter((run) => run.finished);
     for (const run of finished.slice(0, Math.max(0, finished.length - MAX_FINISHED))) this.#runs.delete(run.id);
   }
+}
+
+/** Compares a presented secret with this process's in constant time. */
+function sameSecret(presented: string, secret: string): boolean {
+  const a = Buffer.from(presented);
+  const b = Buffer.from(secret);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**

@@ -23,7 +23,8 @@ export async function runLoopbackTurn(
   relay: (data: string) => Promise<void> | void,
   signal: AbortSignal,
 ): Promise<LoopbackTurnOutcome> {
-  const answer = await loopback({ method: "POST", url: "/v1/responses", headers, body: { ...body, stream: true } });
+  // The signal goes with the request: an upstream that has not started its answer is cancelled too.
+  const answer = await loopback({ method: "POST", url: "/v1/responses", headers, body: { ...body, stream: true }, signal });
   const cancel = () => answer.cancel();
   if (signal.aborted) cancel();
   signal.addEventListener("abort", cancel, { once: true });

@@ -103,8 +103,9 @@ function idOf(params: unknown): string {
 function startingAfter(query: Record<string, unknown>): number {
   const raw = query.starting_after;
   if (raw === undefined) return -1;
-  const value = Number(raw);
-  if (typeof raw !== "string" || !Number.isInteger(value) || value < 0) {
+  // Digits only: Number() would read "" as 0, and " 1", "0x2" or "1e1" as numbers the client did not write.
+  const value = typeof raw === "string" && /^\d{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value)) {
     throw invalidParam(
       "starting_after",
       "Invalid value for 'starting_after': expected a sequence number (an integer, 0 or more).",

@@ -1,0 +1,98 @@
+/**
+ * The Responses WebSocket mode driven as Codex drives it: a `store: false` tool-call chain continued
+ * on the connection with only the call's output (the connection must carry the function call item
+ * it answered, or the upstream gets a tool result without its call).
+ */
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+import WebSocket from "ws";
+import { MemoryStateStore } from "../../src/harness/state/memory-state-store.js";
+import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+let openai: FakeOpenAIUpstream;
+let tandem: RunningTandem;
+const MODEL = "openai/gpt-4o-mini";
+
+before(async () => {
+  openai = await startFakeOpenAI({ models: ["gpt-4o-mini"] });
+  tandem = await startTandem(
+    { providers: { openai: { kind: "openai", baseUrl: openai.url, apiKeys: ["env:UP_OPENAI"], local: false } } },
+    { env: { UP_OPENAI: "sk-upstream-openai" }, state: new MemoryStateStore() },
+  );
+});
+
+after(async () => {
+  await tandem?.close();
+  await openai?.close();
+});
+
+beforeEach(() => {
+  openai.requests.length = 0;
+});
+
+async function connect(url: string) {
+  const socket = new WebSocket(`${url.replace(/^http/, "ws")}/v1/responses`);
+  const received: Record<string, unknown>[] = [];
+  const waiters: (() => void)[] = [];
+  socket.on("message", (data) => {
+    received.push(JSON.parse(String(data)));
+    for (const wake of waiters.splice(0)) wake();
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("open", () => resolve());
+    socket.once("error", reject);
+  });
+  const turn = async (event: Record<string, unknown>) => {
+    const from = received.length;
+    socket.send(JSON.stringify(event));
+    const deadline = Date.now() + 10_000;
+    const ended = () =>
+      received
+        .slice(from)
+        .some((m) => ["response.completed", "response.incomplete", "response.failed", "error"].includes(String(m.type)));
+    while (!ended()) {
+      if (Date.now() > deadline) throw new Error(`no end in ${JSON.stringify(received.slice(from))}`);
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+    return received.slice(from);
+  };
+  return { socket, received, turn };
+}
+
+const TOOLS = [{ type: "function", name: "read_file", parameters: { type: "object", properties: { path: { type: "string" } } } }];
+
+describe("Responses WebSocket mode, as Codex uses it", () => {
+  it("continues a store: false tool-call chain with only the call's output, as Codex does", async () => {
+    let n = 0;
+    openai.script(() =>
+      ++n === 1
+        ? { kind: "tool_calls", calls: [{ id: "call_1", name: "read_file", arguments: { path: "a.txt" } }] }
+        : { kind: "text", text: "The file says hi." },
+    );
+    const { socket, turn } = await connect(tandem.url);
+    const first = await turn({ type: "response.create", model: MODEL, store: false, tools: TOOLS, input: "Read a.txt" });
+    const done = first.at(-1) as { type: string; response: { id: string; output: { type: string; call_id?: string }[] } };
+    assert.equal(done.type, "response.completed", JSON.stringify(first.at(-1)));
+    const call = done.response.output.find((item) => item.type === "function_call");
+    assert.ok(call?.call_id, JSON.stringify(done.response.output));
+    const second = await turn({
+      type: "response.create",
+      model: MODEL,
+      store: false,
+      tools: TOOLS,
+      previous_response_id: done.response.id,
+      input: [{ type: "function_call_output", call_id: call.call_id, output: "hi" }],
+    });
+    assert.equal(second.at(-1)?.type, "response.completed", JSON.stringify(second.at(-1)));
+    const messages = (openai.requests[1]?.body as { messages: { role: string; tool_calls?: unknown[] }[] }).messages;
+    assert.deepEqual(
+      messages.map((m) => m.role),
+      ["user", "assistant", "tool"],
+    );
+    socket.close();
+  });
+});
