@@ -4,6 +4,7 @@ import { headerSafe } from "../../shared/index.js";
 import { imageSource } from "../convert-from-openai-messages.js";
 import { type FileResolver, filePartsOf } from "../files/file-resolver.js";
 import { fileOfPart } from "./item-files.js";
+import { namespacedToolName } from "./namespaced-tools.js";
 import type { ResponseWarnings } from "./response-warnings.js";
 
 interface PartFields {
@@ -60,7 +61,10 @@ export function convertItemsToMessages(
         break;
       }
       case "function_call": {
-        const call = { id: String(item.call_id), name: String(item.name), arguments: String(item.arguments ?? "") };
+        // A call of a namespaced tool (Codex's MCP tools) under the flat name its tool is given.
+        const name =
+          typeof item.namespace === "string" ? namespacedToolName(item.namespace, String(item.name)) : String(item.name);
+        const call = { id: String(item.call_id), name, arguments: String(item.arguments ?? "") };
         callNames.set(call.id, call.name);
         if (!turn) {
           turn = { role: "assistant", content: [] };

@@ -12,6 +12,7 @@ import {
 import { formatPath, headerSafe, parseBody } from "../../shared/index.js";
 import { type InputEntry, normalizeInputEntries, parseInclude, parseMetadata, StateApiError } from "../state/index.js";
 import { checkCarriedPart, type FileReferences } from "./check-carried-part.js";
+import { type NamespacedTool, namespacedToolName } from "./namespaced-tools.js";
 import { parseMcpTools } from "./parse-mcp-tools.js";
 import { ResponseWarnings } from "./response-warnings.js";
 import { functionToolSchema, KNOWN_FIELDS, type ResponsesRequestBody, responsesRequestSchema } from "./responses-api.js";
@@ -60,6 +61,8 @@ export interface ParsedResponsesRequest {
   store: boolean;
   /** `background`: answered at once, the turn run on its own (background-responses.ts). */
   background: boolean;
+  /** The function tools of `namespace` tools, by the flat name the target is given (namespaced-tools.ts). */
+  namespaced: ReadonlyMap<string, NamespacedTool>;
   echo: ResponseEcho;
   /**
    * Body fields this schema does not know, kept as sent: an upstream that speaks the Responses API
@@ -100,7 +103,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   }
 
   const chat: Omit<ChatRequest, "messages"> = { model: wire.model, stream: wire.stream === true };
-  const { tools, echoed } = functionTools(wire.tools, warnings);
+  const { tools, echoed, namespaced } = functionTools(wire.tools, warnings);
   const mcp = parseMcpTools(wire.tools);
   if (tools.length > 0) chat.tools = tools;
   const allowed = allowedTools(wire.tool_choice);
@@ -160,6 +163,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     warnings,
     mcp: mcp.servers,
     maxToolCalls: wire.max_tool_calls ?? undefined,
+    namespaced,
   };
 }
 
@@ -208,12 +212,24 @@ function asGatewayError<T>(check: () => T): T {
 function functionTools(
   tools: ResponsesRequestBody["tools"],
   warnings: ResponseWarnings,
-): { tools: ToolDefinition[]; echoed: Record<string, unknown>[] } {
+): { tools: ToolDefinition[]; echoed: Record<string, unknown>[]; namespaced: Map<string, NamespacedTool> } {
   const out: ToolDefinition[] = [];
   const echoed: Record<string, unknown>[] = [];
+  const namespaced = new Map<string, NamespacedTool>();
   (tools ?? []).forEach((raw, i) => {
     // MCP servers' tools are run by tandem's tool loop (parse-mcp-tools.ts).
     if (raw.type === "mcp") return;
+    if (raw.type === "namespace") {
+      // Its function tools, each under its flat name (namespaced-tools.ts); calls go back namespaced.
+      for (const tool of namespaceTools(raw, i, warnings)) {
+        const name = namespacedToolName(tool.namespace, tool.name);
+        if (namespaced.has(name) || out.some((t) => t.name === name)) continue;
+        namespaced.set(name, { namespace: tool.namespace, name: tool.name });
+        out.push({ ...tool.definition, name });
+      }
+      echoed.push(raw as Record<string, unknown>);
+      return;
+    }
     if (raw.type !== "function") {
       // Hosted tools (web_search, file_search, code_interpreter, mcp, custom...) run at OpenAI;
       // no target here can run them. Agent clients send them by default, so leaving them out with a
@@ -248,7 +264,56 @@ function functionTools(
       strict: tool.strict ?? null,
     });
   });
-  return { tools: out, echoed };
+  return { tools: out, echoed, namespaced };
+}
+
+/** The function tools of a `namespace` tool (NamespaceTool), checked; its custom tools are left out and named. */
+function namespaceTools(
+  raw: Record<string, unknown>,
+  i: number,
+  warnings: ResponseWarnings,
+): Array<NamespacedTool & { definition: ToolDefinition }> {
+  const namespace = raw.name;
+  if (typeof namespace !== "string" || namespace === "") {
+    throw new GatewayError("invalid_request", `Missing required parameter: 'tools[${i}].name'.`, {
+      param: `tools[${i}].name`,
+      reason: "missing_required_parameter",
+    });
+  }
+  if (!Array.isArray(raw.tools)) {
+    throw new GatewayError("invalid_request", `Invalid value for 'tools[${i}].tools': expected an array of tools.`, {
+      param: `tools[${i}].tools`,
+    });
+  }
+  const found: Array<NamespacedTool & { definition: ToolDefinition }> = [];
+  raw.tools.forEach((inner: unknown, j: number) => {
+    const type = (inner as { type?: unknown } | null)?.type;
+    if (type !== "function") {
+      warnings.add(
+        `tool:namespace:${headerSafe(String(type))}`,
+        `tools of type '${headerSafe(String(type))}' in a namespace were left out: tandem supports function tools only`,
+      );
+      return;
+    }
+    const parsed = functionToolSchema.safeParse(inner);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const param = `tools[${i}].tools[${j}]${issue && issue.path.length > 0 ? `.${formatPath(issue.path)}` : ""}`;
+      throw new GatewayError("invalid_request", `Invalid value for '${param}': ${issue?.message ?? "invalid tool"}.`, { param });
+    }
+    const tool = parsed.data;
+    found.push({
+      namespace,
+      name: tool.name,
+      definition: {
+        name: tool.name,
+        ...(tool.description != null && { description: tool.description }),
+        parameters: tool.parameters ?? { type: "object", properties: {} },
+        ...(tool.strict != null && { strict: tool.strict }),
+      },
+    });
+  });
+  return found;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ResponseMeta } from "../../../core/index.js";
 import { makeId, unixSeconds } from "../../../core/index.js";
 import type { ItemSensitivity, StateItem, StateStore, StoredItem } from "../../../core/state.js";
+import type { NamespacedTool } from "./namespaced-tools.js";
 import type { ParsedResponsesRequest } from "./parse-responses-request.js";
 import { type ResponseState, renderResponse } from "./render-response.js";
 
@@ -48,6 +49,11 @@ export class PendingResponse {
     this.#conversationThrough = composed.conversationThrough;
     this.#state = state;
     this.#fallbackSensitivity = fallbackSensitivity;
+  }
+
+  /** The request's namespaced tools (a call of one is rendered with its own name and namespace). */
+  get namespaced(): ReadonlyMap<string, NamespacedTool> {
+    return this.#request.namespaced;
   }
 
   /** A summary made for `target`'s window: stored ahead of the turn's input if `target` answers. */

@@ -114,7 +114,7 @@ async function respond(
           const status = statusFor(result.finishReason);
           return pending.finish(meta, {
             ...status,
-            output: outputItems(result, status.status, logprobs),
+            output: outputItems(result, status.status, logprobs, parsed.namespaced),
             usage: result.usage,
           });
         },

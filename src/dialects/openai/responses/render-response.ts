@@ -1,6 +1,7 @@
 import type { ChatResult, FinishReason, GatewayError, HostedToolItem, ToolCall, Usage } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
 import { itemId } from "../state/index.js";
+import type { NamespacedTool } from "./namespaced-tools.js";
 import type { ResponseEcho } from "./parse-responses-request.js";
 import { type OutputTextLogprob, outputTextLogprobs } from "./render-logprobs.js";
 
@@ -141,8 +142,23 @@ export function outputTextPart(
   return { type: "output_text", annotations: [], logprobs, text };
 }
 
-export function functionCallItem(id: string, call: ToolCall, status: "in_progress" | "completed" | "incomplete"): StateItem {
-  return { id, type: "function_call", status, arguments: call.arguments, call_id: call.id, name: call.name };
+export function functionCallItem(
+  id: string,
+  call: ToolCall,
+  status: "in_progress" | "completed" | "incomplete",
+  /** The request's namespaced tools: a call of one goes back with its own name and `namespace`. */
+  namespaced?: ReadonlyMap<string, NamespacedTool>,
+): StateItem {
+  const qualified = namespaced?.get(call.name);
+  return {
+    id,
+    type: "function_call",
+    status,
+    arguments: call.arguments,
+    call_id: call.id,
+    name: qualified?.name ?? call.name,
+    ...(qualified !== undefined && { namespace: qualified.namespace }),
+  };
 }
 
 /**
@@ -157,7 +173,12 @@ export function reasoningItem(id: string, text: string | undefined): StateItem {
  * A whole answer's output items: its reasoning (when the target showed any), its text as one message
  * (when there is text, or nothing else; with its tokens' logprobs when asked, see messageParts), then its calls.
  */
-export function outputItems(result: ChatResult, status: ResponseStatus, logprobs = false): StateItem[] {
+export function outputItems(
+  result: ChatResult,
+  status: ResponseStatus,
+  logprobs = false,
+  namespaced?: ReadonlyMap<string, NamespacedTool>,
+): StateItem[] {
   const itemStatus = status === "incomplete" ? "incomplete" : "completed";
   const items: StateItem[] = [];
   if (result.reasoning !== undefined && result.reasoning !== "") items.push(reasoningItem(itemId("rs_"), result.reasoning));
@@ -173,7 +194,7 @@ export function outputItems(result: ChatResult, status: ResponseStatus, logprobs
   } else if (result.text !== "" || result.toolCalls.length === 0)
     items.push(messageItem(itemId("msg_"), messageParts(result, logprobs), itemStatus));
   for (const call of result.toolCalls)
-    items.push(functionCallItem(itemId("fc_"), call, isJsonArguments(call.arguments) ? "completed" : itemStatus));
+    items.push(functionCallItem(itemId("fc_"), call, isJsonArguments(call.arguments) ? "completed" : itemStatus, namespaced));
   return items;
 }
 

@@ -163,7 +163,12 @@ export class ResponseStreamRenderer implements StreamRenderer {
           arguments: "",
         };
         this.#calls.set(event.index, call);
-        const item = functionCallItem(call.id, { id: call.callId, name: call.name, arguments: "" }, "in_progress");
+        const item = functionCallItem(
+          call.id,
+          { id: call.callId, name: call.name, arguments: "" },
+          "in_progress",
+          this.#pending.namespaced,
+        );
         this.progress.output.push(item);
         return out + this.#frame("response.output_item.added", { output_index: call.outputIndex, item });
       }
@@ -294,7 +299,12 @@ export class ResponseStreamRenderer implements StreamRenderer {
   }
 
   #closeCall(call: OpenCall, status: "completed" | "incomplete"): string {
-    const item = functionCallItem(call.id, { id: call.callId, name: call.name, arguments: call.arguments }, status);
+    const item = functionCallItem(
+      call.id,
+      { id: call.callId, name: call.name, arguments: call.arguments },
+      status,
+      this.#pending.namespaced,
+    );
     this.progress.output[call.outputIndex] = item;
     return (
       this.#frame("response.function_call_arguments.done", {
