@@ -23,13 +23,25 @@ export interface ListQuery extends ListOptions {
  * defines them, and `include`.
  */
 export function parseListQuery(query: unknown): ListQuery {
+  return { ...parsePaging(query, { defaultLimit: 20, maxLimit: 100 }), include: parseInclude(query) };
+}
+
+/**
+ * `after`, `limit` and `order` of one of OpenAI's list endpoints, with its own bounds of `limit`
+ * (1..maxLimit) and its default, in OpenAI's words when one is wrong.
+ */
+export function parsePaging(query: unknown, bounds: { defaultLimit: number; maxLimit: number }): ListOptions {
   const q = (query ?? {}) as Record<string, unknown>;
   const after = single(q.after, "after");
   const limitText = single(q.limit, "limit");
-  let limit = 20;
+  let limit = bounds.defaultLimit;
   if (limitText !== undefined) {
-    if (!/^-?\d+$/.test(limitText)) {
-      throw invalidParam("limit", `Invalid 'limit': expected an integer, but got '${limitText}' instead.`, "invalid_type");
+    if (!/^-?\d{1,12}$/.test(limitText)) {
+      throw invalidParam(
+        "limit",
+        `Invalid 'limit': expected an integer, but got '${limitText.slice(0, 100)}' instead.`,
+        "invalid_type",
+      );
     }
     limit = Number(limitText);
     if (limit < 1) {
@@ -39,19 +51,19 @@ export function parseListQuery(query: unknown): ListQuery {
         "integer_below_min_value",
       );
     }
-    if (limit > 100) {
+    if (limit > bounds.maxLimit) {
       throw invalidParam(
         "limit",
-        `Invalid 'limit': integer above maximum value. Expected a value <= 100, but got ${limit} instead.`,
+        `Invalid 'limit': integer above maximum value. Expected a value <= ${bounds.maxLimit}, but got ${limit} instead.`,
         "integer_above_max_value",
       );
     }
   }
   const order = single(q.order, "order") ?? "desc";
   if (order !== "asc" && order !== "desc") {
-    throw invalidParam("order", `Invalid value: '${order}'. Supported values are: 'asc' and 'desc'.`);
+    throw invalidParam("order", `Invalid value: '${order.slice(0, 100)}'. Supported values are: 'asc' and 'desc'.`);
   }
-  return { ...(after !== undefined && after !== "" && { after }), limit, order, include: parseInclude(query) };
+  return { ...(after !== undefined && after !== "" && { after }), limit, order };
 }
 
 /**
