@@ -58,9 +58,14 @@ export function attachResponsesSocket(app: FastifyInstance, loopback: ServerLoop
       serve(loopback.from(request.socket.remoteAddress), ws, request, options.logger),
     );
   });
-  // Open sockets would hold the server's close for ever.
+  // Open sockets would hold the server's close for ever: each is told the server is going away (1001,
+  // so a client knows to reconnect later, not that the connection broke), and dropped if it does not
+  // answer the close within a second.
   app.addHook("preClose", (done) => {
-    for (const ws of sockets.clients) ws.terminate();
+    for (const ws of sockets.clients) {
+      ws.close(1001, "tandem is stopping");
+      setTimeout(() => ws.terminate(), 1000).unref();
+    }
     sockets.close();
     done();
   });

@@ -88,10 +88,17 @@ describe("closing the server with loopback turns waiting on their upstream", () 
     cleanup = upstream.close;
     const socket = new WebSocket(`${tandem.url.replace(/^http/, "ws")}/v1/responses`);
     socket.on("error", () => undefined);
+    let closeCode: number | undefined;
+    socket.on("close", (code) => {
+      closeCode = code;
+    });
     await new Promise((resolve) => socket.once("open", resolve));
     socket.send(JSON.stringify({ type: "response.create", model: "slow", input: "Take your time" }));
     await until(() => upstream.connections() === 1, "the turn to reach the upstream");
     assert.ok(await settlesBefore(tandem.close(), 5000), "the server closed without waiting for the upstream");
+    // The client is told the server is going away (1001), not left with a broken connection (1006).
+    await until(() => closeCode !== undefined, "the socket to close");
+    assert.equal(closeCode, 1001);
   });
 
   it("closes the upstream request of a background response cancelled before its upstream answered", async () => {
