@@ -19,8 +19,6 @@ export interface ResponsesSocketOptions {
   logger: Logger;
 }
 
-/** Headers of the upgrade that are the socket's own, not the turns'. */
-const SOCKET_HEADERS = new Set(["connection", "upgrade", "content-length", "transfer-encoding", "keep-alive"]);
 /** Past this many bytes waiting to be sent to a client, a turn's events wait for them to be flushed. */
 const SEND_HIGH_WATER = 256 * 1024;
 const INTERNAL_ERROR = {
@@ -72,11 +70,6 @@ export function attachResponsesSocket(app: FastifyInstance, loopback: ServerLoop
 }
 
 function serve(loopback: Loopback, ws: WebSocket, upgrade: IncomingMessage, logger: Logger): void {
-  const headers: Record<string, string | string[]> = { "content-type": "application/json" };
-  for (const [name, value] of Object.entries(upgrade.headers)) {
-    if (value === undefined || SOCKET_HEADERS.has(name) || name.startsWith("sec-websocket-")) continue;
-    if (name !== "content-type") headers[name] = value;
-  }
   const run: SocketTurnRunner = async (body, relay, signal) => {
     try {
       return await runTurn(body, relay, signal);
@@ -87,7 +80,7 @@ function serve(loopback: Loopback, ws: WebSocket, upgrade: IncomingMessage, logg
       return { kind: "refused", status: 500, body: INTERNAL_ERROR };
     }
   };
-  const runTurn: SocketTurnRunner = (body, relay, signal) => runLoopbackTurn(loopback, headers, body, relay, signal);
+  const runTurn: SocketTurnRunner = (body, relay, signal) => runLoopbackTurn(loopback, upgrade.headers, body, relay, signal);
   const send = (text: string): Promise<void> =>
     new Promise((resolve) => {
       if (ws.readyState !== ws.OPEN) return resolve();

@@ -13,8 +13,6 @@ const RUN_HEADER = "x-tandem-background-run";
 const MAX_RUNNING = 32;
 /** Finished runs whose events are kept for GET ?stream=true (the oldest go first). */
 const MAX_FINISHED = 64;
-/** Headers of the starting request that are its connection's own, not the turn's. */
-const HOP_HEADERS = new Set(["content-length", "transfer-encoding", "connection", "keep-alive", "expect"]);
 const TERMINAL = new Set(["completed", "incomplete", "failed", "cancelled"]);
 
 /** One background response: its Response object as it stands, and every event it has streamed. */
@@ -112,11 +110,8 @@ export class BackgroundResponses {
       run.events.push({ type, data: JSON.stringify({ type, sequence_number: run.events.length, response: queued }) });
     }
     this.#runs.set(id, run);
-    const turnHeaders: IncomingHttpHeaders = { [RUN_HEADER]: `${this.#secret} ${id}` };
-    for (const [name, value] of Object.entries(headers)) {
-      if (value !== undefined && !HOP_HEADERS.has(name) && name !== RUN_HEADER) turnHeaders[name] = value;
-    }
-    void this.#drive(run, body as Record<string, unknown>, turnHeaders);
+    // The run's own header last: a client's forged one is replaced.
+    void this.#drive(run, body as Record<string, unknown>, { ...headers, [RUN_HEADER]: `${this.#secret} ${id}` });
     return run;
   }
 

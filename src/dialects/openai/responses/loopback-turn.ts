@@ -9,6 +9,8 @@ export type LoopbackTurnOutcome =
 
 /** The most of an error answer read before a turn's stream. */
 const MAX_ERROR_BODY = 64 * 1024;
+/** Headers of the request that started the turn (a WebSocket upgrade, a background request) that were its connection's own. */
+const CONNECTION_HEADERS = new Set(["connection", "upgrade", "content-length", "transfer-encoding", "keep-alive", "expect"]);
 
 /**
  * One turn as POST /v1/responses with `stream: true`, answered by this server from inside it (every
@@ -24,7 +26,13 @@ export async function runLoopbackTurn(
   signal: AbortSignal,
 ): Promise<LoopbackTurnOutcome> {
   // The signal goes with the request: an upstream that has not started its answer is cancelled too.
-  const answer = await loopback({ method: "POST", url: "/v1/responses", headers, body: { ...body, stream: true }, signal });
+  const answer = await loopback({
+    method: "POST",
+    url: "/v1/responses",
+    headers: turnHeaders(headers),
+    body: { ...body, stream: true },
+    signal,
+  });
   const cancel = () => answer.cancel();
   if (signal.aborted) cancel();
   signal.addEventListener("abort", cancel, { once: true });
@@ -52,6 +60,16 @@ export async function runLoopbackTurn(
   } finally {
     signal.removeEventListener("abort", cancel);
   }
+}
+
+/** The starting request's headers (its key, Host, Origin, tandem's own) for the turn's JSON body. */
+function turnHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const turn: IncomingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !CONNECTION_HEADERS.has(name) && !name.startsWith("sec-websocket-")) turn[name] = value;
+  }
+  turn["content-type"] = "application/json";
+  return turn;
 }
 
 async function readBounded(body: AsyncIterable<Buffer>, limit: number): Promise<string> {
