@@ -19,6 +19,12 @@ export interface ResponsesSocketOptions {
   logger: Logger;
 }
 
+/**
+ * WebSocket connections open at once; one more is refused (429) until one closes. Each may hold a
+ * message of up to `server.bodyLimit` waiting behind the turn it is answering, so this bounds what
+ * clients can make the server hold (a Codex session opens one).
+ */
+export const MAX_RESPONSE_SOCKETS = 64;
 /** Past this many bytes waiting to be sent to a client, a turn's events wait for them to be flushed. */
 const SEND_HIGH_WATER = 256 * 1024;
 const INTERNAL_ERROR = {
@@ -35,6 +41,8 @@ const INTERNAL_ERROR = {
  */
 export function attachResponsesSocket(app: FastifyInstance, loopback: ServerLoopback, options: ResponsesSocketOptions): void {
   const sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false });
+  // Upgrades under way (their handshake not yet done), counted with the open sockets against the cap.
+  let upgrading = 0;
   app.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? "").split("?")[0] ?? "";
     if (path !== "/v1/responses" || request.headers.upgrade?.toLowerCase() !== "websocket") {
@@ -52,9 +60,27 @@ export function attachResponsesSocket(app: FastifyInstance, loopback: ServerLoop
       const rendered = options.renderError(refusal);
       return refuseUpgrade(socket, rendered.status, rendered.body);
     }
-    sockets.handleUpgrade(request, socket, head, (ws) =>
-      serve(loopback.from(request.socket.remoteAddress), ws, request, options.logger),
-    );
+    if (sockets.clients.size + upgrading >= MAX_RESPONSE_SOCKETS) {
+      return refuseUpgrade(socket, 429, {
+        error: {
+          message: `${MAX_RESPONSE_SOCKETS} WebSocket connections are open already: close one, or use POST /v1/responses.`,
+          type: "invalid_request_error",
+          param: null,
+          code: "too_many_connections",
+        },
+      });
+    }
+    upgrading++;
+    let counted = true;
+    const settle = () => {
+      if (counted) upgrading--;
+      counted = false;
+    };
+    socket.once("close", settle);
+    sockets.handleUpgrade(request, socket, head, (ws) => {
+      settle();
+      serve(loopback.from(request.socket.remoteAddress), ws, request, options);
+    });
   });
   // Open sockets would hold the server's close for ever: each is told the server is going away (1001,
   // so a client knows to reconnect later, not that the connection broke), and dropped if it does not
@@ -69,7 +95,8 @@ export function attachResponsesSocket(app: FastifyInstance, loopback: ServerLoop
   });
 }
 
-function serve(loopback: Loopback, ws: WebSocket, upgrade: IncomingMessage, logger: Logger): void {
+function serve(loopback: Loopback, ws: WebSocket, upgrade: IncomingMessage, options: ResponsesSocketOptions): void {
+  const { logger } = options;
   const run: SocketTurnRunner = async (body, relay, signal) => {
     try {
       return await runTurn(body, relay, signal);
@@ -90,7 +117,7 @@ function serve(loopback: Loopback, ws: WebSocket, upgrade: IncomingMessage, logg
       }
       ws.send(text, () => resolve());
     });
-  const session = new ResponsesSocketSession(run, send);
+  const session = new ResponsesSocketSession(run, send, options.maxMessageBytes);
   ws.on("message", (data, isBinary) => {
     if (isBinary) session.receiveBinary();
     else session.receive(Buffer.isBuffer(data) ? data.toString("utf8") : Buffer.concat(data as Buffer[]).toString("utf8"));

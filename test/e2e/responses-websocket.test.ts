@@ -12,6 +12,7 @@ import OpenAI from "openai";
 import { ResponsesWS } from "openai/resources/responses/ws";
 import WebSocket from "ws";
 import { MemoryStateStore } from "../../src/harness/state/memory-state-store.js";
+import { MAX_RESPONSE_SOCKETS } from "../../src/server/responses-socket.js";
 import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
@@ -309,5 +310,66 @@ describe("Responses WebSocket mode", () => {
     const deadline = Date.now() + 5000;
     while (anthropic.clientAborts === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.equal(anthropic.clientAborts, before + 1, "the upstream stream was closed");
+  });
+
+  it("bounds what clients can make it hold: messages waiting behind a turn, and open connections", async () => {
+    const small = await startTandem(
+      {
+        providers: { anthropic: { kind: "anthropic", baseUrl: anthropic.url, apiKeys: ["env:UP_ANTHROPIC"] } },
+        server: { bodyLimit: 64 * 1024 },
+      },
+      { env: { UP_ANTHROPIC: "sk-ant-upstream" }, state: new MemoryStateStore() },
+    );
+    try {
+      anthropic.script(() => ({ kind: "hang", chunks: ["Busy"] }));
+      const { socket, until, received } = await connect(small.url);
+      socket.send(JSON.stringify({ type: "response.create", model: "anthropic/claude-haiku-4-5", input: "Hold on" }));
+      await until(["response.output_text.delta"]);
+      // Two messages of 40 KB behind the running turn: the first waits, the second would pass the
+      // 64 KB the connection may hold waiting, and is refused with OpenAI's error event.
+      const big = (tag: string) =>
+        JSON.stringify({ type: "response.create", model: "anthropic/claude-haiku-4-5", input: `${tag} ${"x".repeat(40_000)}` });
+      const from = received.length;
+      socket.send(big("first"));
+      socket.send(big("second"));
+      const errors = (await until(["error"], from)).filter((m) => m.type === "error");
+      assert.equal(errors.length, 1);
+      assert.equal(errors[0]?.status, 429);
+      assert.match(String((errors[0]?.error as { message: string }).message), /65536 bytes of events are waiting/);
+      socket.close();
+
+      // One connection past the cap is refused before it opens; closing one lets the next in.
+      const open: WebSocket[] = [];
+      const opening = (): Promise<WebSocket | number> =>
+        new Promise((resolve, reject) => {
+          const ws = new WebSocket(`${small.url.replace(/^http/, "ws")}/v1/responses`);
+          ws.once("open", () => resolve(ws));
+          ws.once("unexpected-response", (_request, response) => resolve(response.statusCode ?? 0));
+          ws.once("error", reject);
+        });
+      // A socket that closed a moment ago may still count: a refused upgrade is tried again a little later.
+      const openSoon = async (): Promise<WebSocket | number> => {
+        let answer: WebSocket | number = 429;
+        for (let tries = 0; tries < 50 && answer === 429; tries++) {
+          if (tries > 0) await new Promise((r) => setTimeout(r, 20));
+          answer = await opening();
+        }
+        return answer;
+      };
+      for (let i = 0; i < MAX_RESPONSE_SOCKETS; i++) {
+        const ws = await openSoon();
+        assert.ok(typeof ws !== "number", `connection ${i + 1} of ${MAX_RESPONSE_SOCKETS} is let in`);
+        open.push(ws);
+      }
+      assert.equal(await opening(), 429);
+      const first = open.shift() as WebSocket;
+      first.close();
+      const again = await openSoon();
+      assert.ok(typeof again !== "number", "a connection is let in once another has closed");
+      open.push(again);
+      for (const ws of open) ws.close();
+    } finally {
+      await small.close();
+    }
   });
 });

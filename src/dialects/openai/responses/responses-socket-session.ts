@@ -40,28 +40,45 @@ export class ResponsesSocketSession {
   readonly #closed = new AbortController();
   #queue: Promise<void> = Promise.resolve();
   #queued = 0;
+  /** The bytes of the messages waiting for their turn (not the one being answered). */
+  #waitingBytes = 0;
+  readonly #maxWaitingBytes: number;
   #last: LastResponse | undefined;
 
-  constructor(run: SocketTurnRunner, send: (text: string) => Promise<void>) {
+  /**
+   * `maxWaitingBytes`: how many bytes of messages may wait for their turn behind the one being
+   * answered (a client sending faster than turns are answered would otherwise hold its messages'
+   * text in memory without bound; `server.bodyLimit`, so one message of any allowed size can wait).
+   */
+  constructor(run: SocketTurnRunner, send: (text: string) => Promise<void>, maxWaitingBytes = Number.POSITIVE_INFINITY) {
     this.#run = run;
     this.#send = send;
+    this.#maxWaitingBytes = maxWaitingBytes;
   }
 
   /** A text message from the client. */
   receive(text: string): void {
     if (this.#closed.signal.aborted) return;
-    if (this.#queued >= MAX_QUEUED_EVENTS) {
+    const bytes = Buffer.byteLength(text);
+    if (this.#queued >= MAX_QUEUED_EVENTS || (this.#queued > 0 && this.#waitingBytes + bytes > this.#maxWaitingBytes)) {
       void this.#error(429, {
         type: "invalid_request_error",
         code: "too_many_requests",
-        message: `More than ${MAX_QUEUED_EVENTS} events are waiting on this connection: wait for a response before sending more.`,
+        message:
+          this.#queued >= MAX_QUEUED_EVENTS
+            ? `More than ${MAX_QUEUED_EVENTS} events are waiting on this connection: wait for a response before sending more.`
+            : `More than ${this.#maxWaitingBytes} bytes of events are waiting on this connection: wait for a response before sending more.`,
         param: null,
       });
       return;
     }
     this.#queued++;
+    this.#waitingBytes += bytes;
     this.#queue = this.#queue
-      .then(() => (this.#closed.signal.aborted ? undefined : this.#handle(text)))
+      .then(() => {
+        this.#waitingBytes -= bytes;
+        return this.#closed.signal.aborted ? undefined : this.#handle(text);
+      })
       .catch(() => undefined)
       .finally(() => {
         this.#queued--;
