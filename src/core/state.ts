@@ -28,6 +28,9 @@ export interface StoredItem {
   origin?: string;
 }
 
+/** Statuses of a response that has not finished (a background response's, until it ends): its items are not stored yet. */
+export const UNFINISHED_RESPONSE_STATUSES: ReadonlySet<string> = new Set(["queued", "in_progress"]);
+
 export interface StoredResponse {
   id: string;
   /** Seconds since the epoch, as the API reports `created_at`. */
@@ -78,7 +81,9 @@ export interface StateStore {
   deleteResponse(id: string): Promise<boolean>;
   /**
    * What a follow-up to response `id` continues from: every response in its `previous_response_id`
-   * chain, oldest first, each one's input then output. `undefined` when `id` is unknown.
+   * chain, oldest first, each one's input then output. `undefined` when `id` is unknown, or is a
+   * response that has not finished (status `queued` or `in_progress`: a background response's
+   * placeholder, whose items are saved when it ends).
    */
   responseHistory(id: string): Promise<StoredItem[] | undefined>;
   /**

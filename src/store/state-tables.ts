@@ -89,6 +89,10 @@ export class StateTables {
         "SELECT id, created_at, previous_response_id, conversation_id, response FROM responses WHERE id = ?",
       ),
       responseExists: db.prepare<[string], { found: 1 }>("SELECT 1 AS found FROM responses WHERE id = ?"),
+      // A response whose items are stored: one saved finished (not a background response's placeholder, queued or running).
+      responseFinished: db.prepare<[string], { found: 1 }>(
+        "SELECT 1 AS found FROM responses WHERE id = ? AND coalesce(json_extract(response, '$.status'), '') NOT IN ('queued', 'in_progress')",
+      ),
       conversationExists: db.prepare<[string], { found: 1 }>("SELECT 1 AS found FROM conversations WHERE id = ?"),
       responseItems: db.prepare<[string, number], ItemRow>(
         "SELECT item, sensitivity, origin FROM response_items WHERE response_id = ? AND output = ? ORDER BY ordinal",
@@ -210,7 +214,7 @@ export class StateTables {
 
   responseHistory(id: string, maxChain = MAX_HISTORY_CHAIN): StoredItem[] | undefined {
     return this.#db
-      .transaction(() => (this.#q.responseExists.get(id) ? this.#historyRows(id, maxChain).map(toStoredItem) : undefined))
+      .transaction(() => (this.#q.responseFinished.get(id) ? this.#historyRows(id, maxChain).map(toStoredItem) : undefined))
       .deferred();
   }
 

@@ -5,6 +5,10 @@
  * does not stop the run.
  */
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
 import OpenAI from "openai";
 import { MemoryStateStore } from "../../src/harness/state/memory-state-store.js";
@@ -173,5 +177,87 @@ describe("background responses", () => {
       async () => (await client.responses.retrieve(forged.id)).status === "completed",
       "the forged one to run normally",
     );
+  });
+});
+
+describe("background responses in the store", () => {
+  it("are known from their start: after a restart a cancelled run is cancelled, one that was running is failed, a finished one as it ended", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "tandem-background-store-"));
+    const key = randomBytes(32);
+    const config = {
+      providers: {
+        openai: { kind: "openai" as const, baseUrl: openai.url, apiKeys: ["env:UP_OPENAI"], local: false },
+        anthropic: { kind: "anthropic" as const, baseUrl: anthropic.url, apiKeys: ["env:UP_ANTHROPIC"] },
+      },
+    };
+    const options = { env: { UP_OPENAI: "sk-upstream-openai", UP_ANTHROPIC: "sk-ant-upstream" }, store: { key }, dataDir };
+    let server = await startTandem(config, options);
+    let sdk = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    try {
+      const done = await sdk.responses.create({ model: MODEL, input: "Quick one", background: true });
+      await until(async () => (await sdk.responses.retrieve(done.id)).status === "completed", "the quick one");
+
+      anthropic.script(() => ({ kind: "hang", chunks: ["Still", " going"] }));
+      const cancelled = await sdk.responses.create({ model: CLAUDE, input: "Cancel me", background: true });
+      await until(async () => (await sdk.responses.retrieve(cancelled.id)).status === "in_progress", "the run to start");
+      assert.equal((await sdk.responses.cancel(cancelled.id)).status, "cancelled");
+      const running = await sdk.responses.create({ model: CLAUDE, input: "Long task", background: true });
+      await until(async () => (await sdk.responses.retrieve(running.id)).status === "in_progress", "the second run to start");
+      // While it runs, it cannot be continued from: its items are not stored yet.
+      await assert.rejects(
+        sdk.responses.create({ model: MODEL, input: "And then?", previous_response_id: running.id }),
+        (err: unknown) => err instanceof OpenAI.BadRequestError && err.param === "previous_response_id",
+      );
+      // Let the cancelled run's end reach the store before the server stops.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await server.close();
+
+      server = await startTandem(config, options);
+      sdk = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const finished = await sdk.responses.retrieve(done.id);
+      assert.equal(finished.status, "completed");
+      assert.equal(textOf(finished), "Done in the background.");
+      assert.equal((await sdk.responses.retrieve(cancelled.id)).status, "cancelled");
+      const interrupted = await sdk.responses.retrieve(running.id);
+      assert.equal(interrupted.status, "failed");
+      assert.equal(interrupted.background, true);
+      assert.equal(interrupted.error?.code, "server_error");
+      assert.match(interrupted.error?.message ?? "", /tandem stopped/);
+      // Cancelling what has ended answers it as it is; and it stays so.
+      assert.equal((await sdk.responses.cancel(running.id)).status, "failed");
+      assert.equal((await sdk.responses.retrieve(running.id)).status, "failed");
+      // Its events went with the process that ran it.
+      await assert.rejects(sdk.responses.retrieve(running.id, { stream: true }), OpenAI.BadRequestError);
+      await sdk.responses.delete(running.id);
+      await assert.rejects(sdk.responses.retrieve(running.id), OpenAI.NotFoundError);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("reads one still queued in the store, which no run of this server answers (tandem was killed), as failed", async () => {
+    const state = new MemoryStateStore();
+    const id = "resp_killed0000000000000000000000000000000000000000";
+    const queued = {
+      id,
+      object: "response",
+      created_at: 1_700_000_000,
+      status: "queued",
+      background: true,
+      model: MODEL,
+      output: [],
+    };
+    await state.saveResponse({ id, createdAt: 1_700_000_000, response: queued, input: [], output: [] });
+    const server = await startTandem({}, { state });
+    try {
+      const sdk = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const read = await sdk.responses.retrieve(id);
+      assert.equal(read.status, "failed");
+      assert.deepEqual(read.error, { code: "server_error", message: "tandem stopped before this background response finished" });
+      assert.equal((await state.getResponse(id))?.response.status, "failed", "saved so");
+      assert.equal((await sdk.responses.cancel(id)).status, "failed");
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -64,7 +64,7 @@ export const openaiDialect: Dialect = {
 
     // Stored responses (GET/DELETE /v1/responses/{id}, cancel, input_items) and the Conversations API.
     // Background responses run their turns through the server (its loopback), when it has one.
-    const background = services.loopback === undefined ? undefined : new BackgroundResponses(services.loopback);
+    const background = services.loopback === undefined ? undefined : new BackgroundResponses(services.loopback, services.state);
     registerStoredStateRoutes(app, services.state, background);
     // The Files API (upload, list, retrieve, content, delete).
     if (services.files) registerFileRoutes(app, services.files);

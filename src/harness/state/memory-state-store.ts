@@ -1,6 +1,14 @@
 import { makeId, unixSeconds } from "../../core/ids.js";
 import { pageItems } from "../../core/page-items.js";
-import type { ListOptions, ListPage, StateStore, StoredConversation, StoredItem, StoredResponse } from "../../core/state.js";
+import {
+  type ListOptions,
+  type ListPage,
+  type StateStore,
+  type StoredConversation,
+  type StoredItem,
+  type StoredResponse,
+  UNFINISHED_RESPONSE_STATUSES,
+} from "../../core/state.js";
 import type { StoredItemFinder } from "../../core/state-item-finder.js";
 
 /** How many responses back a history walk goes before it stops (a cycle or a runaway chain). */
@@ -43,7 +51,8 @@ export class MemoryStateStore implements StateStore, StoredItemFinder {
   }
 
   #history(id: string): StoredItem[] | undefined {
-    if (!this.#responses.has(id)) return undefined;
+    const head = this.#responses.get(id);
+    if (head === undefined || UNFINISHED_RESPONSE_STATUSES.has(String(head.response.status))) return undefined;
     const chain: StoredResponse[] = [];
     const seen = new Set<string>();
     let next: string | undefined = id;

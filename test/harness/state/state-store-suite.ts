@@ -157,6 +157,24 @@ export function stateStoreSuite(name: string, makeStore: () => Promise<StateStor
       ]);
     });
 
+    it("has no history for a response that has not finished (a background response queued or running), until it is saved finished", async () => {
+      const { store: state } = fixture;
+      for (const status of ["queued", "in_progress"]) {
+        const id = `resp_unfinished_${status}`;
+        await state.saveResponse({
+          id,
+          createdAt: 1_700_000_000,
+          response: { id, object: "response", status, output: [] },
+          input: [],
+          output: [],
+        });
+        assert.equal(await state.responseHistory(id), undefined, status);
+        assert.equal((await state.getResponse(id))?.response.status, status);
+        await state.saveResponse(response(id));
+        assert.deepEqual(ids(await state.responseHistory(id)), [`msg_${id}_in0`, `msg_${id}_out`]);
+      }
+    });
+
     it("walks a chain of 1,000 responses", async () => {
       const saves: Promise<void>[] = [];
       for (let i = 0; i < 1000; i++) {

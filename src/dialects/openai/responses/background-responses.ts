@@ -2,6 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyReply } from "fastify";
 import { GatewayError, makeId, unixSeconds } from "../../../core/index.js";
+import { type StateStore, type StoredResponse, UNFINISHED_RESPONSE_STATUSES } from "../../../core/state.js";
 import type { Loopback } from "../../shared/index.js";
 import { runLoopbackTurn } from "./loopback-turn.js";
 import type { ParsedResponsesRequest } from "./parse-responses-request.js";
@@ -14,6 +15,8 @@ const MAX_RUNNING = 32;
 /** Finished runs whose events are kept for GET ?stream=true (the oldest go first). */
 const MAX_FINISHED = 64;
 const TERMINAL = new Set(["completed", "incomplete", "failed", "cancelled"]);
+/** The events that end a turn's stream (after which its response is stored). */
+const FINAL_EVENTS = new Set(["response.completed", "response.incomplete", "response.failed"]);
 
 /** One background response: its Response object as it stands, and every event it has streamed. */
 export class BackgroundRun {
@@ -23,6 +26,8 @@ export class BackgroundRun {
   /** Each event's type and JSON, in order (sequence numbers from 0). */
   readonly events: Array<{ type: string; data: string }> = [];
   finished = false;
+  /** Whether its turn sent its final event (and so stored the response itself). */
+  turnEnded = false;
   readonly #listeners = new Set<() => void>();
   readonly controller = new AbortController();
 
@@ -54,14 +59,21 @@ export class BackgroundRun {
  * client polls GET /v1/responses/{id}, streams its events (again, from any point, while tandem keeps
  * them), or cancels it. A run's turn knows its id and time from a header that only this process can
  * write (a secret in it), so its stored response, events and retrieval agree.
+ *
+ * The store knows every run from its start: the Response `queued` is saved before the client gets its
+ * id, the turn saves it finished, and a run that ends without its turn saying so (cancelled, refused,
+ * cut off) is saved as it ended. A run still `queued` in the store that no run of this process
+ * answers was under way when tandem stopped: it is read as failed (`interrupted`).
  */
 export class BackgroundResponses {
   readonly #loopback: Loopback;
+  readonly #state: StateStore;
   readonly #secret = makeId("", 32);
   readonly #runs = new Map<string, BackgroundRun>();
 
-  constructor(loopback: Loopback) {
+  constructor(loopback: Loopback, state: StateStore) {
     this.#loopback = loopback;
+    this.#state = state;
   }
 
   /**
@@ -86,8 +98,11 @@ export class BackgroundResponses {
     return this.#runs.get(id);
   }
 
-  /** Starts a background response for this request (its body and headers as the client sent them). */
-  start(body: unknown, parsed: ParsedResponsesRequest, headers: IncomingHttpHeaders): BackgroundRun {
+  /**
+   * Starts a background response for this request (its body and headers as the client sent them),
+   * once its Response `queued` is in the store.
+   */
+  async start(body: unknown, parsed: ParsedResponsesRequest, headers: IncomingHttpHeaders): Promise<BackgroundRun> {
     let running = 0;
     for (const run of this.#runs.values()) if (!run.finished) running++;
     if (running >= MAX_RUNNING) {
@@ -110,6 +125,12 @@ export class BackgroundResponses {
       run.events.push({ type, data: JSON.stringify({ type, sequence_number: run.events.length, response: queued }) });
     }
     this.#runs.set(id, run);
+    try {
+      await this.#state.saveResponse({ id, createdAt, response: queued, input: [], output: [] });
+    } catch (err) {
+      this.#runs.delete(id);
+      throw err;
+    }
     // The run's own header last: a client's forged one is replaced.
     void this.#drive(run, body as Record<string, unknown>, { ...headers, [RUN_HEADER]: `${this.#secret} ${id}` });
     return run;
@@ -120,6 +141,24 @@ export class BackgroundResponses {
     if (run.finished) return;
     run.response = { ...run.response, status: "cancelled" };
     run.controller.abort(new Error("cancelled"));
+  }
+
+  /**
+   * A stored background response as it stands: one this process is not running and that is still
+   * `queued` or `in_progress` in the store was under way when tandem stopped, and is failed now
+   * (saved so, so that every later read agrees).
+   */
+  async settled(stored: StoredResponse): Promise<Record<string, unknown>> {
+    const { response } = stored;
+    if (response.background !== true || !UNFINISHED_RESPONSE_STATUSES.has(String(response.status))) return response;
+    if (this.#runs.has(stored.id)) return response;
+    const failed = {
+      ...response,
+      status: "failed",
+      error: { code: "server_error", message: "tandem stopped before this background response finished" },
+    };
+    await this.#state.saveResponse({ ...stored, response: failed });
+    return failed;
   }
 
   /** Forgets a run (cancelling it first): DELETE /v1/responses/{id}. */
@@ -147,10 +186,16 @@ export class BackgroundResponses {
       }
     } catch (err) {
       if (!run.controller.signal.aborted)
-        this.#fail(run, "server_error", `The background response failed: ${(err as Error).message}`);
+        this.#fail(
+          run,
+          "server_error",
+          "The background response stopped before it finished (tandem stopped, or its turn was cut off)",
+        );
     } finally {
       // A turn that ended without its final event (cancelled, or cut off) is not left running.
       if (!TERMINAL.has(run.status)) this.#fail(run, "server_error", "The background response ended before it finished");
+      // The turn stored what it said; how the run ended otherwise is stored here (deleted: nothing).
+      if ((!run.turnEnded || run.status === "cancelled") && this.#runs.has(run.id)) await this.#keep(run);
       run.finished = true;
       run.notify();
       this.#prune();
@@ -166,6 +211,7 @@ export class BackgroundResponses {
     }
     // The run said `response.created` when it was queued; the turn's own is not said twice.
     if (event.type === "response.created") return;
+    if (FINAL_EVENTS.has(String(event.type))) run.turnEnded = true;
     const response = event.response;
     // A cancelled run stays cancelled whatever its turn says after.
     if (response !== null && typeof response === "object" && run.status !== "cancelled") {
@@ -183,6 +229,19 @@ export class BackgroundResponses {
     run.response = { ...run.response, status: "failed", error: { code, message } };
     const data = JSON.stringify({ type: "response.failed", sequence_number: run.events.length, response: run.response });
     run.events.push({ type: "response.failed", data });
+  }
+
+  /** Saves how a run ended, over its queued Response (keeping any items its turn stored). */
+  async #keep(run: BackgroundRun): Promise<void> {
+    try {
+      const stored = await this.#state.getResponse(run.id);
+      await this.#state.saveResponse({
+        ...(stored ?? { id: run.id, createdAt: run.createdAt, input: [], output: [] }),
+        response: run.response,
+      });
+    } catch {
+      // The store could not take it: the run is read as interrupted from the store (failed), as after a stop.
+    }
   }
 
   #prune(): void {

@@ -48,7 +48,7 @@ export function registerResponsesRoutes(
       }
       // The model is resolved now, so that a name that exists nowhere is a 404 here, not a failed run later.
       await gateway.model(parsed.chat.model);
-      const run = background.start(request.body, parsed, request.headers);
+      const run = await background.start(request.body, parsed, request.headers);
       if (parsed.chat.stream) return sendRunEvents(reply, run, -1);
       return reply.code(200).send(run.response);
     }

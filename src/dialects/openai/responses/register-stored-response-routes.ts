@@ -45,7 +45,8 @@ export function registerStoredResponseRoutes(
         throw invalidParam("stream", "Streaming a stored response is only supported for responses created with background=true.");
       }
       if (run !== undefined) return run.response;
-      return (await response(state, id)).response;
+      const stored = await response(state, id);
+      return background === undefined ? stored.response : background.settled(stored);
     }),
   );
 
@@ -71,8 +72,9 @@ export function registerStoredResponseRoutes(
         return run.response;
       }
       const stored = await response(state, id);
+      const current = background === undefined ? stored.response : await background.settled(stored);
       // Only a background response can be cancelled, and one that has finished is answered as it is.
-      if (stored.response.background === true && FINISHED.has(String(stored.response.status))) return stored.response;
+      if (current.background === true && FINISHED.has(String(current.status))) return current;
       throw new StateApiError(400, "Cannot cancel a synchronous response.");
     }),
   );
