@@ -184,7 +184,7 @@ export class BackgroundResponses {
           String(error?.message ?? `The turn was refused (${outcome.status})`),
         );
       }
-    } catch (err) {
+    } catch {
       if (!run.controller.signal.aborted)
         this.#fail(
           run,
