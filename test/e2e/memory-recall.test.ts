@@ -147,6 +147,27 @@ describe("recall on a route with memory: on", () => {
     );
   });
 
+  it("counts what a request would send: count_tokens and input_tokens take in the memories it would recall", async () => {
+    const anthropic = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
+    const input = "Any tips for my bees this winter?";
+    // The same request on a route with memory counts more than on one without, by about the memory's size.
+    const tokens = async (model: string) =>
+      (await anthropic.messages.countTokens({ model, system: "Be kind.", messages: [{ role: "user", content: input }] }))
+        .input_tokens;
+    const [anthropicWith, anthropicWithout] = [await tokens("remembered-claude"), await tokens("plain")];
+    assert.ok(anthropicWith > anthropicWithout + BEES.length / 8, `${anthropicWith} > ${anthropicWithout}`);
+    const count = async (model: string) => (await openai.responses.inputTokens.count({ model, input })).input_tokens;
+    const [responsesWith, responsesWithout] = [await count("remembered"), await count("plain")];
+    assert.ok(responsesWith > responsesWithout + BEES.length / 8, `${responsesWith} > ${responsesWithout}`);
+    // No memory matches: the same count.
+    const unrelated = "What is the capital of Peru?";
+    const [a, b] = [
+      (await openai.responses.inputTokens.count({ model: "remembered", input: unrelated })).input_tokens,
+      (await openai.responses.inputTokens.count({ model: "plain", input: unrelated })).input_tokens,
+    ];
+    assert.equal(a, b);
+  });
+
   it("Ollama's client: the memory first among the messages sent to an Ollama upstream; recall: 1 caps it", async () => {
     const ollama = new Ollama({ host: tandem.url });
     const answer = await ollama.chat({

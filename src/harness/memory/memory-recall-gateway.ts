@@ -1,4 +1,13 @@
-import type { ChatRequest, ChatStream, Gateway, MemoryHit, Message, RequestContext, Sensitivity } from "../../core/index.js";
+import type {
+  ChatRequest,
+  ChatStream,
+  Gateway,
+  MemoryHit,
+  Message,
+  RequestContext,
+  ResponseMeta,
+  Sensitivity,
+} from "../../core/index.js";
 import { ChatGatewayWrapper } from "../../core/index.js";
 import { parseSensitivityHeader, SENSITIVITY_HEADER, SENSITIVITY_LEVELS } from "../../privacy/sensitivity.js";
 import type { Memories } from "./memories.js";
@@ -45,18 +54,37 @@ export class MemoryRecallGateway extends ChatGatewayWrapper {
   }
 
   async chat(request: ChatRequest, context: RequestContext): Promise<ChatStream> {
+    const recall = await this.#recall(request, context, this.#report);
+    const stream = await this.inner.chat(recall.request, recall.context);
+    if (recall.warning !== undefined) stream.meta.warnings = [...(stream.meta.warnings ?? []), recall.warning];
+    if (recall.memory !== undefined) stream.meta.memory = recall.memory;
+    return stream;
+  }
+
+  /** Counts the request as it would be sent: with the memories a request to it would recall. */
+  override async countTokens(
+    request: ChatRequest,
+    context: RequestContext,
+  ): Promise<{ meta: ResponseMeta; inputTokens: number }> {
+    const recall = await this.#recall(request, context, () => {});
+    const counted = await this.inner.countTokens(recall.request, recall.context);
+    if (recall.warning !== undefined) counted.meta.warnings = [...(counted.meta.warnings ?? []), recall.warning];
+    if (recall.memory !== undefined) counted.meta.memory = recall.memory;
+    return counted;
+  }
+
+  /** The request (and its context) as it goes on with this route's recalled memories; as it came for other routes. */
+  async #recall(request: ChatRequest, context: RequestContext, report: (report: RecallReport) => void): Promise<Recall> {
     const settings = this.#settingsOf(request.model);
-    if (settings === undefined) return this.inner.chat(request, context);
+    if (settings === undefined) return { request, context };
     // Memories join the canonical messages; a part only the client's own wire can carry would be lost.
     const wireOnly = request.native?.wireOnly?.[0];
     if (wireOnly !== undefined) {
-      const stream = await this.inner.chat(request, context);
-      this.#report({ route: request.model, recalled: 0, skipped: "wire_only" });
-      stream.meta.warnings = [...(stream.meta.warnings ?? []), `memory (the request holds ${wireOnly.param})`];
-      return stream;
+      report({ route: request.model, recalled: 0, skipped: "wire_only" });
+      return { request, context, warning: `memory (the request holds ${wireOnly.param})` };
     }
     const query = latestUserText(request.messages);
-    if (query === undefined) return this.inner.chat(request, context);
+    if (query === undefined) return { request, context };
     const header = context.headers[SENSITIVITY_HEADER];
     const declared = parseSensitivityHeader(Array.isArray(header) ? header[0] : header) ?? settings.sensitivity;
     let hits: MemoryHit[];
@@ -70,14 +98,11 @@ export class MemoryRecallGateway extends ChatGatewayWrapper {
       context.signal.throwIfAborted();
       // The store failing (a full disk, a damaged file) costs the request its memories, not its answer.
       const code = (err as { code?: unknown }).code;
-      this.#report({ route: request.model, recalled: 0, skipped: `store_failed: ${typeof code === "string" ? code : "error"}` });
-      const stream = await this.inner.chat(request, context);
-      stream.meta.warnings = [...(stream.meta.warnings ?? []), "memory (the memory store could not be read)"];
-      return stream;
+      report({ route: request.model, recalled: 0, skipped: `store_failed: ${typeof code === "string" ? code : "error"}` });
+      return { request, context, warning: "memory (the memory store could not be read)" };
     }
-    this.#report({ route: request.model, recalled: hits.length });
-    if (hits.length === 0) return this.inner.chat(request, context);
-
+    report({ route: request.model, recalled: hits.length });
+    if (hits.length === 0) return { request, context };
     const leading = request.messages.findIndex((m) => m.role !== "system");
     const at = leading === -1 ? request.messages.length : leading;
     const messages: Message[] = [
@@ -87,13 +112,20 @@ export class MemoryRecallGateway extends ChatGatewayWrapper {
     ];
     const level = hits.reduce<Sensitivity>((top, hit) => higher(top, hit.memory.sensitivity), "public");
     const raised = raisedLevel(declared, level);
-    const stream = await this.inner.chat(
-      { ...request, messages, native: undefined },
-      raised === undefined ? context : { ...context, headers: { ...context.headers, [SENSITIVITY_HEADER]: raised } },
-    );
-    stream.meta.memory = hits.map((hit) => hit.memory.id);
-    return stream;
+    return {
+      request: { ...request, messages, native: undefined },
+      context: raised === undefined ? context : { ...context, headers: { ...context.headers, [SENSITIVITY_HEADER]: raised } },
+      memory: hits.map((hit) => hit.memory.id),
+    };
   }
+}
+
+/** A request as it goes on after recall: with the memories, the warning when none could join, their ids. */
+interface Recall {
+  request: ChatRequest;
+  context: RequestContext;
+  warning?: string;
+  memory?: string[];
 }
 
 /** The text of the conversation's last user turn, or undefined when it has none with text. */
