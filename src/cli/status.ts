@@ -49,7 +49,7 @@ interface StatusBody {
       connected: boolean;
       tools?: number;
       lastError?: { message: string; at: string };
-      sandbox?: { state: string; network?: boolean; reason?: string };
+      sandbox?: { state: string; network?: boolean; memoryMiB?: number; reason?: string };
     }[];
     requestConnections: number;
   };
@@ -140,11 +140,12 @@ export async function status(options: { url?: string; key?: string; json?: boole
 }
 
 /** A stdio server's sandbox, after its state (nothing for a remote server). */
-function describeSandbox(sandbox: { state: string; network?: boolean } | undefined): string {
+function describeSandbox(sandbox: { state: string; network?: boolean; memoryMiB?: number } | undefined): string {
   if (sandbox === undefined) return "";
   if (sandbox.state === "off") return ", unconfined (no sandbox)";
   if (sandbox.state === "checking") return ", sandbox being checked";
-  return `, sandboxed (${sandbox.network === true ? "with" : "no"} network)`;
+  const memory = sandbox.memoryMiB === undefined ? "" : `, ${sandbox.memoryMiB} MiB of memory`;
+  return `, sandboxed (${sandbox.network === true ? "with" : "no"} network${memory})`;
 }
 
 /** Memory a loaded model holds: weights and context, and the part in VRAM (older servers: weights only). */

@@ -199,6 +199,12 @@ const sandboxSettings = z
      * every stdio server gets (HOME, PATH, USER, ...) and its own `env`. Default none.
      */
     env: z.array(z.string().regex(ENV_NAME, "expected an environment variable name (letters, digits, '_')")).optional(),
+    /**
+     * The most memory each of its processes may take, in MiB (its data: heap and private mappings;
+     * Linux's RLIMIT_DATA, set with util-linux's `prlimit`): past it, an allocation fails (a Node
+     * server ends with "heap out of memory" and is started again on its next use). Default: no limit.
+     */
+    memoryMiB: z.number().int().min(64).max(1_048_576).optional(),
   })
   .strict();
 
@@ -212,7 +218,7 @@ type SandboxSettings = z.output<typeof sandboxSettings>;
 const sandboxSetting = z.unknown().transform((value, ctx): boolean | SandboxSettings => {
   if (typeof value === "boolean") return value;
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    ctx.addIssue({ code: "custom", message: "expected true, false or an object {network, read, write, env}" });
+    ctx.addIssue({ code: "custom", message: "expected true, false or an object {network, read, write, env, memoryMiB}" });
     return z.NEVER;
   }
   const parsed = sandboxSettings.safeParse(value);
@@ -230,6 +236,8 @@ export interface McpSandboxConfig {
   read: string[];
   write: string[];
   env: string[];
+  /** The most memory (MiB) each of its processes may take; undefined: no limit. */
+  memoryMiB?: number;
   /** The config path of the settings that gave `read`, `write` and `env` (e.g. `mcp.servers.files.sandbox`). */
   from: { read: string; write: string; env: string };
 }
@@ -358,11 +366,13 @@ function effectiveSandbox(
   const read = pick("read");
   const write = pick("write");
   const env = pick("env");
+  const memoryMiB = mine.memoryMiB ?? base.memoryMiB;
   return {
     network: mine.network ?? base.network ?? false,
     read: read.value,
     write: write.value,
     env: env.value,
+    ...(memoryMiB !== undefined && { memoryMiB }),
     from: { read: read.from, write: write.from, env: env.from },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * A stdio MCP server whose tools try to reach things, for the sandbox's tests: `read_file`,
  * `write_file`, `list_dir` (paths as given, relative to its directory), `fetch_url` (an HTTP GET),
- * `list_env` (its whole environment, as JSON) and `cwd`. A failure comes back as the tool's error
+ * `list_env` (its whole environment, as JSON), `cwd` and `allocate` (holds that many MiB of memory). A failure comes back as the tool's error
  * (`isError`) with the system's code (ENOENT, EROFS, ECONNREFUSED, ...), so a test reads what the
  * sandbox refused. Run as MCP_REACH_SERVER (mcp-test-server.ts) starts it.
  */
@@ -60,6 +60,16 @@ server.registerTool("fetch_url", { description: "HTTP GET, the body", inputSchem
 );
 server.registerTool("list_env", { description: "This server's environment, as JSON" }, () =>
   attempt(async () => JSON.stringify(process.env)),
+);
+const held: Buffer[] = [];
+server.registerTool(
+  "allocate",
+  { description: "Allocates and holds this many MiB", inputSchema: { mib: z.number().int().positive() } },
+  ({ mib }) =>
+    attempt(async () => {
+      held.push(Buffer.alloc(mib * 1024 * 1024, 1));
+      return `holding ${held.reduce((sum, buffer) => sum + buffer.length, 0) / (1024 * 1024)} MiB`;
+    }),
 );
 server.registerTool("cwd", { description: "This server's working directory" }, () => attempt(async () => process.cwd()));
 

@@ -1,6 +1,13 @@
 import { homedir } from "node:os";
 import type { McpSandboxConfig } from "../../../config/index.js";
-import { bubblewrapArgs, checkBubblewrap, planSandbox, type SandboxAvailability, SandboxError } from "../../sandbox/index.js";
+import {
+  bubblewrapArgs,
+  checkBubblewrap,
+  findExecutable,
+  planSandbox,
+  type SandboxAvailability,
+  SandboxError,
+} from "../../sandbox/index.js";
 import type { McpEndpoint } from "./mcp-connection.js";
 import type { McpLog } from "./mcp-log.js";
 
@@ -10,8 +17,8 @@ export type McpSandboxStatus =
   | { state: "off" }
   /** This machine's bubblewrap is being tried (at start, for a moment). */
   | { state: "checking" }
-  /** It is started in a sandbox; `network`: whether it shares the machine's network. */
-  | { state: "confined"; network: boolean }
+  /** It is started in a sandbox; `network`: whether it shares the machine's network; `memoryMiB`: its memory limit, if any. */
+  | { state: "confined"; network: boolean; memoryMiB?: number }
   /** It is not started, and why (bubblewrap missing, a path that does not exist, ...): never unconfined instead. */
   | { state: "failed"; reason: string };
 
@@ -75,12 +82,14 @@ export class McpSandbox {
   }
 
   /** A server's sandbox as status shows it. */
-  status(label: string, sandboxed: boolean, network: boolean): McpSandboxStatus {
-    if (!sandboxed) return { state: "off" };
+  status(label: string, sandbox: McpSandboxConfig | undefined): McpSandboxStatus {
+    if (sandbox === undefined) return { state: "off" };
+    const { network, memoryMiB } = sandbox;
     if (this.#settled === undefined) return { state: "checking" };
     if (!this.#settled.ok) return { state: "failed", reason: this.#settled.reason };
     const problem = this.#problems.get(label);
-    return problem !== undefined ? { state: "failed", reason: problem } : { state: "confined", network };
+    if (problem !== undefined) return { state: "failed", reason: problem };
+    return { state: "confined", network, ...(memoryMiB !== undefined && { memoryMiB }) };
   }
 
   /**
@@ -135,14 +144,11 @@ export class McpSandbox {
         base: this.#options.cwd ?? process.cwd(),
         hidden: this.#options.dataDir !== undefined ? [{ path: this.#options.dataDir, what: "tandem's data dir" }] : [],
       });
+      const bwrapArgs = bubblewrapArgs(plan, availability.features);
+      const limited = await this.#memoryLimited(label, server.sandbox.memoryMiB, availability.bwrap, bwrapArgs);
       this.#problems.delete(label);
       return {
-        endpoint: {
-          transport: "stdio",
-          command: availability.bwrap,
-          args: bubblewrapArgs(plan, availability.features),
-          env: childEnv,
-        },
+        endpoint: { transport: "stdio", ...limited, env: childEnv },
         // Values passed through may be secrets (a token): cleaned out of logs and errors as `env` values are.
         secrets: Object.values(passed),
       };
@@ -150,6 +156,28 @@ export class McpSandbox {
       if (err instanceof SandboxError) this.#problems.set(label, err.message);
       throw err;
     }
+  }
+
+  /**
+   * bwrap's command, started under util-linux's `prlimit` with the server's memory limit when it has
+   * one (the limit is inherited by everything inside). Throws SandboxError when `prlimit` is missing:
+   * a limit that was asked for is never dropped.
+   */
+  async #memoryLimited(
+    label: string,
+    memoryMiB: number | undefined,
+    bwrap: string,
+    args: string[],
+  ): Promise<{ command: string; args: string[] }> {
+    if (memoryMiB === undefined) return { command: bwrap, args };
+    const prlimit = await findExecutable("prlimit", this.#options.env.PATH ?? process.env.PATH);
+    if (prlimit === undefined) {
+      throw new SandboxError(
+        "setup",
+        `mcp.servers.${label}: sandbox.memoryMiB needs prlimit (util-linux), which is not found on PATH`,
+      );
+    }
+    return { command: prlimit, args: [`--data=${memoryMiB * 1024 * 1024}`, "--", bwrap, ...args] };
   }
 
   /** This machine's availability: checked once, and again on the next use while it is not available. */

@@ -157,7 +157,7 @@ export class McpToolHost implements ToolHost {
         ...(tools !== undefined && { tools }),
         ...(lastError !== undefined && { lastError }),
         ...(config.command !== undefined && {
-          sandbox: this.#sandbox.status(label, config.sandbox !== undefined, config.sandbox?.network ?? false),
+          sandbox: this.#sandbox.status(label, config.sandbox),
         }),
       });
     }

@@ -75,9 +75,11 @@ describe("config mcp", () => {
 
   it("names the sandbox field and what was expected for each mistake", () => {
     const server = (sandbox: unknown) => issues({ servers: { files: { command: "node", sandbox } } });
-    assert.deepEqual(server("yes"), ["mcp.servers.files.sandbox: expected true, false or an object {network, read, write, env}"]);
+    assert.deepEqual(server("yes"), [
+      "mcp.servers.files.sandbox: expected true, false or an object {network, read, write, env, memoryMiB}",
+    ]);
     assert.deepEqual(server(["~/docs"]), [
-      "mcp.servers.files.sandbox: expected true, false or an object {network, read, write, env}",
+      "mcp.servers.files.sandbox: expected true, false or an object {network, read, write, env, memoryMiB}",
     ]);
     assert.deepEqual(server({ network: "no" }), [
       "mcp.servers.files.sandbox.network: Invalid input: expected boolean, received string",
@@ -96,7 +98,9 @@ describe("config mcp", () => {
     assert.deepEqual(issues({ servers: { web: { url: "http://127.0.0.1:9/mcp", sandbox: true } } }), [
       "mcp.servers.web.sandbox: sandbox is for a stdio server (command), not a url",
     ]);
-    assert.deepEqual(issues({ sandbox: 1 }), ["mcp.sandbox: expected true, false or an object {network, read, write, env}"]);
+    assert.deepEqual(issues({ sandbox: 1 }), [
+      "mcp.sandbox: expected true, false or an object {network, read, write, env, memoryMiB}",
+    ]);
   });
 
   it("reports a bad sandbox field in a config file with the file, the field's path and what was expected", async () => {

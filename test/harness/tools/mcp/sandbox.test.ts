@@ -78,6 +78,7 @@ describe("a sandboxed stdio MCP server", { skip }, () => {
         wide: { ...MCP_REACH_SERVER, sandbox: { read: ["~"] } },
         linked: { ...MCP_REACH_SERVER, sandbox: { read: ["~/docs-link"] } },
         plain: { ...MCP_REACH_SERVER },
+        small: { ...MCP_REACH_SERVER, sandbox: { memoryMiB: 256 } },
         missing: { ...MCP_REACH_SERVER, sandbox: { read: ["~/not-there"] } },
         indata: { ...MCP_REACH_SERVER, sandbox: { write: [join(dataDir, "scratch")] } },
       },
@@ -163,6 +164,7 @@ describe("a sandboxed stdio MCP server", { skip }, () => {
       wide: { state: "confined", network: false },
       linked: { state: "confined", network: false },
       plain: { state: "off" },
+      small: { state: "confined", network: false, memoryMiB: 256 },
       missing: {
         state: "failed",
         reason: `mcp.servers.missing.sandbox.read[0]: '~/not-there' (${join(home, "not-there")}) does not exist: create it, or remove it from the list`,
@@ -172,6 +174,13 @@ describe("a sandboxed stdio MCP server", { skip }, () => {
         reason: `mcp.servers.indata.sandbox.write[0]: '${join(dataDir, "scratch")}' is inside tandem's data dir (${dataDir}), which no sandboxed server may reach`,
       },
     });
+  });
+
+  it("holds a server to its memoryMiB: an allocation past it fails, the server goes on", async () => {
+    assert.equal(await output("small", "allocate", { mib: 64 }), "holding 64 MiB");
+    assert.match(await refusal("small", "allocate", { mib: 512 }), /allocation failed/i);
+    // Unlimited, the same allocation succeeds.
+    assert.match(await output("box", "allocate", { mib: 512 }), /holding 512 MiB/);
   });
 
   it("is not started when its sandbox cannot be built as configured, and says which field is wrong", async () => {
