@@ -55,7 +55,9 @@ describe("background responses, adversarially", () => {
     const started = await client.responses.create({ model: MODEL, input, background: true });
     await client.responses.delete(started.id);
     await settle();
-    assert.deepEqual(state.saved, [], "nothing is stored after the delete");
+    // Its queued Response was saved before the answer, and nothing after the delete.
+    assert.deepEqual(state.saved, [started.id], "nothing is stored after the delete");
+    assert.equal(await state.getResponse(started.id), undefined);
     assert.equal(openai.requests.length, 0, "the upstream is not asked");
     await assert.rejects(client.responses.retrieve(started.id), OpenAI.NotFoundError);
   });
@@ -67,7 +69,9 @@ describe("background responses, adversarially", () => {
     assert.equal(cancelled.status, "cancelled");
     await settle();
     assert.equal(openai.requests.length, 0, "the upstream is not asked for a cancelled response");
-    assert.deepEqual(state.saved, []);
+    // Saved queued before the answer, then as it ended: cancelled (no turn of it saved anything).
+    assert.deepEqual(state.saved, [started.id, started.id]);
+    assert.equal((await state.getResponse(started.id))?.response.status, "cancelled");
     assert.equal((await client.responses.retrieve(started.id)).status, "cancelled");
     // Cancelled again: answered as it is.
     assert.equal((await client.responses.cancel(started.id)).status, "cancelled");
