@@ -14,11 +14,13 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
+import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 let openai: FakeOpenAIUpstream;
 let anthropic: FakeAnthropic;
+let ollama: FakeOllamaUpstream;
 
 function config() {
   return {
@@ -30,22 +32,27 @@ function config() {
         apiKeys: ["env:UP_ANTHROPIC"],
         models: ["claude-sonnet-4-5"],
       },
+      ollama: { kind: "ollama" as const, baseUrl: ollama.url, models: { llama: { id: "llama3.2:latest" } } },
     },
-    routes: { fast: { tiers: [["oai/gpt-4o-mini"]], retry: { attempts: 1 } } },
+    routes: {
+      fast: { tiers: [["oai/gpt-4o-mini"]], retry: { attempts: 1 } },
+      "oai-then-ollama": { tiers: [["oai/gpt-4o-mini"], ["ollama/llama"]], retry: { attempts: 1 } },
+    },
   };
 }
 const ENV = { UP_ANTHROPIC: "sk-ant-test" };
 
 before(async () => {
-  [openai, anthropic] = await Promise.all([
+  [openai, anthropic, ollama] = await Promise.all([
     startFakeOpenAI({ models: ["gpt-4o-mini"] }),
     startFakeAnthropic({ models: ["claude-sonnet-4-5"] }),
+    startFakeOllama(),
   ]);
   openai.script(() => ({ kind: "text", text: "Hello from openai", usage: { input: 7, output: 3 } }));
   anthropic.script(() => ({ kind: "text", text: "Hello from claude", usage: { input: 5, output: 4 } }));
 });
 after(async () => {
-  await Promise.all([openai?.close(), anthropic?.close()]);
+  await Promise.all([openai?.close(), anthropic?.close(), ollama?.close()]);
 });
 
 describe("stored chat completions (in memory, store off)", () => {
@@ -112,12 +119,16 @@ describe("stored chat completions (in memory, store off)", () => {
   });
 
   it("stores Anthropic's answers (a canonical target), whole and streamed", async () => {
-    const whole = await client.chat.completions.create({
-      model: "claude/claude-sonnet-4-5",
-      messages: [{ role: "user", content: "hi claude" }],
-      store: true,
-      metadata: { target: "claude" },
-    });
+    const { data: whole, response } = await client.chat.completions
+      .create({
+        model: "claude/claude-sonnet-4-5",
+        messages: [{ role: "user", content: "hi claude" }],
+        store: true,
+        metadata: { target: "claude" },
+      })
+      .withResponse();
+    // tandem keeps them itself: neither is named as lost on the way to Anthropic.
+    assert.doesNotMatch(response.headers.get("x-tandem-warnings") ?? "", /store|metadata/);
     assert.equal((await client.chat.completions.retrieve(whole.id)).choices[0]?.message.content, "Hello from claude");
     const sent = anthropic.requests.at(-1)?.body as Record<string, unknown>;
     assert.equal(sent.store, undefined, "Anthropic's wire has no store");
@@ -138,6 +149,84 @@ describe("stored chat completions (in memory, store off)", () => {
     assert.equal(stored.model, "claude/claude-sonnet-4-5");
     assert.equal(stored.usage?.completion_tokens, 4);
     assert.deepEqual((stored as unknown as { metadata: unknown }).metadata, {});
+  });
+
+  it("stores Ollama's streamed answer (a canonical target)", async () => {
+    const stream = await client.chat.completions.create({
+      model: "ollama/llama",
+      messages: [{ role: "user", content: "hi llama" }],
+      stream: true,
+      store: true,
+    });
+    let id = "";
+    let text = "";
+    for await (const chunk of stream) {
+      id = chunk.id;
+      text += chunk.choices[0]?.delta.content ?? "";
+    }
+    const stored = await client.chat.completions.retrieve(id);
+    assert.equal(text, "Hello from ollama");
+    assert.equal(stored.choices[0]?.message.content, text);
+    assert.equal(stored.usage?.prompt_tokens, 12);
+    assert.equal((await client.chat.completions.messages.list(id)).data[0]?.content, "hi llama");
+  });
+
+  it("stores an answer continued on another target mid-stream as the client got it", async () => {
+    openai.script(() => ({ kind: "broken_stream", chunks: ["Hel", "lo, "] }));
+    try {
+      const stream = await client.chat.completions.create({
+        model: "oai-then-ollama",
+        messages: [{ role: "user", content: "switch" }],
+        stream: true,
+        store: true,
+      });
+      let id = "";
+      let text = "";
+      for await (const chunk of stream) {
+        id ||= chunk.id;
+        text += chunk.choices[0]?.delta.content ?? "";
+      }
+      assert.ok(text.startsWith("Hello, "), text);
+      const stored = await client.chat.completions.retrieve(id);
+      assert.equal(stored.choices[0]?.message.content, text);
+      assert.equal(stored.choices[0]?.finish_reason, "stop");
+    } finally {
+      openai.script(() => ({ kind: "text", text: "Hello from openai", usage: { input: 7, output: 3 } }));
+    }
+  });
+
+  it("does not store an answer the client left, nor one that broke with no target to go on", async () => {
+    const before = (await client.chat.completions.list({ limit: 100 })).data.length;
+    openai.script(() => ({ kind: "stall", chunks: ["Hel", "lo"] }));
+    try {
+      const controller = new AbortController();
+      const stream = await client.chat.completions.create(
+        { model: "oai/gpt-4o-mini", messages: [{ role: "user", content: "stall" }], stream: true, store: true },
+        { signal: controller.signal },
+      );
+      // The SDK ends the iteration quietly when its own signal aborts it.
+      let text = "";
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta.content ?? "";
+        if (text !== "") controller.abort();
+      }
+      assert.ok(text.startsWith("Hel"), text);
+      openai.script(() => ({ kind: "broken_stream", chunks: ["Hel", "lo"] }));
+      const broken = await client.chat.completions.create({
+        model: "fast",
+        messages: [{ role: "user", content: "broken" }],
+        stream: true,
+        store: true,
+      });
+      await assert.rejects(async () => {
+        for await (const _ of broken);
+      });
+    } finally {
+      openai.script(() => ({ kind: "text", text: "Hello from openai", usage: { input: 7, output: 3 } }));
+    }
+    // The server has seen the client leave once the next request is answered.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal((await client.chat.completions.list({ limit: 100 })).data.length, before);
   });
 
   it("stores every choice of n > 1, whole and streamed", async () => {
