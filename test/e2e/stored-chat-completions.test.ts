@@ -36,6 +36,7 @@ function config() {
     },
     routes: {
       fast: { tiers: [["oai/gpt-4o-mini"]], retry: { attempts: 1 } },
+      whole: { tiers: [["oai/gpt-4o-mini"]], streamUpstream: false, retry: { attempts: 1 } },
       "oai-then-ollama": { tiers: [["oai/gpt-4o-mini"], ["ollama/llama"]], retry: { attempts: 1 } },
     },
   };
@@ -265,12 +266,14 @@ describe("stored chat completions (in memory, store off)", () => {
       };
     });
     try {
+      // The upstream's whole answer (the route does not stream from it).
       const whole = await client.chat.completions.create({
-        model: "oai/gpt-4o-mini",
+        model: "whole",
         messages: [{ role: "user", content: "two" }],
         n: 2,
         store: true,
       });
+      assert.equal(whole.id, "chatcmpl-two");
       const stored = await client.chat.completions.retrieve(whole.id);
       assert.deepEqual(
         stored.choices.map((c) => c.message.content),
