@@ -26,6 +26,8 @@ export class ChatCompletionAssembler {
     const pieces = chunk.choices;
     if (!Array.isArray(pieces)) return;
     for (const piece of pieces as Json[]) {
+      // An upstream's word, read as it came: what is not a choice is not one.
+      if (piece === null || typeof piece !== "object") continue;
       const index = typeof piece.index === "number" ? piece.index : 0;
       let choice = this.#choices.get(index);
       if (choice === undefined) {
@@ -71,6 +73,7 @@ function mergeDelta(message: Json, delta: Json, calls: Map<number, Json>): void 
     if (key === "tool_calls" && Array.isArray(value)) {
       message.tool_calls ??= [];
       for (const [position, piece] of (value as Json[]).entries()) {
+        if (piece === null || typeof piece !== "object") continue;
         const index = typeof piece.index === "number" ? piece.index : position;
         let call = calls.get(index);
         if (call === undefined) {

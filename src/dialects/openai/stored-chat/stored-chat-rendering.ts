@@ -79,10 +79,17 @@ class StreamedCompletion {
   readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
   #usageSeen = false;
   #id: unknown;
+  /** A chunk could not be put together with the others: the answer is not stored (it would not be the one the client got). */
+  #unusable = false;
 
   add(chunk: Json): void {
     this.#id ??= chunk.id;
-    this.#assembler.add(chunk);
+    try {
+      this.#assembler.add(chunk);
+    } catch {
+      // Never the client's stream's problem: it goes on as it came.
+      this.#unusable = true;
+    }
   }
 
   /** One rendered write's `data:` messages (SSE; comments and `[DONE]` are not chunks). */
@@ -108,6 +115,7 @@ class StreamedCompletion {
   }
 
   completion(meta: ResponseMeta): Json | undefined {
+    if (this.#unusable) return undefined;
     const completion = this.#assembler.completion();
     if (completion === undefined) return undefined;
     if (this.#id !== undefined) completion.id = this.#id;
