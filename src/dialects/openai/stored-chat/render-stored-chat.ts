@@ -26,9 +26,11 @@ export function renderStoredChatMessage(completionId: string, stored: StoredChat
       .map((part) => part.text as string);
     text = texts.length > 0 ? texts.join("\n") : null;
   }
+  // OpenAI's id, whatever else the client's message carried.
+  const { id: _sent, ...fields } = message;
   return {
     id: chatMessageId(completionId, stored.index),
-    ...message,
+    ...fields,
     content: text,
     name: message.name ?? null,
     content_parts: parts,
