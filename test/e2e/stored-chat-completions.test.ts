@@ -13,6 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
+import type { NewChatCompletion, StoredChatCompletion } from "../../src/core/index.js";
+import { MemoryChatCompletionStore } from "../../src/harness/chat-completions/index.js";
 import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
@@ -490,6 +492,56 @@ describe("stored chat completions (in memory, store off)", () => {
       client.chat.completions.list({ metadata: { ["k".repeat(65)]: "v" } }),
       (err: unknown) => err instanceof OpenAI.BadRequestError && (err.error as { param: string }).param === "metadata",
     );
+  });
+});
+
+/** A store whose disk is full: every save fails as the encrypted store's do (transient, with a code). */
+class FullStore extends MemoryChatCompletionStore {
+  override async saveCompletion(_completion: NewChatCompletion): Promise<StoredChatCompletion> {
+    throw Object.assign(
+      new Error("cannot use the stored chat completions in /home/someone/.local/share/tandem/tandem.db: disk full"),
+      {
+        code: "disk_full",
+        transient: true,
+      },
+    );
+  }
+}
+
+describe("stored chat completions when the store cannot take them", () => {
+  let tandem: RunningTandem;
+  let client: OpenAI;
+  before(async () => {
+    tandem = await startTandem(config(), { env: ENV, chatCompletions: new FullStore() });
+    client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  });
+  after(() => tandem?.close());
+
+  it("answers 503 (a stream: its error, no [DONE]) without the store's words, and leaves other requests alone", async () => {
+    await assert.rejects(
+      client.chat.completions.create({ model: "oai/gpt-4o-mini", messages: [{ role: "user", content: "x" }], store: true }),
+      (err: unknown) => {
+        assert.ok(err instanceof OpenAI.APIError);
+        assert.equal(err.status, 503);
+        assert.doesNotMatch(err.message, /home|tandem\.db|disk full/);
+        return true;
+      },
+    );
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "claude/claude-sonnet-4-5",
+        messages: [{ role: "user", content: "x" }],
+        stream: true,
+        store: true,
+      }),
+    });
+    const text = await res.text();
+    assert.match(text, /"code":"service_unavailable"/);
+    assert.doesNotMatch(text, /\[DONE\]|home|tandem\.db/);
+    const plain = await client.chat.completions.create({ model: "oai/gpt-4o-mini", messages: [{ role: "user", content: "x" }] });
+    assert.equal(plain.choices[0]?.message.content, "Hello from openai");
   });
 });
 

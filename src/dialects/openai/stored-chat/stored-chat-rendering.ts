@@ -1,4 +1,11 @@
-import { type ChatCompletionStore, mergeUsage, type ResponseMeta, type StreamEvent, type Usage } from "../../../core/index.js";
+import {
+  type ChatCompletionStore,
+  GatewayError,
+  mergeUsage,
+  type ResponseMeta,
+  type StreamEvent,
+  type Usage,
+} from "../../../core/index.js";
 import { type ChatRendering, frameJson, type NativeStream, type StreamRenderer } from "../../shared/index.js";
 import { ChatCompletionAssembler } from "../chat-completion-assembler.js";
 import { renderOpenAIChatUsage } from "../render-openai-usage.js";
@@ -40,14 +47,23 @@ export function storedChatRendering(
     const settings: Json = {};
     for (const key of SHOWN_SETTINGS) settings[key] = body[key] ?? null;
     settings.input_user = body.user ?? null;
-    await store.saveCompletion({
-      id: answer.id,
-      model: typeof answer.model === "string" ? answer.model : meta.target,
-      requestModel: typeof body.model === "string" ? body.model : "",
-      metadata,
-      completion: { ...settings, ...answer },
-      messages: Array.isArray(body.messages) ? (body.messages as Json[]) : [],
-    });
+    try {
+      await store.saveCompletion({
+        id: answer.id,
+        model: typeof answer.model === "string" ? answer.model : meta.target,
+        requestModel: typeof body.model === "string" ? body.model : "",
+        metadata,
+        completion: { ...settings, ...answer },
+        messages: Array.isArray(body.messages) ? (body.messages as Json[]) : [],
+      });
+    } catch (err) {
+      // The client asked for it stored: an answer it could not retrieve is not handed over as if it
+      // were. A 503 (or the stream's error) it may retry; the store's own words (its file) stay here.
+      throw new GatewayError("unavailable", "tandem could not store this completion (store: true) just now; try again shortly", {
+        cause: err,
+        retryAfterMs: 1000,
+      });
+    }
   };
   const chunks = new StreamedCompletion();
   const native = rendering.native;
