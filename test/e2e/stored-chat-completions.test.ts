@@ -598,6 +598,18 @@ describe("stored chat completions in the encrypted store", () => {
       await assert.rejects(stranger.chat.completions.retrieve(created.id), OpenAI.AuthenticationError);
       await assert.rejects(stranger.chat.completions.messages.list(created.id), OpenAI.AuthenticationError);
       assert.equal((await client.chat.completions.retrieve(created.id)).id, created.id);
+      // A page from another web origin is refused, key or not.
+      for (const path of [
+        "/v1/chat/completions",
+        `/v1/chat/completions/${created.id}`,
+        `/v1/chat/completions/${created.id}/messages`,
+      ]) {
+        const res = await fetch(`${tandem.url}${path}`, {
+          headers: { origin: "https://evil.example", authorization: "Bearer sk-tandem" },
+        });
+        assert.equal(res.status, 403, path);
+        assert.doesNotMatch(await res.text(), /chatcmpl-/);
+      }
     } finally {
       await tandem.close();
     }
