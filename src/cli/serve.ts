@@ -76,6 +76,7 @@ async function openServerStore(config: Config, env: NodeJS.ProcessEnv): Promise<
       logRetentionDays: config.store.logRetentionDays,
       durability: config.store.durability,
       ...(config.state.retentionDays !== undefined && { stateRetentionDays: config.state.retentionDays }),
+      chatCompletionRetentionDays: config.state.chatCompletions.retentionDays,
     });
   } catch (err) {
     if (err instanceof StoreError) {

@@ -596,8 +596,18 @@ export const configSchema = z.object({
        * kept before the store's pruning job deletes them with their items. Default: kept until deleted.
        */
       retentionDays: z.number().int().positive().optional(),
+      /** Stored chat completions (`store: true` on POST /v1/chat/completions). */
+      chatCompletions: z
+        .object({
+          /** Days a stored chat completion is kept (since it was stored). Default 30, as OpenAI keeps them. */
+          retentionDays: z.number().int().positive().default(30),
+          /** The most kept at once; storing one more deletes the oldest. Default 10000. */
+          maxCount: z.number().int().positive().default(10_000),
+        })
+        .strict()
+        .default({ retentionDays: 30, maxCount: 10_000 }),
     })
-    .default({}),
+    .default({ chatCompletions: { retentionDays: 30, maxCount: 10_000 } }),
   /**
    * Memories: what you want every model to remember about you, kept in the encrypted store (with
    * `store.enabled: false`, in the server's memory only) and recalled on routes with `memory: on`.

@@ -29,6 +29,7 @@ export * from "./request.js";
 export * from "./request-text-size.js";
 export * from "./result.js";
 export * from "./sensitivity.js";
+export * from "./stored-chat-completions.js";
 export * from "./stored-history.js";
 export * from "./stream.js";
 export * from "./transient-failure.js";

@@ -2,11 +2,12 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from "pino";
 import type { Config, RouteConfig } from "../config/index.js";
 import type { FileStore } from "../core/files.js";
-import { GatewayError, makeId, type ToolHost } from "../core/index.js";
+import { type ChatCompletionStore, GatewayError, makeId, type ToolHost } from "../core/index.js";
 import type { MemoryStore } from "../core/memory.js";
 import type { StateStore } from "../core/state.js";
 import { DIALECTS, dialectFor } from "../dialects/index.js";
 import { requestRecord } from "../dialects/shared/index.js";
+import { EncryptedChatCompletionStore, MemoryChatCompletionStore } from "../harness/chat-completions/index.js";
 import { EncryptedFileStore } from "../harness/files/encrypted-file-store.js";
 import { MemoryFileStore } from "../harness/files/memory-file-store.js";
 import { PdfTextReader } from "../harness/files/pdf-text-reader.js";
@@ -70,6 +71,11 @@ export interface ServerOptions {
    * process's memory (lost at exit).
    */
   files?: FileStore;
+  /**
+   * Where stored chat completions (`store: true`) live. Default: the encrypted store when `store` is
+   * given, else this process's memory (lost at exit), with `state.chatCompletions`' retention.
+   */
+  chatCompletions?: ChatCompletionStore;
   /**
    * Runs MCP servers' tools for the tool loop (Responses `mcp` tools). Default: the MCP servers of
    * `config.mcp`. Closed by `close()` when the server made it.
@@ -426,6 +432,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       maxBytes: config.files.maxBytes,
       documentText: pdf.text,
     },
+    chatCompletions: options.chatCompletions ?? chatCompletionStore(store, config),
   };
   // A route's tools (`tools: ["mcp:<server>"]`) are run for its clients on every wire.
   // (With no route naming tools, the router itself: nothing is looked up per request.)
@@ -489,6 +496,12 @@ function routeToolsOf(route: RouteConfig): string[] {
 }
 
 /** How the route a model name resolves to recalls memories; undefined for a route without memory, a target or an unknown name. */
+/** Where stored chat completions live: the encrypted store's table, else this process's memory; kept as `state.chatCompletions` says. */
+function chatCompletionStore(store: BackgroundStore | undefined, config: Config): ChatCompletionStore {
+  const retention = { days: config.state.chatCompletions.retentionDays, maxCount: config.state.chatCompletions.maxCount };
+  return store ? new EncryptedChatCompletionStore(store, retention) : new MemoryChatCompletionStore(retention);
+}
+
 function recallSettings(catalog: Catalog, config: Config, model: string): RecallSettings | undefined {
   try {
     const resolved = catalog.resolve(model);

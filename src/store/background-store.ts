@@ -2,6 +2,7 @@ import { hash } from "node:crypto";
 import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import { AuditJournal } from "./audit-journal.js";
+import type { ChatCompletionTables } from "./chat-completion-tables.js";
 import { DATABASE_FILE, type DatabaseKey, resolveDatabaseKey } from "./database-key.js";
 import type { FileTables } from "./file-tables.js";
 import { egressValues } from "./log-tables.js";
@@ -18,7 +19,15 @@ import type {
 } from "./records.js";
 import { startStoreWorker } from "./start-worker.js";
 import type { StateTables } from "./state-tables.js";
-import type { FileMethod, FlushResult, MemoryMethod, StateMethod, StoreHealth, StoreOptions } from "./store.js";
+import type {
+  ChatCompletionMethod,
+  FileMethod,
+  FlushResult,
+  MemoryMethod,
+  StateMethod,
+  StoreHealth,
+  StoreOptions,
+} from "./store.js";
 import { StoreError, type StoreErrorCode } from "./store-error.js";
 import type { QueuedRow, StoreThreadReply, StoreThreadRequest, StoreThreadStart } from "./store-protocol.js";
 
@@ -241,6 +250,14 @@ export class BackgroundStore {
    */
   async files<M extends FileMethod>(method: M, ...args: Parameters<FileTables[M]>): Promise<ReturnType<FileTables[M]>> {
     return (await this.#ask({ op: "files", method, args })) as ReturnType<FileTables[M]>;
+  }
+
+  /** Calls a method of the stored chat completions on the store's thread, as state() does. */
+  async chatCompletions<M extends ChatCompletionMethod>(
+    method: M,
+    ...args: Parameters<ChatCompletionTables[M]>
+  ): Promise<ReturnType<ChatCompletionTables[M]>> {
+    return (await this.#ask({ op: "chatCompletions", method, args })) as ReturnType<ChatCompletionTables[M]>;
   }
 
   async health(): Promise<StoreHealth> {

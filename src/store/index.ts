@@ -1,4 +1,5 @@
 export * from "./background-store.js";
+export * from "./chat-completion-tables.js";
 export * from "./database-key.js";
 export * from "./file-tables.js";
 export * from "./migrations.js";

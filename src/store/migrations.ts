@@ -170,6 +170,23 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       );
       CREATE INDEX files_expires_at ON files (expires_at) WHERE expires_at IS NOT NULL;
     `),
+  // 9: stored chat completions (`store: true` on POST /v1/chat/completions). `seq` orders them as they
+  // were stored and pages a list after a cursor id; the completion, its request's messages and its
+  // metadata are JSON, as the client sent and got them.
+  (db) =>
+    db.exec(`
+      CREATE TABLE chat_completions (
+        seq            INTEGER PRIMARY KEY,
+        id             TEXT NOT NULL UNIQUE,     -- the completion's id (chatcmpl-...)
+        stored_at      INTEGER NOT NULL,         -- seconds since the epoch: what retention counts from
+        model          TEXT NOT NULL,            -- the model that answered
+        request_model  TEXT NOT NULL,            -- the model (or route) the request named
+        metadata       TEXT NOT NULL,            -- JSON object of strings
+        completion     TEXT NOT NULL,            -- JSON: the chat.completion as the client got it
+        messages       TEXT NOT NULL             -- JSON array: the request's messages
+      );
+      CREATE INDEX chat_completions_stored_at ON chat_completions (stored_at);
+    `),
 ];
 
 /** The version this build of tandem writes. */

@@ -2,6 +2,7 @@ import { basename, join } from "node:path";
 import type Sqlite from "better-sqlite3-multiple-ciphers";
 import { backoffDelayMs } from "../core/backoff.js";
 import { journalNames, type LeftJournal, leftJournals, readJournal, removeJournal } from "./audit-journal.js";
+import { ChatCompletionTables } from "./chat-completion-tables.js";
 import { DATABASE_FILE, type DatabaseKey } from "./database-key.js";
 import { FileTables } from "./file-tables.js";
 import {
@@ -51,6 +52,11 @@ export interface StoreOptions {
    * the pruning job deletes them with their items. Default: kept until deleted.
    */
   stateRetentionDays?: number;
+  /**
+   * Days that stored chat completions are kept after they were stored before the pruning job deletes
+   * them (the ChatCompletionStore also drops them at its next call). Default 30, as OpenAI keeps them.
+   */
+  chatCompletionRetentionDays?: number;
   /** What a committed row survives (see OpenDatabaseOptions). Default crash. */
   durability?: "crash" | "power";
   /** How long a logged row may wait before its batch is committed. Default 100 ms (one fsync per batch). */
@@ -124,6 +130,8 @@ export type StateMethod = Exclude<keyof StateTables, "prune">;
 export type MemoryMethod = keyof MemoryTables;
 /** The FileTables methods a BackgroundStore may call on the store's thread. */
 export type FileMethod = Exclude<keyof FileTables, "prune">;
+/** The ChatCompletionTables methods a BackgroundStore may call on the store's thread. */
+export type ChatCompletionMethod = Exclude<keyof ChatCompletionTables, "prune">;
 
 type PendingRow =
   | { kind: "request"; values: RequestValues }
@@ -177,6 +185,9 @@ export class Store {
   readonly memory: MemoryTables;
   /** The Files API's files (the encrypted FileStore's table). */
   readonly files: FileTables;
+  /** Stored chat completions (the encrypted ChatCompletionStore's table). */
+  readonly chatCompletions: ChatCompletionTables;
+  readonly chatCompletionRetentionDays: number;
   readonly #db: Sqlite.Database;
   readonly #flushIntervalMs: number;
   readonly #maxBatch: number;
@@ -205,6 +216,7 @@ export class Store {
     this.logRetentionDays = positive(options.logRetentionDays ?? 365, "logRetentionDays");
     this.stateRetentionDays =
       options.stateRetentionDays === undefined ? undefined : positive(options.stateRetentionDays, "stateRetentionDays");
+    this.chatCompletionRetentionDays = positive(options.chatCompletionRetentionDays ?? 30, "chatCompletionRetentionDays");
     this.#flushIntervalMs = Math.max(0, options.flushIntervalMs ?? 100);
     this.#maxBatch = Math.max(1, options.maxBatch ?? 500);
     this.#maxPending = Math.max(this.#maxBatch, options.maxPending ?? 20_000);
@@ -222,6 +234,7 @@ export class Store {
       this.state = new StateTables(this.#db);
       this.memory = new MemoryTables(this.#db);
       this.files = new FileTables(this.#db);
+      this.chatCompletions = new ChatCompletionTables(this.#db);
     } catch (err) {
       this.#db.close();
       throw storeErrorFrom(err, this.file, "prepare statements for");
@@ -406,6 +419,21 @@ export class Store {
     );
   }
 
+  /** Runs one ChatCompletionTables method on this store's connection, turning SQLite's errors into StoreErrors. */
+  chatCompletionCall<M extends ChatCompletionMethod>(
+    method: M,
+    args: Parameters<ChatCompletionTables[M]>,
+  ): ReturnType<ChatCompletionTables[M]> {
+    return this.#sql(
+      () =>
+        (this.chatCompletions[method] as (...a: unknown[]) => ReturnType<ChatCompletionTables[M]>).apply(
+          this.chatCompletions,
+          args,
+        ),
+      "use the stored chat completions in",
+    );
+  }
+
   /** The secret stored under the name (for `store:NAME`), read afresh each time. */
   getSecret(name: string): string | undefined {
     return this.#sql(() => readSecret(this.#db, name), "read a secret from");
@@ -482,6 +510,7 @@ export class Store {
       this.pruneState();
       // Expired files' bytes go even when no one uses the Files API for a while.
       this.files.prune(Math.floor(Date.now() / 1000));
+      this.chatCompletions.prune(Math.floor(Date.now() / 1000) - this.chatCompletionRetentionDays * 86_400);
     } catch (err) {
       const error = storeErrorFrom(err, this.file, "prune");
       this.#health.writeErrors += 1;

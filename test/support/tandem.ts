@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { type Config, type ConfigInput, configSchema } from "../../src/config/index.js";
 import type { FileStore } from "../../src/core/files.js";
-import type { ToolHost } from "../../src/core/index.js";
+import type { ChatCompletionStore, ToolHost } from "../../src/core/index.js";
 import type { StateStore } from "../../src/core/state.js";
 import { buildServer, type TandemServer } from "../../src/server/app.js";
 import { BackgroundStore, openStore } from "../../src/store/index.js";
@@ -30,6 +30,8 @@ export async function startTandem(
     state?: StateStore;
     /** Where the Files API's files are kept. Default: the server's own (the store's, else in memory). */
     files?: FileStore;
+    /** Where stored chat completions are kept. Default: the server's own (the store's, else in memory). */
+    chatCompletions?: ChatCompletionStore;
     /** The data dir to use (a restart over the same data). Default: a fresh temp dir. */
     dataDir?: string;
     /** Runs MCP servers' tools for the tool loop. Default: the config's (`mcp`). */
@@ -74,6 +76,7 @@ export async function startTandem(
     ...(store && { store }),
     ...(options.state && { state: options.state }),
     ...(options.files && { files: options.files }),
+    ...(options.chatCompletions && { chatCompletions: options.chatCompletions }),
     ...(options.toolHost && { toolHost: options.toolHost }),
     ...(options.consoleDir !== undefined && { consoleDir: options.consoleDir }),
   });

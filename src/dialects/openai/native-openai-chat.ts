@@ -1,5 +1,6 @@
 import { type NativeRequest, nativeHeaders, type StreamEvent, type WireOnly } from "../../core/index.js";
 import { frameJson, withModelField } from "../shared/index.js";
+import { ChatCompletionAssembler } from "./chat-completion-assembler.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
 /** What of the response meta (router/gateway.ts) this file reads: dialects do not import the router. */
@@ -29,6 +30,8 @@ const CARRIED = new Set([
   "reasoning_effort",
   "logprobs",
   "top_logprobs",
+  // Kept by tandem itself (stored chat completions), whichever target answers.
+  "store",
 ]);
 
 /**
@@ -55,9 +58,11 @@ export function nativeOpenAIChatRequest(
 /** What of a chat completions request the canonical form leaves out. */
 export function openAIChatLost(body: Record<string, unknown>): string[] {
   const lost: string[] = [];
+  // A stored completion keeps its metadata (tandem's own store, for list filters).
+  const stored = body.store === true;
   for (const key of Object.keys(body)) {
     // Settings sent as null (many clients send every field) ask for nothing.
-    if (!CARRIED.has(key) && body[key] !== null && body[key] !== undefined) lost.push(key);
+    if (!CARRIED.has(key) && body[key] !== null && body[key] !== undefined && !(stored && key === "metadata")) lost.push(key);
   }
   return lost;
 }
@@ -125,102 +130,12 @@ export function nativeOpenAIChatCompletion(frames: readonly Frame[], meta: Answe
 
 type Json = Record<string, unknown>;
 
-/** A chunk's own fields that a completion does not take. */
-const CHUNK_ONLY = new Set(["choices", "object", "obfuscation"]);
-
 function assembleCompletion(frames: readonly Frame[]): Json | undefined {
-  let completion: Json | undefined;
-  // By the upstream's index, in maps: an index is the upstream's word, and an array indexed by an
-  // absurd one (3e9) would be billions of holes to walk and serialise.
-  const choices = new Map<number, Json>();
-  const calls = new Map<number, Map<number, Json>>();
+  const assembler = new ChatCompletionAssembler();
   for (const frame of frames) {
     if (frame.whole) return undefined;
     if (frame.data === "[DONE]") continue;
-    const chunk = frameJson(frame) as Json;
-    if (completion === undefined) {
-      completion = {};
-      for (const key in chunk) if (!CHUNK_ONLY.has(key)) completion[key] = chunk[key];
-      completion.object = "chat.completion";
-    } else {
-      for (const key in chunk) if (!CHUNK_ONLY.has(key) && chunk[key] != null) completion[key] = chunk[key];
-    }
-    const pieces = chunk.choices;
-    if (!Array.isArray(pieces)) continue;
-    for (const piece of pieces as Json[]) {
-      const index = typeof piece.index === "number" ? piece.index : 0;
-      let choice = choices.get(index);
-      if (choice === undefined) {
-        choice = { index, message: { role: "assistant", content: null }, logprobs: null, finish_reason: null };
-        choices.set(index, choice);
-        calls.set(index, new Map());
-      }
-      if (piece.delta && typeof piece.delta === "object")
-        mergeDelta(choice.message as Json, piece.delta as Json, calls.get(index) as Map<number, Json>);
-      if (piece.finish_reason != null) choice.finish_reason = piece.finish_reason;
-      if (piece.logprobs != null) choice.logprobs = mergeLogprobs(choice.logprobs as Json | null, piece.logprobs as Json);
-      for (const key in piece) if (!(key in choice) && key !== "delta" && key !== "index") choice[key] = piece[key];
-    }
+    assembler.add(frameJson(frame) as Json);
   }
-  if (completion === undefined) return undefined;
-  for (const [index, choice] of choices) {
-    const message = choice.message as Json;
-    if ("tool_calls" in message) message.tool_calls = byIndex(calls.get(index) as Map<number, Json>);
-  }
-  completion.choices = byIndex(choices);
-  return completion;
-}
-
-/** What was kept by the upstream's index, in the index's order. */
-function byIndex(items: Map<number, Json>): Json[] {
-  return [...items.entries()].sort(([a], [b]) => a - b).map(([, item]) => item);
-}
-
-/**
- * Text fields are concatenated, tool calls merged by index into `calls` (the message's `tool_calls`
- * is put in order from them at the end), anything else the latest value.
- */
-function mergeDelta(message: Json, delta: Json, calls: Map<number, Json>): void {
-  for (const key in delta) {
-    const value = delta[key];
-    if (key === "tool_calls" && Array.isArray(value)) {
-      message.tool_calls ??= [];
-      for (const [position, piece] of (value as Json[]).entries()) {
-        const index = typeof piece.index === "number" ? piece.index : position;
-        let call = calls.get(index);
-        if (call === undefined) {
-          // A custom tool's call streams its `custom` name and input as a function's streams `function`.
-          const custom = piece.type === "custom" || piece.custom != null;
-          call = custom
-            ? { id: "", type: "custom", custom: { name: "", input: "" } }
-            : { id: "", type: "function", function: { name: "", arguments: "" } };
-          calls.set(index, call);
-        }
-        for (const [field, part] of Object.entries(piece)) {
-          if (field === "index") continue;
-          if ((field === "function" || field === "custom") && part && typeof part === "object") {
-            call[field] ??= {};
-            const fn = call[field] as Json;
-            for (const [name, text] of Object.entries(part as Json))
-              fn[name] = typeof text === "string" && typeof fn[name] === "string" ? fn[name] + text : text;
-          } else if (part != null) call[field] = part;
-        }
-      }
-    } else if (typeof value === "string" && typeof message[key] === "string" && key !== "role") {
-      message[key] += value;
-    } else if (value != null || !(key in message)) {
-      message[key] = value;
-    }
-  }
-}
-
-/** Logprobs of a stream: each list (`content`, `refusal`) concatenated. */
-function mergeLogprobs(into: Json | null, piece: Json): Json {
-  const out: Json = into ?? {};
-  for (const [key, value] of Object.entries(piece)) {
-    if (Array.isArray(value) && Array.isArray(out[key])) for (const item of value) (out[key] as unknown[]).push(item);
-    // A list is copied: the pieces it came in are the provider's, read-only (see frameJson).
-    else if (value != null || !(key in out)) out[key] = Array.isArray(value) ? [...value] : value;
-  }
-  return out;
+  return assembler.completion();
 }

@@ -1,5 +1,6 @@
 import type { Gateway } from "../../core/index.js";
 import {
+  type ChatRendering,
   clientSignal,
   type Dialect,
   type DialectServices,
@@ -23,6 +24,7 @@ import { renderEmbeddings } from "./render-embeddings.js";
 import { renderOpenAIError } from "./render-openai-error.js";
 import { renderOpenAIModel, renderOpenAIModelList } from "./render-openai-models.js";
 import { BackgroundResponses, registerResponsesRoutes } from "./responses/index.js";
+import { registerStoredChatRoutes, storedChatMetadata, storedChatRendering } from "./stored-chat/index.js";
 
 /**
  * The OpenAI API: models, chat completions, legacy completions, embeddings and responses under /v1.
@@ -52,15 +54,28 @@ export const openaiDialect: Dialect = {
       chat.native = nativeOpenAIChatRequest(body, request.headers, parsed);
       // The client's `logprobs: true` (ChatRequest.logprobs): only then are tokens rendered, whatever the target reports.
       const logprobs = chat.logprobs !== undefined;
-      await sendChat(request, reply, gateway, chat, {
+      const rendering: ChatRendering = {
         stream: (meta) => new ChatCompletionStreamRenderer(meta.target, includeUsage, logprobs),
         json: (result, meta) => renderChatCompletion(result, meta, logprobs),
         native: {
           stream: (meta) => new OpenAIChatNativeStream(meta, includeUsage),
           json: nativeOpenAIChatCompletion,
         },
-      });
+      };
+      // `store: true`: the answer is kept (one property check for every other request).
+      const raw = request.body as Record<string, unknown>;
+      await sendChat(
+        request,
+        reply,
+        gateway,
+        chat,
+        raw.store === true && services.chatCompletions
+          ? storedChatRendering(rendering, services.chatCompletions, raw, storedChatMetadata(raw))
+          : rendering,
+      );
     });
+    // Stored chat completions: list, retrieve, update, delete, messages.
+    if (services.chatCompletions) registerStoredChatRoutes(app, services.chatCompletions);
 
     // Stored responses (GET/DELETE /v1/responses/{id}, cancel, input_items) and the Conversations API.
     // Background responses run their turns through the server (its loopback), when it has one.

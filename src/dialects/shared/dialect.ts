@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { DocumentText, FileStore, Gateway, GatewayError, HostedToolRunner } from "../../core/index.js";
+import type { ChatCompletionStore, DocumentText, FileStore, Gateway, GatewayError, HostedToolRunner } from "../../core/index.js";
 import type { StateStore } from "../../core/state.js";
 import type { Loopback } from "./loopback.js";
 import type { DialectRoute } from "./route-table.js";
@@ -22,6 +22,11 @@ export interface DialectServices {
   loopback?: Loopback;
   /** The Files API's files, and what requests that name them need. Absent: no Files API is mounted. */
   files?: FilesService;
+  /**
+   * Stored chat completions (`store: true`, and GET/POST/DELETE /v1/chat/completions[/{id}]): the
+   * encrypted store's, or in memory when the store is off. Absent: none are stored or served.
+   */
+  chatCompletions?: ChatCompletionStore;
 }
 
 /** The files tandem keeps (OpenAI's Files API) as a dialect uses them. */

@@ -8,7 +8,7 @@ export {
   normalizeInputItem,
   normalizeInputItems,
 } from "./normalize-input-items.js";
-export { type ListQuery, parseInclude, parseListQuery, parsePaging } from "./parse-list-query.js";
+export { type ListQuery, parseInclude, parseListQuery, parsePaging, single } from "./parse-list-query.js";
 export { parseMetadata, typeOf } from "./parse-metadata.js";
 export { type ItemList, renderItemList } from "./render-item-list.js";
 export { invalidParam, notFound, StateApiError, stateRoute } from "./state-api-error.js";

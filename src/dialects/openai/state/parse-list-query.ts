@@ -28,9 +28,13 @@ export function parseListQuery(query: unknown): ListQuery {
 
 /**
  * `after`, `limit` and `order` of one of OpenAI's list endpoints, with its own bounds of `limit`
- * (1..maxLimit) and its default, in OpenAI's words when one is wrong.
+ * (1..maxLimit) and its defaults (`order`: desc unless the endpoint's is asc), in OpenAI's words
+ * when one is wrong.
  */
-export function parsePaging(query: unknown, bounds: { defaultLimit: number; maxLimit: number }): ListOptions {
+export function parsePaging(
+  query: unknown,
+  bounds: { defaultLimit: number; maxLimit: number; defaultOrder?: "asc" | "desc" },
+): ListOptions {
   const q = (query ?? {}) as Record<string, unknown>;
   const after = single(q.after, "after");
   const limitText = single(q.limit, "limit");
@@ -59,7 +63,7 @@ export function parsePaging(query: unknown, bounds: { defaultLimit: number; maxL
       );
     }
   }
-  const order = single(q.order, "order") ?? "desc";
+  const order = single(q.order, "order") ?? bounds.defaultOrder ?? "desc";
   if (order !== "asc" && order !== "desc") {
     throw invalidParam("order", `Invalid value: '${order.slice(0, 100)}'. Supported values are: 'asc' and 'desc'.`);
   }
@@ -85,7 +89,7 @@ export function parseInclude(query: unknown): string[] {
 }
 
 /** A query value that may be given once: a repeated one is a client bug, said as such. */
-function single(value: unknown, name: string): string | undefined {
+export function single(value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value === "string") return value;
   throw invalidParam(

@@ -31,7 +31,7 @@ export function invalidParam(param: string, message: string, code = "invalid_val
 }
 
 /** An unknown id, as OpenAI says it: `Response with id 'resp_…' not found.` (404, code null). */
-export function notFound(what: "Response" | "Conversation" | "Item", id: string): StateApiError {
+export function notFound(what: "Response" | "Conversation" | "Item" | "Chat completion", id: string): StateApiError {
   return new StateApiError(404, `${what} with id '${id}' not found.`);
 }
 
