@@ -495,13 +495,13 @@ function routeToolsOf(route: RouteConfig): string[] {
   return [...(route.tools ?? []), ...memory];
 }
 
-/** How the route a model name resolves to recalls memories; undefined for a route without memory, a target or an unknown name. */
 /** Where stored chat completions live: the encrypted store's table, else this process's memory; kept as `state.chatCompletions` says. */
 function chatCompletionStore(store: BackgroundStore | undefined, config: Config): ChatCompletionStore {
   const retention = { days: config.state.chatCompletions.retentionDays, maxCount: config.state.chatCompletions.maxCount };
   return store ? new EncryptedChatCompletionStore(store, retention) : new MemoryChatCompletionStore(retention);
 }
 
+/** How the route a model name resolves to recalls memories; undefined for a route without memory, a target or an unknown name. */
 function recallSettings(catalog: Catalog, config: Config, model: string): RecallSettings | undefined {
   try {
     const resolved = catalog.resolve(model);
