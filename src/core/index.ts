@@ -1,3 +1,4 @@
+export * from "./attribute-filter.js";
 export * from "./backoff.js";
 export * from "./chat-gateway-wrapper.js";
 export * from "./egress-audit-error.js";
@@ -32,3 +33,4 @@ export * from "./sensitivity.js";
 export * from "./stored-history.js";
 export * from "./stream.js";
 export * from "./transient-failure.js";
+export * from "./vector-stores.js";

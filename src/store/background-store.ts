@@ -18,9 +18,18 @@ import type {
 } from "./records.js";
 import { startStoreWorker } from "./start-worker.js";
 import type { StateTables } from "./state-tables.js";
-import type { FileMethod, FlushResult, MemoryMethod, StateMethod, StoreHealth, StoreOptions } from "./store.js";
+import type {
+  FileMethod,
+  FlushResult,
+  MemoryMethod,
+  StateMethod,
+  StoreHealth,
+  StoreOptions,
+  VectorStoreMethod,
+} from "./store.js";
 import { StoreError, type StoreErrorCode } from "./store-error.js";
 import type { QueuedRow, StoreThreadReply, StoreThreadRequest, StoreThreadStart } from "./store-protocol.js";
+import type { VectorStoreTables } from "./vector-store-tables.js";
 
 /**
  * How long logged rows wait on this thread before they go to the store's thread, in one message; the
@@ -241,6 +250,14 @@ export class BackgroundStore {
    */
   async files<M extends FileMethod>(method: M, ...args: Parameters<FileTables[M]>): Promise<ReturnType<FileTables[M]>> {
     return (await this.#ask({ op: "files", method, args })) as ReturnType<FileTables[M]>;
+  }
+
+  /** Calls a method of the vector stores on the store's thread, as state() does. */
+  async vectorStores<M extends VectorStoreMethod>(
+    method: M,
+    ...args: Parameters<VectorStoreTables[M]>
+  ): Promise<ReturnType<VectorStoreTables[M]>> {
+    return (await this.#ask({ op: "vectorStores", method, args })) as ReturnType<VectorStoreTables[M]>;
   }
 
   async health(): Promise<StoreHealth> {

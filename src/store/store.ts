@@ -34,6 +34,7 @@ import type {
 import { readSecret, removeSecret, secretNames, writeSecret } from "./secrets-table.js";
 import { type StatePruneResult, StateTables } from "./state-tables.js";
 import { StoreError, storeErrorFrom } from "./store-error.js";
+import { VectorStoreTables } from "./vector-store-tables.js";
 
 export interface StoreOptions {
   /** The data dir; the database is `<dataDir>/tandem.db`. */
@@ -124,6 +125,8 @@ export type StateMethod = Exclude<keyof StateTables, "prune">;
 export type MemoryMethod = keyof MemoryTables;
 /** The FileTables methods a BackgroundStore may call on the store's thread. */
 export type FileMethod = Exclude<keyof FileTables, "prune">;
+/** The VectorStoreTables methods a BackgroundStore may call on the store's thread. */
+export type VectorStoreMethod = keyof VectorStoreTables;
 
 type PendingRow =
   | { kind: "request"; values: RequestValues }
@@ -177,6 +180,8 @@ export class Store {
   readonly memory: MemoryTables;
   /** The Files API's files (the encrypted FileStore's table). */
   readonly files: FileTables;
+  /** Vector stores, their files and chunks (the encrypted VectorStoreStore's tables). */
+  readonly vectorStores: VectorStoreTables;
   readonly #db: Sqlite.Database;
   readonly #flushIntervalMs: number;
   readonly #maxBatch: number;
@@ -222,6 +227,7 @@ export class Store {
       this.state = new StateTables(this.#db);
       this.memory = new MemoryTables(this.#db);
       this.files = new FileTables(this.#db);
+      this.vectorStores = new VectorStoreTables(this.#db);
     } catch (err) {
       this.#db.close();
       throw storeErrorFrom(err, this.file, "prepare statements for");
@@ -403,6 +409,17 @@ export class Store {
     return this.#sql(
       () => (this.files[method] as (...a: unknown[]) => ReturnType<FileTables[M]>).apply(this.files, args),
       "use the stored files in",
+    );
+  }
+
+  /** Runs one VectorStoreTables method on this store's connection, turning SQLite's errors into StoreErrors. */
+  vectorStoreCall<M extends VectorStoreMethod>(
+    method: M,
+    args: Parameters<VectorStoreTables[M]>,
+  ): ReturnType<VectorStoreTables[M]> {
+    return this.#sql(
+      () => (this.vectorStores[method] as (...a: unknown[]) => ReturnType<VectorStoreTables[M]>).apply(this.vectorStores, args),
+      "use the vector stores in",
     );
   }
 

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { DocumentText, FileStore, Gateway, GatewayError, HostedToolRunner } from "../../core/index.js";
 import type { StateStore } from "../../core/state.js";
+import type { VectorStores } from "../../core/vector-stores.js";
 import type { Loopback } from "./loopback.js";
 import type { DialectRoute } from "./route-table.js";
 
@@ -22,6 +23,8 @@ export interface DialectServices {
   loopback?: Loopback;
   /** The Files API's files, and what requests that name them need. Absent: no Files API is mounted. */
   files?: FilesService;
+  /** Vector stores (`/v1/vector_stores`, the `file_search` tool). Absent: neither is served. */
+  vectorStores?: VectorStores;
 }
 
 /** The files tandem keeps (OpenAI's Files API) as a dialect uses them. */
