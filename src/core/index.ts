@@ -5,6 +5,7 @@ export * from "./egress-audit-error.js";
 export * from "./errors.js";
 export * from "./file-media-type.js";
 export * from "./file-parts.js";
+export * from "./file-search-text.js";
 export * from "./files.js";
 export * from "./format-path.js";
 export * from "./forwarding.js";

@@ -419,12 +419,6 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     new Map([[MEMORY_TOOLS_LABEL, new MemoryToolHost(memories)]]),
     options.toolHost ?? (ownToolHost as McpToolHost),
   );
-  const loop = new ToolLoop(toolHost, {
-    // A call to a server that is not on this machine is egress: audited as a cloud request is.
-    ...(store && { audit: (record) => store.auditEgress(record) }),
-    // For a call to a remote server when no turn was classified (every target local).
-    classify: classifyText,
-  });
   // PDFs' text, on a thread of its own (started at the first PDF).
   const pdf = new PdfTextReader();
   const fileStore = options.files ?? (store ? new EncryptedFileStore(store) : new MemoryFileStore());
@@ -445,6 +439,14 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   });
   // Ingestions a stop or a crash left unfinished start again (in the background).
   await vectorStores.start();
+  const loop = new ToolLoop(toolHost, {
+    // A call to a server that is not on this machine is egress: audited as a cloud request is.
+    ...(store && { audit: (record) => store.auditEgress(record) }),
+    // For a call to a remote server when no turn was classified (every target local).
+    classify: classifyText,
+    // A Responses request's file_search tool searches these.
+    vectorStores,
+  });
   const services = {
     state: options.state ?? (store ? new EncryptedStateStore(store) : new MemoryStateStore()),
     hostedTools: loop,

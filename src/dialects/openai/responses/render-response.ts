@@ -178,6 +178,8 @@ export function outputItems(
   status: ResponseStatus,
   logprobs = false,
   namespaced?: ReadonlyMap<string, NamespacedTool>,
+  /** `include: ["file_search_call.results"]`. */
+  fileSearchResults = false,
 ): StateItem[] {
   const itemStatus = status === "incomplete" ? "incomplete" : "completed";
   const items: StateItem[] = [];
@@ -188,7 +190,7 @@ export function outputItems(
     for (const { item, textAt } of result.hosted) {
       if (textAt > at) items.push(messageItem(itemId("msg_"), result.text.slice(at, textAt), "completed"));
       at = Math.max(at, textAt);
-      items.push(hostedItem(item));
+      items.push(hostedItem(item, fileSearchResults));
     }
     if (at < result.text.length) items.push(messageItem(itemId("msg_"), result.text.slice(at), itemStatus));
   } else if (result.text !== "" || result.toolCalls.length === 0)
@@ -198,8 +200,12 @@ export function outputItems(
   return items;
 }
 
-/** A tool tandem ran for the model, as the Responses API's item for it (`mcp_list_tools`, `mcp_call`, `mcp_approval_request`). */
-export function hostedItem(item: HostedToolItem): StateItem {
+/**
+ * A tool tandem ran for the model, as the Responses API's item for it (`mcp_list_tools`, `mcp_call`,
+ * `mcp_approval_request`, `file_search_call`: its `results` only when the request's `include` asked
+ * for them, as OpenAI's; null otherwise).
+ */
+export function hostedItem(item: HostedToolItem, fileSearchResults = false): StateItem {
   switch (item.kind) {
     case "list-tools":
       return {
@@ -228,6 +234,23 @@ export function hostedItem(item: HostedToolItem): StateItem {
       };
     case "approval-request":
       return { id: item.id, type: "mcp_approval_request", arguments: item.arguments, name: item.name, server_label: item.server };
+    case "file-search":
+      return {
+        id: item.id,
+        type: "file_search_call",
+        status: item.status,
+        queries: item.queries,
+        results:
+          fileSearchResults && item.results !== undefined
+            ? item.results.map((r) => ({
+                file_id: r.fileId,
+                filename: r.filename,
+                score: r.score,
+                text: r.text,
+                attributes: r.attributes ?? {},
+              }))
+            : null,
+      };
   }
 }
 

@@ -328,7 +328,10 @@ export class ResponseStreamRenderer implements StreamRenderer {
     let state = this.#hostedAt.get(item.id);
     if (state === undefined) {
       out += this.#closeReasoning() + this.#closeMessage("completed");
-      const rendered = hostedItem(item.kind === "call" ? { ...item, status: "in_progress", arguments: "" } : item);
+      const rendered = hostedItem(
+        item.kind === "call" ? { ...item, status: "in_progress", arguments: "" } : item,
+        this.#pending.fileSearchResults,
+      );
       state = { outputIndex: this.progress.output.length, arguments: "", calling: false };
       this.progress.output.push(rendered);
       out += this.#frame("response.output_item.added", { output_index: state.outputIndex, item: rendered });
@@ -337,8 +340,10 @@ export class ResponseStreamRenderer implements StreamRenderer {
       }
       this.#hostedAt.set(item.id, state);
       if (item.kind === "list-tools") out += this.#frame("response.mcp_list_tools.in_progress", this.#at(item.id, state));
+      if (item.kind === "file-search") out += this.#frame("response.file_search_call.in_progress", this.#at(item.id, state));
     }
     const at = this.#at(item.id, state);
+    if (item.kind === "file-search") return out + this.#fileSearch(item, state, at);
     if (item.kind === "call") {
       if (item.arguments.length > state.arguments.length) {
         out += this.#frame("response.mcp_call_arguments.delta", { ...at, delta: item.arguments.slice(state.arguments.length) });
@@ -360,6 +365,29 @@ export class ResponseStreamRenderer implements StreamRenderer {
       this.#frame(`${prefix}.${item.status}`, at) +
       this.#frame("response.output_item.done", { output_index: state.outputIndex, item: rendered })
     );
+  }
+
+  /**
+   * A `file_search_call` as OpenAI streams it: `file_search_call.in_progress` (with the item's
+   * `output_item.added`), `.searching`, `.completed`, then `output_item.done` (a failed search has
+   * no event of its own: its item is done, `failed`).
+   */
+  #fileSearch(
+    item: Extract<HostedToolItem, { kind: "file-search" }>,
+    state: { outputIndex: number; calling: boolean },
+    at: { item_id: string; output_index: number },
+  ): string {
+    let out = "";
+    if (item.status !== "in_progress" && !state.calling) {
+      state.calling = true;
+      out += this.#frame("response.file_search_call.searching", at);
+    }
+    if (item.status !== "completed" && item.status !== "failed") return out;
+    this.#hostedAt.delete(item.id);
+    const rendered = hostedItem(item, this.#pending.fileSearchResults);
+    this.progress.output[state.outputIndex] = rendered;
+    if (item.status === "completed") out += this.#frame("response.file_search_call.completed", at);
+    return out + this.#frame("response.output_item.done", { output_index: state.outputIndex, item: rendered });
   }
 
   #at(id: string, state: { outputIndex: number }): { item_id: string; output_index: number } {
