@@ -2,8 +2,8 @@ import { type FileSearchTool, GatewayError } from "../../../core/index.js";
 import { StateApiError } from "../state/index.js";
 import { parseAttributeFilter, parseInteger, parseRankingOptions } from "../vector-stores/parse-vector-store-fields.js";
 
-/** Vector stores one `file_search` tool may name (OpenAI's bound). */
-const MAX_VECTOR_STORES = 2;
+/** Vector stores one `file_search` tool may name (a bound of tandem's: each is searched in turn). */
+const MAX_VECTOR_STORES = 10;
 
 /**
  * A request's `{type: "file_search"}` tool (OpenAI's FileSearchTool): `vector_store_ids` (tandem's
