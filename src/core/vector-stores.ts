@@ -82,6 +82,18 @@ export interface VectorStoreFileRecord {
   ingestId: string;
 }
 
+/** A batch of files added to a store at once (`vector_store.files_batch`); its status is worked out from its files. */
+export interface VectorStoreFileBatchRecord {
+  /** `vsfb_` and 24 letters and digits. */
+  id: string;
+  vectorStoreId: string;
+  createdAt: number;
+  /** `cancelled` once cancelled; else `in_progress` while a file of it is, then `completed`. */
+  status: "in_progress" | "completed" | "cancelled";
+  /** Its files that are still its own (a file added again since counts for its new batch, or none). */
+  fileCounts: VectorStoreFileCounts;
+}
+
 export interface NewVectorStoreFile {
   fileId: string;
   filename: string;
@@ -108,6 +120,8 @@ export interface VectorStoreFileListOptions {
   limit: number;
   order: "asc" | "desc";
   status?: VectorStoreFileStatus;
+  /** Only the files of this batch. */
+  batchId?: string;
 }
 
 export interface PagingOptions {
@@ -155,6 +169,15 @@ export interface VectorStoreStore {
   addFile(vectorStoreId: string, file: NewVectorStoreFile, now: number): Promise<VectorStoreFileRecord | undefined>;
   getFile(vectorStoreId: string, fileId: string): Promise<VectorStoreFileRecord | undefined>;
   listFiles(vectorStoreId: string, options: VectorStoreFileListOptions): Promise<ListPage<VectorStoreFileRecord>>;
+  /** Adds the files as one batch, each as addFile does, in one transaction; undefined: no such store. */
+  createBatch(
+    vectorStoreId: string,
+    files: NewVectorStoreFile[],
+    now: number,
+  ): Promise<{ batch: VectorStoreFileBatchRecord; files: VectorStoreFileRecord[] } | undefined>;
+  getBatch(vectorStoreId: string, batchId: string): Promise<VectorStoreFileBatchRecord | undefined>;
+  /** Cancels a batch: its files still in progress become `cancelled` (an ingestion that ends later is dropped). */
+  cancelBatch(vectorStoreId: string, batchId: string): Promise<VectorStoreFileBatchRecord | undefined>;
   /** Replaces a file's attributes (`null` clears them). */
   setAttributes(vectorStoreId: string, fileId: string, attributes: Attributes | null): Promise<VectorStoreFileRecord | undefined>;
   /** Removes a file and its chunks from the store (the Files API's file stays). */
@@ -213,6 +236,12 @@ export interface VectorStores {
   ): Promise<VectorStoreFileRecord | undefined>;
   getFile(vectorStoreId: string, fileId: string): Promise<VectorStoreFileRecord | undefined>;
   listFiles(vectorStoreId: string, options: VectorStoreFileListOptions): Promise<ListPage<VectorStoreFileRecord> | undefined>;
+  createBatch(
+    vectorStoreId: string,
+    files: Array<{ fileId: string; attributes?: Attributes; chunking?: ChunkingStrategy }>,
+  ): Promise<VectorStoreFileBatchRecord | undefined>;
+  getBatch(vectorStoreId: string, batchId: string): Promise<VectorStoreFileBatchRecord | undefined>;
+  cancelBatch(vectorStoreId: string, batchId: string): Promise<VectorStoreFileBatchRecord | undefined>;
   setAttributes(vectorStoreId: string, fileId: string, attributes: Attributes | null): Promise<VectorStoreFileRecord | undefined>;
   removeFile(vectorStoreId: string, fileId: string): Promise<boolean>;
   /** The Files API deleted this file: it leaves every vector store. */

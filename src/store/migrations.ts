@@ -172,6 +172,7 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
     `),
   // 9: vector stores (OpenAI's Vector Stores API, the `file_search` tool): the stores, the files each
   // holds (a Files API file by its id; deleting a store or a file's record never deletes the file),
+  // the batches files were added in,
   // and the chunks of each completed file with their sensitivity and vector, indexed for words by
   // FTS5 as memories are (external content, secure-delete). A file's chunks are written in the same
   // transaction that marks it completed, so a crash never leaves some of them searchable.
@@ -200,7 +201,16 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
         chunk_max      INTEGER NOT NULL,          -- tokens
         chunk_overlap  INTEGER NOT NULL,
         ingest_id      TEXT NOT NULL,             -- the ingestion a completion must name
+        batch_id       TEXT,                      -- vsfb_... of the batch that added it last; NULL: added alone
         UNIQUE (store_id, file_id)
+      );
+      CREATE INDEX vector_store_files_batch ON vector_store_files (batch_id) WHERE batch_id IS NOT NULL;
+      CREATE TABLE vector_store_file_batches (
+        seq         INTEGER PRIMARY KEY,
+        id          TEXT NOT NULL UNIQUE,         -- vsfb_...
+        store_id    TEXT NOT NULL REFERENCES vector_stores (id) ON DELETE CASCADE,
+        created_at  INTEGER NOT NULL,
+        cancelled   INTEGER NOT NULL DEFAULT 0    -- 1: cancelled (its files still in progress then were cancelled)
       );
       CREATE INDEX vector_store_files_file ON vector_store_files (file_id);
       CREATE INDEX vector_store_files_pending ON vector_store_files (status) WHERE status = 'in_progress';

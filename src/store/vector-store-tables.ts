@@ -14,6 +14,7 @@ import type {
   NewVectorStoreFile,
   PagingOptions,
   VectorStoreChange,
+  VectorStoreFileBatchRecord,
   VectorStoreFileCounts,
   VectorStoreFileListOptions,
   VectorStoreFileRecord,
@@ -99,18 +100,33 @@ export class VectorStoreTables {
         "SELECT status, count(*) AS n, sum(usage_bytes) AS bytes FROM vector_store_files WHERE store_id = ? GROUP BY status",
       ),
       deleteFileRecord: db.prepare<[string, string]>("DELETE FROM vector_store_files WHERE store_id = ? AND file_id = ?"),
-      insertFile: db.prepare<[string, string, number, string, string | null, number, number, string]>(
-        `INSERT INTO vector_store_files (store_id, file_id, created_at, filename, status, last_error, usage_bytes, attributes, chunk_max, chunk_overlap, ingest_id)
-         VALUES (?, ?, ?, ?, 'in_progress', NULL, 0, ?, ?, ?, ?)`,
+      insertFile: db.prepare<[string, string, number, string, string | null, number, number, string, string | null]>(
+        `INSERT INTO vector_store_files (store_id, file_id, created_at, filename, status, last_error, usage_bytes, attributes, chunk_max, chunk_overlap, ingest_id, batch_id)
+         VALUES (?, ?, ?, ?, 'in_progress', NULL, 0, ?, ?, ?, ?, ?)`,
+      ),
+      insertBatch: db.prepare<[string, string, number]>(
+        "INSERT INTO vector_store_file_batches (id, store_id, created_at) VALUES (?, ?, ?)",
+      ),
+      batch: db.prepare<[string, string], { id: string; store_id: string; created_at: number; cancelled: number }>(
+        "SELECT id, store_id, created_at, cancelled FROM vector_store_file_batches WHERE store_id = ? AND id = ?",
+      ),
+      batchCounts: db.prepare<[string, string], { status: string; n: number }>(
+        "SELECT status, count(*) AS n FROM vector_store_files WHERE store_id = ? AND batch_id = ? GROUP BY status",
+      ),
+      cancelBatch: db.prepare<[string]>("UPDATE vector_store_file_batches SET cancelled = 1 WHERE id = ?"),
+      cancelBatchFiles: db.prepare<[string, string]>(
+        "UPDATE vector_store_files SET status = 'cancelled' WHERE store_id = ? AND batch_id = ? AND status = 'in_progress'",
       ),
       file: db.prepare<[string, string], FileRow>(
         `SELECT ${FILE_COLUMNS} FROM vector_store_files WHERE store_id = ? AND file_id = ?`,
       ),
-      filesAsc: db.prepare<[string, number, string | null, string | null, number], FileRow>(
-        `SELECT ${FILE_COLUMNS} FROM vector_store_files WHERE store_id = ? AND seq > ? AND (? IS NULL OR status = ?) ORDER BY seq LIMIT ?`,
+      filesAsc: db.prepare<[string, number, string | null, string | null, string | null, string | null, number], FileRow>(
+        `SELECT ${FILE_COLUMNS} FROM vector_store_files WHERE store_id = ? AND seq > ? AND (? IS NULL OR status = ?)
+         AND (? IS NULL OR batch_id = ?) ORDER BY seq LIMIT ?`,
       ),
-      filesDesc: db.prepare<[string, number, string | null, string | null, number], FileRow>(
-        `SELECT ${FILE_COLUMNS} FROM vector_store_files WHERE store_id = ? AND seq < ? AND (? IS NULL OR status = ?) ORDER BY seq DESC LIMIT ?`,
+      filesDesc: db.prepare<[string, number, string | null, string | null, string | null, string | null, number], FileRow>(
+        `SELECT ${FILE_COLUMNS} FROM vector_store_files WHERE store_id = ? AND seq < ? AND (? IS NULL OR status = ?)
+         AND (? IS NULL OR batch_id = ?) ORDER BY seq DESC LIMIT ?`,
       ),
       storesOfFile: db.prepare<[string], { store_id: string }>("SELECT store_id FROM vector_store_files WHERE file_id = ?"),
       setAttributes: db.prepare<[string | null, string, string]>(
@@ -207,23 +223,83 @@ export class VectorStoreTables {
   addFile(storeId: string, file: NewVectorStoreFile, now: number): VectorStoreFileRecord | undefined {
     const added = this.#db.transaction(() => {
       if (this.#q.store.get(storeId) === undefined) return { record: undefined, replaced: false };
-      // Added again: its old record and chunks go, and it is ingested anew.
-      const replaced = this.#q.deleteFileRecord.run(storeId, file.fileId).changes > 0;
-      this.#q.insertFile.run(
-        storeId,
-        file.fileId,
-        now,
-        file.filename,
-        file.attributes === undefined ? null : JSON.stringify(file.attributes),
-        file.chunking.maxChunkSizeTokens,
-        file.chunking.chunkOverlapTokens,
-        makeId("ing_", 16),
-      );
+      const { record, replaced } = this.#insertFile(storeId, file, now, null);
       this.#q.touch.run(now, JSON.stringify([storeId]));
-      return { record: fileRecord(this.#q.file.get(storeId, file.fileId) as FileRow), replaced };
+      return { record, replaced };
     })();
     this.#erased(added.replaced);
     return added.record;
+  }
+
+  createBatch(
+    storeId: string,
+    files: NewVectorStoreFile[],
+    now: number,
+  ): { batch: VectorStoreFileBatchRecord; files: VectorStoreFileRecord[] } | undefined {
+    const created = this.#db.transaction(() => {
+      if (this.#q.store.get(storeId) === undefined) return undefined;
+      const id = makeId("vsfb_", 24);
+      this.#q.insertBatch.run(id, storeId, now);
+      let replaced = false;
+      const records = files.map((file) => {
+        const inserted = this.#insertFile(storeId, file, now, id);
+        replaced ||= inserted.replaced;
+        return inserted.record;
+      });
+      this.#q.touch.run(now, JSON.stringify([storeId]));
+      return { batch: this.getBatch(storeId, id) as VectorStoreFileBatchRecord, files: records, replaced };
+    })();
+    if (created === undefined) return undefined;
+    this.#erased(created.replaced);
+    return { batch: created.batch, files: created.files };
+  }
+
+  getBatch(storeId: string, batchId: string): VectorStoreFileBatchRecord | undefined {
+    const row = this.#q.batch.get(storeId, batchId);
+    if (row === undefined) return undefined;
+    const fileCounts: VectorStoreFileCounts = { in_progress: 0, completed: 0, failed: 0, cancelled: 0, total: 0 };
+    for (const { status, n } of this.#q.batchCounts.all(storeId, batchId)) {
+      if (status in fileCounts) fileCounts[status as VectorStoreFileStatus] = n;
+      fileCounts.total += n;
+    }
+    return {
+      id: row.id,
+      vectorStoreId: row.store_id,
+      createdAt: row.created_at,
+      status: row.cancelled === 1 ? "cancelled" : fileCounts.in_progress > 0 ? "in_progress" : "completed",
+      fileCounts,
+    };
+  }
+
+  cancelBatch(storeId: string, batchId: string): VectorStoreFileBatchRecord | undefined {
+    return this.#db.transaction(() => {
+      if (this.#q.batch.get(storeId, batchId) === undefined) return undefined;
+      this.#q.cancelBatch.run(batchId);
+      this.#q.cancelBatchFiles.run(storeId, batchId);
+      return this.getBatch(storeId, batchId);
+    })();
+  }
+
+  /** A file's new record, `in_progress` (added again: its old record and chunks go, and it is ingested anew). */
+  #insertFile(
+    storeId: string,
+    file: NewVectorStoreFile,
+    now: number,
+    batchId: string | null,
+  ): { record: VectorStoreFileRecord; replaced: boolean } {
+    const replaced = this.#q.deleteFileRecord.run(storeId, file.fileId).changes > 0;
+    this.#q.insertFile.run(
+      storeId,
+      file.fileId,
+      now,
+      file.filename,
+      file.attributes === undefined ? null : JSON.stringify(file.attributes),
+      file.chunking.maxChunkSizeTokens,
+      file.chunking.chunkOverlapTokens,
+      makeId("ing_", 16),
+      batchId,
+    );
+    return { record: fileRecord(this.#q.file.get(storeId, file.fileId) as FileRow), replaced };
   }
 
   getFile(storeId: string, fileId: string): VectorStoreFileRecord | undefined {
@@ -234,10 +310,11 @@ export class VectorStoreTables {
   listFiles(storeId: string, options: VectorStoreFileListOptions): ListPage<VectorStoreFileRecord> {
     const after = options.after === undefined ? undefined : this.#q.file.get(storeId, options.after)?.seq;
     const status = options.status ?? null;
+    const batch = options.batchId ?? null;
     const rows =
       options.order === "asc"
-        ? this.#q.filesAsc.all(storeId, after ?? -1, status, status, options.limit + 1)
-        : this.#q.filesDesc.all(storeId, after ?? Number.MAX_SAFE_INTEGER, status, status, options.limit + 1);
+        ? this.#q.filesAsc.all(storeId, after ?? -1, status, status, batch, batch, options.limit + 1)
+        : this.#q.filesDesc.all(storeId, after ?? Number.MAX_SAFE_INTEGER, status, status, batch, batch, options.limit + 1);
     return { data: rows.slice(0, options.limit).map(fileRecord), hasMore: rows.length > options.limit };
   }
 

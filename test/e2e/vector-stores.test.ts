@@ -247,6 +247,60 @@ for (const storeOn of [true, false]) {
       await assert.rejects(client.vectorStores.create({ file_ids: ["file-nope"] }), OpenAI.NotFoundError);
     });
 
+    it("adds files in batches (createAndPoll, uploadAndPoll), lists a batch's files, cancels one", async () => {
+      const vs = await client.vectorStores.create({ name: "batches" });
+      const batch = await client.vectorStores.fileBatches.createAndPoll(vs.id, {
+        file_ids: [ids["sailing.md"] as string, ids["astronomy.txt"] as string],
+        attributes: { source: "batch" },
+        chunking_strategy: { type: "static", static: { max_chunk_size_tokens: 200, chunk_overlap_tokens: 100 } },
+      });
+      assert.match(batch.id, /^vsfb_[A-Za-z0-9]{24}$/);
+      assert.equal(batch.object, "vector_store.files_batch");
+      assert.equal(batch.vector_store_id, vs.id);
+      assert.equal(batch.status, "completed");
+      assert.deepEqual(batch.file_counts, { in_progress: 0, completed: 2, failed: 0, cancelled: 0, total: 2 });
+      const listed: string[] = [];
+      for await (const f of client.vectorStores.fileBatches.listFiles(batch.id, { vector_store_id: vs.id, limit: 1 })) {
+        assert.deepEqual(f.attributes, { source: "batch" });
+        assert.deepEqual(f.chunking_strategy, {
+          type: "static",
+          static: { max_chunk_size_tokens: 200, chunk_overlap_tokens: 100 },
+        });
+        listed.push(f.id);
+      }
+      assert.deepEqual(listed.sort(), [ids["sailing.md"], ids["astronomy.txt"]].sort());
+      assert.equal(
+        (await client.vectorStores.search(vs.id, { query: "sailboat", filters: { type: "eq", key: "source", value: "batch" } }))
+          .data[0]?.filename,
+        "sailing.md",
+      );
+
+      const uploaded = await client.vectorStores.fileBatches.uploadAndPoll(vs.id, {
+        files: [await toFile(Buffer.from("Comets have tails of ice and dust."), "comets.txt")],
+      });
+      assert.equal(uploaded.status, "completed");
+      assert.equal(uploaded.file_counts.completed, 1);
+      assert.equal((await client.vectorStores.retrieve(vs.id)).file_counts.total, 3);
+
+      const perFile = await client.vectorStores.fileBatches.create(vs.id, {
+        files: [{ file_id: ids["sailing.md"] as string, attributes: { n: 1 } }],
+      });
+      const cancelled = await client.vectorStores.fileBatches.cancel(perFile.id, { vector_store_id: vs.id });
+      assert.equal(cancelled.status, "cancelled");
+      assert.equal((await client.vectorStores.fileBatches.retrieve(perFile.id, { vector_store_id: vs.id })).status, "cancelled");
+      await assert.rejects(
+        client.vectorStores.fileBatches.retrieve("vsfb_nope", { vector_store_id: vs.id }),
+        OpenAI.NotFoundError,
+      );
+      const both = await fetch(`${tandem.url}/v1/vector_stores/${vs.id}/file_batches`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ file_ids: [ids["sailing.md"]], files: [{ file_id: ids["sailing.md"] }] }),
+      });
+      assert.equal(both.status, 400);
+      await client.vectorStores.delete(vs.id);
+    });
+
     it("removes a file from a store (its chunks, not the file), and a deleted file from every store", async () => {
       const vs = ids.store as string;
       const other = await client.vectorStores.create({ name: "other", file_ids: [ids["baking.md"] as string] });

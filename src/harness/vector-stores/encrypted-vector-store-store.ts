@@ -8,6 +8,7 @@ import type {
   NewVectorStoreFile,
   PagingOptions,
   VectorStoreChange,
+  VectorStoreFileBatchRecord,
   VectorStoreFileListOptions,
   VectorStoreFileRecord,
   VectorStoreRecord,
@@ -57,6 +58,22 @@ export class EncryptedVectorStoreStore implements VectorStoreStore {
 
   listFiles(vectorStoreId: string, options: VectorStoreFileListOptions): Promise<ListPage<VectorStoreFileRecord>> {
     return this.#store.vectorStores("listFiles", vectorStoreId, options);
+  }
+
+  createBatch(
+    vectorStoreId: string,
+    files: NewVectorStoreFile[],
+    now: number,
+  ): Promise<{ batch: VectorStoreFileBatchRecord; files: VectorStoreFileRecord[] } | undefined> {
+    return this.#store.vectorStores("createBatch", vectorStoreId, files, now);
+  }
+
+  getBatch(vectorStoreId: string, batchId: string): Promise<VectorStoreFileBatchRecord | undefined> {
+    return this.#store.vectorStores("getBatch", vectorStoreId, batchId);
+  }
+
+  cancelBatch(vectorStoreId: string, batchId: string): Promise<VectorStoreFileBatchRecord | undefined> {
+    return this.#store.vectorStores("cancelBatch", vectorStoreId, batchId);
   }
 
   setAttributes(

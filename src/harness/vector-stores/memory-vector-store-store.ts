@@ -12,6 +12,7 @@ import type {
   NewVectorStoreFile,
   PagingOptions,
   VectorStoreChange,
+  VectorStoreFileBatchRecord,
   VectorStoreFileListOptions,
   VectorStoreFileRecord,
   VectorStoreRecord,
@@ -26,12 +27,14 @@ interface KeptChunk extends NewChunk {
 interface KeptFile {
   record: VectorStoreFileRecord;
   chunks: KeptChunk[];
+  batchId?: string;
 }
 
 interface KeptStore {
   record: Omit<VectorStoreRecord, "fileCounts" | "usageBytes">;
   /** In the order they were added (a Map keeps insertion order). */
   files: Map<string, KeptFile>;
+  batches: Map<string, { createdAt: number; cancelled: boolean }>;
 }
 
 /**
@@ -46,7 +49,11 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
 
   async createStore(store: NewVectorStore, now: number): Promise<VectorStoreRecord> {
     const id = makeId("vs_", 24);
-    this.#stores.set(id, { record: { id, createdAt: now, lastActiveAt: now, ...structuredClone(store) }, files: new Map() });
+    this.#stores.set(id, {
+      record: { id, createdAt: now, lastActiveAt: now, ...structuredClone(store) },
+      files: new Map(),
+      batches: new Map(),
+    });
     return this.#record(id) as VectorStoreRecord;
   }
 
@@ -82,6 +89,58 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
   async addFile(vectorStoreId: string, file: NewVectorStoreFile, now: number): Promise<VectorStoreFileRecord | undefined> {
     const kept = this.#stores.get(vectorStoreId);
     if (kept === undefined) return undefined;
+    return this.#add(kept, file, now, undefined);
+  }
+
+  async createBatch(
+    vectorStoreId: string,
+    files: NewVectorStoreFile[],
+    now: number,
+  ): Promise<{ batch: VectorStoreFileBatchRecord; files: VectorStoreFileRecord[] } | undefined> {
+    const kept = this.#stores.get(vectorStoreId);
+    if (kept === undefined) return undefined;
+    const batchId = makeId("vsfb_", 24);
+    kept.batches.set(batchId, { createdAt: now, cancelled: false });
+    const records = files.map((file) => this.#add(kept, file, now, batchId));
+    return { batch: this.#batch(kept, vectorStoreId, batchId) as VectorStoreFileBatchRecord, files: records };
+  }
+
+  async getBatch(vectorStoreId: string, batchId: string): Promise<VectorStoreFileBatchRecord | undefined> {
+    const kept = this.#stores.get(vectorStoreId);
+    return kept && this.#batch(kept, vectorStoreId, batchId);
+  }
+
+  async cancelBatch(vectorStoreId: string, batchId: string): Promise<VectorStoreFileBatchRecord | undefined> {
+    const kept = this.#stores.get(vectorStoreId);
+    const batch = kept?.batches.get(batchId);
+    if (kept === undefined || batch === undefined) return undefined;
+    batch.cancelled = true;
+    for (const file of kept.files.values()) {
+      if (file.batchId === batchId && file.record.status === "in_progress") file.record.status = "cancelled";
+    }
+    return this.#batch(kept, vectorStoreId, batchId);
+  }
+
+  #batch(kept: KeptStore, vectorStoreId: string, batchId: string): VectorStoreFileBatchRecord | undefined {
+    const batch = kept.batches.get(batchId);
+    if (batch === undefined) return undefined;
+    const fileCounts = { in_progress: 0, completed: 0, failed: 0, cancelled: 0, total: 0 };
+    for (const file of kept.files.values()) {
+      if (file.batchId !== batchId) continue;
+      fileCounts[file.record.status]++;
+      fileCounts.total++;
+    }
+    return {
+      id: batchId,
+      vectorStoreId,
+      createdAt: batch.createdAt,
+      status: batch.cancelled ? "cancelled" : fileCounts.in_progress > 0 ? "in_progress" : "completed",
+      fileCounts,
+    };
+  }
+
+  #add(kept: KeptStore, file: NewVectorStoreFile, now: number, batchId: string | undefined): VectorStoreFileRecord {
+    const vectorStoreId = kept.record.id;
     kept.files.delete(file.fileId);
     const record: VectorStoreFileRecord = {
       fileId: file.fileId,
@@ -94,7 +153,7 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
       chunking: { ...file.chunking },
       ingestId: makeId("ing_", 16),
     };
-    kept.files.set(file.fileId, { record, chunks: [] });
+    kept.files.set(file.fileId, { record, chunks: [], ...(batchId !== undefined && { batchId }) });
     kept.record.lastActiveAt = now;
     return structuredClone(record);
   }
@@ -107,7 +166,7 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
   async listFiles(vectorStoreId: string, options: VectorStoreFileListOptions): Promise<ListPage<VectorStoreFileRecord>> {
     const files = this.#stores.get(vectorStoreId)?.files;
     if (files === undefined) return { data: [], hasMore: false };
-    const ids = [...files.keys()];
+    const ids = [...files.keys()].filter((id) => options.batchId === undefined || files.get(id)?.batchId === options.batchId);
     const all = page(ids, { ...options, limit: ids.length }, (id) => files.get(id)?.record as VectorStoreFileRecord).data;
     const matching = all.filter((record) => options.status === undefined || record.status === options.status);
     return { data: matching.slice(0, options.limit).map((r) => structuredClone(r)), hasMore: matching.length > options.limit };

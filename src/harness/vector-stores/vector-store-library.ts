@@ -14,6 +14,7 @@ import {
   type VectorSearchQuery,
   type VectorStoreChange,
   VectorStoreError,
+  type VectorStoreFileBatchRecord,
   type VectorStoreFileListOptions,
   type VectorStoreFileRecord,
   type VectorStoreRecord,
@@ -170,6 +171,43 @@ export class VectorStoreLibrary implements VectorStores {
     return this.#o.store.getFile(vectorStoreId, fileId);
   }
 
+  async createBatch(
+    vectorStoreId: string,
+    input: Array<{ fileId: string; attributes?: Attributes; chunking?: ChunkingStrategy }>,
+  ): Promise<VectorStoreFileBatchRecord | undefined> {
+    const store = await this.#o.store.getStore(vectorStoreId);
+    if (store === undefined) return undefined;
+    this.#refuseExpired(store);
+    // The last naming of a file wins (as adding it again does).
+    const unique = [...new Map(input.map((file) => [file.fileId, file])).values()];
+    if (unique.length > this.#o.limits.maxFiles) throw tooManyFiles(this.#o.limits.maxFiles, "file_ids");
+    const files = await Promise.all(unique.map((file) => this.#file(file.fileId, "file_ids")));
+    let adding = 0;
+    for (const file of unique) if ((await this.#o.store.getFile(vectorStoreId, file.fileId)) === undefined) adding++;
+    if (store.fileCounts.total + adding > this.#o.limits.maxFiles) throw tooManyFiles(this.#o.limits.maxFiles, "file_ids");
+    const created = await this.#o.store.createBatch(
+      vectorStoreId,
+      unique.map((file, i) => ({
+        fileId: file.fileId,
+        filename: files[i]?.filename ?? "",
+        chunking: file.chunking ?? AUTO_CHUNKING,
+        ...(file.attributes !== undefined && { attributes: file.attributes }),
+      })),
+      this.#now(),
+    );
+    if (created === undefined) return undefined;
+    for (const file of created.files) this.#enqueue(file);
+    return created.batch;
+  }
+
+  getBatch(vectorStoreId: string, batchId: string): Promise<VectorStoreFileBatchRecord | undefined> {
+    return this.#o.store.getBatch(vectorStoreId, batchId);
+  }
+
+  cancelBatch(vectorStoreId: string, batchId: string): Promise<VectorStoreFileBatchRecord | undefined> {
+    return this.#o.store.cancelBatch(vectorStoreId, batchId);
+  }
+
   async listFiles(
     vectorStoreId: string,
     options: VectorStoreFileListOptions,
@@ -273,6 +311,9 @@ export class VectorStoreLibrary implements VectorStores {
       const signal = this.#closing.signal;
       let outcome: IngestOutcome;
       try {
+        // Removed, added again or cancelled since it was queued: nothing to do.
+        const current = await this.#o.store.getFile(next.vectorStoreId, next.fileId);
+        if (current?.status !== "in_progress" || current.ingestId !== next.ingestId) continue;
         outcome = await this.#ingest(next, signal);
       } catch (err) {
         if (signal.aborted) return; // stopped: the file stays in_progress and is resumed at the next start

@@ -1,7 +1,8 @@
 /**
  * VectorStoreLibrary's ingestion over the in-memory stores: a file removed and added again while its
  * first ingestion runs is completed by the second only (never by the stale one), a stop mid-ingestion
- * leaves the file in_progress with no chunk and a new library resumes it, and a file past
+ * leaves the file in_progress with no chunk and a new library resumes it, a cancelled batch's file
+ * gets no chunk, and a file past
  * maxChunksPerFile fails naming the setting.
  */
 import assert from "node:assert/strict";
@@ -83,6 +84,23 @@ describe("VectorStoreLibrary ingestion", () => {
     await second.idle();
     assert.equal((await store.getFile(vs.id, file.id))?.status, "completed");
     assert.ok(((await store.fileChunks(vs.id, file.id)) ?? []).length > 0);
+  });
+
+  it("a batch cancelled mid-ingestion leaves its files cancelled, with no chunk", async () => {
+    const files = new MemoryFileStore();
+    const file = await files.createFile({ filename: "a.txt", purpose: "assistants", mediaType: "text/plain" }, Buffer.from(TEXT));
+    const { files: slow, open } = gated(files);
+    const lib = library(new MemoryVectorStoreStore(), slow);
+    const vs = await lib.create({ name: "x", fileIds: [] });
+    const batch = await lib.createBatch(vs.id, [{ fileId: file.id }]);
+    assert.equal(batch?.status, "in_progress");
+    const cancelled = await lib.cancelBatch(vs.id, batch?.id as string);
+    assert.equal(cancelled?.status, "cancelled");
+    assert.deepEqual(cancelled?.fileCounts, { in_progress: 0, completed: 0, failed: 0, cancelled: 1, total: 1 });
+    open();
+    await lib.idle();
+    assert.equal((await lib.getFile(vs.id, file.id))?.status, "cancelled");
+    assert.deepEqual(await lib.fileChunks(vs.id, file.id), []);
   });
 
   it("a file cut into more than maxChunksPerFile chunks fails, naming the setting", async () => {

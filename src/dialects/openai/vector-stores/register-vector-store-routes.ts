@@ -1,4 +1,4 @@
-import type { VectorStoreFileStatus, VectorStores } from "../../../core/vector-stores.js";
+import type { VectorStoreFileListOptions, VectorStoreFileStatus, VectorStores } from "../../../core/vector-stores.js";
 import { VectorStoreError } from "../../../core/vector-stores.js";
 import { clientSignal, type RouteTable } from "../../shared/index.js";
 import { invalidParam, parseMetadata, parsePaging, StateApiError, stateRoute, typeOf } from "../state/index.js";
@@ -11,7 +11,7 @@ import {
   parseRankingOptions,
   parseString,
 } from "./parse-vector-store-fields.js";
-import { renderSearchResult, renderVectorStore, renderVectorStoreFile } from "./render-vector-store.js";
+import { renderFileBatch, renderSearchResult, renderVectorStore, renderVectorStoreFile } from "./render-vector-store.js";
 
 const PAGING = { defaultLimit: 20, maxLimit: 100 };
 const MAX_NAME = 256;
@@ -20,8 +20,8 @@ const FILE_STATUSES = new Set<VectorStoreFileStatus>(["in_progress", "completed"
 
 /**
  * OpenAI's Vector Stores API over tandem's vector stores (harness/vector-stores/): stores, their
- * files (each a Files API file, ingested in the background), a file's parsed content, and search.
- * File batches are not served.
+ * files (each a Files API file, ingested in the background), a file's parsed content, search, and
+ * file batches (files added at once, followed and cancelled together).
  */
 export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores): void {
   app.post(
@@ -144,19 +144,50 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
     "/v1/vector_stores/:vs/files",
     route(async (request) => {
       const id = vsOf(request.params);
-      const paging = parsePaging(request.query, PAGING);
-      const filter = (request.query as Record<string, unknown> | undefined)?.filter;
-      if (filter !== undefined && (typeof filter !== "string" || !FILE_STATUSES.has(filter as VectorStoreFileStatus))) {
-        throw invalidParam(
-          "filter",
-          `Invalid value: '${String(filter).slice(0, 100)}'. Supported values are: 'in_progress', 'completed', 'failed' and 'cancelled'.`,
-        );
-      }
-      const page = await stores.listFiles(id, {
-        ...paging,
-        ...(filter !== undefined && { status: filter as VectorStoreFileStatus }),
-      });
+      const page = await stores.listFiles(id, parseFileListQuery(request.query));
       if (!page) throw noSuchStore(id);
+      return list(page.data.map(renderVectorStoreFile), page.hasMore);
+    }),
+  );
+
+  app.post(
+    "/v1/vector_stores/:vs/file_batches",
+    route(async (request) => {
+      const id = vsOf(request.params);
+      const body = parseObject(request.body ?? {}, "body");
+      const batch = await stores.createBatch(id, parseBatchFiles(body));
+      if (!batch) throw noSuchStore(id);
+      return renderFileBatch(batch);
+    }),
+  );
+
+  app.get(
+    "/v1/vector_stores/:vs/file_batches/:batch",
+    route(async (request) => {
+      const { vs, batch } = batchIdsOf(request.params);
+      const found = await stores.getBatch(vs, batch);
+      if (!found) throw await noSuchBatch(stores, vs, batch);
+      return renderFileBatch(found);
+    }),
+  );
+
+  app.post(
+    "/v1/vector_stores/:vs/file_batches/:batch/cancel",
+    route(async (request) => {
+      const { vs, batch } = batchIdsOf(request.params);
+      const cancelled = await stores.cancelBatch(vs, batch);
+      if (!cancelled) throw await noSuchBatch(stores, vs, batch);
+      return renderFileBatch(cancelled);
+    }),
+  );
+
+  app.get(
+    "/v1/vector_stores/:vs/file_batches/:batch/files",
+    route(async (request) => {
+      const { vs, batch } = batchIdsOf(request.params);
+      if (!(await stores.getBatch(vs, batch))) throw await noSuchBatch(stores, vs, batch);
+      const page = await stores.listFiles(vs, { ...parseFileListQuery(request.query), batchId: batch });
+      if (!page) throw noSuchStore(vs);
       return list(page.data.map(renderVectorStoreFile), page.hasMore);
     }),
   );
@@ -228,6 +259,73 @@ function route(handler: Parameters<typeof stateRoute>[0]): ReturnType<typeof sta
 
 function list<T>(data: (T & { id: string })[], hasMore: boolean) {
   return { object: "list", data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: hasMore };
+}
+
+/** A file list's query: paging, and `filter` by status. */
+function parseFileListQuery(query: unknown): VectorStoreFileListOptions {
+  const paging = parsePaging(query, PAGING);
+  const filter = (query as Record<string, unknown> | undefined)?.filter;
+  if (filter !== undefined && (typeof filter !== "string" || !FILE_STATUSES.has(filter as VectorStoreFileStatus))) {
+    throw invalidParam(
+      "filter",
+      `Invalid value: '${String(filter).slice(0, 100)}'. Supported values are: 'in_progress', 'completed', 'failed' and 'cancelled'.`,
+    );
+  }
+  return { ...paging, ...(filter !== undefined && { status: filter as VectorStoreFileStatus }) };
+}
+
+/**
+ * A batch's files: `file_ids` (with the batch's `attributes` and `chunking_strategy`), or `files`
+ * (each with its own), not both; at least one.
+ */
+function parseBatchFiles(body: Record<string, unknown>) {
+  if (body.file_ids !== undefined && body.files !== undefined) {
+    throw invalidParam(
+      "files",
+      "Mutually exclusive parameters: provide either 'file_ids' or 'files', not both.",
+      "mutually_exclusive_parameters",
+    );
+  }
+  if (body.files !== undefined) {
+    if (!Array.isArray(body.files) || body.files.length === 0) {
+      throw invalidParam(
+        "files",
+        `Invalid type for 'files': expected a non-empty array, but got ${typeOf(body.files)} instead.`,
+        "invalid_type",
+      );
+    }
+    return body.files.map((raw, i) => {
+      const file = parseObject(raw, `files[${i}]`);
+      const chunking = parseChunkingStrategy(file.chunking_strategy, `files[${i}].chunking_strategy`);
+      const attributes = file.attributes == null ? null : parseAttributes(file.attributes, `files[${i}].attributes`);
+      return {
+        fileId: parseString(file.file_id, `files[${i}].file_id`, 200),
+        ...(chunking && { chunking }),
+        ...(attributes !== null && Object.keys(attributes).length > 0 && { attributes }),
+      };
+    });
+  }
+  const ids = body.file_ids === undefined ? [] : parseFileIds(body.file_ids);
+  if (ids.length === 0)
+    throw invalidParam("file_ids", "Missing required parameter: 'file_ids' (or 'files').", "missing_required_parameter");
+  const chunking = parseChunkingStrategy(body.chunking_strategy);
+  const attributes = body.attributes == null ? null : parseAttributes(body.attributes);
+  return ids.map((fileId) => ({
+    fileId,
+    ...(chunking && { chunking }),
+    ...(attributes !== null && Object.keys(attributes).length > 0 && { attributes }),
+  }));
+}
+
+async function noSuchBatch(stores: VectorStores, vs: string, batch: string): Promise<StateApiError> {
+  if (!(await stores.get(vs))) return noSuchStore(vs);
+  return new StateApiError(404, `No file batch found with id '${batch.slice(0, 200)}' in vector store '${vs.slice(0, 200)}'.`, {
+    param: "batch_id",
+  });
+}
+
+function batchIdsOf(params: unknown): { vs: string; batch: string } {
+  return params as { vs: string; batch: string };
 }
 
 function parseFileIds(value: unknown): string[] {

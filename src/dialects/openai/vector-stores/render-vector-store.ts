@@ -1,4 +1,9 @@
-import type { ChunkHit, VectorStoreFileRecord, VectorStoreRecord } from "../../../core/vector-stores.js";
+import type {
+  ChunkHit,
+  VectorStoreFileBatchRecord,
+  VectorStoreFileRecord,
+  VectorStoreRecord,
+} from "../../../core/vector-stores.js";
 
 const DAY_S = 86_400;
 
@@ -49,5 +54,17 @@ export function renderSearchResult(hit: ChunkHit) {
     score: hit.score,
     attributes: hit.attributes ?? {},
     content: [{ type: "text", text: hit.text }],
+  };
+}
+
+/** A batch of files as OpenAI's `vector_store.files_batch` object (openai-node's VectorStoreFileBatch). */
+export function renderFileBatch(batch: VectorStoreFileBatchRecord) {
+  return {
+    id: batch.id,
+    object: "vector_store.files_batch",
+    created_at: batch.createdAt,
+    vector_store_id: batch.vectorStoreId,
+    status: batch.status,
+    file_counts: batch.fileCounts,
   };
 }
