@@ -6,7 +6,8 @@
  * through a fake OpenAI chat upstream, a fake Anthropic one, and a fake Responses-only upstream
  * (which is never sent the file_search tool), whole and streamed. Then filters, tool_choice, a stored
  * response continued on another target, bad tools, and privacy: a private passage found while a
- * cloud target answers makes the next turn local, and no cloud upstream ever receives it.
+ * cloud target answers makes the next turn local, and no cloud upstream ever receives it. The
+ * answer cites (`file_citation`) the files it names.
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
@@ -143,6 +144,12 @@ for (const target of ["openai/gpt-4o-mini", "anthropic/claude-haiku-4-5", "codex
       assert.deepEqual(call.results?.[0]?.attributes, { topic: "sea" });
       assert.ok((call.results?.[0]?.score ?? 0) > 0);
       assert.equal(response.output_text, "The boat is at pier 7 (sailing.md).");
+      // The answer names the file it read: cited there (the index is where the name ends).
+      const message = response.output[1];
+      assert.ok(message?.type === "message" && message.content[0]?.type === "output_text");
+      assert.deepEqual(message.content[0].annotations, [
+        { type: "file_citation", file_id: sailingId, filename: "sailing.md", index: "The boat is at pier 7 (sailing.md".length },
+      ]);
       assert.deepEqual(response.tools, [
         {
           type: "file_search",
@@ -191,6 +198,13 @@ for (const target of ["openai/gpt-4o-mini", "anthropic/claude-haiku-4-5", "codex
       const message = completed.response.output[1];
       assert.ok(message?.type === "message" && message.content[0]?.type === "output_text");
       assert.equal(message.content[0].text, "The boat is at pier 7 (sailing.md).");
+      const citation = { type: "file_citation", file_id: sailingId, filename: "sailing.md", index: 33 };
+      assert.deepEqual(message.content[0].annotations, [citation]);
+      const added = events.find((e) => e.type === "response.output_text.annotation.added");
+      assert.ok(added?.type === "response.output_text.annotation.added");
+      assert.deepEqual(added.annotation, citation);
+      assert.equal(added.annotation_index, 0);
+      assert.ok(at("response.output_text.annotation.added") < at("response.output_text.done"));
       assert.deepEqual(
         completed.response.output.map((item) => item.type),
         ["file_search_call", "message"],
