@@ -156,14 +156,20 @@ for (const storeOn of [true, false]) {
       assert.deepEqual(page.data[0]?.attributes, { topic: "sea", year: 2020 });
       assert.match(page.data[0]?.content[0]?.text ?? "", /pier 7/);
       for (const hit of page.data) assert.ok(hit.score > 0 && hit.score <= 1);
-      const raw = (await (
-        await fetch(`${tandem.url}/v1/vector_stores/${vs}/search`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ query: ["sourdough", "moons"], rewrite_query: true }),
-        })
-      ).json()) as { object: string; search_query: string[]; data: { filename: string }[]; has_more: boolean; next_page: null };
+      const rawResponse = await fetch(`${tandem.url}/v1/vector_stores/${vs}/search`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: ["sourdough", "moons"], rewrite_query: true }),
+      });
+      const raw = (await rawResponse.json()) as {
+        object: string;
+        search_query: string[];
+        data: { filename: string }[];
+        has_more: boolean;
+        next_page: null;
+      };
       assert.equal(raw.object, "vector_store.search_results.page");
+      assert.match(rawResponse.headers.get("x-tandem-warnings") ?? "", /rewrite_query was not applied/);
       assert.deepEqual(raw.search_query, ["sourdough", "moons"]);
       assert.deepEqual(raw.data.map((d) => d.filename).sort(), ["astronomy.txt", "baking.md"]);
       assert.equal(raw.has_more, false);

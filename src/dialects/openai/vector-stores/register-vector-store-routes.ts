@@ -107,7 +107,11 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
           "invalid_type",
         );
       }
-      // tandem does not rewrite queries (that takes a model): the query is searched as given, and the page says so.
+      // tandem does not rewrite queries (that takes a model): the query is searched as given
+      // (`search_query` shows it), and the answer says so.
+      if (body.rewrite_query === true) {
+        reply.header("x-tandem-warnings", "rewrite_query was not applied: tandem searches the query as given");
+      }
       const hits = await stores.search(
         { vectorStoreIds: [id], queries, limit, scoreThreshold, ...(filter && { filter }) },
         clientSignal(request, reply),
