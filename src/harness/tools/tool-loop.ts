@@ -28,10 +28,12 @@ import {
   type ToolDefinition,
   type ToolHost,
   type Usage,
+  VectorStoreError,
 } from "../../core/index.js";
 import { maxSensitivity, SENSITIVITY_HEADER } from "../../privacy/sensitivity.js";
 import {
   checkFileSearchTool,
+  type FileSearchFound,
   type FileSearchStores,
   fileSearchDefinition,
   fileSearchQueries,
@@ -363,8 +365,13 @@ class LoopRun {
         } else {
           this.#callsLeft--;
           const found = await this.#search(queries);
-          outcome = { output: found.text };
-          yield { type: "hosted-tool", item: { ...item, status: "completed", results: found.results } };
+          if ("error" in found) {
+            outcome = { error: found.error };
+            yield { type: "hosted-tool", item: { ...item, status: "failed", error: found.error } };
+          } else {
+            outcome = { output: found.text };
+            yield { type: "hosted-tool", item: { ...item, status: "completed", results: found.results } };
+          }
         }
         meta.tools = [...(meta.tools ?? []), FILE_SEARCH_FUNCTION];
         results.push({ call: { id: search.id, name: this.#fileSearch as string, arguments: search.arguments }, outcome });
@@ -456,14 +463,22 @@ class LoopRun {
    * found (each chunk's, classified when it was stored), so a private passage never reaches a cloud
    * target, whatever the client declared; the router classifies the tool result too.
    */
-  async #search(queries: string[]) {
+  async #search(queries: string[]): Promise<FileSearchFound | { error: string }> {
     const stores = this.#options.vectorStores as NonNullable<ToolLoopOptions["vectorStores"]>;
-    const found = await runFileSearch(
-      stores,
-      this.#tools.fileSearch as NonNullable<HostedToolsRequest["fileSearch"]>,
-      queries,
-      this.#context.signal,
-    );
+    let found: FileSearchFound;
+    try {
+      found = await runFileSearch(
+        stores,
+        this.#tools.fileSearch as NonNullable<HostedToolsRequest["fileSearch"]>,
+        queries,
+        this.#context.signal,
+      );
+    } catch (err) {
+      this.#context.signal.throwIfAborted();
+      // The model is told, and answers without: an expired store, or a store that cannot be read now.
+      if (err instanceof VectorStoreError) return { error: err.message };
+      return { error: "The vector store could not be searched right now." };
+    }
     this.#sensitivity = higher(this.#sensitivity, found.sensitivity);
     // Only ever to private: the header wins over detection outright, and a lower level set here would
     // hide what the router finds in the later turns' other tool results.

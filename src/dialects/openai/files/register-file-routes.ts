@@ -89,9 +89,10 @@ export function registerFileRoutes(app: RouteTable, files: FilesService, vectorS
     "/v1/files/:id",
     stateRoute(async (request) => {
       const id = idOf(request.params);
-      if (!(await store.deleteFile(id))) throw noSuchFile(id);
-      // Its chunks go with it, from every vector store that held it (as OpenAI's).
+      // Its chunks go with it, from every vector store that held it (as OpenAI's): first, so that a
+      // crash between the two leaves a file no store holds, never chunks of a deleted file.
       await vectorStores?.forgetFile(id);
+      if (!(await store.deleteFile(id))) throw noSuchFile(id);
       return { id, object: "file", deleted: true };
     }),
   );
