@@ -277,7 +277,20 @@ export class VectorStoreLibrary implements VectorStores {
         if (seen === undefined || seen.score < hit.score) best.set(key, hit);
       }
     }
-    return [...best.values()].sort((a, b) => b.score - a.score).slice(0, query.limit);
+    return this.#live([...best.values()].sort((a, b) => b.score - a.score).slice(0, query.limit));
+  }
+
+  /**
+   * The hits whose Files API file still exists. A file that expired (`expires_after`) leaves the
+   * stores here, the first time a search finds it: its chunks are deleted then, and never shown.
+   */
+  async #live(hits: ChunkHit[]): Promise<ChunkHit[]> {
+    const gone = new Set<string>();
+    for (const fileId of new Set(hits.map((hit) => hit.fileId))) {
+      if ((await this.#o.files.getFile(fileId)) === undefined) gone.add(fileId);
+    }
+    for (const fileId of gone) await this.#o.store.removeFileEverywhere(fileId);
+    return gone.size === 0 ? hits : hits.filter((hit) => !gone.has(hit.fileId));
   }
 
   /** A Files API file a request names, or OpenAI's 404 for it. */

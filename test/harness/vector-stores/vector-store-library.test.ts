@@ -115,3 +115,32 @@ describe("VectorStoreLibrary ingestion", () => {
     assert.match(failed?.lastError?.message ?? "", /vectorStores\.maxChunksPerFile/);
   });
 });
+
+describe("VectorStoreLibrary search", () => {
+  it("a file that expired leaves the stores the first time a search finds it, and is never shown", async () => {
+    let now = 1_800_000_000;
+    const files = new MemoryFileStore(() => now);
+    const kept = await files.createFile(
+      { filename: "kept.txt", purpose: "assistants", mediaType: "text/plain" },
+      Buffer.from("harbour pier"),
+    );
+    const brief = await files.createFile(
+      { filename: "brief.txt", purpose: "assistants", mediaType: "text/plain", expiresAfter: 3600 },
+      Buffer.from("harbour boats"),
+    );
+    const store = new MemoryVectorStoreStore();
+    const lib = library(store, files);
+    const vs = await lib.create({ name: "x", fileIds: [kept.id, brief.id] });
+    await lib.idle();
+    const query = { vectorStoreIds: [vs.id], queries: ["harbour"], limit: 10, scoreThreshold: 0 };
+    assert.equal((await lib.search(query, new AbortController().signal)).length, 2);
+    now += 3601;
+    const hits = await lib.search(query, new AbortController().signal);
+    assert.deepEqual(
+      hits.map((hit) => hit.filename),
+      ["kept.txt"],
+    );
+    assert.equal(await store.getFile(vs.id, brief.id), undefined, "its record and chunks are gone");
+    assert.equal((await lib.get(vs.id))?.fileCounts.total, 1);
+  });
+});
