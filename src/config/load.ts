@@ -193,6 +193,10 @@ function checkRoutes(config: Config, file: string | undefined): void {
   }
   // The embedding model of memories: a target, found wrong at start rather than at the first memory.
   if (config.memory.embeddings !== undefined) checkTarget(config, config.memory.embeddings, { file, path: "memory.embeddings" });
+  // And of vector stores, alike.
+  if (config.vectorStores.embeddings !== undefined) {
+    checkTarget(config, config.vectorStores.embeddings, { file, path: "vectorStores.embeddings" });
+  }
 }
 
 function checkTarget(config: Config, target: string, where: { file: string | undefined; path: string }): void {

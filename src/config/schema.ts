@@ -651,6 +651,32 @@ export const configSchema = z.object({
         .default(32 * 1024 * 1024),
     })
     .default({ maxBytes: 32 * 1024 * 1024 }),
+  /**
+   * Vector stores (`/v1/vector_stores`) and the Responses API's `file_search` tool: the Files API's
+   * files cut into chunks, kept in the encrypted store (or, with `store.enabled: false`, in the
+   * server's memory only) and searched by their words (FTS5 bm25), and by meaning when an embedding
+   * model is set.
+   */
+  vectorStores: z
+    .object({
+      /**
+       * An embedding model (`<provider>/<model>`) for searching chunks by meaning as well as words.
+       * A chunk privacy detection finds private is only ever embedded by a local model. Default:
+       * `memory.embeddings` (unset: word search only).
+       */
+      embeddings: z
+        .string()
+        .regex(/^[^/\s]+\/.+$/, "expected '<provider>/<model>'")
+        .optional(),
+      /** Files one vector store may hold (more is refused with a 400). Default 1000. */
+      maxFiles: z.number().int().min(1).max(100_000).default(1000),
+      /** Chunks one file may be cut into (a file with more ends `failed`, `invalid_file`). Default 2000. */
+      maxChunksPerFile: z.number().int().min(1).max(1_000_000).default(2000),
+      /** The longest search query, in characters (a longer one is refused with a 400). Default 4096. */
+      maxQueryChars: z.number().int().min(1).max(100_000).default(4096),
+    })
+    .strict()
+    .default({ maxFiles: 1000, maxChunksPerFile: 2000, maxQueryChars: 4096 }),
   mcp: mcpSchema.default({
     sandbox: false,
     servers: {},

@@ -1,3 +1,4 @@
+import type { AttributeFilter, Attributes } from "./attribute-filter.js";
 import type { Sensitivity } from "./sensitivity.js";
 
 /**
@@ -102,6 +103,19 @@ export type HostedToolItem =
       approvalRequestId?: string;
     }
   | {
+      /**
+       * A search of tandem's vector stores the model asked for (the Responses API's `file_search`
+       * tool): `in_progress` as the model asks, `searching` with its queries, then `completed` with
+       * what was found (or `failed`).
+       */
+      kind: "file-search";
+      id: string;
+      status: "in_progress" | "searching" | "completed" | "failed";
+      queries: string[];
+      results?: FileSearchResult[];
+      error?: string;
+    }
+  | {
       /** The call needs the client's approval: the answer ends here; a later request approves or denies it. */
       kind: "approval-request";
       id: string;
@@ -110,6 +124,32 @@ export type HostedToolItem =
       arguments: string;
       status: "completed";
     };
+
+/** One passage a `file_search` call found (the `file_search_call` item's `results`). */
+export interface FileSearchResult {
+  fileId: string;
+  filename: string;
+  /** 0..1. */
+  score: number;
+  text: string;
+  attributes?: Attributes;
+}
+
+/** A request's `file_search` tool: which of tandem's vector stores the model may search, and how. */
+export interface FileSearchTool {
+  vectorStoreIds: string[];
+  /** Results per call, 1..50. */
+  maxResults: number;
+  filter?: AttributeFilter;
+  /** Results scoring below this (0..1) are left out. */
+  scoreThreshold: number;
+}
+
+/**
+ * The function the model is offered for `file_search` (as OpenAI's models are given theirs): it
+ * calls it with `{queries: string[]}`.
+ */
+export const FILE_SEARCH_FUNCTION = "file_search";
 
 /** Which of a server's tools a filter picks: by name, or by MCP's `readOnlyHint` (OpenAI's McpToolFilter). */
 export interface HostedToolFilter {
@@ -147,6 +187,8 @@ export interface HostedToolsRequest {
   servers: HostedServer[];
   /** Decisions the new input carries, for calls waiting in the history: run (or declined) before the model's first turn. */
   approvals: HostedApproval[];
+  /** The `file_search` tool, when the request has one: the loop searches tandem's vector stores for the model. */
+  fileSearch?: FileSearchTool;
   /** Tools already listed in this conversation (its `mcp_list_tools` items), by server label: not listed again. */
   listed: Map<string, HostedToolInfo[]>;
   /** At most this many hosted calls in the answer (the Responses API's `max_tool_calls`). Default 20. */

@@ -1,9 +1,11 @@
+export * from "./attribute-filter.js";
 export * from "./backoff.js";
 export * from "./chat-gateway-wrapper.js";
 export * from "./egress-audit-error.js";
 export * from "./errors.js";
 export * from "./file-media-type.js";
 export * from "./file-parts.js";
+export * from "./file-search-text.js";
 export * from "./files.js";
 export * from "./format-path.js";
 export * from "./forwarding.js";
@@ -33,3 +35,4 @@ export * from "./stored-chat-completions.js";
 export * from "./stored-history.js";
 export * from "./stream.js";
 export * from "./transient-failure.js";
+export * from "./vector-stores.js";

@@ -5,6 +5,7 @@ import type { FileStore } from "../core/files.js";
 import { type ChatCompletionStore, GatewayError, makeId, type ToolHost } from "../core/index.js";
 import type { MemoryStore } from "../core/memory.js";
 import type { StateStore } from "../core/state.js";
+import type { VectorStoreStore } from "../core/vector-stores.js";
 import { DIALECTS, dialectFor } from "../dialects/index.js";
 import { requestRecord } from "../dialects/shared/index.js";
 import { EncryptedChatCompletionStore, MemoryChatCompletionStore } from "../harness/chat-completions/index.js";
@@ -23,6 +24,9 @@ import { McpToolHost } from "../harness/tools/mcp/index.js";
 import { RouteToolsGateway } from "../harness/tools/route-tools.js";
 import { ToolHostByLabel } from "../harness/tools/tool-host-by-label.js";
 import { ToolLoop } from "../harness/tools/tool-loop.js";
+import { EncryptedVectorStoreStore } from "../harness/vector-stores/encrypted-vector-store-store.js";
+import { MemoryVectorStoreStore } from "../harness/vector-stores/memory-vector-store-store.js";
+import { VectorStoreLibrary } from "../harness/vector-stores/vector-store-library.js";
 import { classifyRequest, detectorFor } from "../privacy/index.js";
 import { Catalog } from "../router/catalog.js";
 import { HealthMonitor } from "../router/health-monitor.js";
@@ -77,6 +81,11 @@ export interface ServerOptions {
    */
   chatCompletions?: ChatCompletionStore;
   /**
+   * Where vector stores live. Default: the encrypted store when `store` is given, else this
+   * process's memory (lost at exit).
+   */
+  vectorStores?: VectorStoreStore;
+  /**
    * Runs MCP servers' tools for the tool loop (Responses `mcp` tools). Default: the MCP servers of
    * `config.mcp`. Closed by `close()` when the server made it.
    */
@@ -109,6 +118,8 @@ export interface TandemServer {
   memories: Memories;
   /** Where this server keeps the Files API's files. */
   files: FileStore;
+  /** The vector stores (`/v1/vector_stores`, the `file_search` tool). */
+  vectorStores: VectorStoreLibrary;
   close(): Promise<void>;
 }
 
@@ -414,25 +425,46 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     new Map([[MEMORY_TOOLS_LABEL, new MemoryToolHost(memories)]]),
     options.toolHost ?? (ownToolHost as McpToolHost),
   );
+  // PDFs' text, on a thread of its own (started at the first PDF).
+  const pdf = new PdfTextReader();
+  const fileStore = options.files ?? (store ? new EncryptedFileStore(store) : new MemoryFileStore());
+  const vectorStoreEmbeddings = config.vectorStores.embeddings ?? config.memory.embeddings;
+  const vectorStores = new VectorStoreLibrary({
+    store: options.vectorStores ?? (store ? new EncryptedVectorStoreStore(store) : new MemoryVectorStoreStore()),
+    files: fileStore,
+    documentText: pdf.text,
+    classify: classifyText,
+    limits: config.vectorStores,
+    ...(vectorStoreEmbeddings !== undefined && {
+      embedder: new MemoryEmbedder(router, vectorStoreEmbeddings, targetIsLocal(catalog, vectorStoreEmbeddings), (skipped) =>
+        // Why, never what: a chunk's text stays out of the log.
+        logger.warn({ component: "vector-stores", model: vectorStoreEmbeddings, ...skipped }, "chunk embedding not made"),
+      ),
+    }),
+    onIngestFailed: (report) => logger.warn({ component: "vector-stores", ...report }, "vector store file not ingested"),
+  });
+  // Ingestions a stop or a crash left unfinished start again (in the background).
+  await vectorStores.start();
   const loop = new ToolLoop(toolHost, {
     // A call to a server that is not on this machine is egress: audited as a cloud request is.
     ...(store && { audit: (record) => store.auditEgress(record) }),
     // For a call to a remote server when no turn was classified (every target local).
     classify: classifyText,
+    // A Responses request's file_search tool searches these.
+    vectorStores,
   });
-  // PDFs' text, on a thread of its own (started at the first PDF).
-  const pdf = new PdfTextReader();
   const services = {
     state: options.state ?? (store ? new EncryptedStateStore(store) : new MemoryStateStore()),
     hostedTools: loop,
     // Background responses: turns that outlive the request that started them, run through this server.
     loopback: loopback.from(),
     files: {
-      store: options.files ?? (store ? new EncryptedFileStore(store) : new MemoryFileStore()),
+      store: fileStore,
       maxBytes: config.files.maxBytes,
       documentText: pdf.text,
     },
     chatCompletions: options.chatCompletions ?? chatCompletionStore(store, config),
+    vectorStores,
   };
   // A route's tools (`tools: ["mcp:<server>"]`) are run for its clients on every wire.
   // (With no route naming tools, the router itself: nothing is looked up per request.)
@@ -463,9 +495,11 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     state: services.state,
     memories,
     files: services.files.store,
+    vectorStores,
     async close() {
       health.stop();
       await app.close();
+      await vectorStores.close();
       await ownToolHost?.close();
       await pdf.close();
       await catalog.close();

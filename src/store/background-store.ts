@@ -27,9 +27,11 @@ import type {
   StateMethod,
   StoreHealth,
   StoreOptions,
+  VectorStoreMethod,
 } from "./store.js";
 import { StoreError, type StoreErrorCode } from "./store-error.js";
 import type { QueuedRow, StoreThreadReply, StoreThreadRequest, StoreThreadStart } from "./store-protocol.js";
+import type { VectorStoreTables } from "./vector-store-tables.js";
 
 /**
  * How long logged rows wait on this thread before they go to the store's thread, in one message; the
@@ -258,6 +260,14 @@ export class BackgroundStore {
     ...args: Parameters<ChatCompletionTables[M]>
   ): Promise<ReturnType<ChatCompletionTables[M]>> {
     return (await this.#ask({ op: "chatCompletions", method, args })) as ReturnType<ChatCompletionTables[M]>;
+  }
+
+  /** Calls a method of the vector stores on the store's thread, as state() does. */
+  async vectorStores<M extends VectorStoreMethod>(
+    method: M,
+    ...args: Parameters<VectorStoreTables[M]>
+  ): Promise<ReturnType<VectorStoreTables[M]>> {
+    return (await this.#ask({ op: "vectorStores", method, args })) as ReturnType<VectorStoreTables[M]>;
   }
 
   async health(): Promise<StoreHealth> {

@@ -187,6 +187,74 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       );
       CREATE INDEX chat_completions_stored_at ON chat_completions (stored_at);
     `),
+  // 10: vector stores (OpenAI's Vector Stores API, the `file_search` tool): the stores, the files each
+  // holds (a Files API file by its id; deleting a store or a file's record never deletes the file),
+  // the batches files were added in,
+  // and the chunks of each completed file with their sensitivity and vector, indexed for words by
+  // FTS5 as memories are (external content, secure-delete). A file's chunks are written in the same
+  // transaction that marks it completed, so a crash never leaves some of them searchable.
+  (db) =>
+    db.exec(`
+      CREATE TABLE vector_stores (
+        seq                 INTEGER PRIMARY KEY,  -- creation order: lists page by it
+        id                  TEXT NOT NULL UNIQUE, -- vs_...
+        created_at          INTEGER NOT NULL,     -- seconds since the epoch
+        name                TEXT NOT NULL,
+        description         TEXT,
+        metadata            TEXT,                 -- JSON object of strings; NULL: none
+        expires_after_days  INTEGER,              -- NULL: never expires
+        last_active_at      INTEGER NOT NULL
+      );
+      CREATE TABLE vector_store_files (
+        seq            INTEGER PRIMARY KEY,
+        store_id       TEXT NOT NULL REFERENCES vector_stores (id) ON DELETE CASCADE,
+        file_id        TEXT NOT NULL,             -- file-... (no foreign key: the Files API deletes through tandem, which removes these)
+        created_at     INTEGER NOT NULL,
+        filename       TEXT NOT NULL,
+        status         TEXT NOT NULL,             -- in_progress | completed | failed | cancelled
+        last_error     TEXT,                      -- JSON {code, message}; NULL: none
+        usage_bytes    INTEGER NOT NULL,
+        attributes     TEXT,                      -- JSON object; NULL: none
+        chunk_max      INTEGER NOT NULL,          -- tokens
+        chunk_overlap  INTEGER NOT NULL,
+        ingest_id      TEXT NOT NULL,             -- the ingestion a completion must name
+        batch_id       TEXT,                      -- vsfb_... of the batch that added it last; NULL: added alone
+        UNIQUE (store_id, file_id)
+      );
+      CREATE INDEX vector_store_files_batch ON vector_store_files (batch_id) WHERE batch_id IS NOT NULL;
+      CREATE TABLE vector_store_file_batches (
+        seq         INTEGER PRIMARY KEY,
+        id          TEXT NOT NULL UNIQUE,         -- vsfb_...
+        store_id    TEXT NOT NULL REFERENCES vector_stores (id) ON DELETE CASCADE,
+        created_at  INTEGER NOT NULL,
+        cancelled   INTEGER NOT NULL DEFAULT 0    -- 1: cancelled (its files still in progress then were cancelled)
+      );
+      CREATE INDEX vector_store_files_file ON vector_store_files (file_id);
+      CREATE INDEX vector_store_files_pending ON vector_store_files (status) WHERE status = 'in_progress';
+      CREATE TABLE vector_store_chunks (
+        seq              INTEGER PRIMARY KEY,     -- the full-text index's rowid
+        store_id         TEXT NOT NULL,
+        file_id          TEXT NOT NULL,
+        position         INTEGER NOT NULL,        -- the chunk's place in its file
+        text             TEXT NOT NULL,
+        sensitivity      TEXT NOT NULL,           -- public | internal | private
+        embedding_model  TEXT,                    -- provider/model that made the vector; NULL: no vector
+        embedding        BLOB,                    -- float32 little-endian
+        FOREIGN KEY (store_id, file_id) REFERENCES vector_store_files (store_id, file_id) ON DELETE CASCADE
+      );
+      CREATE INDEX vector_store_chunks_file ON vector_store_chunks (store_id, file_id, position);
+      CREATE VIRTUAL TABLE vector_store_chunks_fts USING fts5 (
+        text, content = 'vector_store_chunks', content_rowid = 'seq', tokenize = 'unicode61 remove_diacritics 2'
+      );
+      INSERT INTO vector_store_chunks_fts (vector_store_chunks_fts, rank) VALUES ('secure-delete', 1);
+      CREATE VIRTUAL TABLE vector_store_chunks_vocab USING fts5vocab (vector_store_chunks_fts, row);
+      CREATE TRIGGER vector_store_chunks_ai AFTER INSERT ON vector_store_chunks BEGIN
+        INSERT INTO vector_store_chunks_fts (rowid, text) VALUES (new.seq, new.text);
+      END;
+      CREATE TRIGGER vector_store_chunks_ad AFTER DELETE ON vector_store_chunks BEGIN
+        INSERT INTO vector_store_chunks_fts (vector_store_chunks_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+      END;
+    `),
 ];
 
 /** The version this build of tandem writes. */

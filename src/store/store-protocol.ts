@@ -1,7 +1,7 @@
 import type { DatabaseKey } from "./database-key.js";
 import type { EgressValues } from "./log-tables.js";
 import type { AuditQuery, EgressRecord, RequestLogEntry, UsageEntry } from "./records.js";
-import type { ChatCompletionMethod, FileMethod, MemoryMethod, StateMethod, StoreOptions } from "./store.js";
+import type { ChatCompletionMethod, FileMethod, MemoryMethod, StateMethod, StoreOptions, VectorStoreMethod } from "./store.js";
 
 /** The messages between a BackgroundStore and its worker thread (store-thread.ts). */
 
@@ -40,6 +40,8 @@ export type StoreThreadRequest =
   | { op: "files"; id: number; method: FileMethod; args: unknown[] }
   /** One call on the stored chat completions (Store.chatCompletionCall); answered once committed. */
   | { op: "chatCompletions"; id: number; method: ChatCompletionMethod; args: unknown[] }
+  /** One call on the vector stores (Store.vectorStoreCall); answered once committed. */
+  | { op: "vectorStores"; id: number; method: VectorStoreMethod; args: unknown[] }
   | { op: "close"; id: number };
 
 export type StoreThreadReply =

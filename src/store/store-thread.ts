@@ -108,6 +108,9 @@ port.on("message", (message: StoreThreadRequest) => {
       case "chatCompletions":
         value = store.chatCompletionCall(message.method, message.args as never);
         break;
+      case "vectorStores":
+        value = store.vectorStoreCall(message.method, message.args as never);
+        break;
     }
   } catch (err) {
     port.postMessage({ op: "reply", id: message.id, error: errorOf(err) } satisfies StoreThreadReply);

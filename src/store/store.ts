@@ -35,6 +35,7 @@ import type {
 import { readSecret, removeSecret, secretNames, writeSecret } from "./secrets-table.js";
 import { type StatePruneResult, StateTables } from "./state-tables.js";
 import { StoreError, storeErrorFrom } from "./store-error.js";
+import { VectorStoreTables } from "./vector-store-tables.js";
 
 export interface StoreOptions {
   /** The data dir; the database is `<dataDir>/tandem.db`. */
@@ -133,6 +134,9 @@ export type FileMethod = Exclude<keyof FileTables, "prune">;
 /** The ChatCompletionTables methods a BackgroundStore may call on the store's thread. */
 export type ChatCompletionMethod = Exclude<keyof ChatCompletionTables, "prune">;
 
+/** The VectorStoreTables methods a BackgroundStore may call on the store's thread. */
+export type VectorStoreMethod = keyof VectorStoreTables;
+
 type PendingRow =
   | { kind: "request"; values: RequestValues }
   /** `token`: the number the server answered for a journaled row (see recordJournaledEgress). */
@@ -188,6 +192,8 @@ export class Store {
   /** Stored chat completions (the encrypted ChatCompletionStore's table). */
   readonly chatCompletions: ChatCompletionTables;
   readonly chatCompletionRetentionDays: number;
+  /** Vector stores, their files and chunks (the encrypted VectorStoreStore's tables). */
+  readonly vectorStores: VectorStoreTables;
   readonly #db: Sqlite.Database;
   readonly #flushIntervalMs: number;
   readonly #maxBatch: number;
@@ -235,6 +241,7 @@ export class Store {
       this.memory = new MemoryTables(this.#db);
       this.files = new FileTables(this.#db);
       this.chatCompletions = new ChatCompletionTables(this.#db);
+      this.vectorStores = new VectorStoreTables(this.#db);
     } catch (err) {
       this.#db.close();
       throw storeErrorFrom(err, this.file, "prepare statements for");
@@ -431,6 +438,17 @@ export class Store {
           args,
         ),
       "use the stored chat completions in",
+    );
+  }
+
+  /** Runs one VectorStoreTables method on this store's connection, turning SQLite's errors into StoreErrors. */
+  vectorStoreCall<M extends VectorStoreMethod>(
+    method: M,
+    args: Parameters<VectorStoreTables[M]>,
+  ): ReturnType<VectorStoreTables[M]> {
+    return this.#sql(
+      () => (this.vectorStores[method] as (...a: unknown[]) => ReturnType<VectorStoreTables[M]>).apply(this.vectorStores, args),
+      "use the vector stores in",
     );
   }
 

@@ -152,6 +152,32 @@ routes:
     await assert.rejects(load("reserved.yaml"), /tandem-memory.*tandem's own memory tools/);
   });
 
+  it("reads vectorStores: its defaults, its bounds, and checks its embedding model at load", async () => {
+    const base = "providers:\n  openai: { kind: openai, models: [gpt-4o-mini, text-embedding-3-small] }\n";
+    const dir = dirWith({
+      "default.yaml": base,
+      "ok.yaml": `${base}vectorStores: { embeddings: openai/text-embedding-3-small, maxFiles: 10 }\n`,
+      "bad-model.yaml": `${base}vectorStores: { embeddings: openai/nope }\n`,
+      "bad-bound.yaml": `${base}vectorStores: { maxQueryChars: 0 }\n`,
+      "unknown.yaml": `${base}vectorStores: { maxFile: 3 }\n`,
+    });
+    const load = (file: string) => loadConfig({ cwd: dir, env: noEnv(dir), configPath: file });
+    assert.deepEqual((await load("default.yaml")).config.vectorStores, {
+      maxFiles: 1000,
+      maxChunksPerFile: 2000,
+      maxQueryChars: 4096,
+    });
+    assert.deepEqual((await load("ok.yaml")).config.vectorStores, {
+      embeddings: "openai/text-embedding-3-small",
+      maxFiles: 10,
+      maxChunksPerFile: 2000,
+      maxQueryChars: 4096,
+    });
+    await assert.rejects(load("bad-model.yaml"), /vectorStores\.embeddings.*no model 'nope'/);
+    await assert.rejects(load("bad-bound.yaml"), /vectorStores\.maxQueryChars/);
+    await assert.rejects(load("unknown.yaml"), /vectorStores/);
+  });
+
   it("reports unparseable YAML, a missing --config file and a bad port clearly", async () => {
     const dir = dirWith({ "bad.yaml": "server: { port: [" });
     await assert.rejects(loadConfig({ cwd: dir, env: noEnv(dir), configPath: "bad.yaml" }), /bad\.yaml: not valid YAML or JSON/);

@@ -25,6 +25,7 @@ import { renderOpenAIError } from "./render-openai-error.js";
 import { renderOpenAIModel, renderOpenAIModelList } from "./render-openai-models.js";
 import { BackgroundResponses, registerResponsesRoutes } from "./responses/index.js";
 import { registerStoredChatRoutes, storedChatMetadata, storedChatRendering } from "./stored-chat/index.js";
+import { registerVectorStoreRoutes } from "./vector-stores/register-vector-store-routes.js";
 
 /**
  * The OpenAI API: models, chat completions, legacy completions, embeddings and responses under /v1.
@@ -82,7 +83,9 @@ export const openaiDialect: Dialect = {
     const background = services.loopback === undefined ? undefined : new BackgroundResponses(services.loopback, services.state);
     registerStoredStateRoutes(app, services.state, background);
     // The Files API (upload, list, retrieve, content, delete).
-    if (services.files) registerFileRoutes(app, services.files);
+    if (services.files) registerFileRoutes(app, services.files, services.vectorStores);
+    // The Vector Stores API (stores, their files, search).
+    if (services.vectorStores) registerVectorStoreRoutes(app, services.vectorStores);
 
     app.post("/v1/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";

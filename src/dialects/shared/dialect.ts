@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { ChatCompletionStore, DocumentText, FileStore, Gateway, GatewayError, HostedToolRunner } from "../../core/index.js";
 import type { StateStore } from "../../core/state.js";
+import type { VectorStores } from "../../core/vector-stores.js";
 import type { Loopback } from "./loopback.js";
 import type { DialectRoute } from "./route-table.js";
 
@@ -27,6 +28,8 @@ export interface DialectServices {
    * encrypted store's, or in memory when the store is off. Absent: none are stored or served.
    */
   chatCompletions?: ChatCompletionStore;
+  /** Vector stores (`/v1/vector_stores`, the `file_search` tool). Absent: neither is served. */
+  vectorStores?: VectorStores;
 }
 
 /** The files tandem keeps (OpenAI's Files API) as a dialect uses them. */

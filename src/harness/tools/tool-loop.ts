@@ -2,6 +2,7 @@ import {
   type AssistantMessage,
   type ChatRequest,
   type ChatStream,
+  FILE_SEARCH_FUNCTION,
   type FinishReason,
   type Gateway,
   GatewayError,
@@ -27,8 +28,17 @@ import {
   type ToolDefinition,
   type ToolHost,
   type Usage,
+  VectorStoreError,
 } from "../../core/index.js";
-import { maxSensitivity } from "../../privacy/sensitivity.js";
+import { maxSensitivity, SENSITIVITY_HEADER } from "../../privacy/sensitivity.js";
+import {
+  checkFileSearchTool,
+  type FileSearchFound,
+  type FileSearchStores,
+  fileSearchDefinition,
+  fileSearchQueries,
+  runFileSearch,
+} from "./file-search.js";
 
 /** Rounds of model turn and hosted calls before the model is asked to answer without the hosted tools. */
 const DEFAULT_MAX_TURNS = 10;
@@ -49,6 +59,8 @@ export interface ToolLoopOptions {
   maxTurns?: number;
   audit?: AuditToolCall;
   classify?: ClassifyText;
+  /** tandem's vector stores, for a request's `file_search` tool. Absent: a request with one is refused. */
+  vectorStores?: FileSearchStores & { readonly maxQueryChars: number };
 }
 
 /** One tool the model is offered, by the name it is offered under. */
@@ -70,6 +82,12 @@ interface TurnCall {
   unknown?: boolean;
 }
 
+/** A `file_search` call the model made in a turn. */
+interface SearchCall {
+  id: string;
+  arguments: string;
+}
+
 /**
  * The server-side tool loop (core's HostedToolRunner): MCP servers' tools are offered to the model
  * beside the client's own, and each call to one is run by tandem, next to the user, between the
@@ -88,6 +106,7 @@ export class ToolLoop implements HostedToolRunner {
   }
 
   async chat(gateway: Gateway, request: ChatRequest, tools: HostedToolsRequest, context: RequestContext): Promise<ChatStream> {
+    if (tools.fileSearch !== undefined) await checkFileSearchTool(this.#options.vectorStores, tools.fileSearch);
     for (const server of tools.servers) {
       if (!tools.listed.has(server.ref.label) && server.ref.url === undefined && !this.#host.configured(server.ref.label)) {
         throw new GatewayError(
@@ -153,6 +172,10 @@ class LoopRun {
   /** The highest sensitivity any turn was classified with: calls to remote servers are not made once it is private. */
   #sensitivity: Sensitivity | undefined;
   readonly #options: ToolLoopOptions;
+  /** The name `file_search` is offered under; undefined: not offered (no such tool, or the client has a function of that name). */
+  readonly #fileSearch: string | undefined;
+  /** The context of the next turns: its sensitivity raised by what a search found. */
+  #turnContext: RequestContext;
 
   constructor(
     host: ToolHost,
@@ -174,6 +197,10 @@ class LoopRun {
     this.#maxTurns = options.maxTurns ?? DEFAULT_MAX_TURNS;
     this.#messages = [...request.messages];
     this.#callsLeft = tools.maxCalls ?? DEFAULT_MAX_CALLS;
+    this.#turnContext = context;
+    const taken = request.tools?.some((tool) => tool.name === FILE_SEARCH_FUNCTION) === true;
+    this.#fileSearch =
+      tools.fileSearch !== undefined && options.vectorStores !== undefined && !taken ? FILE_SEARCH_FUNCTION : undefined;
   }
 
   async start(prelude: HostedToolItem[]): Promise<ChatStream> {
@@ -204,6 +231,7 @@ class LoopRun {
         });
       }
     }
+    if (offerHosted && this.#fileSearch !== undefined) hosted.push(fileSearchDefinition);
     const tools = [...(this.#request.tools ?? []), ...hosted];
     // A copy: the loop adds to its messages after the turn, and the router may still hold this request.
     const request: ChatRequest = { ...this.#request, messages: [...this.#messages], native: undefined };
@@ -213,7 +241,7 @@ class LoopRun {
     if (!first && request.toolChoice !== undefined && request.toolChoice !== "auto" && request.toolChoice !== "none") {
       delete request.toolChoice;
     }
-    return this.#gateway.chat(request, this.#context);
+    return this.#gateway.chat(request, this.#turnContext);
   }
 
   async *#events(first: ChatStream, prelude: HostedToolItem[], meta: ChatStream["meta"]): AsyncGenerator<StreamEvent> {
@@ -225,6 +253,7 @@ class LoopRun {
       const turnUsage: Usage = { inputTokens: 0, outputTokens: 0 };
       const base = { ...this.#usage };
       const calls = new Map<number, TurnCall>();
+      const searches = new Map<number, SearchCall>();
       let clientCalls = false;
       let text = "";
       const reasoning = new ReasoningBlocks();
@@ -241,6 +270,12 @@ class LoopRun {
             }
             break;
           case "tool-call-start": {
+            if (this.#fileSearch !== undefined && event.name === this.#fileSearch) {
+              const search: SearchCall = { id: makeId("fs_", 48), arguments: "" };
+              searches.set(event.index, search);
+              yield { type: "hosted-tool", item: { kind: "file-search", id: search.id, status: "in_progress", queries: [] } };
+              break;
+            }
             const known = this.#offered.get(event.name);
             const offered = known ?? this.#unknownTool(event.name);
             if (offered === undefined) {
@@ -264,6 +299,11 @@ class LoopRun {
             break;
           }
           case "tool-call-delta": {
+            const search = searches.get(event.index);
+            if (search !== undefined) {
+              search.arguments += event.argumentsDelta;
+              break;
+            }
             const call = calls.get(event.index);
             if (!call) yield event;
             else if (event.argumentsDelta !== "") {
@@ -273,7 +313,7 @@ class LoopRun {
             break;
           }
           case "tool-call-end":
-            if (!calls.has(event.index)) yield event;
+            if (!calls.has(event.index) && !searches.has(event.index)) yield event;
             break;
           case "text-delta":
             text += event.text;
@@ -300,11 +340,42 @@ class LoopRun {
       Object.assign(this.#usage, sum(base, turnUsage));
       // A stream that ended without its finish: the renderer says so.
       if (finish === undefined) return;
-      if (calls.size === 0) {
+      if (calls.size === 0 && searches.size === 0) {
         yield finish;
         return;
       }
-      const results: Array<{ call: TurnCall; outcome: HostedToolOutcome }> = [];
+      const results: Array<{ call: { id: string; name: string; arguments: string }; outcome: HostedToolOutcome }> = [];
+      for (const search of searches.values()) {
+        const queries = fileSearchQueries(search.arguments);
+        const item = { kind: "file-search" as const, id: search.id, queries };
+        yield { type: "hosted-tool", item: { ...item, status: "searching" } };
+        const skipped = !offeredHosted
+          ? "Not run: this response reached its limit of tool calls (max_tool_calls) or of tool rounds."
+          : clientCalls
+            ? "Not run: this turn also called the client's tools; call it again once they are answered."
+            : queries.length === 0
+              ? 'No queries: call file_search with {"queries": ["..."]}.'
+              : this.#callsLeft <= 0
+                ? "Not run: this response reached its limit of tool calls (max_tool_calls)."
+                : undefined;
+        let outcome: HostedToolOutcome;
+        if (skipped !== undefined) {
+          outcome = { error: skipped };
+          yield { type: "hosted-tool", item: { ...item, status: "failed", error: skipped } };
+        } else {
+          this.#callsLeft--;
+          const found = await this.#search(queries);
+          if ("error" in found) {
+            outcome = { error: found.error };
+            yield { type: "hosted-tool", item: { ...item, status: "failed", error: found.error } };
+          } else {
+            outcome = { output: found.text };
+            yield { type: "hosted-tool", item: { ...item, status: "completed", results: found.results } };
+          }
+        }
+        meta.tools = [...(meta.tools ?? []), FILE_SEARCH_FUNCTION];
+        results.push({ call: { id: search.id, name: this.#fileSearch as string, arguments: search.arguments }, outcome });
+      }
       let waiting = false;
       for (const call of calls.values()) {
         const { server, tool } = call.offered;
@@ -385,6 +456,36 @@ class LoopRun {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Searches the tool's stores. The next turns are held to the highest sensitivity of what was
+   * found (each chunk's, classified when it was stored), so a private passage never reaches a cloud
+   * target, whatever the client declared; the router classifies the tool result too.
+   */
+  async #search(queries: string[]): Promise<FileSearchFound | { error: string }> {
+    const stores = this.#options.vectorStores as NonNullable<ToolLoopOptions["vectorStores"]>;
+    let found: FileSearchFound;
+    try {
+      found = await runFileSearch(
+        stores,
+        this.#tools.fileSearch as NonNullable<HostedToolsRequest["fileSearch"]>,
+        queries,
+        this.#context.signal,
+      );
+    } catch (err) {
+      this.#context.signal.throwIfAborted();
+      // The model is told, and answers without: an expired store, or a store that cannot be read now.
+      if (err instanceof VectorStoreError) return { error: err.message };
+      return { error: "The vector store could not be searched right now." };
+    }
+    this.#sensitivity = higher(this.#sensitivity, found.sensitivity);
+    // Only ever to private: the header wins over detection outright, and a lower level set here would
+    // hide what the router finds in the later turns' other tool results.
+    if (found.sensitivity === "private") {
+      this.#turnContext = { ...this.#turnContext, headers: { ...this.#turnContext.headers, [SENSITIVITY_HEADER]: "private" } };
+    }
+    return found;
   }
 
   /** Runs one call, within the request's budget and its privacy. */

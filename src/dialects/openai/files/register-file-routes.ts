@@ -1,4 +1,4 @@
-import { fileMediaType, GatewayError, isTextMediaType } from "../../../core/index.js";
+import { fileMediaType, GatewayError, isTextMediaType, type VectorStores } from "../../../core/index.js";
 import { clientSignal, type FilesService, type RouteTable } from "../../shared/index.js";
 import { StateApiError, stateRoute } from "../state/index.js";
 import { parseFileListQuery } from "./parse-file-list-query.js";
@@ -10,10 +10,10 @@ const BATCH_EXPIRY_S = 30 * 86_400;
 
 /**
  * OpenAI's Files API over the files tandem keeps (encrypted in the store, or in memory when it is
- * off): upload (multipart), list, retrieve, content and delete. Vector stores and `file_search` are
- * not served.
+ * off): upload (multipart), list, retrieve, content and delete. A deleted file leaves every vector
+ * store (`vectorStores`) too.
  */
-export function registerFileRoutes(app: RouteTable, files: FilesService): void {
+export function registerFileRoutes(app: RouteTable, files: FilesService, vectorStores?: VectorStores): void {
   const { store } = files;
   app.post(
     "/v1/files",
@@ -89,6 +89,9 @@ export function registerFileRoutes(app: RouteTable, files: FilesService): void {
     "/v1/files/:id",
     stateRoute(async (request) => {
       const id = idOf(request.params);
+      // Its chunks go with it, from every vector store that held it (as OpenAI's): first, so that a
+      // crash between the two leaves a file no store holds, never chunks of a deleted file.
+      await vectorStores?.forgetFile(id);
       if (!(await store.deleteFile(id))) throw noSuchFile(id);
       return { id, object: "file", deleted: true };
     }),

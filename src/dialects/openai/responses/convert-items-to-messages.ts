@@ -1,4 +1,11 @@
-import { type AssistantMessage, type ContentPart, hostedToolName, type Message } from "../../../core/index.js";
+import {
+  type AssistantMessage,
+  type ContentPart,
+  FILE_SEARCH_FUNCTION,
+  fileSearchText,
+  hostedToolName,
+  type Message,
+} from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
 import { headerSafe } from "../../shared/index.js";
 import { imageSource } from "../convert-from-openai-messages.js";
@@ -100,6 +107,23 @@ export function convertItemsToMessages(
         push({ role: "tool", toolCallId: call.id, name: call.name, content: [{ type: "text", text: call.outcome }] });
         break;
       }
+      case "file_search_call": {
+        // A search tandem's tool loop made: the model's call and what it read back (when the item kept its results).
+        turn = undefined;
+        const queries = Array.isArray(item.queries) ? item.queries.filter((q) => typeof q === "string") : [];
+        push({
+          role: "assistant",
+          content: [],
+          toolCalls: [{ id: item.id, name: FILE_SEARCH_FUNCTION, arguments: JSON.stringify({ queries }) }],
+        });
+        push({
+          role: "tool",
+          toolCallId: item.id,
+          name: FILE_SEARCH_FUNCTION,
+          content: [{ type: "text", text: fileSearchOutcome(item) }],
+        });
+        break;
+      }
       case "mcp_approval_request":
         approvals.set(item.id, item);
         break;
@@ -122,6 +146,19 @@ export function convertItemsToMessages(
     }
   }
   return messages;
+}
+
+/** What the model reads of a stored `file_search_call`: its results, when the response kept them (`include`). */
+function fileSearchOutcome(item: StateItem): string {
+  if (item.status === "failed") return "Error: the search failed.";
+  if (!Array.isArray(item.results)) return "(The results of this search were not kept; search again to read them.)";
+  // As the tool loop gave them to the model (harness/tools/file-search.ts).
+  return fileSearchText(
+    (item.results as Array<{ filename?: unknown; text?: unknown }>).map((r) => ({
+      filename: String(r.filename),
+      text: String(r.text),
+    })),
+  );
 }
 
 /**

@@ -54,6 +54,7 @@ export function hostedToolsRequest(
   }
   return {
     servers: parsed.mcp,
+    ...(parsed.fileSearch !== undefined && { fileSearch: parsed.fileSearch }),
     approvals,
     listed,
     ...(parsed.maxToolCalls !== undefined && { maxCalls: parsed.maxToolCalls }),

@@ -1,5 +1,7 @@
 import {
   type ChatRequest,
+  FILE_SEARCH_FUNCTION,
+  type FileSearchTool,
   GatewayError,
   type HostedServer,
   hostedToolName,
@@ -13,6 +15,7 @@ import { formatPath, headerSafe, parseBody } from "../../shared/index.js";
 import { type InputEntry, normalizeInputEntries, parseInclude, parseMetadata, StateApiError } from "../state/index.js";
 import { checkCarriedPart, type FileReferences } from "./check-carried-part.js";
 import { type NamespacedTool, namespacedToolName } from "./namespaced-tools.js";
+import { parseFileSearchTool } from "./parse-file-search-tool.js";
 import { parseMcpTools } from "./parse-mcp-tools.js";
 import { ResponseWarnings } from "./response-warnings.js";
 import { functionToolSchema, KNOWN_FIELDS, type ResponsesRequestBody, responsesRequestSchema } from "./responses-api.js";
@@ -75,6 +78,10 @@ export interface ParsedResponsesRequest {
   mcp: HostedServer[];
   /** `max_tool_calls`: the most hosted calls the answer may make. */
   maxToolCalls: number | undefined;
+  /** The request's `file_search` tool: tandem's vector stores, searched by its tool loop for the model. */
+  fileSearch: FileSearchTool | undefined;
+  /** `include: ["file_search_call.results"]`: a `file_search_call` item shows its results. */
+  fileSearchResults: boolean;
 }
 
 /** Validates a POST /v1/responses body and maps what the canonical form carries to a ChatRequest. */
@@ -105,6 +112,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   const chat: Omit<ChatRequest, "messages"> = { model: wire.model, stream: wire.stream === true };
   const { tools, echoed, namespaced } = functionTools(wire.tools, warnings);
   const mcp = parseMcpTools(wire.tools);
+  const fileSearch = parseFileSearchTool(wire.tools);
   if (tools.length > 0) chat.tools = tools;
   const allowed = allowedTools(wire.tool_choice);
   if (allowed) {
@@ -115,7 +123,8 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     else delete chat.tools;
     chat.toolChoice = allowed.mode;
     warnings.add("tool-choice-allowed", "tool_choice allowed_tools was sent as the allowed tools only, with its mode");
-  } else if (wire.tool_choice != null) chat.toolChoice = toolChoice(wire.tool_choice, tools, mcp.servers);
+  } else if (wire.tool_choice != null)
+    chat.toolChoice = toolChoice(wire.tool_choice, tools, mcp.servers, fileSearch !== undefined);
   if (wire.parallel_tool_calls != null) chat.parallelToolCalls = wire.parallel_tool_calls;
   const format = wire.text?.format;
   if (format != null) chat.responseFormat = responseFormat(format);
@@ -141,7 +150,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     warnings.add("reasoning-settings", "reasoning summary settings were not passed on: only a Responses upstream reads them");
   }
 
-  if (mcp.servers.length === 0) notCarried(wire, warnings);
+  if (mcp.servers.length === 0 && fileSearch === undefined) notCarried(wire, warnings);
 
   const extra: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
@@ -158,12 +167,14 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     conversationId,
     store: wire.store !== false,
     background: wire.background === true,
-    echo: echo(wire, [...echoed, ...mcp.echoed], conversationId, metadata),
+    echo: echo(wire, [...echoed, ...mcp.echoed, ...(fileSearch ? [fileSearch.echoed] : [])], conversationId, metadata),
     extra,
     warnings,
     mcp: mcp.servers,
     maxToolCalls: wire.max_tool_calls ?? undefined,
     namespaced,
+    fileSearch: fileSearch?.tool,
+    fileSearchResults: include.includes("file_search_call.results"),
   };
 }
 
@@ -217,8 +228,8 @@ function functionTools(
   const echoed: Record<string, unknown>[] = [];
   const namespaced = new Map<string, NamespacedTool>();
   (tools ?? []).forEach((raw, i) => {
-    // MCP servers' tools are run by tandem's tool loop (parse-mcp-tools.ts).
-    if (raw.type === "mcp") return;
+    // MCP servers' tools and file_search are run by tandem's tool loop (parse-mcp-tools.ts, parse-file-search-tool.ts).
+    if (raw.type === "mcp" || raw.type === "file_search") return;
     if (raw.type === "namespace") {
       // Its function tools, each under its flat name (namespaced-tools.ts); calls go back namespaced.
       for (const tool of namespaceTools(raw, i, warnings)) {
@@ -345,8 +356,18 @@ function toolChoice(
   choice: NonNullable<ResponsesRequestBody["tool_choice"]>,
   tools: readonly ToolDefinition[],
   servers: readonly HostedServer[],
+  fileSearch: boolean,
 ): ToolChoice {
   if (typeof choice === "string") return choice;
+  if (choice.type === "file_search") {
+    // ToolChoiceTypes: the model must search first (the loop offers it file_search under that name).
+    if (!fileSearch) {
+      throw new GatewayError("invalid_request", "Invalid value for 'tool_choice': no file_search tool was given in tools.", {
+        param: "tool_choice.type",
+      });
+    }
+    return { name: FILE_SEARCH_FUNCTION };
+  }
   if (choice.type === "mcp") {
     // ToolChoiceMcp: a tool of one server (as the loop offers it to the model), or any tool.
     const { server_label, name } = choice as { server_label?: unknown; name?: unknown };

@@ -56,6 +56,11 @@ export class PendingResponse {
     return this.#request.namespaced;
   }
 
+  /** Whether a `file_search_call` item shows its results (`include: ["file_search_call.results"]`). */
+  get fileSearchResults(): boolean {
+    return this.#request.fileSearchResults;
+  }
+
   /** A summary made for `target`'s window: stored ahead of the turn's input if `target` answers. */
   keepSummary(item: StateItem, target: string): void {
     this.#summaries.set(target, item);

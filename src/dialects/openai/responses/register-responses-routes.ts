@@ -67,9 +67,16 @@ async function respond(
 ): Promise<void> {
   const composed = await composeConversation(parsed, services.state, services.files, clientSignal(request, reply));
   const { headers, level } = stateSensitivity(request.headers, composed.historySensitivity);
-  // MCP servers' tools: run by tandem's tool loop, between the model's turns, on the canonical path.
-  const runner = parsed.mcp.length > 0 ? services.hostedTools : undefined;
-  if (parsed.mcp.length > 0 && runner === undefined) {
+  // MCP servers' tools and file_search: run by tandem's tool loop, between the model's turns, on the
+  // canonical path (so a file_search naming tandem's stores never reaches a Responses upstream).
+  const hostedWanted = parsed.mcp.length > 0 || parsed.fileSearch !== undefined;
+  const runner = hostedWanted ? services.hostedTools : undefined;
+  if (hostedWanted && runner === undefined) {
+    if (parsed.fileSearch !== undefined) {
+      throw new GatewayError("invalid_request", "Invalid value for 'tools': this server runs no tool loop for file_search.", {
+        param: "tools",
+      });
+    }
     parsed.warnings.add("tool:mcp", "tools of type 'mcp' were left out: this server runs no tool loop");
   }
   let answering: Pick<Gateway, "chat"> = gateway;
@@ -114,7 +121,7 @@ async function respond(
           const status = statusFor(result.finishReason);
           return pending.finish(meta, {
             ...status,
-            output: outputItems(result, status.status, logprobs, parsed.namespaced),
+            output: outputItems(result, status.status, logprobs, parsed.namespaced, parsed.fileSearchResults),
             usage: result.usage,
           });
         },

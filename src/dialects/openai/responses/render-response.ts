@@ -1,6 +1,15 @@
-import type { ChatResult, FinishReason, GatewayError, HostedToolItem, ToolCall, Usage } from "../../../core/index.js";
+import type {
+  ChatResult,
+  FileSearchResult,
+  FinishReason,
+  GatewayError,
+  HostedToolItem,
+  ToolCall,
+  Usage,
+} from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
 import { itemId } from "../state/index.js";
+import { type FileCitation, fileCitations } from "./file-citations.js";
 import type { NamespacedTool } from "./namespaced-tools.js";
 import type { ResponseEcho } from "./parse-responses-request.js";
 import { type OutputTextLogprob, outputTextLogprobs } from "./render-logprobs.js";
@@ -138,8 +147,9 @@ export function messageParts(result: Pick<ChatResult, "text" | "refusal" | "logp
 export function outputTextPart(
   text: string,
   logprobs: OutputTextLogprob[] = [],
-): { type: "output_text"; annotations: never[]; logprobs: OutputTextLogprob[]; text: string } {
-  return { type: "output_text", annotations: [], logprobs, text };
+  annotations: FileCitation[] = [],
+): { type: "output_text"; annotations: FileCitation[]; logprobs: OutputTextLogprob[]; text: string } {
+  return { type: "output_text", annotations, logprobs, text };
 }
 
 export function functionCallItem(
@@ -178,19 +188,26 @@ export function outputItems(
   status: ResponseStatus,
   logprobs = false,
   namespaced?: ReadonlyMap<string, NamespacedTool>,
+  /** `include: ["file_search_call.results"]`. */
+  fileSearchResults = false,
 ): StateItem[] {
   const itemStatus = status === "incomplete" ? "incomplete" : "completed";
   const items: StateItem[] = [];
   if (result.reasoning !== undefined && result.reasoning !== "") items.push(reasoningItem(itemId("rs_"), result.reasoning));
   if (result.hosted !== undefined && result.hosted.length > 0) {
-    // Tools tandem ran between the model's turns, each where it came in the answer's text.
+    // Tools tandem ran between the model's turns, each where it came in the answer's text; the text
+    // after a file search cites the files it names (file-citations.ts).
     let at = 0;
+    const found: FileSearchResult[] = [];
+    const message = (text: string, status: "completed" | "incomplete") =>
+      messageItem(itemId("msg_"), [outputTextPart(text, [], fileCitations(text, found))], status);
     for (const { item, textAt } of result.hosted) {
-      if (textAt > at) items.push(messageItem(itemId("msg_"), result.text.slice(at, textAt), "completed"));
+      if (textAt > at) items.push(message(result.text.slice(at, textAt), "completed"));
       at = Math.max(at, textAt);
-      items.push(hostedItem(item));
+      items.push(hostedItem(item, fileSearchResults));
+      if (item.kind === "file-search" && item.results !== undefined) found.push(...item.results);
     }
-    if (at < result.text.length) items.push(messageItem(itemId("msg_"), result.text.slice(at), itemStatus));
+    if (at < result.text.length) items.push(message(result.text.slice(at), itemStatus));
   } else if (result.text !== "" || result.toolCalls.length === 0)
     items.push(messageItem(itemId("msg_"), messageParts(result, logprobs), itemStatus));
   for (const call of result.toolCalls)
@@ -198,8 +215,12 @@ export function outputItems(
   return items;
 }
 
-/** A tool tandem ran for the model, as the Responses API's item for it (`mcp_list_tools`, `mcp_call`, `mcp_approval_request`). */
-export function hostedItem(item: HostedToolItem): StateItem {
+/**
+ * A tool tandem ran for the model, as the Responses API's item for it (`mcp_list_tools`, `mcp_call`,
+ * `mcp_approval_request`, `file_search_call`: its `results` only when the request's `include` asked
+ * for them, as OpenAI's; null otherwise).
+ */
+export function hostedItem(item: HostedToolItem, fileSearchResults = false): StateItem {
   switch (item.kind) {
     case "list-tools":
       return {
@@ -228,6 +249,23 @@ export function hostedItem(item: HostedToolItem): StateItem {
       };
     case "approval-request":
       return { id: item.id, type: "mcp_approval_request", arguments: item.arguments, name: item.name, server_label: item.server };
+    case "file-search":
+      return {
+        id: item.id,
+        type: "file_search_call",
+        status: item.status,
+        queries: item.queries,
+        results:
+          fileSearchResults && item.results !== undefined
+            ? item.results.map((r) => ({
+                file_id: r.fileId,
+                filename: r.filename,
+                score: r.score,
+                text: r.text,
+                attributes: r.attributes ?? {},
+              }))
+            : null,
+      };
   }
 }
 

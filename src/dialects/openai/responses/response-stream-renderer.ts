@@ -1,4 +1,4 @@
-import type { ResponseMeta } from "../../../core/index.js";
+import type { FileSearchResult, ResponseMeta } from "../../../core/index.js";
 import {
   GatewayError,
   type HostedToolItem,
@@ -12,6 +12,7 @@ import type { StreamRenderer } from "../../shared/index.js";
 import { switchComment } from "../../shared/index.js";
 import { openAIErrorObject } from "../render-openai-error.js";
 import { itemId } from "../state/index.js";
+import { fileCitations } from "./file-citations.js";
 import type { PendingResponse } from "./pending-response.js";
 import { outputTextLogprobs, textEventLogprobs } from "./render-logprobs.js";
 import {
@@ -98,6 +99,8 @@ export class ResponseStreamRenderer implements StreamRenderer {
   readonly #logprobs: boolean;
   /** The hosted items (mcp_list_tools, mcp_call) started and not yet ended, by id: where, and how far a call's arguments went. */
   readonly #hostedAt = new Map<string, { outputIndex: number; arguments: string; calling: boolean }>();
+  /** What this response's file searches found so far: the text after them cites the files it names. */
+  readonly #found: FileSearchResult[] = [];
 
   constructor(pending: PendingResponse, meta: ResponseMeta, options: { logprobs?: boolean } = {}) {
     this.#pending = pending;
@@ -276,16 +279,22 @@ export class ResponseStreamRenderer implements StreamRenderer {
   /** Ends the part being streamed (`.done` and `content_part.done`) and adds it to the message's parts. */
   #closePart(message: OpenMessage): string {
     const at = { item_id: message.id, output_index: message.outputIndex, content_index: message.parts.length };
+    const citations = message.open === "refusal" ? [] : fileCitations(message.text, this.#found);
     const part: MessagePart =
       message.open === "refusal"
         ? { type: "refusal", refusal: message.text }
-        : outputTextPart(message.text, outputTextLogprobs(message.logprobs));
+        : outputTextPart(message.text, outputTextLogprobs(message.logprobs), citations);
     message.parts.push(part);
+    // The citations are known once the part's text is whole: each is added before the text is done.
+    let annotated = "";
+    for (const [i, annotation] of citations.entries()) {
+      annotated += this.#frame("response.output_text.annotation.added", { ...at, annotation_index: i, annotation });
+    }
     const done =
       part.type === "refusal"
         ? this.#frame("response.refusal.done", { ...at, refusal: part.refusal })
         : this.#frame("response.output_text.done", { ...at, text: part.text, logprobs: textEventLogprobs(message.logprobs) });
-    return done + this.#frame("response.content_part.done", { ...at, part });
+    return annotated + done + this.#frame("response.content_part.done", { ...at, part });
   }
 
   #closeMessage(status: "completed" | "incomplete"): string {
@@ -328,7 +337,10 @@ export class ResponseStreamRenderer implements StreamRenderer {
     let state = this.#hostedAt.get(item.id);
     if (state === undefined) {
       out += this.#closeReasoning() + this.#closeMessage("completed");
-      const rendered = hostedItem(item.kind === "call" ? { ...item, status: "in_progress", arguments: "" } : item);
+      const rendered = hostedItem(
+        item.kind === "call" ? { ...item, status: "in_progress", arguments: "" } : item,
+        this.#pending.fileSearchResults,
+      );
       state = { outputIndex: this.progress.output.length, arguments: "", calling: false };
       this.progress.output.push(rendered);
       out += this.#frame("response.output_item.added", { output_index: state.outputIndex, item: rendered });
@@ -337,8 +349,10 @@ export class ResponseStreamRenderer implements StreamRenderer {
       }
       this.#hostedAt.set(item.id, state);
       if (item.kind === "list-tools") out += this.#frame("response.mcp_list_tools.in_progress", this.#at(item.id, state));
+      if (item.kind === "file-search") out += this.#frame("response.file_search_call.in_progress", this.#at(item.id, state));
     }
     const at = this.#at(item.id, state);
+    if (item.kind === "file-search") return out + this.#fileSearch(item, state, at);
     if (item.kind === "call") {
       if (item.arguments.length > state.arguments.length) {
         out += this.#frame("response.mcp_call_arguments.delta", { ...at, delta: item.arguments.slice(state.arguments.length) });
@@ -360,6 +374,30 @@ export class ResponseStreamRenderer implements StreamRenderer {
       this.#frame(`${prefix}.${item.status}`, at) +
       this.#frame("response.output_item.done", { output_index: state.outputIndex, item: rendered })
     );
+  }
+
+  /**
+   * A `file_search_call` as OpenAI streams it: `file_search_call.in_progress` (with the item's
+   * `output_item.added`), `.searching`, `.completed`, then `output_item.done` (a failed search has
+   * no event of its own: its item is done, `failed`).
+   */
+  #fileSearch(
+    item: Extract<HostedToolItem, { kind: "file-search" }>,
+    state: { outputIndex: number; calling: boolean },
+    at: { item_id: string; output_index: number },
+  ): string {
+    let out = "";
+    if (item.status !== "in_progress" && !state.calling) {
+      state.calling = true;
+      out += this.#frame("response.file_search_call.searching", at);
+    }
+    if (item.status !== "completed" && item.status !== "failed") return out;
+    this.#hostedAt.delete(item.id);
+    const rendered = hostedItem(item, this.#pending.fileSearchResults);
+    this.progress.output[state.outputIndex] = rendered;
+    if (item.results !== undefined) this.#found.push(...item.results);
+    if (item.status === "completed") out += this.#frame("response.file_search_call.completed", at);
+    return out + this.#frame("response.output_item.done", { output_index: state.outputIndex, item: rendered });
   }
 
   #at(id: string, state: { outputIndex: number }): { item_id: string; output_index: number } {

@@ -18,6 +18,7 @@ const ID_PREFIX: Record<string, string> = {
   mcp_call: "mcp_",
   mcp_approval_request: "mcpr_",
   mcp_approval_response: "mcpa_",
+  file_search_call: "fs_",
 };
 
 /**

@@ -1,0 +1,24 @@
+import { decode, encode } from "gpt-tokenizer";
+import type { ChunkingStrategy } from "../../core/vector-stores.js";
+
+/**
+ * A document's text cut into chunks of at most `maxChunkSizeTokens` tokens (the o200k tokenizer's,
+ * as OpenAI counts them), each beginning `maxChunkSizeTokens - chunkOverlapTokens` tokens after the
+ * one before, so consecutive chunks share `chunkOverlapTokens` (OpenAI's static strategy). Stops
+ * once `limit` chunks are cut (the caller refuses a file with more; `limit + 1` tells it so).
+ * A character a cut splits in two is left out of both sides rather than shown as U+FFFD.
+ */
+export function chunkText(text: string, strategy: ChunkingStrategy, limit: number): string[] {
+  const tokens = encode(text);
+  const step = Math.max(1, strategy.maxChunkSizeTokens - strategy.chunkOverlapTokens);
+  const chunks: string[] = [];
+  for (let start = 0; start < tokens.length && chunks.length <= limit; start += step) {
+    const slice = tokens.slice(start, start + strategy.maxChunkSizeTokens);
+    const chunk = decode(slice)
+      .replace(/^\uFFFD+|\uFFFD+$/g, "")
+      .trim();
+    if (chunk.length > 0) chunks.push(chunk);
+    if (start + strategy.maxChunkSizeTokens >= tokens.length) break;
+  }
+  return chunks;
+}

@@ -1,0 +1,297 @@
+import { type Attributes, matchesAttributeFilter } from "../../core/attribute-filter.js";
+import { makeId } from "../../core/ids.js";
+import { cosineSimilarity, memoryScore } from "../../core/memory.js";
+import { bm25, memoryTerms, memoryTokens, stemMatches } from "../../core/memory-terms.js";
+import type { ListPage } from "../../core/state.js";
+import type {
+  ChunkHit,
+  ChunkSearch,
+  IngestOutcome,
+  NewChunk,
+  NewVectorStore,
+  NewVectorStoreFile,
+  PagingOptions,
+  VectorStoreChange,
+  VectorStoreFileBatchRecord,
+  VectorStoreFileListOptions,
+  VectorStoreFileRecord,
+  VectorStoreRecord,
+  VectorStoreStore,
+} from "../../core/vector-stores.js";
+
+interface KeptChunk extends NewChunk {
+  seq: number;
+  tokens: string[];
+}
+
+interface KeptFile {
+  record: VectorStoreFileRecord;
+  chunks: KeptChunk[];
+  batchId?: string;
+}
+
+interface KeptStore {
+  record: Omit<VectorStoreRecord, "fileCounts" | "usageBytes">;
+  /** In the order they were added (a Map keeps insertion order). */
+  files: Map<string, KeptFile>;
+  batches: Map<string, { createdAt: number; cancelled: boolean }>;
+}
+
+/**
+ * Vector stores kept in this process only, lost at exit: for servers running without the encrypted
+ * store (`store.enabled: false`) and for tests. Scores as the encrypted store does (the memories'
+ * bm25 over the searched stores' chunks, cosine for vectors of the query's model); what it hands out
+ * is a copy.
+ */
+export class MemoryVectorStoreStore implements VectorStoreStore {
+  readonly #stores = new Map<string, KeptStore>();
+  #seq = 0;
+
+  async createStore(store: NewVectorStore, now: number): Promise<VectorStoreRecord> {
+    const id = makeId("vs_", 24);
+    this.#stores.set(id, {
+      record: { id, createdAt: now, lastActiveAt: now, ...structuredClone(store) },
+      files: new Map(),
+      batches: new Map(),
+    });
+    return this.#record(id) as VectorStoreRecord;
+  }
+
+  async getStore(id: string): Promise<VectorStoreRecord | undefined> {
+    return this.#record(id);
+  }
+
+  async listStores(options: PagingOptions): Promise<ListPage<VectorStoreRecord>> {
+    return page([...this.#stores.keys()], options, (id) => this.#record(id) as VectorStoreRecord);
+  }
+
+  async updateStore(id: string, change: VectorStoreChange, now: number): Promise<VectorStoreRecord | undefined> {
+    const kept = this.#stores.get(id);
+    if (kept === undefined) return undefined;
+    const record = kept.record;
+    if (change.name !== undefined) record.name = change.name ?? "";
+    if (change.metadata !== undefined) {
+      if (change.metadata === null || Object.keys(change.metadata).length === 0) delete record.metadata;
+      else record.metadata = { ...change.metadata };
+    }
+    if (change.expiresAfterDays !== undefined) {
+      if (change.expiresAfterDays === null) delete record.expiresAfterDays;
+      else record.expiresAfterDays = change.expiresAfterDays;
+    }
+    record.lastActiveAt = now;
+    return this.#record(id);
+  }
+
+  async deleteStore(id: string): Promise<boolean> {
+    return this.#stores.delete(id);
+  }
+
+  async addFile(vectorStoreId: string, file: NewVectorStoreFile, now: number): Promise<VectorStoreFileRecord | undefined> {
+    const kept = this.#stores.get(vectorStoreId);
+    if (kept === undefined) return undefined;
+    return this.#add(kept, file, now, undefined);
+  }
+
+  async createBatch(
+    vectorStoreId: string,
+    files: NewVectorStoreFile[],
+    now: number,
+  ): Promise<{ batch: VectorStoreFileBatchRecord; files: VectorStoreFileRecord[] } | undefined> {
+    const kept = this.#stores.get(vectorStoreId);
+    if (kept === undefined) return undefined;
+    const batchId = makeId("vsfb_", 24);
+    kept.batches.set(batchId, { createdAt: now, cancelled: false });
+    const records = files.map((file) => this.#add(kept, file, now, batchId));
+    return { batch: this.#batch(kept, vectorStoreId, batchId) as VectorStoreFileBatchRecord, files: records };
+  }
+
+  async getBatch(vectorStoreId: string, batchId: string): Promise<VectorStoreFileBatchRecord | undefined> {
+    const kept = this.#stores.get(vectorStoreId);
+    return kept && this.#batch(kept, vectorStoreId, batchId);
+  }
+
+  async cancelBatch(vectorStoreId: string, batchId: string): Promise<VectorStoreFileBatchRecord | undefined> {
+    const kept = this.#stores.get(vectorStoreId);
+    const batch = kept?.batches.get(batchId);
+    if (kept === undefined || batch === undefined) return undefined;
+    batch.cancelled = true;
+    for (const file of kept.files.values()) {
+      if (file.batchId === batchId && file.record.status === "in_progress") file.record.status = "cancelled";
+    }
+    return this.#batch(kept, vectorStoreId, batchId);
+  }
+
+  #batch(kept: KeptStore, vectorStoreId: string, batchId: string): VectorStoreFileBatchRecord | undefined {
+    const batch = kept.batches.get(batchId);
+    if (batch === undefined) return undefined;
+    const fileCounts = { in_progress: 0, completed: 0, failed: 0, cancelled: 0, total: 0 };
+    for (const file of kept.files.values()) {
+      if (file.batchId !== batchId) continue;
+      fileCounts[file.record.status]++;
+      fileCounts.total++;
+    }
+    return {
+      id: batchId,
+      vectorStoreId,
+      createdAt: batch.createdAt,
+      status: batch.cancelled ? "cancelled" : fileCounts.in_progress > 0 ? "in_progress" : "completed",
+      fileCounts,
+    };
+  }
+
+  #add(kept: KeptStore, file: NewVectorStoreFile, now: number, batchId: string | undefined): VectorStoreFileRecord {
+    const vectorStoreId = kept.record.id;
+    kept.files.delete(file.fileId);
+    const record: VectorStoreFileRecord = {
+      fileId: file.fileId,
+      vectorStoreId,
+      createdAt: now,
+      filename: file.filename,
+      status: "in_progress",
+      usageBytes: 0,
+      ...(file.attributes !== undefined && { attributes: { ...file.attributes } }),
+      chunking: { ...file.chunking },
+      ingestId: makeId("ing_", 16),
+    };
+    kept.files.set(file.fileId, { record, chunks: [], ...(batchId !== undefined && { batchId }) });
+    kept.record.lastActiveAt = now;
+    return structuredClone(record);
+  }
+
+  async getFile(vectorStoreId: string, fileId: string): Promise<VectorStoreFileRecord | undefined> {
+    const file = this.#stores.get(vectorStoreId)?.files.get(fileId);
+    return file && structuredClone(file.record);
+  }
+
+  async listFiles(vectorStoreId: string, options: VectorStoreFileListOptions): Promise<ListPage<VectorStoreFileRecord>> {
+    const files = this.#stores.get(vectorStoreId)?.files;
+    if (files === undefined) return { data: [], hasMore: false };
+    const ids = [...files.keys()].filter((id) => options.batchId === undefined || files.get(id)?.batchId === options.batchId);
+    const all = page(ids, { ...options, limit: ids.length }, (id) => files.get(id)?.record as VectorStoreFileRecord).data;
+    const matching = all.filter((record) => options.status === undefined || record.status === options.status);
+    return { data: matching.slice(0, options.limit).map((r) => structuredClone(r)), hasMore: matching.length > options.limit };
+  }
+
+  async setAttributes(
+    vectorStoreId: string,
+    fileId: string,
+    attributes: Attributes | null,
+  ): Promise<VectorStoreFileRecord | undefined> {
+    const file = this.#stores.get(vectorStoreId)?.files.get(fileId);
+    if (file === undefined) return undefined;
+    if (attributes === null || Object.keys(attributes).length === 0) delete file.record.attributes;
+    else file.record.attributes = { ...attributes };
+    return structuredClone(file.record);
+  }
+
+  async removeFile(vectorStoreId: string, fileId: string): Promise<boolean> {
+    return this.#stores.get(vectorStoreId)?.files.delete(fileId) ?? false;
+  }
+
+  async removeFileEverywhere(fileId: string): Promise<number> {
+    let removed = 0;
+    for (const kept of this.#stores.values()) if (kept.files.delete(fileId)) removed++;
+    return removed;
+  }
+
+  async finishFile(vectorStoreId: string, fileId: string, ingestId: string, outcome: IngestOutcome, now: number): Promise<void> {
+    const kept = this.#stores.get(vectorStoreId);
+    const file = kept?.files.get(fileId);
+    if (kept === undefined || file === undefined || file.record.status !== "in_progress" || file.record.ingestId !== ingestId)
+      return;
+    if ("error" in outcome) {
+      file.record.status = "failed";
+      file.record.lastError = { ...outcome.error };
+      return;
+    }
+    file.chunks = outcome.chunks.map((chunk) => ({
+      ...structuredClone(chunk),
+      seq: ++this.#seq,
+      tokens: memoryTokens(chunk.text),
+    }));
+    file.record.usageBytes = outcome.chunks.reduce((sum, chunk) => sum + Buffer.byteLength(chunk.text), 0);
+    file.record.status = "completed";
+    kept.record.lastActiveAt = now;
+  }
+
+  async pendingFiles(): Promise<VectorStoreFileRecord[]> {
+    return [...this.#stores.values()].flatMap((kept) =>
+      [...kept.files.values()].filter((f) => f.record.status === "in_progress").map((f) => structuredClone(f.record)),
+    );
+  }
+
+  async fileChunks(vectorStoreId: string, fileId: string): Promise<string[] | undefined> {
+    return this.#stores
+      .get(vectorStoreId)
+      ?.files.get(fileId)
+      ?.chunks.map((chunk) => chunk.text);
+  }
+
+  async search(search: ChunkSearch, now: number): Promise<ChunkHit[]> {
+    const candidates: { store: KeptStore; file: KeptFile; chunk: KeptChunk }[] = [];
+    for (const id of search.vectorStoreIds) {
+      const store = this.#stores.get(id);
+      if (store === undefined) continue;
+      store.record.lastActiveAt = now;
+      for (const file of store.files.values()) for (const chunk of file.chunks) candidates.push({ store, file, chunk });
+    }
+    const terms = memoryTerms(search.text);
+    const every = [...this.#stores.values()].flatMap((s) => [...s.files.values()].flatMap((f) => f.chunks));
+    const stats = {
+      documents: candidates.length,
+      averageLength: every.length === 0 ? 0 : every.reduce((sum, c) => sum + c.tokens.length, 0) / every.length,
+      having: (term: string) => candidates.filter((c) => c.chunk.tokens.some((token) => stemMatches(term, token))).length,
+    };
+    const having = new Map(terms.map((term) => [term, stats.having(term)]));
+    const scored: { hit: (typeof candidates)[number]; score: number }[] = [];
+    for (const hit of candidates) {
+      const lexical = terms.length === 0 ? 0 : bm25(terms, hit.chunk.tokens, { ...stats, having: (t) => having.get(t) ?? 0 });
+      const embedding = hit.chunk.embedding;
+      const cosine =
+        search.embedding !== undefined && embedding?.model === search.embedding.model
+          ? cosineSimilarity(search.embedding.vector, embedding.vector)
+          : undefined;
+      if (lexical === 0 && cosine === undefined) continue;
+      const score = memoryScore(lexical, cosine);
+      if (score > 0 && score >= search.minScore) scored.push({ hit, score });
+    }
+    scored.sort((a, b) => b.score - a.score || a.hit.chunk.seq - b.hit.chunk.seq);
+    const hits: ChunkHit[] = [];
+    for (const { hit, score } of scored) {
+      if (hits.length >= search.limit) break;
+      const attributes = hit.file.record.attributes;
+      if (search.filter !== undefined && !matchesAttributeFilter(attributes, search.filter)) continue;
+      hits.push({
+        vectorStoreId: hit.store.record.id,
+        fileId: hit.file.record.fileId,
+        filename: hit.file.record.filename,
+        ...(attributes !== undefined && { attributes: { ...attributes } }),
+        text: hit.chunk.text,
+        score,
+        sensitivity: hit.chunk.sensitivity,
+      });
+    }
+    return hits;
+  }
+
+  #record(id: string): VectorStoreRecord | undefined {
+    const kept = this.#stores.get(id);
+    if (kept === undefined) return undefined;
+    const fileCounts = { in_progress: 0, completed: 0, failed: 0, cancelled: 0, total: 0 };
+    let usageBytes = 0;
+    for (const { record } of kept.files.values()) {
+      fileCounts[record.status]++;
+      fileCounts.total++;
+      usageBytes += record.usageBytes;
+    }
+    return { ...structuredClone(kept.record), fileCounts, usageBytes };
+  }
+}
+
+/** One page of ids in insertion order (`asc`) or its reverse, after a cursor id (an unknown one starts at the beginning). */
+function page<T>(ids: string[], options: PagingOptions, read: (id: string) => T): ListPage<T> {
+  const ordered = options.order === "desc" ? [...ids].reverse() : ids;
+  const start = options.after === undefined ? 0 : ordered.indexOf(options.after) + 1;
+  const rest = ordered.slice(start);
+  return { data: rest.slice(0, options.limit).map(read), hasMore: rest.length > options.limit };
+}

@@ -1,0 +1,371 @@
+/**
+ * OpenAI's Vector Stores API on a real tandem, through the official openai SDK: stores (create,
+ * retrieve, update, list with auto-paging, delete), their files (`createAndPoll`, `uploadAndPoll`,
+ * list with the status filter, retrieve, attributes, content, delete), search (a query, several,
+ * filters on attributes, FTS5 syntax in the query, score threshold, bounds), run over the encrypted
+ * store and with the store off; then a crash mid-ingestion (a file left in_progress in the database)
+ * resumed at the next start, stores surviving a restart, and a deleted Files API file leaving every
+ * store.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import OpenAI, { toFile } from "openai";
+import { openStore } from "../../src/store/index.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+const DOCS: Record<string, string> = {
+  "sailing.md":
+    "# Sailing\nThe harbour opens at dawn. Our sailboat Aurora is moored at pier 7, and the skipper checks the rigging every morning.",
+  "baking.md":
+    "# Baking\nSourdough needs a lively starter. Feed the starter with flour and water, then bake the loaf at 250 degrees.",
+  "astronomy.txt": "Jupiter has dozens of moons; Europa hides an ocean under its ice. Telescopes see the Galilean moons easily.",
+};
+
+async function upload(client: OpenAI, name: string, text: string) {
+  return client.files.create({ file: await toFile(Buffer.from(text), name), purpose: "assistants" });
+}
+
+for (const storeOn of [true, false]) {
+  describe(`vector stores (${storeOn ? "encrypted store" : "store off"})`, () => {
+    let tandem: RunningTandem;
+    let client: OpenAI;
+    const ids: Record<string, string> = {};
+
+    before(async () => {
+      tandem = await startTandem({ vectorStores: { maxFiles: 4, maxQueryChars: 200 } }, { store: storeOn });
+      client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      for (const [name, text] of Object.entries(DOCS)) ids[name] = (await upload(client, name, text)).id;
+    });
+    after(() => tandem?.close());
+
+    it("creates a store with files, which complete; retrieves, updates, lists and deletes it", async () => {
+      const created = await client.vectorStores.create({
+        name: "notes",
+        description: "my notes",
+        file_ids: [ids["sailing.md"] as string, ids["baking.md"] as string],
+        metadata: { project: "x" },
+        expires_after: { anchor: "last_active_at", days: 7 },
+      });
+      assert.match(created.id, /^vs_[A-Za-z0-9]{24}$/);
+      assert.equal(created.object, "vector_store");
+      assert.equal(created.name, "notes");
+      assert.deepEqual(created.metadata, { project: "x" });
+      assert.deepEqual(created.expires_after, { anchor: "last_active_at", days: 7 });
+      assert.equal(created.file_counts.total, 2);
+      assert.equal(created.expires_at, (created.last_active_at as number) + 7 * 86400);
+      await tandem.server.vectorStores.idle();
+      const done = await client.vectorStores.retrieve(created.id);
+      assert.equal(done.status, "completed");
+      assert.deepEqual(done.file_counts, { in_progress: 0, completed: 2, failed: 0, cancelled: 0, total: 2 });
+      assert.ok(done.usage_bytes > 100);
+      const updated = await client.vectorStores.update(created.id, {
+        name: "renamed",
+        metadata: { a: "b" },
+        expires_after: null,
+      });
+      assert.equal(updated.name, "renamed");
+      assert.deepEqual(updated.metadata, { a: "b" });
+      assert.equal(updated.expires_after, undefined);
+      assert.equal(updated.expires_at, null);
+
+      const more = await Promise.all([1, 2, 3].map((n) => client.vectorStores.create({ name: `s${n}` })));
+      const seen: string[] = [];
+      for await (const store of client.vectorStores.list({ limit: 2, order: "asc" })) seen.push(store.id);
+      const mine = [created.id, ...more.map((s) => s.id)];
+      assert.deepEqual(
+        seen.filter((id) => mine.includes(id)),
+        mine,
+      );
+      const firstPage = await client.vectorStores.list({ limit: 1 });
+      assert.equal(firstPage.data[0]?.id, more[2]?.id, "newest first by default");
+      assert.equal(firstPage.has_more, true);
+
+      for (const store of more)
+        assert.deepEqual(await client.vectorStores.delete(store.id), {
+          id: store.id,
+          object: "vector_store.deleted",
+          deleted: true,
+        });
+      await assert.rejects(client.vectorStores.retrieve(more[0]?.id as string), OpenAI.NotFoundError);
+      ids.store = created.id;
+    });
+
+    it("adds files with createAndPoll and uploadAndPoll, with attributes; lists, filters, reads their content", async () => {
+      const vs = ids.store as string;
+      const astro = await client.vectorStores.files.createAndPoll(vs, {
+        file_id: ids["astronomy.txt"] as string,
+        attributes: { topic: "space", year: 2024, public: true },
+        chunking_strategy: { type: "static", static: { max_chunk_size_tokens: 100, chunk_overlap_tokens: 0 } },
+      });
+      assert.equal(astro.status, "completed");
+      assert.equal(astro.id, ids["astronomy.txt"]);
+      assert.equal(astro.object, "vector_store.file");
+      assert.equal(astro.vector_store_id, vs);
+      assert.equal(astro.last_error, null);
+      assert.deepEqual(astro.attributes, { topic: "space", year: 2024, public: true });
+      assert.deepEqual(astro.chunking_strategy, {
+        type: "static",
+        static: { max_chunk_size_tokens: 100, chunk_overlap_tokens: 0 },
+      });
+
+      const image = await client.vectorStores.files.uploadAndPoll(
+        vs,
+        await toFile(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]), "pixel.png"),
+      );
+      assert.equal(image.status, "failed");
+      assert.equal(image.last_error?.code, "unsupported_file");
+
+      const sailing = await client.vectorStores.files.retrieve(ids["sailing.md"] as string, { vector_store_id: vs });
+      assert.deepEqual(sailing.chunking_strategy, {
+        type: "static",
+        static: { max_chunk_size_tokens: 800, chunk_overlap_tokens: 400 },
+      });
+      const withAttrs = await client.vectorStores.files.update(ids["sailing.md"] as string, {
+        vector_store_id: vs,
+        attributes: { topic: "sea", year: 2020 },
+      });
+      assert.deepEqual(withAttrs.attributes, { topic: "sea", year: 2020 });
+
+      const all: string[] = [];
+      for await (const f of client.vectorStores.files.list(vs, { limit: 1 })) all.push(f.id);
+      assert.equal(all.length, 4);
+      const failed = await client.vectorStores.files.list(vs, { filter: "failed" });
+      assert.deepEqual(
+        failed.data.map((f) => f.id),
+        [image.id],
+      );
+
+      const content = await client.vectorStores.files.content(ids["baking.md"] as string, { vector_store_id: vs });
+      assert.equal(content.data.length, 1);
+      assert.equal(content.data[0]?.type, "text");
+      assert.match(content.data[0]?.text ?? "", /Sourdough needs a lively starter/);
+      const page = await (await fetch(`${tandem.url}/v1/vector_stores/${vs}/files/${ids["baking.md"]}/content`)).json();
+      assert.deepEqual(Object.keys(page as object).sort(), ["data", "has_more", "next_page", "object"]);
+      assert.equal((page as { object: string }).object, "vector_store.file_content.page");
+    });
+
+    it("searches: best first, scores 0..1, filters on attributes, several queries, FTS5 syntax taken as words", async () => {
+      const vs = ids.store as string;
+      const page = await client.vectorStores.search(vs, { query: "where is the sailboat moored?" });
+      assert.equal(page.data[0]?.filename, "sailing.md");
+      assert.equal(page.data[0]?.file_id, ids["sailing.md"]);
+      assert.deepEqual(page.data[0]?.attributes, { topic: "sea", year: 2020 });
+      assert.match(page.data[0]?.content[0]?.text ?? "", /pier 7/);
+      for (const hit of page.data) assert.ok(hit.score > 0 && hit.score <= 1);
+      const rawResponse = await fetch(`${tandem.url}/v1/vector_stores/${vs}/search`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: ["sourdough", "moons"], rewrite_query: true }),
+      });
+      const raw = (await rawResponse.json()) as {
+        object: string;
+        search_query: string[];
+        data: { filename: string }[];
+        has_more: boolean;
+        next_page: null;
+      };
+      assert.equal(raw.object, "vector_store.search_results.page");
+      assert.match(rawResponse.headers.get("x-tandem-warnings") ?? "", /rewrite_query was not applied/);
+      assert.deepEqual(raw.search_query, ["sourdough", "moons"]);
+      assert.deepEqual(raw.data.map((d) => d.filename).sort(), ["astronomy.txt", "baking.md"]);
+      assert.equal(raw.has_more, false);
+
+      const space = await client.vectorStores.search(vs, {
+        query: "moons ocean sailboat starter",
+        filters: { type: "eq", key: "topic", value: "space" },
+      });
+      assert.deepEqual([...new Set(space.data.map((d) => d.filename))], ["astronomy.txt"]);
+      const recent = await client.vectorStores.search(vs, {
+        query: "moons ocean sailboat starter",
+        filters: {
+          type: "or",
+          filters: [
+            { type: "gte", key: "year", value: 2024 },
+            { type: "in", key: "topic", value: ["sea"] },
+          ],
+        },
+      });
+      assert.deepEqual([...new Set(recent.data.map((d) => d.filename))].sort(), ["astronomy.txt", "sailing.md"]);
+      const none = await client.vectorStores.search(vs, {
+        query: "moons",
+        filters: { type: "ne", key: "topic", value: "space" },
+      });
+      assert.deepEqual(none.data, []);
+
+      for (const query of ['"unbalanced', "NEAR(a b) OR * AND -", "pier:7 ^sail* (", "col:* {x}"]) {
+        const res = await client.vectorStores.search(vs, { query });
+        assert.ok(Array.isArray(res.data), query);
+      }
+      const quoted = await client.vectorStores.search(vs, { query: 'sailboat" OR "x' });
+      assert.equal(quoted.data[0]?.filename, "sailing.md");
+
+      const strict = await client.vectorStores.search(vs, { query: "sourdough", ranking_options: { score_threshold: 0.99 } });
+      assert.deepEqual(strict.data, []);
+      const one = await client.vectorStores.search(vs, { query: "the moons sailboat starter", max_num_results: 1 });
+      assert.equal(one.data.length, 1);
+    });
+
+    it("refuses bad input with OpenAI's 400s naming the field, and unknown ids with 404s", async () => {
+      const vs = ids.store as string;
+      const bad = async (path: string, body: unknown, param: string) => {
+        const res = await fetch(`${tandem.url}/v1${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        assert.equal(res.status, 400, `${path} ${JSON.stringify(body)}`);
+        const err = ((await res.json()) as { error: { param: string; type: string } }).error;
+        assert.equal(err.param, param);
+        assert.equal(err.type, "invalid_request_error");
+      };
+      await bad(`/vector_stores/${vs}/search`, { query: "x".repeat(201) }, "query");
+      await bad(`/vector_stores/${vs}/search`, { query: "x", max_num_results: 51 }, "max_num_results");
+      await bad(`/vector_stores/${vs}/search`, { query: "x", filters: { type: "like", key: "a", value: 1 } }, "filters.type");
+      await bad(
+        `/vector_stores/${vs}/search`,
+        { query: "x", ranking_options: { score_threshold: 2 } },
+        "ranking_options.score_threshold",
+      );
+      await bad(`/vector_stores/${vs}/search`, { query: 5 }, "query");
+      await bad(
+        "/vector_stores",
+        { chunking_strategy: { type: "static", static: { max_chunk_size_tokens: 50, chunk_overlap_tokens: 0 } } },
+        "chunking_strategy.static.max_chunk_size_tokens",
+      );
+      await bad(
+        "/vector_stores",
+        { chunking_strategy: { type: "static", static: { max_chunk_size_tokens: 200, chunk_overlap_tokens: 101 } } },
+        "chunking_strategy.static.chunk_overlap_tokens",
+      );
+      await bad("/vector_stores", { file_ids: "file-x" }, "file_ids");
+      await bad(`/vector_stores/${vs}/files`, { file_id: ids["baking.md"], attributes: { a: { nested: 1 } } }, "attributes.a");
+      // The store holds 4 files (vectorStores.maxFiles): a fifth is refused.
+      const fifth = await upload(client, "fifth.txt", "one more");
+      await bad(`/vector_stores/${vs}/files`, { file_id: fifth.id }, "file_id");
+      await assert.rejects(client.vectorStores.files.create(vs, { file_id: "file-nope" }), OpenAI.NotFoundError);
+      await assert.rejects(client.vectorStores.retrieve("vs_nope"), OpenAI.NotFoundError);
+      await assert.rejects(client.vectorStores.search("vs_nope", { query: "x" }), OpenAI.NotFoundError);
+      await assert.rejects(client.vectorStores.files.retrieve("file-nope", { vector_store_id: vs }), OpenAI.NotFoundError);
+      await assert.rejects(client.vectorStores.create({ file_ids: ["file-nope"] }), OpenAI.NotFoundError);
+    });
+
+    it("adds files in batches (createAndPoll, uploadAndPoll), lists a batch's files, cancels one", async () => {
+      const vs = await client.vectorStores.create({ name: "batches" });
+      const batch = await client.vectorStores.fileBatches.createAndPoll(vs.id, {
+        file_ids: [ids["sailing.md"] as string, ids["astronomy.txt"] as string],
+        attributes: { source: "batch" },
+        chunking_strategy: { type: "static", static: { max_chunk_size_tokens: 200, chunk_overlap_tokens: 100 } },
+      });
+      assert.match(batch.id, /^vsfb_[A-Za-z0-9]{24}$/);
+      assert.equal(batch.object, "vector_store.files_batch");
+      assert.equal(batch.vector_store_id, vs.id);
+      assert.equal(batch.status, "completed");
+      assert.deepEqual(batch.file_counts, { in_progress: 0, completed: 2, failed: 0, cancelled: 0, total: 2 });
+      const listed: string[] = [];
+      for await (const f of client.vectorStores.fileBatches.listFiles(batch.id, { vector_store_id: vs.id, limit: 1 })) {
+        assert.deepEqual(f.attributes, { source: "batch" });
+        assert.deepEqual(f.chunking_strategy, {
+          type: "static",
+          static: { max_chunk_size_tokens: 200, chunk_overlap_tokens: 100 },
+        });
+        listed.push(f.id);
+      }
+      assert.deepEqual(listed.sort(), [ids["sailing.md"], ids["astronomy.txt"]].sort());
+      assert.equal(
+        (await client.vectorStores.search(vs.id, { query: "sailboat", filters: { type: "eq", key: "source", value: "batch" } }))
+          .data[0]?.filename,
+        "sailing.md",
+      );
+
+      const uploaded = await client.vectorStores.fileBatches.uploadAndPoll(vs.id, {
+        files: [await toFile(Buffer.from("Comets have tails of ice and dust."), "comets.txt")],
+      });
+      assert.equal(uploaded.status, "completed");
+      assert.equal(uploaded.file_counts.completed, 1);
+      assert.equal((await client.vectorStores.retrieve(vs.id)).file_counts.total, 3);
+
+      const perFile = await client.vectorStores.fileBatches.create(vs.id, {
+        files: [{ file_id: ids["sailing.md"] as string, attributes: { n: 1 } }],
+      });
+      const cancelled = await client.vectorStores.fileBatches.cancel(perFile.id, { vector_store_id: vs.id });
+      assert.equal(cancelled.status, "cancelled");
+      assert.equal((await client.vectorStores.fileBatches.retrieve(perFile.id, { vector_store_id: vs.id })).status, "cancelled");
+      await assert.rejects(
+        client.vectorStores.fileBatches.retrieve("vsfb_nope", { vector_store_id: vs.id }),
+        OpenAI.NotFoundError,
+      );
+      const both = await fetch(`${tandem.url}/v1/vector_stores/${vs.id}/file_batches`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ file_ids: [ids["sailing.md"]], files: [{ file_id: ids["sailing.md"] }] }),
+      });
+      assert.equal(both.status, 400);
+      await client.vectorStores.delete(vs.id);
+    });
+
+    it("removes a file from a store (its chunks, not the file), and a deleted file from every store", async () => {
+      const vs = ids.store as string;
+      const other = await client.vectorStores.create({ name: "other", file_ids: [ids["baking.md"] as string] });
+      await tandem.server.vectorStores.idle();
+      assert.deepEqual(await client.vectorStores.files.delete(ids["astronomy.txt"] as string, { vector_store_id: vs }), {
+        id: ids["astronomy.txt"],
+        object: "vector_store.file.deleted",
+        deleted: true,
+      });
+      assert.deepEqual((await client.vectorStores.search(vs, { query: "moons" })).data, []);
+      assert.equal((await client.files.retrieve(ids["astronomy.txt"] as string)).id, ids["astronomy.txt"], "the file stays");
+
+      await client.files.delete(ids["baking.md"] as string);
+      for (const id of [vs, other.id]) {
+        assert.deepEqual((await client.vectorStores.search(id, { query: "sourdough starter" })).data, []);
+        await assert.rejects(
+          client.vectorStores.files.retrieve(ids["baking.md"] as string, { vector_store_id: id }),
+          OpenAI.NotFoundError,
+        );
+      }
+      assert.equal((await client.vectorStores.retrieve(other.id)).file_counts.total, 0);
+    });
+  });
+}
+
+describe("vector stores across restarts (encrypted store)", () => {
+  it("keeps stores and chunks, and resumes a file a crash left in_progress", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "tandem-vs-store-"));
+    const key = randomBytes(32);
+    let tandem = await startTandem({}, { store: { key }, dataDir });
+    let client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const sailing = await upload(client, "sailing.md", DOCS["sailing.md"] as string);
+    const baking = await upload(client, "baking.md", DOCS["baking.md"] as string);
+    const vs = await client.vectorStores.create({ name: "kept", file_ids: [sailing.id] });
+    await tandem.server.vectorStores.idle();
+    await tandem.close();
+
+    // A crash after the file was added and before its ingestion ended: its record is in_progress, with no chunk.
+    const direct = openStore({ dataDir, key, pruneIntervalMs: 0, report: () => {} });
+    const pending = direct.vectorStores.addFile(
+      vs.id,
+      { fileId: baking.id, filename: "baking.md", chunking: { maxChunkSizeTokens: 800, chunkOverlapTokens: 400 } },
+      1,
+    );
+    assert.equal(pending?.status, "in_progress");
+    assert.deepEqual(direct.vectorStores.search({ vectorStoreIds: [vs.id], text: "sourdough", limit: 10, minScore: 0 }, 1), []);
+    direct.close();
+
+    tandem = await startTandem({}, { store: { key }, dataDir });
+    client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    try {
+      await tandem.server.vectorStores.idle();
+      const resumed = await client.vectorStores.files.retrieve(baking.id, { vector_store_id: vs.id });
+      assert.equal(resumed.status, "completed");
+      assert.equal((await client.vectorStores.search(vs.id, { query: "sourdough" })).data[0]?.filename, "baking.md");
+      assert.equal((await client.vectorStores.search(vs.id, { query: "sailboat" })).data[0]?.filename, "sailing.md");
+      assert.equal((await client.vectorStores.retrieve(vs.id)).file_counts.completed, 2);
+    } finally {
+      await tandem.close();
+    }
+  });
+});

@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { encode } from "gpt-tokenizer";
+import { chunkText } from "../../../src/harness/vector-stores/chunk-text.js";
+
+const words = Array.from({ length: 1000 }, (_, i) => `word${i}`).join(" ");
+
+describe("chunkText", () => {
+  it("cuts by tokens, each chunk at most the size, consecutive chunks sharing the overlap", () => {
+    const chunks = chunkText(words, { maxChunkSizeTokens: 200, chunkOverlapTokens: 50 }, 100);
+    assert.ok(chunks.length > 5);
+    for (const chunk of chunks) assert.ok(encode(chunk).length <= 200, String(encode(chunk).length));
+    // The end of one chunk begins the next.
+    for (let i = 1; i < chunks.length; i++) {
+      const tail = (chunks[i - 1] as string).split(" ").slice(-5).join(" ");
+      assert.ok((chunks[i] as string).includes(tail), `chunk ${i} begins with the end of chunk ${i - 1}`);
+    }
+    // Every word is in some chunk.
+    const all = chunks.join(" ");
+    for (const word of ["word0", "word500", "word999"]) assert.ok(all.includes(word), word);
+  });
+
+  it("no overlap: the chunks are the text, in order", () => {
+    const chunks = chunkText(words, { maxChunkSizeTokens: 100, chunkOverlapTokens: 0 }, 1000);
+    assert.equal(chunks.join(" ").replace(/\s+/g, " "), words);
+  });
+
+  it("a short text is one chunk; an empty one none", () => {
+    assert.deepEqual(chunkText("hello there", { maxChunkSizeTokens: 800, chunkOverlapTokens: 400 }, 10), ["hello there"]);
+    assert.deepEqual(chunkText("  \n ", { maxChunkSizeTokens: 800, chunkOverlapTokens: 400 }, 10), []);
+  });
+
+  it("stops past the limit (limit + 1 chunks tell the caller the file is too long)", () => {
+    const chunks = chunkText(words, { maxChunkSizeTokens: 100, chunkOverlapTokens: 0 }, 3);
+    assert.equal(chunks.length, 4);
+  });
+
+  it("never shows half a character where a cut splits one", () => {
+    const emoji = "🙂".repeat(400);
+    for (const chunk of chunkText(emoji, { maxChunkSizeTokens: 101, chunkOverlapTokens: 0 }, 100)) {
+      assert.ok(!chunk.includes("\uFFFD"));
+    }
+  });
+});

@@ -1,0 +1,146 @@
+/**
+ * VectorStoreLibrary's ingestion over the in-memory stores: a file removed and added again while its
+ * first ingestion runs is completed by the second only (never by the stale one), a stop mid-ingestion
+ * leaves the file in_progress with no chunk and a new library resumes it, a cancelled batch's file
+ * gets no chunk, and a file past
+ * maxChunksPerFile fails naming the setting.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { FileContent, FileStore } from "../../../src/core/files.js";
+import { MemoryFileStore } from "../../../src/harness/files/memory-file-store.js";
+import { MemoryVectorStoreStore } from "../../../src/harness/vector-stores/memory-vector-store-store.js";
+import { VectorStoreLibrary } from "../../../src/harness/vector-stores/vector-store-library.js";
+
+const TEXT = Array.from({ length: 600 }, (_, i) => `word${i}`).join(" ");
+
+/** A FileStore whose reads of a file's bytes wait for the test to open the gate. */
+function gated(files: FileStore): { files: FileStore; open(): void } {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return {
+    files: {
+      createFile: (f, d) => files.createFile(f, d),
+      getFile: (id) => files.getFile(id),
+      listFiles: (o) => files.listFiles(o),
+      deleteFile: (id) => files.deleteFile(id),
+      fileContent: async (id): Promise<FileContent | undefined> => {
+        await gate;
+        return files.fileContent(id);
+      },
+    },
+    open,
+  };
+}
+
+function library(store: MemoryVectorStoreStore, files: FileStore, maxChunksPerFile = 100): VectorStoreLibrary {
+  return new VectorStoreLibrary({
+    store,
+    files,
+    documentText: async () => undefined,
+    classify: () => "public",
+    limits: { maxFiles: 10, maxChunksPerFile, maxQueryChars: 100 },
+  });
+}
+
+describe("VectorStoreLibrary ingestion", () => {
+  it("a file added again mid-ingestion is completed by its new ingestion, never by the stale one", async () => {
+    const files = new MemoryFileStore();
+    const file = await files.createFile({ filename: "a.txt", purpose: "assistants", mediaType: "text/plain" }, Buffer.from(TEXT));
+    const { files: slow, open } = gated(files);
+    const store = new MemoryVectorStoreStore();
+    const lib = library(store, slow);
+    const vs = await lib.create({ name: "x", fileIds: [] });
+    await lib.addFile(vs.id, { fileId: file.id, chunking: { maxChunkSizeTokens: 1000, chunkOverlapTokens: 0 } });
+    assert.equal(await lib.removeFile(vs.id, file.id), true);
+    await lib.addFile(vs.id, { fileId: file.id, chunking: { maxChunkSizeTokens: 100, chunkOverlapTokens: 0 } });
+    open();
+    await lib.idle();
+    const done = await lib.getFile(vs.id, file.id);
+    assert.equal(done?.status, "completed");
+    const chunks = (await lib.fileChunks(vs.id, file.id)) ?? [];
+    assert.ok(chunks.length > 5, `chunked by the second strategy (100 tokens): ${chunks.length}`);
+    assert.equal((await lib.get(vs.id))?.fileCounts.completed, 1);
+  });
+
+  it("a stop mid-ingestion leaves the file in_progress with no chunk; the next start resumes it", async () => {
+    const files = new MemoryFileStore();
+    const file = await files.createFile({ filename: "a.txt", purpose: "assistants", mediaType: "text/plain" }, Buffer.from(TEXT));
+    const { files: slow, open } = gated(files);
+    const store = new MemoryVectorStoreStore();
+    const first = library(store, slow);
+    const vs = await first.create({ name: "x", fileIds: [file.id] });
+    const closing = first.close();
+    open();
+    await closing;
+    assert.equal((await store.getFile(vs.id, file.id))?.status, "in_progress");
+    assert.deepEqual(await store.fileChunks(vs.id, file.id), []);
+    assert.deepEqual(await store.search({ vectorStoreIds: [vs.id], text: "word5", limit: 5, minScore: 0 }, 0), []);
+
+    const second = library(store, files);
+    await second.start();
+    await second.idle();
+    assert.equal((await store.getFile(vs.id, file.id))?.status, "completed");
+    assert.ok(((await store.fileChunks(vs.id, file.id)) ?? []).length > 0);
+  });
+
+  it("a batch cancelled mid-ingestion leaves its files cancelled, with no chunk", async () => {
+    const files = new MemoryFileStore();
+    const file = await files.createFile({ filename: "a.txt", purpose: "assistants", mediaType: "text/plain" }, Buffer.from(TEXT));
+    const { files: slow, open } = gated(files);
+    const lib = library(new MemoryVectorStoreStore(), slow);
+    const vs = await lib.create({ name: "x", fileIds: [] });
+    const batch = await lib.createBatch(vs.id, [{ fileId: file.id }]);
+    assert.equal(batch?.status, "in_progress");
+    const cancelled = await lib.cancelBatch(vs.id, batch?.id as string);
+    assert.equal(cancelled?.status, "cancelled");
+    assert.deepEqual(cancelled?.fileCounts, { in_progress: 0, completed: 0, failed: 0, cancelled: 1, total: 1 });
+    open();
+    await lib.idle();
+    assert.equal((await lib.getFile(vs.id, file.id))?.status, "cancelled");
+    assert.deepEqual(await lib.fileChunks(vs.id, file.id), []);
+  });
+
+  it("a file cut into more than maxChunksPerFile chunks fails, naming the setting", async () => {
+    const files = new MemoryFileStore();
+    const file = await files.createFile({ filename: "a.txt", purpose: "assistants", mediaType: "text/plain" }, Buffer.from(TEXT));
+    const lib = library(new MemoryVectorStoreStore(), files, 2);
+    const vs = await lib.create({ name: "x", fileIds: [file.id], chunking: { maxChunkSizeTokens: 100, chunkOverlapTokens: 0 } });
+    await lib.idle();
+    const failed = await lib.getFile(vs.id, file.id);
+    assert.equal(failed?.status, "failed");
+    assert.equal(failed?.lastError?.code, "invalid_file");
+    assert.match(failed?.lastError?.message ?? "", /vectorStores\.maxChunksPerFile/);
+  });
+});
+
+describe("VectorStoreLibrary search", () => {
+  it("a file that expired leaves the stores the first time a search finds it, and is never shown", async () => {
+    let now = 1_800_000_000;
+    const files = new MemoryFileStore(() => now);
+    const kept = await files.createFile(
+      { filename: "kept.txt", purpose: "assistants", mediaType: "text/plain" },
+      Buffer.from("harbour pier"),
+    );
+    const brief = await files.createFile(
+      { filename: "brief.txt", purpose: "assistants", mediaType: "text/plain", expiresAfter: 3600 },
+      Buffer.from("harbour boats"),
+    );
+    const store = new MemoryVectorStoreStore();
+    const lib = library(store, files);
+    const vs = await lib.create({ name: "x", fileIds: [kept.id, brief.id] });
+    await lib.idle();
+    const query = { vectorStoreIds: [vs.id], queries: ["harbour"], limit: 10, scoreThreshold: 0 };
+    assert.equal((await lib.search(query, new AbortController().signal)).length, 2);
+    now += 3601;
+    const hits = await lib.search(query, new AbortController().signal);
+    assert.deepEqual(
+      hits.map((hit) => hit.filename),
+      ["kept.txt"],
+    );
+    assert.equal(await store.getFile(vs.id, brief.id), undefined, "its record and chunks are gone");
+    assert.equal((await lib.get(vs.id))?.fileCounts.total, 1);
+  });
+});
