@@ -1,0 +1,128 @@
+/**
+ * An adversarial pass over the same-wire path with the official SDKs: what the client's own body
+ * carries beyond the canonical form (fields only its wire knows, unknown fields, nested ones) is
+ * still subject to the route's privacy. A secret only in `prediction.content`, in an unknown field or
+ * in an Anthropic block's unknown field must not reach a cloud upstream unclassified or unredacted.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
+import { type ScriptedUpstream, startScriptedUpstream } from "../support/scripted-upstream.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+/** Detected as a secret (an AWS access key id) and as an email: private by the default detectors. */
+const AWS_KEY = "AKIAQ3EGV4XBZJ7KM2PA";
+const EMAIL = "alice.smith@acme-corp.com";
+
+const COMPLETION = {
+  id: "chatcmpl-adv",
+  object: "chat.completion",
+  created: 1764790000,
+  model: "gpt-up",
+  choices: [{ index: 0, message: { role: "assistant", content: "Done." }, logprobs: null, finish_reason: "stop" }],
+  usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 },
+};
+
+const MESSAGE = {
+  id: "msg_adv",
+  type: "message",
+  role: "assistant",
+  model: "claude-up",
+  content: [{ type: "text", text: "Done." }],
+  stop_reason: "end_turn",
+  stop_sequence: null,
+  usage: { input_tokens: 5, output_tokens: 1 },
+};
+
+let upstream: ScriptedUpstream;
+let tandem: RunningTandem;
+let openai: OpenAI;
+let anthropic: Anthropic;
+
+before(async () => {
+  upstream = await startScriptedUpstream();
+  const fast = { retry: { attempts: 1 }, timeouts: { firstTokenMs: 5000, idleMs: 5000 } };
+  tandem = await startTandem({
+    providers: {
+      up: { kind: "openai", baseUrl: `${upstream.url}/v1`, local: false, models: { gpt: { id: "gpt-up" } } },
+      an: { kind: "anthropic", baseUrl: upstream.url, local: false, models: { claude: { id: "claude-up" } } },
+    },
+    routes: {
+      // No `privacy`: a private request follows privacy.default (local-only), and there is no local target.
+      "cloud-only": { tiers: [["up/gpt"]], streamUpstream: false, ...fast },
+      "redact-up": { tiers: [["up/gpt"]], privacy: "redact", streamUpstream: false, ...fast },
+      "redact-an": { tiers: [["an/claude"]], privacy: "redact", streamUpstream: false, ...fast },
+    },
+  });
+  upstream.script((request) =>
+    request.path.endsWith("/messages") ? { kind: "json", body: MESSAGE } : { kind: "json", body: COMPLETION },
+  );
+  openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  anthropic = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
+});
+
+after(async () => {
+  await tandem?.close();
+  await upstream?.close();
+});
+
+describe("privacy on the same-wire path: what only the client's body carries is classified too", () => {
+  it("a secret only in prediction.content makes the request private: refused on a cloud-only route, nothing sent", async () => {
+    upstream.clear();
+    const err = await openai.chat.completions
+      .create({
+        model: "cloud-only",
+        messages: [{ role: "user", content: "Fix the typo in my config." }],
+        prediction: { type: "content", content: `aws_access_key_id = "${AWS_KEY}"\n` },
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.ok(err instanceof OpenAI.APIError, "refused");
+    assert.equal(err.status, 403);
+    assert.equal(upstream.requests.length, 0, "nothing reached the cloud upstream");
+  });
+
+  it("a redact route replaces values in prediction.content and in unknown nested fields, and restores the answer", async () => {
+    upstream.clear();
+    upstream.script(() => ({
+      kind: "json",
+      body: {
+        ...COMPLETION,
+        choices: [{ ...COMPLETION.choices[0], message: { role: "assistant", content: "Wrote to [EMAIL_1]." } }],
+      },
+    }));
+    const completion = await openai.chat.completions.create({
+      model: "redact-up",
+      messages: [{ role: "user", content: "Fix the typo.", x_note: { author: EMAIL } } as OpenAI.ChatCompletionUserMessageParam],
+      prediction: { type: "content", content: `owner = "${EMAIL}"\nkey = "${AWS_KEY}"\n` },
+    });
+    const [received] = upstream.requests;
+    assert.ok(received);
+    assert.ok(!received.raw.includes(EMAIL), received.raw);
+    assert.ok(!received.raw.includes(AWS_KEY), received.raw);
+    const body = received.body as { prediction: { content: string }; messages: Array<{ x_note: { author: string } }> };
+    assert.match(body.prediction.content, /^owner = "\[EMAIL_1\]"\nkey = "\[SECRET_1\]"\n$/);
+    assert.equal(body.messages[0]?.x_note.author, "[EMAIL_1]");
+    assert.equal(completion.choices[0]?.message.content, `Wrote to ${EMAIL}.`);
+  });
+
+  it("Anthropic: a value only in a block's unknown field or an unknown top-level field is redacted", async () => {
+    upstream.clear();
+    upstream.script(() => ({ kind: "json", body: MESSAGE }));
+    const params = {
+      model: "redact-an",
+      max_tokens: 64,
+      messages: [{ role: "user", content: [{ type: "text", text: "Hello.", x_source: { from: EMAIL } }] }],
+      x_future_field: { token: AWS_KEY },
+    } as unknown as Anthropic.MessageCreateParamsNonStreaming;
+    const message = await anthropic.messages.create(params);
+    const [received] = upstream.requests;
+    assert.ok(received);
+    assert.ok(!received.raw.includes(EMAIL), received.raw);
+    assert.ok(!received.raw.includes(AWS_KEY), received.raw);
+    assert.equal(message.content[0]?.type === "text" && message.content[0].text, "Done.");
+  });
+});
