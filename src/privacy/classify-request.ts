@@ -328,12 +328,43 @@ const OPAQUE = new Set([
   "item_id",
   "file_id",
   "previous_response_id",
+  "conversation",
   "signature",
   "encrypted_content",
+  "encrypted_index",
   "data",
 ]);
 
-/** Every non-empty string value in a client's own JSON body but OPAQUE fields', depth-bounded (keys are not values). */
+/**
+ * Top-level fields the canonical form carries to every target unread, left unread here too: what
+ * the model may do (tool definitions, output schemas, an Anthropic request's MCP servers with their
+ * tokens, its container, its context management) and identifiers and settings the client sends its
+ * provider on purpose (`user`, stop sequences, cache keys). An agent's tool descriptions hold example
+ * addresses (`noreply@anthropic.com`): read, they would make every such request private.
+ */
+const CARRIED_UNREAD = new Set([
+  "model",
+  "tools",
+  "functions",
+  "tool_choice",
+  "response_format",
+  "format",
+  "text",
+  "output_config",
+  "mcp_servers",
+  "container",
+  "context_management",
+  "user",
+  "stop",
+  "stop_sequences",
+  "prompt_cache_key",
+  "safety_identifier",
+]);
+
+/**
+ * Every non-empty string value in a client's own JSON body but CARRIED_UNREAD's and OPAQUE fields',
+ * depth-bounded (keys are not values).
+ */
 function* bodyStrings(body: Record<string, unknown>): Generator<string> {
   const stack: Array<[unknown, number]> = [[body, 0]];
   while (stack.length > 0) {
@@ -346,6 +377,7 @@ function* bodyStrings(body: Record<string, unknown>): Generator<string> {
       const entries = Object.entries(value);
       for (let i = entries.length - 1; i >= 0; i--) {
         const [key, item] = entries[i] as [string, unknown];
+        if (depth === 0 && CARRIED_UNREAD.has(key)) continue;
         if (!(typeof item === "string" && OPAQUE.has(key))) stack.push([item, depth + 1]);
       }
     }

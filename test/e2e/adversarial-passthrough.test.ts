@@ -53,6 +53,7 @@ before(async () => {
       "cloud-only": { tiers: [["up/gpt"]], streamUpstream: false, ...fast },
       "redact-up": { tiers: [["up/gpt"]], privacy: "redact", streamUpstream: false, ...fast },
       "redact-an": { tiers: [["an/claude"]], privacy: "redact", streamUpstream: false, ...fast },
+      "cloud-an": { tiers: [["an/claude"]], streamUpstream: false, ...fast },
     },
   });
   upstream.script((request) =>
@@ -124,5 +125,40 @@ describe("privacy on the same-wire path: what only the client's body carries is 
     assert.ok(!received.raw.includes(EMAIL), received.raw);
     assert.ok(!received.raw.includes(AWS_KEY), received.raw);
     assert.equal(message.content[0]?.type === "text" && message.content[0].text, "Done.");
+  });
+
+  it("what the canonical form carries unread stays unread: tool descriptions, MCP server tokens, ids, signatures", async () => {
+    upstream.clear();
+    upstream.script(() => ({ kind: "json", body: MESSAGE }));
+    const params = {
+      // No `privacy`: a private finding would make this a 403 (no local target).
+      model: "cloud-an",
+      max_tokens: 64,
+      // As Claude Code's Bash tool describes commits, and an MCP server Anthropic connects to with its token.
+      tools: [
+        {
+          name: "Bash",
+          description: "End commit messages with: Co-Authored-By: Claude <noreply@anthropic.com>",
+          input_schema: { type: "object", properties: { command: { type: "string", description: `e.g. ${EMAIL}` } } },
+        },
+      ],
+      mcp_servers: [{ type: "url", url: "https://mcp.example.com/sse", name: "ex", authorization_token: AWS_KEY }],
+      metadata: { user_id: "user_2d711642b726b04401627ca9fbac32f5_account_419311e3-0c9f-4e70-a790-d5b51e617ec3" },
+      messages: [
+        { role: "user", content: "Commit it." },
+        {
+          role: "assistant",
+          content: [
+            { type: "thinking", thinking: "A commit.", signature: "EqQBCgIYAhIMeuDSOQ2QkFRZ7ZjNz4oJuEi82tRr4oyb" },
+            { type: "tool_use", id: "toolu_01XFDUDYJgAACzvnptvVoYEL", name: "Bash", input: { command: "git commit" } },
+          ],
+        },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_01XFDUDYJgAACzvnptvVoYEL", content: "done" }] },
+      ],
+    } as unknown as Anthropic.MessageCreateParamsNonStreaming;
+    const { response } = await anthropic.messages.create(params).withResponse();
+    assert.equal(response.status, 200);
+    const [received] = upstream.requests;
+    assert.ok(received?.raw.includes(AWS_KEY), "the MCP server's token reaches Anthropic as sent");
   });
 });
