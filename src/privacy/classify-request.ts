@@ -196,11 +196,11 @@ class RequestScan {
     for (const piece of this.pieces) read.add(piece.text);
     for (const text of this.#skipped) read.add(text);
     const where: BodyLocation = { source: "body" };
-    for (const text of bodyStrings(body)) {
-      if (read.has(text) || isBytes(text)) continue;
+    forEachBodyString(body, (text) => {
+      if (read.has(text) || isBytes(text)) return;
       read.add(text);
       this.pieces.push({ text, where, json: false });
-    }
+    });
   }
 
   #parts(parts: readonly ContentPart[], message: number, source: "text" | "tool-result"): void {
@@ -303,7 +303,11 @@ export function* requestTexts(request: ChatRequest): Generator<string> {
     if (tool.description !== undefined) yield tool.description;
   }
   // A same-wire target reads the client's own body, strings the canonical form does not carry included.
-  if (request.native !== undefined) yield* bodyStrings(request.native.body);
+  if (request.native !== undefined) {
+    const texts: string[] = [];
+    forEachBodyString(request.native.body, (text) => texts.push(text));
+    yield* texts;
+  }
 }
 
 /** Base64 of this length or longer, without spaces, is taken for bytes (a document's, an audio clip's). */
@@ -317,10 +321,13 @@ function isBytes(text: string): boolean {
 
 /**
  * Fields whose strings a provider issued and reads back as they are (ids, thinking signatures,
- * encrypted reasoning) or that hold bytes (`data`: a redacted thinking block's, a base64 source's):
- * not the user's text, and high-entropy enough to look like a token to the detectors.
+ * encrypted reasoning), that hold bytes (`data`: a redacted thinking block's, a base64 source's), or
+ * that name a part's kind (`type`, `role`): not the user's text; the first high-entropy enough to
+ * look like a token to the detectors, the last on every part (not scanning them saves most of the walk's cost).
  */
 const OPAQUE = new Set([
+  "type",
+  "role",
   "id",
   "call_id",
   "tool_call_id",
@@ -365,21 +372,24 @@ const CARRIED_UNREAD = new Set([
  * Every non-empty string value in a client's own JSON body but CARRIED_UNREAD's and OPAQUE fields',
  * depth-bounded (keys are not values).
  */
-function* bodyStrings(body: Record<string, unknown>): Generator<string> {
-  const stack: Array<[unknown, number]> = [[body, 0]];
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop() as [unknown, number];
+function forEachBodyString(body: Record<string, unknown>, visit: (text: string) => void): void {
+  // A plain recursive walk (no generator, no entry arrays): it runs on every same-wire request classified.
+  const walk = (value: unknown, depth: number): void => {
     if (typeof value === "string") {
-      if (value !== "") yield value;
-    } else if (Array.isArray(value)) {
-      if (depth < MAX_BODY_DEPTH) for (let i = value.length - 1; i >= 0; i--) stack.push([value[i], depth + 1]);
+      if (value !== "") visit(value);
     } else if (typeof value === "object" && value !== null && depth < MAX_BODY_DEPTH) {
-      const entries = Object.entries(value);
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const [key, item] = entries[i] as [string, unknown];
+      if (Array.isArray(value)) {
+        for (const item of value) walk(item, depth + 1);
+        return;
+      }
+      const object = value as Record<string, unknown>;
+      for (const key in object) {
         if (depth === 0 && CARRIED_UNREAD.has(key)) continue;
-        if (!(typeof item === "string" && OPAQUE.has(key))) stack.push([item, depth + 1]);
+        const item = object[key];
+        if (typeof item === "string" && OPAQUE.has(key)) continue;
+        walk(item, depth + 1);
       }
     }
-  }
+  };
+  walk(body, 0);
 }
