@@ -54,6 +54,7 @@ before(async () => {
       "redact-up": { tiers: [["up/gpt"]], privacy: "redact", streamUpstream: false, ...fast },
       "redact-an": { tiers: [["an/claude"]], privacy: "redact", streamUpstream: false, ...fast },
       "cloud-an": { tiers: [["an/claude"]], streamUpstream: false, ...fast },
+      "cloud-up": { tiers: [["up/gpt"]], streamUpstream: false, ...fast },
     },
   });
   upstream.script((request) =>
@@ -160,5 +161,54 @@ describe("privacy on the same-wire path: what only the client's body carries is 
     assert.equal(response.status, 200);
     const [received] = upstream.requests;
     assert.ok(received?.raw.includes(AWS_KEY), "the MCP server's token reaches Anthropic as sent");
+  });
+});
+
+describe("x-tandem-warnings stays a header clients can read", () => {
+  /** More fields than any API has, each unknown: every one is named as not sent to another wire. */
+  const unknown: Record<string, number> = {};
+  for (let i = 0; i < 1000; i++) unknown[`x_unknown_field_${i}`] = i;
+  /** The most a header line may take in undici (Node's fetch, under every official SDK): 16 KiB for all headers. */
+  const MAX = 8 * 1024;
+
+  before(() => {
+    upstream.script((request) =>
+      request.path.endsWith("/messages") ? { kind: "json", body: MESSAGE } : { kind: "json", body: COMPLETION },
+    );
+  });
+
+  it("OpenAI chat to an Anthropic target: a thousand unknown fields are named up to a bound, the rest counted", async () => {
+    const { data, response } = await openai.chat.completions
+      .create({
+        model: "cloud-an",
+        messages: [{ role: "user", content: "Hi" }],
+        ...unknown,
+      } as OpenAI.ChatCompletionCreateParamsNonStreaming)
+      .withResponse();
+    assert.equal(data.choices[0]?.message.content, "Done.");
+    const warnings = response.headers.get("x-tandem-warnings") ?? "";
+    assert.ok(warnings.startsWith("x_unknown_field_0 not sent to an/claude;"), warnings.slice(0, 200));
+    assert.ok(warnings.length <= MAX, `${warnings.length} characters`);
+    assert.match(warnings, /; \d+ more not listed$/);
+  });
+
+  it("Anthropic to an OpenAI-compatible target, and the Responses API with a thousand hosted tool types", async () => {
+    const { response } = await anthropic.messages
+      .create({
+        model: "cloud-up",
+        max_tokens: 64,
+        messages: [{ role: "user", content: "Hi" }],
+        ...unknown,
+      } as Anthropic.MessageCreateParamsNonStreaming)
+      .withResponse();
+    assert.ok((response.headers.get("x-tandem-warnings") ?? "").length <= MAX);
+    const tools = Array.from({ length: 1000 }, (_, i) => ({
+      type: `hosted_tool_kind_${i}`,
+    })) as unknown as OpenAI.Responses.Tool[];
+    const { data, response: answered } = await openai.responses.create({ model: "cloud-an", input: "Hi", tools }).withResponse();
+    assert.equal(data.output_text, "Done.");
+    const warnings = answered.headers.get("x-tandem-warnings") ?? "";
+    assert.ok(warnings.length <= MAX, `${warnings.length} characters`);
+    assert.match(warnings, /; \d+ more not listed$/);
   });
 });
