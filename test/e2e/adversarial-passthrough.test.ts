@@ -55,6 +55,8 @@ before(async () => {
       "redact-an": { tiers: [["an/claude"]], privacy: "redact", streamUpstream: false, ...fast },
       "cloud-an": { tiers: [["an/claude"]], streamUpstream: false, ...fast },
       "cloud-up": { tiers: [["up/gpt"]], streamUpstream: false, ...fast },
+      // The upstream streams, whatever the client asked: a whole answer is put together from its events.
+      "cloud-an-streamed": { tiers: [["an/claude"]], ...fast },
     },
   });
   upstream.script((request) =>
@@ -210,5 +212,44 @@ describe("x-tandem-warnings stays a header clients can read", () => {
     const warnings = answered.headers.get("x-tandem-warnings") ?? "";
     assert.ok(warnings.length <= MAX, `${warnings.length} characters`);
     assert.match(warnings, /; \d+ more not listed$/);
+  });
+});
+
+describe("an Anthropic stream put together for a client that did not stream", () => {
+  const APPLIED = { applied_edits: [{ type: "clear_tool_uses_20250919", cleared_tool_uses: 2, cleared_input_tokens: 5120 }] };
+  const event = (name: string, data: unknown): string => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+
+  it("keeps message_delta's own fields (context_management), as the SDK's stream does", async () => {
+    upstream.clear();
+    upstream.script(() => ({
+      kind: "stream",
+      contentType: "text/event-stream",
+      writes: [
+        event("message_start", { type: "message_start", message: { ...MESSAGE, content: [], stop_reason: null } }),
+        event("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+        event("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Done." } }),
+        event("content_block_stop", { type: "content_block_stop", index: 0 }),
+        event("message_delta", {
+          type: "message_delta",
+          delta: { stop_reason: "end_turn", stop_sequence: null },
+          usage: { output_tokens: 2 },
+          context_management: APPLIED,
+        }),
+        event("message_stop", { type: "message_stop" }),
+      ],
+    }));
+    const params = {
+      model: "cloud-an-streamed",
+      max_tokens: 64,
+      messages: [{ role: "user", content: "Hi" }],
+      context_management: { edits: [{ type: "clear_tool_uses_20250919" }] },
+      betas: ["context-management-2025-06-27"],
+    } as Anthropic.Beta.MessageCreateParamsNonStreaming;
+    const whole = await anthropic.beta.messages.create(params);
+    assert.deepEqual(whole.context_management, APPLIED);
+    // The official SDK's own stream of the same events says the same.
+    const streamed = await anthropic.beta.messages.stream(params).finalMessage();
+    assert.deepEqual(streamed.context_management, APPLIED);
+    assert.equal(whole.content[0]?.type === "text" && whole.content[0].text, "Done.");
   });
 });

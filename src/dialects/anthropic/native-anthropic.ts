@@ -245,6 +245,11 @@ function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | un
       case "message_delta":
         if (message) {
           Object.assign(message, data.delta as Record<string, unknown>);
+          // The event's own fields besides the delta and usage are the message's too, as the SDKs'
+          // stream takes them (`context_management`, `input_transformations`).
+          for (const key in data) {
+            if (key !== "type" && key !== "delta" && key !== "usage" && data[key] != null) message[key] = data[key];
+          }
           // As the SDKs' MessageStream does: a counter the delta gives as null keeps message_start's.
           if (data.usage) {
             const usage = { ...(message.usage as Record<string, unknown>) };
