@@ -252,4 +252,48 @@ describe("an Anthropic stream put together for a client that did not stream", ()
     assert.deepEqual(streamed.context_management, APPLIED);
     assert.equal(whole.content[0]?.type === "text" && whole.content[0].text, "Done.");
   });
+
+  it("keeps a compaction block's content, which its compaction_delta carries, as the SDK's stream does", async () => {
+    upstream.clear();
+    upstream.script(() => ({
+      kind: "stream",
+      contentType: "text/event-stream",
+      writes: [
+        event("message_start", { type: "message_start", message: { ...MESSAGE, content: [], stop_reason: null } }),
+        event("content_block_start", {
+          type: "content_block_start",
+          index: 0,
+          content_block: { type: "compaction", content: null, encrypted_content: null },
+        }),
+        event("content_block_delta", {
+          type: "content_block_delta",
+          index: 0,
+          delta: { type: "compaction_delta", content: "The user asked for a summary.", encrypted_content: "enc-1" },
+        }),
+        event("content_block_stop", { type: "content_block_stop", index: 0 }),
+        event("content_block_start", { type: "content_block_start", index: 1, content_block: { type: "text", text: "" } }),
+        event("content_block_delta", { type: "content_block_delta", index: 1, delta: { type: "text_delta", text: "Done." } }),
+        event("content_block_stop", { type: "content_block_stop", index: 1 }),
+        event("message_delta", {
+          type: "message_delta",
+          delta: { stop_reason: "end_turn", stop_sequence: null },
+          usage: { output_tokens: 2 },
+        }),
+        event("message_stop", { type: "message_stop" }),
+      ],
+    }));
+    const params = {
+      model: "cloud-an-streamed",
+      max_tokens: 64,
+      messages: [{ role: "user", content: "Hi" }],
+    } as Anthropic.Beta.MessageCreateParamsNonStreaming;
+    const streamed = await anthropic.beta.messages.stream(params).finalMessage();
+    const whole = await anthropic.beta.messages.create(params);
+    assert.deepEqual(whole.content[0], streamed.content[0]);
+    assert.deepEqual(whole.content[0], {
+      type: "compaction",
+      content: "The user asked for a summary.",
+      encrypted_content: "enc-1",
+    });
+  });
 });

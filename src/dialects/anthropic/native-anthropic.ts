@@ -218,7 +218,11 @@ function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | un
         if (delta.type === "text_delta") block.text = `${block.text ?? ""}${delta.text}`;
         else if (delta.type === "thinking_delta") block.thinking = `${block.thinking ?? ""}${delta.thinking}`;
         else if (delta.type === "signature_delta") block.signature = delta.signature;
-        else if (delta.type === "input_json_delta") json.set(index, (json.get(index) ?? "") + String(delta.partial_json ?? ""));
+        else if (delta.type === "compaction_delta") {
+          // The block's whole value, not a piece of it (as the SDKs' stream takes it).
+          block.content = delta.content;
+          if ("encrypted_content" in delta) block.encrypted_content = delta.encrypted_content;
+        } else if (delta.type === "input_json_delta") json.set(index, (json.get(index) ?? "") + String(delta.partial_json ?? ""));
         else if (delta.type === "citations_delta") {
           // Appended to a list this message owns (a block's own is the provider's, read-only):
           // copying it for every delta would be quadratic in an upstream's citations.
