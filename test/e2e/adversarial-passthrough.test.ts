@@ -57,6 +57,7 @@ before(async () => {
       "cloud-up": { tiers: [["up/gpt"]], streamUpstream: false, ...fast },
       // The upstream streams, whatever the client asked: a whole answer is put together from its events.
       "cloud-an-streamed": { tiers: [["an/claude"]], ...fast },
+      "cloud-up-streamed": { tiers: [["up/gpt"]], ...fast },
     },
   });
   upstream.script((request) =>
@@ -295,5 +296,45 @@ describe("an Anthropic stream put together for a client that did not stream", ()
       content: "The user asked for a summary.",
       encrypted_content: "enc-1",
     });
+  });
+});
+
+describe("an OpenAI chat stream put together for a client that did not stream", () => {
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null): string =>
+    `data: ${JSON.stringify({ ...COMPLETION, object: "chat.completion.chunk", usage: undefined, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+
+  it("joins the pieces of an audio answer and of a legacy function_call, as the SDK's stream does", async () => {
+    upstream.clear();
+    upstream.script(() => ({
+      kind: "stream",
+      contentType: "text/event-stream",
+      writes: [
+        chunk({ role: "assistant", audio: { id: "audio_1", transcript: "Hel" } }),
+        chunk({ audio: { transcript: "lo.", data: "UklG" } }),
+        chunk({ audio: { data: "RiQA" } }),
+        chunk({ audio: { expires_at: 1764790999 } }),
+        chunk({ function_call: { name: "lookup", arguments: "" } }),
+        chunk({ function_call: { arguments: '{"q":' } }),
+        chunk({ function_call: { arguments: '"x"}' } }),
+        chunk({}, "function_call"),
+        "data: [DONE]\n\n",
+      ],
+    }));
+    const params = {
+      model: "cloud-up-streamed",
+      messages: [{ role: "user", content: "Say hello." }],
+      modalities: ["text", "audio"],
+      audio: { voice: "alloy", format: "wav" },
+    } as OpenAI.ChatCompletionCreateParamsNonStreaming;
+    const whole = await openai.chat.completions.create(params);
+    const streamed = await openai.chat.completions.stream({ ...params, stream: true }).finalChatCompletion();
+    assert.deepEqual(whole.choices[0]?.message.audio, {
+      id: "audio_1",
+      transcript: "Hello.",
+      data: "UklGRiQA",
+      expires_at: 1764790999,
+    });
+    assert.deepEqual(whole.choices[0]?.message.audio, streamed.choices[0]?.message.audio);
+    assert.deepEqual(whole.choices[0]?.message.function_call, { name: "lookup", arguments: '{"q":"x"}' });
   });
 });

@@ -176,6 +176,9 @@ function byIndex(items: Map<number, Json>): Json[] {
   return [...items.entries()].sort(([a], [b]) => a - b).map(([, item]) => item);
 }
 
+/** The fields of a streamed `audio` or `function_call` that come in pieces. */
+const JOINED = new Set(["data", "transcript", "arguments"]);
+
 /**
  * Text fields are concatenated, tool calls merged by index into `calls` (the message's `tool_calls`
  * is put in order from them at the end), anything else the latest value.
@@ -205,6 +208,16 @@ function mergeDelta(message: Json, delta: Json, calls: Map<number, Json>): void 
               fn[name] = typeof text === "string" && typeof fn[name] === "string" ? fn[name] + text : text;
           } else if (part != null) call[field] = part;
         }
+      }
+    } else if ((key === "audio" || key === "function_call") && value && typeof value === "object") {
+      // Streamed in pieces as the SDKs join them: an audio answer's data and transcript, a legacy
+      // call's arguments, each concatenated; its id, name and expiry the latest.
+      message[key] ??= {};
+      const into = message[key] as Json;
+      for (const [field, part] of Object.entries(value as Json)) {
+        if (part == null) continue;
+        into[field] =
+          JOINED.has(field) && typeof part === "string" && typeof into[field] === "string" ? into[field] + part : part;
       }
     } else if (typeof value === "string" && typeof message[key] === "string" && key !== "role") {
       message[key] += value;
