@@ -337,4 +337,32 @@ describe("an OpenAI chat stream put together for a client that did not stream", 
     assert.deepEqual(whole.choices[0]?.message.audio, streamed.choices[0]?.message.audio);
     assert.deepEqual(whole.choices[0]?.message.function_call, { name: "lookup", arguments: '{"q":"x"}' });
   });
+
+  it("a tool call whose name an upstream repeats in every piece keeps that name once, as the SDK's stream does", async () => {
+    upstream.clear();
+    const piece = (fn: Record<string, string>, extra: Record<string, string> = {}) => ({
+      tool_calls: [{ index: 0, ...extra, function: fn }],
+    });
+    upstream.script(() => ({
+      kind: "stream",
+      contentType: "text/event-stream",
+      writes: [
+        chunk({ role: "assistant", ...piece({ name: "get_weather", arguments: "" }, { id: "call_1", type: "function" }) }),
+        chunk(piece({ name: "get_weather", arguments: '{"city":' })),
+        chunk(piece({ name: "get_weather", arguments: '"Paris"}' })),
+        chunk({}, "tool_calls"),
+        "data: [DONE]\n\n",
+      ],
+    }));
+    const params = {
+      model: "cloud-up-streamed",
+      messages: [{ role: "user", content: "Weather in Paris?" }],
+      tools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object" } } }],
+    } as OpenAI.ChatCompletionCreateParamsNonStreaming;
+    const whole = await openai.chat.completions.create(params);
+    const streamed = await openai.chat.completions.stream({ ...params, stream: true }).finalChatCompletion();
+    const call = whole.choices[0]?.message.tool_calls?.[0];
+    assert.deepEqual(call, { id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } });
+    assert.deepEqual(call, streamed.choices[0]?.message.tool_calls?.[0]);
+  });
 });

@@ -204,8 +204,13 @@ function mergeDelta(message: Json, delta: Json, calls: Map<number, Json>): void 
           if ((field === "function" || field === "custom") && part && typeof part === "object") {
             call[field] ??= {};
             const fn = call[field] as Json;
-            for (const [name, text] of Object.entries(part as Json))
-              fn[name] = typeof text === "string" && typeof fn[name] === "string" ? fn[name] + text : text;
+            // The arguments (a custom tool's input) come in pieces; the name whole, and some servers
+            // repeat it in every piece: the latest, as the SDKs take it.
+            for (const [name, text] of Object.entries(part as Json)) {
+              if (text == null) continue;
+              const joined = (name === "arguments" || name === "input") && typeof fn[name] === "string";
+              fn[name] = joined && typeof text === "string" ? fn[name] + text : text;
+            }
           } else if (part != null) call[field] = part;
         }
       }
