@@ -365,4 +365,30 @@ describe("an OpenAI chat stream put together for a client that did not stream", 
     assert.deepEqual(call, { id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } });
     assert.deepEqual(call, streamed.choices[0]?.message.tool_calls?.[0]);
   });
+
+  it("a choice's own fields take their latest value (OpenRouter's native_finish_reason), as the SDK's stream does", async () => {
+    upstream.clear();
+    const raw = (delta: Record<string, unknown>, finish: string | null, native: string | null): string =>
+      `data: ${JSON.stringify({ ...COMPLETION, object: "chat.completion.chunk", usage: undefined, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish, native_finish_reason: native }] })}\n\n`;
+    upstream.script(() => ({
+      kind: "stream",
+      contentType: "text/event-stream",
+      writes: [
+        raw({ role: "assistant", content: "Do" }, null, null),
+        raw({ content: "ne." }, "stop", "end_turn"),
+        "data: [DONE]\n\n",
+      ],
+    }));
+    const params = {
+      model: "cloud-up-streamed",
+      messages: [{ role: "user", content: "Hi" }],
+    } as OpenAI.ChatCompletionCreateParamsNonStreaming;
+    const whole = await openai.chat.completions.create(params);
+    const streamed = await openai.chat.completions.stream({ ...params, stream: true }).finalChatCompletion();
+    const nativeReason = (c: OpenAI.ChatCompletion) =>
+      (c.choices[0] as unknown as { native_finish_reason?: string }).native_finish_reason;
+    assert.equal(nativeReason(streamed), "end_turn");
+    assert.equal(nativeReason(whole), "end_turn");
+    assert.equal(whole.choices[0]?.message.content, "Done.");
+  });
 });

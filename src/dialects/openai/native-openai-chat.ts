@@ -159,7 +159,12 @@ function assembleCompletion(frames: readonly Frame[]): Json | undefined {
         mergeDelta(choice.message as Json, piece.delta as Json, calls.get(index) as Map<number, Json>);
       if (piece.finish_reason != null) choice.finish_reason = piece.finish_reason;
       if (piece.logprobs != null) choice.logprobs = mergeLogprobs(choice.logprobs as Json | null, piece.logprobs as Json);
-      for (const key in piece) if (!(key in choice) && key !== "delta" && key !== "index") choice[key] = piece[key];
+      // A choice's other fields (vLLM's stop_reason, OpenRouter's native_finish_reason): the latest
+      // value, as the SDKs take it; null only until one comes.
+      for (const key in piece) {
+        if (key === "delta" || key === "index" || key === "finish_reason" || key === "logprobs") continue;
+        if (piece[key] != null || !(key in choice)) choice[key] = piece[key];
+      }
     }
   }
   if (completion === undefined) return undefined;
