@@ -167,9 +167,12 @@ describe("tandem mcp (stdio)", () => {
       );
       // Once the call has reached the upstream, tandem is stopped under it.
       await asked;
-      stalled.closeAllConnections();
-      await stopping.close();
+      // tandem first (it drops its connections at once): were the upstream dropped first, the call
+      // could fail over to a tool error before tandem stops.
+      const closing = stopping.close();
       const err = await outcome;
+      stalled.closeAllConnections();
+      await closing;
       assert.ok(err instanceof McpError, String(err));
       assert.match(err.message, /closed the connection before answering/);
     } finally {
