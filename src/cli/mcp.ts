@@ -10,6 +10,7 @@ import {
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
 import { authHeaders, clientKey, describeFetchError, serverUrl } from "./client.js";
+import { answeringEveryRequest } from "./mcp-unanswered.js";
 
 /** What `tandem mcp` talks to: the process's own unless a test passes its own. */
 export interface McpProxyIo {
@@ -41,7 +42,14 @@ export async function mcpProxy(
   const base = serverUrl(options.url, io.env);
   const endpoint = `${base}/mcp`;
   const key = clientKey(options.key, "mcp", { env: io.env, stderr: io.stderr });
-  const upstream = new StreamableHTTPClientTransport(new URL(endpoint), { requestInit: { headers: authHeaders(key) } });
+  const upstream = new StreamableHTTPClientTransport(new URL(endpoint), {
+    requestInit: { headers: authHeaders(key) },
+    // A call tandem stops (or restarts) under is answered with an error, not left to the client's timeout.
+    fetch: answeringEveryRequest(fetch, (err) => {
+      const why = err === undefined ? "" : `: ${err instanceof Error ? err.message : String(err)}`;
+      return `tandem at ${endpoint} closed the connection before answering (it stopped or restarted)${why}; call again once it is back`;
+    }),
+  });
   const local = new StdioServerTransport(io.stdin, io.stdout, { maxBufferSize: MAX_MESSAGE_BYTES });
   /** The ids of initialize requests on their way: their answer says which protocol version to send on. */
   const initializing = new Set<RequestId>();

@@ -7,7 +7,10 @@ import { isJsonDocument } from "./json-text.js";
 import { maxSensitivity, type Sensitivity } from "./sensitivity.js";
 
 /** Where in a request a finding is. */
-export interface FindingLocation {
+export type FindingLocation = MessageLocation | BodyLocation;
+
+/** A finding in the canonical conversation. */
+export interface MessageLocation {
   /** Index into `request.messages`. */
   message: number;
   /**
@@ -21,6 +24,15 @@ export interface FindingLocation {
   part?: number;
   /** Index into the message's `toolCalls`, for `tool-call`. */
   toolCall?: number;
+}
+
+/**
+ * A finding in a string of the client's own body (the same-wire path, see core/native.ts) that the
+ * canonical form does not carry (`prediction.content`, an unknown field, a block's unknown field):
+ * such a target is sent the body as it came, so every string in it is read.
+ */
+export interface BodyLocation {
+  source: "body";
 }
 
 /**
@@ -126,6 +138,9 @@ interface Piece {
   json: boolean;
 }
 
+/** How deep the walk of a client's own body goes (the body was depth-checked when parsed: 100 levels). */
+const MAX_BODY_DEPTH = 128;
+
 /**
  * One request's classification: its texts listed in order first (images noted on the way), then
  * scanned whole or window by window by classifyRequest or classifyRequestInSlices. Plain calls, no
@@ -137,6 +152,10 @@ class RequestScan {
   readonly #findings: LocatedFinding[] = [];
   readonly #images: ImageLocation[] = [];
   #unreadFiles = 0;
+  /** Images' and files' bytes and data URLs: not text, never scanned (also where the client's body holds them). */
+  readonly #skipped: string[] = [];
+  /** The values found in the canonical texts: a body string that repeats one (a system block) does not count it twice. */
+  #canonicalValues: Set<string> | undefined;
   readonly #detector: SensitiveDataDetector;
 
   constructor(request: ChatRequest, detector: SensitiveDataDetector) {
@@ -165,6 +184,23 @@ class RequestScan {
           break;
       }
     }
+    if (request.native !== undefined) this.#body(request.native.body);
+  }
+
+  /**
+   * The strings of the client's own body that are not already read above (nor an image's or a file's
+   * bytes): a same-wire target is sent the body as it came, unknown and wire-only fields included.
+   */
+  #body(body: Record<string, unknown>): void {
+    const read = new Set<string>();
+    for (const piece of this.pieces) read.add(piece.text);
+    for (const text of this.#skipped) read.add(text);
+    const where: BodyLocation = { source: "body" };
+    forEachBodyString(body, (text) => {
+      if (read.has(text) || isBytes(text)) return;
+      read.add(text);
+      this.pieces.push({ text, where, json: false });
+    });
   }
 
   #parts(parts: readonly ContentPart[], message: number, source: "text" | "tool-result"): void {
@@ -176,6 +212,8 @@ class RequestScan {
         const mediaType =
           image.kind === "base64" ? image.mediaType : dataUrl ? DATA_URL_MEDIA_TYPE.exec(image.url)?.[1] : undefined;
         this.#images.push(mediaType === undefined ? { message, part: index } : { message, part: index, mediaType });
+        if (image.kind === "base64") this.#skipped.push(image.data);
+        else if (dataUrl) this.#skipped.push(image.url);
         if (image.kind === "url" && !dataUrl) {
           this.pieces.push({ text: image.url, where: { message, source: "image-url", part: index }, json: false });
         }
@@ -183,6 +221,7 @@ class RequestScan {
       }
       if (part.type === "file") {
         // A file's text is read as the text around it is; a file without text cannot be read.
+        this.#skipped.push(part.data);
         if (part.text === undefined) this.#unreadFiles++;
         else this.pieces.push({ text: part.text, where: { message, source, part: index }, json: false });
         continue;
@@ -203,6 +242,13 @@ class RequestScan {
   }
 
   #add(found: readonly Finding[], where: FindingLocation): void {
+    if (where.source === "body") {
+      // The body's pieces come after every canonical one: what those found is known by now.
+      this.#canonicalValues ??= new Set(this.#findings.map((f) => f.value));
+      const known = this.#canonicalValues;
+      for (const f of found) if (!known.has(f.value)) this.#findings.push({ ...f, where });
+      return;
+    }
     for (const f of found) this.#findings.push({ ...f, where });
   }
 
@@ -256,4 +302,94 @@ export function* requestTexts(request: ChatRequest): Generator<string> {
     yield tool.name;
     if (tool.description !== undefined) yield tool.description;
   }
+  // A same-wire target reads the client's own body, strings the canonical form does not carry included.
+  if (request.native !== undefined) {
+    const texts: string[] = [];
+    forEachBodyString(request.native.body, (text) => texts.push(text));
+    yield* texts;
+  }
+}
+
+/** Base64 of this length or longer, without spaces, is taken for bytes (a document's, an audio clip's). */
+const BYTES_MIN = 1024;
+const BASE64 = /^[A-Za-z0-9+/=_-]+$/;
+
+/** Whether a string of a client's body is bytes rather than text: a data URL, or a long run of base64. */
+function isBytes(text: string): boolean {
+  return text.startsWith("data:") || (text.length >= BYTES_MIN && BASE64.test(text));
+}
+
+/**
+ * Fields whose strings a provider issued and reads back as they are (ids, thinking signatures,
+ * encrypted reasoning), that hold bytes (`data`: a redacted thinking block's, a base64 source's), or
+ * that name a part's kind (`type`, `role`): not the user's text; the first high-entropy enough to
+ * look like a token to the detectors, the last on every part (not scanning them saves most of the walk's cost).
+ */
+const OPAQUE = new Set([
+  "type",
+  "role",
+  "id",
+  "call_id",
+  "tool_call_id",
+  "tool_use_id",
+  "item_id",
+  "file_id",
+  "previous_response_id",
+  "conversation",
+  "signature",
+  "encrypted_content",
+  "encrypted_index",
+  "data",
+]);
+
+/**
+ * Top-level fields the canonical form carries to every target unread, left unread here too: what
+ * the model may do (tool definitions, output schemas, an Anthropic request's MCP servers with their
+ * tokens, its container, its context management) and identifiers and settings the client sends its
+ * provider on purpose (`user`, stop sequences, cache keys). An agent's tool descriptions hold example
+ * addresses (`noreply@anthropic.com`): read, they would make every such request private.
+ */
+const CARRIED_UNREAD = new Set([
+  "model",
+  "tools",
+  "functions",
+  "tool_choice",
+  "response_format",
+  "format",
+  "text",
+  "output_config",
+  "mcp_servers",
+  "container",
+  "context_management",
+  "user",
+  "stop",
+  "stop_sequences",
+  "prompt_cache_key",
+  "safety_identifier",
+]);
+
+/**
+ * Every non-empty string value in a client's own JSON body but CARRIED_UNREAD's and OPAQUE fields',
+ * depth-bounded (keys are not values).
+ */
+function forEachBodyString(body: Record<string, unknown>, visit: (text: string) => void): void {
+  // A plain recursive walk (no generator, no entry arrays): it runs on every same-wire request classified.
+  const walk = (value: unknown, depth: number): void => {
+    if (typeof value === "string") {
+      if (value !== "") visit(value);
+    } else if (typeof value === "object" && value !== null && depth < MAX_BODY_DEPTH) {
+      if (Array.isArray(value)) {
+        for (const item of value) walk(item, depth + 1);
+        return;
+      }
+      const object = value as Record<string, unknown>;
+      for (const key in object) {
+        if (depth === 0 && CARRIED_UNREAD.has(key)) continue;
+        const item = object[key];
+        if (typeof item === "string" && OPAQUE.has(key)) continue;
+        walk(item, depth + 1);
+      }
+    }
+  };
+  walk(body, 0);
 }

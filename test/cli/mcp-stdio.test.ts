@@ -5,12 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResult, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
@@ -131,5 +132,52 @@ describe("tandem mcp (stdio)", () => {
       .map((line) => JSON.parse(line) as { id: number; result?: { tools?: unknown[] } });
     assert.deepEqual(answers.map((a) => a.id).sort(), [1, 2]);
     assert.ok((answers.find((a) => a.id === 2)?.result?.tools?.length ?? 0) >= 2);
+  });
+
+  it("tandem stopping mid-call: the call is answered with an error that says so, not left to the client's timeout", async () => {
+    // An upstream that lists its model and never answers a chat: the call is in flight when tandem stops.
+    let reached: () => void = () => {};
+    const asked = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const stalled = createHttpServer((req, res) => {
+      if (req.method === "POST") reached();
+      if (req.method === "GET") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ object: "list", data: [{ id: "tiny", object: "model" }] }));
+      }
+    });
+    await new Promise<void>((resolve) => stalled.listen(0, "127.0.0.1", resolve));
+    const address = stalled.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    const stopping = await startTandem({
+      providers: { local: { kind: "openai", baseUrl: `http://127.0.0.1:${port}/v1`, local: true } },
+      routes: { slow: { tiers: ["local/tiny"], timeouts: { firstTokenMs: 60_000, idleMs: 60_000 } } },
+    });
+    const { client } = await startStdio({ TANDEM_URL: stopping.url, PATH: process.env.PATH ?? "" });
+    try {
+      await client.listTools();
+      const call = client.callTool({ name: "ask_model", arguments: { model: "slow", prompt: "hi" } }, undefined, {
+        // Far longer than the relay needs: a timeout here is the bug (the call was never answered).
+        timeout: 30_000,
+      });
+      const outcome = call.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      // Once the call has reached the upstream, tandem is stopped under it.
+      await asked;
+      // tandem first (it drops its connections at once): were the upstream dropped first, the call
+      // could fail over to a tool error before tandem stops.
+      const closing = stopping.close();
+      const err = await outcome;
+      stalled.closeAllConnections();
+      await closing;
+      assert.ok(err instanceof McpError, String(err));
+      assert.match(err.message, /closed the connection before answering/);
+    } finally {
+      await client.close();
+      stalled.close();
+    }
   });
 });

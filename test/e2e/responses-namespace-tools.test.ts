@@ -161,4 +161,24 @@ describe("namespace tools on the canonical path", () => {
     }
     assert.equal(anthropic.requests.length, 0);
   });
+
+  it("refuses a plain function tool named as a namespaced tool is offered (either order), naming the later: neither is dropped nor sent twice", async () => {
+    const plain = {
+      type: "function",
+      name: "mcp__tandem__list_models",
+      description: "Another tool of the same flat name.",
+      parameters: { type: "object", properties: {} },
+    } as unknown as OpenAI.Responses.Tool;
+    for (const [tools, param] of [
+      [[plain, NAMESPACE], "tools[1].tools[0].name"],
+      [[NAMESPACE, plain], "tools[1].name"],
+    ] as const) {
+      await assert.rejects(
+        client.responses.create({ model: MODEL, input: "x", tools: [...tools] }),
+        (err: unknown) =>
+          err instanceof OpenAI.BadRequestError && err.param === param && /mcp__tandem__list_models/.test(err.message),
+      );
+    }
+    assert.equal(anthropic.requests.length, 0);
+  });
 });

@@ -218,7 +218,11 @@ function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | un
         if (delta.type === "text_delta") block.text = `${block.text ?? ""}${delta.text}`;
         else if (delta.type === "thinking_delta") block.thinking = `${block.thinking ?? ""}${delta.thinking}`;
         else if (delta.type === "signature_delta") block.signature = delta.signature;
-        else if (delta.type === "input_json_delta") json.set(index, (json.get(index) ?? "") + String(delta.partial_json ?? ""));
+        else if (delta.type === "compaction_delta") {
+          // The block's whole value, not a piece of it (as the SDKs' stream takes it).
+          block.content = delta.content;
+          if ("encrypted_content" in delta) block.encrypted_content = delta.encrypted_content;
+        } else if (delta.type === "input_json_delta") json.set(index, (json.get(index) ?? "") + String(delta.partial_json ?? ""));
         else if (delta.type === "citations_delta") {
           // Appended to a list this message owns (a block's own is the provider's, read-only):
           // copying it for every delta would be quadratic in an upstream's citations.
@@ -245,6 +249,11 @@ function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | un
       case "message_delta":
         if (message) {
           Object.assign(message, data.delta as Record<string, unknown>);
+          // The event's own fields besides the delta and usage are the message's too, as the SDKs'
+          // stream takes them (`context_management`, `input_transformations`).
+          for (const key in data) {
+            if (key !== "type" && key !== "delta" && key !== "usage" && data[key] != null) message[key] = data[key];
+          }
           // As the SDKs' MessageStream does: a counter the delta gives as null keeps message_start's.
           if (data.usage) {
             const usage = { ...(message.usage as Record<string, unknown>) };

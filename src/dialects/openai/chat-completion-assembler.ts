@@ -39,7 +39,12 @@ export class ChatCompletionAssembler {
         mergeDelta(choice.message as Json, piece.delta as Json, this.#calls.get(index) as Map<number, Json>);
       if (piece.finish_reason != null) choice.finish_reason = piece.finish_reason;
       if (piece.logprobs != null) choice.logprobs = mergeLogprobs(choice.logprobs as Json | null, piece.logprobs as Json);
-      for (const key in piece) if (!(key in choice) && key !== "delta" && key !== "index") choice[key] = piece[key];
+      // A choice's other fields (vLLM's stop_reason, OpenRouter's native_finish_reason): the latest
+      // value, as the SDKs take it; null only until one comes.
+      for (const key in piece) {
+        if (key === "delta" || key === "index" || key === "finish_reason" || key === "logprobs") continue;
+        if (piece[key] != null || !(key in choice)) choice[key] = piece[key];
+      }
     }
   }
 
@@ -62,6 +67,9 @@ export class ChatCompletionAssembler {
 function byIndex(items: Map<number, Json>): Json[] {
   return [...items.entries()].sort(([a], [b]) => a - b).map(([, item]) => item);
 }
+
+/** The fields of a streamed `audio` or `function_call` that come in pieces. */
+const JOINED = new Set(["data", "transcript", "arguments"]);
 
 /**
  * Text fields are concatenated, tool calls merged by index into `calls` (the message's `tool_calls`
@@ -89,10 +97,25 @@ function mergeDelta(message: Json, delta: Json, calls: Map<number, Json>): void 
           if ((field === "function" || field === "custom") && part && typeof part === "object") {
             call[field] ??= {};
             const fn = call[field] as Json;
-            for (const [name, text] of Object.entries(part as Json))
-              fn[name] = typeof text === "string" && typeof fn[name] === "string" ? fn[name] + text : text;
+            // The arguments (a custom tool's input) come in pieces; the name whole, and some servers
+            // repeat it in every piece: the latest, as the SDKs take it.
+            for (const [name, text] of Object.entries(part as Json)) {
+              if (text == null) continue;
+              const joined = (name === "arguments" || name === "input") && typeof fn[name] === "string";
+              fn[name] = joined && typeof text === "string" ? fn[name] + text : text;
+            }
           } else if (part != null) call[field] = part;
         }
+      }
+    } else if ((key === "audio" || key === "function_call") && value && typeof value === "object") {
+      // Streamed in pieces as the SDKs join them: an audio answer's data and transcript, a legacy
+      // call's arguments, each concatenated; its id, name and expiry the latest.
+      message[key] ??= {};
+      const into = message[key] as Json;
+      for (const [field, part] of Object.entries(value as Json)) {
+        if (part == null) continue;
+        into[field] =
+          JOINED.has(field) && typeof part === "string" && typeof into[field] === "string" ? into[field] + part : part;
       }
     } else if (typeof value === "string" && typeof message[key] === "string" && key !== "role") {
       message[key] += value;

@@ -13,11 +13,38 @@ export function metaHeaders(meta: ResponseMeta): Record<string, string> {
   if (meta.sensitivity !== undefined) headers["x-tandem-sensitivity"] = meta.sensitivity;
   // As the Responses dialect writes it: entries joined by `; `, each headerSafe.
   if (meta.warnings !== undefined && meta.warnings.length > 0) {
-    headers["x-tandem-warnings"] = meta.warnings.map((field) => headerSafe(`${field} not sent to ${meta.target}`)).join("; ");
+    headers["x-tandem-warnings"] = warningsHeader(metaWarnings(meta));
   }
   if (meta.tools !== undefined && meta.tools.length > 0) headers["x-tandem-tools"] = meta.tools.map(headerSafe).join("; ");
   if (meta.memory !== undefined && meta.memory.length > 0) headers["x-tandem-memory"] = meta.memory.map(headerSafe).join(", ");
   return headers;
+}
+
+/** The answer's own warnings as `x-tandem-warnings` entries: each field, and the target it was not sent to. */
+export function metaWarnings(meta: Pick<ResponseMeta, "warnings" | "target">): string[] {
+  return (meta.warnings ?? []).map((field) => headerSafe(`${field} not sent to ${meta.target}`));
+}
+
+/**
+ * The most characters of `x-tandem-warnings`: clients read every header of an answer within a bound
+ * of their own (16 KiB in all for undici, Node's fetch, under every official SDK), past which they
+ * drop the whole answer; a request can name any number of fields that cannot cross.
+ */
+export const MAX_WARNINGS_HEADER = 4096;
+
+/**
+ * Entries (each headerSafe) as the `x-tandem-warnings` value: joined by `; ` while they fit in
+ * MAX_WARNINGS_HEADER, then how many more there were (the server log has them all).
+ */
+export function warningsHeader(entries: readonly string[]): string {
+  let out = "";
+  for (let i = 0; i < entries.length; i++) {
+    const next = out === "" ? (entries[i] as string) : `${out}; ${entries[i]}`;
+    // Room kept for the count of what is not listed.
+    if (next.length > MAX_WARNINGS_HEADER - 40) return `${out}; ${entries.length - i} more not listed`;
+    out = next;
+  }
+  return out;
 }
 
 /**

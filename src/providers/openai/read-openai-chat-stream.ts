@@ -152,6 +152,23 @@ class OpenAIAnswer {
           refusal: true,
           ...(logprobs?.refusal && { logprobs: logprobs.refusal }),
         });
+      // What only the same wire asks for: an audio answer's transcript is what the model said, and a
+      // legacy `function_call` (the `functions` parameter) is its one call (else neither is read, and
+      // the answer looks empty to the router's checks).
+      const extra = delta as { audio?: unknown; function_call?: unknown } | null | undefined;
+      const transcript = stringField(extra?.audio, "transcript");
+      if (transcript) out.push(this.#text(transcript, undefined));
+      if (isPlainObject(extra?.function_call)) {
+        const fn = extra.function_call;
+        const name = stringField(fn, "name");
+        const args = stringField(fn, "arguments");
+        toolCallPiece(
+          this.#calls,
+          { index: LEGACY_FUNCTION_CALL, function: { ...(name && { name }), ...(args && { arguments: args }) } },
+          0,
+          out,
+        );
+      }
       const pieces = delta?.tool_calls;
       if (pieces)
         for (let position = 0; position < pieces.length; position++)
@@ -208,6 +225,18 @@ class OpenAIAnswer {
       ...(this.#stopSequence !== undefined && reason === "stop" && { stopSequence: this.#stopSequence }),
     });
   }
+}
+
+/** The key of a legacy `function_call` among an answer's calls: none of `tool_calls`' indices. */
+const LEGACY_FUNCTION_CALL = -1;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** `value[key]` when `value` is an object and that field a string. */
+function stringField(value: unknown, key: string): string | undefined {
+  return isPlainObject(value) && typeof value[key] === "string" ? value[key] : undefined;
 }
 
 function textOf(value: unknown): string | undefined {

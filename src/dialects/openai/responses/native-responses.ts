@@ -1,6 +1,6 @@
 import { GatewayError, type NativeRequest, nativeHeaders, type StreamEvent, type WireOnly } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
-import { frameJson } from "../../shared/index.js";
+import { frameJson, warningsHeader } from "../../shared/index.js";
 import type { PendingResponse } from "./pending-response.js";
 import type { ResponseStreamRenderer } from "./response-stream-renderer.js";
 import { ResponseWarnings } from "./response-warnings.js";
@@ -118,7 +118,7 @@ export function nativeResponsesRequest(
           "reasoning items from another provider were left out (only their own upstream can read them)",
         );
       }
-      return [warnings.header(), forTarget.header()].filter((w) => w !== undefined).join("; ");
+      return warningsHeader([...warnings.entries(), ...forTarget.entries()]);
     },
     clientWantsEncrypted,
   };

@@ -227,6 +227,22 @@ function functionTools(
   const out: ToolDefinition[] = [];
   const echoed: Record<string, unknown>[] = [];
   const namespaced = new Map<string, NamespacedTool>();
+  /** Each flat name given so far, the field that gave it, and whether a namespace's tool has it. */
+  const taken = new Map<string, { param: string; namespaced: boolean }>();
+  const take = (name: string, param: string, namespaced: boolean): void => {
+    const first = taken.get(name);
+    // Two plain functions of one name are the client's to send (the target answers); a namespace's
+    // tool under a name another tool has would be dropped or sent twice, and its calls mistaken.
+    if (first !== undefined && (first.namespaced || namespaced)) {
+      throw new GatewayError(
+        "invalid_request",
+        `Invalid value for '${param}': '${name}' is already the name of ${first.param} (a namespace's function tool is ` +
+          "offered as <namespace>__<name>); rename one of them.",
+        { param },
+      );
+    }
+    if (first === undefined) taken.set(name, { param, namespaced });
+  };
   (tools ?? []).forEach((raw, i) => {
     // MCP servers' tools and file_search are run by tandem's tool loop (parse-mcp-tools.ts, parse-file-search-tool.ts).
     if (raw.type === "mcp" || raw.type === "file_search") return;
@@ -234,7 +250,7 @@ function functionTools(
       // Its function tools, each under its flat name (namespaced-tools.ts); calls go back namespaced.
       for (const tool of namespaceTools(raw, i, warnings)) {
         const name = namespacedToolName(tool.namespace, tool.name);
-        if (namespaced.has(name) || out.some((t) => t.name === name)) continue;
+        take(name, tool.param, true);
         namespaced.set(name, { namespace: tool.namespace, name: tool.name });
         out.push({ ...tool.definition, name });
       }
@@ -258,6 +274,7 @@ function functionTools(
       throw new GatewayError("invalid_request", `Invalid value for '${param}': ${issue?.message ?? "invalid tool"}.`, { param });
     }
     const tool = parsed.data;
+    take(tool.name, `tools[${i}].name`, false);
     // OpenAI treats a function without parameters as taking none.
     const parameters = tool.parameters ?? { type: "object", properties: {} };
     out.push({
@@ -283,7 +300,7 @@ function namespaceTools(
   raw: Record<string, unknown>,
   i: number,
   warnings: ResponseWarnings,
-): Array<NamespacedTool & { definition: ToolDefinition }> {
+): Array<NamespacedTool & { definition: ToolDefinition; param: string }> {
   const namespace = raw.name;
   if (typeof namespace !== "string" || namespace === "") {
     throw new GatewayError("invalid_request", `Missing required parameter: 'tools[${i}].name'.`, {
@@ -296,7 +313,7 @@ function namespaceTools(
       param: `tools[${i}].tools`,
     });
   }
-  const found: Array<NamespacedTool & { definition: ToolDefinition }> = [];
+  const found: Array<NamespacedTool & { definition: ToolDefinition; param: string }> = [];
   raw.tools.forEach((inner: unknown, j: number) => {
     const type = (inner as { type?: unknown } | null)?.type;
     if (type !== "function") {
@@ -316,6 +333,7 @@ function namespaceTools(
     found.push({
       namespace,
       name: tool.name,
+      param: `tools[${i}].tools[${j}].name`,
       definition: {
         name: tool.name,
         ...(tool.description != null && { description: tool.description }),

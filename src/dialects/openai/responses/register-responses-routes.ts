@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ChatRequest, Gateway, RequestContext } from "../../../core/index.js";
 import { GatewayError } from "../../../core/index.js";
 import type { DialectServices, RouteTable } from "../../shared/index.js";
-import { clientSignal, metaHeaders, requestRecord, sendChat } from "../../shared/index.js";
+import { clientSignal, metaWarnings, requestRecord, sendChat, warningsHeader } from "../../shared/index.js";
 import { type BackgroundResponses, sendRunEvents } from "./background-responses.js";
 import { composeConversation } from "./compose-conversation.js";
 import { ConversationTurns } from "./conversation-turns.js";
@@ -94,7 +94,7 @@ async function respond(
     unread: composed.storedUnread,
   });
   // What was left out holds for the path taken: the canonical conversion's, or the native request's.
-  const canonicalWarnings = parsed.warnings.header();
+  const canonicalWarnings = parsed.warnings.entries();
   // The client's include asked for the answer's token logprobs (see ChatRequest.logprobs).
   const logprobs = parsed.chat.logprobs !== undefined;
   let renderer: ResponseStreamRenderer | undefined;
@@ -131,8 +131,8 @@ async function respond(
             return warnings === undefined ? undefined : { "x-tandem-warnings": warnings };
           }
           // The canonical conversion's, and the target's own (settings it is not sent, earlier reasoning).
-          const warnings = [metaHeaders(meta)["x-tandem-warnings"], canonicalWarnings].filter((w) => w !== undefined);
-          return warnings.length === 0 ? undefined : { "x-tandem-warnings": warnings.join("; ") };
+          const warnings = [...metaWarnings(meta), ...canonicalWarnings];
+          return warnings.length === 0 ? undefined : { "x-tandem-warnings": warningsHeader(warnings) };
         },
         native: {
           stream: (meta) =>

@@ -1,4 +1,4 @@
-import { headerSafe } from "../../shared/index.js";
+import { headerSafe, warningsHeader } from "../../shared/index.js";
 
 /**
  * What a Responses request asked for that tandem left out (an item or tool that cannot cross to the
@@ -18,9 +18,14 @@ export class ResponseWarnings {
     return this.#entries.size;
   }
 
-  /** The header value: entries joined by `; `, each with its count when above one. */
+  /** The header value: entries joined by `; `, each with its count when above one (bounded: warningsHeader). */
   header(): string | undefined {
     if (this.#entries.size === 0) return undefined;
-    return [...this.#entries.values()].map((e) => headerSafe(e.count > 1 ? `${e.text} (x${e.count})` : e.text)).join("; ");
+    return warningsHeader(this.entries());
+  }
+
+  /** Each entry as the header says it. */
+  entries(): string[] {
+    return [...this.#entries.values()].map((e) => headerSafe(e.count > 1 ? `${e.text} (x${e.count})` : e.text));
   }
 }

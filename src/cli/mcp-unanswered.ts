@@ -1,0 +1,86 @@
+import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { createParser } from "eventsource-parser";
+
+/** JSON-RPC's code for an error of the server's own (the SDK's ErrorCode.InternalError). */
+const INTERNAL_ERROR = -32603;
+
+/**
+ * A fetch for the relay's Streamable HTTP transport under which every request a POST carries is
+ * answered. tandem answers a request on the POST's own event stream (stateless: no session, nothing
+ * to resume), so when that stream breaks or ends before the answer (tandem stopped or restarted
+ * mid-call) the SDK's transport reports the break but answers nothing, and the client waits for its
+ * own timeout. Here the stream is read as it passes; if it ends without an answer for a request it
+ * carried, a JSON-RPC error for that request, saying why (`reason`), is added at its end.
+ */
+export function answeringEveryRequest(fetch: FetchLike, reason: (error: unknown) => string): FetchLike {
+  return async (url, init) => {
+    const response = await fetch(url, init);
+    const ids = init?.method === "POST" ? requestIds(init.body) : [];
+    const type = response.headers.get("content-type") ?? "";
+    if (ids.length === 0 || response.body === null || !type.toLowerCase().startsWith("text/event-stream")) return response;
+    const unanswered = new Set(ids);
+    const parser = createParser({
+      onEvent: (event) => {
+        const id = answerId(event.data);
+        if (id !== undefined) unanswered.delete(id);
+      },
+    });
+    const decoder = new TextDecoder();
+    const reader = response.body.getReader();
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        let cause: unknown;
+        try {
+          const { value, done } = await reader.read();
+          if (!done) {
+            parser.feed(decoder.decode(value, { stream: true }));
+            controller.enqueue(value);
+            return;
+          }
+        } catch (err) {
+          cause = err;
+        }
+        // Ended, or broken: each request not answered gets its error, as one more event of the stream.
+        const message = reason(cause);
+        // A blank line first: the stream may have broken off in the middle of an event.
+        let tail = "\n\n";
+        for (const id of unanswered)
+          tail += `event: message\ndata: ${JSON.stringify({ jsonrpc: "2.0", id, error: { code: INTERNAL_ERROR, message } })}\n\n`;
+        if (unanswered.size > 0) controller.enqueue(encoder.encode(tail));
+        controller.close();
+      },
+      cancel(why) {
+        return reader.cancel(why);
+      },
+    });
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
+}
+
+/** The ids of the requests (not notifications or answers) in a POST's JSON-RPC body. */
+function requestIds(body: RequestInit["body"]): Array<string | number> {
+  if (typeof body !== "string") return [];
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    const ids: Array<string | number> = [];
+    for (const message of Array.isArray(parsed) ? parsed : [parsed]) {
+      const m = message as { id?: unknown; method?: unknown } | null;
+      if (typeof m?.method === "string" && (typeof m.id === "string" || typeof m.id === "number")) ids.push(m.id);
+    }
+    return ids;
+  } catch {
+    return [];
+  }
+}
+
+/** The id an event's data answers (a result or an error), if it is one. */
+function answerId(data: string): string | number | undefined {
+  try {
+    const m = JSON.parse(data) as { id?: unknown; result?: unknown; error?: unknown } | null;
+    if (m === null || typeof m !== "object" || !("result" in m || "error" in m)) return undefined;
+    return typeof m.id === "string" || typeof m.id === "number" ? m.id : undefined;
+  } catch {
+    return undefined;
+  }
+}
