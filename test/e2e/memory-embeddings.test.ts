@@ -5,10 +5,9 @@
  * a cloud embedding model (a local one embeds it), and every cloud embedding is in the egress audit.
  */
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
+import { type ConceptEmbeddings, startConceptEmbeddings } from "../support/fake-concept-embeddings.js";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream } from "../support/fake-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
@@ -18,54 +17,6 @@ const CONCEPTS: string[][] = [
   ["film", "movie", "cinema", "watch"],
   ["dog", "cat", "puppy", "vet"],
 ];
-
-/** A vector per concept the text speaks of; texts about nothing known point elsewhere. */
-function conceptVector(text: string): number[] {
-  const lower = text.toLowerCase();
-  const vector = CONCEPTS.map((words) => words.filter((word) => lower.includes(word)).length);
-  vector.push(vector.every((x) => x === 0) ? 1 : 0);
-  return vector;
-}
-
-interface EmbeddingsUpstream {
-  url: string;
-  /** The inputs of every embeddings request, in order. */
-  inputs: string[][];
-  close(): Promise<void>;
-}
-
-async function startEmbeddings(): Promise<EmbeddingsUpstream> {
-  const inputs: string[][] = [];
-  const server: Server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk) => (body += chunk));
-    req.on("end", () => {
-      if (req.method !== "POST" || !req.url?.endsWith("/embeddings")) {
-        res.writeHead(404, { "content-type": "application/json" });
-        res.end(JSON.stringify({ error: { message: "Invalid URL", type: "invalid_request_error", param: null, code: null } }));
-        return;
-      }
-      const parsed = JSON.parse(body) as { input: string | string[]; model: string };
-      const input = typeof parsed.input === "string" ? [parsed.input] : parsed.input;
-      inputs.push(input);
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(
-        JSON.stringify({
-          object: "list",
-          model: parsed.model,
-          data: input.map((text, index) => ({ object: "embedding", index, embedding: conceptVector(text) })),
-          usage: { prompt_tokens: 4, total_tokens: 4 },
-        }),
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-    inputs,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
 
 const VEGETARIAN = "The user is vegetarian";
 const FILM = "Tonight the user watches a film";
@@ -98,14 +49,14 @@ async function auditTargets(url: string): Promise<string[]> {
 }
 
 describe("memory search by meaning, with a cloud embedding model", () => {
-  let embeddings: EmbeddingsUpstream;
+  let embeddings: ConceptEmbeddings;
   let chat: FakeUpstream;
   let tandem: RunningTandem;
   let words: RunningTandem;
   const log: string[] = [];
 
   before(async () => {
-    embeddings = await startEmbeddings();
+    embeddings = await startConceptEmbeddings(CONCEPTS);
     chat = await startFakeOpenAI({ models: ["gpt-4o-mini"] });
     const providers = {
       emb: { kind: "openai" as const, baseUrl: embeddings.url, apiKeys: ["env:UP_KEY"], local: false, models: ["concepts"] },
@@ -188,7 +139,7 @@ describe("memory search by meaning, with a cloud embedding model", () => {
 
 describe("memory search by meaning, with a local embedding model", () => {
   it("embeds private memories too, and nothing is audited", async () => {
-    const embeddings = await startEmbeddings();
+    const embeddings = await startConceptEmbeddings(CONCEPTS);
     const tandem = await startTandem(
       {
         providers: {

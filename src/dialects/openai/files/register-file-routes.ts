@@ -1,6 +1,6 @@
 import { fileMediaType, GatewayError, isTextMediaType, type VectorStores } from "../../../core/index.js";
 import { clientSignal, type FilesService, type RouteTable } from "../../shared/index.js";
-import { StateApiError, stateRoute } from "../state/index.js";
+import { renderList, StateApiError, stateRoute } from "../state/index.js";
 import { parseFileListQuery } from "./parse-file-list-query.js";
 import { parseFileUpload } from "./parse-file-upload.js";
 import { renderFileObject } from "./render-file-object.js";
@@ -43,14 +43,7 @@ export function registerFileRoutes(app: RouteTable, files: FilesService, vectorS
     stateRoute(async (request) => {
       const options = parseFileListQuery(request.query);
       const page = await store.listFiles(options);
-      const data = page.data.map(renderFileObject);
-      return {
-        object: "list",
-        data,
-        first_id: page.data[0]?.id ?? null,
-        last_id: page.data.at(-1)?.id ?? null,
-        has_more: page.hasMore,
-      };
+      return renderList(page.data.map(renderFileObject), page.hasMore);
     }),
   );
 

@@ -10,5 +10,5 @@ export {
 } from "./normalize-input-items.js";
 export { type ListQuery, parseInclude, parseListQuery, parsePaging, single } from "./parse-list-query.js";
 export { parseMetadata, typeOf } from "./parse-metadata.js";
-export { type ItemList, renderItemList } from "./render-item-list.js";
+export { type ItemList, type OpenAIList, renderItemList, renderList } from "./render-item-list.js";
 export { invalidParam, notFound, StateApiError, stateRoute } from "./state-api-error.js";

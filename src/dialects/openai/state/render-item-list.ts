@@ -1,22 +1,30 @@
 import type { ListPage, StateItem, StoredItem } from "../../../core/state.js";
 
-/** OpenAI's list object for items: `{ object: "list", data, first_id, last_id, has_more }`. */
-export interface ItemList {
+/** OpenAI's list object (items, files, stored completions, vector stores...): `{ object: "list", data, first_id, last_id, has_more }`. */
+export interface OpenAIList<T> {
   object: "list";
-  data: StateItem[];
+  data: T[];
   first_id: string | null;
   last_id: string | null;
   has_more: boolean;
 }
 
-/** Renders items as OpenAI's list; an empty list has null first and last ids, as OpenAI's does. */
+export type ItemList = OpenAIList<StateItem>;
+
+/** A page of objects as OpenAI's list; an empty list has null first and last ids, as OpenAI's does. */
+export function renderList<T extends object>(data: T[], hasMore: boolean): OpenAIList<T> {
+  return { object: "list", data, first_id: idOf(data[0]), last_id: idOf(data.at(-1)), has_more: hasMore };
+}
+
+function idOf(object: object | undefined): string | null {
+  const id = (object as { id?: unknown } | undefined)?.id;
+  return typeof id === "string" ? id : null;
+}
+
+/** Renders items as OpenAI's list. */
 export function renderItemList(page: ListPage<StoredItem>): ItemList {
-  const data = page.data.map((stored) => stored.item);
-  return {
-    object: "list",
-    data,
-    first_id: data[0]?.id ?? null,
-    last_id: data.at(-1)?.id ?? null,
-    has_more: page.hasMore,
-  };
+  return renderList(
+    page.data.map((stored) => stored.item),
+    page.hasMore,
+  );
 }

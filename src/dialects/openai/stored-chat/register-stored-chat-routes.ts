@@ -1,7 +1,6 @@
-import type { ChatCompletionStore, StoredChatCompletion } from "../../../core/index.js";
-import type { ListPage } from "../../../core/state.js";
+import type { ChatCompletionStore } from "../../../core/index.js";
 import type { RouteTable } from "../../shared/index.js";
-import { notFound, parseMetadata, parsePaging, StateApiError, stateRoute, typeOf } from "../state/index.js";
+import { notFound, parseMetadata, parsePaging, renderList, StateApiError, stateRoute, typeOf } from "../state/index.js";
 import { parseChatListQuery } from "./parse-chat-list-query.js";
 import { renderStoredChatCompletion, renderStoredChatMessage } from "./render-stored-chat.js";
 
@@ -13,7 +12,10 @@ import { renderStoredChatCompletion, renderStoredChatMessage } from "./render-st
 export function registerStoredChatRoutes(app: RouteTable, store: ChatCompletionStore): void {
   app.get(
     "/v1/chat/completions",
-    stateRoute(async (request) => renderList(await store.listCompletions(parseChatListQuery(request.query)))),
+    stateRoute(async (request) => {
+      const page = await store.listCompletions(parseChatListQuery(request.query));
+      return renderList(page.data.map(renderStoredChatCompletion), page.hasMore);
+    }),
   );
 
   app.get(
@@ -62,27 +64,12 @@ export function registerStoredChatRoutes(app: RouteTable, store: ChatCompletionS
       const options = parsePaging(request.query, { defaultLimit: 20, maxLimit: 100, defaultOrder: "asc" });
       const page = await store.listMessages(id, options);
       if (!page) throw notFound("Chat completion", id);
-      const data = page.data.map((message) => renderStoredChatMessage(id, message));
-      return {
-        object: "list",
-        data,
-        first_id: (data[0]?.id as string | undefined) ?? null,
-        last_id: (data.at(-1)?.id as string | undefined) ?? null,
-        has_more: page.hasMore,
-      };
+      return renderList(
+        page.data.map((message) => renderStoredChatMessage(id, message)),
+        page.hasMore,
+      );
     }),
   );
-}
-
-function renderList(page: ListPage<StoredChatCompletion>) {
-  const data = page.data.map(renderStoredChatCompletion);
-  return {
-    object: "list",
-    data,
-    first_id: page.data[0]?.id ?? null,
-    last_id: page.data.at(-1)?.id ?? null,
-    has_more: page.hasMore,
-  };
 }
 
 function idOf(params: unknown): string {

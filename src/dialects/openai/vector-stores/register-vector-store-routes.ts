@@ -1,7 +1,7 @@
 import type { VectorStoreFileListOptions, VectorStoreFileStatus, VectorStores } from "../../../core/vector-stores.js";
 import { VectorStoreError } from "../../../core/vector-stores.js";
 import { clientSignal, type RouteTable } from "../../shared/index.js";
-import { invalidParam, parseMetadata, parsePaging, StateApiError, stateRoute, typeOf } from "../state/index.js";
+import { invalidParam, parseMetadata, parsePaging, renderList, StateApiError, stateRoute, typeOf } from "../state/index.js";
 import {
   parseAttributeFilter,
   parseAttributes,
@@ -53,7 +53,7 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
     route(async (request) => {
       const paging = parsePaging(request.query, PAGING);
       const page = await stores.list(paging);
-      return list(
+      return renderList(
         page.data.map((s) => renderVectorStore(s, stores.now())),
         page.hasMore,
       );
@@ -150,7 +150,7 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
       const id = vsOf(request.params);
       const page = await stores.listFiles(id, parseFileListQuery(request.query));
       if (!page) throw noSuchStore(id);
-      return list(page.data.map(renderVectorStoreFile), page.hasMore);
+      return renderList(page.data.map(renderVectorStoreFile), page.hasMore);
     }),
   );
 
@@ -192,7 +192,7 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
       if (!(await stores.getBatch(vs, batch))) throw await noSuchBatch(stores, vs, batch);
       const page = await stores.listFiles(vs, { ...parseFileListQuery(request.query), batchId: batch });
       if (!page) throw noSuchStore(vs);
-      return list(page.data.map(renderVectorStoreFile), page.hasMore);
+      return renderList(page.data.map(renderVectorStoreFile), page.hasMore);
     }),
   );
 
@@ -259,10 +259,6 @@ function route(handler: Parameters<typeof stateRoute>[0]): ReturnType<typeof sta
       throw err;
     }
   });
-}
-
-function list<T>(data: (T & { id: string })[], hasMore: boolean) {
-  return { object: "list", data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: hasMore };
 }
 
 /** A file list's query: paging, and `filter` by status. */
