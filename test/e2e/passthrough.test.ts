@@ -310,7 +310,15 @@ describe("what cannot cross to another wire", () => {
     const { response } = await client.messages.create({ model: "openai/gpt", ...PARAMS }).withResponse();
     const warnings = response.headers.get("x-tandem-warnings") ?? "";
     // `thinking` crosses (as reasoning_effort) and so does earlier thinking, but the chat wire has no field for that.
-    for (const field of ["context_management", "output_config.effort", "x_future_field", "cache_control", "earlier reasoning"]) {
+    // The client's betas (its anthropic-beta header) reach only an Anthropic upstream given its own body.
+    for (const field of [
+      "context_management",
+      "output_config.effort",
+      "x_future_field",
+      "cache_control",
+      "earlier reasoning",
+      "anthropic-beta",
+    ]) {
       assert.ok(warnings.includes(`${field} not sent`), `${field} in: ${warnings}`);
     }
     assert.ok(!warnings.includes("thinking not sent"), warnings);

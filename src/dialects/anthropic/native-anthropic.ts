@@ -39,11 +39,13 @@ export function nativeAnthropicRequest(
 ): NativeRequest {
   const unsigned = withoutUnsignedThinking(body as Record<string, unknown>);
   const raw = unsigned.body;
+  const forwarded = nativeHeaders(headers, FORWARDED_HEADERS);
   return {
     wire: "anthropic-messages",
     body: raw,
-    headers: nativeHeaders(headers, FORWARDED_HEADERS),
-    lost: () => [...anthropicLost(raw), ...left.approximated],
+    headers: forwarded,
+    // The betas the client turned on reach only an Anthropic upstream sent its own body.
+    lost: () => [...anthropicLost(raw), ...left.approximated, ...("anthropic-beta" in forwarded ? ["anthropic-beta"] : [])],
     ...(left.wireOnly.length > 0 && { wireOnly: left.wireOnly }),
     ...(unsigned.dropped > 0 && {
       dropped: [droppedReasoning(unsigned.dropped)],
