@@ -9,6 +9,14 @@ export const MCP_PATH = "/mcp";
 
 /** JSON-RPC's "server error" range, as the SDK's own examples answer a method they do not serve. */
 const METHOD_NOT_ALLOWED = -32000;
+/** JSON-RPC's code for a request that is not a valid one. */
+const INVALID_REQUEST = -32600;
+/**
+ * Messages one POST may batch (JSON-RPC batches; the MCP spec dropped them in 2025-06-18, the SDK
+ * still takes them). Each may be an `ask_model` call, all run at once: unbounded, one request could
+ * start any number of model calls.
+ */
+export const MAX_MCP_BATCH = 16;
 
 /**
  * Mounts tandem's MCP server at `/mcp` (Streamable HTTP, stateless: every POST is answered by a
@@ -22,6 +30,16 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
   app.post(MCP_PATH, async (request, reply) => {
     const record = requestRecord(request);
     record.dialect = "mcp";
+    if (Array.isArray(request.body) && request.body.length > MAX_MCP_BATCH) {
+      return reply.code(400).send({
+        jsonrpc: "2.0",
+        error: {
+          code: INVALID_REQUEST,
+          message: `Invalid Request: a batch holds at most ${MAX_MCP_BATCH} messages (this one holds ${request.body.length})`,
+        },
+        id: null,
+      });
+    }
     const server = createTandemMcpServer({
       ...options,
       // An ask_model call is a model request like any other: the request log and usage rows get it.

@@ -11,6 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { MAX_MCP_BATCH } from "../../src/server/mcp-route.js";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
@@ -266,6 +267,37 @@ describe("the front door at /mcp", () => {
       assert.equal(res.status, 405, method);
       assert.equal(((await res.json()) as { jsonrpc: string }).jsonrpc, "2.0");
     }
+  });
+});
+
+describe("batches at /mcp", () => {
+  it("a batch past MAX_MCP_BATCH messages is refused (each could start a model call); a small one is answered", async () => {
+    const post = (messages: unknown[]) =>
+      fetch(`${tandem.url}/mcp`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${KEY}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-protocol-version": "2025-03-26",
+        },
+        body: JSON.stringify(messages),
+      });
+    const call = (id: number) => ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "list_models", arguments: {} },
+    });
+    const refused = await post(Array.from({ length: MAX_MCP_BATCH + 1 }, (_, i) => call(i)));
+    assert.equal(refused.status, 400);
+    const body = (await refused.json()) as { error: { code: number; message: string } };
+    assert.equal(body.error.code, -32600);
+    assert.match(body.error.message, new RegExp(`at most ${MAX_MCP_BATCH} messages`));
+    const small = await post([call(1), call(2)]);
+    assert.equal(small.status, 200);
+    const text = await small.text();
+    assert.ok(text.includes('"id":1') && text.includes('"id":2'), text);
   });
 });
 
