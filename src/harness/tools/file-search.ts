@@ -22,7 +22,7 @@ export const fileSearchDefinition: ToolDefinition = {
   name: FILE_SEARCH_FUNCTION,
   description:
     "Search the user's files (tandem's vector stores) for passages relevant to the question. Call it with one or more " +
-    "search queries; it returns the best passages with the name and id of the file each comes from. Name the file " +
+    "search queries; it returns the best passages with the name of the file each comes from. Name the file " +
     "you take an answer from.",
   parameters: {
     type: "object",
