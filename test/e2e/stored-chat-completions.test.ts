@@ -486,6 +486,14 @@ describe("stored chat completions (in memory, store off)", () => {
     });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as { error: { param: string } }).error.param, "metadata");
+    // Only the metadata can change: another field is refused, not ignored.
+    await assert.rejects(
+      client.chat.completions.update(stored.id, { metadata: {}, temperature: 0 } as never),
+      (err: unknown) =>
+        err instanceof OpenAI.BadRequestError &&
+        (err.error as { param: string }).param === "temperature" &&
+        /Unrecognized request argument supplied: temperature/.test(err.message),
+    );
     await assert.rejects(client.chat.completions.list({ limit: 101 }), OpenAI.BadRequestError);
     await assert.rejects(client.chat.completions.list({ order: "up" as "asc" }), OpenAI.BadRequestError);
     await assert.rejects(

@@ -35,11 +35,17 @@ export function registerStoredChatRoutes(app: RouteTable, store: ChatCompletionS
       const body = request.body;
       if (body === null || typeof body !== "object" || Array.isArray(body))
         throw new StateApiError(400, `Invalid body: expected an object, but got ${typeOf(body)} instead.`);
-      // As OpenAI: `metadata` is required (null clears it), and the only field that can change.
+      // As OpenAI: `metadata` is required (null clears it), and the only field that can change (any other is a 400).
       if (!("metadata" in body))
         throw new StateApiError(400, "Missing required parameter: 'metadata'.", {
           param: "metadata",
           code: "missing_required_parameter",
+        });
+      const unknown = Object.keys(body).find((key) => key !== "metadata");
+      if (unknown !== undefined)
+        throw new StateApiError(400, `Unrecognized request argument supplied: ${unknown.slice(0, 100)}`, {
+          param: unknown.slice(0, 100),
+          code: "unknown_parameter",
         });
       const metadata = parseMetadata((body as { metadata: unknown }).metadata);
       const updated = await store.updateMetadata(id, metadata);
