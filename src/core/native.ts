@@ -14,6 +14,13 @@ export interface NativeRequest {
   wire: NativeWire;
   /** The client's parsed JSON body, every field in its order (never modified: providers copy it). */
   body: Record<string, unknown>;
+  /**
+   * The body's JSON text as the client sent it, when `body` is exactly its parse: a provider edits
+   * the fields it must change in this text (core/json-text-edit.ts), so every other byte reaches the
+   * upstream as written (number formats, spacing, escapes). Absent for a large body, or one the
+   * dialect or the router changed (redaction); then `body` is serialised.
+   */
+  text?: string;
   /** The client's beta and version headers to forward (`anthropic-beta`, `anthropic-version`, `OpenAI-Beta`), names lower-cased. */
   headers: Record<string, string>;
   /**

@@ -169,7 +169,8 @@ export class Attempts {
     const filesRedacted = redaction !== undefined && countFileParts(request) < files;
     // Same wire, and the conversation was not fitted (the client's body is the whole conversation).
     const native = raw !== undefined && fitted === undefined && !filesRedacted && speaksWire(target, raw.wire);
-    if (native) request.native = redaction ? { ...raw, body: redaction.redactJsonValue(raw.body) } : raw;
+    // Redacted, the body is no longer the client's text: it is serialised from the redacted body.
+    if (native) request.native = redaction ? { ...raw, body: redaction.redactJsonValue(raw.body), text: undefined } : raw;
     let warnings = raw === undefined ? undefined : native ? raw.dropped?.slice() : raw.lost();
     if (!native) {
       // What only the client's wire carries goes no further than the canonical form (the target was

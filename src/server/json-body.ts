@@ -1,6 +1,7 @@
 import type { FastifyBodyParser, FastifyInstance, FastifyRequest } from "fastify";
 import { formatPath } from "../core/format-path.js";
 import { GatewayError } from "../core/index.js";
+import { requestRecord } from "../dialects/shared/index.js";
 import { jsonBodyParser } from "./json-body-parser.js";
 import { JsonBodyTooDeep, parseJsonInTurns } from "./json-body-slices.js";
 
@@ -35,6 +36,7 @@ export function registerJsonBody(app: FastifyInstance, bodyLimit: number): void 
       done(tooDeep(body), undefined);
       return;
     }
+    requestRecord(request).bodyText = body;
     parseJson(request, body, done);
   };
   // A large body is parsed in turns, a slice at a time, each slice by the same parser.

@@ -192,6 +192,27 @@ describe("OpenAI client to an OpenAI-compatible upstream: the body as sent, the 
     assert.equal(await res.text(), JSON.stringify({ ...wholeCompletion(ANSWER), model: "up/gpt" }));
   });
 
+  it("a body not written as JavaScript writes it (a Python client's spacing, 1.0, 1e-05, escapes) arrives byte for byte but its model and stream fields", async () => {
+    upstream.clear();
+    upstream.script(() => ({ kind: "stream", contentType: "text/event-stream", writes: streamWrites(PARTS) }));
+    const sent =
+      '{"model": "up/gpt", "temperature": 1.0, "top_p": 1e-05, "stream_options": {"include_usage": false}, ' +
+      '"messages": [{"role": "user", "content": "Caf\\u00e9 \\"quoted\\""}], "seed": 42, "x_future": {"n": 12345678901234567890, "model": "not this"}}';
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: sent,
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(
+      upstream.requests[0]?.raw,
+      sent
+        .replace('"up/gpt"', '"gpt-up"')
+        .replace('{"include_usage": false}', '{"include_usage":true}')
+        .replace(/}$/, ',"stream":true}'),
+    );
+  });
+
   it("streamed: the client's wire is the upstream's, byte for byte, but each chunk's model", async () => {
     upstream.clear();
     const writes = streamWrites(PARTS);

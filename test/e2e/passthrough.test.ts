@@ -267,6 +267,26 @@ describe("Anthropic client to an Anthropic upstream: the body as sent, the answe
     });
   }
 
+  it("a body not written as JavaScript writes it (a Python client's spacing, 1.0, 1e-05, escapes) arrives byte for byte but its model and stream", async () => {
+    clear();
+    upstream.script(() => ({ kind: "sse", frames: streamFrames(["Fi", "ne."]) }));
+    const sent =
+      '{"model": "up/claude", "max_tokens": 64, "temperature": 1.0, "top_p": 1e-05, "stream": false, ' +
+      '"metadata": {"user_id": "caf\\u00e9"}, "messages": [{"role": "user", "content": "Caf\\u00e9 \\"quoted\\" {not json}"}], ' +
+      '"x_future": {"model": "not this one", "n": 12345678901234567890}}';
+    const res = await fetch(`${toTandem.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "anthropic-version": "2023-06-01", "x-api-key": "unused" },
+      body: sent,
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const { received } = lastBodies();
+    assert.equal(
+      received,
+      sent.replace('"model": "up/claude"', '"model": "claude-up"').replace('"stream": false', '"stream": true'),
+    );
+  });
+
   it("streamed: byte-equal body, and every upstream event reaches the client (signature_delta, ping, cache counters)", async () => {
     clear();
     upstream.script(() => ({ kind: "sse", frames: streamFrames(["Fi", "ne."]) }));

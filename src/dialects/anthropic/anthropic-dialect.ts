@@ -36,7 +36,7 @@ export const anthropicDialect: Dialect = {
       requestRecord(request).dialect = "anthropic";
       const left: AnthropicLeftovers = { wireOnly: [], approximated: new Set() };
       const chat = convertFromAnthropicRequest(parseBody(MessagesRequestSchema, request.body), left);
-      chat.native = nativeAnthropicRequest(request.body, request.headers, left);
+      chat.native = nativeAnthropicRequest(request.body, request.headers, left, requestRecord(request).bodyText);
       // Thinking blocks only for a client that enabled thinking, as Anthropic answers (a reasoning
       // upstream such as DeepSeek shows its reasoning whatever it is asked).
       const thinking = chat.reasoning?.enabled === true;

@@ -36,6 +36,8 @@ export function nativeAnthropicRequest(
   body: unknown,
   headers: Record<string, string | string[] | undefined>,
   left: { wireOnly: WireOnly[]; approximated: ReadonlySet<string> } = { wireOnly: [], approximated: new Set() },
+  /** The body's JSON text as it came, if known (NativeRequest.text). */
+  text?: string,
 ): NativeRequest {
   const unsigned = withoutUnsignedThinking(body as Record<string, unknown>);
   const raw = unsigned.body;
@@ -43,6 +45,8 @@ export function nativeAnthropicRequest(
   return {
     wire: "anthropic-messages",
     body: raw,
+    // The text is the body's only while no thinking block was left out of it.
+    ...(text !== undefined && unsigned.dropped === 0 && { text }),
     headers: forwarded,
     // The betas the client turned on reach only an Anthropic upstream sent its own body.
     lost: () => [...anthropicLost(raw), ...left.approximated, ...("anthropic-beta" in forwarded ? ["anthropic-beta"] : [])],

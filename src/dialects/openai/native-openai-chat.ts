@@ -44,11 +44,14 @@ export function nativeOpenAIChatRequest(
   body: unknown,
   headers: Record<string, string | string[] | undefined>,
   parsed: { wireOnly: WireOnly[]; approximated: string[] } = { wireOnly: [], approximated: [] },
+  /** The body's JSON text as it came, if known (NativeRequest.text). */
+  text?: string,
 ): NativeRequest {
   const raw = body as Record<string, unknown>;
   return {
     wire: "openai-chat",
     body: raw,
+    ...(text !== undefined && { text }),
     headers: nativeHeaders(headers, FORWARDED_HEADERS),
     lost: () => [...openAIChatLost(raw), ...parsed.approximated],
     ...(parsed.wireOnly.length > 0 && { wireOnly: parsed.wireOnly }),

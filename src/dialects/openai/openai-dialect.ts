@@ -52,7 +52,13 @@ export const openaiDialect: Dialect = {
       await files.settle();
       const body = withChatFilesInline(request.body, files);
       const { chat, includeUsage, ...parsed } = parseChatCompletionRequest(body, files);
-      chat.native = nativeOpenAIChatRequest(body, request.headers, parsed);
+      // The body's text goes with it while no file was put inline into it.
+      chat.native = nativeOpenAIChatRequest(
+        body,
+        request.headers,
+        parsed,
+        body === request.body ? requestRecord(request).bodyText : undefined,
+      );
       // The client's `logprobs: true` (ChatRequest.logprobs): only then are tokens rendered, whatever the target reports.
       const logprobs = chat.logprobs !== undefined;
       const rendering: ChatRendering = {

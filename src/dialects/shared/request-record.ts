@@ -16,6 +16,11 @@ export interface RequestRecord {
   content?: { request?: string; response?: string };
   /** Fails the request when its body takes longer than `server.bodyTimeoutMs` to arrive. */
   bodyTimer?: NodeJS.Timeout;
+  /**
+   * The JSON body's text as it came (bodies parsed at once, under 1 MiB), so the same-wire
+   * pass-through can send it with only its own fields edited (NativeRequest.text).
+   */
+  bodyText?: string;
 }
 
 const records = new WeakMap<FastifyRequest, RequestRecord>();

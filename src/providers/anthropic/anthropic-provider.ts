@@ -8,6 +8,7 @@ import {
 } from "../../core/index.js";
 import {
   type EventStreamCheck,
+  editedNativeBody,
   expectEventStream,
   readSseBatches,
   relayUpstreamStream,
@@ -80,7 +81,10 @@ export class AnthropicProvider implements ChatProvider {
     // Same wire: the client's body as it came, but for the upstream's model id and `stream` (the
     // router decides whether the upstream streams); its beta and version headers go with it.
     const body = native
-      ? { ...native.body, model: request.upstreamModel, stream: request.whole !== true }
+      ? (editedNativeBody(native, [
+          ["model", request.upstreamModel],
+          ["stream", request.whole !== true],
+        ]) ?? { ...native.body, model: request.upstreamModel, stream: request.whole !== true })
       : convertToAnthropicRequest(request, { defaultMaxTokens: this.#defaultMaxTokens });
     const init = upstreamInit(request, signal, body);
     const headers = await this.#requestHeaders(request.apiKey);

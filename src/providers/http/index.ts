@@ -5,3 +5,4 @@ export * from "./sse.js";
 export * from "./upstream-body.js";
 export * from "./upstream-client.js";
 export * from "./upstream-error.js";
+export { editedNativeBody, JsonText } from "./upstream-json.js";

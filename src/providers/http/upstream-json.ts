@@ -1,4 +1,30 @@
-import { GatewayError } from "../../core/index.js";
+import { editJsonTopLevel, GatewayError } from "../../core/index.js";
+
+/** A request body that is JSON text already (a client's own, see editedNativeBody): sent as it is, never serialised again. */
+export class JsonText {
+  readonly text: string;
+
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
+/**
+ * The client's own body text (NativeRequest.text) with `fields` set at its top level and every other
+ * byte as the client wrote it; undefined when tandem has no such text, or it cannot be edited (then
+ * the parsed body is serialised, as before).
+ */
+export function editedNativeBody(
+  native: { text?: string | undefined },
+  fields: ReadonlyArray<readonly [key: string, value: unknown]>,
+): JsonText | undefined {
+  if (native.text === undefined) return undefined;
+  const text = editJsonTopLevel(
+    native.text,
+    fields.map(([key, value]) => [key, JSON.stringify(value)] as const),
+  );
+  return text === undefined ? undefined : new JsonText(text);
+}
 
 /** Bodies whose JSON text is about this long or longer are serialised and encoded in turns. */
 const LARGE_BODY = 1024 * 1024;
@@ -20,6 +46,8 @@ const WALK_DEPTH = 64;
  * or too large to hold is the client's fault: 400/413, and nothing is sent.
  */
 export async function upstreamBodyBytes(body: unknown, target: string): Promise<string | Buffer> {
+  // Already JSON text (the client's own body, edited in place): sent as it is.
+  if (body instanceof JsonText) return body.text;
   try {
     if (!atLeast(body, LARGE_BODY)) {
       const text = JSON.stringify(body);

@@ -1,5 +1,6 @@
 import type { EventSourceMessage } from "eventsource-parser";
 import type { NativeRequest, StreamEvent } from "../../core/index.js";
+import { editedNativeBody, type JsonText } from "../http/index.js";
 import { readOpenAIChatCompletion, readOpenAIChatStream } from "./read-openai-chat-stream.js";
 
 /**
@@ -9,11 +10,32 @@ import { readOpenAIChatCompletion, readOpenAIChatStream } from "./read-openai-ch
  * stream options kept), so tandem can count usage; OpenAI refuses stream options on a whole answer,
  * so they are left out there.
  */
-export function nativeOpenAIChatBody(native: NativeRequest, upstreamModel: string, whole: boolean): Record<string, unknown> {
+export function nativeOpenAIChatBody(
+  native: NativeRequest,
+  upstreamModel: string,
+  whole: boolean,
+): Record<string, unknown> | JsonText {
   const { stream_options: options, ...body } = native.body;
-  if (whole) return { ...body, model: upstreamModel, stream: false };
+  if (whole) {
+    // The client's text, edited, unless it has stream options to leave out.
+    const text =
+      options === undefined
+        ? editedNativeBody(native, [
+            ["model", upstreamModel],
+            ["stream", false],
+          ])
+        : undefined;
+    return text ?? { ...body, model: upstreamModel, stream: false };
+  }
   const kept = typeof options === "object" && options !== null ? (options as Record<string, unknown>) : {};
-  return { ...body, model: upstreamModel, stream: true, stream_options: { ...kept, include_usage: true } };
+  const streamOptions = { ...kept, include_usage: true };
+  return (
+    editedNativeBody(native, [
+      ["model", upstreamModel],
+      ["stream", true],
+      ["stream_options", streamOptions],
+    ]) ?? { ...body, model: upstreamModel, stream: true, stream_options: streamOptions }
+  );
 }
 
 /**

@@ -1,0 +1,116 @@
+/**
+ * Edits of a JSON object's top-level fields made in its text, so that every other byte stays as the
+ * client wrote it (its number formats, whitespace, escapes, key order): the same-wire pass-through
+ * sends a client's body with only its `model` and stream fields changed. A field given is replaced
+ * wherever the text has it (a key written twice: every time, so the value JSON.parse reads is the
+ * new one), or added before the closing brace. Undefined when the text is not one JSON object the
+ * scan can read; the caller then serialises the parsed body instead.
+ */
+export function editJsonTopLevel(text: string, set: ReadonlyArray<readonly [key: string, json: string]>): string | undefined {
+  const fields = topLevelFields(text);
+  if (fields === undefined) return undefined;
+  const spans: Array<{ start: number; end: number; json: string }> = [];
+  const added: string[] = [];
+  for (const [key, json] of set) {
+    let found = false;
+    for (const field of fields.fields) {
+      if (field.key !== key) continue;
+      spans.push({ start: field.valueStart, end: field.valueEnd, json });
+      found = true;
+    }
+    if (!found) added.push(`${JSON.stringify(key)}:${json}`);
+  }
+  spans.sort((a, b) => a.start - b.start);
+  let out = "";
+  let at = 0;
+  for (const span of spans) {
+    out += text.slice(at, span.start) + span.json;
+    at = span.end;
+  }
+  if (added.length === 0) return out + text.slice(at);
+  const joined = added.join(",");
+  return out + text.slice(at, fields.close) + (fields.fields.length > 0 ? `,${joined}` : joined) + text.slice(fields.close);
+}
+
+interface TopLevel {
+  fields: Array<{ key: string; valueStart: number; valueEnd: number }>;
+  /** Where the object's closing brace is. */
+  close: number;
+}
+
+/** The top-level fields of a JSON object's text and where each value lies; undefined when it is not one object. */
+function topLevelFields(text: string): TopLevel | undefined {
+  let i = skipSpace(text, 0);
+  if (text.charCodeAt(i) !== 0x7b) return undefined;
+  i = skipSpace(text, i + 1);
+  const fields: TopLevel["fields"] = [];
+  if (text.charCodeAt(i) === 0x7d) return skipSpace(text, i + 1) === text.length ? { fields, close: i } : undefined;
+  for (;;) {
+    if (text.charCodeAt(i) !== 0x22) return undefined;
+    const keyEnd = stringEnd(text, i);
+    if (keyEnd === undefined) return undefined;
+    const rawKey = text.slice(i, keyEnd);
+    // A key with escapes is read as JSON.parse reads it ("mod\u0065l" is "model").
+    const key = rawKey.includes("\\") ? (JSON.parse(rawKey) as string) : rawKey.slice(1, -1);
+    i = skipSpace(text, keyEnd);
+    if (text.charCodeAt(i) !== 0x3a) return undefined;
+    const valueStart = skipSpace(text, i + 1);
+    const valueEnd = valueEndAt(text, valueStart);
+    if (valueEnd === undefined) return undefined;
+    fields.push({ key, valueStart, valueEnd });
+    i = skipSpace(text, valueEnd);
+    const c = text.charCodeAt(i);
+    if (c === 0x2c) {
+      i = skipSpace(text, i + 1);
+      continue;
+    }
+    if (c !== 0x7d) return undefined;
+    return skipSpace(text, i + 1) === text.length ? { fields, close: i } : undefined;
+  }
+}
+
+function skipSpace(text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+    else return i;
+  }
+}
+
+/** The index after the string literal that starts at `i` (a `"`). */
+function stringEnd(text: string, i: number): number | undefined {
+  for (let j = i + 1; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 0x5c) j++;
+    else if (c === 0x22) return j + 1;
+  }
+  return undefined;
+}
+
+/** The index after the JSON value that starts at `i`: a string, an object or array (to its matching close), or a literal or number. */
+function valueEndAt(text: string, i: number): number | undefined {
+  const c = text.charCodeAt(i);
+  if (c === 0x22) return stringEnd(text, i);
+  if (c === 0x7b || c === 0x5b) {
+    let depth = 0;
+    for (let j = i; j < text.length; j++) {
+      const d = text.charCodeAt(j);
+      if (d === 0x22) {
+        const end = stringEnd(text, j);
+        if (end === undefined) return undefined;
+        j = end - 1;
+      } else if (d === 0x7b || d === 0x5b) depth++;
+      else if (d === 0x7d || d === 0x5d) {
+        depth--;
+        if (depth === 0) return j + 1;
+      }
+    }
+    return undefined;
+  }
+  let j = i;
+  for (; j < text.length; j++) {
+    const d = text.charCodeAt(j);
+    if (d === 0x2c || d === 0x7d || d === 0x20 || d === 0x0a || d === 0x0d || d === 0x09) break;
+  }
+  return j > i ? j : undefined;
+}
