@@ -148,6 +148,20 @@ describe("Ollama client to an Ollama upstream: the body as sent, the answer as g
     assert.equal(wire, writes.join("").replaceAll('"model":"llama-up"', '"model":"up/llama"'));
   });
 
+  it("/api/chat: a body written as Python's ollama client writes it (spacing, 1.0) arrives byte for byte but model and stream", async () => {
+    upstream.clear();
+    upstream.script(() => ({ kind: "stream", contentType: NDJSON, writes: chatLines(PARTS) }));
+    const sent =
+      '{"model": "up/llama", "messages": [{"role": "user", "content": "Caf\\u00e9"}], "options": {"temperature": 1.0, "top_p": 1e-05}, "stream": true}';
+    const res = await fetch(`${tandem.url}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-tandem-sensitivity": "public" },
+      body: sent,
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(upstream.requests[0]?.raw, sent.replace('"up/llama"', '"llama-up"'));
+  });
+
   it("/api/chat not streamed through the SDK (the upstream streams): thinking, counts and durations put together", async () => {
     upstream.clear();
     upstream.script(() => ({ kind: "stream", contentType: NDJSON, writes: chatLines(PARTS) }));

@@ -31,9 +31,14 @@ const CARRIED_OPTIONS = new Set(["temperature", "top_p", "top_k", "num_predict",
  * Ollama target: `options` (every Modelfile option), `format`, `keep_alive`, `think`, `images`,
  * `tools`, `suffix`, `raw`, `template`, `context` and any field tandem does not know.
  */
-export function nativeOllamaRequest(body: unknown, wire: Extract<NativeWire, "ollama-chat" | "ollama-generate">): NativeRequest {
+export function nativeOllamaRequest(
+  body: unknown,
+  wire: Extract<NativeWire, "ollama-chat" | "ollama-generate">,
+  /** The body's JSON text as it came, if known (NativeRequest.text). */
+  text?: string,
+): NativeRequest {
   const raw = body as Json;
-  return { wire, body: raw, headers: {}, lost: () => ollamaLost(raw) };
+  return { wire, body: raw, ...(text !== undefined && { text }), headers: {}, lost: () => ollamaLost(raw) };
 }
 
 /** What of an Ollama request the canonical form leaves out, for `x-tandem-warnings`. */

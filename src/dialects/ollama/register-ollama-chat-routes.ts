@@ -27,7 +27,7 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
       request,
       reply,
       gateway,
-      { ...chat, ...keepAliveField(keepAliveMs), native: nativeOllamaRequest(request.body, "ollama-chat") },
+      { ...chat, ...keepAliveField(keepAliveMs), native: nativeOllamaRequest(request.body, "ollama-chat", record.bodyText) },
       {
         stream: (meta) => new OllamaStreamRenderer("chat", meta, record, options),
         json: (result, meta) => renderOllamaChatResponse(result, meta, record, options),
@@ -51,7 +51,7 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
       request,
       reply,
       gateway,
-      { ...chat, ...keepAliveField(keepAliveMs), native: nativeOllamaRequest(request.body, "ollama-generate") },
+      { ...chat, ...keepAliveField(keepAliveMs), native: nativeOllamaRequest(request.body, "ollama-generate", record.bodyText) },
       {
         stream: (meta) => new OllamaStreamRenderer("generate", meta, record, options),
         json: (result, meta) => renderOllamaGenerateResponse(result, meta, record, options),

@@ -1,4 +1,5 @@
 import { expandBatches, type NativeRequest, type StreamEvent } from "../../core/index.js";
+import { editedNativeBody, type JsonText } from "../http/index.js";
 import { OllamaAnswer, parseOllamaChatLines } from "./parse-ollama-chat-stream.js";
 
 /** The upstream path for each Ollama wire a client's own body can be sent on. */
@@ -18,8 +19,17 @@ export function ollamaNative(native: NativeRequest | undefined): (NativeRequest 
  * `keep_alive`, `think`, `images`, `tools`, any other), but for `model` (the upstream's id) and
  * `stream` (the router decides whether the upstream streams).
  */
-export function nativeOllamaBody(native: NativeRequest, upstreamModel: string, whole: boolean): Record<string, unknown> {
-  return { ...native.body, model: upstreamModel, stream: !whole };
+export function nativeOllamaBody(
+  native: NativeRequest,
+  upstreamModel: string,
+  whole: boolean,
+): Record<string, unknown> | JsonText {
+  return (
+    editedNativeBody(native, [
+      ["model", upstreamModel],
+      ["stream", !whole],
+    ]) ?? { ...native.body, model: upstreamModel, stream: !whole }
+  );
 }
 
 /** A /api/generate line read as the /api/chat line it would be, so one reader serves both. */
