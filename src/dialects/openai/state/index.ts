@@ -9,6 +9,6 @@ export {
   normalizeInputItems,
 } from "./normalize-input-items.js";
 export { type ListQuery, parseInclude, parseListQuery, parsePaging, single } from "./parse-list-query.js";
-export { parseMetadata, typeOf } from "./parse-metadata.js";
+export { parseBoundedObject, parseMetadata, typeOf } from "./parse-metadata.js";
 export { type ItemList, type OpenAIList, renderItemList, renderList } from "./render-item-list.js";
 export { invalidParam, notFound, StateApiError, stateRoute } from "./state-api-error.js";

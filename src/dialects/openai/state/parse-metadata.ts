@@ -5,12 +5,11 @@ const MAX_KEY_LENGTH = 64;
 const MAX_VALUE_LENGTH = 512;
 
 /**
- * OpenAI's `metadata`: up to 16 string values, keys up to 64 characters, values up to 512. Absent
- * or null is `{}`. Errors name the field as OpenAI does (`metadata`, `metadata.<key>`).
+ * The entries of an object OpenAI bounds as it bounds `metadata` (also a file's `attributes`): at
+ * most 16 properties, keys up to 64 characters. A 400 naming `param` otherwise.
  */
-export function parseMetadata(value: unknown, param = "metadata"): Record<string, string> {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== "object" || Array.isArray(value)) {
+export function parseBoundedObject(value: unknown, param: string): Array<[string, unknown]> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw invalidParam(
       param,
       `Invalid type for '${param}': expected an object, but got ${typeOf(value)} instead.`,
@@ -25,8 +24,7 @@ export function parseMetadata(value: unknown, param = "metadata"): Record<string
       "object_above_max_properties",
     );
   }
-  const out: Record<string, string> = {};
-  for (const [key, v] of entries) {
+  for (const [key] of entries) {
     if (key.length > MAX_KEY_LENGTH) {
       throw invalidParam(
         param,
@@ -34,6 +32,18 @@ export function parseMetadata(value: unknown, param = "metadata"): Record<string
         "string_above_max_length",
       );
     }
+  }
+  return entries;
+}
+
+/**
+ * OpenAI's `metadata`: up to 16 string values, keys up to 64 characters, values up to 512. Absent
+ * or null is `{}`. Errors name the field as OpenAI does (`metadata`, `metadata.<key>`).
+ */
+export function parseMetadata(value: unknown, param = "metadata"): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  const out: Record<string, string> = {};
+  for (const [key, v] of parseBoundedObject(value, param)) {
     if (typeof v !== "string") {
       throw invalidParam(
         `${param}.${key}`,

@@ -1,13 +1,13 @@
 import type { AttributeFilter, Attributes } from "../../../core/attribute-filter.js";
 import type { ChunkingStrategy } from "../../../core/vector-stores.js";
-import { invalidParam, typeOf } from "../state/index.js";
+import { invalidParam, parseBoundedObject, typeOf } from "../state/index.js";
 
 /**
  * The fields the Vector Stores API (and the `file_search` tool) share, checked as OpenAI checks them:
  * a bad one is a 400 naming it (`param`) with OpenAI's code.
  */
 
-const MAX_ATTRIBUTES = 16;
+/** An attribute key's longest, as parseBoundedObject bounds it: a filter's key is held to it too. */
 const MAX_ATTRIBUTE_KEY = 64;
 const MAX_ATTRIBUTE_STRING = 512;
 /** Filters nested deeper than this are refused (a bound on the work one search does). */
@@ -94,27 +94,11 @@ export function parseChunkingStrategy(value: unknown, param = "chunking_strategy
   return { maxChunkSizeTokens: max, chunkOverlapTokens: overlap };
 }
 
-/** A file's `attributes`: up to 16 keys, each a string (up to 512), a number or a boolean. `null` clears them. */
+/** A file's `attributes`: bounded as `metadata` is (parseBoundedObject), each a string (up to 512), a number or a boolean. `null` clears them. */
 export function parseAttributes(value: unknown, param = "attributes"): Attributes | null {
   if (value === null) return null;
-  const o = parseObject(value, param);
-  const entries = Object.entries(o);
-  if (entries.length > MAX_ATTRIBUTES) {
-    throw invalidParam(
-      param,
-      `Invalid '${param}': too many properties. Expected an object with at most ${MAX_ATTRIBUTES} properties, but got an object with ${entries.length} properties instead.`,
-      "object_above_max_properties",
-    );
-  }
   const out: Attributes = {};
-  for (const [key, v] of entries) {
-    if (key.length > MAX_ATTRIBUTE_KEY) {
-      throw invalidParam(
-        param,
-        `Invalid '${param}': key too long. Expected keys with a maximum length of ${MAX_ATTRIBUTE_KEY}, but got a key with length ${key.length} instead.`,
-        "string_above_max_length",
-      );
-    }
+  for (const [key, v] of parseBoundedObject(value, param)) {
     if (typeof v === "string") out[key] = parseString(v, `${param}.${key}`, MAX_ATTRIBUTE_STRING);
     else if (typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v))) out[key] = v;
     else {
