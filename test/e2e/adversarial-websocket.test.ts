@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
-import WebSocket from "ws";
 import { MemoryStateStore } from "../../src/harness/state/memory-state-store.js";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { connectResponsesSocket as connect } from "../support/responses-socket-client.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 let openai: FakeOpenAIUpstream;
@@ -30,38 +30,6 @@ after(async () => {
 beforeEach(() => {
   openai.requests.length = 0;
 });
-
-async function connect(url: string) {
-  const socket = new WebSocket(`${url.replace(/^http/, "ws")}/v1/responses`);
-  const received: Record<string, unknown>[] = [];
-  const waiters: (() => void)[] = [];
-  socket.on("message", (data) => {
-    received.push(JSON.parse(String(data)));
-    for (const wake of waiters.splice(0)) wake();
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once("open", () => resolve());
-    socket.once("error", reject);
-  });
-  const turn = async (event: Record<string, unknown>) => {
-    const from = received.length;
-    socket.send(JSON.stringify(event));
-    const deadline = Date.now() + 10_000;
-    const ended = () =>
-      received
-        .slice(from)
-        .some((m) => ["response.completed", "response.incomplete", "response.failed", "error"].includes(String(m.type)));
-    while (!ended()) {
-      if (Date.now() > deadline) throw new Error(`no end in ${JSON.stringify(received.slice(from))}`);
-      await new Promise<void>((resolve) => {
-        waiters.push(resolve);
-        setTimeout(resolve, 200);
-      });
-    }
-    return received.slice(from);
-  };
-  return { socket, received, turn };
-}
 
 const TOOLS = [{ type: "function", name: "read_file", parameters: { type: "object", properties: { path: { type: "string" } } } }];
 

@@ -15,6 +15,7 @@ import { MemoryStateStore } from "../../src/harness/state/memory-state-store.js"
 import { MAX_RESPONSE_SOCKETS } from "../../src/server/responses-socket.js";
 import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { connectResponsesSocket as connect } from "../support/responses-socket-client.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 let openai: FakeOpenAIUpstream;
@@ -57,39 +58,6 @@ beforeEach(() => {
     };
   });
 });
-
-/** A bare client: every message it receives, parsed, and a way to wait for one. */
-async function connect(url: string, headers: Record<string, string> = {}) {
-  const socket = new WebSocket(`${url.replace(/^http/, "ws")}/v1/responses`, { headers });
-  const received: Record<string, unknown>[] = [];
-  const waiters: (() => void)[] = [];
-  socket.on("message", (data) => {
-    received.push(JSON.parse(String(data)));
-    for (const wake of waiters.splice(0)) wake();
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once("open", () => resolve());
-    socket.once("error", reject);
-  });
-  /** Waits until a message of one of these types has arrived after `from`, and returns the messages since `from`. */
-  const until = async (types: string[], from = 0): Promise<Record<string, unknown>[]> => {
-    const deadline = Date.now() + 10_000;
-    while (!received.slice(from).some((m) => types.includes(String(m.type)))) {
-      if (Date.now() > deadline) throw new Error(`no ${types.join("/")} in ${JSON.stringify(received.slice(from))}`);
-      await new Promise<void>((resolve) => {
-        waiters.push(resolve);
-        setTimeout(resolve, 200);
-      });
-    }
-    return received.slice(from);
-  };
-  const turn = async (event: Record<string, unknown>) => {
-    const from = received.length;
-    socket.send(JSON.stringify(event));
-    return until(["response.completed", "response.incomplete", "response.failed", "error"], from);
-  };
-  return { socket, received, until, turn };
-}
 
 const userTexts = (body: unknown) =>
   (body as { messages: { role: string; content: unknown }[] }).messages
