@@ -77,15 +77,19 @@ function skipSpace(text: string, i: number): number {
   }
 }
 
-/** The index after the string literal that starts at `i` (a `"`). */
+/** The index after the string literal that starts at `i` (a `"`): the next quote not escaped, found natively. */
 function stringEnd(text: string, i: number): number | undefined {
-  for (let j = i + 1; j < text.length; j++) {
-    const c = text.charCodeAt(j);
-    if (c === 0x5c) j++;
-    else if (c === 0x22) return j + 1;
+  for (let j = text.indexOf('"', i + 1); j !== -1; j = text.indexOf('"', j + 1)) {
+    // Escaped when an odd number of backslashes stands before it.
+    let slashes = 0;
+    while (text.charCodeAt(j - 1 - slashes) === 0x5c) slashes++;
+    if (slashes % 2 === 0) return j + 1;
   }
   return undefined;
 }
+
+/** The characters that matter inside an object or array: quotes and brackets (the rest is skipped natively). */
+const STRUCTURE = /["{}[\]]/g;
 
 /** The index after the JSON value that starts at `i`: a string, an object or array (to its matching close), or a literal or number. */
 function valueEndAt(text: string, i: number): number | undefined {
@@ -93,17 +97,16 @@ function valueEndAt(text: string, i: number): number | undefined {
   if (c === 0x22) return stringEnd(text, i);
   if (c === 0x7b || c === 0x5b) {
     let depth = 0;
-    for (let j = i; j < text.length; j++) {
+    STRUCTURE.lastIndex = i;
+    for (let found = STRUCTURE.exec(text); found !== null; found = STRUCTURE.exec(text)) {
+      const j = found.index;
       const d = text.charCodeAt(j);
       if (d === 0x22) {
         const end = stringEnd(text, j);
         if (end === undefined) return undefined;
-        j = end - 1;
+        STRUCTURE.lastIndex = end;
       } else if (d === 0x7b || d === 0x5b) depth++;
-      else if (d === 0x7d || d === 0x5d) {
-        depth--;
-        if (depth === 0) return j + 1;
-      }
+      else if (--depth === 0) return j + 1;
     }
     return undefined;
   }
