@@ -49,7 +49,7 @@ interface StatusBody {
       connected: boolean;
       tools?: number;
       lastError?: { message: string; at: string };
-      sandbox?: { state: string; network?: boolean; memoryMiB?: number; reason?: string };
+      sandbox?: SandboxStatus;
     }[];
     requestConnections: number;
   };
@@ -139,13 +139,25 @@ export async function status(options: { url?: string; key?: string; json?: boole
   return 0;
 }
 
+/** A stdio server's sandbox as /v1/status gives it (older servers: without `syscallFilter`). */
+type SandboxStatus = {
+  state: string;
+  network?: boolean;
+  memoryMiB?: number;
+  syscallFilter?: boolean;
+  noSyscallFilter?: string;
+  reason?: string;
+};
+
 /** A stdio server's sandbox, after its state (nothing for a remote server). */
-function describeSandbox(sandbox: { state: string; network?: boolean; memoryMiB?: number } | undefined): string {
+function describeSandbox(sandbox: SandboxStatus | undefined): string {
   if (sandbox === undefined) return "";
   if (sandbox.state === "off") return ", unconfined (no sandbox)";
   if (sandbox.state === "checking") return ", sandbox being checked";
   const memory = sandbox.memoryMiB === undefined ? "" : `, ${sandbox.memoryMiB} MiB of memory`;
-  return `, sandboxed (${sandbox.network === true ? "with" : "no"} network${memory})`;
+  const filter =
+    sandbox.syscallFilter === false ? `, no syscall filter${sandbox.noSyscallFilter ? `: ${sandbox.noSyscallFilter}` : ""}` : "";
+  return `, sandboxed (${sandbox.network === true ? "with" : "no"} network${memory}${filter})`;
 }
 
 /** Memory a loaded model holds: weights and context, and the part in VRAM (older servers: weights only). */

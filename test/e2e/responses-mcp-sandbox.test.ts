@@ -118,7 +118,11 @@ describe("a sandboxed stdio server through the tool loop", { skip }, () => {
     const body = (await (await fetch(`${tandem.url}/v1/status`)).json()) as {
       mcp: { servers: Array<{ label: string; sandbox?: unknown }> };
     };
-    assert.deepEqual(body.mcp.servers.find((s) => s.label === "box")?.sandbox, { state: "confined", network: false });
+    assert.deepEqual(body.mcp.servers.find((s) => s.label === "box")?.sandbox, {
+      state: "confined",
+      network: false,
+      syscallFilter: process.arch === "x64" || process.arch === "arm64",
+    });
   });
 });
 

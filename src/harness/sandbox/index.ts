@@ -1,4 +1,4 @@
-export { type BubblewrapFeatures, bubblewrapArgs } from "./bubblewrap-args.js";
+export { type BubblewrapFeatures, bubblewrapArgs, bubblewrapCommand } from "./bubblewrap-args.js";
 export { type CheckBubblewrapOptions, checkBubblewrap, type SandboxAvailability } from "./check-bubblewrap.js";
 export { findExecutable } from "./find-executable.js";
 export { planSandbox, type SandboxRequest } from "./plan-sandbox.js";

@@ -2,6 +2,7 @@ import { homedir } from "node:os";
 import type { McpSandboxConfig } from "../../../config/index.js";
 import {
   bubblewrapArgs,
+  bubblewrapCommand,
   checkBubblewrap,
   findExecutable,
   planSandbox,
@@ -17,8 +18,12 @@ export type McpSandboxStatus =
   | { state: "off" }
   /** This machine's bubblewrap is being tried (at start, for a moment). */
   | { state: "checking" }
-  /** It is started in a sandbox; `network`: whether it shares the machine's network; `memoryMiB`: its memory limit, if any. */
-  | { state: "confined"; network: boolean; memoryMiB?: number }
+  /**
+   * It is started in a sandbox; `network`: whether it shares the machine's network; `memoryMiB`: its
+   * memory limit, if any; `syscallFilter`: whether the syscall filter applies (not on every machine:
+   * `noSyscallFilter` says why not).
+   */
+  | { state: "confined"; network: boolean; memoryMiB?: number; syscallFilter: boolean; noSyscallFilter?: string }
   /** It is not started, and why (bubblewrap missing, a path that does not exist, ...): never unconfined instead. */
   | { state: "failed"; reason: string };
 
@@ -74,6 +79,12 @@ export class McpSandbox {
         this.#options.log.warn({ reason: availability.reason }, "mcp: sandboxed stdio servers cannot be started");
         return;
       }
+      if (availability.noSyscallFilter !== undefined && servers.length > 0) {
+        this.#options.log.warn(
+          { reason: availability.noSyscallFilter },
+          "mcp: sandboxed stdio servers run without the syscall filter",
+        );
+      }
       for (const [label, server] of servers) {
         // Its own env as written (references unread): only its PATH matters to the plan.
         await this.#build(label, server, server.env, availability).catch(() => {});
@@ -89,7 +100,14 @@ export class McpSandbox {
     if (!this.#settled.ok) return { state: "failed", reason: this.#settled.reason };
     const problem = this.#problems.get(label);
     if (problem !== undefined) return { state: "failed", reason: problem };
-    return { state: "confined", network, ...(memoryMiB !== undefined && { memoryMiB }) };
+    const { noSyscallFilter } = this.#settled;
+    return {
+      state: "confined",
+      network,
+      ...(memoryMiB !== undefined && { memoryMiB }),
+      syscallFilter: noSyscallFilter === undefined,
+      ...(noSyscallFilter !== undefined && { noSyscallFilter }),
+    };
   }
 
   /**
@@ -144,8 +162,8 @@ export class McpSandbox {
         base: this.#options.cwd ?? process.cwd(),
         hidden: this.#options.dataDir !== undefined ? [{ path: this.#options.dataDir, what: "tandem's data dir" }] : [],
       });
-      const bwrapArgs = bubblewrapArgs(plan, availability.features);
-      const limited = await this.#memoryLimited(label, server.sandbox.memoryMiB, availability.bwrap, bwrapArgs);
+      const bwrap = bubblewrapCommand(availability.bwrap, bubblewrapArgs(plan, availability.features), availability.features);
+      const limited = await this.#memoryLimited(label, server.sandbox.memoryMiB, bwrap);
       this.#problems.delete(label);
       return {
         endpoint: { transport: "stdio", ...limited, env: childEnv },
@@ -166,10 +184,9 @@ export class McpSandbox {
   async #memoryLimited(
     label: string,
     memoryMiB: number | undefined,
-    bwrap: string,
-    args: string[],
+    bwrap: { command: string; args: string[] },
   ): Promise<{ command: string; args: string[] }> {
-    if (memoryMiB === undefined) return { command: bwrap, args };
+    if (memoryMiB === undefined) return bwrap;
     const prlimit = await findExecutable("prlimit", this.#options.env.PATH ?? process.env.PATH);
     if (prlimit === undefined) {
       throw new SandboxError(
@@ -177,7 +194,7 @@ export class McpSandbox {
         `mcp.servers.${label}: sandbox.memoryMiB needs prlimit (util-linux), which is not found on PATH`,
       );
     }
-    return { command: prlimit, args: [`--data=${memoryMiB * 1024 * 1024}`, "--", bwrap, ...args] };
+    return { command: prlimit, args: [`--data=${memoryMiB * 1024 * 1024}`, "--", bwrap.command, ...bwrap.args] };
   }
 
   /** This machine's availability: checked once, and again on the next use while it is not available. */

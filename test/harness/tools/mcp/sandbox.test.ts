@@ -15,12 +15,18 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type McpConfig, mcpSchema } from "../../../../src/config/index.js";
 import { findExecutable } from "../../../../src/harness/sandbox/index.js";
+import { filterArchOf } from "../../../../src/harness/sandbox/syscall-filter.js";
 import { McpToolHost, SILENT_MCP_LOG } from "../../../../src/harness/tools/mcp/index.js";
 import { MCP_REACH_SERVER } from "../../../support/mcp-test-server.js";
 
 // Skipped only where bubblewrap is absent (CI installs it): one that is present but refused its namespaces fails.
 const bwrap = process.platform === "linux" ? await findExecutable("bwrap", process.env.PATH) : undefined;
 const skip = bwrap === undefined ? "needs bubblewrap (bwrap) on Linux: not installed here (apt install bubblewrap)" : false;
+/** What status says of the syscall filter on this machine (x64 and arm64 have one). */
+const FILTER =
+  filterArchOf(process.arch) !== undefined
+    ? { syscallFilter: true }
+    : { syscallFilter: false, noSyscallFilter: `tandem has no syscall table for ${process.arch} (only x64 and arm64)` };
 
 let root: string;
 let home: string;
@@ -159,12 +165,12 @@ describe("a sandboxed stdio MCP server", { skip }, () => {
     assert.equal(await output("plain", "read_file", { path: join(home, ".ssh", "id_rsa") }), "FAKE-PRIVATE-KEY");
     const status = Object.fromEntries(host.status().servers.map((s) => [s.label, s.sandbox]));
     assert.deepEqual(status, {
-      box: { state: "confined", network: false },
-      online: { state: "confined", network: true },
-      wide: { state: "confined", network: false },
-      linked: { state: "confined", network: false },
+      box: { state: "confined", network: false, ...FILTER },
+      online: { state: "confined", network: true, ...FILTER },
+      wide: { state: "confined", network: false, ...FILTER },
+      linked: { state: "confined", network: false, ...FILTER },
       plain: { state: "off" },
-      small: { state: "confined", network: false, memoryMiB: 256 },
+      small: { state: "confined", network: false, memoryMiB: 256, ...FILTER },
       missing: {
         state: "failed",
         reason: `mcp.servers.missing.sandbox.read[0]: '~/not-there' (${join(home, "not-there")}) does not exist: create it, or remove it from the list`,
@@ -174,6 +180,18 @@ describe("a sandboxed stdio MCP server", { skip }, () => {
         reason: `mcp.servers.indata.sandbox.write[0]: '${join(dataDir, "scratch")}' is inside tandem's data dir (${dataDir}), which no sandboxed server may reach`,
       },
     });
+  });
+
+  it("runs under the syscall filter: the kernel counts one more filter than the unconfined server has", async () => {
+    const filters = (status: string) => Number(/^Seccomp_filters:\s+(\d+)$/m.exec(status)?.[1]);
+    const boxed = await output("box", "read_file", { path: "/proc/self/status" });
+    const plain = await output("plain", "read_file", { path: "/proc/self/status" });
+    assert.ok(Number.isInteger(filters(plain)), plain);
+    // 2: SECCOMP_MODE_FILTER; the one filter more is the one tandem gave bubblewrap.
+    if (FILTER.syscallFilter) {
+      assert.match(boxed, /^Seccomp:\s+2$/m);
+      assert.equal(filters(boxed), filters(plain) + 1);
+    } else assert.equal(filters(boxed), filters(plain));
   });
 
   it("holds a server to its memoryMiB: an allocation past it fails, the server goes on", async () => {
@@ -196,6 +214,10 @@ describe("a sandboxed stdio MCP server", { skip }, () => {
     // Once the path exists, the next start works (no restart needed).
     await mkdir(join(home, "not-there"));
     assert.equal(await output("missing", "cwd"), "/tmp");
-    assert.deepEqual(host.status().servers.find((s) => s.label === "missing")?.sandbox, { state: "confined", network: false });
+    assert.deepEqual(host.status().servers.find((s) => s.label === "missing")?.sandbox, {
+      state: "confined",
+      network: false,
+      ...FILTER,
+    });
   });
 });
