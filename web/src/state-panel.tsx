@@ -135,6 +135,10 @@ function EntryDetail({ kind, id, apiKey, onFailed, onDeleted }: EntryDetailProps
   const controller = useRef(new AbortController());
   useEffect(() => () => controller.current.abort(), []);
   const signal = controller.current.signal;
+  // Closed while it was reading: nothing to report.
+  const failed = (err: unknown): void => {
+    if (!signal.aborted) onFailed(err);
+  };
 
   const more = async (after: string | undefined): Promise<void> => {
     try {
@@ -142,13 +146,13 @@ function EntryDetail({ kind, id, apiKey, onFailed, onDeleted }: EntryDetailProps
       setItems((old) => [...(after === undefined ? [] : (old ?? [])), ...page.items]);
       setNext(page.next);
     } catch (err) {
-      onFailed(err);
+      failed(err);
     }
   };
 
   useEffect(() => {
     void more(undefined);
-    kind.answer?.(id, signal, apiKey).then(setAnswer, onFailed);
+    kind.answer?.(id, signal, apiKey).then(setAnswer, failed);
   }, []);
 
   const remove = async (): Promise<void> => {
@@ -156,7 +160,7 @@ function EntryDetail({ kind, id, apiKey, onFailed, onDeleted }: EntryDetailProps
       await deleteJson(kind.path(id), signal, apiKey);
       onDeleted();
     } catch (err) {
-      onFailed(err);
+      failed(err);
     }
   };
 
