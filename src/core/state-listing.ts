@@ -53,6 +53,9 @@ export const PREVIEW_CHARS = 200;
  */
 export const PREVIEW_READ_CHARS = PREVIEW_CHARS * 4;
 
+/** How many items of a conversation or of a response's input or output a preview looks through for its message. */
+export const PREVIEW_SCAN_ITEMS = 50;
+
 /** A text as a preview: whitespace runs folded to one space, trimmed, cut at PREVIEW_CHARS; null when empty. */
 export function previewText(text: string | null | undefined): string | null {
   if (typeof text !== "string") return null;

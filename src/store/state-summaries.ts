@@ -3,13 +3,11 @@ import type { ListOptions, ListPage } from "../core/state.js";
 import {
   type ConversationSummary,
   PREVIEW_READ_CHARS,
+  PREVIEW_SCAN_ITEMS,
   previewText,
   type ResponseSummary,
   TEXT_PARTS,
 } from "../core/state-listing.js";
-
-/** How many items of a conversation or a response a preview looks through for its message. */
-const PREVIEW_SCAN_ITEMS = 50;
 
 const TEXT_TYPES = [...TEXT_PARTS].map((t) => `'${t}'`).join(", ");
 
@@ -59,16 +57,16 @@ export class StateSummaries {
   constructor(db: Sqlite.Database) {
     const conversationColumns = `c.id, c.created_at, c.updated_at, c.metadata,
       (SELECT count(*) FROM conversation_items WHERE conversation_id = c.id) AS item_count,
-      (SELECT ${MESSAGE_TEXT} FROM (SELECT item FROM conversation_items WHERE conversation_id = c.id ORDER BY ordinal LIMIT ${PREVIEW_SCAN_ITEMS})
-       WHERE ${IS_USER_MESSAGE} LIMIT 1) AS preview
+      (SELECT ${MESSAGE_TEXT} FROM (SELECT ordinal, item FROM conversation_items WHERE conversation_id = c.id ORDER BY ordinal LIMIT ${PREVIEW_SCAN_ITEMS})
+       WHERE ${IS_USER_MESSAGE} ORDER BY ordinal LIMIT 1) AS preview
       FROM conversations c`;
     // A response's input may be a whole agent history: its last user message is what it was asked.
     const responseColumns = `r.id, r.created_at, r.previous_response_id, r.conversation_id,
       json_extract(r.response, '$.model') AS model, json_extract(r.response, '$.status') AS status,
-      (SELECT ${MESSAGE_TEXT} FROM (SELECT item FROM response_items WHERE response_id = r.id AND output = 0
-         ORDER BY ordinal DESC LIMIT ${PREVIEW_SCAN_ITEMS}) WHERE ${IS_USER_MESSAGE} LIMIT 1) AS input_preview,
-      (SELECT ${MESSAGE_TEXT} FROM (SELECT item FROM response_items WHERE response_id = r.id AND output = 1
-         ORDER BY ordinal LIMIT ${PREVIEW_SCAN_ITEMS}) WHERE json_extract(item, '$.type') = 'message' LIMIT 1) AS output_preview
+      (SELECT ${MESSAGE_TEXT} FROM (SELECT ordinal, item FROM response_items WHERE response_id = r.id AND output = 0
+         ORDER BY ordinal DESC LIMIT ${PREVIEW_SCAN_ITEMS}) WHERE ${IS_USER_MESSAGE} ORDER BY ordinal DESC LIMIT 1) AS input_preview,
+      (SELECT ${MESSAGE_TEXT} FROM (SELECT ordinal, item FROM response_items WHERE response_id = r.id AND output = 1
+         ORDER BY ordinal LIMIT ${PREVIEW_SCAN_ITEMS}) WHERE json_extract(item, '$.type') = 'message' ORDER BY ordinal LIMIT 1) AS output_preview
       FROM responses r`;
     this.#q = {
       conversationKey: db.prepare<[string], { at: number; id: string }>(

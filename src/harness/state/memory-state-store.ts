@@ -13,6 +13,7 @@ import type { StoredItemFinder } from "../../core/state-item-finder.js";
 import {
   type ConversationSummary,
   messageText,
+  PREVIEW_SCAN_ITEMS,
   previewText,
   type ResponseSummary,
   type StoredStateLister,
@@ -203,9 +204,6 @@ export class MemoryStateStore implements StateStore, StoredItemFinder, StoredSta
     });
   }
 }
-
-/** How many items a preview looks through for its message, as the encrypted store's query does. */
-const PREVIEW_SCAN_ITEMS = 50;
 
 function isUserMessage(stored: StoredItem): boolean {
   return stored.item.type === "message" && stored.item.role === "user";
