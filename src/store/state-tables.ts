@@ -9,6 +9,8 @@ import type {
   StoredItem,
   StoredResponse,
 } from "../core/state.js";
+import type { ConversationSummary, ResponseSummary } from "../core/state-listing.js";
+import { StateSummaries } from "./state-summaries.js";
 
 /** How many responses back a history walk goes before it stops (a cycle or a runaway chain). */
 export const MAX_HISTORY_CHAIN = 10_000;
@@ -70,9 +72,11 @@ type ConversationItemValues = [string, number, string, string, string | null, st
 export class StateTables {
   readonly #db: Sqlite.Database;
   readonly #q;
+  readonly #summaries: StateSummaries;
 
   constructor(db: Sqlite.Database) {
     this.#db = db;
+    this.#summaries = new StateSummaries(db);
     this.#q = {
       insertResponse: db.prepare<[string, number, string | null, string | null, number | null, string]>(
         `INSERT OR REPLACE INTO responses (id, created_at, previous_response_id, conversation_id, conversation_through, response)
@@ -338,6 +342,16 @@ export class StateTables {
       })
       .immediate();
     return this.#erased(deleted);
+  }
+
+  /** A page of conversations by last change, summarized (StoredStateLister); undefined for an unknown `after`. */
+  listConversations(options: ListOptions): ListPage<ConversationSummary> | undefined {
+    return this.#db.transaction(() => this.#summaries.listConversations(options)).deferred();
+  }
+
+  /** A page of responses by creation, summarized (StoredStateLister); undefined for an unknown `after`. */
+  listResponses(options: ListOptions): ListPage<ResponseSummary> | undefined {
+    return this.#db.transaction(() => this.#summaries.listResponses(options)).deferred();
   }
 
   /**

@@ -2,7 +2,8 @@
  * The web console in a real browser (the system's Chromium, driven by playwright-core, headless):
  * it loads under its CSP with no console error and no CSP violation, shows the configured targets
  * with their health, follows the traffic (a request made shows in its target's row), shows what
- * left the machine in the egress audit, renders an upstream's error text as text, and asks for
+ * left the machine in the egress audit, renders an upstream's error text as text, shows the stored
+ * state (a conversation made through /v1/responses: listed, opened as text, deleted), and asks for
  * the key when server.apiKeys is set. One browser for the file; skipped, saying why, when no
  * Chromium is installed (.ci/run installs it where apt-get can).
  */
@@ -173,6 +174,63 @@ describe("the web console in Chromium", { skip: SKIP }, () => {
     await page.close();
   });
 
+  it("shows a conversation made through /v1/responses in the State view, opens it as text, and deletes it", async () => {
+    const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 });
+    upstream.script(() => ({ kind: "text", text: "Paris, <i>of course</i>.", usage: { input: 9, output: 4 } }));
+    const conversation = await client.conversations.create({});
+    const question = `Where is the <b id="injected">Louvre</b>? ${"and more ".repeat(60)}`;
+    await client.responses.create({ model: TARGET, input: question, conversation: conversation.id });
+    const older = await client.conversations.create({ items: [{ type: "message", role: "user", content: "an older one" }] });
+    // The one the response went to changed last: it is listed first.
+    await client.conversations.items.create(conversation.id, {
+      items: [{ type: "function_call_output", call_id: "call_1", output: "tool said 42" }],
+    });
+
+    const { page, problems } = await watchedPage(context, tandem.url);
+    await page.goto(`${tandem.url}/`);
+    await page.getByRole("button", { name: "State", exact: true }).click();
+    const row = page.locator(`li[data-entry-id="${conversation.id}"]`);
+    await row.waitFor(WAIT);
+    assert.equal(await page.locator("li[data-entry-id]").first().getAttribute("data-entry-id"), conversation.id, "newest first");
+    const title = (await row.locator(".entry-title").textContent()) ?? "";
+    assert.ok(title.startsWith('Where is the <b id="injected">Louvre</b>?'), title);
+    assert.ok(title.length <= 200, "the preview is bounded");
+    assert.ok(((await row.textContent()) ?? "").includes("3 items"));
+
+    await row.locator("button.entry").click();
+    await row.locator('[data-item-type="function_call_output"]').waitFor(WAIT);
+    const items = await row.locator("ol.items > li").allTextContents();
+    assert.equal(items.length, 3, items.join(" | "));
+    assert.ok(items[0]?.startsWith("user") && items[0].includes('<b id="injected">Louvre</b>'), items[0]);
+    assert.ok(items[1]?.startsWith("assistant") && items[1].includes("Paris, <i>of course</i>."), items[1]);
+    assert.ok(items[2]?.includes("tool said 42"), items[2]);
+    assert.equal(await page.locator("#injected, .entry-detail i").count(), 0, "text, never HTML");
+
+    // Delete asks first; keeping it keeps it.
+    await row.getByRole("button", { name: "Delete…" }).click();
+    await row.getByRole("button", { name: "Keep" }).click();
+    assert.equal((await client.conversations.retrieve(conversation.id)).id, conversation.id);
+    await row.getByRole("button", { name: "Delete…" }).click();
+    await row.getByRole("button", { name: "Delete", exact: true }).click();
+    await row.waitFor({ state: "detached", ...WAIT });
+    await assert.rejects(client.conversations.retrieve(conversation.id), (err: unknown) => err instanceof OpenAI.NotFoundError);
+    // The other stays; a fresh read of the list agrees.
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await page.locator(`li[data-entry-id="${older.id}"]`).waitFor(WAIT);
+    assert.equal(await page.locator(`li[data-entry-id="${conversation.id}"]`).count(), 0);
+
+    // The stored response that made it is listed under Responses, with its answer.
+    await page.getByRole("button", { name: "Responses", exact: true }).click();
+    const response = page.locator("li[data-entry-id^='resp_']").first();
+    await response.waitFor(WAIT);
+    await response.locator("button.entry").click();
+    await response.locator("h3", { hasText: "Answer" }).waitFor(WAIT);
+    assert.ok(((await response.locator(".entry-detail").textContent()) ?? "").includes("Paris, <i>of course</i>."));
+    assert.deepEqual(await violations(page), []);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
   it("asks for the key when server.apiKeys is set, says when it is wrong, and keeps the right one in sessionStorage only", async () => {
     const key = "browser-console-key-41d7";
     const locked = await startTandem(
@@ -203,6 +261,10 @@ describe("the web console in Chromium", { skip: SKIP }, () => {
       // A reload keeps it for the tab: no prompt.
       await page.reload();
       await page.locator(`tr[data-target="${TARGET}"]`).waitFor(WAIT);
+      assert.equal(await page.locator('input[name="api-key"]').count(), 0);
+      // The State view reads the lists with the same key.
+      await page.getByRole("button", { name: "State", exact: true }).click();
+      await page.locator("[data-empty=state]").waitFor(WAIT);
       assert.equal(await page.locator('input[name="api-key"]').count(), 0);
       assert.deepEqual(await violations(page), []);
       // Chromium logs each 401 the page asked for (before the key, and the wrong key) as a failed

@@ -16,16 +16,21 @@ export class ApiError extends Error {
 }
 
 /**
- * GET on this server (same origin: the page's CSP allows no other), with the session's key as a
- * bearer header when there is one. Answers the body as text; errors as ApiError with the server's
- * own message (OpenAI's error shape), shown as text.
+ * GET (or another method) on this server (same origin: the page's CSP allows no other), with the
+ * session's key as a bearer header when there is one. Answers the body as text; errors as ApiError
+ * with the server's own message (OpenAI's error shape), shown as text.
  */
-export async function getText(path: string, signal: AbortSignal, key = readKey()): Promise<string> {
+export async function getText(
+  path: string,
+  signal: AbortSignal,
+  key = readKey(),
+  method: "GET" | "DELETE" = "GET",
+): Promise<string> {
   const headers: Record<string, string> = { accept: "application/json, text/plain" };
   if (key !== undefined && key !== "") headers.authorization = `Bearer ${key}`;
   let res: Response;
   try {
-    res = await fetch(path, { headers, signal, cache: "no-store", credentials: "omit", redirect: "error" });
+    res = await fetch(path, { method, headers, signal, cache: "no-store", credentials: "omit", redirect: "error" });
   } catch (err) {
     if (signal.aborted) throw err;
     throw new ApiError(0, "tandem cannot be reached (is it still running?)");
@@ -37,6 +42,11 @@ export async function getText(path: string, signal: AbortSignal, key = readKey()
 
 export async function getJson<T>(path: string, signal: AbortSignal, key?: string): Promise<T> {
   return JSON.parse(await getText(path, signal, key)) as T;
+}
+
+/** DELETE on this server, as getJson reads. */
+export async function deleteJson<T>(path: string, signal: AbortSignal, key?: string): Promise<T> {
+  return JSON.parse(await getText(path, signal, key, "DELETE")) as T;
 }
 
 function errorMessage(body: string): string | undefined {

@@ -3,12 +3,13 @@ import { ApiError, getJson } from "./api.js";
 import { AuditPanel } from "./audit-panel.js";
 import { KeyPrompt } from "./key-prompt.js";
 import { forgetKey, readKey, saveKey } from "./session-key.js";
+import { StatePanel } from "./state-panel.js";
 import { StatusPanel } from "./status-panel.js";
 import type { Status } from "./wire.js";
 
-type Tab = "status" | "audit";
+type Tab = "status" | "audit" | "state";
 
-/** The console: status and the egress audit, behind the server's client key when it has one. */
+/** The console: status, the egress audit and the stored state, behind the server's client key when it has one. */
 export function App() {
   const [apiKey, setApiKey] = useState<string | undefined>(readKey);
   const [asking, setAsking] = useState(false);
@@ -52,6 +53,9 @@ export function App() {
             <button type="button" class={tab === "audit" ? "active" : ""} onClick={() => setTab("audit")}>
               Egress audit
             </button>
+            <button type="button" class={tab === "state" ? "active" : ""} onClick={() => setTab("state")}>
+              State
+            </button>
           </nav>
         )}
         {apiKey !== undefined && !asking && (
@@ -82,6 +86,7 @@ export function App() {
               />
             </div>
             {tab === "audit" && <AuditPanel apiKey={apiKey} targets={targets} onUnauthorized={unauthorized} />}
+            {tab === "state" && <StatePanel apiKey={apiKey} onUnauthorized={unauthorized} />}
           </>
         )}
       </main>

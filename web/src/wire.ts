@@ -73,3 +73,59 @@ export interface AuditPage {
   has_more?: boolean;
   last_id?: number | null;
 }
+
+/** One of OpenAI's lists, as the state lists answer (src/dialects/openai/state/render-item-list.ts). */
+export interface OpenAIList<T> {
+  object: "list";
+  data: T[];
+  first_id: string | null;
+  last_id: string | null;
+  has_more: boolean;
+}
+
+/** GET /v1/conversations (tandem's list; src/dialects/openai/register-state-list-routes.ts). */
+export interface ConversationEntry {
+  id: string;
+  created_at: number;
+  updated_at: number;
+  item_count: number;
+  preview: string | null;
+  metadata: Record<string, string>;
+}
+
+/** GET /v1/responses (tandem's list): a summary of each stored response. */
+export interface ResponseEntry {
+  id: string;
+  created_at: number;
+  model: string | null;
+  status: string | null;
+  previous_response_id: string | null;
+  conversation: { id: string } | null;
+  input_preview: string | null;
+  output_preview: string | null;
+}
+
+/** A chat message as a stored completion's choices and GET /v1/chat/completions/{id}/messages give it. */
+export interface ChatMessage {
+  role?: string;
+  content?: unknown;
+  refusal?: string | null;
+  tool_calls?: { type?: string; function?: { name?: string; arguments?: string } }[] | null;
+  tool_call_id?: string;
+}
+
+/** GET /v1/chat/completions: each stored completion as the client got it. */
+export interface ChatCompletionEntry {
+  id: string;
+  created: number;
+  model: string;
+  choices: { index: number; message: ChatMessage }[];
+  metadata: Record<string, string> | null;
+}
+
+/** A Responses API item, as a conversation's or a response's items list gives it. */
+export interface StateItem {
+  id?: string;
+  type: string;
+  [field: string]: unknown;
+}

@@ -1,5 +1,6 @@
 import { makeId, unixSeconds } from "../../core/ids.js";
 import type { ListOptions, ListPage, StateStore, StoredConversation, StoredItem, StoredResponse } from "../../core/state.js";
+import type { ConversationSummary, ResponseSummary, StoredStateLister } from "../../core/state-listing.js";
 import type { BackgroundStore } from "../../store/index.js";
 
 /**
@@ -14,7 +15,7 @@ import type { BackgroundStore } from "../../store/index.js";
  *
  * Values cross to the thread and back by structured clone: what a caller passes or gets is its own copy.
  */
-export class EncryptedStateStore implements StateStore {
+export class EncryptedStateStore implements StateStore, StoredStateLister {
   readonly #store: BackgroundStore;
 
   constructor(store: BackgroundStore) {
@@ -47,6 +48,16 @@ export class EncryptedStateStore implements StateStore {
    */
   findItem(id: string): Promise<StoredItem | undefined> {
     return this.#store.state("findItem", id);
+  }
+
+  /** Conversations by last change, newest first for `desc` (StoredStateLister: the console's and `GET /v1/conversations`' list). */
+  listConversations(options: ListOptions): Promise<ListPage<ConversationSummary> | undefined> {
+    return this.#store.state("listConversations", options);
+  }
+
+  /** Responses by creation, newest first for `desc` (StoredStateLister: `GET /v1/responses`). */
+  listResponses(options: ListOptions): Promise<ListPage<ResponseSummary> | undefined> {
+    return this.#store.state("listResponses", options);
   }
 
   createConversation(metadata: Record<string, string>, items: StoredItem[]): Promise<StoredConversation> {

@@ -10,6 +10,14 @@ import {
   UNFINISHED_RESPONSE_STATUSES,
 } from "../../core/state.js";
 import type { StoredItemFinder } from "../../core/state-item-finder.js";
+import {
+  type ConversationSummary,
+  messageText,
+  PREVIEW_SCAN_ITEMS,
+  previewText,
+  type ResponseSummary,
+  type StoredStateLister,
+} from "../../core/state-listing.js";
 
 /** How many responses back a history walk goes before it stops (a cycle or a runaway chain). */
 const MAX_CHAIN = 10_000;
@@ -19,7 +27,7 @@ const MAX_CHAIN = 10_000;
  * the encrypted store (`store.enabled: false`) and for tests. Values are copied in and out, so a
  * caller that changes what it saved or read changes nothing here.
  */
-export class MemoryStateStore implements StateStore, StoredItemFinder {
+export class MemoryStateStore implements StateStore, StoredItemFinder, StoredStateLister {
   readonly #responses = new Map<string, StoredResponse>();
   readonly #conversations = new Map<string, ConversationRecord>();
   /** Per response in a conversation: the position of the conversation's last item when it began. */
@@ -105,7 +113,7 @@ export class MemoryStateStore implements StateStore, StoredItemFinder {
       createdAt: unixSeconds(),
       metadata: { ...metadata },
     };
-    const record: ConversationRecord = { conversation, items: [], next: 0 };
+    const record: ConversationRecord = { conversation, items: [], next: 0, updatedAt: Date.now() };
     append(record, items);
     this.#conversations.set(conversation.id, record);
     return structuredClone(conversation);
@@ -120,6 +128,7 @@ export class MemoryStateStore implements StateStore, StoredItemFinder {
     const found = this.#conversations.get(id);
     if (!found) return undefined;
     found.conversation.metadata = { ...metadata };
+    found.updatedAt = Date.now();
     return structuredClone(found.conversation);
   }
 
@@ -131,6 +140,7 @@ export class MemoryStateStore implements StateStore, StoredItemFinder {
     const found = this.#conversations.get(conversationId);
     if (!found) return undefined;
     append(found, items);
+    found.updatedAt = Date.now();
     return structuredClone(items);
   }
 
@@ -154,8 +164,65 @@ export class MemoryStateStore implements StateStore, StoredItemFinder {
     const index = found?.items.findIndex((i) => i.stored.item.id === itemId) ?? -1;
     if (!found || index === -1) return false;
     found.items.splice(index, 1);
+    found.updatedAt = Date.now();
     return true;
   }
+
+  async listConversations(options: ListOptions): Promise<ListPage<ConversationSummary> | undefined> {
+    const keyed = [...this.#conversations.values()].map((record) => ({
+      at: record.updatedAt,
+      id: record.conversation.id,
+      record,
+    }));
+    return keysetPage(keyed, options, ({ record }) => {
+      const firstUser = record.items.slice(0, PREVIEW_SCAN_ITEMS).find((i) => isUserMessage(i.stored));
+      return {
+        conversation: structuredClone(record.conversation),
+        updatedAt: Math.floor(record.updatedAt / 1000),
+        itemCount: record.items.length,
+        preview: firstUser === undefined ? null : previewText(messageText(firstUser.stored.item)),
+      };
+    });
+  }
+
+  async listResponses(options: ListOptions): Promise<ListPage<ResponseSummary> | undefined> {
+    const keyed = [...this.#responses.values()].map((response) => ({ at: response.createdAt, id: response.id, response }));
+    return keysetPage(keyed, options, ({ response }) => {
+      const lastUser = response.input.slice(-PREVIEW_SCAN_ITEMS).reverse().find(isUserMessage);
+      const firstMessage = response.output.slice(0, PREVIEW_SCAN_ITEMS).find((i) => i.item.type === "message");
+      const { model, status } = response.response;
+      return {
+        id: response.id,
+        createdAt: response.createdAt,
+        model: typeof model === "string" ? model : null,
+        status: typeof status === "string" ? status : null,
+        previousResponseId: response.previousResponseId ?? null,
+        conversationId: response.conversationId ?? null,
+        inputPreview: lastUser === undefined ? null : previewText(messageText(lastUser.item)),
+        outputPreview: firstMessage === undefined ? null : previewText(messageText(firstMessage.item)),
+      };
+    });
+  }
+}
+
+function isUserMessage(stored: StoredItem): boolean {
+  return stored.item.type === "message" && stored.item.role === "user";
+}
+
+/**
+ * One page of `rows` ordered by (at, id) as the encrypted store's keyset paging orders them, after
+ * the row whose id is `after`; undefined when no row has that id.
+ */
+function keysetPage<Row extends { at: number; id: string }, T>(
+  rows: Row[],
+  options: ListOptions,
+  summarize: (row: Row) => T,
+): ListPage<T> | undefined {
+  const sign = options.order === "asc" ? 1 : -1;
+  rows.sort((a, b) => sign * (a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+  const start = options.after === undefined ? 0 : rows.findIndex((row) => row.id === options.after) + 1;
+  if (start === 0 && options.after !== undefined) return undefined;
+  return { data: rows.slice(start, start + options.limit).map(summarize), hasMore: start + options.limit < rows.length };
 }
 
 /**
@@ -166,6 +233,8 @@ interface ConversationRecord {
   conversation: StoredConversation;
   items: Array<{ position: number; stored: StoredItem }>;
   next: number;
+  /** ms since the epoch: its last change, or its items'. */
+  updatedAt: number;
 }
 
 function append(record: ConversationRecord, items: readonly StoredItem[]): void {

@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { StateStore, StoredItem, StoredResponse } from "../../../src/core/state.js";
+import { canListState } from "../../../src/core/state-listing.js";
 
 export interface StateStoreFixture {
   store: StateStore;
@@ -346,6 +348,93 @@ export function stateStoreSuite(name: string, makeStore: () => Promise<StateStor
       await state.deleteConversation(conversation.id);
       assert.equal(await findItem("msg_resp_find_in1"), undefined, "deleted with its response");
       assert.equal(await findItem("msg_find_conv"), undefined, "deleted with its conversation");
+    });
+
+    it("lists responses newest first as summaries, a page after a cursor, where the store can (StoredStateLister)", async (t) => {
+      if (!canListState(state)) return t.skip("this store does not list");
+      // Newer than anything else saved here.
+      const a = { ...response("resp_list_a", { inputs: 2 }), createdAt: 1_900_000_001 };
+      const b = { ...response("resp_list_b", { previous: "resp_list_a" }), createdAt: 1_900_000_002 };
+      const conversation = await state.createConversation({}, []);
+      const c = { ...response("resp_list_c", { conversation: conversation.id }), createdAt: 1_900_000_003 };
+      c.response.model = "gpt-test";
+      for (const r of [a, b, c]) await state.saveResponse(r);
+      const first = await state.listResponses({ limit: 2, order: "desc" });
+      assert.deepEqual(
+        first?.data.map((r) => r.id),
+        ["resp_list_c", "resp_list_b"],
+      );
+      assert.equal(first?.hasMore, true);
+      assert.deepEqual(first?.data[0], {
+        id: "resp_list_c",
+        createdAt: 1_900_000_003,
+        model: "gpt-test",
+        status: "completed",
+        previousResponseId: null,
+        conversationId: conversation.id,
+        inputPreview: "question 0 of resp_list_c",
+        outputPreview: "answer of resp_list_c",
+      });
+      assert.equal(first?.data[1]?.previousResponseId, "resp_list_a");
+      const next = await state.listResponses({ limit: 1, order: "desc", after: "resp_list_b" });
+      assert.deepEqual(
+        next?.data.map((r) => [r.id, r.inputPreview]),
+        [["resp_list_a", "question 1 of resp_list_a"]],
+        "the last user message of its input",
+      );
+      const ascending = await state.listResponses({ limit: 5, order: "asc", after: "resp_list_a" });
+      assert.deepEqual(ascending, { data: [first?.data[1], first?.data[0]], hasMore: false });
+      assert.equal(await state.listResponses({ limit: 5, order: "desc", after: "resp_list_nowhere" }), undefined);
+      await state.deleteResponse("resp_list_b");
+      assert.deepEqual(
+        (await state.listResponses({ limit: 2, order: "desc" }))?.data.map((r) => r.id),
+        ["resp_list_c", "resp_list_a"],
+      );
+      assert.equal(await state.listResponses({ limit: 5, order: "desc", after: "resp_list_b" }), undefined, "a deleted cursor");
+      await state.deleteResponse("resp_list_a");
+      await state.deleteResponse("resp_list_c");
+      await state.deleteConversation(conversation.id);
+    });
+
+    it("lists conversations by last change, with their item count and first user message, where the store can", async (t) => {
+      if (!canListState(state)) return t.skip("this store does not list");
+      const older = await state.createConversation({ n: "1" }, [
+        message("msg_lc_sys", "be brief", "system"),
+        message("msg_lc_q", "  first\n question  "),
+        message("msg_lc_q2", "second question"),
+      ]);
+      await sleep(5);
+      const newer = await state.createConversation({}, []);
+      const page = await state.listConversations({ limit: 2, order: "desc" });
+      assert.deepEqual(
+        page?.data.map((c) => c.conversation.id),
+        [newer.id, older.id],
+      );
+      assert.deepEqual(page?.data[1]?.conversation, older);
+      assert.equal(page?.data[1]?.itemCount, 3);
+      assert.equal(page?.data[1]?.preview, "first question");
+      assert.equal(page?.data[0]?.preview, null, "no user message");
+      assert.ok(Math.abs((page?.data[0]?.updatedAt ?? 0) - Date.now() / 1000) < 60, "seconds");
+      await sleep(5);
+      await state.addConversationItems(older.id, [message("msg_lc_more", "more")]);
+      const after = await state.listConversations({ limit: 2, order: "desc" });
+      assert.deepEqual(
+        after?.data.map((c) => [c.conversation.id, c.itemCount]),
+        [
+          [older.id, 4],
+          [newer.id, 0],
+        ],
+      );
+      const rest = await state.listConversations({ limit: 100, order: "desc", after: newer.id });
+      assert.ok(!rest?.data.some((c) => c.conversation.id === older.id || c.conversation.id === newer.id));
+      assert.equal(await state.listConversations({ limit: 2, order: "asc", after: "conv_nowhere" }), undefined);
+      await state.deleteConversation(older.id);
+      assert.equal(await state.listConversations({ limit: 2, order: "desc", after: older.id }), undefined);
+      assert.deepEqual(
+        (await state.listConversations({ limit: 1, order: "desc" }))?.data.map((c) => c.conversation.id),
+        [newer.id],
+      );
+      await state.deleteConversation(newer.id);
     });
 
     it("hands out copies: changing what was saved or read changes nothing stored", async () => {
