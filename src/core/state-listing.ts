@@ -14,8 +14,9 @@ export interface StoredStateLister {
    */
   listConversations(options: ListOptions): Promise<ListPage<ConversationSummary> | undefined>;
   /**
-   * A page of responses by `created_at`, newest first for `desc`; ties (several in one second) by
-   * id. `undefined` when `after` names no stored response.
+   * A page of responses in the order they were first stored (a response saved again keeps its
+   * place), newest first for `desc`: `created_at` is in seconds, and a chain made within one second
+   * must still list in the order it was made. `undefined` when `after` names no stored response.
    */
   listResponses(options: ListOptions): Promise<ListPage<ResponseSummary> | undefined>;
 }

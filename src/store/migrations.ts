@@ -255,6 +255,15 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
         INSERT INTO vector_store_chunks_fts (vector_store_chunks_fts, rowid, text) VALUES ('delete', old.seq, old.text);
       END;
     `),
+  // 11: when each response was first stored, in ms, so the list of stored responses (GET /v1/responses)
+  // keeps the order they were made in within one second (created_at is the API's seconds); a response
+  // saved again (a background one finishing) keeps its first time. Rows from before: their second.
+  (db) =>
+    db.exec(`
+      ALTER TABLE responses ADD COLUMN stored_at_ms INTEGER;
+      UPDATE responses SET stored_at_ms = created_at * 1000;
+      CREATE INDEX responses_stored_at_ms ON responses (stored_at_ms);
+    `),
 ];
 
 /** The version this build of tandem writes. */

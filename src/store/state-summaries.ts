@@ -46,7 +46,9 @@ interface ResponseSummaryRow {
 /**
  * The lists of stored conversations and responses (StoredStateLister) over the store's connection,
  * for StateTables. Each page is one indexed query: keyset paging on (updated_at, id) of
- * `conversations_updated_at` and (created_at, id) of `responses_created_at` (both tables are WITHOUT
+ * `conversations_updated_at` and (stored_at_ms, id) of `responses_stored_at_ms` (when each was first
+ * stored, in ms: created_at is in seconds, and would put a chain's responses of one second in their
+ * ids' random order; both tables are WITHOUT
  * ROWID, so each index ends with the id), reading one row more than asked to tell whether there
  * are more. A summary's count and previews are read per row in SQL, the previews cut there, so a
  * page holds at most `limit` small rows however large the conversations and responses are.
@@ -78,12 +80,12 @@ export class StateSummaries {
       conversationsAsc: db.prepare<[number, string, number], ConversationSummaryRow>(
         `SELECT ${conversationColumns} WHERE (c.updated_at, c.id) > (?, ?) ORDER BY c.updated_at, c.id LIMIT ?`,
       ),
-      responseKey: db.prepare<[string], { at: number; id: string }>("SELECT created_at AS at, id FROM responses WHERE id = ?"),
+      responseKey: db.prepare<[string], { at: number; id: string }>("SELECT stored_at_ms AS at, id FROM responses WHERE id = ?"),
       responsesDesc: db.prepare<[number, string, number], ResponseSummaryRow>(
-        `SELECT ${responseColumns} WHERE (r.created_at, r.id) < (?, ?) ORDER BY r.created_at DESC, r.id DESC LIMIT ?`,
+        `SELECT ${responseColumns} WHERE (r.stored_at_ms, r.id) < (?, ?) ORDER BY r.stored_at_ms DESC, r.id DESC LIMIT ?`,
       ),
       responsesAsc: db.prepare<[number, string, number], ResponseSummaryRow>(
-        `SELECT ${responseColumns} WHERE (r.created_at, r.id) > (?, ?) ORDER BY r.created_at, r.id LIMIT ?`,
+        `SELECT ${responseColumns} WHERE (r.stored_at_ms, r.id) > (?, ?) ORDER BY r.stored_at_ms, r.id LIMIT ?`,
       ),
     };
   }

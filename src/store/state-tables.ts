@@ -73,14 +73,17 @@ export class StateTables {
   readonly #db: Sqlite.Database;
   readonly #q;
   readonly #summaries: StateSummaries;
+  /** The last `stored_at_ms` given: each next one is later, so two saved in one millisecond keep their order. */
+  #lastStoredAtMs = 0;
 
   constructor(db: Sqlite.Database) {
     this.#db = db;
     this.#summaries = new StateSummaries(db);
     this.#q = {
-      insertResponse: db.prepare<[string, number, string | null, string | null, number | null, string]>(
-        `INSERT OR REPLACE INTO responses (id, created_at, previous_response_id, conversation_id, conversation_through, response)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+      // A response saved again (a background one as it ends) keeps the time it was first stored.
+      insertResponse: db.prepare<[string, number, string | null, string | null, number | null, string, string, number]>(
+        `INSERT OR REPLACE INTO responses (id, created_at, previous_response_id, conversation_id, conversation_through, response, stored_at_ms)
+         VALUES (?, ?, ?, ?, ?, ?, coalesce((SELECT stored_at_ms FROM responses WHERE id = ?), ?))`,
       ),
       responseContext: db.prepare<[string], ResponseContextRow>(
         "SELECT previous_response_id, conversation_id, conversation_through FROM responses WHERE id = ?",
@@ -191,11 +194,18 @@ export class StateTables {
           conversationId ?? null,
           through ?? null,
           JSON.stringify(response.response),
+          response.id,
+          this.#nextStoredAtMs(),
         );
         for (const [i, stored] of response.input.entries()) q.insertResponseItem.run(...itemValues(response.id, 0, i, stored));
         for (const [i, stored] of response.output.entries()) q.insertResponseItem.run(...itemValues(response.id, 1, i, stored));
       })
       .immediate();
+  }
+
+  #nextStoredAtMs(): number {
+    this.#lastStoredAtMs = Math.max(Date.now(), this.#lastStoredAtMs + 1);
+    return this.#lastStoredAtMs;
   }
 
   getResponse(id: string): StoredResponse | undefined {

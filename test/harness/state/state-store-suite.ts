@@ -396,6 +396,26 @@ export function stateStoreSuite(name: string, makeStore: () => Promise<StateStor
       await state.deleteConversation(conversation.id);
     });
 
+    it("lists responses made within one second in the order they were stored; one saved again keeps its place", async (t) => {
+      if (!canListState(state)) return t.skip("this store does not list");
+      // Ids against the order they are made in: a list by created_at then id would reverse them.
+      const ids = ["resp_second_z", "resp_second_m", "resp_second_a"];
+      for (const id of ids) await state.saveResponse({ ...response(id), createdAt: 1_900_000_100 });
+      // The first one saved again (as a background response is when it ends).
+      await state.saveResponse({ ...response("resp_second_z"), createdAt: 1_900_000_100 });
+      const listed = await state.listResponses({ limit: 3, order: "desc" });
+      assert.deepEqual(
+        listed?.data.map((r) => r.id),
+        ["resp_second_a", "resp_second_m", "resp_second_z"],
+      );
+      const after = await state.listResponses({ limit: 3, order: "asc", after: "resp_second_z" });
+      assert.deepEqual(
+        after?.data.map((r) => r.id),
+        ["resp_second_m", "resp_second_a"],
+      );
+      for (const id of ids) await state.deleteResponse(id);
+    });
+
     it("lists conversations by last change, with their item count and first user message, where the store can", async (t) => {
       if (!canListState(state)) return t.skip("this store does not list");
       const older = await state.createConversation({ n: "1" }, [
