@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import OpenAI, { toFile } from "openai";
+import { MemoryFileStore } from "../../src/harness/files/memory-file-store.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 for (const storeOn of [true, false]) {
@@ -81,3 +82,44 @@ for (const storeOn of [true, false]) {
     });
   });
 }
+
+describe("vector stores and a Files API file that expires (expires_after)", () => {
+  let tandem: RunningTandem;
+  let client: OpenAI;
+  let now = 1_800_000_000;
+
+  before(async () => {
+    tandem = await startTandem({}, { files: new MemoryFileStore(() => now) });
+    client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  });
+  after(() => tandem?.close());
+
+  it("an expired file leaves the stores: its record and its chunks are no longer read (its text was still served)", async () => {
+    const expiring = await client.files.create({
+      file: await toFile(Buffer.from("The vault code is kept in the blue notebook."), "secret.txt"),
+      purpose: "assistants",
+      expires_after: { anchor: "created_at", seconds: 3600 },
+    });
+    const lasting = await client.files.create({
+      file: await toFile(Buffer.from("The garden gate is painted green."), "garden.txt"),
+      purpose: "assistants",
+    });
+    const vs = await client.vectorStores.create({ name: "expiry" });
+    await client.vectorStores.files.createAndPoll(vs.id, { file_id: expiring.id });
+    await client.vectorStores.files.createAndPoll(vs.id, { file_id: lasting.id });
+    assert.equal((await client.vectorStores.files.content(expiring.id, { vector_store_id: vs.id })).data.length, 1);
+
+    now += 3601;
+    await assert.rejects(client.files.retrieve(expiring.id), OpenAI.NotFoundError);
+    await assert.rejects(client.vectorStores.files.content(expiring.id, { vector_store_id: vs.id }), OpenAI.NotFoundError);
+    await assert.rejects(client.vectorStores.files.retrieve(expiring.id, { vector_store_id: vs.id }), OpenAI.NotFoundError);
+    const listed = await client.vectorStores.files.list(vs.id, { limit: 1 });
+    assert.deepEqual(
+      listed.data.map((f) => f.id),
+      [lasting.id],
+    );
+    assert.equal(listed.has_more, false);
+    const store = await client.vectorStores.retrieve(vs.id);
+    assert.equal(store.file_counts.total, 1);
+  });
+});
