@@ -1,4 +1,5 @@
 import type { ChatRequest, Message, ToolDefinition } from "../core/index.js";
+import { boundedRuns } from "./tokenizer-runs.js";
 
 /** Per-message framing overhead, as OpenAI's cookbook counts it for chat models. */
 const TOKENS_PER_MESSAGE = 3;
@@ -10,9 +11,16 @@ const TOKENS_PER_FILE_NAME = 10;
 export type TokenCounter = (text: string) => number;
 let counter: Promise<TokenCounter> | undefined;
 
-/** Loads the tokenizer on first use, so servers that never count tokens never pay for its tables. */
+/**
+ * Loads the tokenizer on first use, so servers that never count tokens never pay for its tables. A
+ * text is counted in pieces without long runs (boundedRuns): the tokenizer is quadratic in a run it
+ * cannot split, and one client's 400,000 "x" would hold every other client for minutes.
+ */
 export function loadTokenCounter(): Promise<TokenCounter> {
-  counter ??= import("gpt-tokenizer").then((m) => m.countTokens as TokenCounter);
+  counter ??= import("gpt-tokenizer").then(({ countTokens }) => (text: string) => {
+    const pieces = boundedRuns(text);
+    return pieces.length === 1 ? countTokens(text) : pieces.reduce((sum, piece) => sum + countTokens(piece), 0);
+  });
   return counter;
 }
 

@@ -117,6 +117,8 @@ export type IngestOutcome =
 
 export interface VectorStoreFileListOptions {
   after?: string;
+  /** Stop before the file with this id (exclusive): with `after`, the page is what lies between them. */
+  before?: string;
   limit: number;
   order: "asc" | "desc";
   status?: VectorStoreFileStatus;
@@ -126,6 +128,8 @@ export interface VectorStoreFileListOptions {
 
 export interface PagingOptions {
   after?: string;
+  /** Stop before the object with this id (exclusive): with `after`, the page is what lies between them. */
+  before?: string;
   limit: number;
   order: "asc" | "desc";
 }

@@ -83,11 +83,11 @@ export class VectorStoreTables {
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       store: db.prepare<[string], StoreRow>(`SELECT ${STORE_COLUMNS} FROM vector_stores WHERE id = ?`),
-      storesAsc: db.prepare<[number, number], StoreRow>(
-        `SELECT ${STORE_COLUMNS} FROM vector_stores WHERE seq > ? ORDER BY seq LIMIT ?`,
+      storesAsc: db.prepare<[number, number, number], StoreRow>(
+        `SELECT ${STORE_COLUMNS} FROM vector_stores WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?`,
       ),
-      storesDesc: db.prepare<[number, number], StoreRow>(
-        `SELECT ${STORE_COLUMNS} FROM vector_stores WHERE seq < ? ORDER BY seq DESC LIMIT ?`,
+      storesDesc: db.prepare<[number, number, number], StoreRow>(
+        `SELECT ${STORE_COLUMNS} FROM vector_stores WHERE seq < ? AND seq > ? ORDER BY seq DESC LIMIT ?`,
       ),
       setStore: db.prepare<[string, string | null, number | null, number, string]>(
         "UPDATE vector_stores SET name = ?, metadata = ?, expires_after_days = ?, last_active_at = ? WHERE id = ?",
@@ -120,12 +120,15 @@ export class VectorStoreTables {
       file: db.prepare<[string, string], FileRow>(
         `SELECT ${FILE_COLUMNS} FROM vector_store_files WHERE store_id = ? AND file_id = ?`,
       ),
-      filesAsc: db.prepare<[string, number, string | null, string | null, string | null, string | null, number], FileRow>(
-        `SELECT ${FILE_COLUMNS} FROM vector_store_files WHERE store_id = ? AND seq > ? AND (? IS NULL OR status = ?)
+      filesAsc: db.prepare<[string, number, number, string | null, string | null, string | null, string | null, number], FileRow>(
+        `SELECT ${FILE_COLUMNS} FROM vector_store_files WHERE store_id = ? AND seq > ? AND seq < ? AND (? IS NULL OR status = ?)
          AND (? IS NULL OR batch_id = ?) ORDER BY seq LIMIT ?`,
       ),
-      filesDesc: db.prepare<[string, number, string | null, string | null, string | null, string | null, number], FileRow>(
-        `SELECT ${FILE_COLUMNS} FROM vector_store_files WHERE store_id = ? AND seq < ? AND (? IS NULL OR status = ?)
+      filesDesc: db.prepare<
+        [string, number, number, string | null, string | null, string | null, string | null, number],
+        FileRow
+      >(
+        `SELECT ${FILE_COLUMNS} FROM vector_store_files WHERE store_id = ? AND seq < ? AND seq > ? AND (? IS NULL OR status = ?)
          AND (? IS NULL OR batch_id = ?) ORDER BY seq DESC LIMIT ?`,
       ),
       storesOfFile: db.prepare<[string], { store_id: string }>("SELECT store_id FROM vector_store_files WHERE file_id = ?"),
@@ -191,10 +194,11 @@ export class VectorStoreTables {
 
   listStores(options: PagingOptions): ListPage<VectorStoreRecord> {
     const after = options.after === undefined ? undefined : this.#q.store.get(options.after)?.seq;
+    const before = options.before === undefined ? undefined : this.#q.store.get(options.before)?.seq;
     const rows =
       options.order === "asc"
-        ? this.#q.storesAsc.all(after ?? -1, options.limit + 1)
-        : this.#q.storesDesc.all(after ?? Number.MAX_SAFE_INTEGER, options.limit + 1);
+        ? this.#q.storesAsc.all(after ?? -1, before ?? Number.MAX_SAFE_INTEGER, options.limit + 1)
+        : this.#q.storesDesc.all(after ?? Number.MAX_SAFE_INTEGER, before ?? -1, options.limit + 1);
     return { data: rows.slice(0, options.limit).map((row) => this.#record(row)), hasMore: rows.length > options.limit };
   }
 
@@ -309,12 +313,17 @@ export class VectorStoreTables {
 
   listFiles(storeId: string, options: VectorStoreFileListOptions): ListPage<VectorStoreFileRecord> {
     const after = options.after === undefined ? undefined : this.#q.file.get(storeId, options.after)?.seq;
+    const before = options.before === undefined ? undefined : this.#q.file.get(storeId, options.before)?.seq;
     const status = options.status ?? null;
     const batch = options.batchId ?? null;
+    const [low, high] =
+      options.order === "asc"
+        ? [after ?? -1, before ?? Number.MAX_SAFE_INTEGER]
+        : [before ?? -1, after ?? Number.MAX_SAFE_INTEGER];
     const rows =
       options.order === "asc"
-        ? this.#q.filesAsc.all(storeId, after ?? -1, status, status, batch, batch, options.limit + 1)
-        : this.#q.filesDesc.all(storeId, after ?? Number.MAX_SAFE_INTEGER, status, status, batch, batch, options.limit + 1);
+        ? this.#q.filesAsc.all(storeId, low, high, status, status, batch, batch, options.limit + 1)
+        : this.#q.filesDesc.all(storeId, high, low, status, status, batch, batch, options.limit + 1);
     return { data: rows.slice(0, options.limit).map(fileRecord), hasMore: rows.length > options.limit };
   }
 

@@ -87,9 +87,8 @@ describe("background responses", () => {
     const sent = JSON.stringify(openai.requests.at(-1)?.body);
     assert.match(sent, /Work on this/);
     assert.match(sent, /Done in the background\./);
-    // Cancelling a finished background response answers it as it is.
-    const cancelled = await client.responses.cancel(started.id);
-    assert.equal(cancelled.status, "completed");
+    // Cancelling a finished background response is OpenAI's 400.
+    await assert.rejects(client.responses.cancel(started.id), /Cannot cancel a completed response\./);
   });
 
   it("streams as OpenAI streams a background response, and streams it again from any sequence number", async () => {
@@ -223,8 +222,8 @@ describe("background responses in the store", () => {
       assert.equal(interrupted.background, true);
       assert.equal(interrupted.error?.code, "server_error");
       assert.match(interrupted.error?.message ?? "", /tandem stopped/);
-      // Cancelling what has ended answers it as it is; and it stays so.
-      assert.equal((await sdk.responses.cancel(running.id)).status, "failed");
+      // Cancelling what has ended is OpenAI's 400; and it stays as it was.
+      await assert.rejects(sdk.responses.cancel(running.id), /Cannot cancel a failed response\./);
       assert.equal((await sdk.responses.retrieve(running.id)).status, "failed");
       // Its events went with the process that ran it.
       await assert.rejects(sdk.responses.retrieve(running.id, { stream: true }), OpenAI.BadRequestError);
@@ -255,7 +254,7 @@ describe("background responses in the store", () => {
       assert.equal(read.status, "failed");
       assert.deepEqual(read.error, { code: "server_error", message: "tandem stopped before this background response finished" });
       assert.equal((await state.getResponse(id))?.response.status, "failed", "saved so");
-      assert.equal((await sdk.responses.cancel(id)).status, "failed");
+      await assert.rejects(sdk.responses.cancel(id), /Cannot cancel a failed response\./);
     } finally {
       await server.close();
     }

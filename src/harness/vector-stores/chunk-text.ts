@@ -1,4 +1,5 @@
 import { decode, encode } from "gpt-tokenizer";
+import { boundedRuns } from "../../context/tokenizer-runs.js";
 import type { ChunkingStrategy } from "../../core/vector-stores.js";
 
 /**
@@ -6,10 +7,12 @@ import type { ChunkingStrategy } from "../../core/vector-stores.js";
  * as OpenAI counts them), each beginning `maxChunkSizeTokens - chunkOverlapTokens` tokens after the
  * one before, so consecutive chunks share `chunkOverlapTokens` (OpenAI's static strategy). Stops
  * once `limit` chunks are cut (the caller refuses a file with more; `limit + 1` tells it so).
- * A character a cut splits in two is left out of both sides rather than shown as U+FFFD.
+ * A character a cut splits in two is left out of both sides rather than shown as U+FFFD. Long runs
+ * the tokenizer cannot split are tokenized in pieces (boundedRuns), so a file of them does not hold
+ * the server.
  */
 export function chunkText(text: string, strategy: ChunkingStrategy, limit: number): string[] {
-  const tokens = encode(text);
+  const tokens = boundedRuns(text).flatMap((piece) => encode(piece));
   const step = Math.max(1, strategy.maxChunkSizeTokens - strategy.chunkOverlapTokens);
   const chunks: string[] = [];
   for (let start = 0; start < tokens.length && chunks.length <= limit; start += step) {

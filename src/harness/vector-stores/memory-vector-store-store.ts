@@ -288,10 +288,14 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
   }
 }
 
-/** One page of ids in insertion order (`asc`) or its reverse, after a cursor id (an unknown one starts at the beginning). */
+/**
+ * One page of ids in insertion order (`asc`) or its reverse, after a cursor id and before another
+ * (an unknown `after` starts at the beginning, an unknown `before` bounds nothing).
+ */
 function page<T>(ids: string[], options: PagingOptions, read: (id: string) => T): ListPage<T> {
   const ordered = options.order === "desc" ? [...ids].reverse() : ids;
   const start = options.after === undefined ? 0 : ordered.indexOf(options.after) + 1;
-  const rest = ordered.slice(start);
+  const end = options.before === undefined ? -1 : ordered.indexOf(options.before);
+  const rest = ordered.slice(start, end === -1 ? ordered.length : Math.max(start, end));
   return { data: rest.slice(0, options.limit).map(read), hasMore: rest.length > options.limit };
 }

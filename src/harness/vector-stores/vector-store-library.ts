@@ -167,8 +167,9 @@ export class VectorStoreLibrary implements VectorStores {
     return added;
   }
 
-  getFile(vectorStoreId: string, fileId: string): Promise<VectorStoreFileRecord | undefined> {
-    return this.#o.store.getFile(vectorStoreId, fileId);
+  async getFile(vectorStoreId: string, fileId: string): Promise<VectorStoreFileRecord | undefined> {
+    const file = await this.#o.store.getFile(vectorStoreId, fileId);
+    return file && (await this.#gone([fileId])).size > 0 ? undefined : file;
   }
 
   async createBatch(
@@ -213,7 +214,11 @@ export class VectorStoreLibrary implements VectorStores {
     options: VectorStoreFileListOptions,
   ): Promise<ListPage<VectorStoreFileRecord> | undefined> {
     if ((await this.#o.store.getStore(vectorStoreId)) === undefined) return undefined;
-    return this.#o.store.listFiles(vectorStoreId, options);
+    // A page with a file that expired is read again once it has left (each round removes one at least).
+    for (;;) {
+      const page = await this.#o.store.listFiles(vectorStoreId, options);
+      if ((await this.#gone(page.data.map((file) => file.fileId))).size === 0) return page;
+    }
   }
 
   setAttributes(
@@ -232,8 +237,9 @@ export class VectorStoreLibrary implements VectorStores {
     await this.#o.store.removeFileEverywhere(fileId);
   }
 
-  fileChunks(vectorStoreId: string, fileId: string): Promise<string[] | undefined> {
-    return this.#o.store.fileChunks(vectorStoreId, fileId);
+  async fileChunks(vectorStoreId: string, fileId: string): Promise<string[] | undefined> {
+    const chunks = await this.#o.store.fileChunks(vectorStoreId, fileId);
+    return chunks && (await this.#gone([fileId])).size > 0 ? undefined : chunks;
   }
 
   /**
@@ -282,15 +288,25 @@ export class VectorStoreLibrary implements VectorStores {
 
   /**
    * The hits whose Files API file still exists. A file that expired (`expires_after`) leaves the
-   * stores here, the first time a search finds it: its chunks are deleted then, and never shown.
+   * stores here the first time a search, a list or a read of it finds it (#gone): its chunks are
+   * deleted then, and never shown.
    */
   async #live(hits: ChunkHit[]): Promise<ChunkHit[]> {
+    const gone = await this.#gone(hits.map((hit) => hit.fileId));
+    return gone.size === 0 ? hits : hits.filter((hit) => !gone.has(hit.fileId));
+  }
+
+  /**
+   * Which of these files the Files API no longer has (expired): each leaves every store here at
+   * once (its record and chunks), so no read of a store shows it or serves its text.
+   */
+  async #gone(fileIds: string[]): Promise<Set<string>> {
     const gone = new Set<string>();
-    for (const fileId of new Set(hits.map((hit) => hit.fileId))) {
+    for (const fileId of new Set(fileIds)) {
       if ((await this.#o.files.getFile(fileId)) === undefined) gone.add(fileId);
     }
     for (const fileId of gone) await this.#o.store.removeFileEverywhere(fileId);
-    return gone.size === 0 ? hits : hits.filter((hit) => !gone.has(hit.fileId));
+    return gone;
   }
 
   /** A Files API file a request names, or OpenAI's 404 for it. */

@@ -41,4 +41,17 @@ describe("chunkText", () => {
       assert.ok(!chunk.includes("\uFFFD"));
     }
   });
+
+  // The tokenizer's merges are quadratic in the length of a run it cannot split (one letter, a CJK
+  // line, dashes, spaces): 400,000 "x" took minutes, with the server's event loop held all along.
+  // The timeout guards a hang, not a speed.
+  it("cuts long runs the tokenizer cannot split (one repeated letter, spaces, CJK) without holding the server", {
+    timeout: 30_000,
+  }, () => {
+    for (const run of ["x".repeat(400_000), " ".repeat(200_000) + "end", "漢".repeat(100_000)]) {
+      const chunks = chunkText(run, { maxChunkSizeTokens: 800, chunkOverlapTokens: 0 }, 10_000);
+      for (const chunk of chunks) assert.ok(encode(chunk).length <= 800, String(encode(chunk).length));
+      assert.equal(chunks.join("").replace(/\s+/g, ""), run.replace(/\s+/g, ""));
+    }
+  });
 });

@@ -67,14 +67,14 @@ export function registerStoredResponseRoutes(
       const id = idOf(request.params);
       const run = background?.get(id);
       if (run !== undefined) {
-        // As OpenAI: cancelling a finished background response answers it as it is.
+        if (run.finished) return refuseEnded(run.response);
         background?.cancel(run);
         return run.response;
       }
       const stored = await response(state, id);
       const current = background === undefined ? stored.response : await background.settled(stored);
-      // Only a background response can be cancelled, and one that has finished is answered as it is.
-      if (current.background === true && FINISHED.has(String(current.status))) return current;
+      // Only a background response can be cancelled; one that has ended cannot, unless it was cancelled.
+      if (current.background === true && FINISHED.has(String(current.status))) return refuseEnded(current);
       throw new StateApiError(400, "Cannot cancel a synchronous response.");
     }),
   );
@@ -88,6 +88,21 @@ export function registerStoredResponseRoutes(
       if (!page) throw notFound("Response", id);
       return renderItemList(page);
     }),
+  );
+}
+
+/**
+ * A background response that has ended, cancelled again: a cancelled one is answered as it is
+ * (cancelling is idempotent); one that completed, failed or ended incomplete is OpenAI's 400.
+ */
+function refuseEnded(response: Record<string, unknown>): Record<string, unknown> {
+  const status = String(response.status);
+  if (status === "cancelled") return response;
+  throw new StateApiError(
+    400,
+    status === "completed" || status === "failed"
+      ? `Cannot cancel a ${status} response.`
+      : "Cannot cancel a response in terminal state.",
   );
 }
 

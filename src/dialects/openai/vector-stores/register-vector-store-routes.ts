@@ -1,7 +1,21 @@
-import type { VectorStoreFileListOptions, VectorStoreFileStatus, VectorStores } from "../../../core/vector-stores.js";
+import type {
+  PagingOptions,
+  VectorStoreFileListOptions,
+  VectorStoreFileStatus,
+  VectorStores,
+} from "../../../core/vector-stores.js";
 import { VectorStoreError } from "../../../core/vector-stores.js";
 import { clientSignal, type RouteTable } from "../../shared/index.js";
-import { invalidParam, parseMetadata, parsePaging, renderList, StateApiError, stateRoute, typeOf } from "../state/index.js";
+import {
+  invalidParam,
+  parseMetadata,
+  parsePaging,
+  renderList,
+  StateApiError,
+  single,
+  stateRoute,
+  typeOf,
+} from "../state/index.js";
 import {
   parseAttributeFilter,
   parseAttributes,
@@ -51,8 +65,7 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
   app.get(
     "/v1/vector_stores",
     route(async (request) => {
-      const paging = parsePaging(request.query, PAGING);
-      const page = await stores.list(paging);
+      const page = await stores.list(parseStorePaging(request.query));
       return renderList(
         page.data.map((s) => renderVectorStore(s, stores.now())),
         page.hasMore,
@@ -261,9 +274,18 @@ function route(handler: Parameters<typeof stateRoute>[0]): ReturnType<typeof sta
   });
 }
 
+/**
+ * `after`, `before`, `limit` and `order` of the Vector Stores API's lists: `before` bounds the page
+ * as `after` does from the other side (the SDK's auto-paging keeps it in every page's query).
+ */
+function parseStorePaging(query: unknown): PagingOptions {
+  const before = single((query as Record<string, unknown> | undefined)?.before, "before");
+  return { ...parsePaging(query, PAGING), ...(before !== undefined && before !== "" && { before }) };
+}
+
 /** A file list's query: paging, and `filter` by status. */
 function parseFileListQuery(query: unknown): VectorStoreFileListOptions {
-  const paging = parsePaging(query, PAGING);
+  const paging = parseStorePaging(query);
   const filter = (query as Record<string, unknown> | undefined)?.filter;
   if (filter !== undefined && (typeof filter !== "string" || !FILE_STATUSES.has(filter as VectorStoreFileStatus))) {
     throw invalidParam(
