@@ -14,6 +14,11 @@ const RUN_HEADER = "x-tandem-background-run";
 const MAX_RUNNING = 32;
 /** Finished runs whose events are kept for GET ?stream=true (the oldest go first). */
 const MAX_FINISHED = 64;
+/**
+ * The most event bytes the finished runs keep together (the oldest runs' events go first): 64 runs of
+ * long answers, each event a few hundred bytes, would otherwise hold gigabytes.
+ */
+const MAX_FINISHED_EVENT_BYTES = 64 * 1024 * 1024;
 const TERMINAL = new Set(["completed", "incomplete", "failed", "cancelled"]);
 /** The events that end a turn's stream (after which its response is stored). */
 const FINAL_EVENTS = new Set(["response.completed", "response.incomplete", "response.failed"]);
@@ -23,8 +28,10 @@ export class BackgroundRun {
   readonly id: string;
   readonly createdAt: number;
   response: Record<string, unknown>;
-  /** Each event's type and JSON, in order (sequence numbers from 0). */
+  /** Each event's type and JSON, in order (sequence numbers from 0): add them with `push`. */
   readonly events: Array<{ type: string; data: string }> = [];
+  /** The characters of its events' JSON (what keeping them costs). */
+  eventChars = 0;
   finished = false;
   /** Whether its turn sent its final event (and so stored the response itself). */
   turnEnded = false;
@@ -39,6 +46,11 @@ export class BackgroundRun {
 
   get status(): string {
     return String(this.response.status);
+  }
+
+  push(type: string, data: string): void {
+    this.events.push({ type, data });
+    this.eventChars += data.length;
   }
 
   /** Calls `listener` on every new event and at the end, until the returned function is called. */
@@ -70,10 +82,13 @@ export class BackgroundResponses {
   readonly #state: StateStore;
   readonly #secret = makeId("", 32);
   readonly #runs = new Map<string, BackgroundRun>();
+  readonly #maxFinishedEventBytes: number;
 
-  constructor(loopback: Loopback, state: StateStore) {
+  /** `maxFinishedEventBytes`: default MAX_FINISHED_EVENT_BYTES (tests say less). */
+  constructor(loopback: Loopback, state: StateStore, options: { maxFinishedEventBytes?: number } = {}) {
     this.#loopback = loopback;
     this.#state = state;
+    this.#maxFinishedEventBytes = options.maxFinishedEventBytes ?? MAX_FINISHED_EVENT_BYTES;
   }
 
   /**
@@ -122,7 +137,7 @@ export class BackgroundResponses {
     const run = new BackgroundRun(id, createdAt, queued);
     // As OpenAI streams a background response: created and queued first, then the turn's own events.
     for (const type of ["response.created", "response.queued"]) {
-      run.events.push({ type, data: JSON.stringify({ type, sequence_number: run.events.length, response: queued }) });
+      run.push(type, JSON.stringify({ type, sequence_number: run.events.length, response: queued }));
     }
     this.#runs.set(id, run);
     try {
@@ -219,7 +234,7 @@ export class BackgroundResponses {
     }
     // Numbered on from the run's own events, so that `starting_after` means the same in every stream of it.
     const numbered = { ...event, sequence_number: run.events.length };
-    run.events.push({ type: String(event.type), data: JSON.stringify(numbered) });
+    run.push(String(event.type), JSON.stringify(numbered));
     run.notify();
   }
 
@@ -228,7 +243,7 @@ export class BackgroundResponses {
     if (TERMINAL.has(run.status)) return;
     run.response = { ...run.response, status: "failed", error: { code, message } };
     const data = JSON.stringify({ type: "response.failed", sequence_number: run.events.length, response: run.response });
-    run.events.push({ type: "response.failed", data });
+    run.push("response.failed", data);
   }
 
   /** Saves how a run ended, over its queued Response (keeping any items its turn stored). */
@@ -244,9 +259,19 @@ export class BackgroundResponses {
     }
   }
 
+  /**
+   * Forgets the oldest finished runs past MAX_FINISHED, and past MAX_FINISHED_EVENT_BYTES of events
+   * together (a run's events are counted as characters, at most 2 bytes each in memory): the newest
+   * are kept, a running one always. A forgotten run is read from the store.
+   */
   #prune(): void {
     const finished = [...this.#runs.values()].filter((run) => run.finished);
-    for (const run of finished.slice(0, Math.max(0, finished.length - MAX_FINISHED))) this.#runs.delete(run.id);
+    let kept = 0;
+    let bytes = 0;
+    for (const run of finished.reverse()) {
+      bytes += run.eventChars * 2;
+      if (++kept > MAX_FINISHED || bytes > this.#maxFinishedEventBytes) this.#runs.delete(run.id);
+    }
   }
 }
 
