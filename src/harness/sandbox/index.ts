@@ -4,3 +4,4 @@ export { findExecutable } from "./find-executable.js";
 export { planSandbox, type SandboxRequest } from "./plan-sandbox.js";
 export { SandboxError } from "./sandbox-error.js";
 export type { SandboxMount, SandboxPlan } from "./sandbox-plan.js";
+export { restoreSyscallFilterFile } from "./syscall-filter-file.js";

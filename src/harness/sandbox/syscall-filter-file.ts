@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type FilterArch, syscallFilter } from "./syscall-filter.js";
 
 const files = new Map<FilterArch, string>();
@@ -14,15 +14,31 @@ const files = new Map<FilterArch, string>();
 export function syscallFilterFile(arch: FilterArch): string {
   const known = files.get(arch);
   if (known !== undefined) return known;
-  const dir = mkdtempSync(join(tmpdir(), "tandem-sandbox-"));
-  const file = join(dir, `syscall-filter-${arch}.bpf`);
-  writeFileSync(file, syscallFilter(arch), { mode: 0o400 });
+  const file = join(mkdtempSync(join(tmpdir(), "tandem-sandbox-")), `syscall-filter-${arch}.bpf`);
+  write(file, arch);
   if (files.size === 0) process.once("exit", () => removeFilterFiles());
   files.set(arch, file);
   return file;
 }
 
+/**
+ * Writes a filter file of this process again if it is gone (a temp cleaner, such as
+ * systemd-tmpfiles after ten days, removed it while tandem ran): called before each sandbox starts.
+ * A path this process did not write is left alone (the start then fails: never unfiltered).
+ */
+export function restoreSyscallFilterFile(file: string): void {
+  for (const [arch, known] of files) {
+    if (known !== file || existsSync(file)) continue;
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    write(file, arch);
+  }
+}
+
+function write(file: string, arch: FilterArch): void {
+  writeFileSync(file, syscallFilter(arch), { mode: 0o400 });
+}
+
 function removeFilterFiles(): void {
-  for (const file of files.values()) rmSync(join(file, ".."), { recursive: true, force: true });
+  for (const file of files.values()) rmSync(dirname(file), { recursive: true, force: true });
   files.clear();
 }

@@ -6,14 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import { BLOCKED_SYSCALLS } from "../../../src/harness/sandbox/blocked-syscalls.js";
 import { bubblewrapCommand, findExecutable } from "../../../src/harness/sandbox/index.js";
 import { type FilterArch, filterArchOf, syscallFilter } from "../../../src/harness/sandbox/syscall-filter.js";
-import { syscallFilterFile } from "../../../src/harness/sandbox/syscall-filter-file.js";
+import { restoreSyscallFilterFile, syscallFilterFile } from "../../../src/harness/sandbox/syscall-filter-file.js";
 
 const ALLOW = 0x7fff0000;
 const KILL_PROCESS = 0x80000000;
@@ -66,6 +66,22 @@ describe("the syscall filter's program", () => {
     assert.equal(filterArchOf("arm64"), "arm64");
     assert.equal(filterArchOf("riscv64"), undefined);
     assert.equal(filterArchOf("ia32"), undefined);
+  });
+});
+
+describe("the syscall filter's file", () => {
+  it("is written once per process, in a folder only this user can enter, and again when a temp cleaner removed it", () => {
+    const file = syscallFilterFile("arm64");
+    assert.equal(syscallFilterFile("arm64"), file);
+    assert.deepEqual(readFileSync(file), syscallFilter("arm64"));
+    assert.equal(statSync(dirname(file)).mode & 0o077, 0, "no one else enters its folder");
+    rmSync(dirname(file), { recursive: true });
+    restoreSyscallFilterFile(file);
+    assert.deepEqual(readFileSync(file), syscallFilter("arm64"));
+    assert.equal(statSync(dirname(file)).mode & 0o077, 0);
+    const foreign = `${dirname(file)}-not-ours/filter.bpf`;
+    restoreSyscallFilterFile(foreign);
+    assert.equal(existsSync(foreign), false, "a path this process did not write is left alone");
   });
 });
 

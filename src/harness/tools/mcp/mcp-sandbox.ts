@@ -6,6 +6,7 @@ import {
   checkBubblewrap,
   findExecutable,
   planSandbox,
+  restoreSyscallFilterFile,
   type SandboxAvailability,
   SandboxError,
 } from "../../sandbox/index.js";
@@ -162,7 +163,9 @@ export class McpSandbox {
         base: this.#options.cwd ?? process.cwd(),
         hidden: this.#options.dataDir !== undefined ? [{ path: this.#options.dataDir, what: "tandem's data dir" }] : [],
       });
-      const bwrap = bubblewrapCommand(availability.bwrap, bubblewrapArgs(plan, availability.features), availability.features);
+      const { features } = availability;
+      if (features.syscallFilter !== undefined) restoreSyscallFilterFile(features.syscallFilter);
+      const bwrap = bubblewrapCommand(availability.bwrap, bubblewrapArgs(plan, features), features);
       const limited = await this.#memoryLimited(label, server.sandbox.memoryMiB, bwrap);
       this.#problems.delete(label);
       return {
