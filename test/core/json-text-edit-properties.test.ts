@@ -9,9 +9,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { editJsonTopLevel } from "../../src/core/json-text-edit.js";
 
-const space = fc
-  .array(fc.constantFrom(" ", "\n", "\t", "\r"), { maxLength: 3 })
-  .map((parts) => parts.join(""));
+const space = fc.array(fc.constantFrom(" ", "\n", "\t", "\r"), { maxLength: 3 }).map((parts) => parts.join(""));
 
 /** String literals as SDKs and hand-written bodies write them. */
 const stringLiteral = fc.oneof(
@@ -113,7 +111,9 @@ function assemble(parts: { lead: string; trail: string; inner: string; members: 
   const body =
     parts.members.length === 0
       ? parts.inner
-      : parts.members.map((m, i) => `${m.before}${m.key}${m.afterKey}:${m.beforeValue}${values?.[i] ?? m.value}${m.after}`).join(",");
+      : parts.members
+          .map((m, i) => `${m.before}${m.key}${m.afterKey}:${m.beforeValue}${values?.[i] ?? m.value}${m.after}`)
+          .join(",");
   return `${parts.lead}{${body}}${parts.trail}`;
 }
 

@@ -114,7 +114,12 @@ function ollamaStream(): ScriptedReply {
 function ollamaWhole(): ScriptedReply {
   return {
     kind: "json",
-    body: { model: "llama-up", created_at: "2026-12-05T00:00:00Z", message: { role: "assistant", content: "Fine." }, ...OLLAMA_DONE },
+    body: {
+      model: "llama-up",
+      created_at: "2026-12-05T00:00:00Z",
+      message: { role: "assistant", content: "Fine." },
+      ...OLLAMA_DONE,
+    },
   };
 }
 
@@ -182,7 +187,8 @@ const CASES: Case[] = [
     headers: { "anthropic-version": "2023-06-01", "x-api-key": "unused" },
     sent: '{"max_tokens": 64, "messages": [{"role": "user", "content": "Caf\\u00e9"}], "model": "an", "top_p": 1e-05}',
     answer: anthropicStream,
-    expected: '{"max_tokens": 64, "messages": [{"role": "user", "content": "Caf\\u00e9"}], "model": "claude-up", "top_p": 1e-05,"stream":true}',
+    expected:
+      '{"max_tokens": 64, "messages": [{"role": "user", "content": "Caf\\u00e9"}], "model": "claude-up", "top_p": 1e-05,"stream":true}',
   },
   {
     name: "Ollama chat, streamed",

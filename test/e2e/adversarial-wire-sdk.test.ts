@@ -89,6 +89,7 @@ for (const kind of KINDS) {
             type: "function",
             function: {
               name: "get_weather",
+              description: "Current weather for a city",
               parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
               function: (args: { city: string }) => {
                 calls.push(args.city);
@@ -187,7 +188,11 @@ for (const kind of KINDS) {
       fakes[kind].script((request) =>
         endsWithToolResult(request)
           ? { kind: "text", text: "Sunny.", reasoning: "The tool said sunny.", usage: { input: 30, output: 6 } }
-          : { kind: "tool_calls", calls: [{ name: "get_weather", arguments: { city: "Paris" } }], usage: { input: 20, output: 9 } },
+          : {
+              kind: "tool_calls",
+              calls: [{ name: "get_weather", arguments: { city: "Paris" } }],
+              usage: { input: 20, output: 9 },
+            },
       );
       const tools: Anthropic.Tool[] = [
         { name: "get_weather", input_schema: { type: "object", properties: { city: { type: "string" } } } },
@@ -228,7 +233,12 @@ for (const kind of KINDS) {
 
   describe(`${kind} upstream: the ollama SDK`, () => {
     it("chat streamed with think: thinking and content arrive, the last part is done with counts", async () => {
-      fakes[kind].script(() => ({ kind: "text", text: "Hello there.", reasoning: "Greet back.", usage: { input: 5, output: 3 } }));
+      fakes[kind].script(() => ({
+        kind: "text",
+        text: "Hello there.",
+        reasoning: "Greet back.",
+        usage: { input: 5, output: 3 },
+      }));
       let thinking = "";
       let content = "";
       let last: { done: boolean; eval_count?: number; done_reason?: string } | undefined;
@@ -252,7 +262,12 @@ for (const kind of KINDS) {
     // An Ollama upstream is sent the client's /api/generate body as it is (passthrough-ollama.test.ts;
     // the fake Ollama here speaks /api/chat only).
     it("generate with think, streamed and not", { skip: kind === "ollama" }, async () => {
-      fakes[kind].script(() => ({ kind: "text", text: "Hello there.", reasoning: "Greet back.", usage: { input: 5, output: 3 } }));
+      fakes[kind].script(() => ({
+        kind: "text",
+        text: "Hello there.",
+        reasoning: "Greet back.",
+        usage: { input: 5, output: 3 },
+      }));
       const whole = await ollama.generate({ model, prompt: "Hi", think: true, stream: false });
       assert.equal(whole.response, "Hello there.");
       assert.equal(whole.thinking, "Greet back.");
