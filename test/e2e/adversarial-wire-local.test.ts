@@ -196,7 +196,7 @@ describe("the ollama SDK on the local engine", () => {
     assert.ok((last?.eval_count ?? 0) > 0);
     const whole = await ollama.generate({ model: "local/thinker", prompt: "Hi", think: true, stream: false });
     assert.equal(whole.thinking?.trim(), REASONING);
-    assert.equal(whole.response.trim(), ANSWER);
+    assert.equal(whole.response?.trim(), ANSWER);
     let streamed = "";
     for await (const part of await ollama.generate({ model: "local/thinker", prompt: "Hi", think: true, stream: true })) {
       streamed += part.response;
