@@ -127,5 +127,15 @@ describe("a refusal reaching a chat completions client", () => {
       .finalChatCompletion();
     assert.equal(final.choices[0]?.message.content, "Well.");
     assert.equal(final.choices[0]?.message.refusal, REFUSAL);
+    // Sent back as history, the answer reads the same to the next model: its text and its refusal.
+    upstream.clear();
+    upstream.script((request) => refusalAnswer(request.body.stream === true));
+    const message = whole.choices[0]?.message as OpenAI.ChatCompletionAssistantMessageParam;
+    await client.chat.completions.create({
+      model: "up/gpt",
+      messages: [{ role: "user", content: "x" }, message, { role: "user", content: "Why?" }],
+    });
+    const sent = upstream.requests[0]?.raw ?? "";
+    assert.ok(sent.includes("Well.") && sent.includes(JSON.stringify(REFUSAL).slice(1, -1)), sent);
   });
 });
