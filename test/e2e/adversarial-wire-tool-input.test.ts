@@ -43,12 +43,32 @@ function emptyInputToolUse(): ScriptedReply {
   };
 }
 
+/** The same call from an OpenAI-compatible server that sends no arguments at all (`""`), as some do for a tool without parameters. */
+function emptyArgumentsToolCall(): ScriptedReply {
+  const chunk = (delta: object, finish: string | null = null) =>
+    `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: "gpt-up", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  return {
+    kind: "stream",
+    contentType: "text/event-stream",
+    writes: [
+      chunk({
+        role: "assistant",
+        content: null,
+        tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "now", arguments: "" } }],
+      }),
+      chunk({}, "tool_calls"),
+      "data: [DONE]\n\n",
+    ],
+  };
+}
+
 before(async () => {
   upstream = await startScriptedUpstream();
   tandem = await startTandem(
     {
       providers: {
         an: { kind: "anthropic", baseUrl: upstream.url, local: false, apiKeys: ["env:K"], models: { c: { id: "claude-up" } } },
+        oa: { kind: "openai", baseUrl: `${upstream.url}/v1`, local: false, apiKeys: ["env:K"], models: { g: { id: "gpt-up" } } },
       },
       routes: { auto: { tiers: ["an/c"] } },
     },
@@ -95,6 +115,15 @@ describe("a tool call without arguments from an Anthropic upstream, to an OpenAI
     upstream.script(emptyInputToolUse);
     const final = await client.responses
       .stream({ model: "an/c", input: "x", tools: [{ type: "function", name: "now", strict: false, parameters: {} }] })
+      .finalResponse();
+    const call = final.output.find((item) => item.type === "function_call");
+    assert.equal(call?.type === "function_call" && call.arguments, "{}");
+  });
+
+  it("from an OpenAI-compatible server that sends no arguments: a Responses client gets {} too", async () => {
+    upstream.script(emptyArgumentsToolCall);
+    const final = await client.responses
+      .stream({ model: "oa/g", input: "x", tools: [{ type: "function", name: "now", strict: false, parameters: {} }] })
       .finalResponse();
     const call = final.output.find((item) => item.type === "function_call");
     assert.equal(call?.type === "function_call" && call.arguments, "{}");
