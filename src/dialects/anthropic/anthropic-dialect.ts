@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { Gateway } from "../../core/index.js";
+import { type Gateway, GatewayError } from "../../core/index.js";
 import { clientSignal, type Dialect, metaHeaders, parseBody, RouteTable, requestRecord, sendChat } from "../shared/index.js";
 import { type AnthropicLeftovers, convertFromAnthropicRequest } from "./convert-from-anthropic-messages.js";
 import { MessageStreamRenderer } from "./message-stream-renderer.js";
@@ -34,6 +34,7 @@ export const anthropicDialect: Dialect = {
 
     app.post("/v1/messages", async (request: FastifyRequest, reply: FastifyReply) => {
       requestRecord(request).dialect = "anthropic";
+      refuseContinuedThread(request.body);
       const left: AnthropicLeftovers = { wireOnly: [], approximated: new Set() };
       const chat = convertFromAnthropicRequest(parseBody(MessagesRequestSchema, request.body), left);
       chat.native = nativeAnthropicRequest(request.body, request.headers, left, requestRecord(request).bodyText);
@@ -68,3 +69,21 @@ export const anthropicDialect: Dialect = {
   requestIdHeader: "request-id",
   renderError: renderAnthropicError,
 };
+
+/**
+ * Anthropic's server-held threads: a turn sent with `thread: {"type": "continue", "previous_message_id"}`
+ * carries only its new messages, the rest being the thread's. tandem holds no threads (it routes,
+ * classifies and fails over on the whole conversation), so the thread is not found, in Anthropic's
+ * terms (404, `details.error_code: "thread_not_found"`): the client's SDK (its tool runner, a
+ * `messages.thread`) then sends the whole conversation again, under `thread: {"type": "create"}`,
+ * which needs nothing held. Nothing is sent upstream.
+ */
+function refuseContinuedThread(body: unknown): void {
+  const thread = (body as { thread?: unknown } | null)?.thread;
+  if (typeof thread !== "object" || thread === null || (thread as { type?: unknown }).type !== "continue") return;
+  throw new GatewayError(
+    "not_found",
+    'No thread found for \'thread.previous_message_id\': tandem holds no threads; send the whole conversation with thread {"type": "create"}',
+    { param: "thread.previous_message_id", reason: "thread_not_found" },
+  );
+}

@@ -38,7 +38,7 @@ const TYPE_BY_CODE: Record<ErrorCode, AnthropicErrorType> = {
 const TYPE_BY_STATUS: Record<number, AnthropicErrorType> = { 402: "billing_error", 409: "conflict_error" };
 
 /**
- * `{"type":"error","error":{"type","message"},"request_id"}` with Anthropic's status for the type:
+ * `{"type":"error","error":{"type","message","details"?},"request_id"}` with Anthropic's status for the type:
  * overloaded is always 529 (Anthropic's own status, which its SDKs retry), a timeout 504
  * (timeout_error); other codes keep the gateway's status, so an upstream's 429 or 402 reaches the
  * client unchanged. `request_id` is the request's own (its `request-id` header), as Anthropic's
@@ -48,8 +48,14 @@ export function renderAnthropicError(error: GatewayError, requestId?: string): E
   const status = error.code === "overloaded" ? 529 : error.status;
   const mapped = TYPE_BY_CODE[error.code];
   const type = mapped === "invalid_request_error" ? (TYPE_BY_STATUS[status] ?? mapped) : mapped;
+  // A finer reason (GatewayError.reason) is Anthropic's `details.error_code`, which its SDKs map to an error class.
+  const details = error.reason === undefined ? undefined : { error_code: error.reason };
   return {
     status,
-    body: { type: "error", error: { type, message: error.message }, ...(requestId !== undefined && { request_id: requestId }) },
+    body: {
+      type: "error",
+      error: { type, message: error.message, ...(details && { details }) },
+      ...(requestId !== undefined && { request_id: requestId }),
+    },
   };
 }

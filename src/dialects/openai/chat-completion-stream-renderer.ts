@@ -26,7 +26,8 @@ interface ChunkDelta {
   content?: string | null;
   /** The model's reasoning, as DeepSeek (and vLLM, llama-server) stream it. */
   reasoning_content?: string;
-  refusal?: null;
+  /** The model's refusal (OpenAI's own field for it), never its content. */
+  refusal?: string | null;
   tool_calls?: ToolCallDelta[];
 }
 
@@ -101,7 +102,12 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
       case "switch":
         return switchComment(event);
       case "text-delta":
-        // A refusal's tokens are not carried (see ChatChoiceLogprobs).
+        // A refusal goes in `delta.refusal`, as OpenAI streams it (the SDK's parse helpers read it
+        // there; as content it would be parsed as the answer), its tokens not carried (see ChatChoiceLogprobs).
+        if (event.refusal === true) {
+          if (event.text === "") return "";
+          return this.#roleFrame({ content: null, refusal: "" }) + this.#frame({ refusal: event.text });
+        }
         if (this.#logprobs && event.logprobs !== undefined && event.refusal !== true)
           return this.#textWithLogprobs(event.text, event.logprobs);
         if (event.text === "") return "";

@@ -48,7 +48,10 @@ function convertMessage(message: ChatMessageBody, at: string, wireOnly: WireOnly
           if (text) content.push({ type: "text", text });
         }
       }
-      if (content.length === 0 && message.refusal) content.push({ type: "text", text: message.refusal });
+      // A refusal beside text (as a chat completion answers both) follows it, unless a part said it already.
+      const refusal = message.refusal;
+      if (refusal && !content.some((part) => part.type === "text" && part.text === refusal))
+        content.push({ type: "text", text: refusal });
       const toolCalls: ToolCall[] = (message.tool_calls ?? []).map((call, j) => {
         if (call.type === "custom") {
           // Kept in the canonical form as a call (its result answers it; privacy reads its input),

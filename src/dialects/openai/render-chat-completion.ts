@@ -24,7 +24,8 @@ export interface ChatCompletion {
         content: string | null;
         /** The model's reasoning, as DeepSeek answers it; absent when there was none. */
         reasoning_content?: string;
-        refusal: null;
+        /** The model's refusal (text marked so by the target), apart from its content. */
+        refusal: string | null;
         tool_calls?: OpenAIToolCall[];
       };
       logprobs: ChatChoiceLogprobs | null;
@@ -40,11 +41,13 @@ export interface ChatCompletion {
  */
 export function renderChatCompletion(result: ChatResult, meta: ResponseMeta, logprobs = false): ChatCompletion {
   const hasToolCalls = result.toolCalls.length > 0;
+  // A refusal has a field of its own, apart from the content (the SDK's parse helpers read it there).
+  const text = result.refusal ? result.refusal.text : result.text;
   const message: ChatCompletion["choices"][0]["message"] = {
     role: "assistant",
-    // OpenAI answers null content when the model only called tools.
-    content: hasToolCalls && result.text === "" ? null : result.text,
-    refusal: null,
+    // OpenAI answers null content when the model only called tools, or only refused.
+    content: (hasToolCalls || result.refusal) && text === "" ? null : text,
+    refusal: result.refusal?.refusal ?? null,
   };
   if (result.reasoning) message.reasoning_content = result.reasoning;
   if (hasToolCalls) {

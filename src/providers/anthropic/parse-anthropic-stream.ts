@@ -18,7 +18,8 @@ type Block =
   | { kind: "text" }
   | { kind: "thinking"; signature: string | undefined }
   | { kind: "redacted" }
-  | { kind: "tool"; toolIndex: number; sawDelta: boolean; initialInput: unknown }
+  /** `sent`: a piece of the call's arguments was passed on. */
+  | { kind: "tool"; toolIndex: number; sent: boolean; initialInput: unknown }
   | { kind: "skip" };
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
@@ -136,7 +137,7 @@ export class AnthropicAnswer {
           if (typeof block.data === "string") out.push({ type: "reasoning-redacted", data: block.data });
         } else if (block.type === "tool_use") {
           const toolIndex = this.#toolCount++;
-          this.#blocks.set(event.index, { kind: "tool", toolIndex, sawDelta: false, initialInput: block.input });
+          this.#blocks.set(event.index, { kind: "tool", toolIndex, sent: false, initialInput: block.input });
           out.push({ type: "tool-call-start", index: toolIndex, id: block.id ?? "", name: block.name ?? "" });
         } else {
           this.#blocks.set(event.index, { kind: "skip" });
@@ -154,8 +155,8 @@ export class AnthropicAnswer {
           block.signature = undefined;
           out.push({ type: "reasoning-signature", signature: event.delta.signature });
         } else if (event.delta.type === "input_json_delta" && block?.kind === "tool") {
-          block.sawDelta = true;
           if (event.delta.partial_json) {
+            block.sent = true;
             out.push({ type: "tool-call-delta", index: block.toolIndex, argumentsDelta: event.delta.partial_json });
           }
         }
@@ -165,9 +166,12 @@ export class AnthropicAnswer {
         const event = parse(ContentBlockStopSchema, data, target);
         const block = this.#blocks.get(event.index);
         if (block?.kind === "tool") {
-          // A block that carried its whole input in content_block_start (no deltas) still has arguments.
-          if (!block.sawDelta && isNonEmptyObject(block.initialInput)) {
-            out.push({ type: "tool-call-delta", index: block.toolIndex, argumentsDelta: JSON.stringify(block.initialInput) });
+          // A block that carried its whole input in content_block_start (a whole message's) still has
+          // arguments, and so has a tool without parameters, whose only delta is "" (its input is {}):
+          // `{}`, as OpenAI sends it, never "" (which no client can parse as JSON).
+          if (!block.sent) {
+            const input = isObject(block.initialInput) ? block.initialInput : {};
+            out.push({ type: "tool-call-delta", index: block.toolIndex, argumentsDelta: JSON.stringify(input) });
           }
           out.push({ type: "tool-call-end", index: block.toolIndex });
         }
@@ -253,6 +257,6 @@ function parse<S extends z.ZodType>(schema: S, data: unknown, target: string): z
   throw new GatewayError("upstream_error", `${target}: malformed ${String(type)} event in the stream`, { target });
 }
 
-function isNonEmptyObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length > 0;
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -15,6 +15,8 @@ interface ToolCallState {
   phase: "pending" | "open" | "ended";
   /** Argument text that arrived before the call's name (some servers send them in that order). */
   pending: string;
+  /** Some argument text was passed on (a server may send none for a tool without parameters). */
+  sent?: boolean;
   /**
    * A custom tool's call: its free-form input reads as the arguments `{"input": "..."}` (as the
    * dialect reads one in the history), each piece escaped as it comes and the object closed at the end.
@@ -297,14 +299,19 @@ function toolCallPiece(
     call.phase = "open";
     out.push({ type: "tool-call-start", index: call.index, id: call.id ?? makeId("call_"), name: call.name });
     const opening = call.custom ? `{"input":"${call.pending}` : call.pending;
-    if (opening) out.push({ type: "tool-call-delta", index: call.index, argumentsDelta: opening });
+    if (opening) {
+      out.push({ type: "tool-call-delta", index: call.index, argumentsDelta: opening });
+      call.sent = true;
+    }
     call.pending = "";
   }
   const input = piece.custom?.input;
   const args = input ? JSON.stringify(input).slice(1, -1) : (piece.function?.arguments ?? "");
   if (!args) return;
-  if (call.phase === "open") out.push({ type: "tool-call-delta", index: call.index, argumentsDelta: args });
-  else call.pending += args;
+  if (call.phase === "open") {
+    out.push({ type: "tool-call-delta", index: call.index, argumentsDelta: args });
+    call.sent = true;
+  } else call.pending += args;
 }
 
 function indexOfId(calls: Map<number, ToolCallState>, id: string): number | undefined {
@@ -317,6 +324,9 @@ function endToolCalls(calls: Map<number, ToolCallState>, out: StreamEvent[]): vo
     if (call.phase !== "open") continue;
     call.phase = "ended";
     if (call.custom) out.push({ type: "tool-call-delta", index: call.index, argumentsDelta: '"}' });
+    // No arguments at all (some servers' call of a tool without parameters): `{}`, as OpenAI sends
+    // it, since every client parses them as JSON.
+    else if (!call.sent) out.push({ type: "tool-call-delta", index: call.index, argumentsDelta: "{}" });
     out.push({ type: "tool-call-end", index: call.index });
   }
 }

@@ -125,14 +125,15 @@ describe("chat.completion.chunk with token logprobs", () => {
     // Tokens before their text (a character split across them): a chunk with empty content.
     const early = textChunk(true, { type: "text-delta", text: "", logprobs: tokens });
     assert.equal(JSON.parse(early.frame.slice("data: ".length)).choices[0].delta.content, "");
-    // Not asked (whatever the target reported), asked but none reported, or a refusal's: as before.
-    for (const [label, on, event] of [
-      ["not asked", false, { type: "text-delta", text: " à", logprobs: tokens }],
-      ["none reported", true, { type: "text-delta", text: " à" }],
-      ["a refusal's", true, { type: "text-delta", text: " à", refusal: true, logprobs: tokens }],
+    // Not asked (whatever the target reported), asked but none reported, or a refusal's (in its own
+    // field, `delta.refusal`): without logprobs.
+    for (const [label, on, event, field] of [
+      ["not asked", false, { type: "text-delta", text: " à", logprobs: tokens }, "content"],
+      ["none reported", true, { type: "text-delta", text: " à" }, "content"],
+      ["a refusal's", true, { type: "text-delta", text: " à", refusal: true, logprobs: tokens }, "refusal"],
     ] as const) {
       const plain = textChunk(on, event);
-      const expected = `data: {"id":"${plain.id}","object":"chat.completion.chunk","created":${plain.created},"model":"fake/model-1","choices":[{"index":0,"delta":{"content":" à"},"logprobs":null,"finish_reason":null}],"usage":null}\n\n`;
+      const expected = `data: {"id":"${plain.id}","object":"chat.completion.chunk","created":${plain.created},"model":"fake/model-1","choices":[{"index":0,"delta":{"${field}":" à"},"logprobs":null,"finish_reason":null}],"usage":null}\n\n`;
       assert.equal(plain.frame, expected, label);
     }
     assert.equal(
