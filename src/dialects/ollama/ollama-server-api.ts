@@ -5,6 +5,7 @@
  * and a wrong type is a 400 naming the field.
  */
 import { z } from "zod";
+import { int64 } from "../shared/index.js";
 
 /** `keep_alive`: a duration string ("5m", "1.5h") or seconds. Accepted; nothing is kept loaded for remote targets. */
 const keepAlive = z.union([z.string(), z.number()]).nullish();
@@ -35,7 +36,7 @@ export const ollamaOptionsSchema = z
     /** -1 = no limit, -2 = until the context is full; both mean "no maxTokens" here. */
     num_predict: z.number().int().nullish(),
     stop: z.union([z.string(), z.array(z.string())]).nullish(),
-    seed: z.number().int().nullish(),
+    seed: int64().nullish(),
     /** Accepted; the context window is the target's own for now. */
     num_ctx: z.number().int().nullish(),
   })

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { int64 } from "../shared/index.js";
 
 /**
  * Lenient schema of a POST /v1/chat/completions body (after the OpenAI API reference and the
@@ -161,7 +162,7 @@ export const chatCompletionRequestSchema = z.object({
   max_tokens: z.number().int().min(1).nullish(),
   max_completion_tokens: z.number().int().min(1).nullish(),
   stop: stopSchema,
-  seed: z.number().int().nullish(),
+  seed: int64().nullish(),
   n: z.number().int().min(1).max(128).nullish(),
   presence_penalty: z.number().min(-2).max(2).nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { int64 } from "../shared/index.js";
 import { modelSchema, stopSchema, streamOptionsSchema } from "./chat-completions-api.js";
 
 /**
@@ -13,7 +14,7 @@ export const completionRequestSchema = z.object({
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
   stop: stopSchema,
-  seed: z.number().int().nullish(),
+  seed: int64().nullish(),
   n: z.number().int().min(1).max(128).nullish(),
   best_of: z.number().int().min(0).max(20).nullish(),
   presence_penalty: z.number().min(-2).max(2).nullish(),

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 import { formatPath, GatewayError } from "../../core/index.js";
 
 export { formatPath };
@@ -44,4 +44,13 @@ function deepestBranch(issue: z.core.$ZodIssue): Issue {
   if (best === undefined) return union;
   const inner = deepestBranch(best as z.core.$ZodIssue);
   return { ...inner, path: [...union.path, ...inner.path] };
+}
+
+/**
+ * An integer as OpenAI's and Ollama's APIs type `seed` (int64): any whole JSON number, also past
+ * 2^53, where JavaScript holds it to the nearest double (zod's `int()` takes only safe integers, and
+ * refused what a Python or Go client sends). A same-wire upstream gets the client's own digits.
+ */
+export function int64() {
+  return z.number().refine(Number.isInteger, { message: "expected an integer" });
 }

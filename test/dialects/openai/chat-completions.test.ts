@@ -47,7 +47,8 @@ async function post(path: string, body: unknown): Promise<{ status: number; text
   const res = await fetch(app.url + path, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
+    // A string is sent as written (digits JSON.stringify would not write).
+    body: typeof body === "string" ? body : JSON.stringify(body),
   });
   return { status: res.status, text: await res.text(), headers: res.headers };
 }
@@ -385,6 +386,7 @@ describe("bad input -> 400 naming the field", () => {
     ["bad response_format", { ...base, response_format: { type: "xml" } }, "response_format.type"],
     ["too many stop sequences", { ...base, stop: ["a", "b", "c", "d", "e"] }, "stop"],
     ["stream not a boolean", { ...base, stream: "yes" }, "stream"],
+    ["seed not whole", { ...base, seed: 1.5 }, "seed"],
   ];
   for (const [label, body, param] of cases) {
     it(label, async () => {
@@ -396,6 +398,17 @@ describe("bad input -> 400 naming the field", () => {
       assert.ok(error.message.includes(param.split(".")[0]?.split("[")[0] ?? ""), error.message);
     });
   }
+
+  it("takes a seed past 2^53, as OpenAI types it (int64) and Python and Go clients send it", async () => {
+    const res = await post(
+      "/v1/chat/completions",
+      `{"model":"auto","messages":[{"role":"user","content":"hi"}],"seed":12345678901234567890}`,
+    );
+    assert.equal(res.status, 200, res.text);
+    assert.equal(app.gateway.chatRequests.at(-1)?.seed, 12345678901234567890);
+    const negative = await post("/v1/chat/completions", { ...base, seed: -9007199254740993 });
+    assert.equal(negative.status, 200, negative.text);
+  });
 
   it("reaches the SDK as BadRequestError with the param", async () => {
     await assert.rejects(
