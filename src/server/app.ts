@@ -38,6 +38,7 @@ import { TargetStats } from "../telemetry/target-stats.js";
 import { VERSION } from "../version.js";
 import { parseAuditQuery } from "./audit-query.js";
 import { ClientAuth } from "./auth.js";
+import { answerClientError } from "./client-error.js";
 import { ConsoleBundle, defaultConsoleDir } from "./console-bundle.js";
 import { isPublicConsoleRequest, mountConsole } from "./console-routes.js";
 import { ANSWERED, FrontDoor } from "./front-door.js";
@@ -179,6 +180,8 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     keepAliveTimeout: 72_000,
     return503OnClosing: true,
     forceCloseConnections: true,
+    // A request Node's parser refuses (headers over 16 KiB: a long query) is answered in its dialect too.
+    clientErrorHandler: answerClientError,
     // A path Fastify's router refuses before any route (a parameter over 100 characters, such as an
     // id of another shape, or one that does not percent-decode) is answered in the client's dialect
     // too, as an unknown URL is, never with Fastify's own body.
