@@ -969,6 +969,114 @@ describe("fuzzing every route", { timeout: 120_000 }, () => {
     });
   }
 
+  it("request headers tandem reads, given bad values, get a 4xx in the route's shape (or are ignored)", async () => {
+    const targets = [
+      {
+        path: "/v1/chat/completions",
+        dialect: "openai" as const,
+        body: { model: MODEL, messages: [{ role: "user", content: "hi" }] },
+      },
+      { path: "/v1/responses", dialect: "openai" as const, body: { model: MODEL, input: "hi" } },
+      {
+        path: "/v1/messages",
+        dialect: "anthropic" as const,
+        body: { model: MODEL, max_tokens: 10, messages: [{ role: "user", content: "hi" }] },
+      },
+      {
+        path: "/api/chat",
+        dialect: "ollama" as const,
+        body: { model: MODEL, messages: [{ role: "user", content: "hi" }], stream: false },
+      },
+      { path: "/v1/memories", dialect: "openai" as const, body: { text: "tea" } },
+    ];
+    const names = [
+      "x-tandem-sensitivity",
+      "x-tandem-route",
+      "x-tandem-memory",
+      "x-tandem-loopback",
+      "x-tandem-background-run",
+      "anthropic-version",
+      "anthropic-beta",
+      "accept-encoding",
+      "accept",
+      "authorization",
+      "x-api-key",
+      "idempotency-key",
+    ];
+    const headerValue = fc.oneof(
+      fc.constantFrom("", "sideways", "-1", "1e999", "null", "x".repeat(8000), "a, b, c", "secret 1", "\t", "private, public"),
+      fc.string({ unit: "grapheme-ascii", maxLength: 30 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...targets), fc.constantFrom(...names), headerValue, async (target, name, value) => {
+        const body = JSON.stringify(target.body);
+        const answer = await send("POST", target.path, body, { "content-type": "application/json", [name]: value });
+        assertAnswer(
+          target.dialect,
+          answer,
+          `[${name}: ${value.slice(0, 40)}] ${describeCall("POST", target.path, body, answer)}`,
+        );
+      }),
+      { numRuns: RUNS * 2, seed: SEED, endOnFailure: true },
+    );
+  });
+
+  it("POST /v1/files: bad multipart uploads get a 4xx in the OpenAI shape", async () => {
+    const text = fc.oneof(
+      fc.constantFrom(
+        "",
+        "assistants",
+        "batch",
+        "user_data",
+        "vision",
+        "sideways",
+        "x".repeat(5000),
+        "-1",
+        "1e999",
+        "../../etc/passwd",
+        "a\u0000b",
+      ),
+      fc.string({ unit: "binary", maxLength: 30 }),
+    );
+    const upload = fc.record(
+      {
+        purpose: text,
+        filename: text,
+        content: fc.oneof(
+          fc.constantFrom("", "hello", "%PDF-1.4 broken", "\u0000\u0001"),
+          fc.string({ unit: "binary", maxLength: 200 }),
+        ),
+        anchor: text,
+        seconds: text,
+        extra: text,
+        twoFiles: fc.boolean(),
+      },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(upload, async (u) => {
+        const form = new FormData();
+        if (u.purpose !== undefined) form.append("purpose", u.purpose);
+        if (u.anchor !== undefined) form.append("expires_after[anchor]", u.anchor);
+        if (u.seconds !== undefined) form.append("expires_after[seconds]", u.seconds);
+        if (u.extra !== undefined) form.append("sideways", u.extra);
+        if (u.content !== undefined) {
+          form.append("file", new Blob([u.content]), u.filename ?? "a.txt");
+          if (u.twoFiles) form.append("file", new Blob([u.content]), "b.txt");
+        }
+        const res = await fetch(`${tandem.url}/v1/files`, { method: "POST", body: form, signal: AbortSignal.timeout(15_000) });
+        const textBody = await res.text();
+        let parsed: unknown = textBody;
+        try {
+          parsed = JSON.parse(textBody);
+        } catch {}
+        const answer = { status: res.status, contentType: res.headers.get("content-type") ?? "", text: textBody, body: parsed };
+        assertAnswer("openai", answer, `${JSON.stringify(u).slice(0, 300)} -> ${res.status} ${textBody.slice(0, 300)}`);
+      }),
+      { numRuns: RUNS, seed: SEED, endOnFailure: true },
+    );
+  });
+
   for (const route of LIST_ROUTES) {
     it(`GET ${route.path} (${route.dialect}): bad query parameters get a 4xx in its shape`, async () => {
       await fc.assert(
@@ -1000,6 +1108,52 @@ describe("fuzzing every route", { timeout: 120_000 }, () => {
         }
       }),
       { numRuns: RUNS * 4, seed: SEED, endOnFailure: true },
+    );
+  });
+
+  it("unknown paths and methods get a 404 (or 405) in the dialect the path names", async () => {
+    const prefix = fc.constantFrom(
+      "/v1/",
+      "/api/",
+      "/",
+      "/v1/messages/",
+      "/v1/responses/",
+      "/api/blobs/",
+      "/v2/",
+      "/console/",
+      "/mcp/",
+    );
+    const rest = fc.oneof(
+      // No dot segments: fetch resolves them before sending.
+      fc.constantFrom("", "x", "chat/completions/", "models/%2F%2Fetc", "a%00", "%", "x".repeat(3000), "%F0%9F%98%80"),
+      fc.string({ unit: "binary", maxLength: 20 }).map(encodeURIComponent),
+    );
+    const method = fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE");
+    await fc.assert(
+      fc.asyncProperty(prefix, rest, method, fc.boolean(), async (p, r, m, anthropic) => {
+        const path = p + r;
+        const headers: Record<string, string> = anthropic ? { "anthropic-version": "2023-06-01" } : {};
+        if (m !== "GET" && m !== "DELETE") headers["content-type"] = "application/json";
+        const body = m === "GET" || m === "DELETE" ? undefined : "{}";
+        const answer = await send(m, path, body, headers);
+        const context = `${anthropic ? "[anthropic-version] " : ""}${describeCall(m, path, body, answer)}`;
+        if (path.startsWith("/api/blobs/") && answer.status === 503) return assertNoLocalEngine(answer, context);
+        assert.ok(answer.status < 500, `5xx: ${context}`);
+        if (answer.status < 400) return;
+        const dialect: Dialect =
+          path.startsWith("/api/") || path === "/api"
+            ? "ollama"
+            : path === "/mcp"
+              ? "mcp"
+              : path.startsWith("/v1/messages") ||
+                  (anthropic && !/^\/v1\/(responses|chat|completions|embeddings|files|vector_stores|conversations)/.test(path))
+                ? "anthropic"
+                : "openai";
+        // A console asset that is not there is the page's own 404.
+        if (path.startsWith("/console/")) return;
+        assertErrorShape(dialect, answer, context);
+      }),
+      { numRuns: RUNS * 3, seed: SEED, endOnFailure: true },
     );
   });
 
