@@ -720,6 +720,8 @@ const LIST_ROUTES: ListRoute[] = [
   { path: "/v1/models", dialect: "openai" },
   { path: "/v1/models", dialect: "anthropic", headers: { "anthropic-version": "2023-06-01" } },
   { path: "/v1/responses/{resp}", dialect: "openai" },
+  // A background response: `stream=true` replays its events, from `starting_after`.
+  { path: "/v1/responses/{bg}", dialect: "openai" },
   { path: "/v1/conversations/{conv}/items/{item}", dialect: "openai" },
   { path: "/api/tags", dialect: "ollama" },
   { path: "/api/ps", dialect: "ollama" },
@@ -746,6 +748,9 @@ const QUERY_KEYS = [
   "starting_after",
   "after_id",
   "before_id",
+  "stream",
+  "starting_after",
+  "include_obfuscation",
 ];
 
 const queryValue: fc.Arbitrary<string> = fc.oneof(
@@ -872,6 +877,12 @@ before(async () => {
   // Real things to point at.
   const resp = await send("POST", "/v1/responses", JSON.stringify({ model: MODEL, input: "hi", store: true }));
   ids.resp = (resp.body as { id: string }).id;
+  const background = await send(
+    "POST",
+    "/v1/responses",
+    JSON.stringify({ model: MODEL, input: "hi", store: true, background: true }),
+  );
+  ids.bg = (background.body as { id: string }).id;
   const chat = await send(
     "POST",
     "/v1/chat/completions",
