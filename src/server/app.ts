@@ -7,7 +7,7 @@ import type { MemoryStore } from "../core/memory.js";
 import type { StateStore } from "../core/state.js";
 import type { VectorStoreStore } from "../core/vector-stores.js";
 import { DIALECTS, dialectFor } from "../dialects/index.js";
-import { requestRecord } from "../dialects/shared/index.js";
+import { type ErrorRendering, requestRecord } from "../dialects/shared/index.js";
 import { EncryptedChatCompletionStore, MemoryChatCompletionStore } from "../harness/chat-completions/index.js";
 import { EncryptedFileStore } from "../harness/files/encrypted-file-store.js";
 import { MemoryFileStore } from "../harness/files/memory-file-store.js";
@@ -38,12 +38,13 @@ import { TargetStats } from "../telemetry/target-stats.js";
 import { VERSION } from "../version.js";
 import { parseAuditQuery } from "./audit-query.js";
 import { ClientAuth } from "./auth.js";
+import { answerClientError } from "./client-error.js";
 import { ConsoleBundle, defaultConsoleDir } from "./console-bundle.js";
 import { isPublicConsoleRequest, mountConsole } from "./console-routes.js";
 import { ANSWERED, FrontDoor } from "./front-door.js";
 import { registerJsonBody, unsupportedMediaType } from "./json-body.js";
 import { ServerLoopback } from "./loopback.js";
-import { registerMcpRoute } from "./mcp-route.js";
+import { isMcpRequest, registerMcpRoute, renderMcpError } from "./mcp-route.js";
 import { registerMemoryRoutes } from "./memory-routes.js";
 import { mountDialects } from "./mount-dialects.js";
 import { attachResponsesSocket } from "./responses-socket.js";
@@ -179,6 +180,8 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     keepAliveTimeout: 72_000,
     return503OnClosing: true,
     forceCloseConnections: true,
+    // A request Node's parser refuses (headers over 16 KiB: a long query) is answered in its dialect too.
+    clientErrorHandler: answerClientError,
     // A path Fastify's router refuses before any route (a parameter over 100 characters, such as an
     // id of another shape, or one that does not percent-decode) is answered in the client's dialect
     // too, as an unknown URL is, never with Fastify's own body.
@@ -304,9 +307,9 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     requestRecord(request).error = error;
     // Cleaned: what an internal error wraps may quote an upstream's text or a path.
     if (error.code === "internal") logger.error({ err: loggableError(err) }, "internal error");
-    const rendered = dialectFor(request).renderError(
+    const rendered = renderRequestError(
+      request,
       error.code === "internal" ? new GatewayError("internal", "Internal error in tandem (see the server log)") : error,
-      request.id,
     );
     if (reply.sent || reply.raw.headersSent) return;
     if (error.retryAfterMs !== undefined) reply.header("retry-after", String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
@@ -321,7 +324,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       reason: "unknown_url",
     });
     requestRecord(request).error = error;
-    const rendered = dialectFor(request).renderError(error, request.id);
+    const rendered = renderRequestError(request, error);
     reply.code(rendered.status).send(rendered.body);
   });
 
@@ -587,6 +590,11 @@ function watchBody(request: FastifyRequest, ms: number): NodeJS.Timeout {
 }
 
 /** Fastify's own errors (bad JSON, body too large, bad content type) become dialect errors, never 500s. */
+/** An error as the request's client reads one: JSON-RPC on /mcp, else in the client's dialect. */
+function renderRequestError(request: FastifyRequest, error: GatewayError): ErrorRendering {
+  return isMcpRequest(request.url) ? renderMcpError(error) : dialectFor(request).renderError(error, request.id);
+}
+
 function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
   const e = err as { statusCode?: number; code?: string; message?: string };

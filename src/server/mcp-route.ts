@@ -1,16 +1,20 @@
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Usage } from "../core/index.js";
-import { requestRecord } from "../dialects/shared/index.js";
+import type { GatewayError, Usage } from "../core/index.js";
+import { type ErrorRendering, requestRecord } from "../dialects/shared/index.js";
 import { createTandemMcpServer, type TandemMcpServerOptions } from "../harness/mcp-server/index.js";
 
 /** Where MCP clients reach tandem's own tools (Streamable HTTP). */
 export const MCP_PATH = "/mcp";
 
-/** JSON-RPC's "server error" range, as the SDK's own examples answer a method they do not serve. */
-const METHOD_NOT_ALLOWED = -32000;
+/** JSON-RPC's "server error" range, as the SDK answers a method it does not serve, a 413 or a 415. */
+const SERVER_ERROR = -32000;
 /** JSON-RPC's code for a request that is not a valid one. */
 const INVALID_REQUEST = -32600;
+/** JSON-RPC's code for a body that is not JSON. */
+const PARSE_ERROR = -32700;
+/** JSON-RPC's code for a fault of the server's own. */
+const INTERNAL_ERROR = -32603;
 /**
  * Messages one POST may batch (JSON-RPC batches; the MCP spec dropped them in 2025-06-18, the SDK
  * still takes them). Each may be an `ask_model` call, all run at once: unbounded, one request could
@@ -69,10 +73,28 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
     return reply
       .code(405)
       .header("allow", "POST")
-      .send({ jsonrpc: "2.0", error: { code: METHOD_NOT_ALLOWED, message: "Method not allowed." }, id: null });
+      .send({ jsonrpc: "2.0", error: { code: SERVER_ERROR, message: "Method not allowed." }, id: null });
   };
   app.get(MCP_PATH, notAllowed);
   app.delete(MCP_PATH, notAllowed);
+}
+
+/** Whether a request is for tandem's MCP endpoint (its path, whatever its query). */
+export function isMcpRequest(url: string): boolean {
+  return url === MCP_PATH || url.startsWith(`${MCP_PATH}?`);
+}
+
+/**
+ * An error met before the MCP transport saw the request (a body that is not JSON, not labelled JSON
+ * or too large; a missing key) as the SDK's transport answers its own: the HTTP status with a
+ * JSON-RPC error and `id: null`, never another API's error shape an MCP client cannot read. A body
+ * that does not parse is JSON-RPC's parse error; the rest are in the server-error range, as the
+ * SDK's own 413 and 415 are.
+ */
+export function renderMcpError(error: GatewayError): ErrorRendering {
+  const code = error.code === "invalid_request" ? PARSE_ERROR : error.code === "internal" ? INTERNAL_ERROR : SERVER_ERROR;
+  const message = code === PARSE_ERROR ? `Parse error: ${error.message}` : error.message;
+  return { status: error.status, body: { jsonrpc: "2.0", error: { code, message }, id: null } };
 }
 
 /** The transport failed before it could answer: a JSON-RPC internal error, never a dropped connection. */

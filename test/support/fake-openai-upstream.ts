@@ -240,6 +240,17 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       });
     }
     const dimensions = typeof body.dimensions === "number" ? body.dimensions : (options.embeddingDimensions ?? 8);
+    // As OpenAI's text-embedding-3 models do: at most 3072 (a test's huge value must not make the fake build it).
+    if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > 3072) {
+      return json(400, {
+        error: {
+          message: `Invalid value for 'dimensions' = ${dimensions}.`,
+          type: "invalid_request_error",
+          param: "dimensions",
+          code: null,
+        },
+      });
+    }
     const base64 = body.encoding_format === "base64";
     let tokens = 0;
     const data = (input as string[]).map((text, index) => {
