@@ -30,7 +30,12 @@ interface Answer {
   body: unknown;
 }
 
-async function send(method: string, path: string, body?: string | Uint8Array<ArrayBuffer>, contentType = "application/json"): Promise<Answer> {
+async function send(
+  method: string,
+  path: string,
+  body?: string | Uint8Array<ArrayBuffer>,
+  contentType = "application/json",
+): Promise<Answer> {
   const res = await fetch(tandem.url + path, {
     method,
     ...(body !== undefined && { body, headers: { "content-type": contentType } }),
