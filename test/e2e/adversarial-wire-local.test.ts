@@ -4,6 +4,7 @@
  * @anthropic-ai/sdk messages.stream().finalMessage() over a tool round trip and with thinking,
  * countTokens; the ollama SDK's chat and generate with `think`.
  */
+
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -13,6 +14,7 @@ import OpenAI from "openai";
 import { zodResponseFormat, zodTextFormat } from "openai/helpers/zod";
 import { z } from "zod";
 import { makeModelDir, writeJsonAnswerModel, writeThinkingModel, writeToolCallModel } from "../support/gguf/index.js";
+import { runnableWeatherTool } from "../support/runnable-weather-tool.js";
 import { loadLocalModel, type RunningTandem, startTandem } from "../support/tandem.js";
 
 const REASONING = "The user greets me. Greet back.";
@@ -65,19 +67,10 @@ describe("the openai SDK's helpers on the local engine", () => {
       messages: [{ role: "user", content: "What's the weather in Paris?" }],
       stream: true,
       tools: [
-        {
-          type: "function",
-          function: {
-            name: "get_weather",
-            description: "Current weather for a city",
-            parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
-            function: (args: { city: string }) => {
-              cities.push(args.city);
-              return '{"sky": "sunny"}';
-            },
-            parse: JSON.parse,
-          },
-        },
+        runnableWeatherTool((city) => {
+          cities.push(city);
+          return '{"sky": "sunny"}';
+        }),
       ],
     });
     assert.equal(await runner.finalContent(), "It is sunny in Paris.");

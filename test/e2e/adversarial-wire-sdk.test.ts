@@ -5,6 +5,7 @@
  * responses.stream/parse (zodTextFormat); @anthropic-ai/sdk: messages.stream().finalMessage() with
  * thinking and tool use, countTokens; ollama: chat and generate streamed with `think`.
  */
+
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
@@ -16,6 +17,7 @@ import { startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { startFakeOllama } from "../support/fake-ollama-upstream.js";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeScript, FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
+import { runnableWeatherTool } from "../support/runnable-weather-tool.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 const KINDS = ["openai", "anthropic", "ollama"] as const;
@@ -85,19 +87,10 @@ for (const kind of KINDS) {
         stream: true,
         stream_options: { include_usage: true },
         tools: [
-          {
-            type: "function",
-            function: {
-              name: "get_weather",
-              description: "Current weather for a city",
-              parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
-              function: (args: { city: string }) => {
-                calls.push(args.city);
-                return "21 degrees";
-              },
-              parse: JSON.parse,
-            },
-          },
+          runnableWeatherTool((city) => {
+            calls.push(city);
+            return "21 degrees";
+          }),
         ],
       });
       const content = await runner.finalContent();
