@@ -31,9 +31,11 @@ const WORK = JSON.stringify({
 });
 const PULL = JSON.stringify({ model: PULL_NAME, stream: false });
 
-type Dialect = "openai" | "anthropic" | "ollama";
+type Dialect = "openai" | "anthropic" | "ollama" | "mcp";
 
 function dialectOf(path: string): Dialect {
+  // MCP clients read JSON-RPC errors, as the MCP SDK's own transport answers them.
+  if (path === "/mcp") return "mcp";
   if (path.startsWith("/api/")) return "ollama";
   if (path.startsWith("/v1/messages")) return "anthropic";
   return "openai";
@@ -50,6 +52,13 @@ function assertShape(dialect: Dialect, body: string, context: string): string {
     const e = parsed.error as Record<string, unknown> | undefined;
     assert.equal(typeof e?.message, "string", `${context}: OpenAI error.message`);
     assert.equal(typeof e?.type, "string", `${context}: OpenAI error.type`);
+    return e?.message as string;
+  }
+  if (dialect === "mcp") {
+    assert.equal(parsed.jsonrpc, "2.0", `${context}: JSON-RPC version`);
+    assert.equal(parsed.id, null, `${context}: JSON-RPC id`);
+    const e = parsed.error as Record<string, unknown> | undefined;
+    assert.equal(typeof e?.code, "number", `${context}: JSON-RPC error.code`);
     return e?.message as string;
   }
   if (dialect === "anthropic") {
