@@ -589,12 +589,12 @@ function watchBody(request: FastifyRequest, ms: number): NodeJS.Timeout {
   return timer;
 }
 
-/** Fastify's own errors (bad JSON, body too large, bad content type) become dialect errors, never 500s. */
 /** An error as the request's client reads one: JSON-RPC on /mcp, else in the client's dialect. */
 function renderRequestError(request: FastifyRequest, error: GatewayError): ErrorRendering {
   return isMcpRequest(request.url) ? renderMcpError(error) : dialectFor(request).renderError(error, request.id);
 }
 
+/** Fastify's own errors (bad JSON, body too large, bad content type) become dialect errors, never 500s. */
 function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
   const e = err as { statusCode?: number; code?: string; message?: string };

@@ -35,14 +35,14 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
     const record = requestRecord(request);
     record.dialect = "mcp";
     if (Array.isArray(request.body) && request.body.length > MAX_MCP_BATCH) {
-      return reply.code(400).send({
-        jsonrpc: "2.0",
-        error: {
-          code: INVALID_REQUEST,
-          message: `Invalid Request: a batch holds at most ${MAX_MCP_BATCH} messages (this one holds ${request.body.length})`,
-        },
-        id: null,
-      });
+      return reply
+        .code(400)
+        .send(
+          jsonRpcError(
+            INVALID_REQUEST,
+            `Invalid Request: a batch holds at most ${MAX_MCP_BATCH} messages (this one holds ${request.body.length})`,
+          ),
+        );
     }
     const server = createTandemMcpServer({
       ...options,
@@ -70,10 +70,7 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
   // Stateless: no stream for server-initiated messages to GET, no session to DELETE (the spec's 405 for both).
   const notAllowed = async (request: FastifyRequest, reply: FastifyReply) => {
     requestRecord(request).dialect = "mcp";
-    return reply
-      .code(405)
-      .header("allow", "POST")
-      .send({ jsonrpc: "2.0", error: { code: SERVER_ERROR, message: "Method not allowed." }, id: null });
+    return reply.code(405).header("allow", "POST").send(jsonRpcError(SERVER_ERROR, "Method not allowed."));
   };
   app.get(MCP_PATH, notAllowed);
   app.delete(MCP_PATH, notAllowed);
@@ -94,7 +91,12 @@ export function isMcpRequest(url: string): boolean {
 export function renderMcpError(error: GatewayError): ErrorRendering {
   const code = error.code === "invalid_request" ? PARSE_ERROR : error.code === "internal" ? INTERNAL_ERROR : SERVER_ERROR;
   const message = code === PARSE_ERROR ? `Parse error: ${error.message}` : error.message;
-  return { status: error.status, body: { jsonrpc: "2.0", error: { code, message }, id: null } };
+  return { status: error.status, body: jsonRpcError(code, message) };
+}
+
+/** A JSON-RPC error answer to a request whose id is not known (`id: null`), as the SDK's transport writes one. */
+function jsonRpcError(code: number, message: string): { jsonrpc: "2.0"; error: { code: number; message: string }; id: null } {
+  return { jsonrpc: "2.0", error: { code, message }, id: null };
 }
 
 /** The transport failed before it could answer: a JSON-RPC internal error, never a dropped connection. */
@@ -105,5 +107,5 @@ function answerFailure(reply: FastifyReply): void {
     return;
   }
   raw.writeHead(500, { "content-type": "application/json" });
-  raw.end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32603, message: "Internal error in tandem" }, id: null }));
+  raw.end(JSON.stringify(jsonRpcError(INTERNAL_ERROR, "Internal error in tandem")));
 }
