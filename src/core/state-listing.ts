@@ -39,7 +39,7 @@ export interface ResponseSummary {
   status: string | null;
   previousResponseId: string | null;
   conversationId: string | null;
-  /** The text of the first user message of its own input, as `preview`. */
+  /** The text of the last user message of its own input (what it was asked), as `preview`. */
   inputPreview: string | null;
   /** The text of its first output message, as `preview`. */
   outputPreview: string | null;

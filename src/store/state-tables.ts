@@ -359,7 +359,7 @@ export class StateTables {
     return this.#db.transaction(() => this.#summaries.listConversations(options)).deferred();
   }
 
-  /** A page of responses by creation, summarized (StoredStateLister); undefined for an unknown `after`. */
+  /** A page of responses in the order they were first stored, summarized (StoredStateLister); undefined for an unknown `after`. */
   listResponses(options: ListOptions): ListPage<ResponseSummary> | undefined {
     return this.#db.transaction(() => this.#summaries.listResponses(options)).deferred();
   }

@@ -55,7 +55,7 @@ export class EncryptedStateStore implements StateStore, StoredStateLister {
     return this.#store.state("listConversations", options);
   }
 
-  /** Responses by creation, newest first for `desc` (StoredStateLister: `GET /v1/responses`). */
+  /** Responses in the order they were first stored, newest first for `desc` (StoredStateLister: `GET /v1/responses`). */
   listResponses(options: ListOptions): Promise<ListPage<ResponseSummary> | undefined> {
     return this.#store.state("listResponses", options);
   }

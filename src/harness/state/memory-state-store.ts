@@ -32,13 +32,9 @@ export class MemoryStateStore implements StateStore, StoredItemFinder, StoredSta
   readonly #conversations = new Map<string, ConversationRecord>();
   /** Per response in a conversation: the position of the conversation's last item when it began. */
   readonly #through = new Map<string, number>();
-  /** Per response: when it was first saved, as a count (the list's order: created_at is only seconds). */
-  readonly #storedOrder = new Map<string, number>();
-  #stored = 0;
 
   async saveResponse(response: StoredResponse): Promise<void> {
     this.#responses.set(response.id, structuredClone(response));
-    if (!this.#storedOrder.has(response.id)) this.#storedOrder.set(response.id, ++this.#stored);
     this.#through.delete(response.id);
     const { conversationId, conversationThrough } = response;
     if (conversationId === undefined || conversationThrough === undefined) return;
@@ -55,7 +51,6 @@ export class MemoryStateStore implements StateStore, StoredItemFinder, StoredSta
 
   async deleteResponse(id: string): Promise<boolean> {
     this.#through.delete(id);
-    this.#storedOrder.delete(id);
     return this.#responses.delete(id);
   }
 
@@ -191,11 +186,9 @@ export class MemoryStateStore implements StateStore, StoredItemFinder, StoredSta
   }
 
   async listResponses(options: ListOptions): Promise<ListPage<ResponseSummary> | undefined> {
-    const keyed = [...this.#responses.values()].map((response) => ({
-      at: this.#storedOrder.get(response.id) ?? 0,
-      id: response.id,
-      response,
-    }));
+    // The Map keeps the order responses were first saved in (saving one again keeps its place):
+    // the list's order, as created_at is only seconds.
+    const keyed = [...this.#responses.values()].map((response, at) => ({ at, id: response.id, response }));
     return keysetPage(keyed, options, ({ response }) => {
       const lastUser = response.input.slice(-PREVIEW_SCAN_ITEMS).reverse().find(isUserMessage);
       const firstMessage = response.output.slice(0, PREVIEW_SCAN_ITEMS).find((i) => i.item.type === "message");
