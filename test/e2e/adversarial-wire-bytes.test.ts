@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { anthropicFrame, anthropicMessageStart } from "../support/fake-anthropic-upstream.js";
 import { type ScriptedReply, type ScriptedUpstream, startScriptedUpstream } from "../support/scripted-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
@@ -71,28 +72,16 @@ function openaiWhole(): ScriptedReply {
 }
 
 function anthropicStream(): ScriptedReply {
-  const frame = (event: string, data: object) => `event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`;
   return {
     kind: "stream",
     contentType: SSE,
     writes: [
-      frame("message_start", {
-        message: {
-          id: "msg_1",
-          type: "message",
-          role: "assistant",
-          model: "claude-up",
-          content: [],
-          stop_reason: null,
-          stop_sequence: null,
-          usage: { input_tokens: 3, output_tokens: 1 },
-        },
-      }),
-      frame("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
-      frame("content_block_delta", { index: 0, delta: { type: "text_delta", text: "Fine." } }),
-      frame("content_block_stop", { index: 0 }),
-      frame("message_delta", { delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 1 } }),
-      frame("message_stop", {}),
+      anthropicMessageStart("claude-up", 3),
+      anthropicFrame("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+      anthropicFrame("content_block_delta", { index: 0, delta: { type: "text_delta", text: "Fine." } }),
+      anthropicFrame("content_block_stop", { index: 0 }),
+      anthropicFrame("message_delta", { delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 1 } }),
+      anthropicFrame("message_stop", {}),
     ],
   };
 }

@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import { zodFunction } from "openai/helpers/zod";
 import { z } from "zod";
+import { anthropicFrame, anthropicMessageStart } from "../support/fake-anthropic-upstream.js";
 import { type ScriptedReply, type ScriptedUpstream, startScriptedUpstream } from "../support/scripted-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
@@ -17,28 +18,19 @@ let tandem: RunningTandem;
 let client: OpenAI;
 
 function emptyInputToolUse(): ScriptedReply {
-  const frame = (event: string, data: object) => `event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`;
   return {
     kind: "stream",
     contentType: "text/event-stream",
     writes: [
-      frame("message_start", {
-        message: {
-          id: "msg_1",
-          type: "message",
-          role: "assistant",
-          model: "claude-up",
-          content: [],
-          stop_reason: null,
-          stop_sequence: null,
-          usage: { input_tokens: 12, output_tokens: 1 },
-        },
+      anthropicMessageStart("claude-up", 12),
+      anthropicFrame("content_block_start", {
+        index: 0,
+        content_block: { type: "tool_use", id: "toolu_1", name: "now", input: {} },
       }),
-      frame("content_block_start", { index: 0, content_block: { type: "tool_use", id: "toolu_1", name: "now", input: {} } }),
-      frame("content_block_delta", { index: 0, delta: { type: "input_json_delta", partial_json: "" } }),
-      frame("content_block_stop", { index: 0 }),
-      frame("message_delta", { delta: { stop_reason: "tool_use", stop_sequence: null }, usage: { output_tokens: 9 } }),
-      frame("message_stop", {}),
+      anthropicFrame("content_block_delta", { index: 0, delta: { type: "input_json_delta", partial_json: "" } }),
+      anthropicFrame("content_block_stop", { index: 0 }),
+      anthropicFrame("message_delta", { delta: { stop_reason: "tool_use", stop_sequence: null }, usage: { output_tokens: 9 } }),
+      anthropicFrame("message_stop", {}),
     ],
   };
 }

@@ -82,7 +82,8 @@ export function errorBody(type: string, message?: string): unknown {
   return { type: "error", error: { type, message: message ?? ERROR_MESSAGES[type] ?? type }, request_id: id("req_") };
 }
 
-function frame(type: string, data: Record<string, unknown>): string {
+/** One event of an Anthropic stream, as the Messages API writes it. */
+export function anthropicFrame(type: string, data: Record<string, unknown>): string {
   return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 }
 
@@ -201,7 +202,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
           return;
         }
         startStream(res);
-        res.write(messageStart(model, usage.input));
+        res.write(anthropicMessageStart(model, usage.input));
         if (r.reasoning !== undefined) writeThinkingBlock(res, 0, splitText(r.reasoning), signature);
         writeTextBlock(res, r.reasoning !== undefined ? 1 : 0, chunks, r.reasoning === undefined);
         res.end(messageEnd(stopReason, usage.output));
@@ -217,7 +218,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
           return;
         }
         startStream(res);
-        res.write(messageStart(model, usage.input));
+        res.write(anthropicMessageStart(model, usage.input));
         let index = 0;
         if (r.text) writeTextBlock(res, index++, splitText(r.text), true);
         for (const call of calls) {
@@ -229,15 +230,16 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       }
       case "broken_stream":
         startStream(res);
-        res.write(messageStart(model, 10));
-        res.write(frame("content_block_start", { index: 0, content_block: { type: "text", text: "" } }));
-        for (const text of r.chunks) res.write(frame("content_block_delta", { index: 0, delta: { type: "text_delta", text } }));
+        res.write(anthropicMessageStart(model, 10));
+        res.write(anthropicFrame("content_block_start", { index: 0, content_block: { type: "text", text: "" } }));
+        for (const text of r.chunks)
+          res.write(anthropicFrame("content_block_delta", { index: 0, delta: { type: "text_delta", text } }));
         // Drop the connection mid-body: the chunked encoding never gets its last chunk.
         setTimeout(() => res.socket?.destroy(), 10);
         return;
       case "stream_error":
         startStream(res);
-        res.write(messageStart(model, 10));
+        res.write(anthropicMessageStart(model, 10));
         if (r.chunks.length > 0) writeTextBlock(res, 0, r.chunks, true, false);
         res.end(`event: error\ndata: ${JSON.stringify(errorBody(r.errorType, r.message))}\n\n`);
         return;
@@ -252,7 +254,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       case "hang":
       case "stall":
         startStream(res);
-        res.write(messageStart(model, 10));
+        res.write(anthropicMessageStart(model, 10));
         writeTextBlock(res, 0, r.chunks, true, false);
         req.socket.once("close", () => {
           if (!res.writableEnded) clientAborts++;
@@ -325,8 +327,9 @@ function startStream(res: ServerResponse): void {
   });
 }
 
-function messageStart(model: string, inputTokens: number): string {
-  return frame("message_start", {
+/** An Anthropic stream's `message_start` (cache counters 0, one output token so far). */
+export function anthropicMessageStart(model: string, inputTokens: number): string {
+  return anthropicFrame("message_start", {
     message: {
       id: id("msg_"),
       type: "message",
@@ -342,19 +345,20 @@ function messageStart(model: string, inputTokens: number): string {
 
 /** A text block; the first block of a message is followed by a ping, as in Anthropic's own streams. */
 function writeTextBlock(res: ServerResponse, index: number, chunks: string[], first: boolean, stop = true): void {
-  res.write(frame("content_block_start", { index, content_block: { type: "text", text: "" } }));
-  if (first) res.write(frame("ping", {}));
-  for (const text of chunks) res.write(frame("content_block_delta", { index, delta: { type: "text_delta", text } }));
-  if (stop) res.write(frame("content_block_stop", { index }));
+  res.write(anthropicFrame("content_block_start", { index, content_block: { type: "text", text: "" } }));
+  if (first) res.write(anthropicFrame("ping", {}));
+  for (const text of chunks) res.write(anthropicFrame("content_block_delta", { index, delta: { type: "text_delta", text } }));
+  if (stop) res.write(anthropicFrame("content_block_stop", { index }));
 }
 
 /** A thinking block as Anthropic streams it: `signature: ""` at the start, thinking_delta pieces, one signature_delta. */
 function writeThinkingBlock(res: ServerResponse, index: number, chunks: string[], signature: string): void {
-  res.write(frame("content_block_start", { index, content_block: { type: "thinking", thinking: "", signature: "" } }));
-  res.write(frame("ping", {}));
-  for (const thinking of chunks) res.write(frame("content_block_delta", { index, delta: { type: "thinking_delta", thinking } }));
-  res.write(frame("content_block_delta", { index, delta: { type: "signature_delta", signature } }));
-  res.write(frame("content_block_stop", { index }));
+  res.write(anthropicFrame("content_block_start", { index, content_block: { type: "thinking", thinking: "", signature: "" } }));
+  res.write(anthropicFrame("ping", {}));
+  for (const thinking of chunks)
+    res.write(anthropicFrame("content_block_delta", { index, delta: { type: "thinking_delta", thinking } }));
+  res.write(anthropicFrame("content_block_delta", { index, delta: { type: "signature_delta", signature } }));
+  res.write(anthropicFrame("content_block_stop", { index }));
 }
 
 /** A tool_use block whose input arrives as several input_json_delta pieces, the first one empty. */
@@ -365,20 +369,25 @@ function writeToolBlock(
   first: boolean,
 ) {
   res.write(
-    frame("content_block_start", { index, content_block: { type: "tool_use", id: call.id, name: call.name, input: {} } }),
+    anthropicFrame("content_block_start", {
+      index,
+      content_block: { type: "tool_use", id: call.id, name: call.name, input: {} },
+    }),
   );
-  if (first) res.write(frame("ping", {}));
+  if (first) res.write(anthropicFrame("ping", {}));
   const json = JSON.stringify(call.arguments);
   for (const partial_json of ["", ...splitText(json, 7)]) {
-    res.write(frame("content_block_delta", { index, delta: { type: "input_json_delta", partial_json } }));
+    res.write(anthropicFrame("content_block_delta", { index, delta: { type: "input_json_delta", partial_json } }));
   }
-  res.write(frame("content_block_stop", { index }));
+  res.write(anthropicFrame("content_block_stop", { index }));
 }
 
 function messageEnd(stopReason: string, outputTokens: number): string {
   return (
-    frame("message_delta", { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: outputTokens } }) +
-    frame("message_stop", {})
+    anthropicFrame("message_delta", {
+      delta: { stop_reason: stopReason, stop_sequence: null },
+      usage: { output_tokens: outputTokens },
+    }) + anthropicFrame("message_stop", {})
   );
 }
 
