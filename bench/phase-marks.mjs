@@ -1,5 +1,6 @@
 // Preloaded (node --import) into a gateway under bench/phases.ts: times each sequential request's
-// phases from Node's and undici's public diagnostics channels, so nothing in the gateway is changed.
+// phases from the public diagnostics channels of Node, undici and Fastify, and tandem's own steps
+// (`tandem:request:step`), so nothing in the gateway is changed.
 // Plain JavaScript, so no TypeScript loader runs in the measured process.
 import dc from "node:diagnostics_channel";
 import { writeFileSync } from "node:fs";
@@ -15,6 +16,10 @@ const mark = (name) => {
 dc.subscribe("http.server.request.start", () => {
   current = { start: now() };
 });
+// tandem's own steps (src/core/request-steps.ts), and Fastify's call of the route's handler: the
+// gateways without them simply have none.
+dc.subscribe("tandem:request:step", (step) => mark(step));
+dc.subscribe("tracing:fastify.request.handler:start", () => mark("handler"));
 dc.subscribe("undici:client:sendHeaders", () => {
   mark("sent");
   busySince = performance.eventLoopUtilization();

@@ -11,6 +11,9 @@
  *   answered → received  → the upstream's body was read whole
  *   received → out   → the client's response was written (parsing, relay, checks, rendering)
  *
+ * Then tandem's own steps within them (src/core/request-steps.ts; Fastify's call of the handler), each
+ * timed from the step before it, to show where tandem's time before sending and after the answer goes.
+ *
  * Medians in ms over the second half of the requests (the first half warms up).
  *
  *   npm run build && npx tsx bench/phases.ts        (BENCH_PHASES_N: requests per gateway, default 3000)
@@ -29,6 +32,7 @@ const MARKS = join(ROOT, "bench/phase-marks.mjs");
 const dir = mkdtempSync(join(tmpdir(), "tandem-phases-"));
 
 interface Row {
+  [step: string]: number | undefined;
   start: number;
   sent: number;
   answered: number;
@@ -132,6 +136,30 @@ async function main(): Promise<void> {
     }),
     `| client's added time (over direct, ${f(direct)}) | ${[1, 2, 3].map((i) => f(median(paths[i]?.ms ?? []) - direct)).join(" | ")} | | |`,
   ];
+  // tandem's steps in the order they come (see the preload): each row is the time since the step before.
+  const steps = [
+    "start",
+    "body-read",
+    "handler",
+    "parsed",
+    "routed",
+    "attempt",
+    "audit",
+    "audited",
+    "sent",
+    "answered",
+    "received",
+    "collected",
+    "rendered",
+    "finished",
+  ];
+  lines.push("", "tandem, step by step (ms since the step before; median):", "", "| step | ms |", "|---|---|");
+  for (let i = 1; i < steps.length; i++) {
+    const from = steps[i - 1] as string;
+    const to = steps[i] as string;
+    const ms = median(tandemRows.map((r) => (r[to] ?? Number.NaN) - (r[from] ?? Number.NaN)).filter((v) => !Number.isNaN(v)));
+    lines.push(`| ${from} → ${to} | ${f(ms)} |`);
+  }
   console.log(lines.join("\n"));
   for (const p of paths) await p.pool.close();
 }

@@ -29,6 +29,7 @@ export * from "./pull-events.js";
 export * from "./reasoning.js";
 export * from "./redact-secrets.js";
 export * from "./request.js";
+export * from "./request-steps.js";
 export * from "./request-text-size.js";
 export * from "./result.js";
 export * from "./sensitivity.js";

@@ -12,6 +12,7 @@ import {
   type EmbedResult,
   GatewayError,
   isEgressAuditError,
+  markStep,
   noEmbeddings,
   type ReadyStream,
   reasoningForTarget,
@@ -190,6 +191,7 @@ export class Attempts {
       target.name,
     );
     const startedAt = performance.now();
+    markStep("attempt");
     const iterator = target.provider
       .chat(
         {

@@ -1,6 +1,6 @@
 import type { Config } from "../config/schema.js";
 import type { RequestContext } from "../core/index.js";
-import { type BeforeUpstreamBody, type ChatRequest, EgressAuditError, GatewayError } from "../core/index.js";
+import { type BeforeUpstreamBody, type ChatRequest, EgressAuditError, GatewayError, markStep } from "../core/index.js";
 import {
   classifyRequestInSlices,
   detectorFor,
@@ -149,6 +149,7 @@ export class PrivacyGuard {
     const redactions = decision.redaction?.summary().byKind ?? {};
     return {
       beforeUpstreamBody: async (body) => {
+        markStep("audit");
         let id: number;
         try {
           id = await sink.auditEgress({
@@ -161,6 +162,7 @@ export class PrivacyGuard {
         } catch (err) {
           throw new EgressAuditError(target.name, auditFailure(err), err);
         }
+        markStep("audited");
         return { notSent: () => sink.markEgressNotSent(id) };
       },
     };

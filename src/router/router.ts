@@ -3,7 +3,15 @@ import { countLargeTextsInSlices } from "../context/count-in-slices.js";
 import { estimateInputTokens, loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { collectText } from "../context/summarize-history.js";
 import type { ChatStream, Gateway, LoadedModelStatus, ModelEntry, ModelLibrary, RequestContext } from "../core/index.js";
-import { type ChatRequest, type EmbedRequest, GatewayError, type StreamEvent, textOf, type Usage } from "../core/index.js";
+import {
+  type ChatRequest,
+  type EmbedRequest,
+  GatewayError,
+  markStep,
+  type StreamEvent,
+  textOf,
+  type Usage,
+} from "../core/index.js";
 import type { PullEvent, PullResult } from "../models/index.js";
 import { decideChatPrivacy, decideEmbedPrivacy, requestTextLength, SENSITIVITY_HEADER } from "../privacy/index.js";
 import { DEFAULT_ANSWER_LIMITS } from "../providers/http/answer-limits.js";
@@ -121,6 +129,7 @@ export class Router implements Gateway {
       (header, settings) => decideChatPrivacy(request, header, settings, classified),
       context.headers,
     );
+    markStep("routed");
     const tried = new Set<string>();
     // Tokens are counted only where a target's window is known (the tokenizer is not even loaded
     // otherwise); a large conversation is tokenized in slices first, so counting it does not stall

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import type { FastifyRequest } from "fastify";
-import { GatewayError } from "../core/index.js";
+import { GatewayError, markStep } from "../core/index.js";
 
 /** Bodies past this size are gathered as bytes as they arrive, and parsed in turns (see parseJsonInTurns). */
 export const LARGE_BODY = 1024 * 1024;
@@ -46,6 +46,7 @@ export function jsonBodyParser(
       if (size > bodyLimit) return finish(tooLarge(bodyLimit));
     };
     function onEnd(err?: Error & { statusCode?: number }) {
+      markStep("body-read");
       payload.removeListener("data", onData);
       payload.removeListener("end", onEnd);
       payload.removeListener("error", onEnd);

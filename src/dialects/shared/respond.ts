@@ -1,7 +1,15 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ChatStream, Gateway, ResponseMeta } from "../../core/index.js";
-import { type ChatRequest, type ChatResult, collectChat, forEachItem, GatewayError, type StreamEvent } from "../../core/index.js";
+import {
+  type ChatRequest,
+  type ChatResult,
+  collectChat,
+  forEachItem,
+  GatewayError,
+  markStep,
+  type StreamEvent,
+} from "../../core/index.js";
 import { clientSignal } from "./client-signal.js";
 import { metaHeaders } from "./meta-headers.js";
 import { requestRecord } from "./request-record.js";
@@ -77,6 +85,7 @@ export async function sendChat(
   /** The request headers the gateway sees, when a dialect adds to the client's (e.g. a stored conversation's sensitivity). */
   headers: IncomingHttpHeaders = request.headers,
 ): Promise<void> {
+  markStep("parsed");
   const signal = clientSignal(request, reply);
   const record = requestRecord(request);
   record.model = chat.model;
@@ -95,11 +104,13 @@ export async function sendChat(
     const native = rendering.native;
     const frames: Frame[] = [];
     const result = await collectChat(started.events, native ? frames : undefined);
+    markStep("collected");
     record.usage = result.usage;
     if (record.content) record.content.response = JSON.stringify({ text: result.text, toolCalls: result.toolCalls });
     const body =
       (native && frames.length > 0 ? await native.json(frames, started.meta) : undefined) ??
       (await rendering.json(result, started.meta));
+    markStep("rendered");
     // The meta as the answer left it: one answered afresh elsewhere names its own target and warnings.
     await reply
       .code(200)
