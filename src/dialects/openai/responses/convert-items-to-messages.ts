@@ -9,6 +9,7 @@ import {
 import type { StateItem } from "../../../core/state.js";
 import { headerSafe } from "../../shared/index.js";
 import { imageSource } from "../convert-from-openai-messages.js";
+import { customToolArguments } from "../custom-tools.js";
 import { type FileResolver, filePartsOf } from "../files/file-resolver.js";
 import { fileOfPart } from "./item-files.js";
 import { namespacedToolName } from "./namespaced-tools.js";
@@ -67,11 +68,15 @@ export function convertItemsToMessages(
         }
         break;
       }
-      case "function_call": {
-        // A call of a namespaced tool (Codex's MCP tools) under the flat name its tool is given.
+      case "function_call":
+      case "custom_tool_call": {
+        // A call of a namespaced tool (Codex's MCP tools) under the flat name its tool is given; a
+        // custom tool's input as the arguments of the function it is offered as (custom-tools.ts).
         const name =
           typeof item.namespace === "string" ? namespacedToolName(item.namespace, String(item.name)) : String(item.name);
-        const call = { id: String(item.call_id), name, arguments: String(item.arguments ?? "") };
+        const args =
+          item.type === "custom_tool_call" ? customToolArguments(String(item.input ?? "")) : String(item.arguments ?? "");
+        const call = { id: String(item.call_id), name, arguments: args };
         callNames.set(call.id, call.name);
         if (!turn) {
           turn = { role: "assistant", content: [] };
@@ -81,7 +86,8 @@ export function convertItemsToMessages(
         sources?.set(turn, index);
         break;
       }
-      case "function_call_output": {
+      case "function_call_output":
+      case "custom_tool_call_output": {
         turn = undefined;
         const callId = String(item.call_id);
         const output = item.output;

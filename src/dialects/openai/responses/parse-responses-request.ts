@@ -12,6 +12,7 @@ import {
   type WireOnly,
 } from "../../../core/index.js";
 import { formatPath, headerSafe, parseBody } from "../../shared/index.js";
+import { customToolDefinition, parseCustomTool } from "../custom-tools.js";
 import { type InputEntry, normalizeInputEntries, parseInclude, parseMetadata, StateApiError } from "../state/index.js";
 import { checkCarriedPart, type FileReferences } from "./check-carried-part.js";
 import { type NamespacedTool, namespacedToolName } from "./namespaced-tools.js";
@@ -66,6 +67,8 @@ export interface ParsedResponsesRequest {
   background: boolean;
   /** The function tools of `namespace` tools, by the flat name the target is given (namespaced-tools.ts). */
   namespaced: ReadonlyMap<string, NamespacedTool>;
+  /** The names of the request's custom tools, offered to the target as function tools (custom-tools.ts). */
+  custom: ReadonlySet<string>;
   echo: ResponseEcho;
   /**
    * Body fields this schema does not know, kept as sent: an upstream that speaks the Responses API
@@ -110,7 +113,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   }
 
   const chat: Omit<ChatRequest, "messages"> = { model: wire.model, stream: wire.stream === true };
-  const { tools, echoed, namespaced } = functionTools(wire.tools, warnings);
+  const { tools, echoed, namespaced, custom } = functionTools(wire.tools, warnings);
   const mcp = parseMcpTools(wire.tools);
   const fileSearch = parseFileSearchTool(wire.tools);
   if (tools.length > 0) chat.tools = tools;
@@ -173,6 +176,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     mcp: mcp.servers,
     maxToolCalls: wire.max_tool_calls ?? undefined,
     namespaced,
+    custom,
     fileSearch: fileSearch?.tool,
     fileSearchResults: include.includes("file_search_call.results"),
   };
@@ -223,10 +227,16 @@ function asGatewayError<T>(check: () => T): T {
 function functionTools(
   tools: ResponsesRequestBody["tools"],
   warnings: ResponseWarnings,
-): { tools: ToolDefinition[]; echoed: Record<string, unknown>[]; namespaced: Map<string, NamespacedTool> } {
+): {
+  tools: ToolDefinition[];
+  echoed: Record<string, unknown>[];
+  namespaced: Map<string, NamespacedTool>;
+  custom: Set<string>;
+} {
   const out: ToolDefinition[] = [];
   const echoed: Record<string, unknown>[] = [];
   const namespaced = new Map<string, NamespacedTool>();
+  const custom = new Set<string>();
   /** Each flat name given so far, the field that gave it, and whether a namespace's tool has it. */
   const taken = new Map<string, { param: string; namespaced: boolean }>();
   const take = (name: string, param: string, namespaced: boolean): void => {
@@ -257,8 +267,22 @@ function functionTools(
       echoed.push(raw as Record<string, unknown>);
       return;
     }
+    if (raw.type === "custom") {
+      // A function taking one string, `input`; its calls go back as custom tool calls (custom-tools.ts).
+      const tool = parseCustomTool(raw, `tools[${i}]`);
+      take(tool.name, `tools[${i}].name`, false);
+      custom.add(tool.name);
+      out.push(customToolDefinition(tool));
+      echoed.push({
+        type: "custom",
+        name: tool.name,
+        description: tool.description ?? null,
+        format: tool.format ?? { type: "text" },
+      });
+      return;
+    }
     if (raw.type !== "function") {
-      // Hosted tools (web_search, file_search, code_interpreter, mcp, custom...) run at OpenAI;
+      // Hosted tools (web_search, file_search, code_interpreter, mcp...) run at OpenAI;
       // no target here can run them. Agent clients send them by default, so leaving them out with a
       // warning keeps the request working where a 400 would fail the client on its first turn.
       warnings.add(
@@ -292,7 +316,7 @@ function functionTools(
       strict: tool.strict ?? null,
     });
   });
-  return { tools: out, echoed, namespaced };
+  return { tools: out, echoed, namespaced, custom };
 }
 
 /** The function tools of a `namespace` tool (NamespaceTool), checked; its custom tools are left out and named. */
@@ -346,7 +370,7 @@ function namespaceTools(
 }
 
 /**
- * `{type: "allowed_tools", mode, tools}` (ToolChoiceAllowed): the names of the function tools it
+ * `{type: "allowed_tools", mode, tools}` (ToolChoiceAllowed): the names of the function and custom tools it
  * allows and its mode; undefined for any other choice. A malformed one is a 400 naming the field.
  */
 function allowedTools(
@@ -366,7 +390,7 @@ function allowedTools(
   }
   const names = new Set<string>();
   for (const tool of tools as { type?: unknown; name?: unknown }[])
-    if (tool?.type === "function" && typeof tool.name === "string") names.add(tool.name);
+    if ((tool?.type === "function" || tool?.type === "custom") && typeof tool.name === "string") names.add(tool.name);
   return { names, mode };
 }
 
@@ -398,11 +422,12 @@ function toolChoice(
     }
     return typeof name === "string" ? { name: hostedToolName(server_label, name) } : "required";
   }
-  if (choice.type === "function" && typeof choice.name === "string") {
+  if ((choice.type === "function" || choice.type === "custom") && typeof choice.name === "string") {
+    // ToolChoiceFunction, or ToolChoiceCustom: a custom tool is offered as a function of its name.
     if (!tools.some((t) => t.name === choice.name)) {
       throw new GatewayError(
         "invalid_request",
-        `Invalid value for 'tool_choice.name': no function tool named '${choice.name}' was given in tools.`,
+        `Invalid value for 'tool_choice.name': no ${choice.type} tool named '${choice.name}' was given in tools.`,
         { param: "tool_choice.name" },
       );
     }
@@ -410,7 +435,7 @@ function toolChoice(
   }
   throw new GatewayError(
     "invalid_request",
-    `Invalid value for 'tool_choice.type': '${choice.type}' is not supported by tandem; use "auto", "none", "required", {"type":"function","name":...} or {"type":"allowed_tools",...}.`,
+    `Invalid value for 'tool_choice.type': '${choice.type}' is not supported by tandem; use "auto", "none", "required", {"type":"function","name":...}, {"type":"custom","name":...} or {"type":"allowed_tools",...}.`,
     { param: "tool_choice.type" },
   );
 }

@@ -56,6 +56,11 @@ export class PendingResponse {
     return this.#request.namespaced;
   }
 
+  /** The request's custom tools (a call of one is rendered as a `custom_tool_call`). */
+  get custom(): ReadonlySet<string> {
+    return this.#request.custom;
+  }
+
   /** Whether a `file_search_call` item shows its results (`include: ["file_search_call.results"]`). */
   get fileSearchResults(): boolean {
     return this.#request.fileSearchResults;

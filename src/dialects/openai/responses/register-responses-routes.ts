@@ -121,7 +121,7 @@ async function respond(
           const status = statusFor(result.finishReason);
           return pending.finish(meta, {
             ...status,
-            output: outputItems(result, status.status, logprobs, parsed.namespaced, parsed.fileSearchResults),
+            output: outputItems(result, status.status, logprobs, parsed, parsed.fileSearchResults),
             usage: result.usage,
           });
         },

@@ -8,6 +8,7 @@ import type {
   Usage,
 } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
+import { customToolInput } from "../custom-tools.js";
 import { itemId } from "../state/index.js";
 import { type FileCitation, fileCitations } from "./file-citations.js";
 import type { NamespacedTool } from "./namespaced-tools.js";
@@ -152,14 +153,33 @@ export function outputTextPart(
   return { type: "output_text", annotations, logprobs, text };
 }
 
+/**
+ * How a request's tools are named back to the client: a call of a namespaced function goes back with
+ * its own name and `namespace`, a call of a custom tool as a `custom_tool_call` (custom-tools.ts).
+ */
+export interface ClientToolNames {
+  readonly namespaced: ReadonlyMap<string, NamespacedTool>;
+  readonly custom: ReadonlySet<string>;
+}
+
+/** A new id for the item of a call of `name`: `ctc_…` for a custom tool's, `fc_…` for a function's. */
+export function callItemId(name: string, tools?: ClientToolNames): string {
+  return itemId(tools?.custom.has(name) ? "ctc_" : "fc_");
+}
+
+/**
+ * The output item of the model's call: a `function_call`, or a `custom_tool_call` whose input is
+ * what the model gave the function a custom tool was offered as.
+ */
 export function functionCallItem(
   id: string,
   call: ToolCall,
   status: "in_progress" | "completed" | "incomplete",
-  /** The request's namespaced tools: a call of one goes back with its own name and `namespace`. */
-  namespaced?: ReadonlyMap<string, NamespacedTool>,
+  tools?: ClientToolNames,
 ): StateItem {
-  const qualified = namespaced?.get(call.name);
+  if (tools?.custom.has(call.name))
+    return { id, type: "custom_tool_call", status, call_id: call.id, name: call.name, input: customToolInput(call.arguments) };
+  const qualified = tools?.namespaced.get(call.name);
   return {
     id,
     type: "function_call",
@@ -187,7 +207,7 @@ export function outputItems(
   result: ChatResult,
   status: ResponseStatus,
   logprobs = false,
-  namespaced?: ReadonlyMap<string, NamespacedTool>,
+  tools?: ClientToolNames,
   /** `include: ["file_search_call.results"]`. */
   fileSearchResults = false,
 ): StateItem[] {
@@ -211,7 +231,9 @@ export function outputItems(
   } else if (result.text !== "" || result.toolCalls.length === 0)
     items.push(messageItem(itemId("msg_"), messageParts(result, logprobs), itemStatus));
   for (const call of result.toolCalls)
-    items.push(functionCallItem(itemId("fc_"), call, isJsonArguments(call.arguments) ? "completed" : itemStatus, namespaced));
+    items.push(
+      functionCallItem(callItemId(call.name, tools), call, isJsonArguments(call.arguments) ? "completed" : itemStatus, tools),
+    );
   return items;
 }
 

@@ -16,6 +16,7 @@ import { fileCitations } from "./file-citations.js";
 import type { PendingResponse } from "./pending-response.js";
 import { outputTextLogprobs, textEventLogprobs } from "./render-logprobs.js";
 import {
+  callItemId,
   functionCallItem,
   hostedItem,
   isJsonArguments,
@@ -63,6 +64,8 @@ interface OpenCall {
   callId: string;
   name: string;
   arguments: string;
+  /** A custom tool's call: its input is sent whole when the call ends (see #closeCall). */
+  custom: boolean;
 }
 
 /**
@@ -71,7 +74,8 @@ interface OpenCall {
  * `response.in_progress`; per message `response.output_item.added`, `response.content_part.added`,
  * `response.output_text.delta`s, `.done`, `response.content_part.done`, `response.output_item.done`;
  * per function call `output_item.added`, `function_call_arguments.delta`s and `.done`,
- * `output_item.done`; then, once the response is saved, `response.completed` (or
+ * `output_item.done`; per custom tool call (custom-tools.ts) `output_item.added`, then at its end one
+ * `custom_tool_call_input.delta` with the whole input, `.done` and `output_item.done`; then, once the response is saved, `response.completed` (or
  * `response.incomplete`). A failure after the start is an `error` event followed by
  * `response.failed`, whose response carries the error. A mid-stream switch of target is an SSE
  * comment, which every parser skips. Reasoning (canonical `reasoning-delta`: Anthropic thinking, a
@@ -159,19 +163,15 @@ export class ResponseStreamRenderer implements StreamRenderer {
         out += this.#closeReasoning() + this.#closeMessage("completed");
         const call: OpenCall = {
           kind: "call",
-          id: itemId("fc_"),
+          id: callItemId(event.name, this.#pending),
           outputIndex: this.progress.output.length,
           callId: event.id,
           name: event.name,
           arguments: "",
+          custom: this.#pending.custom.has(event.name),
         };
         this.#calls.set(event.index, call);
-        const item = functionCallItem(
-          call.id,
-          { id: call.callId, name: call.name, arguments: "" },
-          "in_progress",
-          this.#pending.namespaced,
-        );
+        const item = functionCallItem(call.id, { id: call.callId, name: call.name, arguments: "" }, "in_progress", this.#pending);
         this.progress.output.push(item);
         return out + this.#frame("response.output_item.added", { output_index: call.outputIndex, item });
       }
@@ -179,6 +179,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
         const call = this.#calls.get(event.index);
         if (!call || event.argumentsDelta === "") return out;
         call.arguments += event.argumentsDelta;
+        if (call.custom) return out;
         return (
           out +
           this.#frame("response.function_call_arguments.delta", {
@@ -312,9 +313,19 @@ export class ResponseStreamRenderer implements StreamRenderer {
       call.id,
       { id: call.callId, name: call.name, arguments: call.arguments },
       status,
-      this.#pending.namespaced,
+      this.#pending,
     );
     this.progress.output[call.outputIndex] = item;
+    if (call.custom) {
+      // Its input is a string inside the function's JSON arguments, read once they are whole.
+      const input = String(item.input);
+      const at = { item_id: call.id, output_index: call.outputIndex };
+      return (
+        (input === "" ? "" : this.#frame("response.custom_tool_call_input.delta", { ...at, delta: input })) +
+        this.#frame("response.custom_tool_call_input.done", { ...at, input }) +
+        this.#frame("response.output_item.done", { output_index: call.outputIndex, item })
+      );
+    }
     return (
       this.#frame("response.function_call_arguments.done", {
         item_id: call.id,

@@ -31,7 +31,7 @@ export type InputEntry =
   | { kind: "reference"; id: string; param: string };
 
 /** Item ids as OpenAI makes them: a type prefix and 48 random characters. */
-export function itemId(prefix: "msg_" | "fc_" | "fco_" | "rs_" | "item_"): string {
+export function itemId(prefix: "msg_" | "fc_" | "ctc_" | "fco_" | "rs_" | "item_"): string {
   return makeId(prefix, 48);
 }
 
@@ -115,7 +115,11 @@ export function normalizeInputItem(raw: unknown, param: string, options: Normali
     case "function_call":
       requireStrings(item, param, ["call_id", "name", "arguments"]);
       return withIdAndStatus(item, type, param);
+    case "custom_tool_call":
+      requireStrings(item, param, ["call_id", "name", "input"]);
+      return withIdAndStatus(item, type, param);
     case "function_call_output":
+    case "custom_tool_call_output":
       requireStrings(item, param, ["call_id"]);
       if (typeof item.output !== "string" && !Array.isArray(item.output)) {
         throw invalidParam(

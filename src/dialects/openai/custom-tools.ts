@@ -1,0 +1,88 @@
+import { z } from "zod";
+import { formatPath, GatewayError, type ToolDefinition } from "../../core/index.js";
+
+/**
+ * OpenAI's custom tools (CustomTool: free-form text input, such as an `apply_patch` tool with a
+ * Lark grammar) on the canonical path, where every tool takes a JSON object: a custom tool goes to
+ * such a target as a function tool with one string parameter, `input`, and the model's call of it
+ * comes back as a custom tool call whose input is that string. A grammar or text format cannot be
+ * enforced by another wire: it goes in the function's description, for the model to follow.
+ */
+
+const formatSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("text") }).loose(),
+  z
+    .object({
+      type: z.literal("grammar"),
+      syntax: z.enum(["lark", "regex"]),
+      definition: z.string(),
+    })
+    .loose(),
+]);
+
+const customToolSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().nullish(),
+    format: formatSchema.nullish(),
+  })
+  .loose();
+
+/** A custom tool as a request gives it (the Responses API's CustomTool; chat's `custom` object). */
+export type CustomTool = z.output<typeof customToolSchema>;
+
+/** Checks a custom tool's fields; a malformed one is a 400 naming the field under `param`. */
+export function parseCustomTool(raw: unknown, param: string): CustomTool {
+  const parsed = customToolSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const at = issue && issue.path.length > 0 ? `${param}.${formatPath(issue.path)}` : param;
+  throw new GatewayError("invalid_request", `Invalid value for '${at}': ${issue?.message ?? "invalid custom tool"}.`, {
+    param: at,
+  });
+}
+
+/** The function tool a custom tool is offered as (see above). */
+export function customToolDefinition(tool: CustomTool): ToolDefinition {
+  const format = tool.format;
+  const rule =
+    format?.type === "grammar"
+      ? `The input must be text that this ${format.syntax === "lark" ? "Lark grammar" : "regular expression"} accepts:\n${format.definition}`
+      : "The input is free-form text.";
+  const about = tool.description == null || tool.description === "" ? "" : `${tool.description}\n\n`;
+  return {
+    name: tool.name,
+    description: `${about}Put the tool's whole input, as raw text, in \`input\`. ${rule}`,
+    parameters: {
+      type: "object",
+      properties: { input: { type: "string", description: "The tool's raw text input." } },
+      required: ["input"],
+      additionalProperties: false,
+    },
+  };
+}
+
+/** A custom tool call's input as the arguments of the function call it is to a canonical target. */
+export function customToolArguments(input: string): string {
+  return JSON.stringify({ input });
+}
+
+/**
+ * The input of a custom tool's call from the arguments the model gave its function: the `input`
+ * string (or an object's only string, when a model named it otherwise); text that is not such an
+ * object is the input as it stands.
+ */
+export function customToolInput(args: string): string {
+  let json: unknown;
+  try {
+    json = JSON.parse(args);
+  } catch {
+    return args;
+  }
+  if (typeof json === "string") return json;
+  if (json === null || typeof json !== "object" || Array.isArray(json)) return args;
+  const fields = json as Record<string, unknown>;
+  if (typeof fields.input === "string") return fields.input;
+  const strings = Object.values(fields).filter((value) => typeof value === "string");
+  return strings.length === 1 ? (strings[0] as string) : args;
+}
