@@ -724,7 +724,8 @@ describe("an upstream that goes down and comes back", () => {
     let flappy = await serve();
     const down = () => new Promise<void>((r) => flappy.close(() => r()));
     const cycling = await startTandem({
-      breaker: { failureThreshold: 2, cooldownMs: 300 },
+      // A cooldown long enough that the calls while it is open never outlast it on a loaded machine.
+      breaker: { failureThreshold: 2, cooldownMs: 1500 },
       providers: {
         flappy: { kind: "openai", baseUrl: `http://127.0.0.1:${port}/v1`, models: ["m"] },
         b: { kind: "openai", baseUrl: b.url, models: ["m"] },
@@ -757,7 +758,7 @@ describe("an upstream that goes down and comes back", () => {
       flappy = await serve();
       // Still open: skipped without a call until the cooldown has passed.
       assert.equal((await answer()).target, "b/m");
-      await new Promise((r) => setTimeout(r, 350));
+      await new Promise((r) => setTimeout(r, 1550));
       assert.deepEqual(await answer(), { target: "flappy/m", text: "back" }, "the half-open trial went through and succeeded");
       assert.equal(await breakerOf(), "closed");
     } finally {
