@@ -10,8 +10,10 @@
  * Chromium 156 was seen sending for each element.
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
+import { chromium } from "playwright-core";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
@@ -40,6 +42,10 @@ function send(url: string, method: string, path: string, headers: Record<string,
 function subresource(dest: string): Record<string, string> {
   return { "sec-fetch-site": "cross-site", "sec-fetch-mode": "no-cors", "sec-fetch-dest": dest, accept: "*/*" };
 }
+
+const CHROMIUM = [process.env.TANDEM_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find(
+  (path) => path !== undefined && existsSync(path),
+);
 
 let upstream: FakeOpenAIUpstream;
 let open: RunningTandem;
@@ -111,5 +117,44 @@ describe("a cross-site page's no-cors requests (no Origin, no preflight)", () =>
       (await send(open.url, "GET", "/v1/models", { "sec-fetch-site": "none", "sec-fetch-mode": "navigate" })).status,
       200,
     );
+  });
+});
+
+describe("the same, from a real browser's page", () => {
+  it("another site's <script> and <link> see the same failure whether or not tandem needs a key", {
+    skip: CHROMIUM === undefined ? "no Chromium found (TANDEM_CHROMIUM, /usr/bin/chromium)" : false,
+  }, async () => {
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM as string,
+      headless: true,
+      args: [
+        ...(process.getuid?.() === 0 ? ["--no-sandbox"] : []),
+        // Chromium's own Local Network Access check would stop the page first; Firefox and Safari have
+        // none, and a user may have allowed it: tandem must hold without it.
+        "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults",
+      ],
+    });
+    try {
+      const page = await browser.newPage();
+      // The attacker's page, on a public https origin (served by the test, never fetched).
+      await page.route("https://evil.example/**", (route) =>
+        route.fulfill({ contentType: "text/html", body: "<!doctype html><html><body>evil</body></html>" }),
+      );
+      await page.goto("https://evil.example/");
+      // As a string: the page runs it, not this module (whose compiled helpers it does not have).
+      const probe = (url: string) =>
+        page.evaluate(`Promise.all(["script", "link"].map((tag) => new Promise((resolve) => {
+            const el = document.createElement(tag);
+            el.onload = () => resolve(tag + ":load");
+            el.onerror = () => resolve(tag + ":error");
+            if (tag === "link") { el.rel = "stylesheet"; el.href = ${JSON.stringify(url)}; } else el.src = ${JSON.stringify(url)};
+            document.body.appendChild(el);
+          })))`);
+      const seen = { open: await probe(`${open.url}/metrics`), locked: await probe(`${locked.url}/metrics`) };
+      assert.deepEqual(seen.open, seen.locked, JSON.stringify(seen));
+      assert.deepEqual(seen.open, ["script:error", "link:error"]);
+    } finally {
+      await browser.close();
+    }
   });
 });
