@@ -30,7 +30,8 @@ export interface McpFetchOptions {
  * `maxAnswerBytes` each (a server that answers without end cannot fill tandem's memory), and its
  * connections go only to addresses `addressRefusal` lets through, checked when each connection is
  * made, so neither a DNS name that resolves elsewhere nor a redirect gets around it. Its own pool of
- * connections, closed with `close()`.
+ * connections, ended with `close()` once the transport is closed (what is still open then, such as an
+ * event stream the server holds, is dropped rather than waited for).
  */
 export function mcpFetch(options: McpFetchOptions): { fetch: FetchLike; close(): Promise<void> } {
   const refusal = options.addressRefusal;
@@ -39,7 +40,7 @@ export function mcpFetch(options: McpFetchOptions): { fetch: FetchLike; close():
     const response = await undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent });
     return capped(response, options.maxAnswerBytes) as unknown as Response;
   };
-  return { fetch, close: () => agent.close() };
+  return { fetch, close: () => agent.destroy() };
 }
 
 /** The answer with its body cut off (as an error) past `max` bytes. */
