@@ -56,6 +56,8 @@ export class McpConnection {
   tools: Promise<HostedToolInfo[]> | undefined;
   /** How many tools the last listing found (for status). */
   toolCount: number | undefined;
+  /** Why tandem closed its transport, when it did (an answer past `maxAnswerBytes`): what failed on it since failed for this. */
+  closedFor: (() => Error | undefined) | undefined;
   #gone = false;
   #closing: Promise<void> | undefined;
   readonly #onGone: Array<() => void> = [];
@@ -172,14 +174,31 @@ export async function openMcpConnection(endpoint: McpEndpoint, options: McpConne
   }
   const url = new URL(endpoint.url);
   const requestInit = { headers: endpoint.headers };
+  // An answer cut at maxAnswerBytes closes the transport, so that what waits on it (an event stream's
+  // request would wait for its timeout) fails now, and says why.
+  const cut: { error?: Error; transport?: Transport } = {};
   // Bounded answers, and only the addresses the host allows (a request-named server's), on every request of the transport.
   const http = mcpFetch({
     maxAnswerBytes: options.maxAnswerBytes,
     ...(options.addressRefusal !== undefined && { addressRefusal: options.addressRefusal }),
+    onAnswerTooLarge: (error) => {
+      cut.error ??= error;
+      void cut.transport?.close();
+    },
   });
   const transportOptions = { requestInit, fetch: http.fetch };
+  const open = async (transport: Transport, kind: McpConnection["kind"]): Promise<McpConnection> => {
+    cut.transport = transport;
+    try {
+      const connection = await connect(transport, kind, options, http.close);
+      connection.closedFor = () => cut.error;
+      return connection;
+    } catch (err) {
+      throw cut.error ?? err;
+    }
+  };
   try {
-    return await connect(new StreamableHTTPClientTransport(url, transportOptions), "streamable-http", options, http.close);
+    return await open(new StreamableHTTPClientTransport(url, transportOptions), "streamable-http");
   } catch (err) {
     const legacy = err instanceof StreamableHTTPError && err.code !== undefined && err.code >= 400 && err.code < 500;
     if (!legacy || err.code === 401 || err.code === 403) {
@@ -191,7 +210,7 @@ export async function openMcpConnection(endpoint: McpEndpoint, options: McpConne
       "mcp: Streamable HTTP refused, trying the legacy SSE transport",
     );
     try {
-      return await connect(new SSEClientTransport(url, transportOptions), "sse", options, http.close);
+      return await open(new SSEClientTransport(url, transportOptions), "sse");
     } catch (sseErr) {
       await http.close().catch(() => {});
       // The Streamable HTTP refusal is the more telling one when the server speaks neither.

@@ -23,6 +23,8 @@ export interface McpFetchOptions {
    * so every redirect's too), before any byte is sent. Default: every address may be reached.
    */
   addressRefusal?: (address: string) => string | undefined;
+  /** Told when an answer was cut at `maxAnswerBytes` (its reader gets the same error). */
+  onAnswerTooLarge?: (error: McpAnswerTooLarge) => void;
 }
 
 /**
@@ -38,13 +40,14 @@ export function mcpFetch(options: McpFetchOptions): { fetch: FetchLike; close():
   const agent = new Agent(refusal === undefined ? {} : { connect: guardedConnector(refusal) });
   const fetch: FetchLike = async (url, init) => {
     const response = await undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent });
-    return capped(response, options.maxAnswerBytes) as unknown as Response;
+    return capped(response, options) as unknown as Response;
   };
   return { fetch, close: () => agent.destroy() };
 }
 
-/** The answer with its body cut off (as an error) past `max` bytes. */
-function capped(response: UndiciResponse, max: number): UndiciResponse {
+/** The answer with its body cut off (as an error) past `maxAnswerBytes`. */
+function capped(response: UndiciResponse, options: McpFetchOptions): UndiciResponse {
+  const max = options.maxAnswerBytes;
   // undici's stream types and the DOM library's differ in name only.
   const body = response.body as unknown as ReadableStream<Uint8Array> | null;
   if (body === null) return response;
@@ -54,9 +57,11 @@ function capped(response: UndiciResponse, max: number): UndiciResponse {
       transform(chunk, controller) {
         seen += chunk.byteLength;
         if (seen > max) {
-          controller.error(
-            new McpAnswerTooLarge(`its answer was larger than ${max} bytes (limits.maxAnswerBytes); the read was stopped`),
+          const error = new McpAnswerTooLarge(
+            `its answer was larger than ${max} bytes (limits.maxAnswerBytes); the read was stopped`,
           );
+          controller.error(error);
+          options.onAnswerTooLarge?.(error);
           return;
         }
         controller.enqueue(chunk);

@@ -280,6 +280,9 @@ export class McpToolHost implements ToolHost {
 
   /** Why a request on a connection failed, in words; a stdio server's closed pipe says it exited. */
   #reason(err: unknown, connection: McpConnection): string {
+    // tandem closed it: that is why (not the closed connection the request then saw).
+    const closedFor = connection.closedFor?.();
+    if (closedFor !== undefined) return mcpErrorReason(closedFor, connection.secrets);
     if (connection.kind === "stdio" && err instanceof McpError && err.code === ErrorCode.ConnectionClosed) {
       return "the server process exited (or closed its output)";
     }
