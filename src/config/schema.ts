@@ -498,7 +498,8 @@ export const configSchema = z.object({
        * kept for a mid-stream continuation; counted in characters, never more than its UTF-8 bytes),
        * and with them, on the same-wire path, the upstream's own streamed frames that such a client is
        * sent put together; and the frames a same-wire stream holds back until its end (the finish and
-       * what follows it).
+       * what follows it); and each HTTP answer of an MCP server (a JSON body, an event stream), whose
+       * read stops there too (the call or listing then fails with an error naming this setting).
        * Past it the upstream's read stops at once and the attempt fails with a 502 naming this
        * setting. No model writes answers near this size (a 128k-token answer is about 0.5 MB), and it
        * matches `server.bodyLimit`, so an answer may be as large as a request. Default 33554432 (32 MiB).

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from "pino";
 import type { Config, RouteConfig } from "../config/index.js";
 import type { FileStore } from "../core/files.js";
-import { type ChatCompletionStore, GatewayError, makeId, type ToolHost } from "../core/index.js";
+import { type ChatCompletionStore, GatewayError, isLoopbackName, makeId, type ToolHost } from "../core/index.js";
 import type { MemoryStore } from "../core/memory.js";
 import type { StateStore } from "../core/state.js";
 import type { VectorStoreStore } from "../core/vector-stores.js";
@@ -399,6 +399,10 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
           dataDir: config.dataDir,
           ...(options.env !== undefined && { env: options.env }),
           ...(store && { keySources: { store } }),
+          maxAnswerBytes: config.limits.maxAnswerBytes,
+          // A request's server_url may reach this machine and private networks only when no client is elsewhere.
+          clientsAreLocal:
+            isLoopbackName(config.server.host.replace(/^\[|\]$/g, "").toLowerCase()) && config.server.allowedHosts.length === 0,
         })
       : undefined;
   /** How sensitive a text is by the privacy settings' detectors (a tool call's, a memory's). */

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { GatewayError } from "../core/index.js";
+import { GatewayError } from "../core/index.js";
 import { isPreflight, preflightHeaders, writeCorsHeaders } from "./cors.js";
 import { HostPolicy, hostRefusal } from "./host-check.js";
 import { OriginPolicy, originRefusal } from "./origin-policy.js";
@@ -54,9 +54,33 @@ export class FrontDoor {
     const host = headers.host;
     if (!this.#hosts.allows(host)) return hostRefusal(host ?? "");
     const origin = headers.origin;
-    if (origin !== undefined && !this.#origins.allows(origin, host)) return originRefusal(origin);
+    if (origin !== undefined) return this.#origins.allows(origin, host) ? undefined : originRefusal(origin);
+    if (isCrossSiteSubresource(headers)) return crossSiteRefusal();
     return undefined;
   }
+}
+
+/**
+ * A request another site's page made without an Origin: an <img>, <script> or <link> pointed at
+ * tandem, or a no-cors fetch() GET (browsers send Origin with CORS requests and every POST, but not
+ * with these). Its answer is opaque to the page, but not its status: a <script> fires `load` on a 2xx
+ * and `error` otherwise (so a 200 against a 401 says whether a key is needed), and a text answer runs
+ * as a script. Browsers mark them with Fetch Metadata; a navigation (a link followed to tandem, the
+ * console) is still answered, and so is every request without the header (clients that are not
+ * browsers, and browsers sending the user's own typed URL as `none`).
+ */
+function isCrossSiteSubresource(headers: IncomingHttpHeaders): boolean {
+  return headers["sec-fetch-site"] === "cross-site" && headers["sec-fetch-mode"] !== "navigate";
+}
+
+/** The 403 for another site's request that came without an Origin. */
+function crossSiteRefusal(): GatewayError {
+  return new GatewayError(
+    "permission_denied",
+    "A cross-site request without an Origin (another site's <img>, <script>, <link> or no-cors fetch, marked " +
+      "Sec-Fetch-Site: cross-site) is not answered: a page calls tandem with fetch() in CORS mode, from an origin " +
+      "listed in server.cors.origins (TANDEM_ORIGINS)",
+  );
 }
 
 /** A refused request's body is not read, so its connection is not kept for another request. */

@@ -6,8 +6,22 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import { BLOCKED_SYSCALLS } from "../../../src/harness/sandbox/blocked-syscalls.js";
@@ -82,6 +96,58 @@ describe("the syscall filter's file", () => {
     const foreign = `${dirname(file)}-not-ours/filter.bpf`;
     restoreSyscallFilterFile(foreign);
     assert.equal(existsSync(foreign), false, "a path this process did not write is left alone");
+  });
+
+  // Another local user sees the folder's name in the temp dir and, once a cleaner removed it, makes it
+  // again first: tandem must not write its filter where someone else can swap it, nor follow a link.
+  it("is not written again into a folder another may have made in its place: open to others, a link, or a link inside", () => {
+    const file = syscallFilterFile("x64");
+    const folder = dirname(file);
+    const elsewhere = mkdtempSync(join(tmpdir(), "tandem-test-elsewhere-"));
+    const victim = join(elsewhere, "victim");
+    writeFileSync(victim, "untouched");
+    const attempts: Array<[string, () => void]> = [
+      [
+        "a folder others may write",
+        () => {
+          mkdirSync(folder);
+          chmodSync(folder, 0o777);
+        },
+      ],
+      ["a link to another folder", () => symlinkSync(elsewhere, folder)],
+      [
+        "a link in the file's place",
+        () => {
+          mkdirSync(folder, { mode: 0o700 });
+          symlinkSync(victim, file);
+        },
+      ],
+    ];
+    if (process.getuid?.() === 0) {
+      attempts.push([
+        "a folder of another user",
+        () => {
+          mkdirSync(folder, { mode: 0o700 });
+          chownSync(folder, 65534, 65534);
+        },
+      ]);
+    }
+    try {
+      for (const [what, plant] of attempts) {
+        rmSync(folder, { recursive: true, force: true });
+        plant();
+        assert.throws(() => restoreSyscallFilterFile(file), /syscall filter/, what);
+        assert.equal(readFileSync(victim, "utf8"), "untouched", `${what}: the link was not followed`);
+        assert.equal(existsSync(join(elsewhere, basename(file))), false, `${what}: nothing written through the link`);
+      }
+      // Gone again, with nothing in its place: written again, privately.
+      rmSync(folder, { recursive: true, force: true });
+      restoreSyscallFilterFile(file);
+      assert.deepEqual(readFileSync(file), syscallFilter("x64"));
+      assert.equal(lstatSync(folder).mode & 0o077, 0);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 });
 

@@ -8,6 +8,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { type HostedToolInfo, redactSecrets } from "../../../core/index.js";
 import { VERSION } from "../../../version.js";
 import { McpConnectTimeout, mcpErrorReason } from "./mcp-error-text.js";
+import { mcpFetch } from "./mcp-http-fetch.js";
 import type { McpLog } from "./mcp-log.js";
 
 /** Where an MCP server is, with its secrets already resolved. */
@@ -23,6 +24,10 @@ export interface McpConnectOptions {
   log: McpLog;
   /** Secret values of the endpoint, cleaned out of anything logged. */
   secrets: readonly string[];
+  /** An HTTP server's answers are read to at most this many bytes each (`limits.maxAnswerBytes`). */
+  maxAnswerBytes: number;
+  /** Why an HTTP server may not be reached at an address (see mcpFetch), or undefined. Default: any address. */
+  addressRefusal?: (address: string) => string | undefined;
 }
 
 /** A stdio server's stderr lines logged per connection: a chatty or looping server cannot flood the log. */
@@ -51,19 +56,31 @@ export class McpConnection {
   tools: Promise<HostedToolInfo[]> | undefined;
   /** How many tools the last listing found (for status). */
   toolCount: number | undefined;
+  /** Why tandem closed its transport, when it did (an answer past `maxAnswerBytes`): what failed on it since failed for this. */
+  closedFor: (() => Error | undefined) | undefined;
   #gone = false;
   #closing: Promise<void> | undefined;
   readonly #onGone: Array<() => void> = [];
   #busy = 0;
   #idleTimer: NodeJS.Timeout | undefined;
   #idleMs: number | undefined;
+  readonly #release: (() => Promise<void>) | undefined;
 
-  constructor(client: Client, transport: Transport, kind: McpConnection["kind"], label: string, secrets: readonly string[]) {
+  /** `release` frees what the transport used beside itself (an HTTP server's connection pool), once closed. */
+  constructor(
+    client: Client,
+    transport: Transport,
+    kind: McpConnection["kind"],
+    label: string,
+    secrets: readonly string[],
+    release?: () => Promise<void>,
+  ) {
     this.client = client;
     this.transport = transport;
     this.kind = kind;
     this.label = label;
     this.secrets = secrets;
+    this.#release = release;
   }
 
   /** Whether the connection can no longer be trusted with a new request. */
@@ -121,6 +138,7 @@ export class McpConnection {
       await withTimeout(this.transport.terminateSession(), TERMINATE_SESSION_MS).catch(() => {});
     }
     await this.client.close().catch(() => {});
+    await this.#release?.().catch(() => {});
   }
 
   #armIdle(): void {
@@ -156,18 +174,45 @@ export async function openMcpConnection(endpoint: McpEndpoint, options: McpConne
   }
   const url = new URL(endpoint.url);
   const requestInit = { headers: endpoint.headers };
+  // An answer cut at maxAnswerBytes closes the transport, so that what waits on it (an event stream's
+  // request would wait for its timeout) fails now, and says why.
+  const cut: { error?: Error; transport?: Transport } = {};
+  // Bounded answers, and only the addresses the host allows (a request-named server's), on every request of the transport.
+  const http = mcpFetch({
+    maxAnswerBytes: options.maxAnswerBytes,
+    ...(options.addressRefusal !== undefined && { addressRefusal: options.addressRefusal }),
+    onAnswerTooLarge: (error) => {
+      cut.error ??= error;
+      void cut.transport?.close();
+    },
+  });
+  const transportOptions = { requestInit, fetch: http.fetch };
+  const open = async (transport: Transport, kind: McpConnection["kind"]): Promise<McpConnection> => {
+    cut.transport = transport;
+    try {
+      const connection = await connect(transport, kind, options, http.close);
+      connection.closedFor = () => cut.error;
+      return connection;
+    } catch (err) {
+      throw cut.error ?? err;
+    }
+  };
   try {
-    return await connect(new StreamableHTTPClientTransport(url, { requestInit }), "streamable-http", options);
+    return await open(new StreamableHTTPClientTransport(url, transportOptions), "streamable-http");
   } catch (err) {
     const legacy = err instanceof StreamableHTTPError && err.code !== undefined && err.code >= 400 && err.code < 500;
-    if (!legacy || err.code === 401 || err.code === 403) throw err;
+    if (!legacy || err.code === 401 || err.code === 403) {
+      await http.close().catch(() => {});
+      throw err;
+    }
     options.log.debug(
       { server: options.label, reason: mcpErrorReason(err, options.secrets) },
       "mcp: Streamable HTTP refused, trying the legacy SSE transport",
     );
     try {
-      return await connect(new SSEClientTransport(url, { requestInit }), "sse", options);
+      return await open(new SSEClientTransport(url, transportOptions), "sse");
     } catch (sseErr) {
+      await http.close().catch(() => {});
       // The Streamable HTTP refusal is the more telling one when the server speaks neither.
       throw new AggregateError(
         [err, sseErr],
@@ -177,7 +222,12 @@ export async function openMcpConnection(endpoint: McpEndpoint, options: McpConne
   }
 }
 
-async function connect(transport: Transport, kind: McpConnection["kind"], options: McpConnectOptions): Promise<McpConnection> {
+async function connect(
+  transport: Transport,
+  kind: McpConnection["kind"],
+  options: McpConnectOptions,
+  release?: () => Promise<void>,
+): Promise<McpConnection> {
   let connection: McpConnection | undefined;
   const client = new Client(
     { name: "tandem", version: VERSION },
@@ -195,7 +245,7 @@ async function connect(transport: Transport, kind: McpConnection["kind"], option
       },
     },
   );
-  connection = new McpConnection(client, transport, kind, options.label, options.secrets);
+  connection = new McpConnection(client, transport, kind, options.label, options.secrets, release);
   try {
     await withTimeout(client.connect(transport, { timeout: options.timeoutMs }), options.timeoutMs);
   } catch (err) {

@@ -3,6 +3,7 @@ import { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { redactSecrets } from "../../../core/index.js";
+import { McpAddressRefused, McpAnswerTooLarge } from "./mcp-http-fetch.js";
 
 /*
  * A server's failure as a short sentence the model and the client read (it goes back as a tool
@@ -36,6 +37,15 @@ const ERRNO_WORDS: Record<string, string> = {
   UND_ERR_CONNECT_TIMEOUT: "connection timed out",
 };
 
+/** A refusal of mcpFetch's in the error or what caused it (undici's `fetch failed` hides it in `cause`). */
+function ownRefusal(err: unknown): Error | undefined {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 4; depth++) {
+    if (e instanceof McpAddressRefused || e instanceof McpAnswerTooLarge) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /** The errno-style code of an error or of the error that caused it (undici's `fetch failed` hides it in `cause`). */
 export function errnoCode(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 4; depth++) {
@@ -53,6 +63,9 @@ export function mcpErrorReason(err: unknown, secrets: Iterable<string> = []): st
 
 function rawReason(err: unknown): string {
   if (isRequestTimeout(err)) return "timed out";
+  // Our own refusals, wherever fetch or the SDK wrapped them ("fetch failed", "SSE error: ...").
+  const ours = ownRefusal(err);
+  if (ours !== undefined) return ours.message;
   if (err instanceof McpError) {
     if (err.code === ErrorCode.ConnectionClosed) return "the connection closed";
     return err.message;

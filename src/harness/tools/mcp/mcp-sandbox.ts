@@ -1,4 +1,5 @@
 import { homedir } from "node:os";
+import { dirname } from "node:path";
 import type { McpSandboxConfig } from "../../../config/index.js";
 import {
   bubblewrapArgs,
@@ -146,6 +147,15 @@ export class McpSandbox {
     }
     const home = hostEnv.HOME ?? homedir();
     const childEnv: Record<string, string> = { HOME: home, ...passed, ...env };
+    const { features } = availability;
+    const hidden = [
+      ...(this.#options.dataDir !== undefined ? [{ path: this.#options.dataDir, what: "tandem's data dir" }] : []),
+      // The filter every later sandbox starts under (in the temp dir, this user's): a server given the
+      // temp dir must not replace it with a weaker one.
+      ...(features.syscallFilter !== undefined
+        ? [{ path: dirname(features.syscallFilter), what: "the sandbox's syscall filter" }]
+        : []),
+    ];
     try {
       const plan = await planSandbox({
         where: `mcp.servers.${label}`,
@@ -161,9 +171,8 @@ export class McpSandbox {
         path: childEnv.PATH ?? process.env.PATH,
         home,
         base: this.#options.cwd ?? process.cwd(),
-        hidden: this.#options.dataDir !== undefined ? [{ path: this.#options.dataDir, what: "tandem's data dir" }] : [],
+        hidden,
       });
-      const { features } = availability;
       if (features.syscallFilter !== undefined) restoreSyscallFilterFile(features.syscallFilter);
       const bwrap = bubblewrapCommand(availability.bwrap, bubblewrapArgs(plan, features), features);
       const limited = await this.#memoryLimited(label, server.sandbox.memoryMiB, bwrap);

@@ -12,6 +12,7 @@ import {
 } from "../../../core/index.js";
 import type { KeySources } from "../../../secrets/index.js";
 import { SandboxError } from "../../sandbox/index.js";
+import { requestServerAddressRefusal } from "./mcp-address-policy.js";
 import { type McpConnection, type McpEndpoint, openMcpConnection } from "./mcp-connection.js";
 import { capUtf8, type McpToolResult, toolResultText } from "./mcp-content-text.js";
 import { errnoCode, isRequestTimeout, mcpErrorReason } from "./mcp-error-text.js";
@@ -39,6 +40,14 @@ export interface McpToolHostOptions {
   cwd?: string;
   /** The OS, for the sandbox's check. Default process.platform (tests simulate another). */
   platform?: NodeJS.Platform;
+  /** An HTTP server's answers are read to at most this many bytes each (`limits.maxAnswerBytes`). Default 33554432. */
+  maxAnswerBytes?: number;
+  /**
+   * Whether every client of tandem is on this machine (it is bound to a loopback address and answers
+   * no other host name): then a request may name a server on this machine or a private network by
+   * URL; otherwise only public addresses (see requestServerAddressRefusal). Default true.
+   */
+  clientsAreLocal?: boolean;
 }
 
 /** Pages of `tools/list` read at most: a server whose cursor never ends cannot hold a request. */
@@ -99,6 +108,8 @@ export class McpToolHost implements ToolHost {
   readonly #sources: KeySources;
   readonly #idleMs: number;
   readonly #restartIntervalMs: number;
+  readonly #maxAnswerBytes: number;
+  readonly #clientsAreLocal: boolean;
   readonly #slots = new Map<string, Slot>();
   /** Every connection opened and not yet closed, for close(). */
   readonly #open = new Set<McpConnection>();
@@ -116,6 +127,8 @@ export class McpToolHost implements ToolHost {
     this.#sources = options.keySources ?? {};
     this.#idleMs = options.requestServerIdleMs ?? 5 * 60_000;
     this.#restartIntervalMs = options.restartIntervalMs ?? 5000;
+    this.#maxAnswerBytes = options.maxAnswerBytes ?? 32 * 1024 * 1024;
+    this.#clientsAreLocal = options.clientsAreLocal ?? true;
     this.#sandbox = new McpSandbox({
       env: this.#env,
       log: this.#log,
@@ -267,6 +280,9 @@ export class McpToolHost implements ToolHost {
 
   /** Why a request on a connection failed, in words; a stdio server's closed pipe says it exited. */
   #reason(err: unknown, connection: McpConnection): string {
+    // tandem closed it: that is why (not the closed connection the request then saw).
+    const closedFor = connection.closedFor?.();
+    if (closedFor !== undefined) return mcpErrorReason(closedFor, connection.secrets);
     if (connection.kind === "stdio" && err instanceof McpError && err.code === ErrorCode.ConnectionClosed) {
       return "the server process exited (or closed its output)";
     }
@@ -410,6 +426,11 @@ export class McpToolHost implements ToolHost {
         timeoutMs: this.#config.listTimeoutMs,
         log: this.#log,
         secrets,
+        maxAnswerBytes: this.#maxAnswerBytes,
+        // A configured server is the user's own choice; a request's server_url is checked at each connection.
+        ...(target.requestNamed && {
+          addressRefusal: (address: string) => requestServerAddressRefusal(address, this.#clientsAreLocal),
+        }),
       });
     } catch (err) {
       const reason = isRequestTimeout(err)

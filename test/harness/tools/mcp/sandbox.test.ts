@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type McpConfig, mcpSchema } from "../../../../src/config/index.js";
 import { findExecutable } from "../../../../src/harness/sandbox/index.js";
-import { filterArchOf } from "../../../../src/harness/sandbox/syscall-filter.js";
+import { filterArchOf, syscallFilter } from "../../../../src/harness/sandbox/syscall-filter.js";
+import { syscallFilterFile } from "../../../../src/harness/sandbox/syscall-filter-file.js";
 import { McpToolHost, SILENT_MCP_LOG } from "../../../../src/harness/tools/mcp/index.js";
 import { MCP_REACH_SERVER } from "../../../support/mcp-test-server.js";
 
@@ -87,6 +88,8 @@ describe("a sandboxed stdio MCP server", { skip }, () => {
         small: { ...MCP_REACH_SERVER, sandbox: { memoryMiB: 256 } },
         missing: { ...MCP_REACH_SERVER, sandbox: { read: ["~/not-there"] } },
         indata: { ...MCP_REACH_SERVER, sandbox: { write: [join(dataDir, "scratch")] } },
+        // The machine's temp dir writable (tools that work on temp files): the syscall filter's folder is in it.
+        tmpwriter: { ...MCP_REACH_SERVER, sandbox: { write: [tmpdir()] } },
       },
     }) as McpConfig;
     host = new McpToolHost(config, {
@@ -155,6 +158,23 @@ describe("a sandboxed stdio MCP server", { skip }, () => {
     assert.equal(await output("wide", "list_dir", { path: dataDir }), "");
   });
 
+  it("cannot change the syscall filter the next sandboxes start under, even with the temp dir writable", async () => {
+    const arch = filterArchOf(process.arch);
+    if (arch === undefined) return;
+    await output("tmpwriter", "cwd");
+    // This process's filter file (the one the sandboxes above were started with).
+    const file = syscallFilterFile(arch);
+    const before = readFileSync(file);
+    assert.deepEqual(before, syscallFilter(arch));
+    assert.match(await refusal("tmpwriter", "read_file", { path: file }), /^ENOENT/, "its folder is hidden");
+    // Whatever this does (inside, the folder is an empty one of its own), the machine's file stays.
+    await call("tmpwriter", "write_file", { path: file, text: "an empty filter" });
+    assert.deepEqual(readFileSync(file), before, "the filter is unchanged");
+    // Its temp dir is the machine's otherwise: what it writes there is there.
+    await output("tmpwriter", "write_file", { path: join(root, "from-the-sandbox.txt"), text: "x" });
+    assert.equal(readFileSync(join(root, "from-the-sandbox.txt"), "utf8"), "x");
+  });
+
   it("reads a path given through a symlink, at the symlink's path and its target's", async () => {
     assert.equal(await output("linked", "read_file", { path: join(home, "docs-link", "readme.txt") }), "the docs");
     assert.equal(await output("linked", "read_file", { path: join(docs, "readme.txt") }), "the docs");
@@ -179,6 +199,7 @@ describe("a sandboxed stdio MCP server", { skip }, () => {
         state: "failed",
         reason: `mcp.servers.indata.sandbox.write[0]: '${join(dataDir, "scratch")}' is inside tandem's data dir (${dataDir}), which no sandboxed server may reach`,
       },
+      tmpwriter: { state: "confined", network: false, ...FILTER },
     });
   });
 
