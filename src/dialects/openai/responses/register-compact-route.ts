@@ -9,7 +9,7 @@ import { summaryItem } from "./history-summary.js";
 import { parseResponsesRequest } from "./parse-responses-request.js";
 import { renderResponsesUsage } from "./render-response.js";
 import { compactRequestSchema } from "./responses-api.js";
-import { stateSensitivity } from "./state-sensitivity.js";
+import { stateSensitivity } from "../state/index.js";
 
 /** The most the model is asked to write for a compaction: a summary to continue from, not a transcript. */
 const COMPACTION_MAX_TOKENS = 2048;

@@ -14,7 +14,7 @@ import { registerCompactRoute } from "./register-compact-route.js";
 import { registerInputTokensRoute } from "./register-input-tokens-route.js";
 import { outputItems, statusFor } from "./render-response.js";
 import { ResponseStreamRenderer } from "./response-stream-renderer.js";
-import { stateSensitivity } from "./state-sensitivity.js";
+import { stateSensitivity } from "../state/index.js";
 
 /**
  * POST /v1/responses over every target: the conversation is composed from the state tandem keeps

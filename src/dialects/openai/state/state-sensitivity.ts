@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { ItemSensitivity } from "../../../core/state.js";
+import type { ItemSensitivity, StoredItem } from "../../../core/state.js";
 import { maxSensitivity, parseSensitivityHeader, SENSITIVITY_HEADER } from "../../../privacy/index.js";
 
 /**
@@ -17,4 +17,17 @@ export function stateSensitivity(
   const declared = parseSensitivityHeader(Array.isArray(header) ? header[0] : header);
   const level = history === undefined ? declared : declared === undefined ? history : maxSensitivity(declared, history);
   return { headers: level !== undefined && level !== declared ? { ...headers, [SENSITIVITY_HEADER]: level } : headers, level };
+}
+
+/**
+ * Items a client stores without a model's turn (the Conversations API's create and items calls),
+ * marked with the level its `x-tandem-sensitivity` header declares, as a turn's items are: a value
+ * declared private that no detector finds is then kept off cloud targets by every later turn that
+ * reads these items, as stateSensitivity does for a turn's own. Undeclared or public: unmarked
+ * (detection still reads them on every turn).
+ */
+export function withDeclaredSensitivity(items: StoredItem[], headers: IncomingHttpHeaders): StoredItem[] {
+  const { level } = stateSensitivity(headers, undefined);
+  if (level === undefined || level === "public") return items;
+  return items.map((stored) => ({ ...stored, sensitivity: level }));
 }
