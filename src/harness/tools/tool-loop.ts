@@ -471,6 +471,7 @@ class LoopRun {
         stores,
         this.#tools.fileSearch as NonNullable<HostedToolsRequest["fileSearch"]>,
         queries,
+        this.#sensitivity,
         this.#context.signal,
       );
     } catch (err) {
