@@ -3,6 +3,7 @@ import type { ChatRequest, Gateway, RequestContext } from "../../../core/index.j
 import { GatewayError } from "../../../core/index.js";
 import type { DialectServices, RouteTable } from "../../shared/index.js";
 import { clientSignal, metaWarnings, requestRecord, sendChat, warningsHeader } from "../../shared/index.js";
+import { stateSensitivity } from "../state/index.js";
 import { type BackgroundResponses, sendRunEvents } from "./background-responses.js";
 import { composeConversation } from "./compose-conversation.js";
 import { ConversationTurns } from "./conversation-turns.js";
@@ -14,7 +15,6 @@ import { registerCompactRoute } from "./register-compact-route.js";
 import { registerInputTokensRoute } from "./register-input-tokens-route.js";
 import { outputItems, statusFor } from "./render-response.js";
 import { ResponseStreamRenderer } from "./response-stream-renderer.js";
-import { stateSensitivity } from "../state/index.js";
 
 /**
  * POST /v1/responses over every target: the conversation is composed from the state tandem keeps
