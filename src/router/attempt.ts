@@ -216,7 +216,7 @@ export class Attempts {
         preamble.push(first.value);
       }
     } catch (err) {
-      const error = deadline.error(err);
+      const error = this.#guard.withoutPrivateValues(deadline.error(err));
       deadline.dispose();
       await iterator.return?.();
       this.#failed(target.name, error);
@@ -270,7 +270,7 @@ export class Attempts {
       this.#stats.success(target.name, performance.now() - startedAt);
       return result;
     } catch (err) {
-      const error = deadline.error(err);
+      const error = this.#guard.withoutPrivateValues(deadline.error(err));
       this.#failed(target.name, error);
       throw error;
     } finally {
@@ -327,7 +327,7 @@ export class Attempts {
       if (!ended) await iterator.return?.();
     };
     const fail = async (err: unknown): Promise<never> => {
-      const error = deadline.error(err);
+      const error = this.#guard.withoutPrivateValues(deadline.error(err));
       if (countsAgainstTarget(error)) breaker.failure();
       this.#failed(target, error);
       await close();

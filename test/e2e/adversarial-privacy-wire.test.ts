@@ -4,10 +4,13 @@
  * Ollama client sends back to continue it. On the same-wire path the body goes as the client sent
  * it, so a cloud Ollama upstream would be given those ids and read the earlier (possibly private)
  * conversation back; they must count as content classification cannot read, as an image does.
+ * And an upstream's error that quotes a private request back.
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { Ollama } from "ollama";
+import OpenAI from "openai";
+import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import { type ScriptedUpstream, startScriptedUpstream } from "../support/scripted-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
@@ -90,5 +93,63 @@ describe("Ollama /api/generate context (an earlier exchange as token ids)", () =
     await declared.generate({ model: "cloud-only", prompt: "And then?", context: CONTEXT, stream: false });
     assert.equal(cloud.requests.length, 2);
     assert.deepEqual((cloud.requests[1]?.body as { context?: number[] }).context, CONTEXT, "sent as the client sent it");
+  });
+});
+
+/**
+ * An upstream's error that quotes the request it refused (FastAPI's 422s quote their `input`,
+ * proxies quote the messages): its text reaches the client's error, tandem's log line and the
+ * target's last error in /v1/status, which must not hold the private values it quotes.
+ */
+describe("an upstream error that quotes the private request", () => {
+  const CARD = ["4111", "1111", "1111", "1111"].join(" ");
+  const EMAIL = ["quoted.canary", "example.org"].join("@");
+  let upstream: FakeOpenAIUpstream;
+  let server: RunningTandem;
+  const log: string[] = [];
+
+  before(async () => {
+    upstream = await startFakeOpenAI({ models: ["m"] });
+    server = await startTandem(
+      {
+        providers: { home: { kind: "openai", baseUrl: upstream.url, local: true, models: ["m"] } },
+        routes: { mine: { tiers: ["home/m"], retry: { attempts: 1, baseMs: 0, maxMs: 0 } } },
+      },
+      { log },
+    );
+    upstream.script((request) => ({
+      kind: "error",
+      status: 500,
+      message: `Input should be valid: ${JSON.stringify((request.body as { messages: unknown }).messages)}`,
+    }));
+  });
+
+  after(async () => {
+    await server?.close();
+    await upstream?.close();
+  });
+
+  it("is masked in the client's error, the log line and /v1/status, and still says what failed", async () => {
+    const openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const err = await openai.chat.completions
+      .create({ model: "mine", messages: [{ role: "user", content: `Charge ${CARD}, receipt to ${EMAIL}` }] })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.ok(err instanceof OpenAI.APIError, String(err));
+    assert.match(err.message, /Input should be valid/);
+    assert.match(err.message, /\[payment_card\].*\[email\]/);
+    const status = await (await fetch(`${server.url}/v1/status`)).text();
+    assert.match(status, /Input should be valid/, "the target's last error is shown");
+    const lines = log.join("\n");
+    assert.match(lines, /Input should be valid/, "the failure is logged");
+    for (const [where, text] of [
+      ["the client's error", err.message],
+      ["/v1/status", status],
+      ["the log", lines],
+    ] as const) {
+      assert.ok(!text.includes("4111") && !text.includes(EMAIL), `${where} holds a private value: ${text.slice(0, 400)}`);
+    }
   });
 });
