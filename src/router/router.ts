@@ -95,6 +95,7 @@ export class Router implements Gateway {
       attempts: this.#attempts,
       metrics,
       stats,
+      guard: this.#guard,
       maxAnswerBytes: options.maxAnswerBytes ?? DEFAULT_ANSWER_LIMITS.maxAnswerBytes,
     });
     this.#local = new LocalEngineService(catalog, this.#planner);

@@ -153,3 +153,85 @@ describe("an upstream error that quotes the private request", () => {
     }
   });
 });
+
+/**
+ * Mid-stream continuation on a redacting route: a local target's partial answer is written after
+ * the request was classified, so the redaction only knows the values the request showed. A local
+ * model that writes one in another spelling, then breaks off, must not have that text carried to a
+ * cloud target to go on from (as a summary of the history is not).
+ */
+describe("a local target's partial answer continued on a redacting route", () => {
+  const PHONE = "+1 415-555-0177";
+  const RESPELLED = "(415) 555-0177";
+  let home: FakeOpenAIUpstream;
+  let cloud: FakeOpenAIUpstream;
+  let server: RunningTandem;
+
+  const chunk = (content: string) =>
+    `data: ${JSON.stringify({
+      id: "chatcmpl-local",
+      object: "chat.completion.chunk",
+      created: 1,
+      model: "m",
+      choices: [{ index: 0, delta: { content }, finish_reason: null }],
+    })}\n\n`;
+
+  before(async () => {
+    [home, cloud] = await Promise.all([startFakeOpenAI({ models: ["m"] }), startFakeOpenAI({ models: ["gpt"] })]);
+    const fast = { retry: { attempts: 1, baseMs: 0, maxMs: 0 }, timeouts: { firstTokenMs: 5000, idleMs: 5000 } };
+    server = await startTandem(
+      {
+        privacy: { default: "local-only" },
+        providers: {
+          home: { kind: "openai", baseUrl: home.url, local: true, models: ["m"] },
+          cloud: { kind: "openai", baseUrl: cloud.url, local: false, apiKeys: ["env:K"], models: ["gpt"] },
+        },
+        routes: { "redact-first": { tiers: ["home/m", "cloud/gpt"], privacy: "redact", ...fast } },
+      },
+      { env: { K: "sk-upstream-cloud" } },
+    );
+    cloud.script(() => ({ kind: "text", text: " and that is all." }));
+  });
+
+  after(async () => {
+    await server?.close();
+    await Promise.all([home?.close(), cloud?.close()]);
+  });
+
+  const ask = async () => {
+    const openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const stream = await openai.chat.completions.create({
+      model: "redact-first",
+      stream: true,
+      messages: [{ role: "user", content: `Call me back on ${PHONE} about the order.` }],
+    });
+    let text = "";
+    for await (const part of stream) text += part.choices[0]?.delta.content ?? "";
+    return text;
+  };
+
+  it("does not send a value the redaction has no placeholder for to the cloud target", async () => {
+    home.script(() => ({
+      kind: "raw",
+      body: [chunk("Sure, I will call "), chunk(`${RESPELLED} tomorrow`)],
+      end: "destroy",
+    }));
+    cloud.requests.length = 0;
+    await ask().catch(() => "");
+    const sent = JSON.stringify(cloud.requests.map((r) => r.body));
+    assert.ok(
+      !sent.includes("555-0177") && !sent.includes("5550177"),
+      `the cloud target was sent the value: ${sent.slice(0, 600)}`,
+    );
+  });
+
+  it("continues on the cloud target, redacted, when the partial answer holds only values it knows", async () => {
+    home.script(() => ({ kind: "raw", body: [chunk("Sure, I will call "), chunk(`${PHONE} tomorrow`)], end: "destroy" }));
+    cloud.requests.length = 0;
+    const text = await ask();
+    assert.equal(cloud.requests.length, 1, "the answer went on on the cloud target");
+    const sent = JSON.stringify(cloud.requests[0]?.body);
+    assert.ok(!sent.includes("555-0177"), sent);
+    assert.match(text, /Sure, I will call \+1 415-555-0177 tomorrow and that is all\./);
+  });
+});
