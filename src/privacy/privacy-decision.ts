@@ -109,7 +109,9 @@ function decide(header: string | undefined, settings: PrivacySettings, detect: (
   const found = Object.entries(detected.counts).map(([kind, n]) => `${n} ${kind}`);
   if (privateImages && detected.images > 0) found.push(`${detected.images} image${detected.images === 1 ? "" : "s"}`);
   if (privateImages && detected.unread > 0)
-    found.push(`${detected.unread} attachment${detected.unread === 1 ? "" : "s"} that cannot be read (PDF, audio, file, token context)`);
+    found.push(
+      `${detected.unread} attachment${detected.unread === 1 ? "" : "s"} that cannot be read (PDF, audio, file, token context)`,
+    );
   const reason =
     given !== undefined ? `${given} by ${source}` : found.length > 0 ? `found ${found.join(", ")}` : "nothing sensitive found";
   const policy = policyOf(sensitivity);
