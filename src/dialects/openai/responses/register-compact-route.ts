@@ -46,12 +46,13 @@ export function registerCompactRoute(app: RouteTable, gateway: Gateway, services
     const items = composed.items.map((s) => s.item);
     const through = items.at(-1)?.id as string;
     const kept = items.filter((item) => item.type === "message" && item.role === "user");
-    const { headers, level } = stateSensitivity(request.headers, composed.historySensitivity);
+    const { headers, level, floor } = stateSensitivity(request.headers, composed.historySensitivity);
+    const summarize = summaryRequest(wire.model, previous, turns, COMPACTION_MAX_TOKENS);
     await sendChat(
       request,
       reply,
       gateway,
-      summaryRequest(wire.model, previous, turns, COMPACTION_MAX_TOKENS),
+      floor === undefined ? summarize : { ...summarize, sensitivityFloor: floor },
       {
         stream: () => {
           throw new GatewayError("internal", "a compaction is never streamed");

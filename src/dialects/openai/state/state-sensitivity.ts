@@ -7,15 +7,21 @@ import { maxSensitivity, parseSensitivityHeader, SENSITIVITY_HEADER } from "../.
  * sensitive on every later request made of it, whatever the new input says — a client's header can
  * raise the level but never lower it below what its stored items carry (the route's privacy decides
  * where such a request may go: local-only, or redacted). The router reads the header before
- * detection, so the request's headers carry the level: the client's own when they already do.
+ * detection, so the request's headers carry a private level (the client's own when they already
+ * do); an internal one is the request's `floor` (ChatRequest.sensitivityFloor), which detection can
+ * still raise.
  */
 export function stateSensitivity(
   headers: IncomingHttpHeaders,
   history: ItemSensitivity | undefined,
-): { headers: IncomingHttpHeaders; level: ItemSensitivity | undefined } {
+): { headers: IncomingHttpHeaders; level: ItemSensitivity | undefined; floor?: "internal" } {
   const header = headers[SENSITIVITY_HEADER];
   const declared = parseSensitivityHeader(Array.isArray(header) ? header[0] : header);
   const level = history === undefined ? declared : declared === undefined ? history : maxSensitivity(declared, history);
+  // An internal history the client declared nothing over is the request's floor, not its header: as
+  // the header, `internal` would stop detection, and the new input's own private data would go where
+  // internal data may (ChatRequest.sensitivityFloor). Private is the top: as the header it loses nothing.
+  if (declared === undefined && level === "internal") return { headers, level, floor: "internal" };
   return { headers: level !== undefined && level !== declared ? { ...headers, [SENSITIVITY_HEADER]: level } : headers, level };
 }
 
