@@ -22,6 +22,7 @@ const VAULT = ["tango", "451", "zulu"].join("-");
 const SECRET_TURN = `The vault code is ${VAULT}. Keep it to yourself.`;
 const HARMLESS = "What should I do next?";
 const PRIVATE = { "x-tandem-sensitivity": "private" };
+const EMAIL = ["stored.canary", "example.org"].join("@");
 
 const LOCAL = "home/m";
 const CLOUD = "cloud/gpt";
@@ -60,7 +61,10 @@ before(async () => {
     routes: {
       "local-first": { tiers: [LOCAL, CLOUD], privacy: "local-only", ...fast },
       "cloud-only": { tiers: [CLOUD], privacy: "local-only", ...fast },
+      // No privacy setting: a private request follows privacy.default (local-only), an internal one goes.
+      "cloud-open": { tiers: [CLOUD], ...fast },
       "all-local": { tiers: [LOCAL], ...fast },
+      "cloud-memory": { tiers: [CLOUD], privacy: "local-only", memory: "on", ...fast },
     },
   };
   tandem = await startTandem(config, { store: true, env: { UP_CLOUD: "sk-upstream-cloud" } });
@@ -195,5 +199,51 @@ describe("file_search queries of a private conversation", () => {
     assert.equal(hits.data[0]?.filename, "sailing.md", "still found by its words");
     const sent = embeddings.inputs.flat();
     assert.ok(!sent.some((text) => text.includes(VAULT)), `the query went to the cloud embedding model: ${JSON.stringify(sent)}`);
+  });
+});
+
+describe("a history stored internal", () => {
+  for (const how of ["previous_response_id", "conversation"] as const) {
+    it(`${how}: is a floor, not a ceiling: a later turn's own private data is still found`, LIMIT, async () => {
+      const conversation = how === "conversation" ? (await client.conversations.create({})).id : undefined;
+      const first = await client.responses.create(
+        { model: "local-first", input: "Notes for the internal planning meeting.", ...(conversation && { conversation }) },
+        { headers: { "x-tandem-sensitivity": "internal" } },
+      );
+      // The later turn holds an e-mail address: private by detection, so privacy.default keeps it here.
+      const next = client.responses.create({
+        model: "cloud-open",
+        input: `Send the notes to ${EMAIL}.`,
+        ...(conversation ? { conversation } : { previous_response_id: first.id }),
+      });
+      await assertRefused(next);
+      await sleep(50);
+      assert.ok(!cloudRecorder.received().toString("utf8").includes(EMAIL), "the e-mail address reached the cloud upstream");
+      // Harmless, the same turn goes, as internal.
+      const { response } = await client.responses
+        .create({
+          model: "cloud-open",
+          input: HARMLESS,
+          ...(conversation ? { conversation } : { previous_response_id: first.id }),
+        })
+        .withResponse();
+      assert.equal(response.headers.get("x-tandem-sensitivity"), "internal");
+    });
+  }
+});
+
+describe("a memory declared internal", () => {
+  it("recalled into a request, keeps it at least internal: a local-only route does not send it to the cloud", LIMIT, async () => {
+    const res = await fetch(`${tandem.url}/v1/memories`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: "The team codename is bluejay", sensitivity: "internal" }),
+    });
+    assert.equal(res.status, 200);
+    await assertRefused(
+      client.chat.completions.create({ model: "cloud-memory", messages: [{ role: "user", content: "Which team codename?" }] }),
+    );
+    await sleep(50);
+    assert.ok(!cloudRecorder.received().toString("utf8").includes("bluejay"), "the memory reached the cloud upstream");
   });
 });
