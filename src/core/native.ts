@@ -43,8 +43,8 @@ export interface NativeRequest {
   /**
    * How many parts besides `wireOnly`'s carry content inline that privacy classification cannot
    * read (a PDF or audio clip in a stored Responses history: a target on this wire is sent it as
-   * stored, a target on another wire is given the conversation without it). They count as
-   * `WireOnly.unread` parts do. Default 0.
+   * stored, a target on another wire is given the conversation without it; an Ollama `/api/generate`
+   * `context`, an earlier exchange as token ids). They count as `WireOnly.unread` parts do. Default 0.
    */
   unread?: number;
   /**

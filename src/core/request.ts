@@ -1,6 +1,7 @@
 import type { LogprobsRequest } from "./logprobs.js";
 import type { Message, ToolChoice, ToolDefinition } from "./messages.js";
 import type { NativeRequest } from "./native.js";
+import type { Sensitivity } from "./sensitivity.js";
 import type { StoredHistory } from "./stored-history.js";
 
 export type ResponseFormat =
@@ -92,6 +93,14 @@ export interface ChatRequest {
    * summary back through it to be stored. Default: unset (a cut leaves the turns out, unsummarized).
    */
   history?: StoredHistory;
+  /**
+   * The least sensitive this request is, whatever detection finds in it: the level of the stored
+   * state it carries (an earlier turn classified or declared `internal`), set by the dialect that
+   * composed it. Detection still reads the request and may raise it (a later turn's own private
+   * data); given as `x-tandem-sensitivity` instead, the level would stop that detection. The
+   * client's own header still wins. Default: unset (detection alone).
+   */
+  sensitivityFloor?: Sensitivity;
   /**
    * The client's own body and headers, for a target that speaks the client's wire format (set by
    * the dialects that can pass through). The canonical fields above are still what routing, privacy

@@ -221,6 +221,12 @@ export interface VectorSearchQuery {
   limit: number;
   filter?: AttributeFilter;
   scoreThreshold: number;
+  /**
+   * How sensitive the queries are known to be: the client's declaration, or the conversation's that
+   * wrote them (a file_search call). A private query is never embedded by a cloud model; undefined or
+   * a lower level: the router classifies each query as it is embedded.
+   */
+  sensitivity?: Sensitivity;
 }
 
 /**

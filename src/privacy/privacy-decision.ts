@@ -56,18 +56,23 @@ export function decideChatPrivacy(
   settings: PrivacySettings,
   classified?: RequestClassification,
 ): PrivacyDecision {
-  return decide(header, settings, () => {
-    const found = classified ?? classifyRequest(request, detectorFor(settings.detection));
-    let unread = (request.native?.unread ?? 0) + found.unreadFiles;
-    for (const part of request.native?.wireOnly ?? []) if (part.unread) unread++;
-    return {
-      findings: found.findings,
-      counts: found.counts,
-      images: found.images.length,
-      unread,
-      texts: () => requestTexts(request),
-    };
-  });
+  return decide(
+    header,
+    settings,
+    () => {
+      const found = classified ?? classifyRequest(request, detectorFor(settings.detection));
+      let unread = (request.native?.unread ?? 0) + found.unreadFiles;
+      for (const part of request.native?.wireOnly ?? []) if (part.unread) unread++;
+      return {
+        findings: found.findings,
+        counts: found.counts,
+        images: found.images.length,
+        unread,
+        texts: () => requestTexts(request),
+      };
+    },
+    request.sensitivityFloor,
+  );
 }
 
 /** The privacy decision for an embeddings request (its inputs are scanned like user text). */
@@ -85,9 +90,17 @@ export function decideEmbedPrivacy(
   });
 }
 
-function decide(header: string | undefined, settings: PrivacySettings, detect: () => Detected): PrivacyDecision {
+function decide(
+  header: string | undefined,
+  settings: PrivacySettings,
+  detect: () => Detected,
+  /** The least level detection may find (ChatRequest.sensitivityFloor): stored state the request carries. */
+  floor?: Sensitivity,
+): PrivacyDecision {
   const declared = parseSensitivityHeader(header);
-  const given = declared ?? settings.routeSensitivity;
+  // The route's setting stands in for detection, the stored state's floor under it.
+  const route = settings.routeSensitivity;
+  const given = declared ?? (route !== undefined && floor !== undefined ? maxSensitivity(route, floor) : route);
   const source = declared !== undefined ? `header ${SENSITIVITY_HEADER}` : "the route's sensitivity setting";
   // A level that is given and allows everything needs no scan; redaction always needs the findings.
   if (given === "public") return { sensitivity: "public", policy: "allow", reason: `public by ${source}`, counts: {} };
@@ -105,13 +118,23 @@ function decide(header: string | undefined, settings: PrivacySettings, detect: (
   // What cannot be read cannot be cleared either: an image, or a PDF, audio clip or file sent inline.
   const privateImages = detected.images + detected.unread > 0 && settings.imagesArePrivate;
   if (privateImages) level = "private";
+  const raisedByState = given === undefined && floor !== undefined && maxSensitivity(level, floor) !== level;
+  if (raisedByState) level = floor;
   const sensitivity = given ?? level;
   const found = Object.entries(detected.counts).map(([kind, n]) => `${n} ${kind}`);
   if (privateImages && detected.images > 0) found.push(`${detected.images} image${detected.images === 1 ? "" : "s"}`);
   if (privateImages && detected.unread > 0)
-    found.push(`${detected.unread} attachment${detected.unread === 1 ? "" : "s"} that cannot be read (PDF, audio, file)`);
+    found.push(
+      `${detected.unread} attachment${detected.unread === 1 ? "" : "s"} that cannot be read (PDF, audio, file, token context)`,
+    );
   const reason =
-    given !== undefined ? `${given} by ${source}` : found.length > 0 ? `found ${found.join(", ")}` : "nothing sensitive found";
+    given !== undefined
+      ? `${given} by ${source}`
+      : raisedByState
+        ? `${level} by the stored conversation${found.length > 0 ? `; found ${found.join(", ")}` : ""}`
+        : found.length > 0
+          ? `found ${found.join(", ")}`
+          : "nothing sensitive found";
   const policy = policyOf(sensitivity);
   if (policy === "redact" && privateImages) {
     // An image (or an attachment) cannot be redacted, so a private one keeps the whole request on the machine.

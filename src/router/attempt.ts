@@ -218,7 +218,7 @@ export class Attempts {
         preamble.push(first.value);
       }
     } catch (err) {
-      const error = deadline.error(err);
+      const error = this.#guard.withoutPrivateValues(deadline.error(err));
       deadline.dispose();
       await iterator.return?.();
       this.#failed(target.name, error);
@@ -272,7 +272,7 @@ export class Attempts {
       this.#stats.success(target.name, performance.now() - startedAt);
       return result;
     } catch (err) {
-      const error = deadline.error(err);
+      const error = this.#guard.withoutPrivateValues(deadline.error(err));
       this.#failed(target.name, error);
       throw error;
     } finally {
@@ -329,7 +329,7 @@ export class Attempts {
       if (!ended) await iterator.return?.();
     };
     const fail = async (err: unknown): Promise<never> => {
-      const error = deadline.error(err);
+      const error = this.#guard.withoutPrivateValues(deadline.error(err));
       if (countsAgainstTarget(error)) breaker.failure();
       this.#failed(target, error);
       await close();

@@ -16,7 +16,7 @@ import { exhaustedError, type FailedAttempt } from "./attempt-log.js";
 import type { AttemptLoop } from "./attempt-loop.js";
 import type { Target } from "./catalog.js";
 import { type Plan, streamsUpstream } from "./plan.js";
-import type { Privacy } from "./privacy-guard.js";
+import type { Privacy, PrivacyGuard } from "./privacy-guard.js";
 import { QualityWatch } from "./quality-check.js";
 import { failoverDecision } from "./retry-policy.js";
 
@@ -60,6 +60,8 @@ export interface ContinuationParts {
   attempts: Attempts;
   metrics: Metrics;
   stats: TargetStats;
+  /** Whether a partial answer may be carried to a cloud target redacted (PrivacyGuard.unredactable). */
+  guard: Pick<PrivacyGuard, "unredactable">;
   /** The largest answer kept, in characters of text and tool-call arguments (limits.maxAnswerBytes). */
   maxAnswerBytes: number;
 }
@@ -84,6 +86,7 @@ export class Continuation {
   readonly #metrics: Metrics;
   readonly #stats: TargetStats;
   readonly #maxAnswerBytes: number;
+  readonly #guard: ContinuationParts["guard"];
 
   constructor(parts: ContinuationParts) {
     this.#loop = parts.loop;
@@ -91,6 +94,7 @@ export class Continuation {
     this.#metrics = parts.metrics;
     this.#stats = parts.stats;
     this.#maxAnswerBytes = parts.maxAnswerBytes;
+    this.#guard = parts.guard;
   }
 
   /**
@@ -263,13 +267,17 @@ export class Continuation {
         // Going on from the text so far rebuilds the request in canonical form, which cannot say what
         // only the client's wire carries (NativeRequest.wireOnly: several choices, a server tool...).
         if (!restart && (request.native?.wireOnly?.length ?? 0) > 0) throw error;
+        // The text so far was written after the request was classified: when it holds a value the
+        // redaction has no placeholder for (a local model's other spelling of one), it goes on only on
+        // this machine, as a history's summary does (it would leave as it is).
+        const localOnly = !restart && text !== "" && this.#guard.unredactable(text, privacy);
         const rest: Plan = {
           ...plan,
           unresolved: [],
           // Neither a target already tried nor one the plan found unable to serve this request (a
           // continuation has a failure to report already: it does not try the unsuitable anyway).
           tiers: plan.tiers
-            .map((tier) => tier.filter((t) => !tried.has(t.name) && unsuitable?.(t) === undefined))
+            .map((tier) => tier.filter((t) => !tried.has(t.name) && unsuitable?.(t) === undefined && (t.local || !localOnly)))
             .filter((tier) => tier.length > 0),
         };
         if (rest.tiers.length === 0) throw error;

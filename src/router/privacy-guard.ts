@@ -31,6 +31,9 @@ export interface Privacy {
   decision: PrivacyDecision;
 }
 
+/** Kinds an error message keeps (see PrivacyGuard.withoutPrivateValues). */
+const UNMASKED_IN_ERRORS = new Set(["ip_address", "token"]);
+
 /** Requests with at least this many characters of text are classified and tokenized in slices. */
 export const LARGE_REQUEST_TEXT = 512 * 1024;
 
@@ -88,6 +91,41 @@ export class PrivacyGuard {
     return detectorFor(this.#privacy)
       .detect(text)
       .some((finding) => redaction.placeholderFor(finding.value) === undefined);
+  }
+
+  /**
+   * `error` with the sensitive values its message quotes replaced by their kind (`[email]`): an
+   * upstream's error may quote the request it refused (FastAPI's 422s quote their input, proxies
+   * the messages), and the message goes to the client, the log line, the attempt list and the
+   * target's last error in /v1/status. Any target's, local ones too: a private request is sent
+   * there as it is. IP addresses and bare high-entropy tokens are left (a network error's address,
+   * an upstream's request id: what the user needs to see what failed).
+   */
+  withoutPrivateValues(error: GatewayError): GatewayError {
+    // Subclasses (the audit's, a key pool's) carry no upstream text, and are told apart by their class.
+    if (error.constructor !== GatewayError) return error;
+    const message = error.message;
+    const found = detectorFor(this.#privacy)
+      .detect(message)
+      .filter((finding) => !UNMASKED_IN_ERRORS.has(finding.kind));
+    if (found.length === 0) return error;
+    let masked = "";
+    let at = 0;
+    for (const finding of found) {
+      if (finding.start < at) continue;
+      masked += `${message.slice(at, finding.start)}[${finding.kind}]`;
+      at = finding.end;
+    }
+    masked += message.slice(at);
+    return new GatewayError(error.code, masked, {
+      status: error.status,
+      retryable: error.retryable,
+      cause: error,
+      ...(error.param !== undefined && { param: error.param }),
+      ...(error.retryAfterMs !== undefined && { retryAfterMs: error.retryAfterMs }),
+      ...(error.target !== undefined && { target: error.target }),
+      ...(error.reason !== undefined && { reason: error.reason }),
+    });
   }
 
   /**

@@ -103,6 +103,7 @@ export class Router implements Gateway {
       attempts: this.#attempts,
       metrics,
       stats,
+      guard: this.#guard,
       maxAnswerBytes: options.maxAnswerBytes ?? DEFAULT_ANSWER_LIMITS.maxAnswerBytes,
     });
     this.#local = new LocalEngineService(catalog, this.#planner);
@@ -156,7 +157,8 @@ export class Router implements Gateway {
     );
     if (refused) throw refused;
     const unfit = (t: Target) => unsuitability(t, request, count);
-    const summarize = request.history === undefined ? undefined : this.#summarizer(plan, context, privacy);
+    const summarize =
+      request.history === undefined ? undefined : this.#summarizer(plan, context, privacy, request.sensitivityFloor);
     const outcome = await this.#loop.run(
       plan,
       context,
@@ -210,7 +212,13 @@ export class Router implements Gateway {
    * target's privacy, retries and audit apply), marked with the conversation's sensitivity so that a
    * private history goes only where private data may go; asked once per cut, whichever target needs it.
    */
-  #summarizer(plan: Plan, context: RequestContext, privacy: Privacy | undefined): Summarize | undefined {
+  #summarizer(
+    plan: Plan,
+    context: RequestContext,
+    privacy: Privacy | undefined,
+    /** The conversation's stored floor (ChatRequest.sensitivityFloor), for when no decision was made here. */
+    floor: ChatRequest["sensitivityFloor"],
+  ): Summarize | undefined {
     const name = plan.policy.summarizer;
     if (name === undefined) return undefined;
     const header = context.headers[SENSITIVITY_HEADER];
@@ -221,7 +229,7 @@ export class Router implements Gateway {
       let answer = asked.get(key);
       if (answer === undefined) {
         answer = this.chat(
-          { ...request, model: name },
+          { ...request, model: name, ...(floor !== undefined && { sensitivityFloor: floor }) },
           { signal, headers: level === undefined ? {} : { [SENSITIVITY_HEADER]: level } },
         ).then(async (started) => {
           const { text, usage } = await collectText(started.events);

@@ -392,6 +392,30 @@ describe("mcp tools: approvals, filters, failures", () => {
     assert.equal(response.output_text, "I could not search.");
   });
 
+  it("classifies a call to a remote server in a conversation declared internal too: private arguments stay here", async () => {
+    // Only local targets: no turn is classified, and the conversation's known level (internal) says
+    // nothing of what the model put in the call (a value a local tool or file gave it).
+    ollama.script((request) =>
+      lastIsToolResult(request)
+        ? { kind: "text", text: "I could not search." }
+        : { kind: "tool_calls", calls: [{ name: "mcp__remote__search", arguments: { q: "card 4111 1111 1111 1111" } }] },
+    );
+    const remote = {
+      type: "mcp" as const,
+      server_label: "remote",
+      server_url: "https://mcp.example.com/mcp",
+      require_approval: "never" as const,
+    };
+    const response = await client.responses.create(
+      { model: "ollama/llama3.2:latest", input: "Search it", tools: [remote] },
+      { headers: { "x-tandem-sensitivity": "internal" } },
+    );
+    const call = response.output[1];
+    assert.ok(call?.type === "mcp_call");
+    assert.match(call.error ?? "", /private data/);
+    assert.equal(host.calls.length, 0);
+  });
+
   it("rejects malformed mcp tools with OpenAI's 400 naming the field", async () => {
     await assert.rejects(
       client.responses.create({

@@ -149,3 +149,32 @@ describe("privacy decision", () => {
     assert.equal(decideEmbedPrivacy(["plain text"], undefined, BASE).policy, "allow");
   });
 });
+
+describe("privacy decision with a stored floor (ChatRequest.sensitivityFloor)", () => {
+  const floored = (text: string): ChatRequest => ({ ...ask(text), sensitivityFloor: "internal" });
+
+  it("is at least the floor, and says it came from the stored conversation", () => {
+    const d = decideChatPrivacy(floored("What next?"), undefined, BASE);
+    assert.equal(d.sensitivity, "internal");
+    assert.equal(d.policy, "allow");
+    assert.match(d.reason, /internal by the stored conversation/);
+    assert.equal(
+      decideChatPrivacy(floored("What next?"), undefined, { ...BASE, routePolicy: "local-only" }).policy,
+      "local-only",
+    );
+  });
+
+  it("is raised by what detection finds in the new input (the floor does not stop detection)", () => {
+    const d = decideChatPrivacy(floored(PII), undefined, BASE);
+    assert.equal(d.sensitivity, "private");
+    assert.equal(d.policy, "local-only");
+  });
+
+  it("yields to the client's header, and raises the route's sensitivity setting", () => {
+    assert.equal(decideChatPrivacy(floored(PII), "public", BASE).sensitivity, "public");
+    assert.equal(
+      decideChatPrivacy(floored("What next?"), undefined, { ...BASE, routeSensitivity: "public" }).sensitivity,
+      "internal",
+    );
+  });
+});

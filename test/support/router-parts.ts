@@ -99,7 +99,7 @@ export function routerParts(options: { breaker?: { failureThreshold: number; coo
   const guard = new PrivacyGuard(catalog, metrics, DEFAULT_PRIVACY, undefined);
   const loop = new AttemptLoop({ stats, metrics, health, network, breakers });
   const attempts = new Attempts({ stats, metrics, health, guard });
-  const continuation = new Continuation({ loop, attempts, metrics, stats, maxAnswerBytes: 1 << 20 });
+  const continuation = new Continuation({ loop, attempts, metrics, stats, guard, maxAnswerBytes: 1 << 20 });
   return { metrics, stats, health, breakers, loop, attempts, continuation };
 }
 

@@ -38,7 +38,17 @@ export function nativeOllamaRequest(
   text?: string,
 ): NativeRequest {
   const raw = body as Json;
-  return { wire, body: raw, ...(text !== undefined && { text }), headers: {}, lost: () => ollamaLost(raw) };
+  // `context` (of /api/generate) is an earlier exchange as the model's token ids: an Ollama target
+  // reads that conversation back, and classification cannot read it, so it counts as an attachment does.
+  const unread = Array.isArray(raw.context) && raw.context.length > 0 ? 1 : 0;
+  return {
+    wire,
+    body: raw,
+    ...(text !== undefined && { text }),
+    headers: {},
+    lost: () => ollamaLost(raw),
+    ...(unread > 0 && { unread }),
+  };
 }
 
 /** What of an Ollama request the canonical form leaves out, for `x-tandem-warnings`. */

@@ -112,8 +112,11 @@ export class MemoryRecallGateway extends ChatGatewayWrapper {
     ];
     const level = hits.reduce<Sensitivity>((top, hit) => higher(top, hit.memory.sensitivity), "public");
     const raised = raisedLevel(declared, level);
+    // With none declared, an internal memory is the request's floor: detection still reads the rest.
+    const floor =
+      declared === undefined && level === "internal" ? higher(request.sensitivityFloor ?? "public", level) : undefined;
     return {
-      request: { ...request, messages, native: undefined },
+      request: { ...request, messages, native: undefined, ...(floor !== undefined && { sensitivityFloor: floor }) },
       context: raised === undefined ? context : { ...context, headers: { ...context.headers, [SENSITIVITY_HEADER]: raised } },
       memory: hits.map((hit) => hit.memory.id),
     };
@@ -150,7 +153,8 @@ function higher(a: Sensitivity, b: Sensitivity): Sensitivity {
  * The level to declare for the request once memories of `level` joined it, or undefined to leave
  * it as it is. A declared level (the client's header, else the route's setting) is raised to the
  * memories'; with none declared, detection still reads the whole request (memories included), and
- * only a private memory is declared, so the request is private even where detection would not say so.
+ * only a private memory is declared, so the request is private even where detection would not say so
+ * (an internal one is the request's floor instead, ChatRequest.sensitivityFloor, which detection can raise).
  */
 function raisedLevel(declared: Sensitivity | undefined, level: Sensitivity): Sensitivity | undefined {
   if (declared !== undefined) return higher(declared, level) === declared ? undefined : level;

@@ -90,10 +90,13 @@ export async function runFileSearch(
   stores: FileSearchStores & Pick<VectorStores, "maxQueryChars">,
   tool: FileSearchTool,
   queries: string[],
+  /** The conversation's sensitivity as far as it is known: a private conversation's queries stay off cloud models. */
+  sensitivity: Sensitivity | undefined,
   signal: AbortSignal,
 ): Promise<FileSearchFound> {
   const hits = await stores.search(
     {
+      ...(sensitivity !== undefined && { sensitivity }),
       vectorStoreIds: tool.vectorStoreIds,
       queries: queries.map((q) => q.slice(0, stores.maxQueryChars)),
       limit: tool.maxResults,

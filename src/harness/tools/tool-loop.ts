@@ -471,6 +471,7 @@ class LoopRun {
         stores,
         this.#tools.fileSearch as NonNullable<HostedToolsRequest["fileSearch"]>,
         queries,
+        this.#sensitivity,
         this.#context.signal,
       );
     } catch (err) {
@@ -493,11 +494,14 @@ class LoopRun {
     if (this.#callsLeft <= 0) return { error: "Not run: this response reached its limit of tool calls (max_tool_calls)." };
     this.#callsLeft--;
     const remote = server.ref.url !== undefined && !isLoopbackUrl(server.ref.url);
-    // No turn classified (every target local): the call's own arguments are, before they leave.
+    // Unless the conversation is known to be private, or was declared public, the call's own
+    // arguments are classified before they leave: with every target local no turn is classified,
+    // and a known `internal` says nothing of what the model put in the call (a value a local tool gave it).
+    const known = this.#sensitivity;
     const level =
-      remote && this.#sensitivity === undefined && this.#options.classify !== undefined
-        ? this.#options.classify(args)
-        : this.#sensitivity;
+      remote && known !== "private" && known !== "public" && this.#options.classify !== undefined
+        ? higher(known, this.#options.classify(args))
+        : known;
     if (remote && level === "private") {
       return {
         error: `Not run: the conversation holds private data, and MCP server '${server.ref.label}' is not on this machine.`,

@@ -264,8 +264,10 @@ export class VectorStoreLibrary implements VectorStores {
     const best = new Map<string, ChunkHit>();
     for (const text of query.queries) {
       signal.throwIfAborted();
-      // The query's sensitivity is the router's to find (undefined): a private one stays off a cloud model.
-      const embedding = this.#o.embedder && (await this.#o.embedder.embed(text, undefined, signal));
+      // A query known to be private is never offered to a cloud model. Any other is the router's to
+      // classify (undefined): a lower level given as the header would skip detection of the query.
+      const known = query.sensitivity === "private" ? "private" : undefined;
+      const embedding = this.#o.embedder && (await this.#o.embedder.embed(text, known, signal));
       const hits = await this.#o.store.search(
         {
           vectorStoreIds: query.vectorStoreIds,

@@ -9,6 +9,7 @@ import {
   parseMetadata,
   renderItemList,
   stateRoute,
+  withDeclaredSensitivity,
 } from "../state/index.js";
 
 /** OpenAI lets a client add up to 20 items at a time, at creation and per items call. */
@@ -32,7 +33,7 @@ export function registerConversationRoutes(app: RouteTable, state: StateStore): 
       const metadata = parseMetadata(body.metadata);
       const items =
         body.items === undefined || body.items === null ? [] : normalizeInputItems(body.items, "items", MAX_ITEMS_PER_CALL);
-      return renderConversation(await state.createConversation(metadata, items));
+      return renderConversation(await state.createConversation(metadata, withDeclaredSensitivity(items, request.headers)));
     }),
   );
 
@@ -74,7 +75,7 @@ export function registerConversationRoutes(app: RouteTable, state: StateStore): 
         throw invalidParam("items", "Missing required parameter: 'items'.", "missing_required_parameter");
       }
       const items = normalizeInputItems(body.items, "items", MAX_ITEMS_PER_CALL);
-      const added = await state.addConversationItems(id, items);
+      const added = await state.addConversationItems(id, withDeclaredSensitivity(items, request.headers));
       if (!added) throw notFound("Conversation", id);
       return renderItemList({ data: added, hasMore: false });
     }),

@@ -86,7 +86,10 @@ export async function composeConversation(
   const input: InputRecord[] = [];
   for (const entry of request.input) {
     if (entry.kind === "item") {
-      input.push(entry.sent === undefined ? { item: entry.item } : { item: entry.item, sent: entry.sent });
+      const record: InputRecord = entry.sent === undefined ? { item: entry.item } : { item: entry.item, sent: entry.sent };
+      // A compaction the client kept is as sensitive as the history it stands for.
+      const level = readSummary(entry.item)?.sensitivity;
+      input.push(level === undefined ? record : { ...record, sensitivity: level });
       continue;
     }
     // From the history this request continues, else (as OpenAI does) from anything stored.
@@ -178,7 +181,16 @@ export async function composeConversation(
       for (const message of dropped) last = Math.max(last, sources.get(message) ?? -1);
       const through = items[last]?.item.id;
       if (through === undefined) return;
-      onSummary(summaryItem({ text, by, through }), target);
+      // It carries the history's level, for a client that reads it back and sends it as input.
+      onSummary(
+        summaryItem({
+          text,
+          by,
+          through,
+          ...(historySensitivity !== undefined && historySensitivity !== "public" && { sensitivity: historySensitivity }),
+        }),
+        target,
+      );
     },
   });
   return {

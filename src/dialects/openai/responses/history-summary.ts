@@ -1,5 +1,5 @@
 import { makeId, SUMMARY_LEAD } from "../../../core/index.js";
-import type { StateItem, StoredItem } from "../../../core/state.js";
+import type { ItemSensitivity, StateItem, StoredItem } from "../../../core/state.js";
 
 /**
  * A summary tandem made of a stored history's older turns (a route's `summarizer`), kept as OpenAI
@@ -16,6 +16,12 @@ export interface HistorySummary {
   by: string;
   /** The id of the last item the summary stands for: it and every item before it are left out. */
   through: string;
+  /**
+   * How sensitive the turns it stands for were, when above public: a compaction the client keeps
+   * (POST /v1/responses/compact) and sends back as input carries its history's level with it, as a
+   * stored history does (it reads as a summary, and a value declared private may be in it).
+   */
+  sensitivity?: Exclude<ItemSensitivity, "public">;
 }
 
 export function summaryItem(summary: HistorySummary): StateItem {
@@ -33,7 +39,10 @@ export function readSummary(item: StateItem): HistorySummary | undefined {
       Buffer.from(item.encrypted_content.slice(MARK.length), "base64url").toString(),
     ) as Partial<HistorySummary>;
     if (typeof parsed.text !== "string" || typeof parsed.through !== "string") return undefined;
-    return { text: parsed.text, by: String(parsed.by ?? ""), through: parsed.through };
+    const summary: HistorySummary = { text: parsed.text, by: String(parsed.by ?? ""), through: parsed.through };
+    // Only a level that raises the turn counts (a client can send any content: it can never lower one).
+    if (parsed.sensitivity === "private" || parsed.sensitivity === "internal") summary.sensitivity = parsed.sensitivity;
+    return summary;
   } catch {
     return undefined;
   }

@@ -1,15 +1,16 @@
 import { summaryRequest } from "../../../context/summarize-history.js";
 import type { Gateway } from "../../../core/index.js";
 import { type ChatResult, GatewayError, type Message, makeId, type ResponseMeta, SUMMARY_LEAD } from "../../../core/index.js";
-import type { StateItem } from "../../../core/state.js";
+import type { ItemSensitivity, StateItem } from "../../../core/state.js";
+import { maxSensitivity } from "../../../privacy/index.js";
 import type { DialectServices, RouteTable } from "../../shared/index.js";
 import { clientSignal, parseBody, requestRecord, sendChat } from "../../shared/index.js";
+import { stateSensitivity } from "../state/index.js";
 import { composeConversation } from "./compose-conversation.js";
-import { summaryItem } from "./history-summary.js";
+import { type HistorySummary, summaryItem } from "./history-summary.js";
 import { parseResponsesRequest } from "./parse-responses-request.js";
 import { renderResponsesUsage } from "./render-response.js";
 import { compactRequestSchema } from "./responses-api.js";
-import { stateSensitivity } from "./state-sensitivity.js";
 
 /** The most the model is asked to write for a compaction: a summary to continue from, not a transcript. */
 const COMPACTION_MAX_TOKENS = 2048;
@@ -45,18 +46,20 @@ export function registerCompactRoute(app: RouteTable, gateway: Gateway, services
     const items = composed.items.map((s) => s.item);
     const through = items.at(-1)?.id as string;
     const kept = items.filter((item) => item.type === "message" && item.role === "user");
+    const { headers, level, floor } = stateSensitivity(request.headers, composed.historySensitivity);
+    const summarize = summaryRequest(wire.model, previous, turns, COMPACTION_MAX_TOKENS);
     await sendChat(
       request,
       reply,
       gateway,
-      summaryRequest(wire.model, previous, turns, COMPACTION_MAX_TOKENS),
+      floor === undefined ? summarize : { ...summarize, sensitivityFloor: floor },
       {
         stream: () => {
           throw new GatewayError("internal", "a compaction is never streamed");
         },
-        json: (result, meta) => compacted(result, meta, kept, through),
+        json: (result, meta) => compacted(result, meta, kept, through, level),
       },
-      stateSensitivity(request.headers, composed.historySensitivity).headers,
+      headers,
     );
   });
 }
@@ -77,7 +80,13 @@ function transcriptOf(messages: readonly Message[], instructions: string | undef
   return previous === undefined ? { turns } : { previous, turns };
 }
 
-function compacted(result: ChatResult, meta: ResponseMeta, kept: StateItem[], through: string): Record<string, unknown> {
+function compacted(
+  result: ChatResult,
+  meta: ResponseMeta,
+  kept: StateItem[],
+  through: string,
+  declared: ItemSensitivity | undefined,
+): Record<string, unknown> {
   const text = result.text.trim();
   if (text === "") {
     throw new GatewayError("upstream_error", `${meta.target}: the model wrote an empty summary; nothing to compact to`, {
@@ -88,7 +97,19 @@ function compacted(result: ChatResult, meta: ResponseMeta, kept: StateItem[], th
     id: makeId("resp_", 48),
     object: "response.compaction",
     created_at: Math.floor(Date.now() / 1000),
-    output: [...kept, summaryItem({ text, by: meta.target, through })],
+    output: [...kept, summaryItem({ text, by: meta.target, through, ...summaryLevel(declared, meta.sensitivity) })],
     usage: renderResponsesUsage(result.usage),
   };
+}
+
+/**
+ * The level a compaction carries: the history's or the client's declared one, or the one the router
+ * classified the conversation at (a summary of detected private turns is private too), when above public.
+ */
+function summaryLevel(
+  declared: ItemSensitivity | undefined,
+  classified: ItemSensitivity | undefined,
+): Pick<HistorySummary, "sensitivity"> {
+  const level = declared === undefined ? classified : classified === undefined ? declared : maxSensitivity(declared, classified);
+  return level === "private" || level === "internal" ? { sensitivity: level } : {};
 }

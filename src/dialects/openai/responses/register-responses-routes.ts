@@ -3,6 +3,7 @@ import type { ChatRequest, Gateway, RequestContext } from "../../../core/index.j
 import { GatewayError } from "../../../core/index.js";
 import type { DialectServices, RouteTable } from "../../shared/index.js";
 import { clientSignal, metaWarnings, requestRecord, sendChat, warningsHeader } from "../../shared/index.js";
+import { stateSensitivity } from "../state/index.js";
 import { type BackgroundResponses, sendRunEvents } from "./background-responses.js";
 import { composeConversation } from "./compose-conversation.js";
 import { ConversationTurns } from "./conversation-turns.js";
@@ -14,7 +15,6 @@ import { registerCompactRoute } from "./register-compact-route.js";
 import { registerInputTokensRoute } from "./register-input-tokens-route.js";
 import { outputItems, statusFor } from "./render-response.js";
 import { ResponseStreamRenderer } from "./response-stream-renderer.js";
-import { stateSensitivity } from "./state-sensitivity.js";
 
 /**
  * POST /v1/responses over every target: the conversation is composed from the state tandem keeps
@@ -66,7 +66,7 @@ async function respond(
   identity: { id: string; createdAt: number } | undefined,
 ): Promise<void> {
   const composed = await composeConversation(parsed, services.state, services.files, clientSignal(request, reply));
-  const { headers, level } = stateSensitivity(request.headers, composed.historySensitivity);
+  const { headers, level, floor } = stateSensitivity(request.headers, composed.historySensitivity);
   // MCP servers' tools and file_search: run by tandem's tool loop, between the model's turns, on the
   // canonical path (so a file_search naming tandem's stores never reaches a Responses upstream).
   const hostedWanted = parsed.mcp.length > 0 || parsed.fileSearch !== undefined;
@@ -106,6 +106,7 @@ async function respond(
       {
         ...parsed.chat,
         messages: composed.messages,
+        ...(floor !== undefined && { sensitivityFloor: floor }),
         // With hosted tools the loop answers, turn by turn, on the canonical path.
         native: runner === undefined ? native.native : undefined,
         ...(composed.history !== undefined && {

@@ -14,6 +14,7 @@ import {
   StateApiError,
   single,
   stateRoute,
+  stateSensitivity,
   typeOf,
 } from "../state/index.js";
 import {
@@ -125,8 +126,10 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
       if (body.rewrite_query === true) {
         reply.header("x-tandem-warnings", "rewrite_query was not applied: tandem searches the query as given");
       }
+      // A query the client declared private is not embedded by a cloud model.
+      const { level } = stateSensitivity(request.headers, undefined);
       const hits = await stores.search(
-        { vectorStoreIds: [id], queries, limit, scoreThreshold, ...(filter && { filter }) },
+        { vectorStoreIds: [id], queries, limit, scoreThreshold, ...(filter && { filter }), ...(level && { sensitivity: level }) },
         clientSignal(request, reply),
       );
       return {
