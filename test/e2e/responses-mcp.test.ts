@@ -372,18 +372,23 @@ describe("mcp tools: approvals, filters, failures", () => {
     assert.equal(host.calls.length, 0);
   });
 
-  it("classifies a local model's call to a remote server itself, and does not send private arguments", async () => {
+  /** A local model that calls a remote server's search with a card number, then gives up; the server's tool. */
+  const localModelCallsRemoteWithCard = () => {
     ollama.script((request) =>
       lastIsToolResult(request)
         ? { kind: "text", text: "I could not search." }
         : { kind: "tool_calls", calls: [{ name: "mcp__remote__search", arguments: { q: "card 4111 1111 1111 1111" } }] },
     );
-    const remote = {
+    return {
       type: "mcp" as const,
       server_label: "remote",
       server_url: "https://mcp.example.com/mcp",
       require_approval: "never" as const,
     };
+  };
+
+  it("classifies a local model's call to a remote server itself, and does not send private arguments", async () => {
+    const remote = localModelCallsRemoteWithCard();
     const response = await client.responses.create({ model: "ollama/llama3.2:latest", input: "Search it", tools: [remote] });
     const call = response.output[1];
     assert.ok(call?.type === "mcp_call");
@@ -395,17 +400,7 @@ describe("mcp tools: approvals, filters, failures", () => {
   it("classifies a call to a remote server in a conversation declared internal too: private arguments stay here", async () => {
     // Only local targets: no turn is classified, and the conversation's known level (internal) says
     // nothing of what the model put in the call (a value a local tool or file gave it).
-    ollama.script((request) =>
-      lastIsToolResult(request)
-        ? { kind: "text", text: "I could not search." }
-        : { kind: "tool_calls", calls: [{ name: "mcp__remote__search", arguments: { q: "card 4111 1111 1111 1111" } }] },
-    );
-    const remote = {
-      type: "mcp" as const,
-      server_label: "remote",
-      server_url: "https://mcp.example.com/mcp",
-      require_approval: "never" as const,
-    };
+    const remote = localModelCallsRemoteWithCard();
     const response = await client.responses.create(
       { model: "ollama/llama3.2:latest", input: "Search it", tools: [remote] },
       { headers: { "x-tandem-sensitivity": "internal" } },
