@@ -5,6 +5,7 @@
  * (harness/files/) and in memory when the store is off; the Files routes and the request
  * resolvers use it.
  */
+import type { Sensitivity } from "./sensitivity.js";
 import type { ListPage } from "./state.js";
 
 /** What a client uploads a file for (FilePurpose in the openai SDK). */
@@ -28,7 +29,16 @@ export interface StoredFile {
    * them and how a request gives them to a target.
    */
   mediaType: string;
+  /**
+   * The level the client declared when it uploaded the file (`x-tandem-sensitivity`): the least
+   * level of every vector store chunk made of it and of every request that names it; detection can
+   * only raise it. Absent: none declared (or `public`), detection alone. Not shown in the File object.
+   */
+  sensitivity?: FileSensitivity;
 }
+
+/** A file's declared level, kept only when it is more than public. */
+export type FileSensitivity = Exclude<Sensitivity, "public">;
 
 /** What an upload gives a store to create a file from. */
 export interface NewFile {
@@ -37,6 +47,8 @@ export interface NewFile {
   mediaType: string;
   /** Seconds after its creation that the file expires; absent: kept until deleted. */
   expiresAfter?: number;
+  /** The level the upload declared (StoredFile.sensitivity); absent: none. */
+  sensitivity?: FileSensitivity;
 }
 
 /** A file's metadata and its bytes. */

@@ -1,5 +1,5 @@
 import type Sqlite from "better-sqlite3-multiple-ciphers";
-import type { FileContent, FileListOptions, FilePurpose, StoredFile } from "../core/files.js";
+import type { FileContent, FileListOptions, FilePurpose, FileSensitivity, StoredFile } from "../core/files.js";
 import type { ListPage } from "../core/state.js";
 
 interface FileRow {
@@ -10,18 +10,19 @@ interface FileRow {
   purpose: string;
   bytes: number;
   media_type: string;
+  sensitivity: string | null;
 }
 
 interface ContentRow extends FileRow {
   data: Uint8Array;
 }
 
-const COLUMNS = "id, created_at, expires_at, filename, purpose, bytes, media_type";
+const COLUMNS = "id, created_at, expires_at, filename, purpose, bytes, media_type, sensitivity";
 /** Not expired at `now` (seconds): a file past its expiry is never read, even before it is deleted. */
 const LIVE = "(expires_at IS NULL OR expires_at > ?)";
 
 /**
- * The files of the Files API (migration 8) over the store's open connection: the synchronous half of
+ * The files of the Files API (migrations 8 and 12) over the store's open connection: the synchronous half of
  * the encrypted FileStore (src/harness/files/encrypted-file-store.ts), run on the store's thread.
  * Every write is one transaction, committed before the method returns. Each method takes the time
  * (`now`, seconds since the epoch) from its caller and deletes the files expired by then first, so an
@@ -34,9 +35,9 @@ export class FileTables {
   constructor(db: Sqlite.Database) {
     this.#db = db;
     this.#q = {
-      insert: db.prepare<[string, number, number | null, string, string, number, string, Uint8Array]>(
-        `INSERT INTO files (id, created_at, expires_at, filename, purpose, bytes, media_type, data)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      insert: db.prepare<[string, number, number | null, string, string, number, string, string | null, Uint8Array]>(
+        `INSERT INTO files (id, created_at, expires_at, filename, purpose, bytes, media_type, sensitivity, data)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       get: db.prepare<[string, number], FileRow>(`SELECT ${COLUMNS} FROM files WHERE id = ? AND ${LIVE}`),
       content: db.prepare<[string, number], ContentRow>(`SELECT ${COLUMNS}, data FROM files WHERE id = ? AND ${LIVE}`),
@@ -62,6 +63,7 @@ export class FileTables {
       file.purpose,
       file.bytes,
       file.mediaType,
+      file.sensitivity ?? null,
       data,
     );
   }
@@ -125,5 +127,6 @@ function toStoredFile(row: FileRow): StoredFile {
     purpose: row.purpose as FilePurpose,
     bytes: row.bytes,
     mediaType: row.media_type,
+    ...(row.sensitivity !== null && { sensitivity: row.sensitivity as FileSensitivity }),
   };
 }

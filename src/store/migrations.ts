@@ -264,6 +264,13 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       UPDATE responses SET stored_at_ms = created_at * 1000;
       CREATE INDEX responses_stored_at_ms ON responses (stored_at_ms);
     `),
+  // 12: the sensitivity a client declared when it uploaded a file (x-tandem-sensitivity): the least
+  // level of every chunk a vector store makes of it and of every request that names it. Files from
+  // before, and files uploaded without a declaration: NULL (detection alone, as before).
+  (db) =>
+    db.exec(`
+      ALTER TABLE files ADD COLUMN sensitivity TEXT;   -- internal | private; NULL: none declared
+    `),
 ];
 
 /** The version this build of tandem writes. */

@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import Sqlite from "better-sqlite3-multiple-ciphers";
 import {
   type DatabaseKey,
+  MIGRATIONS,
   openEncryptedDatabase,
   openStore,
   type RequestLogEntry,
@@ -253,6 +254,37 @@ describe("encrypted store", () => {
     assert.equal(store.queryRequests()[0]?.route, "from-v1");
     store.setSecret("new-in-v2", "sk-test-value-123");
     assert.equal(store.getSecret("new-in-v2"), "sk-test-value-123");
+    store.close();
+    const check = rawOpen(file, key);
+    assert.equal(check.pragma("user_version", { simple: true }), SCHEMA_VERSION);
+    check.close();
+  });
+
+  it("migrates a database at schema version 11: its files keep no declared level, new ones keep theirs", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    const file = join(dataDir, "tandem.db");
+    const old = rawOpen(file, key);
+    old.pragma("journal_mode = WAL");
+    // Released steps never change, so the first 11 build the database a tandem of version 11 wrote.
+    for (const step of MIGRATIONS.slice(0, 11)) step(old);
+    old.pragma("user_version = 11");
+    old
+      .prepare(
+        `INSERT INTO files (id, created_at, expires_at, filename, purpose, bytes, media_type, data)
+         VALUES ('file-old', 1700000000, NULL, 'old.md', 'assistants', 3, 'text/markdown', ?)`,
+      )
+      .run(Buffer.from("old"));
+    old.close();
+
+    const store = quietStore(dataDir, key);
+    const now = 1_700_000_100;
+    const kept = store.files.getFile("file-old", now);
+    assert.equal(kept?.filename, "old.md");
+    assert.ok(kept !== undefined && !("sensitivity" in kept), "a file from before the migration has no declared level");
+    const declared = { ...kept, id: "file-new", filename: "new.md", sensitivity: "private" as const };
+    store.files.saveFile(declared, Buffer.from("new"), now);
+    assert.equal(store.files.fileContent("file-new", now)?.file.sensitivity, "private");
     store.close();
     const check = rawOpen(file, key);
     assert.equal(check.pragma("user_version", { simple: true }), SCHEMA_VERSION);

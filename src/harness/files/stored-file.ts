@@ -11,5 +11,6 @@ export function storedFile(input: NewFile, data: Uint8Array, now: number): Store
     purpose: input.purpose,
     bytes: data.byteLength,
     mediaType: input.mediaType,
+    ...(input.sensitivity !== undefined && { sensitivity: input.sensitivity }),
   };
 }

@@ -51,6 +51,24 @@ export function fileStoreSuite(name: string, open: (clock: FileClock) => Promise
       assert.equal(await store.fileContent(file.id), undefined);
     });
 
+    it("keeps the level an upload declared, in every read of the file; none when none was declared", async (t) => {
+      const secret = await store.createFile(input("s.txt", { sensitivity: "private" }), text("s"));
+      const inner = await store.createFile(input("i.txt", { sensitivity: "internal" }), text("i"));
+      const plain = await store.createFile(input("p.txt"), text("p"));
+      // Deleted whatever the checks find, so the listing tests after this one see only their own files.
+      t.after(() => Promise.all([secret, inner, plain].map((file) => store.deleteFile(file.id))));
+      assert.equal(secret.sensitivity, "private");
+      assert.equal((await store.getFile(secret.id))?.sensitivity, "private");
+      assert.equal((await store.fileContent(secret.id))?.file.sensitivity, "private");
+      assert.equal((await store.getFile(inner.id))?.sensitivity, "internal");
+      assert.ok(!("sensitivity" in ((await store.getFile(plain.id)) ?? {})));
+      const listed = await store.listFiles({ limit: 100, order: "asc" });
+      assert.deepEqual(
+        listed.data.filter((f) => [secret.id, inner.id, plain.id].includes(f.id)).map((f) => f.sensitivity),
+        ["private", "internal", undefined],
+      );
+    });
+
     it("lists in creation order both ways, after a cursor, filtered by purpose", async () => {
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) {
