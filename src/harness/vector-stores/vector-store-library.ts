@@ -21,6 +21,7 @@ import {
   type VectorStoreStore,
   type VectorStores,
 } from "../../core/vector-stores.js";
+import { maxSensitivity } from "../../privacy/sensitivity.js";
 import type { FileClock } from "../files/file-clock.js";
 import { systemClock } from "../files/file-clock.js";
 import type { MemoryEmbedder } from "../memory/memory-embedder.js";
@@ -390,10 +391,15 @@ export class VectorStoreLibrary implements VectorStores {
         },
       };
     }
+    // The level the client declared at upload is each chunk's least: a private file's chunks are
+    // private (never embedded by a cloud model, never handed to a cloud turn as public) even where
+    // no detector finds anything in them.
+    const declared = file.sensitivity;
     const chunks: NewChunk[] = [];
     for (const chunk of texts) {
       signal.throwIfAborted();
-      const sensitivity = this.#o.classify(chunk);
+      const found = this.#o.classify(chunk);
+      const sensitivity = declared === undefined ? found : maxSensitivity(declared, found);
       const embedding = this.#o.embedder && (await this.#o.embedder.embed(chunk, sensitivity, signal));
       chunks.push({ text: chunk, sensitivity, ...(embedding && { embedding }) });
     }

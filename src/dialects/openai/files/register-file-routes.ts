@@ -1,6 +1,6 @@
 import { fileMediaType, GatewayError, isTextMediaType, type VectorStores } from "../../../core/index.js";
 import { clientSignal, type FilesService, type RouteTable } from "../../shared/index.js";
-import { renderList, StateApiError, stateRoute } from "../state/index.js";
+import { declaredFileSensitivity, renderList, StateApiError, stateRoute } from "../state/index.js";
 import { parseFileListQuery } from "./parse-file-list-query.js";
 import { parseFileUpload } from "./parse-file-upload.js";
 import { renderFileObject } from "./render-file-object.js";
@@ -24,12 +24,16 @@ export function registerFileRoutes(app: RouteTable, files: FilesService, vectorS
         throw err;
       });
       const expiresAfter = upload.expiresAfter ?? (upload.purpose === "batch" ? BATCH_EXPIRY_S : undefined);
+      // The level the client declared (x-tandem-sensitivity) is kept with the file: every request that
+      // names it and every chunk a vector store makes of it is at least that sensitive.
+      const sensitivity = declaredFileSensitivity(request.headers);
       const file = await store.createFile(
         {
           filename: upload.filename,
           purpose: upload.purpose,
           mediaType: fileMediaType(upload.data, upload.filename, upload.declaredType),
           ...(expiresAfter !== undefined && { expiresAfter }),
+          ...(sensitivity !== undefined && { sensitivity }),
         },
         upload.data,
       );

@@ -12,4 +12,4 @@ export { type ListQuery, parseInclude, parseListQuery, parsePaging, single } fro
 export { parseBoundedObject, parseMetadata, typeOf } from "./parse-metadata.js";
 export { type ItemList, type OpenAIList, renderItemList, renderList } from "./render-item-list.js";
 export { invalidParam, notFound, StateApiError, stateRoute } from "./state-api-error.js";
-export { stateSensitivity, withDeclaredSensitivity } from "./state-sensitivity.js";
+export { declaredFileSensitivity, stateSensitivity, withDeclaredSensitivity } from "./state-sensitivity.js";

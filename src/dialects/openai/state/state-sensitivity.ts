@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import type { FileSensitivity } from "../../../core/files.js";
 import type { ItemSensitivity, StoredItem } from "../../../core/state.js";
 import { maxSensitivity, parseSensitivityHeader, SENSITIVITY_HEADER } from "../../../privacy/index.js";
 
@@ -36,4 +37,14 @@ export function withDeclaredSensitivity(items: StoredItem[], headers: IncomingHt
   const { level } = stateSensitivity(headers, undefined);
   if (level === undefined || level === "public") return items;
   return items.map((stored) => ({ ...stored, sensitivity: level }));
+}
+
+/**
+ * The level a file upload declares with `x-tandem-sensitivity`, kept with the file
+ * (StoredFile.sensitivity). Undeclared or public: undefined (detection alone, on every use).
+ * A bad value is the 400 naming the header.
+ */
+export function declaredFileSensitivity(headers: IncomingHttpHeaders): FileSensitivity | undefined {
+  const { level } = stateSensitivity(headers, undefined);
+  return level === undefined || level === "public" ? undefined : level;
 }
