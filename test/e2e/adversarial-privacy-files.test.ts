@@ -21,6 +21,8 @@ import { type RunningTandem, startTandem } from "../support/tandem.js";
 const VAULT = ["tango", "451", "zulu"].join("-");
 const SECRET_TEXT = `The boat is moored at pier 7 of the old harbour. The vault code is ${VAULT}.`;
 const PRIVATE = { "x-tandem-sensitivity": "private" };
+const INTERNAL = { "x-tandem-sensitivity": "internal" };
+const EMAIL = ["file.canary", "example.org"].join("@");
 
 const LOCAL = "home/m";
 const CLOUD = "cloud/gpt";
@@ -176,4 +178,85 @@ describe("vector store ingestion of a file declared private", () => {
       },
     );
   }
+});
+
+describe("a request naming a file declared private", () => {
+  for (const declared of [true, false]) {
+    const what = declared ? "declared private: stays off" : "undeclared: goes to";
+    it(`Responses API input_file by file_id, ${what} the cloud target of a local-only route`, LIMIT, async () => {
+      const fileId = await upload(declared);
+      const turn = client.responses.create({
+        model: "cloud-only",
+        input: [
+          {
+            role: "user",
+            content: [
+              { type: "input_text", text: "Summarize the file." },
+              { type: "input_file", file_id: fileId },
+            ],
+          },
+        ],
+      });
+      if (declared) await assertRefused(turn);
+      else assert.equal((await turn).output_text, "Answered by the cloud.");
+      assert.equal((await cloudReceived()).includes(VAULT), !declared, "whether the file's text reached the cloud upstream");
+    });
+
+    it(`chat completions file part by file_id, ${what} the cloud target of a local-only route`, LIMIT, async () => {
+      const fileId = await upload(declared);
+      const turn = client.chat.completions.create({
+        model: "cloud-only",
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "Summarize the file." },
+              { type: "file", file: { file_id: fileId } },
+            ],
+          },
+        ],
+      });
+      if (declared) await assertRefused(turn);
+      else assert.equal((await turn).choices[0]?.message.content, "Answered by the cloud.");
+      assert.equal((await cloudReceived()).includes(VAULT), !declared, "whether the file's text reached the cloud upstream");
+    });
+  }
+
+  it("named in an earlier turn only, keeps a later turn of the chain off the cloud", LIMIT, async () => {
+    const fileId = await upload(true);
+    const first = await client.responses.create({
+      model: "cloud-first",
+      input: [{ role: "user", content: [{ type: "input_file", file_id: fileId }] }],
+    });
+    assert.equal(first.output_text, "Handled on this machine.");
+    await assertRefused(client.responses.create({ model: "cloud-only", previous_response_id: first.id, input: "And then?" }));
+    assert.ok(!(await cloudReceived()).includes(VAULT), "the file's text reached the cloud upstream");
+  });
+
+  it("declared internal, is a floor, not a ceiling: the turn's own private data is still found", LIMIT, async () => {
+    const file = await client.files.create(
+      { file: await toFile(Buffer.from("Notes for the internal planning meeting."), "notes.md"), purpose: "assistants" },
+      { headers: INTERNAL },
+    );
+    const named = (text: string) => [
+      {
+        role: "user" as const,
+        content: [
+          { type: "input_text" as const, text },
+          { type: "input_file" as const, file_id: file.id },
+        ],
+      },
+    ];
+    // A route that keeps internal data local refuses it...
+    await assertRefused(client.responses.create({ model: "cloud-only", input: named("Summarize the notes.") }));
+    // ...one without a privacy setting lets it go, as internal...
+    const { response } = await client.responses
+      .create({ model: "cloud-open", input: named("Summarize the notes.") })
+      .withResponse();
+    assert.equal(response.headers.get("x-tandem-sensitivity"), "internal");
+    // ...but not a private value of the turn's own, which privacy.default keeps here.
+    cloudRecorder.clear();
+    await assertRefused(client.responses.create({ model: "cloud-open", input: named(`Send them to ${EMAIL}.`) }));
+    assert.ok(!(await cloudReceived()).includes(EMAIL), "the e-mail address reached the cloud upstream");
+  });
 });

@@ -24,6 +24,7 @@ import { renderEmbeddings } from "./render-embeddings.js";
 import { renderOpenAIError } from "./render-openai-error.js";
 import { renderOpenAIModel, renderOpenAIModelList } from "./render-openai-models.js";
 import { BackgroundResponses, registerResponsesRoutes } from "./responses/index.js";
+import { stateSensitivity } from "./state/index.js";
 import { registerStoredChatRoutes, storedChatMetadata, storedChatRendering } from "./stored-chat/index.js";
 import { registerVectorStoreRoutes } from "./vector-stores/register-vector-store-routes.js";
 
@@ -52,6 +53,9 @@ export const openaiDialect: Dialect = {
       await files.settle();
       const body = withChatFilesInline(request.body, files);
       const { chat, includeUsage, ...parsed } = parseChatCompletionRequest(body, files);
+      // A stored file uploaded with a declared level makes the request at least that sensitive.
+      const { headers, floor } = stateSensitivity(request.headers, files.declaredSensitivity());
+      if (floor !== undefined) chat.sensitivityFloor = floor;
       // The body's text goes with it while no file was put inline into it.
       chat.native = nativeOpenAIChatRequest(
         body,
@@ -79,6 +83,7 @@ export const openaiDialect: Dialect = {
         raw.store === true && services.chatCompletions
           ? storedChatRendering(rendering, services.chatCompletions, raw, storedChatMetadata(raw))
           : rendering,
+        headers,
       );
     });
     // Stored chat completions: list, retrieve, update, delete, messages.

@@ -1,5 +1,6 @@
 import {
   type ContentPart,
+  type FileSensitivity,
   fileMediaType,
   GatewayError,
   isImageMediaType,
@@ -44,6 +45,8 @@ export class FileResolver {
   /** How often the request names each stored file, and the files' sizes: what it would carry. */
   readonly #named = new Map<string, number>();
   readonly #bytes = new Map<string, number>();
+  /** The most sensitive level the stored files named were uploaded with (StoredFile.sensitivity). */
+  #declared: FileSensitivity | undefined;
 
   constructor(files: FilesService | undefined, signal?: AbortSignal) {
     this.#files = files;
@@ -58,6 +61,8 @@ export class FileResolver {
     this.#start(`id:${id}`, async () => {
       const found = await files.store.fileContent(id);
       if (found) this.#bytes.set(id, found.data.byteLength);
+      const level = found?.file.sensitivity;
+      if (level !== undefined && this.#declared !== "private") this.#declared = level;
       return found && this.#resolve(found.data, found.file.filename, found.file.mediaType);
     });
   }
@@ -108,6 +113,15 @@ export class FileResolver {
         throw err;
       }
     }
+  }
+
+  /**
+   * Once settled, the most sensitive level declared for a stored file this request names (when it
+   * was uploaded, StoredFile.sensitivity): the least the request is, whatever detection finds in the
+   * file's text. Undefined: none of them declared one.
+   */
+  declaredSensitivity(): FileSensitivity | undefined {
+    return this.#declared;
   }
 
   /** A stored file by id, once settled; `undefined` when tandem has none. */

@@ -37,7 +37,10 @@ export interface ComposedConversation {
    * input items can list the conversation as it stood (StoredResponse.conversationThrough).
    */
   conversationThrough?: string;
-  /** The most sensitive level among the earlier turns and referenced items; undefined when all are public. */
+  /**
+   * The most sensitive level among the earlier turns, referenced items and the stored files they
+   * name (declared at upload); undefined when all are public.
+   */
   historySensitivity: ItemSensitivity | undefined;
   /**
    * For the router, when there is stored history: the summary standing for its older turns, and
@@ -166,7 +169,9 @@ export async function composeConversation(
     });
   }
 
-  let historySensitivity: ItemSensitivity | undefined;
+  // A stored file uploaded with a declared level (in this turn's input or an earlier one) makes the
+  // turn at least that sensitive, as a private stored turn does.
+  let historySensitivity = resolver.declaredSensitivity() as ItemSensitivity | undefined;
   for (const stored of [...history, ...input]) {
     if (stored.sensitivity === "private") historySensitivity = "private";
     else if (stored.sensitivity === "internal" && historySensitivity === undefined) historySensitivity = "internal";
