@@ -10,7 +10,7 @@ import {
 } from "../dialects/openai/state/index.js";
 import { clientSignal } from "../dialects/shared/index.js";
 import type { Memories, MemoryInput } from "../harness/memory/memories.js";
-import { isSensitivity, parseSensitivityHeader, SENSITIVITY_HEADER } from "../privacy/index.js";
+import { isSensitivity, maxSensitivity, parseSensitivityHeader, SENSITIVITY_HEADER } from "../privacy/index.js";
 
 /** The longest search query, in characters (a query is a sentence, not a document). */
 const MAX_QUERY_CHARS = 4000;
@@ -42,6 +42,12 @@ export function registerMemoryRoutes(app: FastifyInstance, memories: Memories): 
     "/v1/memories",
     stateRoute(async (request, reply) => {
       const input = parseMemoryBody(request.body, true) as MemoryInput;
+      // The request's x-tandem-sensitivity declares the memory's level too, as it does every other
+      // request's: the higher of it and the body's `sensitivity`.
+      const header = request.headers[SENSITIVITY_HEADER];
+      const declared = parseSensitivityHeader(Array.isArray(header) ? header[0] : header);
+      if (declared !== undefined)
+        input.sensitivity = input.sensitivity === undefined ? declared : maxSensitivity(input.sensitivity, declared);
       const memory = await memories.add(input, clientSignal(request, reply));
       return reply.code(200).send(renderMemory(memory));
     }),

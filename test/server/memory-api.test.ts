@@ -105,6 +105,27 @@ for (const withStore of [true, false]) {
       assert.equal(opened.body.text, "The user is hiring");
     });
 
+    it("takes the request's x-tandem-sensitivity as a declared level too, the higher of it and the body's", async () => {
+      const post = async (headers: Record<string, string>, body: unknown) => {
+        const res = await fetch(`${tandem.url}/v1/memories`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...headers },
+          body: JSON.stringify(body),
+        });
+        return { status: res.status, body: (await res.json()) as MemoryJson & ErrorJson };
+      };
+      const byHeader = await post({ "x-tandem-sensitivity": "private" }, { text: "The user is job hunting" });
+      assert.equal(byHeader.status, 200);
+      assert.equal(byHeader.body.sensitivity, "private");
+      const higher = await post({ "x-tandem-sensitivity": "internal" }, { text: "The user is hiring", sensitivity: "private" });
+      assert.equal(higher.body.sensitivity, "private");
+      const raised = await post({ "x-tandem-sensitivity": "internal" }, { text: "The user likes tea", sensitivity: "public" });
+      assert.equal(raised.body.sensitivity, "internal");
+      const bad = await post({ "x-tandem-sensitivity": "secret" }, { text: "The user likes coffee" });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.error.param, "x-tandem-sensitivity");
+    });
+
     it("lists pages OpenAI-style (limit, after, order) and searches with query", async () => {
       const own = await startTandem({ store: { enabled: withStore } }, { store: withStore });
       try {
