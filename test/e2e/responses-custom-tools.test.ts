@@ -119,19 +119,24 @@ describe("custom tools on the canonical path", () => {
     assert.deepEqual(stored.output, response.output);
   });
 
-  it("streams the call as OpenAI does: the item added, its input delta and done, the item done", async () => {
+  it("streams the call as OpenAI does: the item added, its input deltas as they come and done, the item done", async () => {
     const stream = client.responses.stream({ model: "openai/gpt-4o-mini", input: "Add hello.txt", tools: [APPLY_PATCH] });
     const types: string[] = [];
     let delta = "";
+    let deltas = 0;
     let done: string | undefined;
     for await (const event of stream) {
       types.push(event.type);
-      if (event.type === "response.custom_tool_call_input.delta") delta += event.delta;
+      if (event.type === "response.custom_tool_call_input.delta") {
+        delta += event.delta;
+        deltas++;
+      }
       if (event.type === "response.custom_tool_call_input.done") done = event.input;
       if (event.type === "response.output_item.added" && event.item.type === "custom_tool_call")
         assert.equal(event.item.input, "");
     }
     assert.equal(delta, PATCH);
+    assert.ok(deltas > 1, "the input streams as the upstream's arguments do (the fake sends them 8 characters at a time)");
     assert.equal(done, PATCH);
     assert.equal(
       types.some((t) => t.startsWith("response.function_call_arguments")),

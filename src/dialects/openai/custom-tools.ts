@@ -86,3 +86,76 @@ export function customToolInput(args: string): string {
   const strings = Object.values(fields).filter((value) => typeof value === "string");
   return strings.length === 1 ? (strings[0] as string) : args;
 }
+
+/**
+ * A custom tool call's input as it streams: the function's arguments come in pieces of JSON text,
+ * `{"input": "…"}`, and the decoded string is given on as it arrives (escapes whole, a piece that ends
+ * inside one held back until the rest comes). Arguments that do not start so (another key first) give
+ * nothing here, and their input is read whole at the end (customToolInput).
+ */
+export class CustomToolInputStream {
+  #text = "";
+  /** Where the input string's next undecoded character is in #text; -1 before it is found. */
+  #at = -1;
+  #closed = false;
+  /** The decoded input given on so far. */
+  given = "";
+
+  /** The input's new text in this piece of arguments ("" when there is none yet). */
+  push(piece: string): string {
+    this.#text += piece;
+    if (this.#closed) return "";
+    if (this.#at < 0) {
+      const opening = /^\s*\{\s*"input"\s*:\s*"/.exec(this.#text);
+      if (opening === null) return "";
+      this.#at = opening[0].length;
+    }
+    let out = "";
+    const text = this.#text;
+    let i = this.#at;
+    while (i < text.length) {
+      const c = text[i] as string;
+      if (c === '"') {
+        this.#closed = true;
+        i++;
+        break;
+      }
+      if (c !== "\\") {
+        out += c;
+        i++;
+        continue;
+      }
+      const escaped = decodeEscape(text, i);
+      if (escaped === undefined) break; // the escape goes on in the next piece
+      out += escaped.text;
+      i += escaped.length;
+    }
+    this.#at = i;
+    this.given += out;
+    return out;
+  }
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
+
+/** The JSON escape at `at` (a backslash) and its length; undefined while it is not whole yet. */
+function decodeEscape(text: string, at: number): { text: string; length: number } | undefined {
+  const kind = text[at + 1];
+  if (kind === undefined) return undefined;
+  if (kind !== "u") return { text: SIMPLE_ESCAPES[kind] ?? kind, length: 2 };
+  if (at + 6 > text.length) return undefined;
+  const code = Number.parseInt(text.slice(at + 2, at + 6), 16);
+  // A high surrogate waits to see its low half, so a character is never given split.
+  if (code >= 0xd800 && code <= 0xdbff) {
+    if (at + 7 > text.length) return undefined;
+    if (text[at + 6] === "\\") {
+      if (at + 8 > text.length) return undefined;
+      if (text[at + 7] === "u") {
+        if (at + 12 > text.length) return undefined;
+        const low = Number.parseInt(text.slice(at + 8, at + 12), 16);
+        return { text: String.fromCharCode(code, low), length: 12 };
+      }
+    }
+  }
+  return { text: String.fromCharCode(code), length: 6 };
+}

@@ -10,6 +10,7 @@ import {
 import type { StateItem } from "../../../core/state.js";
 import type { StreamRenderer } from "../../shared/index.js";
 import { switchComment } from "../../shared/index.js";
+import { CustomToolInputStream } from "../custom-tools.js";
 import { openAIErrorObject } from "../render-openai-error.js";
 import { itemId } from "../state/index.js";
 import { fileCitations } from "./file-citations.js";
@@ -64,8 +65,8 @@ interface OpenCall {
   callId: string;
   name: string;
   arguments: string;
-  /** A custom tool's call: its input is sent whole when the call ends (see #closeCall). */
-  custom: boolean;
+  /** A custom tool's call: its input, decoded from the arguments as they stream (custom-tools.ts). */
+  input: CustomToolInputStream | undefined;
 }
 
 /**
@@ -74,8 +75,9 @@ interface OpenCall {
  * `response.in_progress`; per message `response.output_item.added`, `response.content_part.added`,
  * `response.output_text.delta`s, `.done`, `response.content_part.done`, `response.output_item.done`;
  * per function call `output_item.added`, `function_call_arguments.delta`s and `.done`,
- * `output_item.done`; per custom tool call (custom-tools.ts) `output_item.added`, then at its end one
- * `custom_tool_call_input.delta` with the whole input, `.done` and `output_item.done`; then, once the response is saved, `response.completed` (or
+ * `output_item.done`; per custom tool call (custom-tools.ts) `output_item.added`,
+ * `custom_tool_call_input.delta`s (its input decoded as the arguments stream), `.done` and
+ * `output_item.done`; then, once the response is saved, `response.completed` (or
  * `response.incomplete`). A failure after the start is an `error` event followed by
  * `response.failed`, whose response carries the error. A mid-stream switch of target is an SSE
  * comment, which every parser skips. Reasoning (canonical `reasoning-delta`: Anthropic thinking, a
@@ -168,7 +170,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
           callId: event.id,
           name: event.name,
           arguments: "",
-          custom: this.#pending.custom.has(event.name),
+          input: this.#pending.custom.has(event.name) ? new CustomToolInputStream() : undefined,
         };
         this.#calls.set(event.index, call);
         const item = functionCallItem(call.id, { id: call.callId, name: call.name, arguments: "" }, "in_progress", this.#pending);
@@ -179,7 +181,12 @@ export class ResponseStreamRenderer implements StreamRenderer {
         const call = this.#calls.get(event.index);
         if (!call || event.argumentsDelta === "") return out;
         call.arguments += event.argumentsDelta;
-        if (call.custom) return out;
+        if (call.input !== undefined) {
+          const delta = call.input.push(event.argumentsDelta);
+          if (delta === "") return out;
+          const at = { item_id: call.id, output_index: call.outputIndex };
+          return out + this.#frame("response.custom_tool_call_input.delta", { ...at, delta });
+        }
         return (
           out +
           this.#frame("response.function_call_arguments.delta", {
@@ -309,19 +316,19 @@ export class ResponseStreamRenderer implements StreamRenderer {
   }
 
   #closeCall(call: OpenCall, status: "completed" | "incomplete"): string {
-    const item = functionCallItem(
-      call.id,
-      { id: call.callId, name: call.name, arguments: call.arguments },
-      status,
-      this.#pending,
-    );
+    let item = functionCallItem(call.id, { id: call.callId, name: call.name, arguments: call.arguments }, status, this.#pending);
+    // A custom call cut off mid-input: what its stream gave is its input (the arguments do not parse).
+    if (call.input !== undefined && call.input.given !== "" && !isJsonArguments(call.arguments))
+      item = { ...item, input: call.input.given };
     this.progress.output[call.outputIndex] = item;
-    if (call.custom) {
-      // Its input is a string inside the function's JSON arguments, read once they are whole.
+    if (call.input !== undefined) {
+      // The input as read from the whole arguments; what the stream did not give yet goes first.
       const input = String(item.input);
+      const given = call.input.given;
+      const rest = input.startsWith(given) ? input.slice(given.length) : "";
       const at = { item_id: call.id, output_index: call.outputIndex };
       return (
-        (input === "" ? "" : this.#frame("response.custom_tool_call_input.delta", { ...at, delta: input })) +
+        (rest === "" ? "" : this.#frame("response.custom_tool_call_input.delta", { ...at, delta: rest })) +
         this.#frame("response.custom_tool_call_input.done", { ...at, input }) +
         this.#frame("response.output_item.done", { output_index: call.outputIndex, item })
       );
