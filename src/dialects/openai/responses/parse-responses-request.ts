@@ -262,6 +262,7 @@ function functionTools(
         const name = namespacedToolName(tool.namespace, tool.name);
         take(name, tool.param, true);
         namespaced.set(name, { namespace: tool.namespace, name: tool.name });
+        if (tool.custom) custom.add(name);
         out.push({ ...tool.definition, name });
       }
       echoed.push(raw as Record<string, unknown>);
@@ -319,12 +320,12 @@ function functionTools(
   return { tools: out, echoed, namespaced, custom };
 }
 
-/** The function tools of a `namespace` tool (NamespaceTool), checked; its custom tools are left out and named. */
+/** The function and custom tools of a `namespace` tool (NamespaceTool), checked; any other kind is left out and named. */
 function namespaceTools(
   raw: Record<string, unknown>,
   i: number,
   warnings: ResponseWarnings,
-): Array<NamespacedTool & { definition: ToolDefinition; param: string }> {
+): Array<NamespacedTool & { definition: ToolDefinition; param: string; custom?: boolean }> {
   const namespace = raw.name;
   if (typeof namespace !== "string" || namespace === "") {
     throw new GatewayError("invalid_request", `Missing required parameter: 'tools[${i}].name'.`, {
@@ -337,13 +338,24 @@ function namespaceTools(
       param: `tools[${i}].tools`,
     });
   }
-  const found: Array<NamespacedTool & { definition: ToolDefinition; param: string }> = [];
+  const found: Array<NamespacedTool & { definition: ToolDefinition; param: string; custom?: boolean }> = [];
   raw.tools.forEach((inner: unknown, j: number) => {
     const type = (inner as { type?: unknown } | null)?.type;
+    if (type === "custom") {
+      const tool = parseCustomTool(inner, `tools[${i}].tools[${j}]`);
+      found.push({
+        namespace,
+        name: tool.name,
+        param: `tools[${i}].tools[${j}].name`,
+        definition: customToolDefinition(tool),
+        custom: true,
+      });
+      return;
+    }
     if (type !== "function") {
       warnings.add(
         `tool:namespace:${headerSafe(String(type))}`,
-        `tools of type '${headerSafe(String(type))}' in a namespace were left out: tandem supports function tools only`,
+        `tools of type '${headerSafe(String(type))}' in a namespace were left out: tandem supports function and custom tools only`,
       );
       return;
     }

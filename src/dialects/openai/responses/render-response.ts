@@ -177,9 +177,18 @@ export function functionCallItem(
   status: "in_progress" | "completed" | "incomplete",
   tools?: ClientToolNames,
 ): StateItem {
-  if (tools?.custom.has(call.name))
-    return { id, type: "custom_tool_call", status, call_id: call.id, name: call.name, input: customToolInput(call.arguments) };
   const qualified = tools?.namespaced.get(call.name);
+  if (tools?.custom.has(call.name)) {
+    return {
+      id,
+      type: "custom_tool_call",
+      status,
+      call_id: call.id,
+      name: qualified?.name ?? call.name,
+      ...(qualified !== undefined && { namespace: qualified.namespace }),
+      input: customToolInput(call.arguments),
+    };
+  }
   return {
     id,
     type: "function_call",
