@@ -1,0 +1,141 @@
+/**
+ * An adversarial pass over the embedded engine through the server, with the official SDKs, on the
+ * real tiny stories model: the usage an answer reports when a stop sequence ends it (the sequence
+ * spans tokens, which the engine generates and then drops) or when it fills the context window
+ * (`max_tokens` far past the window), in each dialect.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import Anthropic from "@anthropic-ai/sdk";
+import { Ollama } from "ollama";
+import OpenAI from "openai";
+import { makeModelDir, writeLoopingModel } from "../support/gguf/index.js";
+import { sharedModel } from "../support/local-models.js";
+import { loadLocalModel, type RunningTandem, startTandem } from "../support/tandem.js";
+
+let tandem: RunningTandem;
+let cleanup: () => Promise<void>;
+let openai: OpenAI;
+let anthropic: Anthropic;
+let ollama: Ollama;
+const MODEL = "local/stories";
+const PROMPT = "Once upon a time";
+const messages = [{ role: "user" as const, content: PROMPT }];
+/** The prompt's size as the plain answer reports it: every other answer to the same prompt must say the same. */
+let promptTokens: number;
+
+before(async () => {
+  const made = await makeModelDir();
+  cleanup = made.cleanup;
+  // "tick tock tick tock ...": an answer that runs as long as max_tokens lets it (thousands of tokens).
+  await writeLoopingModel(join(made.dir, "loop.gguf"));
+  tandem = await startTandem({
+    providers: {
+      local: {
+        kind: "llamacpp",
+        threads: 1,
+        models: {
+          stories: { path: sharedModel("stories260K.gguf"), contextSize: 256 },
+          loop: { path: join(made.dir, "loop.gguf"), contextSize: 4096 },
+        },
+      },
+    },
+    routes: { endless: { tiers: ["local/loop"], quality: { repetition: false } } },
+  });
+  openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  anthropic = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
+  ollama = new Ollama({ host: tandem.url });
+  await loadLocalModel(tandem, MODEL);
+  const plain = await openai.chat.completions.create({ model: MODEL, messages, max_tokens: 30, temperature: 0 });
+  // Greedy stories260K: "is a small bird. Where is a small bird, ..." (the stop sequences below cut it).
+  assert.match(plain.choices[0]?.message.content ?? "", /^is a small bird/);
+  assert.equal(plain.choices[0]?.finish_reason, "length");
+  promptTokens = plain.usage?.prompt_tokens ?? 0;
+  assert.ok(promptTokens > 0);
+});
+
+after(async () => {
+  await tandem?.close();
+  await cleanup?.();
+});
+
+describe("usage of a local answer ended by a stop sequence", () => {
+  // "l bi" spans the tokens of "small" and " bird"; ". W" those of "." and " Where".
+  for (const stop of ["l bi", ". W"]) {
+    it(`counts the prompt alone as the prompt (stop ${JSON.stringify(stop)}), streamed and not`, async () => {
+      const whole = await openai.chat.completions.create({ model: MODEL, messages, max_tokens: 30, temperature: 0, stop });
+      assert.equal(whole.choices[0]?.finish_reason, "stop");
+      assert.ok(!whole.choices[0]?.message.content?.includes(stop));
+      assert.equal(whole.usage?.prompt_tokens, promptTokens, "the stop sequence's tokens are not the prompt's");
+
+      const stream = await openai.chat.completions.create({
+        model: MODEL,
+        messages,
+        max_tokens: 30,
+        temperature: 0,
+        stop,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      let usage: OpenAI.CompletionUsage | undefined | null;
+      for await (const chunk of stream) usage = chunk.usage ?? usage;
+      assert.equal(usage?.prompt_tokens, promptTokens);
+    });
+  }
+
+  it("in the Anthropic and Ollama dialects too", async () => {
+    const message = await anthropic.messages.create({
+      model: MODEL,
+      max_tokens: 30,
+      messages,
+      stop_sequences: ["l bi"],
+      temperature: 0,
+    });
+    assert.equal(message.stop_reason, "stop_sequence");
+    assert.equal(message.stop_sequence, "l bi");
+    const { input_tokens, cache_read_input_tokens } = message.usage;
+    assert.equal(input_tokens + (cache_read_input_tokens ?? 0), promptTokens);
+
+    const chat = await ollama.chat({ model: MODEL, messages, options: { num_predict: 30, stop: ["l bi"], temperature: 0 } });
+    assert.equal(chat.done_reason, "stop");
+    assert.equal(chat.prompt_eval_count, promptTokens);
+  });
+});
+
+describe("usage of a local answer that fills the context window", () => {
+  it("is truncated and still counts its prompt, streamed and not", async () => {
+    const whole = await openai.chat.completions.create({ model: MODEL, messages, max_tokens: 100_000, temperature: 0 });
+    assert.equal(whole.choices[0]?.finish_reason, "length");
+    assert.equal(whole.usage?.prompt_tokens, promptTokens, "a cached prompt is still the prompt");
+    assert.ok((whole.usage?.completion_tokens ?? 0) > 100);
+
+    const stream = await openai.chat.completions.create({
+      model: MODEL,
+      messages,
+      max_tokens: 100_000,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let usage: OpenAI.CompletionUsage | undefined | null;
+    let finish: string | null | undefined;
+    for await (const chunk of stream) {
+      usage = chunk.usage ?? usage;
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    assert.equal(finish, "length");
+    assert.equal(usage?.prompt_tokens, promptTokens);
+    assert.equal(usage?.prompt_tokens_details?.cached_tokens, promptTokens, "the prompt was held from the turns before");
+  });
+
+  it("in the Responses and Ollama dialects too", async () => {
+    const response = await openai.responses.create({ model: MODEL, input: PROMPT, max_output_tokens: 100_000, temperature: 0 });
+    assert.equal(response.status, "incomplete");
+    assert.equal(response.usage?.input_tokens, promptTokens);
+
+    const generated = await ollama.generate({ model: MODEL, prompt: PROMPT, options: { num_predict: -1, temperature: 0 } });
+    assert.equal(generated.done_reason, "length");
+    assert.equal(generated.prompt_eval_count, promptTokens);
+  });
+});
