@@ -2,7 +2,8 @@
  * An adversarial pass over the embedded engine through the server, with the official SDKs, on the
  * real tiny stories model: the usage an answer reports when a stop sequence ends it (the sequence
  * spans tokens, which the engine generates and then drops) or when it fills the context window
- * (`max_tokens` far past the window), in each dialect.
+ * (`max_tokens` far past the window), in each dialect; an Ollama client's unload (`keep_alive: 0`)
+ * while another client's answer is being written.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -137,5 +138,41 @@ describe("usage of a local answer that fills the context window", () => {
     const generated = await ollama.generate({ model: MODEL, prompt: PROMPT, options: { num_predict: -1, temperature: 0 } });
     assert.equal(generated.done_reason, "length");
     assert.equal(generated.prompt_eval_count, promptTokens);
+  });
+});
+
+describe("an Ollama unload of a model in use", () => {
+  it("lets the answers it is writing finish, then unloads it", async () => {
+    await loadLocalModel(tandem, "local/loop");
+    const stream = await openai.chat.completions.create({
+      model: "endless",
+      messages: [{ role: "user", content: "Go" }],
+      max_tokens: 3000,
+      temperature: 0,
+      stream: true,
+    });
+    let chunks = 0;
+    let finish: string | null | undefined;
+    for await (const chunk of stream) {
+      if (chunks++ === 2) {
+        // Ollama's unload: an empty generate with keep_alive 0, answered at once.
+        const unloaded = await ollama.generate({ model: "local/loop", prompt: "", keep_alive: 0 });
+        assert.equal(unloaded.done_reason, "unload");
+        const running = await ollama.ps();
+        assert.ok(
+          running.models.some((m) => m.name === "local/loop"),
+          "a model writing an answer is still loaded",
+        );
+      }
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    assert.equal(finish, "length", "the answer in progress was not cut by the unload");
+    assert.ok(chunks > 1000);
+    // Its last request over, the model goes as asked.
+    const deadline = Date.now() + 10_000;
+    while ((await ollama.ps()).models.some((m) => m.name === "local/loop") && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(!(await ollama.ps()).models.some((m) => m.name === "local/loop"), "unloaded once idle");
   });
 });
