@@ -23,6 +23,11 @@ let ollama: Ollama;
 const MODEL = "local/stories";
 const PROMPT = "Once upon a time";
 const messages = [{ role: "user" as const, content: PROMPT }];
+/**
+ * Greedy sampling for the Anthropic client: the SDK's types no longer list `temperature`, which the
+ * Messages API and tandem's Anthropic dialect still read (the engine's default samples at 0.8).
+ */
+const GREEDY: object = { temperature: 0 };
 /** The prompt's size as the plain answer reports it: every other answer to the same prompt must say the same. */
 let promptTokens: number;
 
@@ -85,13 +90,31 @@ describe("usage of a local answer ended by a stop sequence", () => {
     });
   }
 
+  it("an answer the stop sequence ends before its first word is an empty answer, not a failure", async () => {
+    // The answer begins "is a small bird": the client's stop sequence "is" leaves nothing of it.
+    const whole = await openai.chat.completions.create({ model: MODEL, messages, max_tokens: 20, temperature: 0, stop: ["is"] });
+    assert.equal(whole.choices[0]?.finish_reason, "stop");
+    assert.equal(whole.choices[0]?.message.content, "");
+    assert.equal(whole.usage?.prompt_tokens, promptTokens);
+
+    const message = await anthropic.messages.create({
+      model: MODEL,
+      max_tokens: 20,
+      messages,
+      stop_sequences: ["is"],
+      ...GREEDY,
+    });
+    assert.equal(message.stop_reason, "stop_sequence");
+    assert.equal(message.stop_sequence, "is");
+  });
+
   it("in the Anthropic and Ollama dialects too", async () => {
     const message = await anthropic.messages.create({
       model: MODEL,
       max_tokens: 30,
       messages,
       stop_sequences: ["l bi"],
-      temperature: 0,
+      ...GREEDY,
     });
     assert.equal(message.stop_reason, "stop_sequence");
     assert.equal(message.stop_sequence, "l bi");
