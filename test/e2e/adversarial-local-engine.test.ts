@@ -3,7 +3,8 @@
  * real tiny stories model: the usage an answer reports when a stop sequence ends it (the sequence
  * spans tokens, which the engine generates and then drops) or when it fills the context window
  * (`max_tokens` far past the window), in each dialect; an Ollama client's unload (`keep_alive: 0`)
- * while another client's answer is being written.
+ * while another client's answer is being written; the request log's row of a request its client
+ * left before the answer.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -36,19 +37,22 @@ before(async () => {
   cleanup = made.cleanup;
   // "tick tock tick tock ...": an answer that runs as long as max_tokens lets it (thousands of tokens).
   await writeLoopingModel(join(made.dir, "loop.gguf"));
-  tandem = await startTandem({
-    providers: {
-      local: {
-        kind: "llamacpp",
-        threads: 1,
-        models: {
-          stories: { path: sharedModel("stories260K.gguf"), contextSize: 256 },
-          loop: { path: join(made.dir, "loop.gguf"), contextSize: 4096 },
+  tandem = await startTandem(
+    {
+      providers: {
+        local: {
+          kind: "llamacpp",
+          threads: 1,
+          models: {
+            stories: { path: sharedModel("stories260K.gguf"), contextSize: 256 },
+            loop: { path: join(made.dir, "loop.gguf"), contextSize: 4096 },
+          },
         },
       },
+      routes: { endless: { tiers: ["local/loop"], quality: { repetition: false } } },
     },
-    routes: { endless: { tiers: ["local/loop"], quality: { repetition: false } } },
-  });
+    { store: true },
+  );
   openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
   anthropic = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
   ollama = new Ollama({ host: tandem.url });
@@ -197,5 +201,29 @@ describe("an Ollama unload of a model in use", () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(!(await ollama.ps()).models.some((m) => m.name === "local/loop"), "unloaded once idle");
+  });
+});
+
+describe("the request log of a request its client left", () => {
+  it("says the client closed it, not that it was answered", async () => {
+    const store = tandem.server.store;
+    assert.ok(store);
+    const before = (await store.queryRequests({ limit: 1 }))[0]?.id ?? 0;
+    const controller = new AbortController();
+    const pending = openai.chat.completions.create(
+      { model: "endless", messages: [{ role: "user", content: "Go" }], max_tokens: 3000, temperature: 0 },
+      { signal: controller.signal },
+    );
+    setTimeout(() => controller.abort(), 300);
+    await assert.rejects(pending, OpenAI.APIUserAbortError);
+    let row: Awaited<ReturnType<typeof store.queryRequests>>[number] | undefined;
+    const deadline = Date.now() + 10_000;
+    while (!row && Date.now() < deadline) {
+      row = (await store.queryRequests({ limit: 5 })).find((r) => r.id > before);
+      if (!row) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(row, "the request has its row");
+    assert.equal(row.status, 499, "no answer was sent: not a 200");
+    assert.equal(row.errorCode, "canceled");
   });
 });
