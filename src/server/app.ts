@@ -224,7 +224,8 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     reply.raw.once("close", () => {
       // The client left before the whole answer was written (its status line, if sent, said 200):
       // logged as nginx's 499, client closed request, not as answered.
-      if (reply.raw.writableFinished) return finishRequest(request, reply.raw.statusCode);
+      // writableEnded, not writableFinished: an injected request's (the WebSocket mode's turns) never finishes.
+      if (reply.raw.writableEnded) return finishRequest(request, reply.raw.statusCode);
       record.streamError ??= new GatewayError("canceled", "The client closed the request before its answer was written.");
       finishRequest(request, 499);
     });
