@@ -232,7 +232,7 @@ export class Continuation {
               heldFrames = [];
               cut = undefined;
             }
-            const bad = watch.onFinish(text, callsSent + held.size, event.reason, refused);
+            const bad = watch.onFinish(text, callsSent + held.size, event.reason, refused, event.stopSequence);
             if (bad) throw this.#qualityFailure(target, bad);
             break;
           }

@@ -99,16 +99,26 @@ export class QualityWatch {
    * unless it was cut off by the token limit the client set (or a content filter): such an answer is
    * what the client asked for and reaches it as truncated, not as a failure. A refusal (`refused`:
    * the model said it as one, Anthropic's or OpenAI's) is an answer too, neither empty nor bad JSON:
-   * `text` is then the answer's text beside the refusal.
+   * `text` is then the answer's text beside the refusal. An answer that one of the client's stop
+   * sequences ended (`stopSequence`, where the target says which) may be empty: the client's stop
+   * came before the first word.
    */
   onFinish(
     text: string,
     toolCalls: number,
     reason: FinishReason = "stop",
     refused = false,
+    stopSequence?: string,
   ): { check: string; error: GatewayError } | undefined {
     if (refused) return undefined;
-    if (this.#policy.emptyOutput && toolCalls === 0 && text.trim() === "" && reason !== "length" && reason !== "content_filter") {
+    if (
+      this.#policy.emptyOutput &&
+      toolCalls === 0 &&
+      text.trim() === "" &&
+      reason !== "length" &&
+      reason !== "content_filter" &&
+      stopSequence === undefined
+    ) {
       return { check: "empty_output", error: failed("empty_output", "the answer is empty", this.#target) };
     }
     if (reason === "length" || reason === "content_filter") return undefined;

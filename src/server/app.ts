@@ -221,7 +221,14 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     // On the raw response, so that a stream's own head (written there) has it too.
     if (dialect.requestIdHeader !== undefined) reply.raw.setHeader(dialect.requestIdHeader, request.id);
     if (store?.logContent) record.content = {};
-    reply.raw.once("close", () => finishRequest(request, reply.raw.statusCode));
+    reply.raw.once("close", () => {
+      // The client left before the whole answer was written (its status line, if sent, said 200):
+      // logged as nginx's 499, client closed request, not as answered.
+      // writableEnded, not writableFinished: an injected request's (the WebSocket mode's turns) never finishes.
+      if (reply.raw.writableEnded) return finishRequest(request, reply.raw.statusCode);
+      record.streamError ??= new GatewayError("canceled", "The client closed the request before its answer was written.");
+      finishRequest(request, 499);
+    });
     // Host and Origin first, before the key: a refused page learns nothing, not even whether a key is needed.
     const admission = frontDoor.admit(request, reply);
     if (admission === ANSWERED) return;

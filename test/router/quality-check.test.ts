@@ -11,6 +11,7 @@ describe("QualityWatch", () => {
     assert.equal(watch.onFinish("  ", 0, "stop")?.check, "empty_output");
     assert.equal(watch.onFinish("", 0, "length"), undefined);
     assert.equal(watch.onFinish("", 1, "tool_calls"), undefined);
+    assert.equal(watch.onFinish("", 0, "stop", false, "\n"), undefined, "the client's stop sequence came first");
     assert.equal(new QualityWatch({ ...ALL, emptyOutput: false }, undefined, "p/m").onFinish("", 0), undefined);
   });
 

@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream } from "../support/fake-upstream.js";
+import { connectResponsesSocket } from "../support/responses-socket-client.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
@@ -86,6 +87,20 @@ describe("request log, usage with cost, and egress audit in the store", () => {
     );
     // 22 input tokens at $0.15 and 6 output tokens at $0.60 per million.
     assert.ok(Math.abs((usage[0]?.costUsd ?? 0) - (22 * 0.15 + 6 * 0.6) / 1e6) < 1e-12);
+  });
+
+  it("logs a turn of the Responses WebSocket mode as answered (200)", async () => {
+    const store = tandem.server.store;
+    assert.ok(store);
+    const before = (await store.queryRequests({ limit: 1 }))[0]?.id ?? 0;
+    const { socket, turn } = await connectResponsesSocket(tandem.url);
+    const events = await turn({ type: "response.create", model: "cloud/m", store: false, input: "hello" });
+    assert.ok(events.some((e) => e.type === "response.completed"));
+    socket.close();
+    await settle();
+    const [row] = (await store.queryRequests({ limit: 5 })).filter((r) => r.id > before);
+    assert.equal(row?.status, 200, "a turn runs as an injected request, whose response is ended, never 'finished'");
+    assert.equal(row?.errorCode, null);
   });
 
   it("records every body sent to a cloud target, hashed, and none sent to a local one", async () => {

@@ -95,6 +95,8 @@ interface Loaded {
   timer: NodeJS.Timeout | undefined;
   /** When a request last finished with it, for least-recently-used eviction. */
   lastUsedMs: number;
+  /** An unload was asked while requests used it: it unloads as soon as they are done. */
+  unloadWhenIdle?: boolean;
 }
 
 /**
@@ -286,10 +288,21 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     this.#touch(spec.name, keepAliveMs);
   }
 
+  /**
+   * Unloads a model now, or, while requests use it (running or queued), once they are done: as
+   * Ollama does, an unload does not fail the answers in progress (the engine disposed of the model
+   * under them: "Object is disposed").
+   */
   async unload(name: string): Promise<void> {
     const loaded = this.#loaded.get(name);
     if (!loaded) return;
     clearTimeout(loaded.timer);
+    if (this.#inUse(name)) {
+      loaded.unloadWhenIdle = true;
+      loaded.expiresAt = Date.now();
+      loaded.timer = undefined;
+      return;
+    }
     this.#loaded.delete(name);
     if (this.#engine.running) await this.#engine.call({ op: "unload", name }).catch(() => undefined);
   }
@@ -530,7 +543,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     if (!loaded) return;
     clearTimeout(loaded.timer);
     loaded.lastUsedMs = Date.now();
-    const ms = keepAliveMs ?? this.options.keepAliveMs ?? 900_000;
+    const ms = loaded.unloadWhenIdle ? 0 : (keepAliveMs ?? this.options.keepAliveMs ?? 900_000);
     if (ms < 0) {
       loaded.expiresAt = undefined;
       loaded.timer = undefined;
@@ -538,11 +551,16 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     }
     loaded.expiresAt = Date.now() + ms;
     loaded.timer = setTimeout(() => {
-      const load = this.#queues.get(name)?.load();
-      if (load && (load.active > 0 || load.queued > 0)) return; // in use: the request's end re-arms it
+      if (this.#inUse(name)) return; // the request's end re-arms it
       void this.unload(name);
     }, ms);
     loaded.timer.unref();
+  }
+
+  /** Whether requests run on a model or wait for it. */
+  #inUse(name: string): boolean {
+    const load = this.#queues.get(name)?.load();
+    return load !== undefined && (load.active > 0 || load.queued > 0);
   }
 
   #onEngineExit(exit: EngineExit): void {

@@ -130,21 +130,13 @@ export async function generateChat(
       emit({ type: "tool-call-delta", index, argumentsDelta: JSON.stringify(call.params ?? {}) });
       emit({ type: "tool-call-end", index });
     }
-    const meterAfter = sequence.tokenMeter.getState();
     // A function call's tokens reach no onToken/onResponseChunk: the sequence's meter counted them
     // (without this a tool-call turn reported 0 output tokens, as Claude Code's runs showed).
-    if ((result.functionCalls?.length ?? 0) > 0) {
-      outputTokens = Math.max(outputTokens, meterAfter.usedOutputTokens - meterBefore.usedOutputTokens);
-    }
-    const evaluated = meterAfter.usedInputTokens - meterBefore.usedInputTokens;
-    const inputTokens = Math.max(0, sequence.contextTokens.length - outputTokens);
-    // Prompt tokens the sequence already held from an earlier turn were not evaluated again.
-    const cachedInputTokens = Math.max(0, inputTokens - evaluated);
-    emit({ type: "usage", usage: { inputTokens, outputTokens, cachedInputTokens } });
+    const called = (result.functionCalls?.length ?? 0) > 0;
+    emit({ type: "usage", usage: usageOf(sequence, meterBefore, outputTokens, called) });
     const meta = result.metadata;
     const stopSequence = meta.stopReason === "customStopTrigger" ? meta.customStopTrigger.map(String).join("") : undefined;
-    const called = (result.functionCalls?.length ?? 0) > 0 || forcedCall !== undefined;
-    emit({ type: "finish", ...finishOf(meta.stopReason, called), stopSequence });
+    emit({ type: "finish", ...finishOf(meta.stopReason, called || forcedCall !== undefined), stopSequence });
   } catch (err) {
     if (signal.aborted) throw canceledError(target);
     if (overflowed === "answer") {
@@ -177,9 +169,32 @@ function finishAtWindowEnd(
   outputTokens: number,
   emit: (e: StreamEvent) => void,
 ): void {
-  const evaluated = sequence.tokenMeter.getState().usedInputTokens - meterBefore.usedInputTokens;
-  emit({ type: "usage", usage: { inputTokens: evaluated, outputTokens } });
+  emit({ type: "usage", usage: usageOf(sequence, meterBefore, outputTokens, false) });
   emit({ type: "finish", reason: "length", raw: "contextFull" });
+}
+
+/**
+ * The usage of one generation on `sequence`. The prompt is what the sequence holds less every token
+ * the model generated, which the meter counts: the text's own count (`outputTokens`) leaves out the
+ * tokens of a stop sequence, generated and then dropped, which were counted as prompt. The prompt
+ * tokens the sequence already held from an earlier turn were not evaluated again: they are cached
+ * (counting only the evaluated ones reported a cached prompt as 0 tokens).
+ */
+function usageOf(
+  sequence: LlamaContextSequence,
+  meterBefore: ReturnType<LlamaContextSequence["tokenMeter"]["getState"]>,
+  outputTokens: number,
+  called: boolean,
+): { inputTokens: number; outputTokens: number; cachedInputTokens: number } {
+  const meterAfter = sequence.tokenMeter.getState();
+  const generated = Math.max(outputTokens, meterAfter.usedOutputTokens - meterBefore.usedOutputTokens);
+  const evaluated = meterAfter.usedInputTokens - meterBefore.usedInputTokens;
+  const inputTokens = Math.max(0, sequence.contextTokens.length - generated);
+  return {
+    inputTokens,
+    outputTokens: called ? generated : outputTokens,
+    cachedInputTokens: Math.max(0, inputTokens - evaluated),
+  };
 }
 
 function emitCallChunk(
