@@ -53,6 +53,8 @@ export {
 export { Redaction, type RedactionOptions, type RedactionSummary } from "./redaction.js";
 export {
   atLeast,
+  headerSensitivity,
+  higherSensitivity,
   isSensitivity,
   maxSensitivity,
   parseSensitivityHeader,

@@ -3,7 +3,13 @@ import { classifyRequest, type RequestClassification, requestTexts } from "./cla
 import { type DetectionOptions, detectorFor, type SensitiveDataDetector } from "./detector.js";
 import type { Finding } from "./finding.js";
 import { Redaction } from "./redaction.js";
-import { maxSensitivity, parseSensitivityHeader, SENSITIVITY_HEADER, type Sensitivity } from "./sensitivity.js";
+import {
+  higherSensitivity,
+  maxSensitivity,
+  parseSensitivityHeader,
+  SENSITIVITY_HEADER,
+  type Sensitivity,
+} from "./sensitivity.js";
 
 /** Where a request's data may go: anywhere as it is, only to local targets, or to cloud targets redacted. */
 export type PrivacyPolicy = "local-only" | "redact" | "allow";
@@ -100,7 +106,7 @@ function decide(
   const declared = parseSensitivityHeader(header);
   // The route's setting stands in for detection, the stored state's floor under it.
   const route = settings.routeSensitivity;
-  const given = declared ?? (route !== undefined && floor !== undefined ? maxSensitivity(route, floor) : route);
+  const given = declared ?? (route === undefined ? undefined : higherSensitivity(route, floor));
   const source = declared !== undefined ? `header ${SENSITIVITY_HEADER}` : "the route's sensitivity setting";
   // A level that is given and allows everything needs no scan; redaction always needs the findings.
   if (given === "public") return { sensitivity: "public", policy: "allow", reason: `public by ${source}`, counts: {} };

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import { GatewayError } from "../core/errors.js";
 import type { Sensitivity } from "../core/sensitivity.js";
 
@@ -15,6 +16,15 @@ export function isSensitivity(value: unknown): value is Sensitivity {
 /** The more sensitive of two levels. */
 export function maxSensitivity(a: Sensitivity, b: Sensitivity): Sensitivity {
   return SENSITIVITY_LEVELS.indexOf(a) >= SENSITIVITY_LEVELS.indexOf(b) ? a : b;
+}
+
+/** The more sensitive of two levels where either may be unknown (undefined); undefined when both are. */
+export function higherSensitivity(a: Sensitivity, b: Sensitivity | undefined): Sensitivity;
+export function higherSensitivity(a: Sensitivity | undefined, b: Sensitivity): Sensitivity;
+export function higherSensitivity(a: Sensitivity | undefined, b: Sensitivity | undefined): Sensitivity | undefined;
+export function higherSensitivity(a: Sensitivity | undefined, b: Sensitivity | undefined): Sensitivity | undefined {
+  if (a === undefined) return b;
+  return b === undefined ? a : maxSensitivity(a, b);
 }
 
 /** Whether `level` is at least as sensitive as `floor`. */
@@ -37,6 +47,15 @@ export function parseSensitivityHeader(header: string | undefined): Sensitivity 
     `Invalid ${SENSITIVITY_HEADER} header: expected one of ${SENSITIVITY_LEVELS.join(", ")} (got ${JSON.stringify(header.slice(0, 40))})`,
     { param: SENSITIVITY_HEADER },
   );
+}
+
+/**
+ * The level a request's headers declare (`x-tandem-sensitivity`; its first value when it came twice),
+ * as parseSensitivityHeader reads it: undefined when none, a 400 naming the header when bad.
+ */
+export function headerSensitivity(headers: IncomingHttpHeaders): Sensitivity | undefined {
+  const header = headers[SENSITIVITY_HEADER];
+  return parseSensitivityHeader(Array.isArray(header) ? header[0] : header);
 }
 
 /**

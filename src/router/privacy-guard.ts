@@ -4,9 +4,9 @@ import { type BeforeUpstreamBody, type ChatRequest, EgressAuditError, GatewayErr
 import {
   classifyRequestInSlices,
   detectorFor,
+  headerSensitivity,
   type PrivacyDecision,
   type PrivacySettings,
-  parseSensitivityHeader,
   type RequestClassification,
   requestTextLength,
   SENSITIVITY_HEADER,
@@ -75,8 +75,7 @@ export class PrivacyGuard {
   ): Promise<RequestClassification> | undefined {
     if (requestTextLength(request) < LARGE_REQUEST_TEXT) return undefined;
     if (plan.tiers.every((tier) => tier.every((t) => t.local))) return undefined;
-    const header = headers[SENSITIVITY_HEADER];
-    if (parseSensitivityHeader(Array.isArray(header) ? header[0] : header) === "public") return undefined;
+    if (headerSensitivity(headers) === "public") return undefined;
     return classifyRequestInSlices(request, this.#privacy);
   }
 

@@ -10,7 +10,7 @@ import {
 } from "../dialects/openai/state/index.js";
 import { clientSignal } from "../dialects/shared/index.js";
 import type { Memories, MemoryInput } from "../harness/memory/memories.js";
-import { isSensitivity, maxSensitivity, parseSensitivityHeader, SENSITIVITY_HEADER } from "../privacy/index.js";
+import { headerSensitivity, higherSensitivity, isSensitivity } from "../privacy/index.js";
 
 /** The longest search query, in characters (a query is a sentence, not a document). */
 const MAX_QUERY_CHARS = 4000;
@@ -44,10 +44,8 @@ export function registerMemoryRoutes(app: FastifyInstance, memories: Memories): 
       const input = parseMemoryBody(request.body, true) as MemoryInput;
       // The request's x-tandem-sensitivity declares the memory's level too, as it does every other
       // request's: the higher of it and the body's `sensitivity`.
-      const header = request.headers[SENSITIVITY_HEADER];
-      const declared = parseSensitivityHeader(Array.isArray(header) ? header[0] : header);
-      if (declared !== undefined)
-        input.sensitivity = input.sensitivity === undefined ? declared : maxSensitivity(input.sensitivity, declared);
+      const declared = higherSensitivity(input.sensitivity, headerSensitivity(request.headers));
+      if (declared !== undefined) input.sensitivity = declared;
       const memory = await memories.add(input, clientSignal(request, reply));
       return reply.code(200).send(renderMemory(memory));
     }),
@@ -64,13 +62,12 @@ export function registerMemoryRoutes(app: FastifyInstance, memories: Memories): 
           throw invalidParam("query", `Invalid 'query': at most ${MAX_QUERY_CHARS} characters.`, "string_above_max_length");
         }
         const minScore = parseScore(q.min_score);
-        const header = request.headers[SENSITIVITY_HEADER];
         const hits = await memories.search(
           q.query,
           {
             limit: page.limit,
             minScore: minScore ?? 0,
-            sensitivity: parseSensitivityHeader(Array.isArray(header) ? header[0] : header),
+            sensitivity: headerSensitivity(request.headers),
           },
           clientSignal(request, reply),
         );

@@ -9,7 +9,7 @@ import type {
   Sensitivity,
 } from "../../core/index.js";
 import { ChatGatewayWrapper } from "../../core/index.js";
-import { parseSensitivityHeader, SENSITIVITY_HEADER, SENSITIVITY_LEVELS } from "../../privacy/sensitivity.js";
+import { headerSensitivity, higherSensitivity, maxSensitivity, SENSITIVITY_HEADER } from "../../privacy/sensitivity.js";
 import type { Memories } from "./memories.js";
 import { recallMessage } from "./recall-message.js";
 
@@ -85,8 +85,7 @@ export class MemoryRecallGateway extends ChatGatewayWrapper {
     }
     const query = latestUserText(request.messages);
     if (query === undefined) return { request, context };
-    const header = context.headers[SENSITIVITY_HEADER];
-    const declared = parseSensitivityHeader(Array.isArray(header) ? header[0] : header) ?? settings.sensitivity;
+    const declared = headerSensitivity(context.headers) ?? settings.sensitivity;
     let hits: MemoryHit[];
     try {
       hits = await this.#memories.search(
@@ -110,11 +109,10 @@ export class MemoryRecallGateway extends ChatGatewayWrapper {
       { role: "system", content: recallMessage(hits) },
       ...request.messages.slice(at),
     ];
-    const level = hits.reduce<Sensitivity>((top, hit) => higher(top, hit.memory.sensitivity), "public");
+    const level = hits.reduce<Sensitivity>((top, hit) => maxSensitivity(top, hit.memory.sensitivity), "public");
     const raised = raisedLevel(declared, level);
     // With none declared, an internal memory is the request's floor: detection still reads the rest.
-    const floor =
-      declared === undefined && level === "internal" ? higher(request.sensitivityFloor ?? "public", level) : undefined;
+    const floor = declared === undefined && level === "internal" ? higherSensitivity(request.sensitivityFloor, level) : undefined;
     return {
       request: { ...request, messages, native: undefined, ...(floor !== undefined && { sensitivityFloor: floor }) },
       context: raised === undefined ? context : { ...context, headers: { ...context.headers, [SENSITIVITY_HEADER]: raised } },
@@ -145,10 +143,6 @@ function latestUserText(messages: readonly Message[]): string | undefined {
   return undefined;
 }
 
-function higher(a: Sensitivity, b: Sensitivity): Sensitivity {
-  return SENSITIVITY_LEVELS.indexOf(a) >= SENSITIVITY_LEVELS.indexOf(b) ? a : b;
-}
-
 /**
  * The level to declare for the request once memories of `level` joined it, or undefined to leave
  * it as it is. A declared level (the client's header, else the route's setting) is raised to the
@@ -157,6 +151,6 @@ function higher(a: Sensitivity, b: Sensitivity): Sensitivity {
  * (an internal one is the request's floor instead, ChatRequest.sensitivityFloor, which detection can raise).
  */
 function raisedLevel(declared: Sensitivity | undefined, level: Sensitivity): Sensitivity | undefined {
-  if (declared !== undefined) return higher(declared, level) === declared ? undefined : level;
+  if (declared !== undefined) return maxSensitivity(declared, level) === declared ? undefined : level;
   return level === "private" ? "private" : undefined;
 }

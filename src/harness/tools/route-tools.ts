@@ -1,6 +1,6 @@
 import type { ChatRequest, ChatStream, Gateway, HostedToolRunner, RequestContext, Sensitivity } from "../../core/index.js";
 import { ChatGatewayWrapper } from "../../core/index.js";
-import { parseSensitivityHeader, SENSITIVITY_HEADER } from "../../privacy/sensitivity.js";
+import { headerSensitivity } from "../../privacy/sensitivity.js";
 
 /**
  * The gateway every dialect is given: the router's, with the tools a route names (`tools:
@@ -38,9 +38,8 @@ export class RouteToolsGateway extends ChatGatewayWrapper {
  * to refuse, on the first turn.
  */
 function declaredSensitivity(context: RequestContext): Sensitivity | undefined {
-  const header = context.headers[SENSITIVITY_HEADER];
   try {
-    return parseSensitivityHeader(Array.isArray(header) ? header[0] : header);
+    return headerSensitivity(context.headers);
   } catch {
     return undefined;
   }

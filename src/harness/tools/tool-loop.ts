@@ -30,7 +30,7 @@ import {
   type Usage,
   VectorStoreError,
 } from "../../core/index.js";
-import { maxSensitivity, SENSITIVITY_HEADER } from "../../privacy/sensitivity.js";
+import { higherSensitivity, SENSITIVITY_HEADER } from "../../privacy/sensitivity.js";
 import {
   checkFileSearchTool,
   type FileSearchFound,
@@ -209,7 +209,7 @@ class LoopRun {
     for (const approval of this.#tools.approvals) approved.push(...(await this.#answerApproval(approval)));
     const first = await this.#turn(true, true);
     const meta = first.meta;
-    this.#sensitivity = higher(this.#sensitivity, meta.sensitivity);
+    this.#sensitivity = higherSensitivity(this.#sensitivity, meta.sensitivity);
     for (const item of approved) noteTool(meta, item);
     const events = this.#events(first, [...prelude, ...approved], meta);
     return { meta, events };
@@ -435,8 +435,8 @@ class LoopRun {
       stream = await this.#turn(offeredHosted, false);
       meta.attempts += stream.meta.attempts;
       // The answer is as sensitive as its most sensitive turn (what a tool read may be private): stored so.
-      if (stream.meta.sensitivity !== undefined) meta.sensitivity = higher(meta.sensitivity, stream.meta.sensitivity);
-      this.#sensitivity = higher(this.#sensitivity, meta.sensitivity);
+      if (stream.meta.sensitivity !== undefined) meta.sensitivity = higherSensitivity(meta.sensitivity, stream.meta.sensitivity);
+      this.#sensitivity = higherSensitivity(this.#sensitivity, meta.sensitivity);
       if (stream.meta.warnings) meta.warnings = [...new Set([...(meta.warnings ?? []), ...stream.meta.warnings])];
     }
   }
@@ -480,7 +480,7 @@ class LoopRun {
       if (err instanceof VectorStoreError) return { error: err.message };
       return { error: "The vector store could not be searched right now." };
     }
-    this.#sensitivity = higher(this.#sensitivity, found.sensitivity);
+    this.#sensitivity = higherSensitivity(this.#sensitivity, found.sensitivity);
     // Only ever to private: the header wins over detection outright, and a lower level set here would
     // hide what the router finds in the later turns' other tool results.
     if (found.sensitivity === "private") {
@@ -500,7 +500,7 @@ class LoopRun {
     const known = this.#sensitivity;
     const level =
       remote && known !== "private" && known !== "public" && this.#options.classify !== undefined
-        ? higher(known, this.#options.classify(args))
+        ? higherSensitivity(known, this.#options.classify(args))
         : known;
     if (remote && level === "private") {
       return {
@@ -595,12 +595,6 @@ function noteTool(meta: ResponseMeta, item: HostedToolItem): void {
   if (seen.has(item.id)) return;
   seen.add(item.id);
   meta.tools = [...(meta.tools ?? []), `mcp:${item.server}/${item.name}`];
-}
-
-/** maxSensitivity, where either may be unknown (not classified). */
-function higher(a: Sensitivity | undefined, b: Sensitivity | undefined): Sensitivity | undefined {
-  if (a === undefined) return b;
-  return b === undefined ? a : maxSensitivity(a, b);
 }
 
 /** A call of the turn as an `mcp_call` item in this state. */

@@ -21,7 +21,7 @@ import {
   type VectorStoreStore,
   type VectorStores,
 } from "../../core/vector-stores.js";
-import { maxSensitivity } from "../../privacy/sensitivity.js";
+import { higherSensitivity } from "../../privacy/sensitivity.js";
 import type { FileClock } from "../files/file-clock.js";
 import { systemClock } from "../files/file-clock.js";
 import type { MemoryEmbedder } from "../memory/memory-embedder.js";
@@ -399,7 +399,7 @@ export class VectorStoreLibrary implements VectorStores {
     for (const chunk of texts) {
       signal.throwIfAborted();
       const found = this.#o.classify(chunk);
-      const sensitivity = declared === undefined ? found : maxSensitivity(declared, found);
+      const sensitivity = higherSensitivity(declared, found);
       const embedding = this.#o.embedder && (await this.#o.embedder.embed(chunk, sensitivity, signal));
       chunks.push({ text: chunk, sensitivity, ...(embedding && { embedding }) });
     }

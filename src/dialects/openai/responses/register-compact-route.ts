@@ -2,7 +2,7 @@ import { summaryRequest } from "../../../context/summarize-history.js";
 import type { Gateway } from "../../../core/index.js";
 import { type ChatResult, GatewayError, type Message, makeId, type ResponseMeta, SUMMARY_LEAD } from "../../../core/index.js";
 import type { ItemSensitivity, StateItem } from "../../../core/state.js";
-import { maxSensitivity } from "../../../privacy/index.js";
+import { higherSensitivity } from "../../../privacy/index.js";
 import type { DialectServices, RouteTable } from "../../shared/index.js";
 import { clientSignal, parseBody, requestRecord, sendChat } from "../../shared/index.js";
 import { stateSensitivity } from "../state/index.js";
@@ -110,6 +110,6 @@ function summaryLevel(
   declared: ItemSensitivity | undefined,
   classified: ItemSensitivity | undefined,
 ): Pick<HistorySummary, "sensitivity"> {
-  const level = declared === undefined ? classified : classified === undefined ? declared : maxSensitivity(declared, classified);
+  const level = higherSensitivity(declared, classified);
   return level === "private" || level === "internal" ? { sensitivity: level } : {};
 }

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { FileSensitivity } from "../../../core/files.js";
 import type { ItemSensitivity, StoredItem } from "../../../core/state.js";
-import { maxSensitivity, parseSensitivityHeader, SENSITIVITY_HEADER } from "../../../privacy/index.js";
+import { headerSensitivity, higherSensitivity, SENSITIVITY_HEADER } from "../../../privacy/index.js";
 
 /**
  * Privacy follows the state: a conversation with private (or internal) turns is at least that
@@ -16,9 +16,8 @@ export function stateSensitivity(
   headers: IncomingHttpHeaders,
   history: ItemSensitivity | undefined,
 ): { headers: IncomingHttpHeaders; level: ItemSensitivity | undefined; floor?: "internal" } {
-  const header = headers[SENSITIVITY_HEADER];
-  const declared = parseSensitivityHeader(Array.isArray(header) ? header[0] : header);
-  const level = history === undefined ? declared : declared === undefined ? history : maxSensitivity(declared, history);
+  const declared = headerSensitivity(headers);
+  const level = higherSensitivity(declared, history);
   // An internal history the client declared nothing over is the request's floor, not its header: as
   // the header, `internal` would stop detection, and the new input's own private data would go where
   // internal data may (ChatRequest.sensitivityFloor). Private is the top: as the header it loses nothing.
