@@ -11,11 +11,11 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import OpenAI, { toFile } from "openai";
-import type { ConfigInput } from "../../src/config/index.js";
-import { type ByteRecorder, startByteRecorder } from "../support/byte-recorder.js";
-import { type ConceptEmbeddings, startConceptEmbeddings } from "../support/fake-concept-embeddings.js";
-import { type FakeOpenAIScript, type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
-import { type RunningTandem, startTandem } from "../support/tandem.js";
+import type { ByteRecorder } from "../support/byte-recorder.js";
+import type { ConceptEmbeddings } from "../support/fake-concept-embeddings.js";
+import type { FakeOpenAIScript, FakeOpenAIUpstream } from "../support/fake-openai-upstream.js";
+import { CLOUD, FAST, LOCAL, type PrivacyStage, startPrivacyStage } from "../support/privacy-stage.js";
+import type { RunningTandem } from "../support/tandem.js";
 
 /** Declared private by the client, found by no detector: only the declared sensitivity protects it. */
 const VAULT = ["tango", "451", "zulu"].join("-");
@@ -24,9 +24,6 @@ const PRIVATE = { "x-tandem-sensitivity": "private" };
 const INTERNAL = { "x-tandem-sensitivity": "internal" };
 const EMAIL = ["file.canary", "example.org"].join("@");
 
-const LOCAL = "home/m";
-const CLOUD = "cloud/gpt";
-
 let home: FakeOpenAIUpstream;
 let cloud: FakeOpenAIUpstream;
 let cloudRecorder: ByteRecorder;
@@ -34,54 +31,23 @@ let embeddings: ConceptEmbeddings;
 let tandem: RunningTandem;
 let client: OpenAI;
 
-const fast = {
-  retry: { attempts: 1, baseMs: 0, maxMs: 0 },
-  timeouts: { connectMs: 1000, firstTokenMs: 2000, idleMs: 2000, totalMs: 8000 },
-};
 const LIMIT = { timeout: 15_000 };
 
+let stage: PrivacyStage;
+
 before(async () => {
-  [home, cloud, embeddings] = await Promise.all([
-    startFakeOpenAI({ models: ["m"] }),
-    startFakeOpenAI({ models: ["gpt"] }),
-    startConceptEmbeddings([["boat", "sail", "pier", "harbour"]]),
-  ]);
-  cloudRecorder = await startByteRecorder(cloud.url);
-  const config: ConfigInput = {
-    breaker: { failureThreshold: 1000, cooldownMs: 1000 },
-    privacy: { default: "local-only" },
-    store: { enabled: true, logContent: false },
-    vectorStores: { embeddings: "emb/concepts" },
-    providers: {
-      home: { kind: "openai", baseUrl: home.url, local: true, models: { m: { id: "m" } } },
-      cloud: { kind: "openai", baseUrl: `${cloudRecorder.url}/v1`, local: false, apiKeys: ["env:UP_CLOUD"], models: ["gpt"] },
-      emb: { kind: "openai", baseUrl: embeddings.url, local: false, apiKeys: ["env:UP_CLOUD"], models: ["concepts"] },
-    },
-    routes: {
-      "cloud-only": { tiers: [CLOUD], privacy: "local-only", ...fast },
-      "cloud-first": { tiers: [CLOUD, LOCAL], privacy: "local-only", ...fast },
-      // No privacy setting: a private request follows privacy.default (local-only), an internal one goes.
-      "cloud-open": { tiers: [CLOUD], ...fast },
-    },
-  };
-  tandem = await startTandem(config, { store: true, env: { UP_CLOUD: "sk-upstream-cloud" } });
-  client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0, timeout: 10_000 });
+  stage = await startPrivacyStage({
+    "cloud-only": { tiers: [CLOUD], privacy: "local-only", ...FAST },
+    "cloud-first": { tiers: [CLOUD, LOCAL], privacy: "local-only", ...FAST },
+    // No privacy setting: a private request follows privacy.default (local-only), an internal one goes.
+    "cloud-open": { tiers: [CLOUD], ...FAST },
+  });
+  ({ home, cloud, cloudRecorder, embeddings, tandem, client } = stage);
 });
 
-after(async () => {
-  await tandem?.close();
-  await cloudRecorder?.close();
-  await Promise.all([home, cloud].map((f) => f?.close()));
-  await embeddings?.close();
-});
+after(() => stage?.close());
 
-beforeEach(() => {
-  for (const fake of [home, cloud]) fake.requests.length = 0;
-  cloudRecorder.clear();
-  embeddings.inputs.length = 0;
-  home.script(() => ({ kind: "text", text: "Handled on this machine." }));
-  cloud.script(() => ({ kind: "text", text: "Answered by the cloud." }));
-});
+beforeEach(() => stage.reset());
 
 /** Uploads the secret text, declared private (`declared`) or with no header. */
 async function upload(declared: boolean, text = SECRET_TEXT): Promise<string> {
