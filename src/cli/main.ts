@@ -16,6 +16,7 @@ import { serve } from "./serve.js";
 import { show } from "./show.js";
 import { status } from "./status.js";
 import { stop } from "./stop.js";
+import { tierUpSooner } from "./v8-tiering.js";
 
 function portOption(value: string): number {
   try {
@@ -37,6 +38,7 @@ program
   .option("--host <host>", "bind address (TANDEM_HOST)")
   .option("-p, --port <port>", "port (TANDEM_PORT)", portOption)
   .action(async (opts: { config?: string; host?: string; port?: number }) => {
+    tierUpSooner();
     try {
       await serve(opts);
     } catch (err) {
