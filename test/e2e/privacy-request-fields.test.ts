@@ -292,6 +292,15 @@ describe("OpenAI chat completions to an OpenAI-compatible upstream (same wire)",
     });
   }
 
+  it("store: true on a request declared private (x-tandem-sensitivity) is not asked of the upstream either", async () => {
+    const { response } = await openai.chat.completions
+      .create({ model: "redact-up", messages: ask, store: true }, { headers: { "x-tandem-sensitivity": "private" } })
+      .withResponse();
+    assert.equal(sentBody(cloud).store, false);
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /\bstore: true not sent/);
+    assert.equal((await lastAudit()).sensitivity, "private");
+  });
+
   it("store: true on a public request still reaches the upstream byte for byte", async () => {
     await openai.chat.completions.create({ model: "redact-up", messages: ask, store: true });
     assert.equal(sentBody(cloud).store, true);
@@ -377,8 +386,14 @@ describe("Ollama to an Ollama upstream (same wire)", () => {
     noCloudRequests(ollamaCloud);
   });
 
-  it("/api/generate's system is classified", async () => {
+  it("/api/generate's system and template are classified", async () => {
     await ollama.generate({ model: "guarded-ol", prompt: "Hello there.", system: `The user is ${EMAIL}.`, stream: false });
+    await ollama.generate({
+      model: "guarded-ol",
+      prompt: "Hello there.",
+      template: `{{ .Prompt }} (for ${EMAIL})`,
+      stream: false,
+    });
     noCloudRequests(ollamaCloud);
   });
 
