@@ -269,11 +269,14 @@ export class Attempts {
     // Vectors of redacted text: the values never leave, at some cost to how well they match.
     const redaction = target.local ? undefined : privacy?.decision.redaction;
     const input = redaction ? request.input.map((text) => redaction.redactText(text)) : request.input;
+    // An end-user id that holds a value is left out (a placeholder would make every such user one).
+    const { user, ...rest } = request;
+    const sent = user === undefined || redaction?.holdsValue(user) === true ? rest : request;
     try {
       if (!target.provider.embed) throw noEmbeddings(target.provider);
       const result = await target.provider.embed(
         {
-          ...request,
+          ...sent,
           input,
           upstreamModel: target.upstreamModel,
           connectTimeoutMs: timeouts.connectMs,

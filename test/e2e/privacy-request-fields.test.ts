@@ -42,8 +42,8 @@ const log: string[] = [];
 
 before(async () => {
   [cloud, home, claude, ollamaCloud, native] = await Promise.all([
-    startFakeOpenAI({ models: ["gpt-up"] }),
-    startFakeOpenAI({ models: ["home-m"] }),
+    startFakeOpenAI({ models: ["gpt-up", "emb-up"] }),
+    startFakeOpenAI({ models: ["home-m", "home-emb"] }),
     startFakeAnthropic({ models: ["claude-up"] }),
     startFakeOllama(),
     startFakeOpenAIResponses({ models: ["gpt-5-mini"] }),
@@ -53,8 +53,8 @@ before(async () => {
     {
       privacy: { default: "local-only" },
       providers: {
-        up: { kind: "openai", baseUrl: cloud.url, local: false, models: { gpt: { id: "gpt-up" } } },
-        home: { kind: "openai", baseUrl: home.url, local: true, models: { m: { id: "home-m" } } },
+        up: { kind: "openai", baseUrl: cloud.url, local: false, models: { gpt: { id: "gpt-up" }, emb: { id: "emb-up" } } },
+        home: { kind: "openai", baseUrl: home.url, local: true, models: { m: { id: "home-m" }, emb: { id: "home-emb" } } },
         an: {
           kind: "anthropic",
           baseUrl: claude.url,
@@ -72,6 +72,8 @@ before(async () => {
         "guarded-ol": { tiers: ["ol/llama", "home/m"], privacy: "local-only", ...once },
         "guarded-rs": { tiers: ["rs/gpt", "home/m"], privacy: "local-only", ...once },
         "redact-up": { tiers: ["up/gpt"], privacy: "redact", ...once },
+        "guarded-emb": { tiers: ["up/emb", "home/emb"], privacy: "local-only", ...once },
+        "redact-emb": { tiers: ["up/emb"], privacy: "redact", ...once },
         "redact-an": { tiers: ["an/claude"], privacy: "redact", ...once },
         "redact-ol": { tiers: ["ol/llama"], privacy: "redact", ...once },
         "redact-rs": { tiers: ["rs/gpt"], privacy: "redact", ...once },
@@ -545,5 +547,26 @@ describe("across wires (the canonical form)", () => {
     const warnings = response.headers.get("x-tandem-warnings") ?? "";
     assert.match(warnings, /prompt_cache_key not sent/);
     assert.match(warnings, /safety_identifier not sent/);
+  });
+});
+
+describe("embeddings", () => {
+  it("a private `user` keeps an embeddings request off the cloud on a local-only route", async () => {
+    const result = await openai.embeddings.create({ model: "guarded-emb", input: ["hello"], user: EMAIL });
+    assert.equal(result.data.length, 1);
+    noCloudRequests(cloud);
+    assert.equal(home.requests.filter((r) => r.method === "POST").length, 1);
+  });
+
+  it("a redact route leaves out a `user` that holds a value, and keeps a clean one", async () => {
+    await openai.embeddings.create({ model: "redact-emb", input: ["hello"], user: EMAIL });
+    assert.equal(sentBody(cloud).user, undefined);
+    assert.equal((await lastAudit()).sensitivity, "private");
+    cloud.requests.length = 0;
+    await openai.embeddings.create({ model: "redact-emb", input: [`mail ${EMAIL}`], user: "user-1234" });
+    const body = sentBody(cloud);
+    assert.equal(body.user, "user-1234");
+    assert.ok(!JSON.stringify(body).includes(EMAIL));
+    logHoldsNoValue();
   });
 });
