@@ -72,6 +72,7 @@ before(async () => {
         "guarded-ol": { tiers: ["ol/llama", "home/m"], privacy: "local-only", ...once },
         "guarded-rs": { tiers: ["rs/gpt", "home/m"], privacy: "local-only", ...once },
         "redact-up": { tiers: ["up/gpt"], privacy: "redact", ...once },
+        "cloud-only-up": { tiers: ["up/gpt"], privacy: "local-only", ...once },
         "guarded-emb": { tiers: ["up/emb", "home/emb"], privacy: "local-only", ...once },
         "redact-emb": { tiers: ["up/emb"], privacy: "redact", ...once },
         "redact-an": { tiers: ["an/claude"], privacy: "redact", ...once },
@@ -173,6 +174,21 @@ describe("OpenAI chat completions to an OpenAI-compatible upstream (same wire)",
       noCloudRequests(cloud);
     });
   }
+
+  it("refused on a cloud-only local-only route, the error and the log name the kinds found, never the values", async () => {
+    const err = await openai.chat.completions
+      .create({ model: "cloud-only-up", messages: ask, user: EMAIL, tools: [OPENAI_TOOL] })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.ok(err instanceof OpenAI.APIError, String(err));
+    assert.equal(err.status, 403);
+    assert.match(err.message, /email/);
+    assert.ok(!err.message.includes(EMAIL) && !err.message.includes(CARD), err.message);
+    noCloudRequests(cloud);
+    logHoldsNoValue();
+  });
 
   it("a redact route leaves out user, safety_identifier and prompt_cache_key that hold a value, named in the warnings", async () => {
     const { data, response } = await openai.chat.completions
