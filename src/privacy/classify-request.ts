@@ -204,8 +204,8 @@ class RequestScan {
     const tools = request.tools;
     if (tools !== undefined && tools.length > 0) {
       const where: SettingLocation = { source: "setting", field: "tools" };
+      // Not the name: an identifier the model calls back by, and a placeholder in it would break the call.
       for (const tool of tools) {
-        this.pieces.push({ text: tool.name, where, json: false });
         if (tool.description) this.pieces.push({ text: tool.description, where, json: false });
         if (tool.parameters !== undefined)
           forEachSchemaString(tool.parameters, (text) => this.pieces.push({ text, where, json: false }));
@@ -394,28 +394,29 @@ const OPAQUE = new Set([
 const CARRIED_UNREAD = new Set(["model", "tool_choice", "stop", "stop_sequences", "container", "context_management"]);
 
 /**
- * Credentials the client gives its provider to use on its behalf, under `tools` (a Responses `mcp`
- * tool's `authorization` and `headers`) and `mcp_servers` (Anthropic's `authorization_token`): they
- * are sent as the API key is, so that the provider can reach the server, and neither classified
- * (the request's text is what is private, not the key to a server it names) nor redacted.
+ * Left unread under `tools` and `mcp_servers`: a tool's or server's `name` (an identifier the model
+ * calls back by, as the canonical form's tool names are), and the credentials the client gives its
+ * provider to use on its behalf (a Responses `mcp` tool's `authorization` and `headers`, Anthropic's
+ * `authorization_token`), sent as the API key is so that the provider can reach the server: the
+ * request's text is what is private, not the key to a server it names.
  */
-const CREDENTIALS = new Set(["authorization", "authorization_token", "headers"]);
-/** The top-level fields whose entries may carry CREDENTIALS. */
-const WITH_CREDENTIALS = new Set(["tools", "mcp_servers"]);
+const TOOL_UNREAD = new Set(["name", "authorization", "authorization_token", "headers"]);
+/** The top-level fields whose entries TOOL_UNREAD applies to. */
+const TOOL_FIELDS = new Set(["tools", "mcp_servers"]);
 
 /**
  * Every non-empty string value in a client's own JSON body but CARRIED_UNREAD's, OPAQUE fields' and
- * CREDENTIALS, depth-bounded. Keys are not values, but for `metadata`'s (the client's own labels,
+ * TOOL_UNREAD's, depth-bounded. Keys are not values, but for `metadata`'s (the client's own labels,
  * free text a provider keeps with the request).
  */
 function forEachBodyString(body: Record<string, unknown>, visit: (text: string) => void): void {
   // A plain recursive walk (no generator, no entry arrays): it runs on every same-wire request classified.
-  const walk = (value: unknown, depth: number, credentials: boolean): void => {
+  const walk = (value: unknown, depth: number, inTools: boolean): void => {
     if (typeof value === "string") {
       if (value !== "") visit(value);
     } else if (typeof value === "object" && value !== null && depth < MAX_BODY_DEPTH) {
       if (Array.isArray(value)) {
-        for (const item of value) walk(item, depth + 1, credentials);
+        for (const item of value) walk(item, depth + 1, inTools);
         return;
       }
       const object = value as Record<string, unknown>;
@@ -425,11 +426,13 @@ function forEachBodyString(body: Record<string, unknown>, visit: (text: string) 
         if (depth === 0) {
           if (CARRIED_UNREAD.has(key)) continue;
           if (key === "metadata" && typeof item === "object" && item !== null) for (const label in item) visit(label);
-          walk(item, 1, WITH_CREDENTIALS.has(key));
+          walk(item, 1, TOOL_FIELDS.has(key));
           continue;
         }
-        if (credentials && CREDENTIALS.has(key)) continue;
-        walk(item, depth + 1, credentials);
+        // On the entry itself (`tools[0].name`), or a chat tool's `function.name`; never deeper, in a schema.
+        if (inTools && depth <= 3 && TOOL_UNREAD.has(key) && (depth === 2 || (key === "name" && typeof item === "string")))
+          continue;
+        walk(item, depth + 1, inTools);
       }
     }
   };

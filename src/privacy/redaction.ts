@@ -176,7 +176,7 @@ export class Redaction {
   /**
    * A redacted deep copy of `request`: system prompts, text parts, tool-call arguments (kept
    * valid JSON), tool results, tool definitions (description and every string of the parameter
-   * schema) and the output schema. An id or key the client sends its provider (`user`,
+   * schema; not the name, which the model calls the tool by) and the output schema. An id or key the client sends its provider (`user`,
    * `promptCacheKey`, `safetyIdentifier`) that holds a value is left out rather than sent with a
    * placeholder (which would make every such request one user, or one cache): its wire name
    * (`user`, `prompt_cache_key`, `safety_identifier`) is pushed to `dropped`. The input is never
@@ -190,7 +190,6 @@ export class Redaction {
     if (copy.tools !== undefined) {
       copy.tools = copy.tools.map((tool) => ({
         ...tool,
-        name: this.redactText(tool.name),
         ...(tool.description !== undefined && { description: this.redactText(tool.description) }),
         ...(tool.parameters !== undefined && { parameters: this.redactJsonValue(tool.parameters) }),
       }));

@@ -243,3 +243,33 @@ describe("classifyRequest: the fields outside the conversation", () => {
     assert.equal(found.level, "public");
   });
 });
+
+describe("classifyRequest: tool names and MCP credentials", () => {
+  const plain = (body: Record<string, unknown>): ChatRequest => ({
+    model: "auto",
+    stream: false,
+    messages: [{ role: "user", content: [{ type: "text", text: "Hi." }] }],
+    native: { wire: "openai-chat", body, headers: {}, lost: () => [] },
+  });
+  const EMAIL = ["alice.smith", "acme-corp.com"].join("@");
+
+  it("leaves a tool's name unread (the model calls it by it), but not a schema property named like a credential", () => {
+    const keyword = { keywords: [{ name: "project", words: ["falcon"], level: "private" as const }] };
+    const named = plain({ tools: [{ type: "function", function: { name: "falcon", parameters: {} } }] });
+    assert.equal(classifyRequest(named, keyword).level, "public");
+    const described = plain({ tools: [{ type: "function", function: { name: "f", description: "falcon", parameters: {} } }] });
+    assert.equal(classifyRequest(described, keyword).level, "private", "the keyword is found where it is read");
+    const schema = plain({
+      tools: [
+        {
+          type: "function",
+          function: {
+            name: "http",
+            parameters: { type: "object", properties: { headers: { type: "object", description: `e.g. From: ${EMAIL}` } } },
+          },
+        },
+      ],
+    });
+    assert.equal(classifyRequest(schema).level, "private");
+  });
+});
