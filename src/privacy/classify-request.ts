@@ -7,7 +7,7 @@ import { isJsonDocument } from "./json-text.js";
 import { maxSensitivity, type Sensitivity } from "./sensitivity.js";
 
 /** Where in a request a finding is. */
-export type FindingLocation = MessageLocation | BodyLocation;
+export type FindingLocation = MessageLocation | SettingLocation | BodyLocation;
 
 /** A finding in the canonical conversation. */
 export interface MessageLocation {
@@ -24,6 +24,17 @@ export interface MessageLocation {
   part?: number;
   /** Index into the message's `toolCalls`, for `tool-call`. */
   toolCall?: number;
+}
+
+/**
+ * A finding in a canonical field outside the conversation that the target is sent too: a tool
+ * definition (`tools`: its name, description and every string of its parameter schema, such as a
+ * property's description, enum or default), the output schema (`response_format`), or an id or key
+ * the client sends its provider (`user`, `prompt_cache_key`, `safety_identifier`).
+ */
+export interface SettingLocation {
+  source: "setting";
+  field: "tools" | "response_format" | "user" | "prompt_cache_key" | "safety_identifier";
 }
 
 /**
@@ -184,7 +195,33 @@ class RequestScan {
           break;
       }
     }
+    this.#settings(request);
     if (request.native !== undefined) this.#body(request.native.body);
+  }
+
+  /** The canonical fields outside the conversation that a target is sent (see SettingLocation), those present only. */
+  #settings(request: ChatRequest): void {
+    const tools = request.tools;
+    if (tools !== undefined && tools.length > 0) {
+      const where: SettingLocation = { source: "setting", field: "tools" };
+      // Not the name: an identifier the model calls back by, and a placeholder in it would break the call.
+      for (const tool of tools) {
+        if (tool.description) this.pieces.push({ text: tool.description, where, json: false });
+        if (tool.parameters !== undefined)
+          forEachSchemaString(tool.parameters, (text) => this.pieces.push({ text, where, json: false }));
+      }
+    }
+    const format = request.responseFormat;
+    if (format?.type === "json_schema") {
+      const where: SettingLocation = { source: "setting", field: "response_format" };
+      if (format.name) this.pieces.push({ text: format.name, where, json: false });
+      forEachSchemaString(format.schema, (text) => this.pieces.push({ text, where, json: false }));
+    }
+    if (request.user) this.pieces.push({ text: request.user, where: { source: "setting", field: "user" }, json: false });
+    if (request.promptCacheKey)
+      this.pieces.push({ text: request.promptCacheKey, where: { source: "setting", field: "prompt_cache_key" }, json: false });
+    if (request.safetyIdentifier)
+      this.pieces.push({ text: request.safetyIdentifier, where: { source: "setting", field: "safety_identifier" }, json: false });
   }
 
   /**
@@ -298,10 +335,16 @@ export function* requestTexts(request: ChatRequest): Generator<string> {
     }
     if (message.role === "assistant") for (const call of message.toolCalls ?? []) yield call.arguments;
   }
+  const settings: string[] = [];
   for (const tool of request.tools ?? []) {
-    yield tool.name;
-    if (tool.description !== undefined) yield tool.description;
+    settings.push(tool.name);
+    if (tool.description !== undefined) settings.push(tool.description);
+    if (tool.parameters !== undefined) forEachSchemaString(tool.parameters, (text) => settings.push(text));
   }
+  if (request.responseFormat?.type === "json_schema")
+    forEachSchemaString(request.responseFormat.schema, (text) => settings.push(text));
+  for (const text of [request.user, request.promptCacheKey, request.safetyIdentifier]) if (text) settings.push(text);
+  yield* settings;
   // A same-wire target reads the client's own body, strings the canonical form does not carry included.
   if (request.native !== undefined) {
     const texts: string[] = [];
@@ -343,37 +386,64 @@ const OPAQUE = new Set([
 ]);
 
 /**
- * Top-level fields the canonical form carries to every target unread, left unread here too: what
- * the model may do (tool definitions, output schemas, an Anthropic request's MCP servers with their
- * tokens, its container, its context management) and identifiers and settings the client sends its
- * provider on purpose (`user`, stop sequences, cache keys). An agent's tool descriptions hold example
- * addresses (`noreply@anthropic.com`): read, they would make every such request private.
+ * Top-level fields left unread: the model's name, which tool to call, stop sequences and Anthropic's
+ * container and context management: settings and ids, never the user's data. Everything else is read,
+ * tool definitions, output schemas, `user`, `metadata` and cache keys included (a private value in a
+ * tool's description makes the request private, as it would in a message).
  */
-const CARRIED_UNREAD = new Set([
-  "model",
-  "tools",
-  "functions",
-  "tool_choice",
-  "response_format",
-  "format",
-  "text",
-  "output_config",
-  "mcp_servers",
-  "container",
-  "context_management",
-  "user",
-  "stop",
-  "stop_sequences",
-  "prompt_cache_key",
-  "safety_identifier",
-]);
+const CARRIED_UNREAD = new Set(["model", "tool_choice", "stop", "stop_sequences", "container", "context_management"]);
 
 /**
- * Every non-empty string value in a client's own JSON body but CARRIED_UNREAD's and OPAQUE fields',
- * depth-bounded (keys are not values).
+ * Left unread under `tools` and `mcp_servers`: a tool's or server's `name` (an identifier the model
+ * calls back by, as the canonical form's tool names are), and the credentials the client gives its
+ * provider to use on its behalf (a Responses `mcp` tool's `authorization` and `headers`, Anthropic's
+ * `authorization_token`), sent as the API key is so that the provider can reach the server: the
+ * request's text is what is private, not the key to a server it names.
+ */
+const TOOL_UNREAD = new Set(["name", "authorization", "authorization_token", "headers"]);
+/** The top-level fields whose entries TOOL_UNREAD applies to. */
+const TOOL_FIELDS = new Set(["tools", "mcp_servers"]);
+
+/**
+ * Every non-empty string value in a client's own JSON body but CARRIED_UNREAD's, OPAQUE fields' and
+ * TOOL_UNREAD's, depth-bounded. Keys are not values, but for `metadata`'s (the client's own labels,
+ * free text a provider keeps with the request).
  */
 function forEachBodyString(body: Record<string, unknown>, visit: (text: string) => void): void {
   // A plain recursive walk (no generator, no entry arrays): it runs on every same-wire request classified.
+  const walk = (value: unknown, depth: number, inTools: boolean): void => {
+    if (typeof value === "string") {
+      if (value !== "") visit(value);
+    } else if (typeof value === "object" && value !== null && depth < MAX_BODY_DEPTH) {
+      if (Array.isArray(value)) {
+        for (const item of value) walk(item, depth + 1, inTools);
+        return;
+      }
+      const object = value as Record<string, unknown>;
+      for (const key in object) {
+        const item = object[key];
+        if (typeof item === "string" && OPAQUE.has(key)) continue;
+        if (depth === 0) {
+          if (CARRIED_UNREAD.has(key)) continue;
+          if (key === "metadata" && typeof item === "object" && item !== null) for (const label in item) visit(label);
+          walk(item, 1, TOOL_FIELDS.has(key));
+          continue;
+        }
+        // On the entry itself (`tools[0].name`), or a chat tool's `function.name`; never deeper, in a schema.
+        if (inTools && depth <= 3 && TOOL_UNREAD.has(key) && (depth === 2 || (key === "name" && typeof item === "string")))
+          continue;
+        walk(item, depth + 1, inTools);
+      }
+    }
+  };
+  walk(body, 0, false);
+}
+
+/**
+ * Every non-empty string of a JSON schema (a tool's parameters, an output schema): descriptions,
+ * titles, enum values, defaults, examples, patterns; not its `type`s nor its property names.
+ */
+function forEachSchemaString(schema: unknown, visit: (text: string) => void): void {
   const walk = (value: unknown, depth: number): void => {
     if (typeof value === "string") {
       if (value !== "") visit(value);
@@ -384,12 +454,11 @@ function forEachBodyString(body: Record<string, unknown>, visit: (text: string) 
       }
       const object = value as Record<string, unknown>;
       for (const key in object) {
-        if (depth === 0 && CARRIED_UNREAD.has(key)) continue;
         const item = object[key];
-        if (typeof item === "string" && OPAQUE.has(key)) continue;
+        if (key === "type" && typeof item === "string") continue;
         walk(item, depth + 1);
       }
     }
   };
-  walk(body, 0);
+  walk(schema, 0);
 }

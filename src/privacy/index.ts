@@ -29,6 +29,7 @@ export {
   type RequestClassification,
   requestTextLength,
   requestTexts,
+  type SettingLocation,
 } from "./classify-request.js";
 export { type DetectionOptions, detectorFor, detectSensitiveData, SensitiveDataDetector } from "./detector.js";
 export { type CustomPattern, type KeywordList, PrivacyConfigError } from "./detectors/custom.js";
@@ -50,6 +51,7 @@ export {
   type PrivacyPolicy,
   type PrivacySettings,
 } from "./privacy-decision.js";
+export { type RedactedNativeBody, redactNativeBody } from "./redact-native-body.js";
 export { Redaction, type RedactionOptions, type RedactionSummary } from "./redaction.js";
 export {
   atLeast,

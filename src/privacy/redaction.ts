@@ -31,6 +31,13 @@ export interface RedactionSummary {
   replacements: number;
 }
 
+/** The canonical ids and keys a redaction leaves out when they hold a value, with their wire names (see redactRequest). */
+const DROPPED_SETTINGS = [
+  ["user", "user"],
+  ["promptCacheKey", "prompt_cache_key"],
+  ["safetyIdentifier", "safety_identifier"],
+] as const;
+
 const JSON_NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 const NUMBER_CHAR = /[0-9.eE+-]/;
 
@@ -89,6 +96,13 @@ export class Redaction {
 
   placeholderFor(value: string): string | undefined {
     return this.#placeholders.get(value);
+  }
+
+  /** Whether `text` holds any of the values (the redaction would change it). */
+  holdsValue(text: string): boolean {
+    const pattern = this.#pattern;
+    // search() ignores the global pattern's lastIndex.
+    return pattern !== undefined && text.search(pattern) !== -1;
   }
 
   /** `text` with every value replaced by its placeholder. */
@@ -161,12 +175,40 @@ export class Redaction {
 
   /**
    * A redacted deep copy of `request`: system prompts, text parts, tool-call arguments (kept
-   * valid JSON) and tool results. The input is never modified. Images are copied unchanged:
-   * their content cannot be redacted, so whether they may leave is the caller's decision.
+   * valid JSON), tool results, tool definitions (description and every string of the parameter
+   * schema; not the name, which the model calls the tool by) and the output schema. An id or key the client sends its provider (`user`,
+   * `promptCacheKey`, `safetyIdentifier`) that holds a value is left out rather than sent with a
+   * placeholder (which would make every such request one user, or one cache): its wire name
+   * (`user`, `prompt_cache_key`, `safety_identifier`) is pushed to `dropped`. The input is never
+   * modified. Images are copied unchanged: their content cannot be redacted, so whether they may
+   * leave is the caller's decision.
    */
-  redactRequest(request: ChatRequest): ChatRequest {
+  redactRequest(request: ChatRequest, dropped?: string[]): ChatRequest {
     const { messages, ...rest } = request;
-    return { ...structuredClone(rest), messages: messages.map((m) => this.#redactMessage(m)) };
+    const copy: ChatRequest = { ...structuredClone(rest), messages: messages.map((m) => this.#redactMessage(m)) };
+    if (this.#pattern === undefined) return copy;
+    if (copy.tools !== undefined) {
+      copy.tools = copy.tools.map((tool) => ({
+        ...tool,
+        ...(tool.description !== undefined && { description: this.redactText(tool.description) }),
+        ...(tool.parameters !== undefined && { parameters: this.redactJsonValue(tool.parameters) }),
+      }));
+    }
+    if (copy.responseFormat?.type === "json_schema") {
+      const format = copy.responseFormat;
+      copy.responseFormat = {
+        ...format,
+        ...(format.name !== undefined && { name: this.redactText(format.name) }),
+        schema: this.redactJsonValue(format.schema),
+      };
+    }
+    for (const [field, wire] of DROPPED_SETTINGS) {
+      const value = copy[field];
+      if (value === undefined || !this.holdsValue(value)) continue;
+      delete copy[field];
+      dropped?.push(wire);
+    }
+    return copy;
   }
 
   #redactMessage(message: Message): Message {

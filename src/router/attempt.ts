@@ -19,7 +19,7 @@ import {
   type StreamEvent,
   takeReady,
 } from "../core/index.js";
-import { requestTextLength } from "../privacy/index.js";
+import { redactNativeBody, requestTextLength } from "../privacy/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
 import type { Target } from "./catalog.js";
@@ -163,16 +163,30 @@ export class Attempts {
     // Leaving the machine: redacted when the policy says so, and every body sent is recorded.
     const redaction = target.local ? undefined : privacy?.decision.redaction;
     const files = redaction === undefined ? 0 : countFileParts(request);
-    if (redaction) request = redaction.redactRequest(request);
+    // An id or cache key that holds a value is left out rather than sent with a placeholder (named in the warnings).
+    const redactedOut: string[] = [];
+    if (redaction) request = redaction.redactRequest(request, redactedOut);
     // A file whose text was redacted goes as that text: the client's body would carry its bytes,
     // which cannot be redacted, so it goes in canonical form (what only the client's wire carries is
     // then left out, named in the warnings, rather than the bytes sent).
     const filesRedacted = redaction !== undefined && countFileParts(request) < files;
     // Same wire, and the conversation was not fitted (the client's body is the whole conversation).
     const native = raw !== undefined && fitted === undefined && !filesRedacted && speaksWire(target, raw.wire);
-    // Redacted, the body is no longer the client's text: it is serialised from the redacted body.
-    if (native) request.native = redaction ? { ...raw, body: redaction.redactJsonValue(raw.body), text: undefined } : raw;
     let warnings = raw === undefined ? undefined : native ? raw.dropped?.slice() : raw.lost();
+    if (native) {
+      // Redacted, the body is no longer the client's text: it is serialised from the redacted body.
+      if (redaction) {
+        const redacted = redactNativeBody(redaction, raw);
+        request.native = { ...raw, body: redacted.body, text: undefined };
+        if (redacted.dropped.length > 0) warnings = [...(warnings ?? []), ...redacted.dropped];
+      } else request.native = raw;
+    } else if (redactedOut.length > 0) {
+      // An Anthropic client's end-user id is its metadata.user_id.
+      const named = redactedOut.map((field) =>
+        field === "user" && raw?.wire === "anthropic-messages" ? "metadata.user_id" : field,
+      );
+      warnings = [...(warnings ?? []), ...named];
+    }
     if (!native) {
       // What only the client's wire carries goes no further than the canonical form (the target was
       // fitted, or no target on the wire was fit to try): named, never dropped silently.
@@ -255,11 +269,14 @@ export class Attempts {
     // Vectors of redacted text: the values never leave, at some cost to how well they match.
     const redaction = target.local ? undefined : privacy?.decision.redaction;
     const input = redaction ? request.input.map((text) => redaction.redactText(text)) : request.input;
+    // An end-user id that holds a value is left out (a placeholder would make every such user one).
+    const { user, ...rest } = request;
+    const sent = user === undefined || redaction?.holdsValue(user) === true ? rest : request;
     try {
       if (!target.provider.embed) throw noEmbeddings(target.provider);
       const result = await target.provider.embed(
         {
-          ...request,
+          ...sent,
           input,
           upstreamModel: target.upstreamModel,
           connectTimeoutMs: timeouts.connectMs,

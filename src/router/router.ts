@@ -194,7 +194,8 @@ export class Router implements Gateway {
   async embed(request: EmbedRequest, context: RequestContext) {
     const { plan, privacy } = this.#guard.guard(
       this.#planner.planFor(request.model, context.headers),
-      (header, settings) => decideEmbedPrivacy(request.input, header, settings),
+      // The end-user id goes upstream with the input: it is read as the input is.
+      (header, settings) => decideEmbedPrivacy(request.user ? [...request.input, request.user] : request.input, header, settings),
       context.headers,
     );
     const outcome = await this.#loop.run(plan, context, (target, timeouts, breaker, signal) =>

@@ -131,7 +131,7 @@ describe("privacy on the same-wire path: what only the client's body carries is 
     assert.equal(message.content[0]?.type === "text" && message.content[0].text, "Done.");
   });
 
-  it("what the canonical form carries unread stays unread: tool descriptions, MCP server tokens, ids, signatures", async () => {
+  it("an agent's tool descriptions (a no-reply address), MCP server tokens, ids and signatures leave a request public", async () => {
     upstream.clear();
     upstream.script(() => ({ kind: "json", body: MESSAGE }));
     const params = {
@@ -143,7 +143,7 @@ describe("privacy on the same-wire path: what only the client's body carries is 
         {
           name: "Bash",
           description: "End commit messages with: Co-Authored-By: Claude <noreply@anthropic.com>",
-          input_schema: { type: "object", properties: { command: { type: "string", description: `e.g. ${EMAIL}` } } },
+          input_schema: { type: "object", properties: { command: { type: "string", description: "The command to run" } } },
         },
       ],
       mcp_servers: [{ type: "url", url: "https://mcp.example.com/sse", name: "ex", authorization_token: AWS_KEY }],
@@ -164,6 +164,29 @@ describe("privacy on the same-wire path: what only the client's body carries is 
     assert.equal(response.status, 200);
     const [received] = upstream.requests;
     assert.ok(received?.raw.includes(AWS_KEY), "the MCP server's token reaches Anthropic as sent");
+  });
+
+  it("a personal address in a tool's parameter schema makes the request private: refused on a cloud-only route", async () => {
+    upstream.clear();
+    const params = {
+      model: "cloud-an",
+      max_tokens: 64,
+      tools: [
+        {
+          name: "Mail",
+          description: "Sends a mail.",
+          input_schema: { type: "object", properties: { to: { type: "string", description: `e.g. ${EMAIL}` } } },
+        },
+      ],
+      messages: [{ role: "user", content: "Mail it." }],
+    } as unknown as Anthropic.MessageCreateParamsNonStreaming;
+    const err = await anthropic.messages.create(params).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof Anthropic.APIError, "refused");
+    assert.equal(err.status, 403);
+    assert.equal(upstream.requests.length, 0, "nothing reached the cloud upstream");
   });
 });
 

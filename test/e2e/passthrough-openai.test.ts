@@ -381,10 +381,10 @@ describe("privacy on the native path", () => {
       assert.ok(received && placeholder !== "", `a placeholder upstream: ${received?.raw}`);
       assert.ok(!received.raw.includes(EMAIL), "the email never reached the upstream");
       // The SDK sends the fields in the order they were given: here the model last.
-      const expected = expectedBody(JSON.parse(JSON.stringify({ ...params, model: route })), route === "redact-up").replace(
-        EMAIL,
-        placeholder,
-      );
+      // A private request asks the provider to keep no copy (tandem keeps its own): store: false.
+      const expected = expectedBody(JSON.parse(JSON.stringify({ ...params, model: route })), route === "redact-up")
+        .replace(EMAIL, placeholder)
+        .replace('"store":true', '"store":false');
       assert.equal(received.raw, expected);
       assert.equal(text, `{"a":"Mail ${EMAIL} now."}`, `stream=${stream} route=${route}`);
     }

@@ -163,3 +163,113 @@ describe("resolveSensitivity", () => {
     );
   });
 });
+
+describe("classifyRequest: the fields outside the conversation", () => {
+  const EMAIL = ["alice.smith", "acme-corp.com"].join("@");
+  const CARD = ["4111", "1111", "1111", "1111"].join(" ");
+  const plain = (extra: Partial<ChatRequest>): ChatRequest => ({
+    ...request([{ role: "user", content: [{ type: "text", text: "Hi." }] }]),
+    ...extra,
+  });
+
+  it("reads tool descriptions and every string of their parameter schemas, and says where", () => {
+    const found = classifyRequest(
+      plain({
+        tools: [
+          {
+            name: "charge",
+            description: `Charge ${CARD}.`,
+            parameters: { type: "object", properties: { to: { type: "string", enum: [EMAIL] } } },
+          },
+        ],
+      }),
+    );
+    assert.equal(found.level, "private");
+    assert.deepEqual(
+      found.findings.map((f) => [f.kind, f.where]),
+      [
+        ["payment_card", { source: "setting", field: "tools" }],
+        ["email", { source: "setting", field: "tools" }],
+      ],
+    );
+  });
+
+  it("reads the output schema, the end-user id and the cache keys", () => {
+    for (const [extra, field] of [
+      [{ responseFormat: { type: "json_schema", schema: { description: `for ${EMAIL}` } } }, "response_format"],
+      [{ user: EMAIL }, "user"],
+      [{ promptCacheKey: `k ${CARD}` }, "prompt_cache_key"],
+      [{ safetyIdentifier: EMAIL }, "safety_identifier"],
+    ] as const) {
+      const found = classifyRequest(plain(extra as Partial<ChatRequest>));
+      assert.equal(found.level, "private", field);
+      assert.deepEqual(found.findings[0]?.where, { source: "setting", field });
+    }
+  });
+
+  it("reads a same-wire body's tools, user and metadata keys, not the credentials a tool gives its provider", () => {
+    const native = (body: Record<string, unknown>): ChatRequest =>
+      plain({ native: { wire: "openai-responses", body, headers: {}, lost: () => [] } });
+    assert.equal(classifyRequest(native({ user: EMAIL })).level, "private");
+    assert.equal(classifyRequest(native({ metadata: { [EMAIL]: "owner" } })).level, "private");
+    assert.equal(
+      classifyRequest(native({ tools: [{ type: "function", name: "f", description: `Card ${CARD}` }] })).level,
+      "private",
+    );
+    const token = "AKIAQ3EGV4XBZJ7KM2PA";
+    const mcp = [
+      { type: "mcp", server_url: "https://mcp.example.com", authorization: token, headers: { Authorization: `Bearer ${token}` } },
+    ];
+    assert.equal(classifyRequest(native({ tools: mcp })).level, "public");
+    assert.equal(
+      classifyRequest(native({ mcp_servers: [{ type: "url", url: "https://mcp.example.com", authorization_token: token }] }))
+        .level,
+      "public",
+    );
+  });
+
+  it("a no-reply address, as an agent's tool description quotes one, is no one's", () => {
+    const found = classifyRequest(
+      plain({
+        tools: [
+          {
+            name: "Bash",
+            description: "End commit messages with: Co-Authored-By: Claude <noreply@anthropic.com>",
+            parameters: {},
+          },
+        ],
+      }),
+    );
+    assert.equal(found.level, "public");
+  });
+});
+
+describe("classifyRequest: tool names and MCP credentials", () => {
+  const plain = (body: Record<string, unknown>): ChatRequest => ({
+    model: "auto",
+    stream: false,
+    messages: [{ role: "user", content: [{ type: "text", text: "Hi." }] }],
+    native: { wire: "openai-chat", body, headers: {}, lost: () => [] },
+  });
+  const EMAIL = ["alice.smith", "acme-corp.com"].join("@");
+
+  it("leaves a tool's name unread (the model calls it by it), but not a schema property named like a credential", () => {
+    const keyword = { keywords: [{ name: "project", words: ["falcon"], level: "private" as const }] };
+    const named = plain({ tools: [{ type: "function", function: { name: "falcon", parameters: {} } }] });
+    assert.equal(classifyRequest(named, keyword).level, "public");
+    const described = plain({ tools: [{ type: "function", function: { name: "f", description: "falcon", parameters: {} } }] });
+    assert.equal(classifyRequest(described, keyword).level, "private", "the keyword is found where it is read");
+    const schema = plain({
+      tools: [
+        {
+          type: "function",
+          function: {
+            name: "http",
+            parameters: { type: "object", properties: { headers: { type: "object", description: `e.g. From: ${EMAIL}` } } },
+          },
+        },
+      ],
+    });
+    assert.equal(classifyRequest(schema).level, "private");
+  });
+});

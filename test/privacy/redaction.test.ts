@@ -132,6 +132,36 @@ describe("Redaction.redactRequest", () => {
   });
 });
 
+describe("Redaction.redactRequest: the fields outside the conversation", () => {
+  const EMAIL = ["alice.smith", "acme-corp.com"].join("@");
+  const request: ChatRequest = {
+    model: "auto",
+    stream: false,
+    messages: [{ role: "user", content: [{ type: "text", text: "Hi." }] }],
+    tools: [
+      { name: "mail", description: `Mail ${EMAIL}`, parameters: { type: "object", properties: { to: { default: EMAIL } } } },
+    ],
+    responseFormat: { type: "json_schema", schema: { description: `For ${EMAIL}` } },
+    user: EMAIL,
+    promptCacheKey: "team-a",
+    safetyIdentifier: `h-${EMAIL}`,
+  };
+
+  it("replaces values in tools and the output schema, leaves out ids that hold one, and names them", () => {
+    const redaction = Redaction.forRequest(request, classifyRequest(request));
+    const dropped: string[] = [];
+    const out = redaction.redactRequest(request, dropped);
+    const text = JSON.stringify(out);
+    assert.ok(!text.includes(EMAIL), text);
+    assert.equal(out.tools?.[0]?.description, "Mail [EMAIL_1]");
+    assert.equal(out.user, undefined);
+    assert.equal(out.safetyIdentifier, undefined);
+    assert.equal(out.promptCacheKey, "team-a");
+    assert.deepEqual(dropped, ["user", "safety_identifier"]);
+    assert.equal(request.user, EMAIL, "the input is not modified");
+  });
+});
+
 describe("Redaction.rehydrate", () => {
   const redaction = new Redaction([
     { kind: "email", value: "ann@example.com" },

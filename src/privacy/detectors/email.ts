@@ -30,8 +30,22 @@ const DOMAIN = /(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.){1,8}\p{L}
 
 /** File extensions that are not TLDs: `icon@2x.png`, `logo@3x.jpg` are assets, not addresses. */
 const FILE_EXTENSION = /\.(?:png|jpe?g|gif|svg|webp|ico|bmp|tiff?|js|mjs|cjs|css|scss|json|lock|txt|html?|ya?ml|toml)$/i;
-/** `git@github.com:owner/repo` and friends are SSH remotes, not anyone's mailbox. */
-const SERVICE_LOCAL_PARTS = new Set(["git", "hg", "svn"]);
+/**
+ * `git@github.com:owner/repo` and friends are SSH remotes, not anyone's mailbox; `noreply@...` and its
+ * spellings are a machine's sender no one reads (an agent's tool descriptions quote them:
+ * `Co-Authored-By: Claude <noreply@anthropic.com>`), and name no person.
+ */
+const SERVICE_LOCAL_PARTS = new Set([
+  "git",
+  "hg",
+  "svn",
+  "noreply",
+  "no-reply",
+  "no_reply",
+  "donotreply",
+  "do-not-reply",
+  "do_not_reply",
+]);
 /** `scheme://user@host`, `scheme://user:password@host`: URL credentials, not a mailbox. */
 const URL_USERINFO_BEFORE = /:\/\/(?:[^\s/@]*:)?$/;
 

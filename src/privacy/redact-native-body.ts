@@ -1,0 +1,55 @@
+import type { NativeRequest } from "../core/native.js";
+import type { Redaction } from "./redaction.js";
+
+/** A client's own body redacted for a same-wire cloud target, and what of it was left out or changed. */
+export interface RedactedNativeBody {
+  body: Record<string, unknown>;
+  /** For `x-tandem-warnings`, each as "<field> not sent to <target>": `user`, `metadata.user_id`, `store: true`. */
+  dropped: string[];
+}
+
+/** Top-level ids and keys of an OpenAI body that a placeholder would make meaningless: left out when they hold a value. */
+const OPENAI_IDS = ["user", "safety_identifier", "prompt_cache_key"] as const;
+
+/**
+ * The client's own body (core/native.ts) for a cloud target on a redacting route: every value the
+ * redaction knows replaced by its placeholder wherever it is (messages, tool definitions and their
+ * schemas, output schemas, metadata keys and values, unknown fields); an id or cache key that holds
+ * one (OpenAI `user`, `safety_identifier`, `prompt_cache_key`; Anthropic `metadata.user_id`) left
+ * out instead, since a placeholder there would merge unrelated users or caches; and an OpenAI chat
+ * completions `store: true` sent as `store: false`, so the provider keeps no copy of a private
+ * request (tandem keeps its own, from the client's body; the Responses wire is always sent
+ * `store: false` by its dialect). The client's body is not modified.
+ */
+export function redactNativeBody(redaction: Redaction, native: NativeRequest): RedactedNativeBody {
+  const body: Record<string, unknown> = { ...native.body };
+  const dropped: string[] = [];
+  switch (native.wire) {
+    case "openai-chat":
+    case "openai-responses":
+      for (const field of OPENAI_IDS) {
+        const value = body[field];
+        if (typeof value !== "string" || !redaction.holdsValue(value)) continue;
+        delete body[field];
+        dropped.push(field);
+      }
+      if (native.wire === "openai-chat" && body.store === true) {
+        body.store = false;
+        dropped.push("store: true");
+      }
+      break;
+    case "anthropic-messages": {
+      const metadata = body.metadata;
+      if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) break;
+      const { user_id: id, ...rest } = metadata as Record<string, unknown>;
+      if (typeof id !== "string" || !redaction.holdsValue(id)) break;
+      if (Object.keys(rest).length > 0) body.metadata = rest;
+      else delete body.metadata;
+      dropped.push("metadata.user_id");
+      break;
+    }
+    default:
+      break;
+  }
+  return { body: redaction.redactJsonValue(body), dropped };
+}
