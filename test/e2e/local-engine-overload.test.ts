@@ -129,6 +129,13 @@ describe("a local model with no free slot and a full queue", () => {
       const ollama = await post("/api/chat", { model: MODEL, messages: [{ role: "user", content: "Hi" }], stream: false });
       assert.equal(ollama.status, 503);
       retryAfterSeconds(ollama);
+
+      // What the status tells meanwhile: the one slot busy, nothing waiting, no room to wait.
+      const body = (await (await fetch(`${tandem.url}/v1/status`)).json()) as {
+        providers: { loaded?: { target: string; load: { slots: number; active: number; queued: number; maxQueue: number } }[] }[];
+      };
+      const loaded = body.providers.flatMap((p) => p.loaded ?? []).find((m) => m.target === MODEL);
+      assert.deepEqual(loaded?.load, { slots: 1, active: 1, queued: 0, maxQueue: 0 });
     } finally {
       await busy.stop();
     }

@@ -12,6 +12,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
+import { renderPsTable } from "../../src/cli/ps.js";
+import { status } from "../../src/cli/status.js";
 import { makeModelDir, writeChatModel, writeLoopingModel } from "../support/gguf/index.js";
 import { loadLocalModel, type RunningTandem, startTandem } from "../support/tandem.js";
 
@@ -86,7 +88,67 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
   }
 }
 
+/** What `tandem status` prints. */
+async function statusText(): Promise<string> {
+  const lines: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string) => {
+    lines.push(String(chunk));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    assert.equal(await status({ url: tandem.url }), 0);
+  } finally {
+    process.stdout.write = write;
+  }
+  return lines.join("");
+}
+
 const instances = async (name: string) => (await ollama.ps()).models.filter((m) => m.name === name).length;
+
+interface StatusLoaded {
+  target: string;
+  unloading?: boolean;
+  load: { active: number; slots: number; queued: number };
+}
+
+/** The loads of a model in /v1/status. */
+async function statusOf(target: string): Promise<StatusLoaded[]> {
+  const body = (await (await fetch(`${tandem.url}/v1/status`)).json()) as { providers: { loaded?: StatusLoaded[] }[] };
+  return body.providers.flatMap((p) => p.loaded ?? []).filter((m) => m.target === target);
+}
+
+/**
+ * While the old load finishes its answer and the new one serves: /api/ps lists both, the old one
+ * past its expiry (`tandem ps`: "Stopping..."), and /v1/status says which one is unloading and that
+ * it still has a request running.
+ */
+async function checkStatusDuringReplace(target: string): Promise<void> {
+  const listed = (await ollama.ps()).models.filter((m) => m.name === target);
+  assert.equal(listed.length, 2, "both loads are listed while the old one finishes");
+  const now = Date.now();
+  const stopping = listed.filter((m) => new Date(m.expires_at).getTime() <= now);
+  assert.equal(stopping.length, 1, "the old load is the one past its expiry");
+  const table = renderPsTable(
+    listed.map((m) => ({ ...m, expires_at: new Date(m.expires_at).toISOString() })),
+    now,
+  );
+  assert.match(table, /Stopping\.\.\./);
+  const loads = await statusOf(target);
+  assert.equal(loads.length, 2);
+  const old = loads.find((m) => m.unloading === true);
+  assert.ok(old, "/v1/status says which load is unloading");
+  assert.equal(old.load.active, 1, "the old load still writes its answer");
+  const current = loads.find((m) => m.unloading !== true);
+  assert.equal(current?.load.active, 0, "the new load's request is done");
+  const name = target.replace(/^local\//, "");
+  const lines = (await statusText()).split("\n").filter((l) => l.includes(`loaded: ${name} `));
+  assert.equal(lines.length, 2, "tandem status lists both loads");
+  assert.ok(
+    lines.some((l) => /1\/2 busy, 0 waiting, unloading once its requests are done$/.test(l)),
+    `tandem status says the old load unloads once its answer is done:\n${lines.join("\n")}`,
+  );
+}
 
 for (const how of ["create", "copy"] as const) {
   describe(`/api/${how} replacing a model that is writing an answer`, () => {
@@ -101,12 +163,18 @@ for (const how of ["create", "copy"] as const) {
       // A second client, while the first answer is still being written.
       const answer = await ask(`local/${name}`);
       assert.equal(answer.choices[0]?.message.content, HELLO, "the new request went to the new model");
+      await checkStatusDuringReplace(`local/${name}`);
       const written = await first.rest;
       assert.equal(written.finish, "length", "the answer in progress was not cut");
       assert.ok(written.chunks > 500, `it ran to its end (${written.chunks} chunks)`);
       assert.match(written.text, /^(tick| tock| )+$/, "from the old model to its end");
       // The old model goes once its answer is done; the new one stays.
       await waitFor(async () => (await instances(`local/${name}`)) === 1, "the old model to unload");
+      assert.deepEqual(
+        (await statusOf(`local/${name}`)).map((m) => m.unloading ?? false),
+        [false],
+        "once the old load is gone, the new one is not unloading",
+      );
       const again = await ask(`local/${name}`);
       assert.equal(again.choices[0]?.message.content, HELLO);
     });

@@ -418,10 +418,11 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   }
 
   loadedModels(): LoadedModelStatus[] {
-    return [...this.#loaded].map(([key, { info, expiresAt }]) => ({
+    return [...this.#loaded].map(([key, { info, expiresAt, unloadWhenIdle, generation }]) => ({
       ...info,
       target: this.#target(info.name),
       expiresAt: expiresAt === undefined ? undefined : new Date(expiresAt).toISOString(),
+      ...((unloadWhenIdle || generation !== this.#generation(info.name)) && { unloading: true as const }),
       load: this.#queues.get(key)?.load() ?? {
         slots: info.parallel,
         active: 0,
