@@ -38,6 +38,8 @@ export class SlotQueue {
     readonly target: string,
     readonly slots: number,
     readonly maxQueue: number,
+    /** A clock in milliseconds, for how long requests hold their slots (a test's own). */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   load(): SlotLoad {
@@ -89,11 +91,11 @@ export class SlotQueue {
 
   #releaser(): () => void {
     let released = false;
-    const since = performance.now();
+    const since = this.now();
     return () => {
       if (released) return;
       released = true;
-      const held = performance.now() - since;
+      const held = this.now() - since;
       this.#meanHoldMs = this.#meanHoldMs === undefined ? held : this.#meanHoldMs + HOLD_WEIGHT * (held - this.#meanHoldMs);
       const next = this.#queue.shift();
       if (next) {
