@@ -76,7 +76,7 @@ if (mode === "provider") {
   close = () => provider.close();
 } else if (mode === "worker") {
   const host = new ModelHost(llama as NonNullable<typeof llama>, () => {});
-  const loaded = await host.get({ name: "bench", path, contextSize: 1024, parallel: 1, threads, gpuLayers: 0 });
+  const loaded = await host.get({ name: "bench", path, contextSize: 1024, parallel: 1, threads, gpuLayers: 0, generation: 0 });
   run = (prompt) => {
     const queue: { type: string; text?: string }[] = [];
     let wake: (() => void) | undefined;

@@ -28,6 +28,7 @@ interface StatusBody {
       ramBytes?: number;
       vramBytes?: number;
       expiresAt?: string;
+      unloading?: boolean;
       load: { active: number; slots: number; queued: number };
     }[];
   }[];
@@ -96,7 +97,7 @@ export async function status(options: { url?: string; key?: string; json?: boole
         out.push(`    loading: ${e.loading.path}${done} since ${e.loading.since}`);
       }
       for (const m of p.loaded ?? []) {
-        const until = m.expiresAt ? `until ${m.expiresAt}` : "kept loaded";
+        const until = m.unloading ? "unloading once its requests are done" : m.expiresAt ? `until ${m.expiresAt}` : "kept loaded";
         out.push(
           `    loaded: ${m.name} ${m.quantization ?? ""} ${describeFootprint(m)}, context ${m.contextSize}, ` +
             `${m.load.active}/${m.load.slots} busy, ${m.load.queued} waiting, ${until}`,

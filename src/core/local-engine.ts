@@ -82,6 +82,11 @@ export interface LoadedModelStatus extends LoadedModelInfo {
   target: string;
   /** When it unloads if unused (ISO time); undefined: never. */
   expiresAt: string | undefined;
+  /**
+   * It unloads as soon as the requests on it are done: an unload was asked while it served, or the
+   * model was replaced or deleted (new requests then go to its new load, or get a 404).
+   */
+  unloading?: true;
   load: SlotLoad;
 }
 

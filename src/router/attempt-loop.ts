@@ -123,6 +123,7 @@ export class AttemptLoop {
               code: "breaker_open",
               message: `circuit open for ${breaker.retryInMs} ms more`,
               ms: 0,
+              retryAfterMs: breaker.retryInMs,
             });
             break;
           }
@@ -173,7 +174,13 @@ export class AttemptLoop {
             else breaker.release();
             if (!target.local && isNetworkFailure(error)) this.#network.failure(target.providerName);
             lastError = error;
-            failed.push({ target: target.name, code: error.code, message: error.message, ms: performance.now() - startedAt });
+            failed.push({
+              target: target.name,
+              code: error.code,
+              message: error.message,
+              ms: performance.now() - startedAt,
+              ...(error.retryAfterMs !== undefined && { retryAfterMs: error.retryAfterMs }),
+            });
             if (next.action === "stop") throw error;
             if (next.action === "next") break;
             if (next.action === "rotate-key") {
@@ -306,6 +313,7 @@ export class AttemptLoop {
       code: hedgeOutcome.error.code,
       message: hedgeOutcome.error.message,
       ms: performance.now() - startedAt,
+      ...(hedgeOutcome.error.retryAfterMs !== undefined && { retryAfterMs: hedgeOutcome.error.retryAfterMs }),
     });
     return unwrap(await first.settled);
   }

@@ -229,6 +229,49 @@ describe("router failover", () => {
     assert.equal(res.headers.get("retry-after"), "30");
     assert.equal(chatPosts(a), 1, "a Retry-After longer than the route's maxMs is not waited for");
   });
+
+  it("tells the client when to come back when every target said when (the soonest of them)", async () => {
+    a.script(() => ({ kind: "error", status: 429, message: "quota", headers: { "retry-after": "30" } }));
+    b.script(() => ({ kind: "error", status: 503, message: "busy", headers: { "retry-after": "12" } }));
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Hi" }] }),
+    });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get("retry-after"), "12");
+    assert.equal(res.headers.get("retry-after-ms"), "12000");
+  });
+
+  it("says no Retry-After when a target failed without saying when", async () => {
+    a.script(() => ({ kind: "error", status: 429, message: "quota", headers: { "retry-after": "30" } }));
+    b.script(() => ({ kind: "error", status: 500, message: "b is down" }));
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Hi" }] }),
+    });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get("retry-after"), null);
+  });
+
+  it("tells the client when the first breaker lets a trial through, when every target's breaker is open", async () => {
+    a.script(() => ({ kind: "error", status: 500, message: "a is down" }));
+    b.script(() => ({ kind: "error", status: 500, message: "b is down" }));
+    // Two attempts per target per request: the third request opens both breakers (five failures each).
+    for (let i = 0; i < 3; i++) await ask("auto").catch(() => undefined);
+    const posts = chatPosts(a) + chatPosts(b);
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Hi" }] }),
+    });
+    assert.equal(chatPosts(a) + chatPosts(b), posts, "both breakers are open: nothing was called");
+    assert.equal(res.status, 503);
+    const seconds = Number(res.headers.get("retry-after"));
+    // The breakers' default cooldown is 30 s, and they opened moments ago.
+    assert.ok(seconds > 20 && seconds <= 30, `Retry-After ${res.headers.get("retry-after")}`);
+  });
 });
 
 describe("mid-stream failover", () => {

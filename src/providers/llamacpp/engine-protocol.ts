@@ -32,6 +32,17 @@ export interface ModelSpec {
   threads: number | undefined;
   /** Layers offloaded to the GPU: "auto" fits them to free VRAM, "max" all of them, a number that many. */
   gpuLayers: GpuLayers;
+  /**
+   * Which load of the model this is: 0, one more each time the model is replaced or deleted. A
+   * replaced model's requests in flight keep to the load they started on while new ones get a load
+   * of their own, so both can be held at once (see instanceKey).
+   */
+  generation: number;
+}
+
+/** The key one load of a model is held under, in the engine and in tandem: its name, with its generation after a replace. */
+export function instanceKey(model: Pick<ModelSpec, "name" | "generation">): string {
+  return model.generation === 0 ? model.name : `${model.name}#${model.generation}`;
 }
 
 export type GpuLayers = "auto" | "max" | number;
@@ -73,7 +84,8 @@ export type ParentMessage =
   | { op: "tokenize"; id: number; model: ModelSpec; text: string }
   | { op: "load"; id: number; model: ModelSpec }
   | { op: "fit"; id: number; model: ModelSpec }
-  | { op: "unload"; id: number; name: string }
+  /** Unloads one load of a model (its instanceKey). */
+  | { op: "unload"; id: number; key: string }
   | { op: "cancel"; id: number }
   | { op: "ping"; id: number }
   /**

@@ -42,6 +42,7 @@ import {
   type EmbedReply,
   type EngineGpu,
   type GpuLayers,
+  instanceKey,
   type LoadedModelInfo,
   type MemoryNeeds,
   type ModelSpec,
@@ -89,14 +90,20 @@ export interface LlamaCppProviderOptions {
   fits?: FitCheck;
 }
 
+/** One load of a model (by instanceKey): a replaced model's old load is held beside its new one until its requests are done. */
 interface Loaded {
   info: LoadedModelInfo;
+  /** Its spec's generation: an older one than the model's current is a replaced or deleted model's. */
+  generation: number;
   expiresAt: number | undefined;
   timer: NodeJS.Timeout | undefined;
   /** When a request last finished with it, for least-recently-used eviction. */
   lastUsedMs: number;
-  /** An unload was asked while requests used it: it unloads as soon as they are done. */
+  /** An unload was asked while requests used it (or the model was replaced): it unloads as soon as they are done. */
   unloadWhenIdle?: boolean;
+  /** Resolves once it is unloaded (or the engine is gone): a load waiting for its memory. */
+  gone: Promise<void>;
+  markGone: () => void;
 }
 
 /**
@@ -113,9 +120,12 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   readonly capabilities = { vision: false };
   readonly id: string;
   readonly #engine: EngineProcess;
+  /** The slot queues, loads held and loads under way, each by instanceKey (one load of one model). */
   readonly #queues = new Map<string, SlotQueue>();
   readonly #loaded = new Map<string, Loaded>();
   readonly #loading = new Map<string, Promise<LoadedModelInfo>>();
+  /** Each model's current generation (0 when absent): one more each time it is replaced or deleted. */
+  readonly #generations = new Map<string, number>();
   /** Files that crashed the engine while it loaded them, with their mtime then. */
   readonly #poisoned = new Map<string, { reason: string; mtimeMs: number }>();
   readonly #threads: number | undefined;
@@ -194,7 +204,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
       // The reader left early (the router took another answer): stop the generation.
       if (!settled) inner.abort();
       release();
-      this.#touch(spec.name, request.keepAliveMs);
+      this.#touch(spec, request.keepAliveMs);
     }
   }
 
@@ -210,7 +220,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
       throw withTarget(err, target);
     } finally {
       release();
-      this.#touch(spec.name, request.keepAliveMs);
+      this.#touch(spec, request.keepAliveMs);
     }
   }
 
@@ -224,7 +234,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     const spec = await this.#spec(model);
     await this.#ensureLoaded(spec, signal);
     const count = (await this.#engine.call({ op: "tokenize", model: spec, text }, signal)) as number;
-    this.#touch(spec.name, undefined);
+    this.#touch(spec, undefined);
     return count;
   }
 
@@ -238,7 +248,9 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
           () => undefined,
         );
         const contextWindow =
-          this.#loaded.get(id)?.info.contextSize ?? entry.contextSize ?? (trained && Math.min(trained, DEFAULT_CONTEXT_CAP));
+          this.#loaded.get(this.#currentKey(id))?.info.contextSize ??
+          entry.contextSize ??
+          (trained && Math.min(trained, DEFAULT_CONTEXT_CAP));
         return { id, contextWindow, ownedBy: "local" };
       }),
     );
@@ -274,7 +286,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
 
   /** How busy a model is, for routing around a saturated engine. */
   load(model: string): SlotLoad | undefined {
-    return this.#queues.get(model)?.load();
+    return this.#queues.get(this.#currentKey(model))?.load();
   }
 
   /** Loads a model now and keeps it for `keepAliveMs` (Ollama's empty request with keep_alive). */
@@ -285,7 +297,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
       return;
     }
     await this.#ensureLoaded(spec, signal);
-    this.#touch(spec.name, keepAliveMs);
+    this.#touch(spec, keepAliveMs);
   }
 
   /**
@@ -293,18 +305,38 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
    * Ollama does, an unload does not fail the answers in progress (the engine disposed of the model
    * under them: "Object is disposed").
    */
-  async unload(name: string): Promise<void> {
-    const loaded = this.#loaded.get(name);
+  unload(name: string): Promise<void> {
+    return this.#unloadInstance(this.#currentKey(name));
+  }
+
+  /** Unloads one load of a model (its instanceKey) now, or once the requests on it are done (see unload). */
+  async #unloadInstance(key: string): Promise<void> {
+    const loaded = this.#loaded.get(key);
     if (!loaded) return;
     clearTimeout(loaded.timer);
-    if (this.#inUse(name)) {
+    if (this.#inUse(key)) {
       loaded.unloadWhenIdle = true;
       loaded.expiresAt = Date.now();
       loaded.timer = undefined;
       return;
     }
-    this.#loaded.delete(name);
-    if (this.#engine.running) await this.#engine.call({ op: "unload", name }).catch(() => undefined);
+    this.#loaded.delete(key);
+    // A replaced model's old load takes its (idle) queue with it; new requests have their own.
+    if (key !== this.#currentKey(loaded.info.name)) this.#queues.delete(key);
+    if (this.#engine.running) await this.#engine.call({ op: "unload", key }).catch(() => undefined);
+    loaded.markGone();
+  }
+
+  /**
+   * A model's file or settings were replaced, or it was deleted: new requests get a new load of it
+   * (its next generation), or a 404 once it is gone, at once, while the requests already on the old
+   * load (running, or waiting for one of its slots) finish on it; it unloads once they are done. As
+   * Ollama's scheduler does, a model marked for reload or unload takes no new requests.
+   */
+  async #replaced(name: string): Promise<void> {
+    const key = this.#currentKey(name);
+    this.#generations.set(name, this.#generation(name) + 1);
+    await this.#unloadInstance(key);
   }
 
   /** The saved settings of a local model (Ollama's create), for /api/show; undefined when it has none. */
@@ -327,7 +359,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
         { param: "model", target: this.#target(model) },
       );
     }
-    await this.unload(model);
+    await this.#replaced(model);
     if (configured) await rm(entry.path, { force: true });
     else await removeModel(this.options.dataDir, model);
     await removeModelSettings(this.options.dataDir, model);
@@ -340,7 +372,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     const name = await copyModel(this.options.dataDir, { name: source, path: entry.path }, destination);
     this.#settings.delete(name);
     // A model loaded under the destination's name holds the file it replaced.
-    if (name !== source) await this.unload(name);
+    if (name !== source) await this.#replaced(name);
     return name;
   }
 
@@ -358,7 +390,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     );
     this.#settings.delete(name);
     // A loaded model of that name holds the old file and defaults: the next request loads the new one.
-    await this.unload(name);
+    await this.#replaced(name);
     return name;
   }
 
@@ -386,11 +418,12 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   }
 
   loadedModels(): LoadedModelStatus[] {
-    return [...this.#loaded.values()].map(({ info, expiresAt }) => ({
+    return [...this.#loaded].map(([key, { info, expiresAt, unloadWhenIdle, generation }]) => ({
       ...info,
       target: this.#target(info.name),
       expiresAt: expiresAt === undefined ? undefined : new Date(expiresAt).toISOString(),
-      load: this.#queues.get(info.name)?.load() ?? {
+      ...((unloadWhenIdle || generation !== this.#generation(info.name)) && { unloading: true as const }),
+      load: this.#queues.get(key)?.load() ?? {
         slots: info.parallel,
         active: 0,
         queued: 0,
@@ -400,13 +433,25 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   }
 
   async close(): Promise<void> {
-    for (const loaded of this.#loaded.values()) clearTimeout(loaded.timer);
+    for (const loaded of this.#loaded.values()) {
+      clearTimeout(loaded.timer);
+      loaded.markGone();
+    }
     this.#loaded.clear();
     await this.#engine.close();
   }
 
   #target(name: string): string {
     return `${this.id}/${name}`;
+  }
+
+  #generation(name: string): number {
+    return this.#generations.get(name) ?? 0;
+  }
+
+  /** The key of the load new requests for a model get. */
+  #currentKey(name: string): string {
+    return instanceKey({ name, generation: this.#generation(name) });
   }
 
   #settingsOf(name: string): Promise<ModelSettings | undefined> {
@@ -420,16 +465,14 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     return settings;
   }
 
+  /** The loads held, by instanceKey, for eviction. */
   #resident(): ResidentModel[] {
-    return [...this.#loaded.values()].map(({ info, lastUsedMs }) => {
-      const load = this.#queues.get(info.name)?.load();
-      return {
-        name: info.name,
-        lastUsedMs,
-        busy: load !== undefined && (load.active > 0 || load.queued > 0),
-        bytes: info.modelBytes,
-      };
-    });
+    return [...this.#loaded].map(([key, { info, lastUsedMs }]) => ({
+      name: key,
+      lastUsedMs,
+      busy: this.#inUse(key),
+      bytes: info.modelBytes,
+    }));
   }
 
   /** An installed or configured model by name (`:latest` dropped when only the bare name exists). */
@@ -471,25 +514,28 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
       parallel: entry.parallel ?? this.options.parallel ?? 2,
       threads: this.#threads,
       gpuLayers: entry.gpuLayers ?? this.options.gpuLayers ?? "auto",
+      generation: this.#generation(model),
     };
   }
 
   #queue(spec: ModelSpec): SlotQueue {
-    let queue = this.#queues.get(spec.name);
+    const key = instanceKey(spec);
+    let queue = this.#queues.get(key);
     if (!queue || queue.slots !== spec.parallel) {
       queue = new SlotQueue(this.#target(spec.name), spec.parallel, this.options.maxQueue ?? 16);
-      this.#queues.set(spec.name, queue);
+      this.#queues.set(key, queue);
     }
     return queue;
   }
 
   async #ensureLoaded(spec: ModelSpec, signal: AbortSignal): Promise<LoadedModelInfo> {
-    const loaded = this.#loaded.get(spec.name);
+    const key = instanceKey(spec);
+    const loaded = this.#loaded.get(key);
     if (loaded && loaded.info.path === spec.path && this.#engine.running) return loaded.info;
-    let loading = this.#loading.get(spec.name);
+    let loading = this.#loading.get(key);
     if (!loading) {
-      loading = this.#load(spec).finally(() => this.#loading.delete(spec.name));
-      this.#loading.set(spec.name, loading);
+      loading = this.#load(spec).finally(() => this.#loading.delete(key));
+      this.#loading.set(key, loading);
     }
     return await abortable(loading, signal, () => canceledError(this.#target(spec.name)));
   }
@@ -520,30 +566,69 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     // still loaded) decides both whether an idle model must make room and whether it fits at all.
     const engineFit = async (): Promise<MemoryFit> =>
       judgeFit((await this.#engine.call({ op: "fit", model: spec })) as MemoryNeeds);
+    const key = instanceKey(spec);
+    const incoming = { name: key, path: spec.path, bytes };
+    const fitsBeside: FitCheck = this.options.fits ?? (async () => (await engineFit()).fits);
     await evictUntilFits(
-      { name: spec.name, path: spec.path, bytes },
+      incoming,
       () => this.#resident(),
-      this.options.fits ?? (async () => (await engineFit()).fits),
-      (name) => this.unload(name),
+      fitsBeside,
+      (evicted) => this.#unloadInstance(evicted),
     );
+    // A model on its way out (replaced, or unloaded while in use) holds memory it gives back once its
+    // answers are done: while this one does not fit beside it, wait for it, as Ollama's scheduler
+    // waits for a reload, rather than refuse the load.
+    for (
+      let leaving = this.#leaving();
+      leaving.length > 0 &&
+      !(await fitsBeside(
+        incoming,
+        this.#resident().filter((m) => m.name !== key),
+      ));
+      leaving = this.#leaving()
+    ) {
+      await Promise.race(leaving);
+    }
     const fit = await engineFit();
     if (!fit.fits)
       throw new GatewayError("unavailable", `${target} cannot be loaded: ${fit.reason}`, { target, retryable: false });
     const loaded = (await this.#engine.call({ op: "load", model: spec })) as LoadedModelInfo;
     const info: LoadedModelInfo = { ...loaded, quantization: gguf.quantization ?? "unknown" };
-    this.#loaded.set(spec.name, { info, expiresAt: undefined, timer: undefined, lastUsedMs: Date.now() });
+    let markGone = () => {};
+    const gone = new Promise<void>((resolve) => {
+      markGone = resolve;
+    });
+    this.#loaded.set(key, {
+      info,
+      generation: spec.generation,
+      expiresAt: undefined,
+      timer: undefined,
+      lastUsedMs: Date.now(),
+      gone,
+      markGone,
+    });
     // The memory figures in the status follow the load.
     void this.#engine.ping().catch(() => undefined);
     return info;
   }
 
-  /** Restarts the keep-alive clock of a model after a request (Ollama's keep_alive wins when given). */
-  #touch(name: string, keepAliveMs: number | undefined): void {
-    const loaded = this.#loaded.get(name);
+  /** The loads that unload once their requests are done: replaced models, unloads asked while in use. */
+  #leaving(): Promise<void>[] {
+    return [...this.#loaded.values()].filter((l) => l.unloadWhenIdle).map((l) => l.gone);
+  }
+
+  /**
+   * Restarts the keep-alive clock of a model's load after a request (Ollama's keep_alive wins when
+   * given); a load on its way out, or of a replaced model, unloads now if that was its last request.
+   */
+  #touch(spec: ModelSpec, keepAliveMs: number | undefined): void {
+    const key = instanceKey(spec);
+    const loaded = this.#loaded.get(key);
     if (!loaded) return;
     clearTimeout(loaded.timer);
     loaded.lastUsedMs = Date.now();
-    const ms = loaded.unloadWhenIdle ? 0 : (keepAliveMs ?? this.options.keepAliveMs ?? 900_000);
+    const replaced = loaded.generation !== this.#generation(spec.name);
+    const ms = loaded.unloadWhenIdle || replaced ? 0 : (keepAliveMs ?? this.options.keepAliveMs ?? 900_000);
     if (ms < 0) {
       loaded.expiresAt = undefined;
       loaded.timer = undefined;
@@ -551,20 +636,23 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     }
     loaded.expiresAt = Date.now() + ms;
     loaded.timer = setTimeout(() => {
-      if (this.#inUse(name)) return; // the request's end re-arms it
-      void this.unload(name);
+      if (this.#inUse(key)) return; // the request's end re-arms it
+      void this.#unloadInstance(key);
     }, ms);
     loaded.timer.unref();
   }
 
-  /** Whether requests run on a model or wait for it. */
-  #inUse(name: string): boolean {
-    const load = this.#queues.get(name)?.load();
+  /** Whether requests run on a model's load (its instanceKey) or wait for it. */
+  #inUse(key: string): boolean {
+    const load = this.#queues.get(key)?.load();
     return load !== undefined && (load.active > 0 || load.queued > 0);
   }
 
   #onEngineExit(exit: EngineExit): void {
-    for (const loaded of this.#loaded.values()) clearTimeout(loaded.timer);
+    for (const loaded of this.#loaded.values()) {
+      clearTimeout(loaded.timer);
+      loaded.markGone();
+    }
     this.#loaded.clear();
     if (exit.loadingPath && !exit.killed) {
       const path = exit.loadingPath;

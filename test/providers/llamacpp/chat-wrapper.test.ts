@@ -47,7 +47,7 @@ describe("chat wrapper of a loaded model", () => {
     await writeLongAnswerModel(path, { tokenCount: 8 });
     llama = await getLlama({ gpu: false, build: "never" });
     host = new ModelHost(llama, () => {});
-    loaded = await host.get({ name: "long", path, contextSize: 256, parallel: 2, threads: 1, gpuLayers: 0 });
+    loaded = await host.get({ name: "long", path, contextSize: 256, parallel: 2, threads: 1, gpuLayers: 0, generation: 0 });
     const filename = Object.getOwnPropertyDescriptor(LlamaModel.prototype, "filename")?.get;
     assert.ok(filename, "node-llama-cpp's LlamaModel has a filename getter");
     Object.defineProperty(loaded.model, "filename", {

@@ -93,7 +93,7 @@ async function handle(message: ParentMessage): Promise<void> {
       return;
     }
     case "unload":
-      send({ op: "result", id: message.id, value: await host.unload(message.name) });
+      send({ op: "result", id: message.id, value: await host.unload(message.key) });
       return;
     case "tokenize": {
       const loaded = await host.get(message.model);

@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import { resolveChatWrapper } from "node-llama-cpp";
 import { GatewayError } from "../../../core/index.js";
-import { DEFAULT_CONTEXT_CAP, type LoadedModelInfo, type ModelSpec } from "../engine-protocol.js";
+import { DEFAULT_CONTEXT_CAP, instanceKey, type LoadedModelInfo, type ModelSpec } from "../engine-protocol.js";
 import { embeddingFootprint, type Footprint, loadedFootprint } from "./memory-fit.js";
 
 /** One model in memory: weights, a context with one sequence per parallel request, and a lazy embedding context. */
@@ -103,7 +103,10 @@ export class LoadedModel {
   }
 }
 
-/** The models this engine process has loaded, by name. A spec that changed reloads the model. */
+/**
+ * The models this engine process has loaded, by instanceKey (a replaced model's old load and its new
+ * one are held side by side until the parent unloads the old). A spec that changed reloads the model.
+ */
 export class ModelHost {
   readonly #models = new Map<string, Promise<LoadedModel>>();
 
@@ -114,15 +117,16 @@ export class ModelHost {
   ) {}
 
   async get(spec: ModelSpec): Promise<LoadedModel> {
-    const current = this.#models.get(spec.name);
+    const key = instanceKey(spec);
+    const current = this.#models.get(key);
     if (current) {
       const loaded = await current;
       if (sameSpec(loaded.spec, spec)) return loaded;
-      await this.unload(spec.name);
+      await this.unload(key);
     }
     const loading = this.#load(spec);
-    this.#models.set(spec.name, loading);
-    loading.catch(() => this.#models.delete(spec.name));
+    this.#models.set(key, loading);
+    loading.catch(() => this.#models.delete(key));
     return loading;
   }
 
@@ -168,10 +172,10 @@ export class ModelHost {
     }
   }
 
-  async unload(name: string): Promise<boolean> {
-    const entry = this.#models.get(name);
+  async unload(key: string): Promise<boolean> {
+    const entry = this.#models.get(key);
     if (!entry) return false;
-    this.#models.delete(name);
+    this.#models.delete(key);
     const loaded = await entry.catch(() => undefined);
     await loaded?.dispose();
     return loaded !== undefined;
