@@ -29,8 +29,14 @@ const PORTKEY = join(ROOT, "node_modules/@portkey-ai/gateway/build/start-server.
 /** Lets Portkey stream on Node 20's fetch (see bench/portkey-fetch.mjs; plain JavaScript, so no TypeScript loader runs in its process). */
 const PORTKEY_PRELOAD = ["--import", join(ROOT, "bench/portkey-fetch.mjs")];
 const PACED_STREAMS = Number(process.env.BENCH_PACED_STREAMS ?? 30);
-/** Warm-up requests per path before anything is measured: tandem's CPU per request settles after a few thousand (JIT). */
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 1500);
+/**
+ * Warm-up requests per path before anything is measured, half of them streamed: the figures are a
+ * long-running server's. On V8's defaults tandem was still compiling its request path after 8,000
+ * sequential requests (bench/warm-up.ts); `tandem serve` now tiers up sooner (src/cli/v8-tiering.ts)
+ * and settles within about 2,000, while the other gateways (the floor server, Portkey) run on V8's
+ * defaults. Every path gets the same number.
+ */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
 const PACE_MS = 2;
 const LOCAL_RUNS = Number(process.env.BENCH_LOCAL_RUNS ?? 5);
 const LOCAL_IDLE_MS = 500;
