@@ -1,7 +1,7 @@
 /** `tandem status` shows a route's tools and the configured MCP servers (connected or not, their last error, their sandbox). */
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
-import { status } from "../../src/cli/status.js";
+import { statusOutput } from "../support/status-output.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 let tandem: RunningTandem;
@@ -17,18 +17,7 @@ before(async () => {
 after(() => tandem?.close());
 
 it("prints the route's tools and the MCP servers", async () => {
-  const lines: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string) => {
-    lines.push(String(chunk));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    assert.equal(await status({ url: tandem.url }), 0);
-  } finally {
-    process.stdout.write = write;
-  }
-  const out = lines.join("");
+  const out = await statusOutput(tandem.url);
   assert.match(out, /assistant\s+openai\/m\s+tools mcp:docs/);
   assert.match(out, /mcp servers:\n\s+docs\s+http\s+not connected\n/);
   // A stdio server says whether it runs confined (see test/e2e/responses-mcp-sandbox.test.ts for a failed sandbox).

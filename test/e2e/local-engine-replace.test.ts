@@ -13,8 +13,8 @@ import { after, before, describe, it } from "node:test";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
 import { renderPsTable } from "../../src/cli/ps.js";
-import { status } from "../../src/cli/status.js";
 import { makeModelDir, writeChatModel, writeLoopingModel } from "../support/gguf/index.js";
+import { statusOutput } from "../support/status-output.js";
 import { loadLocalModel, type RunningTandem, startTandem } from "../support/tandem.js";
 
 let tandem: RunningTandem;
@@ -88,22 +88,6 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
   }
 }
 
-/** What `tandem status` prints. */
-async function statusText(): Promise<string> {
-  const lines: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string) => {
-    lines.push(String(chunk));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    assert.equal(await status({ url: tandem.url }), 0);
-  } finally {
-    process.stdout.write = write;
-  }
-  return lines.join("");
-}
-
 const instances = async (name: string) => (await ollama.ps()).models.filter((m) => m.name === name).length;
 
 interface StatusLoaded {
@@ -142,7 +126,7 @@ async function checkStatusDuringReplace(target: string): Promise<void> {
   const current = loads.find((m) => m.unloading !== true);
   assert.equal(current?.load.active, 0, "the new load's request is done");
   const name = target.replace(/^local\//, "");
-  const lines = (await statusText()).split("\n").filter((l) => l.includes(`loaded: ${name} `));
+  const lines = (await statusOutput(tandem.url)).split("\n").filter((l) => l.includes(`loaded: ${name} `));
   assert.equal(lines.length, 2, "tandem status lists both loads");
   assert.ok(
     lines.some((l) => /1\/2 busy, 0 waiting, unloading once its requests are done$/.test(l)),

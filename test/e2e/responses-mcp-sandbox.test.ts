@@ -13,11 +13,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
 import OpenAI from "openai";
-import { status } from "../../src/cli/status.js";
 import { findExecutable } from "../../src/harness/sandbox/index.js";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
 import { MCP_REACH_SERVER } from "../support/mcp-test-server.js";
+import { statusOutput } from "../support/status-output.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 // Skipped only where bubblewrap is absent (CI installs it): one that is present but refused its namespaces fails.
@@ -166,19 +166,8 @@ describe("a sandboxed stdio server where bubblewrap is missing", () => {
     assert.equal(box?.sandbox?.state, "failed");
     assert.match(box?.sandbox?.reason ?? "", /^bubblewrap \(bwrap\) is not installed .*apt install bubblewrap.*sandbox: false/);
 
-    const lines: string[] = [];
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string) => {
-      lines.push(String(chunk));
-      return true;
-    }) as typeof process.stdout.write;
-    try {
-      assert.equal(await status({ url: tandem.url }), 0);
-    } finally {
-      process.stdout.write = write;
-    }
     assert.match(
-      lines.join(""),
+      await statusOutput(tandem.url),
       /mcp servers:\n\s+box\s+stdio\s+not started: sandbox failed: bubblewrap \(bwrap\) is not installed \(not found on PATH\): install bubblewrap/,
     );
   });
