@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from "pino";
 import type { Config, RouteConfig } from "../config/index.js";
 import type { FileStore } from "../core/files.js";
-import { type ChatCompletionStore, GatewayError, isLoopbackName, makeId, type ToolHost } from "../core/index.js";
+import { answerErrorFrom, type ChatCompletionStore, GatewayError, isLoopbackName, makeId, type ToolHost } from "../core/index.js";
 import type { MemoryStore } from "../core/memory.js";
 import type { StateStore } from "../core/state.js";
 import type { VectorStoreStore } from "../core/vector-stores.js";
@@ -616,7 +616,7 @@ function toGatewayError(err: unknown): GatewayError {
     return new GatewayError("invalid_request", `Invalid request body: ${message ?? "could not be parsed as JSON"}`);
   }
   if (err instanceof SyntaxError) return new GatewayError("invalid_request", `Invalid JSON in request body: ${err.message}`);
-  return GatewayError.from(err);
+  return answerErrorFrom(err);
 }
 
 function missingKey(): GatewayError {

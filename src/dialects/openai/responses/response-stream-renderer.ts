@@ -1,5 +1,6 @@
 import type { FileSearchResult, ResponseMeta } from "../../../core/index.js";
 import {
+  answerErrorFrom,
   GatewayError,
   type HostedToolItem,
   mergeUsage,
@@ -226,7 +227,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
       const type = state.status === "incomplete" ? "response.incomplete" : "response.completed";
       return this.#frame(type, { response });
     } catch (err) {
-      return this.#failed(GatewayError.from(err), "");
+      return this.#failed(answerErrorFrom(err), "");
     }
   }
 
