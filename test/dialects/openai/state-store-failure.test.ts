@@ -1,6 +1,7 @@
 /**
  * A passing failure of the store behind stored responses and conversations (a full disk, a busy
- * file) is a 503 the client may retry, never a 500, and the store's words stay in the server.
+ * file) is a 503 the client may retry, a lasting one (a damaged file) a 503 it may not, never a 500,
+ * and the store's words stay in the server.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -44,10 +45,13 @@ describe("stored-state routes when the store fails", () => {
     await assert.rejects(openai.responses.retrieve("resp_1"), (err: unknown) => err instanceof OpenAI.InternalServerError);
   });
 
-  it("does not call a lasting failure (a damaged file) passing", async () => {
+  it("does not call a lasting failure (a damaged file) passing: a 503 as GET /v1/audit's, without Retry-After or 'try again'", async () => {
     code = "corrupt";
     const res = await fetch(`${tandem.url}/v1/conversations/conv_1`);
-    assert.equal(res.status, 500);
-    assert.doesNotMatch(await res.text(), /secret/);
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get("retry-after"), null);
+    const text = await res.text();
+    assert.match(text, /store failed \(corrupt\); see the server log/);
+    assert.doesNotMatch(text, /try again|secret/);
   });
 });

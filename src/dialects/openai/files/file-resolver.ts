@@ -4,8 +4,8 @@ import {
   fileMediaType,
   GatewayError,
   isImageMediaType,
+  isStoreFailure,
   isTextMediaType,
-  isTransientFailure,
   storeUnavailable,
 } from "../../../core/index.js";
 import type { FilesService } from "../../shared/index.js";
@@ -105,7 +105,7 @@ export class FileResolver {
         this.#settled.set(key, await pending);
       } catch (err) {
         if (this.#signal?.aborted) throw new GatewayError("canceled", "The client closed the connection", { cause: err });
-        if (isTransientFailure(err)) throw storeUnavailable(err);
+        if (isStoreFailure(err)) throw storeUnavailable(err);
         throw err;
       }
     }
