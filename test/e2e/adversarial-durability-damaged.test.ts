@@ -21,6 +21,18 @@ import { type RunningTandem, startTandem } from "../support/tandem.js";
  */
 const FILES = 8;
 
+/** Overwrites `file` from `from` to its end with random bytes. */
+function damage(file: string, from: number): void {
+  const size = statSync(file).size;
+  const fd = openSync(file, "r+");
+  try {
+    for (let offset = from; offset < size; offset += 4096)
+      writeSync(fd, randomBytes(4096), 0, Math.min(4096, size - offset), offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 describe("a store damaged while the server runs", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "tandem-damaged-"));
   let upstream: FakeOpenAIUpstream;
@@ -42,18 +54,10 @@ describe("a store damaged while the server runs", () => {
       const text = randomBytes(2_000_000).toString("base64");
       fileIds.push((await client.files.create({ file: await toFile(Buffer.from(text), `f${i}.txt`), purpose: "assistants" })).id);
     }
-    // A delete checkpoints the write-ahead log into tandem.db at once (so the pages are in the file).
-    const gone = await client.files.create({ file: await toFile(Buffer.from("x"), "x.txt"), purpose: "assistants" });
-    await client.files.delete(gone.id);
-    const file = join(dataDir, "tandem.db");
-    const size = statSync(file).size;
-    const fd = openSync(file, "r+");
-    try {
-      // Every page but the first (the schema's), so whatever a request reads from the file is damaged.
-      for (let offset = 4096; offset < size; offset += 4096) writeSync(fd, randomBytes(4096), 0, 4096, offset);
-    } finally {
-      closeSync(fd);
-    }
+    // Every page but the database's first (the schema's), in the file and in its write-ahead log
+    // (whose pages a checkpoint may not have copied yet), so whatever a request reads is damaged.
+    damage(join(dataDir, "tandem.db"), 4096);
+    damage(join(dataDir, "tandem.db-wal"), 32);
   });
   after(async () => {
     await tandem?.close();
