@@ -108,3 +108,41 @@ describe("a turn in a conversation when the store fails between its writes", () 
     }
   });
 });
+
+describe("reading a background response a stop interrupted while the store cannot write", () => {
+  it("answers it failed (a read), not a 503 because marking it failed could not be saved", async () => {
+    const memory = new MemoryStateStore();
+    const id = "resp_interrupted";
+    await memory.saveResponse({
+      id,
+      createdAt: 1_700_000_000,
+      response: { id, object: "response", created_at: 1_700_000_000, status: "queued", background: true, output: [] },
+      input: [],
+      output: [],
+    });
+    const state = new Proxy(memory, {
+      get(target, prop, receiver) {
+        if (prop === "saveResponse") {
+          return () => Promise.reject(new StoreError("disk_full", "cannot write to /secret/path/tandem.db: the disk is full"));
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const tandem = await startTandem({}, { state });
+    try {
+      const openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 });
+      const read = await openai.responses.retrieve(id);
+      assert.equal(read.status, "failed");
+      const listed = (await (await fetch(`${tandem.url}/v1/responses`)).json()) as {
+        data: Array<{ id: string; status: string }>;
+      };
+      assert.deepEqual(
+        listed.data.map((r) => [r.id, r.status]),
+        [[id, "failed"]],
+      );
+    } finally {
+      await tandem.close();
+    }
+  });
+});
