@@ -3,8 +3,9 @@
  * a large multipart upload half sent, a vector store file being ingested, a background response
  * running, a memory waiting for its embedding. After a restart over the same data dir the store
  * opens and nothing half-made is listed as complete: no file without its bytes, the background
- * response `failed` (never `in_progress` forever), the vector store file ingested again to
- * `completed` with its chunks searchable, no memory without its text.
+ * responses `failed` (never `in_progress` forever), the vector store file ingested again to
+ * `completed` with its chunks searchable, no memory without its text; and the body a cloud
+ * target received from a background response has its egress audit row.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -88,6 +89,8 @@ describe("kill -9 mid-write, then a restart", () => {
   it("lists nothing half-made as complete, fails the interrupted background response, and ingests the file again", async () => {
     const upstream = await startFakeOpenAI();
     after(() => upstream.close());
+    const cloud = await startFakeOpenAI();
+    after(() => cloud.close());
     const home = mkdtempSync(join(tmpdir(), "tandem-kill-state-"));
     const key = randomBytes(32).toString("hex");
     const config = join(home, "tandem.config.yaml");
@@ -98,6 +101,7 @@ describe("kill -9 mid-write, then a restart", () => {
         "health: { probeIntervalMs: 0 }",
         "providers:",
         `  home: { kind: openai, baseUrl: "${upstream.url}", local: true, models: [gpt-4o-mini, text-embedding-3-small] }`,
+        `  cloud: { kind: openai, baseUrl: "${cloud.url}", local: false, models: [gpt-4o-mini] }`,
         "memory: { embeddings: home/text-embedding-3-small }",
         "vectorStores: { embeddings: home/text-embedding-3-small }",
         "",
@@ -118,6 +122,13 @@ describe("kill -9 mid-write, then a restart", () => {
     await until("the ingestion's embedding request", () => embeddings() >= 1);
     const background = await client.responses.create({ model: "home/gpt-4o-mini", input: "fly a kite", background: true });
     await until("the background turn's model request", () => chats() >= 1);
+    cloud.script(() => ({ kind: "raw", body: [], end: "hang" }));
+    const cloudRun = await client.responses.create({
+      model: "cloud/gpt-4o-mini",
+      input: "what wind for a kite?",
+      background: true,
+    });
+    await until("the cloud turn's request", () => cloud.requests.some((r) => r.path.endsWith("/chat/completions")));
     const memoryPending = fetch(`${first.url}/v1/memories`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -144,10 +155,20 @@ describe("kill -9 mid-write, then a restart", () => {
     // The background response that was running is failed, by id and in tandem's list alike.
     const settled = await again.responses.retrieve(background.id);
     assert.equal(settled.status, "failed");
+    assert.equal((await again.responses.retrieve(cloudRun.id)).status, "failed");
     const listed = (await (await fetch(`${second.url}/v1/responses`)).json()) as { data: Array<{ id: string; status: string }> };
     assert.deepEqual(
-      listed.data.map((r) => [r.id, r.status]),
-      [[background.id, "failed"]],
+      listed.data.map((r) => [r.id, r.status]).sort(),
+      [
+        [background.id, "failed"],
+        [cloudRun.id, "failed"],
+      ].sort(),
+    );
+    // The body the cloud target received has its audit row (written before it left).
+    const audit = (await (await fetch(`${second.url}/v1/audit`)).json()) as { data: Array<{ target: string }> };
+    assert.deepEqual(
+      audit.data.map((row) => row.target),
+      ["cloud/gpt-4o-mini"],
     );
     // The file being ingested is ingested again at the start, to completed with its chunks.
     let vectorFile = await again.vectorStores.files.retrieve(file.id, { vector_store_id: vectorStore.id });
