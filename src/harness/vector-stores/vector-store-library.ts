@@ -121,16 +121,14 @@ export class VectorStoreLibrary implements VectorStores {
     if (input.fileIds.length > this.#o.limits.maxFiles) throw tooManyFiles(this.#o.limits.maxFiles, "file_ids");
     const files = await Promise.all(input.fileIds.map((id) => this.#file(id, "file_ids")));
     const { fileIds: _ids, chunking, ...store } = input;
-    const created = await this.#o.store.createStore(store, this.#now());
-    for (const file of new Map(files.map((f) => [f.id, f])).values()) {
-      const added = await this.#o.store.addFile(
-        created.id,
-        { fileId: file.id, filename: file.filename, chunking: chunking ?? AUTO_CHUNKING },
-        this.#now(),
-      );
-      if (added) this.#enqueue(added);
-    }
-    return (await this.#o.store.getStore(created.id)) ?? created;
+    const first = [...new Map(files.map((f) => [f.id, f])).values()].map((file) => ({
+      fileId: file.id,
+      filename: file.filename,
+      chunking: chunking ?? AUTO_CHUNKING,
+    }));
+    const created = await this.#o.store.createStore(store, this.#now(), first);
+    for (const added of created.files) this.#enqueue(added);
+    return (await this.#o.store.getStore(created.store.id)) ?? created.store;
   }
 
   get(id: string): Promise<VectorStoreRecord | undefined> {

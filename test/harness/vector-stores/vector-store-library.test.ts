@@ -60,6 +60,34 @@ function diskFull(): Error {
 }
 
 describe("VectorStoreLibrary ingestion", () => {
+  it("a store created with file_ids keeps all of them or is not made: a failed write never leaves it with some", async () => {
+    const files = new MemoryFileStore();
+    const ids: string[] = [];
+    for (const name of ["a.txt", "b.txt"]) {
+      ids.push(
+        (await files.createFile({ filename: name, purpose: "assistants", mediaType: "text/plain" }, Buffer.from(TEXT))).id,
+      );
+    }
+    const store = new MemoryVectorStoreStore();
+    // A full disk after the first file's record: the second cannot be written.
+    let writes = 0;
+    const addFile = store.addFile.bind(store);
+    store.addFile = (...args: Parameters<typeof addFile>) => (++writes > 1 ? Promise.reject(diskFull()) : addFile(...args));
+    const lib = library(store, files);
+    const made = await lib.create({ name: "x", fileIds: ids }).catch((err: unknown) => err as Error);
+    await lib.idle();
+    const listed = await store.listStores({ limit: 100, order: "asc" });
+    if (made instanceof Error) {
+      assert.deepEqual(listed.data, [], "a store is listed with some of the files it was created with");
+    } else {
+      assert.equal(made.fileCounts.total, 2);
+      assert.deepEqual(
+        (await store.listFiles(made.id, { limit: 100, order: "asc" })).data.map((f) => f.fileId).sort(),
+        [...ids].sort(),
+      );
+    }
+  });
+
   it("a file whose chunks cannot be kept for a while (a full disk) is kept once the store takes writes again, not left in_progress until a restart", async () => {
     const files = new MemoryFileStore();
     const file = await files.createFile({ filename: "a.txt", purpose: "assistants", mediaType: "text/plain" }, Buffer.from(TEXT));
