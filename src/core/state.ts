@@ -45,6 +45,13 @@ export interface StoredResponse {
    * as it stood then (listInputItems). Taken in by saveResponse; getResponse need not give it back.
    */
   conversationThrough?: string;
+  /**
+   * For a turn in a conversation: the items it appends to `conversationId` (as addConversationItems
+   * would), saved in the same transaction as the response, so that a crash or a failed write never
+   * leaves a stored response whose turn its conversation lacks, nor a turn without its response. A
+   * conversation deleted meanwhile takes none. Taken in by saveResponse; getResponse need not give it back.
+   */
+  conversationItems?: StoredItem[];
   /** The items this response's request added, in order (instructions are not items). */
   input: StoredItem[];
   /** The items it answered with, in order. */

@@ -163,7 +163,15 @@ export interface ChunkHit {
  * A file's chunks appear all at once, when its ingestion is finished, never some of them.
  */
 export interface VectorStoreStore {
-  createStore(store: NewVectorStore, now: number): Promise<VectorStoreRecord>;
+  /**
+   * Creates a store with its first files (each added as addFile does), in one transaction: a crash
+   * or a failed write never leaves a store holding some of the files it was created with.
+   */
+  createStore(
+    store: NewVectorStore,
+    now: number,
+    files?: NewVectorStoreFile[],
+  ): Promise<{ store: VectorStoreRecord; files: VectorStoreFileRecord[] }>;
   getStore(id: string): Promise<VectorStoreRecord | undefined>;
   listStores(options: PagingOptions): Promise<ListPage<VectorStoreRecord>>;
   updateStore(id: string, change: VectorStoreChange, now: number): Promise<VectorStoreRecord | undefined>;

@@ -2,7 +2,15 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from "pino";
 import type { Config, RouteConfig } from "../config/index.js";
 import type { FileStore } from "../core/files.js";
-import { type ChatCompletionStore, GatewayError, isLoopbackName, makeId, type ToolHost } from "../core/index.js";
+import {
+  answerErrorFrom,
+  type ChatCompletionStore,
+  GatewayError,
+  isLoopbackName,
+  isStoreFailure,
+  makeId,
+  type ToolHost,
+} from "../core/index.js";
 import type { MemoryStore } from "../core/memory.js";
 import type { StateStore } from "../core/state.js";
 import type { VectorStoreStore } from "../core/vector-stores.js";
@@ -254,6 +262,11 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     if (record.bodyTimer) clearTimeout(record.bodyTimer);
     const ms = performance.now() - record.startedAt;
     const error = record.error ?? record.streamError;
+    // A damaged store's own words (which file, what to do) are for whoever runs tandem: the client's
+    // answer says only "see the server log". A passing one (a full disk) the store reports itself.
+    if (isStoreFailure(error?.cause) && !error.cause.transient) {
+      logger.error({ err: loggableError(error.cause) }, "the encrypted store failed");
+    }
     const labels = {
       dialect: record.dialect,
       route: record.meta?.route ?? "",
@@ -616,7 +629,7 @@ function toGatewayError(err: unknown): GatewayError {
     return new GatewayError("invalid_request", `Invalid request body: ${message ?? "could not be parsed as JSON"}`);
   }
   if (err instanceof SyntaxError) return new GatewayError("invalid_request", `Invalid JSON in request body: ${err.message}`);
-  return GatewayError.from(err);
+  return answerErrorFrom(err);
 }
 
 function missingKey(): GatewayError {

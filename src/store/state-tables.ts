@@ -174,8 +174,9 @@ export class StateTables {
   }
 
   /**
-   * Saves (or replaces) a response with its items, in one transaction; its `conversationThrough`
-   * is kept as that item's ordinal (an item deleted in the meantime: none).
+   * Saves (or replaces) a response with its items, and appends its `conversationItems` to its
+   * conversation, in one transaction; its `conversationThrough` is kept as that item's ordinal (an
+   * item deleted in the meantime: none).
    */
   saveResponse(response: StoredResponse): void {
     const q = this.#q;
@@ -199,6 +200,9 @@ export class StateTables {
         );
         for (const [i, stored] of response.input.entries()) q.insertResponseItem.run(...itemValues(response.id, 0, i, stored));
         for (const [i, stored] of response.output.entries()) q.insertResponseItem.run(...itemValues(response.id, 1, i, stored));
+        if (conversationId !== undefined && response.conversationItems !== undefined) {
+          this.#appendConversationItems(conversationId, response.conversationItems);
+        }
       })
       .immediate();
   }
@@ -301,16 +305,17 @@ export class StateTables {
   }
 
   addConversationItems(conversationId: string, items: StoredItem[]): StoredItem[] | undefined {
+    return this.#db.transaction(() => this.#appendConversationItems(conversationId, items)).immediate();
+  }
+
+  /** Appends items to a conversation, inside the caller's transaction; `undefined` when it is unknown. */
+  #appendConversationItems(conversationId: string, items: StoredItem[]): StoredItem[] | undefined {
     const q = this.#q;
-    return this.#db
-      .transaction(() => {
-        if (q.touchConversation.run(Date.now(), conversationId).changes === 0) return undefined;
-        const next = (q.lastOrdinal.get(conversationId)?.last ?? -1) + 1;
-        for (const [i, stored] of items.entries())
-          q.insertConversationItem.run(...conversationItemValues(conversationId, next + i, stored));
-        return items;
-      })
-      .immediate();
+    if (q.touchConversation.run(Date.now(), conversationId).changes === 0) return undefined;
+    const next = (q.lastOrdinal.get(conversationId)?.last ?? -1) + 1;
+    for (const [i, stored] of items.entries())
+      q.insertConversationItem.run(...conversationItemValues(conversationId, next + i, stored));
+    return items;
   }
 
   listConversationItems(conversationId: string, options: ListOptions): ListPage<StoredItem> | undefined {

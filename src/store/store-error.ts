@@ -1,3 +1,6 @@
+import { statfsSync } from "node:fs";
+import { dirname } from "node:path";
+
 /**
  * What can go wrong with the encrypted store, as a closed set of codes, so callers decide on the code
  * and never on message text. The message always names the file involved and says what to do.
@@ -33,6 +36,15 @@ export class StoreError extends Error {
   }
 }
 
+/** Whether the filesystem that holds `file` has no space left for an unprivileged write. */
+function noSpaceLeft(file: string): boolean {
+  try {
+    return statfsSync(dirname(file)).bavail === 0;
+  } catch {
+    return false;
+  }
+}
+
 /** SQLite's extended result code, e.g. `SQLITE_IOERR_WRITE`, from an error better-sqlite3 threw. */
 export function sqliteCode(err: unknown): string | undefined {
   if (typeof err !== "object" || err === null || !("code" in err)) return undefined;
@@ -45,7 +57,9 @@ export function storeErrorFrom(err: unknown, file: string, doing: string): Store
   if (err instanceof StoreError) return err;
   const code = sqliteCode(err);
   const detail = err instanceof Error ? err.message : String(err);
-  if (code === "SQLITE_FULL" || code === "SQLITE_IOERR_WRITE_FULL") {
+  // An I/O error on a disk with no space left is a full disk: SQLite says only "disk I/O error" when
+  // it cannot size its shared-memory index (SQLITE_IOERR_SHMSIZE, opening a store) or a write comes short.
+  if (code === "SQLITE_FULL" || code === "SQLITE_IOERR_WRITE_FULL" || (code?.startsWith("SQLITE_IOERR") && noSpaceLeft(file))) {
     return new StoreError("disk_full", `cannot ${doing} ${file}: the disk is full (${code})`, { file, cause: err });
   }
   if (code?.startsWith("SQLITE_IOERR") || code === "SQLITE_CANTOPEN" || code === "SQLITE_READONLY" || code === "SQLITE_NOMEM") {

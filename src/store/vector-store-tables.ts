@@ -173,18 +173,26 @@ export class VectorStoreTables {
     };
   }
 
-  createStore(store: NewVectorStore, now: number): VectorStoreRecord {
-    const id = makeId("vs_", 24);
-    this.#q.insertStore.run(
-      id,
-      now,
-      store.name,
-      store.description ?? null,
-      store.metadata === undefined ? null : JSON.stringify(store.metadata),
-      store.expiresAfterDays ?? null,
-      now,
-    );
-    return this.#record(this.#q.store.get(id) as StoreRow);
+  createStore(
+    store: NewVectorStore,
+    now: number,
+    files: NewVectorStoreFile[] = [],
+  ): { store: VectorStoreRecord; files: VectorStoreFileRecord[] } {
+    return this.#db.transaction(() => {
+      const id = makeId("vs_", 24);
+      this.#q.insertStore.run(
+        id,
+        now,
+        store.name,
+        store.description ?? null,
+        store.metadata === undefined ? null : JSON.stringify(store.metadata),
+        store.expiresAfterDays ?? null,
+        now,
+      );
+      // A new store: no file it is given replaces one (no chunks to erase).
+      const records = files.map((file) => this.#insertFile(id, file, now, null).record);
+      return { store: this.#record(this.#q.store.get(id) as StoreRow), files: records };
+    })();
   }
 
   getStore(id: string): VectorStoreRecord | undefined {

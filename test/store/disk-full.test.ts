@@ -100,3 +100,26 @@ describe("store on a full disk", () => {
     });
   });
 });
+
+describe("opening a store on a full disk", () => {
+  it("says the disk is full (code disk_full), not only SQLite's 'disk I/O error'", async (t) => {
+    await onTinyFilesystem(t, async (dir) => {
+      const dataDir = join(dir, "data");
+      const key = randomBytes(32);
+      const first = openStore({ dataDir, key, pruneIntervalMs: 0, report: () => {} });
+      first.logRequest({ dialect: "openai", status: 200 });
+      first.close();
+      fillUp(dir);
+      assert.throws(
+        () => openStore({ dataDir, key, pruneIntervalMs: 0, report: () => {} }).close(),
+        (err: unknown) => {
+          const { code, message } = err as { code?: string; message?: string };
+          assert.equal(code, "disk_full", message);
+          assert.match(String(message), /the disk is full/);
+          assert.match(String(message), /tandem\.db/);
+          return true;
+        },
+      );
+    });
+  });
+});

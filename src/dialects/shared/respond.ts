@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ChatStream, Gateway, ResponseMeta } from "../../core/index.js";
 import {
+  answerErrorFrom,
   type ChatRequest,
   type ChatResult,
   collectChat,
@@ -186,7 +187,7 @@ async function pumpStream(
     // The target's own frames ended its answer (the router saw its finish).
     res.end(native === undefined ? await renderer.end() : ((await native.end?.()) ?? ""));
   } catch (err) {
-    const error = GatewayError.from(err);
+    const error = answerErrorFrom(err);
     record.streamError = error;
     if (error.code === "canceled" || res.destroyed) {
       res.destroy();

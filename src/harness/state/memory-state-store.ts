@@ -34,14 +34,20 @@ export class MemoryStateStore implements StateStore, StoredItemFinder, StoredSta
   readonly #through = new Map<string, number>();
 
   async saveResponse(response: StoredResponse): Promise<void> {
-    this.#responses.set(response.id, structuredClone(response));
+    const { conversationItems, ...kept } = response;
+    this.#responses.set(response.id, structuredClone(kept));
     this.#through.delete(response.id);
     const { conversationId, conversationThrough } = response;
-    if (conversationId === undefined || conversationThrough === undefined) return;
-    const position = this.#conversations
-      .get(conversationId)
-      ?.items.find((i) => i.stored.item.id === conversationThrough)?.position;
-    if (position !== undefined) this.#through.set(response.id, position);
+    if (conversationId === undefined) return;
+    const conversation = this.#conversations.get(conversationId);
+    if (conversationThrough !== undefined) {
+      const position = conversation?.items.find((i) => i.stored.item.id === conversationThrough)?.position;
+      if (position !== undefined) this.#through.set(response.id, position);
+    }
+    if (conversation !== undefined && conversationItems !== undefined) {
+      append(conversation, conversationItems);
+      conversation.updatedAt = Date.now();
+    }
   }
 
   async getResponse(id: string): Promise<StoredResponse | undefined> {

@@ -28,8 +28,12 @@ export class EncryptedVectorStoreStore implements VectorStoreStore {
     this.#store = store;
   }
 
-  createStore(store: NewVectorStore, now: number): Promise<VectorStoreRecord> {
-    return this.#store.vectorStores("createStore", store, now);
+  createStore(
+    store: NewVectorStore,
+    now: number,
+    files?: NewVectorStoreFile[],
+  ): Promise<{ store: VectorStoreRecord; files: VectorStoreFileRecord[] }> {
+    return this.#store.vectorStores("createStore", store, now, files);
   }
 
   getStore(id: string): Promise<VectorStoreRecord | undefined> {

@@ -47,14 +47,20 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
   readonly #stores = new Map<string, KeptStore>();
   #seq = 0;
 
-  async createStore(store: NewVectorStore, now: number): Promise<VectorStoreRecord> {
+  async createStore(
+    store: NewVectorStore,
+    now: number,
+    files: NewVectorStoreFile[] = [],
+  ): Promise<{ store: VectorStoreRecord; files: VectorStoreFileRecord[] }> {
     const id = makeId("vs_", 24);
-    this.#stores.set(id, {
+    const kept: KeptStore = {
       record: { id, createdAt: now, lastActiveAt: now, ...structuredClone(store) },
       files: new Map(),
       batches: new Map(),
-    });
-    return this.#record(id) as VectorStoreRecord;
+    };
+    this.#stores.set(id, kept);
+    const records = files.map((file) => this.#add(kept, file, now, undefined));
+    return { store: this.#record(id) as VectorStoreRecord, files: records };
   }
 
   async getStore(id: string): Promise<VectorStoreRecord | undefined> {

@@ -1,8 +1,10 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Attributes } from "../../core/attribute-filter.js";
 import { isTextMediaType } from "../../core/file-media-type.js";
 import type { DocumentText, FileStore } from "../../core/files.js";
 import type { Sensitivity } from "../../core/sensitivity.js";
 import type { ListPage } from "../../core/state.js";
+import { isTransientFailure } from "../../core/transient-failure.js";
 import {
   AUTO_CHUNKING,
   type ChunkHit,
@@ -50,6 +52,11 @@ export interface VectorStoreLibraryOptions {
   clock?: FileClock;
   /** Why a file's ingestion failed, for the server's log (never its text). */
   onIngestFailed?: (report: { vectorStoreId: string; fileId: string; code: string }) => void;
+  /**
+   * How long to wait before trying again to keep a file's outcome the store could not take for a
+   * passing reason (a full disk). Default 1000 ms.
+   */
+  retryDelayMs?: number;
 }
 
 interface Ingestion {
@@ -114,16 +121,14 @@ export class VectorStoreLibrary implements VectorStores {
     if (input.fileIds.length > this.#o.limits.maxFiles) throw tooManyFiles(this.#o.limits.maxFiles, "file_ids");
     const files = await Promise.all(input.fileIds.map((id) => this.#file(id, "file_ids")));
     const { fileIds: _ids, chunking, ...store } = input;
-    const created = await this.#o.store.createStore(store, this.#now());
-    for (const file of new Map(files.map((f) => [f.id, f])).values()) {
-      const added = await this.#o.store.addFile(
-        created.id,
-        { fileId: file.id, filename: file.filename, chunking: chunking ?? AUTO_CHUNKING },
-        this.#now(),
-      );
-      if (added) this.#enqueue(added);
-    }
-    return (await this.#o.store.getStore(created.id)) ?? created;
+    const first = [...new Map(files.map((f) => [f.id, f])).values()].map((file) => ({
+      fileId: file.id,
+      filename: file.filename,
+      chunking: chunking ?? AUTO_CHUNKING,
+    }));
+    const created = await this.#o.store.createStore(store, this.#now(), first);
+    for (const added of created.files) this.#enqueue(added);
+    return (await this.#o.store.getStore(created.store.id)) ?? created.store;
   }
 
   get(id: string): Promise<VectorStoreRecord | undefined> {
@@ -354,12 +359,30 @@ export class VectorStoreLibrary implements VectorStores {
       }
       if ("error" in outcome)
         this.#o.onIngestFailed?.({ vectorStoreId: next.vectorStoreId, fileId: next.fileId, code: outcome.error.code });
+      if (!(await this.#keep(next, outcome, signal))) return;
+    }
+  }
+
+  /**
+   * Keeps a file's outcome (its chunks, or why it failed). A passing store failure (a full disk) is
+   * tried again every retryDelayMs until the store takes it, so the file ends once space is back, not
+   * at the next start; a lasting one leaves it in_progress, ingested again at the next start. False:
+   * stopped meanwhile (it stays in_progress, resumed at the next start).
+   */
+  async #keep(job: Ingestion, outcome: IngestOutcome, signal: AbortSignal): Promise<boolean> {
+    for (;;) {
       try {
-        await this.#o.store.finishFile(next.vectorStoreId, next.fileId, next.ingestId, outcome, this.#now());
-      } catch {
-        // The store is closing or failed: the file stays in_progress and is ingested again at the next start.
-        if (signal.aborted) return;
+        await this.#o.store.finishFile(job.vectorStoreId, job.fileId, job.ingestId, outcome, this.#now());
+        return true;
+      } catch (err) {
+        if (signal.aborted) return false;
+        if (!isTransientFailure(err)) return true;
       }
+      const waited = await sleep(this.#o.retryDelayMs ?? 1000, undefined, { signal }).then(
+        () => true,
+        () => false,
+      );
+      if (!waited) return false;
     }
   }
 

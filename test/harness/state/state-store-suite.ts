@@ -288,6 +288,26 @@ export function stateStoreSuite(name: string, makeStore: () => Promise<StateStor
       assert.notEqual(other.id, created.id);
     });
 
+    it("saves a turn's response and appends its conversation items together (conversationItems), not kept on the response", async () => {
+      const conversation = await state.createConversation({}, [message("msg_t0", "zero")]);
+      const turn = response("resp_turn", { conversation: conversation.id, through: "msg_t0" });
+      await state.saveResponse({ ...turn, conversationItems: [...turn.input, ...turn.output] });
+      assert.deepEqual(ids(await state.conversationItems(conversation.id)), ["msg_t0", "msg_resp_turn_in0", "msg_resp_turn_out"]);
+      const stored = await state.getResponse("resp_turn");
+      assert.ok(stored !== undefined && !("conversationItems" in stored));
+      const page = await state.listInputItems("resp_turn", { limit: 100, order: "asc" });
+      assert.deepEqual(
+        ids(page?.data),
+        ["msg_t0", "msg_resp_turn_in0"],
+        "its input items: the conversation as it stood, then its own",
+      );
+      // A conversation deleted meanwhile takes none; the response is still saved.
+      await state.deleteConversation(conversation.id);
+      await state.saveResponse({ ...response("resp_turn2", { conversation: conversation.id }), conversationItems: turn.output });
+      assert.equal(await state.conversationItems(conversation.id), undefined);
+      assert.equal((await state.getResponse("resp_turn2"))?.id, "resp_turn2");
+    });
+
     it("adds, reads, pages and deletes conversation items in order", async () => {
       const conversation = await state.createConversation({}, [message("msg_i0", "zero"), message("msg_i1", "one")]);
       const added = await state.addConversationItems(conversation.id, [

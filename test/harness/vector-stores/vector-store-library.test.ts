@@ -35,8 +35,14 @@ function gated(files: FileStore): { files: FileStore; open(): void } {
   };
 }
 
-function library(store: MemoryVectorStoreStore, files: FileStore, maxChunksPerFile = 100): VectorStoreLibrary {
+function library(
+  store: MemoryVectorStoreStore,
+  files: FileStore,
+  maxChunksPerFile = 100,
+  retryDelayMs?: number,
+): VectorStoreLibrary {
   return new VectorStoreLibrary({
+    ...(retryDelayMs !== undefined && { retryDelayMs }),
     store,
     files,
     documentText: async () => undefined,
@@ -45,7 +51,59 @@ function library(store: MemoryVectorStoreStore, files: FileStore, maxChunksPerFi
   });
 }
 
+/** The store's error for a full disk, as store/store-error.ts makes it (the fields callers decide on). */
+function diskFull(): Error {
+  return Object.assign(new Error("cannot write to the database: the disk is full (SQLITE_FULL)"), {
+    code: "disk_full",
+    transient: true,
+  });
+}
+
 describe("VectorStoreLibrary ingestion", () => {
+  it("a store created with file_ids keeps all of them or is not made: a failed write never leaves it with some", async () => {
+    const files = new MemoryFileStore();
+    const ids: string[] = [];
+    for (const name of ["a.txt", "b.txt"]) {
+      ids.push(
+        (await files.createFile({ filename: name, purpose: "assistants", mediaType: "text/plain" }, Buffer.from(TEXT))).id,
+      );
+    }
+    const store = new MemoryVectorStoreStore();
+    // A full disk after the first file's record: the second cannot be written.
+    let writes = 0;
+    const addFile = store.addFile.bind(store);
+    store.addFile = (...args: Parameters<typeof addFile>) => (++writes > 1 ? Promise.reject(diskFull()) : addFile(...args));
+    const lib = library(store, files);
+    const made = await lib.create({ name: "x", fileIds: ids }).catch((err: unknown) => err as Error);
+    await lib.idle();
+    const listed = await store.listStores({ limit: 100, order: "asc" });
+    if (made instanceof Error) {
+      assert.deepEqual(listed.data, [], "a store is listed with some of the files it was created with");
+    } else {
+      assert.equal(made.fileCounts.total, 2);
+      assert.deepEqual(
+        (await store.listFiles(made.id, { limit: 100, order: "asc" })).data.map((f) => f.fileId).sort(),
+        [...ids].sort(),
+      );
+    }
+  });
+
+  it("a file whose chunks cannot be kept for a while (a full disk) is kept once the store takes writes again, not left in_progress until a restart", async () => {
+    const files = new MemoryFileStore();
+    const file = await files.createFile({ filename: "a.txt", purpose: "assistants", mediaType: "text/plain" }, Buffer.from(TEXT));
+    const store = new MemoryVectorStoreStore();
+    let failures = 3;
+    const finishFile = store.finishFile.bind(store);
+    store.finishFile = (...args: Parameters<typeof finishFile>) =>
+      failures-- > 0 ? Promise.reject(diskFull()) : finishFile(...args);
+    const lib = library(store, files, 100, 1);
+    const vs = await lib.create({ name: "x", fileIds: [file.id] });
+    await lib.idle();
+    assert.equal(failures, -1, "tried again until the store took it");
+    assert.equal((await lib.getFile(vs.id, file.id))?.status, "completed");
+    assert.ok(((await lib.fileChunks(vs.id, file.id)) ?? []).length > 0);
+  });
+
   it("a file added again mid-ingestion is completed by its new ingestion, never by the stale one", async () => {
     const files = new MemoryFileStore();
     const file = await files.createFile({ filename: "a.txt", purpose: "assistants", mediaType: "text/plain" }, Buffer.from(TEXT));

@@ -4,8 +4,9 @@ import {
   fileMediaType,
   GatewayError,
   isImageMediaType,
+  isStoreFailure,
   isTextMediaType,
-  isTransientFailure,
+  storeUnavailable,
 } from "../../../core/index.js";
 import type { FilesService } from "../../shared/index.js";
 
@@ -104,12 +105,7 @@ export class FileResolver {
         this.#settled.set(key, await pending);
       } catch (err) {
         if (this.#signal?.aborted) throw new GatewayError("canceled", "The client closed the connection", { cause: err });
-        if (isTransientFailure(err)) {
-          throw new GatewayError("unavailable", `tandem's store cannot be used right now (${err.code}); try again shortly`, {
-            cause: err,
-            retryAfterMs: 1000,
-          });
-        }
+        if (isStoreFailure(err)) throw storeUnavailable(err);
         throw err;
       }
     }

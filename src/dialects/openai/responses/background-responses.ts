@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyReply } from "fastify";
-import { GatewayError, makeId, unixSeconds } from "../../../core/index.js";
+import { GatewayError, isStoreFailure, makeId, unixSeconds } from "../../../core/index.js";
 import { type StateStore, type StoredResponse, UNFINISHED_RESPONSE_STATUSES } from "../../../core/state.js";
 import type { Loopback } from "../../shared/index.js";
 import { runLoopbackTurn } from "./loopback-turn.js";
@@ -161,7 +161,8 @@ export class BackgroundResponses {
   /**
    * A stored background response as it stands: one this process is not running and that is still
    * `queued` or `in_progress` in the store was under way when tandem stopped, and is failed now
-   * (saved so, so that every later read agrees).
+   * (saved so, so that every later read agrees; a store that cannot take the save, a full disk,
+   * does not fail the read: the next one finds it unfinished and fails it the same way).
    */
   async settled(stored: StoredResponse): Promise<Record<string, unknown>> {
     const { response } = stored;
@@ -172,7 +173,11 @@ export class BackgroundResponses {
       status: "failed",
       error: { code: "server_error", message: "tandem stopped before this background response finished" },
     };
-    await this.#state.saveResponse({ ...stored, response: failed });
+    try {
+      await this.#state.saveResponse({ ...stored, response: failed });
+    } catch (err) {
+      if (!isStoreFailure(err)) throw err;
+    }
     return failed;
   }
 

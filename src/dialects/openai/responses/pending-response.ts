@@ -154,22 +154,20 @@ export class PendingResponse {
     const made = this.#summaries.get(meta.target);
     const summary = made === undefined ? [] : [mark(made)];
     const { previousResponseId, conversationId } = this.#request;
-    if (this.#request.store) {
-      await this.#state.saveResponse({
-        id: this.id,
-        createdAt: this.createdAt,
-        response,
-        ...(previousResponseId !== undefined && { previousResponseId }),
-        ...(conversationId !== undefined && { conversationId }),
-        ...(this.#conversationThrough !== undefined && { conversationThrough: this.#conversationThrough }),
-        input: [...summary, ...input],
-        output,
-      });
-    }
     // store: false keeps nothing, not even in the conversation the turn read (as OpenAI does).
-    if (conversationId !== undefined && status !== "failed" && this.#request.store) {
-      const added = input.filter((_, i) => this.#input[i]?.referenced !== true);
-      await this.#state.addConversationItems(conversationId, [...summary, ...added, ...output]);
-    }
+    if (!this.#request.store) return;
+    // The turn joins its conversation in the response's own transaction: both are kept, or neither.
+    const added = input.filter((_, i) => this.#input[i]?.referenced !== true);
+    await this.#state.saveResponse({
+      id: this.id,
+      createdAt: this.createdAt,
+      response,
+      ...(previousResponseId !== undefined && { previousResponseId }),
+      ...(conversationId !== undefined && { conversationId }),
+      ...(this.#conversationThrough !== undefined && { conversationThrough: this.#conversationThrough }),
+      ...(conversationId !== undefined && status !== "failed" && { conversationItems: [...summary, ...added, ...output] }),
+      input: [...summary, ...input],
+      output,
+    });
   }
 }

@@ -218,16 +218,17 @@ export class ResponseStreamRenderer implements StreamRenderer {
     }
   }
 
+  /**
+   * The final event, once the response is saved. A save that fails throws, as the same-wire path's
+   * end does: the stream's caller records the failure (the request log, the server's log) and ends
+   * the stream with `error` (this renderer's) and `response.failed`.
+   */
   async end(): Promise<string> {
     if (!this.#finish) return this.error(new GatewayError("upstream_error", "The upstream stream ended before it finished"));
     const state: ResponseState = { ...this.#finish, output: this.progress.output, usage: this.#usage };
-    try {
-      const response = await this.#pending.finish(this.#meta, state);
-      const type = state.status === "incomplete" ? "response.incomplete" : "response.completed";
-      return this.#frame(type, { response });
-    } catch (err) {
-      return this.#failed(GatewayError.from(err), "");
-    }
+    const response = await this.#pending.finish(this.#meta, state);
+    const type = state.status === "incomplete" ? "response.incomplete" : "response.completed";
+    return this.#frame(type, { response });
   }
 
   async error(error: GatewayError): Promise<string> {

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { GatewayError, isTransientFailure } from "../../../core/index.js";
+import { GatewayError, isStoreFailure, storeUnavailable } from "../../../core/index.js";
 import { requestRecord } from "../../shared/index.js";
 
 /**
@@ -46,14 +46,9 @@ export function stateRoute(handler: Handler): Handler {
     try {
       return await handler(request, reply);
     } catch (err) {
-      // A full disk or a busy file passes: a 503 the client may retry, not a 500. The file's path
-      // and SQLite's words stay in the server (the error's cause), out of the client's answer.
-      if (isTransientFailure(err)) {
-        throw new GatewayError("unavailable", `tandem's store cannot be used right now (${err.code}); try again shortly`, {
-          cause: err,
-          retryAfterMs: 1000,
-        });
-      }
+      // A full disk, a busy file or a damaged page: a 503, not a 500. The file's path and SQLite's
+      // words stay in the server (the error's cause), out of the client's answer.
+      if (isStoreFailure(err)) throw storeUnavailable(err);
       if (!(err instanceof StateApiError)) throw err;
       requestRecord(request).error = new GatewayError(err.status === 404 ? "not_found" : "invalid_request", err.message, {
         status: err.status,
