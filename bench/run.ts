@@ -31,10 +31,9 @@ const PORTKEY_PRELOAD = ["--import", join(ROOT, "bench/portkey-fetch.mjs")];
 const PACED_STREAMS = Number(process.env.BENCH_PACED_STREAMS ?? 30);
 /**
  * Warm-up requests per path before anything is measured, half of them streamed: the figures are a
- * long-running server's. On V8's defaults tandem was still compiling its request path after 8,000
- * sequential requests (bench/warm-up.ts); `tandem serve` now tiers up sooner (src/cli/v8-tiering.ts)
- * and settles within about 2,000, while the other gateways (the floor server, Portkey) run on V8's
- * defaults. Every path gets the same number.
+ * long-running server's. tandem settles after about 2,000 sequential requests on a quiet machine
+ * (bench/warm-up.ts; src/cli/v8-tiering.ts), later under other load; the other gateways (the floor
+ * server, Portkey) run on V8's defaults. Every path gets the same number.
  */
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
 const PACE_MS = 2;

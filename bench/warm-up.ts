@@ -7,7 +7,8 @@
  *
  *   npm run build && npx tsx bench/warm-up.ts
  *
- * BENCH_TANDEM_NODE_ARGS adds node options to tandem's process (e.g. V8 flags to compare).
+ * BENCH_TANDEM_NODE_ARGS adds node options to tandem's process (e.g. V8 flags to compare);
+ * BENCH_DIST runs another build's tandem (e.g. one from before a change, built in a git worktree).
  */
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
   const up = await start(["--import", "tsx", join(import.meta.dirname, "upstream.ts")], {});
   const tandem = await startBenchTandem(dir, benchTandemConfig(`http://127.0.0.1:${up.port}`, join(dir, "data")), {
     nodeArgs: (process.env.BENCH_TANDEM_NODE_ARGS ?? "").split(" ").filter(Boolean),
+    ...(process.env.BENCH_DIST && { dist: process.env.BENCH_DIST }),
   });
   const pid = tandem.child.pid as number;
   const pool = new Pool(`http://127.0.0.1:${tandem.port}`, { connections: 1 });
