@@ -60,7 +60,7 @@ export interface FileContent {
 export interface FileListOptions {
   /** Only files of this purpose. */
   purpose?: string;
-  /** Start after the file with this id (exclusive); an unknown id starts from the beginning. */
+  /** Start after the file with this id (exclusive); an unknown one: ListPage.unknownCursor. */
   after?: string;
   /** 1..10000. */
   limit: number;

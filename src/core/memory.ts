@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Sensitivity } from "./sensitivity.js";
+import type { ListPage } from "./state.js";
 
 /**
  * Memory: what the user wants every model to remember about them (ChatGPT's saved memories,
@@ -49,7 +50,7 @@ export interface MemoryChange {
 }
 
 export interface MemoryListOptions {
-  /** Start after the memory with this id (exclusive; an unknown id starts at the beginning). */
+  /** Start after the memory with this id (exclusive; an unknown one: ListPage.unknownCursor). */
   after?: string;
   /** 1..100. */
   limit: number;
@@ -85,7 +86,7 @@ export interface MemoryHit {
 export interface MemoryStore {
   add(memory: NewMemory): Promise<Memory>;
   get(id: string): Promise<Memory | undefined>;
-  list(options: MemoryListOptions): Promise<{ data: Memory[]; hasMore: boolean }>;
+  list(options: MemoryListOptions): Promise<ListPage<Memory>>;
   update(id: string, change: MemoryChange): Promise<Memory | undefined>;
   delete(id: string): Promise<boolean>;
   /** Best first; ties by newest. */

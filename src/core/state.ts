@@ -66,7 +66,7 @@ export interface StoredConversation {
 }
 
 export interface ListOptions {
-  /** Start after the item with this id (exclusive). */
+  /** Start after the item with this id (exclusive); one that names nothing in the list: see ListPage.unknownCursor. */
   after?: string;
   /** 1..100. */
   limit: number;
@@ -75,7 +75,20 @@ export interface ListOptions {
 
 export interface ListPage<T> {
   data: T[];
+  /** True exactly when another page lies past this one. */
   hasMore: boolean;
+  /**
+   * Set, with no data, when the `after` (or `before`) cursor names nothing in the list (deleted
+   * since, or never one): which of them. Every list says so instead of starting again from the top,
+   * which would show a client the same page twice (and, with deletes going on, loop). A store
+   * decides it in the same transaction as the page, so a delete cannot come between.
+   */
+  unknownCursor?: "after" | "before";
+}
+
+/** The page a list answers when its `after` or `before` names nothing in it. */
+export function unknownCursorPage<T>(cursor: "after" | "before"): ListPage<T> {
+  return { data: [], hasMore: false, unknownCursor: cursor };
 }
 
 /**

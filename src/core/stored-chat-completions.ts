@@ -4,7 +4,7 @@
  * `GET /v1/chat/completions[/{id}[/messages]]`, updated (metadata only) and deleted. The harness
  * implements this over the encrypted store and in memory; the OpenAI dialect is its one user.
  */
-import type { ListOptions, ListPage } from "./state.js";
+import { type ListOptions, type ListPage, unknownCursorPage } from "./state.js";
 
 /** A stored completion without its request's messages: what a retrieve or a list answers. */
 export interface StoredChatCompletion {
@@ -76,7 +76,7 @@ export function chatMessageId(completionId: string, index: number): string {
 
 /**
  * One page of a completion's messages (in their order, or reversed), after the message whose id is
- * `after` (an id that is not one of them starts from the beginning, as an absent one does).
+ * `after` (an id that is not one of them: `unknownCursor`).
  */
 export function pageChatMessages(
   completionId: string,
@@ -89,10 +89,9 @@ export function pageChatMessages(
   if (options.after !== undefined) {
     const prefix = `${completionId}-`;
     const index = options.after.startsWith(prefix) ? options.after.slice(prefix.length) : "";
-    if (/^\d{1,9}$/.test(index)) {
-      const at = all.findIndex((m) => m.index === Number(index));
-      start = at + 1;
-    }
+    const at = /^\d{1,9}$/.test(index) ? all.findIndex((m) => m.index === Number(index)) : -1;
+    if (at < 0) return unknownCursorPage("after");
+    start = at + 1;
   }
   return { data: all.slice(start, start + options.limit), hasMore: start + options.limit < all.length };
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Memory, Sensitivity } from "../core/index.js";
 import {
+  cursorChecked,
   invalidParam,
   parseListQuery,
   parseMetadata,
@@ -74,11 +75,12 @@ export function registerMemoryRoutes(app: FastifyInstance, memories: Memories): 
         const data = hits.map((hit) => ({ ...renderMemory(hit.memory), score: hit.score }));
         return { object: "list", data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: false };
       }
-      const { data, hasMore } = await memories.list({
+      const listed = await memories.list({
         limit: page.limit,
         order: page.order,
         ...(page.after !== undefined && { after: page.after }),
       });
+      const { data, hasMore } = cursorChecked(listed, page, "Memory");
       return {
         object: "list",
         data: data.map(renderMemory),

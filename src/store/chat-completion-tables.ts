@@ -1,5 +1,5 @@
 import type Sqlite from "better-sqlite3-multiple-ciphers";
-import type { ListOptions, ListPage } from "../core/state.js";
+import { type ListOptions, type ListPage, unknownCursorPage } from "../core/state.js";
 import {
   type ChatCompletionListOptions,
   type NewChatCompletion,
@@ -76,9 +76,14 @@ export class ChatCompletionTables {
 
   listCompletions(options: ChatCompletionListOptions, cutoff: number): ListPage<StoredChatCompletion> {
     this.#expire(cutoff);
+    // The cursor's place and the page are read in one transaction: a delete cannot come between.
+    return this.#db.transaction(() => this.#completionPage(options)).deferred();
+  }
+
+  #completionPage(options: ChatCompletionListOptions): ListPage<StoredChatCompletion> {
     const asc = options.order === "asc";
-    // An unknown cursor starts from the beginning, as the other lists do.
     const after = options.after === undefined ? undefined : this.#q.seq.get(options.after)?.seq;
+    if (options.after !== undefined && after === undefined) return unknownCursorPage("after");
     const where = [asc ? "seq > ?" : "seq < ?"];
     const params: (string | number)[] = [after ?? (asc ? -1 : Number.MAX_SAFE_INTEGER)];
     if (options.model !== undefined) {

@@ -1,6 +1,6 @@
 import type Sqlite from "better-sqlite3-multiple-ciphers";
 import type { FileContent, FileListOptions, FilePurpose, FileSensitivity, StoredFile } from "../core/files.js";
-import type { ListPage } from "../core/state.js";
+import { type ListPage, unknownCursorPage } from "../core/state.js";
 
 interface FileRow {
   id: string;
@@ -82,13 +82,19 @@ export class FileTables {
 
   listFiles(options: FileListOptions, now: number): ListPage<StoredFile> {
     this.#expire(now);
-    const after = options.after === undefined ? undefined : this.#q.seq.get(options.after)?.seq;
-    const purpose = options.purpose ?? null;
-    const rows =
-      options.order === "asc"
-        ? this.#q.pageAsc.all(after ?? -1, now, purpose, purpose, options.limit + 1)
-        : this.#q.pageDesc.all(after ?? Number.MAX_SAFE_INTEGER, now, purpose, purpose, options.limit + 1);
-    return { data: rows.slice(0, options.limit).map(toStoredFile), hasMore: rows.length > options.limit };
+    // The cursor's place and the page are read in one transaction: a delete cannot come between.
+    return this.#db
+      .transaction((): ListPage<StoredFile> => {
+        const after = options.after === undefined ? undefined : this.#q.seq.get(options.after)?.seq;
+        if (options.after !== undefined && after === undefined) return unknownCursorPage("after");
+        const purpose = options.purpose ?? null;
+        const rows =
+          options.order === "asc"
+            ? this.#q.pageAsc.all(after ?? -1, now, purpose, purpose, options.limit + 1)
+            : this.#q.pageDesc.all(after ?? Number.MAX_SAFE_INTEGER, now, purpose, purpose, options.limit + 1);
+        return { data: rows.slice(0, options.limit).map(toStoredFile), hasMore: rows.length > options.limit };
+      })
+      .deferred();
   }
 
   deleteFile(id: string, now: number): boolean {

@@ -14,6 +14,7 @@ import {
 } from "../core/memory.js";
 import { bm25, ftsQuery, ftsTerm, memoryTerms, memoryTokens } from "../core/memory-terms.js";
 import type { Sensitivity } from "../core/sensitivity.js";
+import { type ListPage, unknownCursorPage } from "../core/state.js";
 
 interface MemoryRow {
   id: string;
@@ -106,13 +107,19 @@ export class MemoryTables {
     return row && memoryOf(row);
   }
 
-  list(options: MemoryListOptions): { data: Memory[]; hasMore: boolean } {
-    const from = options.after === undefined ? undefined : this.#q.get.get(options.after)?.seq;
-    const rows =
-      options.order === "asc"
-        ? this.#q.pageAsc.all(from ?? 0, options.limit + 1)
-        : this.#q.pageDesc.all(from ?? Number.MAX_SAFE_INTEGER, options.limit + 1);
-    return { data: rows.slice(0, options.limit).map(memoryOf), hasMore: rows.length > options.limit };
+  list(options: MemoryListOptions): ListPage<Memory> {
+    // The cursor's place and the page are read in one transaction: a delete cannot come between.
+    return this.#db
+      .transaction((): ListPage<Memory> => {
+        const from = options.after === undefined ? undefined : this.#q.get.get(options.after)?.seq;
+        if (options.after !== undefined && from === undefined) return unknownCursorPage("after");
+        const rows =
+          options.order === "asc"
+            ? this.#q.pageAsc.all(from ?? 0, options.limit + 1)
+            : this.#q.pageDesc.all(from ?? Number.MAX_SAFE_INTEGER, options.limit + 1);
+        return { data: rows.slice(0, options.limit).map(memoryOf), hasMore: rows.length > options.limit };
+      })
+      .deferred();
   }
 
   update(id: string, change: MemoryChange): Memory | undefined {

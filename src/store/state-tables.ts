@@ -9,6 +9,7 @@ import type {
   StoredItem,
   StoredResponse,
 } from "../core/state.js";
+import { unknownCursorPage } from "../core/state.js";
 import type { ConversationSummary, ResponseSummary } from "../core/state-listing.js";
 import { StateSummaries } from "./state-summaries.js";
 
@@ -324,6 +325,7 @@ export class StateTables {
       .transaction(() => {
         if (!q.conversationExists.get(conversationId)) return undefined;
         const after = options.after === undefined ? undefined : q.itemOrdinal.get(conversationId, options.after)?.ordinal;
+        if (options.after !== undefined && after === undefined) return unknownCursorPage<StoredItem>("after");
         return page(options, after, (bound, limit) =>
           (options.order === "asc" ? q.itemPageAsc : q.itemPageDesc).all(conversationId, bound, limit),
         );
@@ -423,8 +425,8 @@ export class StateTables {
 }
 
 /**
- * One page after the cursor (`after` undefined: from the start; an unknown cursor id also starts
- * from the start, as MemoryStateStore does). One row more than asked tells whether there are more.
+ * One page after the cursor (`after` undefined: from the start). One row more than asked tells
+ * whether there are more.
  */
 function page(
   options: ListOptions,

@@ -5,7 +5,7 @@ import { makeId } from "../core/ids.js";
 import { cosineSimilarity, memoryScore } from "../core/memory.js";
 import { bm25, ftsQuery, ftsTerm, memoryTerms, memoryTokens } from "../core/memory-terms.js";
 import type { Sensitivity } from "../core/sensitivity.js";
-import type { ListPage } from "../core/state.js";
+import { type ListPage, unknownCursorPage } from "../core/state.js";
 import type {
   ChunkHit,
   ChunkSearch,
@@ -201,13 +201,20 @@ export class VectorStoreTables {
   }
 
   listStores(options: PagingOptions): ListPage<VectorStoreRecord> {
-    const after = options.after === undefined ? undefined : this.#q.store.get(options.after)?.seq;
-    const before = options.before === undefined ? undefined : this.#q.store.get(options.before)?.seq;
-    const rows =
-      options.order === "asc"
-        ? this.#q.storesAsc.all(after ?? -1, before ?? Number.MAX_SAFE_INTEGER, options.limit + 1)
-        : this.#q.storesDesc.all(after ?? Number.MAX_SAFE_INTEGER, before ?? -1, options.limit + 1);
-    return { data: rows.slice(0, options.limit).map((row) => this.#record(row)), hasMore: rows.length > options.limit };
+    // The cursors' places and the page are read in one transaction: a delete cannot come between.
+    return this.#db
+      .transaction((): ListPage<VectorStoreRecord> => {
+        const after = options.after === undefined ? undefined : this.#q.store.get(options.after)?.seq;
+        if (options.after !== undefined && after === undefined) return unknownCursorPage("after");
+        const before = options.before === undefined ? undefined : this.#q.store.get(options.before)?.seq;
+        if (options.before !== undefined && before === undefined) return unknownCursorPage("before");
+        const rows =
+          options.order === "asc"
+            ? this.#q.storesAsc.all(after ?? -1, before ?? Number.MAX_SAFE_INTEGER, options.limit + 1)
+            : this.#q.storesDesc.all(after ?? Number.MAX_SAFE_INTEGER, before ?? -1, options.limit + 1);
+        return { data: rows.slice(0, options.limit).map((row) => this.#record(row)), hasMore: rows.length > options.limit };
+      })
+      .deferred();
   }
 
   updateStore(id: string, change: VectorStoreChange, now: number): VectorStoreRecord | undefined {
@@ -320,8 +327,15 @@ export class VectorStoreTables {
   }
 
   listFiles(storeId: string, options: VectorStoreFileListOptions): ListPage<VectorStoreFileRecord> {
+    // The cursors' places and the page are read in one transaction: a delete cannot come between.
+    return this.#db.transaction(() => this.#filePage(storeId, options)).deferred();
+  }
+
+  #filePage(storeId: string, options: VectorStoreFileListOptions): ListPage<VectorStoreFileRecord> {
     const after = options.after === undefined ? undefined : this.#q.file.get(storeId, options.after)?.seq;
+    if (options.after !== undefined && after === undefined) return unknownCursorPage("after");
     const before = options.before === undefined ? undefined : this.#q.file.get(storeId, options.before)?.seq;
+    if (options.before !== undefined && before === undefined) return unknownCursorPage("before");
     const status = options.status ?? null;
     const batch = options.batchId ?? null;
     const [low, high] =

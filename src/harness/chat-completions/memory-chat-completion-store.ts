@@ -1,4 +1,4 @@
-import type { ListOptions, ListPage } from "../../core/state.js";
+import { type ListOptions, type ListPage, unknownCursorPage } from "../../core/state.js";
 import {
   type ChatCompletionListOptions,
   type ChatCompletionRetention,
@@ -58,6 +58,7 @@ export class MemoryChatCompletionStore implements ChatCompletionStore {
     const all = [...this.#kept.values()].map((k) => k.completion);
     if (options.order === "desc") all.reverse();
     const start = options.after === undefined ? 0 : all.findIndex((c) => c.id === options.after) + 1;
+    if (start === 0 && options.after !== undefined) return unknownCursorPage("after");
     const filters = Object.entries(options.metadata ?? {});
     const data: StoredChatCompletion[] = [];
     let hasMore = false;

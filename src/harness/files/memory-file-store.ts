@@ -1,5 +1,5 @@
 import type { FileContent, FileListOptions, FileStore, NewFile, StoredFile } from "../../core/files.js";
-import type { ListPage } from "../../core/state.js";
+import { type ListPage, unknownCursorPage } from "../../core/state.js";
 import { type FileClock, systemClock } from "./file-clock.js";
 import { storedFile } from "./stored-file.js";
 
@@ -43,6 +43,7 @@ export class MemoryFileStore implements FileStore {
     if (options.order === "desc") all.reverse();
     // The cursor counts among every file (as the encrypted store's does), whatever its purpose.
     const start = options.after === undefined ? 0 : all.findIndex((f) => f.id === options.after) + 1;
+    if (start === 0 && options.after !== undefined) return unknownCursorPage("after");
     const files = all.slice(start).filter((f) => options.purpose === undefined || f.purpose === options.purpose);
     return { data: files.slice(0, options.limit).map((f) => ({ ...f })), hasMore: files.length > options.limit };
   }

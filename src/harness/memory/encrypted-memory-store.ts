@@ -7,6 +7,7 @@ import type {
   MemoryStore,
   NewMemory,
 } from "../../core/memory.js";
+import type { ListPage } from "../../core/state.js";
 import type { BackgroundStore } from "../../store/index.js";
 
 /**
@@ -29,7 +30,7 @@ export class EncryptedMemoryStore implements MemoryStore {
     return this.#store.memory("get", id);
   }
 
-  list(options: MemoryListOptions): Promise<{ data: Memory[]; hasMore: boolean }> {
+  list(options: MemoryListOptions): Promise<ListPage<Memory>> {
     return this.#store.memory("list", options);
   }
 

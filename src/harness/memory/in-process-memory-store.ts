@@ -13,6 +13,7 @@ import {
   type NewMemory,
 } from "../../core/memory.js";
 import { bm25, memoryTerms, memoryTokens, stemMatches } from "../../core/memory-terms.js";
+import { type ListPage, unknownCursorPage } from "../../core/state.js";
 
 interface Kept {
   seq: number;
@@ -55,10 +56,11 @@ export class InProcessMemoryStore implements MemoryStore {
     return kept && structuredClone(kept.memory);
   }
 
-  async list(options: MemoryListOptions): Promise<{ data: Memory[]; hasMore: boolean }> {
+  async list(options: MemoryListOptions): Promise<ListPage<Memory>> {
     const all = [...this.#memories.values()];
     if (options.order === "desc") all.reverse();
     const start = options.after === undefined ? 0 : all.findIndex((k) => k.memory.id === options.after) + 1;
+    if (start === 0 && options.after !== undefined) return unknownCursorPage("after");
     return {
       data: all.slice(start, start + options.limit).map((k) => structuredClone(k.memory)),
       hasMore: start + options.limit < all.length,

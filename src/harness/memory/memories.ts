@@ -1,6 +1,7 @@
 import { GatewayError } from "../../core/errors.js";
 import type { Memory, MemoryChange, MemoryHit, MemoryListOptions, MemoryStore } from "../../core/memory.js";
 import type { Sensitivity } from "../../core/sensitivity.js";
+import type { ListPage } from "../../core/state.js";
 import type { MemoryEmbedder } from "./memory-embedder.js";
 
 /** How sensitive a text is, by the privacy settings' detectors. */
@@ -79,7 +80,7 @@ export class Memories {
     return this.store.get(id);
   }
 
-  list(options: MemoryListOptions): Promise<{ data: Memory[]; hasMore: boolean }> {
+  list(options: MemoryListOptions): Promise<ListPage<Memory>> {
     return this.store.list(options);
   }
 

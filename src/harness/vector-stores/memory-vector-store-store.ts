@@ -2,7 +2,7 @@ import { type Attributes, matchesAttributeFilter } from "../../core/attribute-fi
 import { makeId } from "../../core/ids.js";
 import { cosineSimilarity, memoryScore } from "../../core/memory.js";
 import { bm25, memoryTerms, memoryTokens, stemMatches } from "../../core/memory-terms.js";
-import type { ListPage } from "../../core/state.js";
+import { type ListPage, unknownCursorPage } from "../../core/state.js";
 import type {
   ChunkHit,
   ChunkSearch,
@@ -173,7 +173,9 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
     const files = this.#stores.get(vectorStoreId)?.files;
     if (files === undefined) return { data: [], hasMore: false };
     const ids = [...files.keys()].filter((id) => options.batchId === undefined || files.get(id)?.batchId === options.batchId);
-    const all = page(ids, { ...options, limit: ids.length }, (id) => files.get(id)?.record as VectorStoreFileRecord).data;
+    const paged = page(ids, { ...options, limit: ids.length }, (id) => files.get(id)?.record as VectorStoreFileRecord);
+    if (paged.unknownCursor !== undefined) return paged;
+    const all = paged.data;
     const matching = all.filter((record) => options.status === undefined || record.status === options.status);
     return { data: matching.slice(0, options.limit).map((r) => structuredClone(r)), hasMore: matching.length > options.limit };
   }
@@ -296,12 +298,14 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
 
 /**
  * One page of ids in insertion order (`asc`) or its reverse, after a cursor id and before another
- * (an unknown `after` starts at the beginning, an unknown `before` bounds nothing).
+ * (either of them naming no id of the list: `unknownCursor`).
  */
 function page<T>(ids: string[], options: PagingOptions, read: (id: string) => T): ListPage<T> {
   const ordered = options.order === "desc" ? [...ids].reverse() : ids;
   const start = options.after === undefined ? 0 : ordered.indexOf(options.after) + 1;
+  if (start === 0 && options.after !== undefined) return unknownCursorPage("after");
   const end = options.before === undefined ? -1 : ordered.indexOf(options.before);
+  if (end === -1 && options.before !== undefined) return unknownCursorPage("before");
   const rest = ordered.slice(start, end === -1 ? ordered.length : Math.max(start, end));
   return { data: rest.slice(0, options.limit).map(read), hasMore: rest.length > options.limit };
 }

@@ -60,6 +60,30 @@ export function chatCompletionStoreSuite(
       assert.equal(await store.listMessages("chatcmpl-a", { limit: 20, order: "asc" }), undefined);
     });
 
+    it("answers an `after` that names nothing in the list (never one, or deleted since) as unknownCursor, not the first page", async () => {
+      await store.saveCompletion(input("chatcmpl-k1"));
+      await store.saveCompletion(input("chatcmpl-k2"));
+      await store.deleteCompletion("chatcmpl-k1");
+      for (const order of ["asc", "desc"] as const) {
+        for (const after of ["chatcmpl-nowhere", "chatcmpl-k1"]) {
+          assert.deepEqual(
+            await store.listCompletions({ after, limit: 10, order }),
+            { data: [], hasMore: false, unknownCursor: "after" },
+            `${order} ${after}`,
+          );
+        }
+        // A completion's messages: an index past its last, another completion's message, not a message id.
+        for (const after of ["chatcmpl-k2-99", "chatcmpl-k1-0", "chatcmpl-k2-x", "msg_1"]) {
+          assert.deepEqual(
+            await store.listMessages("chatcmpl-k2", { after, limit: 10, order }),
+            { data: [], hasMore: false, unknownCursor: "after" },
+            `${order} ${after}`,
+          );
+        }
+      }
+      await store.deleteCompletion("chatcmpl-k2");
+    });
+
     it("lists in the order stored both ways, after a cursor, filtered by model and metadata", async () => {
       const ids = ["chatcmpl-1", "chatcmpl-2", "chatcmpl-3", "chatcmpl-4"];
       await store.saveCompletion(input(ids[0] as string, { metadata: { team: "a", run: "1" } }));
@@ -148,12 +172,10 @@ export function chatCompletionStoreSuite(
         [2, 1],
       );
       assert.equal(desc?.hasMore, true);
-      // An id that is not one of its messages starts from the beginning.
+      // An id that is not one of its messages is an unknown cursor, not the first page again.
       const unknown = await store.listMessages("chatcmpl-m", { limit: 1, order: "asc", after: "chatcmpl-other-1" });
-      assert.deepEqual(
-        unknown?.data.map((m) => m.index),
-        [0],
-      );
+      assert.equal(unknown?.unknownCursor, "after");
+      assert.deepEqual(unknown?.data, []);
       await store.deleteCompletion("chatcmpl-m");
     });
 

@@ -105,6 +105,22 @@ export function fileStoreSuite(name: string, open: (clock: FileClock) => Promise
       for (const id of ids) await store.deleteFile(id);
     });
 
+    it("answers an `after` that names no file (never one, or deleted since) as unknownCursor, not the first page", async () => {
+      const a = await store.createFile(input("a"), text("a"));
+      const b = await store.createFile(input("b"), text("b"));
+      await store.deleteFile(a.id);
+      for (const order of ["asc", "desc"] as const) {
+        for (const after of ["file-nowhere", a.id]) {
+          assert.deepEqual(
+            await store.listFiles({ after, limit: 10, order }),
+            { data: [], hasMore: false, unknownCursor: "after" },
+            `${order} ${after}`,
+          );
+        }
+      }
+      await store.deleteFile(b.id);
+    });
+
     it("expires a file at its time: not read, not listed, and gone after the clock goes back", async () => {
       const short = await store.createFile(input("short", { expiresAfter: 3600 }), text("x"));
       const kept = await store.createFile(input("kept"), text("y"));

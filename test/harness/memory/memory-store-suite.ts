@@ -84,6 +84,26 @@ export function memoryStoreSuite(name: string, open: () => Promise<MemoryStoreFi
       }
     });
 
+    it("answers an `after` that names no memory (never one, or deleted since) as unknownCursor, not the first page", async () => {
+      const { store: own, close } = await open();
+      try {
+        const gone = await own.add(memory("a memory soon deleted"));
+        await own.add(memory("a memory kept"));
+        await own.delete(gone.id);
+        for (const order of ["asc", "desc"] as const) {
+          for (const after of ["mem_nowhere", gone.id]) {
+            assert.deepEqual(
+              await own.list({ after, limit: 10, order }),
+              { data: [], hasMore: false, unknownCursor: "after" },
+              `${order} ${after}`,
+            );
+          }
+        }
+      } finally {
+        await close();
+      }
+    });
+
     it("ranks word matches by bm25: the rarer word and the denser match first, unrelated memories not at all", async () => {
       const { store: own, close } = await open();
       try {

@@ -219,6 +219,31 @@ export function stateStoreSuite(name: string, makeStore: () => Promise<StateStor
       assert.deepEqual(empty, { data: [], hasMore: false });
     });
 
+    it("answers an `after` that names no item of the list (never one, or deleted since) as unknownCursor, not the first page", async () => {
+      await state.saveResponse(response("resp_cursor", { inputs: 3 }));
+      for (const after of ["msg_nowhere", "msg_resp_cursor_out", "msg_resp_pages_in0"]) {
+        const page = await state.listInputItems("resp_cursor", { after, limit: 2, order: "asc" });
+        assert.deepEqual(page, { data: [], hasMore: false, unknownCursor: "after" }, after);
+      }
+      const conversation = await state.createConversation({}, [
+        message("msg_k0", "zero"),
+        message("msg_k1", "one"),
+        message("msg_k2", "two"),
+      ]);
+      const other = await state.createConversation({}, [message("msg_elsewhere", "x")]);
+      for (const order of ["asc", "desc"] as const) {
+        for (const after of ["msg_nowhere", "msg_elsewhere"]) {
+          const page = await state.listConversationItems(conversation.id, { after, limit: 2, order });
+          assert.deepEqual(page, { data: [], hasMore: false, unknownCursor: "after" }, `${order} ${after}`);
+        }
+      }
+      assert.equal(await state.deleteConversationItem(conversation.id, "msg_k1"), true);
+      const afterDeleted = await state.listConversationItems(conversation.id, { after: "msg_k1", limit: 2, order: "asc" });
+      assert.deepEqual(afterDeleted, { data: [], hasMore: false, unknownCursor: "after" }, "a deleted cursor");
+      await state.deleteConversation(conversation.id);
+      await state.deleteConversation(other.id);
+    });
+
     it("lists a response's input items after the history it was given: its chain, or its conversation as it stood", async () => {
       // OpenAI's input_items are "the items used to generate this response"; a conversation's items
       // "are prepended to input_items" (ConversationParam in openai/openai-openapi).

@@ -1,6 +1,7 @@
 import type { StateStore, StoredConversation } from "../../../core/state.js";
 import type { RouteTable } from "../../shared/index.js";
 import {
+  cursorChecked,
   invalidParam,
   normalizeInputItems,
   notFound,
@@ -88,7 +89,7 @@ export function registerConversationRoutes(app: RouteTable, state: StateStore): 
       const { include: _include, ...options } = parseListQuery(request.query);
       const page = await state.listConversationItems(id, options);
       if (!page) throw notFound("Conversation", id);
-      return renderItemList(page);
+      return renderItemList(cursorChecked(page, options, "Item"));
     }),
   );
 

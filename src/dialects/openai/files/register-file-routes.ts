@@ -1,6 +1,6 @@
 import { fileMediaType, GatewayError, isTextMediaType, type VectorStores } from "../../../core/index.js";
 import { clientSignal, type FilesService, type RouteTable } from "../../shared/index.js";
-import { declaredFileSensitivity, renderList, StateApiError, stateRoute } from "../state/index.js";
+import { cursorChecked, declaredFileSensitivity, renderList, StateApiError, stateRoute } from "../state/index.js";
 import { parseFileListQuery } from "./parse-file-list-query.js";
 import { parseFileUpload } from "./parse-file-upload.js";
 import { renderFileObject } from "./render-file-object.js";
@@ -46,7 +46,7 @@ export function registerFileRoutes(app: RouteTable, files: FilesService, vectorS
     "/v1/files",
     stateRoute(async (request) => {
       const options = parseFileListQuery(request.query);
-      const page = await store.listFiles(options);
+      const page = cursorChecked(await store.listFiles(options), options, "File");
       return renderList(page.data.map(renderFileObject), page.hasMore);
     }),
   );

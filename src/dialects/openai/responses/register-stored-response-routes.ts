@@ -1,6 +1,7 @@
 import type { StateStore, StoredResponse } from "../../../core/state.js";
 import type { RouteTable } from "../../shared/index.js";
 import {
+  cursorChecked,
   invalidParam,
   notFound,
   parseInclude,
@@ -86,7 +87,7 @@ export function registerStoredResponseRoutes(
       const { include: _include, ...options } = parseListQuery(request.query);
       const page = await state.listInputItems(id, options);
       if (!page) throw notFound("Response", id);
-      return renderItemList(page);
+      return renderItemList(cursorChecked(page, options, "Item"));
     }),
   );
 }

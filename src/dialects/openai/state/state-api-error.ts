@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { GatewayError, isStoreFailure, storeUnavailable } from "../../../core/index.js";
+import type { ListPage } from "../../../core/state.js";
 import { requestRecord } from "../../shared/index.js";
 
 /**
@@ -33,6 +34,17 @@ export function invalidParam(param: string, message: string, code = "invalid_val
 /** An unknown id, as OpenAI says it: `Response with id 'resp_…' not found.` (404, code null). */
 export function notFound(what: "Response" | "Conversation" | "Item" | "Chat completion", id: string): StateApiError {
   return new StateApiError(404, `${what} with id '${id}' not found.`);
+}
+
+/**
+ * A list's page, or the 404 naming the cursor (`after`, or `before`) that names nothing in the list
+ * (deleted since, or never one), in the words of an unknown id: every list answers so, never with
+ * its first page again (which an SDK's auto-pagination would show twice, and loop on).
+ */
+export function cursorChecked<T>(page: ListPage<T>, options: { after?: string; before?: string }, what: string): ListPage<T> {
+  if (page.unknownCursor === undefined) return page;
+  const id = String(options[page.unknownCursor]).slice(0, 200);
+  throw new StateApiError(404, `${what} with id '${id}' not found.`, { param: page.unknownCursor });
 }
 
 type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;

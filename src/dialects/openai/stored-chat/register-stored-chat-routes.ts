@@ -1,6 +1,15 @@
 import type { ChatCompletionStore } from "../../../core/index.js";
 import type { RouteTable } from "../../shared/index.js";
-import { notFound, parseMetadata, parsePaging, renderList, StateApiError, stateRoute, typeOf } from "../state/index.js";
+import {
+  cursorChecked,
+  notFound,
+  parseMetadata,
+  parsePaging,
+  renderList,
+  StateApiError,
+  stateRoute,
+  typeOf,
+} from "../state/index.js";
 import { parseChatListQuery } from "./parse-chat-list-query.js";
 import { renderStoredChatCompletion, renderStoredChatMessage } from "./render-stored-chat.js";
 
@@ -13,7 +22,8 @@ export function registerStoredChatRoutes(app: RouteTable, store: ChatCompletionS
   app.get(
     "/v1/chat/completions",
     stateRoute(async (request) => {
-      const page = await store.listCompletions(parseChatListQuery(request.query));
+      const options = parseChatListQuery(request.query);
+      const page = cursorChecked(await store.listCompletions(options), options, "Chat completion");
       return renderList(page.data.map(renderStoredChatCompletion), page.hasMore);
     }),
   );
@@ -71,7 +81,7 @@ export function registerStoredChatRoutes(app: RouteTable, store: ChatCompletionS
       const page = await store.listMessages(id, options);
       if (!page) throw notFound("Chat completion", id);
       return renderList(
-        page.data.map((message) => renderStoredChatMessage(id, message)),
+        cursorChecked(page, options, "Message").data.map((message) => renderStoredChatMessage(id, message)),
         page.hasMore,
       );
     }),

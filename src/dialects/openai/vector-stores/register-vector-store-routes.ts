@@ -7,6 +7,7 @@ import type {
 import { VectorStoreError } from "../../../core/vector-stores.js";
 import { clientSignal, type RouteTable } from "../../shared/index.js";
 import {
+  cursorChecked,
   invalidParam,
   parseMetadata,
   parsePaging,
@@ -66,7 +67,8 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
   app.get(
     "/v1/vector_stores",
     route(async (request) => {
-      const page = await stores.list(parseStorePaging(request.query));
+      const options = parseStorePaging(request.query);
+      const page = cursorChecked(await stores.list(options), options, "Vector store");
       return renderList(
         page.data.map((s) => renderVectorStore(s, stores.now())),
         page.hasMore,
@@ -164,9 +166,11 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
     "/v1/vector_stores/:vs/files",
     route(async (request) => {
       const id = vsOf(request.params);
-      const page = await stores.listFiles(id, parseFileListQuery(request.query));
+      const options = parseFileListQuery(request.query);
+      const page = await stores.listFiles(id, options);
       if (!page) throw noSuchStore(id);
-      return renderList(page.data.map(renderVectorStoreFile), page.hasMore);
+      const { data, hasMore } = cursorChecked(page, options, "Vector store file");
+      return renderList(data.map(renderVectorStoreFile), hasMore);
     }),
   );
 
@@ -206,9 +210,11 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
     route(async (request) => {
       const { vs, batch } = batchIdsOf(request.params);
       if (!(await stores.getBatch(vs, batch))) throw await noSuchBatch(stores, vs, batch);
-      const page = await stores.listFiles(vs, { ...parseFileListQuery(request.query), batchId: batch });
+      const options = { ...parseFileListQuery(request.query), batchId: batch };
+      const page = await stores.listFiles(vs, options);
       if (!page) throw noSuchStore(vs);
-      return renderList(page.data.map(renderVectorStoreFile), page.hasMore);
+      const { data, hasMore } = cursorChecked(page, options, "Vector store file");
+      return renderList(data.map(renderVectorStoreFile), hasMore);
     }),
   );
 
