@@ -150,6 +150,8 @@ export interface ProviderEmbedRequest extends EmbedRequest {
 export interface EmbedResult {
   embeddings: number[][];
   usage: { inputTokens: number };
+  /** Fields of the request the target was not sent (by their wire names), for `x-tandem-warnings`. */
+  unsent?: string[];
 }
 
 /** The OpenAI-only settings a request carries (promptCacheKey...), by their wire names: for ChatProvider.unsent of other kinds. */

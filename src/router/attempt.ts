@@ -287,7 +287,7 @@ export class Attempts {
       breaker.success();
       this.#health.markHealthy(target.providerName);
       this.#stats.success(target.name, performance.now() - startedAt);
-      return result;
+      return sent === request ? result : { ...result, unsent: [...(result.unsent ?? []), "user"] };
     } catch (err) {
       const error = this.#guard.withoutPrivateValues(deadline.error(err));
       this.#failed(target.name, error);

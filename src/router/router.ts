@@ -203,7 +203,10 @@ export class Router implements Gateway {
     );
     if ("value" in outcome) {
       if (privacy) outcome.meta.sensitivity = privacy.decision.sensitivity;
-      return { meta: outcome.meta, result: outcome.value };
+      const { unsent, ...result } = outcome.value;
+      // Named, never dropped silently (a redacted request's end-user id: see Attempts.embed).
+      if (unsent !== undefined) outcome.meta.warnings = [...(outcome.meta.warnings ?? []), ...unsent];
+      return { meta: outcome.meta, result };
     }
     throw this.#exhausted(plan, outcome);
   }

@@ -575,11 +575,16 @@ describe("embeddings", () => {
   });
 
   it("a redact route leaves out a `user` that holds a value, and keeps a clean one", async () => {
-    await openai.embeddings.create({ model: "redact-emb", input: ["hello"], user: EMAIL });
+    const dropped = await openai.embeddings.create({ model: "redact-emb", input: ["hello"], user: EMAIL }).withResponse();
     assert.equal(sentBody(cloud).user, undefined);
     assert.equal((await lastAudit()).sensitivity, "private");
+    // Named, as a chat request's dropped ids are: nothing is dropped silently.
+    assert.match(dropped.response.headers.get("x-tandem-warnings") ?? "", /^user not sent to /);
     cloud.requests.length = 0;
-    await openai.embeddings.create({ model: "redact-emb", input: [`mail ${EMAIL}`], user: "user-1234" });
+    const kept = await openai.embeddings
+      .create({ model: "redact-emb", input: [`mail ${EMAIL}`], user: "user-1234" })
+      .withResponse();
+    assert.equal(kept.response.headers.get("x-tandem-warnings"), null);
     const body = sentBody(cloud);
     assert.equal(body.user, "user-1234");
     assert.ok(!JSON.stringify(body).includes(EMAIL));
