@@ -252,7 +252,10 @@ describe("background responses in the store", () => {
       const sdk = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
       const read = await sdk.responses.retrieve(id);
       assert.equal(read.status, "failed");
-      assert.deepEqual(read.error, { code: "server_error", message: "tandem stopped before this background response finished" });
+      assert.deepEqual(read.error, {
+        code: "server_error",
+        message: "this background response did not finish in the store: tandem stopped, or its store could not save the end",
+      });
       assert.equal((await state.getResponse(id))?.response.status, "failed", "saved so");
       await assert.rejects(sdk.responses.cancel(id), /Cannot cancel a failed response\./);
     } finally {

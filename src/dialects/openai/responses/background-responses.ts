@@ -160,7 +160,8 @@ export class BackgroundResponses {
 
   /**
    * A stored background response as it stands: one this process is not running and that is still
-   * `queued` or `in_progress` in the store was under way when tandem stopped, and is failed now
+   * `queued` or `in_progress` in the store was under way when tandem stopped (or its end could not be
+   * saved, a full disk, and the run has since been forgotten), and is failed now
    * (saved so, so that every later read agrees; a store that cannot take the save, a full disk,
    * does not fail the read: the next one finds it unfinished and fails it the same way).
    */
@@ -171,7 +172,10 @@ export class BackgroundResponses {
     const failed = {
       ...response,
       status: "failed",
-      error: { code: "server_error", message: "tandem stopped before this background response finished" },
+      error: {
+        code: "server_error",
+        message: "this background response did not finish in the store: tandem stopped, or its store could not save the end",
+      },
     };
     try {
       await this.#state.saveResponse({ ...stored, response: failed });
