@@ -8,50 +8,27 @@
  * target received from a background response has its egress audit row.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import OpenAI, { toFile } from "openai";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
-
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
+import { spawnServe } from "../support/tandem-serve.js";
 
 const children: ChildProcess[] = [];
 after(() => {
   for (const child of children) child.kill("SIGKILL");
 });
 
-/** Starts `tandem serve` with `config`; resolves with its URL and the child. */
+/** Starts `tandem serve` with `config`; resolves with its URL and the child (killed when the file ends). */
 async function serve(home: string, config: string, key: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ["--import", TSX, MAIN, "serve", "--config", config, "--port", "0"], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: home,
-      XDG_CONFIG_HOME: join(home, "config"),
-      OLLAMA_HOST: "127.0.0.1:9",
-      TANDEM_LOG_LEVEL: "warn",
-      TANDEM_DB_KEY: key,
-    },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  children.push(child);
-  let stderr = "";
-  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-    stderr += d;
-  });
-  const until = Date.now() + 30_000;
-  const listening = () => /listening on (http:\/\/[\d.:]+)/.exec(stderr)?.[1];
-  while (!listening()) {
-    if (Date.now() > until || child.exitCode !== null) throw new Error(`tandem serve did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return { url: listening() as string, child };
+  const started = await spawnServe(home, config, key);
+  children.push(started.child);
+  return started;
 }
 
 /** Waits until `check` holds, polling; fails after 20 s. */

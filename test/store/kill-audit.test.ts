@@ -5,19 +5,16 @@
  * request log may miss only the requests of the last moments before the kill (write-behind, bounded).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { openStore } from "../../src/store/index.js";
 import { seeded } from "../support/seeded-random.js";
+import { spawnServe } from "../support/tandem-serve.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
 const ROUNDS = 3;
 const CONCURRENCY = 12;
 /**
@@ -84,29 +81,8 @@ async function oneRound(round: number, random: () => number): Promise<string> {
       "",
     ].join("\n"),
   );
-  const child = spawn(process.execPath, ["--import", TSX, MAIN, "serve", "--config", config, "--port", "0"], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: home,
-      XDG_CONFIG_HOME: join(home, "config"),
-      OLLAMA_HOST: "127.0.0.1:9",
-      TANDEM_LOG_LEVEL: "silent",
-      TANDEM_DB_KEY: key.toString("hex"),
-    },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.setEncoding("utf8").on("data", (d: string) => {
-    stderr += d;
-  });
+  const { child, url } = await spawnServe(home, config, key.toString("hex"), { logLevel: "silent" });
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
-  const until = Date.now() + 20_000;
-  let url: string | undefined;
-  while (url === undefined) {
-    if (Date.now() > until || child.exitCode !== null) assert.fail(`tandem did not start: ${stderr}`);
-    url = /listening on (http:\/\/[\d.:]+)/.exec(stderr)?.[1];
-    await new Promise((r) => setTimeout(r, 25));
-  }
 
   // One request first: the first one loads what tandem loads lazily (the token counter, compiled code).
   const warm = await fetch(`${url}/v1/chat/completions`, {
