@@ -71,7 +71,7 @@ describe("POST /v1/responses/compact", () => {
     assert.ok(Math.abs(compacted.created_at - Date.now() / 1000) < 60);
     assert.deepEqual(compacted.usage, {
       input_tokens: 80,
-      input_tokens_details: { cached_tokens: 0 },
+      input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
       output_tokens: 14,
       output_tokens_details: { reasoning_tokens: 0 },
       total_tokens: 94,

@@ -87,7 +87,7 @@ describe("usage", () => {
     }));
     const whole = await client.responses.create({ model: OPENAI, input: "hi" });
     assert.deepEqual(whole.usage?.output_tokens_details, { reasoning_tokens: 30 });
-    assert.deepEqual(whole.usage?.input_tokens_details, { cached_tokens: 1000 });
+    assert.deepEqual(whole.usage?.input_tokens_details, { cached_tokens: 1000, cache_write_tokens: 0 });
     const stream = client.responses.stream({ model: OPENAI, input: "hi" });
     for await (const _ of stream);
     assert.deepEqual((await stream.finalResponse()).usage?.output_tokens_details, { reasoning_tokens: 30 });

@@ -239,8 +239,9 @@ function usageOf(raw: unknown): Partial<Usage> | undefined {
   const out: Partial<Usage> = {};
   if (typeof usage.input_tokens === "number") out.inputTokens = usage.input_tokens;
   if (typeof usage.output_tokens === "number") out.outputTokens = usage.output_tokens;
-  const cached = object(usage.input_tokens_details)?.cached_tokens;
-  if (typeof cached === "number") out.cachedInputTokens = cached;
+  const details = object(usage.input_tokens_details);
+  if (typeof details?.cached_tokens === "number") out.cachedInputTokens = details.cached_tokens;
+  if (typeof details?.cache_write_tokens === "number") out.cacheWriteInputTokens = details.cache_write_tokens;
   return Object.keys(out).length > 0 ? out : undefined;
 }
 

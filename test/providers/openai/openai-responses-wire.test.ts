@@ -20,7 +20,7 @@ async function collect(events: AsyncIterable<StreamEvent>): Promise<StreamEvent[
 
 const usage = {
   input_tokens: 30,
-  input_tokens_details: { cached_tokens: 16 },
+  input_tokens_details: { cached_tokens: 16, cache_write_tokens: 4 },
   output_tokens: 12,
   output_tokens_details: { reasoning_tokens: 7 },
   total_tokens: 42,
@@ -54,7 +54,7 @@ describe("the Responses wire, read", () => {
       { type: "tool-call-start", index: 0, id: "call_1", name: "f" },
       { type: "tool-call-delta", index: 0, argumentsDelta: "{}" },
       { type: "tool-call-end", index: 0 },
-      { type: "usage", usage: { inputTokens: 30, outputTokens: 12, cachedInputTokens: 16 } },
+      { type: "usage", usage: { inputTokens: 30, outputTokens: 12, cachedInputTokens: 16, cacheWriteInputTokens: 4 } },
       { type: "finish", reason: "tool_calls", raw: "completed" },
     ]);
     assert.equal(events.filter((e) => e.type === "frame").length, 7);

@@ -84,7 +84,7 @@ describe("POST /v1/responses, not streamed", () => {
     assert.equal(message.role, "assistant");
     assert.deepEqual(data.usage, {
       input_tokens: 11,
-      input_tokens_details: { cached_tokens: 0 },
+      input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
       output_tokens: 4,
       output_tokens_details: { reasoning_tokens: 0 },
       total_tokens: 15,
@@ -758,7 +758,7 @@ describe("POST /v1/responses, streamed", () => {
     assert.equal(completed.response.status, "completed");
     assert.deepEqual(completed.response.usage, {
       input_tokens: 30,
-      input_tokens_details: { cached_tokens: 8 },
+      input_tokens_details: { cached_tokens: 8, cache_write_tokens: 0 },
       output_tokens: 9,
       output_tokens_details: { reasoning_tokens: 0 },
       total_tokens: 39,
