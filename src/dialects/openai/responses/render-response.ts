@@ -44,7 +44,9 @@ export interface ResponseIdentity {
 
 /**
  * The Response object of the API reference, fields in the order api.openai.com sends them.
- * `output_text` is not on the wire: the SDKs compute it from `output`.
+ * `output_text` is not on the wire: the SDKs compute it from `output`. Where api.openai.com writes
+ * `"usage": null` and `"user": null`, tandem follows the published spec and the SDK's types and
+ * leaves them out.
  */
 export function renderResponse(identity: ResponseIdentity, echo: ResponseEcho, state: ResponseState): Record<string, unknown> {
   const done = state.status === "completed" || state.status === "incomplete";
@@ -77,8 +79,10 @@ export function renderResponse(identity: ResponseIdentity, echo: ResponseEcho, s
     top_logprobs: echo.top_logprobs,
     top_p: echo.top_p,
     truncation: echo.truncation,
-    usage: state.usage ? renderResponsesUsage(state.usage) : null,
-    user: echo.user,
+    // Left out, not null, while there is none: the spec's `usage` and `user` are not nullable, and
+    // the SDK's types are `usage?: ResponseUsage`, `user?: string`.
+    ...(state.usage && { usage: renderResponsesUsage(state.usage) }),
+    ...(echo.user !== null && { user: echo.user }),
     metadata: echo.metadata,
   };
 }
