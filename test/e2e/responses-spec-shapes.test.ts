@@ -78,3 +78,32 @@ describe("Response fields the spec types as non-nullable", () => {
     assert.equal(withUser.user, "user-1234");
   });
 });
+
+describe("Conversation items (ConversationItem)", () => {
+  it("gives an assistant message's output_text parts a logprobs array, as OutputTextContent requires", async () => {
+    const conversation = await client.conversations.create({});
+    const added = await client.conversations.items.create(conversation.id, {
+      items: [
+        { type: "message", role: "assistant", content: [{ type: "output_text", text: "Noted." } as never] },
+        { type: "message", role: "assistant", content: "Plain." },
+      ],
+    });
+    const expected = [
+      [{ type: "output_text", text: "Noted.", annotations: [], logprobs: [] }],
+      [{ type: "output_text", text: "Plain.", annotations: [], logprobs: [] }],
+    ];
+    assert.deepEqual(
+      added.data.map((item) => (item.type === "message" ? item.content : null)),
+      expected,
+    );
+    const listed = await client.conversations.items.list(conversation.id, { order: "asc" });
+    assert.deepEqual(
+      listed.data.map((item) => (item.type === "message" ? item.content : null)),
+      expected,
+    );
+    const first = added.data[0];
+    assert.ok(first?.id);
+    const one = await client.conversations.items.retrieve(first.id, { conversation_id: conversation.id });
+    assert.deepEqual(one.type === "message" && one.content, expected[0]);
+  });
+});

@@ -109,7 +109,7 @@ function routesSuite(name: string, store: boolean): void {
         { id: "x", type: "message", status: "completed", role: "user", content: [{ type: "input_text", text: "Hello there" }] },
       );
       assert.deepEqual(developer?.content, [{ type: "input_text", text: "Be brief." }]);
-      assert.deepEqual(assistant?.content, [{ type: "output_text", text: "Hi!", annotations: [] }]);
+      assert.deepEqual(assistant?.content, [{ type: "output_text", text: "Hi!", annotations: [], logprobs: [] }]);
       assert.match(String(call?.id), /^fc_/);
       assert.equal(call?.status, "completed");
       assert.match(String(output?.id), /^fco_/);

@@ -204,7 +204,7 @@ function message(item: Record<string, unknown>, param: string, options: Normaliz
 }
 
 function textPart(text: string, assistant: boolean): Record<string, unknown> {
-  return assistant ? { type: "output_text", text, annotations: [] } : { type: "input_text", text };
+  return assistant ? { type: "output_text", text, annotations: [], logprobs: [] } : { type: "input_text", text };
 }
 
 function contentPart(raw: unknown, param: string, assistant: boolean): Record<string, unknown> {
@@ -216,7 +216,8 @@ function contentPart(raw: unknown, param: string, assistant: boolean): Record<st
       requireStrings(part, param, ["text"]);
       if (part.type === "input_text") return part;
       if (part.type === "text") return textPart(part.text as string, assistant);
-      return { ...part, annotations: part.annotations ?? [] };
+      // OutputTextContent requires both arrays (the spec; the SDK reads them), as a Response's own have.
+      return { ...part, annotations: part.annotations ?? [], logprobs: part.logprobs ?? [] };
     case "refusal":
       requireStrings(part, param, ["refusal"]);
       return part;
