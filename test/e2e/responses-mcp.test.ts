@@ -147,8 +147,16 @@ for (const target of ["openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"]) {
       assert.deepEqual(host.calls, [
         { server: { label: "docs", url: docs.server_url }, name: "search", args: { q: "breakers" } },
       ]);
-      // The echo names the tool without secrets.
-      assert.equal((response.tools[0] as { type: string }).type, "mcp");
+      // The echo names the tool without secrets, and leaves out server_description when there was
+      // none: the spec types it as a string (not nullable), the SDK as `server_description?: string`.
+      assert.deepEqual(response.tools[0], {
+        type: "mcp",
+        server_label: "docs",
+        server_url: docs.server_url,
+        allowed_tools: null,
+        headers: null,
+        require_approval: "never",
+      });
     });
 
     it("streams OpenAI's MCP events in order, with sequence numbers", async () => {

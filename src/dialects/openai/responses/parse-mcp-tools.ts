@@ -59,7 +59,8 @@ export function parseMcpTools(tools: readonly Record<string, unknown>[] | null |
       allowed_tools: raw.allowed_tools ?? null,
       headers: null,
       require_approval: raw.require_approval ?? "always",
-      server_description: server.description ?? null,
+      // Left out when not given: the spec's server_description is a string (not nullable).
+      ...(server.description !== undefined && { server_description: server.description }),
     });
   });
   return { servers, echoed };
