@@ -158,6 +158,10 @@ describe("background responses", () => {
       return done.status === "failed";
     }, "failure");
     assert.ok(done.error?.message, JSON.stringify(done));
+    // The refusal's own code (here a 400's) is not one of ResponseError.code's values (the spec's
+    // enum, the SDK's union): a failed Response says server_error, its message saying why.
+    assert.equal(done.error?.code, "server_error");
+    assert.match(done.error?.message ?? "", /This model cannot do that/);
   });
 
   it("refuses at once what cannot run: store false, an unknown model; and ignores a forged run header", async () => {

@@ -6,7 +6,7 @@ import { type StateStore, type StoredResponse, UNFINISHED_RESPONSE_STATUSES } fr
 import type { Loopback } from "../../shared/index.js";
 import { runLoopbackTurn } from "./loopback-turn.js";
 import type { ParsedResponsesRequest } from "./parse-responses-request.js";
-import { renderResponse } from "./render-response.js";
+import { renderResponse, responseErrorCode } from "./render-response.js";
 
 /** The header that marks a turn as a background run's own (its value holds a secret of this process). */
 const RUN_HEADER = "x-tandem-background-run";
@@ -204,7 +204,7 @@ export class BackgroundResponses {
         const error = (outcome.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
         this.#fail(
           run,
-          String(error?.code ?? "server_error"),
+          responseErrorCode(String(error?.code ?? "server_error")),
           String(error?.message ?? `The turn was refused (${outcome.status})`),
         );
       }

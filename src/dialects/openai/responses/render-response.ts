@@ -108,6 +108,35 @@ export function responseError(error: GatewayError): { code: string; message: str
   return { code: error.code === "rate_limited" ? "rate_limit_exceeded" : "server_error", message: error.message };
 }
 
+/** `ResponseError.code`'s values (the spec's enum, the SDK's union): a failed Response's code is one of them. */
+const RESPONSE_ERROR_CODES: ReadonlySet<string> = new Set([
+  "server_error",
+  "rate_limit_exceeded",
+  "invalid_prompt",
+  "data_residency_mismatch",
+  "bio_policy",
+  "vector_store_timeout",
+  "invalid_image",
+  "invalid_image_format",
+  "invalid_base64_image",
+  "invalid_image_url",
+  "image_too_large",
+  "image_too_small",
+  "image_parse_error",
+  "image_content_policy_violation",
+  "invalid_image_mode",
+  "image_file_too_large",
+  "unsupported_image_media_type",
+  "empty_image_file",
+  "failed_to_download_image",
+  "image_file_not_found",
+]);
+
+/** An OpenAI error code as a failed Response's `error.code`: itself when ResponseError has it, else `server_error`. */
+export function responseErrorCode(code: string): string {
+  return RESPONSE_ERROR_CODES.has(code) ? code : "server_error";
+}
+
 /** How an answer's finish reason reads as a Response status. */
 export function statusFor(reason: FinishReason): Pick<ResponseState, "status" | "incompleteReason"> {
   if (reason === "length") return { status: "incomplete", incompleteReason: "max_output_tokens" };
