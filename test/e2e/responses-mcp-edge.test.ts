@@ -212,6 +212,14 @@ describe("mcp tools: servers that list odd tools", () => {
     const tools = (openai.requests[0]?.body as { tools: Array<{ function: { parameters?: { type?: string } } }> }).tools;
     assert.equal(tools.length, 3);
     for (const tool of tools) assert.equal(tool.function.parameters?.type, "object");
+    // The listing has every tool's input_schema (required by the spec and the SDK's McpListTools):
+    // the server's own, or for one it did not give, the object schema the model was offered.
+    const listed = response.output.find((item) => item.type === "mcp_list_tools");
+    assert.deepEqual(listed?.type === "mcp_list_tools" && listed.tools.map((tool) => [tool.name, tool.input_schema]), [
+      ["no_schema", { type: "object", properties: {} }],
+      ["string_schema", { type: "string" }],
+      ["bare", {}],
+    ]);
   });
 
   it("offers every tool under its own function name, even names that differ only in characters functions may not hold", async () => {

@@ -7,6 +7,7 @@ import type {
   ToolCall,
   Usage,
 } from "../../../core/index.js";
+import { objectSchema } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
 import { customToolInput } from "../custom-tools.js";
 import { itemId } from "../state/index.js";
@@ -297,7 +298,8 @@ export function hostedItem(item: HostedToolItem, fileSearchResults = false): Sta
         tools: item.tools.map((tool) => ({
           name: tool.name,
           description: tool.description ?? null,
-          input_schema: tool.inputSchema,
+          // Required (spec and SDK): for a tool its server listed without one, the schema the model was offered.
+          input_schema: tool.inputSchema ?? objectSchema(undefined),
           annotations: tool.annotations ?? null,
         })),
         error: item.error ?? null,
