@@ -7,7 +7,18 @@ import { type ListOptions, type ListPage, type StoredItem, unknownCursorPage } f
  */
 export function pageItems(items: readonly StoredItem[], options: ListOptions): ListPage<StoredItem> {
   const ordered = options.order === "desc" ? [...items].reverse() : items;
-  const start = options.after === undefined ? 0 : ordered.findIndex((i) => i.item.id === options.after) + 1;
-  if (start === 0 && options.after !== undefined) return unknownCursorPage("after");
+  const start = startAfter(ordered, options.after, (i) => i.item.id);
+  if (start === undefined) return unknownCursorPage("after");
   return { data: ordered.slice(start, start + options.limit), hasMore: start + options.limit < ordered.length };
+}
+
+/**
+ * Where a page of `ordered` starts for the cursor `after`: 0 without one, just past the entry whose
+ * id it is, undefined when no entry has it (the list then answers unknownCursorPage). For the lists
+ * put together in memory.
+ */
+export function startAfter<T>(ordered: readonly T[], after: string | undefined, idOf: (entry: T) => string): number | undefined {
+  if (after === undefined) return 0;
+  const at = ordered.findIndex((entry) => idOf(entry) === after);
+  return at === -1 ? undefined : at + 1;
 }

@@ -10,15 +10,15 @@ import type { ListOptions, ListPage, StateStore, StoredConversation } from "./st
 export interface StoredStateLister {
   /**
    * A page of conversations by last change (to it or its items), newest first for `desc`; ties by
-   * id. `undefined` when `after` names no stored conversation (deleted since, or never one).
+   * id. An `after` that names no stored conversation (deleted since, or never one): ListPage.unknownCursor.
    */
-  listConversations(options: ListOptions): Promise<ListPage<ConversationSummary> | undefined>;
+  listConversations(options: ListOptions): Promise<ListPage<ConversationSummary>>;
   /**
    * A page of responses in the order they were first stored (a response saved again keeps its
    * place), newest first for `desc`: `created_at` is in seconds, and a chain made within one second
-   * must still list in the order it was made. `undefined` when `after` names no stored response.
+   * must still list in the order it was made. An `after` that names no stored response: ListPage.unknownCursor.
    */
-  listResponses(options: ListOptions): Promise<ListPage<ResponseSummary> | undefined>;
+  listResponses(options: ListOptions): Promise<ListPage<ResponseSummary>>;
 }
 
 export interface ConversationSummary {

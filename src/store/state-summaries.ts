@@ -1,5 +1,5 @@
 import type Sqlite from "better-sqlite3-multiple-ciphers";
-import type { ListOptions, ListPage } from "../core/state.js";
+import { type ListOptions, type ListPage, unknownCursorPage } from "../core/state.js";
 import {
   type ConversationSummary,
   PREVIEW_READ_CHARS,
@@ -90,33 +90,37 @@ export class StateSummaries {
     };
   }
 
-  listConversations(options: ListOptions): ListPage<ConversationSummary> | undefined {
+  listConversations(options: ListOptions): ListPage<ConversationSummary> {
     const q = this.#q;
     const rows = keysetPage(options, options.after === undefined ? null : q.conversationKey.get(options.after), (at, id, n) =>
       (options.order === "asc" ? q.conversationsAsc : q.conversationsDesc).all(at, id, n),
     );
-    return rows && { data: rows.data.map(toConversationSummary), hasMore: rows.hasMore };
+    return rows.unknownCursor
+      ? unknownCursorPage(rows.unknownCursor)
+      : { data: rows.data.map(toConversationSummary), hasMore: rows.hasMore };
   }
 
-  listResponses(options: ListOptions): ListPage<ResponseSummary> | undefined {
+  listResponses(options: ListOptions): ListPage<ResponseSummary> {
     const q = this.#q;
     const rows = keysetPage(options, options.after === undefined ? null : q.responseKey.get(options.after), (at, id, n) =>
       (options.order === "asc" ? q.responsesAsc : q.responsesDesc).all(at, id, n),
     );
-    return rows && { data: rows.data.map(toResponseSummary), hasMore: rows.hasMore };
+    return rows.unknownCursor
+      ? unknownCursorPage(rows.unknownCursor)
+      : { data: rows.data.map(toResponseSummary), hasMore: rows.hasMore };
   }
 }
 
 /**
- * One page after the cursor's key (null: from the start; undefined: the cursor names no row, so no
- * page). The start is a key every row is past: ids are never empty, and times are far below 2^53.
+ * One page after the cursor's key (null: from the start; undefined: the cursor names no row, so the
+ * unknown-cursor page). The start is a key every row is past: ids are never empty, and times are far below 2^53.
  */
 function keysetPage<Row>(
   options: ListOptions,
   cursor: { at: number; id: string } | null | undefined,
   rows: (at: number, id: string, limit: number) => Row[],
-): ListPage<Row> | undefined {
-  if (cursor === undefined) return undefined;
+): ListPage<Row> {
+  if (cursor === undefined) return unknownCursorPage("after");
   const start = cursor ?? (options.order === "asc" ? { at: -1, id: "" } : { at: Number.MAX_SAFE_INTEGER, id: "" });
   const found = rows(start.at, start.id, options.limit + 1);
   return { data: found.slice(0, options.limit), hasMore: found.length > options.limit };

@@ -361,13 +361,13 @@ export class StateTables {
     return this.#erased(deleted);
   }
 
-  /** A page of conversations by last change, summarized (StoredStateLister); undefined for an unknown `after`. */
-  listConversations(options: ListOptions): ListPage<ConversationSummary> | undefined {
+  /** A page of conversations by last change, summarized (StoredStateLister). */
+  listConversations(options: ListOptions): ListPage<ConversationSummary> {
     return this.#db.transaction(() => this.#summaries.listConversations(options)).deferred();
   }
 
-  /** A page of responses in the order they were first stored, summarized (StoredStateLister); undefined for an unknown `after`. */
-  listResponses(options: ListOptions): ListPage<ResponseSummary> | undefined {
+  /** A page of responses in the order they were first stored, summarized (StoredStateLister). */
+  listResponses(options: ListOptions): ListPage<ResponseSummary> {
     return this.#db.transaction(() => this.#summaries.listResponses(options)).deferred();
   }
 

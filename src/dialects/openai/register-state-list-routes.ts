@@ -4,7 +4,7 @@ import type { ConversationSummary, ResponseSummary, StoredStateLister } from "..
 import type { RouteTable } from "../shared/index.js";
 import { renderConversation } from "./conversations/register-conversation-routes.js";
 import type { BackgroundResponses } from "./responses/background-responses.js";
-import { parsePaging, renderList, StateApiError, stateRoute } from "./state/index.js";
+import { cursorChecked, parsePaging, renderList, stateRoute } from "./state/index.js";
 
 /**
  * tandem's own lists of the state it keeps (OpenAI's API has neither: a client keeps its own ids):
@@ -27,8 +27,7 @@ export function registerStateListRoutes(
     "/v1/conversations",
     stateRoute(async (request) => {
       const options = paging(request.query);
-      const page = await lister.listConversations(options);
-      if (page === undefined) throw unknownCursor("Conversation", options);
+      const page = cursorChecked(await lister.listConversations(options), options, "Conversation");
       return renderList(page.data.map(renderConversationSummary), page.hasMore);
     }),
   );
@@ -37,8 +36,7 @@ export function registerStateListRoutes(
     "/v1/responses",
     stateRoute(async (request) => {
       const options = paging(request.query);
-      const page = await lister.listResponses(options);
-      if (page === undefined) throw unknownCursor("Response", options);
+      const page = cursorChecked(await lister.listResponses(options), options, "Response");
       const data = await Promise.all(page.data.map(async (summary) => renderResponseSummary(await settle(summary))));
       return renderList(data, page.hasMore);
     }),
@@ -62,10 +60,6 @@ export function registerStateListRoutes(
 /** The query both lists take: OpenAI's paging, nothing else (a misspelled `order` is a 400, not ignored). */
 function paging(query: unknown): ListOptions {
   return parsePaging(query, { defaultLimit: 20, maxLimit: 100 });
-}
-
-function unknownCursor(what: "Conversation" | "Response", options: ListOptions): StateApiError {
-  return new StateApiError(404, `${what} with id '${String(options.after).slice(0, 200)}' not found.`, { param: "after" });
 }
 
 /** A conversation as `GET /v1/conversations/{id}` returns it, plus tandem's `updated_at`, `item_count` and `preview`. */

@@ -1,3 +1,4 @@
+import { startAfter } from "../../core/page-items.js";
 import { type ListOptions, type ListPage, unknownCursorPage } from "../../core/state.js";
 import {
   type ChatCompletionListOptions,
@@ -57,8 +58,8 @@ export class MemoryChatCompletionStore implements ChatCompletionStore {
     this.#expire();
     const all = [...this.#kept.values()].map((k) => k.completion);
     if (options.order === "desc") all.reverse();
-    const start = options.after === undefined ? 0 : all.findIndex((c) => c.id === options.after) + 1;
-    if (start === 0 && options.after !== undefined) return unknownCursorPage("after");
+    const start = startAfter(all, options.after, (c) => c.id);
+    if (start === undefined) return unknownCursorPage("after");
     const filters = Object.entries(options.metadata ?? {});
     const data: StoredChatCompletion[] = [];
     let hasMore = false;

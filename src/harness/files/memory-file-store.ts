@@ -1,4 +1,5 @@
 import type { FileContent, FileListOptions, FileStore, NewFile, StoredFile } from "../../core/files.js";
+import { startAfter } from "../../core/page-items.js";
 import { type ListPage, unknownCursorPage } from "../../core/state.js";
 import { type FileClock, systemClock } from "./file-clock.js";
 import { storedFile } from "./stored-file.js";
@@ -42,8 +43,8 @@ export class MemoryFileStore implements FileStore {
     const all = [...this.#files.values()].map((f) => f.file);
     if (options.order === "desc") all.reverse();
     // The cursor counts among every file (as the encrypted store's does), whatever its purpose.
-    const start = options.after === undefined ? 0 : all.findIndex((f) => f.id === options.after) + 1;
-    if (start === 0 && options.after !== undefined) return unknownCursorPage("after");
+    const start = startAfter(all, options.after, (f) => f.id);
+    if (start === undefined) return unknownCursorPage("after");
     const files = all.slice(start).filter((f) => options.purpose === undefined || f.purpose === options.purpose);
     return { data: files.slice(0, options.limit).map((f) => ({ ...f })), hasMore: files.length > options.limit };
   }

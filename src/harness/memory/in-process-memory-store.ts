@@ -13,6 +13,7 @@ import {
   type NewMemory,
 } from "../../core/memory.js";
 import { bm25, memoryTerms, memoryTokens, stemMatches } from "../../core/memory-terms.js";
+import { startAfter } from "../../core/page-items.js";
 import { type ListPage, unknownCursorPage } from "../../core/state.js";
 
 interface Kept {
@@ -59,8 +60,8 @@ export class InProcessMemoryStore implements MemoryStore {
   async list(options: MemoryListOptions): Promise<ListPage<Memory>> {
     const all = [...this.#memories.values()];
     if (options.order === "desc") all.reverse();
-    const start = options.after === undefined ? 0 : all.findIndex((k) => k.memory.id === options.after) + 1;
-    if (start === 0 && options.after !== undefined) return unknownCursorPage("after");
+    const start = startAfter(all, options.after, (k) => k.memory.id);
+    if (start === undefined) return unknownCursorPage("after");
     return {
       data: all.slice(start, start + options.limit).map((k) => structuredClone(k.memory)),
       hasMore: start + options.limit < all.length,

@@ -51,12 +51,12 @@ export class EncryptedStateStore implements StateStore, StoredStateLister {
   }
 
   /** Conversations by last change, newest first for `desc` (StoredStateLister: the console's and `GET /v1/conversations`' list). */
-  listConversations(options: ListOptions): Promise<ListPage<ConversationSummary> | undefined> {
+  listConversations(options: ListOptions): Promise<ListPage<ConversationSummary>> {
     return this.#store.state("listConversations", options);
   }
 
   /** Responses in the order they were first stored, newest first for `desc` (StoredStateLister: `GET /v1/responses`). */
-  listResponses(options: ListOptions): Promise<ListPage<ResponseSummary> | undefined> {
+  listResponses(options: ListOptions): Promise<ListPage<ResponseSummary>> {
     return this.#store.state("listResponses", options);
   }
 

@@ -1,5 +1,5 @@
 import { makeId, unixSeconds } from "../../core/ids.js";
-import { pageItems } from "../../core/page-items.js";
+import { pageItems, startAfter } from "../../core/page-items.js";
 import {
   type ListOptions,
   type ListPage,
@@ -8,6 +8,7 @@ import {
   type StoredItem,
   type StoredResponse,
   UNFINISHED_RESPONSE_STATUSES,
+  unknownCursorPage,
 } from "../../core/state.js";
 import type { StoredItemFinder } from "../../core/state-item-finder.js";
 import {
@@ -174,7 +175,7 @@ export class MemoryStateStore implements StateStore, StoredItemFinder, StoredSta
     return true;
   }
 
-  async listConversations(options: ListOptions): Promise<ListPage<ConversationSummary> | undefined> {
+  async listConversations(options: ListOptions): Promise<ListPage<ConversationSummary>> {
     const keyed = [...this.#conversations.values()].map((record) => ({
       at: record.updatedAt,
       id: record.conversation.id,
@@ -191,7 +192,7 @@ export class MemoryStateStore implements StateStore, StoredItemFinder, StoredSta
     });
   }
 
-  async listResponses(options: ListOptions): Promise<ListPage<ResponseSummary> | undefined> {
+  async listResponses(options: ListOptions): Promise<ListPage<ResponseSummary>> {
     // The Map keeps the order responses were first saved in (saving one again keeps its place):
     // the list's order, as created_at is only seconds.
     const keyed = [...this.#responses.values()].map((response, at) => ({ at, id: response.id, response }));
@@ -219,17 +220,17 @@ function isUserMessage(stored: StoredItem): boolean {
 
 /**
  * One page of `rows` ordered by (at, id) as the encrypted store's keyset paging orders them, after
- * the row whose id is `after`; undefined when no row has that id.
+ * the row whose id is `after`; the unknown-cursor page when no row has that id.
  */
 function keysetPage<Row extends { at: number; id: string }, T>(
   rows: Row[],
   options: ListOptions,
   summarize: (row: Row) => T,
-): ListPage<T> | undefined {
+): ListPage<T> {
   const sign = options.order === "asc" ? 1 : -1;
   rows.sort((a, b) => sign * (a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
-  const start = options.after === undefined ? 0 : rows.findIndex((row) => row.id === options.after) + 1;
-  if (start === 0 && options.after !== undefined) return undefined;
+  const start = startAfter(rows, options.after, (row) => row.id);
+  if (start === undefined) return unknownCursorPage("after");
   return { data: rows.slice(start, start + options.limit).map(summarize), hasMore: start + options.limit < rows.length };
 }
 

@@ -2,6 +2,7 @@ import { type Attributes, matchesAttributeFilter } from "../../core/attribute-fi
 import { makeId } from "../../core/ids.js";
 import { cosineSimilarity, memoryScore } from "../../core/memory.js";
 import { bm25, memoryTerms, memoryTokens, stemMatches } from "../../core/memory-terms.js";
+import { startAfter } from "../../core/page-items.js";
 import { type ListPage, unknownCursorPage } from "../../core/state.js";
 import type {
   ChunkHit,
@@ -302,8 +303,8 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
  */
 function page<T>(ids: string[], options: PagingOptions, read: (id: string) => T): ListPage<T> {
   const ordered = options.order === "desc" ? [...ids].reverse() : ids;
-  const start = options.after === undefined ? 0 : ordered.indexOf(options.after) + 1;
-  if (start === 0 && options.after !== undefined) return unknownCursorPage("after");
+  const start = startAfter(ordered, options.after, (id) => id);
+  if (start === undefined) return unknownCursorPage("after");
   const end = options.before === undefined ? -1 : ordered.indexOf(options.before);
   if (end === -1 && options.before !== undefined) return unknownCursorPage("before");
   const rest = ordered.slice(start, end === -1 ? ordered.length : Math.max(start, end));

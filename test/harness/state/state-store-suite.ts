@@ -429,13 +429,21 @@ export function stateStoreSuite(name: string, makeStore: () => Promise<StateStor
       );
       const ascending = await state.listResponses({ limit: 5, order: "asc", after: "resp_list_a" });
       assert.deepEqual(ascending, { data: [first?.data[1], first?.data[0]], hasMore: false });
-      assert.equal(await state.listResponses({ limit: 5, order: "desc", after: "resp_list_nowhere" }), undefined);
+      assert.deepEqual(await state.listResponses({ limit: 5, order: "desc", after: "resp_list_nowhere" }), {
+        data: [],
+        hasMore: false,
+        unknownCursor: "after",
+      });
       await state.deleteResponse("resp_list_b");
       assert.deepEqual(
         (await state.listResponses({ limit: 2, order: "desc" }))?.data.map((r) => r.id),
         ["resp_list_c", "resp_list_a"],
       );
-      assert.equal(await state.listResponses({ limit: 5, order: "desc", after: "resp_list_b" }), undefined, "a deleted cursor");
+      assert.deepEqual(
+        await state.listResponses({ limit: 5, order: "desc", after: "resp_list_b" }),
+        { data: [], hasMore: false, unknownCursor: "after" },
+        "a deleted cursor",
+      );
       await state.deleteResponse("resp_list_a");
       await state.deleteResponse("resp_list_c");
       await state.deleteConversation(conversation.id);
@@ -492,9 +500,17 @@ export function stateStoreSuite(name: string, makeStore: () => Promise<StateStor
       );
       const rest = await state.listConversations({ limit: 100, order: "desc", after: newer.id });
       assert.ok(!rest?.data.some((c) => c.conversation.id === older.id || c.conversation.id === newer.id));
-      assert.equal(await state.listConversations({ limit: 2, order: "asc", after: "conv_nowhere" }), undefined);
+      assert.deepEqual(await state.listConversations({ limit: 2, order: "asc", after: "conv_nowhere" }), {
+        data: [],
+        hasMore: false,
+        unknownCursor: "after",
+      });
       await state.deleteConversation(older.id);
-      assert.equal(await state.listConversations({ limit: 2, order: "desc", after: older.id }), undefined);
+      assert.deepEqual(await state.listConversations({ limit: 2, order: "desc", after: older.id }), {
+        data: [],
+        hasMore: false,
+        unknownCursor: "after",
+      });
       assert.deepEqual(
         (await state.listConversations({ limit: 1, order: "desc" }))?.data.map((c) => c.conversation.id),
         [newer.id],
