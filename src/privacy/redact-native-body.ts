@@ -1,5 +1,5 @@
 import type { NativeRequest } from "../core/native.js";
-import type { Redaction } from "./redaction.js";
+import { DROPPED_SETTINGS, type Redaction } from "./redaction.js";
 
 /** A client's own body redacted for a same-wire cloud target, and what of it was left out or changed. */
 export interface RedactedNativeBody {
@@ -8,8 +8,8 @@ export interface RedactedNativeBody {
   dropped: string[];
 }
 
-/** Top-level ids and keys of an OpenAI body that a placeholder would make meaningless: left out when they hold a value. */
-const OPENAI_IDS = ["user", "safety_identifier", "prompt_cache_key"] as const;
+/** Top-level ids and keys of an OpenAI body that a placeholder would make meaningless (the canonical path's, by wire name): left out when they hold a value. */
+const OPENAI_IDS = DROPPED_SETTINGS.map(([, wire]) => wire);
 
 /**
  * The client's own body (core/native.ts) for a cloud target on a redacting route: every value the

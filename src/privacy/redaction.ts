@@ -31,8 +31,8 @@ export interface RedactionSummary {
   replacements: number;
 }
 
-/** The canonical ids and keys a redaction leaves out when they hold a value, with their wire names (see redactRequest). */
-const DROPPED_SETTINGS = [
+/** The canonical ids and keys a redaction leaves out when they hold a value, with their OpenAI wire names (see redactRequest). */
+export const DROPPED_SETTINGS = [
   ["user", "user"],
   ["promptCacheKey", "prompt_cache_key"],
   ["safetyIdentifier", "safety_identifier"],
