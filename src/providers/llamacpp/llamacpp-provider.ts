@@ -433,11 +433,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   }
 
   async close(): Promise<void> {
-    for (const loaded of this.#loaded.values()) {
-      clearTimeout(loaded.timer);
-      loaded.markGone();
-    }
-    this.#loaded.clear();
+    this.#forgetLoads();
     await this.#engine.close();
   }
 
@@ -642,6 +638,15 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     loaded.timer.unref();
   }
 
+  /** Every load is gone with the engine: their timers stopped, and whoever waits for one's memory told. */
+  #forgetLoads(): void {
+    for (const loaded of this.#loaded.values()) {
+      clearTimeout(loaded.timer);
+      loaded.markGone();
+    }
+    this.#loaded.clear();
+  }
+
   /** Whether requests run on a model's load (its instanceKey) or wait for it. */
   #inUse(key: string): boolean {
     const load = this.#queues.get(key)?.load();
@@ -649,11 +654,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   }
 
   #onEngineExit(exit: EngineExit): void {
-    for (const loaded of this.#loaded.values()) {
-      clearTimeout(loaded.timer);
-      loaded.markGone();
-    }
-    this.#loaded.clear();
+    this.#forgetLoads();
     if (exit.loadingPath && !exit.killed) {
       const path = exit.loadingPath;
       // Refused at once; its mtime (to notice a replaced file) follows.
