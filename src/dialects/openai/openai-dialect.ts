@@ -66,8 +66,8 @@ export const openaiDialect: Dialect = {
       // The client's `logprobs: true` (ChatRequest.logprobs): only then are tokens rendered, whatever the target reports.
       const logprobs = chat.logprobs !== undefined;
       const rendering: ChatRendering = {
-        stream: (meta) => new ChatCompletionStreamRenderer(meta.target, includeUsage, logprobs),
-        json: (result, meta) => renderChatCompletion(result, meta, logprobs),
+        stream: (meta) => new ChatCompletionStreamRenderer(meta.target, includeUsage, logprobs, parsed.custom),
+        json: (result, meta) => renderChatCompletion(result, meta, logprobs, parsed.custom),
         native: {
           stream: (meta) => new OpenAIChatNativeStream(meta, includeUsage),
           json: nativeOpenAIChatCompletion,
