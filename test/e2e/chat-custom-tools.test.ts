@@ -86,6 +86,7 @@ before(async () => {
       routes: {
         "redact-an": { tiers: ["an/claude-haiku-4-5"], privacy: "redact" },
         "redact-sw": { tiers: ["sw/gpt"], privacy: "redact" },
+        "sw-then-an": { tiers: [["sw/gpt"], ["an/claude-haiku-4-5"]], retry: { attempts: 1 } },
       },
     },
     { env: { UP: "sk-upstream" } },
@@ -276,6 +277,36 @@ for (const [kind, target] of Object.entries(TARGETS)) {
     });
   });
 }
+
+describe("chat completions' custom tools in a stream continued on another target", () => {
+  it("a same-wire stream broken mid-answer goes on on Anthropic, whose call comes back as a custom tool call", async () => {
+    sameWire.clear();
+    const chunk = (delta: object) =>
+      `data: ${JSON.stringify({ id: "chatcmpl-up", object: "chat.completion.chunk", created: 1764790000, model: "gpt-up", choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] })}\n\n`;
+    sameWire.script(() => ({
+      kind: "stream",
+      contentType: "text/event-stream",
+      writes: [chunk({ role: "assistant", content: "" }), chunk({ content: "Let me patch it. " })],
+      breakOff: true,
+    }));
+    const stream = await client.chat.completions.create({
+      model: "sw-then-an",
+      messages: ASK,
+      tools: [APPLY_PATCH],
+      stream: true,
+    });
+    const [mine, theirs] = stream.tee();
+    let text = "";
+    for await (const chunk of mine) text += chunk.choices[0]?.delta.content ?? "";
+    const { calls, finish } = await streamedCalls(theirs);
+    assert.equal(sameWire.requests.length, 1);
+    assert.deepEqual((sameWire.requests[0]?.body.tools as unknown[])[0], APPLY_PATCH);
+    assert.match(text, /^Let me patch it\. /);
+    assert.equal(finish, "tool_calls");
+    assert.equal(calls[0]?.type, "custom");
+    assert.equal(calls[0]?.input, PATCH);
+  });
+});
 
 describe("chat completions' custom tools: tool_choice, allowed_tools, errors", () => {
   it("a custom tool_choice forces the function it is offered as; allowed_tools may name it", async () => {
