@@ -206,7 +206,7 @@ describe("OpenAI client to an OpenAI-compatible target: what the canonical form 
     assert.equal(completion.usage?.total_tokens, 7);
   });
 
-  it("n: 2, streamed: every chunk of both choices, byte for byte but the model", async () => {
+  it("n: 2, streamed: every chunk of both choices, byte for byte but the model; choice 0's finish, the usage and [DONE] last", async () => {
     clear();
     const writes = twoChoiceWrites();
     oa.script(() => ({ kind: "stream", contentType: "text/event-stream", writes }));
@@ -217,13 +217,54 @@ describe("OpenAI client to an OpenAI-compatible target: what the canonical form 
       body: JSON.stringify(sent),
     });
     assert.equal(res.status, 200);
-    assert.equal(await res.text(), writes.join("").replaceAll('"model":"gpt-up"', '"model":"oa/gpt"'));
+    const own = (write: string) => write.replaceAll('"model":"gpt-up"', '"model":"oa/gpt"');
+    // Choice 1's chunks after choice 0's finish pass it: the finish is held until the router's checks on
+    // choice 0 (the one they read) have passed, and the other choice's chunks flow as they come.
+    const order = [0, 1, 2, 3, 4, 6, 7, 5, 8, 9];
+    assert.equal(await res.text(), order.map((i) => own(writes[i] as string)).join(""));
+  });
 
-    oa.script(() => ({ kind: "stream", contentType: "text/event-stream", writes: twoChoiceWrites() }));
+  it("n: 2, streamed: the other choice's chunks after choice 0's finish reach the client before the upstream ends", async () => {
+    clear();
+    const writes = twoChoiceWrites();
+    let sawOther: () => void = () => {};
+    const seen = new Promise<void>((resolve) => {
+      sawOther = resolve;
+    });
+    // The upstream waits after choice 1's last text until the client has read it (or, when it never
+    // comes, gives up after a while so that the test fails rather than hangs).
+    let readFirst = false;
+    const gate = async () => {
+      readFirst = await Promise.race([seen.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+    };
+    oa.script(() => ({
+      kind: "stream",
+      contentType: "text/event-stream",
+      writes: [...writes.slice(0, 7), gate, ...writes.slice(7)],
+    }));
     const stream = await openai.chat.completions.create({ model: "oa/gpt", messages: HI, n: 2, stream: true });
     const texts = ["", ""];
-    for await (const chunk of stream) for (const choice of chunk.choices) texts[choice.index] += choice.delta.content ?? "";
+    const finishes: Array<string | null> = [null, null];
+    for await (const chunk of stream)
+      for (const choice of chunk.choices) {
+        texts[choice.index] += choice.delta.content ?? "";
+        finishes[choice.index] = choice.finish_reason ?? finishes[choice.index] ?? null;
+        if (choice.index === 1 && texts[1] === "other 1") sawOther();
+      }
+    assert.equal(readFirst, true, "choice 1's text reached the client while the upstream was still open");
     assert.deepEqual(texts, ["answer 0", "other 1"]);
+    assert.deepEqual(finishes, ["stop", "length"]);
+
+    // The SDK's stream helper puts every choice together.
+    oa.script(() => ({ kind: "stream", contentType: "text/event-stream", writes: twoChoiceWrites() }));
+    const final = await openai.chat.completions.stream({ model: "oa/gpt", messages: HI, n: 2 }).finalChatCompletion();
+    assert.deepEqual(
+      final.choices.map((c) => [c.index, c.message.content, c.finish_reason]),
+      [
+        [0, "answer 0", "stop"],
+        [1, "other 1", "length"],
+      ],
+    );
   });
 
   it("n: 2, streamed, broken off after the first bytes: not continued from the text so far (that could not say n)", async () => {
