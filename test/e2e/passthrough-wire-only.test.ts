@@ -325,15 +325,19 @@ describe("OpenAI client to an OpenAI-compatible target: what the canonical form 
     assert.match(response.headers.get("x-tandem-degraded") ?? "", /an\/claude.*'n'/);
   });
 
-  it("n: 2 with no target on the OpenAI wire: a 400 naming n", async () => {
+  it("n: 2 with no target on the OpenAI wire: fanned out, one request each without n (chat-choices.test.ts)", async () => {
     clear();
-    await assert.rejects(openai.chat.completions.create({ model: "an-whole", messages: HI, n: 2 }), (err: unknown) => {
-      assert.ok(err instanceof OpenAI.BadRequestError);
-      assert.equal((err.error as { param?: string }).param, "n");
-      assert.match(err.message, /'n'.*openai-chat/);
-      return true;
-    });
-    assert.equal(an.requests.length, 0);
+    an.script(() => ({ kind: "json", body: anthropicMessage([{ type: "text", text: "ok" }]) }));
+    const completion = await openai.chat.completions.create({ model: "an-whole", messages: HI, n: 2 });
+    assert.deepEqual(
+      completion.choices.map((c) => [c.index, c.message.content]),
+      [
+        [0, "ok"],
+        [1, "ok"],
+      ],
+    );
+    assert.equal(an.requests.length, 2);
+    for (const request of an.requests) assert.equal(request.raw.includes('"n"'), false);
   });
 
   it("an audio part cannot cross either: a 400 naming the field (custom tools do: chat-custom-tools.test.ts)", async () => {

@@ -46,7 +46,12 @@ export interface ChatCompletionChunk {
   object: "chat.completion.chunk";
   created: number;
   model: string;
-  choices: { index: 0; delta: ChunkDelta; logprobs: ChatChoiceLogprobs | null; finish_reason: OpenAIChatFinishReason | null }[];
+  choices: {
+    index: number;
+    delta: ChunkDelta;
+    logprobs: ChatChoiceLogprobs | null;
+    finish_reason: OpenAIChatFinishReason | null;
+  }[];
   usage?: OpenAIChatUsage | null;
 }
 
@@ -63,8 +68,10 @@ export interface ChatCompletionChunk {
  */
 export class ChatCompletionStreamRenderer implements StreamRenderer {
   readonly contentType = "text/event-stream";
-  readonly #id = makeId("chatcmpl-");
-  readonly #created = unixSeconds();
+  readonly #id: string;
+  readonly #created: number;
+  /** The choice this renderer's chunks are (0 but for one of several fanned out, see ChoicesFanOut). */
+  readonly #choice: number;
   readonly #model: string;
   readonly #includeUsage: boolean;
   readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
@@ -83,14 +90,24 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
   /** The client asked for the tokens' logprobs. */
   readonly #logprobs: boolean;
 
-  constructor(model: string, includeUsage: boolean, logprobs = false, customTools: ReadonlySet<string> = new Set()) {
+  constructor(
+    model: string,
+    includeUsage: boolean,
+    logprobs = false,
+    customTools: ReadonlySet<string> = new Set(),
+    /** One choice of several answered apart (`n` > 1 fanned out): its index, and the id and time all its chunks share. */
+    choice?: { index: number; id: string; created: number },
+  ) {
+    this.#id = choice?.id ?? makeId("chatcmpl-");
+    this.#created = choice?.created ?? unixSeconds();
+    this.#choice = choice?.index ?? 0;
     this.#model = model;
     this.#customTools = customTools;
     this.#includeUsage = includeUsage;
     this.#logprobs = logprobs;
     // Byte for byte what #frame({ content }) gives, without building and serialising the object each time.
     const envelope = JSON.stringify(this.#envelope()).slice(0, -1);
-    this.#textPrefix = `data: ${envelope},"choices":[{"index":0,"delta":{"content":`;
+    this.#textPrefix = `data: ${envelope},"choices":[{"index":${this.#choice},"delta":{"content":`;
     this.#textTail = `,"finish_reason":null}]${includeUsage ? ',"usage":null' : ""}}\n\n`;
     this.#textSuffix = `},"logprobs":null${this.#textTail}`;
   }
@@ -207,7 +224,7 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
   #frame(delta: ChunkDelta, finishReason: OpenAIChatFinishReason | null = null): string {
     const chunk: ChatCompletionChunk = {
       ...this.#envelope(),
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      choices: [{ index: this.#choice, delta, logprobs: null, finish_reason: finishReason }],
     };
     if (this.#includeUsage) chunk.usage = null;
     return sse(chunk);

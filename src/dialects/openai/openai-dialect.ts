@@ -10,6 +10,7 @@ import {
   sendChat,
 } from "../shared/index.js";
 import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
+import { ChoicesFanOut } from "./choices-fan-out.js";
 import { resolveChatFiles, withChatFilesInline } from "./files/chat-files.js";
 import { FileResolver } from "./files/file-resolver.js";
 import { registerFileRoutes } from "./files/register-file-routes.js";
@@ -78,7 +79,10 @@ export const openaiDialect: Dialect = {
       await sendChat(
         request,
         reply,
-        gateway,
+        // Several choices: on the client's wire as it sent them, else fanned out, one request each.
+        parsed.choices > 1
+          ? new ChoicesFanOut(gateway, parsed.choices, { logprobs, includeUsage, custom: parsed.custom })
+          : gateway,
         chat,
         raw.store === true && services.chatCompletions
           ? storedChatRendering(rendering, services.chatCompletions, raw, storedChatMetadata(raw))

@@ -23,6 +23,8 @@ export interface ParsedChatCompletionRequest {
   approximated: string[];
   /** The names of the request's custom tools, offered to a target as function tools (custom-tools.ts): a call of one is rendered as a custom tool call. */
   custom: ReadonlySet<string>;
+  /** `n`: how many choices the client asked for (1 when it did not say). */
+  choices: number;
 }
 
 /**
@@ -113,7 +115,14 @@ export function parseChatCompletionRequest(body: unknown, files?: FileResolver):
       approximated.push(`reasoning_effort ${effort} (high sent instead)`);
     } else chat.reasoning = effort === "none" ? { enabled: false } : { enabled: true, effort };
   }
-  return { chat, includeUsage: chat.stream && wire.stream_options?.include_usage === true, wireOnly, approximated, custom };
+  return {
+    chat,
+    includeUsage: chat.stream && wire.stream_options?.include_usage === true,
+    wireOnly,
+    approximated,
+    custom,
+    choices: wire.n ?? 1,
+  };
 }
 
 /** The sampling and tracking fields chat and legacy completions share. */

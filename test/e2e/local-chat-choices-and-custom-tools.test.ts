@@ -1,9 +1,10 @@
 /**
- * Chat completions' custom tools on the embedded engine (a tiny model written by the test,
- * test/support/gguf): the custom tool is offered as a function of one string, `input`, the model's
- * call of it comes back as a custom tool call, whole and streamed, and the call with its result in
- * the history lets the model answer (the stream helper's final message). The other target kinds:
- * chat-custom-tools.test.ts.
+ * Chat completions' custom tools and `n` > 1 on the embedded engine (a tiny model written by the
+ * test, test/support/gguf): the custom tool is offered as a function of one string, `input`, the
+ * model's call of it comes back as a custom tool call, whole and streamed, and the call with its
+ * result in the history lets the model answer (the stream helper's final message); several choices
+ * are fanned out, one request each, and come back as one answer. The other target kinds:
+ * chat-custom-tools.test.ts and chat-choices.test.ts.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -101,5 +102,31 @@ describe("chat completions' custom tools on the local engine", () => {
       .stream({ model: "local/patcher", messages, tools: [APPLY_PATCH], temperature: 0 })
       .finalChatCompletion();
     assert.equal(final.choices[0]?.message.content, "Patched.");
+  });
+
+  it("n: 2: every choice, whole and streamed (each its own request to the engine)", async () => {
+    const whole = await client.chat.completions.create({
+      model: "local/patcher",
+      messages: ask,
+      tools: [APPLY_PATCH],
+      temperature: 0,
+      n: 2,
+    });
+    assert.deepEqual(
+      whole.choices.map((c) => [c.index, c.finish_reason, c.message.tool_calls?.[0]?.type]),
+      [
+        [0, "tool_calls", "custom"],
+        [1, "tool_calls", "custom"],
+      ],
+    );
+    const final = await client.chat.completions
+      .stream({ model: "local/patcher", messages: [{ role: "user", content: "Hi" }], temperature: 0, n: 2 })
+      .finalChatCompletion();
+    assert.equal(final.choices.length, 2);
+    for (const choice of final.choices) assert.ok(choice.finish_reason, JSON.stringify(choice));
+    assert.deepEqual(
+      final.choices.map((c) => c.index),
+      [0, 1],
+    );
   });
 });
