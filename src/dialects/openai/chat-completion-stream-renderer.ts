@@ -58,7 +58,9 @@ export interface ChatCompletionChunk {
 /**
  * Canonical events -> `data: <chat.completion.chunk>` frames, framed as OpenAI does: the first
  * delta carries the role (with `content: ""` before text, `content: null` before a tool call), a
- * tool call's id/type/name come in its first piece and its arguments in the following ones, a last
+ * tool call's id/type/name come in its first piece and its arguments in the following ones (a
+ * custom tool's call: `type: "custom"` and `custom.name`, then `custom.input` decoded from the
+ * arguments of the function it was offered as, custom-tools.ts), a last
  * choice chunk has an empty delta and the finish reason, and with `include_usage` every chunk has
  * `usage: null` until a final chunk with no choices carries the usage. Then `data: [DONE]`.
  * Reasoning is `delta.reasoning_content`, as DeepSeek streams it. With `logprobs` (the client's
