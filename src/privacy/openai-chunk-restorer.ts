@@ -14,8 +14,9 @@ export interface RestorerSource {
 
 /**
  * Puts redacted values back into an OpenAI-compatible upstream's own `chat.completion.chunk`s (the
- * same-wire path). Each choice's streamed text fields and each tool call's argument text go through
- * their own restorer, so a placeholder split across chunks is restored whole; a tail that could
+ * same-wire path). Each choice's streamed text fields and each tool call's argument text (a custom
+ * tool call's input text) go through their own restorer, so a placeholder split across chunks is
+ * restored whole; a tail that could
  * still become one is held and sent as one more chunk before the choice's finish chunk (or when the
  * stream ends or continues elsewhere). Anything else in a chunk (logprobs, a whole tool call) has its
  * placeholders restored in place. A chunk nothing changed passes byte for byte.
@@ -52,13 +53,15 @@ export class OpenAIChunkRestorer {
         }
         if (Array.isArray(delta.tool_calls)) {
           for (const [position, call] of (delta.tool_calls as Json[]).entries()) {
-            const fn = call?.function as Json | undefined;
-            const args = fn?.arguments;
+            // A function's argument text (JSON), or a custom tool's input text (as the newest SDKs stream it).
+            const fn = (call?.function ?? call?.custom) as Json | undefined;
+            const field = call?.function != null ? "arguments" : "input";
+            const args = fn?.[field];
             if (typeof args !== "string" || args === "") continue;
             const tool = typeof call.index === "number" ? call.index : position;
-            const out = this.#restorer(index, "arguments", tool).push(args);
+            const out = this.#restorer(index, field, tool).push(args);
             if (out !== args) {
-              (fn as Json).arguments = out;
+              (fn as Json)[field] = out;
               changed = true;
             }
           }
@@ -85,7 +88,8 @@ export class OpenAIChunkRestorer {
         choice,
         field,
         ...(tool !== undefined && { tool }),
-        restorer: this.#source.createRestorer(tool === undefined ? "text" : "json"),
+        // A custom tool's input is text; a function's arguments are JSON.
+        restorer: this.#source.createRestorer(tool === undefined || field === "input" ? "text" : "json"),
       };
       this.#open.set(key, open);
     }
@@ -102,6 +106,7 @@ export class OpenAIChunkRestorer {
       const rest = open.restorer.flush();
       if (rest === "") continue;
       if (open.tool === undefined) delta[open.field] = rest;
+      else if (open.field === "input") calls.push({ index: open.tool, custom: { input: rest } });
       else calls.push({ index: open.tool, function: { arguments: rest } });
     }
     if (calls.length > 0) delta.tool_calls = calls;

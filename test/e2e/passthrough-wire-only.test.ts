@@ -206,7 +206,7 @@ describe("OpenAI client to an OpenAI-compatible target: what the canonical form 
     assert.equal(completion.usage?.total_tokens, 7);
   });
 
-  it("n: 2, streamed: every chunk of both choices, byte for byte but the model", async () => {
+  it("n: 2, streamed: every chunk of both choices, byte for byte but the model; choice 0's finish, the usage and [DONE] last", async () => {
     clear();
     const writes = twoChoiceWrites();
     oa.script(() => ({ kind: "stream", contentType: "text/event-stream", writes }));
@@ -217,13 +217,54 @@ describe("OpenAI client to an OpenAI-compatible target: what the canonical form 
       body: JSON.stringify(sent),
     });
     assert.equal(res.status, 200);
-    assert.equal(await res.text(), writes.join("").replaceAll('"model":"gpt-up"', '"model":"oa/gpt"'));
+    const own = (write: string) => write.replaceAll('"model":"gpt-up"', '"model":"oa/gpt"');
+    // Choice 1's chunks after choice 0's finish pass it: the finish is held until the router's checks on
+    // choice 0 (the one they read) have passed, and the other choice's chunks flow as they come.
+    const order = [0, 1, 2, 3, 4, 6, 7, 5, 8, 9];
+    assert.equal(await res.text(), order.map((i) => own(writes[i] as string)).join(""));
+  });
 
-    oa.script(() => ({ kind: "stream", contentType: "text/event-stream", writes: twoChoiceWrites() }));
+  it("n: 2, streamed: the other choice's chunks after choice 0's finish reach the client before the upstream ends", async () => {
+    clear();
+    const writes = twoChoiceWrites();
+    let sawOther: () => void = () => {};
+    const seen = new Promise<void>((resolve) => {
+      sawOther = resolve;
+    });
+    // The upstream waits after choice 1's last text until the client has read it (or, when it never
+    // comes, gives up after a while so that the test fails rather than hangs).
+    let readFirst = false;
+    const gate = async () => {
+      readFirst = await Promise.race([seen.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+    };
+    oa.script(() => ({
+      kind: "stream",
+      contentType: "text/event-stream",
+      writes: [...writes.slice(0, 7), gate, ...writes.slice(7)],
+    }));
     const stream = await openai.chat.completions.create({ model: "oa/gpt", messages: HI, n: 2, stream: true });
     const texts = ["", ""];
-    for await (const chunk of stream) for (const choice of chunk.choices) texts[choice.index] += choice.delta.content ?? "";
+    const finishes: Array<string | null> = [null, null];
+    for await (const chunk of stream)
+      for (const choice of chunk.choices) {
+        texts[choice.index] += choice.delta.content ?? "";
+        finishes[choice.index] = choice.finish_reason ?? finishes[choice.index] ?? null;
+        if (choice.index === 1 && texts[1] === "other 1") sawOther();
+      }
+    assert.equal(readFirst, true, "choice 1's text reached the client while the upstream was still open");
     assert.deepEqual(texts, ["answer 0", "other 1"]);
+    assert.deepEqual(finishes, ["stop", "length"]);
+
+    // The SDK's stream helper puts every choice together.
+    oa.script(() => ({ kind: "stream", contentType: "text/event-stream", writes: twoChoiceWrites() }));
+    const final = await openai.chat.completions.stream({ model: "oa/gpt", messages: HI, n: 2 }).finalChatCompletion();
+    assert.deepEqual(
+      final.choices.map((c) => [c.index, c.message.content, c.finish_reason]),
+      [
+        [0, "answer 0", "stop"],
+        [1, "other 1", "length"],
+      ],
+    );
   });
 
   it("n: 2, streamed, broken off after the first bytes: not continued from the text so far (that could not say n)", async () => {
@@ -284,23 +325,23 @@ describe("OpenAI client to an OpenAI-compatible target: what the canonical form 
     assert.match(response.headers.get("x-tandem-degraded") ?? "", /an\/claude.*'n'/);
   });
 
-  it("n: 2 with no target on the OpenAI wire: a 400 naming n", async () => {
+  it("n: 2 with no target on the OpenAI wire: fanned out, one request each without n (chat-choices.test.ts)", async () => {
     clear();
-    await assert.rejects(openai.chat.completions.create({ model: "an-whole", messages: HI, n: 2 }), (err: unknown) => {
-      assert.ok(err instanceof OpenAI.BadRequestError);
-      assert.equal((err.error as { param?: string }).param, "n");
-      assert.match(err.message, /'n'.*openai-chat/);
-      return true;
-    });
-    assert.equal(an.requests.length, 0);
+    an.script(() => ({ kind: "json", body: anthropicMessage([{ type: "text", text: "ok" }]) }));
+    const completion = await openai.chat.completions.create({ model: "an-whole", messages: HI, n: 2 });
+    assert.deepEqual(
+      completion.choices.map((c) => [c.index, c.message.content]),
+      [
+        [0, "ok"],
+        [1, "ok"],
+      ],
+    );
+    assert.equal(an.requests.length, 2);
+    for (const request of an.requests) assert.equal(request.raw.includes('"n"'), false);
   });
 
-  it("a custom tool or an audio part cannot cross either: a 400 naming the field", async () => {
-    for (const [params, param] of [
-      ["a custom tool", "tools[0]"],
-      ["input_audio and file parts", "messages[0].content[1]"],
-      ["a custom tool call in the history", "messages[1].tool_calls[0]"],
-    ] as const) {
+  it("an audio part cannot cross either: a 400 naming the field (custom tools do: chat-custom-tools.test.ts)", async () => {
+    for (const [params, param] of [["input_audio and file parts", "messages[0].content[1]"]] as const) {
       clear();
       await assert.rejects(openai.chat.completions.create({ model: "an/claude", ...OPENAI_CASES[params]! }), (err: unknown) => {
         assert.ok(err instanceof OpenAI.BadRequestError);

@@ -9,16 +9,25 @@ import {
 } from "../../core/index.js";
 import type { StreamRenderer } from "../shared/index.js";
 import { switchComment } from "../shared/index.js";
+import { CustomToolInputStream, customToolInput } from "./custom-tools.js";
 import { mapOpenAIChatFinishReason, type OpenAIChatFinishReason } from "./map-openai-finish-reason.js";
 import { type ChatChoiceLogprobs, chatChoiceLogprobs } from "./render-chat-logprobs.js";
 import { openAIStreamErrorFrame } from "./render-openai-error.js";
 import { type OpenAIChatUsage, renderOpenAIChatUsage } from "./render-openai-usage.js";
 
-interface ToolCallDelta {
-  index: number;
-  id?: string;
-  type?: "function";
-  function: { name?: string; arguments: string };
+type ToolCallDelta =
+  | { index: number; id?: string; type?: "function"; function: { name?: string; arguments: string } }
+  /**
+   * A custom tool's call (the newest openai SDKs' ChatCompletionChunk ToolCall, as their stream
+   * helper joins it): id, type and name in the first piece, then its input text in pieces.
+   */
+  | { index: number; id?: string; type?: "custom"; custom: { name?: string; input: string } };
+
+/** A custom tool's call as it streams: its input decoded from the arguments as they come (custom-tools.ts). */
+interface CustomCall {
+  input: CustomToolInputStream;
+  arguments: string;
+  ended: boolean;
 }
 
 interface ChunkDelta {
@@ -37,14 +46,21 @@ export interface ChatCompletionChunk {
   object: "chat.completion.chunk";
   created: number;
   model: string;
-  choices: { index: 0; delta: ChunkDelta; logprobs: ChatChoiceLogprobs | null; finish_reason: OpenAIChatFinishReason | null }[];
+  choices: {
+    index: number;
+    delta: ChunkDelta;
+    logprobs: ChatChoiceLogprobs | null;
+    finish_reason: OpenAIChatFinishReason | null;
+  }[];
   usage?: OpenAIChatUsage | null;
 }
 
 /**
  * Canonical events -> `data: <chat.completion.chunk>` frames, framed as OpenAI does: the first
  * delta carries the role (with `content: ""` before text, `content: null` before a tool call), a
- * tool call's id/type/name come in its first piece and its arguments in the following ones, a last
+ * tool call's id/type/name come in its first piece and its arguments in the following ones (a
+ * custom tool's call: `type: "custom"` and `custom.name`, then `custom.input` decoded from the
+ * arguments of the function it was offered as, custom-tools.ts), a last
  * choice chunk has an empty delta and the finish reason, and with `include_usage` every chunk has
  * `usage: null` until a final chunk with no choices carries the usage. Then `data: [DONE]`.
  * Reasoning is `delta.reasoning_content`, as DeepSeek streams it. With `logprobs` (the client's
@@ -54,13 +70,19 @@ export interface ChatCompletionChunk {
  */
 export class ChatCompletionStreamRenderer implements StreamRenderer {
   readonly contentType = "text/event-stream";
-  readonly #id = makeId("chatcmpl-");
-  readonly #created = unixSeconds();
+  readonly #id: string;
+  readonly #created: number;
+  /** The choice this renderer's chunks are (0 but for one of several fanned out, see ChoicesFanOut). */
+  readonly #choice: number;
   readonly #model: string;
   readonly #includeUsage: boolean;
   readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
   /** Canonical call index -> the 0-based index OpenAI clients expect. */
   readonly #toolIndex = new Map<number, number>();
+  /** The request's custom tools (a call of one streams as a custom tool call). */
+  readonly #customTools: ReadonlySet<string>;
+  /** The calls of custom tools, by canonical call index. */
+  readonly #customCalls = new Map<number, CustomCall>();
   #roleSent = false;
   /** Text deltas are most of a stream: their frame is built once around the JSON-encoded text. */
   readonly #textPrefix: string;
@@ -70,24 +92,36 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
   /** The client asked for the tokens' logprobs. */
   readonly #logprobs: boolean;
 
-  constructor(model: string, includeUsage: boolean, logprobs = false) {
+  constructor(
+    model: string,
+    includeUsage: boolean,
+    logprobs = false,
+    customTools: ReadonlySet<string> = new Set(),
+    /** One choice of several answered apart (`n` > 1 fanned out): its index, and the id and time all its chunks share. */
+    choice?: { index: number; id: string; created: number },
+  ) {
+    this.#id = choice?.id ?? makeId("chatcmpl-");
+    this.#created = choice?.created ?? unixSeconds();
+    this.#choice = choice?.index ?? 0;
     this.#model = model;
+    this.#customTools = customTools;
     this.#includeUsage = includeUsage;
     this.#logprobs = logprobs;
     // Byte for byte what #frame({ content }) gives, without building and serialising the object each time.
     const envelope = JSON.stringify(this.#envelope()).slice(0, -1);
-    this.#textPrefix = `data: ${envelope},"choices":[{"index":0,"delta":{"content":`;
+    this.#textPrefix = `data: ${envelope},"choices":[{"index":${this.#choice},"delta":{"content":`;
     this.#textTail = `,"finish_reason":null}]${includeUsage ? ',"usage":null' : ""}}\n\n`;
     this.#textSuffix = `},"logprobs":null${this.#textTail}`;
   }
 
   event(event: StreamEvent): string {
     switch (event.type) {
+      case "tool-call-end":
+        return this.#endCustomCall(event.index);
       case "start":
       case "frame":
       // Tools tandem ran between the model's turns: chat completions has no item for them.
       case "hosted-tool":
-      case "tool-call-end":
       // A signature can be read only by the Anthropic upstream that made it: the chat wire has no field for it.
       case "reasoning-signature":
       case "reasoning-redacted":
@@ -115,7 +149,11 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
       case "tool-call-start": {
         const index = this.#toolIndex.size;
         this.#toolIndex.set(event.index, index);
-        const call: ToolCallDelta = { index, id: event.id, type: "function", function: { name: event.name, arguments: "" } };
+        let call: ToolCallDelta;
+        if (this.#customTools.has(event.name)) {
+          this.#customCalls.set(event.index, { input: new CustomToolInputStream(), arguments: "", ended: false });
+          call = { index, id: event.id, type: "custom", custom: { name: event.name, input: "" } };
+        } else call = { index, id: event.id, type: "function", function: { name: event.name, arguments: "" } };
         if (!this.#roleSent) {
           this.#roleSent = true;
           return this.#frame({ role: "assistant", content: null, tool_calls: [call], refusal: null });
@@ -125,6 +163,13 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
       case "tool-call-delta": {
         const index = this.#toolIndex.get(event.index);
         if (index === undefined || event.argumentsDelta === "") return "";
+        const custom = this.#customCalls.get(event.index);
+        if (custom !== undefined) {
+          if (custom.ended) return "";
+          custom.arguments += event.argumentsDelta;
+          const input = custom.input.push(event.argumentsDelta);
+          return input === "" ? "" : this.#frame({ tool_calls: [{ index, custom: { input } }] });
+        }
         return this.#frame({ tool_calls: [{ index, function: { arguments: event.argumentsDelta } }] });
       }
       case "usage":
@@ -132,6 +177,7 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
         return "";
       case "finish": {
         let out = this.#roleFrame({ content: "", refusal: null });
+        for (const index of this.#customCalls.keys()) out += this.#endCustomCall(index);
         out += this.#frame({}, mapOpenAIChatFinishReason(event.reason, this.#toolIndex.size > 0));
         if (this.#includeUsage) {
           out += sse({ ...this.#envelope(), choices: [], usage: renderOpenAIChatUsage(this.#usage) });
@@ -143,6 +189,22 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
 
   end(): string {
     return "data: [DONE]\n\n";
+  }
+
+  /**
+   * A custom tool's call is over: what of its input the arguments held that did not stream as it came
+   * (arguments that did not start `{"input": "`, read whole now) follows in one more piece. A call
+   * cut off mid-input keeps what streamed.
+   */
+  #endCustomCall(canonicalIndex: number): string {
+    const custom = this.#customCalls.get(canonicalIndex);
+    const index = this.#toolIndex.get(canonicalIndex);
+    if (custom === undefined || index === undefined || custom.ended) return "";
+    custom.ended = true;
+    const input = customToolInput(custom.arguments);
+    const given = custom.input.given;
+    const rest = input.startsWith(given) ? input.slice(given.length) : "";
+    return rest === "" ? "" : this.#frame({ tool_calls: [{ index, custom: { input: rest } }] });
   }
 
   error(error: GatewayError): string {
@@ -164,7 +226,7 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
   #frame(delta: ChunkDelta, finishReason: OpenAIChatFinishReason | null = null): string {
     const chunk: ChatCompletionChunk = {
       ...this.#envelope(),
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      choices: [{ index: this.#choice, delta, logprobs: null, finish_reason: finishReason }],
     };
     if (this.#includeUsage) chunk.usage = null;
     return sse(chunk);

@@ -7,6 +7,7 @@ import {
   type WireOnly,
 } from "../../core/index.js";
 import type { ChatMessageBody } from "./chat-completions-api.js";
+import { customToolArguments } from "./custom-tools.js";
 import { type FileResolver, filePartsOf } from "./files/file-resolver.js";
 
 /**
@@ -24,7 +25,7 @@ export function convertFromOpenAIMessages(
 
 /**
  * `wireOnly` collects what has no canonical form (audio parts, file parts by an id tandem does not
- * have, custom tool calls): it is left out of the canonical messages and reaches only a target on
+ * have): it is left out of the canonical messages and reaches only a target on
  * the client's wire (see core/native.ts). `files` holds the files the body names, resolved
  * (files/chat-files.ts): those become canonical parts.
  */
@@ -52,12 +53,11 @@ function convertMessage(message: ChatMessageBody, at: string, wireOnly: WireOnly
       const refusal = message.refusal;
       if (refusal && !content.some((part) => part.type === "text" && part.text === refusal))
         content.push({ type: "text", text: refusal });
-      const toolCalls: ToolCall[] = (message.tool_calls ?? []).map((call, j) => {
+      const toolCalls: ToolCall[] = (message.tool_calls ?? []).map((call) => {
         if (call.type === "custom") {
-          // Kept in the canonical form as a call (its result answers it; privacy reads its input),
-          // but it crosses to no other wire: a custom tool takes text, not JSON arguments.
-          wireOnly.push({ param: `${at}.tool_calls[${j}]`, what: `a call of the custom tool "${call.custom.name}"` });
-          return { id: call.id, name: call.custom.name, arguments: JSON.stringify({ input: call.custom.input }) };
+          // The call of the function a custom tool is offered as (custom-tools.ts): its input as that
+          // function's one argument, which privacy reads as any call's arguments.
+          return { id: call.id, name: call.custom.name, arguments: customToolArguments(call.custom.input) };
         }
         return {
           id: call.id,

@@ -28,12 +28,54 @@ const customToolSchema = z
   })
   .loose();
 
-/** A custom tool as a request gives it (the Responses API's CustomTool; chat's `custom` object). */
+/** A custom tool as a request gives it (the Responses API's CustomTool; chat's, in this shape, from parseChatCustomTool). */
 export type CustomTool = z.output<typeof customToolSchema>;
+
+/**
+ * Chat completions' custom tool (`ChatCompletionCustomTool.custom`): the same fields, but its grammar
+ * is nested, `{type: "grammar", grammar: {definition, syntax}}`, where the Responses API's is flat.
+ */
+const chatCustomToolSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().nullish(),
+    format: z
+      .discriminatedUnion("type", [
+        z.object({ type: z.literal("text") }).loose(),
+        z
+          .object({
+            type: z.literal("grammar"),
+            grammar: z.object({ definition: z.string(), syntax: z.enum(["lark", "regex"]) }).loose(),
+          })
+          .loose(),
+      ])
+      .nullish(),
+  })
+  .loose();
 
 /** Checks a custom tool's fields; a malformed one is a 400 naming the field under `param`. */
 export function parseCustomTool(raw: unknown, param: string): CustomTool {
-  const parsed = customToolSchema.safeParse(raw);
+  return checked(customToolSchema, raw, param);
+}
+
+/** As parseCustomTool, for chat completions' shape (`param` is the tool's `custom` object, `tools[0].custom`). */
+export function parseChatCustomTool(raw: unknown, param: string): CustomTool {
+  const tool = checked(chatCustomToolSchema, raw, param);
+  const format = tool.format;
+  return {
+    name: tool.name,
+    ...(tool.description != null && { description: tool.description }),
+    ...(format != null && {
+      format:
+        format.type === "grammar"
+          ? { type: "grammar", syntax: format.grammar.syntax, definition: format.grammar.definition }
+          : { type: "text" },
+    }),
+  };
+}
+
+function checked<T extends z.ZodType>(schema: T, raw: unknown, param: string): z.output<T> {
+  const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const at = issue && issue.path.length > 0 ? `${param}.${formatPath(issue.path)}` : param;

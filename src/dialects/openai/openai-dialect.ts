@@ -10,6 +10,7 @@ import {
   sendChat,
 } from "../shared/index.js";
 import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
+import { ChoicesFanOut } from "./choices-fan-out.js";
 import { resolveChatFiles, withChatFilesInline } from "./files/chat-files.js";
 import { FileResolver } from "./files/file-resolver.js";
 import { registerFileRoutes } from "./files/register-file-routes.js";
@@ -66,8 +67,8 @@ export const openaiDialect: Dialect = {
       // The client's `logprobs: true` (ChatRequest.logprobs): only then are tokens rendered, whatever the target reports.
       const logprobs = chat.logprobs !== undefined;
       const rendering: ChatRendering = {
-        stream: (meta) => new ChatCompletionStreamRenderer(meta.target, includeUsage, logprobs),
-        json: (result, meta) => renderChatCompletion(result, meta, logprobs),
+        stream: (meta) => new ChatCompletionStreamRenderer(meta.target, includeUsage, logprobs, parsed.custom),
+        json: (result, meta) => renderChatCompletion(result, meta, logprobs, parsed.custom),
         native: {
           stream: (meta) => new OpenAIChatNativeStream(meta, includeUsage),
           json: nativeOpenAIChatCompletion,
@@ -78,7 +79,10 @@ export const openaiDialect: Dialect = {
       await sendChat(
         request,
         reply,
-        gateway,
+        // Several choices: on the client's wire as it sent them, else fanned out, one request each.
+        parsed.choices > 1
+          ? new ChoicesFanOut(gateway, parsed.choices, { logprobs, includeUsage, custom: parsed.custom })
+          : gateway,
         chat,
         raw.store === true && services.chatCompletions
           ? storedChatRendering(rendering, services.chatCompletions, raw, storedChatMetadata(raw))

@@ -10,6 +10,7 @@ import {
 import { parseBody } from "../shared/index.js";
 import { type ChatCompletionRequestBody, chatCompletionRequestSchema } from "./chat-completions-api.js";
 import { convertFromOpenAIMessages, legacyFunctions } from "./convert-from-openai-messages.js";
+import { customToolDefinition, parseChatCustomTool } from "./custom-tools.js";
 import type { FileResolver } from "./files/file-resolver.js";
 
 export interface ParsedChatCompletionRequest {
@@ -20,6 +21,10 @@ export interface ParsedChatCompletionRequest {
   wireOnly: WireOnly[];
   /** What crosses to another wire only as its closest canonical form, named for `x-tandem-warnings`. */
   approximated: string[];
+  /** The names of the request's custom tools, offered to a target as function tools (custom-tools.ts): a call of one is rendered as a custom tool call. */
+  custom: ReadonlySet<string>;
+  /** `n`: how many choices the client asked for (1 when it did not say). */
+  choices: number;
 }
 
 /**
@@ -41,9 +46,22 @@ export function parseChatCompletionRequest(body: unknown, files?: FileResolver):
     stream: wire.stream === true,
   };
   const tools: ToolDefinition[] = [];
+  const custom = new Set<string>();
+  const names = new Set<string>();
   wire.tools?.forEach((tool, i) => {
+    const name = tool.type === "custom" ? tool.custom.name : tool.function.name;
+    // A custom tool and another of its name: a call of it could not say which was meant.
+    if (names.has(name) && (tool.type === "custom" || custom.has(name))) {
+      const at = `tools[${i}].${tool.type}.name`;
+      throw new GatewayError("invalid_request", `Invalid value for '${at}': another tool is already named "${name}".`, {
+        param: at,
+      });
+    }
+    names.add(name);
     if (tool.type === "custom") {
-      wireOnly.push({ param: `tools[${i}]`, what: `the custom tool "${tool.custom.name}"` });
+      // A function taking one string, `input`; its calls go back as custom tool calls (custom-tools.ts).
+      custom.add(name);
+      tools.push(customToolDefinition(parseChatCustomTool(tool.custom, `tools[${i}].custom`)));
       return;
     }
     tools.push({
@@ -57,7 +75,15 @@ export function parseChatCompletionRequest(body: unknown, files?: FileResolver):
   if (tools.length > 0) chat.tools = tools;
   const choice = wire.tool_choice;
   if (choice != null && typeof choice !== "string" && choice.type === "custom") {
-    wireOnly.push({ param: "tool_choice", what: `a choice of the custom tool "${choice.custom.name}"` });
+    // ChatCompletionNamedToolChoiceCustom: the function the custom tool is offered as.
+    if (!custom.has(choice.custom.name)) {
+      throw new GatewayError(
+        "invalid_request",
+        `Invalid value for 'tool_choice.custom.name': no custom tool is named "${choice.custom.name}".`,
+        { param: "tool_choice.custom.name" },
+      );
+    }
+    chat.toolChoice = { name: choice.custom.name };
   } else if (choice != null && typeof choice !== "string" && choice.type === "allowed_tools") {
     // The closest canonical form: only the allowed tools offered, with the mode as the choice.
     const allowed = new Set(choice.allowed_tools.tools.map(allowedName));
@@ -89,7 +115,14 @@ export function parseChatCompletionRequest(body: unknown, files?: FileResolver):
       approximated.push(`reasoning_effort ${effort} (high sent instead)`);
     } else chat.reasoning = effort === "none" ? { enabled: false } : { enabled: true, effort };
   }
-  return { chat, includeUsage: chat.stream && wire.stream_options?.include_usage === true, wireOnly, approximated };
+  return {
+    chat,
+    includeUsage: chat.stream && wire.stream_options?.include_usage === true,
+    wireOnly,
+    approximated,
+    custom,
+    choices: wire.n ?? 1,
+  };
 }
 
 /** The sampling and tracking fields chat and legacy completions share. */

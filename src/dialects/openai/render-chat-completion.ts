@@ -1,14 +1,16 @@
 import type { ResponseMeta } from "../../core/index.js";
 import { type ChatResult, makeId, unixSeconds } from "../../core/index.js";
+import { customToolInput } from "./custom-tools.js";
 import { mapOpenAIChatFinishReason, type OpenAIChatFinishReason } from "./map-openai-finish-reason.js";
 import { type ChatChoiceLogprobs, chatChoiceLogprobs } from "./render-chat-logprobs.js";
 import { type OpenAIChatUsage, renderOpenAIChatUsage } from "./render-openai-usage.js";
 
-export interface OpenAIToolCall {
-  id: string;
-  type: "function";
-  function: { name: string; arguments: string };
-}
+export type OpenAIToolCall =
+  | { id: string; type: "function"; function: { name: string; arguments: string } }
+  /** A call of a custom tool (ChatCompletionMessageCustomToolCall): its free-form input. */
+  | { id: string; type: "custom"; custom: { name: string; input: string } };
+
+const NO_CUSTOM_TOOLS: ReadonlySet<string> = new Set();
 
 /** The `chat.completion` object of the API reference. */
 export interface ChatCompletion {
@@ -38,8 +40,15 @@ export interface ChatCompletion {
 /**
  * The whole answer. `logprobs`: the client asked for its tokens' logprobs (`logprobs: true`); the
  * choice's `logprobs` then holds those the target reported, and stays null when it reported none.
+ * `custom`: the request's custom tools, whose calls are rendered as custom tool calls, their input
+ * read from the arguments of the function they were offered as (custom-tools.ts).
  */
-export function renderChatCompletion(result: ChatResult, meta: ResponseMeta, logprobs = false): ChatCompletion {
+export function renderChatCompletion(
+  result: ChatResult,
+  meta: ResponseMeta,
+  logprobs = false,
+  custom: ReadonlySet<string> = NO_CUSTOM_TOOLS,
+): ChatCompletion {
   const hasToolCalls = result.toolCalls.length > 0;
   // A refusal has a field of its own, apart from the content (the SDK's parse helpers read it there).
   const text = result.refusal ? result.refusal.text : result.text;
@@ -51,11 +60,12 @@ export function renderChatCompletion(result: ChatResult, meta: ResponseMeta, log
   };
   if (result.reasoning) message.reasoning_content = result.reasoning;
   if (hasToolCalls) {
-    message.tool_calls = result.toolCalls.map((call) => ({
-      id: call.id,
-      type: "function",
-      function: { name: call.name, arguments: call.arguments },
-    }));
+    message.tool_calls = result.toolCalls.map(
+      (call): OpenAIToolCall =>
+        custom.has(call.name)
+          ? { id: call.id, type: "custom", custom: { name: call.name, input: customToolInput(call.arguments) } }
+          : { id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } },
+    );
   }
   return {
     id: makeId("chatcmpl-"),

@@ -42,7 +42,9 @@ export function readOpenAIChatStream(
   options: {
     /**
      * Each SSE message also as a `frame` (the same-wire tap, see tap-openai-chat.ts), after the
-     * events read from it; the one that carries the finish, and all after it, held until the end.
+     * events read from it; the one that carries the finish of choice 0 (the choice the canonical
+     * events and the router's checks follow), and all after it but the other choices' own chunks
+     * (`n` > 1: they flow as they come, their finishes too), held until the end.
      */
     frames?: boolean;
     /** The most the held frames may come to (limits.maxAnswerBytes). Default 32 MiB. */
@@ -69,7 +71,7 @@ export function readOpenAIChatStream(
         answer.chunk(chunk, out);
         if (!frames) continue;
         const frame = sseFrame(message, chunk);
-        if (ending.length > 0 || chunk.choices?.some((choice) => choice.finish_reason != null)) {
+        if (ending.length > 0 ? !otherChoicesOnly(chunk) : finishesFirstChoice(chunk)) {
           held.add(frame);
           ending.push(frame);
         } else out.push(frame);
@@ -87,6 +89,26 @@ export function readOpenAIChatStream(
 }
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
+
+/** The index a chunk's choice has (a server that leaves it out sends one choice: 0). */
+function choiceIndex(choice: { index?: number | null }): number {
+  return choice.index ?? 0;
+}
+
+/** The chunk carries the finish of choice 0, the one the canonical events read. */
+function finishesFirstChoice(chunk: OpenAIChatChunk): boolean {
+  return chunk.choices?.some((choice) => choiceIndex(choice) === 0 && choice.finish_reason != null) === true;
+}
+
+/**
+ * The chunk belongs to other choices than 0 only (with `n` > 1): it passes choice 0's held finish,
+ * as it says nothing the router's checks read and each chunk names its choice. A chunk without
+ * choices (the usage chunk) does not: it stays behind the finish, as OpenAI sends it.
+ */
+function otherChoicesOnly(chunk: OpenAIChatChunk): boolean {
+  const choices = chunk.choices;
+  return choices != null && choices.length > 0 && choices.every((choice) => choiceIndex(choice) !== 0);
+}
 
 /**
  * A whole (non-streamed) `chat.completion` -> the same canonical events as its stream would give.

@@ -41,9 +41,10 @@ export function nativeOpenAIChatBody(
 /**
  * As readOpenAIChatStream, and each upstream SSE message also as a `frame`, after the events read
  * from it (so the router's checks on those run before the frame can reach the client). The chunk
- * that carries the finish reason, and everything after it (the usage chunk, `[DONE]`), is held until
- * the canonical `finish`, as the Anthropic tap holds message_delta: a finish that fails a quality
- * check never reaches the client. An upstream that omits `[DONE]` (some compatible servers finish
+ * that carries choice 0's finish reason, and everything after it (the usage chunk, `[DONE]`) but the
+ * other choices' own chunks (`n` > 1: they flow as they come), is held until the canonical `finish`,
+ * as the Anthropic tap holds message_delta: a finish that fails a quality check never reaches the
+ * client. An upstream that omits `[DONE]` (some compatible servers finish
  * and close) gets one, so the client's stream ends as OpenAI's does.
  */
 export function tapOpenAIChatStream(
