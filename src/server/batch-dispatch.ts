@@ -45,6 +45,8 @@ export function batchDispatch(loopback: Loopback, clientKeys: readonly string[])
     } catch {
       // Not JSON (no route answers so): the text as it came.
     }
-    return { status: answer.status, body, requestId: makeId("req_") };
+    // The route's own request id where it answers one (the Messages route's request-id), else a new one.
+    const id = answer.headers["request-id"];
+    return { status: answer.status, body, requestId: typeof id === "string" ? id : makeId("req_") };
   };
 }

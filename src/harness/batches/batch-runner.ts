@@ -146,8 +146,11 @@ export class BatchRunner implements Batches {
       }
       sensitivity = higher(sensitivity, file.sensitivity);
     }
-    const now = this.now();
     const lines = input.lines;
+    if (lines !== undefined && lines.length > this.#maxRequests) {
+      throw new BatchError("invalid", `A batch may have at most ${this.#maxRequests} requests (batches.maxRequests); this one has ${lines.length}.`, "requests");
+    }
+    const now = this.now();
     const record: BatchRecord = {
       id: makeId(input.idPrefix),
       endpoint: input.endpoint,
