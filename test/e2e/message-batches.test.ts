@@ -105,10 +105,7 @@ describe("Anthropic Message Batches", () => {
     assert.ok(first?.type === "succeeded");
     assert.equal(first.message.type, "message");
     assert.equal(first.message.role, "assistant");
-    assert.deepEqual(
-      first.message.content,
-      [{ type: "text", text: "re: hello", citations: null }].map(({ citations, ...rest }) => rest),
-    );
+    assert.deepEqual(first.message.content, [{ type: "text", text: "re: hello" }]);
     const bad = all[1]?.result;
     assert.ok(bad?.type === "errored");
     assert.equal(bad.error.type, "error");
