@@ -198,8 +198,11 @@ export interface BatchStore {
 export interface BatchLineRequest {
   url: BatchEndpoint;
   body: Record<string, unknown>;
-  /** Sent as `x-tandem-sensitivity`. */
-  sensitivity?: FileSensitivity;
+  /**
+   * Sent as `x-tandem-sensitivity`. Only `private`: a header declares a level outright (detection
+   * does not raise it), so an `internal` batch's lines are left to detection instead.
+   */
+  sensitivity?: "private";
   /** Cancels the line as a client leaving does (the upstream work stops). */
   signal: AbortSignal;
 }

@@ -38,7 +38,8 @@ before(async () => {
     if (text.includes("BREAK")) return { kind: "error" as const, status: 500 };
     return { kind: "text" as const, text: `echo: ${text}`, usage: { input: 10, output: 3 } };
   };
-  local.script(answer);
+  // LOCALFAIL: only the local target fails, so a line that may leave goes on to the cloud.
+  local.script((request) => (lastText(request).includes("LOCALFAIL") ? { kind: "error", status: 500 } : answer(request)));
   cloud.script(answer);
   tandem = await startTandem(
     {
@@ -470,6 +471,29 @@ describe("OpenAI Batch API", () => {
     const m = await settled(mixedBatch.id);
     assert.equal(m.request_counts?.failed, 1);
     assert.equal(cloud.requests.length - cloudBefore, 0, "a private line never leaves, even when the local target fails");
+
+    // No declaration: each line is classified on its own. The local target fails both; the line
+    // with a card number stays (and fails), the other goes on to the cloud.
+    const detected = await client.batches.create({
+      input_file_id: await upload(
+        jsonl([
+          chatLine("card", "pay with 4111 1111 1111 1111 LOCALFAIL", "mixed"),
+          chatLine("plain", "hello LOCALFAIL", "mixed"),
+        ]),
+      ),
+      endpoint: "/v1/chat/completions",
+      completion_window: "24h",
+    });
+    const d = await settled(detected.id);
+    assert.deepEqual(d.request_counts, { total: 2, completed: 1, failed: 1 });
+    assert.deepEqual(
+      (await fileLines(d.output_file_id)).map((l) => l.custom_id),
+      ["plain"],
+    );
+    const [card] = await fileLines(d.error_file_id);
+    assert.equal(card?.custom_id, "card");
+    assert.equal(cloud.requests.length - cloudBefore, 1, "only the line without private data reached the cloud");
+    assert.ok(!JSON.stringify(cloud.requests.map((r) => r.body)).includes("4111"), "the card never reached the cloud");
 
     // A cloud batch: each line is in the egress audit, as a client's request would be.
     const auditBefore = (await tandem.server.store?.queryAudit({ limit: 1000 }))?.length ?? 0;

@@ -148,7 +148,11 @@ export class BatchRunner implements Batches {
     }
     const lines = input.lines;
     if (lines !== undefined && lines.length > this.#maxRequests) {
-      throw new BatchError("invalid", `A batch may have at most ${this.#maxRequests} requests (batches.maxRequests); this one has ${lines.length}.`, "requests");
+      throw new BatchError(
+        "invalid",
+        `A batch may have at most ${this.#maxRequests} requests (batches.maxRequests); this one has ${lines.length}.`,
+        "requests",
+      );
     }
     const now = this.now();
     const record: BatchRecord = {
@@ -347,7 +351,7 @@ export class BatchRunner implements Batches {
       const answer = await this.#dispatch({
         url: batch.endpoint,
         body: lineBody(line.body),
-        ...(batch.sensitivity !== undefined && { sensitivity: batch.sensitivity }),
+        ...(batch.sensitivity === "private" && { sensitivity: "private" as const }),
         signal: controller.signal,
       });
       outcome = { kind: "response", statusCode: answer.status, requestId: answer.requestId, body: answer.body };
@@ -408,7 +412,7 @@ export class BatchRunner implements Batches {
                 purpose: "batch_output",
                 mediaType: "application/jsonl",
                 ...(batch.outputExpiresAfter !== undefined && { expiresAfter: batch.outputExpiresAfter }),
-                ...(batch.sensitivity !== undefined && { sensitivity: batch.sensitivity }),
+                ...(batch.sensitivity === "private" && { sensitivity: "private" as const }),
               },
               new TextEncoder().encode(lines.join("")),
             )
