@@ -49,6 +49,8 @@ export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = proc
       throw err;
     }),
   ]);
+  // Batches a stop or a crash left unfinished go on (in the background) with their lines not finished.
+  await server.batches.start();
   process.stderr.write(banner(server, config, file, clientKeys.length > 0));
   const stop = async (signal: string) => {
     logger.info({ signal }, "shutting down");

@@ -678,6 +678,23 @@ export const configSchema = z.object({
     })
     .strict()
     .default({ maxFiles: 1000, maxChunksPerFile: 2000, maxQueryChars: 4096 }),
+  /**
+   * Batches (`/v1/batches`, `/v1/messages/batches`): many requests given at once and run in the
+   * background, each line through the same pipeline as a client's own request.
+   */
+  batches: z
+    .object({
+      /**
+       * Lines running at once, across every batch. Keep it small: a batch's lines queue for a local
+       * model's slots as a client's requests do, so each line running is one more a client's own
+       * request may wait behind. Default 1.
+       */
+      concurrency: z.number().int().min(1).max(64).default(1),
+      /** The most requests one batch may have (OpenAI's limit is 50,000; Anthropic's 100,000). Default 50000. */
+      maxRequests: z.number().int().min(1).max(100_000).default(50_000),
+    })
+    .strict()
+    .default({ concurrency: 1, maxRequests: 50_000 }),
   mcp: mcpSchema.default({
     sandbox: false,
     servers: {},

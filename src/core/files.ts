@@ -11,6 +11,8 @@ import type { ListPage } from "./state.js";
 /** What a client uploads a file for (FilePurpose in the openai SDK). */
 export const FILE_PURPOSES = ["assistants", "batch", "fine-tune", "vision", "user_data", "evals"] as const;
 export type FilePurpose = (typeof FILE_PURPOSES)[number];
+/** A stored file's purpose: one a client uploads for, or `batch_output` (a batch's output and error files, tandem's own). */
+export type StoredFilePurpose = FilePurpose | "batch_output";
 
 /** A stored file's metadata: what the File object shows, plus the media type tandem found. */
 export interface StoredFile {
@@ -21,7 +23,7 @@ export interface StoredFile {
   /** Seconds since the epoch; absent: kept until deleted. A file past it is gone. */
   expiresAt?: number;
   filename: string;
-  purpose: FilePurpose;
+  purpose: StoredFilePurpose;
   bytes: number;
   /**
    * What the bytes are (`application/pdf`, `text/markdown`, `image/png`...), from their first bytes,
@@ -43,7 +45,7 @@ export type FileSensitivity = Exclude<Sensitivity, "public">;
 /** What an upload gives a store to create a file from. */
 export interface NewFile {
   filename: string;
-  purpose: FilePurpose;
+  purpose: StoredFilePurpose;
   mediaType: string;
   /** Seconds after its creation that the file expires; absent: kept until deleted. */
   expiresAfter?: number;

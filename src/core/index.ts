@@ -1,5 +1,6 @@
 export * from "./attribute-filter.js";
 export * from "./backoff.js";
+export * from "./batches.js";
 export * from "./chat-gateway-wrapper.js";
 export * from "./egress-audit-error.js";
 export * from "./errors.js";

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Config, RouteConfig } from "../config/index.js";
+import type { BatchStore } from "../core/batches.js";
 import type { FileStore } from "../core/files.js";
 import {
   answerErrorFrom,
@@ -16,6 +17,9 @@ import type { StateStore } from "../core/state.js";
 import type { VectorStoreStore } from "../core/vector-stores.js";
 import { DIALECTS, dialectFor } from "../dialects/index.js";
 import { type ErrorRendering, requestRecord } from "../dialects/shared/index.js";
+import { BatchRunner } from "../harness/batches/batch-runner.js";
+import { EncryptedBatchStore } from "../harness/batches/encrypted-batch-store.js";
+import { MemoryBatchStore } from "../harness/batches/memory-batch-store.js";
 import { EncryptedChatCompletionStore, MemoryChatCompletionStore } from "../harness/chat-completions/index.js";
 import { EncryptedFileStore } from "../harness/files/encrypted-file-store.js";
 import { MemoryFileStore } from "../harness/files/memory-file-store.js";
@@ -46,6 +50,7 @@ import { TargetStats } from "../telemetry/target-stats.js";
 import { VERSION } from "../version.js";
 import { parseAuditQuery } from "./audit-query.js";
 import { ClientAuth } from "./auth.js";
+import { batchDispatch } from "./batch-dispatch.js";
 import { answerClientError } from "./client-error.js";
 import { ConsoleBundle, defaultConsoleDir } from "./console-bundle.js";
 import { isPublicConsoleRequest, mountConsole } from "./console-routes.js";
@@ -95,6 +100,13 @@ export interface ServerOptions {
    */
   vectorStores?: VectorStoreStore;
   /**
+   * Where batches and their lines live. Default: the encrypted store when `store` is given, else
+   * this process's memory (lost at exit).
+   */
+  batches?: BatchStore;
+  /** The batches' completion window in seconds (`24h`: 86400). For tests of expiry. */
+  batchWindowSeconds?: number;
+  /**
    * Runs MCP servers' tools for the tool loop (Responses `mcp` tools). Default: the MCP servers of
    * `config.mcp`. Closed by `close()` when the server made it.
    */
@@ -129,6 +141,11 @@ export interface TandemServer {
   files: FileStore;
   /** The vector stores (`/v1/vector_stores`, the `file_search` tool). */
   vectorStores: VectorStoreLibrary;
+  /**
+   * The batches (`/v1/batches`), each line run through this server. Its `start()` (after the
+   * catalog's discovery, so a resumed line finds its models) resumes the batches left unfinished.
+   */
+  batches: BatchRunner;
   close(): Promise<void>;
 }
 
@@ -480,7 +497,19 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     // A Responses request's file_search tool searches these.
     vectorStores,
   });
+  // Batches: each line a request through this server (its loopback), a few at a time.
+  const batches = new BatchRunner({
+    store: options.batches ?? (store ? new EncryptedBatchStore(store) : new MemoryBatchStore()),
+    files: fileStore,
+    dispatch: batchDispatch(loopback.from(), options.clientKeys),
+    concurrency: config.batches.concurrency,
+    maxRequests: config.batches.maxRequests,
+    ...(options.batchWindowSeconds !== undefined && { windowSeconds: options.batchWindowSeconds }),
+    // Why, never what: a line's text stays out of the log.
+    onError: (report) => logger.warn({ component: "batches", ...report }, "batch work stopped; it is tried again shortly"),
+  });
   const services = {
+    batches,
     state: options.state ?? (store ? new EncryptedStateStore(store) : new MemoryStateStore()),
     hostedTools: loop,
     // Background responses: turns that outlive the request that started them, run through this server.
@@ -523,8 +552,11 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     memories,
     files: services.files.store,
     vectorStores,
+    batches,
     async close() {
       health.stop();
+      // Before the app: lines running are left unfinished (run again at the next start), not cancelled.
+      await batches.close();
       await app.close();
       await vectorStores.close();
       await ownToolHost?.close();

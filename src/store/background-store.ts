@@ -2,6 +2,7 @@ import { hash } from "node:crypto";
 import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import { AuditJournal } from "./audit-journal.js";
+import type { BatchTables } from "./batch-tables.js";
 import type { ChatCompletionTables } from "./chat-completion-tables.js";
 import { DATABASE_FILE, type DatabaseKey, resolveDatabaseKey } from "./database-key.js";
 import type { FileTables } from "./file-tables.js";
@@ -20,6 +21,7 @@ import type {
 import { startStoreWorker } from "./start-worker.js";
 import type { StateTables } from "./state-tables.js";
 import type {
+  BatchMethod,
   ChatCompletionMethod,
   FileMethod,
   FlushResult,
@@ -268,6 +270,11 @@ export class BackgroundStore {
     ...args: Parameters<VectorStoreTables[M]>
   ): Promise<ReturnType<VectorStoreTables[M]>> {
     return (await this.#ask({ op: "vectorStores", method, args })) as ReturnType<VectorStoreTables[M]>;
+  }
+
+  /** Calls a method of the batches on the store's thread, as state() does. */
+  async batches<M extends BatchMethod>(method: M, ...args: Parameters<BatchTables[M]>): Promise<ReturnType<BatchTables[M]>> {
+    return (await this.#ask({ op: "batches", method, args })) as ReturnType<BatchTables[M]>;
   }
 
   async health(): Promise<StoreHealth> {

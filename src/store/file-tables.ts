@@ -1,5 +1,5 @@
 import type Sqlite from "better-sqlite3-multiple-ciphers";
-import type { FileContent, FileListOptions, FilePurpose, FileSensitivity, StoredFile } from "../core/files.js";
+import type { FileContent, FileListOptions, FileSensitivity, StoredFile, StoredFilePurpose } from "../core/files.js";
 import { type ListPage, unknownCursorPage } from "../core/state.js";
 
 interface FileRow {
@@ -130,7 +130,7 @@ function toStoredFile(row: FileRow): StoredFile {
     createdAt: row.created_at,
     ...(row.expires_at !== null && { expiresAt: row.expires_at }),
     filename: row.filename,
-    purpose: row.purpose as FilePurpose,
+    purpose: row.purpose as StoredFilePurpose,
     bytes: row.bytes,
     mediaType: row.media_type,
     ...(row.sensitivity !== null && { sensitivity: row.sensitivity as FileSensitivity }),

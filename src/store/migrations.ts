@@ -271,6 +271,31 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
     db.exec(`
       ALTER TABLE files ADD COLUMN sensitivity TEXT;   -- internal | private; NULL: none declared
     `),
+  // 13: batches (OpenAI's Batch API, Anthropic's Message Batches) and each line with its outcome, so
+  // a batch resumes after a crash with the lines not yet finished. A batch's fields are one JSON
+  // record (its status also a column, to find the unfinished ones at a start); a line is pending
+  // until it has a result, written in the transaction that adds its usage to the batch's.
+  (db) =>
+    db.exec(`
+      CREATE TABLE batches (
+        seq         INTEGER PRIMARY KEY,   -- creation order: lists are newest first
+        id          TEXT NOT NULL UNIQUE,
+        status      TEXT NOT NULL,
+        record      TEXT NOT NULL          -- the BatchRecord as JSON
+      );
+      CREATE INDEX batches_unfinished ON batches (status) WHERE status IN ('validating', 'in_progress', 'finalizing', 'cancelling');
+      CREATE TABLE batch_lines (
+        batch_seq   INTEGER NOT NULL REFERENCES batches (seq) ON DELETE CASCADE,
+        idx         INTEGER NOT NULL,      -- 0-based place in the input
+        custom_id   TEXT NOT NULL,
+        body        TEXT NOT NULL,         -- the request body as JSON
+        result      TEXT,                  -- succeeded | errored | canceled | expired; NULL: not finished
+        line_id     TEXT,                  -- batch_req_…, once finished
+        outcome     TEXT,                  -- the BatchLineOutcome as JSON, once finished
+        PRIMARY KEY (batch_seq, idx)
+      ) WITHOUT ROWID;
+      CREATE INDEX batch_lines_pending ON batch_lines (batch_seq, idx) WHERE result IS NULL;
+    `),
 ];
 
 /** The version this build of tandem writes. */

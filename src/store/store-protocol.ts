@@ -1,7 +1,15 @@
 import type { DatabaseKey } from "./database-key.js";
 import type { EgressValues } from "./log-tables.js";
 import type { AuditQuery, EgressRecord, RequestLogEntry, UsageEntry } from "./records.js";
-import type { ChatCompletionMethod, FileMethod, MemoryMethod, StateMethod, StoreOptions, VectorStoreMethod } from "./store.js";
+import type {
+  BatchMethod,
+  ChatCompletionMethod,
+  FileMethod,
+  MemoryMethod,
+  StateMethod,
+  StoreOptions,
+  VectorStoreMethod,
+} from "./store.js";
 
 /** The messages between a BackgroundStore and its worker thread (store-thread.ts). */
 
@@ -42,6 +50,8 @@ export type StoreThreadRequest =
   | { op: "chatCompletions"; id: number; method: ChatCompletionMethod; args: unknown[] }
   /** One call on the vector stores (Store.vectorStoreCall); answered once committed. */
   | { op: "vectorStores"; id: number; method: VectorStoreMethod; args: unknown[] }
+  /** One call on the batches (Store.batchCall); answered once committed. */
+  | { op: "batches"; id: number; method: BatchMethod; args: unknown[] }
   | { op: "close"; id: number };
 
 export type StoreThreadReply =

@@ -111,6 +111,9 @@ port.on("message", (message: StoreThreadRequest) => {
       case "vectorStores":
         value = store.vectorStoreCall(message.method, message.args as never);
         break;
+      case "batches":
+        value = store.batchCall(message.method, message.args as never);
+        break;
     }
   } catch (err) {
     port.postMessage({ op: "reply", id: message.id, error: errorOf(err) } satisfies StoreThreadReply);

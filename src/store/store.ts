@@ -2,6 +2,7 @@ import { basename, join } from "node:path";
 import type Sqlite from "better-sqlite3-multiple-ciphers";
 import { backoffDelayMs } from "../core/backoff.js";
 import { journalNames, type LeftJournal, leftJournals, readJournal, removeJournal } from "./audit-journal.js";
+import { BatchTables } from "./batch-tables.js";
 import { ChatCompletionTables } from "./chat-completion-tables.js";
 import { DATABASE_FILE, type DatabaseKey } from "./database-key.js";
 import { FileTables } from "./file-tables.js";
@@ -137,6 +138,9 @@ export type ChatCompletionMethod = Exclude<keyof ChatCompletionTables, "prune">;
 /** The VectorStoreTables methods a BackgroundStore may call on the store's thread. */
 export type VectorStoreMethod = keyof VectorStoreTables;
 
+/** The BatchTables methods a BackgroundStore may call on the store's thread. */
+export type BatchMethod = keyof BatchTables;
+
 type PendingRow =
   | { kind: "request"; values: RequestValues }
   /** `token`: the number the server answered for a journaled row (see recordJournaledEgress). */
@@ -194,6 +198,8 @@ export class Store {
   readonly chatCompletionRetentionDays: number;
   /** Vector stores, their files and chunks (the encrypted VectorStoreStore's tables). */
   readonly vectorStores: VectorStoreTables;
+  /** Batches and their lines (the encrypted BatchStore's tables). */
+  readonly batches: BatchTables;
   readonly #db: Sqlite.Database;
   readonly #flushIntervalMs: number;
   readonly #maxBatch: number;
@@ -242,6 +248,7 @@ export class Store {
       this.files = new FileTables(this.#db);
       this.chatCompletions = new ChatCompletionTables(this.#db);
       this.vectorStores = new VectorStoreTables(this.#db);
+      this.batches = new BatchTables(this.#db);
     } catch (err) {
       this.#db.close();
       throw storeErrorFrom(err, this.file, "prepare statements for");
@@ -449,6 +456,14 @@ export class Store {
     return this.#sql(
       () => (this.vectorStores[method] as (...a: unknown[]) => ReturnType<VectorStoreTables[M]>).apply(this.vectorStores, args),
       "use the vector stores in",
+    );
+  }
+
+  /** Runs one BatchTables method on this store's connection, turning SQLite's errors into StoreErrors. */
+  batchCall<M extends BatchMethod>(method: M, args: Parameters<BatchTables[M]>): ReturnType<BatchTables[M]> {
+    return this.#sql(
+      () => (this.batches[method] as (...a: unknown[]) => ReturnType<BatchTables[M]>).apply(this.batches, args),
+      "use the batches in",
     );
   }
 

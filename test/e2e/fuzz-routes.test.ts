@@ -337,6 +337,26 @@ const BODY_ROUTES: BodyRoute[] = [
   { path: "/v1/vector_stores/{vs}/files/{file}", dialect: "openai", valid: () => ({ attributes: { a: 1 } }) },
   { path: "/v1/vector_stores/{vs}/file_batches", dialect: "openai", valid: () => ({ file_ids: [ids.file] }) },
   { path: "/v1/vector_stores/{vs}/file_batches/{batch}/cancel", dialect: "openai", valid: () => ({}) },
+  {
+    path: "/v1/batches",
+    dialect: "openai",
+    valid: () => ({
+      input_file_id: ids.batchFile,
+      endpoint: "/v1/chat/completions",
+      completion_window: "24h",
+      metadata: { a: "b" },
+      output_expires_after: { anchor: "created_at", seconds: 3600 },
+    }),
+  },
+  { path: "/v1/batches/{oaiBatch}/cancel", dialect: "openai", valid: () => ({}) },
+  {
+    path: "/v1/messages/batches",
+    dialect: "anthropic",
+    valid: () => ({
+      requests: [{ custom_id: "a-1", params: { model: MODEL, max_tokens: 10, messages: [{ role: "user", content: "hi" }] } }],
+    }),
+  },
+  { path: "/v1/messages/batches/{msgBatch}/cancel", dialect: "anthropic", valid: () => ({}) },
   { path: "/v1/memories", dialect: "openai", valid: () => ({ text: "The user likes tea", metadata: { a: "b" } }) },
   { path: "/v1/memories/{memory}", method: "PATCH", dialect: "openai", valid: () => ({ text: "The user likes coffee" }) },
 ];
@@ -906,6 +926,31 @@ before(async () => {
   ids.vs = (vs.body as { id: string }).id;
   const batch = await send("POST", `/v1/vector_stores/${ids.vs}/file_batches`, JSON.stringify({ file_ids: [ids.file] }));
   ids.batch = (batch.body as { id: string }).id;
+  const batchForm = new FormData();
+  batchForm.append("purpose", "batch");
+  const line = {
+    custom_id: "l1",
+    method: "POST",
+    url: "/v1/chat/completions",
+    body: { model: MODEL, messages: [{ role: "user", content: "hi" }] },
+  };
+  batchForm.append("file", new Blob([JSON.stringify(line)], { type: "application/jsonl" }), "batch.jsonl");
+  const batchFile = await fetch(`${tandem.url}/v1/files`, { method: "POST", body: batchForm });
+  ids.batchFile = ((await batchFile.json()) as { id: string }).id;
+  const oaiBatch = await send(
+    "POST",
+    "/v1/batches",
+    JSON.stringify({ input_file_id: ids.batchFile, endpoint: "/v1/chat/completions", completion_window: "24h" }),
+  );
+  ids.oaiBatch = (oaiBatch.body as { id: string }).id;
+  const msgBatch = await send(
+    "POST",
+    "/v1/messages/batches",
+    JSON.stringify({
+      requests: [{ custom_id: "a", params: { model: MODEL, max_tokens: 5, messages: [{ role: "user", content: "hi" }] } }],
+    }),
+  );
+  ids.msgBatch = (msgBatch.body as { id: string }).id;
   const memory = await send("POST", "/v1/memories", JSON.stringify({ text: "The user likes tea" }));
   ids.memory = (memory.body as { id: string }).id;
   for (const [kind, id] of Object.entries(ids)) assert.ok(id && id !== "missing", `seeding ${kind}: ${id}`);

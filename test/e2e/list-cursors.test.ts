@@ -5,7 +5,8 @@
  * (`after`, and `before` where a list takes it) that names no object of the list (deleted since, or
  * never one) is a 404 naming it, never a silent start from the top (which shows a page twice and,
  * with deletes going on, may loop); `has_more` is false on a last page of exactly `limit`;
- * `first_id`/`last_id` are null on an empty page; a bad `limit` is a 400 naming it.
+ * `first_id`/`last_id` are null on an empty page; a bad `limit` is a 400 naming it. Batches (which
+ * cannot be deleted one by one) are among them.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -79,6 +80,7 @@ for (const storeKind of ["encrypted store", "memory"] as const) {
       vectorStore: "",
       vectorStoreFiles: [] as string[],
       batch: "",
+      batches: [] as string[],
       memories: [] as string[],
     };
 
@@ -159,6 +161,26 @@ for (const storeKind of ["encrypted store", "memory"] as const) {
       const batch = await client.vectorStores.fileBatches.createAndPoll(vectorStore.id, { file_ids: made.vectorStoreFiles });
       made.batch = batch.id;
 
+      // Batches (their input files are `batch`, out of the files list's `purpose=user_data`).
+      for (let i = 0; i < COUNT; i++) {
+        const line = {
+          custom_id: `b${i}`,
+          method: "POST",
+          url: "/v1/chat/completions",
+          body: { model: MODEL, messages: [{ role: "user", content: `b${i}` }] },
+        };
+        const input = await client.files.create({
+          file: await toFile(Buffer.from(JSON.stringify(line)), `b${i}.jsonl`),
+          purpose: "batch",
+        });
+        const batch = await client.batches.create({
+          input_file_id: input.id,
+          endpoint: "/v1/chat/completions",
+          completion_window: "24h",
+        });
+        made.batches.push(batch.id);
+      }
+
       for (let i = 0; i < COUNT; i++) {
         const res = await fetch(`${tandem.url}/v1/memories`, {
           method: "POST",
@@ -226,7 +248,7 @@ for (const storeKind of ["encrypted store", "memory"] as const) {
         page: (query) => client.files.list({ purpose: "user_data", ...query }) as never,
         remove: async (id) => void (await client.files.delete(id)),
         maxLimit: 10_000,
-        emptyPath: () => "/v1/files?purpose=batch",
+        emptyPath: () => "/v1/files?purpose=fine-tune",
       },
       {
         name: "GET /v1/vector_stores/{id}/file_batches/{id}/files",
@@ -252,6 +274,12 @@ for (const storeKind of ["encrypted store", "memory"] as const) {
         page: (query) => client.vectorStores.list(query) as never,
         remove: async (id) => void (await client.vectorStores.delete(id)),
         before: true,
+      },
+      {
+        name: "GET /v1/batches",
+        path: () => "/v1/batches",
+        ids: () => desc(made.batches),
+        page: (query) => client.batches.list(query) as never,
       },
       {
         name: "GET /v1/memories",

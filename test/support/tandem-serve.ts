@@ -22,7 +22,7 @@ export async function spawnServe(
   home: string,
   config: string,
   key: string,
-  options: { logLevel?: string } = {},
+  options: { logLevel?: string; env?: Record<string, string> } = {},
 ): Promise<ServeProcess> {
   const child = spawn(process.execPath, ["--import", TSX, MAIN, "serve", "--config", config, "--port", "0"], {
     env: {
@@ -32,6 +32,7 @@ export async function spawnServe(
       OLLAMA_HOST: "127.0.0.1:9",
       TANDEM_LOG_LEVEL: options.logLevel ?? "warn",
       TANDEM_DB_KEY: key,
+      ...options.env,
     },
     stdio: ["ignore", "ignore", "pipe"],
   });

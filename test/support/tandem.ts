@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { type Config, type ConfigInput, configSchema } from "../../src/config/index.js";
+import type { BatchStore } from "../../src/core/batches.js";
 import type { FileStore } from "../../src/core/files.js";
 import type { ChatCompletionStore, ToolHost } from "../../src/core/index.js";
 import type { StateStore } from "../../src/core/state.js";
@@ -38,6 +39,10 @@ export async function startTandem(
     toolHost?: ToolHost;
     /** The web console's bundle (see test/support/console-bundle.ts). Default: the server's own default (dist/web). */
     consoleDir?: string;
+    /** Where batches are kept. Default: the server's own (the store's, else in memory). */
+    batches?: BatchStore;
+    /** The batches' completion window in seconds. Default: 24 h. */
+    batchWindowSeconds?: number;
     /** Captures the server's log lines (info and up) here, as the JSON lines stdout would get. Default: no log. */
     log?: string[];
   } = {},
@@ -79,8 +84,11 @@ export async function startTandem(
     ...(options.chatCompletions && { chatCompletions: options.chatCompletions }),
     ...(options.toolHost && { toolHost: options.toolHost }),
     ...(options.consoleDir !== undefined && { consoleDir: options.consoleDir }),
+    ...(options.batches && { batches: options.batches }),
+    ...(options.batchWindowSeconds !== undefined && { batchWindowSeconds: options.batchWindowSeconds }),
   });
   await server.catalog.discover();
+  await server.batches.start();
   await server.app.listen({ host: "127.0.0.1", port: 0 });
   const address = server.app.server.address();
   if (typeof address !== "object" || !address) throw new Error("server has no address");

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { type Gateway, GatewayError } from "../../core/index.js";
 import { clientSignal, type Dialect, metaHeaders, parseBody, RouteTable, requestRecord, sendChat } from "../shared/index.js";
 import { type AnthropicLeftovers, convertFromAnthropicRequest } from "./convert-from-anthropic-messages.js";
+import { registerMessageBatchRoutes } from "./message-batches.js";
 import { MessageStreamRenderer } from "./message-stream-renderer.js";
 import { CountTokensRequestSchema, MessagesRequestSchema } from "./messages-api.js";
 import { AnthropicNativeStream, nativeAnthropicMessage, nativeAnthropicRequest } from "./native-anthropic.js";
@@ -25,7 +26,7 @@ export const anthropicDialect: Dialect = {
     request.url.startsWith("/v1/messages") ||
     (request.headers["anthropic-version"] !== undefined && !OPENAI_ONLY_PATH.test(request.url)),
 
-  routes(gateway: Gateway) {
+  routes(gateway: Gateway, services) {
     const app = new RouteTable();
     app.get("/v1/models", async (request) => renderAnthropicModelList(await gateway.models(), request.query));
     app.get("/v1/models/*", async (request) =>
@@ -62,6 +63,8 @@ export const anthropicDialect: Dialect = {
       const counted = await gateway.countTokens(chat, { signal: clientSignal(request, reply), headers: request.headers });
       await reply.code(200).headers(metaHeaders(counted.meta)).send({ input_tokens: counted.inputTokens });
     });
+    // Message Batches: each request a POST /v1/messages through this server (the same runner as OpenAI's batches).
+    if (services.batches) registerMessageBatchRoutes(app, services.batches);
     return app.routes;
   },
 

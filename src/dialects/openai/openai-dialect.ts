@@ -9,6 +9,7 @@ import {
   requestRecord,
   sendChat,
 } from "../shared/index.js";
+import { registerBatchRoutes } from "./batches/register-batch-routes.js";
 import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
 import { ChoicesFanOut } from "./choices-fan-out.js";
 import { resolveChatFiles, withChatFilesInline } from "./files/chat-files.js";
@@ -101,6 +102,8 @@ export const openaiDialect: Dialect = {
     if (services.files) registerFileRoutes(app, services.files, services.vectorStores);
     // The Vector Stores API (stores, their files, search).
     if (services.vectorStores) registerVectorStoreRoutes(app, services.vectorStores);
+    // The Batch API (create from a file, list, retrieve, cancel): each line through this server.
+    if (services.batches) registerBatchRoutes(app, services.batches);
 
     app.post("/v1/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import type { Batches } from "../../core/batches.js";
 import type { ChatCompletionStore, DocumentText, FileStore, Gateway, GatewayError, HostedToolRunner } from "../../core/index.js";
 import type { StateStore } from "../../core/state.js";
 import type { VectorStores } from "../../core/vector-stores.js";
@@ -30,6 +31,8 @@ export interface DialectServices {
   chatCompletions?: ChatCompletionStore;
   /** Vector stores (`/v1/vector_stores`, the `file_search` tool). Absent: neither is served. */
   vectorStores?: VectorStores;
+  /** Batches (`/v1/batches`, `/v1/messages/batches`), each line run through the server. Absent: neither is served. */
+  batches?: Batches;
 }
 
 /** The files tandem keeps (OpenAI's Files API) as a dialect uses them. */
