@@ -1,0 +1,413 @@
+/**
+ * tandem's Ollama API checked against Ollama's own: the Go structs of ollama/ollama's api/types.go
+ * (field names, types, omitempty), server/routes.go (status codes and error texts) and the ollama-js
+ * client's interfaces, through a real tandem server with the official `ollama` client and raw fetch,
+ * on fake OpenAI, Anthropic and Ollama upstreams. Every answer of a battery is validated field by
+ * field against a schema written from those structs (no schema file in the repo); the cases after
+ * it are the mismatches that validation and a reading of routes.go found, each asserted as Ollama
+ * answers it. The embedded engine's part is in ollama-spec-shapes-local.test.ts.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Ollama } from "ollama";
+import { startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
+import { startFakeOllama } from "../support/fake-ollama-upstream.js";
+import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import type { FakeReply, FakeUpstream } from "../support/fake-upstream.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+type Json = Record<string, unknown>;
+
+let openai: FakeUpstream;
+let anthropic: FakeUpstream;
+let ollamaUp: FakeUpstream;
+let tandem: RunningTandem;
+let client: Ollama;
+/** What every fake answers next (each reads it per request). */
+let reply: FakeReply = { kind: "text", text: "Hello there.", usage: { input: 7, output: 3 } };
+
+const TARGETS = ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5", "ollama/llama3.2"] as const;
+
+before(async () => {
+  [openai, anthropic, ollamaUp] = await Promise.all([
+    startFakeOpenAI({ models: ["gpt-4o-mini", "text-embedding-3-small"] }),
+    startFakeAnthropic(),
+    startFakeOllama(),
+  ]);
+  for (const fake of [openai, anthropic, ollamaUp]) fake.script(() => reply);
+  tandem = await startTandem(
+    {
+      // Upstream failures are scripted here on purpose: none of them may open a target's breaker.
+      breaker: { failureThreshold: 1000, cooldownMs: 1000 },
+      providers: {
+        openai: { kind: "openai", baseUrl: openai.url, apiKeys: ["env:UP"], local: false },
+        anthropic: { kind: "anthropic", baseUrl: anthropic.url, apiKeys: ["env:UP"], local: false },
+        ollama: { kind: "ollama", baseUrl: ollamaUp.url },
+      },
+    },
+    { env: { UP: "sk-upstream" } },
+  );
+  client = new Ollama({ host: tandem.url });
+});
+
+after(async () => {
+  await tandem?.close();
+  await Promise.all([openai?.close(), anthropic?.close(), ollamaUp?.close()]);
+});
+
+async function post(path: string, body: unknown, method = "POST"): Promise<{ status: number; type: string; text: string }> {
+  const res = await fetch(`${tandem.url}${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: res.status, type: res.headers.get("content-type") ?? "", text: await res.text() };
+}
+
+function lines(text: string): Json[] {
+  return text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as Json);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The schema, from api/types.go: a field with `omitempty` is left out when empty (never "", [], 0
+// or false on the wire); one without it is always there. ollama-js's interfaces agree on the names.
+// ---------------------------------------------------------------------------------------------
+
+/** Go's time.Time in JSON: RFC 3339 with an offset or Z, fractional seconds optional. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const METRICS = ["total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration", "eval_count", "eval_duration"];
+const DONE_REASONS = new Set(["stop", "length", "load", "unload"]);
+/** Fields tandem adds beside Ollama's (clients ignore unknown fields): the degraded note. */
+const EXTENSIONS = new Set(["tandem_degraded"]);
+
+function problems(where: string, value: Json, allowed: readonly string[], out: string[]): void {
+  for (const key of Object.keys(value))
+    if (!allowed.includes(key) && !EXTENSIONS.has(key)) out.push(`${where}: unknown field '${key}'`);
+}
+
+function checkTime(where: string, value: unknown, out: string[]): void {
+  if (typeof value !== "string" || !RFC3339.test(value)) out.push(`${where}: not an RFC 3339 time: ${JSON.stringify(value)}`);
+}
+
+function checkOmitEmptyString(where: string, value: unknown, out: string[]): void {
+  if (value === undefined) return;
+  if (typeof value !== "string" || value === "") out.push(`${where}: omitempty string is ${JSON.stringify(value)}`);
+}
+
+/** api.Logprob: TokenLogprob (token, logprob, bytes omitempty) and top_logprobs omitempty. */
+function checkLogprobs(where: string, value: unknown, out: string[]): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value) || value.length === 0) {
+    out.push(`${where}: omitempty list is ${JSON.stringify(value)}`);
+    return;
+  }
+  value.forEach((entry: Json, i) => {
+    const at = `${where}[${i}]`;
+    problems(at, entry, ["token", "logprob", "bytes", "top_logprobs"], out);
+    if (typeof entry.token !== "string" || typeof entry.logprob !== "number") out.push(`${at}: token/logprob`);
+    if (entry.top_logprobs !== undefined && (!Array.isArray(entry.top_logprobs) || entry.top_logprobs.length === 0))
+      out.push(`${at}.top_logprobs: omitempty list is ${JSON.stringify(entry.top_logprobs)}`);
+  });
+}
+
+function checkMetrics(where: string, value: Json, done: boolean, out: string[]): void {
+  for (const key of METRICS) {
+    const v = value[key];
+    if (v === undefined) continue;
+    if (!Number.isInteger(v) || (v as number) < 0) out.push(`${where}.${key}: not a non-negative integer: ${v}`);
+    if (!done) out.push(`${where}.${key}: on a chunk that is not done`);
+  }
+  if (done && value.done_reason !== "load" && value.done_reason !== "unload") {
+    for (const key of ["total_duration", "eval_count", "eval_duration", "prompt_eval_count"])
+      if (value[key] === undefined) out.push(`${where}: final object without ${key}`);
+  }
+}
+
+function checkDone(where: string, value: Json, out: string[]): void {
+  if (typeof value.done !== "boolean") out.push(`${where}.done: ${JSON.stringify(value.done)}`);
+  if (value.done === true) {
+    if (!DONE_REASONS.has(value.done_reason as string)) out.push(`${where}.done_reason: ${JSON.stringify(value.done_reason)}`);
+  } else if (value.done_reason !== undefined) out.push(`${where}.done_reason on a chunk that is not done`);
+}
+
+/** api.ToolCall: id omitempty, function {index (no omitempty), name, arguments (an object)}. */
+function checkToolCalls(where: string, value: unknown, out: string[]): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value) || value.length === 0) {
+    out.push(`${where}: omitempty list is ${JSON.stringify(value)}`);
+    return;
+  }
+  value.forEach((call: Json, i) => {
+    const at = `${where}[${i}]`;
+    problems(at, call, ["id", "function"], out);
+    checkOmitEmptyString(`${at}.id`, call.id, out);
+    const fn = call.function as Json | undefined;
+    if (!fn || typeof fn !== "object") {
+      out.push(`${at}.function missing`);
+      return;
+    }
+    problems(`${at}.function`, fn, ["index", "name", "arguments"], out);
+    if (!Number.isInteger(fn.index)) out.push(`${at}.function.index: ${JSON.stringify(fn.index)}`);
+    if (typeof fn.name !== "string") out.push(`${at}.function.name`);
+    if (typeof fn.arguments !== "object" || fn.arguments === null || Array.isArray(fn.arguments))
+      out.push(`${at}.function.arguments is not an object: ${JSON.stringify(fn.arguments)}`);
+  });
+}
+
+/** api.ChatResponse (streamed chunk or whole answer). */
+function chatProblems(value: Json, where = "chat"): string[] {
+  const out: string[] = [];
+  if ("error" in value) return [`${where}: error ${JSON.stringify(value.error)}`];
+  problems(
+    where,
+    value,
+    ["model", "remote_model", "remote_host", "created_at", "message", "done", "done_reason", "logprobs", ...METRICS],
+    out,
+  );
+  if (typeof value.model !== "string" || value.model === "") out.push(`${where}.model`);
+  checkTime(`${where}.created_at`, value.created_at, out);
+  const message = value.message as Json | undefined;
+  if (!message || typeof message !== "object") out.push(`${where}.message missing`);
+  else {
+    problems(
+      `${where}.message`,
+      message,
+      ["role", "content", "thinking", "images", "tool_calls", "tool_name", "tool_call_id"],
+      out,
+    );
+    if (message.role !== "assistant") out.push(`${where}.message.role: ${JSON.stringify(message.role)}`);
+    if (typeof message.content !== "string") out.push(`${where}.message.content: ${JSON.stringify(message.content)}`);
+    checkOmitEmptyString(`${where}.message.thinking`, message.thinking, out);
+    checkToolCalls(`${where}.message.tool_calls`, message.tool_calls, out);
+  }
+  checkDone(where, value, out);
+  checkMetrics(where, value, value.done === true, out);
+  checkLogprobs(`${where}.logprobs`, value.logprobs, out);
+  return out;
+}
+
+/** api.GenerateResponse. */
+function generateProblems(value: Json, where = "generate"): string[] {
+  const out: string[] = [];
+  if ("error" in value) return [`${where}: error ${JSON.stringify(value.error)}`];
+  problems(
+    where,
+    value,
+    [
+      "model",
+      "remote_model",
+      "remote_host",
+      "created_at",
+      "response",
+      "thinking",
+      "done",
+      "done_reason",
+      "context",
+      "tool_calls",
+      "logprobs",
+      ...METRICS,
+    ],
+    out,
+  );
+  if (typeof value.model !== "string" || value.model === "") out.push(`${where}.model`);
+  checkTime(`${where}.created_at`, value.created_at, out);
+  if (typeof value.response !== "string") out.push(`${where}.response: ${JSON.stringify(value.response)}`);
+  checkOmitEmptyString(`${where}.thinking`, value.thinking, out);
+  if (
+    value.context !== undefined &&
+    (!Array.isArray(value.context) || value.context.length === 0 || !value.context.every(Number.isInteger))
+  )
+    out.push(`${where}.context: ${JSON.stringify(value.context)}`);
+  checkDone(where, value, out);
+  checkMetrics(where, value, value.done === true, out);
+  checkLogprobs(`${where}.logprobs`, value.logprobs, out);
+  return out;
+}
+
+/** A stream: every line valid, exactly one `done` line and it is the last. */
+function streamProblems(text: string, check: (value: Json, where: string) => string[]): string[] {
+  const all = lines(text);
+  const out = all.flatMap((value, i) => check(value, `line ${i}`));
+  const done = all.filter((v) => v.done === true);
+  if (done.length !== 1 || all.at(-1)?.done !== true)
+    out.push(`stream: ${done.length} done lines, last done=${all.at(-1)?.done}`);
+  return out;
+}
+
+/** api.ModelDetails: every field without omitempty (context_length and embedding_length have it). */
+function detailsProblems(where: string, value: unknown, out: string[]): void {
+  if (typeof value !== "object" || value === null) {
+    out.push(`${where} missing`);
+    return;
+  }
+  const d = value as Json;
+  problems(
+    where,
+    d,
+    [
+      "parent_model",
+      "format",
+      "family",
+      "families",
+      "parameter_size",
+      "quantization_level",
+      "context_length",
+      "embedding_length",
+    ],
+    out,
+  );
+  for (const key of ["parent_model", "format", "family", "parameter_size", "quantization_level"])
+    if (typeof d[key] !== "string") out.push(`${where}.${key}: ${JSON.stringify(d[key])}`);
+  if (!Array.isArray(d.families)) out.push(`${where}.families: ${JSON.stringify(d.families)}`);
+}
+
+describe("every answer of the battery matches api/types.go, on every target kind", () => {
+  const battery: Array<{ name: string; reply: FakeReply; body: Json }> = [
+    { name: "text", reply: { kind: "text", text: "Hello there.", usage: { input: 7, output: 3 } }, body: {} },
+    {
+      name: "length",
+      reply: { kind: "text", text: "Hello", finish: "length", usage: { input: 7, output: 1 } },
+      body: { options: { num_predict: 1 } },
+    },
+    {
+      name: "thinking",
+      reply: { kind: "text", text: "Fine.", reasoning: "Let me think.", usage: { input: 7, output: 3 } },
+      body: { think: true },
+    },
+    {
+      name: "tools",
+      reply: {
+        kind: "tool_calls",
+        calls: [
+          { name: "get_weather", arguments: { city: "Paris" } },
+          { name: "get_weather", arguments: { city: "Rome" } },
+        ],
+      },
+      body: {
+        tools: [
+          {
+            type: "function",
+            function: {
+              name: "get_weather",
+              description: "Weather",
+              parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+            },
+          },
+        ],
+      },
+    },
+    {
+      name: "logprobs",
+      reply: { kind: "text", text: "Hi", usage: { input: 7, output: 1 } },
+      body: { logprobs: true, top_logprobs: 2 },
+    },
+  ];
+
+  for (const target of TARGETS) {
+    for (const stream of [false, true]) {
+      it(`/api/chat on ${target}, ${stream ? "streamed" : "whole"}`, async () => {
+        for (const c of battery) {
+          reply = c.reply;
+          const res = await post("/api/chat", { model: target, messages: [{ role: "user", content: "Hi" }], stream, ...c.body });
+          assert.equal(res.status, 200, `${c.name}: ${res.text}`);
+          assert.match(res.type, stream ? /application\/x-ndjson/ : /application\/json/);
+          const found = stream ? streamProblems(res.text, chatProblems) : chatProblems(JSON.parse(res.text) as Json);
+          assert.deepEqual(found, [], `${c.name}: ${res.text}`);
+        }
+      });
+    }
+    // The fake Ollama upstream has no /api/generate: its same-wire pass-through is checked by passthrough-ollama.test.ts.
+    if (target.startsWith("ollama/")) continue;
+    for (const stream of [false, true]) {
+      it(`/api/generate on ${target}, ${stream ? "streamed" : "whole"}`, async () => {
+        for (const c of battery.filter((b) => b.name !== "tools")) {
+          reply = c.reply;
+          const res = await post("/api/generate", { model: target, prompt: "Hi", stream, ...c.body });
+          assert.equal(res.status, 200, `${c.name}: ${res.text}`);
+          const found = stream ? streamProblems(res.text, generateProblems) : generateProblems(JSON.parse(res.text) as Json);
+          assert.deepEqual(found, [], `${c.name}: ${res.text}`);
+        }
+      });
+    }
+  }
+
+  it("the load and unload answers (empty messages or prompt, keep_alive 0)", async () => {
+    for (const target of TARGETS) {
+      for (const keep of [undefined, 0]) {
+        const chat = await post("/api/chat", { model: target, messages: [], ...(keep === 0 && { keep_alive: 0 }) });
+        assert.equal(chat.status, 200, chat.text);
+        const chatBody = JSON.parse(chat.text) as Json;
+        assert.deepEqual(chatProblems(chatBody), []);
+        assert.equal(chatBody.done_reason, keep === 0 ? "unload" : "load");
+        const gen = await post("/api/generate", { model: target, ...(keep === 0 && { keep_alive: 0 }) });
+        const genBody = JSON.parse(gen.text) as Json;
+        assert.deepEqual(generateProblems(genBody), []);
+        assert.equal(genBody.done_reason, keep === 0 ? "unload" : "load");
+      }
+    }
+  });
+
+  it("/api/tags, /api/show, /api/ps and /api/version", async () => {
+    const tags = (await client.list()) as unknown as { models: Json[] };
+    assert.ok(tags.models.length > 0);
+    for (const [i, entry] of tags.models.entries()) {
+      const out: string[] = [];
+      problems(
+        `tags[${i}]`,
+        entry,
+        ["name", "model", "remote_model", "remote_host", "modified_at", "size", "digest", "details", "capabilities"],
+        out,
+      );
+      // ollama-js turns modified_at into a Date; the wire's is checked below.
+      if (typeof entry.name !== "string" || typeof entry.model !== "string" || !Number.isInteger(entry.size))
+        out.push(`tags[${i}] name/model/size`);
+      if (typeof entry.digest !== "string" || !/^[0-9a-f]{64}$/.test(entry.digest)) out.push(`tags[${i}].digest`);
+      detailsProblems(`tags[${i}].details`, entry.details, out);
+      assert.deepEqual(out, []);
+    }
+    const rawTags = JSON.parse((await post("/api/tags", undefined, "GET")).text) as { models: Json[] };
+    for (const entry of rawTags.models) checkTime("modified_at", entry.modified_at, []);
+    assert.ok(rawTags.models.every((m) => RFC3339.test(m.modified_at as string)));
+
+    for (const target of TARGETS) {
+      const show = JSON.parse((await post("/api/show", { model: target })).text) as Json;
+      const out: string[] = [];
+      problems(
+        "show",
+        show,
+        [
+          "license",
+          "modelfile",
+          "parameters",
+          "template",
+          "system",
+          "renderer",
+          "parser",
+          "details",
+          "messages",
+          "remote_model",
+          "remote_host",
+          "model_info",
+          "projector_info",
+          "tensors",
+          "capabilities",
+          "modified_at",
+          "requires",
+        ],
+        out,
+      );
+      detailsProblems("show.details", show.details, out);
+      // model_info has no omitempty: always an object (integrations crash on a missing one, routes.go says).
+      if (typeof show.model_info !== "object" || show.model_info === null) out.push("show.model_info");
+      checkTime("show.modified_at", show.modified_at, out);
+      if (!Array.isArray(show.capabilities) || show.capabilities.length === 0) out.push("show.capabilities");
+      assert.deepEqual(out, [], JSON.stringify(show));
+    }
+    const ps = JSON.parse((await post("/api/ps", undefined, "GET")).text) as Json;
+    assert.deepEqual(ps, { models: [] });
+    assert.match((await client.version()).version, /^\d+\.\d+\.\d+$/);
+  });
+});
