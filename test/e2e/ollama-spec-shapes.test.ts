@@ -411,3 +411,39 @@ describe("every answer of the battery matches api/types.go, on every target kind
     assert.match((await client.version()).version, /^\d+\.\d+\.\d+$/);
   });
 });
+
+describe("errors as Ollama answers them (server/routes.go), and as ollama-js throws them", () => {
+  it("an unknown model is 404 `model 'x' not found` on chat, generate and show, as routes.go writes it", async () => {
+    for (const model of ["nope", "openai/nope"]) {
+      for (const [path, body] of [
+        ["/api/chat", { model, messages: [{ role: "user", content: "Hi" }] }],
+        ["/api/chat", { model, messages: [{ role: "user", content: "Hi" }], stream: false }],
+        ["/api/chat", { model, messages: [] }],
+        ["/api/generate", { model, prompt: "Hi" }],
+        ["/api/generate", { model }],
+        ["/api/show", { model }],
+      ] as const) {
+        const res = await post(path, body);
+        assert.equal(res.status, 404, `${path} ${res.text}`);
+        assert.deepEqual(JSON.parse(res.text), { error: `model '${model}' not found` }, path);
+      }
+    }
+    await assert.rejects(client.chat({ model: "nope", messages: [{ role: "user", content: "Hi" }] }), {
+      name: "ResponseError",
+      status_code: 404,
+      message: "model 'nope' not found",
+    });
+  });
+
+  it('an unknown model is 404 `model "x" not found, try pulling it first` on embed and embeddings', async () => {
+    for (const [path, body] of [
+      ["/api/embed", { model: "nope", input: "Hi" }],
+      ["/api/embeddings", { model: "nope", prompt: "Hi" }],
+    ] as const) {
+      const res = await post(path, body);
+      assert.equal(res.status, 404, res.text);
+      assert.deepEqual(JSON.parse(res.text), { error: 'model "nope" not found, try pulling it first' });
+    }
+    await assert.rejects(client.embed({ model: "nope", input: "Hi" }), { name: "ResponseError", status_code: 404 });
+  });
+});

@@ -2,6 +2,7 @@ import type { ChatRequest, Gateway } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, parseBody, requestRecord, sendChat } from "../shared/index.js";
 import { nativeOllamaAnswer, nativeOllamaRequest, OllamaNativeStream } from "./native-ollama.js";
+import { withOllamaModelErrors } from "./ollama-model-errors.js";
 import { ollamaChatRequestSchema, ollamaGenerateRequestSchema } from "./ollama-server-api.js";
 import { type OllamaAnswerOptions, OllamaStreamRenderer } from "./ollama-stream-renderer.js";
 import { parseOllamaChatRequest } from "./parse-ollama-chat-request.js";
@@ -18,21 +19,25 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (!body.messages?.length) {
       // Ollama's load (or, with keep_alive 0, unload) request: a local model is loaded; a remote one only resolved.
-      const entry = await gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply));
+      const entry = await withOllamaModelErrors(body.model, "not-found", () =>
+        gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply)),
+      );
       return reply.send(renderOllamaLoadResponse(entry.name, "chat", keepAliveMs === 0));
     }
     const chat = parseOllamaChatRequest(body);
     const options = answerOptions(chat);
-    await sendChat(
-      request,
-      reply,
-      gateway,
-      { ...chat, ...keepAliveField(keepAliveMs), native: nativeOllamaRequest(request.body, "ollama-chat", record.bodyText) },
-      {
-        stream: (meta) => new OllamaStreamRenderer("chat", meta, record, options),
-        json: (result, meta) => renderOllamaChatResponse(result, meta, record, options),
-        native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
-      },
+    await withOllamaModelErrors(body.model, "not-found", () =>
+      sendChat(
+        request,
+        reply,
+        gateway,
+        { ...chat, ...keepAliveField(keepAliveMs), native: nativeOllamaRequest(request.body, "ollama-chat", record.bodyText) },
+        {
+          stream: (meta) => new OllamaStreamRenderer("chat", meta, record, options),
+          json: (result, meta) => renderOllamaChatResponse(result, meta, record, options),
+          native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
+        },
+      ),
     );
   });
 
@@ -42,21 +47,29 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
     const body = parseBody(ollamaGenerateRequestSchema, request.body);
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (!body.prompt && !body.images?.length) {
-      const entry = await gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply));
+      const entry = await withOllamaModelErrors(body.model, "not-found", () =>
+        gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply)),
+      );
       return reply.send(renderOllamaLoadResponse(entry.name, "generate", keepAliveMs === 0));
     }
     const chat = parseOllamaGenerateRequest(body);
     const options = answerOptions(chat);
-    await sendChat(
-      request,
-      reply,
-      gateway,
-      { ...chat, ...keepAliveField(keepAliveMs), native: nativeOllamaRequest(request.body, "ollama-generate", record.bodyText) },
-      {
-        stream: (meta) => new OllamaStreamRenderer("generate", meta, record, options),
-        json: (result, meta) => renderOllamaGenerateResponse(result, meta, record, options),
-        native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
-      },
+    await withOllamaModelErrors(body.model, "not-found", () =>
+      sendChat(
+        request,
+        reply,
+        gateway,
+        {
+          ...chat,
+          ...keepAliveField(keepAliveMs),
+          native: nativeOllamaRequest(request.body, "ollama-generate", record.bodyText),
+        },
+        {
+          stream: (meta) => new OllamaStreamRenderer("generate", meta, record, options),
+          json: (result, meta) => renderOllamaGenerateResponse(result, meta, record, options),
+          native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
+        },
+      ),
     );
   });
 }

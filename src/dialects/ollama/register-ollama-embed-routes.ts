@@ -1,6 +1,7 @@
 import type { Gateway } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, metaHeaders, parseBody, requestRecord } from "../shared/index.js";
+import { withOllamaModelErrors } from "./ollama-model-errors.js";
 import { ollamaEmbeddingsRequestSchema, ollamaEmbedRequestSchema } from "./ollama-server-api.js";
 import { keepAliveField, parseOllamaKeepAlive } from "./parse-ollama-keep-alive.js";
 
@@ -15,12 +16,16 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (input.length === 0) {
       // Ollama answers an empty batch with no vectors (after loading the model).
-      const entry = await gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply));
+      const entry = await withOllamaModelErrors(body.model, "try-pulling", () =>
+        gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply)),
+      );
       return { model: entry.name, embeddings: [] };
     }
-    const { meta, result } = await gateway.embed(
-      { model: body.model, input, ...(body.dimensions ? { dimensions: body.dimensions } : {}), ...keepAliveField(keepAliveMs) },
-      { signal: clientSignal(request, reply), headers: request.headers },
+    const { meta, result } = await withOllamaModelErrors(body.model, "try-pulling", () =>
+      gateway.embed(
+        { model: body.model, input, ...(body.dimensions ? { dimensions: body.dimensions } : {}), ...keepAliveField(keepAliveMs) },
+        { signal: clientSignal(request, reply), headers: request.headers },
+      ),
     );
     record.meta = meta;
     reply.headers(metaHeaders(meta));
@@ -39,13 +44,18 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
     const body = parseBody(ollamaEmbeddingsRequestSchema, request.body);
     record.model = body.model;
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
-    if (!body.prompt) {
-      await gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply));
+    const prompt = body.prompt;
+    if (!prompt) {
+      await withOllamaModelErrors(body.model, "try-pulling", () =>
+        gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply)),
+      );
       return { embedding: [] };
     }
-    const { meta, result } = await gateway.embed(
-      { model: body.model, input: [body.prompt], ...keepAliveField(keepAliveMs) },
-      { signal: clientSignal(request, reply), headers: request.headers },
+    const { meta, result } = await withOllamaModelErrors(body.model, "try-pulling", () =>
+      gateway.embed(
+        { model: body.model, input: [prompt], ...keepAliveField(keepAliveMs) },
+        { signal: clientSignal(request, reply), headers: request.headers },
+      ),
     );
     record.meta = meta;
     reply.headers(metaHeaders(meta));
