@@ -446,4 +446,19 @@ describe("errors as Ollama answers them (server/routes.go), and as ollama-js thr
     }
     await assert.rejects(client.embed({ model: "nope", input: "Hi" }), { name: "ResponseError", status_code: 404 });
   });
+
+  it("a missing model is 400 `model is required`", async () => {
+    for (const [path, body] of [
+      ["/api/chat", { messages: [{ role: "user", content: "Hi" }] }],
+      ["/api/chat", { model: "", messages: [] }],
+      ["/api/generate", { prompt: "Hi" }],
+      ["/api/embed", { input: "Hi" }],
+      ["/api/embeddings", { prompt: "Hi" }],
+      ["/api/show", {}],
+    ] as const) {
+      const res = await post(path, body);
+      assert.equal(res.status, 400, `${path} ${res.text}`);
+      assert.deepEqual(JSON.parse(res.text), { error: "model is required" }, path);
+    }
+  });
 });

@@ -87,7 +87,8 @@ const toolSchema = z.object({
  * the model and is answered that way, as Ollama itself does (Go decodes a missing field as empty).
  */
 export const ollamaChatRequestSchema = z.object({
-  model: z.string().min(1),
+  /** Required: absent, null or "" is Ollama's 400 `model is required` (see requiredModel). */
+  model: z.string().nullish(),
   messages: z.array(ollamaMessageSchema).nullish(),
   tools: z.array(toolSchema).nullish(),
   format,
@@ -100,14 +101,18 @@ export const ollamaChatRequestSchema = z.object({
   top_logprobs: topLogprobs,
 });
 
-export type OllamaChatRequest = z.output<typeof ollamaChatRequestSchema>;
+/** A parsed request whose model the route has checked is there (requiredModel). */
+export type Named<T> = T & { model: string };
+
+export type OllamaChatRequest = Named<z.output<typeof ollamaChatRequestSchema>>;
 
 /**
  * No `prompt` (absent, as in Ollama's own docs example, or "", as its Go client sends) is Ollama's
  * "load the model" request and is answered that way.
  */
 export const ollamaGenerateRequestSchema = z.object({
-  model: z.string().min(1),
+  /** Required: absent, null or "" is Ollama's 400 `model is required` (see requiredModel). */
+  model: z.string().nullish(),
   prompt: z.string().nullish(),
   suffix: z.string().nullish(),
   system: z.string().nullish(),
@@ -127,10 +132,11 @@ export const ollamaGenerateRequestSchema = z.object({
   top_logprobs: topLogprobs,
 });
 
-export type OllamaGenerateRequest = z.output<typeof ollamaGenerateRequestSchema>;
+export type OllamaGenerateRequest = Named<z.output<typeof ollamaGenerateRequestSchema>>;
 
 export const ollamaEmbedRequestSchema = z.object({
-  model: z.string().min(1),
+  /** Required: absent, null or "" is Ollama's 400 `model is required` (see requiredModel). */
+  model: z.string().nullish(),
   input: z.union([z.string(), z.array(z.string())]),
   /** Accepted; targets truncate (or refuse) by their own rules. */
   truncate: z.boolean().nullish(),
@@ -141,7 +147,8 @@ export const ollamaEmbedRequestSchema = z.object({
 
 /** The legacy single-prompt endpoint, POST /api/embeddings. */
 export const ollamaEmbeddingsRequestSchema = z.object({
-  model: z.string().min(1),
+  /** Required: absent, null or "" is Ollama's 400 `model is required` (see requiredModel). */
+  model: z.string().nullish(),
   prompt: z.string().nullish(),
   options: ollamaOptionsSchema,
   keep_alive: keepAlive,

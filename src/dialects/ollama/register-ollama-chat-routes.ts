@@ -2,7 +2,7 @@ import type { ChatRequest, Gateway } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, parseBody, requestRecord, sendChat } from "../shared/index.js";
 import { nativeOllamaAnswer, nativeOllamaRequest, OllamaNativeStream } from "./native-ollama.js";
-import { withOllamaModelErrors } from "./ollama-model-errors.js";
+import { requiredModel, withOllamaModelErrors } from "./ollama-model-errors.js";
 import { ollamaChatRequestSchema, ollamaGenerateRequestSchema } from "./ollama-server-api.js";
 import { type OllamaAnswerOptions, OllamaStreamRenderer } from "./ollama-stream-renderer.js";
 import { parseOllamaChatRequest } from "./parse-ollama-chat-request.js";
@@ -15,7 +15,8 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
   scope.post("/api/chat", async (request, reply) => {
     const record = requestRecord(request);
     record.dialect = "ollama";
-    const body = parseBody(ollamaChatRequestSchema, request.body);
+    const parsed = parseBody(ollamaChatRequestSchema, request.body);
+    const body = { ...parsed, model: requiredModel(parsed.model) };
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (!body.messages?.length) {
       // Ollama's load (or, with keep_alive 0, unload) request: a local model is loaded; a remote one only resolved.
@@ -44,7 +45,8 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
   scope.post("/api/generate", async (request, reply) => {
     const record = requestRecord(request);
     record.dialect = "ollama";
-    const body = parseBody(ollamaGenerateRequestSchema, request.body);
+    const parsed = parseBody(ollamaGenerateRequestSchema, request.body);
+    const body = { ...parsed, model: requiredModel(parsed.model) };
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (!body.prompt && !body.images?.length) {
       const entry = await withOllamaModelErrors(body.model, "not-found", () =>

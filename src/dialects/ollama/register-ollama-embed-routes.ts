@@ -1,7 +1,7 @@
 import type { Gateway } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, metaHeaders, parseBody, requestRecord } from "../shared/index.js";
-import { withOllamaModelErrors } from "./ollama-model-errors.js";
+import { requiredModel, withOllamaModelErrors } from "./ollama-model-errors.js";
 import { ollamaEmbeddingsRequestSchema, ollamaEmbedRequestSchema } from "./ollama-server-api.js";
 import { keepAliveField, parseOllamaKeepAlive } from "./parse-ollama-keep-alive.js";
 
@@ -10,7 +10,8 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
   scope.post("/api/embed", async (request, reply) => {
     const record = requestRecord(request);
     record.dialect = "ollama";
-    const body = parseBody(ollamaEmbedRequestSchema, request.body);
+    const parsed = parseBody(ollamaEmbedRequestSchema, request.body);
+    const body = { ...parsed, model: requiredModel(parsed.model) };
     record.model = body.model;
     const input = typeof body.input === "string" ? [body.input] : body.input;
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
@@ -41,7 +42,8 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
   scope.post("/api/embeddings", async (request, reply) => {
     const record = requestRecord(request);
     record.dialect = "ollama";
-    const body = parseBody(ollamaEmbeddingsRequestSchema, request.body);
+    const parsed = parseBody(ollamaEmbeddingsRequestSchema, request.body);
+    const body = { ...parsed, model: requiredModel(parsed.model) };
     record.model = body.model;
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     const prompt = body.prompt;
