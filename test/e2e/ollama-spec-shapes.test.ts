@@ -461,4 +461,46 @@ describe("errors as Ollama answers them (server/routes.go), and as ollama-js thr
       assert.deepEqual(JSON.parse(res.text), { error: "model is required" }, path);
     }
   });
+
+  it('bad JSON is 400 with an `error` string; a stream\'s failure after it began is an `{"error"}` line', async () => {
+    const bad = await post("/api/chat", "{bad");
+    assert.equal(bad.status, 400);
+    assert.equal(typeof (JSON.parse(bad.text) as Json).error, "string");
+    reply = { kind: "broken_stream", chunks: ["Hel", "lo"] };
+    for (const target of TARGETS) {
+      const res = await post("/api/chat", { model: target, messages: [{ role: "user", content: "Hi" }] });
+      assert.equal(res.status, 200);
+      const all = lines(res.text);
+      assert.deepEqual(Object.keys(all.at(-1) ?? {}), ["error"], res.text);
+      assert.deepEqual(
+        all.slice(0, -1).flatMap((l, i) => chatProblems(l, `line ${i}`)),
+        [],
+      );
+    }
+  });
+
+  it('an upstream\'s error before any byte keeps its status, as `{"error"}`, streamed or not', async () => {
+    reply = { kind: "error", status: 429 };
+    for (const target of TARGETS) {
+      for (const stream of [true, false]) {
+        const res = await post("/api/chat", { model: target, messages: [{ role: "user", content: "Hi" }], stream });
+        assert.equal(res.status, 429, res.text);
+        assert.match(res.type, /application\/json/);
+        assert.deepEqual(Object.keys(JSON.parse(res.text) as Json), ["error"]);
+      }
+    }
+  });
+
+  it("top_logprobs out of 0-20 is 400 `top_logprobs must be between 0 and 20`", async () => {
+    for (const top of [21, -1]) {
+      const res = await post("/api/chat", {
+        model: TARGETS[0],
+        messages: [{ role: "user", content: "Hi" }],
+        logprobs: true,
+        top_logprobs: top,
+      });
+      assert.equal(res.status, 400);
+      assert.deepEqual(JSON.parse(res.text), { error: "top_logprobs must be between 0 and 20" });
+    }
+  });
 });

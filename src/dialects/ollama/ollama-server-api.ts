@@ -18,8 +18,11 @@ const think = z
 /** `logprobs` (Ollama 0.12.11+): the answer's token log probabilities (ChatRequest.logprobs). */
 const logprobs = z.boolean().nullish();
 
-/** `top_logprobs`: alternatives per token, 0-20 as Ollama checks it; only with `logprobs: true`, ignored otherwise. */
-const topLogprobs = z.number().int().min(0).max(20).nullish();
+/**
+ * `top_logprobs`: alternatives per token; only with `logprobs: true`, ignored otherwise. Its range,
+ * 0-20, is checked in Ollama's words by ollamaLogprobs (parse-ollama-chat-request.ts).
+ */
+const topLogprobs = z.number().int().nullish();
 
 /** `format`: "json" or a JSON schema object. */
 const format = z.union([z.string(), z.record(z.string(), z.unknown())]).nullish();
