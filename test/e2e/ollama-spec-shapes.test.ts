@@ -503,4 +503,15 @@ describe("errors as Ollama answers them (server/routes.go), and as ollama-js thr
       assert.deepEqual(JSON.parse(res.text), { error: "top_logprobs must be between 0 and 20" });
     }
   });
+
+  it("generate's raw mode with a template, system or context is 400, as Ollama refuses it", async () => {
+    reply = { kind: "text", text: "Hi" };
+    for (const extra of [{ system: "Be brief." }, { template: "{{ .Prompt }}" }, { context: [1, 2, 3] }]) {
+      const res = await post("/api/generate", { model: TARGETS[0], prompt: "Hi", raw: true, stream: false, ...extra });
+      assert.equal(res.status, 400, res.text);
+      assert.deepEqual(JSON.parse(res.text), { error: "raw mode does not support template, system, or context" });
+    }
+    const plain = await post("/api/generate", { model: TARGETS[0], prompt: "Hi", raw: true, stream: false });
+    assert.equal(plain.status, 200, plain.text);
+  });
 });
