@@ -514,4 +514,13 @@ describe("errors as Ollama answers them (server/routes.go), and as ollama-js thr
     const plain = await post("/api/generate", { model: TARGETS[0], prompt: "Hi", raw: true, stream: false });
     assert.equal(plain.status, 200, plain.text);
   });
+
+  it("/api/push, which tandem does not do, is an Ollama error naming that, not an unknown URL", async () => {
+    const res = await post("/api/push", { model: "local/x" });
+    assert.equal(res.status, 501, res.text);
+    const body = JSON.parse(res.text) as Json;
+    assert.deepEqual(Object.keys(body), ["error"]);
+    assert.match(body.error as string, /push/);
+    await assert.rejects(client.push({ model: "local/x" }), { name: "ResponseError", status_code: 501 });
+  });
 });

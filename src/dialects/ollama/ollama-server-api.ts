@@ -166,7 +166,12 @@ export const ollamaPullRequestSchema = z.object({
   stream: z.boolean().nullish(),
 });
 
-/** POST /api/show: `model`, or the deprecated `name`. */
+/** POST /api/push (api.PushRequest): only the name is read, to say that tandem does not push. */
+export const ollamaPushRequestSchema = z.object({
+  model: z.string().nullish(),
+  name: z.string().nullish(),
+});
+
 /** DELETE /api/delete: `model`, or `name` as older clients (and the ollama-js client) send. */
 export const ollamaDeleteRequestSchema = z.object({
   model: z.string().nullish(),
@@ -198,6 +203,7 @@ export const ollamaCreateRequestSchema = z.object({
   modelfile: z.string().nullish(),
 });
 
+/** POST /api/show: `model`, or the deprecated `name`. */
 export const ollamaShowRequestSchema = z.object({
   model: z.string().nullish(),
   name: z.string().nullish(),
