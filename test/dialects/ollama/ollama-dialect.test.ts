@@ -442,12 +442,13 @@ describe("POST /api/generate", () => {
     ]);
   });
 
-  it("streams `response` chunks; raw, template and context are accepted and ignored", async () => {
+  it("streams `response` chunks; template and context (or raw, which Ollama takes alone) are accepted and ignored", async () => {
+    const raw = await ollama.generate({ model: "fake/model-1", prompt: "Hi", raw: true, stream: false });
+    assert.equal(raw.response, "Hello there, friend!");
     const parts = await ollama.generate({
       model: "fake/model-1",
       prompt: "Hi",
       images: [PNG],
-      raw: true,
       template: "{{ .Prompt }}",
       context: [1, 2, 3],
       stream: true,
