@@ -13,7 +13,7 @@ import { Ollama } from "ollama";
 import { startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { startFakeOllama } from "../support/fake-ollama-upstream.js";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
-import type { FakeReply, FakeUpstream } from "../support/fake-upstream.js";
+import type { FakeReply, FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 type Json = Record<string, unknown>;
@@ -62,6 +62,10 @@ async function post(path: string, body: unknown, method = "POST"): Promise<{ sta
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   return { status: res.status, type: res.headers.get("content-type") ?? "", text: await res.text() };
+}
+
+function lastBody(fake: FakeUpstream): Json {
+  return (fake.requests.at(-1) as RecordedRequest).body as Json;
 }
 
 function lines(text: string): Json[] {
@@ -522,5 +526,27 @@ describe("errors as Ollama answers them (server/routes.go), and as ollama-js thr
     assert.deepEqual(Object.keys(body), ["error"]);
     assert.match(body.error as string, /push/);
     await assert.rejects(client.push({ model: "local/x" }), { name: "ResponseError", status_code: 501 });
+  });
+});
+
+describe("think (api.ThinkValue)", () => {
+  const THINK_ERROR = 'invalid think value: "extreme" (must be "high", "medium", "low", "max", true, or false)';
+
+  it('accepts "max" (Ollama\'s highest level) as the highest effort a target has', async () => {
+    reply = { kind: "text", text: "Fine.", reasoning: "Deeply.", usage: { input: 7, output: 3 } };
+    const answer = await client.chat({ model: TARGETS[0], messages: [{ role: "user", content: "Hi" }], think: "max" as never });
+    assert.equal(answer.message.thinking, "Deeply.");
+    assert.equal(lastBody(openai).reasoning_effort, "high");
+  });
+
+  it("refuses another string with Ollama's words, and a number as Ollama does", async () => {
+    const res = await post("/api/chat", { model: TARGETS[0], messages: [{ role: "user", content: "Hi" }], think: "extreme" });
+    assert.equal(res.status, 400);
+    assert.deepEqual(JSON.parse(res.text), { error: THINK_ERROR });
+    const number = await post("/api/generate", { model: TARGETS[0], prompt: "Hi", think: 1 });
+    assert.equal(number.status, 400);
+    assert.deepEqual(JSON.parse(number.text), {
+      error: 'think must be a boolean or string ("high", "medium", "low", "max", true, or false)',
+    });
   });
 });

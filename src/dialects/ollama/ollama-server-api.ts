@@ -6,14 +6,13 @@
  */
 import { z } from "zod";
 import { int64 } from "../shared/index.js";
+import type { OllamaThink } from "./parse-ollama-think.js";
 
 /** `keep_alive`: a duration string ("5m", "1.5h") or seconds. Accepted; nothing is kept loaded for remote targets. */
 const keepAlive = z.union([z.string(), z.number()]).nullish();
 
-/** `think`: boolean or an effort level ("low", "medium", "high"): the canonical reasoning control. */
-const think = z
-  .union([z.boolean(), z.enum(["low", "medium", "high"], { error: "expected true, false, 'low', 'medium' or 'high'" })])
-  .nullish();
+/** `think`: a boolean or a level; checked in Ollama's words by parseOllamaThink (parse-ollama-think.ts). */
+const think = z.unknown().optional();
 
 /** `logprobs` (Ollama 0.12.11+): the answer's token log probabilities (ChatRequest.logprobs). */
 const logprobs = z.boolean().nullish();
@@ -104,10 +103,10 @@ export const ollamaChatRequestSchema = z.object({
   top_logprobs: topLogprobs,
 });
 
-/** A parsed request whose model the route has checked is there (requiredModel). */
-export type Named<T> = T & { model: string };
+/** A parsed request as the route has checked it: its model there (requiredModel), its `think` valid (parseOllamaThink). */
+export type Checked<T> = Omit<T, "model" | "think"> & { model: string; think?: OllamaThink | undefined };
 
-export type OllamaChatRequest = Named<z.output<typeof ollamaChatRequestSchema>>;
+export type OllamaChatRequest = Checked<z.output<typeof ollamaChatRequestSchema>>;
 
 /**
  * No `prompt` (absent, as in Ollama's own docs example, or "", as its Go client sends) is Ollama's
@@ -135,7 +134,7 @@ export const ollamaGenerateRequestSchema = z.object({
   top_logprobs: topLogprobs,
 });
 
-export type OllamaGenerateRequest = Named<z.output<typeof ollamaGenerateRequestSchema>>;
+export type OllamaGenerateRequest = Checked<z.output<typeof ollamaGenerateRequestSchema>>;
 
 export const ollamaEmbedRequestSchema = z.object({
   /** Required: absent, null or "" is Ollama's 400 `model is required` (see requiredModel). */

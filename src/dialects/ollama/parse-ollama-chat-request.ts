@@ -1,7 +1,8 @@
-import { type ChatRequest, GatewayError, logprobsRequest, type ReasoningControl, type ToolDefinition } from "../../core/index.js";
+import { type ChatRequest, GatewayError, logprobsRequest, type ToolDefinition } from "../../core/index.js";
 import { convertFromOllamaMessages } from "./convert-from-ollama-messages.js";
 import type { OllamaChatRequest } from "./ollama-server-api.js";
 import { parseOllamaSampling } from "./parse-ollama-sampling.js";
+import { ollamaThink } from "./parse-ollama-think.js";
 
 /** POST /api/chat body -> canonical chat request. `stream` defaults to true, as in Ollama. */
 export function parseOllamaChatRequest(body: OllamaChatRequest): ChatRequest {
@@ -23,11 +24,6 @@ export function parseOllamaChatRequest(body: OllamaChatRequest): ChatRequest {
   }
   if (body.think != null) request.reasoning = ollamaThink(body.think);
   return request;
-}
-
-/** Ollama's `think` as the canonical reasoning control. */
-export function ollamaThink(think: boolean | "low" | "medium" | "high"): ReasoningControl {
-  return typeof think === "boolean" ? { enabled: think } : { enabled: true, effort: think };
 }
 
 /**

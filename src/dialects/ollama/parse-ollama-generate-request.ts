@@ -1,8 +1,9 @@
 import { type ChatRequest, type ContentPart, GatewayError, type Message } from "../../core/index.js";
 import { decodeOllamaImage } from "./decode-ollama-image.js";
 import type { OllamaGenerateRequest } from "./ollama-server-api.js";
-import { ollamaLogprobs, ollamaThink } from "./parse-ollama-chat-request.js";
+import { ollamaLogprobs } from "./parse-ollama-chat-request.js";
 import { parseOllamaSampling } from "./parse-ollama-sampling.js";
+import { ollamaThink } from "./parse-ollama-think.js";
 
 /**
  * POST /api/generate body -> canonical chat request: `system` becomes a system message and the

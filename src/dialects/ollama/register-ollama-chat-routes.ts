@@ -8,6 +8,7 @@ import { type OllamaAnswerOptions, OllamaStreamRenderer } from "./ollama-stream-
 import { parseOllamaChatRequest } from "./parse-ollama-chat-request.js";
 import { parseOllamaGenerateRequest } from "./parse-ollama-generate-request.js";
 import { keepAliveField, parseOllamaKeepAlive } from "./parse-ollama-keep-alive.js";
+import { parseOllamaThink } from "./parse-ollama-think.js";
 import { renderOllamaChatResponse, renderOllamaGenerateResponse, renderOllamaLoadResponse } from "./render-ollama-response.js";
 
 /** POST /api/chat and POST /api/generate. */
@@ -16,7 +17,7 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
     const record = requestRecord(request);
     record.dialect = "ollama";
     const parsed = parseBody(ollamaChatRequestSchema, request.body);
-    const body = { ...parsed, model: requiredModel(parsed.model) };
+    const body = { ...parsed, model: requiredModel(parsed.model), think: parseOllamaThink(parsed.think) };
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (!body.messages?.length) {
       // Ollama's load (or, with keep_alive 0, unload) request: a local model is loaded; a remote one only resolved.
@@ -46,7 +47,7 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
     const record = requestRecord(request);
     record.dialect = "ollama";
     const parsed = parseBody(ollamaGenerateRequestSchema, request.body);
-    const body = { ...parsed, model: requiredModel(parsed.model) };
+    const body = { ...parsed, model: requiredModel(parsed.model), think: parseOllamaThink(parsed.think) };
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (!body.prompt && !body.images?.length) {
       const entry = await withOllamaModelErrors(body.model, "not-found", () =>
