@@ -549,4 +549,19 @@ describe("think (api.ThinkValue)", () => {
       error: 'think must be a boolean or string ("high", "medium", "low", "max", true, or false)',
     });
   });
+
+  it("without think, a model's thinking is shown (Ollama turns thinking on for a thinking model); think false hides it", async () => {
+    reply = { kind: "text", text: "Fine.", reasoning: "Let me think.", usage: { input: 7, output: 3 } };
+    const whole = await client.chat({ model: TARGETS[0], messages: [{ role: "user", content: "Hi" }] });
+    assert.equal(whole.message.thinking, "Let me think.");
+    let streamed = "";
+    for await (const part of await client.chat({ model: TARGETS[0], messages: [{ role: "user", content: "Hi" }], stream: true }))
+      streamed += part.message.thinking ?? "";
+    assert.equal(streamed, "Let me think.");
+    const generated = await client.generate({ model: TARGETS[0], prompt: "Hi" });
+    assert.equal(generated.thinking, "Let me think.");
+    const off = await client.chat({ model: TARGETS[0], messages: [{ role: "user", content: "Hi" }], think: false });
+    assert.equal(off.message.thinking, undefined);
+    assert.equal(off.message.content, "Fine.");
+  });
 });

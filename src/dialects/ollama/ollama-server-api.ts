@@ -227,7 +227,7 @@ export interface OllamaToolCallOut {
 export interface OllamaAssistantMessageOut {
   role: "assistant";
   content: string;
-  /** The model's reasoning, when the client asked `think`. */
+  /** The model's reasoning, unless the client said `think: false`. */
   thinking?: string;
   tool_calls?: OllamaToolCallOut[];
 }

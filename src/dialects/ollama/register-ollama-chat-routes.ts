@@ -78,9 +78,11 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
 }
 
 /**
- * What the answer shows, as Ollama does: reasoning only to a client that asked `think` (set and not
- * false), token logprobs only to one that asked `logprobs: true`.
+ * What the answer shows, as Ollama does: the model's reasoning unless the client said `think: false`
+ * (Ollama turns thinking on for a thinking model when `think` is unset, and answers its thoughts as
+ * `thinking`; a model that does not think has none to show), token logprobs only to a client that
+ * asked `logprobs: true`.
  */
 function answerOptions(chat: ChatRequest): OllamaAnswerOptions {
-  return { think: chat.reasoning?.enabled === true, logprobs: chat.logprobs !== undefined };
+  return { think: chat.reasoning?.enabled !== false, logprobs: chat.logprobs !== undefined };
 }
