@@ -565,3 +565,21 @@ describe("think (api.ThinkValue)", () => {
     assert.equal(off.message.content, "Fine.");
   });
 });
+
+describe("/api/embed (api.EmbedRequest, EmbedResponse) and /api/embeddings", () => {
+  it("loads the model for an input that is missing, null or empty, answering no vectors", async () => {
+    for (const input of [undefined, null, "", []]) {
+      const res = await post("/api/embed", { model: "openai/text-embedding-3-small", ...(input !== undefined && { input }) });
+      assert.equal(res.status, 200, `${JSON.stringify(input)}: ${res.text}`);
+      assert.deepEqual(JSON.parse(res.text), { model: "openai/text-embedding-3-small", embeddings: [] });
+    }
+  });
+
+  it("refuses an input that is not a string or a list of strings with Ollama's `invalid input type`", async () => {
+    for (const input of [5, ["a", 5], { text: "a" }]) {
+      const res = await post("/api/embed", { model: "openai/text-embedding-3-small", input });
+      assert.equal(res.status, 400, res.text);
+      assert.deepEqual(JSON.parse(res.text), { error: "invalid input type" });
+    }
+  });
+});

@@ -139,7 +139,8 @@ export type OllamaGenerateRequest = Checked<z.output<typeof ollamaGenerateReques
 export const ollamaEmbedRequestSchema = z.object({
   /** Required: absent, null or "" is Ollama's 400 `model is required` (see requiredModel). */
   model: z.string().nullish(),
-  input: z.union([z.string(), z.array(z.string())]),
+  /** A string or a list of strings; checked in Ollama's words by parseOllamaEmbedInput. */
+  input: z.unknown().optional(),
   /** Accepted; targets truncate (or refuse) by their own rules. */
   truncate: z.boolean().nullish(),
   dimensions: z.number().int().positive().nullish(),

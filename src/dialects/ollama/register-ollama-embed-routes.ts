@@ -3,6 +3,7 @@ import type { RouteTable } from "../shared/index.js";
 import { clientSignal, metaHeaders, parseBody, requestRecord } from "../shared/index.js";
 import { requiredModel, withOllamaModelErrors } from "./ollama-model-errors.js";
 import { ollamaEmbeddingsRequestSchema, ollamaEmbedRequestSchema } from "./ollama-server-api.js";
+import { parseOllamaEmbedInput } from "./parse-ollama-embed-input.js";
 import { keepAliveField, parseOllamaKeepAlive } from "./parse-ollama-keep-alive.js";
 
 /** POST /api/embed and the legacy POST /api/embeddings. */
@@ -13,10 +14,10 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
     const parsed = parseBody(ollamaEmbedRequestSchema, request.body);
     const body = { ...parsed, model: requiredModel(parsed.model) };
     record.model = body.model;
-    const input = typeof body.input === "string" ? [body.input] : body.input;
+    const input = parseOllamaEmbedInput(body.input);
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (input.length === 0) {
-      // Ollama answers an empty batch with no vectors (after loading the model).
+      // Ollama answers no input (missing, null, "" or []) with no vectors, after loading the model.
       const entry = await withOllamaModelErrors(body.model, "try-pulling", () =>
         gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply)),
       );
