@@ -567,6 +567,23 @@ describe("think (api.ThinkValue)", () => {
 });
 
 describe("/api/embed (api.EmbedRequest, EmbedResponse) and /api/embeddings", () => {
+  const norm = (v: number[]) => Math.hypot(...v);
+
+  it("answers vectors of unit length, as Ollama normalizes every /api/embed vector", async () => {
+    const res = await client.embed({ model: "openai/text-embedding-3-small", input: ["one", "two"] });
+    assert.equal(res.embeddings.length, 2);
+    for (const v of res.embeddings) assert.ok(Math.abs(norm(v) - 1) < 1e-6, `norm ${norm(v)}`);
+    const legacy = await client.embeddings({ model: "openai/text-embedding-3-small", prompt: "one" });
+    // The legacy endpoint passes the model's vector as it is (routes.go's EmbeddingsHandler normalizes nothing).
+    const upstream = await fetch(`${openai.url}/embeddings`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer sk-upstream" },
+      body: JSON.stringify({ model: "text-embedding-3-small", input: "one" }),
+    });
+    const raw = ((await upstream.json()) as { data: Array<{ embedding: number[] }> }).data[0]?.embedding;
+    assert.deepEqual(legacy.embedding, raw);
+  });
+
   it("loads the model for an input that is missing, null or empty, answering no vectors", async () => {
     for (const input of [undefined, null, "", []]) {
       const res = await post("/api/embed", { model: "openai/text-embedding-3-small", ...(input !== undefined && { input }) });

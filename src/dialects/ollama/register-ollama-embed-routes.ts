@@ -1,6 +1,7 @@
 import type { Gateway } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, metaHeaders, parseBody, requestRecord } from "../shared/index.js";
+import { normalizeOllamaEmbedding } from "./normalize-ollama-embedding.js";
 import { requiredModel, withOllamaModelErrors } from "./ollama-model-errors.js";
 import { ollamaEmbeddingsRequestSchema, ollamaEmbedRequestSchema } from "./ollama-server-api.js";
 import { parseOllamaEmbedInput } from "./parse-ollama-embed-input.js";
@@ -33,7 +34,7 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
     reply.headers(metaHeaders(meta));
     return {
       model: meta.target,
-      embeddings: result.embeddings,
+      embeddings: result.embeddings.map((vector) => normalizeOllamaEmbedding(vector, body.dimensions ?? undefined)),
       total_duration: Math.max(1, Math.round((performance.now() - record.startedAt) * 1e6)),
       load_duration: 0,
       prompt_eval_count: result.usage.inputTokens,
