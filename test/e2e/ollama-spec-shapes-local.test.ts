@@ -6,6 +6,7 @@
  * shows: /api/ps, vectors of unit length cut to `dimensions`, an unknown local model's 404.
  */
 import assert from "node:assert/strict";
+import { statSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { Ollama } from "ollama";
 import { sharedModel } from "../support/local-models.js";
@@ -146,5 +147,25 @@ describe("what Ollama does that a local model shows", () => {
       assert.equal(res.status, 404, `${path} ${res.text}`);
       assert.deepEqual(JSON.parse(res.text), { error }, path);
     }
+  });
+
+  it("/api/tags and /api/show describe the GGUF as Ollama does: its architecture, quantization and size", async () => {
+    const { models } = await client.list();
+    const tagged = models.find((m) => m.name === MODEL);
+    assert.ok(tagged);
+    assert.equal(tagged.size, statSync(sharedModel("stories260K.gguf")).size);
+    const expected = {
+      parent_model: "",
+      format: "gguf",
+      family: "llama",
+      families: ["llama"],
+      parameter_size: "",
+      quantization_level: "F32",
+    };
+    assert.deepEqual(tagged.details, expected);
+    const show = await client.show({ model: MODEL });
+    assert.deepEqual(show.details, expected);
+    assert.equal((show.model_info as unknown as Json)["general.architecture"], "llama");
+    assert.equal((show.model_info as unknown as Json)["llama.context_length"], 512);
   });
 });
