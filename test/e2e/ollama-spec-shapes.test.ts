@@ -411,3 +411,13 @@ describe("/api/embed (api.EmbedRequest, EmbedResponse) and /api/embeddings", () 
     }
   });
 });
+
+describe("the root, as Ollama clients probe it", () => {
+  it("GET / answers exactly `Ollama is running`, the text clients compare to detect an Ollama server; HEAD / is 200", async () => {
+    const res = await fetch(`${tandem.url}/`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/plain/);
+    assert.equal(await res.text(), "Ollama is running");
+    assert.equal((await fetch(`${tandem.url}/`, { method: "HEAD" })).status, 200);
+  });
+});
