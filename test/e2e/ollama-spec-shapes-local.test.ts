@@ -168,4 +168,16 @@ describe("what Ollama does that a local model shows", () => {
     assert.equal((show.model_info as unknown as Json)["general.architecture"], "llama");
     assert.equal((show.model_info as unknown as Json)["llama.context_length"], 512);
   });
+
+  it("/api/embed cuts an input longer than the model takes (Ollama's default truncate), and refuses it with truncate false", async () => {
+    const long = "once upon a time there was a little cat ".repeat(80);
+    const cut = await client.embed({ model: MODEL, input: ["a cat", long] });
+    assert.equal(cut.embeddings.length, 2);
+    assert.ok(Math.abs(Math.hypot(...(cut.embeddings[1] ?? [])) - 1) < 1e-6);
+    const explicit = await client.embed({ model: MODEL, input: long, truncate: true });
+    assert.deepEqual(explicit.embeddings[0], cut.embeddings[1]);
+    const refused = await post("/api/embed", { model: MODEL, input: long, truncate: false });
+    assert.equal(refused.status, 400, refused.text);
+    assert.deepEqual(Object.keys(JSON.parse(refused.text) as Json), ["error"]);
+  });
 });

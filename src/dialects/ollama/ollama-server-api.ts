@@ -141,7 +141,10 @@ export const ollamaEmbedRequestSchema = z.object({
   model: z.string().nullish(),
   /** A string or a list of strings; checked in Ollama's words by parseOllamaEmbedInput. */
   input: z.unknown().optional(),
-  /** Accepted; targets truncate (or refuse) by their own rules. */
+  /**
+   * Ollama's default, true: an input longer than the model takes is cut to it (by the embedded
+   * engine and an Ollama upstream; other targets refuse it as their APIs do); false refuses it.
+   */
   truncate: z.boolean().nullish(),
   dimensions: z.number().int().positive().nullish(),
   options: ollamaOptionsSchema,

@@ -26,7 +26,14 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
     }
     const { meta, result } = await withOllamaModelErrors(body.model, "try-pulling", () =>
       gateway.embed(
-        { model: body.model, input, ...(body.dimensions ? { dimensions: body.dimensions } : {}), ...keepAliveField(keepAliveMs) },
+        {
+          model: body.model,
+          input,
+          ...(body.dimensions ? { dimensions: body.dimensions } : {}),
+          // Ollama truncates unless told not to.
+          truncate: body.truncate ?? true,
+          ...keepAliveField(keepAliveMs),
+        },
         { signal: clientSignal(request, reply), headers: request.headers },
       ),
     );

@@ -215,7 +215,10 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     const release = await this.#queue(spec).acquire(signal);
     try {
       await this.#ensureLoaded(spec, signal);
-      const reply = (await this.#engine.call({ op: "embed", model: spec, input: request.input }, signal)) as EmbedReply;
+      const reply = (await this.#engine.call(
+        { op: "embed", model: spec, input: request.input, ...(request.truncate === true && { truncate: true }) },
+        signal,
+      )) as EmbedReply;
       return { embeddings: reply.embeddings, usage: { inputTokens: reply.inputTokens } };
     } catch (err) {
       throw withTarget(err, target);

@@ -491,11 +491,22 @@ describe("embeddings", () => {
     assert.equal(one.model, "fake/model-1");
     assert.equal(one.prompt_eval_count, 3);
     assert.ok(one.total_duration > 0);
-    assert.deepEqual(gateway.embeds.at(-1), { model: "fake/nomic-embed-text", input: ["hello"], keepAliveMs: 300_000 });
+    assert.deepEqual(gateway.embeds.at(-1), {
+      model: "fake/nomic-embed-text",
+      input: ["hello"],
+      truncate: true,
+      keepAliveMs: 300_000,
+    });
 
     const many = await ollama.embed({ model: "fake/nomic-embed-text", input: ["a", "bb"], dimensions: 3 });
     assert.deepEqual(many.embeddings, [unit([1, 0.5, -0.25]), unit([2, 0.5, -0.25])]);
-    assert.deepEqual(gateway.embeds.at(-1), { model: "fake/nomic-embed-text", input: ["a", "bb"], dimensions: 3 });
+    // Ollama truncates unless the request says truncate: false.
+    assert.deepEqual(gateway.embeds.at(-1), {
+      model: "fake/nomic-embed-text",
+      input: ["a", "bb"],
+      dimensions: 3,
+      truncate: true,
+    });
   });
 
   it("POST /api/embeddings (legacy) returns one embedding, as the model gave it", async () => {
