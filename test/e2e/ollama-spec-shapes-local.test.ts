@@ -180,4 +180,14 @@ describe("what Ollama does that a local model shows", () => {
     assert.equal(refused.status, 400, refused.text);
     assert.deepEqual(Object.keys(JSON.parse(refused.text) as Json), ["error"]);
   });
+
+  it("deleting or copying a model that is not there is Ollama's 404 in its words", async () => {
+    const deleted = await post("/api/delete", { model: "local/nope" }, "DELETE");
+    assert.equal(deleted.status, 404, deleted.text);
+    assert.deepEqual(JSON.parse(deleted.text), { error: "model 'local/nope' not found" });
+    const copied = await post("/api/copy", { source: "local/nope", destination: "local/other" });
+    assert.equal(copied.status, 404, copied.text);
+    assert.deepEqual(JSON.parse(copied.text), { error: 'model "local/nope" not found' });
+    await assert.rejects(client.delete({ model: "local/nope" }), { name: "ResponseError", status_code: 404 });
+  });
 });

@@ -1,12 +1,19 @@
 import { GatewayError } from "../../core/index.js";
 
 /**
- * How Ollama's server/routes.go words an unknown model, by endpoint: /api/chat, /api/generate and
- * /api/show say `model 'x' not found`; /api/embed and /api/embeddings (through handleScheduleError)
- * say `model "x" not found, try pulling it first`. Both are 404s naming the model as the client
- * sent it; clients (the ollama CLI, Open WebUI) show the text and offer a pull on a 404.
+ * How Ollama's server/routes.go words an unknown model, by endpoint: /api/chat, /api/generate,
+ * /api/show and /api/delete say `model 'x' not found`; /api/copy `model "x" not found`; /api/embed
+ * and /api/embeddings (through handleScheduleError) `model "x" not found, try pulling it first`.
+ * All are 404s naming the model as the client sent it; clients (the ollama CLI, Open WebUI) show the
+ * text and offer a pull on a 404.
  */
-export type OllamaNotFoundWording = "not-found" | "try-pulling";
+export type OllamaNotFoundWording = "not-found" | "quoted" | "try-pulling";
+
+const WORDINGS: Record<OllamaNotFoundWording, (model: string) => string> = {
+  "not-found": (model) => `model '${model}' not found`,
+  quoted: (model) => `model ${JSON.stringify(model)} not found`,
+  "try-pulling": (model) => `model ${JSON.stringify(model)} not found, try pulling it first`,
+};
 
 /** Ollama's 400 for a request without a model. */
 export function ollamaModelRequired(): GatewayError {
@@ -27,9 +34,7 @@ export function requiredModel(...names: Array<string | null | undefined>): strin
  */
 export function asOllamaModelError(err: unknown, model: string, wording: OllamaNotFoundWording): unknown {
   if (!(err instanceof GatewayError) || err.code !== "not_found" || err.param !== "model") return err;
-  const message =
-    wording === "not-found" ? `model '${model}' not found` : `model ${JSON.stringify(model)} not found, try pulling it first`;
-  return new GatewayError("not_found", message, { param: "model", cause: err });
+  return new GatewayError("not_found", WORDINGS[wording](model), { param: "model", cause: err });
 }
 
 /** Runs one step of a request that names a model, answering tandem's unknown-model error as Ollama does. */

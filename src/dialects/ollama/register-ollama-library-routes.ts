@@ -3,7 +3,7 @@ import type { Gateway } from "../../core/index.js";
 import { GatewayError } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, parseBody } from "../shared/index.js";
-import { requiredModel } from "./ollama-model-errors.js";
+import { requiredModel, withOllamaModelErrors } from "./ollama-model-errors.js";
 import {
   ollamaCopyRequestSchema,
   ollamaCreateRequestSchema,
@@ -26,16 +26,15 @@ const BLOB_TYPES = /^(application\/octet-stream|application\/json)(;|$)/i;
 export function registerOllamaLibraryRoutes(scope: RouteTable, gateway: Gateway): void {
   scope.delete("/api/delete", async (request, reply) => {
     const body = parseBody(ollamaDeleteRequestSchema, request.body ?? {});
-    const name = body.model || body.name;
-    if (!name) throw new GatewayError("invalid_request", "model is required", { param: "model" });
-    await gateway.modelLibrary().delete(name);
+    const name = requiredModel(body.model, body.name);
+    await withOllamaModelErrors(name, "not-found", () => gateway.modelLibrary().delete(name));
     // Ollama answers a bare 200.
     return reply.code(200).send();
   });
 
   scope.post("/api/copy", async (request, reply) => {
     const body = parseBody(ollamaCopyRequestSchema, request.body);
-    await gateway.modelLibrary().copy(body.source, body.destination);
+    await withOllamaModelErrors(body.source, "quoted", () => gateway.modelLibrary().copy(body.source, body.destination));
     return reply.code(200).send();
   });
 
