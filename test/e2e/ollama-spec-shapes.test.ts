@@ -184,7 +184,6 @@ describe("every answer of the battery matches api/types.go, on every target kind
       assert.deepEqual(out, []);
     }
     const rawTags = JSON.parse((await post("/api/tags", undefined, "GET")).text) as { models: Json[] };
-    for (const entry of rawTags.models) checkTime("modified_at", entry.modified_at, []);
     assert.ok(rawTags.models.every((m) => RFC3339.test(m.modified_at as string)));
 
     for (const target of TARGETS) {
