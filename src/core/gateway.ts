@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { LoadedModel, ModelLibrary } from "./model-library.js";
+import type { ModelFile } from "./provider.js";
 import type { PullEvent, PullResult } from "./pull-events.js";
 import type { ChatRequest, EmbedRequest, EmbedResult } from "./request.js";
 import type { Sensitivity } from "./sensitivity.js";
@@ -56,6 +57,8 @@ export interface ModelEntry {
   contextWindow?: number;
   /** Unix seconds. */
   created?: number;
+  /** For a model served from a file on this machine: what its file says (ModelInfo.file). */
+  file?: ModelFile;
 }
 
 /**

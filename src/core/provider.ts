@@ -23,6 +23,18 @@ export interface ModelInfo {
   ownedBy?: string;
   /** Unix seconds, when the upstream says. */
   created?: number;
+  /** The model's file, for a model served from a file on this machine (the embedded engine's GGUF). */
+  file?: ModelFile;
+}
+
+/** What a local model's file says of it (a GGUF header), as Ollama's model details show it. */
+export interface ModelFile {
+  /** The file's size in bytes (all its parts, for a split model's first part: the first part's). */
+  bytes: number;
+  /** `general.architecture`, e.g. `llama`, `qwen2`. */
+  architecture?: string;
+  /** The weights' type, e.g. `Q4_K_M`, `F16`. */
+  quantization?: string;
 }
 
 /** What a provider's models can take, where it is known. An absent field means "may": the upstream decides. */

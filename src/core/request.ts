@@ -135,6 +135,12 @@ export interface EmbedRequest {
   user?: string;
   /** As in ChatRequest. */
   keepAliveMs?: number;
+  /**
+   * Cut an input longer than the model takes to what it takes, rather than refuse it (Ollama's
+   * `truncate`, on by default there). Only a target that counts the model's tokens can: the
+   * embedded engine, an Ollama upstream (which is sent it); others refuse such an input as before.
+   */
+  truncate?: boolean;
 }
 
 export interface ProviderEmbedRequest extends EmbedRequest {

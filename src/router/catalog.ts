@@ -189,6 +189,7 @@ export class Catalog {
             upstreamModel: m.id,
             contextWindow: m.contextWindow,
             created: m.created ?? this.#createdAt,
+            ...(m.file && { file: m.file }),
           });
         }
       }

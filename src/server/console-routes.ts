@@ -40,8 +40,12 @@ const NOT_BUILT = `<!doctype html>
 (or <code>npm ci</code>, which builds), then restart tandem. The API is not affected.</p></body></html>
 `;
 
-/** The plain answer of `/` to clients that do not ask for HTML (curl, health probes). */
-const PLAIN_ANSWER = "tandem is running\n";
+/**
+ * The plain answer of `/` to clients that do not ask for HTML (curl, health probes): Ollama's own,
+ * to the byte. Ollama clients (editor plugins, desktop apps, Ollama UIs) detect a server by comparing
+ * the root's text with `Ollama is running`, and tandem speaks Ollama's API.
+ */
+const PLAIN_ANSWER = "Ollama is running";
 
 /**
  * Mounts the console: `GET /` serves its page to browsers (a request whose Accept names text/html)

@@ -118,7 +118,8 @@ const ENDPOINTS: { path: string; dialect: Dialect; valid: Record<string, unknown
     path: "/api/embed",
     dialect: "ollama",
     valid: { model: MODEL, input: "hello" },
-    wrong: { model: [1, null, ""], input: [5, null, [1, 2], {}] },
+    // A null input is Ollama's load request, as a missing one is (see optional below).
+    wrong: { model: [1, null, ""], input: [5, [1, 2], {}] },
   },
   {
     path: "/api/embeddings",
@@ -202,8 +203,8 @@ describe("hostile input", () => {
           });
         }
       }
-      // A required field missing. (Ollama answers a request with no messages or prompt by loading the model.)
-      const optional = endpoint.dialect === "ollama" ? ["stream", "messages", "prompt"] : ["stream"];
+      // A required field missing. (Ollama answers a request with no messages, prompt or input by loading the model.)
+      const optional = endpoint.dialect === "ollama" ? ["stream", "messages", "prompt", "input"] : ["stream"];
       for (const field of Object.keys(endpoint.valid).filter((f) => !optional.includes(f))) {
         const { [field]: _dropped, ...rest } = endpoint.valid;
         cases.push({ label: `without ${field}`, body: JSON.stringify(rest) });

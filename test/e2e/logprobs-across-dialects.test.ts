@@ -290,8 +290,9 @@ describe("bad logprobs settings: a 400 in the client's dialect naming the field"
         assert.equal(r.json.error.type, "invalid_request_error");
         assert.ok(r.json.error.message.includes(`'${param}'`), r.json.error.message);
       } else {
+        // Ollama's own words name the field bare ("top_logprobs must be between 0 and 20").
         assert.equal(typeof r.json.error, "string");
-        assert.ok(r.json.error.includes(`'${param}'`), r.json.error);
+        assert.ok(r.json.error.includes(param), r.json.error);
       }
       assert.equal(upstreams.ollama.requests.length, 0, "nothing reached the upstream");
     });

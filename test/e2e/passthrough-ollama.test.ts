@@ -196,13 +196,12 @@ describe("Ollama client to an Ollama upstream: the body as sent, the answer as g
     assert.equal(await res.text(), JSON.stringify({ ...wholeChat(ANSWER), model: "up/llama" }));
   });
 
-  it("/api/generate streamed through the SDK: raw, template, context, options and the final context arrive", async () => {
+  it("/api/generate streamed through the SDK: template, context, options and the final context arrive", async () => {
     upstream.clear();
     upstream.script(() => ({ kind: "stream", contentType: NDJSON, writes: generateLines(PARTS) }));
     const request = {
       model: "up/llama",
       prompt: "Hi",
-      raw: true,
       template: "{{ .Prompt }}",
       context: [7, 8],
       system: "Be terse.",

@@ -27,6 +27,7 @@ let ollama: Ollama;
 
 const REASONING = "The user greets me. A short greeting back will do.";
 const SIGNATURE = "EqQBCgIYAhIMsignedByTheUpstream";
+const answer = () => ({ kind: "text" as const, text: "Hello!", reasoning: REASONING, signature: SIGNATURE });
 
 before(async () => {
   [deepseek, claude, ollamaUp] = await Promise.all([
@@ -34,7 +35,6 @@ before(async () => {
     startFakeAnthropic({ models: ["claude-haiku-4-5"] }),
     startFakeOllama({ models: ["qwen3:latest"] }),
   ]);
-  const answer = () => ({ kind: "text" as const, text: "Hello!", reasoning: REASONING, signature: SIGNATURE });
   deepseek.script(answer);
   claude.script(answer);
   ollamaUp.script(answer);
@@ -286,11 +286,17 @@ describe("Ollama client -> Anthropic", () => {
     assert.deepEqual(lastBody(claude).thinking, { type: "enabled", budget_tokens: 2048 });
   });
 
-  it("without think: no thinking shown, as Ollama does, and none asked for upstream", async () => {
-    const response = await ollama.chat({ model: "claude/claude-haiku-4-5", messages: [{ role: "user", content: "Hi" }] });
-    assert.equal(response.message.thinking, undefined);
-    assert.equal(response.message.content, "Hello!");
-    assert.equal(lastBody(claude).thinking, undefined);
+  it("without think: none asked for upstream, so an Anthropic model, which thinks only when asked, shows none", async () => {
+    // As Anthropic answers a request without `thinking`: no thinking block.
+    claude.script((request) => ((request.body as { thinking?: unknown }).thinking ? answer() : { kind: "text", text: "Hello!" }));
+    try {
+      const response = await ollama.chat({ model: "claude/claude-haiku-4-5", messages: [{ role: "user", content: "Hi" }] });
+      assert.equal(response.message.thinking, undefined);
+      assert.equal(response.message.content, "Hello!");
+      assert.equal(lastBody(claude).thinking, undefined);
+    } finally {
+      claude.script(answer);
+    }
   });
 
   it("Ollama history's thinking reaches an Ollama-speaking target on the canonical path as thinking", async () => {

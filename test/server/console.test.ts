@@ -110,7 +110,7 @@ describe("the console on an open server (no apiKeys)", () => {
     for (const accept of [undefined, "*/*", "application/json", "text/plain", "text/html;q=0"]) {
       const answer = await get(tandem.url, "/", accept === undefined ? {} : { accept });
       assert.equal(answer.status, 200, String(accept));
-      assert.equal(answer.body, "tandem is running\n", String(accept));
+      assert.equal(answer.body, "Ollama is running", String(accept));
       assert.match(String(answer.headers["content-type"]), /^text\/plain/, String(accept));
       assert.equal(answer.headers["content-security-policy"], undefined, String(accept));
     }
@@ -312,7 +312,7 @@ describe("the console without a bundle", () => {
       assert.match(page.body, /npm run build/);
       assert.doesNotMatch(page.body, /<script/);
       const plain = await get(tandem.url, "/");
-      assert.equal(plain.body, "tandem is running\n");
+      assert.equal(plain.body, "Ollama is running");
       assert.equal((await get(tandem.url, "/console/main-X.js")).status, 404);
     } finally {
       await tandem.close();

@@ -6,20 +6,22 @@
  */
 import { z } from "zod";
 import { int64 } from "../shared/index.js";
+import type { OllamaThink } from "./parse-ollama-think.js";
 
 /** `keep_alive`: a duration string ("5m", "1.5h") or seconds. Accepted; nothing is kept loaded for remote targets. */
 const keepAlive = z.union([z.string(), z.number()]).nullish();
 
-/** `think`: boolean or an effort level ("low", "medium", "high"): the canonical reasoning control. */
-const think = z
-  .union([z.boolean(), z.enum(["low", "medium", "high"], { error: "expected true, false, 'low', 'medium' or 'high'" })])
-  .nullish();
+/** `think`: a boolean or a level; checked in Ollama's words by parseOllamaThink (parse-ollama-think.ts). */
+const think = z.unknown().optional();
 
 /** `logprobs` (Ollama 0.12.11+): the answer's token log probabilities (ChatRequest.logprobs). */
 const logprobs = z.boolean().nullish();
 
-/** `top_logprobs`: alternatives per token, 0-20 as Ollama checks it; only with `logprobs: true`, ignored otherwise. */
-const topLogprobs = z.number().int().min(0).max(20).nullish();
+/**
+ * `top_logprobs`: alternatives per token; only with `logprobs: true`, ignored otherwise. Its range,
+ * 0-20, is checked in Ollama's words by ollamaLogprobs (parse-ollama-chat-request.ts).
+ */
+const topLogprobs = z.number().int().nullish();
 
 /** `format`: "json" or a JSON schema object. */
 const format = z.union([z.string(), z.record(z.string(), z.unknown())]).nullish();
@@ -87,7 +89,8 @@ const toolSchema = z.object({
  * the model and is answered that way, as Ollama itself does (Go decodes a missing field as empty).
  */
 export const ollamaChatRequestSchema = z.object({
-  model: z.string().min(1),
+  /** Required: absent, null or "" is Ollama's 400 `model is required` (see requiredModel). */
+  model: z.string().nullish(),
   messages: z.array(ollamaMessageSchema).nullish(),
   tools: z.array(toolSchema).nullish(),
   format,
@@ -100,14 +103,18 @@ export const ollamaChatRequestSchema = z.object({
   top_logprobs: topLogprobs,
 });
 
-export type OllamaChatRequest = z.output<typeof ollamaChatRequestSchema>;
+/** A parsed request as the route has checked it: its model there (requiredModel), its `think` valid (parseOllamaThink). */
+export type Checked<T> = Omit<T, "model" | "think"> & { model: string; think?: OllamaThink | undefined };
+
+export type OllamaChatRequest = Checked<z.output<typeof ollamaChatRequestSchema>>;
 
 /**
  * No `prompt` (absent, as in Ollama's own docs example, or "", as its Go client sends) is Ollama's
  * "load the model" request and is answered that way.
  */
 export const ollamaGenerateRequestSchema = z.object({
-  model: z.string().min(1),
+  /** Required: absent, null or "" is Ollama's 400 `model is required` (see requiredModel). */
+  model: z.string().nullish(),
   prompt: z.string().nullish(),
   suffix: z.string().nullish(),
   system: z.string().nullish(),
@@ -127,12 +134,17 @@ export const ollamaGenerateRequestSchema = z.object({
   top_logprobs: topLogprobs,
 });
 
-export type OllamaGenerateRequest = z.output<typeof ollamaGenerateRequestSchema>;
+export type OllamaGenerateRequest = Checked<z.output<typeof ollamaGenerateRequestSchema>>;
 
 export const ollamaEmbedRequestSchema = z.object({
-  model: z.string().min(1),
-  input: z.union([z.string(), z.array(z.string())]),
-  /** Accepted; targets truncate (or refuse) by their own rules. */
+  /** Required: absent, null or "" is Ollama's 400 `model is required` (see requiredModel). */
+  model: z.string().nullish(),
+  /** A string or a list of strings; checked in Ollama's words by parseOllamaEmbedInput. */
+  input: z.unknown().optional(),
+  /**
+   * Ollama's default, true: an input longer than the model takes is cut to it (by the embedded
+   * engine and an Ollama upstream; other targets refuse it as their APIs do); false refuses it.
+   */
   truncate: z.boolean().nullish(),
   dimensions: z.number().int().positive().nullish(),
   options: ollamaOptionsSchema,
@@ -141,7 +153,8 @@ export const ollamaEmbedRequestSchema = z.object({
 
 /** The legacy single-prompt endpoint, POST /api/embeddings. */
 export const ollamaEmbeddingsRequestSchema = z.object({
-  model: z.string().min(1),
+  /** Required: absent, null or "" is Ollama's 400 `model is required` (see requiredModel). */
+  model: z.string().nullish(),
   prompt: z.string().nullish(),
   options: ollamaOptionsSchema,
   keep_alive: keepAlive,
@@ -156,7 +169,12 @@ export const ollamaPullRequestSchema = z.object({
   stream: z.boolean().nullish(),
 });
 
-/** POST /api/show: `model`, or the deprecated `name`. */
+/** POST /api/push (api.PushRequest): only the name is read, to say that tandem does not push. */
+export const ollamaPushRequestSchema = z.object({
+  model: z.string().nullish(),
+  name: z.string().nullish(),
+});
+
 /** DELETE /api/delete: `model`, or `name` as older clients (and the ollama-js client) send. */
 export const ollamaDeleteRequestSchema = z.object({
   model: z.string().nullish(),
@@ -188,6 +206,7 @@ export const ollamaCreateRequestSchema = z.object({
   modelfile: z.string().nullish(),
 });
 
+/** POST /api/show: `model`, or the deprecated `name`. */
 export const ollamaShowRequestSchema = z.object({
   model: z.string().nullish(),
   name: z.string().nullish(),
@@ -212,7 +231,7 @@ export interface OllamaToolCallOut {
 export interface OllamaAssistantMessageOut {
   role: "assistant";
   content: string;
-  /** The model's reasoning, when the client asked `think`. */
+  /** The model's reasoning, unless the client said `think: false`. */
   thinking?: string;
   tool_calls?: OllamaToolCallOut[];
 }

@@ -9,7 +9,7 @@ export type OllamaStreamKind = "chat" | "generate";
 
 /** What the client asked to see of the answer, streamed or whole. */
 export interface OllamaAnswerOptions {
-  /** `think` set and not false: reasoning is written, as `thinking`. */
+  /** Not `think: false`: reasoning is written, as `thinking`. */
   think?: boolean;
   /** `logprobs: true`: each text line carries its tokens' logprobs (where the target reported them), as `logprobs`. */
   logprobs?: boolean;

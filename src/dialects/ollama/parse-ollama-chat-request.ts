@@ -1,7 +1,8 @@
-import { type ChatRequest, logprobsRequest, type ReasoningControl, type ToolDefinition } from "../../core/index.js";
+import { type ChatRequest, GatewayError, logprobsRequest, type ToolDefinition } from "../../core/index.js";
 import { convertFromOllamaMessages } from "./convert-from-ollama-messages.js";
 import type { OllamaChatRequest } from "./ollama-server-api.js";
 import { parseOllamaSampling } from "./parse-ollama-sampling.js";
+import { ollamaThink } from "./parse-ollama-think.js";
 
 /** POST /api/chat body -> canonical chat request. `stream` defaults to true, as in Ollama. */
 export function parseOllamaChatRequest(body: OllamaChatRequest): ChatRequest {
@@ -25,12 +26,14 @@ export function parseOllamaChatRequest(body: OllamaChatRequest): ChatRequest {
   return request;
 }
 
-/** Ollama's `think` as the canonical reasoning control. */
-export function ollamaThink(think: boolean | "low" | "medium" | "high"): ReasoningControl {
-  return typeof think === "boolean" ? { enabled: think } : { enabled: true, effort: think };
-}
-
-/** Ollama's `logprobs: true` (with `top_logprobs`) as the canonical request; `top_logprobs` alone asks nothing, as in Ollama. */
+/**
+ * Ollama's `logprobs: true` (with `top_logprobs`) as the canonical request; `top_logprobs` alone asks
+ * nothing, as in Ollama, though it is checked either way, with Ollama's 400.
+ */
 export function ollamaLogprobs(body: { logprobs?: boolean | null; top_logprobs?: number | null }): Pick<ChatRequest, "logprobs"> {
+  const top = body.top_logprobs;
+  if (top != null && (top < 0 || top > 20)) {
+    throw new GatewayError("invalid_request", "top_logprobs must be between 0 and 20", { param: "top_logprobs" });
+  }
   return body.logprobs === true ? { logprobs: logprobsRequest(body.top_logprobs) } : {};
 }

@@ -2,11 +2,13 @@ import type { ChatRequest, Gateway } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, parseBody, requestRecord, sendChat } from "../shared/index.js";
 import { nativeOllamaAnswer, nativeOllamaRequest, OllamaNativeStream } from "./native-ollama.js";
+import { requiredModel, withOllamaModelErrors } from "./ollama-model-errors.js";
 import { ollamaChatRequestSchema, ollamaGenerateRequestSchema } from "./ollama-server-api.js";
 import { type OllamaAnswerOptions, OllamaStreamRenderer } from "./ollama-stream-renderer.js";
 import { parseOllamaChatRequest } from "./parse-ollama-chat-request.js";
 import { parseOllamaGenerateRequest } from "./parse-ollama-generate-request.js";
 import { keepAliveField, parseOllamaKeepAlive } from "./parse-ollama-keep-alive.js";
+import { parseOllamaThink } from "./parse-ollama-think.js";
 import { renderOllamaChatResponse, renderOllamaGenerateResponse, renderOllamaLoadResponse } from "./render-ollama-response.js";
 
 /** POST /api/chat and POST /api/generate. */
@@ -14,57 +16,73 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
   scope.post("/api/chat", async (request, reply) => {
     const record = requestRecord(request);
     record.dialect = "ollama";
-    const body = parseBody(ollamaChatRequestSchema, request.body);
+    const parsed = parseBody(ollamaChatRequestSchema, request.body);
+    const body = { ...parsed, model: requiredModel(parsed.model), think: parseOllamaThink(parsed.think) };
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (!body.messages?.length) {
       // Ollama's load (or, with keep_alive 0, unload) request: a local model is loaded; a remote one only resolved.
-      const entry = await gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply));
+      const entry = await withOllamaModelErrors(body.model, "not-found", () =>
+        gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply)),
+      );
       return reply.send(renderOllamaLoadResponse(entry.name, "chat", keepAliveMs === 0));
     }
     const chat = parseOllamaChatRequest(body);
     const options = answerOptions(chat);
-    await sendChat(
-      request,
-      reply,
-      gateway,
-      { ...chat, ...keepAliveField(keepAliveMs), native: nativeOllamaRequest(request.body, "ollama-chat", record.bodyText) },
-      {
-        stream: (meta) => new OllamaStreamRenderer("chat", meta, record, options),
-        json: (result, meta) => renderOllamaChatResponse(result, meta, record, options),
-        native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
-      },
+    await withOllamaModelErrors(body.model, "not-found", () =>
+      sendChat(
+        request,
+        reply,
+        gateway,
+        { ...chat, ...keepAliveField(keepAliveMs), native: nativeOllamaRequest(request.body, "ollama-chat", record.bodyText) },
+        {
+          stream: (meta) => new OllamaStreamRenderer("chat", meta, record, options),
+          json: (result, meta) => renderOllamaChatResponse(result, meta, record, options),
+          native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
+        },
+      ),
     );
   });
 
   scope.post("/api/generate", async (request, reply) => {
     const record = requestRecord(request);
     record.dialect = "ollama";
-    const body = parseBody(ollamaGenerateRequestSchema, request.body);
+    const parsed = parseBody(ollamaGenerateRequestSchema, request.body);
+    const body = { ...parsed, model: requiredModel(parsed.model), think: parseOllamaThink(parsed.think) };
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (!body.prompt && !body.images?.length) {
-      const entry = await gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply));
+      const entry = await withOllamaModelErrors(body.model, "not-found", () =>
+        gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply)),
+      );
       return reply.send(renderOllamaLoadResponse(entry.name, "generate", keepAliveMs === 0));
     }
     const chat = parseOllamaGenerateRequest(body);
     const options = answerOptions(chat);
-    await sendChat(
-      request,
-      reply,
-      gateway,
-      { ...chat, ...keepAliveField(keepAliveMs), native: nativeOllamaRequest(request.body, "ollama-generate", record.bodyText) },
-      {
-        stream: (meta) => new OllamaStreamRenderer("generate", meta, record, options),
-        json: (result, meta) => renderOllamaGenerateResponse(result, meta, record, options),
-        native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
-      },
+    await withOllamaModelErrors(body.model, "not-found", () =>
+      sendChat(
+        request,
+        reply,
+        gateway,
+        {
+          ...chat,
+          ...keepAliveField(keepAliveMs),
+          native: nativeOllamaRequest(request.body, "ollama-generate", record.bodyText),
+        },
+        {
+          stream: (meta) => new OllamaStreamRenderer("generate", meta, record, options),
+          json: (result, meta) => renderOllamaGenerateResponse(result, meta, record, options),
+          native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
+        },
+      ),
     );
   });
 }
 
 /**
- * What the answer shows, as Ollama does: reasoning only to a client that asked `think` (set and not
- * false), token logprobs only to one that asked `logprobs: true`.
+ * What the answer shows, as Ollama does: the model's reasoning unless the client said `think: false`
+ * (Ollama turns thinking on for a thinking model when `think` is unset, and answers its thoughts as
+ * `thinking`; a model that does not think has none to show), token logprobs only to a client that
+ * asked `logprobs: true`.
  */
 function answerOptions(chat: ChatRequest): OllamaAnswerOptions {
-  return { think: chat.reasoning?.enabled === true, logprobs: chat.logprobs !== undefined };
+  return { think: chat.reasoning?.enabled !== false, logprobs: chat.logprobs !== undefined };
 }

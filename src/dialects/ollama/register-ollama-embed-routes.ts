@@ -1,7 +1,10 @@
 import type { Gateway } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, metaHeaders, parseBody, requestRecord } from "../shared/index.js";
+import { normalizeOllamaEmbedding } from "./normalize-ollama-embedding.js";
+import { requiredModel, withOllamaModelErrors } from "./ollama-model-errors.js";
 import { ollamaEmbeddingsRequestSchema, ollamaEmbedRequestSchema } from "./ollama-server-api.js";
+import { parseOllamaEmbedInput } from "./parse-ollama-embed-input.js";
 import { keepAliveField, parseOllamaKeepAlive } from "./parse-ollama-keep-alive.js";
 
 /** POST /api/embed and the legacy POST /api/embeddings. */
@@ -9,24 +12,36 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
   scope.post("/api/embed", async (request, reply) => {
     const record = requestRecord(request);
     record.dialect = "ollama";
-    const body = parseBody(ollamaEmbedRequestSchema, request.body);
+    const parsed = parseBody(ollamaEmbedRequestSchema, request.body);
+    const body = { ...parsed, model: requiredModel(parsed.model) };
     record.model = body.model;
-    const input = typeof body.input === "string" ? [body.input] : body.input;
+    const input = parseOllamaEmbedInput(body.input);
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (input.length === 0) {
-      // Ollama answers an empty batch with no vectors (after loading the model).
-      const entry = await gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply));
+      // Ollama answers no input (missing, null, "" or []) with no vectors, after loading the model.
+      const entry = await withOllamaModelErrors(body.model, "try-pulling", () =>
+        gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply)),
+      );
       return { model: entry.name, embeddings: [] };
     }
-    const { meta, result } = await gateway.embed(
-      { model: body.model, input, ...(body.dimensions ? { dimensions: body.dimensions } : {}), ...keepAliveField(keepAliveMs) },
-      { signal: clientSignal(request, reply), headers: request.headers },
+    const { meta, result } = await withOllamaModelErrors(body.model, "try-pulling", () =>
+      gateway.embed(
+        {
+          model: body.model,
+          input,
+          ...(body.dimensions ? { dimensions: body.dimensions } : {}),
+          // Ollama truncates unless told not to.
+          truncate: body.truncate ?? true,
+          ...keepAliveField(keepAliveMs),
+        },
+        { signal: clientSignal(request, reply), headers: request.headers },
+      ),
     );
     record.meta = meta;
     reply.headers(metaHeaders(meta));
     return {
       model: meta.target,
-      embeddings: result.embeddings,
+      embeddings: result.embeddings.map((vector) => normalizeOllamaEmbedding(vector, body.dimensions ?? undefined)),
       total_duration: Math.max(1, Math.round((performance.now() - record.startedAt) * 1e6)),
       load_duration: 0,
       prompt_eval_count: result.usage.inputTokens,
@@ -36,16 +51,22 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
   scope.post("/api/embeddings", async (request, reply) => {
     const record = requestRecord(request);
     record.dialect = "ollama";
-    const body = parseBody(ollamaEmbeddingsRequestSchema, request.body);
+    const parsed = parseBody(ollamaEmbeddingsRequestSchema, request.body);
+    const body = { ...parsed, model: requiredModel(parsed.model) };
     record.model = body.model;
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
-    if (!body.prompt) {
-      await gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply));
+    const prompt = body.prompt;
+    if (!prompt) {
+      await withOllamaModelErrors(body.model, "try-pulling", () =>
+        gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply)),
+      );
       return { embedding: [] };
     }
-    const { meta, result } = await gateway.embed(
-      { model: body.model, input: [body.prompt], ...keepAliveField(keepAliveMs) },
-      { signal: clientSignal(request, reply), headers: request.headers },
+    const { meta, result } = await withOllamaModelErrors(body.model, "try-pulling", () =>
+      gateway.embed(
+        { model: body.model, input: [prompt], ...keepAliveField(keepAliveMs) },
+        { signal: clientSignal(request, reply), headers: request.headers },
+      ),
     );
     record.meta = meta;
     reply.headers(metaHeaders(meta));

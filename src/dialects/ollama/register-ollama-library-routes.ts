@@ -3,7 +3,13 @@ import type { Gateway } from "../../core/index.js";
 import { GatewayError } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, parseBody } from "../shared/index.js";
-import { ollamaCopyRequestSchema, ollamaCreateRequestSchema, ollamaDeleteRequestSchema } from "./ollama-server-api.js";
+import { requiredModel, withOllamaModelErrors } from "./ollama-model-errors.js";
+import {
+  ollamaCopyRequestSchema,
+  ollamaCreateRequestSchema,
+  ollamaDeleteRequestSchema,
+  ollamaPushRequestSchema,
+} from "./ollama-server-api.js";
 
 /**
  * Content types a blob upload may carry: raw bytes, or the JSON label Ollama's own Go client puts
@@ -14,21 +20,21 @@ const BLOB_TYPES = /^(application\/octet-stream|application\/json)(;|$)/i;
 
 /**
  * Ollama's model workflow over the local engine: DELETE /api/delete, POST /api/copy, POST
- * /api/create, and HEAD/POST /api/blobs/:digest for the GGUF files create names.
+ * /api/create, and HEAD/POST /api/blobs/:digest for the GGUF files create names; POST /api/push
+ * answers that tandem does not push.
  */
 export function registerOllamaLibraryRoutes(scope: RouteTable, gateway: Gateway): void {
   scope.delete("/api/delete", async (request, reply) => {
     const body = parseBody(ollamaDeleteRequestSchema, request.body ?? {});
-    const name = body.model || body.name;
-    if (!name) throw new GatewayError("invalid_request", "model is required", { param: "model" });
-    await gateway.modelLibrary().delete(name);
+    const name = requiredModel(body.model, body.name);
+    await withOllamaModelErrors(name, "not-found", () => gateway.modelLibrary().delete(name));
     // Ollama answers a bare 200.
     return reply.code(200).send();
   });
 
   scope.post("/api/copy", async (request, reply) => {
     const body = parseBody(ollamaCopyRequestSchema, request.body);
-    await gateway.modelLibrary().copy(body.source, body.destination);
+    await withOllamaModelErrors(body.source, "quoted", () => gateway.modelLibrary().copy(body.source, body.destination));
     return reply.code(200).send();
   });
 
@@ -77,6 +83,18 @@ export function registerOllamaLibraryRoutes(scope: RouteTable, gateway: Gateway)
       if (!res.writableEnded) res.write(`${JSON.stringify({ error: GatewayError.from(err).message })}\n`);
     }
     res?.end();
+  });
+
+  // Ollama's push uploads a model to a registry (ollama.com); tandem keeps models on this machine and
+  // has no registry to push to. An Ollama error saying so, in place of an unknown URL's 404.
+  scope.post("/api/push", async (request) => {
+    const body = parseBody(ollamaPushRequestSchema, request.body ?? {});
+    const name = requiredModel(body.model, body.name);
+    throw new GatewayError(
+      "invalid_request",
+      `pushing models is not supported: tandem keeps '${name}' on this machine and has no registry to push it to`,
+      { status: 501, param: "model" },
+    );
   });
 
   scope.head("/api/blobs/:digest", async (request, reply) => {

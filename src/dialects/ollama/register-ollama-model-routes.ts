@@ -3,6 +3,7 @@ import { GatewayError } from "../../core/index.js";
 import type { ModelSettings } from "../../models/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { parseBody } from "../shared/index.js";
+import { requiredModel, withOllamaModelErrors } from "./ollama-model-errors.js";
 import { ollamaShowRequestSchema } from "./ollama-server-api.js";
 import { OLLAMA_COMPATIBLE_VERSION } from "./ollama-version.js";
 import { renderOllamaPsEntry, renderOllamaShow, renderOllamaTagsEntry } from "./render-ollama-models.js";
@@ -16,11 +17,12 @@ export function registerOllamaModelRoutes(scope: RouteTable, gateway: Gateway): 
 
   scope.post("/api/show", async (request) => {
     const body = parseBody(ollamaShowRequestSchema, request.body);
-    const name = body.model || body.name;
-    if (!name) throw new GatewayError("invalid_request", "model is required", { param: "model" });
-    const entry = await gateway.model(name);
-    const settings = entry.engineModel === true ? await localSettings(gateway, entry.name) : undefined;
-    return renderOllamaShow(entry, settings);
+    const name = requiredModel(body.model, body.name);
+    return withOllamaModelErrors(name, "not-found", async () => {
+      const entry = await gateway.model(name);
+      const settings = entry.engineModel === true ? await localSettings(gateway, entry.name) : undefined;
+      return renderOllamaShow(entry, settings);
+    });
   });
 
   // Only the local engine loads models; remote targets are always ready and not listed.

@@ -18,20 +18,21 @@ export interface OllamaModelDetails {
 }
 
 /**
- * What tandem knows of a model, in Ollama's `details` shape. Targets are not files on this disk,
- * so sizes and quantization are unknown (empty); `format` is `gguf` for the local engine and
- * `remote` otherwise; `family` is the provider kind (`openai`, `anthropic`, `ollama`, `llamacpp`)
- * or `route`, so a client can still group what it lists.
+ * What tandem knows of a model, in Ollama's `details` shape. A local model's GGUF says what Ollama
+ * reads from it: `format` gguf, `family` its architecture (`llama`, `qwen2`), its quantization (as
+ * /api/ps shows them). A remote target is no file on this disk, so its quantization is unknown
+ * (empty), `format` is `remote`, and `family` the provider kind (`openai`, `anthropic`, `ollama`) or
+ * `route`, so a client can still group what it lists.
  */
 export function ollamaModelDetails(entry: ModelEntry): OllamaModelDetails {
-  const family = entry.kind === "route" ? "route" : (entry.providerKind ?? "remote");
+  const family = entry.file?.architecture ?? (entry.kind === "route" ? "route" : (entry.providerKind ?? "remote"));
   return {
     parent_model: "",
     format: entry.engineModel === true ? "gguf" : "remote",
     family,
     families: [family],
     parameter_size: "",
-    quantization_level: "",
+    quantization_level: entry.file?.quantization ?? "",
   };
 }
 
@@ -41,8 +42,8 @@ export function renderOllamaTagsEntry(entry: ModelEntry) {
     name: entry.name,
     model: entry.name,
     modified_at: modifiedAt(entry),
-    // No weights on this disk for a routed name; 0 is the honest size.
-    size: 0,
+    // A local model's file size, as Ollama lists it; no weights on this disk for a remote or routed name, so 0.
+    size: entry.file?.bytes ?? 0,
     digest: modelDigest(entry.name),
     details: ollamaModelDetails(entry),
   };

@@ -80,7 +80,8 @@ export interface MemoryNeeds {
 
 export type ParentMessage =
   | { op: "chat"; id: number; model: ModelSpec; request: ProviderChatRequest }
-  | { op: "embed"; id: number; model: ModelSpec; input: string[] }
+  /** `truncate`: cut an input past the embedding context to it, rather than refuse it (EmbedRequest.truncate). */
+  | { op: "embed"; id: number; model: ModelSpec; input: string[]; truncate?: boolean }
   | { op: "tokenize"; id: number; model: ModelSpec; text: string }
   | { op: "load"; id: number; model: ModelSpec }
   | { op: "fit"; id: number; model: ModelSpec }

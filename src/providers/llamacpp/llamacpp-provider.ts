@@ -5,6 +5,7 @@ import type {
   EmbeddingProvider,
   LoadedModelStatus,
   LocalEngine,
+  ModelFile,
   ModelInfo,
 } from "../../core/index.js";
 import {
@@ -214,7 +215,10 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     const release = await this.#queue(spec).acquire(signal);
     try {
       await this.#ensureLoaded(spec, signal);
-      const reply = (await this.#engine.call({ op: "embed", model: spec, input: request.input }, signal)) as EmbedReply;
+      const reply = (await this.#engine.call(
+        { op: "embed", model: spec, input: request.input, ...(request.truncate === true && { truncate: true }) },
+        signal,
+      )) as EmbedReply;
       return { embeddings: reply.embeddings, usage: { inputTokens: reply.inputTokens } };
     } catch (err) {
       throw withTarget(err, target);
@@ -243,15 +247,18 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     const entries = await localModelEntries(this.options.dataDir, this.options.models);
     return Promise.all(
       [...entries].map(async ([id, entry]) => {
-        const trained = await readGgufInfo(entry.path).then(
-          (g) => g.contextLength,
-          () => undefined,
-        );
+        const gguf = await readGgufInfo(entry.path, { maxArrayItems: 0 }).catch(() => undefined);
+        const trained = gguf?.contextLength;
         const contextWindow =
           this.#loaded.get(this.#currentKey(id))?.info.contextSize ??
           entry.contextSize ??
           (trained && Math.min(trained, DEFAULT_CONTEXT_CAP));
-        return { id, contextWindow, ownedBy: "local" };
+        const file: ModelFile | undefined = gguf && {
+          bytes: gguf.fileSize,
+          ...(gguf.architecture && { architecture: gguf.architecture }),
+          ...(gguf.quantization && { quantization: gguf.quantization }),
+        };
+        return { id, contextWindow, ownedBy: "local", ...(file && { file }) };
       }),
     );
   }

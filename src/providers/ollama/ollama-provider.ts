@@ -80,6 +80,7 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
         model: request.upstreamModel,
         input: request.input,
         ...(request.dimensions === undefined ? {} : { dimensions: request.dimensions }),
+        ...(request.truncate === undefined ? {} : { truncate: request.truncate }),
       }),
     });
     const parsed = ollamaEmbedResponseSchema.safeParse(answer);

@@ -442,12 +442,13 @@ describe("POST /api/generate", () => {
     ]);
   });
 
-  it("streams `response` chunks; raw, template and context are accepted and ignored", async () => {
+  it("streams `response` chunks; template and context (or raw, which Ollama takes alone) are accepted and ignored", async () => {
+    const raw = await ollama.generate({ model: "fake/model-1", prompt: "Hi", raw: true, stream: false });
+    assert.equal(raw.response, "Hello there, friend!");
     const parts = await ollama.generate({
       model: "fake/model-1",
       prompt: "Hi",
       images: [PNG],
-      raw: true,
       template: "{{ .Prompt }}",
       context: [1, 2, 3],
       stream: true,
@@ -478,23 +479,37 @@ describe("POST /api/generate", () => {
 });
 
 describe("embeddings", () => {
+  const unit = (v: number[]) => {
+    const scale = 1 / Math.sqrt(v.reduce((sum, x) => sum + x * x, 0));
+    return v.map((x) => x * scale);
+  };
+
   it("POST /api/embed embeds a string or a list", async () => {
     const one = await ollama.embed({ model: "fake/nomic-embed-text", input: "hello", truncate: true, keep_alive: "5m" });
-    assert.deepEqual(one.embeddings, [[5, 0.5, -0.25]]);
+    // The gateway's vectors, scaled to unit length as Ollama's /api/embed answers them.
+    assert.deepEqual(one.embeddings, [unit([5, 0.5, -0.25])]);
     assert.equal(one.model, "fake/model-1");
     assert.equal(one.prompt_eval_count, 3);
     assert.ok(one.total_duration > 0);
-    assert.deepEqual(gateway.embeds.at(-1), { model: "fake/nomic-embed-text", input: ["hello"], keepAliveMs: 300_000 });
+    assert.deepEqual(gateway.embeds.at(-1), {
+      model: "fake/nomic-embed-text",
+      input: ["hello"],
+      truncate: true,
+      keepAliveMs: 300_000,
+    });
 
     const many = await ollama.embed({ model: "fake/nomic-embed-text", input: ["a", "bb"], dimensions: 3 });
-    assert.deepEqual(many.embeddings, [
-      [1, 0.5, -0.25],
-      [2, 0.5, -0.25],
-    ]);
-    assert.deepEqual(gateway.embeds.at(-1), { model: "fake/nomic-embed-text", input: ["a", "bb"], dimensions: 3 });
+    assert.deepEqual(many.embeddings, [unit([1, 0.5, -0.25]), unit([2, 0.5, -0.25])]);
+    // Ollama truncates unless the request says truncate: false.
+    assert.deepEqual(gateway.embeds.at(-1), {
+      model: "fake/nomic-embed-text",
+      input: ["a", "bb"],
+      dimensions: 3,
+      truncate: true,
+    });
   });
 
-  it("POST /api/embeddings (legacy) returns one embedding", async () => {
+  it("POST /api/embeddings (legacy) returns one embedding, as the model gave it", async () => {
     const res = await ollama.embeddings({ model: "fake/nomic-embed-text", prompt: "hey" });
     assert.deepEqual(res.embedding, [3, 0.5, -0.25]);
   });

@@ -106,11 +106,17 @@ async function handle(message: ParentMessage): Promise<void> {
       const embeddings: number[][] = [];
       let inputTokens = 0;
       for (const text of message.input) {
-        const tokens = loaded.model.tokenize(text);
-        if (tokens.length > loaded.embeddingContextSize) {
+        let tokens = loaded.model.tokenize(text);
+        // The input's own tokens that fit: the embedding context holds fewer than its size, counting
+        // the beginning and end tokens the model adds (node-llama-cpp's getEmbeddingFor refuses more).
+        const added = context.calculateInputLength(tokens) - tokens.length;
+        const fits = loaded.embeddingContextSize - 1 - added;
+        // Ollama's truncate: the first tokens that fit, as its EmbedHandler cuts an input.
+        if (message.truncate === true && tokens.length > fits) tokens = tokens.slice(0, Math.max(fits, 0));
+        if (tokens.length > fits) {
           throw new GatewayError(
             "context_length_exceeded",
-            `An input has ${tokens.length} tokens; local/${message.model.name} embeds at most ${loaded.embeddingContextSize}.`,
+            `An input has ${tokens.length} tokens; local/${message.model.name} embeds at most ${fits}.`,
           );
         }
         inputTokens += tokens.length;

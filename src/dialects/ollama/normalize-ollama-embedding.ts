@@ -1,0 +1,29 @@
+import { GatewayError } from "../../core/index.js";
+
+/**
+ * One /api/embed vector as Ollama answers it (routes.go's EmbedHandler): scaled to unit length, and
+ * with `dimensions` smaller than the vector, cut to that many values and scaled to unit length again.
+ * A target that already did both (an OpenAI model asked `dimensions`) is left as it was, give or take
+ * rounding; one that did neither (the embedded engine, most Ollama and OpenAI-compatible models'
+ * raw pooled vectors) answers what Ollama would. The legacy /api/embeddings is not normalized, as
+ * in Ollama.
+ */
+export function normalizeOllamaEmbedding(vector: readonly number[], dimensions?: number): number[] {
+  let out = unitLength(vector);
+  if (dimensions !== undefined && dimensions > 0 && dimensions < out.length) out = unitLength(out.slice(0, dimensions));
+  return out;
+}
+
+function unitLength(vector: readonly number[]): number[] {
+  let sum = 0;
+  for (const v of vector) {
+    if (!Number.isFinite(v)) {
+      // Ollama's normalize refuses such a vector, and its handler answers that with a 400.
+      throw new GatewayError("invalid_request", "embedding contains NaN or Inf values");
+    }
+    sum += v * v;
+  }
+  // As Ollama: a zero vector stays zero (its norm is floored at 1e-12, not divided by).
+  const scale = 1 / Math.max(Math.sqrt(sum), 1e-12);
+  return vector.map((v) => v * scale);
+}
