@@ -227,7 +227,7 @@ describe("every answer of the battery matches api/types.go, on every target kind
 });
 
 describe("errors as Ollama answers them (server/routes.go), and as ollama-js throws them", () => {
-  it("an unknown model is 404 `model 'x' not found` on chat, generate and show, as routes.go writes it", async () => {
+  it("an unknown model is 404 `model 'x' not found` on chat, generate and show, as routes.go writes it, then what exists", async () => {
     for (const model of ["nope", "openai/nope"]) {
       for (const [path, body] of [
         ["/api/chat", { model, messages: [{ role: "user", content: "Hi" }] }],
@@ -239,13 +239,16 @@ describe("errors as Ollama answers them (server/routes.go), and as ollama-js thr
       ] as const) {
         const res = await post(path, body);
         assert.equal(res.status, 404, `${path} ${res.text}`);
-        assert.deepEqual(JSON.parse(res.text), { error: `model '${model}' not found` }, path);
+        const { error, ...rest } = JSON.parse(res.text) as { error: string };
+        assert.deepEqual(rest, {}, path);
+        // Ollama's words first; then, as every unknown-model 404 of tandem's, the models that exist.
+        assert.match(error, new RegExp(`^model '${model}' not found\\. Available: .*\\bopenai/`), path);
       }
     }
     await assert.rejects(client.chat({ model: "nope", messages: [{ role: "user", content: "Hi" }] }), {
       name: "ResponseError",
       status_code: 404,
-      message: "model 'nope' not found",
+      message: /^model 'nope' not found\. Available: /,
     });
   });
 
@@ -256,7 +259,9 @@ describe("errors as Ollama answers them (server/routes.go), and as ollama-js thr
     ] as const) {
       const res = await post(path, body);
       assert.equal(res.status, 404, res.text);
-      assert.deepEqual(JSON.parse(res.text), { error: 'model "nope" not found, try pulling it first' });
+      const { error, ...rest } = JSON.parse(res.text) as { error: string };
+      assert.deepEqual(rest, {});
+      assert.match(error, /^model "nope" not found, try pulling it first\. Available: /);
     }
     await assert.rejects(client.embed({ model: "nope", input: "Hi" }), { name: "ResponseError", status_code: 404 });
   });

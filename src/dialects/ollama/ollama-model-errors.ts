@@ -4,7 +4,7 @@ import { GatewayError } from "../../core/index.js";
  * How Ollama's server/routes.go words an unknown model, by endpoint: /api/chat, /api/generate,
  * /api/show and /api/delete say `model 'x' not found`; /api/copy `model "x" not found`; /api/embed
  * and /api/embeddings (through handleScheduleError) `model "x" not found, try pulling it first`.
- * All are 404s naming the model as the client sent it; clients (the ollama CLI, Open WebUI) show the
+ * All are 404s naming the model as the client sent it, followed by the models that exist; clients (the ollama CLI, Open WebUI) show the
  * text and offer a pull on a 404.
  */
 export type OllamaNotFoundWording = "not-found" | "quoted" | "try-pulling";
@@ -34,7 +34,13 @@ export function requiredModel(...names: Array<string | null | undefined>): strin
  */
 export function asOllamaModelError(err: unknown, model: string, wording: OllamaNotFoundWording): unknown {
   if (!(err instanceof GatewayError) || err.code !== "not_found" || err.param !== "model") return err;
-  return new GatewayError("not_found", WORDINGS[wording](model), { param: "model", cause: err });
+  // Ollama's words first (clients read the 404 and its text), then what tandem's own error adds: the
+  // models that exist (DESIGN: an unknown name's 404 lists them), or how to configure one.
+  const listed = /(?:Available: |No models are configured|Local models: |No local models are installed).*$/s.exec(
+    err.message,
+  )?.[0];
+  const text = WORDINGS[wording](model);
+  return new GatewayError("not_found", listed === undefined ? text : `${text}. ${listed}`, { param: "model", cause: err });
 }
 
 /** Runs one step of a request that names a model, answering tandem's unknown-model error as Ollama does. */
