@@ -143,6 +143,8 @@ export class MessageStreamRenderer implements StreamRenderer {
               stop_reason: stopReason,
               stop_sequence: stopReason === "stop_sequence" ? (event.stopSequence ?? null) : null,
               stop_details: toAnthropicStopDetails(stopReason),
+              // As on the Message (see render-message.ts): the SDK's delta declares it, null without a container.
+              container: null,
             },
             usage: renderDeltaUsage(this.#usage),
           })
@@ -198,6 +200,8 @@ export class MessageStreamRenderer implements StreamRenderer {
           role: "assistant",
           model: this.#meta.target,
           content: [],
+          container: null,
+          diagnostics: null,
           stop_reason: null,
           stop_sequence: null,
           stop_details: null,

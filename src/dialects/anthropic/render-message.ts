@@ -15,13 +15,20 @@ export type AnthropicContentBlock =
   | { type: "text"; text: string }
   | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
 
-/** The Message object of a non-streamed POST /v1/messages. */
+/**
+ * The Message object of a non-streamed POST /v1/messages. `container` (a code-execution container)
+ * and `diagnostics` (prompt-cache diagnostics a request asks for) are always null: tandem runs no
+ * container and keeps no cache fingerprints. The SDK's Message declares both required, and the API
+ * sends them as null.
+ */
 export interface AnthropicMessage {
   id: string;
   type: "message";
   role: "assistant";
   model: string;
   content: AnthropicContentBlock[];
+  container: null;
+  diagnostics: null;
   stop_reason: AnthropicStopReason;
   stop_sequence: string | null;
   stop_details: AnthropicRefusalDetails | null;
@@ -52,6 +59,8 @@ export function renderMessage(result: ChatResult, meta: ResponseMeta, thinking =
     role: "assistant",
     model: meta.target,
     content,
+    container: null,
+    diagnostics: null,
     stop_reason: stopReason,
     stop_sequence: stopReason === "stop_sequence" ? (result.stopSequence ?? null) : null,
     stop_details: toAnthropicStopDetails(stopReason),

@@ -231,6 +231,8 @@ describe("POST /v1/messages, streamed", () => {
     assert.equal(start.stop_reason, null);
     assert.equal(start.model, META.target);
     assert.equal(start.stop_details, null);
+    assert.equal(start.container, null);
+    assert.equal(start.diagnostics, null);
     assert.deepEqual(start.usage, anthropicUsage({ input: 30, output: 0 }));
     assert.deepEqual(frames[2]!.data, { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
     assert.deepEqual(frames[3]!.data, {
@@ -250,7 +252,7 @@ describe("POST /v1/messages, streamed", () => {
     });
     assert.deepEqual(frames[8]!.data, {
       type: "message_delta",
-      delta: { stop_reason: "tool_use", stop_sequence: null, stop_details: null },
+      delta: { stop_reason: "tool_use", stop_sequence: null, stop_details: null, container: null },
       usage: { input_tokens: 30, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 9 },
     });
   });

@@ -1,0 +1,153 @@
+/**
+ * Anthropic's Messages API as its reference and the @anthropic-ai/sdk types (1.12) describe it,
+ * through a real tandem server, on every kind of target tandem translates for an Anthropic client:
+ * an OpenAI chat upstream, an OpenAI Responses-only upstream, Ollama and the embedded engine (tiny
+ * scripted GGUF models), with a native Anthropic upstream beside them. Each describe is one
+ * mismatch a schema derived from the SDK's types (test/support/anthropic-shapes.ts) found, asserted
+ * field by field; the last one runs the whole battery through that schema and the SDK's own stream
+ * accumulation. Where the API's observed answers and the SDK's types differ, the SDK's types are
+ * followed (a field the types declare required is sent, null when tandem has no value).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import Anthropic from "@anthropic-ai/sdk";
+import { MessageSchema, problems, type StreamEvent, sseEvents, streamProblems } from "../support/anthropic-shapes.js";
+import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
+import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
+import { type FakeResponsesUpstream, startFakeOpenAIResponses } from "../support/fake-openai-responses-upstream.js";
+import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { makeModelDir, writeChatModel, writeThinkingModel, writeToolCallModel } from "../support/gguf/index.js";
+import { loadLocalModel, type RunningTandem, startTandem } from "../support/tandem.js";
+
+let openai: FakeOpenAIUpstream;
+let responses: FakeResponsesUpstream;
+let ollama: FakeOllamaUpstream;
+let anthropic: FakeAnthropic;
+let tandem: RunningTandem;
+let client: Anthropic;
+let cleanup: () => Promise<void>;
+
+/** One model of each translated target kind. */
+const TARGETS = {
+  openai: "openai/gpt-4o-mini",
+  responses: "codex/gpt-5-codex",
+  ollama: "ollama/llama3.2:latest",
+  local: "local/chat",
+} as const;
+const LOCAL_TOOLS = "local/tools";
+const NATIVE = "anthropic/claude-haiku-4-5";
+
+const weather = {
+  name: "get_weather",
+  description: "Current weather for a city",
+  input_schema: { type: "object" as const, properties: { city: { type: "string" } }, required: ["city"] },
+};
+
+before(async () => {
+  [openai, responses, ollama, anthropic] = await Promise.all([
+    startFakeOpenAI({ models: ["gpt-4o-mini"] }),
+    startFakeOpenAIResponses({ models: ["gpt-5-codex"] }),
+    startFakeOllama({ models: ["llama3.2:latest"] }),
+    startFakeAnthropic({ models: ["claude-haiku-4-5"] }),
+  ]);
+  const made = await makeModelDir();
+  cleanup = made.cleanup;
+  await writeChatModel(join(made.dir, "chat.gguf"));
+  await writeToolCallModel(join(made.dir, "tools.gguf"));
+  await writeThinkingModel(join(made.dir, "think.gguf"));
+  tandem = await startTandem(
+    {
+      providers: {
+        openai: { kind: "openai", baseUrl: openai.url, apiKeys: ["env:UP"], local: false },
+        codex: { kind: "openai", baseUrl: responses.url, apiKeys: ["env:UP"], responses: "only", local: false },
+        ollama: { kind: "ollama", baseUrl: ollama.url },
+        anthropic: { kind: "anthropic", baseUrl: anthropic.url, apiKeys: ["env:UP"], local: false },
+        local: {
+          kind: "llamacpp",
+          threads: 1,
+          models: {
+            chat: { path: join(made.dir, "chat.gguf"), contextSize: 512 },
+            tools: { path: join(made.dir, "tools.gguf"), contextSize: 1024 },
+            think: { path: join(made.dir, "think.gguf"), contextSize: 1024 },
+          },
+        },
+      },
+    },
+    { env: { UP: "sk-upstream" } },
+  );
+  client = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
+  // Loaded here, so no test's first local answer waits for the engine's start.
+  for (const model of ["local/chat", LOCAL_TOOLS, "local/think"]) await loadLocalModel(tandem, model);
+});
+
+after(async () => {
+  await tandem?.close();
+  await Promise.all([openai, responses, ollama, anthropic].map((fake) => fake?.close()));
+  await cleanup?.();
+});
+
+function textScripts(): void {
+  openai.script(() => ({ kind: "text", text: "Hello from openai", usage: { input: 10, output: 5 } }));
+  responses.script(() => ({ kind: "answer", text: "Hello from responses" }));
+  ollama.script(() => ({ kind: "text", text: "Hello from ollama", usage: { input: 12, output: 4 } }));
+}
+
+function toolScripts(): void {
+  openai.script(() => ({ kind: "tool_calls", calls: [{ name: "get_weather", arguments: { city: "Paris" } }] }));
+  responses.script(() => ({ kind: "answer", calls: [{ name: "get_weather", arguments: '{"city":"Paris"}' }] }));
+  ollama.script(() => ({ kind: "tool_calls", calls: [{ name: "get_weather", arguments: { city: "Paris" } }] }));
+}
+
+const HEADERS = { "content-type": "application/json", "anthropic-version": "2023-06-01", "x-api-key": "unused" };
+
+/** The raw answer of POST /v1/messages: the JSON of a whole one, the frames of a streamed one. */
+async function post(body: Record<string, unknown>, path = "/v1/messages") {
+  const res = await fetch(`${tandem.url}${path}`, { method: "POST", headers: HEADERS, body: JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text };
+}
+
+async function whole(body: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const res = await post(body);
+  assert.equal(res.status, 200, res.text);
+  return JSON.parse(res.text) as Record<string, unknown>;
+}
+
+async function frames(body: Record<string, unknown>): Promise<StreamEvent[]> {
+  const res = await post({ ...body, stream: true });
+  assert.equal(res.status, 200, res.text);
+  return sseEvents(res.text).map((frame) => frame.data as StreamEvent);
+}
+
+function hi(model: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { model, max_tokens: 50, messages: [{ role: "user", content: "Hi" }], ...extra };
+}
+
+function ofType<T extends StreamEvent["type"]>(events: StreamEvent[], type: T): Extract<StreamEvent, { type: T }>[] {
+  return events.filter((event): event is Extract<StreamEvent, { type: T }> => event.type === type);
+}
+
+/** The translated targets, and the text and tool-calling model of each. */
+const KINDS = Object.entries(TARGETS).map(([kind, model]) => ({
+  kind,
+  model,
+  toolModel: kind === "local" ? LOCAL_TOOLS : model,
+}));
+
+describe("Message.container and Message.diagnostics (required, nullable in the SDK's Message)", () => {
+  it("are null on a whole message, in message_start, and message_delta's delta has container null, on every target", async () => {
+    textScripts();
+    for (const { kind, model } of KINDS) {
+      const message = await whole(hi(model));
+      assert.equal(message.container, null, `${kind}: container`);
+      assert.equal(message.diagnostics, null, `${kind}: diagnostics`);
+      const events = await frames(hi(model));
+      const start = ofType(events, "message_start")[0]?.message as Record<string, unknown> | undefined;
+      assert.ok(start && "container" in start && start.container === null, `${kind}: message_start container`);
+      assert.ok("diagnostics" in start && start.diagnostics === null, `${kind}: message_start diagnostics`);
+      const delta = ofType(events, "message_delta")[0]?.delta as Record<string, unknown> | undefined;
+      assert.ok(delta && "container" in delta && delta.container === null, `${kind}: message_delta container`);
+    }
+  });
+});
