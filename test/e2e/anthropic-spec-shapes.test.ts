@@ -151,3 +151,32 @@ describe("Message.container and Message.diagnostics (required, nullable in the S
     }
   });
 });
+
+describe("Usage (every counter the SDK's Usage and MessageDeltaUsage declare)", () => {
+  it("has inference_geo, output_tokens_details, server_tool_use and speed on a whole message and in message_start", async () => {
+    textScripts();
+    for (const { kind, model } of KINDS) {
+      const streamed = ofType(await frames(hi(model)), "message_start")[0]?.message.usage as Record<string, unknown>;
+      for (const usage of [(await whole(hi(model))).usage as Record<string, unknown>, streamed]) {
+        // What the API sends when it names no region, and no web search or fetch ran.
+        assert.equal(usage.inference_geo, "not_available", `${kind}: inference_geo`);
+        assert.equal(usage.server_tool_use, null, `${kind}: server_tool_use`);
+        assert.equal(usage.speed, "standard", `${kind}: speed`);
+        assert.equal(usage.service_tier, "standard", `${kind}: service_tier`);
+        // A stream's counts come at its end (message_delta) from every upstream but Anthropic.
+        const thinking = kind === "responses" && usage !== streamed ? 4 : 0;
+        assert.deepEqual(usage.output_tokens_details, { thinking_tokens: thinking }, kind);
+      }
+    }
+  });
+
+  it("message_delta's usage has output_tokens_details (the reasoning tokens) and server_tool_use", async () => {
+    textScripts();
+    for (const { kind, model } of KINDS) {
+      const usage = ofType(await frames(hi(model)), "message_delta")[0]?.usage as Record<string, unknown>;
+      assert.equal(usage.server_tool_use, null, `${kind}: server_tool_use`);
+      assert.deepEqual(usage.output_tokens_details, { thinking_tokens: kind === "responses" ? 4 : 0 }, kind);
+      assert.equal(typeof usage.input_tokens, "number", kind);
+    }
+  });
+});

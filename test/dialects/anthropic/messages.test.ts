@@ -46,7 +46,11 @@ function anthropicUsage(counts: { input: number; cacheRead?: number; output: num
     cache_read_input_tokens: counts.cacheRead ?? 0,
     cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
     output_tokens: counts.output,
+    inference_geo: "not_available",
+    output_tokens_details: { thinking_tokens: 0 },
+    server_tool_use: null,
     service_tier: "standard",
+    speed: "standard",
   };
 }
 
@@ -253,7 +257,14 @@ describe("POST /v1/messages, streamed", () => {
     assert.deepEqual(frames[8]!.data, {
       type: "message_delta",
       delta: { stop_reason: "tool_use", stop_sequence: null, stop_details: null, container: null },
-      usage: { input_tokens: 30, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 9 },
+      usage: {
+        input_tokens: 30,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+        output_tokens: 9,
+        output_tokens_details: { thinking_tokens: 0 },
+        server_tool_use: null,
+      },
     });
   });
 
