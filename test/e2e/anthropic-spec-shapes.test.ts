@@ -180,3 +180,20 @@ describe("Usage (every counter the SDK's Usage and MessageDeltaUsage declare)", 
     }
   });
 });
+
+describe("TextBlock.citations (required, nullable in the SDK's TextBlock)", () => {
+  it("is null on a whole message's text block and on a streamed one's content_block_start, so finalMessage() matches", async () => {
+    textScripts();
+    for (const { kind, model } of KINDS) {
+      const content = (await whole(hi(model))).content as Record<string, unknown>[];
+      assert.ok(content.length > 0 && content.every((block) => block.type === "text" && block.citations === null), kind);
+      const started = ofType(await frames(hi(model)), "content_block_start").map((event) => event.content_block);
+      assert.deepEqual(started, [{ type: "text", text: "", citations: null }], kind);
+      const final = await client.messages.stream(hi(model) as never).finalMessage();
+      assert.ok(
+        final.content.every((block) => block.type === "text" && block.citations === null),
+        `${kind}: ${JSON.stringify(final.content)}`,
+      );
+    }
+  });
+});

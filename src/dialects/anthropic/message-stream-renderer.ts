@@ -108,7 +108,7 @@ export class MessageStreamRenderer implements StreamRenderer {
           out += this.#closeOpen();
           const index = this.#nextBlock++;
           this.#open = { kind: "text", index };
-          out += sse("content_block_start", { index, content_block: { type: "text", text: "" } });
+          out += sse("content_block_start", { index, content_block: { type: "text", text: "", citations: null } });
         }
         return out + sse("content_block_delta", { index: this.#open.index, delta: { type: "text_delta", text: event.text } });
       }

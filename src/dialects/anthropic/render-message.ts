@@ -12,7 +12,8 @@ import { toolInput } from "./tool-input.js";
 export type AnthropicContentBlock =
   | { type: "thinking"; thinking: string; signature: string }
   | { type: "redacted_thinking"; data: string }
-  | { type: "text"; text: string }
+  /** `citations`: tandem renders none (the SDK's TextBlock declares the field, null without citations). */
+  | { type: "text"; text: string; citations: null }
   | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
 
 /**
@@ -43,7 +44,7 @@ export function renderMessage(result: ChatResult, meta: ResponseMeta, thinking =
     if (block.redactedData !== undefined) content.push({ type: "redacted_thinking", data: block.redactedData });
     else content.push({ type: "thinking", thinking: block.text, signature: block.signature ?? "" });
   }
-  if (result.text !== "") content.push({ type: "text", text: result.text });
+  if (result.text !== "") content.push({ type: "text", text: result.text, citations: null });
   for (const call of result.toolCalls) {
     content.push({ type: "tool_use", id: toolUseId(call.id), name: call.name, input: toolInput(call.arguments) });
   }

@@ -110,7 +110,7 @@ describe("POST /v1/messages, not streamed", () => {
     assert.equal(data.type, "message");
     assert.equal(data.role, "assistant");
     assert.equal(data.model, META.target);
-    assert.deepEqual(data.content, [{ type: "text", text: "Hello world" }]);
+    assert.deepEqual(data.content, [{ type: "text", text: "Hello world", citations: null }]);
     assert.equal(data.stop_reason, "end_turn");
     assert.equal(data.stop_sequence, null);
     // Anthropic's input_tokens excludes cache reads; canonical input counts the whole prompt.
@@ -155,7 +155,7 @@ describe("POST /v1/messages, not streamed", () => {
       tools: [{ name: "get_weather", input_schema: { type: "object", properties: { city: { type: "string" } } } }],
     });
     assert.deepEqual(message.content, [
-      { type: "text", text: "Let me check." },
+      { type: "text", text: "Let me check.", citations: null },
       { type: "tool_use", id: "call_123", name: "get_weather", input: { city: "Paris" } },
     ]);
     assert.equal(message.stop_reason, "tool_use");
@@ -203,7 +203,7 @@ describe("POST /v1/messages, streamed", () => {
     const final = await stream.finalMessage();
     assert.deepEqual(deltas, ["Hel", "lo", " there"]);
     assert.equal(startUsage, 10, "message_start carries the input tokens known so far");
-    assert.deepEqual(final.content, [{ type: "text", text: "Hello there" }]);
+    assert.deepEqual(final.content, [{ type: "text", text: "Hello there", citations: null }]);
     assert.equal(final.model, META.target);
     assert.equal(final.stop_reason, "end_turn");
     assert.equal(final.usage.output_tokens, 5);
@@ -238,7 +238,11 @@ describe("POST /v1/messages, streamed", () => {
     assert.equal(start.container, null);
     assert.equal(start.diagnostics, null);
     assert.deepEqual(start.usage, anthropicUsage({ input: 30, output: 0 }));
-    assert.deepEqual(frames[2]!.data, { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
+    assert.deepEqual(frames[2]!.data, {
+      type: "content_block_start",
+      index: 0,
+      content_block: { type: "text", text: "", citations: null },
+    });
     assert.deepEqual(frames[3]!.data, {
       type: "content_block_delta",
       index: 0,

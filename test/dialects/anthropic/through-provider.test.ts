@@ -83,7 +83,7 @@ describe("Anthropic client through the Anthropic provider", () => {
     const final = await client.messages
       .stream({ model: MODEL, max_tokens: 64, messages: [{ role: "user", content: "Hi" }] })
       .finalMessage();
-    assert.deepEqual(final.content, [{ type: "text", text: "The quick brown fox." }]);
+    assert.deepEqual(final.content, [{ type: "text", text: "The quick brown fox.", citations: null }]);
     assert.equal(final.usage.output_tokens, 10);
     assert.equal(fake.requests.at(-1)?.headers["x-api-key"], "sk-ant-up", "the upstream key, not the client's");
   });
