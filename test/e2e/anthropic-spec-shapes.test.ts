@@ -197,3 +197,40 @@ describe("TextBlock.citations (required, nullable in the SDK's TextBlock)", () =
     }
   });
 });
+
+describe("ToolUseBlock (toolu_ ids, the required caller)", () => {
+  it("has a toolu_ id and caller {type: direct} on every target, streamed and not, and the id comes back to the upstream as its own", async () => {
+    toolScripts();
+    const tools = [weather];
+    for (const { kind, toolModel } of KINDS) {
+      const body = { model: toolModel, max_tokens: 100, tools, messages: [{ role: "user", content: "Weather in Paris?" }] };
+      const message = await whole(body);
+      assert.equal(message.stop_reason, "tool_use", kind);
+      const [call] = message.content as { type: string; id: string; caller?: unknown; input: unknown }[];
+      assert.equal(call?.type, "tool_use", kind);
+      assert.match(call.id, /^toolu_/, kind);
+      assert.deepEqual(call.caller, { type: "direct" }, kind);
+      assert.deepEqual(call.input, { city: "Paris" }, kind);
+      const started = ofType(await frames(body), "content_block_start").map((event) => event.content_block);
+      const streamed = started.find((block) => block.type === "tool_use");
+      assert.ok(streamed?.type === "tool_use", kind);
+      assert.match(streamed.id, /^toolu_/, kind);
+      assert.deepEqual(streamed.caller, { type: "direct" }, kind);
+
+      if (kind === "local") continue;
+      // The client answers the call under the id it was given: the upstream gets back its own id.
+      const upstream = { openai, responses, ollama }[kind as "openai" | "responses" | "ollama"];
+      await whole({
+        ...body,
+        messages: [
+          ...body.messages,
+          { role: "assistant", content: message.content },
+          { role: "user", content: [{ type: "tool_result", tool_use_id: call.id, content: "21C" }] },
+        ],
+      });
+      const sent = JSON.stringify(upstream.requests.at(-1)?.body);
+      const own = call.id.slice("toolu_".length);
+      assert.ok(sent.includes(`"${own}"`) && !sent.includes(call.id), `${kind}: ${sent}`);
+    }
+  });
+});

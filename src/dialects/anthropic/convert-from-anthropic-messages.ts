@@ -10,6 +10,7 @@ import type {
 } from "../../core/index.js";
 import { invalidValue } from "../shared/index.js";
 import { checkAnthropicTurns } from "./check-anthropic-turns.js";
+import { toolCallId } from "./message-id.js";
 import type { ContentBlock, MessageParam, MessagesRequest } from "./messages-api.js";
 
 type ImageBlock = Extract<ContentBlock, { type: "image" }>;
@@ -96,7 +97,7 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
           content.push(...convertPart(block, at(j), left));
           break;
         case "tool_use":
-          toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
+          toolCalls.push({ id: toolCallId(block.id), name: block.name, arguments: JSON.stringify(block.input ?? {}) });
           break;
         case "tool_result":
           throw invalidValue(`${at(j)}.type`, "tool_result blocks belong in a user message");
@@ -142,7 +143,7 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
       case "tool_result":
         out.push({
           role: "tool",
-          toolCallId: block.tool_use_id,
+          toolCallId: toolCallId(block.tool_use_id),
           content: (block.content ?? []).flatMap((part, k): ContentPart[] => {
             if (part.type === "text") return [{ type: "text", text: part.text }];
             if (part.type === "image" || part.type === "document" || part.type === "search_result") {

@@ -119,7 +119,7 @@ export class MessageStreamRenderer implements StreamRenderer {
         this.#toolArgs.set(event.index, "");
         out += sse("content_block_start", {
           index,
-          content_block: { type: "tool_use", id: toolUseId(event.id), name: event.name, input: {} },
+          content_block: { type: "tool_use", id: toolUseId(event.id), name: event.name, input: {}, caller: { type: "direct" } },
         });
         return out;
       }

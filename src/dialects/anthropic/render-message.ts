@@ -14,7 +14,8 @@ export type AnthropicContentBlock =
   | { type: "redacted_thinking"; data: string }
   /** `citations`: tandem renders none (the SDK's TextBlock declares the field, null without citations). */
   | { type: "text"; text: string; citations: null }
-  | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
+  /** `caller`: the model called the tool itself (the SDK's ToolUseBlock declares it; the API sends it). */
+  | { type: "tool_use"; id: string; name: string; input: Record<string, unknown>; caller: { type: "direct" } };
 
 /**
  * The Message object of a non-streamed POST /v1/messages. `container` (a code-execution container)
@@ -46,7 +47,13 @@ export function renderMessage(result: ChatResult, meta: ResponseMeta, thinking =
   }
   if (result.text !== "") content.push({ type: "text", text: result.text, citations: null });
   for (const call of result.toolCalls) {
-    content.push({ type: "tool_use", id: toolUseId(call.id), name: call.name, input: toolInput(call.arguments) });
+    content.push({
+      type: "tool_use",
+      id: toolUseId(call.id),
+      name: call.name,
+      input: toolInput(call.arguments),
+      caller: { type: "direct" },
+    });
   }
   const stopReason = toAnthropicStopReason(
     result.finishReason,

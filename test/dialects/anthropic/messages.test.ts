@@ -156,7 +156,7 @@ describe("POST /v1/messages, not streamed", () => {
     });
     assert.deepEqual(message.content, [
       { type: "text", text: "Let me check.", citations: null },
-      { type: "tool_use", id: "call_123", name: "get_weather", input: { city: "Paris" } },
+      { type: "tool_use", id: "toolu_call_123", name: "get_weather", input: { city: "Paris" }, caller: { type: "direct" } },
     ]);
     assert.equal(message.stop_reason, "tool_use");
     assert.equal(message.usage.output_tokens, 9);
@@ -251,7 +251,7 @@ describe("POST /v1/messages, streamed", () => {
     assert.deepEqual(frames[5]!.data, {
       type: "content_block_start",
       index: 1,
-      content_block: { type: "tool_use", id: "call_123", name: "get_weather", input: {} },
+      content_block: { type: "tool_use", id: "toolu_call_123", name: "get_weather", input: {}, caller: { type: "direct" } },
     });
     assert.deepEqual(frames[6]!.data, {
       type: "content_block_delta",
@@ -289,7 +289,9 @@ describe("POST /v1/messages, streamed", () => {
     const final = await client.messages
       .stream({ model: "m", max_tokens: 50, messages: [{ role: "user", content: "W?" }] })
       .finalMessage();
-    assert.deepEqual(final.content, [{ type: "tool_use", id: "call_123", name: "get_weather", input: { city: "Paris" } }]);
+    assert.deepEqual(final.content, [
+      { type: "tool_use", id: "toolu_call_123", name: "get_weather", input: { city: "Paris" }, caller: { type: "direct" } },
+    ]);
     assert.equal(final.stop_reason, "tool_use");
   });
 
@@ -320,8 +322,8 @@ describe("POST /v1/messages, streamed", () => {
       .stream({ model: "m", max_tokens: 50, messages: [{ role: "user", content: "W?" }] })
       .finalMessage();
     assert.deepEqual(final.content, [
-      { type: "tool_use", id: "call_a", name: "a", input: { x: 1 } },
-      { type: "tool_use", id: "call_b", name: "b", input: { y: 2 } },
+      { type: "tool_use", id: "toolu_call_a", name: "a", input: { x: 1 }, caller: { type: "direct" } },
+      { type: "tool_use", id: "toolu_call_b", name: "b", input: { y: 2 }, caller: { type: "direct" } },
     ]);
   });
 
@@ -422,14 +424,14 @@ describe("tool history in the request", () => {
         // Earlier thinking is reasoning, its signature kept (only an Anthropic target is sent it).
         reasoning: [{ type: "reasoning", text: "hmm", signature: "sig" }],
         toolCalls: [
-          { id: "toolu_1", name: "get_weather", arguments: '{"city":"Paris"}' },
-          { id: "toolu_2", name: "get_weather", arguments: '{"city":"Rome"}' },
+          { id: "1", name: "get_weather", arguments: '{"city":"Paris"}' },
+          { id: "2", name: "get_weather", arguments: '{"city":"Rome"}' },
         ],
       },
-      { role: "tool", toolCallId: "toolu_1", content: [{ type: "text", text: "21C" }] },
+      { role: "tool", toolCallId: "1", content: [{ type: "text", text: "21C" }] },
       {
         role: "tool",
-        toolCallId: "toolu_2",
+        toolCallId: "2",
         isError: true,
         content: [
           { type: "text", text: "failed" },
