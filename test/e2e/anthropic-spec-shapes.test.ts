@@ -12,7 +12,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
-import { MessageSchema, problems, type StreamEvent, sseEvents, streamProblems } from "../support/anthropic-shapes.js";
+import {
+  MessageSchema,
+  ModelInfoSchema,
+  ModelPageSchema,
+  problems,
+  type StreamEvent,
+  sseEvents,
+  streamProblems,
+} from "../support/anthropic-shapes.js";
 import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
 import { type FakeResponsesUpstream, startFakeOpenAIResponses } from "../support/fake-openai-responses-upstream.js";
@@ -232,5 +240,34 @@ describe("ToolUseBlock (toolu_ ids, the required caller)", () => {
       const own = call.id.slice("toolu_".length);
       assert.ok(sent.includes(`"${own}"`) && !sent.includes(call.id), `${kind}: ${sent}`);
     }
+  });
+});
+
+describe("ModelInfo (GET /v1/models and /v1/models/{id} with anthropic-version)", () => {
+  it("every entry has the fields the SDK's ModelInfo declares, through models.list() and models.retrieve()", async () => {
+    const listed = [];
+    for await (const model of client.models.list({ limit: 3 })) listed.push(model);
+    const ids = [...Object.values(TARGETS), LOCAL_TOOLS, NATIVE];
+    for (const id of ids)
+      assert.ok(
+        listed.some((model) => model.id === id),
+        id,
+      );
+    for (const model of listed) {
+      assert.deepEqual(problems(ModelInfoSchema, model), [], model.id);
+      assert.equal(model.lifecycle, "active", model.id);
+      for (const field of ["capabilities", "deprecated_at", "retires_at", "line", "max_tokens"] as const) {
+        assert.equal(model[field], null, `${model.id}: ${field}`);
+      }
+    }
+    const local = await client.models.retrieve("local/chat");
+    assert.deepEqual(problems(ModelInfoSchema, local), []);
+    // The context window, where tandem knows it (the engine's contextSize).
+    assert.equal(local.max_input_tokens, 512);
+    const page = await client.models.list({ limit: 2 });
+    const raw = await fetch(`${tandem.url}/v1/models?limit=2`, { headers: HEADERS });
+    assert.deepEqual(problems(ModelPageSchema, await raw.json()), []);
+    assert.equal(page.data.length, 2);
+    assert.equal(page.has_more, true);
   });
 });
