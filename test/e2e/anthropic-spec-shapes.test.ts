@@ -110,8 +110,12 @@ function toolScripts(): void {
 const HEADERS = { "content-type": "application/json", "anthropic-version": "2023-06-01", "x-api-key": "unused" };
 
 /** The raw answer of POST /v1/messages: the JSON of a whole one, the frames of a streamed one. */
-async function post(body: Record<string, unknown>, path = "/v1/messages") {
-  const res = await fetch(`${tandem.url}${path}`, { method: "POST", headers: HEADERS, body: JSON.stringify(body) });
+async function post(body: Record<string, unknown>, path = "/v1/messages", headers: Record<string, string> = {}) {
+  const res = await fetch(`${tandem.url}${path}`, {
+    method: "POST",
+    headers: { ...HEADERS, ...headers },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, headers: res.headers, text };
 }
@@ -269,5 +273,54 @@ describe("ModelInfo (GET /v1/models and /v1/models/{id} with anthropic-version)"
     assert.deepEqual(problems(ModelPageSchema, await raw.json()), []);
     assert.equal(page.data.length, 2);
     assert.equal(page.has_more, true);
+  });
+});
+
+describe("image blocks Anthropic refuses (a 400 before any target is asked)", () => {
+  const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+  const image = (source: Record<string, unknown>) => ({
+    model: TARGETS.openai,
+    max_tokens: 20,
+    messages: [
+      {
+        role: "user",
+        content: [
+          { type: "image", source: { type: "base64", ...source } },
+          { type: "text", text: "What is it?" },
+        ],
+      },
+    ],
+  });
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ["data that is not base64", { media_type: "image/png", data: "@@not base64!!" }, /base64/],
+    ["empty data", { media_type: "image/png", data: "" }, /base64/],
+    [
+      "a media type Anthropic does not take",
+      { media_type: "image/bmp", data: PNG },
+      /image\/jpeg.*image\/png.*image\/gif.*image\/webp/,
+    ],
+    ["a PNG declared a JPEG", { media_type: "image/jpeg", data: PNG }, /image\/jpeg.*image\/png/],
+  ];
+  for (const [what, source, message] of cases) {
+    it(`refuses ${what} with invalid_request_error, on every target kind`, async () => {
+      for (const model of [TARGETS.openai, TARGETS.local, TARGETS.ollama]) {
+        const asked = openai.requests.length + ollama.requests.length;
+        const res = await post({ ...image(source), model });
+        assert.equal(res.status, 400, `${model}: ${res.text}`);
+        const body = JSON.parse(res.text) as { type: string; error: { type: string; message: string } };
+        assert.equal(body.type, "error");
+        assert.equal(body.error.type, "invalid_request_error");
+        assert.match(body.error.message, message);
+        assert.match(body.error.message, /messages\[0\]\.content\[0\]\.source/);
+        assert.equal(openai.requests.length + ollama.requests.length, asked, "no upstream was asked");
+      }
+    });
+  }
+
+  it("takes a real PNG declared as one", async () => {
+    openai.script(() => ({ kind: "text", text: "A pixel." }));
+    // An image is private by default (privacy routing): this one may go to the cloud target.
+    const res = await post(image({ media_type: "image/png", data: PNG }), "/v1/messages", { "x-tandem-sensitivity": "public" });
+    assert.equal(res.status, 200, res.text);
   });
 });
