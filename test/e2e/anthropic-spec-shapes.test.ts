@@ -13,6 +13,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import {
+  ERROR_TYPE_BY_STATUS,
+  ErrorBodySchema,
   MessageSchema,
   ModelInfoSchema,
   ModelPageSchema,
@@ -80,6 +82,13 @@ before(async () => {
             think: { path: join(made.dir, "think.gguf"), contextSize: 1024 },
           },
         },
+      },
+      // Failures are the subject of some tests, not a reason to stop asking a target.
+      breaker: { failureThreshold: 1000, cooldownMs: 1000 },
+      routes: {
+        once: { tiers: [TARGETS.openai], retry: { attempts: 1 } },
+        // Two targets that both fail: the route is exhausted.
+        both: { tiers: [[TARGETS.openai], [TARGETS.responses]], retry: { attempts: 1 } },
       },
     },
     { env: { UP: "sk-upstream" } },
@@ -322,5 +331,53 @@ describe("image blocks Anthropic refuses (a 400 before any target is asked)", ()
     // An image is private by default (privacy routing): this one may go to the cloud target.
     const res = await post(image({ media_type: "image/png", data: PNG }), "/v1/messages", { "x-tandem-sensitivity": "public" });
     assert.equal(res.status, 200, res.text);
+  });
+});
+
+describe("errors: Anthropic's status for each error type, and x-should-retry", () => {
+  /** The status, type and retry header of an Anthropic client's error. */
+  async function failure(model: string): Promise<{ status: number; type: string; retry: string | null; body: unknown }> {
+    const res = await post(hi(model));
+    const body = JSON.parse(res.text) as { error: { type: string } };
+    return { status: res.status, type: body.error.type, retry: res.headers.get("x-should-retry"), body };
+  }
+
+  const upstreamStatuses: [number, number, string][] = [
+    // An upstream's status Anthropic never sends becomes the one it sends for that error type.
+    [408, 504, "timeout_error"],
+    [415, 400, "invalid_request_error"],
+    [422, 400, "invalid_request_error"],
+    [500, 500, "api_error"],
+    [502, 500, "api_error"],
+    [504, 504, "timeout_error"],
+    [529, 529, "overloaded_error"],
+  ];
+  for (const [upstream, status, type] of upstreamStatuses) {
+    it(`an upstream's ${upstream} is a ${status} ${type}`, async () => {
+      openai.script(() => ({ kind: "error", status: upstream }));
+      const got = await failure("once");
+      assert.deepEqual(problems(ErrorBodySchema, got.body), []);
+      assert.deepEqual([got.status, got.type], [status, type]);
+      assert.equal(ERROR_TYPE_BY_STATUS[got.status], got.type);
+    });
+  }
+
+  it("a route whose every target failed is a 529 overloaded_error the SDK retries (x-should-retry: true)", async () => {
+    openai.script(() => ({ kind: "error", status: 500 }));
+    responses.script(() => ({ kind: "error", status: 500 }));
+    const got = await failure("both");
+    assert.deepEqual(problems(ErrorBodySchema, got.body), []);
+    assert.deepEqual([got.status, got.type, got.retry], [529, "overloaded_error", "true"]);
+  });
+
+  it("says whether to retry: false for a bad request, true for a rate limit", async () => {
+    const bad = await post({ model: TARGETS.openai, messages: [{ role: "user", content: "Hi" }] });
+    assert.deepEqual([bad.status, bad.headers.get("x-should-retry")], [400, "false"]);
+    openai.script(() => ({ kind: "error", status: 429, headers: { "retry-after": "2" } }));
+    const limited = await post(hi("once"));
+    assert.deepEqual(
+      [limited.status, limited.headers.get("x-should-retry"), limited.headers.get("retry-after")],
+      [429, "true", "2"],
+    );
   });
 });
