@@ -380,4 +380,154 @@ describe("errors: Anthropic's status for each error type, and x-should-retry", (
       [429, "true", "2"],
     );
   });
+
+  it("a path tandem does not serve is a 404 not_found_error that says x-should-retry, as any other error", async () => {
+    const unknown = await fetch(`${tandem.url}/v1/messages/nowhere`, { headers: HEADERS });
+    const body = await unknown.json();
+    assert.deepEqual(problems(ErrorBodySchema, body), []);
+    assert.deepEqual([unknown.status, unknown.headers.get("x-should-retry")], [404, "false"]);
+  });
+});
+
+describe("the whole battery, checked against the SDK's types", () => {
+  /** Every answer a client can get for `body` from `model`: whole, streamed (raw frames), and the SDK's finalMessage(). */
+  async function check(
+    label: string,
+    body: Record<string, unknown>,
+    headers: Record<string, string> = {},
+    path = "/v1/messages",
+  ) {
+    const res = await post(body, path, headers);
+    assert.equal(res.status, 200, `${label}: ${res.text}`);
+    const message = JSON.parse(res.text) as Anthropic.Message;
+    assert.deepEqual(problems(MessageSchema, message), [], `${label} whole: ${res.text}`);
+    const streamed = await post({ ...body, stream: true }, path, headers);
+    assert.equal(streamed.status, 200, `${label}: ${streamed.text}`);
+    assert.match(streamed.headers.get("content-type") ?? "", /^text\/event-stream/);
+    assert.match(streamed.headers.get("request-id") ?? "", /^req_/);
+    assert.deepEqual(streamProblems(sseEvents(streamed.text)), [], `${label} streamed: ${streamed.text}`);
+    const { parsed_output: _, ...final } = await client.messages.stream(body as never).finalMessage();
+    assert.deepEqual(problems(MessageSchema, final), [], `${label} finalMessage: ${JSON.stringify(final)}`);
+    // The same message, whichever way it came: the same fields, blocks and stop.
+    assert.deepEqual(Object.keys(final).sort(), Object.keys(message).sort(), label);
+    assert.deepEqual(Object.keys(final.usage).sort(), Object.keys(message.usage).sort(), label);
+    assert.deepEqual(
+      final.content.map((block) => Object.keys(block).sort()),
+      message.content.map((block) => Object.keys(block).sort()),
+      label,
+    );
+    assert.equal(final.stop_reason, message.stop_reason, label);
+    return message;
+  }
+
+  it("text answers, on every target kind", async () => {
+    textScripts();
+    for (const { kind, model } of KINDS) {
+      const message = await check(kind, hi(model, { system: "Be brief." }));
+      assert.equal(message.stop_reason, "end_turn", kind);
+    }
+  });
+
+  it("tool calls, on every target kind", async () => {
+    toolScripts();
+    for (const { kind, toolModel } of KINDS) {
+      const body = {
+        model: toolModel,
+        max_tokens: 100,
+        tools: [weather],
+        messages: [{ role: "user", content: "Weather in Paris?" }],
+      };
+      const message = await check(kind, body);
+      assert.equal(message.stop_reason, "tool_use", kind);
+    }
+  });
+
+  it("a tool call with no arguments: input {} whole, and partial_json that joins into {}", async () => {
+    openai.script(() => ({ kind: "tool_calls", calls: [{ name: "now", arguments: {} }] }));
+    const body = {
+      model: TARGETS.openai,
+      max_tokens: 50,
+      tools: [{ name: "now", input_schema: { type: "object", properties: {} } }],
+      messages: [{ role: "user", content: "Time?" }],
+    };
+    const message = await check("no arguments", body);
+    assert.deepEqual(message.content[0]?.type === "tool_use" && message.content[0].input, {});
+    const json = ofType(await frames(body), "content_block_delta")
+      .map((event) => (event.delta.type === "input_json_delta" ? event.delta.partial_json : ""))
+      .join("");
+    assert.deepEqual(JSON.parse(json), {});
+  });
+
+  it("thinking blocks, with a signature, when thinking is enabled (the embedded engine, a Responses upstream)", async () => {
+    responses.script(() => ({ kind: "answer", reasoning: "Thinking it over.", text: "Hello from responses" }));
+    for (const model of ["local/think", TARGETS.responses]) {
+      const message = await check(model, {
+        model,
+        max_tokens: 2048,
+        thinking: { type: "enabled", budget_tokens: 1024 },
+        messages: [{ role: "user", content: "The number?" }],
+      });
+      assert.deepEqual(
+        message.content.map((block) => block.type),
+        ["thinking", "text"],
+        model,
+      );
+    }
+  });
+
+  it("max_tokens, on every target kind", async () => {
+    openai.script(() => ({ kind: "text", text: "One two three", finish: "length" }));
+    ollama.script(() => ({ kind: "text", text: "One two three", finish: "length" }));
+    for (const model of [TARGETS.openai, TARGETS.ollama, TARGETS.local]) {
+      const message = await check(model, hi(model, { max_tokens: model === TARGETS.local ? 2 : 50 }));
+      assert.equal(message.stop_reason, "max_tokens", model);
+    }
+  });
+
+  it("Claude Code's requests: ?beta=true, Authorization: Bearer, anthropic-beta, on every target kind", async () => {
+    textScripts();
+    const headers = {
+      "x-api-key": "",
+      authorization: "Bearer unused",
+      "anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14",
+    };
+    for (const { kind, model } of [...KINDS, { kind: "native", model: NATIVE }]) {
+      const res = await post(hi(model, { metadata: { user_id: "user_abc" } }), "/v1/messages?beta=true", headers);
+      assert.equal(res.status, 200, `${kind}: ${res.text}`);
+      const counted = await post(
+        { model, messages: [{ role: "user", content: "Hi" }] },
+        "/v1/messages/count_tokens?beta=true",
+        headers,
+      );
+      assert.equal(counted.status, 200, `${kind}: ${counted.text}`);
+    }
+  });
+
+  it("count_tokens with a system prompt and tools is {input_tokens}, on every target kind", async () => {
+    for (const { kind, model } of [...KINDS, { kind: "native", model: NATIVE }]) {
+      const counted = await client.messages.countTokens({
+        model,
+        system: "Be brief.",
+        tools: [weather],
+        messages: [{ role: "user", content: "Weather in Paris?" }],
+      });
+      assert.deepEqual(Object.keys(counted), ["input_tokens"], kind);
+      assert.ok(Number.isInteger(counted.input_tokens) && counted.input_tokens > 0, `${kind}: ${counted.input_tokens}`);
+    }
+  });
+
+  it("an error mid-stream is Anthropic's error event, which the SDK throws as an APIError", async () => {
+    openai.script(() => ({ kind: "broken_stream", chunks: ["Hel", "lo"] }));
+    const res = await post(hi("once", { stream: true }));
+    const events = sseEvents(res.text);
+    const last = events.at(-1);
+    assert.equal(last?.event, "error");
+    assert.deepEqual(problems(ErrorBodySchema, last?.data), []);
+    assert.equal(
+      events.some((frame) => frame.data.type === "message_stop"),
+      false,
+    );
+    openai.script(() => ({ kind: "broken_stream", chunks: ["Hel", "lo"] }));
+    await assert.rejects(client.messages.stream(hi("once") as never).finalMessage(), Anthropic.APIError);
+  });
 });
