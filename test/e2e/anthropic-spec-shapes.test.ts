@@ -531,3 +531,75 @@ describe("the whole battery, checked against the SDK's types", () => {
     await assert.rejects(client.messages.stream(hi("once") as never).finalMessage(), Anthropic.APIError);
   });
 });
+
+describe("malformed requests: a 400 invalid_request_error in Anthropic's shape, never a 500, on every target kind", () => {
+  const user = [{ role: "user", content: "Hi" }];
+  const cases: [string, unknown][] = [
+    ["no model", { max_tokens: 10, messages: user }],
+    ["a model that is not a string", { model: 7, max_tokens: 10, messages: user }],
+    ["no max_tokens", { messages: user }],
+    ["max_tokens 0", { max_tokens: 0, messages: user }],
+    ["a negative max_tokens", { max_tokens: -1, messages: user }],
+    ["a fractional max_tokens", { max_tokens: 1.5, messages: user }],
+    ["max_tokens as a string", { max_tokens: "10", messages: user }],
+    ["no messages", { max_tokens: 10 }],
+    ["empty messages", { max_tokens: 10, messages: [] }],
+    ["messages that are not a list", { max_tokens: 10, messages: "Hi" }],
+    ["a role Anthropic has not", { max_tokens: 10, messages: [{ role: "tool", content: "Hi" }] }],
+    ["a message without a role", { max_tokens: 10, messages: [{ content: "Hi" }] }],
+    ["a message without content", { max_tokens: 10, messages: [{ role: "user" }] }],
+    ["an empty user message", { max_tokens: 10, messages: [{ role: "user", content: [] }] }],
+    ["an empty text block", { max_tokens: 10, messages: [{ role: "user", content: [{ type: "text", text: "" }] }] }],
+    ["a content block of no known type", { max_tokens: 10, messages: [{ role: "user", content: [{ type: "video" }] }] }],
+    [
+      "a tool_result without its tool_use",
+      {
+        max_tokens: 10,
+        messages: [{ role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_x", content: "21C" }] }],
+      },
+    ],
+    [
+      "a tool_use not answered",
+      {
+        max_tokens: 10,
+        messages: [
+          { role: "user", content: "Weather?" },
+          { role: "assistant", content: [{ type: "tool_use", id: "toolu_x", name: "get_weather", input: {} }] },
+          { role: "user", content: "Well?" },
+        ],
+      },
+    ],
+    [
+      "a tool_use in a user message",
+      { max_tokens: 10, messages: [{ role: "user", content: [{ type: "tool_use", id: "t", name: "n", input: {} }] }] },
+    ],
+    ["a system prompt that is a number", { max_tokens: 10, messages: user, system: 3 }],
+    ["a temperature above 1", { max_tokens: 10, messages: user, temperature: 1.5 }],
+    ["stream that is not a boolean", { max_tokens: 10, messages: user, stream: "yes" }],
+    ["a tool without input_schema", { max_tokens: 10, messages: user, tools: [{ name: "t" }] }],
+    ["a tool_choice of no known type", { max_tokens: 10, messages: user, tool_choice: { type: "sometimes" } }],
+    ["stop_sequences that are not a list", { max_tokens: 10, messages: user, stop_sequences: "END" }],
+    ["a thinking budget under 1024", { max_tokens: 2048, messages: user, thinking: { type: "enabled", budget_tokens: 10 } }],
+    ["a body that is a list", []],
+    ["a body that is not JSON", "{"],
+  ];
+  for (const [what, body] of cases) {
+    it(`refuses ${what}`, async () => {
+      for (const model of [TARGETS.openai, TARGETS.local, NATIVE]) {
+        const text =
+          typeof body === "string"
+            ? body
+            : JSON.stringify(
+                Array.isArray(body) || what === "no model" || "model" in (body as object) ? body : { model, ...(body as object) },
+              );
+        const res = await fetch(`${tandem.url}/v1/messages`, { method: "POST", headers: HEADERS, body: text });
+        const answer = await res.text();
+        assert.equal(res.status, 400, `${model}: ${answer}`);
+        const parsed = JSON.parse(answer) as { error: { type: string } };
+        assert.deepEqual(problems(ErrorBodySchema, parsed), [], answer);
+        assert.equal(parsed.error.type, "invalid_request_error");
+        assert.equal(res.headers.get("request-id"), (parsed as { request_id?: string }).request_id);
+      }
+    });
+  }
+});
