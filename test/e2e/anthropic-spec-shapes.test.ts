@@ -603,3 +603,41 @@ describe("malformed requests: a 400 invalid_request_error in Anthropic's shape, 
     });
   }
 });
+
+describe("thinking types the SDK's ThinkingConfigParam has: adaptive and between_tools show the model's thinking", () => {
+  /** The block types of the whole answer and of the streamed one, for this thinking config. */
+  async function blocks(thinking: Record<string, unknown> | undefined): Promise<string[][]> {
+    const body = {
+      model: "local/think",
+      max_tokens: 2048,
+      messages: [{ role: "user", content: "The number?" }],
+      ...(thinking && { thinking }),
+    };
+    const res = await post(body);
+    assert.equal(res.status, 200, res.text);
+    const message = JSON.parse(res.text) as Anthropic.Message;
+    assert.deepEqual(problems(MessageSchema, message), []);
+    const started = ofType(await frames(body), "content_block_start").map((event) => event.content_block.type);
+    return [message.content.map((block) => block.type), started];
+  }
+
+  it("adaptive: the model decides, and when it thought its thinking is shown, as with enabled", async () => {
+    assert.deepEqual(await blocks({ type: "adaptive" }), [
+      ["thinking", "text"],
+      ["thinking", "text"],
+    ]);
+  });
+
+  it("between_tools is taken (not a 400) and shows the thinking too", async () => {
+    assert.deepEqual(await blocks({ type: "between_tools" }), [
+      ["thinking", "text"],
+      ["thinking", "text"],
+    ]);
+  });
+
+  it("no thinking, thinking disabled, or display omitted: no thinking blocks", async () => {
+    for (const thinking of [undefined, { type: "disabled" }, { type: "adaptive", display: "omitted" }]) {
+      assert.deepEqual(await blocks(thinking), [["text"], ["text"]], JSON.stringify(thinking));
+    }
+  });
+});

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type Gateway, GatewayError } from "../../core/index.js";
 import { clientSignal, type Dialect, metaHeaders, parseBody, RouteTable, requestRecord, sendChat } from "../shared/index.js";
-import { type AnthropicLeftovers, convertFromAnthropicRequest } from "./convert-from-anthropic-messages.js";
+import { type AnthropicLeftovers, convertFromAnthropicRequest, showsThinking } from "./convert-from-anthropic-messages.js";
 import { MessageStreamRenderer } from "./message-stream-renderer.js";
 import { CountTokensRequestSchema, MessagesRequestSchema } from "./messages-api.js";
 import { AnthropicNativeStream, nativeAnthropicMessage, nativeAnthropicRequest } from "./native-anthropic.js";
@@ -36,11 +36,10 @@ export const anthropicDialect: Dialect = {
       requestRecord(request).dialect = "anthropic";
       refuseContinuedThread(request.body);
       const left: AnthropicLeftovers = { wireOnly: [], approximated: new Set() };
-      const chat = convertFromAnthropicRequest(parseBody(MessagesRequestSchema, request.body), left);
+      const body = parseBody(MessagesRequestSchema, request.body);
+      const chat = convertFromAnthropicRequest(body, left);
       chat.native = nativeAnthropicRequest(request.body, request.headers, left, requestRecord(request).bodyText);
-      // Thinking blocks only for a client that enabled thinking, as Anthropic answers (a reasoning
-      // upstream such as DeepSeek shows its reasoning whatever it is asked).
-      const thinking = chat.reasoning?.enabled === true;
+      const thinking = showsThinking(body.thinking);
       let renderer: MessageStreamRenderer | undefined;
       await sendChat(request, reply, gateway, chat, {
         stream: (meta) => {

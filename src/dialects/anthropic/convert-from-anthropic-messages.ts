@@ -62,11 +62,23 @@ export function convertFromAnthropicRequest(
   if (body.metadata?.user_id != null) chat.user = body.metadata.user_id;
   const format = body.output_config?.format;
   if (format) chat.responseFormat = { type: "json_schema", schema: format.schema };
-  if (body.thinking && body.thinking.type !== "adaptive") {
+  if (body.thinking?.type === "enabled" || body.thinking?.type === "disabled") {
     chat.reasoning =
       body.thinking.type === "enabled" ? { enabled: true, budgetTokens: body.thinking.budget_tokens } : { enabled: false };
   }
   return chat;
+}
+
+/**
+ * Whether the answer shows the model's thinking, as Anthropic's does: when the client turned thinking
+ * on (`enabled`, or `adaptive` and `between_tools`, where the model decides when to think), unless it
+ * asked for it `display: "omitted"` (Anthropic then sends the blocks' signatures only, which no other
+ * target has; the blocks are left out). A reasoning upstream such as DeepSeek, or a local thinking
+ * model, shows its reasoning whatever it is asked: without this, it is not shown.
+ */
+export function showsThinking(thinking: MessagesRequest["thinking"]): boolean {
+  if (!thinking || thinking.type === "disabled") return false;
+  return !("display" in thinking) || thinking.display !== "omitted";
 }
 
 function convertMessage(message: MessageParam, i: number, left: AnthropicLeftovers): Message[] {

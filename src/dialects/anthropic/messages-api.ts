@@ -266,6 +266,9 @@ const ToolChoiceSchema = z.discriminatedUnion(
   { error: unsupportedType("tool_choice type", "; use auto, any, tool or none") },
 );
 
+/** How thinking is shown: `omitted` asks for its blocks without their text (ThinkingConfigAdaptive.display). */
+const thinkingDisplay = z.enum(["summarized", "omitted"]).nullish();
+
 const MessagesRequestBase = z.object({
   model: z.string({ error: required }).min(1),
   messages: z.array(MessageParamSchema, { error: required }).min(1, "at least one message is required"),
@@ -305,14 +308,16 @@ const MessagesRequestBase = z.object({
         z.object({
           type: z.literal("enabled"),
           budget_tokens: z.int({ error: required }).min(1024, "Input should be greater than or equal to 1024"),
+          display: thinkingDisplay,
         }),
         z.object({ type: z.literal("disabled") }),
-        // The model decides whether and how much to think (Claude Code 2.x sends it on every request).
-        // No canonical control: each target keeps its own default, so a model with no reasoning
-        // (gpt-4o-mini, which refuses `reasoning_effort`) is not asked for any.
-        z.object({ type: z.literal("adaptive") }),
+        // The model decides whether and how much to think (Claude Code 2.x sends it on every request),
+        // or thinks between tool calls only. No canonical control: each target keeps its own default,
+        // so a model with no reasoning (gpt-4o-mini, which refuses `reasoning_effort`) is not asked for any.
+        z.object({ type: z.literal("adaptive"), display: thinkingDisplay }),
+        z.object({ type: z.literal("between_tools") }),
       ],
-      { error: unsupportedType("thinking type", "; use enabled, adaptive or disabled") },
+      { error: unsupportedType("thinking type", "; use enabled, adaptive, between_tools or disabled") },
     )
     .nullish(),
 });
