@@ -641,3 +641,100 @@ describe("thinking types the SDK's ThinkingConfigParam has: adaptive and between
     }
   });
 });
+
+describe("a native Anthropic target's own answer (same-wire pass-through)", () => {
+  /** A stream as Anthropic's API sends one today (message_start's container and diagnostics, a tool_use's caller). */
+  const API_STREAM = [
+    {
+      type: "message_start",
+      message: {
+        id: "msg_01AbCdEfGhIjKlMnOpQrStUv",
+        type: "message",
+        role: "assistant",
+        model: "claude-haiku-4-5",
+        content: [],
+        container: null,
+        diagnostics: null,
+        stop_reason: null,
+        stop_sequence: null,
+        stop_details: null,
+        usage: {
+          input_tokens: 588,
+          cache_creation_input_tokens: 0,
+          cache_read_input_tokens: 0,
+          cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+          inference_geo: "global",
+          output_tokens: 8,
+          output_tokens_details: null,
+          server_tool_use: null,
+          service_tier: "standard",
+          speed: "standard",
+        },
+      },
+    },
+    { type: "content_block_start", index: 0, content_block: { type: "text", text: "", citations: null } },
+    { type: "ping" },
+    { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Checking." } },
+    { type: "content_block_stop", index: 0 },
+    {
+      type: "content_block_start",
+      index: 1,
+      content_block: {
+        type: "tool_use",
+        id: "toolu_01GJB88Bxbn9Pvc7V6N2EnsB",
+        name: "get_weather",
+        input: {},
+        caller: { type: "direct" },
+      },
+    },
+    { type: "content_block_delta", index: 1, delta: { type: "input_json_delta", partial_json: "" } },
+    { type: "content_block_delta", index: 1, delta: { type: "input_json_delta", partial_json: '{"city": ' } },
+    { type: "content_block_delta", index: 1, delta: { type: "input_json_delta", partial_json: '"Paris"}' } },
+    { type: "content_block_stop", index: 1 },
+    {
+      type: "message_delta",
+      delta: { stop_reason: "tool_use", stop_sequence: null, stop_details: null, container: null },
+      usage: {
+        input_tokens: 588,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+        output_tokens: 51,
+        output_tokens_details: { thinking_tokens: 0 },
+        server_tool_use: null,
+      },
+    },
+    { type: "message_stop" },
+  ];
+  const body = API_STREAM.map((event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`).join("");
+
+  it("reaches the client event for event (the model named as the target), and finalMessage() is the whole message", async () => {
+    anthropic.script(() => ({ kind: "sse", body }));
+    const request = {
+      model: NATIVE,
+      max_tokens: 100,
+      tools: [weather],
+      messages: [{ role: "user", content: "Weather in Paris?" }],
+    };
+    const events = await frames(request);
+    assert.deepEqual(streamProblems(sseEvents((await post({ ...request, stream: true })).text)), []);
+    const expected = structuredClone(API_STREAM) as { type: string; message?: { model: string } }[];
+    (expected[0]?.message as { model: string }).model = NATIVE;
+    assert.deepEqual(events, expected);
+
+    const { parsed_output: _, ...final } = await client.messages.stream(request as never).finalMessage();
+    assert.deepEqual(problems(MessageSchema, final), []);
+    assert.deepEqual(final.content, [
+      { type: "text", text: "Checking.", citations: null },
+      {
+        type: "tool_use",
+        id: "toolu_01GJB88Bxbn9Pvc7V6N2EnsB",
+        name: "get_weather",
+        input: { city: "Paris" },
+        caller: { type: "direct" },
+      },
+    ]);
+    // A client that did not stream gets the stream put together, as Anthropic's SDKs do.
+    const whole = await post(request);
+    assert.deepEqual(problems(MessageSchema, JSON.parse(whole.text)), [], whole.text);
+  });
+});
