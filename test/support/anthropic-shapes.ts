@@ -132,7 +132,10 @@ export const StreamEventSchema = z.discriminatedUnion("type", [
 
 export type StreamEvent = z.output<typeof StreamEventSchema>;
 
-/** Anthropic's error types (the SDK's ErrorType union, and the "Errors" page's table). */
+/**
+ * Anthropic's error types (the SDK's ErrorType union, and the "Errors" page's table, whose 413
+ * `request_too_large` the SDK's union leaves out).
+ */
 export const ERROR_TYPE_BY_STATUS: Record<number, string> = {
   400: "invalid_request_error",
   401: "authentication_error",

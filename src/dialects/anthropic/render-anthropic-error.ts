@@ -1,7 +1,10 @@
 import type { ErrorCode, GatewayError } from "../../core/index.js";
 import type { ErrorRendering } from "../shared/index.js";
 
-/** Anthropic's error types (docs "Errors" page and the SDK's ErrorType). */
+/**
+ * Anthropic's error types (docs "Errors" page and the SDK's ErrorType). `request_too_large` is the
+ * page's and the API's for a 413; the SDK's ErrorType (1.12) leaves it out, but reads no type.
+ */
 export type AnthropicErrorType =
   | "invalid_request_error"
   | "authentication_error"
