@@ -738,3 +738,35 @@ describe("a native Anthropic target's own answer (same-wire pass-through)", () =
     assert.deepEqual(problems(MessageSchema, JSON.parse(whole.text)), [], whole.text);
   });
 });
+
+describe("tool_use ids keep to Anthropic's id alphabet", () => {
+  it("an upstream id with characters Anthropic refuses (Kimi's functions.get_weather:0) is a toolu_ id of [A-Za-z0-9_-], given back whole", async () => {
+    openai.script(() => ({
+      kind: "tool_calls",
+      calls: [{ id: "functions.get_weather:0", name: "get_weather", arguments: { city: "Paris" } }],
+    }));
+    const body = {
+      model: TARGETS.openai,
+      max_tokens: 100,
+      tools: [weather],
+      messages: [{ role: "user", content: "Weather in Paris?" }],
+    };
+    const message = await whole(body);
+    const [call] = message.content as { id: string }[];
+    assert.match(call?.id ?? "", /^toolu_[A-Za-z0-9_-]+$/);
+    const streamed = ofType(await frames(body), "content_block_start")[0]?.content_block as { id: string };
+    assert.equal(streamed.id, call?.id);
+    openai.script(() => ({ kind: "text", text: "21C." }));
+    await whole({
+      ...body,
+      messages: [
+        ...body.messages,
+        { role: "assistant", content: message.content },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: call?.id, content: "21C" }] },
+      ],
+    });
+    const sent = openai.requests.at(-1)?.body as { messages: { tool_call_id?: string; tool_calls?: { id: string }[] }[] };
+    assert.equal(sent.messages.find((m) => m.tool_calls)?.tool_calls?.[0]?.id, "functions.get_weather:0");
+    assert.equal(sent.messages.find((m) => m.tool_call_id)?.tool_call_id, "functions.get_weather:0");
+  });
+});
