@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import {
+  BetaMessageSchema,
   ERROR_TYPE_BY_STATUS,
   ErrorBodySchema,
   MessageSchema,
@@ -768,5 +769,45 @@ describe("tool_use ids keep to Anthropic's id alphabet", () => {
     const sent = openai.requests.at(-1)?.body as { messages: { tool_call_id?: string; tool_calls?: { id: string }[] }[] };
     assert.equal(sent.messages.find((m) => m.tool_calls)?.tool_calls?.[0]?.id, "functions.get_weather:0");
     assert.equal(sent.messages.find((m) => m.tool_call_id)?.tool_call_id, "functions.get_weather:0");
+  });
+});
+
+describe("?beta=true answers (the SDK's beta.messages, Claude Code): the Beta types' required fields", () => {
+  it("a BetaMessage has context_management, its usage fallback_credit and iterations, whole, in message_start and message_delta", async () => {
+    textScripts();
+    for (const { kind, model } of KINDS) {
+      const res = await post(hi(model), "/v1/messages?beta=true");
+      const message = JSON.parse(res.text) as Record<string, unknown>;
+      assert.deepEqual(problems(BetaMessageSchema, message), [], `${kind}: ${res.text}`);
+      assert.equal(message.context_management, null, kind);
+      const streamed = sseEvents((await post(hi(model, { stream: true }), "/v1/messages?beta=true")).text).map((f) => f.data);
+      const start = streamed.find((event) => event.type === "message_start")?.message as Record<string, unknown>;
+      assert.equal(start.context_management, null, kind);
+      assert.deepEqual(
+        [(start.usage as Record<string, unknown>).fallback_credit, (start.usage as Record<string, unknown>).iterations],
+        [null, null],
+        kind,
+      );
+      const delta = streamed.find((event) => event.type === "message_delta") as Record<string, unknown>;
+      assert.ok("context_management" in delta && delta.context_management === null, kind);
+      const usage = delta.usage as Record<string, unknown>;
+      assert.ok(
+        "fallback_credit" in usage && usage.fallback_credit === null && "iterations" in usage && usage.iterations === null,
+        kind,
+      );
+      // The SDK's beta.messages (1.12) puts no ?beta=true on its URL: its betas' anthropic-beta header says it.
+      const { parsed_output: _, ...final } = await client.beta.messages
+        .stream({ ...hi(model), betas: ["interleaved-thinking-2025-05-14"] } as never)
+        .finalMessage();
+      assert.deepEqual(problems(BetaMessageSchema, final), [], kind);
+      assert.equal(final.context_management, null, kind);
+    }
+  });
+
+  it("a request with neither ?beta=true nor anthropic-beta gets the Message the non-beta types declare, without the beta fields", async () => {
+    textScripts();
+    const message = await whole(hi(TARGETS.openai));
+    assert.deepEqual(problems(MessageSchema, message), []);
+    assert.ok(!("context_management" in message));
   });
 });

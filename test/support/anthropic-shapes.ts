@@ -269,3 +269,27 @@ export function streamProblems(frames: { event: string | undefined; data: Record
   }
   return out;
 }
+
+/**
+ * The beta Messages API's shapes (resources/beta/messages: BetaMessage, BetaUsage,
+ * BetaMessageDeltaUsage, BetaRawMessageDeltaEvent), which the SDK's `beta.messages` decodes a
+ * `?beta=true` answer as (Claude Code's requests): the Message's `context_management`, the usage's
+ * `fallback_credit` and `iterations`, and message_delta's `context_management`, all required.
+ */
+const betaUsageFields = {
+  fallback_credit: z.record(z.string(), z.unknown()).nullable(),
+  iterations: z.array(z.unknown()).nullable(),
+};
+const ContextManagementSchema = z.strictObject({ applied_edits: z.array(z.unknown()) }).nullable();
+
+export const BetaMessageSchema = z
+  .strictObject({
+    ...MessageSchema.shape,
+    usage: UsageSchema.extend(betaUsageFields),
+    context_management: ContextManagementSchema,
+  })
+  .superRefine((message, ctx) => {
+    if ((message.stop_reason === "stop_sequence") !== (message.stop_sequence !== null)) {
+      ctx.addIssue({ code: "custom", path: ["stop_sequence"], message: "set exactly when stop_reason is stop_sequence" });
+    }
+  });

@@ -40,15 +40,20 @@ export const anthropicDialect: Dialect = {
       const chat = convertFromAnthropicRequest(body, left);
       chat.native = nativeAnthropicRequest(request.body, request.headers, left, requestRecord(request).bodyText);
       const thinking = showsThinking(body.thinking);
+      // A beta request (Claude Code's ?beta=true, the SDK's beta.messages with betas: its anthropic-beta
+      // header) is answered in the Beta types' shape, which its client decodes the answer as.
+      const beta =
+        (request.query as { beta?: unknown } | undefined)?.beta === "true" || request.headers["anthropic-beta"] !== undefined;
       let renderer: MessageStreamRenderer | undefined;
       await sendChat(request, reply, gateway, chat, {
         stream: (meta) => {
-          renderer = new MessageStreamRenderer(meta, thinking, request.id);
+          renderer = new MessageStreamRenderer(meta, thinking, request.id, beta);
           return renderer;
         },
-        json: (result, meta) => renderMessage(result, meta, thinking),
+        json: (result, meta) => renderMessage(result, meta, thinking, beta),
         native: {
-          stream: (meta) => new AnthropicNativeStream(meta, renderer ?? new MessageStreamRenderer(meta, thinking, request.id)),
+          stream: (meta) =>
+            new AnthropicNativeStream(meta, renderer ?? new MessageStreamRenderer(meta, thinking, request.id, beta)),
           json: nativeAnthropicMessage,
         },
       });

@@ -5,7 +5,7 @@ import { switchComment } from "../shared/index.js";
 import { toAnthropicStopDetails, toAnthropicStopReason } from "./map-to-anthropic-stop-reason.js";
 import { messageId, toolUseId } from "./message-id.js";
 import { renderAnthropicError } from "./render-anthropic-error.js";
-import { renderDeltaUsage, renderUsage } from "./render-anthropic-usage.js";
+import { betaUsage, renderDeltaUsage, renderUsage } from "./render-anthropic-usage.js";
 import { toolInputJson } from "./tool-input.js";
 
 type OpenBlock =
@@ -48,15 +48,19 @@ export class MessageStreamRenderer implements StreamRenderer {
 
   readonly #thinking: boolean;
   readonly #requestId: string | undefined;
+  readonly #beta: boolean;
 
   /**
-   * `thinking`: the client enabled thinking; reasoning is written only then, as Anthropic does.
-   * Default true. `requestId`: quoted by an error event, as the request's HTTP errors do.
+   * `thinking`: the client turned thinking on; reasoning is written only then, as Anthropic does.
+   * Default true. `requestId`: quoted by an error event, as the request's HTTP errors do. `beta`:
+   * the request was `?beta=true`, whose Beta events declare `context_management` and more usage
+   * counters (see render-message.ts).
    */
-  constructor(meta: ResponseMeta, thinking = true, requestId?: string) {
+  constructor(meta: ResponseMeta, thinking = true, requestId?: string, beta = false) {
     this.#meta = meta;
     this.#thinking = thinking;
     this.#requestId = requestId;
+    this.#beta = beta;
   }
 
   event(event: StreamEvent): string {
@@ -146,7 +150,8 @@ export class MessageStreamRenderer implements StreamRenderer {
               // As on the Message (see render-message.ts): the SDK's delta declares it, null without a container.
               container: null,
             },
-            usage: renderDeltaUsage(this.#usage),
+            usage: { ...renderDeltaUsage(this.#usage), ...betaUsage(this.#beta) },
+            ...(this.#beta && { context_management: null }),
           })
         );
       }
@@ -191,7 +196,7 @@ export class MessageStreamRenderer implements StreamRenderer {
   #ensureStarted(): string {
     if (this.#started) return "";
     this.#started = true;
-    const usage = renderUsage(this.#usage);
+    const usage = { ...renderUsage(this.#usage), ...betaUsage(this.#beta) };
     return (
       sse("message_start", {
         message: {
@@ -206,6 +211,7 @@ export class MessageStreamRenderer implements StreamRenderer {
           stop_sequence: null,
           stop_details: null,
           usage,
+          ...(this.#beta && { context_management: null }),
         },
       }) + sse("ping", {})
     );

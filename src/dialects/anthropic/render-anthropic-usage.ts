@@ -15,6 +15,21 @@ export interface AnthropicDeltaUsage {
   server_tool_use: null;
 }
 
+/**
+ * The counters the beta Messages API's usage adds (BetaUsage, BetaMessageDeltaUsage), for a
+ * `?beta=true` request: `fallback_credit` (a fallback model's billing) and `iterations` (per-step
+ * usage of compaction, an advisor or a fallback), both null since tandem runs none of them.
+ */
+export interface AnthropicBetaUsage {
+  fallback_credit: null;
+  iterations: null;
+}
+
+/** What a `?beta=true` answer's usage adds to the other's: nothing for any other request. */
+export function betaUsage(beta: boolean): AnthropicBetaUsage | Record<string, never> {
+  return beta ? { fallback_credit: null, iterations: null } : {};
+}
+
 /** A Message's `usage` (and `message_start`'s), as the SDK's Usage declares it: every field present. */
 export interface AnthropicUsage extends AnthropicDeltaUsage {
   cache_creation: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };

@@ -6,7 +6,7 @@ import {
   toAnthropicStopReason,
 } from "./map-to-anthropic-stop-reason.js";
 import { messageId, toolUseId } from "./message-id.js";
-import { type AnthropicUsage, renderUsage } from "./render-anthropic-usage.js";
+import { type AnthropicBetaUsage, type AnthropicUsage, betaUsage, renderUsage } from "./render-anthropic-usage.js";
 import { toolInput } from "./tool-input.js";
 
 export type AnthropicContentBlock =
@@ -34,11 +34,17 @@ export interface AnthropicMessage {
   stop_reason: AnthropicStopReason;
   stop_sequence: string | null;
   stop_details: AnthropicRefusalDetails | null;
-  usage: AnthropicUsage;
+  usage: AnthropicUsage | (AnthropicUsage & AnthropicBetaUsage);
+  /** A `?beta=true` answer's (BetaMessage): no context management ran. */
+  context_management?: null;
 }
 
-/** `thinking`: the client enabled thinking; reasoning is shown only then, as Anthropic does. Default true. */
-export function renderMessage(result: ChatResult, meta: ResponseMeta, thinking = true): AnthropicMessage {
+/**
+ * `thinking`: the client turned thinking on; reasoning is shown only then, as Anthropic does. Default
+ * true. `beta`: the request was `?beta=true` (the SDK's beta.messages), whose BetaMessage declares
+ * `context_management` and more usage counters.
+ */
+export function renderMessage(result: ChatResult, meta: ResponseMeta, thinking = true, beta = false): AnthropicMessage {
   const content: AnthropicContentBlock[] = [];
   // Reasoning first, as Anthropic answers; a block no Anthropic upstream signed has signature "".
   for (const block of thinking ? (result.reasoningBlocks ?? []) : []) {
@@ -72,6 +78,7 @@ export function renderMessage(result: ChatResult, meta: ResponseMeta, thinking =
     stop_reason: stopReason,
     stop_sequence: stopReason === "stop_sequence" ? (result.stopSequence ?? null) : null,
     stop_details: toAnthropicStopDetails(stopReason),
-    usage: renderUsage(result.usage),
+    usage: { ...renderUsage(result.usage), ...betaUsage(beta) },
+    ...(beta && { context_management: null }),
   };
 }
