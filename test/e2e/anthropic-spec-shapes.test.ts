@@ -27,7 +27,7 @@ import {
 import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
 import { type FakeResponsesUpstream, startFakeOpenAIResponses } from "../support/fake-openai-responses-upstream.js";
-import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { type FakeOpenAIUpstream, sseFrames, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import { makeModelDir, writeChatModel, writeThinkingModel, writeToolCallModel } from "../support/gguf/index.js";
 import { loadLocalModel, type RunningTandem, startTandem } from "../support/tandem.js";
 
@@ -809,5 +809,37 @@ describe("?beta=true answers (the SDK's beta.messages, Claude Code): the Beta ty
     const message = await whole(hi(TARGETS.openai));
     assert.deepEqual(problems(MessageSchema, message), []);
     assert.ok(!("context_management" in message));
+  });
+});
+
+describe("stop_reason refusal where the target says it refused", () => {
+  const chunk = (delta: object, finish: string | null) =>
+    JSON.stringify({
+      id: "chatcmpl-1",
+      object: "chat.completion.chunk",
+      created: 1,
+      model: "gpt-4o-mini",
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    });
+
+  it("an OpenAI model's refusal is stop_reason refusal with stop_details, its words the text, streamed and not", async () => {
+    const refusal = "I can't help with that.";
+    openai.script(() => ({
+      kind: "raw",
+      body: sseFrames([
+        chunk({ role: "assistant", content: null, refusal: "" }, null),
+        chunk({ refusal }, null),
+        chunk({}, "stop"),
+        "[DONE]",
+      ]),
+    }));
+    const message = await whole(hi(TARGETS.openai));
+    assert.deepEqual(problems(MessageSchema, message), []);
+    assert.equal(message.stop_reason, "refusal");
+    assert.deepEqual(message.stop_details, { type: "refusal", category: null, explanation: null });
+    assert.deepEqual(message.content, [{ type: "text", text: refusal, citations: null }]);
+    const delta = ofType(await frames(hi(TARGETS.openai)), "message_delta")[0]?.delta;
+    assert.equal(delta?.stop_reason, "refusal");
+    assert.deepEqual(delta?.stop_details, { type: "refusal", category: null, explanation: null });
   });
 });

@@ -2,7 +2,7 @@ import type { ResponseMeta } from "../../core/index.js";
 import { GatewayError, mergeUsage, type StreamEvent, type Usage } from "../../core/index.js";
 import type { StreamRenderer } from "../shared/index.js";
 import { switchComment } from "../shared/index.js";
-import { toAnthropicStopDetails, toAnthropicStopReason } from "./map-to-anthropic-stop-reason.js";
+import { toAnthropicStopDetails, toAnthropicStopReason, withRefusal } from "./map-to-anthropic-stop-reason.js";
 import { messageId, toolUseId } from "./message-id.js";
 import { renderAnthropicError } from "./render-anthropic-error.js";
 import { betaUsage, renderDeltaUsage, renderUsage } from "./render-anthropic-usage.js";
@@ -43,6 +43,8 @@ export class MessageStreamRenderer implements StreamRenderer {
   #nextBlock = 0;
   #open: OpenBlock | undefined;
   #usage: Partial<Usage> = {};
+  /** The model gave its answer as a refusal (a text-delta marked so). */
+  #refused = false;
   readonly #toolArgs = new Map<number, string>();
   readonly #closedTools = new Set<number>();
 
@@ -107,6 +109,7 @@ export class MessageStreamRenderer implements StreamRenderer {
         return "";
       case "text-delta": {
         if (event.text === "") return "";
+        if (event.refusal) this.#refused = true;
         let out = this.#ensureStarted();
         if (this.#open?.kind !== "text") {
           out += this.#closeOpen();
@@ -139,7 +142,10 @@ export class MessageStreamRenderer implements StreamRenderer {
       case "finish": {
         const out = this.#ensureStarted() + this.#closeOpen();
         this.#finished = true;
-        const stopReason = toAnthropicStopReason(event.reason, event.raw, event.stopSequence, this.#toolArgs.size > 0);
+        const stopReason = withRefusal(
+          toAnthropicStopReason(event.reason, event.raw, event.stopSequence, this.#toolArgs.size > 0),
+          this.#refused,
+        );
         return (
           out +
           sse("message_delta", {

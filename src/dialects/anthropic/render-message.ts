@@ -4,6 +4,7 @@ import {
   type AnthropicStopReason,
   toAnthropicStopDetails,
   toAnthropicStopReason,
+  withRefusal,
 } from "./map-to-anthropic-stop-reason.js";
 import { messageId, toolUseId } from "./message-id.js";
 import { type AnthropicBetaUsage, type AnthropicUsage, betaUsage, renderUsage } from "./render-anthropic-usage.js";
@@ -61,11 +62,9 @@ export function renderMessage(result: ChatResult, meta: ResponseMeta, thinking =
       caller: { type: "direct" },
     });
   }
-  const stopReason = toAnthropicStopReason(
-    result.finishReason,
-    result.rawFinishReason,
-    result.stopSequence,
-    result.toolCalls.length > 0,
+  const stopReason = withRefusal(
+    toAnthropicStopReason(result.finishReason, result.rawFinishReason, result.stopSequence, result.toolCalls.length > 0),
+    (result.refusal?.refusal ?? "") !== "",
   );
   return {
     id: messageId(result.id),
