@@ -362,6 +362,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     });
     requestRecord(request).error = error;
     const rendered = renderRequestError(request, error);
+    if (rendered.headers) reply.headers(rendered.headers);
     reply.code(rendered.status).send(rendered.body);
   });
 

@@ -147,7 +147,11 @@ describe("usage", () => {
     cache_read_input_tokens: 0,
     cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
     output_tokens: 2,
+    inference_geo: "not_available",
+    output_tokens_details: { thinking_tokens: 0 },
+    server_tool_use: null,
     service_tier: "standard",
+    speed: "standard",
   };
 
   it("a whole answer has every usage field, and a streamed one's final message is the same", async () => {
@@ -174,6 +178,8 @@ describe("usage", () => {
       cache_creation_input_tokens: 0,
       cache_read_input_tokens: 0,
       output_tokens: 2,
+      output_tokens_details: { thinking_tokens: 0 },
+      server_tool_use: null,
     });
   });
 });

@@ -179,7 +179,8 @@ describe("Claude Code's requests", () => {
       messages.map((m) => m.role),
       ["system", "user", "assistant", "tool", "system"],
     );
-    assert.equal(messages[3]?.tool_call_id, "toolu_01");
+    // Its id without Anthropic's toolu_ prefix (tandem adds it to another upstream's ids, and takes it off again).
+    assert.equal(messages[3]?.tool_call_id, "01");
   });
 
   it("are counted by count_tokens with adaptive thinking", async () => {

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type Gateway, GatewayError } from "../../core/index.js";
 import { clientSignal, type Dialect, metaHeaders, parseBody, RouteTable, requestRecord, sendChat } from "../shared/index.js";
-import { type AnthropicLeftovers, convertFromAnthropicRequest } from "./convert-from-anthropic-messages.js";
+import { type AnthropicLeftovers, convertFromAnthropicRequest, showsThinking } from "./convert-from-anthropic-messages.js";
 import { registerMessageBatchRoutes } from "./message-batches.js";
 import { MessageStreamRenderer } from "./message-stream-renderer.js";
 import { CountTokensRequestSchema, MessagesRequestSchema } from "./messages-api.js";
@@ -37,20 +37,24 @@ export const anthropicDialect: Dialect = {
       requestRecord(request).dialect = "anthropic";
       refuseContinuedThread(request.body);
       const left: AnthropicLeftovers = { wireOnly: [], approximated: new Set() };
-      const chat = convertFromAnthropicRequest(parseBody(MessagesRequestSchema, request.body), left);
+      const body = parseBody(MessagesRequestSchema, request.body);
+      const chat = convertFromAnthropicRequest(body, left);
       chat.native = nativeAnthropicRequest(request.body, request.headers, left, requestRecord(request).bodyText);
-      // Thinking blocks only for a client that enabled thinking, as Anthropic answers (a reasoning
-      // upstream such as DeepSeek shows its reasoning whatever it is asked).
-      const thinking = chat.reasoning?.enabled === true;
+      const thinking = showsThinking(body.thinking);
+      // A beta request (Claude Code's ?beta=true, the SDK's beta.messages with betas: its anthropic-beta
+      // header) is answered in the Beta types' shape, which its client decodes the answer as.
+      const beta =
+        (request.query as { beta?: unknown } | undefined)?.beta === "true" || request.headers["anthropic-beta"] !== undefined;
       let renderer: MessageStreamRenderer | undefined;
       await sendChat(request, reply, gateway, chat, {
         stream: (meta) => {
-          renderer = new MessageStreamRenderer(meta, thinking, request.id);
+          renderer = new MessageStreamRenderer(meta, thinking, request.id, beta);
           return renderer;
         },
-        json: (result, meta) => renderMessage(result, meta, thinking),
+        json: (result, meta) => renderMessage(result, meta, thinking, beta),
         native: {
-          stream: (meta) => new AnthropicNativeStream(meta, renderer ?? new MessageStreamRenderer(meta, thinking, request.id)),
+          stream: (meta) =>
+            new AnthropicNativeStream(meta, renderer ?? new MessageStreamRenderer(meta, thinking, request.id, beta)),
           json: nativeAnthropicMessage,
         },
       });

@@ -10,6 +10,7 @@ import type {
 } from "../../core/index.js";
 import { invalidValue } from "../shared/index.js";
 import { checkAnthropicTurns } from "./check-anthropic-turns.js";
+import { toolCallId } from "./message-id.js";
 import type { ContentBlock, MessageParam, MessagesRequest } from "./messages-api.js";
 
 type ImageBlock = Extract<ContentBlock, { type: "image" }>;
@@ -61,11 +62,23 @@ export function convertFromAnthropicRequest(
   if (body.metadata?.user_id != null) chat.user = body.metadata.user_id;
   const format = body.output_config?.format;
   if (format) chat.responseFormat = { type: "json_schema", schema: format.schema };
-  if (body.thinking && body.thinking.type !== "adaptive") {
+  if (body.thinking?.type === "enabled" || body.thinking?.type === "disabled") {
     chat.reasoning =
       body.thinking.type === "enabled" ? { enabled: true, budgetTokens: body.thinking.budget_tokens } : { enabled: false };
   }
   return chat;
+}
+
+/**
+ * Whether the answer shows the model's thinking, as Anthropic's does: when the client turned thinking
+ * on (`enabled`, or `adaptive` and `between_tools`, where the model decides when to think), unless it
+ * asked for it `display: "omitted"` (Anthropic then sends the blocks' signatures only, which no other
+ * target has; the blocks are left out). A reasoning upstream such as DeepSeek, or a local thinking
+ * model, shows its reasoning whatever it is asked: without this, it is not shown.
+ */
+export function showsThinking(thinking: MessagesRequest["thinking"]): boolean {
+  if (!thinking || thinking.type === "disabled") return false;
+  return !("display" in thinking) || thinking.display !== "omitted";
 }
 
 function convertMessage(message: MessageParam, i: number, left: AnthropicLeftovers): Message[] {
@@ -96,7 +109,7 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
           content.push(...convertPart(block, at(j), left));
           break;
         case "tool_use":
-          toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
+          toolCalls.push({ id: toolCallId(block.id), name: block.name, arguments: JSON.stringify(block.input ?? {}) });
           break;
         case "tool_result":
           throw invalidValue(`${at(j)}.type`, "tool_result blocks belong in a user message");
@@ -142,7 +155,7 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
       case "tool_result":
         out.push({
           role: "tool",
-          toolCallId: block.tool_use_id,
+          toolCallId: toolCallId(block.tool_use_id),
           content: (block.content ?? []).flatMap((part, k): ContentPart[] => {
             if (part.type === "text") return [{ type: "text", text: part.text }];
             if (part.type === "image" || part.type === "document" || part.type === "search_result") {

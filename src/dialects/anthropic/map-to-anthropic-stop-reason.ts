@@ -54,6 +54,15 @@ export function toAnthropicStopReason(
   }
 }
 
+/**
+ * The stop reason of an answer the model gave as a refusal (OpenAI's `refusal`, a Responses refusal
+ * part): Anthropic's `refusal` where it would otherwise have ended its turn (a refusal cut short by
+ * max_tokens still says so).
+ */
+export function withRefusal(stopReason: AnthropicStopReason, refused: boolean): AnthropicStopReason {
+  return refused && stopReason === "end_turn" ? "refusal" : stopReason;
+}
+
 /** A refusal's `stop_details`: tandem knows neither its policy category nor an explanation. */
 export interface AnthropicRefusalDetails {
   type: "refusal";

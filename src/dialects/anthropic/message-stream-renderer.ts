@@ -2,10 +2,10 @@ import type { ResponseMeta } from "../../core/index.js";
 import { GatewayError, mergeUsage, type StreamEvent, type Usage } from "../../core/index.js";
 import type { StreamRenderer } from "../shared/index.js";
 import { switchComment } from "../shared/index.js";
-import { toAnthropicStopDetails, toAnthropicStopReason } from "./map-to-anthropic-stop-reason.js";
+import { toAnthropicStopDetails, toAnthropicStopReason, withRefusal } from "./map-to-anthropic-stop-reason.js";
 import { messageId, toolUseId } from "./message-id.js";
 import { renderAnthropicError } from "./render-anthropic-error.js";
-import { renderDeltaUsage, renderUsage } from "./render-anthropic-usage.js";
+import { betaUsage, renderDeltaUsage, renderUsage } from "./render-anthropic-usage.js";
 import { toolInputJson } from "./tool-input.js";
 
 type OpenBlock =
@@ -43,20 +43,26 @@ export class MessageStreamRenderer implements StreamRenderer {
   #nextBlock = 0;
   #open: OpenBlock | undefined;
   #usage: Partial<Usage> = {};
+  /** The model gave its answer as a refusal (a text-delta marked so). */
+  #refused = false;
   readonly #toolArgs = new Map<number, string>();
   readonly #closedTools = new Set<number>();
 
   readonly #thinking: boolean;
   readonly #requestId: string | undefined;
+  readonly #beta: boolean;
 
   /**
-   * `thinking`: the client enabled thinking; reasoning is written only then, as Anthropic does.
-   * Default true. `requestId`: quoted by an error event, as the request's HTTP errors do.
+   * `thinking`: the client turned thinking on; reasoning is written only then, as Anthropic does.
+   * Default true. `requestId`: quoted by an error event, as the request's HTTP errors do. `beta`:
+   * the request was `?beta=true`, whose Beta events declare `context_management` and more usage
+   * counters (see render-message.ts).
    */
-  constructor(meta: ResponseMeta, thinking = true, requestId?: string) {
+  constructor(meta: ResponseMeta, thinking = true, requestId?: string, beta = false) {
     this.#meta = meta;
     this.#thinking = thinking;
     this.#requestId = requestId;
+    this.#beta = beta;
   }
 
   event(event: StreamEvent): string {
@@ -103,12 +109,13 @@ export class MessageStreamRenderer implements StreamRenderer {
         return "";
       case "text-delta": {
         if (event.text === "") return "";
+        if (event.refusal) this.#refused = true;
         let out = this.#ensureStarted();
         if (this.#open?.kind !== "text") {
           out += this.#closeOpen();
           const index = this.#nextBlock++;
           this.#open = { kind: "text", index };
-          out += sse("content_block_start", { index, content_block: { type: "text", text: "" } });
+          out += sse("content_block_start", { index, content_block: { type: "text", text: "", citations: null } });
         }
         return out + sse("content_block_delta", { index: this.#open.index, delta: { type: "text_delta", text: event.text } });
       }
@@ -119,7 +126,7 @@ export class MessageStreamRenderer implements StreamRenderer {
         this.#toolArgs.set(event.index, "");
         out += sse("content_block_start", {
           index,
-          content_block: { type: "tool_use", id: toolUseId(event.id), name: event.name, input: {} },
+          content_block: { type: "tool_use", id: toolUseId(event.id), name: event.name, input: {}, caller: { type: "direct" } },
         });
         return out;
       }
@@ -135,7 +142,10 @@ export class MessageStreamRenderer implements StreamRenderer {
       case "finish": {
         const out = this.#ensureStarted() + this.#closeOpen();
         this.#finished = true;
-        const stopReason = toAnthropicStopReason(event.reason, event.raw, event.stopSequence, this.#toolArgs.size > 0);
+        const stopReason = withRefusal(
+          toAnthropicStopReason(event.reason, event.raw, event.stopSequence, this.#toolArgs.size > 0),
+          this.#refused,
+        );
         return (
           out +
           sse("message_delta", {
@@ -143,8 +153,11 @@ export class MessageStreamRenderer implements StreamRenderer {
               stop_reason: stopReason,
               stop_sequence: stopReason === "stop_sequence" ? (event.stopSequence ?? null) : null,
               stop_details: toAnthropicStopDetails(stopReason),
+              // As on the Message (see render-message.ts): the SDK's delta declares it, null without a container.
+              container: null,
             },
-            usage: renderDeltaUsage(this.#usage),
+            usage: { ...renderDeltaUsage(this.#usage), ...betaUsage(this.#beta) },
+            ...(this.#beta && { context_management: null }),
           })
         );
       }
@@ -189,7 +202,7 @@ export class MessageStreamRenderer implements StreamRenderer {
   #ensureStarted(): string {
     if (this.#started) return "";
     this.#started = true;
-    const usage = renderUsage(this.#usage);
+    const usage = { ...renderUsage(this.#usage), ...betaUsage(this.#beta) };
     return (
       sse("message_start", {
         message: {
@@ -198,10 +211,13 @@ export class MessageStreamRenderer implements StreamRenderer {
           role: "assistant",
           model: this.#meta.target,
           content: [],
+          container: null,
+          diagnostics: null,
           stop_reason: null,
           stop_sequence: null,
           stop_details: null,
           usage,
+          ...(this.#beta && { context_management: null }),
         },
       }) + sse("ping", {})
     );

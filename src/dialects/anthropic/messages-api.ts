@@ -39,14 +39,56 @@ export const TextBlockSchema = z.object({
     .regex(/\S/, "text content blocks must contain non-whitespace text"),
 });
 
+/** The image types Anthropic takes (Base64ImageSource.media_type), in its words when another is sent. */
+const IMAGE_MEDIA_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"] as const;
+
+/**
+ * Standard base64 as Anthropic decodes `data`: the alphabet, padding at the end only, whole groups of
+ * four. One character class, not a group repeated (a 20 MB image would overflow the regex's stack).
+ */
+function isBase64(data: string): boolean {
+  return data.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(data);
+}
+
+/** The image type the first bytes say, for the four Anthropic takes; undefined for any other bytes. */
+function sniffedImageType(data: string): (typeof IMAGE_MEDIA_TYPES)[number] | undefined {
+  if (data.startsWith("iVBORw0KGgo")) return "image/png";
+  if (data.startsWith("/9j/")) return "image/jpeg";
+  if (data.startsWith("R0lGOD")) return "image/gif";
+  // RIFF, 4 bytes of size, WEBP.
+  if (data.startsWith("UklGR") && Buffer.from(data.slice(0, 16), "base64").subarray(8, 12).toString("latin1") === "WEBP") {
+    return "image/webp";
+  }
+  return undefined;
+}
+
+/**
+ * A base64 image as Anthropic checks one: one of its four media types, data that decodes, and bytes
+ * of the type declared (its own words: "The image was specified using the image/jpeg media type, but
+ * the image appears to be a image/png image"). Bytes of no type it knows are left to the target.
+ */
+const Base64ImageSourceSchema = z
+  .object({
+    type: z.literal("base64"),
+    media_type: z.enum(IMAGE_MEDIA_TYPES, {
+      error: (iss) => required(iss) ?? "Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'",
+    }),
+    data: z.string({ error: required }).min(1, "invalid base64 data: it is empty").refine(isBase64, "invalid base64 data"),
+  })
+  .superRefine((source, ctx) => {
+    const sniffed = sniffedImageType(source.data);
+    if (sniffed === undefined || sniffed === source.media_type) return;
+    ctx.addIssue({
+      code: "custom",
+      path: ["data"],
+      message: `The image was specified using the ${source.media_type} media type, but the image appears to be a ${sniffed} image`,
+    });
+  });
+
 const ImageSourceSchema = z.discriminatedUnion(
   "type",
   [
-    z.object({
-      type: z.literal("base64"),
-      media_type: z.string({ error: required }),
-      data: z.string({ error: required }),
-    }),
+    Base64ImageSourceSchema,
     z.object({ type: z.literal("url"), url: z.string({ error: required }) }),
     // An uploaded file (Files API): no canonical form, for an Anthropic target only.
     z.object({ type: z.literal("file"), file_id: z.string({ error: required }) }),
@@ -224,6 +266,9 @@ const ToolChoiceSchema = z.discriminatedUnion(
   { error: unsupportedType("tool_choice type", "; use auto, any, tool or none") },
 );
 
+/** How thinking is shown: `omitted` asks for its blocks without their text (ThinkingConfigAdaptive.display). */
+const thinkingDisplay = z.enum(["summarized", "omitted"]).nullish();
+
 const MessagesRequestBase = z.object({
   model: z.string({ error: required }).min(1),
   messages: z.array(MessageParamSchema, { error: required }).min(1, "at least one message is required"),
@@ -263,14 +308,16 @@ const MessagesRequestBase = z.object({
         z.object({
           type: z.literal("enabled"),
           budget_tokens: z.int({ error: required }).min(1024, "Input should be greater than or equal to 1024"),
+          display: thinkingDisplay,
         }),
         z.object({ type: z.literal("disabled") }),
-        // The model decides whether and how much to think (Claude Code 2.x sends it on every request).
-        // No canonical control: each target keeps its own default, so a model with no reasoning
-        // (gpt-4o-mini, which refuses `reasoning_effort`) is not asked for any.
-        z.object({ type: z.literal("adaptive") }),
+        // The model decides whether and how much to think (Claude Code 2.x sends it on every request),
+        // or thinks between tool calls only. No canonical control: each target keeps its own default,
+        // so a model with no reasoning (gpt-4o-mini, which refuses `reasoning_effort`) is not asked for any.
+        z.object({ type: z.literal("adaptive"), display: thinkingDisplay }),
+        z.object({ type: z.literal("between_tools") }),
       ],
-      { error: unsupportedType("thinking type", "; use enabled, adaptive or disabled") },
+      { error: unsupportedType("thinking type", "; use enabled, adaptive, between_tools or disabled") },
     )
     .nullish(),
 });

@@ -2,13 +2,25 @@ import { z } from "zod";
 import type { ModelEntry } from "../../core/index.js";
 import { parseBody } from "../shared/index.js";
 
-/** One entry of Anthropic's GET /v1/models. */
+/**
+ * One entry of Anthropic's GET /v1/models: the SDK's ModelInfo, every field it declares. What
+ * tandem cannot know of a target is null, as the types allow (capabilities, the model's line, its
+ * largest max_tokens; no deprecation or retirement is scheduled); every model it lists is active.
+ */
 export interface AnthropicModel {
   type: "model";
   id: string;
   display_name: string;
   /** RFC 3339; the Unix epoch when the upstream did not say. */
   created_at: string;
+  capabilities: null;
+  deprecated_at: null;
+  lifecycle: "active";
+  line: null;
+  /** The target's context window, where tandem knows it. */
+  max_input_tokens: number | null;
+  max_tokens: null;
+  retires_at: null;
 }
 
 export interface AnthropicModelList {
@@ -24,7 +36,19 @@ function rfc3339(unixSeconds: number | undefined): string {
 }
 
 export function renderAnthropicModel(entry: ModelEntry): AnthropicModel {
-  return { type: "model", id: entry.name, display_name: entry.name, created_at: rfc3339(entry.created) };
+  return {
+    type: "model",
+    id: entry.name,
+    display_name: entry.name,
+    created_at: rfc3339(entry.created),
+    capabilities: null,
+    deprecated_at: null,
+    lifecycle: "active",
+    line: null,
+    max_input_tokens: entry.contextWindow ?? null,
+    max_tokens: null,
+    retires_at: null,
+  };
 }
 
 /** GET /v1/models' query, as Anthropic takes it: a page of `limit` (1-1000, default 20) after or before an id. */

@@ -4,47 +4,67 @@ import {
   type AnthropicStopReason,
   toAnthropicStopDetails,
   toAnthropicStopReason,
+  withRefusal,
 } from "./map-to-anthropic-stop-reason.js";
 import { messageId, toolUseId } from "./message-id.js";
-import { type AnthropicUsage, renderUsage } from "./render-anthropic-usage.js";
+import { type AnthropicBetaUsage, type AnthropicUsage, betaUsage, renderUsage } from "./render-anthropic-usage.js";
 import { toolInput } from "./tool-input.js";
 
 export type AnthropicContentBlock =
   | { type: "thinking"; thinking: string; signature: string }
   | { type: "redacted_thinking"; data: string }
-  | { type: "text"; text: string }
-  | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
+  /** `citations`: tandem renders none (the SDK's TextBlock declares the field, null without citations). */
+  | { type: "text"; text: string; citations: null }
+  /** `caller`: the model called the tool itself (the SDK's ToolUseBlock declares it; the API sends it). */
+  | { type: "tool_use"; id: string; name: string; input: Record<string, unknown>; caller: { type: "direct" } };
 
-/** The Message object of a non-streamed POST /v1/messages. */
+/**
+ * The Message object of a non-streamed POST /v1/messages. `container` (a code-execution container)
+ * and `diagnostics` (prompt-cache diagnostics a request asks for) are always null: tandem runs no
+ * container and keeps no cache fingerprints. The SDK's Message declares both required, and the API
+ * sends them as null.
+ */
 export interface AnthropicMessage {
   id: string;
   type: "message";
   role: "assistant";
   model: string;
   content: AnthropicContentBlock[];
+  container: null;
+  diagnostics: null;
   stop_reason: AnthropicStopReason;
   stop_sequence: string | null;
   stop_details: AnthropicRefusalDetails | null;
-  usage: AnthropicUsage;
+  usage: AnthropicUsage | (AnthropicUsage & AnthropicBetaUsage);
+  /** A `?beta=true` answer's (BetaMessage): no context management ran. */
+  context_management?: null;
 }
 
-/** `thinking`: the client enabled thinking; reasoning is shown only then, as Anthropic does. Default true. */
-export function renderMessage(result: ChatResult, meta: ResponseMeta, thinking = true): AnthropicMessage {
+/**
+ * `thinking`: the client turned thinking on; reasoning is shown only then, as Anthropic does. Default
+ * true. `beta`: the request was `?beta=true` (the SDK's beta.messages), whose BetaMessage declares
+ * `context_management` and more usage counters.
+ */
+export function renderMessage(result: ChatResult, meta: ResponseMeta, thinking = true, beta = false): AnthropicMessage {
   const content: AnthropicContentBlock[] = [];
   // Reasoning first, as Anthropic answers; a block no Anthropic upstream signed has signature "".
   for (const block of thinking ? (result.reasoningBlocks ?? []) : []) {
     if (block.redactedData !== undefined) content.push({ type: "redacted_thinking", data: block.redactedData });
     else content.push({ type: "thinking", thinking: block.text, signature: block.signature ?? "" });
   }
-  if (result.text !== "") content.push({ type: "text", text: result.text });
+  if (result.text !== "") content.push({ type: "text", text: result.text, citations: null });
   for (const call of result.toolCalls) {
-    content.push({ type: "tool_use", id: toolUseId(call.id), name: call.name, input: toolInput(call.arguments) });
+    content.push({
+      type: "tool_use",
+      id: toolUseId(call.id),
+      name: call.name,
+      input: toolInput(call.arguments),
+      caller: { type: "direct" },
+    });
   }
-  const stopReason = toAnthropicStopReason(
-    result.finishReason,
-    result.rawFinishReason,
-    result.stopSequence,
-    result.toolCalls.length > 0,
+  const stopReason = withRefusal(
+    toAnthropicStopReason(result.finishReason, result.rawFinishReason, result.stopSequence, result.toolCalls.length > 0),
+    (result.refusal?.refusal ?? "") !== "",
   );
   return {
     id: messageId(result.id),
@@ -52,9 +72,12 @@ export function renderMessage(result: ChatResult, meta: ResponseMeta, thinking =
     role: "assistant",
     model: meta.target,
     content,
+    container: null,
+    diagnostics: null,
     stop_reason: stopReason,
     stop_sequence: stopReason === "stop_sequence" ? (result.stopSequence ?? null) : null,
     stop_details: toAnthropicStopDetails(stopReason),
-    usage: renderUsage(result.usage),
+    usage: { ...renderUsage(result.usage), ...betaUsage(beta) },
+    ...(beta && { context_management: null }),
   };
 }

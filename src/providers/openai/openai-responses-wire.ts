@@ -242,6 +242,9 @@ function usageOf(raw: unknown): Partial<Usage> | undefined {
   const details = object(usage.input_tokens_details);
   if (typeof details?.cached_tokens === "number") out.cachedInputTokens = details.cached_tokens;
   if (typeof details?.cache_write_tokens === "number") out.cacheWriteInputTokens = details.cache_write_tokens;
+  // Part of output_tokens, as the chat stream's completion_tokens_details has it (read-openai-chat-stream.ts).
+  const reasoning = object(usage.output_tokens_details)?.reasoning_tokens;
+  if (typeof reasoning === "number" && reasoning > 0) out.reasoningTokens = reasoning;
   return Object.keys(out).length > 0 ? out : undefined;
 }
 

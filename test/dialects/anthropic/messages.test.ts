@@ -46,7 +46,11 @@ function anthropicUsage(counts: { input: number; cacheRead?: number; output: num
     cache_read_input_tokens: counts.cacheRead ?? 0,
     cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
     output_tokens: counts.output,
+    inference_geo: "not_available",
+    output_tokens_details: { thinking_tokens: 0 },
+    server_tool_use: null,
     service_tier: "standard",
+    speed: "standard",
   };
 }
 
@@ -106,7 +110,7 @@ describe("POST /v1/messages, not streamed", () => {
     assert.equal(data.type, "message");
     assert.equal(data.role, "assistant");
     assert.equal(data.model, META.target);
-    assert.deepEqual(data.content, [{ type: "text", text: "Hello world" }]);
+    assert.deepEqual(data.content, [{ type: "text", text: "Hello world", citations: null }]);
     assert.equal(data.stop_reason, "end_turn");
     assert.equal(data.stop_sequence, null);
     // Anthropic's input_tokens excludes cache reads; canonical input counts the whole prompt.
@@ -151,8 +155,8 @@ describe("POST /v1/messages, not streamed", () => {
       tools: [{ name: "get_weather", input_schema: { type: "object", properties: { city: { type: "string" } } } }],
     });
     assert.deepEqual(message.content, [
-      { type: "text", text: "Let me check." },
-      { type: "tool_use", id: "call_123", name: "get_weather", input: { city: "Paris" } },
+      { type: "text", text: "Let me check.", citations: null },
+      { type: "tool_use", id: "toolu_call_123", name: "get_weather", input: { city: "Paris" }, caller: { type: "direct" } },
     ]);
     assert.equal(message.stop_reason, "tool_use");
     assert.equal(message.usage.output_tokens, 9);
@@ -199,7 +203,7 @@ describe("POST /v1/messages, streamed", () => {
     const final = await stream.finalMessage();
     assert.deepEqual(deltas, ["Hel", "lo", " there"]);
     assert.equal(startUsage, 10, "message_start carries the input tokens known so far");
-    assert.deepEqual(final.content, [{ type: "text", text: "Hello there" }]);
+    assert.deepEqual(final.content, [{ type: "text", text: "Hello there", citations: null }]);
     assert.equal(final.model, META.target);
     assert.equal(final.stop_reason, "end_turn");
     assert.equal(final.usage.output_tokens, 5);
@@ -231,8 +235,14 @@ describe("POST /v1/messages, streamed", () => {
     assert.equal(start.stop_reason, null);
     assert.equal(start.model, META.target);
     assert.equal(start.stop_details, null);
+    assert.equal(start.container, null);
+    assert.equal(start.diagnostics, null);
     assert.deepEqual(start.usage, anthropicUsage({ input: 30, output: 0 }));
-    assert.deepEqual(frames[2]!.data, { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
+    assert.deepEqual(frames[2]!.data, {
+      type: "content_block_start",
+      index: 0,
+      content_block: { type: "text", text: "", citations: null },
+    });
     assert.deepEqual(frames[3]!.data, {
       type: "content_block_delta",
       index: 0,
@@ -241,7 +251,7 @@ describe("POST /v1/messages, streamed", () => {
     assert.deepEqual(frames[5]!.data, {
       type: "content_block_start",
       index: 1,
-      content_block: { type: "tool_use", id: "call_123", name: "get_weather", input: {} },
+      content_block: { type: "tool_use", id: "toolu_call_123", name: "get_weather", input: {}, caller: { type: "direct" } },
     });
     assert.deepEqual(frames[6]!.data, {
       type: "content_block_delta",
@@ -250,8 +260,15 @@ describe("POST /v1/messages, streamed", () => {
     });
     assert.deepEqual(frames[8]!.data, {
       type: "message_delta",
-      delta: { stop_reason: "tool_use", stop_sequence: null, stop_details: null },
-      usage: { input_tokens: 30, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 9 },
+      delta: { stop_reason: "tool_use", stop_sequence: null, stop_details: null, container: null },
+      usage: {
+        input_tokens: 30,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+        output_tokens: 9,
+        output_tokens_details: { thinking_tokens: 0 },
+        server_tool_use: null,
+      },
     });
   });
 
@@ -272,7 +289,9 @@ describe("POST /v1/messages, streamed", () => {
     const final = await client.messages
       .stream({ model: "m", max_tokens: 50, messages: [{ role: "user", content: "W?" }] })
       .finalMessage();
-    assert.deepEqual(final.content, [{ type: "tool_use", id: "call_123", name: "get_weather", input: { city: "Paris" } }]);
+    assert.deepEqual(final.content, [
+      { type: "tool_use", id: "toolu_call_123", name: "get_weather", input: { city: "Paris" }, caller: { type: "direct" } },
+    ]);
     assert.equal(final.stop_reason, "tool_use");
   });
 
@@ -303,8 +322,8 @@ describe("POST /v1/messages, streamed", () => {
       .stream({ model: "m", max_tokens: 50, messages: [{ role: "user", content: "W?" }] })
       .finalMessage();
     assert.deepEqual(final.content, [
-      { type: "tool_use", id: "call_a", name: "a", input: { x: 1 } },
-      { type: "tool_use", id: "call_b", name: "b", input: { y: 2 } },
+      { type: "tool_use", id: "toolu_call_a", name: "a", input: { x: 1 }, caller: { type: "direct" } },
+      { type: "tool_use", id: "toolu_call_b", name: "b", input: { y: 2 }, caller: { type: "direct" } },
     ]);
   });
 
@@ -405,14 +424,14 @@ describe("tool history in the request", () => {
         // Earlier thinking is reasoning, its signature kept (only an Anthropic target is sent it).
         reasoning: [{ type: "reasoning", text: "hmm", signature: "sig" }],
         toolCalls: [
-          { id: "toolu_1", name: "get_weather", arguments: '{"city":"Paris"}' },
-          { id: "toolu_2", name: "get_weather", arguments: '{"city":"Rome"}' },
+          { id: "1", name: "get_weather", arguments: '{"city":"Paris"}' },
+          { id: "2", name: "get_weather", arguments: '{"city":"Rome"}' },
         ],
       },
-      { role: "tool", toolCallId: "toolu_1", content: [{ type: "text", text: "21C" }] },
+      { role: "tool", toolCallId: "1", content: [{ type: "text", text: "21C" }] },
       {
         role: "tool",
-        toolCallId: "toolu_2",
+        toolCallId: "2",
         isError: true,
         content: [
           { type: "text", text: "failed" },
@@ -459,7 +478,16 @@ describe("errors", () => {
     [new GatewayError("payload_too_large", "big"), 413, "request_too_large", Anthropic.APIError],
     [new GatewayError("rate_limited", "slow down", { retryAfterMs: 1000 }), 429, "rate_limit_error", Anthropic.RateLimitError],
     [new GatewayError("internal", "oops"), 500, "api_error", Anthropic.InternalServerError],
-    [new GatewayError("unavailable", "nothing left"), 503, "api_error", Anthropic.InternalServerError],
+    // Retryable (a route whose every target failed): Anthropic's "temporarily overloaded"; lasting: an api_error.
+    [new GatewayError("unavailable", "nothing left"), 529, "overloaded_error", Anthropic.InternalServerError],
+    [new GatewayError("unavailable", "cannot load", { retryable: false }), 500, "api_error", Anthropic.InternalServerError],
+    [new GatewayError("upstream_error", "garbled"), 500, "api_error", Anthropic.InternalServerError],
+    [
+      new GatewayError("invalid_request", "unprocessable", { status: 422 }),
+      400,
+      "invalid_request_error",
+      Anthropic.BadRequestError,
+    ],
     [new GatewayError("overloaded", "busy"), 529, "overloaded_error", Anthropic.InternalServerError],
     [new GatewayError("timeout", "too slow"), 504, "timeout_error", Anthropic.InternalServerError],
     [new GatewayError("invalid_request", "credit", { status: 402 }), 402, "billing_error", Anthropic.APIError],

@@ -21,7 +21,15 @@ describe("Anthropic /v1/models rendering", () => {
       id: "claude/claude-sonnet-4-5",
       display_name: "claude/claude-sonnet-4-5",
       created_at: "2025-09-26T00:00:00Z",
+      capabilities: null,
+      deprecated_at: null,
+      lifecycle: "active",
+      line: null,
+      max_input_tokens: null,
+      max_tokens: null,
+      retires_at: null,
     });
+    assert.equal(renderAnthropicModel({ ...entries[0]!, contextWindow: 200000 }).max_input_tokens, 200000);
     assert.equal(renderAnthropicModel(entries[1]!).created_at, "1970-01-01T00:00:00Z");
   });
 

@@ -40,7 +40,11 @@ describe("cached-token usage across dialects", () => {
       cache_read_input_tokens: 2000,
       cache_creation: { ephemeral_5m_input_tokens: 300, ephemeral_1h_input_tokens: 0 },
       output_tokens: 7,
+      inference_geo: "not_available",
+      output_tokens_details: { thinking_tokens: 0 },
+      server_tool_use: null,
       service_tier: "standard",
+      speed: "standard",
     });
     const openai = renderOpenAIChatUsage(usage as Usage);
     assert.equal(openai.prompt_tokens, 2310);

@@ -83,7 +83,7 @@ describe("Anthropic client through the Anthropic provider", () => {
     const final = await client.messages
       .stream({ model: MODEL, max_tokens: 64, messages: [{ role: "user", content: "Hi" }] })
       .finalMessage();
-    assert.deepEqual(final.content, [{ type: "text", text: "The quick brown fox." }]);
+    assert.deepEqual(final.content, [{ type: "text", text: "The quick brown fox.", citations: null }]);
     assert.equal(final.usage.output_tokens, 10);
     assert.equal(fake.requests.at(-1)?.headers["x-api-key"], "sk-ant-up", "the upstream key, not the client's");
   });
@@ -104,7 +104,8 @@ describe("Anthropic client through the Anthropic provider", () => {
     const messages: Anthropic.MessageParam[] = [{ role: "user", content: "Weather in Paris?" }];
     const first = await client.messages.stream({ model: MODEL, max_tokens: 64, messages, tools }).finalMessage();
     assert.equal(first.stop_reason, "tool_use");
-    assert.deepEqual(first.content, [{ type: "tool_use", id: "toolu_up1", name: "get_weather", input: { city: "Paris" } }]);
+    const use = { type: "tool_use", id: "toolu_up1", name: "get_weather", input: { city: "Paris" }, caller: { type: "direct" } };
+    assert.deepEqual(first.content, [use]);
     messages.push({ role: "assistant", content: first.content });
     messages.push({ role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_up1", content: "21C" }] });
     const second = await client.messages.create({ model: MODEL, max_tokens: 64, messages, tools });
@@ -112,7 +113,7 @@ describe("Anthropic client through the Anthropic provider", () => {
     const upstream = fake.requests.at(-1)?.body as { messages: unknown[] };
     // Passed through as the client wrote them (an Anthropic target takes the client's own body).
     assert.deepEqual(upstream.messages.slice(1), [
-      { role: "assistant", content: [{ type: "tool_use", id: "toolu_up1", name: "get_weather", input: { city: "Paris" } }] },
+      { role: "assistant", content: [use] },
       { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_up1", content: "21C" }] },
     ]);
   });

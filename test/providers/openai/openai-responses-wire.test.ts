@@ -54,7 +54,10 @@ describe("the Responses wire, read", () => {
       { type: "tool-call-start", index: 0, id: "call_1", name: "f" },
       { type: "tool-call-delta", index: 0, argumentsDelta: "{}" },
       { type: "tool-call-end", index: 0 },
-      { type: "usage", usage: { inputTokens: 30, outputTokens: 12, cachedInputTokens: 16, cacheWriteInputTokens: 4 } },
+      {
+        type: "usage",
+        usage: { inputTokens: 30, outputTokens: 12, cachedInputTokens: 16, cacheWriteInputTokens: 4, reasoningTokens: 7 },
+      },
       { type: "finish", reason: "tool_calls", raw: "completed" },
     ]);
     assert.equal(events.filter((e) => e.type === "frame").length, 7);
