@@ -363,12 +363,12 @@ describe("errors: Anthropic's status for each error type, and x-should-retry", (
     });
   }
 
-  it("a route whose every target failed is a 529 overloaded_error the SDK retries (x-should-retry: true)", async () => {
+  it("a route whose every target failed is DESIGN's 503, an overloaded_error the SDK retries (x-should-retry: true)", async () => {
     openai.script(() => ({ kind: "error", status: 500 }));
     responses.script(() => ({ kind: "error", status: 500 }));
     const got = await failure("both");
     assert.deepEqual(problems(ErrorBodySchema, got.body), []);
-    assert.deepEqual([got.status, got.type, got.retry], [529, "overloaded_error", "true"]);
+    assert.deepEqual([got.status, got.type, got.retry], [503, "overloaded_error", "true"]);
   });
 
   it("says whether to retry: false for a bad request, true for a rate limit", async () => {

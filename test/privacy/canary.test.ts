@@ -326,9 +326,7 @@ function errorText(err: unknown): string {
 
 /** The error is in the client's own dialect: the SDK's own error type with that API's error body. */
 function assertDialectError(client: ClientKind, err: unknown, status: number): void {
-  // An exhausted route (503) is Anthropic's 529 overloaded_error to an Anthropic client.
-  const expected = client === "anthropic" && status === 503 ? 529 : status;
-  assert.equal(statusOf(err), expected, `expected HTTP ${expected}, got ${errorText(err)}`);
+  assert.equal(statusOf(err), status, `expected HTTP ${status}, got ${errorText(err)}`);
   if (client === "openai") {
     assert.ok(err instanceof OpenAI.APIError, "an OpenAI APIError");
     const body = err.error as { message?: unknown; type?: unknown } | undefined;

@@ -97,10 +97,17 @@ export function renderAnthropicError(error: GatewayError, requestId?: string): E
 /**
  * Errors about the client's own request in flight keep their status: a canceled one (499: its client
  * has gone), and a body that did not arrive in time (tandem's own 408, no target asked), which
- * Anthropic's SDKs know as a RequestTimeoutError.
+ * Anthropic's SDKs know as a RequestTimeoutError. So does tandem's own 503 `unavailable`: its contract
+ * (DESIGN) is that a route whose every tier failed answers 503 or 504 in every dialect, and its
+ * store's transient failures are 503s with Retry-After; the type still says overloaded (or api_error when lasting),
+ * `x-should-retry` says whether to come back, and Anthropic's SDKs and Claude Code retry any 5xx.
  */
 function keepsItsStatus(error: GatewayError): boolean {
-  return error.code === "canceled" || (error.status === 408 && error.target === undefined);
+  return (
+    error.code === "canceled" ||
+    (error.status === 408 && error.target === undefined) ||
+    (error.code === "unavailable" && error.status === 503)
+  );
 }
 
 /**

@@ -478,9 +478,10 @@ describe("errors", () => {
     [new GatewayError("payload_too_large", "big"), 413, "request_too_large", Anthropic.APIError],
     [new GatewayError("rate_limited", "slow down", { retryAfterMs: 1000 }), 429, "rate_limit_error", Anthropic.RateLimitError],
     [new GatewayError("internal", "oops"), 500, "api_error", Anthropic.InternalServerError],
-    // Retryable (a route whose every target failed): Anthropic's "temporarily overloaded"; lasting: an api_error.
-    [new GatewayError("unavailable", "nothing left"), 529, "overloaded_error", Anthropic.InternalServerError],
-    [new GatewayError("unavailable", "cannot load", { retryable: false }), 500, "api_error", Anthropic.InternalServerError],
+    // A route whose every target failed keeps DESIGN's 503; retryable, its type is Anthropic's "temporarily
+    // overloaded"; lasting, an api_error.
+    [new GatewayError("unavailable", "nothing left"), 503, "overloaded_error", Anthropic.InternalServerError],
+    [new GatewayError("unavailable", "cannot load", { retryable: false }), 503, "api_error", Anthropic.InternalServerError],
     [new GatewayError("upstream_error", "garbled"), 500, "api_error", Anthropic.InternalServerError],
     [
       new GatewayError("invalid_request", "unprocessable", { status: 422 }),
