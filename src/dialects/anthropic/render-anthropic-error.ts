@@ -97,7 +97,9 @@ export function renderAnthropicError(error: GatewayError, requestId?: string): E
 /**
  * Errors about the client's own request in flight keep their status: a canceled one (499: its client
  * has gone), and a body that did not arrive in time (tandem's own 408, no target asked), which
- * Anthropic's SDKs know as a RequestTimeoutError. So does tandem's own 503 `unavailable`: its contract
+ * Anthropic's SDKs know as a RequestTimeoutError. So does tandem's own 415 for a body not labelled
+ * JSON (DESIGN's desktop safety: a web page's simple request is refused as an unsupported media
+ * type in every dialect; an upstream's 415 is still a 400). So does tandem's own 503 `unavailable`: its contract
  * (DESIGN) is that a route whose every tier failed answers 503 or 504 in every dialect, and its
  * store's transient failures are 503s with Retry-After; the type still says overloaded (or api_error when lasting),
  * `x-should-retry` says whether to come back, and Anthropic's SDKs and Claude Code retry any 5xx.
@@ -105,7 +107,7 @@ export function renderAnthropicError(error: GatewayError, requestId?: string): E
 function keepsItsStatus(error: GatewayError): boolean {
   return (
     error.code === "canceled" ||
-    (error.status === 408 && error.target === undefined) ||
+    (error.target === undefined && (error.status === 408 || error.status === 415)) ||
     (error.code === "unavailable" && error.status === 503)
   );
 }
