@@ -44,6 +44,18 @@ export function mergeUsage(into: Usage, update: Partial<Usage>): void {
 }
 
 /**
+ * Two requests' usage added up (a tool loop's turns, chat's choices fanned out as requests of their
+ * own): every counter summed, an optional one present when either side reported it.
+ */
+export function addUsage(a: Usage, b: Usage): Usage {
+  const out: Usage = { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens };
+  for (const key of ["cachedInputTokens", "cacheWriteInputTokens", "reasoningTokens"] as const) {
+    if (a[key] !== undefined || b[key] !== undefined) out[key] = (a[key] ?? 0) + (b[key] ?? 0);
+  }
+  return out;
+}
+
+/**
  * Gathers a canonical stream into one result. A stream that ends without `finish` is an error.
  * With `frames`, the target's own frames (the same-wire path) are gathered into it too; a switch
  * starts them over, so they are only ever one target's whole answer.

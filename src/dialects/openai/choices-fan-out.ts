@@ -1,4 +1,5 @@
 import {
+  addUsage,
   type ChatRequest,
   type ChatResult,
   type ChatStream,
@@ -184,15 +185,9 @@ function mergedMeta(metas: ResponseMeta[]): ResponseMeta {
   };
 }
 
+/** The choices' usage added up (each choice was a request of its own). */
 function summed(usages: readonly Usage[]): Usage {
-  const total: Usage = { inputTokens: 0, outputTokens: 0 };
-  for (const usage of usages) {
-    total.inputTokens += usage.inputTokens;
-    total.outputTokens += usage.outputTokens;
-    if (usage.cachedInputTokens !== undefined) total.cachedInputTokens = (total.cachedInputTokens ?? 0) + usage.cachedInputTokens;
-    if (usage.reasoningTokens !== undefined) total.reasoningTokens = (total.reasoningTokens ?? 0) + usage.reasoningTokens;
-  }
-  return total;
+  return usages.reduce(addUsage, { inputTokens: 0, outputTokens: 0 });
 }
 
 /** A renderer's SSE text as frames; a choice's own usage chunk is left out (the summed one ends the answer). */

@@ -1,5 +1,6 @@
 import {
   type AssistantMessage,
+  addUsage,
   type ChatRequest,
   type ChatStream,
   FILE_SEARCH_FUNCTION,
@@ -321,7 +322,7 @@ class LoopRun {
             break;
           case "usage":
             mergeUsage(turnUsage, event.usage);
-            yield { type: "usage", usage: sum(base, turnUsage) };
+            yield { type: "usage", usage: addUsage(base, turnUsage) };
             break;
           case "finish":
             finish = event;
@@ -337,7 +338,7 @@ class LoopRun {
             yield event;
         }
       }
-      Object.assign(this.#usage, sum(base, turnUsage));
+      Object.assign(this.#usage, addUsage(base, turnUsage));
       // A stream that ended without its finish: the renderer says so.
       if (finish === undefined) return;
       if (calls.size === 0 && searches.size === 0) {
@@ -618,15 +619,6 @@ function ended(running: Extract<HostedToolItem, { kind: "call" }>, outcome: Host
 /** What the model reads of a call's outcome. */
 export function outcomeText(outcome: { output?: string | null; error?: string | null }): string {
   return outcome.error != null ? `Error: ${outcome.error}` : (outcome.output ?? "");
-}
-
-function sum(a: Usage, b: Usage): Usage {
-  const out: Usage = { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens };
-  for (const key of ["cachedInputTokens", "cacheWriteInputTokens", "reasoningTokens"] as const) {
-    const total = (a[key] ?? 0) + (b[key] ?? 0);
-    if (a[key] !== undefined || b[key] !== undefined) out[key] = total;
-  }
-  return out;
 }
 
 function matches(filter: HostedToolFilter, tool: HostedToolInfo): boolean {
