@@ -20,6 +20,7 @@ import { GatewayError } from "../../core/errors.js";
 import type { FileSensitivity, FileStore } from "../../core/files.js";
 import { makeId } from "../../core/ids.js";
 import type { ListPage } from "../../core/state.js";
+import { higherSensitivity } from "../../privacy/sensitivity.js";
 import { batchLineUsage } from "./batch-line-usage.js";
 import { batchOutputLine } from "./batch-output-line.js";
 import { LineSlots } from "./line-slots.js";
@@ -144,7 +145,8 @@ export class BatchRunner implements Batches {
           "input_file_id",
         );
       }
-      sensitivity = higher(sensitivity, file.sensitivity);
+      // Neither is ever `public`, so neither is their higher one.
+      sensitivity = higherSensitivity(sensitivity, file.sensitivity) as FileSensitivity | undefined;
     }
     const lines = input.lines;
     if (lines !== undefined && lines.length > this.#maxRequests) {
@@ -434,10 +436,6 @@ function lineBody(body: Record<string, unknown>): Record<string, unknown> {
   const copy = { ...body };
   for (const field of STREAMING_FIELDS) delete copy[field];
   return copy;
-}
-
-function higher(a: FileSensitivity | undefined, b: FileSensitivity | undefined): FileSensitivity | undefined {
-  return a === "private" || b === "private" ? "private" : (a ?? b);
 }
 
 function reasonOf(err: unknown): string {
