@@ -507,7 +507,8 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     maxRequests: config.batches.maxRequests,
     ...(options.batchWindowSeconds !== undefined && { windowSeconds: options.batchWindowSeconds }),
     // Why, never what: a line's text stays out of the log.
-    onError: (report) => logger.warn({ component: "batches", ...report }, "batch work stopped; it is tried again shortly"),
+    onError: ({ batchId, error }) =>
+      logger.warn({ component: "batches", batchId, err: loggableError(error) }, "batch work stopped; it is tried again shortly"),
   });
   const services = {
     batches,

@@ -42,8 +42,11 @@ export interface BatchRunnerOptions {
   windowSeconds?: number;
   /** How long to wait before working on a batch again after the store failed under it. Default 5000 ms. */
   retryDelayMs?: number;
-  /** Told when work on a batch stopped on a failure (it is tried again after retryDelayMs). Why, never what. */
-  onError?: (report: { batchId: string; reason: string }) => void;
+  /**
+   * Told when work on a batch stopped on a failure (it is tried again after retryDelayMs): the error
+   * itself, for the server's log to show as it shows every error (cleaned of keys and home paths).
+   */
+  onError?: (report: { batchId: string; error: unknown }) => void;
 }
 
 /** Why a batch's running lines were stopped. `close`: the server is stopping; the lines stay pending. */
@@ -94,7 +97,7 @@ export class BatchRunner implements Batches {
   readonly #clock: () => number;
   readonly #windowSeconds: number;
   readonly #retryDelayMs: number;
-  readonly #onError: (report: { batchId: string; reason: string }) => void;
+  readonly #onError: (report: { batchId: string; error: unknown }) => void;
   readonly #active = new Map<string, ActiveBatch>();
   readonly #retries = new Set<NodeJS.Timeout>();
   #closed = false;
@@ -227,7 +230,7 @@ export class BatchRunner implements Batches {
     active.done = this.#advance(id, active)
       .catch((err: unknown) => {
         if (this.#closed) return;
-        this.#onError({ batchId: id, reason: reasonOf(err) });
+        this.#onError({ batchId: id, error: err });
         const timer = setTimeout(() => {
           this.#retries.delete(timer);
           this.#drive(id);
@@ -436,8 +439,4 @@ function lineBody(body: Record<string, unknown>): Record<string, unknown> {
   const copy = { ...body };
   for (const field of STREAMING_FIELDS) delete copy[field];
   return copy;
-}
-
-function reasonOf(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 500) : String(err).slice(0, 500);
 }

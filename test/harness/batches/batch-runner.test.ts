@@ -236,7 +236,7 @@ describe("BatchRunner", () => {
       concurrency: 1,
       maxRequests: 10,
       retryDelayMs: 10,
-      onError: (r) => reports.push(r.reason),
+      onError: (r) => reports.push((r.error as Error).message),
       dispatch: async (request) => {
         if (textOf(request) === "l1") throw new Error("no answer at all");
         return ok(request);
