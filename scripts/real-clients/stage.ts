@@ -59,6 +59,17 @@ function shellCall(tools: Array<{ name?: string; function?: { name?: string } }>
   return undefined;
 }
 
+/** The name of the last tool the assistant called (Anthropic `tool_use` blocks or OpenAI `tool_calls`). */
+function lastToolUse(messages: Array<{ role: string; content: unknown; tool_calls?: unknown }>): string | undefined {
+  const assistant = messages.filter((m) => m.role === "assistant").at(-1) as
+    | { content: unknown; tool_calls?: Array<{ function?: { name?: string } }> }
+    | undefined;
+  const uses = Array.isArray(assistant?.content)
+    ? (assistant.content as Array<{ type?: string; name?: string }>).filter((p) => p.type === "tool_use")
+    : [];
+  return uses.at(-1)?.name ?? assistant?.tool_calls?.at(-1)?.function?.name;
+}
+
 function script(kind: string) {
   return (req: RecordedRequest): FakeReply => {
     const body = (req.body ?? {}) as { messages?: Array<{ role: string; content: unknown }>; tools?: [] };
@@ -71,6 +82,12 @@ function script(kind: string) {
     const isToolResult =
       last?.role === "tool" ||
       (Array.isArray(last?.content) && (last.content as Array<{ type?: string }>).some((p) => p.type === "tool_result"));
+    // Claude Code (2.1.3xx) defers MCP tools behind its ToolSearch tool: once the search has given the
+    // tool's schema, the fake calls the tool it searched for.
+    const asked = messages.find((m) => m.role === "user" && textOf(m.content).includes("RUN_TANDEM_MCP"));
+    if (isToolResult && asked && lastToolUse(messages) === "ToolSearch") {
+      return { kind: "tool_calls", calls: [{ name: "mcp__tandem__list_models", arguments: {} }] };
+    }
     if (isToolResult) return { kind: "text", text: `TOOL_RESULT_SEEN: ${lastText.trim().slice(0, 60)}` };
     if (lastText.includes("RUN_MCP")) {
       // A route's MCP tool (tandem runs it; the client never sees the call, only the answer after it).
@@ -86,6 +103,9 @@ function script(kind: string) {
       const names = (body.tools ?? []).map((t: { name?: string; function?: { name?: string } }) => t.name ?? t.function?.name ?? "");
       const listModels = names.find((name) => name.endsWith("list_models"));
       if (listModels) return { kind: "tool_calls", calls: [{ name: listModels, arguments: {} }] };
+      if (names.includes("ToolSearch")) {
+        return { kind: "tool_calls", calls: [{ name: "ToolSearch", arguments: { query: "select:mcp__tandem__list_models" } }] };
+      }
       return { kind: "text", text: `NO_TANDEM_MCP_TOOL_OFFERED: ${names.join(",").slice(0, 200)}` };
     }
     if (lastText.includes("RUN_TOOL")) {

@@ -98,6 +98,48 @@ function toolResultTurn(model: string): Record<string, unknown> {
   };
 }
 
+const ECHO_TOOL = {
+  name: "mcp__files__echo",
+  description: "Echoes its text.",
+  input_schema: { type: "object", properties: { text: { type: "string" } }, required: ["text"] },
+  defer_loading: true,
+};
+
+/**
+ * Claude Code 2.1.3xx with an MCP server: its MCP tools are deferred (`defer_loading`, beside a
+ * placeholder that keeps deferral on) and loaded by its ToolSearch tool, whose result is a
+ * tool_reference block (the advanced-tool-use beta). `searched`: the turn after the search.
+ */
+function deferredToolsTurn(model: string, searched: boolean): Record<string, unknown> {
+  const first = firstTurn(model);
+  const [user, system] = first.messages as unknown[];
+  const tools = [
+    BASH_TOOL,
+    { name: "ToolSearch", description: "Fetches deferred tools.", input_schema: { type: "object", properties: { query: { type: "string" } } } },
+    {
+      name: "DeferredToolPlaceholder",
+      description: "Reserved placeholder that keeps deferred tool loading active; never call this tool.",
+      input_schema: { type: "object", properties: {} },
+      defer_loading: true,
+    },
+    ECHO_TOOL,
+  ];
+  if (!searched) return { ...first, tools };
+  return {
+    ...first,
+    tools,
+    messages: [
+      user,
+      system,
+      { role: "assistant", content: [{ type: "tool_use", id: "toolu_02", name: "ToolSearch", input: { query: "select:mcp__files__echo" } }] },
+      {
+        role: "user",
+        content: [{ type: "tool_result", tool_use_id: "toolu_02", content: [{ type: "tool_reference", tool_name: "mcp__files__echo" }] }],
+      },
+    ],
+  };
+}
+
 let anthropic: FakeUpstream;
 let openai: FakeUpstream;
 let tandem: RunningTandem;
@@ -181,6 +223,33 @@ describe("Claude Code's requests", () => {
     );
     // Its id without Anthropic's toolu_ prefix (tandem adds it to another upstream's ids, and takes it off again).
     assert.equal(messages[3]?.tool_call_id, "01");
+  });
+
+  it("offer a deferred tool to an OpenAI-compatible target once a tool search has loaded it, never the placeholder", async () => {
+    const before = await send("/v1/messages?beta=true", deferredToolsTurn("oai/gpt-4o-mini", false));
+    assert.equal(before.status, 200, await before.text());
+    const offered = (request: unknown) =>
+      ((request as { tools?: Array<{ function: { name: string } }> }).tools ?? []).map((t) => t.function.name);
+    assert.deepEqual(offered(openai.requests.at(-1)?.body), ["Bash", "ToolSearch"]);
+
+    const res = await send("/v1/messages?beta=true", deferredToolsTurn("oai/gpt-4o-mini", true));
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    assert.equal(streamedText(text), "Hi!");
+    const body = openai.requests.at(-1)?.body as { messages: Array<{ role: string; content?: unknown }> };
+    assert.deepEqual(offered(body), ["Bash", "ToolSearch", "mcp__files__echo"]);
+    const result = body.messages.find((m) => m.role === "tool");
+    assert.match(JSON.stringify(result?.content), /mcp__files__echo loaded/);
+    assert.match(res.headers.get("x-tandem-warnings") ?? "", /tool_reference/);
+  });
+
+  it("pass deferred tools and tool_reference blocks to an Anthropic target as sent", async () => {
+    const sent = deferredToolsTurn("claude/claude-sonnet-4-5", true);
+    const res = await send("/v1/messages?beta=true", sent);
+    assert.equal(res.status, 200, await res.text());
+    const body = anthropic.requests.at(-1)?.body as Record<string, unknown>;
+    assert.deepEqual(body.tools, sent.tools);
+    assert.deepEqual(body.messages, sent.messages);
   });
 
   it("are counted by count_tokens with adaptive thinking", async () => {

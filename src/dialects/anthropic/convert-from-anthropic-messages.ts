@@ -44,10 +44,16 @@ export function convertFromAnthropicRequest(
   const chat: ChatRequest = { model: body.model, messages, stream: body.stream === true };
   if (body.max_tokens != null) chat.maxTokens = body.max_tokens;
   const tools: ToolDefinition[] = [];
+  // A deferred tool is offered once a tool search has loaded it (a tool_reference block), as
+  // Anthropic loads it; until then, it is not in the model's context.
+  const loaded = referencedTools(body.messages);
+  if (body.tool_choice?.type === "tool") loaded.add(body.tool_choice.name);
   body.tools?.forEach((tool, i) => {
     if (tool.type != null && tool.type !== "custom") {
       left.wireOnly.push({ param: `tools[${i}]`, what: `Anthropic's ${tool.type} tool` });
-    } else if (tool.name != null) tools.push(convertTool({ ...tool, name: tool.name }));
+    } else if (tool.name != null && (tool.defer_loading !== true || loaded.has(tool.name))) {
+      tools.push(convertTool({ ...tool, name: tool.name }));
+    }
   });
   if (tools.length > 0) chat.tools = tools;
   if (body.tool_choice) {
@@ -67,6 +73,19 @@ export function convertFromAnthropicRequest(
       body.thinking.type === "enabled" ? { enabled: true, budgetTokens: body.thinking.budget_tokens } : { enabled: false };
   }
   return chat;
+}
+
+/** The tools that tool_reference blocks in the conversation's tool results have loaded. */
+function referencedTools(messages: MessagesRequest["messages"]): Set<string> {
+  const names = new Set<string>();
+  for (const message of messages) {
+    if (message.role !== "user") continue;
+    for (const block of message.content) {
+      if (block.type !== "tool_result" || !block.content) continue;
+      for (const part of block.content) if (part.type === "tool_reference") names.add(part.tool_name);
+    }
+  }
+  return names;
 }
 
 /**
@@ -158,6 +177,10 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
           toolCallId: toolCallId(block.tool_use_id),
           content: (block.content ?? []).flatMap((part, k): ContentPart[] => {
             if (part.type === "text") return [{ type: "text", text: part.text }];
+            if (part.type === "tool_reference") {
+              left.approximated.add("tool_reference blocks (the tools they load offered, a line of text in their place)");
+              return [{ type: "text", text: `Tool ${part.tool_name} loaded: it can be called now.` }];
+            }
             if (part.type === "image" || part.type === "document" || part.type === "search_result") {
               return convertPart(part, `${at(j)}.content[${k}]`, left);
             }

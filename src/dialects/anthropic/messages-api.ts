@@ -165,14 +165,27 @@ export const OPAQUE_BLOCK_TYPES = [
 const OpaqueBlockSchema = z.object({ type: z.literal(OPAQUE_BLOCK_TYPES) });
 
 /** Blocks a tool result may hold besides text, images, documents and search results (Anthropic target only). */
-const OpaqueToolResultBlockSchema = z.object({ type: z.literal(["tool_reference", "browser_state"]) });
+const OpaqueToolResultBlockSchema = z.object({ type: z.literal("browser_state") });
+
+/**
+ * A tool search's answer (the advanced-tool-use beta; Claude Code's ToolSearch sends them): it loads
+ * the named deferred tool (`defer_loading: true`) into the model's context from then on.
+ */
+const ToolReferenceBlockSchema = z.object({ type: z.literal("tool_reference"), tool_name: z.string({ error: required }) });
 
 const ToolResultContentSchema = z.preprocess(
   textShorthand,
   z.array(
     z.discriminatedUnion(
       "type",
-      [TextBlockSchema, ImageBlockSchema, DocumentBlockSchema, SearchResultBlockSchema, OpaqueToolResultBlockSchema],
+      [
+        TextBlockSchema,
+        ImageBlockSchema,
+        DocumentBlockSchema,
+        SearchResultBlockSchema,
+        ToolReferenceBlockSchema,
+        OpaqueToolResultBlockSchema,
+      ],
       { error: unsupportedType("tool_result content block type", "; use text, image, document or search_result") },
     ),
     { error: blocksOrString },
@@ -246,6 +259,8 @@ const ToolSchema = z
     name: z.string().nullish(),
     description: z.string().nullish(),
     input_schema: z.record(z.string(), z.unknown(), { error: "expected a JSON Schema object" }).nullish(),
+    /** Left out of the model's context until a tool_reference block (a tool search's answer) names it. */
+    defer_loading: z.boolean().nullish(),
   })
   .superRefine((tool, ctx) => {
     if (tool.type != null && tool.type !== "custom") return;
