@@ -46,16 +46,16 @@ cell "claude-code to-anthropic-mcp route tools" 'TOOL_RESULT_SEEN: MCP_ECHO_OK' 
 cell "codex to-openai-mcp route tools" 'TOOL_RESULT_SEEN: MCP_ECHO_OK' codex -m to-openai-mcp "RUN_MCP"
 # tandem as an MCP server: each CLI is given tandem's /mcp and calls its list_models tool (Codex's MCP
 # tools come as a `namespace` tool, which tandem gives a non-Responses target as flat function tools).
-cell "claude-code to-anthropic tandem-mcp" 'TOOL_RESULT_SEEN: {\\\?"models' claude -p "RUN_TANDEM_MCP" --model to-anthropic \
+cell "claude-code to-anthropic tandem-mcp" '{\\\?"models\\\?":' claude -p "RUN_TANDEM_MCP" --model to-anthropic \
   --mcp-config "{\"mcpServers\":{\"tandem\":{\"type\":\"http\",\"url\":\"$(. "$WORK/stage.env"; echo "$TANDEM_URL")/mcp\"}}}" \
   --allowedTools mcp__tandem__list_models
 # Claude Code defers MCP tools behind its ToolSearch tool (tool_reference blocks): tandem loads them for a target of another wire.
-cell "claude-code to-openai tandem-mcp" 'TOOL_RESULT_SEEN: {\\\?"models' claude -p "RUN_TANDEM_MCP" --model to-openai \
+cell "claude-code to-openai tandem-mcp" '{\\\?"models\\\?":' claude -p "RUN_TANDEM_MCP" --model to-openai \
   --mcp-config "{\"mcpServers\":{\"tandem\":{\"type\":\"http\",\"url\":\"$(. "$WORK/stage.env"; echo "$TANDEM_URL")/mcp\"}}}" \
   --allowedTools mcp__tandem__list_models
 codex_mcp() { CODEX_TANDEM_MCP=1 "$here/codex.sh" exec --skip-git-repo-check "$@"; }
 export -f codex_mcp
-cell "codex to-anthropic tandem-mcp" 'TOOL_RESULT_SEEN: {\\\?"models' codex_mcp -m to-anthropic "RUN_TANDEM_MCP"
+cell "codex to-anthropic tandem-mcp" '{\\\?"models\\\?":' codex_mcp -m to-anthropic "RUN_TANDEM_MCP"
 # Memory: a memory added through tandem's API is recalled into a request on a route with memory on.
 source "$WORK/stage.env"
 curl -s -X POST "$TANDEM_URL/v1/memories" -H 'content-type: application/json' -d '{"text":"The code word is PELICAN."}' >/dev/null
