@@ -175,7 +175,7 @@ writeFileSync(
     "providers:",
     `  claude: { kind: anthropic, baseUrl: "${anthropic.url}", apiKeys: ["env:FAKE_ANTHROPIC_KEY"] }`,
     `  oai: { kind: openai, baseUrl: "${openai.url}", apiKeys: ["env:FAKE_OPENAI_KEY"], models: [gpt-4o-mini] }`,
-    `  resp: { kind: openai, baseUrl: "${responses.url}", responses: true, apiKeys: ["env:FAKE_OPENAI_KEY"], models: [gpt-5-mini] }`,
+    `  resp: { kind: openai, baseUrl: "${responses.url}", responses: only, apiKeys: ["env:FAKE_OPENAI_KEY"], models: [gpt-5-mini] }`,
     "  local:",
     "    kind: llamacpp",
     "    threads: 1",
