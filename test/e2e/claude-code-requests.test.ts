@@ -115,7 +115,11 @@ function deferredToolsTurn(model: string, searched: boolean): Record<string, unk
   const [user, system] = first.messages as unknown[];
   const tools = [
     BASH_TOOL,
-    { name: "ToolSearch", description: "Fetches deferred tools.", input_schema: { type: "object", properties: { query: { type: "string" } } } },
+    {
+      name: "ToolSearch",
+      description: "Fetches deferred tools.",
+      input_schema: { type: "object", properties: { query: { type: "string" } } },
+    },
     {
       name: "DeferredToolPlaceholder",
       description: "Reserved placeholder that keeps deferred tool loading active; never call this tool.",
@@ -131,10 +135,15 @@ function deferredToolsTurn(model: string, searched: boolean): Record<string, unk
     messages: [
       user,
       system,
-      { role: "assistant", content: [{ type: "tool_use", id: "toolu_02", name: "ToolSearch", input: { query: "select:mcp__files__echo" } }] },
+      {
+        role: "assistant",
+        content: [{ type: "tool_use", id: "toolu_02", name: "ToolSearch", input: { query: "select:mcp__files__echo" } }],
+      },
       {
         role: "user",
-        content: [{ type: "tool_result", tool_use_id: "toolu_02", content: [{ type: "tool_reference", tool_name: "mcp__files__echo" }] }],
+        content: [
+          { type: "tool_result", tool_use_id: "toolu_02", content: [{ type: "tool_reference", tool_name: "mcp__files__echo" }] },
+        ],
       },
     ],
   };
@@ -250,6 +259,54 @@ describe("Claude Code's requests", () => {
     const body = anthropic.requests.at(-1)?.body as Record<string, unknown>;
     assert.deepEqual(body.tools, sent.tools);
     assert.deepEqual(body.messages, sent.messages);
+  });
+
+  it("carry mid-conversation tool changes to an OpenAI-compatible target as the tools at the end, and to Anthropic as sent", async () => {
+    const first = firstTurn("oai/gpt-4o-mini");
+    const inline = {
+      name: "Grep",
+      description: "Searches files.",
+      input_schema: { type: "object", properties: { pattern: { type: "string" } } },
+    };
+    const body = {
+      ...first,
+      tools: [BASH_TOOL, ECHO_TOOL],
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: [{ type: "text", text: "Hello." }] },
+        { role: "system", content: [{ type: "tool_addition", tool: { type: "tool_reference", name: "mcp__files__echo" } }] },
+        {
+          role: "user",
+          content: [
+            { type: "tool_removal", tool: { type: "tool_reference", name: "Bash" } },
+            { type: "tool_addition", tool: { type: "tool_definition", definition: inline } },
+            { type: "text", text: "go" },
+          ],
+        },
+      ],
+    };
+    const res = await send("/v1/messages?beta=true", body);
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    const sent = openai.requests.at(-1)?.body as {
+      tools?: Array<{ function: { name: string } }>;
+      messages: Array<{ role: string; content?: unknown }>;
+    };
+    assert.deepEqual(
+      (sent.tools ?? []).map((t) => t.function.name),
+      ["mcp__files__echo", "Grep"],
+    );
+    // The system turn that only added a tool is not sent as an empty system message.
+    assert.deepEqual(
+      sent.messages.map((m) => m.role),
+      ["system", "user", "assistant", "user"],
+    );
+    assert.match(res.headers.get("x-tandem-warnings") ?? "", /tool_addition/);
+
+    const native = { ...body, model: "claude/claude-sonnet-4-5" };
+    const same = await send("/v1/messages?beta=true", native);
+    assert.equal(same.status, 200, await same.text());
+    assert.deepEqual((anthropic.requests.at(-1)?.body as { messages: unknown }).messages, native.messages);
   });
 
   it("are counted by count_tokens with adaptive thinking", async () => {

@@ -11,7 +11,7 @@ import type {
 import { invalidValue } from "../shared/index.js";
 import { checkAnthropicTurns } from "./check-anthropic-turns.js";
 import { toolCallId } from "./message-id.js";
-import type { ContentBlock, MessageParam, MessagesRequest } from "./messages-api.js";
+import type { ContentBlock, MessageParam, MessagesRequest, ToolChangeBlock } from "./messages-api.js";
 
 type ImageBlock = Extract<ContentBlock, { type: "image" }>;
 type DocumentBlock = Extract<ContentBlock, { type: "document" }>;
@@ -43,18 +43,7 @@ export function convertFromAnthropicRequest(
 
   const chat: ChatRequest = { model: body.model, messages, stream: body.stream === true };
   if (body.max_tokens != null) chat.maxTokens = body.max_tokens;
-  const tools: ToolDefinition[] = [];
-  // A deferred tool is offered once a tool search has loaded it (a tool_reference block), as
-  // Anthropic loads it; until then, it is not in the model's context.
-  const loaded = referencedTools(body.messages);
-  if (body.tool_choice?.type === "tool") loaded.add(body.tool_choice.name);
-  body.tools?.forEach((tool, i) => {
-    if (tool.type != null && tool.type !== "custom") {
-      left.wireOnly.push({ param: `tools[${i}]`, what: `Anthropic's ${tool.type} tool` });
-    } else if (tool.name != null && (tool.defer_loading !== true || loaded.has(tool.name))) {
-      tools.push(convertTool({ ...tool, name: tool.name }));
-    }
-  });
+  const tools = offeredTools(body, left);
   if (tools.length > 0) chat.tools = tools;
   if (body.tool_choice) {
     const choice = body.tool_choice;
@@ -75,17 +64,68 @@ export function convertFromAnthropicRequest(
   return chat;
 }
 
-/** The tools that tool_reference blocks in the conversation's tool results have loaded. */
-function referencedTools(messages: MessagesRequest["messages"]): Set<string> {
-  const names = new Set<string>();
-  for (const message of messages) {
-    if (message.role !== "user") continue;
-    for (const block of message.content) {
-      if (block.type !== "tool_result" || !block.content) continue;
-      for (const part of block.content) if (part.type === "tool_reference") names.add(part.tool_name);
+/**
+ * The tools the model may call on the next turn, as Anthropic works them out: the request's custom
+ * tools, less the deferred ones (`defer_loading`) until a tool search loads them (a tool_reference
+ * block in a tool result) or `tool_choice` names one, with the conversation's tool changes
+ * (`tool_addition`, `tool_removal`: the mid-conversation tool changes beta) applied in order. Another
+ * wire has one tool list for the whole request: the tools as they stand at the end.
+ */
+function offeredTools(body: MessagesRequest, left: AnthropicLeftovers): ToolDefinition[] {
+  const defined = new Map<string, ToolDefinition>();
+  const offered = new Set<string>();
+  body.tools?.forEach((tool, i) => {
+    if (tool.type != null && tool.type !== "custom") {
+      left.wireOnly.push({ param: `tools[${i}]`, what: `Anthropic's ${tool.type} tool` });
+    } else if (tool.name != null) {
+      defined.set(tool.name, convertTool({ ...tool, name: tool.name }));
+      if (tool.defer_loading !== true) offered.add(tool.name);
     }
+  });
+  body.messages.forEach((message, i) => {
+    message.content.forEach((block, j) => {
+      if (block.type === "tool_result") {
+        for (const part of block.content ?? []) if (part.type === "tool_reference") offered.add(part.tool_name);
+      } else if (block.type === "tool_addition" || block.type === "tool_removal") {
+        applyToolChange(block, `messages[${i}].content[${j}]`, { defined, offered, left });
+      }
+    });
+  });
+  if (body.tool_choice?.type === "tool") offered.add(body.tool_choice.name);
+  return [...offered].flatMap((name) => defined.get(name) ?? []);
+}
+
+/** A turn that only changes the tools (it has nothing of its own for another wire). */
+function onlyToolChanges(message: MessageParam): boolean {
+  return message.content.length > 0 && message.content.every((b) => b.type === "tool_addition" || b.type === "tool_removal");
+}
+
+function applyToolChange(
+  block: ToolChangeBlock,
+  at: string,
+  tools: { defined: Map<string, ToolDefinition>; offered: Set<string>; left: AnthropicLeftovers },
+): void {
+  const { tool } = block;
+  if (tool.type === "tool_reference" && tool.name != null) {
+    if (block.type === "tool_addition") tools.offered.add(tool.name);
+    else tools.offered.delete(tool.name);
+  } else if (tool.type === "tool_definition" && block.type === "tool_addition" && isCustomTool(tool.definition)) {
+    const { name, description, input_schema } = tool.definition;
+    tools.defined.set(name, convertTool({ name, description, input_schema }));
+    tools.offered.delete(name);
+    tools.offered.add(name);
+  } else {
+    tools.left.wireOnly.push({ param: at, what: `a ${block.type} block of ${tool.type}` });
+    return;
   }
-  return names;
+  tools.left.approximated.add("tool_addition and tool_removal blocks (the tools offered as they stand at the end)");
+}
+
+function isCustomTool(
+  definition: Record<string, unknown> | null | undefined,
+): definition is { name: string; description?: string | null; input_schema?: Record<string, unknown> | null } {
+  if (definition == null || typeof definition.name !== "string") return false;
+  return (definition.type == null || definition.type === "custom") && typeof definition.input_schema === "object";
 }
 
 /**
@@ -107,11 +147,15 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
   if (message.role === "system") {
     // A system turn in the conversation: its text, in place (each target then has it in the
     // closest form it knows: a system message where it stands, or Anthropic's system prompt).
-    const text = message.content.map((block, j) => {
-      if (block.type !== "text") throw invalidValue(`${at(j)}.type`, "a system message holds text blocks only");
-      return block.text;
+    const text = message.content.flatMap((block, j) => {
+      // Tool changes are read with the tools (offeredTools).
+      if (block.type === "tool_addition" || block.type === "tool_removal") return [];
+      if (block.type !== "text") {
+        throw invalidValue(`${at(j)}.type`, "a system message holds text, tool_addition and tool_removal blocks only");
+      }
+      return [block.text];
     });
-    return [{ role: "system", content: text.join("\n\n") }];
+    return text.length > 0 ? [{ role: "system", content: text.join("\n\n") }] : [];
   }
   if (message.role === "assistant") {
     const content: ContentPart[] = [];
@@ -143,10 +187,14 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
         case "redacted_thinking":
           if (block.data) reasoning.push({ type: "reasoning", text: "", redactedData: block.data });
           break;
+        case "tool_addition":
+        case "tool_removal":
+          break; // read with the tools (offeredTools)
         default:
           opaque(j, block.type);
       }
     });
+    if (onlyToolChanges(message)) return [];
     return [
       {
         role: "assistant",
@@ -194,12 +242,14 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
         throw invalidValue(`${at(j)}.type`, "tool_use blocks belong in an assistant message");
       case "thinking":
       case "redacted_thinking":
-        break;
+      case "tool_addition":
+      case "tool_removal":
+        break; // tool changes are read with the tools (offeredTools)
       default:
         opaque(j, block.type);
     }
   });
-  if (content.length > 0 || out.length === 0) out.push({ role: "user", content });
+  if (content.length > 0 || (out.length === 0 && !onlyToolChanges(message))) out.push({ role: "user", content });
   return out;
 }
 

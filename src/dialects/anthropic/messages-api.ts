@@ -157,12 +157,28 @@ export const OPAQUE_BLOCK_TYPES = [
   "container_upload",
   "compaction",
   "mcp_tool_listing",
-  "tool_addition",
-  "tool_removal",
   "fallback",
 ] as const;
 
 const OpaqueBlockSchema = z.object({ type: z.literal(OPAQUE_BLOCK_TYPES) });
+
+/**
+ * What a tool change names (the mid-conversation tool changes beta): a tool of the request's `tools`
+ * by name (`tool_reference`), a tool defined inline (`tool_definition`), or an MCP server's tool or
+ * toolset (`mcp_tool_reference`, `mcp_toolset_reference`: Anthropic's MCP connector, Anthropic only).
+ */
+const ToolChangeTargetSchema = z.looseObject({
+  type: z.string({ error: required }),
+  name: z.string().nullish(),
+  definition: z.record(z.string(), z.unknown()).nullish(),
+});
+
+/** A tool offered (`tool_addition`) or taken away (`tool_removal`) from this point of the conversation on. */
+const ToolChangeBlockSchema = z.object({
+  type: z.literal(["tool_addition", "tool_removal"]),
+  tool: ToolChangeTargetSchema,
+});
+export type ToolChangeBlock = z.output<typeof ToolChangeBlockSchema>;
 
 /** Blocks a tool result may hold besides text, images, documents and search results (Anthropic target only). */
 const OpaqueToolResultBlockSchema = z.object({ type: z.literal("browser_state") });
@@ -225,6 +241,7 @@ const ContentBlockSchema = z.discriminatedUnion(
     RedactedThinkingBlockSchema,
     DocumentBlockSchema,
     SearchResultBlockSchema,
+    ToolChangeBlockSchema,
     OpaqueBlockSchema,
   ],
   {
