@@ -220,8 +220,15 @@ const mcpCallItem = z.strictObject({
   output: z.string().nullable().optional(),
   status: z.enum(["in_progress", "completed", "incomplete", "calling", "failed"]).optional(),
 });
+const compactionItem = z.strictObject({
+  id: z.string(),
+  type: z.literal("compaction"),
+  encrypted_content: z.string(),
+  created_by: z.string().optional(),
+});
 const conversationItem = z.discriminatedUnion("type", [
   messageItem,
+  compactionItem,
   functionCallItem,
   functionCallOutputItem,
   reasoningItem,
@@ -248,16 +255,41 @@ const EVERY_KIND = [
     ],
   },
   { type: "message", role: "assistant", content: [{ type: "output_text", text: "Seen.", annotations: [] }] },
+  {
+    type: "message",
+    role: "user",
+    content: [
+      { type: "input_image", file_id: "file-img" },
+      { type: "input_file", file_data: "data:application/pdf;base64,JVBERi0=", filename: "a.pdf" },
+      { type: "input_file", file_url: "https://example.test/a.pdf" },
+    ],
+  },
+  { type: "message", role: "assistant", content: [{ type: "refusal", refusal: "I can't." }] },
+  { type: "message", role: "system", content: [{ type: "input_text", text: "System." }] },
+  { role: "assistant", content: "Final.", phase: "final_answer" },
   { type: "message", role: "developer", content: "Be brief." },
   { type: "reasoning", id: "rs_1", summary: [{ type: "summary_text", text: "Thinking." }] },
+  { type: "reasoning", summary: [], content: [{ type: "reasoning_text", text: "Raw." }], encrypted_content: "opaque" },
+  { type: "compaction", encrypted_content: "opaque" },
   { type: "function_call", call_id: "call_1", name: "lookup", arguments: '{"q":"x"}' },
   { type: "function_call_output", call_id: "call_1", output: "found" },
+  {
+    type: "function_call_output",
+    call_id: "call_1",
+    output: [
+      { type: "input_text", text: "see" },
+      { type: "input_image", image_url: "https://example.test/b.png" },
+      { type: "input_file", file_id: "file-out" },
+    ],
+  },
   { type: "custom_tool_call", call_id: "call_2", name: "shell", input: "ls" },
   { type: "custom_tool_call_output", call_id: "call_2", output: "a.txt" },
+  { type: "custom_tool_call_output", call_id: "call_2", output: [{ type: "input_image", file_id: "file-shot" }] },
   { type: "mcp_list_tools", id: "mcpl_1", server_label: "docs", tools: [{ name: "search", input_schema: { type: "object" } }] },
   { type: "mcp_approval_request", id: "mcpr_1", server_label: "docs", name: "search", arguments: "{}" },
   { type: "mcp_approval_response", approval_request_id: "mcpr_1", approve: true },
   { type: "mcp_call", id: "mcp_1", server_label: "docs", name: "search", arguments: "{}", output: "hit" },
+  { type: "mcp_call", server_label: "docs", name: "search", arguments: "{}", status: "failed", error: "boom" },
 ] as const;
 
 describe("Conversations (Conversation, ConversationItem, ConversationItemList)", () => {
@@ -274,15 +306,24 @@ describe("Conversations (Conversation, ConversationItem, ConversationItemList)",
 
   it("stores an item of every kind and answers each as ConversationItem, created, listed and retrieved", async () => {
     const conversation = await client.conversations.create({ items: [{ role: "user", content: "Hi" }] });
-    const added = await client.conversations.items.create(conversation.id, { items: EVERY_KIND as never });
-    const createdList = check(list(conversationItem), added, "items.create");
+    // Up to 20 items a call, as OpenAI takes them.
+    const created = [];
+    for (const items of [EVERY_KIND.slice(0, 12), EVERY_KIND.slice(12)]) {
+      const added = check(
+        list(conversationItem),
+        await client.conversations.items.create(conversation.id, { items: items as never }),
+        "items.create",
+      );
+      assert.equal(added.first_id, added.data[0]?.id);
+      assert.equal(added.last_id, added.data.at(-1)?.id);
+      assert.equal(added.has_more, false);
+      created.push(...added.data);
+    }
     assert.deepEqual(
-      createdList.data.map((item) => item.type),
-      EVERY_KIND.map((item) => item.type),
+      created.map((item) => item.type),
+      EVERY_KIND.map((item) => item.type ?? "message"),
     );
-    assert.equal(createdList.first_id, createdList.data[0]?.id);
-    assert.equal(createdList.last_id, createdList.data.at(-1)?.id);
-    assert.equal(createdList.has_more, false);
+    const createdList = { data: created };
 
     const listed = await raw(
       "GET",
@@ -298,6 +339,25 @@ describe("Conversations (Conversation, ConversationItem, ConversationItemList)",
       conversation_id: conversation.id,
     });
     check(conversationShape, afterDelete, "items.delete answers the conversation");
+  });
+
+  it("stores a turn's input and answer as ConversationItems, and lists the response's input_items as such", async () => {
+    const conversation = await client.conversations.create({});
+    const response = await client.responses.create({
+      model: MODEL,
+      conversation: conversation.id,
+      input: [{ role: "user", content: [{ type: "input_text", text: "Hi" }] }],
+      include: ["message.output_text.logprobs"],
+    });
+    const items = await raw("GET", `/conversations/${conversation.id}/items?include=message.output_text.logprobs`);
+    const page = check(list(conversationItem), items.body, "a turn's items");
+    assert.deepEqual(
+      page.data.map((item) => (item.type === "message" ? item.role : item.type)),
+      ["assistant", "user"],
+    );
+    const inputItems = await raw("GET", `/responses/${response.id}/input_items`);
+    check(list(conversationItem), inputItems.body, "input_items");
+    for await (const item of client.responses.inputItems.list(response.id)) check(conversationItem, item, "input item");
   });
 
   it("pages items with order, after and limit, and walks them all with for await", async () => {
