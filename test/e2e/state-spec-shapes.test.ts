@@ -358,6 +358,21 @@ describe("Conversations (Conversation, ConversationItem, ConversationItemList)",
     const inputItems = await raw("GET", `/responses/${response.id}/input_items`);
     check(list(conversationItem), inputItems.body, "input_items");
     for await (const item of client.responses.inputItems.list(response.id)) check(conversationItem, item, "input item");
+
+    upstream.script(() => ({ kind: "tool_calls", calls: [{ id: "call_7", name: "lookup", arguments: { q: "x" } }] }));
+    try {
+      const called = await client.responses.create({
+        model: MODEL,
+        conversation: conversation.id,
+        input: "Look it up.",
+        tools: [{ type: "function", name: "lookup", parameters: { type: "object" }, strict: false }],
+      });
+      assert.equal(called.output[0]?.type, "function_call");
+    } finally {
+      upstream.script(() => ({ kind: "text", text: "Hello there.", usage: { input: 7, output: 3 } }));
+    }
+    const afterCall = check(list(conversationItem), (await raw("GET", `/conversations/${conversation.id}/items`)).body, "call");
+    assert.equal(afterCall.data[0]?.type, "function_call");
   });
 
   it("pages items with order, after and limit, and walks them all with for await", async () => {
@@ -668,6 +683,14 @@ describe("Vector stores (VectorStore, VectorStoreFile, VectorStoreFileBatch, sea
     for await (const file of client.vectorStores.files.list(store.id, { limit: 1 }))
       check(vectorStoreFileShape, file, "files.list");
     check(fileContentPageShape, (await raw("GET", `/vector_stores/${store.id}/files/${notes.id}/content`)).body, "content");
+    const chunks = [];
+    for await (const chunk of client.vectorStores.files.content(notes.id, { vector_store_id: store.id })) chunks.push(chunk);
+    assert.deepEqual(chunks, [{ type: "text", text: "The lighthouse keeper winds the clock at noon." }]);
+    const failedOnly = await client.vectorStores.files.list(store.id, { filter: "failed" });
+    assert.deepEqual(
+      failedOnly.data.map((f) => f.id),
+      [image.id],
+    );
     check(vectorStoreShape, await client.vectorStores.retrieve(store.id), "retrieve");
     check(vectorStoreShape, await client.vectorStores.update(store.id, { name: "renamed", expires_after: null }), "update");
     for await (const one of client.vectorStores.list({ limit: 1 })) check(vectorStoreShape, one, "list");
@@ -738,6 +761,11 @@ describe("Vector stores (VectorStore, VectorStoreFile, VectorStoreFileBatch, sea
  * on a stored one (ChatCompletionList's example: metadata, tool_choice, seed, top_p, temperature,
  * presence_penalty, frequency_penalty, tools, response_format, input_user).
  */
+const functionToolCall = z.strictObject({
+  id: z.string(),
+  type: z.literal("function"),
+  function: z.strictObject({ name: z.string(), arguments: z.string() }),
+});
 const storedCompletionShape = z.strictObject({
   id: z.string(),
   object: z.literal("chat.completion"),
@@ -753,7 +781,7 @@ const storedCompletionShape = z.strictObject({
         content: z.string().nullable(),
         refusal: z.string().nullable(),
         annotations: z.array(z.unknown()).optional(),
-        tool_calls: z.array(z.unknown()).optional(),
+        tool_calls: z.array(functionToolCall).optional(),
       }),
     }),
   ),
@@ -863,6 +891,35 @@ describe("Stored chat completions (ChatCompletion as stored, ChatCompletionStore
     const curl = await raw("DELETE", `/chat/completions/${made.id}`, { headers: { "content-type": "application/json" } });
     assert.equal(curl.status, 200, JSON.stringify(curl.body));
     check(deletedShape("chat.completion.deleted"), curl.body, "delete as OpenAI's curl");
+  });
+
+  it("stores a streamed answer and a tool call answer as ChatCompletions of the same shape", async () => {
+    const stream = await client.chat.completions.create({
+      model: MODEL,
+      store: true,
+      stream: true,
+      messages: [{ role: "user", content: "Stream it." }],
+    });
+    let streamedId = "";
+    for await (const chunk of stream) streamedId = chunk.id;
+    const streamed = check(storedCompletionShape, await client.chat.completions.retrieve(streamedId), "streamed");
+    assert.equal(streamed.choices[0]?.message.content, "Hello there.");
+
+    upstream.script(() => ({ kind: "tool_calls", calls: [{ id: "call_9", name: "lookup", arguments: { q: "x" } }] }));
+    try {
+      const called = await client.chat.completions.create({
+        model: MODEL,
+        store: true,
+        messages: [{ role: "user", content: "Look it up." }],
+        tools: [{ type: "function", function: { name: "lookup", parameters: { type: "object" } } }],
+      });
+      const stored = check(storedCompletionShape, await client.chat.completions.retrieve(called.id), "tool call");
+      assert.equal(stored.choices[0]?.finish_reason, "tool_calls");
+      assert.equal(stored.choices[0]?.message.tool_calls?.[0]?.function.name, "lookup");
+      assert.equal(stored.tools?.length, 1);
+    } finally {
+      upstream.script(() => ({ kind: "text", text: "Hello there.", usage: { input: 7, output: 3 } }));
+    }
   });
 
   it("answers unknown ids with OpenAI's 404 and bad parameters with 400s naming them", async () => {
