@@ -321,7 +321,7 @@ describe("Conversations (Conversation, ConversationItem, ConversationItemList)",
     }
     assert.deepEqual(
       created.map((item) => item.type),
-      EVERY_KIND.map((item) => item.type ?? "message"),
+      EVERY_KIND.map((item) => ("type" in item ? item.type : "message")),
     );
     const createdList = { data: created };
 
@@ -707,6 +707,19 @@ describe("Vector stores (VectorStore, VectorStoreFile, VectorStoreFileBatch, sea
     assert.equal(results.length, 1);
     assert.equal(results[0]?.filename, "keeper.md");
     assert.deepEqual(results[0]?.attributes, { year: 2025 });
+    for (const ranker of ["none", "auto", "default-2024-11-15"] as const) {
+      const page = await client.vectorStores.search(store.id, {
+        query: ["lighthouse", "clock"],
+        max_num_results: 50,
+        rewrite_query: true,
+        ranking_options: { ranker, score_threshold: 0 },
+        filters: { type: "and", filters: [{ type: "gte", key: "year", value: 2025 }] },
+      });
+      assert.deepEqual(
+        page.data.map((r) => check(searchResultShape, r, ranker).file_id),
+        [notes.id],
+      );
+    }
 
     check(
       deletedShape("vector_store.file.deleted"),
