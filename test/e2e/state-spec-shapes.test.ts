@@ -226,8 +226,27 @@ const compactionItem = z.strictObject({
   encrypted_content: z.string(),
   created_by: z.string().optional(),
 });
+const fileSearchCallItem = z.strictObject({
+  id: z.string(),
+  type: z.literal("file_search_call"),
+  queries: z.array(z.string()),
+  status: z.enum(["in_progress", "searching", "completed", "incomplete", "failed"]),
+  results: z
+    .array(
+      z.strictObject({
+        attributes: attributes.nullable().optional(),
+        file_id: z.string().optional(),
+        filename: z.string().optional(),
+        score: z.number().optional(),
+        text: z.string().optional(),
+      }),
+    )
+    .nullable()
+    .optional(),
+});
 const conversationItem = z.discriminatedUnion("type", [
   messageItem,
+  fileSearchCallItem,
   compactionItem,
   functionCallItem,
   functionCallOutputItem,
@@ -373,6 +392,51 @@ describe("Conversations (Conversation, ConversationItem, ConversationItemList)",
     }
     const afterCall = check(list(conversationItem), (await raw("GET", `/conversations/${conversation.id}/items`)).body, "call");
     assert.equal(afterCall.data[0]?.type, "function_call");
+  });
+
+  it("stores a file_search turn's call as a ResponseFileSearchToolCall item, with the results its turn kept", async () => {
+    const file = await client.files.create({
+      file: await toFile(Buffer.from("The ferry to the island leaves at seven."), "ferry.md"),
+      purpose: "assistants",
+    });
+    const store = await client.vectorStores.create({ file_ids: [file.id] });
+    await tandem.server.vectorStores.idle();
+    upstream.script((request) => {
+      const messages = (request.body as { messages?: { role: string }[] }).messages ?? [];
+      return messages.some((m) => m.role === "tool")
+        ? { kind: "text", text: "At seven." }
+        : { kind: "tool_calls", calls: [{ name: "file_search", arguments: { queries: ["ferry"] } }] };
+    });
+    // tandem keeps a search's results only when the turn asked for them (README, the file_search tool).
+    const kept = await client.conversations.create({});
+    const dropped = await client.conversations.create({});
+    try {
+      for (const [conversation, include] of [
+        [kept, ["file_search_call.results" as const]],
+        [dropped, []],
+      ] as const) {
+        await client.responses.create({
+          model: MODEL,
+          conversation: conversation.id,
+          input: "When does the ferry leave?",
+          tools: [{ type: "file_search", vector_store_ids: [store.id] }],
+          include: [...include],
+        });
+      }
+    } finally {
+      upstream.script(() => ({ kind: "text", text: "Hello there.", usage: { input: 7, output: 3 } }));
+    }
+    for (const conversation of [kept, dropped]) {
+      const page = check(
+        list(conversationItem),
+        (await raw("GET", `/conversations/${conversation.id}/items?order=asc&include=file_search_call.results`)).body,
+        "items",
+      );
+      const call = page.data.find((item) => item.type === "file_search_call");
+      assert.ok(call?.type === "file_search_call", JSON.stringify(page.data));
+      assert.deepEqual(call.queries, ["ferry"]);
+      assert.equal(call.results?.[0]?.file_id, conversation === kept ? file.id : undefined);
+    }
   });
 
   it("pages items with order, after and limit, and walks them all with for await", async () => {
