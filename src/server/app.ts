@@ -659,8 +659,7 @@ function toGatewayError(err: unknown): GatewayError {
   if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
     if (e.statusCode === 413) return new GatewayError("payload_too_large", `Request body is too large (${e.message ?? ""})`);
     if (e.statusCode === 415) return new GatewayError("unsupported_media_type", e.message ?? "Unsupported content type");
-    const message = e.code === "FST_ERR_CTP_EMPTY_JSON_BODY" ? "The request body is empty; expected a JSON object" : e.message;
-    return new GatewayError("invalid_request", `Invalid request body: ${message ?? "could not be parsed as JSON"}`);
+    return new GatewayError("invalid_request", `Invalid request body: ${e.message ?? "could not be parsed as JSON"}`);
   }
   if (err instanceof SyntaxError) return new GatewayError("invalid_request", `Invalid JSON in request body: ${err.message}`);
   return answerErrorFrom(err);

@@ -31,6 +31,13 @@ export function registerJsonBody(app: FastifyInstance, bodyLimit: number): void 
   const parseJson = app.getDefaultJsonParser("error", "error");
   app.removeAllContentTypeParsers();
   const parse: FastifyBodyParser<string> = (request, body, done) => {
+    // An empty body labelled JSON is no body, as one sent without a Content-Type is: OpenAI's reference
+    // shows `curl -X DELETE -H "Content-Type: application/json"` with nothing after it (a stored chat
+    // completion, a vector store, a batch's cancel). A route that needs a body still refuses it (400).
+    if (body === "") {
+      done(null, undefined);
+      return;
+    }
     // Nesting past the limit takes at least that many openers and as many closers.
     if (body.length > 2 * MAX_JSON_DEPTH && nestsDeeperThan(body, MAX_JSON_DEPTH)) {
       done(tooDeep(body), undefined);

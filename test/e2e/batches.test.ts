@@ -172,7 +172,7 @@ describe("OpenAI Batch API", () => {
     const file = await client.files.retrieve(done.output_file_id as string);
     assert.equal(file.purpose, "batch_output");
     assert.equal(file.filename, `${created.id}_output.jsonl`);
-    assert.equal(file.expires_at, null, "kept until deleted unless output_expires_after says otherwise");
+    assert.ok(!("expires_at" in file), "kept until deleted unless output_expires_after says otherwise");
   });
 
   it("runs every endpoint kind: embeddings, completions and responses (a stored Response)", async () => {

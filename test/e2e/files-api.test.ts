@@ -46,9 +46,7 @@ describe("the Files API in memory (store off)", () => {
         filename: "notes.md",
         bytes: 20,
         created_at: 0,
-        expires_at: null,
         status: "processed",
-        status_details: null,
       },
     );
     assert.deepEqual(await client.files.retrieve(created.id), created);

@@ -330,7 +330,14 @@ describe("stored chat completions (in memory, store off)", () => {
       all.map((m) => m.id),
       [0, 1, 2, 3].map((i) => `${created.id}-${i}`),
     );
-    assert.deepEqual(all[0], { id: `${created.id}-0`, role: "system", content: "Be brief.", name: null, content_parts: null });
+    assert.deepEqual(all[0], {
+      id: `${created.id}-0`,
+      role: "system",
+      content: "Be brief.",
+      refusal: null,
+      name: null,
+      content_parts: null,
+    });
     assert.equal(all[1]?.content, "What is here?");
     assert.deepEqual(all[1]?.content_parts, [
       { type: "text", text: "What is here?" },

@@ -8,7 +8,9 @@ export { formatPath };
  * GatewayError whose message names the field and what was expected.
  */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
-  if (body === undefined || body === null || typeof body !== "object" || Array.isArray(body)) {
+  // No body at all, or an empty one labelled JSON (the server reads that as none).
+  if (body === undefined) throw new GatewayError("invalid_request", "The request body is empty; expected a JSON object");
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new GatewayError("invalid_request", "The request body must be a JSON object");
   }
   const parsed = schema.safeParse(body);

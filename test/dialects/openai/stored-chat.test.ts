@@ -42,11 +42,12 @@ describe("parseChatListQuery", () => {
 });
 
 describe("renderStoredChatMessage", () => {
-  it("gives string content as it was, with null content_parts and name", () => {
+  it("gives string content as it was, with null refusal, content_parts and name", () => {
     assert.deepEqual(renderStoredChatMessage("chatcmpl-x", { index: 2, message: { role: "user", content: "hi" } }), {
       id: "chatcmpl-x-2",
       role: "user",
       content: "hi",
+      refusal: null,
       name: null,
       content_parts: null,
     });
@@ -72,11 +73,21 @@ describe("renderStoredChatMessage", () => {
       role: "user",
       name: "ann",
       content: "one\ntwo",
+      refusal: null,
       content_parts: [{ type: "text", text: "one" }, image, { type: "text", text: "two" }],
     });
     const onlyImage = renderStoredChatMessage("chatcmpl-x", { index: 1, message: { role: "user", content: [image] } });
     assert.equal(onlyImage.content, null);
     assert.deepEqual(onlyImage.content_parts, [image]);
+  });
+
+  it("keeps an assistant message's refusal, which ChatCompletionMessage requires (null when it had none)", () => {
+    const refused = renderStoredChatMessage("chatcmpl-x", {
+      index: 1,
+      message: { role: "assistant", content: null, refusal: "I can't help with that." },
+    });
+    assert.equal(refused.refusal, "I can't help with that.");
+    assert.equal(refused.content, null);
   });
 
   it("keeps an assistant's tool calls and a tool result's call id", () => {

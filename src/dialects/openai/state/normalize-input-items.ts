@@ -129,10 +129,13 @@ export function normalizeInputItem(raw: unknown, param: string, options: Normali
         );
       }
       if (Array.isArray(item.output)) {
-        for (const [i, part] of item.output.entries()) {
+        const output = item.output.map((raw, i) => {
           const at = `${param}.output[${i}]`;
-          options.checkPart?.(object(part, at), at);
-        }
+          const part = object(raw, at);
+          options.checkPart?.(part, at);
+          return outputPart(part);
+        });
+        return withIdAndStatus({ ...item, output }, type, param);
       }
       return withIdAndStatus(item, type, param);
     case "reasoning":
@@ -236,6 +239,15 @@ function contentPart(raw: unknown, param: string, assistant: boolean): Record<st
       }
       return part;
   }
+}
+
+/**
+ * A part of a tool call's output list as OpenAI lists it: the output item's parts are
+ * ResponseInputText, ResponseInputImage and ResponseInputFile, and ResponseInputImage requires
+ * `detail` (optional when sent), so an image sent without one is stored `auto`, as a message's is.
+ */
+function outputPart(part: Record<string, unknown>): Record<string, unknown> {
+  return part.type === "input_image" ? { ...part, detail: part.detail ?? "auto" } : part;
 }
 
 /** An item kept as the client sent it, with an id (OpenAI's prefix for its type) when it had none. */

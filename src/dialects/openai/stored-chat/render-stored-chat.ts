@@ -10,8 +10,9 @@ export function renderStoredChatCompletion(stored: StoredChatCompletion): Json {
 /**
  * One message of a stored completion's request, as OpenAI lists them (ChatCompletionStoreMessage):
  * its id `<completion id>-<index>`, the message as it was sent, `content` as text (an array's text
- * parts joined; null when it had none) and `content_parts`: the array's `text` and `image_url` parts,
- * or null when the content was a string.
+ * parts joined; null when it had none), `refusal` (an assistant message's own, else null: the SDK's
+ * type, ChatCompletionMessage, requires it on every message) and `content_parts`: the array's `text`
+ * and `image_url` parts, or null when the content was a string.
  */
 export function renderStoredChatMessage(completionId: string, stored: StoredChatMessage): Json {
   const { message } = stored;
@@ -32,6 +33,7 @@ export function renderStoredChatMessage(completionId: string, stored: StoredChat
     id: chatMessageId(completionId, stored.index),
     ...fields,
     content: text,
+    refusal: typeof message.refusal === "string" ? message.refusal : null,
     name: message.name ?? null,
     content_parts: parts,
   };

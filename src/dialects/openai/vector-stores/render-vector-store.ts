@@ -7,7 +7,11 @@ import type {
 
 const DAY_S = 86_400;
 
-/** A vector store as OpenAI's `vector_store` object (openai-node's VectorStore). */
+/**
+ * A vector store as OpenAI's `vector_store` object (openai-node's VectorStore). The `description` a
+ * client may send when creating one is kept but not shown: neither the SDK's type nor OpenAI's spec
+ * has the field on the object.
+ */
 export function renderVectorStore(store: VectorStoreRecord, now: number) {
   const expiresAt = store.expiresAfterDays === undefined ? null : store.lastActiveAt + store.expiresAfterDays * DAY_S;
   const status =
@@ -17,7 +21,6 @@ export function renderVectorStore(store: VectorStoreRecord, now: number) {
     object: "vector_store",
     created_at: store.createdAt,
     name: store.name,
-    description: store.description ?? null,
     usage_bytes: store.usageBytes,
     file_counts: store.fileCounts,
     status,
