@@ -309,6 +309,34 @@ describe("Claude Code's requests", () => {
     assert.deepEqual((anthropic.requests.at(-1)?.body as { messages: unknown }).messages, native.messages);
   });
 
+  it("leave out a system turn cleared at the next user turn once one follows it, on another wire", async () => {
+    const body = {
+      ...firstTurn("oai/gpt-4o-mini"),
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "system", content: "Only for the first turn.", clear_at: "next_user_message" },
+        { role: "assistant", content: "Hello." },
+        { role: "system", content: "Always.", clear_at: "never" },
+        { role: "user", content: "go" },
+        { role: "system", content: "For this turn.", clear_at: "next_user_message" },
+      ],
+    };
+    const res = await send("/v1/messages?beta=true", body);
+    assert.equal(res.status, 200, await res.text());
+    const sent = (openai.requests.at(-1)?.body as { messages: Array<{ role: string; content: unknown }> }).messages;
+    const texts = JSON.stringify(sent);
+    assert.doesNotMatch(texts, /Only for the first turn/);
+    assert.match(texts, /Always\./);
+    assert.match(texts, /For this turn\./);
+
+    const misplaced = await send("/v1/messages", {
+      ...firstTurn("oai/gpt-4o-mini"),
+      messages: [{ role: "user", content: "hi", clear_at: "never" }],
+    });
+    assert.equal(misplaced.status, 400);
+    assert.match(((await misplaced.json()) as { error: { message: string } }).error.message, /clear_at/);
+  });
+
   it("are counted by count_tokens with adaptive thinking", async () => {
     const { stream: _stream, max_tokens: _max, ...body } = firstTurn("oai/gpt-4o-mini");
     const res = await send("/v1/messages/count_tokens?beta=true", body);

@@ -37,7 +37,16 @@ export function convertFromAnthropicRequest(
   // System blocks become one system message: some local chat templates reject several.
   const system = (body.system ?? []).map((block) => block.text).join("\n\n");
   if (system) messages.push({ role: "system", content: system });
+  let lastUser = -1;
+  body.messages.forEach((m, i) => {
+    if (m.role === "user") lastUser = i;
+  });
   body.messages.forEach((message, i) => {
+    if (message.clear_at != null && message.role !== "system") {
+      throw invalidValue(`messages[${i}].clear_at`, "clear_at is permitted on system messages only");
+    }
+    // A system turn cleared at the next user turn is no longer shown once one follows it.
+    if (message.clear_at === "next_user_message" && i < lastUser) return;
     messages.push(...convertMessage(message, i, left));
   });
 

@@ -261,6 +261,8 @@ const MessageParamSchema = z.object({
     error: (iss) => required(iss) ?? "expected 'user', 'assistant' or 'system'",
   }),
   content: z.preprocess(textShorthand, z.array(ContentBlockSchema, { error: (iss) => required(iss) ?? blocksOrString })),
+  /** A system turn's: `next_user_message` shows it only until a later user turn (Anthropic's beta). */
+  clear_at: z.enum(["next_user_message", "never"], { error: "expected 'next_user_message' or 'never'" }).nullish(),
 });
 
 export type MessageParam = z.output<typeof MessageParamSchema>;
