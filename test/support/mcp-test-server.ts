@@ -143,6 +143,8 @@ export interface McpHttpServerOptions extends TestToolsOptions {
   bearer?: string;
   /** Speak only the legacy SSE transport (GET /mcp opens the stream; POST /mcp is refused with 405). */
   legacySse?: boolean;
+  /** No sessions (the SDK's stateless mode, as tandem's own /mcp): each POST answered on its own, GET 405. */
+  stateless?: boolean;
 }
 
 export interface McpHttpServer {
@@ -161,6 +163,8 @@ export interface McpHttpServer {
   forgetSessions(): void;
   /** Stops listening and drops every connection (event streams too). */
   close(): Promise<void>;
+  /** Ends every event stream open now (each stateless request's), without answering what it was for. */
+  endStreams(): Promise<void>;
 }
 
 /** A real MCP server over Streamable HTTP (stateful sessions), or over legacy SSE, on 127.0.0.1. */
@@ -168,6 +172,8 @@ export async function startMcpHttpServer(options: McpHttpServerOptions = {}): Pr
   const sessions = new Map<string, StreamableHTTPServerTransport | SSEServerTransport>();
   const requests: IncomingMessage["headers"][] = [];
   const servers: McpServer[] = [];
+  /** Stateless mode: the transports of the requests being answered. */
+  const inFlight = new Set<StreamableHTTPServerTransport>();
   let started = 0;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -201,6 +207,16 @@ export async function startMcpHttpServer(options: McpHttpServerOptions = {}): Pr
       return;
     }
     if (path !== "/mcp") return void res.writeHead(404).end("not found");
+    if (options.stateless) {
+      if (req.method !== "POST") return void res.writeHead(405, { allow: "POST" }).end("method not allowed");
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      inFlight.add(transport);
+      res.once("close", () => inFlight.delete(transport));
+      const server = buildTestMcpServer(options);
+      await server.connect(transport);
+      await transport.handleRequest(req, res);
+      return;
+    }
     const id = req.headers["mcp-session-id"];
     const existing = typeof id === "string" ? sessions.get(id) : undefined;
     if (existing instanceof StreamableHTTPServerTransport) {
@@ -251,6 +267,9 @@ export async function startMcpHttpServer(options: McpHttpServerOptions = {}): Pr
       sessions.clear();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+    async endStreams() {
+      await Promise.all([...inFlight].map((transport) => transport.close()));
     },
   };
 }

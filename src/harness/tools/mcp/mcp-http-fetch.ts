@@ -3,6 +3,7 @@ import type { LookupFunction } from "node:net";
 import { isIP } from "node:net";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { Agent, buildConnector, Response as UndiciResponse, fetch as undiciFetch } from "undici";
+import { answerLostRequests, requestIdsOf } from "./mcp-unanswered-stream.js";
 
 /** A server's address was refused (the reason names it and why). */
 export class McpAddressRefused extends Error {
@@ -40,13 +41,17 @@ export function mcpFetch(options: McpFetchOptions): { fetch: FetchLike; close():
   const agent = new Agent(refusal === undefined ? {} : { connect: guardedConnector(refusal) });
   const fetch: FetchLike = async (url, init) => {
     const response = await undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent });
-    return capped(response, options) as unknown as Response;
+    const ids = init?.method === "POST" ? requestIdsOf(init.body) : [];
+    return capped(response, options, ids) as unknown as Response;
   };
   return { fetch, close: () => agent.destroy() };
 }
 
-/** The answer with its body cut off (as an error) past `maxAnswerBytes`. */
-function capped(response: UndiciResponse, options: McpFetchOptions): UndiciResponse {
+/**
+ * The answer with its body cut off (as an error) past `maxAnswerBytes`; an event stream answering the
+ * requests `ids` (a POST's) ends with an error answer to those it dropped (see answerLostRequests).
+ */
+function capped(response: UndiciResponse, options: McpFetchOptions, ids: ReadonlyArray<string | number>): UndiciResponse {
   const max = options.maxAnswerBytes;
   // undici's stream types and the DOM library's differ in name only.
   const body = response.body as unknown as ReadableStream<Uint8Array> | null;
@@ -68,7 +73,11 @@ function capped(response: UndiciResponse, options: McpFetchOptions): UndiciRespo
       },
     }),
   );
-  return new UndiciResponse(limited as unknown as ConstructorParameters<typeof UndiciResponse>[0], {
+  const watched =
+    ids.length > 0 && /^text\/event-stream\b/i.test(response.headers.get("content-type") ?? "")
+      ? answerLostRequests(limited, ids)
+      : limited;
+  return new UndiciResponse(watched as unknown as ConstructorParameters<typeof UndiciResponse>[0], {
     status: response.status,
     statusText: response.statusText,
     headers: response.headers,

@@ -209,6 +209,21 @@ describe("McpToolHost over Streamable HTTP", () => {
     assert.equal(server.sessionsStarted(), 1);
   });
 
+  it("fails a call at once when the server ends its event stream without the answer and without an id to resume from", async () => {
+    const server = await httpServer({ stateless: true });
+    const { host } = makeHost({ callTimeoutMs: 30_000 });
+    assert.deepEqual(await call(host, byUrl(server), "echo", { text: "up" }), { output: "up" });
+    const started = Date.now();
+    setTimeout(() => void server.endStreams(), 200);
+    const lost = await call(host, byUrl(server), "slow", { ms: 20_000 });
+    assert.match(
+      lost.error ?? "",
+      /tool 'slow' of MCP server 'remote' failed: .*ended its answer's event stream without the response/,
+    );
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+    assert.deepEqual(await call(host, byUrl(server), "echo", { text: "still here" }), { output: "still here" });
+  });
+
   it("throws the caller's abort, before or during a call", async () => {
     const server = await httpServer();
     const { host } = makeHost();
