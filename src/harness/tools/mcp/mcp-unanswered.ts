@@ -5,12 +5,15 @@ import { createParser } from "eventsource-parser";
 const INTERNAL_ERROR = -32603;
 
 /**
- * A fetch for the relay's Streamable HTTP transport under which every request a POST carries is
- * answered. tandem answers a request on the POST's own event stream (stateless: no session, nothing
- * to resume), so when that stream breaks or ends before the answer (tandem stopped or restarted
- * mid-call) the SDK's transport reports the break but answers nothing, and the client waits for its
- * own timeout. Here the stream is read as it passes; if it ends without an answer for a request it
- * carried, a JSON-RPC error for that request, saying why (`reason`), is added at its end.
+ * A fetch for a Streamable HTTP client transport under which every request a POST carries is
+ * answered. A server may end a POST's event stream early only after an event with an id, which the
+ * client resumes from (`Last-Event-ID`); when the stream breaks or ends before the answer and no
+ * such event came (a server stopped or restarted mid-call, a proxy cut the stream; tandem's own
+ * stateless `/mcp` never sends one), the answer is lost for good, yet the SDK's transport reports
+ * the break but answers nothing, and the request waits out its whole timeout. Here the stream is read
+ * as it passes; if it ends without an answer for a request it carried and cannot be resumed, a
+ * JSON-RPC error for that request, saying why (`reason`: the error it broke with, or undefined when
+ * it ended), is added at its end. Used by `tandem mcp`'s relay and by the MCP host's connections.
  */
 export function answeringEveryRequest(fetch: FetchLike, reason: (error: unknown) => string): FetchLike {
   return async (url, init) => {
@@ -19,8 +22,10 @@ export function answeringEveryRequest(fetch: FetchLike, reason: (error: unknown)
     const type = response.headers.get("content-type") ?? "";
     if (ids.length === 0 || response.body === null || !type.toLowerCase().startsWith("text/event-stream")) return response;
     const unanswered = new Set(ids);
+    let resumable = false;
     const parser = createParser({
       onEvent: (event) => {
+        if (event.id !== undefined) resumable = true;
         const id = answerId(event.data);
         if (id !== undefined) unanswered.delete(id);
       },
@@ -39,6 +44,8 @@ export function answeringEveryRequest(fetch: FetchLike, reason: (error: unknown)
             return;
           }
         } catch (err) {
+          // The SDK resumes a stream that sent an event id: its break is the SDK's to see.
+          if (resumable) throw err;
           cause = err;
         }
         // Ended, or broken: each request not answered gets its error, as one more event of the stream.
@@ -47,7 +54,7 @@ export function answeringEveryRequest(fetch: FetchLike, reason: (error: unknown)
         let tail = "\n\n";
         for (const id of unanswered)
           tail += `event: message\ndata: ${JSON.stringify({ jsonrpc: "2.0", id, error: { code: INTERNAL_ERROR, message } })}\n\n`;
-        if (unanswered.size > 0) controller.enqueue(encoder.encode(tail));
+        if (unanswered.size > 0 && !resumable) controller.enqueue(encoder.encode(tail));
         controller.close();
       },
       cancel(why) {
