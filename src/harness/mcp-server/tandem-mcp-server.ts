@@ -37,15 +37,35 @@ const INSTRUCTIONS =
   "the user's machine); ask_model asks one of them. search_memories, remember and forget read and write what " +
   "the user wants every model to remember about them.";
 
+/** tandem's MCP server and the names of the tools it offers. */
+export interface TandemMcpServer {
+  server: McpServer;
+  tools: ReadonlySet<string>;
+}
+
 /**
  * tandem as an MCP server: its models and the user's memories as tools any MCP client can call. One
  * is made per transport (per HTTP request in stateless mode); it holds no state of its own.
  */
-export function createTandemMcpServer(options: TandemMcpServerOptions): McpServer {
-  const server = new McpServer(
+export function createTandemMcpServer(options: TandemMcpServerOptions): TandemMcpServer {
+  const mcp = new McpServer(
     { name: "tandem", title: "tandem", version: options.version },
     { instructions: INSTRUCTIONS, maxToolInputElements: MAX_TOOL_INPUT_ELEMENTS },
   );
+  const tools = new Set<string>();
+  registerTools(options, (name, config, callback) => {
+    tools.add(name);
+    return mcp.registerTool(name, config, callback);
+  });
+  // The SDK declares `listChanged: true` with the first tool; this list never changes while a server
+  // runs, and a stateless server has no stream to send the notification on.
+  mcp.server.registerCapabilities({ tools: { listChanged: false } });
+  return { server: mcp, tools };
+}
+
+/** Registers tandem's tools, each through `registerTool` (McpServer's, noting the name). */
+function registerTools(options: TandemMcpServerOptions, registerTool: McpServer["registerTool"]): void {
+  const server = { registerTool };
   const { gateway, memories } = options;
   server.registerTool(
     "list_models",
@@ -69,7 +89,7 @@ export function createTandemMcpServer(options: TandemMcpServerOptions): McpServe
     },
     (args, extra) => askModel(gateway, args, extra.signal, options.onAnswer),
   );
-  if (memories === undefined) return server;
+  if (memories === undefined) return;
   server.registerTool(
     "search_memories",
     {
@@ -101,5 +121,4 @@ export function createTandemMcpServer(options: TandemMcpServerOptions): McpServe
     },
     (args) => forget(memories, args),
   );
-  return server;
 }

@@ -1,0 +1,94 @@
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  InitializeRequestSchema,
+  isJSONRPCRequest,
+  JSONRPCMessageSchema,
+  ListToolsRequestSchema,
+  PingRequestSchema,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from "@modelcontextprotocol/sdk/types.js";
+
+/*
+ * What the MCP SDK's server answers off the specification, checked before it sees a message: a POST
+ * that is not JSON-RPC (the SDK calls it a parse error, -32700, though it parsed: JSON-RPC's
+ * -32600), a batch in a protocol version without batches (the SDK runs it), a request whose params
+ * do not fit its method (the SDK answers -32603, an internal error, for what JSON-RPC calls -32602),
+ * and a call of a tool that does not exist (the SDK makes it a tool result with isError; the
+ * specification, an error response: "errors in finding the tool ... should be reported as an MCP
+ * error response").
+ */
+
+/** The revision that removed JSON-RPC batches: a POST carries one message from it on. */
+const NO_BATCHES_SINCE = "2025-06-18";
+
+/** The requests tandem's server answers, with the SDK's schema of each. */
+const REQUEST_SCHEMAS = {
+  initialize: InitializeRequestSchema,
+  ping: PingRequestSchema,
+  "tools/list": ListToolsRequestSchema,
+  "tools/call": CallToolRequestSchema,
+} as const;
+
+/** The longest tool name echoed back in an error. */
+const MAX_NAME_ECHO = 100;
+
+/**
+ * Why a POST's body cannot be taken, as the message of JSON-RPC's -32600 (the HTTP answer is a 400),
+ * or undefined. `protocolVersion` is the request's `MCP-Protocol-Version` header, when sent.
+ */
+export function invalidPostBody(body: unknown, protocolVersion: string | undefined): string | undefined {
+  if (Array.isArray(body)) {
+    if (body.length === 0) return "Invalid Request: an empty batch";
+    if (
+      protocolVersion !== undefined &&
+      protocolVersion >= NO_BATCHES_SINCE &&
+      SUPPORTED_PROTOCOL_VERSIONS.includes(protocolVersion)
+    ) {
+      return `Invalid Request: in protocol version ${protocolVersion} a POST holds one JSON-RPC message, not a batch (batches were removed in ${NO_BATCHES_SINCE})`;
+    }
+  }
+  const messages: unknown[] = Array.isArray(body) ? body : [body];
+  const bad = messages.findIndex((message) => !JSONRPCMessageSchema.safeParse(message).success);
+  if (bad === -1) return undefined;
+  const which = Array.isArray(body) ? `message ${bad} of the batch is` : "the body is";
+  return `Invalid Request: ${which} not a JSON-RPC 2.0 request, notification or response (jsonrpc "2.0", a string or number id, a method or a result or error)`;
+}
+
+/**
+ * Answers, in the server's place, each request whose params do not fit its method (-32602, naming
+ * what is wrong) and each call of a tool not in `tools` (-32602, "Unknown tool: <name>", as the
+ * specification's example). Everything else reaches the server as before. Call after the server
+ * has connected to the transport.
+ */
+export function answerInvalidParams(transport: Transport, tools: ReadonlySet<string>): void {
+  const deliver = transport.onmessage;
+  if (deliver === undefined) throw new Error("answerInvalidParams: the server is not connected to the transport");
+  transport.onmessage = (message, extra) => {
+    const refusal = isJSONRPCRequest(message) ? invalidParams(message, tools) : undefined;
+    if (refusal === undefined) return deliver(message, extra);
+    if (!isJSONRPCRequest(message)) return;
+    transport
+      .send({ jsonrpc: "2.0", id: message.id, error: { code: ErrorCode.InvalidParams, message: refusal } })
+      .catch((err: unknown) => transport.onerror?.(err instanceof Error ? err : new Error(String(err))));
+  };
+}
+
+/** Why a request's params do not fit its method (or name no tool of this server), or undefined. */
+function invalidParams(request: { method: string; params?: unknown }, tools: ReadonlySet<string>): string | undefined {
+  if (!Object.hasOwn(REQUEST_SCHEMAS, request.method)) return undefined;
+  const schema = REQUEST_SCHEMAS[request.method as keyof typeof REQUEST_SCHEMAS];
+  const parsed = schema.safeParse(request);
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .slice(0, 5)
+      .map((issue) => `${issue.path.join(".") || "(request)"}: ${issue.message}`)
+      .join("; ");
+    return `Invalid params for ${request.method}: ${issues}`;
+  }
+  if (request.method !== "tools/call") return undefined;
+  const name = (request.params as { name: string }).name;
+  if (tools.has(name)) return undefined;
+  return `Unknown tool: ${name.slice(0, MAX_NAME_ECHO)} (this server has ${[...tools].join(", ")})`;
+}
