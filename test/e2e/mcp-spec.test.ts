@@ -237,7 +237,8 @@ describe("/mcp: the SDK's Client on both protocol versions", () => {
         const { tools } = await client.listTools();
         for (const tool of tools) {
           assert.equal(tool.inputSchema.type, "object", tool.name);
-          if (tool.outputSchema) assert.equal(tool.outputSchema.type, "object", tool.name);
+          // Every tool answers with structuredContent: each says its shape.
+          assert.equal(tool.outputSchema?.type, "object", tool.name);
           assert.equal(typeof tool.title, "string", tool.name);
           assert.equal(typeof tool.annotations?.readOnlyHint, "boolean", tool.name);
         }
@@ -248,6 +249,11 @@ describe("/mcp: the SDK's Client on both protocol versions", () => {
         const asked = await client.callTool({ name: "ask_model", arguments: { model: "here", prompt: "hi" } });
         assert.notEqual(asked.isError, true, JSON.stringify(asked.content));
         assert.equal((asked.structuredContent as { answer?: string }).answer, "hello");
+        const saved = await client.callTool({ name: "remember", arguments: { text: `The user speaks ${version}.` } });
+        assert.notEqual(saved.isError, true, JSON.stringify(saved.content));
+        const id = (saved.structuredContent as { id: string }).id;
+        const forgot = await client.callTool({ name: "forget", arguments: { id } });
+        assert.deepEqual(forgot.structuredContent, { id, deleted: true });
         await assert.rejects(
           client.callTool({ name: "no_such_tool", arguments: {} }),
           (err: unknown) => err instanceof McpError && err.code === ErrorCode.InvalidParams,
