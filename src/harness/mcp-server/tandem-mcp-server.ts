@@ -25,6 +25,12 @@ export interface TandemMcpServerOptions {
   memories?: Memories;
   /** Marks list_models' entries local or cloud. Default: not said. */
   isLocal?: TargetIsLocal;
+  /**
+   * Whether a model ask_model reaches may run tools (a route's `tools`, or `memory: on` with its
+   * remember/forget): then ask_model can change the user's environment and is not marked read-only.
+   * Default true.
+   */
+  askModelRunsTools?: boolean;
   /** tandem's version, as the server's `serverInfo`. */
   version: string;
   /** Told what each ask_model call did (the server's request log and usage). */
@@ -87,7 +93,8 @@ function registerTools(options: TandemMcpServerOptions, registerTool: McpServer[
       description: ASK_MODEL_DESCRIPTION,
       inputSchema: askModelInput,
       outputSchema: askModelOutput,
-      annotations: { readOnlyHint: true, openWorldHint: true },
+      // A client may run a read-only tool without asking the user: not when the model it asks can call tools that write.
+      annotations: { readOnlyHint: options.askModelRunsTools === false, openWorldHint: true },
     },
     (args, extra) => askModel(gateway, args, extra.signal, options.onAnswer),
   );
