@@ -165,6 +165,8 @@ export interface McpHttpServer {
   close(): Promise<void>;
   /** Ends every event stream open now (each stateless request's), without answering what it was for. */
   endStreams(): Promise<void>;
+  /** TCP connections open to it now. */
+  openConnections(): Promise<number>;
 }
 
 /** A real MCP server over Streamable HTTP (stateful sessions), or over legacy SSE, on 127.0.0.1. */
@@ -268,6 +270,8 @@ export async function startMcpHttpServer(options: McpHttpServerOptions = {}): Pr
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
+    openConnections: () =>
+      new Promise<number>((resolve, reject) => http.getConnections((err, count) => (err ? reject(err) : resolve(count)))),
     async endStreams() {
       await Promise.all([...inFlight].map((transport) => transport.close()));
     },

@@ -13,10 +13,23 @@ const INTERNAL_ERROR = -32603;
  * the break but answers nothing, and the request waits out its whole timeout. Here the stream is read
  * as it passes; if it ends without an answer for a request it carried and cannot be resumed, a
  * JSON-RPC error for that request, saying why (`reason`: the error it broke with, or undefined when
- * it ended), is added at its end. Used by `tandem mcp`'s relay and by the MCP host's connections.
+ * it ended), is added at its end. And a request the client cancels (`notifications/cancelled`: its
+ * timeout, its caller gone) has its exchange ended once the notification is sent: a server drops a
+ * cancelled request's answer (the SDK's server then leaves its stream open for good), so the stream
+ * would hold a connection until the transport closes, one more with each call that timed out.
+ * Used by `tandem mcp`'s relay and by the MCP host's connections.
  */
 export function answeringEveryRequest(fetch: FetchLike, reason: (error: unknown) => string): FetchLike {
+  /** How to end the exchange of each request whose stream is open, by its id. */
+  const exchanges = new Map<string | number, (id: string | number) => void>();
   return async (url, init) => {
+    const cancelled = init?.method === "POST" ? cancelledRequestId(init.body) : undefined;
+    if (cancelled !== undefined) {
+      // Told first: to the server a connection that closes is not a cancellation.
+      const response = await fetch(url, init);
+      exchanges.get(cancelled)?.(cancelled);
+      return response;
+    }
     const response = await fetch(url, init);
     const ids = init?.method === "POST" ? requestIds(init.body) : [];
     const type = response.headers.get("content-type") ?? "";
@@ -33,6 +46,15 @@ export function answeringEveryRequest(fetch: FetchLike, reason: (error: unknown)
     const decoder = new TextDecoder();
     const reader = response.body.getReader();
     const encoder = new TextEncoder();
+    // A cancelled request is owed nothing: once every request of the stream is answered or cancelled, it ends.
+    const end = (id: string | number) => {
+      unanswered.delete(id);
+      if (unanswered.size === 0) reader.cancel().catch(() => {});
+    };
+    for (const id of ids) exchanges.set(id, end);
+    const forget = () => {
+      for (const id of ids) if (exchanges.get(id) === end) exchanges.delete(id);
+    };
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         let cause: unknown;
@@ -44,10 +66,12 @@ export function answeringEveryRequest(fetch: FetchLike, reason: (error: unknown)
             return;
           }
         } catch (err) {
+          forget();
           // The SDK resumes a stream that sent an event id: its break is the SDK's to see.
           if (resumable) throw err;
           cause = err;
         }
+        forget();
         // Ended, or broken: each request not answered gets its error, as one more event of the stream.
         const message = reason(cause);
         // A blank line first: the stream may have broken off in the middle of an event.
@@ -58,6 +82,7 @@ export function answeringEveryRequest(fetch: FetchLike, reason: (error: unknown)
         controller.close();
       },
       cancel(why) {
+        forget();
         return reader.cancel(why);
       },
     });
@@ -78,6 +103,19 @@ function requestIds(body: RequestInit["body"]): Array<string | number> {
     return ids;
   } catch {
     return [];
+  }
+}
+
+/** The id of the request a POST's body cancels (`notifications/cancelled`), if that is what it is. */
+function cancelledRequestId(body: RequestInit["body"]): string | number | undefined {
+  if (typeof body !== "string" || !body.includes("notifications/cancelled")) return undefined;
+  try {
+    const m = JSON.parse(body) as { method?: unknown; params?: { requestId?: unknown } } | null;
+    if (m?.method !== "notifications/cancelled") return undefined;
+    const id = m.params?.requestId;
+    return typeof id === "string" || typeof id === "number" ? id : undefined;
+  } catch {
+    return undefined;
   }
 }
 

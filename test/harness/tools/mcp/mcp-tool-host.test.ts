@@ -224,6 +224,29 @@ describe("McpToolHost over Streamable HTTP", () => {
     assert.deepEqual(await call(host, byUrl(server), "echo", { text: "still here" }), { output: "still here" });
   });
 
+  it("ends the HTTP exchange of a call it gave up on (timeout, caller gone): no connection is held for it", async () => {
+    const server = await httpServer();
+    const { host } = makeHost({ callTimeoutMs: 150 });
+    assert.deepEqual(await call(host, byUrl(server), "echo", { text: "up" }), { output: "up" });
+    const before = await server.openConnections();
+    for (let i = 0; i < 6; i++) {
+      const slow = await call(host, byUrl(server), "slow", { ms: 60_000 });
+      assert.match(slow.error ?? "", /timed out/);
+    }
+    const caller = new AbortController();
+    setTimeout(() => caller.abort(), 100);
+    await assert.rejects(host.callTool(byUrl(server), "slow", { ms: 60_000 }, caller.signal), { name: "AbortError" });
+    // The server dropped the cancelled calls' answers; their streams would stay open till the session ends.
+    let open = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 50 && open > before + 1; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      open = await server.openConnections();
+    }
+    assert.ok(open <= before + 1, `${open} connections open, ${before} before the calls`);
+    assert.deepEqual(await call(host, byUrl(server), "echo", { text: "still here" }), { output: "still here" });
+    assert.equal(server.sessionsStarted(), 1);
+  });
+
   it("throws the caller's abort, before or during a call", async () => {
     const server = await httpServer();
     const { host } = makeHost();
