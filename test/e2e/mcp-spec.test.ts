@@ -206,6 +206,14 @@ describe("/mcp: JSON-RPC errors", () => {
     assert.match(JSON.stringify(messages[0]?.result?.content), /prompt/);
   });
 
+  it("answers a tools/list cursor it never gave with -32602 (one page, no nextCursor)", async () => {
+    const first = await post({ jsonrpc: "2.0", id: 10, method: "tools/list" }, headers);
+    assert.equal(first.messages[0]?.result?.nextCursor, undefined);
+    const { messages } = await post({ jsonrpc: "2.0", id: 11, method: "tools/list", params: { cursor: "page-2" } }, headers);
+    assert.equal(messages[0]?.error?.code, ErrorCode.InvalidParams);
+    assert.match(messages[0]?.error?.message ?? "", /cursor/);
+  });
+
   it("answers ping with an empty result", async () => {
     const { messages } = await post({ jsonrpc: "2.0", id: 9, method: "ping" }, headers);
     assert.deepEqual(messages[0]?.result, {});

@@ -15,9 +15,9 @@ import {
  * that is not JSON-RPC (the SDK calls it a parse error, -32700, though it parsed: JSON-RPC's
  * -32600), a batch in a protocol version without batches (the SDK runs it), a request whose params
  * do not fit its method (the SDK answers -32603, an internal error, for what JSON-RPC calls -32602),
- * and a call of a tool that does not exist (the SDK makes it a tool result with isError; the
+ * a call of a tool that does not exist (the SDK makes it a tool result with isError; the
  * specification, an error response: "errors in finding the tool ... should be reported as an MCP
- * error response").
+ * error response"), and a tools/list cursor tandem never gave (the SDK ignores it).
  */
 
 /** The revision that removed JSON-RPC batches: a POST carries one message from it on. */
@@ -58,8 +58,8 @@ export function invalidPostBody(body: unknown, protocolVersion: string | undefin
 
 /**
  * Answers, in the server's place, each request whose params do not fit its method (-32602, naming
- * what is wrong) and each call of a tool not in `tools` (-32602, "Unknown tool: <name>", as the
- * specification's example). Everything else reaches the server as before. Call after the server
+ * what is wrong), each call of a tool not in `tools` (-32602, "Unknown tool: <name>", as the
+ * specification's example) and each tools/list with a cursor (-32602: there is one page). Everything else reaches the server as before. Call after the server
  * has connected to the transport.
  */
 export function answerInvalidParams(transport: Transport, tools: ReadonlySet<string>): void {
@@ -86,6 +86,10 @@ function invalidParams(request: { method: string; params?: unknown }, tools: Rea
       .map((issue) => `${issue.path.join(".") || "(request)"}: ${issue.message}`)
       .join("; ");
     return `Invalid params for ${request.method}: ${issues}`;
+  }
+  // One page, no nextCursor: any cursor is one tandem never gave (the spec: an invalid cursor is -32602).
+  if (request.method === "tools/list" && (request.params as { cursor?: string } | undefined)?.cursor !== undefined) {
+    return "Invalid params for tools/list: unknown cursor (tandem lists every tool in one page and gives no cursor)";
   }
   if (request.method !== "tools/call") return undefined;
   const name = (request.params as { name: string }).name;
