@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
+import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import { type McpConfig, mcpSchema } from "../../../../src/config/index.js";
 import type { McpServerRef } from "../../../../src/core/index.js";
 import { type McpLog, McpToolHost, type McpToolHostOptions } from "../../../../src/harness/tools/mcp/index.js";
@@ -245,6 +246,22 @@ describe("McpToolHost over Streamable HTTP", () => {
     assert.ok(open <= before + 1, `${open} connections open, ${before} before the calls`);
     assert.deepEqual(await call(host, byUrl(server), "echo", { text: "still here" }), { output: "still here" });
     assert.equal(server.sessionsStarted(), 1);
+  });
+
+  it("sends the session id and the negotiated protocol version on every request after initialize", async () => {
+    const server = await httpServer();
+    const { host } = makeHost();
+    assert.deepEqual(await call(host, byUrl(server), "echo", { text: "one" }), { output: "one" });
+    assert.ok("tools" in (await host.listTools(byUrl(server), signal())));
+    const [initialize, ...rest] = server.requests;
+    assert.equal(initialize?.["mcp-session-id"], undefined);
+    assert.ok(rest.length >= 3, "notifications/initialized, the call, the listing");
+    const session = rest[0]?.["mcp-session-id"];
+    assert.ok(typeof session === "string" && session.length > 0);
+    for (const headers of rest) {
+      assert.equal(headers["mcp-session-id"], session);
+      assert.equal(headers["mcp-protocol-version"], LATEST_PROTOCOL_VERSION);
+    }
   });
 
   it("throws the caller's abort, before or during a call", async () => {
