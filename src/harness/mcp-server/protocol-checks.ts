@@ -59,8 +59,8 @@ export function invalidPostBody(body: unknown, protocolVersion: string | undefin
 /**
  * Answers, in the server's place, each request whose params do not fit its method (-32602, naming
  * what is wrong), each call of a tool not in `tools` (-32602, "Unknown tool: <name>", as the
- * specification's example) and each tools/list with a cursor (-32602: there is one page). Everything else reaches the server as before. Call after the server
- * has connected to the transport.
+ * specification's example) and each tools/list with a cursor (-32602: there is one page).
+ * Everything else reaches the server as before. Call after the server has connected to the transport.
  */
 export function answerInvalidParams(transport: Transport, tools: ReadonlySet<string>): void {
   const deliver = transport.onmessage;

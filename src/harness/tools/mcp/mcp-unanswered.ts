@@ -26,9 +26,11 @@ export function answeringEveryRequest(fetch: FetchLike, reason: (error: unknown)
     const cancelled = init?.method === "POST" ? cancelledRequestId(init.body) : undefined;
     if (cancelled !== undefined) {
       // Told first: to the server a connection that closes is not a cancellation.
-      const response = await fetch(url, init);
-      exchanges.get(cancelled)?.(cancelled);
-      return response;
+      try {
+        return await fetch(url, init);
+      } finally {
+        exchanges.get(cancelled)?.(cancelled);
+      }
     }
     const response = await fetch(url, init);
     const ids = init?.method === "POST" ? requestIds(init.body) : [];
