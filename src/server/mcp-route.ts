@@ -3,9 +3,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { GatewayError, Usage } from "../core/index.js";
 import { type ErrorRendering, requestRecord } from "../dialects/shared/index.js";
 import {
-  answerInvalidParams,
   createTandemMcpServer,
   invalidPostBody,
+  screenRequests,
   type TandemMcpServerOptions,
 } from "../harness/mcp-server/index.js";
 
@@ -70,7 +70,7 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
     reply.hijack();
     try {
       await server.connect(transport);
-      answerInvalidParams(transport, tools);
+      screenRequests(transport, tools);
       await transport.handleRequest(request.raw, reply.raw, request.body);
     } catch {
       answerFailure(reply);

@@ -214,6 +214,23 @@ describe("/mcp: JSON-RPC errors", () => {
     assert.match(messages[0]?.error?.message ?? "", /cursor/);
   });
 
+  it("answers a task-augmented call as a normal one: tandem declares no tasks capability (2025-11-25 tasks)", async () => {
+    const init = await post(initialize("2025-11-25"));
+    assert.equal((init.messages[0]?.result?.capabilities as { tasks?: unknown }).tasks, undefined);
+    const { messages } = await post(
+      {
+        jsonrpc: "2.0",
+        id: 12,
+        method: "tools/call",
+        params: { name: "list_models", arguments: {}, task: { ttl: 60_000 } },
+      },
+      headers,
+    );
+    assert.equal(messages[0]?.error, undefined, JSON.stringify(messages[0]?.error));
+    assert.notEqual(messages[0]?.result?.isError, true);
+    assert.ok(messages[0]?.result?.structuredContent);
+  });
+
   it("answers ping with an empty result", async () => {
     const { messages } = await post({ jsonrpc: "2.0", id: 9, method: "ping" }, headers);
     assert.deepEqual(messages[0]?.result, {});

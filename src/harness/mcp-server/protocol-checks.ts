@@ -5,6 +5,7 @@ import {
   InitializeRequestSchema,
   isJSONRPCRequest,
   JSONRPCMessageSchema,
+  type JSONRPCRequest,
   ListToolsRequestSchema,
   PingRequestSchema,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -57,22 +58,33 @@ export function invalidPostBody(body: unknown, protocolVersion: string | undefin
 }
 
 /**
- * Answers, in the server's place, each request whose params do not fit its method (-32602, naming
- * what is wrong), each call of a tool not in `tools` (-32602, "Unknown tool: <name>", as the
- * specification's example) and each tools/list with a cursor (-32602: there is one page).
- * Everything else reaches the server as before. Call after the server has connected to the transport.
+ * Screens the requests the transport hands the server. It answers, in the server's place, each
+ * request whose params do not fit its method (-32602, naming what is wrong), each call of a tool not
+ * in `tools` (-32602, "Unknown tool: <name>", as the specification's example) and each tools/list
+ * with a cursor (-32602: there is one page). It takes a task-augmented request (`params.task`) as a
+ * plain one: tandem declares no tasks capability, and 2025-11-25 says a receiver that does not "MUST
+ * process requests of that type normally, ignoring any task-augmentation metadata" (the SDK answers
+ * -32603). Everything else reaches the server as it came. Call after the server has connected to the
+ * transport.
  */
-export function answerInvalidParams(transport: Transport, tools: ReadonlySet<string>): void {
+export function screenRequests(transport: Transport, tools: ReadonlySet<string>): void {
   const deliver = transport.onmessage;
-  if (deliver === undefined) throw new Error("answerInvalidParams: the server is not connected to the transport");
+  if (deliver === undefined) throw new Error("screenRequests: the server is not connected to the transport");
   transport.onmessage = (message, extra) => {
-    const refusal = isJSONRPCRequest(message) ? invalidParams(message, tools) : undefined;
-    if (refusal === undefined) return deliver(message, extra);
-    if (!isJSONRPCRequest(message)) return;
+    if (!isJSONRPCRequest(message)) return deliver(message, extra);
+    const refusal = invalidParams(message, tools);
+    if (refusal === undefined) return deliver(withoutTask(message), extra);
     transport
       .send({ jsonrpc: "2.0", id: message.id, error: { code: ErrorCode.InvalidParams, message: refusal } })
       .catch((err: unknown) => transport.onerror?.(err instanceof Error ? err : new Error(String(err))));
   };
+}
+
+/** The request without its task augmentation, if it has one. */
+function withoutTask(request: JSONRPCRequest): JSONRPCRequest {
+  if (request.params === undefined || !Object.hasOwn(request.params, "task")) return request;
+  const { task: _task, ...params } = request.params;
+  return { ...request, params };
 }
 
 /** Why a request's params do not fit its method (or name no tool of this server), or undefined. */
