@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import { InMemoryEventStore } from "@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
@@ -40,7 +41,8 @@ export const IMAGE_BYTES = 1234;
 
 /**
  * An McpServer with the tools the tests call: `echo`, `fail` (isError), `structured` (only
- * structuredContent), `image`, `big` (long output), `slow` (waits), `pid`, `env`, `crash` (exits the process).
+ * structuredContent), `image`, `big` (long output), `slow` (waits), `hangup` (closes its stream, then
+ * answers), `pid`, `env`, `crash` (exits the process).
  */
 export function buildTestMcpServer(options: TestToolsOptions = {}): McpServer {
   const server = new McpServer({ name: "tandem-test", version: "1.0.0" });
@@ -80,6 +82,15 @@ export function buildTestMcpServer(options: TestToolsOptions = {}): McpServer {
     });
     return { content: [{ type: "text", text: `waited ${ms} ms` }] };
   });
+  server.registerTool(
+    "hangup",
+    { description: "Closes its event stream (when resumable), then answers", inputSchema: { ms: z.number().int() } },
+    async ({ ms }, extra) => {
+      extra.closeSSEStream?.();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return { content: [{ type: "text", text: extra.closeSSEStream ? "answered after a hang-up" : "answered" }] };
+    },
+  );
   server.registerTool("pid", { description: "This server's process id" }, () => ({
     content: [{ type: "text", text: String(process.pid) }],
   }));
@@ -145,6 +156,8 @@ export interface McpHttpServerOptions extends TestToolsOptions {
   legacySse?: boolean;
   /** No sessions (the SDK's stateless mode, as tandem's own /mcp): each POST answered on its own, GET 405. */
   stateless?: boolean;
+  /** Keep every event (the SDK's example event store), so a client resumes a stream the server closes early. */
+  resumable?: boolean;
 }
 
 export interface McpHttpServer {
@@ -232,6 +245,7 @@ export async function startMcpHttpServer(options: McpHttpServerOptions = {}): Pr
     }
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      ...(options.resumable && { eventStore: new InMemoryEventStore(), retryInterval: 50 }),
       onsessioninitialized: (sessionId) => {
         started++;
         sessions.set(sessionId, transport);

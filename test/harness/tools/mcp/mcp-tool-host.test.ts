@@ -225,6 +225,14 @@ describe("McpToolHost over Streamable HTTP", () => {
     assert.deepEqual(await call(host, byUrl(server), "echo", { text: "still here" }), { output: "still here" });
   });
 
+  it("leaves a stream the server closed after an event id to the SDK, which resumes it and gets the answer", async () => {
+    const server = await httpServer({ resumable: true });
+    const { host } = makeHost({ callTimeoutMs: 10_000 });
+    assert.deepEqual(await call(host, byUrl(server), "hangup", { ms: 300 }), { output: "answered after a hang-up" });
+    const resumed = server.requests.filter((headers) => headers["last-event-id"] !== undefined);
+    assert.ok(resumed.length > 0, "the client resumed with Last-Event-ID");
+  });
+
   it("ends the HTTP exchange of a call it gave up on (timeout, caller gone): no connection is held for it", async () => {
     const server = await httpServer();
     const { host } = makeHost({ callTimeoutMs: 150 });
