@@ -61,7 +61,7 @@ describe("McpToolHost over Streamable HTTP", () => {
     const { host } = makeHost();
     const [a, b] = await Promise.all([host.listTools(byUrl(server), signal()), host.listTools(byUrl(server), signal())]);
     assert.ok("tools" in a && "tools" in b, JSON.stringify(a));
-    assert.equal(a.tools.length, 34);
+    assert.equal(a.tools.length, 35);
     assert.deepEqual(a.tools.map((t) => t.name).slice(0, 3), ["echo", "fail", "structured"]);
     assert.ok(a.tools.some((t) => t.name === "tool_24"));
     const echo = a.tools.find((t) => t.name === "echo");
