@@ -9,8 +9,8 @@ import {
   type JSONRPCMessage,
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
+import { answeringEveryRequest } from "../harness/tools/mcp/mcp-unanswered.js";
 import { authHeaders, clientKey, describeFetchError, serverUrl } from "./client.js";
-import { answeringEveryRequest } from "./mcp-unanswered.js";
 
 /** What `tandem mcp` talks to: the process's own unless a test passes its own. */
 export interface McpProxyIo {

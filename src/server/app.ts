@@ -540,7 +540,13 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     : toolsGateway;
   mountDialects(app, DIALECTS, gateway, services);
   // tandem as an MCP server: its models (through the same gateway) and the user's memories, at /mcp.
-  registerMcpRoute(app, { gateway, memories, version: VERSION, isLocal: (target) => targetIsLocal(catalog, target) });
+  registerMcpRoute(app, {
+    gateway,
+    memories,
+    version: VERSION,
+    isLocal: (target) => targetIsLocal(catalog, target),
+    askModelRunsTools: anyRouteTools,
+  });
   health.start();
 
   return {

@@ -2,7 +2,12 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { GatewayError, Usage } from "../core/index.js";
 import { type ErrorRendering, requestRecord } from "../dialects/shared/index.js";
-import { createTandemMcpServer, type TandemMcpServerOptions } from "../harness/mcp-server/index.js";
+import {
+  createTandemMcpServer,
+  invalidPostBody,
+  screenRequests,
+  type TandemMcpServerOptions,
+} from "../harness/mcp-server/index.js";
 
 /** Where MCP clients reach tandem's own tools (Streamable HTTP). */
 export const MCP_PATH = "/mcp";
@@ -34,6 +39,9 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
   app.post(MCP_PATH, async (request, reply) => {
     const record = requestRecord(request);
     record.dialect = "mcp";
+    const version = request.headers["mcp-protocol-version"];
+    const invalid = invalidPostBody(request.body, typeof version === "string" ? version : undefined);
+    if (invalid !== undefined) return reply.code(400).send(jsonRpcError(INVALID_REQUEST, invalid));
     if (Array.isArray(request.body) && request.body.length > MAX_MCP_BATCH) {
       return reply
         .code(400)
@@ -44,7 +52,7 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
           ),
         );
     }
-    const server = createTandemMcpServer({
+    const { server, tools } = createTandemMcpServer({
       ...options,
       // An ask_model call is a model request like any other: the request log and usage rows get it.
       onAnswer: (answer) => {
@@ -62,18 +70,19 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
     reply.hijack();
     try {
       await server.connect(transport);
+      screenRequests(transport, tools);
       await transport.handleRequest(request.raw, reply.raw, request.body);
     } catch {
       answerFailure(reply);
     }
   });
-  // Stateless: no stream for server-initiated messages to GET, no session to DELETE (the spec's 405 for both).
+  // Stateless: no stream for server-initiated messages to GET, no session to DELETE (the spec's 405 for
+  // both); any other method is not the transport's either (405, as the SDK's transport answers it).
   const notAllowed = async (request: FastifyRequest, reply: FastifyReply) => {
     requestRecord(request).dialect = "mcp";
     return reply.code(405).header("allow", "POST").send(jsonRpcError(SERVER_ERROR, "Method not allowed."));
   };
-  app.get(MCP_PATH, notAllowed);
-  app.delete(MCP_PATH, notAllowed);
+  app.route({ method: ["GET", "DELETE", "PUT", "PATCH"], url: MCP_PATH, handler: notAllowed });
 }
 
 /** Whether a request is for tandem's MCP endpoint (its path, whatever its query). */

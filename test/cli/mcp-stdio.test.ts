@@ -180,4 +180,58 @@ describe("tandem mcp (stdio)", () => {
       stalled.close();
     }
   });
+
+  it("a call the client cancels is cancelled in tandem, upstream work with it", async () => {
+    // An upstream that lists its model, never answers a chat, and says when tandem hangs up on it.
+    let reached: () => void = () => {};
+    const asked = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    let hungUp: () => void = () => {};
+    const dropped = new Promise<void>((resolve) => {
+      hungUp = resolve;
+    });
+    const stalled = createHttpServer((req, res) => {
+      if (req.method === "POST") {
+        reached();
+        res.once("close", hungUp);
+      }
+      if (req.method === "GET") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ object: "list", data: [{ id: "tiny", object: "model" }] }));
+      }
+    });
+    await new Promise<void>((resolve) => stalled.listen(0, "127.0.0.1", resolve));
+    const address = stalled.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    const waiting = await startTandem({
+      providers: { local: { kind: "openai", baseUrl: `http://127.0.0.1:${port}/v1`, local: true } },
+      routes: { slow: { tiers: ["local/tiny"], timeouts: { firstTokenMs: 60_000, idleMs: 60_000 } } },
+    });
+    const { client } = await startStdio({ TANDEM_URL: waiting.url, PATH: process.env.PATH ?? "" });
+    try {
+      const caller = new AbortController();
+      const call = client
+        .callTool({ name: "ask_model", arguments: { model: "slow", prompt: "hi" } }, undefined, { signal: caller.signal })
+        .catch(() => undefined);
+      await asked;
+      // The SDK's client sends notifications/cancelled; the relay ends the call's exchange with tandem after it.
+      caller.abort();
+      await call;
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        dropped.then(() => "cancelled"),
+        new Promise((resolve) => {
+          timer = setTimeout(() => resolve("still running"), 10_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      assert.equal(outcome, "cancelled");
+    } finally {
+      await client.close();
+      stalled.closeAllConnections();
+      await waiting.close();
+      stalled.close();
+    }
+  });
 });

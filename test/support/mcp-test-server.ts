@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import { InMemoryEventStore } from "@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
@@ -40,7 +41,8 @@ export const IMAGE_BYTES = 1234;
 
 /**
  * An McpServer with the tools the tests call: `echo`, `fail` (isError), `structured` (only
- * structuredContent), `image`, `big` (long output), `slow` (waits), `pid`, `env`, `crash` (exits the process).
+ * structuredContent), `image`, `big` (long output), `slow` (waits), `hangup` (closes its stream, then
+ * answers), `pid`, `env`, `crash` (exits the process).
  */
 export function buildTestMcpServer(options: TestToolsOptions = {}): McpServer {
   const server = new McpServer({ name: "tandem-test", version: "1.0.0" });
@@ -80,6 +82,15 @@ export function buildTestMcpServer(options: TestToolsOptions = {}): McpServer {
     });
     return { content: [{ type: "text", text: `waited ${ms} ms` }] };
   });
+  server.registerTool(
+    "hangup",
+    { description: "Closes its event stream (when resumable), then answers", inputSchema: { ms: z.number().int() } },
+    async ({ ms }, extra) => {
+      extra.closeSSEStream?.();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return { content: [{ type: "text", text: extra.closeSSEStream ? "answered after a hang-up" : "answered" }] };
+    },
+  );
   server.registerTool("pid", { description: "This server's process id" }, () => ({
     content: [{ type: "text", text: String(process.pid) }],
   }));
@@ -143,6 +154,10 @@ export interface McpHttpServerOptions extends TestToolsOptions {
   bearer?: string;
   /** Speak only the legacy SSE transport (GET /mcp opens the stream; POST /mcp is refused with 405). */
   legacySse?: boolean;
+  /** No sessions (the SDK's stateless mode, as tandem's own /mcp): each POST answered on its own, GET 405. */
+  stateless?: boolean;
+  /** Keep every event (the SDK's example event store), so a client resumes a stream the server closes early. */
+  resumable?: boolean;
 }
 
 export interface McpHttpServer {
@@ -161,6 +176,10 @@ export interface McpHttpServer {
   forgetSessions(): void;
   /** Stops listening and drops every connection (event streams too). */
   close(): Promise<void>;
+  /** Ends every event stream open now (each stateless request's), without answering what it was for. */
+  endStreams(): Promise<void>;
+  /** TCP connections open to it now. */
+  openConnections(): Promise<number>;
 }
 
 /** A real MCP server over Streamable HTTP (stateful sessions), or over legacy SSE, on 127.0.0.1. */
@@ -168,6 +187,8 @@ export async function startMcpHttpServer(options: McpHttpServerOptions = {}): Pr
   const sessions = new Map<string, StreamableHTTPServerTransport | SSEServerTransport>();
   const requests: IncomingMessage["headers"][] = [];
   const servers: McpServer[] = [];
+  /** Stateless mode: the transports of the requests being answered. */
+  const inFlight = new Set<StreamableHTTPServerTransport>();
   let started = 0;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -201,6 +222,16 @@ export async function startMcpHttpServer(options: McpHttpServerOptions = {}): Pr
       return;
     }
     if (path !== "/mcp") return void res.writeHead(404).end("not found");
+    if (options.stateless) {
+      if (req.method !== "POST") return void res.writeHead(405, { allow: "POST" }).end("method not allowed");
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      inFlight.add(transport);
+      res.once("close", () => inFlight.delete(transport));
+      const server = buildTestMcpServer(options);
+      await server.connect(transport);
+      await transport.handleRequest(req, res);
+      return;
+    }
     const id = req.headers["mcp-session-id"];
     const existing = typeof id === "string" ? sessions.get(id) : undefined;
     if (existing instanceof StreamableHTTPServerTransport) {
@@ -214,6 +245,7 @@ export async function startMcpHttpServer(options: McpHttpServerOptions = {}): Pr
     }
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      ...(options.resumable && { eventStore: new InMemoryEventStore(), retryInterval: 50 }),
       onsessioninitialized: (sessionId) => {
         started++;
         sessions.set(sessionId, transport);
@@ -251,6 +283,11 @@ export async function startMcpHttpServer(options: McpHttpServerOptions = {}): Pr
       sessions.clear();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+    openConnections: () =>
+      new Promise<number>((resolve, reject) => http.getConnections((err, count) => (err ? reject(err) : resolve(count)))),
+    async endStreams() {
+      await Promise.all([...inFlight].map((transport) => transport.close()));
     },
   };
 }

@@ -50,11 +50,18 @@ export const rememberInput = {
     .describe("Up to 16 string pairs (keys up to 64 characters, values up to 512)."),
 };
 
+export const rememberOutput = {
+  id: z.string().describe("The memory's id, mem_..."),
+  sensitivity: sensitivity.describe("Its level: the one detected, never lower than declared."),
+};
+
 export const FORGET_DESCRIPTION =
   "Forget one of the user's memories for good, by its id (mem_...) from search_memories, when the user asks " +
   "to forget it or says it is no longer true.";
 
 export const forgetInput = { id: z.string().min(1).max(64).describe("The memory's id, mem_...") };
+
+export const forgetOutput = { id: z.string(), deleted: z.literal(true) };
 
 /** Who saved a memory, in its metadata (the HTTP API's are the client's own; the model's say `model`). */
 const SOURCE = "mcp";

@@ -7,9 +7,11 @@ import {
   FORGET_DESCRIPTION,
   forget,
   forgetInput,
+  forgetOutput,
   REMEMBER_DESCRIPTION,
   remember,
   rememberInput,
+  rememberOutput,
   SEARCH_MEMORIES_DESCRIPTION,
   searchMemories,
   searchMemoriesInput,
@@ -23,6 +25,12 @@ export interface TandemMcpServerOptions {
   memories?: Memories;
   /** Marks list_models' entries local or cloud. Default: not said. */
   isLocal?: TargetIsLocal;
+  /**
+   * Whether a model ask_model reaches may run tools (a route's `tools`, or `memory: on` with its
+   * remember/forget): then ask_model can change the user's environment and is not marked read-only.
+   * Default true.
+   */
+  askModelRunsTools?: boolean;
   /** tandem's version, as the server's `serverInfo`. */
   version: string;
   /** Told what each ask_model call did (the server's request log and usage). */
@@ -37,15 +45,35 @@ const INSTRUCTIONS =
   "the user's machine); ask_model asks one of them. search_memories, remember and forget read and write what " +
   "the user wants every model to remember about them.";
 
+/** tandem's MCP server and the names of the tools it offers. */
+export interface TandemMcpServer {
+  server: McpServer;
+  tools: ReadonlySet<string>;
+}
+
 /**
  * tandem as an MCP server: its models and the user's memories as tools any MCP client can call. One
  * is made per transport (per HTTP request in stateless mode); it holds no state of its own.
  */
-export function createTandemMcpServer(options: TandemMcpServerOptions): McpServer {
-  const server = new McpServer(
+export function createTandemMcpServer(options: TandemMcpServerOptions): TandemMcpServer {
+  const mcp = new McpServer(
     { name: "tandem", title: "tandem", version: options.version },
     { instructions: INSTRUCTIONS, maxToolInputElements: MAX_TOOL_INPUT_ELEMENTS },
   );
+  const tools = new Set<string>();
+  registerTools(options, (name, config, callback) => {
+    tools.add(name);
+    return mcp.registerTool(name, config, callback);
+  });
+  // The SDK declares `listChanged: true` with the first tool; this list never changes while a server
+  // runs, and a stateless server has no stream to send the notification on.
+  mcp.server.registerCapabilities({ tools: { listChanged: false } });
+  return { server: mcp, tools };
+}
+
+/** Registers tandem's tools, each through `registerTool` (McpServer's, noting the name). */
+function registerTools(options: TandemMcpServerOptions, registerTool: McpServer["registerTool"]): void {
+  const server = { registerTool };
   const { gateway, memories } = options;
   server.registerTool(
     "list_models",
@@ -65,11 +93,12 @@ export function createTandemMcpServer(options: TandemMcpServerOptions): McpServe
       description: ASK_MODEL_DESCRIPTION,
       inputSchema: askModelInput,
       outputSchema: askModelOutput,
-      annotations: { readOnlyHint: true, openWorldHint: true },
+      // A client may run a read-only tool without asking the user: not when the model it asks can call tools that write.
+      annotations: { readOnlyHint: options.askModelRunsTools === false, openWorldHint: true },
     },
     (args, extra) => askModel(gateway, args, extra.signal, options.onAnswer),
   );
-  if (memories === undefined) return server;
+  if (memories === undefined) return;
   server.registerTool(
     "search_memories",
     {
@@ -87,6 +116,7 @@ export function createTandemMcpServer(options: TandemMcpServerOptions): McpServe
       title: "Remember a fact about the user",
       description: REMEMBER_DESCRIPTION,
       inputSchema: rememberInput,
+      outputSchema: rememberOutput,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
     (args, extra) => remember(memories, args, extra.signal),
@@ -97,9 +127,9 @@ export function createTandemMcpServer(options: TandemMcpServerOptions): McpServe
       title: "Forget a memory",
       description: FORGET_DESCRIPTION,
       inputSchema: forgetInput,
+      outputSchema: forgetOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     (args) => forget(memories, args),
   );
-  return server;
 }

@@ -3,6 +3,7 @@ import type { LookupFunction } from "node:net";
 import { isIP } from "node:net";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { Agent, buildConnector, Response as UndiciResponse, fetch as undiciFetch } from "undici";
+import { answeringEveryRequest } from "./mcp-unanswered.js";
 
 /** A server's address was refused (the reason names it and why). */
 export class McpAddressRefused extends Error {
@@ -31,7 +32,8 @@ export interface McpFetchOptions {
  * The fetch the MCP SDK's HTTP transports use for one server: its answers are read to at most
  * `maxAnswerBytes` each (a server that answers without end cannot fill tandem's memory), and its
  * connections go only to addresses `addressRefusal` lets through, checked when each connection is
- * made, so neither a DNS name that resolves elsewhere nor a redirect gets around it. Its own pool of
+ * made, so neither a DNS name that resolves elsewhere nor a redirect gets around it; a request whose
+ * event stream ends without its answer is answered with an error (answeringEveryRequest). Its own pool of
  * connections, ended with `close()` once the transport is closed (what is still open then, such as an
  * event stream the server holds, is dropped rather than waited for).
  */
@@ -42,7 +44,18 @@ export function mcpFetch(options: McpFetchOptions): { fetch: FetchLike; close():
     const response = await undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent });
     return capped(response, options) as unknown as Response;
   };
-  return { fetch, close: () => agent.destroy() };
+  // A request whose answer a server's event stream dropped fails now, saying so, not at its timeout.
+  return { fetch: answeringEveryRequest(fetch, lostAnswerReason), close: () => agent.destroy() };
+}
+
+/** Why a request's answer will not come: its event stream ended (`error` undefined) or broke without it. */
+function lostAnswerReason(error: unknown): string {
+  if (error instanceof McpAnswerTooLarge) return error.message;
+  const how =
+    error === undefined
+      ? "ended its answer's event stream without the response (it may have restarted)"
+      : `broke off its answer's event stream before the response (${error instanceof Error ? error.message : String(error)})`;
+  return `the server ${how}; the call may or may not have run`;
 }
 
 /** The answer with its body cut off (as an error) past `maxAnswerBytes`. */

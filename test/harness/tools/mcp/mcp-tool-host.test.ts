@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
+import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import { type McpConfig, mcpSchema } from "../../../../src/config/index.js";
 import type { McpServerRef } from "../../../../src/core/index.js";
 import { type McpLog, McpToolHost, type McpToolHostOptions } from "../../../../src/harness/tools/mcp/index.js";
@@ -60,7 +61,7 @@ describe("McpToolHost over Streamable HTTP", () => {
     const { host } = makeHost();
     const [a, b] = await Promise.all([host.listTools(byUrl(server), signal()), host.listTools(byUrl(server), signal())]);
     assert.ok("tools" in a && "tools" in b, JSON.stringify(a));
-    assert.equal(a.tools.length, 34);
+    assert.equal(a.tools.length, 35);
     assert.deepEqual(a.tools.map((t) => t.name).slice(0, 3), ["echo", "fail", "structured"]);
     assert.ok(a.tools.some((t) => t.name === "tool_24"));
     const echo = a.tools.find((t) => t.name === "echo");
@@ -207,6 +208,68 @@ describe("McpToolHost over Streamable HTTP", () => {
     assert.ok(Date.now() - started < 3000);
     assert.deepEqual(await call(host, byUrl(server), "echo", { text: "still here" }), { output: "still here" });
     assert.equal(server.sessionsStarted(), 1);
+  });
+
+  it("fails a call at once when the server ends its event stream without the answer and without an id to resume from", async () => {
+    const server = await httpServer({ stateless: true });
+    const { host } = makeHost({ callTimeoutMs: 30_000 });
+    assert.deepEqual(await call(host, byUrl(server), "echo", { text: "up" }), { output: "up" });
+    const started = Date.now();
+    setTimeout(() => void server.endStreams(), 200);
+    const lost = await call(host, byUrl(server), "slow", { ms: 20_000 });
+    assert.match(
+      lost.error ?? "",
+      /tool 'slow' of MCP server 'remote' failed: .*ended its answer's event stream without the response/,
+    );
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+    assert.deepEqual(await call(host, byUrl(server), "echo", { text: "still here" }), { output: "still here" });
+  });
+
+  it("leaves a stream the server closed after an event id to the SDK, which resumes it and gets the answer", async () => {
+    const server = await httpServer({ resumable: true });
+    const { host } = makeHost({ callTimeoutMs: 10_000 });
+    assert.deepEqual(await call(host, byUrl(server), "hangup", { ms: 300 }), { output: "answered after a hang-up" });
+    const resumed = server.requests.filter((headers) => headers["last-event-id"] !== undefined);
+    assert.ok(resumed.length > 0, "the client resumed with Last-Event-ID");
+  });
+
+  it("ends the HTTP exchange of a call it gave up on (timeout, caller gone): no connection is held for it", async () => {
+    const server = await httpServer();
+    const { host } = makeHost({ callTimeoutMs: 150 });
+    assert.deepEqual(await call(host, byUrl(server), "echo", { text: "up" }), { output: "up" });
+    const before = await server.openConnections();
+    for (let i = 0; i < 6; i++) {
+      const slow = await call(host, byUrl(server), "slow", { ms: 60_000 });
+      assert.match(slow.error ?? "", /timed out/);
+    }
+    const caller = new AbortController();
+    setTimeout(() => caller.abort(), 100);
+    await assert.rejects(host.callTool(byUrl(server), "slow", { ms: 60_000 }, caller.signal), { name: "AbortError" });
+    // The server dropped the cancelled calls' answers; their streams would stay open till the session ends.
+    let open = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 50 && open > before + 1; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      open = await server.openConnections();
+    }
+    assert.ok(open <= before + 1, `${open} connections open, ${before} before the calls`);
+    assert.deepEqual(await call(host, byUrl(server), "echo", { text: "still here" }), { output: "still here" });
+    assert.equal(server.sessionsStarted(), 1);
+  });
+
+  it("sends the session id and the negotiated protocol version on every request after initialize", async () => {
+    const server = await httpServer();
+    const { host } = makeHost();
+    assert.deepEqual(await call(host, byUrl(server), "echo", { text: "one" }), { output: "one" });
+    assert.ok("tools" in (await host.listTools(byUrl(server), signal())));
+    const [initialize, ...rest] = server.requests;
+    assert.equal(initialize?.["mcp-session-id"], undefined);
+    assert.ok(rest.length >= 3, "notifications/initialized, the call, the listing");
+    const session = rest[0]?.["mcp-session-id"];
+    assert.ok(typeof session === "string" && session.length > 0);
+    for (const headers of rest) {
+      assert.equal(headers["mcp-session-id"], session);
+      assert.equal(headers["mcp-protocol-version"], LATEST_PROTOCOL_VERSION);
+    }
   });
 
   it("throws the caller's abort, before or during a call", async () => {
