@@ -104,3 +104,96 @@ describe("Response.access_programs (required since openai-node 7)", () => {
     assert.deepEqual(responseShape.parse(whole).access_programs, { cyber: "daybreak_blue" });
   });
 });
+
+/** The text of each user and assistant turn a chat upstream was sent. */
+const turnsSent = (body: unknown) =>
+  (body as { messages: { role: string; content: unknown }[] }).messages
+    .filter((m) => m.role === "user" || m.role === "assistant")
+    .map((m) => `${m.role}:${typeof m.content === "string" ? m.content : JSON.stringify(m.content)}`);
+
+describe("WebSocket lanes (stream_id) and steering, as openai-node 7's ResponsesWebSocketSession uses them", () => {
+  it("carries a response.create's stream_id back on every event of its answer, and sends it to no upstream", async () => {
+    const { socket, turn } = await connect(tandem.url);
+    try {
+      for (const model of [CHAT, NATIVE]) {
+        const events = await turn({ type: "response.create", model, input: "Hi on a lane", stream_id: "lane-a" });
+        assert.equal(events.at(-1)?.type, "response.completed", JSON.stringify(events.at(-1)));
+        for (const event of events) assert.equal(event.stream_id, "lane-a", `${String(event.type)} without the lane`);
+      }
+      assert.ok(!("stream_id" in (native.responseBodies.at(-1) ?? {})), "the Responses upstream was sent stream_id");
+      assert.ok(!("stream_id" in ((chat.requests.at(-1)?.body as object) ?? {})), "the chat upstream was sent stream_id");
+      // The default lane's events have none.
+      const plain = await turn({ type: "response.create", model: CHAT, input: "Hi" });
+      for (const event of plain) assert.ok(!("stream_id" in event));
+      // An error on a lane is the lane's too.
+      const refused = await turn({ type: "response.create", model: "openai/no-such-model", input: "Hi", stream_id: "lane-b" });
+      assert.equal(refused.at(-1)?.type, "error");
+      assert.equal(refused.at(-1)?.stream_id, "lane-b");
+      const bad = await turn({ type: "response.create", model: CHAT, input: "Hi", stream_id: 7 });
+      assert.equal(bad.at(-1)?.type, "error");
+      assert.equal((bad.at(-1)?.error as { param?: unknown }).param, "stream_id");
+    } finally {
+      socket.close();
+    }
+  });
+
+  it("keeps each lane's last response, so store: false chains on two lanes continue on the one socket", async () => {
+    chat.script((request) => ({ kind: "text", text: `Answer ${turnsSent(request.body).length}.`, usage: { input: 5, output: 2 } }));
+    const { socket, turn } = await connect(tandem.url);
+    try {
+      const done = (events: Record<string, unknown>[]) =>
+        (events.find((e) => e.type === "response.completed") as { response: { id: string } }).response.id;
+      const a1 = done(await turn({ type: "response.create", model: CHAT, store: false, input: "A one", stream_id: "a" }));
+      done(await turn({ type: "response.create", model: CHAT, store: false, input: "B one", stream_id: "b" }));
+      const a2 = await turn({
+        type: "response.create",
+        model: CHAT,
+        store: false,
+        previous_response_id: a1,
+        input: "A two",
+        stream_id: "a",
+      });
+      assert.equal(a2.at(-1)?.type, "response.completed", JSON.stringify(a2.at(-1)));
+      assert.deepEqual(turnsSent(chat.requests.at(-1)?.body), ["user:A one", "assistant:Answer 1.", "user:A two"]);
+    } finally {
+      socket.close();
+    }
+  });
+
+  it("answers response.steer at once with response.steer.failed (steering_not_supported), on the lane of the response it names", async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    native.script(() => ({ kind: "answer", text: "A long answer being written", gate }));
+    const { socket, until, received } = await connect(tandem.url);
+    try {
+      socket.send(JSON.stringify({ type: "response.create", model: NATIVE, input: "Write a lot", stream_id: "lane-s" }));
+      const created = (await until(["response.created"])).find((e) => e.type === "response.created") as {
+        response: { id: string };
+      };
+      const from = received.length;
+      socket.send(JSON.stringify({ type: "response.steer", previous_response_id: created.response.id, input: "Shorter" }));
+      // Answered while the turn is still held at its gate.
+      const failed = (await until(["response.steer.failed"], from)).find((e) => e.type === "response.steer.failed");
+      assert.deepEqual(failed, {
+        type: "response.steer.failed",
+        sequence_number: 0,
+        error: {
+          type: "invalid_request_error",
+          code: "steering_not_supported",
+          message:
+            "Steering is not supported by tandem: wait for the response to end, then send the input in a new response.create with previous_response_id.",
+        },
+        steer: { input: "Shorter", previous_response_id: created.response.id },
+        stream_id: "lane-s",
+      });
+      release();
+      const rest = await until(["response.completed"], from);
+      assert.equal(rest.at(-1)?.stream_id, "lane-s");
+    } finally {
+      release();
+      socket.close();
+    }
+  });
+});
