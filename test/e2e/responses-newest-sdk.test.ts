@@ -197,3 +197,68 @@ describe("WebSocket lanes (stream_id) and steering, as openai-node 7's Responses
     }
   });
 });
+
+const LOOKUP = {
+  type: "function" as const,
+  name: "lookup",
+  parameters: { type: "object", properties: { q: { type: "string" } } },
+  strict: false,
+};
+
+describe("a function_call_output that names its tool instead of its call_id (openai-node 7)", () => {
+  it("answers the latest call of that tool still waiting, on a chat target, and is stored with its call_id", async () => {
+    chat.script(() => ({ kind: "tool_calls", calls: [{ id: "call_lookup_1", name: "lookup", arguments: { q: "x" } }] }));
+    const first = await client.responses.create({ model: CHAT, input: "Look it up", tools: [LOOKUP] });
+    assert.equal(first.output.at(-1)?.type, "function_call");
+    chat.script(() => ({ kind: "text", text: "It is 42." }));
+    const res = await post("/v1/responses", {
+      model: CHAT,
+      previous_response_id: first.id,
+      tools: [LOOKUP],
+      input: [{ type: "function_call_output", name: "lookup", output: "42" }],
+    });
+    const second = (await res.json()) as { id: string; status: string };
+    assert.equal(res.status, 200, JSON.stringify(second));
+    assert.equal(second.status, "completed");
+    const messages = (chat.requests.at(-1)?.body as { messages: Array<Record<string, unknown>> }).messages;
+    assert.deepEqual(messages.at(-1), { role: "tool", tool_call_id: "call_lookup_1", content: "42" });
+    const items = await client.responses.inputItems.list(second.id);
+    const output = items.data.find((item) => item.type === "function_call_output");
+    assert.equal(output?.type === "function_call_output" && output.call_id, "call_lookup_1");
+  });
+
+  it("goes to a Responses-native target as the client sent it", async () => {
+    native.script(() => ({ kind: "answer", calls: [{ name: "lookup", arguments: '{"q":"x"}' }] }));
+    const first = await client.responses.create({ model: NATIVE, input: "Look it up", tools: [LOOKUP] });
+    native.script(() => ({ kind: "answer", text: "It is 42." }));
+    const res = await post("/v1/responses", {
+      model: NATIVE,
+      previous_response_id: first.id,
+      tools: [LOOKUP],
+      input: [{ type: "function_call_output", name: "lookup", output: "42" }],
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const sent = native.responseBodies.at(-1)?.input as Array<Record<string, unknown>>;
+    assert.deepEqual(sent.at(-1), { type: "function_call_output", name: "lookup", output: "42" });
+  });
+
+  it("is a 400 when no call of its tool waits for an output, and one with neither call_id nor name still is", async () => {
+    const unmatched = await post("/v1/responses", {
+      model: CHAT,
+      input: [
+        { role: "user", content: "Hi" },
+        { type: "function_call_output", name: "lookup", output: "42" },
+      ],
+    });
+    assert.equal(unmatched.status, 400);
+    const body = (await unmatched.json()) as { error: { param: string; message: string } };
+    assert.equal(body.error.param, "input");
+    assert.match(body.error.message, /no call of 'lookup' is waiting/);
+    const nameless = await post("/v1/responses", {
+      model: CHAT,
+      input: [{ type: "function_call_output", output: "42" }],
+    });
+    assert.equal(nameless.status, 400);
+    assert.equal(((await nameless.json()) as { error: { param: string } }).error.param, "input[0].call_id");
+  });
+});
