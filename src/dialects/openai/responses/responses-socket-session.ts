@@ -263,7 +263,13 @@ export class ResponsesSocketSession {
   async #error(status: number, error: unknown, headers?: Record<string, string>, lane?: string): Promise<void> {
     if (this.#closed.signal.aborted) return;
     await this.#send(
-      JSON.stringify({ type: "error", status, error, ...(headers && { headers }), ...(lane !== undefined && { stream_id: lane }) }),
+      JSON.stringify({
+        type: "error",
+        status,
+        error,
+        ...(headers && { headers }),
+        ...(lane !== undefined && { stream_id: lane }),
+      }),
     );
   }
 }
