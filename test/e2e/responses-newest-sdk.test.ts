@@ -138,7 +138,11 @@ describe("WebSocket lanes (stream_id) and steering, as openai-node 7's Responses
   });
 
   it("keeps each lane's last response, so store: false chains on two lanes continue on the one socket", async () => {
-    chat.script((request) => ({ kind: "text", text: `Answer ${turnsSent(request.body).length}.`, usage: { input: 5, output: 2 } }));
+    chat.script((request) => ({
+      kind: "text",
+      text: `Answer ${turnsSent(request.body).length}.`,
+      usage: { input: 5, output: 2 },
+    }));
     const { socket, turn } = await connect(tandem.url);
     try {
       const done = (events: Record<string, unknown>[]) =>
@@ -260,5 +264,77 @@ describe("a function_call_output that names its tool instead of its call_id (ope
     });
     assert.equal(nameless.status, 400);
     assert.equal(((await nameless.json()) as { error: { param: string } }).error.param, "input[0].call_id");
+  });
+});
+
+describe("configuration_update input items (openai-node 7's ResponseConfigurationUpdateItemParam)", () => {
+  const update = {
+    type: "configuration_update",
+    reasoning: { effort: "low" },
+    text: { format: { type: "json_object" } },
+  };
+
+  it("set the reasoning effort and text format of a chat target from that turn on, over the request's own", async () => {
+    chat.script(() => ({ kind: "text", text: '{"answer":"json"}' }));
+    const res = await post("/v1/responses", {
+      model: CHAT,
+      reasoning: { effort: "high" },
+      input: [update, { role: "user", content: "Answer in JSON" }],
+    });
+    const first = (await res.json()) as { id: string };
+    assert.equal(res.status, 200, JSON.stringify(first));
+    assert.ok(!(res.headers.get("x-tandem-warnings") ?? "").includes("configuration_update"), "named as left out");
+    const sent = chat.requests.at(-1)?.body as Record<string, unknown>;
+    assert.equal(sent.reasoning_effort, "low");
+    assert.deepEqual(sent.response_format, { type: "json_object" });
+    // Still in effect on the next turn, from the stored history.
+    const next = await post("/v1/responses", {
+      model: CHAT,
+      reasoning: { effort: "high" },
+      previous_response_id: first.id,
+      input: "And again",
+    });
+    assert.equal(next.status, 200);
+    const again = chat.requests.at(-1)?.body as Record<string, unknown>;
+    assert.equal(again.reasoning_effort, "low");
+    assert.deepEqual(again.response_format, { type: "json_object" });
+    assert.deepEqual(turnsSent(again), ["user:Answer in JSON", 'assistant:{"answer":"json"}', "user:And again"]);
+  });
+
+  it("go to a Responses-native target as sent", async () => {
+    native.script(() => ({ kind: "answer", text: '{"answer":"json"}' }));
+    const res = await post("/v1/responses", { model: NATIVE, input: [update, { role: "user", content: "Hi" }] });
+    assert.equal(res.status, 200);
+    const sent = native.responseBodies.at(-1)?.input as unknown[];
+    assert.deepEqual(sent[0], update);
+  });
+
+  it("with a bad effort or format are a 400 naming the field", async () => {
+    const badEffort = await post("/v1/responses", {
+      model: CHAT,
+      input: [
+        { type: "configuration_update", reasoning: { effort: "extreme" } },
+        { role: "user", content: "Hi" },
+      ],
+    });
+    assert.equal(badEffort.status, 400);
+    assert.equal(((await badEffort.json()) as { error: { param: string } }).error.param, "input[0].reasoning.effort");
+    const badFormat = await post("/v1/responses", {
+      model: CHAT,
+      input: [
+        { type: "configuration_update", text: { format: { type: "json_schema" } } },
+        { role: "user", content: "Hi" },
+      ],
+    });
+    assert.equal(badFormat.status, 400);
+    assert.match(((await badFormat.json()) as { error: { param: string } }).error.param, /^input\[0\]\.text\.format/);
+  });
+});
+
+describe("reasoning.effort 'max' (Shared.ReasoningEffort, in 6.49 and 7.60 alike)", () => {
+  it("is taken, and crosses to a chat target as high, as xhigh does", async () => {
+    const res = await post("/v1/responses", { model: CHAT, input: "Think hard", reasoning: { effort: "max" } });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal((chat.requests.at(-1)?.body as Record<string, unknown>).reasoning_effort, "high");
   });
 });

@@ -5,6 +5,7 @@ import type { FilesService } from "../../shared/index.js";
 import { FileResolver } from "../files/file-resolver.js";
 import { countUnreadParts } from "./check-carried-part.js";
 import { checkToolHistory, pairOutputsByName } from "./check-tool-history.js";
+import { applyConfigurationUpdates } from "./configuration-updates.js";
 import { convertItemsToMessages } from "./convert-items-to-messages.js";
 import { applyStoredSummary, readSummary, summaryItem, summaryMessageItem } from "./history-summary.js";
 import { resolveItemFiles, withStoredFilesInline } from "./item-files.js";
@@ -116,6 +117,10 @@ export async function composeConversation(
   input.splice(0, input.length, ...(paired.slice(history.length) as InputRecord[]));
   // Every item, summarized ones too: a summary may stand for a call whose output is still kept.
   checkToolHistory([...history, ...input].map((s) => s.item));
+  applyConfigurationUpdates(
+    [...history, ...input].map((s) => s.item),
+    request.chat,
+  );
 
   const warnings = request.warnings;
   const messages: Message[] = [];

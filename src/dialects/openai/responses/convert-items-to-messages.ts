@@ -136,6 +136,9 @@ export function convertItemsToMessages(
       case "mcp_list_tools":
         // What a server offered: the tool loop reads it (hosted-tools-request.ts); the model is given the tools themselves.
         break;
+      case "configuration_update":
+        // A change of the request's settings, not a turn: applied to the request (configuration-updates.ts).
+        break;
       case "reasoning":
         // Reasoning belongs to the turn it came from; leaving it out does not end that turn.
         warnings.add(

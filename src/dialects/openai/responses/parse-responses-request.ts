@@ -6,7 +6,6 @@ import {
   type HostedServer,
   hostedToolName,
   logprobsRequest,
-  type ResponseFormat,
   type ToolChoice,
   type ToolDefinition,
   type WireOnly,
@@ -15,9 +14,11 @@ import { formatPath, headerSafe, parseBody } from "../../shared/index.js";
 import { customToolDefinition, parseCustomTool } from "../custom-tools.js";
 import { type InputEntry, normalizeInputEntries, parseInclude, parseMetadata, StateApiError } from "../state/index.js";
 import { checkCarriedPart, type FileReferences } from "./check-carried-part.js";
+import { checkConfigurationUpdate } from "./configuration-updates.js";
 import { type NamespacedTool, namespacedToolName } from "./namespaced-tools.js";
 import { parseFileSearchTool } from "./parse-file-search-tool.js";
 import { parseMcpTools } from "./parse-mcp-tools.js";
+import { reasoningControl, responseFormat } from "./response-settings.js";
 import { ResponseWarnings } from "./response-warnings.js";
 import { functionToolSchema, KNOWN_FIELDS, type ResponsesRequestBody, responsesRequestSchema } from "./responses-api.js";
 
@@ -102,6 +103,9 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   const wireOnly: WireOnly[] = [];
   const fileReferences: FileReferences = new Map();
   const input = normalizeInput(wire.input, wireOnly, fileReferences);
+  input.forEach((entry, i) => {
+    if (entry.kind === "item" && entry.item.type === "configuration_update") checkConfigurationUpdate(entry.item, `input[${i}]`);
+  });
   const conversationId = typeof wire.conversation === "string" ? wire.conversation : (wire.conversation?.id ?? undefined);
   const previousResponseId = wire.previous_response_id ?? undefined;
   if (conversationId !== undefined && previousResponseId !== undefined) {
@@ -145,10 +149,8 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   if (include.includes("message.output_text.logprobs")) chat.logprobs = logprobsRequest(wire.top_logprobs);
   // OpenAI's default is "disabled": a conversation too long for the model is an error, not cut.
   if (wire.truncation !== "auto") chat.fitToWindow = false;
-  // The effort is the canonical reasoning control (xhigh as high, the highest the other wires have).
   const effort = wire.reasoning?.effort;
-  if (effort != null)
-    chat.reasoning = effort === "none" ? { enabled: false } : { enabled: true, effort: effort === "xhigh" ? "high" : effort };
+  if (effort != null) chat.reasoning = reasoningControl(effort);
   if (wire.reasoning?.summary != null || wire.reasoning?.generate_summary != null) {
     warnings.add("reasoning-settings", "reasoning summary settings were not passed on: only a Responses upstream reads them");
   }
@@ -450,22 +452,6 @@ function toolChoice(
     `Invalid value for 'tool_choice.type': '${choice.type}' is not supported by tandem; use "auto", "none", "required", {"type":"function","name":...}, {"type":"custom","name":...} or {"type":"allowed_tools",...}.`,
     { param: "tool_choice.type" },
   );
-}
-
-function responseFormat(format: NonNullable<NonNullable<ResponsesRequestBody["text"]>["format"]>): ResponseFormat {
-  switch (format.type) {
-    case "text":
-      return { type: "text" };
-    case "json_object":
-      return { type: "json" };
-    case "json_schema":
-      return {
-        type: "json_schema",
-        schema: format.schema,
-        name: format.name,
-        ...(format.strict != null && { strict: format.strict }),
-      };
-  }
 }
 
 function echo(
