@@ -338,3 +338,27 @@ describe("reasoning.effort 'max' (Shared.ReasoningEffort, in 6.49 and 7.60 alike
     assert.equal((chat.requests.at(-1)?.body as Record<string, unknown>).reasoning_effort, "high");
   });
 });
+
+describe("an mcp_call sent back with OpenAI's McpToolCallError object (openai-node 7; a string in 6.49)", () => {
+  for (const [error, read] of [
+    [{ type: "mcp_protocol_error", code: -32602, message: "Unknown tool" }, "Error: MCP protocol error -32602: Unknown tool"],
+    [{ type: "http_error", code: 502, message: "Bad gateway" }, "Error: HTTP error 502: Bad gateway"],
+    [{ type: "mcp_tool_execution_error", content: [{ type: "text", text: "disk full" }] }, "Error: disk full"],
+    ["plain text", "Error: plain text"],
+  ] as const) {
+    it(`is read by a chat target's model as the error it was (${typeof error === "string" ? "string" : error.type})`, async () => {
+      const res = await post("/v1/responses", {
+        model: CHAT,
+        input: [
+          { role: "user", content: "Use the tool" },
+          { type: "mcp_call", id: "mcp_1", server_label: "files", name: "read", arguments: "{}", error, status: "failed" },
+          { role: "user", content: "What happened?" },
+        ],
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      const messages = (chat.requests.at(-1)?.body as { messages: Array<Record<string, unknown>> }).messages;
+      const result = messages.find((m) => m.role === "tool");
+      assert.equal(result?.content, read);
+    });
+  }
+});

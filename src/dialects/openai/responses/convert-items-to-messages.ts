@@ -179,7 +179,7 @@ function hostedCall(
   approvals: ReadonlyMap<string, StateItem>,
 ): { id: string; name: string; arguments: string; outcome: string } | undefined {
   if (item.type === "mcp_call") {
-    const error = typeof item.error === "string" ? item.error : undefined;
+    const error = mcpCallError(item.error);
     return {
       id: item.id,
       name: hostedToolName(String(item.server_label), String(item.name)),
@@ -197,6 +197,26 @@ function hostedCall(
     arguments: typeof request.arguments === "string" ? request.arguments : "{}",
     outcome: `Error: The user declined this call${reason}`,
   };
+}
+
+/**
+ * An `mcp_call`'s error as the model reads it: text (tandem's own items, openai-node 6), or OpenAI's
+ * McpToolCallError object (openai-node 7: a protocol or HTTP error with its code and message, a tool
+ * execution error with the tool's content). Undefined when the call did not fail.
+ */
+function mcpCallError(error: unknown): string | undefined {
+  if (typeof error === "string") return error;
+  if (error === null || typeof error !== "object") return undefined;
+  const { type, code, message, content } = error as { type?: unknown; code?: unknown; message?: unknown; content?: unknown };
+  if (type === "mcp_tool_execution_error") {
+    const texts = Array.isArray(content)
+      ? content.flatMap((block) => (typeof block?.text === "string" ? [block.text as string] : []))
+      : [];
+    return texts.length > 0 ? texts.join("\n") : typeof content === "string" ? content : JSON.stringify(content ?? null);
+  }
+  const kind = type === "http_error" ? "HTTP error" : type === "mcp_protocol_error" ? "MCP protocol error" : "error";
+  const text = typeof message === "string" ? message : JSON.stringify(error);
+  return typeof code === "number" ? `${kind} ${code}: ${text}` : `${kind}: ${text}`;
 }
 
 function textParts(parts: readonly PartFields[]): ContentPart[] {
