@@ -362,3 +362,41 @@ describe("an mcp_call sent back with OpenAI's McpToolCallError object (openai-no
     });
   }
 });
+
+describe("request fields openai-node 7 added (access_programs, image, background_options, async tools)", () => {
+  const fields = {
+    access_programs: { cyber: "standard" },
+    image: { context_compression: "auto" },
+    background_options: { completion_window: "soonest" },
+    tools: [{ ...LOOKUP, async: true }],
+  };
+
+  it("are named in x-tandem-warnings for a chat target, which is sent none of them", async () => {
+    const res = await post("/v1/responses", { model: CHAT, input: "Hi", ...fields });
+    assert.equal(res.status, 200, await res.clone().text());
+    const warnings = res.headers.get("x-tandem-warnings") ?? "";
+    for (const named of [
+      "access_programs was not applied",
+      "image was not applied",
+      "background_options was not applied",
+      "async on tools was not applied",
+    ])
+      assert.ok(warnings.includes(named), `${named}: ${warnings}`);
+    const sent = chat.requests.at(-1)?.body as Record<string, unknown>;
+    for (const field of ["access_programs", "image", "background_options"]) assert.ok(!(field in sent), field);
+  });
+
+  it("go to a Responses-native target as sent, but background_options, which tandem's own background runs make moot", async () => {
+    const res = await post("/v1/responses", { model: NATIVE, input: "Hi", ...fields });
+    assert.equal(res.status, 200, await res.clone().text());
+    const sent = native.responseBodies.at(-1) ?? {};
+    assert.deepEqual(sent.access_programs, fields.access_programs);
+    assert.deepEqual(sent.image, fields.image);
+    assert.equal((sent.tools as Array<{ async?: unknown }>)[0]?.async, true);
+    assert.ok(!("background_options" in sent), "the upstream would refuse background_options without background");
+    assert.equal(
+      res.headers.get("x-tandem-warnings"),
+      "background_options was not applied: tandem runs background responses itself",
+    );
+  });
+});

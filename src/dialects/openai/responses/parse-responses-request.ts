@@ -156,6 +156,11 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   }
 
   if (mcp.servers.length === 0 && fileSearch === undefined) notCarried(wire, warnings);
+  const fields = body as Record<string, unknown>;
+  for (const field of RESPONSES_ONLY_FIELDS) {
+    if (fields[field] != null) warnings.add(`field:${field}`, `${field} was not applied: only a Responses upstream reads it`);
+  }
+  if (fields.background_options != null) warnings.add(BACKGROUND_OPTIONS_WARNING.key, BACKGROUND_OPTIONS_WARNING.text);
 
   const extra: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
@@ -183,6 +188,21 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     fileSearchResults: include.includes("file_search_call.results"),
   };
 }
+
+/**
+ * Request fields openai-node 7 added that only a Responses upstream reads (a native target is sent
+ * them as they came): named in the warnings for any other.
+ */
+const RESPONSES_ONLY_FIELDS = ["access_programs", "image"] as const;
+
+/**
+ * openai-node 7's `background_options` (a completion window, a continuation id): tandem runs a
+ * background response itself (background-responses.ts), so no target is sent them; named.
+ */
+export const BACKGROUND_OPTIONS_WARNING = {
+  key: "field:background_options",
+  text: "background_options was not applied: tandem runs background responses itself",
+} as const;
 
 /**
  * Fields the canonical form has no place for yet: echoed in the Response as OpenAI echoes the
@@ -273,6 +293,7 @@ function functionTools(
     if (raw.type === "custom") {
       // A function taking one string, `input`; its calls go back as custom tool calls (custom-tools.ts).
       const tool = parseCustomTool(raw, `tools[${i}]`);
+      if (raw.async === true) asyncNotApplied(warnings);
       take(tool.name, `tools[${i}].name`, false);
       custom.add(tool.name);
       out.push(customToolDefinition(tool));
@@ -301,6 +322,7 @@ function functionTools(
       throw new GatewayError("invalid_request", `Invalid value for '${param}': ${issue?.message ?? "invalid tool"}.`, { param });
     }
     const tool = parsed.data;
+    if (raw.async === true) asyncNotApplied(warnings);
     take(tool.name, `tools[${i}].name`, false);
     // OpenAI treats a function without parameters as taking none.
     const parameters = tool.parameters ?? { type: "object", properties: {} };
@@ -320,6 +342,14 @@ function functionTools(
     });
   });
   return { tools: out, echoed, namespaced, custom };
+}
+
+/**
+ * A tool marked `async` (openai-node 7: its output may come back later rather than on the next
+ * request): another wire has no such mode, so its calls are answered as any tool's are; named.
+ */
+function asyncNotApplied(warnings: ResponseWarnings): void {
+  warnings.add("tool-async", "async on tools was not applied: only a Responses upstream reads it");
 }
 
 /** The function and custom tools of a `namespace` tool (NamespaceTool), checked; any other kind is left out and named. */
@@ -343,6 +373,7 @@ function namespaceTools(
   const found: Array<NamespacedTool & { definition: ToolDefinition; param: string; custom?: boolean }> = [];
   raw.tools.forEach((inner: unknown, j: number) => {
     const type = (inner as { type?: unknown } | null)?.type;
+    if ((inner as { async?: unknown } | null)?.async === true) asyncNotApplied(warnings);
     if (type === "custom") {
       const tool = parseCustomTool(inner, `tools[${i}].tools[${j}]`);
       found.push({
