@@ -119,6 +119,8 @@ const RESPONSE_ERROR_CODES: ReadonlySet<string> = new Set([
   "invalid_prompt",
   "data_residency_mismatch",
   "bio_policy",
+  // openai-node 7.
+  "misalignment_policy_violation",
   "vector_store_timeout",
   "invalid_image",
   "invalid_image_format",
