@@ -53,10 +53,10 @@ beforeEach(() => {
 const accessPrograms = z.object({ cyber: z.enum(["standard", "daybreak_blue", "daybreak_red"]) }).nullable();
 const responseShape = z.object({ id: z.string(), object: z.literal("response"), access_programs: accessPrograms });
 
-async function post(path: string, body: unknown): Promise<Response> {
+async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${tandem.url}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
   });
 }
@@ -398,5 +398,40 @@ describe("request fields openai-node 7 added (access_programs, image, background
       res.headers.get("x-tandem-warnings"),
       "background_options was not applied: tandem runs background responses itself",
     );
+  });
+});
+
+describe("image detail 'original' (openai-node 7's chat ImageURL.detail; the Responses API's ImageDetail)", () => {
+  // An image is private unless the client says otherwise (privacy/): this one may go to the cloud.
+  const PUBLIC = { "x-tandem-sensitivity": "public" };
+  const image =
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+
+  it("is taken by /v1/chat/completions and reaches a chat target as sent", async () => {
+    const res = await post(
+      "/v1/chat/completions",
+      {
+        model: CHAT,
+        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: image, detail: "original" } }] }],
+      },
+      PUBLIC,
+    );
+    assert.equal(res.status, 200, await res.clone().text());
+    const sent = (chat.requests.at(-1)?.body as { messages: Array<{ content: Array<Record<string, unknown>> }> }).messages;
+    assert.deepEqual(sent.at(-1)?.content[0], { type: "image_url", image_url: { url: image, detail: "original" } });
+  });
+
+  it("of a Responses input_image reaches a chat target, not dropped", async () => {
+    const res = await post(
+      "/v1/responses",
+      {
+        model: CHAT,
+        input: [{ role: "user", content: [{ type: "input_image", image_url: image, detail: "original" }] }],
+      },
+      PUBLIC,
+    );
+    assert.equal(res.status, 200, await res.clone().text());
+    const sent = (chat.requests.at(-1)?.body as { messages: Array<{ content: Array<Record<string, unknown>> }> }).messages;
+    assert.deepEqual(sent.at(-1)?.content[0], { type: "image_url", image_url: { url: image, detail: "original" } });
   });
 });

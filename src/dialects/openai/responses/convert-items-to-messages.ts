@@ -4,6 +4,7 @@ import {
   FILE_SEARCH_FUNCTION,
   fileSearchText,
   hostedToolName,
+  type ImageDetail,
   type Message,
 } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
@@ -219,6 +220,11 @@ function mcpCallError(error: unknown): string | undefined {
   return typeof code === "number" ? `${kind} ${code}: ${text}` : `${kind}: ${text}`;
 }
 
+/** An `input_image`'s `detail` when it is one of OpenAI's (ImageDetail), else none. */
+function imageDetail(detail: unknown): ImageDetail | undefined {
+  return detail === "low" || detail === "high" || detail === "auto" || detail === "original" ? detail : undefined;
+}
+
 function textParts(parts: readonly PartFields[]): ContentPart[] {
   const text = joinText(parts);
   return text === "" ? [] : [{ type: "text", text }];
@@ -245,7 +251,7 @@ function userParts(
     // A file tandem has (by file_id) or was sent (file_data): as text, an image or a document.
     const file = files && fileOfPart(part as Record<string, unknown>, files);
     if (file !== undefined) {
-      const detail = part.detail === "low" || part.detail === "high" || part.detail === "auto" ? part.detail : undefined;
+      const detail = imageDetail(part.detail);
       out.push(...filePartsOf(file, detail));
       continue;
     }
@@ -258,7 +264,7 @@ function userParts(
         continue;
       }
       const source = imageSource(part.image_url, `${itemId}.image_url`);
-      const detail = part.detail === "low" || part.detail === "high" || part.detail === "auto" ? part.detail : undefined;
+      const detail = imageDetail(part.detail);
       out.push(detail === undefined ? { type: "image", source } : { type: "image", source, detail });
     } else if (typeof part.text === "string") {
       out.push({ type: "text", text: part.text });
