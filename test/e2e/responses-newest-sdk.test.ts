@@ -31,6 +31,7 @@ before(async () => {
         openai: { kind: "openai", baseUrl: chat.url, apiKeys: ["env:UP"], local: false },
         gpt: { kind: "openai", baseUrl: native.url, apiKeys: ["env:UP"], responses: true, local: false },
       },
+      routes: { once: { tiers: [CHAT], retry: { attempts: 1 } } },
     },
     { env: { UP: "sk-upstream" }, state: new MemoryStateStore() },
   );
@@ -132,6 +133,21 @@ describe("WebSocket lanes (stream_id) and steering, as openai-node 7's Responses
       const bad = await turn({ type: "response.create", model: CHAT, input: "Hi", stream_id: 7 });
       assert.equal(bad.at(-1)?.type, "error");
       assert.equal((bad.at(-1)?.error as { param?: unknown }).param, "stream_id");
+    } finally {
+      socket.close();
+    }
+  });
+
+  it("puts a refusal's retry-after in error.headers (openai-node 7's ResponseWsError) and beside error (Codex)", async () => {
+    chat.script(() => ({ kind: "error", status: 429, headers: { "retry-after": "1" } }));
+    const { socket, turn } = await connect(tandem.url);
+    try {
+      const events = await turn({ type: "response.create", model: "once", input: "Hi", stream_id: "lane-r" });
+      const error = events.at(-1) as { type: string; status: number; error: { headers?: unknown }; headers?: unknown };
+      assert.equal(error.type, "error", JSON.stringify(error));
+      assert.equal(error.status, 429);
+      assert.deepEqual(error.error.headers, { "retry-after": "1" });
+      assert.deepEqual(error.headers, { "retry-after": "1" });
     } finally {
       socket.close();
     }

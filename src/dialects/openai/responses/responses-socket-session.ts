@@ -260,13 +260,17 @@ export class ResponsesSocketSession {
     if (map.size > MAX_LANES) map.delete(map.keys().next().value as string);
   }
 
+  /**
+   * An error event. Its headers (a refusal's `retry-after`) go both where Codex reads them (beside
+   * `error`) and where openai-node 7 types them (ResponseWsError: `error.headers`).
+   */
   async #error(status: number, error: unknown, headers?: Record<string, string>, lane?: string): Promise<void> {
     if (this.#closed.signal.aborted) return;
     await this.#send(
       JSON.stringify({
         type: "error",
         status,
-        error,
+        error: headers && error !== null && typeof error === "object" ? { ...error, headers } : error,
         ...(headers && { headers }),
         ...(lane !== undefined && { stream_id: lane }),
       }),
