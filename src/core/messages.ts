@@ -3,7 +3,9 @@
 export type ImageSource = { kind: "url"; url: string } | { kind: "base64"; mediaType: string; data: string };
 
 export type TextPart = { type: "text"; text: string };
-export type ImagePart = { type: "image"; source: ImageSource; detail?: "auto" | "low" | "high" };
+/** OpenAI's image detail; `original` (full resolution, no downscaling) is openai-node 7's for chat, and the Responses API's. */
+export type ImageDetail = "auto" | "low" | "high" | "original";
+export type ImagePart = { type: "image"; source: ImageSource; detail?: ImageDetail };
 /**
  * A document given whole (a PDF, a Word file...), shaped after the Vercel AI SDK's file part
  * (`mediaType`, `data`, `filename`). Text files and images are given as text and image parts; this

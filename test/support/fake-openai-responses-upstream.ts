@@ -32,6 +32,8 @@ export interface FakeResponsesAnswer {
   gate?: Promise<void>;
   /** Streamed answers drop the connection after their first text delta (a broken stream). */
   breakAfterFirstDelta?: boolean;
+  /** The Response's `access_programs` (openai-node 7); left out when not given, as an older upstream does. */
+  accessPrograms?: Record<string, unknown> | null;
 }
 
 export type FakeResponsesReply =
@@ -137,6 +139,7 @@ export async function startFakeOpenAIResponses(options: { models?: string[] } = 
       user: null,
       metadata: body.metadata ?? {},
       service_tier: "default",
+      ...(reply.kind === "answer" && reply.accessPrograms !== undefined && { access_programs: reply.accessPrograms }),
     };
     let sequence = 0;
     const stream = body.stream === true;

@@ -12,7 +12,7 @@ const textPart = z.object({ type: z.literal("text"), text: z.string() });
 const imagePart = z.object({
   type: z.literal("image_url"),
   // Some clients send the URL as a bare string; the API reference has an object.
-  image_url: z.union([z.string(), z.object({ url: z.string(), detail: z.enum(["auto", "low", "high"]).nullish() })]),
+  image_url: z.union([z.string(), z.object({ url: z.string(), detail: z.enum(["auto", "low", "high", "original"]).nullish() })]),
 });
 
 // Audio and files have no canonical form: they reach an OpenAI-compatible target in the client's

@@ -154,7 +154,7 @@ export interface OpenAIChatRequestBody {
 
 export type OpenAIContentPart =
   | { type: "text"; text: string }
-  | { type: "image_url"; image_url: { url: string; detail?: "auto" | "low" | "high" } }
+  | { type: "image_url"; image_url: { url: string; detail?: "auto" | "low" | "high" | "original" } }
   /** A PDF given whole, inline (`file_data` as a `data:` URL). */
   | { type: "file"; file: { filename?: string; file_data: string } };
 

@@ -3,6 +3,7 @@ import {
   type FileSensitivity,
   fileMediaType,
   GatewayError,
+  type ImageDetail,
   isImageMediaType,
   isStoreFailure,
   isTextMediaType,
@@ -158,7 +159,7 @@ export class FileResolver {
  * asked for), anything else as a file part with its text where it has one (each provider gives a
  * text file as its text, with its name).
  */
-export function filePartsOf(file: ResolvedFile, detail?: "auto" | "low" | "high"): ContentPart[] {
+export function filePartsOf(file: ResolvedFile, detail?: ImageDetail): ContentPart[] {
   switch (file.kind) {
     case "image":
       return [

@@ -49,3 +49,39 @@ export function checkToolHistory(items: readonly StateItem[]): void {
     }
   }
 }
+
+/**
+ * Gives each `function_call_output` sent without a `call_id` (openai-node 7 lets one name its tool,
+ * `name` and `namespace`, instead) the id of the latest call of that tool still waiting for its
+ * output, in a composed conversation (stored history, then the new input): every target but a
+ * Responses-native one pairs results with calls by id, and the output is stored with it. One that
+ * no waiting call of its tool answers is refused, as an unknown call_id is (400, param `input`).
+ */
+export function pairOutputsByName<T extends { item: StateItem }>(entries: readonly T[]): T[] {
+  if (!entries.some(({ item }) => item.type === "function_call_output" && item.call_id === undefined)) return [...entries];
+  const waiting: Array<{ callId: string; name: unknown; namespace: unknown }> = [];
+  return entries.map((entry) => {
+    const { item } = entry;
+    if (item.type === "function_call") {
+      waiting.push({ callId: String(item.call_id), name: item.name, namespace: item.namespace });
+    } else if (item.type === "function_call_output" && item.call_id !== undefined) {
+      const at = waiting.findIndex((call) => call.callId === String(item.call_id));
+      if (at >= 0) waiting.splice(at, 1);
+    } else if (item.type === "function_call_output") {
+      let at = waiting.length - 1;
+      while (at >= 0 && (waiting[at]?.name !== item.name || waiting[at]?.namespace !== item.namespace)) at--;
+      const call = waiting[at];
+      if (call === undefined) {
+        const tool = typeof item.namespace === "string" ? `${item.namespace}.${String(item.name)}` : String(item.name);
+        throw new GatewayError(
+          "invalid_request",
+          `No tool call found for function call output of '${tool}': it has no call_id, and no call of '${tool}' is waiting for its output.`,
+          { param: "input" },
+        );
+      }
+      waiting.splice(at, 1);
+      return { ...entry, item: { ...item, call_id: call.callId } };
+    }
+    return entry;
+  });
+}

@@ -4,7 +4,8 @@ import { canFindItems } from "../../../core/state-item-finder.js";
 import type { FilesService } from "../../shared/index.js";
 import { FileResolver } from "../files/file-resolver.js";
 import { countUnreadParts } from "./check-carried-part.js";
-import { checkToolHistory } from "./check-tool-history.js";
+import { checkToolHistory, pairOutputsByName } from "./check-tool-history.js";
+import { applyConfigurationUpdates } from "./configuration-updates.js";
 import { convertItemsToMessages } from "./convert-items-to-messages.js";
 import { applyStoredSummary, readSummary, summaryItem, summaryMessageItem } from "./history-summary.js";
 import { resolveItemFiles, withStoredFilesInline } from "./item-files.js";
@@ -110,8 +111,16 @@ export async function composeConversation(
     });
   }
 
+  // Outputs that name their tool rather than their call get its call_id, before anything pairs them.
+  const paired = pairOutputsByName<StoredItem | InputRecord>([...history, ...input]);
+  history = paired.slice(0, history.length) as StoredItem[];
+  input.splice(0, input.length, ...(paired.slice(history.length) as InputRecord[]));
   // Every item, summarized ones too: a summary may stand for a call whose output is still kept.
   checkToolHistory([...history, ...input].map((s) => s.item));
+  applyConfigurationUpdates(
+    [...history, ...input].map((s) => s.item),
+    request.chat,
+  );
 
   const warnings = request.warnings;
   const messages: Message[] = [];

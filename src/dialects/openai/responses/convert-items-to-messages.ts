@@ -4,6 +4,7 @@ import {
   FILE_SEARCH_FUNCTION,
   fileSearchText,
   hostedToolName,
+  type ImageDetail,
   type Message,
 } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
@@ -136,6 +137,9 @@ export function convertItemsToMessages(
       case "mcp_list_tools":
         // What a server offered: the tool loop reads it (hosted-tools-request.ts); the model is given the tools themselves.
         break;
+      case "configuration_update":
+        // A change of the request's settings, not a turn: applied to the request (configuration-updates.ts).
+        break;
       case "reasoning":
         // Reasoning belongs to the turn it came from; leaving it out does not end that turn.
         warnings.add(
@@ -176,7 +180,7 @@ function hostedCall(
   approvals: ReadonlyMap<string, StateItem>,
 ): { id: string; name: string; arguments: string; outcome: string } | undefined {
   if (item.type === "mcp_call") {
-    const error = typeof item.error === "string" ? item.error : undefined;
+    const error = mcpCallError(item.error);
     return {
       id: item.id,
       name: hostedToolName(String(item.server_label), String(item.name)),
@@ -194,6 +198,31 @@ function hostedCall(
     arguments: typeof request.arguments === "string" ? request.arguments : "{}",
     outcome: `Error: The user declined this call${reason}`,
   };
+}
+
+/**
+ * An `mcp_call`'s error as the model reads it: text (tandem's own items, openai-node 6), or OpenAI's
+ * McpToolCallError object (openai-node 7: a protocol or HTTP error with its code and message, a tool
+ * execution error with the tool's content). Undefined when the call did not fail.
+ */
+function mcpCallError(error: unknown): string | undefined {
+  if (typeof error === "string") return error;
+  if (error === null || typeof error !== "object") return undefined;
+  const { type, code, message, content } = error as { type?: unknown; code?: unknown; message?: unknown; content?: unknown };
+  if (type === "mcp_tool_execution_error") {
+    const texts = Array.isArray(content)
+      ? content.flatMap((block) => (typeof block?.text === "string" ? [block.text as string] : []))
+      : [];
+    return texts.length > 0 ? texts.join("\n") : typeof content === "string" ? content : JSON.stringify(content ?? null);
+  }
+  const kind = type === "http_error" ? "HTTP error" : type === "mcp_protocol_error" ? "MCP protocol error" : "error";
+  const text = typeof message === "string" ? message : JSON.stringify(error);
+  return typeof code === "number" ? `${kind} ${code}: ${text}` : `${kind}: ${text}`;
+}
+
+/** An `input_image`'s `detail` when it is one of OpenAI's (ImageDetail), else none. */
+function imageDetail(detail: unknown): ImageDetail | undefined {
+  return detail === "low" || detail === "high" || detail === "auto" || detail === "original" ? detail : undefined;
 }
 
 function textParts(parts: readonly PartFields[]): ContentPart[] {
@@ -222,7 +251,7 @@ function userParts(
     // A file tandem has (by file_id) or was sent (file_data): as text, an image or a document.
     const file = files && fileOfPart(part as Record<string, unknown>, files);
     if (file !== undefined) {
-      const detail = part.detail === "low" || part.detail === "high" || part.detail === "auto" ? part.detail : undefined;
+      const detail = imageDetail(part.detail);
       out.push(...filePartsOf(file, detail));
       continue;
     }
@@ -235,7 +264,7 @@ function userParts(
         continue;
       }
       const source = imageSource(part.image_url, `${itemId}.image_url`);
-      const detail = part.detail === "low" || part.detail === "high" || part.detail === "auto" ? part.detail : undefined;
+      const detail = imageDetail(part.detail);
       out.push(detail === undefined ? { type: "image", source } : { type: "image", source, detail });
     } else if (typeof part.text === "string") {
       out.push({ type: "text", text: part.text });

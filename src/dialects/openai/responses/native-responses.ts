@@ -1,6 +1,7 @@
 import { GatewayError, type NativeRequest, nativeHeaders, type StreamEvent, type WireOnly } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
 import { frameJson, warningsHeader } from "../../shared/index.js";
+import { BACKGROUND_OPTIONS_WARNING } from "./parse-responses-request.js";
 import type { PendingResponse } from "./pending-response.js";
 import type { ResponseStreamRenderer } from "./response-stream-renderer.js";
 import { ResponseWarnings } from "./response-warnings.js";
@@ -52,11 +53,19 @@ export function nativeResponsesRequest(
   keepsState: boolean,
   only: ResponsesOnly = { wireOnly: [], unread: 0 },
 ): NativeResponsesRequest {
-  // `background` too: tandem runs the background turn itself (background-responses.ts), the upstream answers it as any.
-  const { previous_response_id: _previous, conversation: _conversation, background: _background, ...rest } = body as Json;
+  // `background` (and its options) too: tandem runs the background turn itself (background-responses.ts),
+  // the upstream answers it as any (and would refuse options without `background`).
+  const {
+    previous_response_id: _previous,
+    conversation: _conversation,
+    background: _background,
+    background_options: backgroundOptions,
+    ...rest
+  } = body as Json;
   const include = Array.isArray(rest.include) ? (rest.include as unknown[]) : [];
   const clientWantsEncrypted = include.includes(ENCRYPTED_REASONING);
   const warnings = new ResponseWarnings();
+  if (backgroundOptions != null) warnings.add(BACKGROUND_OPTIONS_WARNING.key, BACKGROUND_OPTIONS_WARNING.text);
   /** The target that made each input item only its upstream can read, by index in `input`. */
   const origins = new Map<number, string>();
   /** Per target: how many items of another provider's it was not sent. */

@@ -6,7 +6,6 @@ import {
   type HostedServer,
   hostedToolName,
   logprobsRequest,
-  type ResponseFormat,
   type ToolChoice,
   type ToolDefinition,
   type WireOnly,
@@ -15,9 +14,11 @@ import { formatPath, headerSafe, parseBody } from "../../shared/index.js";
 import { customToolDefinition, parseCustomTool } from "../custom-tools.js";
 import { type InputEntry, normalizeInputEntries, parseInclude, parseMetadata, StateApiError } from "../state/index.js";
 import { checkCarriedPart, type FileReferences } from "./check-carried-part.js";
+import { checkConfigurationUpdate } from "./configuration-updates.js";
 import { type NamespacedTool, namespacedToolName } from "./namespaced-tools.js";
 import { parseFileSearchTool } from "./parse-file-search-tool.js";
 import { parseMcpTools } from "./parse-mcp-tools.js";
+import { reasoningControl, responseFormat } from "./response-settings.js";
 import { ResponseWarnings } from "./response-warnings.js";
 import { functionToolSchema, KNOWN_FIELDS, type ResponsesRequestBody, responsesRequestSchema } from "./responses-api.js";
 
@@ -102,6 +103,9 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   const wireOnly: WireOnly[] = [];
   const fileReferences: FileReferences = new Map();
   const input = normalizeInput(wire.input, wireOnly, fileReferences);
+  input.forEach((entry, i) => {
+    if (entry.kind === "item" && entry.item.type === "configuration_update") checkConfigurationUpdate(entry.item, `input[${i}]`);
+  });
   const conversationId = typeof wire.conversation === "string" ? wire.conversation : (wire.conversation?.id ?? undefined);
   const previousResponseId = wire.previous_response_id ?? undefined;
   if (conversationId !== undefined && previousResponseId !== undefined) {
@@ -145,15 +149,18 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   if (include.includes("message.output_text.logprobs")) chat.logprobs = logprobsRequest(wire.top_logprobs);
   // OpenAI's default is "disabled": a conversation too long for the model is an error, not cut.
   if (wire.truncation !== "auto") chat.fitToWindow = false;
-  // The effort is the canonical reasoning control (xhigh as high, the highest the other wires have).
   const effort = wire.reasoning?.effort;
-  if (effort != null)
-    chat.reasoning = effort === "none" ? { enabled: false } : { enabled: true, effort: effort === "xhigh" ? "high" : effort };
+  if (effort != null) chat.reasoning = reasoningControl(effort);
   if (wire.reasoning?.summary != null || wire.reasoning?.generate_summary != null) {
     warnings.add("reasoning-settings", "reasoning summary settings were not passed on: only a Responses upstream reads them");
   }
 
   if (mcp.servers.length === 0 && fileSearch === undefined) notCarried(wire, warnings);
+  const fields = body as Record<string, unknown>;
+  for (const field of RESPONSES_ONLY_FIELDS) {
+    if (fields[field] != null) warnings.add(`field:${field}`, `${field} was not applied: only a Responses upstream reads it`);
+  }
+  if (fields.background_options != null) warnings.add(BACKGROUND_OPTIONS_WARNING.key, BACKGROUND_OPTIONS_WARNING.text);
 
   const extra: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
@@ -181,6 +188,21 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     fileSearchResults: include.includes("file_search_call.results"),
   };
 }
+
+/**
+ * Request fields openai-node 7 added that only a Responses upstream reads (a native target is sent
+ * them as they came): named in the warnings for any other.
+ */
+const RESPONSES_ONLY_FIELDS = ["access_programs", "image"] as const;
+
+/**
+ * openai-node 7's `background_options` (a completion window, a continuation id): tandem runs a
+ * background response itself (background-responses.ts), so no target is sent them; named.
+ */
+export const BACKGROUND_OPTIONS_WARNING = {
+  key: "field:background_options",
+  text: "background_options was not applied: tandem runs background responses itself",
+} as const;
 
 /**
  * Fields the canonical form has no place for yet: echoed in the Response as OpenAI echoes the
@@ -271,6 +293,7 @@ function functionTools(
     if (raw.type === "custom") {
       // A function taking one string, `input`; its calls go back as custom tool calls (custom-tools.ts).
       const tool = parseCustomTool(raw, `tools[${i}]`);
+      if (raw.async === true) asyncNotApplied(warnings);
       take(tool.name, `tools[${i}].name`, false);
       custom.add(tool.name);
       out.push(customToolDefinition(tool));
@@ -299,6 +322,7 @@ function functionTools(
       throw new GatewayError("invalid_request", `Invalid value for '${param}': ${issue?.message ?? "invalid tool"}.`, { param });
     }
     const tool = parsed.data;
+    if (raw.async === true) asyncNotApplied(warnings);
     take(tool.name, `tools[${i}].name`, false);
     // OpenAI treats a function without parameters as taking none.
     const parameters = tool.parameters ?? { type: "object", properties: {} };
@@ -318,6 +342,14 @@ function functionTools(
     });
   });
   return { tools: out, echoed, namespaced, custom };
+}
+
+/**
+ * A tool marked `async` (openai-node 7: its output may come back later rather than on the next
+ * request): another wire has no such mode, so its calls are answered as any tool's are; named.
+ */
+function asyncNotApplied(warnings: ResponseWarnings): void {
+  warnings.add("tool-async", "async on tools was not applied: only a Responses upstream reads it");
 }
 
 /** The function and custom tools of a `namespace` tool (NamespaceTool), checked; any other kind is left out and named. */
@@ -341,6 +373,7 @@ function namespaceTools(
   const found: Array<NamespacedTool & { definition: ToolDefinition; param: string; custom?: boolean }> = [];
   raw.tools.forEach((inner: unknown, j: number) => {
     const type = (inner as { type?: unknown } | null)?.type;
+    if ((inner as { async?: unknown } | null)?.async === true) asyncNotApplied(warnings);
     if (type === "custom") {
       const tool = parseCustomTool(inner, `tools[${i}].tools[${j}]`);
       found.push({
@@ -450,22 +483,6 @@ function toolChoice(
     `Invalid value for 'tool_choice.type': '${choice.type}' is not supported by tandem; use "auto", "none", "required", {"type":"function","name":...}, {"type":"custom","name":...} or {"type":"allowed_tools",...}.`,
     { param: "tool_choice.type" },
   );
-}
-
-function responseFormat(format: NonNullable<NonNullable<ResponsesRequestBody["text"]>["format"]>): ResponseFormat {
-  switch (format.type) {
-    case "text":
-      return { type: "text" };
-    case "json_object":
-      return { type: "json" };
-    case "json_schema":
-      return {
-        type: "json_schema",
-        schema: format.schema,
-        name: format.name,
-        ...(format.strict != null && { strict: format.strict }),
-      };
-  }
 }
 
 function echo(

@@ -101,6 +101,8 @@ export class PendingResponse {
   adopt(meta: ResponseMeta, upstream: Record<string, unknown>): Record<string, unknown> {
     const echo = this.#request.echo;
     return {
+      // An upstream that predates the field sent none: null, as renderResponse has it.
+      access_programs: null,
       ...upstream,
       id: this.id,
       created_at: this.createdAt,

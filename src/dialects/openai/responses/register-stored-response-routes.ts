@@ -110,7 +110,8 @@ function refuseEnded(response: Record<string, unknown>): Record<string, unknown>
 async function response(state: StateStore, id: string): Promise<StoredResponse> {
   const found = await state.getResponse(id);
   if (!found) throw notFound("Response", id);
-  return found;
+  // Saved before the field was rendered: `access_programs` is required (nullable) since openai-node 7.
+  return "access_programs" in found.response ? found : { ...found, response: { access_programs: null, ...found.response } };
 }
 
 function idOf(params: unknown): string {

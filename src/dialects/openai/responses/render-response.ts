@@ -56,6 +56,9 @@ export function renderResponse(identity: ResponseIdentity, echo: ResponseEcho, s
     object: "response",
     created_at: identity.createdAt,
     status: state.status,
+    // Required (nullable) since openai-node 7: the access program a model ran under; null is the
+    // API's "no program chosen, standard" and the only truthful value for any target tandem runs.
+    access_programs: null,
     background: echo.background,
     completed_at: done ? Math.floor(Date.now() / 1000) : null,
     error: state.error ? responseError(state.error) : null,
@@ -116,6 +119,8 @@ const RESPONSE_ERROR_CODES: ReadonlySet<string> = new Set([
   "invalid_prompt",
   "data_residency_mismatch",
   "bio_policy",
+  // openai-node 7.
+  "misalignment_policy_violation",
   "vector_store_timeout",
   "invalid_image",
   "invalid_image_format",

@@ -44,6 +44,9 @@ export const textFormatSchema = z.discriminatedUnion("type", [
     .loose(),
 ]);
 
+/** `Shared.ReasoningEffort` (openai-node 6.49 and 7.60 alike). */
+export const reasoningEffortSchema = z.enum(["none", "minimal", "low", "medium", "high", "xhigh", "max"]);
+
 export const responsesRequestSchema = z
   .object({
     model: modelSchema,
@@ -61,7 +64,7 @@ export const responsesRequestSchema = z
       .nullish(),
     reasoning: z
       .object({
-        effort: z.enum(["none", "minimal", "low", "medium", "high", "xhigh"]).nullish(),
+        effort: reasoningEffortSchema.nullish(),
         summary: z.enum(["auto", "concise", "detailed"]).nullish(),
         generate_summary: z.enum(["auto", "concise", "detailed"]).nullish(),
       })

@@ -25,6 +25,12 @@ interface LastResponse {
 /** Client events a connection may hold before earlier ones are answered; more is a client out of control. */
 const MAX_QUEUED_EVENTS = 16;
 
+/** Lanes (`stream_id`) whose last response a connection keeps, and responses whose lane it remembers; the oldest go first. */
+const MAX_LANES = 64;
+
+/** A `stream_id` as the openai SDK (7) makes and checks them (ResponsesWebSocketSession.lane). */
+const STREAM_ID = /^[A-Za-z0-9_.-]{1,256}$/;
+
 /**
  * One WebSocket connection of the Responses API's WebSocket mode (`wss://…/v1/responses`, the
  * openai SDK's `ResponsesWS`, Codex's `supports_websockets`): each `response.create` event is a
@@ -33,6 +39,11 @@ const MAX_QUEUED_EVENTS = 16;
  * with `previous_response_id` and only the new input; `generate: false` prepares a turn without
  * the model (a warm-up whose id can be continued from). Errors before a turn's stream starts are
  * the `{type: "error", status, error}` event OpenAI sends; the connection stays open for the next.
+ * A `response.create` may name a lane (`stream_id`, openai-node 7's ResponsesWebSocketSession.lane):
+ * every event of its answer carries it back, so the SDK routes them to the lane (lanes are answered
+ * one turn at a time too, which keeps each lane's order), and each lane keeps its own last response.
+ * `response.steer` is answered at once with `response.steer.failed` (`steering_not_supported`):
+ * tandem cannot add input to a turn under way.
  */
 export class ResponsesSocketSession {
   readonly #run: SocketTurnRunner;
@@ -43,7 +54,10 @@ export class ResponsesSocketSession {
   /** The bytes of the messages waiting for their turn (not the one being answered). */
   #waitingBytes = 0;
   readonly #maxWaitingBytes: number;
-  #last: LastResponse | undefined;
+  /** The last response of each lane ("" for the connection's default lane). */
+  readonly #last = new Map<string, LastResponse>();
+  /** The lane of each response answered on a named lane, for a steer that names the response. */
+  readonly #laneOf = new Map<string, string>();
 
   /**
    * `maxWaitingBytes`: how many bytes of messages may wait for their turn behind the one being
@@ -59,6 +73,12 @@ export class ResponsesSocketSession {
   /** A text message from the client. */
   receive(text: string): void {
     if (this.#closed.signal.aborted) return;
+    const steer = text.includes("response.steer") ? steerEvent(text) : undefined;
+    if (steer !== undefined) {
+      // Not queued behind the turn it would steer: the answer does not depend on it.
+      void this.#refuseSteer(steer);
+      return;
+    }
     const bytes = Buffer.byteLength(text);
     if (this.#queued >= MAX_QUEUED_EVENTS || (this.#queued > 0 && this.#waitingBytes + bytes > this.#maxWaitingBytes)) {
       void this.#error(429, {
@@ -105,31 +125,48 @@ export class ResponsesSocketSession {
     if (event === null || typeof event !== "object" || Array.isArray(event)) {
       return this.#error(400, invalid("Each event must be a JSON object with a 'type'.", "type"));
     }
-    const { type, generate, stream: _stream, ...body } = event as Record<string, unknown>;
+    // `stream_id` is the socket's own routing: never a field of the turn (nor of an upstream's request).
+    const { type, generate, stream: _stream, stream_id: streamId, ...body } = event as Record<string, unknown>;
     // Codex acknowledges each response it has read: nothing to do.
     if (type === "response.processed") return;
+    const lane = typeof streamId === "string" ? streamId : undefined;
     if (type !== "response.create") {
       return this.#error(
         400,
         invalid(`Unsupported event type '${String(type).slice(0, 100)}': this connection takes 'response.create'.`, "type"),
+        undefined,
+        lane,
+      );
+    }
+    if (streamId !== undefined && (lane === undefined || !STREAM_ID.test(lane))) {
+      return this.#error(
+        400,
+        invalid("Invalid value for 'stream_id': expected 1 to 256 letters, digits, '_', '.' or '-'.", "stream_id"),
+        undefined,
+        lane,
       );
     }
     if (body.background === true) {
-      return this.#error(400, invalid("background is not supported over WebSocket: use POST /v1/responses.", "background"));
+      return this.#error(
+        400,
+        invalid("background is not supported over WebSocket: use POST /v1/responses.", "background"),
+        undefined,
+        lane,
+      );
     }
     delete body.background;
     if (generate !== undefined && typeof generate !== "boolean") {
-      return this.#error(400, invalid("Invalid value for 'generate': expected a boolean.", "generate"));
+      return this.#error(400, invalid("Invalid value for 'generate': expected a boolean.", "generate"), undefined, lane);
     }
     const turn = this.#continued(body);
-    if (generate === false) return this.#warmUp(turn);
-    await this.#answer(turn);
+    if (generate === false) return this.#warmUp(turn, lane);
+    await this.#answer(turn, lane);
   }
 
-  /** A follow-up to this connection's last response that was not stored: its history, then the new input. */
+  /** A follow-up to a last response (of any lane: a lane may fork from another's) that was not stored: its history, then the new input. */
   #continued(body: Record<string, unknown>): Record<string, unknown> {
-    const last = this.#last;
-    if (last === undefined || body.previous_response_id !== last.id || last.base === last.id) return body;
+    const last = [...this.#last.values()].find((kept) => kept.id === body.previous_response_id);
+    if (last === undefined || last.base === last.id) return body;
     const { previous_response_id: _previous, ...rest } = body;
     return {
       ...rest,
@@ -138,7 +175,7 @@ export class ResponsesSocketSession {
     };
   }
 
-  async #answer(turn: Record<string, unknown>): Promise<void> {
+  async #answer(turn: Record<string, unknown>, lane: string | undefined): Promise<void> {
     let final: Record<string, unknown> | undefined;
     let failed = false;
     const relay = async (data: string): Promise<void> => {
@@ -146,50 +183,109 @@ export class ResponsesSocketSession {
       if (event?.type === "response.completed" || event?.type === "response.incomplete")
         final = event.response as Record<string, unknown>;
       else if (event?.type === "response.failed" || event?.type === "error") failed = true;
-      await this.#send(data);
+      if (lane === undefined || event === undefined) return this.#send(data);
+      if (event.type === "response.created") this.#remember(this.#laneOf, String(idOf(event.response)), lane);
+      await this.#send(JSON.stringify({ ...event, stream_id: lane }));
     };
     let outcome: LoopbackTurnOutcome;
     try {
       outcome = await this.#run(turn, relay, this.#closed.signal);
     } catch (err) {
       // OpenAI forgets the connection's last response when a turn fails.
-      this.#last = undefined;
+      this.#last.delete(lane ?? "");
       if (this.#closed.signal.aborted) return;
       throw err;
     }
     if (outcome.kind === "refused") {
-      this.#last = undefined;
+      this.#last.delete(lane ?? "");
       const error = (outcome.body as { error?: unknown } | undefined)?.error ?? outcome.body;
-      return this.#error(outcome.status, error, outcome.headers);
+      return this.#error(outcome.status, error, outcome.headers, lane);
     }
-    this.#last = final !== undefined && !failed ? remembered(turn, final) : undefined;
+    this.#keepLast(lane, final !== undefined && !failed ? remembered(turn, final) : undefined);
   }
 
   /** `generate: false`: the turn's state is kept without asking the model; its id can be continued from. */
-  async #warmUp(turn: Record<string, unknown>): Promise<void> {
+  async #warmUp(turn: Record<string, unknown>, lane: string | undefined): Promise<void> {
     let parsed: ReturnType<typeof parseResponsesRequest>;
     try {
       parsed = parseResponsesRequest({ ...turn, input: turn.input ?? [] });
     } catch (err) {
-      this.#last = undefined;
+      this.#last.delete(lane ?? "");
       if (!(err instanceof GatewayError)) throw err;
-      return this.#error(400, invalid(err.message, err.param ?? null, err.reason ?? "invalid_value"));
+      return this.#error(400, invalid(err.message, err.param ?? null, err.reason ?? "invalid_value"), undefined, lane);
     }
     const id = makeId("resp_", 48);
     const identity = { id, createdAt: unixSeconds(), model: typeof turn.model === "string" ? turn.model : "" };
     const usage = { inputTokens: 0, outputTokens: 0 };
     const created = renderResponse(identity, parsed.echo, { status: "in_progress", output: [], usage: undefined });
     const completed = renderResponse(identity, parsed.echo, { status: "completed", output: [], usage });
-    await this.#send(JSON.stringify({ type: "response.created", sequence_number: 0, response: created }));
-    await this.#send(JSON.stringify({ type: "response.completed", sequence_number: 1, response: completed }));
+    const onLane = lane === undefined ? {} : { stream_id: lane };
+    if (lane !== undefined) this.#remember(this.#laneOf, id, lane);
+    await this.#send(JSON.stringify({ type: "response.created", sequence_number: 0, response: created, ...onLane }));
+    await this.#send(JSON.stringify({ type: "response.completed", sequence_number: 1, response: completed, ...onLane }));
     const base = typeof turn.previous_response_id === "string" ? turn.previous_response_id : undefined;
-    this.#last = turn.conversation == null ? { id, base, items: inputItems(turn.input) } : undefined;
+    this.#keepLast(lane, turn.conversation == null ? { id, base, items: inputItems(turn.input) } : undefined);
   }
 
-  async #error(status: number, error: unknown, headers?: Record<string, string>): Promise<void> {
+  /** `response.steer` (ResponseSteerEvent): refused, in the event the SDK types for it, on the lane of the response it names. */
+  async #refuseSteer(steer: Record<string, unknown>): Promise<void> {
     if (this.#closed.signal.aborted) return;
-    await this.#send(JSON.stringify({ type: "error", status, error, ...(headers && { headers }) }));
+    const target = typeof steer.previous_response_id === "string" ? steer.previous_response_id : "";
+    const lane = this.#laneOf.get(target);
+    await this.#send(
+      JSON.stringify({
+        type: "response.steer.failed",
+        sequence_number: 0,
+        error: {
+          type: "invalid_request_error",
+          code: "steering_not_supported",
+          message:
+            "Steering is not supported by tandem: wait for the response to end, then send the input in a new response.create with previous_response_id.",
+        },
+        steer: { input: steer.input ?? "", previous_response_id: target },
+        ...(lane !== undefined && { stream_id: lane }),
+      }),
+    );
   }
+
+  #keepLast(lane: string | undefined, last: LastResponse | undefined): void {
+    if (last === undefined) this.#last.delete(lane ?? "");
+    else this.#remember(this.#last, lane ?? "", last);
+  }
+
+  /** Sets `key` as the newest entry of `map`, dropping the oldest past MAX_LANES. */
+  #remember<V>(map: Map<string, V>, key: string, value: V): void {
+    map.delete(key);
+    map.set(key, value);
+    if (map.size > MAX_LANES) map.delete(map.keys().next().value as string);
+  }
+
+  /**
+   * An error event. Its headers (a refusal's `retry-after`) go both where Codex reads them (beside
+   * `error`) and where openai-node 7 types them (ResponseWsError: `error.headers`).
+   */
+  async #error(status: number, error: unknown, headers?: Record<string, string>, lane?: string): Promise<void> {
+    if (this.#closed.signal.aborted) return;
+    await this.#send(
+      JSON.stringify({
+        type: "error",
+        status,
+        error: headers && error !== null && typeof error === "object" ? { ...error, headers } : error,
+        ...(headers && { headers }),
+        ...(lane !== undefined && { stream_id: lane }),
+      }),
+    );
+  }
+}
+
+/** A `response.steer` event, or undefined for any other message (a bad one is #handle's to answer). */
+function steerEvent(text: string): Record<string, unknown> | undefined {
+  const event = parseEvent(text);
+  return event !== undefined && !Array.isArray(event) && event.type === "response.steer" ? event : undefined;
+}
+
+function idOf(response: unknown): unknown {
+  return response !== null && typeof response === "object" ? (response as { id?: unknown }).id : undefined;
 }
 
 /** What the connection keeps of a finished turn: nothing when it is stored or in a conversation (the store has it). */

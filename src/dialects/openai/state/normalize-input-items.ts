@@ -104,7 +104,7 @@ export function normalizeInputEntry(raw: unknown, param: string, options: Normal
 }
 
 export function normalizeInputItem(raw: unknown, param: string, options: NormalizeOptions = {}): StateItem {
-  const item = object(raw, param);
+  let item = object(raw, param);
   const type = item.type ?? (item.role !== undefined ? "message" : undefined);
   if (typeof type !== "string" || type === "") {
     throw invalidParam(`${param}.type`, `Missing required parameter: '${param}.type'.`, "missing_required_parameter");
@@ -120,7 +120,12 @@ export function normalizeInputItem(raw: unknown, param: string, options: Normali
       return withIdAndStatus(item, type, param);
     case "function_call_output":
     case "custom_tool_call_output":
-      requireStrings(item, param, ["call_id"]);
+      if (type === "function_call_output" && item.call_id == null && typeof item.name === "string" && item.name !== "") {
+        // openai-node 7: a function's output may name its tool instead of its call (paired in
+        // check-tool-history.ts with the latest call of that tool still waiting for one).
+        const { call_id: _none, ...named } = item;
+        item = named;
+      } else requireStrings(item, param, ["call_id"]);
       if (typeof item.output !== "string" && !Array.isArray(item.output)) {
         throw invalidParam(
           `${param}.output`,

@@ -1,0 +1,26 @@
+import type { z } from "zod";
+import type { ReasoningControl, ResponseFormat } from "../../../core/index.js";
+import type { reasoningEffortSchema, textFormatSchema } from "./responses-api.js";
+
+/** The effort as the canonical reasoning control (xhigh and max as high, the highest the other wires have). */
+export function reasoningControl(effort: z.output<typeof reasoningEffortSchema>): ReasoningControl {
+  if (effort === "none") return { enabled: false };
+  return { enabled: true, effort: effort === "xhigh" || effort === "max" ? "high" : effort };
+}
+
+/** A `text.format` as the canonical response format. */
+export function responseFormat(format: z.output<typeof textFormatSchema>): ResponseFormat {
+  switch (format.type) {
+    case "text":
+      return { type: "text" };
+    case "json_object":
+      return { type: "json" };
+    case "json_schema":
+      return {
+        type: "json_schema",
+        schema: format.schema,
+        name: format.name,
+        ...(format.strict != null && { strict: format.strict }),
+      };
+  }
+}
