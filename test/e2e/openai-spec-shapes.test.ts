@@ -1,0 +1,341 @@
+/**
+ * OpenAI's Chat Completions, Completions, Embeddings and Models APIs as the openai SDK's types (6.49)
+ * and OpenAI's API reference describe them, through a real tandem server with the official openai
+ * SDK and raw fetch, on every kind of target: an OpenAI-compatible upstream (same wire, passed
+ * through), an Anthropic upstream, an Ollama upstream, a Responses-only upstream and the embedded
+ * engine (tiny scripted GGUF models, one thread). Every answer of a battery is validated against a
+ * schema derived from the SDK's types (test/support/openai-shapes.ts); the describes after it are
+ * the mismatches that validation and a reading of the reference found, each asserted as OpenAI
+ * answers it.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import OpenAI from "openai";
+import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
+import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
+import { type FakeResponsesUpstream, startFakeOpenAIResponses } from "../support/fake-openai-responses-upstream.js";
+import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { makeModelDir, writeChatModel, writeToolCallModel } from "../support/gguf/index.js";
+import {
+  ChatCompletionChunkSchema,
+  ChatCompletionSchema,
+  CompletionChunkSchema,
+  CompletionSchema,
+  CreateEmbeddingResponseSchema,
+  ErrorBodySchema,
+  ModelListSchema,
+  ModelSchema,
+  problems,
+  sseData,
+  streamProblems,
+} from "../support/openai-shapes.js";
+import { loadLocalModel, type RunningTandem, startTandem } from "../support/tandem.js";
+
+let openai: FakeOpenAIUpstream;
+let responses: FakeResponsesUpstream;
+let ollama: FakeOllamaUpstream;
+let anthropic: FakeAnthropic;
+let tandem: RunningTandem;
+let client: OpenAI;
+let cleanup: () => Promise<void>;
+
+/** One model of each target kind; `openai` is the same wire (passed through). */
+const TARGETS = {
+  openai: "openai/gpt-4o-mini",
+  anthropic: "anthropic/claude-haiku-4-5",
+  ollama: "ollama/llama3.2:latest",
+  responses: "codex/gpt-5-codex",
+  local: "local/chat",
+} as const;
+const LOCAL_TOOLS = "local/tools";
+type Kind = keyof typeof TARGETS;
+
+const KINDS = (Object.entries(TARGETS) as [Kind, string][]).map(([kind, model]) => ({
+  kind,
+  model,
+  toolModel: kind === "local" ? LOCAL_TOOLS : model,
+}));
+
+const weatherTool = {
+  type: "function" as const,
+  function: {
+    name: "get_weather",
+    description: "Current weather for a city",
+    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+  },
+};
+
+before(async () => {
+  [openai, responses, ollama, anthropic] = await Promise.all([
+    startFakeOpenAI({ models: ["gpt-4o-mini", "text-embedding-3-small"] }),
+    startFakeOpenAIResponses({ models: ["gpt-5-codex"] }),
+    startFakeOllama({ models: ["llama3.2:latest", "nomic-embed-text:latest"] }),
+    startFakeAnthropic({ models: ["claude-haiku-4-5"] }),
+  ]);
+  const made = await makeModelDir();
+  cleanup = made.cleanup;
+  await writeChatModel(join(made.dir, "chat.gguf"));
+  await writeToolCallModel(join(made.dir, "tools.gguf"));
+  tandem = await startTandem(
+    {
+      providers: {
+        openai: { kind: "openai", baseUrl: openai.url, apiKeys: ["env:UP"], local: false },
+        codex: { kind: "openai", baseUrl: responses.url, apiKeys: ["env:UP"], responses: "only", local: false },
+        ollama: { kind: "ollama", baseUrl: ollama.url },
+        anthropic: { kind: "anthropic", baseUrl: anthropic.url, apiKeys: ["env:UP"], local: false },
+        local: {
+          kind: "llamacpp",
+          threads: 1,
+          models: {
+            chat: { path: join(made.dir, "chat.gguf"), contextSize: 512 },
+            tools: { path: join(made.dir, "tools.gguf"), contextSize: 1024 },
+          },
+        },
+      },
+      breaker: { failureThreshold: 1000, cooldownMs: 1000 },
+    },
+    { env: { UP: "sk-upstream" } },
+  );
+  client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  for (const model of [TARGETS.local, LOCAL_TOOLS]) await loadLocalModel(tandem, model);
+});
+
+after(async () => {
+  await tandem?.close();
+  await Promise.all([openai, responses, ollama, anthropic].map((fake) => fake?.close()));
+  await cleanup?.();
+});
+
+function textScripts(): void {
+  openai.script(() => ({ kind: "text", text: "Hello from openai", usage: { input: 10, output: 5 } }));
+  responses.script(() => ({ kind: "answer", text: "Hello from responses" }));
+  ollama.script(() => ({ kind: "text", text: "Hello from ollama", usage: { input: 12, output: 4 } }));
+  anthropic.script(() => ({ kind: "text", text: "Hello from anthropic", usage: { input: 9, output: 4 } }));
+}
+
+function toolScripts(): void {
+  openai.script(() => ({ kind: "tool_calls", calls: [{ name: "get_weather", arguments: { city: "Paris" } }] }));
+  responses.script(() => ({ kind: "answer", calls: [{ name: "get_weather", arguments: '{"city":"Paris"}' }] }));
+  ollama.script(() => ({ kind: "tool_calls", calls: [{ name: "get_weather", arguments: { city: "Paris" } }] }));
+  anthropic.script(() => ({ kind: "tool_calls", calls: [{ name: "get_weather", arguments: { city: "Paris" } }] }));
+}
+
+async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${tandem.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+function hi(model: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { model, messages: [{ role: "user", content: "Hi" }], max_completion_tokens: 40, ...extra };
+}
+
+describe("the whole battery, checked against the SDK's types, on every target kind", () => {
+  for (const { kind, model, toolModel } of KINDS) {
+    it(`chat completions on ${kind}: whole, streamed, with and without include_usage`, async () => {
+      const cases: [string, Record<string, unknown>, () => void][] = [
+        ["text", hi(model), textScripts],
+        [
+          "tools",
+          hi(toolModel, { tools: [weatherTool], messages: [{ role: "user", content: "Weather in Paris?" }] }),
+          toolScripts,
+        ],
+      ];
+      for (const [label, body, script] of cases) {
+        script();
+        const whole = await post("/v1/chat/completions", body);
+        assert.equal(whole.status, 200, `${label}: ${whole.text}`);
+        assert.deepEqual(problems(ChatCompletionSchema, JSON.parse(whole.text)), [], `${label} whole: ${whole.text}`);
+        for (const streamOptions of [undefined, { include_usage: true }]) {
+          const streamed = await post("/v1/chat/completions", { ...body, stream: true, stream_options: streamOptions });
+          assert.equal(streamed.status, 200, `${label}: ${streamed.text}`);
+          assert.deepEqual(streamProblems(streamed.text, ChatCompletionChunkSchema), [], `${label} streamed: ${streamed.text}`);
+        }
+      }
+    });
+
+    it(`legacy completions on ${kind}: whole and streamed`, async () => {
+      textScripts();
+      const body = { model, prompt: "Say hi", max_tokens: 20 };
+      const whole = await post("/v1/completions", body);
+      assert.equal(whole.status, 200, whole.text);
+      assert.deepEqual(problems(CompletionSchema, JSON.parse(whole.text)), [], whole.text);
+      for (const streamOptions of [undefined, { include_usage: true }]) {
+        const streamed = await post("/v1/completions", { ...body, stream: true, stream_options: streamOptions });
+        assert.equal(streamed.status, 200, streamed.text);
+        assert.deepEqual(streamProblems(streamed.text, CompletionChunkSchema), [], streamed.text);
+      }
+    });
+  }
+
+  it("embeddings on every target that embeds", async () => {
+    for (const model of ["openai/text-embedding-3-small", "ollama/nomic-embed-text:latest", TARGETS.local]) {
+      for (const encoding_format of ["float", "base64"]) {
+        const res = await post("/v1/embeddings", { model, input: ["a cat", "a dog"], encoding_format });
+        assert.equal(res.status, 200, `${model}: ${res.text}`);
+        assert.deepEqual(problems(CreateEmbeddingResponseSchema, JSON.parse(res.text)), [], `${model}: ${res.text}`);
+      }
+    }
+  });
+
+  it("models: the list and each entry", async () => {
+    const res = await fetch(`${tandem.url}/v1/models`);
+    const list = (await res.json()) as { data: { id: string }[] };
+    assert.deepEqual(problems(ModelListSchema, list), []);
+    for (const entry of list.data) {
+      const one = await fetch(`${tandem.url}/v1/models/${entry.id}`);
+      assert.equal(one.status, 200, entry.id);
+      assert.deepEqual(problems(ModelSchema, await one.json()), [], entry.id);
+    }
+  });
+});
+
+type Chunk = OpenAI.Chat.Completions.ChatCompletionChunk;
+
+async function chunks(body: Record<string, unknown>): Promise<Chunk[]> {
+  const res = await post("/v1/chat/completions", { ...body, stream: true });
+  assert.equal(res.status, 200, res.text);
+  const frames = sseData(res.text);
+  assert.equal(frames.at(-1), "[DONE]");
+  return frames.slice(0, -1) as Chunk[];
+}
+
+describe("ChatCompletionMessage.annotations (what OpenAI sends on every message)", () => {
+  it("is an empty array on a whole answer from every target kind", async () => {
+    textScripts();
+    for (const { kind, model } of KINDS) {
+      const completion = await client.chat.completions.create(hi(model) as never);
+      assert.deepEqual(completion.choices[0]?.message.annotations, [], kind);
+    }
+  });
+});
+
+describe("stream_options.include_usage", () => {
+  it("without it: no usage chunk and no usage field; with it: usage null on every chunk, then one with choices [] and the usage", async () => {
+    textScripts();
+    for (const { kind, model } of KINDS) {
+      const plain = await chunks(hi(model));
+      assert.ok(plain.length > 1, kind);
+      for (const chunk of plain) {
+        // As OpenAI: no `usage` member at all (tandem asks a same-wire upstream for usage, which puts a null on every chunk).
+        assert.ok(!("usage" in chunk), `${kind}: ${JSON.stringify(chunk)}`);
+        assert.equal(chunk.choices.length, 1, kind);
+      }
+      const counted = await chunks(hi(model, { stream_options: { include_usage: true } }));
+      const last = counted.at(-1) as Chunk;
+      assert.deepEqual(last.choices, [], kind);
+      assert.ok(
+        last.usage && last.usage.prompt_tokens > 0 && last.usage.completion_tokens > 0,
+        `${kind}: ${JSON.stringify(last)}`,
+      );
+      assert.equal(last.usage.total_tokens, last.usage.prompt_tokens + last.usage.completion_tokens, kind);
+      for (const chunk of counted.slice(0, -1)) assert.equal(chunk.usage, null, `${kind}: ${JSON.stringify(chunk)}`);
+      // Every chunk of one stream shares its id and created.
+      assert.equal(new Set(counted.map((chunk) => chunk.id)).size, 1, kind);
+      assert.equal(new Set(counted.map((chunk) => chunk.created)).size, 1, kind);
+      const finish = counted.filter((chunk) => chunk.choices[0]?.finish_reason != null);
+      assert.deepEqual(
+        finish.map((chunk) => chunk.choices[0]?.finish_reason),
+        ["stop"],
+        kind,
+      );
+    }
+  });
+});
+
+describe("tool calls, whole and streamed", () => {
+  it("a streamed call has index, id, type and name in its first delta only, then its arguments", async () => {
+    toolScripts();
+    for (const { kind, toolModel } of KINDS) {
+      const body = hi(toolModel, { tools: [weatherTool], messages: [{ role: "user", content: "Weather in Paris?" }] });
+      const deltas = (await chunks(body)).flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? []);
+      assert.ok(deltas.length > 0, kind);
+      const [first, ...rest] = deltas;
+      assert.equal(first?.index, 0, kind);
+      assert.match(first?.id ?? "", /\S/, kind);
+      assert.equal(first?.type, "function", kind);
+      assert.equal(first?.function?.name, "get_weather", kind);
+      for (const delta of rest) {
+        assert.ok(!("id" in delta) && !("type" in delta), `${kind}: ${JSON.stringify(delta)}`);
+        assert.ok(!("name" in (delta.function ?? {})), `${kind}: ${JSON.stringify(delta)}`);
+      }
+      const args = deltas.map((delta) => delta.function?.arguments ?? "").join("");
+      assert.deepEqual(JSON.parse(args), { city: "Paris" }, kind);
+
+      const whole = await client.chat.completions.create(body as never);
+      const choice = whole.choices[0];
+      assert.equal(choice?.finish_reason, "tool_calls", kind);
+      assert.equal(choice?.message.content, null, kind);
+      const call = choice?.message.tool_calls?.[0];
+      assert.ok(call?.type === "function", kind);
+      assert.deepEqual(JSON.parse(call.function.arguments), { city: "Paris" }, kind);
+    }
+  });
+
+  it("the SDK's chat.completions.stream() helper and finalChatCompletion() put the same answer together", async () => {
+    for (const { kind, model, toolModel } of KINDS) {
+      textScripts();
+      const text = await client.chat.completions.stream(hi(model) as never).finalChatCompletion();
+      // The helper's own addition (`parsed`, from response_format) aside, a ChatCompletion as the types have it.
+      const choices = text.choices.map(({ message: { parsed: _, ...message }, ...choice }) => ({ ...choice, message }));
+      assert.deepEqual(problems(ChatCompletionSchema, { ...text, choices }), [], `${kind}: ${JSON.stringify(text)}`);
+      assert.match(text.choices[0]?.message.content ?? "", /\S/, kind);
+      assert.equal(text.choices[0]?.finish_reason, "stop", kind);
+      toolScripts();
+      const body = hi(toolModel, { tools: [weatherTool], messages: [{ role: "user", content: "Weather in Paris?" }] });
+      const calls = await client.chat.completions.stream(body as never).finalChatCompletion();
+      assert.equal(calls.choices[0]?.finish_reason, "tool_calls", kind);
+      const call = calls.choices[0]?.message.tool_calls?.[0];
+      assert.ok(call?.type === "function" && call.function.name === "get_weather", kind);
+    }
+  });
+});
+
+describe("embeddings", () => {
+  it("client.embeddings.create (base64 on the wire, decoded by the SDK) returns the floats float format returns", async () => {
+    for (const model of ["openai/text-embedding-3-small", "ollama/nomic-embed-text:latest", TARGETS.local]) {
+      const decoded = await client.embeddings.create({ model, input: ["a cat", "a dog"] });
+      const floats = await client.embeddings.create({ model, input: ["a cat", "a dog"], encoding_format: "float" });
+      assert.equal(decoded.data.length, 2, model);
+      for (const [i, item] of decoded.data.entries()) {
+        const want = floats.data[i]?.embedding ?? [];
+        assert.equal(item.embedding.length, want.length, model);
+        // The SDK decodes float32: the same number, to a float32's precision.
+        assert.deepEqual(
+          item.embedding,
+          want.map((value) => Math.fround(value)),
+          `${model}[${i}]`,
+        );
+      }
+    }
+  });
+
+  it("dimensions: the vectors have the length asked for", async () => {
+    const res = await client.embeddings.create({ model: "openai/text-embedding-3-small", input: "a cat", dimensions: 4 });
+    assert.equal(res.data[0]?.embedding.length, 4);
+  });
+});
+
+describe("models", () => {
+  it("an unknown id, with or without a slash, is OpenAI's 404 that lists what exists", async () => {
+    for (const [id, lists] of [
+      ["nope", /openai\/gpt-4o-mini/],
+      // A local name: the engine's folder says what exists (the catalog passes every local name on).
+      ["local/qwen2.5-0.5b", /local\/chat/],
+    ] as const) {
+      await assert.rejects(client.models.retrieve(id), (error: unknown) => {
+        assert.ok(error instanceof OpenAI.NotFoundError, String(error));
+        assert.deepEqual(problems(ErrorBodySchema, { error: error.error }), []);
+        assert.equal((error.error as { code?: string }).code, "model_not_found");
+        assert.match(error.message, lists);
+        return true;
+      });
+    }
+    const local = await client.models.retrieve(TARGETS.local);
+    assert.equal(local.id, TARGETS.local);
+  });
+});
