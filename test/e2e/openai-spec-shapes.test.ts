@@ -339,3 +339,208 @@ describe("models", () => {
     assert.equal(local.id, TARGETS.local);
   });
 });
+
+describe("errors: OpenAI's body, status, words and code for each bad request, and the SDK's error class", () => {
+  const model = TARGETS.openai;
+  const msgs = [{ role: "user", content: "Hi" }];
+  /** [what, path, body, status, param, code, message] as api.openai.com answers them. */
+  const cases: [string, string, unknown, number, string | null, string | null, RegExp][] = [
+    ["a body that is not JSON", "/v1/chat/completions", "{not json", 400, null, null, /JSON/],
+    [
+      "no model",
+      "/v1/chat/completions",
+      { messages: msgs },
+      400,
+      "model",
+      "missing_required_parameter",
+      /^Missing required parameter: 'model'\.$/,
+    ],
+    [
+      "no messages",
+      "/v1/chat/completions",
+      { model },
+      400,
+      "messages",
+      "missing_required_parameter",
+      /^Missing required parameter: 'messages'\.$/,
+    ],
+    [
+      "messages of the wrong type",
+      "/v1/chat/completions",
+      { model, messages: "Hi" },
+      400,
+      "messages",
+      "invalid_type",
+      /^Invalid type for 'messages': expected an array, but got a string instead\.$/,
+    ],
+    [
+      "max_tokens of the wrong type",
+      "/v1/chat/completions",
+      { model, messages: msgs, max_tokens: "5" },
+      400,
+      "max_tokens",
+      "invalid_type",
+      /^Invalid type for 'max_tokens': expected an integer, but got a string instead\.$/,
+    ],
+    [
+      "temperature of the wrong type",
+      "/v1/chat/completions",
+      { model, messages: msgs, temperature: "hot" },
+      400,
+      "temperature",
+      "invalid_type",
+      /^Invalid type for 'temperature': expected a decimal, but got a string instead\.$/,
+    ],
+    [
+      "empty messages",
+      "/v1/chat/completions",
+      { model, messages: [] },
+      400,
+      "messages",
+      "empty_array",
+      /^Invalid 'messages': empty array\. Expected an array with minimum length 1, but got an empty array instead\.$/,
+    ],
+    [
+      "a bad role",
+      "/v1/chat/completions",
+      { model, messages: [{ role: "robot", content: "Hi" }] },
+      400,
+      "messages[0].role",
+      "invalid_value",
+      /robot|role/,
+    ],
+    [
+      "a tool message without tool_call_id",
+      "/v1/chat/completions",
+      { model, messages: [{ role: "tool", content: "21C" }] },
+      400,
+      "messages[0].tool_call_id",
+      "missing_required_parameter",
+      /^Missing required parameter: 'messages\[0\]\.tool_call_id'\.$/,
+    ],
+    [
+      "n above 128",
+      "/v1/chat/completions",
+      { model, messages: msgs, n: 200 },
+      400,
+      "n",
+      "integer_above_max_value",
+      /^Invalid 'n': integer above maximum value\. Expected a value <= 128, but got 200 instead\.$/,
+    ],
+    [
+      "n below 1",
+      "/v1/chat/completions",
+      { model, messages: msgs, n: 0 },
+      400,
+      "n",
+      "integer_below_min_value",
+      /^Invalid 'n': integer below minimum value\. Expected a value >= 1, but got 0 instead\.$/,
+    ],
+    [
+      "temperature above 2",
+      "/v1/chat/completions",
+      { model, messages: msgs, temperature: 3 },
+      400,
+      "temperature",
+      "decimal_above_max_value",
+      /^Invalid 'temperature': decimal above maximum value\. Expected a value <= 2, but got 3 instead\.$/,
+    ],
+    [
+      "a reasoning_effort outside the set",
+      "/v1/chat/completions",
+      { model, messages: msgs, reasoning_effort: "extreme" },
+      400,
+      "reasoning_effort",
+      "invalid_value",
+      /extreme/,
+    ],
+    [
+      "an unknown model",
+      "/v1/chat/completions",
+      { model: "nope/x", messages: msgs },
+      404,
+      "model",
+      "model_not_found",
+      /nope\/x.*openai\/gpt-4o-mini/,
+    ],
+    ["completions without a prompt", "/v1/completions", { model }, 400, "prompt", "invalid_value", /prompt/],
+    [
+      "embeddings without input",
+      "/v1/embeddings",
+      { model: "openai/text-embedding-3-small" },
+      400,
+      "input",
+      "missing_required_parameter",
+      /^Missing required parameter: 'input'\.$/,
+    ],
+    [
+      "embeddings of an empty list",
+      "/v1/embeddings",
+      { model: "openai/text-embedding-3-small", input: [] },
+      400,
+      "input",
+      "invalid_value",
+      /input/,
+    ],
+    [
+      "embeddings of an empty string",
+      "/v1/embeddings",
+      { model: "openai/text-embedding-3-small", input: "" },
+      400,
+      "input",
+      "invalid_value",
+      /empty/,
+    ],
+    [
+      "an encoding_format outside the set",
+      "/v1/embeddings",
+      { model: "openai/text-embedding-3-small", input: "a", encoding_format: "hex" },
+      400,
+      "encoding_format",
+      "invalid_value",
+      /^Invalid value for 'encoding_format': 'hex'\. Supported values are: 'float' and 'base64'\.$/,
+    ],
+  ];
+  for (const [what, path, body, status, param, code, message] of cases) {
+    it(`${what}: ${status} ${code}`, async () => {
+      const asked = openai.requests.length;
+      const res = await post(path, body);
+      assert.equal(res.status, status, res.text);
+      const answer = JSON.parse(res.text) as {
+        error: { message: string; param: string | null; code: string | null; type: string };
+      };
+      assert.deepEqual(problems(ErrorBodySchema, answer), [], res.text);
+      assert.deepEqual(
+        [answer.error.type, answer.error.param, answer.error.code],
+        ["invalid_request_error", param, code],
+        res.text,
+      );
+      assert.match(answer.error.message, message);
+      assert.equal(openai.requests.length, asked, "no upstream was asked");
+    });
+  }
+
+  it("an oversized body is a 413 in OpenAI's shape", async () => {
+    const res = await post("/v1/chat/completions", {
+      model,
+      messages: [{ role: "user", content: "x".repeat(40 * 1024 * 1024) }],
+    });
+    assert.equal(res.status, 413);
+    assert.deepEqual(problems(ErrorBodySchema, JSON.parse(res.text)), [], res.text);
+  });
+
+  it("the SDK maps each status to its error class", async () => {
+    await assert.rejects(client.chat.completions.create({ model, messages: [] }), OpenAI.BadRequestError);
+    await assert.rejects(
+      client.chat.completions.create({ model: "nope/x", messages: [{ role: "user", content: "Hi" }] }),
+      OpenAI.NotFoundError,
+    );
+    await assert.rejects(client.embeddings.create({ model: "nope/x", input: "a" }), OpenAI.NotFoundError);
+    await assert.rejects(client.completions.create({ model: "nope/x", prompt: "a" }), OpenAI.NotFoundError);
+    openai.script(() => ({ kind: "error", status: 429 }));
+    await assert.rejects(
+      client.chat.completions.create({ model, messages: [{ role: "user", content: "Hi" }] }),
+      OpenAI.RateLimitError,
+    );
+  });
+});

@@ -1,7 +1,7 @@
 import { type ChatRequest, GatewayError } from "../../core/index.js";
-import { parseBody } from "../shared/index.js";
 import { type CompletionRequestBody, completionRequestSchema } from "./completions-api.js";
 import { copySamplingSettings, rejectMultipleChoices } from "./parse-chat-completion-request.js";
+import { parseOpenAIBody } from "./parse-openai-body.js";
 
 /** The legacy API's default when `max_tokens` is omitted (API reference: "Defaults to 16"). */
 export const DEFAULT_COMPLETION_MAX_TOKENS = 16;
@@ -22,7 +22,7 @@ export interface ParsedCompletionRequest {
  * field when the target cannot report them.
  */
 export function parseCompletionRequest(body: unknown): ParsedCompletionRequest {
-  const wire = parseBody(completionRequestSchema, body);
+  const wire = parseOpenAIBody(completionRequestSchema, body);
   const prompt = promptText(wire.prompt);
   rejectMultipleChoices(wire.n);
   if (wire.best_of != null && wire.best_of > 1)

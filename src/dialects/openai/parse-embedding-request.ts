@@ -1,6 +1,6 @@
 import { type EmbedRequest, GatewayError } from "../../core/index.js";
-import { parseBody } from "../shared/index.js";
 import { type EmbeddingRequestBody, embeddingRequestSchema } from "./embeddings-api.js";
+import { parseOpenAIBody } from "./parse-openai-body.js";
 
 /** OpenAI's own cap on inputs per request. */
 const MAX_INPUTS = 2048;
@@ -13,7 +13,7 @@ export interface ParsedEmbeddingRequest {
 }
 
 export function parseEmbeddingRequest(body: unknown): ParsedEmbeddingRequest {
-  const wire = parseBody(embeddingRequestSchema, body);
+  const wire = parseOpenAIBody(embeddingRequestSchema, body);
   const embed: EmbedRequest = { model: wire.model, input: inputTexts(wire.input) };
   if (wire.dimensions != null) embed.dimensions = wire.dimensions;
   if (wire.user != null && wire.user !== "") embed.user = wire.user;

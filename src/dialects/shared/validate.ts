@@ -3,11 +3,33 @@ import { formatPath, GatewayError } from "../../core/index.js";
 
 export { formatPath };
 
+/** The first thing wrong with a body: the field (`messages[0].role`), zod's issue, and the value the body has there. */
+export interface BodyIssue {
+  param: string;
+  issue: BodyIssueDetail;
+  /** What the body holds at the field (undefined when it is missing). */
+  value: unknown;
+}
+
+/** zod's issue, as much of it as a dialect's wording reads. */
+export type BodyIssueDetail = Issue & {
+  expected?: string;
+  origin?: string;
+  minimum?: number | bigint;
+  maximum?: number | bigint;
+  values?: unknown[];
+};
+
 /**
  * Validates a request body against a dialect's schema. On failure throws an invalid_request
- * GatewayError whose message names the field and what was expected.
+ * GatewayError whose message names the field and what was expected; `explain` words it in the
+ * dialect's own terms where it can (undefined: the default wording).
  */
-export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+export function parseBody<S extends z.ZodType>(
+  schema: S,
+  body: unknown,
+  explain?: (found: BodyIssue) => GatewayError | undefined,
+): z.output<S> {
   if (body === undefined || body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new GatewayError("invalid_request", "The request body must be a JSON object");
   }
@@ -16,8 +38,23 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
   const issue = parsed.error.issues[0] && deepestBranch(parsed.error.issues[0]);
   if (!issue) throw new GatewayError("invalid_request", "Invalid request body");
   const param = formatPath(issue.path);
-  if (param) throw invalidValue(param, issue.message);
+  if (param) {
+    throw (
+      explain?.({ param, issue: issue as BodyIssueDetail, value: valueAt(body, issue.path) }) ??
+      invalidValue(param, issue.message)
+    );
+  }
   throw new GatewayError("invalid_request", `Invalid request: ${issue.message}`);
+}
+
+/** The value at a path of a parsed JSON body. */
+function valueAt(body: unknown, path: readonly PropertyKey[]): unknown {
+  let value = body;
+  for (const key of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
 }
 
 /** A 400 for one field, as parseBody words it: `Invalid value for '<param>': <reason>`. */
