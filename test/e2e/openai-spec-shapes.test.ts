@@ -544,3 +544,41 @@ describe("errors: OpenAI's body, status, words and code for each bad request, an
     );
   });
 });
+
+describe("legacy completions: echo, stop, max_tokens and the usage chunk", () => {
+  it("echo puts the prompt before the answer, whole and as the stream's first chunk, on every target kind", async () => {
+    textScripts();
+    for (const { kind, model } of KINDS) {
+      const body = { model, prompt: "Say hi", max_tokens: 20, echo: true };
+      const whole = await client.completions.create(body);
+      assert.deepEqual(problems(CompletionSchema, whole), [], kind);
+      const text = whole.choices[0]?.text ?? "";
+      assert.ok(text.startsWith("Say hi") && text.length > "Say hi".length, `${kind}: ${text}`);
+      const res = await post("/v1/completions", { ...body, stream: true });
+      assert.deepEqual(streamProblems(res.text, CompletionChunkSchema), [], res.text);
+      const pieces = (sseData(res.text).slice(0, -1) as OpenAI.Completions.Completion[]).map((c) => c.choices[0]?.text);
+      assert.equal(pieces[0], "Say hi", kind);
+      assert.ok(pieces.join("").startsWith("Say hi") && pieces.join("").length > 6, kind);
+    }
+  });
+
+  it("echo with logprobs is a 400 naming echo (the prompt's own token logprobs are not known)", async () => {
+    await assert.rejects(
+      client.completions.create({ model: TARGETS.openai, prompt: "Hi", echo: true, logprobs: 1 }),
+      (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === "echo",
+    );
+  });
+
+  it("max_tokens and stop reach each target in its own terms", async () => {
+    textScripts();
+    await client.completions.create({ model: TARGETS.openai, prompt: "Hi", max_tokens: 7, stop: "END" });
+    const sent = openai.requests.at(-1)?.body as Record<string, unknown>;
+    assert.deepEqual([sent.max_tokens ?? sent.max_completion_tokens, sent.stop], [7, ["END"]]);
+    await client.completions.create({ model: TARGETS.anthropic, prompt: "Hi", max_tokens: 7, stop: ["END"] });
+    const claude = anthropic.requests.at(-1)?.body as Record<string, unknown>;
+    assert.deepEqual([claude.max_tokens, claude.stop_sequences], [7, ["END"]]);
+    await client.completions.create({ model: TARGETS.ollama, prompt: "Hi", max_tokens: 7, stop: ["END"] });
+    const options = (ollama.requests.at(-1)?.body as { options: Record<string, unknown> }).options;
+    assert.deepEqual([options.num_predict, options.stop], [7, ["END"]]);
+  });
+});

@@ -107,12 +107,14 @@ export const openaiDialect: Dialect = {
 
     app.post("/v1/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";
-      const { chat, includeUsage, prompt } = parseCompletionRequest(request.body);
+      const { chat, includeUsage, prompt, echo } = parseCompletionRequest(request.body);
       // The client's `logprobs: N`: the tokens' offsets count from the end of the prompt.
       const logprobs = chat.logprobs === undefined ? undefined : { prompt };
+      // `echo`: the prompt goes before the answer.
+      const echoed = echo ? prompt : "";
       await sendChat(request, reply, gateway, chat, {
-        stream: (meta) => new CompletionStreamRenderer(meta.target, includeUsage, logprobs),
-        json: (result, meta) => renderCompletion(result, meta, logprobs),
+        stream: (meta) => new CompletionStreamRenderer(meta.target, includeUsage, logprobs, echoed),
+        json: (result, meta) => renderCompletion(result, meta, logprobs, echoed),
       });
     });
 

@@ -11,13 +11,16 @@ export interface ParsedCompletionRequest {
   includeUsage: boolean;
   /** The prompt's text: the answer's token offsets count from its end (see CompletionLogprobsWriter). */
   prompt: string;
+  /** `echo: true`: the choice's text is the prompt followed by the answer. */
+  echo: boolean;
 }
 
 /**
  * Validates a legacy completions body and maps it to a canonical chat request with one user message
- * whose text is the prompt. What a chat model cannot honour (`echo`, `suffix`, `best_of` > 1,
- * several prompts, token-id prompts) is rejected with a 400 naming the field rather than silently
- * ignored, because each changes what the answer means. `logprobs: N` asks for the answer's tokens
+ * whose text is the prompt. What a chat model cannot honour (`suffix`, `best_of` > 1, several
+ * prompts, token-id prompts, and `echo` with `logprobs`, which would need the prompt's own tokens'
+ * logprobs) is rejected with a 400 naming the field rather than silently ignored, because each
+ * changes what the answer means. `echo` alone puts the prompt before the answer, as OpenAI does. `logprobs: N` asks for the answer's tokens
  * with N alternatives each (chat completions' `logprobs` and `top_logprobs`), named by the client's
  * field when the target cannot report them.
  */
@@ -27,7 +30,8 @@ export function parseCompletionRequest(body: unknown): ParsedCompletionRequest {
   rejectMultipleChoices(wire.n);
   if (wire.best_of != null && wire.best_of > 1)
     unsupported("best_of", "tandem returns one candidate per request; best_of must be 1.");
-  if (wire.echo === true) unsupported("echo", "tandem does not support echo.");
+  if (wire.echo === true && wire.logprobs != null)
+    unsupported("echo", "tandem cannot give the prompt's own token logprobs; send echo or logprobs, not both.");
   if (wire.suffix != null && wire.suffix !== "") unsupported("suffix", "tandem does not support suffix (insertion).");
 
   const chat: ChatRequest = {
@@ -38,7 +42,7 @@ export function parseCompletionRequest(body: unknown): ParsedCompletionRequest {
   };
   copySamplingSettings(chat, wire);
   if (wire.logprobs != null) chat.logprobs = { topLogprobs: wire.logprobs, fields: ["logprobs"] };
-  return { chat, includeUsage: chat.stream && wire.stream_options?.include_usage === true, prompt };
+  return { chat, includeUsage: chat.stream && wire.stream_options?.include_usage === true, prompt, echo: wire.echo === true };
 }
 
 function promptText(prompt: CompletionRequestBody["prompt"]): string {
