@@ -582,3 +582,100 @@ describe("legacy completions: echo, stop, max_tokens and the usage chunk", () =>
     assert.deepEqual([options.num_predict, options.stop], [7, ["END"]]);
   });
 });
+
+describe("store: true and the stored completions' objects", () => {
+  it("a stored answer from every target kind is retrieved as the ChatCompletion it was (with its metadata), listed, and deleted as ChatCompletionDeleted", async () => {
+    textScripts();
+    for (const { kind, model } of KINDS) {
+      const made = await client.chat.completions.create({ ...(hi(model) as never), store: true, metadata: { kind } });
+      const got = await client.chat.completions.retrieve(made.id);
+      // What OpenAI's retrieve adds to the completion: its metadata and the request's settings (README, Stored chat completions).
+      const stored = ["metadata", "tool_choice", "seed", "top_p", "temperature", "presence_penalty", "frequency_penalty"];
+      const extra = [...stored, "tools", "response_format", "input_user"];
+      const completion = Object.fromEntries(Object.entries(got).filter(([key]) => !extra.includes(key))) as typeof got;
+      assert.deepEqual((got as typeof got & { metadata: unknown }).metadata, { kind }, kind);
+      assert.deepEqual(problems(ChatCompletionSchema, completion), [], `${kind}: ${JSON.stringify(got)}`);
+      assert.deepEqual(completion.choices, made.choices, kind);
+      const messages = await client.chat.completions.messages.list(made.id);
+      assert.equal(messages.data[0]?.content, "Hi", kind);
+      assert.match(messages.data[0]?.id ?? "", new RegExp(`^${made.id}-`), kind);
+      const deleted = await client.chat.completions.delete(made.id);
+      assert.deepEqual(deleted, { object: "chat.completion.deleted", id: made.id, deleted: true }, kind);
+      await assert.rejects(client.chat.completions.retrieve(made.id), OpenAI.NotFoundError);
+    }
+  });
+});
+
+describe("request settings reach every target kind in its own terms", () => {
+  it("response_format json_schema, max_completion_tokens over max_tokens, parallel_tool_calls, stop, seed and user", async () => {
+    const json = '{"a":"x"}';
+    openai.script(() => ({ kind: "text", text: json }));
+    responses.script(() => ({ kind: "answer", text: json }));
+    ollama.script(() => ({ kind: "text", text: json }));
+    anthropic.script(() => ({ kind: "text", text: json }));
+    const schema = { type: "object", properties: { a: { type: "string" } }, required: ["a"], additionalProperties: false };
+    const body = {
+      messages: [{ role: "user", content: "Hi" }],
+      max_tokens: 99,
+      max_completion_tokens: 33,
+      stop: ["END"],
+      seed: 7,
+      user: "user-1",
+      parallel_tool_calls: false,
+      tools: [weatherTool],
+      response_format: { type: "json_schema", json_schema: { name: "out", schema, strict: true } },
+    };
+    for (const { kind, model } of KINDS.filter((k) => k.kind !== "local")) {
+      const completion = await client.chat.completions.create({ model, ...body } as never);
+      assert.deepEqual(JSON.parse(completion.choices[0]?.message.content ?? ""), { a: "x" }, kind);
+      const sent = { openai, anthropic, ollama, responses }[kind as "openai"].requests.at(-1)?.body as Record<string, never>;
+      const fields: Record<string, unknown> = {
+        openai: {
+          max_completion_tokens: sent.max_completion_tokens,
+          stop: sent.stop,
+          seed: sent.seed,
+          user: sent.user,
+          parallel: sent.parallel_tool_calls,
+          format: sent.response_format,
+        },
+        anthropic: {
+          max_tokens: sent.max_tokens,
+          stop: sent.stop_sequences,
+          user: (sent.metadata as { user_id?: string } | undefined)?.user_id,
+          parallel: (sent.tool_choice as { disable_parallel_tool_use?: boolean } | undefined)?.disable_parallel_tool_use,
+        },
+        ollama: {
+          num_predict: (sent.options as Record<string, unknown> | undefined)?.num_predict,
+          stop: (sent.options as Record<string, unknown> | undefined)?.stop,
+          seed: (sent.options as Record<string, unknown> | undefined)?.seed,
+          format: sent.format,
+        },
+        responses: {
+          max_output_tokens: sent.max_output_tokens,
+          user: sent.user,
+          parallel: sent.parallel_tool_calls,
+          format: (sent.text as { format: unknown } | undefined)?.format,
+        },
+      }[kind];
+      const expected = {
+        openai: {
+          max_completion_tokens: 33,
+          stop: ["END"],
+          seed: 7,
+          user: "user-1",
+          parallel: false,
+          format: body.response_format,
+        },
+        anthropic: { max_tokens: 33, stop: ["END"], user: "user-1", parallel: true },
+        ollama: { num_predict: 33, stop: ["END"], seed: 7, format: schema },
+        responses: {
+          max_output_tokens: 33,
+          user: "user-1",
+          parallel: false,
+          format: { type: "json_schema", name: "out", schema, strict: true },
+        },
+      }[kind];
+      assert.deepEqual(fields, expected, kind);
+    }
+  });
+});
