@@ -314,6 +314,35 @@ describe("embeddings", () => {
     }
   });
 
+  it("token ids (one input, or a list of them) are read as cl100k_base and embed as their text, on every target that embeds", async () => {
+    // "a cat" and "a dog" in cl100k_base, as tiktoken (and LangChain's OpenAIEmbeddings) send them.
+    const cat = [64, 8415];
+    const dog = [64, 5679];
+    for (const model of ["openai/text-embedding-3-small", "ollama/nomic-embed-text:latest", TARGETS.local]) {
+      const text = await client.embeddings.create({ model, input: ["a cat", "a dog"], encoding_format: "float" });
+      const lists = await client.embeddings.create({ model, input: [cat, dog], encoding_format: "float" });
+      assert.deepEqual(
+        lists.data.map((d) => d.embedding),
+        text.data.map((d) => d.embedding),
+        model,
+      );
+      const one = await client.embeddings.create({ model, input: cat, encoding_format: "float" });
+      assert.deepEqual(one.data[0]?.embedding, text.data[0]?.embedding, model);
+    }
+    const asked = openai.requests.at(-1)?.body as { input: unknown };
+    assert.deepEqual(asked.input, ["a cat"]);
+    for (const [input, param] of [
+      [[-1], "input"],
+      [[1.5], "input"],
+      [[[64], [10_000_000]], "input[1]"],
+      [[[]], "input[0]"],
+    ] as const) {
+      const res = await post("/v1/embeddings", { model: "openai/text-embedding-3-small", input });
+      assert.equal(res.status, 400, res.text);
+      assert.equal((JSON.parse(res.text) as { error: { param: string } }).error.param, param, res.text);
+    }
+  });
+
   it("dimensions: the vectors have the length asked for", async () => {
     const res = await client.embeddings.create({ model: "openai/text-embedding-3-small", input: "a cat", dimensions: 4 });
     assert.equal(res.data[0]?.embedding.length, 4);
@@ -479,8 +508,8 @@ describe("errors: OpenAI's body, status, words and code for each bad request, an
       { model: "openai/text-embedding-3-small", input: [] },
       400,
       "input",
-      "invalid_value",
-      /input/,
+      "empty_array",
+      /^Invalid 'input': empty array\./,
     ],
     [
       "embeddings of an empty string",
@@ -587,7 +616,7 @@ describe("store: true and the stored completions' objects", () => {
   it("a stored answer from every target kind is retrieved as the ChatCompletion it was (with its metadata), listed, and deleted as ChatCompletionDeleted", async () => {
     textScripts();
     for (const { kind, model } of KINDS) {
-      const made = await client.chat.completions.create({ ...(hi(model) as never), store: true, metadata: { kind } });
+      const made = await client.chat.completions.create({ ...hi(model), store: true, metadata: { kind } } as never);
       const got = await client.chat.completions.retrieve(made.id);
       // What OpenAI's retrieve adds to the completion: its metadata and the request's settings (README, Stored chat completions).
       const stored = ["metadata", "tool_choice", "seed", "top_p", "temperature", "presence_penalty", "frequency_penalty"];
@@ -625,11 +654,12 @@ describe("request settings reach every target kind in its own terms", () => {
       tools: [weatherTool],
       response_format: { type: "json_schema", json_schema: { name: "out", schema, strict: true } },
     };
-    for (const { kind, model } of KINDS.filter((k) => k.kind !== "local")) {
+    for (const { kind, model } of KINDS) {
+      if (kind === "local") continue;
       const completion = await client.chat.completions.create({ model, ...body } as never);
       assert.deepEqual(JSON.parse(completion.choices[0]?.message.content ?? ""), { a: "x" }, kind);
       const sent = { openai, anthropic, ollama, responses }[kind as "openai"].requests.at(-1)?.body as Record<string, never>;
-      const fields: Record<string, unknown> = {
+      const fields = {
         openai: {
           max_completion_tokens: sent.max_completion_tokens,
           stop: sent.stop,
