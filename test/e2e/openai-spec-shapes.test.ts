@@ -492,7 +492,15 @@ describe("errors: OpenAI's body, status, words and code for each bad request, an
       "model_not_found",
       /nope\/x.*openai\/gpt-4o-mini/,
     ],
-    ["completions without a prompt", "/v1/completions", { model }, 400, "prompt", "invalid_value", /prompt/],
+    [
+      "completions without a prompt",
+      "/v1/completions",
+      { model },
+      400,
+      "prompt",
+      "missing_required_parameter",
+      /^Missing required parameter: 'prompt'\.$/,
+    ],
     [
       "embeddings without input",
       "/v1/embeddings",
@@ -588,6 +596,16 @@ describe("legacy completions: echo, stop, max_tokens and the usage chunk", () =>
       const pieces = (sseData(res.text).slice(0, -1) as OpenAI.Completions.Completion[]).map((c) => c.choices[0]?.text);
       assert.equal(pieces[0], "Say hi", kind);
       assert.ok(pieces.join("").startsWith("Say hi") && pieces.join("").length > 6, kind);
+    }
+  });
+
+  it("a prompt of token ids (cl100k_base, as OpenAI's completions models read them) reaches the target as its text", async () => {
+    textScripts();
+    // "Say hi" in cl100k_base.
+    for (const prompt of [[46864, 15960], [[46864, 15960]]]) {
+      await client.completions.create({ model: TARGETS.anthropic, prompt, max_tokens: 5 });
+      const sent = anthropic.requests.at(-1)?.body as { messages: { content: { text: string }[] }[] };
+      assert.equal(sent.messages[0]?.content[0]?.text, "Say hi");
     }
   });
 

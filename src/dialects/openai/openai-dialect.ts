@@ -107,7 +107,7 @@ export const openaiDialect: Dialect = {
 
     app.post("/v1/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";
-      const { chat, includeUsage, prompt, echo } = parseCompletionRequest(request.body);
+      const { chat, includeUsage, prompt, echo } = await parseCompletionRequest(request.body);
       // The client's `logprobs: N`: the tokens' offsets count from the end of the prompt.
       const logprobs = chat.logprobs === undefined ? undefined : { prompt };
       // `echo`: the prompt goes before the answer.

@@ -1,4 +1,4 @@
-import { decodeEmbeddingTokens } from "../../context/decode-embedding-tokens.js";
+import { decodeCl100kTokens } from "../../context/decode-cl100k-tokens.js";
 import { type EmbedRequest, GatewayError } from "../../core/index.js";
 import { type EmbeddingRequestBody, embeddingRequestSchema } from "./embeddings-api.js";
 import { parseOpenAIBody } from "./parse-openai-body.js";
@@ -76,7 +76,7 @@ async function inputTexts(input: EmbeddingRequestBody["input"]): Promise<string[
       texts.push(item);
       continue;
     }
-    const text = await decodeEmbeddingTokens(item);
+    const text = await decodeCl100kTokens(item);
     if (text === undefined) {
       throw new GatewayError(
         "invalid_request",

@@ -101,8 +101,8 @@ describe("POST /v1/completions", () => {
   });
 
   const cases: [string, Record<string, unknown>, string][] = [
-    ["token-id prompt", { model: "auto", prompt: [1, 2, 3] }, "prompt"],
-    ["nested token ids", { model: "auto", prompt: [[1, 2]] }, "prompt"],
+    ["ids that are no cl100k_base tokens", { model: "auto", prompt: [1, -2, 3] }, "prompt"],
+    ["two prompts of token ids", { model: "auto", prompt: [[1, 2], [3]] }, "prompt"],
     ["two prompts", { model: "auto", prompt: ["a", "b"] }, "prompt"],
     ["no prompt", { model: "auto" }, "prompt"],
     ["echo with logprobs", { model: "auto", prompt: "x", echo: true, logprobs: 1 }, "echo"],
