@@ -475,6 +475,15 @@ describe("errors: OpenAI's body, status, words and code for each bad request, an
       /^Invalid 'temperature': decimal above maximum value\. Expected a value <= 2, but got 3 instead\.$/,
     ],
     [
+      "five stop sequences",
+      "/v1/chat/completions",
+      { model, messages: msgs, stop: ["a", "b", "c", "d", "e"] },
+      400,
+      "stop",
+      "array_above_max_length",
+      /^Invalid 'stop': array too long\. Expected an array with maximum length 4, but got an array with length 5 instead\.$/,
+    ],
+    [
       "a reasoning_effort outside the set",
       "/v1/chat/completions",
       { model, messages: msgs, reasoning_effort: "extreme" },

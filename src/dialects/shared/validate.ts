@@ -67,7 +67,8 @@ type Issue = { code?: string; path: PropertyKey[]; message: string; errors?: Iss
 /**
  * For a value that matches no branch of a union (`content`: a string or a list of parts), the issue of
  * the branch that got furthest into it, when one got past the value itself (`content[0].input_audio`
- * is missing), rather than zod's "Invalid input" on the union as a whole.
+ * is missing), or else of the branch whose type the value has (`stop`: a list, but too long),
+ * rather than zod's "Invalid input" on the union as a whole.
  */
 function deepestBranch(issue: z.core.$ZodIssue): Issue {
   const union = issue as Issue;
@@ -78,6 +79,8 @@ function deepestBranch(issue: z.core.$ZodIssue): Issue {
     if (first !== undefined && first.path.length > 0 && (best === undefined || first.path.length > best.path.length))
       best = first;
   }
+  // None got past the value: the branch whose type it has, if one (`stop`: a list, but too long).
+  best ??= union.errors.map((branch) => branch[0]).find((first) => first !== undefined && first.code !== "invalid_type");
   if (best === undefined) return union;
   const inner = deepestBranch(best as z.core.$ZodIssue);
   return { ...inner, path: [...union.path, ...inner.path] };
