@@ -144,6 +144,9 @@ describe("the whole battery, checked against the SDK's types, on every target ki
           hi(toolModel, { tools: [weatherTool], messages: [{ role: "user", content: "Weather in Paris?" }] }),
           toolScripts,
         ],
+        ["two choices", hi(model, { n: 2 }), textScripts],
+        ["logprobs", hi(model, { logprobs: true, top_logprobs: 2 }), textScripts],
+        ["reasoning", hi(model, { reasoning_effort: "low" }), textScripts],
       ];
       for (const [label, body, script] of cases) {
         script();
