@@ -739,3 +739,21 @@ describe("request settings reach every target kind in its own terms", () => {
     }
   });
 });
+
+describe("x-request-id (the SDK's _request_id and APIError.requestID)", () => {
+  it("every answer and every error carries one, as OpenAI's do", async () => {
+    textScripts();
+    for (const { kind, model } of KINDS) {
+      const { data, request_id } = await client.chat.completions.create(hi(model) as never).withResponse();
+      assert.match(request_id ?? "", /^req_/, kind);
+      assert.equal((data as { _request_id?: string })._request_id, request_id, kind);
+    }
+    const listed = await client.models.list().withResponse();
+    assert.match(listed.request_id ?? "", /^req_/);
+    await assert.rejects(client.chat.completions.create({ model: "nope/x", messages: [] }), (error: unknown) => {
+      assert.ok(error instanceof OpenAI.APIError);
+      assert.match(error.requestID ?? "", /^req_/);
+      return true;
+    });
+  });
+});

@@ -135,5 +135,8 @@ export const openaiDialect: Dialect = {
     return app.routes;
   },
 
+  // OpenAI's request id header: the SDKs give it as a result's `_request_id` and an error's `requestID`.
+  requestIdHeader: "x-request-id",
+
   renderError: renderOpenAIError,
 };
