@@ -12,6 +12,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
+import { zodResponseFormat } from "openai/helpers/zod";
+import { z } from "zod";
 import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
 import { type FakeResponsesUpstream, startFakeOpenAIResponses } from "../support/fake-openai-responses-upstream.js";
@@ -755,5 +757,24 @@ describe("x-request-id (the SDK's _request_id and APIError.requestID)", () => {
       assert.match(error.requestID ?? "", /^req_/);
       return true;
     });
+  });
+});
+
+describe("the SDK's chat.completions.parse() and stream() with a zod response_format", () => {
+  it("parses the JSON answer of every target kind that can give one, whole and streamed", async () => {
+    const json = '{"city":"Paris","celsius":21}';
+    openai.script(() => ({ kind: "text", text: json }));
+    responses.script(() => ({ kind: "answer", text: json }));
+    ollama.script(() => ({ kind: "text", text: json }));
+    anthropic.script(() => ({ kind: "text", text: json }));
+    const format = zodResponseFormat(z.object({ city: z.string(), celsius: z.number() }), "weather");
+    for (const { kind, model } of KINDS) {
+      if (kind === "local") continue;
+      const body = { model, messages: [{ role: "user" as const, content: "Weather?" }], response_format: format };
+      const parsed = await client.chat.completions.parse(body);
+      assert.deepEqual(parsed.choices[0]?.message.parsed, { city: "Paris", celsius: 21 }, kind);
+      const streamed = await client.chat.completions.stream(body).finalChatCompletion();
+      assert.deepEqual(streamed.choices[0]?.message.parsed, { city: "Paris", celsius: 21 }, kind);
+    }
   });
 });
