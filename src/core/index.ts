@@ -3,6 +3,7 @@ export * from "./backoff.js";
 export * from "./batches.js";
 export * from "./chat-gateway-wrapper.js";
 export * from "./egress-audit-error.js";
+export * from "./embedding-length.js";
 export * from "./errors.js";
 export * from "./file-media-type.js";
 export * from "./file-parts.js";

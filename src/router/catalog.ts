@@ -227,7 +227,7 @@ function configuredModels(slot: ProviderSlot): Record<string, ConfiguredModel> |
 }
 
 /** Ollama clients add or drop `:latest`; accept the name as given first, then the other form. */
-function nameVariants(name: string): string[] {
+export function nameVariants(name: string): string[] {
   if (name.endsWith(":latest")) return [name, name.slice(0, -":latest".length)];
   return [name, `${name}:latest`];
 }

@@ -22,7 +22,7 @@ import { Attempts, type Summarize } from "./attempt.js";
 import { describeAttempts, exhaustedError, type FailedAttempt } from "./attempt-log.js";
 import { AttemptLoop } from "./attempt-loop.js";
 import { Breakers } from "./breakers.js";
-import type { Catalog, Target } from "./catalog.js";
+import { type Catalog, nameVariants, type Target } from "./catalog.js";
 import type { BreakerState } from "./circuit-breaker.js";
 import { Continuation } from "./continuation.js";
 import type { HealthMonitor } from "./health-monitor.js";
@@ -288,14 +288,34 @@ export class Router implements Gateway {
       return this.#catalog.entries().find((e) => e.kind === "route" && e.name === resolved.name) as ModelEntry;
     }
     const t = resolved.target;
-    const known = this.#catalog.entries().find((e) => e.name === t.name);
+    let known = this.#catalog.entries().find((e) => e.name === t.name);
+    const engine = listsOwnModels(this.#catalog.slots.get(t.providerName));
+    if (known === undefined && engine) {
+      // The catalog passes every local name through to the engine (the one that knows its folder);
+      // asked about one model, that folder decides: a name not in it does not exist.
+      await this.#catalog.refreshLocal();
+      const names = nameVariants(t.name);
+      known = this.#catalog.entries().find((e) => names.includes(e.name));
+      if (known === undefined) {
+        // In the engine's words (LlamaCppProvider), as a chat naming this model is answered.
+        const local = this.#catalog.entries().filter((e) => e.kind === "target" && e.provider === t.providerName);
+        const listed =
+          local.length > 0
+            ? `Local models: ${local.map((e) => e.name).join(", ")}.`
+            : "No local models are installed (run `tandem models pull`).";
+        throw new GatewayError("not_found", `The model '${t.name}' does not exist. ${listed}`, {
+          param: "model",
+          target: t.name,
+          retryable: false,
+        });
+      }
+    }
     return (
       known ?? {
         name: t.name,
         kind: "target",
         provider: t.providerName,
         providerKind: t.provider.kind,
-        ...(listsOwnModels(this.#catalog.slots.get(t.providerName)) && { engineModel: true }),
         upstreamModel: t.upstreamModel,
         contextWindow: t.contextWindow,
       }

@@ -195,7 +195,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
 
   const app = Fastify({
     logger: false,
-    // In Anthropic's style (req_...): the Anthropic dialect answers it as its `request-id`.
+    // In Anthropic's and OpenAI's style (req_...): each dialect answers it in its own header (Dialect.requestIdHeader).
     genReqId: () => makeId("req_"),
     bodyLimit: config.server.bodyLimit,
     // Long generations: never cut a response for taking time; the router owns time limits. The time

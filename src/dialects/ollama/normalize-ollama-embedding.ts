@@ -1,4 +1,4 @@
-import { GatewayError } from "../../core/index.js";
+import { GatewayError, shortenEmbedding, unitLength } from "../../core/index.js";
 
 /**
  * One /api/embed vector as Ollama answers it (routes.go's EmbedHandler): scaled to unit length, and
@@ -9,21 +9,9 @@ import { GatewayError } from "../../core/index.js";
  * in Ollama.
  */
 export function normalizeOllamaEmbedding(vector: readonly number[], dimensions?: number): number[] {
-  let out = unitLength(vector);
-  if (dimensions !== undefined && dimensions > 0 && dimensions < out.length) out = unitLength(out.slice(0, dimensions));
-  return out;
-}
-
-function unitLength(vector: readonly number[]): number[] {
-  let sum = 0;
-  for (const v of vector) {
-    if (!Number.isFinite(v)) {
-      // Ollama's normalize refuses such a vector, and its handler answers that with a 400.
-      throw new GatewayError("invalid_request", "embedding contains NaN or Inf values");
-    }
-    sum += v * v;
+  if (!vector.every(Number.isFinite)) {
+    // Ollama's normalize refuses such a vector, and its handler answers that with a 400.
+    throw new GatewayError("invalid_request", "embedding contains NaN or Inf values");
   }
-  // As Ollama: a zero vector stays zero (its norm is floored at 1e-12, not divided by).
-  const scale = 1 / Math.max(Math.sqrt(sum), 1e-12);
-  return vector.map((v) => v * scale);
+  return [...shortenEmbedding(unitLength(vector), dimensions)];
 }

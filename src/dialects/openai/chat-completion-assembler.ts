@@ -31,7 +31,9 @@ export class ChatCompletionAssembler {
       const index = typeof piece.index === "number" ? piece.index : 0;
       let choice = this.#choices.get(index);
       if (choice === undefined) {
-        choice = { index, message: { role: "assistant", content: null }, logprobs: null, finish_reason: null };
+        // The fields ChatCompletionMessage always has, as OpenAI's whole answer has them (an upstream that streams no refusal still has none).
+        const message = { role: "assistant", content: null, refusal: null, annotations: [] };
+        choice = { index, message, logprobs: null, finish_reason: null };
         this.#choices.set(index, choice);
         this.#calls.set(index, new Map());
       }

@@ -3,7 +3,7 @@ import { modelSchema } from "./chat-completions-api.js";
 
 /**
  * Lenient schema of a POST /v1/embeddings body (API reference and openai-node `EmbeddingCreateParams`).
- * Token-id inputs parse here and are rejected by hand with a clearer message.
+ * Token-id inputs parse here and are read by hand (parseEmbeddingRequest).
  */
 export const embeddingRequestSchema = z.object({
   model: modelSchema,

@@ -74,7 +74,9 @@ export function openAIChatLost(body: Record<string, unknown>): string[] {
  * Writes an OpenAI-compatible target's own stream to an OpenAI client, chunk by chunk and byte for
  * byte, but for each chunk's `model` (the answering target's name, as the canonical rendering says
  * it). tandem asks the upstream for usage (`include_usage`); a client that did not ask for it does
- * not get the usage chunk. When the answer continues on another target (a mid-stream switch), the
+ * not get the usage chunk, nor the `"usage": null` that asking puts on every other chunk (OpenAI
+ * sends no `usage` field then, and the SDK's stream helper would copy the null into its
+ * ChatCompletion, whose `usage` is never null). When the answer continues on another target (a mid-stream switch), the
  * canonical renderer goes on in the same stream: nothing is left open to close, as the upstream's
  * finish chunk is only ever passed on once its answer is complete.
  * (A server/respond.ts NativeStream, by shape: dialects do not import the server.)
@@ -91,7 +93,10 @@ export class OpenAIChatNativeStream {
   frame(frame: Frame): string {
     let data = frame.data;
     if (data !== "[DONE]") {
-      if (!this.#includeUsage && isUsageChunk(data)) return "";
+      if (!this.#includeUsage) {
+        if (isUsageChunk(data)) return "";
+        data = withoutNullUsage(frame, data);
+      }
       data = withModelField(data, this.#model);
     }
     if (data.includes("\n")) data = data.replaceAll("\n", "\ndata: ");
@@ -101,6 +106,29 @@ export class OpenAIChatNativeStream {
   seam(): string {
     return "";
   }
+}
+
+/** `"usage": null` as a chunk's own member (never inside a string, where every quote is escaped). */
+const NULL_USAGE = /,\s*"usage"\s*:\s*null(?=\s*[,}])|(?<=[{,]\s*)"usage"\s*:\s*null\s*,/;
+
+/** A chunk without the `"usage": null` member `include_usage` put on it, every other byte as it came. */
+function withoutNullUsage(frame: Frame, data: string): string {
+  if (!data.includes('"usage"')) return data;
+  let chunk: unknown;
+  try {
+    chunk = frameJson(frame);
+  } catch {
+    return data;
+  }
+  if (typeof chunk !== "object" || chunk === null || (chunk as { usage?: unknown }).usage !== null) return data;
+  const edited = data.replace(NULL_USAGE, "");
+  try {
+    const parsed = JSON.parse(edited) as Record<string, unknown>;
+    if (!("usage" in parsed)) return edited;
+  } catch {}
+  // A member the pattern did not find where expected: the chunk rewritten without it.
+  const { usage: _, ...rest } = chunk as Record<string, unknown>;
+  return JSON.stringify(rest);
 }
 
 /** The usage chunk `include_usage` adds: no choices, only usage. */

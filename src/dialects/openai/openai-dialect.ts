@@ -107,19 +107,21 @@ export const openaiDialect: Dialect = {
 
     app.post("/v1/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";
-      const { chat, includeUsage, prompt } = parseCompletionRequest(request.body);
+      const { chat, includeUsage, prompt, echo } = await parseCompletionRequest(request.body);
       // The client's `logprobs: N`: the tokens' offsets count from the end of the prompt.
       const logprobs = chat.logprobs === undefined ? undefined : { prompt };
+      // `echo`: the prompt goes before the answer.
+      const echoed = echo ? prompt : "";
       await sendChat(request, reply, gateway, chat, {
-        stream: (meta) => new CompletionStreamRenderer(meta.target, includeUsage, logprobs),
-        json: (result, meta) => renderCompletion(result, meta, logprobs),
+        stream: (meta) => new CompletionStreamRenderer(meta.target, includeUsage, logprobs, echoed),
+        json: (result, meta) => renderCompletion(result, meta, logprobs, echoed),
       });
     });
 
     app.post("/v1/embeddings", async (request, reply) => {
       const record = requestRecord(request);
       record.dialect = "openai";
-      const { embed, encodingFormat } = parseEmbeddingRequest(request.body);
+      const { embed, encodingFormat } = await parseEmbeddingRequest(request.body);
       record.model = embed.model;
       const { meta, result } = await gateway.embed(embed, { signal: clientSignal(request, reply), headers: request.headers });
       record.meta = meta;
@@ -132,6 +134,9 @@ export const openaiDialect: Dialect = {
     registerResponsesRoutes(app, gateway, services, background);
     return app.routes;
   },
+
+  // OpenAI's request id header: the SDKs give it as a result's `_request_id` and an error's `requestID`.
+  requestIdHeader: "x-request-id",
 
   renderError: renderOpenAIError,
 };

@@ -7,11 +7,11 @@ import {
   type ToolDefinition,
   type WireOnly,
 } from "../../core/index.js";
-import { parseBody } from "../shared/index.js";
 import { type ChatCompletionRequestBody, chatCompletionRequestSchema } from "./chat-completions-api.js";
 import { convertFromOpenAIMessages, legacyFunctions } from "./convert-from-openai-messages.js";
 import { customToolDefinition, parseChatCustomTool } from "./custom-tools.js";
 import type { FileResolver } from "./files/file-resolver.js";
+import { parseOpenAIBody } from "./parse-openai-body.js";
 
 export interface ParsedChatCompletionRequest {
   chat: ChatRequest;
@@ -32,7 +32,7 @@ export interface ParsedChatCompletionRequest {
  * `functions`/`function_call` API is rejected with a 400 that says what to use instead.
  */
 export function parseChatCompletionRequest(body: unknown, files?: FileResolver): ParsedChatCompletionRequest {
-  const wire = parseBody(chatCompletionRequestSchema, body);
+  const wire = parseOpenAIBody(chatCompletionRequestSchema, body);
   if (wire.functions !== undefined && wire.functions !== null) throw legacyFunctions("functions");
   if (wire.function_call !== undefined && wire.function_call !== null) throw legacyFunctions("function_call");
   const wireOnly: WireOnly[] = [];

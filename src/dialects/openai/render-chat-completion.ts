@@ -28,6 +28,8 @@ export interface ChatCompletion {
         reasoning_content?: string;
         /** The model's refusal (text marked so by the target), apart from its content. */
         refusal: string | null;
+        /** URL citations: none from any target tandem translates for; OpenAI sends the empty list on every message. */
+        annotations: [];
         tool_calls?: OpenAIToolCall[];
       };
       logprobs: ChatChoiceLogprobs | null;
@@ -57,6 +59,7 @@ export function renderChatCompletion(
     // OpenAI answers null content when the model only called tools, or only refused.
     content: (hasToolCalls || result.refusal) && text === "" ? null : text,
     refusal: result.refusal?.refusal ?? null,
+    annotations: [],
   };
   if (result.reasoning) message.reasoning_content = result.reasoning;
   if (hasToolCalls) {

@@ -40,7 +40,13 @@ export interface CompletionLogprobsOptions {
   prompt: string;
 }
 
-export function renderCompletion(result: ChatResult, meta: ResponseMeta, logprobs?: CompletionLogprobsOptions): TextCompletion {
+/** `echo`: the text the choice starts with (the prompt, for a client's `echo: true`; else ""). */
+export function renderCompletion(
+  result: ChatResult,
+  meta: ResponseMeta,
+  logprobs?: CompletionLogprobsOptions,
+  echo = "",
+): TextCompletion {
   const tokens = logprobs && result.logprobs ? new CompletionLogprobsWriter(logprobs.prompt).next(result.logprobs) : null;
   return {
     id: makeId("cmpl-"),
@@ -48,7 +54,12 @@ export function renderCompletion(result: ChatResult, meta: ResponseMeta, logprob
     created: unixSeconds(),
     model: meta.target,
     choices: [
-      { text: result.text, index: 0, logprobs: tokens, finish_reason: mapOpenAICompletionFinishReason(result.finishReason) },
+      {
+        text: echo + result.text,
+        index: 0,
+        logprobs: tokens,
+        finish_reason: mapOpenAICompletionFinishReason(result.finishReason),
+      },
     ],
     usage: renderOpenAICompletionUsage(result.usage),
   };
@@ -57,7 +68,7 @@ export function renderCompletion(result: ChatResult, meta: ResponseMeta, logprob
 /**
  * Canonical events -> streamed `text_completion` chunks: one per text delta, a last choice chunk
  * with empty text and the finish reason, with `include_usage` a final chunk with no choices and the
- * usage, then `data: [DONE]`. Tool calls have no form in this API and are dropped. Asked for
+ * usage, then `data: [DONE]`. With `echo`, a first chunk holds the prompt. Tool calls have no form in this API and are dropped. Asked for
  * logprobs, a text chunk carries its tokens' (tokens that came before their text in a chunk with
  * empty text); a refusal's are not carried (the canonical answer keeps none).
  */
@@ -69,14 +80,22 @@ export class CompletionStreamRenderer implements StreamRenderer {
   readonly #includeUsage: boolean;
   readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
   readonly #logprobs: CompletionLogprobsWriter | undefined;
+  /** What the first chunk gives before the answer (the prompt, with `echo`), until it is sent. */
+  #echo: string;
 
-  constructor(model: string, includeUsage: boolean, logprobs?: CompletionLogprobsOptions) {
+  constructor(model: string, includeUsage: boolean, logprobs?: CompletionLogprobsOptions, echo = "") {
     this.#model = model;
     this.#includeUsage = includeUsage;
     this.#logprobs = logprobs && new CompletionLogprobsWriter(logprobs.prompt);
+    this.#echo = echo;
   }
 
   event(event: StreamEvent): string {
+    if (this.#echo !== "" && (event.type === "text-delta" || event.type === "finish")) {
+      const echo = this.#echo;
+      this.#echo = "";
+      return this.#frame([{ text: echo, index: 0, logprobs: null, finish_reason: null }]) + this.event(event);
+    }
     switch (event.type) {
       case "text-delta": {
         const tokens = this.#logprobs && event.logprobs && event.refusal !== true ? this.#logprobs.next(event.logprobs) : null;

@@ -68,7 +68,7 @@ export interface Dialect {
   routes(gateway: Gateway, services: DialectServices): readonly DialectRoute[];
   /**
    * The response header that carries the request's id on every answer, errors included (Anthropic's
-   * `request-id`, which its SDKs read). Default: none.
+   * `request-id`, OpenAI's `x-request-id`, which their SDKs read). Default: none.
    */
   readonly requestIdHeader?: string;
   /** Renders any GatewayError in this API's own error shape and status; `requestId`: the request's id, for a dialect whose errors quote it. */

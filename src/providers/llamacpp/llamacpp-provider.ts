@@ -15,6 +15,7 @@ import {
   type ProviderChatRequest,
   type ProviderEmbedRequest,
   type StreamEvent,
+  shortenEmbedding,
   unreadFiles,
   unsentLogprobs,
 } from "../../core/index.js";
@@ -219,7 +220,9 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
         { op: "embed", model: spec, input: request.input, ...(request.truncate === true && { truncate: true }) },
         signal,
       )) as EmbedReply;
-      return { embeddings: reply.embeddings, usage: { inputTokens: reply.inputTokens } };
+      // The engine's vectors are the model's own length: `dimensions` shortens them, as OpenAI and Ollama do.
+      const embeddings = reply.embeddings.map((vector) => [...shortenEmbedding(vector, request.dimensions)]);
+      return { embeddings, usage: { inputTokens: reply.inputTokens } };
     } catch (err) {
       throw withTarget(err, target);
     } finally {

@@ -63,7 +63,12 @@ describe("POST /v1/chat/completions, not streamed", () => {
     assert.equal(typeof data.created, "number");
     assert.equal(data.model, TARGET);
     assert.deepEqual(data.choices, [
-      { index: 0, message: { role: "assistant", content: "Hello there!", refusal: null }, logprobs: null, finish_reason: "stop" },
+      {
+        index: 0,
+        message: { role: "assistant", content: "Hello there!", refusal: null, annotations: [] },
+        logprobs: null,
+        finish_reason: "stop",
+      },
     ]);
     assert.deepEqual(data.usage, {
       prompt_tokens: 11,

@@ -101,11 +101,11 @@ describe("POST /v1/completions", () => {
   });
 
   const cases: [string, Record<string, unknown>, string][] = [
-    ["token-id prompt", { model: "auto", prompt: [1, 2, 3] }, "prompt"],
-    ["nested token ids", { model: "auto", prompt: [[1, 2]] }, "prompt"],
+    ["ids that are no cl100k_base tokens", { model: "auto", prompt: [1, -2, 3] }, "prompt"],
+    ["two prompts of token ids", { model: "auto", prompt: [[1, 2], [3]] }, "prompt"],
     ["two prompts", { model: "auto", prompt: ["a", "b"] }, "prompt"],
     ["no prompt", { model: "auto" }, "prompt"],
-    ["echo", { model: "auto", prompt: "x", echo: true }, "echo"],
+    ["echo with logprobs", { model: "auto", prompt: "x", echo: true, logprobs: 1 }, "echo"],
     ["suffix", { model: "auto", prompt: "x", suffix: "end" }, "suffix"],
     ["logprobs above 5", { model: "auto", prompt: "x", logprobs: 6 }, "logprobs"],
     ["best_of", { model: "auto", prompt: "x", best_of: 3 }, "best_of"],

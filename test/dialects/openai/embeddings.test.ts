@@ -71,8 +71,9 @@ describe("POST /v1/embeddings", () => {
   });
 
   const cases: [string, Record<string, unknown>, string][] = [
-    ["token ids", { model: "auto", input: [1, 2, 3] }, "input[0]"],
-    ["nested token ids", { model: "auto", input: [[1, 2]] }, "input[0]"],
+    ["ids that are no cl100k_base tokens", { model: "auto", input: [1, -2, 3] }, "input"],
+    ["nested ids that are no tokens", { model: "auto", input: [[1, 2], [0.5]] }, "input[1]"],
+    ["strings and ids mixed", { model: "auto", input: ["a", 3] }, "input[1]"],
     ["empty list", { model: "auto", input: [] }, "input"],
     ["empty string", { model: "auto", input: "" }, "input"],
     ["missing input", { model: "auto" }, "input"],
