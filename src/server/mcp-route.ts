@@ -39,6 +39,8 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
   app.post(MCP_PATH, async (request, reply) => {
     const record = requestRecord(request);
     record.dialect = "mcp";
+    // An empty body (which the JSON parser reads as none) is no JSON at all: JSON-RPC's parse error.
+    if (request.body === undefined) return reply.code(400).send(jsonRpcError(PARSE_ERROR, "Parse error: the body is empty"));
     const version = request.headers["mcp-protocol-version"];
     const invalid = invalidPostBody(request.body, typeof version === "string" ? version : undefined);
     if (invalid !== undefined) return reply.code(400).send(jsonRpcError(INVALID_REQUEST, invalid));

@@ -1257,11 +1257,13 @@ describe("fuzz regressions", () => {
   const mcpHeaders = { "content-type": "application/json", accept: "application/json, text/event-stream" };
 
   it("/mcp: a body that is not JSON is a JSON-RPC parse error, not an OpenAI error", async () => {
+    // JSON-RPC: a body that is not JSON is a parse error (-32700); so is an empty one, and one the
+    // JSON parser refuses (a __proto__ key, which it does not read).
     for (const body of ['{"jsonrpc":"2.0"', "", `{"__proto__":{}}`]) {
       const answer = await send("POST", "/mcp", body, mcpHeaders);
       assert.equal(answer.status, 400, answer.text);
       assertErrorShape("mcp", answer, answer.text);
-      assert.equal((answer.body as { error: { code: number } }).error.code, -32700, answer.text);
+      assert.equal((answer.body as { error: { code: number } }).error.code, -32700, `${JSON.stringify(body)}: ${answer.text}`);
       assert.equal((answer.body as { id: unknown }).id, null, answer.text);
     }
   });

@@ -65,7 +65,7 @@ const ENDPOINTS: { path: string; dialect: Dialect; valid: Record<string, unknown
     path: "/v1/completions",
     dialect: "openai",
     valid: { model: MODEL, prompt: "Once upon a time" },
-    wrong: { model: [1, null], prompt: [5, { a: 1 }, [[1, 2]]], max_tokens: ["x", -1] },
+    wrong: { model: [1, null], prompt: [5, { a: 1 }, [[1.5, 2]], [["a"]]], max_tokens: ["x", -1] },
   },
   {
     path: "/v1/embeddings",
