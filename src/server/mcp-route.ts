@@ -3,9 +3,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { GatewayError, Usage } from "../core/index.js";
 import { type ErrorRendering, requestRecord } from "../dialects/shared/index.js";
 import {
+  answerModernRequest,
   createTandemMcpServer,
   invalidPostBody,
+  isModernRequest,
+  MODERN_PROTOCOL_VERSION,
   screenRequests,
+  type TandemMcpServer,
   type TandemMcpServerOptions,
 } from "../harness/mcp-server/index.js";
 
@@ -30,7 +34,9 @@ export const MAX_MCP_BATCH = 16;
 /**
  * Mounts tandem's MCP server at `/mcp` (Streamable HTTP, stateless: every POST is answered by a
  * server and transport of its own, so nothing is kept between requests and any number of clients can
- * call at once). It sits behind the same front door as every route: the onRequest hook has checked
+ * call at once). Dual-era: a POST that declares 2026-07-28 (the stateless revision, no handshake) in
+ * its `_meta` or its MCP-Protocol-Version header is answered by answerModernRequest, any other by the
+ * SDK's transport (the handshake revisions, 2024-11-05 to 2025-11-25). It sits behind the same front door as every route: the onRequest hook has checked
  * Host and Origin (the DNS-rebinding check the MCP spec asks for) and the client key before a
  * handler runs, and Fastify has parsed the JSON body, which is handed to the SDK's transport with the
  * raw request and response.
@@ -42,6 +48,9 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
     const version = request.headers["mcp-protocol-version"];
     const invalid = invalidPostBody(request.body, typeof version === "string" ? version : undefined);
     if (invalid !== undefined) return reply.code(400).send(jsonRpcError(INVALID_REQUEST, invalid));
+    if (isModernRequest(request.body, typeof version === "string" ? version : undefined)) {
+      return answerModern(request, reply, options);
+    }
     if (Array.isArray(request.body) && request.body.length > MAX_MCP_BATCH) {
       return reply
         .code(400)
@@ -52,15 +61,7 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
           ),
         );
     }
-    const { server, tools } = createTandemMcpServer({
-      ...options,
-      // An ask_model call is a model request like any other: the request log and usage rows get it.
-      onAnswer: (answer) => {
-        record.model = answer.model;
-        record.meta = answer.meta;
-        record.usage = { inputTokens: 0, outputTokens: 0, ...answer.usage } as Usage;
-      },
-    });
+    const { server, tools } = serverFor(request, options);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     // The client went away (or the answer is done): any tool call still running is cancelled, upstream work with it.
     reply.raw.once("close", () => {
@@ -83,6 +84,64 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
     return reply.code(405).header("allow", "POST").send(jsonRpcError(SERVER_ERROR, "Method not allowed."));
   };
   app.route({ method: ["GET", "DELETE", "PUT", "PATCH"], url: MCP_PATH, handler: notAllowed });
+}
+
+/** tandem's MCP server for one POST, its ask_model calls written to the request's log record. */
+function serverFor(request: FastifyRequest, options: Omit<TandemMcpServerOptions, "onAnswer">): TandemMcpServer {
+  const record = requestRecord(request);
+  return createTandemMcpServer({
+    ...options,
+    // An ask_model call is a model request like any other: the request log and usage rows get it.
+    onAnswer: (answer) => {
+      record.model = answer.model;
+      record.meta = answer.meta;
+      record.usage = { inputTokens: 0, outputTokens: 0, ...answer.usage } as Usage;
+    },
+  });
+}
+
+/**
+ * A POST of the 2026-07-28 revision: a JSON answer when the client takes JSON, else one SSE event
+ * (an error before the request ran is always JSON, with its HTTP status); 202 for a notification.
+ */
+async function answerModern(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: Omit<TandemMcpServerOptions, "onAnswer">,
+): Promise<FastifyReply> {
+  const format = answerFormat(request.headers.accept);
+  if (format === undefined) {
+    return reply
+      .code(406)
+      .send(jsonRpcError(SERVER_ERROR, "Not Acceptable: the client must accept application/json or text/event-stream"));
+  }
+  const mcp = serverFor(request, options);
+  // The client went away (or the answer is done): a tool call still running is cancelled, upstream work with it.
+  reply.raw.once("close", () => void mcp.server.close());
+  let answer: Awaited<ReturnType<typeof answerModernRequest>>;
+  try {
+    answer = await answerModernRequest(request.body, request.headers, mcp);
+  } catch {
+    return reply.code(500).send(jsonRpcError(INTERNAL_ERROR, "Internal error in tandem"));
+  }
+  reply.header("mcp-protocol-version", MODERN_PROTOCOL_VERSION);
+  if (answer.message === undefined) return reply.code(202).send();
+  if (format === "json" || answer.status !== 200) return reply.code(answer.status).send(answer.message);
+  return reply
+    .code(200)
+    .header("content-type", "text/event-stream")
+    .header("cache-control", "no-cache")
+    .header("x-accel-buffering", "no")
+    .send(`event: message\ndata: ${JSON.stringify(answer.message)}\n\n`);
+}
+
+/** How a 2026-07-28 answer is written for an Accept header: JSON where taken (or nothing said), else SSE, else neither. */
+function answerFormat(accept: string | undefined): "json" | "sse" | undefined {
+  if (accept === undefined || accept.trim() === "") return "json";
+  const types = accept.split(",").map((part) => (part.split(";")[0] ?? "").trim().toLowerCase());
+  if (types.some((type) => type === "application/json" || type === "application/*" || type === "*/*")) return "json";
+  if (types.some((type) => type === "text/event-stream" || type === "text/*")) return "sse";
+  return undefined;
 }
 
 /** Whether a request is for tandem's MCP endpoint (its path, whatever its query). */
