@@ -7,8 +7,19 @@ import {
   isJSONRPCResultResponse,
   type JSONRPCMessage,
   type JSONRPCRequest,
-  SUPPORTED_PROTOCOL_VERSIONS,
 } from "@modelcontextprotocol/sdk/types.js";
+import {
+  decodeHeaderValue,
+  HANDSHAKE_PROTOCOL_VERSIONS,
+  HEADER_MISMATCH,
+  META_CLIENT_CAPABILITIES,
+  META_CLIENT_INFO,
+  META_PROTOCOL_VERSION,
+  META_SERVER_INFO,
+  MODERN_PROTOCOL_VERSION,
+  NAMED_METHODS,
+  UNSUPPORTED_PROTOCOL_VERSION,
+} from "../mcp-protocol/index.js";
 import { screenRequests } from "./protocol-checks.js";
 import type { TandemMcpServer } from "./tandem-mcp-server.js";
 
@@ -22,29 +33,11 @@ import type { TandemMcpServer } from "./tandem-mcp-server.js";
  * handlers) over an in-process transport, its answer given the new fields.
  */
 
-/** The stateless revision tandem serves beside the SDK's handshake revisions. */
-export const MODERN_PROTOCOL_VERSION = "2026-07-28";
-
 /** Every version tandem's /mcp serves, newest first: what `server/discover` and the version error list. */
-export const SUPPORTED_VERSIONS: readonly string[] = [MODERN_PROTOCOL_VERSION, ...SUPPORTED_PROTOCOL_VERSIONS];
-
-/** Header values do not match the body, or a required header is missing or malformed (HTTP 400). */
-export const HEADER_MISMATCH = -32020;
-/** The request's protocol version is not one the server supports (HTTP 400; `data: {supported, requested}`). */
-export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
-
-/** The `_meta` keys a 2026-07-28 request carries. */
-export const META_PROTOCOL_VERSION = "io.modelcontextprotocol/protocolVersion";
-export const META_CLIENT_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities";
-export const META_CLIENT_INFO = "io.modelcontextprotocol/clientInfo";
-/** The `_meta` key a server names itself by in each result. */
-export const META_SERVER_INFO = "io.modelcontextprotocol/serverInfo";
+export const SUPPORTED_VERSIONS: readonly string[] = [MODERN_PROTOCOL_VERSION, ...HANDSHAKE_PROTOCOL_VERSIONS];
 
 /** The methods this revision's clients may call here; any other is -32601 with HTTP 404. */
 const SERVED_METHODS = ["server/discover", "tools/list", "tools/call"] as const;
-
-/** Methods whose `Mcp-Name` header mirrors `params.name` (or `params.uri`). */
-const NAMED_METHODS = new Set(["tools/call", "prompts/get", "resources/read"]);
 
 /**
  * How long a client may keep the discover result and the tool list (caching's `ttlMs`): they change
@@ -70,7 +63,7 @@ export interface ModernAnswer {
  * other than the SDK's handshake ones. A request naming none, or a handshake version, is the SDK's.
  */
 export function isModernRequest(body: unknown, protocolVersionHeader: string | undefined): boolean {
-  const legacy = (version: string) => SUPPORTED_PROTOCOL_VERSIONS.includes(version);
+  const legacy = (version: string) => HANDSHAKE_PROTOCOL_VERSIONS.includes(version);
   if (protocolVersionHeader !== undefined && !legacy(protocolVersionHeader)) return true;
   const declared = metaOf(body)?.[META_PROTOCOL_VERSION];
   return declared !== undefined && !(typeof declared === "string" && legacy(declared));
@@ -135,7 +128,7 @@ function checkRequest(request: JSONRPCRequest, headers: ModernRequestHeaders): M
     return mismatch(request, `MCP-Protocol-Version header value '${echo(header)}' does not match body value '${echo(declared)}'`);
   }
   const requested = typeof declared === "string" ? declared : header;
-  if (requested !== undefined && requested !== MODERN_PROTOCOL_VERSION && !SUPPORTED_PROTOCOL_VERSIONS.includes(requested)) {
+  if (requested !== undefined && requested !== MODERN_PROTOCOL_VERSION && !HANDSHAKE_PROTOCOL_VERSIONS.includes(requested)) {
     return {
       status: 400,
       message: {
@@ -249,17 +242,6 @@ function complete(
       _meta: { ...meta, [META_SERVER_INFO]: mcp.serverInfo },
     },
   };
-}
-
-/**
- * A header value as the sender meant it: plain, or `=?base64?…?=` decoded (UTF-8); undefined when the
- * sentinel holds no valid Base64.
- */
-export function decodeHeaderValue(value: string): string | undefined {
-  const encoded = /^=\?base64\?(.*)\?=$/.exec(value)?.[1];
-  if (encoded === undefined) return value;
-  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(encoded)) return undefined;
-  return Buffer.from(encoded, "base64").toString("utf8");
 }
 
 function mismatch(request: JSONRPCRequest, why: string): ModernAnswer {

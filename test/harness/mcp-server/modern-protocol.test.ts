@@ -6,13 +6,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Gateway } from "../../../src/core/index.js";
+import { decodeHeaderValue, encodeHeaderValue } from "../../../src/harness/mcp-protocol/index.js";
 import {
   answerModernRequest,
   createTandemMcpServer,
   isModernRequest,
   MODERN_PROTOCOL_VERSION,
 } from "../../../src/harness/mcp-server/index.js";
-import { decodeHeaderValue } from "../../../src/harness/mcp-server/modern-protocol.js";
 
 const meta = (version: unknown) => ({
   "io.modelcontextprotocol/protocolVersion": version,
@@ -36,6 +36,16 @@ describe("isModernRequest", () => {
     assert.equal(isModernRequest(request("2025-11-25"), "2025-11-25"), false);
     assert.equal(isModernRequest([legacy], undefined), false);
     assert.equal(isModernRequest("not an object", undefined), false);
+  });
+});
+
+describe("encodeHeaderValue", () => {
+  it("keeps a header-safe value and Base64-encodes the rest, as the spec's examples", () => {
+    assert.equal(encodeHeaderValue("us-west1"), "us-west1");
+    assert.equal(encodeHeaderValue("Hello, 世界"), "=?base64?SGVsbG8sIOS4lueVjA==?=");
+    assert.equal(encodeHeaderValue(" padded "), "=?base64?IHBhZGRlZCA=?=");
+    assert.equal(encodeHeaderValue("line1\nline2"), "=?base64?bGluZTEKbGluZTI=?=");
+    assert.equal(encodeHeaderValue("=?base64?literal?="), "=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?=");
   });
 });
 
