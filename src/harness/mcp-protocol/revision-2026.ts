@@ -50,3 +50,14 @@ export function encodeHeaderValue(value: string): string {
   const plain = /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value) && !SENTINEL.test(value);
   return plain ? value : `=?base64?${Buffer.from(value, "utf8").toString("base64")}?=`;
 }
+
+/**
+ * The standard headers of a 2026-07-28 request over Streamable HTTP, mirrored from its body:
+ * `MCP-Protocol-Version`, `Mcp-Method` and, for a named method, `Mcp-Name` (encoded when unsafe).
+ */
+export function standardHeaders(method: string, params: Record<string, unknown> | undefined): Record<string, string> {
+  const headers: Record<string, string> = { "mcp-protocol-version": MODERN_PROTOCOL_VERSION, "mcp-method": method };
+  const name = typeof params?.name === "string" ? params.name : typeof params?.uri === "string" ? params.uri : undefined;
+  if (NAMED_METHODS.has(method) && name !== undefined) headers["mcp-name"] = encodeHeaderValue(name);
+  return headers;
+}

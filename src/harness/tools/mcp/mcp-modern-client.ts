@@ -3,7 +3,6 @@ import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { createParser } from "eventsource-parser";
 import {
-  encodeHeaderValue,
   HANDSHAKE_PROTOCOL_VERSIONS,
   HEADER_MISMATCH,
   META_CLIENT_CAPABILITIES,
@@ -11,7 +10,7 @@ import {
   META_PROTOCOL_VERSION,
   MISSING_REQUIRED_CLIENT_CAPABILITY,
   MODERN_PROTOCOL_VERSION,
-  NAMED_METHODS,
+  standardHeaders,
   UNSUPPORTED_PROTOCOL_VERSION,
 } from "../../mcp-protocol/index.js";
 import { isRequestTimeout } from "./mcp-error-text.js";
@@ -86,14 +85,11 @@ export class McpModernClient {
         },
       },
     };
-    const name = typeof params.name === "string" ? params.name : typeof params.uri === "string" ? params.uri : undefined;
     const headers: Record<string, string> = {
       ...this.#options.headers,
       "content-type": "application/json",
       accept: "application/json, text/event-stream",
-      "mcp-protocol-version": MODERN_PROTOCOL_VERSION,
-      "mcp-method": method,
-      ...(NAMED_METHODS.has(method) && name !== undefined && { "mcp-name": encodeHeaderValue(name) }),
+      ...standardHeaders(method, params),
       ...options.headers,
     };
     const timeout = AbortSignal.timeout(options.timeoutMs);
