@@ -201,15 +201,16 @@ export async function openMcpConnection(endpoint: McpEndpoint, options: McpConne
   const requestInit = { headers: endpoint.headers };
   // An answer cut at maxAnswerBytes closes the transport, so that what waits on it (an event stream's
   // request would wait for its timeout) fails now, and says why.
-  const cut: { error?: Error; transport?: Transport; modern?: McpModernClient } = {};
+  const cut: { error?: Error; transport?: Transport } = {};
   // Bounded answers, and only the addresses the host allows (a request-named server's), on every request of the transport.
   const http = mcpFetch({
     maxAnswerBytes: options.maxAnswerBytes,
     ...(options.addressRefusal !== undefined && { addressRefusal: options.addressRefusal }),
     onAnswerTooLarge: (error) => {
+      // A 2026-07-28 request reads its own answer and fails with this; only a transport's is closed.
+      if (cut.transport === undefined) return;
       cut.error ??= error;
-      void cut.transport?.close();
-      cut.modern?.close();
+      void cut.transport.close();
     },
   });
   const transportOptions = { requestInit, fetch: http.fetch };
@@ -220,13 +221,12 @@ export async function openMcpConnection(endpoint: McpEndpoint, options: McpConne
     fetch: http.fetch,
     clientInfo: { name: "tandem", version: VERSION },
   });
-  cut.modern = modern;
   let era: Awaited<ReturnType<typeof discoverEra>>;
   try {
     era = await discoverEra(modern, options.timeoutMs);
   } catch (err) {
     await http.close().catch(() => {});
-    throw cut.error ?? err;
+    throw err;
   }
   if (era.era === "modern") {
     const connection = new McpConnection(
@@ -237,7 +237,6 @@ export async function openMcpConnection(endpoint: McpEndpoint, options: McpConne
       options.secrets,
       http.close,
     );
-    connection.closedFor = () => cut.error;
     options.log.debug(
       { server: options.label, transport: "streamable-http", protocol: MODERN_PROTOCOL_VERSION },
       "mcp: connected",
@@ -248,7 +247,6 @@ export async function openMcpConnection(endpoint: McpEndpoint, options: McpConne
     { server: options.label, reason: redactSecrets(era.why, options.secrets) },
     "mcp: not a 2026-07-28 server; initializing",
   );
-  cut.modern = undefined;
   const open = async (transport: Transport, kind: McpConnection["kind"]): Promise<McpConnection> => {
     cut.transport = transport;
     const timeoutMs = deadline - Date.now();

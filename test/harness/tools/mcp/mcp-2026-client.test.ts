@@ -114,6 +114,19 @@ describe("McpToolHost, a server of MCP 2026-07-28 only", () => {
     assert.equal(server.cancelled(), 2);
   });
 
+  it("stops reading an answer past maxAnswerBytes, saying so, and goes on serving the calls after it", async () => {
+    const server = await modernServer({ extraTools: 200 });
+    const { host } = makeHost({}, { maxAnswerBytes: 4000 });
+    const listed = await host.listTools(byUrl(server.url), signal());
+    assert.match("error" in listed ? listed.error : "", /larger than 4000 bytes \(limits.maxAnswerBytes\)/);
+    assert.deepEqual(await host.callTool(byUrl(server.url), "echo", { text: "small" }, signal()), { output: "small" });
+    const again = await host.callTool(byUrl(server.url), "echo", { text: "x".repeat(5000) }, signal());
+    assert.match(String("error" in again ? again.error : ""), /larger than 4000 bytes/);
+    assert.deepEqual(await host.callTool(byUrl(server.url), "echo", { text: "small again" }, signal()), {
+      output: "small again",
+    });
+  });
+
   it("reports a refused key without falling back, and a server that speaks no version tandem does", async () => {
     const keyed = await modernServer({ bearer: "right" });
     const { host } = makeHost();
