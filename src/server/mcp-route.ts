@@ -7,7 +7,6 @@ import {
   createTandemMcpServer,
   invalidPostBody,
   isModernRequest,
-  MODERN_PROTOCOL_VERSION,
   screenRequests,
   type TandemMcpServer,
   type TandemMcpServerOptions,
@@ -124,7 +123,6 @@ async function answerModern(
   } catch {
     return reply.code(500).send(jsonRpcError(INTERNAL_ERROR, "Internal error in tandem"));
   }
-  reply.header("mcp-protocol-version", MODERN_PROTOCOL_VERSION);
   if (answer.message === undefined) return reply.code(202).send();
   if (format === "json" || answer.status !== 200) return reply.code(answer.status).send(answer.message);
   return reply
