@@ -44,12 +44,14 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
   app.post(MCP_PATH, async (request, reply) => {
     const record = requestRecord(request);
     record.dialect = "mcp";
-    const version = request.headers["mcp-protocol-version"];
-    const invalid = invalidPostBody(request.body, typeof version === "string" ? version : undefined);
-    if (invalid !== undefined) return reply.code(400).send(jsonRpcError(INVALID_REQUEST, invalid));
-    if (isModernRequest(request.body, typeof version === "string" ? version : undefined)) {
-      return answerModern(request, reply, options);
+    const header = request.headers["mcp-protocol-version"];
+    const version = typeof header === "string" ? header : undefined;
+    const modern = isModernRequest(request.body, version);
+    const invalid = invalidPostBody(request.body, version);
+    if (invalid !== undefined) {
+      return reply.code(400).send(modern ? modernError(INVALID_REQUEST, invalid) : jsonRpcError(INVALID_REQUEST, invalid));
     }
+    if (modern) return answerModern(request, reply, options);
     if (Array.isArray(request.body) && request.body.length > MAX_MCP_BATCH) {
       return reply
         .code(400)
@@ -112,7 +114,7 @@ async function answerModern(
   if (format === undefined) {
     return reply
       .code(406)
-      .send(jsonRpcError(SERVER_ERROR, "Not Acceptable: the client must accept application/json or text/event-stream"));
+      .send(modernError(SERVER_ERROR, "Not Acceptable: the client must accept application/json or text/event-stream"));
   }
   const mcp = serverFor(request, options);
   // The client went away (or the answer is done): a tool call still running is cancelled, upstream work with it.
@@ -121,7 +123,7 @@ async function answerModern(
   try {
     answer = await answerModernRequest(request.body, request.headers, mcp);
   } catch {
-    return reply.code(500).send(jsonRpcError(INTERNAL_ERROR, "Internal error in tandem"));
+    return reply.code(500).send(modernError(INTERNAL_ERROR, "Internal error in tandem"));
   }
   if (answer.message === undefined) return reply.code(202).send();
   if (format === "json" || answer.status !== 200) return reply.code(answer.status).send(answer.message);
@@ -163,6 +165,11 @@ export function renderMcpError(error: GatewayError): ErrorRendering {
 /** A JSON-RPC error answer to a request whose id is not known (`id: null`), as the SDK's transport writes one. */
 function jsonRpcError(code: number, message: string): { jsonrpc: "2.0"; error: { code: number; message: string }; id: null } {
   return { jsonrpc: "2.0", error: { code, message }, id: null };
+}
+
+/** A 2026-07-28 error answer to a request whose id is not known: that revision's error response has no `id` then (not `id: null`). */
+function modernError(code: number, message: string): { jsonrpc: "2.0"; error: { code: number; message: string } } {
+  return { jsonrpc: "2.0", error: { code, message } };
 }
 
 /** The transport failed before it could answer: a JSON-RPC internal error, never a dropped connection. */

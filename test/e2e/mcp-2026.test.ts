@@ -244,6 +244,7 @@ describe("/mcp under 2026-07-28", () => {
     resultOf(sse, DiscoverResultSchema);
     const neither = await post(request.body, request.headers, "text/html");
     assert.equal(neither.status, 406);
+    assert.equal(JSONRPCErrorResponseSchema.parse(neither.message).id, undefined);
   });
 
   it("takes a notification with 202, refuses a batch and a response with 400", async () => {
@@ -257,6 +258,72 @@ describe("/mcp under 2026-07-28", () => {
     assert.equal(batch.status, 400);
     const response = await post({ jsonrpc: "2.0", id: 20, result: {} }, { "mcp-protocol-version": VERSION });
     assert.equal(response.status, 400);
+  });
+
+  it("answers odd bodies declaring 2026-07-28 with a JSON-RPC error, never a 5xx", async () => {
+    const version = { "mcp-protocol-version": VERSION };
+    const cases: Array<[unknown, Record<string, string>]> = [
+      [
+        { jsonrpc: "2.0", id: 1, method: "tools/list", params: { _meta: null } },
+        { ...version, "mcp-method": "tools/list" },
+      ],
+      [
+        { jsonrpc: "2.0", id: 2, method: "tools/list", params: { _meta: [] } },
+        { ...version, "mcp-method": "tools/list" },
+      ],
+      [
+        {
+          jsonrpc: "2.0",
+          id: 3,
+          method: "tools/list",
+          params: { _meta: { ...CLIENT_META, "io.modelcontextprotocol/protocolVersion": 2026 } },
+        },
+        {},
+      ],
+      [
+        {
+          jsonrpc: "2.0",
+          id: 4,
+          method: "tools/list",
+          params: { _meta: { ...CLIENT_META, "io.modelcontextprotocol/clientCapabilities": [] } },
+        },
+        { ...version, "mcp-method": "tools/list" },
+      ],
+      [
+        { jsonrpc: "2.0", id: 5, method: "tools/call", params: { name: 5, _meta: CLIENT_META } },
+        { ...version, "mcp-method": "tools/call", "mcp-name": "5" },
+      ],
+      [
+        { jsonrpc: "2.0", id: 6, method: "tools/call", params: { _meta: CLIENT_META } },
+        { ...version, "mcp-method": "tools/call", "mcp-name": "x" },
+      ],
+      [
+        { jsonrpc: "2.0", id: 7, method: "__proto__", params: { _meta: CLIENT_META } },
+        { ...version, "mcp-method": "__proto__" },
+      ],
+      [
+        { jsonrpc: "2.0", id: 8, method: "x".repeat(5000), params: { _meta: CLIENT_META } },
+        { ...version, "mcp-method": "x".repeat(5000) },
+      ],
+      [
+        { jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "remember", arguments: [], _meta: CLIENT_META } },
+        { ...version, "mcp-method": "tools/call", "mcp-name": "remember" },
+      ],
+      [
+        {
+          jsonrpc: "2.0",
+          id: 10,
+          method: "server/discover",
+          params: { _meta: { ...CLIENT_META, "io.modelcontextprotocol/clientInfo": "me" } },
+        },
+        { ...version, "mcp-method": "server/discover" },
+      ],
+    ];
+    for (const [body, headers] of cases) {
+      const answer = await post(body, headers);
+      assert.ok(answer.status >= 200 && answer.status < 500, `${answer.status}: ${answer.text}`);
+      assert.ok(JSONRPCErrorResponseSchema.safeParse(answer.message).success, `${answer.status}: ${answer.text.slice(0, 300)}`);
+    }
   });
 
   it("keeps the front door: a request without the key is refused before the MCP rules", async () => {
