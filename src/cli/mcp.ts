@@ -1,6 +1,7 @@
 import type { Readable, Writable } from "node:stream";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   type InitializeResult,
   isJSONRPCErrorResponse,
@@ -9,6 +10,7 @@ import {
   type JSONRPCMessage,
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
+import { META_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSION, standardHeaders } from "../harness/mcp-protocol/index.js";
 import { answeringEveryRequest } from "../harness/tools/mcp/mcp-unanswered.js";
 import { authHeaders, clientKey, describeFetchError, serverUrl } from "./client.js";
 
@@ -45,7 +47,7 @@ export async function mcpProxy(
   const upstream = new StreamableHTTPClientTransport(new URL(endpoint), {
     requestInit: { headers: authHeaders(key) },
     // A call tandem stops (or restarts) under is answered with an error, not left to the client's timeout.
-    fetch: answeringEveryRequest(fetch, (err) => {
+    fetch: answeringEveryRequest(withModernHeaders(fetch), (err) => {
       const why = err === undefined ? "" : `: ${err instanceof Error ? err.message : String(err)}`;
       return `tandem at ${endpoint} closed the connection before answering (it stopped or restarted)${why}; call again once it is back`;
     }),
@@ -103,6 +105,29 @@ export async function mcpProxy(
   await local.close();
   await upstream.close();
   return 0;
+}
+
+/**
+ * The fetch with 2026-07-28's request headers added to a POST whose message declares that revision
+ * in its `_meta` (a stdio client of it sends no headers; /mcp over HTTP requires them), so such a
+ * client is served in its revision through the relay. Any other POST goes as it is.
+ */
+function withModernHeaders(fetch: FetchLike): FetchLike {
+  return (url, init) => {
+    if (init?.method !== "POST" || typeof init.body !== "string") return fetch(url, init);
+    let message: unknown;
+    try {
+      message = JSON.parse(init.body);
+    } catch {
+      return fetch(url, init);
+    }
+    if (message === null || typeof message !== "object" || Array.isArray(message)) return fetch(url, init);
+    const { method, params } = message as { method?: unknown; params?: { _meta?: Record<string, unknown> } };
+    if (typeof method !== "string" || params?._meta?.[META_PROTOCOL_VERSION] !== MODERN_PROTOCOL_VERSION) return fetch(url, init);
+    const headers = new Headers(init.headers);
+    for (const [name, value] of Object.entries(standardHeaders(method, params))) headers.set(name, value);
+    return fetch(url, { ...init, headers });
+  };
 }
 
 /** Why a message could not be relayed, in words a user can act on; never the key. */

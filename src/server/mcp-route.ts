@@ -3,9 +3,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { GatewayError, Usage } from "../core/index.js";
 import { type ErrorRendering, requestRecord } from "../dialects/shared/index.js";
 import {
+  answerModernRequest,
   createTandemMcpServer,
   invalidPostBody,
+  isModernRequest,
   screenRequests,
+  type TandemMcpServer,
   type TandemMcpServerOptions,
 } from "../harness/mcp-server/index.js";
 
@@ -30,7 +33,9 @@ export const MAX_MCP_BATCH = 16;
 /**
  * Mounts tandem's MCP server at `/mcp` (Streamable HTTP, stateless: every POST is answered by a
  * server and transport of its own, so nothing is kept between requests and any number of clients can
- * call at once). It sits behind the same front door as every route: the onRequest hook has checked
+ * call at once). Dual-era: a POST that declares 2026-07-28 (the stateless revision, no handshake) in
+ * its `_meta` or its MCP-Protocol-Version header is answered by answerModernRequest, any other by the
+ * SDK's transport (the handshake revisions, 2024-11-05 to 2025-11-25). It sits behind the same front door as every route: the onRequest hook has checked
  * Host and Origin (the DNS-rebinding check the MCP spec asks for) and the client key before a
  * handler runs, and Fastify has parsed the JSON body, which is handed to the SDK's transport with the
  * raw request and response.
@@ -41,9 +46,14 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
     record.dialect = "mcp";
     // An empty body (which the JSON parser reads as none) is no JSON at all: JSON-RPC's parse error.
     if (request.body === undefined) return reply.code(400).send(jsonRpcError(PARSE_ERROR, "Parse error: the body is empty"));
-    const version = request.headers["mcp-protocol-version"];
-    const invalid = invalidPostBody(request.body, typeof version === "string" ? version : undefined);
-    if (invalid !== undefined) return reply.code(400).send(jsonRpcError(INVALID_REQUEST, invalid));
+    const header = request.headers["mcp-protocol-version"];
+    const version = typeof header === "string" ? header : undefined;
+    const modern = isModernRequest(request.body, version);
+    const invalid = invalidPostBody(request.body, version);
+    if (invalid !== undefined) {
+      return reply.code(400).send(modern ? modernError(INVALID_REQUEST, invalid) : jsonRpcError(INVALID_REQUEST, invalid));
+    }
+    if (modern) return answerModern(request, reply, options);
     if (Array.isArray(request.body) && request.body.length > MAX_MCP_BATCH) {
       return reply
         .code(400)
@@ -54,15 +64,7 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
           ),
         );
     }
-    const { server, tools } = createTandemMcpServer({
-      ...options,
-      // An ask_model call is a model request like any other: the request log and usage rows get it.
-      onAnswer: (answer) => {
-        record.model = answer.model;
-        record.meta = answer.meta;
-        record.usage = { inputTokens: 0, outputTokens: 0, ...answer.usage } as Usage;
-      },
-    });
+    const { server, tools } = serverFor(request, options);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     // The client went away (or the answer is done): any tool call still running is cancelled, upstream work with it.
     reply.raw.once("close", () => {
@@ -87,6 +89,63 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
   app.route({ method: ["GET", "DELETE", "PUT", "PATCH"], url: MCP_PATH, handler: notAllowed });
 }
 
+/** tandem's MCP server for one POST, its ask_model calls written to the request's log record. */
+function serverFor(request: FastifyRequest, options: Omit<TandemMcpServerOptions, "onAnswer">): TandemMcpServer {
+  const record = requestRecord(request);
+  return createTandemMcpServer({
+    ...options,
+    // An ask_model call is a model request like any other: the request log and usage rows get it.
+    onAnswer: (answer) => {
+      record.model = answer.model;
+      record.meta = answer.meta;
+      record.usage = { inputTokens: 0, outputTokens: 0, ...answer.usage } as Usage;
+    },
+  });
+}
+
+/**
+ * A POST of the 2026-07-28 revision: a JSON answer when the client takes JSON, else one SSE event
+ * (an error before the request ran is always JSON, with its HTTP status); 202 for a notification.
+ */
+async function answerModern(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: Omit<TandemMcpServerOptions, "onAnswer">,
+): Promise<FastifyReply> {
+  const format = answerFormat(request.headers.accept);
+  if (format === undefined) {
+    return reply
+      .code(406)
+      .send(modernError(SERVER_ERROR, "Not Acceptable: the client must accept application/json or text/event-stream"));
+  }
+  const mcp = serverFor(request, options);
+  // The client went away (or the answer is done): a tool call still running is cancelled, upstream work with it.
+  reply.raw.once("close", () => void mcp.server.close());
+  let answer: Awaited<ReturnType<typeof answerModernRequest>>;
+  try {
+    answer = await answerModernRequest(request.body, request.headers, mcp);
+  } catch {
+    return reply.code(500).send(modernError(INTERNAL_ERROR, "Internal error in tandem"));
+  }
+  if (answer.message === undefined) return reply.code(202).send();
+  if (format === "json" || answer.status !== 200) return reply.code(answer.status).send(answer.message);
+  return reply
+    .code(200)
+    .header("content-type", "text/event-stream")
+    .header("cache-control", "no-cache")
+    .header("x-accel-buffering", "no")
+    .send(`event: message\ndata: ${JSON.stringify(answer.message)}\n\n`);
+}
+
+/** How a 2026-07-28 answer is written for an Accept header: JSON where taken (or nothing said), else SSE, else neither. */
+function answerFormat(accept: string | undefined): "json" | "sse" | undefined {
+  if (accept === undefined || accept.trim() === "") return "json";
+  const types = accept.split(",").map((part) => (part.split(";")[0] ?? "").trim().toLowerCase());
+  if (types.some((type) => type === "application/json" || type === "application/*" || type === "*/*")) return "json";
+  if (types.some((type) => type === "text/event-stream" || type === "text/*")) return "sse";
+  return undefined;
+}
+
 /** Whether a request is for tandem's MCP endpoint (its path, whatever its query). */
 export function isMcpRequest(url: string): boolean {
   return url === MCP_PATH || url.startsWith(`${MCP_PATH}?`);
@@ -108,6 +167,11 @@ export function renderMcpError(error: GatewayError): ErrorRendering {
 /** A JSON-RPC error answer to a request whose id is not known (`id: null`), as the SDK's transport writes one. */
 function jsonRpcError(code: number, message: string): { jsonrpc: "2.0"; error: { code: number; message: string }; id: null } {
   return { jsonrpc: "2.0", error: { code, message }, id: null };
+}
+
+/** A 2026-07-28 error answer to a request whose id is not known: that revision's error response has no `id` then (not `id: null`). */
+function modernError(code: number, message: string): { jsonrpc: "2.0"; error: { code: number; message: string } } {
+  return { jsonrpc: "2.0", error: { code, message } };
 }
 
 /** The transport failed before it could answer: a JSON-RPC internal error, never a dropped connection. */

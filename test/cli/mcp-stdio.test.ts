@@ -134,6 +134,39 @@ describe("tandem mcp (stdio)", () => {
     assert.ok((answers.find((a) => a.id === 2)?.result?.tools?.length ?? 0) >= 2);
   });
 
+  it("piped, MCP 2026-07-28 (no initialize): server/discover and a tool call are relayed with that revision's headers", async () => {
+    const child = spawn(process.execPath, ["--import", TSX, MAIN, "mcp"], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TANDEM_URL: tandem.url, TANDEM_API_KEY: KEY },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+    });
+    const _meta = {
+      "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+      "io.modelcontextprotocol/clientInfo": { name: "pipe", version: "1" },
+      "io.modelcontextprotocol/clientCapabilities": {},
+    };
+    const discover = { jsonrpc: "2.0", id: 1, method: "server/discover", params: { _meta } };
+    const call = { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "list_models", arguments: {}, _meta } };
+    child.stdin.end(`${JSON.stringify(discover)}\n${JSON.stringify(call)}\n`);
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    assert.equal(code, 0);
+    const answers = out
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { id: number; result?: Record<string, unknown>; error?: unknown });
+    const discovered = answers.find((a) => a.id === 1);
+    assert.ok(
+      (discovered?.result?.supportedVersions as string[] | undefined)?.includes("2026-07-28"),
+      JSON.stringify(discovered),
+    );
+    const listed = answers.find((a) => a.id === 2);
+    assert.equal(listed?.result?.resultType, "complete", JSON.stringify(listed));
+    assert.match(JSON.stringify(listed?.result?.content), /local\/tiny/);
+  });
+
   it("tandem stopping mid-call: the call is answered with an error that says so, not left to the client's timeout", async () => {
     // An upstream that lists its model and never answers a chat: the call is in flight when tandem stops.
     let reached: () => void = () => {};

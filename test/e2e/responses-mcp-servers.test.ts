@@ -1,7 +1,8 @@
 /**
  * MCP tools end to end, with nothing scripted on the MCP side: a real MCP server over Streamable HTTP
  * (named by the request's server_url, with a bearer token) and a real stdio server configured in
- * tandem (`mcp.servers`, named by its label alone), both built with the MCP SDK; the model is a fake
+ * tandem (`mcp.servers`, named by its label alone), both built with the MCP SDK, and a server of MCP
+ * 2026-07-28 only (no initialize; by URL, and configured for a route's tools); the model is a fake
  * OpenAI chat upstream that calls their tools. Driven through the openai SDK and through the OpenAI
  * Agents SDK's hostedMcpTool (tracing off, so nothing leaves 127.0.0.1).
  */
@@ -11,11 +12,13 @@ import { Agent, hostedMcpTool, run, setDefaultOpenAIClient, setOpenAIAPI, setTra
 import OpenAI from "openai";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
+import { type Mcp2026Server, startMcp2026Server } from "../support/mcp-2026-server.js";
 import { MCP_STDIO_SERVER, type McpHttpServer, startMcpHttpServer } from "../support/mcp-test-server.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 let upstream: FakeUpstream;
 let web: McpHttpServer;
+let modern: Mcp2026Server;
 let tandem: RunningTandem;
 let client: OpenAI;
 
@@ -34,12 +37,15 @@ function callThenAnswer(tool: string, args: Record<string, unknown>): void {
 before(async () => {
   upstream = await startFakeOpenAI({ models: ["gpt-4o-mini"] });
   web = await startMcpHttpServer({ bearer: "web-token-123" });
+  modern = await startMcp2026Server({ bearer: "modern-token-456", sse: true });
   tandem = await startTandem(
     {
       providers: { openai: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:UP_OPENAI"], local: false } },
+      routes: { modern: { tiers: ["openai/gpt-4o-mini"], tools: ["mcp:modern"] } },
       mcp: {
         servers: {
           files: MCP_STDIO_SERVER,
+          modern: { url: modern.url, headers: { Authorization: "Bearer modern-token-456" } },
           // Nothing listens there.
           down: { url: "http://127.0.0.1:9/mcp" },
         },
@@ -52,7 +58,7 @@ before(async () => {
 
 after(async () => {
   await tandem?.close();
-  await Promise.all([upstream?.close(), web?.close()]);
+  await Promise.all([upstream?.close(), web?.close(), modern?.close()]);
 });
 
 beforeEach(() => {
@@ -83,6 +89,47 @@ describe("mcp tools against real MCP servers", () => {
     // The token reached the MCP server, and is not echoed back in the Response.
     assert.ok(web.requests.every((headers) => headers.authorization === "Bearer web-token-123"));
     assert.doesNotMatch(JSON.stringify(response), /web-token-123/);
+  });
+
+  it("calls a server of MCP 2026-07-28 only, named by URL, without a handshake", async () => {
+    callThenAnswer("mcp__now__echo", { text: "hello from 2026" });
+    const before = modern.requests.length;
+    const response = await client.responses.create({
+      model: "openai/gpt-4o-mini",
+      input: "Echo something",
+      tools: [
+        {
+          type: "mcp",
+          server_label: "now",
+          server_url: modern.url,
+          authorization: "modern-token-456",
+          require_approval: "never",
+        },
+      ],
+    });
+    assert.deepEqual(
+      response.output.map((item) => item.type),
+      ["mcp_list_tools", "mcp_call", "message"],
+    );
+    const call = response.output[1];
+    assert.ok(call?.type === "mcp_call");
+    assert.equal(call.output, "hello from 2026");
+    const sent = modern.requests.slice(before);
+    assert.deepEqual(
+      sent.map((r) => r.body.method),
+      ["server/discover", "tools/list", "tools/call"],
+    );
+    assert.ok(sent.every((r) => r.headers.authorization === "Bearer modern-token-456"));
+  });
+
+  it("runs a route's tools on a configured server of MCP 2026-07-28 only", async () => {
+    callThenAnswer("mcp__modern__echo", { text: "route over 2026" });
+    const { data, response } = await client.chat.completions
+      .create({ model: "modern", messages: [{ role: "user", content: "Echo it" }] })
+      .withResponse();
+    assert.equal(data.choices[0]?.message.content, "The tool said: route over 2026");
+    assert.equal(response.headers.get("x-tandem-tools"), "mcp:modern/echo");
+    assert.ok(!modern.requests.some((r) => r.body.method === "initialize"));
   });
 
   it("answers 424 with the server's refusal when the token is wrong", async () => {

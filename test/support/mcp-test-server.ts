@@ -243,19 +243,20 @@ export async function startMcpHttpServer(options: McpHttpServerOptions = {}): Pr
       res.end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32001, message: "Session not found" }, id: null }));
       return;
     }
+    const server = buildTestMcpServer(options);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       ...(options.resumable && { eventStore: new InMemoryEventStore(), retryInterval: 50 }),
       onsessioninitialized: (sessionId) => {
         started++;
         sessions.set(sessionId, transport);
+        // Only a session's server: a POST refused before initialize (a 2026-07-28 client's probe) has none.
+        servers.push(server);
       },
     });
     transport.onclose = () => {
       if (transport.sessionId !== undefined) sessions.delete(transport.sessionId);
     };
-    const server = buildTestMcpServer(options);
-    servers.push(server);
     await server.connect(transport);
     await transport.handleRequest(req, res);
   };

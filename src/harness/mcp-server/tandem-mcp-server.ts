@@ -49,6 +49,12 @@ const INSTRUCTIONS =
 export interface TandemMcpServer {
   server: McpServer;
   tools: ReadonlySet<string>;
+  /** What it declares (the handshake's capabilities; 2026-07-28's `server/discover` says the same). */
+  capabilities: { tools: { listChanged: false } };
+  /** Its instructions for the model, as the handshake and `server/discover` give them. */
+  instructions: string;
+  /** Its name and version (the handshake's serverInfo; each 2026-07-28 result's `_meta`). */
+  serverInfo: { name: string; title: string; version: string };
 }
 
 /**
@@ -56,10 +62,8 @@ export interface TandemMcpServer {
  * is made per transport (per HTTP request in stateless mode); it holds no state of its own.
  */
 export function createTandemMcpServer(options: TandemMcpServerOptions): TandemMcpServer {
-  const mcp = new McpServer(
-    { name: "tandem", title: "tandem", version: options.version },
-    { instructions: INSTRUCTIONS, maxToolInputElements: MAX_TOOL_INPUT_ELEMENTS },
-  );
+  const serverInfo = { name: "tandem", title: "tandem", version: options.version };
+  const mcp = new McpServer(serverInfo, { instructions: INSTRUCTIONS, maxToolInputElements: MAX_TOOL_INPUT_ELEMENTS });
   const tools = new Set<string>();
   registerTools(options, (name, config, callback) => {
     tools.add(name);
@@ -67,8 +71,9 @@ export function createTandemMcpServer(options: TandemMcpServerOptions): TandemMc
   });
   // The SDK declares `listChanged: true` with the first tool; this list never changes while a server
   // runs, and a stateless server has no stream to send the notification on.
-  mcp.server.registerCapabilities({ tools: { listChanged: false } });
-  return { server: mcp, tools };
+  const capabilities = { tools: { listChanged: false as const } };
+  mcp.server.registerCapabilities(capabilities);
+  return { server: mcp, tools, capabilities, instructions: INSTRUCTIONS, serverInfo };
 }
 
 /** Registers tandem's tools, each through `registerTool` (McpServer's, noting the name). */

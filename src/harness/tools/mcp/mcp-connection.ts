@@ -5,11 +5,16 @@ import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { McpError, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { type HostedToolInfo, redactSecrets } from "../../../core/index.js";
 import { VERSION } from "../../../version.js";
+import { HEADER_MISMATCH, MODERN_PROTOCOL_VERSION } from "../../mcp-protocol/index.js";
+import type { McpToolResult } from "./mcp-content-text.js";
 import { McpConnectTimeout, mcpErrorReason } from "./mcp-error-text.js";
 import { mcpFetch } from "./mcp-http-fetch.js";
 import type { McpLog } from "./mcp-log.js";
+import { discoverEra, McpModernClient } from "./mcp-modern-client.js";
+import { type ParamHeader, paramHeaders, paramHeaderValues } from "./mcp-param-headers.js";
 
 /** Where an MCP server is, with its secrets already resolved. */
 export type McpEndpoint =
@@ -38,22 +43,43 @@ const MAX_STDERR_LINE = 2000;
 const TERMINATE_SESSION_MS = 1000;
 
 /**
+ * What the host asks of a connected server, whichever protocol era it speaks: the SDK's Client after
+ * the initialize handshake (2024-11-05 to 2025-11-25, any transport), or tandem's client of the
+ * stateless 2026-07-28 over Streamable HTTP.
+ */
+export interface McpSession {
+  /** One page of `tools/list` (the result as the server gave it: `tools`, `nextCursor`, 2026-07-28's `ttlMs`). */
+  listTools(cursor: string | undefined, timeoutMs: number): Promise<Record<string, unknown>>;
+  /** One `tools/call`; the signal's abort cancels it in the server. */
+  callTool(
+    name: string,
+    args: Record<string, unknown>,
+    options: { signal: AbortSignal; timeoutMs: number },
+  ): Promise<McpToolResult>;
+  /** Ends it (a handshake session is ended politely, then its transport closed). */
+  close(): Promise<void>;
+}
+
+/**
  * One connected MCP client, shared by every request that uses its server. It is `gone` once its
  * transport closed or erred (a crashed child, a restarted server that forgot the session, a broken
  * event stream): the host then drops it and connects afresh on the next use, while the requests
  * still running on it finish or fail on their own.
  */
 export class McpConnection {
-  readonly client: Client;
-  readonly transport: Transport;
+  readonly session: McpSession;
   /** The server's label, for logs. */
   readonly label: string;
   /** The secret values of its endpoint (header values, env secrets), cleaned out of its error text. */
   readonly secrets: readonly string[];
   /** `streamable-http`, `sse` (the legacy transport, after Streamable HTTP was refused) or `stdio`. */
   readonly kind: "streamable-http" | "sse" | "stdio";
+  /** The protocol spoken: 2026-07-28 (stateless, per-request `_meta`) or a handshake revision. */
+  readonly era: typeof MODERN_PROTOCOL_VERSION | "handshake";
   /** The tools listed, until the server says they changed (or this connection ends). */
   tools: Promise<HostedToolInfo[]> | undefined;
+  /** When the tools listed go stale (2026-07-28's `ttlMs`: its servers send no change notification), if they do. */
+  toolsStaleAt: number | undefined;
   /** How many tools the last listing found (for status). */
   toolCount: number | undefined;
   /** Why tandem closed its transport, when it did (an answer past `maxAnswerBytes`): what failed on it since failed for this. */
@@ -68,16 +94,16 @@ export class McpConnection {
 
   /** `release` frees what the transport used beside itself (an HTTP server's connection pool), once closed. */
   constructor(
-    client: Client,
-    transport: Transport,
+    session: McpSession,
     kind: McpConnection["kind"],
+    era: McpConnection["era"],
     label: string,
     secrets: readonly string[],
     release?: () => Promise<void>,
   ) {
-    this.client = client;
-    this.transport = transport;
+    this.session = session;
     this.kind = kind;
+    this.era = era;
     this.label = label;
     this.secrets = secrets;
     this.#release = release;
@@ -133,11 +159,7 @@ export class McpConnection {
 
   async #close(): Promise<void> {
     this.markGone();
-    if (this.transport instanceof StreamableHTTPClientTransport && this.transport.sessionId !== undefined) {
-      // Polite, not needed: a server that does not answer soon is simply left.
-      await withTimeout(this.transport.terminateSession(), TERMINATE_SESSION_MS).catch(() => {});
-    }
-    await this.client.close().catch(() => {});
+    await this.session.close().catch(() => {});
     await this.#release?.().catch(() => {});
   }
 
@@ -155,10 +177,13 @@ export class McpConnection {
 }
 
 /**
- * Connects to an MCP server. A URL gets Streamable HTTP first and, when that is refused with a 4xx
- * other than 401/403 (a server of the 2024-11-05 protocol answers its POST with 404 or 405), the
- * legacy SSE transport, as the SDK's docs recommend for backwards compatibility. A command is
- * started as a child speaking MCP over stdio. Throws the connect's failure (or McpConnectTimeout).
+ * Connects to an MCP server. A URL is probed first with 2026-07-28's `server/discover` (that
+ * revision's backward compatibility, see discoverEra): a server that lists 2026-07-28 is spoken to
+ * in it, with no handshake; any other gets the SDK's initialize over Streamable HTTP and, when that
+ * is refused with a 4xx other than 401/403 (a server of the 2024-11-05 protocol answers its POST
+ * with 404 or 405), the legacy SSE transport, as the SDK's docs recommend for backwards
+ * compatibility. The probe and the handshake share the connect's timeout. A command is started as a
+ * child speaking MCP over stdio. Throws the connect's failure (or McpConnectTimeout).
  */
 export async function openMcpConnection(endpoint: McpEndpoint, options: McpConnectOptions): Promise<McpConnection> {
   if (endpoint.transport === "stdio") {
@@ -182,15 +207,52 @@ export async function openMcpConnection(endpoint: McpEndpoint, options: McpConne
     maxAnswerBytes: options.maxAnswerBytes,
     ...(options.addressRefusal !== undefined && { addressRefusal: options.addressRefusal }),
     onAnswerTooLarge: (error) => {
+      // A 2026-07-28 request reads its own answer and fails with this; only a transport's is closed.
+      if (cut.transport === undefined) return;
       cut.error ??= error;
-      void cut.transport?.close();
+      void cut.transport.close();
     },
   });
   const transportOptions = { requestInit, fetch: http.fetch };
+  const deadline = Date.now() + options.timeoutMs;
+  const modern = new McpModernClient({
+    url,
+    headers: endpoint.headers,
+    fetch: http.fetch,
+    clientInfo: { name: "tandem", version: VERSION },
+  });
+  let era: Awaited<ReturnType<typeof discoverEra>>;
+  try {
+    era = await discoverEra(modern, options.timeoutMs);
+  } catch (err) {
+    await http.close().catch(() => {});
+    throw err;
+  }
+  if (era.era === "modern") {
+    const connection = new McpConnection(
+      modernSession(modern, options),
+      "streamable-http",
+      MODERN_PROTOCOL_VERSION,
+      options.label,
+      options.secrets,
+      http.close,
+    );
+    options.log.debug(
+      { server: options.label, transport: "streamable-http", protocol: MODERN_PROTOCOL_VERSION },
+      "mcp: connected",
+    );
+    return connection;
+  }
+  options.log.debug(
+    { server: options.label, reason: redactSecrets(era.why, options.secrets) },
+    "mcp: not a 2026-07-28 server; initializing",
+  );
   const open = async (transport: Transport, kind: McpConnection["kind"]): Promise<McpConnection> => {
     cut.transport = transport;
+    const timeoutMs = deadline - Date.now();
+    if (timeoutMs <= 0) throw new McpConnectTimeout(`no answer within ${options.timeoutMs} ms`);
     try {
-      const connection = await connect(transport, kind, options, http.close);
+      const connection = await connect(transport, kind, { ...options, timeoutMs }, http.close);
       connection.closedFor = () => cut.error;
       return connection;
     } catch (err) {
@@ -245,7 +307,7 @@ async function connect(
       },
     },
   );
-  connection = new McpConnection(client, transport, kind, options.label, options.secrets, release);
+  connection = new McpConnection(handshakeSession(client, transport), kind, "handshake", options.label, options.secrets, release);
   try {
     await withTimeout(client.connect(transport, { timeout: options.timeoutMs }), options.timeoutMs);
   } catch (err) {
@@ -265,6 +327,86 @@ async function connect(
   options.log.debug({ server: options.label, transport: kind }, "mcp: connected");
   return connection;
 }
+
+/** The SDK's Client, after its initialize handshake, as a session. */
+function handshakeSession(client: Client, transport: Transport): McpSession {
+  return {
+    listTools: (cursor, timeoutMs) =>
+      client.request({ method: "tools/list", ...(cursor !== undefined && { params: { cursor } }) }, ResultSchema, {
+        timeout: timeoutMs,
+      }),
+    callTool: (name, args, { signal, timeoutMs }) =>
+      client.callTool({ name, arguments: args }, undefined, { signal, timeout: timeoutMs }) as Promise<McpToolResult>,
+    close: async () => {
+      if (transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
+        // Polite, not needed: a server that does not answer soon is simply left.
+        await withTimeout(transport.terminateSession(), TERMINATE_SESSION_MS).catch(() => {});
+      }
+      await client.close();
+    },
+  };
+}
+
+/**
+ * tandem's client of 2026-07-28 as a session: each request a POST of its own, nothing to end but those
+ * in flight. It keeps each listed tool's `x-mcp-header` marks to send a call's `Mcp-Param-*` headers,
+ * and leaves out of the list (logged) a tool whose marks break the rules, as the spec asks.
+ */
+function modernSession(client: McpModernClient, options: McpConnectOptions): McpSession {
+  const marks = new Map<string, ParamHeader[]>();
+  const listPage = async (cursor: string | undefined, timeoutMs: number) => {
+    const result = await client.request("tools/list", cursor === undefined ? {} : { cursor }, { timeoutMs });
+    if (!Array.isArray(result.tools)) return result;
+    const tools = result.tools.filter((tool: unknown) => {
+      const name = (tool as { name?: unknown } | null)?.name;
+      if (typeof name !== "string") return true;
+      const headers = paramHeaders((tool as { inputSchema?: unknown }).inputSchema);
+      if (!Array.isArray(headers)) {
+        options.log.warn({ server: options.label, tool: name.slice(0, 100), reason: headers.invalid }, "mcp: a tool is left out");
+        marks.delete(name);
+        return false;
+      }
+      marks.set(name, headers);
+      return true;
+    });
+    return { ...result, tools };
+  };
+  const call = (name: string, args: Record<string, unknown>, signal: AbortSignal, timeoutMs: number) =>
+    client.request(
+      "tools/call",
+      { name, arguments: args },
+      {
+        signal,
+        timeoutMs,
+        headers: paramHeaderValues(marks.get(name) ?? [], args),
+      },
+    ) as Promise<McpToolResult>;
+  return {
+    listTools: listPage,
+    callTool: async (name, args, { signal, timeoutMs }) => {
+      try {
+        return await call(name, args, signal, timeoutMs);
+      } catch (err) {
+        // A refusal of the headers (not run): the tool's marks are unknown here or changed. The spec's
+        // remedy: list the tools again, then send the call once more with the headers they ask for.
+        if (!(err instanceof McpError) || err.code !== HEADER_MISMATCH) throw err;
+        const before = JSON.stringify(marks.get(name) ?? []);
+        let cursor: string | undefined;
+        for (let page = 0; page < MAX_MARK_PAGES; page++) {
+          const result = await listPage(cursor, timeoutMs);
+          cursor = typeof result.nextCursor === "string" ? result.nextCursor : undefined;
+          if (cursor === undefined) break;
+        }
+        if (JSON.stringify(marks.get(name) ?? []) === before) throw err;
+        return call(name, args, signal, timeoutMs);
+      }
+    },
+    close: async () => client.close(),
+  };
+}
+
+/** Pages of tools/list read at most to learn a tool's marks again (as the host's MAX_TOOL_PAGES). */
+const MAX_MARK_PAGES = 20;
 
 /** A stdio server's stderr at debug, line by line and bounded, cleaned of its env secrets. */
 function logStderr(transport: StdioClientTransport, options: McpConnectOptions): void {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ErrorCode, McpError, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { expandHome, type McpConfig } from "../../../config/index.js";
 import {
   type HostedToolInfo,
@@ -11,6 +11,7 @@ import {
   type ToolHost,
 } from "../../../core/index.js";
 import type { KeySources } from "../../../secrets/index.js";
+import { MODERN_PROTOCOL_VERSION } from "../../mcp-protocol/index.js";
 import { SandboxError } from "../../sandbox/index.js";
 import { requestServerAddressRefusal } from "./mcp-address-policy.js";
 import { type McpConnection, type McpEndpoint, openMcpConnection } from "./mcp-connection.js";
@@ -201,9 +202,9 @@ export class McpToolHost implements ToolHost {
       signal,
       false,
       async (connection): Promise<HostedToolOutcome> => {
-        const result: McpToolResult = await connection.client.callTool({ name, arguments: args }, undefined, {
+        const result: McpToolResult = await connection.session.callTool(name, args, {
           signal,
-          timeout: this.#config.callTimeoutMs,
+          timeoutMs: this.#config.callTimeoutMs,
         });
         const text = capUtf8(toolResultText(result), this.#config.maxOutputBytes);
         if (result.isError === true)
@@ -445,7 +446,10 @@ export class McpToolHost implements ToolHost {
 
   /** The connection's tools, read once (all pages) and shared until the server says they changed. */
   async #tools(connection: McpConnection, signal: AbortSignal): Promise<HostedToolInfo[]> {
+    // A 2026-07-28 server's list is fresh for its ttlMs (it sends no change notification), then listed again.
+    if (connection.toolsStaleAt !== undefined && Date.now() >= connection.toolsStaleAt) connection.tools = undefined;
     if (connection.tools === undefined) {
+      connection.toolsStaleAt = undefined;
       const listing = this.#listAll(connection);
       connection.tools = listing;
       listing.then(
@@ -473,18 +477,17 @@ export class McpToolHost implements ToolHost {
     const cursors = new Set<string>();
     let cursor: string | undefined;
     let unread = 0;
+    let ttlMs = Number.POSITIVE_INFINITY;
     const done = (): HostedToolInfo[] => {
+      if (connection.era === MODERN_PROTOCOL_VERSION) connection.toolsStaleAt = Date.now() + (Number.isFinite(ttlMs) ? ttlMs : 0);
       if (unread > 0) {
         this.#log.warn({ server: connection.label, unread }, "mcp: the server lists tools without a name; they are left out");
       }
       return tools;
     };
     for (let page = 0; page < MAX_TOOL_PAGES; page++) {
-      const result = await connection.client.request(
-        { method: "tools/list", ...(cursor !== undefined && { params: { cursor } }) },
-        ResultSchema,
-        { timeout: this.#config.listTimeoutMs },
-      );
+      const result = await connection.session.listTools(cursor, this.#config.listTimeoutMs);
+      ttlMs = Math.min(ttlMs, freshFor(result.ttlMs));
       for (const raw of Array.isArray(result.tools) ? (result.tools as unknown[]) : []) {
         if (tools.length >= MAX_TOOLS) {
           this.#log.warn(
@@ -540,6 +543,11 @@ function readTool(raw: unknown): HostedToolInfo | undefined {
       typeof annotations === "object" &&
       !Array.isArray(annotations) && { annotations: annotations as Record<string, unknown> }),
   };
+}
+
+/** How long a page of a list stays fresh: its `ttlMs`, or 0 (immediately stale) when absent or negative, as the spec reads it. */
+function freshFor(ttlMs: unknown): number {
+  return typeof ttlMs === "number" && Number.isFinite(ttlMs) && ttlMs > 0 ? ttlMs : 0;
 }
 
 /** A failure of the link itself (not a server's answer): the connection is not to be trusted again. */

@@ -261,8 +261,12 @@ describe("McpToolHost over Streamable HTTP", () => {
     const { host } = makeHost();
     assert.deepEqual(await call(host, byUrl(server), "echo", { text: "one" }), { output: "one" });
     assert.ok("tools" in (await host.listTools(byUrl(server), signal())));
-    const [initialize, ...rest] = server.requests;
+    // First the 2026-07-28 probe, which this server (of the handshake revisions) refuses; then initialize.
+    const [probe, initialize, ...rest] = server.requests;
+    assert.equal(probe?.["mcp-method"], "server/discover");
+    assert.equal(probe?.["mcp-protocol-version"], "2026-07-28");
     assert.equal(initialize?.["mcp-session-id"], undefined);
+    assert.equal(initialize?.["mcp-protocol-version"], undefined);
     assert.ok(rest.length >= 3, "notifications/initialized, the call, the listing");
     const session = rest[0]?.["mcp-session-id"];
     assert.ok(typeof session === "string" && session.length > 0);

@@ -1,0 +1,1 @@
+export * from "./revision-2026.js";
