@@ -95,7 +95,7 @@ function offeredTools(body: MessagesRequest, left: AnthropicLeftovers): ToolDefi
     message.content.forEach((block, j) => {
       if (block.type === "tool_result") {
         for (const part of block.content ?? []) if (part.type === "tool_reference") offered.add(part.tool_name);
-      } else if (block.type === "tool_addition" || block.type === "tool_removal") {
+      } else if (isToolChange(block)) {
         applyToolChange(block, `messages[${i}].content[${j}]`, { defined, offered, left });
       }
     });
@@ -104,9 +104,13 @@ function offeredTools(body: MessagesRequest, left: AnthropicLeftovers): ToolDefi
   return [...offered].flatMap((name) => defined.get(name) ?? []);
 }
 
+function isToolChange(block: ContentBlock): block is ToolChangeBlock {
+  return block.type === "tool_addition" || block.type === "tool_removal";
+}
+
 /** A turn that only changes the tools (it has nothing of its own for another wire). */
 function onlyToolChanges(message: MessageParam): boolean {
-  return message.content.length > 0 && message.content.every((b) => b.type === "tool_addition" || b.type === "tool_removal");
+  return message.content.length > 0 && message.content.every(isToolChange);
 }
 
 function applyToolChange(
@@ -158,7 +162,7 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
     // closest form it knows: a system message where it stands, or Anthropic's system prompt).
     const text = message.content.flatMap((block, j) => {
       // Tool changes are read with the tools (offeredTools).
-      if (block.type === "tool_addition" || block.type === "tool_removal") return [];
+      if (isToolChange(block)) return [];
       if (block.type !== "text") {
         throw invalidValue(`${at(j)}.type`, "a system message holds text, tool_addition and tool_removal blocks only");
       }
