@@ -1,6 +1,16 @@
-import { decode, encode } from "gpt-tokenizer";
 import { boundedRuns } from "../../context/tokenizer-runs.js";
 import type { ChunkingStrategy } from "../../core/vector-stores.js";
+
+let loaded: Promise<typeof import("gpt-tokenizer")> | undefined;
+
+/**
+ * The o200k tokenizer, loaded on first use: its tables take about 0.8 s to load, which a server that
+ * never indexes a file (and every CLI command) should not pay at start.
+ */
+function tokenizer(): Promise<typeof import("gpt-tokenizer")> {
+  loaded ??= import("gpt-tokenizer");
+  return loaded;
+}
 
 /**
  * A document's text cut into chunks of at most `maxChunkSizeTokens` tokens (the o200k tokenizer's,
@@ -11,7 +21,8 @@ import type { ChunkingStrategy } from "../../core/vector-stores.js";
  * the tokenizer cannot split are tokenized in pieces (boundedRuns), so a file of them does not hold
  * the server.
  */
-export function chunkText(text: string, strategy: ChunkingStrategy, limit: number): string[] {
+export async function chunkText(text: string, strategy: ChunkingStrategy, limit: number): Promise<string[]> {
+  const { decode, encode } = await tokenizer();
   const tokens = boundedRuns(text).flatMap((piece) => encode(piece));
   const step = Math.max(1, strategy.maxChunkSizeTokens - strategy.chunkOverlapTokens);
   const chunks: string[] = [];

@@ -405,7 +405,7 @@ export class VectorStoreLibrary implements VectorStores {
       return { error: { code: "invalid_file", message: "The file has no text that can be read." } };
     }
     const limit = this.#o.limits.maxChunksPerFile;
-    const texts = chunkText(text, job.chunking, limit);
+    const texts = await chunkText(text, job.chunking, limit);
     if (texts.length > limit) {
       return {
         error: {

@@ -1,7 +1,6 @@
 import { access, readdir, readFile } from "node:fs/promises";
 import { basename, delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { getLlamaGpuTypes, getModuleVersion } from "node-llama-cpp";
 import { EngineProcess } from "./engine-process.js";
 import type { EngineBackend } from "./engine-protocol.js";
 import { binaryPackages, cpuBinaryPackage, engineDir, type GpuBackend } from "./gpu-packages.js";
@@ -33,6 +32,9 @@ export interface GpuReport {
 }
 
 export async function detectGpu(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<GpuReport> {
+  // Loaded here, not at the top: node-llama-cpp is a large module graph (about 1.4 s to load), and
+  // the CLI imports this file for every command, `serve` included, that never asks for a GPU report.
+  const { getLlamaGpuTypes, getModuleVersion } = await import("node-llama-cpp");
   const [types, version, nvidiaSmi, vulkaninfo, installed] = await Promise.all([
     getLlamaGpuTypes("supported").catch(() => [false] as const),
     getModuleVersion(),

@@ -6,8 +6,8 @@ import { chunkText } from "../../../src/harness/vector-stores/chunk-text.js";
 const words = Array.from({ length: 1000 }, (_, i) => `word${i}`).join(" ");
 
 describe("chunkText", () => {
-  it("cuts by tokens, each chunk at most the size, consecutive chunks sharing the overlap", () => {
-    const chunks = chunkText(words, { maxChunkSizeTokens: 200, chunkOverlapTokens: 50 }, 100);
+  it("cuts by tokens, each chunk at most the size, consecutive chunks sharing the overlap", async () => {
+    const chunks = await chunkText(words, { maxChunkSizeTokens: 200, chunkOverlapTokens: 50 }, 100);
     assert.ok(chunks.length > 5);
     for (const chunk of chunks) assert.ok(encode(chunk).length <= 200, String(encode(chunk).length));
     // The end of one chunk begins the next.
@@ -20,24 +20,24 @@ describe("chunkText", () => {
     for (const word of ["word0", "word500", "word999"]) assert.ok(all.includes(word), word);
   });
 
-  it("no overlap: the chunks are the text, in order", () => {
-    const chunks = chunkText(words, { maxChunkSizeTokens: 100, chunkOverlapTokens: 0 }, 1000);
+  it("no overlap: the chunks are the text, in order", async () => {
+    const chunks = await chunkText(words, { maxChunkSizeTokens: 100, chunkOverlapTokens: 0 }, 1000);
     assert.equal(chunks.join(" ").replace(/\s+/g, " "), words);
   });
 
-  it("a short text is one chunk; an empty one none", () => {
-    assert.deepEqual(chunkText("hello there", { maxChunkSizeTokens: 800, chunkOverlapTokens: 400 }, 10), ["hello there"]);
-    assert.deepEqual(chunkText("  \n ", { maxChunkSizeTokens: 800, chunkOverlapTokens: 400 }, 10), []);
+  it("a short text is one chunk; an empty one none", async () => {
+    assert.deepEqual(await chunkText("hello there", { maxChunkSizeTokens: 800, chunkOverlapTokens: 400 }, 10), ["hello there"]);
+    assert.deepEqual(await chunkText("  \n ", { maxChunkSizeTokens: 800, chunkOverlapTokens: 400 }, 10), []);
   });
 
-  it("stops past the limit (limit + 1 chunks tell the caller the file is too long)", () => {
-    const chunks = chunkText(words, { maxChunkSizeTokens: 100, chunkOverlapTokens: 0 }, 3);
+  it("stops past the limit (limit + 1 chunks tell the caller the file is too long)", async () => {
+    const chunks = await chunkText(words, { maxChunkSizeTokens: 100, chunkOverlapTokens: 0 }, 3);
     assert.equal(chunks.length, 4);
   });
 
-  it("never shows half a character where a cut splits one", () => {
+  it("never shows half a character where a cut splits one", async () => {
     const emoji = "🙂".repeat(400);
-    for (const chunk of chunkText(emoji, { maxChunkSizeTokens: 101, chunkOverlapTokens: 0 }, 100)) {
+    for (const chunk of await chunkText(emoji, { maxChunkSizeTokens: 101, chunkOverlapTokens: 0 }, 100)) {
       assert.ok(!chunk.includes("\uFFFD"));
     }
   });
@@ -47,9 +47,9 @@ describe("chunkText", () => {
   // The timeout guards a hang, not a speed.
   it("cuts long runs the tokenizer cannot split (one repeated letter, spaces, CJK) without holding the server", {
     timeout: 30_000,
-  }, () => {
+  }, async () => {
     for (const run of ["x".repeat(400_000), " ".repeat(200_000) + "end", "漢".repeat(100_000)]) {
-      const chunks = chunkText(run, { maxChunkSizeTokens: 800, chunkOverlapTokens: 0 }, 10_000);
+      const chunks = await chunkText(run, { maxChunkSizeTokens: 800, chunkOverlapTokens: 0 }, 10_000);
       for (const chunk of chunks) assert.ok(encode(chunk).length <= 800, String(encode(chunk).length));
       assert.equal(chunks.join("").replace(/\s+/g, ""), run.replace(/\s+/g, ""));
     }
