@@ -1,16 +1,22 @@
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { GatewayError, Usage } from "../core/index.js";
 import { type ErrorRendering, requestRecord } from "../dialects/shared/index.js";
-import {
-  answerModernRequest,
-  createTandemMcpServer,
-  invalidPostBody,
-  isModernRequest,
-  screenRequests,
-  type TandemMcpServer,
-  type TandemMcpServerOptions,
-} from "../harness/mcp-server/index.js";
+import type { TandemMcpServer, TandemMcpServerOptions } from "../harness/mcp-server/index.js";
+
+/**
+ * The MCP server's code and the SDK's transport, loaded by the first request to /mcp: the SDK's
+ * module graph (with its JSON Schema converter) is about 0.2 s of a start that most servers never
+ * need at once.
+ */
+async function loadMcp() {
+  const [harness, { StreamableHTTPServerTransport }] = await Promise.all([
+    import("../harness/mcp-server/index.js"),
+    import("@modelcontextprotocol/sdk/server/streamableHttp.js"),
+  ]);
+  return { ...harness, StreamableHTTPServerTransport };
+}
+type McpCode = Awaited<ReturnType<typeof loadMcp>>;
+let mcpCode: Promise<McpCode> | undefined;
 
 /** Where MCP clients reach tandem's own tools (Streamable HTTP). */
 export const MCP_PATH = "/mcp";
@@ -46,6 +52,9 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
     record.dialect = "mcp";
     // An empty body (which the JSON parser reads as none) is no JSON at all: JSON-RPC's parse error.
     if (request.body === undefined) return reply.code(400).send(jsonRpcError(PARSE_ERROR, "Parse error: the body is empty"));
+    mcpCode ??= loadMcp();
+    const mcp = await mcpCode;
+    const { isModernRequest, invalidPostBody, screenRequests, StreamableHTTPServerTransport } = mcp;
     const header = request.headers["mcp-protocol-version"];
     const version = typeof header === "string" ? header : undefined;
     const modern = isModernRequest(request.body, version);
@@ -53,7 +62,7 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
     if (invalid !== undefined) {
       return reply.code(400).send(modern ? modernError(INVALID_REQUEST, invalid) : jsonRpcError(INVALID_REQUEST, invalid));
     }
-    if (modern) return answerModern(request, reply, options);
+    if (modern) return answerModern(request, reply, options, mcp);
     if (Array.isArray(request.body) && request.body.length > MAX_MCP_BATCH) {
       return reply
         .code(400)
@@ -64,7 +73,7 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
           ),
         );
     }
-    const { server, tools } = serverFor(request, options);
+    const { server, tools } = serverFor(request, options, mcp);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     // The client went away (or the answer is done): any tool call still running is cancelled, upstream work with it.
     reply.raw.once("close", () => {
@@ -90,7 +99,11 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
 }
 
 /** tandem's MCP server for one POST, its ask_model calls written to the request's log record. */
-function serverFor(request: FastifyRequest, options: Omit<TandemMcpServerOptions, "onAnswer">): TandemMcpServer {
+function serverFor(
+  request: FastifyRequest,
+  options: Omit<TandemMcpServerOptions, "onAnswer">,
+  { createTandemMcpServer }: McpCode,
+): TandemMcpServer {
   const record = requestRecord(request);
   return createTandemMcpServer({
     ...options,
@@ -111,6 +124,7 @@ async function answerModern(
   request: FastifyRequest,
   reply: FastifyReply,
   options: Omit<TandemMcpServerOptions, "onAnswer">,
+  code: McpCode,
 ): Promise<FastifyReply> {
   const format = answerFormat(request.headers.accept);
   if (format === undefined) {
@@ -118,12 +132,12 @@ async function answerModern(
       .code(406)
       .send(modernError(SERVER_ERROR, "Not Acceptable: the client must accept application/json or text/event-stream"));
   }
-  const mcp = serverFor(request, options);
+  const mcp = serverFor(request, options, code);
   // The client went away (or the answer is done): a tool call still running is cancelled, upstream work with it.
   reply.raw.once("close", () => void mcp.server.close());
-  let answer: Awaited<ReturnType<typeof answerModernRequest>>;
+  let answer: Awaited<ReturnType<McpCode["answerModernRequest"]>>;
   try {
-    answer = await answerModernRequest(request.body, request.headers, mcp);
+    answer = await code.answerModernRequest(request.body, request.headers, mcp);
   } catch {
     return reply.code(500).send(modernError(INTERNAL_ERROR, "Internal error in tandem"));
   }
