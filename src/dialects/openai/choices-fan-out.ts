@@ -15,10 +15,10 @@ import {
   type Usage,
   unixSeconds,
 } from "../../core/index.js";
+import type { StreamRenderer } from "../shared/index.js";
 import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
 import { renderChatCompletion } from "./render-chat-completion.js";
 import { renderOpenAIChatUsage } from "./render-openai-usage.js";
-import type { StreamRenderer } from "../shared/index.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
 type Json = Record<string, unknown>;
