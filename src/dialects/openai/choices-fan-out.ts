@@ -134,10 +134,15 @@ export async function fanOutChoices(
       try {
         format.started?.(stream.meta);
       } catch (err) {
-        void stream.events[Symbol.asyncIterator]().return?.();
+        // Refused: every choice's work stops, and this stream is read to its end (the abort's
+        // error) so that its target lets go of what it holds (a local model's slot).
+        controller.abort(err);
+        void (async () => {
+          for await (const _ of stream.events);
+        })().catch(() => undefined);
         throw err;
       }
-      return stream;
+      return readEagerly(stream);
     }),
   );
   const streams = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
@@ -218,6 +223,52 @@ async function* streamedAnswer(
       for (const iterator of iterators) void iterator.return?.().catch(() => undefined);
     }
   }
+}
+
+/**
+ * The stream read as it comes, into memory, whoever reads it: a choice that started is never held
+ * up waiting for the others to start, which would never happen where they wait for it (a local
+ * model with fewer slots than choices serves the later ones only once the first are done).
+ */
+function readEagerly(stream: ChatStream): ChatStream {
+  const iterator = stream.events[Symbol.asyncIterator]();
+  const buffer: StreamEvent[] = [];
+  let ended = false;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  void (async () => {
+    try {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        buffer.push(next.value);
+        wake?.();
+      }
+    } catch (error) {
+      failure = { error };
+    } finally {
+      ended = true;
+      wake?.();
+    }
+  })();
+  async function* events(): AsyncGenerator<StreamEvent> {
+    try {
+      for (;;) {
+        const event = buffer.shift();
+        if (event !== undefined) {
+          yield event;
+          continue;
+        }
+        if (failure) throw failure.error;
+        if (ended) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
+    } finally {
+      if (!ended) void iterator.return?.()?.catch(() => undefined);
+    }
+  }
+  return { meta: stream.meta, events: events() };
 }
 
 /** The request as one choice of the fan-out: the client's body without `n`, which no longer keeps other wires away. */
