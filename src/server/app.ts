@@ -523,6 +523,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     },
     chatCompletions: options.chatCompletions ?? chatCompletionStore(store, config),
     vectorStores,
+    classifyText,
   };
   // A route's tools (`tools: ["mcp:<server>"]`) are run for its clients on every wire.
   // (With no route naming tools, the router itself: nothing is looked up per request.)

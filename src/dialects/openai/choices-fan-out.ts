@@ -15,6 +15,7 @@ import {
   type Usage,
   unixSeconds,
 } from "../../core/index.js";
+import type { StreamRenderer } from "../shared/index.js";
 import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
 import { renderChatCompletion } from "./render-chat-completion.js";
 import { renderOpenAIChatUsage } from "./render-openai-usage.js";
@@ -29,29 +30,50 @@ export interface ChoiceRendering {
   custom: ReadonlySet<string>;
 }
 
+/** One choice's place in the answer: its index, and the id and time every chunk of the answer shares. */
+export interface ChoiceSlot {
+  index: number;
+  id: string;
+  created: number;
+}
+
+/** The shape a fanned-out answer takes: chat completions' or legacy completions'. */
+export interface ChoiceFormat {
+  /** `chatcmpl-`, `cmpl-`. */
+  idPrefix: string;
+  /** The whole answer's `object`, and a streamed chunk's. */
+  object: string;
+  chunkObject: string;
+  /** A renderer of one choice's chunks, in the slot given. */
+  renderer(meta: ResponseMeta, slot: ChoiceSlot): StreamRenderer;
+  /** One choice of the whole answer, at `index`. */
+  choice(result: ChatResult, meta: ResponseMeta, index: number): object;
+  usage(usage: Usage): unknown;
+  /**
+   * Which results become the choices, in order, for a whole answer (legacy completions' `best_of`:
+   * the best of each prompt's candidates). Default: every result. The usage counts every result.
+   */
+  pick?(results: readonly ChatResult[]): readonly ChatResult[];
+  /** Checked once each request has started, before its answer is read: throws to refuse the whole answer. */
+  started?(meta: ResponseMeta): void;
+}
+
 /**
  * Chat completions' `n` > 1 on every target. The request goes first as it came: a route with a
  * target on the client's wire (an OpenAI-compatible upstream) answers every choice natively in one
  * request, and the router skips the others (`n` is wire-only, NativeRequest.wireOnly). When no target
  * of the route speaks that wire, which the router says with its 400 naming `n` before any upstream is
- * asked, the choices are fanned out: `n` requests without `n`, each a request of its own through the
- * router (its routing, privacy, audit, retries, failover mid-stream and quality checks, each choice
- * apart), put together as one answer in OpenAI's shape. Streamed, each choice's chunks pass as they
- * come, with its own `index` and finish, under one id, then the usage (summed: each choice was a
- * request, so the prompt counts once per choice) and `[DONE]`; whole, one completion with every
- * choice. The answer goes as frames (ResponseMeta.native), which the route's native rendering writes
- * and puts together as it does an upstream's own. A choice that fails fails the answer: the others
- * are stopped.
+ * asked, the choices are fanned out (fanOutChoices): `n` requests without `n`.
  */
 export class ChoicesFanOut implements Pick<Gateway, "chat"> {
   readonly #inner: Pick<Gateway, "chat">;
   readonly #n: number;
-  readonly #rendering: ChoiceRendering;
+  readonly #format: ChoiceFormat;
 
   constructor(inner: Pick<Gateway, "chat">, n: number, rendering: ChoiceRendering) {
     this.#inner = inner;
     this.#n = n;
-    this.#rendering = rendering;
+    this.#format = chatChoiceFormat(rendering);
   }
 
   async chat(request: ChatRequest, context: RequestContext): Promise<ChatStream> {
@@ -61,103 +83,192 @@ export class ChoicesFanOut implements Pick<Gateway, "chat"> {
       if (!(err instanceof GatewayError && err.code === "invalid_request" && err.param === "n")) throw err;
     }
     const single = withoutChoices(request);
-    // Each choice's request stops with the client, and with the others when one fails.
-    const controller = new AbortController();
-    const stop = () => controller.abort(context.signal.reason);
-    if (context.signal.aborted) stop();
-    else context.signal.addEventListener("abort", stop, { once: true });
-    const release = () => context.signal.removeEventListener("abort", stop);
-    const branch = { ...context, signal: controller.signal };
-    const started = await Promise.allSettled(Array.from({ length: this.#n }, () => this.#inner.chat(single, branch)));
-    const streams = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
-    const failed = started.find((s) => s.status === "rejected");
-    if (failed !== undefined) {
-      controller.abort();
-      release();
-      for (const stream of streams) void stream.events[Symbol.asyncIterator]().return?.();
-      throw failed.reason;
-    }
-    const id = makeId("chatcmpl-");
-    const created = unixSeconds();
-    if (!request.stream) {
-      try {
-        const results = await Promise.all(streams.map((stream) => collectChat(stream.events)));
-        const meta = mergedMeta(streams.map((s) => s.meta));
-        return { meta, events: wholeAnswer(results, meta, id, created, this.#rendering) };
-      } catch (err) {
-        controller.abort();
-        throw err;
-      } finally {
-        release();
-      }
-    }
-    const meta = mergedMeta(streams.map((s) => s.meta));
-    return { meta, events: this.#streamed(streams, meta, id, created, controller, release) };
-  }
-
-  /** Every choice's chunks as they come, as frames; then the usage chunk and `[DONE]`. */
-  async *#streamed(
-    streams: ChatStream[],
-    meta: ResponseMeta,
-    id: string,
-    created: number,
-    controller: AbortController,
-    release: () => void,
-  ): AsyncGenerator<StreamEvent> {
-    const { logprobs, includeUsage, custom } = this.#rendering;
-    const renderers = streams.map(
-      (_, index) => new ChatCompletionStreamRenderer(meta.target, includeUsage, logprobs, custom, { index, id, created }),
+    return fanOutChoices(
+      this.#inner,
+      Array.from({ length: this.#n }, () => single),
+      context,
+      this.#format,
     );
-    const usages: Usage[] = streams.map(() => ({ inputTokens: 0, outputTokens: 0 }));
-    const iterators = streams.map((stream) => stream.events[Symbol.asyncIterator]());
-    const pending = new Map<number, Promise<{ index: number; result: IteratorResult<StreamEvent> }>>();
-    const pull = (index: number): void => {
-      pending.set(
-        index,
-        (iterators[index] as AsyncIterator<StreamEvent>).next().then((result) => ({ index, result })),
-      );
-    };
-    for (let index = 0; index < iterators.length; index++) pull(index);
-    let finish: Extract<StreamEvent, { type: "finish" }> | undefined;
-    let done = false;
-    try {
-      while (pending.size > 0) {
-        const { index, result } = await Promise.race(pending.values());
-        if (result.done) {
-          pending.delete(index);
-          continue;
-        }
-        pull(index);
-        const event = result.value;
-        if (event.type === "usage") mergeUsage(usages[index] as Usage, event.usage);
-        if (event.type === "finish" && index === 0) finish = event;
-        for (const frame of framesOf((renderers[index] as ChatCompletionStreamRenderer).event(event))) yield frame;
+  }
+}
+
+/** Chat completions' shape for fanned-out choices, rendered as the route renders one. */
+function chatChoiceFormat(rendering: ChoiceRendering): ChoiceFormat {
+  const { logprobs, includeUsage, custom } = rendering;
+  return {
+    idPrefix: "chatcmpl-",
+    object: "chat.completion",
+    chunkObject: "chat.completion.chunk",
+    renderer: (meta, slot) => new ChatCompletionStreamRenderer(meta.target, includeUsage, logprobs, custom, slot),
+    choice: (result, meta) => renderChatCompletion(result, meta, logprobs, custom).choices[0] as object,
+    usage: renderOpenAIChatUsage,
+  };
+}
+
+/**
+ * Several choices, each a request of its own through the router (its routing, privacy, audit,
+ * retries, failover mid-stream and quality checks, each choice apart), put together as one answer
+ * in OpenAI's shape: choice `i` is `requests[i]`'s answer. Streamed, each choice's chunks pass as
+ * they come, with its own `index` and finish, under one id, then the usage (summed: each choice was
+ * a request, so its prompt counts once per choice) and `[DONE]`; whole, one answer with every
+ * choice (or those `format.pick` chooses). The answer goes as frames (ResponseMeta.native), which
+ * the route's native rendering writes and puts together as it does an upstream's own. A choice
+ * that fails fails the answer: the others are stopped.
+ */
+export async function fanOutChoices(
+  inner: Pick<Gateway, "chat">,
+  requests: readonly ChatRequest[],
+  context: RequestContext,
+  format: ChoiceFormat,
+): Promise<ChatStream> {
+  // Each choice's request stops with the client, and with the others when one fails.
+  const controller = new AbortController();
+  const stop = () => controller.abort(context.signal.reason);
+  if (context.signal.aborted) stop();
+  else context.signal.addEventListener("abort", stop, { once: true });
+  const release = () => context.signal.removeEventListener("abort", stop);
+  const branch = { ...context, signal: controller.signal };
+  const started = await Promise.allSettled(
+    requests.map(async (request) => {
+      const stream = await inner.chat(request, branch);
+      try {
+        format.started?.(stream.meta);
+      } catch (err) {
+        // Refused: every choice's work stops, and this stream is read to its end (the abort's
+        // error) so that its target lets go of what it holds (a local model's slot).
+        controller.abort(err);
+        void (async () => {
+          for await (const _ of stream.events);
+        })().catch(() => undefined);
+        throw err;
       }
-      const usage = summed(usages);
-      const chunk = {
-        id,
-        object: "chat.completion.chunk",
-        created,
-        model: meta.target,
-        choices: [],
-        usage: renderOpenAIChatUsage(usage),
-      };
-      yield { type: "frame", data: JSON.stringify(chunk), json: chunk };
-      yield { type: "frame", data: "[DONE]" };
-      yield { type: "usage", usage };
-      yield finish ?? { type: "finish", reason: "stop" };
-      done = true;
+      return readEagerly(stream);
+    }),
+  );
+  const streams = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  const failed = started.find((s) => s.status === "rejected");
+  if (failed !== undefined) {
+    controller.abort();
+    release();
+    for (const stream of streams) void stream.events[Symbol.asyncIterator]().return?.();
+    throw failed.reason;
+  }
+  const id = makeId(format.idPrefix);
+  const created = unixSeconds();
+  const meta = mergedMeta(streams.map((s) => s.meta));
+  if (!(requests[0] as ChatRequest).stream) {
+    try {
+      const results = await Promise.all(streams.map((stream) => collectChat(stream.events)));
+      return { meta, events: wholeAnswer(results, meta, id, created, format) };
+    } catch (err) {
+      controller.abort();
+      throw err;
     } finally {
       release();
-      if (!done) {
-        // Failed, or the client left: the other choices are not answered further. Their reads in
-        // flight end in the abort's error, which nobody waits for any more.
-        controller.abort();
-        for (const read of pending.values()) read.catch(() => undefined);
-        for (const iterator of iterators) void iterator.return?.().catch(() => undefined);
-      }
     }
   }
+  return { meta, events: streamedAnswer(streams, meta, { id, created }, format, controller, release) };
+}
+
+/** Every choice's chunks as they come, as frames; then the usage chunk and `[DONE]`. */
+async function* streamedAnswer(
+  streams: ChatStream[],
+  meta: ResponseMeta,
+  answer: { id: string; created: number },
+  format: ChoiceFormat,
+  controller: AbortController,
+  release: () => void,
+): AsyncGenerator<StreamEvent> {
+  const { id, created } = answer;
+  const renderers = streams.map((_, index) => format.renderer(meta, { index, id, created }));
+  const usages: Usage[] = streams.map(() => ({ inputTokens: 0, outputTokens: 0 }));
+  const iterators = streams.map((stream) => stream.events[Symbol.asyncIterator]());
+  const pending = new Map<number, Promise<{ index: number; result: IteratorResult<StreamEvent> }>>();
+  const pull = (index: number): void => {
+    pending.set(
+      index,
+      (iterators[index] as AsyncIterator<StreamEvent>).next().then((result) => ({ index, result })),
+    );
+  };
+  for (let index = 0; index < iterators.length; index++) pull(index);
+  let finish: Extract<StreamEvent, { type: "finish" }> | undefined;
+  let done = false;
+  try {
+    while (pending.size > 0) {
+      const { index, result } = await Promise.race(pending.values());
+      if (result.done) {
+        pending.delete(index);
+        continue;
+      }
+      pull(index);
+      const event = result.value;
+      if (event.type === "usage") mergeUsage(usages[index] as Usage, event.usage);
+      if (event.type === "finish" && index === 0) finish = event;
+      for (const frame of framesOf((renderers[index] as StreamRenderer).event(event))) yield frame;
+    }
+    const usage = summed(usages);
+    const chunk = { id, object: format.chunkObject, created, model: meta.target, choices: [], usage: format.usage(usage) };
+    yield { type: "frame", data: JSON.stringify(chunk), json: chunk };
+    yield { type: "frame", data: "[DONE]" };
+    yield { type: "usage", usage };
+    yield finish ?? { type: "finish", reason: "stop" };
+    done = true;
+  } finally {
+    release();
+    if (!done) {
+      // Failed, or the client left: the other choices are not answered further. Their reads in
+      // flight end in the abort's error, which nobody waits for any more.
+      controller.abort();
+      for (const read of pending.values()) read.catch(() => undefined);
+      for (const iterator of iterators) void iterator.return?.().catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * The stream read as it comes, into memory, whoever reads it: a choice that started is never held
+ * up waiting for the others to start, which would never happen where they wait for it (a local
+ * model with fewer slots than choices serves the later ones only once the first are done).
+ */
+function readEagerly(stream: ChatStream): ChatStream {
+  const iterator = stream.events[Symbol.asyncIterator]();
+  const buffer: StreamEvent[] = [];
+  let ended = false;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  void (async () => {
+    try {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        buffer.push(next.value);
+        wake?.();
+      }
+    } catch (error) {
+      failure = { error };
+    } finally {
+      ended = true;
+      wake?.();
+    }
+  })();
+  async function* events(): AsyncGenerator<StreamEvent> {
+    try {
+      for (;;) {
+        const event = buffer.shift();
+        if (event !== undefined) {
+          yield event;
+          continue;
+        }
+        if (failure) throw failure.error;
+        if (ended) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
+    } finally {
+      if (!ended) void iterator.return?.()?.catch(() => undefined);
+    }
+  }
+  return { meta: stream.meta, events: events() };
 }
 
 /** The request as one choice of the fan-out: the client's body without `n`, which no longer keeps other wires away. */
@@ -203,21 +314,19 @@ function framesOf(text: string): Frame[] {
   return frames;
 }
 
-/** The whole answer as one frame (`whole`), every choice in it, and the canonical events a whole answer ends with. */
+/** The whole answer as one frame (`whole`), every chosen choice in it, and the canonical events a whole answer ends with. */
 async function* wholeAnswer(
   results: readonly ChatResult[],
   meta: ResponseMeta,
   id: string,
   created: number,
-  rendering: ChoiceRendering,
+  format: ChoiceFormat,
 ): AsyncGenerator<StreamEvent> {
-  const choices = results.map((result, index) => ({
-    ...(renderChatCompletion(result, meta, rendering.logprobs, rendering.custom).choices[0] as object),
-    index,
-  }));
+  const chosen = format.pick?.(results) ?? results;
+  const choices = chosen.map((result, index) => ({ ...format.choice(result, meta, index), index }));
   const usage = summed(results.map((result) => result.usage));
-  const completion = { id, object: "chat.completion", created, model: meta.target, choices, usage: renderOpenAIChatUsage(usage) };
+  const completion = { id, object: format.object, created, model: meta.target, choices, usage: format.usage(usage) };
   yield { type: "frame", data: JSON.stringify(completion), whole: true, json: completion };
   yield { type: "usage", usage };
-  yield { type: "finish", reason: (results[0] as ChatResult).finishReason };
+  yield { type: "finish", reason: (chosen[0] as ChatResult).finishReason };
 }

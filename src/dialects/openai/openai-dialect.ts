@@ -1,4 +1,5 @@
-import type { Gateway } from "../../core/index.js";
+import type { Gateway, Sensitivity } from "../../core/index.js";
+import { maxSensitivity } from "../../privacy/index.js";
 import {
   type ChatRendering,
   clientSignal,
@@ -11,13 +12,14 @@ import {
 } from "../shared/index.js";
 import { registerBatchRoutes } from "./batches/register-batch-routes.js";
 import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
-import { ChoicesFanOut } from "./choices-fan-out.js";
+import { ChoicesFanOut, fanOutChoices } from "./choices-fan-out.js";
+import { completionChoiceFormat } from "./completion-choices.js";
 import { resolveChatFiles, withChatFilesInline } from "./files/chat-files.js";
 import { FileResolver } from "./files/file-resolver.js";
 import { registerFileRoutes } from "./files/register-file-routes.js";
 import { nativeOpenAIChatCompletion, nativeOpenAIChatRequest, OpenAIChatNativeStream } from "./native-openai-chat.js";
 import { parseChatCompletionRequest } from "./parse-chat-completion-request.js";
-import { parseCompletionRequest } from "./parse-completion-request.js";
+import { forPrompt, parseCompletionRequest } from "./parse-completion-request.js";
 import { parseEmbeddingRequest } from "./parse-embedding-request.js";
 import { registerStoredStateRoutes } from "./register-stored-state-routes.js";
 import { renderChatCompletion } from "./render-chat-completion.js";
@@ -107,14 +109,32 @@ export const openaiDialect: Dialect = {
 
     app.post("/v1/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";
-      const { chat, includeUsage, prompt, echo } = await parseCompletionRequest(request.body);
-      // The client's `logprobs: N`: the tokens' offsets count from the end of the prompt.
-      const logprobs = chat.logprobs === undefined ? undefined : { prompt };
-      // `echo`: the prompt goes before the answer.
-      const echoed = echo ? prompt : "";
-      await sendChat(request, reply, gateway, chat, {
-        stream: (meta) => new CompletionStreamRenderer(meta.target, includeUsage, logprobs, echoed),
-        json: (result, meta) => renderCompletion(result, meta, logprobs, echoed),
+      const parsed = await parseCompletionRequest(request.body);
+      const { chat, includeUsage, prompts, echo } = parsed;
+      if (prompts.length === 1 && parsed.bestOf === 1) {
+        const prompt = prompts[0] as string;
+        // The client's `logprobs: N`: the tokens' offsets count from the end of the prompt.
+        const logprobs = parsed.logprobs ? { prompt } : undefined;
+        // `echo`: the prompt goes before the answer.
+        const echoed = echo ? prompt : "";
+        await sendChat(request, reply, gateway, chat, {
+          stream: (meta) => new CompletionStreamRenderer(meta.target, includeUsage, logprobs, echoed),
+          json: (result, meta) => renderCompletion(result, meta, logprobs, echoed),
+        });
+        return;
+      }
+      // Several prompts, n or best_of: a request per candidate, put together as one answer.
+      const floor = strictestPrompt(prompts, services.classifyText);
+      const requests = prompts.flatMap((prompt) => {
+        const one = forPrompt(chat, prompt);
+        if (floor !== undefined) one.sensitivityFloor = floor;
+        return Array.from({ length: parsed.bestOf }, () => one);
+      });
+      const format = completionChoiceFormat({ ...parsed, includeUsage });
+      await sendChat(request, reply, { chat: (_first, context) => fanOutChoices(gateway, requests, context, format) }, chat, {
+        stream: (meta) => new CompletionStreamRenderer(meta.target, includeUsage),
+        json: (result, meta) => renderCompletion(result, meta),
+        native: { stream: (meta) => new OpenAIChatNativeStream(meta, includeUsage), json: nativeOpenAIChatCompletion },
       });
     });
 
@@ -140,3 +160,15 @@ export const openaiDialect: Dialect = {
 
   renderError: renderOpenAIError,
 };
+
+/**
+ * The most sensitive of several prompts, which each prompt's request is then at least (a batch goes
+ * where its strictest prompt may, not part to the cloud and part kept here); undefined when every
+ * prompt is public or there is one prompt (the router classifies it).
+ */
+function strictestPrompt(prompts: readonly string[], classify: DialectServices["classifyText"]): Sensitivity | undefined {
+  if (prompts.length < 2 || classify === undefined) return undefined;
+  let level: Sensitivity = "public";
+  for (const prompt of prompts) level = maxSensitivity(level, classify(prompt));
+  return level === "public" ? undefined : level;
+}

@@ -144,14 +144,6 @@ export function copySamplingSettings(
   if (wire.user != null && wire.user !== "") chat.user = wire.user;
 }
 
-export function rejectMultipleChoices(n: number | null | undefined): void {
-  if (n != null && n > 1) {
-    throw new GatewayError("invalid_request", "Invalid value for 'n': tandem returns one choice per request; n must be 1.", {
-      param: "n",
-    });
-  }
-}
-
 export function stopSequences(stop: string | string[] | null | undefined): string[] | undefined {
   if (stop == null) return undefined;
   const list = (typeof stop === "string" ? [stop] : stop).filter((s) => s !== "");

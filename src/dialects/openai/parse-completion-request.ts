@@ -1,61 +1,114 @@
 import { decodeCl100kTokens } from "../../context/decode-cl100k-tokens.js";
 import { type ChatRequest, GatewayError } from "../../core/index.js";
 import { type CompletionRequestBody, completionRequestSchema } from "./completions-api.js";
-import { copySamplingSettings, rejectMultipleChoices } from "./parse-chat-completion-request.js";
+import { copySamplingSettings } from "./parse-chat-completion-request.js";
 import { parseOpenAIBody } from "./parse-openai-body.js";
 
 /** The legacy API's default when `max_tokens` is omitted (API reference: "Defaults to 16"). */
 export const DEFAULT_COMPLETION_MAX_TOKENS = 16;
 
+/**
+ * The most answers one request may have tandem generate: its prompts times `best_of` (or `n`, when
+ * larger or `best_of` is unset). Each is a request of its own through the router; the bound is n's
+ * own maximum (128), so a batch of prompts cannot make a request unbounded work.
+ */
+export const MAX_COMPLETION_GENERATIONS = 128;
+
 export interface ParsedCompletionRequest {
+  /** The first prompt's request; each other prompt's differs only in its message (see `forPrompt`). */
   chat: ChatRequest;
   includeUsage: boolean;
-  /** The prompt's text: the answer's token offsets count from its end (see CompletionLogprobsWriter). */
-  prompt: string;
-  /** `echo: true`: the choice's text is the prompt followed by the answer. */
+  /** Every prompt's text, in order: the answer's token offsets count from its end (see CompletionLogprobsWriter). */
+  prompts: string[];
+  /** Choices returned per prompt (`n`). */
+  n: number;
+  /** Candidates generated per prompt (`best_of`, at least `n`); above `n`, the `n` with the highest mean token logprob are returned. */
+  bestOf: number;
+  /** `echo: true`: the choice's text is its prompt followed by the answer. */
   echo: boolean;
+  /** The client asked for the answer's tokens (`logprobs: N`). */
+  logprobs: boolean;
 }
 
 /**
- * Validates a legacy completions body and maps it to a canonical chat request with one user message
- * whose text is the prompt (token ids read as cl100k_base). What a chat model cannot honour
- * (`suffix`, `best_of` > 1, several prompts, and `echo` with `logprobs`, which would need the
- * prompt's own tokens' logprobs) is rejected with a 400 naming the field rather than silently
- * ignored, because each changes what the answer means. `echo` alone puts the prompt before the
- * answer, as OpenAI does. `logprobs: N` asks for the answer's tokens
- * with N alternatives each (chat completions' `logprobs` and `top_logprobs`), named by the client's
- * field when the target cannot report them.
+ * Validates a legacy completions body and maps it to canonical chat requests, one per prompt, with
+ * one user message whose text is the prompt (token ids read as cl100k_base). Several prompts (an
+ * array of strings or of token-id arrays), `n` and `best_of` are the route's to fan out. What a chat
+ * model cannot honour (`suffix`, and `echo` with `logprobs`, which would need the prompt's own
+ * tokens' logprobs) is rejected with a 400 naming the field rather than silently ignored, because
+ * each changes what the answer means. `echo` alone puts the prompt before the answer, as OpenAI
+ * does. `logprobs: N` asks for the answer's tokens with N alternatives each (chat completions'
+ * `logprobs` and `top_logprobs`), named by the client's field when the target cannot report them.
+ * `best_of` above `n` asks every target for logprobs too, which rank the candidates.
  */
 export async function parseCompletionRequest(body: unknown): Promise<ParsedCompletionRequest> {
   const wire = parseOpenAIBody(completionRequestSchema, body);
-  const prompt = await promptText(wire.prompt);
-  rejectMultipleChoices(wire.n);
-  if (wire.best_of != null && wire.best_of > 1)
-    unsupported("best_of", "tandem returns one candidate per request; best_of must be 1.");
+  const prompts = await promptTexts(wire.prompt);
+  const n = wire.n ?? 1;
+  // best_of 0 (the reference's minimum) or unset: as many candidates as choices.
+  const bestOf = wire.best_of == null || wire.best_of === 0 ? n : wire.best_of;
+  if (bestOf < n) unsupported("best_of", "best_of must be greater than or equal to n.");
+  if (bestOf > n && wire.stream === true)
+    unsupported(
+      "best_of",
+      "results cannot be streamed when best_of is greater than n (the candidates are ranked once complete).",
+    );
+  const generations = prompts.length * bestOf;
+  if (generations > MAX_COMPLETION_GENERATIONS) {
+    const param = bestOf > n ? "best_of" : wire.n != null && wire.n > 1 ? "n" : "prompt";
+    unsupported(
+      param,
+      `this request would generate ${generations} completions (${prompts.length} prompt${prompts.length === 1 ? "" : "s"} × ${bestOf}); tandem generates at most ${MAX_COMPLETION_GENERATIONS} per request.`,
+    );
+  }
   if (wire.echo === true && wire.logprobs != null)
     unsupported("echo", "tandem cannot give the prompt's own token logprobs; send echo or logprobs, not both.");
   if (wire.suffix != null && wire.suffix !== "") unsupported("suffix", "tandem does not support suffix (insertion).");
 
   const chat: ChatRequest = {
     model: wire.model,
-    messages: [{ role: "user", content: [{ type: "text", text: prompt }] }],
+    messages: promptMessages(prompts[0] as string),
     maxTokens: wire.max_tokens ?? DEFAULT_COMPLETION_MAX_TOKENS,
     stream: wire.stream === true,
   };
   copySamplingSettings(chat, wire);
   if (wire.logprobs != null) chat.logprobs = { topLogprobs: wire.logprobs, fields: ["logprobs"] };
-  return { chat, includeUsage: chat.stream && wire.stream_options?.include_usage === true, prompt, echo: wire.echo === true };
+  if (bestOf > n) {
+    // The ranking needs every candidate's token logprobs: a target that cannot report them is named by `best_of`.
+    chat.logprobs = { ...(wire.logprobs != null && { topLogprobs: wire.logprobs }), fields: ["best_of"] };
+  }
+  return {
+    chat,
+    includeUsage: chat.stream && wire.stream_options?.include_usage === true,
+    prompts,
+    n,
+    bestOf,
+    echo: wire.echo === true,
+    logprobs: wire.logprobs != null,
+  };
 }
 
-/** The one prompt's text: a string, or token ids (cl100k_base, as OpenAI's completions models read them) decoded. */
-async function promptText(prompt: CompletionRequestBody["prompt"]): Promise<string> {
+/** One prompt's request: the parsed one with that prompt as its message. */
+export function forPrompt(chat: ChatRequest, prompt: string): ChatRequest {
+  return { ...chat, messages: promptMessages(prompt) };
+}
+
+function promptMessages(prompt: string): ChatRequest["messages"] {
+  return [{ role: "user", content: [{ type: "text", text: prompt }] }];
+}
+
+/**
+ * Every prompt's text: a string, a list of strings, token ids (cl100k_base, as OpenAI's completions
+ * models read them) or a list of token-id lists, decoded.
+ */
+async function promptTexts(prompt: CompletionRequestBody["prompt"]): Promise<string[]> {
   if (prompt == null) {
     throw new GatewayError("invalid_request", "Missing required parameter: 'prompt'.", {
       param: "prompt",
       reason: "missing_required_parameter",
     });
   }
-  if (typeof prompt === "string") return prompt;
+  if (typeof prompt === "string") return [prompt];
   if (prompt.length === 0) {
     throw new GatewayError(
       "invalid_request",
@@ -63,26 +116,38 @@ async function promptText(prompt: CompletionRequestBody["prompt"]): Promise<stri
       { param: "prompt", reason: "empty_array" },
     );
   }
-  // One prompt of token ids, or a list of prompts that must hold exactly one.
-  const one = prompt.every((item) => typeof item === "number")
-    ? (prompt as number[])
-    : prompt.length === 1
-      ? prompt[0]
-      : undefined;
-  if (one === undefined || typeof one === "number") {
+  // One prompt of token ids.
+  if (prompt.every((item) => typeof item === "number")) return [await tokenText(prompt as number[], "prompt")];
+  if (prompt.length > MAX_COMPLETION_GENERATIONS) {
     throw new GatewayError(
       "invalid_request",
-      "Invalid value for 'prompt': send one prompt per request (a string, token ids, or an array of exactly one of them).",
+      `Invalid 'prompt': array too long. Expected an array with maximum length ${MAX_COMPLETION_GENERATIONS}, but got an array with length ${prompt.length} instead.`,
+      { param: "prompt", reason: "array_above_max_length" },
+    );
+  }
+  // A list of prompts: all strings, or all token-id lists (the reference's two list forms).
+  const texts = prompt.every((item) => typeof item === "string") ? (prompt as string[]) : undefined;
+  if (texts !== undefined) return texts;
+  if (!prompt.every((item) => Array.isArray(item))) {
+    throw new GatewayError(
+      "invalid_request",
+      "Invalid value for 'prompt': expected a string, an array of strings, an array of token ids, or an array of token-id arrays, not a mix.",
       { param: "prompt" },
     );
   }
-  if (typeof one === "string") return one;
-  const text = one.length === 0 ? undefined : await decodeCl100kTokens(one);
+  const out: string[] = [];
+  for (const [i, ids] of (prompt as number[][]).entries()) out.push(await tokenText(ids, `prompt[${i}]`));
+  return out;
+}
+
+/** Token ids' text, or a 400 naming the prompt when they are no cl100k_base tokens (or none at all). */
+async function tokenText(ids: number[], param: string): Promise<string> {
+  const text = ids.length === 0 ? undefined : await decodeCl100kTokens(ids);
   if (text === undefined) {
     throw new GatewayError(
       "invalid_request",
-      "Invalid value for 'prompt': token ids must be whole numbers that are tokens of cl100k_base (OpenAI's completions models' encoding).",
-      { param: "prompt" },
+      `Invalid value for '${param}': token ids must be whole numbers that are tokens of cl100k_base (OpenAI's completions models' encoding).`,
+      { param },
     );
   }
   return text;

@@ -10,6 +10,7 @@ import {
 } from "../../core/index.js";
 import type { StreamRenderer } from "../shared/index.js";
 import { switchComment } from "../shared/index.js";
+import type { ChoiceSlot } from "./choices-fan-out.js";
 import { mapOpenAICompletionFinishReason } from "./map-openai-finish-reason.js";
 import { type CompletionLogprobs, CompletionLogprobsWriter } from "./render-completion-logprobs.js";
 import { openAIStreamErrorFrame } from "./render-openai-error.js";
@@ -17,7 +18,7 @@ import { type OpenAICompletionUsage, renderOpenAICompletionUsage } from "./rende
 
 interface CompletionChoice {
   text: string;
-  index: 0;
+  index: number;
   logprobs: CompletionLogprobs | null;
   finish_reason: "stop" | "length" | "content_filter" | null;
 }
@@ -74,8 +75,10 @@ export function renderCompletion(
  */
 export class CompletionStreamRenderer implements StreamRenderer {
   readonly contentType = "text/event-stream";
-  readonly #id = makeId("cmpl-");
-  readonly #created = unixSeconds();
+  readonly #id: string;
+  readonly #created: number;
+  /** The choice this renderer's chunks are (0 but for one of several fanned out, see fanOutChoices). */
+  readonly #index: number;
   readonly #model: string;
   readonly #includeUsage: boolean;
   readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
@@ -83,7 +86,17 @@ export class CompletionStreamRenderer implements StreamRenderer {
   /** What the first chunk gives before the answer (the prompt, with `echo`), until it is sent. */
   #echo: string;
 
-  constructor(model: string, includeUsage: boolean, logprobs?: CompletionLogprobsOptions, echo = "") {
+  constructor(
+    model: string,
+    includeUsage: boolean,
+    logprobs?: CompletionLogprobsOptions,
+    echo = "",
+    /** One choice of several answered apart (several prompts, `n` > 1): its index, and the id and time all its chunks share. */
+    choice?: ChoiceSlot,
+  ) {
+    this.#id = choice?.id ?? makeId("cmpl-");
+    this.#created = choice?.created ?? unixSeconds();
+    this.#index = choice?.index ?? 0;
     this.#model = model;
     this.#includeUsage = includeUsage;
     this.#logprobs = logprobs && new CompletionLogprobsWriter(logprobs.prompt);
@@ -94,20 +107,20 @@ export class CompletionStreamRenderer implements StreamRenderer {
     if (this.#echo !== "" && (event.type === "text-delta" || event.type === "finish")) {
       const echo = this.#echo;
       this.#echo = "";
-      return this.#frame([{ text: echo, index: 0, logprobs: null, finish_reason: null }]) + this.event(event);
+      return this.#frame([{ text: echo, index: this.#index, logprobs: null, finish_reason: null }]) + this.event(event);
     }
     switch (event.type) {
       case "text-delta": {
         const tokens = this.#logprobs && event.logprobs && event.refusal !== true ? this.#logprobs.next(event.logprobs) : null;
         if (event.text === "" && tokens === null) return "";
-        return this.#frame([{ text: event.text, index: 0, logprobs: tokens, finish_reason: null }]);
+        return this.#frame([{ text: event.text, index: this.#index, logprobs: tokens, finish_reason: null }]);
       }
       case "usage":
         mergeUsage(this.#usage, event.usage);
         return "";
       case "finish": {
         const finish_reason = mapOpenAICompletionFinishReason(event.reason);
-        let out = this.#frame([{ text: "", index: 0, logprobs: null, finish_reason }]);
+        let out = this.#frame([{ text: "", index: this.#index, logprobs: null, finish_reason }]);
         if (this.#includeUsage) out += this.#frame([], renderOpenAICompletionUsage(this.#usage));
         return out;
       }

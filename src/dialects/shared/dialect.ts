@@ -1,6 +1,14 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Batches } from "../../core/batches.js";
-import type { ChatCompletionStore, DocumentText, FileStore, Gateway, GatewayError, HostedToolRunner } from "../../core/index.js";
+import type {
+  ChatCompletionStore,
+  DocumentText,
+  FileStore,
+  Gateway,
+  GatewayError,
+  HostedToolRunner,
+  Sensitivity,
+} from "../../core/index.js";
 import type { StateStore } from "../../core/state.js";
 import type { VectorStores } from "../../core/vector-stores.js";
 import type { Loopback } from "./loopback.js";
@@ -33,6 +41,12 @@ export interface DialectServices {
   vectorStores?: VectorStores;
   /** Batches (`/v1/batches`, `/v1/messages/batches`), each line run through the server. Absent: neither is served. */
   batches?: Batches;
+  /**
+   * How sensitive a text is by the privacy settings' detectors, for a request made of several that
+   * must go where its most sensitive part may (a legacy completions request's prompts). Absent: each
+   * part is classified on its own by the router.
+   */
+  classifyText?: (text: string) => Sensitivity;
 }
 
 /** The files tandem keeps (OpenAI's Files API) as a dialect uses them. */

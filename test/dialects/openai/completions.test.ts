@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import OpenAI from "openai";
-import { GatewayError } from "../../../src/core/index.js";
+import { type ChatRequest, GatewayError } from "../../../src/core/index.js";
 import { type DialectApp, ssePayloads, startDialectApp, TARGET, textEvents } from "./stub-gateway.js";
 
 let app: DialectApp;
@@ -100,16 +100,136 @@ describe("POST /v1/completions", () => {
     );
   });
 
+  describe("several prompts, n and best_of", () => {
+    /** Each request answers `<its prompt>`, so the choices show which prompt they answer. */
+    const promptOf = (request: ChatRequest) => (request.messages[0]?.content[0] as { text: string }).text;
+    beforeEach(() => {
+      app.gateway.chatScript = (request) => textEvents(`<${promptOf(request)}>`);
+    });
+
+    it("answers n choices per prompt, prompt-major, with echo and the usage summed", async () => {
+      const data = await client.completions.create({ model: "auto", prompt: ["A", "B"], n: 2, echo: true });
+      assert.match(data.id, /^cmpl-/);
+      assert.equal(data.object, "text_completion");
+      assert.deepEqual(
+        data.choices.map((c) => [c.index, c.text]),
+        [
+          [0, "A<A>"],
+          [1, "A<A>"],
+          [2, "B<B>"],
+          [3, "B<B>"],
+        ],
+      );
+      assert.equal(app.gateway.chatRequests.length, 4);
+      assert.deepEqual(data.usage, { prompt_tokens: 44, completion_tokens: 16, total_tokens: 60 });
+    });
+
+    it("reads a list of token-id prompts as their texts", async () => {
+      const data = await client.completions.create({ model: "auto", prompt: [[9906], [15339, 1917]] });
+      assert.equal(data.choices.length, 2);
+      assert.deepEqual(app.gateway.chatRequests.map(promptOf), ["Hello", "hello world"]);
+    });
+
+    it("streams each choice's chunks with its index, then one usage chunk and [DONE]", async () => {
+      const res = await post({ model: "auto", prompt: ["A", "B"], n: 2, stream: true, stream_options: { include_usage: true } });
+      assert.equal(res.status, 200);
+      const payloads = ssePayloads(res.text);
+      assert.equal(payloads.at(-1), "[DONE]");
+      const chunks = payloads.slice(0, -1).map((p) => JSON.parse(p));
+      assert.equal(new Set(chunks.map((c) => c.id)).size, 1);
+      const texts = ["", "", "", ""];
+      for (const chunk of chunks.slice(0, -1)) {
+        assert.equal(chunk.object, "text_completion");
+        assert.equal(chunk.usage, null);
+        for (const choice of chunk.choices) texts[choice.index] += choice.text;
+      }
+      assert.deepEqual(texts, ["<A>", "<A>", "<B>", "<B>"]);
+      assert.deepEqual(chunks.at(-1).choices, []);
+      assert.deepEqual(chunks.at(-1).usage, { prompt_tokens: 44, completion_tokens: 16, total_tokens: 60 });
+      const finishes = chunks.flatMap((c) => c.choices.filter((x: { finish_reason: unknown }) => x.finish_reason !== null));
+      assert.deepEqual(finishes.map((c: { index: number }) => c.index).sort(), [0, 1, 2, 3]);
+    });
+
+    it("streams without usage members when include_usage is not asked", async () => {
+      const res = await post({ model: "auto", prompt: ["A", "B"], stream: true });
+      const chunks = ssePayloads(res.text)
+        .slice(0, -1)
+        .map((p) => JSON.parse(p));
+      for (const chunk of chunks) {
+        assert.equal("usage" in chunk, false);
+        assert.notDeepEqual(chunk.choices, []);
+      }
+    });
+
+    it("best_of: the n candidates of each prompt with the highest mean token logprob, best first", async () => {
+      let call = 0;
+      // Candidates' mean logprobs: -2, -0.5, -1 (per prompt, in the order the requests are made).
+      const means = [-2, -0.5, -1];
+      app.gateway.chatScript = (request) => {
+        const mean = means[call++ % 3] as number;
+        return [
+          { type: "start" },
+          {
+            type: "text-delta",
+            text: `${promptOf(request)}${mean}`,
+            logprobs: [{ token: `${promptOf(request)}${mean}`, logprob: mean, topLogprobs: [] }],
+          },
+          { type: "usage", usage: { inputTokens: 1, outputTokens: 1 } },
+          { type: "finish", reason: "stop" },
+        ];
+      };
+      const data = await client.completions.create({ model: "auto", prompt: ["A", "B"], best_of: 3, n: 2 });
+      assert.deepEqual(
+        data.choices.map((c) => [c.index, c.text, c.logprobs]),
+        [
+          [0, "A-0.5", null],
+          [1, "A-1", null],
+          [2, "B-0.5", null],
+          [3, "B-1", null],
+        ],
+      );
+      // Every candidate was generated, and counts.
+      assert.equal(app.gateway.chatRequests.length, 6);
+      assert.deepEqual(data.usage, { prompt_tokens: 6, completion_tokens: 6, total_tokens: 12 });
+      for (const request of app.gateway.chatRequests) assert.deepEqual(request.logprobs, { fields: ["best_of"] });
+    });
+
+    it("best_of: a target that cannot report logprobs is a 400 naming best_of, not a made-up ranking", async () => {
+      app.gateway.meta = { ...app.gateway.meta, warnings: ["best_of"] };
+      try {
+        const res = await post({ model: "auto", prompt: "A", best_of: 2 });
+        assert.equal(res.status, 400, res.text);
+        const error = JSON.parse(res.text).error;
+        assert.equal(error.param, "best_of");
+        assert.match(error.message, /cannot report token logprobs/);
+      } finally {
+        app.gateway.meta = { ...app.gateway.meta, warnings: undefined };
+      }
+    });
+
+    it("best_of equal to n is n choices, streamed too, without asking for logprobs", async () => {
+      const res = await post({ model: "auto", prompt: "A", best_of: 2, n: 2, stream: true });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(app.gateway.chatRequests.length, 2);
+      for (const request of app.gateway.chatRequests) assert.equal(request.logprobs, undefined);
+    });
+  });
+
   const cases: [string, Record<string, unknown>, string][] = [
     ["ids that are no cl100k_base tokens", { model: "auto", prompt: [1, -2, 3] }, "prompt"],
-    ["two prompts of token ids", { model: "auto", prompt: [[1, 2], [3]] }, "prompt"],
-    ["two prompts", { model: "auto", prompt: ["a", "b"] }, "prompt"],
+    ["a mix of strings and token ids", { model: "auto", prompt: ["a", [3]] }, "prompt"],
+    ["an empty token list among prompts", { model: "auto", prompt: [[1], []] }, "prompt[1]"],
+    ["more than 128 prompts", { model: "auto", prompt: Array.from({ length: 129 }, () => "a") }, "prompt"],
+    ["prompts × n above 128", { model: "auto", prompt: ["a", "b", "c"], n: 50 }, "n"],
+    ["prompts × best_of above 128", { model: "auto", prompt: ["a", "b", "c"], best_of: 20, n: 2 }, "best_of"],
+    ["best_of below n", { model: "auto", prompt: "x", best_of: 2, n: 3 }, "best_of"],
+    ["best_of above n, streamed", { model: "auto", prompt: "x", best_of: 3, stream: true }, "best_of"],
     ["no prompt", { model: "auto" }, "prompt"],
     ["echo with logprobs", { model: "auto", prompt: "x", echo: true, logprobs: 1 }, "echo"],
     ["suffix", { model: "auto", prompt: "x", suffix: "end" }, "suffix"],
     ["logprobs above 5", { model: "auto", prompt: "x", logprobs: 6 }, "logprobs"],
-    ["best_of", { model: "auto", prompt: "x", best_of: 3 }, "best_of"],
-    ["n", { model: "auto", prompt: "x", n: 2 }, "n"],
+    ["best_of above 20", { model: "auto", prompt: "x", best_of: 21 }, "best_of"],
+    ["n above 128", { model: "auto", prompt: "x", n: 129 }, "n"],
     ["temperature", { model: "auto", prompt: "x", temperature: 5 }, "temperature"],
     ["max_tokens", { model: "auto", prompt: "x", max_tokens: -1 }, "max_tokens"],
     ["model", { prompt: "x" }, "model"],
