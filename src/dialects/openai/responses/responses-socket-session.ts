@@ -48,7 +48,7 @@ const STREAM_ID = /^[A-Za-z0-9_.-]{1,256}$/;
 /**
  * One WebSocket connection of the Responses API's WebSocket mode (`wss://…/v1/responses`, the
  * openai SDK's `ResponsesWS`, Codex's `supports_websockets`): each `response.create` event is a
- * turn, answered with the same events POST /v1/responses streams, one turn at a time in the order
+ * turn, answered with the same events POST /v1/responses streams, one turn at a time per lane in the order
  * sent. As on OpenAI's, the connection keeps its last response, so a `store: false` chain continues
  * with `previous_response_id` and only the new input; `generate: false` prepares a turn without
  * the model (a warm-up whose id can be continued from). Errors before a turn's stream starts are
