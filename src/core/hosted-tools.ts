@@ -43,8 +43,44 @@ export function objectSchema(schema: unknown): Record<string, unknown> {
   return { type: "object", properties: {} };
 }
 
-/** What a tool call gave: its output as text (MCP content joined), or why it failed. */
-export type HostedToolOutcome = { output: string; error?: undefined } | { output?: undefined; error: string };
+/**
+ * Why an MCP tool call failed, in the kinds the Responses API's `mcp_call.error` tells apart
+ * (McpToolCallError):
+ * - `protocol`: a JSON-RPC error. The server's own answer (its code and message), or the MCP
+ *   client's: the SDK's -32001 RequestTimeout when no answer came in time, -32000 ConnectionClosed
+ *   when the link to the server was lost or could not be made (a refused connection, a stdio server
+ *   that exited), or MCP_CALL_CODES.notSent (-32010) when tandem did not send the call at all (a limit, privacy, the
+ *   audit, a server it may not use); -32602 Invalid params for arguments that are not a JSON object
+ *   or a tool the server does not offer, as an MCP server answers those.
+ * - `http`: the server's HTTP endpoint answered with an error status.
+ * - `tool`: the tool ran and its result said `isError: true`; `content` is the result's content blocks.
+ */
+export type HostedCallFailure =
+  | { kind: "protocol"; code: number; message: string }
+  | { kind: "http"; status: number; message: string }
+  | { kind: "tool"; content: unknown[] };
+
+/** JSON-RPC codes of the MCP client's own failures (the MCP SDK's ErrorCode) and of tandem's refusals. */
+export const MCP_CALL_CODES = {
+  /** JSON-RPC Invalid params: arguments that are not an object, or a tool the server does not offer. */
+  invalidParams: -32602,
+  /** The link to the server was lost or could not be made (the MCP SDK's ConnectionClosed). */
+  connectionClosed: -32000,
+  /** No answer within the timeout (the MCP SDK's RequestTimeout). */
+  requestTimeout: -32001,
+  /** tandem did not send the call (a limit, privacy, the audit, a server it may not use): in JSON-RPC's implementation-defined range. */
+  notSent: -32010,
+} as const;
+
+/** What a tool call gave: its output as text (MCP content joined), or why it failed (`error`, the text the model reads). */
+export type HostedToolOutcome =
+  | { output: string; error?: undefined; failure?: undefined }
+  | { output?: undefined; error: string; failure?: HostedCallFailure };
+
+/** A failed outcome of a call tandem did not send (`notSent`), or of one that did not get to run (`code`). */
+export function callRefused(error: string, code: number = MCP_CALL_CODES.notSent): HostedToolOutcome {
+  return { error, failure: { kind: "protocol", code, message: error } };
+}
 
 /**
  * Talks to MCP servers for the loop. Errors are never thrown for a server's own failure (down,
@@ -98,7 +134,10 @@ export type HostedToolItem =
       /** `in_progress` while the model writes the arguments (sent again as they grow), `calling` while it runs. */
       status: "in_progress" | "calling" | "completed" | "failed";
       output?: string;
+      /** What the model reads of a failure. */
       error?: string;
+      /** Which kind of failure it was (rendered as `mcp_call.error`); absent from a host that does not say. */
+      failure?: HostedCallFailure;
       /** The approval request this call answers, when it needed one. */
       approvalRequestId?: string;
     }

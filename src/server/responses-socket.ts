@@ -20,12 +20,17 @@ export interface ResponsesSocketOptions {
 }
 
 /**
- * WebSocket connections open at once; one more is refused (429) until one closes. Each may hold a
- * message of up to `server.bodyLimit` waiting behind the turn it is answering, so this bounds what
- * clients can make the server hold (a Codex session opens one).
+ * WebSocket connections open at once; one more is refused (429) until one closes. Each may hold
+ * `server.bodyLimit` bytes of messages waiting behind the turns it is answering, and at most
+ * MAX_ACTIVE_LANES turns at once, so this bounds what clients can make the server hold (a Codex
+ * session opens one).
  */
 export const MAX_RESPONSE_SOCKETS = 64;
-/** Past this many bytes waiting to be sent to a client, a turn's events wait for them to be flushed. */
+/**
+ * Past this many bytes waiting to be sent to a client, each turn's next event waits for them to be
+ * flushed (each lane adds at most the one event it is sending, so a slow reader holds the lanes
+ * and their upstreams rather than growing this buffer).
+ */
 const SEND_HIGH_WATER = 256 * 1024;
 const INTERNAL_ERROR = {
   error: { message: "Internal error in tandem (see the server log)", type: "server_error", param: null, code: null },

@@ -12,6 +12,7 @@ import type { HostedToolInfo, HostedToolOutcome, McpServerRef, ToolHost } from "
 import { startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
+import { mcpCallError, mcpCallErrorText } from "../support/mcp-call-error.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 const SEARCH: HostedToolInfo = {
@@ -109,7 +110,7 @@ describe("mcp tools: a model that misbehaves", () => {
     assert.equal(response.status, "completed");
     const calls = response.output.filter((item) => item.type === "mcp_call");
     assert.ok(calls.length >= 3);
-    assert.match(calls.at(-1)?.type === "mcp_call" ? (calls.at(-1)?.error ?? "") : "", /Not run/);
+    assert.match(calls.at(-1)?.type === "mcp_call" ? mcpCallErrorText(calls.at(-1)?.error) : "", /Not run/);
     // Without max_tool_calls, streamed: the loop's turns bound it (10 rounds, then one without the tools).
     host.calls.length = 0;
     openai.requests.length = 0;
@@ -142,7 +143,8 @@ describe("mcp tools: a model that misbehaves", () => {
     const call = response.output[1];
     assert.ok(call?.type === "mcp_call");
     assert.equal(call.name, "delete_everything");
-    assert.match(call.error ?? "", /no tool/i);
+    assert.match(mcpCallErrorText(call.error), /no tool/i);
+    assert.equal(mcpCallError(call.error).code, -32602);
     assert.equal(host.calls.length, 0);
     assert.equal(response.output_text, "No such tool.");
   });
@@ -165,7 +167,8 @@ describe("mcp tools: a model that misbehaves", () => {
     const first = await client.responses.create({ model: "openai/gpt-4o-mini", input: history, tools: [tool], store: false });
     const call = first.output.find((item) => item.type === "mcp_call");
     assert.ok(call?.type === "mcp_call");
-    assert.match(call.error ?? "", /not valid JSON/);
+    assert.match(mcpCallErrorText(call.error), /not valid JSON/);
+    assert.equal(mcpCallError(call.error).code, -32602);
     assert.equal(host.calls.length, 0);
     anthropic.script(() => ({ kind: "text", text: "ok" }));
     const second = await client.responses.create({

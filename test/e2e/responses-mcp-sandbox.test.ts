@@ -16,6 +16,7 @@ import OpenAI from "openai";
 import { findExecutable } from "../../src/harness/sandbox/index.js";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
+import { mcpCallErrorText } from "../support/mcp-call-error.js";
 import { MCP_REACH_SERVER } from "../support/mcp-test-server.js";
 import { statusOutput } from "../support/status-output.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
@@ -99,10 +100,10 @@ describe("a sandboxed stdio server through the tool loop", { skip }, () => {
 
   it("gives the model the sandbox's refusal for a key in the home and a file of tandem's data dir", async () => {
     const key = await callOnce("mcp__box__read_file", { path: join(home, ".ssh", "id_rsa") });
-    assert.match(key.call.error ?? "", /^ENOENT/);
+    assert.match(mcpCallErrorText(key.call.error), /^ENOENT/);
     assert.match(key.response.output_text, /^The tool said: .*ENOENT: no such file or directory/);
     const data = await callOnce("mcp__box__read_file", { path: join(tandem.dataDir, "planted.txt") });
-    assert.match(data.call.error ?? "", /^ENOENT/);
+    assert.match(mcpCallErrorText(data.call.error), /^ENOENT/);
     // Nothing of either reached the model or the client.
     const seen = JSON.stringify([key.response, data.response, upstream.requests.map((r) => r.body)]);
     assert.doesNotMatch(seen, /FAKE-PRIVATE-KEY|TANDEM-DATA/);

@@ -14,6 +14,7 @@ import { startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { startFakeOllama } from "../support/fake-ollama-upstream.js";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
+import { mcpCallError, mcpCallErrorText } from "../support/mcp-call-error.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 const TOOLS: HostedToolInfo[] = [
@@ -304,7 +305,10 @@ describe("mcp tools: approvals, filters, failures", () => {
     const response = await client.responses.create({ model: "openai/gpt-4o-mini", input: "Delete p1", tools: [docs] });
     const call = response.output[1];
     assert.ok(call?.type === "mcp_call");
-    assert.equal(call.error, "page is locked");
+    assert.deepEqual(mcpCallError(call.error), {
+      type: "mcp_tool_execution_error",
+      content: [{ type: "text", text: "page is locked" }],
+    });
     assert.equal(call.output ?? null, null);
     assert.match(transcript(openai.requests[1]), /Error: page is locked/);
   });
@@ -327,7 +331,8 @@ describe("mcp tools: approvals, filters, failures", () => {
     assert.deepEqual(types.slice(1).sort(), ["function_call", "mcp_call"]);
     const call = response.output.find((item) => item.type === "mcp_call");
     assert.ok(call?.type === "mcp_call");
-    assert.match(call.error ?? "", /Not run/);
+    assert.match(mcpCallErrorText(call.error), /Not run/);
+    assert.deepEqual(mcpCallError(call.error).code, -32010);
   });
 
   it("answers 424 when the server's tools cannot be listed, before any model turn", async () => {
@@ -400,7 +405,7 @@ describe("mcp tools: approvals, filters, failures", () => {
     const response = await client.responses.create({ model: "ollama/llama3.2:latest", input: "Search it", tools: [remote] });
     const call = response.output[1];
     assert.ok(call?.type === "mcp_call");
-    assert.match(call.error ?? "", /private data/);
+    assert.match(mcpCallErrorText(call.error), /private data/);
     assert.equal(host.calls.length, 0);
     assert.equal(response.output_text, "I could not search.");
   });
@@ -415,7 +420,7 @@ describe("mcp tools: approvals, filters, failures", () => {
     );
     const call = response.output[1];
     assert.ok(call?.type === "mcp_call");
-    assert.match(call.error ?? "", /private data/);
+    assert.match(mcpCallErrorText(call.error), /private data/);
     assert.equal(host.calls.length, 0);
   });
 

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import OpenAI from "openai";
 import { z } from "zod";
+import { MAX_ACTIVE_LANES } from "../../src/dialects/openai/index.js";
 import { MemoryStateStore } from "../../src/harness/state/memory-state-store.js";
 import { type FakeResponsesUpstream, startFakeOpenAIResponses } from "../support/fake-openai-responses-upstream.js";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
@@ -215,6 +216,129 @@ describe("WebSocket lanes (stream_id) and steering, as openai-node 7's Responses
       release();
       socket.close();
     }
+  });
+});
+
+describe("WebSocket lanes side by side (openai-node 7: requests with the same stream_id are processed FIFO)", () => {
+  /** The events of one lane, in the order received. */
+  const onLane = (events: Record<string, unknown>[], lane: string) => events.filter((e) => e.stream_id === lane);
+  const ended = (events: Record<string, unknown>[], lane: string) =>
+    onLane(events, lane).some((e) => ["response.completed", "response.failed", "error"].includes(String(e.type)));
+  const waitFor = async (check: () => boolean, what: string) => {
+    const deadline = Date.now() + 10_000;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  const inputOf = (request: { body?: unknown }) => JSON.stringify((request.body as { input?: unknown }).input);
+
+  it("interleaves two lanes' events as the upstream paces them, each lane's in order", async () => {
+    native.script((request) => ({
+      kind: "answer",
+      text: inputOf(request).includes("one") ? "Lane one writes this answer slowly." : "Lane two writes another one.",
+      paceMs: 10,
+    }));
+    const { socket, received } = await connect(tandem.url);
+    try {
+      socket.send(JSON.stringify({ type: "response.create", model: NATIVE, input: "one", stream_id: "one" }));
+      socket.send(JSON.stringify({ type: "response.create", model: NATIVE, input: "two", stream_id: "two" }));
+      await waitFor(() => ended(received, "one") && ended(received, "two"), "both lanes");
+      const lanes = received.map((e) => e.stream_id);
+      const firstTwo = lanes.indexOf("two");
+      const lastOne = lanes.lastIndexOf("one");
+      assert.ok(firstTwo < lastOne, `lane two started only after lane one ended: ${lanes.join(",")}`);
+      for (const [lane, text] of [
+        ["one", "Lane one writes this answer slowly."],
+        ["two", "Lane two writes another one."],
+      ] as const) {
+        const events = onLane(received, lane);
+        assert.equal(events.at(-1)?.type, "response.completed");
+        const numbers = events.map((e) => Number(e.sequence_number));
+        assert.deepEqual(
+          numbers,
+          numbers.map((_, i) => i),
+          `${lane}'s sequence numbers`,
+        );
+        const deltas = events.filter((e) => e.type === "response.output_text.delta").map((e) => e.delta);
+        assert.equal(deltas.join(""), text);
+      }
+    } finally {
+      socket.close();
+    }
+  });
+
+  it("ends a failing lane on its own: the other lane's answer completes", async () => {
+    native.script((request) =>
+      inputOf(request).includes("fail")
+        ? { kind: "failed", code: "server_error", message: "The model broke." }
+        : inputOf(request).includes("refuse")
+          ? { kind: "error", status: 400, message: "Refused." }
+          : { kind: "answer", text: "The good lane's answer.", paceMs: 10 },
+    );
+    const { socket, received } = await connect(tandem.url);
+    try {
+      socket.send(JSON.stringify({ type: "response.create", model: NATIVE, input: "good", stream_id: "good" }));
+      socket.send(JSON.stringify({ type: "response.create", model: NATIVE, input: "fail", stream_id: "bad" }));
+      socket.send(JSON.stringify({ type: "response.create", model: NATIVE, input: "refuse", stream_id: "worse" }));
+      await waitFor(() => ["good", "bad", "worse"].every((lane) => ended(received, lane)), "every lane");
+      // A failure before any output: tandem's attempt loop answers it as an error event (the route's last target failed).
+      assert.ok(["response.failed", "error"].includes(String(onLane(received, "bad").at(-1)?.type)));
+      assert.equal(onLane(received, "worse").at(-1)?.type, "error");
+      const good = onLane(received, "good");
+      assert.equal(good.at(-1)?.type, "response.completed");
+      const failedAt = received.findIndex((e) => e.stream_id === "bad" && ["response.failed", "error"].includes(String(e.type)));
+      const completedAt = received.findIndex((e) => e.stream_id === "good" && e.type === "response.completed");
+      assert.ok(failedAt < completedAt, "the failure came while the good lane was still answering");
+    } finally {
+      socket.close();
+    }
+  });
+
+  it(`refuses a lane past ${MAX_ACTIVE_LANES} answering at once with a 429 error event on it; the others go on`, async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    native.script(() => ({ kind: "answer", text: "Held until the test lets go.", gate }));
+    const { socket, received } = await connect(tandem.url);
+    try {
+      for (let i = 0; i < MAX_ACTIVE_LANES; i++)
+        socket.send(JSON.stringify({ type: "response.create", model: NATIVE, input: `lane ${i}`, stream_id: `l${i}` }));
+      await waitFor(() => received.filter((e) => e.type === "response.created").length === MAX_ACTIVE_LANES, "every lane");
+      socket.send(JSON.stringify({ type: "response.create", model: NATIVE, input: "one too many", stream_id: "extra" }));
+      await waitFor(() => ended(received, "extra"), "the refusal");
+      const refused = onLane(received, "extra")[0] as { type: string; status: number; error: { code: string } };
+      assert.equal(refused.type, "error");
+      assert.equal(refused.status, 429);
+      assert.equal(refused.error.code, "too_many_active_streams");
+      release();
+      await waitFor(
+        () => Array.from({ length: MAX_ACTIVE_LANES }, (_, i) => `l${i}`).every((l) => ended(received, l)),
+        "the lanes",
+      );
+      assert.ok(
+        Array.from({ length: MAX_ACTIVE_LANES }, (_, i) => onLane(received, `l${i}`).at(-1)?.type).every(
+          (t) => t === "response.completed",
+        ),
+      );
+    } finally {
+      release();
+      socket.close();
+    }
+  });
+
+  it("cancels every lane's upstream request when the socket closes", async () => {
+    const gate = new Promise<void>(() => {});
+    native.script(() => ({ kind: "answer", text: "Never finished.", gate }));
+    const before = native.unfinished();
+    const { socket, received } = await connect(tandem.url);
+    socket.send(JSON.stringify({ type: "response.create", model: NATIVE, input: "a", stream_id: "a" }));
+    socket.send(JSON.stringify({ type: "response.create", model: NATIVE, input: "b", stream_id: "b" }));
+    socket.send(JSON.stringify({ type: "response.create", model: NATIVE, input: "default lane" }));
+    await waitFor(() => received.filter((e) => e.type === "response.output_text.delta").length >= 3, "three answers under way");
+    socket.close();
+    await waitFor(() => native.unfinished() - before === 3, "three upstream requests cancelled");
   });
 });
 

@@ -216,7 +216,15 @@ const mcpCallItem = z.strictObject({
   name: z.string(),
   arguments: z.string(),
   approval_request_id: z.string().nullable().optional(),
-  error: z.string().nullable().optional(),
+  // McpToolCallError (openai-node 7.60, the OpenAPI spec): 6.49 typed it a string.
+  error: z
+    .discriminatedUnion("type", [
+      z.strictObject({ type: z.literal("mcp_protocol_error"), code: z.number().int(), message: z.string() }),
+      z.strictObject({ type: z.literal("mcp_tool_execution_error"), content: z.unknown() }),
+      z.strictObject({ type: z.literal("http_error"), code: z.number().int(), message: z.string() }),
+    ])
+    .nullable()
+    .optional(),
   output: z.string().nullable().optional(),
   status: z.enum(["in_progress", "completed", "incomplete", "calling", "failed"]).optional(),
 });

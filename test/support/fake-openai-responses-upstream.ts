@@ -30,6 +30,11 @@ export interface FakeResponsesAnswer {
    * each event on as it comes rather than holding the answer).
    */
   gate?: Promise<void>;
+  /**
+   * Streamed answers write each event on its own, this many ms apart (a model writing its tokens at a
+   * pace, so two answers at once interleave). Default: every event at once.
+   */
+  paceMs?: number;
   /** Streamed answers drop the connection after their first text delta (a broken stream). */
   breakAfterFirstDelta?: boolean;
   /** The Response's `access_programs` (openai-node 7); left out when not given, as an older upstream does. */
@@ -51,6 +56,8 @@ export interface FakeResponsesUpstream {
   readonly responseBodies: Record<string, unknown>[];
   /** The same bodies as the bytes arrived (UTF-8), for byte-for-byte checks. */
   readonly responseTexts: string[];
+  /** How many streamed answers the client left (closed its connection) before their last event. */
+  readonly unfinished: () => number;
   script(fn: (request: RecordedRequest) => FakeResponsesReply): void;
   close(): Promise<void>;
 }
@@ -69,6 +76,7 @@ export async function startFakeOpenAIResponses(options: { models?: string[] } = 
   const requests: RecordedRequest[] = [];
   const responseBodies: Record<string, unknown>[] = [];
   const responseTexts: string[] = [];
+  let unfinished = 0;
   let script: (request: RecordedRequest) => FakeResponsesReply = () => ({
     kind: "answer",
     reasoning: "Thinking it over.",
@@ -232,7 +240,17 @@ export async function startFakeOpenAIResponses(options: { models?: string[] } = 
     event("response.completed", { response: snapshot() });
     if (!stream) return json(res, 200, snapshot());
     res.writeHead(200, { "content-type": "text/event-stream" });
-    if (reply.breakAfterFirstDelta && held > 0) {
+    res.on("close", () => {
+      if (!res.writableFinished) unfinished++;
+    });
+    if (reply.paceMs !== undefined) {
+      for (const frame of events) {
+        if (res.destroyed) return;
+        res.write(frame);
+        await new Promise((resolve) => setTimeout(resolve, reply.paceMs));
+      }
+      res.end();
+    } else if (reply.breakAfterFirstDelta && held > 0) {
       res.write(events.slice(0, held).join(""));
       setTimeout(() => res.destroy(), 20);
     } else if (reply.gate !== undefined && held > 0) {
@@ -251,6 +269,7 @@ export async function startFakeOpenAIResponses(options: { models?: string[] } = 
     requests,
     responseBodies,
     responseTexts,
+    unfinished: () => unfinished,
     script(fn) {
       script = fn;
     },

@@ -12,7 +12,7 @@ import { InMemoryEventStore } from "@modelcontextprotocol/sdk/examples/shared/in
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 
 export interface TestToolsOptions {
@@ -22,6 +22,11 @@ export interface TestToolsOptions {
   pageSize?: number;
   /** Tool entries listed as given, after the real ones, unchecked: a server that lists malformed tools. */
   rawTools?: unknown[];
+  /**
+   * Two more tools whose calls fail below the tool: `rpc_error` is answered with a JSON-RPC error
+   * (code -32050, "the index is offline"), and over HTTP `http_error` with an HTTP 503. Default off.
+   */
+  failingCalls?: boolean;
 }
 
 /** The command and arguments that start the test server over stdio (mcp-stdio-server.ts), as a config's `mcp.servers` entry gives them. */
@@ -109,6 +114,19 @@ export function buildTestMcpServer(options: TestToolsOptions = {}): McpServer {
     server.registerTool(`tool_${i}`, { description: `Extra tool ${i}` }, () => ({
       content: [{ type: "text", text: `tool ${i}` }],
     }));
+  }
+  if (options.failingCalls) {
+    server.registerTool("rpc_error", { description: "Answered with a JSON-RPC error" }, () => ({ content: [] }));
+    server.registerTool("http_error", { description: "Answered with HTTP 503" }, () => ({ content: [] }));
+    // McpServer makes a tool's thrown error a result with isError: the protocol error is thrown above it.
+    const handlers = (
+      server.server as unknown as { _requestHandlers: Map<string, (req: unknown, extra: unknown) => Promise<unknown>> }
+    )._requestHandlers;
+    const call = handlers.get("tools/call");
+    server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+      if (request.params.name === "rpc_error") throw new McpError(-32050, "the index is offline");
+      return (await call?.(request, extra)) as never;
+    });
   }
   if (options.rawTools !== undefined) appendRawTools(server, options.rawTools);
   if (options.pageSize !== undefined) paginateTools(server, options.pageSize);
@@ -222,6 +240,16 @@ export async function startMcpHttpServer(options: McpHttpServerOptions = {}): Pr
       return;
     }
     if (path !== "/mcp") return void res.writeHead(404).end("not found");
+    let parsed: unknown;
+    if (options.failingCalls && req.method === "POST") {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      const message = parsed as { method?: unknown; params?: { name?: unknown } };
+      if (message.method === "tools/call" && message.params?.name === "http_error") {
+        return void res.writeHead(503, { "content-type": "text/plain" }).end("the index is being rebuilt");
+      }
+    }
     if (options.stateless) {
       if (req.method !== "POST") return void res.writeHead(405, { allow: "POST" }).end("method not allowed");
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
@@ -229,13 +257,13 @@ export async function startMcpHttpServer(options: McpHttpServerOptions = {}): Pr
       res.once("close", () => inFlight.delete(transport));
       const server = buildTestMcpServer(options);
       await server.connect(transport);
-      await transport.handleRequest(req, res);
+      await transport.handleRequest(req, res, parsed);
       return;
     }
     const id = req.headers["mcp-session-id"];
     const existing = typeof id === "string" ? sessions.get(id) : undefined;
     if (existing instanceof StreamableHTTPServerTransport) {
-      await existing.handleRequest(req, res);
+      await existing.handleRequest(req, res, parsed);
       return;
     }
     if (typeof id === "string") {
@@ -258,7 +286,7 @@ export async function startMcpHttpServer(options: McpHttpServerOptions = {}): Pr
       if (transport.sessionId !== undefined) sessions.delete(transport.sessionId);
     };
     await server.connect(transport);
-    await transport.handleRequest(req, res);
+    await transport.handleRequest(req, res, parsed);
   };
 
   const http: Server = createServer((req, res) => {

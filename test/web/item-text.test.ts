@@ -46,6 +46,17 @@ describe("itemText", () => {
       itemText({ type: "mcp_call", server_label: "fs", name: "read", arguments: "{}", output: "contents" }).text,
       "{}\n→ contents",
     );
+    const failed = (error: unknown) =>
+      itemText({ type: "mcp_call", server_label: "fs", name: "read", arguments: "{}", output: null, error }).text;
+    assert.equal(
+      failed({ type: "mcp_protocol_error", code: -32001, message: "timed out" }),
+      "{}\n→ [MCP protocol error -32001] timed out",
+    );
+    assert.equal(failed({ type: "http_error", code: 502, message: "HTTP 502" }), "{}\n→ [HTTP error 502] HTTP 502");
+    assert.equal(
+      failed({ type: "mcp_tool_execution_error", content: [{ type: "text", text: "page is locked" }] }),
+      "{}\n→ [tool error] page is locked",
+    );
   });
 
   it("shows any other item as its JSON, and cuts a long text saying so", () => {

@@ -31,7 +31,7 @@ export function itemText(item: StateItem): ItemText {
       return { type, label: "reasoning summary", text: summary === "" ? "(no summary kept)" : bounded(summary) };
     }
     case "mcp_call": {
-      const output = item.error ?? item.output;
+      const output = item.error !== undefined && item.error !== null ? mcpErrorText(item.error) : item.output;
       return {
         type,
         label: `MCP tool call: ${String(item.server_label)}/${String(item.name)}`,
@@ -65,6 +65,15 @@ export function chatMessageText(message: ChatMessage): ItemText {
  * The text of a content: a string as it is; an array's text parts (input_text, output_text, text,
  * summary_text, refusal) joined by blank lines, with a marker for each image, file or audio part.
  */
+/** An `mcp_call`'s error: text (older items), or the API's McpToolCallError object (a tool's content, or a code and message). */
+function mcpErrorText(error: unknown): string {
+  if (typeof error === "string" || error === null || typeof error !== "object") return partsText(error);
+  const { type, code, message, content } = error as Record<string, unknown>;
+  if (type === "mcp_tool_execution_error") return `[tool error] ${partsText(content)}`;
+  const kind = type === "http_error" ? "HTTP error" : type === "mcp_protocol_error" ? "MCP protocol error" : "error";
+  return `[${kind}${typeof code === "number" ? ` ${code}` : ""}] ${typeof message === "string" ? message : JSON.stringify(error)}`;
+}
+
 function partsText(content: unknown): string {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return content === undefined || content === null ? "" : JSON.stringify(content);

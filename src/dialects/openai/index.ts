@@ -7,4 +7,4 @@ export { renderChatCompletion } from "./render-chat-completion.js";
 export { encodeFloat32Base64, renderEmbeddings } from "./render-embeddings.js";
 export { openAIErrorObject, openAIStreamErrorFrame, renderOpenAIError } from "./render-openai-error.js";
 export { type OpenAIModel, renderOpenAIModel, renderOpenAIModelList } from "./render-openai-models.js";
-export { ResponsesSocketSession, runLoopbackTurn, type SocketTurnRunner } from "./responses/index.js";
+export { MAX_ACTIVE_LANES, ResponsesSocketSession, runLoopbackTurn, type SocketTurnRunner } from "./responses/index.js";

@@ -6,7 +6,7 @@ import type {
   Sensitivity,
   ToolHost,
 } from "../../core/index.js";
-import { GatewayError } from "../../core/index.js";
+import { callRefused, GatewayError, MCP_CALL_CODES } from "../../core/index.js";
 import type { Memories } from "./memories.js";
 
 /**
@@ -76,17 +76,20 @@ export class MemoryToolHost implements ToolHost {
     try {
       if (name === "remember") return await this.#remember(args.text, call.sensitivity, signal);
       if (name === "forget") return await this.#forget(args.id);
-      return { error: `tandem's memory has no tool named '${name}'; it has remember and forget.` };
+      return callRefused(
+        `tandem's memory has no tool named '${name}'; it has remember and forget.`,
+        MCP_CALL_CODES.invalidParams,
+      );
     } catch (err) {
       signal.throwIfAborted();
       // A refusal the model can act on (too long, empty); anything else without detail (the server logs the store's).
-      if (err instanceof GatewayError && err.code === "invalid_request") return { error: err.message };
-      return { error: "The memory store could not be used right now; the memory was not changed." };
+      if (err instanceof GatewayError && err.code === "invalid_request") return toolError(err.message);
+      return toolError("The memory store could not be used right now; the memory was not changed.");
     }
   }
 
   async #remember(text: unknown, sensitivity: Sensitivity | undefined, signal: AbortSignal): Promise<HostedToolOutcome> {
-    if (typeof text !== "string" || text.trim() === "") return { error: "remember needs `text`: the fact to remember." };
+    if (typeof text !== "string" || text.trim() === "") return toolError("remember needs `text`: the fact to remember.");
     const memory = await this.#memories.add(
       { text, metadata: { source: "model" }, ...(sensitivity !== undefined && { sensitivity }) },
       signal,
@@ -95,8 +98,13 @@ export class MemoryToolHost implements ToolHost {
   }
 
   async #forget(id: unknown): Promise<HostedToolOutcome> {
-    if (typeof id !== "string" || id.trim() === "") return { error: "forget needs `id`: the memory's id (mem_...)." };
+    if (typeof id !== "string" || id.trim() === "") return toolError("forget needs `id`: the memory's id (mem_...).");
     const forgotten = await this.#memories.delete(id.trim());
-    return forgotten ? { output: `Forgot ${id.trim()}.` } : { error: `No memory has the id '${id.trim()}'.` };
+    return forgotten ? { output: `Forgot ${id.trim()}.` } : toolError(`No memory has the id '${id.trim()}'.`);
   }
+}
+
+/** The tool ran and failed (as an MCP tool result with `isError`): its text as the one content block. */
+function toolError(text: string): HostedToolOutcome {
+  return { error: text, failure: { kind: "tool", content: [{ type: "text", text }] } };
 }

@@ -3,6 +3,7 @@ import {
   addUsage,
   type ChatRequest,
   type ChatStream,
+  callRefused,
   FILE_SEARCH_FUNCTION,
   type FinishReason,
   type Gateway,
@@ -17,6 +18,7 @@ import {
   type HostedToolsRequest,
   hostedToolName,
   isLoopbackUrl,
+  MCP_CALL_CODES,
   type Message,
   makeId,
   mergeUsage,
@@ -398,11 +400,11 @@ class LoopRun {
         // The client answers its own calls of this turn first; a call run now would be missing from
         // the history it sends back (a chat client has no place for it): the model calls again then.
         const outcome: HostedToolOutcome = !offeredHosted
-          ? { error: "Not run: this response reached its limit of tool calls (max_tool_calls) or of tool rounds." }
+          ? callRefused("Not run: this response reached its limit of tool calls (max_tool_calls) or of tool rounds.")
           : call.unknown
-            ? { error: `MCP server '${server.ref.label}' offers no tool named '${tool.name}'.` }
+            ? callRefused(`MCP server '${server.ref.label}' offers no tool named '${tool.name}'.`, MCP_CALL_CODES.invalidParams)
             : clientCalls
-              ? { error: "Not run: this turn also called the client's tools; call it again once they are answered." }
+              ? callRefused("Not run: this turn also called the client's tools; call it again once they are answered.")
               : await this.#call(server, tool.name, call.arguments);
         const done = ended(running, outcome);
         noteTool(meta, done);
@@ -492,7 +494,7 @@ class LoopRun {
 
   /** Runs one call, within the request's budget and its privacy. */
   async #call(server: HostedServer, tool: string, args: string): Promise<HostedToolOutcome> {
-    if (this.#callsLeft <= 0) return { error: "Not run: this response reached its limit of tool calls (max_tool_calls)." };
+    if (this.#callsLeft <= 0) return callRefused("Not run: this response reached its limit of tool calls (max_tool_calls).");
     this.#callsLeft--;
     const remote = server.ref.url !== undefined && !isLoopbackUrl(server.ref.url);
     // Unless the conversation is known to be private, or was declared public, the call's own
@@ -504,18 +506,18 @@ class LoopRun {
         ? higherSensitivity(known, this.#options.classify(args))
         : known;
     if (remote && level === "private") {
-      return {
-        error: `Not run: the conversation holds private data, and MCP server '${server.ref.label}' is not on this machine.`,
-      };
+      return callRefused(
+        `Not run: the conversation holds private data, and MCP server '${server.ref.label}' is not on this machine.`,
+      );
     }
     let parsed: unknown;
     try {
       parsed = args.trim() === "" ? {} : JSON.parse(args);
     } catch {
-      return { error: "The arguments are not valid JSON." };
+      return callRefused("The arguments are not valid JSON.", MCP_CALL_CODES.invalidParams);
     }
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
-      return { error: "The arguments are not a JSON object." };
+      return callRefused("The arguments are not a JSON object.", MCP_CALL_CODES.invalidParams);
     if (remote && this.#options.audit !== undefined) {
       try {
         await this.#options.audit({
@@ -524,7 +526,7 @@ class LoopRun {
           body: JSON.stringify({ name: tool, arguments: parsed }),
         });
       } catch {
-        return { error: "Not run: the egress audit could not record this call (see the server log)." };
+        return callRefused("Not run: the egress audit could not record this call (see the server log).");
       }
     }
     return this.#host.callTool(server.ref, tool, parsed as Record<string, unknown>, this.#context.signal, {
@@ -613,7 +615,7 @@ function callItem(call: TurnCall, status: "in_progress" | "calling"): Extract<Ho
 function ended(running: Extract<HostedToolItem, { kind: "call" }>, outcome: HostedToolOutcome): HostedToolItem {
   return outcome.error === undefined
     ? { ...running, status: "completed", output: outcome.output }
-    : { ...running, status: "failed", error: outcome.error };
+    : { ...running, status: "failed", error: outcome.error, ...(outcome.failure !== undefined && { failure: outcome.failure }) };
 }
 
 /** What the model reads of a call's outcome. */

@@ -9,6 +9,7 @@ import {
   parseListQuery,
   parseMetadata,
   renderItemList,
+  renderStoredMcpCall,
   stateRoute,
   withDeclaredSensitivity,
 } from "../state/index.js";
@@ -101,7 +102,7 @@ export function registerConversationRoutes(app: RouteTable, state: StateStore): 
       await conversation(state, id);
       const stored = await state.getConversationItem(id, itemId);
       if (!stored) throw notFound("Item", itemId);
-      return stored.item;
+      return renderStoredMcpCall(stored.item);
     }),
   );
 

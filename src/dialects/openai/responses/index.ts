@@ -8,4 +8,4 @@ export { registerResponsesRoutes } from "./register-responses-routes.js";
 export { renderResponse, renderResponsesUsage } from "./render-response.js";
 export { ResponseStreamRenderer } from "./response-stream-renderer.js";
 export { ResponseWarnings } from "./response-warnings.js";
-export { ResponsesSocketSession, type SocketTurnRunner } from "./responses-socket-session.js";
+export { MAX_ACTIVE_LANES, ResponsesSocketSession, type SocketTurnRunner } from "./responses-socket-session.js";

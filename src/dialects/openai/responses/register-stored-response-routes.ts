@@ -7,6 +7,7 @@ import {
   parseInclude,
   parseListQuery,
   renderItemList,
+  renderStoredMcpCall,
   StateApiError,
   stateRoute,
 } from "../state/index.js";
@@ -111,7 +112,10 @@ async function response(state: StateStore, id: string): Promise<StoredResponse> 
   const found = await state.getResponse(id);
   if (!found) throw notFound("Response", id);
   // Saved before the field was rendered: `access_programs` is required (nullable) since openai-node 7.
-  return "access_programs" in found.response ? found : { ...found, response: { access_programs: null, ...found.response } };
+  const response = "access_programs" in found.response ? found.response : { access_programs: null, ...found.response };
+  // Saved before `mcp_call.error` was an object (McpToolCallError): as the API types it now.
+  const output = Array.isArray(response.output) ? (response.output as Array<Record<string, unknown>>) : undefined;
+  return { ...found, response: output === undefined ? response : { ...response, output: output.map(renderStoredMcpCall) } };
 }
 
 function idOf(params: unknown): string {

@@ -10,7 +10,7 @@ import type {
 import { objectSchema } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
 import { customToolInput } from "../custom-tools.js";
-import { itemId } from "../state/index.js";
+import { itemId, renderMcpCallError } from "../state/index.js";
 import { type FileCitation, fileCitations } from "./file-citations.js";
 import type { NamespacedTool } from "./namespaced-tools.js";
 import type { ResponseEcho } from "./parse-responses-request.js";
@@ -316,7 +316,7 @@ export function hostedItem(item: HostedToolItem, fileSearchResults = false): Sta
         status: item.status,
         approval_request_id: item.approvalRequestId ?? null,
         arguments: item.status === "in_progress" ? "" : item.arguments,
-        error: item.error ?? null,
+        error: item.error !== undefined ? renderMcpCallError(item.failure, item.error) : null,
         name: item.name,
         output: item.output ?? null,
         server_label: item.server,

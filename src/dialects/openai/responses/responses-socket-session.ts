@@ -22,8 +22,22 @@ interface LastResponse {
   items: unknown[];
 }
 
-/** Client events a connection may hold before earlier ones are answered; more is a client out of control. */
+/** Client events a connection may hold before earlier ones of their lane are answered; more is a client out of control. */
 const MAX_QUEUED_EVENTS = 16;
+
+/**
+ * Lanes (the default one counted) answering a turn, or holding turns, on one connection at once; a
+ * `response.create` that would start one more is refused with a 429 error event on its lane until one
+ * of them has answered all it holds. Each lane running holds its turn's body (up to `server.bodyLimit`)
+ * and an upstream request, so this bounds what one connection can make the server hold and send.
+ */
+export const MAX_ACTIVE_LANES = 8;
+
+/** A lane answering a turn: the turns it holds (its FIFO) and how many are not yet answered. */
+interface LaneRun {
+  queue: Promise<void>;
+  pending: number;
+}
 
 /** Lanes (`stream_id`) whose last response a connection keeps, and responses whose lane it remembers; the oldest go first. */
 const MAX_LANES = 64;
@@ -34,14 +48,16 @@ const STREAM_ID = /^[A-Za-z0-9_.-]{1,256}$/;
 /**
  * One WebSocket connection of the Responses API's WebSocket mode (`wss://…/v1/responses`, the
  * openai SDK's `ResponsesWS`, Codex's `supports_websockets`): each `response.create` event is a
- * turn, answered with the same events POST /v1/responses streams, one turn at a time in the order
+ * turn, answered with the same events POST /v1/responses streams, one turn at a time per lane in the order
  * sent. As on OpenAI's, the connection keeps its last response, so a `store: false` chain continues
  * with `previous_response_id` and only the new input; `generate: false` prepares a turn without
  * the model (a warm-up whose id can be continued from). Errors before a turn's stream starts are
  * the `{type: "error", status, error}` event OpenAI sends; the connection stays open for the next.
  * A `response.create` may name a lane (`stream_id`, openai-node 7's ResponsesWebSocketSession.lane):
- * every event of its answer carries it back, so the SDK routes them to the lane (lanes are answered
- * one turn at a time too, which keeps each lane's order), and each lane keeps its own last response.
+ * every event of its answer carries it back, so the SDK routes them to the lane, and each lane keeps
+ * its own last response. Lanes run side by side (at most MAX_ACTIVE_LANES at once), each answering
+ * its turns one at a time in the order sent (the API's "processed FIFO" per `stream_id`); the default
+ * lane (no `stream_id`) is one of them. A lane's failure is its own: the others go on.
  * `response.steer` is answered at once with `response.steer.failed` (`steering_not_supported`):
  * tandem cannot add input to a turn under way.
  */
@@ -49,9 +65,10 @@ export class ResponsesSocketSession {
   readonly #run: SocketTurnRunner;
   readonly #send: (text: string) => Promise<void>;
   readonly #closed = new AbortController();
-  #queue: Promise<void> = Promise.resolve();
-  #queued = 0;
-  /** The bytes of the messages waiting for their turn (not the one being answered). */
+  /** The lanes answering or holding turns ("" for the default lane); a lane leaves when it has answered all it holds. */
+  readonly #running = new Map<string, LaneRun>();
+  /** Messages waiting behind a turn of their lane, and their bytes (not the turns being answered). */
+  #waiting = 0;
   #waitingBytes = 0;
   readonly #maxWaitingBytes: number;
   /** The last response of each lane ("" for the connection's default lane). */
@@ -73,35 +90,87 @@ export class ResponsesSocketSession {
   /** A text message from the client. */
   receive(text: string): void {
     if (this.#closed.signal.aborted) return;
-    const steer = text.includes("response.steer") ? steerEvent(text) : undefined;
-    if (steer !== undefined) {
+    const event = parseMessage(text);
+    if (isObject(event) && event.type === "response.steer") {
       // Not queued behind the turn it would steer: the answer does not depend on it.
-      void this.#refuseSteer(steer);
+      void this.#refuseSteer(event);
       return;
     }
+    // A message that names no lane (or is not an event at all) is the default lane's, as before lanes.
+    const streamId = isObject(event) ? event.stream_id : undefined;
+    if (streamId !== undefined && (typeof streamId !== "string" || !STREAM_ID.test(streamId))) {
+      // No lane to queue it on: answered at once.
+      void this.#error(
+        400,
+        invalid("Invalid value for 'stream_id': expected 1 to 256 letters, digits, '_', '.' or '-'.", "stream_id"),
+        undefined,
+        typeof streamId === "string" ? streamId : undefined,
+      );
+      return;
+    }
+    const lane = streamId ?? "";
+    const onLane = streamId;
     const bytes = Buffer.byteLength(text);
-    if (this.#queued >= MAX_QUEUED_EVENTS || (this.#queued > 0 && this.#waitingBytes + bytes > this.#maxWaitingBytes)) {
-      void this.#error(429, {
-        type: "invalid_request_error",
-        code: "too_many_requests",
-        message:
-          this.#queued >= MAX_QUEUED_EVENTS
-            ? `More than ${MAX_QUEUED_EVENTS} events are waiting on this connection: wait for a response before sending more.`
-            : `More than ${this.#maxWaitingBytes} bytes of events are waiting on this connection: wait for a response before sending more.`,
-        param: null,
-      });
+    let run = this.#running.get(lane);
+    if (run === undefined && !(isObject(event) && event.type === "response.create")) {
+      // Nothing of its lane to wait behind, and no turn to run (an acknowledgement, a bad event): answered now.
+      void this.#handle(event).catch(() => undefined);
       return;
     }
-    this.#queued++;
-    this.#waitingBytes += bytes;
-    this.#queue = this.#queue
+    if (run === undefined) {
+      if (this.#running.size >= MAX_ACTIVE_LANES) {
+        void this.#error(
+          429,
+          {
+            type: "invalid_request_error",
+            code: "too_many_active_streams",
+            message: `${MAX_ACTIVE_LANES} lanes (stream_id) are answering on this connection already: wait for one to finish, or open another connection.`,
+            param: "stream_id",
+          },
+          undefined,
+          onLane,
+        );
+        return;
+      }
+      run = { queue: Promise.resolve(), pending: 0 };
+      this.#running.set(lane, run);
+    } else if (this.#waiting >= MAX_QUEUED_EVENTS || this.#waitingBytes + bytes > this.#maxWaitingBytes) {
+      void this.#error(
+        429,
+        {
+          type: "invalid_request_error",
+          code: "too_many_requests",
+          message:
+            this.#waiting >= MAX_QUEUED_EVENTS
+              ? `More than ${MAX_QUEUED_EVENTS} events are waiting on this connection: wait for a response before sending more.`
+              : `More than ${this.#maxWaitingBytes} bytes of events are waiting on this connection: wait for a response before sending more.`,
+          param: null,
+        },
+        undefined,
+        onLane,
+      );
+      return;
+    }
+    // The first turn of an idle lane starts now; one behind another of its lane waits, and is counted.
+    const waits = run.pending > 0;
+    if (waits) {
+      this.#waiting++;
+      this.#waitingBytes += bytes;
+    }
+    run.pending++;
+    const lanes = run;
+    lanes.queue = lanes.queue
       .then(() => {
-        this.#waitingBytes -= bytes;
-        return this.#closed.signal.aborted ? undefined : this.#handle(text);
+        if (waits) {
+          this.#waiting--;
+          this.#waitingBytes -= bytes;
+        }
+        return this.#closed.signal.aborted ? undefined : this.#handle(event);
       })
       .catch(() => undefined)
       .finally(() => {
-        this.#queued--;
+        lanes.pending--;
+        if (lanes.pending === 0 && this.#running.get(lane) === lanes) this.#running.delete(lane);
       });
   }
 
@@ -110,19 +179,16 @@ export class ResponsesSocketSession {
     void this.#error(400, invalid("Binary messages are not supported: send each event as a JSON text message.", null));
   }
 
-  /** The connection closed: the turn under way is cancelled and nothing queued runs. */
+  /** The connection closed: every lane's turn under way is cancelled (upstream too) and nothing queued runs. */
   close(): void {
     this.#closed.abort(new Error("the WebSocket closed"));
   }
 
-  async #handle(text: string): Promise<void> {
-    let event: unknown;
-    try {
-      event = JSON.parse(text);
-    } catch {
+  async #handle(event: unknown): Promise<void> {
+    if (event === NOT_JSON) {
       return this.#error(400, invalid("The message is not valid JSON: each event is one JSON object.", null, "invalid_json"));
     }
-    if (event === null || typeof event !== "object" || Array.isArray(event)) {
+    if (!isObject(event)) {
       return this.#error(400, invalid("Each event must be a JSON object with a 'type'.", "type"));
     }
     // `stream_id` is the socket's own routing: never a field of the turn (nor of an upstream's request).
@@ -134,14 +200,6 @@ export class ResponsesSocketSession {
       return this.#error(
         400,
         invalid(`Unsupported event type '${String(type).slice(0, 100)}': this connection takes 'response.create'.`, "type"),
-        undefined,
-        lane,
-      );
-    }
-    if (streamId !== undefined && (lane === undefined || !STREAM_ID.test(lane))) {
-      return this.#error(
-        400,
-        invalid("Invalid value for 'stream_id': expected 1 to 256 letters, digits, '_', '.' or '-'.", "stream_id"),
         undefined,
         lane,
       );
@@ -278,12 +336,6 @@ export class ResponsesSocketSession {
   }
 }
 
-/** A `response.steer` event, or undefined for any other message (a bad one is #handle's to answer). */
-function steerEvent(text: string): Record<string, unknown> | undefined {
-  const event = parseEvent(text);
-  return event !== undefined && !Array.isArray(event) && event.type === "response.steer" ? event : undefined;
-}
-
 function idOf(response: unknown): unknown {
   return response !== null && typeof response === "object" ? (response as { id?: unknown }).id : undefined;
 }
@@ -302,6 +354,21 @@ function remembered(turn: Record<string, unknown>, response: Record<string, unkn
 function inputItems(input: unknown): unknown[] {
   if (typeof input === "string") return [{ type: "message", role: "user", content: input }];
   return Array.isArray(input) ? input : [];
+}
+
+/** A message that is not JSON (#handle answers it in its lane's order). */
+const NOT_JSON = Symbol("not JSON");
+
+function parseMessage(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return NOT_JSON;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 function parseEvent(data: string): Record<string, unknown> | undefined {

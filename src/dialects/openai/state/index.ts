@@ -11,5 +11,6 @@ export {
 export { type ListQuery, parseInclude, parseListQuery, parsePaging, single } from "./parse-list-query.js";
 export { parseBoundedObject, parseMetadata, typeOf } from "./parse-metadata.js";
 export { type ItemList, type OpenAIList, renderItemList, renderList } from "./render-item-list.js";
+export { type McpToolCallError, renderMcpCallError, renderStoredMcpCall } from "./render-mcp-call-error.js";
 export { cursorChecked, invalidParam, notFound, StateApiError, stateRoute } from "./state-api-error.js";
 export { declaredFileSensitivity, stateSensitivity, withDeclaredSensitivity } from "./state-sensitivity.js";

@@ -1,4 +1,5 @@
 import type { ListPage, StateItem, StoredItem } from "../../../core/state.js";
+import { renderStoredMcpCall } from "./render-mcp-call-error.js";
 
 /** OpenAI's list object (items, files, stored completions, vector stores...): `{ object: "list", data, first_id, last_id, has_more }`. */
 export interface OpenAIList<T> {
@@ -21,10 +22,10 @@ function idOf(object: object | undefined): string | null {
   return typeof id === "string" ? id : null;
 }
 
-/** Renders items as OpenAI's list. */
+/** Renders items as OpenAI's list (an `mcp_call` stored with a text error as the API types it now). */
 export function renderItemList(page: ListPage<StoredItem>): ItemList {
   return renderList(
-    page.data.map((stored) => stored.item),
+    page.data.map((stored) => renderStoredMcpCall(stored.item)),
     page.hasMore,
   );
 }

@@ -2,7 +2,7 @@ import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { redactSecrets } from "../../../core/index.js";
+import { type HostedCallFailure, MCP_CALL_CODES, redactSecrets } from "../../../core/index.js";
 import { McpAddressRefused, McpAnswerTooLarge } from "./mcp-http-fetch.js";
 
 /*
@@ -82,4 +82,20 @@ function rawReason(err: unknown): string {
   if (code !== undefined && ERRNO_WORDS[code] !== undefined) return `${ERRNO_WORDS[code]} (${code})`;
   if (err instanceof Error) return err.message || err.name;
   return String(err);
+}
+
+/**
+ * Which kind of failure `err` was, as `mcp_call.error` tells them apart, with `message` (the worded
+ * reason) as its text: the server's JSON-RPC error with its code; an HTTP error status; the SDK's
+ * RequestTimeout; else a link lost or never made (ConnectionClosed).
+ */
+export function mcpCallFailure(err: unknown, message: string): HostedCallFailure {
+  if (isRequestTimeout(err)) return { kind: "protocol", code: MCP_CALL_CODES.requestTimeout, message };
+  if (ownRefusal(err) === undefined) {
+    if (err instanceof McpError) return { kind: "protocol", code: err.code, message };
+    if ((err instanceof StreamableHTTPError || err instanceof SseError) && err.code !== undefined && err.code > 0)
+      return { kind: "http", status: err.code, message };
+    if (err instanceof UnauthorizedError) return { kind: "http", status: 401, message };
+  }
+  return { kind: "protocol", code: MCP_CALL_CODES.connectionClosed, message };
 }

@@ -4,8 +4,10 @@ import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamable
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { expandHome, type McpConfig } from "../../../config/index.js";
 import {
+  type HostedCallFailure,
   type HostedToolInfo,
   type HostedToolOutcome,
+  MCP_CALL_CODES,
   type McpServerRef,
   objectSchema,
   type ToolHost,
@@ -16,7 +18,7 @@ import { SandboxError } from "../../sandbox/index.js";
 import { requestServerAddressRefusal } from "./mcp-address-policy.js";
 import { type McpConnection, type McpEndpoint, openMcpConnection } from "./mcp-connection.js";
 import { capUtf8, type McpToolResult, toolResultText } from "./mcp-content-text.js";
-import { errnoCode, isRequestTimeout, mcpErrorReason } from "./mcp-error-text.js";
+import { errnoCode, isRequestTimeout, mcpCallFailure, mcpErrorReason } from "./mcp-error-text.js";
 import type { McpLog } from "./mcp-log.js";
 import { McpSandbox, type McpSandboxStatus, type SandboxedServer } from "./mcp-sandbox.js";
 import { resolveSecretValues, SecretValueError } from "./mcp-secret-values.js";
@@ -89,9 +91,28 @@ interface Slot {
   ready?: McpConnection;
 }
 
-/** What a failed connect or a failed request says, before the host words it. */
+/** What a failed connect says, worded, and which kind of failure it was. */
 class ConnectFailure extends Error {
   override readonly name = "ConnectFailure";
+  /** A failure's kind without its text (the host words the message). */
+  readonly kind: { kind: "protocol"; code: number } | { kind: "http"; status: number };
+  constructor(message: string, kind: ConnectFailure["kind"] = { kind: "protocol", code: MCP_CALL_CODES.connectionClosed }) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
+/** A failure's kind with `message` as its text. */
+function worded(kind: ConnectFailure["kind"], message: string): HostedCallFailure {
+  return { ...kind, message };
+}
+
+/** The kind of a failure, without its text (for a ConnectFailure that words it later). */
+function kindOf(err: unknown): ConnectFailure["kind"] {
+  const failure = mcpCallFailure(err, "");
+  return failure.kind === "http"
+    ? { kind: "http", status: failure.status }
+    : { kind: "protocol", code: "code" in failure ? failure.code : MCP_CALL_CODES.connectionClosed };
 }
 
 /**
@@ -207,8 +228,12 @@ export class McpToolHost implements ToolHost {
           timeoutMs: this.#config.callTimeoutMs,
         });
         const text = capUtf8(toolResultText(result), this.#config.maxOutputBytes);
-        if (result.isError === true)
-          return { error: text || `tool '${name}' of MCP server '${server.label}' failed without saying why` };
+        if (result.isError === true) {
+          return {
+            error: text || `tool '${name}' of MCP server '${server.label}' failed without saying why`,
+            failure: { kind: "tool", content: errorContent(result, text, this.#config.maxOutputBytes) },
+          };
+        }
         return { output: text };
       },
       (reason, err) =>
@@ -236,18 +261,19 @@ export class McpToolHost implements ToolHost {
     idempotent: boolean,
     use: (connection: McpConnection) => Promise<T>,
     failed: (reason: string, err: unknown) => string,
-  ): Promise<T | { error: string }> {
+  ): Promise<T | { error: string; failure: HostedCallFailure }> {
     throwIfAborted(signal);
     const target = this.#target(server);
-    if ("error" in target) return target;
+    if ("error" in target)
+      return { error: target.error, failure: { kind: "protocol", code: MCP_CALL_CODES.notSent, message: target.error } };
     for (let attempt = 0; ; attempt++) {
       let opened: { connection: McpConnection; fresh: boolean };
       try {
         opened = await this.#connection(target, signal);
       } catch (err) {
         throwIfAborted(signal);
-        if (err instanceof ConnectFailure) return this.#failure(target, err.message);
-        return this.#failure(target, `cannot connect to MCP server '${server.label}': ${mcpErrorReason(err)}`);
+        if (err instanceof ConnectFailure) return this.#failure(target, err.message, err.kind);
+        return this.#failure(target, `cannot connect to MCP server '${server.label}': ${mcpErrorReason(err)}`, kindOf(err));
       }
       const { connection, fresh } = opened;
       connection.acquire();
@@ -266,17 +292,23 @@ export class McpToolHost implements ToolHost {
           );
           continue;
         }
-        return this.#failure(target, failed(this.#reason(err, connection), err));
+        // tandem closed the connection (not the server): a link lost, whatever the request then saw.
+        const kind = connection.closedFor?.() !== undefined ? undefined : kindOf(err);
+        return this.#failure(target, failed(this.#reason(err, connection), err), kind);
       } finally {
         connection.release();
       }
     }
   }
 
-  /** A failure to reach or use the server, as its error text; a configured server's is kept for /v1/status. */
-  #failure(target: Target, message: string): { error: string } {
+  /** A failure to reach or use the server, as its error text and kind; a configured server's is kept for /v1/status. */
+  #failure(
+    target: Target,
+    message: string,
+    kind: ConnectFailure["kind"] = { kind: "protocol", code: MCP_CALL_CODES.connectionClosed },
+  ): { error: string; failure: HostedCallFailure } {
     if (!target.requestNamed) this.#lastError.set(target.label, { message, at: new Date().toISOString() });
-    return { error: message };
+    return { error: message, failure: worded(kind, message) };
   }
 
   /** Why a request on a connection failed, in words; a stdio server's closed pipe says it exited. */
@@ -401,12 +433,18 @@ export class McpToolHost implements ToolHost {
       resolved = await target.resolve();
     } catch (err) {
       if (err instanceof SecretValueError)
-        throw new ConnectFailure(`MCP server '${target.label}' cannot be used: ${err.message}`);
+        throw new ConnectFailure(`MCP server '${target.label}' cannot be used: ${err.message}`, {
+          kind: "protocol",
+          code: MCP_CALL_CODES.notSent,
+        });
       if (err instanceof SandboxError) {
         const why =
           err.kind === "unavailable" ? `it is sandboxed, and ${err.message}` : `its sandbox cannot be built: ${err.message}`;
         this.#log.warn({ server: target.label, reason: err.message }, "mcp: a sandboxed server is not started");
-        throw new ConnectFailure(`MCP server '${target.label}' is not started: ${why}`);
+        throw new ConnectFailure(`MCP server '${target.label}' is not started: ${why}`, {
+          kind: "protocol",
+          code: MCP_CALL_CODES.notSent,
+        });
       }
       throw err;
     }
@@ -440,7 +478,7 @@ export class McpToolHost implements ToolHost {
       const start = this.#starts.get(target.key);
       if (start !== undefined) start.ended = `its start failed: ${reason}`;
       this.#log.debug({ server: target.label, reason }, "mcp: connect failed");
-      throw new ConnectFailure(`cannot connect to MCP server '${target.label}': ${reason}`);
+      throw new ConnectFailure(`cannot connect to MCP server '${target.label}': ${reason}`, kindOf(err));
     }
   }
 
@@ -528,6 +566,16 @@ function headerSecrets(headers: Record<string, string>): string[] {
     if (credential !== undefined) secrets.push(credential);
   }
   return secrets;
+}
+
+/**
+ * A failed tool result's content blocks, as `mcp_call.error.content`: as the server sent them when
+ * they fit `maxBytes` as JSON, else the text the model read (already cut to `maxBytes`) as one block.
+ */
+function errorContent(result: McpToolResult, text: string, maxBytes: number): unknown[] {
+  const content = Array.isArray(result.content) ? (result.content as unknown[]) : [];
+  if (content.length > 0 && Buffer.byteLength(JSON.stringify(content)) <= maxBytes) return content;
+  return text === "" ? [] : [{ type: "text", text }];
 }
 
 /** One entry of a `tools/list` answer as a tool, or undefined when it has no name to call it by. */

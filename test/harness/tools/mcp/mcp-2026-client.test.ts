@@ -80,7 +80,10 @@ describe("McpToolHost, a server of MCP 2026-07-28 only", () => {
     const server = await modernServer({ sse: true });
     const { host } = makeHost();
     assert.deepEqual(await host.callTool(byUrl(server.url), "echo", { text: "streamed" }, signal()), { output: "streamed" });
-    assert.deepEqual(await host.callTool(byUrl(server.url), "fail", {}, signal()), { error: "it broke" });
+    assert.deepEqual(await host.callTool(byUrl(server.url), "fail", {}, signal()), {
+      error: "it broke",
+      failure: { kind: "tool", content: [{ type: "text", text: "it broke" }] },
+    });
   });
 
   it("lists the tools again once their ttlMs has passed", async () => {

@@ -105,7 +105,10 @@ describe("McpToolHost over Streamable HTTP", () => {
     const { host } = makeHost();
     const ref = byUrl(server);
     assert.deepEqual(await call(host, ref, "echo", { text: "hello" }), { output: "hello" });
-    assert.deepEqual(await call(host, ref, "fail"), { error: "it broke" });
+    assert.deepEqual(await call(host, ref, "fail"), {
+      error: "it broke",
+      failure: { kind: "tool", content: [{ type: "text", text: "it broke" }] },
+    });
     assert.deepEqual(await call(host, ref, "structured"), { output: '{"temperature":21.5,"unit":"C"}' });
     assert.deepEqual(await call(host, ref, "image"), {
       output: `a chart\n[image image/png, ${IMAGE_BYTES} bytes]\nfile:///tmp/chart.png\nthe notes`,
@@ -115,6 +118,33 @@ describe("McpToolHost over Streamable HTTP", () => {
     const badArgs = await call(host, ref, "echo", { text: 42 });
     assert.ok(badArgs.error !== undefined, JSON.stringify(badArgs));
     assert.equal(server.sessionsStarted(), 1);
+  });
+
+  it("says which kind of failure each was (mcp_call.error): the tool's, the server's JSON-RPC error, HTTP, timeout, a lost link", async () => {
+    const server = await httpServer({ bearer: "right-token-abcdef-0002", failingCalls: true });
+    const { host } = makeHost({ callTimeoutMs: 300 });
+    const ref = byUrl(server, { Authorization: "Bearer right-token-abcdef-0002" });
+    assert.deepEqual((await call(host, ref, "fail")).failure, { kind: "tool", content: [{ type: "text", text: "it broke" }] });
+    const slow = await call(host, ref, "slow", { ms: 5000 });
+    assert.deepEqual(slow.failure, { kind: "protocol", code: -32001, message: slow.error });
+    const unknown = await call(host, ref, "no_such_tool");
+    // The SDK's server answers an unknown tool with a tool result that says isError, or JSON-RPC -32602.
+    assert.ok(
+      unknown.failure?.kind === "tool" || (unknown.failure?.kind === "protocol" && unknown.failure.code === -32602),
+      JSON.stringify(unknown),
+    );
+    const rpc = await call(host, ref, "rpc_error");
+    assert.deepEqual(rpc.failure, { kind: "protocol", code: -32050, message: rpc.error });
+    assert.match(rpc.error ?? "", /the index is offline/);
+    const http = await call(host, ref, "http_error");
+    assert.deepEqual(http.failure, { kind: "http", status: 503, message: http.error });
+    const refused = await call(host, byUrl(server, { Authorization: "Bearer wrong-token-0000" }), "echo", { text: "x" });
+    assert.deepEqual(refused.failure, { kind: "http", status: 401, message: refused.error });
+    await server.close();
+    const down = await call(host, byUrl(server), "echo", { text: "x" });
+    assert.deepEqual(down.failure, { kind: "protocol", code: -32000, message: down.error });
+    const notConfigured = await call(host, { label: "nowhere" }, "echo");
+    assert.deepEqual(notConfigured.failure, { kind: "protocol", code: -32010, message: notConfigured.error });
   });
 
   it("cuts output beyond maxOutputBytes on a character boundary and says how much was cut", async () => {
