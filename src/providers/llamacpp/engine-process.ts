@@ -71,6 +71,8 @@ function hasGlibc(): boolean {
   return typeof report?.header?.glibcVersionRuntime === "string";
 }
 
+/** How long a dead child's IPC channel is given to deliver what it sent before its exit is handled. */
+const EXIT_DRAIN_MS = 500;
 /** How long a failed install of the missing binary is not tried again (each request would run npm). */
 const INSTALL_RETRY_MS = 60_000;
 
@@ -491,12 +493,24 @@ export class EngineProcess {
       child.on("exit", (code, sig) => {
         clearTimeout(startTimeout);
         const reason = sig ? `signal ${sig}` : `exit code ${code}`;
-        if (this.#child === child) {
-          this.#onExit(reason, false, diedOfItself(code, sig));
-        } else if (!this.#killed.delete(child)) {
-          reject(new GatewayError("unavailable", `The local engine failed to start (${reason}).`));
-          this.#noteCrash();
-        }
+        const settle = () => {
+          if (this.#child === child) {
+            this.#onExit(reason, false, diedOfItself(code, sig));
+          } else if (!this.#killed.delete(child)) {
+            reject(new GatewayError("unavailable", `The local engine failed to start (${reason}).`));
+            this.#noteCrash();
+          }
+        };
+        // Node may report the exit before it has read what the child sent just before it died (its
+        // docs: stdio "might still be open"); on a busy machine the `loading` message that names a
+        // file which crashed llama.cpp came after the exit, and the file was not blamed. The channel
+        // ends once it is read to its end: handle the death then (or after a bound, should it not).
+        if (!child.connected) return settle();
+        const bound = setTimeout(settle, EXIT_DRAIN_MS);
+        child.once("disconnect", () => {
+          clearTimeout(bound);
+          settle();
+        });
       });
     });
   }

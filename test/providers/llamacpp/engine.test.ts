@@ -199,7 +199,7 @@ describe("llamacpp provider on the real engine", () => {
     const pid = provider.engine.pid;
     const first = await failure(collectChat(provider.chat(request({ upstreamModel: "aborts" }), new AbortController().signal)));
     assert.equal(first.code, "unavailable");
-    assert.equal(first.retryable, false, "retrying would only crash the engine again");
+    assert.equal(first.retryable, false, `retrying would only crash the engine again (${first.message})`);
     assert.match(first.message, /stopped \(signal SIGABRT\) while loading .*aborts\.gguf/);
     assert.notEqual(provider.engine.pid, pid);
     const again = await failure(collectChat(provider.chat(request({ upstreamModel: "aborts" }), new AbortController().signal)));
