@@ -3,7 +3,7 @@ import { ConfigError } from "../config/index.js";
 import { type InstallResult, installBinaryPackages, npmInstallArgs } from "../providers/llamacpp/binary-install.js";
 import { binaryPackages, cpuBinaryPackage, type GpuBackend } from "../providers/llamacpp/gpu-packages.js";
 import { detectGpu, type GpuReport, probeBackend } from "../providers/llamacpp/gpu-setup.js";
-import { authHeaders, describeFetchError, serverUrl } from "./client.js";
+import { authHeaders, clientKey, describeFetchError, serverUrl } from "./client.js";
 import { type CommandIo, EXIT_FAILED, EXIT_USAGE, processIo } from "./command-io.js";
 import { addDataDirOptions, type DataDirOptions, resolveDataDir } from "./data-dir-options.js";
 
@@ -49,7 +49,7 @@ export function gpuCommand(io: CommandIo = processIo()): Command {
     .command("status")
     .description("the backend (cpu, cuda, vulkan, metal), devices and memory of the running server's engine")
     .option("--url <url>", "server URL (TANDEM_URL; default http://127.0.0.1:1337)")
-    .option("--key <key>", "client API key (TANDEM_API_KEY)")
+    .option("--key <key>", "client API key; prefer TANDEM_API_KEY (--key shows in ps)")
     .action(async (opts: { url?: string; key?: string }) => {
       io.setExitCode(await statusCommand(io, opts));
     });
@@ -210,10 +210,11 @@ interface StatusProvider {
 }
 
 async function statusCommand(io: CommandIo, opts: { url?: string; key?: string }): Promise<number> {
-  const url = serverUrl(opts.url);
+  const url = serverUrl(opts.url, io.env);
+  const key = clientKey(opts.key, "gpu status", { env: io.env, stderr: io.stderr });
   let providers: StatusProvider[];
   try {
-    const res = await fetch(`${url}/v1/status`, { headers: authHeaders(opts.key) });
+    const res = await fetch(`${url}/v1/status`, { headers: authHeaders(key) });
     if (!res.ok) {
       io.stderr.write(`tandem gpu status: ${res.status} ${await res.text()}\n`);
       return EXIT_FAILED;

@@ -165,7 +165,7 @@ function banner(server: TandemServer, config: Config, file: string | undefined, 
     lines.push(
       "",
       "  No local model yet. Pull one (about 0.4 GB) to run AI on this machine too:",
-      `    tandem models pull ${DEFAULT_MODEL_ALIAS}      (npx tandem models pull ..., from a checkout)`,
+      `    tandem models pull ${DEFAULT_MODEL_ALIAS}      (from a checkout: node dist/cli/main.js models pull ...)`,
     );
   }
   return `${lines.join("\n")}\n`;

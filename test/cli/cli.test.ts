@@ -93,6 +93,11 @@ describe("tandem CLI", () => {
     children.push(server.child);
     await waitFor(() => /models: /.test(server.err()), "the banner");
     assert.match(server.err(), /auto: up\/gpt-4o-mini/);
+    // From a checkout the command is `node dist/cli/main.js` (the README's way): `npx tandem` run
+    // anywhere else would fetch an unrelated package of that name from the npm registry.
+    await waitFor(() => server.err().includes("No local model yet"), "the local model hint");
+    assert.match(server.err(), /node dist\/cli\/main\.js models pull/);
+    assert.doesNotMatch(server.err(), /npx tandem/);
     const url = /listening on (http:\/\/[\d.:]+)/.exec(server.err())?.[1] as string;
     const chat = run(["chat", "--url", url], cleanEnv(home), home, "Hi there\n");
     assert.equal(await chat.exited, 0, chat.err());

@@ -156,6 +156,23 @@ describe("tandem gpu", () => {
     assert.equal(existsSync(join(dir, "engine", "node_modules", ...(VULKAN[0] as string).split("/"))), false);
   });
 
+  it("gpu status finds the server at TANDEM_URL and sends TANDEM_API_KEY, as the other client commands do", async () => {
+    const tandem = await startTandem({}, { clientKeys: ["client-key-1"] });
+    try {
+      const withKey = await gpu(["status"], { ...env, TANDEM_URL: tandem.url, TANDEM_API_KEY: "client-key-1" });
+      assert.equal(withKey.code, 0, withKey.stderr);
+      assert.equal(withKey.stdout, "no local engine is configured\n");
+      const withoutKey = await gpu(["status"], { ...env, TANDEM_URL: tandem.url });
+      assert.equal(withoutKey.code, 1);
+      assert.match(withoutKey.stderr, /^tandem gpu status: 401 /);
+      const flag = await gpu(["status", "--key", "client-key-1"], { ...env, TANDEM_URL: tandem.url });
+      assert.equal(flag.code, 0, flag.stderr);
+      assert.match(flag.stderr, /warning: --key is visible to other users/);
+    } finally {
+      await tandem.close();
+    }
+  });
+
   it("gpu status shows the running engine's backend, devices and memory, as /v1/status does", async () => {
     const tandem = await startTandem({
       providers: {
