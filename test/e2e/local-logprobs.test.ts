@@ -270,6 +270,34 @@ describe("token logprobs from the local engine", () => {
     assert.equal(joinedBytes(content), data.choices[0]?.message.content);
   });
 
+  it("a logprobs stream canceled mid-way leaves the engine as it was", async () => {
+    const controller = new AbortController();
+    const stream = await client.chat.completions.create(
+      { model: "private", messages: PROMPT, max_tokens: 400, temperature: 0, logprobs: true, top_logprobs: 3, stream: true },
+      { signal: controller.signal },
+    );
+    let chunks = 0;
+    // The SDK ends an aborted stream quietly (or throws its abort error): either way it stops here.
+    try {
+      for await (const _ of stream) if (++chunks === 3) controller.abort();
+    } catch (err) {
+      assert.ok(err instanceof OpenAI.APIUserAbortError, String(err));
+    }
+    assert.ok(chunks >= 3 && chunks < 50, `${chunks} chunks`);
+    const after = await client.chat.completions.create({ model: "private", messages: PROMPT, max_tokens: 6, temperature: 0 });
+    assert.equal(after.choices[0]?.logprobs, null);
+    assert.equal(after.usage?.completion_tokens, 6);
+    const again = await client.chat.completions.create({
+      model: "private",
+      messages: PROMPT,
+      max_tokens: 6,
+      temperature: 0,
+      logprobs: true,
+    });
+    assert.equal(again.choices[0]?.logprobs?.content?.length, 6);
+    assert.equal(again.choices[0]?.message.content, after.choices[0]?.message.content);
+  });
+
   it("a forced tool call, whose answer is no text, names logprobs as not sent", async () => {
     const { response } = await client.chat.completions
       .create({
