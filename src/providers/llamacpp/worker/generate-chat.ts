@@ -97,7 +97,13 @@ export async function generateChat(
       onTextChunk: (text: string) => {
         // A forced call's JSON is the call, not text: it is sent as a tool call once complete.
         if (!text || forced) return;
-        let tokens = logprobs?.take(released, text);
+        // node-llama-cpp swallows what a callback throws: the text must be sent whatever the logprobs do.
+        let tokens: TokenLogprob[] | undefined;
+        try {
+          tokens = logprobs?.take(released, text);
+        } catch {
+          tokens = undefined;
+        }
         // The blank lines a thinking model writes between `</think>` and its answer are not the answer
         // (llama.cpp's server and Ollama leave them out too), nor are their tokens.
         if (afterThought && !wroteText) {
