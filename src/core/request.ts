@@ -71,8 +71,9 @@ export interface ChatRequest {
    * The answer's token log probabilities, when the client asked for them (chat completions' and
    * Ollama's `logprobs: true`, a Responses `include: ["message.output_text.logprobs"]`, legacy
    * completions' `logprobs: N`): an OpenAI-compatible or Ollama target is sent `logprobs` and
-   * `top_logprobs`, and its text-delta events carry what it reports; a target that cannot report
-   * them names them in x-tandem-warnings (ChatProvider.unsent, `unsentLogprobs`). Default: not asked.
+   * `top_logprobs`, the embedded engine makes them, and the text-delta events carry them; a target
+   * that cannot report them names them in x-tandem-warnings (ChatProvider.unsent, `unsentLogprobs`).
+   * Default: not asked.
    */
   logprobs?: LogprobsRequest;
   /** Whether the client wants a stream (for dialects; what the upstream is asked for is ProviderChatRequest.whole). */

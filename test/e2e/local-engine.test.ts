@@ -169,38 +169,40 @@ describe("local engine through the server", () => {
     assert.match(((await res.json()) as { error: string }).error, /keep_alive/);
   });
 
-  it("token logprobs, which the engine does not report, are named as not sent by the client's own fields", async () => {
+  it("token logprobs come from the engine, with no warning (more in local-logprobs)", async () => {
     const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
     const { data, response } = await client.chat.completions
       .create({
         model: "private",
         messages: [{ role: "user", content: "Once upon a time" }],
         max_tokens: 5,
+        temperature: 0,
         logprobs: true,
         top_logprobs: 2,
       })
       .withResponse();
-    assert.equal(
-      response.headers.get("x-tandem-warnings"),
-      "logprobs not sent to local/stories; top_logprobs not sent to local/stories",
-    );
-    assert.equal(data.choices[0]?.logprobs, null);
-    // An Ollama client's: top_logprobs 0 asks for no alternatives, so only logprobs is named, and the answer has none.
+    assert.equal(response.headers.get("x-tandem-warnings"), null);
+    const tokens = data.choices[0]?.logprobs?.content ?? [];
+    assert.equal(tokens.length, 5);
+    assert.ok(tokens.every((t) => t.logprob <= 0 && t.top_logprobs.length === 2));
+    // An Ollama client's: top_logprobs 0 asks for no alternatives, so each token has its logprob and no top_logprobs.
     const res = await fetch(`${tandem.url}/api/chat`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
         model: "private",
         messages: [{ role: "user", content: "Once upon a time" }],
-        options: { num_predict: 5 },
+        options: { num_predict: 5, temperature: 0 },
         stream: false,
         logprobs: true,
         top_logprobs: 0,
       }),
     });
     assert.equal(res.status, 200);
-    assert.equal(res.headers.get("x-tandem-warnings"), "logprobs not sent to local/stories");
-    assert.equal("logprobs" in ((await res.json()) as object), false);
+    assert.equal(res.headers.get("x-tandem-warnings"), null);
+    const body = (await res.json()) as { logprobs?: { logprob: number; top_logprobs?: unknown }[] };
+    assert.equal(body.logprobs?.length, 5);
+    assert.ok(body.logprobs?.every((t) => t.logprob <= 0 && t.top_logprobs === undefined));
   });
 
   it("when the engine dies mid-stream, the stream continues on the cloud tier, marked degraded", async () => {

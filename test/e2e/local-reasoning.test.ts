@@ -50,6 +50,21 @@ after(async () => {
 const question = "What is the number?";
 
 describe("a thinking model on the local engine", () => {
+  it("token logprobs are the answer's tokens only: not the thought's, nor the blank lines after it", async () => {
+    const whole = await openai.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "user", content: question }],
+      temperature: 0,
+      logprobs: true,
+      top_logprobs: 1,
+    });
+    const content = whole.choices[0]?.logprobs?.content ?? [];
+    assert.equal(whole.choices[0]?.message.content, ANSWER);
+    assert.equal(content.map((t) => t.token).join(""), ANSWER);
+    assert.equal(Buffer.from(content.flatMap((t) => t.bytes ?? [])).toString("utf8"), ANSWER);
+    for (const t of content) assert.deepEqual(t.top_logprobs[0], { token: t.token, logprob: t.logprob, bytes: t.bytes });
+  });
+
   it("OpenAI chat completions: reasoning_content apart from the answer, whole and streamed", async () => {
     const whole = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: question }] });
     const message = whole.choices[0]?.message as { content: string | null; reasoning_content?: string };

@@ -8,7 +8,7 @@
  * report them (Anthropic) names them in x-tandem-warnings by the client's fields; without the
  * request asking, nothing is sent and nothing changes. (The same-wire path passes them through
  * byte for byte: see passthrough-openai and passthrough-ollama; the Responses API's: see
- * responses-logprobs; the embedded engine's warning: local-engine.)
+ * responses-logprobs; the embedded engine's: local-logprobs.)
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";

@@ -79,7 +79,7 @@ function cannotRank(target: string | undefined): GatewayError {
   const who = target === undefined ? "the target that answered" : `the target ${target}`;
   return new GatewayError(
     "invalid_request",
-    `Invalid value for 'best_of': ${who} cannot report token logprobs, which best_of candidates are ranked by; send best_of equal to n (or leave it out), or name a target that reports them (an OpenAI-compatible or Ollama upstream).`,
+    `Invalid value for 'best_of': ${who} cannot report token logprobs, which best_of candidates are ranked by; send best_of equal to n (or leave it out), or name a target that reports them (an OpenAI-compatible or Ollama upstream, or the embedded engine).`,
     { param: "best_of" },
   );
 }

@@ -1,4 +1,4 @@
-import type { TokenLogprob } from "../../core/index.js";
+import { type TokenLogprob, tokenBytes } from "../../core/index.js";
 
 /**
  * A legacy completion choice's `logprobs` (openai-node's `CompletionChoice.Logprobs`): the tokens,
@@ -15,11 +15,13 @@ export interface CompletionLogprobs {
 
 /**
  * Canonical token logprobs as legacy completions give them, a stream's chunk after chunk: each
- * token's offset runs on from the end of the prompt and the tokens before it (their text's
- * characters, which is the answer's whenever the tokens are whole characters).
+ * token's offset runs on from the end of the prompt and the tokens before it, counted in the
+ * characters their bytes make (a token holding part of a character, its text its bytes escaped,
+ * moves the offset on only once the character is complete).
  */
 export class CompletionLogprobsWriter {
   #offset: number;
+  readonly #decoder = new TextDecoder();
 
   constructor(prompt: string) {
     this.#offset = characters(prompt);
@@ -37,7 +39,7 @@ export class CompletionLogprobsWriter {
       top[token.token] ??= token.logprob;
       out.top_logprobs.push(top);
       out.text_offset.push(this.#offset);
-      this.#offset += characters(token.token);
+      this.#offset += characters(this.#decoder.decode(new Uint8Array(tokenBytes(token)), { stream: true }));
     }
     return out;
   }

@@ -61,6 +61,7 @@ import {
   type MemoryFit,
 } from "./model-files.js";
 import { type SlotLoad, SlotQueue } from "./slot-queue.js";
+import { forcedTools } from "./worker/forced-tool-call.js";
 
 export type { LoadedModelStatus } from "../../core/index.js";
 
@@ -151,9 +152,14 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     return this.#engine;
   }
 
-  /** OpenAI's cloud settings (prompt_cache_key...) mean nothing to the engine, and it reports no token logprobs. */
+  /**
+   * OpenAI's cloud settings (prompt_cache_key...) mean nothing to the engine. It reports token logprobs
+   * with the answer's text, except for a forced tool call, whose answer is a call generated under a
+   * grammar, not text.
+   */
   unsent(request: ChatRequest): string[] {
-    return [...openAISettings(request), ...unsentLogprobs(request), ...unreadFiles(request, () => false)];
+    const logprobs = forcedTools(request) ? unsentLogprobs(request) : [];
+    return [...openAISettings(request), ...logprobs, ...unreadFiles(request, () => false)];
   }
 
   async *chat(original: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {

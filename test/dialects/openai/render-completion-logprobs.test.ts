@@ -18,6 +18,19 @@ describe("CompletionLogprobsWriter", () => {
     assert.deepEqual(second.token_logprobs, [-2, -3]);
   });
 
+  it("moves on from a character split across tokens once its last byte comes", () => {
+    const writer = new CompletionLogprobsWriter("ab");
+    const split = [0xf0, 0x9f, 0x98, 0x80].map((byte) => ({
+      token: `\\x${byte.toString(16)}`,
+      bytes: [byte],
+      logprob: -1,
+      topLogprobs: [],
+    }));
+    const first = writer.next(split.slice(0, 2));
+    const second = writer.next([...split.slice(2), { token: "!", logprob: -1, topLogprobs: [] }]);
+    assert.deepEqual([...first.text_offset, ...second.text_offset], [2, 2, 2, 2, 3]);
+  });
+
   it("keeps the most likely first, adds the chosen token when not among them, and takes any token as a key", () => {
     const { top_logprobs } = new CompletionLogprobsWriter("").next([
       {

@@ -10,7 +10,7 @@ import { toGbnfSchema } from "./to-gbnf-schema.js";
  * `{"name": <an offered tool>, "arguments": <that tool's arguments>}`, which always parses and always
  * names an offered tool with arguments of its schema's shape. Undefined when nothing is forced.
  */
-export function forcedTools(request: ProviderChatRequest): ToolDefinition[] | undefined {
+export function forcedTools(request: Pick<ProviderChatRequest, "tools" | "toolChoice">): ToolDefinition[] | undefined {
   const tools = request.tools ?? [];
   if (tools.length === 0) return undefined;
   const choice = request.toolChoice;

@@ -5,6 +5,7 @@ import {
   type LlamaChatResponseFunctionCallParamsChunk,
   type LlamaContextSequence,
   type LlamaGrammar,
+  type Token,
 } from "node-llama-cpp";
 import {
   budgetForEffort,
@@ -13,6 +14,7 @@ import {
   makeId,
   type ProviderChatRequest,
   type StreamEvent,
+  type TokenLogprob,
   type ToolDefinition,
 } from "../../../core/index.js";
 import { canceledError } from "../cancellation.js";
@@ -21,6 +23,7 @@ import { jsonSchemaGrammar } from "./json-schema-grammar.js";
 import type { LoadedModel } from "./model-host.js";
 import { toChatHistory } from "./to-chat-history.js";
 import { toGbnfSchema } from "./to-gbnf-schema.js";
+import { TokenLogprobs } from "./token-logprobs.js";
 
 /** Sampling defaults when the client sets none: llama.cpp's and Ollama's own. */
 const DEFAULT_TEMPERATURE = 0.8;
@@ -51,6 +54,12 @@ export async function generateChat(
     throw canceledError(target);
   }
   const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: loaded.chatWrapper, autoDisposeSequence: false });
+  // Asked for, the tokens' logprobs go with the text they make up. A forced call's answer is no text
+  // (the provider names logprobs as not sent for it), and a request that does not ask generates as before.
+  const logprobs =
+    request.logprobs !== undefined && !forced ? new TokenLogprobs(loaded.model, request.logprobs.topLogprobs ?? 0) : undefined;
+  /** The tokens LlamaChat released with the text chunk that follows (onToken comes just before onTextChunk). */
+  let released: readonly Token[] = [];
   const meterBefore = sequence.tokenMeter.getState();
   let outputTokens = 0;
   const calls = new Map<number, boolean>();
@@ -73,6 +82,7 @@ export async function generateChat(
   };
   emit({ type: "start", id: makeId("chatcmpl-"), model: loaded.spec.name });
   try {
+    logprobs?.attach(sequence);
     const common = {
       signal: generation,
       stopOnAbortSignal: false,
@@ -87,20 +97,32 @@ export async function generateChat(
       onTextChunk: (text: string) => {
         // A forced call's JSON is the call, not text: it is sent as a tool call once complete.
         if (!text || forced) return;
+        // node-llama-cpp swallows what a callback throws: the text must be sent whatever the logprobs do.
+        let tokens: TokenLogprob[] | undefined;
+        try {
+          tokens = logprobs?.take(released, text);
+        } catch {
+          tokens = undefined;
+        }
         // The blank lines a thinking model writes between `</think>` and its answer are not the answer
-        // (llama.cpp's server and Ollama leave them out too).
-        if (afterThought && !wroteText) text = text.trimStart();
+        // (llama.cpp's server and Ollama leave them out too), nor are their tokens.
+        if (afterThought && !wroteText) {
+          text = text.trimStart();
+          if (tokens) tokens = withoutLeadingBlanks(tokens);
+        }
         if (!text) return;
         wroteText = true;
-        emit({ type: "text-delta", text });
+        emit(tokens && tokens.length > 0 ? { type: "text-delta", text, logprobs: tokens } : { type: "text-delta", text });
       },
-      onToken: (tokens: readonly unknown[]) => {
+      onToken: (tokens: Token[]) => {
         outputTokens += tokens.length;
+        released = tokens;
       },
       // A thinking model's thought segments (which onTextChunk and onToken leave out) are its reasoning.
       onResponseChunk: (chunk: LlamaChatResponseChunk) => {
         if (chunk.type !== "segment") return;
         outputTokens += chunk.tokens.length;
+        logprobs?.skip(chunk.tokens);
         if (chunk.segmentType !== "thought") return;
         afterThought = true;
         if (chunk.text) emit({ type: "reasoning-delta", text: chunk.text });
@@ -147,9 +169,16 @@ export async function generateChat(
     if (err instanceof GatewayError) throw err;
     throw mapError(err as Error, target);
   } finally {
+    logprobs?.detach();
     chat.dispose({ disposeSequence: false });
     loaded.release(sequence);
   }
+}
+
+/** A thinking model's answer without the blank tokens it starts with (its text is trimmed the same way). */
+function withoutLeadingBlanks(tokens: TokenLogprob[]): TokenLogprob[] {
+  const first = tokens.findIndex((t) => t.token.trim() !== "");
+  return first < 0 ? [] : tokens.slice(first);
 }
 
 function overflowError(overflowed: "prompt" | "answer", size: number, target: string): GatewayError {
