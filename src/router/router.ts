@@ -53,6 +53,9 @@ export interface RouterOptions {
   usage?: (target: string, usage: Partial<Usage>) => void;
 }
 
+/** The failures that mean a target could not serve at all (503, 504), as opposed to an answer about the request. */
+const UNAVAILABLE = new Set<string>(["unavailable", "timeout"]);
+
 /**
  * The gateway the dialects call, as a facade over the router's parts, each with one job:
  * - `Planner` (plan.ts): a model name or route to tiers of targets and the route's policy;
@@ -69,6 +72,7 @@ export interface RouterOptions {
  * answered. When nothing can answer: a 503/504 listing every attempt, or with `onExhausted: notice`
  * a short assistant message saying so.
  */
+
 export class Router implements Gateway {
   readonly #catalog: Catalog;
   readonly #metrics: Metrics;
@@ -247,10 +251,18 @@ export class Router implements Gateway {
     };
   }
 
-  /** A lone target's own error reaches the client as it is (a 429 with its Retry-After stays one). */
+  /**
+   * DESIGN's exhausted error (503 or 504, listing each attempt) when no target could answer. A lone
+   * target's own error reaches the client as it is when it says something about the request or when
+   * to come back (a 400, a 404, a 429 with its Retry-After, a full local queue's 529) or names what the
+   * upstream broke (a 502): a 503 in its place would make clients retry what cannot succeed. A lone
+   * target that was down or too slow (503, 504) gets the exhausted error, with the same status and
+   * its attempts listed.
+   */
   #exhausted(plan: Plan, outcome: { failed: FailedAttempt[]; deadlinePassed: boolean; lastError?: GatewayError }): GatewayError {
     const targets = new Set(outcome.failed.map((a) => a.target));
-    if (targets.size === 1 && outcome.lastError && !outcome.deadlinePassed) return outcome.lastError;
+    const last = outcome.lastError;
+    if (targets.size === 1 && last && !outcome.deadlinePassed && !UNAVAILABLE.has(last.code)) return last;
     return exhaustedError(plan.name, outcome.failed, outcome.deadlinePassed);
   }
 

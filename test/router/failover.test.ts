@@ -68,6 +68,7 @@ beforeEach(async () => {
       auto: { tiers: ["a/m", "b/m"], retry, timeouts },
       notice: { tiers: ["a/m", "b/m"], retry, timeouts, onExhausted: "notice" },
       breaker: { tiers: ["breaky/m2", "b/m"], retry, timeouts },
+      solo: { tiers: ["a/m"], retry, timeouts },
     },
   });
   openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
@@ -228,6 +229,19 @@ describe("router failover", () => {
     assert.equal(res.status, 429);
     assert.equal(res.headers.get("retry-after"), "30");
     assert.equal(chatPosts(a), 1, "a Retry-After longer than the route's maxMs is not waited for");
+  });
+
+  it("answers a route's lone target that never answered with the 504 that lists its attempts, as when every tier failed", async () => {
+    a.script(() => ({ kind: "raw", body: [], end: "hang" }));
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "solo", messages: [{ role: "user", content: "Hi" }] }),
+    });
+    assert.equal(res.status, 504);
+    const { error } = (await res.json()) as { error: { message: string } };
+    assert.match(error.message, /^No answer for 'solo': every target failed\. Attempts: a\/m: timeout after \d+ ms \(.*; a\/m: timeout after/);
+    assert.equal(chatPosts(a), 2, "retried as the route says before giving up");
   });
 
   it("tells the client when to come back when every target said when (the soonest of them)", async () => {
