@@ -240,7 +240,10 @@ describe("router failover", () => {
     });
     assert.equal(res.status, 504);
     const { error } = (await res.json()) as { error: { message: string } };
-    assert.match(error.message, /^No answer for 'solo': every target failed\. Attempts: a\/m: timeout after \d+ ms \(.*; a\/m: timeout after/);
+    assert.match(
+      error.message,
+      /^No answer for 'solo': every target failed\. Attempts: a\/m: timeout after \d+ ms \(.*; a\/m: timeout after/,
+    );
     assert.equal(chatPosts(a), 2, "retried as the route says before giving up");
   });
 
