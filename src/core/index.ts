@@ -5,6 +5,7 @@ export * from "./chat-gateway-wrapper.js";
 export * from "./egress-audit-error.js";
 export * from "./embedding-length.js";
 export * from "./errors.js";
+export * from "./event-channel.js";
 export * from "./file-media-type.js";
 export * from "./file-parts.js";
 export * from "./file-search-text.js";

@@ -4,6 +4,7 @@ import {
   type ChatResult,
   type ChatStream,
   collectChat,
+  EventChannel,
   type Gateway,
   GatewayError,
   makeId,
@@ -232,38 +233,21 @@ async function* streamedAnswer(
  */
 function readEagerly(stream: ChatStream): ChatStream {
   const iterator = stream.events[Symbol.asyncIterator]();
-  const buffer: StreamEvent[] = [];
+  const channel = new EventChannel<StreamEvent>();
   let ended = false;
-  let failure: { error: unknown } | undefined;
-  let wake: (() => void) | undefined;
   void (async () => {
     try {
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-        buffer.push(next.value);
-        wake?.();
-      }
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) channel.push(next.value);
+      channel.end();
     } catch (error) {
-      failure = { error };
+      channel.fail(error);
     } finally {
       ended = true;
-      wake?.();
     }
   })();
   async function* events(): AsyncGenerator<StreamEvent> {
     try {
-      for (;;) {
-        const event = buffer.shift();
-        if (event !== undefined) {
-          yield event;
-          continue;
-        }
-        if (failure) throw failure.error;
-        if (ended) return;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = undefined;
-      }
+      yield* channel;
     } finally {
       if (!ended) void iterator.return?.()?.catch(() => undefined);
     }

@@ -10,6 +10,7 @@ import type {
 } from "../../core/index.js";
 import {
   type EmbedResult,
+  EventChannel,
   GatewayError,
   openAISettings,
   type ProviderChatRequest,
@@ -49,7 +50,6 @@ import {
   type MemoryNeeds,
   type ModelSpec,
 } from "./engine-protocol.js";
-import { EventChannel } from "./event-channel.js";
 import { engineDir } from "./gpu-packages.js";
 import { evictUntilFits, type FitCheck, type ResidentModel } from "./lru-eviction.js";
 import {

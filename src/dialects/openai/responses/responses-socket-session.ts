@@ -109,7 +109,6 @@ export class ResponsesSocketSession {
       return;
     }
     const lane = streamId ?? "";
-    const onLane = streamId;
     const bytes = Buffer.byteLength(text);
     let run = this.#running.get(lane);
     if (run === undefined && !(isObject(event) && event.type === "response.create")) {
@@ -128,7 +127,7 @@ export class ResponsesSocketSession {
             param: "stream_id",
           },
           undefined,
-          onLane,
+          streamId,
         );
         return;
       }
@@ -147,7 +146,7 @@ export class ResponsesSocketSession {
           param: null,
         },
         undefined,
-        onLane,
+        streamId,
       );
       return;
     }

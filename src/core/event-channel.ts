@@ -1,6 +1,7 @@
 /**
- * A one-reader async queue: a producer pushes items as they come (IPC messages), the reader
- * iterates them in order and gets the producer's error or end after the last item.
+ * A one-reader async queue: a producer pushes items as they come (the local engine's IPC messages,
+ * a fanned-out choice's events read ahead), the reader iterates them in order and gets the
+ * producer's error or end after the last item.
  */
 export class EventChannel<T> implements AsyncIterable<T> {
   #items: T[] = [];
