@@ -11,7 +11,9 @@
  * timers, quality checks, failover, redaction, metrics, the request log and usage rows, Host/Origin and
  * key checks, body limits, errors in the client's dialect. What tandem adds over this server is the
  * cost of that machinery in the common case; what this server adds over the bare proxy is the cost of
- * the work itself. Not a gateway: a measuring stick (`npm run bench`, `BENCH_ONLY=overhead`).
+ * the work itself. Not a gateway: a measuring stick (`npm run bench`, `BENCH_ONLY=overhead`,
+ * bench/ladder.ts). `BENCH_FLOOR_WHOLE=1` asks the upstream for a whole answer when the client does not
+ * stream (as a `streamUpstream: false` route does); `BENCH_FLOOR_LOG` names a file for the log lines.
  */
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
@@ -26,7 +28,7 @@ import {
 import { parseChatCompletionRequest } from "../src/dialects/openai/parse-chat-completion-request.js";
 import { classifyRequest } from "../src/privacy/classify-request.js";
 import { readSseBatches } from "../src/providers/http/sse.js";
-import { nativeOpenAIChatBody, tapOpenAIChatStream } from "../src/providers/openai/tap-openai-chat.js";
+import { nativeOpenAIChatBody, tapOpenAIChatCompletion, tapOpenAIChatStream } from "../src/providers/openai/tap-openai-chat.js";
 import { AuditJournal } from "../src/store/audit-journal.js";
 import { egressValues } from "../src/store/log-tables.js";
 
@@ -34,10 +36,12 @@ type Frame = Extract<StreamEvent, { type: "frame" }>;
 
 const upstream = process.env.BENCH_UPSTREAM as string;
 const TARGET = "up/bench";
+/** `BENCH_FLOOR_WHOLE=1`: a request the client does not stream asks the upstream for a whole answer. */
+const WHOLE = process.env.BENCH_FLOOR_WHOLE === "1";
 const pool = new Pool(upstream, { connections: 64, keepAliveTimeout: 60_000 });
 const journal = new AuditJournal(process.env.BENCH_FLOOR_DIR as string, randomBytes(32));
 // As tandem's: JSON lines to stdout, written asynchronously.
-const log = pino(pino.destination({ dest: 1, sync: false }));
+const log = pino(pino.destination({ dest: process.env.BENCH_FLOOR_LOG ?? 1, sync: false }));
 
 async function answer(raw: string, req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) {
   const started = performance.now();
@@ -47,7 +51,9 @@ async function answer(raw: string, req: import("node:http").IncomingMessage, res
   const native = nativeOpenAIChatRequest(parsed, req.headers);
   // The provider's model id, as tandem's catalog maps `up/<id>` (the paced scenario asks for `up/bench-paced`).
   const upstreamModel = chat.model.slice(chat.model.indexOf("/") + 1);
-  const body = JSON.stringify(nativeOpenAIChatBody(native, upstreamModel, false));
+  const whole = WHOLE && !chat.stream;
+  const edited = nativeOpenAIChatBody(native, upstreamModel, whole);
+  const body = typeof edited === "string" ? edited : JSON.stringify(edited);
   journal.append(egressValues({ target: TARGET, sensitivity, body }) as never);
   const upstreamAnswer = await pool.request({
     method: "POST",
@@ -55,6 +61,15 @@ async function answer(raw: string, req: import("node:http").IncomingMessage, res
     headers: { "content-type": "application/json", authorization: "Bearer sk-bench" },
     body,
   });
+  if (whole) {
+    const json = (await upstreamAnswer.body.json()) as unknown;
+    const events = tapOpenAIChatCompletion(json, TARGET);
+    const frames = events.filter((e): e is Frame => e.type === "frame");
+    res.writeHead(200, { "content-type": "application/json", "x-tandem-target": TARGET });
+    res.end(JSON.stringify(nativeOpenAIChatCompletion(frames, { target: TARGET })));
+    log.info({ status: 200, model: chat.model, target: TARGET, ms: performance.now() - started }, "request");
+    return;
+  }
   const events = tapOpenAIChatStream(readSseBatches(upstreamAnswer.body), TARGET);
   if (chat.stream) {
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "x-tandem-target": TARGET });

@@ -996,9 +996,11 @@ async function resilience(closed: Pool, open: Pool): Promise<Stats> {
 function startFloorServer(upstreamUrl: string, dir: string) {
   const journalDir = join(dir, "floor-server");
   mkdirSync(journalDir);
+  // Its log lines to a file, as tandem's go (a pipe would have this process, the client, read each one).
   return start(["--import", "tsx", join(ROOT, "bench/floor-server.ts")], {
     BENCH_UPSTREAM: upstreamUrl,
     BENCH_FLOOR_DIR: journalDir,
+    BENCH_FLOOR_LOG: join(dir, "floor-server.log"),
   });
 }
 
