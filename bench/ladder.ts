@@ -17,11 +17,13 @@
  * Two orders: interleaved (one request to each path in turn, as `npm run bench` does, so each
  * process's caches go cold between its requests) and in blocks (every request of a path in a row:
  * warm caches, the best case). Medians over the second half of each path's requests, ms added over a
- * direct call, and that as a multiple of the bare proxy's.
+ * direct call, and that as a multiple of the bare proxy's; then each gateway's CPU time per request under
+ * load (32 connections, 3 s).
  *
  *   npm run build && npx tsx bench/ladder.ts        (BENCH_LADDER_N: requests per path, default 3000)
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,12 +32,17 @@ import { benchTandemConfig, children, percentile, start, startBenchTandem, timed
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const N = Number(process.env.BENCH_LADDER_N ?? 3000);
+/** Connections and seconds for the CPU figure: each gateway's CPU time (all its threads) per request under load. */
+const CONNECTIONS = 32;
+const LOAD_SECONDS = 3;
 const dir = mkdtempSync(join(tmpdir(), "tandem-ladder-"));
 
 interface Rung {
   name: string;
   pool: Pool;
   body: string;
+  /** The gateway's process (none for the direct path), for its CPU time. */
+  pid?: number;
 }
 
 function body(model: string): string {
@@ -71,7 +78,7 @@ async function startRungs(upstream: string): Promise<Rung[]> {
     const routes = whole ? ["routes:", "  whole: { tiers: [up/bench], streamUpstream: false }"] : [];
     return startBenchTandem(d, benchTandemConfig(upstream, join(d, "data"), { extra: routes }));
   };
-  const rungs: [string, Promise<{ port: number }>, string][] = [
+  const rungs: [string, Promise<{ port: number; child: ChildProcess }>, string][] = [
     ["bare proxy", Promise.resolve(bare), "bench"],
     ["minimal", minimal(false), "up/bench"],
     ["minimal, streamed", minimal(true), "up/bench"],
@@ -82,16 +89,43 @@ async function startRungs(upstream: string): Promise<Rung[]> {
   ];
   const out: Rung[] = [];
   for (const [name, started, model] of rungs) {
-    const { port } = await started;
-    out.push({ name, pool: new Pool(`http://127.0.0.1:${port}`, { connections: 1 }), body: body(model) });
+    const { port, child } = await started;
+    out.push({
+      name,
+      pool: new Pool(`http://127.0.0.1:${port}`, { connections: CONNECTIONS }),
+      body: body(model),
+      pid: child.pid,
+    });
   }
   return out;
+}
+
+/** utime + stime of a process, in ms. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** The gateway's CPU time per request while CONNECTIONS clients send back to back for LOAD_SECONDS. */
+async function cpuPerRequest(r: Rung, pid: number): Promise<number> {
+  const before = cpuMs(pid);
+  const until = performance.now() + LOAD_SECONDS * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (performance.now() < until) {
+        await timedChat(r.pool, r.name, r.body);
+        done++;
+      }
+    }),
+  );
+  return (cpuMs(pid) - before) / done;
 }
 
 async function main(): Promise<void> {
   const up = await start(["--import", "tsx", join(ROOT, "bench/upstream.ts")], {});
   const upstream = `http://127.0.0.1:${up.port}`;
-  const direct: Rung = { name: "direct", pool: new Pool(upstream, { connections: 1 }), body: body("bench") };
+  const direct: Rung = { name: "direct", pool: new Pool(upstream, { connections: CONNECTIONS }), body: body("bench") };
   const rungs = [direct, ...(await startRungs(upstream))];
   const interleaved = new Map<string, number[]>(rungs.map((r) => [r.name, []]));
   for (let i = 0; i < N; i++) {
@@ -111,6 +145,8 @@ async function main(): Promise<void> {
       }
     }
   }
+  const cpu = new Map<string, number>();
+  for (const r of rungs) if (r.pid !== undefined) cpu.set(r.name, await cpuPerRequest(r, r.pid));
   const f = (ms: number) => ms.toFixed(3);
   const column = (runs: Map<string, number[]>) => {
     const p50 = (name: string) => percentile(runs.get(name) ?? [], 50);
@@ -124,11 +160,15 @@ async function main(): Promise<void> {
   const inBlocks = column(blocks);
   console.log(
     [
-      `Added p50 over a direct call, ms (x the bare proxy's); ${N} requests per path interleaved, ${N} in blocks:`,
+      `Added p50 over a direct call, ms (x the bare proxy's), ${N} requests per path interleaved and ${N} in blocks; the gateway's CPU time per request at ${CONNECTIONS} connections for ${LOAD_SECONDS} s (x the bare proxy's):`,
       "",
-      "| path | interleaved | in blocks |",
-      "|---|---|---|",
-      ...rungs.map((r) => `| ${r.name} | ${inOrder(r.name)} | ${inBlocks(r.name)} |`),
+      "| path | interleaved | in blocks | CPU per request |",
+      "|---|---|---|---|",
+      ...rungs.map((r) => {
+        const ms = cpu.get(r.name);
+        const bare = cpu.get("bare proxy") as number;
+        return `| ${r.name} | ${inOrder(r.name)} | ${inBlocks(r.name)} | ${ms === undefined ? "–" : `${f(ms)} (${(ms / bare).toFixed(2)}x)`} |`;
+      }),
     ].join("\n"),
   );
   for (const r of rungs) await r.pool.close();
