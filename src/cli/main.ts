@@ -7,7 +7,6 @@ import { auditCommand } from "./audit.js";
 import { chat } from "./chat.js";
 import { gpuCommand } from "./gpu.js";
 import { keysCommand } from "./keys.js";
-import { mcpProxy } from "./mcp.js";
 import { memoryCommand } from "./memory.js";
 import { modelsCommand } from "./models.js";
 import { ps } from "./ps.js";
@@ -132,6 +131,8 @@ program
   .option("--url <url>", URL_HELP)
   .option("--key <key>", KEY_HELP)
   .action(async (opts: { url?: string; key?: string }) => {
+    // Loaded for this command alone: the MCP SDK's modules would slow every other command's start.
+    const { mcpProxy } = await import("./mcp.js");
     process.exitCode = await mcpProxy(opts);
   });
 

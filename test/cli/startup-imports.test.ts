@@ -13,10 +13,11 @@ const TSX = import.meta.resolve("tsx");
  * Packages whose module graphs take a second or more to load and that a command needs only on some
  * paths: node-llama-cpp (about 1.4 s; the engine runs in a child of its own, and only `tandem gpu`
  * asks it for a report in the CLI's process) and gpt-tokenizer's o200k tables (about 0.8 s; used
- * when a vector store indexes a file). Loaded at start, they made every command, `serve` included,
- * start that much slower.
+ * when a vector store indexes a file), and the MCP SDK (about 0.25 s; its client side loads with the
+ * first connection to an MCP server, `tandem mcp` loads its own, the server's `/mcp` with its first
+ * request). Loaded at start, they made every command, `serve` included, start that much slower.
  */
-const HEAVY = ["node-llama-cpp", "gpt-tokenizer"];
+const HEAVY = ["node-llama-cpp", "gpt-tokenizer", "@modelcontextprotocol/sdk"];
 
 const dir = mkdtempSync(join(tmpdir(), "tandem-startup-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -67,13 +68,13 @@ function packagesLoaded(args: string[], done: (stderr: string) => boolean = () =
 }
 
 describe("what the CLI loads at start", () => {
-  it("tandem --version loads neither node-llama-cpp nor the tokenizer tables", async () => {
+  it("tandem --version loads none of node-llama-cpp, the tokenizer tables or the MCP SDK", async () => {
     const loaded = await packagesLoaded(["--version"]);
     assert.ok(loaded.has("commander"), "the hook sees the packages the CLI loads");
     for (const name of HEAVY) assert.equal(loaded.has(name), false, `${name} loaded by tandem --version`);
   });
 
-  it("tandem serve loads neither until a request needs them", async () => {
+  it("tandem serve loads none of them until a request needs them", async () => {
     const config = join(dir, "tandem.config.yaml");
     writeFileSync(
       config,

@@ -1,5 +1,3 @@
-import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
-
 /*
  * What MCP's stateless revision, 2026-07-28, names on the wire (schema/2026-07-28/schema.ts,
  * basic/index, basic/transports/streamable-http), for tandem's server (harness/mcp-server) and its
@@ -9,8 +7,18 @@ import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js"
 /** The stateless revision: no initialize handshake, per-request `_meta`, `server/discover`. */
 export const MODERN_PROTOCOL_VERSION = "2026-07-28";
 
-/** The handshake revisions (2024-10-07 to 2025-11-25), as the SDK speaks them, newest first. */
-export const HANDSHAKE_PROTOCOL_VERSIONS: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS;
+/**
+ * The handshake revisions (2024-10-07 to 2025-11-25), as the SDK speaks them, newest first: its
+ * SUPPORTED_PROTOCOL_VERSIONS, written out so that this module does not load the SDK's types (about
+ * 0.12 s) wherever it is imported; test/harness/mcp-protocol checks the two agree.
+ */
+export const HANDSHAKE_PROTOCOL_VERSIONS: readonly string[] = [
+  "2025-11-25",
+  "2025-06-18",
+  "2025-03-26",
+  "2024-11-05",
+  "2024-10-07",
+];
 
 /** Header values do not match the body, or a required header is missing or malformed (HTTP 400). */
 export const HEADER_MISMATCH = -32020;

@@ -1,9 +1,6 @@
-import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
-import { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { type HostedCallFailure, MCP_CALL_CODES, redactSecrets } from "../../../core/index.js";
 import { McpAddressRefused, McpAnswerTooLarge } from "./mcp-http-fetch.js";
+import { isHttpTransportError, isMcpError, isUnauthorizedError, SDK_ERROR_CODE } from "./mcp-sdk-client.js";
 
 /*
  * A server's failure as a short sentence the model and the client read (it goes back as a tool
@@ -18,7 +15,7 @@ export class McpConnectTimeout extends Error {
 /** Whether the SDK gave up waiting for the answer to a request of ours (not a server's error that reuses the code). */
 export function isRequestTimeout(err: unknown): boolean {
   if (err instanceof McpConnectTimeout) return true;
-  if (!(err instanceof McpError) || err.code !== ErrorCode.RequestTimeout) return false;
+  if (!isMcpError(err) || err.code !== SDK_ERROR_CODE.requestTimeout) return false;
   const data = err.data as { timeout?: unknown } | undefined;
   return data?.timeout !== undefined;
 }
@@ -66,16 +63,16 @@ function rawReason(err: unknown): string {
   // Our own refusals, wherever fetch or the SDK wrapped them ("fetch failed", "SSE error: ...").
   const ours = ownRefusal(err);
   if (ours !== undefined) return ours.message;
-  if (err instanceof McpError) {
-    if (err.code === ErrorCode.ConnectionClosed) return "the connection closed";
+  if (isMcpError(err)) {
+    if (err.code === SDK_ERROR_CODE.connectionClosed) return "the connection closed";
     return err.message;
   }
-  if (err instanceof StreamableHTTPError || err instanceof SseError) {
+  if (isHttpTransportError(err)) {
     const status = err.code !== undefined && err.code > 0 ? `HTTP ${err.code}` : "bad answer";
     const hint = err.code === 401 || err.code === 403 ? " (the server refused the credentials: check the headers)" : "";
     return `${status}${hint}: ${err.message.slice(0, 200)}`;
   }
-  if (err instanceof UnauthorizedError) {
+  if (isUnauthorizedError(err)) {
     return "HTTP 401: the server asks for authorization (OAuth is not supported: give a token in the headers)";
   }
   const code = errnoCode(err);
@@ -92,10 +89,9 @@ function rawReason(err: unknown): string {
 export function mcpCallFailure(err: unknown, message: string): HostedCallFailure {
   if (isRequestTimeout(err)) return { kind: "protocol", code: MCP_CALL_CODES.requestTimeout, message };
   if (ownRefusal(err) === undefined) {
-    if (err instanceof McpError) return { kind: "protocol", code: err.code, message };
-    if ((err instanceof StreamableHTTPError || err instanceof SseError) && err.code !== undefined && err.code > 0)
-      return { kind: "http", status: err.code, message };
-    if (err instanceof UnauthorizedError) return { kind: "http", status: 401, message };
+    if (isMcpError(err)) return { kind: "protocol", code: err.code, message };
+    if (isHttpTransportError(err) && err.code !== undefined && err.code > 0) return { kind: "http", status: err.code, message };
+    if (isUnauthorizedError(err)) return { kind: "http", status: 401, message };
   }
   return { kind: "protocol", code: MCP_CALL_CODES.connectionClosed, message };
 }

@@ -1,7 +1,4 @@
 import { createHash } from "node:crypto";
-import { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { expandHome, type McpConfig } from "../../../config/index.js";
 import {
   type HostedCallFailure,
@@ -16,11 +13,12 @@ import type { KeySources } from "../../../secrets/index.js";
 import { MODERN_PROTOCOL_VERSION } from "../../mcp-protocol/index.js";
 import { SandboxError } from "../../sandbox/index.js";
 import { requestServerAddressRefusal } from "./mcp-address-policy.js";
-import { type McpConnection, type McpEndpoint, openMcpConnection } from "./mcp-connection.js";
+import type { McpConnection, McpEndpoint } from "./mcp-connection.js";
 import { capUtf8, type McpToolResult, toolResultText } from "./mcp-content-text.js";
 import { errnoCode, isRequestTimeout, mcpCallFailure, mcpErrorReason } from "./mcp-error-text.js";
 import type { McpLog } from "./mcp-log.js";
 import { McpSandbox, type McpSandboxStatus, type SandboxedServer } from "./mcp-sandbox.js";
+import { isHttpTransportError, isMcpError, isStreamableHttpError, loadMcpClient, SDK_ERROR_CODE } from "./mcp-sdk-client.js";
 import { resolveSecretValues, SecretValueError } from "./mcp-secret-values.js";
 
 export interface McpToolHostOptions {
@@ -316,7 +314,7 @@ export class McpToolHost implements ToolHost {
     // tandem closed it: that is why (not the closed connection the request then saw).
     const closedFor = connection.closedFor?.();
     if (closedFor !== undefined) return mcpErrorReason(closedFor, connection.secrets);
-    if (connection.kind === "stdio" && err instanceof McpError && err.code === ErrorCode.ConnectionClosed) {
+    if (connection.kind === "stdio" && isMcpError(err) && err.code === SDK_ERROR_CODE.connectionClosed) {
       return "the server process exited (or closed its output)";
     }
     return mcpErrorReason(err, connection.secrets);
@@ -460,6 +458,7 @@ export class McpToolHost implements ToolHost {
       this.#starts.set(target.key, { at: now });
     }
     try {
+      const { openMcpConnection } = await loadMcpClient();
       return await openMcpConnection(endpoint, {
         label: target.label,
         timeoutMs: this.#config.listTimeoutMs,
@@ -600,10 +599,8 @@ function freshFor(ttlMs: unknown): number {
 
 /** A failure of the link itself (not a server's answer): the connection is not to be trusted again. */
 function isTransportFailure(err: unknown): boolean {
-  if (err instanceof McpError) return err.code === ErrorCode.ConnectionClosed;
-  return (
-    err instanceof StreamableHTTPError || err instanceof SseError || errnoCode(err) !== undefined || err instanceof TypeError
-  );
+  if (isMcpError(err)) return err.code === SDK_ERROR_CODE.connectionClosed;
+  return isHttpTransportError(err) || errnoCode(err) !== undefined || err instanceof TypeError;
 }
 
 /**
@@ -612,7 +609,7 @@ function isTransportFailure(err: unknown): boolean {
  * (its session was unknown: 404, per the Streamable HTTP spec; or the connection was refused).
  */
 function mayRetry(err: unknown, idempotent: boolean): boolean {
-  if (err instanceof StreamableHTTPError && err.code === 404) return true;
+  if (isStreamableHttpError(err) && err.code === 404) return true;
   if (errnoCode(err) === "ECONNREFUSED") return true;
   return idempotent && isTransportFailure(err);
 }

@@ -1,0 +1,68 @@
+import type { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
+import type { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
+import type { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { McpError } from "@modelcontextprotocol/sdk/types.js";
+import type { openMcpConnection } from "./mcp-connection.js";
+
+/*
+ * The MCP SDK's client side, loaded with the first connection to an MCP server: its modules take
+ * about 0.25 s to load, which every start of tandem (every CLI command, `serve` with no MCP server
+ * configured) used to pay. The error classes a failure is told apart by are bound here when it loads;
+ * until then no error of the SDK's can exist, so each check below is false.
+ */
+
+interface SdkClient {
+  openMcpConnection: typeof openMcpConnection;
+  McpError: typeof McpError;
+  SseError: typeof SseError;
+  StreamableHTTPError: typeof StreamableHTTPError;
+  UnauthorizedError: typeof UnauthorizedError;
+}
+
+let loaded: SdkClient | undefined;
+let loading: Promise<SdkClient> | undefined;
+
+/** The SDK's client side (and tandem's connection code over it), loaded once. */
+export function loadMcpClient(): Promise<SdkClient> {
+  if (loaded) return Promise.resolve(loaded);
+  loading ??= Promise.all([
+    import("./mcp-connection.js"),
+    import("@modelcontextprotocol/sdk/types.js"),
+    import("@modelcontextprotocol/sdk/client/sse.js"),
+    import("@modelcontextprotocol/sdk/client/streamableHttp.js"),
+    import("@modelcontextprotocol/sdk/client/auth.js"),
+  ]).then(([connection, types, sse, http, auth]) => {
+    loaded = {
+      openMcpConnection: connection.openMcpConnection,
+      McpError: types.McpError,
+      SseError: sse.SseError,
+      StreamableHTTPError: http.StreamableHTTPError,
+      UnauthorizedError: auth.UnauthorizedError,
+    };
+    return loaded;
+  });
+  return loading;
+}
+
+/** The SDK's ErrorCode values tandem reads (`ErrorCode.ConnectionClosed`, `ErrorCode.RequestTimeout`). */
+export const SDK_ERROR_CODE = { connectionClosed: -32000, requestTimeout: -32001 } as const;
+
+/** A JSON-RPC error: the server's, or one the SDK raised itself (a closed connection, a request timed out). */
+export function isMcpError(err: unknown): err is McpError {
+  return loaded !== undefined && err instanceof loaded.McpError;
+}
+
+/** An HTTP transport's error: a status the server answered with (`code`), or an answer that was not MCP. */
+export function isHttpTransportError(err: unknown): err is StreamableHTTPError | SseError {
+  return loaded !== undefined && (err instanceof loaded.StreamableHTTPError || err instanceof loaded.SseError);
+}
+
+/** The Streamable HTTP transport's error (its `code` is the HTTP status, when there was one). */
+export function isStreamableHttpError(err: unknown): err is StreamableHTTPError {
+  return loaded !== undefined && err instanceof loaded.StreamableHTTPError;
+}
+
+/** The SDK's 401 without an OAuth provider: the server asks for authorization. */
+export function isUnauthorizedError(err: unknown): err is UnauthorizedError {
+  return loaded !== undefined && err instanceof loaded.UnauthorizedError;
+}
