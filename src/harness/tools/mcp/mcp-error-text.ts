@@ -1,6 +1,6 @@
 import { type HostedCallFailure, MCP_CALL_CODES, redactSecrets } from "../../../core/index.js";
 import { McpAddressRefused, McpAnswerTooLarge } from "./mcp-http-fetch.js";
-import { isHttpTransportError, isMcpError, isUnauthorizedError, SDK_ERROR_CODE } from "./mcp-sdk-client.js";
+import { isHttpTransportError, isMcpError, isUnauthorizedError, SDK_ERROR_CODE } from "./mcp-sdk-errors.js";
 
 /*
  * A server's failure as a short sentence the model and the client read (it goes back as a tool

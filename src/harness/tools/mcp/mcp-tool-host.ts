@@ -18,7 +18,7 @@ import { capUtf8, type McpToolResult, toolResultText } from "./mcp-content-text.
 import { errnoCode, isRequestTimeout, mcpCallFailure, mcpErrorReason } from "./mcp-error-text.js";
 import type { McpLog } from "./mcp-log.js";
 import { McpSandbox, type McpSandboxStatus, type SandboxedServer } from "./mcp-sandbox.js";
-import { isHttpTransportError, isMcpError, isStreamableHttpError, loadMcpClient, SDK_ERROR_CODE } from "./mcp-sdk-client.js";
+import { isHttpTransportError, isMcpError, isStreamableHttpError, loadMcpSdkErrors, SDK_ERROR_CODE } from "./mcp-sdk-errors.js";
 import { resolveSecretValues, SecretValueError } from "./mcp-secret-values.js";
 
 export interface McpToolHostOptions {
@@ -458,7 +458,8 @@ export class McpToolHost implements ToolHost {
       this.#starts.set(target.key, { at: now });
     }
     try {
-      const { openMcpConnection } = await loadMcpClient();
+      // The SDK's client side, with the first connection (see mcp-sdk-errors.ts).
+      const [{ openMcpConnection }] = await Promise.all([import("./mcp-connection.js"), loadMcpSdkErrors()]);
       return await openMcpConnection(endpoint, {
         label: target.label,
         timeoutMs: this.#config.listTimeoutMs,

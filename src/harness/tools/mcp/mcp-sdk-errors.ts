@@ -2,44 +2,40 @@ import type { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js
 import type { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
 import type { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { McpError } from "@modelcontextprotocol/sdk/types.js";
-import type { openMcpConnection } from "./mcp-connection.js";
 
 /*
- * The MCP SDK's client side, loaded with the first connection to an MCP server: its modules take
- * about 0.25 s to load, which every start of tandem (every CLI command, `serve` with no MCP server
- * configured) used to pay. The error classes a failure is told apart by are bound here when it loads;
- * until then no error of the SDK's can exist, so each check below is false.
+ * The MCP SDK's client side is loaded with the first connection to an MCP server (the tool host
+ * imports mcp-connection.ts then): its modules take about 0.25 s to load, which every start of tandem
+ * (every CLI command, `serve` with no MCP server configured) used to pay. The error classes a failure
+ * is told apart by are bound here at that moment (loadMcpSdkErrors); until then no error of the SDK's
+ * can exist, so each check below is false.
  */
 
-interface SdkClient {
-  openMcpConnection: typeof openMcpConnection;
+interface SdkErrors {
   McpError: typeof McpError;
   SseError: typeof SseError;
   StreamableHTTPError: typeof StreamableHTTPError;
   UnauthorizedError: typeof UnauthorizedError;
 }
 
-let loaded: SdkClient | undefined;
-let loading: Promise<SdkClient> | undefined;
+let loaded: SdkErrors | undefined;
+let loading: Promise<void> | undefined;
 
-/** The SDK's client side (and tandem's connection code over it), loaded once. */
-export function loadMcpClient(): Promise<SdkClient> {
-  if (loaded) return Promise.resolve(loaded);
+/** Binds the SDK's error classes (loading their modules, when the connection code has not yet). */
+export function loadMcpSdkErrors(): Promise<void> {
+  if (loaded) return Promise.resolve();
   loading ??= Promise.all([
-    import("./mcp-connection.js"),
     import("@modelcontextprotocol/sdk/types.js"),
     import("@modelcontextprotocol/sdk/client/sse.js"),
     import("@modelcontextprotocol/sdk/client/streamableHttp.js"),
     import("@modelcontextprotocol/sdk/client/auth.js"),
-  ]).then(([connection, types, sse, http, auth]) => {
+  ]).then(([types, sse, http, auth]) => {
     loaded = {
-      openMcpConnection: connection.openMcpConnection,
       McpError: types.McpError,
       SseError: sse.SseError,
       StreamableHTTPError: http.StreamableHTTPError,
       UnauthorizedError: auth.UnauthorizedError,
     };
-    return loaded;
   });
   return loading;
 }
