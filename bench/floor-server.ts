@@ -16,7 +16,6 @@
  * stream (as a `streamUpstream: false` route does); `BENCH_FLOOR_LOG` names a file for the log lines.
  */
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:http";
 import pino from "pino";
 import { Pool } from "undici";
 import type { StreamEvent } from "../src/core/index.js";
@@ -31,6 +30,7 @@ import { readSseBatches } from "../src/providers/http/sse.js";
 import { nativeOpenAIChatBody, tapOpenAIChatCompletion, tapOpenAIChatStream } from "../src/providers/openai/tap-openai-chat.js";
 import { AuditJournal } from "../src/store/audit-journal.js";
 import { egressValues } from "../src/store/log-tables.js";
+import { serveMeasuringStick } from "./measuring-stick.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
 
@@ -85,25 +85,4 @@ async function answer(raw: string, req: import("node:http").IncomingMessage, res
   log.info({ status: 200, model: chat.model, target: TARGET, ms: performance.now() - started }, "request");
 }
 
-const server = createServer((req, res) => {
-  let raw = "";
-  req.setEncoding("utf8");
-  req.on("data", (piece: string) => {
-    raw += piece;
-  });
-  req.on("end", () => {
-    answer(raw, req, res).catch((err: Error) => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end(String(err));
-    });
-  });
-});
-server.keepAliveTimeout = 60_000;
-server.listen(0, "127.0.0.1", () => {
-  const address = server.address();
-  process.stdout.write(`${JSON.stringify({ port: typeof address === "object" && address ? address.port : 0 })}\n`);
-});
-process.on("SIGTERM", () => {
-  journal.close();
-  process.exit(0);
-});
+serveMeasuringStick(answer, () => journal.close());

@@ -10,12 +10,12 @@
  * client gets those SSE bytes, not a completion: a measuring stick, not a gateway (bench/ladder.ts).
  */
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:http";
 import { Pool } from "undici";
 import { parseChatCompletionRequest } from "../src/dialects/openai/parse-chat-completion-request.js";
 import { classifyRequest } from "../src/privacy/classify-request.js";
 import { AuditJournal } from "../src/store/audit-journal.js";
 import { egressValues } from "../src/store/log-tables.js";
+import { serveMeasuringStick } from "./measuring-stick.js";
 
 const upstream = process.env.BENCH_UPSTREAM as string;
 const STREAM = process.env.BENCH_MINIMAL_STREAM === "1";
@@ -24,45 +24,27 @@ const journal = new AuditJournal(process.env.BENCH_FLOOR_DIR as string, randomBy
 // As tandem's store takes a journal's rows: the file in use is ended every 50 ms.
 setInterval(() => journal.seal(), 50).unref();
 
-const server = createServer((req, res) => {
-  let raw = "";
-  req.setEncoding("utf8");
-  req.on("data", (piece: string) => {
-    raw += piece;
-  });
-  req.on("end", async () => {
-    try {
-      const parsed = JSON.parse(raw) as Record<string, unknown>;
-      const sensitivity = classifyRequest(parseChatCompletionRequest(parsed).chat).level;
-      const model = String(parsed.model);
-      parsed.model = model.slice(model.indexOf("/") + 1);
-      if (STREAM) {
-        parsed.stream = true;
-        parsed.stream_options = { include_usage: true };
-      }
-      const body = JSON.stringify(parsed);
-      journal.append(egressValues({ target: model, sensitivity, body }) as never);
-      const answer = await pool.request({
-        method: "POST",
-        path: req.url ?? "/",
-        headers: { "content-type": "application/json" },
-        body,
-      });
-      res.writeHead(answer.statusCode, { "content-type": String(answer.headers["content-type"] ?? "application/json") });
-      for await (const piece of answer.body) res.write(piece);
-      res.end();
-    } catch (err) {
-      if (!res.headersSent) res.writeHead(502);
-      res.end(String(err));
+serveMeasuringStick(
+  async (raw, req, res) => {
+    const parsed = JSON.parse(raw) as Record<string, unknown>;
+    const sensitivity = classifyRequest(parseChatCompletionRequest(parsed).chat).level;
+    const model = String(parsed.model);
+    parsed.model = model.slice(model.indexOf("/") + 1);
+    if (STREAM) {
+      parsed.stream = true;
+      parsed.stream_options = { include_usage: true };
     }
-  });
-});
-server.keepAliveTimeout = 60_000;
-server.listen(0, "127.0.0.1", () => {
-  const address = server.address();
-  process.stdout.write(`${JSON.stringify({ port: typeof address === "object" && address ? address.port : 0 })}\n`);
-});
-process.on("SIGTERM", () => {
-  journal.close();
-  process.exit(0);
-});
+    const body = JSON.stringify(parsed);
+    journal.append(egressValues({ target: model, sensitivity, body }) as never);
+    const answer = await pool.request({
+      method: "POST",
+      path: req.url ?? "/",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    res.writeHead(answer.statusCode, { "content-type": String(answer.headers["content-type"] ?? "application/json") });
+    for await (const piece of answer.body) res.write(piece);
+    res.end();
+  },
+  () => journal.close(),
+);
