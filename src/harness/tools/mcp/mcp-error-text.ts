@@ -1,6 +1,6 @@
 import { type HostedCallFailure, MCP_CALL_CODES, redactSecrets } from "../../../core/index.js";
 import { McpAddressRefused, McpAnswerTooLarge } from "./mcp-http-fetch.js";
-import { isHttpTransportError, isMcpError, isUnauthorizedError, SDK_ERROR_CODE } from "./mcp-sdk-errors.js";
+import { isHttpTransportError, isMcpError, isUnauthorizedError } from "./mcp-sdk-errors.js";
 
 /*
  * A server's failure as a short sentence the model and the client read (it goes back as a tool
@@ -15,7 +15,7 @@ export class McpConnectTimeout extends Error {
 /** Whether the SDK gave up waiting for the answer to a request of ours (not a server's error that reuses the code). */
 export function isRequestTimeout(err: unknown): boolean {
   if (err instanceof McpConnectTimeout) return true;
-  if (!isMcpError(err) || err.code !== SDK_ERROR_CODE.requestTimeout) return false;
+  if (!isMcpError(err) || err.code !== MCP_CALL_CODES.requestTimeout) return false;
   const data = err.data as { timeout?: unknown } | undefined;
   return data?.timeout !== undefined;
 }
@@ -64,7 +64,7 @@ function rawReason(err: unknown): string {
   const ours = ownRefusal(err);
   if (ours !== undefined) return ours.message;
   if (isMcpError(err)) {
-    if (err.code === SDK_ERROR_CODE.connectionClosed) return "the connection closed";
+    if (err.code === MCP_CALL_CODES.connectionClosed) return "the connection closed";
     return err.message;
   }
   if (isHttpTransportError(err)) {

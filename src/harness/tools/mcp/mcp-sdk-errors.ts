@@ -40,9 +40,6 @@ export function loadMcpSdkErrors(): Promise<void> {
   return loading;
 }
 
-/** The SDK's ErrorCode values tandem reads (`ErrorCode.ConnectionClosed`, `ErrorCode.RequestTimeout`). */
-export const SDK_ERROR_CODE = { connectionClosed: -32000, requestTimeout: -32001 } as const;
-
 /** A JSON-RPC error: the server's, or one the SDK raised itself (a closed connection, a request timed out). */
 export function isMcpError(err: unknown): err is McpError {
   return loaded !== undefined && err instanceof loaded.McpError;
