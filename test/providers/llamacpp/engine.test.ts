@@ -196,7 +196,9 @@ describe("llamacpp provider on the real engine", () => {
   });
 
   it("keeps a native abort while loading inside the engine, and then refuses that file", async () => {
+    await collectChat(provider.chat(request({ maxTokens: 1 }), new AbortController().signal)); // an engine runs
     const pid = provider.engine.pid;
+    assert.ok(pid);
     const first = await failure(collectChat(provider.chat(request({ upstreamModel: "aborts" }), new AbortController().signal)));
     assert.equal(first.code, "unavailable");
     assert.equal(first.retryable, false, `retrying would only crash the engine again (${first.message})`);
