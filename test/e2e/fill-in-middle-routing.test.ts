@@ -1,14 +1,18 @@
 /**
- * Fill-in-the-middle (`suffix`) and raw prompts (`raw: true`) from Ollama clients, routed by what
- * each target can do: an Ollama upstream is sent the client's /api/generate body as it came (its
- * `suffix` and `raw` too); a target that can only chat (OpenAI-compatible) is skipped for a suffix,
- * and when no target of the route can insert the request is an Ollama 400 naming `suffix` before any
- * upstream is called. A raw prompt still reaches a chat-only target as one user message, with `raw`
- * named in x-tandem-warnings. Through the official `ollama` client against recording fake upstreams.
+ * Fill-in-the-middle (`suffix`) and raw prompts (Ollama's `raw: true`, OpenAI's legacy completions),
+ * routed by what each target can do: an Ollama upstream is sent the client's /api/generate body as
+ * it came (its `suffix` and `raw` too), and a legacy completion as /api/generate (`raw: true`, or the
+ * `suffix` with `raw: false` so Ollama applies the model's FIM template); a target that can only chat
+ * (OpenAI-compatible) is skipped for a suffix, and when no target of the route can insert the
+ * request is a 400 naming `suffix`, in the client's dialect, before any upstream is called. A raw
+ * prompt still reaches a chat-only target as one user message, with Ollama's `raw` named in
+ * x-tandem-warnings. A suffix is classified and redacted as the prompt is. Through the official
+ * `ollama` and `openai` clients against recording fake upstreams.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Ollama } from "ollama";
+import OpenAI from "openai";
 import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
@@ -17,6 +21,7 @@ let ollamaUp: FakeOllamaUpstream;
 let openai: FakeOpenAIUpstream;
 let tandem: RunningTandem;
 let client: Ollama;
+let openaiClient: OpenAI;
 
 before(async () => {
   ollamaUp = await startFakeOllama({ models: ["qwen2.5-coder:latest"] });
@@ -30,9 +35,11 @@ before(async () => {
     routes: {
       "chat-then-ollama": { tiers: [["openai/gpt"], ["up/coder"]], ...fast },
       "chat-only": { tiers: [["openai/gpt"]], ...fast },
+      "redact-up": { tiers: [["up/coder"]], privacy: "redact", ...fast },
     },
   });
   client = new Ollama({ host: tandem.url, headers: { "x-tandem-sensitivity": "public" } });
+  openaiClient = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
 });
 
 after(async () => {
@@ -137,5 +144,84 @@ describe("Ollama /api/generate with raw: true", () => {
     const sent = openai.requests.find((r) => r.method === "POST")?.body as { messages: unknown[] };
     assert.deepEqual(sent.messages, [{ role: "user", content: "Once upon a time" }]);
     assert.equal(res.headers.get("x-tandem-warnings"), "raw not sent to openai/gpt");
+  });
+});
+
+describe("OpenAI legacy completions", () => {
+  it("with a suffix reach an Ollama upstream as /api/generate with prompt, suffix and raw false, the chat-only target skipped", async () => {
+    clear();
+    ollamaUp.script(() => ({ kind: "text", text: "return a + b", usage: { input: 14, output: 5 } }));
+    const completion = await openaiClient.completions.create({
+      model: "chat-then-ollama",
+      prompt: FIM.prompt,
+      suffix: FIM.suffix,
+      max_tokens: 32,
+      temperature: 0,
+      stop: ["\n\n"],
+    });
+    assert.equal(completion.choices[0]?.text, "return a + b");
+    assert.equal(completion.usage?.prompt_tokens, 14);
+    assert.equal(openai.requests.filter((r) => r.method === "POST").length, 0);
+    const received = ollamaUp.requests.find((r) => r.method === "POST");
+    assert.equal(received?.path, "/api/generate");
+    assert.deepEqual(received?.body, {
+      model: "qwen2.5-coder:latest",
+      prompt: FIM.prompt,
+      suffix: FIM.suffix,
+      raw: false,
+      stream: true,
+      options: { temperature: 0, num_predict: 32, stop: ["\n\n"] },
+    });
+  });
+
+  it("without a suffix reach an Ollama upstream as a raw /api/generate, each prompt of several its own", async () => {
+    clear();
+    ollamaUp.script((request) => ({ kind: "text", text: `after ${(request.body as { prompt: string }).prompt}` }));
+    const completion = await openaiClient.completions.create({ model: "up/coder", prompt: ["Once upon", "In a land"] });
+    assert.deepEqual(
+      completion.choices.map((c) => c.text),
+      ["after Once upon", "after In a land"],
+    );
+    const bodies = ollamaUp.requests.filter((r) => r.method === "POST").map((r) => r.body as Record<string, unknown>);
+    assert.deepEqual(bodies.map((b) => [b.prompt, b.raw, "suffix" in b]).sort(), [
+      ["In a land", true, false],
+      ["Once upon", true, false],
+    ]);
+    assert.ok(ollamaUp.requests.filter((q) => q.method === "POST").every((q) => q.path === "/api/generate"));
+  });
+
+  it("with a suffix are an OpenAI 400 naming suffix when no target of the route can insert", async () => {
+    clear();
+    const error = await openaiClient.completions
+      .create({ model: "chat-only", prompt: FIM.prompt, suffix: FIM.suffix })
+      .then(() => assert.fail("answered"), (err: unknown) => err);
+    assert.ok(error instanceof OpenAI.BadRequestError, String(error));
+    assert.equal(error.param, "suffix");
+    assert.match(error.message, /fill-in-the-middle.*openai\/gpt/);
+    assert.equal(openai.requests.filter((q) => q.method === "POST").length, 0);
+  });
+
+  it("without a suffix reach a chat-only target as one user message, nothing named", async () => {
+    clear();
+    const res = await post("/v1/completions", { model: "chat-only", prompt: "Once upon a time" });
+    assert.equal(res.status, 200, await res.clone().text());
+    const sent = openai.requests.find((q) => q.method === "POST")?.body as { messages: unknown[] };
+    assert.deepEqual(sent.messages, [{ role: "user", content: "Once upon a time" }]);
+    assert.equal(res.headers.get("x-tandem-warnings"), null);
+  });
+
+  it("a suffix is classified and redacted as the prompt is (a redacting route's Ollama upstream gets a placeholder)", async () => {
+    clear();
+    ollamaUp.script(() => ({ kind: "text", text: "ok" }));
+    const res = await fetch(`${tandem.url}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "redact-up", prompt: "send_to(", suffix: ")  # alice@example.com" }),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const body = ollamaUp.requests.find((q) => q.method === "POST")?.body as { suffix: string };
+    assert.ok(!body.suffix.includes("alice@example.com"), body.suffix);
+    assert.match(body.suffix, /^\)  # \S+/);
+    assert.equal(res.headers.get("x-tandem-sensitivity"), "private");
   });
 });

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Ollama } from "ollama";
+import OpenAI from "openai";
 import { EOS, FIM, makeModelDir, type TokenRef, writeBigramModel } from "../support/gguf/index.js";
 import { loadLocalModel, PATIENT_TIMEOUTS, type RunningTandem, startTandem } from "../support/tandem.js";
 
@@ -23,6 +24,7 @@ const SUFFIX = "\n\nprint(add(1, 2))\n";
 
 let tandem: RunningTandem;
 let ollama: Ollama;
+let openai: OpenAI;
 let cleanup: () => Promise<void>;
 
 before(async () => {
@@ -56,6 +58,7 @@ before(async () => {
   await loadLocalModel(tandem, "local/coder");
   await loadLocalModel(tandem, "local/plain");
   ollama = new Ollama({ host: tandem.url });
+  openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
 });
 
 after(async () => {
@@ -124,5 +127,58 @@ describe("Ollama /api/generate on the embedded engine", () => {
 
     const chatted = await ollama.generate({ model: "local/plain", prompt: STORY_END, options: { temperature: 0 } });
     assert.equal(chatted.response, OTHER, "the chat template's ending is not the story's");
+  });
+});
+
+describe("OpenAI legacy completions on the embedded engine", () => {
+  it("continue the prompt as text, as llama-server and vLLM do, each of several prompts its own", async () => {
+    const one = await openai.completions.create({ model: "local/plain", prompt: STORY_END, temperature: 0 });
+    assert.equal(one.choices[0]?.text, STORY.join(""));
+    assert.equal(one.choices[0]?.finish_reason, "stop");
+
+    const several = await openai.completions.create({ model: "local/plain", prompt: [STORY_END, "A cat"], temperature: 0 });
+    assert.deepEqual(
+      several.choices.map((c) => [c.index, c.text]),
+      [
+        [0, STORY.join("")],
+        [1, OTHER],
+      ],
+    );
+    // `echo` puts the prompt before the raw continuation.
+    const echoed = await openai.completions.create({ model: "local/plain", prompt: STORY_END, echo: true, temperature: 0 });
+    assert.equal(echoed.choices[0]?.text, STORY_END + STORY.join(""));
+  });
+
+  it("with a suffix fill in the middle, whole and streamed, with token logprobs", async () => {
+    const whole = await openai.completions.create({
+      model: "local/coder",
+      prompt: PREFIX,
+      suffix: SUFFIX,
+      temperature: 0,
+      logprobs: 1,
+    });
+    assert.equal(whole.choices[0]?.text, MIDDLE.join(""));
+    assert.deepEqual(whole.choices[0]?.logprobs?.tokens, MIDDLE);
+    assert.equal(whole.usage?.completion_tokens, 2);
+
+    const stream = await openai.completions.create({
+      model: "local/coder",
+      prompt: PREFIX,
+      suffix: SUFFIX,
+      temperature: 0,
+      stream: true,
+    });
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.text ?? "";
+    assert.equal(text, MIDDLE.join(""));
+  });
+
+  it("with a suffix are a 400 naming suffix on a model without FIM tokens", async () => {
+    const error = await openai.completions
+      .create({ model: "local/plain", prompt: PREFIX, suffix: SUFFIX })
+      .then(() => assert.fail("answered"), (err: unknown) => err);
+    assert.ok(error instanceof OpenAI.BadRequestError, String(error));
+    assert.equal(error.param, "suffix");
+    assert.match(error.message, /local\/plain has no fill-in-the-middle tokens/);
   });
 });
