@@ -174,9 +174,10 @@ describe("OpenAI legacy completions on the embedded engine", () => {
   });
 
   it("with a suffix are a 400 naming suffix on a model without FIM tokens", async () => {
-    const error = await openai.completions
-      .create({ model: "local/plain", prompt: PREFIX, suffix: SUFFIX })
-      .then(() => assert.fail("answered"), (err: unknown) => err);
+    const error = await openai.completions.create({ model: "local/plain", prompt: PREFIX, suffix: SUFFIX }).then(
+      () => assert.fail("answered"),
+      (err: unknown) => err,
+    );
     assert.ok(error instanceof OpenAI.BadRequestError, String(error));
     assert.equal(error.param, "suffix");
     assert.match(error.message, /local\/plain has no fill-in-the-middle tokens/);
