@@ -36,6 +36,7 @@ before(async () => {
       "chat-then-ollama": { tiers: [["openai/gpt"], ["up/coder"]], ...fast },
       "chat-only": { tiers: [["openai/gpt"]], ...fast },
       "redact-up": { tiers: [["up/coder"]], privacy: "redact", ...fast },
+      "up-whole": { tiers: [["up/coder"]], streamUpstream: false, ...fast },
     },
   });
   client = new Ollama({ host: tandem.url, headers: { "x-tandem-sensitivity": "public" } });
@@ -172,6 +173,18 @@ describe("OpenAI legacy completions", () => {
       stream: true,
       options: { temperature: 0, num_predict: 32, stop: ["\n\n"] },
     });
+  });
+
+  it("with a suffix, asked whole of an Ollama upstream: /api/generate with stream false, its answer read", async () => {
+    clear();
+    ollamaUp.script(() => ({ kind: "text", text: "return a + b", usage: { input: 14, output: 5 } }));
+    const completion = await openaiClient.completions.create({ model: "up-whole", prompt: FIM.prompt, suffix: FIM.suffix });
+    assert.equal(completion.choices[0]?.text, "return a + b");
+    assert.equal(completion.choices[0]?.finish_reason, "stop");
+    assert.deepEqual(completion.usage, { prompt_tokens: 14, completion_tokens: 5, total_tokens: 19 });
+    const received = ollamaUp.requests.find((q) => q.method === "POST");
+    assert.equal(received?.path, "/api/generate");
+    assert.equal((received?.body as { stream: boolean }).stream, false);
   });
 
   it("without a suffix reach an Ollama upstream as a raw /api/generate, each prompt of several its own", async () => {
