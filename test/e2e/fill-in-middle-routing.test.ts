@@ -13,12 +13,14 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
+import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 let ollamaUp: FakeOllamaUpstream;
 let openai: FakeOpenAIUpstream;
+let anthropic: FakeAnthropic;
 let tandem: RunningTandem;
 let client: Ollama;
 let openaiClient: OpenAI;
@@ -26,31 +28,38 @@ let openaiClient: OpenAI;
 before(async () => {
   ollamaUp = await startFakeOllama({ models: ["qwen2.5-coder:latest"] });
   openai = await startFakeOpenAI({ models: ["gpt-4o-mini"] });
+  anthropic = await startFakeAnthropic({ models: ["claude-haiku-4-5"] });
   const fast = { retry: { attempts: 1 }, timeouts: { firstTokenMs: 5000, idleMs: 5000 } };
-  tandem = await startTandem({
-    providers: {
-      up: { kind: "ollama", baseUrl: ollamaUp.url, local: false, models: { coder: { id: "qwen2.5-coder:latest" } } },
-      openai: { kind: "openai", baseUrl: openai.url, models: { gpt: { id: "gpt-4o-mini" } } },
+  tandem = await startTandem(
+    {
+      providers: {
+        up: { kind: "ollama", baseUrl: ollamaUp.url, local: false, models: { coder: { id: "qwen2.5-coder:latest" } } },
+        openai: { kind: "openai", baseUrl: openai.url, models: { gpt: { id: "gpt-4o-mini" } } },
+        claude: { kind: "anthropic", baseUrl: anthropic.url, apiKeys: ["env:UP"], models: { haiku: { id: "claude-haiku-4-5" } } },
+      },
+      routes: {
+        "chat-then-ollama": { tiers: [["openai/gpt"], ["up/coder"]], ...fast },
+        "chat-only": { tiers: [["openai/gpt"]], ...fast },
+        "claude-then-ollama": { tiers: [["claude/haiku"], ["up/coder"]], ...fast },
+        "redact-up": { tiers: [["up/coder"]], privacy: "redact", ...fast },
+        "up-whole": { tiers: [["up/coder"]], streamUpstream: false, ...fast },
+      },
     },
-    routes: {
-      "chat-then-ollama": { tiers: [["openai/gpt"], ["up/coder"]], ...fast },
-      "chat-only": { tiers: [["openai/gpt"]], ...fast },
-      "redact-up": { tiers: [["up/coder"]], privacy: "redact", ...fast },
-      "up-whole": { tiers: [["up/coder"]], streamUpstream: false, ...fast },
-    },
-  });
+    { env: { UP: "sk-upstream" } },
+  );
   client = new Ollama({ host: tandem.url, headers: { "x-tandem-sensitivity": "public" } });
   openaiClient = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
 });
 
 after(async () => {
   await tandem?.close();
-  await Promise.all([ollamaUp?.close(), openai?.close()]);
+  await Promise.all([ollamaUp?.close(), openai?.close(), anthropic?.close()]);
 });
 
 function clear(): void {
   ollamaUp.requests.length = 0;
   openai.requests.length = 0;
+  anthropic.requests.length = 0;
 }
 
 async function post(path: string, body: object): Promise<Response> {
@@ -84,6 +93,15 @@ describe("Ollama /api/generate with a suffix", () => {
     assert.match(res.headers.get("x-tandem-degraded") ?? "", /openai\/gpt.*cannot fill in the middle/);
     assert.equal(res.headers.get("x-tandem-warnings"), null, "nothing was left out");
     assert.equal(JSON.parse(text).response, "return a + b");
+  });
+
+  it("skips an Anthropic target too, for the Ollama upstream behind it", async () => {
+    clear();
+    ollamaUp.script(() => ({ kind: "text", text: "return a + b" }));
+    const res = await post("/api/generate", { model: "claude-then-ollama", ...FIM, stream: false });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(res.headers.get("x-tandem-target"), "up/coder");
+    assert.equal(anthropic.requests.filter((q) => q.method === "POST").length, 0);
   });
 
   it("streams through the official client, the suffix in the upstream's body", async () => {
@@ -136,6 +154,15 @@ describe("Ollama /api/generate with raw: true", () => {
       stream: true,
     });
     assert.equal(res.headers.get("x-tandem-warnings"), null);
+  });
+
+  it("reaches an Anthropic target as one user message, raw named in x-tandem-warnings", async () => {
+    clear();
+    const res = await post("/api/generate", { model: "claude/haiku", prompt: "Once upon a time", raw: true, stream: false });
+    assert.equal(res.status, 200, await res.clone().text());
+    const sent = anthropic.requests.find((q) => q.method === "POST")?.body as { messages: unknown[] };
+    assert.deepEqual(sent.messages, [{ role: "user", content: [{ type: "text", text: "Once upon a time" }] }]);
+    assert.equal(res.headers.get("x-tandem-warnings"), "raw not sent to claude/haiku");
   });
 
   it("reaches a chat-only target as one user message, raw named in x-tandem-warnings", async () => {
