@@ -171,6 +171,19 @@ describe("OpenAI legacy completions on the embedded engine", () => {
     let text = "";
     for await (const chunk of stream) text += chunk.choices[0]?.text ?? "";
     assert.equal(text, MIDDLE.join(""));
+
+    // Fanned out (n, several prompts), every choice's request keeps the suffix.
+    const fanned = await openai.completions.create({
+      model: "local/coder",
+      prompt: [PREFIX, `# sum\n${PREFIX}`],
+      suffix: SUFFIX,
+      n: 2,
+      temperature: 0,
+    });
+    assert.deepEqual(
+      fanned.choices.map((c) => c.text),
+      [MIDDLE.join(""), MIDDLE.join(""), MIDDLE.join(""), MIDDLE.join("")],
+    );
   });
 
   it("with a suffix are a 400 naming suffix on a model without FIM tokens", async () => {
