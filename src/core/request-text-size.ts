@@ -17,9 +17,9 @@ export interface RequestTextSize {
 }
 
 /**
- * Measures a request's message texts (and a fill-in-the-middle suffix). It runs on every request (twice), so it is a plain loop that
- * joins no strings and makes no generator or closure, one small object per call; indexed loops, as
- * `for...of` here cost a small request about half again as much.
+ * Measures a request's message texts (and a fill-in-the-middle suffix). It runs on every request
+ * (twice), so it is a plain loop that joins no strings and makes no generator or closure, one small
+ * object per call; indexed loops, as `for...of` here cost a small request about half again as much.
  */
 export function measureRequestText(request: ChatRequest): RequestTextSize {
   let text = 0;
