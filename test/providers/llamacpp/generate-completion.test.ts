@@ -14,7 +14,7 @@ import { type CompletionPrompt, GatewayError, type ProviderChatRequest, type Str
 import { generateChat } from "../../../src/providers/llamacpp/worker/generate-chat.js";
 import { generateCompletion } from "../../../src/providers/llamacpp/worker/generate-completion.js";
 import { type LoadedModel, ModelHost } from "../../../src/providers/llamacpp/worker/model-host.js";
-import { EOS, FIM, makeModelDir, writeBigramModel } from "../../support/gguf/index.js";
+import { EOS, FIM, makeModelDir, writeBigramModel, writeJsonAnswerModel } from "../../support/gguf/index.js";
 
 /** What the model writes between the prefix and the suffix (after the middle token). */
 const MIDDLE = ["return", " a + b"];
@@ -31,6 +31,7 @@ let llama: Llama;
 let host: ModelHost;
 let fim: LoadedModel;
 let plain: LoadedModel;
+let json: LoadedModel;
 let cleanup: () => Promise<void>;
 
 /** The sequence each generation ran on (the engine reuses them): the tokens it holds are what was evaluated. */
@@ -65,11 +66,14 @@ before(async () => {
   const plainPath = join(made.dir, "plain.gguf");
   await writeBigramModel(fimPath, machine, { fimTokens: true });
   await writeBigramModel(plainPath, { ...machine, transitions: machine.transitions.slice(3) });
+  const jsonPath = join(made.dir, "json.gguf");
+  await writeJsonAnswerModel(jsonPath);
   llama = await getLlama({ gpu: false, build: "never" });
   host = new ModelHost(llama, () => {});
   const spec = { contextSize: 128, parallel: 1, threads: 1, gpuLayers: 0 as const, generation: 0 };
   fim = await host.get({ name: "coder", path: fimPath, ...spec });
   plain = await host.get({ name: "plain", path: plainPath, ...spec });
+  json = await host.get({ name: "json", path: jsonPath, ...spec });
   watchSequences(fim);
   watchSequences(plain);
 });
@@ -77,6 +81,7 @@ before(async () => {
 after(async () => {
   await host?.unload("coder");
   await host?.unload("plain");
+  await host?.unload("json");
   await llama?.dispose();
   await cleanup?.();
 });
@@ -227,6 +232,23 @@ describe("raw prompts on the embedded engine", () => {
       run(plain, request({ prompt: `${"word ".repeat(200)}${STORY_END}` })),
       (err: unknown) => err instanceof GatewayError && err.code === "context_length_exceeded",
     );
+  });
+
+  it("keeps a JSON output format (its grammar) on a raw prompt", async () => {
+    const events = await run(json, request({ prompt: "The answer as JSON:" }, { responseFormat: { type: "json" } }));
+    assert.deepEqual(JSON.parse(textOf(events)), { answer: "yes" });
+    // A schema the model's own answer breaks: the grammar makes it write what the schema allows.
+    const schema = {
+      type: "object",
+      properties: { answer: { type: "string", enum: ["no"] } },
+      required: ["answer"],
+      additionalProperties: false,
+    };
+    const forced = await run(
+      json,
+      request({ prompt: "The answer as JSON:" }, { responseFormat: { type: "json_schema", schema }, maxTokens: 40 }),
+    );
+    assert.deepEqual(JSON.parse(textOf(forced)), { answer: "no" });
   });
 
   it("stops at once when canceled", async () => {
