@@ -45,6 +45,26 @@ export interface ProviderCapabilities {
   wires?: readonly NativeWire[];
   /** What it can be sent of earlier turns' reasoning (see ReasoningHistory). Default: none (left out, with a warning). */
   reasoningHistory?: ReasoningHistory;
+  /**
+   * Continues a raw prompt (ChatRequest.completion) as text, without a chat template. Default false:
+   * the prompt is sent as one user message, and a client's explicit `raw` is named in x-tandem-warnings.
+   */
+  rawPrompts?: boolean;
+  /**
+   * Fills in the middle (ChatRequest.completion.suffix). Default false: a request with a suffix
+   * skips the provider (see router/target-fit.ts).
+   */
+  infill?: boolean;
+}
+
+/**
+ * What of a raw prompt a provider that cannot continue it as text is not sent as asked: the client's
+ * own `raw` field (CompletionPrompt.rawParam), for x-tandem-warnings. Empty for a chat, a legacy
+ * completion (whose chat message is its documented meaning) and a provider with rawPrompts.
+ */
+export function unsentRawPrompt(request: ChatRequest, capabilities: ProviderCapabilities | undefined): string[] {
+  const param = request.completion?.rawParam;
+  return param === undefined || capabilities?.rawPrompts === true ? [] : [param];
 }
 
 /**

@@ -17,9 +17,9 @@ export interface RequestTextSize {
 }
 
 /**
- * Measures a request's message texts. It runs on every request (twice), so it is a plain loop that
- * joins no strings and makes no generator or closure, one small object per call; indexed loops, as
- * `for...of` here cost a small request about half again as much.
+ * Measures a request's message texts (and a fill-in-the-middle suffix). It runs on every request
+ * (twice), so it is a plain loop that joins no strings and makes no generator or closure, one small
+ * object per call; indexed loops, as `for...of` here cost a small request about half again as much.
  */
 export function measureRequestText(request: ChatRequest): RequestTextSize {
   let text = 0;
@@ -58,5 +58,7 @@ export function measureRequestText(request: ChatRequest): RequestTextSize {
       toolCallNames += call.name.length;
     }
   }
+  // A fill-in-the-middle suffix is sent beside the prompt (its user message, counted above).
+  text += request.completion?.suffix?.length ?? 0;
   return { text, toolCallNames, images, imageUrls };
 }

@@ -39,6 +39,29 @@ export interface ReasoningControl {
   budgetTokens?: number;
 }
 
+/**
+ * A text to continue as it is, not a chat: legacy completions' `prompt`, Ollama's `/api/generate`
+ * prompt with `raw: true`, and fill-in-the-middle's prefix with its `suffix` (both dialects). The
+ * request's `messages` still hold the prompt as one user message, which a target that can only chat
+ * is sent instead (see ProviderCapabilities.rawPrompts and infill).
+ */
+export interface CompletionPrompt {
+  /** The text the answer continues (with a suffix: what comes before the gap). */
+  prompt: string;
+  /**
+   * Fill-in-the-middle: the text after the gap; the answer is what goes between `prompt` and it.
+   * Only a target that can insert takes it (ProviderCapabilities.infill): the others are skipped,
+   * and when none can the request is a 400 naming `suffix`. Never empty (an empty suffix is none).
+   */
+  suffix?: string;
+  /**
+   * The client's field that asked for the raw text (Ollama's `raw`): a target that can send the
+   * prompt only as a chat message names it in x-tandem-warnings. Unset: that chat message is the
+   * documented meaning (legacy completions), and nothing is named.
+   */
+  rawParam?: string;
+}
+
 /** One chat request, whatever API the client spoke. */
 export interface ChatRequest {
   /** The name the client asked for: a target (`provider/model`) or a route. */
@@ -76,6 +99,11 @@ export interface ChatRequest {
    * Default: not asked.
    */
   logprobs?: LogprobsRequest;
+  /**
+   * The prompt as text to continue, when the client sent one (see CompletionPrompt). Default: a
+   * chat, `messages` only.
+   */
+  completion?: CompletionPrompt;
   /** Whether the client wants a stream (for dialects; what the upstream is asked for is ProviderChatRequest.whole). */
   stream: boolean;
   /** How long a local engine keeps the model loaded after this request (Ollama's keep_alive); -1 forever, 0 unload. */

@@ -30,11 +30,12 @@ export interface MessageLocation {
  * A finding in a canonical field outside the conversation that the target is sent too: a tool
  * definition (`tools`: its name, description and every string of its parameter schema, such as a
  * property's description, enum or default), the output schema (`response_format`), or an id or key
- * the client sends its provider (`user`, `prompt_cache_key`, `safety_identifier`).
+ * the client sends its provider (`user`, `prompt_cache_key`, `safety_identifier`), or the text after
+ * a fill-in-the-middle gap (`suffix`, CompletionPrompt.suffix; its prompt is the user message's text).
  */
 export interface SettingLocation {
   source: "setting";
-  field: "tools" | "response_format" | "user" | "prompt_cache_key" | "safety_identifier";
+  field: "tools" | "response_format" | "user" | "prompt_cache_key" | "safety_identifier" | "suffix";
 }
 
 /**
@@ -222,6 +223,8 @@ class RequestScan {
       this.pieces.push({ text: request.promptCacheKey, where: { source: "setting", field: "prompt_cache_key" }, json: false });
     if (request.safetyIdentifier)
       this.pieces.push({ text: request.safetyIdentifier, where: { source: "setting", field: "safety_identifier" }, json: false });
+    const suffix = request.completion?.suffix;
+    if (suffix) this.pieces.push({ text: suffix, where: { source: "setting", field: "suffix" }, json: false });
   }
 
   /**
@@ -343,7 +346,8 @@ export function* requestTexts(request: ChatRequest): Generator<string> {
   }
   if (request.responseFormat?.type === "json_schema")
     forEachSchemaString(request.responseFormat.schema, (text) => settings.push(text));
-  for (const text of [request.user, request.promptCacheKey, request.safetyIdentifier]) if (text) settings.push(text);
+  for (const text of [request.user, request.promptCacheKey, request.safetyIdentifier, request.completion?.suffix])
+    if (text) settings.push(text);
   yield* settings;
   // A same-wire target reads the client's own body, strings the canonical form does not carry included.
   if (request.native !== undefined) {

@@ -202,6 +202,15 @@ export class Redaction {
         schema: this.redactJsonValue(format.schema),
       };
     }
+    // A raw prompt is the user message's text (redacted above) and its fill-in-the-middle suffix.
+    if (copy.completion !== undefined) {
+      const { prompt, suffix } = copy.completion;
+      copy.completion = {
+        ...copy.completion,
+        prompt: this.redactText(prompt),
+        ...(suffix !== undefined && { suffix: this.redactText(suffix) }),
+      };
+    }
     for (const [field, wire] of DROPPED_SETTINGS) {
       const value = copy[field];
       if (value === undefined || !this.holdsValue(value)) continue;

@@ -18,6 +18,7 @@ import {
   reasoningForTarget,
   type StreamEvent,
   takeReady,
+  unsentRawPrompt,
 } from "../core/index.js";
 import { redactNativeBody, requestTextLength } from "../privacy/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
@@ -196,8 +197,9 @@ export class Attempts {
       if (history.messages !== request.messages) request = { ...request, messages: history.messages };
       if (history.dropped > 0) warnings = [...(warnings ?? []), droppedReasoning(history.dropped)];
       // Settings the target's API lacks, or refuses together (Anthropic's thinking and temperature).
-      const unsent = target.provider.unsent?.(request);
-      if (unsent?.length) warnings = [...new Set([...(warnings ?? []), ...unsent])];
+      // And a client's `raw` prompt, to a target that can only chat it.
+      const unsent = [...(target.provider.unsent?.(request) ?? []), ...unsentRawPrompt(request, target.provider.capabilities)];
+      if (unsent.length) warnings = [...new Set([...(warnings ?? []), ...unsent])];
     }
     const deadline = new Deadline(
       context.signal,

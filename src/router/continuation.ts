@@ -27,12 +27,16 @@ export const CONTINUE_INSTRUCTION =
 /**
  * The request that lets another target continue a broken answer: the conversation, the partial
  * answer as the assistant's turn, and a short instruction to go on from there. (Anthropic could take
- * the partial answer as a prefill instead; one form keeps every provider on the same footing.)
+ * the partial answer as a prefill instead; one form keeps every provider on the same footing.) A raw
+ * prompt (CompletionPrompt) is simply longer by the partial answer, its suffix the same: a target
+ * that continues text goes on from there with no instruction to read.
  */
 export function continuationRequest(request: ChatRequest, partial: string): ChatRequest {
   if (partial === "") return request;
+  const completion = request.completion;
   return {
     ...request,
+    ...(completion !== undefined && { completion: { ...completion, prompt: completion.prompt + partial } }),
     messages: [
       ...request.messages,
       { role: "assistant", content: [{ type: "text", text: partial }] },

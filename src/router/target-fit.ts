@@ -12,6 +12,9 @@ import type { Target } from "./catalog.js";
 export function unsuitability(target: Target, request: ChatRequest, count: TokenCounter | undefined): string | undefined {
   const crossing = wireOnlyFor(target, request);
   if (crossing !== undefined) return crossing;
+  if (request.completion?.suffix !== undefined && !fillsInMiddle(target)) {
+    return "cannot fill in the middle; the request has a suffix";
+  }
   const model = target.capabilities;
   if ((target.provider.capabilities?.vision === false || model?.vision === false) && hasImage(request)) {
     return "reads text only; the conversation has an image";
@@ -83,6 +86,24 @@ export function crossesNoWire(
     "invalid_request",
     `Invalid value for '${first.param}': ${first.what} can be sent only to a target that speaks the client's ${native.wire} API as it is, and none of ${targets.map((t) => t.name).join(", ")} does.${privately}`,
     { param: first.param, retryable: false },
+  );
+}
+
+/** Whether a target can be sent a prefix and a suffix to write what goes between (CompletionPrompt.suffix). */
+function fillsInMiddle(target: Target): boolean {
+  return target.provider.capabilities?.infill === true;
+}
+
+/**
+ * The error for a fill-in-the-middle request (CompletionPrompt.suffix) when no target of its plan
+ * can insert: a 400 naming `suffix`, rather than an answer that ignores what follows the gap.
+ */
+export function insertsNowhere(targets: readonly Target[], request: ChatRequest): GatewayError | undefined {
+  if (request.completion?.suffix === undefined || targets.length === 0 || targets.some(fillsInMiddle)) return undefined;
+  return new GatewayError(
+    "invalid_request",
+    `Invalid value for 'suffix': fill-in-the-middle needs a target that can insert (the embedded engine, an Ollama upstream), and none of ${targets.map((t) => t.name).join(", ")} can.`,
+    { param: "suffix", retryable: false },
   );
 }
 

@@ -53,9 +53,13 @@ after(async () => {
   await Promise.all([openai?.close(), anthropic?.close(), ollama?.close()]);
 });
 
-/** What each fake answers: `<prompt>` in pieces of its words (the OpenAI fake reports one token per piece). */
+/**
+ * What each fake answers: `<prompt>` in pieces of its words (the OpenAI fake reports one token per
+ * piece). The prompt is the chat's user message, or an Ollama /api/generate body's raw `prompt`.
+ */
 function promptOf(request: RecordedRequest): string {
-  const body = request.body as { messages?: { content: unknown }[] };
+  const body = request.body as { messages?: { content: unknown }[]; prompt?: unknown };
+  if (typeof body.prompt === "string") return body.prompt;
   const content = body.messages?.at(-1)?.content;
   if (typeof content === "string") return content;
   if (Array.isArray(content)) return (content[0] as { text: string }).text;

@@ -194,12 +194,13 @@ describe("classifyRequest: the fields outside the conversation", () => {
     );
   });
 
-  it("reads the output schema, the end-user id and the cache keys", () => {
+  it("reads the output schema, the end-user id, the cache keys and a fill-in-the-middle suffix", () => {
     for (const [extra, field] of [
       [{ responseFormat: { type: "json_schema", schema: { description: `for ${EMAIL}` } } }, "response_format"],
       [{ user: EMAIL }, "user"],
       [{ promptCacheKey: `k ${CARD}` }, "prompt_cache_key"],
       [{ safetyIdentifier: EMAIL }, "safety_identifier"],
+      [{ completion: { prompt: "send_to(", suffix: `)  # ${EMAIL}` } }, "suffix"],
     ] as const) {
       const found = classifyRequest(plain(extra as Partial<ChatRequest>));
       assert.equal(found.level, "private", field);

@@ -48,6 +48,13 @@ describe("continuationRequest and continuedUsage", () => {
     assert.equal(continuationRequest(request, ""), request, "nothing to go on from: the request as it was");
   });
 
+  it("makes a raw prompt longer by the partial answer, its suffix kept (a text continuer needs no instruction)", () => {
+    const request = { ...chatRequest(), completion: { prompt: "def add(a, b):\n    ", suffix: "\nprint(add(1, 2))" } };
+    const next = continuationRequest(request, "return a");
+    assert.deepEqual(next.completion, { prompt: "def add(a, b):\n    return a", suffix: "\nprint(add(1, 2))" });
+    assert.equal(next.messages.at(-1)?.role, "user", "a target that can only chat is still told to go on");
+  });
+
   it("reports the original input and the output of both parts", () => {
     assert.deepEqual(continuedUsage({ inputTokens: 50, outputTokens: 4 }, 10, 3), {
       type: "usage",

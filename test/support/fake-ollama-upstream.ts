@@ -5,6 +5,8 @@
  * nanoseconds on the final object, /api/embed, /api/tags, /api/version, and errors as Ollama sends
  * them: `{"error": "..."}` with a status, or an error line inside a 200 stream. Asked `logprobs`
  * (Ollama 0.12.11+), each text line carries its token's, and a whole answer all of them.
+ * /api/generate answers the same script as /api/chat, in generate's shape (`response` and a
+ * top-level `thinking` in place of `message`; the final line with `context`).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -114,7 +116,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
 
     if (route === "GET /api/version") return sendJson(res, 200, { version: FAKE_OLLAMA_VERSION });
     if (route === "GET /api/tags") return sendJson(res, 200, { models: models.map(tagsEntry) });
-    if (route !== "POST /api/chat" && route !== "POST /api/embed") {
+    if (route !== "POST /api/chat" && route !== "POST /api/generate" && route !== "POST /api/embed") {
       res.writeHead(404, { "content-type": "text/plain" });
       res.end("404 page not found");
       return;
@@ -139,6 +141,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     // As Ollama 0.12.11+: asked for logprobs, each line carries its tokens' (here one token per text chunk).
     const logprobs =
       request.logprobs === true ? { top: typeof request.top_logprobs === "number" ? request.top_logprobs : 0 } : undefined;
+    if (route === "POST /api/generate") GENERATE.add(res);
     await chat(res, request.model, request.stream !== false, script(recorded), logprobs);
   }
 
@@ -333,15 +336,31 @@ function startStream(res: ServerResponse): void {
   res.writeHead(200, { "content-type": "application/x-ndjson" });
 }
 
+/** The answers to /api/generate: their lines are written in generate's shape (see generateShape). */
+const GENERATE = new WeakSet<ServerResponse>();
+
+/** An /api/chat line as /api/generate writes it: `response` and `thinking` for `message`, `context` on the final line. */
+function generateShape(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || !("message" in value)) return value;
+  const { message, ...rest } = value as { message: { content?: string; thinking?: string }; done?: boolean };
+  return {
+    ...rest,
+    response: message.content ?? "",
+    ...(message.thinking !== undefined && { thinking: message.thinking }),
+    ...(rest.done === true && { context: [1, 2, 3] }),
+  };
+}
+
 function writeLine(res: ServerResponse, value: unknown): Promise<void> {
+  const line = GENERATE.has(res) ? generateShape(value) : value;
   return new Promise((resolve) => {
-    res.write(JSON.stringify(value) + "\n", () => resolve());
+    res.write(JSON.stringify(line) + "\n", () => resolve());
   });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
-  res.end(JSON.stringify(body));
+  res.end(JSON.stringify(GENERATE.has(res) && status === 200 ? generateShape(body) : body));
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -11,6 +11,10 @@ const CARRIED = new Set([
   "model",
   "messages",
   "prompt",
+  // The embedded engine continues a raw prompt and fills in the middle; a target that cannot names
+  // `raw` or is skipped for the suffix (core/request.ts CompletionPrompt).
+  "suffix",
+  "raw",
   "system",
   "tools",
   "format",

@@ -116,17 +116,18 @@ export const ollamaGenerateRequestSchema = z.object({
   /** Required: absent, null or "" is Ollama's 400 `model is required` (see requiredModel). */
   model: z.string().nullish(),
   prompt: z.string().nullish(),
+  /** Fill-in-the-middle: the text after the gap (CompletionPrompt.suffix); "" is none. */
   suffix: z.string().nullish(),
   system: z.string().nullish(),
   images: z.array(z.string()).nullish(),
   format,
   options: ollamaOptionsSchema,
   stream: z.boolean().nullish(),
-  /** Accepted and ignored: remote targets apply their own chat template. */
+  /** The prompt untemplated (CompletionPrompt): continued as text where the target can, else chatted (named). */
   raw: z.boolean().nullish(),
-  /** Accepted and ignored, as `raw`. */
+  /** For an Ollama upstream only (in the client's body): other targets apply their own chat template. */
   template: z.string().nullish(),
-  /** Accepted and ignored: token contexts only mean something to the engine that made them. */
+  /** For an Ollama upstream only: token contexts only mean something to the engine that made them. */
   context: z.array(z.number()).nullish(),
   keep_alive: keepAlive,
   think,

@@ -1,5 +1,5 @@
 import { decodeCl100kTokens } from "../../context/decode-cl100k-tokens.js";
-import { type ChatRequest, GatewayError } from "../../core/index.js";
+import { type ChatRequest, type CompletionPrompt, GatewayError } from "../../core/index.js";
 import { type CompletionRequestBody, completionRequestSchema } from "./completions-api.js";
 import { copySamplingSettings } from "./parse-chat-completion-request.js";
 import { parseOpenAIBody } from "./parse-openai-body.js";
@@ -31,15 +31,17 @@ export interface ParsedCompletionRequest {
 }
 
 /**
- * Validates a legacy completions body and maps it to canonical chat requests, one per prompt, with
- * one user message whose text is the prompt (token ids read as cl100k_base). Several prompts (an
- * array of strings or of token-id arrays), `n` and `best_of` are the route's to fan out. What a chat
- * model cannot honour (`suffix`, and `echo` with `logprobs`, which would need the prompt's own
- * tokens' logprobs) is rejected with a 400 naming the field rather than silently ignored, because
- * each changes what the answer means. `echo` alone puts the prompt before the answer, as OpenAI
- * does. `logprobs: N` asks for the answer's tokens with N alternatives each (chat completions'
- * `logprobs` and `top_logprobs`), named by the client's field when the target cannot report them.
- * `best_of` above `n` asks every target for logprobs too, which rank the candidates.
+ * Validates a legacy completions body and maps it to canonical requests, one per prompt, whose
+ * prompt is text to continue (CompletionPrompt, with the `suffix` to fill in up to when one is
+ * sent) and, for a target that can only chat, one user message whose text is the prompt (token ids
+ * read as cl100k_base). Several prompts (an array of strings or of token-id arrays), `n` and
+ * `best_of` are the route's to fan out. A suffix goes only where a target can insert (the router
+ * refuses it naming `suffix` when none of the route can). `echo` with `logprobs`, which would need
+ * the prompt's own tokens' logprobs, is rejected with a 400 naming the field rather than silently
+ * ignored. `echo` alone puts the prompt before the answer, as OpenAI does. `logprobs: N` asks for
+ * the answer's tokens with N alternatives each (chat completions' `logprobs` and `top_logprobs`),
+ * named by the client's field when the target cannot report them. `best_of` above `n` asks every
+ * target for logprobs too, which rank the candidates.
  */
 export async function parseCompletionRequest(body: unknown): Promise<ParsedCompletionRequest> {
   const wire = parseOpenAIBody(completionRequestSchema, body);
@@ -63,11 +65,13 @@ export async function parseCompletionRequest(body: unknown): Promise<ParsedCompl
   }
   if (wire.echo === true && wire.logprobs != null)
     unsupported("echo", "tandem cannot give the prompt's own token logprobs; send echo or logprobs, not both.");
-  if (wire.suffix != null && wire.suffix !== "") unsupported("suffix", "tandem does not support suffix (insertion).");
+  // An empty suffix is none (what follows the gap is nothing).
+  const suffix = wire.suffix == null || wire.suffix === "" ? undefined : wire.suffix;
 
   const chat: ChatRequest = {
     model: wire.model,
     messages: promptMessages(prompts[0] as string),
+    completion: completionPrompt(prompts[0] as string, suffix),
     maxTokens: wire.max_tokens ?? DEFAULT_COMPLETION_MAX_TOKENS,
     stream: wire.stream === true,
   };
@@ -88,9 +92,13 @@ export async function parseCompletionRequest(body: unknown): Promise<ParsedCompl
   };
 }
 
-/** One prompt's request: the parsed one with that prompt as its message. */
+/** One prompt's request: the parsed one with that prompt as its message and its text to continue. */
 export function forPrompt(chat: ChatRequest, prompt: string): ChatRequest {
-  return { ...chat, messages: promptMessages(prompt) };
+  return { ...chat, messages: promptMessages(prompt), completion: completionPrompt(prompt, chat.completion?.suffix) };
+}
+
+function completionPrompt(prompt: string, suffix: string | undefined): CompletionPrompt {
+  return suffix === undefined ? { prompt } : { prompt, suffix };
 }
 
 function promptMessages(prompt: string): ChatRequest["messages"] {

@@ -554,7 +554,13 @@ export class EngineProcess {
     // An engine that has answered a chat is sound again: the next crash starts the backoff afresh.
     if (message.op === "result" && pending.op === "chat") this.#crashes = 0;
     if (message.op === "result") pending.resolve(message.value);
-    else pending.reject(new GatewayError(message.code, message.message, { retryable: message.retryable }));
+    else
+      pending.reject(
+        new GatewayError(message.code, message.message, {
+          retryable: message.retryable,
+          ...(message.param !== undefined && { param: message.param }),
+        }),
+      );
   }
 
   /**

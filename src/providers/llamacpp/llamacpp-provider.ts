@@ -119,8 +119,12 @@ interface Loaded {
  */
 export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalEngine {
   readonly kind = "llamacpp" as const;
-  /** The engine reads text only (no multimodal projector is loaded). */
-  readonly capabilities = { vision: false };
+  /**
+   * The engine reads text only (no multimodal projector is loaded). It continues a raw prompt without
+   * the chat template, and fills in the middle with a model's FIM tokens (a model without them
+   * refuses a suffix with a 400).
+   */
+  readonly capabilities = { vision: false, rawPrompts: true, infill: true };
   readonly id: string;
   readonly #engine: EngineProcess;
   /** The slot queues, loads held and loads under way, each by instanceKey (one load of one model). */
@@ -692,7 +696,12 @@ function withTarget(err: unknown, target: string): GatewayError {
   if (err instanceof GatewayError) {
     return err.target
       ? err
-      : new GatewayError(err.code, err.message, { target, retryable: err.retryable, retryAfterMs: err.retryAfterMs });
+      : new GatewayError(err.code, err.message, {
+          target,
+          retryable: err.retryable,
+          retryAfterMs: err.retryAfterMs,
+          param: err.param,
+        });
   }
   return new GatewayError("upstream_error", `${target}: ${(err as Error)?.message ?? String(err)}`, { target });
 }

@@ -1,6 +1,12 @@
-import { type ChatRequest, openAISettings, type ProviderChatRequest, unreadFiles } from "../../core/index.js";
+import {
+  type ChatRequest,
+  type CompletionPrompt,
+  openAISettings,
+  type ProviderChatRequest,
+  unreadFiles,
+} from "../../core/index.js";
 import { convertToOllamaMessages } from "./convert-to-ollama-messages.js";
-import type { OllamaChatBody } from "./ollama-api.js";
+import type { OllamaChatBody, OllamaGenerateBody } from "./ollama-api.js";
 
 /** What convertToOllamaChatRequest leaves out of a request, or cannot enforce (see ChatProvider.unsent). */
 export function ollamaUnsent(request: ChatRequest): string[] {
@@ -39,6 +45,33 @@ export function convertToOllamaChatRequest(request: ProviderChatRequest): Ollama
     }));
   }
 
+  Object.assign(body, ollamaSettings(request));
+  return body;
+}
+
+/**
+ * Canonical request with a raw prompt (ChatRequest.completion) -> POST /api/generate body: the
+ * prompt continued as it is (`raw: true`), or with a suffix, filled in the middle by the model's own
+ * template (`raw: false`, as Ollama needs it to apply its FIM template; a system prompt goes with it).
+ * The settings are those of convertToOllamaChatRequest; generate has no tools.
+ */
+export function convertToOllamaGenerateRequest(
+  request: ProviderChatRequest & { completion: CompletionPrompt },
+): OllamaGenerateBody {
+  const { prompt, suffix } = request.completion;
+  const system = request.messages[0]?.role === "system" ? request.messages[0].content : undefined;
+  return {
+    model: request.upstreamModel,
+    prompt,
+    ...(suffix === undefined ? { raw: true } : { suffix, raw: false, ...(system && { system }) }),
+    stream: !request.whole,
+    ...ollamaSettings(request),
+  };
+}
+
+/** The settings /api/chat and /api/generate share: format, think, logprobs, options. */
+function ollamaSettings(request: ProviderChatRequest): Omit<OllamaGenerateBody, "model" | "prompt" | "stream"> {
+  const body: Omit<OllamaGenerateBody, "model" | "prompt" | "stream"> = {};
   const format = request.responseFormat;
   if (format?.type === "json") body.format = "json";
   else if (format?.type === "json_schema") body.format = format.schema;
@@ -57,7 +90,7 @@ export function convertToOllamaChatRequest(request: ProviderChatRequest): Ollama
     if (request.logprobs.topLogprobs) body.top_logprobs = request.logprobs.topLogprobs;
   }
 
-  const options: NonNullable<OllamaChatBody["options"]> = {};
+  const options: NonNullable<OllamaGenerateBody["options"]> = {};
   if (request.temperature !== undefined) options.temperature = request.temperature;
   if (request.topP !== undefined) options.top_p = request.topP;
   if (request.topK !== undefined) options.top_k = request.topK;

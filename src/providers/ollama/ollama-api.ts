@@ -46,6 +46,18 @@ export interface OllamaChatBody {
   stream: boolean;
 }
 
+/** A POST /api/generate body tandem builds (for a raw prompt, see convertToOllamaGenerateRequest). */
+export interface OllamaGenerateBody extends Pick<OllamaChatBody, "format" | "think" | "logprobs" | "top_logprobs" | "options"> {
+  model: string;
+  prompt: string;
+  /** Fill-in-the-middle: the text after the gap. */
+  suffix?: string;
+  /** Whether the prompt goes to the model untemplated. */
+  raw?: boolean;
+  system?: string;
+  stream: boolean;
+}
+
 const toolCallSchema = z.object({
   id: z.string().nullish(),
   function: z.object({

@@ -9,10 +9,10 @@ import {
 } from "../../core/index.js";
 import { bearerHeaders, readNdjsonBatches, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
 import type { ChatProvider, EmbeddingProvider, ModelInfo, RemoteProviderOptions } from "../provider.js";
-import { convertToOllamaChatRequest, ollamaUnsent } from "./convert-to-ollama-chat-request.js";
+import { convertToOllamaChatRequest, convertToOllamaGenerateRequest, ollamaUnsent } from "./convert-to-ollama-chat-request.js";
 import { mapOllamaErrorResponse } from "./map-ollama-error.js";
 import { ollamaEmbedResponseSchema, ollamaTagsResponseSchema } from "./ollama-api.js";
-import { parseOllamaChatLines, parseOllamaChatStream } from "./parse-ollama-chat-stream.js";
+import { asOllamaChatLine, parseOllamaChatLines, parseOllamaChatStream } from "./parse-ollama-chat-stream.js";
 import { nativeOllamaBody, OLLAMA_NATIVE_PATHS, ollamaNative, tapOllamaLines, tapOllamaWhole } from "./tap-ollama.js";
 
 /**
@@ -25,7 +25,13 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
   readonly id: string;
   readonly kind = "ollama" as const;
   readonly answersWhole = true;
-  readonly capabilities = { wires: ["ollama-chat", "ollama-generate"] as const, reasoningHistory: "text" as const };
+  /** A raw prompt and fill-in-the-middle go to /api/generate (the model's own FIM template). */
+  readonly capabilities = {
+    wires: ["ollama-chat", "ollama-generate"] as const,
+    reasoningHistory: "text" as const,
+    rawPrompts: true,
+    infill: true,
+  };
   readonly #client: UpstreamClient;
   readonly #options: RemoteProviderOptions;
 
@@ -52,9 +58,14 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
     const target = `${this.id}/${request.upstreamModel}`;
     // Same wire: the client's own /api/chat or /api/generate body, to the same path (see tap-ollama.ts).
     const native = ollamaNative(request.native);
+    // A raw prompt (with or without a suffix) is continued by /api/generate, not chatted.
+    const completion = request.completion;
+    const path = completion === undefined ? "chat" : "generate";
     const body = native
       ? nativeOllamaBody(native, request.upstreamModel, request.whole === true)
-      : convertToOllamaChatRequest(request);
+      : completion === undefined
+        ? convertToOllamaChatRequest(request)
+        : convertToOllamaGenerateRequest({ ...request, completion });
     const init = { ...upstreamInit(request, signal, body), headers: await this.#headers(request.apiKey) };
     if (native) {
       const path = OLLAMA_NATIVE_PATHS[native.wire];
@@ -66,11 +77,12 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
       );
     }
     if (request.whole) {
-      return parseOllamaChatLines([await this.#client.json("POST", "/api/chat", { ...init, target })], target);
+      const answer = await this.#client.json("POST", `/api/${path}`, { ...init, target });
+      return parseOllamaChatLines([path === "generate" ? asOllamaChatLine(answer) : answer], target);
     }
-    const res = await this.#client.send("POST", "/api/chat", init);
+    const res = await this.#client.send("POST", `/api/${path}`, init);
     const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
-    return relayUpstreamStream(res, signal, target, (stream) => parseOllamaChatStream(stream, target, lines));
+    return relayUpstreamStream(res, signal, target, (stream) => parseOllamaChatStream(stream, target, lines, path));
   }
 
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {

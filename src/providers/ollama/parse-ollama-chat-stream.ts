@@ -18,21 +18,31 @@ export function parseOllamaChatStream(
   body: AsyncIterable<Buffer | string>,
   target: string,
   lines: LineReaderOptions = { target },
+  /** `generate`: the stream is /api/generate's, whose lines carry `response` rather than `message`. */
+  path: "chat" | "generate" = "chat",
 ): AsyncIterableIterator<StreamEvent> {
   const answer = new OllamaAnswer(target);
+  const read = path === "generate" ? asOllamaChatLine : (value: unknown) => value;
   // A network read's lines become their events at once, served from one queue (expandBatches): an
   // event costs one resolved promise, not the microtasks of an async generator's yield.
   return expandBatches<string[], StreamEvent>(
     readNdjsonBatches(body, lines),
     (batch, out) => {
       for (const text of batch) {
-        answer.line(JSON.parse(text), out);
+        answer.line(read(JSON.parse(text)), out);
         if (answer.done) return true;
       }
       return undefined;
     },
     () => answer.end(),
   );
+}
+
+/** A /api/generate line read as the /api/chat line it would be, so one reader serves both. */
+export function asOllamaChatLine(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || "message" in value) return value;
+  const line = value as { response?: unknown };
+  return typeof line.response === "string" ? { ...line, message: { role: "assistant", content: line.response } } : value;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { expandBatches, type NativeRequest, type StreamEvent } from "../../core/index.js";
 import { editedNativeBody, type JsonText } from "../http/index.js";
-import { OllamaAnswer, parseOllamaChatLines } from "./parse-ollama-chat-stream.js";
+import { asOllamaChatLine, OllamaAnswer, parseOllamaChatLines } from "./parse-ollama-chat-stream.js";
 
 /** The upstream path for each Ollama wire a client's own body can be sent on. */
 export const OLLAMA_NATIVE_PATHS = { "ollama-chat": "/api/chat", "ollama-generate": "/api/generate" } as const;
@@ -32,13 +32,6 @@ export function nativeOllamaBody(
   );
 }
 
-/** A /api/generate line read as the /api/chat line it would be, so one reader serves both. */
-function asChatLine(value: unknown): unknown {
-  if (typeof value !== "object" || value === null || "message" in value) return value;
-  const line = value as { response?: unknown };
-  return typeof line.response === "string" ? { ...line, message: { role: "assistant", content: line.response } } : value;
-}
-
 /**
  * As parseOllamaChatStream (for /api/generate too), and each upstream line also as a `frame`, after
  * the events read from it. The `done` line, which carries the finish, is held until after the
@@ -57,7 +50,7 @@ export function tapOllamaLines(
     (batch, out) => {
       for (const text of batch) {
         const value = JSON.parse(text) as unknown;
-        answer.line(wire === "ollama-generate" ? asChatLine(value) : value, out);
+        answer.line(wire === "ollama-generate" ? asOllamaChatLine(value) : value, out);
         // With the line as parsed: the dialect reads it rather than parsing it again (it is shared: read only).
         out.push({ type: "frame", data: text, json: value });
         if (answer.done) return true;
@@ -70,7 +63,7 @@ export function tapOllamaLines(
 
 /** As parseOllamaChatLines for one whole answer, then that answer as one `frame` (every field). */
 export function tapOllamaWhole(json: unknown, target: string, wire: OllamaNativeWire): StreamEvent[] {
-  const events = parseOllamaChatLines([wire === "ollama-generate" ? asChatLine(json) : json], target);
+  const events = parseOllamaChatLines([wire === "ollama-generate" ? asOllamaChatLine(json) : json], target);
   events.push({ type: "frame", data: JSON.stringify(json), whole: true, json });
   return events;
 }

@@ -442,9 +442,10 @@ describe("POST /api/generate", () => {
     ]);
   });
 
-  it("streams `response` chunks; template and context (or raw, which Ollama takes alone) are accepted and ignored", async () => {
+  it("streams `response` chunks; raw makes the prompt a raw completion, template and context are accepted", async () => {
     const raw = await ollama.generate({ model: "fake/model-1", prompt: "Hi", raw: true, stream: false });
     assert.equal(raw.response, "Hello there, friend!");
+    assert.deepEqual(lastChat().completion, { prompt: "Hi", rawParam: "raw" });
     const parts = await ollama.generate({
       model: "fake/model-1",
       prompt: "Hi",
@@ -466,10 +467,14 @@ describe("POST /api/generate", () => {
     assert.equal(user.content[1]?.type, "image");
   });
 
-  it("refuses a suffix and answers an empty prompt with the load response", async () => {
-    const suffix = await responseError(() => ollama.generate({ model: "fake/model-1", prompt: "def f(", suffix: "return x" }));
-    assert.equal(suffix.status, 400);
-    assert.match(suffix.message, /suffix/);
+  it("passes a suffix on as fill-in-the-middle (the route decides who can insert) and answers an empty prompt with the load response", async () => {
+    await ollama.generate({ model: "fake/model-1", prompt: "def f(", suffix: "return x" });
+    assert.deepEqual(lastChat().completion, { prompt: "def f(", suffix: "return x" });
+    assert.deepEqual(lastChat().messages, [{ role: "user", content: [{ type: "text", text: "def f(" }] }]);
+    // An empty suffix is none, as Ollama reads it: a plain generate.
+    await ollama.generate({ model: "fake/model-1", prompt: "Hi", suffix: "" });
+    assert.equal(lastChat().completion, undefined);
+    gateway.chats.length = 0;
 
     const load = await ollama.generate({ model: "fake/model-1", prompt: "" });
     assert.equal(load.done_reason, "load");

@@ -39,12 +39,20 @@ describe("POST /v1/completions", () => {
     assert.deepEqual(app.gateway.chatRequests[0], {
       model: "auto",
       messages: [{ role: "user", content: [{ type: "text", text: "Once" }] }],
+      completion: { prompt: "Once" },
       maxTokens: 16,
       stream: false,
       temperature: 0.2,
       stop: ["\n"],
       seed: 3,
     });
+  });
+
+  it("passes a suffix on as fill-in-the-middle, and takes an empty one for none", async () => {
+    await client.completions.create({ model: "auto", prompt: "def f(", suffix: "    return x\n" });
+    assert.deepEqual(app.gateway.chatRequests[0]?.completion, { prompt: "def f(", suffix: "    return x\n" });
+    await client.completions.create({ model: "auto", prompt: "def f(", suffix: "" });
+    assert.deepEqual(app.gateway.chatRequests[1]?.completion, { prompt: "def f(" });
   });
 
   it("accepts a prompt array of exactly one string and an explicit max_tokens", async () => {
@@ -226,7 +234,6 @@ describe("POST /v1/completions", () => {
     ["best_of above n, streamed", { model: "auto", prompt: "x", best_of: 3, stream: true }, "best_of"],
     ["no prompt", { model: "auto" }, "prompt"],
     ["echo with logprobs", { model: "auto", prompt: "x", echo: true, logprobs: 1 }, "echo"],
-    ["suffix", { model: "auto", prompt: "x", suffix: "end" }, "suffix"],
     ["logprobs above 5", { model: "auto", prompt: "x", logprobs: 6 }, "logprobs"],
     ["best_of above 20", { model: "auto", prompt: "x", best_of: 21 }, "best_of"],
     ["n above 128", { model: "auto", prompt: "x", n: 129 }, "n"],

@@ -13,6 +13,7 @@ export {
   type BigramModelOptions,
   type ChatFamily,
   EOS,
+  FIM,
   longAnswerPieces,
   type PresetOptions,
   pyJsonDumps,

@@ -311,8 +311,19 @@ export interface BigramMachine {
   afterMarker?: { readonly marker: string; readonly start: readonly TokenRef[] };
 }
 
+/** Qwen2.5-Coder's fill-in-the-middle tokens (prefix, suffix, middle: its PSM order). */
+export const FIM = { prefix: "<|fim_prefix|>", suffix: "<|fim_suffix|>", middle: "<|fim_middle|>" } as const;
+
+const FIM_TOKENS: SpecialTokenDef[] = [FIM.prefix, FIM.suffix, FIM.middle].map((text) => ({ text, type: TOKEN_TYPE.CONTROL }));
+
 export interface BigramModelOptions {
   family?: ChatFamily;
+  /**
+   * Give the vocabulary Qwen2.5-Coder's fill-in-the-middle tokens (FIM), CONTROL tokens named by
+   * `tokenizer.ggml.fim_{pre,suf,mid}_token_id`, so llama.cpp can infill with the model. A machine
+   * may name them (`{ from: FIM.middle, to: [...] }`: the answer to an infill). Default false.
+   */
+  fimTokens?: boolean;
   /** Jinja chat template for tokenizer.chat_template; default: the family's; null: none. */
   chatTemplate?: string | null;
   /** general.name; default: the family's (it mentions the family, which node-llama-cpp looks at). */
@@ -474,7 +485,9 @@ export interface BuiltModel {
 
 export function buildBigramModel(machine: BigramMachine, options: BigramModelOptions): BuiltModel {
   const familyName = options.family ?? "qwen2.5";
-  const family = FAMILIES[familyName];
+  const family = options.fimTokens
+    ? { ...FAMILIES[familyName], specials: [...FAMILIES[familyName].specials, ...FIM_TOKENS] }
+    : FAMILIES[familyName];
   const vocab = buildVocab(family, collectPieces(machine), options.wordTokens ?? true);
   const nVocab = vocab.tokens.length;
 
@@ -600,6 +613,13 @@ export function buildBigramModel(machine: BigramMachine, options: BigramModelOpt
     ...(family.pad === undefined
       ? []
       : [["tokenizer.ggml.padding_token_id", gguf.u32(id(family.pad))] as [string, GgufMetadataInput]]),
+    ...(options.fimTokens
+      ? ([
+          ["tokenizer.ggml.fim_pre_token_id", gguf.u32(vocab.idOf(FIM.prefix))],
+          ["tokenizer.ggml.fim_suf_token_id", gguf.u32(vocab.idOf(FIM.suffix))],
+          ["tokenizer.ggml.fim_mid_token_id", gguf.u32(vocab.idOf(FIM.middle))],
+        ] as Array<[string, GgufMetadataInput]>)
+      : []),
     ["tokenizer.ggml.add_bos_token", family.addBos],
     ["tokenizer.ggml.add_eos_token", false],
     ["tokenizer.ggml.add_space_prefix", false],

@@ -9,6 +9,7 @@ import { GatewayError, type StreamEvent } from "../../../core/index.js";
 import type { ChildMessage, EngineOptions, ParentMessage } from "../engine-protocol.js";
 import { useBinaryPackagesFrom } from "./binary-packages-hook.js";
 import { generateChat } from "./generate-chat.js";
+import { generateCompletion } from "./generate-completion.js";
 import { memoryNeeds } from "./memory-fit.js";
 import { ModelHost } from "./model-host.js";
 import { engineMemory, startLlama } from "./select-backend.js";
@@ -130,7 +131,12 @@ async function handle(message: ParentMessage): Promise<void> {
       running.set(message.id, controller);
       try {
         const loaded = await host.get(message.model);
-        await generateChat(loaded, message.request, controller.signal, (event) => sendEvent(message.id, event));
+        const request = message.request;
+        const emit = (event: StreamEvent) => sendEvent(message.id, event);
+        // A raw prompt (and fill-in-the-middle) is continued as text, without the chat template.
+        if (request.completion !== undefined)
+          await generateCompletion(loaded, { ...request, completion: request.completion }, controller.signal, emit);
+        else await generateChat(loaded, request, controller.signal, emit);
         send({ op: "result", id: message.id });
       } finally {
         running.delete(message.id);
@@ -142,7 +148,7 @@ async function handle(message: ParentMessage): Promise<void> {
 
 function fail(id: number, err: unknown): void {
   if (err instanceof GatewayError) {
-    send({ op: "error", id, code: err.code, message: err.message, retryable: err.retryable });
+    send({ op: "error", id, code: err.code, message: err.message, retryable: err.retryable, param: err.param });
   } else {
     send({ op: "error", id, code: "upstream_error", message: `local engine: ${(err as Error)?.message ?? String(err)}` });
   }

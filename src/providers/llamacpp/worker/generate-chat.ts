@@ -26,7 +26,7 @@ import { toGbnfSchema } from "./to-gbnf-schema.js";
 import { TokenLogprobs } from "./token-logprobs.js";
 
 /** Sampling defaults when the client sets none: llama.cpp's and Ollama's own. */
-const DEFAULT_TEMPERATURE = 0.8;
+export const DEFAULT_TEMPERATURE = 0.8;
 
 /**
  * Runs one chat request on a loaded model and reports it as canonical stream events: `start`, text
@@ -181,7 +181,7 @@ function withoutLeadingBlanks(tokens: TokenLogprob[]): TokenLogprob[] {
   return first < 0 ? [] : tokens.slice(first);
 }
 
-function overflowError(overflowed: "prompt" | "answer", size: number, target: string): GatewayError {
+export function overflowError(overflowed: "prompt" | "answer", size: number, target: string): GatewayError {
   return new GatewayError(
     "context_length_exceeded",
     overflowed === "prompt"
@@ -261,7 +261,7 @@ async function forcedCallGrammar(loaded: LoadedModel, tools: readonly ToolDefini
   }
 }
 
-async function grammarFor(loaded: LoadedModel, request: ProviderChatRequest): Promise<LlamaGrammar | undefined> {
+export async function grammarFor(loaded: LoadedModel, request: ProviderChatRequest): Promise<LlamaGrammar | undefined> {
   const format = request.responseFormat;
   if (!format || format.type === "text") return undefined;
   const llama = loaded.model.llama;
@@ -275,14 +275,14 @@ async function grammarFor(loaded: LoadedModel, request: ProviderChatRequest): Pr
   }
 }
 
-function finishOf(stopReason: string, calledTools: boolean): { reason: FinishReason; raw: string } {
+export function finishOf(stopReason: string, calledTools: boolean): { reason: FinishReason; raw: string } {
   if (calledTools || stopReason === "functionCalls") return { reason: "tool_calls", raw: stopReason };
   if (stopReason === "maxTokens") return { reason: "length", raw: stopReason };
   return { reason: "stop", raw: stopReason };
 }
 
 /** node-llama-cpp's errors are plain Errors; the context-window one is the only one a client can fix. */
-function mapError(err: Error, target: string): GatewayError {
+export function mapError(err: Error, target: string): GatewayError {
   const message = err.message ?? String(err);
   if (/context size|does not fit|too long|context shift/i.test(message)) {
     return new GatewayError("context_length_exceeded", `The conversation does not fit ${target}'s context window: ${message}`, {
