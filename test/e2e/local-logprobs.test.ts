@@ -75,6 +75,16 @@ function assertTokens(tokens: readonly Token[], top: number, greedy: boolean, ma
   }
 }
 
+/** The tokens with their logprobs rounded to 4 decimals, to compare two evaluations of the same text. */
+function roundedLogprobs(tokens: readonly Token[]): Token[] {
+  const round = (n: number) => Math.round(n * 1e4) / 1e4;
+  return tokens.map((t) => ({
+    ...t,
+    logprob: round(t.logprob),
+    top_logprobs: t.top_logprobs.map((alt) => ({ ...alt, logprob: round(alt.logprob) })),
+  }));
+}
+
 /** The tokens' bytes, joined: the answer's UTF-8. */
 function joinedBytes(tokens: readonly Token[]): string {
   return Buffer.from(tokens.flatMap((t) => t.bytes ?? [])).toString("utf8");
@@ -237,7 +247,9 @@ describe("token logprobs from the local engine", () => {
     }
     assertTokens(streamed, 2, true);
     assert.equal(text, whole.message.content);
-    assert.deepEqual(streamed, tokens);
+    // The same tokens, with the same logprobs but for float rounding: the second request may reuse the
+    // first's evaluated prompt (the engine's prefix cache), and llama.cpp's sums then run in another order.
+    assert.deepEqual(roundedLogprobs(streamed), roundedLogprobs(tokens));
   });
 
   it("Responses with include message.output_text.logprobs and top_logprobs", async () => {
