@@ -456,7 +456,10 @@ export class EngineProcess {
       // continues with another's token: seen about once per 1,000 answers with 4 parallel sequences).
       // llama.cpp computes on its own threads (`threads`); this only queues the engine's native calls,
       // at the cost of a model load holding up generation on another model while it runs.
-      env: { ...process.env, UV_THREADPOOL_SIZE: "1" },
+      // GGML_NO_BACKTRACE: on a native abort, ggml would otherwise attach gdb (where it is installed)
+      // to print a backtrace, which stops the engine for seconds: the liveness check then takes the
+      // crash for a freeze, and retries a model that will only crash it again.
+      env: { ...process.env, UV_THREADPOOL_SIZE: "1", GGML_NO_BACKTRACE: "1" },
       serialization: "advanced",
       stdio: ["ignore", "ignore", "pipe", "ipc"],
     });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { copyFile, mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -199,6 +199,11 @@ describe("llamacpp provider on the real engine", () => {
     await collectChat(provider.chat(request({ maxTokens: 1 }), new AbortController().signal)); // an engine runs
     const pid = provider.engine.pid;
     assert.ok(pid);
+    // Without it, ggml attaches gdb (where installed) to print a backtrace before aborting: seconds in
+    // which the engine answers no liveness check, so a loaded machine took the crash for a freeze.
+    const environ = await readFile(`/proc/${pid}/environ`, "utf8").catch(() => undefined);
+    if (environ !== undefined)
+      assert.ok(environ.split("\0").includes("GGML_NO_BACKTRACE=1"), "the engine runs without ggml's gdb backtrace");
     const first = await failure(collectChat(provider.chat(request({ upstreamModel: "aborts" }), new AbortController().signal)));
     assert.equal(first.code, "unavailable");
     assert.equal(first.retryable, false, `retrying would only crash the engine again (${first.message})`);
