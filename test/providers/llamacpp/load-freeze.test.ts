@@ -208,7 +208,9 @@ describe("llamacpp engine: the hang check after a cancel", () => {
       threads: 1,
       onLog: (line) => logs.push(line),
       models: {
-        stories: { path: STORIES, contextSize: 256 },
+        // A long answer's window: at about 1 ms a token, 256 filled up (the answer ended as `length`)
+        // before a loaded machine's other load reached the gate, and there was nothing left to cancel.
+        stories: { path: STORIES, contextSize: 1024 },
         tiny: { path: RANDOM, contextSize: 256 },
       },
     });
