@@ -260,3 +260,41 @@ describe("raw prompts on the embedded engine", () => {
     );
   });
 });
+
+describe("a chat's usage on the embedded engine", () => {
+  /** The chat's prompt as the model's template writes it, in tokens: the ground truth of the prompt count. */
+  function templated(text: string): Token[] {
+    const state = plain.chatWrapper.generateContextState({
+      chatHistory: [
+        { type: "user", text },
+        { type: "model", response: [] },
+      ],
+    });
+    return state.contextText.tokenize(plain.model.tokenizer);
+  }
+
+  async function chat(text: string, maxTokens?: number): Promise<StreamEvent[]> {
+    const { completion: _, ...req } = request({ prompt: text }, maxTokens === undefined ? {} : { maxTokens });
+    const events: StreamEvent[] = [];
+    await generateChat(plain, req, new AbortController().signal, (e) => events.push(e));
+    return events;
+  }
+
+  // The last token sampled (the end of text, or the one at the limit) is never evaluated: the prompt
+  // used to be counted one token short (what the sequence holds less every token sampled).
+  it("counts the templated prompt exactly, whether the answer ends at the end of text or at max_tokens", async () => {
+    const prompt = templated("Tell me a story");
+    const ended = await chat("Tell me a story");
+    assert.equal(textOf(ended), OTHER);
+    assert.equal(finishOf(ended)?.type === "finish" && finishOf(ended)?.raw, "eogToken");
+    assert.deepEqual(evaluated(prompt.length), prompt, "the template as the engine evaluated it");
+    assert.equal(usageOf(ended)?.inputTokens, prompt.length);
+    assert.equal(usageOf(ended)?.outputTokens, 1);
+
+    const cut = await chat("Tell me a story", 1);
+    assert.equal(finishOf(cut)?.type === "finish" && finishOf(cut)?.reason, "length");
+    assert.equal(usageOf(cut)?.inputTokens, prompt.length);
+    const cached = usageOf(cut)?.cachedInputTokens ?? 0;
+    assert.ok(cached > 0 && cached < prompt.length, `the same prompt again is mostly cached (${cached})`);
+  });
+});

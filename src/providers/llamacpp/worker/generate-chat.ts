@@ -203,11 +203,14 @@ function finishAtWindowEnd(
 }
 
 /**
- * The usage of one generation on `sequence`. The prompt is what the sequence holds less every token
- * the model generated, which the meter counts: the text's own count (`outputTokens`) leaves out the
- * tokens of a stop sequence, generated and then dropped, which were counted as prompt. The prompt
- * tokens the sequence already held from an earlier turn were not evaluated again: they are cached
- * (counting only the evaluated ones reported a cached prompt as 0 tokens).
+ * The usage of one generation on `sequence`, from its token meter. Every token the sequence holds was
+ * evaluated once: the prompt's (less those it already held from an earlier turn, which are cached),
+ * then each generated token but the last one sampled, which nothing evaluates (an end-of-text token,
+ * or the token that reached the limit). The meter counts an evaluation that produces a sample as
+ * output, which makes the prompt's last token an output evaluation: so the prompt is what the
+ * sequence holds less the generated tokens it holds (output evaluations less one). The meter's output
+ * count includes the tokens of a stop sequence, generated and then dropped, which the text's own count
+ * (`outputTokens`) leaves out.
  */
 function usageOf(
   sequence: LlamaContextSequence,
@@ -216,12 +219,13 @@ function usageOf(
   called: boolean,
 ): { inputTokens: number; outputTokens: number; cachedInputTokens: number } {
   const meterAfter = sequence.tokenMeter.getState();
-  const generated = Math.max(outputTokens, meterAfter.usedOutputTokens - meterBefore.usedOutputTokens);
-  const evaluated = meterAfter.usedInputTokens - meterBefore.usedInputTokens;
-  const inputTokens = Math.max(0, sequence.contextTokens.length - generated);
+  const sampled = meterAfter.usedOutputTokens - meterBefore.usedOutputTokens;
+  const held = Math.max(0, sampled - 1);
+  const inputTokens = Math.max(0, sequence.contextTokens.length - held);
+  const evaluated = meterAfter.usedInputTokens - meterBefore.usedInputTokens + (sampled > 0 ? 1 : 0);
   return {
     inputTokens,
-    outputTokens: called ? generated : outputTokens,
+    outputTokens: called ? Math.max(outputTokens, sampled) : outputTokens,
     cachedInputTokens: Math.max(0, inputTokens - evaluated),
   };
 }
