@@ -11,16 +11,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
-import { EOS, FIM, makeModelDir, type TokenRef, writeBigramModel } from "../support/gguf/index.js";
+import { MIDDLE, OTHER, PREFIX, STORY, STORY_END, SUFFIX, writeFimModels } from "../support/gguf/fim-models.js";
+import { makeModelDir } from "../support/gguf/index.js";
 import { loadLocalModel, PATIENT_TIMEOUTS, type RunningTandem, startTandem } from "../support/tandem.js";
-
-const MIDDLE = ["return", " a + b"];
-const STORY_END = "Once upon a time";
-const STORY = [" there", " was", " a fox."];
-/** The answer to any other prompt ending. */
-const OTHER = "Templated.";
-const PREFIX = "def add(a, b):\n    ";
-const SUFFIX = "\n\nprint(add(1, 2))\n";
 
 let tandem: RunningTandem;
 let ollama: Ollama;
@@ -30,18 +23,7 @@ let cleanup: () => Promise<void>;
 before(async () => {
   const made = await makeModelDir();
   cleanup = made.cleanup;
-  const chain = (pieces: readonly string[]) => pieces.map((from, i) => ({ from, to: [pieces[i + 1] ?? EOS] as TokenRef[] }));
-  const transitions = [{ from: STORY_END, to: [STORY[0] as string] }, ...chain(STORY), { from: OTHER, to: [EOS] }];
-  const machine = { start: [OTHER], extraPieces: [STORY_END], transitions };
-  await writeBigramModel(
-    join(made.dir, "coder.gguf"),
-    {
-      ...machine,
-      transitions: [{ from: FIM.middle, to: [MIDDLE[0] as string] }, ...chain(MIDDLE), ...transitions],
-    },
-    { fimTokens: true },
-  );
-  await writeBigramModel(join(made.dir, "plain.gguf"), machine);
+  await writeFimModels(made.dir);
   tandem = await startTandem({
     providers: {
       local: {

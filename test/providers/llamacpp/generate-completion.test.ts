@@ -14,18 +14,8 @@ import { type CompletionPrompt, GatewayError, type ProviderChatRequest, type Str
 import { generateChat } from "../../../src/providers/llamacpp/worker/generate-chat.js";
 import { generateCompletion } from "../../../src/providers/llamacpp/worker/generate-completion.js";
 import { type LoadedModel, ModelHost } from "../../../src/providers/llamacpp/worker/model-host.js";
-import { EOS, FIM, makeModelDir, writeBigramModel, writeJsonAnswerModel } from "../../support/gguf/index.js";
-
-/** What the model writes between the prefix and the suffix (after the middle token). */
-const MIDDLE = ["return", " a + b"];
-/** The raw prompt's last piece, and what the model continues it with. */
-const STORY_END = "Once upon a time";
-const STORY = [" there", " was", " a fox."];
-/** The answer to any other prompt ending. */
-const OTHER = "Templated.";
-
-const PREFIX = "def add(a, b):\n    ";
-const SUFFIX = "\n\nprint(add(1, 2))\n";
+import { MIDDLE, OTHER, PREFIX, STORY, STORY_END, SUFFIX, writeFimModels } from "../../support/gguf/fim-models.js";
+import { FIM, makeModelDir, writeJsonAnswerModel } from "../../support/gguf/index.js";
 
 let llama: Llama;
 let host: ModelHost;
@@ -48,24 +38,7 @@ function watchSequences(loaded: LoadedModel): void {
 before(async () => {
   const made = await makeModelDir();
   cleanup = made.cleanup;
-  const chain = (pieces: readonly string[]) =>
-    pieces.map((from, i) => ({ from, to: [pieces[i + 1] ?? EOS] as (string | typeof EOS)[] }));
-  // Every other prompt ending (a chat template's "assistant\n" too) gets OTHER.
-  const machine = {
-    start: [OTHER],
-    extraPieces: [STORY_END],
-    transitions: [
-      { from: FIM.middle, to: [MIDDLE[0] as string] },
-      ...chain(MIDDLE),
-      { from: STORY_END, to: [STORY[0] as string] },
-      ...chain(STORY),
-      { from: OTHER, to: [EOS] },
-    ],
-  };
-  const fimPath = join(made.dir, "coder.gguf");
-  const plainPath = join(made.dir, "plain.gguf");
-  await writeBigramModel(fimPath, machine, { fimTokens: true });
-  await writeBigramModel(plainPath, { ...machine, transitions: machine.transitions.slice(3) });
+  const { coder: fimPath, plain: plainPath } = await writeFimModels(made.dir);
   const jsonPath = join(made.dir, "json.gguf");
   await writeJsonAnswerModel(jsonPath);
   llama = await getLlama({ gpu: false, build: "never" });
