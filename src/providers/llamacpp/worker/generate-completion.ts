@@ -76,7 +76,10 @@ export async function generateCompletion(
     if (tokens !== undefined && tokens.length + 2 > sequence.contextSize)
       throw overflowError("prompt", sequence.contextSize, target);
     emit({ type: "start", id: makeId("cmpl-"), model: loaded.spec.name });
-    if (echo !== undefined && tokens !== undefined) {
+    // The prompt is echoed as the model read it where that differs from the client's own text: with
+    // its tokens' logprobs, or as ids decoded with the model's vocabulary.
+    const ids = request.completion.tokens;
+    if (tokens !== undefined && (echo === "logprobs" || (echo === "text" && ids !== undefined))) {
       const echoed = await echoPrompt(loaded, sequence, request, tokens);
       if (signal.aborted) throw canceledError(target);
       emit({ type: "prompt", ...echoed.prompt });
