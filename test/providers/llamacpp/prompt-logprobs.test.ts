@@ -224,6 +224,20 @@ describe("token-id prompts on the embedded engine", () => {
     assert.equal(joined(prompt.logprobs ?? []), prompt.text);
   });
 
+  it("echo alone: ids are echoed as the model decodes them, without logprobs; a text prompt is left to the client's own text", async () => {
+    const ids = bigram.model.tokenize(BIGRAM_END, true);
+    const events = await run(
+      bigram,
+      request({ prompt: "cl100k text", tokens: ids, echo: "text" }, { upstreamModel: "bigram", maxTokens: 1 }),
+    );
+    assert.deepEqual(promptOf(events), { type: "prompt", text: BIGRAM_END });
+    const text = await run(bigram, request({ prompt: BIGRAM_END, echo: "text" }, { upstreamModel: "bigram", maxTokens: 1 }));
+    assert.equal(
+      text.some((e) => e.type === "prompt"),
+      false,
+    );
+  });
+
   it("continues the ids, not the text the request carries beside them", async () => {
     const ids = bigram.model.tokenize(BIGRAM_END, true);
     const events = await run(bigram, request({ prompt: "Other.", tokens: ids }, { upstreamModel: "bigram", maxTokens: 4 }));
