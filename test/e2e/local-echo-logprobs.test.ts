@@ -238,9 +238,10 @@ describe("targets that cannot report the prompt's logprobs", () => {
   it("a route with none is a 400 naming echo, before any upstream is called", async () => {
     upstream.requests.length = 0;
     for (const model of ["cloud-only", "openai/gpt"]) {
-      const error = await client.completions
-        .create({ model, prompt: CONTEXT, echo: true, logprobs: 1, max_tokens: 1 })
-        .then(() => assert.fail("answered"), (err: unknown) => err);
+      const error = await client.completions.create({ model, prompt: CONTEXT, echo: true, logprobs: 1, max_tokens: 1 }).then(
+        () => assert.fail("answered"),
+        (err: unknown) => err,
+      );
       assert.ok(error instanceof OpenAI.BadRequestError, `${model}: ${error}`);
       assert.equal(error.param, "echo");
       assert.match(error.message, /prompt's own token logprobs/);
@@ -249,9 +250,10 @@ describe("targets that cannot report the prompt's logprobs", () => {
   });
 
   it("echo alone still reaches them, and ids that are no cl100k_base tokens are a 400 naming prompt there", async () => {
-    const error = await client.completions
-      .create({ model: "cloud-only", prompt: [1, 150_000], max_tokens: 1 })
-      .then(() => assert.fail("answered"), (err: unknown) => err);
+    const error = await client.completions.create({ model: "cloud-only", prompt: [1, 150_000], max_tokens: 1 }).then(
+      () => assert.fail("answered"),
+      (err: unknown) => err,
+    );
     assert.ok(error instanceof OpenAI.BadRequestError);
     assert.equal(error.param, "prompt");
     assert.equal(upstream.requests.length, 0);
@@ -262,21 +264,28 @@ describe("bad requests", () => {
   it("an id outside the model's vocabulary is a 400 naming prompt", async () => {
     const error = await client.completions
       .create({ model: "local/stories", prompt: [1, 2, 999_999], echo: true, logprobs: 1, max_tokens: 0 })
-      .then(() => assert.fail("answered"), (err: unknown) => err);
+      .then(
+        () => assert.fail("answered"),
+        (err: unknown) => err,
+      );
     assert.ok(error instanceof OpenAI.BadRequestError, String(error));
     assert.equal(error.param, "prompt");
     assert.match(error.message, /token id 999999 is not a token of local\/stories's vocabulary/);
   });
 
   it("max_tokens 0 without echo and logprobs, and echo with logprobs and a suffix, are 400s naming the field", async () => {
-    const noEcho = await client.completions
-      .create({ model: "local/stories", prompt: CONTEXT, max_tokens: 0 })
-      .then(() => assert.fail("answered"), (err: unknown) => err);
+    const noEcho = await client.completions.create({ model: "local/stories", prompt: CONTEXT, max_tokens: 0 }).then(
+      () => assert.fail("answered"),
+      (err: unknown) => err,
+    );
     assert.ok(noEcho instanceof OpenAI.BadRequestError);
     assert.equal(noEcho.param, "max_tokens");
     const withSuffix = await client.completions
       .create({ model: "local/stories", prompt: CONTEXT, suffix: "The end.", echo: true, logprobs: 1 })
-      .then(() => assert.fail("answered"), (err: unknown) => err);
+      .then(
+        () => assert.fail("answered"),
+        (err: unknown) => err,
+      );
     assert.ok(withSuffix instanceof OpenAI.BadRequestError);
     assert.equal(withSuffix.param, "echo");
   });
