@@ -98,9 +98,14 @@ export async function collectChat(
           if (ev.logprobs) for (const token of ev.logprobs) logprobs.push(token);
         }
         break;
-      case "prompt":
-        result.prompt = ev.logprobs === undefined ? { text: ev.text } : { text: ev.text, logprobs: ev.logprobs };
+      case "prompt": {
+        // Pieces run on (see the event).
+        const prompt = result.prompt ?? { text: "" };
+        prompt.text += ev.text;
+        if (ev.logprobs) prompt.logprobs = [...(prompt.logprobs ?? []), ...ev.logprobs];
+        result.prompt = prompt;
         break;
+      }
       case "reasoning-delta":
         result.reasoning = (result.reasoning ?? "") + ev.text;
         break;

@@ -36,7 +36,8 @@ export type StreamEvent =
    * The prompt as the target read it, before any text, where the client asked for it echoed
    * (CompletionPrompt.echo) and the target reads prompts as tokens of its own (the embedded engine):
    * its text (a prompt of token ids decoded with the model's vocabulary), and with `echo: "logprobs"`
-   * each token's log probability given those before it. Not part of the answer's text.
+   * each token's log probability given those before it. Not part of the answer's text. It may come
+   * in pieces (a long prompt's as it is evaluated): their texts and tokens run on, in order.
    */
   | { type: "prompt"; text: string; logprobs?: PromptTokenLogprob[] }
   /**

@@ -32,8 +32,13 @@ export const CONTINUE_INSTRUCTION =
  * that continues text goes on from there with no instruction to read.
  */
 export function continuationRequest(request: ChatRequest, partial: string): ChatRequest {
-  if (partial === "") return request;
   const completion = request.completion;
+  if (partial === "") {
+    // Nothing to go on from but an echoed prompt, which the client has already.
+    if (completion?.echo === undefined) return request;
+    const { echo: _echoed, ...rest } = completion;
+    return { ...request, completion: rest };
+  }
   return {
     ...request,
     ...(completion !== undefined && { completion: continuedPrompt(completion, partial) }),

@@ -60,6 +60,8 @@ describe("continuationRequest and continuedUsage", () => {
     const next = continuationRequest(request, " there");
     assert.deepEqual(next.completion, { prompt: "Hello there", tokens: [1, 9906], tokensThen: " there" });
     assert.deepEqual(continuationRequest(next, "!").completion?.tokensThen, " there!");
+    // Failed after the echo and before any text: the next target answers without echoing it again.
+    assert.deepEqual(continuationRequest(request, "").completion, { prompt: "Hello", tokens: [1, 9906] });
   });
 
   it("reports the original input and the output of both parts", () => {

@@ -100,6 +100,8 @@ export class CompletionStreamRenderer implements StreamRenderer {
   #logprobs: CompletionLogprobsWriter | undefined;
   /** What the first chunk gives before the answer (the prompt, with `echo`), until it is sent. */
   #echo: string | undefined;
+  /** The target reported the prompt as it read it (`prompt` events), which is echoed instead. */
+  #echoing = false;
 
   constructor(
     model: string,
@@ -120,14 +122,17 @@ export class CompletionStreamRenderer implements StreamRenderer {
 
   event(event: StreamEvent): string {
     if (event.type === "prompt") {
-      // The prompt as the target read it: echoed so (its tokens from offset 0 where they came with logprobs).
-      if (this.#echo === undefined) return "";
-      this.#echo = undefined;
-      let tokens: CompletionLogprobs | null = null;
-      if (this.#logprobs) {
-        this.#logprobs = new CompletionLogprobsWriter(event.logprobs ? "" : event.text);
-        if (event.logprobs) tokens = this.#logprobs.next(event.logprobs);
+      // The prompt as the target read it, in pieces maybe: echoed so (its tokens from offset 0 where
+      // they came with logprobs), rather than the client's own text.
+      if (this.#echo === undefined && !this.#echoing) return "";
+      if (!this.#echoing) {
+        this.#echo = undefined;
+        this.#echoing = true;
+        // Offsets from the prompt's start with its tokens; else the answer's from its end.
+        if (this.#logprobs) this.#logprobs = new CompletionLogprobsWriter(event.logprobs ? "" : event.text);
       }
+      const tokens = this.#logprobs && event.logprobs ? this.#logprobs.next(event.logprobs) : null;
+      if (event.text === "" && tokens === null) return "";
       return this.#frame([{ text: event.text, index: this.#index, logprobs: tokens, finish_reason: null }]);
     }
     if (this.#echo !== undefined && (event.type === "text-delta" || event.type === "finish")) {

@@ -75,13 +75,12 @@ describe("POST /v1/completions", () => {
     const bytes = (text: string) => [...new TextEncoder().encode(text)];
     app.gateway.chatScript = () => [
       { type: "start" },
+      // In pieces, as the engine reports a long prompt batch by batch.
+      { type: "prompt", text: "Hé", logprobs: [{ token: "Hé", bytes: bytes("Hé"), logprob: null, topLogprobs: null }] },
       {
         type: "prompt",
-        text: "Héllo",
-        logprobs: [
-          { token: "Hé", bytes: bytes("Hé"), logprob: null, topLogprobs: null },
-          { token: "llo", bytes: bytes("llo"), logprob: -0.5, topLogprobs: [{ token: "lo", logprob: -0.25 }] },
-        ],
+        text: "llo",
+        logprobs: [{ token: "llo", bytes: bytes("llo"), logprob: -0.5, topLogprobs: [{ token: "lo", logprob: -0.25 }] }],
       },
       { type: "text-delta", text: " you", logprobs: [{ token: " you", logprob: -1, topLogprobs: [] }] },
       { type: "usage", usage: { inputTokens: 2, outputTokens: 1 } },
@@ -103,15 +102,16 @@ describe("POST /v1/completions", () => {
     );
     assert.deepEqual(
       chunks.map((c) => c.text),
-      ["Héllo", " you", ""],
+      ["Hé", "llo", " you", ""],
     );
-    assert.deepEqual(chunks[0]?.logprobs, {
-      tokens: ["Hé", "llo"],
-      token_logprobs: [null, -0.5],
-      top_logprobs: [null, { lo: -0.25, llo: -0.5 }],
-      text_offset: [0, 2],
-    });
+    assert.deepEqual(chunks[0]?.logprobs, { tokens: ["Hé"], token_logprobs: [null], top_logprobs: [null], text_offset: [0] });
     assert.deepEqual(chunks[1]?.logprobs, {
+      tokens: ["llo"],
+      token_logprobs: [-0.5],
+      top_logprobs: [{ lo: -0.25, llo: -0.5 }],
+      text_offset: [2],
+    });
+    assert.deepEqual(chunks[2]?.logprobs, {
       tokens: [" you"],
       token_logprobs: [-1],
       top_logprobs: [{ " you": -1 }],

@@ -79,10 +79,13 @@ async function run(loaded: LoadedModel, req: ReturnType<typeof request>): Promis
   return events;
 }
 
-function promptOf(events: readonly StreamEvent[]) {
-  const prompts = events.filter((e) => e.type === "prompt");
-  assert.equal(prompts.length, 1, "one prompt event");
-  return prompts[0] as Extract<StreamEvent, { type: "prompt" }>;
+/** The prompt events' pieces run on: the whole echoed prompt. */
+function promptOf(events: readonly StreamEvent[]): { type: "prompt"; text: string; logprobs?: PromptTokenLogprob[] } {
+  const pieces = events.filter((e) => e.type === "prompt");
+  assert.ok(pieces.length > 0, "a prompt event");
+  const text = pieces.map((p) => p.text).join("");
+  if (pieces.every((p) => p.logprobs === undefined)) return { type: "prompt", text };
+  return { type: "prompt", text, logprobs: pieces.flatMap((p) => p.logprobs ?? []) };
 }
 
 /**
@@ -151,6 +154,23 @@ describe("echo with logprobs on the embedded engine", () => {
       { type: "usage", usage: { inputTokens: read.length, outputTokens: 0, cachedInputTokens: 0 } },
     );
     assert.deepEqual(events.at(-1), { type: "finish", reason: "length" });
+  });
+
+  it("reports a long prompt batch by batch, the pieces running on to the same figures", async () => {
+    const long = `${STORY} ${STORY} ${STORY} ${STORY}`;
+    const read = [stories.model.tokens.bos as Token, ...stories.model.tokenize(long, true)];
+    // 32 positions a batch: the first reports the first token (null) and the 32 after it.
+    assert.ok(read.length > 34 && read.length < 65, `${read.length} tokens: two batches, within the window`);
+    const ref = await reference(stories, read);
+    const events = await run(stories, request({ prompt: long, echo: "logprobs" }, { maxTokens: 0 }));
+    const pieces = events.filter((e) => e.type === "prompt");
+    assert.deepEqual(
+      pieces.map((p) => p.logprobs?.length),
+      [33, read.length - 33],
+    );
+    const prompt = promptOf(events);
+    assert.equal(prompt.text, long);
+    for (const [i, token] of (prompt.logprobs ?? []).entries()) assertClose(token.logprob, ref.logprobs[i] ?? null, `token ${i}`);
   });
 
   it("gives the same again when the sequence already holds the prompt (its logits are evaluated anew)", async () => {

@@ -10,7 +10,14 @@ import {
 import { canceledError } from "../cancellation.js";
 import { DEFAULT_TEMPERATURE, finishOf, grammarFor, mapError, overflowError } from "./generate-chat.js";
 import type { LoadedModel } from "./model-host.js";
-import { beginningToken, checkVocabulary, describePrompt, evaluatePrompt } from "./prompt-logprobs.js";
+import {
+  beginningToken,
+  checkVocabulary,
+  evaluatePrompt,
+  type PromptStep,
+  promptBytes,
+  promptTokenLogprob,
+} from "./prompt-logprobs.js";
 import { TokenLogprobs } from "./token-logprobs.js";
 
 /** A request whose prompt is text to continue (ChatRequest.completion), not a chat. */
@@ -80,13 +87,12 @@ export async function generateCompletion(
     // its tokens' logprobs, or as ids decoded with the model's vocabulary.
     const ids = request.completion.tokens;
     if (tokens !== undefined && (echo === "logprobs" || (echo === "text" && ids !== undefined))) {
-      const echoed = await echoPrompt(loaded, sequence, request, tokens);
+      const read = await echoPrompt(loaded, sequence, request, tokens, emit, signal);
       if (signal.aborted) throw canceledError(target);
-      emit({ type: "prompt", ...echoed.prompt });
       meterBefore = sequence.tokenMeter.getState();
       evaluatedWhole = request.completion.echo === "logprobs";
       if (request.maxTokens === 0) {
-        emit({ type: "usage", usage: { inputTokens: echoed.read, outputTokens: 0, cachedInputTokens: 0 } });
+        emit({ type: "usage", usage: { inputTokens: read, outputTokens: 0, cachedInputTokens: 0 } });
         emit({ type: "finish", reason: "length" });
         return;
       }
@@ -162,31 +168,60 @@ function promptTokens(loaded: LoadedModel, completion: CompletionPrompt, target:
 }
 
 /**
- * The prompt as the model reads it, for `echo` (a `prompt` event), and how many tokens that is. A
- * text prompt is shown with the beginning token the engine put first (as a tokenizer counts it, with
- * no text); a prompt of ids as the client sent them (the first of them then has no logprob, even
- * when the engine put a beginning token before it). With `echo: "logprobs"` the prompt is evaluated
- * for its tokens' logprobs (see evaluatePrompt), and the sequence holds it for the answer.
+ * Reports the prompt as the model reads it, for `echo` (`prompt` events), and says how many tokens
+ * that is. A text prompt is shown with the beginning token the engine put first (as a tokenizer
+ * counts it, with no text); a prompt of ids as the client sent them (the first of them then has no
+ * logprob, even when the engine put a beginning token before it). With `echo: "logprobs"` the prompt
+ * is evaluated for its tokens' logprobs (see evaluatePrompt), each batch's tokens reported as it is
+ * done, and the sequence holds the prompt for the answer; without, one event gives its text.
  */
 async function echoPrompt(
   loaded: LoadedModel,
   sequence: LlamaContextSequence,
   request: CompletionRequest,
   tokens: readonly Token[],
-): Promise<{ prompt: Omit<Extract<StreamEvent, { type: "prompt" }>, "type">; read: number }> {
+  emit: (event: StreamEvent) => void,
+  signal: AbortSignal,
+): Promise<number> {
   const { model } = loaded;
   const bos = beginningToken(model);
   const read = bos === undefined ? [...tokens] : [bos, ...tokens];
-  const steps =
-    request.completion.echo === "logprobs" ? await evaluatePrompt(sequence, read, request.logprobs?.topLogprobs ?? 0) : undefined;
   const ids = request.completion.tokens;
-  if (ids === undefined) {
-    const added = bos === undefined ? 0 : 1;
-    return { prompt: describePrompt(model, read, added, request.completion.prompt, steps), read: read.length };
-  }
   // The client's ids are the read tokens less a beginning token the engine added before them.
-  const skip = read.length - ids.length;
-  return { prompt: describePrompt(model, read.slice(skip), 0, undefined, steps?.slice(skip)), read: read.length };
+  const skip = ids === undefined ? 0 : read.length - ids.length;
+  const shown = read.slice(skip);
+  const added = ids === undefined && bos !== undefined ? 1 : 0;
+  const bytes = promptBytes(model, shown, added, ids === undefined ? request.completion.prompt : undefined);
+  const decoder = new TextDecoder();
+  if (request.completion.echo !== "logprobs") {
+    emit({ type: "prompt", text: decoder.decode(new Uint8Array(bytes.flat())) });
+    return read.length;
+  }
+  let sent = 0;
+  let known: readonly PromptStep[] = [];
+  /** Reports the shown tokens before `upTo` not reported yet: shown token i is read token i + skip, whose step is the one before. */
+  const send = (upTo: number) => {
+    if (upTo <= sent) return;
+    const logprobs = [];
+    for (let i = sent; i < upTo; i++)
+      logprobs.push(promptTokenLogprob(model, shown, i, bytes[i] as number[], i === 0 ? undefined : known[i + skip - 1]));
+    const text = decoder.decode(new Uint8Array(bytes.slice(sent, upTo).flat()), { stream: upTo < shown.length });
+    emit({ type: "prompt", text, logprobs });
+    sent = upTo;
+  };
+  const topLogprobs = request.logprobs?.topLogprobs ?? 0;
+  await evaluatePrompt(
+    sequence,
+    read,
+    topLogprobs,
+    (steps) => {
+      known = steps;
+      send(Math.min(shown.length, steps.length + 1 - skip));
+    },
+    signal,
+  );
+  if (!signal.aborted) send(shown.length);
+  return read.length;
 }
 
 /**

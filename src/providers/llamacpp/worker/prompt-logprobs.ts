@@ -37,17 +37,25 @@ export function checkVocabulary(model: LlamaModel, ids: readonly number[], targe
 }
 
 /** What the model gave one prompt token, from the distribution after the tokens before it. */
-interface PromptStep {
+export interface PromptStep {
   logprob: number;
   top: { token: Token; logprob: number }[];
 }
 
 /**
+ * Positions evaluated per batch: each batch's tokens are reported as soon as it is done, so a long
+ * prompt on a large vocabulary (each position reads the whole vocabulary's probabilities) keeps the
+ * answer moving rather than look hung to the engine's watchdog and the route's idle timeout.
+ */
+const PROMPT_BATCH = 32;
+
+/**
  * Evaluates a prompt on `sequence` keeping every position's distribution of the next token: the
  * logprob of each prompt token after the first given those before it, and its `topLogprobs` most
- * likely alternatives. The distribution is the model's own softmax over its whole vocabulary (a
- * greedy sampler, which keeps every candidate, without penalties, biases or a grammar), the same
- * computation TokenLogprobs reads for a generated token at temperature 0.
+ * likely alternatives, given to `onSteps` batch by batch (all so far, in order). The distribution is
+ * the model's own softmax over its whole vocabulary (a greedy sampler, which keeps every candidate,
+ * without penalties, biases or a grammar), the same computation TokenLogprobs reads for a generated
+ * token at temperature 0.
  *
  * Whatever the sequence held is erased first: a position's logits exist only when it is evaluated,
  * so a prefix kept from an earlier request (the engine reuses sequences) cannot give them. The last
@@ -58,70 +66,74 @@ export async function evaluatePrompt(
   sequence: LlamaContextSequence,
   tokens: readonly Token[],
   topLogprobs: number,
-): Promise<PromptStep[]> {
+  onSteps: (steps: readonly PromptStep[]) => void,
+  signal: AbortSignal,
+): Promise<void> {
   await sequence.clearHistory();
   const last = tokens.length - 1;
-  if (last <= 0) return [];
+  const steps: PromptStep[] = [];
   const generateNext = { probabilities: true, options: { temperature: 0 } };
-  const results = await sequence.controlledEvaluate(
-    tokens.slice(0, last).map((token): [Token, { generateNext: typeof generateNext }] => [token, { generateNext }]),
-  );
-  return results.map((result, i) => {
-    const probabilities = result?.next.probabilities;
-    if (probabilities === undefined) throw new Error(`llama.cpp gave no distribution after prompt token ${i}`);
-    const top: PromptStep["top"] = [];
-    // Most likely first (node-llama-cpp sorts the map).
-    for (const [token, p] of probabilities) {
-      if (top.length >= topLogprobs || !(p > 0)) break;
-      top.push({ token, logprob: logprobOf(p) });
+  for (let from = 0; from < last && !signal.aborted; from += PROMPT_BATCH) {
+    const batch = tokens.slice(from, Math.min(last, from + PROMPT_BATCH));
+    const results = await sequence.controlledEvaluate(
+      batch.map((token): [Token, { generateNext: typeof generateNext }] => [token, { generateNext }]),
+    );
+    for (const [i, result] of results.entries()) {
+      const probabilities = result?.next.probabilities;
+      if (probabilities === undefined) throw new Error(`llama.cpp gave no distribution after prompt token ${from + i}`);
+      const top: PromptStep["top"] = [];
+      // Most likely first (node-llama-cpp sorts the map).
+      for (const [token, p] of probabilities) {
+        if (top.length >= topLogprobs || !(p > 0)) break;
+        top.push({ token, logprob: logprobOf(p) });
+      }
+      steps.push({ logprob: logprobOf(probabilities.get(tokens[from + i + 1] as Token) ?? 0), top });
     }
-    return { logprob: logprobOf(probabilities.get(tokens[i + 1] as Token) ?? 0), top };
-  });
+    onSteps(steps);
+  }
 }
 
 /**
- * The prompt's tokens as the client is shown them, with the text they make: `added` leading tokens
- * the engine put in front (a beginning-of-text token) have no text; every other token its share of
- * `text` (the client's own text prompt) or, for a prompt of ids, of the model's decoding of them.
- * Special tokens read as their text (`<|im_start|>`), as a raw prompt's were. `steps`: what
- * evaluatePrompt gave the tokens after the first, for their logprobs and alternatives; without
- * them, the tokens carry no logprobs (an echo alone).
+ * A prompt's tokens as the client is shown them: each one's bytes, and the text they make. `added`
+ * leading tokens the engine put in front (a beginning-of-text token) have none; every other token
+ * its share of `text` (the client's own text prompt) or, for a prompt of ids, of the model's decoding
+ * of them. Special tokens read as their text (`<|im_start|>`), as a raw prompt's were.
  */
-export function describePrompt(
-  model: LlamaModel,
-  tokens: readonly Token[],
-  added: number,
-  text: string | undefined,
-  steps: readonly PromptStep[] | undefined,
-): { text: string; logprobs?: PromptTokenLogprob[] } {
+export function promptBytes(model: LlamaModel, tokens: readonly Token[], added: number, text: string | undefined): number[][] {
   const own = tokens.slice(added);
-  const whole = text ?? model.detokenize(own, true);
-  const bytes = [...UTF8.encode(whole)];
+  const bytes = [...UTF8.encode(text ?? model.detokenize(own, true))];
   const pieces = own.map((token, i) => pieceBytes(model, token, own.slice(Math.max(0, i - TRAIL), i)));
   const shares = shareBytes(pieces, bytes.length);
-  const tokenBytes: number[][] = tokens.slice(0, added).map(() => []);
+  const out: number[][] = tokens.slice(0, added).map(() => []);
   let at = 0;
   for (const [i, token] of own.entries()) {
     if (shares) {
-      tokenBytes.push(bytes.slice(at, at + (shares[i] as number)));
+      out.push(bytes.slice(at, at + (shares[i] as number)));
       at += shares[i] as number;
-    } else tokenBytes.push(pieces[i] ?? [...UTF8.encode(model.detokenize([token], true))]);
+    } else out.push(pieces[i] ?? [...UTF8.encode(model.detokenize([token], true))]);
   }
-  const echoed = shares ? whole : new TextDecoder().decode(new Uint8Array(tokenBytes.flat()));
-  if (steps === undefined) return { text: echoed };
-  const logprobs = tokens.map((_, i): PromptTokenLogprob => {
-    const share = tokenBytes[i] as number[];
-    const step = i === 0 ? undefined : steps[i - 1];
-    if (step === undefined) return { token: tokenText(share), bytes: share, logprob: null, topLogprobs: null };
-    const before = tokens.slice(Math.max(0, i - TRAIL), i);
-    const topLogprobs = step.top.map((alt): TopLogprob => {
-      if (alt.token === tokens[i]) return { token: tokenText(share), logprob: alt.logprob, bytes: share };
-      const altBytes = pieceBytes(model, alt.token, before) ?? [...UTF8.encode(model.detokenize([alt.token], true, before))];
-      return { token: tokenText(altBytes), logprob: alt.logprob, bytes: altBytes };
-    });
-    return { token: tokenText(share), bytes: share, logprob: step.logprob, topLogprobs };
+  return out;
+}
+
+/**
+ * Prompt token `i` (of `tokens`, with its `bytes`) and its logprob: `step`, what evaluatePrompt gave
+ * it, or none for the first (nothing precedes it), whose logprob and alternatives are null.
+ */
+export function promptTokenLogprob(
+  model: LlamaModel,
+  tokens: readonly Token[],
+  i: number,
+  bytes: number[],
+  step: PromptStep | undefined,
+): PromptTokenLogprob {
+  if (step === undefined) return { token: tokenText(bytes), bytes, logprob: null, topLogprobs: null };
+  const before = tokens.slice(Math.max(0, i - TRAIL), i);
+  const topLogprobs = step.top.map((alt): TopLogprob => {
+    if (alt.token === tokens[i]) return { token: tokenText(bytes), logprob: alt.logprob, bytes };
+    const altBytes = pieceBytes(model, alt.token, before) ?? [...UTF8.encode(model.detokenize([alt.token], true, before))];
+    return { token: tokenText(altBytes), logprob: alt.logprob, bytes: altBytes };
   });
-  return { text: echoed, logprobs };
+  return { token: tokenText(bytes), bytes, logprob: step.logprob, topLogprobs };
 }
 
 /** A token's bytes when they can be known alone: a byte-fallback token's byte, or its text's (special tokens' too) when whole characters. */
