@@ -125,6 +125,16 @@ describe("lm-evaluation-harness's requests on the embedded engine", () => {
     assertOffsets(logprobs);
     assert.equal(res.usage?.prompt_tokens, tokens.length);
     assert.equal(res.usage?.completion_tokens, 0);
+    // Again, the engine's sequence now holding the prompt: the same figures, evaluated anew.
+    const again = await client.completions.create({
+      model: "local/stories",
+      prompt,
+      echo: true,
+      logprobs: 1,
+      max_tokens: 0,
+      temperature: 0,
+    });
+    assertLogprobsMatch((again.choices[0]?.logprobs as unknown as Logprobs).token_logprobs, logprobs.token_logprobs);
   });
 
   it("token-id prompt in the model's own vocabulary, max_tokens 1: the same prompt logprobs, then the answer's token", async () => {
