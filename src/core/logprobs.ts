@@ -41,6 +41,20 @@ export interface TokenLogprob extends TopLogprob {
 }
 
 /**
+ * One token of the prompt and its log probability given the tokens before it (legacy completions'
+ * `echo` with `logprobs`). The first token has nothing before it: its logprob and alternatives are
+ * null, as OpenAI and vLLM give them.
+ */
+export interface PromptTokenLogprob {
+  token: string;
+  /** The token's UTF-8 bytes (a token may hold part of a character; a beginning-of-text token added by the engine none). */
+  bytes: number[];
+  logprob: number | null;
+  /** The most likely tokens at its position, most likely first; null for the first token. */
+  topLogprobs: TopLogprob[] | null;
+}
+
+/**
  * What of a request's logprobs (ChatRequest.logprobs) a target that cannot report them is not sent,
  * by the client's own names (LogprobsRequest.fields), for ChatProvider.unsent.
  */
@@ -86,6 +100,6 @@ function readTopLogprob(entry: unknown): TopLogprob | undefined {
 const UTF8 = new TextEncoder();
 
 /** A token's bytes: the upstream's, else its text's UTF-8 (what they are whenever the token is whole characters). */
-export function tokenBytes(token: TopLogprob): number[] {
+export function tokenBytes(token: { token: string; bytes?: number[] }): number[] {
   return token.bytes ?? [...UTF8.encode(token.token)];
 }

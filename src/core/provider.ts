@@ -55,6 +55,17 @@ export interface ProviderCapabilities {
    * skips the provider (see router/target-fit.ts).
    */
   infill?: boolean;
+  /**
+   * Reports the log probabilities of a raw prompt's own tokens (CompletionPrompt.echo `logprobs`).
+   * Default false: such a request skips the provider (see router/target-fit.ts).
+   */
+  promptLogprobs?: boolean;
+  /**
+   * Evaluates a raw prompt's token ids as ids of its model's own vocabulary (CompletionPrompt.tokens).
+   * Default false: the provider reads the prompt's cl100k_base text, and a prompt with no such text
+   * (CompletionPrompt.tokensOnly) skips it.
+   */
+  tokenPrompts?: boolean;
 }
 
 /**

@@ -60,6 +60,30 @@ export interface CompletionPrompt {
    * documented meaning (legacy completions), and nothing is named.
    */
   rawParam?: string;
+  /**
+   * The prompt as token ids of the model's own vocabulary (legacy completions' token-id prompt):
+   * a target that reads them (ProviderCapabilities.tokenPrompts, the embedded engine) evaluates
+   * them as they are, and refuses an id outside its vocabulary with a 400 naming `prompt`; other
+   * targets read `prompt`, the ids decoded as cl100k_base (OpenAI's completions models' encoding).
+   */
+  tokens?: number[];
+  /** Text after the ids (the partial answer another target goes on from, see router/continuation.ts). */
+  tokensThen?: string;
+  /**
+   * The ids are no cl100k_base tokens, so `prompt` (and the chat message) is empty: only a target
+   * that reads the model's own ids can take the request; the others are skipped, and when none of
+   * the route can, it is a 400 naming `prompt`.
+   */
+  tokensOnly?: true;
+  /**
+   * The client wants the prompt before the answer (legacy completions' `echo`): a target that reads
+   * prompts as its own tokens reports the prompt as it read it (a `prompt` event). `logprobs`: with
+   * each token's log probability given those before it and `ChatRequest.logprobs.topLogprobs`
+   * alternatives (`echo` with `logprobs`), which only a target with ProviderCapabilities.promptLogprobs
+   * can report: the others are skipped, and when none of the route can, it is a 400 naming `echo`.
+   * Default: no echo (a dialect may still put its own copy of the prompt before the answer).
+   */
+  echo?: "text" | "logprobs";
 }
 
 /** One chat request, whatever API the client spoke. */

@@ -22,6 +22,8 @@ export interface ChatResult {
   refusal?: { refusal: string; text: string };
   /** The log probabilities of the answer's tokens (not its refusal's), in order, where the text-delta events carried any. */
   logprobs?: TokenLogprob[];
+  /** The prompt as the target read it (a `prompt` event), where the client asked for it echoed and the target reported it. */
+  prompt?: Omit<Extract<StreamEvent, { type: "prompt" }>, "type">;
   toolCalls: ToolCall[];
   /**
    * Tools tandem ran for the model between its turns (`hosted-tool` events), each as it ended, with
@@ -96,6 +98,14 @@ export async function collectChat(
           if (ev.logprobs) for (const token of ev.logprobs) logprobs.push(token);
         }
         break;
+      case "prompt": {
+        // Pieces run on (see the event).
+        const prompt = result.prompt ?? { text: "" };
+        prompt.text += ev.text;
+        if (ev.logprobs) prompt.logprobs = [...(prompt.logprobs ?? []), ...ev.logprobs];
+        result.prompt = prompt;
+        break;
+      }
       case "reasoning-delta":
         result.reasoning = (result.reasoning ?? "") + ev.text;
         break;
@@ -126,6 +136,7 @@ export async function collectChat(
           answerText = "";
           refusal = undefined;
           logprobs = [];
+          result.prompt = undefined;
           result.reasoning = undefined;
           result.usage = { inputTokens: 0, outputTokens: 0 };
           calls.clear();

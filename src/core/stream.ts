@@ -1,5 +1,5 @@
 import type { HostedToolItem } from "./hosted-tools.js";
-import type { TokenLogprob } from "./logprobs.js";
+import type { PromptTokenLogprob, TokenLogprob } from "./logprobs.js";
 
 /** The canonical stream: what a provider yields and what a dialect renders. Keyed on `type`. */
 
@@ -32,6 +32,14 @@ export type StreamEvent =
    * reports tokens before the text they make (a character split across tokens).
    */
   | { type: "text-delta"; text: string; refusal?: true; logprobs?: TokenLogprob[] }
+  /**
+   * The prompt as the target read it, before any text, where the client asked for it echoed
+   * (CompletionPrompt.echo) and the target reads prompts as tokens of its own (the embedded engine):
+   * its text (a prompt of token ids decoded with the model's vocabulary), and with `echo: "logprobs"`
+   * each token's log probability given those before it. Not part of the answer's text. It may come
+   * in pieces (a long prompt's as it is evaluated): their texts and tokens run on, in order.
+   */
+  | { type: "prompt"; text: string; logprobs?: PromptTokenLogprob[] }
   /**
    * A piece of the model's reasoning as readable text (Anthropic thinking, a Responses reasoning
    * summary, `reasoning_content`), where the upstream shows it. Not part of the answer's text.

@@ -202,11 +202,12 @@ export class Redaction {
         schema: this.redactJsonValue(format.schema),
       };
     }
-    // A raw prompt is the user message's text (redacted above) and its fill-in-the-middle suffix.
+    // A raw prompt is the user message's text (redacted above) and its fill-in-the-middle suffix; its
+    // token ids (and the text a continuation put after them) say the prompt unredacted, so they go.
     if (copy.completion !== undefined) {
-      const { prompt, suffix } = copy.completion;
+      const { prompt, suffix, tokens: _ids, tokensThen: _then, ...rest } = copy.completion;
       copy.completion = {
-        ...copy.completion,
+        ...rest,
         prompt: this.redactText(prompt),
         ...(suffix !== undefined && { suffix: this.redactText(suffix) }),
       };

@@ -1,4 +1,4 @@
-import type { RequestContext, ResponseMeta } from "../core/index.js";
+import type { CompletionPrompt, RequestContext, ResponseMeta } from "../core/index.js";
 import {
   type ChatRequest,
   fromBatches,
@@ -32,17 +32,33 @@ export const CONTINUE_INSTRUCTION =
  * that continues text goes on from there with no instruction to read.
  */
 export function continuationRequest(request: ChatRequest, partial: string): ChatRequest {
-  if (partial === "") return request;
   const completion = request.completion;
+  if (partial === "") {
+    // Nothing to go on from but an echoed prompt, which the client has already.
+    if (completion?.echo === undefined) return request;
+    const { echo: _echoed, ...rest } = completion;
+    return { ...request, completion: rest };
+  }
   return {
     ...request,
-    ...(completion !== undefined && { completion: { ...completion, prompt: completion.prompt + partial } }),
+    ...(completion !== undefined && { completion: continuedPrompt(completion, partial) }),
     messages: [
       ...request.messages,
       { role: "assistant", content: [{ type: "text", text: partial }] },
       { role: "user", content: [{ type: "text", text: CONTINUE_INSTRUCTION }] },
     ],
   };
+}
+
+/**
+ * A raw prompt longer by a partial answer: its token ids (read by the model's own vocabulary) are
+ * followed by the partial text, and it is not echoed again (the client has its echo already).
+ */
+function continuedPrompt(completion: CompletionPrompt, partial: string): CompletionPrompt {
+  const { echo: _echoed, ...rest } = completion;
+  const continued: CompletionPrompt = { ...rest, prompt: completion.prompt + partial };
+  if (completion.tokens !== undefined) continued.tokensThen = (completion.tokensThen ?? "") + partial;
+  return continued;
 }
 
 /** Usage of a continued answer: the original input, and the output of both parts. */

@@ -30,7 +30,7 @@ import { LocalEngineService } from "./local-engine-service.js";
 import { NetworkWatch } from "./network-watch.js";
 import { type Plan, Planner, streamsUpstream } from "./plan.js";
 import { DEFAULT_PRIVACY, type EgressSink, LARGE_REQUEST_TEXT, type Privacy, PrivacyGuard } from "./privacy-guard.js";
-import { crossesNoWire, fitsNoWindow, insertsNowhere, unsuitability } from "./target-fit.js";
+import { crossesNoWire, fitsNoWindow, rawPromptRefusal, unsuitability } from "./target-fit.js";
 
 export type { EgressSink } from "./privacy-guard.js";
 
@@ -160,8 +160,8 @@ export class Router implements Gateway {
       privacy && { out: planned.tiers.flat().filter((t) => !kept.includes(t)), reason: privacy.decision.reason },
     );
     if (refused) throw refused;
-    const uninserted = insertsNowhere(kept, request);
-    if (uninserted) throw uninserted;
+    const unanswerable = rawPromptRefusal(kept, request);
+    if (unanswerable) throw unanswerable;
     const unfit = (t: Target) => unsuitability(t, request, count);
     const summarize =
       request.history === undefined ? undefined : this.#summarizer(plan, context, privacy, request.sensitivityFloor);

@@ -12,9 +12,8 @@ import type { Target } from "./catalog.js";
 export function unsuitability(target: Target, request: ChatRequest, count: TokenCounter | undefined): string | undefined {
   const crossing = wireOnlyFor(target, request);
   if (crossing !== undefined) return crossing;
-  if (request.completion?.suffix !== undefined && !fillsInMiddle(target)) {
-    return "cannot fill in the middle; the request has a suffix";
-  }
+  const rawNeed = rawPromptNeeds(request).find((need) => !need.can(target));
+  if (rawNeed !== undefined) return rawNeed.unfit;
   const model = target.capabilities;
   if ((target.provider.capabilities?.vision === false || model?.vision === false) && hasImage(request)) {
     return "reads text only; the conversation has an image";
@@ -89,22 +88,71 @@ export function crossesNoWire(
   );
 }
 
-/** Whether a target can be sent a prefix and a suffix to write what goes between (CompletionPrompt.suffix). */
-function fillsInMiddle(target: Target): boolean {
-  return target.provider.capabilities?.infill === true;
+/**
+ * What a raw prompt (ChatRequest.completion) asks of a target beyond continuing text, each with the
+ * capability that gives it, why a target without it is skipped, and the 400 (naming the client's
+ * field) when no target of the plan has it: a suffix to fill in up to, the prompt's own token
+ * logprobs, token ids that only the model's own vocabulary reads. Rather than an answer that drops
+ * what was asked.
+ */
+interface RawPromptNeed {
+  can: (target: Target) => boolean;
+  unfit: string;
+  refusal: (names: string) => GatewayError;
+}
+
+function rawPromptNeeds(request: ChatRequest): RawPromptNeed[] {
+  const completion = request.completion;
+  if (completion === undefined) return [];
+  const needs: RawPromptNeed[] = [];
+  if (completion.suffix !== undefined) {
+    needs.push({
+      can: (t) => t.provider.capabilities?.infill === true,
+      unfit: "cannot fill in the middle; the request has a suffix",
+      refusal: (names) =>
+        new GatewayError(
+          "invalid_request",
+          `Invalid value for 'suffix': fill-in-the-middle needs a target that can insert (the embedded engine, an Ollama upstream), and none of ${names} can.`,
+          { param: "suffix", retryable: false },
+        ),
+    });
+  }
+  if (completion.echo === "logprobs") {
+    needs.push({
+      can: (t) => t.provider.capabilities?.promptLogprobs === true,
+      unfit: "cannot report the prompt's own token logprobs; the request echoes them (echo with logprobs)",
+      refusal: (names) =>
+        new GatewayError(
+          "invalid_request",
+          `Invalid value for 'echo': the prompt's own token logprobs (echo with logprobs) need a target that reports them (the embedded engine), and none of ${names} can; send echo or logprobs, not both.`,
+          { param: "echo", retryable: false },
+        ),
+    });
+  }
+  if (completion.tokensOnly === true) {
+    needs.push({
+      can: (t) => t.provider.capabilities?.tokenPrompts === true,
+      unfit: "reads token ids only as cl100k_base; the prompt's ids are none of its tokens",
+      refusal: (names) =>
+        new GatewayError(
+          "invalid_request",
+          `Invalid value for 'prompt': token ids must be tokens of cl100k_base (OpenAI's completions models' encoding) for ${names}; only the embedded engine reads ids of its model's own vocabulary.`,
+          { param: "prompt", retryable: false },
+        ),
+    });
+  }
+  return needs;
 }
 
 /**
- * The error for a fill-in-the-middle request (CompletionPrompt.suffix) when no target of its plan
- * can insert: a 400 naming `suffix`, rather than an answer that ignores what follows the gap.
+ * The error for a raw prompt that asks what no target of its plan can give (see rawPromptNeeds):
+ * a suffix no target can insert, the prompt's own logprobs, ids no target reads.
  */
-export function insertsNowhere(targets: readonly Target[], request: ChatRequest): GatewayError | undefined {
-  if (request.completion?.suffix === undefined || targets.length === 0 || targets.some(fillsInMiddle)) return undefined;
-  return new GatewayError(
-    "invalid_request",
-    `Invalid value for 'suffix': fill-in-the-middle needs a target that can insert (the embedded engine, an Ollama upstream), and none of ${targets.map((t) => t.name).join(", ")} can.`,
-    { param: "suffix", retryable: false },
-  );
+export function rawPromptRefusal(targets: readonly Target[], request: ChatRequest): GatewayError | undefined {
+  if (targets.length === 0) return undefined;
+  const names = targets.map((t) => t.name).join(", ");
+  for (const need of rawPromptNeeds(request)) if (!targets.some(need.can)) return need.refusal(names);
+  return undefined;
 }
 
 /** Tools offered and not switched off (a `none` choice lets a model without tools answer). */

@@ -625,11 +625,13 @@ describe("legacy completions: echo, stop, max_tokens and the usage chunk", () =>
     }
   });
 
-  it("echo with logprobs is a 400 naming echo (the prompt's own token logprobs are not known)", async () => {
+  it("echo with logprobs on a target that cannot report the prompt's own token logprobs is a 400 naming echo, the upstream never called", async () => {
+    const sent = openai.requests.length;
     await assert.rejects(
       client.completions.create({ model: TARGETS.openai, prompt: "Hi", echo: true, logprobs: 1 }),
       (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === "echo",
     );
+    assert.equal(openai.requests.length, sent);
   });
 
   it("max_tokens and stop reach each target in its own terms", async () => {

@@ -160,6 +160,16 @@ describe("Redaction.redactRequest: the fields outside the conversation", () => {
     assert.deepEqual(dropped, ["user", "safety_identifier"]);
     assert.equal(request.user, EMAIL, "the input is not modified");
   });
+
+  it("redacts a raw prompt and leaves out its token ids, which say it unredacted", () => {
+    const raw: ChatRequest = {
+      ...request,
+      messages: [{ role: "user", content: [{ type: "text", text: `Mail ${EMAIL}` }] }],
+      completion: { prompt: `Mail ${EMAIL}`, tokens: [1, 2, 3], tokensThen: ` and ${EMAIL}`, echo: "text" },
+    };
+    const out = Redaction.forRequest(raw, classifyRequest(raw)).redactRequest(raw);
+    assert.deepEqual(out.completion, { prompt: "Mail [EMAIL_1]", echo: "text" });
+  });
 });
 
 describe("Redaction.rehydrate", () => {

@@ -55,6 +55,15 @@ describe("continuationRequest and continuedUsage", () => {
     assert.equal(next.messages.at(-1)?.role, "user", "a target that can only chat is still told to go on");
   });
 
+  it("continues a token-id prompt after its ids (the partial text follows them) and does not echo it again", () => {
+    const request = { ...chatRequest(), completion: { prompt: "Hello", tokens: [1, 9906], echo: "logprobs" as const } };
+    const next = continuationRequest(request, " there");
+    assert.deepEqual(next.completion, { prompt: "Hello there", tokens: [1, 9906], tokensThen: " there" });
+    assert.deepEqual(continuationRequest(next, "!").completion?.tokensThen, " there!");
+    // Failed after the echo and before any text: the next target answers without echoing it again.
+    assert.deepEqual(continuationRequest(request, "").completion, { prompt: "Hello", tokens: [1, 9906] });
+  });
+
   it("reports the original input and the output of both parts", () => {
     assert.deepEqual(continuedUsage({ inputTokens: 50, outputTokens: 4 }, 10, 3), {
       type: "usage",

@@ -120,6 +120,8 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
         return this.#endCustomCall(event.index);
       case "start":
       case "frame":
+      // An echoed prompt is legacy completions' alone (CompletionPrompt.echo).
+      case "prompt":
       // Tools tandem ran between the model's turns: chat completions has no item for them.
       case "hosted-tool":
       // A signature can be read only by the Anthropic upstream that made it: the chat wire has no field for it.

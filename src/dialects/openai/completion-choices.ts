@@ -37,11 +37,17 @@ export function completionChoiceFormat(choices: CompletionChoices): ChoiceFormat
     chunkObject: "text_completion",
     renderer: (meta, slot) => {
       const prompt = promptOf(slot.index);
-      return new CompletionStreamRenderer(meta.target, includeUsage, logprobs ? { prompt } : undefined, echo ? prompt : "", slot);
+      return new CompletionStreamRenderer(
+        meta.target,
+        includeUsage,
+        logprobs ? { prompt } : undefined,
+        echo ? prompt : undefined,
+        slot,
+      );
     },
     choice: (result, meta, index) => {
       const prompt = promptOf(index);
-      return renderCompletion(result, meta, logprobs ? { prompt } : undefined, echo ? prompt : "").choices[0] as object;
+      return renderCompletion(result, meta, logprobs ? { prompt } : undefined, echo ? prompt : undefined).choices[0] as object;
     },
     usage: renderOpenAICompletionUsage,
     ...(ranked && {

@@ -10,7 +10,8 @@ import { modelSchema, stopSchema, streamOptionsSchema } from "./chat-completions
 export const completionRequestSchema = z.object({
   model: modelSchema,
   prompt: z.union([z.string(), z.array(z.union([z.string(), z.number(), z.array(z.number())]))]).nullish(),
-  max_tokens: z.number().int().min(1).nullish(),
+  /** 0 answers the prompt's own tokens alone (with echo and logprobs, as OpenAI and vLLM allow). */
+  max_tokens: z.number().int().min(0).nullish(),
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
   stop: stopSchema,

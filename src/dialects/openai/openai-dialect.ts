@@ -116,7 +116,7 @@ export const openaiDialect: Dialect = {
         // The client's `logprobs: N`: the tokens' offsets count from the end of the prompt.
         const logprobs = parsed.logprobs ? { prompt } : undefined;
         // `echo`: the prompt goes before the answer.
-        const echoed = echo ? prompt : "";
+        const echoed = echo ? prompt : undefined;
         await sendChat(request, reply, gateway, chat, {
           stream: (meta) => new CompletionStreamRenderer(meta.target, includeUsage, logprobs, echoed),
           json: (result, meta) => renderCompletion(result, meta, logprobs, echoed),
@@ -125,8 +125,8 @@ export const openaiDialect: Dialect = {
       }
       // Several prompts, n or best_of: a request per candidate, put together as one answer.
       const floor = strictestPrompt(prompts, services.classifyText);
-      const requests = prompts.flatMap((prompt) => {
-        const one = forPrompt(chat, prompt);
+      const requests = parsed.completions.flatMap((completion) => {
+        const one = forPrompt(chat, completion);
         if (floor !== undefined) one.sensitivityFloor = floor;
         return Array.from({ length: parsed.bestOf }, () => one);
       });

@@ -20,6 +20,8 @@ export interface ParsedCompletionRequest {
   includeUsage: boolean;
   /** Every prompt's text, in order: the answer's token offsets count from its end (see CompletionLogprobsWriter). */
   prompts: string[];
+  /** Every prompt as text to continue, in order (with its token ids where the client sent ids): see forPrompt. */
+  completions: CompletionPrompt[];
   /** Choices returned per prompt (`n`). */
   n: number;
   /** Candidates generated per prompt (`best_of`, at least `n`); above `n`, the `n` with the highest mean token logprob are returned. */
@@ -42,10 +44,18 @@ export interface ParsedCompletionRequest {
  * the answer's tokens with N alternatives each (chat completions' `logprobs` and `top_logprobs`),
  * named by the client's field when the target cannot report them. `best_of` above `n` asks every
  * target for logprobs too, which rank the candidates.
+ *
+ * A prompt of token ids keeps its ids (CompletionPrompt.tokens) for the embedded engine, which reads
+ * them as its model's own (as llama-server and vLLM do); other targets read them as cl100k_base, and
+ * ids that are none of its tokens can go only to the engine. `echo` with `logprobs` asks for the
+ * prompt's own tokens' logprobs too (lm-evaluation-harness's log-likelihood requests), which only the
+ * engine reports: the router refuses them naming `echo` when no target of the route can. `max_tokens:
+ * 0` answers the prompt's tokens alone, so it needs `echo` with `logprobs`.
  */
 export async function parseCompletionRequest(body: unknown): Promise<ParsedCompletionRequest> {
   const wire = parseOpenAIBody(completionRequestSchema, body);
-  const prompts = await promptTexts(wire.prompt);
+  const inputs = await promptInputs(wire.prompt);
+  const prompts = inputs.map((input) => input.prompt);
   const n = wire.n ?? 1;
   // best_of 0 (the reference's minimum) or unset: as many candidates as choices.
   const bestOf = wire.best_of == null || wire.best_of === 0 ? n : wire.best_of;
@@ -63,15 +73,25 @@ export async function parseCompletionRequest(body: unknown): Promise<ParsedCompl
       `this request would generate ${generations} completions (${prompts.length} prompt${prompts.length === 1 ? "" : "s"} × ${bestOf}); tandem generates at most ${MAX_COMPLETION_GENERATIONS} per request.`,
     );
   }
-  if (wire.echo === true && wire.logprobs != null)
-    unsupported("echo", "tandem cannot give the prompt's own token logprobs; send echo or logprobs, not both.");
   // An empty suffix is none (what follows the gap is nothing).
   const suffix = wire.suffix == null || wire.suffix === "" ? undefined : wire.suffix;
+  const echo = wire.echo !== true ? undefined : wire.logprobs != null ? "logprobs" : "text";
+  if (echo === "logprobs" && suffix !== undefined)
+    unsupported(
+      "echo",
+      "the prompt's own token logprobs cannot be given for a fill-in-the-middle prompt; send echo with logprobs or suffix, not both.",
+    );
+  if (wire.max_tokens === 0 && echo !== "logprobs")
+    unsupported(
+      "max_tokens",
+      "max_tokens 0 answers the prompt's own tokens alone; send it with echo and logprobs, or ask for at least 1 token.",
+    );
+  const completions = inputs.map((input) => completionPrompt(input, suffix, echo));
 
   const chat: ChatRequest = {
     model: wire.model,
     messages: promptMessages(prompts[0] as string),
-    completion: completionPrompt(prompts[0] as string, suffix),
+    completion: completions[0] as CompletionPrompt,
     maxTokens: wire.max_tokens ?? DEFAULT_COMPLETION_MAX_TOKENS,
     stream: wire.stream === true,
   };
@@ -85,6 +105,7 @@ export async function parseCompletionRequest(body: unknown): Promise<ParsedCompl
     chat,
     includeUsage: chat.stream && wire.stream_options?.include_usage === true,
     prompts,
+    completions,
     n,
     bestOf,
     echo: wire.echo === true,
@@ -93,12 +114,18 @@ export async function parseCompletionRequest(body: unknown): Promise<ParsedCompl
 }
 
 /** One prompt's request: the parsed one with that prompt as its message and its text to continue. */
-export function forPrompt(chat: ChatRequest, prompt: string): ChatRequest {
-  return { ...chat, messages: promptMessages(prompt), completion: completionPrompt(prompt, chat.completion?.suffix) };
+export function forPrompt(chat: ChatRequest, completion: CompletionPrompt): ChatRequest {
+  return { ...chat, messages: promptMessages(completion.prompt), completion };
 }
 
-function completionPrompt(prompt: string, suffix: string | undefined): CompletionPrompt {
-  return suffix === undefined ? { prompt } : { prompt, suffix };
+/** One prompt as the client sent it: its text, and its ids when it sent ids (without text when they are no cl100k_base tokens). */
+type PromptInput = Pick<CompletionPrompt, "prompt" | "tokens" | "tokensOnly">;
+
+function completionPrompt(input: PromptInput, suffix: string | undefined, echo: CompletionPrompt["echo"]): CompletionPrompt {
+  const completion: CompletionPrompt = { ...input };
+  if (suffix !== undefined) completion.suffix = suffix;
+  if (echo !== undefined) completion.echo = echo;
+  return completion;
 }
 
 function promptMessages(prompt: string): ChatRequest["messages"] {
@@ -106,17 +133,17 @@ function promptMessages(prompt: string): ChatRequest["messages"] {
 }
 
 /**
- * Every prompt's text: a string, a list of strings, token ids (cl100k_base, as OpenAI's completions
- * models read them) or a list of token-id lists, decoded.
+ * Every prompt: a string, a list of strings, token ids or a list of token-id lists (their text
+ * decoded as cl100k_base, as OpenAI's completions models read them, and the ids kept).
  */
-async function promptTexts(prompt: CompletionRequestBody["prompt"]): Promise<string[]> {
+async function promptInputs(prompt: CompletionRequestBody["prompt"]): Promise<PromptInput[]> {
   if (prompt == null) {
     throw new GatewayError("invalid_request", "Missing required parameter: 'prompt'.", {
       param: "prompt",
       reason: "missing_required_parameter",
     });
   }
-  if (typeof prompt === "string") return [prompt];
+  if (typeof prompt === "string") return [{ prompt }];
   if (prompt.length === 0) {
     throw new GatewayError(
       "invalid_request",
@@ -125,7 +152,7 @@ async function promptTexts(prompt: CompletionRequestBody["prompt"]): Promise<str
     );
   }
   // One prompt of token ids.
-  if (prompt.every((item) => typeof item === "number")) return [await tokenText(prompt as number[], "prompt")];
+  if (prompt.every((item) => typeof item === "number")) return [await tokenPrompt(prompt as number[], "prompt")];
   if (prompt.length > MAX_COMPLETION_GENERATIONS) {
     throw new GatewayError(
       "invalid_request",
@@ -135,7 +162,7 @@ async function promptTexts(prompt: CompletionRequestBody["prompt"]): Promise<str
   }
   // A list of prompts: all strings, or all token-id lists (the reference's two list forms).
   const texts = prompt.every((item) => typeof item === "string") ? (prompt as string[]) : undefined;
-  if (texts !== undefined) return texts;
+  if (texts !== undefined) return texts.map((text) => ({ prompt: text }));
   if (!prompt.every((item) => Array.isArray(item))) {
     throw new GatewayError(
       "invalid_request",
@@ -143,22 +170,26 @@ async function promptTexts(prompt: CompletionRequestBody["prompt"]): Promise<str
       { param: "prompt" },
     );
   }
-  const out: string[] = [];
-  for (const [i, ids] of (prompt as number[][]).entries()) out.push(await tokenText(ids, `prompt[${i}]`));
+  const out: PromptInput[] = [];
+  for (const [i, ids] of (prompt as number[][]).entries()) out.push(await tokenPrompt(ids, `prompt[${i}]`));
   return out;
 }
 
-/** Token ids' text, or a 400 naming the prompt when they are no cl100k_base tokens (or none at all). */
-async function tokenText(ids: number[], param: string): Promise<string> {
-  const text = ids.length === 0 ? undefined : await decodeCl100kTokens(ids);
-  if (text === undefined) {
+/**
+ * A prompt of token ids: the ids, and their cl100k_base text when they are tokens of it (else none:
+ * only the embedded engine, which reads its model's own ids, can take it). A 400 naming the prompt
+ * when they are no ids at all.
+ */
+async function tokenPrompt(ids: number[], param: string): Promise<PromptInput> {
+  if (ids.length === 0 || !ids.every((id) => Number.isSafeInteger(id) && id >= 0)) {
     throw new GatewayError(
       "invalid_request",
-      `Invalid value for '${param}': token ids must be whole numbers that are tokens of cl100k_base (OpenAI's completions models' encoding).`,
+      `Invalid value for '${param}': token ids must be whole numbers of 0 or more, at least one.`,
       { param },
     );
   }
-  return text;
+  const text = await decodeCl100kTokens(ids);
+  return text === undefined ? { prompt: "", tokens: ids, tokensOnly: true } : { prompt: text, tokens: ids };
 }
 
 function unsupported(param: string, why: string): never {

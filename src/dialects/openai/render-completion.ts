@@ -12,7 +12,7 @@ import type { StreamRenderer } from "../shared/index.js";
 import { switchComment } from "../shared/index.js";
 import type { ChoiceSlot } from "./choices-fan-out.js";
 import { mapOpenAICompletionFinishReason } from "./map-openai-finish-reason.js";
-import { type CompletionLogprobs, CompletionLogprobsWriter } from "./render-completion-logprobs.js";
+import { type CompletionLogprobs, CompletionLogprobsWriter, joinCompletionLogprobs } from "./render-completion-logprobs.js";
 import { openAIStreamErrorFrame } from "./render-openai-error.js";
 import { type OpenAICompletionUsage, renderOpenAICompletionUsage } from "./render-openai-usage.js";
 
@@ -41,14 +41,28 @@ export interface CompletionLogprobsOptions {
   prompt: string;
 }
 
-/** `echo`: the text the choice starts with (the prompt, for a client's `echo: true`; else ""). */
+/**
+ * `echo`: the text the choice starts with (the prompt, for a client's `echo: true`; else none). A
+ * target that reported the prompt as it read it (ChatResult.prompt: token ids decoded with its
+ * model's vocabulary, and with `echo` and `logprobs` its tokens' logprobs) is echoed that way: its
+ * text, and its tokens before the answer's.
+ */
 export function renderCompletion(
   result: ChatResult,
   meta: ResponseMeta,
   logprobs?: CompletionLogprobsOptions,
-  echo = "",
+  echo?: string,
 ): TextCompletion {
-  const tokens = logprobs && result.logprobs ? new CompletionLogprobsWriter(logprobs.prompt).next(result.logprobs) : null;
+  const read = echo === undefined ? undefined : result.prompt;
+  if (read !== undefined) echo = read.text;
+  let tokens: CompletionLogprobs | null = null;
+  if (logprobs && read?.logprobs) {
+    const writer = new CompletionLogprobsWriter("");
+    const prompt = writer.next(read.logprobs);
+    tokens = result.logprobs ? joinCompletionLogprobs(prompt, writer.next(result.logprobs)) : prompt;
+  } else if (logprobs && result.logprobs) {
+    tokens = new CompletionLogprobsWriter(read?.text ?? logprobs.prompt).next(result.logprobs);
+  }
   return {
     id: makeId("cmpl-"),
     object: "text_completion",
@@ -56,7 +70,7 @@ export function renderCompletion(
     model: meta.target,
     choices: [
       {
-        text: echo + result.text,
+        text: (echo ?? "") + result.text,
         index: 0,
         logprobs: tokens,
         finish_reason: mapOpenAICompletionFinishReason(result.finishReason),
@@ -69,7 +83,8 @@ export function renderCompletion(
 /**
  * Canonical events -> streamed `text_completion` chunks: one per text delta, a last choice chunk
  * with empty text and the finish reason, with `include_usage` a final chunk with no choices and the
- * usage, then `data: [DONE]`. With `echo`, a first chunk holds the prompt. Tool calls have no form in this API and are dropped. Asked for
+ * usage, then `data: [DONE]`. With `echo`, a first chunk holds the prompt (as the target read it,
+ * with its tokens' logprobs, where it reported it: a `prompt` event). Tool calls have no form in this API and are dropped. Asked for
  * logprobs, a text chunk carries its tokens' (tokens that came before their text in a chunk with
  * empty text); a refusal's are not carried (the canonical answer keeps none).
  */
@@ -82,15 +97,17 @@ export class CompletionStreamRenderer implements StreamRenderer {
   readonly #model: string;
   readonly #includeUsage: boolean;
   readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
-  readonly #logprobs: CompletionLogprobsWriter | undefined;
+  #logprobs: CompletionLogprobsWriter | undefined;
   /** What the first chunk gives before the answer (the prompt, with `echo`), until it is sent. */
-  #echo: string;
+  #echo: string | undefined;
+  /** The target reported the prompt as it read it (`prompt` events), which is echoed instead. */
+  #echoing = false;
 
   constructor(
     model: string,
     includeUsage: boolean,
     logprobs?: CompletionLogprobsOptions,
-    echo = "",
+    echo?: string,
     /** One choice of several answered apart (several prompts, `n` > 1): its index, and the id and time all its chunks share. */
     choice?: ChoiceSlot,
   ) {
@@ -104,9 +121,24 @@ export class CompletionStreamRenderer implements StreamRenderer {
   }
 
   event(event: StreamEvent): string {
-    if (this.#echo !== "" && (event.type === "text-delta" || event.type === "finish")) {
+    if (event.type === "prompt") {
+      // The prompt as the target read it, in pieces maybe: echoed so (its tokens from offset 0 where
+      // they came with logprobs), rather than the client's own text.
+      if (this.#echo === undefined && !this.#echoing) return "";
+      if (!this.#echoing) {
+        this.#echo = undefined;
+        this.#echoing = true;
+        // Offsets from the prompt's start with its tokens; else the answer's from its end.
+        if (this.#logprobs) this.#logprobs = new CompletionLogprobsWriter(event.logprobs ? "" : event.text);
+      }
+      const tokens = this.#logprobs && event.logprobs ? this.#logprobs.next(event.logprobs) : null;
+      if (event.text === "" && tokens === null) return "";
+      return this.#frame([{ text: event.text, index: this.#index, logprobs: tokens, finish_reason: null }]);
+    }
+    if (this.#echo !== undefined && (event.type === "text-delta" || event.type === "finish")) {
       const echo = this.#echo;
-      this.#echo = "";
+      this.#echo = undefined;
+      if (echo === "") return this.event(event);
       return this.#frame([{ text: echo, index: this.#index, logprobs: null, finish_reason: null }]) + this.event(event);
     }
     switch (event.type) {

@@ -122,9 +122,10 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   /**
    * The engine reads text only (no multimodal projector is loaded). It continues a raw prompt without
    * the chat template, and fills in the middle with a model's FIM tokens (a model without them
-   * refuses a suffix with a 400).
+   * refuses a suffix with a 400). It reads a raw prompt's token ids as its model's own, and reports
+   * the prompt's own token logprobs (echo with logprobs).
    */
-  readonly capabilities = { vision: false, rawPrompts: true, infill: true };
+  readonly capabilities = { vision: false, rawPrompts: true, infill: true, promptLogprobs: true, tokenPrompts: true };
   readonly id: string;
   readonly #engine: EngineProcess;
   /** The slot queues, loads held and loads under way, each by instanceKey (one load of one model). */

@@ -55,6 +55,70 @@ describe("POST /v1/completions", () => {
     assert.deepEqual(app.gateway.chatRequests[1]?.completion, { prompt: "def f(" });
   });
 
+  it("asks for the prompt echoed with its logprobs, keeps token ids beside their cl100k_base text, and takes max_tokens 0 with them", async () => {
+    await client.completions.create({ model: "auto", prompt: [9906], echo: true, logprobs: 2, max_tokens: 0 });
+    const sent = app.gateway.chatRequests[0];
+    assert.deepEqual(sent?.completion, { prompt: "Hello", tokens: [9906], echo: "logprobs" });
+    assert.equal(sent?.maxTokens, 0);
+    assert.deepEqual(sent?.logprobs, { topLogprobs: 2, fields: ["logprobs"] });
+    // Ids that are no cl100k_base tokens (a larger vocabulary's) have no text: only a target that reads them can answer.
+    await client.completions.create({ model: "auto", prompt: [[1, 150_000]], echo: true });
+    assert.deepEqual(app.gateway.chatRequests[1]?.completion, {
+      prompt: "",
+      tokens: [1, 150_000],
+      tokensOnly: true,
+      echo: "text",
+    });
+  });
+
+  it("echoes the prompt as the target read it, with its tokens from offset 0 before the answer's, whole and streamed", async () => {
+    const bytes = (text: string) => [...new TextEncoder().encode(text)];
+    app.gateway.chatScript = () => [
+      { type: "start" },
+      // In pieces, as the engine reports a long prompt batch by batch.
+      { type: "prompt", text: "Hé", logprobs: [{ token: "Hé", bytes: bytes("Hé"), logprob: null, topLogprobs: null }] },
+      {
+        type: "prompt",
+        text: "llo",
+        logprobs: [{ token: "llo", bytes: bytes("llo"), logprob: -0.5, topLogprobs: [{ token: "lo", logprob: -0.25 }] }],
+      },
+      { type: "text-delta", text: " you", logprobs: [{ token: " you", logprob: -1, topLogprobs: [] }] },
+      { type: "usage", usage: { inputTokens: 2, outputTokens: 1 } },
+      { type: "finish", reason: "length" },
+    ];
+    const expected = {
+      tokens: ["Hé", "llo", " you"],
+      token_logprobs: [null, -0.5, -1],
+      top_logprobs: [null, { lo: -0.25, llo: -0.5 }, { " you": -1 }],
+      text_offset: [0, 2, 5],
+    };
+    // The client's own text is not what the target read: the target's is echoed.
+    const whole = await client.completions.create({ model: "auto", prompt: [9906], echo: true, logprobs: 1, max_tokens: 1 });
+    assert.equal(whole.choices[0]?.text, "Héllo you");
+    assert.deepEqual(whole.choices[0]?.logprobs, expected);
+    const res = await post({ model: "auto", prompt: [9906], echo: true, logprobs: 1, max_tokens: 1, stream: true });
+    const chunks = ssePayloads(res.text).flatMap((p) =>
+      p === "[DONE]" ? [] : (JSON.parse(p).choices as { text: string; logprobs: unknown }[]),
+    );
+    assert.deepEqual(
+      chunks.map((c) => c.text),
+      ["Hé", "llo", " you", ""],
+    );
+    assert.deepEqual(chunks[0]?.logprobs, { tokens: ["Hé"], token_logprobs: [null], top_logprobs: [null], text_offset: [0] });
+    assert.deepEqual(chunks[1]?.logprobs, {
+      tokens: ["llo"],
+      token_logprobs: [-0.5],
+      top_logprobs: [{ lo: -0.25, llo: -0.5 }],
+      text_offset: [2],
+    });
+    assert.deepEqual(chunks[2]?.logprobs, {
+      tokens: [" you"],
+      token_logprobs: [-1],
+      top_logprobs: [{ " you": -1 }],
+      text_offset: [5],
+    });
+  });
+
   it("accepts a prompt array of exactly one string and an explicit max_tokens", async () => {
     await client.completions.create({ model: "auto", prompt: ["Once"], max_tokens: 99 });
     assert.equal(app.gateway.chatRequests[0]?.maxTokens, 99);
@@ -233,7 +297,8 @@ describe("POST /v1/completions", () => {
     ["best_of below n", { model: "auto", prompt: "x", best_of: 2, n: 3 }, "best_of"],
     ["best_of above n, streamed", { model: "auto", prompt: "x", best_of: 3, stream: true }, "best_of"],
     ["no prompt", { model: "auto" }, "prompt"],
-    ["echo with logprobs", { model: "auto", prompt: "x", echo: true, logprobs: 1 }, "echo"],
+    ["echo with logprobs and a suffix", { model: "auto", prompt: "x", suffix: "y", echo: true, logprobs: 1 }, "echo"],
+    ["max_tokens 0 without echo and logprobs", { model: "auto", prompt: "x", max_tokens: 0, echo: true }, "max_tokens"],
     ["logprobs above 5", { model: "auto", prompt: "x", logprobs: 6 }, "logprobs"],
     ["best_of above 20", { model: "auto", prompt: "x", best_of: 21 }, "best_of"],
     ["n above 128", { model: "auto", prompt: "x", n: 129 }, "n"],

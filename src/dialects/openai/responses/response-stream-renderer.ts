@@ -119,6 +119,8 @@ export class ResponseStreamRenderer implements StreamRenderer {
     switch (event.type) {
       case "start":
       case "frame":
+      // An echoed prompt is legacy completions' alone (CompletionPrompt.echo).
+      case "prompt":
       // Anthropic's signatures and redacted blocks: no Responses item can hold them for another upstream.
       case "reasoning-signature":
       case "reasoning-redacted":

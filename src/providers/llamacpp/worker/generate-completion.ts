@@ -10,6 +10,14 @@ import {
 import { canceledError } from "../cancellation.js";
 import { DEFAULT_TEMPERATURE, finishOf, grammarFor, mapError, overflowError } from "./generate-chat.js";
 import type { LoadedModel } from "./model-host.js";
+import {
+  beginningToken,
+  checkVocabulary,
+  evaluatePrompt,
+  type PromptStep,
+  promptBytes,
+  promptTokenLogprob,
+} from "./prompt-logprobs.js";
 import { TokenLogprobs } from "./token-logprobs.js";
 
 /** A request whose prompt is text to continue (ChatRequest.completion), not a chat. */
@@ -27,6 +35,13 @@ export type CompletionRequest = ProviderChatRequest & { completion: CompletionPr
  *   suffix-first order of a model without a middle token). A model without FIM tokens is a 400
  *   naming `suffix`.
  *
+ * A prompt of token ids (CompletionPrompt.tokens) is evaluated as those ids of the model's own
+ * vocabulary (as llama-server and vLLM take them; an id outside it is a 400 naming `prompt`), with
+ * the beginning-of-text token in front only when the model wants one and they do not start with it.
+ * With `echo`, the prompt is reported as the model read it (a `prompt` event: its text, and with
+ * `echo: "logprobs"` each token's logprob given those before it and its alternatives, see
+ * prompt-logprobs.ts) before the answer; `maxTokens: 0` then answers the prompt alone (`length`).
+ *
  * Stop sequences, max tokens, sampling settings, a JSON grammar and cancellation work as in a chat.
  * A prompt that does not fit the window is context_length_exceeded, never cut; an answer that reaches
  * the end of the window stops there (`length`).
@@ -38,7 +53,7 @@ export async function generateCompletion(
   emit: (event: StreamEvent) => void,
 ): Promise<void> {
   const target = `local/${loaded.spec.name}`;
-  const { prompt, suffix } = request.completion;
+  const { prompt, suffix, echo } = request.completion;
   const grammar = await grammarFor(loaded, request);
   if (signal.aborted) throw canceledError(target);
   const sequence = await loaded.acquire();
@@ -51,7 +66,9 @@ export async function generateCompletion(
     request.logprobs === undefined ? undefined : new TokenLogprobs(loaded.model, request.logprobs.topLogprobs ?? 0);
   let released: readonly Token[] = [];
   let outputTokens = 0;
-  const meterBefore = sequence.tokenMeter.getState();
+  let meterBefore = sequence.tokenMeter.getState();
+  /** The prompt was evaluated whole for its logprobs: none of it came from the sequence's cache. */
+  let evaluatedWhole = false;
   try {
     if (suffix !== undefined && !completion.infillSupported) {
       throw new GatewayError(
@@ -60,13 +77,26 @@ export async function generateCompletion(
         { param: "suffix", target, retryable: false },
       );
     }
-    // A raw prompt's special-token texts are those tokens (as llama-server and Ollama read a raw prompt).
-    const tokens = suffix === undefined ? loaded.model.tokenize(prompt, true) : undefined;
+    const tokens = suffix === undefined ? promptTokens(loaded, request.completion, target) : undefined;
     // node-llama-cpp would cut a prompt longer than the window from its start, silently: the prompt,
     // a beginning token and one token of answer must fit (an infill that does not fit it refuses itself).
     if (tokens !== undefined && tokens.length + 2 > sequence.contextSize)
       throw overflowError("prompt", sequence.contextSize, target);
     emit({ type: "start", id: makeId("cmpl-"), model: loaded.spec.name });
+    // The prompt is echoed as the model read it where that differs from the client's own text: with
+    // its tokens' logprobs, or as ids decoded with the model's vocabulary.
+    const ids = request.completion.tokens;
+    if (tokens !== undefined && (echo === "logprobs" || (echo === "text" && ids !== undefined))) {
+      const read = await echoPrompt(loaded, sequence, request, tokens, emit, signal);
+      if (signal.aborted) throw canceledError(target);
+      meterBefore = sequence.tokenMeter.getState();
+      evaluatedWhole = request.completion.echo === "logprobs";
+      if (request.maxTokens === 0) {
+        emit({ type: "usage", usage: { inputTokens: read, outputTokens: 0, cachedInputTokens: 0 } });
+        emit({ type: "finish", reason: "length" });
+        return;
+      }
+    }
     logprobs?.attach(sequence);
     const options = {
       signal,
@@ -103,7 +133,9 @@ export async function generateCompletion(
         ? await completion.generateCompletionWithMeta(tokens as Token[], options)
         : await completion.generateInfillCompletionWithMeta(prompt, suffix, options);
     if (signal.aborted) throw canceledError(target);
-    emit({ type: "usage", usage: completionUsage(sequence, meterBefore, outputTokens) });
+    const usage = completionUsage(sequence, meterBefore, outputTokens);
+    if (evaluatedWhole) usage.cachedInputTokens = 0;
+    emit({ type: "usage", usage });
     const meta = result.metadata;
     const stopSequence = meta.stopReason === "customStopTrigger" ? meta.customStopTrigger.map(String).join("") : undefined;
     emit({ type: "finish", ...finishOf(meta.stopReason, false), stopSequence });
@@ -116,6 +148,80 @@ export async function generateCompletion(
     completion.dispose({ disposeSequence: false });
     loaded.release(sequence);
   }
+}
+
+/**
+ * The tokens a raw prompt without a suffix is given to LlamaCompletion as (which puts the model's
+ * beginning token first when it wants one): a text's, its special-token texts read as those tokens
+ * (as llama-server and Ollama read a raw prompt); or the client's ids, checked against the model's
+ * vocabulary, less a beginning token they start with (LlamaCompletion's own takes its place), then
+ * the text a continuation adds after them.
+ */
+function promptTokens(loaded: LoadedModel, completion: CompletionPrompt, target: string): Token[] {
+  const { model } = loaded;
+  if (completion.tokens === undefined) return model.tokenize(completion.prompt, true);
+  checkVocabulary(model, completion.tokens, target);
+  const ids = completion.tokens as Token[];
+  const bos = beginningToken(model);
+  const own = bos !== undefined && ids[0] === bos ? ids.slice(1) : ids;
+  return completion.tokensThen ? [...own, ...model.tokenize(completion.tokensThen, true)] : own;
+}
+
+/**
+ * Reports the prompt as the model reads it, for `echo` (`prompt` events), and says how many tokens
+ * that is. A text prompt is shown with the beginning token the engine put first (as a tokenizer
+ * counts it, with no text); a prompt of ids as the client sent them (the first of them then has no
+ * logprob, even when the engine put a beginning token before it). With `echo: "logprobs"` the prompt
+ * is evaluated for its tokens' logprobs (see evaluatePrompt), each batch's tokens reported as it is
+ * done, and the sequence holds the prompt for the answer; without, one event gives its text.
+ */
+async function echoPrompt(
+  loaded: LoadedModel,
+  sequence: LlamaContextSequence,
+  request: CompletionRequest,
+  tokens: readonly Token[],
+  emit: (event: StreamEvent) => void,
+  signal: AbortSignal,
+): Promise<number> {
+  const { model } = loaded;
+  const bos = beginningToken(model);
+  const read = bos === undefined ? [...tokens] : [bos, ...tokens];
+  const ids = request.completion.tokens;
+  // The client's ids are the read tokens less a beginning token the engine added before them.
+  const skip = ids === undefined ? 0 : read.length - ids.length;
+  const shown = read.slice(skip);
+  const added = ids === undefined && bos !== undefined ? 1 : 0;
+  const bytes = promptBytes(model, shown, added, ids === undefined ? request.completion.prompt : undefined);
+  const decoder = new TextDecoder();
+  if (request.completion.echo !== "logprobs") {
+    emit({ type: "prompt", text: decoder.decode(new Uint8Array(bytes.flat())) });
+    return read.length;
+  }
+  let sent = 0;
+  let known: readonly PromptStep[] = [];
+  /** Reports the shown tokens before `upTo` not reported yet: shown token i is read token i + skip, whose step is the one before. */
+  const send = (upTo: number) => {
+    if (upTo <= sent) return;
+    const logprobs = [];
+    for (let i = sent; i < upTo; i++)
+      logprobs.push(promptTokenLogprob(model, shown, i, bytes[i] as number[], i === 0 ? undefined : known[i + skip - 1]));
+    const text = decoder.decode(new Uint8Array(bytes.slice(sent, upTo).flat()), { stream: upTo < shown.length });
+    emit({ type: "prompt", text, logprobs });
+    sent = upTo;
+  };
+  const topLogprobs = request.logprobs?.topLogprobs ?? 0;
+  await evaluatePrompt(
+    sequence,
+    read,
+    topLogprobs,
+    (steps) => {
+      known = steps;
+      send(Math.min(shown.length, steps.length + 1 - skip));
+    },
+    signal,
+  );
+  if (!signal.aborted) send(shown.length);
+  return read.length;
 }
 
 /**

@@ -8,7 +8,7 @@ import type { TokenLogprob, TopLogprob } from "../../../core/index.js";
 const LOGPROB_FLOOR = -9999;
 
 /** Tokens of context detokenizing needs for a token's text (a SentencePiece token's leading space). */
-const TRAIL = 16;
+export const TRAIL = 16;
 
 /** One generated token as sampled: its id, logprob, and the most likely ids at its position with theirs. */
 interface Sampled {
@@ -179,15 +179,16 @@ export class TokenLogprobs {
   }
 }
 
-const UTF8 = new TextEncoder();
+export const UTF8 = new TextEncoder();
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 
-function logprobOf(p: number): number {
+/** A probability as a logprob: its log, at most 0, at least the floor (a probability that underflowed to 0). */
+export function logprobOf(p: number): number {
   return p > 0 ? Math.min(0, Math.max(LOGPROB_FLOOR, Math.log(p))) : LOGPROB_FLOOR;
 }
 
 /** A token's text: its bytes decoded when they are whole characters, else each byte escaped (`\xe2`). */
-function tokenText(bytes: readonly number[]): string {
+export function tokenText(bytes: readonly number[]): string {
   try {
     return STRICT_UTF8.decode(new Uint8Array(bytes));
   } catch {
@@ -200,7 +201,7 @@ function tokenText(bytes: readonly number[]): string {
  * the tokens whose bytes are not known alone (parts of a character), in order. Undefined when the
  * known ones do not add up (the text is not the tokens' own: each token then gets its own bytes).
  */
-function shareBytes(pieces: readonly (number[] | undefined)[], total: number): number[] | undefined {
+export function shareBytes(pieces: readonly (number[] | undefined)[], total: number): number[] | undefined {
   const known = pieces.reduce((sum, p) => sum + (p?.length ?? 0), 0);
   const unknown = pieces.filter((p) => p === undefined).length;
   const left = total - known;
@@ -221,7 +222,7 @@ function shareBytes(pieces: readonly (number[] | undefined)[], total: number): n
  * write them). node-llama-cpp's public API decodes such a token to U+FFFD, so the vocabulary text is
  * read from its binding; undefined where that is not there.
  */
-function byteOfByteToken(model: LlamaModel, token: Token): number | undefined {
+export function byteOfByteToken(model: LlamaModel, token: Token): number | undefined {
   const binding = (model as unknown as { _model?: { getTokenString?: (token: number) => string | undefined } })._model;
   const text = binding?.getTokenString?.(token);
   const match = text === undefined ? null : /^<0x([0-9A-Fa-f]{2})>$/.exec(text);
