@@ -99,6 +99,14 @@ export function codeForStatus(status: number): ErrorCode {
   }
 }
 
+/**
+ * GatewayError.reason of a valid request that this target's model cannot serve, where another target
+ * may (a suffix to a local model without fill-in-the-middle tokens): a 400 from a lone target, and
+ * the route's next target otherwise (router/retry-policy.ts). OpenAI's own code for a value a model
+ * does not support, which OpenAI clients see as the error's `code`.
+ */
+export const UNSUPPORTED_BY_TARGET = "unsupported_value";
+
 export interface GatewayErrorOptions {
   /** Override the HTTP status (e.g. pass an upstream's 529 or 409 on unchanged). */
   status?: number;

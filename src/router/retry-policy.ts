@@ -1,5 +1,12 @@
 import type { RouteConfig } from "../config/schema.js";
-import { backoffDelayMs, type GatewayError, isEgressAuditError, isKeyRotated, rotatedPoolSize } from "../core/index.js";
+import {
+  backoffDelayMs,
+  type GatewayError,
+  isEgressAuditError,
+  isKeyRotated,
+  rotatedPoolSize,
+  UNSUPPORTED_BY_TARGET,
+} from "../core/index.js";
 
 /**
  * The one place that decides what a failed attempt means. The pieces it reads: the route's `retry`
@@ -49,6 +56,8 @@ export function failoverDecision(error: GatewayError): FailoverDecision {
     case "not_found":
       return "next";
     case "invalid_request":
+      // A valid request this target's model cannot serve (a suffix to a model without FIM tokens).
+      return error.reason === UNSUPPORTED_BY_TARGET ? "next" : "stop";
     case "content_filter":
     case "payload_too_large":
     case "unsupported_media_type":

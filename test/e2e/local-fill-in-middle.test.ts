@@ -35,7 +35,10 @@ before(async () => {
         },
       },
     },
-    routes: { code: { tiers: ["local/coder"], timeouts: PATIENT_TIMEOUTS } },
+    routes: {
+      code: { tiers: ["local/coder"], timeouts: PATIENT_TIMEOUTS },
+      "plain-first": { tiers: ["local/plain", "local/coder"], timeouts: PATIENT_TIMEOUTS },
+    },
   });
   await loadLocalModel(tandem, "local/coder");
   await loadLocalModel(tandem, "local/plain");
@@ -94,6 +97,17 @@ describe("Ollama /api/generate on the embedded engine", () => {
     );
     assert.equal(error.status_code, 400);
     assert.match(error.message, /'suffix'.*local\/plain has no fill-in-the-middle tokens/);
+  });
+
+  it("moves on from a model without FIM tokens to the route's next tier", async () => {
+    const res = await fetch(`${tandem.url}/api/generate`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "plain-first", prompt: PREFIX, suffix: SUFFIX, stream: false, options: { temperature: 0 } }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { response: string }).response, MIDDLE.join(""));
+    assert.equal(res.headers.get("x-tandem-target"), "local/coder");
   });
 
   it("raw: true continues the prompt as it is (no chat template, nothing named), raw: false chats it", async () => {
@@ -175,6 +189,7 @@ describe("OpenAI legacy completions on the embedded engine", () => {
     );
     assert.ok(error instanceof OpenAI.BadRequestError, String(error));
     assert.equal(error.param, "suffix");
+    assert.equal(error.code, "unsupported_value", "OpenAI's code for a value the model does not support");
     assert.match(error.message, /local\/plain has no fill-in-the-middle tokens/);
   });
 });

@@ -1,7 +1,7 @@
 /** Which failures are retried, moved past or stopped at, and which count against a target. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { GatewayError } from "../../src/core/index.js";
+import { GatewayError, UNSUPPORTED_BY_TARGET } from "../../src/core/index.js";
 import { countsAgainstTarget, failoverDecision } from "../../src/router/retry-policy.js";
 
 describe("failover decisions", () => {
@@ -20,6 +20,12 @@ describe("failover decisions", () => {
     assert.equal(countsAgainstTarget(error("not_found")), false);
     assert.equal(failoverDecision(error("authentication")), "next");
     assert.equal(countsAgainstTarget(error("authentication")), true);
+  });
+
+  it("moves on without blame from a valid request this target's model cannot serve (a suffix without FIM tokens)", () => {
+    const cannot = error("invalid_request", { param: "suffix", reason: UNSUPPORTED_BY_TARGET });
+    assert.equal(failoverDecision(cannot), "next");
+    assert.equal(countsAgainstTarget(cannot), false);
   });
 
   it("retries and blames real upstream failures", () => {

@@ -562,6 +562,7 @@ export class EngineProcess {
         new GatewayError(message.code, message.message, {
           retryable: message.retryable,
           ...(message.param !== undefined && { param: message.param }),
+          ...(message.reason !== undefined && { reason: message.reason }),
         }),
       );
   }

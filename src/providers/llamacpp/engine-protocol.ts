@@ -111,8 +111,11 @@ export type ChildMessage =
   /** A chat's events, in order: those generated since the last message (often one, more when tokens come fast). */
   | { op: "events"; id: number; events: StreamEvent[] }
   | { op: "result"; id: number; value?: unknown }
-  /** `param`: the request field at fault, for a client's error (a suffix for a model without FIM tokens). */
-  | { op: "error"; id: number; code: ErrorCode; message: string; retryable?: boolean; param?: string }
+  /**
+   * `param`: the request field at fault, for a client's error (a suffix for a model without FIM
+   * tokens); `reason`: GatewayError.reason (UNSUPPORTED_BY_TARGET for what another target may serve).
+   */
+  | { op: "error"; id: number; code: ErrorCode; message: string; retryable?: boolean; param?: string; reason?: string }
   /**
    * The child is about to load a model (so a native abort during it can be pinned on that file), or
    * has loaded `progress` (0 to 1) of its weights: a load that goes on reporting is not hung.

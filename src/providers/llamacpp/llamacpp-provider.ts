@@ -702,6 +702,8 @@ function withTarget(err: unknown, target: string): GatewayError {
           retryable: err.retryable,
           retryAfterMs: err.retryAfterMs,
           param: err.param,
+          reason: err.reason,
+          status: err.status,
         });
   }
   return new GatewayError("upstream_error", `${target}: ${(err as Error)?.message ?? String(err)}`, { target });

@@ -148,7 +148,15 @@ async function handle(message: ParentMessage): Promise<void> {
 
 function fail(id: number, err: unknown): void {
   if (err instanceof GatewayError) {
-    send({ op: "error", id, code: err.code, message: err.message, retryable: err.retryable, param: err.param });
+    send({
+      op: "error",
+      id,
+      code: err.code,
+      message: err.message,
+      retryable: err.retryable,
+      param: err.param,
+      reason: err.reason,
+    });
   } else {
     send({ op: "error", id, code: "upstream_error", message: `local engine: ${(err as Error)?.message ?? String(err)}` });
   }

@@ -6,6 +6,7 @@ import {
   type ProviderChatRequest,
   type StreamEvent,
   type TokenLogprob,
+  UNSUPPORTED_BY_TARGET,
 } from "../../../core/index.js";
 import { canceledError } from "../cancellation.js";
 import { DEFAULT_TEMPERATURE, finishOf, grammarFor, mapError, overflowError } from "./generate-chat.js";
@@ -74,7 +75,7 @@ export async function generateCompletion(
       throw new GatewayError(
         "invalid_request",
         `Invalid value for 'suffix': ${target} has no fill-in-the-middle tokens, so it cannot fill in the middle; send no suffix, or use a model made for code infilling (e.g. Qwen2.5-Coder, CodeLlama, StarCoder2).`,
-        { param: "suffix", target, retryable: false },
+        { param: "suffix", target, retryable: false, reason: UNSUPPORTED_BY_TARGET },
       );
     }
     const tokens = suffix === undefined ? promptTokens(loaded, request.completion, target) : undefined;
