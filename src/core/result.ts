@@ -22,6 +22,8 @@ export interface ChatResult {
   refusal?: { refusal: string; text: string };
   /** The log probabilities of the answer's tokens (not its refusal's), in order, where the text-delta events carried any. */
   logprobs?: TokenLogprob[];
+  /** How long the request waited for the model to be loaded (the `start` event's `loadMs`), where known. */
+  loadMs?: number;
   /** The prompt as the target read it (a `prompt` event), where the client asked for it echoed and the target reported it. */
   prompt?: Omit<Extract<StreamEvent, { type: "prompt" }>, "type">;
   toolCalls: ToolCall[];
@@ -89,6 +91,7 @@ export async function collectChat(
       case "start":
         result.id = ev.id;
         result.model = ev.model;
+        if (ev.loadMs !== undefined) result.loadMs = ev.loadMs;
         break;
       case "text-delta":
         result.text += ev.text;

@@ -21,8 +21,12 @@ export interface Usage {
 export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "other";
 
 export type StreamEvent =
-  /** First event of every stream: the upstream's response id and the model it says answered. */
-  | { type: "start"; id?: string; model?: string }
+  /**
+   * First event of every stream: the upstream's response id and the model it says answered. `loadMs`:
+   * how long this request waited for the model to be loaded before it was answered (a local engine
+   * that was not holding it; Ollama's `load_duration`), where the target knows.
+   */
+  | { type: "start"; id?: string; model?: string; loadMs?: number }
   /**
    * A piece of the answer's text. `refusal`: the model declined, and this is its refusal (OpenAI's
    * `refusal`, a Responses `refusal` part): text all the same, for APIs with no place for a refusal;

@@ -194,3 +194,30 @@ describe("what Ollama does that a local model shows", () => {
     await assert.rejects(client.delete({ model: "local/nope" }), { name: "ResponseError", status_code: 404 });
   });
 });
+
+describe("the embedded engine's durations", () => {
+  it("load_duration is the wait for the model's load when the request loaded it, 0 when it was loaded; the prompt phase leaves it out", async () => {
+    for (const stream of [false, true]) {
+      // keep_alive 0 unloads the model when the answer is done (as Ollama's does).
+      await client.generate({ model: MODEL, prompt: "Once upon a time", options: OPTIONS, keep_alive: 0 });
+      const loading = await finalOf(stream);
+      assert.ok(loading.load_duration > 0, `the request loaded the model (${stream ? "streamed" : "whole"})`);
+      assert.ok(
+        loading.load_duration + loading.prompt_eval_duration + loading.eval_duration <= loading.total_duration + 3,
+        JSON.stringify(loading),
+      );
+      const loaded = await finalOf(stream);
+      assert.equal(loaded.load_duration, 0, "the model was held");
+      assert.ok(loaded.prompt_eval_duration > 0 && loaded.eval_duration > 0);
+    }
+  });
+
+  async function finalOf(stream: boolean) {
+    const request = { model: MODEL, prompt: "Once upon a time", options: OPTIONS };
+    if (!stream) return await client.generate(request);
+    let last: Awaited<ReturnType<Ollama["generate"]>> | undefined;
+    for await (const part of await client.generate({ ...request, stream: true })) last = part;
+    assert.ok(last?.done);
+    return last;
+  }
+});

@@ -15,21 +15,25 @@ export function ollamaDoneReason(reason: FinishReason): "stop" | "length" {
 }
 
 /**
- * Ollama's timing and token fields, in nanoseconds. There is no model load to report for a routed
- * target, so `load_duration` is 0; the prompt phase is the time to the first event, the eval phase
- * the rest. Durations are at least 1 ns so clients computing tokens per second never divide by zero.
+ * Ollama's timing and token fields, in nanoseconds. `load_duration` is the time the request waited
+ * for its model to be loaded, where the target says (`loadMs`: the embedded engine), else 0 (a
+ * remote target loads nothing tandem can see); the prompt phase is the time to the first event less
+ * that load, the eval phase the rest. Durations but the load are at least 1 ns, so clients computing
+ * tokens per second never divide by zero.
  */
-export function ollamaMetrics(record: RequestRecord, usage: Usage): OllamaMetrics {
+export function ollamaMetrics(record: RequestRecord, usage: Usage, loadMs = 0): OllamaMetrics {
   const totalMs = performance.now() - record.startedAt;
-  const promptMs = Math.min(record.firstEventMs ?? totalMs, totalMs);
+  const firstMs = Math.min(record.firstEventMs ?? totalMs, totalMs);
+  const load = Math.min(loadMs, firstMs);
+  const promptMs = firstMs - load;
   const ns = (ms: number) => Math.max(1, Math.round(ms * 1e6));
   return {
     total_duration: ns(totalMs),
-    load_duration: 0,
+    load_duration: load > 0 ? ns(load) : 0,
     prompt_eval_count: usage.inputTokens,
     prompt_eval_duration: ns(promptMs),
     eval_count: usage.outputTokens,
-    eval_duration: ns(totalMs - promptMs),
+    eval_duration: ns(totalMs - firstMs),
   };
 }
 
@@ -39,11 +43,13 @@ export function ollamaFinalFields(
   usage: Usage,
   meta: ResponseMeta,
   record: RequestRecord,
+  /** How long the request waited for its model's load (the start event's `loadMs`), where known. */
+  loadMs?: number,
 ): Record<string, unknown> {
   return {
     done: true,
     done_reason: ollamaDoneReason(reason),
-    ...ollamaMetrics(record, usage),
+    ...ollamaMetrics(record, usage, loadMs),
     ...(meta.degraded === undefined ? {} : { [DEGRADED_FIELD]: meta.degraded }),
   };
 }

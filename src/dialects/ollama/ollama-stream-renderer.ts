@@ -41,6 +41,8 @@ export class OllamaStreamRenderer implements StreamRenderer {
   readonly #think: boolean;
   readonly #logprobs: boolean;
   #finished = false;
+  /** How long the request waited for its model's load, from the start event. */
+  #loadMs: number | undefined;
 
   constructor(kind: OllamaStreamKind, meta: ResponseMeta, record: RequestRecord, options: OllamaAnswerOptions = {}) {
     this.#kind = kind;
@@ -52,6 +54,9 @@ export class OllamaStreamRenderer implements StreamRenderer {
 
   event(event: StreamEvent): string {
     switch (event.type) {
+      case "start":
+        if (event.loadMs !== undefined) this.#loadMs = event.loadMs;
+        return "";
       case "text-delta":
         if (this.#logprobs && event.logprobs !== undefined && event.refusal !== true)
           return this.#line({ ...this.#content(event.text), logprobs: ollamaLogprobs(event.logprobs) });
@@ -118,7 +123,11 @@ export class OllamaStreamRenderer implements StreamRenderer {
   #final(reason: FinishReason): string {
     this.#finished = true;
     const head = this.#kind === "generate" ? { response: "" } : { message: { role: "assistant", content: "" } };
-    return this.#line({ ...this.#base(), ...head, ...ollamaFinalFields(reason, this.#usage, this.#meta, this.#record) });
+    return this.#line({
+      ...this.#base(),
+      ...head,
+      ...ollamaFinalFields(reason, this.#usage, this.#meta, this.#record, this.#loadMs),
+    });
   }
 
   #line(value: unknown): string {

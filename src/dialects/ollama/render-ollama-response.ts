@@ -25,7 +25,7 @@ export function renderOllamaChatResponse(
     created_at: new Date().toISOString(),
     message,
     ...ollamaLogprobsField(options.logprobs ? result.logprobs : undefined),
-    ...ollamaFinalFields(result.finishReason, result.usage, meta, record),
+    ...ollamaFinalFields(result.finishReason, result.usage, meta, record, result.loadMs),
   };
 }
 
@@ -41,7 +41,7 @@ export function renderOllamaGenerateResponse(
     created_at: new Date().toISOString(),
     response: result.text,
     ...(options.think && result.reasoning ? { thinking: result.reasoning } : {}),
-    ...ollamaFinalFields(result.finishReason, result.usage, meta, record),
+    ...ollamaFinalFields(result.finishReason, result.usage, meta, record, result.loadMs),
     // Last, where Ollama's GenerateResponse has it.
     ...ollamaLogprobsField(options.logprobs ? result.logprobs : undefined),
   };

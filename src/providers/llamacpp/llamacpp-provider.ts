@@ -189,13 +189,16 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     const channel = new EventChannel<StreamEvent>();
     let settled = false;
     try {
+      // The time this request waited for its model's load, if it was not loaded: the start event says it.
+      const loadStarted = this.#holds(spec) ? undefined : performance.now();
       await this.#ensureLoaded(spec, inner.signal);
+      const loadMs = loadStarted === undefined ? undefined : performance.now() - loadStarted;
       arm();
       this.#engine
         // A function cannot cross the IPC channel (structured clone); nothing leaves the machine here anyway.
         .call({ op: "chat", model: spec, request: { ...request, beforeUpstreamBody: undefined } }, inner.signal, (event) => {
           arm();
-          channel.push(event);
+          channel.push(loadMs !== undefined && event.type === "start" ? { ...event, loadMs } : event);
         })
         .then(
           () => channel.end(),
@@ -545,10 +548,16 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     return queue;
   }
 
+  /** Whether the engine holds this model, loaded and ready, so a request on it waits for no load. */
+  #holds(spec: ModelSpec): boolean {
+    const loaded = this.#loaded.get(instanceKey(spec));
+    return loaded !== undefined && loaded.info.path === spec.path && this.#engine.running;
+  }
+
   async #ensureLoaded(spec: ModelSpec, signal: AbortSignal): Promise<LoadedModelInfo> {
     const key = instanceKey(spec);
     const loaded = this.#loaded.get(key);
-    if (loaded && loaded.info.path === spec.path && this.#engine.running) return loaded.info;
+    if (loaded && this.#holds(spec)) return loaded.info;
     let loading = this.#loading.get(key);
     if (!loading) {
       loading = this.#load(spec).finally(() => this.#loading.delete(key));
