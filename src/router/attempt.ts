@@ -198,8 +198,9 @@ export class Attempts {
       if (history.dropped > 0) warnings = [...(warnings ?? []), droppedReasoning(history.dropped)];
       // Settings the target's API lacks, or refuses together (Anthropic's thinking and temperature).
       // And a client's `raw` prompt, to a target that can only chat it.
-      const unsent = [...(target.provider.unsent?.(request) ?? []), ...unsentRawPrompt(request, target.provider.capabilities)];
-      if (unsent.length) warnings = [...new Set([...(warnings ?? []), ...unsent])];
+      const unsent = target.provider.unsent?.(request);
+      const unraw = request.completion === undefined ? undefined : unsentRawPrompt(request, target.provider.capabilities);
+      if (unsent?.length || unraw?.length) warnings = [...new Set([...(warnings ?? []), ...(unsent ?? []), ...(unraw ?? [])])];
     }
     const deadline = new Deadline(
       context.signal,

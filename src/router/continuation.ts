@@ -35,9 +35,7 @@ export function continuationRequest(request: ChatRequest, partial: string): Chat
   const completion = request.completion;
   if (partial === "") {
     // Nothing to go on from but an echoed prompt, which the client has already.
-    if (completion?.echo === undefined) return request;
-    const { echo: _echoed, ...rest } = completion;
-    return { ...request, completion: rest };
+    return completion?.echo === undefined ? request : { ...request, completion: unechoed(completion) };
   }
   return {
     ...request,
@@ -55,10 +53,15 @@ export function continuationRequest(request: ChatRequest, partial: string): Chat
  * followed by the partial text, and it is not echoed again (the client has its echo already).
  */
 function continuedPrompt(completion: CompletionPrompt, partial: string): CompletionPrompt {
-  const { echo: _echoed, ...rest } = completion;
-  const continued: CompletionPrompt = { ...rest, prompt: completion.prompt + partial };
+  const continued: CompletionPrompt = { ...unechoed(completion), prompt: completion.prompt + partial };
   if (completion.tokens !== undefined) continued.tokensThen = (completion.tokensThen ?? "") + partial;
   return continued;
+}
+
+/** A raw prompt not to be echoed again (the client has its echo from the first target). */
+function unechoed(completion: CompletionPrompt): CompletionPrompt {
+  const { echo: _echoed, ...rest } = completion;
+  return rest;
 }
 
 /** Usage of a continued answer: the original input, and the output of both parts. */

@@ -1,6 +1,6 @@
 import type { TokenCounter } from "../context/estimate-input-tokens.js";
 import { fitConversation } from "../context/fit-conversation.js";
-import { type ChatRequest, GatewayError, type NativeWire } from "../core/index.js";
+import { type ChatRequest, type CompletionPrompt, GatewayError, type NativeWire } from "../core/index.js";
 import type { Target } from "./catalog.js";
 
 /**
@@ -12,8 +12,10 @@ import type { Target } from "./catalog.js";
 export function unsuitability(target: Target, request: ChatRequest, count: TokenCounter | undefined): string | undefined {
   const crossing = wireOnlyFor(target, request);
   if (crossing !== undefined) return crossing;
-  const rawNeed = rawPromptNeeds(request).find((need) => !need.can(target));
-  if (rawNeed !== undefined) return rawNeed.unfit;
+  if (request.completion !== undefined) {
+    const rawNeed = rawPromptNeeds(request.completion).find((need) => !need.can(target));
+    if (rawNeed !== undefined) return rawNeed.unfit;
+  }
   const model = target.capabilities;
   if ((target.provider.capabilities?.vision === false || model?.vision === false) && hasImage(request)) {
     return "reads text only; the conversation has an image";
@@ -101,9 +103,7 @@ interface RawPromptNeed {
   refusal: (names: string) => GatewayError;
 }
 
-function rawPromptNeeds(request: ChatRequest): RawPromptNeed[] {
-  const completion = request.completion;
-  if (completion === undefined) return [];
+function rawPromptNeeds(completion: CompletionPrompt): RawPromptNeed[] {
   const needs: RawPromptNeed[] = [];
   if (completion.suffix !== undefined) {
     needs.push({
@@ -149,9 +149,9 @@ function rawPromptNeeds(request: ChatRequest): RawPromptNeed[] {
  * a suffix no target can insert, the prompt's own logprobs, ids no target reads.
  */
 export function rawPromptRefusal(targets: readonly Target[], request: ChatRequest): GatewayError | undefined {
-  if (targets.length === 0) return undefined;
+  if (targets.length === 0 || request.completion === undefined) return undefined;
   const names = targets.map((t) => t.name).join(", ");
-  for (const need of rawPromptNeeds(request)) if (!targets.some(need.can)) return need.refusal(names);
+  for (const need of rawPromptNeeds(request.completion)) if (!targets.some(need.can)) return need.refusal(names);
   return undefined;
 }
 

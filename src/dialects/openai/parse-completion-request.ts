@@ -38,9 +38,8 @@ export interface ParsedCompletionRequest {
  * sent) and, for a target that can only chat, one user message whose text is the prompt (token ids
  * read as cl100k_base). Several prompts (an array of strings or of token-id arrays), `n` and
  * `best_of` are the route's to fan out. A suffix goes only where a target can insert (the router
- * refuses it naming `suffix` when none of the route can). `echo` with `logprobs`, which would need
- * the prompt's own tokens' logprobs, is rejected with a 400 naming the field rather than silently
- * ignored. `echo` alone puts the prompt before the answer, as OpenAI does. `logprobs: N` asks for
+ * refuses it naming `suffix` when none of the route can); with `echo` and `logprobs` it is a 400
+ * naming `echo`. `echo` alone puts the prompt before the answer, as OpenAI does. `logprobs: N` asks for
  * the answer's tokens with N alternatives each (chat completions' `logprobs` and `top_logprobs`),
  * named by the client's field when the target cannot report them. `best_of` above `n` asks every
  * target for logprobs too, which rank the candidates.

@@ -190,7 +190,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     let settled = false;
     try {
       // The time this request waited for its model's load, if it was not loaded: the start event says it.
-      const loadStarted = this.#holds(spec) ? undefined : performance.now();
+      const loadStarted = this.#held(spec) ? undefined : performance.now();
       await this.#ensureLoaded(spec, inner.signal);
       const loadMs = loadStarted === undefined ? undefined : performance.now() - loadStarted;
       arm();
@@ -548,16 +548,16 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     return queue;
   }
 
-  /** Whether the engine holds this model, loaded and ready, so a request on it waits for no load. */
-  #holds(spec: ModelSpec): boolean {
+  /** The model as the engine holds it, loaded and ready (a request on it waits for no load), if it does. */
+  #held(spec: ModelSpec): LoadedModelInfo | undefined {
     const loaded = this.#loaded.get(instanceKey(spec));
-    return loaded !== undefined && loaded.info.path === spec.path && this.#engine.running;
+    return loaded !== undefined && loaded.info.path === spec.path && this.#engine.running ? loaded.info : undefined;
   }
 
   async #ensureLoaded(spec: ModelSpec, signal: AbortSignal): Promise<LoadedModelInfo> {
+    const held = this.#held(spec);
+    if (held) return held;
     const key = instanceKey(spec);
-    const loaded = this.#loaded.get(key);
-    if (loaded && this.#holds(spec)) return loaded.info;
     let loading = this.#loading.get(key);
     if (!loading) {
       loading = this.#load(spec).finally(() => this.#loading.delete(key));

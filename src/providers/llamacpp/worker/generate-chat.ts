@@ -210,9 +210,9 @@ function finishAtWindowEnd(
  * output, which makes the prompt's last token an output evaluation: so the prompt is what the
  * sequence holds less the generated tokens it holds (output evaluations less one). The meter's output
  * count includes the tokens of a stop sequence, generated and then dropped, which the text's own count
- * (`outputTokens`) leaves out.
+ * (`outputTokens`) leaves out. A raw prompt's completion (generate-completion.ts) is counted the same way.
  */
-function usageOf(
+export function usageOf(
   sequence: LlamaContextSequence,
   meterBefore: ReturnType<LlamaContextSequence["tokenMeter"]["getState"]>,
   outputTokens: number,

@@ -9,7 +9,7 @@ import {
   UNSUPPORTED_BY_TARGET,
 } from "../../../core/index.js";
 import { canceledError } from "../cancellation.js";
-import { DEFAULT_TEMPERATURE, finishOf, grammarFor, mapError, overflowError } from "./generate-chat.js";
+import { DEFAULT_TEMPERATURE, finishOf, grammarFor, mapError, overflowError, usageOf } from "./generate-chat.js";
 import type { LoadedModel } from "./model-host.js";
 import {
   beginningToken,
@@ -134,7 +134,8 @@ export async function generateCompletion(
         ? await completion.generateCompletionWithMeta(tokens as Token[], options)
         : await completion.generateInfillCompletionWithMeta(prompt, suffix, options);
     if (signal.aborted) throw canceledError(target);
-    const usage = completionUsage(sequence, meterBefore, outputTokens);
+    // The answer's tokens are those of its text (a stop sequence's, generated and dropped, left out).
+    const usage = usageOf(sequence, meterBefore, outputTokens, false);
     if (evaluatedWhole) usage.cachedInputTokens = 0;
     emit({ type: "usage", usage });
     const meta = result.metadata;
@@ -223,24 +224,4 @@ async function echoPrompt(
   );
   if (!signal.aborted) send(shown.length);
   return read.length;
-}
-
-/**
- * The usage of one completion on `sequence`. Each decode reads one position's logits, which the meter
- * counts as an output token: every token sampled (the end-of-text one too). The sequence holds the
- * prompt and every sampled token but the last (which is never evaluated), so the prompt is what it
- * holds less that; of the prompt, the tokens not evaluated again (all but the one whose logits were
- * read) were cached from an earlier request on the sequence. The answer's tokens are those of its
- * text (a stop sequence's, generated and dropped, left out).
- */
-function completionUsage(
-  sequence: LlamaContextSequence,
-  meterBefore: ReturnType<LlamaContextSequence["tokenMeter"]["getState"]>,
-  outputTokens: number,
-): { inputTokens: number; outputTokens: number; cachedInputTokens: number } {
-  const meterAfter = sequence.tokenMeter.getState();
-  const sampled = meterAfter.usedOutputTokens - meterBefore.usedOutputTokens;
-  const inputTokens = Math.max(0, sequence.contextTokens.length - Math.max(0, sampled - 1));
-  const evaluated = meterAfter.usedInputTokens - meterBefore.usedInputTokens + 1;
-  return { inputTokens, outputTokens, cachedInputTokens: Math.max(0, inputTokens - evaluated) };
 }
