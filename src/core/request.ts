@@ -167,6 +167,12 @@ export interface ChatRequest {
 export interface ProviderChatRequest extends ChatRequest {
   /** The model id as the upstream knows it (e.g. `gpt-4o-mini`), not the client's name. */
   upstreamModel: string;
+  /**
+   * Told, before the answer's first event, what of a request the provider built (not a same-wire body)
+   * was left out because the upstream's model refused it, and the request sent again without it (see
+   * providers/http/refused-settings.ts): each by its wire name, for `x-tandem-warnings`.
+   */
+  onUnsent?: (fields: readonly string[]) => void;
   /** The egress audit's gate, for cloud targets: awaited before each body is sent (see BeforeUpstreamBody). */
   beforeUpstreamBody?: BeforeUpstreamBody;
   /** The route's limit on establishing a connection, in ms (the provider's own limit applies when lower). */

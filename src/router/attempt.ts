@@ -209,6 +209,8 @@ export class Attempts {
     );
     const startedAt = performance.now();
     markStep("attempt");
+    // What the target's model refused of the body its provider built, and was sent again without.
+    let refused: readonly string[] | undefined;
     const iterator = target.provider
       .chat(
         {
@@ -217,6 +219,11 @@ export class Attempts {
           connectTimeoutMs: timeouts.connectMs,
           ...(whole && { whole }),
           ...this.#guard.egressHook(target, privacy),
+          ...(!native && {
+            onUnsent: (fields: readonly string[]) => {
+              refused = fields;
+            },
+          }),
         },
         deadline.signal,
       )
@@ -242,6 +249,7 @@ export class Attempts {
       throw error;
     }
     deadline.tick();
+    if (refused !== undefined) warnings = [...new Set([...(warnings ?? []), ...refused])];
     breaker.success();
     this.#health.markHealthy(target.providerName);
     if (!whole) {

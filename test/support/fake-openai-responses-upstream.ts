@@ -43,8 +43,8 @@ export interface FakeResponsesAnswer {
 
 export type FakeResponsesReply =
   | FakeResponsesAnswer
-  /** An HTTP error in OpenAI's body shape. */
-  | { kind: "error"; status: number; message?: string }
+  /** An HTTP error in OpenAI's body shape (`param` and `code` null unless given). */
+  | { kind: "error"; status: number; message?: string; param?: string; code?: string }
   /** `response.created`, then a `response.failed` with this error code. */
   | { kind: "failed"; code: string; message: string };
 
@@ -110,7 +110,7 @@ export async function startFakeOpenAIResponses(options: { models?: string[] } = 
     }
     if (!models.includes(String(body.model))) return error(res, 404, `The model '${String(body.model)}' does not exist`);
     const reply = script(recorded);
-    if (reply.kind === "error") return error(res, reply.status, reply.message ?? `HTTP ${reply.status}`);
+    if (reply.kind === "error") return error(res, reply.status, reply.message ?? `HTTP ${reply.status}`, reply.param, reply.code);
     const include = Array.isArray(body.include) ? body.include : [];
     await answer(res, body, reply, include.includes("reasoning.encrypted_content"));
   }
@@ -292,8 +292,8 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-function error(res: ServerResponse, status: number, message: string): void {
+function error(res: ServerResponse, status: number, message: string, param?: string, code?: string): void {
   json(res, status, {
-    error: { message, type: status >= 500 ? "server_error" : "invalid_request_error", param: null, code: null },
+    error: { message, type: status >= 500 ? "server_error" : "invalid_request_error", param: param ?? null, code: code ?? null },
   });
 }

@@ -21,6 +21,7 @@ import { anthropicStreamError, mapAnthropicErrorResponse } from "./anthropic-err
 import { anthropicUnsent, convertToAnthropicRequest } from "./convert-to-anthropic-request.js";
 import { parseAnthropicStream } from "./parse-anthropic-stream.js";
 import { readAnthropicMessage, tapAnthropicMessage } from "./read-anthropic-message.js";
+import { refusedAnthropicSettings } from "./refused-anthropic-settings.js";
 
 export interface AnthropicProviderOptions extends RemoteProviderOptions {
   /** The `anthropic-version` header sent on every request. Default "2023-06-01". */
@@ -50,6 +51,8 @@ export class AnthropicProvider implements ChatProvider {
   readonly #defaultMaxTokens: number;
   readonly #maxLineBytes: number | undefined;
   readonly #maxAnswerBytes: number | undefined;
+  /** What this upstream's models refused of the bodies tandem builds (see RefusedSettings). */
+  readonly #refused = refusedAnthropicSettings();
 
   constructor(options: AnthropicProviderOptions) {
     this.id = options.id;
@@ -89,14 +92,16 @@ export class AnthropicProvider implements ChatProvider {
     const init = upstreamInit(request, signal, body);
     const headers = await this.#requestHeaders(request.apiKey);
     if (native) Object.assign(headers, native.headers);
+    // A body tandem built: sent again without what the model refuses (the client's own body never is).
+    const sent = <T>(send: () => Promise<T>) =>
+      native ? send() : this.#refused.send(request.upstreamModel, body as Record<string, unknown>, request.onUnsent, send);
     if (request.whole) {
-      const json = await this.#client.json("POST", "/v1/messages", { ...init, headers, target });
+      const json = await sent(() => this.#client.json("POST", "/v1/messages", { ...init, headers, target }));
       return native ? tapAnthropicMessage(json, target) : readAnthropicMessage(json, target);
     }
-    const res = await this.#client.send("POST", "/v1/messages", {
-      ...init,
-      headers: { ...headers, accept: "text/event-stream" },
-    });
+    const res = await sent(() =>
+      this.#client.send("POST", "/v1/messages", { ...init, headers: { ...headers, accept: "text/event-stream" } }),
+    );
     await expectEventStream(res, target, NOT_A_STREAM);
     const lines = { target, maxLineBytes: this.#maxLineBytes };
     const tap = native !== undefined;

@@ -196,10 +196,14 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
       arm();
       this.#engine
         // A function cannot cross the IPC channel (structured clone); nothing leaves the machine here anyway.
-        .call({ op: "chat", model: spec, request: { ...request, beforeUpstreamBody: undefined } }, inner.signal, (event) => {
-          arm();
-          channel.push(loadMs !== undefined && event.type === "start" ? { ...event, loadMs } : event);
-        })
+        .call(
+          { op: "chat", model: spec, request: { ...request, beforeUpstreamBody: undefined, onUnsent: undefined } },
+          inner.signal,
+          (event) => {
+            arm();
+            channel.push(loadMs !== undefined && event.type === "start" ? { ...event, loadMs } : event);
+          },
+        )
         .then(
           () => channel.end(),
           (err) => channel.fail(err),

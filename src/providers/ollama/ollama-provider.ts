@@ -13,6 +13,7 @@ import { convertToOllamaChatRequest, convertToOllamaGenerateRequest, ollamaUnsen
 import { mapOllamaErrorResponse } from "./map-ollama-error.js";
 import { ollamaEmbedResponseSchema, ollamaTagsResponseSchema } from "./ollama-api.js";
 import { asOllamaChatLine, parseOllamaChatLines, parseOllamaChatStream } from "./parse-ollama-chat-stream.js";
+import { refusedOllamaSettings } from "./refused-ollama-settings.js";
 import { nativeOllamaBody, OLLAMA_NATIVE_PATHS, ollamaNative, tapOllamaLines, tapOllamaWhole } from "./tap-ollama.js";
 
 /**
@@ -34,6 +35,8 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
   };
   readonly #client: UpstreamClient;
   readonly #options: RemoteProviderOptions;
+  /** What this upstream's models refused of the bodies tandem builds (see RefusedSettings). */
+  readonly #refused = refusedOllamaSettings();
 
   constructor(options: RemoteProviderOptions) {
     this.id = options.id;
@@ -76,11 +79,14 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
         tapOllamaLines(readNdjsonBatches(stream, lines), target, native.wire),
       );
     }
+    // A body tandem built: sent again without what the model refuses (see RefusedSettings).
+    const sent = <T>(send: () => Promise<T>) =>
+      this.#refused.send(request.upstreamModel, body as unknown as Record<string, unknown>, request.onUnsent, send);
     if (request.whole) {
-      const answer = await this.#client.json("POST", `/api/${path}`, { ...init, target });
+      const answer = await sent(() => this.#client.json("POST", `/api/${path}`, { ...init, target }));
       return parseOllamaChatLines([path === "generate" ? asOllamaChatLine(answer) : answer], target);
     }
-    const res = await this.#client.send("POST", `/api/${path}`, init);
+    const res = await sent(() => this.#client.send("POST", `/api/${path}`, init));
     const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
     return relayUpstreamStream(res, signal, target, (stream) => parseOllamaChatStream(stream, target, lines, path));
   }

@@ -24,6 +24,7 @@ import { mapOpenAIErrorResponse } from "./map-openai-error.js";
 import { openAIEmbeddingResponseSchema, openAIModelListSchema } from "./openai-chat-api.js";
 import { parseResponsesStream, responsesUpstreamBody, tapResponsesObject } from "./openai-responses-wire.js";
 import { readOpenAIChatCompletion, readOpenAIChatStream } from "./read-openai-chat-stream.js";
+import { refusedChatSettings, refusedResponsesSettings } from "./refused-openai-settings.js";
 import { nativeOpenAIChatBody, tapOpenAIChatCompletion, tapOpenAIChatStream } from "./tap-openai-chat.js";
 
 export interface OpenAIProviderOptions extends RemoteProviderOptions {
@@ -53,6 +54,9 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
   readonly #options: OpenAIProviderOptions;
   readonly #client: UpstreamClient;
   readonly #maxTokensField: MaxTokensField;
+  /** What this upstream's models refused of the bodies tandem builds, per wire (see RefusedSettings). */
+  readonly #refusedChat = refusedChatSettings();
+  readonly #refusedResponses = refusedResponsesSettings();
 
   constructor(options: OpenAIProviderOptions) {
     this.id = options.id;
@@ -100,15 +104,26 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
       : convertToOpenAIChatRequest(request, this.#maxTokensField);
     const init = upstreamInit(request, signal, body);
     const headers = await this.#headers(request.apiKey);
-    if (native) Object.assign(headers, native.headers);
-    if (request.whole) {
-      const json = await this.#client.json("POST", "/chat/completions", { ...init, headers, target });
-      return native ? tapOpenAIChatCompletion(json, target) : readOpenAIChatCompletion(json, target);
+    if (native) {
+      Object.assign(headers, native.headers);
+      if (request.whole)
+        return tapOpenAIChatCompletion(
+          await this.#client.json("POST", "/chat/completions", { ...init, headers, target }),
+          target,
+        );
     }
-    const res = await this.#client.send("POST", "/chat/completions", {
-      ...init,
-      headers: { ...headers, accept: "text/event-stream" },
-    });
+    // A body tandem built: sent again without what the model refuses (the client's own body never is).
+    const sent = <T>(send: () => Promise<T>) =>
+      native ? send() : this.#refusedChat.send(request.upstreamModel, body as Record<string, unknown>, request.onUnsent, send);
+    if (request.whole) {
+      return readOpenAIChatCompletion(
+        await sent(() => this.#client.json("POST", "/chat/completions", { ...init, headers, target })),
+        target,
+      );
+    }
+    const res = await sent(() =>
+      this.#client.send("POST", "/chat/completions", { ...init, headers: { ...headers, accept: "text/event-stream" } }),
+    );
     await expectEventStream(res, target, NOT_A_STREAM);
     const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
     const maxHeld = this.#options.limits?.maxAnswerBytes;
@@ -145,13 +160,18 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
     target: string,
   ): Promise<AsyncIterable<StreamEvent>> {
     const whole = request.whole === true;
-    const init = upstreamInit(request, signal, convertToOpenAIResponsesRequest(request, target));
+    const body = convertToOpenAIResponsesRequest(request, target);
+    const init = upstreamInit(request, signal, body);
     const headers = await this.#headers(request.apiKey);
+    // Sent again without what the model refuses (see RefusedSettings).
+    const sent = <T>(send: () => Promise<T>) => this.#refusedResponses.send(request.upstreamModel, body, request.onUnsent, send);
     if (whole)
       return withoutFrames(
-        tapResponsesObject(await this.#client.json("POST", "/responses", { ...init, headers, target }), target),
+        tapResponsesObject(await sent(() => this.#client.json("POST", "/responses", { ...init, headers, target })), target),
       );
-    const res = await this.#client.send("POST", "/responses", { ...init, headers: { ...headers, accept: "text/event-stream" } });
+    const res = await sent(() =>
+      this.#client.send("POST", "/responses", { ...init, headers: { ...headers, accept: "text/event-stream" } }),
+    );
     await expectEventStream(res, target, NOT_A_STREAM);
     const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
     return relayUpstreamStream(res, signal, target, (body) =>

@@ -1,0 +1,124 @@
+import { GatewayError } from "../../core/index.js";
+
+/**
+ * A setting an upstream's 400 said its model does not take: the field as the upstream named it
+ * (`reasoning_effort`, `reasoning.effort`, `top_p`) and the upstream's message, which may list the
+ * values the model does take.
+ */
+export interface Refusal {
+  field: string;
+  message: string;
+}
+
+/** Reads which setting a failed request's error refused; undefined when the error is not such a refusal. */
+export type RefusalReader = (error: GatewayError) => Refusal | undefined;
+
+/**
+ * How a body does without a setting its upstream refused: edits the body in place, and returns what to
+ * name in `x-tandem-warnings` ("" when nothing the client asked for is lost, such as a field renamed),
+ * or false when it cannot (the field is not in the body).
+ */
+export type SettingFix = (body: Record<string, unknown>, refusal: Refusal) => string | false;
+
+/** How many times one request is sent again, each time without one more refused setting. */
+const MAX_RESENDS = 4;
+/** How long a model's refusal is remembered (an upstream may start taking the setting). */
+const REMEMBERED_MS = 60 * 60 * 1000;
+/** Models whose refusals are remembered, per provider and wire; past it, the oldest model's are forgotten. */
+const MAX_MODELS = 256;
+
+/**
+ * Settings an upstream's models refused, learned from their 400s: a translated request is sent again
+ * without what its model refused, and later requests to that model are sent without it from the start.
+ * What a client of another dialect asked for that the chosen model does not take (a reasoning effort to
+ * gpt-4o, a temperature to an OpenAI reasoning model, `max_tokens` where only `max_completion_tokens`
+ * is read, temperature and top_p together to Claude models that take one) then costs one round trip
+ * once, not the request; each such setting is named in `x-tandem-warnings`. Only for bodies tandem
+ * builds: a same-wire body is the client's own, and its upstream's 400 goes back to the client as it came.
+ * Every body sent, the first and each one after, passes the egress audit (the sender's own gate).
+ */
+export class RefusedSettings {
+  readonly #fixes: Readonly<Record<string, SettingFix>>;
+  readonly #read: RefusalReader;
+  /** Model id -> refused field -> the refusal and until when it is remembered. */
+  readonly #learned = new Map<string, Map<string, { refusal: Refusal; until: number }>>();
+
+  constructor(fixes: Readonly<Record<string, SettingFix>>, read: RefusalReader) {
+    this.#fixes = fixes;
+    this.#read = read;
+  }
+
+  /**
+   * Sends `body` with `send` (which reads the body when called, so each call sends its current form),
+   * first without what `model` is known to refuse, then again without each further setting a refusal
+   * names. `onUnsent` is told what was left out once an answer is accepted.
+   */
+  async send<T>(
+    model: string,
+    body: Record<string, unknown>,
+    onUnsent: ((fields: readonly string[]) => void) | undefined,
+    send: () => Promise<T>,
+  ): Promise<T> {
+    const unsent: string[] = [];
+    const known = this.#learned.get(model);
+    if (known !== undefined) {
+      const now = Date.now();
+      for (const [field, { refusal, until }] of known) {
+        if (until < now) known.delete(field);
+        else this.#fix(body, refusal, unsent);
+      }
+    }
+    const fixed = new Set<string>();
+    for (;;) {
+      try {
+        const answer = await send();
+        if (unsent.length > 0) onUnsent?.(unsent);
+        return answer;
+      } catch (err) {
+        const refusal = fixed.size < MAX_RESENDS && err instanceof GatewayError ? this.#read(err) : undefined;
+        // A refusal the body cannot do without (a field it does not hold, or one fixed already) is the answer.
+        if (refusal === undefined || fixed.has(refusal.field) || !this.#fix(body, refusal, unsent)) throw err;
+        fixed.add(refusal.field);
+        this.#learn(model, refusal);
+      }
+    }
+  }
+
+  #fix(body: Record<string, unknown>, refusal: Refusal, unsent: string[]): boolean {
+    const fix = this.#fixes[refusal.field];
+    const named = fix === undefined ? false : fix(body, refusal);
+    if (named === false) return false;
+    if (named !== "" && !unsent.includes(named)) unsent.push(named);
+    return true;
+  }
+
+  #learn(model: string, refusal: Refusal): void {
+    let known = this.#learned.get(model);
+    if (known === undefined) {
+      if (this.#learned.size >= MAX_MODELS) this.#learned.delete(this.#learned.keys().next().value as string);
+      known = new Map();
+      this.#learned.set(model, known);
+    }
+    known.set(refusal.field, { refusal, until: Date.now() + REMEMBERED_MS });
+  }
+}
+
+/** A fix that leaves `field` out (and `alongWith`, which means nothing without it), named by `field`. */
+export function leaveOut(field: string, ...alongWith: string[]): SettingFix {
+  return (body) => {
+    if (!(field in body)) return false;
+    delete body[field];
+    for (const other of alongWith) delete body[other];
+    return field;
+  };
+}
+
+/** A fix that sends `field`'s value under `to` instead (`max_tokens` as `max_completion_tokens`): nothing is lost. */
+export function rename(field: string, to: string): SettingFix {
+  return (body) => {
+    if (!(field in body) || to in body) return false;
+    body[to] = body[field];
+    delete body[field];
+    return "";
+  };
+}

@@ -1,0 +1,154 @@
+import { leaveOut, type Refusal, type RefusalReader, RefusedSettings, rename, type SettingFix } from "../http/index.js";
+
+/**
+ * How OpenAI says a model does not take a parameter or a value, with the field in `param`
+ * (`unsupported_parameter`: "Unsupported parameter: 'reasoning_effort' is not supported with this
+ * model."; `unsupported_value`: "Unsupported value: 'temperature' does not support 0.2 with this model.
+ * Only the default (1) value is supported."), and Azure's and older models' "Unrecognized request
+ * argument supplied: X", which names it only in the message.
+ */
+const REFUSED = /unsupported (?:parameter|value)|not supported|does not support|only the default/i;
+const UNRECOGNIZED = /unrecognized request argument supplied: ([\w.]+)/i;
+
+/** The setting an OpenAI-compatible upstream's 400 refused, if that is what it says. */
+export const readOpenAIRefusal: RefusalReader = (error) => {
+  if (error.code !== "invalid_request") return undefined;
+  if (error.param !== undefined && REFUSED.test(error.message)) return { field: error.param, message: error.message };
+  const named = UNRECOGNIZED.exec(error.message)?.[1];
+  return named === undefined ? undefined : { field: named, message: error.message };
+};
+
+/** Reasoning effort levels, least first. */
+const EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh"];
+
+/**
+ * The effort to send instead of `asked` when the refusal lists what the model takes ("Supported values
+ * are: 'low', 'medium', and 'high'."): `asked` itself when listed, else the nearest level (the higher
+ * on a tie), never "none" for a client that asked for reasoning. Undefined when nothing is listed.
+ */
+export function effortInstead(asked: unknown, refusal: Refusal): string | undefined {
+  const listed = /supported values are:?([\s\S]*)$/i.exec(refusal.message)?.[1];
+  if (typeof asked !== "string" || listed === undefined) return undefined;
+  const supported = [...listed.matchAll(/'([\w-]+)'/g)].map((m) => m[1] as string);
+  if (supported.includes(asked)) return asked;
+  const rank = EFFORTS.indexOf(asked);
+  let best: string | undefined;
+  for (const level of supported) {
+    const at = EFFORTS.indexOf(level);
+    if (at <= 0 || rank < 0) continue;
+    const distance = Math.abs(at - rank);
+    const bestDistance = best === undefined ? Number.POSITIVE_INFINITY : Math.abs(EFFORTS.indexOf(best) - rank);
+    if (distance < bestDistance || (distance === bestDistance && at > EFFORTS.indexOf(best as string))) best = level;
+  }
+  return best;
+}
+
+/**
+ * A fix for an effort the model refused, `holder(body)[key]`: the nearest level the model takes, when
+ * the refusal lists them (named with what was sent instead), else left out, with what holds it when
+ * `dropHolder` says how (the Responses API's whole `reasoning`).
+ */
+function effortFix(
+  name: string,
+  key: string,
+  holder: (body: Record<string, unknown>) => unknown,
+  dropHolder?: (body: Record<string, unknown>) => void,
+): SettingFix {
+  return (body, refusal) => {
+    const at = holder(body) as Record<string, unknown> | undefined;
+    if (typeof at !== "object" || at === null || !(key in at)) return false;
+    const asked = at[key];
+    const instead = effortInstead(asked, refusal);
+    if (instead === asked) return "";
+    if (instead !== undefined) {
+      at[key] = instead;
+      return `${name} ${String(asked)} (${instead} sent instead)`;
+    }
+    if (dropHolder) dropHolder(body);
+    else delete at[key];
+    return name;
+  };
+}
+
+/** Leaves out `key` of the object at `body[parent]`, and that object when nothing is left in it. */
+function leaveOutNested(parent: string, key: string): SettingFix {
+  return (body) => {
+    const holder = body[parent] as Record<string, unknown> | undefined;
+    if (typeof holder !== "object" || holder === null || !(key in holder)) return false;
+    delete holder[key];
+    if (Object.keys(holder).length === 0) delete body[parent];
+    return `${parent}.${key}`;
+  };
+}
+
+/** Settings of a chat completions body tandem built that can be left out (or renamed) when a model refuses them. */
+const CHAT_FIXES: Record<string, SettingFix> = {
+  reasoning_effort: effortFix("reasoning_effort", "reasoning_effort", (body) => body),
+  // The limit under the name the upstream reads (api.openai.com's reasoning models refuse `max_tokens`; Azure too).
+  max_tokens: rename("max_tokens", "max_completion_tokens"),
+  max_completion_tokens: rename("max_completion_tokens", "max_tokens"),
+  logprobs: leaveOut("logprobs", "top_logprobs"),
+  ...Object.fromEntries(
+    [
+      "temperature",
+      "top_p",
+      "presence_penalty",
+      "frequency_penalty",
+      "seed",
+      "stop",
+      "top_logprobs",
+      "parallel_tool_calls",
+      "service_tier",
+      "verbosity",
+      "prompt_cache_key",
+      "safety_identifier",
+      "user",
+    ].map((field) => [field, leaveOut(field)]),
+  ),
+};
+
+/** The same for a Responses body tandem built (a Responses-only upstream's). */
+const RESPONSES_FIXES: Record<string, SettingFix> = {
+  "reasoning.effort": effortFix(
+    "reasoning.effort",
+    "effort",
+    (body) => body.reasoning,
+    (body) => {
+      delete body.reasoning;
+    },
+  ),
+  reasoning: leaveOut("reasoning"),
+  "reasoning.summary": leaveOutNested("reasoning", "summary"),
+  "text.verbosity": leaveOutNested("text", "verbosity"),
+  // tandem's own ask for the reasoning it sends back ("Encrypted content is not supported with this model"): nothing the client asked for.
+  include: (body) => {
+    const include = body.include;
+    if (!Array.isArray(include) || !include.includes("reasoning.encrypted_content")) return false;
+    const rest = include.filter((entry) => entry !== "reasoning.encrypted_content");
+    if (rest.length > 0) body.include = rest;
+    else delete body.include;
+    return "";
+  },
+  ...Object.fromEntries(
+    [
+      "temperature",
+      "top_p",
+      "top_logprobs",
+      "parallel_tool_calls",
+      "service_tier",
+      "prompt_cache_key",
+      "safety_identifier",
+      "user",
+    ].map((field) => [field, leaveOut(field)]),
+  ),
+};
+
+/** What an OpenAI-compatible upstream's models refused of chat completions bodies tandem built. */
+export function refusedChatSettings(): RefusedSettings {
+  return new RefusedSettings(CHAT_FIXES, readOpenAIRefusal);
+}
+
+/** What a Responses upstream's models refused of Responses bodies tandem built. */
+export function refusedResponsesSettings(): RefusedSettings {
+  return new RefusedSettings(RESPONSES_FIXES, readOpenAIRefusal);
+}

@@ -1,0 +1,413 @@
+/**
+ * Settings a model refuses, on a translated request: the upstreams here answer as OpenAI and
+ * Anthropic do when a model does not take a parameter or a value (their real error bodies), and tandem
+ * sends the request again without it (or with the limit under the name the model reads, or the nearest
+ * effort it lists), names what was left out in `x-tandem-warnings`, and sends later requests to that
+ * model without it from the start. Every body sent is audited. A same-wire body is the client's own:
+ * its refusal goes back to the client as it came. A 400 that is no such refusal is sent once.
+ */
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
+import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
+import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
+import { type FakeResponsesUpstream, startFakeOpenAIResponses } from "../support/fake-openai-responses-upstream.js";
+import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import type { RecordedRequest } from "../support/fake-upstream.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+let oai: FakeOpenAIUpstream;
+let claude: FakeAnthropic;
+let codex: FakeResponsesUpstream;
+let ollamaUp: FakeOllamaUpstream;
+let tandem: RunningTandem;
+let anthropic: Anthropic;
+let openai: OpenAI;
+
+/** OpenAI's own words (api.openai.com, 2025-2026) for a parameter or value a model does not take. */
+const unsupportedParameter = (param: string) => ({
+  error: {
+    message: `Unsupported parameter: '${param}' is not supported with this model.`,
+    type: "invalid_request_error",
+    param,
+    code: "unsupported_parameter",
+  },
+});
+const maxTokensRefused = {
+  error: {
+    message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+    type: "invalid_request_error",
+    param: "max_tokens",
+    code: "unsupported_parameter",
+  },
+};
+const temperatureRefused = (value: unknown) => ({
+  error: {
+    message: `Unsupported value: 'temperature' does not support ${value} with this model. Only the default (1) value is supported.`,
+    type: "invalid_request_error",
+    param: "temperature",
+    code: "unsupported_value",
+  },
+});
+const effortRefused = (value: unknown) => ({
+  error: {
+    message: `Unsupported value: 'reasoning_effort' does not support '${value}' with this model. Supported values are: 'none', 'low', 'medium', and 'high'.`,
+    type: "invalid_request_error",
+    param: "reasoning_effort",
+    code: "unsupported_value",
+  },
+});
+
+/**
+ * The OpenAI upstream's models, as OpenAI's take their settings: gpt-4o-mini no reasoning effort;
+ * o4-mini (a reasoning model) no `max_tokens` and no temperature but 1; gpt-5.1 no `minimal` effort.
+ */
+function openAIModels(request: RecordedRequest) {
+  const body = request.body as Record<string, unknown>;
+  const refuse = (json: unknown) => ({ kind: "error" as const, status: 400, body: json });
+  if (body.model === "gpt-4o-mini" && "reasoning_effort" in body) return refuse(unsupportedParameter("reasoning_effort"));
+  if (body.model === "o4-mini") {
+    if ("max_tokens" in body) return refuse(maxTokensRefused);
+    if (body.temperature !== undefined && body.temperature !== 1) return refuse(temperatureRefused(body.temperature));
+  }
+  if (body.model === "gpt-5.1" && body.reasoning_effort === "minimal") return refuse(effortRefused("minimal"));
+  if (body.model === "gpt-4o-mini" && Array.isArray(body.messages) && body.messages.length === 0) {
+    return refuse({
+      error: { message: "[] is too short - 'messages'", type: "invalid_request_error", param: "messages", code: "empty_array" },
+    });
+  }
+  return { kind: "text" as const, text: "Hello!" };
+}
+
+/** Claude models since Opus 4.1, as Anthropic answers them: temperature or top_p, not both. */
+function claudeModels(request: RecordedRequest) {
+  const body = request.body as Record<string, unknown>;
+  if (body.temperature !== undefined && body.top_p !== undefined) {
+    return {
+      kind: "error" as const,
+      status: 400,
+      body: {
+        type: "error",
+        error: {
+          type: "invalid_request_error",
+          message: "`temperature` and `top_p` cannot both be specified for this model. Please use only one.",
+        },
+        request_id: "req_011CTfrnTsra8hsUuM24BzEC",
+      },
+    };
+  }
+  return { kind: "text" as const, text: "Hello!" };
+}
+
+const posts = (fake: { requests: RecordedRequest[] }) => fake.requests.filter((r) => r.method === "POST");
+const bodies = (fake: { requests: RecordedRequest[] }) => posts(fake).map((r) => r.body as Record<string, unknown>);
+
+async function auditedBodies(): Promise<number> {
+  const res = await fetch(`${tandem.url}/v1/audit`);
+  return ((await res.json()) as { data: unknown[] }).data.length;
+}
+
+before(async () => {
+  [oai, claude, codex, ollamaUp] = await Promise.all([
+    startFakeOpenAI({ models: ["gpt-4o-mini", "o4-mini", "gpt-5.1"] }),
+    startFakeAnthropic({ models: ["claude-sonnet-4-5"] }),
+    startFakeOpenAIResponses({ models: ["gpt-5-codex", "gpt-4o"] }),
+    startFakeOllama({ models: ["llama3.2:latest"] }),
+  ]);
+  oai.script(openAIModels);
+  claude.script(claudeModels);
+  // As Ollama's server/routes.go answers `think` for a model that cannot think.
+  ollamaUp.script((request) => {
+    const think = (request.body as { think?: unknown }).think;
+    return think !== undefined && think !== false
+      ? { kind: "error", status: 400, body: { error: '"llama3.2:latest" does not support thinking' } }
+      : { kind: "text", text: "Hello!" };
+  });
+  tandem = await startTandem(
+    {
+      providers: {
+        // An Azure-like host: tandem sends `max_tokens` until a model says otherwise.
+        oai: {
+          kind: "openai",
+          baseUrl: oai.url,
+          apiKeys: ["env:UP"],
+          local: false,
+          models: ["gpt-4o-mini", "o4-mini", "gpt-5.1"],
+        },
+        claude: { kind: "anthropic", baseUrl: claude.url, apiKeys: ["env:UP"], local: false, models: ["claude-sonnet-4-5"] },
+        codex: {
+          kind: "openai",
+          baseUrl: codex.url,
+          apiKeys: ["env:UP"],
+          responses: "only",
+          local: false,
+          models: ["gpt-5-codex", "gpt-4o"],
+        },
+        ollama: { kind: "ollama", baseUrl: ollamaUp.url, models: ["llama3.2:latest"] },
+      },
+    },
+    { env: { UP: "sk-upstream" }, store: true },
+  );
+  anthropic = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
+  openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+});
+
+after(async () => {
+  await tandem?.close();
+  await Promise.all([oai?.close(), claude?.close(), codex?.close(), ollamaUp?.close()]);
+});
+
+beforeEach(() => {
+  oai.requests.length = 0;
+  claude.requests.length = 0;
+  codex.requests.length = 0;
+  ollamaUp.requests.length = 0;
+});
+
+describe("an Anthropic client's thinking to a model without reasoning (gpt-4o-mini)", () => {
+  const params = {
+    model: "oai/gpt-4o-mini",
+    max_tokens: 4000,
+    thinking: { type: "enabled" as const, budget_tokens: 2048 },
+    messages: [{ role: "user" as const, content: "Hi" }],
+  };
+
+  it("is sent again without reasoning_effort, named in x-tandem-warnings, and both bodies are audited", async () => {
+    const audited = await auditedBodies();
+    const { data, response } = await anthropic.messages.create(params).withResponse();
+    assert.deepEqual(data.content, [{ type: "text", text: "Hello!", citations: null }]);
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /reasoning_effort not sent to oai\/gpt-4o-mini/);
+    const sent = bodies(oai);
+    assert.equal(sent.length, 2, "the refused body, then the one without it");
+    assert.equal(sent[0]?.reasoning_effort, "low");
+    assert.equal("reasoning_effort" in (sent[1] ?? {}), false);
+    assert.equal(response.headers.get("x-tandem-attempts"), "1", "one attempt: the resend is part of it");
+    // Each body that left was audited before it left.
+    for (let i = 0; i < 50 && (await auditedBodies()) < audited + 2; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await auditedBodies(), audited + 2);
+  });
+
+  it("is sent without it from the start once the model refused it, streamed, still named", async () => {
+    const stream = anthropic.messages.stream(params);
+    const message = await stream.finalMessage();
+    const headers = (await stream.withResponse()).response.headers;
+    assert.deepEqual(
+      message.content.filter((b) => b.type === "text").map((b) => (b as { text: string }).text),
+      ["Hello!"],
+    );
+    assert.match(headers.get("x-tandem-warnings") ?? "", /reasoning_effort not sent to oai\/gpt-4o-mini/);
+    const sent = bodies(oai);
+    assert.equal(sent.length, 1);
+    assert.equal("reasoning_effort" in (sent[0] ?? {}), false);
+  });
+});
+
+describe("an OpenAI reasoning model's own settings (o4-mini), from a Responses client", () => {
+  it("gets the limit as max_completion_tokens (nothing lost, no warning) and no temperature but its default", async () => {
+    const { data, response } = await openai.responses
+      .create({ model: "oai/o4-mini", max_output_tokens: 300, temperature: 0.2, input: "Hi" })
+      .withResponse();
+    assert.equal(data.output_text, "Hello!");
+    const sent = bodies(oai);
+    assert.equal(sent.length, 3, "refused for max_tokens, then for temperature, then answered");
+    assert.equal(sent[2]?.max_completion_tokens, 300);
+    assert.equal("max_tokens" in (sent[2] ?? {}), false);
+    assert.equal("temperature" in (sent[2] ?? {}), false);
+    const warnings = response.headers.get("x-tandem-warnings") ?? "";
+    assert.match(warnings, /temperature not sent to oai\/o4-mini/);
+    assert.doesNotMatch(warnings, /max_tokens/);
+  });
+
+  it("the next request goes right the first time, streamed", async () => {
+    const stream = openai.responses.stream({ model: "oai/o4-mini", max_output_tokens: 300, temperature: 0.7, input: "Hi" });
+    assert.equal((await stream.finalResponse()).output_text, "Hello!");
+    const sent = bodies(oai);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]?.max_completion_tokens, 300);
+    assert.equal("temperature" in (sent[0] ?? {}), false);
+  });
+});
+
+describe("an effort level the model does not take (gpt-5.1 and minimal)", () => {
+  it("is sent as the nearest level the refusal lists, and says so", async () => {
+    const { response } = await anthropic.messages
+      .create({
+        model: "oai/gpt-5.1",
+        max_tokens: 4000,
+        thinking: { type: "enabled", budget_tokens: 1024 },
+        messages: [{ role: "user", content: "Hi" }],
+      })
+      .withResponse();
+    const sent = bodies(oai);
+    assert.deepEqual(
+      sent.map((b) => b.reasoning_effort),
+      ["minimal", "low"],
+    );
+    assert.match(
+      response.headers.get("x-tandem-warnings") ?? "",
+      /reasoning_effort minimal \(low sent instead\) not sent to oai\/gpt-5\.1/,
+    );
+  });
+
+  it("a level the model takes is sent as asked, with no warning", async () => {
+    const { response } = await anthropic.messages
+      .create({
+        model: "oai/gpt-5.1",
+        max_tokens: 10000,
+        thinking: { type: "enabled", budget_tokens: 8192 },
+        messages: [{ role: "user", content: "Hi" }],
+      })
+      .withResponse();
+    assert.deepEqual(
+      bodies(oai).map((b) => b.reasoning_effort),
+      ["medium"],
+    );
+    assert.equal(response.headers.get("x-tandem-warnings"), null);
+  });
+});
+
+describe("an OpenAI client's temperature and top_p to a Claude model that takes one", () => {
+  it("is sent again without top_p, named, whole and streamed", async () => {
+    const params = {
+      model: "claude/claude-sonnet-4-5",
+      temperature: 0.3,
+      top_p: 0.9,
+      messages: [{ role: "user" as const, content: "Hi" }],
+    };
+    const { data, response } = await openai.chat.completions.create(params).withResponse();
+    assert.equal(data.choices[0]?.message.content, "Hello!");
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /top_p not sent to claude\/claude-sonnet-4-5/);
+    let sent = bodies(claude);
+    assert.equal(sent.length, 2);
+    assert.equal(sent[1]?.temperature, 0.3);
+    assert.equal("top_p" in (sent[1] ?? {}), false);
+
+    claude.requests.length = 0;
+    const { data: stream, response: streamed } = await openai.chat.completions.create({ ...params, stream: true }).withResponse();
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    assert.equal(text, "Hello!");
+    assert.match(streamed.headers.get("x-tandem-warnings") ?? "", /top_p not sent/);
+    sent = bodies(claude);
+    assert.equal(sent.length, 1, "learned: no second refusal");
+  });
+});
+
+describe("a Responses-only upstream's model without reasoning (gpt-4o)", () => {
+  it("is sent without the reasoning it refused and without asking for encrypted reasoning", async () => {
+    codex.script((request) => {
+      const body = request.body as Record<string, unknown>;
+      if (body.model !== "gpt-4o") return { kind: "answer", text: "Hello!" };
+      if (body.reasoning !== undefined)
+        return {
+          kind: "error",
+          status: 400,
+          message: "Unsupported parameter: 'reasoning.effort' is not supported with this model.",
+          param: "reasoning.effort",
+          code: "unsupported_parameter",
+        };
+      if (Array.isArray(body.include) && body.include.includes("reasoning.encrypted_content"))
+        return { kind: "error", status: 400, message: "Encrypted content is not supported with this model.", param: "include" };
+      return { kind: "answer", text: "Hello!" };
+    });
+    const { data, response } = await openai.chat.completions
+      .create({ model: "codex/gpt-4o", reasoning_effort: "medium", messages: [{ role: "user", content: "Hi" }] })
+      .withResponse();
+    assert.equal(data.choices[0]?.message.content, "Hello!");
+    const sent = codex.responseBodies;
+    const last = sent.at(-1) as Record<string, unknown>;
+    assert.equal("reasoning" in last, false);
+    assert.equal("include" in last, false);
+    const warnings = response.headers.get("x-tandem-warnings") ?? "";
+    assert.match(warnings, /reasoning\.effort not sent to codex\/gpt-4o/);
+    assert.doesNotMatch(warnings, /include/, "tandem's own ask is not the client's loss");
+  });
+});
+
+describe("an OpenAI client's reasoning effort to an Ollama model that cannot think", () => {
+  it("is sent again without think, named, streamed", async () => {
+    const { data: stream, response } = await openai.chat.completions
+      .create({
+        model: "ollama/llama3.2:latest",
+        reasoning_effort: "high",
+        stream: true,
+        messages: [{ role: "user", content: "Hi" }],
+      })
+      .withResponse();
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    assert.equal(text, "Hello!");
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /think not sent to ollama\/llama3\.2:latest/);
+    const sent = bodies(ollamaUp);
+    assert.deepEqual(
+      sent.map((b) => b.think),
+      ["high", undefined],
+    );
+  });
+});
+
+describe("what is not a refused setting", () => {
+  it("a same-wire body's refusal goes back to the client as the upstream gave it, sent once", async () => {
+    await assert.rejects(
+      openai.chat.completions.create({
+        model: "oai/gpt-4o-mini",
+        reasoning_effort: "low",
+        messages: [{ role: "user", content: "Hi" }],
+      }),
+      (err: InstanceType<typeof OpenAI.BadRequestError>) => {
+        assert.equal(err.status, 400);
+        assert.equal(err.param, "reasoning_effort");
+        assert.match(err.message, /Unsupported parameter: 'reasoning_effort'/);
+        return true;
+      },
+    );
+    assert.equal(posts(oai).length, 1);
+  });
+
+  it("a 400 about the request itself, or a refusal of what cannot be left out, is sent once and answered as it came", async () => {
+    oai.script((request) => {
+      const body = request.body as { messages?: { content?: unknown }[]; tools?: unknown };
+      if (body.tools !== undefined) return { kind: "error", status: 400, body: unsupportedParameter("tools") };
+      if (body.messages?.[0]?.content === "TOO LONG")
+        return {
+          kind: "error",
+          status: 400,
+          body: {
+            error: {
+              message: "Invalid 'messages[0].content': string too long.",
+              type: "invalid_request_error",
+              param: "messages[0].content",
+              code: "string_above_max_length",
+            },
+          },
+        };
+      return openAIModels(request);
+    });
+    try {
+      await assert.rejects(
+        anthropic.messages.create({
+          model: "oai/gpt-4o-mini",
+          max_tokens: 100,
+          messages: [{ role: "user", content: "TOO LONG" }],
+        }),
+        (err: InstanceType<typeof Anthropic.BadRequestError>) => err.status === 400 && /string too long/.test(err.message),
+      );
+      assert.equal(posts(oai).length, 1);
+      oai.requests.length = 0;
+      await assert.rejects(
+        anthropic.messages.create({
+          model: "oai/gpt-4o-mini",
+          max_tokens: 100,
+          tools: [{ name: "Bash", input_schema: { type: "object" } }],
+          messages: [{ role: "user", content: "Hi" }],
+        }),
+        (err: InstanceType<typeof Anthropic.BadRequestError>) =>
+          err.status === 400 && /'tools' is not supported/.test(err.message),
+      );
+      assert.equal(posts(oai).length, 1);
+    } finally {
+      oai.script(openAIModels);
+    }
+  });
+});

@@ -1,0 +1,183 @@
+/**
+ * RefusedSettings and the wire readers on their own: which 400s are refusals of a setting, how a body
+ * does without one, what is remembered, and the bounds (a request is sent at most four more times; a
+ * field is fixed once per request; a refusal tandem cannot fix is the answer).
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { GatewayError } from "../../../src/core/index.js";
+import { readAnthropicRefusal } from "../../../src/providers/anthropic/refused-anthropic-settings.js";
+import { leaveOut, RefusedSettings, rename } from "../../../src/providers/http/refused-settings.js";
+import { readOllamaRefusal } from "../../../src/providers/ollama/refused-ollama-settings.js";
+import { effortInstead, readOpenAIRefusal, refusedChatSettings } from "../../../src/providers/openai/refused-openai-settings.js";
+
+const refusal = (param: string | undefined, message: string) =>
+  new GatewayError("invalid_request", message, { status: 400, ...(param !== undefined && { param }) });
+
+/** A sender that refuses, for each body it is given, the first field of `refuses` the body holds. */
+function upstream(
+  refuses: string[],
+  error = (field: string) => refusal(field, `Unsupported parameter: '${field}' is not supported with this model.`),
+) {
+  const seen: Record<string, unknown>[] = [];
+  return {
+    seen,
+    send: (body: Record<string, unknown>) => async () => {
+      seen.push({ ...body });
+      const field = refuses.find((f) => f in body);
+      if (field !== undefined) throw error(field);
+      return "answer";
+    },
+  };
+}
+
+describe("readOpenAIRefusal", () => {
+  it("reads OpenAI's unsupported parameter and value errors by their param", () => {
+    assert.deepEqual(
+      readOpenAIRefusal(
+        refusal("reasoning_effort", "Unsupported parameter: 'reasoning_effort' is not supported with this model."),
+      )?.field,
+      "reasoning_effort",
+    );
+    assert.equal(
+      readOpenAIRefusal(
+        refusal(
+          "temperature",
+          "Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is supported.",
+        ),
+      )?.field,
+      "temperature",
+    );
+  });
+
+  it("reads Azure's and older models' unrecognized argument from the message", () => {
+    assert.equal(
+      readOpenAIRefusal(refusal(undefined, "Unrecognized request argument supplied: reasoning_effort"))?.field,
+      "reasoning_effort",
+    );
+  });
+
+  it("is not fooled by other 400s, or by refusals that are not a 400's", () => {
+    assert.equal(readOpenAIRefusal(refusal("messages[0].content", "Invalid 'messages[0].content': string too long.")), undefined);
+    assert.equal(readOpenAIRefusal(refusal(undefined, "We could not parse the JSON body of your request.")), undefined);
+    assert.equal(
+      readOpenAIRefusal(new GatewayError("rate_limited", "Unsupported parameter: 'x' is not supported", { param: "x" })),
+      undefined,
+    );
+  });
+});
+
+describe("readAnthropicRefusal", () => {
+  it("reads 'temperature and top_p cannot both be specified' as top_p", () => {
+    const message = "`temperature` and `top_p` cannot both be specified for this model. Please use only one.";
+    assert.equal(readAnthropicRefusal(refusal(undefined, message))?.field, "top_p");
+  });
+
+  it("does not read other invalid requests", () => {
+    assert.equal(readAnthropicRefusal(refusal(undefined, "messages: at least one message is required")), undefined);
+    assert.equal(readAnthropicRefusal(refusal(undefined, "max_tokens: 100000 > 64000, which is the maximum allowed")), undefined);
+  });
+});
+
+describe("readOllamaRefusal", () => {
+  it("reads Ollama's 'does not support thinking' as think, and nothing else", () => {
+    assert.equal(readOllamaRefusal(refusal(undefined, '"llama3.2:latest" does not support thinking'))?.field, "think");
+    assert.equal(readOllamaRefusal(refusal(undefined, '"llama3.2:latest" does not support tools')), undefined);
+  });
+});
+
+describe("effortInstead", () => {
+  const listed = (values: string) => ({
+    field: "reasoning_effort",
+    message: `Unsupported value: 'reasoning_effort' does not support 'x' with this model. Supported values are: ${values}.`,
+  });
+
+  it("keeps a level the model lists, and otherwise takes the nearest, the higher on a tie, never none", () => {
+    assert.equal(effortInstead("high", listed("'low', 'medium', and 'high'")), "high");
+    assert.equal(effortInstead("minimal", listed("'none', 'low', 'medium', and 'high'")), "low");
+    assert.equal(effortInstead("xhigh", listed("'low', 'medium', and 'high'")), "high");
+    assert.equal(effortInstead("medium", listed("'low' and 'high'")), "high");
+    assert.equal(effortInstead("minimal", listed("'none'")), undefined);
+  });
+
+  it("is undefined when the refusal lists nothing", () => {
+    assert.equal(
+      effortInstead("low", {
+        field: "reasoning_effort",
+        message: "Unsupported parameter: 'reasoning_effort' is not supported with this model.",
+      }),
+      undefined,
+    );
+  });
+});
+
+describe("RefusedSettings", () => {
+  it("sends again without each refused field, reports them once the answer comes, and remembers them for the model", async () => {
+    const settings = refusedChatSettings();
+    const up = upstream(["reasoning_effort", "temperature"]);
+    const body = { model: "m", messages: [], reasoning_effort: "low", temperature: 0.2, top_p: 0.5 };
+    const told: string[][] = [];
+    assert.equal(await settings.send("m", body, (f) => told.push([...f]), up.send(body)), "answer");
+    assert.equal(up.seen.length, 3);
+    assert.deepEqual(up.seen[2], { model: "m", messages: [], top_p: 0.5 });
+    assert.deepEqual(told, [["reasoning_effort", "temperature"]]);
+
+    const next = { model: "m", messages: [], temperature: 0.9 };
+    const up2 = upstream(["reasoning_effort", "temperature"]);
+    await settings.send("m", next, (f) => told.push([...f]), up2.send(next));
+    assert.equal(up2.seen.length, 1, "learned: sent right the first time");
+    assert.deepEqual(told.at(-1), ["temperature"]);
+
+    const other = { model: "other", messages: [], temperature: 0.9 };
+    const up3 = upstream([]);
+    await settings.send("other", other, undefined, up3.send(other));
+    assert.equal(up3.seen[0]?.temperature, 0.9, "another model is not affected");
+  });
+
+  it("renames a limit without naming anything", async () => {
+    const settings = refusedChatSettings();
+    const up = upstream(["max_tokens"]);
+    const body: Record<string, unknown> = { model: "o4-mini", max_tokens: 10 };
+    const told: string[][] = [];
+    await settings.send("o4-mini", body, (f) => told.push([...f]), up.send(body));
+    assert.deepEqual(up.seen.at(-1), { model: "o4-mini", max_completion_tokens: 10 });
+    assert.deepEqual(told, []);
+  });
+
+  it("throws the refusal when the body cannot do without the field, or the error is no refusal", async () => {
+    const settings = refusedChatSettings();
+    const up = upstream(["tools"]);
+    const body = { model: "m", tools: [] };
+    await assert.rejects(settings.send("m", body, undefined, up.send(body)), /'tools' is not supported/);
+    assert.equal(up.seen.length, 1);
+    const boom = new GatewayError("upstream_error", "HTTP 500");
+    await assert.rejects(
+      settings.send("m", { model: "m" }, undefined, async () => {
+        throw boom;
+      }),
+      (err) => err === boom,
+    );
+  });
+
+  it("fixes a field once per request (a rename back and forth ends) and sends at most four more times", async () => {
+    const settings = refusedChatSettings();
+    const both = upstream(["max_tokens", "max_completion_tokens"]);
+    const body: Record<string, unknown> = { model: "m", max_tokens: 5 };
+    await assert.rejects(settings.send("m", body, undefined, both.send(body)));
+    assert.ok(both.seen.length <= 3, `sent ${both.seen.length} times`);
+
+    const many = new RefusedSettings(
+      Object.fromEntries(["a", "b", "c", "d", "e", "f"].map((f) => [f, leaveOut(f)])),
+      readOpenAIRefusal,
+    );
+    const up = upstream(["a", "b", "c", "d", "e", "f"]);
+    const wide: Record<string, unknown> = { a: 1, b: 1, c: 1, d: 1, e: 1, f: 1 };
+    await assert.rejects(many.send("m", wide, undefined, up.send(wide)));
+    assert.equal(up.seen.length, 5, "the first send and four more");
+  });
+
+  it("leaveOut and rename refuse what the body does not hold", () => {
+    assert.equal(leaveOut("x")({}, { field: "x", message: "" }), false);
+    assert.equal(rename("x", "y")({ x: 1, y: 2 }, { field: "x", message: "" }), false);
+  });
+});
