@@ -72,6 +72,16 @@ function openAIModels(request: RecordedRequest) {
     if (body.temperature !== undefined && body.temperature !== 1) return refuse(temperatureRefused(body.temperature));
   }
   if (body.model === "gpt-5.1" && body.reasoning_effort === "minimal") return refuse(effortRefused("minimal"));
+  if (body.model === "gpt-4o-mini" && typeof body.max_tokens === "number" && body.max_tokens > 16384) {
+    return refuse({
+      error: {
+        message: `max_tokens is too large: ${body.max_tokens}. This model supports at most 16384 completion tokens, whereas you provided ${body.max_tokens}.`,
+        type: "invalid_request_error",
+        param: "max_tokens",
+        code: "invalid_value",
+      },
+    });
+  }
   if (body.model === "gpt-4o-mini" && Array.isArray(body.messages) && body.messages.length === 0) {
     return refuse({
       error: { message: "[] is too short - 'messages'", type: "invalid_request_error", param: "messages", code: "empty_array" },
@@ -80,9 +90,22 @@ function openAIModels(request: RecordedRequest) {
   return { kind: "text" as const, text: "Hello!" };
 }
 
-/** Claude models since Opus 4.1, as Anthropic answers them: temperature or top_p, not both. */
+/** Claude models since Opus 4.1, as Anthropic answers them: temperature or top_p, not both; at most 64000 output tokens. */
 function claudeModels(request: RecordedRequest) {
   const body = request.body as Record<string, unknown>;
+  if (typeof body.max_tokens === "number" && body.max_tokens > 64000) {
+    return {
+      kind: "error" as const,
+      status: 400,
+      body: {
+        type: "error",
+        error: {
+          type: "invalid_request_error",
+          message: `max_tokens: ${body.max_tokens} > 64000, which is the maximum allowed number of output tokens for claude-sonnet-4-5-20250929`,
+        },
+      },
+    };
+  }
   if (body.temperature !== undefined && body.top_p !== undefined) {
     return {
       kind: "error" as const,
@@ -200,6 +223,48 @@ describe("an Anthropic client's thinking to a model without reasoning (gpt-4o-mi
     const sent = bodies(oai);
     assert.equal(sent.length, 1);
     assert.equal("reasoning_effort" in (sent[0] ?? {}), false);
+  });
+});
+
+describe("an output limit above the model's", () => {
+  it("Claude Code's 32000 to gpt-4o-mini (16384) is sent as 16384, and a limit within it as asked", async () => {
+    const stream = anthropic.messages.stream({
+      model: "oai/gpt-4o-mini",
+      max_tokens: 32000,
+      messages: [{ role: "user", content: "Hi" }],
+    });
+    const data = await stream.finalMessage();
+    const { response } = await stream.withResponse();
+    assert.equal(data.stop_reason, "end_turn");
+    assert.deepEqual(
+      bodies(oai).map((b) => b.max_tokens),
+      [32000, 16384],
+    );
+    assert.match(
+      response.headers.get("x-tandem-warnings") ?? "",
+      /max_tokens 32000 \(16384 sent instead\) not sent to oai\/gpt-4o-mini/,
+    );
+
+    oai.requests.length = 0;
+    const within = await anthropic.messages
+      .create({ model: "oai/gpt-4o-mini", max_tokens: 1000, messages: [{ role: "user", content: "Hi" }] })
+      .withResponse();
+    assert.deepEqual(
+      bodies(oai).map((b) => b.max_tokens),
+      [1000],
+    );
+    assert.equal(within.response.headers.get("x-tandem-warnings"), null);
+  });
+
+  it("an OpenAI client's 100000 to Claude (64000) is sent as 64000", async () => {
+    const { response } = await openai.chat.completions
+      .create({ model: "claude/claude-sonnet-4-5", max_tokens: 100000, messages: [{ role: "user", content: "Hi" }] })
+      .withResponse();
+    assert.deepEqual(
+      bodies(claude).map((b) => b.max_tokens),
+      [100000, 64000],
+    );
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /max_tokens 100000 \(64000 sent instead\)/);
   });
 });
 

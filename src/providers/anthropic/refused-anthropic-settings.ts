@@ -1,26 +1,41 @@
-import { leaveOut, type RefusalReader, RefusedSettings } from "../http/index.js";
+import { capLimit, leaveOut, type RefusalReader, RefusedSettings, type SettingFix } from "../http/index.js";
 
 /**
  * Anthropic names no field in its errors: a refused setting is read from the message. Claude models
  * since Opus 4.1 take temperature or top_p, not both ("`temperature` and `top_p` cannot both be
  * specified for this model. Please use only one."): top_p (which Anthropic recommends for advanced
- * use only) is left out. A sampling setting a model does not take at all is left out as named.
+ * use only) is left out. A sampling setting a model does not take at all is left out as named. A
+ * `max_tokens` above the model's ("max_tokens: 100000 > 64000, which is the maximum allowed number of
+ * output tokens for claude-sonnet-4-5") is sent as the model's limit.
  */
 const BOTH = /temperature\W{0,3} and \W{0,3}top_p\W{0,3} cannot both be specified/i;
+const ABOVE_LIMIT = /max_tokens: \d+ > \d+, which is the maximum/i;
 const NOT_TAKEN = /\b(temperature|top_p|top_k)\b[^.]{0,60}\b(?:not supported|no longer supported|deprecated)\b/i;
 
 /** The setting an Anthropic upstream's 400 refused, if that is what it says. */
 export const readAnthropicRefusal: RefusalReader = (error) => {
   if (error.code !== "invalid_request") return undefined;
   if (BOTH.test(error.message)) return { field: "top_p", message: error.message };
+  if (ABOVE_LIMIT.test(error.message)) return { field: "max_tokens", message: error.message };
   const named = NOT_TAKEN.exec(error.message)?.[1];
   return named === undefined ? undefined : { field: named, message: error.message };
+};
+
+/** The model's output limit, and a thinking budget kept under it (Anthropic wants max_tokens above the budget). */
+const capMaxTokens: SettingFix = (body, refusal) => {
+  const named = capLimit("max_tokens")(body, refusal);
+  const thinking = body.thinking as { type?: string; budget_tokens?: number } | undefined;
+  const limit = body.max_tokens as number;
+  if (named !== false && thinking?.type === "enabled" && (thinking.budget_tokens ?? 0) >= limit) {
+    thinking.budget_tokens = Math.max(1024, limit - 1);
+  }
+  return named;
 };
 
 /** What an Anthropic upstream's models refused of Messages bodies tandem built. */
 export function refusedAnthropicSettings(): RefusedSettings {
   return new RefusedSettings(
-    { temperature: leaveOut("temperature"), top_p: leaveOut("top_p"), top_k: leaveOut("top_k") },
+    { temperature: leaveOut("temperature"), top_p: leaveOut("top_p"), top_k: leaveOut("top_k"), max_tokens: capMaxTokens },
     readAnthropicRefusal,
   );
 }

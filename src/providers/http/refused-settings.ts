@@ -122,3 +122,31 @@ export function rename(field: string, to: string): SettingFix {
     return "";
   };
 }
+
+/**
+ * The most output tokens a refusal says the model takes: OpenAI's "max_tokens is too large: 32000.
+ * This model supports at most 16384 completion tokens", "expected a value <= 12288" (compatible
+ * servers), Anthropic's "max_tokens: 100000 > 64000, which is the maximum allowed".
+ */
+export function limitInRefusal(message: string): number | undefined {
+  const m = /supports at most (\d+)|<=\s*(\d+)|> (\d+), which is the maximum/i.exec(message);
+  const limit = Number(m?.[1] ?? m?.[2] ?? m?.[3]);
+  return Number.isSafeInteger(limit) && limit > 0 ? limit : undefined;
+}
+
+/**
+ * A fix for an output limit above the model's: the model's own limit instead, named with what was sent
+ * instead (nothing when the body's limit is within it, as a later request's may be). `otherwise`: the
+ * fix when the refusal states no limit (a limit field the model does not take at all).
+ */
+export function capLimit(field: string, otherwise?: SettingFix): SettingFix {
+  return (body, refusal) => {
+    const limit = limitInRefusal(refusal.message);
+    if (limit === undefined) return otherwise ? otherwise(body, refusal) : false;
+    const asked = body[field];
+    if (typeof asked !== "number") return false;
+    if (asked <= limit) return "";
+    body[field] = limit;
+    return `${field} ${asked} (${limit} sent instead)`;
+  };
+}

@@ -1,13 +1,14 @@
-import { leaveOut, type Refusal, type RefusalReader, RefusedSettings, rename, type SettingFix } from "../http/index.js";
+import { capLimit, leaveOut, type Refusal, type RefusalReader, RefusedSettings, rename, type SettingFix } from "../http/index.js";
 
 /**
  * How OpenAI says a model does not take a parameter or a value, with the field in `param`
  * (`unsupported_parameter`: "Unsupported parameter: 'reasoning_effort' is not supported with this
  * model."; `unsupported_value`: "Unsupported value: 'temperature' does not support 0.2 with this model.
  * Only the default (1) value is supported."), and Azure's and older models' "Unrecognized request
- * argument supplied: X", which names it only in the message.
+ * argument supplied: X", which names it only in the message. An output limit above the model's
+ * ("max_tokens is too large: 32000. This model supports at most 16384 completion tokens") too.
  */
-const REFUSED = /unsupported (?:parameter|value)|not supported|does not support|only the default/i;
+const REFUSED = /unsupported (?:parameter|value)|not supported|does not support|only the default|is too large|supports at most/i;
 const UNRECOGNIZED = /unrecognized request argument supplied: ([\w.]+)/i;
 
 /** The setting an OpenAI-compatible upstream's 400 refused, if that is what it says. */
@@ -84,9 +85,10 @@ function leaveOutNested(parent: string, key: string): SettingFix {
 /** Settings of a chat completions body tandem built that can be left out (or renamed) when a model refuses them. */
 const CHAT_FIXES: Record<string, SettingFix> = {
   reasoning_effort: effortFix("reasoning_effort", "reasoning_effort", (body) => body),
-  // The limit under the name the upstream reads (api.openai.com's reasoning models refuse `max_tokens`; Azure too).
-  max_tokens: rename("max_tokens", "max_completion_tokens"),
-  max_completion_tokens: rename("max_completion_tokens", "max_tokens"),
+  // The model's own output limit when the client's is above it (Claude Code's 32000 to gpt-4o's 16384);
+  // else the limit under the name the upstream reads (api.openai.com's reasoning models refuse `max_tokens`; Azure too).
+  max_tokens: capLimit("max_tokens", rename("max_tokens", "max_completion_tokens")),
+  max_completion_tokens: capLimit("max_completion_tokens", rename("max_completion_tokens", "max_tokens")),
   logprobs: leaveOut("logprobs", "top_logprobs"),
   ...Object.fromEntries(
     [
@@ -118,6 +120,7 @@ const RESPONSES_FIXES: Record<string, SettingFix> = {
     },
   ),
   reasoning: leaveOut("reasoning"),
+  max_output_tokens: capLimit("max_output_tokens"),
   "reasoning.summary": leaveOutNested("reasoning", "summary"),
   "text.verbosity": leaveOutNested("text", "verbosity"),
   // tandem's own ask for the reasoning it sends back ("Encrypted content is not supported with this model"): nothing the client asked for.

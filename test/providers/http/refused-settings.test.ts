@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { GatewayError } from "../../../src/core/index.js";
 import { readAnthropicRefusal } from "../../../src/providers/anthropic/refused-anthropic-settings.js";
-import { leaveOut, RefusedSettings, rename } from "../../../src/providers/http/refused-settings.js";
+import { leaveOut, limitInRefusal, RefusedSettings, rename } from "../../../src/providers/http/refused-settings.js";
 import { readOllamaRefusal } from "../../../src/providers/ollama/refused-ollama-settings.js";
 import { effortInstead, readOpenAIRefusal, refusedChatSettings } from "../../../src/providers/openai/refused-openai-settings.js";
 
@@ -73,9 +73,21 @@ describe("readAnthropicRefusal", () => {
     assert.equal(readAnthropicRefusal(refusal(undefined, message))?.field, "top_p");
   });
 
+  it("reads an output limit above the model's as max_tokens", () => {
+    assert.equal(
+      readAnthropicRefusal(
+        refusal(
+          undefined,
+          "max_tokens: 100000 > 64000, which is the maximum allowed number of output tokens for claude-sonnet-4-5",
+        ),
+      )?.field,
+      "max_tokens",
+    );
+  });
+
   it("does not read other invalid requests", () => {
     assert.equal(readAnthropicRefusal(refusal(undefined, "messages: at least one message is required")), undefined);
-    assert.equal(readAnthropicRefusal(refusal(undefined, "max_tokens: 100000 > 64000, which is the maximum allowed")), undefined);
+    assert.equal(readAnthropicRefusal(refusal(undefined, "max_tokens: Field required")), undefined);
   });
 });
 
@@ -83,6 +95,33 @@ describe("readOllamaRefusal", () => {
   it("reads Ollama's 'does not support thinking' as think, and nothing else", () => {
     assert.equal(readOllamaRefusal(refusal(undefined, '"llama3.2:latest" does not support thinking'))?.field, "think");
     assert.equal(readOllamaRefusal(refusal(undefined, '"llama3.2:latest" does not support tools')), undefined);
+  });
+});
+
+describe("limitInRefusal", () => {
+  it("reads the model's output limit from OpenAI's, compatible servers' and Anthropic's words", () => {
+    assert.equal(
+      limitInRefusal(
+        "max_tokens is too large: 32000. This model supports at most 16384 completion tokens, whereas you provided 32000.",
+      ),
+      16384,
+    );
+    assert.equal(
+      limitInRefusal(
+        "The parameter `max_completion_tokens` specified in the request are not valid: integer above maximum value, expected a value <= 12288, but got 32000 instead.",
+      ),
+      12288,
+    );
+    assert.equal(
+      limitInRefusal("max_tokens: 100000 > 64000, which is the maximum allowed number of output tokens for claude-sonnet-4-5"),
+      64000,
+    );
+    assert.equal(
+      limitInRefusal(
+        "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+      ),
+      undefined,
+    );
   });
 });
 
