@@ -186,6 +186,7 @@ beforeEach(() => {
   claude.requests.length = 0;
   codex.requests.length = 0;
   ollamaUp.requests.length = 0;
+  codex.responseBodies.length = 0;
 });
 
 describe("an Anthropic client's thinking to a model without reasoning (gpt-4o-mini)", () => {
@@ -356,6 +357,32 @@ describe("an OpenAI client's temperature and top_p to a Claude model that takes 
     assert.match(streamed.headers.get("x-tandem-warnings") ?? "", /top_p not sent/);
     sent = bodies(claude);
     assert.equal(sent.length, 1, "learned: no second refusal");
+  });
+});
+
+describe("an output limit below a Responses upstream's minimum", () => {
+  it("Claude Code's max_tokens 1 (its quota check) is sent as 16, the least the Responses API takes", async () => {
+    codex.script((request) => {
+      const limit = (request.body as { max_output_tokens?: number }).max_output_tokens;
+      return limit !== undefined && limit < 16
+        ? {
+            kind: "error",
+            status: 400,
+            message: `Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got ${limit} instead.`,
+            param: "max_output_tokens",
+            code: "integer_below_min_value",
+          }
+        : { kind: "answer", text: "Hello!" };
+    });
+    const { data, response } = await anthropic.messages
+      .create({ model: "codex/gpt-5-codex", max_tokens: 1, messages: [{ role: "user", content: "quota" }] })
+      .withResponse();
+    assert.equal(data.type, "message");
+    assert.deepEqual(
+      codex.responseBodies.map((b) => b.max_output_tokens),
+      [1, 16],
+    );
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /max_output_tokens 1 \(16 sent instead\)/);
   });
 });
 

@@ -134,19 +134,30 @@ export function limitInRefusal(message: string): number | undefined {
   return Number.isSafeInteger(limit) && limit > 0 ? limit : undefined;
 }
 
+/** The fewest output tokens a refusal says the model takes: the Responses API's "integer below minimum value. Expected a value >= 16". */
+export function minimumInRefusal(message: string): number | undefined {
+  const m = /below minimum value\. Expected a value >=\s*(\d+)/i.exec(message);
+  const minimum = Number(m?.[1]);
+  return Number.isSafeInteger(minimum) && minimum > 0 ? minimum : undefined;
+}
+
 /**
- * A fix for an output limit above the model's: the model's own limit instead, named with what was sent
- * instead (nothing when the body's limit is within it, as a later request's may be). `otherwise`: the
- * fix when the refusal states no limit (a limit field the model does not take at all).
+ * A fix for an output limit outside the model's range: the model's own limit instead (or its minimum,
+ * for a limit below it: Claude Code's `max_tokens: 1` to a Responses upstream, which takes 16 at
+ * least), named with what was sent instead; nothing when the body's limit is within it, as a later
+ * request's may be. `otherwise`: the fix when the refusal states no bound (a limit field the model
+ * does not take at all).
  */
 export function capLimit(field: string, otherwise?: SettingFix): SettingFix {
   return (body, refusal) => {
     const limit = limitInRefusal(refusal.message);
-    if (limit === undefined) return otherwise ? otherwise(body, refusal) : false;
+    const minimum = limit === undefined ? minimumInRefusal(refusal.message) : undefined;
+    if (limit === undefined && minimum === undefined) return otherwise ? otherwise(body, refusal) : false;
     const asked = body[field];
     if (typeof asked !== "number") return false;
-    if (asked <= limit) return "";
-    body[field] = limit;
-    return `${field} ${asked} (${limit} sent instead)`;
+    const instead = limit !== undefined ? Math.min(asked, limit) : Math.max(asked, minimum as number);
+    if (instead === asked) return "";
+    body[field] = instead;
+    return `${field} ${asked} (${instead} sent instead)`;
   };
 }

@@ -8,7 +8,8 @@ import { capLimit, leaveOut, type Refusal, type RefusalReader, RefusedSettings, 
  * argument supplied: X", which names it only in the message. An output limit above the model's
  * ("max_tokens is too large: 32000. This model supports at most 16384 completion tokens") too.
  */
-const REFUSED = /unsupported (?:parameter|value)|not supported|does not support|only the default|is too large|supports at most/i;
+const REFUSED =
+  /unsupported (?:parameter|value)|not supported|does not support|only the default|is too large|supports at most|below minimum value/i;
 const UNRECOGNIZED = /unrecognized request argument supplied: ([\w.]+)/i;
 
 /** The setting an OpenAI-compatible upstream's 400 refused, if that is what it says. */

@@ -7,7 +7,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { GatewayError } from "../../../src/core/index.js";
 import { readAnthropicRefusal } from "../../../src/providers/anthropic/refused-anthropic-settings.js";
-import { leaveOut, limitInRefusal, RefusedSettings, rename } from "../../../src/providers/http/refused-settings.js";
+import {
+  capLimit,
+  leaveOut,
+  limitInRefusal,
+  minimumInRefusal,
+  RefusedSettings,
+  rename,
+} from "../../../src/providers/http/refused-settings.js";
 import { readOllamaRefusal } from "../../../src/providers/ollama/refused-ollama-settings.js";
 import { effortInstead, readOpenAIRefusal, refusedChatSettings } from "../../../src/providers/openai/refused-openai-settings.js";
 
@@ -122,6 +129,38 @@ describe("limitInRefusal", () => {
       ),
       undefined,
     );
+  });
+});
+
+describe("capLimit", () => {
+  const below = {
+    field: "max_output_tokens",
+    message: "Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got 1 instead.",
+  };
+  const above = {
+    field: "max_tokens",
+    message: "max_tokens is too large: 32000. This model supports at most 16384 completion tokens, whereas you provided 32000.",
+  };
+
+  it("raises a limit below the model's minimum and lowers one above its maximum, naming what was sent", () => {
+    assert.equal(minimumInRefusal(below.message), 16);
+    const low: Record<string, unknown> = { max_output_tokens: 1 };
+    assert.equal(capLimit("max_output_tokens")(low, below), "max_output_tokens 1 (16 sent instead)");
+    assert.equal(low.max_output_tokens, 16);
+    const high: Record<string, unknown> = { max_tokens: 32000 };
+    assert.equal(capLimit("max_tokens")(high, above), "max_tokens 32000 (16384 sent instead)");
+    assert.equal(high.max_tokens, 16384);
+  });
+
+  it("leaves a limit within the bounds as it is, and falls back when the refusal states none", () => {
+    const within: Record<string, unknown> = { max_tokens: 100 };
+    assert.equal(capLimit("max_tokens")(within, above), "");
+    assert.equal(within.max_tokens, 100);
+    const unsupported = { field: "max_tokens", message: "Unsupported parameter: 'max_tokens' is not supported with this model." };
+    assert.equal(capLimit("max_tokens")({ max_tokens: 5 }, unsupported), false);
+    const renamed: Record<string, unknown> = { max_tokens: 5 };
+    assert.equal(capLimit("max_tokens", rename("max_tokens", "max_completion_tokens"))(renamed, unsupported), "");
+    assert.deepEqual(renamed, { max_completion_tokens: 5 });
   });
 });
 
