@@ -4,7 +4,9 @@
  * sends the request again without it (or with the limit under the name the model reads, or the nearest
  * effort it lists), names what was left out in `x-tandem-warnings`, and sends later requests to that
  * model without it from the start. Every body sent is audited. A same-wire body is the client's own:
- * its refusal goes back to the client as it came. A 400 that is no such refusal is sent once.
+ * its refusal goes back to the client as it came. A 400 that is no such refusal is sent once. Thinking
+ * in the middle of a tool loop another target answered is not sent to Claude (the fake checks the
+ * loop as Anthropic does), on the translated and the same-wire path.
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
@@ -90,9 +92,45 @@ function openAIModels(request: RecordedRequest) {
   return { kind: "text" as const, text: "Hello!" };
 }
 
-/** Claude models since Opus 4.1, as Anthropic answers them: temperature or top_p, not both; at most 64000 output tokens. */
+const anthropicRefusal = (message: string) => ({
+  kind: "error" as const,
+  status: 400,
+  body: { type: "error", error: { type: "invalid_request_error", message }, request_id: "req_011CTfrnTsra8hsUuM24BzEC" },
+});
+
+/** Anthropic's check of a tool loop with thinking enabled: the last assistant turn, which called tools, starts with thinking. */
+function toolLoopRefusal(body: Record<string, unknown>) {
+  if ((body.thinking as { type?: string } | undefined)?.type !== "enabled") return undefined;
+  const messages = body.messages as { role: string; content: unknown }[];
+  let last = messages.length - 1;
+  while (last >= 0 && messages[last]?.role !== "assistant") last--;
+  const turn = messages[last];
+  const blocks = Array.isArray(turn?.content) ? (turn.content as { type: string }[]) : [];
+  if (last < 0 || last === messages.length - 1 || !blocks.some((b) => b.type === "tool_use")) return undefined;
+  if (blocks[0]?.type === "thinking" || blocks[0]?.type === "redacted_thinking") return undefined;
+  return anthropicRefusal(
+    `messages.${last}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${blocks[0]?.type}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable \`thinking\`.`,
+  );
+}
+
+/**
+ * Claude models, as Anthropic answers them: since Opus 4.1 temperature or top_p, not both; at most
+ * 64000 output tokens; thinking blocks checked in a tool loop; claude-opus-4-7 thinks adaptively only,
+ * claude-3-5-haiku not at all.
+ */
 function claudeModels(request: RecordedRequest) {
   const body = request.body as Record<string, unknown>;
+  const thinking = body.thinking as { type?: string } | undefined;
+  if (body.model === "claude-opus-4-7" && thinking?.type === "enabled") {
+    return anthropicRefusal(
+      '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.',
+    );
+  }
+  if (body.model === "claude-3-5-haiku-20241022" && thinking !== undefined && thinking.type !== "disabled") {
+    return anthropicRefusal("'claude-3-5-haiku-20241022' does not support thinking.");
+  }
+  const loop = toolLoopRefusal(body);
+  if (loop) return loop;
   if (typeof body.max_tokens === "number" && body.max_tokens > 64000) {
     return {
       kind: "error" as const,
@@ -134,7 +172,7 @@ async function auditedBodies(): Promise<number> {
 before(async () => {
   [oai, claude, codex, ollamaUp] = await Promise.all([
     startFakeOpenAI({ models: ["gpt-4o-mini", "o4-mini", "gpt-5.1"] }),
-    startFakeAnthropic({ models: ["claude-sonnet-4-5"] }),
+    startFakeAnthropic({ models: ["claude-sonnet-4-5", "claude-opus-4-7", "claude-3-5-haiku-20241022"] }),
     startFakeOpenAIResponses({ models: ["gpt-5-codex", "gpt-4o"] }),
     startFakeOllama({ models: ["llama3.2:latest"] }),
   ]);
@@ -158,7 +196,13 @@ before(async () => {
           local: false,
           models: ["gpt-4o-mini", "o4-mini", "gpt-5.1"],
         },
-        claude: { kind: "anthropic", baseUrl: claude.url, apiKeys: ["env:UP"], local: false, models: ["claude-sonnet-4-5"] },
+        claude: {
+          kind: "anthropic",
+          baseUrl: claude.url,
+          apiKeys: ["env:UP"],
+          local: false,
+          models: ["claude-sonnet-4-5", "claude-opus-4-7", "claude-3-5-haiku-20241022"],
+        },
         codex: {
           kind: "openai",
           baseUrl: codex.url,
@@ -330,6 +374,116 @@ describe("an effort level the model does not take (gpt-5.1 and minimal)", () => 
       ["medium"],
     );
     assert.equal(response.headers.get("x-tandem-warnings"), null);
+  });
+});
+
+describe("thinking, where a Claude model cannot take it as asked", () => {
+  it("claude-opus-4-7 (adaptive only) gets adaptive thinking at the budget's effort", async () => {
+    const { response } = await openai.chat.completions
+      .create({ model: "claude/claude-opus-4-7", reasoning_effort: "high", messages: [{ role: "user", content: "Hi" }] })
+      .withResponse();
+    const sent = bodies(claude);
+    assert.equal(sent.length, 2);
+    assert.deepEqual(sent[1]?.thinking, { type: "adaptive" });
+    assert.deepEqual(sent[1]?.output_config, { effort: "high" });
+    assert.match(
+      response.headers.get("x-tandem-warnings") ?? "",
+      /thinking\.budget_tokens 24576 \(adaptive thinking at effort high sent instead\)/,
+    );
+  });
+
+  it("claude-3-5-haiku (no thinking) is sent without it", async () => {
+    const { response } = await openai.chat.completions
+      .create({ model: "claude/claude-3-5-haiku-20241022", reasoning_effort: "low", messages: [{ role: "user", content: "Hi" }] })
+      .withResponse();
+    const sent = bodies(claude);
+    assert.equal(sent.length, 2);
+    assert.equal("thinking" in (sent[1] ?? {}), false);
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /thinking not sent to claude\/claude-3-5-haiku-20241022/);
+  });
+});
+
+describe("thinking in the middle of a tool loop another target answered", () => {
+  const call = { id: "call_abc123", type: "function" as const, function: { name: "get_weather", arguments: '{"city":"Paris"}' } };
+  const tools = [
+    {
+      type: "function" as const,
+      function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } },
+    },
+  ];
+
+  it("an OpenAI client's reasoning goes without thinking while the loop's turn has none Anthropic can check, and with it after", async () => {
+    const { data, response } = await openai.chat.completions
+      .create({
+        model: "claude/claude-sonnet-4-5",
+        reasoning_effort: "medium",
+        tools,
+        messages: [
+          { role: "user", content: "Weather in Paris?" },
+          { role: "assistant", content: null, tool_calls: [call] },
+          { role: "tool", tool_call_id: "call_abc123", content: "18C, sunny" },
+        ],
+      })
+      .withResponse();
+    assert.equal(data.choices[0]?.message.content, "Hello!");
+    const sent = bodies(claude);
+    assert.equal(sent.length, 1, "sent right the first time");
+    assert.equal("thinking" in (sent[0] ?? {}), false);
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /thinking not sent to claude\/claude-sonnet-4-5/);
+
+    claude.requests.length = 0;
+    await openai.chat.completions.create({
+      model: "claude/claude-sonnet-4-5",
+      reasoning_effort: "medium",
+      tools,
+      messages: [
+        { role: "user", content: "Weather in Paris?" },
+        { role: "assistant", content: null, tool_calls: [call] },
+        { role: "tool", tool_call_id: "call_abc123", content: "18C, sunny" },
+        { role: "assistant", content: "18C and sunny." },
+        { role: "user", content: "And tomorrow?" },
+      ],
+    });
+    assert.equal((bodies(claude)[0]?.thinking as { type?: string } | undefined)?.type, "enabled", "a new turn thinks again");
+  });
+
+  it("an Anthropic client's own body (same wire) goes without thinking when the loop's turn came from another provider", async () => {
+    const params = {
+      model: "claude/claude-sonnet-4-5",
+      max_tokens: 4000,
+      thinking: { type: "enabled" as const, budget_tokens: 2048 },
+      tools: [{ name: "get_weather", input_schema: { type: "object" as const, properties: { city: { type: "string" } } } }],
+      messages: [
+        { role: "user" as const, content: "Weather in Paris?" },
+        {
+          role: "assistant" as const,
+          content: [
+            // tandem's rendering of an OpenAI-compatible upstream's reasoning: no signature.
+            { type: "thinking" as const, thinking: "I should look it up.", signature: "" },
+            { type: "tool_use" as const, id: "toolu_call_abc123", name: "get_weather", input: { city: "Paris" } },
+          ],
+        },
+        {
+          role: "user" as const,
+          content: [{ type: "tool_result" as const, tool_use_id: "toolu_call_abc123", content: "18C, sunny" }],
+        },
+      ],
+    };
+    const { data, response } = await anthropic.messages.create(params).withResponse();
+    assert.equal(data.stop_reason, "end_turn");
+    const sent = bodies(claude);
+    assert.equal(sent.length, 1);
+    assert.equal("thinking" in (sent[0] ?? {}), false);
+    const warnings = response.headers.get("x-tandem-warnings") ?? "";
+    assert.match(warnings, /thinking not sent to claude\/claude-sonnet-4-5/);
+    assert.match(warnings, /earlier reasoning/);
+
+    // A loop whose turn Anthropic made (signed) keeps thinking, and the body goes as it came.
+    claude.requests.length = 0;
+    const signed = structuredClone(params);
+    (signed.messages[1]?.content as { signature?: string }[])[0]!.signature = "EqQBCgIYAhIMsigned";
+    await anthropic.messages.create(signed);
+    assert.deepEqual(bodies(claude)[0]?.thinking, { type: "enabled", budget_tokens: 2048 });
   });
 });
 

@@ -40,21 +40,53 @@ export function nativeAnthropicRequest(
   text?: string,
 ): NativeRequest {
   const unsigned = withoutUnsignedThinking(body as Record<string, unknown>);
-  const raw = unsigned.body;
+  const midLoop = thinkingMidLoop(unsigned.body);
+  const raw = midLoop ? withoutKey(unsigned.body, "thinking") : unsigned.body;
+  const changed = unsigned.dropped > 0 || midLoop;
   const forwarded = nativeHeaders(headers, FORWARDED_HEADERS);
   return {
     wire: "anthropic-messages",
     body: raw,
-    // The text is the body's only while no thinking block was left out of it.
-    ...(text !== undefined && unsigned.dropped === 0 && { text }),
+    // The text is the body's only while nothing was left out of it.
+    ...(text !== undefined && !changed && { text }),
     headers: forwarded,
     // The betas the client turned on reach only an Anthropic upstream sent its own body.
     lost: () => [...anthropicLost(raw), ...left.approximated, ...("anthropic-beta" in forwarded ? ["anthropic-beta"] : [])],
     ...(left.wireOnly.length > 0 && { wireOnly: left.wireOnly }),
-    ...(unsigned.dropped > 0 && {
-      dropped: [droppedReasoning(unsigned.dropped)],
+    ...(changed && {
+      dropped: [...(unsigned.dropped > 0 ? [droppedReasoning(unsigned.dropped)] : []), ...(midLoop ? ["thinking"] : [])],
     }),
   };
+}
+
+/**
+ * Whether `thinking` is enabled in the middle of a tool loop whose assistant turn does not start with a
+ * thinking block (another target answered it, or its unsigned block was left out above): Anthropic
+ * refuses that ("a final `assistant` message must start with a thinking block ... To avoid this
+ * requirement, disable `thinking`"), so the request goes without `thinking`; the next turn thinks again.
+ * Adaptive thinking, which may not think at all, is left as it is.
+ */
+function thinkingMidLoop(body: Record<string, unknown>): boolean {
+  const thinking = body.thinking as { type?: unknown } | null | undefined;
+  if (thinking?.type !== "enabled" || !Array.isArray(body.messages)) return false;
+  const messages = body.messages as Turn[];
+  let sawResult = false;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i] as Turn;
+    const content = Array.isArray(message.content) ? (message.content as { type?: unknown }[]) : [];
+    if (message.role === "user") sawResult ||= content.some((block) => block?.type === "tool_result");
+    else if (message.role === "assistant") {
+      if (!sawResult || !content.some((block) => block?.type === "tool_use")) return false;
+      const first = content[0]?.type;
+      return first !== "thinking" && first !== "redacted_thinking";
+    }
+  }
+  return false;
+}
+
+function withoutKey(body: Record<string, unknown>, key: string): Record<string, unknown> {
+  const { [key]: _, ...rest } = body;
+  return rest;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
 } from "../../core/index.js";
 import type { AnthropicMessagesRequest, AnthropicToolChoice } from "./anthropic-api.js";
 import { convertToAnthropicMessages } from "./convert-to-anthropic-messages.js";
+import { toolLoopWithoutThinking } from "./tool-loop-thinking.js";
 
 export interface AnthropicRequestDefaults {
   /** Sent when the client gave no max_tokens (Anthropic requires one). */
@@ -62,7 +63,7 @@ export function convertToAnthropicRequest(
   if (request.topP !== undefined) body.top_p = request.topP;
   if (request.topK !== undefined) body.top_k = request.topK;
   if (request.user !== undefined) body.metadata = { user_id: request.user };
-  if (request.reasoning !== undefined) thinking(body, request.reasoning);
+  if (request.reasoning !== undefined && !thinkingLeftOut(request)) thinking(body, request.reasoning);
   return body;
 }
 
@@ -73,14 +74,20 @@ export function anthropicUnsent(request: ChatRequest): string[] {
   if (request.seed !== undefined) unsent.push("seed");
   // PDFs go as documents; other files as their text, when they have one.
   unsent.push(...unreadFiles(request, (type) => type === "application/pdf"));
+  if (thinkingLeftOut(request)) unsent.push("thinking");
   // With thinking, Anthropic takes no temperature but 1, no top_k and no forced tool.
-  if (request.reasoning?.enabled) {
+  else if (request.reasoning?.enabled) {
     if (request.temperature !== undefined && request.temperature !== 1) unsent.push("temperature");
     if (request.topK !== undefined) unsent.push("top_k");
     if ((request.tools?.length ?? 0) > 0 && (request.toolChoice === "required" || typeof request.toolChoice === "object"))
       unsent.push("tool_choice");
   }
   return unsent;
+}
+
+/** Thinking asked for in the middle of a tool loop whose turn has no thinking Anthropic can check (see toolLoopWithoutThinking). */
+function thinkingLeftOut(request: ChatRequest): boolean {
+  return request.reasoning?.enabled === true && toolLoopWithoutThinking(request.messages);
 }
 
 function toolChoice(choice: ProviderChatRequest["toolChoice"]): AnthropicToolChoice | undefined {

@@ -1,3 +1,4 @@
+import { effortForBudget } from "../../core/index.js";
 import { capLimit, leaveOut, type RefusalReader, RefusedSettings, type SettingFix } from "../http/index.js";
 
 /**
@@ -9,6 +10,10 @@ import { capLimit, leaveOut, type RefusalReader, RefusedSettings, type SettingFi
  * output tokens for claude-sonnet-4-5") is sent as the model's limit.
  */
 const BOTH = /temperature\W{0,3} and \W{0,3}top_p\W{0,3} cannot both be specified/i;
+/** "'claude-3-5-haiku-20241022' does not support thinking." */
+const NO_THINKING = /does not support thinking/i;
+/** Newer models: "\"thinking.type.enabled\" is not supported for this model. Use \"thinking.type.adaptive\" and \"output_config.effort\" ..." */
+const ADAPTIVE_ONLY = /thinking\.type\.enabled\W{0,3} is not supported/i;
 const ABOVE_LIMIT = /max_tokens: \d+ > \d+, which is the maximum/i;
 const NOT_TAKEN = /\b(temperature|top_p|top_k)\b[^.]{0,60}\b(?:not supported|no longer supported|deprecated)\b/i;
 
@@ -17,6 +22,8 @@ export const readAnthropicRefusal: RefusalReader = (error) => {
   if (error.code !== "invalid_request") return undefined;
   if (BOTH.test(error.message)) return { field: "top_p", message: error.message };
   if (ABOVE_LIMIT.test(error.message)) return { field: "max_tokens", message: error.message };
+  if (ADAPTIVE_ONLY.test(error.message)) return { field: "thinking.type", message: error.message };
+  if (NO_THINKING.test(error.message)) return { field: "thinking", message: error.message };
   const named = NOT_TAKEN.exec(error.message)?.[1];
   return named === undefined ? undefined : { field: named, message: error.message };
 };
@@ -32,10 +39,32 @@ const capMaxTokens: SettingFix = (body, refusal) => {
   return named;
 };
 
+/**
+ * A budget where the model takes only adaptive thinking: adaptive, with the budget's effort level as
+ * `output_config.effort` (minimal as low, which is Anthropic's least).
+ */
+const adaptiveThinking: SettingFix = (body) => {
+  const thinking = body.thinking as { type?: string; budget_tokens?: number } | undefined;
+  if (thinking?.type !== "enabled") return false;
+  const budget = thinking.budget_tokens ?? 0;
+  const level = effortForBudget(budget);
+  const effort = level === "minimal" ? "low" : level;
+  body.thinking = { type: "adaptive" };
+  body.output_config = { ...(body.output_config as Record<string, unknown> | undefined), effort };
+  return `thinking.budget_tokens ${budget} (adaptive thinking at effort ${effort} sent instead)`;
+};
+
 /** What an Anthropic upstream's models refused of Messages bodies tandem built. */
 export function refusedAnthropicSettings(): RefusedSettings {
   return new RefusedSettings(
-    { temperature: leaveOut("temperature"), top_p: leaveOut("top_p"), top_k: leaveOut("top_k"), max_tokens: capMaxTokens },
+    {
+      temperature: leaveOut("temperature"),
+      top_p: leaveOut("top_p"),
+      top_k: leaveOut("top_k"),
+      max_tokens: capMaxTokens,
+      thinking: leaveOut("thinking"),
+      "thinking.type": adaptiveThinking,
+    },
     readAnthropicRefusal,
   );
 }

@@ -92,6 +92,22 @@ describe("readAnthropicRefusal", () => {
     );
   });
 
+  it("reads a model without thinking, and one that thinks adaptively only", () => {
+    assert.equal(
+      readAnthropicRefusal(refusal(undefined, "'claude-3-5-haiku-20241022' does not support thinking."))?.field,
+      "thinking",
+    );
+    assert.equal(
+      readAnthropicRefusal(
+        refusal(
+          undefined,
+          '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.',
+        ),
+      )?.field,
+      "thinking.type",
+    );
+  });
+
   it("does not read other invalid requests", () => {
     assert.equal(readAnthropicRefusal(refusal(undefined, "messages: at least one message is required")), undefined);
     assert.equal(readAnthropicRefusal(refusal(undefined, "max_tokens: Field required")), undefined);
