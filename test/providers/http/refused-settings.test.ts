@@ -57,10 +57,14 @@ describe("readOpenAIRefusal", () => {
     );
   });
 
-  it("reads Azure's and older models' unrecognized argument from the message", () => {
+  it("reads Azure's, older models' and Groq's unknown argument from the message", () => {
     assert.equal(
       readOpenAIRefusal(refusal(undefined, "Unrecognized request argument supplied: reasoning_effort"))?.field,
       "reasoning_effort",
+    );
+    assert.equal(
+      readOpenAIRefusal(refusal(undefined, "property 'safety_identifier' is unsupported, did you mean 'user'?"))?.field,
+      "safety_identifier",
     );
   });
 
