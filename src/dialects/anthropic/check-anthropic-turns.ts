@@ -13,7 +13,8 @@ interface Turn {
  * would refuse is refused here too, on any target, with its words (instead of reaching a target that
  * answers something else, or an upstream's own 400 in other terms):
  *
- * - every message has content, except an optional final assistant message (a prefill);
+ * - every message has content, except an optional final assistant message (a prefill), and a user
+ *   message has more than whitespace;
  * - each `tool_result` answers a `tool_use` of the assistant turn just before it;
  * - each `tool_use` is answered by a `tool_result` in the turn just after it (when there is one).
  *
@@ -28,6 +29,11 @@ export function checkAnthropicTurns(messages: readonly MessageParam[]): void {
         `messages[${i}]`,
         "all messages must have non-empty content except for the optional final assistant message",
       );
+    }
+    // A model's whitespace-only text is left out on the way (see MessageTextBlockSchema); a user's
+    // message of nothing else would leave nothing.
+    if (message.role === "user" && message.content.every((block) => block.type === "text" && block.text.trim() === "")) {
+      throw invalidValue(`messages[${i}].content[0].text`, "text content blocks must contain non-whitespace text");
     }
   });
   const turns = turnsOf(messages);

@@ -39,6 +39,17 @@ export const TextBlockSchema = z.object({
     .regex(/\S/, "text content blocks must contain non-whitespace text"),
 });
 
+/**
+ * A message's own text block may be whitespace only: models write them (a "\n\n" before a tool
+ * call, Anthropic's own after a web search) and clients send them back, which Anthropic then refuses
+ * for good. tandem leaves them out on the way to an Anthropic upstream (native-anthropic.ts,
+ * convert-to-anthropic-messages.ts); a user message of nothing but such text is refused
+ * (check-anthropic-turns.ts), as Anthropic refuses it.
+ */
+const MessageTextBlockSchema = TextBlockSchema.extend({
+  text: z.string({ error: required }).min(1, "text content blocks must be non-empty"),
+});
+
 /** The image types Anthropic takes (Base64ImageSource.media_type), in its words when another is sent. */
 const IMAGE_MEDIA_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"] as const;
 
@@ -233,7 +244,7 @@ const RedactedThinkingBlockSchema = z.object({ type: z.literal("redacted_thinkin
 const ContentBlockSchema = z.discriminatedUnion(
   "type",
   [
-    TextBlockSchema,
+    MessageTextBlockSchema,
     ImageBlockSchema,
     ToolUseBlockSchema,
     ToolResultBlockSchema,

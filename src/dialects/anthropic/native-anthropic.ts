@@ -30,7 +30,9 @@ const CARRIED = new Set([
  * The client's own Messages request, kept for an Anthropic target (see core/native.ts), `role:
  * "system"` turns in `messages` included where they stand (the Messages API takes them there:
  * SystemMessageParam; moving them into the system prompt would also change the cached prefix).
- * The one change: unsigned thinking blocks are left out (see withoutUnsignedThinking).
+ * The changes: what Anthropic would refuse of the turns is left out (unsigned thinking blocks,
+ * whitespace-only text: see mendedTurns), and `thinking` in the middle of a tool loop whose turn has
+ * no thinking block (see thinkingMidLoop).
  */
 export function nativeAnthropicRequest(
   body: unknown,
@@ -39,10 +41,10 @@ export function nativeAnthropicRequest(
   /** The body's JSON text as it came, if known (NativeRequest.text). */
   text?: string,
 ): NativeRequest {
-  const unsigned = withoutUnsignedThinking(body as Record<string, unknown>);
+  const unsigned = mendedTurns(body as Record<string, unknown>);
   const midLoop = thinkingMidLoop(unsigned.body);
   const raw = midLoop ? withoutKey(unsigned.body, "thinking") : unsigned.body;
-  const changed = unsigned.dropped > 0 || midLoop;
+  const changed = unsigned.changed || midLoop;
   const forwarded = nativeHeaders(headers, FORWARDED_HEADERS);
   return {
     wire: "anthropic-messages",
@@ -53,7 +55,7 @@ export function nativeAnthropicRequest(
     // The betas the client turned on reach only an Anthropic upstream sent its own body.
     lost: () => [...anthropicLost(raw), ...left.approximated, ...("anthropic-beta" in forwarded ? ["anthropic-beta"] : [])],
     ...(left.wireOnly.length > 0 && { wireOnly: left.wireOnly }),
-    ...(changed && {
+    ...((unsigned.dropped > 0 || midLoop) && {
       dropped: [...(unsigned.dropped > 0 ? [droppedReasoning(unsigned.dropped)] : []), ...(midLoop ? ["thinking"] : [])],
     }),
   };
@@ -61,7 +63,7 @@ export function nativeAnthropicRequest(
 
 /**
  * Whether `thinking` is enabled in the middle of a tool loop whose assistant turn does not start with a
- * thinking block (another target answered it, or its unsigned block was left out above): Anthropic
+ * thinking block (another target answered it, or its unsigned block was left out by mendedTurns): Anthropic
  * refuses that ("a final `assistant` message must start with a thinking block ... To avoid this
  * requirement, disable `thinking`"), so the request goes without `thinking`; the next turn thinks again.
  * Adaptive thinking, which may not think at all, is left as it is.
@@ -99,21 +101,46 @@ function isUnsignedThinking(block: unknown): boolean {
   return b?.type === "thinking" && (typeof b.signature !== "string" || b.signature === "");
 }
 
-function withoutUnsignedThinking(body: Record<string, unknown>): { body: Record<string, unknown>; dropped: number } {
+/**
+ * A turn's text blocks when all of them are whitespace only: Anthropic refuses such a turn ("text
+ * content blocks must contain non-whitespace text"), though its own models and others write one (a
+ * "\n\n" before a tool call), which a client then sends back; left out, they cost nothing.
+ */
+function blankText(content: readonly unknown[]): Set<unknown> | undefined {
+  let blank: Set<unknown> | undefined;
+  for (const block of content) {
+    const b = block as { type?: unknown; text?: unknown } | null;
+    if (b?.type !== "text" || typeof b.text !== "string") continue;
+    if (b.text.trim() !== "") return undefined;
+    blank ??= new Set();
+    blank.add(block);
+  }
+  return blank;
+}
+
+/**
+ * The client's turns without what Anthropic would refuse of them: unsigned thinking blocks (`dropped`
+ * counts them, for the warnings) and whitespace-only text (see blankText). `changed`: the body is a
+ * copy that differs from the client's.
+ */
+function mendedTurns(body: Record<string, unknown>): { body: Record<string, unknown>; dropped: number; changed: boolean } {
   const messages = body.messages as Turn[];
   let dropped = 0;
   let out: (Turn | undefined)[] | undefined;
   messages.forEach((message, i) => {
-    if (message.role !== "assistant" || !Array.isArray(message.content) || !message.content.some(isUnsignedThinking)) return;
-    const kept = message.content.filter((block: unknown) => !isUnsignedThinking(block));
-    dropped += message.content.length - kept.length;
+    if (!Array.isArray(message.content)) return;
+    const unsigned = message.role === "assistant" && message.content.some(isUnsignedThinking);
+    const blank = blankText(message.content);
+    if (!unsigned && blank === undefined) return;
+    const kept = message.content.filter((block: unknown) => !(unsigned && isUnsignedThinking(block)) && !blank?.has(block));
+    if (unsigned) dropped += message.content.filter(isUnsignedThinking).length;
     out ??= messages.slice();
     // A turn left with no content goes too: Anthropic refuses an empty one (the turns around it,
     // both the user's, are taken as one).
     out[i] = kept.length > 0 ? { ...message, content: kept } : undefined;
   });
-  if (out === undefined) return { body, dropped };
-  return { body: { ...body, messages: out.filter((turn) => turn !== undefined) }, dropped };
+  if (out === undefined) return { body, dropped, changed: false };
+  return { body: { ...body, messages: out.filter((turn) => turn !== undefined) }, dropped, changed: true };
 }
 
 type Turn = { role?: unknown; content?: unknown };

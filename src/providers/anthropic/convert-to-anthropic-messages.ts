@@ -18,8 +18,9 @@ export interface AnthropicPrompt {
  * Canonical messages -> Anthropic's `system` + `messages`. Anthropic requires user and assistant
  * turns to alternate and tool results to travel as tool_result blocks inside a user turn, so tool
  * messages become tool_result blocks and consecutive turns of one role are merged into one (tool
- * results first, as Anthropic requires). It also rejects empty text blocks, empty turns and a final
- * assistant turn ending in whitespace; those are dropped or trimmed rather than sent to fail.
+ * results first, as Anthropic requires). It also rejects empty or whitespace-only text blocks, empty
+ * turns and a final assistant turn ending in whitespace; those are dropped or trimmed rather than sent
+ * to fail.
  *
  * System messages join the system prompt, which every Anthropic-compatible server takes, except
  * those after the conversation's last assistant turn with nothing but system turns after them: in
@@ -101,7 +102,8 @@ function convertParts(
   const out: Array<AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock> = [];
   for (const part of parts) {
     if (part.type === "text") {
-      if (part.text !== "") out.push({ type: "text", text: part.text });
+      // Anthropic refuses a turn whose text is only whitespace (a model's "\n\n" before its tool call).
+      if (part.text.trim() !== "") out.push({ type: "text", text: part.text });
     } else if (part.type === "file") {
       if (documents && part.mediaType === "application/pdf") {
         out.push({

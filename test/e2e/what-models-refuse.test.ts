@@ -113,6 +113,18 @@ function toolLoopRefusal(body: Record<string, unknown>) {
   );
 }
 
+/** Anthropic's check of text blocks: none empty, and not all of a turn's whitespace only. */
+function blankTextRefusal(body: Record<string, unknown>) {
+  for (const message of body.messages as { content: unknown }[]) {
+    if (!Array.isArray(message.content)) continue;
+    const texts = (message.content as { type: string; text?: string }[]).filter((b) => b.type === "text");
+    if (texts.some((b) => b.text === "")) return anthropicRefusal("messages: text content blocks must be non-empty");
+    if (texts.length > 0 && texts.every((b) => b.text?.trim() === ""))
+      return anthropicRefusal("messages: text content blocks must contain non-whitespace text");
+  }
+  return undefined;
+}
+
 /**
  * Claude models, as Anthropic answers them: since Opus 4.1 temperature or top_p, not both; at most
  * 64000 output tokens; thinking blocks checked in a tool loop; claude-opus-4-7 thinks adaptively only,
@@ -131,6 +143,8 @@ function claudeModels(request: RecordedRequest) {
   }
   const loop = toolLoopRefusal(body);
   if (loop) return loop;
+  const blank = blankTextRefusal(body);
+  if (blank) return blank;
   if (typeof body.max_tokens === "number" && body.max_tokens > 64000) {
     return {
       kind: "error" as const,
@@ -484,6 +498,65 @@ describe("thinking in the middle of a tool loop another target answered", () => 
     (signed.messages[1]?.content as { signature?: string }[])[0]!.signature = "EqQBCgIYAhIMsigned";
     await anthropic.messages.create(signed);
     assert.deepEqual(bodies(claude)[0]?.thinking, { type: "enabled", budget_tokens: 2048 });
+  });
+});
+
+describe("whitespace-only text, which a model wrote and Anthropic refuses", () => {
+  it('a local or OpenAI model\'s "\\n\\n" before its tool call is not sent to Claude (translated)', async () => {
+    const data = await openai.chat.completions.create({
+      model: "claude/claude-sonnet-4-5",
+      tools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object" } } }],
+      messages: [
+        { role: "user", content: "Weather in Paris?" },
+        {
+          role: "assistant",
+          content: "\n\n",
+          tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: "{}" } }],
+        },
+        { role: "tool", tool_call_id: "call_1", content: "sunny" },
+      ],
+    });
+    assert.equal(data.choices[0]?.message.content, "Hello!");
+    const turn = (bodies(claude)[0]?.messages as { role: string; content: { type: string }[] }[])[1];
+    assert.deepEqual(
+      turn?.content.map((b) => b.type),
+      ["tool_use"],
+    );
+  });
+
+  it("an Anthropic client's own body (same wire) goes without a turn's whitespace-only text, and keeps whitespace beside real text", async () => {
+    const data = await anthropic.messages.create({
+      model: "claude/claude-sonnet-4-5",
+      max_tokens: 100,
+      tools: [{ name: "get_weather", input_schema: { type: "object" } }],
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "Weather?" },
+            { type: "text", text: " " },
+          ],
+        },
+        {
+          role: "assistant",
+          content: [
+            { type: "text", text: "\n\n" },
+            { type: "tool_use", id: "toolu_1", name: "get_weather", input: {} },
+          ],
+        },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "sunny" }] },
+      ],
+    });
+    assert.equal(data.stop_reason, "end_turn");
+    const messages = bodies(claude)[0]?.messages as { content: { type: string; text?: string }[] }[];
+    assert.deepEqual(messages[0]?.content, [
+      { type: "text", text: "Weather?" },
+      { type: "text", text: " " },
+    ]);
+    assert.deepEqual(
+      messages[1]?.content.map((b) => b.type),
+      ["tool_use"],
+    );
   });
 });
 
