@@ -53,6 +53,12 @@ function convertMessage(message: Message, i: number, callNames: Map<string, stri
       const out: OllamaMessageIn = { role: "tool", content: textWithFiles(message.content), tool_call_id: message.toolCallId };
       const name = message.name ?? callNames.get(message.toolCallId);
       if (name) out.tool_name = name;
+      // A tool result's images (a screenshot) as the message's own, which Ollama takes on any role.
+      const images: string[] = [];
+      message.content.forEach((part, j) => {
+        if (part.type === "image") images.push(imageBase64(part, `messages[${i}].content[${j}]`));
+      });
+      if (images.length > 0) out.images = images;
       return out;
     }
   }

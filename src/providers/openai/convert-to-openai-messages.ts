@@ -2,6 +2,7 @@ import {
   type ContentPart,
   fileDataUrl,
   filePartAsText,
+  type ImageDetail,
   type ImageSource,
   type Message,
   textOf,
@@ -14,12 +15,42 @@ import type { OpenAIChatMessage, OpenAIContentPart } from "./openai-chat-api.js"
  * Canonical -> OpenAI chat messages. Text-only user content is sent as a plain string, which every
  * compatible server accepts; images become `image_url` parts (inline images as `data:` URLs).
  * Tool calls and results keep their ids. OpenAI has no error flag on tool results, so a failed
- * tool's text is prefixed with "Error: ". Images in assistant turns and tool results cannot be
- * sent there and are dropped. A system message between tool calls and their results goes after the
- * results (see systemAfterToolResults).
+ * tool's text is prefixed with "Error: ". A tool message takes text only: the images of tool results
+ * (a screenshot, an image file an agent read) follow the results in one user message, each call's
+ * images after a line naming the call, so the model still sees them. Images in assistant turns
+ * cannot be sent and are dropped. A system message between tool calls and their results goes after
+ * the results (see systemAfterToolResults).
  */
 export function convertToOpenAIMessages(messages: readonly Message[]): OpenAIChatMessage[] {
-  return systemAfterToolResults(messages).map(convertMessage);
+  const out: OpenAIChatMessage[] = [];
+  let images: OpenAIContentPart[] = [];
+  for (const message of systemAfterToolResults(messages)) {
+    if (message.role !== "tool" && images.length > 0) {
+      out.push({ role: "user", content: images });
+      images = [];
+    }
+    out.push(convertMessage(message));
+    if (message.role === "tool") images.push(...toolResultImages(message.toolCallId, message.content));
+  }
+  if (images.length > 0) out.push({ role: "user", content: images });
+  return out;
+}
+
+/** A tool result's images as user content parts, after a line that says whose they are; none when it has none. */
+function toolResultImages(callId: string, parts: readonly ContentPart[]): OpenAIContentPart[] {
+  const images = parts.flatMap((part): OpenAIContentPart[] =>
+    part.type === "image" ? [{ type: "image_url", image_url: imagePartUrl(part) }] : [],
+  );
+  if (images.length === 0) return [];
+  return [
+    { type: "text", text: `The result of tool call ${callId} included ${images.length === 1 ? "this image" : "these images"}:` },
+    ...images,
+  ];
+}
+
+function imagePartUrl(part: Extract<ContentPart, { type: "image" }>): { url: string; detail?: ImageDetail } {
+  const url = imageUrl(part.source);
+  return part.detail === undefined ? { url } : { url, detail: part.detail };
 }
 
 function convertMessage(message: Message): OpenAIChatMessage {
@@ -70,8 +101,7 @@ function userContent(parts: readonly ContentPart[]): string | OpenAIContentPart[
       const text = filePartAsText(part);
       return text === undefined ? [] : [text];
     }
-    const url = imageUrl(part.source);
-    return [{ type: "image_url", image_url: part.detail === undefined ? { url } : { url, detail: part.detail } }];
+    return [{ type: "image_url", image_url: imagePartUrl(part) }];
   });
 }
 

@@ -18,7 +18,8 @@ type Json = Record<string, unknown>;
  * conversation as `input` items), streamed unless `request.whole`. System messages are `developer`
  * messages where they stand (as OpenAI maps them); user text and images are `input_text` and
  * `input_image` parts; an assistant turn is its `output_text` message and a `function_call` item per
- * call; a tool result is a `function_call_output`. Earlier reasoning goes back only as this upstream
+ * call; a tool result is a `function_call_output` (a list of `input_text` and `input_image` parts when
+ * it has images). Earlier reasoning goes back only as this upstream
  * made it (a `reasoning` item with its `encrypted_content`, which is asked for with `include`);
  * other reasoning is left out, as on the chat wire. `topK`, `stop` and `seed` have no field in this
  * API and are not sent (see OpenAIProvider.unsent).
@@ -128,10 +129,15 @@ function inputItems(messages: readonly Message[], target: string): Json[] {
       }
       case "tool": {
         const text = textWithFiles(message.content);
+        const output = message.isError ? `Error: ${text}` : text;
+        // With images (a screenshot, an image file an agent read), the output is a list of parts.
+        const images = message.content.flatMap((part) =>
+          part.type === "image" ? [{ type: "input_image", image_url: imageUrl(part.source), detail: part.detail ?? "auto" }] : [],
+        );
         items.push({
           type: "function_call_output",
           call_id: message.toolCallId,
-          output: message.isError ? `Error: ${text}` : text,
+          output: images.length === 0 ? output : [...(output === "" ? [] : [{ type: "input_text", text: output }]), ...images],
         });
         break;
       }
