@@ -39,5 +39,6 @@ export * from "./sensitivity.js";
 export * from "./stored-chat-completions.js";
 export * from "./stored-history.js";
 export * from "./stream.js";
+export * from "./tool-name-aliases.js";
 export * from "./transient-failure.js";
 export * from "./vector-stores.js";

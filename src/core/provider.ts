@@ -46,6 +46,12 @@ export interface ProviderCapabilities {
   /** What it can be sent of earlier turns' reasoning (see ReasoningHistory). Default: none (left out, with a warning). */
   reasoningHistory?: ReasoningHistory;
   /**
+   * The longest tool name its wire takes, in `[A-Za-z0-9_-]` (OpenAI's and Anthropic's: 64). A longer
+   * name, or one with other characters (an MCP tool's), goes as its alias, and the answer's calls
+   * come back under the client's name (see core/tool-name-aliases.ts). Default: any name.
+   */
+  maxToolNameLength?: number;
+  /**
    * Continues a raw prompt (ChatRequest.completion) as text, without a chat template. Default false:
    * the prompt is sent as one user message, and a client's explicit `raw` is named in x-tandem-warnings.
    */

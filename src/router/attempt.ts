@@ -4,6 +4,8 @@ import { fitConversation } from "../context/fit-conversation.js";
 import { summaryBudget, summaryRequest, summaryText, withSummary } from "../context/summarize-history.js";
 import type { RequestContext } from "../core/index.js";
 import {
+  type AliasedToolNames,
+  aliasToolNames,
   type ChatRequest,
   countFileParts,
   DONE,
@@ -16,6 +18,7 @@ import {
   noEmbeddings,
   type ReadyStream,
   reasoningForTarget,
+  renameToolCalls,
   type StreamEvent,
   takeReady,
   unsentRawPrompt,
@@ -188,6 +191,7 @@ export class Attempts {
       );
       warnings = [...(warnings ?? []), ...named];
     }
+    let aliases: AliasedToolNames | undefined;
     if (!native) {
       // What only the client's wire carries goes no further than the canonical form (the target was
       // fitted, or no target on the wire was fit to try): named, never dropped silently.
@@ -198,6 +202,10 @@ export class Attempts {
       if (history.dropped > 0) warnings = [...(warnings ?? []), droppedReasoning(history.dropped)];
       // Settings the target's API lacks, or refuses together (Anthropic's thinking and temperature).
       // And a client's `raw` prompt, to a target that can only chat it.
+      // Tool names the target's wire cannot take go as aliases; the answer's calls are named back below.
+      const maxName = target.provider.capabilities?.maxToolNameLength;
+      aliases = maxName === undefined ? undefined : aliasToolNames(request, maxName);
+      if (aliases !== undefined) request = aliases.request;
       const unsent = target.provider.unsent?.(request);
       const unraw = request.completion === undefined ? undefined : unsentRawPrompt(request, target.provider.capabilities);
       if (unsent?.length || unraw?.length) warnings = [...new Set([...(warnings ?? []), ...(unsent ?? []), ...(unraw ?? [])])];
@@ -257,7 +265,8 @@ export class Attempts {
       this.#metrics.timeToFirstEvent.observe({ target: target.name }, (performance.now() - startedAt) / 1000);
     }
     const relayed = this.#relay(target.name, [...preamble, first.value], iterator, deadline, startedAt, breaker);
-    const events = redaction ? redaction.rehydrateStream(relayed) : relayed;
+    const named = aliases === undefined ? relayed : renameToolCalls(relayed, aliases.names);
+    const events = redaction ? redaction.rehydrateStream(named) : named;
     return {
       events,
       ...(fitted !== undefined && { fitted }),

@@ -43,7 +43,12 @@ export class AnthropicProvider implements ChatProvider {
   readonly id: string;
   readonly kind = "anthropic" as const;
   readonly answersWhole = true;
-  readonly capabilities = { wires: ["anthropic-messages"] as const, reasoningHistory: "signed" as const };
+  readonly capabilities = {
+    wires: ["anthropic-messages"] as const,
+    reasoningHistory: "signed" as const,
+    // Anthropic's tool names: [A-Za-z0-9_-], 64 at most (an MCP tool's may be longer).
+    maxToolNameLength: 64,
+  };
   readonly #client: UpstreamClient;
   readonly #apiKey: ApiKeySource;
   readonly #headers: Record<string, string>;

@@ -69,6 +69,8 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
     });
     this.#maxTokensField = options.maxTokensField ?? defaultMaxTokensField(options.baseUrl);
     this.capabilities = {
+      // OpenAI's function names: [A-Za-z0-9_-], 64 at most (an MCP tool's may be longer).
+      maxToolNameLength: 64,
       wires:
         options.responses === "only"
           ? ["openai-responses"]
