@@ -146,37 +146,30 @@ function claudeModels(request: RecordedRequest) {
   const blank = blankTextRefusal(body);
   if (blank) return blank;
   if (typeof body.max_tokens === "number" && body.max_tokens > 64000) {
-    return {
-      kind: "error" as const,
-      status: 400,
-      body: {
-        type: "error",
-        error: {
-          type: "invalid_request_error",
-          message: `max_tokens: ${body.max_tokens} > 64000, which is the maximum allowed number of output tokens for claude-sonnet-4-5-20250929`,
-        },
-      },
-    };
+    return anthropicRefusal(
+      `max_tokens: ${body.max_tokens} > 64000, which is the maximum allowed number of output tokens for claude-sonnet-4-5-20250929`,
+    );
   }
   if (body.temperature !== undefined && body.top_p !== undefined) {
-    return {
-      kind: "error" as const,
-      status: 400,
-      body: {
-        type: "error",
-        error: {
-          type: "invalid_request_error",
-          message: "`temperature` and `top_p` cannot both be specified for this model. Please use only one.",
-        },
-        request_id: "req_011CTfrnTsra8hsUuM24BzEC",
-      },
-    };
+    return anthropicRefusal("`temperature` and `top_p` cannot both be specified for this model. Please use only one.");
   }
   return { kind: "text" as const, text: "Hello!" };
 }
 
 const posts = (fake: { requests: RecordedRequest[] }) => fake.requests.filter((r) => r.method === "POST");
 const bodies = (fake: { requests: RecordedRequest[] }) => posts(fake).map((r) => r.body as Record<string, unknown>);
+
+/** An Anthropic client's one-message request with a thinking budget (max_tokens above it, as Anthropic wants). */
+function thinkingRequest(model: string, budget: number) {
+  return anthropic.messages
+    .create({
+      model,
+      max_tokens: budget + 2000,
+      thinking: { type: "enabled", budget_tokens: budget },
+      messages: [{ role: "user", content: "Hi" }],
+    })
+    .withResponse();
+}
 
 async function auditedBodies(): Promise<number> {
   const res = await fetch(`${tandem.url}/v1/audit`);
@@ -355,14 +348,7 @@ describe("an OpenAI reasoning model's own settings (o4-mini), from a Responses c
 
 describe("an effort level the model does not take (gpt-5.1 and minimal)", () => {
   it("is sent as the nearest level the refusal lists, and says so", async () => {
-    const { response } = await anthropic.messages
-      .create({
-        model: "oai/gpt-5.1",
-        max_tokens: 4000,
-        thinking: { type: "enabled", budget_tokens: 1024 },
-        messages: [{ role: "user", content: "Hi" }],
-      })
-      .withResponse();
+    const { response } = await thinkingRequest("oai/gpt-5.1", 1024);
     const sent = bodies(oai);
     assert.deepEqual(
       sent.map((b) => b.reasoning_effort),
@@ -375,14 +361,7 @@ describe("an effort level the model does not take (gpt-5.1 and minimal)", () => 
   });
 
   it("a level the model takes is sent as asked, with no warning", async () => {
-    const { response } = await anthropic.messages
-      .create({
-        model: "oai/gpt-5.1",
-        max_tokens: 10000,
-        thinking: { type: "enabled", budget_tokens: 8192 },
-        messages: [{ role: "user", content: "Hi" }],
-      })
-      .withResponse();
+    const { response } = await thinkingRequest("oai/gpt-5.1", 8192);
     assert.deepEqual(
       bodies(oai).map((b) => b.reasoning_effort),
       ["medium"],
@@ -426,19 +405,15 @@ describe("thinking in the middle of a tool loop another target answered", () => 
     },
   ];
 
+  const loop = [
+    { role: "user" as const, content: "Weather in Paris?" },
+    { role: "assistant" as const, content: null, tool_calls: [call] },
+    { role: "tool" as const, tool_call_id: "call_abc123", content: "18C, sunny" },
+  ];
+  const withReasoning = { model: "claude/claude-sonnet-4-5", reasoning_effort: "medium" as const, tools };
+
   it("an OpenAI client's reasoning goes without thinking while the loop's turn has none Anthropic can check, and with it after", async () => {
-    const { data, response } = await openai.chat.completions
-      .create({
-        model: "claude/claude-sonnet-4-5",
-        reasoning_effort: "medium",
-        tools,
-        messages: [
-          { role: "user", content: "Weather in Paris?" },
-          { role: "assistant", content: null, tool_calls: [call] },
-          { role: "tool", tool_call_id: "call_abc123", content: "18C, sunny" },
-        ],
-      })
-      .withResponse();
+    const { data, response } = await openai.chat.completions.create({ ...withReasoning, messages: loop }).withResponse();
     assert.equal(data.choices[0]?.message.content, "Hello!");
     const sent = bodies(claude);
     assert.equal(sent.length, 1, "sent right the first time");
@@ -447,16 +422,8 @@ describe("thinking in the middle of a tool loop another target answered", () => 
 
     claude.requests.length = 0;
     await openai.chat.completions.create({
-      model: "claude/claude-sonnet-4-5",
-      reasoning_effort: "medium",
-      tools,
-      messages: [
-        { role: "user", content: "Weather in Paris?" },
-        { role: "assistant", content: null, tool_calls: [call] },
-        { role: "tool", tool_call_id: "call_abc123", content: "18C, sunny" },
-        { role: "assistant", content: "18C and sunny." },
-        { role: "user", content: "And tomorrow?" },
-      ],
+      ...withReasoning,
+      messages: [...loop, { role: "assistant", content: "18C and sunny." }, { role: "user", content: "And tomorrow?" }],
     });
     assert.equal((bodies(claude)[0]?.thinking as { type?: string } | undefined)?.type, "enabled", "a new turn thinks again");
   });
