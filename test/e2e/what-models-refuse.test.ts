@@ -74,6 +74,22 @@ function openAIModels(request: RecordedRequest) {
     if (body.temperature !== undefined && body.temperature !== 1) return refuse(temperatureRefused(body.temperature));
   }
   if (body.model === "gpt-5.1" && body.reasoning_effort === "minimal") return refuse(effortRefused("minimal"));
+  // Mistral's API (a FastAPI server) forbids fields it does not know, with a 422 in pydantic's words.
+  if (body.model === "mistral-small-latest" && "stop" in body) {
+    return {
+      kind: "error" as const,
+      status: 422,
+      body: {
+        object: "error",
+        message: {
+          detail: [{ type: "extra_forbidden", loc: ["body", "stop"], msg: "Extra inputs are not permitted", input: body.stop }],
+        },
+        type: "invalid_request_message_error",
+        param: null,
+        code: null,
+      },
+    };
+  }
   if (body.model === "gpt-4o-mini" && typeof body.max_tokens === "number" && body.max_tokens > 16384) {
     return refuse({
       error: {
@@ -178,7 +194,7 @@ async function auditedBodies(): Promise<number> {
 
 before(async () => {
   [oai, claude, codex, ollamaUp] = await Promise.all([
-    startFakeOpenAI({ models: ["gpt-4o-mini", "o4-mini", "gpt-5.1"] }),
+    startFakeOpenAI({ models: ["gpt-4o-mini", "o4-mini", "gpt-5.1", "mistral-small-latest"] }),
     startFakeAnthropic({ models: ["claude-sonnet-4-5", "claude-opus-4-7", "claude-3-5-haiku-20241022"] }),
     startFakeOpenAIResponses({ models: ["gpt-5-codex", "gpt-4o"] }),
     startFakeOllama({ models: ["llama3.2:latest"] }),
@@ -201,7 +217,7 @@ before(async () => {
           baseUrl: oai.url,
           apiKeys: ["env:UP"],
           local: false,
-          models: ["gpt-4o-mini", "o4-mini", "gpt-5.1"],
+          models: ["gpt-4o-mini", "o4-mini", "gpt-5.1", "mistral-small-latest"],
         },
         claude: {
           kind: "anthropic",
@@ -275,6 +291,25 @@ describe("an Anthropic client's thinking to a model without reasoning (gpt-4o-mi
     const sent = bodies(oai);
     assert.equal(sent.length, 1);
     assert.equal("reasoning_effort" in (sent[0] ?? {}), false);
+  });
+});
+
+describe("a field a strict compatible server does not know (Mistral's 422 'Extra inputs are not permitted')", () => {
+  it("an Anthropic client's stop sequences are sent again without `stop`, named", async () => {
+    const { data, response } = await anthropic.messages
+      .create({
+        model: "oai/mistral-small-latest",
+        max_tokens: 100,
+        stop_sequences: ["END"],
+        messages: [{ role: "user", content: "Hi" }],
+      })
+      .withResponse();
+    assert.equal(data.stop_reason, "end_turn");
+    assert.deepEqual(
+      bodies(oai).map((b) => "stop" in b),
+      [true, false],
+    );
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /stop not sent to oai\/mistral-small-latest/);
   });
 });
 

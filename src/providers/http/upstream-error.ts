@@ -119,7 +119,23 @@ function messageIn(body: unknown): string | undefined {
     if (typeof message === "string") return message;
   }
   const message = (body as { message?: unknown }).message;
-  return typeof message === "string" ? message : undefined;
+  if (typeof message === "string") return message;
+  // FastAPI's validation errors (Python servers: `{"detail": [{"loc", "msg"}]}`; Mistral's API puts them in `message`).
+  return validationDetail(body) ?? validationDetail(message);
+}
+
+/** A FastAPI/pydantic `detail` list as "field: what is wrong" lines (`reasoning_effort: Extra inputs are not permitted`). */
+function validationDetail(body: unknown): string | undefined {
+  const detail = (body as { detail?: unknown } | null | undefined)?.detail;
+  if (typeof detail === "string") return detail;
+  if (!Array.isArray(detail)) return undefined;
+  const lines = detail.slice(0, 5).flatMap((item) => {
+    const { loc, msg } = (item ?? {}) as { loc?: unknown; msg?: unknown };
+    if (typeof msg !== "string") return [];
+    const path = Array.isArray(loc) ? loc.filter((part, i) => !(i === 0 && part === "body")).join(".") : "";
+    return [path === "" ? msg : `${path}: ${msg}`];
+  });
+  return lines.length > 0 ? lines.join("; ") : undefined;
 }
 
 /** How a provider tells a 200 it can stream from one it cannot (see expectEventStream). */

@@ -5,20 +5,22 @@ import { capLimit, leaveOut, type Refusal, type RefusalReader, RefusedSettings, 
  * (`unsupported_parameter`: "Unsupported parameter: 'reasoning_effort' is not supported with this
  * model."; `unsupported_value`: "Unsupported value: 'temperature' does not support 0.2 with this model.
  * Only the default (1) value is supported."), and Azure's and older models' "Unrecognized request
- * argument supplied: X" and Groq's "property 'X' is unsupported", which name it only in the message.
+ * argument supplied: X", Groq's "property 'X' is unsupported" and Python servers' "X: Extra inputs are
+ * not permitted" (FastAPI's validation detail), which name it only in the message.
  * An output limit above the model's ("max_tokens is too large: 32000. This model supports at most
  * 16384 completion tokens") too.
  */
 const REFUSED =
   /unsupported (?:parameter|value)|not supported|does not support|only the default|is too large|supports at most|below minimum value/i;
-const UNRECOGNIZED = /unrecognized request argument supplied: ([\w.]+)|property '([\w.]+)' is unsupported/i;
+const UNRECOGNIZED =
+  /unrecognized request argument supplied: ([\w.]+)|property '([\w.]+)' is unsupported|(?:^|; )([\w.]+): Extra inputs are not permitted/i;
 
 /** The setting an OpenAI-compatible upstream's 400 refused, if that is what it says. */
 export const readOpenAIRefusal: RefusalReader = (error) => {
   if (error.code !== "invalid_request") return undefined;
   if (error.param !== undefined && REFUSED.test(error.message)) return { field: error.param, message: error.message };
   const found = UNRECOGNIZED.exec(error.message);
-  const named = found?.[1] ?? found?.[2];
+  const named = found?.[1] ?? found?.[2] ?? found?.[3];
   return named === undefined ? undefined : { field: named, message: error.message };
 };
 

@@ -57,7 +57,7 @@ describe("readOpenAIRefusal", () => {
     );
   });
 
-  it("reads Azure's, older models' and Groq's unknown argument from the message", () => {
+  it("reads Azure's, older models', Groq's and FastAPI servers' unknown argument from the message", () => {
     assert.equal(
       readOpenAIRefusal(refusal(undefined, "Unrecognized request argument supplied: reasoning_effort"))?.field,
       "reasoning_effort",
@@ -65,6 +65,12 @@ describe("readOpenAIRefusal", () => {
     assert.equal(
       readOpenAIRefusal(refusal(undefined, "property 'safety_identifier' is unsupported, did you mean 'user'?"))?.field,
       "safety_identifier",
+    );
+    assert.equal(readOpenAIRefusal(refusal(undefined, "stop: Extra inputs are not permitted"))?.field, "stop");
+    assert.equal(
+      readOpenAIRefusal(refusal(undefined, "messages.0.role: Input should be 'user'; seed: Extra inputs are not permitted"))
+        ?.field,
+      "seed",
     );
   });
 
