@@ -37,6 +37,14 @@ export interface ReasoningControl {
   effort?: ReasoningEffort;
   /** Anthropic's `thinking.budget_tokens`. */
   budgetTokens?: number;
+  /**
+   * Anthropic's adaptive thinking (Claude Code sends it with `output_config.effort` on every request):
+   * the model decides whether to think, and `effort` is a hint. A target with an effort field gets it
+   * (OpenAI's `reasoning_effort`, the Responses API's `reasoning.effort`, Anthropic's adaptive
+   * thinking with `output_config.effort`); the others keep their own default (Ollama, the local
+   * engine), as the model deciding means.
+   */
+  adaptive?: true;
 }
 
 /**

@@ -195,6 +195,59 @@ describe("Anthropic client -> Anthropic upstream on the canonical path (a fitted
   }
 });
 
+describe("Claude Code's adaptive thinking with an effort (output_config.effort)", () => {
+  /** What Claude Code 2.x sends on every request. */
+  const adaptive = (model: string, effort: string, extra: Record<string, unknown> = {}) =>
+    fetch(`${tandem.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({
+        model,
+        max_tokens: 4000,
+        thinking: { type: "adaptive", display: "omitted" },
+        output_config: { effort },
+        messages: [{ role: "user", content: "Hi" }],
+        ...extra,
+      }),
+    });
+
+  it("reaches an OpenAI-compatible reasoning upstream as reasoning_effort", async () => {
+    const res = await adaptive("deepseek/deepseek-reasoner", "low");
+    assert.equal(res.status, 200, await res.text());
+    assert.equal(lastBody(deepseek).reasoning_effort, "low");
+    assert.doesNotMatch(res.headers.get("x-tandem-warnings") ?? "", /output_config\.effort/);
+  });
+
+  it("max, which only Anthropic has, goes as high and says so", async () => {
+    const res = await adaptive("deepseek/deepseek-reasoner", "max");
+    assert.equal(res.status, 200, await res.text());
+    assert.equal(lastBody(deepseek).reasoning_effort, "high");
+    assert.match(res.headers.get("x-tandem-warnings") ?? "", /output_config\.effort max \(high sent instead\)/);
+  });
+
+  it("leaves an Ollama model to decide, as adaptive means (no think sent)", async () => {
+    const res = await adaptive("ollama/qwen3:latest", "high");
+    assert.equal(res.status, 200, await res.text());
+    assert.equal("think" in lastBody(ollamaUp), false);
+  });
+
+  it("stays adaptive, with its effort, to an Anthropic upstream on the canonical path", async () => {
+    const res = await adaptive("claude/fit", "medium", {
+      max_tokens: 1100,
+      messages: [
+        { role: "user", content: "lorem ipsum dolor sit amet ".repeat(600) },
+        { role: "assistant", content: "Noted." },
+        { role: "user", content: "Hi" },
+      ],
+    });
+    assert.equal(res.status, 200, await res.text());
+    assert.match(res.headers.get("x-tandem-degraded") ?? "", /fitted/);
+    const body = lastBody(claude);
+    assert.deepEqual(body.thinking, { type: "adaptive" });
+    assert.deepEqual(body.output_config, { effort: "medium" });
+  });
+});
+
 describe("OpenAI client -> Anthropic thinking upstream", () => {
   it("streamed: reasoning_effort becomes thinking; thinking comes back as delta.reasoning_content", async () => {
     const stream = await openai.chat.completions.create({

@@ -2,6 +2,7 @@ import type {
   ChatRequest,
   ContentPart,
   Message,
+  ReasoningEffort,
   ReasoningPart,
   ToolCall,
   ToolChoice,
@@ -69,8 +70,20 @@ export function convertFromAnthropicRequest(
   if (body.thinking?.type === "enabled" || body.thinking?.type === "disabled") {
     chat.reasoning =
       body.thinking.type === "enabled" ? { enabled: true, budgetTokens: body.thinking.budget_tokens } : { enabled: false };
+  } else {
+    // Adaptive thinking (or none asked) with an effort: the model decides, at that effort (see ReasoningControl.adaptive).
+    const asked = body.output_config?.effort;
+    const effort = adaptiveEffort(asked);
+    if (effort !== undefined) chat.reasoning = { enabled: true, adaptive: true, effort };
+    if (effort !== undefined && effort !== asked) left.approximated.add(`output_config.effort ${asked} (${effort} sent instead)`);
   }
   return chat;
+}
+
+/** Anthropic's `output_config.effort` as a canonical effort level (`max` as high, named by the dialect). */
+export function adaptiveEffort(effort: string | null | undefined): ReasoningEffort | undefined {
+  if (effort === "low" || effort === "medium" || effort === "high") return effort;
+  return effort === "max" || effort === "xhigh" ? "high" : undefined;
 }
 
 /**

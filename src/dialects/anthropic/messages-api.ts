@@ -332,9 +332,10 @@ const MessagesRequestBase = z.object({
   top_p: z.number().min(0).max(1).nullish(),
   top_k: z.int().min(0).nullish(),
   metadata: z.object({ user_id: z.string().nullish() }).nullish(),
-  // Structured outputs; `effort` has no canonical form and is ignored.
+  // Structured outputs, and the effort of adaptive thinking (see convertFromAnthropicRequest).
   output_config: z
     .object({
+      effort: z.string().nullish(),
       format: z
         .object({
           type: z.literal("json_schema"),
@@ -356,9 +357,9 @@ const MessagesRequestBase = z.object({
           display: thinkingDisplay,
         }),
         z.object({ type: z.literal("disabled") }),
-        // The model decides whether and how much to think (Claude Code 2.x sends it on every request),
-        // or thinks between tool calls only. No canonical control: each target keeps its own default,
-        // so a model with no reasoning (gpt-4o-mini, which refuses `reasoning_effort`) is not asked for any.
+        // The model decides whether and how much to think (Claude Code 2.x sends it on every request,
+        // with output_config.effort: the canonical control then, see ReasoningControl.adaptive), or
+        // thinks between tool calls only.
         z.object({ type: z.literal("adaptive"), display: thinkingDisplay }),
         z.object({ type: z.literal("between_tools") }),
       ],

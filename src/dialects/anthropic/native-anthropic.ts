@@ -1,6 +1,7 @@
 import type { ResponseMeta } from "../../core/index.js";
 import { droppedReasoning, type NativeRequest, nativeHeaders, type StreamEvent, type WireOnly } from "../../core/index.js";
 import { frameJson, type NativeStream } from "../shared/index.js";
+import { adaptiveEffort } from "./convert-from-anthropic-messages.js";
 import type { MessageStreamRenderer } from "./message-stream-renderer.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
@@ -151,7 +152,9 @@ export function anthropicLost(body: Record<string, unknown>): string[] {
   for (const key of Object.keys(body)) if (!CARRIED.has(key)) lost.push(key);
   const output = body.output_config as Record<string, unknown> | null | undefined;
   if (output && typeof output === "object") {
-    for (const key of Object.keys(output)) if (key !== "format") lost.push(`output_config.${key}`);
+    // The format and the effort cross (a response format; adaptive thinking's effort as the reasoning control).
+    for (const key of Object.keys(output))
+      if (key !== "format" && !(key === "effort" && carriedEffort(body))) lost.push(`output_config.${key}`);
   }
   const metadata = body.metadata as Record<string, unknown> | null | undefined;
   if (metadata && typeof metadata === "object") {
@@ -163,6 +166,15 @@ export function anthropicLost(body: Record<string, unknown>): string[] {
   if (found.cacheControl) lost.push("cache_control");
   // Earlier thinking blocks cross as reasoning: what a target cannot read of them the router names.
   return lost;
+}
+
+/** Whether `output_config.effort` crosses as the reasoning control: with adaptive thinking or none (convertFromAnthropicRequest). */
+function carriedEffort(body: Record<string, unknown>): boolean {
+  const type = (body.thinking as { type?: unknown } | null | undefined)?.type;
+  const effort = (body.output_config as { effort?: unknown } | null | undefined)?.effort;
+  return (
+    type !== "enabled" && type !== "disabled" && adaptiveEffort(typeof effort === "string" ? effort : undefined) !== undefined
+  );
 }
 
 /** Looks for `cache_control` keys and thinking blocks, depth-bounded (the body was depth-checked when parsed). */

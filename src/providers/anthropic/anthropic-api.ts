@@ -53,7 +53,9 @@ export interface AnthropicMessagesRequest {
   top_p?: number;
   top_k?: number;
   metadata?: { user_id: string };
-  thinking?: { type: "enabled"; budget_tokens: number } | { type: "disabled" };
+  thinking?: { type: "enabled"; budget_tokens: number } | { type: "disabled" } | { type: "adaptive" };
+  /** Adaptive thinking's effort. */
+  output_config?: { effort?: "low" | "medium" | "high" };
   stream: boolean;
 }
 

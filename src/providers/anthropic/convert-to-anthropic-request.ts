@@ -75,8 +75,8 @@ export function anthropicUnsent(request: ChatRequest): string[] {
   // PDFs go as documents; other files as their text, when they have one.
   unsent.push(...unreadFiles(request, (type) => type === "application/pdf"));
   if (thinkingLeftOut(request)) unsent.push("thinking");
-  // With thinking, Anthropic takes no temperature but 1, no top_k and no forced tool.
-  else if (request.reasoning?.enabled) {
+  // With thinking (but adaptive, which takes a forced tool), Anthropic takes no temperature but 1, no top_k and no forced tool.
+  else if (request.reasoning?.enabled && !request.reasoning.adaptive) {
     if (request.temperature !== undefined && request.temperature !== 1) unsent.push("temperature");
     if (request.topK !== undefined) unsent.push("top_k");
     if ((request.tools?.length ?? 0) > 0 && (request.toolChoice === "required" || typeof request.toolChoice === "object"))
@@ -87,7 +87,7 @@ export function anthropicUnsent(request: ChatRequest): string[] {
 
 /** Thinking asked for in the middle of a tool loop whose turn has no thinking Anthropic can check (see toolLoopWithoutThinking). */
 function thinkingLeftOut(request: ChatRequest): boolean {
-  return request.reasoning?.enabled === true && toolLoopWithoutThinking(request.messages);
+  return request.reasoning?.enabled === true && request.reasoning.adaptive !== true && toolLoopWithoutThinking(request.messages);
 }
 
 function toolChoice(choice: ProviderChatRequest["toolChoice"]): AnthropicToolChoice | undefined {
@@ -123,6 +123,12 @@ function formatInstruction(format: ResponseFormat | undefined): string | undefin
 function thinking(body: AnthropicMessagesRequest, control: ReasoningControl): void {
   if (!control.enabled) {
     body.thinking = { type: "disabled" };
+    return;
+  }
+  // Adaptive, as the client asked: the model decides, at the effort given.
+  if (control.adaptive && control.effort !== undefined) {
+    body.thinking = { type: "adaptive" };
+    body.output_config = { ...body.output_config, effort: control.effort === "minimal" ? "low" : control.effort };
     return;
   }
   const budget = Math.max(1024, Math.floor(control.budgetTokens ?? budgetForEffort(control.effort)));

@@ -77,8 +77,9 @@ function ollamaSettings(request: ProviderChatRequest): Omit<OllamaGenerateBody, 
   else if (format?.type === "json_schema") body.format = format.schema;
 
   // Ollama's levels are low/medium/high; "minimal" is the nearest, low. A bare budget turns thinking on.
+  // Adaptive thinking leaves it to the model, as Ollama's default does (it thinks when the model can).
   const reasoning = request.reasoning;
-  if (reasoning !== undefined) {
+  if (reasoning !== undefined && !reasoning.adaptive) {
     const effort = reasoning.effort === "minimal" ? "low" : reasoning.effort;
     body.think = reasoning.enabled ? (effort ?? true) : false;
   }

@@ -303,7 +303,8 @@ export function mapError(err: Error, target: string): GatewayError {
  */
 function thoughtBudget(request: ProviderChatRequest): { budgets?: { thoughtTokens: number } } {
   const control = request.reasoning;
-  if (control === undefined) return {};
+  // Adaptive thinking leaves it to the model: the engine's default.
+  if (control === undefined || control.adaptive) return {};
   if (!control.enabled) return { budgets: { thoughtTokens: 0 } };
   if (control.budgetTokens !== undefined) return { budgets: { thoughtTokens: control.budgetTokens } };
   if (control.effort !== undefined) return { budgets: { thoughtTokens: budgetForEffort(control.effort) } };
