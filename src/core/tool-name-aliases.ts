@@ -28,36 +28,46 @@ export interface AliasedToolNames {
 /**
  * The request with every tool name a wire cannot take as its alias: the tools, a named tool_choice,
  * the calls in the history and the tool results' names. Undefined when every name fits (the request
- * is sent as it is). The answer's calls are named back with renameToolCalls.
+ * is sent as it is, and nothing is copied: this runs for every translated attempt). The answer's
+ * calls are named back with renameToolCalls.
  */
 export function aliasToolNames(request: ChatRequest, max: number): AliasedToolNames | undefined {
-  const names = new Map<string, string>();
-  const alias = (name: string) => {
+  // First only look: the name -> alias of each name that needs one.
+  const aliases = new Map<string, string>();
+  const look = (name: string) => {
+    if (aliases.has(name)) return;
     const aliased = toolNameAlias(name, max);
-    if (aliased !== name) names.set(aliased, name);
-    return aliased;
+    if (aliased !== name) aliases.set(name, aliased);
   };
-  const tools = request.tools?.map((tool) => (alias(tool.name) === tool.name ? tool : { ...tool, name: alias(tool.name) }));
+  for (const tool of request.tools ?? []) look(tool.name);
+  for (const message of request.messages) {
+    if (message.role === "assistant") for (const call of message.toolCalls ?? []) look(call.name);
+    else if (message.role === "tool" && message.name !== undefined) look(message.name);
+  }
+  const choice = request.toolChoice;
+  if (typeof choice === "object") look(choice.name);
+  if (aliases.size === 0) return undefined;
+
+  const alias = (name: string) => aliases.get(name) ?? name;
   const messages = request.messages.map((message): Message => {
-    if (message.role === "assistant" && message.toolCalls?.some((call) => alias(call.name) !== call.name)) {
+    if (message.role === "assistant" && message.toolCalls?.some((call) => aliases.has(call.name))) {
       return { ...message, toolCalls: message.toolCalls.map((call) => ({ ...call, name: alias(call.name) })) };
     }
-    if (message.role === "tool" && message.name !== undefined && alias(message.name) !== message.name) {
+    if (message.role === "tool" && message.name !== undefined && aliases.has(message.name)) {
       return { ...message, name: alias(message.name) };
     }
     return message;
   });
-  const choice = request.toolChoice;
-  const toolChoice = typeof choice === "object" ? { ...choice, name: alias(choice.name) } : choice;
-  if (names.size === 0) return undefined;
   return {
     request: {
       ...request,
       messages,
-      ...(tools !== undefined && { tools }),
-      ...(toolChoice !== undefined && { toolChoice }),
+      ...(request.tools !== undefined && {
+        tools: request.tools.map((tool) => (aliases.has(tool.name) ? { ...tool, name: alias(tool.name) } : tool)),
+      }),
+      ...(typeof choice === "object" && { toolChoice: { ...choice, name: alias(choice.name) } }),
     },
-    names,
+    names: new Map([...aliases].map(([name, aliased]) => [aliased, name])),
   };
 }
 
