@@ -71,17 +71,27 @@ export function convertFromAnthropicRequest(
     chat.reasoning =
       body.thinking.type === "enabled" ? { enabled: true, budgetTokens: body.thinking.budget_tokens } : { enabled: false };
   } else {
-    // Adaptive thinking (or none asked) with an effort: the model decides, at that effort (see ReasoningControl.adaptive).
-    const asked = body.output_config?.effort;
-    const effort = adaptiveEffort(asked);
+    const effort = effortControl(body);
     if (effort !== undefined) chat.reasoning = { enabled: true, adaptive: true, effort };
+    const asked = body.output_config?.effort;
     if (effort !== undefined && effort !== asked) left.approximated.add(`output_config.effort ${asked} (${effort} sent instead)`);
   }
   return chat;
 }
 
-/** Anthropic's `output_config.effort` as a canonical effort level (`max` as high, named by the dialect). */
-export function adaptiveEffort(effort: string | null | undefined): ReasoningEffort | undefined {
+/**
+ * The effort that is a request's reasoning control: `output_config.effort` with adaptive thinking (or
+ * none asked), where the model decides, at that effort (see ReasoningControl.adaptive); `max` as high,
+ * named by the dialect. Undefined beside `thinking` enabled or disabled, or for an effort of no known
+ * level. anthropicLost reads the same to tell whether the effort crossed.
+ */
+export function effortControl(body: {
+  thinking?: { type?: unknown } | null;
+  output_config?: { effort?: unknown } | null;
+}): ReasoningEffort | undefined {
+  const type = body.thinking?.type;
+  if (type === "enabled" || type === "disabled") return undefined;
+  const effort = body.output_config?.effort;
   if (effort === "low" || effort === "medium" || effort === "high") return effort;
   return effort === "max" || effort === "xhigh" ? "high" : undefined;
 }

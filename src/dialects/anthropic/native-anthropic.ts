@@ -1,7 +1,7 @@
 import type { ResponseMeta } from "../../core/index.js";
 import { droppedReasoning, type NativeRequest, nativeHeaders, type StreamEvent, type WireOnly } from "../../core/index.js";
 import { frameJson, type NativeStream } from "../shared/index.js";
-import { adaptiveEffort } from "./convert-from-anthropic-messages.js";
+import { effortControl } from "./convert-from-anthropic-messages.js";
 import type { MessageStreamRenderer } from "./message-stream-renderer.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
@@ -54,7 +54,12 @@ export function nativeAnthropicRequest(
     ...(text !== undefined && !changed && { text }),
     headers: forwarded,
     // The betas the client turned on reach only an Anthropic upstream sent its own body.
-    lost: () => [...anthropicLost(raw), ...left.approximated, ...("anthropic-beta" in forwarded ? ["anthropic-beta"] : [])],
+    // Read from the body before `thinking` was taken out for a tool loop: the canonical form still has it.
+    lost: () => [
+      ...anthropicLost(unsigned.body),
+      ...left.approximated,
+      ...("anthropic-beta" in forwarded ? ["anthropic-beta"] : []),
+    ],
     ...(left.wireOnly.length > 0 && { wireOnly: left.wireOnly }),
     ...((unsigned.dropped > 0 || midLoop) && {
       dropped: [...(unsigned.dropped > 0 ? [droppedReasoning(unsigned.dropped)] : []), ...(midLoop ? ["thinking"] : [])],
@@ -154,7 +159,7 @@ export function anthropicLost(body: Record<string, unknown>): string[] {
   if (output && typeof output === "object") {
     // The format and the effort cross (a response format; adaptive thinking's effort as the reasoning control).
     for (const key of Object.keys(output))
-      if (key !== "format" && !(key === "effort" && carriedEffort(body))) lost.push(`output_config.${key}`);
+      if (key !== "format" && !(key === "effort" && effortControl(body) !== undefined)) lost.push(`output_config.${key}`);
   }
   const metadata = body.metadata as Record<string, unknown> | null | undefined;
   if (metadata && typeof metadata === "object") {
@@ -166,15 +171,6 @@ export function anthropicLost(body: Record<string, unknown>): string[] {
   if (found.cacheControl) lost.push("cache_control");
   // Earlier thinking blocks cross as reasoning: what a target cannot read of them the router names.
   return lost;
-}
-
-/** Whether `output_config.effort` crosses as the reasoning control: with adaptive thinking or none (convertFromAnthropicRequest). */
-function carriedEffort(body: Record<string, unknown>): boolean {
-  const type = (body.thinking as { type?: unknown } | null | undefined)?.type;
-  const effort = (body.output_config as { effort?: unknown } | null | undefined)?.effort;
-  return (
-    type !== "enabled" && type !== "disabled" && adaptiveEffort(typeof effort === "string" ? effort : undefined) !== undefined
-  );
 }
 
 /** Looks for `cache_control` keys and thinking blocks, depth-bounded (the body was depth-checked when parsed). */

@@ -90,6 +90,27 @@ describe("the Anthropic client's own request", () => {
     assert.deepEqual(lost.sort(), ["brand_new", "cache_control", "output_config.effort", "service_tier"]);
     assert.deepEqual(anthropicLost({ model: "m", max_tokens: 5, messages: [{ role: "user", content: "Hi" }] }), []);
   });
+
+  it("names the effort beside enabled thinking even when thinking goes no further for a tool loop", () => {
+    const native = nativeAnthropicRequest(
+      {
+        model: "m",
+        max_tokens: 4000,
+        thinking: { type: "enabled", budget_tokens: 2048 },
+        output_config: { effort: "low" },
+        messages: [
+          { role: "user", content: "Weather?" },
+          { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "w", input: {} }] },
+          { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "sunny" }] },
+        ],
+      },
+      {},
+    );
+    assert.equal("thinking" in native.body, false, "the same-wire body goes without thinking");
+    assert.deepEqual(native.dropped, ["thinking"]);
+    // The canonical form keeps the enabled budget as its control, so the effort does not cross.
+    assert.deepEqual(native.lost(), ["output_config.effort"]);
+  });
 });
 
 describe("the whole message for a client that did not stream", () => {
