@@ -1,4 +1,4 @@
-import { GatewayError, type ImagePart, type Message, textOf, textWithFiles } from "../../core/index.js";
+import { type ContentPart, GatewayError, type ImagePart, type Message, textOf, textWithFiles } from "../../core/index.js";
 import { systemAfterToolResults } from "../../core/system-after-tool-results.js";
 import type { OllamaMessageIn, OllamaToolCallIn } from "./ollama-api.js";
 
@@ -28,13 +28,9 @@ function convertMessage(message: Message, i: number, callNames: Map<string, stri
     case "system":
       return { role: "system", content: message.content };
     case "user": {
-      const images: string[] = [];
-      message.content.forEach((part, j) => {
-        if (part.type === "image") images.push(imageBase64(part, `messages[${i}].content[${j}]`));
-      });
       // Files as their text (Ollama reads no documents); one without text is named by ollamaUnsent.
       const out: OllamaMessageIn = { role: "user", content: textWithFiles(message.content) };
-      if (images.length > 0) out.images = images;
+      withImages(out, message.content, i);
       return out;
     }
     case "assistant": {
@@ -54,14 +50,19 @@ function convertMessage(message: Message, i: number, callNames: Map<string, stri
       const name = message.name ?? callNames.get(message.toolCallId);
       if (name) out.tool_name = name;
       // A tool result's images (a screenshot) as the message's own, which Ollama takes on any role.
-      const images: string[] = [];
-      message.content.forEach((part, j) => {
-        if (part.type === "image") images.push(imageBase64(part, `messages[${i}].content[${j}]`));
-      });
-      if (images.length > 0) out.images = images;
+      withImages(out, message.content, i);
       return out;
     }
   }
+}
+
+/** The `images` (base64) of message `i`'s content, set on `out` when it has any. */
+function withImages(out: OllamaMessageIn, content: readonly ContentPart[], i: number): void {
+  const images: string[] = [];
+  content.forEach((part, j) => {
+    if (part.type === "image") images.push(imageBase64(part, `messages[${i}].content[${j}]`));
+  });
+  if (images.length > 0) out.images = images;
 }
 
 function imageBase64(image: ImagePart, param: string): string {

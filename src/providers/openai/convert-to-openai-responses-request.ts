@@ -2,6 +2,7 @@ import {
   effortOf,
   fileDataUrl,
   filePartAsText,
+  type ImagePart,
   type Message,
   type ProviderChatRequest,
   textOf,
@@ -99,7 +100,7 @@ function inputItems(messages: readonly Message[], target: string): Json[] {
               const text = filePartAsText(part);
               return text === undefined ? [] : [{ type: "input_text", text: text.text }];
             }
-            return [{ type: "input_image", image_url: imageUrl(part.source), detail: part.detail ?? "auto" }];
+            return [inputImage(part)];
           }),
         });
         break;
@@ -131,9 +132,7 @@ function inputItems(messages: readonly Message[], target: string): Json[] {
         const text = textWithFiles(message.content);
         const output = message.isError ? `Error: ${text}` : text;
         // With images (a screenshot, an image file an agent read), the output is a list of parts.
-        const images = message.content.flatMap((part) =>
-          part.type === "image" ? [{ type: "input_image", image_url: imageUrl(part.source), detail: part.detail ?? "auto" }] : [],
-        );
+        const images = message.content.flatMap((part) => (part.type === "image" ? [inputImage(part)] : []));
         items.push({
           type: "function_call_output",
           call_id: message.toolCallId,
@@ -144,4 +143,9 @@ function inputItems(messages: readonly Message[], target: string): Json[] {
     }
   }
   return items;
+}
+
+/** An image as a Responses `input_image` part. */
+function inputImage(part: ImagePart): Json {
+  return { type: "input_image", image_url: imageUrl(part.source), detail: part.detail ?? "auto" };
 }
