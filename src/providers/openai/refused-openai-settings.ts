@@ -38,15 +38,13 @@ export function effortInstead(asked: unknown, refusal: Refusal): string | undefi
   const supported = [...listed.matchAll(/'([\w-]+)'/g)].map((m) => m[1] as string);
   if (supported.includes(asked)) return asked;
   const rank = EFFORTS.indexOf(asked);
-  let best: string | undefined;
-  for (const level of supported) {
-    const at = EFFORTS.indexOf(level);
-    if (at <= 0 || rank < 0) continue;
-    const distance = Math.abs(at - rank);
-    const bestDistance = best === undefined ? Number.POSITIVE_INFINITY : Math.abs(EFFORTS.indexOf(best) - rank);
-    if (distance < bestDistance || (distance === bestDistance && at > EFFORTS.indexOf(best as string))) best = level;
-  }
-  return best;
+  if (rank < 0) return undefined;
+  // Levels other than none, by distance from the one asked, the higher first on a tie.
+  const nearest = supported
+    .map((level) => EFFORTS.indexOf(level))
+    .filter((at) => at > 0)
+    .sort((a, b) => Math.abs(a - rank) - Math.abs(b - rank) || b - a);
+  return nearest.length === 0 ? undefined : EFFORTS[nearest[0] as number];
 }
 
 /**
@@ -87,6 +85,11 @@ function leaveOutNested(parent: string, key: string): SettingFix {
   };
 }
 
+/** A fix per field that leaves it out. */
+function leavingOut(fields: readonly string[]): Record<string, SettingFix> {
+  return Object.fromEntries(fields.map((field) => [field, leaveOut(field)]));
+}
+
 /** Settings of a chat completions body tandem built that can be left out (or renamed) when a model refuses them. */
 const CHAT_FIXES: Record<string, SettingFix> = {
   reasoning_effort: effortFix("reasoning_effort", "reasoning_effort", (body) => body),
@@ -95,23 +98,21 @@ const CHAT_FIXES: Record<string, SettingFix> = {
   max_tokens: capLimit("max_tokens", rename("max_tokens", "max_completion_tokens")),
   max_completion_tokens: capLimit("max_completion_tokens", rename("max_completion_tokens", "max_tokens")),
   logprobs: leaveOut("logprobs", "top_logprobs"),
-  ...Object.fromEntries(
-    [
-      "temperature",
-      "top_p",
-      "presence_penalty",
-      "frequency_penalty",
-      "seed",
-      "stop",
-      "top_logprobs",
-      "parallel_tool_calls",
-      "service_tier",
-      "verbosity",
-      "prompt_cache_key",
-      "safety_identifier",
-      "user",
-    ].map((field) => [field, leaveOut(field)]),
-  ),
+  ...leavingOut([
+    "temperature",
+    "top_p",
+    "presence_penalty",
+    "frequency_penalty",
+    "seed",
+    "stop",
+    "top_logprobs",
+    "parallel_tool_calls",
+    "service_tier",
+    "verbosity",
+    "prompt_cache_key",
+    "safety_identifier",
+    "user",
+  ]),
 };
 
 /** The same for a Responses body tandem built (a Responses-only upstream's). */
@@ -137,18 +138,16 @@ const RESPONSES_FIXES: Record<string, SettingFix> = {
     else delete body.include;
     return "";
   },
-  ...Object.fromEntries(
-    [
-      "temperature",
-      "top_p",
-      "top_logprobs",
-      "parallel_tool_calls",
-      "service_tier",
-      "prompt_cache_key",
-      "safety_identifier",
-      "user",
-    ].map((field) => [field, leaveOut(field)]),
-  ),
+  ...leavingOut([
+    "temperature",
+    "top_p",
+    "top_logprobs",
+    "parallel_tool_calls",
+    "service_tier",
+    "prompt_cache_key",
+    "safety_identifier",
+    "user",
+  ]),
 };
 
 /** What an OpenAI-compatible upstream's models refused of chat completions bodies tandem built. */
