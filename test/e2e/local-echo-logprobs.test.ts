@@ -99,14 +99,8 @@ function assertOffsets(logprobs: Logprobs): void {
 describe("lm-evaluation-harness's requests on the embedded engine", () => {
   it("text prompt, max_tokens 0: the prompt's tokens alone, their logprobs node-llama-cpp's, the first null", async () => {
     const prompt = CONTEXT + CONTINUATION;
-    const res = await client.completions.create({
-      model: "local/stories",
-      prompt,
-      echo: true,
-      logprobs: 1,
-      max_tokens: 0,
-      temperature: 0,
-    });
+    const request = { model: "local/stories", prompt, echo: true, logprobs: 1, max_tokens: 0, temperature: 0 };
+    const res = await client.completions.create(request);
     const choice = res.choices[0];
     assert.ok(choice);
     assert.equal(choice.text, prompt);
@@ -126,14 +120,7 @@ describe("lm-evaluation-harness's requests on the embedded engine", () => {
     assert.equal(res.usage?.prompt_tokens, tokens.length);
     assert.equal(res.usage?.completion_tokens, 0);
     // Again, the engine's sequence now holding the prompt: the same figures, evaluated anew.
-    const again = await client.completions.create({
-      model: "local/stories",
-      prompt,
-      echo: true,
-      logprobs: 1,
-      max_tokens: 0,
-      temperature: 0,
-    });
+    const again = await client.completions.create(request);
     assertLogprobsMatch((again.choices[0]?.logprobs as unknown as Logprobs).token_logprobs, logprobs.token_logprobs);
   });
 
