@@ -164,6 +164,51 @@ describe("background responses", () => {
     assert.match(done.error?.message ?? "", /This model cannot do that/);
   });
 
+  it("keeps a cancelled or failed run's input and chain: its input items list them, a follow-up is sent them", async () => {
+    const first = await client.responses.create({ model: MODEL, input: "First turn ALPHA" });
+    const ended = async (start: () => Promise<string>, status: string) => {
+      const id = await start();
+      await until(async () => (await client.responses.retrieve(id)).status === status, status);
+      return id;
+    };
+    anthropic.script(() => ({ kind: "hang", chunks: ["Working"] }));
+    const cancelled = await ended(async () => {
+      const run = await client.responses.create({
+        model: CLAUDE,
+        input: "Second turn BRAVO",
+        background: true,
+        previous_response_id: first.id,
+      });
+      await until(async () => (await client.responses.retrieve(run.id)).status === "in_progress", "the run to start");
+      await client.responses.cancel(run.id);
+      return run.id;
+    }, "cancelled");
+    openai.script(() => ({ kind: "error", status: 400, message: "This model cannot do that" }));
+    const failed = await ended(
+      async () =>
+        (
+          await client.responses.create({
+            model: MODEL,
+            input: "Third turn CHARLIE",
+            background: true,
+            previous_response_id: cancelled,
+          })
+        ).id,
+      "failed",
+    );
+    const listed = await client.responses.inputItems.list(failed, { order: "asc" });
+    assert.deepEqual(
+      listed.data
+        .map((item) => (item.type === "message" ? JSON.stringify(item.content) : item.type))
+        .map((t) => t.match(/[A-Z]{4,}/)?.[0]),
+      ["ALPHA", undefined, "BRAVO", "CHARLIE"],
+    );
+    openai.script(() => ({ kind: "text", text: "Carried on." }));
+    await client.responses.create({ model: MODEL, input: "Fourth turn DELTA", previous_response_id: failed });
+    const sent = JSON.stringify(openai.requests.at(-1)?.body);
+    for (const word of ["ALPHA", "BRAVO", "CHARLIE", "DELTA"]) assert.match(sent, new RegExp(word));
+  });
+
   it("refuses at once what cannot run: store false, an unknown model; and ignores a forged run header", async () => {
     await assert.rejects(
       client.responses.create({ model: MODEL, input: "x", background: true, store: false }),

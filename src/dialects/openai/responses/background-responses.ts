@@ -8,6 +8,13 @@ import { runLoopbackTurn } from "./loopback-turn.js";
 import type { ParsedResponsesRequest } from "./parse-responses-request.js";
 import { renderResponse, responseErrorCode } from "./render-response.js";
 
+/** A background run's turn: the run's id and time, and where the turn says what it saved as it began. */
+export interface RunIdentity {
+  id: string;
+  createdAt: number;
+  started(record: StoredResponse | undefined): void;
+}
+
 /** The header that marks a turn as a background run's own (its value holds a secret of this process). */
 const RUN_HEADER = "x-tandem-background-run";
 /** Background responses running at once; more is a 429 until one finishes. */
@@ -35,6 +42,8 @@ export class BackgroundRun {
   finished = false;
   /** Whether its turn sent its final event (and so stored the response itself). */
   turnEnded = false;
+  /** What its turn saved as it began (PendingResponse.keepStarted): its input and place in a chain, kept however the run ends. */
+  started: StoredResponse | undefined;
   readonly #listeners = new Set<() => void>();
   readonly controller = new AbortController();
 
@@ -97,7 +106,7 @@ export class BackgroundResponses {
    * for a client's request, its `background: true` would start another run, under a new id, of a
    * response the client has just deleted.
    */
-  claim(headers: IncomingHttpHeaders): { id: string; createdAt: number } | undefined {
+  claim(headers: IncomingHttpHeaders): RunIdentity | undefined {
     const value = headers[RUN_HEADER];
     if (typeof value !== "string") return undefined;
     const [secret, id] = value.split(" ");
@@ -106,7 +115,13 @@ export class BackgroundResponses {
     if (run === undefined || run.finished || run.controller.signal.aborted) {
       throw new GatewayError("canceled", "This background response was cancelled or deleted before its turn started");
     }
-    return { id, createdAt: run.createdAt };
+    return {
+      id,
+      createdAt: run.createdAt,
+      started: (record) => {
+        run.started = record;
+      },
+    };
   }
 
   get(id: string): BackgroundRun | undefined {
@@ -258,9 +273,10 @@ export class BackgroundResponses {
   /** Saves how a run ended, over its queued Response (keeping any items its turn stored). */
   async #keep(run: BackgroundRun): Promise<void> {
     try {
-      const stored = await this.#state.getResponse(run.id);
+      // What its turn saved as it began, unless the turn saved its end (a run cancelled as it finished).
+      const kept = (!run.turnEnded && run.started) || (await this.#state.getResponse(run.id));
       await this.#state.saveResponse({
-        ...(stored ?? { id: run.id, createdAt: run.createdAt, input: [], output: [] }),
+        ...(kept ?? { id: run.id, createdAt: run.createdAt, input: [], output: [] }),
         response: run.response,
       });
     } catch {

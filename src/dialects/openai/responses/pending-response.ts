@@ -1,6 +1,6 @@
 import type { ResponseMeta } from "../../../core/index.js";
 import { makeId, unixSeconds } from "../../../core/index.js";
-import type { ItemSensitivity, StateItem, StateStore, StoredItem } from "../../../core/state.js";
+import type { ItemSensitivity, StateItem, StateStore, StoredItem, StoredResponse } from "../../../core/state.js";
 import type { NamespacedTool } from "./namespaced-tools.js";
 import type { ParsedResponsesRequest } from "./parse-responses-request.js";
 import { type ResponseState, renderResponse } from "./render-response.js";
@@ -137,39 +137,80 @@ export class PendingResponse {
     return response;
   }
 
+  /**
+   * A background run's turn, before its target is asked: the response saved `in_progress` with its
+   * input and its place in a chain or conversation, so that a run that ends without its turn
+   * finishing (cancelled, refused, cut off, tandem stopped) still lists its input items and is
+   * continued from with its whole history, as a foreground turn that fails is. Its conversation
+   * takes nothing: only a turn that finishes joins it. Answers what was saved (nothing with
+   * `store: false`), for the run to save again as it ends (BackgroundResponses).
+   */
+  async keepStarted(): Promise<StoredResponse | undefined> {
+    if (!this.#request.store) return undefined;
+    const response = renderResponse(
+      { id: this.id, createdAt: this.createdAt, model: this.#request.chat.model },
+      this.#request.echo,
+      {
+        status: "in_progress",
+        output: [],
+        usage: undefined,
+      },
+    );
+    const mark = marker(this.#fallbackSensitivity);
+    const started = this.#record(
+      response,
+      this.#input.map((record) => mark(record.item, record.sensitivity)),
+      [],
+    );
+    await this.#state.saveResponse(started);
+    return started;
+  }
+
   async #keep(
     meta: ResponseMeta,
     response: Record<string, unknown>,
     answer: ReadonlyArray<{ item: StateItem; origin?: string }>,
     status: ResponseState["status"],
   ): Promise<void> {
-    const sensitivity = meta.sensitivity ?? this.#fallbackSensitivity;
-    const mark = (item: StateItem, own?: ItemSensitivity, origin?: string): StoredItem => {
-      const level = own ?? sensitivity;
-      const stored: StoredItem = level === undefined || level === "public" ? { item } : { item, sensitivity: level };
-      if (origin !== undefined) stored.origin = origin;
-      return stored;
-    };
+    const mark = marker(meta.sensitivity ?? this.#fallbackSensitivity);
     const input = this.#input.map((record) => mark(record.item, record.sensitivity));
     const output = answer.map((entry) => mark(entry.item, undefined, entry.origin));
     // The summary leads the turn's items, with the turn's sensitivity (it is made of the history's).
     const made = this.#summaries.get(meta.target);
     const summary = made === undefined ? [] : [mark(made)];
-    const { previousResponseId, conversationId } = this.#request;
+    const { conversationId } = this.#request;
     // store: false keeps nothing, not even in the conversation the turn read (as OpenAI does).
     if (!this.#request.store) return;
     // The turn joins its conversation in the response's own transaction: both are kept, or neither.
     const added = input.filter((_, i) => this.#input[i]?.referenced !== true);
     await this.#state.saveResponse({
+      ...this.#record(response, [...summary, ...input], output),
+      ...(conversationId !== undefined && status !== "failed" && { conversationItems: [...summary, ...added, ...output] }),
+    });
+  }
+
+  /** The response as the store keeps it: with its place in its chain or conversation. */
+  #record(response: Record<string, unknown>, input: StoredItem[], output: StoredItem[]): StoredResponse {
+    const { previousResponseId, conversationId } = this.#request;
+    return {
       id: this.id,
       createdAt: this.createdAt,
       response,
       ...(previousResponseId !== undefined && { previousResponseId }),
       ...(conversationId !== undefined && { conversationId }),
       ...(this.#conversationThrough !== undefined && { conversationThrough: this.#conversationThrough }),
-      ...(conversationId !== undefined && status !== "failed" && { conversationItems: [...summary, ...added, ...output] }),
-      input: [...summary, ...input],
+      input,
       output,
-    });
+    };
   }
+}
+
+/** Marks items with a sensitivity (their own, else the turn's); public ones carry none. */
+function marker(sensitivity: ItemSensitivity | undefined) {
+  return (item: StateItem, own?: ItemSensitivity, origin?: string): StoredItem => {
+    const level = own ?? sensitivity;
+    const stored: StoredItem = level === undefined || level === "public" ? { item } : { item, sensitivity: level };
+    if (origin !== undefined) stored.origin = origin;
+    return stored;
+  };
 }

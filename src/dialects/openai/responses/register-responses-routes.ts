@@ -1,10 +1,11 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ChatRequest, Gateway, RequestContext } from "../../../core/index.js";
-import { GatewayError } from "../../../core/index.js";
+import { GatewayError, isStoreFailure } from "../../../core/index.js";
+import type { StoredResponse } from "../../../core/state.js";
 import type { DialectServices, RouteTable } from "../../shared/index.js";
 import { clientSignal, metaWarnings, requestRecord, sendChat, warningsHeader } from "../../shared/index.js";
 import { stateSensitivity } from "../state/index.js";
-import { type BackgroundResponses, sendRunEvents } from "./background-responses.js";
+import { type BackgroundResponses, type RunIdentity, sendRunEvents } from "./background-responses.js";
 import { composeConversation } from "./compose-conversation.js";
 import { ConversationTurns } from "./conversation-turns.js";
 import { hostedToolsRequest } from "./hosted-tools-request.js";
@@ -63,7 +64,7 @@ async function respond(
   parsed: ParsedResponsesRequest,
   gateway: Gateway,
   services: DialectServices,
-  identity: { id: string; createdAt: number } | undefined,
+  identity: RunIdentity | undefined,
 ): Promise<void> {
   const composed = await composeConversation(parsed, services.state, services.files, clientSignal(request, reply));
   const { headers, level, floor } = stateSensitivity(request.headers, composed.historySensitivity);
@@ -88,6 +89,8 @@ async function respond(
     answering = { chat: (chat: ChatRequest, context: RequestContext) => runner.chat(gateway, chat, hosted, context) };
   }
   const pending = new PendingResponse(parsed, composed, services.state, level, identity);
+  // A background run's turn is kept from its start, however the run ends (PendingResponse.keepStarted).
+  if (identity !== undefined) identity.started(await keptFromStart(pending));
   // For a target that speaks the Responses API: the client's body, made stateless (native-responses.ts).
   const native = nativeResponsesRequest(request.body, request.headers, composed.nativeItems, parsed.store, {
     wireOnly: parsed.wireOnly,
@@ -145,6 +148,19 @@ async function respond(
     );
   } catch (err) {
     throw asResponsesError(err);
+  }
+}
+
+/**
+ * What a background run's turn saved as it began; a store that cannot take it (a full disk) does
+ * not stop the turn, whose end is saved as any turn's is (or, failing that, read as interrupted).
+ */
+async function keptFromStart(pending: PendingResponse): Promise<StoredResponse | undefined> {
+  try {
+    return await pending.keepStarted();
+  } catch (err) {
+    if (isStoreFailure(err)) return undefined;
+    throw err;
   }
 }
 
