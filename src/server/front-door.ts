@@ -65,13 +65,20 @@ export class FrontDoor {
  * tandem, or a no-cors fetch() GET (browsers send Origin with CORS requests and every POST, but not
  * with these). Its answer is opaque to the page, but not its status: a <script> fires `load` on a 2xx
  * and `error` otherwise (so a 200 against a 401 says whether a key is needed), and a text answer runs
- * as a script. Browsers mark them with Fetch Metadata; a navigation (a link followed to tandem, the
- * console) is still answered, and so is every request without the header (clients that are not
- * browsers, and browsers sending the user's own typed URL as `none`).
+ * as a script. Browsers mark them with Fetch Metadata; a navigation of a page or a frame (a link
+ * followed to tandem, the console) is still answered, and so is every request without the header
+ * (clients that are not browsers, and browsers sending the user's own typed URL as `none`). An
+ * <object> or <embed> is a navigation too (`Sec-Fetch-Mode: navigate`), but fires `error` on a
+ * failed status where a frame fires `load` whatever it was: it is refused as a subresource.
  */
 function isCrossSiteSubresource(headers: IncomingHttpHeaders): boolean {
-  return headers["sec-fetch-site"] === "cross-site" && headers["sec-fetch-mode"] !== "navigate";
+  if (headers["sec-fetch-site"] !== "cross-site") return false;
+  const dest = headers["sec-fetch-dest"];
+  return headers["sec-fetch-mode"] !== "navigate" || (dest !== undefined && !FRAME_DESTINATIONS.has(dest));
 }
+
+/** Where a navigation's answer is shown without telling the page that started it how it went. */
+const FRAME_DESTINATIONS = new Set(["document", "iframe", "frame"]);
 
 /** The 403 for another site's request that came without an Origin. */
 function crossSiteRefusal(): GatewayError {

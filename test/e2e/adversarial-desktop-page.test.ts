@@ -83,6 +83,11 @@ describe("a cross-site page's no-cors requests (no Origin, no preflight)", () =>
         }
       }
     }
+    // An <object> or <embed> loads as a navigation, but fires `error` on a failed status: refused too.
+    for (const dest of ["object", "embed"]) {
+      const res = await send(locked.url, "GET", "/v1/models", { ...subresource(dest), "sec-fetch-mode": "navigate" });
+      assert.equal(res.status, 403, `<${dest}>: ${res.status}`);
+    }
     const models = await send(open.url, "GET", "/v1/models", subresource("script"));
     assert.match(JSON.parse(models.body).error.message, /cross-site/);
     assert.deepEqual(
@@ -143,16 +148,21 @@ describe("the same, from a real browser's page", () => {
       await page.goto("https://evil.example/");
       // As a string: the page runs it, not this module (whose compiled helpers it does not have).
       const probe = (url: string) =>
-        page.evaluate(`Promise.all(["script", "link"].map((tag) => new Promise((resolve) => {
+        page.evaluate(`Promise.all(["script", "link", "object"].map((tag) => new Promise((resolve) => {
             const el = document.createElement(tag);
             el.onload = () => resolve(tag + ":load");
             el.onerror = () => resolve(tag + ":error");
-            if (tag === "link") { el.rel = "stylesheet"; el.href = ${JSON.stringify(url)}; } else el.src = ${JSON.stringify(url)};
+            if (tag === "link") { el.rel = "stylesheet"; el.href = ${JSON.stringify(url)}; }
+            else if (tag === "object") el.data = ${JSON.stringify(url)};
+            else el.src = ${JSON.stringify(url)};
             document.body.appendChild(el);
           })))`);
-      const seen = { open: await probe(`${open.url}/metrics`), locked: await probe(`${locked.url}/metrics`) };
-      assert.deepEqual(seen.open, seen.locked, JSON.stringify(seen));
-      assert.deepEqual(seen.open, ["script:error", "link:error"]);
+      // /v1/models answers an open tandem 200 and a locked one 401: the page must not tell them apart.
+      for (const path of ["/metrics", "/v1/models"]) {
+        const seen = { open: await probe(`${open.url}${path}`), locked: await probe(`${locked.url}${path}`) };
+        assert.deepEqual(seen.open, seen.locked, `${path}: ${JSON.stringify(seen)}`);
+        assert.deepEqual(seen.open, ["script:error", "link:error", "object:error"], path);
+      }
     } finally {
       await browser.close();
     }
