@@ -141,7 +141,6 @@ async function pumpStream(
   res.writeHead(200, {
     "content-type": renderer.contentType,
     "cache-control": "no-cache",
-    connection: "keep-alive",
     "x-accel-buffering": "no",
     ...metaHeaders(started.meta),
     ...headers,

@@ -318,7 +318,6 @@ export async function sendRunEvents(reply: FastifyReply, run: BackgroundRun, sta
   res.writeHead(200, {
     "content-type": "text/event-stream",
     "cache-control": "no-cache",
-    connection: "keep-alive",
     "x-accel-buffering": "no",
   });
   let next = Math.max(0, startingAfter + 1);
