@@ -1,4 +1,5 @@
 import { type Config, ConfigError, loadConfig } from "../config/index.js";
+import { redactSecrets } from "../core/index.js";
 import { DEFAULT_MODEL_ALIAS } from "../models/model-aliases.js";
 import { listsOwnModels } from "../providers/provider-kind.js";
 import { parseKeyRef, resolveKeyRef } from "../secrets/index.js";
@@ -146,7 +147,8 @@ function banner(server: TandemServer, config: Config, file: string | undefined, 
     lines.push("  providers:");
     for (const slot of slots) {
       const count = entries.filter((e) => e.provider === slot.name).length;
-      const where = "baseUrl" in slot.config ? ` ${slot.config.baseUrl}` : "";
+      // As /v1/status shows it: a URL may carry credentials (`user:pass@`, `?api_key=`).
+      const where = "baseUrl" in slot.config ? ` ${redactSecrets(slot.config.baseUrl)}` : "";
       const state = slot.provider ? `${count} model${count === 1 ? "" : "s"}` : `unavailable: ${slot.unavailable}`;
       lines.push(`    ${slot.name} (${slot.config.kind}${where}): ${state}`);
     }

@@ -28,7 +28,7 @@ const EXPECTED = "send the body as JSON with 'Content-Type: application/json'";
  */
 export function registerJsonBody(app: FastifyInstance, bodyLimit: number): void {
   // Fastify's own parser: it refuses `__proto__` and `constructor.prototype` keys.
-  const parseJson = app.getDefaultJsonParser("error", "error");
+  const parseJson = namingPrototypeKeys(app.getDefaultJsonParser("error", "error"));
   app.removeAllContentTypeParsers();
   const parse: FastifyBodyParser<string> = (request, body, done) => {
     // An empty body labelled JSON is no body, as one sent without a Content-Type is: OpenAI's reference
@@ -62,7 +62,7 @@ export function registerJsonBody(app: FastifyInstance, bodyLimit: number): void 
       // What the request does next starts in a turn of its own, not on top of the parse's last.
       (body) => setImmediate(() => done(null, body)),
       (err: unknown) => {
-        done(err instanceof JsonBodyTooDeep ? tooDeepAt(err.path) : (err as Error), undefined);
+        done(err instanceof JsonBodyTooDeep ? tooDeepAt(err.path) : prototypeKeysNamed(err as Error, bytes), undefined);
       },
     );
   };
@@ -76,6 +76,29 @@ export function registerJsonBody(app: FastifyInstance, bodyLimit: number): void 
   app.addContentTypeParser("*", (request, _payload, done) => {
     done(unsupportedMediaType(request), undefined);
   });
+}
+
+/**
+ * Fastify's parser says "Body is not valid JSON" for a body it refuses for a `__proto__` key (or
+ * `prototype` inside `constructor`) as well, which leaves a client whose JSON is valid looking for a
+ * syntax error. When the text could hold such a key (it has `proto` in it: `__proto__`,
+ * `\u005f_proto__`, `prototype`), the 400 says that it may be the reason.
+ */
+function namingPrototypeKeys(parse: FastifyBodyParser<string>): FastifyBodyParser<string> {
+  return (request, body, done) => {
+    parse(request, body, (err, value) => (err === null ? done(null, value) : done(prototypeKeysNamed(err, body), undefined)));
+  };
+}
+
+/** A refusal of a body's JSON, saying a prototype key may be why when the body could hold one (see namingPrototypeKeys). */
+function prototypeKeysNamed(err: Error, body: string | Buffer): Error {
+  if (err instanceof GatewayError || !body.includes("proto")) return err;
+  return new GatewayError(
+    "invalid_request",
+    "Body is not valid JSON, or holds a key tandem refuses: '__proto__', or 'prototype' inside 'constructor' " +
+      "(keys that would change what objects inherit)",
+    { cause: err },
+  );
 }
 
 /** The 415 for a body that is not labelled JSON, naming what came and what is expected. */

@@ -109,6 +109,21 @@ describe("tandem CLI", () => {
     await upstream.close();
   });
 
+  it("does not print the credentials a provider's baseUrl carries in the banner", async () => {
+    const home = mkdtempSync(join(tmpdir(), "tandem-cli-"));
+    writeFileSync(
+      join(home, "tandem.config.yaml"),
+      `providers:\n  up: { kind: openai, baseUrl: "http://bob:Hunter2Secret@127.0.0.1:9/v1?api_key=sk-in-the-url-123", local: false, models: [m] }\n`,
+    );
+    const server = run(["serve", "--port", "0"], cleanEnv(home), home);
+    children.push(server.child);
+    await waitFor(() => /up \(openai /.test(server.err()), "the banner's providers");
+    assert.doesNotMatch(server.err(), /Hunter2Secret|sk-in-the-url-123/);
+    assert.match(server.err(), /up \(openai http:\/\/\[redacted\]@127\.0\.0\.1:9/);
+    server.child.kill("SIGTERM");
+    await server.exited;
+  });
+
   it("records cloud egress in the encrypted store, which tandem audit then shows; refuses to start on a wrong key", async () => {
     const upstream = await startFakeOpenAI({ models: ["m"] });
     const home = mkdtempSync(join(tmpdir(), "tandem-cli-"));

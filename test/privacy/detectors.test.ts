@@ -198,6 +198,8 @@ describe("detectSecrets", () => {
       [FAKE.anthropic, "anthropic-api-key"],
       [FAKE.awsAccessKeyId, "aws-access-key-id"],
       [FAKE.awsSessionKeyId, "aws-access-key-id"],
+      // Digits outside base32's 2-7, as a hand-written or generated test id has them.
+      [["AKIA", "Z7Q3K2M4N5P6R7S8"].join(""), "aws-access-key-id"],
       [FAKE.githubPat, "github-token"],
       [FAKE.githubApp, "github-token"],
       [FAKE.githubFineGrained, "github-fine-grained-pat"],
