@@ -225,6 +225,15 @@ function routesSuite(name: string, store: boolean): void {
         400,
         { param: "items[0].call_id", code: "missing_required_parameter" },
       );
+      // One id twice, in one call or across calls, at creation too: OpenAI's duplicate-item 400.
+      const call = { type: "function_call" as const, id: "fc_dup", call_id: "call_dup", name: "f", arguments: "{}" };
+      await rejects(client.conversations.items.create(conversation.id, { items: [call, call] }), 400, { param: "items" });
+      await client.conversations.items.create(conversation.id, { items: [call] });
+      await rejects(client.conversations.items.create(conversation.id, { items: [call] }), 400, { param: "items" });
+      await rejects(client.conversations.create({ items: [call, call] }), 400, { param: "items" });
+      const listed = await client.conversations.items.list(conversation.id);
+      assert.equal(listed.data.filter((item) => item.id === "fc_dup").length, 1);
+      await client.conversations.items.delete("fc_dup", { conversation_id: conversation.id });
       await rejects(client.conversations.items.list(conversation.id, { limit: 0 }), 400, {
         param: "limit",
         code: "integer_below_min_value",

@@ -1,7 +1,9 @@
-import type { StateStore, StoredConversation } from "../../../core/state.js";
+import type { StateStore, StoredConversation, StoredItem } from "../../../core/state.js";
 import type { RouteTable } from "../../shared/index.js";
 import {
   cursorChecked,
+  duplicateItemId,
+  duplicateItemMessage,
   invalidParam,
   normalizeInputItems,
   notFound,
@@ -35,6 +37,7 @@ export function registerConversationRoutes(app: RouteTable, state: StateStore): 
       const metadata = parseMetadata(body.metadata);
       const items =
         body.items === undefined || body.items === null ? [] : normalizeInputItems(body.items, "items", MAX_ITEMS_PER_CALL);
+      refuseDuplicates(items, () => false);
       return renderConversation(await state.createConversation(metadata, withDeclaredSensitivity(items, request.headers)));
     }),
   );
@@ -77,6 +80,10 @@ export function registerConversationRoutes(app: RouteTable, state: StateStore): 
         throw invalidParam("items", "Missing required parameter: 'items'.", "missing_required_parameter");
       }
       const items = normalizeInputItems(body.items, "items", MAX_ITEMS_PER_CALL);
+      // Already in the conversation: at most 20 lookups by id (ids tandem made are new).
+      const known = new Set<string>();
+      for (const { item } of items) if ((await state.getConversationItem(id, item.id)) !== undefined) known.add(item.id);
+      refuseDuplicates(items, (itemId) => known.has(itemId));
       const added = await state.addConversationItems(id, withDeclaredSensitivity(items, request.headers));
       if (!added) throw notFound("Conversation", id);
       return renderItemList({ data: added, hasMore: false });
@@ -134,4 +141,13 @@ function bodyObject(body: unknown, optional: boolean): Record<string, unknown> {
     throw invalidParam("body", "The request body must be a JSON object.", "invalid_type");
   }
   return body as Record<string, unknown>;
+}
+
+/** A conversation's new items that give one id twice, or one it holds already: OpenAI's 400 (duplicate-items.ts). */
+function refuseDuplicates(items: StoredItem[], known: (id: string) => boolean): void {
+  const duplicate = duplicateItemId(
+    items.map((stored) => stored.item.id),
+    known,
+  );
+  if (duplicate !== undefined) throw invalidParam("items", duplicateItemMessage(duplicate));
 }

@@ -3,6 +3,7 @@ import type { ItemSensitivity, StateItem, StateStore, StoredItem } from "../../.
 import { canFindItems } from "../../../core/state-item-finder.js";
 import type { FilesService } from "../../shared/index.js";
 import { FileResolver } from "../files/file-resolver.js";
+import { duplicateItemId, duplicateItemMessage } from "../state/index.js";
 import { countUnreadParts } from "./check-carried-part.js";
 import { checkToolHistory, pairOutputsByName } from "./check-tool-history.js";
 import { applyConfigurationUpdates } from "./configuration-updates.js";
@@ -111,6 +112,11 @@ export async function composeConversation(
     });
   }
 
+  const duplicate = duplicateItemId(
+    input.map((record) => record.item.id),
+    (id) => byId.has(id),
+  );
+  if (duplicate !== undefined) throw new GatewayError("invalid_request", duplicateItemMessage(duplicate), { param: "input" });
   // Outputs that name their tool rather than their call get its call_id, before anything pairs them.
   const paired = pairOutputsByName<StoredItem | InputRecord>([...history, ...input]);
   history = paired.slice(0, history.length) as StoredItem[];

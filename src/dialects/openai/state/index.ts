@@ -1,4 +1,5 @@
 /** What the stored-response and Conversations routes share: errors in OpenAI's shape, paging, items, metadata. */
+export { duplicateItemId, duplicateItemMessage } from "./duplicate-items.js";
 export {
   type InputEntry,
   itemId,

@@ -300,17 +300,35 @@ describe("POST /v1/responses, not streamed", () => {
       { role: "tool", toolCallId: "call_w1", name: "get_weather", content: [{ type: "text", text: '{"sky":"sunny"}' }] },
     ]);
 
-    // A third turn sees the whole chain, and an item reference resolves from it.
+    // A third turn sees the whole chain; an item of it given again (a reference, or the item itself)
+    // is OpenAI's 400: the chain has it already.
     const userItem = (await app.state.getResponse(first.id))?.input[0]?.item;
     assert.ok(userItem);
-    await client.responses.create({
-      model: "auto",
-      previous_response_id: second.id,
-      input: [{ type: "item_reference", id: userItem.id }],
-    });
+    for (const again of [{ type: "item_reference" as const, id: userItem.id }, userItem as never]) {
+      await assert.rejects(
+        client.responses.create({ model: "auto", previous_response_id: second.id, input: [again] }),
+        (err: unknown) =>
+          err instanceof OpenAI.BadRequestError &&
+          err.param === "input" &&
+          err.message.includes(
+            `Duplicate item found with id ${userItem.id}. Remove duplicate items from your input and try again.`,
+          ),
+      );
+    }
+    assert.equal(app.gateway.chatRequests.length, 2);
+    await client.responses.create({ model: "auto", previous_response_id: second.id, input: "And tomorrow?" });
     const third = app.gateway.chatRequests[2]?.messages ?? [];
     assert.equal(third.length, 5);
-    assert.deepEqual(third[4], { role: "user", content: [{ type: "text", text: "Weather in Paris?" }] });
+    assert.deepEqual(third[0], { role: "user", content: [{ type: "text", text: "Weather in Paris?" }] });
+    assert.deepEqual(third[4], { role: "user", content: [{ type: "text", text: "And tomorrow?" }] });
+  });
+
+  it("refuses an input that gives one item id twice", async () => {
+    const message = { type: "message" as const, id: "msg_same", role: "user" as const, content: "Hello" };
+    await assert.rejects(
+      client.responses.create({ model: "auto", input: [message, { ...message, content: "Again" }] }),
+      (err: unknown) => err instanceof OpenAI.BadRequestError && /Duplicate item found with id msg_same\./.test(err.message),
+    );
   });
 
   it("resolves item references to any stored item, as the Vercel AI SDK sends earlier turns", async () => {
