@@ -128,13 +128,25 @@ const toolChoice = z.union([
   }),
 ]);
 
+/**
+ * A response format's name, as OpenAI checks it (`a-z`, `A-Z`, `0-9`, `_` and `-`, at most 64): checked
+ * here, whatever the target, so a name OpenAI would refuse is refused the same on every route rather
+ * than only when the request reaches OpenAI.
+ */
+export const schemaNameSchema = z
+  .string()
+  .max(64, { error: "string too long. Expected a string with maximum length 64." })
+  .regex(/^[a-zA-Z0-9_-]+$/, {
+    error: "string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.",
+  });
+
 const responseFormat = z.discriminatedUnion("type", [
   z.object({ type: z.literal("text") }),
   z.object({ type: z.literal("json_object") }),
   z.object({
     type: z.literal("json_schema"),
     json_schema: z.object({
-      name: z.string(),
+      name: schemaNameSchema,
       description: z.string().nullish(),
       schema: z.record(z.string(), z.unknown()).nullish(),
       strict: z.boolean().nullish(),

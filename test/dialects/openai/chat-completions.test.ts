@@ -390,6 +390,16 @@ describe("bad input -> 400 naming the field", () => {
     ["reasoning_effort unknown", { ...base, reasoning_effort: "extreme" }, "reasoning_effort"],
     ["bad response_format", { ...base, response_format: { type: "xml" } }, "response_format.type"],
     ["too many stop sequences", { ...base, stop: ["a", "b", "c", "d", "e"] }, "stop"],
+    [
+      "a response format's name OpenAI refuses",
+      { ...base, response_format: { type: "json_schema", json_schema: { name: "Outputs v4.1", schema: {} } } },
+      "response_format.json_schema.name",
+    ],
+    [
+      "a response format's name over 64 characters",
+      { ...base, response_format: { type: "json_schema", json_schema: { name: "n".repeat(65), schema: {} } } },
+      "response_format.json_schema.name",
+    ],
     ["stream not a boolean", { ...base, stream: "yes" }, "stream"],
     ["seed not whole", { ...base, seed: 1.5 }, "seed"],
   ];

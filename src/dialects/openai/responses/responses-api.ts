@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { modelSchema } from "../chat-completions-api.js";
+import { modelSchema, schemaNameSchema } from "../chat-completions-api.js";
 
 /**
  * Lenient schema of a POST /v1/responses body (after the OpenAI API reference and the openai-node
@@ -36,7 +36,7 @@ export const textFormatSchema = z.discriminatedUnion("type", [
   z
     .object({
       type: z.literal("json_schema"),
-      name: z.string().min(1),
+      name: schemaNameSchema,
       schema: z.record(z.string(), z.unknown()),
       description: z.string().nullish(),
       strict: z.boolean().nullish(),

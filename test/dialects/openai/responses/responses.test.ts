@@ -457,6 +457,10 @@ describe("POST /v1/responses, not streamed", () => {
       [{ model: "auto", input: "x", tool_choice: { type: "function", name: "nope" } }, "tool_choice.name"],
       [{ model: "auto", input: "x", tools: [{ type: "function" }] }, "tools[0].name"],
       [{ model: "auto", input: "x", text: { format: { type: "json_schema", schema: {} } } }, "text.format.name"],
+      [
+        { model: "auto", input: "x", text: { format: { type: "json_schema", name: "bad name!", schema: {} } } },
+        "text.format.name",
+      ],
       [{ model: "auto" }, "input"],
       [
         { model: "auto", input: "x", metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, "v"])) },
