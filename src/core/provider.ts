@@ -138,8 +138,8 @@ export interface LocalEngine {
   engineState(): EngineState;
   /** Downloads a model into the engine's models folder (an alias, `repo:quant`, a repo). */
   pull(reference: string, onEvent: (event: PullEvent) => void, signal: AbortSignal): Promise<PullResult>;
-  /** Tokens in a text by the model's own tokenizer. */
-  countTokens(model: string, text: string, signal: AbortSignal): Promise<number>;
+  /** The tokens a chat request's prompt comes to on the model: its own tokenizer and chat template. */
+  countTokens(model: string, request: ChatRequest, signal: AbortSignal): Promise<number>;
   /** A model's saved defaults (Ollama's create), undefined when it has none. */
   modelSettings(model: string): Promise<ModelSettings | undefined>;
   /** Removes a model's files (unloading it first). */

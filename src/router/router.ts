@@ -3,15 +3,7 @@ import { countLargeTextsInSlices } from "../context/count-in-slices.js";
 import { estimateInputTokens, loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { collectText } from "../context/summarize-history.js";
 import type { ChatStream, Gateway, LoadedModelStatus, ModelEntry, ModelLibrary, RequestContext } from "../core/index.js";
-import {
-  type ChatRequest,
-  type EmbedRequest,
-  GatewayError,
-  markStep,
-  type StreamEvent,
-  textOf,
-  type Usage,
-} from "../core/index.js";
+import { type ChatRequest, type EmbedRequest, GatewayError, markStep, type StreamEvent, type Usage } from "../core/index.js";
 import type { PullEvent, PullResult } from "../models/index.js";
 import { decideChatPrivacy, decideEmbedPrivacy, requestTextLength, SENSITIVITY_HEADER } from "../privacy/index.js";
 import { DEFAULT_ANSWER_LIMITS } from "../providers/http/answer-limits.js";
@@ -342,9 +334,8 @@ export class Router implements Gateway {
     if (!target) throw exhaustedError(plan.name, plan.unresolved, false);
     const meta = { route: plan.route, target: target.name, attempts: 0, degraded: undefined };
     if (target.provider.countTokens) {
-      // A local model counts with its own tokenizer (the template's tokens are not included).
-      const text = request.messages.map((m) => (m.role === "system" ? m.content : textOf(m.content))).join("\n");
-      return { meta, inputTokens: await target.provider.countTokens(target.upstreamModel, text, context.signal) };
+      // A local model counts with its own tokenizer and chat template, as its usage will say.
+      return { meta, inputTokens: await target.provider.countTokens(target.upstreamModel, request, context.signal) };
     }
     return { meta, inputTokens: await estimateInputTokens(request) };
   }

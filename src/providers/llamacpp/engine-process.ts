@@ -551,7 +551,7 @@ export class EngineProcess {
       for (const event of message.events) pending.onEvent?.(event);
       return;
     }
-    if (["load", "fit", "chat", "embed", "tokenize"].includes(pending.op)) this.#loadingPath = undefined;
+    if (["load", "fit", "chat", "embed", "count"].includes(pending.op)) this.#loadingPath = undefined;
     this.#pending.delete(message.id);
     if (LOAD_OPS.has(pending.op)) this.#loadEndedAt = this.#loadProgressAt = Date.now();
     // An engine that has answered a chat is sound again: the next crash starts the backoff afresh.

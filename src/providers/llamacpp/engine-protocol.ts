@@ -82,7 +82,8 @@ export type ParentMessage =
   | { op: "chat"; id: number; model: ModelSpec; request: ProviderChatRequest }
   /** `truncate`: cut an input past the embedding context to it, rather than refuse it (EmbedRequest.truncate). */
   | { op: "embed"; id: number; model: ModelSpec; input: string[]; truncate?: boolean }
-  | { op: "tokenize"; id: number; model: ModelSpec; text: string }
+  /** The tokens a chat request's prompt comes to, its template's included (generate-chat.ts countChatTokens). */
+  | { op: "count"; id: number; model: ModelSpec; request: ProviderChatRequest }
   | { op: "load"; id: number; model: ModelSpec }
   | { op: "fit"; id: number; model: ModelSpec }
   /** Unloads one load of a model (its instanceKey). */

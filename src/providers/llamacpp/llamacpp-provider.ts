@@ -254,11 +254,14 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     return pullModel(reference, { dataDir: this.options.dataDir, env: this.options.env, signal, onEvent });
   }
 
-  /** Tokens in a text by the model's own tokenizer. */
-  async countTokens(model: string, text: string, signal: AbortSignal): Promise<number> {
+  /** The tokens a chat request's prompt comes to on the model: its own tokenizer and chat template. */
+  async countTokens(model: string, request: ChatRequest, signal: AbortSignal): Promise<number> {
     const spec = await this.#spec(model);
     await this.#ensureLoaded(spec, signal);
-    const count = (await this.#engine.call({ op: "tokenize", model: spec, text }, signal)) as number;
+    // Only what the prompt is made of crosses the IPC channel (a request may hold functions).
+    const { messages, tools, toolChoice } = request;
+    const counted: ProviderChatRequest = { model, upstreamModel: model, stream: false, messages, tools, toolChoice };
+    const count = (await this.#engine.call({ op: "count", model: spec, request: counted }, signal)) as number;
     this.#touch(spec, undefined);
     return count;
   }

@@ -128,7 +128,14 @@ describe("llamacpp provider on the real engine", () => {
     // The shape of embeddings is the conformance suite's (below); here, this model's own numbers.
     assert.equal(result.embeddings[0]?.length, 64);
     assert.ok(result.usage.inputTokens >= 4);
-    assert.equal(await provider.countTokens("tiny", "Once upon a time", new AbortController().signal), 4);
+    // A chat request's count is its prompt as the model's template renders it, as its usage says.
+    for (const upstreamModel of ["tiny", "stories"]) {
+      const asked = request({ upstreamModel, maxTokens: 1 });
+      const counted = await provider.countTokens(upstreamModel, asked, new AbortController().signal);
+      const used = (await collectChat(provider.chat(asked, new AbortController().signal))).usage?.inputTokens;
+      assert.equal(counted, used, upstreamModel);
+      assert.ok(counted > 4, `${upstreamModel}: ${counted}, more than the text's own 4 tokens`);
+    }
   });
 
   it("serves requests in parallel up to its slots, queues one, refuses the next as overloaded", async () => {

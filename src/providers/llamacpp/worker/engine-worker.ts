@@ -8,7 +8,7 @@ import { getModuleVersion, LlamaLogLevel, NoBinaryFoundError } from "node-llama-
 import { GatewayError, type StreamEvent } from "../../../core/index.js";
 import type { ChildMessage, EngineOptions, ParentMessage } from "../engine-protocol.js";
 import { useBinaryPackagesFrom } from "./binary-packages-hook.js";
-import { generateChat } from "./generate-chat.js";
+import { countChatTokens, generateChat } from "./generate-chat.js";
 import { generateCompletion } from "./generate-completion.js";
 import { memoryNeeds } from "./memory-fit.js";
 import { ModelHost } from "./model-host.js";
@@ -96,9 +96,9 @@ async function handle(message: ParentMessage): Promise<void> {
     case "unload":
       send({ op: "result", id: message.id, value: await host.unload(message.key) });
       return;
-    case "tokenize": {
+    case "count": {
       const loaded = await host.get(message.model);
-      send({ op: "result", id: message.id, value: loaded.model.tokenize(message.text).length });
+      send({ op: "result", id: message.id, value: countChatTokens(loaded, message.request) });
       return;
     }
     case "embed": {

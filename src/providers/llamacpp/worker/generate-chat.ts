@@ -39,12 +39,7 @@ export async function generateChat(
   signal: AbortSignal,
   emit: (event: StreamEvent) => void,
 ): Promise<void> {
-  const target = `local/${loaded.spec.name}`;
-  const forced = forcedTools(request);
-  const history = forced
-    ? withForcedCallInstruction(toChatHistory(request.messages, target), forced)
-    : toChatHistory(request.messages, target);
-  const functions = !forced && request.tools && request.toolChoice !== "none" ? toFunctions(request) : undefined;
+  const { target, forced, history, functions } = chatPrompt(loaded, request);
   const grammar = forced ? await forcedCallGrammar(loaded, forced) : functions ? undefined : await grammarFor(loaded, request);
   // A request canceled while it waited (for the model, for a sequence) never touches a sequence.
   if (signal.aborted) throw canceledError(target);
@@ -242,6 +237,33 @@ function emitCallChunk(
   }
   if (chunk.paramsChunk) emit({ type: "tool-call-delta", index, argumentsDelta: chunk.paramsChunk });
   if (chunk.done) emit({ type: "tool-call-end", index });
+}
+
+/** What a request puts before the model: its history in the model's chat form, and its tools as functions (or one forced call). */
+function chatPrompt(loaded: LoadedModel, request: ProviderChatRequest) {
+  const target = `local/${loaded.spec.name}`;
+  const forced = forcedTools(request);
+  const history = forced
+    ? withForcedCallInstruction(toChatHistory(request.messages, target), forced)
+    : toChatHistory(request.messages, target);
+  const functions = !forced && request.tools && request.toolChoice !== "none" ? toFunctions(request) : undefined;
+  return { target, forced, history, functions };
+}
+
+/**
+ * The tokens a request's prompt comes to on this model, as generateChat would evaluate it: its
+ * history and tools rendered by the model's chat template, with what the template adds (role
+ * markers, the tool list, the opening of the answer). What count_tokens and input_tokens answer for
+ * a local model, so that they agree with the usage the same request reports.
+ */
+export function countChatTokens(loaded: LoadedModel, request: ProviderChatRequest): number {
+  const { history, functions } = chatPrompt(loaded, request);
+  const { contextText } = loaded.chatWrapper.generateContextState({
+    chatHistory: history,
+    availableFunctions: functions,
+    documentFunctionParams: functions !== undefined,
+  });
+  return contextText.tokenize(loaded.model.tokenizer).length;
 }
 
 function toFunctions(request: ProviderChatRequest): ChatModelFunctions {
