@@ -5,6 +5,7 @@ import {
   invalidParam,
   parseListQuery,
   parseMetadata,
+  refuseUnknownFields,
   StateApiError,
   stateRoute,
   typeOf,
@@ -128,11 +129,7 @@ function parseMemoryBody(body: unknown, create: boolean): Partial<MemoryInput> {
     throw invalidParam("body", `Invalid body: expected a JSON object, but got ${typeOf(body)} instead.`, "invalid_type");
   }
   const b = body as Record<string, unknown>;
-  for (const key of Object.keys(b)) {
-    if (key !== "text" && key !== "metadata" && key !== "sensitivity") {
-      throw invalidParam(key, `Unrecognized request argument supplied: ${key}`, "unknown_parameter");
-    }
-  }
+  refuseUnknownFields(b, ["text", "metadata", "sensitivity"]);
   const out: Partial<MemoryInput> = {};
   if (b.text === undefined) {
     if (create) throw invalidParam("text", "Missing required parameter: 'text'.", "missing_required_parameter");

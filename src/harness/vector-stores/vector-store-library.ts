@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { isDeepStrictEqual } from "node:util";
 import type { Attributes } from "../../core/attribute-filter.js";
 import { isTextMediaType } from "../../core/file-media-type.js";
 import type { DocumentText, FileStore } from "../../core/files.js";
@@ -159,14 +160,16 @@ export class VectorStoreLibrary implements VectorStores {
     if (already === undefined && store.fileCounts.total >= this.#o.limits.maxFiles) {
       throw tooManyFiles(this.#o.limits.maxFiles, "file_id");
     }
+    const chunking = input.chunking ?? AUTO_CHUNKING;
+    // Added again as it is (ingested or being ingested, chunked the same): kept, not ingested again;
+    // attributes given replace its own, as an update would.
+    if (already !== undefined && unchanged(already, chunking)) {
+      return input.attributes === undefined ? already : this.#o.store.setAttributes(vectorStoreId, file.id, input.attributes);
+    }
+    const attributes = input.attributes ?? already?.attributes;
     const added = await this.#o.store.addFile(
       vectorStoreId,
-      {
-        fileId: file.id,
-        filename: file.filename,
-        chunking: input.chunking ?? AUTO_CHUNKING,
-        ...(input.attributes !== undefined && { attributes: input.attributes }),
-      },
+      { fileId: file.id, filename: file.filename, chunking, ...(attributes !== undefined && { attributes }) },
       this.#now(),
     );
     if (added) this.#enqueue(added);
@@ -189,17 +192,21 @@ export class VectorStoreLibrary implements VectorStores {
     const unique = [...new Map(input.map((file) => [file.fileId, file])).values()];
     if (unique.length > this.#o.limits.maxFiles) throw tooManyFiles(this.#o.limits.maxFiles, "file_ids");
     const files = await Promise.all(unique.map((file) => this.#file(file.fileId, "file_ids")));
-    let adding = 0;
-    for (const file of unique) if ((await this.#o.store.getFile(vectorStoreId, file.fileId)) === undefined) adding++;
+    const held = await Promise.all(unique.map((file) => this.#o.store.getFile(vectorStoreId, file.fileId)));
+    const adding = held.filter((file) => file === undefined).length;
     if (store.fileCounts.total + adding > this.#o.limits.maxFiles) throw tooManyFiles(this.#o.limits.maxFiles, "file_ids");
     const created = await this.#o.store.createBatch(
       vectorStoreId,
-      unique.map((file, i) => ({
-        fileId: file.fileId,
-        filename: files[i]?.filename ?? "",
-        chunking: file.chunking ?? AUTO_CHUNKING,
-        ...(file.attributes !== undefined && { attributes: file.attributes }),
-      })),
+      unique.map((file, i) => {
+        // A file the store holds keeps its attributes unless the batch gives it others.
+        const attributes = file.attributes ?? held[i]?.attributes;
+        return {
+          fileId: file.fileId,
+          filename: files[i]?.filename ?? "",
+          chunking: file.chunking ?? AUTO_CHUNKING,
+          ...(attributes !== undefined && { attributes }),
+        };
+      }),
       this.#now(),
     );
     if (created === undefined) return undefined;
@@ -211,7 +218,10 @@ export class VectorStoreLibrary implements VectorStores {
     return this.#o.store.getBatch(vectorStoreId, batchId);
   }
 
-  cancelBatch(vectorStoreId: string, batchId: string): Promise<VectorStoreFileBatchRecord | undefined> {
+  /** Cancels a batch still in progress; one that has ended is answered as it ended (nothing is left to cancel). */
+  async cancelBatch(vectorStoreId: string, batchId: string): Promise<VectorStoreFileBatchRecord | undefined> {
+    const batch = await this.#o.store.getBatch(vectorStoreId, batchId);
+    if (batch === undefined || batch.status !== "in_progress") return batch;
     return this.#o.store.cancelBatch(vectorStoreId, batchId);
   }
 
@@ -432,4 +442,9 @@ export class VectorStoreLibrary implements VectorStores {
 
 function tooManyFiles(max: number, param: string): VectorStoreError {
   return new VectorStoreError("invalid", `A vector store may hold at most ${max} files (vectorStores.maxFiles).`, param);
+}
+
+/** A file the store holds that adding again would not change: ingested or being ingested, chunked as asked. */
+function unchanged(file: VectorStoreFileRecord, chunking: ChunkingStrategy): boolean {
+  return (file.status === "completed" || file.status === "in_progress") && isDeepStrictEqual(file.chunking, chunking);
 }

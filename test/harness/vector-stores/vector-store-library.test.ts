@@ -123,6 +123,55 @@ describe("VectorStoreLibrary ingestion", () => {
     assert.equal((await lib.get(vs.id))?.fileCounts.completed, 1);
   });
 
+  it("a file added again as it is keeps its attributes and is not ingested again; new attributes replace them", async () => {
+    const files = new MemoryFileStore();
+    const file = await files.createFile({ filename: "a.txt", purpose: "assistants", mediaType: "text/plain" }, Buffer.from(TEXT));
+    const store = new MemoryVectorStoreStore();
+    const lib = library(store, files);
+    const vs = await lib.create({ name: "x", fileIds: [] });
+    await lib.addFile(vs.id, { fileId: file.id, attributes: { team: "a" } });
+    await lib.idle();
+    const first = await lib.getFile(vs.id, file.id);
+    assert.equal(first?.status, "completed");
+    const again = await lib.addFile(vs.id, { fileId: file.id });
+    assert.deepEqual(again, first, "the same record: not reset to in_progress");
+    const relabelled = await lib.addFile(vs.id, { fileId: file.id, attributes: { team: "b" } });
+    assert.deepEqual(relabelled?.attributes, { team: "b" });
+    assert.equal(relabelled?.status, "completed");
+    // Chunked another way: ingested again, keeping its attributes.
+    await lib.addFile(vs.id, { fileId: file.id, chunking: { maxChunkSizeTokens: 100, chunkOverlapTokens: 0 } });
+    await lib.idle();
+    assert.deepEqual((await lib.getFile(vs.id, file.id))?.attributes, { team: "b" });
+    // In a batch too.
+    await lib.createBatch(vs.id, [{ fileId: file.id }]);
+    await lib.idle();
+    assert.deepEqual((await lib.getFile(vs.id, file.id))?.attributes, { team: "b" });
+  });
+
+  it("cancels a batch in progress; cancelling one that has ended answers it as it ended", async () => {
+    const files = new MemoryFileStore();
+    const file = await files.createFile({ filename: "a.txt", purpose: "assistants", mediaType: "text/plain" }, Buffer.from(TEXT));
+    const { files: slow, open } = gated(files);
+    const running = library(new MemoryVectorStoreStore(), slow);
+    const held = await running.create({ name: "x", fileIds: [] });
+    const inProgress = await running.createBatch(held.id, [{ fileId: file.id }]);
+    assert.equal(inProgress?.status, "in_progress");
+    const stopped = await running.cancelBatch(held.id, inProgress?.id as string);
+    assert.equal(stopped?.status, "cancelled");
+    assert.equal(stopped?.fileCounts.cancelled, 1);
+    open();
+    await running.idle();
+
+    const lib = library(new MemoryVectorStoreStore(), files);
+    const vs = await lib.create({ name: "x", fileIds: [] });
+    const batch = await lib.createBatch(vs.id, [{ fileId: file.id }]);
+    await lib.idle();
+    const cancelled = await lib.cancelBatch(vs.id, batch?.id as string);
+    assert.equal(cancelled?.status, "completed");
+    assert.equal(cancelled?.fileCounts.completed, 1);
+    assert.equal((await lib.getBatch(vs.id, batch?.id as string))?.status, "completed");
+  });
+
   it("a stop mid-ingestion leaves the file in_progress with no chunk; the next start resumes it", async () => {
     const files = new MemoryFileStore();
     const file = await files.createFile({ filename: "a.txt", purpose: "assistants", mediaType: "text/plain" }, Buffer.from(TEXT));

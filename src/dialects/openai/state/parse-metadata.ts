@@ -65,6 +65,7 @@ export function parseMetadata(value: unknown, param = "metadata"): Record<string
 
 export function typeOf(value: unknown): string {
   if (value === null) return "null";
+  if (value === undefined) return "nothing";
   if (Array.isArray(value)) return "an array";
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }

@@ -31,6 +31,14 @@ export function invalidParam(param: string, message: string, code = "invalid_val
   return new StateApiError(400, message, { param, code });
 }
 
+/** A body's first field not among `known`, refused by name as OpenAI refuses it (400 `unknown_parameter`). */
+export function refuseUnknownFields(body: Record<string, unknown>, known: readonly string[]): void {
+  const unknown = Object.keys(body).find((key) => !known.includes(key));
+  if (unknown === undefined) return;
+  const name = unknown.slice(0, 100);
+  throw invalidParam(name, `Unrecognized request argument supplied: ${name}`, "unknown_parameter");
+}
+
 /** An unknown id, as OpenAI says it: `Response with id 'resp_…' not found.` (404, code null). */
 export function notFound(what: "Response" | "Conversation" | "Item" | "Chat completion", id: string): StateApiError {
   return new StateApiError(404, `${what} with id '${id}' not found.`);

@@ -5,6 +5,7 @@ import {
   notFound,
   parseMetadata,
   parsePaging,
+  refuseUnknownFields,
   renderList,
   StateApiError,
   stateRoute,
@@ -51,12 +52,7 @@ export function registerStoredChatRoutes(app: RouteTable, store: ChatCompletionS
           param: "metadata",
           code: "missing_required_parameter",
         });
-      const unknown = Object.keys(body).find((key) => key !== "metadata");
-      if (unknown !== undefined)
-        throw new StateApiError(400, `Unrecognized request argument supplied: ${unknown.slice(0, 100)}`, {
-          param: unknown.slice(0, 100),
-          code: "unknown_parameter",
-        });
+      refuseUnknownFields(body, ["metadata"]);
       const metadata = parseMetadata((body as { metadata: unknown }).metadata);
       const updated = await store.updateMetadata(id, metadata);
       if (!updated) throw notFound("Chat completion", id);

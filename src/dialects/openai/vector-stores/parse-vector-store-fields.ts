@@ -27,6 +27,9 @@ export function parseObject(value: unknown, param: string): Record<string, unkno
 }
 
 export function parseString(value: unknown, param: string, maxLength = 1_000_000): string {
+  if (value === undefined) {
+    throw invalidParam(param, `Missing required parameter: '${param}'.`, "missing_required_parameter");
+  }
   if (typeof value !== "string") {
     throw invalidParam(
       param,
@@ -148,6 +151,14 @@ function filterOf(value: unknown, param: string, depth: number, budget: { nodes:
     Array.isArray(v) &&
     v.length <= 1000 &&
     v.every((x) => typeof x === "string" || (typeof x === "number" && Number.isFinite(x)));
+  // `in` and `nin` test membership of a list (ComparisonFilter's "in array").
+  if ((o.type === "in" || o.type === "nin") && !list) {
+    throw invalidParam(
+      `${param}.value`,
+      `Invalid type for '${param}.value': '${o.type}' expects an array of strings and numbers, but got ${typeOf(v)} instead.`,
+      "invalid_type",
+    );
+  }
   if (!scalar(v) && !list) {
     throw invalidParam(
       `${param}.value`,

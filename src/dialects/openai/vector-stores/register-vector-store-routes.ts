@@ -11,6 +11,7 @@ import {
   invalidParam,
   parseMetadata,
   parsePaging,
+  refuseUnknownFields,
   renderList,
   StateApiError,
   single,
@@ -44,6 +45,7 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
     "/v1/vector_stores",
     route(async (request) => {
       const body = parseObject(request.body ?? {}, "body");
+      refuseUnknownFields(body, ["name", "description", "file_ids", "chunking_strategy", "expires_after", "metadata"]);
       const fileIds = body.file_ids === undefined ? [] : parseFileIds(body.file_ids);
       const chunking = parseChunkingStrategy(body.chunking_strategy);
       const days = parseExpiresAfter(body.expires_after);
@@ -86,6 +88,7 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
     route(async (request) => {
       const id = vsOf(request.params);
       const body = parseObject(request.body ?? {}, "body");
+      refuseUnknownFields(body, ["name", "expires_after", "metadata"]);
       const days = parseExpiresAfter(body.expires_after);
       const updated = await stores.update(id, {
         ...(body.name !== undefined && { name: body.name === null ? null : parseString(body.name, "name", MAX_NAME) }),
