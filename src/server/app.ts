@@ -56,6 +56,7 @@ import { ConsoleBundle, defaultConsoleDir } from "./console-bundle.js";
 import { isPublicConsoleRequest, mountConsole } from "./console-routes.js";
 import { ANSWERED, FrontDoor } from "./front-door.js";
 import { registerJsonBody, unsupportedMediaType } from "./json-body.js";
+import { lingerLimits, registerLingeringClose } from "./lingering-close.js";
 import { ServerLoopback } from "./loopback.js";
 import { isMcpRequest, registerMcpRoute, renderMcpError } from "./mcp-route.js";
 import { registerMemoryRoutes } from "./memory-routes.js";
@@ -232,6 +233,8 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   // Bodies are JSON only (415 otherwise) and no deeper than MAX_JSON_DEPTH (400 before parsing).
   // Large bodies are decoded as they arrive and parsed in turns of their own (json-body-parser.ts).
   registerJsonBody(app, config.server.bodyLimit);
+  // An answer sent before its body arrived (413, 415, 401) reaches clients that write the whole body first.
+  registerLingeringClose(app, lingerLimits(config.server.bodyLimit, config.server.bodyTimeoutMs));
   const frontDoor = new FrontDoor({
     host: config.server.host,
     allowedHosts: config.server.allowedHosts,

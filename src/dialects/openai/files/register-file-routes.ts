@@ -18,11 +18,8 @@ export function registerFileRoutes(app: RouteTable, files: FilesService, vectorS
   app.post(
     "/v1/files",
     stateRoute(async (request, reply) => {
-      const upload = await parseFileUpload(request.raw, files.maxBytes, clientSignal(request, reply)).catch((err: unknown) => {
-        // Refused before the body ended: the client may still be sending it, and it is not read.
-        if (!request.raw.readableEnded) reply.header("connection", "close");
-        throw err;
-      });
+      // Refused before the body ended, the rest is the server's to read or close (server/lingering-close.ts).
+      const upload = await parseFileUpload(request.raw, files.maxBytes, clientSignal(request, reply));
       const expiresAfter = upload.expiresAfter ?? (upload.purpose === "batch" ? BATCH_EXPIRY_S : undefined);
       // The level the client declared (x-tandem-sensitivity) is kept with the file: every request that
       // names it and every chunk a vector store makes of it is at least that sensitive.
