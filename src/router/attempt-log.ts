@@ -16,6 +16,57 @@ export function describeAttempts(attempts: readonly FailedAttempt[]): string {
   return attempts.map((a) => `${a.target}: ${a.code} after ${Math.round(a.ms)} ms (${a.message})`).join("; ");
 }
 
+/** What an attempt loop ends with when no target answered. */
+export interface NoAnswer {
+  failed: readonly FailedAttempt[];
+  deadlinePassed: boolean;
+  /** The last error a target answered with, if any was tried. */
+  lastError?: GatewayError;
+}
+
+/** The failures that mean a target could not serve at all (503, 504), as opposed to an answer about the request. */
+const UNAVAILABLE: ReadonlySet<string> = new Set(["unavailable", "timeout"]);
+
+/**
+ * The failures that are about the request, not the target: skipped as unable to serve it
+ * (target-fit.ts: images for a model that reads text only, tools, JSON, a window too small), or
+ * refused by it for the same reasons (a conversation too long for its window, a valid value its
+ * model cannot serve: an `invalid_request` that reaches this list is one, UNSUPPORTED_BY_TARGET,
+ * since any other stops the loop at once). Sending the request again cannot change them.
+ */
+const REFUSALS: ReadonlySet<string> = new Set(["unsuitable", "invalid_request", "context_length_exceeded"]);
+
+/**
+ * The error for a request that no target answered, for the client:
+ * - a lone target's own error as it is when it says something about the request or when to come
+ *   back (a 400, a 404, a 429 with its Retry-After, a full local queue's 529) or names what the
+ *   upstream broke (a 502): a 503 in its place would make clients retry what cannot succeed;
+ * - a 400 (`context_length_exceeded` when that is every target's answer, else `invalid_request`)
+ *   when every target refused the request for what it is (REFUSALS), listing why each did: also
+ *   never a 503 or 529, which SDKs and agents retry;
+ * - else DESIGN's exhausted error (503, or 504 for time limits), listing each attempt. A lone
+ *   target that was down or too slow gets it too.
+ */
+export function noAnswerError(name: string, outcome: NoAnswer): GatewayError {
+  const { failed, deadlinePassed, lastError } = outcome;
+  const targets = new Set(failed.map((a) => a.target));
+  if (targets.size === 1 && lastError && !deadlinePassed && !UNAVAILABLE.has(lastError.code)) return lastError;
+  if (everyTargetRefused(outcome)) {
+    const tooLong = failed.every((a) => a.code === "context_length_exceeded");
+    return new GatewayError(
+      tooLong ? "context_length_exceeded" : "invalid_request",
+      `No target of '${name}' can take this request. Attempts: ${describeAttempts(failed)}`,
+      { retryable: false },
+    );
+  }
+  return exhaustedError(name, failed, deadlinePassed);
+}
+
+/** Whether every target refused the request for what it is (REFUSALS): no target will ever take it. */
+export function everyTargetRefused(outcome: NoAnswer): boolean {
+  return !outcome.deadlinePassed && outcome.failed.length > 0 && outcome.failed.every((a) => REFUSALS.has(a.code));
+}
+
 /**
  * The error for a request no target could answer: 504 when every real attempt timed out, else 503,
  * listing each attempt (target, what failed, how long), as DESIGN.md promises. When every target

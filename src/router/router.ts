@@ -11,7 +11,7 @@ import { listsOwnModels } from "../providers/provider-kind.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
 import { Attempts, type Summarize } from "./attempt.js";
-import { describeAttempts, exhaustedError, type FailedAttempt } from "./attempt-log.js";
+import { describeAttempts, everyTargetRefused, exhaustedError, type FailedAttempt, noAnswerError } from "./attempt-log.js";
 import { AttemptLoop } from "./attempt-loop.js";
 import { Breakers } from "./breakers.js";
 import { type Catalog, nameVariants, type Target } from "./catalog.js";
@@ -45,9 +45,6 @@ export interface RouterOptions {
   usage?: (target: string, usage: Partial<Usage>) => void;
 }
 
-/** The failures that mean a target could not serve at all (503, 504), as opposed to an answer about the request. */
-const UNAVAILABLE = new Set<string>(["unavailable", "timeout"]);
-
 /**
  * The gateway the dialects call, as a facade over the router's parts, each with one job:
  * - `Planner` (plan.ts): a model name or route to tiers of targets and the route's policy;
@@ -61,8 +58,9 @@ const UNAVAILABLE = new Set<string>(["unavailable", "timeout"]);
  *   breaks after it has started;
  * - `LocalEngineService` (local-engine-service.ts): pull, keep-alive, loaded models, the library.
  * The client is told which target answered, how many attempts it took and whether a lower tier
- * answered. When nothing can answer: a 503/504 listing every attempt, or with `onExhausted: notice`
- * a short assistant message saying so.
+ * answered. When nothing can answer: noAnswerError (attempt-log.ts: a 503/504 listing every attempt,
+ * a 400 when every target refused the request for what it is), or with `onExhausted: notice` a
+ * short assistant message saying so.
  */
 
 export class Router implements Gateway {
@@ -185,8 +183,11 @@ export class Router implements Gateway {
         events: this.#continuation.relay(plan, request, context, outcome.meta, events, tried, privacy, unfit),
       };
     }
-    if (plan.policy.onExhausted === "notice" && plan.route !== undefined) return this.#notice(plan, outcome.failed);
-    throw this.#exhausted(plan, outcome);
+    // A request no target will ever take is answered as such: a notice would have the user try again.
+    if (plan.policy.onExhausted === "notice" && plan.route !== undefined && !everyTargetRefused(outcome)) {
+      return this.#notice(plan, outcome.failed);
+    }
+    throw noAnswerError(plan.name, outcome);
   }
 
   async embed(request: EmbedRequest, context: RequestContext) {
@@ -206,7 +207,7 @@ export class Router implements Gateway {
       if (unsent !== undefined) outcome.meta.warnings = [...(outcome.meta.warnings ?? []), ...unsent];
       return { meta: outcome.meta, result };
     }
-    throw this.#exhausted(plan, outcome);
+    throw noAnswerError(plan.name, outcome);
   }
 
   /**
@@ -243,21 +244,6 @@ export class Router implements Gateway {
       }
       return answer;
     };
-  }
-
-  /**
-   * DESIGN's exhausted error (503 or 504, listing each attempt) when no target could answer. A lone
-   * target's own error reaches the client as it is when it says something about the request or when
-   * to come back (a 400, a 404, a 429 with its Retry-After, a full local queue's 529) or names what the
-   * upstream broke (a 502): a 503 in its place would make clients retry what cannot succeed. A lone
-   * target that was down or too slow (503, 504) gets the exhausted error, with the same status and
-   * its attempts listed.
-   */
-  #exhausted(plan: Plan, outcome: { failed: FailedAttempt[]; deadlinePassed: boolean; lastError?: GatewayError }): GatewayError {
-    const targets = new Set(outcome.failed.map((a) => a.target));
-    const last = outcome.lastError;
-    if (targets.size === 1 && last && !outcome.deadlinePassed && !UNAVAILABLE.has(last.code)) return last;
-    return exhaustedError(plan.name, outcome.failed, outcome.deadlinePassed);
   }
 
   /** `onExhausted: notice`: a short, well-formed assistant answer that says the service is degraded. */

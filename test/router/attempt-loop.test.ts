@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { GatewayError, KeyRotatedError, type StreamEvent } from "../../src/core/index.js";
+import { GatewayError, KeyRotatedError, type StreamEvent, UNSUPPORTED_BY_TARGET } from "../../src/core/index.js";
+import { noAnswerError } from "../../src/router/attempt-log.js";
 import type { Target } from "../../src/router/catalog.js";
 import { chatRequest, context, counter, planOf, routerParts, scriptedTarget } from "../support/router-parts.js";
 
@@ -104,6 +105,44 @@ describe("AttemptLoop", () => {
     assert.ok("value" in outcome);
     assert.equal(a.calls(), before, "not called while open");
     assert.match(outcome.meta.degraded ?? "", /a\/m: breaker_open/);
+  });
+
+  it("a request every target refuses for what it is: no retry, no breaker moved, and a 400 that lists why", async () => {
+    const parts = routerParts({ breaker: { failureThreshold: 1, cooldownMs: 30_000 } });
+    // What the local engine answers an image: a valid request its model cannot serve.
+    const refusal = (target: string) =>
+      new GatewayError("invalid_request", `${target} reads text only; this conversation has an image.`, {
+        target,
+        retryable: false,
+        reason: UNSUPPORTED_BY_TARGET,
+      });
+    const a = scriptedTarget("a/m", [{ fail: refusal("a/m") }]);
+    const b = scriptedTarget("b/m", [{ fail: refusal("b/m") }]);
+    const plan = planOf([[a.target], [b.target]], FAST_RETRY);
+    const request = chatRequest();
+    // Both unsuitable by the plan's check, so both are tried and each one's own answer decides.
+    const outcome = await parts.loop.run(
+      plan,
+      context(),
+      (target, timeouts, breaker, signal) =>
+        parts.attempts.chat(target, request, context(signal), timeouts, breaker, undefined, true),
+      new Set(),
+      () => "reads text only; the conversation has an image",
+    );
+    assert.ok("failed" in outcome);
+    assert.equal(a.calls(), 1, "not retried");
+    assert.equal(b.calls(), 1);
+    assert.equal(parts.breakers.state("a/m"), "closed", "a threshold of 1 would have opened on a counted failure");
+    assert.equal(parts.breakers.state("b/m"), "closed");
+    assert.equal(parts.stats.snapshot("a/m").failures, 0);
+    const error = noAnswerError(plan.name, outcome);
+    assert.equal(error.code, "invalid_request");
+    assert.equal(error.status, 400);
+    assert.equal(error.retryable, false);
+    assert.match(
+      error.message,
+      /^No target of 'r' can take this request\. Attempts: a\/m: invalid_request .*reads text only.*; b\/m: /,
+    );
   });
 
   it("gives up with canceled at once when the client leaves", async () => {

@@ -61,6 +61,7 @@ import {
   type MemoryFit,
 } from "./model-files.js";
 import { type SlotLoad, SlotQueue } from "./slot-queue.js";
+import { textOnlyRefusal } from "./text-only.js";
 import { forcedTools } from "./worker/forced-tool-call.js";
 
 export type { LoadedModelStatus } from "../../core/index.js";
@@ -171,6 +172,9 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     const spec = await this.#spec(original.upstreamModel);
     const request = applyModelDefaults(original, await this.#settingsOf(spec.name));
     const target = this.#target(spec.name);
+    // Before a slot is taken and the model loaded: they would be spent only to refuse the request.
+    const refusal = textOnlyRefusal(request.messages, target);
+    if (refusal) throw refusal;
     const release = await this.#queue(spec).acquire(signal);
     const inner = new AbortController();
     const onOuterAbort = () => inner.abort();

@@ -1,5 +1,6 @@
 import type { ChatHistoryItem, ChatModelFunctionCall, ChatModelResponse } from "node-llama-cpp";
-import { GatewayError, type Message, textOf, textWithFiles } from "../../../core/index.js";
+import { type Message, textOf, textWithFiles } from "../../../core/index.js";
+import { textOnlyRefusal } from "../text-only.js";
 
 /**
  * Canonical messages -> node-llama-cpp's chat history. Tool results do not have their own turn in
@@ -9,6 +10,8 @@ import { GatewayError, type Message, textOf, textWithFiles } from "../../../core
  * trailing assistant message (a prefill, or tool calls whose results follow), which the model continues.
  */
 export function toChatHistory(messages: readonly Message[], target: string): ChatHistoryItem[] {
+  const refusal = textOnlyRefusal(messages, target);
+  if (refusal) throw refusal;
   const history: ChatHistoryItem[] = [];
   /** Calls made by the assistant and not yet answered, by tool call id. */
   const open = new Map<string, ChatModelFunctionCall>();
@@ -18,12 +21,6 @@ export function toChatHistory(messages: readonly Message[], target: string): Cha
         history.push({ type: "system", text: message.content });
         break;
       case "user":
-        if (message.content.some((p) => p.type === "image")) {
-          throw new GatewayError("unavailable", `${target} reads text only; this conversation has an image.`, {
-            target,
-            retryable: false,
-          });
-        }
         // Files as their text: the engine reads no documents (one without text is named by unsent).
         history.push({ type: "user", text: textWithFiles(message.content) });
         break;
