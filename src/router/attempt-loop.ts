@@ -16,9 +16,12 @@ import { sleep } from "./sleep.js";
 /** One attempt on one target within the given time limits; resolves once it has something to give the client. */
 export type RunAttempt<T> = (target: Target, timeouts: Timeouts, breaker: CircuitBreaker, signal: AbortSignal) => Promise<T>;
 
-/** What the loop ends with: an answer and what it took, or every failure on the way. */
+/**
+ * What the loop ends with: an answer, what it took and the failures before it (`earlier`: a
+ * continuation that later runs out of targets lists them too), or every failure on the way.
+ */
 export type LoopOutcome<T> =
-  | { value: T; meta: ResponseMeta }
+  | { value: T; meta: ResponseMeta; earlier: FailedAttempt[] }
   | { failed: FailedAttempt[]; deadlinePassed: boolean; lastError?: GatewayError };
 
 export interface AttemptLoopParts {
@@ -160,7 +163,7 @@ export class AttemptLoop {
             const answeredTier = plan.tiers.findIndex((t) => t.includes(answered));
             const degraded = answeredTier > 0 ? `tier ${answeredTier + 1} answered; ${describeAttempts(failed)}` : undefined;
             if (degraded) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "lower_tier" });
-            return { value, meta: { route: plan.route, target: answered.name, attempts, degraded } };
+            return { value, meta: { route: plan.route, target: answered.name, attempts, degraded }, earlier: failed };
           } catch (err) {
             if (hedge && tried.has(hedge.name)) attempts++;
             const error = GatewayError.from(err);

@@ -12,7 +12,7 @@ import { answerLimitError } from "../providers/http/answer-limits.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
 import type { Attempts } from "./attempt.js";
-import { exhaustedError, type FailedAttempt } from "./attempt-log.js";
+import { type FailedAttempt, noAnswerError } from "./attempt-log.js";
 import type { AttemptLoop } from "./attempt-loop.js";
 import type { Target } from "./catalog.js";
 import { type Plan, streamsUpstream } from "./plan.js";
@@ -100,6 +100,8 @@ type RelayArgs = [
   privacy: Privacy | undefined,
   /** Why a target cannot serve this request (the plan's check): a continuation skips such targets too. */
   unsuitable?: (target: Target) => string | undefined,
+  /** The attempts that failed before this answer started (LoopOutcome's `earlier`). */
+  earlier?: readonly FailedAttempt[],
 ];
 
 /** The relay of an answer that has started: quality checks, limits, and going on elsewhere when it breaks. */
@@ -127,7 +129,10 @@ export class Continuation {
    * the seam. A client that did not stream has seen nothing yet, so the next target answers afresh
    * (`switch` with `restart`). Either way the meta says the answer is degraded. Tool calls are held
    * back until their arguments check out, so no half or broken call reaches a client; once a call
-   * has been passed on, a later failure ends the stream with the error instead.
+   * has been passed on, a later failure ends the stream with the error instead. When no target is
+   * left to go on with, the error is the one a client gets when no target answered before the
+   * answer started (noAnswerError), listing every attempt since the request began: a client that
+   * did not stream gets it as its answer, a streaming one in-band.
    */
   relay(...args: RelayArgs): ReadyStream<StreamEvent> {
     // The events of one upstream read are checked together and passed on as one batch (a reader takes
@@ -136,7 +141,7 @@ export class Continuation {
   }
 
   async *#batches(
-    ...[plan, request, context, meta, first, tried, privacy, unsuitable]: RelayArgs
+    ...[plan, request, context, meta, first, tried, privacy, unsuitable, earlier = []]: RelayArgs
   ): AsyncGenerator<StreamEvent[]> {
     const quality = plan.policy.quality;
     const restart = !request.stream;
@@ -156,8 +161,11 @@ export class Continuation {
     let size = 0;
     let oversize = false;
     const maxAnswer = this.#maxAnswerBytes;
-    /** The targets that broke off mid-answer so far: an error after the last of them lists them all. */
-    const brokeOff: FailedAttempt[] = [];
+    /**
+     * Every attempt that failed so far: before the answer started, those that broke off mid-answer,
+     * and those a continuation tried first. When no target is left, the error lists them all.
+     */
+    const failures: FailedAttempt[] = [...earlier];
     for (;;) {
       const since = performance.now();
       const watch = new QualityWatch(quality, request.responseFormat, target);
@@ -303,7 +311,12 @@ export class Continuation {
             .map((tier) => tier.filter((t) => !tried.has(t.name) && unsuitable?.(t) === undefined && (t.local || !localOnly)))
             .filter((tier) => tier.length > 0),
         };
-        if (rest.tiers.length === 0) throw error;
+        const broke: FailedAttempt = { target, code: error.code, message: error.message, ms: performance.now() - since };
+        // Nothing left to go on with: what the client is told when no target answered, as before the
+        // answer started (a 503 or 504 listing every attempt; a lone target's own error about the request).
+        if (rest.tiers.length === 0) {
+          throw noAnswerError(plan.name, { failed: [...failures, broke], deadlinePassed: false, lastError: error });
+        }
         const next = await this.#loop.run(
           rest,
           context,
@@ -321,10 +334,12 @@ export class Continuation {
           tried,
         );
         if (!("value" in next)) {
-          // Every attempt, as DESIGN.md promises: those that broke off mid-answer, then those that could not go on.
-          brokeOff.push({ target, code: error.code, message: error.message, ms: performance.now() - since });
-          if (next.failed.length === 0) throw error;
-          throw exhaustedError(plan.name, [...brokeOff, ...next.failed], next.deadlinePassed);
+          // Every attempt, as DESIGN.md promises: in the order they failed.
+          throw noAnswerError(plan.name, {
+            failed: [...failures, broke, ...next.failed],
+            deadlinePassed: next.deadlinePassed,
+            lastError: next.lastError ?? error,
+          });
         }
         const { events: nextEvents, fitted } = next.value;
         // What the new target was not sent: its attempt names it (for a restart, from the client's
@@ -363,7 +378,7 @@ export class Continuation {
         }
         oversize = false;
         switched = true;
-        brokeOff.push({ target, code: error.code, message: error.message, ms: performance.now() - since });
+        failures.push(broke, ...next.earlier);
         target = next.meta.target;
         current = nextEvents;
       }

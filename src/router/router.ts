@@ -180,7 +180,7 @@ export class Router implements Gateway {
       if (privacy) outcome.meta.sensitivity = privacy.decision.sensitivity;
       return {
         meta: outcome.meta,
-        events: this.#continuation.relay(plan, request, context, outcome.meta, events, tried, privacy, unfit),
+        events: this.#continuation.relay(plan, request, context, outcome.meta, events, tried, privacy, unfit, outcome.earlier),
       };
     }
     // A request no target will ever take is answered as such: a notice would have the user try again.

@@ -33,7 +33,17 @@ async function answer(parts: ReturnType<typeof routerParts>, tiers: Target[][], 
     tried,
   );
   assert.ok("value" in outcome);
-  const events = parts.continuation.relay(plan, request, context(), outcome.meta, outcome.value.events, tried, undefined);
+  const events = parts.continuation.relay(
+    plan,
+    request,
+    context(),
+    outcome.meta,
+    outcome.value.events,
+    tried,
+    undefined,
+    undefined,
+    outcome.earlier,
+  );
   return { meta: outcome.meta, events };
 }
 
@@ -133,6 +143,55 @@ for (const oneRead of [false, true]) {
         );
         return true;
       });
+    });
+
+    it("when no target is left to go on with, a client that did not stream gets the 503 listing every attempt", async () => {
+      const parts = routerParts();
+      const down = new GatewayError("unavailable", "connection refused", { retryable: true });
+      const a = scriptedTarget("a/m", [{ fail: down }]);
+      const b = scriptedTarget("b/m", [{ events: [{ type: "start" }, { type: "text-delta", text: "half" }], failAfter: broken }]);
+      const c = scriptedTarget("c/m", [{ events: [{ type: "start" }, { type: "text-delta", text: "half" }], failAfter: broken }]);
+      const { events } = await answer(parts, [[a.target], [b.target], [c.target]], false);
+      await assert.rejects(collect(events), (err: unknown) => {
+        assert.ok(err instanceof GatewayError);
+        assert.equal(err.code, "unavailable");
+        assert.equal(err.status, 503);
+        assert.match(
+          err.message,
+          /^No answer for 'r': every target failed\. Attempts: a\/m: unavailable after \d+ ms \(connection refused\); b\/m: upstream_error after \d+ ms \(stream reset\); c\/m: upstream_error after \d+ ms \(stream reset\)$/,
+        );
+        return true;
+      });
+    });
+
+    it("when every target timed out mid-answer, the error is the 504 listing them", async () => {
+      const parts = routerParts();
+      const stalled = new GatewayError("timeout", "no token for 1500 ms");
+      const a = scriptedTarget("a/m", [
+        { events: [{ type: "start" }, { type: "text-delta", text: "half" }], failAfter: stalled },
+      ]);
+      const b = scriptedTarget("b/m", [
+        { events: [{ type: "start" }, { type: "text-delta", text: "half" }], failAfter: stalled },
+      ]);
+      for (const stream of [false, true]) {
+        const { events } = await answer(parts, [[a.target], [b.target]], stream);
+        await assert.rejects(collect(events), (err: unknown) => {
+          assert.ok(err instanceof GatewayError);
+          assert.equal(err.code, "timeout", `stream: ${stream}`);
+          assert.match(
+            err.message,
+            /every target failed\. Attempts: a\/m: timeout after \d+ ms \(no token for 1500 ms\); b\/m: timeout/,
+          );
+          return true;
+        });
+      }
+    });
+
+    it("a lone target that breaks off ends with its own error, as before it started", async () => {
+      const parts = routerParts();
+      const a = scriptedTarget("a/m", [{ events: [{ type: "start" }, { type: "text-delta", text: "half" }], failAfter: broken }]);
+      const { events } = await answer(parts, [[a.target]], false);
+      await assert.rejects(collect(events), (err: unknown) => err === broken);
     });
 
     it("answers afresh for a client that did not stream", async () => {

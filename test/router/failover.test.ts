@@ -366,6 +366,84 @@ describe("mid-stream failover", () => {
     );
   });
 
+  it("a client that did not stream, when every target breaks off mid-answer: the 503 listing every attempt, in each dialect", async () => {
+    a.script(broken);
+    b.script(broken);
+    const attempts =
+      /No answer for 'auto': every target failed\. Attempts: a\/m: upstream_error after \d+ ms \(.*\); b\/m: upstream_error after/;
+    const fromOpenAI = await ask("auto").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(fromOpenAI instanceof OpenAI.APIError, String(fromOpenAI));
+    assert.equal(fromOpenAI.status, 503, fromOpenAI.message);
+    assert.match(fromOpenAI.message, attempts);
+
+    const anthropic = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
+    const fromAnthropic = await anthropic.messages
+      .create({ model: "auto", max_tokens: 50, messages: [{ role: "user", content: "Tell me" }] })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.ok(fromAnthropic instanceof Anthropic.APIError, String(fromAnthropic));
+    assert.equal(fromAnthropic.status, 503, fromAnthropic.message);
+    assert.match(fromAnthropic.message, attempts);
+
+    const fromOllama = (await new Ollama({ host: tandem.url })
+      .chat({ model: "auto", messages: [{ role: "user", content: "Tell me" }] })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as { status_code?: number; message?: string } | undefined;
+    assert.equal(fromOllama?.status_code, 503, String(fromOllama));
+    assert.match(String(fromOllama?.message), attempts);
+  });
+
+  it("a client that did not stream, when every target stalls mid-answer: the 504 listing both", async () => {
+    const stall = () => ({ kind: "stall" as const, chunks: ["The quick "] });
+    a.script(stall);
+    b.script(stall);
+    const err = await ask("auto").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof OpenAI.APIError, String(err));
+    assert.equal(err.status, 504, err.message);
+    assert.match(err.message, /every target failed\. Attempts: a\/m: timeout after \d+ ms \(.*\); b\/m: timeout after/);
+  });
+
+  it("a target that failed before the answer started is listed too, when the one that started breaks off", async () => {
+    a.script(() => ({ kind: "error", status: 500 }));
+    b.script(broken);
+    const err = await ask("auto").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof OpenAI.APIError, String(err));
+    assert.equal(err.status, 503, err.message);
+    assert.match(
+      err.message,
+      /Attempts: a\/m: upstream_error .*; a\/m: upstream_error .*; b\/m: upstream_error after \d+ ms \(.*broke/,
+    );
+  });
+
+  it("a streaming client's error event, when no target is left to go on, lists every attempt too", async () => {
+    a.script(broken);
+    b.script(broken);
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Tell me" }], stream: true }),
+    });
+    const raw = await res.text();
+    assert.match(raw, /^: tandem switched from a\/m to b\/m/m);
+    assert.match(
+      raw,
+      /"message":"No answer for 'auto': every target failed\. Attempts: a\/m: upstream_error .*; b\/m: upstream_error/,
+    );
+  });
+
   it("holds back a tool call until its arguments are complete, so a call that breaks half-way is redone on the next tier", async () => {
     const frame = (delta: object) =>
       `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 0, model: "m", choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
