@@ -39,6 +39,7 @@ export * from "./sensitivity.js";
 export * from "./stored-chat-completions.js";
 export * from "./stored-history.js";
 export * from "./stream.js";
+export * from "./strict-turns.js";
 export * from "./tool-name-aliases.js";
 export * from "./transient-failure.js";
 export * from "./vector-stores.js";

@@ -6,6 +6,7 @@ import type { PullEvent, PullResult } from "./pull-events.js";
 import type { ReasoningHistory } from "./reasoning.js";
 import type { ChatRequest, EmbedResult, ProviderChatRequest, ProviderEmbedRequest } from "./request.js";
 import type { StreamEvent } from "./stream.js";
+import type { StrictTurns } from "./strict-turns.js";
 
 /*
  * The provider contract, as capabilities: every provider chats; some embed; an embedded engine is also
@@ -51,6 +52,13 @@ export interface ProviderCapabilities {
    * come back under the client's name (see core/tool-name-aliases.ts). Default: any name.
    */
   maxToolNameLength?: number;
+  /**
+   * Its API refuses a conversation whose tool calls and results do not pair up, or with empty
+   * messages (see StrictTurns): a translated conversation is mended on its way (core/strict-turns.ts,
+   * each mend named in x-tandem-warnings), and one with nothing left it takes skips the provider.
+   * Default: any conversation is sent as it is (Ollama, the local engine).
+   */
+  strictTurns?: StrictTurns;
   /**
    * Continues a raw prompt (ChatRequest.completion) as text, without a chat template. Default false:
    * the prompt is sent as one user message, and a client's explicit `raw` is named in x-tandem-warnings.

@@ -15,6 +15,7 @@ import {
   GatewayError,
   isEgressAuditError,
   markStep,
+  mendTurns,
   noEmbeddings,
   type ReadyStream,
   reasoningForTarget,
@@ -200,6 +201,13 @@ export class Attempts {
       const history = reasoningForTarget(request.messages, target.name, target.provider.capabilities?.reasoningHistory);
       if (history.messages !== request.messages) request = { ...request, messages: history.messages };
       if (history.dropped > 0) warnings = [...(warnings ?? []), droppedReasoning(history.dropped)];
+      // A history a lenient API took (an Ollama client's, a local model's) as a strict target's API
+      // takes it: tool calls and results paired, no empty message; each mend named.
+      if (target.provider.capabilities?.strictTurns !== undefined) {
+        const mended = mendTurns(request.messages);
+        if (mended.messages !== request.messages) request = { ...request, messages: mended.messages };
+        if (mended.mends.length > 0) warnings = [...(warnings ?? []), ...mended.mends];
+      }
       // Settings the target's API lacks, or refuses together (Anthropic's thinking and temperature).
       // And a client's `raw` prompt, to a target that can only chat it.
       // Tool names the target's wire cannot take go as aliases; the answer's calls are named back below.

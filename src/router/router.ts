@@ -22,7 +22,7 @@ import { LocalEngineService } from "./local-engine-service.js";
 import { NetworkWatch } from "./network-watch.js";
 import { type Plan, Planner, streamsUpstream } from "./plan.js";
 import { DEFAULT_PRIVACY, type EgressSink, LARGE_REQUEST_TEXT, type Privacy, PrivacyGuard } from "./privacy-guard.js";
-import { crossesNoWire, fitsNoWindow, rawPromptRefusal, unsuitability } from "./target-fit.js";
+import { crossesNoWire, fitsNoWindow, rawPromptRefusal, turnlessRefusal, unsuitability } from "./target-fit.js";
 
 export type { EgressSink } from "./privacy-guard.js";
 
@@ -152,6 +152,8 @@ export class Router implements Gateway {
     if (refused) throw refused;
     const unanswerable = rawPromptRefusal(kept, request);
     if (unanswerable) throw unanswerable;
+    const turnless = turnlessRefusal(kept, request);
+    if (turnless) throw turnless;
     const unfit = (t: Target) => unsuitability(t, request, count);
     const summarize =
       request.history === undefined ? undefined : this.#summarizer(plan, context, privacy, request.sensitivityFloor);

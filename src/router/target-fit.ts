@@ -1,6 +1,6 @@
 import type { TokenCounter } from "../context/estimate-input-tokens.js";
 import { fitConversation } from "../context/fit-conversation.js";
-import { type ChatRequest, type CompletionPrompt, GatewayError, type NativeWire } from "../core/index.js";
+import { type ChatRequest, type CompletionPrompt, GatewayError, lacksTurns, type NativeWire } from "../core/index.js";
 import type { Target } from "./catalog.js";
 
 /**
@@ -16,6 +16,8 @@ export function unsuitability(target: Target, request: ChatRequest, count: Token
     const rawNeed = rawPromptNeeds(request.completion).find((need) => !need.can(target));
     if (rawNeed !== undefined) return rawNeed.unfit;
   }
+  const turnless = turnlessFor(target, request);
+  if (turnless !== undefined) return turnless;
   const model = target.capabilities;
   if ((target.provider.capabilities?.vision === false || model?.vision === false) && hasImage(request)) {
     return "reads text only; the conversation has an image";
@@ -87,6 +89,38 @@ export function crossesNoWire(
     "invalid_request",
     `Invalid value for '${first.param}': ${first.what} can be sent only to a target that speaks the client's ${native.wire} API as it is, and none of ${targets.map((t) => t.name).join(", ")} does.${privately}`,
     { param: first.param, retryable: false },
+  );
+}
+
+/**
+ * Why a target whose API needs a message the conversation lacks (ProviderCapabilities.strictTurns:
+ * Anthropic's a user or assistant message, OpenAI's any message) cannot take it once its empty
+ * messages are left out, or undefined when it can. A target sent the client's own body (same wire)
+ * is sent it as it came: its upstream decides.
+ */
+function turnlessFor(target: Target, request: ChatRequest): string | undefined {
+  const rules = target.provider.capabilities?.strictTurns;
+  if (rules === undefined || !lacksTurns(request.messages, rules)) return undefined;
+  if (request.native !== undefined && speaksWire(target, request.native.wire)) return undefined;
+  return rules.needsTurn
+    ? "needs a user or assistant message; the conversation has none with content"
+    : "needs a message; the conversation has none with content";
+}
+
+/**
+ * The error for a conversation no target of its plan can take (see turnlessFor): a 400 naming
+ * `messages`, before any upstream is called, rather than an upstream's own 400 or a 503 listing skips.
+ */
+export function turnlessRefusal(targets: readonly Target[], request: ChatRequest): GatewayError | undefined {
+  if (targets.length === 0 || !targets.every((t) => turnlessFor(t, request) !== undefined)) return undefined;
+  const names = targets.map((t) => t.name).join(", ");
+  const needsTurn = targets.some((t) => t.provider.capabilities?.strictTurns?.needsTurn === true);
+  return new GatewayError(
+    "invalid_request",
+    needsTurn
+      ? `Invalid value for 'messages': the conversation has no user or assistant message with content (empty messages are left out), and ${names} need${targets.length === 1 ? "s" : ""} one.`
+      : `Invalid value for 'messages': the conversation has no message with content (empty messages are left out), and ${names} need${targets.length === 1 ? "s" : ""} one.`,
+    { param: "messages", retryable: false },
   );
 }
 

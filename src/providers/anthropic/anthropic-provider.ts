@@ -48,6 +48,8 @@ export class AnthropicProvider implements ChatProvider {
     reasoningHistory: "signed" as const,
     // Anthropic's tool names: [A-Za-z0-9_-], 64 at most (an MCP tool's may be longer).
     maxToolNameLength: 64,
+    // Tool calls and results paired, no empty message, and at least one user or assistant message.
+    strictTurns: { needsTurn: true },
   };
   readonly #client: UpstreamClient;
   readonly #apiKey: ApiKeySource;
