@@ -1,4 +1,4 @@
-import { type ContentPart, type FilePart, fileAsText, type TextPart } from "./messages.js";
+import { type ContentPart, type FilePart, fileAsText, joinPart, type TextPart } from "./messages.js";
 import type { ChatRequest } from "./request.js";
 
 /**
@@ -50,16 +50,15 @@ export function fileDataUrl(part: FilePart): string {
   return `data:${part.mediaType};base64,${part.data}`;
 }
 
-/** Text of the text parts and of the files that have text, joined: for wires whose message holds only text (a tool result). */
+/**
+ * Text of the text parts and of the files that have text, a blank line between parts (as textOf): for
+ * wires whose message holds only text (a tool result, an Ollama message).
+ */
 export function textWithFiles(parts: readonly ContentPart[]): string {
   let out = "";
   for (const part of parts) {
-    if (part.type === "text") out += part.text;
-    else if (part.type === "file") {
-      const text = filePartAsText(part)?.text;
-      // A file stands apart from the text around it.
-      if (text !== undefined) out += out === "" ? text : `\n\n${text}`;
-    }
+    if (part.type === "text") out = joinPart(out, part.text);
+    else if (part.type === "file") out = joinPart(out, filePartAsText(part)?.text ?? "");
   }
   return out;
 }

@@ -105,9 +105,25 @@ export function fileAsText(filename: string | undefined, text: string): string {
   return `<file name=${JSON.stringify(filename ?? "file")}>\n${text}\n</file>`;
 }
 
-/** Joins the text parts of a content array (images and files are dropped). */
+/**
+ * What goes between two parts of one message joined into one string, as between system blocks: each
+ * part is a block of its own (a document and the question about it, an agent's reminder after the
+ * user's text), and a model reads where one ends only if something says so.
+ */
+export const PART_SEPARATOR = "\n\n";
+
+/** `text` after `joined`, a blank line (PART_SEPARATOR) between them unless either is empty. */
+export function joinPart(joined: string, text: string): string {
+  if (text === "") return joined;
+  return joined === "" ? text : `${joined}${PART_SEPARATOR}${text}`;
+}
+
+/**
+ * The text parts of a content array as one string, a blank line between parts (images and files are
+ * dropped), for a wire whose message holds one string.
+ */
 export function textOf(parts: readonly ContentPart[]): string {
   let out = "";
-  for (const p of parts) if (p.type === "text") out += p.text;
+  for (const p of parts) if (p.type === "text") out = joinPart(out, p.text);
   return out;
 }

@@ -12,8 +12,10 @@ import { systemAfterToolResults } from "../../core/system-after-tool-results.js"
 import type { OpenAIChatMessage, OpenAIContentPart } from "./openai-chat-api.js";
 
 /**
- * Canonical -> OpenAI chat messages. Text-only user content is sent as a plain string, which every
- * compatible server accepts; images become `image_url` parts (inline images as `data:` URLs).
+ * Canonical -> OpenAI chat messages. User content of one text part is sent as a plain string, which
+ * every compatible server accepts; several parts as a list (text parts stay apart: a document and the
+ * question about it are two blocks, not one run of text), images as `image_url` parts (inline images
+ * as `data:` URLs). An assistant's or a tool's text is one string, its parts a blank line apart.
  * Tool calls and results keep their ids. OpenAI has no error flag on tool results, so a failed
  * tool's text is prefixed with "Error: ". A tool message takes text only: the images of tool results
  * (a screenshot, an image file an agent read) follow the results in one user message, each call's
@@ -86,7 +88,9 @@ function convertMessage(message: Message): OpenAIChatMessage {
  * not at all when it has none (named by openAIUnsent).
  */
 function userContent(parts: readonly ContentPart[]): string | OpenAIContentPart[] {
-  if (parts.every((part) => part.type === "text")) return textOf(parts);
+  const [first] = parts;
+  if (parts.length === 0) return "";
+  if (parts.length === 1 && first?.type === "text") return first.text;
   return parts.flatMap((part): OpenAIContentPart[] => {
     if (part.type === "text") return [{ type: "text", text: part.text }];
     if (part.type === "file") {
