@@ -107,6 +107,14 @@ export interface ChatRequest {
   temperature?: number;
   topP?: number;
   topK?: number;
+  /**
+   * OpenAI's `presence_penalty` and `frequency_penalty` (Ollama's options of the same names): sent to
+   * OpenAI-compatible chat targets and Ollama; a target whose API has neither (Anthropic, the
+   * Responses API) or that does not apply them (the embedded engine) names them in x-tandem-warnings
+   * (see unsentPenalties).
+   */
+  presencePenalty?: number;
+  frequencyPenalty?: number;
   stop?: string[];
   seed?: number;
   /** The client's reasoning control, when it sent one. */
@@ -225,6 +233,14 @@ export interface EmbedResult {
   usage: { inputTokens: number };
   /** Fields of the request the target was not sent (by their wire names), for `x-tandem-warnings`. */
   unsent?: string[];
+}
+
+/** The penalties a request carries (presencePenalty, frequencyPenalty), by their wire names: for ChatProvider.unsent of targets without them. */
+export function unsentPenalties(request: ChatRequest): string[] {
+  const named: string[] = [];
+  if (request.presencePenalty !== undefined) named.push("presence_penalty");
+  if (request.frequencyPenalty !== undefined) named.push("frequency_penalty");
+  return named;
 }
 
 /** The OpenAI-only settings a request carries (promptCacheKey...), by their wire names: for ChatProvider.unsent of other kinds. */

@@ -28,7 +28,17 @@ const CARRIED = new Set([
 ]);
 
 /** The `options` the canonical form carries (see parse-ollama-sampling.ts). */
-const CARRIED_OPTIONS = new Set(["temperature", "top_p", "top_k", "num_predict", "seed", "stop", "num_ctx"]);
+const CARRIED_OPTIONS = new Set([
+  "temperature",
+  "top_p",
+  "top_k",
+  "num_predict",
+  "seed",
+  "stop",
+  "num_ctx",
+  "presence_penalty",
+  "frequency_penalty",
+]);
 
 /**
  * The client's own /api/chat or /api/generate request (see core/native.ts), sent as it came to an

@@ -39,6 +39,8 @@ export const ollamaOptionsSchema = z
     num_predict: z.number().int().nullish(),
     stop: z.union([z.string(), z.array(z.string())]).nullish(),
     seed: int64().nullish(),
+    presence_penalty: z.number().nullish(),
+    frequency_penalty: z.number().nullish(),
     /** Accepted; the context window is the target's own for now. */
     num_ctx: z.number().int().nullish(),
   })

@@ -1,7 +1,10 @@
 import { type ChatRequest, GatewayError, type ResponseFormat } from "../../core/index.js";
 import type { OllamaOptions } from "./ollama-server-api.js";
 
-type Sampling = Pick<ChatRequest, "responseFormat" | "maxTokens" | "temperature" | "topP" | "topK" | "stop" | "seed">;
+type Sampling = Pick<
+  ChatRequest,
+  "responseFormat" | "maxTokens" | "temperature" | "topP" | "topK" | "stop" | "seed" | "presencePenalty" | "frequencyPenalty"
+>;
 
 /** Maps Ollama's `format` and `options` onto the canonical sampling fields (unset ones are left out). */
 export function parseOllamaSampling(
@@ -18,6 +21,8 @@ export function parseOllamaSampling(
   // -1 (no limit) and -2 (fill the context) both leave the limit to the target; 0 is Go's "unset".
   if (options.num_predict != null && options.num_predict > 0) out.maxTokens = options.num_predict;
   if (options.seed != null) out.seed = options.seed;
+  if (options.presence_penalty != null) out.presencePenalty = options.presence_penalty;
+  if (options.frequency_penalty != null) out.frequencyPenalty = options.frequency_penalty;
   if (options.stop != null) {
     const stop = typeof options.stop === "string" ? [options.stop] : options.stop;
     if (stop.length > 0) out.stop = stop;

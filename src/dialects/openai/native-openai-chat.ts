@@ -19,6 +19,8 @@ const CARRIED = new Set([
   "response_format",
   "temperature",
   "top_p",
+  "presence_penalty",
+  "frequency_penalty",
   "max_tokens",
   "max_completion_tokens",
   "stop",

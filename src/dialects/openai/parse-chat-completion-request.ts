@@ -131,6 +131,8 @@ export function copySamplingSettings(
   wire: {
     temperature?: number | null;
     top_p?: number | null;
+    presence_penalty?: number | null;
+    frequency_penalty?: number | null;
     stop?: string | string[] | null;
     seed?: number | null;
     user?: string | null;
@@ -138,6 +140,8 @@ export function copySamplingSettings(
 ): void {
   if (wire.temperature != null) chat.temperature = wire.temperature;
   if (wire.top_p != null) chat.topP = wire.top_p;
+  if (wire.presence_penalty != null) chat.presencePenalty = wire.presence_penalty;
+  if (wire.frequency_penalty != null) chat.frequencyPenalty = wire.frequency_penalty;
   const stop = stopSequences(wire.stop);
   if (stop) chat.stop = stop;
   if (wire.seed != null) chat.seed = wire.seed;

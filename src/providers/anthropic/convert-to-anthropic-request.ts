@@ -7,6 +7,7 @@ import {
   type ResponseFormat,
   unreadFiles,
   unsentLogprobs,
+  unsentPenalties,
 } from "../../core/index.js";
 import type { AnthropicMessagesRequest, AnthropicToolChoice } from "./anthropic-api.js";
 import { convertToAnthropicMessages } from "./convert-to-anthropic-messages.js";
@@ -21,7 +22,8 @@ export interface AnthropicRequestDefaults {
  * A canonical request as an Anthropic Messages request body, streamed unless `request.whole`. Settings Anthropic
  * has no equivalent for are adapted or dropped, never turned into an upstream 400:
  * - temperature is clamped to Anthropic's 0..1 (OpenAI clients may send up to 2);
- * - `seed` is dropped; whitespace-only stop sequences (which Anthropic rejects) are dropped;
+ * - `seed` and the presence and frequency penalties are dropped (Anthropic has neither);
+ *   whitespace-only stop sequences (which Anthropic rejects) are dropped;
  * - response_format json / json_schema becomes an instruction appended to the system prompt, which
  *   works on every Claude model (Anthropic's own structured outputs are model- and version-specific);
  * - tool_choice is sent only with tools; parallelToolCalls false becomes disable_parallel_tool_use;
@@ -70,7 +72,7 @@ export function convertToAnthropicRequest(
 /** What convertToAnthropicRequest leaves out of a request (see ChatProvider.unsent). */
 export function anthropicUnsent(request: ChatRequest): string[] {
   // Anthropic's API reports no token log probabilities.
-  const unsent = [...openAISettings(request), ...unsentLogprobs(request)];
+  const unsent = [...openAISettings(request), ...unsentLogprobs(request), ...unsentPenalties(request)];
   if (request.seed !== undefined) unsent.push("seed");
   // PDFs go as documents; other files as their text, when they have one.
   unsent.push(...unreadFiles(request, (type) => type === "application/pdf"));

@@ -98,6 +98,8 @@ function ollamaSettings(request: ProviderChatRequest): Omit<OllamaGenerateBody, 
   if (request.maxTokens !== undefined) options.num_predict = request.maxTokens;
   if (request.stop?.length) options.stop = request.stop;
   if (request.seed !== undefined) options.seed = request.seed;
+  if (request.presencePenalty !== undefined) options.presence_penalty = request.presencePenalty;
+  if (request.frequencyPenalty !== undefined) options.frequency_penalty = request.frequencyPenalty;
   if (Object.keys(options).length > 0) body.options = options;
 
   return body;

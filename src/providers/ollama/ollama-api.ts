@@ -42,6 +42,8 @@ export interface OllamaChatBody {
     num_predict?: number;
     stop?: string[];
     seed?: number;
+    presence_penalty?: number;
+    frequency_penalty?: number;
   };
   stream: boolean;
 }

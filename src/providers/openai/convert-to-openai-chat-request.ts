@@ -8,8 +8,9 @@ export type MaxTokensField = "max_tokens" | "max_completion_tokens";
 /**
  * Canonical request -> POST /chat/completions body: streamed with usage in the last chunk, or one
  * whole answer when `request.whole`.
- * `topK` has no OpenAI field (api.openai.com rejects unknown arguments) and is not sent. A reasoning
- * control is `reasoning_effort`; earlier turns' reasoning is not sent (the wire has no field for it).
+ * `topK` has no OpenAI field (api.openai.com rejects unknown arguments) and is not sent. Penalties
+ * go within OpenAI's -2..2 (an Ollama client's may be outside it). A reasoning control is
+ * `reasoning_effort`; earlier turns' reasoning is not sent (the wire has no field for it).
  */
 export function convertToOpenAIChatRequest(request: ProviderChatRequest, maxTokensField: MaxTokensField): OpenAIChatRequestBody {
   const body: OpenAIChatRequestBody = {
@@ -52,6 +53,8 @@ export function convertToOpenAIChatRequest(request: ProviderChatRequest, maxToke
   if (request.maxTokens !== undefined) body[maxTokensField] = request.maxTokens;
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.topP !== undefined) body.top_p = request.topP;
+  if (request.presencePenalty !== undefined) body.presence_penalty = penalty(request.presencePenalty);
+  if (request.frequencyPenalty !== undefined) body.frequency_penalty = penalty(request.frequencyPenalty);
   if (request.stop !== undefined && request.stop.length > 0) body.stop = request.stop;
   if (request.seed !== undefined) body.seed = request.seed;
   if (request.user !== undefined) body.user = request.user;
@@ -69,4 +72,9 @@ export function convertToOpenAIChatRequest(request: ProviderChatRequest, maxToke
     body.reasoning_effort = effortOf(reasoning);
   }
   return body;
+}
+
+/** A penalty within OpenAI's range, -2..2. */
+function penalty(value: number): number {
+  return Math.min(2, Math.max(-2, value));
 }

@@ -141,6 +141,8 @@ export interface OpenAIChatRequestBody {
   max_completion_tokens?: number;
   temperature?: number;
   top_p?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
   stop?: string[];
   seed?: number;
   user?: string;

@@ -7,6 +7,7 @@ import {
   type ProviderEmbedRequest,
   type StreamEvent,
   unreadFiles,
+  unsentPenalties,
 } from "../../core/index.js";
 import {
   bearerHeaders,
@@ -82,12 +83,13 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
     };
   }
 
-  /** `topK` has no OpenAI field (see convertToOpenAIChatRequest); the Responses API has no `stop` or `seed` either. */
+  /** `topK` has no OpenAI field (see convertToOpenAIChatRequest); the Responses API has no `stop`, `seed` or penalties either. */
   unsent(request: ChatRequest): string[] {
     const named = request.topK === undefined ? [] : ["top_k"];
     if (this.#options.responses === "only") {
       if (request.stop !== undefined && request.stop.length > 0) named.push("stop");
       if (request.seed !== undefined) named.push("seed");
+      named.push(...unsentPenalties(request));
     }
     named.push(...unreadFiles(request, (type) => type === OPENAI_FILE_TYPE));
     return named;
