@@ -52,6 +52,18 @@ const temperatureRefused = (value: unknown) => ({
     code: "unsupported_value",
   },
 });
+/**
+ * OpenAI's refusal of a `stop` list longer than its 4 (api.openai.com, as quoted in
+ * continuedev/continue#1572).
+ */
+const stopTooLong = (length: number) => ({
+  error: {
+    message: `Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length ${length} instead.`,
+    type: "invalid_request_error",
+    param: "stop",
+    code: "array_above_max_length",
+  },
+});
 const effortRefused = (value: unknown) => ({
   error: {
     message: `Unsupported value: 'reasoning_effort' does not support '${value}' with this model. Supported values are: 'none', 'low', 'medium', and 'high'.`,
@@ -74,6 +86,8 @@ function openAIModels(request: RecordedRequest) {
     if (body.temperature !== undefined && body.temperature !== 1) return refuse(temperatureRefused(body.temperature));
   }
   if (body.model === "gpt-5.1" && body.reasoning_effort === "minimal") return refuse(effortRefused("minimal"));
+  // api.openai.com takes 4 stop sequences at most; a vLLM or llama-server model (qwen3-8b here) takes any number.
+  if (body.model !== "qwen3-8b" && Array.isArray(body.stop) && body.stop.length > 4) return refuse(stopTooLong(body.stop.length));
   // Mistral's API (a FastAPI server) forbids fields it does not know, with a 422 in pydantic's words.
   if (body.model === "mistral-small-latest" && "stop" in body) {
     return {
@@ -194,7 +208,7 @@ async function auditedBodies(): Promise<number> {
 
 before(async () => {
   [oai, claude, codex, ollamaUp] = await Promise.all([
-    startFakeOpenAI({ models: ["gpt-4o-mini", "o4-mini", "gpt-5.1", "mistral-small-latest"] }),
+    startFakeOpenAI({ models: ["gpt-4o-mini", "o4-mini", "gpt-5.1", "mistral-small-latest", "qwen3-8b"] }),
     startFakeAnthropic({ models: ["claude-sonnet-4-5", "claude-opus-4-7", "claude-3-5-haiku-20241022"] }),
     startFakeOpenAIResponses({ models: ["gpt-5-codex", "gpt-4o"] }),
     startFakeOllama({ models: ["llama3.2:latest"] }),
@@ -219,6 +233,8 @@ before(async () => {
           local: false,
           models: ["gpt-4o-mini", "o4-mini", "gpt-5.1", "mistral-small-latest"],
         },
+        // A vLLM or llama-server: the OpenAI wire, without api.openai.com's bound on `stop`.
+        vllm: { kind: "openai", baseUrl: oai.url, apiKeys: ["env:UP"], local: false, models: ["qwen3-8b"] },
         claude: {
           kind: "anthropic",
           baseUrl: claude.url,
@@ -310,6 +326,70 @@ describe("a field a strict compatible server does not know (Mistral's 422 'Extra
       [true, false],
     );
     assert.match(response.headers.get("x-tandem-warnings") ?? "", /stop not sent to oai\/mistral-small-latest/);
+  });
+});
+
+describe("more stop sequences than OpenAI's 4", () => {
+  const five = ["END", "STOP", "###", "</answer>", "Human:"];
+
+  it("an Anthropic client's five are sent again as the first 4, named, and the answer comes", async () => {
+    const { data, response } = await anthropic.messages
+      .create({ model: "oai/gpt-4o-mini", max_tokens: 100, stop_sequences: five, messages: [{ role: "user", content: "Hi" }] })
+      .withResponse();
+    assert.deepEqual(data.content, [{ type: "text", text: "Hello!", citations: null }]);
+    assert.deepEqual(
+      bodies(oai).map((b) => b.stop),
+      [five, five.slice(0, 4)],
+    );
+    assert.match(
+      response.headers.get("x-tandem-warnings") ?? "",
+      /stop sequences after the first 4 \(1 of 5\) not sent to oai\/gpt-4o-mini/,
+    );
+  });
+
+  it("an Ollama client's options.stop goes as the first 4 from the start once the model refused more, still named", async () => {
+    const res = await fetch(`${tandem.url}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "oai/gpt-4o-mini",
+        stream: false,
+        messages: [{ role: "user", content: "Hi" }],
+        options: { stop: [...five, "Assistant:"] },
+      }),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(((await res.json()) as { message: { content: string } }).message.content, "Hello!");
+    assert.deepEqual(
+      bodies(oai).map((b) => b.stop),
+      [five.slice(0, 4)],
+    );
+    assert.match(
+      res.headers.get("x-tandem-warnings") ?? "",
+      /stop sequences after the first 4 \(2 of 6\) not sent to oai\/gpt-4o-mini/,
+    );
+  });
+
+  it("4 or fewer go as asked, with no warning", async () => {
+    const { response } = await anthropic.messages
+      .create({ model: "oai/gpt-4o-mini", max_tokens: 100, stop_sequences: ["END"], messages: [{ role: "user", content: "Hi" }] })
+      .withResponse();
+    assert.deepEqual(
+      bodies(oai).map((b) => b.stop),
+      [["END"]],
+    );
+    assert.equal(response.headers.get("x-tandem-warnings"), null);
+  });
+
+  it("a compatible server that takes more (vLLM, llama-server) gets every one", async () => {
+    const { response } = await anthropic.messages
+      .create({ model: "vllm/qwen3-8b", max_tokens: 100, stop_sequences: five, messages: [{ role: "user", content: "Hi" }] })
+      .withResponse();
+    assert.deepEqual(
+      bodies(oai).map((b) => b.stop),
+      [five],
+    );
+    assert.equal(response.headers.get("x-tandem-warnings"), null);
   });
 });
 

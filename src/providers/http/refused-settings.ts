@@ -161,3 +161,30 @@ export function capLimit(field: string, otherwise?: SettingFix): SettingFix {
     return `${field} ${asked} (${instead} sent instead)`;
   };
 }
+
+/**
+ * The most entries a refusal says a list setting takes: OpenAI's "Invalid 'stop': array too long.
+ * Expected an array with maximum length 4, but got an array with length 5 instead."
+ */
+export function maxLengthInRefusal(message: string): number | undefined {
+  const m = /array too long\. Expected an array with maximum length (\d+)/i.exec(message);
+  const max = Number(m?.[1]);
+  return Number.isSafeInteger(max) && max > 0 ? max : undefined;
+}
+
+/**
+ * A fix for a list longer than the model takes: its first entries, as many as the refusal says,
+ * named as `<what> after the first N (left out of asked)`; nothing when the body's list is within it,
+ * as a later request's may be. `otherwise`: the fix when the refusal states no bound.
+ */
+export function capList(field: string, what: string, otherwise?: SettingFix): SettingFix {
+  return (body, refusal) => {
+    const max = maxLengthInRefusal(refusal.message);
+    if (max === undefined) return otherwise ? otherwise(body, refusal) : false;
+    const list = body[field];
+    if (!Array.isArray(list)) return false;
+    if (list.length <= max) return "";
+    body[field] = list.slice(0, max);
+    return `${what} after the first ${max} (${list.length - max} of ${list.length})`;
+  };
+}

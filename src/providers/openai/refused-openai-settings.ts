@@ -1,4 +1,13 @@
-import { capLimit, leaveOut, type Refusal, type RefusalReader, RefusedSettings, rename, type SettingFix } from "../http/index.js";
+import {
+  capLimit,
+  capList,
+  leaveOut,
+  type Refusal,
+  type RefusalReader,
+  RefusedSettings,
+  rename,
+  type SettingFix,
+} from "../http/index.js";
 
 /**
  * How OpenAI says a model does not take a parameter or a value, with the field in `param`
@@ -8,10 +17,12 @@ import { capLimit, leaveOut, type Refusal, type RefusalReader, RefusedSettings, 
  * argument supplied: X", Groq's "property 'X' is unsupported" and Python servers' "X: Extra inputs are
  * not permitted" (FastAPI's validation detail), which name it only in the message.
  * An output limit above the model's ("max_tokens is too large: 32000. This model supports at most
- * 16384 completion tokens") too.
+ * 16384 completion tokens") too, and a list longer than the API takes (`array_above_max_length`:
+ * "Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with
+ * length 5 instead.", api.openai.com's bound on stop sequences, which vLLM and llama-server do not have).
  */
 const REFUSED =
-  /unsupported (?:parameter|value)|not supported|does not support|only the default|is too large|supports at most|below minimum value/i;
+  /unsupported (?:parameter|value)|not supported|does not support|only the default|is too large|supports at most|below minimum value|array too long/i;
 const UNRECOGNIZED =
   /unrecognized request argument supplied: ([\w.]+)|property '([\w.]+)' is unsupported|(?:^|; )([\w.]+): Extra inputs are not permitted/i;
 
@@ -98,13 +109,15 @@ const CHAT_FIXES: Record<string, SettingFix> = {
   max_tokens: capLimit("max_tokens", rename("max_tokens", "max_completion_tokens")),
   max_completion_tokens: capLimit("max_completion_tokens", rename("max_completion_tokens", "max_tokens")),
   logprobs: leaveOut("logprobs", "top_logprobs"),
+  // More stop sequences than the model takes (api.openai.com's 4): the first ones, as many as it takes;
+  // a server that takes more is sent every one, as it never refuses them.
+  stop: capList("stop", "stop sequences", leaveOut("stop")),
   ...leavingOut([
     "temperature",
     "top_p",
     "presence_penalty",
     "frequency_penalty",
     "seed",
-    "stop",
     "top_logprobs",
     "parallel_tool_calls",
     "service_tier",

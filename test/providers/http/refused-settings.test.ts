@@ -9,8 +9,10 @@ import { GatewayError } from "../../../src/core/index.js";
 import { readAnthropicRefusal } from "../../../src/providers/anthropic/refused-anthropic-settings.js";
 import {
   capLimit,
+  capList,
   leaveOut,
   limitInRefusal,
+  maxLengthInRefusal,
   minimumInRefusal,
   RefusedSettings,
   rename,
@@ -187,6 +189,37 @@ describe("capLimit", () => {
     const renamed: Record<string, unknown> = { max_tokens: 5 };
     assert.equal(capLimit("max_tokens", rename("max_tokens", "max_completion_tokens"))(renamed, unsupported), "");
     assert.deepEqual(renamed, { max_completion_tokens: 5 });
+  });
+});
+
+describe("capList", () => {
+  /** OpenAI's words for a `stop` list over its 4 (as quoted in continuedev/continue#1572). */
+  const tooLong = {
+    field: "stop",
+    message: "Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length 5 instead.",
+  };
+
+  it("is read as a refusal of stop by OpenAI's reader", () => {
+    const error = refusal("stop", tooLong.message);
+    assert.deepEqual(readOpenAIRefusal(error), tooLong);
+    assert.equal(maxLengthInRefusal(tooLong.message), 4);
+  });
+
+  it("keeps the first entries the refusal allows, naming how many were left out; a list within it goes as it is", () => {
+    const body: Record<string, unknown> = { stop: ["a", "b", "c", "d", "e"] };
+    assert.equal(capList("stop", "stop sequences")(body, tooLong), "stop sequences after the first 4 (1 of 5)");
+    assert.deepEqual(body.stop, ["a", "b", "c", "d"]);
+    const within: Record<string, unknown> = { stop: ["a"] };
+    assert.equal(capList("stop", "stop sequences")(within, tooLong), "");
+    assert.deepEqual(within.stop, ["a"]);
+  });
+
+  it("falls back when the refusal states no bound, and refuses what the body does not hold", () => {
+    const extra = { field: "stop", message: "stop: Extra inputs are not permitted" };
+    const body: Record<string, unknown> = { stop: ["a"] };
+    assert.equal(capList("stop", "stop sequences", leaveOut("stop"))(body, extra), "stop");
+    assert.equal("stop" in body, false);
+    assert.equal(capList("stop", "stop sequences")({}, tooLong), false);
   });
 });
 
