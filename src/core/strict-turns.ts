@@ -16,6 +16,11 @@ export interface StrictTurns {
    * one message is required"). false: a system prompt alone is taken (OpenAI's APIs), no message at all is not.
    */
   needsTurn: boolean;
+  /**
+   * An empty message (no text but whitespace, and nothing else) is refused (Anthropic's "text content
+   * blocks must be non-empty"): it is left out. false: it is sent as it is (OpenAI's APIs take `""`).
+   */
+  refusesEmpty: boolean;
 }
 
 /** The result a tool call with none is given: an error result, as Claude Code gives a call the user interrupted. */
@@ -37,19 +42,20 @@ export interface MendedTurns {
  *   after the turn, before whatever the user said next;
  * - a tool result with no call before it (or a second result for one call) becomes a user message that
  *   says it is a tool's output, where it stood: the user's words are never reordered;
- * - an empty message (no text but whitespace, no image, file, tool call or reasoning) is left out.
+ * - an empty message (no text but whitespace, no image, file, tool call or reasoning) is left out, for
+ *   a target that refuses one (`refusesEmpty`).
  *
  * Applied on the way to the target (router/attempt.ts), after what else changes the history there
  * (fitting, earlier reasoning left out), so what is sent is what was checked.
  */
-export function mendTurns(messages: Message[]): MendedTurns {
+export function mendTurns(messages: Message[], rules: StrictTurns): MendedTurns {
   const out: Message[] = [];
   let empty = 0;
   let orphans = 0;
   const unanswered: ToolCall[] = [];
   /** A message that is no result of the turn before it: left out when empty, a tool's output as user text. */
   const keep = (message: Message) => {
-    if (isEmpty(message)) empty++;
+    if (rules.refusesEmpty && isEmpty(message)) empty++;
     else if (message.role === "tool") {
       orphans++;
       out.push(toolOutputAsUserText(message));
@@ -100,7 +106,7 @@ export function lacksTurns(messages: readonly Message[], rules: StrictTurns): bo
   for (const message of messages) {
     // A tool message is kept, as a result or as user text.
     if (message.role === "tool") return false;
-    if (isEmpty(message)) continue;
+    if (rules.refusesEmpty && isEmpty(message)) continue;
     if (message.role !== "system") return false;
     system = true;
   }

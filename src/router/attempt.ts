@@ -204,7 +204,7 @@ export class Attempts {
       // A history a lenient API took (an Ollama client's, a local model's) as a strict target's API
       // takes it: tool calls and results paired, no empty message; each mend named.
       if (target.provider.capabilities?.strictTurns !== undefined) {
-        const mended = mendTurns(request.messages);
+        const mended = mendTurns(request.messages, target.provider.capabilities.strictTurns);
         if (mended.messages !== request.messages) request = { ...request, messages: mended.messages };
         if (mended.mends.length > 0) warnings = [...(warnings ?? []), ...mended.mends];
       }

@@ -49,7 +49,7 @@ export class AnthropicProvider implements ChatProvider {
     // Anthropic's tool names: [A-Za-z0-9_-], 64 at most (an MCP tool's may be longer).
     maxToolNameLength: 64,
     // Tool calls and results paired, no empty message, and at least one user or assistant message.
-    strictTurns: { needsTurn: true },
+    strictTurns: { needsTurn: true, refusesEmpty: true },
   };
   readonly #client: UpstreamClient;
   readonly #apiKey: ApiKeySource;

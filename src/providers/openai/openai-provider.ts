@@ -73,7 +73,7 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
       // OpenAI's function names: [A-Za-z0-9_-], 64 at most (an MCP tool's may be longer).
       maxToolNameLength: 64,
       // The chat and Responses APIs refuse unpaired tool calls and results; a system prompt alone they take.
-      strictTurns: { needsTurn: false },
+      strictTurns: { needsTurn: false, refusesEmpty: false },
       wires:
         options.responses === "only"
           ? ["openai-responses"]
