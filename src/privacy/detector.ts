@@ -58,6 +58,8 @@ const BUILTIN: readonly (readonly [BuiltinKind, BuiltinDetector])[] = [
 export class SensitiveDataDetector {
   readonly imagesArePrivate: boolean;
   readonly #builtin: readonly BuiltinDetector[];
+  /** The built-in detectors an identifier is read by: all but the high-entropy one (see detectIdentifier). */
+  readonly #forIdentifiers: readonly BuiltinDetector[];
   readonly #custom: readonly CompiledRule[];
   readonly #assignments: boolean;
   readonly #memo = new DetectionMemo();
@@ -65,7 +67,9 @@ export class SensitiveDataDetector {
   /** Throws PrivacyConfigError (with the path of the bad field) for an unusable pattern or name. */
   constructor(options: DetectionOptions = {}) {
     const disabled = new Set(options.disabled ?? []);
-    this.#builtin = BUILTIN.filter(([kind]) => !disabled.has(kind)).map(([, detect]) => detect);
+    const builtin = BUILTIN.filter(([kind]) => !disabled.has(kind));
+    this.#builtin = builtin.map(([, detect]) => detect);
+    this.#forIdentifiers = builtin.filter(([kind]) => kind !== "token").map(([, detect]) => detect);
     const custom: CompiledRule[] = (options.patterns ?? []).map((p, i) => compilePattern(p, i));
     (options.keywords ?? []).forEach((list, i) => {
       const rule = compileKeywords(list, i);
@@ -92,14 +96,25 @@ export class SensitiveDataDetector {
     return this.#memo.find(json, "json", () => this.#detectInJson(json));
   }
 
-  #detect(text: string): Finding[] {
+  /**
+   * Findings in identifiers (tool call ids, item and file ids: see body-strings.ts), a few joined by
+   * a separator no detector matches across, as classifyRequest reads them: every detector but the
+   * high-entropy one, since a provider issues ids random by design (`call_Xq7pLm2Zr9Tk4Wn8Bv3Hs6Yd`
+   * would read as a credential and make every tool-using request private). An address, a card number
+   * or a known credential format in an id is found as in text. Not remembered: ids are short.
+   */
+  detectIdentifier(text: string): Finding[] {
+    return this.#detect(text, this.#forIdentifiers);
+  }
+
+  #detect(text: string, builtin = this.#builtin): Finding[] {
     if (text.length === 0) return [];
     const all: Finding[] = [];
     // Custom rules go first: where a user's pattern and a built-in find the same span, the
     // user's name for it wins. High-entropy tokens stay last, as the least specific.
     // Loops, not push(...found): a spread of 100k+ findings would overflow the stack.
     for (const rule of this.#custom) for (const f of detectWithRule(rule, text)) all.push(f);
-    for (const detect of this.#builtin) for (const f of detect(text)) all.push(f);
+    for (const detect of builtin) for (const f of detect(text)) all.push(f);
     return resolveOverlaps(all);
   }
 
@@ -181,7 +196,8 @@ function rawOffsetIn(pieces: Pieces, index: number, i: number): number {
   return decoded === undefined ? pieces.start[index]! + i : pieces.start[index]! - 1 + rawOffset(decoded, i);
 }
 
-const PIECE_SEPARATOR = "\n\u0000\n";
+/** Joins texts scanned as one (JSON literals, short strings of a request): a line holding a NUL, which no detector matches across. */
+export const PIECE_SEPARATOR = "\n\u0000\n";
 
 /** The index of the last piece starting at or before `position`. */
 function pieceAt(projected: readonly number[], position: number): number {

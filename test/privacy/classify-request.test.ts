@@ -130,7 +130,7 @@ describe("classifyRequest", () => {
     assert.equal(classifyRequest(req, { imagesArePrivate: false }).level, "private");
   });
 
-  it("lists every text a model reads", () => {
+  it("lists every text a model reads, and the ids it is sent", () => {
     const req: ChatRequest = {
       ...request([
         { role: "system", content: "sys" },
@@ -138,7 +138,7 @@ describe("classifyRequest", () => {
       ]),
       tools: [{ name: "t", description: "does t", parameters: {} }],
     };
-    assert.deepEqual([...requestTexts(req)], ["sys", "a", "{}", "t", "does t"]);
+    assert.deepEqual([...requestTexts(req)], ["sys", "a", "{}", "1", "t", "does t"]);
   });
 });
 
@@ -272,5 +272,111 @@ describe("classifyRequest: tool names and MCP credentials", () => {
       ],
     });
     assert.equal(classifyRequest(schema).level, "private");
+  });
+});
+
+describe("classifyRequest: stop sequences, ids, names and every string of the client's body", () => {
+  const EMAIL = ["alice.smith", "acme-corp.com"].join("@");
+  const CARD = ["4111", "1111", "1111", "1111"].join("");
+  /** As a provider issues them: random, and high-entropy enough to read as a credential in text. */
+  const PROVIDER_ID = "call_Xq7pLm2Zr9Tk4Wn8Bv3Hs6Yd";
+  const hi: ChatRequest["messages"] = [{ role: "user", content: [{ type: "text", text: "Hi." }] }];
+  const toolTurn = (id: string): ChatRequest["messages"] => [
+    ...hi,
+    { role: "assistant", content: [], toolCalls: [{ id, name: "weather", arguments: "{}" }] },
+    { role: "tool", toolCallId: id, content: [{ type: "text", text: "Sunny." }] },
+  ];
+  const native = (
+    wire: "openai-chat" | "anthropic-messages" | "openai-responses",
+    body: Record<string, unknown>,
+  ): ChatRequest => ({
+    model: "auto",
+    stream: false,
+    messages: hi,
+    native: { wire, body, headers: {}, lost: () => [] },
+  });
+
+  it("reads the canonical stop sequences", () => {
+    const found = classifyRequest({ ...request(hi), stop: ["END", `mail ${EMAIL}`] });
+    assert.equal(found.level, "private");
+    assert.deepEqual(found.findings[0]?.where, { source: "setting", field: "stop" });
+  });
+
+  it("reads tool call ids as identifiers: a value in one is found, a provider's random id is no credential", () => {
+    const found = classifyRequest(request(toolTurn(EMAIL)));
+    assert.equal(found.level, "private");
+    assert.deepEqual(
+      found.findings.map((f) => [f.kind, f.where]),
+      [["email", { source: "id" }]],
+      "one id, read once though it is on the call and on its result",
+    );
+    assert.equal(classifyRequest(request(toolTurn(PROVIDER_ID))).level, "public");
+    assert.equal(classifyRequest(request([{ role: "user", content: [{ type: "text", text: PROVIDER_ID }] }])).level, "private");
+  });
+
+  it("reads a schema's property names, the reasoning of earlier turns and a file's name", () => {
+    const keyed = classifyRequest({
+      ...request(hi),
+      tools: [{ name: "f", parameters: { type: "object", properties: { [EMAIL]: { type: "string" } } } }],
+    });
+    assert.deepEqual(
+      keyed.findings.map((f) => [f.kind, f.value, f.where]),
+      [["email", EMAIL, { source: "setting", field: "tools" }]],
+    );
+    const reasoned = classifyRequest(
+      request([
+        ...hi,
+        { role: "assistant", content: [{ type: "text", text: "ok" }], reasoning: [{ type: "reasoning", text: `card ${CARD}` }] },
+      ]),
+    );
+    assert.deepEqual(reasoned.findings[0]?.where, { message: 1, source: "reasoning", part: 0 });
+    const named = classifyRequest(
+      request([
+        {
+          role: "user",
+          content: [{ type: "file", mediaType: "text/plain", data: "aGk=", filename: `notes for ${EMAIL}`, text: "hi" }],
+        },
+      ]),
+    );
+    assert.equal(named.level, "private");
+  });
+
+  it("reads every key and string of a client's body, stop sequences and ids included", () => {
+    for (const body of [
+      { stop: [CARD] },
+      { stop: `mail ${EMAIL}` },
+      { logit_bias: { [CARD]: 5 } },
+      { web_search_options: { user_location: { approximate: { city: EMAIL } } } },
+      { future_field: { [EMAIL]: true } },
+      { messages: [{ role: "tool", tool_call_id: EMAIL, content: "ok" }] },
+    ])
+      assert.equal(classifyRequest(native("openai-chat", body)).level, "private", JSON.stringify(body));
+    assert.equal(classifyRequest(native("anthropic-messages", { stop_sequences: [CARD] })).level, "private");
+    assert.equal(
+      classifyRequest(native("openai-responses", { input: [{ type: "function_call_output", call_id: EMAIL, output: "ok" }] }))
+        .level,
+      "private",
+    );
+  });
+
+  it("leaves unread what body-strings.ts lists: the model, the tool choice, a provider's bytes and ids' entropy", () => {
+    const body = {
+      model: EMAIL,
+      tool_choice: { type: "function", function: { name: EMAIL } },
+      input: [
+        { type: "reasoning", id: "rs_8f2a", encrypted_content: `gAAAA${PROVIDER_ID}`, summary: [] },
+        { type: "function_call", call_id: PROVIDER_ID, name: "weather", arguments: "{}" },
+      ],
+      messages: [{ role: "assistant", content: [{ type: "thinking", thinking: "hm", signature: PROVIDER_ID }] }],
+      previous_response_id: "resp_Xq7pLm2Zr9Tk4Wn8Bv3Hs6Yd",
+    };
+    const found = classifyRequest(native("openai-responses", body));
+    assert.deepEqual(found.findings, []);
+    assert.equal(found.level, "public");
+  });
+
+  it("lists the body's keys and ids among the texts placeholders avoid", () => {
+    const texts = [...requestTexts(native("openai-chat", { logit_bias: { "50256": -100 }, messages: [{ tool_call_id: "c1" }] }))];
+    for (const text of ["logit_bias", "50256", "tool_call_id", "c1"]) assert.ok(texts.includes(text), text);
   });
 });
