@@ -52,7 +52,7 @@ export {
   type PrivacySettings,
 } from "./privacy-decision.js";
 export { type RedactedNativeBody, redactNativeBody } from "./redact-native-body.js";
-export { Redaction, type RedactionOptions, type RedactionSummary } from "./redaction.js";
+export { clientFieldName, Redaction, type RedactionOptions, type RedactionSummary } from "./redaction.js";
 export {
   atLeast,
   headerSensitivity,

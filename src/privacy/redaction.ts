@@ -1,12 +1,13 @@
 import { expandBatches, readsOf } from "../core/forwarding.js";
 import type { TokenLogprob } from "../core/logprobs.js";
 import { type AssistantMessage, type ContentPart, fileAsText, type Message } from "../core/messages.js";
+import type { NativeWire } from "../core/native.js";
 import type { ChatRequest } from "../core/request.js";
 import type { StreamEvent } from "../core/stream.js";
 import { type RequestClassification, requestTexts } from "./classify-request.js";
 import type { Finding, FindingKind } from "./finding.js";
 import { FrameRestorer } from "./frame-restorer.js";
-import { decodeJsonString, forEachJsonSegment, isJsonDocument, isValidJson } from "./json-text.js";
+import { decodeJsonString, forEachJsonSegment, isJsonDocument, isMemberKey, isValidJson } from "./json-text.js";
 import { choosePlaceholderStyle, PlaceholderTable, placeholderLabel } from "./placeholder.js";
 import { PlaceholderRestorer } from "./placeholder-restorer.js";
 
@@ -38,6 +39,21 @@ export const DROPPED_SETTINGS = [
   ["safetyIdentifier", "safety_identifier"],
 ] as const;
 
+/**
+ * A field redactRequest left out (by its OpenAI wire name), as the client's own wire names it, for
+ * x-tandem-warnings: an Anthropic client's end-user id is its `metadata.user_id` and its stop
+ * sequences `stop_sequences`, an Ollama client's stop sequences `options.stop`. Undefined `wire`: the
+ * request came without the client's body (a harness composed it), and the OpenAI name stands.
+ */
+export function clientFieldName(field: string, wire: NativeWire | undefined): string {
+  if (wire === "anthropic-messages") return field === "user" ? "metadata.user_id" : field === "stop" ? "stop_sequences" : field;
+  if (wire === "ollama-chat" || wire === "ollama-generate") return field === "stop" ? "options.stop" : field;
+  return field;
+}
+
+/** What a redacted tool call id is called, before its number: a word, so it is valid in every wire's id alphabet. */
+const ID_STAND_IN = "redacted_id_";
+
 const JSON_NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 const NUMBER_CHAR = /[0-9.eE+-]/;
 
@@ -61,12 +77,18 @@ export class Redaction {
   /** All values, longest first so that a value containing another is replaced whole. */
   readonly #pattern: RegExp | undefined;
   #replacements = 0;
+  /** Ids that hold a value, and what is sent instead (see redactId). */
+  readonly #ids = new Map<string, string>();
+  /** The texts the stand-ins of ids must not occur in (RedactionOptions.avoid), and the prefix chosen for them once needed. */
+  readonly #avoid: readonly string[];
+  #idPrefix: string | undefined;
 
   constructor(findings: Iterable<Pick<Finding, "kind" | "value">>, options: RedactionOptions = {}) {
     for (const f of findings) {
       if (f.value !== "" && !this.#kinds.has(f.value)) this.#kinds.set(f.value, f.kind);
     }
-    const style = choosePlaceholderStyle([...(options.avoid ?? []), ...this.#kinds.keys()]);
+    this.#avoid = [...(options.avoid ?? [])];
+    const style = choosePlaceholderStyle([...this.#avoid, ...this.#kinds.keys()]);
     const counters = new Map<string, number>();
     for (const [value, kind] of this.#kinds) {
       const label = placeholderLabel(kind);
@@ -116,11 +138,31 @@ export class Redaction {
   }
 
   /**
+   * An id (a tool call's, on the call and on its result; an item's) that holds a value, replaced
+   * whole by a stand-in of this request (`redacted_id_1`; the same id always the same one, so a call
+   * and its result still pair), in the alphabet every wire takes for ids (Anthropic's is
+   * `[A-Za-z0-9_-]`: a placeholder's brackets would be refused). Not restored in answers: an upstream
+   * answers with ids of its own. Any other id is returned as it is.
+   */
+  redactId(id: string): string {
+    if (!this.holdsValue(id)) return id;
+    let standIn = this.#ids.get(id);
+    if (standIn === undefined) {
+      this.#idPrefix ??= idPrefixAvoiding(this.#avoid);
+      standIn = `${this.#idPrefix}${this.#ids.size + 1}`;
+      this.#ids.set(id, standIn);
+    }
+    this.#replacements++;
+    return standIn;
+  }
+
+  /**
    * A JSON text (tool-call arguments, a JSON tool result) with values replaced inside its string
    * literals, which are re-encoded only where something changed, so the rest stays byte for
    * byte. A value that is a bare JSON number (a card number, say) becomes a quoted placeholder.
+   * `ids`: members by these names hold ids, each replaced whole by redactId (a client's own body).
    */
-  redactJson(json: string): string {
+  redactJson(json: string, ids?: ReadonlySet<string>): string {
     const pattern = this.#pattern;
     if (pattern === undefined) return json;
     // Where values occur verbatim. A literal needs decoding only if one occurs in it or it has
@@ -133,17 +175,22 @@ export class Redaction {
     let copied = 0;
     let h = 0;
     let backslash = json.indexOf("\\");
+    // Whether the next literal is the string value of a member that holds an id.
+    let idNext = false;
     forEachJsonSegment(json, (type, start, end) => {
       while (h < hits.length && hits[h]! < start) h++;
       if (backslash !== -1 && backslash < start) backslash = json.indexOf("\\", start);
       const hit = h < hits.length && hits[h]! < end;
       const escaped = type === "string" && backslash !== -1 && backslash < end;
+      const id = idNext;
+      if (ids !== undefined && type === "string")
+        idNext = isMemberKey(json, end) && ids.has(decodeJsonString(json.slice(start, end)).value);
       if (!hit && !escaped) return;
       const raw = json.slice(start, end);
       let redacted: string;
       if (type === "string") {
         const { value } = decodeJsonString(raw);
-        const replaced = this.redactText(value);
+        const replaced = id ? this.redactId(value) : this.redactText(value);
         redacted = replaced === value ? raw : JSON.stringify(replaced);
       } else {
         redacted = valid ? this.#redactJsonNumbers(raw) : this.redactText(raw);
@@ -156,12 +203,13 @@ export class Redaction {
   }
 
   /**
-   * A redacted copy of a JSON value (a client's own request body, on the same-wire path): values
-   * replaced in every string, in every position, the rest as it was.
+   * A redacted copy of a JSON value (a client's own request body, on the same-wire path; a schema):
+   * values replaced in every string, keys included, in every position, the rest as it was. `ids`:
+   * as redactJson's.
    */
-  redactJsonValue<T>(value: T): T {
+  redactJsonValue<T>(value: T, ids?: ReadonlySet<string>): T {
     if (this.#pattern === undefined) return value;
-    return JSON.parse(this.redactJson(JSON.stringify(value))) as T;
+    return JSON.parse(this.redactJson(JSON.stringify(value), ids)) as T;
   }
 
   #redactJsonNumbers(raw: string): string {
@@ -174,14 +222,17 @@ export class Redaction {
   }
 
   /**
-   * A redacted deep copy of `request`: system prompts, text parts, tool-call arguments (kept
-   * valid JSON), tool results, tool definitions (description and every string of the parameter
-   * schema; not the name, which the model calls the tool by) and the output schema. An id or key the client sends its provider (`user`,
-   * `promptCacheKey`, `safetyIdentifier`) that holds a value is left out rather than sent with a
-   * placeholder (which would make every such request one user, or one cache): its wire name
-   * (`user`, `prompt_cache_key`, `safety_identifier`) is pushed to `dropped`. The input is never
-   * modified. Images are copied unchanged: their content cannot be redacted, so whether they may
-   * leave is the caller's decision.
+   * A redacted deep copy of `request`: system prompts, text parts, reasoning, tool-call arguments
+   * (kept valid JSON), tool results, files' names, tool definitions (description and every string
+   * and property name of the parameter schema; not the name, which the model calls the tool by) and
+   * the output schema. A tool call's id that holds a value is replaced whole (redactId), on the call
+   * and on its result. An id or key the client sends its provider (`user`, `promptCacheKey`,
+   * `safetyIdentifier`) that holds a value is left out rather than sent with a placeholder (which
+   * would make every such request one user, or one cache), and so is a stop sequence that holds one
+   * (a placeholder would stop the model on the placeholder, which it never writes where the value
+   * would be): the field's wire name (`user`, `prompt_cache_key`, `safety_identifier`, `stop`) is
+   * pushed to `dropped` (see clientFieldName). The input is never modified. Images are copied
+   * unchanged: their content cannot be redacted, so whether they may leave is the caller's decision.
    */
   redactRequest(request: ChatRequest, dropped?: string[]): ChatRequest {
     const { messages, ...rest } = request;
@@ -218,6 +269,14 @@ export class Redaction {
       delete copy[field];
       dropped?.push(wire);
     }
+    if (copy.stop !== undefined) {
+      const kept = copy.stop.filter((sequence) => !this.holdsValue(sequence));
+      if (kept.length < copy.stop.length) {
+        if (kept.length > 0) copy.stop = kept;
+        else delete copy.stop;
+        dropped?.push("stop");
+      }
+    }
     return copy;
   }
 
@@ -233,12 +292,16 @@ export class Redaction {
         if (message.reasoning !== undefined)
           copy.reasoning = message.reasoning.map((part) => ({ ...part, text: this.redactText(part.text) }));
         if (message.toolCalls !== undefined) {
-          copy.toolCalls = message.toolCalls.map((call) => ({ ...call, arguments: this.redactJson(call.arguments) }));
+          copy.toolCalls = message.toolCalls.map((call) => ({
+            ...call,
+            id: this.redactId(call.id),
+            arguments: this.redactJson(call.arguments),
+          }));
         }
         return copy;
       }
       case "tool":
-        return { ...message, content: this.#redactParts(message.content, true) };
+        return { ...message, toolCallId: this.redactId(message.toolCallId), content: this.#redactParts(message.content, true) };
     }
   }
 
@@ -246,10 +309,12 @@ export class Redaction {
     return parts.map((part) => {
       if (part.type === "image") return { ...part, source: { ...part.source } };
       if (part.type === "file") {
-        if (part.text === undefined) return { ...part };
+        const filename = part.filename === undefined ? undefined : this.redactText(part.filename);
+        const named = filename === undefined ? { ...part } : { ...part, filename };
+        if (part.text === undefined) return named;
         const redacted = this.redactText(part.text);
         // Bytes cannot be redacted: a file whose text had values replaced goes as that text only.
-        return redacted === part.text ? { ...part } : { type: "text", text: fileAsText(part.filename, redacted) };
+        return redacted === part.text ? named : { type: "text", text: fileAsText(filename, redacted) };
       }
       const text = toolResult && isJsonDocument(part.text) ? this.redactJson(part.text) : this.redactText(part.text);
       return { ...part, text };
@@ -399,5 +464,13 @@ export class Redaction {
     const byKind: Record<string, number> = {};
     for (const kind of this.#kinds.values()) byKind[kind] = (byKind[kind] ?? 0) + 1;
     return { values: this.#placeholders.size, byKind, replacements: this.#replacements };
+  }
+}
+
+/** ID_STAND_IN, or the first of `redacted_id_r1_`, `redacted_id_r2_`... that none of `texts` holds, so a stand-in never equals an id of the request. */
+function idPrefixAvoiding(texts: readonly string[]): string {
+  for (let n = 0; ; n++) {
+    const prefix = n === 0 ? ID_STAND_IN : `${ID_STAND_IN}r${n}_`;
+    if (!texts.some((text) => text.includes(prefix))) return prefix;
   }
 }

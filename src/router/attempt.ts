@@ -24,7 +24,7 @@ import {
   takeReady,
   unsentRawPrompt,
 } from "../core/index.js";
-import { redactNativeBody, requestTextLength } from "../privacy/index.js";
+import { clientFieldName, redactNativeBody, requestTextLength } from "../privacy/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
 import type { Target } from "./catalog.js";
@@ -186,11 +186,8 @@ export class Attempts {
         if (redacted.dropped.length > 0) warnings = [...(warnings ?? []), ...redacted.dropped];
       } else request.native = raw;
     } else if (redactedOut.length > 0) {
-      // An Anthropic client's end-user id is its metadata.user_id.
-      const named = redactedOut.map((field) =>
-        field === "user" && raw?.wire === "anthropic-messages" ? "metadata.user_id" : field,
-      );
-      warnings = [...(warnings ?? []), ...named];
+      // By the client's own names: an Anthropic client's end-user id is its metadata.user_id, say.
+      warnings = [...(warnings ?? []), ...redactedOut.map((field) => clientFieldName(field, raw?.wire))];
     }
     let aliases: AliasedToolNames | undefined;
     if (!native) {

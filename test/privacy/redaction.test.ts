@@ -172,6 +172,72 @@ describe("Redaction.redactRequest: the fields outside the conversation", () => {
   });
 });
 
+describe("Redaction: stop sequences, tool call ids and names", () => {
+  const EMAIL = ["alice.smith", "acme-corp.com"].join("@");
+  const CARD = ["4111", "1111", "1111", "1111"].join("");
+  const request: ChatRequest = {
+    model: "auto",
+    stream: false,
+    messages: [
+      {
+        role: "user",
+        content: [{ type: "file", mediaType: "text/plain", data: "aGk=", filename: `notes for ${EMAIL}`, text: "hi" }],
+      },
+      { role: "assistant", content: [], toolCalls: [{ id: `call_${EMAIL}`, name: "weather", arguments: "{}" }] },
+      { role: "tool", toolCallId: `call_${EMAIL}`, content: [{ type: "text", text: "Sunny." }] },
+      { role: "assistant", content: [], toolCalls: [{ id: "call_2", name: "weather", arguments: "{}" }] },
+      { role: "tool", toolCallId: "call_2", content: [{ type: "text", text: "Rain." }] },
+    ],
+    tools: [{ name: "weather", parameters: { type: "object", properties: { [EMAIL]: { type: "string" } } } }],
+    stop: [CARD, "END"],
+  };
+
+  it("replaces an id that holds a value whole, the same on the call and its result, and leaves others", () => {
+    const redaction = Redaction.forRequest(request, classifyRequest(request));
+    const dropped: string[] = [];
+    const out = redaction.redactRequest(request, dropped);
+    assert.ok(!JSON.stringify(out).includes(EMAIL) && !JSON.stringify(out).includes(CARD), JSON.stringify(out));
+    const [, call, result, other, otherResult] = out.messages;
+    const id = call?.role === "assistant" ? call.toolCalls?.[0]?.id : undefined;
+    assert.match(id ?? "", /^redacted_id_\d+$/);
+    assert.equal(result?.role === "tool" && result.toolCallId, id);
+    assert.equal(other?.role === "assistant" && other.toolCalls?.[0]?.id, "call_2");
+    assert.equal(otherResult?.role === "tool" && otherResult.toolCallId, "call_2");
+    assert.deepEqual(out.stop, ["END"], "the stop sequence that holds a value is left out");
+    assert.deepEqual(dropped, ["stop"]);
+    assert.deepEqual(Object.keys((out.tools?.[0]?.parameters.properties ?? {}) as object), ["[EMAIL_1]"]);
+    const file = out.messages[0]?.role === "user" ? out.messages[0].content[0] : undefined;
+    assert.equal(file?.type === "file" && file.filename, "notes for [EMAIL_1]");
+  });
+
+  it("chooses a stand-in no text of the request holds", () => {
+    const clash: ChatRequest = {
+      ...request,
+      messages: [...request.messages, { role: "user", content: [{ type: "text", text: "redacted_id_1" }] }],
+    };
+    const out = Redaction.forRequest(clash, classifyRequest(clash)).redactRequest(clash);
+    const call = out.messages[1];
+    assert.match(call?.role === "assistant" ? (call.toolCalls?.[0]?.id ?? "") : "", /^redacted_id_r1_1$/);
+  });
+
+  it("in a client's body, replaces the ids of the wire's id fields whole and values elsewhere by placeholders", () => {
+    const redaction = new Redaction([{ kind: "email", value: EMAIL }]);
+    const body = {
+      messages: [
+        { role: "assistant", tool_calls: [{ id: EMAIL, function: { name: "f", arguments: `{"to":"${EMAIL}"}` } }] },
+        { role: "tool", tool_call_id: EMAIL, content: `sent to ${EMAIL}` },
+      ],
+    };
+    const out = redaction.redactJsonValue(body, new Set(["id", "tool_call_id"]));
+    assert.deepEqual(out, {
+      messages: [
+        { role: "assistant", tool_calls: [{ id: "redacted_id_1", function: { name: "f", arguments: '{"to":"[EMAIL_1]"}' } }] },
+        { role: "tool", tool_call_id: "redacted_id_1", content: "sent to [EMAIL_1]" },
+      ],
+    });
+  });
+});
+
 describe("Redaction.rehydrate", () => {
   const redaction = new Redaction([
     { kind: "email", value: "ann@example.com" },
