@@ -171,6 +171,15 @@ export interface ChatRequest {
    */
   sensitivityFloor?: Sensitivity;
   /**
+   * What of this request was declared private where tandem kept it, each said for people (`a
+   * private memory`, `a file uploaded as private`...), set by whoever put it in the request (memory
+   * recall, the Files API's resolution, the stored state, file_search). Nothing detection finds says
+   * what makes such content private, so redaction cannot make it safe: the request is private
+   * whatever its header says, and a `redact` route keeps it on local targets (as it does a private
+   * image). Default: none.
+   */
+  declaredPrivate?: string[];
+  /**
    * The client's own body and headers, for a target that speaks the client's wire format (set by
    * the dialects that can pass through). The canonical fields above are still what routing, privacy
    * and the checks read. The router hands it to a provider only when the provider speaks its wire,

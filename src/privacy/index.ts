@@ -18,7 +18,10 @@
  * - `resolveSensitivity`: the header wins in both directions, then the route, then detection.
  * - `decideChatPrivacy`: a private request follows its route's policy, else the default
  *   (local-only); an internal one its route's policy, else allow. A private image under `redact`
- *   makes the request local-only, since an image cannot be redacted.
+ *   makes the request local-only, since an image cannot be redacted; so does content declared
+ *   private where it was kept (ChatRequest.declaredPrivate), which no header lowers.
+ * - Every string of a client's own body is read, keys included, but for what body-strings.ts
+ *   lists; identifiers by every detector but the high-entropy one.
  */
 export {
   classifyRequest,

@@ -38,6 +38,12 @@ export interface PrivacyDecision {
   counts: Record<string, number>;
   /** With `redact`: the placeholders to send instead of the values, and to restore in the answer. */
   redaction?: Redaction;
+  /**
+   * What the client can do when this decision keeps the request on a route's local targets and
+   * there are none, where the usual advice would not help (a redacting route cannot redact what the
+   * request holds). Default: the usual advice (PrivacyGuard).
+   */
+  advice?: string;
 }
 
 /** What detection found in a request, in the shape the decision needs (chat and embeddings alike). */
@@ -78,6 +84,7 @@ export function decideChatPrivacy(
       };
     },
     request.sensitivityFloor,
+    request.declaredPrivate,
   );
 }
 
@@ -102,18 +109,21 @@ function decide(
   detect: () => Detected,
   /** The least level detection may find (ChatRequest.sensitivityFloor): stored state the request carries. */
   floor?: Sensitivity,
+  /** What the request holds that was declared private where it was kept (ChatRequest.declaredPrivate). */
+  declaredContent?: readonly string[],
 ): PrivacyDecision {
   const declared = parseSensitivityHeader(header);
+  const policyOf = (level: Sensitivity): PrivacyPolicy => {
+    if (level === "public") return "allow";
+    return settings.routePolicy ?? (level === "private" ? settings.defaultPolicy : "allow");
+  };
+  if (declaredContent !== undefined && declaredContent.length > 0) return declaredPrivate(declaredContent, policyOf("private"));
   // The route's setting stands in for detection, the stored state's floor under it.
   const route = settings.routeSensitivity;
   const given = declared ?? (route === undefined ? undefined : higherSensitivity(route, floor));
   const source = declared !== undefined ? `header ${SENSITIVITY_HEADER}` : "the route's sensitivity setting";
   // A level that is given and allows everything needs no scan; redaction always needs the findings.
   if (given === "public") return { sensitivity: "public", policy: "allow", reason: `public by ${source}`, counts: {} };
-  const policyOf = (level: Sensitivity): PrivacyPolicy => {
-    if (level === "public") return "allow";
-    return settings.routePolicy ?? (level === "private" ? settings.defaultPolicy : "allow");
-  };
   if (given !== undefined && policyOf(given) !== "redact") {
     return { sensitivity: given, policy: policyOf(given), reason: `${given} by ${source}`, counts: {} };
   }
@@ -145,9 +155,36 @@ function decide(
   if (policy === "redact" && privateImages) {
     // An image (or an attachment) cannot be redacted, so a private one keeps the whole request on the machine.
     const what = detected.images > 0 ? "images" : "attachments";
-    return { sensitivity, policy: "local-only", reason: `${reason} (${what} cannot be redacted)`, counts: detected.counts };
+    return {
+      sensitivity,
+      policy: "local-only",
+      reason: `${reason} (${what} cannot be redacted)`,
+      counts: detected.counts,
+      advice: `Use a route with a local model, set the route's privacy to allow, or send '${SENSITIVITY_HEADER}: public' if this data may leave the machine.`,
+    };
   }
   if (policy !== "redact") return { sensitivity, policy, reason, counts: detected.counts };
   const redaction = new Redaction(detected.findings, { avoid: detected.texts() });
   return { sensitivity, policy, reason, counts: detected.counts, redaction };
+}
+
+/**
+ * The decision for a request that holds content declared private where it was kept (a memory, a
+ * file, stored items: ChatRequest.declaredPrivate): private whatever the header or the route's
+ * `sensitivity` say, since what makes it private is the declaration, not anything in the request to
+ * find again; and under `redact` kept on local targets, since redaction replaces only what detection
+ * finds and would send the rest as it is (as a private image is kept). `allow` still sends it.
+ */
+function declaredPrivate(what: readonly string[], policy: PrivacyPolicy): PrivacyDecision {
+  const reason = `it holds ${[...new Set(what)].join(" and ")}: content declared private where it was kept`;
+  if (policy !== "redact") return { sensitivity: "private", policy, reason, counts: {} };
+  return {
+    sensitivity: "private",
+    policy: "local-only",
+    reason: `${reason}, which redaction cannot make safe`,
+    counts: {},
+    advice:
+      "Use a route with a local model, or set the route's privacy to allow if this data may leave the machine " +
+      `(content declared private keeps a request private whatever its ${SENSITIVITY_HEADER} header says).`,
+  };
 }

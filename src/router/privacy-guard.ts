@@ -164,11 +164,13 @@ export class PrivacyGuard {
     if (tiers.length === 0) {
       this.#metrics.privacyRefusals.inc({ route: plan.route ?? "" });
       const where = plan.route === undefined ? `'${plan.name}' is a cloud target` : `route '${plan.route}' has no local target`;
+      const advice =
+        decision.advice ??
+        "Use a route with a local model, set the route's privacy to redact or allow, or send " +
+          `'${SENSITIVITY_HEADER}: public' if this data may leave the machine.`;
       throw new GatewayError(
         "permission_denied",
-        `This request is private (${decision.reason}) and private data stays on this machine, but ${where}. ` +
-          "Use a route with a local model, set the route's privacy to redact or allow, or send " +
-          `'${SENSITIVITY_HEADER}: public' if this data may leave the machine.`,
+        `This request is private (${decision.reason}) and private data stays on this machine, but ${where}. ${advice}`,
         { retryable: false },
       );
     }

@@ -156,7 +156,9 @@ export class Router implements Gateway {
     if (turnless) throw turnless;
     const unfit = (t: Target) => unsuitability(t, request, count);
     const summarize =
-      request.history === undefined ? undefined : this.#summarizer(plan, context, privacy, request.sensitivityFloor);
+      request.history === undefined
+        ? undefined
+        : this.#summarizer(plan, context, privacy, request.sensitivityFloor, request.declaredPrivate);
     const outcome = await this.#loop.run(
       plan,
       context,
@@ -223,6 +225,8 @@ export class Router implements Gateway {
     privacy: Privacy | undefined,
     /** The conversation's stored floor (ChatRequest.sensitivityFloor), for when no decision was made here. */
     floor: ChatRequest["sensitivityFloor"],
+    /** What the conversation holds that was declared private (ChatRequest.declaredPrivate): so does its summary's request. */
+    declaredPrivate: ChatRequest["declaredPrivate"],
   ): Summarize | undefined {
     const name = plan.policy.summarizer;
     if (name === undefined) return undefined;
@@ -234,7 +238,12 @@ export class Router implements Gateway {
       let answer = asked.get(key);
       if (answer === undefined) {
         answer = this.chat(
-          { ...request, model: name, ...(floor !== undefined && { sensitivityFloor: floor }) },
+          {
+            ...request,
+            model: name,
+            ...(floor !== undefined && { sensitivityFloor: floor }),
+            ...(declaredPrivate !== undefined && { declaredPrivate }),
+          },
           { signal, headers: level === undefined ? {} : { [SENSITIVITY_HEADER]: level } },
         ).then(async (started) => {
           const { text, usage } = await collectText(started.events);

@@ -178,3 +178,35 @@ describe("privacy decision with a stored floor (ChatRequest.sensitivityFloor)", 
     );
   });
 });
+
+describe("privacy decision for content declared private where it was kept (ChatRequest.declaredPrivate)", () => {
+  const declared = (text: string): ChatRequest => ({ ...ask(text), declaredPrivate: ["a private memory"] });
+
+  it("keeps the request on the machine under redact, since redaction cannot find what the declaration protects", () => {
+    const d = decideChatPrivacy(declared(PII), undefined, { ...BASE, routePolicy: "redact" });
+    assert.equal(d.sensitivity, "private");
+    assert.equal(d.policy, "local-only");
+    assert.equal(d.redaction, undefined);
+    assert.match(d.reason, /a private memory: content declared private where it was kept, which redaction cannot make safe/);
+    assert.match(d.advice ?? "", /set the route's privacy to allow/);
+  });
+
+  it("is private whatever the header or the route's sensitivity say", () => {
+    for (const header of ["public", "internal", undefined]) {
+      const d = decideChatPrivacy(declared("Hello."), header, { ...BASE, routePolicy: "redact", routeSensitivity: "public" });
+      assert.equal(d.sensitivity, "private", String(header));
+      assert.equal(d.policy, "local-only", String(header));
+    }
+  });
+
+  it("follows a route that keeps private data local or lets it go as it is", () => {
+    assert.equal(decideChatPrivacy(declared("Hello."), undefined, BASE).policy, "local-only");
+    assert.equal(decideChatPrivacy(declared("Hello."), undefined, { ...BASE, routePolicy: "allow" }).policy, "allow");
+  });
+
+  it("without it, a request the client declares private is still redacted on a redact route", () => {
+    const d = decideChatPrivacy(ask(PII), "private", { ...BASE, routePolicy: "redact" });
+    assert.equal(d.policy, "redact");
+    assert.ok(d.redaction);
+  });
+});

@@ -57,9 +57,12 @@ export const openaiDialect: Dialect = {
       await files.settle();
       const body = withChatFilesInline(request.body, files);
       const { chat, includeUsage, ...parsed } = parseChatCompletionRequest(body, files);
-      // A stored file uploaded with a declared level makes the request at least that sensitive.
+      // A stored file uploaded with a declared level makes the request at least that sensitive, and
+      // one uploaded as private cannot be redacted (ChatRequest.declaredPrivate).
       const { headers, floor } = stateSensitivity(request.headers, files.declaredSensitivity());
       if (floor !== undefined) chat.sensitivityFloor = floor;
+      const declaredPrivate = files.declaredPrivate();
+      if (declaredPrivate !== undefined) chat.declaredPrivate = declaredPrivate;
       // The body's text goes with it while no file was put inline into it.
       chat.native = nativeOpenAIChatRequest(
         body,

@@ -33,7 +33,8 @@ export interface RecallReport {
  * The gateway every dialect is given when a route has `memory: on`: before each request to such a
  * route, the memories most relevant to the latest user turn are put in a system message after the
  * client's own system messages and ahead of the history, the request's sensitivity takes in theirs
- * (a recalled private memory keeps the request on this machine, as a private request is kept), and
+ * (a recalled private memory keeps the request on this machine, as a private request is kept, and
+ * on a redacting route too: ChatRequest.declaredPrivate), and
  * the answer names them in `x-tandem-memory`. Requests to other routes and to targets pass as they came.
  */
 export class MemoryRecallGateway extends ChatGatewayWrapper {
@@ -113,8 +114,17 @@ export class MemoryRecallGateway extends ChatGatewayWrapper {
     const raised = raisedLevel(declared, level);
     // With none declared, an internal memory is the request's floor: detection still reads the rest.
     const floor = declared === undefined && level === "internal" ? higherSensitivity(request.sensitivityFloor, level) : undefined;
+    // A private memory cannot be redacted (what made it private may be nothing detection finds): a
+    // redacting route keeps the request on its local targets, as `--private` promises.
+    const declaredPrivate = level === "private" ? [...(request.declaredPrivate ?? []), "a private memory"] : undefined;
     return {
-      request: { ...request, messages, native: undefined, ...(floor !== undefined && { sensitivityFloor: floor }) },
+      request: {
+        ...request,
+        messages,
+        native: undefined,
+        ...(floor !== undefined && { sensitivityFloor: floor }),
+        ...(declaredPrivate !== undefined && { declaredPrivate }),
+      },
       context: raised === undefined ? context : { ...context, headers: { ...context.headers, [SENSITIVITY_HEADER]: raised } },
       memory: hits.map((hit) => hit.memory.id),
     };

@@ -179,6 +179,8 @@ class LoopRun {
   readonly #fileSearch: string | undefined;
   /** The context of the next turns: its sensitivity raised by what a search found. */
   #turnContext: RequestContext;
+  /** What the next turns hold that was declared private (ChatRequest.declaredPrivate): the request's, and a private passage a search found. */
+  #declaredPrivate: string[] | undefined;
 
   constructor(
     host: ToolHost,
@@ -201,6 +203,7 @@ class LoopRun {
     this.#messages = [...request.messages];
     this.#callsLeft = tools.maxCalls ?? DEFAULT_MAX_CALLS;
     this.#turnContext = context;
+    this.#declaredPrivate = request.declaredPrivate;
     const taken = request.tools?.some((tool) => tool.name === FILE_SEARCH_FUNCTION) === true;
     this.#fileSearch =
       tools.fileSearch !== undefined && options.vectorStores !== undefined && !taken ? FILE_SEARCH_FUNCTION : undefined;
@@ -238,6 +241,7 @@ class LoopRun {
     const tools = [...(this.#request.tools ?? []), ...hosted];
     // A copy: the loop adds to its messages after the turn, and the router may still hold this request.
     const request: ChatRequest = { ...this.#request, messages: [...this.#messages], native: undefined };
+    if (this.#declaredPrivate !== undefined) request.declaredPrivate = this.#declaredPrivate;
     if (tools.length > 0) request.tools = tools;
     else delete request.tools;
     // A forced choice holds for the first turn only: after its calls, the model answers (or calls again) freely.
@@ -488,6 +492,10 @@ class LoopRun {
     // hide what the router finds in the later turns' other tool results.
     if (found.sensitivity === "private") {
       this.#turnContext = { ...this.#turnContext, headers: { ...this.#turnContext.headers, [SENSITIVITY_HEADER]: "private" } };
+      // A private passage (of a file uploaded as private, most often) cannot be redacted either: what
+      // made it private may be nothing detection finds, so a redacting route keeps the turns here.
+      const passage = "a passage of a private file";
+      if (!this.#declaredPrivate?.includes(passage)) this.#declaredPrivate = [...(this.#declaredPrivate ?? []), passage];
     }
     return found;
   }

@@ -121,6 +121,15 @@ export class FileResolver {
     return this.#declared;
   }
 
+  /**
+   * Once settled, what the request holds that was declared private at upload (ChatRequest.
+   * declaredPrivate), which redaction cannot make safe; undefined when no stored file it names was
+   * uploaded as private.
+   */
+  declaredPrivate(): string[] | undefined {
+    return this.#declared === "private" ? ["a file uploaded as private"] : undefined;
+  }
+
   /** A stored file by id, once settled; `undefined` when tandem has none. */
   storedFile(id: string): ResolvedFile | undefined {
     return this.#settled.get(`id:${id}`);

@@ -45,6 +45,11 @@ export interface ComposedConversation {
    */
   historySensitivity: ItemSensitivity | undefined;
   /**
+   * What the earlier turns, referenced items and the stored files they name hold that was declared
+   * private where it was kept (ChatRequest.declaredPrivate): a file uploaded as private; empty when none.
+   */
+  declaredPrivate: string[];
+  /**
    * For the router, when there is stored history: the summary standing for its older turns, and
    * where a new summary goes (`keep` calls `onSummary` with the compaction item to store with the turn).
    */
@@ -191,7 +196,9 @@ export async function composeConversation(
     if (stored.sensitivity === "private") historySensitivity = "private";
     else if (stored.sensitivity === "internal" && historySensitivity === undefined) historySensitivity = "internal";
   }
-  if (history.length === 0) return { messages, input, items, nativeItems, storedUnread, historySensitivity };
+  // What was declared private where it was kept cannot be redacted: a redacting route keeps the turn local.
+  const declaredPrivate = resolver.declaredPrivate() ?? [];
+  if (history.length === 0) return { messages, input, items, nativeItems, storedUnread, historySensitivity, declaredPrivate };
   const conversationThrough = request.conversationId === undefined ? undefined : history.at(-1)?.item.id;
   const summaryMessage = shown.summary === undefined ? undefined : messages.find((m) => sources.get(m) === shown.summary);
   const composedHistory = (onSummary: (item: StateItem, target: string) => void): StoredHistory => ({
@@ -220,6 +227,7 @@ export async function composeConversation(
     nativeItems,
     storedUnread,
     historySensitivity,
+    declaredPrivate,
     history: composedHistory,
     ...(conversationThrough !== undefined && { conversationThrough }),
   };

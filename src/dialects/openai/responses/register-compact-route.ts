@@ -48,11 +48,17 @@ export function registerCompactRoute(app: RouteTable, gateway: Gateway, services
     const kept = items.filter((item) => item.type === "message" && item.role === "user");
     const { headers, level, floor } = stateSensitivity(request.headers, composed.historySensitivity);
     const summarize = summaryRequest(wire.model, previous, turns, COMPACTION_MAX_TOKENS);
+    // Content declared private in the history cannot be redacted: its summary is written on this machine.
+    const declaredPrivate = composed.declaredPrivate.length > 0 ? composed.declaredPrivate : undefined;
     await sendChat(
       request,
       reply,
       gateway,
-      floor === undefined ? summarize : { ...summarize, sensitivityFloor: floor },
+      {
+        ...summarize,
+        ...(floor !== undefined && { sensitivityFloor: floor }),
+        ...(declaredPrivate !== undefined && { declaredPrivate }),
+      },
       {
         stream: () => {
           throw new GatewayError("internal", "a compaction is never streamed");

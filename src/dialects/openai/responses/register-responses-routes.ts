@@ -110,6 +110,7 @@ async function respond(
         ...parsed.chat,
         messages: composed.messages,
         ...(floor !== undefined && { sensitivityFloor: floor }),
+        ...(composed.declaredPrivate.length > 0 && { declaredPrivate: composed.declaredPrivate }),
         // With hosted tools the loop answers, turn by turn, on the canonical path.
         native: runner === undefined ? native.native : undefined,
         ...(composed.history !== undefined && {
