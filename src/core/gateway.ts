@@ -25,6 +25,12 @@ export interface ResponseMeta {
   degraded: string | undefined;
   /** The request's sensitivity, when it was classified (it is not when every target is local). */
   sensitivity?: Sensitivity;
+  /**
+   * The request held content declared private where tandem kept it (ChatRequest.declaredPrivate:
+   * a private memory recalled into it, a file uploaded as private...), whichever target answered:
+   * what the turn stores is marked so (StoredItem.declaredPrivate), since its answer may quote it.
+   */
+  declaredPrivate?: true;
   /** The answer comes from a target on the client's own wire: its frames are passed on as they are (see StreamEvent `frame`). */
   native?: boolean;
   /** What of the client's request could not cross to the target's wire (the `x-tandem-warnings` header). */

@@ -22,6 +22,14 @@ export interface StoredItem {
   /** The sensitivity of the request or answer the item came from. Default: public. */
   sensitivity?: ItemSensitivity;
   /**
+   * The item holds, or may quote, content declared private where tandem kept it (ChatRequest.
+   * declaredPrivate): it was added to a conversation declared private, or came from a turn that
+   * carried a private memory or file. A later request that carries it is kept off cloud targets on a
+   * redacting route too, since redaction cannot find what the declaration protects. Its
+   * `sensitivity` is then `private`. Default: not.
+   */
+  declaredPrivate?: true;
+  /**
    * The target (`provider/model`) whose upstream produced it, for items only that upstream can read
    * back (reasoning with `encrypted_content`). Absent for items any target can read.
    */

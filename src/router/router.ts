@@ -182,6 +182,7 @@ export class Router implements Gateway {
       if (native) outcome.meta.native = true;
       if (warnings) outcome.meta.warnings = warnings;
       if (privacy) outcome.meta.sensitivity = privacy.decision.sensitivity;
+      if (request.declaredPrivate !== undefined && request.declaredPrivate.length > 0) outcome.meta.declaredPrivate = true;
       return {
         meta: outcome.meta,
         events: this.#continuation.relay(plan, request, context, outcome.meta, events, tried, privacy, unfit, outcome.earlier),

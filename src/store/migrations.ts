@@ -296,6 +296,15 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       ) WITHOUT ROWID;
       CREATE INDEX batch_lines_pending ON batch_lines (batch_seq, idx) WHERE result IS NULL;
     `),
+  // 14: items that hold, or may quote, content declared private where tandem kept it (StoredItem.
+  // declaredPrivate: conversation items added declared private, a turn that carried a private memory
+  // or file), which a redacting route cannot make safe. Items from before: NULL (their level alone,
+  // as before). A tandem without this step refuses the file rather than read these items as unmarked.
+  (db) =>
+    db.exec(`
+      ALTER TABLE response_items ADD COLUMN declared_private INTEGER;       -- 1: declared private; NULL: not
+      ALTER TABLE conversation_items ADD COLUMN declared_private INTEGER;   -- 1: declared private; NULL: not
+    `),
 ];
 
 /** The version this build of tandem writes. */

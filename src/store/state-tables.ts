@@ -39,6 +39,7 @@ interface ItemRow {
   item: string;
   sensitivity: string | null;
   origin: string | null;
+  declared_private: number | null;
 }
 
 interface ResponseRow {
@@ -61,8 +62,8 @@ interface ConversationRow {
   metadata: string;
 }
 
-type ItemValues = [string, number, number, string, string, string | null, string | null];
-type ConversationItemValues = [string, number, string, string, string | null, string | null];
+type ItemValues = [string, number, number, string, string, string | null, string | null, number | null];
+type ConversationItemValues = [string, number, string, string, string | null, string | null, number | null];
 
 /**
  * The stored responses and conversations (migration 3) over the store's open connection: the
@@ -90,8 +91,8 @@ export class StateTables {
         "SELECT previous_response_id, conversation_id, conversation_through FROM responses WHERE id = ?",
       ),
       insertResponseItem: db.prepare<ItemValues>(
-        `INSERT INTO response_items (response_id, output, ordinal, item_id, item, sensitivity, origin)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO response_items (response_id, output, ordinal, item_id, item, sensitivity, origin, declared_private)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       getResponse: db.prepare<[string], ResponseRow>(
         "SELECT id, created_at, previous_response_id, conversation_id, response FROM responses WHERE id = ?",
@@ -103,7 +104,7 @@ export class StateTables {
       ),
       conversationExists: db.prepare<[string], { found: 1 }>("SELECT 1 AS found FROM conversations WHERE id = ?"),
       responseItems: db.prepare<[string, number], ItemRow>(
-        "SELECT item, sensitivity, origin FROM response_items WHERE response_id = ? AND output = ? ORDER BY ordinal",
+        "SELECT item, sensitivity, origin, declared_private FROM response_items WHERE response_id = ? AND output = ? ORDER BY ordinal",
       ),
       deleteResponseItems: db.prepare<[string]>("DELETE FROM response_items WHERE response_id = ?"),
       deleteResponse: db.prepare<[string]>("DELETE FROM responses WHERE id = ?"),
@@ -111,7 +112,7 @@ export class StateTables {
       // response once (a cycle stops at the first repeat), then its input and output, oldest first.
       history: db.prepare<[string, number], ItemRow>(
         `WITH RECURSIVE ${CHAIN}
-         SELECT i.item, i.sensitivity, i.origin
+         SELECT i.item, i.sensitivity, i.origin, i.declared_private
          FROM walked JOIN response_items i ON i.response_id = walked.id
          ORDER BY walked.depth DESC, i.output, i.ordinal`,
       ),
@@ -136,38 +137,38 @@ export class StateTables {
         "SELECT max(ordinal) AS last FROM conversation_items WHERE conversation_id = ?",
       ),
       insertConversationItem: db.prepare<ConversationItemValues>(
-        `INSERT INTO conversation_items (conversation_id, ordinal, item_id, item, sensitivity, origin)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO conversation_items (conversation_id, ordinal, item_id, item, sensitivity, origin, declared_private)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       conversationItems: db.prepare<[string], ItemRow>(
-        "SELECT item, sensitivity, origin FROM conversation_items WHERE conversation_id = ? ORDER BY ordinal",
+        "SELECT item, sensitivity, origin, declared_private FROM conversation_items WHERE conversation_id = ? ORDER BY ordinal",
       ),
       conversationItemsThrough: db.prepare<[string, number], ItemRow>(
-        "SELECT item, sensitivity, origin FROM conversation_items WHERE conversation_id = ? AND ordinal <= ? ORDER BY ordinal",
+        "SELECT item, sensitivity, origin, declared_private FROM conversation_items WHERE conversation_id = ? AND ordinal <= ? ORDER BY ordinal",
       ),
       itemOrdinal: db.prepare<[string, string], { ordinal: number }>(
         "SELECT ordinal FROM conversation_items WHERE conversation_id = ? AND item_id = ? ORDER BY ordinal LIMIT 1",
       ),
       itemPageAsc: db.prepare<[string, number, number], ItemRow>(
-        `SELECT item, sensitivity, origin FROM conversation_items WHERE conversation_id = ? AND ordinal > ?
+        `SELECT item, sensitivity, origin, declared_private FROM conversation_items WHERE conversation_id = ? AND ordinal > ?
          ORDER BY ordinal LIMIT ?`,
       ),
       itemPageDesc: db.prepare<[string, number, number], ItemRow>(
-        `SELECT item, sensitivity, origin FROM conversation_items WHERE conversation_id = ? AND ordinal < ?
+        `SELECT item, sensitivity, origin, declared_private FROM conversation_items WHERE conversation_id = ? AND ordinal < ?
          ORDER BY ordinal DESC LIMIT ?`,
       ),
       getConversationItem: db.prepare<[string, string], ItemRow>(
-        `SELECT item, sensitivity, origin FROM conversation_items WHERE conversation_id = ? AND item_id = ?
+        `SELECT item, sensitivity, origin, declared_private FROM conversation_items WHERE conversation_id = ? AND item_id = ?
          ORDER BY ordinal LIMIT 1`,
       ),
       deleteConversationItem: db.prepare<[string, number]>(
         "DELETE FROM conversation_items WHERE conversation_id = ? AND ordinal = ?",
       ),
       findResponseItem: db.prepare<[string], ItemRow>(
-        "SELECT item, sensitivity, origin FROM response_items WHERE item_id = ? ORDER BY output DESC LIMIT 1",
+        "SELECT item, sensitivity, origin, declared_private FROM response_items WHERE item_id = ? ORDER BY output DESC LIMIT 1",
       ),
       findConversationItem: db.prepare<[string], ItemRow>(
-        "SELECT item, sensitivity, origin FROM conversation_items WHERE item_id = ? LIMIT 1",
+        "SELECT item, sensitivity, origin, declared_private FROM conversation_items WHERE item_id = ? LIMIT 1",
       ),
       oldResponses: db.prepare<[number], { id: string }>("SELECT id FROM responses WHERE created_at < ?"),
       oldConversations: db.prepare<[number], { id: string }>("SELECT id FROM conversations WHERE updated_at < ?"),
@@ -447,6 +448,7 @@ function itemValues(responseId: string, output: number, ordinal: number, stored:
     JSON.stringify(stored.item),
     stored.sensitivity ?? null,
     stored.origin ?? null,
+    stored.declaredPrivate === true ? 1 : null,
   ];
 }
 
@@ -458,6 +460,7 @@ function conversationItemValues(conversationId: string, ordinal: number, stored:
     JSON.stringify(stored.item),
     stored.sensitivity ?? null,
     stored.origin ?? null,
+    stored.declaredPrivate === true ? 1 : null,
   ];
 }
 
@@ -466,6 +469,7 @@ function toStoredItem(row: ItemRow): StoredItem {
     item: JSON.parse(row.item) as StateItem,
     ...(row.sensitivity !== null && { sensitivity: row.sensitivity as ItemSensitivity }),
     ...(row.origin !== null && { origin: row.origin }),
+    ...(row.declared_private === 1 && { declaredPrivate: true as const }),
   };
 }
 

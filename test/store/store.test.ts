@@ -291,6 +291,43 @@ describe("encrypted store", () => {
     check.close();
   });
 
+  it("migrates a database at schema version 13: its items carry no declared-private mark, new ones keep theirs", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    const file = join(dataDir, "tandem.db");
+    const old = rawOpen(file, key);
+    old.pragma("journal_mode = WAL");
+    for (const step of MIGRATIONS.slice(0, 13)) step(old);
+    old.pragma("user_version = 13");
+    old.exec("INSERT INTO responses (id, created_at, response) VALUES ('resp_old', 1700000000, '{}')");
+    old
+      .prepare(
+        `INSERT INTO response_items (response_id, output, ordinal, item_id, item, sensitivity)
+         VALUES ('resp_old', 0, 0, 'msg_old', ?, 'private')`,
+      )
+      .run(JSON.stringify({ id: "msg_old", type: "message" }));
+    old.close();
+
+    const store = quietStore(dataDir, key);
+    assert.deepEqual(store.state.responseHistory("resp_old"), [
+      { item: { id: "msg_old", type: "message" }, sensitivity: "private" },
+    ]);
+    const marked = { item: { id: "msg_new", type: "message" }, sensitivity: "private" as const, declaredPrivate: true as const };
+    store.state.saveResponse({
+      id: "resp_new",
+      createdAt: 1700000001,
+      response: {},
+      previousResponseId: "resp_old",
+      input: [marked],
+      output: [],
+    });
+    assert.deepEqual(store.state.responseHistory("resp_new")?.at(-1), marked);
+    store.close();
+    const check = rawOpen(file, key);
+    assert.equal(check.pragma("user_version", { simple: true }), SCHEMA_VERSION);
+    check.close();
+  });
+
   it("leaves an old database at its version when a migration step fails", () => {
     const dataDir = tempDataDir();
     const key = randomKey();

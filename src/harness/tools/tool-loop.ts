@@ -443,6 +443,7 @@ class LoopRun {
       meta.attempts += stream.meta.attempts;
       // The answer is as sensitive as its most sensitive turn (what a tool read may be private): stored so.
       if (stream.meta.sensitivity !== undefined) meta.sensitivity = higherSensitivity(meta.sensitivity, stream.meta.sensitivity);
+      if (stream.meta.declaredPrivate) meta.declaredPrivate = true;
       this.#sensitivity = higherSensitivity(this.#sensitivity, meta.sensitivity);
       if (stream.meta.warnings) meta.warnings = [...new Set([...(meta.warnings ?? []), ...stream.meta.warnings])];
     }

@@ -79,6 +79,26 @@ export function stateStoreSuite(name: string, makeStore: () => Promise<StateStor
       assert.equal(await state.listInputItems("resp_crud", { limit: 20, order: "asc" }), undefined);
     });
 
+    it("keeps an item's declared-private mark: in a response, its chain's history and a conversation's items", async () => {
+      const marked: StoredItem = {
+        item: { id: "msg_declared", type: "message", role: "user", content: [{ type: "input_text", text: "codename" }] },
+        sensitivity: "private",
+        declaredPrivate: true,
+      };
+      const saved = response("resp_declared");
+      saved.input.push(marked);
+      await state.saveResponse(saved);
+      assert.deepEqual((await state.getResponse("resp_declared"))?.input.at(-1), marked);
+      assert.deepEqual(
+        (await state.responseHistory("resp_declared"))?.find((s) => s.item.id === "msg_declared"),
+        marked,
+      );
+      assert.equal("declaredPrivate" in ((await state.getResponse("resp_declared"))?.input[0] as StoredItem), false);
+      const conversation = await state.createConversation({}, [{ ...marked, item: { ...marked.item, id: "msg_declared_c" } }]);
+      const items = await state.conversationItems(conversation.id);
+      assert.equal(items?.[0]?.declaredPrivate, true);
+    });
+
     it("keeps optional fields absent when they were not given", async () => {
       const saved = response("resp_plain");
       await state.saveResponse(saved);

@@ -13,6 +13,9 @@ import { resolveItemFiles, withStoredFilesInline } from "./item-files.js";
 import type { ParsedResponsesRequest } from "./parse-responses-request.js";
 import type { InputRecord } from "./pending-response.js";
 
+/** How ChatRequest.declaredPrivate names stored items marked declared private (StoredItem.declaredPrivate). */
+const DECLARED_ITEMS = "stored items that carry it";
+
 export interface ComposedConversation {
   /** What the target is sent: the instructions, every earlier turn, then the new input. */
   messages: Message[];
@@ -46,7 +49,8 @@ export interface ComposedConversation {
   historySensitivity: ItemSensitivity | undefined;
   /**
    * What the earlier turns, referenced items and the stored files they name hold that was declared
-   * private where it was kept (ChatRequest.declaredPrivate): a file uploaded as private; empty when none.
+   * private where it was kept (ChatRequest.declaredPrivate): a file uploaded as private, items
+   * marked so (StoredItem.declaredPrivate); empty when none.
    */
   declaredPrivate: string[];
   /**
@@ -98,8 +102,13 @@ export async function composeConversation(
     if (entry.kind === "item") {
       const record: InputRecord = entry.sent === undefined ? { item: entry.item } : { item: entry.item, sent: entry.sent };
       // A compaction the client kept is as sensitive as the history it stands for.
-      const level = readSummary(entry.item)?.sensitivity;
-      input.push(level === undefined ? record : { ...record, sensitivity: level });
+      const summary = readSummary(entry.item);
+      const level = summary?.sensitivity;
+      input.push(
+        level === undefined
+          ? record
+          : { ...record, sensitivity: level, ...(summary?.declaredPrivate === true && { declaredPrivate: true as const }) },
+      );
       continue;
     }
     // From the history this request continues, else (as OpenAI does) from anything stored.
@@ -114,6 +123,7 @@ export async function composeConversation(
       item: stored.item,
       referenced: true,
       ...(stored.sensitivity !== undefined && { sensitivity: stored.sensitivity }),
+      ...(stored.declaredPrivate === true && { declaredPrivate: true as const }),
     });
   }
 
@@ -198,6 +208,7 @@ export async function composeConversation(
   }
   // What was declared private where it was kept cannot be redacted: a redacting route keeps the turn local.
   const declaredPrivate = resolver.declaredPrivate() ?? [];
+  if ([...history, ...input].some((stored) => stored.declaredPrivate === true)) declaredPrivate.push(DECLARED_ITEMS);
   if (history.length === 0) return { messages, input, items, nativeItems, storedUnread, historySensitivity, declaredPrivate };
   const conversationThrough = request.conversationId === undefined ? undefined : history.at(-1)?.item.id;
   const summaryMessage = shown.summary === undefined ? undefined : messages.find((m) => sources.get(m) === shown.summary);
@@ -215,6 +226,7 @@ export async function composeConversation(
           by,
           through,
           ...(historySensitivity !== undefined && historySensitivity !== "public" && { sensitivity: historySensitivity }),
+          ...(declaredPrivate.length > 0 && { declaredPrivate: true }),
         }),
         target,
       );

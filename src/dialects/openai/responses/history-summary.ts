@@ -22,6 +22,12 @@ export interface HistorySummary {
    * stored history does (it reads as a summary, and a value declared private may be in it).
    */
   sensitivity?: Exclude<ItemSensitivity, "public">;
+  /**
+   * The turns it stands for held content declared private where it was kept (StoredItem.
+   * declaredPrivate), which it may repeat: a turn that carries it is kept local on a redacting
+   * route too. Only with `sensitivity: "private"`.
+   */
+  declaredPrivate?: true;
 }
 
 export function summaryItem(summary: HistorySummary): StateItem {
@@ -42,6 +48,7 @@ export function readSummary(item: StateItem): HistorySummary | undefined {
     const summary: HistorySummary = { text: parsed.text, by: String(parsed.by ?? ""), through: parsed.through };
     // Only a level that raises the turn counts (a client can send any content: it can never lower one).
     if (parsed.sensitivity === "private" || parsed.sensitivity === "internal") summary.sensitivity = parsed.sensitivity;
+    if (parsed.sensitivity === "private" && parsed.declaredPrivate === true) summary.declaredPrivate = true;
     return summary;
   } catch {
     return undefined;

@@ -9,6 +9,8 @@ import { type ResponseState, renderResponse } from "./render-response.js";
 export interface InputRecord {
   item: StateItem;
   sensitivity?: ItemSensitivity;
+  /** A reference's (or a kept compaction's) StoredItem.declaredPrivate. */
+  declaredPrivate?: true;
   /** An `item_reference` resolved from the history: already in the conversation, so not appended again. */
   referenced?: boolean;
   /** The item as the client sent it (not stored: `item` is), for a Responses-native upstream. */
@@ -30,13 +32,15 @@ export class PendingResponse {
   readonly #state: StateStore;
   /** The sensitivity the client declared or the history carries, for when the router did not classify. */
   readonly #fallbackSensitivity: ItemSensitivity | undefined;
+  /** Whether the history or the files it names hold content declared private (for a turn the router has not answered yet). */
+  readonly #declaredPrivate: boolean;
   /** Summaries of the history's older turns made for this turn (history-summary.ts), by the target they were made for. */
   readonly #summaries = new Map<string, StateItem>();
 
   constructor(
     request: ParsedResponsesRequest,
-    /** The new input, and the conversation's last item when it began (compose-conversation.ts gives both). */
-    composed: { input: readonly InputRecord[]; conversationThrough?: string | undefined },
+    /** The new input, the conversation's last item when it began, what it holds declared private (compose-conversation.ts gives them). */
+    composed: { input: readonly InputRecord[]; conversationThrough?: string | undefined; declaredPrivate?: readonly string[] },
     state: StateStore,
     fallbackSensitivity: ItemSensitivity | undefined,
     /** A background run's turn takes the id and time the run was answered with (background-responses.ts). */
@@ -49,6 +53,7 @@ export class PendingResponse {
     this.#conversationThrough = composed.conversationThrough;
     this.#state = state;
     this.#fallbackSensitivity = fallbackSensitivity;
+    this.#declaredPrivate = (composed.declaredPrivate?.length ?? 0) > 0;
   }
 
   /** The request's namespaced tools (a call of one is rendered with its own name and namespace). */
@@ -156,10 +161,10 @@ export class PendingResponse {
         usage: undefined,
       },
     );
-    const mark = marker(this.#fallbackSensitivity);
+    const mark = marker(this.#fallbackSensitivity, this.#declaredPrivate);
     const started = this.#record(
       response,
-      this.#input.map((record) => mark(record.item, record.sensitivity)),
+      this.#input.map((record) => mark(record.item, record)),
       [],
     );
     await this.#state.saveResponse(started);
@@ -172,8 +177,9 @@ export class PendingResponse {
     answer: ReadonlyArray<{ item: StateItem; origin?: string }>,
     status: ResponseState["status"],
   ): Promise<void> {
-    const mark = marker(meta.sensitivity ?? this.#fallbackSensitivity);
-    const input = this.#input.map((record) => mark(record.item, record.sensitivity));
+    // A turn that carried content declared private may quote it: all its items carry the mark.
+    const mark = marker(meta.sensitivity ?? this.#fallbackSensitivity, meta.declaredPrivate === true || this.#declaredPrivate);
+    const input = this.#input.map((record) => mark(record.item, record));
     const output = answer.map((entry) => mark(entry.item, undefined, entry.origin));
     // The summary leads the turn's items, with the turn's sensitivity (it is made of the history's).
     const made = this.#summaries.get(meta.target);
@@ -205,11 +211,15 @@ export class PendingResponse {
   }
 }
 
-/** Marks items with a sensitivity (their own, else the turn's); public ones carry none. */
-function marker(sensitivity: ItemSensitivity | undefined) {
-  return (item: StateItem, own?: ItemSensitivity, origin?: string): StoredItem => {
-    const level = own ?? sensitivity;
-    const stored: StoredItem = level === undefined || level === "public" ? { item } : { item, sensitivity: level };
+/**
+ * Marks items with a sensitivity (their own, else the turn's); public ones carry none. Where the turn
+ * (or the item itself) carried content declared private, private and StoredItem.declaredPrivate.
+ */
+function marker(sensitivity: ItemSensitivity | undefined, declaredPrivate: boolean) {
+  return (item: StateItem, own?: Pick<InputRecord, "sensitivity" | "declaredPrivate">, origin?: string): StoredItem => {
+    const level = own?.sensitivity ?? sensitivity;
+    let stored: StoredItem = level === undefined || level === "public" ? { item } : { item, sensitivity: level };
+    if (declaredPrivate || own?.declaredPrivate === true) stored = { item, sensitivity: "private", declaredPrivate: true };
     if (origin !== undefined) stored.origin = origin;
     return stored;
   };

@@ -103,7 +103,17 @@ function compacted(
     id: makeId("resp_", 48),
     object: "response.compaction",
     created_at: Math.floor(Date.now() / 1000),
-    output: [...kept, summaryItem({ text, by: meta.target, through, ...summaryLevel(declared, meta.sensitivity) })],
+    output: [
+      ...kept,
+      summaryItem({
+        text,
+        by: meta.target,
+        through,
+        ...summaryLevel(declared, meta.sensitivity),
+        // The summary may repeat content declared private: it carries that with it, as its level.
+        ...(meta.declaredPrivate === true && { sensitivity: "private", declaredPrivate: true }),
+      }),
+    ],
     usage: renderResponsesUsage(result.usage),
   };
 }

@@ -27,15 +27,20 @@ export function stateSensitivity(
 
 /**
  * Items a client stores without a model's turn (the Conversations API's create and items calls),
- * marked with the level its `x-tandem-sensitivity` header declares, as a turn's items are: a value
- * declared private that no detector finds is then kept off cloud targets by every later turn that
- * reads these items, as stateSensitivity does for a turn's own. Undeclared or public: unmarked
- * (detection still reads them on every turn).
+ * marked with the level its `x-tandem-sensitivity` header declares: a value declared private that
+ * no detector finds is then kept off cloud targets by every later turn that reads these items,
+ * redacting routes included (StoredItem.declaredPrivate: as a file uploaded as private, the
+ * declaration is about the content kept, and redaction cannot find it). Undeclared or public:
+ * unmarked (detection still reads them on every turn).
  */
 export function withDeclaredSensitivity(items: StoredItem[], headers: IncomingHttpHeaders): StoredItem[] {
   const { level } = stateSensitivity(headers, undefined);
   if (level === undefined || level === "public") return items;
-  return items.map((stored) => ({ ...stored, sensitivity: level }));
+  return items.map((stored) => ({
+    ...stored,
+    sensitivity: level,
+    ...(level === "private" && { declaredPrivate: true as const }),
+  }));
 }
 
 /**
