@@ -101,10 +101,19 @@ export class SensitiveDataDetector {
    * a separator no detector matches across, as classifyRequest reads them: every detector but the
    * high-entropy one, since a provider issues ids random by design (`call_Xq7pLm2Zr9Tk4Wn8Bv3Hs6Yd`
    * would read as a credential and make every tool-using request private). An address, a card number
-   * or a known credential format in an id is found as in text. Not remembered: ids are short.
+   * or a known credential format in an id is found as in text, also where an underscore joins it to
+   * the id's prefix (`call_4111111111111111`: the detectors want a word boundary, and `_` is a word
+   * character), by a second look with underscores read as spaces; `value` is always the id's own
+   * text. Not remembered: ids are short.
    */
   detectIdentifier(text: string): Finding[] {
-    return this.#detect(text, this.#forIdentifiers);
+    const found = this.#detect(text, this.#forIdentifiers);
+    if (!text.includes("_")) return found;
+    for (const f of this.#detect(text.replaceAll("_", " "), this.#forIdentifiers)) {
+      // Same length: the offsets are the id's. A value that runs over an underscore keeps it.
+      found.push({ ...f, value: text.slice(f.start, f.end) });
+    }
+    return resolveOverlaps(found);
   }
 
   #detect(text: string, builtin = this.#builtin): Finding[] {

@@ -227,6 +227,13 @@ describe("on a local-only route, a private value in one of these fields alone ke
       [],
     ],
     [
+      "an Anthropic tool_use id with a value after its prefix, same wire",
+      "/v1/messages",
+      "guarded-an",
+      { max_tokens: 32, messages: anthropicToolHistory(`toolu_${CARD}`), tools: ANTHROPIC_WEATHER },
+      [],
+    ],
+    [
       "a tool parameter's property name, same wire",
       "/v1/chat/completions",
       "guarded-up",
@@ -387,10 +394,10 @@ describe("tool call ids on a redact route: replaced whole, the call still paired
     assert.equal(body.messages[2]?.content[0]?.tool_use_id, id);
   });
 
-  it("Responses, same wire", async () => {
+  it("Responses, same wire (a value after the id's prefix)", async () => {
     const answer = await post("/v1/responses", {
       model: "redact-rs",
-      input: responsesToolInput(EMAIL),
+      input: responsesToolInput(`call_${CARD}`),
       tools: RESPONSES_WEATHER,
       store: false,
     });

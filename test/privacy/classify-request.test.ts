@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type ChatRequest, GatewayError } from "../../src/core/index.js";
 import { FAKE } from "../../src/privacy/eval/fake-credentials.js";
-import { classifyRequest, type DetectionOptions, requestTexts, resolveSensitivity } from "../../src/privacy/index.js";
+import {
+  classifyRequest,
+  type DetectionOptions,
+  detectorFor,
+  requestTexts,
+  resolveSensitivity,
+} from "../../src/privacy/index.js";
 
 const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
 
@@ -378,5 +384,26 @@ describe("classifyRequest: stop sequences, ids, names and every string of the cl
   it("lists the body's keys and ids among the texts placeholders avoid", () => {
     const texts = [...requestTexts(native("openai-chat", { logit_bias: { "50256": -100 }, messages: [{ tool_call_id: "c1" }] }))];
     for (const text of ["logit_bias", "50256", "tool_call_id", "c1"]) assert.ok(texts.includes(text), text);
+  });
+});
+
+describe("SensitiveDataDetector.detectIdentifier", () => {
+  const CARD = ["4111", "1111", "1111", "1111"].join("");
+  const detector = detectorFor({});
+
+  it("finds a value joined to an id's prefix by an underscore, as the id's own text", () => {
+    assert.deepEqual(
+      detector.detectIdentifier(`call_${CARD}`).map((f) => [f.kind, f.value]),
+      [["payment_card", CARD]],
+    );
+    assert.deepEqual(detector.detectIdentifier("toolu_01XFDUDYJgAACzvnptvVoYEL"), []);
+  });
+
+  it("keeps what a pattern with underscores finds", () => {
+    const custom = detectorFor({ patterns: [{ name: "employee_id", regex: "EMP_\\d{6}" }] });
+    assert.deepEqual(
+      custom.detectIdentifier("ticket_EMP_123456").map((f) => [f.kind, f.value]),
+      [["employee_id", "EMP_123456"]],
+    );
   });
 });
