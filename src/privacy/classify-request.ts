@@ -228,6 +228,8 @@ const REQUEST_FIELDS: {
   temperature: NOT_TEXT,
   topP: NOT_TEXT,
   topK: NOT_TEXT,
+  presencePenalty: NOT_TEXT,
+  frequencyPenalty: NOT_TEXT,
   stop: {
     field: "stop",
     read: (stop, text) => {
