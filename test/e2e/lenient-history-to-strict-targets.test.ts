@@ -10,50 +10,28 @@
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
-import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
-import { type FakeResponsesUpstream, startFakeOpenAIResponses } from "../support/fake-openai-responses-upstream.js";
-import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { type EveryWireStage, startEveryWireStage } from "../support/every-wire-stage.js";
 import type { RecordedRequest } from "../support/fake-upstream.js";
 import { postJson, type WireJson } from "../support/post-json.js";
-import { type RunningTandem, startTandem } from "../support/tandem.js";
+import type { RunningTandem } from "../support/tandem.js";
 
-let claude: FakeAnthropic;
-let oai: FakeOpenAIUpstream;
-let codex: FakeResponsesUpstream;
-let ollamaUp: FakeOllamaUpstream;
+let stage: EveryWireStage;
+let claude: EveryWireStage["claude"];
+let oai: EveryWireStage["oai"];
+let codex: EveryWireStage["codex"];
+let ollamaUp: EveryWireStage["ollama"];
 let tandem: RunningTandem;
 
 before(async () => {
-  [claude, oai, codex, ollamaUp] = await Promise.all([
-    startFakeAnthropic({ models: ["claude-sonnet-4-5"] }),
-    startFakeOpenAI({ models: ["gpt-4o-mini"] }),
-    startFakeOpenAIResponses({ models: ["gpt-5-codex"] }),
-    startFakeOllama({ models: ["llama3.2:latest"] }),
-  ]);
-  claude.script(() => ({ kind: "text", text: "Fine." }));
-  oai.script(() => ({ kind: "text", text: "Fine." }));
-  codex.script(() => ({ kind: "answer", text: "Fine." }));
-  ollamaUp.script(() => ({ kind: "text", text: "Fine." }));
-  tandem = await startTandem(
-    {
-      providers: {
-        claude: { kind: "anthropic", baseUrl: claude.url, apiKeys: ["env:UP"], models: ["claude-sonnet-4-5"] },
-        oai: { kind: "openai", baseUrl: oai.url, apiKeys: ["env:UP"], models: ["gpt-4o-mini"] },
-        codex: { kind: "openai", baseUrl: codex.url, apiKeys: ["env:UP"], responses: "only", models: ["gpt-5-codex"] },
-        ollama: { kind: "ollama", baseUrl: ollamaUp.url, models: ["llama3.2:latest"] },
-      },
-      routes: {
-        "claude-then-ollama": { tiers: ["claude/claude-sonnet-4-5", "ollama/llama3.2:latest"] },
-      },
-    },
-    { env: { UP: "sk-upstream" } },
-  );
+  stage = await startEveryWireStage({
+    "claude-then-ollama": { tiers: ["claude/claude-sonnet-4-5", "ollama/llama3.2:latest"] },
+  });
+  ({ claude, oai, codex, tandem } = stage);
+  ollamaUp = stage.ollama;
 });
 
 after(async () => {
-  await tandem?.close();
-  await Promise.all([claude?.close(), oai?.close(), codex?.close(), ollamaUp?.close()]);
+  await stage?.close();
 });
 
 beforeEach(() => {

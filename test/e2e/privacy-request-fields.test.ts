@@ -17,11 +17,8 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
-import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
-import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
-import { type FakeResponsesUpstream, startFakeOpenAIResponses } from "../support/fake-openai-responses-upstream.js";
-import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
-import { type RunningTandem, startTandem } from "../support/tandem.js";
+import { type PrivacyWiresStage, startPrivacyWiresStage } from "../support/privacy-wires-stage.js";
+import type { RunningTandem } from "../support/tandem.js";
 
 /** Private by the default detectors. Built from pieces so no file of the repo holds them whole. */
 const EMAIL = ["alice.smith", "acme-corp.com"].join("@");
@@ -29,11 +26,12 @@ const CARD = ["4111", "1111", "1111", "1111"].join(" ");
 /** A placeholder of any kind, as redaction writes them. */
 const PLACEHOLDER = /\[[A-Z_]+_\d+[^\]]*\]/;
 
-let cloud: FakeOpenAIUpstream;
-let home: FakeOpenAIUpstream;
-let claude: FakeAnthropic;
-let ollamaCloud: FakeOllamaUpstream;
-let native: FakeResponsesUpstream;
+let stage: PrivacyWiresStage;
+let cloud: PrivacyWiresStage["cloud"];
+let home: PrivacyWiresStage["home"];
+let claude: PrivacyWiresStage["claude"];
+let ollamaCloud: PrivacyWiresStage["ollamaCloud"];
+let native: PrivacyWiresStage["native"];
 let tandem: RunningTandem;
 let openai: OpenAI;
 let anthropic: Anthropic;
@@ -41,55 +39,15 @@ let ollama: Ollama;
 const log: string[] = [];
 
 before(async () => {
-  [cloud, home, claude, ollamaCloud, native] = await Promise.all([
-    startFakeOpenAI({ models: ["gpt-up", "emb-up"] }),
-    startFakeOpenAI({ models: ["home-m", "home-emb"] }),
-    startFakeAnthropic({ models: ["claude-up"] }),
-    startFakeOllama(),
-    startFakeOpenAIResponses({ models: ["gpt-5-mini"] }),
-  ]);
-  const once = { retry: { attempts: 1 }, timeouts: { firstTokenMs: 5000, idleMs: 5000 } };
-  tandem = await startTandem(
-    {
-      privacy: { default: "local-only" },
-      providers: {
-        up: { kind: "openai", baseUrl: cloud.url, local: false, models: { gpt: { id: "gpt-up" }, emb: { id: "emb-up" } } },
-        home: { kind: "openai", baseUrl: home.url, local: true, models: { m: { id: "home-m" }, emb: { id: "home-emb" } } },
-        an: {
-          kind: "anthropic",
-          baseUrl: claude.url,
-          local: false,
-          apiKeys: ["env:UP_ANTHROPIC"],
-          models: { claude: { id: "claude-up" } },
-        },
-        ol: { kind: "ollama", baseUrl: ollamaCloud.url, local: false, models: { llama: { id: "llama3.2:latest" } } },
-        rs: { kind: "openai", baseUrl: native.url, responses: true, local: false, models: { gpt: { id: "gpt-5-mini" } } },
-      },
-      routes: {
-        // Cloud first: a private request is sent to the local target only.
-        "guarded-up": { tiers: ["up/gpt", "home/m"], privacy: "local-only", ...once },
-        "guarded-an": { tiers: ["an/claude", "home/m"], privacy: "local-only", ...once },
-        "guarded-ol": { tiers: ["ol/llama", "home/m"], privacy: "local-only", ...once },
-        "guarded-rs": { tiers: ["rs/gpt", "home/m"], privacy: "local-only", ...once },
-        "redact-up": { tiers: ["up/gpt"], privacy: "redact", ...once },
-        "cloud-only-up": { tiers: ["up/gpt"], privacy: "local-only", ...once },
-        "guarded-emb": { tiers: ["up/emb", "home/emb"], privacy: "local-only", ...once },
-        "redact-emb": { tiers: ["up/emb"], privacy: "redact", ...once },
-        "redact-an": { tiers: ["an/claude"], privacy: "redact", ...once },
-        "redact-ol": { tiers: ["ol/llama"], privacy: "redact", ...once },
-        "redact-rs": { tiers: ["rs/gpt"], privacy: "redact", ...once },
-      },
-    },
-    { store: true, log, env: { UP_ANTHROPIC: "sk-ant-upstream" } },
-  );
+  stage = await startPrivacyWiresStage({ log });
+  ({ cloud, home, claude, ollamaCloud, native, tandem } = stage);
   openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
   anthropic = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
   ollama = new Ollama({ host: tandem.url });
 });
 
 after(async () => {
-  await tandem?.close();
-  await Promise.all([cloud?.close(), home?.close(), claude?.close(), ollamaCloud?.close(), native?.close()]);
+  await stage?.close();
 });
 
 beforeEach(() => {

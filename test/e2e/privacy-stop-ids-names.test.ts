@@ -16,11 +16,8 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
-import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
-import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
-import { type FakeResponsesUpstream, startFakeOpenAIResponses } from "../support/fake-openai-responses-upstream.js";
-import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
-import { type RunningTandem, startTandem } from "../support/tandem.js";
+import { type PrivacyWiresStage, startPrivacyWiresStage } from "../support/privacy-wires-stage.js";
+import type { RunningTandem } from "../support/tandem.js";
 
 /** Private by the default detectors. Built from pieces so no file of the repo holds them whole. */
 const EMAIL = ["alice.smith", "acme-corp.com"].join("@");
@@ -29,62 +26,25 @@ const PLACEHOLDER = /^\[[A-Z_]+_\d+[^\]]*\]$/;
 /** What every wire takes as a tool call id (Anthropic's pattern, the strictest). */
 const ID_SHAPE = /^[A-Za-z0-9_-]+$/;
 
-let cloud: FakeOpenAIUpstream;
-let home: FakeOpenAIUpstream;
-let claude: FakeAnthropic;
-let ollamaCloud: FakeOllamaUpstream;
-let native: FakeResponsesUpstream;
+let stage: PrivacyWiresStage;
+let cloud: PrivacyWiresStage["cloud"];
+let home: PrivacyWiresStage["home"];
+let claude: PrivacyWiresStage["claude"];
+let ollamaCloud: PrivacyWiresStage["ollamaCloud"];
+let native: PrivacyWiresStage["native"];
 let tandem: RunningTandem;
 let openai: OpenAI;
 let anthropic: Anthropic;
 
 before(async () => {
-  [cloud, home, claude, ollamaCloud, native] = await Promise.all([
-    startFakeOpenAI({ models: ["gpt-up"] }),
-    startFakeOpenAI({ models: ["home-m"] }),
-    startFakeAnthropic({ models: ["claude-up"] }),
-    startFakeOllama(),
-    startFakeOpenAIResponses({ models: ["gpt-5-mini"] }),
-  ]);
-  const once = { retry: { attempts: 1 }, timeouts: { firstTokenMs: 5000, idleMs: 5000 } };
-  tandem = await startTandem(
-    {
-      privacy: { default: "local-only" },
-      providers: {
-        up: { kind: "openai", baseUrl: cloud.url, local: false, models: { gpt: { id: "gpt-up" } } },
-        home: { kind: "openai", baseUrl: home.url, local: true, models: { m: { id: "home-m" } } },
-        an: {
-          kind: "anthropic",
-          baseUrl: claude.url,
-          local: false,
-          apiKeys: ["env:UP_ANTHROPIC"],
-          models: { claude: { id: "claude-up" } },
-        },
-        ol: { kind: "ollama", baseUrl: ollamaCloud.url, local: false, models: { llama: { id: "llama3.2:latest" } } },
-        rs: { kind: "openai", baseUrl: native.url, responses: true, local: false, models: { gpt: { id: "gpt-5-mini" } } },
-      },
-      routes: {
-        // Cloud first: a private request is sent to the local target only.
-        "guarded-up": { tiers: ["up/gpt", "home/m"], privacy: "local-only", ...once },
-        "guarded-an": { tiers: ["an/claude", "home/m"], privacy: "local-only", ...once },
-        "guarded-ol": { tiers: ["ol/llama", "home/m"], privacy: "local-only", ...once },
-        "guarded-rs": { tiers: ["rs/gpt", "home/m"], privacy: "local-only", ...once },
-        "cloud-only-up": { tiers: ["up/gpt"], privacy: "local-only", ...once },
-        "redact-up": { tiers: ["up/gpt"], privacy: "redact", ...once },
-        "redact-an": { tiers: ["an/claude"], privacy: "redact", ...once },
-        "redact-ol": { tiers: ["ol/llama"], privacy: "redact", ...once },
-        "redact-rs": { tiers: ["rs/gpt"], privacy: "redact", ...once },
-      },
-    },
-    { store: true, env: { UP_ANTHROPIC: "sk-ant-upstream" } },
-  );
+  stage = await startPrivacyWiresStage();
+  ({ cloud, home, claude, ollamaCloud, native, tandem } = stage);
   openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
   anthropic = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
 });
 
 after(async () => {
-  await tandem?.close();
-  await Promise.all([cloud?.close(), home?.close(), claude?.close(), ollamaCloud?.close(), native?.close()]);
+  await stage?.close();
 });
 
 beforeEach(() => {
