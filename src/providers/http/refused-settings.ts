@@ -129,16 +129,19 @@ export function rename(field: string, to: string): SettingFix {
  * servers), Anthropic's "max_tokens: 100000 > 64000, which is the maximum allowed".
  */
 export function limitInRefusal(message: string): number | undefined {
-  const m = /supports at most (\d+)|<=\s*(\d+)|> (\d+), which is the maximum/i.exec(message);
-  const limit = Number(m?.[1] ?? m?.[2] ?? m?.[3]);
-  return Number.isSafeInteger(limit) && limit > 0 ? limit : undefined;
+  return countIn(message, /supports at most (\d+)|<=\s*(\d+)|> (\d+), which is the maximum/i);
 }
 
 /** The fewest output tokens a refusal says the model takes: the Responses API's "integer below minimum value. Expected a value >= 16". */
 export function minimumInRefusal(message: string): number | undefined {
-  const m = /below minimum value\. Expected a value >=\s*(\d+)/i.exec(message);
-  const minimum = Number(m?.[1]);
-  return Number.isSafeInteger(minimum) && minimum > 0 ? minimum : undefined;
+  return countIn(message, /below minimum value\. Expected a value >=\s*(\d+)/i);
+}
+
+/** The count `pattern` finds in a refusal's message (its first group that matched), when it is a positive whole number. */
+function countIn(message: string, pattern: RegExp): number | undefined {
+  const m = pattern.exec(message);
+  const count = Number(m?.slice(1).find((group) => group !== undefined));
+  return Number.isSafeInteger(count) && count > 0 ? count : undefined;
 }
 
 /**
@@ -167,9 +170,7 @@ export function capLimit(field: string, otherwise?: SettingFix): SettingFix {
  * Expected an array with maximum length 4, but got an array with length 5 instead."
  */
 export function maxLengthInRefusal(message: string): number | undefined {
-  const m = /array too long\. Expected an array with maximum length (\d+)/i.exec(message);
-  const max = Number(m?.[1]);
-  return Number.isSafeInteger(max) && max > 0 ? max : undefined;
+  return countIn(message, /array too long\. Expected an array with maximum length (\d+)/i);
 }
 
 /**
