@@ -1,6 +1,6 @@
 import type { NativeRequest } from "../core/native.js";
 import { IDENTIFIER_FIELDS } from "./body-strings.js";
-import { DROPPED_SETTINGS, type Redaction } from "./redaction.js";
+import { DROPPED_SETTINGS, leaveOutHeldStops, type Redaction } from "./redaction.js";
 
 /** A client's own body redacted for a same-wire cloud target, and what of it was left out or changed. */
 export interface RedactedNativeBody {
@@ -48,7 +48,7 @@ export function redactNativeBody(redaction: Redaction, native: NativeRequest): R
           body.store = false;
           dropped.push("store: true");
         }
-        if (leaveOutStops(body, "stop", redaction)) dropped.push("stop");
+        if (leaveOutHeldStops(body, "stop", redaction)) dropped.push("stop");
         const bias = body.logit_bias;
         if (typeof bias === "object" && bias !== null && Object.keys(bias).some((token) => redaction.holdsValue(token))) {
           delete body.logit_bias;
@@ -57,7 +57,7 @@ export function redactNativeBody(redaction: Redaction, native: NativeRequest): R
       }
       break;
     case "anthropic-messages": {
-      if (leaveOutStops(body, "stop_sequences", redaction)) dropped.push("stop_sequences");
+      if (leaveOutHeldStops(body, "stop_sequences", redaction)) dropped.push("stop_sequences");
       const metadata = body.metadata;
       if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) break;
       const { user_id: id, ...rest } = metadata as Record<string, unknown>;
@@ -72,7 +72,7 @@ export function redactNativeBody(redaction: Redaction, native: NativeRequest): R
       const options = body.options;
       if (typeof options !== "object" || options === null || Array.isArray(options)) break;
       const copy = { ...(options as Record<string, unknown>) };
-      if (!leaveOutStops(copy, "stop", redaction)) break;
+      if (!leaveOutHeldStops(copy, "stop", redaction)) break;
       if (Object.keys(copy).length > 0) body.options = copy;
       else delete body.options;
       dropped.push("options.stop");
@@ -82,23 +82,4 @@ export function redactNativeBody(redaction: Redaction, native: NativeRequest): R
       break;
   }
   return { body: redaction.redactJsonValue(body, IDENTIFIER_FIELDS), dropped };
-}
-
-/**
- * Leaves out of `object[field]` (a stop sequence, or a list of them) those that hold a value, and
- * the field when none is left; whether any was left out.
- */
-function leaveOutStops(object: Record<string, unknown>, field: string, redaction: Redaction): boolean {
-  const stop = object[field];
-  if (typeof stop === "string") {
-    if (!redaction.holdsValue(stop)) return false;
-    delete object[field];
-    return true;
-  }
-  if (!Array.isArray(stop)) return false;
-  const kept = stop.filter((sequence) => typeof sequence !== "string" || !redaction.holdsValue(sequence));
-  if (kept.length === stop.length) return false;
-  if (kept.length > 0) object[field] = kept;
-  else delete object[field];
-  return true;
 }

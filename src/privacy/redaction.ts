@@ -269,14 +269,7 @@ export class Redaction {
       delete copy[field];
       dropped?.push(wire);
     }
-    if (copy.stop !== undefined) {
-      const kept = copy.stop.filter((sequence) => !this.holdsValue(sequence));
-      if (kept.length < copy.stop.length) {
-        if (kept.length > 0) copy.stop = kept;
-        else delete copy.stop;
-        dropped?.push("stop");
-      }
-    }
+    if (leaveOutHeldStops(copy, "stop", this)) dropped?.push("stop");
     return copy;
   }
 
@@ -465,6 +458,31 @@ export class Redaction {
     for (const kind of this.#kinds.values()) byKind[kind] = (byKind[kind] ?? 0) + 1;
     return { values: this.#placeholders.size, byKind, replacements: this.#replacements };
   }
+}
+
+/**
+ * Leaves out of `holder[field]` (a stop sequence, or a list of them: the canonical `stop`, a client's
+ * own `stop`, `stop_sequences` or `options.stop`) those that hold a value, and the field when none is
+ * left, since a placeholder would stop the model on text it never writes where the value would be;
+ * whether any was left out.
+ */
+export function leaveOutHeldStops<K extends string>(
+  holder: Partial<Record<K, unknown>>,
+  field: K,
+  redaction: Redaction,
+): boolean {
+  const stop = holder[field];
+  if (typeof stop === "string") {
+    if (!redaction.holdsValue(stop)) return false;
+    delete holder[field];
+    return true;
+  }
+  if (!Array.isArray(stop)) return false;
+  const kept = stop.filter((sequence) => typeof sequence !== "string" || !redaction.holdsValue(sequence));
+  if (kept.length === stop.length) return false;
+  if (kept.length > 0) holder[field] = kept;
+  else delete holder[field];
+  return true;
 }
 
 /** ID_STAND_IN, or the first of `redacted_id_r1_`, `redacted_id_r2_`... that none of `texts` holds, so a stand-in never equals an id of the request. */
