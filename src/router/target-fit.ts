@@ -115,11 +115,10 @@ export function turnlessRefusal(targets: readonly Target[], request: ChatRequest
   if (targets.length === 0 || !targets.every((t) => turnlessFor(t, request) !== undefined)) return undefined;
   const names = targets.map((t) => t.name).join(", ");
   const needsTurn = targets.some((t) => t.provider.capabilities?.strictTurns?.needsTurn === true);
+  const message = needsTurn ? "user or assistant message" : "message";
   return new GatewayError(
     "invalid_request",
-    needsTurn
-      ? `Invalid value for 'messages': the conversation has no user or assistant message with content (empty messages are left out), and ${names} need${targets.length === 1 ? "s" : ""} one.`
-      : `Invalid value for 'messages': the conversation has no message with content (empty messages are left out), and ${names} need${targets.length === 1 ? "s" : ""} one.`,
+    `Invalid value for 'messages': the conversation has no ${message} with content (empty messages are left out), and ${names} need${targets.length === 1 ? "s" : ""} one.`,
     { param: "messages", retryable: false },
   );
 }
