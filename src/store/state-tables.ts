@@ -62,6 +62,12 @@ interface ConversationRow {
   metadata: string;
 }
 
+/** The columns an item is read back from (ItemRow), in both item tables; `i.`-qualified for a join. */
+const ITEM_COLUMNS = "item, sensitivity, origin, declared_private";
+const ITEM_COLUMNS_OF_I = ITEM_COLUMNS.split(", ")
+  .map((column) => `i.${column}`)
+  .join(", ");
+
 type ItemValues = [string, number, number, string, string, string | null, string | null, number | null];
 type ConversationItemValues = [string, number, string, string, string | null, string | null, number | null];
 
@@ -104,7 +110,7 @@ export class StateTables {
       ),
       conversationExists: db.prepare<[string], { found: 1 }>("SELECT 1 AS found FROM conversations WHERE id = ?"),
       responseItems: db.prepare<[string, number], ItemRow>(
-        "SELECT item, sensitivity, origin, declared_private FROM response_items WHERE response_id = ? AND output = ? ORDER BY ordinal",
+        `SELECT ${ITEM_COLUMNS} FROM response_items WHERE response_id = ? AND output = ? ORDER BY ordinal`,
       ),
       deleteResponseItems: db.prepare<[string]>("DELETE FROM response_items WHERE response_id = ?"),
       deleteResponse: db.prepare<[string]>("DELETE FROM responses WHERE id = ?"),
@@ -112,7 +118,7 @@ export class StateTables {
       // response once (a cycle stops at the first repeat), then its input and output, oldest first.
       history: db.prepare<[string, number], ItemRow>(
         `WITH RECURSIVE ${CHAIN}
-         SELECT i.item, i.sensitivity, i.origin, i.declared_private
+         SELECT ${ITEM_COLUMNS_OF_I}
          FROM walked JOIN response_items i ON i.response_id = walked.id
          ORDER BY walked.depth DESC, i.output, i.ordinal`,
       ),
@@ -141,34 +147,34 @@ export class StateTables {
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       conversationItems: db.prepare<[string], ItemRow>(
-        "SELECT item, sensitivity, origin, declared_private FROM conversation_items WHERE conversation_id = ? ORDER BY ordinal",
+        `SELECT ${ITEM_COLUMNS} FROM conversation_items WHERE conversation_id = ? ORDER BY ordinal`,
       ),
       conversationItemsThrough: db.prepare<[string, number], ItemRow>(
-        "SELECT item, sensitivity, origin, declared_private FROM conversation_items WHERE conversation_id = ? AND ordinal <= ? ORDER BY ordinal",
+        `SELECT ${ITEM_COLUMNS} FROM conversation_items WHERE conversation_id = ? AND ordinal <= ? ORDER BY ordinal`,
       ),
       itemOrdinal: db.prepare<[string, string], { ordinal: number }>(
         "SELECT ordinal FROM conversation_items WHERE conversation_id = ? AND item_id = ? ORDER BY ordinal LIMIT 1",
       ),
       itemPageAsc: db.prepare<[string, number, number], ItemRow>(
-        `SELECT item, sensitivity, origin, declared_private FROM conversation_items WHERE conversation_id = ? AND ordinal > ?
+        `SELECT ${ITEM_COLUMNS} FROM conversation_items WHERE conversation_id = ? AND ordinal > ?
          ORDER BY ordinal LIMIT ?`,
       ),
       itemPageDesc: db.prepare<[string, number, number], ItemRow>(
-        `SELECT item, sensitivity, origin, declared_private FROM conversation_items WHERE conversation_id = ? AND ordinal < ?
+        `SELECT ${ITEM_COLUMNS} FROM conversation_items WHERE conversation_id = ? AND ordinal < ?
          ORDER BY ordinal DESC LIMIT ?`,
       ),
       getConversationItem: db.prepare<[string, string], ItemRow>(
-        `SELECT item, sensitivity, origin, declared_private FROM conversation_items WHERE conversation_id = ? AND item_id = ?
+        `SELECT ${ITEM_COLUMNS} FROM conversation_items WHERE conversation_id = ? AND item_id = ?
          ORDER BY ordinal LIMIT 1`,
       ),
       deleteConversationItem: db.prepare<[string, number]>(
         "DELETE FROM conversation_items WHERE conversation_id = ? AND ordinal = ?",
       ),
       findResponseItem: db.prepare<[string], ItemRow>(
-        "SELECT item, sensitivity, origin, declared_private FROM response_items WHERE item_id = ? ORDER BY output DESC LIMIT 1",
+        `SELECT ${ITEM_COLUMNS} FROM response_items WHERE item_id = ? ORDER BY output DESC LIMIT 1`,
       ),
       findConversationItem: db.prepare<[string], ItemRow>(
-        "SELECT item, sensitivity, origin, declared_private FROM conversation_items WHERE item_id = ? LIMIT 1",
+        `SELECT ${ITEM_COLUMNS} FROM conversation_items WHERE item_id = ? LIMIT 1`,
       ),
       oldResponses: db.prepare<[number], { id: string }>("SELECT id FROM responses WHERE created_at < ?"),
       oldConversations: db.prepare<[number], { id: string }>("SELECT id FROM conversations WHERE updated_at < ?"),
