@@ -92,7 +92,7 @@ export function parseChatCompletionRequest(body: unknown, files?: FileResolver):
     else delete chat.tools;
     chat.toolChoice = choice.allowed_tools.mode;
     approximated.push("tool_choice allowed_tools (only the allowed tools offered instead)");
-  } else if (choice != null) chat.toolChoice = toolChoice(choice);
+  } else if (choice != null) chat.toolChoice = toolChoice(choice, tools);
   if (wire.parallel_tool_calls != null) chat.parallelToolCalls = wire.parallel_tool_calls;
   if (wire.response_format != null) chat.responseFormat = responseFormat(wire.response_format);
   const maxTokens = wire.max_completion_tokens ?? wire.max_tokens;
@@ -156,8 +156,29 @@ export function stopSequences(stop: string | string[] | null | undefined): strin
 
 type NamedChoice = Extract<NonNullable<ChatCompletionRequestBody["tool_choice"]>, { type: "function" }>;
 
-function toolChoice(choice: "auto" | "none" | "required" | NamedChoice): ToolChoice {
-  return typeof choice === "string" ? choice : { name: choice.function.name };
+/**
+ * A choice the request's tools can satisfy. `required` or a named function with no tools is refused in OpenAI's
+ * words (a target could only ignore it or fail); `auto` and `none` without tools mean nothing and are taken.
+ */
+function toolChoice(choice: "auto" | "none" | "required" | NamedChoice, tools: readonly ToolDefinition[]): ToolChoice {
+  if (choice === "auto" || choice === "none") return choice;
+  if (tools.length === 0) {
+    throw new GatewayError(
+      "invalid_request",
+      "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+      { param: "tool_choice" },
+    );
+  }
+  if (choice === "required") return choice;
+  const name = choice.function.name;
+  if (!tools.some((tool) => tool.name === name)) {
+    throw new GatewayError(
+      "invalid_request",
+      `Invalid value for 'tool_choice.function.name': no function tool named '${name}' was given in tools.`,
+      { param: "tool_choice.function.name" },
+    );
+  }
+  return { name };
 }
 
 /** The name an `allowed_tools` entry names (`{type: "function", function: {name}}`, or a custom tool's). */

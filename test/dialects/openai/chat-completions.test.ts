@@ -386,6 +386,21 @@ describe("bad input -> 400 naming the field", () => {
     ["legacy function role", { ...base, messages: [{ role: "function", name: "f", content: "x" }] }, "messages[0].role"],
     ["tool without function", { ...base, tools: [{ type: "function" }] }, "tools[0].function"],
     ["bad tool_choice", { ...base, tool_choice: "sometimes" }, "tool_choice"],
+    ["tool_choice required with no tools", { ...base, tool_choice: "required" }, "tool_choice"],
+    [
+      "a named tool_choice with no tools",
+      { ...base, tool_choice: { type: "function", function: { name: "f" } } },
+      "tool_choice",
+    ],
+    [
+      "a named tool_choice that is not in tools",
+      {
+        ...base,
+        tools: [{ type: "function", function: { name: "g" } }],
+        tool_choice: { type: "function", function: { name: "f" } },
+      },
+      "tool_choice.function.name",
+    ],
     ["custom tool without a name", { ...base, tools: [{ type: "custom", custom: {} }] }, "tools[0].custom.name"],
     ["reasoning_effort unknown", { ...base, reasoning_effort: "extreme" }, "reasoning_effort"],
     ["bad response_format", { ...base, response_format: { type: "xml" } }, "response_format.type"],
@@ -427,6 +442,13 @@ describe("bad input -> 400 naming the field", () => {
       `{"model":"auto","messages":[{"role":"user","content":"hi"}],"seed":-9007199254740993}`,
     );
     assert.equal(negative.status, 200, negative.text);
+  });
+
+  it("takes tool_choice auto or none with no tools: they ask nothing a target could fail", async () => {
+    for (const choice of ["auto", "none"]) {
+      const res = await post("/v1/chat/completions", { ...base, tool_choice: choice });
+      assert.equal(res.status, 200, res.text);
+    }
   });
 
   it("reaches the SDK as BadRequestError with the param", async () => {
