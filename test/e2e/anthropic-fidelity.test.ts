@@ -249,6 +249,21 @@ describe("requests Anthropic's API refuses are refused, before any target is ask
       },
       /messages\[4\]\.content\[1\].*unexpected `tool_use_id`.*toolu_1/,
     );
+    // One id on two calls, in one turn or in two: a result could not say which it answers.
+    await refused(
+      {
+        messages: [
+          ...hi,
+          { role: "assistant", content: [...(toolUse("toolu_1").content as []), ...(toolUse("toolu_1").content as [])] },
+          toolResult("toolu_1"),
+        ],
+      },
+      /messages\[1\]\.content\[1\].*`tool_use` ids must be unique/,
+    );
+    await refused(
+      { messages: [...hi, toolUse("toolu_1"), toolResult("toolu_1"), toolUse("toolu_1"), toolResult("toolu_1")] },
+      /messages\[3\]\.content\[0\].*`tool_use` ids must be unique/,
+    );
   });
 
   it("a thinking budget under 1024 or not under max_tokens", async () => {

@@ -16,7 +16,8 @@ interface Turn {
  * - every message has content, except an optional final assistant message (a prefill), and a user
  *   message has more than whitespace;
  * - each `tool_result` answers a `tool_use` of the assistant turn just before it;
- * - each `tool_use` is answered by a `tool_result` in the turn just after it (when there is one).
+ * - each `tool_use` is answered by a `tool_result` in the turn just after it (when there is one);
+ * - no two `tool_use` blocks of the conversation share an id (a result could not say which it answers).
  *
  * Consecutive messages of one role are one turn, as Anthropic combines them; `system` turns in the
  * conversation (agent clients' reminders) stand between no two turns.
@@ -36,6 +37,7 @@ export function checkAnthropicTurns(messages: readonly MessageParam[]): void {
       throw invalidValue(`messages[${i}].content[0].text`, "text content blocks must contain non-whitespace text");
     }
   });
+  checkUniqueToolUseIds(messages);
   const turns = turnsOf(messages);
   turns.forEach((turn, t) => {
     if (turn.role === "user") checkResults(turn, turns[t - 1]);
@@ -88,4 +90,16 @@ function checkAnswered(turn: Turn, next: Turn | undefined): void {
       `\`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(", ")}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`,
     );
   }
+}
+
+function checkUniqueToolUseIds(messages: readonly MessageParam[]): void {
+  const seen = new Set<string>();
+  messages.forEach((message, i) => {
+    if (message.role !== "assistant") return;
+    message.content.forEach((block, j) => {
+      if (block.type !== "tool_use") return;
+      if (seen.has(block.id)) throw invalidValue(`messages[${i}].content[${j}]`, "`tool_use` ids must be unique");
+      seen.add(block.id);
+    });
+  });
 }
