@@ -19,7 +19,6 @@ import {
   shortenEmbedding,
   unreadFiles,
   unsentLogprobs,
-  unsentPenalties,
 } from "../../core/index.js";
 import {
   type CreateModelRequest,
@@ -160,13 +159,13 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   }
 
   /**
-   * OpenAI's cloud settings (prompt_cache_key...) mean nothing to the engine, and it does not apply
-   * the presence and frequency penalties (yet). It reports token logprobs with the answer's text,
+   * OpenAI's cloud settings (prompt_cache_key...) mean nothing to the engine. It applies the presence
+   * and frequency penalties as llama.cpp does (generate-chat.ts penaltiesOf). It reports token logprobs with the answer's text,
    * except for a forced tool call, whose answer is a call generated under a grammar, not text.
    */
   unsent(request: ChatRequest): string[] {
     const logprobs = forcedTools(request) ? unsentLogprobs(request) : [];
-    return [...openAISettings(request), ...unsentPenalties(request), ...logprobs, ...unreadFiles(request, () => false)];
+    return [...openAISettings(request), ...logprobs, ...unreadFiles(request, () => false)];
   }
 
   async *chat(original: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {

@@ -96,6 +96,22 @@ describe("llamacpp provider on the real engine", () => {
     assert.equal(again.text, result.text);
   });
 
+  it("applies presence and frequency penalties: a greedy answer changes with them, the same each time", async () => {
+    const plain = await collectChat(provider.chat(request(), new AbortController().signal));
+    const penalised = request({ presencePenalty: 1.5, frequencyPenalty: 1.5 });
+    assert.deepEqual(provider.unsent(penalised), [], "nothing named as not sent");
+    const first = await collectChat(provider.chat(penalised, new AbortController().signal));
+    const again = await collectChat(provider.chat(penalised, new AbortController().signal));
+    assert.notEqual(first.text, plain.text);
+    assert.equal(again.text, first.text);
+    // Fewer repeated words in the same number of tokens.
+    const repeats = (text: string) => {
+      const words = text.split(/\s+/).filter(Boolean);
+      return words.length - new Set(words).size;
+    };
+    assert.ok(repeats(first.text) < repeats(plain.text), `${first.text} | ${plain.text}`);
+  });
+
   it("honours stop sequences and reports which one stopped it", async () => {
     const full = await collectChat(provider.chat(request({ maxTokens: 60 }), new AbortController().signal));
     const word = full.text.split(/\s+/).filter((w) => w.length > 3)[2] as string;

@@ -89,6 +89,7 @@ export async function generateChat(
       seed: request.seed,
       customStopTriggers: request.stop && request.stop.length > 0 ? request.stop : undefined,
       ...thoughtBudget(request),
+      ...penaltiesOf(request),
       onTextChunk: (text: string) => {
         // A forced call's JSON is the call, not text: it is sent as a tool call once complete.
         if (!text || forced) return;
@@ -323,6 +324,24 @@ export function mapError(err: Error, target: string): GatewayError {
  * The reasoning control as node-llama-cpp's thought budget: off is 0, a budget as given, an effort as
  * Anthropic's budget for it; "on" alone keeps the engine's default (a share of the context).
  */
+/**
+ * The presence and frequency penalties, as llama.cpp applies them (Ollama's and llama-server's
+ * `presence_penalty`, `frequency_penalty`): over the last 64 tokens, beside node-llama-cpp's default
+ * repeat penalty, which is left as it is. Without either, node-llama-cpp's defaults apply unchanged.
+ */
+export function penaltiesOf(request: ProviderChatRequest): {
+  repeatPenalty?: { presencePenalty?: number; frequencyPenalty?: number };
+} {
+  const { presencePenalty, frequencyPenalty } = request;
+  if (presencePenalty === undefined && frequencyPenalty === undefined) return {};
+  return {
+    repeatPenalty: {
+      ...(presencePenalty !== undefined && { presencePenalty }),
+      ...(frequencyPenalty !== undefined && { frequencyPenalty }),
+    },
+  };
+}
+
 function thoughtBudget(request: ProviderChatRequest): { budgets?: { thoughtTokens: number } } {
   const control = request.reasoning;
   // Adaptive thinking leaves it to the model: the engine's default.

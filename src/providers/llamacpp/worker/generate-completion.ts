@@ -9,7 +9,7 @@ import {
   UNSUPPORTED_BY_TARGET,
 } from "../../../core/index.js";
 import { canceledError } from "../cancellation.js";
-import { DEFAULT_TEMPERATURE, finishOf, grammarFor, mapError, overflowError, usageOf } from "./generate-chat.js";
+import { DEFAULT_TEMPERATURE, finishOf, grammarFor, mapError, overflowError, penaltiesOf, usageOf } from "./generate-chat.js";
 import type { LoadedModel } from "./model-host.js";
 import {
   beginningToken,
@@ -108,6 +108,7 @@ export async function generateCompletion(
       topK: request.topK,
       seed: request.seed,
       grammar,
+      ...penaltiesOf(request),
       customStopTriggers: request.stop && request.stop.length > 0 ? request.stop : undefined,
       // No context shift: the answer stops at the end of the window (maxTokens is cut to what is left)
       // rather than go on from a prompt with its start erased, and the whole window holds the prompt.
