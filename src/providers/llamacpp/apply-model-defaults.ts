@@ -20,7 +20,16 @@ export function applyModelDefaults(request: ProviderChatRequest, settings: Model
   const predict = num("num_predict");
   if (out.maxTokens === undefined && predict !== undefined && predict > 0) out.maxTokens = predict;
   if (out.stop === undefined && p.stop !== undefined) out.stop = Array.isArray(p.stop) ? (p.stop as string[]) : [String(p.stop)];
-  for (const key of ["temperature", "topP", "topK", "seed", "presencePenalty", "frequencyPenalty", "maxTokens", "stop"] as const) {
+  for (const key of [
+    "temperature",
+    "topP",
+    "topK",
+    "seed",
+    "presencePenalty",
+    "frequencyPenalty",
+    "maxTokens",
+    "stop",
+  ] as const) {
     if (out[key] === undefined) delete out[key];
   }
   if (settings.system && !request.messages.some((m) => m.role === "system")) {

@@ -387,11 +387,7 @@ describe("bad input -> 400 naming the field", () => {
     ["tool without function", { ...base, tools: [{ type: "function" }] }, "tools[0].function"],
     ["bad tool_choice", { ...base, tool_choice: "sometimes" }, "tool_choice"],
     ["tool_choice required with no tools", { ...base, tool_choice: "required" }, "tool_choice"],
-    [
-      "a named tool_choice with no tools",
-      { ...base, tool_choice: { type: "function", function: { name: "f" } } },
-      "tool_choice",
-    ],
+    ["a named tool_choice with no tools", { ...base, tool_choice: { type: "function", function: { name: "f" } } }, "tool_choice"],
     [
       "a named tool_choice that is not in tools",
       {
