@@ -39,8 +39,9 @@ const SHAPES: readonly [RegExp, string][] = [
   // Credentials in a URL's userinfo: https://user:secret@host/.
   [/(\/\/)[^/\s:@]+:[^/\s@]+@/g, `$1${SECRET_MASK}@`],
   [/([?&](?:api[_-]?key|key|token|access_token|auth|sig|signature)=)[^&\s"'#<>]{4,}/gi, `$1${SECRET_MASK}`],
+  // The name may be part of a longer one (`db_password`, `AWS_SECRET_ACCESS_KEY`, `client-secret`).
   [
-    /\b((?:x-)?api[_-]?key|authorization|access[_-]?token|auth[_-]?token|secret|password|passwd)(["']?\s*[:=]\s*["']?)(?!Bearer\b|Basic\b)[^\s"'&,;<>]{6,}/gi,
+    /(?<![A-Za-z0-9])((?:[A-Za-z0-9]{1,40}[_-]){0,4}(?:api[_-]?key|authorization|access[_-]?token|auth[_-]?token|secret|password|passwd|pwd|private[_-]?key)(?:[_-][A-Za-z0-9]{1,40}){0,4})(["']?\s*[:=]\s*["']?)(?!Bearer\b|Basic\b)[^\s"'&,;<>]{6,}/gi,
     `$1$2${SECRET_MASK}`,
   ],
 ];

@@ -142,6 +142,10 @@ describe("secrets and home paths in error messages", () => {
       '{"x-api-key": "0123456789abcdef"}',
       "authorization=Basic dXNlcjpwYXNzd29yZA==",
       "request to https://user:hunter2hunter2@proxy.test/v1/chat failed",
+      "connect failed: db_passwd=hunter2hunter2",
+      "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIK7MDENG",
+      '{"client-secret": "s3cr3tvalue"}',
+      "PGPASSWORD pwd: hunter2hunter2",
     ];
     for (const text of shapes) {
       const clean = redactSecrets(text);
@@ -158,6 +162,8 @@ describe("secrets and home paths in error messages", () => {
       "The model `gpt-9` does not exist or you do not have access to it.",
       "Invalid value for 'temperature': expected <= 2",
       "task-runner failed",
+      "password_reset: not allowed",
+      "the secret sauce",
     ]) {
       assert.equal(redactSecrets(text), text);
     }
