@@ -10,6 +10,8 @@ import { ERROR_EXCERPT_CHARS, type MappedUpstreamError } from "../http/index.js"
 const CONTEXT = /context (length|window)|too many tokens|exceeds? (the )?(maximum )?context/i;
 const RATE_LIMIT = /rate limit|too many requests|usage limit/i;
 const UNAUTHORIZED = /unauthori[sz]ed|invalid api key/i;
+/** Ollama's 503 when its queue is full (server.ErrMaxQueue, OLLAMA_MAX_QUEUE): busy, not down. */
+const BUSY = /server busy|maximum pending requests/i;
 
 /**
  * An `{"error": "..."}` line inside a 200 stream -> GatewayError. Ollama writes these when the
@@ -25,6 +27,9 @@ export function mapOllamaStreamError(message: string, target: string): GatewayEr
 export function mapOllamaErrorResponse(status: number, _body: unknown, message: string): MappedUpstreamError | undefined {
   const code = codeForStatus(status);
   if (code === "invalid_request" && CONTEXT.test(message)) return { code: "context_length_exceeded" };
+  // As an OpenAI upstream's `server_is_overloaded`: the client hears "overloaded" (529 to Anthropic
+  // clients), not that the server is unavailable.
+  if (status === 503 && BUSY.test(message)) return { code: "overloaded" };
   return undefined;
 }
 

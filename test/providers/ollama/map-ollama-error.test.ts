@@ -13,6 +13,12 @@ describe("Ollama error mapping", () => {
     assert.equal(mapOllamaErrorResponse(404, undefined, 'model "x" not found, try pulling it first'), undefined);
   });
 
+  it("reads a 503 for a full queue as overloaded, and any other 503 by its status", () => {
+    const busy = "server busy, please try again.  maximum pending requests exceeded";
+    assert.equal(mapOllamaErrorResponse(503, undefined, busy)?.code, "overloaded");
+    assert.equal(mapOllamaErrorResponse(503, undefined, "no healthy runner"), undefined);
+  });
+
   it("reads a mid-stream error line's words", () => {
     assert.equal(mapOllamaStreamError("exceeds context length", "o/m").code, "context_length_exceeded");
     assert.equal(mapOllamaStreamError("you have reached your usage limit", "o/m").code, "rate_limited");
