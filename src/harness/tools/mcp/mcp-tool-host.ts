@@ -337,9 +337,14 @@ export class McpToolHost implements ToolHost {
         resolve: async () => {
           if (configured.url !== undefined) {
             const headers = await resolveSecretValues(configured.headers, "header", this.#env, this.#sources);
-            return { endpoint: { transport: "http", url: configured.url, headers: headers.values }, secrets: headers.secrets };
+            // A literal value (`Private-Token: glpat-...`) is as secret as a referenced one: as for a request's headers.
+            return {
+              endpoint: { transport: "http", url: configured.url, headers: headers.values },
+              secrets: [...headers.secrets, ...headerSecrets(headers.values)],
+            };
           }
-          const env = await resolveSecretValues(configured.env, "env", this.#env, this.#sources);
+          const resolvedEnv = await resolveSecretValues(configured.env, "env", this.#env, this.#sources);
+          const env = { ...resolvedEnv, secrets: [...resolvedEnv.secrets, ...secretEnvValues(resolvedEnv.values)] };
           if (configured.sandbox !== undefined) {
             // Confined, or not started at all: there is no unconfined fallback.
             const confined = await this.#sandbox.endpoint(
@@ -552,7 +557,8 @@ export class McpToolHost implements ToolHost {
 }
 
 /**
- * The secret values of a request's headers, to clean out of error text and logs: each value, and
+ * The secret values of a request's or a configured server's headers, to clean out of error text and
+ * logs (of that server's errors only: a value such as `application/json` is not hunted everywhere): each value, and
  * the credential of an Authorization with a scheme (`Bearer <token>`, as the request's
  * `authorization` is sent), which a server may quote alone.
  */
@@ -566,6 +572,13 @@ function headerSecrets(headers: Record<string, string>): string[] {
     if (credential !== undefined) secrets.push(credential);
   }
   return secrets;
+}
+
+/** A stdio server's env variables whose names say they hold a secret (`GITHUB_TOKEN: ghp_...` written literally). */
+function secretEnvValues(env: Record<string, string>): string[] {
+  return Object.entries(env)
+    .filter(([name]) => /token|key|secret|pass|pwd|auth|credential/i.test(name))
+    .map(([, value]) => value);
 }
 
 /**

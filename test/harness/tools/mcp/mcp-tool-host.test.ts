@@ -217,12 +217,22 @@ describe("McpToolHost over Streamable HTTP", () => {
     try {
       const url = `http://127.0.0.1:${(echo.address() as AddressInfo).port}/mcp`;
       const token = "tok-quoted-secret-31337";
-      const { host, log } = makeHost();
+      // A configured server's header written literally in the config is as secret as a request's.
+      const literal = "glpat-LITERALSECRET1234";
+      const { host, log } = makeHost({
+        servers: { gitlab: { url, headers: { Authorization: `Bearer ${literal}`, "Private-Token": literal } } },
+      });
       const listed = await host.listTools({ label: "hostile", url, headers: { Authorization: `Bearer ${token}` } }, signal());
       assert.ok("error" in listed);
       assert.match(listed.error, /HTTP 500/);
       assert.ok(!listed.error.includes(token), listed.error);
+      const configured = await host.listTools({ label: "gitlab" }, signal());
+      assert.ok("error" in configured);
+      assert.match(configured.error, /HTTP 500/);
+      assert.ok(!configured.error.includes(literal), configured.error);
+      assert.ok(!JSON.stringify(host.status()).includes(literal));
       assert.ok(!JSON.stringify(log.lines).includes(token));
+      assert.ok(!JSON.stringify(log.lines).includes(literal));
     } finally {
       echo.closeAllConnections();
       await new Promise((resolve) => echo.close(resolve));
