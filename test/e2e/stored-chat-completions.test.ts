@@ -275,7 +275,8 @@ describe("stored chat completions (in memory, store off)", () => {
         n: 2,
         store: true,
       });
-      assert.equal(whole.id, "chatcmpl-two");
+      // Stored under an id of tandem's own, which the client is given, not the upstream's.
+      assert.match(whole.id, /^chatcmpl-[A-Za-z0-9]{24}$/);
       const stored = await client.chat.completions.retrieve(whole.id);
       assert.deepEqual(
         stored.choices.map((c) => c.message.content),
@@ -288,8 +289,12 @@ describe("stored chat completions (in memory, store off)", () => {
         stream: true,
         store: true,
       });
-      for await (const _ of stream);
-      const streamed = await client.chat.completions.retrieve("chatcmpl-two-s");
+      const ids = new Set<string>();
+      for await (const chunk of stream) ids.add(chunk.id);
+      assert.equal(ids.size, 1, "every chunk has the one stored id");
+      const [streamedId] = ids as Set<string> & Iterable<string>;
+      assert.notEqual(streamedId, "chatcmpl-two-s");
+      const streamed = await client.chat.completions.retrieve(streamedId as string);
       assert.deepEqual(
         streamed.choices.map((c) => [c.index, c.message.content, c.finish_reason]),
         [
@@ -298,6 +303,52 @@ describe("stored chat completions (in memory, store off)", () => {
         ],
       );
       assert.equal(streamed.usage?.total_tokens, 7);
+    } finally {
+      openai.script(() => ({ kind: "text", text: "Hello from openai", usage: { input: 7, output: 3 } }));
+    }
+  });
+
+  it("keeps two completions an upstream gave one id (Ollama's OpenAI endpoint repeats them), whole and streamed", async () => {
+    openai.script((request) => {
+      const body = request.body as { stream?: boolean; messages: { content: string }[] };
+      const text = body.messages[0]?.content ?? "";
+      const envelope = { id: "chatcmpl-7", created: 1_764_790_000, model: "gpt-4o-mini" };
+      if (!body.stream) {
+        const message = { role: "assistant", content: `re: ${text}`, refusal: null };
+        const whole = { ...envelope, object: "chat.completion", choices: [{ index: 0, message, finish_reason: "stop" }] };
+        return { kind: "raw", headers: { "content-type": "application/json" }, body: [JSON.stringify(whole)] };
+      }
+      const chunk = (delta: unknown, finish: string | null = null) =>
+        `data: ${JSON.stringify({ ...envelope, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      return {
+        kind: "raw",
+        body: [chunk({ role: "assistant", content: `re: ${text}` }), chunk({}, "stop"), "data: [DONE]\n\n"],
+      };
+    });
+    try {
+      const ids: string[] = [];
+      for (const text of ["first", "second"]) {
+        const whole = await client.chat.completions.create({
+          model: "whole",
+          messages: [{ role: "user", content: text }],
+          store: true,
+        });
+        ids.push(whole.id);
+        const stream = await client.chat.completions.create({
+          model: "oai/gpt-4o-mini",
+          messages: [{ role: "user", content: `${text} streamed` }],
+          stream: true,
+          store: true,
+        });
+        let id = "";
+        for await (const chunk of stream) id = chunk.id;
+        ids.push(id);
+      }
+      assert.equal(new Set(ids).size, 4, ids.join(", "));
+      const answers = await Promise.all(
+        ids.map(async (id) => (await client.chat.completions.retrieve(id)).choices[0]?.message.content),
+      );
+      assert.deepEqual(answers, ["re: first", "re: first streamed", "re: second", "re: second streamed"]);
     } finally {
       openai.script(() => ({ kind: "text", text: "Hello from openai", usage: { input: 7, output: 3 } }));
     }

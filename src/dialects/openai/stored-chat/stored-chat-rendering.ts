@@ -1,6 +1,8 @@
 import {
   type ChatCompletionStore,
+  editJsonTopLevel,
   GatewayError,
+  makeId,
   mergeUsage,
   type ResponseMeta,
   type StreamEvent,
@@ -31,6 +33,11 @@ const SHOWN_SETTINGS = [
  * messages and metadata before the answer's end is sent (the whole body, or the stream's
  * `data: [DONE]`), so the id the client holds can be retrieved once its answer is complete. An answer
  * that fails or is cancelled never reaches that point and is not stored.
+ *
+ * A same-wire target's answer is given an id of tandem's own, in every chunk or the whole body, in
+ * place of the target's (the canonical renderers make their own already): an upstream's ids need not
+ * be unique (Ollama's OpenAI endpoint numbers them 0 to 998), and a stored completion must never
+ * replace another one.
  */
 export function storedChatRendering(
   rendering: ChatRendering,
@@ -39,10 +46,11 @@ export function storedChatRendering(
   body: Json,
   metadata: Record<string, string>,
 ): ChatRendering {
+  const id = makeId("chatcmpl-");
   const save = async (completion: unknown, meta: ResponseMeta): Promise<void> => {
     if (completion === null || typeof completion !== "object") return;
     const answer = completion as Json;
-    // Nothing to store it under: an upstream's answer without an id cannot be retrieved anyway.
+    // Nothing to store it under: an answer without an id cannot be retrieved anyway.
     if (typeof answer.id !== "string" || answer.id === "") return;
     const settings: Json = {};
     for (const key of SHOWN_SETTINGS) settings[key] = body[key] ?? null;
@@ -77,9 +85,9 @@ export function storedChatRendering(
     stream: (meta) => new StoredChatStream(rendering.stream(meta), chunks, () => save(chunks.completion(meta), meta)),
     ...(native && {
       native: {
-        stream: (meta) => new StoredNativeStream(native.stream(meta), chunks, () => save(chunks.completion(meta), meta)),
+        stream: (meta) => new StoredNativeStream(native.stream(meta), chunks, id, () => save(chunks.completion(meta), meta)),
         json: async (frames, meta) => {
-          const answer = await native.json(frames, meta);
+          const answer = withId(await native.json(frames, meta), id);
           // Undefined: the canonical rendering answers, and `json` above stores that.
           if (answer !== undefined) await save(answer, meta);
           return answer;
@@ -87,6 +95,11 @@ export function storedChatRendering(
       },
     }),
   };
+}
+
+/** A whole answer with the stored id (a copy: the body may be another's). */
+function withId(answer: unknown, id: string): unknown {
+  return answer !== null && typeof answer === "object" && !Array.isArray(answer) ? { ...(answer as Json), id } : answer;
 }
 
 /** A streamed answer's chunks as the client got them, put together (its first id kept: the one the client read). */
@@ -181,19 +194,20 @@ class StoredChatStream implements StreamRenderer {
 class StoredNativeStream implements NativeStream {
   readonly #inner: NativeStream;
   readonly #chunks: StreamedCompletion;
+  readonly #id: string;
   readonly #save: () => Promise<void>;
   #done = "";
 
-  constructor(inner: NativeStream, chunks: StreamedCompletion, save: () => Promise<void>) {
+  constructor(inner: NativeStream, chunks: StreamedCompletion, id: string, save: () => Promise<void>) {
     this.#inner = inner;
     this.#chunks = chunks;
+    this.#id = id;
     this.#save = save;
   }
 
   frame(frame: Frame): string {
-    const text = this.#inner.frame(frame);
     if (frame.data === "[DONE]") {
-      this.#done += text;
+      this.#done += this.#inner.frame(frame);
       return "";
     }
     let chunk: unknown;
@@ -201,9 +215,14 @@ class StoredNativeStream implements NativeStream {
       chunk = frameJson(frame);
     } catch {
       // A frame that is not JSON is passed on as it came; the answer is stored without it.
+      return this.#inner.frame(frame);
     }
-    if (chunk !== null && typeof chunk === "object" && !Array.isArray(chunk)) this.#chunks.add(chunk as Json);
-    return text;
+    if (chunk === null || typeof chunk !== "object" || Array.isArray(chunk) || "error" in chunk) return this.#inner.frame(frame);
+    // The chunk with the stored id, every other byte as the target sent it.
+    const own = { ...(chunk as Json), id: this.#id };
+    const data = editJsonTopLevel(frame.data, [["id", JSON.stringify(this.#id)]]) ?? JSON.stringify(own);
+    this.#chunks.add(own);
+    return this.#inner.frame({ ...frame, data, json: own });
   }
 
   seam(): string {
