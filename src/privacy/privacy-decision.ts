@@ -177,14 +177,17 @@ function decide(
  */
 function declaredPrivate(what: readonly string[], policy: PrivacyPolicy): PrivacyDecision {
   const reason = `it holds ${[...new Set(what)].join(" and ")}: content declared private where it was kept`;
-  if (policy !== "redact") return { sensitivity: "private", policy, reason, counts: {} };
+  // Never "send the header public": it cannot lower a declaration.
+  const advice =
+    "Use a route with a local model, or set the route's privacy to allow if this data may leave the machine " +
+    `(content declared private keeps a request private whatever its ${SENSITIVITY_HEADER} header says).`;
+  if (policy === "allow") return { sensitivity: "private", policy, reason, counts: {} };
+  if (policy !== "redact") return { sensitivity: "private", policy, reason, counts: {}, advice };
   return {
     sensitivity: "private",
     policy: "local-only",
     reason: `${reason}, which redaction cannot make safe`,
     counts: {},
-    advice:
-      "Use a route with a local model, or set the route's privacy to allow if this data may leave the machine " +
-      `(content declared private keeps a request private whatever its ${SENSITIVITY_HEADER} header says).`,
+    advice,
   };
 }

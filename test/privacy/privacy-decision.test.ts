@@ -200,7 +200,11 @@ describe("privacy decision for content declared private where it was kept (ChatR
   });
 
   it("follows a route that keeps private data local or lets it go as it is", () => {
-    assert.equal(decideChatPrivacy(declared("Hello."), undefined, BASE).policy, "local-only");
+    const local = decideChatPrivacy(declared("Hello."), undefined, BASE);
+    assert.equal(local.policy, "local-only");
+    // Its advice never says to send the header public, which cannot lower a declaration.
+    assert.match(local.advice ?? "", /whatever its x-tandem-sensitivity header says/);
+    assert.doesNotMatch(local.advice ?? "", /: public'/);
     assert.equal(decideChatPrivacy(declared("Hello."), undefined, { ...BASE, routePolicy: "allow" }).policy, "allow");
   });
 
