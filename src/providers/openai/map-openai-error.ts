@@ -59,9 +59,11 @@ export function mapOpenAIError(error: OpenAIErrorObjectWire | undefined, status:
   if (byCode) return withParam(byCode, error);
   const byType = error?.type ? BY_TYPE[error.type] : undefined;
   const fallback: ErrorCode = httpStatus !== undefined ? codeForStatus(httpStatus) : "upstream_error";
-  // A type only refines a status that agrees (a 500 with type invalid_request_error stays a server error).
-  const mapped =
-    byType && (httpStatus === undefined || httpStatus < 500 || byType.code !== "invalid_request") ? byType : { code: fallback };
+  // A type only refines a status that agrees: `invalid_request_error` is OpenAI's type for many a
+  // status (a 500 stays a server error; a 401 `mismatched_organization` or "You didn't provide an API
+  // key" is a refused key; a 403, 404, 413 or 429 keeps what its status says).
+  const agrees = httpStatus === undefined || byType?.code !== "invalid_request" || fallback === "invalid_request";
+  const mapped = byType && agrees ? byType : { code: fallback };
   if (mapped.code === "invalid_request" && code === undefined && CONTEXT_MESSAGE.test(error?.message ?? "")) {
     return { code: "context_length_exceeded" };
   }

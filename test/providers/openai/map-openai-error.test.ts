@@ -84,6 +84,19 @@ describe("gatewayErrorFromOpenAIError (an error inside a 200)", () => {
     assert.equal(mapOpenAIError({ type: "invalid_request_error" }, 500).code, "upstream_error");
   });
 
+  it("reads OpenAI's invalid_request_error type on a 401, 403, 404, 413 or 429 by its status", () => {
+    const keyRefused = { type: "invalid_request_error", code: "mismatched_organization", param: null };
+    assert.equal(mapOpenAIError(keyRefused, 401).code, "authentication");
+    assert.equal(mapOpenAIError({ type: "invalid_request_error", code: null }, 401).code, "authentication");
+    assert.equal(mapOpenAIError({ type: "invalid_request_error", code: null }, 403).code, "permission_denied");
+    assert.equal(mapOpenAIError({ type: "invalid_request_error" }, 404).code, "not_found");
+    assert.equal(mapOpenAIError({ type: "invalid_request_error" }, 413).code, "payload_too_large");
+    assert.equal(mapOpenAIError({ type: "invalid_request_error" }, 429).code, "rate_limited");
+    // Still the request's fault where the status says so.
+    assert.equal(mapOpenAIError({ type: "invalid_request_error", param: "x" }, 400).code, "invalid_request");
+    assert.equal(mapOpenAIError({ type: "invalid_request_error" }, 422).code, "invalid_request");
+  });
+
   it("cuts a long message to an excerpt", () => {
     const error = gatewayErrorFromOpenAIError({ message: "x".repeat(5000), type: "server_error" }, "o/m");
     assert.ok(error.message.length < 600);
