@@ -123,7 +123,33 @@ export interface GatewayErrorOptions {
    * show it there instead of the one they derive from `code`. Default: none.
    */
   reason?: string;
+  /** The error as an upstream on a client's own wire gave it, for that dialect to show as it came (see UpstreamWireError). */
+  upstream?: UpstreamWireError;
   cause?: unknown;
+}
+
+/**
+ * An upstream's own error fields on the OpenAI wire (`type`, a string `code`), which an OpenAI client
+ * is shown as they came (`insufficient_quota`, `unsupported_value`) in place of the ones tandem
+ * derives from its code: clients branch on them.
+ */
+export interface UpstreamWireError {
+  wire: "openai";
+  type?: string;
+  code?: string;
+}
+
+/** What a GatewayError was made with, but its message and cause: for one that says the same in other words. */
+export function errorOptionsOf(error: GatewayError): GatewayErrorOptions {
+  return {
+    status: error.status,
+    retryable: error.retryable,
+    ...(error.param !== undefined && { param: error.param }),
+    ...(error.retryAfterMs !== undefined && { retryAfterMs: error.retryAfterMs }),
+    ...(error.target !== undefined && { target: error.target }),
+    ...(error.reason !== undefined && { reason: error.reason }),
+    ...(error.upstream !== undefined && { upstream: error.upstream }),
+  };
 }
 
 export class GatewayError extends Error {
@@ -135,6 +161,7 @@ export class GatewayError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly target: string | undefined;
   readonly reason: string | undefined;
+  readonly upstream: UpstreamWireError | undefined;
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
     // Every message is cleaned as it is made: whatever built it (an upstream's error body, a stream
@@ -153,6 +180,7 @@ export class GatewayError extends Error {
     this.retryAfterMs = options.retryAfterMs;
     this.target = options.target;
     this.reason = options.reason;
+    this.upstream = options.upstream;
   }
 
   /**

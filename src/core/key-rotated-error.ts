@@ -1,4 +1,4 @@
-import { GatewayError } from "./errors.js";
+import { errorOptionsOf, GatewayError } from "./errors.js";
 
 /**
  * A provider's key pool set a key aside because the upstream refused it (401/403) or rate-limited it
@@ -16,15 +16,7 @@ export class KeyRotatedError extends GatewayError {
   readonly poolSize: number;
 
   constructor(error: GatewayError, poolSize: number) {
-    super(error.code, error.message, {
-      status: error.status,
-      retryable: error.retryable,
-      ...(error.param !== undefined && { param: error.param }),
-      ...(error.retryAfterMs !== undefined && { retryAfterMs: error.retryAfterMs }),
-      ...(error.target !== undefined && { target: error.target }),
-      ...(error.reason !== undefined && { reason: error.reason }),
-      cause: error,
-    });
+    super(error.code, error.message, { ...errorOptionsOf(error), cause: error });
     this.poolSize = poolSize;
   }
 }

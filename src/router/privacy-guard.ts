@@ -1,6 +1,13 @@
 import type { Config } from "../config/schema.js";
 import type { RequestContext } from "../core/index.js";
-import { type BeforeUpstreamBody, type ChatRequest, EgressAuditError, GatewayError, markStep } from "../core/index.js";
+import {
+  type BeforeUpstreamBody,
+  type ChatRequest,
+  EgressAuditError,
+  errorOptionsOf,
+  GatewayError,
+  markStep,
+} from "../core/index.js";
 import {
   classifyRequestInSlices,
   detectorFor,
@@ -116,15 +123,7 @@ export class PrivacyGuard {
       at = finding.end;
     }
     masked += message.slice(at);
-    return new GatewayError(error.code, masked, {
-      status: error.status,
-      retryable: error.retryable,
-      cause: error,
-      ...(error.param !== undefined && { param: error.param }),
-      ...(error.retryAfterMs !== undefined && { retryAfterMs: error.retryAfterMs }),
-      ...(error.target !== undefined && { target: error.target }),
-      ...(error.reason !== undefined && { reason: error.reason }),
-    });
+    return new GatewayError(error.code, masked, { ...errorOptionsOf(error), cause: error });
   }
 
   /**

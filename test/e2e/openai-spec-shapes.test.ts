@@ -596,6 +596,28 @@ describe("errors: OpenAI's body, status, words and code for each bad request, an
       OpenAI.RateLimitError,
     );
   });
+
+  it("an OpenAI-compatible upstream's own type and code reach the client as it sent them", async () => {
+    const cases: [number, string, string][] = [
+      [429, "insufficient_quota", "insufficient_quota"],
+      [400, "invalid_request_error", "unsupported_value"],
+      [401, "invalid_request_error", "mismatched_organization"],
+    ];
+    for (const [status, type, code] of cases) {
+      openai.script(() => ({
+        kind: "error",
+        status,
+        body: { error: { message: `upstream says ${code}`, type, param: null, code } },
+      }));
+      const err = await client.chat.completions.create({ model, messages: [{ role: "user", content: "Hi" }] }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof OpenAI.APIError, String(err));
+      assert.deepEqual([err.status, err.type, err.code], [status, type, code]);
+    }
+    openai.script(() => ({ kind: "text", text: "Hello from openai" }));
+  });
 });
 
 describe("legacy completions: echo, stop, max_tokens and the usage chunk", () => {

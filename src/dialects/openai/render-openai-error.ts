@@ -40,10 +40,12 @@ export function openAIErrorObject(error: GatewayError): OpenAIErrorObject {
   const shape = SHAPE[error.code];
   let param = error.param ?? null;
   if (param === null && error.code === "context_length_exceeded") param = "messages";
-  let code = error.reason ?? shape.code;
+  // An OpenAI-compatible upstream's own type and code come through as it sent them.
+  const upstream = error.upstream?.wire === "openai" ? error.upstream : undefined;
+  let code = upstream?.code ?? error.reason ?? shape.code;
   // OpenAI names the check that failed (`invalid_value`) when it can point at a field.
   if (code === null && error.code === "invalid_request" && param !== null) code = "invalid_value";
-  return { message: error.message, type: shape.type, param, code };
+  return { message: error.message, type: upstream?.type ?? shape.type, param, code };
 }
 
 /** Renders a GatewayError as OpenAI does: `{"error":{"message","type","param","code"}}` with the matching status. */

@@ -1,5 +1,12 @@
 import type { Dispatcher } from "undici";
-import { codeForStatus, type ErrorCode, errorExcerpt, GatewayError, redactSecrets } from "../../core/index.js";
+import {
+  codeForStatus,
+  type ErrorCode,
+  errorExcerpt,
+  GatewayError,
+  redactSecrets,
+  type UpstreamWireError,
+} from "../../core/index.js";
 import { readTextUpTo } from "./answer-limits.js";
 
 const MAX_ERROR_BODY = 64 * 1024;
@@ -13,6 +20,8 @@ export interface MappedUpstreamError {
   retryable?: boolean;
   /** The request field the upstream named, when it did. */
   param?: string;
+  /** The upstream's own error fields, for a client on its wire (GatewayError.upstream). */
+  upstream?: UpstreamWireError;
 }
 
 /**
@@ -73,6 +82,7 @@ export async function upstreamErrorFromResponse(
     target,
     ...(mapped?.retryable !== undefined && { retryable: mapped.retryable }),
     ...(mapped?.param !== undefined && { param: mapped.param }),
+    ...(mapped?.upstream !== undefined && { upstream: mapped.upstream }),
   });
 }
 

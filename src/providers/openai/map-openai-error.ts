@@ -53,6 +53,14 @@ const CONTEXT_MESSAGE = /context.{0,20}(length|window)|too many tokens|prompt is
  * `status` is the HTTP status (undefined for an error inside a 200 stream).
  */
 export function mapOpenAIError(error: OpenAIErrorObjectWire | undefined, status: number | undefined): MappedUpstreamError {
+  const mapped = mapOpenAIErrorCode(error, status);
+  const type = typeof error?.type === "string" && error.type !== "" ? error.type : undefined;
+  const code = typeof error?.code === "string" && error.code !== "" ? error.code : undefined;
+  if (type === undefined && code === undefined) return mapped;
+  return { ...mapped, upstream: { wire: "openai", ...(type !== undefined && { type }), ...(code !== undefined && { code }) } };
+}
+
+function mapOpenAIErrorCode(error: OpenAIErrorObjectWire | undefined, status: number | undefined): MappedUpstreamError {
   const httpStatus = typeof error?.code === "number" ? error.code : status;
   const code = typeof error?.code === "string" ? error.code : undefined;
   const byCode = code === undefined ? undefined : BY_CODE[code];

@@ -17,5 +17,6 @@ export function gatewayErrorFromOpenAIError(error: OpenAIErrorObjectWire, target
     ...(typeof error.code === "number" && error.code >= 400 && error.code <= 599 && { status: error.code }),
     ...(mapped.param !== undefined && { param: mapped.param }),
     ...(mapped.retryable !== undefined && { retryable: mapped.retryable }),
+    ...(mapped.upstream !== undefined && { upstream: mapped.upstream }),
   });
 }
