@@ -41,6 +41,26 @@ export interface ResponseMeta {
   memory?: string[];
 }
 
+/** What the router knows of a request it could not answer: its `x-tandem-*` headers on the error answer. */
+export interface ErrorMeta {
+  route: string | undefined;
+  /** The last target tried, when one was. */
+  target?: string;
+  attempts: number;
+}
+
+const ERROR_META = new WeakMap<object, ErrorMeta>();
+
+/** Marks an error with the router's meta for it (the first marking stands: the innermost knows most). */
+export function noteErrorMeta<E extends object>(error: E, meta: ErrorMeta): E {
+  if (!ERROR_META.has(error)) ERROR_META.set(error, meta);
+  return error;
+}
+
+export function errorMetaOf(error: object): ErrorMeta | undefined {
+  return ERROR_META.get(error);
+}
+
 /** An answer in progress. The first event has already been received, so headers can be sent. */
 export interface ChatStream {
   meta: ResponseMeta;

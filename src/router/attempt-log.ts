@@ -1,4 +1,4 @@
-import { GatewayError } from "../core/index.js";
+import { type ErrorMeta, GatewayError } from "../core/index.js";
 
 /** One upstream attempt that did not produce an answer. */
 export interface FailedAttempt {
@@ -19,6 +19,8 @@ export function describeAttempts(attempts: readonly FailedAttempt[]): string {
 /** What an attempt loop ends with when no target answered. */
 export interface NoAnswer {
   failed: readonly FailedAttempt[];
+  /** The upstream attempts made (as ResponseMeta.attempts counts them), where known. */
+  attempts?: number;
   deadlinePassed: boolean;
   /** The last error a target answered with, if any was tried. */
   lastError?: GatewayError;
@@ -60,6 +62,12 @@ export function noAnswerError(name: string, outcome: NoAnswer): GatewayError {
     );
   }
   return exhaustedError(name, failed, deadlinePassed);
+}
+
+/** The x-tandem-* meta of an answer no target gave: the route, the last target tried, the attempts made. */
+export function noAnswerMeta(route: string | undefined, outcome: NoAnswer): ErrorMeta {
+  const last = outcome.failed.at(-1)?.target;
+  return { route, ...(last !== undefined && { target: last }), attempts: outcome.attempts ?? outcome.failed.length };
 }
 
 /** Whether every target refused the request for what it is (REFUSALS): no target will ever take it. */

@@ -1,6 +1,6 @@
 import type { RouteConfig } from "../config/schema.js";
 import type { RequestContext, ResponseMeta } from "../core/index.js";
-import { GatewayError } from "../core/index.js";
+import { GatewayError, noteErrorMeta } from "../core/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
 import { describeAttempts, type FailedAttempt } from "./attempt-log.js";
@@ -22,7 +22,7 @@ export type RunAttempt<T> = (target: Target, timeouts: Timeouts, breaker: Circui
  */
 export type LoopOutcome<T> =
   | { value: T; meta: ResponseMeta; earlier: FailedAttempt[] }
-  | { failed: FailedAttempt[]; deadlinePassed: boolean; lastError?: GatewayError };
+  | { failed: FailedAttempt[]; attempts: number; deadlinePassed: boolean; lastError?: GatewayError };
 
 export interface AttemptLoopParts {
   stats: TargetStats;
@@ -133,7 +133,7 @@ export class AttemptLoop {
           const remaining = deadlineAt - performance.now();
           if (remaining <= 0) {
             breaker.release();
-            return { failed, deadlinePassed: true, lastError };
+            return { failed, attempts, deadlinePassed: true, lastError };
           }
           attempts++;
           tried.add(target.name);
@@ -184,7 +184,7 @@ export class AttemptLoop {
               ms: performance.now() - startedAt,
               ...(error.retryAfterMs !== undefined && { retryAfterMs: error.retryAfterMs }),
             });
-            if (next.action === "stop") throw error;
+            if (next.action === "stop") throw noteErrorMeta(error, { route: plan.route, target: target.name, attempts });
             if (next.action === "next") break;
             if (next.action === "rotate-key") {
               // The pool set the key aside and has another ready: the same target again, at once.
@@ -203,7 +203,7 @@ export class AttemptLoop {
         this.#metrics.failovers.inc({ route: plan.route ?? "", code: failed.at(-1)?.code ?? "" });
       }
     }
-    return { failed, deadlinePassed: false, lastError };
+    return { failed, attempts, deadlinePassed: false, lastError };
   }
 
   /** The route's first-token limit, or with adaptiveFirstToken, a multiple of the target's recent p95 within it. */

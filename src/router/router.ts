@@ -3,7 +3,15 @@ import { countLargeTextsInSlices } from "../context/count-in-slices.js";
 import { estimateInputTokens, loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { collectText } from "../context/summarize-history.js";
 import type { ChatStream, Gateway, LoadedModelStatus, ModelEntry, ModelLibrary, RequestContext } from "../core/index.js";
-import { type ChatRequest, type EmbedRequest, GatewayError, markStep, type StreamEvent, type Usage } from "../core/index.js";
+import {
+  type ChatRequest,
+  type EmbedRequest,
+  GatewayError,
+  markStep,
+  noteErrorMeta,
+  type StreamEvent,
+  type Usage,
+} from "../core/index.js";
 import type { PullEvent, PullResult } from "../models/index.js";
 import { decideChatPrivacy, decideEmbedPrivacy, requestTextLength, SENSITIVITY_HEADER } from "../privacy/index.js";
 import { DEFAULT_ANSWER_LIMITS } from "../providers/http/answer-limits.js";
@@ -11,7 +19,14 @@ import { listsOwnModels } from "../providers/provider-kind.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
 import { Attempts, type Summarize } from "./attempt.js";
-import { describeAttempts, everyTargetRefused, exhaustedError, type FailedAttempt, noAnswerError } from "./attempt-log.js";
+import {
+  describeAttempts,
+  everyTargetRefused,
+  exhaustedError,
+  type FailedAttempt,
+  noAnswerError,
+  noAnswerMeta,
+} from "./attempt-log.js";
 import { AttemptLoop } from "./attempt-loop.js";
 import { Breakers } from "./breakers.js";
 import { type Catalog, nameVariants, type Target } from "./catalog.js";
@@ -116,6 +131,15 @@ export class Router implements Gateway {
 
   async chat(request: ChatRequest, context: RequestContext): Promise<ChatStream> {
     const planned = this.#planner.planFor(request.model, context.headers);
+    try {
+      return await this.#chat(planned, request, context);
+    } catch (err) {
+      // Refused before any attempt (privacy, the window, the wire): the error answer still names the route.
+      throw typeof err === "object" && err !== null ? noteErrorMeta(err, { route: planned.route, attempts: 0 }) : err;
+    }
+  }
+
+  async #chat(planned: Plan, request: ChatRequest, context: RequestContext): Promise<ChatStream> {
     // Awaited only when there is something to wait for: most requests are small.
     const scanning = this.#guard.classifyLarge(planned, request, context.headers);
     const classified = scanning === undefined ? undefined : await scanning;
@@ -192,7 +216,7 @@ export class Router implements Gateway {
     if (plan.policy.onExhausted === "notice" && plan.route !== undefined && !everyTargetRefused(outcome)) {
       return this.#notice(plan, outcome.failed);
     }
-    throw noAnswerError(plan.name, outcome);
+    throw noteErrorMeta(noAnswerError(plan.name, outcome), noAnswerMeta(plan.route, outcome));
   }
 
   async embed(request: EmbedRequest, context: RequestContext) {
@@ -212,7 +236,7 @@ export class Router implements Gateway {
       if (unsent !== undefined) outcome.meta.warnings = [...(outcome.meta.warnings ?? []), ...unsent];
       return { meta: outcome.meta, result };
     }
-    throw noAnswerError(plan.name, outcome);
+    throw noteErrorMeta(noAnswerError(plan.name, outcome), noAnswerMeta(plan.route, outcome));
   }
 
   /**

@@ -6,6 +6,7 @@ import type { FileStore } from "../core/files.js";
 import {
   answerErrorFrom,
   type ChatCompletionStore,
+  errorMetaOf,
   GatewayError,
   isLoopbackName,
   isStoreFailure,
@@ -16,7 +17,7 @@ import type { MemoryStore } from "../core/memory.js";
 import type { StateStore } from "../core/state.js";
 import type { VectorStoreStore } from "../core/vector-stores.js";
 import { DIALECTS, dialectFor } from "../dialects/index.js";
-import { type ErrorRendering, requestRecord } from "../dialects/shared/index.js";
+import { type ErrorRendering, errorMetaHeaders, requestRecord } from "../dialects/shared/index.js";
 import { BatchRunner } from "../harness/batches/batch-runner.js";
 import { EncryptedBatchStore } from "../harness/batches/encrypted-batch-store.js";
 import { MemoryBatchStore } from "../harness/batches/memory-batch-store.js";
@@ -352,6 +353,17 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       error.code === "internal" ? new GatewayError("internal", "Internal error in tandem (see the server log)") : error,
     );
     if (reply.sent || reply.raw.headersSent) return;
+    // What the router knows of it (its route, last target, attempts): the headers and the metrics' labels.
+    const meta = errorMetaOf(error);
+    if (meta !== undefined) {
+      reply.headers(errorMetaHeaders(meta));
+      requestRecord(request).meta ??= {
+        route: meta.route,
+        target: meta.target ?? "",
+        attempts: meta.attempts,
+        degraded: undefined,
+      };
+    }
     if (error.retryAfterMs !== undefined) reply.header("retry-after", String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
     if (rendered.headers) reply.headers(rendered.headers);
     reply.code(rendered.status).send(rendered.body);

@@ -142,6 +142,16 @@ describe("router failover", () => {
     await assert.rejects(ask("auto"), (err: unknown) => err instanceof OpenAI.BadRequestError && /too long/.test(err.message));
     assert.equal(chatPosts(a), 1);
     assert.equal(chatPosts(b), 0);
+    // The error answer says where it came from, as an answer does.
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Hi" }] }),
+    });
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get("x-tandem-route"), "auto");
+    assert.equal(res.headers.get("x-tandem-target"), "a/m");
+    assert.equal(res.headers.get("x-tandem-attempts"), "1");
   });
 
   it("moves on at once, without retrying, when the conversation does not fit the first target", async () => {
@@ -183,8 +193,13 @@ describe("router failover", () => {
       assert.match(err.message, /No answer for 'auto': every target failed/);
       assert.match(err.message, /a\/m: upstream_error after \d+ ms \(.*a is down/);
       assert.match(err.message, /b\/m: upstream_error after \d+ ms \(.*b is down/);
+      assert.equal(err.headers?.get("x-tandem-route"), "auto");
+      assert.equal(err.headers?.get("x-tandem-target"), "b/m");
+      assert.equal(err.headers?.get("x-tandem-attempts"), "4");
       return true;
     });
+    const metrics = await (await fetch(`${tandem.url}/metrics`)).text();
+    assert.match(metrics, /tandem_requests_total\{[^}]*route="auto"[^}]*status="503"[^}]*\} 1/);
   });
 
   it("answers with a degraded notice when the route says onExhausted: notice", async () => {

@@ -1,4 +1,4 @@
-import type { ResponseMeta } from "../../core/index.js";
+import type { ErrorMeta, ResponseMeta } from "../../core/index.js";
 
 /** The `x-tandem-*` response headers of DESIGN.md. */
 export function metaHeaders(meta: ResponseMeta): Record<string, string> {
@@ -17,6 +17,14 @@ export function metaHeaders(meta: ResponseMeta): Record<string, string> {
   }
   if (meta.tools !== undefined && meta.tools.length > 0) headers["x-tandem-tools"] = meta.tools.map(headerSafe).join("; ");
   if (meta.memory !== undefined && meta.memory.length > 0) headers["x-tandem-memory"] = meta.memory.map(headerSafe).join(", ");
+  return headers;
+}
+
+/** The `x-tandem-*` headers of an error answer the router gave: the route, the last target tried, the attempts made. */
+export function errorMetaHeaders(meta: ErrorMeta): Record<string, string> {
+  const headers: Record<string, string> = { "x-tandem-attempts": String(meta.attempts) };
+  if (meta.route !== undefined) headers["x-tandem-route"] = headerText(meta.route);
+  if (meta.target !== undefined) headers["x-tandem-target"] = headerText(meta.target);
   return headers;
 }
 
