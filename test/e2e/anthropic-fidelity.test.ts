@@ -266,6 +266,18 @@ describe("requests Anthropic's API refuses are refused, before any target is ask
     );
   });
 
+  it("a forced tool_choice the tools cannot satisfy", async () => {
+    await refused({ tool_choice: { type: "any" } }, /tool_choice\.any may only be specified while providing tools/);
+    await refused({ tool_choice: { type: "tool", name: "lookup" } }, /tool_choice\.tool may only be specified/);
+    await refused(
+      {
+        tools: [{ name: "search", input_schema: { type: "object" } }],
+        tool_choice: { type: "tool", name: "lookup" },
+      },
+      /no tool named 'lookup'/,
+    );
+  });
+
   it("a thinking budget under 1024 or not under max_tokens", async () => {
     await refused({ thinking: { type: "enabled", budget_tokens: 1023 } }, /budget_tokens.*greater than or equal to 1024/);
     await refused(

@@ -9,6 +9,7 @@ import type {
   ToolDefinition,
   WireOnly,
 } from "../../core/index.js";
+import { GatewayError } from "../../core/index.js";
 import { invalidValue } from "../shared/index.js";
 import { checkAnthropicTurns } from "./check-anthropic-turns.js";
 import { toolCallId } from "./message-id.js";
@@ -57,6 +58,7 @@ export function convertFromAnthropicRequest(
   if (tools.length > 0) chat.tools = tools;
   if (body.tool_choice) {
     const choice = body.tool_choice;
+    checkToolChoice(choice, body.tools ?? []);
     chat.toolChoice = convertToolChoice(choice);
     if ("disable_parallel_tool_use" in choice && choice.disable_parallel_tool_use === true) chat.parallelToolCalls = false;
   }
@@ -338,6 +340,25 @@ function convertTool(tool: { name: string; description?: string | null; input_sc
   const def: ToolDefinition = { name: tool.name, parameters: tool.input_schema ?? { type: "object" } };
   if (tool.description != null) def.description = tool.description;
   return def;
+}
+
+/**
+ * A forced choice the request's tools can satisfy, as Anthropic checks it (its words for one without
+ * tools); `auto` and `none` without tools ask nothing a target could fail, and are taken.
+ */
+function checkToolChoice(
+  choice: NonNullable<MessagesRequest["tool_choice"]>,
+  tools: NonNullable<MessagesRequest["tools"]>,
+): void {
+  if (choice.type !== "any" && choice.type !== "tool") return;
+  if (tools.length === 0) {
+    throw new GatewayError("invalid_request", `tool_choice.${choice.type} may only be specified while providing tools`, {
+      param: "tool_choice",
+    });
+  }
+  if (choice.type === "tool" && !tools.some((tool) => tool.name === choice.name)) {
+    throw invalidValue("tool_choice.name", `no tool named '${choice.name}' was given in tools`);
+  }
 }
 
 function convertToolChoice(choice: NonNullable<MessagesRequest["tool_choice"]>): ToolChoice {

@@ -445,6 +445,14 @@ function toolChoice(
   servers: readonly HostedServer[],
   fileSearch: boolean,
 ): ToolChoice {
+  if (choice === "required" && tools.length === 0 && servers.length === 0 && !fileSearch) {
+    // A call required with nothing to call: a target could only ignore it or fail.
+    throw new GatewayError(
+      "invalid_request",
+      "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+      { param: "tool_choice" },
+    );
+  }
   if (typeof choice === "string") return choice;
   if (choice.type === "file_search") {
     // ToolChoiceTypes: the model must search first (the loop offers it file_search under that name).

@@ -455,6 +455,7 @@ describe("POST /v1/responses, not streamed", () => {
       [{ model: "auto", input: "x", temperature: 3 }, "temperature"],
       [{ model: "auto", input: "x", tool_choice: { type: "web_search_preview" } }, "tool_choice.type"],
       [{ model: "auto", input: "x", tool_choice: { type: "function", name: "nope" } }, "tool_choice.name"],
+      [{ model: "auto", input: "x", tool_choice: "required" }, "tool_choice"],
       [{ model: "auto", input: "x", tools: [{ type: "function" }] }, "tools[0].name"],
       [{ model: "auto", input: "x", text: { format: { type: "json_schema", schema: {} } } }, "text.format.name"],
       [
