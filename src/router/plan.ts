@@ -7,8 +7,13 @@ import type { Catalog, Target } from "./catalog.js";
 import { applyPreference, readOverrides } from "./request-overrides.js";
 import { RetryPolicy } from "./retry-policy.js";
 
-/** Requests that name a target directly get the route defaults of DESIGN.md. */
-const DIRECT: RouteConfig = routeSchema.parse({ tiers: ["x/y"] });
+/**
+ * Requests that name a target directly get the route defaults of DESIGN.md, but for the empty-answer
+ * and repetition checks: with no other target to answer instead, an answer that loops (a small local
+ * model at temperature 0 does) or is empty reaches the client as the target gave it, as Ollama's and
+ * OpenAI's own APIs return it, rather than a 502 that throws it away.
+ */
+const DIRECT: RouteConfig = routeSchema.parse({ tiers: ["x/y"], quality: { emptyOutput: false, repetition: false } });
 const DIRECT_RETRY = new RetryPolicy(DIRECT.retry);
 
 /** What a model name resolves to: tiers of targets, and the route's policy. */

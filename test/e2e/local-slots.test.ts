@@ -173,6 +173,17 @@ describe("local slots are released on every way out", () => {
     assert.equal(res.choices[0]?.finish_reason, "length");
   });
 
+  it("gives a model named directly its looping answer as it is, cut at the token limit, not a 502", async () => {
+    const res = await openai.chat.completions.create({
+      model: "local/loop",
+      messages: [{ role: "user", content: "Go" }],
+      max_tokens: 200,
+      temperature: 0,
+    });
+    assert.equal(res.choices[0]?.finish_reason, "length");
+    assert.match(res.choices[0]?.message.content ?? "", /(tick tock ){8}/);
+  });
+
   it("answers failed mid-stream by the loop check free their slot (x3)", async () => {
     for (let i = 0; i < 3; i++) {
       await assert.rejects(
