@@ -61,6 +61,15 @@ describe("a local model's context window", () => {
         err.code === "context_length_exceeded" &&
         /256-token context window/.test(err.message),
     );
+    // Legacy completions and embeddings have no `messages`: the error names their own field.
+    await assert.rejects(
+      openai.completions.create({ model: "local/chat", prompt: LONG_PROMPT, max_tokens: 5 }),
+      (err: unknown) => err instanceof OpenAI.APIError && err.code === "context_length_exceeded" && err.param === "prompt",
+    );
+    await assert.rejects(
+      openai.embeddings.create({ model: "local/chat", input: LONG_PROMPT }),
+      (err: unknown) => err instanceof OpenAI.APIError && err.status === 400 && err.param === "input",
+    );
     // The model still answers what fits.
     const ok = await openai.chat.completions.create({ model: "local/chat", messages: [{ role: "user", content: "Hi" }] });
     assert.equal(ok.choices[0]?.message.content, "Hello from tandem.");

@@ -1,4 +1,6 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Gateway, Sensitivity } from "../../core/index.js";
+import { errorMetaOf, errorOptionsOf, GatewayError, noteErrorMeta } from "../../core/index.js";
 import { maxSensitivity } from "../../privacy/index.js";
 import {
   type ChatRendering,
@@ -113,6 +115,14 @@ export const openaiDialect: Dialect = {
     app.post("/v1/completions", async (request, reply) => {
       requestRecord(request).dialect = "openai";
       const parsed = await parseCompletionRequest(request.body);
+      await namingParam("prompt", () => sendCompletions(request, reply, parsed));
+    });
+
+    const sendCompletions = async (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      parsed: Awaited<ReturnType<typeof parseCompletionRequest>>,
+    ): Promise<void> => {
       const { chat, includeUsage, prompts, echo } = parsed;
       if (prompts.length === 1 && parsed.bestOf === 1) {
         const prompt = prompts[0] as string;
@@ -139,14 +149,16 @@ export const openaiDialect: Dialect = {
         json: (result, meta) => renderCompletion(result, meta),
         native: { stream: (meta) => new OpenAIChatNativeStream(meta, includeUsage), json: nativeOpenAIChatCompletion },
       });
-    });
+    };
 
     app.post("/v1/embeddings", async (request, reply) => {
       const record = requestRecord(request);
       record.dialect = "openai";
       const { embed, encodingFormat } = await parseEmbeddingRequest(request.body);
       record.model = embed.model;
-      const { meta, result } = await gateway.embed(embed, { signal: clientSignal(request, reply), headers: request.headers });
+      const { meta, result } = await namingParam("input", () =>
+        gateway.embed(embed, { signal: clientSignal(request, reply), headers: request.headers }),
+      );
       record.meta = meta;
       return reply
         .code(200)
@@ -174,4 +186,20 @@ function strictestPrompt(prompts: readonly string[], classify: DialectServices["
   let level: Sensitivity = "public";
   for (const prompt of prompts) level = maxSensitivity(level, classify(prompt));
   return level === "public" ? undefined : level;
+}
+
+/**
+ * A window error names `messages` where the endpoint has none: on legacy completions the `prompt`, on
+ * embeddings the `input` (the renderer names `messages` for an error that names no field).
+ */
+async function namingParam<T>(param: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof GatewayError) || err.code !== "context_length_exceeded") throw err;
+    if (err.param !== undefined && err.param !== "messages") throw err;
+    const named = new GatewayError(err.code, err.message, { ...errorOptionsOf(err), param, cause: err });
+    const meta = errorMetaOf(err);
+    throw meta === undefined ? named : noteErrorMeta(named, meta);
+  }
 }
