@@ -166,7 +166,8 @@ describe("OpenAI client to an OpenAI-compatible upstream: the body as sent, the 
     assert.equal(received.headers["openai-beta"], "assistants=v2");
     assert.equal(response.headers.get("x-tandem-warnings"), null);
     assert.equal(completion.model, "up/gpt");
-    assert.equal(completion.id, "chatcmpl-up1");
+    // store: true: stored under an id of tandem's own, which the client is given.
+    assert.match(completion.id, /^chatcmpl-[A-Za-z0-9]{24}$/);
     assert.equal(completion.object, "chat.completion");
     assert.equal(completion.system_fingerprint, "fp_up_42");
     assert.equal(completion.service_tier, "flex");
@@ -189,7 +190,10 @@ describe("OpenAI client to an OpenAI-compatible upstream: the body as sent, the 
     assert.equal(res.status, 200);
     const [received] = upstream.requests;
     assert.equal(received?.raw, expectedBody(sentBody(PARAMS, "up-whole"), false));
-    assert.equal(await res.text(), JSON.stringify({ ...wholeCompletion(ANSWER), model: "up/gpt" }));
+    const text = await res.text();
+    const { id } = JSON.parse(text) as { id: string };
+    assert.notEqual(id, wholeCompletion(ANSWER).id, "store: true: tandem's own id");
+    assert.equal(text, JSON.stringify({ ...wholeCompletion(ANSWER), model: "up/gpt", id }));
   });
 
   it("a body not written as JavaScript writes it (a Python client's spacing, 1.0, 1e-05, escapes) arrives byte for byte but its model and stream fields", async () => {
@@ -225,7 +229,13 @@ describe("OpenAI client to an OpenAI-compatible upstream: the body as sent, the 
     });
     const wire = await res.text();
     assert.equal(upstream.requests[0]?.raw, expectedBody(JSON.parse(JSON.stringify(sent)), true));
-    assert.equal(wire, writes.join("").replaceAll('"model":"gpt-up"', '"model":"up/gpt"'));
+    // store: true: every chunk has tandem's own id, the one it is stored under.
+    const id = (JSON.parse(wire.slice(wire.indexOf("{"), wire.indexOf("\n"))) as { id: string }).id;
+    assert.match(id, /^chatcmpl-[A-Za-z0-9]{24}$/);
+    assert.equal(
+      wire,
+      writes.join("").replaceAll('"model":"gpt-up"', '"model":"up/gpt"').replaceAll(`"id":"${ENVELOPE.id}"`, `"id":"${id}"`),
+    );
   });
 
   it("streamed through the SDK: usage details, logprobs and unknown chunk fields arrive; no usage chunk unless asked", async () => {
