@@ -18,10 +18,12 @@ export type RunAttempt<T> = (target: Target, timeouts: Timeouts, breaker: Circui
 
 /**
  * What the loop ends with: an answer, what it took and the failures before it (`earlier`: a
- * continuation that later runs out of targets lists them too), or every failure on the way.
+ * continuation that later runs out of targets lists them too), and the request's deadline
+ * (`deadlineAt`, on performance.now()'s clock: a continuation goes on within it); or every failure
+ * on the way.
  */
 export type LoopOutcome<T> =
-  | { value: T; meta: ResponseMeta; earlier: FailedAttempt[] }
+  | { value: T; meta: ResponseMeta; earlier: FailedAttempt[]; deadlineAt: number }
   | { failed: FailedAttempt[]; deadlinePassed: boolean; lastError?: GatewayError };
 
 export interface AttemptLoopParts {
@@ -65,10 +67,15 @@ export class AttemptLoop {
     tried = new Set<string>(),
     /** Why a target cannot serve this request, known before calling it (see target-fit.ts). */
     unsuitable?: (target: Target) => string | undefined,
+    /**
+     * When the request's time is up (performance.now()'s clock), for a run that goes on with a request
+     * already under way (a continuation): the whole request keeps one deadline, `timeouts.totalMs`
+     * (or the client's x-tandem-deadline-ms) from its start. Default: `totalMs` from now.
+     */
+    deadlineAt = performance.now() + plan.policy.timeouts.totalMs,
   ): Promise<LoopOutcome<T>> {
     const { timeouts } = plan.policy;
     const policy = plan.retry;
-    const deadlineAt = performance.now() + timeouts.totalMs;
     const failed: FailedAttempt[] = [...plan.unresolved];
     let attempts = 0;
     let lastError: GatewayError | undefined;
@@ -168,7 +175,7 @@ export class AttemptLoop {
             const why = [describeAttempts(failed), hedgedPast].filter((part) => part !== undefined && part !== "").join("; ");
             const degraded = answeredTier > 0 ? `tier ${answeredTier + 1} answered${why === "" ? "" : `; ${why}`}` : undefined;
             if (degraded) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "lower_tier" });
-            return { value, meta: { route: plan.route, target: answered.name, attempts, degraded }, earlier: failed };
+            return { value, meta: { route: plan.route, target: answered.name, attempts, degraded }, earlier: failed, deadlineAt };
           } catch (err) {
             if (hedge && tried.has(hedge.name)) attempts++;
             const error = GatewayError.from(err);

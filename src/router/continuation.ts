@@ -102,6 +102,11 @@ type RelayArgs = [
   unsuitable?: (target: Target) => string | undefined,
   /** The attempts that failed before this answer started (LoopOutcome's `earlier`). */
   earlier?: readonly FailedAttempt[],
+  /**
+   * The request's deadline (LoopOutcome's `deadlineAt`): going on elsewhere has only the time left of
+   * it, never a new `totalMs` of its own. Default: a continuation's attempts start a new one.
+   */
+  deadlineAt?: number,
 ];
 
 /** The relay of an answer that has started: quality checks, limits, and going on elsewhere when it breaks. */
@@ -141,7 +146,7 @@ export class Continuation {
   }
 
   async *#batches(
-    ...[plan, request, context, meta, first, tried, privacy, unsuitable, earlier = []]: RelayArgs
+    ...[plan, request, context, meta, first, tried, privacy, unsuitable, earlier = [], deadlineAt]: RelayArgs
   ): AsyncGenerator<StreamEvent[]> {
     const quality = plan.policy.quality;
     const restart = !request.stream;
@@ -332,6 +337,9 @@ export class Continuation {
               streamsUpstream(plan, request),
             ),
           tried,
+          undefined,
+          // Within what is left of the request's time: with none left, no other target is asked.
+          deadlineAt,
         );
         if (!("value" in next)) {
           // Every attempt, as DESIGN.md promises: in the order they failed.

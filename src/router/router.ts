@@ -185,7 +185,18 @@ export class Router implements Gateway {
       if (request.declaredPrivate !== undefined && request.declaredPrivate.length > 0) outcome.meta.declaredPrivate = true;
       return {
         meta: outcome.meta,
-        events: this.#continuation.relay(plan, request, context, outcome.meta, events, tried, privacy, unfit, outcome.earlier),
+        events: this.#continuation.relay(
+          plan,
+          request,
+          context,
+          outcome.meta,
+          events,
+          tried,
+          privacy,
+          unfit,
+          outcome.earlier,
+          outcome.deadlineAt,
+        ),
       };
     }
     // A request no target will ever take is answered as such: a notice would have the user try again.

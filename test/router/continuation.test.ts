@@ -43,6 +43,7 @@ async function answer(parts: ReturnType<typeof routerParts>, tiers: Target[][], 
     undefined,
     undefined,
     outcome.earlier,
+    outcome.deadlineAt,
   );
   return { meta: outcome.meta, events };
 }

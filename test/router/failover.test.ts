@@ -735,6 +735,33 @@ describe("per-request overrides", () => {
     assert.ok(took >= 250, `took ${took} ms`);
     assert.match(((await res.json()) as { error: { message: string } }).error.message, /deadline passed/);
   });
+
+  it("x-tandem-deadline-ms holds across a mid-stream switch: going on elsewhere gets what is left of it, not a new one", async () => {
+    // Each answer starts, then stalls for longer than the deadline (their idle limit is 1 s).
+    a.script(() => ({ kind: "stall", chunks: ["The quick "] }));
+    b.script(() => ({ kind: "stall", chunks: ["brown "] }));
+    for (const stream of [false, true]) {
+      b.requests.length = 0;
+      const started = Date.now();
+      const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-tandem-deadline-ms": "400" },
+        body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Hi" }], stream }),
+      });
+      const body = await res.text();
+      const took = Date.now() - started;
+      // a used the whole deadline: no time is left for b, which is never asked (before, it got 400 ms of its own).
+      assert.equal(chatPosts(b), 0, `stream: ${stream}`);
+      assert.match(body, /deadline passed/);
+      assert.ok(took < 800, `took ${took} ms`);
+      if (stream) {
+        assert.equal(res.status, 200);
+        // The answer so far, then the error chunk.
+        assert.match(body, /"content":"The quick "/);
+        assert.doesNotMatch(body, /brown/);
+      } else assert.equal(res.status, 504);
+    }
+  });
 });
 
 describe("context fitting", () => {
