@@ -344,6 +344,33 @@ describe("failover from a native target", () => {
     assert.equal(text, "Hello world!");
     assert.equal(finishes, 1);
   });
+
+  it("keeps the upstream's chunk id and created after the switch, with one role delta, as one OpenAI stream has", async () => {
+    upstream.script(() => ({
+      kind: "stream",
+      contentType: "text/event-stream",
+      writes: streamWrites(["Hello", " wor"], { end: false }),
+      breakOff: true,
+    }));
+    ollama.script(() => ({ kind: "text", text: "ld!", usage: { input: 5, output: 3 } }));
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "up-then-ollama", messages: [{ role: "user", content: "Hi" }], stream: true }),
+    });
+    const wire = await res.text();
+    assert.match(wire, /^: tandem switched from up\/gpt to ollama\/llama/m);
+    const chunks = wire
+      .split("\n\n")
+      .filter((frame) => frame.startsWith("data: {"))
+      .map((frame) => JSON.parse(frame.slice(6)) as { id: string; created: number; choices: { delta: { role?: string } }[] });
+    assert.ok(chunks.length > 4, wire);
+    for (const chunk of chunks) {
+      assert.equal(chunk.id, ENVELOPE.id);
+      assert.equal(chunk.created, ENVELOPE.created);
+    }
+    assert.equal(chunks.filter((chunk) => chunk.choices[0]?.delta.role !== undefined).length, 1);
+  });
 });
 
 describe("privacy on the native path", () => {
