@@ -185,7 +185,8 @@ export class Router implements Gateway {
       if (request.declaredPrivate !== undefined && request.declaredPrivate.length > 0) outcome.meta.declaredPrivate = true;
       return {
         meta: outcome.meta,
-        events: this.#continuation.relay(
+        // Once the answer's first output passed its checks (or with the error that leaves none).
+        events: await this.#continuation.relay(
           plan,
           request,
           context,

@@ -465,7 +465,9 @@ describe("mid-stream failover", () => {
     });
     const raw = await res.text();
     assert.doesNotMatch(raw, /call_1/, "the broken call never reached the client");
-    assert.match(raw, /^: tandem switched from a\/m to b\/m/m);
+    // Nothing of a's answer had been given (its role chunk was held with the call): b answers as the first.
+    assert.equal(res.headers.get("x-tandem-target"), "b/m");
+    assert.doesNotMatch(raw, /tandem switched/);
     assert.match(raw, /data: \[DONE\]\n\n$/);
     const calls = sseChunks(raw).flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
     assert.equal(calls[0]?.id, "call_b");
@@ -584,6 +586,41 @@ describe("quality checks", () => {
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
     assert.equal(text, "from b");
     assert.match(await metrics(), /tandem_quality_failures_total\{target="a\/m",check="empty_output"\} \d/);
+  });
+
+  it("fails an empty first answer over as before the first byte: the next tier answers as if first, no seam", async () => {
+    a.script(() => ({ kind: "text", text: "", chunks: [] }));
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Hi" }], stream: true }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("x-tandem-target"), "b/m");
+    assert.match(res.headers.get("x-tandem-degraded") ?? "", /^true; tier 2 answered; a\/m: upstream_error after \d+ ms/);
+    const raw = await res.text();
+    assert.doesNotMatch(raw, /tandem switched/, "no answer had begun: nothing continues");
+    assert.equal(sseText(raw), "from b");
+  });
+
+  it("when an empty first answer's fallback fails too, a streaming client gets the 503, not a 200 with an error in it", async () => {
+    a.script(() => ({ kind: "text", text: "", chunks: [] }));
+    b.script(() => ({ kind: "error", status: 503, message: "b is down" }));
+    const openaiRes = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Hi" }], stream: true }),
+    });
+    assert.equal(openaiRes.status, 503);
+    const body = (await openaiRes.json()) as { error: { message: string } };
+    assert.match(body.error.message, /every target failed\. Attempts: a\/m: upstream_error .*; b\/m: /);
+    const anthropicRes = await fetch(`${tandem.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "auto", max_tokens: 20, messages: [{ role: "user", content: "Hi" }], stream: true }),
+    });
+    assert.equal(anthropicRes.status, 503);
+    assert.equal(((await anthropicRes.json()) as { error: { type: string } }).error.type, "overloaded_error");
   });
 
   it("cuts off a degenerate repetition loop and continues on the next tier", async () => {
