@@ -18,10 +18,12 @@ export type RunAttempt<T> = (target: Target, timeouts: Timeouts, breaker: Circui
 
 /**
  * What the loop ends with: an answer, what it took and the failures before it (`earlier`: a
- * continuation that later runs out of targets lists them too), or every failure on the way.
+ * continuation that later runs out of targets lists them too), and the request's deadline
+ * (`deadlineAt`, on performance.now()'s clock: a continuation goes on within it); or every failure
+ * on the way.
  */
 export type LoopOutcome<T> =
-  | { value: T; meta: ResponseMeta; earlier: FailedAttempt[] }
+  | { value: T; meta: ResponseMeta; earlier: FailedAttempt[]; deadlineAt: number }
   | { failed: FailedAttempt[]; attempts: number; deadlinePassed: boolean; lastError?: GatewayError };
 
 export interface AttemptLoopParts {
@@ -65,10 +67,15 @@ export class AttemptLoop {
     tried = new Set<string>(),
     /** Why a target cannot serve this request, known before calling it (see target-fit.ts). */
     unsuitable?: (target: Target) => string | undefined,
+    /**
+     * When the request's time is up (performance.now()'s clock), for a run that goes on with a request
+     * already under way (a continuation): the whole request keeps one deadline, `timeouts.totalMs`
+     * (or the client's x-tandem-deadline-ms) from its start. Default: `totalMs` from now.
+     */
+    deadlineAt = performance.now() + plan.policy.timeouts.totalMs,
   ): Promise<LoopOutcome<T>> {
     const { timeouts } = plan.policy;
     const policy = plan.retry;
-    const deadlineAt = performance.now() + timeouts.totalMs;
     const failed: FailedAttempt[] = [...plan.unresolved];
     let attempts = 0;
     let lastError: GatewayError | undefined;
@@ -150,10 +157,13 @@ export class AttemptLoop {
           try {
             let value: T;
             let answered = target;
+            // Why a hedge answered instead of the target before it (which was cancelled, not failed).
+            let hedgedPast: string | undefined;
             if (hedge) {
               const won = await this.#hedged(plan, target, hedge, limits, breaker, run, context, failed, tried);
               value = won.value;
               answered = won.target;
+              if (won.afterMs !== undefined) hedgedPast = `${target.name}: hedged after ${won.afterMs} ms (no first token yet)`;
             } else {
               value = await run(target, limits, breaker, context.signal);
             }
@@ -161,9 +171,11 @@ export class AttemptLoop {
             this.#metrics.attempts.inc({ target: answered.name, outcome: "ok" });
             if (!answered.local) this.#network.success();
             const answeredTier = plan.tiers.findIndex((t) => t.includes(answered));
-            const degraded = answeredTier > 0 ? `tier ${answeredTier + 1} answered; ${describeAttempts(failed)}` : undefined;
+            // What the tiers above did: their failures, and a hedge's head start (either may be all there is).
+            const why = [describeAttempts(failed), hedgedPast].filter((part) => part !== undefined && part !== "").join("; ");
+            const degraded = answeredTier > 0 ? `tier ${answeredTier + 1} answered${why === "" ? "" : `; ${why}`}` : undefined;
             if (degraded) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "lower_tier" });
-            return { value, meta: { route: plan.route, target: answered.name, attempts, degraded }, earlier: failed };
+            return { value, meta: { route: plan.route, target: answered.name, attempts, degraded }, earlier: failed, deadlineAt };
           } catch (err) {
             if (hedge && tried.has(hedge.name)) attempts++;
             const error = GatewayError.from(err);
@@ -247,8 +259,8 @@ export class AttemptLoop {
   /**
    * A hedged attempt: `primary` starts; if it has no first token after the hedge delay, `hedge` starts
    * too, and the first to produce one answers while the other is cancelled (its upstream request
-   * aborted). When both fail, the hedge's failure is recorded here and the primary's error is thrown
-   * for the caller's usual handling.
+   * aborted); a winning hedge comes with `afterMs`, for the degraded header. When both fail, the
+   * hedge's failure is recorded here and the primary's error is thrown for the caller's usual handling.
    */
   async #hedged<T>(
     plan: Plan,
@@ -260,7 +272,7 @@ export class AttemptLoop {
     context: RequestContext,
     failed: FailedAttempt[],
     tried: Set<string>,
-  ): Promise<{ value: T; target: Target }> {
+  ): Promise<{ value: T; target: Target; afterMs?: number }> {
     type Settled = { ok: true; value: T; target: Target } | { ok: false; error: GatewayError; target: Target };
     const start = (target: Target, b: CircuitBreaker): { controller: AbortController; settled: Promise<Settled> } => {
       const controller = new AbortController();
@@ -306,7 +318,10 @@ export class AttemptLoop {
       loser.controller.abort(new GatewayError("canceled", "another target answered first (hedge)"));
       // The loser ends as canceled (or with a stream nobody reads, which the abort has already stopped).
       void loser.settled.then(() => loserBreaker.release());
-      return { value: winner.value, target: winner.target };
+      // `afterMs` says the hedge won: started after that long without a first token from the primary.
+      return winner.target === primary
+        ? { value: winner.value, target: primary }
+        : { value: winner.value, target: hedge, afterMs };
     }
     const hedgeOutcome = (await second.settled) as Extract<Settled, { ok: false }>;
     if (plan.retry.countsAgainstTarget(hedgeOutcome.error)) hedgeBreaker.failure();

@@ -3,6 +3,7 @@ import {
   type ChatRequest,
   fromBatches,
   GatewayError,
+  prepended,
   type ReadyStream,
   readsOf,
   type StreamEvent,
@@ -12,7 +13,7 @@ import { answerLimitError } from "../providers/http/answer-limits.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
 import type { Attempts } from "./attempt.js";
-import { type FailedAttempt, noAnswerError } from "./attempt-log.js";
+import { describeAttempts, type FailedAttempt, noAnswerError } from "./attempt-log.js";
 import type { AttemptLoop } from "./attempt-loop.js";
 import type { Target } from "./catalog.js";
 import { type Plan, streamsUpstream } from "./plan.js";
@@ -78,6 +79,11 @@ export function continuedUsage(usage: Partial<Usage>, inputTokens: number | unde
   };
 }
 
+/** Whether checked events hold some of the answer: anything but the start, the upstream's frames and usage. */
+function isOutput(events: readonly StreamEvent[]): boolean {
+  return events.some((e) => e.type !== "start" && e.type !== "frame" && e.type !== "usage");
+}
+
 export interface ContinuationParts {
   loop: AttemptLoop;
   attempts: Attempts;
@@ -102,6 +108,11 @@ type RelayArgs = [
   unsuitable?: (target: Target) => string | undefined,
   /** The attempts that failed before this answer started (LoopOutcome's `earlier`). */
   earlier?: readonly FailedAttempt[],
+  /**
+   * The request's deadline (LoopOutcome's `deadlineAt`): going on elsewhere has only the time left of
+   * it, never a new `totalMs` of its own. Default: a continuation's attempts start a new one.
+   */
+  deadlineAt?: number,
 ];
 
 /** The relay of an answer that has started: quality checks, limits, and going on elsewhere when it breaks. */
@@ -124,7 +135,13 @@ export class Continuation {
 
   /**
    * Relays an answer and watches its quality; when it breaks or fails a check after it has started,
-   * finishes it on the next target that can answer. A streaming client gets one stream: the next
+   * finishes it on the next target that can answer. Resolves once the answer's first output (text,
+   * reasoning, a checked tool call, the finish) has passed its checks, or rejects with the error that
+   * leaves none: until then nothing is committed (a dialect writes its status and headers when this
+   * resolves), so a first answer that fails before any output (an empty one, a broken first call) is
+   * failed over as before the first byte, the next target answering as if it had been the first (its
+   * name in the meta, no seam), and when none can, the client gets the error's own status (a 503 with
+   * its Retry-After, say) rather than a 200 with an error in it. A streaming client gets one stream: the next
    * target is given the text so far and asked to go on, its events follow, and a `switch` event marks
    * the seam. A client that did not stream has seen nothing yet, so the next target answers afresh
    * (`switch` with `restart`). Either way the meta says the answer is degraded. Tool calls are held
@@ -134,14 +151,16 @@ export class Continuation {
    * answer started (noAnswerError), listing every attempt since the request began: a client that
    * did not stream gets it as its answer, a streaming one in-band.
    */
-  relay(...args: RelayArgs): ReadyStream<StreamEvent> {
+  async relay(...args: RelayArgs): Promise<ReadyStream<StreamEvent>> {
     // The events of one upstream read are checked together and passed on as one batch (a reader takes
     // them with takeReady), so an event costs no promise of its own here.
-    return fromBatches(this.#batches(...args));
+    const batches = this.#batches(...args);
+    const first = await batches.next();
+    return fromBatches(prepended(first, batches));
   }
 
   async *#batches(
-    ...[plan, request, context, meta, first, tried, privacy, unsuitable, earlier = []]: RelayArgs
+    ...[plan, request, context, meta, first, tried, privacy, unsuitable, earlier = [], deadlineAt]: RelayArgs
   ): AsyncGenerator<StreamEvent[]> {
     const quality = plan.policy.quality;
     const restart = !request.stream;
@@ -152,6 +171,9 @@ export class Continuation {
     let refused = false;
     let callsSent = 0;
     let switched = false;
+    // Whether the reader has been given any of the answer (more than a start, frames or usage): until
+    // then everything is held, and a failure is one before the answer began.
+    let started = false;
     let inputTokens: number | undefined;
     // Output before a switch: the broken upstream never reported usage, so its deltas are counted.
     let outputBefore = 0;
@@ -274,7 +296,8 @@ export class Continuation {
         // A read's events at a time; leaving early (a failed check, or the reader left) closes the stream, as for-await does.
         for await (const read of readsOf(current)) {
           for (const event of read) take(event);
-          if (out.length > 0) {
+          if (!started) started = isOutput(out);
+          if (started && out.length > 0) {
             const batch = out;
             out = [];
             yield batch;
@@ -282,14 +305,20 @@ export class Continuation {
         }
         // An answer that ended without a finish never said its broken call was cut by a limit.
         if (cut) throw this.#qualityFailure(target, cut);
+        if (out.length > 0) yield out;
         return;
       } catch (err) {
-        // What passed its checks before the failure reaches the reader before anything else happens.
-        if (out.length > 0) {
+        // What passed its checks before the failure reaches the reader before anything else happens;
+        // before the answer began, what was held (a start, frames) goes with the target that failed.
+        if (!started) started = isOutput(out);
+        if (started && out.length > 0) {
           const batch = out;
           out = [];
           yield batch;
         }
+        out = [];
+        // Nothing of the answer was given: the next target answers as if it were the first.
+        const fresh = restart || !started;
         const error = GatewayError.from(err);
         const decision = failoverDecision(error);
         if (decision === "canceled" || decision === "stop" || (callsSent > 0 && !restart)) throw error;
@@ -297,7 +326,7 @@ export class Continuation {
         if (oversize && !restart) throw error;
         // Going on from the text so far rebuilds the request in canonical form, which cannot say what
         // only the client's wire carries (NativeRequest.wireOnly: several choices, a server tool...).
-        if (!restart && (request.native?.wireOnly?.length ?? 0) > 0) throw error;
+        if (!fresh && (request.native?.wireOnly?.length ?? 0) > 0) throw error;
         // The text so far was written after the request was classified: when it holds a value the
         // redaction has no placeholder for (a local model's other spelling of one), it goes on only on
         // this machine, as a history's summary does (it would leave as it is).
@@ -324,7 +353,7 @@ export class Continuation {
             this.#attempts.chat(
               t,
               // Going on from the text so far is a new conversation: the client's own body no longer says it.
-              restart ? request : { ...continuationRequest(request, text), native: undefined },
+              fresh ? request : { ...continuationRequest(request, text), native: undefined },
               { ...context, signal },
               timeouts,
               breaker,
@@ -332,6 +361,9 @@ export class Continuation {
               streamsUpstream(plan, request),
             ),
           tried,
+          undefined,
+          // Within what is left of the request's time: with none left, no other target is asked.
+          deadlineAt,
         );
         if (!("value" in next)) {
           // Every attempt, as DESIGN.md promises: in the order they failed.
@@ -345,10 +377,10 @@ export class Continuation {
         // What the new target was not sent: its attempt names it (for a restart, from the client's
         // own request); a continuation request is canonical, so also whatever the client's wire has
         // that the canonical form lacks.
-        const warnings = restart
+        const warnings = fresh
           ? next.value.warnings
           : [...new Set([...(request.native?.lost() ?? []), ...(next.value.warnings ?? [])])];
-        if (restart) {
+        if (fresh) {
           // The whole answer is the new target's: its name, its wire, its warnings.
           meta.target = next.meta.target;
           if (next.value.native) meta.native = true;
@@ -356,28 +388,38 @@ export class Continuation {
           if (warnings?.length) meta.warnings = warnings;
           else delete meta.warnings;
         }
-        this.#metrics.midStreamSwitches.inc({ route: plan.route ?? "", code: error.code });
-        if (!switched) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "mid_stream_switch" });
         meta.attempts += next.meta.attempts;
-        meta.degraded = `${restart ? "answered afresh on" : "switched mid-stream from"} ${restart ? next.meta.target : `${meta.target} to ${next.meta.target}`} after ${target} failed (${error.code})${fitted ? `; ${fitted}` : ""}`;
-        yield [
-          {
-            type: "switch",
-            from: target,
-            to: next.meta.target,
-            reason: error.code,
-            ...(restart && { restart: true }),
-            ...(warnings?.length && { warnings }),
-          },
-        ];
-        if (restart) {
+        if (started) {
+          this.#metrics.midStreamSwitches.inc({ route: plan.route ?? "", code: error.code });
+          if (!switched) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "mid_stream_switch" });
+          meta.degraded = `${restart ? "answered afresh on" : "switched mid-stream from"} ${restart ? next.meta.target : `${meta.target} to ${next.meta.target}`} after ${target} failed (${error.code})${fitted ? `; ${fitted}` : ""}`;
+          yield [
+            {
+              type: "switch",
+              from: target,
+              to: next.meta.target,
+              reason: error.code,
+              ...(restart && { restart: true }),
+              ...(warnings?.length && { warnings }),
+            },
+          ];
+          switched = true;
+        } else {
+          // As the attempt loop says a failover before the first byte: the tier that answered, and every failure above it.
+          this.#metrics.failovers.inc({ route: plan.route ?? "", code: error.code });
+          const tier = plan.tiers.findIndex((t) => t.some((x) => x.name === next.meta.target));
+          if (tier > 0) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "lower_tier" });
+          const lower =
+            tier > 0 ? `tier ${tier + 1} answered; ${describeAttempts([...failures, broke, ...next.earlier])}` : undefined;
+          meta.degraded = lower && fitted ? `${lower}; ${fitted}` : (lower ?? fitted);
+        }
+        if (fresh) {
           text = "";
           refused = false;
           callsSent = 0;
           size = 0;
         }
         oversize = false;
-        switched = true;
         failures.push(broke, ...next.earlier);
         target = next.meta.target;
         current = nextEvents;

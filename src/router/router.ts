@@ -209,7 +209,19 @@ export class Router implements Gateway {
       if (request.declaredPrivate !== undefined && request.declaredPrivate.length > 0) outcome.meta.declaredPrivate = true;
       return {
         meta: outcome.meta,
-        events: this.#continuation.relay(plan, request, context, outcome.meta, events, tried, privacy, unfit, outcome.earlier),
+        // Once the answer's first output passed its checks (or with the error that leaves none).
+        events: await this.#continuation.relay(
+          plan,
+          request,
+          context,
+          outcome.meta,
+          events,
+          tried,
+          privacy,
+          unfit,
+          outcome.earlier,
+          outcome.deadlineAt,
+        ),
       };
     }
     // A request no target will ever take is answered as such: a notice would have the user try again.

@@ -354,6 +354,52 @@ describe("failover from a native target", () => {
     assert.equal(text, "Hello world!");
     assert.equal(finishes, 1);
   });
+
+  it("an empty native answer (a role chunk, then the finish) is failed over as before any byte: none of its chunks reach the client", async () => {
+    upstream.script(() => ({ kind: "stream", contentType: "text/event-stream", writes: streamWrites([]) }));
+    ollama.script(() => ({ kind: "text", text: "From llama.", usage: { input: 5, output: 3 } }));
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "up-then-ollama", messages: [{ role: "user", content: "Hi" }], stream: true }),
+    });
+    assert.equal(res.headers.get("x-tandem-target"), "ollama/llama");
+    const wire = await res.text();
+    assert.doesNotMatch(wire, /tandem switched|chatcmpl-up1|fp_up_42/, wire);
+    const chunks = wire
+      .split("\n\n")
+      .filter((frame) => frame.startsWith("data: {"))
+      .map((frame) => JSON.parse(frame.slice(6)) as { choices: { delta: { role?: string; content?: string } }[] });
+    assert.equal(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").join(""), "From llama.");
+    assert.equal(chunks.filter((chunk) => chunk.choices[0]?.delta.role !== undefined).length, 1);
+  });
+
+  it("keeps the upstream's chunk id and created after the switch, with one role delta, as one OpenAI stream has", async () => {
+    upstream.script(() => ({
+      kind: "stream",
+      contentType: "text/event-stream",
+      writes: streamWrites(["Hello", " wor"], { end: false }),
+      breakOff: true,
+    }));
+    ollama.script(() => ({ kind: "text", text: "ld!", usage: { input: 5, output: 3 } }));
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "up-then-ollama", messages: [{ role: "user", content: "Hi" }], stream: true }),
+    });
+    const wire = await res.text();
+    assert.match(wire, /^: tandem switched from up\/gpt to ollama\/llama/m);
+    const chunks = wire
+      .split("\n\n")
+      .filter((frame) => frame.startsWith("data: {"))
+      .map((frame) => JSON.parse(frame.slice(6)) as { id: string; created: number; choices: { delta: { role?: string } }[] });
+    assert.ok(chunks.length > 4, wire);
+    for (const chunk of chunks) {
+      assert.equal(chunk.id, ENVELOPE.id);
+      assert.equal(chunk.created, ENVELOPE.created);
+    }
+    assert.equal(chunks.filter((chunk) => chunk.choices[0]?.delta.role !== undefined).length, 1);
+  });
 });
 
 describe("privacy on the native path", () => {

@@ -383,6 +383,41 @@ describe("an OpenAI chat request to a target on another wire", () => {
   });
 });
 
+describe("a native stream that lacks only its message_stop", () => {
+  // The whole answer and message_delta's stop reason came; the upstream closed before message_stop.
+  const cutAtStop = () => streamFrames(["Hello", " world"]).filter(([event]) => event !== "message_stop");
+
+  it("is a complete answer: a streaming client gets it ending with message_stop, nothing continued elsewhere", async () => {
+    upstream.script(() => ({ kind: "sse", frames: cutAtStop() }));
+    const asked = openai.requests.length;
+    const res = await fetch(`${tandem.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({ model: "up-then-openai", ...PARAMS, stream: true }),
+    });
+    const wire = await res.text();
+    assert.equal(res.headers.get("x-tandem-degraded"), "false");
+    assert.doesNotMatch(wire, /tandem switched/);
+    assert.match(wire, /"stop_reason":"end_turn"/);
+    assert.ok(wire.endsWith('event: message_stop\ndata: {"type":"message_stop"}\n\n'), wire.slice(-200));
+    assert.equal(openai.requests.length, asked, "no other target was asked to go on");
+    // And the SDK reads it as the one message it is.
+    upstream.script(() => ({ kind: "sse", frames: cutAtStop() }));
+    const message = await client.messages.stream({ model: "up-then-openai", ...PARAMS }).finalMessage();
+    assert.equal(message.content.map((b) => (b.type === "text" ? b.text : "")).join(""), "Hello world");
+    assert.equal(message.stop_reason, "end_turn");
+  });
+
+  it("a client that did not stream gets that answer, not a fresh one from the next target", async () => {
+    upstream.script(() => ({ kind: "sse", frames: cutAtStop() }));
+    const asked = openai.requests.length;
+    const { data: message, response } = await client.messages.create({ model: "up-then-openai", ...PARAMS }).withResponse();
+    assert.equal(response.headers.get("x-tandem-target"), "up/claude");
+    assert.equal(message.content.map((b) => (b.type === "text" ? b.text : "")).join(""), "Hello world");
+    assert.equal(openai.requests.length, asked);
+  });
+});
+
 describe("a native stream that breaks", () => {
   it("continues on the next target in one well-formed stream", async () => {
     clear();

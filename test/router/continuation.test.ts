@@ -33,7 +33,7 @@ async function answer(parts: ReturnType<typeof routerParts>, tiers: Target[][], 
     tried,
   );
   assert.ok("value" in outcome);
-  const events = parts.continuation.relay(
+  const events = await parts.continuation.relay(
     plan,
     request,
     context(),
@@ -43,6 +43,7 @@ async function answer(parts: ReturnType<typeof routerParts>, tiers: Target[][], 
     undefined,
     undefined,
     outcome.earlier,
+    outcome.deadlineAt,
   );
   return { meta: outcome.meta, events };
 }
@@ -213,13 +214,35 @@ for (const oneRead of [false, true]) {
       const b = scriptedTarget("b/m", [
         { events: [{ type: "start" }, { type: "text-delta", text: "something" }, { type: "finish", reason: "stop" }] },
       ]);
-      const { events } = await answer(parts, [[a.target], [b.target]]);
+      const { meta, events } = await answer(parts, [[a.target], [b.target]]);
       const seen = await collect(events);
-      assert.deepEqual(
-        seen.filter((e) => e.type === "switch"),
-        [{ type: "switch", from: "a/m", to: "b/m", reason: "upstream_error" }],
-      );
+      // Nothing of a's answer was given (its start was held with it): b answers as the first would, no seam.
+      assert.deepEqual(seen, [
+        { type: "start" },
+        { type: "text-delta", text: "something" },
+        { type: "finish", reason: "stop" },
+      ] satisfies StreamEvent[]);
+      assert.equal(meta.target, "b/m");
+      assert.match(meta.degraded ?? "", /^tier 2 answered; a\/m: upstream_error after \d+ ms \(.*the answer is empty\)$/);
+      assert.equal(meta.attempts, 2);
       assert.equal(await counter(parts.metrics, "tandem_quality_failures_total", { target: "a/m", check: "empty_output" }), 1);
+      assert.equal(await counter(parts.metrics, "tandem_mid_stream_switches_total"), 0);
+    });
+
+    it("gives nothing when an empty first answer has no replacement: the relay fails with the 503 before its first event", async () => {
+      for (const stream of [true, false]) {
+        const parts = routerParts();
+        const a = scriptedTarget("a/m", [{ events: [{ type: "start" }, { type: "finish", reason: "stop" }] }]);
+        const down = new GatewayError("unavailable", "connection refused", { retryable: true });
+        const b = scriptedTarget("b/m", [{ fail: down }]);
+        // Rejected before any event could be read, so the dialect answers with this status, not a 200.
+        await assert.rejects(answer(parts, [[a.target], [b.target]], stream), (err: unknown) => {
+          assert.ok(err instanceof GatewayError);
+          assert.equal(err.status, 503, `stream: ${stream}`);
+          assert.match(err.message, /every target failed\. Attempts: a\/m: upstream_error .*; b\/m: unavailable/);
+          return true;
+        });
+      }
     });
 
     it("ends with the error once a tool call has reached a streaming client", async () => {

@@ -480,7 +480,9 @@ describe("mid-stream failover", () => {
     });
     const raw = await res.text();
     assert.doesNotMatch(raw, /call_1/, "the broken call never reached the client");
-    assert.match(raw, /^: tandem switched from a\/m to b\/m/m);
+    // Nothing of a's answer had been given (its role chunk was held with the call): b answers as the first.
+    assert.equal(res.headers.get("x-tandem-target"), "b/m");
+    assert.doesNotMatch(raw, /tandem switched/);
     assert.match(raw, /data: \[DONE\]\n\n$/);
     const calls = sseChunks(raw).flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
     assert.equal(calls[0]?.id, "call_b");
@@ -599,6 +601,41 @@ describe("quality checks", () => {
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
     assert.equal(text, "from b");
     assert.match(await metrics(), /tandem_quality_failures_total\{target="a\/m",check="empty_output"\} \d/);
+  });
+
+  it("fails an empty first answer over as before the first byte: the next tier answers as if first, no seam", async () => {
+    a.script(() => ({ kind: "text", text: "", chunks: [] }));
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Hi" }], stream: true }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("x-tandem-target"), "b/m");
+    assert.match(res.headers.get("x-tandem-degraded") ?? "", /^true; tier 2 answered; a\/m: upstream_error after \d+ ms/);
+    const raw = await res.text();
+    assert.doesNotMatch(raw, /tandem switched/, "no answer had begun: nothing continues");
+    assert.equal(sseText(raw), "from b");
+  });
+
+  it("when an empty first answer's fallback fails too, a streaming client gets the 503, not a 200 with an error in it", async () => {
+    a.script(() => ({ kind: "text", text: "", chunks: [] }));
+    b.script(() => ({ kind: "error", status: 503, message: "b is down" }));
+    const openaiRes = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Hi" }], stream: true }),
+    });
+    assert.equal(openaiRes.status, 503);
+    const body = (await openaiRes.json()) as { error: { message: string } };
+    assert.match(body.error.message, /every target failed\. Attempts: a\/m: upstream_error .*; b\/m: /);
+    const anthropicRes = await fetch(`${tandem.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "auto", max_tokens: 20, messages: [{ role: "user", content: "Hi" }], stream: true }),
+    });
+    assert.equal(anthropicRes.status, 503);
+    assert.equal(((await anthropicRes.json()) as { error: { type: string } }).error.type, "overloaded_error");
   });
 
   it("cuts off a degenerate repetition loop and continues on the next tier", async () => {
@@ -750,6 +787,33 @@ describe("per-request overrides", () => {
     assert.ok(took >= 250, `took ${took} ms`);
     assert.match(((await res.json()) as { error: { message: string } }).error.message, /deadline passed/);
   });
+
+  it("x-tandem-deadline-ms holds across a mid-stream switch: going on elsewhere gets what is left of it, not a new one", async () => {
+    // Each answer starts, then stalls for longer than the deadline (their idle limit is 1 s).
+    a.script(() => ({ kind: "stall", chunks: ["The quick "] }));
+    b.script(() => ({ kind: "stall", chunks: ["brown "] }));
+    for (const stream of [false, true]) {
+      b.requests.length = 0;
+      const started = Date.now();
+      const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-tandem-deadline-ms": "400" },
+        body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Hi" }], stream }),
+      });
+      const body = await res.text();
+      const took = Date.now() - started;
+      // a used the whole deadline: no time is left for b, which is never asked (before, it got 400 ms of its own).
+      assert.equal(chatPosts(b), 0, `stream: ${stream}`);
+      assert.match(body, /deadline passed/);
+      assert.ok(took < 800, `took ${took} ms`);
+      if (stream) {
+        assert.equal(res.status, 200);
+        // The answer so far, then the error chunk.
+        assert.match(body, /"content":"The quick "/);
+        assert.doesNotMatch(body, /brown/);
+      } else assert.equal(res.status, 504);
+    }
+  });
 });
 
 describe("context fitting", () => {
@@ -821,8 +885,12 @@ describe("hedging", () => {
     assert.equal(response.headers.get("x-tandem-target"), "b/m");
     assert.equal(response.headers.get("x-tandem-attempts"), "2");
     assert.ok(took >= 150, `answered after the hedge delay: ${took} ms`);
-    // b was started by the hedge, not by a's 5 s first-token limit passing.
-    assert.doesNotMatch(response.headers.get("x-tandem-degraded") ?? "", /timeout/);
+    // b was started by the hedge, not by a's 5 s first-token limit passing, and the header says so
+    // (no failure came before it: the reason is the hedge, never an empty one).
+    assert.equal(
+      response.headers.get("x-tandem-degraded"),
+      "true; tier 2 answered; a/m: hedged after 150 ms (no first token yet)",
+    );
     assert.match(await (await fetch(`${hedged.url}/metrics`)).text(), /tandem_hedges_total\{route="auto",target="b\/m"\} 1/);
   });
 

@@ -70,8 +70,8 @@ export interface ChatCompletionChunk {
  */
 export class ChatCompletionStreamRenderer implements StreamRenderer {
   readonly contentType = "text/event-stream";
-  readonly #id: string;
-  readonly #created: number;
+  #id: string;
+  #created: number;
   /** The choice this renderer's chunks are (0 but for one of several fanned out, see ChoicesFanOut). */
   readonly #choice: number;
   readonly #model: string;
@@ -85,10 +85,10 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
   readonly #customCalls = new Map<number, CustomCall>();
   #roleSent = false;
   /** Text deltas are most of a stream: their frame is built once around the JSON-encoded text. */
-  readonly #textPrefix: string;
-  readonly #textSuffix: string;
+  #textPrefix = "";
+  #textSuffix = "";
   /** What follows a text chunk's `logprobs` value. */
-  readonly #textTail: string;
+  #textTail = "";
   /** The client asked for the tokens' logprobs. */
   readonly #logprobs: boolean;
 
@@ -107,10 +107,26 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
     this.#customTools = customTools;
     this.#includeUsage = includeUsage;
     this.#logprobs = logprobs;
-    // Byte for byte what #frame({ content }) gives, without building and serialising the object each time.
+    this.#buildTextFrame();
+  }
+
+  /**
+   * Goes on with an answer whose first chunks came from elsewhere (a same-wire target's own, passed
+   * through until a mid-stream switch): every chunk from here on has their `id` and `created`, as
+   * every chunk of one OpenAI stream has the same, and no second role delta once they sent one.
+   */
+  continueChunks(from: { id?: string; created?: number; roleSent: boolean }): void {
+    if (from.id !== undefined) this.#id = from.id;
+    if (from.created !== undefined) this.#created = from.created;
+    if (from.roleSent) this.#roleSent = true;
+    this.#buildTextFrame();
+  }
+
+  /** Byte for byte what #frame({ content }) gives, without building and serialising the object each time. */
+  #buildTextFrame(): void {
     const envelope = JSON.stringify(this.#envelope()).slice(0, -1);
     this.#textPrefix = `data: ${envelope},"choices":[{"index":${this.#choice},"delta":{"content":`;
-    this.#textTail = `,"finish_reason":null}]${includeUsage ? ',"usage":null' : ""}}\n\n`;
+    this.#textTail = `,"finish_reason":null}]${this.#includeUsage ? ',"usage":null' : ""}}\n\n`;
     this.#textSuffix = `},"logprobs":null${this.#textTail}`;
   }
 

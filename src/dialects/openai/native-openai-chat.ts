@@ -1,6 +1,7 @@
 import { type NativeRequest, nativeHeaders, type StreamEvent, type WireOnly } from "../../core/index.js";
 import { frameJson, withModelField } from "../shared/index.js";
 import { ChatCompletionAssembler } from "./chat-completion-assembler.js";
+import type { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
 /** What of the response meta (router/gateway.ts) this file reads: dialects do not import the router. */
@@ -80,21 +81,31 @@ export function openAIChatLost(body: Record<string, unknown>): string[] {
  * sends no `usage` field then, and the SDK's stream helper would copy the null into its
  * ChatCompletion, whose `usage` is never null). When the answer continues on another target (a mid-stream switch), the
  * canonical renderer goes on in the same stream: nothing is left open to close, as the upstream's
- * finish chunk is only ever passed on once its answer is complete.
+ * finish chunk is only ever passed on once its answer is complete; it goes on with the upstream's
+ * chunk `id` and `created` and without a second role delta (every chunk of one stream has the same id).
  * (A server/respond.ts NativeStream, by shape: dialects do not import the server.)
  */
 export class OpenAIChatNativeStream {
   readonly #model: string;
   readonly #includeUsage: boolean;
+  /** The renderer that goes on after a switch. */
+  readonly #renderer: Pick<ChatCompletionStreamRenderer, "continueChunks"> | undefined;
+  /** The first chunk's id and created, once a chunk was read; whether a role delta was passed on. */
+  #id: string | undefined;
+  #created: number | undefined;
+  #read = false;
+  #roleSent = false;
 
-  constructor(meta: Answered, includeUsage: boolean) {
+  constructor(meta: Answered, includeUsage: boolean, renderer?: Pick<ChatCompletionStreamRenderer, "continueChunks">) {
     this.#model = JSON.stringify(meta.target);
     this.#includeUsage = includeUsage;
+    this.#renderer = renderer;
   }
 
   frame(frame: Frame): string {
     let data = frame.data;
     if (data !== "[DONE]") {
+      if (this.#renderer !== undefined && (!this.#read || !this.#roleSent)) this.#note(frame);
       if (!this.#includeUsage) {
         if (isUsageChunk(data)) return "";
         data = withoutNullUsage(frame, data);
@@ -106,7 +117,26 @@ export class OpenAIChatNativeStream {
   }
 
   seam(): string {
+    this.#renderer?.continueChunks({ id: this.#id, created: this.#created, roleSent: this.#roleSent });
     return "";
+  }
+
+  /** What the renderer must go on with, from the chunks passed on: the first one's id and created, a role delta. */
+  #note(frame: Frame): void {
+    let chunk: { id?: unknown; created?: unknown; choices?: unknown } | null;
+    try {
+      chunk = frameJson(frame) as typeof chunk;
+    } catch {
+      return;
+    }
+    if (chunk === null || typeof chunk !== "object" || "error" in chunk) return;
+    if (!this.#read) {
+      this.#read = true;
+      if (typeof chunk.id === "string") this.#id = chunk.id;
+      if (typeof chunk.created === "number") this.#created = chunk.created;
+    }
+    if (Array.isArray(chunk.choices))
+      this.#roleSent ||= chunk.choices.some((c) => (c as { delta?: { role?: unknown } } | null)?.delta?.role != null);
   }
 }
 

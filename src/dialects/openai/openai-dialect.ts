@@ -74,11 +74,16 @@ export const openaiDialect: Dialect = {
       );
       // The client's `logprobs: true` (ChatRequest.logprobs): only then are tokens rendered, whatever the target reports.
       const logprobs = chat.logprobs !== undefined;
+      // The renderer goes on after a mid-stream switch from the target's own chunks, with their id.
+      let renderer: ChatCompletionStreamRenderer | undefined;
       const rendering: ChatRendering = {
-        stream: (meta) => new ChatCompletionStreamRenderer(meta.target, includeUsage, logprobs, parsed.custom),
+        stream: (meta) => {
+          renderer = new ChatCompletionStreamRenderer(meta.target, includeUsage, logprobs, parsed.custom);
+          return renderer;
+        },
         json: (result, meta) => renderChatCompletion(result, meta, logprobs, parsed.custom),
         native: {
-          stream: (meta) => new OpenAIChatNativeStream(meta, includeUsage),
+          stream: (meta) => new OpenAIChatNativeStream(meta, includeUsage, renderer),
           json: nativeOpenAIChatCompletion,
         },
       };

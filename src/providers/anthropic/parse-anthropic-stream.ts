@@ -31,7 +31,7 @@ type Frame = Extract<StreamEvent, { type: "frame" }>;
  * `signature_delta` a reasoning-signature, and a redacted_thinking block a reasoning-redacted
  * (server-tool blocks are skipped: they reach an Anthropic client on the same-wire path); ping and unknown events are
  * ignored. An `event: error` throws the matching GatewayError; a stream that ends without
- * message_stop throws upstream_error. A network read's events are read at once and served from one
+ * message_stop throws upstream_error, unless its finish came (see AnthropicAnswer.end). A network read's events are read at once and served from one
  * queue (expandBatches), which costs each event less than an async generator's yield would.
  */
 export function parseAnthropicStream(
@@ -57,7 +57,7 @@ export function parseAnthropicStream(
       }
       return undefined;
     },
-    (out) => answer.end(out),
+    (out) => answer.end(out, tap),
   );
 }
 
@@ -218,11 +218,26 @@ export class AnthropicAnswer {
     return false;
   }
 
-  /** The answer is over: it must have come to message_stop. */
-  end(_out: StreamEvent[]): void {
-    if (!this.#done) {
+  /**
+   * The answer is over: it must have come to message_stop, or at least to its finish. A stream that
+   * ends after message_delta carried the stop reason, every block closed, lacks only message_stop,
+   * which says nothing more: it is complete (as the SDKs' MessageStream takes it, and as an OpenAI
+   * stream with its finish_reason but no [DONE] is), and ends as message_stop would have ended it,
+   * with a message_stop frame of its own for a same-wire client (`tapped`). Anything short of that is
+   * a broken stream.
+   */
+  end(out: StreamEvent[], tapped = false): void {
+    if (this.#done) return;
+    if (this.#stopReason == null || this.#blocks.size > 0) {
       throw new GatewayError("upstream_error", `${this.#target}: the stream ended before message_stop`, { target: this.#target });
     }
+    const stop = { type: "message_stop" };
+    this.event(
+      "message_stop",
+      stop,
+      out,
+      tapped ? { type: "frame", event: "message_stop", data: JSON.stringify(stop), json: stop } : undefined,
+    );
   }
 }
 

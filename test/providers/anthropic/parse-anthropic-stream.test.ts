@@ -102,6 +102,40 @@ describe("the Anthropic stream, a batch at a time", () => {
     assert.deepEqual(log, ["next", "next", "return"]);
   });
 
+  it("a stream cut off after its finish (message_delta's stop reason, no message_stop) ends as if message_stop had come", async () => {
+    const { iterator } = source([[start, blockStart, delta("Hi"), blockStop], [messageDelta]]);
+    const events = await all(parseAnthropicStream(iterator, TARGET, true));
+    assert.deepEqual(events.map(label), [
+      "start",
+      "usage",
+      "frame:message_start",
+      "frame:content_block_start",
+      "text:Hi",
+      "frame:content_block_delta",
+      "frame:content_block_stop",
+      "usage",
+      "finish",
+      "frame:message_delta",
+      // Of tandem's own, so that a client on the same wire gets the end it expects.
+      "frame:message_stop",
+    ]);
+    assert.deepEqual(events.at(-1), {
+      type: "frame",
+      event: "message_stop",
+      data: '{"type":"message_stop"}',
+      json: { type: "message_stop" },
+    });
+    assert.deepEqual(
+      events.find((e) => e.type === "finish"),
+      { type: "finish", reason: "stop", raw: "end_turn" },
+    );
+  });
+
+  it("a stream that ends after a stop reason but with a block still open is broken all the same", async () => {
+    const { iterator } = source([[start, blockStart, delta("Hi"), messageDelta]]);
+    await assert.rejects(all(parseAnthropicStream(iterator, TARGET)), /ended before message_stop/);
+  });
+
   it("a stream that ends without message_stop fails after the events it gave", async () => {
     const { iterator } = source([[start, blockStart, delta("Hi")]]);
     const seen: string[] = [];

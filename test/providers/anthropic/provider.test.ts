@@ -342,12 +342,19 @@ describe("AnthropicProvider failures", () => {
     assert.equal((await events()).at(-1)?.type, "finish");
   });
 
-  it("a stream that ends cleanly without message_stop -> upstream_error", async () => {
-    fake.script(() => ({ kind: "sse", body: fixture("text.sse.txt").split("event: message_stop")[0]! }));
+  it("a stream that ends cleanly before its finish (message_delta's stop reason) -> upstream_error", async () => {
+    fake.script(() => ({ kind: "sse", body: fixture("text.sse.txt").split("event: message_delta")[0]! }));
     await rejectsWith(events(), (err) => {
       assert.equal(err.code, "upstream_error");
       assert.match(err.message, /message_stop/);
     });
+  });
+
+  it("a stream that ends after its finish, with only message_stop missing, is a complete answer", async () => {
+    fake.script(() => ({ kind: "sse", body: fixture("text.sse.txt").split("event: message_stop")[0]! }));
+    const out = await events();
+    assert.equal(out.filter((e) => e.type === "text-delta").length, 2);
+    assert.deepEqual(out.at(-1), { type: "finish", reason: "stop", raw: "end_turn" });
   });
 
   it("abort stops the upstream request at once", async () => {
