@@ -203,7 +203,8 @@ export interface HostedServer {
   allowed?: HostedToolFilter;
   /**
    * Which calls wait for the client's approval (OpenAI's `require_approval`): every call, none, or
-   * those a filter picks (`always`), all but those (`never`). Default (as OpenAI's): every call.
+   * by filters: a tool `always` picks waits, else one `never` picks runs, else it waits (a tool
+   * neither picks gets the default). Default (as OpenAI's): every call.
    */
   approval: "always" | "never" | { always?: HostedToolFilter; never?: HostedToolFilter };
   /** The client's description of the server (`server_description`), shown to the model with its tools. */

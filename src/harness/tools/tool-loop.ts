@@ -638,12 +638,16 @@ function matches(filter: HostedToolFilter, tool: HostedToolInfo): boolean {
   return false;
 }
 
-/** OpenAI's `require_approval`: `always` (the default), `never`, or filters of the tools that do or do not need it. */
+/**
+ * OpenAI's `require_approval`: `always` (the default), `never`, or filters of the tools that do
+ * (`always`) or do not (`never`) need it. OpenAI does not say what a tool neither filter picks gets;
+ * it gets the default, approval, so that a filter can only ever spare the tools it names (an
+ * `always` filter alone does not let every other tool run unasked). A tool both filters pick needs
+ * approval: the stricter word wins.
+ */
 function needsApproval(server: HostedServer, tool: HostedToolInfo): boolean {
   const policy = server.approval;
   if (policy === "always" || policy === "never") return policy === "always";
-  if (policy.never !== undefined && matches(policy.never, tool)) return false;
-  if (policy.always !== undefined) return matches(policy.always, tool);
-  // Only a `never` filter: the tools it does not name still need approval.
-  return true;
+  if (policy.always !== undefined && matches(policy.always, tool)) return true;
+  return policy.never === undefined || !matches(policy.never, tool);
 }
