@@ -60,6 +60,12 @@ export interface ModelEntry {
   upstreamModel?: string;
   /** For routes: the targets of each tier, in order. */
   tiers?: string[][];
+  /**
+   * For routes: the tools tandem runs for every client of the route, `mcp:<server>` each (its
+   * `tools`, and `mcp:tandem-memory` with `memory: on`), as the gateway that runs them knows them.
+   * Absent when there are none.
+   */
+  tools?: string[];
   contextWindow?: number;
   /** Unix seconds. */
   created?: number;

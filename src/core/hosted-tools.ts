@@ -190,6 +190,14 @@ export interface FileSearchTool {
  */
 export const FILE_SEARCH_FUNCTION = "file_search";
 
+/**
+ * The label of tandem's own memory tools in the tool loop (a route with `memory: on`): offered to
+ * the model as `mcp__tandem-memory__remember` and `..._forget`, named `mcp:tandem-memory/remember`
+ * in x-tandem-tools. Reserved: no MCP server may be configured under it, nor a request's `mcp` tool
+ * be labelled so.
+ */
+export const MEMORY_TOOLS_LABEL = "tandem-memory";
+
 /** Which of a server's tools a filter picks: by name, or by MCP's `readOnlyHint` (OpenAI's McpToolFilter). */
 export interface HostedToolFilter {
   names?: string[];

@@ -473,6 +473,28 @@ describe("mcp tools: approvals, filters, failures", () => {
       (err: unknown) => err instanceof OpenAI.BadRequestError && /tools\[0\]\.server_url/.test(err.message),
     );
   });
+
+  it("refuses the label of tandem's own memory tools, before any server or model is asked", async () => {
+    for (const tool of [
+      {
+        type: "mcp" as const,
+        server_label: "tandem-memory",
+        server_url: "http://127.0.0.1:9/mcp",
+        require_approval: "never" as const,
+      },
+      { type: "mcp" as const, server_label: "tandem-memory", require_approval: "never" as const },
+    ]) {
+      await assert.rejects(
+        client.responses.create({ model: "openai/gpt-4o-mini", input: "Remember I like X", tools: [docs, tool] }),
+        (err: unknown) =>
+          err instanceof OpenAI.BadRequestError &&
+          err.param === "tools[1].server_label" &&
+          /'tandem-memory' is reserved for tandem's own memory tools/.test(err.message),
+      );
+    }
+    assert.equal(host.lists.length, 0);
+    assert.equal(openai.requests.length, 0);
+  });
 });
 
 describe("mcp tools: the egress audit", () => {

@@ -174,6 +174,35 @@ describe("a route's tools, for every client", () => {
     assert.match(completion.choices[0]?.message.content ?? "", /offers no tool named 'rm_rf'/);
   });
 
+  it("refuses a Responses mcp tool labelled as one of the route's servers, with a 400 before anything is asked", async () => {
+    const rival = {
+      type: "mcp" as const,
+      server_label: "files",
+      server_url: "http://127.0.0.1:9/mcp",
+      require_approval: "never" as const,
+    };
+    const named = { type: "mcp" as const, server_label: "files", require_approval: "never" as const };
+    for (const [tools, background] of [
+      [[rival], false],
+      [[{ ...rival, server_label: "other" }, named], false],
+      [[rival], true],
+    ] as const) {
+      await assert.rejects(
+        openai.responses.create({
+          model: "assistant",
+          input: "Echo it",
+          tools: tools as unknown as OpenAI.Responses.Tool[],
+          ...(background && { background: true }),
+        }),
+        (err: unknown) =>
+          err instanceof OpenAI.BadRequestError &&
+          err.param === `tools[${tools.length - 1}].server_label` &&
+          /the route 'assistant' already gives the model the tools of its MCP server 'files'/.test(err.message),
+      );
+    }
+    assert.equal(upstream.requests.length, 0);
+  });
+
   it("a route without tools offers none", async () => {
     upstream.script(() => ({ kind: "text", text: "plain" }));
     const completion = await openai.chat.completions.create({ model: "plain", messages: [{ role: "user", content: "hi" }] });

@@ -1,4 +1,12 @@
-import type { ChatRequest, ChatStream, Gateway, HostedToolRunner, RequestContext, Sensitivity } from "../../core/index.js";
+import type {
+  ChatRequest,
+  ChatStream,
+  Gateway,
+  HostedToolRunner,
+  ModelEntry,
+  RequestContext,
+  Sensitivity,
+} from "../../core/index.js";
 import { ChatGatewayWrapper } from "../../core/index.js";
 import { headerSensitivity } from "../../privacy/sensitivity.js";
 
@@ -16,6 +24,13 @@ export class RouteToolsGateway extends ChatGatewayWrapper {
     super(gateway);
     this.#runner = runner;
     this.#toolsOf = toolsOf;
+  }
+
+  /** The name resolved, with the tools its route runs (ModelEntry.tools): a request's own `mcp` tools may not take their labels. */
+  override async model(name: string): Promise<ModelEntry> {
+    const entry = await this.inner.model(name);
+    const tools = entry.kind === "route" ? this.#toolsOf(name) : undefined;
+    return tools === undefined || tools.length === 0 ? entry : { ...entry, tools: [...tools] };
   }
 
   chat(request: ChatRequest, context: RequestContext): Promise<ChatStream> {

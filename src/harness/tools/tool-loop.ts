@@ -149,7 +149,8 @@ export class ToolLoop implements HostedToolRunner {
       for (const tool of listing) {
         if (server.allowed !== undefined && !matches(server.allowed, tool)) continue;
         const name = hostedToolName(label, tool.name);
-        // Offered already (the request's own loop runs this server, around a route's): that loop answers its calls.
+        // Offered already (a client's function of that name, or the request's own loop around a route's,
+        // whose labels may not be the route's): that one answers its calls.
         // Or a name two tools share (only by a digest's collision): the first listed keeps it.
         if (taken.has(name) || offered.has(name)) continue;
         offered.set(name, { server, tool });

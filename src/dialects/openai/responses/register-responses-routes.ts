@@ -10,6 +10,7 @@ import { composeConversation } from "./compose-conversation.js";
 import { ConversationTurns } from "./conversation-turns.js";
 import { hostedToolsRequest } from "./hosted-tools-request.js";
 import { nativeResponse, nativeResponsesRequest, ResponsesNativeStream } from "./native-responses.js";
+import { checkRouteServerLabels } from "./parse-mcp-tools.js";
 import { type ParsedResponsesRequest, parseResponsesRequest } from "./parse-responses-request.js";
 import { PendingResponse } from "./pending-response.js";
 import { registerCompactRoute } from "./register-compact-route.js";
@@ -47,8 +48,9 @@ export function registerResponsesRoutes(
           param: "background",
         });
       }
-      // The model is resolved now, so that a name that exists nowhere is a 404 here, not a failed run later.
-      await gateway.model(parsed.chat.model);
+      // The model is resolved now, so that a name that exists nowhere is a 404 here, not a failed run
+      // later, and an mcp tool that would shadow a server of the route's a 400.
+      checkRouteServerLabels(parsed.mcpParams, await gateway.model(parsed.chat.model));
       const run = await background.start(request.body, parsed, request.headers);
       if (parsed.chat.stream) return sendRunEvents(reply, run, -1);
       return reply.code(200).send(run.response);
@@ -66,6 +68,8 @@ async function respond(
   services: DialectServices,
   identity: RunIdentity | undefined,
 ): Promise<void> {
+  // An mcp tool labelled as a server the route gives the model: a 400 before anything is listed or asked.
+  if (parsed.mcp.length > 0) checkRouteServerLabels(parsed.mcpParams, await gateway.model(parsed.chat.model));
   const composed = await composeConversation(parsed, services.state, services.files, clientSignal(request, reply));
   const { headers, level, floor } = stateSensitivity(request.headers, composed.historySensitivity);
   // MCP servers' tools and file_search: run by tandem's tool loop, between the model's turns, on the
