@@ -30,7 +30,8 @@ before(async () => {
   tandem = await startTandem(
     {
       providers: { openai: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:UP_OPENAI"], local: false } },
-      mcp: { servers: { files: MCP_STDIO_SERVER } },
+      // `more`: a server a Responses request names itself (by label), beside the route's `files`.
+      mcp: { servers: { files: MCP_STDIO_SERVER, more: MCP_STDIO_SERVER } },
       routes: {
         assistant: { tiers: ["openai/gpt-4o-mini"], tools: ["mcp:files"] },
         plain: { tiers: ["openai/gpt-4o-mini"] },
@@ -222,6 +223,36 @@ describe("a route's tools: usage and conversations", () => {
     assert.equal(final.usage.input_tokens, 30);
     assert.equal(final.usage.output_tokens, 7);
     assert.equal(final.stop_reason, "end_turn");
+  });
+
+  it("lists the route's server once per conversation for a Responses client, as its own servers are", async () => {
+    const listings = (response: OpenAI.Responses.Response) =>
+      response.output.flatMap((item) => (item.type === "mcp_list_tools" ? [item.server_label] : []));
+    const first = await openai.responses.create({ model: "assistant", input: "Echo it" });
+    assert.deepEqual(listings(first), ["files"]);
+    // A follow-up reads the listing in its history: no new mcp_list_tools, and the tool is still offered.
+    const second = await openai.responses.create({ model: "assistant", input: "Again", previous_response_id: first.id });
+    assert.deepEqual(
+      second.output.map((item) => item.type),
+      ["mcp_call", "message"],
+    );
+    assert.ok(toolNames(upstream.requests.at(-1)).includes("mcp__files__echo"));
+    // With a server of the request's own, the model's turns after the first do not list the route's again.
+    upstream.script((request) =>
+      messagesOf(request).at(-1)?.role === "tool"
+        ? { kind: "text", text: "done" }
+        : { kind: "tool_calls", calls: [{ name: "mcp__more__echo", arguments: { text: "own" } }] },
+    );
+    const own = await openai.responses.create({
+      model: "assistant",
+      input: "Echo with yours",
+      tools: [{ type: "mcp", server_label: "more", require_approval: "never" } as unknown as OpenAI.Responses.Tool],
+    });
+    assert.deepEqual(
+      own.output.map((item) => (item.type === "mcp_list_tools" ? `list:${item.server_label}` : item.type)),
+      ["list:more", "list:files", "mcp_call", "message"],
+    );
+    assert.ok(toolNames(upstream.requests.at(-1)).includes("mcp__files__echo"));
   });
 
   it("a conversation keeps the calls: the next turn's model reads them back", async () => {

@@ -38,10 +38,13 @@ export class RouteToolsGateway extends ChatGatewayWrapper {
     if (tools === undefined || tools.length === 0) return this.inner.chat(request, context);
     const servers = tools.map((tool) => ({ ref: { label: tool.slice("mcp:".length) }, approval: "never" as const }));
     const sensitivity = declaredSensitivity(context);
+    // A server the conversation has listed (a Responses client was shown its mcp_list_tools, in an
+    // earlier response or an earlier turn of this one) is not listed again, as a request's own are not.
+    const listed = new Map(request.listedTools ?? []);
     return this.#runner.chat(
       this.inner,
       request,
-      { servers, approvals: [], listed: new Map(), ...(sensitivity !== undefined && { sensitivity }) },
+      { servers, approvals: [], listed, ...(sensitivity !== undefined && { sensitivity }) },
       context,
     );
   }

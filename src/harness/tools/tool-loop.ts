@@ -182,6 +182,12 @@ class LoopRun {
   #turnContext: RequestContext;
   /** What the next turns hold that was declared private (ChatRequest.declaredPrivate): the request's, and a private passage a search found. */
   #declaredPrivate: string[] | undefined;
+  /**
+   * The tools servers have listed in this conversation (ChatRequest.listedTools): the request's, and
+   * what was listed in this answer (this loop's servers, and a route's, whose loop runs inside each
+   * turn), so that a route's server is not listed again on the next turn.
+   */
+  readonly #listed: Map<string, HostedToolInfo[]>;
 
   constructor(
     host: ToolHost,
@@ -205,12 +211,14 @@ class LoopRun {
     this.#callsLeft = tools.maxCalls ?? DEFAULT_MAX_CALLS;
     this.#turnContext = context;
     this.#declaredPrivate = request.declaredPrivate;
+    this.#listed = new Map(request.listedTools ?? []);
     const taken = request.tools?.some((tool) => tool.name === FILE_SEARCH_FUNCTION) === true;
     this.#fileSearch =
       tools.fileSearch !== undefined && options.vectorStores !== undefined && !taken ? FILE_SEARCH_FUNCTION : undefined;
   }
 
   async start(prelude: HostedToolItem[]): Promise<ChatStream> {
+    for (const item of prelude) this.#noteListed(item);
     // Calls the client approved (or declined) in this request are answered before the model's first turn.
     const approved: HostedToolItem[] = [];
     for (const approval of this.#tools.approvals) approved.push(...(await this.#answerApproval(approval)));
@@ -243,6 +251,7 @@ class LoopRun {
     // A copy: the loop adds to its messages after the turn, and the router may still hold this request.
     const request: ChatRequest = { ...this.#request, messages: [...this.#messages], native: undefined };
     if (this.#declaredPrivate !== undefined) request.declaredPrivate = this.#declaredPrivate;
+    if (this.#listed.size > 0) request.listedTools = new Map(this.#listed);
     if (tools.length > 0) request.tools = tools;
     else delete request.tools;
     // A forced choice holds for the first turn only: after its calls, the model answers (or calls again) freely.
@@ -339,6 +348,7 @@ class LoopRun {
           case "hosted-tool":
             // Another loop's (a route's tools, inside a request's own loop): its calls count for this answer too.
             noteTool(meta, event.item);
+            this.#noteListed(event.item);
             yield event;
             break;
           default:
@@ -448,6 +458,11 @@ class LoopRun {
       this.#sensitivity = higherSensitivity(this.#sensitivity, meta.sensitivity);
       if (stream.meta.warnings) meta.warnings = [...new Set([...(meta.warnings ?? []), ...stream.meta.warnings])];
     }
+  }
+
+  /** A server's tools, listed in this answer: read by the later turns' loops instead of listing again. */
+  #noteListed(item: HostedToolItem): void {
+    if (item.kind === "list-tools" && item.status === "completed") this.#listed.set(item.server, item.tools);
   }
 
   /**

@@ -8,7 +8,7 @@ import { stateSensitivity } from "../state/index.js";
 import { type BackgroundResponses, type RunIdentity, sendRunEvents } from "./background-responses.js";
 import { composeConversation } from "./compose-conversation.js";
 import { ConversationTurns } from "./conversation-turns.js";
-import { hostedToolsRequest } from "./hosted-tools-request.js";
+import { hostedToolsRequest, listedTools } from "./hosted-tools-request.js";
 import { nativeResponse, nativeResponsesRequest, ResponsesNativeStream } from "./native-responses.js";
 import { checkRouteServerLabels } from "./parse-mcp-tools.js";
 import { type ParsedResponsesRequest, parseResponsesRequest } from "./parse-responses-request.js";
@@ -104,6 +104,8 @@ async function respond(
   const canonicalWarnings = parsed.warnings.entries();
   // The client's include asked for the answer's token logprobs (see ChatRequest.logprobs).
   const logprobs = parsed.chat.logprobs !== undefined;
+  // What MCP servers listed earlier in the conversation: a route's servers are not listed (and shown) again either.
+  const listed = listedTools(composed.items);
   let renderer: ResponseStreamRenderer | undefined;
   try {
     await sendChat(
@@ -115,6 +117,7 @@ async function respond(
         messages: composed.messages,
         ...(floor !== undefined && { sensitivityFloor: floor }),
         ...(composed.declaredPrivate.length > 0 && { declaredPrivate: composed.declaredPrivate }),
+        ...(listed.size > 0 && { listedTools: listed }),
         // With hosted tools the loop answers, turn by turn, on the canonical path.
         native: runner === undefined ? native.native : undefined,
         ...(composed.history !== undefined && {
