@@ -140,6 +140,12 @@ export type HostedToolItem =
       failure?: HostedCallFailure;
       /** The approval request this call answers, when it needed one. */
       approvalRequestId?: string;
+      /**
+       * Ended without being sent to its server (a limit, privacy, the audit, an unknown tool,
+       * arguments that are not an object): not named in `x-tandem-tools`, which lists the calls
+       * that ran. Not rendered.
+       */
+      notRun?: true;
     }
   | {
       /**

@@ -11,6 +11,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
+import { mcpCallErrorText } from "../support/mcp-call-error.js";
 import { MCP_STDIO_SERVER } from "../support/mcp-test-server.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
@@ -209,6 +210,87 @@ describe("a route's tools, for every client", () => {
     const completion = await openai.chat.completions.create({ model: "plain", messages: [{ role: "user", content: "hi" }] });
     assert.equal(completion.choices[0]?.message.content, "plain");
     assert.deepEqual(toolNames(upstream.requests[0]), []);
+  });
+});
+
+describe("a route's tools: a model that calls them past the loop's limit", () => {
+  const LIMIT = "the tool loop stopped at its limit of 10 rounds of tool calls, without running mcp:files/echo";
+  // The model calls the tool whatever it is offered, even once the tools are taken away.
+  beforeEach(() => {
+    upstream.script(() => ({ kind: "tool_calls", calls: [{ name: "mcp__files__echo", arguments: { text: "again" } }] }));
+  });
+  const post = (path: string, body: Record<string, unknown>) =>
+    fetch(`${tandem.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+
+  it("chat completions: cut (length), the limit in x-tandem-warnings, only the calls run in x-tandem-tools", async () => {
+    const { data, response } = await openai.chat.completions
+      .create({ model: "assistant", messages: [{ role: "user", content: "Echo forever" }] })
+      .withResponse();
+    assert.equal(data.choices[0]?.finish_reason, "length");
+    assert.equal(data.choices[0]?.message.tool_calls, undefined);
+    assert.equal(response.headers.get("x-tandem-warnings"), LIMIT);
+    // Ten rounds ran; the eleventh turn's call, made without the tools, did not.
+    assert.equal(upstream.requests.length, 11);
+    assert.equal(response.headers.get("x-tandem-tools")?.split("; ").length, 10);
+  });
+
+  it("chat completions, streamed: length, and the limit in a comment before [DONE]", async () => {
+    const res = await post("/v1/chat/completions", {
+      model: "assistant",
+      messages: [{ role: "user", content: "Echo forever" }],
+      stream: true,
+    });
+    const text = await res.text();
+    assert.match(text, /"finish_reason":"length"/);
+    assert.ok(text.endsWith(`: tandem warning: ${LIMIT}\n\ndata: [DONE]\n\n`), text.slice(-300));
+  });
+
+  it("Anthropic Messages: max_tokens, whole and streamed", async () => {
+    const { data, response } = await anthropic.messages
+      .create({ model: "assistant", max_tokens: 100, messages: [{ role: "user", content: "Echo forever" }] })
+      .withResponse();
+    assert.equal(data.stop_reason, "max_tokens");
+    assert.equal(response.headers.get("x-tandem-warnings"), LIMIT);
+    assert.equal(response.headers.get("x-tandem-tools")?.split("; ").length, 10);
+    const stream = anthropic.messages.stream({
+      model: "assistant",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "Echo forever" }],
+    });
+    assert.equal((await stream.finalMessage()).stop_reason, "max_tokens");
+  });
+
+  it("Ollama /api/chat: done_reason length, the limit in tandem_warnings, whole and streamed", async () => {
+    const res = await post("/api/chat", {
+      model: "assistant",
+      messages: [{ role: "user", content: "Echo forever" }],
+      stream: false,
+    });
+    const body = (await res.json()) as { done_reason: string; tandem_warnings?: string[] };
+    assert.equal(body.done_reason, "length");
+    assert.deepEqual(body.tandem_warnings, [LIMIT]);
+    assert.equal(res.headers.get("x-tandem-warnings"), LIMIT);
+    const streamed = await post("/api/chat", { model: "assistant", messages: [{ role: "user", content: "Echo forever" }] });
+    const last = JSON.parse((await streamed.text()).trim().split("\n").at(-1) as string) as typeof body & { done: boolean };
+    assert.equal(last.done, true);
+    assert.equal(last.done_reason, "length");
+    assert.deepEqual(last.tandem_warnings, [LIMIT]);
+  });
+
+  it("the Responses API: completed, ending with the call not run, failed", async () => {
+    const { data, response } = await openai.responses.create({ model: "assistant", input: "Echo forever" }).withResponse();
+    assert.equal(data.status, "completed");
+    const calls = data.output.filter((item) => item.type === "mcp_call");
+    assert.equal(calls.length, 11);
+    const last = calls.at(-1);
+    assert.ok(last?.type === "mcp_call");
+    assert.match(mcpCallErrorText(last.error), /Not run: this response reached its limit of 10 rounds of tool calls/);
+    assert.equal(response.headers.get("x-tandem-tools")?.split("; ").length, 10);
+    assert.equal(response.headers.get("x-tandem-warnings"), LIMIT);
   });
 });
 

@@ -130,7 +130,7 @@ async function respond(
           return renderer;
         },
         json: (result, meta) => {
-          const status = statusFor(result.finishReason);
+          const status = statusFor(result.finishReason, result.rawFinishReason);
           return pending.finish(meta, {
             ...status,
             output: outputItems(result, status.status, logprobs, parsed, parsed.fileSearchResults),
