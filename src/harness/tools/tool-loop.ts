@@ -390,6 +390,8 @@ class LoopRun {
           yield { type: "hosted-tool", item: { ...item, status: "failed", error: skipped } };
         } else {
           this.#callsLeft--;
+          // Searched (whatever it found): named in x-tandem-tools, which a search not made is not.
+          meta.tools = [...(meta.tools ?? []), FILE_SEARCH_FUNCTION];
           const found = await this.#search(queries);
           if ("error" in found) {
             outcome = { error: found.error };
@@ -399,7 +401,6 @@ class LoopRun {
             yield { type: "hosted-tool", item: { ...item, status: "completed", results: found.results } };
           }
         }
-        meta.tools = [...(meta.tools ?? []), FILE_SEARCH_FUNCTION];
         results.push({ call: { id: search.id, name: this.#fileSearch as string, arguments: search.arguments }, outcome });
       }
       let waiting = false;
