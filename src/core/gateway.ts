@@ -35,6 +35,13 @@ export interface ResponseMeta {
   native?: boolean;
   /** What of the client's request could not cross to the target's wire (the `x-tandem-warnings` header). */
   warnings?: string[];
+  /**
+   * What else the client should be warned of, each a whole sentence (`x-tandem-warnings` entries
+   * after those of `warnings`): the tool loop stopped at its limit with calls it did not run. Set as
+   * late as the answer's end: a stream whose headers have left carries what came after them in its
+   * end (an SSE comment; Ollama's final chunk, `tandem_warnings`).
+   */
+  notices?: string[];
   /** Tools tandem ran for the model while answering (`mcp:<server>/<tool>`, in order): the `x-tandem-tools` header. */
   tools?: string[];
   /** The ids of the memories recalled into the request (routes with `memory: on`): the `x-tandem-memory` header. */
@@ -80,6 +87,12 @@ export interface ModelEntry {
   upstreamModel?: string;
   /** For routes: the targets of each tier, in order. */
   tiers?: string[][];
+  /**
+   * For routes: the tools tandem runs for every client of the route, `mcp:<server>` each (its
+   * `tools`, and `mcp:tandem-memory` with `memory: on`), as the gateway that runs them knows them.
+   * Absent when there are none.
+   */
+  tools?: string[];
   contextWindow?: number;
   /** Unix seconds. */
   created?: number;

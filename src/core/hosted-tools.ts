@@ -140,6 +140,12 @@ export type HostedToolItem =
       failure?: HostedCallFailure;
       /** The approval request this call answers, when it needed one. */
       approvalRequestId?: string;
+      /**
+       * Ended without being sent to its server (a limit, privacy, the audit, an unknown tool,
+       * arguments that are not an object): not named in `x-tandem-tools`, which lists the calls
+       * that ran. Not rendered.
+       */
+      notRun?: true;
     }
   | {
       /**
@@ -190,6 +196,14 @@ export interface FileSearchTool {
  */
 export const FILE_SEARCH_FUNCTION = "file_search";
 
+/**
+ * The label of tandem's own memory tools in the tool loop (a route with `memory: on`): offered to
+ * the model as `mcp__tandem-memory__remember` and `..._forget`, named `mcp:tandem-memory/remember`
+ * in x-tandem-tools. Reserved: no MCP server may be configured under it, nor a request's `mcp` tool
+ * be labelled so.
+ */
+export const MEMORY_TOOLS_LABEL = "tandem-memory";
+
 /** Which of a server's tools a filter picks: by name, or by MCP's `readOnlyHint` (OpenAI's McpToolFilter). */
 export interface HostedToolFilter {
   names?: string[];
@@ -203,7 +217,8 @@ export interface HostedServer {
   allowed?: HostedToolFilter;
   /**
    * Which calls wait for the client's approval (OpenAI's `require_approval`): every call, none, or
-   * those a filter picks (`always`), all but those (`never`). Default (as OpenAI's): every call.
+   * by filters: a tool `always` picks waits, else one `never` picks runs, else it waits (a tool
+   * neither picks gets the default). Default (as OpenAI's): every call.
    */
   approval: "always" | "never" | { always?: HostedToolFilter; never?: HostedToolFilter };
   /** The client's description of the server (`server_description`), shown to the model with its tools. */

@@ -1,3 +1,4 @@
+import type { HostedToolInfo } from "./hosted-tools.js";
 import type { LogprobsRequest } from "./logprobs.js";
 import type { Message, ToolChoice, ToolDefinition } from "./messages.js";
 import type { NativeRequest } from "./native.js";
@@ -179,6 +180,14 @@ export interface ChatRequest {
    * image). Default: none.
    */
   declaredPrivate?: string[];
+  /**
+   * The tools MCP servers listed earlier in this conversation, by server label, as the client was
+   * shown them (a Responses conversation's `mcp_list_tools` items; the tool loop adds what it lists
+   * for its later turns): a route's tool loop reads a server's tools here rather than listing them
+   * again, and showing the client another `mcp_list_tools`, as for a request's own servers. Sent to
+   * no upstream (the tools offered from it are). Default: none (a route's servers are listed).
+   */
+  listedTools?: ReadonlyMap<string, HostedToolInfo[]>;
   /**
    * The client's own body and headers, for a target that speaks the client's wire format (set by
    * the dialects that can pass through). The canonical fields above are still what routing, privacy

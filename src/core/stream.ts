@@ -16,9 +16,19 @@ export interface Usage {
 
 /**
  * Why generation stopped, unified across APIs. `raw` keeps the upstream's own value
- * (e.g. Anthropic `end_turn`, Ollama `stop`) so nothing is lost.
+ * (e.g. Anthropic `end_turn`, Ollama `stop`) so nothing is lost. `length` is also the answer tandem's
+ * tool loop cut at its limit (raw TOOL_LIMIT_FINISH), which is no more finished than one cut at
+ * max_tokens.
  */
 export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "other";
+
+/**
+ * The `raw` finish of an answer the tool loop ended at its limit (rounds, or `max_tool_calls`) while
+ * the model still called its tools: `length` for the wires that have no item for the calls, and a
+ * completed Response for the Responses API, whose failed `mcp_call` says what was not run (as OpenAI
+ * ignores calls past `max_tool_calls`).
+ */
+export const TOOL_LIMIT_FINISH = "tool_limit";
 
 export type StreamEvent =
   /**

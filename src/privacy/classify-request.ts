@@ -258,6 +258,7 @@ const REQUEST_FIELDS: {
   history: "a hook that keeps a summary; the stored turns it stands for are among the messages",
   sensitivityFloor: "a level",
   declaredPrivate: "what of the request was declared private where it was kept, for the decision: sent nowhere",
+  listedTools: "tool lists for the tool loop, sent nowhere: the tools it offers from them are read (see tools)",
   native: "the client's own body, read last: every string of it but the few body-strings.ts lists",
 };
 

@@ -241,6 +241,30 @@ describe("file_search", () => {
     assert.match(response.output_text, /^Nothing found: No passage/);
   });
 
+  it("names only the searches made in x-tandem-tools, and the loop's limit in x-tandem-warnings", async () => {
+    // A model that searches whatever it is offered: two searches run (max_tool_calls), the third is not.
+    openai.script(() => ({ kind: "tool_calls", calls: [{ name: "file_search", arguments: { queries: ["sailboat pier"] } }] }));
+    const { data, response } = await client.responses
+      .create({
+        model: "openai/gpt-4o-mini",
+        input: "Search forever",
+        tools: [{ type: "file_search", vector_store_ids: [store] }],
+        max_tool_calls: 2,
+      } as OpenAI.Responses.ResponseCreateParamsNonStreaming)
+      .withResponse();
+    assert.equal(data.status, "completed");
+    const searches = data.output.filter((item) => item.type === "file_search_call");
+    assert.deepEqual(
+      searches.map((item) => item.status),
+      ["completed", "completed", "failed"],
+    );
+    assert.equal(response.headers.get("x-tandem-tools"), "file_search; file_search");
+    assert.equal(
+      response.headers.get("x-tandem-warnings"),
+      "the tool loop stopped at its limit of 2 tool calls (max_tool_calls), without running file_search",
+    );
+  });
+
   it("tool_choice {type: file_search} makes the model search (the upstream is told to call it)", async () => {
     await client.responses.create({
       model: "openai/gpt-4o-mini",

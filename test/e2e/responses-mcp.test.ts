@@ -261,6 +261,37 @@ describe("mcp tools: approvals, filters, failures", () => {
     assert.match(transcript(openai.requests.at(-1)), /declined this call: not now/);
   });
 
+  it("asks for approval of a tool neither require_approval filter picks, and when both pick it", async () => {
+    const outputOf = async (require_approval: OpenAI.Responses.Tool.Mcp["require_approval"]) => {
+      host.calls.length = 0;
+      const response = await client.responses.create({
+        model: "openai/gpt-4o-mini",
+        input: "Search breakers",
+        tools: [{ ...docs, require_approval }],
+      });
+      return { types: response.output.map((item) => item.type), calls: host.calls.length };
+    };
+    // Only an `always` filter, naming another tool: `search` still waits (not run unasked).
+    assert.deepEqual(await outputOf({ always: { tool_names: ["delete_page"] } }), {
+      types: ["mcp_list_tools", "mcp_approval_request"],
+      calls: 0,
+    });
+    assert.deepEqual(await outputOf({ always: { read_only: false } }), {
+      types: ["mcp_list_tools", "mcp_approval_request"],
+      calls: 0,
+    });
+    // Picked by `always` and by `never` (it is read-only): the stricter word wins.
+    assert.deepEqual(await outputOf({ always: { tool_names: ["search"] }, never: { read_only: true } }), {
+      types: ["mcp_list_tools", "mcp_approval_request"],
+      calls: 0,
+    });
+    // Picked by `never` alone: run at once.
+    assert.deepEqual(await outputOf({ always: { tool_names: ["delete_page"] }, never: { tool_names: ["search"] } }), {
+      types: ["mcp_list_tools", "mcp_call", "message"],
+      calls: 1,
+    });
+  });
+
   it("answers an approval of an unknown request with a 400", async () => {
     await assert.rejects(
       client.responses.create({
@@ -441,6 +472,28 @@ describe("mcp tools: approvals, filters, failures", () => {
       }),
       (err: unknown) => err instanceof OpenAI.BadRequestError && /tools\[0\]\.server_url/.test(err.message),
     );
+  });
+
+  it("refuses the label of tandem's own memory tools, before any server or model is asked", async () => {
+    for (const tool of [
+      {
+        type: "mcp" as const,
+        server_label: "tandem-memory",
+        server_url: "http://127.0.0.1:9/mcp",
+        require_approval: "never" as const,
+      },
+      { type: "mcp" as const, server_label: "tandem-memory", require_approval: "never" as const },
+    ]) {
+      await assert.rejects(
+        client.responses.create({ model: "openai/gpt-4o-mini", input: "Remember I like X", tools: [docs, tool] }),
+        (err: unknown) =>
+          err instanceof OpenAI.BadRequestError &&
+          err.param === "tools[1].server_label" &&
+          /'tandem-memory' is reserved for tandem's own memory tools/.test(err.message),
+      );
+    }
+    assert.equal(host.lists.length, 0);
+    assert.equal(openai.requests.length, 0);
   });
 });
 

@@ -11,6 +11,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
+import { mcpCallErrorText } from "../support/mcp-call-error.js";
 import { MCP_STDIO_SERVER } from "../support/mcp-test-server.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
@@ -30,7 +31,8 @@ before(async () => {
   tandem = await startTandem(
     {
       providers: { openai: { kind: "openai", baseUrl: upstream.url, apiKeys: ["env:UP_OPENAI"], local: false } },
-      mcp: { servers: { files: MCP_STDIO_SERVER } },
+      // `more`: a server a Responses request names itself (by label), beside the route's `files`.
+      mcp: { servers: { files: MCP_STDIO_SERVER, more: MCP_STDIO_SERVER } },
       routes: {
         assistant: { tiers: ["openai/gpt-4o-mini"], tools: ["mcp:files"] },
         plain: { tiers: ["openai/gpt-4o-mini"] },
@@ -174,11 +176,121 @@ describe("a route's tools, for every client", () => {
     assert.match(completion.choices[0]?.message.content ?? "", /offers no tool named 'rm_rf'/);
   });
 
+  it("refuses a Responses mcp tool labelled as one of the route's servers, with a 400 before anything is asked", async () => {
+    const rival = {
+      type: "mcp" as const,
+      server_label: "files",
+      server_url: "http://127.0.0.1:9/mcp",
+      require_approval: "never" as const,
+    };
+    const named = { type: "mcp" as const, server_label: "files", require_approval: "never" as const };
+    for (const [tools, background] of [
+      [[rival], false],
+      [[{ ...rival, server_label: "other" }, named], false],
+      [[rival], true],
+    ] as const) {
+      await assert.rejects(
+        openai.responses.create({
+          model: "assistant",
+          input: "Echo it",
+          tools: tools as unknown as OpenAI.Responses.Tool[],
+          ...(background && { background: true }),
+        }),
+        (err: unknown) =>
+          err instanceof OpenAI.BadRequestError &&
+          err.param === `tools[${tools.length - 1}].server_label` &&
+          /the route 'assistant' already gives the model the tools of its MCP server 'files'/.test(err.message),
+      );
+    }
+    assert.equal(upstream.requests.length, 0);
+  });
+
   it("a route without tools offers none", async () => {
     upstream.script(() => ({ kind: "text", text: "plain" }));
     const completion = await openai.chat.completions.create({ model: "plain", messages: [{ role: "user", content: "hi" }] });
     assert.equal(completion.choices[0]?.message.content, "plain");
     assert.deepEqual(toolNames(upstream.requests[0]), []);
+  });
+});
+
+describe("a route's tools: a model that calls them past the loop's limit", () => {
+  const LIMIT = "the tool loop stopped at its limit of 10 rounds of tool calls, without running mcp:files/echo";
+  // The model calls the tool whatever it is offered, even once the tools are taken away.
+  beforeEach(() => {
+    upstream.script(() => ({ kind: "tool_calls", calls: [{ name: "mcp__files__echo", arguments: { text: "again" } }] }));
+  });
+  const post = (path: string, body: Record<string, unknown>) =>
+    fetch(`${tandem.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+
+  it("chat completions: cut (length), the limit in x-tandem-warnings, only the calls run in x-tandem-tools", async () => {
+    const { data, response } = await openai.chat.completions
+      .create({ model: "assistant", messages: [{ role: "user", content: "Echo forever" }] })
+      .withResponse();
+    assert.equal(data.choices[0]?.finish_reason, "length");
+    assert.equal(data.choices[0]?.message.tool_calls, undefined);
+    assert.equal(response.headers.get("x-tandem-warnings"), LIMIT);
+    // Ten rounds ran; the eleventh turn's call, made without the tools, did not.
+    assert.equal(upstream.requests.length, 11);
+    assert.equal(response.headers.get("x-tandem-tools")?.split("; ").length, 10);
+  });
+
+  it("chat completions, streamed: length, and the limit in a comment before [DONE]", async () => {
+    const res = await post("/v1/chat/completions", {
+      model: "assistant",
+      messages: [{ role: "user", content: "Echo forever" }],
+      stream: true,
+    });
+    const text = await res.text();
+    assert.match(text, /"finish_reason":"length"/);
+    assert.ok(text.endsWith(`: tandem warning: ${LIMIT}\n\ndata: [DONE]\n\n`), text.slice(-300));
+  });
+
+  it("Anthropic Messages: max_tokens, whole and streamed", async () => {
+    const { data, response } = await anthropic.messages
+      .create({ model: "assistant", max_tokens: 100, messages: [{ role: "user", content: "Echo forever" }] })
+      .withResponse();
+    assert.equal(data.stop_reason, "max_tokens");
+    assert.equal(response.headers.get("x-tandem-warnings"), LIMIT);
+    assert.equal(response.headers.get("x-tandem-tools")?.split("; ").length, 10);
+    const stream = anthropic.messages.stream({
+      model: "assistant",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "Echo forever" }],
+    });
+    assert.equal((await stream.finalMessage()).stop_reason, "max_tokens");
+  });
+
+  it("Ollama /api/chat: done_reason length, the limit in tandem_warnings, whole and streamed", async () => {
+    const res = await post("/api/chat", {
+      model: "assistant",
+      messages: [{ role: "user", content: "Echo forever" }],
+      stream: false,
+    });
+    const body = (await res.json()) as { done_reason: string; tandem_warnings?: string[] };
+    assert.equal(body.done_reason, "length");
+    assert.deepEqual(body.tandem_warnings, [LIMIT]);
+    assert.equal(res.headers.get("x-tandem-warnings"), LIMIT);
+    const streamed = await post("/api/chat", { model: "assistant", messages: [{ role: "user", content: "Echo forever" }] });
+    const last = JSON.parse((await streamed.text()).trim().split("\n").at(-1) as string) as typeof body & { done: boolean };
+    assert.equal(last.done, true);
+    assert.equal(last.done_reason, "length");
+    assert.deepEqual(last.tandem_warnings, [LIMIT]);
+  });
+
+  it("the Responses API: completed, ending with the call not run, failed", async () => {
+    const { data, response } = await openai.responses.create({ model: "assistant", input: "Echo forever" }).withResponse();
+    assert.equal(data.status, "completed");
+    const calls = data.output.filter((item) => item.type === "mcp_call");
+    assert.equal(calls.length, 11);
+    const last = calls.at(-1);
+    assert.ok(last?.type === "mcp_call");
+    assert.match(mcpCallErrorText(last.error), /Not run: this response reached its limit of 10 rounds of tool calls/);
+    assert.equal(response.headers.get("x-tandem-tools")?.split("; ").length, 10);
+    assert.equal(response.headers.get("x-tandem-warnings"), LIMIT);
   });
 });
 
@@ -193,6 +305,36 @@ describe("a route's tools: usage and conversations", () => {
     assert.equal(final.usage.input_tokens, 30);
     assert.equal(final.usage.output_tokens, 7);
     assert.equal(final.stop_reason, "end_turn");
+  });
+
+  it("lists the route's server once per conversation for a Responses client, as its own servers are", async () => {
+    const listings = (response: OpenAI.Responses.Response) =>
+      response.output.flatMap((item) => (item.type === "mcp_list_tools" ? [item.server_label] : []));
+    const first = await openai.responses.create({ model: "assistant", input: "Echo it" });
+    assert.deepEqual(listings(first), ["files"]);
+    // A follow-up reads the listing in its history: no new mcp_list_tools, and the tool is still offered.
+    const second = await openai.responses.create({ model: "assistant", input: "Again", previous_response_id: first.id });
+    assert.deepEqual(
+      second.output.map((item) => item.type),
+      ["mcp_call", "message"],
+    );
+    assert.ok(toolNames(upstream.requests.at(-1)).includes("mcp__files__echo"));
+    // With a server of the request's own, the model's turns after the first do not list the route's again.
+    upstream.script((request) =>
+      messagesOf(request).at(-1)?.role === "tool"
+        ? { kind: "text", text: "done" }
+        : { kind: "tool_calls", calls: [{ name: "mcp__more__echo", arguments: { text: "own" } }] },
+    );
+    const own = await openai.responses.create({
+      model: "assistant",
+      input: "Echo with yours",
+      tools: [{ type: "mcp", server_label: "more", require_approval: "never" } as unknown as OpenAI.Responses.Tool],
+    });
+    assert.deepEqual(
+      own.output.map((item) => (item.type === "mcp_list_tools" ? `list:${item.server_label}` : item.type)),
+      ["list:more", "list:files", "mcp_call", "message"],
+    );
+    assert.ok(toolNames(upstream.requests.at(-1)).includes("mcp__files__echo"));
   });
 
   it("a conversation keeps the calls: the next turn's model reads them back", async () => {

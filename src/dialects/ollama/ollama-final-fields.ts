@@ -9,6 +9,13 @@ import type { OllamaMetrics } from "./ollama-server-api.js";
  */
 export const DEGRADED_FIELD = "tandem_degraded";
 
+/**
+ * The extra field on the final chunk (and on a non-streamed answer) with what tandem warned of as
+ * the answer ended (ResponseMeta.notices: its tool loop stopped at its limit), which a stream's
+ * headers left too early to hold; the same entries are in `x-tandem-warnings` on a whole answer.
+ */
+export const WARNINGS_FIELD = "tandem_warnings";
+
 /** Ollama reports only why the model stopped: `length` when it hit the limit, else `stop` (tool calls included). */
 export function ollamaDoneReason(reason: FinishReason): "stop" | "length" {
   return reason === "length" ? "length" : "stop";
@@ -51,6 +58,7 @@ export function ollamaFinalFields(
     done_reason: ollamaDoneReason(reason),
     ...ollamaMetrics(record, usage, loadMs),
     ...(meta.degraded === undefined ? {} : { [DEGRADED_FIELD]: meta.degraded }),
+    ...(meta.notices === undefined || meta.notices.length === 0 ? {} : { [WARNINGS_FIELD]: meta.notices }),
   };
 }
 

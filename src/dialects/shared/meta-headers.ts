@@ -12,9 +12,8 @@ export function metaHeaders(meta: ResponseMeta): Record<string, string> {
   if (meta.route !== undefined) headers["x-tandem-route"] = headerText(meta.route);
   if (meta.sensitivity !== undefined) headers["x-tandem-sensitivity"] = meta.sensitivity;
   // As the Responses dialect writes it: entries joined by `; `, each headerSafe.
-  if (meta.warnings !== undefined && meta.warnings.length > 0) {
-    headers["x-tandem-warnings"] = warningsHeader(metaWarnings(meta));
-  }
+  const warnings = metaWarnings(meta);
+  if (warnings.length > 0) headers["x-tandem-warnings"] = warningsHeader(warnings);
   if (meta.tools !== undefined && meta.tools.length > 0) headers["x-tandem-tools"] = meta.tools.map(headerSafe).join("; ");
   if (meta.memory !== undefined && meta.memory.length > 0) headers["x-tandem-memory"] = meta.memory.map(headerSafe).join(", ");
   return headers;
@@ -28,9 +27,15 @@ export function errorMetaHeaders(meta: ErrorMeta): Record<string, string> {
   return headers;
 }
 
-/** The answer's own warnings as `x-tandem-warnings` entries: each field, and the target it was not sent to. */
-export function metaWarnings(meta: Pick<ResponseMeta, "warnings" | "target">): string[] {
-  return (meta.warnings ?? []).map((field) => headerSafe(`${field} not sent to ${meta.target}`));
+/**
+ * The answer's own warnings as `x-tandem-warnings` entries: each field, and the target it was not
+ * sent to; then its notices as they are (the tool loop's limit).
+ */
+export function metaWarnings(meta: Pick<ResponseMeta, "warnings" | "notices" | "target">): string[] {
+  return [
+    ...(meta.warnings ?? []).map((field) => headerSafe(`${field} not sent to ${meta.target}`)),
+    ...(meta.notices ?? []).map(headerSafe),
+  ];
 }
 
 /**

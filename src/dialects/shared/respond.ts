@@ -14,6 +14,7 @@ import {
 import { clientSignal } from "./client-signal.js";
 import { metaHeaders } from "./meta-headers.js";
 import { requestRecord } from "./request-record.js";
+import { noticesComment } from "./switch-comment.js";
 
 /** Turns canonical events into one dialect's stream framing (SSE or NDJSON). */
 export interface StreamRenderer {
@@ -145,6 +146,8 @@ async function pumpStream(
     ...metaHeaders(started.meta),
     ...headers,
   });
+  // Notices made after this point (the tool loop's limit) go in-band, before the stream's end.
+  const noticed = started.meta.notices?.length ?? 0;
   const record = requestRecord(reply.request);
   // Events that arrive together (one upstream read often carries several) leave in one write: an
   // upstream read's events are rendered together and written once (forEachItem's `settled`), and the
@@ -183,8 +186,11 @@ async function pumpStream(
       },
       write,
     );
+    // An SSE client's parser skips a comment; NDJSON has no such line (Ollama's final chunk carries them).
+    const late = started.meta.notices?.slice(noticed) ?? [];
+    const notices = late.length > 0 && renderer.contentType === "text/event-stream" ? noticesComment(late) : "";
     // The target's own frames ended its answer (the router saw its finish).
-    res.end(native === undefined ? await renderer.end() : ((await native.end?.()) ?? ""));
+    res.end(notices + (native === undefined ? await renderer.end() : ((await native.end?.()) ?? "")));
   } catch (err) {
     const error = answerErrorFrom(err);
     record.streamError = error;

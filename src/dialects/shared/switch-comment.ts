@@ -11,3 +11,12 @@ export function switchComment(event: Extract<StreamEvent, { type: "switch" }>): 
     : "";
   return `: tandem switched from ${event.from} to ${event.to} after ${event.reason}; the answer continues${warnings}\n\n`;
 }
+
+/**
+ * What a stream must be warned of that came after its headers had left (ResponseMeta.notices: the
+ * tool loop stopped at its limit), for SSE dialects: a comment line before the stream's end, as the
+ * switch is marked, so the client's parser sees only the API's own events.
+ */
+export function noticesComment(notices: readonly string[]): string {
+  return notices.map((notice) => `: tandem warning: ${notice.replace(/[\r\n]/g, " ")}\n\n`).join("");
+}

@@ -6,15 +6,10 @@ import type {
   Sensitivity,
   ToolHost,
 } from "../../core/index.js";
-import { callRefused, GatewayError, MCP_CALL_CODES } from "../../core/index.js";
+import { callRefused, GatewayError, MCP_CALL_CODES, MEMORY_TOOLS_LABEL } from "../../core/index.js";
 import type { Memories } from "./memories.js";
 
-/**
- * The label of tandem's own memory tools in the tool loop: offered to the model as
- * `mcp__tandem-memory__remember` and `..._forget`, named `mcp:tandem-memory/remember` in
- * x-tandem-tools. No MCP server may be configured under it.
- */
-export const MEMORY_TOOLS_LABEL = "tandem-memory";
+export { MEMORY_TOOLS_LABEL };
 
 const TOOLS: HostedToolInfo[] = [
   {

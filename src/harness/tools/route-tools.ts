@@ -1,4 +1,12 @@
-import type { ChatRequest, ChatStream, Gateway, HostedToolRunner, RequestContext, Sensitivity } from "../../core/index.js";
+import type {
+  ChatRequest,
+  ChatStream,
+  Gateway,
+  HostedToolRunner,
+  ModelEntry,
+  RequestContext,
+  Sensitivity,
+} from "../../core/index.js";
 import { ChatGatewayWrapper } from "../../core/index.js";
 import { headerSensitivity } from "../../privacy/sensitivity.js";
 
@@ -18,15 +26,25 @@ export class RouteToolsGateway extends ChatGatewayWrapper {
     this.#toolsOf = toolsOf;
   }
 
+  /** The name resolved, with the tools its route runs (ModelEntry.tools): a request's own `mcp` tools may not take their labels. */
+  override async model(name: string): Promise<ModelEntry> {
+    const entry = await this.inner.model(name);
+    const tools = entry.kind === "route" ? this.#toolsOf(name) : undefined;
+    return tools === undefined || tools.length === 0 ? entry : { ...entry, tools: [...tools] };
+  }
+
   chat(request: ChatRequest, context: RequestContext): Promise<ChatStream> {
     const tools = this.#toolsOf(request.model);
     if (tools === undefined || tools.length === 0) return this.inner.chat(request, context);
     const servers = tools.map((tool) => ({ ref: { label: tool.slice("mcp:".length) }, approval: "never" as const }));
     const sensitivity = declaredSensitivity(context);
+    // A server the conversation has listed (a Responses client was shown its mcp_list_tools, in an
+    // earlier response or an earlier turn of this one) is not listed again, as a request's own are not.
+    const listed = new Map(request.listedTools ?? []);
     return this.#runner.chat(
       this.inner,
       request,
-      { servers, approvals: [], listed: new Map(), ...(sensitivity !== undefined && { sensitivity }) },
+      { servers, approvals: [], listed, ...(sensitivity !== undefined && { sensitivity }) },
       context,
     );
   }

@@ -28,6 +28,7 @@ import {
   type ResponseMeta,
   type Sensitivity,
   type StreamEvent,
+  TOOL_LIMIT_FINISH,
   type ToolDefinition,
   type ToolHost,
   type Usage,
@@ -149,7 +150,8 @@ export class ToolLoop implements HostedToolRunner {
       for (const tool of listing) {
         if (server.allowed !== undefined && !matches(server.allowed, tool)) continue;
         const name = hostedToolName(label, tool.name);
-        // Offered already (the request's own loop runs this server, around a route's): that loop answers its calls.
+        // Offered already (a client's function of that name, or the request's own loop around a route's,
+        // whose labels may not be the route's): that one answers its calls.
         // Or a name two tools share (only by a digest's collision): the first listed keeps it.
         if (taken.has(name) || offered.has(name)) continue;
         offered.set(name, { server, tool });
@@ -172,6 +174,8 @@ class LoopRun {
   readonly #messages: Message[];
   readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
   #callsLeft: number;
+  /** Hosted calls the answer may make in all (`max_tool_calls`, else DEFAULT_MAX_CALLS), for saying which limit stopped it. */
+  readonly #maxCalls: number;
   /** The highest sensitivity any turn was classified with: calls to remote servers are not made once it is private. */
   #sensitivity: Sensitivity | undefined;
   readonly #options: ToolLoopOptions;
@@ -181,6 +185,12 @@ class LoopRun {
   #turnContext: RequestContext;
   /** What the next turns hold that was declared private (ChatRequest.declaredPrivate): the request's, and a private passage a search found. */
   #declaredPrivate: string[] | undefined;
+  /**
+   * The tools servers have listed in this conversation (ChatRequest.listedTools): the request's, and
+   * what was listed in this answer (this loop's servers, and a route's, whose loop runs inside each
+   * turn), so that a route's server is not listed again on the next turn.
+   */
+  readonly #listed: Map<string, HostedToolInfo[]>;
 
   constructor(
     host: ToolHost,
@@ -201,15 +211,18 @@ class LoopRun {
     this.#offered = offered;
     this.#maxTurns = options.maxTurns ?? DEFAULT_MAX_TURNS;
     this.#messages = [...request.messages];
-    this.#callsLeft = tools.maxCalls ?? DEFAULT_MAX_CALLS;
+    this.#maxCalls = tools.maxCalls ?? DEFAULT_MAX_CALLS;
+    this.#callsLeft = this.#maxCalls;
     this.#turnContext = context;
     this.#declaredPrivate = request.declaredPrivate;
+    this.#listed = new Map(request.listedTools ?? []);
     const taken = request.tools?.some((tool) => tool.name === FILE_SEARCH_FUNCTION) === true;
     this.#fileSearch =
       tools.fileSearch !== undefined && options.vectorStores !== undefined && !taken ? FILE_SEARCH_FUNCTION : undefined;
   }
 
   async start(prelude: HostedToolItem[]): Promise<ChatStream> {
+    for (const item of prelude) this.#noteListed(item);
     // Calls the client approved (or declined) in this request are answered before the model's first turn.
     const approved: HostedToolItem[] = [];
     for (const approval of this.#tools.approvals) approved.push(...(await this.#answerApproval(approval)));
@@ -242,6 +255,7 @@ class LoopRun {
     // A copy: the loop adds to its messages after the turn, and the router may still hold this request.
     const request: ChatRequest = { ...this.#request, messages: [...this.#messages], native: undefined };
     if (this.#declaredPrivate !== undefined) request.declaredPrivate = this.#declaredPrivate;
+    if (this.#listed.size > 0) request.listedTools = new Map(this.#listed);
     if (tools.length > 0) request.tools = tools;
     else delete request.tools;
     // A forced choice holds for the first turn only: after its calls, the model answers (or calls again) freely.
@@ -338,6 +352,7 @@ class LoopRun {
           case "hosted-tool":
             // Another loop's (a route's tools, inside a request's own loop): its calls count for this answer too.
             noteTool(meta, event.item);
+            this.#noteListed(event.item);
             yield event;
             break;
           default:
@@ -345,6 +360,10 @@ class LoopRun {
         }
       }
       Object.assign(this.#usage, addUsage(base, turnUsage));
+      // A route's loop inside this turn (an answer of its own) that stopped at its limit: this answer's warning too.
+      if (stream.meta !== meta && stream.meta.notices !== undefined) {
+        meta.notices = [...new Set([...(meta.notices ?? []), ...stream.meta.notices])];
+      }
       // A stream that ended without its finish: the renderer says so.
       if (finish === undefined) return;
       if (calls.size === 0 && searches.size === 0) {
@@ -357,13 +376,13 @@ class LoopRun {
         const item = { kind: "file-search" as const, id: search.id, queries };
         yield { type: "hosted-tool", item: { ...item, status: "searching" } };
         const skipped = !offeredHosted
-          ? "Not run: this response reached its limit of tool calls (max_tool_calls) or of tool rounds."
+          ? `Not run: this response reached ${this.#limit()}.`
           : clientCalls
             ? "Not run: this turn also called the client's tools; call it again once they are answered."
             : queries.length === 0
               ? 'No queries: call file_search with {"queries": ["..."]}.'
               : this.#callsLeft <= 0
-                ? "Not run: this response reached its limit of tool calls (max_tool_calls)."
+                ? `Not run: this response reached ${this.#limit()}.`
                 : undefined;
         let outcome: HostedToolOutcome;
         if (skipped !== undefined) {
@@ -371,6 +390,8 @@ class LoopRun {
           yield { type: "hosted-tool", item: { ...item, status: "failed", error: skipped } };
         } else {
           this.#callsLeft--;
+          // Searched (whatever it found): named in x-tandem-tools, which a search not made is not.
+          meta.tools = [...(meta.tools ?? []), FILE_SEARCH_FUNCTION];
           const found = await this.#search(queries);
           if ("error" in found) {
             outcome = { error: found.error };
@@ -380,7 +401,6 @@ class LoopRun {
             yield { type: "hosted-tool", item: { ...item, status: "completed", results: found.results } };
           }
         }
-        meta.tools = [...(meta.tools ?? []), FILE_SEARCH_FUNCTION];
         results.push({ call: { id: search.id, name: this.#fileSearch as string, arguments: search.arguments }, outcome });
       }
       let waiting = false;
@@ -404,21 +424,35 @@ class LoopRun {
         // The client answers its own calls of this turn first; a call run now would be missing from
         // the history it sends back (a chat client has no place for it): the model calls again then.
         const outcome: HostedToolOutcome = !offeredHosted
-          ? callRefused("Not run: this response reached its limit of tool calls (max_tool_calls) or of tool rounds.")
+          ? notSent(`Not run: this response reached ${this.#limit()}.`)
           : call.unknown
-            ? callRefused(`MCP server '${server.ref.label}' offers no tool named '${tool.name}'.`, MCP_CALL_CODES.invalidParams)
+            ? notSent(`MCP server '${server.ref.label}' offers no tool named '${tool.name}'.`, MCP_CALL_CODES.invalidParams)
             : clientCalls
-              ? callRefused("Not run: this turn also called the client's tools; call it again once they are answered.")
+              ? notSent("Not run: this turn also called the client's tools; call it again once they are answered.")
               : await this.#call(server, tool.name, call.arguments);
         const done = ended(running, outcome);
         noteTool(meta, done);
         yield { type: "hosted-tool", item: done };
         results.push({ call, outcome });
       }
-      if (clientCalls || waiting || !offeredHosted) {
-        // The client answers its own calls, or approves: the answer ends here, and a later request goes on.
+      if (!offeredHosted) {
         // A model that calls the hosted tools though it was no longer offered them would call them
-        // forever: its answer ends with those calls, failed, rather than with another turn.
+        // forever: its answer ends with those calls, failed, rather than with another turn. It is cut
+        // short as one cut at max_tokens is (`length`: a client that cannot see the calls must not
+        // take it for a whole answer, nor be invited to retry and run every call again), and says so.
+        const skipped = [
+          ...(searches.size > 0 ? [FILE_SEARCH_FUNCTION] : []),
+          ...[...new Set([...calls.values()].map((call) => `mcp:${call.offered.server.ref.label}/${call.offered.tool.name}`))],
+        ];
+        meta.notices = [
+          ...(meta.notices ?? []),
+          `the tool loop stopped at ${this.#limit()}, without running ${skipped.join(", ")}`,
+        ];
+        yield clientCalls ? { ...finish, reason: "tool_calls" } : { type: "finish", reason: "length", raw: TOOL_LIMIT_FINISH };
+        return;
+      }
+      if (clientCalls || waiting) {
+        // The client answers its own calls, or approves: the answer ends here, and a later request goes on.
         yield { ...finish, reason: clientCalls ? "tool_calls" : ("stop" satisfies FinishReason) };
         return;
       }
@@ -447,6 +481,17 @@ class LoopRun {
       this.#sensitivity = higherSensitivity(this.#sensitivity, meta.sensitivity);
       if (stream.meta.warnings) meta.warnings = [...new Set([...(meta.warnings ?? []), ...stream.meta.warnings])];
     }
+  }
+
+  /** The limit the loop reached, once it no longer offers the hosted tools. */
+  #limit(): string {
+    if (this.#callsLeft > 0) return `its limit of ${this.#maxTurns} rounds of tool calls`;
+    return `its limit of ${this.#maxCalls} tool calls${this.#tools.maxCalls !== undefined ? " (max_tool_calls)" : ""}`;
+  }
+
+  /** A server's tools, listed in this answer: read by the later turns' loops instead of listing again. */
+  #noteListed(item: HostedToolItem): void {
+    if (item.kind === "list-tools" && item.status === "completed") this.#listed.set(item.server, item.tools);
   }
 
   /**
@@ -503,7 +548,7 @@ class LoopRun {
 
   /** Runs one call, within the request's budget and its privacy. */
   async #call(server: HostedServer, tool: string, args: string): Promise<HostedToolOutcome> {
-    if (this.#callsLeft <= 0) return callRefused("Not run: this response reached its limit of tool calls (max_tool_calls).");
+    if (this.#callsLeft <= 0) return notSent(`Not run: this response reached ${this.#limit()}.`);
     this.#callsLeft--;
     const remote = server.ref.url !== undefined && !isLoopbackUrl(server.ref.url);
     // Unless the conversation is known to be private, or was declared public, the call's own
@@ -515,7 +560,7 @@ class LoopRun {
         ? higherSensitivity(known, this.#options.classify(args))
         : known;
     if (remote && level === "private") {
-      return callRefused(
+      return notSent(
         `Not run: the conversation holds private data, and MCP server '${server.ref.label}' is not on this machine.`,
       );
     }
@@ -523,10 +568,10 @@ class LoopRun {
     try {
       parsed = args.trim() === "" ? {} : JSON.parse(args);
     } catch {
-      return callRefused("The arguments are not valid JSON.", MCP_CALL_CODES.invalidParams);
+      return notSent("The arguments are not valid JSON.", MCP_CALL_CODES.invalidParams);
     }
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
-      return callRefused("The arguments are not a JSON object.", MCP_CALL_CODES.invalidParams);
+      return notSent("The arguments are not a JSON object.", MCP_CALL_CODES.invalidParams);
     if (remote && this.#options.audit !== undefined) {
       try {
         await this.#options.audit({
@@ -535,7 +580,7 @@ class LoopRun {
           body: JSON.stringify({ name: tool, arguments: parsed }),
         });
       } catch {
-        return callRefused("Not run: the egress audit could not record this call (see the server log).");
+        return notSent("Not run: the egress audit could not record this call (see the server log).");
       }
     }
     return this.#host.callTool(server.ref, tool, parsed as Record<string, unknown>, this.#context.signal, {
@@ -596,9 +641,9 @@ async function* afreshOnly(events: AsyncIterable<StreamEvent>): AsyncGenerator<S
 /** The calls each answer's meta has listed, by item id: a call seen by two loops (nested) is listed once. */
 const noted = new WeakMap<ResponseMeta, Set<string>>();
 
-/** Lists a call that ran (ended) in the answer's meta (`x-tandem-tools`). */
+/** Lists a call that ran (ended, and was sent to its server) in the answer's meta (`x-tandem-tools`). */
 function noteTool(meta: ResponseMeta, item: HostedToolItem): void {
-  if (item.kind !== "call" || item.status === "in_progress") return;
+  if (item.kind !== "call" || item.status === "in_progress" || item.status === "calling" || item.notRun) return;
   let seen = noted.get(meta);
   if (seen === undefined) {
     seen = new Set();
@@ -622,9 +667,26 @@ function callItem(call: TurnCall, status: "in_progress" | "calling"): Extract<Ho
 }
 
 function ended(running: Extract<HostedToolItem, { kind: "call" }>, outcome: HostedToolOutcome): HostedToolItem {
-  return outcome.error === undefined
-    ? { ...running, status: "completed", output: outcome.output }
-    : { ...running, status: "failed", error: outcome.error, ...(outcome.failure !== undefined && { failure: outcome.failure }) };
+  if (outcome.error === undefined) return { ...running, status: "completed", output: outcome.output };
+  // Refused here, or by the host before sending (a server it may not use, one not running): it did not run.
+  const notRun = unsent.has(outcome) || (outcome.failure?.kind === "protocol" && outcome.failure.code === MCP_CALL_CODES.notSent);
+  return {
+    ...running,
+    status: "failed",
+    error: outcome.error,
+    ...(outcome.failure !== undefined && { failure: outcome.failure }),
+    ...(notRun && { notRun: true as const }),
+  };
+}
+
+/** The outcomes of calls the loop ended without sending them to their server (notSent). */
+const unsent = new WeakSet<HostedToolOutcome>();
+
+/** A call the loop does not send (callRefused: `notSent`, or `code`), marked so that it is not listed as run. */
+function notSent(error: string, code?: number): HostedToolOutcome {
+  const outcome = callRefused(error, code);
+  unsent.add(outcome);
+  return outcome;
 }
 
 /** What the model reads of a call's outcome. */
@@ -638,12 +700,16 @@ function matches(filter: HostedToolFilter, tool: HostedToolInfo): boolean {
   return false;
 }
 
-/** OpenAI's `require_approval`: `always` (the default), `never`, or filters of the tools that do or do not need it. */
+/**
+ * OpenAI's `require_approval`: `always` (the default), `never`, or filters of the tools that do
+ * (`always`) or do not (`never`) need it. OpenAI does not say what a tool neither filter picks gets;
+ * it gets the default, approval, so that a filter can only ever spare the tools it names (an
+ * `always` filter alone does not let every other tool run unasked). A tool both filters pick needs
+ * approval: the stricter word wins.
+ */
 function needsApproval(server: HostedServer, tool: HostedToolInfo): boolean {
   const policy = server.approval;
   if (policy === "always" || policy === "never") return policy === "always";
-  if (policy.never !== undefined && matches(policy.never, tool)) return false;
-  if (policy.always !== undefined) return matches(policy.always, tool);
-  // Only a `never` filter: the tools it does not name still need approval.
-  return true;
+  if (policy.always !== undefined && matches(policy.always, tool)) return true;
+  return policy.never === undefined || !matches(policy.never, tool);
 }

@@ -15,19 +15,11 @@ export function hostedToolsRequest(
   items: ReadonlyArray<{ item: StateItem }>,
   newInput: ReadonlySet<StateItem>,
 ): HostedToolsRequest {
-  const listed = new Map<string, HostedToolInfo[]>();
   const requests = new Map<string, StateItem>();
   const answered = new Set<string>();
   const approvals: HostedApproval[] = [];
   for (const { item } of items) {
-    if (
-      item.type === "mcp_list_tools" &&
-      typeof item.server_label === "string" &&
-      Array.isArray(item.tools) &&
-      item.error == null
-    ) {
-      listed.set(item.server_label, (item.tools as Record<string, unknown>[]).map(toolInfo));
-    } else if (item.type === "mcp_approval_request") {
+    if (item.type === "mcp_approval_request") {
       requests.set(item.id, item);
     } else if (item.type === "mcp_call" && typeof item.approval_request_id === "string") {
       answered.add(item.approval_request_id);
@@ -56,9 +48,29 @@ export function hostedToolsRequest(
     servers: parsed.mcp,
     ...(parsed.fileSearch !== undefined && { fileSearch: parsed.fileSearch }),
     approvals,
-    listed,
+    listed: new Map(listedTools(items)),
     ...(parsed.maxToolCalls !== undefined && { maxCalls: parsed.maxToolCalls }),
   };
+}
+
+/**
+ * The tools each MCP server listed in the conversation (its last `mcp_list_tools` item that did not
+ * fail), by server label: neither a request's own servers nor a route's are listed again (as OpenAI
+ * does not fetch them again), and the model is offered what the client was shown.
+ */
+export function listedTools(items: ReadonlyArray<{ item: StateItem }>): Map<string, HostedToolInfo[]> {
+  const listed = new Map<string, HostedToolInfo[]>();
+  for (const { item } of items) {
+    if (
+      item.type === "mcp_list_tools" &&
+      typeof item.server_label === "string" &&
+      Array.isArray(item.tools) &&
+      item.error == null
+    ) {
+      listed.set(item.server_label, (item.tools as Record<string, unknown>[]).map(toolInfo));
+    }
+  }
+  return listed;
 }
 
 function toolInfo(raw: Record<string, unknown>): HostedToolInfo {

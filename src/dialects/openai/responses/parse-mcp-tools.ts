@@ -1,4 +1,4 @@
-import { GatewayError, type HostedServer, type HostedToolFilter } from "../../../core/index.js";
+import { GatewayError, type HostedServer, type HostedToolFilter, MEMORY_TOOLS_LABEL } from "../../../core/index.js";
 
 const LABEL = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -7,16 +7,20 @@ const LABEL = /^[a-zA-Z0-9_-]{1,64}$/;
  * model: `server_label`, `server_url` (unset: a server configured in tandem under that label),
  * `headers` and `authorization` (sent as a bearer token), `allowed_tools` (names, or a filter by
  * name or `read_only`), `require_approval` (`always`, the default as at OpenAI, `never`, or
- * filters), `server_description`. A malformed one is OpenAI's 400 naming the field. `echoed` is what
- * the Response repeats back: without headers and token, which are secrets.
+ * filters), `server_description`. A malformed one is OpenAI's 400 naming the field, and so is the
+ * label of tandem's own memory tools (their calls would go to this server, or its to them). `echoed`
+ * is what the Response repeats back: without headers and token, which are secrets. `params`: where
+ * each server was given (`tools[i]`), by label, for what can be refused only once the route is
+ * known (checkRouteServerLabels).
  */
 export function parseMcpTools(tools: readonly Record<string, unknown>[] | null | undefined): {
   servers: HostedServer[];
   echoed: Record<string, unknown>[];
+  params: Map<string, string>;
 } {
   const servers: HostedServer[] = [];
   const echoed: Record<string, unknown>[] = [];
-  const labels = new Set<string>();
+  const params = new Map<string, string>();
   (tools ?? []).forEach((raw, i) => {
     if (raw.type !== "mcp") return;
     const at = `tools[${i}]`;
@@ -24,8 +28,14 @@ export function parseMcpTools(tools: readonly Record<string, unknown>[] | null |
     if (typeof label !== "string" || !LABEL.test(label)) {
       throw invalid(`${at}.server_label`, "expected a label of letters, digits, '_' or '-' (at most 64)");
     }
-    if (labels.has(label)) throw invalid(`${at}.server_label`, `the label '${label}' is used by two MCP tools`);
-    labels.add(label);
+    if (params.has(label)) throw invalid(`${at}.server_label`, `the label '${label}' is used by two MCP tools`);
+    if (label === MEMORY_TOOLS_LABEL) {
+      throw invalid(
+        `${at}.server_label`,
+        `'${MEMORY_TOOLS_LABEL}' is reserved for tandem's own memory tools (a route's memory: on); give this MCP server another label`,
+      );
+    }
+    params.set(label, at);
     if (raw.connector_id != null || raw.tunnel_id != null) {
       const field = raw.connector_id != null ? "connector_id" : "tunnel_id";
       throw invalid(
@@ -63,7 +73,30 @@ export function parseMcpTools(tools: readonly Record<string, unknown>[] | null |
       ...(server.description !== undefined && { server_description: server.description }),
     });
   });
-  return { servers, echoed };
+  return { servers, echoed, params };
+}
+
+/**
+ * Refuses a request's `mcp` tool labelled as a server whose tools the route already gives the model
+ * (ModelEntry.tools: its `tools: ["mcp:<label>"]`, and tandem's memory tools): both would be offered
+ * under the same names, the model could not tell them apart, and one would silently take the
+ * other's calls. OpenAI's 400, naming the tool's `server_label`, before any turn.
+ */
+export function checkRouteServerLabels(
+  params: ReadonlyMap<string, string>,
+  route: { name: string; tools?: readonly string[] },
+): void {
+  for (const tool of route.tools ?? []) {
+    if (!tool.startsWith("mcp:")) continue;
+    const label = tool.slice("mcp:".length);
+    const at = params.get(label);
+    if (at === undefined) continue;
+    throw invalid(
+      `${at}.server_label`,
+      `the route '${route.name}' already gives the model the tools of its MCP server '${label}' (tools: ${tool}); ` +
+        "give this MCP tool another label, or leave it out to use the route's",
+    );
+  }
 }
 
 function approval(value: unknown, param: string): HostedServer["approval"] {

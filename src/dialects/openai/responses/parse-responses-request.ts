@@ -80,6 +80,8 @@ export interface ParsedResponsesRequest {
   warnings: ResponseWarnings;
   /** The request's `{type: "mcp"}` tools: servers whose tools tandem's tool loop runs for the model. */
   mcp: HostedServer[];
+  /** Where each `mcp` tool was given (`tools[i]`), by its label: for a refusal found once the route is known. */
+  mcpParams: ReadonlyMap<string, string>;
   /** `max_tool_calls`: the most hosted calls the answer may make. */
   maxToolCalls: number | undefined;
   /** The request's `file_search` tool: tandem's vector stores, searched by its tool loop for the model. */
@@ -181,6 +183,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     extra,
     warnings,
     mcp: mcp.servers,
+    mcpParams: mcp.params,
     maxToolCalls: wire.max_tool_calls ?? undefined,
     namespaced,
     custom,

@@ -8,8 +8,9 @@ import { stateSensitivity } from "../state/index.js";
 import { type BackgroundResponses, type RunIdentity, sendRunEvents } from "./background-responses.js";
 import { composeConversation } from "./compose-conversation.js";
 import { ConversationTurns } from "./conversation-turns.js";
-import { hostedToolsRequest } from "./hosted-tools-request.js";
+import { hostedToolsRequest, listedTools } from "./hosted-tools-request.js";
 import { nativeResponse, nativeResponsesRequest, ResponsesNativeStream } from "./native-responses.js";
+import { checkRouteServerLabels } from "./parse-mcp-tools.js";
 import { type ParsedResponsesRequest, parseResponsesRequest } from "./parse-responses-request.js";
 import { PendingResponse } from "./pending-response.js";
 import { registerCompactRoute } from "./register-compact-route.js";
@@ -47,8 +48,9 @@ export function registerResponsesRoutes(
           param: "background",
         });
       }
-      // The model is resolved now, so that a name that exists nowhere is a 404 here, not a failed run later.
-      await gateway.model(parsed.chat.model);
+      // The model is resolved now, so that a name that exists nowhere is a 404 here, not a failed run
+      // later, and an mcp tool that would shadow a server of the route's a 400.
+      checkRouteServerLabels(parsed.mcpParams, await gateway.model(parsed.chat.model));
       const run = await background.start(request.body, parsed, request.headers);
       if (parsed.chat.stream) return sendRunEvents(reply, run, -1);
       return reply.code(200).send(run.response);
@@ -66,6 +68,8 @@ async function respond(
   services: DialectServices,
   identity: RunIdentity | undefined,
 ): Promise<void> {
+  // An mcp tool labelled as a server the route gives the model: a 400 before anything is listed or asked.
+  if (parsed.mcp.length > 0) checkRouteServerLabels(parsed.mcpParams, await gateway.model(parsed.chat.model));
   const composed = await composeConversation(parsed, services.state, services.files, clientSignal(request, reply));
   const { headers, level, floor } = stateSensitivity(request.headers, composed.historySensitivity);
   // MCP servers' tools and file_search: run by tandem's tool loop, between the model's turns, on the
@@ -100,6 +104,8 @@ async function respond(
   const canonicalWarnings = parsed.warnings.entries();
   // The client's include asked for the answer's token logprobs (see ChatRequest.logprobs).
   const logprobs = parsed.chat.logprobs !== undefined;
+  // What MCP servers listed earlier in the conversation: a route's servers are not listed (and shown) again either.
+  const listed = listedTools(composed.items);
   let renderer: ResponseStreamRenderer | undefined;
   try {
     await sendChat(
@@ -111,6 +117,7 @@ async function respond(
         messages: composed.messages,
         ...(floor !== undefined && { sensitivityFloor: floor }),
         ...(composed.declaredPrivate.length > 0 && { declaredPrivate: composed.declaredPrivate }),
+        ...(listed.size > 0 && { listedTools: listed }),
         // With hosted tools the loop answers, turn by turn, on the canonical path.
         native: runner === undefined ? native.native : undefined,
         ...(composed.history !== undefined && {
@@ -123,7 +130,7 @@ async function respond(
           return renderer;
         },
         json: (result, meta) => {
-          const status = statusFor(result.finishReason);
+          const status = statusFor(result.finishReason, result.rawFinishReason);
           return pending.finish(meta, {
             ...status,
             output: outputItems(result, status.status, logprobs, parsed, parsed.fileSearchResults),

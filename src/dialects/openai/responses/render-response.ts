@@ -7,7 +7,7 @@ import type {
   ToolCall,
   Usage,
 } from "../../../core/index.js";
-import { objectSchema } from "../../../core/index.js";
+import { objectSchema, TOOL_LIMIT_FINISH } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
 import { customToolInput } from "../custom-tools.js";
 import { itemId, renderMcpCallError } from "../state/index.js";
@@ -143,8 +143,13 @@ export function responseErrorCode(code: string): string {
   return RESPONSE_ERROR_CODES.has(code) ? code : "server_error";
 }
 
-/** How an answer's finish reason reads as a Response status. */
-export function statusFor(reason: FinishReason): Pick<ResponseState, "status" | "incompleteReason"> {
+/**
+ * How an answer's finish reason reads as a Response status. An answer the tool loop ended at its
+ * limit is completed: its failed `mcp_call` says what was not run, as OpenAI ignores calls past
+ * `max_tool_calls` (not the output tokens' limit).
+ */
+export function statusFor(reason: FinishReason, raw?: string): Pick<ResponseState, "status" | "incompleteReason"> {
+  if (reason === "length" && raw === TOOL_LIMIT_FINISH) return { status: "completed" };
   if (reason === "length") return { status: "incomplete", incompleteReason: "max_output_tokens" };
   if (reason === "content_filter") return { status: "incomplete", incompleteReason: "content_filter" };
   return { status: "completed" };

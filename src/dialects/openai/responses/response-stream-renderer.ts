@@ -207,7 +207,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
         return out + this.#closeCall(call, "completed");
       }
       case "finish": {
-        this.#finish = statusFor(event.reason);
+        this.#finish = statusFor(event.reason, event.raw);
         const status = this.#finish.status === "incomplete" ? "incomplete" : "completed";
         out += this.#closeReasoning() + this.#closeMessage(status);
         for (const call of this.#calls.values()) out += this.#closeCall(call, status);
