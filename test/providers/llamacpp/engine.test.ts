@@ -96,6 +96,29 @@ describe("llamacpp provider on the real engine", () => {
     assert.equal(again.text, result.text);
   });
 
+  it("samples afresh for every request without a seed (or with Ollama's -1), and repeats a seeded one", async () => {
+    const text = async (req: ProviderChatRequest) => (await collectChat(provider.chat(req, new AbortController().signal))).text;
+    /** Two requests at once (the model's two slots): they start in the same second, which once seeded both alike. */
+    const pair = (req: ProviderChatRequest) => Promise.all([text(req), text(req)]);
+    const sampled = request({ temperature: 1, maxTokens: 40 });
+    for (let i = 0; i < 3; i++) {
+      const [a, b] = await pair(sampled);
+      assert.notEqual(a, b, `two unseeded answers at temperature 1 differ (try ${i + 1})`);
+    }
+    const [a, b] = await pair(request({ temperature: 1, maxTokens: 40, seed: -1 }));
+    assert.notEqual(a, b, "-1, Ollama's default, is a random seed");
+    const seeded = request({ temperature: 1, maxTokens: 40, seed: 42 });
+    const [first, again] = await pair(seeded);
+    assert.equal(again, first, "the same seed, the same answer");
+    assert.equal(await text(seeded), first);
+    // Other negative seeds are seeds of their own (wrapped to 32 bits, as llama.cpp and Ollama take
+    // them), not all one seed.
+    const minusTwo = await text(request({ temperature: 1, maxTokens: 40, seed: -2 }));
+    assert.equal(await text(request({ temperature: 1, maxTokens: 40, seed: -2 })), minusTwo);
+    assert.notEqual(await text(request({ temperature: 1, maxTokens: 40, seed: -3 })), minusTwo);
+    assert.notEqual(await text(request({ temperature: 1, maxTokens: 40, seed: 43 })), first);
+  });
+
   it("applies presence and frequency penalties: a greedy answer changes with them, the same each time", async () => {
     const plain = await collectChat(provider.chat(request(), new AbortController().signal));
     const penalised = request({ presencePenalty: 1.5, frequencyPenalty: 1.5 });

@@ -21,6 +21,7 @@ import { canceledError } from "../cancellation.js";
 import { forcedCallSchema, forcedTools, parseForcedCall, withForcedCallInstruction } from "./forced-tool-call.js";
 import { jsonSchemaGrammar } from "./json-schema-grammar.js";
 import type { LoadedModel } from "./model-host.js";
+import { samplingSeed } from "./sampling-seed.js";
 import { toChatHistory } from "./to-chat-history.js";
 import { toGbnfSchema } from "./to-gbnf-schema.js";
 import { TokenLogprobs } from "./token-logprobs.js";
@@ -86,7 +87,7 @@ export async function generateChat(
       temperature: request.temperature ?? DEFAULT_TEMPERATURE,
       topP: request.topP,
       topK: request.topK,
-      seed: request.seed,
+      seed: samplingSeed(request.seed),
       customStopTriggers: request.stop && request.stop.length > 0 ? request.stop : undefined,
       ...thoughtBudget(request),
       ...penaltiesOf(request),
