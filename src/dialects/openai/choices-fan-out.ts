@@ -18,6 +18,7 @@ import {
 } from "../../core/index.js";
 import type { StreamRenderer } from "../shared/index.js";
 import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
+import { withChoiceSeed } from "./choice-seed.js";
 import { renderChatCompletion } from "./render-chat-completion.js";
 import { renderOpenAIChatUsage } from "./render-openai-usage.js";
 
@@ -64,7 +65,8 @@ export interface ChoiceFormat {
  * target on the client's wire (an OpenAI-compatible upstream) answers every choice natively in one
  * request, and the router skips the others (`n` is wire-only, NativeRequest.wireOnly). When no target
  * of the route speaks that wire, which the router says with its 400 naming `n` before any upstream is
- * asked, the choices are fanned out (fanOutChoices): `n` requests without `n`.
+ * asked, the choices are fanned out (fanOutChoices): `n` requests without `n`, each with a seed of
+ * its own when the client gave one (withChoiceSeed), so that seeded choices differ too.
  */
 export class ChoicesFanOut implements Pick<Gateway, "chat"> {
   readonly #inner: Pick<Gateway, "chat">;
@@ -86,7 +88,7 @@ export class ChoicesFanOut implements Pick<Gateway, "chat"> {
     const single = withoutChoices(request);
     return fanOutChoices(
       this.#inner,
-      Array.from({ length: this.#n }, () => single),
+      Array.from({ length: this.#n }, (_, index) => withChoiceSeed(single, index)),
       context,
       this.#format,
     );
