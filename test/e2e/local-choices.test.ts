@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import OpenAI from "openai";
 import { sharedModel } from "../support/local-models.js";
 import { loadLocalModel, PATIENT_TIMEOUTS, type RunningTandem, startTandem } from "../support/tandem.js";
@@ -21,8 +22,9 @@ before(async () => {
       local: {
         kind: "llamacpp",
         threads: 1,
+        // 2 + 6 = 8 requests at most, answering or waiting: fewer than a request's 20 choices.
         parallel: 2,
-        maxQueue: 4,
+        maxQueue: 6,
         models: { stories: { path: sharedModel("stories260K.gguf"), contextSize: 512 } },
       },
     },
@@ -81,6 +83,42 @@ describe("n > 1 on the embedded engine: choices that differ", () => {
     assert.notEqual(first[0], first[1], JSON.stringify(first));
     assert.notEqual(first[2], first[3], JSON.stringify(first));
     assert.deepEqual(again, first);
+  });
+});
+
+describe("more choices than the model's slots and queue (2 + 6) on the embedded engine", () => {
+  it("n: 20 is served in turn, whole and streamed, every choice in its place", async () => {
+    const whole = await client.chat.completions.create({ ...SAMPLED, max_tokens: 8, n: 20 });
+    assert.deepEqual(
+      whole.choices.map((c) => c.index),
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    for (const choice of whole.choices) assert.ok(choice.message.content, JSON.stringify(choice));
+    assert.equal(whole.usage?.completion_tokens, 20 * 8);
+
+    const stream = await client.chat.completions.create({ ...SAMPLED, max_tokens: 8, n: 20, stream: true });
+    const finishes: (string | null)[] = Array.from({ length: 20 }, () => null);
+    for await (const chunk of stream) for (const choice of chunk.choices) finishes[choice.index] ??= choice.finish_reason;
+    assert.deepEqual(
+      finishes,
+      Array.from({ length: 20 }, () => "length"),
+    );
+  });
+
+  it("legacy completions, 10 prompts × n: 2, each choice answering its prompt", async () => {
+    const prompts = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
+    const data = await client.completions.create({ model: "stories", prompt: prompts, n: 2, max_tokens: 5, echo: true });
+    assert.equal(data.choices.length, 20);
+    for (const choice of data.choices) assert.ok(choice.text.startsWith(prompts[Math.floor(choice.index / 2)] as string));
+  });
+
+  it("leaves room in the queue for another client meanwhile (the choices take 4 places of 6)", async () => {
+    const [choices, other] = await Promise.all([
+      client.chat.completions.create({ ...SAMPLED, max_tokens: 30, n: 20 }),
+      sleep(50).then(() => client.chat.completions.create({ ...SAMPLED, max_tokens: 5 })),
+    ]);
+    assert.equal(choices.choices.length, 20);
+    assert.ok(other.choices[0]?.message.content);
   });
 });
 
