@@ -154,6 +154,24 @@ function line(content: string, done = false): string {
   return `${JSON.stringify(done ? { ...base, done: true, done_reason: "stop", prompt_eval_count: 5, eval_count: 2 } : { ...base, done: false })}\n`;
 }
 
+describe("n > 1 fanned out with a seed", () => {
+  const seeds = () =>
+    ollama.requests
+      .filter((r) => r.method === "POST")
+      .map((r) => (r.body as { options?: { seed?: number } }).options?.seed)
+      .sort((a, b) => (a ?? 0) - (b ?? 0));
+
+  it("gives each choice's request a seed of its own, the client's and on from it, so they differ and repeat", async () => {
+    await client.chat.completions.create({ model: "ol/llama", messages: HI, n: 3, seed: 11 });
+    assert.deepEqual(seeds(), [11, 12, 13]);
+  });
+
+  it("sends no seed without one: each choice is sampled afresh", async () => {
+    await client.chat.completions.create({ model: "ol/llama", messages: HI, n: 3 });
+    assert.deepEqual(seeds(), [undefined, undefined, undefined]);
+  });
+});
+
 describe("n > 1 fanned out: choices flow as they come; failover and failures per choice", () => {
   it("a choice that finishes first reaches the client while another is still being written", async () => {
     let sawFinish: () => void = () => {};
