@@ -159,6 +159,30 @@ describe("llamacpp provider on the real engine", () => {
     assert.equal(typeof parsed.count, "number");
   });
 
+  it("sends a forced tool call cut off by the token limit or the window's end as far as it was written, as length", async () => {
+    const forced = (maxTokens: number | undefined) =>
+      request({
+        upstreamModel: "tiny",
+        maxTokens,
+        tools: [{ name: "get_w", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } }],
+        toolChoice: { name: "get_w" },
+      });
+    // The random model writes the city's string on and on (greedily): the limit, or the 256-token window, cuts it.
+    for (const maxTokens of [30, undefined]) {
+      const result = await collectChat(provider.chat(forced(maxTokens), new AbortController().signal));
+      assert.equal(result.finishReason, "length", `maxTokens ${maxTokens}`);
+      assert.equal(result.rawFinishReason, maxTokens === undefined ? "contextFull" : "maxTokens");
+      assert.equal(result.text, "");
+      assert.deepEqual(
+        result.toolCalls.map((c) => c.name),
+        ["get_w"],
+      );
+      const args = result.toolCalls[0]?.arguments ?? "";
+      assert.match(args, /^\{\s*"city"\s*:\s*"/, `the arguments so far (maxTokens ${maxTokens})`);
+      assert.throws(() => JSON.parse(args), "cut before they closed");
+    }
+  });
+
   it("embeds with the model's dimension and counts tokens with its tokenizer", async () => {
     const result = await provider.embed(
       { model: "local/stories", upstreamModel: "stories", input: ["a cat", "a dog sat"] },
