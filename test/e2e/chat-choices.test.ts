@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import OpenAI from "openai";
 import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
@@ -153,6 +154,24 @@ function line(content: string, done = false): string {
   return `${JSON.stringify(done ? { ...base, done: true, done_reason: "stop", prompt_eval_count: 5, eval_count: 2 } : { ...base, done: false })}\n`;
 }
 
+describe("n > 1 fanned out with a seed", () => {
+  const seeds = () =>
+    ollama.requests
+      .filter((r) => r.method === "POST")
+      .map((r) => (r.body as { options?: { seed?: number } }).options?.seed)
+      .sort((a, b) => (a ?? 0) - (b ?? 0));
+
+  it("gives each choice's request a seed of its own, the client's and on from it, so they differ and repeat", async () => {
+    await client.chat.completions.create({ model: "ol/llama", messages: HI, n: 3, seed: 11 });
+    assert.deepEqual(seeds(), [11, 12, 13]);
+  });
+
+  it("sends no seed without one: each choice is sampled afresh", async () => {
+    await client.chat.completions.create({ model: "ol/llama", messages: HI, n: 3 });
+    assert.deepEqual(seeds(), [undefined, undefined, undefined]);
+  });
+});
+
 describe("n > 1 fanned out: choices flow as they come; failover and failures per choice", () => {
   it("a choice that finishes first reaches the client while another is still being written", async () => {
     let sawFinish: () => void = () => {};
@@ -183,6 +202,35 @@ describe("n > 1 fanned out: choices flow as they come; failover and failures per
       }
     assert.equal(readFirst, true, "the fast choice's finish reached the client while the slow one was open");
     assert.deepEqual([...texts].sort(), ["fast answer", "slow answer"]);
+  });
+
+  it("asks for at most 4 choices at a time until one begins to answer, then the rest, each whole in its place", async () => {
+    let open: () => void = () => {};
+    const opened = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    let requests = 0;
+    lines.script(() => {
+      const n = ++requests;
+      return { kind: "stream", contentType: "application/x-ndjson", writes: [() => opened, line(`choice ${n}`), line("", true)] };
+    });
+    const answer = (async () => {
+      const stream = await client.chat.completions.create({ model: "held-only", messages: HI, n: 10, stream: true });
+      const texts = Array.from({ length: 10 }, () => "");
+      for await (const chunk of stream) for (const choice of chunk.choices) texts[choice.index] += choice.delta.content ?? "";
+      return texts;
+    })();
+    for (let waited = 0; lines.requests.length < 4 && waited < 10_000; waited += 20) await sleep(20);
+    await sleep(300);
+    assert.equal(lines.requests.length, 4, "no fifth choice asked for while the first four have not begun");
+    open();
+    const texts = await answer;
+    // Every request's answer whole in one place (the requests reach the upstream in any order).
+    assert.deepEqual(
+      [...texts].sort((a, b) => Number(a.split(" ")[1]) - Number(b.split(" ")[1])),
+      Array.from({ length: 10 }, (_, i) => `choice ${i + 1}`),
+    );
+    assert.equal(lines.requests.length, 10);
   });
 
   it("a choice whose stream breaks is continued on the route's next target; the other is not disturbed", async () => {

@@ -34,7 +34,7 @@ before(async () => {
   const made = await makeModelDir();
   cleanup = made.cleanup;
   const prose = ["It", " is", " sunny."];
-  const call = ['{"name": "', "get_weather", '", "arguments": ', '{"city": "Paris"}', "}"];
+  const call = ['{"name": "', "get_weather", '", "arguments": ', '{"city": "', "Paris", '"}', "}"];
   const chain = (pieces: string[]) => pieces.map((p, i) => ({ from: p, to: [pieces[i + 1] ?? EOS] }));
   await writeBigramModel(
     join(made.dir, "chooser.gguf"),
@@ -124,6 +124,76 @@ describe("forced tool choices on the local engine", () => {
       const block = message.content.find((b) => b.type === "tool_use");
       assert.equal(block?.type === "tool_use" && block.name, "get_weather");
       assert.deepEqual(block?.type === "tool_use" && block.input, { city: "Paris" });
+    }
+  });
+
+  it("a forced call cut off by max_tokens comes back as far as it was written, finish_reason length (OpenAI, whole and streamed)", async () => {
+    const cut = (max_tokens: number) =>
+      openai.chat.completions.create({
+        model: "local/chooser",
+        messages: ask,
+        tools: [{ type: "function", function: weather }],
+        tool_choice: { type: "function", function: { name: "get_weather" } },
+        max_tokens,
+        temperature: 0,
+      });
+    // The model writes `{"name": "`, `get_weather`, `", "arguments": `, `{"city": "`, `Paris`, `"}`, `}`.
+    for (const [max_tokens, written] of [
+      [2, ""],
+      [5, '{"city": "Paris'],
+      [6, '{"city": "Paris"}'],
+    ] as const) {
+      const res = await cut(max_tokens);
+      assert.equal(res.choices[0]?.finish_reason, "length", `max_tokens ${max_tokens}`);
+      const calls = (res.choices[0]?.message.tool_calls ?? []) as OpenAI.ChatCompletionMessageFunctionToolCall[];
+      assert.deepEqual(
+        calls.map((c) => c.function),
+        [{ name: "get_weather", arguments: written }],
+        `max_tokens ${max_tokens}`,
+      );
+    }
+
+    const stream = await openai.chat.completions.create({
+      model: "local/chooser",
+      messages: ask,
+      tools: [{ type: "function", function: weather }],
+      tool_choice: "required",
+      max_tokens: 5,
+      stream: true,
+      temperature: 0,
+    });
+    let name = "";
+    let args = "";
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      for (const d of chunk.choices[0]?.delta.tool_calls ?? []) {
+        name += d.function?.name ?? "";
+        args += d.function?.arguments ?? "";
+      }
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    assert.deepEqual([name, args, finish], ["get_weather", '{"city": "Paris', "length"]);
+  });
+
+  it("a forced call cut off by max_tokens is a tool_use block with stop_reason max_tokens (Anthropic)", async () => {
+    const anthropic = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
+    // Arguments that do not close become `{}`, as any malformed input does for Anthropic clients.
+    for (const [max_tokens, input] of [
+      [5, {}],
+      [6, { city: "Paris" }],
+    ] as const) {
+      const message = await anthropic.messages.create({
+        model: "local/chooser",
+        max_tokens,
+        messages: ask,
+        tools: [{ name: weather.name, description: weather.description, input_schema: weather.parameters }],
+        tool_choice: { type: "any" },
+      });
+      assert.equal(message.stop_reason, "max_tokens");
+      assert.deepEqual(
+        message.content.map((b) => b.type === "tool_use" && [b.name, b.input]),
+        [["get_weather", input]],
+      );
     }
   });
 

@@ -20,7 +20,9 @@ export function parseOllamaSampling(
   if (options.top_k != null) out.topK = options.top_k;
   // -1 (no limit) and -2 (fill the context) both leave the limit to the target; 0 is Go's "unset".
   if (options.num_predict != null && options.num_predict > 0) out.maxTokens = options.num_predict;
-  if (options.seed != null) out.seed = options.seed;
+  // -1, Ollama's default, means a random seed (its sampler leaves the generation unseeded): that is no
+  // seed, which every target samples afresh for; an OpenAI upstream would take -1 as a fixed seed.
+  if (options.seed != null && options.seed !== -1) out.seed = options.seed;
   if (options.presence_penalty != null) out.presencePenalty = options.presence_penalty;
   if (options.frequency_penalty != null) out.frequencyPenalty = options.frequency_penalty;
   if (options.stop != null) {

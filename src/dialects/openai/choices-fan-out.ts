@@ -18,6 +18,7 @@ import {
 } from "../../core/index.js";
 import type { StreamRenderer } from "../shared/index.js";
 import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
+import { withChoiceSeed } from "./choice-seed.js";
 import { renderChatCompletion } from "./render-chat-completion.js";
 import { renderOpenAIChatUsage } from "./render-openai-usage.js";
 
@@ -64,7 +65,8 @@ export interface ChoiceFormat {
  * target on the client's wire (an OpenAI-compatible upstream) answers every choice natively in one
  * request, and the router skips the others (`n` is wire-only, NativeRequest.wireOnly). When no target
  * of the route speaks that wire, which the router says with its 400 naming `n` before any upstream is
- * asked, the choices are fanned out (fanOutChoices): `n` requests without `n`.
+ * asked, the choices are fanned out (fanOutChoices): `n` requests without `n`, each with a seed of
+ * its own when the client gave one (withChoiceSeed), so that seeded choices differ too.
  */
 export class ChoicesFanOut implements Pick<Gateway, "chat"> {
   readonly #inner: Pick<Gateway, "chat">;
@@ -86,7 +88,7 @@ export class ChoicesFanOut implements Pick<Gateway, "chat"> {
     const single = withoutChoices(request);
     return fanOutChoices(
       this.#inner,
-      Array.from({ length: this.#n }, () => single),
+      Array.from({ length: this.#n }, (_, index) => withChoiceSeed(single, index)),
       context,
       this.#format,
     );
@@ -108,8 +110,9 @@ function chatChoiceFormat(rendering: ChoiceRendering): ChoiceFormat {
 
 /**
  * Several choices, each a request of its own through the router (its routing, privacy, audit,
- * retries, failover mid-stream and quality checks, each choice apart), put together as one answer
- * in OpenAI's shape: choice `i` is `requests[i]`'s answer. Streamed, each choice's chunks pass as
+ * retries, failover mid-stream and quality checks, each choice apart), asked for in turn (at most
+ * CHOICES_STARTING_AT_ONCE waiting to begin), put together as one answer in OpenAI's shape: choice
+ * `i` is `requests[i]`'s answer. Streamed, each choice's chunks pass as
  * they come, with its own `index` and finish, under one id, then the usage (summed: each choice was
  * a request, so its prompt counts once per choice) and `[DONE]`; whole, one answer with every
  * choice (or those `format.pick` chooses). The answer goes as frames (ResponseMeta.native), which
@@ -129,9 +132,11 @@ export async function fanOutChoices(
   else context.signal.addEventListener("abort", stop, { once: true });
   const release = () => context.signal.removeEventListener("abort", stop);
   const branch = { ...context, signal: controller.signal };
-  const started = await Promise.allSettled(
-    requests.map(async (request) => {
-      const stream = await inner.chat(request, branch);
+  const { started, failure } = await startInTurn(
+    requests.length,
+    CHOICES_STARTING_AT_ONCE,
+    async (index) => {
+      const stream = await inner.chat(requests[index] as ChatRequest, branch);
       try {
         format.started?.(stream.meta);
       } catch (err) {
@@ -144,15 +149,16 @@ export async function fanOutChoices(
         throw err;
       }
       return readEagerly(stream);
-    }),
+    },
+    // A choice that fails fails the answer: those still starting stop, and no other starts.
+    () => controller.abort(),
   );
-  const streams = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
-  const failed = started.find((s) => s.status === "rejected");
-  if (failed !== undefined) {
+  const streams = started.filter((stream): stream is ChatStream => stream !== undefined);
+  if (failure !== undefined) {
     controller.abort();
     release();
     for (const stream of streams) void stream.events[Symbol.asyncIterator]().return?.();
-    throw failed.reason;
+    throw failure.reason;
   }
   const id = makeId(format.idPrefix);
   const created = unixSeconds();
@@ -169,6 +175,54 @@ export async function fanOutChoices(
     }
   }
   return { meta, events: streamedAnswer(streams, meta, { id, created }, format, controller, release) };
+}
+
+/**
+ * How many choices of one answer may be waiting for their answer to start at once: the next choice
+ * is asked for as soon as one of them begins to answer (its request's first token), in order.
+ *
+ * A local model answers `parallel` requests at once and queues at most `maxQueue` more, refusing the
+ * rest at once as busy (providers/llamacpp/slot-queue.ts). Asking for every choice at once made an
+ * `n` (or prompts × `n`, or `best_of`) above parallel + maxQueue a 503 "busy" on an idle server, one
+ * no retry could ever get through, and let one request's choices fill the queue against every other
+ * client. Counting only the choices not answering yet keeps every slot of a model busy whatever its
+ * `parallel` (the choices answering hold them, while these wait for the next one to free), takes at
+ * most 4 places of its queue (16 by default; a model needs 4 - `parallel` of them free), and keeps a
+ * queued choice's wait, which its first-token limit counts, to about two answers' time at the
+ * default `parallel` of 2. A cloud target is held up little: its choices begin to answer within
+ * their time to first token and then no longer count (a whole answer, not streamed, begins as it
+ * ends: there 4 are written at once).
+ */
+export const CHOICES_STARTING_AT_ONCE = 4;
+
+/**
+ * Calls `start` for each index in order, at most `limit` of them unsettled at once, and gives what
+ * each resolved to, in index order (undefined for a choice never started or failed). After the first
+ * failure, `onFailure` is told and no other is started; the others still starting are waited for.
+ */
+async function startInTurn<T>(
+  count: number,
+  limit: number,
+  start: (index: number) => Promise<T>,
+  onFailure: (reason: unknown) => void,
+): Promise<{ started: (T | undefined)[]; failure: { reason: unknown } | undefined }> {
+  const started: (T | undefined)[] = Array.from({ length: count }, () => undefined);
+  let failure: { reason: unknown } | undefined;
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (failure === undefined && next < count) {
+      const index = next++;
+      try {
+        started[index] = await start(index);
+      } catch (reason) {
+        if (failure !== undefined) continue;
+        failure = { reason };
+        onFailure(reason);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, lane));
+  return { started, failure };
 }
 
 /** Every choice's chunks as they come, as frames; then the usage chunk and `[DONE]`. */

@@ -14,6 +14,7 @@ import {
 } from "../shared/index.js";
 import { registerBatchRoutes } from "./batches/register-batch-routes.js";
 import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
+import { withChoiceSeed } from "./choice-seed.js";
 import { ChoicesFanOut, fanOutChoices } from "./choices-fan-out.js";
 import { completionChoiceFormat } from "./completion-choices.js";
 import { resolveChatFiles, withChatFilesInline } from "./files/chat-files.js";
@@ -146,7 +147,8 @@ export const openaiDialect: Dialect = {
       const requests = parsed.completions.flatMap((completion) => {
         const one = forPrompt(chat, completion);
         if (floor !== undefined) one.sensitivityFloor = floor;
-        return Array.from({ length: parsed.bestOf }, () => one);
+        // Each candidate of a prompt a request of its own, with a seed of its own when one was given.
+        return Array.from({ length: parsed.bestOf }, (_, index) => withChoiceSeed(one, index));
       });
       const format = completionChoiceFormat({ ...parsed, includeUsage });
       await sendChat(request, reply, { chat: (_first, context) => fanOutChoices(gateway, requests, context, format) }, chat, {

@@ -169,6 +169,15 @@ describe("POST /api/chat", () => {
     }
   });
 
+  it("treats seed -1, Ollama's default, as a random seed (none), and keeps any other seed", async () => {
+    await ollama.chat({ model: "fake/model-1", messages: [{ role: "user", content: "Hi" }], options: { seed: -1 } });
+    assert.equal(lastChat().seed, undefined);
+    for (const seed of [-2, 0, 7]) {
+      await ollama.chat({ model: "fake/model-1", messages: [{ role: "user", content: "Hi" }], options: { seed } });
+      assert.equal(lastChat().seed, seed);
+    }
+  });
+
   it("sends each tool call whole, with object arguments and the canonical id, when streaming", async () => {
     gateway.answer = () => toolCallEvents;
     const parts = await ollama.chat({

@@ -96,6 +96,29 @@ describe("llamacpp provider on the real engine", () => {
     assert.equal(again.text, result.text);
   });
 
+  it("samples afresh for every request without a seed (or with Ollama's -1), and repeats a seeded one", async () => {
+    const text = async (req: ProviderChatRequest) => (await collectChat(provider.chat(req, new AbortController().signal))).text;
+    /** Two requests at once (the model's two slots): they start in the same second, which once seeded both alike. */
+    const pair = (req: ProviderChatRequest) => Promise.all([text(req), text(req)]);
+    const sampled = request({ temperature: 1, maxTokens: 40 });
+    for (let i = 0; i < 3; i++) {
+      const [a, b] = await pair(sampled);
+      assert.notEqual(a, b, `two unseeded answers at temperature 1 differ (try ${i + 1})`);
+    }
+    const [a, b] = await pair(request({ temperature: 1, maxTokens: 40, seed: -1 }));
+    assert.notEqual(a, b, "-1, Ollama's default, is a random seed");
+    const seeded = request({ temperature: 1, maxTokens: 40, seed: 42 });
+    const [first, again] = await pair(seeded);
+    assert.equal(again, first, "the same seed, the same answer");
+    assert.equal(await text(seeded), first);
+    // Other negative seeds are seeds of their own (wrapped to 32 bits, as llama.cpp and Ollama take
+    // them), not all one seed.
+    const minusTwo = await text(request({ temperature: 1, maxTokens: 40, seed: -2 }));
+    assert.equal(await text(request({ temperature: 1, maxTokens: 40, seed: -2 })), minusTwo);
+    assert.notEqual(await text(request({ temperature: 1, maxTokens: 40, seed: -3 })), minusTwo);
+    assert.notEqual(await text(request({ temperature: 1, maxTokens: 40, seed: 43 })), first);
+  });
+
   it("applies presence and frequency penalties: a greedy answer changes with them, the same each time", async () => {
     const plain = await collectChat(provider.chat(request(), new AbortController().signal));
     const penalised = request({ presencePenalty: 1.5, frequencyPenalty: 1.5 });
@@ -134,6 +157,30 @@ describe("llamacpp provider on the real engine", () => {
     const parsed = JSON.parse(result.text) as { answer: string; count: number };
     assert.ok(["yes", "no"].includes(parsed.answer));
     assert.equal(typeof parsed.count, "number");
+  });
+
+  it("sends a forced tool call cut off by the token limit or the window's end as far as it was written, as length", async () => {
+    const forced = (maxTokens: number | undefined) =>
+      request({
+        upstreamModel: "tiny",
+        maxTokens,
+        tools: [{ name: "get_w", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } }],
+        toolChoice: { name: "get_w" },
+      });
+    // The random model writes the city's string on and on (greedily): the limit, or the 256-token window, cuts it.
+    for (const maxTokens of [30, undefined]) {
+      const result = await collectChat(provider.chat(forced(maxTokens), new AbortController().signal));
+      assert.equal(result.finishReason, "length", `maxTokens ${maxTokens}`);
+      assert.equal(result.rawFinishReason, maxTokens === undefined ? "contextFull" : "maxTokens");
+      assert.equal(result.text, "");
+      assert.deepEqual(
+        result.toolCalls.map((c) => c.name),
+        ["get_w"],
+      );
+      const args = result.toolCalls[0]?.arguments ?? "";
+      assert.match(args, /^\{\s*"city"\s*:\s*"/, `the arguments so far (maxTokens ${maxTokens})`);
+      assert.throws(() => JSON.parse(args), "cut before they closed");
+    }
   });
 
   it("embeds with the model's dimension and counts tokens with its tokenizer", async () => {

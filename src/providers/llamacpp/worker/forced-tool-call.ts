@@ -65,3 +65,31 @@ export function parseForcedCall(text: string): { name: string; arguments: string
     return undefined;
   }
 }
+
+/**
+ * A forced call cut off before it closed (by the token limit, or the end of the context window), as
+ * far as the model wrote it: OpenAI returns a call cut by `max_tokens` with its arguments so far and
+ * `finish_reason: "length"`, Anthropic its `tool_use` block with `stop_reason: "max_tokens"`, and
+ * clients tell a cut call from no call by that. The grammar writes `{"name": <tool>, "arguments":
+ * ...}` in that order: the tool is known once what its name has so far fits one offered tool (at
+ * once when one tool is forced), and the arguments are the text after `"arguments":`, JSON that does
+ * not close, or "" when the cut came before them. Undefined when it came before the name says which
+ * tool (one of several) it is.
+ */
+export function parseCutForcedCall(
+  text: string,
+  tools: readonly ToolDefinition[],
+): { name: string; arguments: string } | undefined {
+  // Tool names are letters, digits, `_` and `-` on every API: no escapes to read.
+  const named = /^\s*\{\s*"name"\s*:\s*"([^"]*)("?)/.exec(text);
+  const written = named?.[1] ?? "";
+  const closed = named?.[2] === '"';
+  const fits = tools.filter((tool) => (closed ? tool.name === written : tool.name.startsWith(written)));
+  if (fits.length !== 1) return undefined;
+  const after = named === null ? 0 : named.index + named[0].length;
+  const args = /"arguments"\s*:\s*/.exec(text.slice(after));
+  return {
+    name: (fits[0] as ToolDefinition).name,
+    arguments: args === null ? "" : text.slice(after + args.index + args[0].length).trimEnd(),
+  };
+}

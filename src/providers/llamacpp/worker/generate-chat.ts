@@ -18,9 +18,16 @@ import {
   type ToolDefinition,
 } from "../../../core/index.js";
 import { canceledError } from "../cancellation.js";
-import { forcedCallSchema, forcedTools, parseForcedCall, withForcedCallInstruction } from "./forced-tool-call.js";
+import {
+  forcedCallSchema,
+  forcedTools,
+  parseCutForcedCall,
+  parseForcedCall,
+  withForcedCallInstruction,
+} from "./forced-tool-call.js";
 import { jsonSchemaGrammar } from "./json-schema-grammar.js";
 import type { LoadedModel } from "./model-host.js";
+import { samplingSeed } from "./sampling-seed.js";
 import { toChatHistory } from "./to-chat-history.js";
 import { toGbnfSchema } from "./to-gbnf-schema.js";
 import { TokenLogprobs } from "./token-logprobs.js";
@@ -61,6 +68,8 @@ export async function generateChat(
   /** Whether the model has written a thought segment, and any answer text yet. */
   let afterThought = false;
   let wroteText = false;
+  /** A forced call's JSON as written so far: what of it stands when the end of the window cuts it. */
+  let forcedText = "";
   // node-llama-cpp makes room in a full context by erasing the oldest turns (a "context shift"),
   // silently: a prompt larger than the window would be answered from what is left of it. tandem
   // never cuts a conversation without saying so: a prompt that does not fit fails as
@@ -86,12 +95,13 @@ export async function generateChat(
       temperature: request.temperature ?? DEFAULT_TEMPERATURE,
       topP: request.topP,
       topK: request.topK,
-      seed: request.seed,
+      seed: samplingSeed(request.seed),
       customStopTriggers: request.stop && request.stop.length > 0 ? request.stop : undefined,
       ...thoughtBudget(request),
       ...penaltiesOf(request),
       onTextChunk: (text: string) => {
-        // A forced call's JSON is the call, not text: it is sent as a tool call once complete.
+        // A forced call's JSON is the call, not text: it is sent as a tool call once complete (or cut).
+        if (forced) forcedText += text;
         if (!text || forced) return;
         // node-llama-cpp swallows what a callback throws: the text must be sent whatever the logprobs do.
         let tokens: TokenLogprob[] | undefined;
@@ -135,12 +145,12 @@ export async function generateChat(
       : await chat.generateResponse(history, { ...common, grammar });
     if (signal.aborted) throw canceledError(target);
     if (overflowed) throw overflowError(overflowed, sequence.contextSize, target);
+    const meta = result.metadata;
     const forcedCall = forced ? parseForcedCall(result.response) : undefined;
-    if (forcedCall) {
-      emit({ type: "tool-call-start", index: 0, id: makeId("call_"), name: forcedCall.name });
-      emit({ type: "tool-call-delta", index: 0, argumentsDelta: forcedCall.arguments });
-      emit({ type: "tool-call-end", index: 0 });
-    }
+    if (forcedCall) emitForcedCall(forcedCall, emit);
+    // Cut off by the client's token limit: the call as far as it was written, and `length`, as a
+    // text answer cut off keeps its text (never no call at all, which reads as the model declining).
+    else if (forced && meta.stopReason === "maxTokens") emitForcedCall(parseCutForcedCall(result.response, forced), emit);
     // Calls node-llama-cpp parsed without streaming their params (none expected, but never drop one).
     for (const [index, call] of (result.functionCalls ?? []).entries()) {
       if (calls.has(index)) continue;
@@ -152,12 +162,12 @@ export async function generateChat(
     // (without this a tool-call turn reported 0 output tokens, as Claude Code's runs showed).
     const called = (result.functionCalls?.length ?? 0) > 0;
     emit({ type: "usage", usage: usageOf(sequence, meterBefore, outputTokens, called) });
-    const meta = result.metadata;
     const stopSequence = meta.stopReason === "customStopTrigger" ? meta.customStopTrigger.map(String).join("") : undefined;
     emit({ type: "finish", ...finishOf(meta.stopReason, called || forcedCall !== undefined), stopSequence });
   } catch (err) {
     if (signal.aborted) throw canceledError(target);
     if (overflowed === "answer") {
+      if (forced) emitForcedCall(parseCutForcedCall(forcedText, forced), emit);
       finishAtWindowEnd(sequence, meterBefore, outputTokens, emit);
       return;
     }
@@ -169,6 +179,14 @@ export async function generateChat(
     chat.dispose({ disposeSequence: false });
     loaded.release(sequence);
   }
+}
+
+/** A forced call as the one tool call of the answer (a cut one's arguments may be empty, or JSON that does not close). */
+function emitForcedCall(call: { name: string; arguments: string } | undefined, emit: (e: StreamEvent) => void): void {
+  if (call === undefined) return;
+  emit({ type: "tool-call-start", index: 0, id: makeId("call_"), name: call.name });
+  if (call.arguments !== "") emit({ type: "tool-call-delta", index: 0, argumentsDelta: call.arguments });
+  emit({ type: "tool-call-end", index: 0 });
 }
 
 /** A thinking model's answer without the blank tokens it starts with (its text is trimmed the same way). */

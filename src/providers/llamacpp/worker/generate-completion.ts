@@ -19,6 +19,7 @@ import {
   promptBytes,
   promptTokenLogprob,
 } from "./prompt-logprobs.js";
+import { samplingSeed } from "./sampling-seed.js";
 import { TokenLogprobs } from "./token-logprobs.js";
 
 /** A request whose prompt is text to continue (ChatRequest.completion), not a chat. */
@@ -106,7 +107,7 @@ export async function generateCompletion(
       temperature: request.temperature ?? DEFAULT_TEMPERATURE,
       topP: request.topP,
       topK: request.topK,
-      seed: request.seed,
+      seed: samplingSeed(request.seed),
       grammar,
       ...penaltiesOf(request),
       customStopTriggers: request.stop && request.stop.length > 0 ? request.stop : undefined,
