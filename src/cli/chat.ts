@@ -48,15 +48,16 @@ export async function chat(model: string | undefined, options: ChatOptions): Pro
     else rl.close();
   });
   let status = 0;
+  // Lines as they come, kept while an answer streams: piped input arrives all at once, and a line
+  // read with no question pending would be lost.
+  const lines = rl[Symbol.asyncIterator]();
+  rl.setPrompt(">>> ");
   try {
     for (;;) {
-      let line: string;
-      try {
-        line = await rl.question(interactive ? ">>> " : "");
-      } catch {
-        break; // input closed
-      }
-      const text = line.trim();
+      if (interactive) rl.prompt();
+      const next = await lines.next().catch(() => ({ done: true as const, value: undefined }));
+      if (next.done) break; // input closed
+      const text = next.value.trim();
       if (!text) continue;
       if (text === "/bye" || text === "/exit") break;
       if (text === "/clear") {

@@ -99,11 +99,15 @@ describe("tandem CLI", () => {
     assert.match(server.err(), /node dist\/cli\/main\.js models pull/);
     assert.doesNotMatch(server.err(), /npx tandem/);
     const url = /listening on (http:\/\/[\d.:]+)/.exec(server.err())?.[1] as string;
-    const chat = run(["chat", "--url", url], cleanEnv(home), home, "Hi there\n");
+    // Piped lines arrive at once: each is a turn of the same conversation.
+    const chat = run(["chat", "--url", url], cleanEnv(home), home, "Hi there\nAnd then?\n");
     assert.equal(await chat.exited, 0, chat.err());
-    assert.equal(chat.out().trim(), "Hello from the fake upstream.");
-    const sent = upstream.requests.find((r) => r.method === "POST")?.body as { messages: { content: unknown }[] };
-    assert.match(JSON.stringify(sent.messages.at(-1)?.content), /Hi there/);
+    assert.deepEqual(chat.out().trim().split("\n"), ["Hello from the fake upstream.", "Hello from the fake upstream."]);
+    const posts = upstream.requests.filter((r) => r.method === "POST").map((r) => r.body as { messages: { content: unknown }[] });
+    assert.equal(posts.length, 2);
+    assert.match(JSON.stringify(posts[0]?.messages.at(-1)?.content), /Hi there/);
+    assert.equal(posts[1]?.messages.length, 3, "the second turn carries the first");
+    assert.match(JSON.stringify(posts[1]?.messages.at(-1)?.content), /And then\?/);
     server.child.kill("SIGTERM");
     await server.exited;
     await upstream.close();
