@@ -332,7 +332,8 @@ describe("failover from a native target", () => {
     }
   });
 
-  it("a native stream that breaks continues on the next target in one well-formed stream", async () => {
+  /** The OpenAI upstream breaks off after "Hello wor"; the Ollama one answers "ld!". */
+  const breakThenOllama = () => {
     upstream.script(() => ({
       kind: "stream",
       contentType: "text/event-stream",
@@ -340,6 +341,10 @@ describe("failover from a native target", () => {
       breakOff: true,
     }));
     ollama.script(() => ({ kind: "text", text: "ld!", usage: { input: 5, output: 3 } }));
+  };
+
+  it("a native stream that breaks continues on the next target in one well-formed stream", async () => {
+    breakThenOllama();
     const stream = await client.chat.completions.create({
       model: "up-then-ollama",
       messages: [{ role: "user", content: "Hi" }],
@@ -375,13 +380,7 @@ describe("failover from a native target", () => {
   });
 
   it("keeps the upstream's chunk id and created after the switch, with one role delta, as one OpenAI stream has", async () => {
-    upstream.script(() => ({
-      kind: "stream",
-      contentType: "text/event-stream",
-      writes: streamWrites(["Hello", " wor"], { end: false }),
-      breakOff: true,
-    }));
-    ollama.script(() => ({ kind: "text", text: "ld!", usage: { input: 5, output: 3 } }));
+    breakThenOllama();
     const res = await fetch(`${tandem.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
