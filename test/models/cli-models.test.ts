@@ -251,6 +251,35 @@ describe("tandem models (in process)", () => {
     );
   });
 
+  it("refuses to pull under a name the config gives another local model file, before downloading", async () => {
+    const h = home();
+    const dataDir = join(h, "data");
+    const config = join(h, "tandem.yaml");
+    writeFileSync(
+      config,
+      [
+        `dataDir: ${dataDir}`,
+        "providers:",
+        "  local:",
+        "    kind: llamacpp",
+        "    models:",
+        `      pinned: { path: ${join(MODELS, "stories260K.gguf")} }`,
+        "",
+      ].join("\n"),
+    );
+    const refused = await runInProcess(["pull", "qwen2.5-0.5b", "--name", "pinned", "--config", config], cleanEnv(h));
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /^tandem models pull: local\/pinned is configured with the file .*stories260K\.gguf/);
+    assert.equal(existsSync(join(dataDir, "models", "pinned.gguf")), false);
+    assert.equal(existsSync(join(dataDir, "models", "pinned.gguf.partial")), false, "nothing was downloaded");
+
+    // A data dir of its own has no configured models to shadow.
+    const elsewhere = join(h, "elsewhere");
+    const pulled = await runInProcess(["pull", "qwen2.5-0.5b", "--name", "pinned", "--data-dir", elsewhere], cleanEnv(h));
+    assert.equal(pulled.code, 0, pulled.stderr);
+    assert.ok(existsSync(join(elsewhere, "models", "pinned.gguf")));
+  });
+
   it("formats sizes and durations", () => {
     assert.equal(formatBytes(0), "0 B");
     assert.equal(formatBytes(1_185_376), "1.2 MB");

@@ -26,6 +26,7 @@ import {
   createModel,
   hasBlob,
   isInModelsDir,
+  libraryModelName,
   type ModelSettings,
   modelBytesOnDisk,
   type PullEvent,
@@ -54,6 +55,8 @@ import { engineDir } from "./gpu-packages.js";
 import { evictUntilFits, type FitCheck, type ResidentModel } from "./lru-eviction.js";
 import {
   checkModelFile,
+  configuredNameRefusal,
+  installedModelPath,
   judgeFit,
   type LocalModelEntry,
   localModelEntries,
@@ -255,7 +258,13 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
 
   /** Downloads a model from Hugging Face into `<dataDir>/models` (see src/models). */
   pull(reference: string, onEvent: (event: PullEvent) => void, signal: AbortSignal): Promise<PullResult> {
-    return pullModel(reference, { dataDir: this.options.dataDir, env: this.options.env, signal, onEvent });
+    return pullModel(reference, {
+      dataDir: this.options.dataDir,
+      env: this.options.env,
+      signal,
+      onEvent,
+      claimName: (name, destination) => this.#claimName(name, destination),
+    });
   }
 
   /** The tokens a chat request's prompt comes to on the model: its own tokenizer and chat template. */
@@ -404,6 +413,8 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   /** Copies a model under a new name in `<dataDir>/models` (Ollama's /api/copy): a hard link where possible. */
   async copyModel(requested: string, destination: string): Promise<string> {
     const { name: source, entry } = await this.#entry(requested);
+    const made = libraryModelName(destination);
+    if (made !== source) this.#claimName(made, installedModelPath(this.options.dataDir, made));
     const name = await copyModel(this.options.dataDir, { name: source, path: entry.path }, destination);
     this.#settings.delete(name);
     // A model loaded under the destination's name holds the file it replaced.
@@ -413,6 +424,8 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
 
   /** Ollama's /api/create: a new model from an installed one or an uploaded GGUF blob, with saved defaults. */
   async createModel(request: CreateModelRequest, onStatus: (status: string) => void, signal: AbortSignal): Promise<string> {
+    const made = libraryModelName(request.name);
+    this.#claimName(made, installedModelPath(this.options.dataDir, made));
     const name = await createModel(
       this.options.dataDir,
       request,
@@ -427,6 +440,16 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     // A loaded model of that name holds the old file and defaults: the next request loads the new one.
     await this.#replaced(name);
     return name;
+  }
+
+  /**
+   * Refuses to make a model (create, copy, pull) under a name the config gives another file: the
+   * configured model would still be served, with the new one's saved settings, and /api/delete
+   * could not undo it (it removes only what tandem installed). See configuredNameRefusal.
+   */
+  #claimName(name: string, destination: string): void {
+    const refusal = configuredNameRefusal(this.id, this.options.dataDir, this.options.models, name, destination);
+    if (refusal) throw refusal;
   }
 
   hasBlob(digest: string): Promise<boolean> {

@@ -91,6 +91,31 @@ describe("Ollama model workflow", () => {
     assert.ok(existsSync(outside), "the configured file is left alone");
   });
 
+  it("refuses to create or copy onto a name the config gives another file, as /api/delete refuses to delete it", async () => {
+    const created = await post("/api/create", {
+      model: "local/pinned",
+      from: "local/chat",
+      parameters: { num_predict: 2 },
+      system: "SYS",
+      stream: false,
+    });
+    assert.equal(created.status, 400);
+    assert.match((created.body as { error: string }).error, /local\/pinned is configured with the file .*outside\.gguf/);
+    // Streamed (Ollama's default), the refusal comes before any status line, with its own status.
+    const streamed = await post("/api/create", { model: "pinned:latest", from: "local/chat" });
+    assert.equal(streamed.status, 400);
+    assert.match((streamed.body as { error: string }).error, /configured with the file/);
+    const copied = await post("/api/copy", { source: "local/chat", destination: "pinned" });
+    assert.equal(copied.status, 400);
+    assert.match((copied.body as { error: string }).error, /providers\.local\.models\.pinned/);
+
+    assert.equal(existsSync(join(tandem.dataDir, "models", "pinned.gguf")), false, "no file that would never be served");
+    assert.equal(existsSync(join(tandem.dataDir, "models", "pinned.json")), false, "no settings for the configured model");
+    const show = await ollama.show({ model: "local/pinned" });
+    assert.equal(show.system ?? "", "");
+    assert.doesNotMatch(show.modelfile, /^FROM chat$/m);
+  });
+
   it("creates a model from another with parameters and a system prompt saved as its defaults", async () => {
     const statuses: string[] = [];
     for await (const part of await ollama.create({
