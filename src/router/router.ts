@@ -115,7 +115,7 @@ export class Router implements Gateway {
   }
 
   async chat(request: ChatRequest, context: RequestContext): Promise<ChatStream> {
-    const planned = this.#planner.planFor(request.model, context.headers);
+    const planned = await this.#planFor(request.model, context.headers);
     // Awaited only when there is something to wait for: most requests are small.
     const scanning = this.#guard.classifyLarge(planned, request, context.headers);
     const classified = scanning === undefined ? undefined : await scanning;
@@ -197,7 +197,7 @@ export class Router implements Gateway {
 
   async embed(request: EmbedRequest, context: RequestContext) {
     const { plan, privacy } = this.#guard.guard(
-      this.#planner.planFor(request.model, context.headers),
+      await this.#planFor(request.model, context.headers),
       // The end-user id goes upstream with the input: it is read as the input is.
       (header, settings) => decideEmbedPrivacy(request.user ? [...request.input, request.user] : request.input, header, settings),
       context.headers,
@@ -287,7 +287,7 @@ export class Router implements Gateway {
   }
 
   async model(name: string): Promise<ModelEntry> {
-    const resolved = this.#catalog.resolve(name);
+    const resolved = await this.#resolveFresh(name, () => this.#catalog.resolve(name));
     if (resolved.kind === "route") {
       return this.#catalog.entries().find((e) => e.kind === "route" && e.name === resolved.name) as ModelEntry;
     }
@@ -326,8 +326,28 @@ export class Router implements Gateway {
     );
   }
 
+  /** The plan for a request's model (see #resolveFresh). */
+  #planFor(model: string, headers: RequestContext["headers"]): Promise<Plan> {
+    return this.#resolveFresh(model, () => this.#planner.planFor(model, headers));
+  }
+
+  /**
+   * Resolves a model name; a bare name (Ollama's `mine`) that no route or listed local model has is
+   * looked for again once the local engines' folders were read anew, so a model installed since
+   * (`tandem models pull` beside the server, a file copied in) is served at once, as `local/mine` is.
+   */
+  async #resolveFresh<T>(name: string, resolve: () => T): Promise<T> {
+    try {
+      return resolve();
+    } catch (err) {
+      if (name.includes("/") || !(err instanceof GatewayError) || err.code !== "not_found" || err.param !== "model") throw err;
+      await this.#catalog.refreshLocal();
+      return resolve();
+    }
+  }
+
   async countTokens(request: ChatRequest, context: RequestContext) {
-    const plan = this.#planner.planFor(request.model, context.headers);
+    const plan = await this.#planFor(request.model, context.headers);
     const target = plan.tiers.flat()[0];
     if (!target) throw exhaustedError(plan.name, plan.unresolved, false);
     const meta = { route: plan.route, target: target.name, attempts: 0, degraded: undefined };

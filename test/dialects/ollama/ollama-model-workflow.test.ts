@@ -235,6 +235,52 @@ describe("Ollama model workflow", () => {
     assert.equal(badDigest.status, 400);
   });
 
+  it("takes a bare name as Ollama does, `mine` and `mine:latest` alike, on every endpoint and in other dialects' model fields", async () => {
+    await ollama.create({ model: "mine", from: "local/chat" });
+    await loadLocalModel(tandem, "mine");
+    const show = await ollama.show({ model: "mine" });
+    assert.equal(show.details.parent_model, "chat");
+    assert.equal((await ollama.show({ model: "mine:latest" })).details.parent_model, "chat");
+    const chat = await ollama.chat({ model: "mine", messages: [{ role: "user", content: "Hi" }] });
+    assert.equal(chat.message.content, "Hello from tandem.");
+    assert.equal(chat.model, "local/mine", "answered by the one model, whatever it was called");
+    const generated = await ollama.generate({ model: "mine:latest", prompt: "Hi", options: { num_predict: 4 } });
+    assert.equal(generated.model, "local/mine");
+
+    const openai = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "mine", messages: [{ role: "user", content: "Hi" }], max_tokens: 4 }),
+    });
+    assert.equal(openai.status, 200, await openai.clone().text());
+    assert.equal(openai.headers.get("x-tandem-target"), "local/mine");
+    const anthropic = await fetch(`${tandem.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({ model: "mine:latest", max_tokens: 4, messages: [{ role: "user", content: "Hi" }] }),
+    });
+    assert.equal(anthropic.status, 200, await anthropic.clone().text());
+    assert.equal(anthropic.headers.get("x-tandem-target"), "local/mine");
+
+    // A name the config gives without a tag takes `:latest` too.
+    await loadLocalModel(tandem, "pinned:latest");
+    const pinned = await ollama.chat({ model: "pinned", messages: [{ role: "user", content: "Hi" }] });
+    assert.equal(pinned.message.content, "From outside.");
+    // A file put in the models folder beside the server is served by its bare name at once.
+    await writeChatModel(join(tandem.dataDir, "models", "dropped.gguf"), { answer: "Dropped in." });
+    await loadLocalModel(tandem, "dropped");
+    assert.equal(
+      (await ollama.chat({ model: "dropped", messages: [{ role: "user", content: "Hi" }] })).message.content,
+      "Dropped in.",
+    );
+
+    const unknown = await post("/api/chat", { model: "nope", messages: [{ role: "user", content: "Hi" }] });
+    assert.equal(unknown.status, 404);
+    assert.match((unknown.body as { error: string }).error, /^model 'nope' not found\. Available: .*local\/mine/);
+    await ollama.delete({ model: "mine:latest" });
+    assert.equal((await post("/api/show", { model: "mine" })).status, 404);
+  });
+
   it("refuses quantize, an unknown source and a bad parameter with Ollama's error shape", async () => {
     const quantize = await post("/api/create", { model: "q", from: "local/chat", quantize: "q4_K_M" });
     assert.equal(quantize.status, 400);
