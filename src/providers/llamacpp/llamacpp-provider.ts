@@ -37,6 +37,7 @@ import {
   readModelSettings,
   removeModel,
   removeModelSettings,
+  settingsPath,
 } from "../../models/index.js";
 import { applyModelDefaults } from "./apply-model-defaults.js";
 import { abortable, canceledError } from "./cancellation.js";
@@ -279,7 +280,11 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     return count;
   }
 
-  /** The models and the context window each will run with (configured, else its own capped at 8192). */
+  /**
+   * The models and the context window each will run with (configured, else its own capped at 8192),
+   * and when each was last made: its file's time, or its saved settings' when later (a model created
+   * or copied from another is a hard link of that one's file, with settings written as it was made).
+   */
   async listModels(): Promise<ModelInfo[]> {
     const entries = await localModelEntries(this.options.dataDir, this.options.models);
     return Promise.all(
@@ -295,7 +300,8 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
           ...(gguf.architecture && { architecture: gguf.architecture }),
           ...(gguf.quantization && { quantization: gguf.quantization }),
         };
-        return { id, contextWindow, ownedBy: "local", ...(file && { file }) };
+        const created = await modifiedSeconds([entry.path, settingsPath(this.options.dataDir, id)]);
+        return { id, contextWindow, ownedBy: "local", ...(created !== undefined && { created }), ...(file && { file }) };
       }),
     );
   }
@@ -735,6 +741,20 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
 }
 
 const LATEST = ":latest";
+
+/** The latest modification time of the files that exist among `paths`, in Unix seconds; undefined when none does. */
+async function modifiedSeconds(paths: string[]): Promise<number | undefined> {
+  const times = await Promise.all(
+    paths.map((path) =>
+      stat(path).then(
+        (s) => s.mtimeMs,
+        () => undefined,
+      ),
+    ),
+  );
+  const known = times.filter((t): t is number => t !== undefined);
+  return known.length === 0 ? undefined : Math.floor(Math.max(...known) / 1000);
+}
 
 function withTarget(err: unknown, target: string): GatewayError {
   if (err instanceof GatewayError) {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readFile, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Ollama } from "ollama";
@@ -279,6 +279,28 @@ describe("Ollama model workflow", () => {
     assert.match((unknown.body as { error: string }).error, /^model 'nope' not found\. Available: .*local\/mine/);
     await ollama.delete({ model: "mine:latest" });
     assert.equal((await post("/api/show", { model: "mine" })).status, 404);
+  });
+
+  it("dates each local model by its file in /api/tags and /v1/models, or by its making when it was created from another", async () => {
+    const when = new Date("2021-05-04T03:02:01Z");
+    const dated = join(tandem.dataDir, "models", "dated.gguf");
+    await writeChatModel(dated);
+    await utimes(dated, when, when);
+    await utimes(outside, when, when);
+    const made = Date.now();
+    await ollama.create({ model: "dated-copy", from: "local/dated", system: "Be brief." });
+
+    const tags = (await ollama.list()).models;
+    const modified = (name: string) => (tags.find((m) => m.name === name)?.modified_at as unknown as string) ?? "";
+    assert.equal(modified("local/dated"), "2021-05-04T03:02:01.000Z");
+    assert.equal(modified("local/pinned"), "2021-05-04T03:02:01.000Z", "a configured model by its file too");
+    // A hard link of dated.gguf (the same file time), made now: its saved settings say when.
+    const copyTime = new Date(modified("local/dated-copy")).getTime();
+    assert.ok(copyTime >= Math.floor(made / 1000) * 1000 && copyTime <= Date.now(), modified("local/dated-copy"));
+
+    const listed = (await (await fetch(`${tandem.url}/v1/models`)).json()) as { data: { id: string; created: number }[] };
+    assert.equal(listed.data.find((m) => m.id === "local/dated")?.created, when.getTime() / 1000);
+    await ollama.delete({ model: "dated-copy" });
   });
 
   it("refuses quantize, an unknown source and a bad parameter with Ollama's error shape", async () => {
