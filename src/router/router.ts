@@ -22,7 +22,7 @@ import { LocalEngineService } from "./local-engine-service.js";
 import { NetworkWatch } from "./network-watch.js";
 import { type Plan, Planner, streamsUpstream } from "./plan.js";
 import { DEFAULT_PRIVACY, type EgressSink, LARGE_REQUEST_TEXT, type Privacy, PrivacyGuard } from "./privacy-guard.js";
-import { crossesNoWire, fitsNoWindow, rawPromptRefusal, turnlessRefusal, unsuitability } from "./target-fit.js";
+import { crossesNoWire, fitsNoWindow, rawPromptRefusal, turnlessRefusal, unsuitability, windowFor } from "./target-fit.js";
 
 export type { EgressSink } from "./privacy-guard.js";
 
@@ -129,7 +129,7 @@ export class Router implements Gateway {
     // Tokens are counted only where a target's window is known (the tokenizer is not even loaded
     // otherwise); a large conversation is tokenized in slices first, so counting it does not stall
     // other clients.
-    const windowed = plan.tiers.some((tier) => tier.some((t) => t.contextWindow !== undefined));
+    const windowed = plan.tiers.some((tier) => tier.some((t) => windowFor(t, request) !== undefined));
     const counter = windowed ? await loadTokenCounter() : undefined;
     const count =
       counter && requestTextLength(request) >= LARGE_REQUEST_TEXT ? await countLargeTextsInSlices(request, counter) : counter;
@@ -138,7 +138,7 @@ export class Router implements Gateway {
         "context_length_exceeded",
         `The conversation does not fit the context window of ${plan.tiers
           .flat()
-          .map((t) => `${t.name} (${t.contextWindow} tokens)`)
+          .map((t) => `${t.name} (${windowFor(t, request)} tokens)`)
           .join(", ")} with room for the answer, and truncation is disabled.`,
         { retryable: false },
       );

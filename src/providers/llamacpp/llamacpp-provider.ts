@@ -128,9 +128,17 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
    * The engine reads text only (no multimodal projector is loaded). It continues a raw prompt without
    * the chat template, and fills in the middle with a model's FIM tokens (a model without them
    * refuses a suffix with a 400). It reads a raw prompt's token ids as its model's own, and reports
-   * the prompt's own token logprobs (echo with logprobs).
+   * the prompt's own token logprobs (echo with logprobs). It runs a model with the window a request
+   * asks for (Ollama's num_ctx; see #claim).
    */
-  readonly capabilities = { vision: false, rawPrompts: true, infill: true, promptLogprobs: true, tokenPrompts: true };
+  readonly capabilities = {
+    vision: false,
+    rawPrompts: true,
+    infill: true,
+    promptLogprobs: true,
+    tokenPrompts: true,
+    requestedWindow: true,
+  };
   readonly id: string;
   readonly #engine: EngineProcess;
   /** The slot queues, loads held and loads under way, each by instanceKey (one load of one model). */
@@ -144,6 +152,11 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   readonly #threads: number | undefined;
   /** Saved model settings (`<name>.json`), read once; tandem writes them, so it clears them too. */
   readonly #settings = new Map<string, Promise<ModelSettings | undefined>>();
+  /**
+   * The window (ModelSpec.contextSize) each model's current generation runs with, claimed by its
+   * first request; `asked` when that came from a request's num_ctx rather than the model's own.
+   */
+  readonly #windows = new Map<string, { generation: number; window: number | undefined; asked: boolean }>();
 
   constructor(private readonly options: LlamaCppProviderOptions) {
     this.id = options.id;
@@ -173,7 +186,9 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   }
 
   async *chat(original: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
-    const spec = await this.#spec(original.upstreamModel);
+    const own = await this.#spec(original.upstreamModel);
+    const asked = original.contextSize === undefined ? undefined : await this.#trainedCap(own, original.contextSize);
+    const spec = this.#claim(own, { window: asked ?? own.contextSize, asked: asked !== undefined });
     const request = applyModelDefaults(original, await this.#settingsOf(spec.name));
     const target = this.#target(spec.name);
     // Before a slot is taken and the model loaded: they would be spent only to refuse the request.
@@ -237,7 +252,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   }
 
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
-    const spec = await this.#spec(request.upstreamModel);
+    const spec = this.#claim(await this.#spec(request.upstreamModel));
     const target = this.#target(spec.name);
     const release = await this.#queue(spec).acquire(signal);
     try {
@@ -270,7 +285,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
 
   /** The tokens a chat request's prompt comes to on the model: its own tokenizer and chat template. */
   async countTokens(model: string, request: ChatRequest, signal: AbortSignal): Promise<number> {
-    const spec = await this.#spec(model);
+    const spec = this.#claim(await this.#spec(model));
     await this.#ensureLoaded(spec, signal);
     // Only what the prompt is made of crosses the IPC channel (a request may hold functions).
     const { messages, tools, toolChoice } = request;
@@ -291,10 +306,10 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
       [...entries].map(async ([id, entry]) => {
         const gguf = await readGgufInfo(entry.path, { maxArrayItems: 0 }).catch(() => undefined);
         const trained = gguf?.contextLength;
-        const contextWindow =
-          this.#loaded.get(this.#currentKey(id))?.info.contextSize ??
-          entry.contextSize ??
-          (trained && Math.min(trained, DEFAULT_CONTEXT_CAP));
+        // The window a load holds, unless a request's num_ctx chose it: a request that asks none gets the model's own.
+        const claimed = this.#windows.get(id);
+        const held = claimed?.asked === true ? undefined : this.#loaded.get(this.#currentKey(id))?.info.contextSize;
+        const contextWindow = held ?? entry.contextSize ?? (trained && Math.min(trained, DEFAULT_CONTEXT_CAP));
         const file: ModelFile | undefined = gguf && {
           bytes: gguf.fileSize,
           ...(gguf.architecture && { architecture: gguf.architecture }),
@@ -341,7 +356,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
 
   /** Loads a model now and keeps it for `keepAliveMs` (Ollama's empty request with keep_alive). */
   async preload(model: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<void> {
-    const spec = await this.#spec(model);
+    const spec = this.#claim(await this.#spec(model));
     if (keepAliveMs === 0) {
       await this.unload(spec.name);
       return;
@@ -472,7 +487,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
    * used). Loads nothing; starts the engine if it is not running.
    */
   async fitsInMemory(model: string, signal?: AbortSignal): Promise<MemoryFit> {
-    const spec = await this.#spec(model);
+    const spec = this.#claim(await this.#spec(model));
     await checkModelFile(this.#target(spec.name), spec.path);
     return judgeFit((await this.#engine.call({ op: "fit", model: spec }, signal)) as MemoryNeeds);
   }
@@ -576,6 +591,39 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
       gpuLayers: entry.gpuLayers ?? this.options.gpuLayers ?? "auto",
       generation: this.#generation(model),
     };
+  }
+
+  /**
+   * The spec of the load a request runs on. Each generation of a model (see #replaced) runs with one
+   * window, claimed by its first request: a chat claims the window it asks for (Ollama's num_ctx,
+   * else the model's own: its config's contextSize or saved num_ctx); other work (embeddings,
+   * counting, a preload) takes the one the generation has, or claims the model's own. A chat whose
+   * window differs from its generation's starts the next generation with it, as Ollama's scheduler
+   * reloads a model for a request whose options changed: the requests already on the old load finish
+   * on it, uncut, and it unloads once they are done. Synchronous from the check to the claim, so two
+   * requests cannot claim one generation with two windows.
+   */
+  #claim(spec: ModelSpec, wanted?: { window: number | undefined; asked: boolean }): ModelSpec {
+    const generation = this.#generation(spec.name);
+    const claimed = this.#windows.get(spec.name);
+    if (claimed === undefined || claimed.generation !== generation) {
+      const window = wanted?.window ?? spec.contextSize;
+      this.#windows.set(spec.name, { generation, window, asked: wanted?.asked ?? false });
+      return { ...spec, contextSize: window, generation };
+    }
+    if (wanted === undefined || wanted.window === claimed.window) {
+      return { ...spec, contextSize: claimed.window, generation };
+    }
+    void this.#replaced(spec.name);
+    const next = this.#generation(spec.name);
+    this.#windows.set(spec.name, { generation: next, window: wanted.window, asked: wanted.asked });
+    return { ...spec, contextSize: wanted.window, generation: next };
+  }
+
+  /** A window a request asks for, at most the model's trained context (as Ollama caps num_ctx). */
+  async #trainedCap(spec: ModelSpec, asked: number): Promise<number> {
+    const trained = (await readGgufInfo(spec.path, { maxArrayItems: 0 }).catch(() => undefined))?.contextLength;
+    return trained !== undefined && trained > 0 ? Math.min(asked, trained) : asked;
   }
 
   #queue(spec: ModelSpec): SlotQueue {

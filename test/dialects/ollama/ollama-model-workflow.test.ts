@@ -303,6 +303,43 @@ describe("Ollama model workflow", () => {
     await ollama.delete({ model: "dated-copy" });
   });
 
+  it("runs a local model with the window options.num_ctx asks for, reloading it as Ollama does, and fits the conversation to it", async () => {
+    const generate = (options: Record<string, unknown>, prompt = "Hi") =>
+      fetch(`${tandem.url}/api/generate`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "local/chat",
+          prompt,
+          stream: false,
+          keep_alive: "5m",
+          options: { num_predict: 2, ...options },
+        }),
+      });
+    const window = async () => {
+      const loaded = (await ollama.ps()).models.filter((m) => m.name === "local/chat");
+      assert.equal(loaded.length, 1, "one load of the model: the one with the old window is gone");
+      return (loaded[0] as unknown as { context_length: number }).context_length;
+    };
+    const asked = await generate({ num_ctx: 512 });
+    assert.equal(asked.status, 200, await asked.clone().text());
+    assert.equal(asked.headers.get("x-tandem-warnings"), null, "applied, so not named");
+    assert.equal(await window(), 512);
+    // A request that asks none runs with the model's own window (chat.gguf's trained 4096) again.
+    assert.equal((await generate({})).status, 200);
+    assert.equal(await window(), 4096);
+    // At most the trained context, as Ollama caps it.
+    assert.equal((await generate({ num_ctx: 100_000 })).status, 200);
+    assert.equal(await window(), 4096);
+
+    // The conversation must fit the window asked for, not the model's own.
+    const long = "word ".repeat(400);
+    const tooLong = await generate({ num_ctx: 256 }, long);
+    assert.equal(tooLong.status, 400);
+    assert.match(((await tooLong.json()) as { error: string }).error, /256-token context window/);
+    assert.equal((await generate({}, long)).status, 200);
+  });
+
   it("refuses quantize, an unknown source and a bad parameter with Ollama's error shape", async () => {
     const quantize = await post("/api/create", { model: "q", from: "local/chat", quantize: "q4_K_M" });
     assert.equal(quantize.status, 400);
