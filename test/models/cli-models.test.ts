@@ -239,6 +239,17 @@ describe("tandem models (in process)", () => {
     assert.equal(badReference.code, 2);
     assert.match(badReference.stderr, /expected an alias, a repo, or 'repo file'/);
 
+    const localFile = join(MODELS, "stories260K.gguf");
+    const local = await runInProcess(["pull", localFile, "--data-dir", dataDir], cleanEnv(h));
+    assert.equal(local.code, 2);
+    assert.ok(
+      local.stderr.startsWith(
+        `tandem models pull: '${localFile}' is a file on this machine: pulling downloads from Hugging Face`,
+      ),
+      local.stderr,
+    );
+    assert.match(local.stderr, /copy or link it into the models folder/);
+
     const noCommand = await runInProcess([], cleanEnv(h));
     assert.equal(noCommand.code, 2);
     assert.match(noCommand.stderr, /Usage: tandem models/);
