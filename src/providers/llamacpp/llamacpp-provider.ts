@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import type {
   ChatProvider,
@@ -111,6 +112,8 @@ interface Loaded {
   unloadWhenIdle?: boolean;
   /** Resolves once it is unloaded (or the engine is gone): a load waiting for its memory. */
   gone: Promise<void>;
+  /** Its file as it was when loaded (see #dropStale); undefined when it could not be read. */
+  file: FileIdentity | undefined;
   markGone: () => void;
 }
 
@@ -301,6 +304,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
    * or copied from another is a hard link of that one's file, with settings written as it was made).
    */
   async listModels(): Promise<ModelInfo[]> {
+    this.#dropStale();
     const entries = await localModelEntries(this.options.dataDir, this.options.models);
     return Promise.all(
       [...entries].map(async ([id, entry]) => {
@@ -497,6 +501,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   }
 
   loadedModels(): LoadedModelStatus[] {
+    this.#dropStale();
     return [...this.#loaded].map(([key, { info, expiresAt, unloadWhenIdle, generation }]) => ({
       ...info,
       target: this.#target(info.name),
@@ -572,6 +577,8 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
       model = model.slice(0, -LATEST.length);
       entry = await localModelEntry(this.options.dataDir, this.options.models, model);
     }
+    // Its file removed or replaced beside the server since it was loaded: the next load is of what is there now.
+    this.#dropStale(model);
     if (!entry) {
       const entries = await localModelEntries(this.options.dataDir, this.options.models);
       const names = [...entries.keys()].map((n) => this.#target(n));
@@ -706,6 +713,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     const fit = await engineFit();
     if (!fit.fits)
       throw new GatewayError("unavailable", `${target} cannot be loaded: ${fit.reason}`, { target, retryable: false });
+    const file = fileIdentity(spec.path);
     const loaded = (await this.#engine.call({ op: "load", model: spec })) as LoadedModelInfo;
     const info: LoadedModelInfo = { ...loaded, quantization: gguf.quantization ?? "unknown" };
     let markGone = () => {};
@@ -720,10 +728,29 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
       lastUsedMs: Date.now(),
       gone,
       markGone,
+      file,
     });
     // The memory figures in the status follow the load.
     void this.#engine.ping().catch(() => undefined);
     return info;
+  }
+
+  /**
+   * Unloads the models (or `only` that one) whose file was removed or replaced on disk since they
+   * were loaded, beside the server (`tandem models rm`, a pull with --force, a file deleted by hand),
+   * as /api/delete and /api/create do: /api/ps stops listing one at once, new requests get a 404 or
+   * the new file, and the requests already on the old load finish on it. A stat of each held
+   * model's file, synchronous so that the listing asked for is already right.
+   */
+  #dropStale(only?: string): void {
+    const stale = new Set<string>();
+    for (const { info, generation, file } of this.#loaded.values()) {
+      if (only !== undefined && info.name !== only) continue;
+      if (file === undefined || generation !== this.#generation(info.name)) continue;
+      const now = fileIdentity(info.path);
+      if (now === undefined || now.ino !== file.ino || now.dev !== file.dev || now.mtimeMs !== file.mtimeMs) stale.add(info.name);
+    }
+    for (const name of stale) void this.#replaced(name);
   }
 
   /** The loads that unload once their requests are done: replaced models, unloads asked while in use. */
@@ -789,6 +816,23 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
 }
 
 const LATEST = ":latest";
+
+/** Which file a path is, and when it was last written: a file replaced (renamed over) or rewritten is another. */
+interface FileIdentity {
+  dev: number;
+  ino: number;
+  mtimeMs: number;
+}
+
+/** Undefined when the path is no longer there, or cannot be read. */
+function fileIdentity(path: string): FileIdentity | undefined {
+  try {
+    const s = statSync(path, { throwIfNoEntry: false });
+    return s === undefined ? undefined : { dev: s.dev, ino: s.ino, mtimeMs: s.mtimeMs };
+  } catch {
+    return undefined;
+  }
+}
 
 /** The latest modification time of the files that exist among `paths`, in Unix seconds; undefined when none does. */
 async function modifiedSeconds(paths: string[]): Promise<number | undefined> {

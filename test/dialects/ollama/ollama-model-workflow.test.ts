@@ -6,10 +6,12 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, stat, utimes } from "node:fs/promises";
+import { mkdir, readFile, rename, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Command } from "commander";
 import { Ollama } from "ollama";
+import { type ModelsCommandIo, modelsCommand } from "../../../src/cli/models.js";
 import { makeModelDir, writeChatModel } from "../../support/gguf/index.js";
 import { loadLocalModel, type RunningTandem, startTandem } from "../../support/tandem.js";
 
@@ -46,6 +48,28 @@ async function post(path: string, body: unknown, method = "POST"): Promise<{ sta
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** Runs `tandem models ...` in this process, beside the server, as a user runs it in another terminal. */
+async function tandemModels(args: string[]): Promise<{ code: number | undefined; stderr: string }> {
+  let stderr = "";
+  let code: number | undefined;
+  const io: ModelsCommandIo = {
+    stdout: { write: () => true },
+    stderr: { write: (text: string) => (stderr += text) },
+    env: {},
+    setExitCode: (c) => {
+      code = c;
+    },
+    exit: (c) => {
+      throw new Error(`tandem models exited with ${c}: ${stderr}`);
+    },
+  };
+  await new Command("tandem")
+    .exitOverride()
+    .addCommand(modelsCommand(io))
+    .parseAsync(["models", ...args], { from: "user" });
+  return { code, stderr };
 }
 
 function names(list: { models: { name: string }[] }): string[] {
@@ -338,6 +362,31 @@ describe("Ollama model workflow", () => {
     assert.equal(tooLong.status, 400);
     assert.match(((await tooLong.json()) as { error: string }).error, /256-token context window/);
     assert.equal((await generate({}, long)).status, 200);
+  });
+
+  it("unloads a model whose file is removed beside the server (tandem models rm), and loads the new file of one replaced", async () => {
+    const file = join(tandem.dataDir, "models", "beside.gguf");
+    await writeChatModel(file, { answer: "First." });
+    await ollama.generate({ model: "local/beside", prompt: "", keep_alive: "10m" });
+    assert.equal(
+      (await ollama.chat({ model: "local/beside", messages: [{ role: "user", content: "Hi" }] })).message.content,
+      "First.",
+    );
+    // A new file renamed over it, as a pull installs one: the next request loads it.
+    const next = join(tandem.dataDir, "beside-next.gguf");
+    await writeChatModel(next, { answer: "Second." });
+    await rename(next, file);
+    await loadLocalModel(tandem, "local/beside");
+    assert.equal(
+      (await ollama.chat({ model: "local/beside", messages: [{ role: "user", content: "Hi" }] })).message.content,
+      "Second.",
+    );
+    assert.equal((await ollama.ps()).models.filter((m) => m.name === "local/beside").length, 1, "the old load is gone");
+
+    const removed = await tandemModels(["rm", "beside", "--data-dir", tandem.dataDir]);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.ok(!(await ollama.ps()).models.some((m) => m.name === "local/beside"), "unloaded, not held until its keep-alive ends");
+    assert.equal((await post("/api/show", { model: "local/beside" })).status, 404);
   });
 
   it("refuses quantize, an unknown source and a bad parameter with Ollama's error shape", async () => {
