@@ -1,5 +1,5 @@
 import { Command, type CommanderError } from "commander";
-import { ConfigError } from "../config/index.js";
+import { type Config, ConfigError, loadConfig } from "../config/index.js";
 import { GatewayError } from "../core/index.js";
 import {
   DEFAULT_MODEL_ALIAS,
@@ -13,6 +13,7 @@ import {
   readGgufInfo,
   removeModel,
 } from "../models/index.js";
+import { configuredNameRefusal } from "../providers/llamacpp/model-files.js";
 import { type CommandIo, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, processIo } from "./command-io.js";
 import { addDataDirOptions, type DataDirOptions, resolveDataDir } from "./data-dir-options.js";
 
@@ -106,7 +107,7 @@ async function pullCommand(
   opts: DataDirOptions & { name?: string; force?: boolean },
 ): Promise<number> {
   return run(io, "models pull", async () => {
-    const dataDir = await resolveDataDir(io, opts);
+    const { dataDir, claimName } = await pullDestination(io, opts);
     const controller = new AbortController();
     const onInterrupt = () => controller.abort();
     process.once("SIGINT", onInterrupt);
@@ -118,6 +119,7 @@ async function pullCommand(
         file,
         name: opts.name,
         force: opts.force,
+        claimName,
         signal: controller.signal,
         onEvent: (event) => progress.event(event),
       });
@@ -140,6 +142,41 @@ async function pullCommand(
       process.removeListener("SIGINT", onInterrupt);
     }
   });
+}
+
+/**
+ * The data dir a pull installs into, and the names it may not take there: those the config gives a
+ * local model of another file, which a configured name would go on shadowing (the server's
+ * /api/pull, create and copy refuse them too; see configuredNameRefusal). A `--data-dir` other than
+ * the config's has no configured models to shadow.
+ */
+async function pullDestination(
+  io: ModelsCommandIo,
+  opts: DataDirOptions,
+): Promise<{ dataDir: string; claimName: (name: string, destination: string) => void }> {
+  let config: Config | undefined;
+  try {
+    ({ config } = await loadConfig({ configPath: opts.config, skipOllamaProbe: true, env: io.env }));
+  } catch (err) {
+    // A data dir given outright does not need the config that describes another.
+    if (!opts.dataDir) throw err;
+  }
+  const dataDir = opts.dataDir || !config ? await resolveDataDir(io, opts) : config.dataDir;
+  const engines =
+    config?.dataDir === dataDir
+      ? Object.entries(config.providers).flatMap(([name, provider]) =>
+          provider.kind === "llamacpp" ? [{ name, models: provider.models }] : [],
+        )
+      : [];
+  return {
+    dataDir,
+    claimName: (name, destination) => {
+      for (const engine of engines) {
+        const refusal = configuredNameRefusal(engine.name, dataDir, engine.models, name, destination);
+        if (refusal) throw refusal;
+      }
+    },
+  };
 }
 
 async function listCommand(io: ModelsCommandIo, opts: DataDirOptions & { json?: boolean }): Promise<number> {

@@ -3,6 +3,10 @@ import { authHeaders, clientKey, describeFetchError, serverUrl } from "./client.
 /** An answer from the server's Ollama API that was not a success: the status and Ollama's `error` text. */
 export class OllamaApiError extends Error {
   constructor(
+    /**
+     * The HTTP status of the error; 0 when it had none: the server was not reached, or the error
+     * came as an `{"error"}` line of a stream that had begun with 200 (Ollama's way after the first line).
+     */
     readonly status: number,
     message: string,
   ) {
@@ -50,7 +54,7 @@ export class OllamaApi {
         buffered = buffered.slice(newline + 1);
         if (line) {
           const value = JSON.parse(line) as T & { error?: string };
-          if (value.error) throw new OllamaApiError(500, value.error);
+          if (value.error) throw new OllamaApiError(0, value.error);
           yield value as Awaited<T>;
         }
         newline = buffered.indexOf("\n");

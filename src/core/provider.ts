@@ -80,6 +80,20 @@ export interface ProviderCapabilities {
    * (CompletionPrompt.tokensOnly) skips it.
    */
   tokenPrompts?: boolean;
+  /**
+   * Runs the model with the context window a request asks for (ChatRequest.contextSize, Ollama's
+   * `num_ctx`): the embedded engine loads it so, an Ollama upstream is sent it. Default false: the
+   * model keeps its own window, and the request's is named in x-tandem-warnings (unsentContextSize).
+   */
+  requestedWindow?: boolean;
+}
+
+/**
+ * The context window a request asks for (Ollama's `options.num_ctx`, the only field that sets it),
+ * when the provider cannot run its model with it: for x-tandem-warnings.
+ */
+export function unsentContextSize(request: ChatRequest, capabilities: ProviderCapabilities | undefined): string[] {
+  return request.contextSize === undefined || capabilities?.requestedWindow === true ? [] : ["options.num_ctx"];
 }
 
 /**

@@ -150,6 +150,14 @@ export interface ChatRequest {
   /** How long a local engine keeps the model loaded after this request (Ollama's keep_alive); -1 forever, 0 unload. */
   keepAliveMs?: number;
   /**
+   * The context window, in tokens, the client asks the model to run with (Ollama's `options.num_ctx`).
+   * A target with ProviderCapabilities.requestedWindow takes it (the embedded engine loads the model
+   * with it, an Ollama upstream is sent it), and the router fits the conversation to it there; any
+   * other target runs with its own window and names `options.num_ctx` in x-tandem-warnings.
+   * Default: the model's own window.
+   */
+  contextSize?: number;
+  /**
    * Whether the router may leave older turns out so that the conversation fits a target's window
    * (the Responses API's `truncation: "auto"`). false (`truncation: "disabled"`): a target whose
    * known window cannot hold the whole conversation is skipped, and when no target can, the request

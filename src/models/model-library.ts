@@ -94,9 +94,17 @@ export async function placeModelFile(source: string, destination: string): Promi
   }
 }
 
+/**
+ * The name a model is made under in `<dataDir>/models` (create's `model`, copy's `destination`):
+ * checked as a file name, with Ollama's `:latest` dropped. Throws invalid_request for a bad one.
+ */
+export function libraryModelName(name: string): string {
+  return checkModelName(withoutLatest(name));
+}
+
 /** Copies a model (weights and settings) under a new name in `<dataDir>/models`. */
 export async function copyModel(dataDir: string, source: LibraryModel, destination: string): Promise<string> {
-  const name = checkModelName(withoutLatest(destination));
+  const name = libraryModelName(destination);
   refuseSplit(source, "copied");
   if (name === source.name) return name;
   const target = join(modelsDir(dataDir), name + GGUF_EXTENSION);
@@ -124,7 +132,7 @@ export async function createModel(
   onStatus: (status: string) => void,
   signal: AbortSignal,
 ): Promise<string> {
-  const name = checkModelName(withoutLatest(request.name));
+  const name = libraryModelName(request.name);
   if (request.quantize) {
     throw new GatewayError(
       "invalid_request",

@@ -10,6 +10,10 @@ export type ModelReference =
 
 /** Hosts in front of a repo id that Ollama and users write: `hf.co/owner/repo:Q4_K_M`, a hub URL. */
 const HUB_PREFIX = /^(?:https?:\/\/)?(?:www\.)?(?:hf\.co|huggingface\.co)\//i;
+/** A file on this machine: an absolute or relative path, `~/...`, a `file:` URL, a Windows drive path, or a bare `x.gguf`. */
+const LOCAL_FILE = /^(?:file:|\/|\.{1,2}[\\/]|~[\\/]|[A-Za-z]:[\\/]|[^/\\]+\.gguf$)/i;
+/** Any other URL: tandem pulls from the Hugging Face hub (or the mirror HF_ENDPOINT names) only. */
+const OTHER_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /**
  * Parses what `tandem models pull` and Ollama's `/api/pull` accept:
@@ -30,7 +34,10 @@ export function parseModelReference(reference: string, file?: string): ModelRefe
     throw new GatewayError("invalid_request", `two files named: '${words[1]}' and '${file}'`, { param: "model" });
   }
   const named = words[1] ?? file;
-  const spec = (words[0] ?? "").replace(HUB_PREFIX, "");
+  const first = words[0] ?? "";
+  if (LOCAL_FILE.test(first)) throw notAHubReference(first, "is a file on this machine");
+  if (!HUB_PREFIX.test(first) && OTHER_URL.test(first)) throw notAHubReference(first, "is not on the Hugging Face hub");
+  const spec = first.replace(HUB_PREFIX, "");
 
   if (!spec.includes("/")) {
     if (named !== undefined)
@@ -62,6 +69,19 @@ export function parseModelReference(reference: string, file?: string): ModelRefe
   }
   if (path !== undefined) return { kind: "hub", repo, file: checkRepoFile(path) };
   return quant === undefined ? { kind: "hub", repo } : { kind: "hub", repo, quant };
+}
+
+/**
+ * The refusal of a pull of something that is no hub reference (a local file, another site's URL):
+ * what a pull takes, and how a GGUF already on this machine is served instead. Nothing is fetched
+ * from anywhere but the hub.
+ */
+function notAHubReference(reference: string, what: string): GatewayError {
+  return new GatewayError(
+    "invalid_request",
+    `'${reference}' ${what}: pulling downloads from Hugging Face, and takes an alias (${MODEL_ALIASES[0]?.alias}), a repo (owner/name, owner/name:Q4_K_M, hf.co/owner/name:Q4_K_M) or a huggingface.co file URL. To serve a GGUF file you already have, copy or link it into the models folder (<dataDir>/models/<name>.gguf, served as local/<name>), name it in the config (providers.local.models.<name>.path), or upload it with POST /api/blobs and create a model from it with POST /api/create, as 'ollama create' with 'FROM ./file.gguf' does`,
+    { param: "model" },
+  );
 }
 
 function aliasFor(name: string): ModelAlias {

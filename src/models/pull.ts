@@ -23,6 +23,11 @@ export interface PullOptions extends HubOptions, TransferOptions {
   quant?: string;
   /** Download again even when a model of that name is installed. Default false. */
   force?: boolean;
+  /**
+   * Called with the name the model is to be installed under and its (first) file's path, before
+   * anything is downloaded; throws to refuse the name (one the config gives another file). Default: any name.
+   */
+  claimName?: (name: string, destination: string) => void;
 }
 
 /**
@@ -73,6 +78,7 @@ export async function installHubFile(
   const base = file.slice(file.lastIndexOf("/") + 1);
   const name = checkModelName(options.name ?? base.slice(0, -GGUF_EXTENSION.length));
   const destination = join(modelsDir(options.dataDir), name + GGUF_EXTENSION);
+  options.claimName?.(name, destination);
   options.onEvent?.({
     type: "resolved",
     repo,
@@ -140,6 +146,7 @@ async function installSplitModel(
   const name = checkModelName(options.name ?? stem);
   const dir = modelsDir(options.dataDir);
   const destinations = parts.map((_, i) => join(dir, splitPartName(name, i + 1, parts.length)));
+  options.claimName?.(name, destinations[0] as string);
   const total = parts.every((p) => p.size !== undefined) ? parts.reduce((sum, p) => sum + (p.size ?? 0), 0) : undefined;
   options.onEvent?.({ type: "resolved", repo, file: first.path, name, reason: choice.reason, size: total, sha256: undefined });
 

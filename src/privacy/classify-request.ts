@@ -254,6 +254,7 @@ const REQUEST_FIELDS: {
   },
   stream: NOT_TEXT,
   keepAliveMs: NOT_TEXT,
+  contextSize: NOT_TEXT,
   fitToWindow: NOT_TEXT,
   history: "a hook that keeps a summary; the stored turns it stands for are among the messages",
   sensitivityFloor: "a level",

@@ -22,6 +22,7 @@ import {
   renameToolCalls,
   type StreamEvent,
   takeReady,
+  unsentContextSize,
   unsentRawPrompt,
 } from "../core/index.js";
 import { clientFieldName, redactNativeBody, requestTextLength } from "../privacy/index.js";
@@ -33,7 +34,7 @@ import { Deadline, type Timeouts } from "./deadline.js";
 import type { HealthMonitor } from "./health-monitor.js";
 import { LARGE_REQUEST_TEXT, type Privacy, type PrivacyGuard } from "./privacy-guard.js";
 import { countsAgainstTarget } from "./retry-policy.js";
-import { speaksWire } from "./target-fit.js";
+import { speaksWire, windowFor } from "./target-fit.js";
 
 /**
  * The turns a cut left out, summarized by the route's summarizer and put in their place (the summary
@@ -128,20 +129,21 @@ export class Attempts {
     const { native: raw, history: stored, ...canonical } = original;
     let request: ChatRequest = canonical;
     let fitted: string | undefined;
-    if (target.contextWindow !== undefined && original.fitToWindow !== false) {
+    const window = windowFor(target, original);
+    if (window !== undefined && original.fitToWindow !== false) {
       const counter = await loadTokenCounter();
       // A stored history with a summarizer keeps room for the summary of what a cut leaves out.
       const history = summarize === undefined ? undefined : stored;
-      const room = history === undefined ? 0 : summaryBudget(target.contextWindow);
+      const room = history === undefined ? 0 : summaryBudget(window);
       const fit = fitConversation(
         canonical,
-        target.contextWindow - room,
+        window - room,
         // A large conversation is tokenized in slices first, so counting it does not stall other clients.
         requestTextLength(canonical) >= LARGE_REQUEST_TEXT ? await countLargeTextsInSlices(canonical, counter) : counter,
       );
       if (fit.dropped > 0) {
         request = fit.request;
-        fitted = `conversation fitted to ${target.name}'s ${target.contextWindow}-token window: ${fit.dropped} older message(s) left out`;
+        fitted = `conversation fitted to ${target.name}'s ${window}-token window: ${fit.dropped} older message(s) left out`;
         this.#metrics.contextFits.inc({ target: target.name });
         if (history !== undefined && summarize !== undefined) {
           // A summary is made after the request was classified: on its way to a cloud target it must hold
@@ -160,7 +162,7 @@ export class Attempts {
           if (typeof summarized === "string") fitted += ` (no summary: ${summarized})`;
           else {
             request = summarized.request;
-            fitted = `history summarized by ${summarized.by}: ${summarized.count} older message(s) (conversation fitted to ${target.name}'s ${target.contextWindow}-token window)`;
+            fitted = `history summarized by ${summarized.by}: ${summarized.count} older message(s) (conversation fitted to ${target.name}'s ${window}-token window)`;
           }
         }
       }
@@ -212,8 +214,12 @@ export class Attempts {
       aliases = maxName === undefined ? undefined : aliasToolNames(request, maxName);
       if (aliases !== undefined) request = aliases.request;
       const unsent = target.provider.unsent?.(request);
-      const unraw = request.completion === undefined ? undefined : unsentRawPrompt(request, target.provider.capabilities);
-      if (unsent?.length || unraw?.length) warnings = [...new Set([...(warnings ?? []), ...(unsent ?? []), ...(unraw ?? [])])];
+      const unraw = [
+        ...(request.completion === undefined ? [] : unsentRawPrompt(request, target.provider.capabilities)),
+        // A window the client asked for (Ollama's num_ctx) that this target's model cannot be run with.
+        ...unsentContextSize(request, target.provider.capabilities),
+      ];
+      if (unsent?.length || unraw.length) warnings = [...new Set([...(warnings ?? []), ...(unsent ?? []), ...unraw])];
     }
     const deadline = new Deadline(
       context.signal,

@@ -89,8 +89,38 @@ export class Catalog {
     if (slash > 0) {
       const target = this.target(name.slice(0, slash), name.slice(slash + 1));
       if (target) return { kind: "target", target };
+    } else {
+      const target = this.#engineModel(name);
+      if (target) return { kind: "target", target };
     }
     throw this.#notFound(name);
+  }
+
+  /**
+   * A local engine's model named as Ollama's clients name theirs, without a provider: `mine` and
+   * `mine:latest` are `local/mine` (Ollama's ParseName gives a name without a tag the tag `latest`,
+   * on every endpoint), as create, copy and delete already took them. Only a model the engine's
+   * folder listed at the last discovery (see Router, which reads it again before a 404); a route of
+   * that name wins. The first engine, in config order, that has it.
+   */
+  #engineModel(name: string): Target | undefined {
+    for (const slot of this.slots.values()) {
+      if (!slot.provider || !listsOwnModels(slot)) continue;
+      const listed = this.#listedVariant(slot, name);
+      if (listed) return this.#target(slot, slot.provider, listed.id, listed.id, listed.contextWindow);
+    }
+    return undefined;
+  }
+
+  /** The model a discovered list has under a name or its other `:latest` form (see nameVariants). */
+  #listedVariant(slot: ProviderSlot, name: string): ModelInfo | undefined {
+    const listed = this.#discovered.get(slot.name);
+    if (!listed) return undefined;
+    for (const candidate of nameVariants(name)) {
+      const info = listed.find((m) => m.id === candidate);
+      if (info) return info;
+    }
+    return undefined;
   }
 
   /** Resolves `provider/model`; undefined when the model is known not to exist. */
@@ -117,9 +147,11 @@ export class Catalog {
     // (and a wrong name gets the engine's own not_found, listing the installed models).
     if (discovered === undefined || listsOwnModels(slot)) {
       // Discovery failed or has not run: pass the name through and let the upstream judge it. A local
-      // model's window is known once its folder was read (so the plan can see what does not fit).
-      const window = discovered?.find((m) => m.id === model)?.contextWindow;
-      return this.#target(slot, slot.provider, model, model, window);
+      // model's window is known once its folder was read (so the plan can see what does not fit),
+      // and a listed one goes by its listed name (`local/mine:latest` is `local/mine`).
+      const listed = this.#listedVariant(slot, model);
+      const id = listed?.id ?? model;
+      return this.#target(slot, slot.provider, id, id, listed?.contextWindow);
     }
     for (const candidate of nameVariants(model)) {
       const info = discovered.find((m) => m.id === candidate);

@@ -37,7 +37,7 @@ import { LocalEngineService } from "./local-engine-service.js";
 import { NetworkWatch } from "./network-watch.js";
 import { type Plan, Planner, streamsUpstream } from "./plan.js";
 import { DEFAULT_PRIVACY, type EgressSink, LARGE_REQUEST_TEXT, type Privacy, PrivacyGuard } from "./privacy-guard.js";
-import { crossesNoWire, fitsNoWindow, rawPromptRefusal, turnlessRefusal, unsuitability } from "./target-fit.js";
+import { crossesNoWire, fitsNoWindow, rawPromptRefusal, turnlessRefusal, unsuitability, windowFor } from "./target-fit.js";
 
 export type { EgressSink } from "./privacy-guard.js";
 
@@ -130,7 +130,7 @@ export class Router implements Gateway {
   }
 
   async chat(request: ChatRequest, context: RequestContext): Promise<ChatStream> {
-    const planned = this.#planner.planFor(request.model, context.headers);
+    const planned = await this.#planFor(request.model, context.headers);
     try {
       return await this.#chat(planned, request, context);
     } catch (err) {
@@ -153,7 +153,7 @@ export class Router implements Gateway {
     // Tokens are counted only where a target's window is known (the tokenizer is not even loaded
     // otherwise); a large conversation is tokenized in slices first, so counting it does not stall
     // other clients.
-    const windowed = plan.tiers.some((tier) => tier.some((t) => t.contextWindow !== undefined));
+    const windowed = plan.tiers.some((tier) => tier.some((t) => windowFor(t, request) !== undefined));
     const counter = windowed ? await loadTokenCounter() : undefined;
     const count =
       counter && requestTextLength(request) >= LARGE_REQUEST_TEXT ? await countLargeTextsInSlices(request, counter) : counter;
@@ -162,7 +162,7 @@ export class Router implements Gateway {
         "context_length_exceeded",
         `The conversation does not fit the context window of ${plan.tiers
           .flat()
-          .map((t) => `${t.name} (${t.contextWindow} tokens)`)
+          .map((t) => `${t.name} (${windowFor(t, request)} tokens)`)
           .join(", ")} with room for the answer, and truncation is disabled.`,
         { retryable: false },
       );
@@ -233,7 +233,7 @@ export class Router implements Gateway {
 
   async embed(request: EmbedRequest, context: RequestContext) {
     const { plan, privacy } = this.#guard.guard(
-      this.#planner.planFor(request.model, context.headers),
+      await this.#planFor(request.model, context.headers),
       // The end-user id goes upstream with the input: it is read as the input is.
       (header, settings) => decideEmbedPrivacy(request.user ? [...request.input, request.user] : request.input, header, settings),
       context.headers,
@@ -323,7 +323,7 @@ export class Router implements Gateway {
   }
 
   async model(name: string): Promise<ModelEntry> {
-    const resolved = this.#catalog.resolve(name);
+    const resolved = await this.#resolveFresh(name, () => this.#catalog.resolve(name));
     if (resolved.kind === "route") {
       return this.#catalog.entries().find((e) => e.kind === "route" && e.name === resolved.name) as ModelEntry;
     }
@@ -362,8 +362,28 @@ export class Router implements Gateway {
     );
   }
 
+  /** The plan for a request's model (see #resolveFresh). */
+  #planFor(model: string, headers: RequestContext["headers"]): Promise<Plan> {
+    return this.#resolveFresh(model, () => this.#planner.planFor(model, headers));
+  }
+
+  /**
+   * Resolves a model name; a bare name (Ollama's `mine`) that no route or listed local model has is
+   * looked for again once the local engines' folders were read anew, so a model installed since
+   * (`tandem models pull` beside the server, a file copied in) is served at once, as `local/mine` is.
+   */
+  async #resolveFresh<T>(name: string, resolve: () => T): Promise<T> {
+    try {
+      return resolve();
+    } catch (err) {
+      if (name.includes("/") || !(err instanceof GatewayError) || err.code !== "not_found" || err.param !== "model") throw err;
+      await this.#catalog.refreshLocal();
+      return resolve();
+    }
+  }
+
   async countTokens(request: ChatRequest, context: RequestContext) {
-    const plan = this.#planner.planFor(request.model, context.headers);
+    const plan = await this.#planFor(request.model, context.headers);
     const target = plan.tiers.flat()[0];
     if (!target) throw exhaustedError(plan.name, plan.unresolved, false);
     const meta = { route: plan.route, target: target.name, attempts: 0, degraded: undefined };

@@ -24,7 +24,7 @@ export function unsuitability(target: Target, request: ChatRequest, count: Token
   }
   if (model?.tools === false && offersTools(request)) return "calls no tools; the request offers tools";
   if (model?.json === false && wantsJson(request)) return "has no JSON mode; the request asks for JSON output";
-  const window = target.contextWindow;
+  const window = windowFor(target, request);
   // `count` is there whenever some target's window is known.
   if (window !== undefined && count !== undefined) {
     // fitConversation leaves out what it can; when even the rest is over the window, nothing fits.
@@ -44,7 +44,19 @@ export function unsuitability(target: Target, request: ChatRequest, count: Token
  */
 export function fitsNoWindow(targets: readonly Target[], request: ChatRequest, count: TokenCounter): boolean {
   if (request.fitToWindow !== false || targets.length === 0) return false;
-  return targets.every((t) => t.contextWindow !== undefined && fitConversation(request, t.contextWindow, count).dropped > 0);
+  return targets.every((t) => {
+    const window = windowFor(t, request);
+    return window !== undefined && fitConversation(request, window, count).dropped > 0;
+  });
+}
+
+/**
+ * The context window a target runs a request with: the one the request asks for (Ollama's
+ * `num_ctx`, ChatRequest.contextSize) on a target that takes it, else the target's own, when known.
+ */
+export function windowFor(target: Target, request: ChatRequest): number | undefined {
+  if (request.contextSize !== undefined && target.provider.capabilities?.requestedWindow === true) return request.contextSize;
+  return target.contextWindow;
 }
 
 /**

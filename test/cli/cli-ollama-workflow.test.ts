@@ -74,6 +74,11 @@ describe("tandem run, ps, stop, show", () => {
     const missing = await cli(["run", "hf.co/nobody/Nothing-GGUF", "Hi"]);
     assert.equal(missing.code, 1);
     assert.match(missing.err, /Nothing-GGUF/);
+    // The pull's error came as a line of a 200 stream: no HTTP status is made up for it.
+    const unknown = await cli(["run", "local/nope", "Hi"]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.err, /^tandem run: unknown model 'nope': use an alias/m);
+    assert.doesNotMatch(`${missing.err}${unknown.err}`, /\(500\)/);
   });
 
   it("ps shows the loaded model as a table and as JSON; stop unloads it", async () => {

@@ -239,6 +239,17 @@ describe("tandem models (in process)", () => {
     assert.equal(badReference.code, 2);
     assert.match(badReference.stderr, /expected an alias, a repo, or 'repo file'/);
 
+    const localFile = join(MODELS, "stories260K.gguf");
+    const local = await runInProcess(["pull", localFile, "--data-dir", dataDir], cleanEnv(h));
+    assert.equal(local.code, 2);
+    assert.ok(
+      local.stderr.startsWith(
+        `tandem models pull: '${localFile}' is a file on this machine: pulling downloads from Hugging Face`,
+      ),
+      local.stderr,
+    );
+    assert.match(local.stderr, /copy or link it into the models folder/);
+
     const noCommand = await runInProcess([], cleanEnv(h));
     assert.equal(noCommand.code, 2);
     assert.match(noCommand.stderr, /Usage: tandem models/);
@@ -249,6 +260,35 @@ describe("tandem models (in process)", () => {
       help.stdout,
       /Aliases:\n {2}qwen2\.5-0\.5b {3}Qwen\/Qwen2\.5-0\.5B-Instruct-GGUF qwen2\.5-0\.5b-instruct-q4_k_m\.gguf/,
     );
+  });
+
+  it("refuses to pull under a name the config gives another local model file, before downloading", async () => {
+    const h = home();
+    const dataDir = join(h, "data");
+    const config = join(h, "tandem.yaml");
+    writeFileSync(
+      config,
+      [
+        `dataDir: ${dataDir}`,
+        "providers:",
+        "  local:",
+        "    kind: llamacpp",
+        "    models:",
+        `      pinned: { path: ${join(MODELS, "stories260K.gguf")} }`,
+        "",
+      ].join("\n"),
+    );
+    const refused = await runInProcess(["pull", "qwen2.5-0.5b", "--name", "pinned", "--config", config], cleanEnv(h));
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /^tandem models pull: local\/pinned is configured with the file .*stories260K\.gguf/);
+    assert.equal(existsSync(join(dataDir, "models", "pinned.gguf")), false);
+    assert.equal(existsSync(join(dataDir, "models", "pinned.gguf.partial")), false, "nothing was downloaded");
+
+    // A data dir of its own has no configured models to shadow.
+    const elsewhere = join(h, "elsewhere");
+    const pulled = await runInProcess(["pull", "qwen2.5-0.5b", "--name", "pinned", "--data-dir", elsewhere], cleanEnv(h));
+    assert.equal(pulled.code, 0, pulled.stderr);
+    assert.ok(existsSync(join(elsewhere, "models", "pinned.gguf")));
   });
 
   it("formats sizes and durations", () => {

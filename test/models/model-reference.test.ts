@@ -91,8 +91,35 @@ describe("parseModelReference", () => {
     assert.throws(() => parseModelReference("owner/repo a.gguf", "b.gguf"), /two files named/);
     assert.throws(() => parseModelReference("owner/repo:Q4_K_M", "b.gguf"), /name a file or a quant tag/);
     assert.throws(() => parseModelReference("qwen2.5-0.5b", "b.gguf"), /not a repo/);
-    assert.throws(() => parseModelReference("../repo"), /not a Hugging Face repo id/);
+    assert.throws(() => parseModelReference("owner/../repo"), /not a Hugging Face repo id/);
     assert.throws(() => parseModelReference("owner/repo/../../x.gguf"), /not a file path inside a repo/);
+  });
+
+  it("refuses a file on this machine or another site's URL, saying what a pull takes and how to serve a local GGUF", () => {
+    for (const local of [
+      "/work/shared/models/stories260K.gguf",
+      "./stories260K.gguf",
+      "../repo",
+      "~/models/x.gguf",
+      "file:///tmp/x.gguf",
+      "C:\\models\\x.gguf",
+      "stories260K.gguf",
+    ]) {
+      assert.throws(
+        () => parseModelReference(local),
+        (err: Error) =>
+          err.message.startsWith(`'${local}' is a file on this machine: pulling downloads from Hugging Face`) &&
+          /copy or link it into the models folder \(<dataDir>\/models\/<name>\.gguf/.test(err.message) &&
+          /POST \/api\/blobs .*POST \/api\/create/.test(err.message),
+        local,
+      );
+    }
+    assert.throws(
+      () => parseModelReference("https://example.com/x.gguf"),
+      /'https:\/\/example\.com\/x\.gguf' is not on the Hugging Face hub: pulling downloads from Hugging Face/,
+    );
+    // The hub's own URLs are still taken.
+    assert.equal(parseModelReference("https://hf.co/owner/repo:Q8_0").kind, "hub");
   });
 });
 

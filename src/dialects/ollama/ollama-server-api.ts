@@ -41,7 +41,7 @@ export const ollamaOptionsSchema = z
     seed: int64().nullish(),
     presence_penalty: z.number().nullish(),
     frequency_penalty: z.number().nullish(),
-    /** Accepted; the context window is the target's own for now. */
+    /** The context window to run the model with (ChatRequest.contextSize); 0 or less leaves the model's own. */
     num_ctx: z.number().int().nullish(),
   })
   .nullish();

@@ -3,7 +3,16 @@ import type { OllamaOptions } from "./ollama-server-api.js";
 
 type Sampling = Pick<
   ChatRequest,
-  "responseFormat" | "maxTokens" | "temperature" | "topP" | "topK" | "stop" | "seed" | "presencePenalty" | "frequencyPenalty"
+  | "responseFormat"
+  | "maxTokens"
+  | "temperature"
+  | "topP"
+  | "topK"
+  | "stop"
+  | "seed"
+  | "presencePenalty"
+  | "frequencyPenalty"
+  | "contextSize"
 >;
 
 /** Maps Ollama's `format` and `options` onto the canonical sampling fields (unset ones are left out). */
@@ -25,6 +34,8 @@ export function parseOllamaSampling(
   if (options.seed != null && options.seed !== -1) out.seed = options.seed;
   if (options.presence_penalty != null) out.presencePenalty = options.presence_penalty;
   if (options.frequency_penalty != null) out.frequencyPenalty = options.frequency_penalty;
+  // 0 is Go's "unset", as for num_predict; a negative window means nothing either.
+  if (options.num_ctx != null && options.num_ctx > 0) out.contextSize = options.num_ctx;
   if (options.stop != null) {
     const stop = typeof options.stop === "string" ? [options.stop] : options.stop;
     if (stop.length > 0) out.stop = stop;

@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import type {
   ChatProvider,
@@ -26,6 +27,7 @@ import {
   createModel,
   hasBlob,
   isInModelsDir,
+  libraryModelName,
   type ModelSettings,
   modelBytesOnDisk,
   type PullEvent,
@@ -36,6 +38,7 @@ import {
   readModelSettings,
   removeModel,
   removeModelSettings,
+  settingsPath,
 } from "../../models/index.js";
 import { applyModelDefaults } from "./apply-model-defaults.js";
 import { abortable, canceledError } from "./cancellation.js";
@@ -54,6 +57,8 @@ import { engineDir } from "./gpu-packages.js";
 import { evictUntilFits, type FitCheck, type ResidentModel } from "./lru-eviction.js";
 import {
   checkModelFile,
+  configuredNameRefusal,
+  installedModelPath,
   judgeFit,
   type LocalModelEntry,
   localModelEntries,
@@ -107,6 +112,8 @@ interface Loaded {
   unloadWhenIdle?: boolean;
   /** Resolves once it is unloaded (or the engine is gone): a load waiting for its memory. */
   gone: Promise<void>;
+  /** Its file as it was when loaded (see #dropStale); undefined when it could not be read. */
+  file: FileIdentity | undefined;
   markGone: () => void;
 }
 
@@ -124,9 +131,17 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
    * The engine reads text only (no multimodal projector is loaded). It continues a raw prompt without
    * the chat template, and fills in the middle with a model's FIM tokens (a model without them
    * refuses a suffix with a 400). It reads a raw prompt's token ids as its model's own, and reports
-   * the prompt's own token logprobs (echo with logprobs).
+   * the prompt's own token logprobs (echo with logprobs). It runs a model with the window a request
+   * asks for (Ollama's num_ctx; see #claim).
    */
-  readonly capabilities = { vision: false, rawPrompts: true, infill: true, promptLogprobs: true, tokenPrompts: true };
+  readonly capabilities = {
+    vision: false,
+    rawPrompts: true,
+    infill: true,
+    promptLogprobs: true,
+    tokenPrompts: true,
+    requestedWindow: true,
+  };
   readonly id: string;
   readonly #engine: EngineProcess;
   /** The slot queues, loads held and loads under way, each by instanceKey (one load of one model). */
@@ -140,6 +155,11 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   readonly #threads: number | undefined;
   /** Saved model settings (`<name>.json`), read once; tandem writes them, so it clears them too. */
   readonly #settings = new Map<string, Promise<ModelSettings | undefined>>();
+  /**
+   * The window (ModelSpec.contextSize) each model's current generation runs with, claimed by its
+   * first request; `asked` when that came from a request's num_ctx rather than the model's own.
+   */
+  readonly #windows = new Map<string, { generation: number; window: number | undefined; asked: boolean }>();
 
   constructor(private readonly options: LlamaCppProviderOptions) {
     this.id = options.id;
@@ -169,7 +189,9 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   }
 
   async *chat(original: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
-    const spec = await this.#spec(original.upstreamModel);
+    const own = await this.#spec(original.upstreamModel);
+    const asked = original.contextSize === undefined ? undefined : await this.#trainedCap(own, original.contextSize);
+    const spec = this.#claim(own, { window: asked ?? own.contextSize, asked: asked !== undefined });
     const request = applyModelDefaults(original, await this.#settingsOf(spec.name));
     const target = this.#target(spec.name);
     // Before a slot is taken and the model loaded: they would be spent only to refuse the request.
@@ -233,7 +255,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   }
 
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
-    const spec = await this.#spec(request.upstreamModel);
+    const spec = this.#claim(await this.#spec(request.upstreamModel));
     const target = this.#target(spec.name);
     const release = await this.#queue(spec).acquire(signal);
     try {
@@ -255,12 +277,18 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
 
   /** Downloads a model from Hugging Face into `<dataDir>/models` (see src/models). */
   pull(reference: string, onEvent: (event: PullEvent) => void, signal: AbortSignal): Promise<PullResult> {
-    return pullModel(reference, { dataDir: this.options.dataDir, env: this.options.env, signal, onEvent });
+    return pullModel(reference, {
+      dataDir: this.options.dataDir,
+      env: this.options.env,
+      signal,
+      onEvent,
+      claimName: (name, destination) => this.#claimName(name, destination),
+    });
   }
 
   /** The tokens a chat request's prompt comes to on the model: its own tokenizer and chat template. */
   async countTokens(model: string, request: ChatRequest, signal: AbortSignal): Promise<number> {
-    const spec = await this.#spec(model);
+    const spec = this.#claim(await this.#spec(model));
     await this.#ensureLoaded(spec, signal);
     // Only what the prompt is made of crosses the IPC channel (a request may hold functions).
     const { messages, tools, toolChoice } = request;
@@ -270,23 +298,29 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     return count;
   }
 
-  /** The models and the context window each will run with (configured, else its own capped at 8192). */
+  /**
+   * The models and the context window each will run with (configured, else its own capped at 8192),
+   * and when each was last made: its file's time, or its saved settings' when later (a model created
+   * or copied from another is a hard link of that one's file, with settings written as it was made).
+   */
   async listModels(): Promise<ModelInfo[]> {
+    this.#dropStale();
     const entries = await localModelEntries(this.options.dataDir, this.options.models);
     return Promise.all(
       [...entries].map(async ([id, entry]) => {
         const gguf = await readGgufInfo(entry.path, { maxArrayItems: 0 }).catch(() => undefined);
         const trained = gguf?.contextLength;
-        const contextWindow =
-          this.#loaded.get(this.#currentKey(id))?.info.contextSize ??
-          entry.contextSize ??
-          (trained && Math.min(trained, DEFAULT_CONTEXT_CAP));
+        // The window a load holds, unless a request's num_ctx chose it: a request that asks none gets the model's own.
+        const claimed = this.#windows.get(id);
+        const held = claimed?.asked === true ? undefined : this.#loaded.get(this.#currentKey(id))?.info.contextSize;
+        const contextWindow = held ?? entry.contextSize ?? (trained && Math.min(trained, DEFAULT_CONTEXT_CAP));
         const file: ModelFile | undefined = gguf && {
           bytes: gguf.fileSize,
           ...(gguf.architecture && { architecture: gguf.architecture }),
           ...(gguf.quantization && { quantization: gguf.quantization }),
         };
-        return { id, contextWindow, ownedBy: "local", ...(file && { file }) };
+        const created = await modifiedSeconds([entry.path, settingsPath(this.options.dataDir, id)]);
+        return { id, contextWindow, ownedBy: "local", ...(created !== undefined && { created }), ...(file && { file }) };
       }),
     );
   }
@@ -326,7 +360,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
 
   /** Loads a model now and keeps it for `keepAliveMs` (Ollama's empty request with keep_alive). */
   async preload(model: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<void> {
-    const spec = await this.#spec(model);
+    const spec = this.#claim(await this.#spec(model));
     if (keepAliveMs === 0) {
       await this.unload(spec.name);
       return;
@@ -404,6 +438,8 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   /** Copies a model under a new name in `<dataDir>/models` (Ollama's /api/copy): a hard link where possible. */
   async copyModel(requested: string, destination: string): Promise<string> {
     const { name: source, entry } = await this.#entry(requested);
+    const made = libraryModelName(destination);
+    if (made !== source) this.#claimName(made, installedModelPath(this.options.dataDir, made));
     const name = await copyModel(this.options.dataDir, { name: source, path: entry.path }, destination);
     this.#settings.delete(name);
     // A model loaded under the destination's name holds the file it replaced.
@@ -413,6 +449,8 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
 
   /** Ollama's /api/create: a new model from an installed one or an uploaded GGUF blob, with saved defaults. */
   async createModel(request: CreateModelRequest, onStatus: (status: string) => void, signal: AbortSignal): Promise<string> {
+    const made = libraryModelName(request.name);
+    this.#claimName(made, installedModelPath(this.options.dataDir, made));
     const name = await createModel(
       this.options.dataDir,
       request,
@@ -429,6 +467,16 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     return name;
   }
 
+  /**
+   * Refuses to make a model (create, copy, pull) under a name the config gives another file: the
+   * configured model would still be served, with the new one's saved settings, and /api/delete
+   * could not undo it (it removes only what tandem installed). See configuredNameRefusal.
+   */
+  #claimName(name: string, destination: string): void {
+    const refusal = configuredNameRefusal(this.id, this.options.dataDir, this.options.models, name, destination);
+    if (refusal) throw refusal;
+  }
+
   hasBlob(digest: string): Promise<boolean> {
     return hasBlob(this.options.dataDir, digest);
   }
@@ -443,7 +491,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
    * used). Loads nothing; starts the engine if it is not running.
    */
   async fitsInMemory(model: string, signal?: AbortSignal): Promise<MemoryFit> {
-    const spec = await this.#spec(model);
+    const spec = this.#claim(await this.#spec(model));
     await checkModelFile(this.#target(spec.name), spec.path);
     return judgeFit((await this.#engine.call({ op: "fit", model: spec }, signal)) as MemoryNeeds);
   }
@@ -453,6 +501,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   }
 
   loadedModels(): LoadedModelStatus[] {
+    this.#dropStale();
     return [...this.#loaded].map(([key, { info, expiresAt, unloadWhenIdle, generation }]) => ({
       ...info,
       target: this.#target(info.name),
@@ -528,6 +577,8 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
       model = model.slice(0, -LATEST.length);
       entry = await localModelEntry(this.options.dataDir, this.options.models, model);
     }
+    // Its file removed or replaced beside the server since it was loaded: the next load is of what is there now.
+    this.#dropStale(model);
     if (!entry) {
       const entries = await localModelEntries(this.options.dataDir, this.options.models);
       const names = [...entries.keys()].map((n) => this.#target(n));
@@ -547,6 +598,39 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
       gpuLayers: entry.gpuLayers ?? this.options.gpuLayers ?? "auto",
       generation: this.#generation(model),
     };
+  }
+
+  /**
+   * The spec of the load a request runs on. Each generation of a model (see #replaced) runs with one
+   * window, claimed by its first request: a chat claims the window it asks for (Ollama's num_ctx,
+   * else the model's own: its config's contextSize or saved num_ctx); other work (embeddings,
+   * counting, a preload) takes the one the generation has, or claims the model's own. A chat whose
+   * window differs from its generation's starts the next generation with it, as Ollama's scheduler
+   * reloads a model for a request whose options changed: the requests already on the old load finish
+   * on it, uncut, and it unloads once they are done. Synchronous from the check to the claim, so two
+   * requests cannot claim one generation with two windows.
+   */
+  #claim(spec: ModelSpec, wanted?: { window: number | undefined; asked: boolean }): ModelSpec {
+    const generation = this.#generation(spec.name);
+    const claimed = this.#windows.get(spec.name);
+    if (claimed === undefined || claimed.generation !== generation) {
+      const window = wanted?.window ?? spec.contextSize;
+      this.#windows.set(spec.name, { generation, window, asked: wanted?.asked ?? false });
+      return { ...spec, contextSize: window, generation };
+    }
+    if (wanted === undefined || wanted.window === claimed.window) {
+      return { ...spec, contextSize: claimed.window, generation };
+    }
+    void this.#replaced(spec.name);
+    const next = this.#generation(spec.name);
+    this.#windows.set(spec.name, { generation: next, window: wanted.window, asked: wanted.asked });
+    return { ...spec, contextSize: wanted.window, generation: next };
+  }
+
+  /** A window a request asks for, at most the model's trained context (as Ollama caps num_ctx). */
+  async #trainedCap(spec: ModelSpec, asked: number): Promise<number> {
+    const trained = (await readGgufInfo(spec.path, { maxArrayItems: 0 }).catch(() => undefined))?.contextLength;
+    return trained !== undefined && trained > 0 ? Math.min(asked, trained) : asked;
   }
 
   #queue(spec: ModelSpec): SlotQueue {
@@ -629,6 +713,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     const fit = await engineFit();
     if (!fit.fits)
       throw new GatewayError("unavailable", `${target} cannot be loaded: ${fit.reason}`, { target, retryable: false });
+    const file = fileIdentity(spec.path);
     const loaded = (await this.#engine.call({ op: "load", model: spec })) as LoadedModelInfo;
     const info: LoadedModelInfo = { ...loaded, quantization: gguf.quantization ?? "unknown" };
     let markGone = () => {};
@@ -643,10 +728,29 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
       lastUsedMs: Date.now(),
       gone,
       markGone,
+      file,
     });
     // The memory figures in the status follow the load.
     void this.#engine.ping().catch(() => undefined);
     return info;
+  }
+
+  /**
+   * Unloads the models (or `only` that one) whose file was removed or replaced on disk since they
+   * were loaded, beside the server (`tandem models rm`, a pull with --force, a file deleted by hand),
+   * as /api/delete and /api/create do: /api/ps stops listing one at once, new requests get a 404 or
+   * the new file, and the requests already on the old load finish on it. A stat of each held
+   * model's file, synchronous so that the listing asked for is already right.
+   */
+  #dropStale(only?: string): void {
+    const stale = new Set<string>();
+    for (const { info, generation, file } of this.#loaded.values()) {
+      if (only !== undefined && info.name !== only) continue;
+      if (file === undefined || generation !== this.#generation(info.name)) continue;
+      const now = fileIdentity(info.path);
+      if (now === undefined || now.ino !== file.ino || now.dev !== file.dev || now.mtimeMs !== file.mtimeMs) stale.add(info.name);
+    }
+    for (const name of stale) void this.#replaced(name);
   }
 
   /** The loads that unload once their requests are done: replaced models, unloads asked while in use. */
@@ -712,6 +816,37 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
 }
 
 const LATEST = ":latest";
+
+/** Which file a path is, and when it was last written: a file replaced (renamed over) or rewritten is another. */
+interface FileIdentity {
+  dev: number;
+  ino: number;
+  mtimeMs: number;
+}
+
+/** Undefined when the path is no longer there, or cannot be read. */
+function fileIdentity(path: string): FileIdentity | undefined {
+  try {
+    const s = statSync(path, { throwIfNoEntry: false });
+    return s === undefined ? undefined : { dev: s.dev, ino: s.ino, mtimeMs: s.mtimeMs };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The latest modification time of the files that exist among `paths`, in Unix seconds; undefined when none does. */
+async function modifiedSeconds(paths: string[]): Promise<number | undefined> {
+  const times = await Promise.all(
+    paths.map((path) =>
+      stat(path).then(
+        (s) => s.mtimeMs,
+        () => undefined,
+      ),
+    ),
+  );
+  const known = times.filter((t): t is number => t !== undefined);
+  return known.length === 0 ? undefined : Math.floor(Math.max(...known) / 1000);
+}
 
 function withTarget(err: unknown, target: string): GatewayError {
   if (err instanceof GatewayError) {

@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { GatewayError } from "../../core/index.js";
-import { GgufError, type GgufInfo, installedModelFiles, readGgufInfo } from "../../models/index.js";
+import { GGUF_EXTENSION, GgufError, type GgufInfo, installedModelFiles, modelsDir, readGgufInfo } from "../../models/index.js";
 import type { GpuLayers, MemoryNeeds } from "./engine-protocol.js";
 
 /** A local model as the config (or the data dir) names it. */
@@ -42,6 +42,37 @@ export async function localModelEntry(
   const entry = configured[name];
   if (entry) return { ...entry, path: resolvePath(dataDir, entry.path) };
   return (await localModelEntries(dataDir, configured)).get(name);
+}
+
+/** Where a model made under `name` (Ollama's create or copy, a pull) is installed: `<dataDir>/models/<name>.gguf`. */
+export function installedModelPath(dataDir: string, name: string): string {
+  return join(modelsDir(dataDir), name + GGUF_EXTENSION);
+}
+
+/**
+ * The refusal of a model made (created, copied, pulled) under a name the config gives another file
+ * than `destination`, where it would be installed: a configured name wins over a file of the models
+ * folder (localModelEntries), so the new file would never be served while its saved settings would
+ * apply to the configured one. A configured model whose file is that destination is replaced like
+ * any other. Undefined when the name is free. `provider` is the provider's config name (`local`).
+ */
+export function configuredNameRefusal(
+  provider: string,
+  dataDir: string,
+  configured: Record<string, LocalModelEntry>,
+  name: string,
+  destination: string,
+): GatewayError | undefined {
+  const entry = configured[name];
+  if (entry === undefined) return undefined;
+  const path = resolvePath(dataDir, entry.path);
+  if (path === resolve(destination)) return undefined;
+  const target = `${provider}/${name}`;
+  return new GatewayError(
+    "invalid_request",
+    `${target} is configured with the file ${path} (providers.${provider}.models.${name}): a model made under that name would never be served, as the configured one is. Choose another name, or remove ${name} from the config first.`,
+    { param: "model", target, retryable: false },
+  );
 }
 
 function resolvePath(dataDir: string, path: string): string {

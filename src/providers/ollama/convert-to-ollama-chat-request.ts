@@ -100,6 +100,7 @@ function ollamaSettings(request: ProviderChatRequest): Omit<OllamaGenerateBody, 
   if (request.seed !== undefined) options.seed = request.seed;
   if (request.presencePenalty !== undefined) options.presence_penalty = request.presencePenalty;
   if (request.frequencyPenalty !== undefined) options.frequency_penalty = request.frequencyPenalty;
+  if (request.contextSize !== undefined) options.num_ctx = request.contextSize;
   if (Object.keys(options).length > 0) body.options = options;
 
   return body;

@@ -44,6 +44,7 @@ export interface OllamaChatBody {
     seed?: number;
     presence_penalty?: number;
     frequency_penalty?: number;
+    num_ctx?: number;
   };
   stream: boolean;
 }

@@ -32,6 +32,8 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
     reasoningHistory: "text" as const,
     rawPrompts: true,
     infill: true,
+    // Sent as `options.num_ctx`: Ollama loads the model with that window (capped at its trained one).
+    requestedWindow: true,
   };
   readonly #client: UpstreamClient;
   readonly #options: RemoteProviderOptions;

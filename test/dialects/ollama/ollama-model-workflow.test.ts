@@ -6,10 +6,12 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readFile, rename, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Command } from "commander";
 import { Ollama } from "ollama";
+import { type ModelsCommandIo, modelsCommand } from "../../../src/cli/models.js";
 import { makeModelDir, writeChatModel } from "../../support/gguf/index.js";
 import { loadLocalModel, type RunningTandem, startTandem } from "../../support/tandem.js";
 
@@ -46,6 +48,28 @@ async function post(path: string, body: unknown, method = "POST"): Promise<{ sta
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** Runs `tandem models ...` in this process, beside the server, as a user runs it in another terminal. */
+async function tandemModels(args: string[]): Promise<{ code: number | undefined; stderr: string }> {
+  let stderr = "";
+  let code: number | undefined;
+  const io: ModelsCommandIo = {
+    stdout: { write: () => true },
+    stderr: { write: (text: string) => (stderr += text) },
+    env: {},
+    setExitCode: (c) => {
+      code = c;
+    },
+    exit: (c) => {
+      throw new Error(`tandem models exited with ${c}: ${stderr}`);
+    },
+  };
+  await new Command("tandem")
+    .exitOverride()
+    .addCommand(modelsCommand(io))
+    .parseAsync(["models", ...args], { from: "user" });
+  return { code, stderr };
 }
 
 function names(list: { models: { name: string }[] }): string[] {
@@ -89,6 +113,31 @@ describe("Ollama model workflow", () => {
     assert.equal(pinned.status, 400);
     assert.match((pinned.body as { error: string }).error, /outside the models folder/);
     assert.ok(existsSync(outside), "the configured file is left alone");
+  });
+
+  it("refuses to create or copy onto a name the config gives another file, as /api/delete refuses to delete it", async () => {
+    const created = await post("/api/create", {
+      model: "local/pinned",
+      from: "local/chat",
+      parameters: { num_predict: 2 },
+      system: "SYS",
+      stream: false,
+    });
+    assert.equal(created.status, 400);
+    assert.match((created.body as { error: string }).error, /local\/pinned is configured with the file .*outside\.gguf/);
+    // Streamed (Ollama's default), the refusal comes before any status line, with its own status.
+    const streamed = await post("/api/create", { model: "pinned:latest", from: "local/chat" });
+    assert.equal(streamed.status, 400);
+    assert.match((streamed.body as { error: string }).error, /configured with the file/);
+    const copied = await post("/api/copy", { source: "local/chat", destination: "pinned" });
+    assert.equal(copied.status, 400);
+    assert.match((copied.body as { error: string }).error, /providers\.local\.models\.pinned/);
+
+    assert.equal(existsSync(join(tandem.dataDir, "models", "pinned.gguf")), false, "no file that would never be served");
+    assert.equal(existsSync(join(tandem.dataDir, "models", "pinned.json")), false, "no settings for the configured model");
+    const show = await ollama.show({ model: "local/pinned" });
+    assert.equal(show.system ?? "", "");
+    assert.doesNotMatch(show.modelfile, /^FROM chat$/m);
   });
 
   it("creates a model from another with parameters and a system prompt saved as its defaults", async () => {
@@ -208,6 +257,136 @@ describe("Ollama model workflow", () => {
     assert.match((notGguf.body as { error: string }).error, /not a usable GGUF/);
     const badDigest = await fetch(`${tandem.url}/api/blobs/sha256:xyz`, { method: "HEAD" });
     assert.equal(badDigest.status, 400);
+  });
+
+  it("takes a bare name as Ollama does, `mine` and `mine:latest` alike, on every endpoint and in other dialects' model fields", async () => {
+    await ollama.create({ model: "mine", from: "local/chat" });
+    await loadLocalModel(tandem, "mine");
+    const show = await ollama.show({ model: "mine" });
+    assert.equal(show.details.parent_model, "chat");
+    assert.equal((await ollama.show({ model: "mine:latest" })).details.parent_model, "chat");
+    const chat = await ollama.chat({ model: "mine", messages: [{ role: "user", content: "Hi" }] });
+    assert.equal(chat.message.content, "Hello from tandem.");
+    assert.equal(chat.model, "local/mine", "answered by the one model, whatever it was called");
+    const generated = await ollama.generate({ model: "mine:latest", prompt: "Hi", options: { num_predict: 4 } });
+    assert.equal(generated.model, "local/mine");
+
+    const openai = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "mine", messages: [{ role: "user", content: "Hi" }], max_tokens: 4 }),
+    });
+    assert.equal(openai.status, 200, await openai.clone().text());
+    assert.equal(openai.headers.get("x-tandem-target"), "local/mine");
+    const anthropic = await fetch(`${tandem.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({ model: "mine:latest", max_tokens: 4, messages: [{ role: "user", content: "Hi" }] }),
+    });
+    assert.equal(anthropic.status, 200, await anthropic.clone().text());
+    assert.equal(anthropic.headers.get("x-tandem-target"), "local/mine");
+
+    // A name the config gives without a tag takes `:latest` too.
+    await loadLocalModel(tandem, "pinned:latest");
+    const pinned = await ollama.chat({ model: "pinned", messages: [{ role: "user", content: "Hi" }] });
+    assert.equal(pinned.message.content, "From outside.");
+    // A file put in the models folder beside the server is served by its bare name at once.
+    await writeChatModel(join(tandem.dataDir, "models", "dropped.gguf"), { answer: "Dropped in." });
+    await loadLocalModel(tandem, "dropped");
+    assert.equal(
+      (await ollama.chat({ model: "dropped", messages: [{ role: "user", content: "Hi" }] })).message.content,
+      "Dropped in.",
+    );
+
+    const unknown = await post("/api/chat", { model: "nope", messages: [{ role: "user", content: "Hi" }] });
+    assert.equal(unknown.status, 404);
+    assert.match((unknown.body as { error: string }).error, /^model 'nope' not found\. Available: .*local\/mine/);
+    await ollama.delete({ model: "mine:latest" });
+    assert.equal((await post("/api/show", { model: "mine" })).status, 404);
+  });
+
+  it("dates each local model by its file in /api/tags and /v1/models, or by its making when it was created from another", async () => {
+    const when = new Date("2021-05-04T03:02:01Z");
+    const dated = join(tandem.dataDir, "models", "dated.gguf");
+    await writeChatModel(dated);
+    await utimes(dated, when, when);
+    await utimes(outside, when, when);
+    const made = Date.now();
+    await ollama.create({ model: "dated-copy", from: "local/dated", system: "Be brief." });
+
+    const tags = (await ollama.list()).models;
+    const modified = (name: string) => (tags.find((m) => m.name === name)?.modified_at as unknown as string) ?? "";
+    assert.equal(modified("local/dated"), "2021-05-04T03:02:01.000Z");
+    assert.equal(modified("local/pinned"), "2021-05-04T03:02:01.000Z", "a configured model by its file too");
+    // A hard link of dated.gguf (the same file time), made now: its saved settings say when.
+    const copyTime = new Date(modified("local/dated-copy")).getTime();
+    assert.ok(copyTime >= Math.floor(made / 1000) * 1000 && copyTime <= Date.now(), modified("local/dated-copy"));
+
+    const listed = (await (await fetch(`${tandem.url}/v1/models`)).json()) as { data: { id: string; created: number }[] };
+    assert.equal(listed.data.find((m) => m.id === "local/dated")?.created, when.getTime() / 1000);
+    await ollama.delete({ model: "dated-copy" });
+  });
+
+  it("runs a local model with the window options.num_ctx asks for, reloading it as Ollama does, and fits the conversation to it", async () => {
+    const generate = (options: Record<string, unknown>, prompt = "Hi") =>
+      fetch(`${tandem.url}/api/generate`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "local/chat",
+          prompt,
+          stream: false,
+          keep_alive: "5m",
+          options: { num_predict: 2, ...options },
+        }),
+      });
+    const window = async () => {
+      const loaded = (await ollama.ps()).models.filter((m) => m.name === "local/chat");
+      assert.equal(loaded.length, 1, "one load of the model: the one with the old window is gone");
+      return (loaded[0] as unknown as { context_length: number }).context_length;
+    };
+    const asked = await generate({ num_ctx: 512 });
+    assert.equal(asked.status, 200, await asked.clone().text());
+    assert.equal(asked.headers.get("x-tandem-warnings"), null, "applied, so not named");
+    assert.equal(await window(), 512);
+    // A request that asks none runs with the model's own window (chat.gguf's trained 4096) again.
+    assert.equal((await generate({})).status, 200);
+    assert.equal(await window(), 4096);
+    // At most the trained context, as Ollama caps it.
+    assert.equal((await generate({ num_ctx: 100_000 })).status, 200);
+    assert.equal(await window(), 4096);
+
+    // The conversation must fit the window asked for, not the model's own.
+    const long = "word ".repeat(400);
+    const tooLong = await generate({ num_ctx: 256 }, long);
+    assert.equal(tooLong.status, 400);
+    assert.match(((await tooLong.json()) as { error: string }).error, /256-token context window/);
+    assert.equal((await generate({}, long)).status, 200);
+  });
+
+  it("unloads a model whose file is removed beside the server (tandem models rm), and loads the new file of one replaced", async () => {
+    const file = join(tandem.dataDir, "models", "beside.gguf");
+    await writeChatModel(file, { answer: "First." });
+    await ollama.generate({ model: "local/beside", prompt: "", keep_alive: "10m" });
+    assert.equal(
+      (await ollama.chat({ model: "local/beside", messages: [{ role: "user", content: "Hi" }] })).message.content,
+      "First.",
+    );
+    // A new file renamed over it, as a pull installs one: the next request loads it.
+    const next = join(tandem.dataDir, "beside-next.gguf");
+    await writeChatModel(next, { answer: "Second." });
+    await rename(next, file);
+    await loadLocalModel(tandem, "local/beside");
+    assert.equal(
+      (await ollama.chat({ model: "local/beside", messages: [{ role: "user", content: "Hi" }] })).message.content,
+      "Second.",
+    );
+    assert.equal((await ollama.ps()).models.filter((m) => m.name === "local/beside").length, 1, "the old load is gone");
+
+    const removed = await tandemModels(["rm", "beside", "--data-dir", tandem.dataDir]);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.ok(!(await ollama.ps()).models.some((m) => m.name === "local/beside"), "unloaded, not held until its keep-alive ends");
+    assert.equal((await post("/api/show", { model: "local/beside" })).status, 404);
   });
 
   it("refuses quantize, an unknown source and a bad parameter with Ollama's error shape", async () => {
