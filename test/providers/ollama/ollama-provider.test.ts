@@ -270,7 +270,7 @@ describe("OllamaProvider.chat failures", () => {
     assert.equal(error.retryable, false);
   });
 
-  it("mirrors a 500 with Ollama's message and a 503 as unavailable, both retryable", async () => {
+  it("mirrors a 500 with Ollama's message, a full queue's 503 as overloaded and another 503 as unavailable, all retryable", async () => {
     fake.script(() => ({ kind: "error", status: 500 }));
     let { error } = await collectUntilError(provider.chat(chatRequest(), signal()));
     assert.ok(error instanceof GatewayError);
@@ -278,7 +278,14 @@ describe("OllamaProvider.chat failures", () => {
     assert.match(error.message, /an error was encountered while running the model/);
     assert.equal(error.retryable, true);
 
+    // The fake's 503 is Ollama's own: "server busy, please try again.  maximum pending requests exceeded".
     fake.script(() => ({ kind: "error", status: 503 }));
+    ({ error } = await collectUntilError(provider.chat(chatRequest(), signal())));
+    assert.ok(error instanceof GatewayError);
+    assert.equal(error.code, "overloaded");
+    assert.equal(error.retryable, true);
+
+    fake.script(() => ({ kind: "error", status: 503, message: "no runner is available" }));
     ({ error } = await collectUntilError(provider.chat(chatRequest(), signal())));
     assert.ok(error instanceof GatewayError);
     assert.equal(error.code, "unavailable");
