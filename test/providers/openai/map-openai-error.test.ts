@@ -50,7 +50,12 @@ describe("mapOpenAIErrorResponse", () => {
         code: "insufficient_quota",
       },
     };
-    assert.deepEqual(mapOpenAIErrorResponse(429, quota), { code: "rate_limited", retryable: false });
+    // The upstream's own type and code travel with it, for an OpenAI client to see as they came.
+    assert.deepEqual(mapOpenAIErrorResponse(429, quota), {
+      code: "rate_limited",
+      retryable: false,
+      upstream: { wire: "openai", type: "insufficient_quota", code: "insufficient_quota" },
+    });
     assert.equal(mapOpenAIErrorResponse(429, BODIES["429"])?.retryable, undefined);
   });
 
