@@ -35,6 +35,7 @@ export * from "./request.js";
 export * from "./request-steps.js";
 export * from "./request-text-size.js";
 export * from "./result.js";
+export * from "./seeds.js";
 export * from "./sensitivity.js";
 export * from "./stored-chat-completions.js";
 export * from "./stored-history.js";

@@ -1,11 +1,4 @@
-import type { ChatRequest } from "../../core/index.js";
-
-/** Seeds as llama.cpp and Ollama's runner take them: 32 bits (see providers/llamacpp/worker/sampling-seed.ts). */
-const SEEDS = 2 ** 32;
-/** The value -1 comes to, which the embedded engine and Ollama take as "a random seed". */
-const RANDOM = SEEDS - 1;
-
-const uint32 = (seed: number) => ((seed % SEEDS) + SEEDS) % SEEDS;
+import { type ChatRequest, RANDOM_SEED, uint32Seed } from "../../core/index.js";
 
 /**
  * Choice `index` of the several a request is fanned out into (chat's `n`, legacy completions' `n` and
@@ -34,8 +27,8 @@ export function withChoiceSeed(request: ChatRequest, index: number): ChatRequest
  * The random seed itself stays as it is for every choice: each then draws its own.
  */
 export function choiceSeed(seed: number, index: number): number {
-  if (index === 0 || uint32(seed) === RANDOM) return seed;
-  const base = Number.isSafeInteger(seed + index + 1) ? seed : uint32(seed);
-  const toRandom = RANDOM - uint32(seed);
+  if (index === 0 || uint32Seed(seed) === RANDOM_SEED) return seed;
+  const base = Number.isSafeInteger(seed + index + 1) ? seed : uint32Seed(seed);
+  const toRandom = RANDOM_SEED - uint32Seed(seed);
   return base + index + (index >= toRandom ? 1 : 0);
 }

@@ -1,12 +1,5 @@
 import { randomInt } from "node:crypto";
-
-/** llama.cpp's seeds are 32-bit (its samplers take a uint32_t). */
-const SEEDS = 2 ** 32;
-/**
- * llama.cpp's LLAMA_DEFAULT_SEED, 0xFFFFFFFF: its sampler draws a random seed for it. It is what
- * Ollama's "random" seed, -1 (its default), comes to as a uint32, and what llama-server's -1 means.
- */
-const RANDOM = SEEDS - 1;
+import { RANDOM_SEED, uint32Seed } from "../../../core/index.js";
 
 /**
  * The seed one generation samples with. A request without a seed samples afresh: a random seed of
@@ -20,11 +13,11 @@ const RANDOM = SEEDS - 1;
  */
 export function samplingSeed(seed: number | undefined, random: () => number = randomSeed): number {
   if (seed === undefined) return random();
-  const wrapped = ((seed % SEEDS) + SEEDS) % SEEDS;
-  return wrapped === RANDOM ? random() : wrapped;
+  const wrapped = uint32Seed(seed);
+  return wrapped === RANDOM_SEED ? random() : wrapped;
 }
 
 /** Any seed but the one that means random. */
 function randomSeed(): number {
-  return randomInt(0, RANDOM);
+  return randomInt(0, RANDOM_SEED);
 }
