@@ -6,7 +6,7 @@ import { blobPath, hasBlob, parseDigest } from "./blob-store.js";
 import { GgufError } from "./gguf-error.js";
 import { readGgufInfo } from "./gguf-info.js";
 import { type ModelSettings, readModelSettings, settingsPath, writeModelSettings } from "./model-settings.js";
-import { checkModelName, GGUF_EXTENSION, modelsDir } from "./model-store.js";
+import { checkModelName, GGUF_EXTENSION, installedModelPath, modelsDir } from "./model-store.js";
 
 export type { CreateModelRequest };
 
@@ -107,7 +107,7 @@ export async function copyModel(dataDir: string, source: LibraryModel, destinati
   const name = libraryModelName(destination);
   refuseSplit(source, "copied");
   if (name === source.name) return name;
-  const target = join(modelsDir(dataDir), name + GGUF_EXTENSION);
+  const target = installedModelPath(dataDir, name);
   await placeModelFile(source.path, target);
   const settings = await readModelSettings(dataDir, source.name);
   await writeModelSettings(dataDir, name, settings ?? {});
@@ -189,7 +189,7 @@ export async function createModel(
   };
   const settingsText = JSON.stringify(settings);
   onStatus(`creating new layer sha256:${createHash("sha256").update(settingsText).digest("hex")}`);
-  const target = join(modelsDir(dataDir), name + GGUF_EXTENSION);
+  const target = installedModelPath(dataDir, name);
   if (weights !== target) await placeModelFile(weights, target);
   onStatus("writing manifest");
   await writeModelSettings(dataDir, name, settings);

@@ -59,6 +59,11 @@ export function modelsDir(dataDir: string): string {
   return join(dataDir, "models");
 }
 
+/** Where a model installed under `name` (a pull, Ollama's create or copy) lives: `<dataDir>/models/<name>.gguf`. */
+export function installedModelPath(dataDir: string, name: string): string {
+  return join(modelsDir(dataDir), name + GGUF_EXTENSION);
+}
+
 /**
  * A model name is a plain file name: no path separators, no `..`, nothing hidden. A trailing
  * `.gguf` is accepted and dropped. Throws GatewayError `invalid_request` otherwise.

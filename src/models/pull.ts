@@ -6,7 +6,7 @@ import { chooseGgufFile, type GgufChoice, SPLIT_PART, splitSets } from "./choose
 import { type HubFile, listRepoFiles } from "./hub-api.js";
 import { checkRepoFile, checkRepoId, type HubConnection, type HubOptions, resolveHubConnection } from "./hub-connection.js";
 import { type DownloadHubFileOptions, downloadHubFile } from "./hub-download.js";
-import { checkModelName, GGUF_EXTENSION, modelsDir, splitPartName } from "./model-store.js";
+import { checkModelName, GGUF_EXTENSION, installedModelPath, modelsDir, splitPartName } from "./model-store.js";
 
 /** How the transfer itself behaves: the downloader's own options, passed through. */
 type TransferOptions = Pick<
@@ -77,7 +77,7 @@ export async function installHubFile(
   }
   const base = file.slice(file.lastIndexOf("/") + 1);
   const name = checkModelName(options.name ?? base.slice(0, -GGUF_EXTENSION.length));
-  const destination = join(modelsDir(options.dataDir), name + GGUF_EXTENSION);
+  const destination = installedModelPath(options.dataDir, name);
   options.claimName?.(name, destination);
   options.onEvent?.({
     type: "resolved",

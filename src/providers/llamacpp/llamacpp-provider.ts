@@ -26,6 +26,7 @@ import {
   copyModel,
   createModel,
   hasBlob,
+  installedModelPath,
   isInModelsDir,
   libraryModelName,
   type ModelSettings,
@@ -58,7 +59,6 @@ import { evictUntilFits, type FitCheck, type ResidentModel } from "./lru-evictio
 import {
   checkModelFile,
   configuredNameRefusal,
-  installedModelPath,
   judgeFit,
   type LocalModelEntry,
   localModelEntries,

@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import { GatewayError } from "../../core/index.js";
-import { GGUF_EXTENSION, GgufError, type GgufInfo, installedModelFiles, modelsDir, readGgufInfo } from "../../models/index.js";
+import { GgufError, type GgufInfo, installedModelFiles, readGgufInfo } from "../../models/index.js";
 import type { GpuLayers, MemoryNeeds } from "./engine-protocol.js";
 
 /** A local model as the config (or the data dir) names it. */
@@ -42,11 +42,6 @@ export async function localModelEntry(
   const entry = configured[name];
   if (entry) return { ...entry, path: resolvePath(dataDir, entry.path) };
   return (await localModelEntries(dataDir, configured)).get(name);
-}
-
-/** Where a model made under `name` (Ollama's create or copy, a pull) is installed: `<dataDir>/models/<name>.gguf`. */
-export function installedModelPath(dataDir: string, name: string): string {
-  return join(modelsDir(dataDir), name + GGUF_EXTENSION);
 }
 
 /**
