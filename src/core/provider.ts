@@ -36,6 +36,11 @@ export interface ModelFile {
   architecture?: string;
   /** The weights' type, e.g. `Q4_K_M`, `F16`. */
   quantization?: string;
+  /**
+   * Whether its chat template has a thinking mode (Ollama's `thinking` capability): the model can be
+   * asked to think, and the engine shows its reasoning. Absent where nobody read the file.
+   */
+  thinks?: boolean;
 }
 
 /** What a provider's models can take, where it is known. An absent field means "may": the upstream decides. */

@@ -29,6 +29,8 @@ export interface GgufInfo {
   hasChatTemplate: boolean;
   /** The chat template (Jinja), when present. */
   chatTemplate: string | undefined;
+  /** Whether the chat template has a thinking mode (chatTemplateThinks); a file without one has none. */
+  thinks: boolean;
   tensorCount: number;
   /** Every metadata key/value (long arrays such as vocabularies without their items). */
   metadata: ReadonlyMap<string, GgufValue>;
@@ -60,7 +62,23 @@ export function summarizeGgufHeader(path: string, header: GgufHeader): GgufInfo 
     quantizationGuessed: guessed !== undefined,
     hasChatTemplate: md.has("tokenizer.chat_template"),
     chatTemplate,
+    thinks: chatTemplate !== undefined && chatTemplateThinks(chatTemplate),
     tensorCount: header.tensorCount,
     metadata: md,
   };
+}
+
+/**
+ * The marks of a thinking mode in a chat template, as the thinking models' own templates write them:
+ * `<think>` (Qwen3, DeepSeek-R1, GLM, QwQ), `enable_thinking` (Qwen3's switch), `reasoning_content`
+ * (templates that put back earlier turns' reasoning), gpt-oss's analysis channel and `thinking`
+ * field, Magistral's `[THINK]` and Seed-OSS's `<seed:think>`. A template that has none of them cannot
+ * be asked to think, and Ollama refuses `think` for such a model.
+ */
+const THINKING_MARKS =
+  /<\/?think>|enable_thinking|reasoning_content|<\|channel\|>analysis|message\.thinking|\[THINK\]|<seed:think>/;
+
+/** Whether a chat template has a thinking mode (THINKING_MARKS). */
+export function chatTemplateThinks(template: string): boolean {
+  return THINKING_MARKS.test(template);
 }

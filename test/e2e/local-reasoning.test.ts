@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
-import { makeModelDir, writeThinkingModel } from "../support/gguf/index.js";
+import { makeModelDir, writeChatModel, writeThinkingModel } from "../support/gguf/index.js";
 import { loadLocalModel, type RunningTandem, startTandem } from "../support/tandem.js";
 
 const REASONING = "The user wants the number. Recall it: forty-two.";
@@ -30,9 +30,15 @@ before(async () => {
   cleanup = made.cleanup;
   const info = await writeThinkingModel(join(made.dir, "thinker.gguf"), { reasoning: REASONING, answer: ANSWER });
   assert.equal(info.expectedText, `<think>\n${REASONING}\n</think>\n\n${ANSWER}`);
+  // Qwen2.5's template: no thinking mode.
+  const plain = await writeChatModel(join(made.dir, "plain.gguf"), { answer: "Plain." });
   tandem = await startTandem({
     providers: {
-      local: { kind: "llamacpp", threads: 1, models: { thinker: { path: info.path, contextSize: 2048 } } },
+      local: {
+        kind: "llamacpp",
+        threads: 1,
+        models: { thinker: { path: info.path, contextSize: 2048 }, plain: { path: plain.path, contextSize: 2048 } },
+      },
     },
   });
   openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
@@ -48,6 +54,7 @@ after(async () => {
 });
 
 const question = "What is the number?";
+const JSON_TYPE = { "content-type": "application/json" };
 
 describe("a thinking model on the local engine", () => {
   it("token logprobs are the answer's tokens only: not the thought's, nor the blank lines after it", async () => {
@@ -204,6 +211,40 @@ describe("a thinking model on the local engine", () => {
     assert.equal(off.message.thinking, undefined);
     assert.equal(off.message.content, ANSWER);
     assert.ok((off.eval_count ?? 99) < 8, `eval_count ${off.eval_count}`);
+  });
+
+  it("Ollama: a model whose template thinks shows the thinking capability; one that cannot is refused think in Ollama's words", async () => {
+    assert.deepEqual((await ollama.show({ model: MODEL })).capabilities, ["completion", "tools", "thinking"]);
+    assert.deepEqual((await ollama.show({ model: "local/plain" })).capabilities, ["completion", "tools"]);
+    for (const think of [true, "high"] as const) {
+      for (const path of ["/api/chat", "/api/generate"]) {
+        const body =
+          path === "/api/chat"
+            ? { model: "local/plain", messages: [{ role: "user", content: "Hi" }], think, stream: false }
+            : { model: "local/plain", prompt: "Hi", think, stream: false };
+        const res = await fetch(`${tandem.url}${path}`, { method: "POST", headers: JSON_TYPE, body: JSON.stringify(body) });
+        assert.equal(res.status, 400, path);
+        assert.deepEqual(await res.json(), { error: '"local/plain" does not support thinking' });
+      }
+    }
+    // Asked not to think, or not asked, it answers; other dialects' reasoning settings are translated, not refused.
+    const off = await ollama.chat({ model: "local/plain", messages: [{ role: "user", content: "Hi" }], think: false });
+    assert.equal(off.message.content, "Plain.");
+    const unset = await ollama.generate({ model: "local/plain", prompt: "Hi" });
+    assert.equal(unset.response, "Plain.");
+    const effort = await openai.chat.completions.create({
+      model: "local/plain",
+      messages: [{ role: "user", content: "Hi" }],
+      reasoning_effort: "high",
+    });
+    assert.equal(effort.choices[0]?.message.content, "Plain.");
+    // An unknown model is still Ollama's 404, not the thinking refusal.
+    const unknown = await fetch(`${tandem.url}/api/chat`, {
+      method: "POST",
+      headers: JSON_TYPE,
+      body: JSON.stringify({ model: "local/nothing", messages: [{ role: "user", content: "Hi" }], think: true }),
+    });
+    assert.equal(unknown.status, 404);
   });
 
   it("Responses: a reasoning item before the message, whole and streamed", async () => {

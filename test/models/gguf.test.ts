@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { readGgufFileInfo as ReadGgufFileInfo } from "node-llama-cpp";
 import {
+  chatTemplateThinks,
   fileTypeName,
   GgufError,
   type GgufValue,
@@ -125,6 +126,25 @@ function plainTheirs(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(plainTheirs);
   return typeof value === "bigint" ? Number(value) : value;
 }
+
+describe("a chat template's thinking mode", () => {
+  it("is read from the thinking families' marks, and not from a template without them", () => {
+    for (const template of [
+      "{%- if enable_thinking is defined and enable_thinking is false %}{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}",
+      "{% if '</think>' in content %}{% set content = content.split('</think>')[-1] %}{% endif %}",
+      "{{- '<|start|>assistant<|channel|>analysis<|message|>' + message.thinking + '<|end|>' }}",
+      "{%- if message.reasoning_content %}{{ message.reasoning_content }}{% endif %}",
+      "[THINK]{{ message.thinking }}[/THINK]",
+      "<seed:think>{{ reasoning }}</seed:think>",
+    ])
+      assert.equal(chatTemplateThinks(template), true, template);
+    for (const template of [
+      "{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endfor %}",
+      "{{ bos_token }}{% for m in messages %}[INST] Think step by step: {{ m.content }} [/INST]{% endfor %}",
+    ])
+      assert.equal(chatTemplateThinks(template), false, template);
+  });
+});
 
 describe("GGUF header reader on broken files", () => {
   it("rejects truncated copies of a real model with a message naming the file and the truncation", async () => {

@@ -1,4 +1,4 @@
-import type { ChatRequest, Gateway } from "../../core/index.js";
+import { type ChatRequest, type Gateway, GatewayError } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, parseBody, requestRecord, sendChat } from "../shared/index.js";
 import { nativeOllamaAnswer, nativeOllamaRequest, OllamaNativeStream } from "./native-ollama.js";
@@ -8,7 +8,7 @@ import { type OllamaAnswerOptions, OllamaStreamRenderer } from "./ollama-stream-
 import { parseOllamaChatRequest } from "./parse-ollama-chat-request.js";
 import { parseOllamaGenerateRequest } from "./parse-ollama-generate-request.js";
 import { keepAliveField, parseOllamaKeepAlive } from "./parse-ollama-keep-alive.js";
-import { parseOllamaThink } from "./parse-ollama-think.js";
+import { type OllamaThink, parseOllamaThink } from "./parse-ollama-think.js";
 import { renderOllamaChatResponse, renderOllamaGenerateResponse, renderOllamaLoadResponse } from "./render-ollama-response.js";
 
 /** POST /api/chat and POST /api/generate. */
@@ -28,8 +28,9 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
     }
     const chat = parseOllamaChatRequest(body);
     const options = answerOptions(chat);
-    await withOllamaModelErrors(body.model, "not-found", () =>
-      sendChat(
+    await withOllamaModelErrors(body.model, "not-found", async () => {
+      await checkThinks(gateway, body.model, body.think);
+      await sendChat(
         request,
         reply,
         gateway,
@@ -39,8 +40,8 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
           json: (result, meta) => renderOllamaChatResponse(result, meta, record, options),
           native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
         },
-      ),
-    );
+      );
+    });
   });
 
   scope.post("/api/generate", async (request, reply) => {
@@ -57,8 +58,9 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
     }
     const chat = parseOllamaGenerateRequest(body);
     const options = answerOptions(chat);
-    await withOllamaModelErrors(body.model, "not-found", () =>
-      sendChat(
+    await withOllamaModelErrors(body.model, "not-found", async () => {
+      await checkThinks(gateway, body.model, body.think);
+      await sendChat(
         request,
         reply,
         gateway,
@@ -72,9 +74,23 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
           json: (result, meta) => renderOllamaGenerateResponse(result, meta, record, options),
           native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
         },
-      ),
-    );
+      );
+    });
   });
+}
+
+/**
+ * Ollama's 400 for `think` (true or a level) asked of a model that cannot think (routes.go: `"x" does
+ * not support thinking`): here a local model whose chat template has no thinking mode. A remote
+ * model's upstream, or a route's targets, decide for themselves; only a request that asks to think
+ * looks the model up.
+ */
+async function checkThinks(gateway: Gateway, model: string, think: OllamaThink | undefined): Promise<void> {
+  if (think === undefined || think === false) return;
+  const entry = await gateway.model(model);
+  if (entry.engineModel === true && entry.file?.thinks === false) {
+    throw new GatewayError("invalid_request", `${JSON.stringify(model)} does not support thinking`, { param: "think" });
+  }
 }
 
 /**

@@ -52,7 +52,8 @@ export function renderOllamaTagsEntry(entry: ModelEntry) {
 /**
  * POST /api/show. `capabilities` is what Ollama clients check before offering tools or
  * embeddings: embedding models are recognised by name (nothing else says so yet), everything else
- * is offered completion and tools, which every target kind can serve. A local model created with
+ * is offered completion and tools, which every target kind can serve, and a local model whose chat
+ * template has a thinking mode `thinking` (Open WebUI and the ollama CLI offer it by that). A local model created with
  * Ollama's create shows its saved parameters, system prompt and template.
  */
 export function renderOllamaShow(entry: ModelEntry, settings?: ModelSettings) {
@@ -72,7 +73,7 @@ export function renderOllamaShow(entry: ModelEntry, settings?: ModelSettings) {
     system: settings?.system ?? "",
     details,
     model_info: modelInfo,
-    capabilities: isEmbedding ? ["embedding"] : ["completion", "tools"],
+    capabilities: isEmbedding ? ["embedding"] : ["completion", "tools", ...(entry.file?.thinks === true ? ["thinking"] : [])],
     modified_at: modifiedAt(entry),
   };
 }

@@ -318,6 +318,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
           bytes: gguf.fileSize,
           ...(gguf.architecture && { architecture: gguf.architecture }),
           ...(gguf.quantization && { quantization: gguf.quantization }),
+          thinks: gguf.thinks,
         };
         const created = await modifiedSeconds([entry.path, settingsPath(this.options.dataDir, id)]);
         return { id, contextWindow, ownedBy: "local", ...(created !== undefined && { created }), ...(file && { file }) };
