@@ -118,6 +118,12 @@ export interface ChatRequest {
   frequencyPenalty?: number;
   stop?: string[];
   seed?: number;
+  /**
+   * Which of the choices a request was fanned out into this one is (1 or more; absent for the first
+   * or only one), when it has no seed: a seed the target supplies itself (a local model's saved
+   * `seed` parameter) is stepped by it (choiceSeed), so that the choices differ as seeded ones do.
+   */
+  choice?: number;
   /** The client's reasoning control, when it sent one. */
   reasoning?: ReasoningControl;
   /** An end-user id for abuse tracking, passed on where the upstream accepts one. */

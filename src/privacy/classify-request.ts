@@ -253,6 +253,7 @@ const REQUEST_FIELDS: {
     },
   },
   stream: NOT_TEXT,
+  choice: NOT_TEXT,
   keepAliveMs: NOT_TEXT,
   contextSize: NOT_TEXT,
   fitToWindow: NOT_TEXT,

@@ -75,6 +75,22 @@ describe("n > 1 on the embedded engine: choices that differ", () => {
     assert.deepEqual(alone, first.slice(0, 1));
   });
 
+  it("a model saved with a seed (Ollama create): its choices differ too, and repeat", async () => {
+    const created = await fetch(`${tandem.url}/api/create`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "seeded", from: "local/stories", parameters: { seed: 11 }, stream: false }),
+    });
+    assert.equal(created.status, 200, await created.text());
+    const seeded = { ...SAMPLED, model: "local/seeded", n: 3 };
+    const first = texts(await client.chat.completions.create(seeded));
+    const again = texts(await client.chat.completions.create(seeded));
+    assert.equal(new Set(first).size, 3, JSON.stringify(first));
+    assert.deepEqual(again, first);
+    // The saved seed is the client's seed 11 for every choice: the same answers.
+    assert.deepEqual(texts(await client.chat.completions.create({ ...SAMPLED, n: 3, seed: 11 })), first);
+  });
+
   it("legacy completions, several prompts and n with a seed: each prompt's choices differ, and repeat", async () => {
     const ask = { model: "stories", prompt: ["Once upon", "The cat"], n: 2, max_tokens: 30, temperature: 1, seed: 5 };
     const first = (await client.completions.create(ask)).choices.map((c) => c.text);

@@ -1,4 +1,4 @@
-import type { ProviderChatRequest } from "../../core/index.js";
+import { choiceSeed, type ProviderChatRequest } from "../../core/index.js";
 import type { ModelSettings } from "../../models/index.js";
 
 /**
@@ -14,7 +14,9 @@ export function applyModelDefaults(request: ProviderChatRequest, settings: Model
   out.temperature ??= num("temperature");
   out.topP ??= num("top_p");
   out.topK ??= num("top_k");
-  out.seed ??= num("seed");
+  // A saved seed steps for each later choice of a fanned-out request, as a client's seed does.
+  const saved = num("seed");
+  out.seed ??= saved === undefined ? undefined : choiceSeed(saved, request.choice ?? 0);
   out.presencePenalty ??= num("presence_penalty");
   out.frequencyPenalty ??= num("frequency_penalty");
   const predict = num("num_predict");

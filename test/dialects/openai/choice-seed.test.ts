@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ChatRequest, NativeRequest } from "../../../src/core/index.js";
-import { choiceSeed, withChoiceSeed } from "../../../src/dialects/openai/choice-seed.js";
+import { choiceSeed } from "../../../src/core/index.js";
+import { withChoiceSeed } from "../../../src/dialects/openai/choice-seed.js";
 
 const uint32 = (seed: number) => ((seed % 2 ** 32) + 2 ** 32) % 2 ** 32;
 const seeds = (seed: number, n: number) => Array.from({ length: n }, (_, index) => choiceSeed(seed, index));
@@ -45,9 +46,10 @@ describe("choiceSeed", () => {
 describe("withChoiceSeed", () => {
   const request: ChatRequest = { model: "auto", messages: [], stream: false, seed: 7 };
 
-  it("leaves an unseeded request and choice 0 as they are", () => {
+  it("leaves choice 0 as it is, and gives an unseeded later choice only its index", () => {
     const { seed: _seed, ...unseeded } = request;
-    assert.equal(withChoiceSeed(unseeded, 2), unseeded);
+    assert.equal(withChoiceSeed(unseeded, 0), unseeded);
+    assert.deepEqual(withChoiceSeed(unseeded, 2), { ...unseeded, choice: 2 });
     assert.equal(withChoiceSeed(request, 0), request);
   });
 
