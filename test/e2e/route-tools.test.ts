@@ -211,6 +211,45 @@ describe("a route's tools, for every client", () => {
     assert.equal(completion.choices[0]?.message.content, "plain");
     assert.deepEqual(toolNames(upstream.requests[0]), []);
   });
+
+  it("a call required without the client's tools is the route's to answer; without any, refused in each API's words", async () => {
+    const ask = [{ role: "user" as const, content: "Echo it" }];
+    const chat = await openai.chat.completions.create({ model: "assistant", messages: ask, tool_choice: "required" });
+    assert.equal(chat.choices[0]?.message.content, "Echoed: route tools");
+    assert.equal((upstream.requests[0]?.body as { tool_choice?: unknown }).tool_choice, "required");
+    const message = await anthropic.messages.create({
+      model: "assistant",
+      max_tokens: 64,
+      messages: ask,
+      tool_choice: { type: "any" },
+    });
+    assert.deepEqual(
+      message.content.map((b) => (b.type === "text" ? b.text : b.type)),
+      ["Echoed: route tools"],
+    );
+    const response = await openai.responses.create({ model: "assistant", input: "Echo it", tool_choice: "required" });
+    assert.equal(response.output_text, "Echoed: route tools");
+
+    upstream.requests.length = 0;
+    await assert.rejects(
+      openai.chat.completions.create({ model: "plain", messages: ask, tool_choice: "required" }),
+      (err) =>
+        err instanceof OpenAI.BadRequestError &&
+        err.param === "tool_choice" &&
+        /only allowed when 'tools' are specified/.test(err.message),
+    );
+    await assert.rejects(
+      anthropic.messages.create({ model: "plain", max_tokens: 64, messages: ask, tool_choice: { type: "any" } }),
+      (err) =>
+        err instanceof Anthropic.BadRequestError &&
+        /tool_choice.any may only be specified while providing tools/.test(err.message),
+    );
+    await assert.rejects(
+      openai.responses.create({ model: "plain", input: "Echo it", tool_choice: "required" }),
+      (err) => err instanceof OpenAI.BadRequestError && err.param === "tool_choice",
+    );
+    assert.equal(upstream.requests.length, 0);
+  });
 });
 
 describe("a route's tools: a model that calls them past the loop's limit", () => {

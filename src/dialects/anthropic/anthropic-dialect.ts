@@ -1,6 +1,15 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type Gateway, GatewayError } from "../../core/index.js";
-import { clientSignal, type Dialect, metaHeaders, parseBody, RouteTable, requestRecord, sendChat } from "../shared/index.js";
+import {
+  clientSignal,
+  type Dialect,
+  metaHeaders,
+  parseBody,
+  RouteTable,
+  requestRecord,
+  routeToolsAnswerChoice,
+  sendChat,
+} from "../shared/index.js";
 import { type AnthropicLeftovers, convertFromAnthropicRequest, showsThinking } from "./convert-from-anthropic-messages.js";
 import { registerMessageBatchRoutes } from "./message-batches.js";
 import { MessageStreamRenderer } from "./message-stream-renderer.js";
@@ -38,7 +47,7 @@ export const anthropicDialect: Dialect = {
       refuseContinuedThread(request.body);
       const left: AnthropicLeftovers = { wireOnly: [], approximated: new Set() };
       const body = parseBody(MessagesRequestSchema, request.body);
-      const chat = convertFromAnthropicRequest(body, left);
+      const chat = convertFromAnthropicRequest(body, left, await routeToolsAnswerChoice(gateway, body));
       chat.native = nativeAnthropicRequest(request.body, request.headers, left, requestRecord(request).bodyText);
       const thinking = showsThinking(body.thinking);
       // A beta request (Claude Code's ?beta=true, the SDK's beta.messages with betas: its anthropic-beta

@@ -33,6 +33,8 @@ export interface AnthropicLeftovers {
 export function convertFromAnthropicRequest(
   body: MessagesRequest,
   left: AnthropicLeftovers = { wireOnly: [], approximated: new Set() },
+  /** The model is a route with tools of its own, which `any` without the request's tools may call (routeToolsAnswerChoice). */
+  routeTools = false,
 ): ChatRequest {
   checkAnthropicTurns(body.messages);
   const messages: Message[] = [];
@@ -58,7 +60,7 @@ export function convertFromAnthropicRequest(
   if (tools.length > 0) chat.tools = tools;
   if (body.tool_choice) {
     const choice = body.tool_choice;
-    checkToolChoice(choice, body.tools ?? []);
+    checkToolChoice(choice, body.tools ?? [], routeTools);
     chat.toolChoice = convertToolChoice(choice);
     if ("disable_parallel_tool_use" in choice && choice.disable_parallel_tool_use === true) chat.parallelToolCalls = false;
   }
@@ -344,13 +346,15 @@ function convertTool(tool: { name: string; description?: string | null; input_sc
 
 /**
  * A forced choice the request's tools can satisfy, as Anthropic checks it (its words for one without
- * tools); `auto` and `none` without tools ask nothing a target could fail, and are taken.
+ * tools), or `any` of a route with tools of its own; `auto` and `none` without tools ask nothing a
+ * target could fail, and are taken.
  */
 function checkToolChoice(
   choice: NonNullable<MessagesRequest["tool_choice"]>,
   tools: NonNullable<MessagesRequest["tools"]>,
+  routeTools: boolean,
 ): void {
-  if (choice.type !== "any" && choice.type !== "tool") return;
+  if ((choice.type !== "any" && choice.type !== "tool") || (choice.type === "any" && routeTools)) return;
   if (tools.length === 0) {
     throw new GatewayError("invalid_request", `tool_choice.${choice.type} may only be specified while providing tools`, {
       param: "tool_choice",

@@ -10,6 +10,7 @@ import {
   metaHeaders,
   RouteTable,
   requestRecord,
+  routeToolsAnswerChoice,
   sendChat,
 } from "../shared/index.js";
 import { registerBatchRoutes } from "./batches/register-batch-routes.js";
@@ -59,7 +60,11 @@ export const openaiDialect: Dialect = {
       resolveChatFiles(request.body, files);
       await files.settle();
       const body = withChatFilesInline(request.body, files);
-      const { chat, includeUsage, ...parsed } = parseChatCompletionRequest(body, files);
+      const { chat, includeUsage, ...parsed } = parseChatCompletionRequest(
+        body,
+        files,
+        await routeToolsAnswerChoice(gateway, body),
+      );
       // A stored file uploaded with a declared level makes the request at least that sensitive, and
       // one uploaded as private cannot be redacted (ChatRequest.declaredPrivate).
       const { headers, floor } = stateSensitivity(request.headers, files.declaredSensitivity());

@@ -31,7 +31,11 @@ export interface ParsedChatCompletionRequest {
  * Validates a chat completions body and maps it to a canonical request. The legacy
  * `functions`/`function_call` API is rejected with a 400 that says what to use instead.
  */
-export function parseChatCompletionRequest(body: unknown, files?: FileResolver): ParsedChatCompletionRequest {
+/**
+ * `routeTools`: the model is a route with tools of its own (routeToolsAnswerChoice), which a forced
+ * choice without the request's tools may call.
+ */
+export function parseChatCompletionRequest(body: unknown, files?: FileResolver, routeTools = false): ParsedChatCompletionRequest {
   const wire = parseOpenAIBody(chatCompletionRequestSchema, body);
   if (wire.functions !== undefined && wire.functions !== null) throw legacyFunctions("functions");
   if (wire.function_call !== undefined && wire.function_call !== null) throw legacyFunctions("function_call");
@@ -92,7 +96,7 @@ export function parseChatCompletionRequest(body: unknown, files?: FileResolver):
     else delete chat.tools;
     chat.toolChoice = choice.allowed_tools.mode;
     approximated.push("tool_choice allowed_tools (only the allowed tools offered instead)");
-  } else if (choice != null) chat.toolChoice = toolChoice(choice, tools);
+  } else if (choice != null) chat.toolChoice = toolChoice(choice, tools, routeTools);
   if (wire.parallel_tool_calls != null) chat.parallelToolCalls = wire.parallel_tool_calls;
   if (wire.response_format != null) chat.responseFormat = responseFormat(wire.response_format);
   const maxTokens = wire.max_completion_tokens ?? wire.max_tokens;
@@ -158,10 +162,15 @@ type NamedChoice = Extract<NonNullable<ChatCompletionRequestBody["tool_choice"]>
 
 /**
  * A choice the request's tools can satisfy. `required` or a named function with no tools is refused in OpenAI's
- * words (a target could only ignore it or fail); `auto` and `none` without tools mean nothing and are taken.
+ * words (a target could only ignore it or fail), but for `required` of a route with tools of its own;
+ * `auto` and `none` without tools mean nothing and are taken.
  */
-function toolChoice(choice: "auto" | "none" | "required" | NamedChoice, tools: readonly ToolDefinition[]): ToolChoice {
-  if (choice === "auto" || choice === "none") return choice;
+function toolChoice(
+  choice: "auto" | "none" | "required" | NamedChoice,
+  tools: readonly ToolDefinition[],
+  routeTools: boolean,
+): ToolChoice {
+  if (choice === "auto" || choice === "none" || (choice === "required" && routeTools)) return choice;
   if (tools.length === 0) {
     throw new GatewayError(
       "invalid_request",

@@ -7,5 +7,6 @@ export * from "./native-frame.js";
 export * from "./request-record.js";
 export * from "./respond.js";
 export * from "./route-table.js";
+export * from "./route-tools-choice.js";
 export * from "./switch-comment.js";
 export * from "./validate.js";

@@ -91,7 +91,8 @@ export interface ParsedResponsesRequest {
 }
 
 /** Validates a POST /v1/responses body and maps what the canonical form carries to a ChatRequest. */
-export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
+/** `routeTools`: the model is a route with tools of its own, which `required` without the request's may call (routeToolsAnswerChoice). */
+export function parseResponsesRequest(body: unknown, routeTools = false): ParsedResponsesRequest {
   const wire = parseBody(responsesRequestSchema, body);
   if (wire.background === true && wire.store === false) {
     // A background response is polled for by its id: it must be stored.
@@ -133,7 +134,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
     chat.toolChoice = allowed.mode;
     warnings.add("tool-choice-allowed", "tool_choice allowed_tools was sent as the allowed tools only, with its mode");
   } else if (wire.tool_choice != null)
-    chat.toolChoice = toolChoice(wire.tool_choice, tools, mcp.servers, fileSearch !== undefined);
+    chat.toolChoice = toolChoice(wire.tool_choice, tools, mcp.servers, fileSearch !== undefined || routeTools);
   if (wire.parallel_tool_calls != null) chat.parallelToolCalls = wire.parallel_tool_calls;
   const format = wire.text?.format;
   if (format != null) chat.responseFormat = responseFormat(format);

@@ -3,7 +3,14 @@ import type { ChatRequest, Gateway, RequestContext } from "../../../core/index.j
 import { GatewayError, isStoreFailure } from "../../../core/index.js";
 import type { StoredResponse } from "../../../core/state.js";
 import type { DialectServices, RouteTable } from "../../shared/index.js";
-import { clientSignal, metaWarnings, requestRecord, sendChat, warningsHeader } from "../../shared/index.js";
+import {
+  clientSignal,
+  metaWarnings,
+  requestRecord,
+  routeToolsAnswerChoice,
+  sendChat,
+  warningsHeader,
+} from "../../shared/index.js";
 import { stateSensitivity } from "../state/index.js";
 import { type BackgroundResponses, type RunIdentity, sendRunEvents } from "./background-responses.js";
 import { composeConversation } from "./compose-conversation.js";
@@ -39,7 +46,7 @@ export function registerResponsesRoutes(
   const turns = new ConversationTurns();
   app.post("/v1/responses", async (request, reply) => {
     requestRecord(request).dialect = "openai";
-    const parsed = parseResponsesRequest(request.body);
+    const parsed = parseResponsesRequest(request.body, await routeToolsAnswerChoice(gateway, request.body));
     // A background run's own turn takes the run's id; a client's background request starts a run.
     const identity = background?.claim(request.headers);
     if (parsed.background && identity === undefined) {
