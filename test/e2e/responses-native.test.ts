@@ -313,6 +313,97 @@ describe("a Responses-native upstream", () => {
     assert.equal(stored?.output.length, 2);
   });
 
+  it("a stream that breaks with no target to go on: its open item closed incomplete with its text, stored so, and sent back", async () => {
+    upstream.script(() => ({
+      kind: "answer",
+      reasoning: "Planning it.",
+      text: "Part one and the rest",
+      breakAfterFirstDelta: true,
+    }));
+    const events: ResponseStreamEvent[] = [];
+    const streamed = await client.responses.create({ model: NATIVE, input: "Break please", stream: true });
+    for await (const event of streamed) events.push(event);
+    const types = events.map((e) => e.type);
+    const firstDelta = types.indexOf("response.output_text.delta");
+    const delta = events[firstDelta] as Extract<ResponseStreamEvent, { type: "response.output_text.delta" }>;
+    // As OpenAI closes every item, before the error: the text, its part, then the item.
+    assert.deepEqual(types.slice(firstDelta + 1), [
+      "response.output_text.done",
+      "response.content_part.done",
+      "response.output_item.done",
+      "error",
+      "response.failed",
+    ]);
+    const textDone = events[firstDelta + 1] as Extract<ResponseStreamEvent, { type: "response.output_text.done" }>;
+    assert.equal(textDone.text, delta.delta);
+    const itemDone = events[firstDelta + 3] as Extract<ResponseStreamEvent, { type: "response.output_item.done" }>;
+    assert.equal(itemDone.item.type === "message" && itemDone.item.status, "incomplete");
+    assert.deepEqual(itemDone.item.type === "message" && itemDone.item.content.map((c) => c.type === "output_text" && c.text), [
+      delta.delta,
+    ]);
+    assert.deepEqual(
+      events.map((e) => e.sequence_number),
+      events.map((_, i) => i),
+    );
+    const id = (events[0] as Extract<ResponseStreamEvent, { type: "response.created" }>).response.id;
+    const stored = await state.getResponse(id);
+    assert.equal(stored?.response.status, "failed");
+    assert.deepEqual(
+      stored?.output.map((o) => [o.item.type, o.item.status, o.origin]),
+      [
+        ["reasoning", undefined, NATIVE],
+        ["message", "incomplete", undefined],
+      ],
+    );
+    assert.equal(stored?.output[0]?.item.encrypted_content, sealed("Planning it."));
+    const shown = (stored?.response.output as Record<string, unknown>[])[0];
+    assert.equal("encrypted_content" in (shown ?? {}), false, "the stored Response is the client's view");
+    // The next turn gives the upstream what the client saw, and the reasoning it sealed.
+    upstream.script(() => ({ kind: "answer", text: "Again." }));
+    await client.responses.create({ model: NATIVE, input: "Go on", previous_response_id: id });
+    const input = lastBody().input as Record<string, unknown>[];
+    assert.deepEqual(
+      input.map((item) => item.type),
+      ["message", "reasoning", "message", "message"],
+    );
+    assert.equal(input[1]?.encrypted_content, sealed("Planning it."));
+    assert.equal(input[2]?.status, "incomplete");
+    assert.deepEqual(
+      (input[2]?.content as Record<string, unknown>[]).map((c) => c.text),
+      [delta.delta],
+    );
+  });
+
+  it("a stream continued elsewhere: the cut text part closed as OpenAI closes it, and the target's encrypted reasoning kept", async () => {
+    upstream.script(() => ({
+      kind: "answer",
+      reasoning: "Sealed plan.",
+      text: "Part one and the rest",
+      breakAfterFirstDelta: true,
+    }));
+    anthropic.script(() => ({ kind: "text", text: " continued by Claude.", usage: { input: 9, output: 4 } }));
+    const events: ResponseStreamEvent[] = [];
+    const streamed = await client.responses.create({ model: "fallback", input: "Tell me more", stream: true });
+    for await (const event of streamed) events.push(event);
+    const types = events.map((e) => e.type);
+    const firstDelta = types.indexOf("response.output_text.delta");
+    assert.deepEqual(types.slice(firstDelta + 1, firstDelta + 4), [
+      "response.output_text.done",
+      "response.content_part.done",
+      "response.output_item.done",
+    ]);
+    const completed = events.at(-1) as Extract<ResponseStreamEvent, { type: "response.completed" }>;
+    assert.equal(completed.type, "response.completed");
+    assert.equal("encrypted_content" in (completed.response.output[0] ?? {}), false, "the client did not ask for it");
+    const stored = await state.getResponse(completed.response.id);
+    assert.equal(stored?.output[0]?.item.encrypted_content, sealed("Sealed plan."));
+    assert.equal(stored?.output[0]?.origin, NATIVE);
+    upstream.script(() => ({ kind: "answer", text: "Next." }));
+    await client.responses.create({ model: NATIVE, input: "Next", previous_response_id: completed.response.id });
+    const input = lastBody().input as Record<string, unknown>[];
+    assert.equal(input.find((item) => item.type === "reasoning")?.encrypted_content, sealed("Sealed plan."));
+  });
+
   it("continues a stored conversation natively: the upstream gets its items, not its id", async () => {
     upstream.script(() => ({ kind: "answer", reasoning: "Conv thought.", text: "First in the conversation." }));
     const conversation = await client.conversations.create({ items: [{ type: "message", role: "user", content: "Hello" }] });

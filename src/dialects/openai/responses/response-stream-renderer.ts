@@ -55,7 +55,14 @@ interface OpenReasoning {
 export interface ResponseProgress {
   sequence: number;
   started: boolean;
+  /** The output items as the client is shown them. */
   output: StateItem[];
+  /**
+   * Items of `output` a Responses target sent with more than the client is shown (reasoning's
+   * `encrypted_content` it did not ask for), by index, as that target sent them and with its name:
+   * they are stored in place of the client's view, so the next turn can send them back to it.
+   */
+  sealed: Map<number, { item: StateItem; origin: string }>;
 }
 
 interface OpenCall {
@@ -96,7 +103,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
   readonly #pending: PendingResponse;
   readonly #meta: ResponseMeta;
   readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
-  readonly progress: ResponseProgress = { sequence: 0, started: false, output: [] };
+  readonly progress: ResponseProgress = { sequence: 0, started: false, output: [], sealed: new Map() };
   /** Open function calls by canonical index. */
   readonly #calls = new Map<number, OpenCall>();
   #message: OpenMessage | undefined;
@@ -228,7 +235,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
   async end(): Promise<string> {
     if (!this.#finish) return this.error(new GatewayError("upstream_error", "The upstream stream ended before it finished"));
     const state: ResponseState = { ...this.#finish, output: this.progress.output, usage: this.#usage };
-    const response = await this.#pending.finish(this.#meta, state);
+    const response = await this.#pending.finish(this.#meta, state, this.progress.sealed);
     const type = state.status === "incomplete" ? "response.incomplete" : "response.completed";
     return this.#frame(type, { response });
   }
@@ -245,7 +252,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
     const state: ResponseState = { status: "failed", output: this.progress.output, usage: this.#usage, error };
     let response: Record<string, unknown>;
     try {
-      response = await this.#pending.finish(this.#meta, state);
+      response = await this.#pending.finish(this.#meta, state, this.progress.sealed);
     } catch {
       response = this.#pending.render(this.#meta, state);
     }
