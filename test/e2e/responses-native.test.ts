@@ -185,7 +185,7 @@ describe("a Responses-native upstream", () => {
       .withResponse();
     assert.equal(third.model, CLAUDE);
     assert.equal(third.output_text, "Rain on Sunday.");
-    assert.match(response.headers.get("x-tandem-warnings") ?? "", /reasoning items were left out/);
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /earlier reasoning (\(2 blocks\) )?not sent to claude\/claude-haiku-4-5/);
     const sent = anthropic.requests.at(-1)?.body as { messages: { role: string; content: unknown }[] };
     const said = sent.messages.map((m) => `${m.role}:${JSON.stringify(m.content)}`).join("\n");
     for (const piece of ["Weather in Paris?", "Sunny in Paris.", "And tomorrow?", "Also sunny tomorrow.", "And Sunday?"]) {
@@ -530,7 +530,52 @@ describe("reasoning on the canonical path", () => {
       input.some((item) => item.type === "reasoning"),
       false,
     );
-    assert.match(response.headers.get("x-tandem-warnings") ?? "", /reasoning items without encrypted_content were left out/);
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /reasoning items from another provider were left out/);
+  });
+
+  it("keeps an Anthropic target's thinking signature with its reasoning item, unseen, and sends it back to that provider only", async () => {
+    anthropic.script(() => ({ kind: "sse", body: thinkingSse("Paris is in France.", "It is sunny.") }));
+    const first = await client.responses.stream({ model: CLAUDE, input: "Where is Paris?" }).finalResponse();
+    anthropic.script(() => ({ kind: "sse", body: thinkingSse("Short thought.", "Done.") }));
+    const second = await client.responses.create({ model: CLAUDE, input: "Quick one", previous_response_id: first.id });
+    for (const shown of [first, second, await client.responses.retrieve(second.id)]) {
+      assert.equal("encrypted_content" in (shown.output[0] ?? {}), false, "the signature is not shown");
+    }
+    const listed = await client.responses.inputItems.list(second.id);
+    assert.equal(
+      listed.data.some((item) => "encrypted_content" in item),
+      false,
+    );
+    const stored = await state.getResponse(second.id);
+    assert.equal(stored?.output[0]?.origin, CLAUDE);
+
+    // The next turn on the same provider: each earlier turn's thinking, signed, before its answer.
+    anthropic.script(() => ({ kind: "text", text: "Third.", usage: { input: 9, output: 2 } }));
+    const { response } = await client.responses
+      .create({ model: CLAUDE, input: "And now?", previous_response_id: second.id })
+      .withResponse();
+    const sent = anthropic.requests.at(-1)?.body as { messages: { role: string; content: Record<string, unknown>[] }[] };
+    const assistant = sent.messages.filter((m) => m.role === "assistant");
+    assert.deepEqual(
+      assistant.map((m) => m.content[0]),
+      [
+        { type: "thinking", thinking: "Paris is in France.", signature: "EqQBCgIYAhIM" },
+        { type: "thinking", thinking: "Short thought.", signature: "EqQBCgIYAhIM" },
+      ],
+    );
+    assert.equal(response.headers.get("x-tandem-warnings"), null, "nothing left out");
+
+    // Another provider cannot read it: left out, and said so in the router's words.
+    upstream.script(() => ({ kind: "answer", text: "Native." }));
+    const native = await client.responses
+      .create({ model: NATIVE, input: "Elsewhere?", previous_response_id: second.id })
+      .withResponse();
+    const input = lastBody().input as Record<string, unknown>[];
+    assert.equal(
+      input.some((item) => item.type === "reasoning"),
+      false,
+    );
+    assert.doesNotMatch(native.response.headers.get("x-tandem-warnings") ?? "", /only the Responses upstream/);
   });
 });
 

@@ -12,7 +12,7 @@ import type { StreamRenderer } from "../../shared/index.js";
 import { switchComment } from "../../shared/index.js";
 import { CustomToolInputStream } from "../custom-tools.js";
 import { openAIErrorObject } from "../render-openai-error.js";
-import { itemId } from "../state/index.js";
+import { itemId, signedReasoningItem } from "../state/index.js";
 import { fileCitations } from "./file-citations.js";
 import type { PendingResponse } from "./pending-response.js";
 import { outputTextLogprobs, textEventLogprobs } from "./render-logprobs.js";
@@ -45,6 +45,8 @@ interface OpenReasoning {
   id: string;
   outputIndex: number;
   text: string;
+  /** Anthropic's signature of the thinking block the item shows, once it came (state/thinking-signature.ts). */
+  signature?: string;
 }
 
 /**
@@ -114,11 +116,14 @@ export class ResponseStreamRenderer implements StreamRenderer {
   readonly #hostedAt = new Map<string, { outputIndex: number; arguments: string; calling: boolean }>();
   /** What this response's file searches found so far: the text after them cites the files it names. */
   readonly #found: FileSearchResult[] = [];
+  /** The target whose events are rendered: the first, until a switch hands the answer to another. */
+  #answering: string;
 
   constructor(pending: PendingResponse, meta: ResponseMeta, options: { logprobs?: boolean } = {}) {
     this.#pending = pending;
     this.#meta = meta;
     this.#logprobs = options.logprobs === true;
+    this.#answering = meta.target;
   }
 
   event(event: StreamEvent): string {
@@ -128,13 +133,21 @@ export class ResponseStreamRenderer implements StreamRenderer {
       case "frame":
       // An echoed prompt is legacy completions' alone (CompletionPrompt.echo).
       case "prompt":
-      // Anthropic's signatures and redacted blocks: no Responses item can hold them for another upstream.
-      case "reasoning-signature":
+      // Anthropic's redacted blocks: no Responses item shows them (their signed thinking, see below).
       case "reasoning-redacted":
       case "usage":
         if (event.type === "usage") mergeUsage(this.#usage, event.usage);
         return out;
+      case "reasoning-signature": {
+        // A signature ends its thinking block: the item showing the block is done, kept with it
+        // (not shown) for that provider's next turn; more thinking is another block, another item.
+        if (event.signature === "") return out;
+        if (!this.#reasoning) out += this.#closeMessage("completed") + this.#openReasoning();
+        (this.#reasoning as unknown as OpenReasoning).signature = event.signature;
+        return out + this.#closeReasoning();
+      }
       case "switch":
+        this.#answering = event.to;
         return out + switchComment(event);
       case "hosted-tool":
         return out + this.#hosted(event.item);
@@ -454,6 +467,12 @@ export class ResponseStreamRenderer implements StreamRenderer {
     this.#reasoning = undefined;
     const item = reasoningItem(reasoning.id, reasoning.text);
     this.progress.output[reasoning.outputIndex] = item;
+    if (reasoning.signature !== undefined) {
+      this.progress.sealed.set(reasoning.outputIndex, {
+        item: signedReasoningItem(item, reasoning.signature),
+        origin: this.#answering,
+      });
+    }
     const at = { item_id: reasoning.id, output_index: reasoning.outputIndex, summary_index: 0 };
     return (
       this.#frame("response.reasoning_summary_text.done", { ...at, text: reasoning.text }) +
