@@ -185,7 +185,10 @@ describe("a Responses-native upstream", () => {
       .withResponse();
     assert.equal(third.model, CLAUDE);
     assert.equal(third.output_text, "Rain on Sunday.");
-    assert.match(response.headers.get("x-tandem-warnings") ?? "", /earlier reasoning (\(2 blocks\) )?not sent to claude\/claude-haiku-4-5/);
+    assert.match(
+      response.headers.get("x-tandem-warnings") ?? "",
+      /earlier reasoning (\(2 blocks\) )?not sent to claude\/claude-haiku-4-5/,
+    );
     const sent = anthropic.requests.at(-1)?.body as { messages: { role: string; content: unknown }[] };
     const said = sent.messages.map((m) => `${m.role}:${JSON.stringify(m.content)}`).join("\n");
     for (const piece of ["Weather in Paris?", "Sunny in Paris.", "And tomorrow?", "Also sunny tomorrow.", "And Sunday?"]) {
@@ -402,6 +405,17 @@ describe("a Responses-native upstream", () => {
     await client.responses.create({ model: NATIVE, input: "Next", previous_response_id: completed.response.id });
     const input = lastBody().input as Record<string, unknown>[];
     assert.equal(input.find((item) => item.type === "reasoning")?.encrypted_content, sealed("Sealed plan."));
+  });
+
+  it("retrieve with include reasoning.encrypted_content gives the encrypted reasoning tandem keeps", async () => {
+    upstream.script(() => ({ kind: "answer", reasoning: "Kept thought.", text: "Kept." }));
+    const created = await client.responses.create({ model: NATIVE, input: "Keep it" });
+    assert.equal("encrypted_content" in (created.output[0] ?? {}), false);
+    const plain = await client.responses.retrieve(created.id);
+    assert.equal("encrypted_content" in (plain.output[0] ?? {}), false);
+    const included = await client.responses.retrieve(created.id, { include: ["reasoning.encrypted_content"] });
+    assert.equal(included.output[0]?.type === "reasoning" && included.output[0].encrypted_content, sealed("Kept thought."));
+    assert.equal(included.output_text, "Kept.");
   });
 
   it("continues a stored conversation natively: the upstream gets its items, not its id", async () => {
