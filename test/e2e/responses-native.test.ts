@@ -185,7 +185,10 @@ describe("a Responses-native upstream", () => {
       .withResponse();
     assert.equal(third.model, CLAUDE);
     assert.equal(third.output_text, "Rain on Sunday.");
-    assert.match(response.headers.get("x-tandem-warnings") ?? "", /reasoning items were left out/);
+    assert.match(
+      response.headers.get("x-tandem-warnings") ?? "",
+      /earlier reasoning (\(2 blocks\) )?not sent to claude\/claude-haiku-4-5/,
+    );
     const sent = anthropic.requests.at(-1)?.body as { messages: { role: string; content: unknown }[] };
     const said = sent.messages.map((m) => `${m.role}:${JSON.stringify(m.content)}`).join("\n");
     for (const piece of ["Weather in Paris?", "Sunny in Paris.", "And tomorrow?", "Also sunny tomorrow.", "And Sunday?"]) {
@@ -311,6 +314,108 @@ describe("a Responses-native upstream", () => {
     );
     const stored = await state.getResponse(completed.response.id);
     assert.equal(stored?.output.length, 2);
+  });
+
+  it("a stream that breaks with no target to go on: its open item closed incomplete with its text, stored so, and sent back", async () => {
+    upstream.script(() => ({
+      kind: "answer",
+      reasoning: "Planning it.",
+      text: "Part one and the rest",
+      breakAfterFirstDelta: true,
+    }));
+    const events: ResponseStreamEvent[] = [];
+    const streamed = await client.responses.create({ model: NATIVE, input: "Break please", stream: true });
+    for await (const event of streamed) events.push(event);
+    const types = events.map((e) => e.type);
+    const firstDelta = types.indexOf("response.output_text.delta");
+    const delta = events[firstDelta] as Extract<ResponseStreamEvent, { type: "response.output_text.delta" }>;
+    // As OpenAI closes every item, before the error: the text, its part, then the item.
+    assert.deepEqual(types.slice(firstDelta + 1), [
+      "response.output_text.done",
+      "response.content_part.done",
+      "response.output_item.done",
+      "error",
+      "response.failed",
+    ]);
+    const textDone = events[firstDelta + 1] as Extract<ResponseStreamEvent, { type: "response.output_text.done" }>;
+    assert.equal(textDone.text, delta.delta);
+    const itemDone = events[firstDelta + 3] as Extract<ResponseStreamEvent, { type: "response.output_item.done" }>;
+    assert.equal(itemDone.item.type === "message" && itemDone.item.status, "incomplete");
+    assert.deepEqual(itemDone.item.type === "message" && itemDone.item.content.map((c) => c.type === "output_text" && c.text), [
+      delta.delta,
+    ]);
+    assert.deepEqual(
+      events.map((e) => e.sequence_number),
+      events.map((_, i) => i),
+    );
+    const id = (events[0] as Extract<ResponseStreamEvent, { type: "response.created" }>).response.id;
+    const stored = await state.getResponse(id);
+    assert.equal(stored?.response.status, "failed");
+    assert.deepEqual(
+      stored?.output.map((o) => [o.item.type, o.item.status, o.origin]),
+      [
+        ["reasoning", undefined, NATIVE],
+        ["message", "incomplete", undefined],
+      ],
+    );
+    assert.equal(stored?.output[0]?.item.encrypted_content, sealed("Planning it."));
+    const shown = (stored?.response.output as Record<string, unknown>[])[0];
+    assert.equal("encrypted_content" in (shown ?? {}), false, "the stored Response is the client's view");
+    // The next turn gives the upstream what the client saw, and the reasoning it sealed.
+    upstream.script(() => ({ kind: "answer", text: "Again." }));
+    await client.responses.create({ model: NATIVE, input: "Go on", previous_response_id: id });
+    const input = lastBody().input as Record<string, unknown>[];
+    assert.deepEqual(
+      input.map((item) => item.type),
+      ["message", "reasoning", "message", "message"],
+    );
+    assert.equal(input[1]?.encrypted_content, sealed("Planning it."));
+    assert.equal(input[2]?.status, "incomplete");
+    assert.deepEqual(
+      (input[2]?.content as Record<string, unknown>[]).map((c) => c.text),
+      [delta.delta],
+    );
+  });
+
+  it("a stream continued elsewhere: the cut text part closed as OpenAI closes it, and the target's encrypted reasoning kept", async () => {
+    upstream.script(() => ({
+      kind: "answer",
+      reasoning: "Sealed plan.",
+      text: "Part one and the rest",
+      breakAfterFirstDelta: true,
+    }));
+    anthropic.script(() => ({ kind: "text", text: " continued by Claude.", usage: { input: 9, output: 4 } }));
+    const events: ResponseStreamEvent[] = [];
+    const streamed = await client.responses.create({ model: "fallback", input: "Tell me more", stream: true });
+    for await (const event of streamed) events.push(event);
+    const types = events.map((e) => e.type);
+    const firstDelta = types.indexOf("response.output_text.delta");
+    assert.deepEqual(types.slice(firstDelta + 1, firstDelta + 4), [
+      "response.output_text.done",
+      "response.content_part.done",
+      "response.output_item.done",
+    ]);
+    const completed = events.at(-1) as Extract<ResponseStreamEvent, { type: "response.completed" }>;
+    assert.equal(completed.type, "response.completed");
+    assert.equal("encrypted_content" in (completed.response.output[0] ?? {}), false, "the client did not ask for it");
+    const stored = await state.getResponse(completed.response.id);
+    assert.equal(stored?.output[0]?.item.encrypted_content, sealed("Sealed plan."));
+    assert.equal(stored?.output[0]?.origin, NATIVE);
+    upstream.script(() => ({ kind: "answer", text: "Next." }));
+    await client.responses.create({ model: NATIVE, input: "Next", previous_response_id: completed.response.id });
+    const input = lastBody().input as Record<string, unknown>[];
+    assert.equal(input.find((item) => item.type === "reasoning")?.encrypted_content, sealed("Sealed plan."));
+  });
+
+  it("retrieve with include reasoning.encrypted_content gives the encrypted reasoning tandem keeps", async () => {
+    upstream.script(() => ({ kind: "answer", reasoning: "Kept thought.", text: "Kept." }));
+    const created = await client.responses.create({ model: NATIVE, input: "Keep it" });
+    assert.equal("encrypted_content" in (created.output[0] ?? {}), false);
+    const plain = await client.responses.retrieve(created.id);
+    assert.equal("encrypted_content" in (plain.output[0] ?? {}), false);
+    const included = await client.responses.retrieve(created.id, { include: ["reasoning.encrypted_content"] });
+    assert.equal(included.output[0]?.type === "reasoning" && included.output[0].encrypted_content, sealed("Kept thought."));
+    assert.equal(included.output_text, "Kept.");
   });
 
   it("continues a stored conversation natively: the upstream gets its items, not its id", async () => {
@@ -439,7 +544,52 @@ describe("reasoning on the canonical path", () => {
       input.some((item) => item.type === "reasoning"),
       false,
     );
-    assert.match(response.headers.get("x-tandem-warnings") ?? "", /reasoning items without encrypted_content were left out/);
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /reasoning items from another provider were left out/);
+  });
+
+  it("keeps an Anthropic target's thinking signature with its reasoning item, unseen, and sends it back to that provider only", async () => {
+    anthropic.script(() => ({ kind: "sse", body: thinkingSse("Paris is in France.", "It is sunny.") }));
+    const first = await client.responses.stream({ model: CLAUDE, input: "Where is Paris?" }).finalResponse();
+    anthropic.script(() => ({ kind: "sse", body: thinkingSse("Short thought.", "Done.") }));
+    const second = await client.responses.create({ model: CLAUDE, input: "Quick one", previous_response_id: first.id });
+    for (const shown of [first, second, await client.responses.retrieve(second.id)]) {
+      assert.equal("encrypted_content" in (shown.output[0] ?? {}), false, "the signature is not shown");
+    }
+    const listed = await client.responses.inputItems.list(second.id);
+    assert.equal(
+      listed.data.some((item) => "encrypted_content" in item),
+      false,
+    );
+    const stored = await state.getResponse(second.id);
+    assert.equal(stored?.output[0]?.origin, CLAUDE);
+
+    // The next turn on the same provider: each earlier turn's thinking, signed, before its answer.
+    anthropic.script(() => ({ kind: "text", text: "Third.", usage: { input: 9, output: 2 } }));
+    const { response } = await client.responses
+      .create({ model: CLAUDE, input: "And now?", previous_response_id: second.id })
+      .withResponse();
+    const sent = anthropic.requests.at(-1)?.body as { messages: { role: string; content: Record<string, unknown>[] }[] };
+    const assistant = sent.messages.filter((m) => m.role === "assistant");
+    assert.deepEqual(
+      assistant.map((m) => m.content[0]),
+      [
+        { type: "thinking", thinking: "Paris is in France.", signature: "EqQBCgIYAhIM" },
+        { type: "thinking", thinking: "Short thought.", signature: "EqQBCgIYAhIM" },
+      ],
+    );
+    assert.equal(response.headers.get("x-tandem-warnings"), null, "nothing left out");
+
+    // Another provider cannot read it: left out, and said so in the router's words.
+    upstream.script(() => ({ kind: "answer", text: "Native." }));
+    const native = await client.responses
+      .create({ model: NATIVE, input: "Elsewhere?", previous_response_id: second.id })
+      .withResponse();
+    const input = lastBody().input as Record<string, unknown>[];
+    assert.equal(
+      input.some((item) => item.type === "reasoning"),
+      false,
+    );
+    assert.doesNotMatch(native.response.headers.get("x-tandem-warnings") ?? "", /only the Responses upstream/);
   });
 });
 

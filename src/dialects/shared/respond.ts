@@ -48,6 +48,12 @@ export interface NativeStream {
    * frame back until it has saved the answer (the Responses API). Default: nothing.
    */
   end?(): Promise<string>;
+  /**
+   * The answer failed for good while the target's own frames were being written (no target went on
+   * with it): wire text that closes what the frames left open and says the error, for a dialect whose
+   * stream must not leave them open (the Responses API). Default: the renderer's `error`.
+   */
+  error?(error: GatewayError): string | Promise<string>;
 }
 
 export interface ChatRendering {
@@ -199,7 +205,7 @@ async function pumpStream(
       return;
     }
     // What was rendered before the failure goes first.
-    res.end(unwritten + (await renderer.error(error)));
+    res.end(unwritten + (await (native?.error === undefined ? renderer.error(error) : native.error(error))));
   } finally {
     if (answer && record.content) record.content.response = answer.json();
   }

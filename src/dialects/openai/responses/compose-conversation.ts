@@ -190,6 +190,7 @@ export async function composeConversation(
       warnings,
       sources,
       resolver,
+      items.map((s) => (s as StoredItem).origin),
     ),
   );
   if (!messages.some((m) => m.role !== "system")) {

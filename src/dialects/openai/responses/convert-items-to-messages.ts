@@ -6,12 +6,14 @@ import {
   hostedToolName,
   type ImageDetail,
   type Message,
+  type ReasoningPart,
 } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
 import { headerSafe } from "../../shared/index.js";
 import { imageSource } from "../convert-from-openai-messages.js";
 import { customToolArguments } from "../custom-tools.js";
 import { type FileResolver, filePartsOf } from "../files/file-resolver.js";
+import { thinkingSignature } from "../state/index.js";
 import { fileOfPart } from "./item-files.js";
 import { namespacedToolName } from "./namespaced-tools.js";
 import type { ResponseWarnings } from "./response-warnings.js";
@@ -29,9 +31,12 @@ interface PartFields {
  * Items in the Responses API's shapes (stored history and the new input, already checked) ->
  * canonical messages. A `function_call` joins the assistant turn just before it (calls made in one
  * turn become one assistant message with several tool calls); a `function_call_output` becomes the
- * tool result for its `call_id`, named after the call (Ollama needs the name). Reasoning items are
- * left out (the canonical form has no reasoning yet), as are item types tandem does not know and
- * content parts it cannot carry (files and audio, images by file_id); all are named in the warnings.
+ * tool result for its `call_id`, named after the call (Ollama needs the name). A reasoning item is
+ * reasoning of the assistant turn after it: its summary as the text, and what only its maker can
+ * read (a Responses upstream's `encrypted_content`, an Anthropic signature tandem kept, see
+ * state/thinking-signature.ts) with that maker, its `origins` entry; the router sends each target what it can
+ * read of it and names the rest (core/reasoning.ts). Item types tandem does not know and content parts it
+ * cannot carry (files and audio, images by file_id) are left out; all are named in the warnings.
  * `sources`, when given, gets for each message the index of the last item it was made from.
  */
 export function convertItemsToMessages(
@@ -39,6 +44,8 @@ export function convertItemsToMessages(
   warnings: ResponseWarnings,
   sources?: Map<Message, number>,
   files?: FileResolver,
+  /** The target that made each item, by index, where only it can read the item back (StoredItem.origin). */
+  origins?: readonly (string | undefined)[],
 ): Message[] {
   const messages: Message[] = [];
   let index = -1;
@@ -51,14 +58,27 @@ export function convertItemsToMessages(
   const approvals = new Map<string, StateItem>();
   /** The assistant message later calls of the same turn join, until anything else comes between. */
   let turn: AssistantMessage | undefined;
+  /** Reasoning items read since the last turn began: the reasoning of the assistant turn after them. */
+  let reasoning: ReasoningPart[] = [];
+  const withReasoning = (message: AssistantMessage): void => {
+    if (reasoning.length === 0) return;
+    message.reasoning = [...(message.reasoning ?? []), ...reasoning];
+    reasoning = [];
+  };
   for (const item of items) {
     index++;
+    // Reasoning no assistant turn follows (a turn that failed as it thought) has no turn to go with.
+    if (reasoning.length > 0 && item.type !== "reasoning" && !startsAssistantTurn(item)) {
+      reasoning = [];
+      warnings.add("reasoning-alone", "reasoning items with no answer after them were left out");
+    }
     switch (item.type) {
       case "message": {
         const role = item.role;
         const parts = Array.isArray(item.content) ? (item.content as PartFields[]) : [];
         if (role === "assistant") {
           turn = { role: "assistant", content: textParts(parts) };
+          withReasoning(turn);
           push(turn);
         } else if (role === "system" || role === "developer") {
           turn = undefined;
@@ -83,6 +103,7 @@ export function convertItemsToMessages(
           turn = { role: "assistant", content: [] };
           push(turn);
         }
+        withReasoning(turn);
         turn.toolCalls = [...(turn.toolCalls ?? []), call];
         sources?.set(turn, index);
         break;
@@ -140,13 +161,12 @@ export function convertItemsToMessages(
       case "configuration_update":
         // A change of the request's settings, not a turn: applied to the request (configuration-updates.ts).
         break;
-      case "reasoning":
-        // Reasoning belongs to the turn it came from; leaving it out does not end that turn.
-        warnings.add(
-          "reasoning-items",
-          "reasoning items were left out: only the Responses upstream that made them can read them",
-        );
+      case "reasoning": {
+        // Reasoning belongs to the turn it came from; it does not end that turn.
+        const part = reasoningPart(item, origins?.[index]);
+        if (part !== undefined) reasoning.push(part);
         break;
+      }
       default:
         turn = undefined;
         warnings.add(
@@ -155,7 +175,38 @@ export function convertItemsToMessages(
         );
     }
   }
+  if (reasoning.length > 0) warnings.add("reasoning-alone", "reasoning items with no answer after them were left out");
   return messages;
+}
+
+/** Items that begin (or join) an assistant turn, which the reasoning before them belongs to. */
+function startsAssistantTurn(item: StateItem): boolean {
+  return (
+    (item.type === "message" && item.role === "assistant") || item.type === "function_call" || item.type === "custom_tool_call"
+  );
+}
+
+/**
+ * A reasoning item as canonical reasoning: its summary, and what only its maker reads, with the
+ * maker. Without a known maker (an item the client sent), its opaque field could be anyone's: only
+ * the text goes.
+ */
+function reasoningPart(item: StateItem, origin: string | undefined): ReasoningPart | undefined {
+  const summary = Array.isArray(item.summary) ? (item.summary as PartFields[]) : [];
+  const text = summary
+    .map((part) => (typeof part.text === "string" ? part.text : ""))
+    .filter((t) => t !== "")
+    .join("\n\n");
+  const sealed = typeof item.encrypted_content === "string" && item.encrypted_content !== "" ? item.encrypted_content : undefined;
+  if (origin !== undefined && sealed !== undefined) {
+    const signature = thinkingSignature(item);
+    return signature !== undefined
+      ? { type: "reasoning", text, signature, producer: origin }
+      : { type: "reasoning", text, encryptedContent: sealed, producer: origin };
+  }
+  if (text === "" && sealed === undefined) return undefined;
+  // Sealed by an upstream tandem does not know: no target is given it, and it is named as left out.
+  return sealed === undefined ? { type: "reasoning", text } : { type: "reasoning", text, encryptedContent: sealed };
 }
 
 /** What the model reads of a stored `file_search_call`: its results, when the response kept them (`include`). */

@@ -170,9 +170,26 @@ export function clientResponse(response: Json, wantsEncrypted: boolean): Json {
   return { ...response, output: response.output.map((item) => clientItem(item, false)) };
 }
 
+/** A part being streamed: a message's content part or a reasoning item's summary part. */
+interface OpenPart {
+  kind: "content" | "summary";
+  index: number;
+  /** The part as its `.added` event gave it. */
+  part: Json;
+  text: string;
+  /** Its `output_text.done` (`refusal.done`, `reasoning_summary_text.done`) was passed on. */
+  textDone: boolean;
+}
+
+/** An output item added and not yet done, as the upstream sent it (encrypted reasoning included). */
 interface OpenItem {
   item: Json;
-  text: string;
+  /** The parts done so far (a message's content, a reasoning item's summary), by index. */
+  parts: Json[];
+  part: OpenPart | undefined;
+  /** A function call's arguments so far, and whether their `.done` was passed on. */
+  arguments: string;
+  argumentsDone: boolean;
 }
 
 /**
@@ -180,9 +197,12 @@ interface OpenItem {
  * but numbered in this stream's own sequence, with tandem's response id, creation time and target
  * in the Response objects, and without encrypted reasoning the client did not ask for. The final
  * `response.completed` (or `.incomplete`) is held until the response is saved (`end`), so a
- * follow-up finds it. On a switch to another target mid-way, the items left open are closed as
- * incomplete and the canonical renderer goes on with the same sequence and output. (The server's
- * NativeStream, by shape: dialects do not import the server.)
+ * follow-up finds it. When the target's stream stops before its end, the items it left open are
+ * closed as incomplete, with their text so far, in the events OpenAI closes every item with (`seam`):
+ * then either another target goes on with the same sequence and output (a switch), or the stream
+ * ends in `error` and `response.failed` (`error`). Either way the response is stored with those items
+ * and the target's encrypted reasoning (ResponseProgress.sealed). (The server's NativeStream, by
+ * shape: dialects do not import the server.)
  */
 export class ResponsesNativeStream {
   readonly #pending: PendingResponse;
@@ -211,6 +231,7 @@ export class ResponsesNativeStream {
     const progress = this.#renderer.progress;
     progress.started = true;
     const index = typeof data.output_index === "number" ? data.output_index : undefined;
+    const open = index === undefined ? undefined : this.#open.get(index);
     switch (type) {
       case "response.completed":
       case "response.incomplete":
@@ -224,8 +245,9 @@ export class ResponsesNativeStream {
         }
         break;
       case "response.output_item.added":
-      case "response.output_item.done":
-        data.item = clientItem(data.item, this.#wantsEncrypted);
+      case "response.output_item.done": {
+        const item = data.item;
+        data.item = clientItem(item, this.#wantsEncrypted);
         // Items are added in order, so an item's index is one that is there or the next: any other
         // (an upstream's absurd 3e9) would make the output an array of billions of holes.
         if (
@@ -233,38 +255,121 @@ export class ResponsesNativeStream {
           Number.isInteger(index) &&
           index >= 0 &&
           index <= progress.output.length &&
-          data.item &&
-          typeof data.item === "object"
+          item &&
+          typeof item === "object"
         ) {
-          progress.output[index] = data.item as StateItem;
-          if (type === "response.output_item.added") this.#open.set(index, { item: data.item as Json, text: "" });
-          else this.#open.delete(index);
+          this.#place(index, item as Json);
+          if (type === "response.output_item.added") {
+            this.#open.set(index, { item: item as Json, parts: [], part: undefined, arguments: "", argumentsDone: false });
+          } else this.#open.delete(index);
         }
         break;
-      case "response.output_text.delta":
-      case "response.function_call_arguments.delta": {
-        const open = index === undefined ? undefined : this.#open.get(index);
-        if (open && typeof data.delta === "string") open.text += data.delta;
+      }
+      case "response.content_part.added":
+      case "response.reasoning_summary_part.added": {
+        const at = type === "response.content_part.added" ? data.content_index : data.summary_index;
+        if (open && typeof at === "number" && data.part && typeof data.part === "object") {
+          const kind = type === "response.content_part.added" ? "content" : "summary";
+          open.part = { kind, index: at, part: data.part as Json, text: "", textDone: false };
+        }
         break;
       }
+      case "response.output_text.delta":
+      case "response.refusal.delta":
+      case "response.reasoning_summary_text.delta":
+        if (open?.part && typeof data.delta === "string") open.part.text += data.delta;
+        break;
+      case "response.output_text.done":
+      case "response.refusal.done":
+      case "response.reasoning_summary_text.done":
+        if (open?.part) open.part.textDone = true;
+        break;
+      case "response.content_part.done":
+      case "response.reasoning_summary_part.done":
+        if (open?.part && data.part && typeof data.part === "object") {
+          open.parts[open.part.index] = data.part as Json;
+          open.part = undefined;
+        }
+        break;
+      case "response.function_call_arguments.delta":
+        if (open && typeof data.delta === "string") open.arguments += data.delta;
+        break;
+      case "response.function_call_arguments.done":
+        if (open) open.argumentsDone = true;
+        break;
     }
     data.sequence_number = progress.sequence++;
     return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
   }
 
+  /**
+   * Closes the items the target left open, as OpenAI closes every item: the open part's text `.done`
+   * and `content_part.done` (a reasoning summary's `reasoning_summary_text.done` and
+   * `reasoning_summary_part.done`; a call's `function_call_arguments.done`), then
+   * `output_item.done`, the item `incomplete` with what it got so far.
+   */
   seam(): string {
-    const progress = this.#renderer.progress;
     let out = "";
     for (const [index, open] of this.#open) {
+      const id = open.item.id;
+      const part = open.part;
+      if (part?.kind === "content") {
+        const at = { item_id: id, output_index: index, content_index: part.index };
+        const refusal = part.part.type === "refusal";
+        const closed = refusal ? { ...part.part, refusal: part.text } : { ...part.part, text: part.text };
+        if (!part.textDone) {
+          out += refusal
+            ? this.#frame("response.refusal.done", { ...at, refusal: part.text })
+            : this.#frame("response.output_text.done", { ...at, text: part.text, logprobs: [] });
+        }
+        out += this.#frame("response.content_part.done", { ...at, part: closed });
+        open.parts[part.index] = closed;
+      } else if (part?.kind === "summary") {
+        const at = { item_id: id, output_index: index, summary_index: part.index };
+        const closed = { ...part.part, text: part.text };
+        if (!part.textDone) out += this.#frame("response.reasoning_summary_text.done", { ...at, text: part.text });
+        out += this.#frame("response.reasoning_summary_part.done", { ...at, part: closed });
+        open.parts[part.index] = closed;
+      }
+      const parts = open.parts.filter((p) => p !== undefined);
       const item: Json = { ...open.item, status: "incomplete" };
-      if (item.type === "message") item.content = [{ type: "output_text", annotations: [], logprobs: [], text: open.text }];
-      else if (item.type === "function_call") item.arguments = open.text;
-      progress.output[index] = item as StateItem;
-      const data = { type: "response.output_item.done", sequence_number: progress.sequence++, output_index: index, item };
-      out += `event: response.output_item.done\ndata: ${JSON.stringify(data)}\n\n`;
+      if (item.type === "message") item.content = parts;
+      else if (item.type === "reasoning") item.summary = parts;
+      else if (item.type === "function_call") {
+        item.arguments = open.arguments;
+        if (!open.argumentsDone) {
+          out += this.#frame("response.function_call_arguments.done", {
+            item_id: id,
+            output_index: index,
+            ...(typeof item.name === "string" && { name: item.name }),
+            arguments: open.arguments,
+          });
+        }
+      }
+      this.#place(index, item);
+      out += this.#frame("response.output_item.done", { output_index: index, item: clientItem(item, this.#wantsEncrypted) });
     }
     this.#open.clear();
     return out;
+  }
+
+  /** The target failed for good mid-answer: its open items closed (seam), then the renderer's `error` and `response.failed`. */
+  async error(error: GatewayError): Promise<string> {
+    return this.seam() + (await this.#renderer.error(error));
+  }
+
+  /** An item at its index in the output: the client's view, and the target's own when it holds more (encrypted reasoning). */
+  #place(index: number, item: Json): void {
+    const progress = this.#renderer.progress;
+    const shown = clientItem(item, false);
+    progress.output[index] = clientItem(item, this.#wantsEncrypted) as StateItem;
+    if (shown !== item) progress.sealed.set(index, { item: item as StateItem, origin: this.#meta.target });
+    else progress.sealed.delete(index);
+  }
+
+  #frame(type: string, fields: Json): string {
+    const data = JSON.stringify({ type, sequence_number: this.#renderer.progress.sequence++, ...fields });
+    return `event: ${type}\ndata: ${data}\n\n`;
   }
 
   async end(): Promise<string> {

@@ -85,14 +85,21 @@ export class PendingResponse {
    * Renders the final Response and keeps it when `store` is not false: saved, and its input and
    * output appended to its conversation unless it failed. Items are marked with the request's sensitivity
    * (the router's classification, else what the client declared or the history carried), so private
-   * turns stay private wherever the conversation goes next.
+   * turns stay private wherever the conversation goes next. `sealed`: output items a Responses target
+   * began (a stream that went on elsewhere, or failed) kept as it sent them, by index in
+   * `state.output` (ResponseProgress.sealed), so their encrypted reasoning is stored as finishNative
+   * stores it; the Response keeps the client's view.
    */
-  async finish(meta: ResponseMeta, state: ResponseState): Promise<Record<string, unknown>> {
+  async finish(
+    meta: ResponseMeta,
+    state: ResponseState,
+    sealed?: ReadonlyMap<number, { item: StateItem; origin: string }>,
+  ): Promise<Record<string, unknown>> {
     const response = this.render(meta, state);
     await this.#keep(
       meta,
       response,
-      state.output.map((item) => ({ item })),
+      state.output.map((item, index) => sealed?.get(index) ?? { item }),
       state.status,
     );
     return response;

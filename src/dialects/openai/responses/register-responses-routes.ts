@@ -11,7 +11,7 @@ import {
   sendChat,
   warningsHeader,
 } from "../../shared/index.js";
-import { stateSensitivity } from "../state/index.js";
+import { signedWholeReasoning, stateSensitivity } from "../state/index.js";
 import { type BackgroundResponses, type RunIdentity, sendRunEvents } from "./background-responses.js";
 import { composeConversation } from "./compose-conversation.js";
 import { ConversationTurns } from "./conversation-turns.js";
@@ -138,11 +138,12 @@ async function respond(
         },
         json: (result, meta) => {
           const status = statusFor(result.finishReason, result.rawFinishReason);
-          return pending.finish(meta, {
-            ...status,
-            output: outputItems(result, status.status, logprobs, parsed, parsed.fileSearchResults),
-            usage: result.usage,
-          });
+          const output = outputItems(result, status.status, logprobs, parsed, parsed.fileSearchResults);
+          return pending.finish(
+            meta,
+            { ...status, output, usage: result.usage },
+            signedWholeReasoning(result.reasoningBlocks, output, meta.target),
+          );
         },
         headers: (meta) => {
           if (meta.native) {

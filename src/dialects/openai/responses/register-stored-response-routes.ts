@@ -10,8 +10,11 @@ import {
   renderStoredMcpCall,
   StateApiError,
   stateRoute,
+  thinkingSignature,
 } from "../state/index.js";
 import { type BackgroundResponses, sendRunEvents } from "./background-responses.js";
+
+const ENCRYPTED_REASONING = "reasoning.encrypted_content";
 
 /** Response statuses after which there is nothing left to cancel. */
 const FINISHED = new Set(["completed", "failed", "incomplete", "cancelled"]);
@@ -30,7 +33,7 @@ export function registerStoredResponseRoutes(
     "/v1/responses/:id",
     stateRoute(async (request, reply) => {
       const query = (request.query ?? {}) as Record<string, unknown>;
-      parseInclude(query);
+      const include = parseInclude(query);
       const id = idOf(request.params);
       // A background response is answered by its run while tandem keeps it (its status as it stands).
       const run = background?.get(id);
@@ -48,7 +51,8 @@ export function registerStoredResponseRoutes(
       }
       if (run !== undefined) return run.response;
       const stored = await response(state, id);
-      return background === undefined ? stored.response : background.settled(stored);
+      const settled = background === undefined ? stored.response : await background.settled(stored);
+      return include.includes(ENCRYPTED_REASONING) ? withEncryptedReasoning(settled, stored) : settled;
     }),
   );
 
@@ -116,6 +120,29 @@ async function response(state: StateStore, id: string): Promise<StoredResponse> 
   // Saved before `mcp_call.error` was an object (McpToolCallError): as the API types it now.
   const output = Array.isArray(response.output) ? (response.output as Array<Record<string, unknown>>) : undefined;
   return { ...found, response: output === undefined ? response : { ...response, output: output.map(renderStoredMcpCall) } };
+}
+
+/**
+ * The Response with its reasoning items' `encrypted_content`, as retrieving with `include:
+ * ["reasoning.encrypted_content"]` gives it (ResponseRetrieveParams.include in the openai SDK): the
+ * stored Response is the view the client was given (without it, unless it asked when it created it),
+ * the stored output items hold what the upstream sealed. An Anthropic signature tandem keeps is
+ * not the Responses API's and is not given (thinking-signature.ts).
+ */
+function withEncryptedReasoning(response: Record<string, unknown>, stored: StoredResponse): Record<string, unknown> {
+  if (!Array.isArray(response.output)) return response;
+  const sealed = new Map<string, string>();
+  for (const { item } of stored.output) {
+    if (item.type !== "reasoning" || typeof item.encrypted_content !== "string" || thinkingSignature(item) !== undefined)
+      continue;
+    sealed.set(item.id, item.encrypted_content);
+  }
+  if (sealed.size === 0) return response;
+  const output = (response.output as Array<Record<string, unknown>>).map((item) => {
+    const encrypted = item.type === "reasoning" && typeof item.id === "string" ? sealed.get(item.id) : undefined;
+    return encrypted === undefined ? item : { ...item, encrypted_content: encrypted };
+  });
+  return { ...response, output };
 }
 
 function idOf(params: unknown): string {

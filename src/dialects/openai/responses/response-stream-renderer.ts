@@ -12,7 +12,7 @@ import type { StreamRenderer } from "../../shared/index.js";
 import { switchComment } from "../../shared/index.js";
 import { CustomToolInputStream } from "../custom-tools.js";
 import { openAIErrorObject } from "../render-openai-error.js";
-import { itemId } from "../state/index.js";
+import { itemId, signedReasoningItem } from "../state/index.js";
 import { fileCitations } from "./file-citations.js";
 import type { PendingResponse } from "./pending-response.js";
 import { outputTextLogprobs, textEventLogprobs } from "./render-logprobs.js";
@@ -45,6 +45,8 @@ interface OpenReasoning {
   id: string;
   outputIndex: number;
   text: string;
+  /** Anthropic's signature of the thinking block the item shows, once it came (state/thinking-signature.ts). */
+  signature?: string;
 }
 
 /**
@@ -55,7 +57,14 @@ interface OpenReasoning {
 export interface ResponseProgress {
   sequence: number;
   started: boolean;
+  /** The output items as the client is shown them. */
   output: StateItem[];
+  /**
+   * Items of `output` a Responses target sent with more than the client is shown (reasoning's
+   * `encrypted_content` it did not ask for), by index, as that target sent them and with its name:
+   * they are stored in place of the client's view, so the next turn can send them back to it.
+   */
+  sealed: Map<number, { item: StateItem; origin: string }>;
 }
 
 interface OpenCall {
@@ -96,7 +105,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
   readonly #pending: PendingResponse;
   readonly #meta: ResponseMeta;
   readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
-  readonly progress: ResponseProgress = { sequence: 0, started: false, output: [] };
+  readonly progress: ResponseProgress = { sequence: 0, started: false, output: [], sealed: new Map() };
   /** Open function calls by canonical index. */
   readonly #calls = new Map<number, OpenCall>();
   #message: OpenMessage | undefined;
@@ -107,11 +116,14 @@ export class ResponseStreamRenderer implements StreamRenderer {
   readonly #hostedAt = new Map<string, { outputIndex: number; arguments: string; calling: boolean }>();
   /** What this response's file searches found so far: the text after them cites the files it names. */
   readonly #found: FileSearchResult[] = [];
+  /** The target whose events are rendered: the first, until a switch hands the answer to another. */
+  #answering: string;
 
   constructor(pending: PendingResponse, meta: ResponseMeta, options: { logprobs?: boolean } = {}) {
     this.#pending = pending;
     this.#meta = meta;
     this.#logprobs = options.logprobs === true;
+    this.#answering = meta.target;
   }
 
   event(event: StreamEvent): string {
@@ -121,13 +133,21 @@ export class ResponseStreamRenderer implements StreamRenderer {
       case "frame":
       // An echoed prompt is legacy completions' alone (CompletionPrompt.echo).
       case "prompt":
-      // Anthropic's signatures and redacted blocks: no Responses item can hold them for another upstream.
-      case "reasoning-signature":
+      // Anthropic's redacted blocks: no Responses item shows them (their signed thinking, see below).
       case "reasoning-redacted":
       case "usage":
         if (event.type === "usage") mergeUsage(this.#usage, event.usage);
         return out;
+      case "reasoning-signature": {
+        // A signature ends its thinking block: the item showing the block is done, kept with it
+        // (not shown) for that provider's next turn; more thinking is another block, another item.
+        if (event.signature === "") return out;
+        if (!this.#reasoning) out += this.#closeMessage("completed") + this.#openReasoning();
+        (this.#reasoning as unknown as OpenReasoning).signature = event.signature;
+        return out + this.#closeReasoning();
+      }
       case "switch":
+        this.#answering = event.to;
         return out + switchComment(event);
       case "hosted-tool":
         return out + this.#hosted(event.item);
@@ -228,7 +248,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
   async end(): Promise<string> {
     if (!this.#finish) return this.error(new GatewayError("upstream_error", "The upstream stream ended before it finished"));
     const state: ResponseState = { ...this.#finish, output: this.progress.output, usage: this.#usage };
-    const response = await this.#pending.finish(this.#meta, state);
+    const response = await this.#pending.finish(this.#meta, state, this.progress.sealed);
     const type = state.status === "incomplete" ? "response.incomplete" : "response.completed";
     return this.#frame(type, { response });
   }
@@ -245,7 +265,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
     const state: ResponseState = { status: "failed", output: this.progress.output, usage: this.#usage, error };
     let response: Record<string, unknown>;
     try {
-      response = await this.#pending.finish(this.#meta, state);
+      response = await this.#pending.finish(this.#meta, state, this.progress.sealed);
     } catch {
       response = this.#pending.render(this.#meta, state);
     }
@@ -447,6 +467,12 @@ export class ResponseStreamRenderer implements StreamRenderer {
     this.#reasoning = undefined;
     const item = reasoningItem(reasoning.id, reasoning.text);
     this.progress.output[reasoning.outputIndex] = item;
+    if (reasoning.signature !== undefined) {
+      this.progress.sealed.set(reasoning.outputIndex, {
+        item: signedReasoningItem(item, reasoning.signature),
+        origin: this.#answering,
+      });
+    }
     const at = { item_id: reasoning.id, output_index: reasoning.outputIndex, summary_index: 0 };
     return (
       this.#frame("response.reasoning_summary_text.done", { ...at, text: reasoning.text }) +

@@ -15,3 +15,9 @@ export { type ItemList, type OpenAIList, renderItemList, renderList } from "./re
 export { type McpToolCallError, renderMcpCallError, renderStoredMcpCall } from "./render-mcp-call-error.js";
 export { cursorChecked, invalidParam, notFound, refuseUnknownFields, StateApiError, stateRoute } from "./state-api-error.js";
 export { declaredFileSensitivity, stateSensitivity, withDeclaredSensitivity } from "./state-sensitivity.js";
+export {
+  signedReasoningItem,
+  signedWholeReasoning,
+  thinkingSignature,
+  withoutThinkingSignature,
+} from "./thinking-signature.js";

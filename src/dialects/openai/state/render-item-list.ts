@@ -1,5 +1,6 @@
 import type { ListPage, StateItem, StoredItem } from "../../../core/state.js";
 import { renderStoredMcpCall } from "./render-mcp-call-error.js";
+import { withoutThinkingSignature } from "./thinking-signature.js";
 
 /** OpenAI's list object (items, files, stored completions, vector stores...): `{ object: "list", data, first_id, last_id, has_more }`. */
 export interface OpenAIList<T> {
@@ -22,10 +23,13 @@ function idOf(object: object | undefined): string | null {
   return typeof id === "string" ? id : null;
 }
 
-/** Renders items as OpenAI's list (an `mcp_call` stored with a text error as the API types it now). */
+/**
+ * Renders items as OpenAI's list (an `mcp_call` stored with a text error as the API types it now;
+ * a reasoning item without the Anthropic signature tandem keeps with it, thinking-signature.ts).
+ */
 export function renderItemList(page: ListPage<StoredItem>): ItemList {
   return renderList(
-    page.data.map((stored) => renderStoredMcpCall(stored.item)),
+    page.data.map((stored) => renderStoredMcpCall(withoutThinkingSignature(stored.item))),
     page.hasMore,
   );
 }

@@ -49,7 +49,9 @@ describe("the events the provider parsed, shared with the Responses dialect", ()
     const frames = await tapped(parseResponsesStream([events], META.target));
     assert.equal(frames.length, events.length);
     const response = pending();
-    const renderer = { progress: { sequence: 0, started: false, output: [] } } as unknown as ResponseStreamRenderer;
+    const renderer = {
+      progress: { sequence: 0, started: false, output: [], sealed: new Map() },
+    } as unknown as ResponseStreamRenderer;
     const stream = new ResponsesNativeStream(response, META, renderer, false);
     const written = frames.map((frame) => stream.frame(frame)).join("") + (await stream.end());
     const sent = written
