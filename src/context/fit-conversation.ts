@@ -18,11 +18,70 @@ export interface FitResult {
  * decides (the router then moves on to a larger window).
  */
 export function fitConversation(request: ChatRequest, contextWindow: number, count: TokenCounter): FitResult {
+  if (clearlyFits(request, answerBudget(request, contextWindow))) return { request, dropped: 0, tokens: Number.NaN };
+  return fitCounted(request, contextWindow, (m) => countMessageTokens(m, count), 3 + countToolTokens(request.tools ?? [], count));
+}
+
+/** The tokens a conversation may take in a window: what is left of it after room for the answer. */
+function answerBudget(request: ChatRequest, contextWindow: number): number {
   const reserve = request.maxTokens ?? Math.min(1024, Math.floor(contextWindow / 4));
-  const budget = contextWindow - reserve;
-  if (clearlyFits(request, budget)) return { request, dropped: 0, tokens: Number.NaN };
-  const cost = (m: Message) => countMessageTokens(m, count);
-  const fixed = 3 + countToolTokens(request.tools ?? [], count);
+  return contextWindow - reserve;
+}
+
+/** How many times a fit is counted again by the model and cut further before the model's own length error decides. */
+const MODEL_COUNT_ROUNDS = 4;
+
+/**
+ * Fits a conversation by the target's own count of a whole request (a local model's tokenizer and
+ * chat template, which can need far more tokens than the GPT tokenizer's estimate: a small
+ * vocabulary, text that is not English). The estimate still weighs the messages against each other;
+ * the model's count says how much they weigh in all. So the request is counted once, and only when
+ * it may not fit; when it does not, the estimate is scaled by how far it was off, the conversation
+ * fitted by the scaled estimate, and the fit counted again, scaled further while it is still over:
+ * a few counts of one request, never one per message. When even the newest turn is over the window,
+ * the request goes as it is (the model's length error decides, as fitConversation's does).
+ */
+export async function fitConversationByModelCount(
+  request: ChatRequest,
+  contextWindow: number,
+  estimate: TokenCounter,
+  countRequest: (request: ChatRequest) => Promise<number>,
+): Promise<FitResult> {
+  const budget = answerBudget(request, contextWindow);
+  if (surelyFits(request, budget)) return { request, dropped: 0, tokens: Number.NaN };
+  const whole = await countRequest(request);
+  if (whole <= budget) return { request, dropped: 0, tokens: whole };
+  // Each message estimated once; every round scales the same estimates.
+  const estimates = new Map(request.messages.map((m) => [m, countMessageTokens(m, estimate)]));
+  const fixed = 3 + countToolTokens(request.tools ?? [], estimate);
+  const estimated = fixed + [...estimates.values()].reduce((n, t) => n + t, 0);
+  let scale = whole / Math.max(1, estimated);
+  let fit: FitResult = { request, dropped: 0, tokens: whole };
+  for (let round = 0; round < MODEL_COUNT_ROUNDS; round++) {
+    const factor = scale;
+    const scaled = fitCounted(
+      request,
+      contextWindow,
+      (m) => Math.ceil((estimates.get(m) ?? 0) * factor),
+      Math.ceil(fixed * factor),
+    );
+    // Not even the newest turn fits: the request goes as it is.
+    if (scaled.dropped === 0) return { request, dropped: 0, tokens: whole };
+    const counted = await countRequest(scaled.request);
+    fit = { ...scaled, tokens: counted };
+    if (counted <= budget) return fit;
+    // Still over: the kept messages weigh more on the model than scaled; scale by how far it was off again.
+    scale *= counted / Math.max(1, scaled.tokens);
+  }
+  return fit;
+}
+
+/**
+ * fitConversation by each message's cost and the request's fixed cost (tools, the reply's priming),
+ * without its cheap check (a model's scaled costs are none the check can bound).
+ */
+function fitCounted(request: ChatRequest, contextWindow: number, cost: (m: Message) => number, fixed: number): FitResult {
+  const budget = answerBudget(request, contextWindow);
   const total = fixed + request.messages.reduce((n, m) => n + cost(m), 0);
   if (total <= budget) return { request, dropped: 0, tokens: total };
 
@@ -61,6 +120,19 @@ export function fitConversation(request: ChatRequest, contextWindow: number, cou
   }
   const kept = units.filter((u) => u.keep).flatMap((u) => u.messages);
   return { request: { ...request, messages: kept }, dropped: request.messages.length - kept.length, tokens };
+}
+
+/**
+ * True when the conversation fits the budget by a bound on any model's tokens that costs no count:
+ * a token is at least a byte of UTF-8 (a model without a piece for some text falls back to bytes),
+ * which is at most 3 per UTF-16 unit, and a chat template adds some tokens to each message and to
+ * the whole (generously: where its markers are no special tokens, they are spelled out). A short
+ * conversation on a large window is not sent to the engine to be counted.
+ */
+function surelyFits(request: ChatRequest, budget: number): boolean {
+  const size = measureRequestText(request);
+  const chars = JSON.stringify(request.tools ?? []).length + size.text + size.toolCallNames;
+  return 3 * chars + size.images * 1024 + request.messages.length * 32 + 64 <= budget;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { countLargeTextsInSlices } from "../context/count-in-slices.js";
 import { loadTokenCounter } from "../context/estimate-input-tokens.js";
-import { fitConversation } from "../context/fit-conversation.js";
+import { type FitResult, fitConversation, fitConversationByModelCount } from "../context/fit-conversation.js";
 import { summaryBudget, summaryRequest, summaryText, withSummary } from "../context/summarize-history.js";
 import type { RequestContext } from "../core/index.js";
 import {
@@ -129,18 +129,38 @@ export class Attempts {
     const { native: raw, history: stored, ...canonical } = original;
     let request: ChatRequest = canonical;
     let fitted: string | undefined;
+    const limits: Timeouts = whole ? { ...timeouts, firstTokenMs: timeouts.totalMs, minTokensPerSecond: 0 } : timeouts;
     const window = windowFor(target, original);
     if (window !== undefined && original.fitToWindow !== false) {
       const counter = await loadTokenCounter();
       // A stored history with a summarizer keeps room for the summary of what a cut leaves out.
       const history = summarize === undefined ? undefined : stored;
       const room = history === undefined ? 0 : summaryBudget(window);
-      const fit = fitConversation(
-        canonical,
-        window - room,
-        // A large conversation is tokenized in slices first, so counting it does not stall other clients.
-        requestTextLength(canonical) >= LARGE_REQUEST_TEXT ? await countLargeTextsInSlices(canonical, counter) : counter,
-      );
+      // A large conversation is tokenized in slices first, so counting it does not stall other clients.
+      const estimate =
+        requestTextLength(canonical) >= LARGE_REQUEST_TEXT ? await countLargeTextsInSlices(canonical, counter) : counter;
+      // A target that counts with its model's own tokenizer (the local engine) is fitted by that count:
+      // the GPT tokenizer's estimate can be far under it. Every other target by the estimate, as its
+      // upstream cannot be asked without an attempt.
+      const countTokens = target.provider.countTokens?.bind(target.provider);
+      let fit: FitResult;
+      if (countTokens === undefined) fit = fitConversation(canonical, window - room, estimate);
+      else {
+        // Within the attempt's first-token limit, as the answer would wait: the engine may be loading the model.
+        const counting = new Deadline(context.signal, limits, target.name);
+        try {
+          fit = await fitConversationByModelCount(canonical, window - room, estimate, (r) =>
+            countTokens(target.upstreamModel, r, counting.signal),
+          );
+        } catch (err) {
+          // As an answer that failed before it began: the limit that passed, or the engine's error.
+          const error = this.#guard.withoutPrivateValues(counting.error(err));
+          this.#failed(target.name, error);
+          throw error;
+        } finally {
+          counting.dispose();
+        }
+      }
       if (fit.dropped > 0) {
         request = fit.request;
         fitted = `conversation fitted to ${target.name}'s ${window}-token window: ${fit.dropped} older message(s) left out`;
@@ -221,11 +241,7 @@ export class Attempts {
       ];
       if (unsent?.length || unraw.length) warnings = [...new Set([...(warnings ?? []), ...(unsent ?? []), ...unraw])];
     }
-    const deadline = new Deadline(
-      context.signal,
-      whole ? { ...timeouts, firstTokenMs: timeouts.totalMs, minTokensPerSecond: 0 } : timeouts,
-      target.name,
-    );
+    const deadline = new Deadline(context.signal, limits, target.name);
     const startedAt = performance.now();
     markStep("attempt");
     // What the target's model refused of the body its provider built, and was sent again without.

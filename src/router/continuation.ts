@@ -65,15 +65,36 @@ function unechoed(completion: CompletionPrompt): CompletionPrompt {
   return rest;
 }
 
-/** Usage of a continued answer: the original input, and the output of both parts. */
-export function continuedUsage(usage: Partial<Usage>, inputTokens: number | undefined, outputBefore: number): StreamEvent {
-  // The continuation's prompt-cache counters are of another prompt than the one the input counts.
-  const { outputTokens, cachedInputTokens: _read, cacheWriteInputTokens: _write, ...rest } = usage;
+/**
+ * The input side of a usage: the prompt's tokens and the prompt-cache counters that are part of them
+ * (Usage's cachedInputTokens and cacheWriteInputTokens count within inputTokens).
+ */
+export type InputUsage = Pick<Partial<Usage>, "inputTokens" | "cachedInputTokens" | "cacheWriteInputTokens">;
+
+/** The input side of a usage update merged into what is known so far: later values win per field, as mergeUsage. */
+function mergeInputUsage(into: InputUsage, update: Partial<Usage>): void {
+  if (update.inputTokens !== undefined) into.inputTokens = update.inputTokens;
+  if (update.cachedInputTokens !== undefined) into.cachedInputTokens = update.cachedInputTokens;
+  if (update.cacheWriteInputTokens !== undefined) into.cacheWriteInputTokens = update.cacheWriteInputTokens;
+}
+
+/**
+ * Usage of a continued answer: the original input, and the output of both parts. The input is the
+ * first target's, with its own prompt-cache counters and none of the continuation's: those were of
+ * another, longer prompt, and a client reading one prompt's input beside another's cache counters
+ * counts them wrong (Anthropic's input_tokens is the input less both). When the first target never
+ * said its input (it broke before its usage, as OpenAI reports usage last), the continuation's input
+ * stands, with its own cache counters.
+ */
+export function continuedUsage(usage: Partial<Usage>, input: InputUsage, outputBefore: number): StreamEvent {
+  const { outputTokens, inputTokens, cachedInputTokens, cacheWriteInputTokens, ...rest } = usage;
+  const inputSide: InputUsage = {};
+  mergeInputUsage(inputSide, input.inputTokens === undefined ? { inputTokens, cachedInputTokens, cacheWriteInputTokens } : input);
   return {
     type: "usage",
     usage: {
       ...rest,
-      ...(inputTokens !== undefined && { inputTokens }),
+      ...inputSide,
       ...(outputTokens !== undefined && { outputTokens: outputTokens + outputBefore }),
     },
   };
@@ -174,7 +195,8 @@ export class Continuation {
     // Whether the reader has been given any of the answer (more than a start, frames or usage): until
     // then everything is held, and a failure is one before the answer began.
     let started = false;
-    let inputTokens: number | undefined;
+    // The first target's input and its prompt-cache counters, as far as it reported them.
+    const input: InputUsage = {};
     // Output before a switch: the broken upstream never reported usage, so its deltas are counted.
     let outputBefore = 0;
     // Characters of text and tool-call arguments this answer holds (the text so far, held calls, and
@@ -265,13 +287,13 @@ export class Continuation {
           }
           case "usage":
             if (!switched) {
-              inputTokens = event.usage.inputTokens ?? inputTokens;
+              mergeInputUsage(input, event.usage);
               break;
             }
             // Answered afresh: the new target's own counts. Gone on from the text so far: the input
             // was the first target's, and the output both targets'.
             if (restart) break;
-            out.push(continuedUsage(event.usage, inputTokens, outputBefore));
+            out.push(continuedUsage(event.usage, input, outputBefore));
             return;
           case "finish": {
             if (cut) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { loadTokenCounter } from "../../src/context/estimate-input-tokens.js";
-import { fitConversation } from "../../src/context/fit-conversation.js";
+import { fitConversation, fitConversationByModelCount } from "../../src/context/fit-conversation.js";
 import type { ChatRequest, Message } from "../../src/core/index.js";
 
 const user = (text: string): Message => ({ role: "user", content: [{ type: "text", text }] });
@@ -70,5 +70,92 @@ describe("fitConversation", async () => {
     const fit = fitConversation(request, 100, count);
     assert.equal(fit.dropped, 0);
     assert.equal(fit.request, request);
+  });
+});
+
+describe("fitConversationByModelCount", async () => {
+  const count = await loadTokenCounter();
+  /** A model that reads every character as a token and frames each message in 10 more: far over the GPT estimate. */
+  const charModel = () => {
+    const counted: ChatRequest[] = [];
+    const countRequest = async (request: ChatRequest) => {
+      counted.push(request);
+      return request.messages.reduce(
+        (n, m) =>
+          n +
+          10 +
+          (m.role === "system" ? m.content.length : m.content.reduce((k, p) => k + (p.type === "text" ? p.text.length : 0), 0)),
+        0,
+      );
+    };
+    return { counted, countRequest };
+  };
+  const turns = (n: number, size: number): Message[] =>
+    Array.from({ length: n }, (_, i) => [user(`turn ${i} ${long("zz", size)}`), assistant("ok")]).flat();
+
+  it("asks the model nothing for a conversation that fits by any tokenizer's bound", async () => {
+    const model = charModel();
+    const request: ChatRequest = { model: "x", stream: false, messages: [user("Hi"), assistant("Hello"), user("How are you?")] };
+    const fit = await fitConversationByModelCount(request, 4096, count, model.countRequest);
+    assert.equal(fit.dropped, 0);
+    assert.equal(model.counted.length, 0);
+  });
+
+  it("leaves out the older turns the GPT estimate would keep, until the model's own count fits, in a few counts", async () => {
+    const messages = [...turns(6, 60), user("hello")];
+    const request: ChatRequest = { model: "x", stream: false, maxTokens: 16, messages };
+    assert.equal(fitConversation(request, 512, count).dropped, 0, "the GPT estimate says it fits");
+    const model = charModel();
+    const fit = await fitConversationByModelCount(request, 512, count, model.countRequest);
+    assert.ok(fit.dropped > 0);
+    assert.ok(fit.tokens <= 512 - 16, `the model counts ${fit.tokens}`);
+    // The whole, then the fit: the model's own count of what is sent.
+    assert.equal(model.counted.length, 2);
+    assert.equal(model.counted[1], fit.request);
+    assert.equal(fit.request.messages.at(-1), messages.at(-1), "the newest turn stays");
+    assert.equal(fit.request.messages[0]?.role, "user");
+  });
+
+  it("goes on scaling while the kept turns still weigh more on the model than scaled", async () => {
+    // A model that reads bytes: the older turns (Chinese) are 6 bytes a GPT token, the newer (English
+    // long words) 10, so the newest turns, the ones kept, are heavier than the whole's scale says.
+    const chinese = "数据".repeat(40);
+    const english = "internationalization ".repeat(8);
+    const messages = [
+      ...[0, 1, 2, 3].flatMap(() => [user(chinese), assistant("ok")]),
+      ...[0, 1, 2].flatMap(() => [user(english), assistant("ok")]),
+      user("hello"),
+    ];
+    const counts: number[] = [];
+    const countRequest = async (request: ChatRequest) => {
+      const bytes = request.messages.reduce(
+        (n, m) =>
+          n +
+          4 +
+          (m.role === "system" ? 0 : m.content.reduce((k, p) => k + (p.type === "text" ? Buffer.byteLength(p.text) : 0), 0)),
+        0,
+      );
+      counts.push(bytes);
+      return bytes;
+    };
+    const fit = await fitConversationByModelCount(
+      { model: "x", stream: false, maxTokens: 16, messages },
+      512,
+      count,
+      countRequest,
+    );
+    assert.equal(counts.length, 3, `the whole, a first fit still over, the fit scaled again: ${counts}`);
+    assert.ok((counts[1] ?? 0) > 512 - 16);
+    assert.ok(fit.dropped > 0);
+    assert.equal(fit.tokens, counts[2]);
+    assert.ok(fit.tokens <= 512 - 16, `the model counts ${fit.tokens}`);
+  });
+
+  it("sends the request as it is when even the newest turn is over the window (the model's length error decides)", async () => {
+    const request: ChatRequest = { model: "x", stream: false, maxTokens: 16, messages: [...turns(2, 30), user(long("zz", 400))] };
+    const fit = await fitConversationByModelCount(request, 512, count, charModel().countRequest);
+    assert.equal(fit.dropped, 0);
+    assert.equal(fit.request, request);
+    assert.ok(fit.tokens > 512);
   });
 });

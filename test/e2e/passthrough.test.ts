@@ -15,7 +15,7 @@ import { after, before, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { type ByteRecorder, startByteRecorder } from "../support/byte-recorder.js";
-import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { type FakeOpenAIRawReply, type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 /** What the scripted Anthropic upstream does with one request. */
@@ -86,7 +86,10 @@ function wholeMessage(text: string): unknown {
 }
 
 /** The same answer as Anthropic streams it; `upTo` frames of the text (then the stream may break off). */
-function streamFrames(texts: string[], options: { end?: boolean } = {}): Array<[string, unknown]> {
+function streamFrames(
+  texts: string[],
+  options: { end?: boolean; usage?: Record<string, unknown> } = {},
+): Array<[string, unknown]> {
   const frames: Array<[string, unknown]> = [
     [
       "message_start",
@@ -100,7 +103,7 @@ function streamFrames(texts: string[], options: { end?: boolean } = {}): Array<[
           content: [],
           stop_reason: null,
           stop_sequence: null,
-          usage: { ...USAGE, output_tokens: 1 },
+          usage: { ...(options.usage ?? USAGE), output_tokens: 1 },
         },
       },
     ],
@@ -188,6 +191,7 @@ before(async () => {
       },
       routes: {
         "up-then-openai": { tiers: [["up/claude"], ["openai/gpt"]], ...fast },
+        "openai-then-up": { tiers: [["openai/gpt"], ["up/claude"]], ...fast },
         "redact-up": { tiers: [["up/claude"]], privacy: "redact", ...fast },
         "redact-up-whole": { tiers: [["up/claude"]], privacy: "redact", streamUpstream: false, ...fast },
         "up-whole": { tiers: [["up/claude"]], streamUpstream: false, ...fast },
@@ -477,6 +481,78 @@ describe("a native stream that breaks", () => {
     assert.equal(message.usage.cache_read_input_tokens ?? 0, 0);
     assert.match(response.headers.get("x-tandem-warnings") ?? "", /cache_control not sent to openai\/gpt/);
   });
+});
+
+describe("the usage of an answer continued on another target", () => {
+  // The prompt's 515 tokens as Anthropic counts them: 15 uncached, 200 written to the cache (150 for
+  // 5 minutes, 50 for an hour), 300 read from it.
+  const CACHED = {
+    input_tokens: 15,
+    cache_creation_input_tokens: 200,
+    cache_read_input_tokens: 300,
+    cache_creation: { ephemeral_5m_input_tokens: 150, ephemeral_1h_input_tokens: 50 },
+  };
+  /** OpenAI's chunks of a stream that breaks off after some text, before its usage chunk. */
+  const brokenOpenAI = (): FakeOpenAIRawReply => ({
+    kind: "raw",
+    body: ["Hello", " wor"].map(
+      (content) =>
+        `data: ${JSON.stringify({ id: "chatcmpl-up", object: "chat.completion.chunk", created: 1, model: "gpt-4o-mini", choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`,
+    ),
+    end: "destroy",
+  });
+  const ROUTES = {
+    // Anthropic said its input and cache counters in message_start, then broke; OpenAI went on.
+    "up-then-openai": () => {
+      upstream.script(() => ({
+        kind: "sse",
+        frames: streamFrames(["Hello", " wor"], { end: false, usage: CACHED }),
+        breakOff: true,
+      }));
+      openai.script(() => ({ kind: "text", text: "ld!", usage: { input: 9, output: 2 } }));
+    },
+    // OpenAI broke before its usage chunk; Anthropic went on, its counters those of its own prompt.
+    "openai-then-up": () => {
+      openai.script(brokenOpenAI);
+      upstream.script(() => ({ kind: "sse", frames: streamFrames(["ld!"], { usage: CACHED }) }));
+    },
+  };
+
+  it("Anthropic client: input_tokens leaves out the cache reads and writes of the same prompt, which are kept", async () => {
+    ROUTES["up-then-openai"]();
+    const message = await client.messages.stream({ model: "up-then-openai", ...PARAMS }).finalMessage();
+    assert.equal(message.content.map((b) => (b.type === "text" ? b.text : "")).join(""), "Hello world!");
+    const { input_tokens, cache_creation_input_tokens, cache_read_input_tokens, cache_creation } = message.usage;
+    assert.deepEqual(
+      { input_tokens, cache_creation_input_tokens, cache_read_input_tokens },
+      { input_tokens: 15, cache_creation_input_tokens: 200, cache_read_input_tokens: 300 },
+    );
+    // message_start's breakdown of the writes agrees with the closing count.
+    assert.equal((cache_creation?.ephemeral_5m_input_tokens ?? 0) + (cache_creation?.ephemeral_1h_input_tokens ?? 0), 200);
+  });
+
+  for (const route of ["up-then-openai", "openai-then-up"] as const) {
+    it(`OpenAI chat client (${route}): prompt_tokens counts the cached tokens it says it read`, async () => {
+      ROUTES[route]();
+      const chat = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const completion = await chat.chat.completions
+        .stream({ model: route, messages: [{ role: "user", content: "Hi" }], stream_options: { include_usage: true } })
+        .finalChatCompletion();
+      assert.equal(completion.choices[0]?.message.content, "Hello world!");
+      assert.equal(completion.usage?.prompt_tokens, 515);
+      assert.equal(completion.usage?.prompt_tokens_details?.cached_tokens, 300);
+    });
+
+    it(`Responses client (${route}): input_tokens counts the cache reads and writes it names`, async () => {
+      ROUTES[route]();
+      const responses = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const response = await responses.responses.stream({ model: route, input: "Hi", store: false }).finalResponse();
+      assert.equal(response.output_text, "Hello world!");
+      assert.equal(response.usage?.input_tokens, 515);
+      const details = response.usage?.input_tokens_details as { cached_tokens: number; cache_write_tokens?: number };
+      assert.deepEqual(details, { cached_tokens: 300, cache_write_tokens: 200 });
+    });
+  }
 });
 
 describe("privacy on the native path", () => {

@@ -76,10 +76,25 @@ describe("continuationRequest and continuedUsage", () => {
   });
 
   it("reports the original input and the output of both parts", () => {
-    assert.deepEqual(continuedUsage({ inputTokens: 50, outputTokens: 4 }, 10, 3), {
+    assert.deepEqual(continuedUsage({ inputTokens: 50, outputTokens: 4 }, { inputTokens: 10 }, 3), {
       type: "usage",
       usage: { inputTokens: 10, outputTokens: 7 },
     });
+  });
+
+  it("keeps the prompt-cache counters with the input they are part of, never one prompt's input with another's", () => {
+    const continuation = { inputTokens: 60, outputTokens: 4, cachedInputTokens: 40, cacheWriteInputTokens: 5 };
+    // The first target's input and its own counters; the continuation's were of its longer prompt.
+    assert.deepEqual(continuedUsage(continuation, { inputTokens: 515, cachedInputTokens: 300, cacheWriteInputTokens: 200 }, 3), {
+      type: "usage",
+      usage: { inputTokens: 515, cachedInputTokens: 300, cacheWriteInputTokens: 200, outputTokens: 7 },
+    });
+    assert.deepEqual(continuedUsage(continuation, { inputTokens: 10 }, 3), {
+      type: "usage",
+      usage: { inputTokens: 10, outputTokens: 7 },
+    });
+    // The first target never said its input: the continuation's, with its counters.
+    assert.deepEqual(continuedUsage(continuation, {}, 3), { type: "usage", usage: { ...continuation, outputTokens: 7 } });
   });
 });
 

@@ -288,7 +288,11 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
 
   /** The tokens a chat request's prompt comes to on the model: its own tokenizer and chat template. */
   async countTokens(model: string, request: ChatRequest, signal: AbortSignal): Promise<number> {
-    const spec = this.#claim(await this.#spec(model));
+    const own = await this.#spec(model);
+    // A request that asks for a window (Ollama's num_ctx), counted before it is answered (its
+    // conversation fitted), loads the model with that window, as its answer will: not twice.
+    const asked = request.contextSize === undefined ? undefined : await this.#trainedCap(own, request.contextSize);
+    const spec = this.#claim(own, asked === undefined ? undefined : { window: asked, asked: true });
     await this.#ensureLoaded(spec, signal);
     // Only what the prompt is made of crosses the IPC channel (a request may hold functions).
     const { messages, tools, toolChoice } = request;
