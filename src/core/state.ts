@@ -76,6 +76,13 @@ export interface StoredConversation {
 export interface ListOptions {
   /** Start after the item with this id (exclusive); one that names nothing in the list: see ListPage.unknownCursor. */
   after?: string;
+  /**
+   * End before the item with this id (exclusive): the page is the `limit` items just before it, in the
+   * list's order, as a previous page (the older SDKs' `before` of input items; Stripe's
+   * `ending_before`, whose lists OpenAI's follow), `hasMore` saying whether more lie before them.
+   * Only the lists that document it take it (pageItems); with `after` too, the page lies between them.
+   */
+  before?: string;
   /** 1..100. */
   limit: number;
   order: "asc" | "desc";

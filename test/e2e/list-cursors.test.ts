@@ -220,6 +220,7 @@ for (const storeKind of ["encrypted store", "memory"] as const) {
         path: () => `/v1/responses/${made.withInputs}/input_items`,
         ids: () => desc(made.inputItems),
         page: (query) => client.responses.inputItems.list(made.withInputs, query) as never,
+        before: true,
       },
       {
         name: "GET /v1/responses",
@@ -335,6 +336,30 @@ for (const storeKind of ["encrypted store", "memory"] as const) {
             assert.equal((got.body.error as Json).param, "before");
           }
         });
+
+        if (list.name === "GET /v1/responses/{id}/input_items") {
+          it("`before` (the older SDKs' cursor) is the previous page: the `limit` items just before it", async () => {
+            const ids = list.ids();
+            const back = await raw(`${queryOf(list)}limit=2&before=${ids[4]}`);
+            assert.equal(back.status, 200, JSON.stringify(back.body));
+            assert.deepEqual(
+              (back.body.data as Json[]).map((x) => x.id),
+              ids.slice(2, 4),
+            );
+            assert.equal(back.body.has_more, true);
+            const first = await raw(`${queryOf(list)}limit=5&before=${ids[2]}&order=desc`);
+            assert.deepEqual(
+              (first.body.data as Json[]).map((x) => x.id),
+              ids.slice(0, 2),
+            );
+            assert.equal(first.body.has_more, false);
+            const between = await raw(`${queryOf(list)}limit=10&after=${ids[0]}&before=${ids[3]}`);
+            assert.deepEqual(
+              (between.body.data as Json[]).map((x) => x.id),
+              ids.slice(1, 3),
+            );
+          });
+        }
 
         it("a bad limit is a 400 naming `limit`", async () => {
           for (const limit of ["0", String((list.maxLimit ?? 100) + 1), "1.5", "x", "-1"]) {

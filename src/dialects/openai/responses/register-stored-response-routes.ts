@@ -89,7 +89,7 @@ export function registerStoredResponseRoutes(
     "/v1/responses/:id/input_items",
     stateRoute(async (request) => {
       const id = idOf(request.params);
-      const { include: _include, ...options } = parseListQuery(request.query);
+      const { include: _include, ...options } = parseListQuery(request.query, { before: true });
       const page = await state.listInputItems(id, options);
       if (!page) throw notFound("Response", id);
       return renderItemList(cursorChecked(page, options, "Item"));

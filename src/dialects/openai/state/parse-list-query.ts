@@ -20,10 +20,13 @@ export interface ListQuery extends ListOptions {
 /**
  * The paging query of `GET /v1/responses/{id}/input_items` and `GET /v1/conversations/{id}/items`:
  * `after`, `limit` (1..100, default 20) and `order` (`asc` | `desc`, default `desc`), as OpenAI
- * defines them, and `include`.
+ * defines them, and `include`; with `before` for the lists that take it (input items: the older
+ * SDKs' InputItemListParams have it, and a client paging back with it must not be given page 1).
  */
-export function parseListQuery(query: unknown): ListQuery {
-  return { ...parsePaging(query, { defaultLimit: 20, maxLimit: 100 }), include: parseInclude(query) };
+export function parseListQuery(query: unknown, takes: { before?: boolean } = {}): ListQuery {
+  const paging = parsePaging(query, { defaultLimit: 20, maxLimit: 100 });
+  const before = takes.before ? single((query as Record<string, unknown> | undefined)?.before, "before") : undefined;
+  return { ...paging, ...(before !== undefined && before !== "" && { before }), include: parseInclude(query) };
 }
 
 /**
