@@ -89,7 +89,7 @@ describe("usage", () => {
     assert.deepEqual(whole.usage?.output_tokens_details, { reasoning_tokens: 30 });
     assert.deepEqual(whole.usage?.input_tokens_details, { cached_tokens: 1000, cache_write_tokens: 0 });
     const stream = client.responses.stream({ model: OPENAI, input: "hi" });
-    for await (const _ of stream);
+    for await (const _ of stream as unknown as AsyncIterable<unknown>);
     assert.deepEqual((await stream.finalResponse()).usage?.output_tokens_details, { reasoning_tokens: 30 });
   });
 });
@@ -334,5 +334,43 @@ describe("fields a chat target has, and those it has not", () => {
     assert.match(warnings, /max_tool_calls/);
     const sent = anthropic.requests.at(-1)?.body as Record<string, unknown>;
     assert.equal(sent.prompt_cache_key, undefined);
+  });
+
+  it("names the fields it does not know, and metadata a response not stored keeps nowhere, on every other wire", async () => {
+    for (const [target, fake] of [
+      [ANTHROPIC, anthropic],
+      [OPENAI, openai],
+    ] as const) {
+      const r = await post({
+        model: target,
+        input: "hi",
+        store: false,
+        frobnicate: { a: 1 },
+        x_null: null,
+        metadata: { k: "v" },
+      });
+      assert.equal(r.status, 200);
+      const warnings = r.headers.get("x-tandem-warnings") ?? "";
+      for (const field of ["frobnicate", "metadata"])
+        assert.ok(warnings.includes(`${field} not sent to ${target}`), `${field} in ${warnings}`);
+      // A field sent as null asks for nothing.
+      assert.ok(!warnings.includes("x_null"), `x_null not in ${warnings}`);
+      const sent = fake.requests.at(-1)?.body as Record<string, unknown>;
+      assert.equal(sent.frobnicate, undefined);
+      // Echoed still, as OpenAI echoes the request.
+      assert.deepEqual(r.json.metadata, { k: "v" });
+    }
+    // A stored response keeps its metadata: nothing is lost, nothing named.
+    const stored = await post({ model: ANTHROPIC, input: "hi", metadata: { k: "v" } });
+    assert.equal(stored.headers.get("x-tandem-warnings"), null);
+  });
+
+  it("names an unknown field in a stream's headers", async () => {
+    const { data: stream, response } = await client.responses
+      // @ts-expect-error a field the SDK does not know
+      .create({ model: ANTHROPIC, input: "hi", stream: true, frobnicate: true })
+      .withResponse();
+    for await (const _ of stream as unknown as AsyncIterable<unknown>);
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", new RegExp(`frobnicate not sent to ${ANTHROPIC}`));
   });
 });
