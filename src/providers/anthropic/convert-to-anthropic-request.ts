@@ -27,6 +27,7 @@ export interface AnthropicRequestDefaults {
  * - response_format json / json_schema becomes an instruction appended to the system prompt, which
  *   works on every Claude model (Anthropic's own structured outputs are model- and version-specific);
  * - tool_choice is sent only with tools; parallelToolCalls false becomes disable_parallel_tool_use;
+ *   a strict tool is a strict tool;
  * - a reasoning control becomes `thinking` (see thinking()).
  */
 export function convertToAnthropicRequest(
@@ -50,6 +51,9 @@ export function convertToAnthropicRequest(
       ...(tool.description !== undefined ? { description: tool.description } : {}),
       // Anthropic requires an object schema; canonical tools from loose clients may omit the type.
       input_schema: { type: "object", ...tool.parameters },
+      // Anthropic's Tool.strict (structured outputs). Only when asked: false is its default, and an
+      // Anthropic-compatible upstream that predates the field is then sent nothing new.
+      ...(tool.strict === true && { strict: true }),
     }));
     const choice = toolChoice(request.toolChoice);
     if (request.parallelToolCalls === false && choice?.type !== "none") {
