@@ -26,7 +26,7 @@ let client: OpenAI;
 before(async () => {
   [openai, anthropic] = await Promise.all([
     startFakeOpenAI({ models: ["gpt-4o-mini"] }),
-    startFakeAnthropic({ models: ["claude-haiku-4-5"] }),
+    startFakeAnthropic({ models: ["claude-haiku-4-5"], toolBlocksNeedTools: true }),
   ]);
   tandem = await startTandem(
     {
@@ -202,6 +202,40 @@ describe("tool history checks", () => {
       input: [{ type: "function_call_output", call_id: callId, output: "sunny" }],
     });
     assert.equal(good.status, "completed");
+  });
+
+  it("continues a chain with function calls on Anthropic by a turn without tools: the history's tools declared, none callable", async () => {
+    // As the README's hand-off does: calls made on one target, a plain follow-up on Claude. Anthropic
+    // refuses tool_use and tool_result blocks in a request that defines no tools (the fake does too).
+    openai.script(() => ({ kind: "tool_calls", calls: [{ name: "get_weather", arguments: { city: "Paris" } }] }));
+    const first = await client.responses.create({ model: OPENAI, tools, input: "Weather?" });
+    const callId = first.output.find((item) => item.type === "function_call")?.call_id;
+    assert.ok(callId);
+    openai.script(() => ({ kind: "text", text: "Sunny in Paris." }));
+    const second = await client.responses.create({
+      model: OPENAI,
+      tools,
+      previous_response_id: first.id,
+      input: [{ type: "function_call_output", call_id: callId, output: "sunny" }],
+    });
+    const { data: third, response } = await client.responses
+      .create({ model: ANTHROPIC, previous_response_id: second.id, input: "and tomorrow?" })
+      .withResponse();
+    assert.equal(third.status, "completed");
+    assert.equal(third.output_text, "Hello from upstream.");
+    const sent = anthropic.requests.at(-1)?.body as { tools?: unknown; tool_choice?: unknown; messages: unknown[] };
+    assert.deepEqual(sent.tools, [
+      {
+        name: "get_weather",
+        description: "A tool used earlier in this conversation; it cannot be called now.",
+        input_schema: { type: "object" },
+      },
+    ]);
+    assert.deepEqual(sent.tool_choice, { type: "none" });
+    assert.match(JSON.stringify(sent.messages), /"type":"tool_use".*"type":"tool_result"/);
+    // Nothing the client asked for was left out; the Response echoes the request's (empty) tools.
+    assert.equal(response.headers.get("x-tandem-warnings"), null);
+    assert.deepEqual(third.tools, []);
   });
 });
 
