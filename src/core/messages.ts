@@ -92,6 +92,10 @@ export interface ToolDefinition {
   description?: string;
   /** JSON Schema of the arguments object. */
   parameters: Record<string, unknown>;
+  /**
+   * Calls must follow `parameters` exactly (OpenAI's function.strict, Anthropic's tool strict). A
+   * target whose API has no such setting names it in `x-tandem-warnings` when it is true.
+   */
   strict?: boolean;
 }
 

@@ -26,7 +26,7 @@ let client: OpenAI;
 before(async () => {
   [openai, anthropic] = await Promise.all([
     startFakeOpenAI({ models: ["gpt-4o-mini"] }),
-    startFakeAnthropic({ models: ["claude-haiku-4-5"] }),
+    startFakeAnthropic({ models: ["claude-haiku-4-5"], toolBlocksNeedTools: true }),
   ]);
   tandem = await startTandem(
     {
@@ -89,7 +89,7 @@ describe("usage", () => {
     assert.deepEqual(whole.usage?.output_tokens_details, { reasoning_tokens: 30 });
     assert.deepEqual(whole.usage?.input_tokens_details, { cached_tokens: 1000, cache_write_tokens: 0 });
     const stream = client.responses.stream({ model: OPENAI, input: "hi" });
-    for await (const _ of stream);
+    for await (const _ of stream as unknown as AsyncIterable<unknown>);
     assert.deepEqual((await stream.finalResponse()).usage?.output_tokens_details, { reasoning_tokens: 30 });
   });
 });
@@ -202,6 +202,40 @@ describe("tool history checks", () => {
       input: [{ type: "function_call_output", call_id: callId, output: "sunny" }],
     });
     assert.equal(good.status, "completed");
+  });
+
+  it("continues a chain with function calls on Anthropic by a turn without tools: the history's tools declared, none callable", async () => {
+    // As the README's hand-off does: calls made on one target, a plain follow-up on Claude. Anthropic
+    // refuses tool_use and tool_result blocks in a request that defines no tools (the fake does too).
+    openai.script(() => ({ kind: "tool_calls", calls: [{ name: "get_weather", arguments: { city: "Paris" } }] }));
+    const first = await client.responses.create({ model: OPENAI, tools, input: "Weather?" });
+    const callId = first.output.find((item) => item.type === "function_call")?.call_id;
+    assert.ok(callId);
+    openai.script(() => ({ kind: "text", text: "Sunny in Paris." }));
+    const second = await client.responses.create({
+      model: OPENAI,
+      tools,
+      previous_response_id: first.id,
+      input: [{ type: "function_call_output", call_id: callId, output: "sunny" }],
+    });
+    const { data: third, response } = await client.responses
+      .create({ model: ANTHROPIC, previous_response_id: second.id, input: "and tomorrow?" })
+      .withResponse();
+    assert.equal(third.status, "completed");
+    assert.equal(third.output_text, "Hello from upstream.");
+    const sent = anthropic.requests.at(-1)?.body as { tools?: unknown; tool_choice?: unknown; messages: unknown[] };
+    assert.deepEqual(sent.tools, [
+      {
+        name: "get_weather",
+        description: "A tool used earlier in this conversation; it cannot be called now.",
+        input_schema: { type: "object" },
+      },
+    ]);
+    assert.deepEqual(sent.tool_choice, { type: "none" });
+    assert.match(JSON.stringify(sent.messages), /"type":"tool_use".*"type":"tool_result"/);
+    // Nothing the client asked for was left out; the Response echoes the request's (empty) tools.
+    assert.equal(response.headers.get("x-tandem-warnings"), null);
+    assert.deepEqual(third.tools, []);
   });
 });
 
@@ -334,5 +368,43 @@ describe("fields a chat target has, and those it has not", () => {
     assert.match(warnings, /max_tool_calls/);
     const sent = anthropic.requests.at(-1)?.body as Record<string, unknown>;
     assert.equal(sent.prompt_cache_key, undefined);
+  });
+
+  it("names the fields it does not know, and metadata a response not stored keeps nowhere, on every other wire", async () => {
+    for (const [target, fake] of [
+      [ANTHROPIC, anthropic],
+      [OPENAI, openai],
+    ] as const) {
+      const r = await post({
+        model: target,
+        input: "hi",
+        store: false,
+        frobnicate: { a: 1 },
+        x_null: null,
+        metadata: { k: "v" },
+      });
+      assert.equal(r.status, 200);
+      const warnings = r.headers.get("x-tandem-warnings") ?? "";
+      for (const field of ["frobnicate", "metadata"])
+        assert.ok(warnings.includes(`${field} not sent to ${target}`), `${field} in ${warnings}`);
+      // A field sent as null asks for nothing.
+      assert.ok(!warnings.includes("x_null"), `x_null not in ${warnings}`);
+      const sent = fake.requests.at(-1)?.body as Record<string, unknown>;
+      assert.equal(sent.frobnicate, undefined);
+      // Echoed still, as OpenAI echoes the request.
+      assert.deepEqual(r.json.metadata, { k: "v" });
+    }
+    // A stored response keeps its metadata: nothing is lost, nothing named.
+    const stored = await post({ model: ANTHROPIC, input: "hi", metadata: { k: "v" } });
+    assert.equal(stored.headers.get("x-tandem-warnings"), null);
+  });
+
+  it("names an unknown field in a stream's headers", async () => {
+    const { data: stream, response } = await client.responses
+      // @ts-expect-error a field the SDK does not know
+      .create({ model: ANTHROPIC, input: "hi", stream: true, frobnicate: true })
+      .withResponse();
+    for await (const _ of stream as unknown as AsyncIterable<unknown>);
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", new RegExp(`frobnicate not sent to ${ANTHROPIC}`));
   });
 });

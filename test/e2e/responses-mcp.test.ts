@@ -537,11 +537,15 @@ describe("mcp tools: a provider that speaks the Responses API", () => {
     );
     try {
       const sdk = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: "unused", maxRetries: 0 });
-      const response = await sdk.responses.create({ model: "gpt/gpt-4o-mini", input: "Search", tools: [docs] });
+      const { data: response, response: http } = await sdk.responses
+        // @ts-expect-error a field the SDK does not know: the loop's turns are not sent the client's body, so it is named
+        .create({ model: "gpt/gpt-4o-mini", input: "Search", tools: [docs], frobnicate: 1 })
+        .withResponse();
       assert.deepEqual(
         response.output.map((item) => item.type),
         ["mcp_list_tools", "mcp_call", "message"],
       );
+      assert.match(http.headers.get("x-tandem-warnings") ?? "", /frobnicate not sent to gpt\/gpt-4o-mini/);
       const chats = openai.requests.filter((request) => request.path !== "/v1/models");
       assert.deepEqual(
         chats.map((request) => request.path),

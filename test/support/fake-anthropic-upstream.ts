@@ -46,6 +46,11 @@ export interface FakeAnthropicOptions {
   models?: string[];
   /** The largest page GET /v1/models returns (Anthropic: limit 1..1000, default 20). */
   maxPageSize?: number;
+  /**
+   * Refuse tool_use and tool_result blocks in a request without tools, as the Messages API does.
+   * Default false: older tests send an Anthropic client's such history through as it came.
+   */
+  toolBlocksNeedTools?: boolean;
 }
 
 const ERROR_TYPES: Record<number, string> = {
@@ -161,7 +166,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       return sendJson(res, 200, { input_tokens: Math.max(1, Math.ceil(text.length / 4)) });
     }
     if (req.method === "POST" && url.pathname === "/v1/messages") {
-      const problem = validateMessages(body);
+      const problem = validateMessages(body, options.toolBlocksNeedTools === true);
       if (problem) return sendError(res, 400, errorBody("invalid_request_error", problem));
       const request = body as { model: string; stream?: boolean };
       return reply(res, req, script(recorded), request.model, request.stream === true);
@@ -286,13 +291,30 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
   };
 }
 
-function validateMessages(body: unknown): string | undefined {
+function validateMessages(body: unknown, toolBlocksNeedTools: boolean): string | undefined {
   if (typeof body !== "object" || body === null) return "body: Input should be an object";
   const b = body as Record<string, unknown>;
   if (typeof b.model !== "string") return "model: Field required";
   if (typeof b.max_tokens !== "number") return "max_tokens: Field required";
   if (!Array.isArray(b.messages)) return "messages: Field required";
+  if (toolBlocksNeedTools && !(Array.isArray(b.tools) && b.tools.length > 0) && hasToolBlocks(b.messages)) {
+    // The Messages API's own words (anthropics/anthropic-sdk-python#494); OpenAI's APIs take such a history.
+    return "Requests which include `tool_use` or `tool_result` blocks must define tools.";
+  }
   return undefined;
+}
+
+function hasToolBlocks(messages: unknown[]): boolean {
+  return messages.some((message) => {
+    const content = (message as { content?: unknown } | null)?.content;
+    return (
+      Array.isArray(content) &&
+      content.some((block) => {
+        const type = (block as { type?: unknown } | null)?.type;
+        return type === "tool_use" || type === "tool_result";
+      })
+    );
+  });
 }
 
 function modelInfo(name: string, position: number) {

@@ -150,8 +150,8 @@ function applyToolChange(
     if (block.type === "tool_addition") tools.offered.add(tool.name);
     else tools.offered.delete(tool.name);
   } else if (tool.type === "tool_definition" && block.type === "tool_addition" && isCustomTool(tool.definition)) {
-    const { name, description, input_schema } = tool.definition;
-    tools.defined.set(name, convertTool({ name, description, input_schema }));
+    const { name, description, input_schema, strict } = tool.definition;
+    tools.defined.set(name, convertTool({ name, description, input_schema, strict }));
     tools.offered.delete(name);
     tools.offered.add(name);
   } else {
@@ -161,9 +161,12 @@ function applyToolChange(
   tools.left.approximated.add("tool_addition and tool_removal blocks (the tools offered as they stand at the end)");
 }
 
-function isCustomTool(
-  definition: Record<string, unknown> | null | undefined,
-): definition is { name: string; description?: string | null; input_schema?: Record<string, unknown> | null } {
+function isCustomTool(definition: Record<string, unknown> | null | undefined): definition is {
+  name: string;
+  description?: string | null;
+  input_schema?: Record<string, unknown> | null;
+  strict?: unknown;
+} {
   if (definition == null || typeof definition.name !== "string") return false;
   return (definition.type == null || definition.type === "custom") && typeof definition.input_schema === "object";
 }
@@ -338,9 +341,15 @@ function convertImage(source: Exclude<ImageBlock["source"], { type: "file" }>): 
     : { type: "image", source: { kind: "url", url: source.url } };
 }
 
-function convertTool(tool: { name: string; description?: string | null; input_schema?: Record<string, unknown> | null }) {
+function convertTool(tool: {
+  name: string;
+  description?: string | null;
+  input_schema?: Record<string, unknown> | null;
+  strict?: unknown;
+}) {
   const def: ToolDefinition = { name: tool.name, parameters: tool.input_schema ?? { type: "object" } };
   if (tool.description != null) def.description = tool.description;
+  if (typeof tool.strict === "boolean") def.strict = tool.strict;
   return def;
 }
 

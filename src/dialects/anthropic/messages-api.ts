@@ -291,6 +291,8 @@ const ToolSchema = z
     input_schema: z.record(z.string(), z.unknown(), { error: "expected a JSON Schema object" }).nullish(),
     /** Left out of the model's context until a tool_reference block (a tool search's answer) names it. */
     defer_loading: z.boolean().nullish(),
+    /** Calls follow input_schema exactly (Tool.strict): crosses as the canonical tool's `strict`. */
+    strict: z.boolean().nullish(),
   })
   .superRefine((tool, ctx) => {
     if (tool.type != null && tool.type !== "custom") return;

@@ -165,12 +165,36 @@ export function anthropicLost(body: Record<string, unknown>): string[] {
   if (metadata && typeof metadata === "object") {
     for (const key of Object.keys(metadata)) if (key !== "user_id") lost.push(`metadata.${key}`);
   }
+  lost.push(...toolFieldsLost(body.tools));
   const found = { cacheControl: false, thinking: false };
   // Only on this (cross-wire) path; a walk of the objects, which copies no text however large.
   scan([body.system, body.messages, body.tools], found, 0);
   if (found.cacheControl) lost.push("cache_control");
   // Earlier thinking blocks cross as reasoning: what a target cannot read of them the router names.
   return lost;
+}
+
+/**
+ * The fields of a custom tool the canonical tool carries (`strict` as its strict), or that are
+ * applied (`defer_loading`) or named on their own (`cache_control`). Anthropic's own versioned tools
+ * are wire-only (the request goes to an Anthropic target or nowhere).
+ */
+const CARRIED_TOOL_FIELDS = new Set(["type", "name", "description", "input_schema", "strict", "defer_loading", "cache_control"]);
+
+/**
+ * The custom tools' fields no other wire has (Tool: `input_examples`, `eager_input_streaming`,
+ * `allowed_callers`, unknown ones), each named once; a field sent as null asks for nothing.
+ */
+function toolFieldsLost(tools: unknown): string[] {
+  if (!Array.isArray(tools)) return [];
+  const lost = new Set<string>();
+  for (const tool of tools as unknown[]) {
+    if (typeof tool !== "object" || tool === null) continue;
+    const fields = tool as Record<string, unknown>;
+    if (fields.type != null && fields.type !== "custom") continue;
+    for (const key of Object.keys(fields)) if (!CARRIED_TOOL_FIELDS.has(key) && fields[key] != null) lost.add(key);
+  }
+  return [...lost];
 }
 
 /** Looks for `cache_control` keys and thinking blocks, depth-bounded (the body was depth-checked when parsed). */

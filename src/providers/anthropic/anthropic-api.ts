@@ -46,7 +46,8 @@ export interface AnthropicMessagesRequest {
   max_tokens: number;
   messages: AnthropicMessageParam[];
   system?: string;
-  tools?: Array<{ name: string; description?: string; input_schema: Record<string, unknown> }>;
+  /** `strict` (Tool.strict, @anthropic-ai/sdk resources/messages): calls follow input_schema exactly. */
+  tools?: Array<{ name: string; description?: string; input_schema: Record<string, unknown>; strict?: boolean }>;
   tool_choice?: AnthropicToolChoice;
   stop_sequences?: string[];
   temperature?: number;

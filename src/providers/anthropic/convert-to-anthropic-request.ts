@@ -9,7 +9,7 @@ import {
   unsentLogprobs,
   unsentPenalties,
 } from "../../core/index.js";
-import type { AnthropicMessagesRequest, AnthropicToolChoice } from "./anthropic-api.js";
+import type { AnthropicMessageParam, AnthropicMessagesRequest, AnthropicToolChoice } from "./anthropic-api.js";
 import { convertToAnthropicMessages } from "./convert-to-anthropic-messages.js";
 import { toolLoopWithoutThinking } from "./tool-loop-thinking.js";
 
@@ -27,6 +27,8 @@ export interface AnthropicRequestDefaults {
  * - response_format json / json_schema becomes an instruction appended to the system prompt, which
  *   works on every Claude model (Anthropic's own structured outputs are model- and version-specific);
  * - tool_choice is sent only with tools; parallelToolCalls false becomes disable_parallel_tool_use;
+ *   a history with tool calls but a request without tools declares the tools it used (see toolsOfHistory);
+ *   a strict tool is a strict tool;
  * - a reasoning control becomes `thinking` (see thinking()).
  */
 export function convertToAnthropicRequest(
@@ -50,12 +52,21 @@ export function convertToAnthropicRequest(
       ...(tool.description !== undefined ? { description: tool.description } : {}),
       // Anthropic requires an object schema; canonical tools from loose clients may omit the type.
       input_schema: { type: "object", ...tool.parameters },
+      // Anthropic's Tool.strict (structured outputs). Only when asked: false is its default, and an
+      // Anthropic-compatible upstream that predates the field is then sent nothing new.
+      ...(tool.strict === true && { strict: true }),
     }));
     const choice = toolChoice(request.toolChoice);
     if (request.parallelToolCalls === false && choice?.type !== "none") {
       body.tool_choice = { ...(choice ?? { type: "auto" }), disable_parallel_tool_use: true };
     } else if (choice) {
       body.tool_choice = choice;
+    }
+  } else {
+    const used = toolsOfHistory(prompt.messages);
+    if (used !== undefined) {
+      body.tools = used;
+      body.tool_choice = { type: "none" };
     }
   }
 
@@ -91,6 +102,39 @@ export function anthropicUnsent(request: ChatRequest): string[] {
 function thinkingLeftOut(request: ChatRequest): boolean {
   return request.reasoning?.enabled === true && request.reasoning.adaptive !== true && toolLoopWithoutThinking(request.messages);
 }
+
+/**
+ * For a request without tools whose history has tool calls or results: the tools the history used,
+ * to be sent with `tool_choice: none`. Anthropic refuses tool_use and tool_result blocks in a request
+ * that defines no tools ("Requests which include `tool_use` or `tool_result` blocks must define
+ * tools."), where OpenAI's APIs take such a history (a Responses chain moved to Claude for a question
+ * without tools, say). Declared by name with a permissive schema, and not callable (`none`), the
+ * model reads the calls and results as the tool blocks it was trained on and answers in text; the
+ * other mend, the calls rendered as text, invites a model to write calls as text of its own. A
+ * result whose call is not in the request (it was cut off when the conversation was fitted) leaves
+ * no name: a placeholder tool is declared then.
+ */
+function toolsOfHistory(messages: readonly AnthropicMessageParam[]): AnthropicMessagesRequest["tools"] {
+  const names = new Set<string>();
+  let results = false;
+  for (const message of messages) {
+    if (typeof message.content === "string") continue;
+    for (const block of message.content) {
+      if (block.type === "tool_use") names.add(block.name);
+      else if (block.type === "tool_result") results = true;
+    }
+  }
+  if (names.size === 0 && !results) return undefined;
+  if (names.size === 0) names.add(EARLIER_TOOL);
+  return [...names].map((name) => ({
+    name,
+    description: "A tool used earlier in this conversation; it cannot be called now.",
+    input_schema: { type: "object" },
+  }));
+}
+
+/** The tool a history with tool results but none of their calls declares (see toolsOfHistory). */
+const EARLIER_TOOL = "earlier_tool";
 
 function toolChoice(choice: ProviderChatRequest["toolChoice"]): AnthropicToolChoice | undefined {
   if (choice === undefined) return undefined;

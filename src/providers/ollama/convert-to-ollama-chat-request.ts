@@ -3,6 +3,7 @@ import {
   type CompletionPrompt,
   openAISettings,
   type ProviderChatRequest,
+  type ToolDefinition,
   unreadFiles,
 } from "../../core/index.js";
 import { convertToOllamaMessages } from "./convert-to-ollama-messages.js";
@@ -14,6 +15,8 @@ export function ollamaUnsent(request: ChatRequest): string[] {
   if (request.toolChoice === "required" && (request.tools?.length ?? 0) > 0) unsent.push("tool_choice");
   if (request.parallelToolCalls !== undefined) unsent.push("parallel_tool_calls");
   if (request.user !== undefined) unsent.push("user");
+  // Ollama's tools have a name, a description and parameters (api.ToolFunction): calls are not held to the schema.
+  if (sentTools(request).some((tool) => tool.strict === true)) unsent.push("strict");
   unsent.push(...unreadFiles(request, () => false));
   return unsent;
 }
@@ -21,7 +24,7 @@ export function ollamaUnsent(request: ChatRequest): string[] {
 /**
  * Canonical request -> POST /api/chat body, streamed unless `request.whole`. Ollama has no `tool_choice`: "none"
  * sends no tools and a named choice sends only that tool; "required" cannot be enforced and is
- * sent as "auto". `user` and `parallelToolCalls` have no Ollama equivalent and are left out. A
+ * sent as "auto". `user`, `parallelToolCalls` and a tool's `strict` have no Ollama equivalent and are left out. A
  * reasoning control is `think`.
  */
 export function convertToOllamaChatRequest(request: ProviderChatRequest): OllamaChatBody {
@@ -31,9 +34,7 @@ export function convertToOllamaChatRequest(request: ProviderChatRequest): Ollama
     stream: !request.whole,
   };
 
-  const choice = request.toolChoice;
-  let tools = choice === "none" ? [] : (request.tools ?? []);
-  if (typeof choice === "object") tools = tools.filter((tool) => tool.name === choice.name);
+  const tools = sentTools(request);
   if (tools.length > 0) {
     body.tools = tools.map((tool) => ({
       type: "function",
@@ -47,6 +48,13 @@ export function convertToOllamaChatRequest(request: ProviderChatRequest): Ollama
 
   Object.assign(body, ollamaSettings(request));
   return body;
+}
+
+/** The tools an Ollama target is sent: Ollama has no tool_choice, so "none" sends none and a named choice only that one. */
+function sentTools(request: ChatRequest): ToolDefinition[] {
+  const choice = request.toolChoice;
+  const tools = choice === "none" ? [] : (request.tools ?? []);
+  return typeof choice === "object" ? tools.filter((tool) => tool.name === choice.name) : tools;
 }
 
 /**

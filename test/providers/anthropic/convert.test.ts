@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Message } from "../../../src/core/index.js";
-import { convertToAnthropicMessages } from "../../../src/providers/anthropic/index.js";
+import type { Message, ProviderChatRequest } from "../../../src/core/index.js";
+import { convertToAnthropicMessages, convertToAnthropicRequest } from "../../../src/providers/anthropic/index.js";
 
 const text = (t: string) => ({ type: "text" as const, text: t });
 
@@ -118,5 +118,63 @@ describe("convertToAnthropicMessages", () => {
     assert.ok(use?.type === "tool_use" && result?.type === "tool_result");
     assert.equal(use.id, "call_1_a");
     assert.equal(result.tool_use_id, use.id);
+  });
+});
+
+describe("convertToAnthropicRequest: a history with tool calls, a request without tools", () => {
+  const history: Message[] = [
+    { role: "user", content: [text("Weather in Paris?")] },
+    { role: "assistant", content: [], toolCalls: [{ id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' }] },
+    { role: "tool", toolCallId: "call_1", content: [text("21C")] },
+    { role: "assistant", content: [text("21C in Paris.")] },
+    { role: "user", content: [text("And tomorrow?")] },
+  ];
+  const request = (extra: Partial<ProviderChatRequest> = {}): ProviderChatRequest => ({
+    model: "claude/c",
+    upstreamModel: "c",
+    messages: history,
+    stream: true,
+    ...extra,
+  });
+
+  it("declares the tools the history used, not callable: Anthropic refuses tool blocks in a request without tools", () => {
+    const body = convertToAnthropicRequest(request(), { defaultMaxTokens: 1024 });
+    assert.deepEqual(body.tools, [
+      {
+        name: "get_weather",
+        description: "A tool used earlier in this conversation; it cannot be called now.",
+        input_schema: { type: "object" },
+      },
+    ]);
+    assert.deepEqual(body.tool_choice, { type: "none" });
+    // The calls and results stay the tool blocks they were.
+    assert.ok(body.messages.some((m) => m.content.some((b) => b.type === "tool_use")));
+    // parallelToolCalls has no place beside `none`; thinking (none is allowed with it) leaves the choice.
+    const thinking = convertToAnthropicRequest(
+      request({ parallelToolCalls: false, reasoning: { enabled: true, budgetTokens: 2048 } }),
+      {
+        defaultMaxTokens: 1024,
+      },
+    );
+    assert.deepEqual(thinking.tool_choice, { type: "none" });
+  });
+
+  it("sends the request's own tools and choice when it has tools, and none at all for a history without tool blocks", () => {
+    const own = convertToAnthropicRequest(
+      request({ tools: [{ name: "lookup", parameters: { type: "object" } }], toolChoice: "auto" }),
+      {
+        defaultMaxTokens: 1024,
+      },
+    );
+    assert.deepEqual(
+      own.tools?.map((t) => t.name),
+      ["lookup"],
+    );
+    assert.deepEqual(own.tool_choice, { type: "auto" });
+    const plain = convertToAnthropicRequest(request({ messages: [{ role: "user", content: [text("Hi")] }] }), {
+      defaultMaxTokens: 1024,
+    });
+    assert.equal(plain.tools, undefined);
+    assert.equal(plain.tool_choice, undefined);
   });
 });

@@ -33,6 +33,8 @@ export interface NativeResponsesRequest {
 export interface ResponsesOnly {
   wireOnly: WireOnly[];
   unread: number;
+  /** Fields the canonical form does not carry (ParsedResponsesRequest.lost): named when another wire answers. */
+  lost?: readonly string[];
 }
 
 /**
@@ -97,7 +99,7 @@ export function nativeResponsesRequest(
       return build();
     },
     headers: nativeHeaders(headers, FORWARDED_HEADERS),
-    lost: () => [],
+    lost: () => [...(only.lost ?? [])],
     ...(only.wireOnly.length > 0 && { wireOnly: only.wireOnly }),
     ...(only.unread > 0 && { unread: only.unread }),
     // Encrypted reasoning is sealed with its provider's keys: another provider's goes nowhere else.

@@ -72,10 +72,12 @@ export interface ParsedResponsesRequest {
   custom: ReadonlySet<string>;
   echo: ResponseEcho;
   /**
-   * Body fields this schema does not know, kept as sent: an upstream that speaks the Responses API
-   * natively may (issue 22's pass-through). Nothing on the canonical path reads them.
+   * What of the body the canonical form does not carry, by field, for `x-tandem-warnings` ("<field>
+   * not sent to <target>") when a target on another wire answers (NativeRequest.lost): the fields
+   * this schema does not know, and `metadata` on a response that is not stored (a stored one keeps
+   * it). A Responses-native upstream is sent the client's body, these fields with it.
    */
-  extra: Record<string, unknown>;
+  lost: string[];
   /** Whatever was left out on the way (unsupported tools, items that cannot cross). */
   warnings: ResponseWarnings;
   /** The request's `{type: "mcp"}` tools: servers whose tools tandem's tool loop runs for the model. */
@@ -165,10 +167,7 @@ export function parseResponsesRequest(body: unknown, routeTools = false): Parsed
   }
   if (fields.background_options != null) warnings.add(BACKGROUND_OPTIONS_WARNING.key, BACKGROUND_OPTIONS_WARNING.text);
 
-  const extra: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
-    if (!KNOWN_FIELDS.has(key)) extra[key] = value;
-  }
+  const lost = canonicalLost(fields, wire.store !== false, metadata);
 
   return {
     chat,
@@ -181,7 +180,7 @@ export function parseResponsesRequest(body: unknown, routeTools = false): Parsed
     store: wire.store !== false,
     background: wire.background === true,
     echo: echo(wire, [...echoed, ...mcp.echoed, ...(fileSearch ? [fileSearch.echoed] : [])], conversationId, metadata),
-    extra,
+    lost,
     warnings,
     mcp: mcp.servers,
     mcpParams: mcp.params,
@@ -207,6 +206,25 @@ export const BACKGROUND_OPTIONS_WARNING = {
   key: "field:background_options",
   text: "background_options was not applied: tandem runs background responses itself",
 } as const;
+
+/**
+ * The body's fields no target on another wire is sent (ParsedResponsesRequest.lost), as the chat
+ * dialect names its own (openAIChatLost): a field sent as null asks for nothing; those named in the
+ * warnings already (RESPONSES_ONLY_FIELDS, background_options) are not named twice.
+ */
+function canonicalLost(fields: Record<string, unknown>, stored: boolean, metadata: Record<string, string>): string[] {
+  const lost: string[] = [];
+  for (const [key, value] of Object.entries(fields)) {
+    if (KNOWN_FIELDS.has(key) || NAMED_FIELDS.has(key) || value == null) continue;
+    lost.push(key);
+  }
+  // Kept with a stored response (and echoed in any); nothing keeps it when the response is not stored.
+  if (!stored && Object.keys(metadata).length > 0) lost.push("metadata");
+  return lost;
+}
+
+/** Unknown to the schema, but named in the warnings in words of their own. */
+const NAMED_FIELDS: ReadonlySet<string> = new Set([...RESPONSES_ONLY_FIELDS, "background_options"]);
 
 /**
  * Fields the canonical form has no place for yet: echoed in the Response as OpenAI echoes the

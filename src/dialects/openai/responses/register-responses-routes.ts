@@ -106,6 +106,7 @@ async function respond(
   const native = nativeResponsesRequest(request.body, request.headers, composed.nativeItems, parsed.store, {
     wireOnly: parsed.wireOnly,
     unread: composed.storedUnread,
+    lost: parsed.lost,
   });
   // What was left out holds for the path taken: the canonical conversion's, or the native request's.
   const canonicalWarnings = parsed.warnings.entries();
@@ -151,7 +152,10 @@ async function respond(
             return warnings === undefined ? undefined : { "x-tandem-warnings": warnings };
           }
           // The canonical conversion's, and the target's own (settings it is not sent, earlier reasoning).
-          const warnings = [...metaWarnings(meta), ...canonicalWarnings];
+          // The router names the fields the canonical form does not carry (NativeRequest.lost); the tool
+          // loop's turns are sent no native request, so they are named here.
+          const lost = runner === undefined ? [] : parsed.lost;
+          const warnings = [...metaWarnings({ ...meta, warnings: [...(meta.warnings ?? []), ...lost] }), ...canonicalWarnings];
           return warnings.length === 0 ? undefined : { "x-tandem-warnings": warningsHeader(warnings) };
         },
         native: {
