@@ -10,8 +10,9 @@ import {
   type ToolDefinition,
   type WireOnly,
 } from "../../../core/index.js";
-import { formatPath, headerSafe, parseBody } from "../../shared/index.js";
+import { formatPath, headerSafe } from "../../shared/index.js";
 import { customToolDefinition, parseCustomTool } from "../custom-tools.js";
+import { parseOpenAIBody } from "../parse-openai-body.js";
 import { type InputEntry, normalizeInputEntries, parseInclude, parseMetadata, StateApiError } from "../state/index.js";
 import { checkCarriedPart, type FileReferences } from "./check-carried-part.js";
 import { checkConfigurationUpdate } from "./configuration-updates.js";
@@ -95,7 +96,7 @@ export interface ParsedResponsesRequest {
 /** Validates a POST /v1/responses body and maps what the canonical form carries to a ChatRequest. */
 /** `routeTools`: the model is a route with tools of its own, which `required` without the request's may call (routeToolsAnswerChoice). */
 export function parseResponsesRequest(body: unknown, routeTools = false): ParsedResponsesRequest {
-  const wire = parseBody(responsesRequestSchema, body);
+  const wire = parseOpenAIBody(responsesRequestSchema, body);
   if (wire.background === true && wire.store === false) {
     // A background response is polled for by its id: it must be stored.
     throw new GatewayError("invalid_request", "Invalid value for 'store': a background response must be stored (store: true).", {

@@ -4,7 +4,8 @@ import { type ChatResult, GatewayError, type Message, makeId, type ResponseMeta,
 import type { ItemSensitivity, StateItem } from "../../../core/state.js";
 import { higherSensitivity } from "../../../privacy/index.js";
 import type { DialectServices, RouteTable } from "../../shared/index.js";
-import { clientSignal, parseBody, requestRecord, sendChat } from "../../shared/index.js";
+import { clientSignal, requestRecord, sendChat } from "../../shared/index.js";
+import { parseOpenAIBody } from "../parse-openai-body.js";
 import { stateSensitivity } from "../state/index.js";
 import { composeConversation } from "./compose-conversation.js";
 import { type HistorySummary, summaryItem } from "./history-summary.js";
@@ -31,7 +32,7 @@ const COMPACTION_MAX_TOKENS = 2048;
 export function registerCompactRoute(app: RouteTable, gateway: Gateway, services: DialectServices): void {
   app.post("/v1/responses/compact", async (request, reply) => {
     requestRecord(request).dialect = "openai";
-    const wire = parseBody(compactRequestSchema, request.body);
+    const wire = parseOpenAIBody(compactRequestSchema, request.body);
     // The conversation as /v1/responses would compose it: stored history, references, tandem's summaries.
     const parsed = parseResponsesRequest({
       model: wire.model,

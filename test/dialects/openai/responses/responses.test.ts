@@ -493,6 +493,20 @@ describe("POST /v1/responses, not streamed", () => {
     const long = await post({ model: "auto", input: "x", metadata: { note: "v".repeat(513) } });
     assert.equal(long.json.error.param, "metadata.note");
     assert.equal(long.json.error.code, "string_above_max_length");
+    // The request's own fields too, as chat completions answers them (parseOpenAIBody).
+    assert.deepEqual((await post({ model: "auto", input: "x", max_output_tokens: 10 })).json.error, {
+      message: "Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got 10 instead.",
+      type: "invalid_request_error",
+      param: "max_output_tokens",
+      code: "integer_below_min_value",
+    });
+    assert.deepEqual((await post({ model: "auto", input: "x", max_output_tokens: "abc" })).json.error, {
+      message: "Invalid type for 'max_output_tokens': expected an integer, but got a string instead.",
+      type: "invalid_request_error",
+      param: "max_output_tokens",
+      code: "invalid_type",
+    });
+    assert.equal((await post({ model: "auto", input: "x", temperature: 3 })).json.error.code, "decimal_above_max_value");
     assert.equal(app.gateway.chatRequests.length, 0);
   });
 
