@@ -19,6 +19,7 @@ export * from "./ids.js";
 export * from "./json-text-edit.js";
 export * from "./key-rotated-error.js";
 export * from "./local-engine.js";
+export * from "./local-only-refusal.js";
 export * from "./logprobs.js";
 export * from "./loopback.js";
 export * from "./memory.js";
