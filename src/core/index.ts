@@ -29,6 +29,7 @@ export * from "./model-library.js";
 export * from "./native.js";
 export * from "./network-errors.js";
 export * from "./provider.js";
+export * from "./provider-key-missing-error.js";
 export * from "./pull-events.js";
 export * from "./reasoning.js";
 export * from "./redact-secrets.js";
