@@ -11,6 +11,13 @@ export interface RequestContext {
   /** Aborted when the client disconnects; every upstream call must honour it. */
   signal: AbortSignal;
   headers: IncomingHttpHeaders;
+  /**
+   * For a request tandem makes of its own on behalf of a client's request to a route (the embedding
+   * of a memory recall's or a `file_search` call's query): that route, whose `privacy`, `sensitivity`
+   * and `imagesArePrivate` then decide where this request may go, as they would the client's, and
+   * which its egress-audit rows name. Never set from a client's request.
+   */
+  privacyRoute?: string;
 }
 
 /** Which target answered and how: becomes the `x-tandem-*` headers. */

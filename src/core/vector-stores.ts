@@ -235,6 +235,11 @@ export interface VectorSearchQuery {
    * a lower level: the router classifies each query as it is embedded.
    */
   sensitivity?: Sensitivity;
+  /**
+   * The model the request that wrote the queries named (a file_search call's): when it is a route,
+   * its privacy decides where each query may be embedded, as it decides for the request itself.
+   */
+  route?: string;
 }
 
 /**

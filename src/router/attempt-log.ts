@@ -1,4 +1,4 @@
-import { type ErrorMeta, GatewayError } from "../core/index.js";
+import { type ErrorMeta, GatewayError, isProviderKeyMissing } from "../core/index.js";
 
 /** One upstream attempt that did not produce an answer. */
 export interface FailedAttempt {
@@ -42,7 +42,9 @@ const REFUSALS: ReadonlySet<string> = new Set(["unsuitable", "invalid_request", 
  * The error for a request that no target answered, for the client:
  * - a lone target's own error as it is when it says something about the request or when to come
  *   back (a 400, a 404, a 429 with its Retry-After, a full local queue's 529) or names what the
- *   upstream broke (a 502): a 503 in its place would make clients retry what cannot succeed;
+ *   upstream broke (a 502), or says what tandem lacks to ask it (no key for its provider: the
+ *   client is to be told what to set, not to come back as to an overloaded server): a 503 in its
+ *   place would make clients retry what cannot succeed;
  * - a 400 (`context_length_exceeded` when that is every target's answer, else `invalid_request`)
  *   when every target refused the request for what it is (REFUSALS), listing why each did: also
  *   never a 503 or 529, which SDKs and agents retry;
@@ -52,7 +54,8 @@ const REFUSALS: ReadonlySet<string> = new Set(["unsuitable", "invalid_request", 
 export function noAnswerError(name: string, outcome: NoAnswer): GatewayError {
   const { failed, deadlinePassed, lastError } = outcome;
   const targets = new Set(failed.map((a) => a.target));
-  if (targets.size === 1 && lastError && !deadlinePassed && !UNAVAILABLE.has(lastError.code)) return lastError;
+  if (targets.size === 1 && lastError && !deadlinePassed && (!UNAVAILABLE.has(lastError.code) || isProviderKeyMissing(lastError)))
+    return lastError;
   if (everyTargetRefused(outcome)) {
     const tooLong = failed.every((a) => a.code === "context_length_exceeded");
     return new GatewayError(

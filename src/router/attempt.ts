@@ -14,6 +14,7 @@ import {
   type EmbedResult,
   GatewayError,
   isEgressAuditError,
+  isProviderKeyMissing,
   markStep,
   mendTurns,
   noEmbeddings,
@@ -351,7 +352,9 @@ export class Attempts {
    */
   #failed(target: string, error: GatewayError): void {
     // An audit that could not be written says nothing about the target: nothing was sent to it.
-    if (error.code === "canceled" || error.code === "internal" || isEgressAuditError(error)) return;
+    // Nor a key tandem could not find: nothing was sent.
+    if (error.code === "canceled" || error.code === "internal" || isEgressAuditError(error) || isProviderKeyMissing(error))
+      return;
     this.#metrics.upstreamErrors.inc({ target, code: error.code });
     if (countsAgainstTarget(error)) this.#stats.failure(target, error);
   }

@@ -6,6 +6,7 @@ import {
   EgressAuditError,
   errorOptionsOf,
   GatewayError,
+  LocalOnlyRefusal,
   markStep,
 } from "../core/index.js";
 import {
@@ -130,15 +131,19 @@ export class PrivacyGuard {
    * Applies the request's privacy decision to its plan. Nothing is scanned when every target is
    * local (nothing would leave the machine). Under `local-only` the cloud targets are taken out of
    * the plan, so no retry, failover, hedge or continuation can reach them; when no local target is
-   * left the request is refused (403) rather than sent.
+   * left the request is refused (403) rather than sent. `privacyRoute`: the route whose privacy
+   * applies instead of the plan's own, for a request tandem makes on a client's behalf
+   * (RequestContext.privacyRoute).
    */
   guard(
     plan: Plan,
     decide: (header: string | undefined, settings: PrivacySettings) => PrivacyDecision,
     headers: RequestContext["headers"],
+    privacyRoute?: string,
   ): { plan: Plan; privacy: Privacy | undefined } {
     if (plan.tiers.every((tier) => tier.every((t) => t.local))) return { plan, privacy: undefined };
-    const route = plan.route === undefined ? undefined : this.#catalog.routes.get(plan.route);
+    const routeName = this.#routeName(privacyRoute) ?? plan.route;
+    const route = routeName === undefined ? undefined : this.#catalog.routes.get(routeName);
     const header = headers[SENSITIVITY_HEADER];
     const decision = decide(Array.isArray(header) ? header[0] : header, {
       defaultPolicy: this.#privacy.default,
@@ -147,8 +152,8 @@ export class PrivacyGuard {
       imagesArePrivate: route?.imagesArePrivate ?? this.#privacy.imagesArePrivate,
       detection: this.#privacy,
     });
-    this.#metrics.privacyDecisions.inc({ route: plan.route ?? "", sensitivity: decision.sensitivity, policy: decision.policy });
-    const privacy = { route: plan.route, decision };
+    this.#metrics.privacyDecisions.inc({ route: routeName ?? "", sensitivity: decision.sensitivity, policy: decision.policy });
+    const privacy = { route: routeName, decision };
     if (decision.policy !== "local-only") return { plan, privacy };
     const skipped: FailedAttempt[] = [];
     const tiers = plan.tiers
@@ -161,19 +166,28 @@ export class PrivacyGuard {
       )
       .filter((tier) => tier.length > 0);
     if (tiers.length === 0) {
-      this.#metrics.privacyRefusals.inc({ route: plan.route ?? "" });
+      this.#metrics.privacyRefusals.inc({ route: routeName ?? "" });
       const where = plan.route === undefined ? `'${plan.name}' is a cloud target` : `route '${plan.route}' has no local target`;
       const advice =
         decision.advice ??
         "Use a route with a local model, set the route's privacy to redact or allow, or send " +
           `'${SENSITIVITY_HEADER}: public' if this data may leave the machine.`;
-      throw new GatewayError(
-        "permission_denied",
+      throw new LocalOnlyRefusal(
         `This request is private (${decision.reason}) and private data stays on this machine, but ${where}. ${advice}`,
-        { retryable: false },
       );
     }
     return { plan: { ...plan, tiers, unresolved: [...plan.unresolved, ...skipped] }, privacy };
+  }
+
+  /** The route a request made on a client's behalf follows (its model name resolved), if it names one. */
+  #routeName(model: string | undefined): string | undefined {
+    if (model === undefined) return undefined;
+    try {
+      const resolved = this.#catalog.resolve(model);
+      return resolved.kind === "route" ? resolved.name : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /**

@@ -4,6 +4,7 @@ import {
   type GatewayError,
   isEgressAuditError,
   isKeyRotated,
+  isProviderKeyMissing,
   rotatedPoolSize,
   UNSUPPORTED_BY_TARGET,
 } from "../core/index.js";
@@ -75,13 +76,16 @@ export function failoverDecision(error: GatewayError): FailoverDecision {
  * Whether a failure says something about the target's health: counted by its breaker, its error
  * rate in /v1/status and its stats. A client's bad request, tandem's own internal failure, a
  * cancellation, a window too small for this one conversation, an unknown model and a key its pool
- * has already set aside for another (the key was at fault, not the target) do not.
+ * has already set aside for another (the key was at fault, not the target), and a provider tandem has
+ * no key for (nothing was sent) do not.
  */
 export function countsAgainstTarget(error: GatewayError): boolean {
   if (error.code === "internal" || error.code === "canceled" || CLIENT_FAULTS.has(error.code)) return false;
   // Nothing was sent: the audit could not be written (tandem's side, not the target's).
   if (isEgressAuditError(error)) return false;
   if (isKeyRotated(error)) return false;
+  // tandem has no key for the provider: the upstream was never asked (a key added meanwhile is used at once).
+  if (isProviderKeyMissing(error)) return false;
   // A local engine refusing work because its queue is full is busy, not sick.
   if (error.code === "overloaded" && !error.retryable) return false;
   const decision = failoverDecision(error);

@@ -237,6 +237,8 @@ export class Router implements Gateway {
       // The end-user id goes upstream with the input: it is read as the input is.
       (header, settings) => decideEmbedPrivacy(request.user ? [...request.input, request.user] : request.input, header, settings),
       context.headers,
+      // A query embedded for a client's request to a route (memory recall, file_search) follows that route's privacy.
+      context.privacyRoute,
     );
     const outcome = await this.#loop.run(plan, context, (target, timeouts, breaker, signal) =>
       this.#attempts.embed(target, request, timeouts, breaker, signal, privacy),

@@ -1,4 +1,4 @@
-import { GatewayError, rememberSecret } from "../core/index.js";
+import { ProviderKeyMissingError, rememberSecret } from "../core/index.js";
 import { type Keychain, KeychainError, osKeychain } from "./keychain.js";
 
 /** A reference to a secret: `env:NAME`, `keychain:NAME` or `store:NAME`. Never the secret itself. */
@@ -140,14 +140,11 @@ export class KeyPool {
     return (await this.#first()).key;
   }
 
-  /** Throws when keys are configured but none of them resolves, saying why for each. */
+  /** Throws ProviderKeyMissingError when keys are configured but none of them resolves, saying why for each. */
   async require(provider: string): Promise<string | undefined> {
     const { key, tried } = await this.#first();
     if (key === undefined && this.refs.length > 0) {
-      throw new GatewayError("authentication", `No API key available for provider '${provider}' (tried ${tried.join("; ")})`, {
-        status: 401,
-        retryable: false,
-      });
+      throw new ProviderKeyMissingError(provider, tried);
     }
     return key;
   }
@@ -195,10 +192,7 @@ export class KeyPool {
       }
     }
     if (keys.length === 0 && this.refs.length > 0) {
-      throw new GatewayError("authentication", `No API key available for provider '${provider}' (tried ${tried.join("; ")})`, {
-        status: 401,
-        retryable: false,
-      });
+      throw new ProviderKeyMissingError(provider, tried);
     }
     return keys;
   }

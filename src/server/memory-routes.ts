@@ -64,7 +64,7 @@ export function registerMemoryRoutes(app: FastifyInstance, memories: Memories): 
           throw invalidParam("query", `Invalid 'query': at most ${MAX_QUERY_CHARS} characters.`, "string_above_max_length");
         }
         const minScore = parseScore(q.min_score);
-        const hits = await memories.search(
+        const { hits } = await memories.search(
           q.query,
           {
             limit: page.limit,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
-import { GatewayError } from "../../src/core/index.js";
+import { GatewayError, ProviderKeyMissingError } from "../../src/core/index.js";
 import { KEY_CACHE_MS, KeyPool, KeyUnavailableError, parseKeyRef, resolveKeyRef } from "../../src/secrets/index.js";
 import { openStore } from "../../src/store/index.js";
 import { tempDataDir } from "../store/store-support.js";
@@ -128,13 +128,15 @@ describe("key references", () => {
     const none = new KeyPool([ref("keychain:anthropic"), ref("env:MISSING")], {}, { keychain });
     await assert.rejects(
       none.require("claude"),
+      // tandem's own missing configuration, never the client's key refused (401): a 503 naming what to set.
       (err: unknown) =>
-        err instanceof GatewayError &&
-        err.code === "authentication" &&
+        err instanceof ProviderKeyMissingError &&
+        err.code === "unavailable" &&
+        err.status === 503 &&
         err.message.startsWith(
-          "No API key available for provider 'claude' (tried keychain:anthropic cannot be read: OS keychain: no Secret Service",
+          "tandem has no API key for provider 'claude' (tried keychain:anthropic cannot be read: OS keychain: no Secret Service",
         ) &&
-        err.message.endsWith("; env:MISSING: not set)"),
+        err.message.includes("; env:MISSING: not set): set the key its apiKeys name"),
     );
   });
 

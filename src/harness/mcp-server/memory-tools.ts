@@ -72,7 +72,7 @@ export async function searchMemories(
   signal: AbortSignal,
 ): Promise<CallToolResult> {
   try {
-    const hits = await memories.search(
+    const { hits } = await memories.search(
       args.query,
       { limit: args.limit ?? 10, minScore: args.min_score ?? 0, sensitivity: args.sensitivity },
       signal,

@@ -2,7 +2,7 @@ import { GatewayError } from "../../core/errors.js";
 import type { Memory, MemoryChange, MemoryHit, MemoryListOptions, MemoryStore } from "../../core/memory.js";
 import type { Sensitivity } from "../../core/sensitivity.js";
 import type { ListPage } from "../../core/state.js";
-import type { MemoryEmbedder } from "./memory-embedder.js";
+import type { EmbedSkipped, MemoryEmbedder } from "./memory-embedder.js";
 
 /** How sensitive a text is, by the privacy settings' detectors. */
 export type ClassifyMemoryText = (text: string) => Sensitivity;
@@ -89,21 +89,26 @@ export class Memories {
   }
 
   /**
-   * The memories most relevant to `text`, best first. `sensitivity`: the query's, when the client
-   * declared it (it decides where the query may be embedded); undefined: the router classifies it.
+   * The memories most relevant to `text`, best first, and why the query was not embedded when an
+   * embedding model is configured (the search was then by words only). `sensitivity`: the query's,
+   * when the client declared it (it decides where the query may be embedded); undefined: the router
+   * classifies it. `route`: the route whose request the query comes from (recall), whose privacy
+   * decides where it may be embedded.
    */
   async search(
     text: string,
-    options: { limit: number; minScore: number; sensitivity?: Sensitivity | undefined },
+    options: { limit: number; minScore: number; sensitivity?: Sensitivity | undefined; route?: string },
     signal: AbortSignal,
-  ): Promise<MemoryHit[]> {
-    const embedding = text.trim() === "" ? undefined : await this.#embedder?.embed(text, options.sensitivity, signal);
-    return this.store.search({
+  ): Promise<{ hits: MemoryHit[]; notEmbedded?: EmbedSkipped }> {
+    const made = text.trim() === "" ? undefined : await this.#embedder?.made(text, options.sensitivity, signal, options.route);
+    const embedding = made !== undefined && "vector" in made ? made : undefined;
+    const hits = await this.store.search({
       text,
       limit: options.limit,
       minScore: options.minScore,
       ...(embedding !== undefined && { embedding }),
     });
+    return made === undefined || embedding !== undefined ? { hits } : { hits, notEmbedded: made as EmbedSkipped };
   }
 
   #checked(text: string): string {

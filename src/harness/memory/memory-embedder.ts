@@ -1,4 +1,5 @@
 import type { Gateway } from "../../core/gateway.js";
+import { LocalOnlyRefusal } from "../../core/local-only-refusal.js";
 import type { MemoryEmbedding } from "../../core/memory.js";
 import type { Sensitivity } from "../../core/sensitivity.js";
 
@@ -6,7 +7,11 @@ import type { Sensitivity } from "../../core/sensitivity.js";
 const SENSITIVITY_HEADER = "x-tandem-sensitivity";
 
 /** Why an embedding was not made: for the server's log, never with the text. */
-export type EmbedSkipped = { reason: "private_memory_cloud_model" } | { reason: "failed"; code: string };
+export type EmbedSkipped =
+  | { reason: "private_memory_cloud_model" }
+  /** The route the text was embedded for keeps it on this machine, and the model is not. */
+  | { reason: "route_privacy"; route: string }
+  | { reason: "failed"; code: string };
 
 /**
  * Makes the vectors of memories and of search queries with the configured embedding model
@@ -33,29 +38,50 @@ export class MemoryEmbedder {
   /**
    * The vector of `text`, or undefined when it may not or could not be made. `sensitivity`: the
    * text's, when known (a memory's); undefined lets the router classify it (a user's turn).
+   * `route`: the route whose client request the text comes from (a recall's or a file_search
+   * call's query), whose privacy then decides, as for the request itself (RequestContext.privacyRoute).
    * Throws only when `signal` is aborted.
    */
-  async embed(text: string, sensitivity: Sensitivity | undefined, signal: AbortSignal): Promise<MemoryEmbedding | undefined> {
-    if (sensitivity === "private" && !this.#local) {
-      this.#onSkipped({ reason: "private_memory_cloud_model" });
-      return undefined;
-    }
+  async embed(
+    text: string,
+    sensitivity: Sensitivity | undefined,
+    signal: AbortSignal,
+    route?: string,
+  ): Promise<MemoryEmbedding | undefined> {
+    const made = await this.made(text, sensitivity, signal, route);
+    return "vector" in made ? made : undefined;
+  }
+
+  /** As embed(), with why none was made (also told to the log). */
+  async made(
+    text: string,
+    sensitivity: Sensitivity | undefined,
+    signal: AbortSignal,
+    route?: string,
+  ): Promise<MemoryEmbedding | EmbedSkipped> {
+    const skip = (skipped: EmbedSkipped) => {
+      this.#onSkipped(skipped);
+      return skipped;
+    };
+    if (sensitivity === "private" && !this.#local) return skip({ reason: "private_memory_cloud_model" });
     try {
       const { result } = await this.#gateway.embed(
         { model: this.model, input: [text] },
-        { signal, headers: sensitivity === undefined ? {} : { [SENSITIVITY_HEADER]: sensitivity } },
+        {
+          signal,
+          headers: sensitivity === undefined ? {} : { [SENSITIVITY_HEADER]: sensitivity },
+          ...(route !== undefined && { privacyRoute: route }),
+        },
       );
       const vector = result.embeddings[0];
-      if (vector === undefined || vector.length === 0) {
-        this.#onSkipped({ reason: "failed", code: "empty_embedding" });
-        return undefined;
-      }
+      if (vector === undefined || vector.length === 0) return skip({ reason: "failed", code: "empty_embedding" });
       return { model: this.model, vector };
     } catch (err) {
       signal.throwIfAborted();
+      // The route's privacy keeps the text here and the model is elsewhere: by design, not a failure.
+      if (err instanceof LocalOnlyRefusal && route !== undefined) return skip({ reason: "route_privacy", route });
       const code = (err as { code?: unknown }).code;
-      this.#onSkipped({ reason: "failed", code: typeof code === "string" ? code : "error" });
-      return undefined;
+      return skip({ reason: "failed", code: typeof code === "string" ? code : "error" });
     }
   }
 }

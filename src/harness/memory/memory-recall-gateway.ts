@@ -88,12 +88,25 @@ export class MemoryRecallGateway extends ChatGatewayWrapper {
     if (query === undefined) return { request, context };
     const declared = headerSensitivity(context.headers) ?? settings.sensitivity;
     let hits: MemoryHit[];
+    let warning: string | undefined;
     try {
-      hits = await this.#memories.search(
+      // The query is this request's text: where it may be embedded is the route's privacy's to say,
+      // as for the request itself (an internal turn on a local-only route is not sent to a cloud
+      // model; on a redacting route it is embedded redacted), and content declared private keeps it here.
+      const found = await this.#memories.search(
         query,
-        { limit: settings.recall, minScore: settings.minScore, sensitivity: declared },
+        {
+          limit: settings.recall,
+          minScore: settings.minScore,
+          sensitivity: (request.declaredPrivate?.length ?? 0) > 0 ? "private" : declared,
+          route: request.model,
+        },
         context.signal,
       );
+      hits = found.hits;
+      if (found.notEmbedded?.reason === "route_privacy") {
+        warning = `memory search by meaning (the route's privacy keeps this request's text off the embedding model; memories were searched by their words)`;
+      }
     } catch (err) {
       context.signal.throwIfAborted();
       // The store failing (a full disk, a damaged file) costs the request its memories, not its answer.
@@ -102,7 +115,7 @@ export class MemoryRecallGateway extends ChatGatewayWrapper {
       return { request, context, warning: "memory (the memory store could not be read)" };
     }
     report({ route: request.model, recalled: hits.length });
-    if (hits.length === 0) return { request, context };
+    if (hits.length === 0) return { request, context, ...(warning !== undefined && { warning }) };
     const leading = request.messages.findIndex((m) => m.role !== "system");
     const at = leading === -1 ? request.messages.length : leading;
     const messages: Message[] = [
@@ -127,6 +140,7 @@ export class MemoryRecallGateway extends ChatGatewayWrapper {
       },
       context: raised === undefined ? context : { ...context, headers: { ...context.headers, [SENSITIVITY_HEADER]: raised } },
       memory: hits.map((hit) => hit.memory.id),
+      ...(warning !== undefined && { warning }),
     };
   }
 }

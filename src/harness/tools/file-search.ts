@@ -92,11 +92,14 @@ export async function runFileSearch(
   queries: string[],
   /** The conversation's sensitivity as far as it is known: a private conversation's queries stay off cloud models. */
   sensitivity: Sensitivity | undefined,
+  /** The model the request named: a route's privacy decides where the queries may be embedded. */
+  route: string,
   signal: AbortSignal,
 ): Promise<FileSearchFound> {
   const hits = await stores.search(
     {
       ...(sensitivity !== undefined && { sensitivity }),
+      route,
       vectorStoreIds: tool.vectorStoreIds,
       queries: queries.map((q) => q.slice(0, stores.maxQueryChars)),
       limit: tool.maxResults,

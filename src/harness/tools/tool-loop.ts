@@ -525,6 +525,7 @@ class LoopRun {
         this.#tools.fileSearch as NonNullable<HostedToolsRequest["fileSearch"]>,
         queries,
         this.#sensitivity,
+        this.#request.model,
         this.#context.signal,
       );
     } catch (err) {

@@ -283,7 +283,7 @@ export class VectorStoreLibrary implements VectorStores {
       // A query known to be private is never offered to a cloud model. Any other is the router's to
       // classify (undefined): a lower level given as the header would skip detection of the query.
       const known = query.sensitivity === "private" ? "private" : undefined;
-      const embedding = this.#o.embedder && (await this.#o.embedder.embed(text, known, signal));
+      const embedding = this.#o.embedder && (await this.#o.embedder.embed(text, known, signal, query.route));
       const hits = await this.#o.store.search(
         {
           vectorStoreIds: query.vectorStoreIds,
