@@ -209,6 +209,27 @@ for (const storeOn of [true, false]) {
       assert.equal(one.data.length, 1);
     });
 
+    it("finds words of every script in a file's chunks: Korean, Cyrillic й, voiced kana, Devanagari", async () => {
+      const texts: Record<string, string> = {
+        "ko.txt": "연차 휴가는 25일입니다.",
+        "ru.txt": "Пользователь любит йогурт.",
+        "ja.txt": "ユーザーは寿司が大好きです",
+        "hi.txt": "उपयोगकर्ता को क्रिकेट पसंद है",
+      };
+      const files: Record<string, string> = {};
+      for (const [name, text] of Object.entries(texts)) files[name] = (await upload(client, name, text)).id;
+      const vs = await client.vectorStores.create({ name: "scripts", file_ids: Object.values(files) });
+      await tandem.server.vectorStores.idle();
+      const found = async (query: string) => (await client.vectorStores.search(vs.id, { query })).data.map((hit) => hit.filename);
+      assert.deepEqual(await found("휴가는"), ["ko.txt"]);
+      assert.deepEqual(await found("йогурт"), ["ru.txt"]);
+      assert.deepEqual(await found("ユーザーは寿司が大好きです"), ["ja.txt"]);
+      assert.deepEqual(await found("क्रिकेट"), ["hi.txt"]);
+      assert.deepEqual(await found("иогурт"), []);
+      await client.vectorStores.delete(vs.id);
+      for (const id of Object.values(files)) await client.files.delete(id);
+    });
+
     it("refuses bad input with OpenAI's 400s naming the field, and unknown ids with 404s", async () => {
       const vs = ids.store as string;
       const bad = async (path: string, body: unknown, param: string, code?: string) => {
