@@ -339,6 +339,39 @@ for (const storeOn of [true, false]) {
       await client.vectorStores.delete(vs.id);
     });
 
+    it("a batch keeps its files and counts when a later batch adds one of them again; a removed file leaves both", async () => {
+      const vs = await client.vectorStores.create({ name: "two batches" });
+      const sailing = ids["sailing.md"] as string;
+      const baking = ids["baking.md"] as string;
+      const first = await client.vectorStores.fileBatches.createAndPoll(vs.id, { file_ids: [sailing, baking] });
+      const second = await client.vectorStores.fileBatches.createAndPoll(vs.id, { file_ids: [sailing] });
+      const counts = (n: number) => ({ in_progress: 0, completed: n, failed: 0, cancelled: 0, total: n });
+      assert.deepEqual(second.file_counts, counts(1));
+      const retrieved = await client.vectorStores.fileBatches.retrieve(first.id, { vector_store_id: vs.id });
+      assert.equal(retrieved.status, "completed");
+      assert.deepEqual(retrieved.file_counts, counts(2));
+      const filesOf = async (batchId: string) => {
+        const listed: string[] = [];
+        for await (const f of client.vectorStores.fileBatches.listFiles(batchId, { vector_store_id: vs.id })) listed.push(f.id);
+        return listed.sort();
+      };
+      assert.deepEqual(await filesOf(first.id), [sailing, baking].sort());
+      assert.deepEqual(await filesOf(second.id), [sailing]);
+      // The store holds each file once.
+      assert.equal((await client.vectorStores.retrieve(vs.id)).file_counts.total, 2);
+      // A file taken out of the store is in no batch of it any more, even when added again alone.
+      await client.vectorStores.files.delete(sailing, { vector_store_id: vs.id });
+      assert.deepEqual(await filesOf(first.id), [baking]);
+      assert.deepEqual(await filesOf(second.id), []);
+      await client.vectorStores.files.createAndPoll(vs.id, { file_id: sailing });
+      assert.deepEqual(await filesOf(second.id), []);
+      assert.deepEqual(
+        (await client.vectorStores.fileBatches.retrieve(first.id, { vector_store_id: vs.id })).file_counts,
+        counts(1),
+      );
+      await client.vectorStores.delete(vs.id);
+    });
+
     it("removes a file from a store (its chunks, not the file), and a deleted file from every store", async () => {
       const vs = ids.store as string;
       const other = await client.vectorStores.create({ name: "other", file_ids: [ids["baking.md"] as string] });

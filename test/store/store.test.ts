@@ -361,6 +361,41 @@ describe("encrypted store", () => {
     check.close();
   });
 
+  it("migrates a database at schema version 15: each file's batch becomes its batch membership, counts and lists kept", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    const file = join(dataDir, "tandem.db");
+    const old = rawOpen(file, key);
+    old.pragma("journal_mode = WAL");
+    for (const step of MIGRATIONS.slice(0, 15)) step(old);
+    old.pragma("user_version = 15");
+    old.exec(`
+      INSERT INTO vector_stores (id, created_at, name, last_active_at) VALUES ('vs_old', 1700000000, 'old', 1700000000);
+      INSERT INTO vector_store_file_batches (id, store_id, created_at) VALUES ('vsfb_old', 'vs_old', 1700000000);
+      INSERT INTO vector_store_files (store_id, file_id, created_at, filename, status, usage_bytes, chunk_max, chunk_overlap, ingest_id, batch_id)
+      VALUES ('vs_old', 'file-a', 1700000000, 'a.txt', 'completed', 10, 800, 400, 'ing_a', 'vsfb_old'),
+             ('vs_old', 'file-b', 1700000000, 'b.txt', 'failed', 0, 800, 400, 'ing_b', 'vsfb_old'),
+             ('vs_old', 'file-c', 1700000000, 'c.txt', 'completed', 10, 800, 400, 'ing_c', NULL);
+    `);
+    old.close();
+
+    const store = quietStore(dataDir, key);
+    assert.deepEqual(store.vectorStores.getBatch("vs_old", "vsfb_old")?.fileCounts, {
+      in_progress: 0,
+      completed: 1,
+      failed: 1,
+      cancelled: 0,
+      total: 2,
+    });
+    const listed = store.vectorStores.listFiles("vs_old", { limit: 10, order: "asc", batchId: "vsfb_old" });
+    assert.deepEqual(
+      listed.data.map((f) => f.fileId),
+      ["file-a", "file-b"],
+    );
+    assert.equal(store.vectorStores.listFiles("vs_old", { limit: 10, order: "asc" }).data.length, 3);
+    store.close();
+  });
+
   it("leaves an old database at its version when a migration step fails", () => {
     const dataDir = tempDataDir();
     const key = randomKey();
