@@ -1,6 +1,6 @@
 /**
- * The stems a memory search matches on, from a text: its words lower-cased, accents removed, split
- * where FTS5's `unicode61` tokenizer splits (anything not a letter or digit), without the small
+ * The stems a memory search matches on, from a text: its words as the store's FTS5 tokenizer makes
+ * them (see memoryTokens), without the small
  * words every sentence has (a user turn is a sentence, not a query: "what do I like" must not match
  * every memory with "I" in it), and cut to a stem (`sailing` → `sail`) that matches every word it
  * begins (`sail`, `sails`, `sailor`): a light, English-leaning stand-in for stemming, so a turn about
@@ -37,14 +37,52 @@ export function stemMatches(stem: string, token: string): boolean {
   return /^\p{N}+$/u.test(stem) ? token === stem : token.startsWith(stem);
 }
 
-/** Every token of a text as the `unicode61 remove_diacritics 2` tokenizer makes them (for the in-process index). */
+/**
+ * Every token of a text as the store's FTS5 tokenizer makes them (`unicode61 remove_diacritics 2
+ * categories 'L* N* Co M*'`, migrations.ts), for the in-process index and for scoring what FTS5
+ * found: case-folded, split at anything that is not a letter, digit, private-use character or mark,
+ * and with diacritics removed from Latin letters only. unicode61 folds nothing else (SQLite's
+ * fts5_unicode2.c: `fts5_remove_diacritic` maps Latin letters, and `sqlite3Fts5UnicodeIsdiacritic`
+ * drops some combining marks of U+0300-U+036F), so neither may this: decomposing every letter and
+ * dropping its marks turned `йогурт` into `иогурт`, a Korean syllable into its jamo and `が` into
+ * `か`, words the index never holds. Marks are word characters, as in the index, so a Devanagari or
+ * Thai word stays one word instead of splitting at each vowel sign. (unicode61's tables are of an
+ * older Unicode: letters added since may still differ, as FTS5 itself then treats them.)
+ */
 export function memoryTokens(text: string): string[] {
   return text
-    .normalize("NFKD")
-    .replace(/\p{M}/gu, "")
     .toLowerCase()
-    .split(/[^\p{L}\p{N}]+/u)
+    .replace(CASE_FOLDS, (letter) => CASE_FOLD[letter] ?? letter)
+    .split(/[^\p{L}\p{N}\p{Co}\p{M}]+/u)
+    .map(withoutLatinDiacritics)
     .filter((word) => word.length > 0);
+}
+
+/** The lower-case letters unicode61 folds further (Unicode's CaseFolding.txt), as `ς` to `σ`. */
+const CASE_FOLD: Record<string, string> = {
+  "\u00b5": "\u03bc",
+  "\u017f": "s",
+  "\u1e9b": "\u1e61",
+  "\u0345": "\u03b9",
+  "\u03c2": "\u03c3",
+  "\u03d0": "\u03b2",
+  "\u03d1": "\u03b8",
+  "\u03d5": "\u03c6",
+  "\u03d6": "\u03c0",
+  "\u03f0": "\u03ba",
+  "\u03f1": "\u03c1",
+  "\u03f5": "\u03b5",
+};
+const CASE_FOLDS = new RegExp(`[${Object.keys(CASE_FOLD).join("")}]`, "gu");
+
+/**
+ * A Latin letter without its diacritics (`ü` → `u`, `ǖ` → `u`), and without the combining marks
+ * unicode61 drops, as remove_diacritics 2 does. `ǡ ǣ ǯ ǽ ǿ` are not in unicode61's table: kept.
+ */
+function withoutLatinDiacritics(word: string): string {
+  return word
+    .replace(/(?![\u01e0-\u01e3\u01ee\u01ef\u01fc-\u01ff])\p{Script=Latin}/gu, (letter) => letter.normalize("NFD"))
+    .replace(/[\u0300-\u0304\u0306-\u030c\u030f\u0311\u031b\u0323-\u0328\u032d\u032e\u0330\u0331]/gu, "");
 }
 
 /** An FTS5 MATCH expression for one stem: a quoted prefix query (so no word is read as FTS5 syntax). */

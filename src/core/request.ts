@@ -248,6 +248,13 @@ export interface EmbedRequest {
    * embedded engine, an Ollama upstream (which is sent it); others refuse such an input as before.
    */
   truncate?: boolean;
+  /**
+   * The model's vectors as it pools them, not scaled to unit length. The embedded engine scales its
+   * vectors to unit length unless this is set, as llama-server's /v1/embeddings and Ollama's
+   * /api/embed do and OpenAI's models' vectors are; Ollama's legacy /api/embeddings asks for them
+   * raw, as Ollama answers it. Other targets answer their upstream's vectors either way. Default false.
+   */
+  raw?: boolean;
 }
 
 export interface ProviderEmbedRequest extends EmbedRequest {

@@ -305,6 +305,50 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       ALTER TABLE response_items ADD COLUMN declared_private INTEGER;       -- 1: declared private; NULL: not
       ALTER TABLE conversation_items ADD COLUMN declared_private INTEGER;   -- 1: declared private; NULL: not
     `),
+  // 15: the full-text indexes keep marks inside words (`categories 'L* N* Co M*'`; unicode61's
+  // default splits at them), so a Devanagari, Bengali or Thai word is one word, not a letter at each
+  // vowel sign; Latin diacritics are still removed (remove_diacritics 2 folds them to nothing).
+  // core/memory-terms.ts's memoryTokens tokenizes the query side the same way. Both indexes are
+  // rebuilt from their tables; the old ones' pages are overwritten as they are freed (secure_delete).
+  (db) =>
+    db.exec(`
+      DROP TABLE memories_vocab;
+      DROP TABLE memories_fts;
+      CREATE VIRTUAL TABLE memories_fts USING fts5 (
+        text, content = 'memories', content_rowid = 'seq',
+        tokenize = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
+      );
+      INSERT INTO memories_fts (memories_fts, rank) VALUES ('secure-delete', 1);
+      INSERT INTO memories_fts (memories_fts) VALUES ('rebuild');
+      CREATE VIRTUAL TABLE memories_vocab USING fts5vocab (memories_fts, row);
+      DROP TABLE vector_store_chunks_vocab;
+      DROP TABLE vector_store_chunks_fts;
+      CREATE VIRTUAL TABLE vector_store_chunks_fts USING fts5 (
+        text, content = 'vector_store_chunks', content_rowid = 'seq',
+        tokenize = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
+      );
+      INSERT INTO vector_store_chunks_fts (vector_store_chunks_fts, rank) VALUES ('secure-delete', 1);
+      INSERT INTO vector_store_chunks_fts (vector_store_chunks_fts) VALUES ('rebuild');
+      CREATE VIRTUAL TABLE vector_store_chunks_vocab USING fts5vocab (vector_store_chunks_fts, row);
+    `),
+  // 16: which files each vector-store file batch added, one row each, in place of the file's single
+  // batch_id: a later batch adding the same file took it out of the earlier batch, which then counted
+  // 0 files and listed none. A file's rows go when it leaves the store (not when a batch re-adds it);
+  // a batch's go with the batch. Each file's batch_id from before becomes its one row.
+  (db) =>
+    db.exec(`
+      CREATE TABLE vector_store_file_batch_files (
+        batch_id  TEXT NOT NULL REFERENCES vector_store_file_batches (id) ON DELETE CASCADE,
+        store_id  TEXT NOT NULL,
+        file_id   TEXT NOT NULL,
+        PRIMARY KEY (batch_id, file_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX vector_store_file_batch_files_file ON vector_store_file_batch_files (store_id, file_id);
+      INSERT INTO vector_store_file_batch_files (batch_id, store_id, file_id)
+        SELECT batch_id, store_id, file_id FROM vector_store_files WHERE batch_id IS NOT NULL;
+      DROP INDEX vector_store_files_batch;
+      ALTER TABLE vector_store_files DROP COLUMN batch_id;
+    `),
 ];
 
 /** The version this build of tandem writes. */

@@ -100,9 +100,15 @@ export class VectorStoreTables {
         "SELECT status, count(*) AS n, sum(usage_bytes) AS bytes FROM vector_store_files WHERE store_id = ? GROUP BY status",
       ),
       deleteFileRecord: db.prepare<[string, string]>("DELETE FROM vector_store_files WHERE store_id = ? AND file_id = ?"),
-      insertFile: db.prepare<[string, string, number, string, string | null, number, number, string, string | null]>(
-        `INSERT INTO vector_store_files (store_id, file_id, created_at, filename, status, last_error, usage_bytes, attributes, chunk_max, chunk_overlap, ingest_id, batch_id)
-         VALUES (?, ?, ?, ?, 'in_progress', NULL, 0, ?, ?, ?, ?, ?)`,
+      insertFile: db.prepare<[string, string, number, string, string | null, number, number, string]>(
+        `INSERT INTO vector_store_files (store_id, file_id, created_at, filename, status, last_error, usage_bytes, attributes, chunk_max, chunk_overlap, ingest_id)
+         VALUES (?, ?, ?, ?, 'in_progress', NULL, 0, ?, ?, ?, ?)`,
+      ),
+      insertBatchFile: db.prepare<[string, string, string]>(
+        "INSERT OR IGNORE INTO vector_store_file_batch_files (batch_id, store_id, file_id) VALUES (?, ?, ?)",
+      ),
+      deleteBatchFiles: db.prepare<[string, string]>(
+        "DELETE FROM vector_store_file_batch_files WHERE store_id = ? AND file_id = ?",
       ),
       insertBatch: db.prepare<[string, string, number]>(
         "INSERT INTO vector_store_file_batches (id, store_id, created_at) VALUES (?, ?, ?)",
@@ -111,25 +117,28 @@ export class VectorStoreTables {
         "SELECT id, store_id, created_at, cancelled FROM vector_store_file_batches WHERE store_id = ? AND id = ?",
       ),
       batchCounts: db.prepare<[string, string], { status: string; n: number }>(
-        "SELECT status, count(*) AS n FROM vector_store_files WHERE store_id = ? AND batch_id = ? GROUP BY status",
+        `SELECT f.status, count(*) AS n FROM vector_store_file_batch_files m
+         JOIN vector_store_files f ON f.store_id = m.store_id AND f.file_id = m.file_id
+         WHERE m.store_id = ? AND m.batch_id = ? GROUP BY f.status`,
       ),
       cancelBatch: db.prepare<[string]>("UPDATE vector_store_file_batches SET cancelled = 1 WHERE id = ?"),
       cancelBatchFiles: db.prepare<[string, string]>(
-        "UPDATE vector_store_files SET status = 'cancelled' WHERE store_id = ? AND batch_id = ? AND status = 'in_progress'",
+        `UPDATE vector_store_files SET status = 'cancelled' WHERE store_id = ? AND status = 'in_progress'
+         AND file_id IN (SELECT file_id FROM vector_store_file_batch_files WHERE batch_id = ?)`,
       ),
       file: db.prepare<[string, string], FileRow>(
         `SELECT ${FILE_COLUMNS} FROM vector_store_files WHERE store_id = ? AND file_id = ?`,
       ),
       filesAsc: db.prepare<[string, number, number, string | null, string | null, string | null, string | null, number], FileRow>(
         `SELECT ${FILE_COLUMNS} FROM vector_store_files WHERE store_id = ? AND seq > ? AND seq < ? AND (? IS NULL OR status = ?)
-         AND (? IS NULL OR batch_id = ?) ORDER BY seq LIMIT ?`,
+         AND (? IS NULL OR file_id IN (SELECT file_id FROM vector_store_file_batch_files WHERE batch_id = ?)) ORDER BY seq LIMIT ?`,
       ),
       filesDesc: db.prepare<
         [string, number, number, string | null, string | null, string | null, string | null, number],
         FileRow
       >(
         `SELECT ${FILE_COLUMNS} FROM vector_store_files WHERE store_id = ? AND seq < ? AND seq > ? AND (? IS NULL OR status = ?)
-         AND (? IS NULL OR batch_id = ?) ORDER BY seq DESC LIMIT ?`,
+         AND (? IS NULL OR file_id IN (SELECT file_id FROM vector_store_file_batch_files WHERE batch_id = ?)) ORDER BY seq DESC LIMIT ?`,
       ),
       storesOfFile: db.prepare<[string], { store_id: string }>("SELECT store_id FROM vector_store_files WHERE file_id = ?"),
       setAttributes: db.prepare<[string | null, string, string]>(
@@ -316,8 +325,9 @@ export class VectorStoreTables {
       file.chunking.maxChunkSizeTokens,
       file.chunking.chunkOverlapTokens,
       makeId("ing_", 16),
-      batchId,
     );
+    // A file a batch adds is that batch's for good (another batch adding it again adds it to that one too).
+    if (batchId !== null) this.#q.insertBatchFile.run(batchId, storeId, file.fileId);
     return { record: fileRecord(this.#q.file.get(storeId, file.fileId) as FileRow), replaced };
   }
 
@@ -356,13 +366,20 @@ export class VectorStoreTables {
   }
 
   removeFile(storeId: string, fileId: string): boolean {
-    return this.#erased(this.#q.deleteFileRecord.run(storeId, fileId).changes > 0);
+    const removed = this.#db.transaction(() => this.#removeFile(storeId, fileId))();
+    return this.#erased(removed);
+  }
+
+  /** A file leaving a store leaves its batches too (a batch re-adding it only replaces its record). */
+  #removeFile(storeId: string, fileId: string): boolean {
+    this.#q.deleteBatchFiles.run(storeId, fileId);
+    return this.#q.deleteFileRecord.run(storeId, fileId).changes > 0;
   }
 
   removeFileEverywhere(fileId: string): number {
     const removed = this.#db.transaction(() => {
       const stores = this.#q.storesOfFile.all(fileId);
-      for (const { store_id } of stores) this.#q.deleteFileRecord.run(store_id, fileId);
+      for (const { store_id } of stores) this.#removeFile(store_id, fileId);
       return stores.length;
     })();
     this.#erased(removed > 0);

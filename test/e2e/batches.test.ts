@@ -348,6 +348,8 @@ describe("OpenAI Batch API", () => {
       [{ metadata: { k: 1 } }, "metadata.k"],
       [{ output_expires_after: { anchor: "created_at", seconds: 60 } }, "output_expires_after.seconds"],
       [{ output_expires_after: { anchor: "now", seconds: 3600 } }, "output_expires_after.anchor"],
+      // Not a parameter of OpenAI's: refused by name, as the other routes refuse one.
+      [{ foo: 1 }, "foo"],
     ];
     for (const [change, param] of bad) {
       const res = await fetch(`${tandem.url}/v1/batches`, {
@@ -359,6 +361,7 @@ describe("OpenAI Batch API", () => {
       const body = (await res.json()) as { error: { type: string; param: string; message: string } };
       assert.equal(body.error.type, "invalid_request_error");
       assert.equal(body.error.param, param, JSON.stringify(change));
+      if (param === "foo") assert.equal(body.error.message, "Unrecognized request argument supplied: foo");
     }
     await assert.rejects(client.batches.retrieve("batch_nope"), OpenAI.NotFoundError);
     await assert.rejects(client.batches.cancel("batch_nope"), OpenAI.NotFoundError);

@@ -333,3 +333,88 @@ describe("an upload that stalls mid-body", () => {
     assert.deepEqual(list.data, []);
   });
 });
+
+describe("an upload with more than one file part", () => {
+  let tandem: RunningTandem;
+  // Long enough for any body here to arrive from loopback, short enough that a stuck read fails fast.
+  const BODY_TIMEOUT_MS = 5000;
+
+  before(async () => {
+    tandem = await startTandem(
+      { server: { bodyTimeoutMs: BODY_TIMEOUT_MS }, files: { maxBytes: 1024 * 1024 } },
+      { files: new MemoryFileStore() },
+    );
+  });
+  after(() => tandem?.close());
+
+  // Sizes from the black-box report: small parts were refused at once, but a second part of 70 KB
+  // or more left the body unread until server.bodyTimeoutMs gave a 408.
+  const cases: [string, [name: string, bytes: number][]][] = [
+    [
+      "two small files",
+      [
+        ["file", 1000],
+        ["file", 1000],
+      ],
+    ],
+    [
+      "two files of 200 KB",
+      [
+        ["file", 200_000],
+        ["file", 200_000],
+      ],
+    ],
+    [
+      "a small file, then another file part of 300 KB",
+      [
+        ["file", 10],
+        ["other", 300_000],
+      ],
+    ],
+    [
+      "three files of 200 KB",
+      [
+        ["file", 200_000],
+        ["file", 200_000],
+        ["file", 200_000],
+      ],
+    ],
+    // Past busboy's own limits.parts as well.
+    ["100 file parts of 100 KB", Array.from({ length: 100 }, () => ["file", 100_000] as [string, number])],
+  ];
+  for (const [label, parts] of cases) {
+    it(`${label}: a 400 at once naming the part, the body read through, nothing stored`, async () => {
+      const form = new FormData();
+      for (const [name, bytes] of parts) form.append(name, new Blob([new Uint8Array(bytes).fill(98)]), "a.txt");
+      form.append("purpose", "user_data");
+      const started = Date.now();
+      const res = await fetch(`${tandem.url}/v1/files`, { method: "POST", body: form });
+      const body = (await res.json()) as { error: { message: string; type: string; param: string } };
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.ok(Date.now() - started < BODY_TIMEOUT_MS / 2, `answered after ${Date.now() - started} ms`);
+      assert.equal(body.error.type, "invalid_request_error");
+      const second = parts[1]?.[0];
+      if (second === "file") {
+        assert.equal(body.error.param, "file");
+        assert.match(body.error.message, /upload one file per request/);
+      } else {
+        assert.equal(body.error.param, second);
+        assert.match(body.error.message, new RegExp(`Unrecognized request argument supplied: ${second}`));
+      }
+      const list = (await (await fetch(`${tandem.url}/v1/files`)).json()) as { data: unknown[] };
+      assert.deepEqual(list.data, []);
+    });
+  }
+
+  it("the connection is still usable after the refusal (keep-alive: the body was consumed)", async () => {
+    const form = new FormData();
+    form.append("file", new Blob([new Uint8Array(200_000).fill(98)]), "a.txt");
+    form.append("file", new Blob([new Uint8Array(200_000).fill(98)]), "b.txt");
+    form.append("purpose", "user_data");
+    assert.equal((await fetch(`${tandem.url}/v1/files`, { method: "POST", body: form })).status, 400);
+    const ok = new FormData();
+    ok.append("file", new Blob(["hello"]), "ok.txt");
+    ok.append("purpose", "user_data");
+    assert.equal((await fetch(`${tandem.url}/v1/files`, { method: "POST", body: ok })).status, 200);
+  });
+});

@@ -133,6 +133,13 @@ describe("local engine through the server", () => {
     const openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
     const vectors = await openai.embeddings.create({ model: "local/stories", input: "a cat", encoding_format: "float" });
     assert.equal(vectors.data[0]?.embedding.length, 64);
+    // Of unit length, as OpenAI's, llama-server's and Ollama's /api/embed vectors are: the same vector
+    // Ollama's client got.
+    const openaiVector = vectors.data[0]?.embedding ?? [];
+    assert.ok(Math.abs(Math.hypot(...openaiVector) - 1) < 1e-6, `norm ${Math.hypot(...openaiVector)}`);
+    openaiVector.forEach((value, i) => {
+      assert.ok(Math.abs(value - (embedded.embeddings[0]?.[i] ?? 0)) < 1e-6);
+    });
 
     const ps = await ollama.ps();
     const entry = ps.models.find((m) => m.name === "local/stories");

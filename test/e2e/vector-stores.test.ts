@@ -209,6 +209,27 @@ for (const storeOn of [true, false]) {
       assert.equal(one.data.length, 1);
     });
 
+    it("finds words of every script in a file's chunks: Korean, Cyrillic й, voiced kana, Devanagari", async () => {
+      const texts: Record<string, string> = {
+        "ko.txt": "연차 휴가는 25일입니다.",
+        "ru.txt": "Пользователь любит йогурт.",
+        "ja.txt": "ユーザーは寿司が大好きです",
+        "hi.txt": "उपयोगकर्ता को क्रिकेट पसंद है",
+      };
+      const files: Record<string, string> = {};
+      for (const [name, text] of Object.entries(texts)) files[name] = (await upload(client, name, text)).id;
+      const vs = await client.vectorStores.create({ name: "scripts", file_ids: Object.values(files) });
+      await tandem.server.vectorStores.idle();
+      const found = async (query: string) => (await client.vectorStores.search(vs.id, { query })).data.map((hit) => hit.filename);
+      assert.deepEqual(await found("휴가는"), ["ko.txt"]);
+      assert.deepEqual(await found("йогурт"), ["ru.txt"]);
+      assert.deepEqual(await found("ユーザーは寿司が大好きです"), ["ja.txt"]);
+      assert.deepEqual(await found("क्रिकेट"), ["hi.txt"]);
+      assert.deepEqual(await found("иогурт"), []);
+      await client.vectorStores.delete(vs.id);
+      for (const id of Object.values(files)) await client.files.delete(id);
+    });
+
     it("refuses bad input with OpenAI's 400s naming the field, and unknown ids with 404s", async () => {
       const vs = ids.store as string;
       const bad = async (path: string, body: unknown, param: string, code?: string) => {
@@ -315,6 +336,39 @@ for (const storeOn of [true, false]) {
         body: JSON.stringify({ file_ids: [ids["sailing.md"]], files: [{ file_id: ids["sailing.md"] }] }),
       });
       assert.equal(both.status, 400);
+      await client.vectorStores.delete(vs.id);
+    });
+
+    it("a batch keeps its files and counts when a later batch adds one of them again; a removed file leaves both", async () => {
+      const vs = await client.vectorStores.create({ name: "two batches" });
+      const sailing = ids["sailing.md"] as string;
+      const baking = ids["baking.md"] as string;
+      const first = await client.vectorStores.fileBatches.createAndPoll(vs.id, { file_ids: [sailing, baking] });
+      const second = await client.vectorStores.fileBatches.createAndPoll(vs.id, { file_ids: [sailing] });
+      const counts = (n: number) => ({ in_progress: 0, completed: n, failed: 0, cancelled: 0, total: n });
+      assert.deepEqual(second.file_counts, counts(1));
+      const retrieved = await client.vectorStores.fileBatches.retrieve(first.id, { vector_store_id: vs.id });
+      assert.equal(retrieved.status, "completed");
+      assert.deepEqual(retrieved.file_counts, counts(2));
+      const filesOf = async (batchId: string) => {
+        const listed: string[] = [];
+        for await (const f of client.vectorStores.fileBatches.listFiles(batchId, { vector_store_id: vs.id })) listed.push(f.id);
+        return listed.sort();
+      };
+      assert.deepEqual(await filesOf(first.id), [sailing, baking].sort());
+      assert.deepEqual(await filesOf(second.id), [sailing]);
+      // The store holds each file once.
+      assert.equal((await client.vectorStores.retrieve(vs.id)).file_counts.total, 2);
+      // A file taken out of the store is in no batch of it any more, even when added again alone.
+      await client.vectorStores.files.delete(sailing, { vector_store_id: vs.id });
+      assert.deepEqual(await filesOf(first.id), [baking]);
+      assert.deepEqual(await filesOf(second.id), []);
+      await client.vectorStores.files.createAndPoll(vs.id, { file_id: sailing });
+      assert.deepEqual(await filesOf(second.id), []);
+      assert.deepEqual(
+        (await client.vectorStores.fileBatches.retrieve(first.id, { vector_store_id: vs.id })).file_counts,
+        counts(1),
+      );
       await client.vectorStores.delete(vs.id);
     });
 

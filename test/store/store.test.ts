@@ -328,6 +328,74 @@ describe("encrypted store", () => {
     check.close();
   });
 
+  it("migrates a database at schema version 14: its word indexes are rebuilt to keep marks inside words, memories kept", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    const file = join(dataDir, "tandem.db");
+    const old = rawOpen(file, key);
+    old.pragma("journal_mode = WAL");
+    for (const step of MIGRATIONS.slice(0, 14)) step(old);
+    old.pragma("user_version = 14");
+    const insert = old.prepare(
+      `INSERT INTO memories (id, text, created_at, updated_at, sensitivity) VALUES (?, ?, 1700000000, 1700000000, 'public')`,
+    );
+    insert.run("mem_hindi", "उपयोगकर्ता को क्रिकेट पसंद है");
+    insert.run("mem_german", "Der Nutzer fährt gern nach München");
+    // The old index cut the Devanagari word at each vowel sign.
+    const wordCount = (db: Sqlite.Database) =>
+      (db.prepare("SELECT count(*) AS n FROM memories_vocab WHERE term = 'क्रिकेट'").get() as { n: number }).n;
+    assert.equal(wordCount(old), 0);
+    old.close();
+
+    const store = quietStore(dataDir, key);
+    const found = (text: string) => store.memory.search({ text, limit: 10, minScore: 0 }).map((hit) => hit.memory.id);
+    assert.deepEqual(found("क्रिकेट"), ["mem_hindi"]);
+    assert.deepEqual(found("munchen"), ["mem_german"]);
+    assert.equal(store.memory.list({ limit: 10, order: "asc" }).data.length, 2);
+    store.close();
+    const check = rawOpen(file, key);
+    assert.equal(check.pragma("user_version", { simple: true }), SCHEMA_VERSION);
+    assert.equal(wordCount(check), 1);
+    const chunks = check.prepare("SELECT sql FROM sqlite_master WHERE name = 'vector_store_chunks_fts'").get() as { sql: string };
+    assert.match(chunks.sql, /categories 'L\* N\* Co M\*'/);
+    check.close();
+  });
+
+  it("migrates a database at schema version 15: each file's batch becomes its batch membership, counts and lists kept", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    const file = join(dataDir, "tandem.db");
+    const old = rawOpen(file, key);
+    old.pragma("journal_mode = WAL");
+    for (const step of MIGRATIONS.slice(0, 15)) step(old);
+    old.pragma("user_version = 15");
+    old.exec(`
+      INSERT INTO vector_stores (id, created_at, name, last_active_at) VALUES ('vs_old', 1700000000, 'old', 1700000000);
+      INSERT INTO vector_store_file_batches (id, store_id, created_at) VALUES ('vsfb_old', 'vs_old', 1700000000);
+      INSERT INTO vector_store_files (store_id, file_id, created_at, filename, status, usage_bytes, chunk_max, chunk_overlap, ingest_id, batch_id)
+      VALUES ('vs_old', 'file-a', 1700000000, 'a.txt', 'completed', 10, 800, 400, 'ing_a', 'vsfb_old'),
+             ('vs_old', 'file-b', 1700000000, 'b.txt', 'failed', 0, 800, 400, 'ing_b', 'vsfb_old'),
+             ('vs_old', 'file-c', 1700000000, 'c.txt', 'completed', 10, 800, 400, 'ing_c', NULL);
+    `);
+    old.close();
+
+    const store = quietStore(dataDir, key);
+    assert.deepEqual(store.vectorStores.getBatch("vs_old", "vsfb_old")?.fileCounts, {
+      in_progress: 0,
+      completed: 1,
+      failed: 1,
+      cancelled: 0,
+      total: 2,
+    });
+    const listed = store.vectorStores.listFiles("vs_old", { limit: 10, order: "asc", batchId: "vsfb_old" });
+    assert.deepEqual(
+      listed.data.map((f) => f.fileId),
+      ["file-a", "file-b"],
+    );
+    assert.equal(store.vectorStores.listFiles("vs_old", { limit: 10, order: "asc" }).data.length, 3);
+    store.close();
+  });
+
   it("leaves an old database at its version when a migration step fails", () => {
     const dataDir = tempDataDir();
     const key = randomKey();

@@ -4,7 +4,7 @@ import { GatewayError, shortenEmbedding, unitLength } from "../../core/index.js"
  * One /api/embed vector as Ollama answers it (routes.go's EmbedHandler): scaled to unit length, and
  * with `dimensions` smaller than the vector, cut to that many values and scaled to unit length again.
  * A target that already did both (an OpenAI model asked `dimensions`) is left as it was, give or take
- * rounding; one that did neither (the embedded engine, most Ollama and OpenAI-compatible models'
+ * rounding; one that did neither (most Ollama and OpenAI-compatible models'
  * raw pooled vectors) answers what Ollama would. The legacy /api/embeddings is not normalized, as
  * in Ollama.
  */

@@ -64,7 +64,8 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
     }
     const { meta, result } = await withOllamaModelErrors(body.model, "try-pulling", () =>
       gateway.embed(
-        { model: body.model, input: [prompt], ...keepAliveField(keepAliveMs) },
+        // Ollama's legacy endpoint answers the model's vector as it is, not scaled to unit length.
+        { model: body.model, input: [prompt], raw: true, ...keepAliveField(keepAliveMs) },
         { signal: clientSignal(request, reply), headers: request.headers },
       ),
     );

@@ -61,6 +61,24 @@ function openAIBodyError(schema: z.ZodType, { param, issue, value }: BodyIssue):
       }
       return undefined;
     }
+    case "invalid_union": {
+      // A field of several shapes (embeddings' `input`: a string or an array) given a value of none
+      // of their types is answered as one of a single type is: "Invalid type for 'input': expected a
+      // string or an array, but got an integer instead." A value of one of the types but wrong inside
+      // keeps parseBody's words.
+      const field = fieldSchema(schema, issue.path);
+      if (!(field instanceof z.ZodUnion)) return undefined;
+      const options = (field.options as z.ZodType[]).map(unwrap);
+      const kinds = options.map((option) => expectedType(option?.type, option));
+      const valueKind = value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
+      if (kinds.includes(undefined) || options.some((option) => option?.type === valueKind)) return undefined;
+      const expected = [...new Set(kinds)].join(" or ");
+      return invalid(
+        param,
+        `Invalid type for '${param}': expected ${expected}, but got ${typeName(value)} instead.`,
+        "invalid_type",
+      );
+    }
     case "invalid_value": {
       if (!issue.values || typeof value !== "string") return undefined;
       return invalid(

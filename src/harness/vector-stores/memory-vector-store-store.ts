@@ -28,14 +28,14 @@ interface KeptChunk extends NewChunk {
 interface KeptFile {
   record: VectorStoreFileRecord;
   chunks: KeptChunk[];
-  batchId?: string;
 }
 
 interface KeptStore {
   record: Omit<VectorStoreRecord, "fileCounts" | "usageBytes">;
   /** In the order they were added (a Map keeps insertion order). */
   files: Map<string, KeptFile>;
-  batches: Map<string, { createdAt: number; cancelled: boolean }>;
+  /** Each batch with the files it added (a later batch adding one again leaves it in this one too). */
+  batches: Map<string, { createdAt: number; cancelled: boolean; fileIds: Set<string> }>;
 }
 
 /**
@@ -107,7 +107,7 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
     const kept = this.#stores.get(vectorStoreId);
     if (kept === undefined) return undefined;
     const batchId = makeId("vsfb_", 24);
-    kept.batches.set(batchId, { createdAt: now, cancelled: false });
+    kept.batches.set(batchId, { createdAt: now, cancelled: false, fileIds: new Set() });
     const records = files.map((file) => this.#add(kept, file, now, batchId));
     return { batch: this.#batch(kept, vectorStoreId, batchId) as VectorStoreFileBatchRecord, files: records };
   }
@@ -122,8 +122,9 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
     const batch = kept?.batches.get(batchId);
     if (kept === undefined || batch === undefined) return undefined;
     batch.cancelled = true;
-    for (const file of kept.files.values()) {
-      if (file.batchId === batchId && file.record.status === "in_progress") file.record.status = "cancelled";
+    for (const fileId of batch.fileIds) {
+      const file = kept.files.get(fileId);
+      if (file?.record.status === "in_progress") file.record.status = "cancelled";
     }
     return this.#batch(kept, vectorStoreId, batchId);
   }
@@ -132,8 +133,9 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
     const batch = kept.batches.get(batchId);
     if (batch === undefined) return undefined;
     const fileCounts = { in_progress: 0, completed: 0, failed: 0, cancelled: 0, total: 0 };
-    for (const file of kept.files.values()) {
-      if (file.batchId !== batchId) continue;
+    for (const fileId of batch.fileIds) {
+      const file = kept.files.get(fileId);
+      if (file === undefined) continue;
       fileCounts[file.record.status]++;
       fileCounts.total++;
     }
@@ -160,7 +162,8 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
       chunking: { ...file.chunking },
       ingestId: makeId("ing_", 16),
     };
-    kept.files.set(file.fileId, { record, chunks: [], ...(batchId !== undefined && { batchId }) });
+    kept.files.set(file.fileId, { record, chunks: [] });
+    if (batchId !== undefined) kept.batches.get(batchId)?.fileIds.add(file.fileId);
     kept.record.lastActiveAt = now;
     return structuredClone(record);
   }
@@ -173,7 +176,8 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
   async listFiles(vectorStoreId: string, options: VectorStoreFileListOptions): Promise<ListPage<VectorStoreFileRecord>> {
     const files = this.#stores.get(vectorStoreId)?.files;
     if (files === undefined) return { data: [], hasMore: false };
-    const ids = [...files.keys()].filter((id) => options.batchId === undefined || files.get(id)?.batchId === options.batchId);
+    const batch = options.batchId === undefined ? undefined : this.#stores.get(vectorStoreId)?.batches.get(options.batchId);
+    const ids = [...files.keys()].filter((id) => options.batchId === undefined || batch?.fileIds.has(id) === true);
     const paged = page(ids, { ...options, limit: ids.length }, (id) => files.get(id)?.record as VectorStoreFileRecord);
     if (paged.unknownCursor !== undefined) return paged;
     const all = paged.data;
@@ -194,13 +198,20 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
   }
 
   async removeFile(vectorStoreId: string, fileId: string): Promise<boolean> {
-    return this.#stores.get(vectorStoreId)?.files.delete(fileId) ?? false;
+    const kept = this.#stores.get(vectorStoreId);
+    return kept !== undefined && this.#remove(kept, fileId);
   }
 
   async removeFileEverywhere(fileId: string): Promise<number> {
     let removed = 0;
-    for (const kept of this.#stores.values()) if (kept.files.delete(fileId)) removed++;
+    for (const kept of this.#stores.values()) if (this.#remove(kept, fileId)) removed++;
     return removed;
+  }
+
+  /** A file leaving a store leaves its batches too (a batch re-adding it only replaces its record). */
+  #remove(kept: KeptStore, fileId: string): boolean {
+    for (const batch of kept.batches.values()) batch.fileIds.delete(fileId);
+    return kept.files.delete(fileId);
   }
 
   async finishFile(vectorStoreId: string, fileId: string, ingestId: string, outcome: IngestOutcome, now: number): Promise<void> {

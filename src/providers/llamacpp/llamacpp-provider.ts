@@ -18,6 +18,7 @@ import {
   type ProviderEmbedRequest,
   type StreamEvent,
   shortenEmbedding,
+  unitLength,
   unreadFiles,
   unsentLogprobs,
 } from "../../core/index.js";
@@ -264,8 +265,11 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
         { op: "embed", model: spec, input: request.input, ...(request.truncate === true && { truncate: true }) },
         signal,
       )) as EmbedReply;
-      // The engine's vectors are the model's own length: `dimensions` shortens them, as OpenAI and Ollama do.
-      const embeddings = reply.embeddings.map((vector) => [...shortenEmbedding(vector, request.dimensions)]);
+      // The engine's vectors are the model's own pooled ones: scaled to unit length unless asked raw
+      // (EmbedRequest.raw), then cut to `dimensions`, as OpenAI and Ollama do.
+      const embeddings = reply.embeddings.map((vector) => [
+        ...shortenEmbedding(request.raw === true ? vector : unitLength(vector), request.dimensions),
+      ]);
       return { embeddings, usage: { inputTokens: reply.inputTokens } };
     } catch (err) {
       throw withTarget(err, target);

@@ -91,4 +91,25 @@ describe("POST /v1/embeddings", () => {
       assert.ok(error.message.includes(`'${param}'`), error.message);
     });
   }
+
+  // The chat dialect's words for a value of the wrong type, with the types `input` takes.
+  const wrongTypes: [unknown, string][] = [
+    [5, "an integer"],
+    [1.5, "a decimal"],
+    [true, "a boolean"],
+    [{}, "an object"],
+    [null, "null"],
+  ];
+  for (const [input, got] of wrongTypes) {
+    it(`answers an input of ${JSON.stringify(input)} as OpenAI answers a wrong type`, async () => {
+      const res = await post({ model: "auto", input });
+      assert.equal(res.status, 400);
+      assert.deepEqual(res.json.error, {
+        message: `Invalid type for 'input': expected a string or an array, but got ${got} instead.`,
+        type: "invalid_request_error",
+        param: "input",
+        code: "invalid_type",
+      });
+    });
+  }
 });

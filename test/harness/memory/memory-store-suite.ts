@@ -138,6 +138,33 @@ export function memoryStoreSuite(name: string, open: () => Promise<MemoryStoreFi
       }
     });
 
+    it("finds a word of any script as the text holds it: Korean, Cyrillic й, voiced kana, Devanagari, Greek", async () => {
+      const { store: own, close } = await open();
+      try {
+        const texts = [
+          "사용자는 김치를 좋아합니다",
+          "Пользователь любит йогурт",
+          "ユーザーは寿司が大好きです",
+          "उपयोगकर्ता को क्रिकेट पसंद है",
+          "Ο χρήστης αγαπά τον λόγος",
+          "Der Nutzer fährt gern nach München",
+        ];
+        const ids = [];
+        for (const text of texts) ids.push((await own.add(memory(text))).id);
+        const found = async (text: string) => (await own.search({ text, limit: 10, minScore: 0 })).map((h) => h.memory.id);
+        // Each whole text, and a word of it, finds that memory and only it.
+        for (const [i, text] of texts.entries()) assert.deepEqual(await found(text), [ids[i]], text);
+        for (const [i, word] of ["김치를", "йогурт", "ユーザーは寿司が大好きです", "क्रिकेट", "ΛΌΓΟΣ", "munchen"].entries()) {
+          assert.deepEqual(await found(word), [ids[i]], word);
+        }
+        // A different letter is a different word: и is not й, か is not が.
+        assert.deepEqual(await found("иогурт"), []);
+        assert.deepEqual(await found("ユーサーは寿司か大好きてす"), []);
+      } finally {
+        await close();
+      }
+    });
+
     it("ranks by meaning when vectors of the query's model are stored, beside the words", async () => {
       const { store: own, close } = await open();
       try {

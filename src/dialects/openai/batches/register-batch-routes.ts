@@ -7,6 +7,7 @@ import {
   invalidParam,
   parseMetadata,
   parsePaging,
+  refuseUnknownFields,
   renderList,
   StateApiError,
   stateRoute,
@@ -36,6 +37,8 @@ export function registerBatchRoutes(app: RouteTable, batches: Batches): void {
         throw invalidParam("body", `Invalid type for body: expected an object, but got ${typeOf(body)} instead.`, "invalid_type");
       }
       const fields = body as Record<string, unknown>;
+      // The openai SDK's BatchCreateParams; anything else is refused as tandem's other OpenAI routes refuse it.
+      refuseUnknownFields(fields, ["input_file_id", "endpoint", "completion_window", "metadata", "output_expires_after"]);
       const inputFileId = requiredString(fields.input_file_id, "input_file_id");
       const endpoint = requiredString(fields.endpoint, "endpoint");
       if (!(ENDPOINTS as readonly string[]).includes(endpoint)) {

@@ -31,14 +31,30 @@ export function parseFileUpload(raw: IncomingMessage, maxBytes: number, signal: 
     let file: { chunks: Buffer[]; bytes: number; filename: string; type: string | undefined } | undefined;
     let failure: Error | undefined;
     let fileDone: Promise<void> = Promise.resolve();
+    // Once the answer is a refusal, the rest of the body is read and dropped here rather than
+    // through busboy: its skipping of parts past `limits.parts` (and `files`) can leave the request
+    // paused (mscdex/busboy#163), and the client would wait for server.bodyTimeoutMs for a 408.
+    // Reading the body through keeps the connection usable, as for a file over files.maxBytes.
     const fail = (err: Error): void => {
-      failure ??= err;
+      if (failure !== undefined) return;
+      failure = err;
+      raw.unpipe(parser);
+      const answer = (): void => {
+        signal.removeEventListener("abort", stop);
+        reject(err);
+      };
+      if (raw.readableEnded) answer();
+      else {
+        raw.once("end", answer);
+        raw.resume();
+      }
     };
     let parser: ReturnType<typeof Busboy>;
     try {
       parser = Busboy({
         headers: raw.headers as Parameters<typeof Busboy>[0]["headers"],
-        limits: { files: 1, fields: 10, parts: 12, fieldSize: 4096, fileSize: maxBytes },
+        // No `files` limit: a second file part is refused below, before busboy would skip it.
+        limits: { fields: 10, parts: 12, fieldSize: 4096, fileSize: maxBytes },
       });
     } catch (err) {
       // A multipart Content-Type without its boundary.
@@ -64,6 +80,12 @@ export function parseFileUpload(raw: IncomingMessage, maxBytes: number, signal: 
     parser.on("file", (name, stream, filename, _encoding, mimeType) => {
       if (name !== "file") {
         fail(unknownField(name));
+        stream.resume();
+        return;
+      }
+      if (file !== undefined) {
+        // A second `file`: refused, and its bytes read and dropped so the rest of the body arrives.
+        fail(invalidParam("file", "Invalid 'file': upload one file per request."));
         stream.resume();
         return;
       }
@@ -95,16 +117,18 @@ export function parseFileUpload(raw: IncomingMessage, maxBytes: number, signal: 
       if (valueTruncated) fail(invalidParam(name, `Invalid '${name}': the value is too long.`));
       fields.set(name, value);
     });
-    parser.on("filesLimit", () => fail(invalidParam("file", "Invalid 'file': upload one file per request.")));
     parser.on("fieldsLimit", () => fail(new StateApiError(400, "Too many form fields in the upload.")));
     parser.on("partsLimit", () => fail(new StateApiError(400, "Too many form parts in the upload.")));
     parser.on("error", (err: unknown) => {
+      if (failure !== undefined) return; // already refused; fail() answers once the body is read
       signal.removeEventListener("abort", stop);
       raw.unpipe(parser);
       raw.resume();
       reject(new GatewayError("invalid_request", `Invalid multipart body: ${(err as Error)?.message ?? String(err)}`));
     });
     parser.on("finish", () => {
+      // A refusal is answered by fail(), once the body has been read.
+      if (failure !== undefined) return;
       signal.removeEventListener("abort", stop);
       void fileDone.then(() => {
         try {
