@@ -32,7 +32,7 @@ import { renderEmbeddings } from "./render-embeddings.js";
 import { renderOpenAIError } from "./render-openai-error.js";
 import { renderOpenAIModel, renderOpenAIModelList } from "./render-openai-models.js";
 import { BackgroundResponses, registerResponsesRoutes } from "./responses/index.js";
-import { stateSensitivity } from "./state/index.js";
+import { ConversationTurns, stateSensitivity } from "./state/index.js";
 import { registerStoredChatRoutes, storedChatMetadata, storedChatRendering } from "./stored-chat/index.js";
 import { registerVectorStoreRoutes } from "./vector-stores/register-vector-store-routes.js";
 
@@ -115,7 +115,9 @@ export const openaiDialect: Dialect = {
     // Stored responses (GET/DELETE /v1/responses/{id}, cancel, input_items) and the Conversations API.
     // Background responses run their turns through the server (its loopback), when it has one.
     const background = services.loopback === undefined ? undefined : new BackgroundResponses(services.loopback, services.state);
-    registerStoredStateRoutes(app, services.state, background);
+    // One turn at a time per conversation, and no items added or deleted under a turn (ConversationTurns).
+    const turns = new ConversationTurns();
+    registerStoredStateRoutes(app, services.state, background, turns);
     // The Files API (upload, list, retrieve, content, delete).
     if (services.files) registerFileRoutes(app, services.files, services.vectorStores);
     // The Vector Stores API (stores, their files, search).
@@ -178,7 +180,7 @@ export const openaiDialect: Dialect = {
         .send(renderEmbeddings(result, meta, encodingFormat));
     });
 
-    registerResponsesRoutes(app, gateway, services, background);
+    registerResponsesRoutes(app, gateway, services, background, turns);
     return app.routes;
   },
 

@@ -1,6 +1,7 @@
 import type { StateStore, StoredConversation, StoredItem } from "../../../core/state.js";
 import type { RouteTable } from "../../shared/index.js";
 import {
+  type ConversationTurns,
   cursorChecked,
   duplicateItemId,
   duplicateItemMessage,
@@ -29,7 +30,7 @@ export function renderConversation(conversation: StoredConversation): Record<str
  * conversation; add, list, retrieve and delete its items. Deleting a conversation deletes its
  * items too (tandem keeps nothing the user deleted); responses made in it stay until deleted.
  */
-export function registerConversationRoutes(app: RouteTable, state: StateStore): void {
+export function registerConversationRoutes(app: RouteTable, state: StateStore, turns: ConversationTurns): void {
   app.post(
     "/v1/conversations",
     stateRoute(async (request) => {
@@ -80,13 +81,15 @@ export function registerConversationRoutes(app: RouteTable, state: StateStore): 
         throw invalidParam("items", "Missing required parameter: 'items'.", "missing_required_parameter");
       }
       const items = normalizeInputItems(body.items, "items", MAX_ITEMS_PER_CALL);
-      // Already in the conversation: at most 20 lookups by id (ids tandem made are new).
-      const known = new Set<string>();
-      for (const { item } of items) if ((await state.getConversationItem(id, item.id)) !== undefined) known.add(item.id);
-      refuseDuplicates(items, (itemId) => known.has(itemId));
-      const added = await state.addConversationItems(id, withDeclaredSensitivity(items, request.headers));
-      if (!added) throw notFound("Conversation", id);
-      return renderItemList({ data: added, hasMore: false });
+      return turns.run(id, async () => {
+        // Already in the conversation: at most 20 lookups by id (ids tandem made are new).
+        const known = new Set<string>();
+        for (const { item } of items) if ((await state.getConversationItem(id, item.id)) !== undefined) known.add(item.id);
+        refuseDuplicates(items, (itemId) => known.has(itemId));
+        const added = await state.addConversationItems(id, withDeclaredSensitivity(items, request.headers));
+        if (!added) throw notFound("Conversation", id);
+        return renderItemList({ data: added, hasMore: false });
+      });
     }),
   );
 
@@ -118,8 +121,10 @@ export function registerConversationRoutes(app: RouteTable, state: StateStore): 
     stateRoute(async (request) => {
       const { id, itemId } = request.params as { id: string; itemId: string };
       await conversation(state, id);
-      if (!(await state.deleteConversationItem(id, itemId))) throw notFound("Item", itemId);
-      return renderConversation(await conversation(state, id));
+      return turns.run(id, async () => {
+        if (!(await state.deleteConversationItem(id, itemId))) throw notFound("Item", itemId);
+        return renderConversation(await conversation(state, id));
+      });
     }),
   );
 }

@@ -11,10 +11,9 @@ import {
   sendChat,
   warningsHeader,
 } from "../../shared/index.js";
-import { signedWholeReasoning, stateSensitivity } from "../state/index.js";
+import { type ConversationTurns, signedWholeReasoning, stateSensitivity } from "../state/index.js";
 import { type BackgroundResponses, type RunIdentity, sendRunEvents } from "./background-responses.js";
 import { composeConversation } from "./compose-conversation.js";
-import { ConversationTurns } from "./conversation-turns.js";
 import { hostedToolsRequest, listedTools } from "./hosted-tools-request.js";
 import { nativeResponse, nativeResponsesRequest, ResponsesNativeStream } from "./native-responses.js";
 import { checkRouteServerLabels } from "./parse-mcp-tools.js";
@@ -40,10 +39,11 @@ export function registerResponsesRoutes(
   services: DialectServices,
   /** Background responses, when the server can run a turn without its client (DialectServices.loopback). */
   background: BackgroundResponses | undefined,
+  /** The conversations with a turn under way, shared with the Conversations API's item routes. */
+  turns: ConversationTurns,
 ): void {
   registerCompactRoute(app, gateway, services);
   registerInputTokensRoute(app, gateway, services);
-  const turns = new ConversationTurns();
   app.post("/v1/responses", async (request, reply) => {
     requestRecord(request).dialect = "openai";
     const parsed = parseResponsesRequest(request.body, await routeToolsAnswerChoice(gateway, request.body));

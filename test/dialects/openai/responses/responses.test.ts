@@ -669,8 +669,20 @@ describe("POST /v1/responses, not streamed", () => {
         });
         return true;
       });
+      // Nor are items added or deleted under the turn: an added one would be stored before the turn's own input.
+      const locked = (err: unknown) =>
+        err instanceof OpenAI.BadRequestError && (err.error as { code?: string }).code === "conversation_locked";
+      await assert.rejects(
+        client.conversations.items.create(conversation.id, { items: [{ type: "message", role: "user", content: "Side" }] }),
+        locked,
+      );
+      await assert.rejects(client.conversations.items.delete("msg_any", { conversation_id: conversation.id }), locked);
       release();
       await first;
+      const side = await client.conversations.items.create(conversation.id, {
+        items: [{ type: "message", role: "user", content: "Side" }],
+      });
+      await client.conversations.items.delete(side.data[0]?.id as string, { conversation_id: conversation.id });
     } finally {
       release();
       delete (app.gateway as Partial<StubGateway>).chat;

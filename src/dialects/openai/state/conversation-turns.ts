@@ -5,7 +5,10 @@ import { GatewayError } from "../../../core/index.js";
  * from the same history would each append an answer to a conversation neither of them saw, so a
  * second one is refused while the first runs (from composing its history until its items are
  * appended, or it failed), with OpenAI's own 400 (`conversation_locked`), which tells the client to
- * retry shortly. In this process only: one server owns its store.
+ * retry shortly. Adding or deleting items is held to the same rule: an item added while a turn runs
+ * would be stored before the turn's own input, in an order that never happened, and one deleted
+ * would still be in the history the turn was composed from. In this process only: one server owns
+ * its store.
  */
 export class ConversationTurns {
   readonly #busy = new Set<string>();
