@@ -32,7 +32,7 @@ import { renderEmbeddings } from "./render-embeddings.js";
 import { renderOpenAIError } from "./render-openai-error.js";
 import { renderOpenAIModel, renderOpenAIModelList } from "./render-openai-models.js";
 import { BackgroundResponses, registerResponsesRoutes } from "./responses/index.js";
-import { ConversationTurns, stateSensitivity } from "./state/index.js";
+import { ConversationTurns, ResponsesInFlight, stateSensitivity } from "./state/index.js";
 import { registerStoredChatRoutes, storedChatMetadata, storedChatRendering } from "./stored-chat/index.js";
 import { registerVectorStoreRoutes } from "./vector-stores/register-vector-store-routes.js";
 
@@ -117,7 +117,9 @@ export const openaiDialect: Dialect = {
     const background = services.loopback === undefined ? undefined : new BackgroundResponses(services.loopback, services.state);
     // One turn at a time per conversation, and no items added or deleted under a turn (ConversationTurns).
     const turns = new ConversationTurns();
-    registerStoredStateRoutes(app, services.state, background, turns);
+    // The responses being answered, which a DELETE of their id reaches before they are kept.
+    const inFlight = new ResponsesInFlight();
+    registerStoredStateRoutes(app, services.state, background, turns, inFlight);
     // The Files API (upload, list, retrieve, content, delete).
     if (services.files) registerFileRoutes(app, services.files, services.vectorStores);
     // The Vector Stores API (stores, their files, search).
@@ -180,7 +182,7 @@ export const openaiDialect: Dialect = {
         .send(renderEmbeddings(result, meta, encodingFormat));
     });
 
-    registerResponsesRoutes(app, gateway, services, background, turns);
+    registerResponsesRoutes(app, gateway, services, background, turns, inFlight);
     return app.routes;
   },
 

@@ -5,7 +5,7 @@ import { registerConversationRoutes } from "./conversations/register-conversatio
 import { registerStateListRoutes } from "./register-state-list-routes.js";
 import type { BackgroundResponses } from "./responses/background-responses.js";
 import { registerStoredResponseRoutes } from "./responses/register-stored-response-routes.js";
-import type { ConversationTurns } from "./state/index.js";
+import type { ConversationTurns, ResponsesInFlight } from "./state/index.js";
 
 /**
  * The routes over the state tandem keeps: GET/DELETE /v1/responses/{id}, its cancel and
@@ -17,8 +17,9 @@ export function registerStoredStateRoutes(
   state: StateStore,
   background: BackgroundResponses | undefined,
   turns: ConversationTurns,
+  inFlight: ResponsesInFlight,
 ): void {
-  registerStoredResponseRoutes(app, state, background);
+  registerStoredResponseRoutes(app, state, background, inFlight);
   registerConversationRoutes(app, state, turns);
   if (canListState(state)) registerStateListRoutes(app, state, background);
 }

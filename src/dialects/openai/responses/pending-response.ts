@@ -30,6 +30,7 @@ export class PendingResponse {
   readonly #input: readonly InputRecord[];
   readonly #conversationThrough: string | undefined;
   readonly #state: StateStore;
+  #discarded = false;
   /** The sensitivity the client declared or the history carries, for when the router did not classify. */
   readonly #fallbackSensitivity: ItemSensitivity | undefined;
   /** Whether the history or the files it names hold content declared private (for a turn the router has not answered yet). */
@@ -200,6 +201,14 @@ export class PendingResponse {
       ...this.#record(response, [...summary, ...input], output),
       ...(conversationId !== undefined && status !== "failed" && { conversationItems: [...summary, ...added, ...output] }),
     });
+    // Deleted while it was answered (ResponsesInFlight): removed as a stored response is, its turn
+    // staying in its conversation as a deleted response's does.
+    if (this.#discarded) await this.#state.deleteResponse(this.id);
+  }
+
+  /** The client deleted the response while it was answered: it is not kept past its end. */
+  discard(): void {
+    this.#discarded = true;
   }
 
   /** The response as the store keeps it: with its place in its chain or conversation. */

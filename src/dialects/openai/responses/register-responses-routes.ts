@@ -11,7 +11,7 @@ import {
   sendChat,
   warningsHeader,
 } from "../../shared/index.js";
-import { type ConversationTurns, signedWholeReasoning, stateSensitivity } from "../state/index.js";
+import { type ConversationTurns, type ResponsesInFlight, signedWholeReasoning, stateSensitivity } from "../state/index.js";
 import { type BackgroundResponses, type RunIdentity, sendRunEvents } from "./background-responses.js";
 import { composeConversation } from "./compose-conversation.js";
 import { hostedToolsRequest, listedTools } from "./hosted-tools-request.js";
@@ -41,6 +41,8 @@ export function registerResponsesRoutes(
   background: BackgroundResponses | undefined,
   /** The conversations with a turn under way, shared with the Conversations API's item routes. */
   turns: ConversationTurns,
+  /** The responses being answered, which DELETE /v1/responses/{id} may delete before they are kept. */
+  inFlight: ResponsesInFlight,
 ): void {
   registerCompactRoute(app, gateway, services);
   registerInputTokensRoute(app, gateway, services);
@@ -62,7 +64,7 @@ export function registerResponsesRoutes(
       if (parsed.chat.stream) return sendRunEvents(reply, run, -1);
       return reply.code(200).send(run.response);
     }
-    await turns.run(parsed.conversationId, () => respond(request, reply, parsed, gateway, services, identity));
+    await turns.run(parsed.conversationId, () => respond(request, reply, parsed, gateway, services, identity, inFlight));
   });
 }
 
@@ -74,6 +76,7 @@ async function respond(
   gateway: Gateway,
   services: DialectServices,
   identity: RunIdentity | undefined,
+  inFlight: ResponsesInFlight,
 ): Promise<void> {
   // An mcp tool labelled as a server the route gives the model: a 400 before anything is listed or asked.
   if (parsed.mcp.length > 0) checkRouteServerLabels(parsed.mcpParams, await gateway.model(parsed.chat.model));
@@ -116,56 +119,59 @@ async function respond(
   const listed = listedTools(composed.items);
   let renderer: ResponseStreamRenderer | undefined;
   try {
-    await sendChat(
-      request,
-      reply,
-      answering,
-      {
-        ...parsed.chat,
-        messages: composed.messages,
-        ...(floor !== undefined && { sensitivityFloor: floor }),
-        ...(composed.declaredPrivate.length > 0 && { declaredPrivate: composed.declaredPrivate }),
-        ...(listed.size > 0 && { listedTools: listed }),
-        // With hosted tools the loop answers, turn by turn, on the canonical path.
-        native: runner === undefined ? native.native : undefined,
-        ...(composed.history !== undefined && {
-          history: composed.history((item, target) => pending.keepSummary(item, target)),
-        }),
-      },
-      {
-        stream: (meta) => {
-          renderer = new ResponseStreamRenderer(pending, meta, { logprobs });
-          return renderer;
+    // A background run's turn is deleted through its run; a client's own, by its id while it is answered.
+    const answer = () =>
+      sendChat(
+        request,
+        reply,
+        answering,
+        {
+          ...parsed.chat,
+          messages: composed.messages,
+          ...(floor !== undefined && { sensitivityFloor: floor }),
+          ...(composed.declaredPrivate.length > 0 && { declaredPrivate: composed.declaredPrivate }),
+          ...(listed.size > 0 && { listedTools: listed }),
+          // With hosted tools the loop answers, turn by turn, on the canonical path.
+          native: runner === undefined ? native.native : undefined,
+          ...(composed.history !== undefined && {
+            history: composed.history((item, target) => pending.keepSummary(item, target)),
+          }),
         },
-        json: (result, meta) => {
-          const status = statusFor(result.finishReason, result.rawFinishReason);
-          const output = outputItems(result, status.status, logprobs, parsed, parsed.fileSearchResults);
-          return pending.finish(
-            meta,
-            { ...status, output, usage: result.usage },
-            signedWholeReasoning(result.reasoningBlocks, output, meta.target),
-          );
+        {
+          stream: (meta) => {
+            renderer = new ResponseStreamRenderer(pending, meta, { logprobs });
+            return renderer;
+          },
+          json: (result, meta) => {
+            const status = statusFor(result.finishReason, result.rawFinishReason);
+            const output = outputItems(result, status.status, logprobs, parsed, parsed.fileSearchResults);
+            return pending.finish(
+              meta,
+              { ...status, output, usage: result.usage },
+              signedWholeReasoning(result.reasoningBlocks, output, meta.target),
+            );
+          },
+          headers: (meta) => {
+            if (meta.native) {
+              const warnings = native.warningsFor(meta.target);
+              return warnings === undefined ? undefined : { "x-tandem-warnings": warnings };
+            }
+            // The canonical conversion's, and the target's own (settings it is not sent, earlier reasoning).
+            // The router names the fields the canonical form does not carry (NativeRequest.lost); the tool
+            // loop's turns are sent no native request, so they are named here.
+            const lost = runner === undefined ? [] : parsed.lost;
+            const warnings = [...metaWarnings({ ...meta, warnings: [...(meta.warnings ?? []), ...lost] }), ...canonicalWarnings];
+            return warnings.length === 0 ? undefined : { "x-tandem-warnings": warningsHeader(warnings) };
+          },
+          native: {
+            stream: (meta) =>
+              new ResponsesNativeStream(pending, meta, renderer as ResponseStreamRenderer, native.clientWantsEncrypted),
+            json: (frames, meta) => nativeResponse(frames, meta, pending, native.clientWantsEncrypted),
+          },
         },
-        headers: (meta) => {
-          if (meta.native) {
-            const warnings = native.warningsFor(meta.target);
-            return warnings === undefined ? undefined : { "x-tandem-warnings": warnings };
-          }
-          // The canonical conversion's, and the target's own (settings it is not sent, earlier reasoning).
-          // The router names the fields the canonical form does not carry (NativeRequest.lost); the tool
-          // loop's turns are sent no native request, so they are named here.
-          const lost = runner === undefined ? [] : parsed.lost;
-          const warnings = [...metaWarnings({ ...meta, warnings: [...(meta.warnings ?? []), ...lost] }), ...canonicalWarnings];
-          return warnings.length === 0 ? undefined : { "x-tandem-warnings": warningsHeader(warnings) };
-        },
-        native: {
-          stream: (meta) =>
-            new ResponsesNativeStream(pending, meta, renderer as ResponseStreamRenderer, native.clientWantsEncrypted),
-          json: (frames, meta) => nativeResponse(frames, meta, pending, native.clientWantsEncrypted),
-        },
-      },
-      headers,
-    );
+        headers,
+      );
+    await (identity === undefined ? inFlight.run(pending, answer) : answer());
   } catch (err) {
     throw asResponsesError(err);
   }

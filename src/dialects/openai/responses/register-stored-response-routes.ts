@@ -6,6 +6,7 @@ import {
   notFound,
   parseInclude,
   parseListQuery,
+  type ResponsesInFlight,
   renderItemList,
   renderStoredMcpCall,
   StateApiError,
@@ -28,6 +29,8 @@ export function registerStoredResponseRoutes(
   app: RouteTable,
   state: StateStore,
   background: BackgroundResponses | undefined,
+  /** The responses being answered: one may be deleted before it is kept. */
+  inFlight: ResponsesInFlight,
 ): void {
   app.get(
     "/v1/responses/:id",
@@ -62,7 +65,9 @@ export function registerStoredResponseRoutes(
       const id = idOf(request.params);
       const run = background?.get(id);
       if (run !== undefined) background?.delete(run);
-      if (!(await state.deleteResponse(id)) && run === undefined) throw notFound("Response", id);
+      // One still being answered is deleted as it is kept (ResponsesInFlight).
+      const answering = inFlight.delete(id);
+      if (!(await state.deleteResponse(id)) && run === undefined && !answering) throw notFound("Response", id);
       return { id, object: "response.deleted", deleted: true };
     }),
   );

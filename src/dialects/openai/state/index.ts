@@ -15,6 +15,7 @@ export { type ListQuery, parseInclude, parseListQuery, parsePaging, single } fro
 export { parseBoundedObject, parseMetadata, typeOf } from "./parse-metadata.js";
 export { type ItemList, type OpenAIList, renderItemList, renderList } from "./render-item-list.js";
 export { type McpToolCallError, renderMcpCallError, renderStoredMcpCall } from "./render-mcp-call-error.js";
+export { type DiscardableResponse, ResponsesInFlight } from "./responses-in-flight.js";
 export { cursorChecked, invalidParam, notFound, refuseUnknownFields, StateApiError, stateRoute } from "./state-api-error.js";
 export { declaredFileSensitivity, stateSensitivity, withDeclaredSensitivity } from "./state-sensitivity.js";
 export {

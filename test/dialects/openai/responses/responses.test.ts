@@ -695,6 +695,45 @@ describe("POST /v1/responses, not streamed", () => {
     assert.equal((await app.state.conversationItems(conversation.id))?.length, 4);
   });
 
+  it("deletes a response still being answered: the delete is taken, and the response is not kept", async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const chat = app.gateway.chat.bind(app.gateway);
+    app.gateway.chat = async (request, context) => {
+      const stream = await chat(request, context);
+      const inner = stream.events;
+      // The answer begins, then waits: the client has the response's id while it is answered.
+      async function* held() {
+        let first = true;
+        for await (const event of inner) {
+          yield event;
+          if (first) await gate;
+          first = false;
+        }
+      }
+      return { ...stream, events: held() };
+    };
+    try {
+      const stream = await client.responses.create({ model: "auto", input: "Slow one", stream: true });
+      let id = "";
+      for await (const event of stream) {
+        if (event.type === "response.created") {
+          id = event.response.id;
+          assert.deepEqual(await client.responses.delete(id).then(() => "deleted"), "deleted");
+          release();
+        }
+      }
+      assert.match(id, /^resp_/);
+      await assert.rejects(client.responses.retrieve(id), (err) => err instanceof OpenAI.NotFoundError);
+      await assert.rejects(client.responses.delete(id), (err) => err instanceof OpenAI.NotFoundError);
+    } finally {
+      release();
+      delete (app.gateway as Partial<StubGateway>).chat;
+    }
+  });
+
   it("marks stored items private when the request was, and keeps later turns private", async () => {
     app.gateway.meta = { ...app.gateway.meta, sensitivity: "private" };
     const first = await client.responses.create({ model: "auto", input: "My card is 4111 1111 1111 1111" });
