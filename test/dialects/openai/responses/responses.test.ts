@@ -65,6 +65,32 @@ function sseEvents(body: string): { event: string; data: WireJson }[] {
     });
 }
 
+/**
+ * Holds the stub gateway's answers after their first `events` events until the returned release is
+ * called (the test deletes `app.gateway.chat` after, which puts the stub's own back).
+ */
+function holdAnswers(events: number): () => void {
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const chat = app.gateway.chat.bind(app.gateway);
+  app.gateway.chat = async (request, context) => {
+    const stream = await chat(request, context);
+    const inner = stream.events;
+    async function* held() {
+      let seen = 0;
+      if (events === 0) await gate;
+      for await (const event of inner) {
+        yield event;
+        if (++seen === events) await gate;
+      }
+    }
+    return { ...stream, events: held() };
+  };
+  return release;
+}
+
 describe("POST /v1/responses, not streamed", () => {
   it("answers a Response object with every request field echoed", async () => {
     const { data, response } = await client.responses
@@ -640,20 +666,7 @@ describe("POST /v1/responses, not streamed", () => {
     // api.openai.com answers a concurrent turn with this 400 (the body is quoted in paulgmiller/careme#379):
     // two turns composed from the same history would append answers to a conversation neither saw.
     const conversation = await app.state.createConversation({}, []);
-    let release = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const chat = app.gateway.chat.bind(app.gateway);
-    app.gateway.chat = async (request, context) => {
-      const stream = await chat(request, context);
-      const inner = stream.events;
-      async function* held() {
-        await gate;
-        yield* inner;
-      }
-      return { ...stream, events: held() };
-    };
+    const release = holdAnswers(0);
     try {
       const first = client.responses.create({ model: "auto", input: "One", conversation: conversation.id });
       while (app.gateway.chatRequests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -696,25 +709,8 @@ describe("POST /v1/responses, not streamed", () => {
   });
 
   it("deletes a response still being answered: the delete is taken, and the response is not kept", async () => {
-    let release = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const chat = app.gateway.chat.bind(app.gateway);
-    app.gateway.chat = async (request, context) => {
-      const stream = await chat(request, context);
-      const inner = stream.events;
-      // The answer begins, then waits: the client has the response's id while it is answered.
-      async function* held() {
-        let first = true;
-        for await (const event of inner) {
-          yield event;
-          if (first) await gate;
-          first = false;
-        }
-      }
-      return { ...stream, events: held() };
-    };
+    // The answer begins, then waits: the client has the response's id while it is answered.
+    const release = holdAnswers(1);
     try {
       const stream = await client.responses.create({ model: "auto", input: "Slow one", stream: true });
       let id = "";
