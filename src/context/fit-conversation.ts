@@ -130,9 +130,8 @@ function fitCounted(request: ChatRequest, contextWindow: number, cost: (m: Messa
  * conversation on a large window is not sent to the engine to be counted.
  */
 function surelyFits(request: ChatRequest, budget: number): boolean {
-  const size = measureRequestText(request);
-  const chars = JSON.stringify(request.tools ?? []).length + size.text + size.toolCallNames;
-  return 3 * chars + size.images * 1024 + request.messages.length * 32 + 64 <= budget;
+  const { chars, images } = requestSize(request);
+  return 3 * chars + images * 1024 + request.messages.length * 32 + 64 <= budget;
 }
 
 /**
@@ -140,7 +139,12 @@ function surelyFits(request: ChatRequest, budget: number): boolean {
  * images at their flat allowance), so the common case never pays for tokenizing the whole history.
  */
 function clearlyFits(request: ChatRequest, budget: number): boolean {
+  const { chars, images } = requestSize(request);
+  return chars / 4 + images * 85 + request.messages.length * 4 < budget / 2;
+}
+
+/** What the cheap bounds above weigh: the request's characters (its text, tool call names and tool definitions) and its images. */
+function requestSize(request: ChatRequest): { chars: number; images: number } {
   const size = measureRequestText(request);
-  const chars = JSON.stringify(request.tools ?? []).length + size.text + size.toolCallNames;
-  return chars / 4 + size.images * 85 + request.messages.length * 4 < budget / 2;
+  return { chars: JSON.stringify(request.tools ?? []).length + size.text + size.toolCallNames, images: size.images };
 }
