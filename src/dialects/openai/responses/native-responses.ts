@@ -321,16 +321,16 @@ export class ResponsesNativeStream {
         const closed = refusal ? { ...part.part, refusal: part.text } : { ...part.part, text: part.text };
         if (!part.textDone) {
           out += refusal
-            ? this.#frame("response.refusal.done", { ...at, refusal: part.text })
-            : this.#frame("response.output_text.done", { ...at, text: part.text, logprobs: [] });
+            ? this.#renderer.frame("response.refusal.done", { ...at, refusal: part.text })
+            : this.#renderer.frame("response.output_text.done", { ...at, text: part.text, logprobs: [] });
         }
-        out += this.#frame("response.content_part.done", { ...at, part: closed });
+        out += this.#renderer.frame("response.content_part.done", { ...at, part: closed });
         open.parts[part.index] = closed;
       } else if (part?.kind === "summary") {
         const at = { item_id: id, output_index: index, summary_index: part.index };
         const closed = { ...part.part, text: part.text };
-        if (!part.textDone) out += this.#frame("response.reasoning_summary_text.done", { ...at, text: part.text });
-        out += this.#frame("response.reasoning_summary_part.done", { ...at, part: closed });
+        if (!part.textDone) out += this.#renderer.frame("response.reasoning_summary_text.done", { ...at, text: part.text });
+        out += this.#renderer.frame("response.reasoning_summary_part.done", { ...at, part: closed });
         open.parts[part.index] = closed;
       }
       const parts = open.parts.filter((p) => p !== undefined);
@@ -340,7 +340,7 @@ export class ResponsesNativeStream {
       else if (item.type === "function_call") {
         item.arguments = open.arguments;
         if (!open.argumentsDone) {
-          out += this.#frame("response.function_call_arguments.done", {
+          out += this.#renderer.frame("response.function_call_arguments.done", {
             item_id: id,
             output_index: index,
             ...(typeof item.name === "string" && { name: item.name }),
@@ -349,7 +349,10 @@ export class ResponsesNativeStream {
         }
       }
       this.#place(index, item);
-      out += this.#frame("response.output_item.done", { output_index: index, item: clientItem(item, this.#wantsEncrypted) });
+      out += this.#renderer.frame("response.output_item.done", {
+        output_index: index,
+        item: clientItem(item, this.#wantsEncrypted),
+      });
     }
     this.#open.clear();
     return out;
@@ -367,11 +370,6 @@ export class ResponsesNativeStream {
     progress.output[index] = clientItem(item, this.#wantsEncrypted) as StateItem;
     if (shown !== item) progress.sealed.set(index, { item: item as StateItem, origin: this.#meta.target });
     else progress.sealed.delete(index);
-  }
-
-  #frame(type: string, fields: Json): string {
-    const data = JSON.stringify({ type, sequence_number: this.#renderer.progress.sequence++, ...fields });
-    return `event: ${type}\ndata: ${data}\n\n`;
   }
 
   async end(): Promise<string> {

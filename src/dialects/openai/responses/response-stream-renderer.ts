@@ -158,7 +158,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
         reasoning.text += event.text;
         return (
           out +
-          this.#frame("response.reasoning_summary_text.delta", {
+          this.frame("response.reasoning_summary_text.delta", {
             item_id: reasoning.id,
             output_index: reasoning.outputIndex,
             summary_index: 0,
@@ -178,10 +178,10 @@ export class ResponseStreamRenderer implements StreamRenderer {
         if (message.open !== kind) out += this.#closePart(message) + this.#openPart(message, kind);
         message.text += event.text;
         const at = { item_id: message.id, output_index: message.outputIndex, content_index: message.parts.length };
-        if (kind === "refusal") return out + this.#frame("response.refusal.delta", { ...at, delta: event.text });
+        if (kind === "refusal") return out + this.frame("response.refusal.delta", { ...at, delta: event.text });
         if (tokens !== undefined) for (const token of tokens) message.logprobs.push(token);
         const logprobs = tokens === undefined ? [] : textEventLogprobs(tokens);
-        return out + this.#frame("response.output_text.delta", { ...at, delta: event.text, logprobs });
+        return out + this.frame("response.output_text.delta", { ...at, delta: event.text, logprobs });
       }
       case "tool-call-start": {
         out += this.#closeReasoning() + this.#closeMessage("completed");
@@ -197,7 +197,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
         this.#calls.set(event.index, call);
         const item = functionCallItem(call.id, { id: call.callId, name: call.name, arguments: "" }, "in_progress", this.#pending);
         this.progress.output.push(item);
-        return out + this.#frame("response.output_item.added", { output_index: call.outputIndex, item });
+        return out + this.frame("response.output_item.added", { output_index: call.outputIndex, item });
       }
       case "tool-call-delta": {
         const call = this.#calls.get(event.index);
@@ -207,11 +207,11 @@ export class ResponseStreamRenderer implements StreamRenderer {
           const delta = call.input.push(event.argumentsDelta);
           if (delta === "") return out;
           const at = { item_id: call.id, output_index: call.outputIndex };
-          return out + this.#frame("response.custom_tool_call_input.delta", { ...at, delta });
+          return out + this.frame("response.custom_tool_call_input.delta", { ...at, delta });
         }
         return (
           out +
-          this.#frame("response.function_call_arguments.delta", {
+          this.frame("response.function_call_arguments.delta", {
             item_id: call.id,
             output_index: call.outputIndex,
             delta: event.argumentsDelta,
@@ -250,7 +250,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
     const state: ResponseState = { ...this.#finish, output: this.progress.output, usage: this.#usage };
     const response = await this.#pending.finish(this.#meta, state, this.progress.sealed);
     const type = state.status === "incomplete" ? "response.incomplete" : "response.completed";
-    return this.#frame(type, { response });
+    return this.frame(type, { response });
   }
 
   async error(error: GatewayError): Promise<string> {
@@ -270,13 +270,13 @@ export class ResponseStreamRenderer implements StreamRenderer {
       response = this.#pending.render(this.#meta, state);
     }
     const { message, code, param } = openAIErrorObject(error);
-    return before + this.#frame("error", { code, message, param }) + this.#frame("response.failed", { response });
+    return before + this.frame("error", { code, message, param }) + this.frame("response.failed", { response });
   }
 
   #start(): string {
     this.progress.started = true;
     const response = this.#pending.render(this.#meta, { status: "in_progress", output: [], usage: undefined });
-    return this.#frame("response.created", { response }) + this.#frame("response.in_progress", { response });
+    return this.frame("response.created", { response }) + this.frame("response.in_progress", { response });
   }
 
   #openMessage(kind: "text" | "refusal" = "text"): string {
@@ -292,14 +292,14 @@ export class ResponseStreamRenderer implements StreamRenderer {
     this.#message = message;
     const item = messageItem(message.id, "", "in_progress");
     this.progress.output.push(item);
-    return this.#frame("response.output_item.added", { output_index: message.outputIndex, item }) + this.#openPart(message, kind);
+    return this.frame("response.output_item.added", { output_index: message.outputIndex, item }) + this.#openPart(message, kind);
   }
 
   #openPart(message: OpenMessage, kind: "text" | "refusal"): string {
     message.open = kind;
     message.text = "";
     message.logprobs = [];
-    return this.#frame("response.content_part.added", {
+    return this.frame("response.content_part.added", {
       item_id: message.id,
       output_index: message.outputIndex,
       content_index: message.parts.length,
@@ -319,13 +319,13 @@ export class ResponseStreamRenderer implements StreamRenderer {
     // The citations are known once the part's text is whole: each is added before the text is done.
     let annotated = "";
     for (const [i, annotation] of citations.entries()) {
-      annotated += this.#frame("response.output_text.annotation.added", { ...at, annotation_index: i, annotation });
+      annotated += this.frame("response.output_text.annotation.added", { ...at, annotation_index: i, annotation });
     }
     const done =
       part.type === "refusal"
-        ? this.#frame("response.refusal.done", { ...at, refusal: part.refusal })
-        : this.#frame("response.output_text.done", { ...at, text: part.text, logprobs: textEventLogprobs(message.logprobs) });
-    return annotated + done + this.#frame("response.content_part.done", { ...at, part });
+        ? this.frame("response.refusal.done", { ...at, refusal: part.refusal })
+        : this.frame("response.output_text.done", { ...at, text: part.text, logprobs: textEventLogprobs(message.logprobs) });
+    return annotated + done + this.frame("response.content_part.done", { ...at, part });
   }
 
   #closeMessage(status: "completed" | "incomplete"): string {
@@ -335,7 +335,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
     const out = this.#closePart(message);
     const item = messageItem(message.id, message.parts, status);
     this.progress.output[message.outputIndex] = item;
-    return out + this.#frame("response.output_item.done", { output_index: message.outputIndex, item });
+    return out + this.frame("response.output_item.done", { output_index: message.outputIndex, item });
   }
 
   #closeCall(call: OpenCall, status: "completed" | "incomplete"): string {
@@ -351,18 +351,18 @@ export class ResponseStreamRenderer implements StreamRenderer {
       const rest = input.startsWith(given) ? input.slice(given.length) : "";
       const at = { item_id: call.id, output_index: call.outputIndex };
       return (
-        (rest === "" ? "" : this.#frame("response.custom_tool_call_input.delta", { ...at, delta: rest })) +
-        this.#frame("response.custom_tool_call_input.done", { ...at, input }) +
-        this.#frame("response.output_item.done", { output_index: call.outputIndex, item })
+        (rest === "" ? "" : this.frame("response.custom_tool_call_input.delta", { ...at, delta: rest })) +
+        this.frame("response.custom_tool_call_input.done", { ...at, input }) +
+        this.frame("response.output_item.done", { output_index: call.outputIndex, item })
       );
     }
     return (
-      this.#frame("response.function_call_arguments.done", {
+      this.frame("response.function_call_arguments.done", {
         item_id: call.id,
         output_index: call.outputIndex,
         name: call.name,
         arguments: call.arguments,
-      }) + this.#frame("response.output_item.done", { output_index: call.outputIndex, item })
+      }) + this.frame("response.output_item.done", { output_index: call.outputIndex, item })
     );
   }
 
@@ -384,25 +384,25 @@ export class ResponseStreamRenderer implements StreamRenderer {
       );
       state = { outputIndex: this.progress.output.length, arguments: "", calling: false };
       this.progress.output.push(rendered);
-      out += this.#frame("response.output_item.added", { output_index: state.outputIndex, item: rendered });
+      out += this.frame("response.output_item.added", { output_index: state.outputIndex, item: rendered });
       if (item.kind === "approval-request") {
-        return out + this.#frame("response.output_item.done", { output_index: state.outputIndex, item: rendered });
+        return out + this.frame("response.output_item.done", { output_index: state.outputIndex, item: rendered });
       }
       this.#hostedAt.set(item.id, state);
-      if (item.kind === "list-tools") out += this.#frame("response.mcp_list_tools.in_progress", this.#at(item.id, state));
-      if (item.kind === "file-search") out += this.#frame("response.file_search_call.in_progress", this.#at(item.id, state));
+      if (item.kind === "list-tools") out += this.frame("response.mcp_list_tools.in_progress", this.#at(item.id, state));
+      if (item.kind === "file-search") out += this.frame("response.file_search_call.in_progress", this.#at(item.id, state));
     }
     const at = this.#at(item.id, state);
     if (item.kind === "file-search") return out + this.#fileSearch(item, state, at);
     if (item.kind === "call") {
       if (item.arguments.length > state.arguments.length) {
-        out += this.#frame("response.mcp_call_arguments.delta", { ...at, delta: item.arguments.slice(state.arguments.length) });
+        out += this.frame("response.mcp_call_arguments.delta", { ...at, delta: item.arguments.slice(state.arguments.length) });
         state.arguments = item.arguments;
       }
       if (item.status !== "in_progress" && !state.calling) {
         state.calling = true;
-        out += this.#frame("response.mcp_call_arguments.done", { ...at, arguments: item.arguments });
-        out += this.#frame("response.mcp_call.in_progress", at);
+        out += this.frame("response.mcp_call_arguments.done", { ...at, arguments: item.arguments });
+        out += this.frame("response.mcp_call.in_progress", at);
       }
     }
     if (item.status !== "completed" && item.status !== "failed") return out;
@@ -412,8 +412,8 @@ export class ResponseStreamRenderer implements StreamRenderer {
     const prefix = item.kind === "list-tools" ? "response.mcp_list_tools" : "response.mcp_call";
     return (
       out +
-      this.#frame(`${prefix}.${item.status}`, at) +
-      this.#frame("response.output_item.done", { output_index: state.outputIndex, item: rendered })
+      this.frame(`${prefix}.${item.status}`, at) +
+      this.frame("response.output_item.done", { output_index: state.outputIndex, item: rendered })
     );
   }
 
@@ -430,15 +430,15 @@ export class ResponseStreamRenderer implements StreamRenderer {
     let out = "";
     if (item.status !== "in_progress" && !state.calling) {
       state.calling = true;
-      out += this.#frame("response.file_search_call.searching", at);
+      out += this.frame("response.file_search_call.searching", at);
     }
     if (item.status !== "completed" && item.status !== "failed") return out;
     this.#hostedAt.delete(item.id);
     const rendered = hostedItem(item, this.#pending.fileSearchResults);
     this.progress.output[state.outputIndex] = rendered;
     if (item.results !== undefined) this.#found.push(...item.results);
-    if (item.status === "completed") out += this.#frame("response.file_search_call.completed", at);
-    return out + this.#frame("response.output_item.done", { output_index: state.outputIndex, item: rendered });
+    if (item.status === "completed") out += this.frame("response.file_search_call.completed", at);
+    return out + this.frame("response.output_item.done", { output_index: state.outputIndex, item: rendered });
   }
 
   #at(id: string, state: { outputIndex: number }): { item_id: string; output_index: number } {
@@ -451,8 +451,8 @@ export class ResponseStreamRenderer implements StreamRenderer {
     const item = reasoningItem(reasoning.id, undefined);
     this.progress.output.push(item);
     return (
-      this.#frame("response.output_item.added", { output_index: reasoning.outputIndex, item }) +
-      this.#frame("response.reasoning_summary_part.added", {
+      this.frame("response.output_item.added", { output_index: reasoning.outputIndex, item }) +
+      this.frame("response.reasoning_summary_part.added", {
         item_id: reasoning.id,
         output_index: reasoning.outputIndex,
         summary_index: 0,
@@ -475,14 +475,18 @@ export class ResponseStreamRenderer implements StreamRenderer {
     }
     const at = { item_id: reasoning.id, output_index: reasoning.outputIndex, summary_index: 0 };
     return (
-      this.#frame("response.reasoning_summary_text.done", { ...at, text: reasoning.text }) +
-      this.#frame("response.reasoning_summary_part.done", { ...at, part: { type: "summary_text", text: reasoning.text } }) +
-      this.#frame("response.output_item.done", { output_index: reasoning.outputIndex, item })
+      this.frame("response.reasoning_summary_text.done", { ...at, text: reasoning.text }) +
+      this.frame("response.reasoning_summary_part.done", { ...at, part: { type: "summary_text", text: reasoning.text } }) +
+      this.frame("response.output_item.done", { output_index: reasoning.outputIndex, item })
     );
   }
 
-  /** One SSE frame; the type leads the data as in OpenAI's own frames. */
-  #frame(type: string, fields: Record<string, unknown>): string {
+  /**
+   * One SSE frame, numbered on this stream's sequence; the type leads the data as in OpenAI's own
+   * frames. Also the native stream's, for the events it adds to a target's own (closing what a cut
+   * stream left open), so that both number one sequence.
+   */
+  frame(type: string, fields: Record<string, unknown>): string {
     const data = JSON.stringify({ type, sequence_number: this.progress.sequence++, ...fields });
     return `event: ${type}\ndata: ${data}\n\n`;
   }
