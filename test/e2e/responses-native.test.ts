@@ -494,6 +494,64 @@ function thinkingSse(thought: string, answer: string): string {
     .join("");
 }
 
+/**
+ * An Anthropic stream of these blocks, in order: thinking (its text, then its signature), redacted
+ * thinking (its data), and text.
+ */
+function blocksSse(blocks: ({ thinking: string; signature: string } | { redacted: string } | { text: string })[]): string {
+  const events: [string, Record<string, unknown>][] = [
+    [
+      "message_start",
+      {
+        type: "message_start",
+        message: {
+          id: "msg_b1",
+          type: "message",
+          role: "assistant",
+          model: "claude-haiku-4-5",
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: 12, output_tokens: 1 },
+        },
+      },
+    ],
+  ];
+  for (const [index, block] of blocks.entries()) {
+    const delta = (d: Record<string, unknown>) =>
+      ["content_block_delta", { type: "content_block_delta", index, delta: d }] as [string, Record<string, unknown>];
+    if ("thinking" in block) {
+      events.push(
+        [
+          "content_block_start",
+          { type: "content_block_start", index, content_block: { type: "thinking", thinking: "", signature: "" } },
+        ],
+        delta({ type: "thinking_delta", thinking: block.thinking }),
+        delta({ type: "signature_delta", signature: block.signature }),
+      );
+    } else if ("redacted" in block) {
+      events.push([
+        "content_block_start",
+        { type: "content_block_start", index, content_block: { type: "redacted_thinking", data: block.redacted } },
+      ]);
+    } else {
+      events.push(
+        ["content_block_start", { type: "content_block_start", index, content_block: { type: "text", text: "" } }],
+        delta({ type: "text_delta", text: block.text }),
+      );
+    }
+    events.push(["content_block_stop", { type: "content_block_stop", index }]);
+  }
+  events.push(
+    [
+      "message_delta",
+      { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 20 } },
+    ],
+    ["message_stop", { type: "message_stop" }],
+  );
+  return events.map(([event, data]) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`).join("");
+}
+
 describe("reasoning on the canonical path", () => {
   it("renders an Anthropic target's thinking as a reasoning item with reasoning summary events", async () => {
     anthropic.script(() => ({ kind: "sse", body: thinkingSse("Paris is in France.", "It is sunny.") }));
@@ -591,6 +649,53 @@ describe("reasoning on the canonical path", () => {
     );
     assert.doesNotMatch(native.response.headers.get("x-tandem-warnings") ?? "", /only the Responses upstream/);
   });
+});
+
+describe("several thinking blocks, and redacted thinking, from an Anthropic target", () => {
+  const blocks = [
+    { thinking: "First thought.", signature: "SIG_ONE" },
+    { redacted: "REDACTED_DATA" },
+    { thinking: "Second thought.", signature: "SIG_TWO" },
+    { text: "The answer." },
+  ];
+
+  for (const stream of [true, false]) {
+    it(`keeps each block's own seal, unseen, and sends all back to that provider in order (${stream ? "streamed" : "whole"})`, async () => {
+      anthropic.script(() => ({ kind: "sse", body: blocksSse(blocks) }));
+      const first = stream
+        ? await client.responses.stream({ model: CLAUDE, input: "Think twice." }).finalResponse()
+        : await client.responses.create({ model: CLAUDE, input: "Think twice." });
+      // A reasoning item a block, as OpenAI gives several; the redacted one with no summary.
+      assert.deepEqual(
+        first.output.map((item) => (item.type === "reasoning" ? item.summary.map((part) => part.text) : item.type)),
+        [["First thought."], [], ["Second thought."], "message"],
+      );
+      assert.equal(first.output_text, "The answer.");
+      for (const shown of [first, await client.responses.retrieve(first.id, { include: ["reasoning.encrypted_content"] })]) {
+        assert.equal(
+          shown.output.some((item) => "encrypted_content" in item),
+          false,
+          "no seal of Anthropic's is shown, even when encrypted reasoning is asked for",
+        );
+      }
+      const listed = await client.responses.inputItems.list(first.id);
+      assert.equal(
+        listed.data.some((item) => "encrypted_content" in item),
+        false,
+      );
+
+      anthropic.script(() => ({ kind: "text", text: "Next.", usage: { input: 9, output: 2 } }));
+      await client.responses.create({ model: CLAUDE, input: "And then?", previous_response_id: first.id });
+      const sent = anthropic.requests.at(-1)?.body as { messages: { role: string; content: Record<string, unknown>[] }[] };
+      const assistant = sent.messages.find((m) => m.role === "assistant");
+      assert.deepEqual(assistant?.content, [
+        { type: "thinking", thinking: "First thought.", signature: "SIG_ONE" },
+        { type: "redacted_thinking", data: "REDACTED_DATA" },
+        { type: "thinking", thinking: "Second thought.", signature: "SIG_TWO" },
+        { type: "text", text: "The answer." },
+      ]);
+    });
+  }
 });
 
 describe("privacy on the native Responses path", () => {

@@ -13,7 +13,7 @@ import { headerSafe } from "../../shared/index.js";
 import { imageSource } from "../convert-from-openai-messages.js";
 import { customToolArguments } from "../custom-tools.js";
 import { type FileResolver, filePartsOf } from "../files/file-resolver.js";
-import { thinkingSignature } from "../state/index.js";
+import { redactedThinking, thinkingSignature } from "../state/index.js";
 import { fileOfPart } from "./item-files.js";
 import { namespacedToolName } from "./namespaced-tools.js";
 import type { ResponseWarnings } from "./response-warnings.js";
@@ -200,9 +200,10 @@ function reasoningPart(item: StateItem, origin: string | undefined): ReasoningPa
   const sealed = typeof item.encrypted_content === "string" && item.encrypted_content !== "" ? item.encrypted_content : undefined;
   if (origin !== undefined && sealed !== undefined) {
     const signature = thinkingSignature(item);
-    return signature !== undefined
-      ? { type: "reasoning", text, signature, producer: origin }
-      : { type: "reasoning", text, encryptedContent: sealed, producer: origin };
+    if (signature !== undefined) return { type: "reasoning", text, signature, producer: origin };
+    const redacted = redactedThinking(item);
+    if (redacted !== undefined) return { type: "reasoning", text: "", redactedData: redacted, producer: origin };
+    return { type: "reasoning", text, encryptedContent: sealed, producer: origin };
   }
   if (text === "" && sealed === undefined) return undefined;
   // Sealed by an upstream tandem does not know: no target is given it, and it is named as left out.

@@ -3,6 +3,7 @@ import type { RouteTable } from "../../shared/index.js";
 import {
   cursorChecked,
   invalidParam,
+  keepsAnthropicThinking,
   notFound,
   parseInclude,
   parseListQuery,
@@ -11,7 +12,6 @@ import {
   renderStoredMcpCall,
   StateApiError,
   stateRoute,
-  thinkingSignature,
 } from "../state/index.js";
 import { type BackgroundResponses, sendRunEvents } from "./background-responses.js";
 
@@ -132,14 +132,13 @@ async function response(state: StateStore, id: string): Promise<StoredResponse> 
  * ["reasoning.encrypted_content"]` gives it (ResponseRetrieveParams.include in the openai SDK): the
  * stored Response is the view the client was given (without it, unless it asked when it created it),
  * the stored output items hold what the upstream sealed. An Anthropic signature tandem keeps is
- * not the Responses API's and is not given (thinking-signature.ts).
+ * (a signature, redacted thinking) is not the Responses API's and is not given (thinking-signature.ts).
  */
 function withEncryptedReasoning(response: Record<string, unknown>, stored: StoredResponse): Record<string, unknown> {
   if (!Array.isArray(response.output)) return response;
   const sealed = new Map<string, string>();
   for (const { item } of stored.output) {
-    if (item.type !== "reasoning" || typeof item.encrypted_content !== "string" || thinkingSignature(item) !== undefined)
-      continue;
+    if (item.type !== "reasoning" || typeof item.encrypted_content !== "string" || keepsAnthropicThinking(item)) continue;
     sealed.set(item.id, item.encrypted_content);
   }
   if (sealed.size === 0) return response;

@@ -249,14 +249,14 @@ export function functionCallItem(
 
 /**
  * A reasoning output item with the model's readable reasoning as its summary (OpenAI's shape:
- * `summary` parts of type `summary_text`); `undefined` text: still streaming (no parts yet).
+ * `summary` parts of type `summary_text`); `undefined` text: none (still streaming, or a redacted block).
  */
 export function reasoningItem(id: string, text: string | undefined): StateItem {
   return { id, type: "reasoning", summary: text === undefined ? [] : [{ type: "summary_text", text }] };
 }
 
 /**
- * A whole answer's output items: its reasoning (when the target showed any), its text as one message
+ * A whole answer's output items: its reasoning (when the target showed any, an item a block), its text as one message
  * (when there is text, or nothing else; with its tokens' logprobs when asked, see messageParts), then its calls.
  */
 export function outputItems(
@@ -269,7 +269,12 @@ export function outputItems(
 ): StateItem[] {
   const itemStatus = status === "incomplete" ? "incomplete" : "completed";
   const items: StateItem[] = [];
-  if (result.reasoning !== undefined && result.reasoning !== "") items.push(reasoningItem(itemId("rs_"), result.reasoning));
+  // A reasoning item per block the target gave (Anthropic's thinking and redacted_thinking blocks
+  // each keep their own seal, thinking-signature.ts), or one for reasoning read without blocks.
+  const blocks = result.reasoningBlocks ?? [];
+  if (blocks.length > 0)
+    for (const block of blocks) items.push(reasoningItem(itemId("rs_"), block.text === "" ? undefined : block.text));
+  else if (result.reasoning !== undefined && result.reasoning !== "") items.push(reasoningItem(itemId("rs_"), result.reasoning));
   if (result.hosted !== undefined && result.hosted.length > 0) {
     // Tools tandem ran between the model's turns, each where it came in the answer's text; the text
     // after a file search cites the files it names (file-citations.ts).

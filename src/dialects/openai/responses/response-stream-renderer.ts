@@ -12,7 +12,7 @@ import type { StreamRenderer } from "../../shared/index.js";
 import { switchComment } from "../../shared/index.js";
 import { CustomToolInputStream } from "../custom-tools.js";
 import { openAIErrorObject } from "../render-openai-error.js";
-import { itemId, signedReasoningItem } from "../state/index.js";
+import { itemId, redactedReasoningItem, signedReasoningItem } from "../state/index.js";
 import { fileCitations } from "./file-citations.js";
 import type { PendingResponse } from "./pending-response.js";
 import { outputTextLogprobs, textEventLogprobs } from "./render-logprobs.js";
@@ -133,11 +133,11 @@ export class ResponseStreamRenderer implements StreamRenderer {
       case "frame":
       // An echoed prompt is legacy completions' alone (CompletionPrompt.echo).
       case "prompt":
-      // Anthropic's redacted blocks: no Responses item shows them (their signed thinking, see below).
-      case "reasoning-redacted":
       case "usage":
         if (event.type === "usage") mergeUsage(this.#usage, event.usage);
         return out;
+      case "reasoning-redacted":
+        return out + this.#redactedReasoning(event.data);
       case "reasoning-signature": {
         // A signature ends its thinking block: the item showing the block is done, kept with it
         // (not shown) for that provider's next turn; more thinking is another block, another item.
@@ -458,6 +458,25 @@ export class ResponseStreamRenderer implements StreamRenderer {
         summary_index: 0,
         part: { type: "summary_text", text: "" },
       })
+    );
+  }
+
+  /**
+   * Anthropic's `redacted_thinking` block: a reasoning item with no summary (as OpenAI's reasoning
+   * items without one), done at once, kept with the block's data (not shown) for that provider's
+   * next turn (state/thinking-signature.ts).
+   */
+  #redactedReasoning(data: string): string {
+    if (data === "") return "";
+    const out = this.#closeReasoning() + this.#closeMessage("completed");
+    const outputIndex = this.progress.output.length;
+    const item = reasoningItem(itemId("rs_"), undefined);
+    this.progress.output.push(item);
+    this.progress.sealed.set(outputIndex, { item: redactedReasoningItem(item, data), origin: this.#answering });
+    return (
+      out +
+      this.frame("response.output_item.added", { output_index: outputIndex, item }) +
+      this.frame("response.output_item.done", { output_index: outputIndex, item })
     );
   }
 

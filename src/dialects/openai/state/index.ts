@@ -19,6 +19,9 @@ export { type DiscardableResponse, ResponsesInFlight } from "./responses-in-flig
 export { cursorChecked, invalidParam, notFound, refuseUnknownFields, StateApiError, stateRoute } from "./state-api-error.js";
 export { declaredFileSensitivity, stateSensitivity, withDeclaredSensitivity } from "./state-sensitivity.js";
 export {
+  keepsAnthropicThinking,
+  redactedReasoningItem,
+  redactedThinking,
   signedReasoningItem,
   signedWholeReasoning,
   thinkingSignature,

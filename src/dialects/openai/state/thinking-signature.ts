@@ -2,45 +2,72 @@ import type { ReasoningPart } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
 
 /**
- * Anthropic's signature of a thinking block, kept in the stored reasoning item tandem rendered the
- * block as: in its `encrypted_content` (the Responses API's field for reasoning only its maker can
- * read back), marked, so that it is told apart from a Responses upstream's own encrypted reasoning,
- * and stored with its origin, so that it goes back only to the provider that signed it (an Anthropic
- * target refuses a thinking block without its signature). Never shown to the client: the Response
- * and the item lists give the item without it.
+ * Anthropic's opaque thinking, kept in the stored reasoning item tandem rendered it as: a thinking
+ * block's signature, or a `redacted_thinking` block's data (the item then shows no summary). Kept in
+ * the item's `encrypted_content` (the Responses API's field for reasoning only its maker can read
+ * back), marked, so that it is told apart from a Responses upstream's own encrypted reasoning, and
+ * stored with its origin, so that it goes back only to the provider that made it (an Anthropic target
+ * refuses a thinking block without its signature). Never shown to the client: the Response and the
+ * item lists give the item without it.
  */
-const MARK = "tandem.thinking-signature:";
+const SIGNATURE = "tandem.thinking-signature:";
+const REDACTED = "tandem.redacted-thinking:";
 
 /** The reasoning item as stored, with the signature of the thinking block it shows. */
 export function signedReasoningItem(item: StateItem, signature: string): StateItem {
-  return { ...item, encrypted_content: MARK + signature };
+  return { ...item, encrypted_content: SIGNATURE + signature };
+}
+
+/** The reasoning item as stored for a `redacted_thinking` block, with the block's data. */
+export function redactedReasoningItem(item: StateItem, data: string): StateItem {
+  return { ...item, encrypted_content: REDACTED + data };
+}
+
+function marked(item: StateItem, mark: string): string | undefined {
+  const sealed = item.encrypted_content;
+  return typeof sealed === "string" && sealed.startsWith(mark) ? sealed.slice(mark.length) : undefined;
 }
 
 /** The Anthropic signature a stored reasoning item keeps, if it keeps one. */
 export function thinkingSignature(item: StateItem): string | undefined {
-  const sealed = item.encrypted_content;
-  return typeof sealed === "string" && sealed.startsWith(MARK) ? sealed.slice(MARK.length) : undefined;
+  return marked(item, SIGNATURE);
 }
 
-/** The item as a client is given it: without a kept signature (its other fields as they are). */
+/** The `redacted_thinking` data a stored reasoning item keeps, if it keeps one. */
+export function redactedThinking(item: StateItem): string | undefined {
+  return marked(item, REDACTED);
+}
+
+/** Whether the item's `encrypted_content` is Anthropic thinking tandem keeps (not the Responses API's). */
+export function keepsAnthropicThinking(item: StateItem): boolean {
+  return thinkingSignature(item) !== undefined || redactedThinking(item) !== undefined;
+}
+
+/** The item as a client is given it: without the Anthropic thinking it keeps (its other fields as they are). */
 export function withoutThinkingSignature(item: StateItem): StateItem {
-  if (item.type !== "reasoning" || thinkingSignature(item) === undefined) return item;
-  const { encrypted_content: _signature, ...rest } = item;
+  if (item.type !== "reasoning" || !keepsAnthropicThinking(item)) return item;
+  const { encrypted_content: _kept, ...rest } = item;
   return rest as StateItem;
 }
 
 /**
- * A whole answer's reasoning item, signed, by its index in the output, when the answer's reasoning
- * was one thinking block with a signature (rendered as the one reasoning item outputItems makes).
- * Several blocks are one item there, which cannot keep their signatures apart: they are left out.
+ * A whole answer's reasoning items as stored, by their index in the output, each with the Anthropic
+ * thinking it shows: the answer's reasoning blocks are its first items, one each (outputItems), so
+ * block k is item k. A block with neither a signature nor redacted data keeps nothing.
  */
 export function signedWholeReasoning(
   blocks: readonly ReasoningPart[] | undefined,
   output: readonly StateItem[],
   target: string,
 ): Map<number, { item: StateItem; origin: string }> | undefined {
-  const first = output[0];
-  const block = blocks?.length === 1 ? blocks[0] : undefined;
-  if (first?.type !== "reasoning" || block?.signature === undefined || block.signature === "") return undefined;
-  return new Map([[0, { item: signedReasoningItem(first, block.signature), origin: target }]]);
+  const kept = new Map<number, { item: StateItem; origin: string }>();
+  for (const [index, block] of (blocks ?? []).entries()) {
+    const item = output[index];
+    if (item?.type !== "reasoning") break;
+    if (block.redactedData !== undefined && block.redactedData !== "")
+      kept.set(index, { item: redactedReasoningItem(item, block.redactedData), origin: target });
+    else if (block.signature !== undefined && block.signature !== "")
+      kept.set(index, { item: signedReasoningItem(item, block.signature), origin: target });
+  }
+  return kept.size === 0 ? undefined : kept;
 }
