@@ -18,6 +18,11 @@ export interface RequestContext {
    * which its egress-audit rows name. Never set from a client's request.
    */
   privacyRoute?: string;
+  /**
+   * With privacyRoute: the least level of the client's request (ChatRequest.sensitivityFloor, a
+   * stored conversation's), under which detection of this request's own text cannot go.
+   */
+  privacyFloor?: Sensitivity;
 }
 
 /** Which target answered and how: becomes the `x-tandem-*` headers. */

@@ -231,8 +231,9 @@ export interface VectorSearchQuery {
   scoreThreshold: number;
   /**
    * How sensitive the queries are known to be: the client's declaration, or the conversation's that
-   * wrote them (a file_search call). A private query is never embedded by a cloud model; undefined or
-   * a lower level: the router classifies each query as it is embedded.
+   * wrote them (a file_search call). A private query is never embedded by a cloud model; an internal
+   * one is classified by the router, at least internal (its privacy floor); undefined or public: the
+   * router classifies each query as it is embedded.
    */
   sensitivity?: Sensitivity;
   /**

@@ -88,19 +88,28 @@ export function decideChatPrivacy(
   );
 }
 
-/** The privacy decision for an embeddings request (its inputs are scanned like user text). */
+/**
+ * The privacy decision for an embeddings request (its inputs are scanned like user text). `floor`:
+ * the least level detection may find (RequestContext.privacyFloor).
+ */
 export function decideEmbedPrivacy(
   input: readonly string[],
   header: string | undefined,
   settings: PrivacySettings,
+  floor?: Sensitivity,
 ): PrivacyDecision {
-  return decide(header, settings, () => {
-    const detector = detectorFor(settings.detection);
-    const findings = input.flatMap((text) => detector.detect(text));
-    const counts: Record<string, number> = {};
-    for (const f of findings) counts[f.kind] = (counts[f.kind] ?? 0) + 1;
-    return { findings, counts, images: 0, unread: 0, texts: () => input };
-  });
+  return decide(
+    header,
+    settings,
+    () => {
+      const detector = detectorFor(settings.detection);
+      const findings = input.flatMap((text) => detector.detect(text));
+      const counts: Record<string, number> = {};
+      for (const f of findings) counts[f.kind] = (counts[f.kind] ?? 0) + 1;
+      return { findings, counts, images: 0, unread: 0, texts: () => input };
+    },
+    floor,
+  );
 }
 
 function decide(

@@ -235,7 +235,13 @@ export class Router implements Gateway {
     const { plan, privacy } = this.#guard.guard(
       await this.#planFor(request.model, context.headers),
       // The end-user id goes upstream with the input: it is read as the input is.
-      (header, settings) => decideEmbedPrivacy(request.user ? [...request.input, request.user] : request.input, header, settings),
+      (header, settings) =>
+        decideEmbedPrivacy(
+          request.user ? [...request.input, request.user] : request.input,
+          header,
+          settings,
+          context.privacyFloor,
+        ),
       context.headers,
       // A query embedded for a client's request to a route (memory recall, file_search) follows that route's privacy.
       context.privacyRoute,

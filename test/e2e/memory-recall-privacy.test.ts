@@ -101,6 +101,23 @@ describe("memory recall's query embedding follows the route's privacy", () => {
     assert.equal(plain.response.headers.get("x-tandem-warnings"), null);
   });
 
+  it("keeps a later turn of an internal conversation off the cloud embedding model, whatever its own words", async () => {
+    home.script(() => ({ kind: "text", text: "Noted." }));
+    const first = await client.responses.create({ model: "keeplocal", input: TURN });
+    embeddings.inputs.length = 0;
+    // The next turn names nothing internal, but the conversation it continues is: so is its query.
+    const { response } = await client.responses
+      .create({ model: "keeplocal", input: "what should I cook for dinner", previous_response_id: first.id })
+      .withResponse();
+    assert.equal(response.headers.get("x-tandem-target"), "home/m");
+    assert.deepEqual(embeddings.inputs, [], "the turn of an internal conversation was sent to the cloud embedding model");
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /memory search by meaning \(the route's privacy/);
+
+    // The same words starting a conversation of their own are embedded (the control).
+    await client.responses.create({ model: "keeplocal", input: "what should I cook for dinner" });
+    assert.deepEqual(embeddings.inputs, [["what should I cook for dinner"]]);
+  });
+
   it("embeds the turn redacted on a redact route, as its chat body is sent, and the audit row names the route", async () => {
     await ask("red", TURN);
     assert.deepEqual(embeddings.inputs, [["status of [KEYWORD_1] budget"]]);
@@ -153,6 +170,32 @@ describe("memory recall's query embedding follows the route's privacy", () => {
 
     it("are not embedded by a cloud model on a local-only route when internal", async () => {
       assert.deepEqual(await search("keeplocal"), []);
+    });
+
+    it("are not embedded by a cloud model on a local-only route when the conversation is internal, whatever their own words", async () => {
+      const searchOtherWords: FakeOpenAIScript = (request) => {
+        const messages = (request.body as { messages: Array<{ role: string }> }).messages;
+        return messages.at(-1)?.role === "tool"
+          ? { kind: "text", text: "Found it." }
+          : { kind: "tool_calls", calls: [{ name: "file_search", arguments: { queries: ["quarterly review schedule"] } }] };
+      };
+      for (const [input, embedded] of [
+        [TURN, false],
+        ["what should I cook for dinner", true],
+      ] as const) {
+        home.script(searchOtherWords);
+        embeddings.inputs.length = 0;
+        const response = await client.responses.create({
+          model: "keeplocal",
+          input,
+          tools: [{ type: "file_search", vector_store_ids: [storeId] }],
+        });
+        assert.ok(
+          response.output.some((item) => item.type === "file_search_call"),
+          "the model searched",
+        );
+        assert.equal(embeddings.inputs.flat().includes("quarterly review schedule"), embedded, input);
+      }
     });
 
     it("are embedded redacted on a redact route", async () => {

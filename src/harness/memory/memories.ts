@@ -93,14 +93,23 @@ export class Memories {
    * embedding model is configured (the search was then by words only). `sensitivity`: the query's,
    * when the client declared it (it decides where the query may be embedded); undefined: the router
    * classifies it. `route`: the route whose request the query comes from (recall), whose privacy
-   * decides where it may be embedded.
+   * decides where it may be embedded; `floor`: that request's least level (a stored conversation's).
    */
   async search(
     text: string,
-    options: { limit: number; minScore: number; sensitivity?: Sensitivity | undefined; route?: string },
+    options: {
+      limit: number;
+      minScore: number;
+      sensitivity?: Sensitivity | undefined;
+      route?: string;
+      floor?: Sensitivity | undefined;
+    },
     signal: AbortSignal,
   ): Promise<{ hits: MemoryHit[]; notEmbedded?: EmbedSkipped }> {
-    const made = text.trim() === "" ? undefined : await this.#embedder?.made(text, options.sensitivity, signal, options.route);
+    const made =
+      text.trim() === ""
+        ? undefined
+        : await this.#embedder?.made(text, options.sensitivity, signal, options.route, options.floor);
     const embedding = made !== undefined && "vector" in made ? made : undefined;
     const hits = await this.store.search({
       text,

@@ -39,7 +39,8 @@ export class MemoryEmbedder {
    * The vector of `text`, or undefined when it may not or could not be made. `sensitivity`: the
    * text's, when known (a memory's); undefined lets the router classify it (a user's turn).
    * `route`: the route whose client request the text comes from (a recall's or a file_search
-   * call's query), whose privacy then decides, as for the request itself (RequestContext.privacyRoute).
+   * call's query), whose privacy then decides, as for the request itself (RequestContext.privacyRoute);
+   * `floor`: that request's least level (a stored conversation's, RequestContext.privacyFloor).
    * Throws only when `signal` is aborted.
    */
   async embed(
@@ -47,8 +48,9 @@ export class MemoryEmbedder {
     sensitivity: Sensitivity | undefined,
     signal: AbortSignal,
     route?: string,
+    floor?: Sensitivity,
   ): Promise<MemoryEmbedding | undefined> {
-    const made = await this.made(text, sensitivity, signal, route);
+    const made = await this.made(text, sensitivity, signal, route, floor);
     return "vector" in made ? made : undefined;
   }
 
@@ -58,6 +60,7 @@ export class MemoryEmbedder {
     sensitivity: Sensitivity | undefined,
     signal: AbortSignal,
     route?: string,
+    floor?: Sensitivity,
   ): Promise<MemoryEmbedding | EmbedSkipped> {
     const skip = (skipped: EmbedSkipped) => {
       this.#onSkipped(skipped);
@@ -71,6 +74,7 @@ export class MemoryEmbedder {
           signal,
           headers: sensitivity === undefined ? {} : { [SENSITIVITY_HEADER]: sensitivity },
           ...(route !== undefined && { privacyRoute: route }),
+          ...(floor !== undefined && { privacyFloor: floor }),
         },
       );
       const vector = result.embeddings[0];

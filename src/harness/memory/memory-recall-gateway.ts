@@ -92,7 +92,8 @@ export class MemoryRecallGateway extends ChatGatewayWrapper {
     try {
       // The query is this request's text: where it may be embedded is the route's privacy's to say,
       // as for the request itself (an internal turn on a local-only route is not sent to a cloud
-      // model; on a redacting route it is embedded redacted), and content declared private keeps it here.
+      // model; on a redacting route it is embedded redacted), content declared private keeps it here,
+      // and a stored conversation's level is the query's least, as it is the request's.
       const found = await this.#memories.search(
         query,
         {
@@ -100,6 +101,7 @@ export class MemoryRecallGateway extends ChatGatewayWrapper {
           minScore: settings.minScore,
           sensitivity: (request.declaredPrivate?.length ?? 0) > 0 ? "private" : declared,
           route: request.model,
+          floor: request.sensitivityFloor,
         },
         context.signal,
       );

@@ -281,9 +281,11 @@ export class VectorStoreLibrary implements VectorStores {
     for (const text of query.queries) {
       signal.throwIfAborted();
       // A query known to be private is never offered to a cloud model. Any other is the router's to
-      // classify (undefined): a lower level given as the header would skip detection of the query.
+      // classify (undefined): a lower level given as the header would skip detection of the query;
+      // a conversation known to be internal is the least level detection may find.
       const known = query.sensitivity === "private" ? "private" : undefined;
-      const embedding = this.#o.embedder && (await this.#o.embedder.embed(text, known, signal, query.route));
+      const floor = query.sensitivity === "internal" ? "internal" : undefined;
+      const embedding = this.#o.embedder && (await this.#o.embedder.embed(text, known, signal, query.route, floor));
       const hits = await this.#o.store.search(
         {
           vectorStoreIds: query.vectorStoreIds,
