@@ -217,11 +217,10 @@ export class VectorStoreTables {
         if (options.after !== undefined && after === undefined) return unknownCursorPage("after");
         const before = options.before === undefined ? undefined : this.#q.store.get(options.before)?.seq;
         if (options.before !== undefined && before === undefined) return unknownCursorPage("before");
-        const rows =
-          options.order === "asc"
-            ? this.#q.storesAsc.all(after ?? -1, before ?? Number.MAX_SAFE_INTEGER, options.limit + 1)
-            : this.#q.storesDesc.all(after ?? Number.MAX_SAFE_INTEGER, before ?? -1, options.limit + 1);
-        return { data: rows.slice(0, options.limit).map((row) => this.#record(row)), hasMore: rows.length > options.limit };
+        const page = pageBetween(options, after, before, (ascending, low, high, n) =>
+          ascending ? this.#q.storesAsc.all(low, high, n) : this.#q.storesDesc.all(high, low, n),
+        );
+        return { data: page.data.map((row) => this.#record(row)), hasMore: page.hasMore };
       })
       .deferred();
   }
@@ -348,15 +347,12 @@ export class VectorStoreTables {
     if (options.before !== undefined && before === undefined) return unknownCursorPage("before");
     const status = options.status ?? null;
     const batch = options.batchId ?? null;
-    const [low, high] =
-      options.order === "asc"
-        ? [after ?? -1, before ?? Number.MAX_SAFE_INTEGER]
-        : [before ?? -1, after ?? Number.MAX_SAFE_INTEGER];
-    const rows =
-      options.order === "asc"
-        ? this.#q.filesAsc.all(storeId, low, high, status, status, batch, batch, options.limit + 1)
-        : this.#q.filesDesc.all(storeId, high, low, status, status, batch, batch, options.limit + 1);
-    return { data: rows.slice(0, options.limit).map(fileRecord), hasMore: rows.length > options.limit };
+    const page = pageBetween(options, after, before, (ascending, low, high, n) =>
+      ascending
+        ? this.#q.filesAsc.all(storeId, low, high, status, status, batch, batch, n)
+        : this.#q.filesDesc.all(storeId, high, low, status, status, batch, batch, n),
+    );
+    return { data: page.data.map(fileRecord), hasMore: page.hasMore };
   }
 
   setAttributes(storeId: string, fileId: string, attributes: Attributes | null): VectorStoreFileRecord | undefined {
@@ -535,4 +531,27 @@ function vectorOf(bytes: Buffer): Float32Array {
   // Copied: a Buffer's offset into its pool need not be 4-byte aligned.
   const copy = new Uint8Array(bytes);
   return new Float32Array(copy.buffer, 0, Math.floor(copy.byteLength / 4));
+}
+
+/**
+ * One page of a list ordered by `seq` (`asc`, or its reverse), between the cursors' places (their
+ * `seq`s, exclusive): the `limit` rows just after `after`, or with `before`, the `limit` rows just
+ * before it (the previous page, as OpenAI's lists give it), in the list's order either way.
+ * `hasMore`: more rows lie past the page in the direction it was read. `read` gives up to `n` rows
+ * strictly between `low` and `high`, nearest the start of its reading direction first.
+ */
+function pageBetween<R>(
+  options: { order: "asc" | "desc"; limit: number },
+  after: number | undefined,
+  before: number | undefined,
+  read: (ascending: boolean, low: number, high: number, n: number) => R[],
+): { data: R[]; hasMore: boolean } {
+  const asc = options.order === "asc";
+  const [low, high] = asc ? [after ?? -1, before ?? Number.MAX_SAFE_INTEGER] : [before ?? -1, after ?? Number.MAX_SAFE_INTEGER];
+  // Paging back reads from the `before` end, against the list's order, and turns the page round.
+  const back = before !== undefined;
+  const rows = read(asc !== back, low, high, options.limit + 1);
+  const data = rows.slice(0, options.limit);
+  if (back) data.reverse();
+  return { data, hasMore: rows.length > options.limit };
 }

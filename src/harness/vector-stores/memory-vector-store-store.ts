@@ -177,12 +177,21 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
     const files = this.#stores.get(vectorStoreId)?.files;
     if (files === undefined) return { data: [], hasMore: false };
     const batch = options.batchId === undefined ? undefined : this.#stores.get(vectorStoreId)?.batches.get(options.batchId);
-    const ids = [...files.keys()].filter((id) => options.batchId === undefined || batch?.fileIds.has(id) === true);
-    const paged = page(ids, { ...options, limit: ids.length }, (id) => files.get(id)?.record as VectorStoreFileRecord);
-    if (paged.unknownCursor !== undefined) return paged;
-    const all = paged.data;
-    const matching = all.filter((record) => options.status === undefined || record.status === options.status);
-    return { data: matching.slice(0, options.limit).map((r) => structuredClone(r)), hasMore: matching.length > options.limit };
+    const record = (id: string) => files.get(id)?.record as VectorStoreFileRecord;
+    // A cursor names a file of the store, whatever the filters: it is found among them all.
+    const all = [...files.keys()];
+    for (const [cursor, id] of [
+      ["after", options.after],
+      ["before", options.before],
+    ] as const)
+      if (id !== undefined && !all.includes(id)) return unknownCursorPage(cursor);
+    const ids = all.filter(
+      (id) =>
+        (options.batchId === undefined || batch?.fileIds.has(id) === true || id === options.after || id === options.before) &&
+        (options.status === undefined || record(id).status === options.status || id === options.after || id === options.before),
+    );
+    // The cursors' own files are kept only to find the page's place: a page never holds its cursors.
+    return page(ids, options, (id) => structuredClone(record(id)));
   }
 
   async setAttributes(
@@ -309,15 +318,19 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
 }
 
 /**
- * One page of ids in insertion order (`asc`) or its reverse, after a cursor id and before another
- * (either of them naming no id of the list: `unknownCursor`).
+ * One page of ids in insertion order (`asc`) or its reverse: the `limit` after a cursor id, or the
+ * `limit` just before another (the previous page, as OpenAI's lists give it); either of them naming
+ * no id of the list: `unknownCursor`. As the store's tables page (vector-store-tables.ts).
  */
 function page<T>(ids: string[], options: PagingOptions, read: (id: string) => T): ListPage<T> {
   const ordered = options.order === "desc" ? [...ids].reverse() : ids;
   const start = startAfter(ordered, options.after, (id) => id);
   if (start === undefined) return unknownCursorPage("after");
-  const end = options.before === undefined ? -1 : ordered.indexOf(options.before);
-  if (end === -1 && options.before !== undefined) return unknownCursorPage("before");
-  const rest = ordered.slice(start, end === -1 ? ordered.length : Math.max(start, end));
-  return { data: rest.slice(0, options.limit).map(read), hasMore: rest.length > options.limit };
+  if (options.before === undefined) {
+    return { data: ordered.slice(start, start + options.limit).map(read), hasMore: start + options.limit < ordered.length };
+  }
+  const end = ordered.indexOf(options.before);
+  if (end === -1) return unknownCursorPage("before");
+  const from = Math.max(start, end - options.limit);
+  return { data: ordered.slice(from, Math.max(from, end)).map(read), hasMore: from > start };
 }
