@@ -287,8 +287,8 @@ function route(handler: Parameters<typeof stateRoute>[0]): ReturnType<typeof sta
 }
 
 /**
- * `after`, `before`, `limit` and `order` of the Vector Stores API's lists: `before` bounds the page
- * as `after` does from the other side (the SDK's auto-paging keeps it in every page's query).
+ * `after`, `before`, `limit` and `order` of the Vector Stores API's lists: `before` asks for the
+ * previous page (the `limit` items just before it); with `after` too, the page lies between them.
  */
 function parseStorePaging(query: unknown): PagingOptions {
   const before = single((query as Record<string, unknown> | undefined)?.before, "before");
