@@ -447,58 +447,16 @@ describe("a Responses-native upstream", () => {
 /** An Anthropic stream with a thinking block (its text in two deltas, then its signature) and a text block. */
 function thinkingSse(thought: string, answer: string): string {
   const half = Math.ceil(thought.length / 2);
-  return [
-    [
-      "message_start",
-      {
-        type: "message_start",
-        message: {
-          id: "msg_t1",
-          type: "message",
-          role: "assistant",
-          model: "claude-haiku-4-5",
-          content: [],
-          stop_reason: null,
-          stop_sequence: null,
-          usage: { input_tokens: 12, output_tokens: 1 },
-        },
-      },
-    ],
-    [
-      "content_block_start",
-      { type: "content_block_start", index: 0, content_block: { type: "thinking", thinking: "", signature: "" } },
-    ],
-    [
-      "content_block_delta",
-      { type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: thought.slice(0, half) } },
-    ],
-    [
-      "content_block_delta",
-      { type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: thought.slice(half) } },
-    ],
-    [
-      "content_block_delta",
-      { type: "content_block_delta", index: 0, delta: { type: "signature_delta", signature: "EqQBCgIYAhIM" } },
-    ],
-    ["content_block_stop", { type: "content_block_stop", index: 0 }],
-    ["content_block_start", { type: "content_block_start", index: 1, content_block: { type: "text", text: "" } }],
-    ["content_block_delta", { type: "content_block_delta", index: 1, delta: { type: "text_delta", text: answer } }],
-    ["content_block_stop", { type: "content_block_stop", index: 1 }],
-    [
-      "message_delta",
-      { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 20 } },
-    ],
-    ["message_stop", { type: "message_stop" }],
-  ]
-    .map(([event, data]) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
-    .join("");
+  return blocksSse([{ thinking: [thought.slice(0, half), thought.slice(half)], signature: "EqQBCgIYAhIM" }, { text: answer }]);
 }
 
 /**
- * An Anthropic stream of these blocks, in order: thinking (its text, then its signature), redacted
- * thinking (its data), and text.
+ * An Anthropic stream of these blocks, in order: thinking (its text, in these deltas, then its
+ * signature), redacted thinking (its data), and text.
  */
-function blocksSse(blocks: ({ thinking: string; signature: string } | { redacted: string } | { text: string })[]): string {
+function blocksSse(
+  blocks: ({ thinking: string | string[]; signature: string } | { redacted: string } | { text: string })[],
+): string {
   const events: [string, Record<string, unknown>][] = [
     [
       "message_start",
@@ -526,7 +484,7 @@ function blocksSse(blocks: ({ thinking: string; signature: string } | { redacted
           "content_block_start",
           { type: "content_block_start", index, content_block: { type: "thinking", thinking: "", signature: "" } },
         ],
-        delta({ type: "thinking_delta", thinking: block.thinking }),
+        ...[block.thinking].flat().map((thinking) => delta({ type: "thinking_delta", thinking })),
         delta({ type: "signature_delta", signature: block.signature }),
       );
     } else if ("redacted" in block) {
