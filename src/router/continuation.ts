@@ -3,6 +3,7 @@ import {
   type ChatRequest,
   fromBatches,
   GatewayError,
+  noteErrorMeta,
   prepended,
   type ReadyStream,
   readsOf,
@@ -307,7 +308,7 @@ export class Continuation {
               heldFrames = [];
               cut = undefined;
             }
-            const bad = watch.onFinish(text, callsSent + held.size, event.reason, refused, event.stopSequence);
+            const bad = watch.onFinish(text, callsSent + held.size, event.reason, refused, event.stopSequence, event.raw);
             if (bad) throw this.#qualityFailure(target, bad);
             break;
           }
@@ -342,13 +343,16 @@ export class Continuation {
         // Nothing of the answer was given: the next target answers as if it were the first.
         const fresh = restart || !started;
         const error = GatewayError.from(err);
+        // What the client is told with the error (x-tandem-route, -target, -attempts): every attempt so far.
+        const noted = (e: GatewayError, attempts = meta.attempts, last = target) =>
+          noteErrorMeta(e, { route: plan.route, target: last, attempts });
         const decision = failoverDecision(error);
-        if (decision === "canceled" || decision === "stop" || (callsSent > 0 && !restart)) throw error;
+        if (decision === "canceled" || decision === "stop" || (callsSent > 0 && !restart)) throw noted(error);
         // A streamed answer that grew past the limit is not handed to another target to go on with.
-        if (oversize && !restart) throw error;
+        if (oversize && !restart) throw noted(error);
         // Going on from the text so far rebuilds the request in canonical form, which cannot say what
         // only the client's wire carries (NativeRequest.wireOnly: several choices, a server tool...).
-        if (!fresh && (request.native?.wireOnly?.length ?? 0) > 0) throw error;
+        if (!fresh && (request.native?.wireOnly?.length ?? 0) > 0) throw noted(error);
         // The text so far was written after the request was classified: when it holds a value the
         // redaction has no placeholder for (a local model's other spelling of one), it goes on only on
         // this machine, as a history's summary does (it would leave as it is).
@@ -366,7 +370,7 @@ export class Continuation {
         // Nothing left to go on with: what the client is told when no target answered, as before the
         // answer started (a 503 or 504 listing every attempt; a lone target's own error about the request).
         if (rest.tiers.length === 0) {
-          throw noAnswerError(plan.name, { failed: [...failures, broke], deadlinePassed: false, lastError: error });
+          throw noted(noAnswerError(plan.name, { failed: [...failures, broke], deadlinePassed: false, lastError: error }));
         }
         const next = await this.#loop.run(
           rest,
@@ -389,11 +393,15 @@ export class Continuation {
         );
         if (!("value" in next)) {
           // Every attempt, as DESIGN.md promises: in the order they failed.
-          throw noAnswerError(plan.name, {
-            failed: [...failures, broke, ...next.failed],
-            deadlinePassed: next.deadlinePassed,
-            lastError: next.lastError ?? error,
-          });
+          throw noted(
+            noAnswerError(plan.name, {
+              failed: [...failures, broke, ...next.failed],
+              deadlinePassed: next.deadlinePassed,
+              lastError: next.lastError ?? error,
+            }),
+            meta.attempts + (next.attempts ?? next.failed.length),
+            next.failed.at(-1)?.target ?? target,
+          );
         }
         const { events: nextEvents, fitted } = next.value;
         // What the new target was not sent: its attempt names it (for a restart, from the client's

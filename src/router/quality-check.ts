@@ -32,6 +32,9 @@ function validatorFor(schema: Record<string, unknown>): ValidateFunction | undef
   return validate;
 }
 
+/** Anthropic's finish reason for a turn a server tool paused (see QualityWatch.onFinish). */
+const PAUSED = "pause_turn";
+
 /** The longest phrase (in characters) that counts as a repeating unit, and how much repetition is a loop. */
 const MAX_PERIOD = 100;
 const MIN_REPEATS = 8;
@@ -101,7 +104,10 @@ export class QualityWatch {
    * the model said it as one, Anthropic's or OpenAI's) is an answer too, neither empty nor bad JSON:
    * `text` is then the answer's text beside the refusal. An answer that one of the client's stop
    * sequences ended (`stopSequence`, where the target says which) may be empty: the client's stop
-   * came before the first word.
+   * came before the first word. A turn the target paused (`raw`, its own finish reason: Anthropic's
+   * `pause_turn`, when a server tool such as web search ran long) is not an answer yet but the part
+   * of one the client sends back to have it go on, often with no text (only the tool's blocks):
+   * neither check applies.
    */
   onFinish(
     text: string,
@@ -109,8 +115,9 @@ export class QualityWatch {
     reason: FinishReason = "stop",
     refused = false,
     stopSequence?: string,
+    raw?: string,
   ): { check: string; error: GatewayError } | undefined {
-    if (refused) return undefined;
+    if (refused || raw === PAUSED) return undefined;
     if (
       this.#policy.emptyOutput &&
       toolCalls === 0 &&

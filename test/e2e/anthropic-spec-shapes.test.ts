@@ -586,7 +586,11 @@ describe("malformed requests: a 400 invalid_request_error in Anthropic's shape, 
   ];
   for (const [what, body] of cases) {
     it(`refuses ${what}`, async () => {
-      for (const model of [TARGETS.openai, TARGETS.local, NATIVE]) {
+      // A block of a type tandem does not know goes on to an Anthropic target, which judges it
+      // (anthropic-new-blocks.test.ts); the others cannot be sent it.
+      const models =
+        what === "a content block of no known type" ? [TARGETS.openai, TARGETS.local] : [TARGETS.openai, TARGETS.local, NATIVE];
+      for (const model of models) {
         const text =
           typeof body === "string"
             ? body

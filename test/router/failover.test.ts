@@ -629,6 +629,8 @@ describe("quality checks", () => {
     assert.equal(openaiRes.status, 503);
     const body = (await openaiRes.json()) as { error: { message: string } };
     assert.match(body.error.message, /every target failed\. Attempts: a\/m: upstream_error .*; b\/m: /);
+    // Every attempt is counted, the one whose answer failed its check too.
+    assert.equal(openaiRes.headers.get("x-tandem-attempts"), String(chatPosts(a) + chatPosts(b)));
     const anthropicRes = await fetch(`${tandem.url}/v1/messages`, {
       method: "POST",
       headers: { "content-type": "application/json" },

@@ -13,7 +13,12 @@ import {
 import { type AnthropicLeftovers, convertFromAnthropicRequest, showsThinking } from "./convert-from-anthropic-messages.js";
 import { registerMessageBatchRoutes } from "./message-batches.js";
 import { MessageStreamRenderer } from "./message-stream-renderer.js";
-import { CountTokensRequestSchema, MessagesRequestSchema } from "./messages-api.js";
+import {
+  CountTokensRequestSchema,
+  InterleavedMessagesRequestSchema,
+  interleavedThinking,
+  MessagesRequestSchema,
+} from "./messages-api.js";
 import { AnthropicNativeStream, nativeAnthropicMessage, nativeAnthropicRequest } from "./native-anthropic.js";
 import { renderAnthropicError } from "./render-anthropic-error.js";
 import { renderAnthropicModel, renderAnthropicModelList } from "./render-anthropic-models.js";
@@ -46,7 +51,10 @@ export const anthropicDialect: Dialect = {
       requestRecord(request).dialect = "anthropic";
       refuseContinuedThread(request.body);
       const left: AnthropicLeftovers = { wireOnly: [], approximated: new Set() };
-      const body = parseBody(MessagesRequestSchema, request.body);
+      const body = parseBody(
+        interleavedThinking(request.headers["anthropic-beta"]) ? InterleavedMessagesRequestSchema : MessagesRequestSchema,
+        request.body,
+      );
       const chat = convertFromAnthropicRequest(body, left, await routeToolsAnswerChoice(gateway, body));
       chat.native = nativeAnthropicRequest(request.body, request.headers, left, requestRecord(request).bodyText);
       const thinking = showsThinking(body.thinking);

@@ -208,6 +208,8 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
       switch (block.type) {
         case "text":
           content.push({ type: "text", text: block.text });
+          if (Array.isArray(block.citations) && block.citations.length > 0)
+            left.approximated.add("citations (the cited text's sources left out)");
           break;
         case "image":
         case "document":
@@ -233,6 +235,9 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
         case "tool_addition":
         case "tool_removal":
           break; // read with the tools (offeredTools)
+        case "tandem.unknown_block":
+          opaque(j, block.block_type);
+          break;
         default:
           opaque(j, block.type);
       }
@@ -275,7 +280,8 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
             if (part.type === "image" || part.type === "document" || part.type === "search_result") {
               return convertPart(part, `${at(j)}.content[${k}]`, left);
             }
-            left.wireOnly.push({ param: `${at(j)}.content[${k}]`, what: `a ${part.type} block` });
+            const type = part.type === "tandem.unknown_block" ? part.block_type : part.type;
+            left.wireOnly.push({ param: `${at(j)}.content[${k}]`, what: `a ${type} block` });
             return [];
           }),
           ...(block.is_error === true ? { isError: true } : {}),
@@ -288,6 +294,9 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
       case "tool_addition":
       case "tool_removal":
         break; // tool changes are read with the tools (offeredTools)
+      case "tandem.unknown_block":
+        opaque(j, block.block_type);
+        break;
       default:
         opaque(j, block.type);
     }

@@ -30,6 +30,29 @@ function unsupportedType(what: string, hint = "") {
 
 const blocksOrString = "expected a string or an array of content blocks";
 
+/**
+ * A block of a type this build does not know (one Anthropic added since, or a beta's), with that
+ * type as `block_type`: kept out of the canonical form and sent on to an Anthropic target only (the
+ * client's own bytes, on the same wire), so that a block Anthropic answered with can go back to it.
+ */
+const UNKNOWN_BLOCK = "tandem.unknown_block";
+const UnknownBlockSchema = z.object({ type: z.literal(UNKNOWN_BLOCK), block_type: z.string() });
+
+/**
+ * `blocks` (an array, or the text shorthand) with each block whose `type` is a string none of `known`
+ * as an UnknownBlockSchema block; anything else as it is, for the schema to judge.
+ */
+function markUnknownBlocks(known: ReadonlySet<string>) {
+  return (value: unknown): unknown => {
+    const blocks = textShorthand(value);
+    if (!Array.isArray(blocks)) return blocks;
+    return blocks.map((block: unknown) => {
+      const type = typeof block === "object" && block !== null ? (block as { type?: unknown }).type : undefined;
+      return typeof type === "string" && !known.has(type) ? { type: UNKNOWN_BLOCK, block_type: type } : block;
+    });
+  };
+}
+
 /** Anthropic refuses empty and blank text blocks, in its words. */
 export const TextBlockSchema = z.object({
   type: z.literal("text"),
@@ -48,6 +71,9 @@ export const TextBlockSchema = z.object({
  */
 const MessageTextBlockSchema = TextBlockSchema.extend({
   text: z.string({ error: required }).min(1, "text content blocks must be non-empty"),
+  // An answer's citations of the documents and search results it drew on, sent back with its text:
+  // read only to say, on another wire, that they were left out.
+  citations: z.unknown().optional(),
 });
 
 /** The image types Anthropic takes (Base64ImageSource.media_type), in its words when another is sent. */
@@ -200,21 +226,21 @@ const OpaqueToolResultBlockSchema = z.object({ type: z.literal("browser_state") 
  */
 const ToolReferenceBlockSchema = z.object({ type: z.literal("tool_reference"), tool_name: z.string({ error: required }) });
 
+const TOOL_RESULT_BLOCKS = [
+  TextBlockSchema,
+  ImageBlockSchema,
+  DocumentBlockSchema,
+  SearchResultBlockSchema,
+  ToolReferenceBlockSchema,
+  OpaqueToolResultBlockSchema,
+] as const;
+
 const ToolResultContentSchema = z.preprocess(
-  textShorthand,
+  markUnknownBlocks(typesOf(TOOL_RESULT_BLOCKS)),
   z.array(
-    z.discriminatedUnion(
-      "type",
-      [
-        TextBlockSchema,
-        ImageBlockSchema,
-        DocumentBlockSchema,
-        SearchResultBlockSchema,
-        ToolReferenceBlockSchema,
-        OpaqueToolResultBlockSchema,
-      ],
-      { error: unsupportedType("tool_result content block type", "; use text, image, document or search_result") },
-    ),
+    z.discriminatedUnion("type", [...TOOL_RESULT_BLOCKS, UnknownBlockSchema], {
+      error: unsupportedType("tool_result content block type", "; use text, image, document or search_result"),
+    }),
     { error: blocksOrString },
   ),
 );
@@ -241,27 +267,33 @@ const ThinkingBlockSchema = z.object({
 });
 const RedactedThinkingBlockSchema = z.object({ type: z.literal("redacted_thinking"), data: z.string().nullish() });
 
-const ContentBlockSchema = z.discriminatedUnion(
-  "type",
-  [
-    MessageTextBlockSchema,
-    ImageBlockSchema,
-    ToolUseBlockSchema,
-    ToolResultBlockSchema,
-    ThinkingBlockSchema,
-    RedactedThinkingBlockSchema,
-    DocumentBlockSchema,
-    SearchResultBlockSchema,
-    ToolChangeBlockSchema,
-    OpaqueBlockSchema,
-  ],
-  {
-    error: unsupportedType(
-      "content block type",
-      "; supported: text, image, document, search_result, tool_use, tool_result, thinking, redacted_thinking and the server tools' blocks",
-    ),
-  },
-);
+const CONTENT_BLOCKS = [
+  MessageTextBlockSchema,
+  ImageBlockSchema,
+  ToolUseBlockSchema,
+  ToolResultBlockSchema,
+  ThinkingBlockSchema,
+  RedactedThinkingBlockSchema,
+  DocumentBlockSchema,
+  SearchResultBlockSchema,
+  ToolChangeBlockSchema,
+  OpaqueBlockSchema,
+] as const;
+
+/** The `type`s the block schemas take (each a literal, or a list of them). */
+function typesOf(schemas: readonly { shape: { type: z.ZodType } }[]): ReadonlySet<string> {
+  return new Set(schemas.flatMap((schema) => [...((schema.shape.type as z.ZodLiteral).values as Set<string>)]));
+}
+
+/** The block types a message's content takes: any other is an unknown block (UnknownBlockSchema). */
+const CONTENT_BLOCK_TYPES = typesOf(CONTENT_BLOCKS);
+
+const ContentBlockSchema = z.discriminatedUnion("type", [...CONTENT_BLOCKS, UnknownBlockSchema], {
+  error: unsupportedType(
+    "content block type",
+    "; supported: text, image, document, search_result, tool_use, tool_result, thinking, redacted_thinking and the server tools' blocks",
+  ),
+});
 
 export type ContentBlock = z.output<typeof ContentBlockSchema>;
 
@@ -271,7 +303,10 @@ const MessageParamSchema = z.object({
   role: z.enum(["user", "assistant", "system"], {
     error: (iss) => required(iss) ?? "expected 'user', 'assistant' or 'system'",
   }),
-  content: z.preprocess(textShorthand, z.array(ContentBlockSchema, { error: (iss) => required(iss) ?? blocksOrString })),
+  content: z.preprocess(
+    markUnknownBlocks(CONTENT_BLOCK_TYPES),
+    z.array(ContentBlockSchema, { error: (iss) => required(iss) ?? blocksOrString }),
+  ),
   /** A system turn's: `next_user_message` shows it only until a later user turn (Anthropic's beta). */
   clear_at: z.enum(["next_user_message", "never"], { error: "expected 'next_user_message' or 'never'" }).nullish(),
 });
@@ -370,10 +405,17 @@ const MessagesRequestBase = z.object({
     .nullish(),
 });
 
-/** POST /v1/messages: max_tokens is required, as at Anthropic, and above a thinking budget. */
-export const MessagesRequestSchema = MessagesRequestBase.extend({
+/**
+ * POST /v1/messages with the interleaved-thinking beta (`anthropic-beta: interleaved-thinking-…`,
+ * which Claude Code sends): max_tokens is required, as at Anthropic; a thinking budget may exceed it,
+ * the limit then being the context window (Anthropic's extended-thinking guide).
+ */
+export const InterleavedMessagesRequestSchema = MessagesRequestBase.extend({
   max_tokens: z.int({ error: required }).min(1),
-}).superRefine((body, ctx) => {
+});
+
+/** POST /v1/messages: max_tokens is required, as at Anthropic, and above a thinking budget. */
+export const MessagesRequestSchema = InterleavedMessagesRequestSchema.superRefine((body, ctx) => {
   if (body.thinking?.type !== "enabled" || body.max_tokens > body.thinking.budget_tokens) return;
   ctx.addIssue({
     code: "custom",
@@ -381,6 +423,14 @@ export const MessagesRequestSchema = MessagesRequestBase.extend({
     message: `\`max_tokens\` must be greater than \`thinking.budget_tokens\` (${body.max_tokens} is not above ${body.thinking.budget_tokens})`,
   });
 });
+
+/** Whether `anthropic-beta` (a comma-separated list, in one header or several) asks for interleaved thinking. */
+export function interleavedThinking(beta: string | string[] | undefined): boolean {
+  return [beta ?? []]
+    .flat()
+    .flatMap((value) => value.split(","))
+    .some((name) => name.trim().startsWith("interleaved-thinking-"));
+}
 
 /** POST /v1/messages/count_tokens: the same body, max_tokens not needed. */
 export const CountTokensRequestSchema = MessagesRequestBase.extend({

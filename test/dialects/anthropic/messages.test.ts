@@ -546,7 +546,9 @@ describe("bad input", () => {
       { ...base, messages: [{ role: "user", content: [{ type: "document", source: { type: "text" } }] }] },
       "messages[0].content[0].source.data",
     ],
-    ["unknown block", { ...base, messages: [{ role: "user", content: [{ type: "hologram" }] }] }, "messages[0].content[0].type"],
+    // A block of a type this build does not know goes on to an Anthropic target (anthropic-new-blocks.test.ts);
+    // one whose type is not even a string is the client's mistake.
+    ["block of no type", { ...base, messages: [{ role: "user", content: [{ type: 7 }] }] }, "messages[0].content[0].type"],
     [
       "unknown image source",
       { ...base, messages: [{ role: "user", content: [{ type: "image", source: { type: "ftp", url: "f" } }] }] },
