@@ -255,6 +255,22 @@ export interface EmbedRequest {
    * raw, as Ollama answers it. Other targets answer their upstream's vectors either way. Default false.
    */
   raw?: boolean;
+  /**
+   * Ollama's `options` for the model, as the client sent them (`num_ctx`, `num_thread`...): an Ollama
+   * upstream is sent them; any other target names each (`options.<name>`, EmbedResult.unsent).
+   */
+  options?: Record<string, unknown>;
+}
+
+/**
+ * What of an Ollama client's embedding request a target other than an Ollama upstream is not sent:
+ * each of its `options`, and `keep_alive` where the target keeps no model loaded (`keepsModels`
+ * false: a cloud API). For EmbedResult.unsent.
+ */
+export function unsentOllamaEmbedFields(request: EmbedRequest, keepsModels: boolean): string[] {
+  const named = Object.keys(request.options ?? {}).map((name) => `options.${name}`);
+  if (!keepsModels) named.push(...unsentKeepAlive(request));
+  return named;
 }
 
 export interface ProviderEmbedRequest extends EmbedRequest {
@@ -280,6 +296,14 @@ export function unsentPenalties(request: ChatRequest): string[] {
   if (request.presencePenalty !== undefined) named.push("presence_penalty");
   if (request.frequencyPenalty !== undefined) named.push("frequency_penalty");
   return named;
+}
+
+/**
+ * Ollama's `keep_alive`, when the request carries one: for ChatProvider.unsent of the targets that
+ * keep no model loaded (a cloud API); the embedded engine and an Ollama upstream take it.
+ */
+export function unsentKeepAlive(request: { keepAliveMs?: number }): string[] {
+  return request.keepAliveMs === undefined ? [] : ["keep_alive"];
 }
 
 /** The OpenAI-only settings a request carries (promptCacheKey...), by their wire names: for ChatProvider.unsent of other kinds. */

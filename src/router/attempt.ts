@@ -319,7 +319,7 @@ export class Attempts {
     const input = redaction ? request.input.map((text) => redaction.redactText(text)) : request.input;
     // An end-user id that holds a value is left out (a placeholder would make every such user one).
     const { user, ...rest } = request;
-    const sent = user === undefined || redaction?.holdsValue(user) === true ? rest : request;
+    const sent = user !== undefined && redaction?.holdsValue(user) === true ? rest : request;
     try {
       if (!target.provider.embed) throw noEmbeddings(target.provider);
       const result = await target.provider.embed(

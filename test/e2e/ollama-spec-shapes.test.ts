@@ -407,6 +407,46 @@ describe("/api/embed (api.EmbedRequest, EmbedResponse) and /api/embeddings", () 
     }
   });
 
+  it("sends an Ollama upstream the client's keep_alive and options, and names them where they cannot go", async () => {
+    const body = { input: ["a", "b"], keep_alive: "1m", options: { num_ctx: 512, num_thread: 2 } };
+    const embed = (model: string, extra: object = body) =>
+      fetch(`${tandem.url}/api/embed`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model, ...extra }),
+      });
+    const toOllama = await embed("ollama/nomic-embed-text");
+    assert.equal(toOllama.status, 200, await toOllama.clone().text());
+    const sent = ollamaUp.requests.filter((r) => r.path === "/api/embed").at(-1)?.body as Record<string, unknown>;
+    assert.deepEqual(sent.options, body.options);
+    assert.equal(sent.keep_alive, "60000ms");
+    assert.equal(toOllama.headers.get("x-tandem-warnings"), null);
+
+    const toOpenAI = await embed("openai/text-embedding-3-small");
+    assert.equal(toOpenAI.status, 200);
+    const named = toOpenAI.headers.get("x-tandem-warnings") ?? "";
+    for (const field of ["options.num_ctx", "options.num_thread", "keep_alive"]) assert.match(named, new RegExp(field));
+    // Nothing the client did not send is named (an end-user id, say).
+    assert.doesNotMatch(named, /\buser\b/);
+    const plain = await embed("openai/text-embedding-3-small", { input: "a" });
+    assert.equal(plain.headers.get("x-tandem-warnings"), null);
+  });
+
+  it("names a chat's keep_alive on a cloud target, which keeps no model loaded", async () => {
+    const chat = (model: string) =>
+      fetch(`${tandem.url}/api/chat`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }], keep_alive: "10m", stream: false }),
+      });
+    for (const model of ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5"]) {
+      const res = await chat(model);
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.match(res.headers.get("x-tandem-warnings") ?? "", /keep_alive/, model);
+    }
+    assert.doesNotMatch((await chat("ollama/llama3.2")).headers.get("x-tandem-warnings") ?? "", /keep_alive/);
+  });
+
   it("refuses an input that is not a string or a list of strings with Ollama's `invalid input type`", async () => {
     for (const input of [5, ["a", 5], { text: "a" }]) {
       const res = await post("/api/embed", { model: "openai/text-embedding-3-small", input });

@@ -510,6 +510,34 @@ function blocksSse(
   return events.map(([event, data]) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`).join("");
 }
 
+describe("a stored prompt with no input", () => {
+  const prompt = { id: "pmpt_abc", version: "3", variables: { city: "Paris" } };
+
+  for (const stream of [false, true]) {
+    it(`goes to a Responses-native upstream as it came (${stream ? "streamed" : "whole"})`, async () => {
+      upstream.script(() => ({ kind: "answer", text: "From the template." }));
+      const response = stream
+        ? await client.responses.stream({ model: NATIVE, prompt }).finalResponse()
+        : await client.responses.create({ model: NATIVE, prompt });
+      assert.equal(response.output_text, "From the template.");
+      const body = lastBody();
+      assert.deepEqual(body.prompt, prompt);
+      assert.equal("input" in body, false, JSON.stringify(body.input));
+    });
+  }
+
+  it("is refused for a target on another wire, naming prompt, never sent there", async () => {
+    const before = anthropic.requests.length;
+    const error = await client.responses.create({ model: CLAUDE, prompt }).then(
+      () => assert.fail("answered"),
+      (err: unknown) => err as InstanceType<typeof OpenAI.APIError>,
+    );
+    assert.equal(error.status, 400);
+    assert.match(error.message, /prompt/);
+    assert.equal(anthropic.requests.length, before);
+  });
+});
+
 describe("reasoning on the canonical path", () => {
   it("renders an Anthropic target's thinking as a reasoning item with reasoning summary events", async () => {
     anthropic.script(() => ({ kind: "sse", body: thinkingSse("Paris is in France.", "It is sunny.") }));

@@ -104,6 +104,25 @@ describe("a Responses-only upstream", () => {
     assert.equal((upstream.responseBodies.at(-1) as { stream?: boolean }).stream, true);
   });
 
+  it("sends a chat client's settings the Responses API has too, by their Responses names, naming none", async () => {
+    const { response } = await openai.chat.completions
+      .create({
+        model: "codex/gpt-5-codex",
+        messages: [{ role: "user", content: "Hi" }],
+        prompt_cache_key: "pck-1",
+        safety_identifier: "sid-1",
+        service_tier: "flex",
+        verbosity: "low",
+      })
+      .withResponse();
+    const body = upstream.responseBodies.at(-1) as Record<string, unknown>;
+    assert.equal(body.prompt_cache_key, "pck-1");
+    assert.equal(body.safety_identifier, "sid-1");
+    assert.equal(body.service_tier, "flex");
+    assert.deepEqual(body.text, { verbosity: "low" });
+    assert.equal(response.headers.get("x-tandem-warnings"), null);
+  });
+
   it("carries a tool round trip: the call comes back as chat tool_calls, its result goes as function_call_output", async () => {
     const first = await openai.chat.completions.create({
       model: "codex/gpt-5-codex",

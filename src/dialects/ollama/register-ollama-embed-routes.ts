@@ -33,6 +33,7 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
           // Ollama truncates unless told not to.
           truncate: body.truncate ?? true,
           ...keepAliveField(keepAliveMs),
+          ...clientOptions(request.body),
         },
         { signal: clientSignal(request, reply), headers: request.headers },
       ),
@@ -65,7 +66,7 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
     const { meta, result } = await withOllamaModelErrors(body.model, "try-pulling", () =>
       gateway.embed(
         // Ollama's legacy endpoint answers the model's vector as it is, not scaled to unit length.
-        { model: body.model, input: [prompt], raw: true, ...keepAliveField(keepAliveMs) },
+        { model: body.model, input: [prompt], raw: true, ...keepAliveField(keepAliveMs), ...clientOptions(request.body) },
         { signal: clientSignal(request, reply), headers: request.headers },
       ),
     );
@@ -73,4 +74,11 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
     reply.headers(metaHeaders(meta));
     return { embedding: result.embeddings[0] ?? [] };
   });
+}
+
+/** `{ options }`: the client's own `options` object as it sent it (every Modelfile option), when it sent any. */
+function clientOptions(body: unknown): { options?: Record<string, unknown> } {
+  const options = (body as { options?: unknown } | null)?.options;
+  if (typeof options !== "object" || options === null || Array.isArray(options)) return {};
+  return Object.keys(options).length === 0 ? {} : { options: options as Record<string, unknown> };
 }

@@ -182,6 +182,14 @@ export const chatCompletionRequestSchema = z.object({
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
   user: z.string().nullish(),
+  /**
+   * OpenAI's request settings the Responses API has too (ChatRequest.promptCacheKey...): carried, so
+   * that a Responses-only target is sent them.
+   */
+  prompt_cache_key: z.string().nullish(),
+  safety_identifier: z.string().nullish(),
+  service_tier: z.string().nullish(),
+  verbosity: z.string().nullish(),
   /** The canonical reasoning control; "none" asks for no reasoning ("xhigh" and "max" cross as "high"). */
   reasoning_effort: z
     .enum(["none", "minimal", "low", "medium", "high", "xhigh", "max"], {

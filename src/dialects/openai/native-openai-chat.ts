@@ -33,6 +33,11 @@ const CARRIED = new Set([
   "reasoning_effort",
   "logprobs",
   "top_logprobs",
+  // Carried as ChatRequest.promptCacheKey and the like (a target without them names them, ChatProvider.unsent).
+  "prompt_cache_key",
+  "safety_identifier",
+  "service_tier",
+  "verbosity",
   // Kept by tandem itself (stored chat completions), whichever target answers.
   "store",
 ]);
@@ -40,7 +45,7 @@ const CARRIED = new Set([
 /**
  * The client's own chat completions request (see core/native.ts), sent as it came to an
  * OpenAI-compatible target; for a target on another wire, what the rebuilt request leaves out
- * (`metadata`, `service_tier`, `prediction`, unknown fields...) is
+ * (`metadata`, `prediction`, `web_search_options`, unknown fields...) is
  * named in `x-tandem-warnings`.
  */
 export function nativeOpenAIChatRequest(

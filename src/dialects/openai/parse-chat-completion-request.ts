@@ -111,6 +111,12 @@ export function parseChatCompletionRequest(body: unknown, files?: FileResolver, 
     );
   }
   if (wire.logprobs === true) chat.logprobs = logprobsRequest(wire.top_logprobs);
+  // The Responses API has these too: a Responses-only target is sent them, others name them (ChatProvider.unsent).
+  if (wire.prompt_cache_key != null) chat.promptCacheKey = wire.prompt_cache_key;
+  if (wire.safety_identifier != null) chat.safetyIdentifier = wire.safety_identifier;
+  // "auto", the default, asks for nothing a target could miss.
+  if (wire.service_tier != null && wire.service_tier !== "auto") chat.serviceTier = wire.service_tier;
+  if (wire.verbosity != null) chat.verbosity = wire.verbosity;
   const effort = wire.reasoning_effort;
   if (effort != null) {
     if (effort === "xhigh" || effort === "max") {

@@ -7,6 +7,7 @@ import {
   type ResponseFormat,
   unreadFiles,
   unsentLogprobs,
+  unsentKeepAlive,
   unsentPenalties,
 } from "../../core/index.js";
 import type { AnthropicMessageParam, AnthropicMessagesRequest, AnthropicToolChoice } from "./anthropic-api.js";
@@ -83,7 +84,12 @@ export function convertToAnthropicRequest(
 /** What convertToAnthropicRequest leaves out of a request (see ChatProvider.unsent). */
 export function anthropicUnsent(request: ChatRequest): string[] {
   // Anthropic's API reports no token log probabilities.
-  const unsent = [...openAISettings(request), ...unsentLogprobs(request), ...unsentPenalties(request)];
+  const unsent = [
+    ...openAISettings(request),
+    ...unsentLogprobs(request),
+    ...unsentPenalties(request),
+    ...unsentKeepAlive(request),
+  ];
   if (request.seed !== undefined) unsent.push("seed");
   // PDFs go as documents; other files as their text, when they have one.
   unsent.push(...unreadFiles(request, (type) => type === "application/pdf"));

@@ -21,6 +21,7 @@ import {
   unitLength,
   unreadFiles,
   unsentLogprobs,
+  unsentOllamaEmbedFields,
 } from "../../core/index.js";
 import {
   type CreateModelRequest,
@@ -270,7 +271,9 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
       const embeddings = reply.embeddings.map((vector) => [
         ...shortenEmbedding(request.raw === true ? vector : unitLength(vector), request.dimensions),
       ]);
-      return { embeddings, usage: { inputTokens: reply.inputTokens } };
+      // The engine keeps models loaded, for keep_alive; it runs embeddings with the model's own settings.
+      const unsent = unsentOllamaEmbedFields(request, true);
+      return { embeddings, usage: { inputTokens: reply.inputTokens }, ...(unsent.length > 0 && { unsent }) };
     } catch (err) {
       throw withTarget(err, target);
     } finally {

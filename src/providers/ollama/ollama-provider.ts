@@ -101,6 +101,8 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
         input: request.input,
         ...(request.dimensions === undefined ? {} : { dimensions: request.dimensions }),
         ...(request.truncate === undefined ? {} : { truncate: request.truncate }),
+        ...(request.options === undefined ? {} : { options: request.options }),
+        ...(request.keepAliveMs === undefined ? {} : { keep_alive: ollamaKeepAlive(request.keepAliveMs) }),
       }),
     });
     const parsed = ollamaEmbedResponseSchema.safeParse(answer);
@@ -141,4 +143,9 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
       target: this.id,
     });
   }
+}
+
+/** A keep-alive in ms as Ollama's `keep_alive` reads it: a Go duration, or -1 (keep the model loaded). */
+function ollamaKeepAlive(ms: number): string | number {
+  return ms < 0 ? -1 : `${ms}ms`;
 }

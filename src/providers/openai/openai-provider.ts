@@ -8,6 +8,8 @@ import {
   type StreamEvent,
   unreadFiles,
   unsentPenalties,
+  unsentKeepAlive,
+  unsentOllamaEmbedFields,
 } from "../../core/index.js";
 import {
   bearerHeaders,
@@ -86,6 +88,7 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
   /** `topK` has no OpenAI field (see convertToOpenAIChatRequest); the Responses API has no `stop`, `seed` or penalties either. */
   unsent(request: ChatRequest): string[] {
     const named = request.topK === undefined ? [] : ["top_k"];
+    named.push(...unsentKeepAlive(request));
     if (this.#options.responses === "only") {
       if (request.stop !== undefined && request.stop.length > 0) named.push("stop");
       if (request.seed !== undefined) named.push("seed");
@@ -202,9 +205,11 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
       throw new GatewayError("upstream_error", `${target}: the embeddings answer does not match the request`, { target });
     }
     const data = [...parsed.data.data].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+    const unsent = unsentOllamaEmbedFields(request, false);
     return {
       embeddings: data.map((item) => item.embedding),
       usage: { inputTokens: parsed.data.usage?.prompt_tokens ?? 0 },
+      ...(unsent.length > 0 && { unsent }),
     };
   }
 

@@ -193,7 +193,8 @@ export async function composeConversation(
       items.map((s) => (s as StoredItem).origin),
     ),
   );
-  if (!messages.some((m) => m.role !== "system")) {
+  // Only a stored prompt, for a Responses-native target (its template holds the conversation).
+  if (!messages.some((m) => m.role !== "system") && !request.wireOnly.some((entry) => entry.param === "prompt")) {
     throw new GatewayError("invalid_request", "Missing required parameter: 'input'.", {
       param: "input",
       reason: "missing_required_parameter",

@@ -89,7 +89,8 @@ export function nativeResponsesRequest(
       if (origin !== undefined) origins.set(input.length, origin);
       input.push(sent);
     }
-    built = { ...rest, input, store: false };
+    // Nothing to send of the conversation (a stored prompt alone holds it): no `input`, as the client sent none.
+    built = input.length === 0 && rest.input === undefined ? { ...rest, store: false } : { ...rest, input, store: false };
     if (keepsState && !clientWantsEncrypted) built.include = [...include, ENCRYPTED_REASONING];
     return built;
   };

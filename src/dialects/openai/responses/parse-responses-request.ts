@@ -109,6 +109,11 @@ export function parseResponsesRequest(body: unknown, routeTools = false): Parsed
   const wireOnly: WireOnly[] = [];
   const fileReferences: FileReferences = new Map();
   const input = normalizeInput(wire.input, wireOnly, fileReferences);
+  // A stored prompt (a template kept by the upstream, with its variables) may hold the whole
+  // conversation: without input, only a Responses-native target can answer it.
+  const prompt = (body as { prompt?: unknown } | null)?.prompt;
+  if (input.length === 0 && typeof prompt === "object" && prompt !== null && !Array.isArray(prompt))
+    wireOnly.push({ param: "prompt", what: "a stored prompt with no input" });
   input.forEach((entry, i) => {
     if (entry.kind === "item" && entry.item.type === "configuration_update") checkConfigurationUpdate(entry.item, `input[${i}]`);
   });
