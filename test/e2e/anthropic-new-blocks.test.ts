@@ -220,7 +220,8 @@ describe("a thinking budget above max_tokens", () => {
 });
 
 describe("an answer's citations sent back to another wire", () => {
-  it("are named as left out", async () => {
+  /** The warnings of a turn to an OpenAI target after an assistant turn of these blocks. */
+  async function warningsAfter(assistant: Anthropic.TextBlockParam[]): Promise<string> {
     openai.script(() => ({ kind: "text", text: "More." }));
     const { response } = await client.messages
       .create({
@@ -228,45 +229,27 @@ describe("an answer's citations sent back to another wire", () => {
         max_tokens: 50,
         messages: [
           { role: "user", content: "q" },
-          {
-            role: "assistant",
-            content: [
-              {
-                type: "text",
-                text: "Cited.",
-                citations: [
-                  {
-                    type: "char_location",
-                    cited_text: "g",
-                    document_index: 0,
-                    document_title: null,
-                    start_char_index: 0,
-                    end_char_index: 1,
-                  },
-                ],
-              },
-            ],
-          },
+          { role: "assistant", content: assistant },
           { role: "user", content: "more" },
         ],
       })
       .withResponse();
-    assert.match(response.headers.get("x-tandem-warnings") ?? "", /citations/);
+    return response.headers.get("x-tandem-warnings") ?? "";
+  }
+
+  it("are named as left out", async () => {
+    const citation = {
+      type: "char_location" as const,
+      cited_text: "g",
+      document_index: 0,
+      document_title: null,
+      start_char_index: 0,
+      end_char_index: 1,
+    };
+    assert.match(await warningsAfter([{ type: "text", text: "Cited.", citations: [citation] }]), /citations/);
   });
 
   it("are not named when there are none", async () => {
-    openai.script(() => ({ kind: "text", text: "More." }));
-    const { response } = await client.messages
-      .create({
-        model: "oai/gpt-4o-mini",
-        max_tokens: 50,
-        messages: [
-          { role: "user", content: "q" },
-          { role: "assistant", content: [{ type: "text", text: "Plain." }] },
-          { role: "user", content: "more" },
-        ],
-      })
-      .withResponse();
-    assert.doesNotMatch(response.headers.get("x-tandem-warnings") ?? "", /citations/);
+    assert.doesNotMatch(await warningsAfter([{ type: "text", text: "Plain." }]), /citations/);
   });
 });

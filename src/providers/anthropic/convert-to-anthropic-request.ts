@@ -6,8 +6,8 @@ import {
   type ReasoningControl,
   type ResponseFormat,
   unreadFiles,
-  unsentLogprobs,
   unsentKeepAlive,
+  unsentLogprobs,
   unsentPenalties,
 } from "../../core/index.js";
 import type { AnthropicMessageParam, AnthropicMessagesRequest, AnthropicToolChoice } from "./anthropic-api.js";

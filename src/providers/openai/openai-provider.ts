@@ -7,9 +7,9 @@ import {
   type ProviderEmbedRequest,
   type StreamEvent,
   unreadFiles,
-  unsentPenalties,
   unsentKeepAlive,
   unsentOllamaEmbedFields,
+  unsentPenalties,
 } from "../../core/index.js";
 import {
   bearerHeaders,
