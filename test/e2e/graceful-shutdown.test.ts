@@ -10,79 +10,18 @@ import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { startSlowUpstream } from "../support/slow-openai-upstream.js";
 import { spawnServe } from "../support/tandem-serve.js";
 
 const children: ChildProcess[] = [];
-const upstreams: Server[] = [];
+const upstreams: Array<{ close(): void }> = [];
 after(() => {
   for (const child of children) child.kill("SIGKILL");
-  for (const server of upstreams) {
-    server.closeAllConnections();
-    server.close();
-  }
+  for (const upstream of upstreams) upstream.close();
 });
-
-/**
- * An OpenAI upstream whose answer takes as long as the last message says (`ms:NNNN`): streamed as a
- * word every 50 ms, or whole at the end. It counts the requests whose client (tandem) hung up first.
- */
-async function startSlowUpstream(): Promise<{ url: string; cut: () => number }> {
-  let cut = 0;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let raw = "";
-    req.on("data", (chunk: Buffer) => {
-      raw += chunk;
-    });
-    req.on("end", () => {
-      if (req.method === "GET") {
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ object: "list", data: [] }));
-        return;
-      }
-      const body = JSON.parse(raw) as { stream?: boolean; messages: Array<{ content: string }> };
-      const ms = Number(/ms:(\d+)/.exec(JSON.stringify(body.messages.at(-1)))?.[1] ?? 500);
-      const started = Date.now();
-      let timer: NodeJS.Timeout | undefined;
-      res.on("close", () => {
-        clearInterval(timer);
-        if (!res.writableFinished) cut++;
-      });
-      const base = { id: "chatcmpl-1", created: 1, model: "slow" };
-      if (!body.stream) {
-        timer = setTimeout(() => {
-          res.writeHead(200, { "content-type": "application/json" }).end(
-            JSON.stringify({
-              ...base,
-              object: "chat.completion",
-              choices: [{ index: 0, message: { role: "assistant", content: "whole answer" }, finish_reason: "stop" }],
-              usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
-            }),
-          );
-        }, ms);
-        return;
-      }
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      const frame = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
-      let n = 0;
-      timer = setInterval(() => {
-        if (Date.now() - started < ms) {
-          frame({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: `w${n++} ` } }] });
-          return;
-        }
-        clearInterval(timer);
-        frame({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] });
-        res.end("data: [DONE]\n\n");
-      }, 50);
-    });
-  });
-  upstreams.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, cut: () => cut };
-}
 
 /** A home, a config over the slow upstream (route `slowr`, one attempt, time limits far past the test) and a store key. */
 function setUp(upstream: string): { home: string; config: string; key: string } {
@@ -172,6 +111,7 @@ async function refused(url: string): Promise<boolean> {
 describe("tandem serve on SIGTERM", () => {
   it("lets the answers running finish within the grace period, refusing new requests meanwhile", async () => {
     const upstream = await startSlowUpstream();
+    upstreams.push(upstream);
     const { home, config, key } = setUp(upstream.url);
     const tandem = await spawnServe(home, config, key, { env: { K: "sk-up", TANDEM_SHUTDOWN_GRACE_MS: "5000" } });
     children.push(tandem.child);
@@ -199,6 +139,7 @@ describe("tandem serve on SIGTERM", () => {
 
   it("past a short grace period, ends a stream in-band and answers a waiting client 503 in its dialect; the audit survives", async () => {
     const upstream = await startSlowUpstream();
+    upstreams.push(upstream);
     const { home, config, key } = setUp(upstream.url);
     const tandem = await spawnServe(home, config, key, { env: { K: "sk-up", TANDEM_SHUTDOWN_GRACE_MS: "400" } });
     children.push(tandem.child);
@@ -255,6 +196,7 @@ describe("tandem serve on SIGTERM", () => {
 
   it("exits at once on a second signal, the store still readable after", async () => {
     const upstream = await startSlowUpstream();
+    upstreams.push(upstream);
     const { home, config, key } = setUp(upstream.url);
     const tandem = await spawnServe(home, config, key, { env: { K: "sk-up", TANDEM_SHUTDOWN_GRACE_MS: "60000" } });
     children.push(tandem.child);
