@@ -15,7 +15,10 @@ export interface ServeOptions {
   port?: number;
 }
 
-/** `tandem serve`: load config, start listening, print a banner, stop cleanly on SIGINT/SIGTERM. */
+/**
+ * `tandem serve`: load config, start listening, print a banner. On SIGINT/SIGTERM it stops gracefully
+ * (server.shutdownGraceMs for the requests running, see TandemServer.shutdown); a second signal stops at once.
+ */
 export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = process.env): Promise<TandemServer> {
   const { config, file } = await loadConfig({ configPath: options.config, host: options.host, port: options.port, env });
   // The store first: client keys, like provider keys, may live in it (store:NAME).
@@ -53,13 +56,28 @@ export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = proc
   // Batches a stop or a crash left unfinished go on (in the background) with their lines not finished.
   await server.batches.start();
   process.stderr.write(banner(server, config, file, clientKeys.length > 0));
+  const graceMs = config.server.shutdownGraceMs;
+  let stopping = false;
   const stop = async (signal: string) => {
-    logger.info({ signal }, "shutting down");
-    await server.close();
+    if (stopping) {
+      // A second signal (an impatient Ctrl-C, systemd's escalation): what runs is ended now, and the
+      // store still closes, so every row written so far is committed.
+      logger.warn({ signal }, "stopping now: requests still running are cut");
+      await server.forceClose();
+      process.exit(0);
+    }
+    stopping = true;
+    logger.info({ signal, graceMs }, "shutting down: new requests are refused, those running have the grace period to finish");
+    try {
+      await server.shutdown(graceMs);
+    } catch (err) {
+      logger.error({ err }, "the shutdown failed");
+      process.exit(1);
+    }
     process.exit(0);
   };
-  process.once("SIGINT", () => void stop("SIGINT"));
-  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
   return server;
 }
 

@@ -124,6 +124,8 @@ function applyOverrides(raw: unknown, env: NodeJS.ProcessEnv, options: LoadOptio
   if (env.TANDEM_HOST) server.host = env.TANDEM_HOST;
   if (env.TANDEM_PORT) server.port = parsePort(env.TANDEM_PORT, "TANDEM_PORT");
   if (env.TANDEM_ALLOWED_HOSTS) server.allowedHosts = envList(env.TANDEM_ALLOWED_HOSTS);
+  if (env.TANDEM_SHUTDOWN_GRACE_MS)
+    server.shutdownGraceMs = parseMillis(env.TANDEM_SHUTDOWN_GRACE_MS, "TANDEM_SHUTDOWN_GRACE_MS");
   if (env.TANDEM_ORIGINS) {
     server.cors = { ...((server.cors as object | undefined) ?? {}), origins: envList(env.TANDEM_ORIGINS) };
   }
@@ -154,6 +156,15 @@ export function parsePort(text: string, what: string): number {
     throw new ConfigError(`expected a port number 0-65535, got '${text}'`, { path: what });
   }
   return port;
+}
+
+/** A number of milliseconds from an environment variable (0 or more, whole). */
+function parseMillis(text: string, what: string): number {
+  const ms = Number(text);
+  if (text.trim() === "" || !Number.isInteger(ms) || ms < 0) {
+    throw new ConfigError(`expected a whole number of milliseconds (0 or more), got '${text}'`, { path: what });
+  }
+  return ms;
 }
 
 /**

@@ -479,6 +479,13 @@ export const configSchema = z.object({
        * (the routes' timeouts own those). Default 30000.
        */
       bodyTimeoutMs: z.number().int().positive().default(30_000),
+      /**
+       * Milliseconds the requests running when `tandem serve` is asked to stop (SIGTERM, SIGINT) have
+       * to finish; new ones are refused (503) from the signal on. Those still running after it are
+       * ended with a 503 in their client's dialect (in-band in a stream). 0 ends them at once. Also
+       * TANDEM_SHUTDOWN_GRACE_MS. Default 10000.
+       */
+      shutdownGraceMs: z.number().int().nonnegative().default(10_000),
     })
     .default({
       host: "127.0.0.1",
@@ -486,6 +493,7 @@ export const configSchema = z.object({
       apiKeys: [],
       bodyLimit: 32 * 1024 * 1024,
       bodyTimeoutMs: 30_000,
+      shutdownGraceMs: 10_000,
       allowedHosts: [],
       cors: { origins: [] },
     }),

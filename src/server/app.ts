@@ -17,7 +17,13 @@ import type { MemoryStore } from "../core/memory.js";
 import type { StateStore } from "../core/state.js";
 import type { VectorStoreStore } from "../core/vector-stores.js";
 import { DIALECTS, dialectFor } from "../dialects/index.js";
-import { type ErrorRendering, errorMetaHeaders, requestRecord } from "../dialects/shared/index.js";
+import {
+  type ErrorRendering,
+  endedByShutdown,
+  errorMetaHeaders,
+  requestRecord,
+  shuttingDownError,
+} from "../dialects/shared/index.js";
 import { BatchRunner } from "../harness/batches/batch-runner.js";
 import { EncryptedBatchStore } from "../harness/batches/encrypted-batch-store.js";
 import { MemoryBatchStore } from "../harness/batches/memory-batch-store.js";
@@ -55,6 +61,7 @@ import { batchDispatch } from "./batch-dispatch.js";
 import { answerClientError } from "./client-error.js";
 import { ConsoleBundle, defaultConsoleDir } from "./console-bundle.js";
 import { isPublicConsoleRequest, mountConsole } from "./console-routes.js";
+import { Drain } from "./drain.js";
 import { ANSWERED, FrontDoor } from "./front-door.js";
 import { registerJsonBody, unsupportedMediaType } from "./json-body.js";
 import { lingerLimits, registerLingeringClose } from "./lingering-close.js";
@@ -148,7 +155,17 @@ export interface TandemServer {
    * catalog's discovery, so a resumed line finds its models) resumes the batches left unfinished.
    */
   batches: BatchRunner;
+  /** Closes at once: requests still running are cut (a stream mid-answer, a client waiting). */
   close(): Promise<void>;
+  /**
+   * The graceful stop (`tandem serve` on SIGTERM/SIGINT): new connections and requests are refused
+   * at once (503 in the client's dialect), the requests running get `graceMs` to finish, those still
+   * running then end with a 503 (in-band for a stream) and their upstream requests are aborted; then
+   * `close()`. A `forceClose()` meanwhile ends it at once.
+   */
+  shutdown(graceMs: number): Promise<void>;
+  /** During a `shutdown`: ends every request still running now and closes (a second signal). */
+  forceClose(): Promise<void>;
 }
 
 /** GET /v1/audit's page size when the query names none. */
@@ -194,6 +211,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     }),
   });
   const auth = new ClientAuth(options.clientKeys);
+  const drain = new Drain();
 
   const app = Fastify({
     logger: false,
@@ -249,6 +267,8 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     record.dialect = dialect.name;
     // On the raw response, so that a stream's own head (written there) has it too.
     if (dialect.requestIdHeader !== undefined) reply.raw.setHeader(dialect.requestIdHeader, request.id);
+    record.shutdown = drain.signal;
+    drain.track(reply.raw);
     if (store?.logContent) record.content = {};
     reply.raw.once("close", () => {
       // The client left before the whole answer was written (its status line, if sent, said 200):
@@ -258,6 +278,12 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       record.streamError ??= new GatewayError("canceled", "The client closed the request before its answer was written.");
       finishRequest(request, 499);
     });
+    // A request that arrives once the shutdown has begun (on a keep-alive connection) is refused in
+    // its client's dialect, and its connection closed, so the client tries again elsewhere or later.
+    if (drain.draining) {
+      reply.header("connection", "close");
+      return done(shuttingDownError());
+    }
     // Host and Origin first, before the key: a refused page learns nothing, not even whether a key is needed.
     const admission = frontDoor.admit(request, reply);
     if (admission === ANSWERED) return;
@@ -344,7 +370,12 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   app.setErrorHandler((err, request, reply) => {
     // A Content-Type header Fastify cannot even parse never reaches registerJsonBody's parsers.
     const error =
-      (err as { code?: string }).code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" ? unsupportedMediaType(request) : toGatewayError(err);
+      (err as { code?: string }).code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
+        ? unsupportedMediaType(request)
+        : endedByShutdown(request)
+          ? // Its client is still waiting (one that left has a destroyed response): told why, not 499.
+            shuttingDownError()
+          : toGatewayError(err);
     requestRecord(request).error = error;
     // Cleaned: what an internal error wraps may quote an upstream's text or a path.
     if (error.code === "internal") logger.error({ err: loggableError(err) }, "internal error");
@@ -565,6 +596,21 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   });
   health.start();
 
+  /** Once, however many ask (a forced stop during a graceful one). */
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closed ??= (async () => {
+      health.stop();
+      // Before the app: lines running are left unfinished (run again at the next start), not cancelled.
+      await batches.close();
+      await app.close();
+      await vectorStores.close();
+      await ownToolHost?.close();
+      await pdf.close();
+      await catalog.close();
+      await store?.close();
+    })());
+
   return {
     app,
     routes,
@@ -577,17 +623,19 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     files: services.files.store,
     vectorStores,
     batches,
-    async close() {
-      health.stop();
-      // Before the app: lines running are left unfinished (run again at the next start), not cancelled.
+    async shutdown(graceMs) {
+      // Refusing starts at once, before the batches stop (their running lines are left unfinished,
+      // run again at the next start, as on a close).
+      const drained = drain.drain(app.server, graceMs);
       await batches.close();
-      await app.close();
-      await vectorStores.close();
-      await ownToolHost?.close();
-      await pdf.close();
-      await catalog.close();
-      await store?.close();
+      await drained;
+      await close();
     },
+    async forceClose() {
+      drain.abort();
+      await close();
+    },
+    close,
   };
 }
 

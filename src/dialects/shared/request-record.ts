@@ -21,6 +21,11 @@ export interface RequestRecord {
    * pass-through can send it with only its own fields edited (NativeRequest.text).
    */
   bodyText?: string;
+  /**
+   * Fires when tandem's shutdown ends the requests still running (server.shutdownGraceMs has
+   * passed); clientSignal follows it, so the request's upstream work stops as for a client that left.
+   */
+  shutdown?: AbortSignal;
 }
 
 const records = new WeakMap<FastifyRequest, RequestRecord>();

@@ -11,7 +11,7 @@ import {
   markStep,
   type StreamEvent,
 } from "../../core/index.js";
-import { clientSignal } from "./client-signal.js";
+import { clientSignal, endedByShutdown, shuttingDownError } from "./client-signal.js";
 import { metaHeaders } from "./meta-headers.js";
 import { requestRecord } from "./request-record.js";
 import { noticesComment } from "./switch-comment.js";
@@ -198,7 +198,8 @@ async function pumpStream(
     // The target's own frames ended its answer (the router saw its finish).
     res.end(notices + (native === undefined ? await renderer.end() : ((await native.end?.()) ?? "")));
   } catch (err) {
-    const error = answerErrorFrom(err);
+    // Ended by tandem's shutdown, not by its client: the client is still reading and is told why.
+    const error = endedByShutdown(reply.request) && !res.destroyed ? shuttingDownError() : answerErrorFrom(err);
     record.streamError = error;
     if (error.code === "canceled" || res.destroyed) {
       res.destroy();
