@@ -16,6 +16,7 @@ export * from "./gateway.js";
 export * from "./hosted-tool-runner.js";
 export * from "./hosted-tools.js";
 export * from "./ids.js";
+export * from "./json-depth.js";
 export * from "./json-text-edit.js";
 export * from "./key-rotated-error.js";
 export * from "./local-engine.js";
