@@ -2,6 +2,7 @@ export * from "./attribute-filter.js";
 export * from "./backoff.js";
 export * from "./batches.js";
 export * from "./chat-gateway-wrapper.js";
+export * from "./client-deadline-error.js";
 export * from "./egress-audit-error.js";
 export * from "./embedding-length.js";
 export * from "./errors.js";

@@ -168,6 +168,7 @@ export class AttemptLoop {
             ...timeouts,
             firstTokenMs: this.#firstTokenLimit(target, timeouts),
             totalMs: Math.min(timeouts.totalMs, Math.ceil(remaining)),
+            ...(plan.clientDeadlineMs !== undefined && { clientDeadlineMs: plan.clientDeadlineMs }),
           };
           const hedge =
             n === 0 && plan.policy.hedge
