@@ -71,6 +71,8 @@ before(async () => {
       "deep-sol-whole": { tiers: ["sol/m", "backup/m"], streamUpstream: false, ...once },
       "deep-soc-alone": { tiers: ["soc/m"], ...once },
     },
+    // Every case here fails its target on purpose: no breaker opens between them.
+    breaker: { failureThreshold: 1000, cooldownMs: 1000 },
   });
 });
 
@@ -107,6 +109,28 @@ describe("an upstream that breaks HTTP", () => {
       }
     });
   }
+
+  it("answers 200 with an HTML page (a proxy's): the error names the content type and shows the page, streamed and not", async () => {
+    const page = "<html><body>Bad gateway page</body></html>";
+    answer = (socket) =>
+      socket.end(`HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: ${page.length}\r\n\r\n${page}`);
+    for (const { wire, path, route, body } of WIRES) {
+      for (const stream of [true, false]) {
+        const res = await fetch(`${tandem.url}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: route, stream, ...body }),
+        });
+        const json = (await res.json()) as { error?: unknown };
+        const where = `${wire} ${stream ? "streamed" : "whole"}: ${JSON.stringify(json)}`;
+        assert.equal(res.status, wire === "anthropic" ? 500 : 502, where);
+        const message = String(messageOf(wire, json));
+        assert.match(message, new RegExp(`^${route}(/up-model)?: `), where);
+        assert.match(message, /text\/html/, where);
+        assert.match(message, /Bad gateway page/, where);
+      }
+    }
+  });
 
   it("is left for the next tier", async () => {
     answer = cases["speaks something else (an SSH banner)"] as (socket: Socket) => void;
