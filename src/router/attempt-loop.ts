@@ -13,6 +13,25 @@ import { isNetworkFailure, type NetworkWatch } from "./network-watch.js";
 import type { Plan } from "./plan.js";
 import { sleep } from "./sleep.js";
 
+/**
+ * An attempt's value that is an answer still under way (a chat stream): whether the attempt
+ * succeeded is known only at the answer's end, where it is counted in tandem_attempts_total (a
+ * stream that breaks mid-answer is a failed attempt, not a successful one), rather than here.
+ */
+export interface AnswerUnderWay {
+  readonly underWay: true;
+}
+
+/** Whether the plan has a target after `target` to move on to. */
+function hasLaterTarget(plan: Plan, target: Target): boolean {
+  const order = plan.tiers.flat();
+  return order.indexOf(target) < order.length - 1;
+}
+
+function isUnderWay(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as Partial<AnswerUnderWay>).underWay === true;
+}
+
 /** One attempt on one target within the given time limits; resolves once it has something to give the client. */
 export type RunAttempt<T> = (target: Target, timeouts: Timeouts, breaker: CircuitBreaker, signal: AbortSignal) => Promise<T>;
 
@@ -149,6 +168,7 @@ export class AttemptLoop {
             ...timeouts,
             firstTokenMs: this.#firstTokenLimit(target, timeouts),
             totalMs: Math.min(timeouts.totalMs, Math.ceil(remaining)),
+            ...(plan.clientDeadlineMs !== undefined && { clientDeadlineMs: plan.clientDeadlineMs }),
           };
           const hedge =
             n === 0 && plan.policy.hedge
@@ -168,7 +188,7 @@ export class AttemptLoop {
               value = await run(target, limits, breaker, context.signal);
             }
             if (hedge && tried.has(hedge.name)) attempts++;
-            this.#metrics.attempts.inc({ target: answered.name, outcome: "ok" });
+            if (!isUnderWay(value)) this.#metrics.attempts.inc({ target: answered.name, outcome: "ok" });
             if (!answered.local) this.#network.success();
             const answeredTier = plan.tiers.findIndex((t) => t.includes(answered));
             // What the tiers above did: their failures, and a hedge's head start (either may be all there is).
@@ -212,7 +232,9 @@ export class AttemptLoop {
             }
           }
         }
-        this.#metrics.failovers.inc({ route: plan.route ?? "", code: failed.at(-1)?.code ?? "" });
+        // A move to the next target: the last one has none to move to (its failure ends the request).
+        if (hasLaterTarget(plan, target))
+          this.#metrics.failovers.inc({ route: plan.route ?? "", code: failed.at(-1)?.code ?? "" });
       }
     }
     return { failed, attempts, deadlinePassed: false, lastError };

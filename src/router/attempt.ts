@@ -29,6 +29,7 @@ import {
 import { clientFieldName, redactNativeBody, requestTextLength } from "../privacy/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
+import type { AnswerUnderWay } from "./attempt-loop.js";
 import type { Target } from "./catalog.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
 import { Deadline, type Timeouts } from "./deadline.js";
@@ -69,7 +70,7 @@ async function summarizeCut(
 }
 
 /** A chat attempt that has its first event: the stream to relay, and what it changed on the way. */
-export interface StartedChat {
+export interface StartedChat extends AnswerUnderWay {
   events: AsyncIterable<StreamEvent>;
   fitted?: string;
   native?: boolean;
@@ -297,6 +298,7 @@ export class Attempts {
     const events = redaction ? redaction.rehydrateStream(named) : named;
     return {
       events,
+      underWay: true,
       ...(fitted !== undefined && { fitted }),
       ...(native && { native }),
       ...(warnings !== undefined && warnings.length > 0 && { warnings }),
@@ -378,9 +380,16 @@ export class Attempts {
     /** The provider's stream said it is done: its own cleanup has run. */
     let ended = false;
     let given = 0;
+    // The answer's usage as far as it was reported, each counter's latest value: a target may say
+    // it in parts and more than once (Anthropic: its input in message_start, its output in
+    // message_delta, either repeated there as running totals), so it is counted once, at the end.
+    const usage: { inputTokens?: number; outputTokens?: number } = {};
     const watch = (event: StreamEvent): void => {
       if (event.type === "finish") finished = true;
-      else if (event.type === "usage") this.#countTokens(target, event.usage);
+      else if (event.type === "usage") {
+        if (event.usage.inputTokens !== undefined) usage.inputTokens = event.usage.inputTokens;
+        if (event.usage.outputTokens !== undefined) usage.outputTokens = event.usage.outputTokens;
+      }
     };
     const see = (event: StreamEvent): IteratorResult<StreamEvent> => {
       watch(event);
@@ -389,16 +398,23 @@ export class Attempts {
     // Whatever the end, once: the limits stop, and a provider stream that has not ended is closed, so
     // its cleanup runs (a local model's slot is released, an upstream body drained or dropped) even
     // when the reader leaves after the finish event (e.g. a quality check that fails on it).
+    // The attempt's outcome, once its answer is over: `ok` once the target finished it, its error
+    // when it broke, `abandoned` when the reader left before the finish (the client went, or a
+    // check failed the answer).
+    let failedWith: string | undefined;
     const close = async (): Promise<void> => {
       if (closed) return;
       closed = true;
       deadline.dispose();
+      this.#countTokens(target, usage);
+      this.#metrics.attempts.inc({ target, outcome: failedWith ?? (finished ? "ok" : "abandoned") });
       if (!ended) await iterator.return?.();
     };
     const fail = async (err: unknown): Promise<never> => {
       const error = this.#guard.withoutPrivateValues(deadline.error(err));
       if (countsAgainstTarget(error)) breaker.failure();
       this.#failed(target, error);
+      failedWith = error.code;
       await close();
       throw error;
     };
@@ -455,10 +471,7 @@ export class Attempts {
   }
 
   #countTokens(target: string, usage: { inputTokens?: number; outputTokens?: number }): void {
-    // Usage may be reported more than once (Anthropic: input first, output last); count only final values.
+    if (usage.inputTokens !== undefined) this.#metrics.tokens.inc({ target, direction: "input" }, usage.inputTokens);
     if (usage.outputTokens !== undefined) this.#metrics.tokens.inc({ target, direction: "output" }, usage.outputTokens);
-    if (usage.inputTokens !== undefined && usage.outputTokens !== undefined) {
-      this.#metrics.tokens.inc({ target, direction: "input" }, usage.inputTokens);
-    }
   }
 }

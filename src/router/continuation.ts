@@ -1,8 +1,11 @@
 import type { CompletionPrompt, RequestContext, ResponseMeta } from "../core/index.js";
 import {
+  answerTooDeepError,
   type ChatRequest,
   fromBatches,
   GatewayError,
+  MAX_ANSWER_DEPTH,
+  nestsDeeperThan,
   noteErrorMeta,
   prepended,
   type ReadyStream,
@@ -240,7 +243,13 @@ export class Continuation {
             // same-wire path), so the dialect holds every one: they count, or frames heavy with
             // other fields (logprobs, anything) and light on text would be gathered without bound.
             // A whole answer's one frame was held to the limit as it was read.
-            if (restart && !event.whole) grow(event.data.length);
+            if (restart && !event.whole) {
+              grow(event.data.length);
+              // Put together, they are written out again, which a field nested thousands of levels
+              // deep would overflow: the upstream's failure, while the next target can still answer
+              // afresh (a streaming client is sent each frame as it came, so nothing is rewritten).
+              if (nestsDeeperThan(event.data, MAX_ANSWER_DEPTH)) throw answerTooDeepError(target);
+            }
             if (held.size === 0) break;
             heldFrames.push(event);
             return;

@@ -1,4 +1,4 @@
-import { GatewayError } from "../core/index.js";
+import { ClientDeadlineError, GatewayError } from "../core/index.js";
 
 export interface Timeouts {
   /** Establishing a connection to the upstream (enforced by the provider's HTTP client, not here). */
@@ -9,6 +9,11 @@ export interface Timeouts {
   idleMs: number;
   /** The whole answer. */
   totalMs: number;
+  /**
+   * The client's own deadline (x-tandem-deadline-ms), when `totalMs` is what is left of it: the
+   * total limit's timeout is then a ClientDeadlineError, which is not counted against the target.
+   */
+  clientDeadlineMs?: number;
   /** Throughput floor after the first event, in events per second; 0 or absent: none. */
   minTokensPerSecond?: number;
   /** The window the floor is measured over. Default 5000. */
@@ -43,7 +48,11 @@ export class Deadline {
     this.#target = target;
     if (parent.aborted) this.#controller.abort(parent.reason);
     else parent.addEventListener("abort", this.#onParentAbort, { once: true });
-    this.#total = setTimeout(() => this.#expire(`no complete answer within ${timeouts.totalMs} ms`), timeouts.totalMs);
+    this.#total = setTimeout(() => {
+      const clients = timeouts.clientDeadlineMs;
+      if (clients === undefined) this.#expire(`no complete answer within ${timeouts.totalMs} ms`);
+      else this.#expire(new ClientDeadlineError(target, clients));
+    }, timeouts.totalMs);
     this.#step = setTimeout(() => this.#expire(`no first token within ${timeouts.firstTokenMs} ms`), timeouts.firstTokenMs);
   }
 
@@ -91,8 +100,9 @@ export class Deadline {
     this.#parent.removeEventListener("abort", this.#onParentAbort);
   }
 
-  #expire(message: string): void {
-    this.#expired = new GatewayError("timeout", `${this.#target}: ${message}`, { target: this.#target });
+  #expire(why: string | GatewayError): void {
+    this.#expired =
+      typeof why === "string" ? new GatewayError("timeout", `${this.#target}: ${why}`, { target: this.#target }) : why;
     this.dispose();
     this.#controller.abort(this.#expired);
   }

@@ -27,6 +27,11 @@ export interface Plan {
   policy: RouteConfig;
   /** The route's retry policy, built once per route (policy.retry). */
   retry: RetryPolicy;
+  /**
+   * The client's own `x-tandem-deadline-ms`, when it is shorter than the route's total limit (then
+   * `policy.timeouts.totalMs`): a timeout at it is the client's, not the target's (ClientDeadlineError).
+   */
+  clientDeadlineMs?: number;
 }
 
 interface ResolvedRoute {
@@ -66,8 +71,15 @@ export class Planner {
     const plan = this.plan(overrides.route ?? model);
     const tiers = applyPreference(plan.tiers, overrides.prefer, (t) => this.#stats.ttftMs(t));
     const timeouts = plan.policy.timeouts;
-    const totalMs = overrides.deadlineMs === undefined ? timeouts.totalMs : Math.min(timeouts.totalMs, overrides.deadlineMs);
-    return { ...plan, tiers, policy: { ...plan.policy, timeouts: { ...timeouts, totalMs } } };
+    const clientDeadlineMs =
+      overrides.deadlineMs !== undefined && overrides.deadlineMs < timeouts.totalMs ? overrides.deadlineMs : undefined;
+    const totalMs = clientDeadlineMs ?? timeouts.totalMs;
+    return {
+      ...plan,
+      tiers,
+      policy: { ...plan.policy, timeouts: { ...timeouts, totalMs } },
+      ...(clientDeadlineMs !== undefined && { clientDeadlineMs }),
+    };
   }
 
   /** The plan for a model name as configured, without the request's overrides. */

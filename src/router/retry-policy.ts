@@ -2,6 +2,7 @@ import type { RouteConfig } from "../config/schema.js";
 import {
   backoffDelayMs,
   type GatewayError,
+  isClientDeadline,
   isEgressAuditError,
   isKeyRotated,
   isProviderKeyMissing,
@@ -76,8 +77,8 @@ export function failoverDecision(error: GatewayError): FailoverDecision {
  * Whether a failure says something about the target's health: counted by its breaker, its error
  * rate in /v1/status and its stats. A client's bad request, tandem's own internal failure, a
  * cancellation, a window too small for this one conversation, an unknown model and a key its pool
- * has already set aside for another (the key was at fault, not the target), and a provider tandem has
- * no key for (nothing was sent) do not.
+ * has already set aside for another (the key was at fault, not the target), a provider tandem has
+ * no key for (nothing was sent) and the client's own deadline passing (x-tandem-deadline-ms) do not.
  */
 export function countsAgainstTarget(error: GatewayError): boolean {
   if (error.code === "internal" || error.code === "canceled" || CLIENT_FAULTS.has(error.code)) return false;
@@ -86,6 +87,8 @@ export function countsAgainstTarget(error: GatewayError): boolean {
   if (isKeyRotated(error)) return false;
   // tandem has no key for the provider: the upstream was never asked (a key added meanwhile is used at once).
   if (isProviderKeyMissing(error)) return false;
+  // The client's own deadline passed: the target may well have answered within the route's.
+  if (isClientDeadline(error)) return false;
   // A local engine refusing work because its queue is full is busy, not sick.
   if (error.code === "overloaded" && !error.retryable) return false;
   const decision = failoverDecision(error);

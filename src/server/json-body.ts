@@ -1,6 +1,6 @@
 import type { FastifyBodyParser, FastifyInstance, FastifyRequest } from "fastify";
 import { formatPath } from "../core/format-path.js";
-import { GatewayError } from "../core/index.js";
+import { GatewayError, jsonStringEnd, nestsDeeperThan } from "../core/index.js";
 import { requestRecord } from "../dialects/shared/index.js";
 import { jsonBodyParser } from "./json-body-parser.js";
 import { JsonBodyTooDeep, parseJsonInTurns } from "./json-body-slices.js";
@@ -109,42 +109,6 @@ export function unsupportedMediaType(request: FastifyRequest): GatewayError {
   return new GatewayError("unsupported_media_type", `Unsupported media type: tandem received ${what}; ${EXPECTED}`);
 }
 
-/**
- * True when the JSON text nests arrays/objects deeper than `limit`. Counts brackets outside strings;
- * strings are skipped with indexOf, so a body made mostly of one large string (a base64 image) costs
- * next to nothing. Exact for valid JSON; on invalid JSON the answer does not matter, since the parser
- * refuses it anyway.
- */
-export function nestsDeeperThan(text: string, limit: number): boolean {
-  let depth = 0;
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22) {
-      i = stringEnd(text, i);
-      if (i < 0) return false;
-    } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > limit) return true;
-    } else if (c === 0x5d || c === 0x7d) {
-      depth--;
-    }
-  }
-  return false;
-}
-
-/** The index of the quote that closes the string opened at `open`, or -1. */
-function stringEnd(text: string, open: number): number {
-  let j = text.indexOf('"', open + 1);
-  while (j !== -1) {
-    let k = j - 1;
-    while (text.charCodeAt(k) === 0x5c) k--;
-    // An even number of backslashes before the quote: it is not escaped.
-    if ((j - 1 - k) % 2 === 0) return j;
-    j = text.indexOf('"', j + 1);
-  }
-  return -1;
-}
-
 /** How many path segments the error names: enough to show the field, not a hundred levels of it. */
 const PATH_SHOWN = 6;
 
@@ -188,7 +152,7 @@ export function deepPath(text: string, limit: number): Segment[] {
     const c = text.charCodeAt(i);
     const top = stack[stack.length - 1];
     if (c === 0x22) {
-      const end = stringEnd(text, i);
+      const end = jsonStringEnd(text, i);
       if (end < 0) break;
       if (top && !top.array && top.expectKey) top.at = decodeKey(text.slice(i, end + 1));
       i = end;

@@ -43,7 +43,7 @@ export class Metrics {
 
   readonly attempts = new Counter({
     name: "tandem_attempts_total",
-    help: "Upstream attempts, by target and outcome (ok or the error code)",
+    help: "Upstream attempts, by target and outcome: ok (a chat answer only once it finished), the error code (a stream that broke mid-answer included), abandoned (its reader left before the finish)",
     labelNames: ["target", "outcome"] as const,
     registers: [this.registry],
   });
@@ -57,7 +57,7 @@ export class Metrics {
 
   readonly failovers = new Counter({
     name: "tandem_failovers_total",
-    help: "Moves from one target to the next, by route and the error that caused them",
+    help: "Moves from one target to the next, by route and the error that caused them (none after a route's last target)",
     labelNames: ["route", "code"] as const,
     registers: [this.registry],
   });

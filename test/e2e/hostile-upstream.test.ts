@@ -54,6 +54,8 @@ before(async () => {
       backup: { kind: "openai", baseUrl: backup.url, models: ["m"] },
       soa: { kind: "openai", baseUrl: `${scripted.url}/v1`, responses: true, models },
       san: { kind: "anthropic", baseUrl: scripted.url, models },
+      soc: { kind: "openai", baseUrl: `${scripted.url}/v1`, models },
+      sol: { kind: "ollama", baseUrl: scripted.url, models },
     },
     routes: {
       oa: { tiers: ["oa/m"], ...once },
@@ -61,7 +63,16 @@ before(async () => {
       an: { tiers: ["an/m"], ...once },
       ol: { tiers: ["ol/m"], ...once },
       "oa-then-backup": { tiers: ["oa/m", "backup/m"], ...once },
+      "deep-soc": { tiers: ["soc/m", "backup/m"], ...once },
+      "deep-soc-whole": { tiers: ["soc/m", "backup/m"], streamUpstream: false, ...once },
+      "deep-san": { tiers: ["san/m", "backup/m"], ...once },
+      "deep-san-whole": { tiers: ["san/m", "backup/m"], streamUpstream: false, ...once },
+      "deep-sol": { tiers: ["sol/m", "backup/m"], ...once },
+      "deep-sol-whole": { tiers: ["sol/m", "backup/m"], streamUpstream: false, ...once },
+      "deep-soc-alone": { tiers: ["soc/m"], ...once },
     },
+    // Every case here fails its target on purpose: no breaker opens between them.
+    breaker: { failureThreshold: 1000, cooldownMs: 1000 },
   });
 });
 
@@ -98,6 +109,28 @@ describe("an upstream that breaks HTTP", () => {
       }
     });
   }
+
+  it("answers 200 with an HTML page (a proxy's): the error names the content type and shows the page, streamed and not", async () => {
+    const page = "<html><body>Bad gateway page</body></html>";
+    answer = (socket) =>
+      socket.end(`HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: ${page.length}\r\n\r\n${page}`);
+    for (const { wire, path, route, body } of WIRES) {
+      for (const stream of [true, false]) {
+        const res = await fetch(`${tandem.url}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: route, stream, ...body }),
+        });
+        const json = (await res.json()) as { error?: unknown };
+        const where = `${wire} ${stream ? "streamed" : "whole"}: ${JSON.stringify(json)}`;
+        assert.equal(res.status, wire === "anthropic" ? 500 : 502, where);
+        const message = String(messageOf(wire, json));
+        assert.match(message, new RegExp(`^${route}(/up-model)?: `), where);
+        assert.match(message, /text\/html/, where);
+        assert.match(message, /Bad gateway page/, where);
+      }
+    }
+  });
 
   it("is left for the next tier", async () => {
     answer = cases["speaks something else (an SSH banner)"] as (socket: Socket) => void;
@@ -235,5 +268,121 @@ describe("an upstream whose frames carry an absurd index", () => {
     const output = (JSON.parse(failed.slice(failed.indexOf("data: ") + 6)) as { response: { output: unknown[] } }).response
       .output;
     assert.ok(output.length <= 1, `an output of ${output.length} items`);
+  });
+});
+
+describe("an upstream whose answer nests a field deeper than tandem can serialise again", () => {
+  // JSON.parse reads any depth, JSON.stringify recurses: an answer put together for a client that
+  // did not stream is written out again, and 20,000 levels overflow the stack.
+  const DEEP = `${"[".repeat(20_000)}${"]".repeat(20_000)}`;
+  const sse = (data: string, event?: string) => `${event ? `event: ${event}\n` : ""}data: ${data}\n\n`;
+  const openaiStream = [
+    sse(
+      `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"up-model","choices":[{"index":0,"delta":{"role":"assistant","content":"hi"},"finish_reason":null}],"x_deep":${DEEP}}`,
+    ),
+    sse(
+      '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"up-model","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}',
+    ),
+    "data: [DONE]\n\n",
+  ];
+  const openaiWhole = `{"id":"c1","object":"chat.completion","created":1,"model":"up-model","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2},"x_deep":${DEEP}}`;
+  const anthropicMessage = (content: string) =>
+    `{"id":"msg_1","type":"message","role":"assistant","model":"up-model","content":${content},"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1},"x_deep":${DEEP}}`;
+  const anthropicStream = [
+    sse(`{"type":"message_start","message":${anthropicMessage("[]")}}`, "message_start"),
+    sse('{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}', "content_block_start"),
+    sse('{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi"}}', "content_block_delta"),
+    sse('{"type":"content_block_stop","index":0}', "content_block_stop"),
+    sse(
+      '{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":1}}',
+      "message_delta",
+    ),
+    sse('{"type":"message_stop"}', "message_stop"),
+  ];
+  const anthropicWhole = anthropicMessage('[{"type":"text","text":"hi"}]').replace(
+    '"stop_reason":null',
+    '"stop_reason":"end_turn"',
+  );
+  const ollamaStream = [
+    `{"model":"up-model","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":"hi"},"done":false,"x_deep":${DEEP}}\n`,
+    '{"model":"up-model","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":1,"eval_count":1}\n',
+  ];
+  const ollamaWhole = `{"model":"up-model","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":"hi"},"done":true,"done_reason":"stop","prompt_eval_count":1,"eval_count":1,"x_deep":${DEEP}}`;
+  const answerDeep = () =>
+    scripted.script((request) => {
+      const streamed = request.body.stream !== false;
+      const [contentType, writes] = request.path.startsWith("/v1/chat")
+        ? streamed
+          ? ["text/event-stream", openaiStream]
+          : ["application/json", [openaiWhole]]
+        : request.path.startsWith("/v1/messages")
+          ? streamed
+            ? ["text/event-stream", anthropicStream]
+            : ["application/json", [anthropicWhole]]
+          : streamed
+            ? ["application/x-ndjson", ollamaStream]
+            : ["application/json", [ollamaWhole]];
+      return { kind: "stream", contentType, writes };
+    });
+
+  const CLIENTS = [
+    { wire: "openai chat", path: "/v1/chat/completions", body: { messages: [{ role: "user", content: "Hi" }] } },
+    { wire: "anthropic", path: "/v1/messages", body: { max_tokens: 10, messages: [{ role: "user", content: "Hi" }] } },
+    { wire: "ollama", path: "/api/chat", body: { messages: [{ role: "user", content: "Hi" }] } },
+    { wire: "responses", path: "/v1/responses", body: { input: "Hi", store: false } },
+  ] as const;
+
+  // The same-wire client gets the upstream's own answer put together again; another wire's client
+  // gets it translated, without the field, and so from the upstream itself.
+  const SAME_WIRE: Record<string, string> = { soc: "openai chat", san: "anthropic", sol: "ollama" };
+  for (const upstream of ["soc", "san", "sol"]) {
+    for (const whole of [false, true]) {
+      const route = `deep-${upstream}${whole ? "-whole" : ""}`;
+      it(`${upstream} ${whole ? "answering whole" : "streaming"}: a client that did not stream is answered, by the next tier on the same wire`, async () => {
+        answerDeep();
+        for (const { wire, path, body } of CLIENTS) {
+          const res = await fetch(`${tandem.url}${path}`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ model: route, stream: false, ...body }),
+          });
+          const text = await res.text();
+          const where = `${wire} client: ${text.slice(0, 300)}`;
+          assert.equal(res.status, 200, where);
+          if (wire !== SAME_WIRE[upstream]) continue;
+          assert.match(text, /from the backup/, where);
+          assert.match(
+            res.headers.get("x-tandem-degraded") ?? "",
+            new RegExp(`${upstream}/m.*upstream_error`),
+            `${where} ${res.headers.get("x-tandem-degraded")}`,
+          );
+        }
+      });
+    }
+  }
+
+  it("with no other tier: a 502 naming the target, never tandem's internal error", async () => {
+    answerDeep();
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "deep-soc-alone", messages: [{ role: "user", content: "Hi" }] }),
+    });
+    const json = (await res.json()) as { error: { message: string; type: string } };
+    assert.equal(res.status, 502, JSON.stringify(json));
+    assert.match(json.error.message, /soc\/m: .*nested more than \d+ levels deep/);
+  });
+
+  it("a streaming client still gets the answer as it came", async () => {
+    answerDeep();
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "deep-soc-alone", stream: true, messages: [{ role: "user", content: "Hi" }] }),
+    });
+    const text = await res.text();
+    assert.equal(res.status, 200);
+    assert.ok(text.includes(DEEP), text.slice(0, 300));
+    assert.match(text, /data: \[DONE\]/);
   });
 });

@@ -126,3 +126,52 @@ describe("client faults and internal failures never count against a target", () 
     assert.equal(status?.failures, 5);
   });
 });
+
+describe("a client's own deadline never counts against a target", () => {
+  let upstream: FakeOpenAIUpstream;
+  let tandem: RunningTandem;
+  const target = "cloud/m";
+
+  before(async () => {
+    upstream = await startFakeOpenAI({ models: ["m"] });
+    tandem = await startTandem({
+      providers: { cloud: { kind: "openai", baseUrl: upstream.url, models: ["m"] } },
+      routes: {
+        one: {
+          tiers: [target],
+          retry: { attempts: 1, baseMs: 1, maxMs: 10 },
+          timeouts: { connectMs: 1000, firstTokenMs: 5000, idleMs: 5000, totalMs: 10_000 },
+        },
+      },
+      breaker: { failureThreshold: 2, cooldownMs: 60_000 },
+    });
+  });
+
+  after(async () => {
+    await tandem?.close();
+    await upstream?.close();
+  });
+
+  it("leaves a target that is only slower than the client would wait healthy in /v1/status, its breaker closed", async () => {
+    // The answer starts, then takes longer than the client's 200 ms (well within the route's limits).
+    upstream.script(() => ({ kind: "stall", chunks: ["The quick "] }));
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-tandem-deadline-ms": "200" },
+        body: JSON.stringify({ model: "one", messages: [{ role: "user", content: "hi" }] }),
+      });
+      const text = await res.text();
+      assert.equal(res.status, 504, text);
+    }
+    const status = (await (await fetch(`${tandem.url}/v1/status`)).json()) as {
+      targets: (TargetStatus & { lastError?: unknown })[];
+    };
+    const stats = status.targets.find((t) => t.target === target);
+    assert.equal(stats?.breaker ?? "closed", "closed");
+    assert.equal(stats?.failures ?? 0, 0);
+    assert.equal(stats?.errorRate ?? 0, 0);
+    assert.equal(stats?.lastError, undefined);
+    assert.notEqual(stats?.health, "unhealthy");
+  });
+});

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../src/server/json-body.js";
+import { nestsDeeperThan } from "../../src/core/index.js";
+import { MAX_JSON_DEPTH } from "../../src/server/json-body.js";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 

@@ -3,11 +3,13 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ChatStream, Gateway, ResponseMeta } from "../../core/index.js";
 import {
   answerErrorFrom,
+  answerTooDeepError,
   type ChatRequest,
   type ChatResult,
   collectChat,
   forEachItem,
   GatewayError,
+  isStackOverflow,
   markStep,
   type StreamEvent,
 } from "../../core/index.js";
@@ -115,15 +117,25 @@ export async function sendChat(
     markStep("collected");
     record.usage = result.usage;
     if (record.content) record.content.response = JSON.stringify({ text: result.text, toolCalls: result.toolCalls });
-    const body =
-      (native && frames.length > 0 ? await native.json(frames, started.meta) : undefined) ??
-      (await rendering.json(result, started.meta));
+    let payload: string;
+    try {
+      const body =
+        (native && frames.length > 0 ? await native.json(frames, started.meta) : undefined) ??
+        (await rendering.json(result, started.meta));
+      // Written out here rather than by Fastify's serializer, so that an answer that cannot be is
+      // answered as the upstream's failure below (the router refuses such answers before this; this
+      // is the last line for a shape it did not foresee), not as tandem's internal error.
+      payload = JSON.stringify(body);
+    } catch (err) {
+      if (isStackOverflow(err)) throw answerTooDeepError(started.meta.target);
+      throw err;
+    }
     markStep("rendered");
     // The meta as the answer left it: one answered afresh elsewhere names its own target and warnings.
     await reply
       .code(200)
-      .headers({ ...metaHeaders(started.meta), ...headersOf() })
-      .send(body);
+      .headers({ "content-type": "application/json; charset=utf-8", ...metaHeaders(started.meta), ...headersOf() })
+      .send(payload);
     return;
   }
   const extraHeaders = headersOf();

@@ -10,6 +10,7 @@ import {
   type EventStreamCheck,
   editedNativeBody,
   expectEventStream,
+  isWebPage,
   readSseBatches,
   relayUpstreamStream,
   UpstreamClient,
@@ -163,13 +164,14 @@ export class AnthropicProvider implements ChatProvider {
 }
 
 /**
- * A 200 to a streamed request is read as SSE unless it is JSON (compatible servers send SSE as
- * text/plain, or with no content type); a JSON error object is that error, as it would be in an
- * `event: error`.
+ * A 200 to a streamed request is read as SSE unless it is JSON or a web page (compatible servers
+ * send SSE as text/plain, or with no content type); a JSON error object is that error, as it would
+ * be in an `event: error`, and a page (a proxy's) is named with what it says, rather than read as a
+ * stream that ends before message_stop.
  */
 const NOT_A_STREAM: EventStreamCheck = {
   maxBytes: 16_384,
-  streams: (contentType) => !contentType.includes("application/json"),
+  streams: (contentType) => !contentType.includes("application/json") && !isWebPage(contentType),
   errorIn: (body, target) => {
     if (typeof body !== "object" || body === null) return undefined;
     const { type, error } = body as { type?: unknown; error?: { type?: unknown; message?: unknown } };

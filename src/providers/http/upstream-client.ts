@@ -1,5 +1,12 @@
 import { Agent, type Dispatcher } from "undici";
-import { type BeforeUpstreamBody, CONNECT_FAILURE_CODES, GatewayError } from "../../core/index.js";
+import {
+  answerTooDeepError,
+  type BeforeUpstreamBody,
+  CONNECT_FAILURE_CODES,
+  GatewayError,
+  MAX_ANSWER_DEPTH,
+  nestsDeeperThan,
+} from "../../core/index.js";
 import { answerLimitError, DEFAULT_ANSWER_LIMITS, readBodyUpTo } from "./answer-limits.js";
 import { type UpstreamErrorMapper, upstreamErrorFromResponse } from "./upstream-error.js";
 import { upstreamBodyBytes } from "./upstream-json.js";
@@ -134,8 +141,12 @@ export class UpstreamClient {
       throw withTarget(GatewayError.from(err), this.#target);
     }
     if (bytes === undefined) throw answerLimitError(init.target ?? this.#target, "maxAnswerBytes", this.#maxAnswerBytes);
+    const text = bytes.toString("utf8");
+    // Parsed, such an answer would overflow the stack where it is written out again (to the client,
+    // to the store): the upstream's failure, found while the route can still move on.
+    if (nestsDeeperThan(text, MAX_ANSWER_DEPTH)) throw answerTooDeepError(init.target ?? this.#target);
     try {
-      return JSON.parse(bytes.toString("utf8")) as T;
+      return JSON.parse(text) as T;
     } catch {
       throw new GatewayError("upstream_error", `${this.#target} answered with invalid JSON`, { target: this.#target });
     }

@@ -154,8 +154,18 @@ export interface EventStreamCheck {
   maxBytes: number;
   /** Whether a content type is read as an event stream. Default: it names text/event-stream. */
   streams?: (contentType: string) => boolean;
+  /** What the answer should have been, in the error. Default: an event stream. */
+  expected?: string;
   /** The provider's own error object in a JSON body, as the GatewayError it stands for (an overload stays retryable). */
   errorIn?: (body: unknown, target: string) => GatewayError | undefined;
+}
+
+/**
+ * Whether a content type is a web page: a proxy's or captive portal's answer, never a stream,
+ * whatever else a lenient reader takes as one.
+ */
+export function isWebPage(contentType: string): boolean {
+  return /^\s*(text\/html|application\/xhtml\+xml)\b/i.test(contentType);
 }
 
 /**
@@ -186,7 +196,7 @@ export async function expectEventStream(res: Dispatcher.ResponseData, target: st
     "upstream_error",
     message !== undefined
       ? `${target}: ${message}`
-      : `${target}: expected an event stream but got ${contentType || "no content type"}: ${text.slice(0, 200)}`,
+      : `${target}: expected ${check.expected ?? "an event stream"} but got ${contentType || "no content type"}: ${text.slice(0, 200)}`,
     { target },
   );
 }

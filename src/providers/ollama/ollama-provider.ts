@@ -7,7 +7,16 @@ import {
   type ProviderEmbedRequest,
   type StreamEvent,
 } from "../../core/index.js";
-import { bearerHeaders, readNdjsonBatches, relayUpstreamStream, UpstreamClient, upstreamInit } from "../http/index.js";
+import {
+  bearerHeaders,
+  type EventStreamCheck,
+  expectEventStream,
+  isWebPage,
+  readNdjsonBatches,
+  relayUpstreamStream,
+  UpstreamClient,
+  upstreamInit,
+} from "../http/index.js";
 import type { ChatProvider, EmbeddingProvider, ModelInfo, RemoteProviderOptions } from "../provider.js";
 import { convertToOllamaChatRequest, convertToOllamaGenerateRequest, ollamaUnsent } from "./convert-to-ollama-chat-request.js";
 import { mapOllamaErrorResponse } from "./map-ollama-error.js";
@@ -76,6 +85,7 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
       const path = OLLAMA_NATIVE_PATHS[native.wire];
       if (request.whole) return tapOllamaWhole(await this.#client.json("POST", path, { ...init, target }), target, native.wire);
       const res = await this.#client.send("POST", path, init);
+      await expectEventStream(res, target, NOT_A_STREAM);
       const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
       return relayUpstreamStream(res, signal, target, (stream) =>
         tapOllamaLines(readNdjsonBatches(stream, lines), target, native.wire),
@@ -89,6 +99,7 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
       return parseOllamaChatLines([path === "generate" ? asOllamaChatLine(answer) : answer], target);
     }
     const res = await sent(() => this.#client.send("POST", `/api/${path}`, init));
+    await expectEventStream(res, target, NOT_A_STREAM);
     const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
     return relayUpstreamStream(res, signal, target, (stream) => parseOllamaChatStream(stream, target, lines, path));
   }
@@ -149,3 +160,14 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
 function ollamaKeepAlive(ms: number): string | number {
   return ms < 0 ? -1 : `${ms}ms`;
 }
+
+/**
+ * A 200 to a streamed request is read as NDJSON lines whatever its content type (Ollama's own error
+ * objects included), unless it is a web page (a proxy's): that is named with what it says, rather
+ * than read as lines that are not JSON.
+ */
+const NOT_A_STREAM: EventStreamCheck = {
+  maxBytes: 2000,
+  streams: (contentType) => !isWebPage(contentType),
+  expected: "an NDJSON stream",
+};
