@@ -19,15 +19,15 @@ for (const storeOn of [true, false]) {
     });
     after(() => tandem?.close());
 
-    it("`before` bounds a list of stores as the SDK's params say (it was ignored: the first page came back)", async () => {
+    it("`before` pages a list of stores back as the SDK's params say (it was ignored: the first page came back)", async () => {
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) ids.push((await client.vectorStores.create({ name: `before-${i}` })).id);
       const [s0, s1, s2, s3, s4] = ids as [string, string, string, string, string];
-      // Newest first (desc): s4 s3 s2 s1 s0. Before s1: s4 s3 s2.
+      // Newest first (desc): s4 s3 s2 s1 s0. The previous page before s1, two at a time: s3 s2, and s4 further back.
       const desc = await client.vectorStores.list({ limit: 2, before: s1 });
       assert.deepEqual(
         desc.data.map((s) => s.id),
-        [s4, s3],
+        [s3, s2],
       );
       assert.equal(desc.has_more, true);
       const rest = await client.vectorStores.list({ limit: 2, before: s1, after: s3 });
@@ -43,10 +43,12 @@ for (const storeOn of [true, false]) {
         [s0, s1],
       );
       assert.equal(asc.has_more, false);
-      // The SDK's auto-paging keeps `before` in every page's query: it walks up to it and stops.
+      // The SDK's auto-paging keeps `before` and moves `after` to each page's last item: after the
+      // previous page nothing lies between the two, so the walk ends there (s4 is further back).
       const walked: string[] = [];
       for await (const store of client.vectorStores.list({ limit: 1, before: s2 })) walked.push(store.id);
-      assert.deepEqual(walked, [s4, s3]);
+      assert.deepEqual(walked, [s3]);
+      assert.ok(!walked.includes(s4));
     });
 
     it("`before` bounds a store's files and a batch's files too", async () => {
