@@ -33,6 +33,31 @@ function messageOf(dialect: (typeof WIRES)[number]["wire"], json: { error?: unkn
   return (json.error as { message?: unknown } | undefined)?.message;
 }
 
+/**
+ * Each wire's request to its route, streamed and not, as the failing upstream answers it: the
+ * status, the error's message in that dialect, and where it was (for the assertions' messages).
+ */
+async function* everyWireError(): AsyncGenerator<{
+  wire: string;
+  route: string;
+  status: number;
+  message: string;
+  where: string;
+}> {
+  for (const { wire, path, route, body } of WIRES) {
+    for (const stream of [true, false]) {
+      const res = await fetch(`${tandem.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: route, stream, ...body }),
+      });
+      const json = (await res.json()) as { error?: unknown };
+      const where = `${wire} ${stream ? "streamed" : "whole"}: ${JSON.stringify(json)}`;
+      yield { wire, route, status: res.status, message: String(messageOf(wire, json)), where };
+    }
+  }
+}
+
 before(async () => {
   raw = createServer((socket) => {
     socket.on("error", () => {});
@@ -92,20 +117,11 @@ describe("an upstream that breaks HTTP", () => {
   for (const [what, reply] of Object.entries(cases)) {
     it(`${what}: a 502 in the client's dialect naming the target, streamed and not`, async () => {
       answer = reply;
-      for (const { wire, path, route, body } of WIRES) {
-        for (const stream of [true, false]) {
-          const res = await fetch(`${tandem.url}${path}`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ model: route, stream, ...body }),
-          });
-          const json = (await res.json()) as { error?: unknown };
-          const where = `${wire} ${stream ? "streamed" : "whole"}: ${JSON.stringify(json)}`;
-          // Anthropic's API answers an upstream failure as 500 api_error (it sends no 502).
-          assert.equal(res.status, wire === "anthropic" ? 500 : 502, where);
-          assert.match(String(messageOf(wire, json)), new RegExp(`^${route}(/up-model)?: `), where);
-          assert.doesNotMatch(String(messageOf(wire, json)), /internal error/i, where);
-        }
+      for await (const { wire, route, status, message, where } of everyWireError()) {
+        // Anthropic's API answers an upstream failure as 500 api_error (it sends no 502).
+        assert.equal(status, wire === "anthropic" ? 500 : 502, where);
+        assert.match(message, new RegExp(`^${route}(/up-model)?: `), where);
+        assert.doesNotMatch(message, /internal error/i, where);
       }
     });
   }
@@ -114,21 +130,11 @@ describe("an upstream that breaks HTTP", () => {
     const page = "<html><body>Bad gateway page</body></html>";
     answer = (socket) =>
       socket.end(`HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: ${page.length}\r\n\r\n${page}`);
-    for (const { wire, path, route, body } of WIRES) {
-      for (const stream of [true, false]) {
-        const res = await fetch(`${tandem.url}${path}`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ model: route, stream, ...body }),
-        });
-        const json = (await res.json()) as { error?: unknown };
-        const where = `${wire} ${stream ? "streamed" : "whole"}: ${JSON.stringify(json)}`;
-        assert.equal(res.status, wire === "anthropic" ? 500 : 502, where);
-        const message = String(messageOf(wire, json));
-        assert.match(message, new RegExp(`^${route}(/up-model)?: `), where);
-        assert.match(message, /text\/html/, where);
-        assert.match(message, /Bad gateway page/, where);
-      }
+    for await (const { wire, route, status, message, where } of everyWireError()) {
+      assert.equal(status, wire === "anthropic" ? 500 : 502, where);
+      assert.match(message, new RegExp(`^${route}(/up-model)?: `), where);
+      assert.match(message, /text\/html/, where);
+      assert.match(message, /Bad gateway page/, where);
     }
   });
 
