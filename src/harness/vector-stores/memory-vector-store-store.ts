@@ -178,19 +178,16 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
     if (files === undefined) return { data: [], hasMore: false };
     const batch = options.batchId === undefined ? undefined : this.#stores.get(vectorStoreId)?.batches.get(options.batchId);
     const record = (id: string) => files.get(id)?.record as VectorStoreFileRecord;
-    // A cursor names a file of the store, whatever the filters: it is found among them all.
-    const all = [...files.keys()];
-    for (const [cursor, id] of [
-      ["after", options.after],
-      ["before", options.before],
-    ] as const)
-      if (id !== undefined && !all.includes(id)) return unknownCursorPage(cursor);
-    const ids = all.filter(
+    // A cursor names a file of the store, whatever the filters: the cursors' own files stay in the
+    // list only to find the page's place (a page never holds its cursors; one the store does not
+    // have is not in it, and page() says so).
+    const isCursor = (id: string) => id === options.after || id === options.before;
+    const ids = [...files.keys()].filter(
       (id) =>
-        (options.batchId === undefined || batch?.fileIds.has(id) === true || id === options.after || id === options.before) &&
-        (options.status === undefined || record(id).status === options.status || id === options.after || id === options.before),
+        isCursor(id) ||
+        ((options.batchId === undefined || batch?.fileIds.has(id) === true) &&
+          (options.status === undefined || record(id).status === options.status)),
     );
-    // The cursors' own files are kept only to find the page's place: a page never holds its cursors.
     return page(ids, options, (id) => structuredClone(record(id)));
   }
 
