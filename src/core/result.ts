@@ -32,6 +32,8 @@ export interface ChatResult {
    * where it came in `text` (the length of the text before it). Unset when there were none.
    */
   hosted?: Array<{ item: HostedToolItem; textAt: number }>;
+  /** Parts of the answer the canonical events do not carry (`untranslated` events), each once; unset when there were none. */
+  untranslated?: string[];
   finishReason: FinishReason;
   rawFinishReason: string | undefined;
   stopSequence: string | undefined;
@@ -125,6 +127,10 @@ export async function collectChat(
       case "frame":
         frames?.push(ev);
         break;
+      case "untranslated":
+        result.untranslated ??= [];
+        if (!result.untranslated.includes(ev.part)) result.untranslated.push(ev.part);
+        break;
       case "hosted-tool": {
         result.hosted ??= [];
         const known = result.hosted.find((entry) => entry.item.id === ev.item.id);
@@ -141,6 +147,7 @@ export async function collectChat(
           logprobs = [];
           result.prompt = undefined;
           result.reasoning = undefined;
+          result.untranslated = undefined;
           result.usage = { inputTokens: 0, outputTokens: 0 };
           calls.clear();
         }

@@ -66,6 +66,14 @@ export type StreamEvent =
   | { type: "reasoning-signature"; signature: string }
   /** A reasoning block the upstream shows only encrypted (Anthropic's `redacted_thinking` `data`). */
   | { type: "reasoning-redacted"; data: string }
+  /**
+   * A part of the upstream's answer the canonical events do not carry, by the upstream's own name for
+   * it (an Anthropic text block's `citations`, a `server_tool_use` block, an OpenAI `annotations`
+   * list, a Responses `web_search_call` item). The same-wire path's frames carry it as it came; an
+   * answer rendered from the canonical events names it in its notices (ResponseMeta.notices), so that
+   * nothing is dropped silently. A reader yields each part once per answer.
+   */
+  | { type: "untranslated"; part: string }
   /** A tool call begins. `index` orders calls within this response (0, 1, ...). */
   | { type: "tool-call-start"; index: number; id: string; name: string }
   /** A piece of the call's JSON arguments text. */

@@ -253,3 +253,88 @@ describe("an answer's citations sent back to another wire", () => {
     assert.doesNotMatch(await warningsAfter([{ type: "text", text: "Plain." }]), /citations/);
   });
 });
+
+describe("an Anthropic answer's citations and server tool blocks, for a client on another wire", () => {
+  const CITATION = {
+    type: "web_search_result_location",
+    cited_text: "tandem is a gateway",
+    url: "https://example.com/",
+    title: "Example",
+    encrypted_index: "EnC1",
+  };
+  const CITED = [SEARCH, RESULTS, { type: "text", text: "A gateway.", citations: [CITATION] }];
+  /** The answer as Anthropic streams it: the text block opens with no citations, which come as a citations_delta. */
+  function streamedWithDelta() {
+    const message = { id: "msg_c1", type: "message", role: "assistant", model: "claude-sonnet-4-5", content: [] };
+    return {
+      kind: "sse" as const,
+      body: [
+        anthropicFrame("message_start", {
+          message: { ...message, stop_reason: null, stop_sequence: null, usage: { input_tokens: 20, output_tokens: 1 } },
+        }),
+        anthropicFrame("content_block_start", { index: 0, content_block: { type: "text", text: "", citations: [] } }),
+        anthropicFrame("content_block_delta", { index: 0, delta: { type: "citations_delta", citation: CITATION } }),
+        anthropicFrame("content_block_delta", { index: 0, delta: { type: "text_delta", text: "A gateway." } }),
+        anthropicFrame("content_block_delta", { index: 0, delta: { type: "citations_delta", citation: CITATION } }),
+        anthropicFrame("content_block_stop", { index: 0 }),
+        anthropicFrame("message_delta", { delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 9 } }),
+        anthropicFrame("message_stop", {}),
+      ].join(""),
+    };
+  }
+  const chat = (model: string, stream: boolean) =>
+    fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model, stream, messages: [{ role: "user", content: "What is tandem?" }] }),
+    });
+
+  for (const route of ["auto", "whole"]) {
+    it(`are named in x-tandem-warnings of a whole chat completion, the text kept (${route})`, async () => {
+      anthropic.script((request) => answer(CITED, "end_turn", (request.body as { stream?: boolean }).stream === true));
+      const res = await chat(route, false);
+      assert.equal(res.status, 200);
+      const completion = (await res.json()) as { choices: Array<{ message: { content: string } }> };
+      assert.equal(completion.choices[0]?.message.content, "A gateway.");
+      const warnings = res.headers.get("x-tandem-warnings") ?? "";
+      assert.match(warnings, new RegExp(`citations of the answer from ${CLAUDE} not carried`));
+      assert.match(warnings, /server_tool_use blocks of the answer/);
+      assert.match(warnings, /web_search_tool_result blocks of the answer/);
+      // Each once.
+      assert.equal(warnings.split("citations of the answer").length, 2);
+    });
+  }
+
+  it("are named at the end of a streamed chat completion, whose headers had left before them", async () => {
+    anthropic.script(() => streamedWithDelta());
+    const res = await chat("auto", true);
+    const body = await res.text();
+    assert.match(body, new RegExp(`: tandem warning: citations of the answer from ${CLAUDE} not carried\\n\\n`));
+    assert.equal(body.split("tandem warning: citations").length, 2);
+    assert.ok(body.indexOf("tandem warning") < body.indexOf("data: [DONE]"));
+    assert.match(body, /A gateway\./);
+  });
+
+  it("are named in an Ollama client's final chunk", async () => {
+    anthropic.script(() => streamedWithDelta());
+    const res = await fetch(`${tandem.url}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "What is tandem?" }] }),
+    });
+    const lines = (await res.text()).trim().split("\n");
+    const last = JSON.parse(lines.at(-1) as string) as { done: boolean };
+    assert.equal(last.done, true);
+    assert.match(JSON.stringify(last), /citations of the answer from/);
+  });
+
+  it("are not named for an Anthropic client, which gets them as they came", async () => {
+    anthropic.script((request) => answer(CITED, "end_turn", (request.body as { stream?: boolean }).stream === true));
+    const { data, response } = await client.messages
+      .create({ model: "auto", max_tokens: 50, messages: [{ role: "user", content: "What is tandem?" }] })
+      .withResponse();
+    assert.equal(response.headers.get("x-tandem-warnings"), null);
+    const text = data.content.find((block) => block.type === "text");
+    assert.deepEqual(text?.type === "text" && text.citations, [CITATION]);
+  });
+});

@@ -73,6 +73,8 @@ export class MessageStreamRenderer implements StreamRenderer {
       case "switch":
         return switchComment(event);
       case "frame":
+      // What the canonical events do not carry is named by respond.ts, not rendered.
+      case "untranslated":
       // An echoed prompt is legacy completions' alone (CompletionPrompt.echo).
       case "prompt":
       // Tools tandem ran between the model's turns: the Messages API has no item for them.

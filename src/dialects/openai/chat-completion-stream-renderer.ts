@@ -136,6 +136,8 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
         return this.#endCustomCall(event.index);
       case "start":
       case "frame":
+      // What the canonical events do not carry is named by respond.ts, not rendered.
+      case "untranslated":
       // An echoed prompt is legacy completions' alone (CompletionPrompt.echo).
       case "prompt":
       // Tools tandem ran between the model's turns: chat completions has no item for them.

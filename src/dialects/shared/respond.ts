@@ -119,9 +119,9 @@ export async function sendChat(
     if (record.content) record.content.response = JSON.stringify({ text: result.text, toolCalls: result.toolCalls });
     let payload: string;
     try {
-      const body =
-        (native && frames.length > 0 ? await native.json(frames, started.meta) : undefined) ??
-        (await rendering.json(result, started.meta));
+      const nativeBody = native && frames.length > 0 ? await native.json(frames, started.meta) : undefined;
+      if (nativeBody === undefined) noteUntranslated(request, started.meta, result.untranslated ?? []);
+      const body = nativeBody ?? (await rendering.json(result, started.meta));
       // Written out here rather than by Fastify's serializer, so that an answer that cannot be is
       // answered as the upstream's failure below (the router refuses such answers before this; this
       // is the last line for a shape it did not foresee), not as tandem's internal error.
@@ -145,6 +145,20 @@ export async function sendChat(
 }
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
+
+/**
+ * Names, in the answer's notices, the parts of the upstream's answer an answer rendered from the
+ * canonical events leaves out (`untranslated` events: an Anthropic answer's citations for an OpenAI
+ * client), each once, and logs them: nothing is dropped silently.
+ */
+function noteUntranslated(request: FastifyRequest, meta: ResponseMeta, parts: readonly string[]): void {
+  for (const part of parts) {
+    const notice = `${part} of the answer from ${meta.target} not carried`;
+    if (meta.notices?.includes(notice)) continue;
+    meta.notices = [...(meta.notices ?? []), notice];
+    request.log.warn({ part, target: meta.target }, "answer part not carried to the client");
+  }
+}
 
 async function pumpStream(
   reply: FastifyReply,
@@ -195,7 +209,9 @@ async function pumpStream(
       (event) => {
         if (event.type === "usage") record.usage = { ...record.usage, ...event.usage } as ChatResult["usage"];
         answer?.add(event);
-        if (native === undefined) unwritten += renderer.event(event);
+        if (event.type === "untranslated") {
+          if (native === undefined) noteUntranslated(reply.request, started.meta, [event.part]);
+        } else if (native === undefined) unwritten += renderer.event(event);
         else if (event.type === "frame") unwritten += native.frame(event);
         else if (event.type === "switch") {
           unwritten += native.seam() + renderer.event(event);

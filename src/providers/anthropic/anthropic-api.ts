@@ -93,6 +93,7 @@ export const ContentBlockStartSchema = z.object({
     thinking: z.string().nullish(),
     data: z.string().nullish(),
     signature: z.string().nullish(),
+    citations: z.unknown().optional(),
   }),
 });
 

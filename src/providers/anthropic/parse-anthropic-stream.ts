@@ -81,12 +81,21 @@ export class AnthropicAnswer {
   /** Tapped message_delta frames, held until the finish (see message_delta). */
   readonly #ending: Frame[] = [];
   #done = false;
+  /** The parts of the answer named as not carried by the canonical events (see `untranslated`). */
+  readonly #untranslated = new Set<string>();
 
   readonly #held: HeldFrames;
 
   constructor(target: string, maxHeldBytes?: number) {
     this.#target = target;
     this.#held = new HeldFrames(target, maxHeldBytes);
+  }
+
+  /** Names `part` of the answer, once, as one the canonical events do not carry. */
+  #untranslatedPart(part: string, out: StreamEvent[]): void {
+    if (this.#untranslated.has(part)) return;
+    this.#untranslated.add(part);
+    out.push({ type: "untranslated", part });
   }
 
   /**
@@ -128,6 +137,8 @@ export class AnthropicAnswer {
         if (block.type === "text") {
           this.#blocks.set(event.index, { kind: "text" });
           if (block.text) out.push({ type: "text-delta", text: block.text });
+          // A whole message's citations are on its block; a stream's come in citations_delta events.
+          if (Array.isArray(block.citations) && block.citations.length > 0) this.#untranslatedPart("citations", out);
         } else if (block.type === "thinking") {
           // A whole message's block has its signature here; a stream's comes in a signature_delta.
           this.#blocks.set(event.index, { kind: "thinking", signature: block.signature || undefined });
@@ -140,7 +151,9 @@ export class AnthropicAnswer {
           this.#blocks.set(event.index, { kind: "tool", toolIndex, sent: false, initialInput: block.input });
           out.push({ type: "tool-call-start", index: toolIndex, id: block.id ?? "", name: block.name ?? "" });
         } else {
+          // A server tool's call or result, a container upload, a block type newer than tandem.
           this.#blocks.set(event.index, { kind: "skip" });
+          this.#untranslatedPart(`${block.type} blocks`, out);
         }
         break;
       }
@@ -159,6 +172,8 @@ export class AnthropicAnswer {
             block.sent = true;
             out.push({ type: "tool-call-delta", index: block.toolIndex, argumentsDelta: event.delta.partial_json });
           }
+        } else if (event.delta.type === "citations_delta") {
+          this.#untranslatedPart("citations", out);
         }
         break;
       }

@@ -63,6 +63,7 @@ export function parseResponsesStream(
   let held: StreamEvent[] = [];
   const heldBytes = new HeldFrames(target, maxHeldBytes);
   let completed = false;
+  const untranslated = untranslatedParts();
   // A network read's events are read at once and served from one queue (expandBatches).
   const step = (batch: EventSourceMessage[], out: StreamEvent[]): boolean | undefined => {
     for (const message of batch) {
@@ -106,8 +107,12 @@ export function parseResponsesStream(
         case "response.reasoning_text.delta":
           if (typeof data.delta === "string" && data.delta !== "") out.push({ type: "reasoning-delta", text: data.delta });
           break;
+        case "response.output_text.annotation.added":
+          untranslated("annotations", out);
+          break;
         case "response.output_item.added": {
           const item = object(data.item);
+          if (typeof item?.type === "string" && !CANONICAL_ITEMS.has(item.type)) untranslated(`${item.type} items`, out);
           if (item?.type === "function_call") {
             const call: CallState = { index: calls.size, sawDelta: false };
             calls.set(String(item.id ?? `#${call.index}`), call);
@@ -171,6 +176,19 @@ export function parseResponsesStream(
   );
 }
 
+/** The output items the canonical events carry: every other type is named as not carried (see `untranslated`). */
+const CANONICAL_ITEMS = new Set(["message", "reasoning", "function_call"]);
+
+/** Names a part of one answer, once, as one the canonical events do not carry. */
+function untranslatedParts(): (part: string, out: StreamEvent[]) => void {
+  const named = new Set<string>();
+  return (part, out) => {
+    if (named.has(part)) return;
+    named.add(part);
+    out.push({ type: "untranslated", part });
+  };
+}
+
 /** Batches given whole (a test's), read as a stream's. */
 async function* fromIterable<T>(items: Iterable<T>): AsyncGenerator<T> {
   yield* items;
@@ -189,15 +207,19 @@ export async function* tapResponsesObject(json: unknown, target: string): AsyncG
     ...(typeof response.model === "string" && { model: response.model }),
   };
   let calls = 0;
+  const untranslated = untranslatedParts();
+  const named: StreamEvent[] = [];
   for (const raw of Array.isArray(response.output) ? response.output : []) {
     const item = object(raw);
     if (!item) continue;
+    if (typeof item.type === "string" && !CANONICAL_ITEMS.has(item.type)) untranslated(`${item.type} items`, named);
     if (item.type === "message") {
       for (const part of Array.isArray(item.content) ? item.content : []) {
         const p = object(part);
         const text = p?.type === "refusal" ? p.refusal : p?.text;
         if (typeof text === "string" && text !== "")
           yield p?.type === "refusal" ? { type: "text-delta", text, refusal: true } : { type: "text-delta", text };
+        if (Array.isArray(p?.annotations) && p.annotations.length > 0) untranslated("annotations", named);
       }
     } else if (item.type === "reasoning") {
       for (const part of [
@@ -216,6 +238,7 @@ export async function* tapResponsesObject(json: unknown, target: string): AsyncG
       yield { type: "tool-call-end", index };
     }
   }
+  yield* named;
   const usage = usageOf(response.usage);
   if (usage) yield { type: "usage", usage };
   yield finishOf(response, calls > 0);

@@ -149,6 +149,8 @@ class OpenAIAnswer {
   #sawUsage = false;
   /** Token logprobs that came in a chunk without text (a character split across tokens): they go with the next text. */
   #heldLogprobs: TokenLogprob[] | undefined;
+  /** Whether the answer's annotations were named as not carried (see `untranslated`). */
+  #annotated = false;
 
   constructor(target: string) {
     this.#target = target;
@@ -179,9 +181,14 @@ class OpenAIAnswer {
       // What only the same wire asks for: an audio answer's transcript is what the model said, and a
       // legacy `function_call` (the `functions` parameter) is its one call (else neither is read, and
       // the answer looks empty to the router's checks).
-      const extra = delta as { audio?: unknown; function_call?: unknown } | null | undefined;
+      const extra = delta as { audio?: unknown; function_call?: unknown; annotations?: unknown } | null | undefined;
       const transcript = stringField(extra?.audio, "transcript");
       if (transcript) out.push(this.#text(transcript, undefined));
+      // A search model's url_citation annotations: the canonical events have no place for them.
+      if (!this.#annotated && Array.isArray(extra?.annotations) && extra.annotations.length > 0) {
+        this.#annotated = true;
+        out.push({ type: "untranslated", part: "annotations" });
+      }
       if (isPlainObject(extra?.function_call)) {
         const fn = extra.function_call;
         const name = stringField(fn, "name");

@@ -447,6 +447,38 @@ describe("OpenAIProvider.chat failures", () => {
     assert.equal((whole.at(-1) as { stopSequence?: string }).stopSequence, "END");
   });
 
+  it("names a search model's annotations, once, as what the canonical events do not carry", () => {
+    const citation = {
+      type: "url_citation",
+      url_citation: { start_index: 0, end_index: 3, url: "https://example.com/", title: "Ex" },
+    };
+    const whole = readOpenAIChatCompletion(
+      {
+        id: "chatcmpl-x",
+        object: "chat.completion",
+        model: MODEL,
+        choices: [
+          { index: 0, message: { role: "assistant", content: "Hal", annotations: [citation, citation] }, finish_reason: "stop" },
+        ],
+      },
+      "up/m",
+    );
+    assert.deepEqual(
+      whole.filter((event) => event.type === "untranslated"),
+      [{ type: "untranslated", part: "annotations" }],
+    );
+    const plain = readOpenAIChatCompletion(
+      {
+        id: "chatcmpl-x",
+        object: "chat.completion",
+        model: MODEL,
+        choices: [{ index: 0, message: { role: "assistant", content: "Hal", annotations: [] }, finish_reason: "stop" }],
+      },
+      "up/m",
+    );
+    assert.equal(plain.filter((event) => event.type === "untranslated").length, 0);
+  });
+
   it("an error chunk inside a 200 stream throws, retryable for server errors", async () => {
     replay([
       chunk({ role: "assistant", content: "" }),

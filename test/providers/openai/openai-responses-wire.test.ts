@@ -125,4 +125,59 @@ describe("the Responses wire, read", () => {
     assert.deepEqual(events.at(-2), { type: "finish", reason: "stop", raw: "completed" });
     await assert.rejects(collect(tapResponsesObject({ error: {} }, TARGET)), /not a Response object/);
   });
+
+  it("names, once each, what the canonical events do not carry: annotations and hosted tools' items", async () => {
+    const search = { id: "ws_1", type: "web_search_call", status: "completed", action: { type: "search", query: "q" } };
+    const citation = { type: "url_citation", start_index: 0, end_index: 2, url: "https://example.com/", title: "Ex" };
+    const streamed = await collect(
+      parseResponsesStream(
+        sse([
+          { type: "response.created", response: { id: "r", object: "response", status: "in_progress" } },
+          { type: "response.output_item.added", output_index: 0, item: search },
+          { type: "response.output_item.done", output_index: 0, item: search },
+          { type: "response.output_item.added", output_index: 1, item: { id: "msg_1", type: "message", content: [] } },
+          { type: "response.output_text.delta", item_id: "msg_1", output_index: 1, content_index: 0, delta: "Hi" },
+          { type: "response.output_text.annotation.added", item_id: "msg_1", annotation_index: 0, annotation: citation },
+          { type: "response.output_text.annotation.added", item_id: "msg_1", annotation_index: 1, annotation: citation },
+          { type: "response.completed", response: { id: "r", object: "response", status: "completed" } },
+        ]),
+        TARGET,
+      ),
+    );
+    assert.deepEqual(
+      streamed.filter((e) => e.type === "untranslated"),
+      [
+        { type: "untranslated", part: "web_search_call items" },
+        { type: "untranslated", part: "annotations" },
+      ],
+    );
+    const whole = await collect(
+      tapResponsesObject(
+        {
+          id: "r",
+          object: "response",
+          status: "completed",
+          output: [
+            search,
+            {
+              id: "msg_1",
+              type: "message",
+              role: "assistant",
+              content: [{ type: "output_text", text: "Hi", annotations: [citation] }],
+            },
+          ],
+        },
+        TARGET,
+      ),
+    );
+    assert.deepEqual(
+      whole.filter((e) => e.type === "untranslated"),
+      [
+        { type: "untranslated", part: "web_search_call items" },
+        { type: "untranslated", part: "annotations" },
+      ],
+    );
+    // Before the finish, as a stream's come: a dialect renders the answer once it has them all.
+    assert.ok(whole.findIndex((e) => e.type === "untranslated") < whole.findIndex((e) => e.type === "finish"));
+  });
 });

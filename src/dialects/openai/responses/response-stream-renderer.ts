@@ -131,6 +131,8 @@ export class ResponseStreamRenderer implements StreamRenderer {
     switch (event.type) {
       case "start":
       case "frame":
+      // What the canonical events do not carry is named by respond.ts, not rendered.
+      case "untranslated":
       // An echoed prompt is legacy completions' alone (CompletionPrompt.echo).
       case "prompt":
       case "usage":
