@@ -10,7 +10,8 @@ export function memoryTerms(text: string): string[] {
   const terms: string[] = [];
   const seen = new Set<string>();
   for (const word of memoryTokens(text)) {
-    if (word.length < 2 && !/\p{N}/u.test(word)) continue;
+    // A lone ideograph or kana is a word (a run of one, see ftsText); a lone Latin letter is not.
+    if (word.length < 2 && !/\p{N}/u.test(word) && !CJK_CHAR.test(word)) continue;
     if (STOP_WORDS.has(word)) continue;
     const stem = stemOf(word);
     if (seen.has(stem)) continue;
@@ -50,12 +51,40 @@ export function stemMatches(stem: string, token: string): boolean {
  * older Unicode: letters added since may still differ, as FTS5 itself then treats them.)
  */
 export function memoryTokens(text: string): string[] {
-  return text
+  return ftsText(text)
     .toLowerCase()
     .replace(CASE_FOLDS, (letter) => CASE_FOLD[letter] ?? letter)
     .split(/[^\p{L}\p{N}\p{Co}\p{M}]+/u)
     .map(withoutLatinDiacritics)
     .filter((word) => word.length > 0);
+}
+
+/**
+ * Chinese and Japanese characters: Han ideographs, hiragana and katakana (full and half width), with
+ * the prolonged sound mark and the combining voicing marks that belong to their words. Korean is not
+ * among them: it writes spaces between its words.
+ */
+const CJK_CHAR = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\u30fc\uff70\u3099\u309a]/u;
+const CJK_RUNS = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\u30fc\uff70\u3099\u309a]+/gu;
+
+/**
+ * The text the full-text indexes tokenize (SQLite's `tandem_fts_text`, open-database.ts) and
+ * memoryTokens reads: the text itself, but each run of Chinese or Japanese characters as its
+ * overlapping pairs of characters, a space apart (`東京都` → ` 東京 京都 `; a run of one character
+ * stays as it is). Those languages write no spaces between words, so unicode61 made each run one
+ * token that only a search from the run's start could match; pairs (bigrams, as Lucene's CJK analyzer
+ * indexes them) let a search for any word of two or more characters find the runs that hold it, with
+ * no dictionary. Deterministic: a row's index entries are removed by tokenizing its text again.
+ */
+export function ftsText(text: string): string {
+  if (!CJK_CHAR.test(text)) return text;
+  return text.replace(CJK_RUNS, (run) => {
+    const chars = Array.from(run);
+    if (chars.length === 1) return ` ${run} `;
+    const pairs: string[] = [];
+    for (let i = 0; i + 1 < chars.length; i++) pairs.push(`${chars[i]}${chars[i + 1]}`);
+    return ` ${pairs.join(" ")} `;
+  });
 }
 
 /** The lower-case letters unicode61 folds further (Unicode's CaseFolding.txt), as `ς` to `σ`. */

@@ -349,6 +349,56 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       DROP INDEX vector_store_files_batch;
       ALTER TABLE vector_store_files DROP COLUMN batch_id;
     `),
+  // 17: the full-text indexes read each text through tandem_fts_text (core/memory-terms.ts ftsText,
+  // registered on every connection that opens the file: open-database.ts), which writes a run of
+  // Chinese or Japanese characters as its pairs of characters, so a word inside such a run is found
+  // (unicode61 made the run one token, found only from its start). The index's source is a view that
+  // applies it, so FTS5's 'rebuild' reads what the triggers write; both indexes are rebuilt, the old
+  // pages overwritten as they are freed (secure_delete).
+  (db) =>
+    db.exec(`
+      DROP TRIGGER memories_ai;
+      DROP TRIGGER memories_ad;
+      DROP TRIGGER memories_au;
+      DROP TABLE memories_vocab;
+      DROP TABLE memories_fts;
+      CREATE VIEW memories_fts_source AS SELECT seq, tandem_fts_text(text) AS text FROM memories;
+      CREATE VIRTUAL TABLE memories_fts USING fts5 (
+        text, content = 'memories_fts_source', content_rowid = 'seq',
+        tokenize = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
+      );
+      INSERT INTO memories_fts (memories_fts, rank) VALUES ('secure-delete', 1);
+      INSERT INTO memories_fts (memories_fts) VALUES ('rebuild');
+      CREATE VIRTUAL TABLE memories_vocab USING fts5vocab (memories_fts, row);
+      CREATE TRIGGER memories_ai AFTER INSERT ON memories BEGIN
+        INSERT INTO memories_fts (rowid, text) VALUES (new.seq, tandem_fts_text(new.text));
+      END;
+      CREATE TRIGGER memories_ad AFTER DELETE ON memories BEGIN
+        INSERT INTO memories_fts (memories_fts, rowid, text) VALUES ('delete', old.seq, tandem_fts_text(old.text));
+      END;
+      CREATE TRIGGER memories_au AFTER UPDATE OF text ON memories BEGIN
+        INSERT INTO memories_fts (memories_fts, rowid, text) VALUES ('delete', old.seq, tandem_fts_text(old.text));
+        INSERT INTO memories_fts (rowid, text) VALUES (new.seq, tandem_fts_text(new.text));
+      END;
+      DROP TRIGGER vector_store_chunks_ai;
+      DROP TRIGGER vector_store_chunks_ad;
+      DROP TABLE vector_store_chunks_vocab;
+      DROP TABLE vector_store_chunks_fts;
+      CREATE VIEW vector_store_chunks_fts_source AS SELECT seq, tandem_fts_text(text) AS text FROM vector_store_chunks;
+      CREATE VIRTUAL TABLE vector_store_chunks_fts USING fts5 (
+        text, content = 'vector_store_chunks_fts_source', content_rowid = 'seq',
+        tokenize = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
+      );
+      INSERT INTO vector_store_chunks_fts (vector_store_chunks_fts, rank) VALUES ('secure-delete', 1);
+      INSERT INTO vector_store_chunks_fts (vector_store_chunks_fts) VALUES ('rebuild');
+      CREATE VIRTUAL TABLE vector_store_chunks_vocab USING fts5vocab (vector_store_chunks_fts, row);
+      CREATE TRIGGER vector_store_chunks_ai AFTER INSERT ON vector_store_chunks BEGIN
+        INSERT INTO vector_store_chunks_fts (rowid, text) VALUES (new.seq, tandem_fts_text(new.text));
+      END;
+      CREATE TRIGGER vector_store_chunks_ad AFTER DELETE ON vector_store_chunks BEGIN
+        INSERT INTO vector_store_chunks_fts (vector_store_chunks_fts, rowid, text) VALUES ('delete', old.seq, tandem_fts_text(old.text));
+      END;
+    `),
 ];
 
 /** The version this build of tandem writes. */

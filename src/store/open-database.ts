@@ -1,6 +1,7 @@
 import { closeSync, constants, existsSync, mkdirSync, openSync, readSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import Sqlite from "better-sqlite3-multiple-ciphers";
+import { ftsText } from "../core/memory-terms.js";
 import { migrate } from "./migrations.js";
 import { StoreError, sqliteCode, storeErrorFrom } from "./store-error.js";
 
@@ -70,6 +71,8 @@ export function openEncryptedDatabase(file: string, key: Buffer, options: OpenDa
     // (x'...'): 32 random bytes need no passphrase stretching, which would cost ~300 ms per open.
     applyKey(db, key);
     checkKey(db, file, existing, options.keySource);
+    // Before anything reads or writes the full-text indexes, whose triggers and sources call it.
+    db.function("tandem_fts_text", { deterministic: true }, (text: unknown) => (typeof text === "string" ? ftsText(text) : text));
     // Temporary tables and sort spills stay in memory: temp files would not be encrypted.
     db.pragma("temp_store = MEMORY");
     // Before anything below may write (a migration, the WAL switch of an old file).

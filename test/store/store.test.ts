@@ -396,6 +396,49 @@ describe("encrypted store", () => {
     store.close();
   });
 
+  it("migrates a database at schema version 16: its word indexes find Chinese and Japanese words inside a run", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    const file = join(dataDir, "tandem.db");
+    const old = rawOpen(file, key);
+    old.pragma("journal_mode = WAL");
+    for (const step of MIGRATIONS.slice(0, 16)) step(old);
+    old.pragma("user_version = 16");
+    old.exec(`
+      INSERT INTO memories (id, text, created_at, updated_at, sensitivity)
+      VALUES ('mem_sushi', 'ユーザーは寿司が大好きです', 1700000000, 1700000000, 'public'),
+             ('mem_german', 'Der Nutzer fährt gern nach München', 1700000000, 1700000000, 'public');
+      INSERT INTO vector_stores (id, created_at, name, last_active_at) VALUES ('vs_old', 1700000000, 'old', 1700000000);
+      INSERT INTO vector_store_files (store_id, file_id, created_at, filename, status, usage_bytes, chunk_max, chunk_overlap, ingest_id)
+      VALUES ('vs_old', 'file-a', 1700000000, 'a.txt', 'completed', 10, 800, 400, 'ing_a');
+      INSERT INTO vector_store_chunks (store_id, file_id, position, text, sensitivity)
+      VALUES ('vs_old', 'file-a', 0, '用户喜欢吃北京烤鸭和饺子', 'public');
+    `);
+    // The old index held each run whole: a word inside it was not a word of its own.
+    const found = (db: Sqlite.Database, table: string, word: string) =>
+      (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${table} MATCH ?`).get(`"${word}"`) as { n: number }).n;
+    assert.equal(found(old, "memories_fts", "寿司"), 0);
+    assert.equal(found(old, "vector_store_chunks_fts", "烤鸭"), 0);
+    old.close();
+
+    const store = quietStore(dataDir, key);
+    const memories = (text: string) => store.memory.search({ text, limit: 10, minScore: 0 }).map((hit) => hit.memory.id);
+    assert.deepEqual(memories("寿司"), ["mem_sushi"]);
+    assert.deepEqual(memories("munchen"), ["mem_german"]);
+    const chunks = (text: string) =>
+      store.vectorStores.search({ vectorStoreIds: ["vs_old"], text, limit: 10, minScore: 0 }, 1700000001).map((hit) => hit.text);
+    assert.deepEqual(chunks("烤鸭"), ["用户喜欢吃北京烤鸭和饺子"]);
+    // Rows written after it are indexed alike, and a delete takes its words out again.
+    const added = store.memory.add({ text: "週末は京都へ行く", sensitivity: "public" });
+    assert.deepEqual(memories("京都"), [added.id]);
+    store.memory.delete(added.id);
+    assert.deepEqual(memories("京都"), []);
+    store.close();
+    const check = rawOpen(file, key);
+    assert.equal(check.pragma("user_version", { simple: true }), SCHEMA_VERSION);
+    check.close();
+  });
+
   it("leaves an old database at its version when a migration step fails", () => {
     const dataDir = tempDataDir();
     const key = randomKey();

@@ -157,9 +157,41 @@ export function memoryStoreSuite(name: string, open: () => Promise<MemoryStoreFi
         for (const [i, word] of ["김치를", "йогурт", "ユーザーは寿司が大好きです", "क्रिकेट", "ΛΌΓΟΣ", "munchen"].entries()) {
           assert.deepEqual(await found(word), [ids[i]], word);
         }
-        // A different letter is a different word: и is not й, か is not が.
+        // A different letter is a different word: и is not й, サ is not ザ, か is not が.
         assert.deepEqual(await found("иогурт"), []);
-        assert.deepEqual(await found("ユーサーは寿司か大好きてす"), []);
+        assert.deepEqual(await found("サー"), []);
+        assert.deepEqual(await found("司か"), []);
+      } finally {
+        await close();
+      }
+    });
+
+    it("finds a Chinese or Japanese word inside a run of text written without spaces, and ranks the closer match first", async () => {
+      const { store: own, close } = await open();
+      try {
+        const sushi = (await own.add(memory("ユーザーは寿司が大好きです"))).id;
+        const duck = (await own.add(memory("用户喜欢吃北京烤鸭和饺子"))).id;
+        const tokyo = (await own.add(memory("ユーザーは東京都に住んでいる"))).id;
+        const kyoto = (await own.add(memory("週末は京都へ行く"))).id;
+        const found = async (text: string) => (await own.search({ text, limit: 10, minScore: 0 })).map((h) => h.memory.id);
+        assert.deepEqual(await found("寿司"), [sushi]);
+        assert.deepEqual(await found("烤鸭"), [duck]);
+        assert.deepEqual(await found("饺子"), [duck]);
+        // A question about the memory, in a sentence of its own: its words are found in it (好き
+        // also finds 大好き, further down).
+        assert.deepEqual(await found("北京烤鸭は好き？"), [duck, sushi]);
+        // 東京都 holds 京都 too: both memories are found, the one holding the whole word first.
+        assert.deepEqual(await found("東京都"), [tokyo, kyoto]);
+        assert.deepEqual((await found("京都")).sort(), [tokyo, kyoto].sort());
+        // A lone character is a word of its own.
+        assert.deepEqual(await found("烤"), [duck]);
+        assert.deepEqual(await found("週"), [kyoto]);
+        // After an update the old words are gone and the new ones found.
+        await own.update(duck, { text: { text: "用户喜欢拉面", sensitivity: "public" } });
+        assert.deepEqual(await found("烤鸭"), []);
+        assert.deepEqual(await found("拉面"), [duck]);
+        await own.delete(sushi);
+        assert.deepEqual(await found("寿司"), []);
       } finally {
         await close();
       }
