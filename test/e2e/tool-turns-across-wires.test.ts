@@ -1,0 +1,89 @@
+/**
+ * Tool turns that cross to another wire keep what the client said, or name what they cannot keep:
+ *
+ * - An Anthropic `tool_result` with `is_error: true` reaches every wire without an error flag as its
+ *   text after "Error: ". Before, an Ollama upstream got the bare text, so the model was never told
+ *   that the call failed (an OpenAI-compatible or Responses upstream already got the prefix).
+ * - A chat client's `tool` or `system` message of several text parts keeps the parts apart: the
+ *   tool's as blocks of Anthropic's tool_result, else joined by a blank line. Before, every other
+ *   wire got "part onepart two".
+ * - A named tool choice to Ollama, which has no tool_choice, is named in x-tandem-warnings (only the
+ *   tool is offered, so the model may still answer with text), as a required one is; and
+ *   `parallel_tool_calls: true`, what Ollama does anyway, is no longer named (only `false` is lost).
+ */
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+import { type EveryWireStage, startEveryWireStage } from "../support/every-wire-stage.js";
+import type { RecordedRequest } from "../support/fake-upstream.js";
+import { postJson, type WireJson } from "../support/post-json.js";
+
+let stage: EveryWireStage;
+
+before(async () => {
+  stage = await startEveryWireStage();
+});
+
+after(async () => {
+  await stage?.close();
+});
+
+beforeEach(() => {
+  for (const fake of [stage.claude, stage.oai, stage.codex, stage.ollama]) fake.requests.length = 0;
+  stage.codex.responseBodies.length = 0;
+});
+
+const OLLAMA = "ollama/llama3.2:latest";
+
+const lastBody = (fake: { requests: RecordedRequest[] }): WireJson =>
+  fake.requests.filter((r) => r.method === "POST").at(-1)?.body;
+
+const anthropicHeaders = { "anthropic-version": "2023-06-01" };
+
+/** An Anthropic client's third turn: the weather call failed, and its result says so. */
+function failedToolResult(model: string, content?: string) {
+  return postJson(
+    `${stage.tandem.url}/v1/messages`,
+    {
+      model,
+      max_tokens: 100,
+      tools: [{ name: "get_time", input_schema: { type: "object" } }],
+      messages: [
+        { role: "user", content: "What time is it in Atlantis?" },
+        { role: "assistant", content: [{ type: "tool_use", id: "toolu_call_O3", name: "get_time", input: {} }] },
+        {
+          role: "user",
+          content: [
+            { type: "tool_result", tool_use_id: "toolu_call_O3", is_error: true, ...(content !== undefined && { content }) },
+          ],
+        },
+      ],
+    },
+    anthropicHeaders,
+  );
+}
+
+describe("an Anthropic client's failed tool result", () => {
+  it("reaches Ollama as its text after 'Error: ', as it reaches OpenAI's wires", async () => {
+    const r = await failedToolResult(OLLAMA, "unknown time zone");
+    assert.equal(r.status, 200, r.text);
+    const tool = lastBody(stage.ollama).messages.find((m: WireJson) => m.role === "tool");
+    assert.equal(tool.content, "Error: unknown time zone");
+    assert.equal(tool.tool_name, "get_time");
+  });
+
+  it("without content, reaches Ollama as 'Error: '", async () => {
+    const r = await failedToolResult(OLLAMA);
+    assert.equal(r.status, 200, r.text);
+    const tool = lastBody(stage.ollama).messages.find((m: WireJson) => m.role === "tool");
+    assert.equal(tool.content, "Error: ");
+  });
+
+  it("reads the same on an OpenAI-compatible and a Responses upstream", async () => {
+    assert.equal((await failedToolResult("oai/gpt-4o-mini", "unknown time zone")).status, 200);
+    const tool = lastBody(stage.oai).messages.find((m: WireJson) => m.role === "tool");
+    assert.equal(tool.content, "Error: unknown time zone");
+    assert.equal((await failedToolResult("codex/gpt-5-codex", "unknown time zone")).status, 200);
+    const input = stage.codex.responseBodies.at(-1)?.input as WireJson[];
+    assert.equal(input.find((item) => item.type === "function_call_output").output, "Error: unknown time zone");
+  });
+});
