@@ -87,3 +87,71 @@ describe("an Anthropic client's failed tool result", () => {
     assert.equal(input.find((item) => item.type === "function_call_output").output, "Error: unknown time zone");
   });
 });
+
+/** A chat client's conversation whose system message and tool result are lists of text parts. */
+function chatWithParts(model: string) {
+  return postJson(`${stage.tandem.url}/v1/chat/completions`, {
+    model,
+    messages: [
+      {
+        role: "system",
+        content: [
+          { type: "text", text: "sys one" },
+          { type: "text", text: "sys two" },
+        ],
+      },
+      { role: "user", content: "hi" },
+      {
+        role: "assistant",
+        content: "checking",
+        tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: "{}" } }],
+      },
+      {
+        role: "tool",
+        tool_call_id: "call_1",
+        content: [
+          { type: "text", text: "part one" },
+          { type: "text", text: "part two" },
+        ],
+      },
+    ],
+    tools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object" } } }],
+  });
+}
+
+describe("a chat client's system and tool messages of several text parts, on another wire", () => {
+  it("Anthropic: the system parts a blank line apart, the tool's parts blocks of the tool_result", async () => {
+    const r = await chatWithParts("claude/claude-sonnet-4-5");
+    assert.equal(r.status, 200, r.text);
+    const sent = lastBody(stage.claude);
+    const system = typeof sent.system === "string" ? sent.system : sent.system.map((b: WireJson) => b.text).join("");
+    assert.equal(system, "sys one\n\nsys two");
+    const result = sent.messages.flatMap((m: WireJson) => (Array.isArray(m.content) ? m.content : [])).at(-1);
+    assert.equal(result.type, "tool_result");
+    assert.deepEqual(result.content, [
+      { type: "text", text: "part one" },
+      { type: "text", text: "part two" },
+    ]);
+  });
+
+  it("Ollama: each joined by a blank line", async () => {
+    const r = await chatWithParts(OLLAMA);
+    assert.equal(r.status, 200, r.text);
+    const sent = lastBody(stage.ollama).messages;
+    assert.equal(sent.find((m: WireJson) => m.role === "system").content, "sys one\n\nsys two");
+    assert.equal(sent.find((m: WireJson) => m.role === "tool").content, "part one\n\npart two");
+  });
+
+  it("a Responses upstream: each joined by a blank line", async () => {
+    const r = await chatWithParts("codex/gpt-5-codex");
+    assert.equal(r.status, 200, r.text);
+    const input = stage.codex.responseBodies.at(-1)?.input as WireJson[];
+    const output = input.find((item) => item.type === "function_call_output").output;
+    assert.equal(output, "part one\n\npart two");
+    const instructions = stage.codex.responseBodies.at(-1)?.instructions;
+    const system = input.find((item) => item.role === "developer" || item.role === "system");
+    const systemText =
+      system === undefined ? instructions : typeof system.content === "string" ? system.content : system.content[0].text;
+    assert.equal(systemText, "sys one\n\nsys two");
+  });
+});
