@@ -155,3 +155,92 @@ describe("a chat client's system and tool messages of several text parts, on ano
     assert.equal(systemText, "sys one\n\nsys two");
   });
 });
+
+const NAMED_WARNING = `tool_choice (only the named tool offered instead) not sent to ${OLLAMA}`;
+
+describe("a named tool choice to Ollama, which has no tool_choice", () => {
+  const tools = [
+    { type: "function", function: { name: "get_weather", parameters: { type: "object" } } },
+    { type: "function", function: { name: "get_time", parameters: { type: "object" } } },
+  ];
+
+  it("chat completions: only the tool offered, and the lost forcing named", async () => {
+    const r = await postJson(`${stage.tandem.url}/v1/chat/completions`, {
+      model: OLLAMA,
+      messages: [{ role: "user", content: "hi" }],
+      tools,
+      tool_choice: { type: "function", function: { name: "get_time" } },
+    });
+    assert.equal(r.status, 200, r.text);
+    const sent = lastBody(stage.ollama);
+    assert.deepEqual(
+      sent.tools.map((t: WireJson) => t.function.name),
+      ["get_time"],
+    );
+    assert.equal("tool_choice" in sent, false);
+    assert.ok((r.headers.get("x-tandem-warnings") ?? "").includes(NAMED_WARNING), r.headers.get("x-tandem-warnings") ?? "");
+  });
+
+  it("Responses: named", async () => {
+    const r = await postJson(`${stage.tandem.url}/v1/responses`, {
+      model: OLLAMA,
+      input: "hi",
+      tools: [{ type: "function", name: "get_weather", parameters: { type: "object" } }],
+      tool_choice: { type: "function", name: "get_weather" },
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.ok((r.headers.get("x-tandem-warnings") ?? "").includes(NAMED_WARNING), r.headers.get("x-tandem-warnings") ?? "");
+  });
+
+  it("Anthropic: named, whole and streamed", async () => {
+    for (const stream of [false, true]) {
+      const r = await postJson(
+        `${stage.tandem.url}/v1/messages`,
+        {
+          model: OLLAMA,
+          max_tokens: 50,
+          stream,
+          tools: [{ name: "get_weather", input_schema: { type: "object" } }],
+          tool_choice: { type: "tool", name: "get_weather" },
+          messages: [{ role: "user", content: "hi" }],
+        },
+        anthropicHeaders,
+      );
+      assert.equal(r.status, 200, r.text);
+      assert.ok((r.headers.get("x-tandem-warnings") ?? "").includes(NAMED_WARNING), r.headers.get("x-tandem-warnings") ?? "");
+    }
+  });
+
+  it("auto is not named", async () => {
+    const r = await postJson(`${stage.tandem.url}/v1/chat/completions`, {
+      model: OLLAMA,
+      messages: [{ role: "user", content: "hi" }],
+      tools,
+      tool_choice: "auto",
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get("x-tandem-warnings"), null);
+  });
+});
+
+describe("parallel_tool_calls to Ollama, which lets the model make parallel calls", () => {
+  const ask = (parallel: boolean) =>
+    postJson(`${stage.tandem.url}/v1/chat/completions`, {
+      model: OLLAMA,
+      messages: [{ role: "user", content: "hi" }],
+      tools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object" } } }],
+      parallel_tool_calls: parallel,
+    });
+
+  it("true, what Ollama does anyway, is not named", async () => {
+    const r = await ask(true);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get("x-tandem-warnings"), null);
+  });
+
+  it("false, which Ollama cannot hold to, is named", async () => {
+    const r = await ask(false);
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.headers.get("x-tandem-warnings") ?? "", /parallel_tool_calls not sent to ollama\/llama3\.2:latest/);
+  });
+});
