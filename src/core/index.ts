@@ -46,5 +46,6 @@ export * from "./stored-history.js";
 export * from "./stream.js";
 export * from "./strict-turns.js";
 export * from "./tool-name-aliases.js";
+export * from "./tool-result-text.js";
 export * from "./transient-failure.js";
 export * from "./vector-stores.js";

@@ -48,12 +48,17 @@ describe("what a target is not sent", () => {
     assert.deepEqual(provider.unsent({ ...base, seed: 1, temperature: 2 }), []);
   });
 
-  it("Ollama: a required tool choice (it cannot be enforced), parallel_tool_calls, user", () => {
+  it("Ollama: a required or named tool choice (neither can be enforced), parallel_tool_calls false, user", () => {
     assert.deepEqual(ollamaUnsent({ ...base, toolChoice: "required", tools, parallelToolCalls: false, user: "u" }), [
       "tool_choice",
       "parallel_tool_calls",
       "user",
     ]);
-    assert.deepEqual(ollamaUnsent({ ...base, toolChoice: { name: "f" }, tools, seed: 3, topK: 2 }), []);
+    assert.deepEqual(ollamaUnsent({ ...base, toolChoice: { name: "f" }, tools, seed: 3, topK: 2 }), [
+      "tool_choice (only the named tool offered instead)",
+    ]);
+    // Parallel calls are what Ollama allows anyway; a choice without tools forces nothing.
+    assert.deepEqual(ollamaUnsent({ ...base, toolChoice: "auto", tools, parallelToolCalls: true }), []);
+    assert.deepEqual(ollamaUnsent({ ...base, toolChoice: { name: "f" } }), []);
   });
 });

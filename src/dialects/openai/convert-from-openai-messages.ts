@@ -2,6 +2,7 @@ import {
   type ContentPart,
   GatewayError,
   type ImageSource,
+  joinPart,
   type Message,
   type ToolCall,
   type WireOnly,
@@ -74,10 +75,15 @@ function convertMessage(message: ChatMessageBody, at: string, wireOnly: WireOnly
       };
     }
     case "tool":
+      // Each text part stays a part: Anthropic's tool_result takes them as blocks, and a wire whose
+      // tool message holds one string joins them by a blank line (textWithFiles).
       return {
         role: "tool",
         toolCallId: message.tool_call_id,
-        content: [{ type: "text", text: joinText(message.content) }],
+        content:
+          typeof message.content === "string"
+            ? [{ type: "text", text: message.content }]
+            : message.content.map((part) => ({ type: "text" as const, text: part.text })),
       };
     case "function":
       throw legacyFunctions(`${at}.role`);
@@ -92,9 +98,14 @@ export function legacyFunctions(param: string): GatewayError {
   );
 }
 
+/**
+ * A system message's text parts as one string (the canonical system message is one), a blank line
+ * between them as between Anthropic's system blocks, so two parts do not reach the model as one run
+ * of text.
+ */
 function joinText(content: string | readonly { text: string }[]): string {
   if (typeof content === "string") return content;
-  return content.map((part) => part.text).join("");
+  return content.reduce((joined, part) => joinPart(joined, part.text), "");
 }
 
 type UserContent = Extract<ChatMessageBody, { role: "user" }>["content"];

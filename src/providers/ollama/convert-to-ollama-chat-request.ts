@@ -12,8 +12,13 @@ import type { OllamaChatBody, OllamaGenerateBody } from "./ollama-api.js";
 /** What convertToOllamaChatRequest leaves out of a request, or cannot enforce (see ChatProvider.unsent). */
 export function ollamaUnsent(request: ChatRequest): string[] {
   const unsent = openAISettings(request);
-  if (request.toolChoice === "required" && (request.tools?.length ?? 0) > 0) unsent.push("tool_choice");
-  if (request.parallelToolCalls !== undefined) unsent.push("parallel_tool_calls");
+  const offersTools = (request.tools?.length ?? 0) > 0;
+  if (request.toolChoice === "required" && offersTools) unsent.push("tool_choice");
+  // A named choice narrows the tools to that one, but the model may still answer with text: the
+  // forcing is lost, as with "required", and a client that forces a call for structured output must know.
+  if (typeof request.toolChoice === "object" && offersTools) unsent.push("tool_choice (only the named tool offered instead)");
+  // Ollama lets the model make parallel calls, so only asking for one call at a time is lost.
+  if (request.parallelToolCalls === false) unsent.push("parallel_tool_calls");
   if (request.user !== undefined) unsent.push("user");
   // Ollama's tools have a name, a description and parameters (api.ToolFunction): calls are not held to the schema.
   if (sentTools(request).some((tool) => tool.strict === true)) unsent.push("strict");
@@ -23,9 +28,9 @@ export function ollamaUnsent(request: ChatRequest): string[] {
 
 /**
  * Canonical request -> POST /api/chat body, streamed unless `request.whole`. Ollama has no `tool_choice`: "none"
- * sends no tools and a named choice sends only that tool; "required" cannot be enforced and is
- * sent as "auto". `user`, `parallelToolCalls` and a tool's `strict` have no Ollama equivalent and are left out. A
- * reasoning control is `think`.
+ * sends no tools and a named choice sends only that tool (not enforced: named by ollamaUnsent); "required"
+ * cannot be enforced and is sent as "auto". `user`, `parallelToolCalls: false` and a tool's `strict` have no
+ * Ollama equivalent and are left out. A reasoning control is `think`.
  */
 export function convertToOllamaChatRequest(request: ProviderChatRequest): OllamaChatBody {
   const body: OllamaChatBody = {

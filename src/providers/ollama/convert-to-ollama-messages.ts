@@ -1,4 +1,12 @@
-import { type ContentPart, GatewayError, type ImagePart, type Message, textOf, textWithFiles } from "../../core/index.js";
+import {
+  type ContentPart,
+  GatewayError,
+  type ImagePart,
+  type Message,
+  textOf,
+  textWithFiles,
+  toolResultText,
+} from "../../core/index.js";
 import { systemAfterToolResults } from "../../core/system-after-tool-results.js";
 import type { OllamaMessageIn, OllamaToolCallIn } from "./ollama-api.js";
 
@@ -13,7 +21,8 @@ const DATA_URL = /^data:[^;,]*;base64,(.*)$/is;
  *   `{}`: a model's broken call in the history should not make the whole conversation unusable.
  * - Tool results carry `tool_name` (Ollama's templates need it); when the canonical message has no
  *   name, it is looked up from the assistant call with the same id. The id goes along as
- *   `tool_call_id`, which Ollama >= 0.12.10 reads and older servers ignore.
+ *   `tool_call_id`, which Ollama >= 0.12.10 reads and older servers ignore. Ollama has no error flag
+ *   on tool results, so a failed tool's text is prefixed with "Error: ", as on OpenAI's wires.
  * - A system message between tool calls and their results goes after the results (see
  *   systemAfterToolResults).
  */
@@ -46,7 +55,7 @@ function convertMessage(message: Message, i: number, callNames: Map<string, stri
       return out;
     }
     case "tool": {
-      const out: OllamaMessageIn = { role: "tool", content: textWithFiles(message.content), tool_call_id: message.toolCallId };
+      const out: OllamaMessageIn = { role: "tool", content: toolResultText(message), tool_call_id: message.toolCallId };
       const name = message.name ?? callNames.get(message.toolCallId);
       if (name) out.tool_name = name;
       // A tool result's images (a screenshot) as the message's own, which Ollama takes on any role.

@@ -6,7 +6,7 @@ import {
   type ImageSource,
   type Message,
   textOf,
-  textWithFiles,
+  toolResultText,
 } from "../../core/index.js";
 import { systemAfterToolResults } from "../../core/system-after-tool-results.js";
 import type { OpenAIChatMessage, OpenAIContentPart } from "./openai-chat-api.js";
@@ -76,10 +76,8 @@ function convertMessage(message: Message): OpenAIChatMessage {
         })),
       };
     }
-    case "tool": {
-      const text = textWithFiles(message.content);
-      return { role: "tool", tool_call_id: message.toolCallId, content: message.isError ? `Error: ${text}` : text };
-    }
+    case "tool":
+      return { role: "tool", tool_call_id: message.toolCallId, content: toolResultText(message) };
   }
 }
 

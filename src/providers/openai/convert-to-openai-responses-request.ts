@@ -6,7 +6,7 @@ import {
   type Message,
   type ProviderChatRequest,
   textOf,
-  textWithFiles,
+  toolResultText,
 } from "../../core/index.js";
 import { systemAfterToolResults } from "../../core/system-after-tool-results.js";
 import { imageUrl, OPENAI_FILE_TYPE } from "./convert-to-openai-messages.js";
@@ -129,8 +129,7 @@ function inputItems(messages: readonly Message[], target: string): Json[] {
         break;
       }
       case "tool": {
-        const text = textWithFiles(message.content);
-        const output = message.isError ? `Error: ${text}` : text;
+        const output = toolResultText(message);
         // With images (a screenshot, an image file an agent read), the output is a list of parts.
         const images = message.content.flatMap((part) => (part.type === "image" ? [inputImage(part)] : []));
         items.push({

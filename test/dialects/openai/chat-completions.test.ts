@@ -150,7 +150,15 @@ describe("POST /v1/chat/completions, not streamed", () => {
           ],
         },
         { role: "assistant", content: [], toolCalls: [{ id: "call_1", name: "lookup", arguments: '{"q":"x"}' }] },
-        { role: "tool", toolCallId: "call_1", content: [{ type: "text", text: "found it" }] },
+        // Each part a part: a wire whose tool result is one string joins them by a blank line.
+        {
+          role: "tool",
+          toolCallId: "call_1",
+          content: [
+            { type: "text", text: "found " },
+            { type: "text", text: "it" },
+          ],
+        },
         { role: "assistant", content: [{ type: "text", text: "It is a cat." }] },
       ],
       tools: [
