@@ -17,6 +17,7 @@ import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropi
 import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
 import { type FakeResponsesUpstream, startFakeOpenAIResponses } from "../support/fake-openai-responses-upstream.js";
 import type { RecordedRequest } from "../support/fake-upstream.js";
+import { ChatCompletionChunkSchema, ChatCompletionSchema } from "../support/openai-shapes.js";
 import { type ReceivedRequest, type ScriptedUpstream, startScriptedUpstream } from "../support/scripted-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
@@ -161,6 +162,7 @@ for (const [kind, target] of Object.entries(TARGETS)) {
       if (kind === "a Responses-only upstream") assert.equal(sent.parallel_tool_calls, false);
       if (kind === "Ollama") assert.match(response.headers.get("x-tandem-warnings") ?? "", /parallel_tool_calls not sent/);
 
+      ChatCompletionSchema.parse(data);
       const choice = data.choices[0];
       assert.equal(choice?.finish_reason, "function_call");
       assert.equal(choice?.message.content, null);
@@ -183,6 +185,7 @@ for (const [kind, target] of Object.entries(TARGETS)) {
       let args = "";
       let finish: string | null = null;
       for await (const chunk of stream) {
+        ChatCompletionChunkSchema.parse(chunk);
         const delta = chunk.choices[0]?.delta;
         assert.equal(delta?.tool_calls, undefined, JSON.stringify(chunk));
         name += delta?.function_call?.name ?? "";
