@@ -16,6 +16,7 @@ import OpenAI from "openai";
 import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { type FakeOllamaUpstream, startFakeOllama } from "../support/fake-ollama-upstream.js";
 import { type FakeResponsesUpstream, startFakeOpenAIResponses } from "../support/fake-openai-responses-upstream.js";
+import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { RecordedRequest } from "../support/fake-upstream.js";
 import { ChatCompletionChunkSchema, ChatCompletionSchema } from "../support/openai-shapes.js";
 import { type ReceivedRequest, type ScriptedUpstream, startScriptedUpstream } from "../support/scripted-upstream.js";
@@ -40,16 +41,19 @@ const ROUND: OpenAI.ChatCompletionMessageParam[] = [
 let anthropic: FakeAnthropic;
 let ollama: FakeOllamaUpstream;
 let responses: FakeResponsesUpstream;
+/** An OpenAI-compatible upstream with a small window: a long conversation is fitted to it, so sent canonical, not as it came. */
+let openai: FakeOpenAIUpstream;
 /** An OpenAI-compatible upstream on the client's own wire, answering exactly the bytes a test writes. */
 let sameWire: ScriptedUpstream;
 let tandem: RunningTandem;
 let client: OpenAI;
 
 before(async () => {
-  [anthropic, ollama, responses] = await Promise.all([
+  [anthropic, ollama, responses, openai] = await Promise.all([
     startFakeAnthropic({ models: ["claude-haiku-4-5"] }),
     startFakeOllama({ models: ["llama3.2:latest"] }),
     startFakeOpenAIResponses({ models: ["gpt-5-codex"] }),
+    startFakeOpenAI({ models: ["gpt-4o-mini"] }),
   ]);
   sameWire = await startScriptedUpstream();
   tandem = await startTandem(
@@ -65,6 +69,13 @@ before(async () => {
         an: { kind: "anthropic", baseUrl: anthropic.url, apiKeys: ["env:UP"], local: false },
         ol: { kind: "ollama", baseUrl: ollama.url, local: false, models: { llama: { id: "llama3.2:latest" } } },
         rs: { kind: "openai", baseUrl: responses.url, apiKeys: ["env:UP"], responses: "only", local: false },
+        oa: {
+          kind: "openai",
+          baseUrl: openai.url,
+          apiKeys: ["env:UP"],
+          local: false,
+          models: { gpt: { id: "gpt-4o-mini", contextWindow: 600 } },
+        },
       },
       routes: {
         "sw-then-an": { tiers: [["sw/gpt"], ["an/claude-haiku-4-5"]], retry: { attempts: 1 } },
@@ -79,7 +90,7 @@ before(async () => {
 
 after(async () => {
   await tandem?.close();
-  await Promise.all([anthropic?.close(), ollama?.close(), responses?.close(), sameWire?.close()]);
+  await Promise.all([anthropic?.close(), ollama?.close(), responses?.close(), openai?.close(), sameWire?.close()]);
 });
 
 /** Whether the last message of a chat-shaped (Ollama) or Anthropic body, or a Responses input, is a tool result. */
@@ -94,7 +105,7 @@ function endsWithToolResult(request: RecordedRequest): boolean {
 
 beforeEach(() => {
   // Each target answers a question with two calls (which the legacy shape cannot hold both of), a result with text.
-  for (const fake of [anthropic, ollama]) {
+  for (const fake of [anthropic, ollama, openai]) {
     fake.requests.length = 0;
     fake.script((request) =>
       endsWithToolResult(request)
@@ -245,6 +256,37 @@ for (const [kind, target] of Object.entries(TARGETS)) {
   });
 }
 
+describe("legacy functions to an OpenAI-compatible upstream sent a fitted conversation (canonical path)", () => {
+  /** Older turns that do not fit the target's window. */
+  const FILLER: OpenAI.ChatCompletionMessageParam[] = [
+    { role: "user", content: `Remember this: ${"lorem ipsum dolor sit amet ".repeat(200)}` },
+    { role: "assistant", content: "Noted." },
+  ];
+
+  it("is sent tools and tool calls, and answers the legacy shape", async () => {
+    const { data, response } = await client.chat.completions
+      .create({ model: "oa/gpt", messages: [...FILLER, ...ROUND, { role: "user", content: "And now?" }], functions: FUNCTIONS })
+      .withResponse();
+    assert.match(response.headers.get("x-tandem-degraded") ?? "", /fitted/);
+    const sent = openai.requests.filter((r) => r.method === "POST")[0]?.body as {
+      tools: unknown[];
+      parallel_tool_calls?: boolean;
+      messages: Array<{ role: string; tool_calls?: Array<{ id: string }>; tool_call_id?: string }>;
+      functions?: unknown;
+    };
+    assert.equal(sent.functions, undefined);
+    assert.deepEqual(offered(sent as unknown as Record<string, unknown>), ["get_weather", "get_time"]);
+    assert.equal(sent.parallel_tool_calls, false);
+    const call = sent.messages.find((m) => m.tool_calls !== undefined);
+    const result = sent.messages.find((m) => m.role === "tool");
+    assert.ok(call?.tool_calls?.[0]?.id, JSON.stringify(sent.messages));
+    assert.equal(result?.tool_call_id, call?.tool_calls?.[0]?.id);
+    assert.equal(data.choices[0]?.finish_reason, "function_call");
+    assert.equal(data.choices[0]?.message.function_call?.name, "get_weather");
+    assert.equal(data.choices[0]?.message.tool_calls, undefined);
+  });
+});
+
 /** A chat.completion.chunk of the same-wire upstream's, as an SSE frame. */
 function chunk(delta: object, finish: string | null = null): string {
   return `data: ${JSON.stringify({ id: "chatcmpl-up", object: "chat.completion.chunk", created: 1764790000, model: "gpt-up", choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
@@ -350,6 +392,34 @@ describe("legacy functions to an OpenAI-compatible upstream on the same wire", (
     assert.equal(again.response.headers.get("x-tandem-target"), "sw/gpt");
     assert.equal(anthropic.requests.length, 0);
     assert.equal(again.data.choices[0]?.message.function_call?.name, "get_weather");
+  });
+});
+
+describe("legacy functions in a stream continued on another target", () => {
+  it("a same-wire stream broken mid-answer goes on on Anthropic, whose first call comes back as delta.function_call", async () => {
+    sameWire.script(() => ({
+      kind: "stream",
+      contentType: "text/event-stream",
+      writes: [chunk({ role: "assistant", content: "" }), chunk({ content: "Let me look. " })],
+      breakOff: true,
+    }));
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "sw-then-an", messages: [ROUND[0]], functions: FUNCTIONS, stream: true }),
+    });
+    const text = await res.text();
+    assert.equal(sameWire.requests.length, 1);
+    assert.equal(text.includes("tool_calls"), false, text);
+    const deltas = text
+      .split("\n\n")
+      .filter((frame) => frame.startsWith("data: {"))
+      .map((frame) => JSON.parse(frame.slice(6)) as OpenAI.ChatCompletionChunk)
+      .map((c) => c.choices[0]);
+    assert.match(deltas.map((d) => d?.delta.content ?? "").join(""), /^Let me look\. /);
+    assert.equal(deltas.map((d) => d?.delta.function_call?.name ?? "").join(""), "get_weather");
+    assert.equal(deltas.at(-1)?.finish_reason, "function_call");
+    assert.match(text, /: tandem warning: function calls after the first .*: get_time/);
   });
 });
 
