@@ -43,10 +43,11 @@ const BYTES_FIELDS: ReadonlySet<string> = new Set(["signature", "encrypted_conte
 
 /**
  * Top-level fields left unread: `model` (a name of tandem's, replaced by the target's own model id
- * before anything is sent), `tool_choice` (an enum, or the name of a tool, which is not read either:
- * see TOOL_UNREAD) and Anthropic's `context_management` (edits by kind, token counts and tool names).
+ * before anything is sent), `tool_choice` and chat's deprecated `function_call` (an enum, or the name
+ * of a tool, which is not read either: see TOOL_UNREAD) and Anthropic's `context_management` (edits
+ * by kind, token counts and tool names).
  */
-const TOP_LEVEL_UNREAD: ReadonlySet<string> = new Set(["model", "tool_choice", "context_management"]);
+const TOP_LEVEL_UNREAD: ReadonlySet<string> = new Set(["model", "tool_choice", "function_call", "context_management"]);
 
 /**
  * Left unread in a tool definition and an MCP server entry: its `name` (an identifier the model
@@ -57,8 +58,8 @@ const TOP_LEVEL_UNREAD: ReadonlySet<string> = new Set(["model", "tool_choice", "
  * private, not the key to a server it names.
  */
 const TOOL_UNREAD: ReadonlySet<string> = new Set(["name", "authorization", "authorization_token", "headers"]);
-/** The top-level fields whose entries TOOL_UNREAD applies to. */
-const TOOL_FIELDS: ReadonlySet<string> = new Set(["tools", "mcp_servers"]);
+/** The top-level fields whose entries TOOL_UNREAD applies to (chat's deprecated `functions` are tools too). */
+const TOOL_FIELDS: ReadonlySet<string> = new Set(["tools", "functions", "mcp_servers"]);
 
 /** How deep the walk goes (the body was depth-checked when parsed: 100 levels). */
 const MAX_DEPTH = 128;

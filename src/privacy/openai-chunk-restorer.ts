@@ -7,6 +7,9 @@ type Json = Record<string, unknown>;
 /** The fields of a streamed chat delta that carry generated text (reasoning as DeepSeek, vLLM and OpenRouter name it). */
 const TEXT_FIELDS = ["content", "reasoning_content", "reasoning", "refusal"] as const;
 
+/** The key of a legacy `function_call`'s arguments among a choice's calls: none of `tool_calls`' indices. */
+const LEGACY_FUNCTION_CALL = -1;
+
 export interface RestorerSource {
   createRestorer(mode: "text" | "json"): PlaceholderRestorer;
   rehydrateJson(json: string): string;
@@ -15,7 +18,7 @@ export interface RestorerSource {
 /**
  * Puts redacted values back into an OpenAI-compatible upstream's own `chat.completion.chunk`s (the
  * same-wire path). Each choice's streamed text fields and each tool call's argument text (a custom
- * tool call's input text) go through their own restorer, so a placeholder split across chunks is
+ * tool call's input text, a legacy `function_call`'s arguments) go through their own restorer, so a placeholder split across chunks is
  * restored whole; a tail that could
  * still become one is held and sent as one more chunk before the choice's finish chunk (or when the
  * stream ends or continues elsewhere). Anything else in a chunk (logprobs, a whole tool call) has its
@@ -66,6 +69,16 @@ export class OpenAIChunkRestorer {
             }
           }
         }
+        // The deprecated functions API's one call (a request with `functions`): JSON arguments, as a tool call's.
+        const legacy = delta.function_call as Json | null | undefined;
+        const legacyArgs = legacy?.arguments;
+        if (typeof legacyArgs === "string" && legacyArgs !== "") {
+          const out = this.#restorer(index, "function_call", LEGACY_FUNCTION_CALL).push(legacyArgs);
+          if (out !== legacyArgs) {
+            (legacy as Json).arguments = out;
+            changed = true;
+          }
+        }
       }
       if (choice.finish_reason != null) before.push(...this.#flush(index));
     }
@@ -106,6 +119,7 @@ export class OpenAIChunkRestorer {
       const rest = open.restorer.flush();
       if (rest === "") continue;
       if (open.tool === undefined) delta[open.field] = rest;
+      else if (open.field === "function_call") delta.function_call = { arguments: rest };
       else if (open.field === "input") calls.push({ index: open.tool, custom: { input: rest } });
       else calls.push({ index: open.tool, function: { arguments: rest } });
     }

@@ -279,6 +279,14 @@ describe("classifyRequest: tool names and MCP credentials", () => {
     });
     assert.equal(classifyRequest(schema).level, "private");
   });
+
+  it("so too a deprecated function's name and a function_call naming it (chat's legacy functions API)", () => {
+    const keyword = { keywords: [{ name: "project", words: ["falcon"], level: "private" as const }] };
+    const named = plain({ functions: [{ name: "falcon", parameters: {} }], function_call: { name: "falcon" } });
+    assert.equal(classifyRequest(named, keyword).level, "public");
+    const described = plain({ functions: [{ name: "f", description: "falcon" }] });
+    assert.equal(classifyRequest(described, keyword).level, "private", "the keyword is found where it is read");
+  });
 });
 
 describe("classifyRequest: stop sequences, ids, names and every string of the client's body", () => {

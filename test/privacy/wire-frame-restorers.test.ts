@@ -69,6 +69,26 @@ describe("OpenAI chat chunks", () => {
     assert.deepEqual(JSON.parse(text), { to: EMAIL });
   });
 
+  it("restores a legacy function_call's arguments split across chunks, kept valid JSON, what is held before the finish", () => {
+    const restorer = new FrameRestorer(redaction);
+    const args = `{"to":"${placeholder}"}`;
+    const out = [
+      ...restorer.push(chunk({ role: "assistant", content: null, function_call: { name: "send", arguments: "" } })),
+      // Split inside the placeholder.
+      ...restorer.push(chunk({ function_call: { arguments: args.slice(0, 7 + half) } })),
+      ...restorer.push(chunk({ function_call: { arguments: args.slice(7 + half) } })),
+      ...restorer.push(chunk({}, "function_call")),
+    ];
+    const joined = deltas(out)
+      .map((d) => (d.function_call as { arguments?: string } | undefined)?.arguments ?? "")
+      .join("");
+    assert.deepEqual(JSON.parse(joined), { to: EMAIL });
+    assert.equal(
+      (JSON.parse(out.at(-1)!.data) as { choices: Array<{ finish_reason: string }> }).choices[0]?.finish_reason,
+      "function_call",
+    );
+  });
+
   it("keeps a whole completion's tool-call arguments valid JSON when the value has quotes (JSON text in a JSON string)", () => {
     const restorer = new FrameRestorer(redaction);
     const completion = {

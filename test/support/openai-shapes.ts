@@ -67,7 +67,11 @@ export const ChatCompletionMessageSchema = z.strictObject({
   refusal: z.string().nullable(),
   annotations: z.array(AnnotationSchema).optional(),
   audio: z.null().optional(),
-  function_call: z.null().optional(),
+  /** Deprecated: the one call of an answer to a request with `functions` (ChatCompletionMessage.FunctionCall). */
+  function_call: z
+    .strictObject({ name: z.string().min(1), arguments: z.string() })
+    .nullable()
+    .optional(),
   tool_calls: z.array(z.discriminatedUnion("type", [FunctionToolCallSchema, CustomToolCallSchema])).optional(),
   /** tandem's extension (as DeepSeek answers it). */
   reasoning_content: z.string().optional(),

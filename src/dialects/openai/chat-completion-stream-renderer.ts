@@ -2,6 +2,7 @@ import {
   type GatewayError,
   makeId,
   mergeUsage,
+  type ResponseMeta,
   type StreamEvent,
   type TokenLogprob,
   type Usage,
@@ -10,7 +11,9 @@ import {
 import type { StreamRenderer } from "../shared/index.js";
 import { switchComment } from "../shared/index.js";
 import { CustomToolInputStream, customToolInput } from "./custom-tools.js";
+import { noteUncarriedCalls } from "./legacy-functions.js";
 import { mapOpenAIChatFinishReason, type OpenAIChatFinishReason } from "./map-openai-finish-reason.js";
+import { type ChatCallRendering, PLAIN_CALLS } from "./render-chat-completion.js";
 import { type ChatChoiceLogprobs, chatChoiceLogprobs } from "./render-chat-logprobs.js";
 import { openAIStreamErrorFrame } from "./render-openai-error.js";
 import { type OpenAIChatUsage, renderOpenAIChatUsage } from "./render-openai-usage.js";
@@ -38,6 +41,14 @@ interface ChunkDelta {
   /** The model's refusal (OpenAI's own field for it), never its content. */
   refusal?: string | null;
   tool_calls?: ToolCallDelta[];
+  /** Deprecated: the one call of an answer to a request with `functions`, its name first, then its arguments in pieces. */
+  function_call?: { name?: string; arguments: string };
+}
+
+/** How a stream's calls are written: as a whole answer's (ChatCallRendering), and where a note on what is not carried goes. */
+export interface StreamCallRendering extends ChatCallRendering {
+  /** The answer's meta, whose notices name the calls the legacy shape has no room for (the stream's closing comment). */
+  answer?: Pick<ResponseMeta, "notices" | "target">;
 }
 
 /** The `chat.completion.chunk` object of the API reference. */
@@ -67,6 +78,9 @@ export interface ChatCompletionChunk {
  * `logprobs: true`), a text chunk whose tokens the target reported carries them as
  * `logprobs: {content, refusal: null}` (tokens that came before their text in a chunk of their own,
  * with `content: ""`); every other chunk, and every chunk without `logprobs`, has `logprobs: null`.
+ * For a request with the deprecated `functions`, the first call streams as `delta.function_call`
+ * (its name, then its arguments in pieces) and the answer finishes with `function_call`; any other
+ * call is left out and named in the closing comment (legacy-functions.ts).
  */
 export class ChatCompletionStreamRenderer implements StreamRenderer {
   readonly contentType = "text/event-stream";
@@ -83,6 +97,13 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
   readonly #customTools: ReadonlySet<string>;
   /** The calls of custom tools, by canonical call index. */
   readonly #customCalls = new Map<number, CustomCall>();
+  /** The request used the deprecated `functions`: its answer's one call is a `function_call`. */
+  readonly #legacy: boolean;
+  /** The canonical index of the call streamed as the `function_call`, once one started. */
+  #legacyCall: number | undefined;
+  /** The names of the calls after it, which the legacy shape has no room for. */
+  readonly #uncarried: string[] = [];
+  readonly #answer: StreamCallRendering["answer"];
   #roleSent = false;
   /** Text deltas are most of a stream: their frame is built once around the JSON-encoded text. */
   #textPrefix = "";
@@ -96,7 +117,7 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
     model: string,
     includeUsage: boolean,
     logprobs = false,
-    customTools: ReadonlySet<string> = new Set(),
+    calls: StreamCallRendering = PLAIN_CALLS,
     /** One choice of several answered apart (`n` > 1 fanned out): its index, and the id and time all its chunks share. */
     choice?: { index: number; id: string; created: number },
   ) {
@@ -104,7 +125,9 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
     this.#created = choice?.created ?? unixSeconds();
     this.#choice = choice?.index ?? 0;
     this.#model = model;
-    this.#customTools = customTools;
+    this.#customTools = calls.custom;
+    this.#legacy = calls.legacyFunctions === true;
+    this.#answer = calls.answer;
     this.#includeUsage = includeUsage;
     this.#logprobs = logprobs;
     this.#buildTextFrame();
@@ -167,6 +190,7 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
         if (event.text === "") return "";
         return this.#roleFrame({ content: "", refusal: null }) + this.#textPrefix + JSON.stringify(event.text) + this.#textSuffix;
       case "tool-call-start": {
+        if (this.#legacy) return this.#startLegacyCall(event.index, event.name);
         const index = this.#toolIndex.size;
         this.#toolIndex.set(event.index, index);
         let call: ToolCallDelta;
@@ -181,6 +205,10 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
         return this.#frame({ tool_calls: [call] });
       }
       case "tool-call-delta": {
+        if (this.#legacy) {
+          if (event.index !== this.#legacyCall || event.argumentsDelta === "") return "";
+          return this.#frame({ function_call: { arguments: event.argumentsDelta } });
+        }
         const index = this.#toolIndex.get(event.index);
         if (index === undefined || event.argumentsDelta === "") return "";
         const custom = this.#customCalls.get(event.index);
@@ -198,7 +226,10 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
       case "finish": {
         let out = this.#roleFrame({ content: "", refusal: null });
         for (const index of this.#customCalls.keys()) out += this.#endCustomCall(index);
-        out += this.#frame({}, mapOpenAIChatFinishReason(event.reason, this.#toolIndex.size > 0));
+        let finish = mapOpenAIChatFinishReason(event.reason, this.#toolIndex.size > 0 || this.#legacyCall !== undefined);
+        if (this.#legacyCall !== undefined && finish === "tool_calls") finish = "function_call";
+        if (this.#answer !== undefined) noteUncarriedCalls(this.#answer, this.#uncarried);
+        out += this.#frame({}, finish);
         if (this.#includeUsage) {
           out += sse({ ...this.#envelope(), choices: [], usage: renderOpenAIChatUsage(this.#usage) });
         }
@@ -209,6 +240,21 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
 
   end(): string {
     return "data: [DONE]\n\n";
+  }
+
+  /** A call of an answer to a request with `functions`: the first is the `function_call`, the others only named. */
+  #startLegacyCall(canonicalIndex: number, name: string): string {
+    if (this.#legacyCall !== undefined) {
+      this.#uncarried.push(name);
+      return "";
+    }
+    this.#legacyCall = canonicalIndex;
+    const call = { name, arguments: "" };
+    if (!this.#roleSent) {
+      this.#roleSent = true;
+      return this.#frame({ role: "assistant", content: null, function_call: call, refusal: null });
+    }
+    return this.#frame({ function_call: call });
   }
 
   /**

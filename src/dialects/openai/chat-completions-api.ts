@@ -30,6 +30,13 @@ const refusalPart = z.object({ type: z.literal("refusal"), refusal: z.string() }
 const userContentPart = z.discriminatedUnion("type", [textPart, imagePart, audioPart, filePart]);
 const assistantContentPart = z.discriminatedUnion("type", [textPart, refusalPart]);
 
+/** A legacy `function_call` (the deprecated functions API): the model's one call, without an id. */
+const legacyFunctionCall = z.object({
+  name: z.string(),
+  // As a tool call's: some clients send the arguments as an object instead of JSON text.
+  arguments: z.union([z.string(), z.record(z.string(), z.unknown())]),
+});
+
 const functionCall = z.object({
   id: z.string(),
   type: z.literal("function"),
@@ -73,7 +80,8 @@ const assistantMessage = z.object({
   /** The turn's reasoning as DeepSeek (and tandem) answer it, sent back by clients that keep the message. */
   reasoning_content: z.string().nullish(),
   tool_calls: z.array(toolCall).nullish(),
-  function_call: z.unknown().optional(),
+  /** Deprecated (ChatCompletionAssistantMessageParam.function_call): the turn's one call of the legacy functions API. */
+  function_call: legacyFunctionCall.nullish(),
 });
 
 const toolMessage = z.object({
@@ -82,8 +90,15 @@ const toolMessage = z.object({
   content: z.union([z.string(), z.array(textPart)]),
 });
 
-// The legacy role; rejected with a clear message (see parseChatCompletionRequest).
-const functionMessage = z.object({ role: z.literal("function") });
+/**
+ * Deprecated (ChatCompletionFunctionMessageParam): the result of a legacy `function_call`, named by
+ * its function, with no call id (legacy-functions.ts pairs it with its call).
+ */
+const functionMessage = z.object({
+  role: z.literal("function"),
+  name: z.string(),
+  content: z.union([z.string(), z.array(textPart)]).nullish(),
+});
 
 export const chatMessageSchema = z.discriminatedUnion("role", [
   systemMessage,
@@ -114,6 +129,13 @@ const customTool = z.object({
 });
 
 const tool = z.discriminatedUnion("type", [functionTool, customTool]);
+
+/** A function of the deprecated `functions` list: a function tool's `function`, without the wrapper. */
+const legacyFunction = z.object({
+  name: z.string().min(1),
+  description: z.string().nullish(),
+  parameters: z.record(z.string(), z.unknown()).nullish(),
+});
 
 const toolChoice = z.union([
   z.enum(["auto", "none", "required"]),
@@ -198,9 +220,12 @@ export const chatCompletionRequestSchema = z.object({
     .nullish(),
   stream: z.boolean().nullish(),
   stream_options: streamOptionsSchema,
-  functions: z.unknown().optional(),
-  function_call: z.unknown().optional(),
+  /** Deprecated in favour of `tools` (ChatCompletionCreateParams.Function), still taken by OpenAI: see legacy-functions.ts. */
+  functions: z.array(legacyFunction).nullish(),
+  /** Deprecated in favour of `tool_choice`. */
+  function_call: z.union([z.enum(["none", "auto"]), z.object({ name: z.string() })]).nullish(),
 });
 
 export type ChatCompletionRequestBody = z.output<typeof chatCompletionRequestSchema>;
 export type ChatMessageBody = z.output<typeof chatMessageSchema>;
+export type LegacyFunctionBody = z.output<typeof legacyFunction>;

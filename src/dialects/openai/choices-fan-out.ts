@@ -19,17 +19,17 @@ import {
 import type { StreamRenderer } from "../shared/index.js";
 import { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
 import { withChoiceSeed } from "./choice-seed.js";
-import { renderChatCompletion } from "./render-chat-completion.js";
+import { type ChatCallRendering, renderChatCompletion } from "./render-chat-completion.js";
 import { renderOpenAIChatUsage } from "./render-openai-usage.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
 type Json = Record<string, unknown>;
 
-/** How the choices are rendered: as the chat completions route renders one (the client's `logprobs: true`, its custom tools). */
+/** How the choices are rendered: as the chat completions route renders one (the client's `logprobs: true`, its custom tools, legacy functions). */
 export interface ChoiceRendering {
   logprobs: boolean;
   includeUsage: boolean;
-  custom: ReadonlySet<string>;
+  calls: ChatCallRendering;
 }
 
 /** One choice's place in the answer: its index, and the id and time every chunk of the answer shares. */
@@ -97,13 +97,14 @@ export class ChoicesFanOut implements Pick<Gateway, "chat"> {
 
 /** Chat completions' shape for fanned-out choices, rendered as the route renders one. */
 function chatChoiceFormat(rendering: ChoiceRendering): ChoiceFormat {
-  const { logprobs, includeUsage, custom } = rendering;
+  const { logprobs, includeUsage, calls } = rendering;
   return {
     idPrefix: "chatcmpl-",
     object: "chat.completion",
     chunkObject: "chat.completion.chunk",
-    renderer: (meta, slot) => new ChatCompletionStreamRenderer(meta.target, includeUsage, logprobs, custom, slot),
-    choice: (result, meta) => renderChatCompletion(result, meta, logprobs, custom).choices[0] as object,
+    renderer: (meta, slot) =>
+      new ChatCompletionStreamRenderer(meta.target, includeUsage, logprobs, { ...calls, answer: meta }, slot),
+    choice: (result, meta) => renderChatCompletion(result, meta, logprobs, calls).choices[0] as object,
     usage: renderOpenAIChatUsage,
   };
 }

@@ -10,18 +10,27 @@ import {
 import type { ChatMessageBody } from "./chat-completions-api.js";
 import { customToolArguments } from "./custom-tools.js";
 import { type FileResolver, filePartsOf } from "./files/file-resolver.js";
+import { LegacyCallIds } from "./legacy-functions.js";
 
 /**
  * OpenAI chat messages -> canonical messages. `system` and `developer` both become canonical system
  * messages; a user's `name` is dropped (no other API carries it); assistant refusals are kept as text
- * so the conversation reads the same to any model.
+ * so the conversation reads the same to any model. The deprecated functions API's turns are tool
+ * calls and results as any: an assistant's `function_call` a call with an id of tandem's, a
+ * `role: "function"` message that call's result (legacy-functions.ts, LegacyCallIds).
  */
 export function convertFromOpenAIMessages(
   messages: readonly ChatMessageBody[],
   wireOnly: WireOnly[] = [],
   files?: FileResolver,
 ): Message[] {
-  return messages.map((message, i) => convertMessage(message, `messages[${i}]`, wireOnly, files));
+  // Made only for a history that has legacy turns (most have none).
+  let legacy: LegacyCallIds | undefined;
+  const legacyIds = () => {
+    legacy ??= new LegacyCallIds(messages);
+    return legacy;
+  };
+  return messages.map((message, i) => convertMessage(message, i, wireOnly, legacyIds, files));
 }
 
 /**
@@ -30,7 +39,14 @@ export function convertFromOpenAIMessages(
  * the client's wire (see core/native.ts). `files` holds the files the body names, resolved
  * (files/chat-files.ts): those become canonical parts.
  */
-function convertMessage(message: ChatMessageBody, at: string, wireOnly: WireOnly[], files?: FileResolver): Message {
+function convertMessage(
+  message: ChatMessageBody,
+  index: number,
+  wireOnly: WireOnly[],
+  legacyIds: () => LegacyCallIds,
+  files?: FileResolver,
+): Message {
+  const at = `messages[${index}]`;
   switch (message.role) {
     case "system":
     case "developer":
@@ -38,9 +54,6 @@ function convertMessage(message: ChatMessageBody, at: string, wireOnly: WireOnly
     case "user":
       return { role: "user", content: userContent(message.content, at, wireOnly, files) };
     case "assistant": {
-      if (message.function_call !== undefined && message.function_call !== null) {
-        throw legacyFunctions(`${at}.function_call`);
-      }
       const content: ContentPart[] = [];
       if (typeof message.content === "string") {
         if (message.content) content.push({ type: "text", text: message.content });
@@ -67,6 +80,8 @@ function convertMessage(message: ChatMessageBody, at: string, wireOnly: WireOnly
             typeof call.function.arguments === "string" ? call.function.arguments : JSON.stringify(call.function.arguments),
         };
       });
+      // The legacy API's one call of the turn, after any the turn made as tool calls.
+      if (message.function_call != null) toolCalls.push(legacyIds().call(index, message.function_call));
       return {
         role: "assistant",
         content,
@@ -86,16 +101,14 @@ function convertMessage(message: ChatMessageBody, at: string, wireOnly: WireOnly
             : message.content.map((part) => ({ type: "text" as const, text: part.text })),
       };
     case "function":
-      throw legacyFunctions(`${at}.role`);
+      // A legacy call's result, as any tool's (privacy reads and redacts it as one), named by its function.
+      return {
+        role: "tool",
+        toolCallId: legacyIds().result(index, message.name),
+        name: message.name,
+        content: [{ type: "text", text: message.content == null ? "" : joinText(message.content) }],
+      };
   }
-}
-
-export function legacyFunctions(param: string): GatewayError {
-  return new GatewayError(
-    "invalid_request",
-    `Invalid value for '${param}': the legacy functions API (functions, function_call, role "function") is not supported; use tools, tool_choice and role "tool" instead.`,
-    { param },
-  );
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { FinishReason } from "../../core/index.js";
 
-export type OpenAIChatFinishReason = "stop" | "length" | "tool_calls" | "content_filter";
+/** `function_call`: the deprecated functions API's call (legacy-functions.ts). */
+export type OpenAIChatFinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "function_call";
 
 /**
  * Canonical -> OpenAI finish reason. A stream that produced tool calls finishes with `tool_calls`

@@ -17,6 +17,9 @@ const CARRIED = new Set([
   "tools",
   "tool_choice",
   "parallel_tool_calls",
+  // The deprecated functions API, carried as tools and a tool choice (legacy-functions.ts).
+  "functions",
+  "function_call",
   "response_format",
   "temperature",
   "top_p",

@@ -82,12 +82,14 @@ export const openaiDialect: Dialect = {
       const logprobs = chat.logprobs !== undefined;
       // The renderer goes on after a mid-stream switch from the target's own chunks, with their id.
       let renderer: ChatCompletionStreamRenderer | undefined;
+      // Custom tools' calls as custom tool calls, a legacy request's one call as its function_call.
+      const calls = { custom: parsed.custom, legacyFunctions: parsed.legacyFunctions };
       const rendering: ChatRendering = {
         stream: (meta) => {
-          renderer = new ChatCompletionStreamRenderer(meta.target, includeUsage, logprobs, parsed.custom);
+          renderer = new ChatCompletionStreamRenderer(meta.target, includeUsage, logprobs, { ...calls, answer: meta });
           return renderer;
         },
-        json: (result, meta) => renderChatCompletion(result, meta, logprobs, parsed.custom),
+        json: (result, meta) => renderChatCompletion(result, meta, logprobs, calls),
         native: {
           stream: (meta) => new OpenAIChatNativeStream(meta, includeUsage, renderer),
           json: nativeOpenAIChatCompletion,
@@ -99,9 +101,7 @@ export const openaiDialect: Dialect = {
         request,
         reply,
         // Several choices: on the client's wire as it sent them, else fanned out, one request each.
-        parsed.choices > 1
-          ? new ChoicesFanOut(gateway, parsed.choices, { logprobs, includeUsage, custom: parsed.custom })
-          : gateway,
+        parsed.choices > 1 ? new ChoicesFanOut(gateway, parsed.choices, { logprobs, includeUsage, calls }) : gateway,
         chat,
         raw.store === true && services.chatCompletions
           ? storedChatRendering(rendering, services.chatCompletions, raw, storedChatMetadata(raw))

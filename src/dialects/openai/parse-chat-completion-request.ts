@@ -8,9 +8,10 @@ import {
   type WireOnly,
 } from "../../core/index.js";
 import { type ChatCompletionRequestBody, chatCompletionRequestSchema } from "./chat-completions-api.js";
-import { convertFromOpenAIMessages, legacyFunctions } from "./convert-from-openai-messages.js";
+import { convertFromOpenAIMessages } from "./convert-from-openai-messages.js";
 import { customToolDefinition, parseChatCustomTool } from "./custom-tools.js";
 import type { FileResolver } from "./files/file-resolver.js";
+import { checkLegacyMix, legacyToolChoice, legacyTools } from "./legacy-functions.js";
 import { parseOpenAIBody } from "./parse-openai-body.js";
 
 export interface ParsedChatCompletionRequest {
@@ -25,11 +26,17 @@ export interface ParsedChatCompletionRequest {
   custom: ReadonlySet<string>;
   /** `n`: how many choices the client asked for (1 when it did not say). */
   choices: number;
+  /**
+   * The request offered its tools as the deprecated `functions` (legacy-functions.ts): the answer's
+   * call is rendered as `message.function_call`, one at most.
+   */
+  legacyFunctions: boolean;
 }
 
 /**
- * Validates a chat completions body and maps it to a canonical request. The legacy
- * `functions`/`function_call` API is rejected with a 400 that says what to use instead.
+ * Validates a chat completions body and maps it to a canonical request. The deprecated functions
+ * API is read as the canonical tools, choice, calls and results (legacy-functions.ts); mixed with
+ * `tools`, it is refused as OpenAI refuses it.
  */
 /**
  * `routeTools`: the model is a route with tools of its own (routeToolsAnswerChoice), which a forced
@@ -37,8 +44,7 @@ export interface ParsedChatCompletionRequest {
  */
 export function parseChatCompletionRequest(body: unknown, files?: FileResolver, routeTools = false): ParsedChatCompletionRequest {
   const wire = parseOpenAIBody(chatCompletionRequestSchema, body);
-  if (wire.functions !== undefined && wire.functions !== null) throw legacyFunctions("functions");
-  if (wire.function_call !== undefined && wire.function_call !== null) throw legacyFunctions("function_call");
+  checkLegacyMix(wire);
   const wireOnly: WireOnly[] = [];
   const approximated: string[] = [];
   // Several choices: only an OpenAI-compatible target answers them (every choice comes back as it sent it).
@@ -77,6 +83,11 @@ export function parseChatCompletionRequest(body: unknown, files?: FileResolver, 
     });
   });
   if (tools.length > 0) chat.tools = tools;
+  // The deprecated functions (never beside `tools`: checkLegacyMix), offered as tools are.
+  const legacy = wire.functions != null;
+  const functions = legacyTools(wire.functions ?? []);
+  if (functions.length > 0) chat.tools = functions;
+  if (wire.function_call != null) chat.toolChoice = legacyToolChoice(wire.function_call, functions);
   const choice = wire.tool_choice;
   if (choice != null && typeof choice !== "string" && choice.type === "custom") {
     // ChatCompletionNamedToolChoiceCustom: the function the custom tool is offered as.
@@ -98,6 +109,8 @@ export function parseChatCompletionRequest(body: unknown, files?: FileResolver, 
     approximated.push("tool_choice allowed_tools (only the allowed tools offered instead)");
   } else if (choice != null) chat.toolChoice = toolChoice(choice, tools, routeTools);
   if (wire.parallel_tool_calls != null) chat.parallelToolCalls = wire.parallel_tool_calls;
+  // The legacy answer holds one call, as OpenAI's functions API makes one: every target is asked for one.
+  if (functions.length > 0) chat.parallelToolCalls = false;
   if (wire.response_format != null) chat.responseFormat = responseFormat(wire.response_format);
   const maxTokens = wire.max_completion_tokens ?? wire.max_tokens;
   if (maxTokens != null) chat.maxTokens = maxTokens;
@@ -132,6 +145,7 @@ export function parseChatCompletionRequest(body: unknown, files?: FileResolver, 
     approximated,
     custom,
     choices: wire.n ?? 1,
+    legacyFunctions: legacy,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { ResponseMeta } from "../../core/index.js";
-import { type ChatResult, makeId, unixSeconds } from "../../core/index.js";
+import { type ChatResult, makeId, type ToolCall, unixSeconds } from "../../core/index.js";
 import { customToolInput } from "./custom-tools.js";
+import { noteUncarriedCalls } from "./legacy-functions.js";
 import { mapOpenAIChatFinishReason, type OpenAIChatFinishReason } from "./map-openai-finish-reason.js";
 import { type ChatChoiceLogprobs, chatChoiceLogprobs } from "./render-chat-logprobs.js";
 import { type OpenAIChatUsage, renderOpenAIChatUsage } from "./render-openai-usage.js";
@@ -10,7 +11,22 @@ export type OpenAIToolCall =
   /** A call of a custom tool (ChatCompletionMessageCustomToolCall): its free-form input. */
   | { id: string; type: "custom"; custom: { name: string; input: string } };
 
-const NO_CUSTOM_TOOLS: ReadonlySet<string> = new Set();
+/** How an answer's calls are written for the request they answer. */
+export interface ChatCallRendering {
+  /**
+   * The request's custom tools, whose calls are rendered as custom tool calls, their input read from
+   * the arguments of the function they were offered as (custom-tools.ts).
+   */
+  custom: ReadonlySet<string>;
+  /**
+   * The request offered its tools as the deprecated `functions` (legacy-functions.ts): the answer's
+   * first call is its `function_call`, finishing with `function_call`, never `tool_calls`; any other
+   * call is named in the answer's notices.
+   */
+  legacyFunctions?: boolean;
+}
+
+export const PLAIN_CALLS: ChatCallRendering = { custom: new Set() };
 
 /** The `chat.completion` object of the API reference. */
 export interface ChatCompletion {
@@ -31,6 +47,8 @@ export interface ChatCompletion {
         /** URL citations: none from any target tandem translates for; OpenAI sends the empty list on every message. */
         annotations: [];
         tool_calls?: OpenAIToolCall[];
+        /** Deprecated: the one call of an answer to a request with `functions`. */
+        function_call?: { name: string; arguments: string };
       };
       logprobs: ChatChoiceLogprobs | null;
       finish_reason: OpenAIChatFinishReason;
@@ -42,15 +60,15 @@ export interface ChatCompletion {
 /**
  * The whole answer. `logprobs`: the client asked for its tokens' logprobs (`logprobs: true`); the
  * choice's `logprobs` then holds those the target reported, and stays null when it reported none.
- * `custom`: the request's custom tools, whose calls are rendered as custom tool calls, their input
- * read from the arguments of the function they were offered as (custom-tools.ts).
+ * `calls`: how its calls are written (custom tools', the legacy `function_call`).
  */
 export function renderChatCompletion(
   result: ChatResult,
   meta: ResponseMeta,
   logprobs = false,
-  custom: ReadonlySet<string> = NO_CUSTOM_TOOLS,
+  calls: ChatCallRendering = PLAIN_CALLS,
 ): ChatCompletion {
+  const { custom } = calls;
   const hasToolCalls = result.toolCalls.length > 0;
   // A refusal has a field of its own, apart from the content (the SDK's parse helpers read it there).
   const text = result.refusal ? result.refusal.text : result.text;
@@ -62,7 +80,16 @@ export function renderChatCompletion(
     annotations: [],
   };
   if (result.reasoning) message.reasoning_content = result.reasoning;
-  if (hasToolCalls) {
+  let finish = mapOpenAIChatFinishReason(result.finishReason, hasToolCalls);
+  if (hasToolCalls && calls.legacyFunctions) {
+    const [first, ...rest] = result.toolCalls;
+    message.function_call = { name: (first as ToolCall).name, arguments: (first as ToolCall).arguments };
+    noteUncarriedCalls(
+      meta,
+      rest.map((call) => call.name),
+    );
+    if (finish === "tool_calls") finish = "function_call";
+  } else if (hasToolCalls) {
     message.tool_calls = result.toolCalls.map(
       (call): OpenAIToolCall =>
         custom.has(call.name)
@@ -80,7 +107,7 @@ export function renderChatCompletion(
         index: 0,
         message,
         logprobs: logprobs && result.logprobs ? chatChoiceLogprobs(result.logprobs) : null,
-        finish_reason: mapOpenAIChatFinishReason(result.finishReason, hasToolCalls),
+        finish_reason: finish,
       },
     ],
     usage: renderOpenAIChatUsage(result.usage),

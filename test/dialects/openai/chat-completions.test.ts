@@ -389,9 +389,20 @@ describe("bad input -> 400 naming the field", () => {
       { ...base, messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "file:///etc/passwd" } }] }] },
       "messages[0].content[0].image_url.url",
     ],
-    ["legacy functions", { ...base, functions: [{ name: "f", parameters: {} }] }, "functions"],
-    ["legacy function_call", { ...base, function_call: "auto" }, "function_call"],
-    ["legacy function role", { ...base, messages: [{ role: "function", name: "f", content: "x" }] }, "messages[0].role"],
+    // The deprecated functions API is taken, but mixed with tools as OpenAI refuses it (see "legacy functions" below).
+    [
+      "legacy functions beside tools",
+      { ...base, functions: [{ name: "f" }], tools: [{ type: "function", function: { name: "g" } }] },
+      "functions",
+    ],
+    ["a named legacy function_call without functions", { ...base, function_call: { name: "f" } }, "function_call"],
+    [
+      "a legacy function_call naming no function given",
+      { ...base, functions: [{ name: "g" }], function_call: { name: "f" } },
+      "function_call.name",
+    ],
+    ["a legacy function without a name", { ...base, functions: [{ parameters: {} }] }, "functions[0].name"],
+    ["a function message without its name", { ...base, messages: [{ role: "function", content: "x" }] }, "messages[0].name"],
     ["tool without function", { ...base, tools: [{ type: "function" }] }, "tools[0].function"],
     ["bad tool_choice", { ...base, tool_choice: "sometimes" }, "tool_choice"],
     ["tool_choice required with no tools", { ...base, tool_choice: "required" }, "tool_choice"],
@@ -461,5 +472,172 @@ describe("bad input -> 400 naming the field", () => {
       (err: unknown) => err instanceof OpenAI.BadRequestError && err.status === 400 && err.param === "temperature",
     );
     assert.equal(app.gateway.chatRequests.length, 0);
+  });
+});
+
+describe("legacy functions (the deprecated functions API, as OpenAI still takes it)", () => {
+  const FUNCTIONS = [
+    { name: "get_weather", description: "Weather", parameters: { type: "object", properties: { city: { type: "string" } } } },
+    { name: "get_time" },
+  ];
+  /** A conversation with two legacy rounds: a call of get_weather and its result, then one of get_time and its result. */
+  const HISTORY: OpenAI.ChatCompletionMessageParam[] = [
+    { role: "user", content: "Weather and time in Paris?" },
+    { role: "assistant", content: null, function_call: { name: "get_weather", arguments: '{"city":"Paris"}' } },
+    { role: "function", name: "get_weather", content: "sunny, 24C" },
+    { role: "assistant", content: "Now the time.", function_call: { name: "get_time", arguments: "{}" } },
+    { role: "function", name: "get_time", content: "15:00" },
+  ];
+
+  it("reads functions, function_call and the legacy turns as canonical tools, choice, calls and results", async () => {
+    await client.chat.completions.create({
+      model: "auto",
+      messages: HISTORY,
+      functions: FUNCTIONS,
+      function_call: { name: "get_weather" },
+    });
+    const sent = app.gateway.chatRequests[0];
+    assert.ok(sent);
+    assert.deepEqual(sent.tools, [
+      { name: "get_weather", description: "Weather", parameters: FUNCTIONS[0]?.parameters },
+      { name: "get_time", parameters: { type: "object", properties: {} } },
+    ]);
+    assert.deepEqual(sent.toolChoice, { name: "get_weather" });
+    // The legacy answer holds one call: targets are asked for one.
+    assert.equal(sent.parallelToolCalls, false);
+    assert.deepEqual(sent.messages.slice(1), [
+      {
+        role: "assistant",
+        content: [],
+        toolCalls: [{ id: "call_fn_1", name: "get_weather", arguments: '{"city":"Paris"}' }],
+      },
+      { role: "tool", toolCallId: "call_fn_1", name: "get_weather", content: [{ type: "text", text: "sunny, 24C" }] },
+      {
+        role: "assistant",
+        content: [{ type: "text", text: "Now the time." }],
+        toolCalls: [{ id: "call_fn_3", name: "get_time", arguments: "{}" }],
+      },
+      { role: "tool", toolCallId: "call_fn_3", name: "get_time", content: [{ type: "text", text: "15:00" }] },
+    ]);
+    // Carried: nothing for x-tandem-warnings.
+    assert.deepEqual(sent.native?.lost(), []);
+
+    for (const [choice, expected] of [
+      ["auto", "auto"],
+      ["none", "none"],
+    ] as const) {
+      await client.chat.completions.create({ model: "auto", messages: HISTORY, functions: FUNCTIONS, function_call: choice });
+      assert.equal(app.gateway.chatRequests.at(-1)?.toolChoice, expected);
+    }
+  });
+
+  it("pairs a function message with the unanswered call of its name, and a result of no call gets an id of its own", async () => {
+    await client.chat.completions.create({
+      model: "auto",
+      functions: FUNCTIONS,
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "function", name: "get_time", content: "no call made this" },
+        { role: "assistant", content: null, function_call: { name: "get_weather", arguments: "{}" } },
+        { role: "assistant", content: null, function_call: { name: "get_time", arguments: "{}" } },
+        { role: "function", name: "get_time", content: "15:00" },
+        { role: "function", name: "get_weather", content: null },
+      ],
+    });
+    const ids = app.gateway.chatRequests[0]?.messages.map((m) =>
+      m.role === "tool" ? `result ${m.toolCallId}` : m.role === "assistant" ? `call ${m.toolCalls?.[0]?.id}` : m.role,
+    );
+    assert.deepEqual(ids, [
+      "user",
+      "result call_fn_1",
+      "call call_fn_2",
+      "call call_fn_3",
+      "result call_fn_3",
+      "result call_fn_2",
+    ]);
+  });
+
+  it("refuses, as OpenAI does, functions beside tools and tool_calls in the history of a request with functions", async () => {
+    const mixed = await post("/v1/chat/completions", {
+      model: "auto",
+      messages: [{ role: "user", content: "hi" }],
+      functions: FUNCTIONS,
+      tools: [{ type: "function", function: { name: "get_time" } }],
+    });
+    assert.equal(mixed.status, 400);
+    assert.match(JSON.parse(mixed.text).error.message, /'functions' and 'tools' cannot both be provided/);
+    const history = await post("/v1/chat/completions", {
+      model: "auto",
+      functions: FUNCTIONS,
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "assistant", tool_calls: [{ id: "call_1", type: "function", function: { name: "get_time", arguments: "{}" } }] },
+        { role: "tool", tool_call_id: "call_1", content: "15:00" },
+      ],
+    });
+    assert.equal(history.status, 400);
+    const error = JSON.parse(history.text).error;
+    assert.equal(error.param, "messages[1].tool_calls");
+    assert.match(error.message, /'tool_calls' cannot be used when 'functions' are present/);
+    assert.equal(app.gateway.chatRequests.length, 0);
+  });
+
+  it("answers the first call as message.function_call with finish_reason function_call, naming the others", async () => {
+    app.gateway.chatScript = () => toolEvents;
+    const { data, response } = await client.chat.completions
+      .create({ model: "auto", messages: [{ role: "user", content: "Weather?" }], functions: FUNCTIONS })
+      .withResponse();
+    assert.deepEqual(data.choices[0], {
+      index: 0,
+      message: {
+        role: "assistant",
+        content: null,
+        refusal: null,
+        annotations: [],
+        function_call: { name: "get_weather", arguments: '{"city":"Paris"}' },
+      },
+      logprobs: null,
+      finish_reason: "function_call",
+    });
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /function calls after the first .*not carried.*: get_time/);
+  });
+
+  it("streams the first call as delta.function_call pieces, never tool_calls, and names the others in the closing comment", async () => {
+    app.gateway.chatScript = () => toolEvents;
+    const res = await fetch(`${app.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "auto",
+        messages: [{ role: "user", content: "Weather?" }],
+        functions: FUNCTIONS,
+        stream: true,
+      }),
+    });
+    const text = await res.text();
+    assert.equal(text.includes("tool_calls"), false, text);
+    assert.match(text, /: .*function calls after the first .*: get_time/);
+    // The closing comment is no data frame.
+    const frames = text.split("\n\n").filter((frame) => !frame.startsWith(":"));
+    const chunks = ssePayloads(frames.join("\n\n"))
+      .filter((p) => p !== "[DONE]")
+      .map((p) => JSON.parse(p) as OpenAI.ChatCompletionChunk);
+    const deltas = chunks.map((c) => c.choices[0]?.delta);
+    assert.deepEqual(deltas[0], {
+      role: "assistant",
+      content: null,
+      function_call: { name: "get_weather", arguments: "" },
+      refusal: null,
+    });
+    assert.equal(deltas.map((d) => d?.function_call?.arguments ?? "").join(""), '{"city":"Paris"}');
+    assert.equal(chunks.at(-1)?.choices[0]?.finish_reason, "function_call");
+
+    // The SDK's stream helper puts it together as a legacy call.
+    app.gateway.chatScript = () => toolEvents;
+    const final = await client.chat.completions
+      .stream({ model: "auto", messages: [{ role: "user", content: "Weather?" }], functions: FUNCTIONS })
+      .finalChatCompletion();
+    assert.deepEqual(final.choices[0]?.message.function_call, { name: "get_weather", arguments: '{"city":"Paris"}' });
+    assert.equal(final.choices[0]?.finish_reason, "function_call");
   });
 });
