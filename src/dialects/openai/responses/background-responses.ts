@@ -214,6 +214,8 @@ export class BackgroundResponses {
         body,
         (data) => this.#record(run, data),
         run.controller.signal,
+        // No client waits for the turn: tandem's shutdown ends it as it begins, stored failed (and streamed so).
+        { detached: true },
       );
       if (outcome.kind === "refused" && !run.controller.signal.aborted) {
         const error = (outcome.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
