@@ -50,7 +50,10 @@ export interface StoredResponse {
   /**
    * For a response in a conversation: the id of the conversation's last item when the response
    * began (absent when the conversation was empty), so that its input items list the conversation
-   * as it stood then (listInputItems). Taken in by saveResponse; getResponse need not give it back.
+   * as it stood then (listInputItems), and a chain that starts with it continues from them.
+   * getResponse gives it back as the last of those items still there (none left: absent), so that a
+   * response read and saved again (a background one as it ends, or failed after tandem stopped)
+   * keeps the same conversation items.
    */
   conversationThrough?: string;
   /**

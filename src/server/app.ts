@@ -296,7 +296,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     done(missingKey());
   });
   // The Responses API's WebSocket mode: its upgrade passes the same checks, its turns are POST /v1/responses.
-  const loopback = new ServerLoopback(app);
+  const loopback = new ServerLoopback(app, { stopping: drain.stopping });
   attachResponsesSocket(app, loopback, {
     refusal: (headers) => frontDoor.refusal(headers) ?? (auth.allows(headers) ? undefined : missingKey()),
     renderError: (error) => dialectFor({ url: "/v1/responses", headers: {} }).renderError(error, makeId("req_")),

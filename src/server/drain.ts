@@ -12,11 +12,13 @@ const SETTLE_MS = 2000;
  * The server's graceful stop: from `begin` on, no new connection is taken and new requests are
  * refused (the app answers them 503 in the client's dialect, see `draining`); the requests already
  * running get the grace period to finish, after which `signal` ends those still running (each
- * request's clientSignal follows it, with a ShutdownAbort as its reason). One owner: the server's
- * `shutdown`.
+ * request's clientSignal follows it, with a ShutdownAbort as its reason). Requests no client waits
+ * for (a background response's turn) follow `stopping` instead, and end as the stop begins. One
+ * owner: the server's `shutdown`.
  */
 export class Drain {
   readonly #controller = new AbortController();
+  readonly #stopping = new AbortController();
   readonly #open = new Set<ServerResponse>();
   #server: Server | undefined;
   #whenIdle: (() => void) | undefined;
@@ -29,6 +31,16 @@ export class Drain {
   /** Fires when the grace period has passed (or the stop is forced): the requests still running are ended. */
   get signal(): AbortSignal {
     return this.#controller.signal;
+  }
+
+  /**
+   * Fires as the stop begins (or is forced), with a ShutdownAbort as its reason: for requests no
+   * client waits for, which the grace period is not given to (a background response that ends with
+   * tandem, as the Responses API section of the README says), so that they end, and are stored so,
+   * at once rather than holding the stop for the whole grace period.
+   */
+  get stopping(): AbortSignal {
+    return this.#stopping.signal;
   }
 
   /** Follows one request's response until it closes (whatever ends it). */
@@ -50,6 +62,7 @@ export class Drain {
    */
   async drain(server: Server, graceMs: number): Promise<void> {
     this.#server = server;
+    this.#stop(this.#stopping);
     // No new connection; idle keep-alive connections are closed at once (Node's close does both).
     server.close();
     for (const res of this.#open) {
@@ -63,7 +76,12 @@ export class Drain {
 
   /** Ends every request still running now (the grace period passed, or a second signal forced the stop). */
   abort(): void {
-    if (!this.#controller.signal.aborted) this.#controller.abort(new ShutdownAbort());
+    this.#stop(this.#stopping);
+    this.#stop(this.#controller);
+  }
+
+  #stop(controller: AbortController): void {
+    if (!controller.signal.aborted) controller.abort(new ShutdownAbort());
   }
 
   /** Whether no request is left running within `ms`. */

@@ -2,15 +2,16 @@ import { randomBytes } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { GatewayError } from "../core/index.js";
-import type { Loopback } from "../dialects/shared/index.js";
+import { type Loopback, requestRecord } from "../dialects/shared/index.js";
 
 /** The header that tells this server which loopback request a request is (its value holds a secret of this process). */
 const LOOPBACK_HEADER = "x-tandem-loopback";
 
-/** One loopback request while it runs: its response once the route has one, and whether it was cancelled. */
+/** One loopback request while it runs: its response once the route has one, whether it was cancelled, and whether a client waits for it. */
 interface Running {
   res: ServerResponse | undefined;
   cancelled: boolean;
+  detached: boolean;
 }
 
 /**
@@ -19,16 +20,20 @@ interface Running {
  * injected response, which fires the route's client signal as a client closing its connection does,
  * also while the route still waits on its upstream for the answer's head (the response is known from
  * the request's first hook on, by a header only this process can write); when the server closes,
- * every request still running is cancelled, so that no background work holds the close.
+ * every request still running is cancelled, so that no background work holds the close. A detached
+ * request (LoopbackRequest.detached) is ended by the shutdown as it begins (`stopping`, Drain.stopping),
+ * not after the grace period the requests clients wait for are given.
  */
 export class ServerLoopback {
   readonly #app: FastifyInstance;
+  readonly #stopping: AbortSignal | undefined;
   readonly #secret = randomBytes(16).toString("hex");
   readonly #running = new Map<string, Running>();
   #next = 0;
 
-  constructor(app: FastifyInstance) {
+  constructor(app: FastifyInstance, options: { stopping?: AbortSignal } = {}) {
     this.#app = app;
+    this.#stopping = options.stopping;
     app.addHook("onRequest", (request, reply, done) => {
       const value = request.headers[LOOPBACK_HEADER];
       if (value === undefined) return done();
@@ -39,6 +44,8 @@ export class ServerLoopback {
       if (running === undefined) return done();
       if (running.cancelled) return done(new GatewayError("canceled", "The request was cancelled before it started"));
       running.res = reply.raw;
+      // The route's clientSignal follows the request's shutdown signal (the server's hook set the grace period's).
+      if (running.detached && this.#stopping !== undefined) requestRecord(request).shutdown = this.#stopping;
       done();
     });
     app.addHook("preClose", (done) => {
@@ -51,7 +58,7 @@ export class ServerLoopback {
   from(remoteAddress = "127.0.0.1"): Loopback {
     return async (request) => {
       const id = String(this.#next++);
-      const running: Running = { res: undefined, cancelled: false };
+      const running: Running = { res: undefined, cancelled: false, detached: request.detached === true };
       const cancelThis = () => cancel(running);
       const done = () => {
         this.#running.delete(id);

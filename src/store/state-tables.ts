@@ -47,6 +47,7 @@ interface ResponseRow {
   created_at: number;
   previous_response_id: string | null;
   conversation_id: string | null;
+  conversation_through: number | null;
   response: string;
 }
 
@@ -101,7 +102,7 @@ export class StateTables {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       getResponse: db.prepare<[string], ResponseRow>(
-        "SELECT id, created_at, previous_response_id, conversation_id, response FROM responses WHERE id = ?",
+        "SELECT id, created_at, previous_response_id, conversation_id, conversation_through, response FROM responses WHERE id = ?",
       ),
       responseExists: db.prepare<[string], { found: 1 }>("SELECT 1 AS found FROM responses WHERE id = ?"),
       // A response whose items are stored: one saved finished (not a background response's placeholder, queued or running).
@@ -151,6 +152,10 @@ export class StateTables {
       ),
       conversationItemsThrough: db.prepare<[string, number], ItemRow>(
         `SELECT ${ITEM_COLUMNS} FROM conversation_items WHERE conversation_id = ? AND ordinal <= ? ORDER BY ordinal`,
+      ),
+      // The last item still there of those a response was given (its conversation_through, read back as an id).
+      lastItemThrough: db.prepare<[string, number], { item_id: string }>(
+        "SELECT item_id FROM conversation_items WHERE conversation_id = ? AND ordinal <= ? ORDER BY ordinal DESC LIMIT 1",
       ),
       itemOrdinal: db.prepare<[string, string], { ordinal: number }>(
         "SELECT ordinal FROM conversation_items WHERE conversation_id = ? AND item_id = ? ORDER BY ordinal LIMIT 1",
@@ -220,18 +225,33 @@ export class StateTables {
     return this.#lastStoredAtMs;
   }
 
+  /**
+   * A response with its items and its place: its `conversationThrough` is the last item still there
+   * of those it was given, so that a response read and saved again (a background one as it ends, or
+   * is failed after a stop) is still given the same conversation items.
+   */
   getResponse(id: string): StoredResponse | undefined {
-    const row = this.#q.getResponse.get(id);
-    if (!row) return undefined;
-    return {
-      id: row.id,
-      createdAt: row.created_at,
-      response: JSON.parse(row.response) as Record<string, unknown>,
-      ...(row.previous_response_id !== null && { previousResponseId: row.previous_response_id }),
-      ...(row.conversation_id !== null && { conversationId: row.conversation_id }),
-      input: this.#q.responseItems.all(id, 0).map(toStoredItem),
-      output: this.#q.responseItems.all(id, 1).map(toStoredItem),
-    };
+    const q = this.#q;
+    return this.#db
+      .transaction(() => {
+        const row = q.getResponse.get(id);
+        if (!row) return undefined;
+        const through =
+          row.conversation_id === null || row.conversation_through === null
+            ? undefined
+            : q.lastItemThrough.get(row.conversation_id, row.conversation_through)?.item_id;
+        return {
+          id: row.id,
+          createdAt: row.created_at,
+          response: JSON.parse(row.response) as Record<string, unknown>,
+          ...(row.previous_response_id !== null && { previousResponseId: row.previous_response_id }),
+          ...(row.conversation_id !== null && { conversationId: row.conversation_id }),
+          ...(through !== undefined && { conversationThrough: through }),
+          input: q.responseItems.all(id, 0).map(toStoredItem),
+          output: q.responseItems.all(id, 1).map(toStoredItem),
+        };
+      })
+      .deferred();
   }
 
   deleteResponse(id: string): boolean {

@@ -161,4 +161,69 @@ describe("kill -9 mid-write, then a restart", () => {
     assert.deepEqual(memories.data, []);
     second.child.kill("SIGTERM");
   });
+
+  it("keeps the conversation items an interrupted background run in a conversation was given", async () => {
+    const upstream = await startFakeOpenAI();
+    after(() => upstream.close());
+    const home = mkdtempSync(join(tmpdir(), "tandem-kill-conversation-"));
+    const key = randomBytes(32).toString("hex");
+    const config = join(home, "tandem.config.yaml");
+    writeFileSync(
+      config,
+      [
+        `dataDir: "${join(home, "data")}"`,
+        "health: { probeIntervalMs: 0 }",
+        "providers:",
+        `  home: { kind: openai, baseUrl: "${upstream.url}", local: true, models: [gpt-4o-mini] }`,
+        "",
+      ].join("\n"),
+    );
+    const first = await serve(home, config, key);
+    const client = new OpenAI({ baseURL: `${first.url}/v1`, apiKey: "unused", maxRetries: 0, timeout: 20_000 });
+    const conversation = await client.conversations.create({ items: [{ role: "user", content: "seedK" }] });
+    // The model answers nothing: the run is under way (its turn saved as it began) when tandem is killed.
+    upstream.script(() => ({ kind: "raw", body: [], end: "hang" }));
+    const run = await client.responses.create({
+      model: "home/gpt-4o-mini",
+      input: "bgK",
+      background: true,
+      conversation: conversation.id,
+    });
+    await until("the run's model request", () => upstream.requests.some((r) => r.path.endsWith("/chat/completions")));
+    const exited = new Promise((resolve) => first.child.once("exit", resolve));
+    first.child.kill("SIGKILL");
+    await exited;
+
+    upstream.requests.length = 0;
+    upstream.script(() => ({ kind: "text", text: "answerK" }));
+    const second = await serve(home, config, key);
+    const again = new OpenAI({ baseURL: `${second.url}/v1`, apiKey: "unused", maxRetries: 0, timeout: 20_000 });
+    assert.equal((await again.responses.retrieve(run.id)).status, "failed");
+    const texts = (items: Array<{ type: string; content?: unknown }>) =>
+      items.map((item) => JSON.stringify(item.content ?? item.type).match(/"text":"([^"]*)"/)?.[1]);
+    // Its input items list the conversation as it was given it, then its own input; read twice, as
+    // the first read is the one that fails it in the store.
+    for (let read = 0; read < 2; read++) {
+      const items = await again.responses.inputItems.list(run.id, { order: "asc" });
+      assert.deepEqual(texts(items.data as never), ["seedK", "bgK"]);
+    }
+    // A follow-up is sent its whole history.
+    const next = await again.responses.create({ model: "home/gpt-4o-mini", input: "contK", previous_response_id: run.id });
+    assert.equal(next.status, "completed");
+    const sent = upstream.requests.find((r) => r.path.endsWith("/chat/completions"))?.body as {
+      messages: Array<{ role: string; content: unknown }>;
+    };
+    assert.deepEqual(
+      sent.messages.map((m) => [m.role, typeof m.content === "string" ? m.content : JSON.stringify(m.content)]),
+      [
+        ["user", "seedK"],
+        ["user", "bgK"],
+        ["user", "contK"],
+      ],
+    );
+    // The conversation itself took nothing of the run.
+    const kept = await again.conversations.items.list(conversation.id, { order: "asc" });
+    assert.deepEqual(texts(kept.data as never), ["seedK"]);
+    second.child.kill("SIGTERM");
+  });
 });

@@ -194,6 +194,68 @@ describe("tandem serve on SIGTERM", () => {
     again.child.kill("SIGTERM");
   });
 
+  it("ends background responses as the stop begins, stored failed, rather than waiting the grace period for them", async () => {
+    const upstream = await startSlowUpstream();
+    upstreams.push(upstream);
+    const { home, config, key } = setUp(upstream.url);
+    const tandem = await spawnServe(home, config, key, { env: { K: "sk-up", TANDEM_SHUTDOWN_GRACE_MS: "30000" } });
+    children.push(tandem.child);
+    const exited = new Promise<number | null>((resolve) => tandem.child.on("exit", (code) => resolve(code)));
+    const conversation = (await (
+      await fetch(`${tandem.url}/v1/conversations`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ items: [{ role: "user", content: "seed" }] }),
+      })
+    ).json()) as { id: string };
+    // One run streamed to its client, one polled; each would take 30 s.
+    const streamed = send(tandem.url, "/v1/responses", {
+      model: "slowr",
+      input: "answer slowly, ms:30000",
+      background: true,
+      stream: true,
+      conversation: conversation.id,
+    });
+    const polled = (await (
+      await fetch(`${tandem.url}/v1/responses`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "slowr", input: "answer slowly, ms:30000", background: true }),
+      })
+    ).json()) as { id: string; status: string };
+    assert.equal(polled.status, "queued");
+    await until("the streamed run's first words", () => streamed.text().includes("w1"));
+    const signalled = Date.now();
+    tandem.child.kill("SIGTERM");
+
+    // The streamed client is told, as for any stream the stop ends: an error event, then response.failed.
+    const s = await streamed.done;
+    assert.ok(s.ended, `the stream was cut: ${s.body.slice(-300)}`);
+    const events = s.body.trimEnd().split("\n\n");
+    assert.match(events.at(-2) ?? "", /^event: error\ndata: .*shutting down/);
+    assert.match(events.at(-1) ?? "", /^event: response\.failed\n/);
+    const id = (JSON.parse((events[0] ?? "").split("data: ")[1] ?? "{}") as { response: { id: string } }).response.id;
+    assert.equal(await exited, 0);
+    assert.ok(Date.now() - signalled < 5000, `the exit waited ${Date.now() - signalled} ms for the background runs`);
+    await until("the upstream requests to be closed", () => upstream.cut() === 2);
+
+    // After a restart both are failed, and the conversation took nothing of its run.
+    const again = await spawnServe(home, config, key, { env: { K: "sk-up" } });
+    children.push(again.child);
+    for (const run of [id, polled.id]) {
+      const stored = (await (await fetch(`${again.url}/v1/responses/${run}`)).json()) as {
+        status: string;
+        error: { code: string; message: string };
+      };
+      assert.equal(stored.status, "failed", run);
+      assert.equal(stored.error.code, "server_error");
+      assert.match(stored.error.message, /shutting down|tandem stopped/);
+    }
+    const items = (await (await fetch(`${again.url}/v1/conversations/${conversation.id}/items`)).json()) as { data: unknown[] };
+    assert.equal(items.data.length, 1);
+    again.child.kill("SIGTERM");
+  });
+
   it("exits at once on a second signal, the store still readable after", async () => {
     const upstream = await startSlowUpstream();
     upstreams.push(upstream);

@@ -149,6 +149,41 @@ describe("background responses", () => {
     assert.ok(types.includes("response.output_text.delta"), types.join());
   });
 
+  it("ends a cancelled run's streams with its cancelled Response, which openai-node's finalResponse() reports", async () => {
+    anthropic.script(() => ({ kind: "hang", chunks: ["Working", " on it"] }));
+    const stream = client.responses.stream({ model: CLAUDE, input: "Cancel me", background: true });
+    const types: string[] = [];
+    let id = "";
+    let cancelling: Promise<OpenAI.Responses.Response> | undefined;
+    stream.on("event", (event) => {
+      types.push(event.type);
+      if (event.type === "response.created") id = event.response.id;
+      if (event.type === "response.output_text.delta") cancelling ??= client.responses.cancel(id);
+    });
+    const final = await stream.finalResponse();
+    assert.equal((await cancelling)?.status, "cancelled");
+    // The stream ends with the run's Response as it is kept: cancelled, its output as GET gives it.
+    const stored = await client.responses.retrieve(id);
+    assert.equal(stored.status, "cancelled");
+    assert.equal(final.status, "cancelled");
+    assert.deepEqual(final.output, stored.output);
+    assert.equal(types.at(-1), "response.incomplete");
+    assert.equal(types.filter((type) => type === "response.incomplete").length, 1, types.join());
+    // Streamed again, it ends the same way (openai-node's stream by id, and the raw replay).
+    const again = await client.responses.stream({ response_id: id }).finalResponse();
+    assert.equal(again.status, "cancelled");
+    const replay = await client.responses.retrieve(id, { stream: true, starting_after: 0 });
+    const replayed: OpenAI.Responses.ResponseStreamEvent[] = [];
+    for await (const event of replay) replayed.push(event);
+    const last = replayed.at(-1);
+    assert.equal(last?.type, "response.incomplete");
+    assert.equal(last?.type === "response.incomplete" && last.response.status, "cancelled");
+    assert.deepEqual(
+      replayed.map((e) => e.sequence_number),
+      replayed.map((_, i) => i + 1),
+    );
+  });
+
   it("ends failed when every target fails, and says why", async () => {
     openai.script(() => ({ kind: "error", status: 400, message: "This model cannot do that" }));
     const started = await client.responses.create({ model: MODEL, input: "Fail", background: true });

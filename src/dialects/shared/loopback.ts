@@ -8,6 +8,12 @@ export interface LoopbackRequest {
   body: unknown;
   /** Cancels the request, also before its answer's head is out (the route's client signal fires). */
   signal?: AbortSignal;
+  /**
+   * No client waits for its answer (a background response's turn): tandem's shutdown ends it as the
+   * shutdown begins, as it ends other requests once their grace period has passed (the route is told
+   * it was the shutdown, and says so in its answer), instead of waiting for it.
+   */
+  detached?: boolean;
 }
 
 /** Its answer as it is written: the status and headers once the head is out, then the body as it comes. */

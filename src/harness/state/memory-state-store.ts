@@ -51,9 +51,17 @@ export class MemoryStateStore implements StateStore, StoredItemFinder, StoredSta
     }
   }
 
+  /**
+   * A response with its items and its place: its `conversationThrough` is the last item still there
+   * of those it was given, so that a response read and saved again (a background one as it ends)
+   * is still given the same conversation items.
+   */
   async getResponse(id: string): Promise<StoredResponse | undefined> {
     const found = this.#responses.get(id);
-    return found && structuredClone(found);
+    if (found === undefined) return undefined;
+    const { conversationThrough: _saved, ...read } = structuredClone(found);
+    const through = this.#conversationContext(found).at(-1)?.item.id;
+    return through === undefined ? read : { ...read, conversationThrough: through };
   }
 
   async deleteResponse(id: string): Promise<boolean> {

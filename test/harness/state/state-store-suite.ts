@@ -314,6 +314,35 @@ export function stateStoreSuite(name: string, makeStore: () => Promise<StateStor
       assert.deepEqual(ids((await state.listInputItems("resp_ctx2", { limit: 20, order: "asc" }))?.data), ["msg_resp_ctx2_in0"]);
     });
 
+    it("gives a response back with its place in its conversation, so that saved again it is given the same items", async () => {
+      // A background run's turn is saved as it begins and saved again as it ends (or is failed after
+      // a stop) from what getResponse gives: it must still list, and continue from, the conversation's items.
+      const conversation = await state.createConversation({}, [
+        message("msg_keep_a", "a"),
+        message("msg_keep_b", "b"),
+        message("msg_keep_c", "c"),
+      ]);
+      const started = response("resp_keep", { conversation: conversation.id, through: "msg_keep_b" });
+      started.response = { id: "resp_keep", object: "response", status: "in_progress", background: true };
+      started.output = [];
+      await state.saveResponse(started);
+      const read = await state.getResponse("resp_keep");
+      assert.equal(read?.conversationThrough, "msg_keep_b");
+      // The item it was last given deleted since: the one before it stands for the same place.
+      await state.deleteConversationItem(conversation.id, "msg_keep_b");
+      const again = await state.getResponse("resp_keep");
+      assert.equal(again?.conversationThrough, "msg_keep_a");
+      assert.ok(again);
+      await state.saveResponse({ ...again, response: { ...again.response, status: "failed" } });
+      assert.deepEqual(ids((await state.listInputItems("resp_keep", { limit: 20, order: "asc" }))?.data), [
+        "msg_keep_a",
+        "msg_resp_keep_in0",
+      ]);
+      assert.deepEqual(ids(await state.responseHistory("resp_keep")), ["msg_keep_a", "msg_resp_keep_in0"]);
+      // Every item it was given deleted: it has no place to give back, and is given none.
+      await state.deleteConversationItem(conversation.id, "msg_keep_a");
+      assert.equal("conversationThrough" in ((await state.getResponse("resp_keep")) ?? {}), false);
+    });
     it("creates, reads, updates and deletes a conversation", async () => {
       const created = await state.createConversation({ topic: "demo" }, [message("msg_c1", "hello")]);
       assert.match(created.id, /^conv_[A-Za-z0-9]{48}$/);

@@ -29,6 +29,14 @@ const MAX_FINISHED_EVENT_BYTES = 64 * 1024 * 1024;
 const TERMINAL = new Set(["completed", "incomplete", "failed", "cancelled"]);
 /** The events that end a turn's stream (after which its response is stored). */
 const FINAL_EVENTS = new Set(["response.completed", "response.incomplete", "response.failed"]);
+/**
+ * The event that ends a cancelled run's streams, its Response (`cancelled`) in it. OpenAI documents
+ * none for a stream of a cancelled background response, and its SDKs' event unions have no
+ * `response.cancelled`: openai-node's ResponseStream throws on an event type it does not know, while
+ * it takes any lifecycle event's Response as the final one. `response.incomplete` says the run ended
+ * without finishing and, unlike `response.failed`, does not read as an error with no `error` in it.
+ */
+const CANCELLED_EVENT = "response.incomplete";
 
 /** One background response: its Response object as it stands, and every event it has streamed. */
 export class BackgroundRun {
@@ -214,6 +222,8 @@ export class BackgroundResponses {
         body,
         (data) => this.#record(run, data),
         run.controller.signal,
+        // No client waits for the turn: tandem's shutdown ends it as it begins, stored failed (and streamed so).
+        { detached: true },
       );
       if (outcome.kind === "refused" && !run.controller.signal.aborted) {
         const error = (outcome.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
@@ -233,6 +243,9 @@ export class BackgroundResponses {
     } finally {
       // A turn that ended without its final event (cancelled, or cut off) is not left running.
       if (!TERMINAL.has(run.status)) this.#fail(run, "server_error", "The background response ended before it finished");
+      // A cancelled run's streams end too, with its Response as it is kept, so a client streaming it
+      // (live or again) is told it was cancelled rather than left with a stream that just stops.
+      if (run.status === "cancelled") this.#endCancelled(run);
       // The turn stored what it said; how the run ended otherwise is stored here (deleted: nothing).
       if ((!run.turnEnded || run.status === "cancelled") && this.#runs.has(run.id)) await this.#keep(run);
       run.finished = true;
@@ -251,11 +264,11 @@ export class BackgroundResponses {
     // The run said `response.created` when it was queued; the turn's own is not said twice.
     if (event.type === "response.created") return;
     if (FINAL_EVENTS.has(String(event.type))) run.turnEnded = true;
+    // A cancelled run stays cancelled whatever its turn says after, and its streams end with its
+    // cancellation (#drive): what the turn says after is not streamed.
+    if (run.status === "cancelled") return;
     const response = event.response;
-    // A cancelled run stays cancelled whatever its turn says after.
-    if (response !== null && typeof response === "object" && run.status !== "cancelled") {
-      run.response = response as Record<string, unknown>;
-    }
+    if (response !== null && typeof response === "object") run.response = response as Record<string, unknown>;
     // Numbered on from the run's own events, so that `starting_after` means the same in every stream of it.
     const numbered = { ...event, sequence_number: run.events.length };
     run.push(String(event.type), JSON.stringify(numbered));
@@ -268,6 +281,12 @@ export class BackgroundResponses {
     run.response = { ...run.response, status: "failed", error: { code, message } };
     const data = JSON.stringify({ type: "response.failed", sequence_number: run.events.length, response: run.response });
     run.push("response.failed", data);
+  }
+
+  /** A cancelled run's last event: its Response as it is kept (CANCELLED_EVENT). */
+  #endCancelled(run: BackgroundRun): void {
+    const data = JSON.stringify({ type: CANCELLED_EVENT, sequence_number: run.events.length, response: run.response });
+    run.push(CANCELLED_EVENT, data);
   }
 
   /** Saves how a run ended, over its queued Response (keeping any items its turn stored). */

@@ -16,7 +16,9 @@ const CONNECTION_HEADERS = new Set(["connection", "upgrade", "content-length", "
  * One turn as POST /v1/responses with `stream: true`, answered by this server from inside it (every
  * check, the router, privacy, the audit and the store apply as for any request): each SSE event's
  * data goes to `relay` in order, and the read waits for it (a slow reader slows the read, not
- * tandem's memory). `signal` cancels the turn as a client closing its connection would.
+ * tandem's memory). `signal` cancels the turn as a client closing its connection would. A
+ * `detached` turn has no client waiting on it (a background response's): tandem's shutdown ends it at
+ * once (LoopbackRequest.detached).
  */
 export async function runLoopbackTurn(
   loopback: Loopback,
@@ -24,6 +26,7 @@ export async function runLoopbackTurn(
   body: Record<string, unknown>,
   relay: (data: string) => Promise<void> | void,
   signal: AbortSignal,
+  options: { detached?: boolean } = {},
 ): Promise<LoopbackTurnOutcome> {
   // The signal goes with the request: an upstream that has not started its answer is cancelled too.
   const answer = await loopback({
@@ -32,6 +35,7 @@ export async function runLoopbackTurn(
     headers: turnHeaders(headers),
     body: { ...body, stream: true },
     signal,
+    ...(options.detached === true && { detached: true }),
   });
   const cancel = () => answer.cancel();
   if (signal.aborted) cancel();
