@@ -3,7 +3,8 @@
  * openai SDK over an upstream whose answers take as long as a test asks (`ms:NNNN` in the input):
  * who gets the conversation is decided as a request is accepted (a background run too), item changes
  * with no turn under way wait for each other instead of refusing each other, a `store: false` turn
- * (which appends nothing) is not held up. Each case here was a bug.
+ * (which appends nothing) is not held up, and a foreground response being answered is cancelled
+ * and read as the README says. Each case here was a bug.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -168,6 +169,24 @@ describe("a background turn takes its conversation as it is accepted", () => {
       assert.equal(ended.status, "completed", `${second}: the accepted one completes`);
       assert.equal((await itemsOf(conversation)).length, 3);
     }
+  });
+});
+
+describe("a foreground response being answered", () => {
+  it("cancel is OpenAI's 400 'Cannot cancel a synchronous response.', as once it is stored; GET and input_items are 404 until it is stored", async () => {
+    const refusedAsSynchronous = (err: unknown) => {
+      assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+      assert.equal((err.error as { message?: string }).message, "Cannot cancel a synchronous response.");
+      return true;
+    };
+    const { id, last } = await streamedTurn({ input: "ms:1000 x" }, async (id) => {
+      await assert.rejects(client.responses.cancel(id), refusedAsSynchronous);
+      await assert.rejects(client.responses.retrieve(id), OpenAI.NotFoundError);
+      await assert.rejects(client.responses.inputItems.list(id), OpenAI.NotFoundError);
+    });
+    assert.equal(last, "response.completed", "the cancel did not stop it");
+    await assert.rejects(client.responses.cancel(id), refusedAsSynchronous);
+    assert.equal((await client.responses.retrieve(id)).status, "completed");
   });
 });
 

@@ -24,6 +24,11 @@ export class ResponsesInFlight {
     }
   }
 
+  /** Whether a response with this id is being answered (it is stored as its answer ends). */
+  has(id: string): boolean {
+    return this.#running.has(id);
+  }
+
   /** Deletes a response under way; false when none with this id is. */
   delete(id: string): boolean {
     const response = this.#running.get(id);
