@@ -3,8 +3,8 @@
  * openai SDK over an upstream whose answers take as long as a test asks (`ms:NNNN` in the input):
  * who gets the conversation is decided as a request is accepted (a background run too), item changes
  * with no turn under way wait for each other instead of refusing each other, a `store: false` turn
- * (which appends nothing) is not held up, and a foreground response being answered is cancelled
- * and read as the README says. Each case here was a bug.
+ * (which appends nothing) is not held up, and a foreground response being answered is cancelled,
+ * read and deleted as the README says. Each case here was a bug.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -187,6 +187,21 @@ describe("a foreground response being answered", () => {
     assert.equal(last, "response.completed", "the cancel did not stop it");
     await assert.rejects(client.responses.cancel(id), refusedAsSynchronous);
     assert.equal((await client.responses.retrieve(id)).status, "completed");
+  });
+
+  it("deleted, it is not kept, and its turn does not join its conversation (as a deleted background run's does not)", async () => {
+    const conversation = await seeded();
+    const { id, last } = await streamedTurn({ input: "ms:1000 deleted turn", conversation }, async (id) => {
+      assert.deepEqual(await client.responses.delete(id), { id, object: "response.deleted", deleted: true });
+    });
+    assert.equal(last, "response.completed");
+    await assert.rejects(client.responses.retrieve(id), OpenAI.NotFoundError);
+    assert.deepEqual(await itemsOf(conversation), ["user:seed"], "nothing of the deleted turn");
+    // The conversation is free and goes on from its own items.
+    upstream.received.length = 0;
+    await client.responses.create({ model: MODEL, input: "ms:50 next", conversation });
+    assert.doesNotMatch(JSON.stringify(upstream.received[0]), /deleted turn/);
+    assert.equal((await itemsOf(conversation)).length, 3);
   });
 });
 

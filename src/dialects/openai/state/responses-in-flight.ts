@@ -8,8 +8,8 @@ export interface DiscardableResponse {
 /**
  * The foreground responses being answered. Their id is the client's from `response.created` on, so
  * a client may DELETE one before it is stored: the delete is taken (and answered as deleted), and
- * the response removed as it is kept at its end, instead of a 404 followed by the response
- * appearing. Background runs have their own registry (background-responses.ts).
+ * nothing of the response is kept at its end (its turn does not join its conversation either),
+ * instead of a 404 followed by the response appearing. Background runs have their own registry (background-responses.ts).
  */
 export class ResponsesInFlight {
   readonly #running = new Map<string, DiscardableResponse>();
