@@ -1,10 +1,39 @@
 import { GatewayError } from "../../../core/index.js";
 
-/** A conversation taken for one turn, from the moment the turn was accepted until `release`. */
-export interface TurnHold {
+/**
+ * A conversation taken for one turn, from the moment the turn was accepted until `release`d and the
+ * turn run under it (`ConversationTurns.run`) has ended: a background run that ends (cancelled, say)
+ * while its turn is still winding down keeps the conversation until that turn is done too.
+ */
+export class TurnHold {
   readonly conversationId: string;
-  /** Frees the conversation for the next turn; a second call does nothing. */
-  release(): void;
+  readonly #free: () => void;
+  #released = false;
+  #turnUnderWay = false;
+
+  constructor(conversationId: string, free: () => void) {
+    this.conversationId = conversationId;
+    this.#free = free;
+  }
+
+  /** Frees the conversation for the next turn, once the turn run under it has ended; a second call does nothing. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    if (!this.#turnUnderWay) this.#free();
+  }
+
+  /** Runs the turn the conversation was held for; refused once the hold is released (its run has ended). */
+  async turn<T>(turn: () => Promise<T>): Promise<T> {
+    if (this.#released) throw new GatewayError("canceled", "This turn's hold on its conversation has ended");
+    this.#turnUnderWay = true;
+    try {
+      return await turn();
+    } finally {
+      this.#turnUnderWay = false;
+      if (this.#released) this.#free();
+    }
+  }
 }
 
 /**
@@ -32,15 +61,7 @@ export class ConversationTurns {
   hold(conversationId: string): TurnHold {
     if (this.#turns.has(conversationId)) throw conversationLocked();
     this.#turns.add(conversationId);
-    let released = false;
-    return {
-      conversationId,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.#turns.delete(conversationId);
-      },
-    };
+    return new TurnHold(conversationId, () => this.#turns.delete(conversationId));
   }
 
   /**
@@ -50,16 +71,12 @@ export class ConversationTurns {
    */
   async run<T>(conversationId: string | undefined, turn: () => Promise<T>, held?: TurnHold): Promise<T> {
     if (conversationId === undefined) return turn();
-    if (held?.conversationId === conversationId) {
-      await this.#itemChangesDone(conversationId);
-      return turn();
-    }
-    const hold = this.hold(conversationId);
+    const owned = held?.conversationId === conversationId ? undefined : this.hold(conversationId);
     try {
       await this.#itemChangesDone(conversationId);
-      return await turn();
+      return await (owned ?? (held as TurnHold)).turn(turn);
     } finally {
-      hold.release();
+      owned?.release();
     }
   }
 
