@@ -6,6 +6,8 @@ export interface SlowUpstream {
   url: string;
   /** How many requests tandem hung up on before their answer ended. */
   cut(): number;
+  /** The messages of every chat request received, in order. */
+  readonly received: Array<Array<{ role: string; content: unknown }>>;
   close(): void;
 }
 
@@ -15,6 +17,7 @@ export interface SlowUpstream {
  */
 export async function startSlowUpstream(): Promise<SlowUpstream> {
   let cut = 0;
+  const received: SlowUpstream["received"] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let raw = "";
     req.on("data", (chunk: Buffer) => {
@@ -25,7 +28,8 @@ export async function startSlowUpstream(): Promise<SlowUpstream> {
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ object: "list", data: [] }));
         return;
       }
-      const body = JSON.parse(raw) as { stream?: boolean; messages: Array<{ content: string }> };
+      const body = JSON.parse(raw) as { stream?: boolean; messages: Array<{ role: string; content: string }> };
+      received.push(body.messages);
       const ms = Number(/ms:(\d+)/.exec(JSON.stringify(body.messages.at(-1)))?.[1] ?? 500);
       const started = Date.now();
       let timer: NodeJS.Timeout | undefined;
@@ -65,6 +69,7 @@ export async function startSlowUpstream(): Promise<SlowUpstream> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
     cut: () => cut,
+    received,
     close: () => {
       server.closeAllConnections();
       server.close();

@@ -81,7 +81,8 @@ export function registerConversationRoutes(app: RouteTable, state: StateStore, t
         throw invalidParam("items", "Missing required parameter: 'items'.", "missing_required_parameter");
       }
       const items = normalizeInputItems(body.items, "items", MAX_ITEMS_PER_CALL);
-      return turns.run(id, async () => {
+      // After the item changes before it (so that its duplicate check sees theirs); refused under a turn.
+      return turns.changeItems(id, async () => {
         // Already in the conversation: at most 20 lookups by id (ids tandem made are new).
         const known = new Set<string>();
         for (const { item } of items) if ((await state.getConversationItem(id, item.id)) !== undefined) known.add(item.id);
@@ -121,7 +122,8 @@ export function registerConversationRoutes(app: RouteTable, state: StateStore, t
     stateRoute(async (request) => {
       const { id, itemId } = request.params as { id: string; itemId: string };
       await conversation(state, id);
-      return turns.run(id, async () => {
+      // After the item changes before it: a second delete of one item finds it gone (a 404).
+      return turns.changeItems(id, async () => {
         if (!(await state.deleteConversationItem(id, itemId))) throw notFound("Item", itemId);
         return renderConversation(await conversation(state, id));
       });

@@ -4,6 +4,7 @@ import type { FastifyReply } from "fastify";
 import { GatewayError, isStoreFailure, makeId, unixSeconds } from "../../../core/index.js";
 import { type StateStore, type StoredResponse, UNFINISHED_RESPONSE_STATUSES } from "../../../core/state.js";
 import type { Loopback } from "../../shared/index.js";
+import type { TurnHold } from "../state/index.js";
 import { runLoopbackTurn } from "./loopback-turn.js";
 import type { ParsedResponsesRequest } from "./parse-responses-request.js";
 import { renderResponse, responseErrorCode } from "./render-response.js";
@@ -13,6 +14,8 @@ export interface RunIdentity {
   id: string;
   createdAt: number;
   started(record: StoredResponse | undefined): void;
+  /** The run's conversation, taken when the run was accepted: its turn runs under it (ConversationTurns). */
+  hold?: TurnHold | undefined;
 }
 
 /** The header that marks a turn as a background run's own (its value holds a secret of this process). */
@@ -54,6 +57,8 @@ export class BackgroundRun {
   started: StoredResponse | undefined;
   readonly #listeners = new Set<() => void>();
   readonly controller = new AbortController();
+  /** Its conversation, held from its acceptance until it has ended (ConversationTurns). */
+  hold: TurnHold | undefined;
 
   constructor(id: string, createdAt: number, queued: Record<string, unknown>) {
     this.id = id;
@@ -129,6 +134,7 @@ export class BackgroundResponses {
       started: (record) => {
         run.started = record;
       },
+      hold: run.hold,
     };
   }
 
@@ -138,9 +144,15 @@ export class BackgroundResponses {
 
   /**
    * Starts a background response for this request (its body and headers as the client sent them),
-   * once its Response `queued` is in the store.
+   * once its Response `queued` is in the store. `hold`: its conversation, taken by the caller, which the
+   * run releases as it ends (the caller does, when this throws).
    */
-  async start(body: unknown, parsed: ParsedResponsesRequest, headers: IncomingHttpHeaders): Promise<BackgroundRun> {
+  async start(
+    body: unknown,
+    parsed: ParsedResponsesRequest,
+    headers: IncomingHttpHeaders,
+    hold?: TurnHold,
+  ): Promise<BackgroundRun> {
     let running = 0;
     for (const run of this.#runs.values()) if (!run.finished) running++;
     if (running >= MAX_RUNNING) {
@@ -158,6 +170,7 @@ export class BackgroundResponses {
       usage: undefined,
     });
     const run = new BackgroundRun(id, createdAt, queued);
+    run.hold = hold;
     // As OpenAI streams a background response: created and queued first, then the turn's own events.
     for (const type of ["response.created", "response.queued"]) {
       run.push(type, JSON.stringify({ type, sequence_number: run.events.length, response: queued }));
@@ -249,6 +262,7 @@ export class BackgroundResponses {
       // The turn stored what it said; how the run ended otherwise is stored here (deleted: nothing).
       if ((!run.turnEnded || run.status === "cancelled") && this.#runs.has(run.id)) await this.#keep(run);
       run.finished = true;
+      run.hold?.release();
       run.notify();
       this.#prune();
     }

@@ -195,20 +195,32 @@ export class PendingResponse {
     const { conversationId } = this.#request;
     // store: false keeps nothing, not even in the conversation the turn read (as OpenAI does).
     if (!this.#request.store) return;
+    // Deleted while it was answered (ResponsesInFlight): nothing of it is kept, and its turn does not
+    // join its conversation either, as nothing of a deleted background run does.
+    if (this.#discarded) return;
     // The turn joins its conversation in the response's own transaction: both are kept, or neither.
     const added = input.filter((_, i) => this.#input[i]?.referenced !== true);
+    const joins = conversationId !== undefined && status !== "failed";
+    const joined = joins ? [...summary, ...added, ...output] : [];
     await this.#state.saveResponse({
       ...this.#record(response, [...summary, ...input], output),
-      ...(conversationId !== undefined && status !== "failed" && { conversationItems: [...summary, ...added, ...output] }),
+      ...(joins && { conversationItems: joined }),
     });
-    // Deleted while it was answered (ResponsesInFlight): removed as a stored response is, its turn
-    // staying in its conversation as a deleted response's does.
-    if (this.#discarded) await this.#state.deleteResponse(this.id);
+    // Deleted while it was being saved, before the client was given its end: taken back, from its
+    // conversation too (the conversation is still this turn's, so nothing came after its items).
+    if (this.#discarded) await this.#forget(conversationId, joined);
   }
 
   /** The client deleted the response while it was answered: it is not kept past its end. */
   discard(): void {
     this.#discarded = true;
+  }
+
+  /** Deletes what `#keep` saved: the response, and the items its turn appended to its conversation. */
+  async #forget(conversationId: string | undefined, joined: readonly StoredItem[]): Promise<void> {
+    await this.#state.deleteResponse(this.id);
+    if (conversationId === undefined) return;
+    for (const { item } of joined) await this.#state.deleteConversationItem(conversationId, item.id);
   }
 
   /** The response as the store keeps it: with its place in its chain or conversation. */

@@ -12,7 +12,7 @@ import {
   warningsHeader,
 } from "../../shared/index.js";
 import { type ConversationTurns, type ResponsesInFlight, signedWholeReasoning, stateSensitivity } from "../state/index.js";
-import { type BackgroundResponses, type RunIdentity, sendRunEvents } from "./background-responses.js";
+import { type BackgroundResponses, type BackgroundRun, type RunIdentity, sendRunEvents } from "./background-responses.js";
 import { composeConversation } from "./compose-conversation.js";
 import { hostedToolsRequest, listedTools } from "./hosted-tools-request.js";
 import { nativeResponse, nativeResponsesRequest, ResponsesNativeStream } from "./native-responses.js";
@@ -60,11 +60,23 @@ export function registerResponsesRoutes(
       // The model is resolved now, so that a name that exists nowhere is a 404 here, not a failed run
       // later, and an mcp tool that would shadow a server of the route's a 400.
       checkRouteServerLabels(parsed.mcpParams, await gateway.model(parsed.chat.model));
-      const run = await background.start(request.body, parsed, request.headers);
+      // Its conversation is taken now, before it is answered `queued`: a busy one is OpenAI's 400 here,
+      // as for a foreground turn, not a run that fails later; and a turn arriving after it is refused.
+      const hold = parsed.conversationId === undefined ? undefined : turns.hold(parsed.conversationId);
+      let run: BackgroundRun;
+      try {
+        run = await background.start(request.body, parsed, request.headers, hold);
+      } catch (err) {
+        hold?.release();
+        throw err;
+      }
       if (parsed.chat.stream) return sendRunEvents(reply, run, -1);
       return reply.code(200).send(run.response);
     }
-    await turns.run(parsed.conversationId, () => respond(request, reply, parsed, gateway, services, identity, inFlight));
+    // A `store: false` turn appends nothing to the conversation it reads (PendingResponse), so it holds
+    // nothing: it reads the conversation as it stands, without the turn under way if there is one.
+    const appendsTo = parsed.store ? parsed.conversationId : undefined;
+    await turns.run(appendsTo, () => respond(request, reply, parsed, gateway, services, identity, inFlight), identity?.hold);
   });
 }
 

@@ -82,6 +82,8 @@ export function registerStoredResponseRoutes(
         background?.cancel(run);
         return run.response;
       }
+      // A foreground response still being answered is not in the store yet, but it is no less synchronous.
+      if (inFlight.has(id)) throw new StateApiError(400, "Cannot cancel a synchronous response.");
       const stored = await response(state, id);
       const current = background === undefined ? stored.response : await background.settled(stored);
       // Only a background response can be cancelled; one that has ended cannot, unless it was cancelled.

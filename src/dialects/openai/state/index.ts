@@ -1,6 +1,6 @@
 /** What the stored-response and Conversations routes share: errors in OpenAI's shape, paging, items, metadata. */
 
-export { ConversationTurns } from "./conversation-turns.js";
+export { ConversationTurns, TurnHold } from "./conversation-turns.js";
 export { duplicateItemId, duplicateItemMessage } from "./duplicate-items.js";
 export {
   type InputEntry,

@@ -8,8 +8,8 @@ export interface DiscardableResponse {
 /**
  * The foreground responses being answered. Their id is the client's from `response.created` on, so
  * a client may DELETE one before it is stored: the delete is taken (and answered as deleted), and
- * the response removed as it is kept at its end, instead of a 404 followed by the response
- * appearing. Background runs have their own registry (background-responses.ts).
+ * nothing of the response is kept at its end (its turn does not join its conversation either),
+ * instead of a 404 followed by the response appearing. Background runs have their own registry (background-responses.ts).
  */
 export class ResponsesInFlight {
   readonly #running = new Map<string, DiscardableResponse>();
@@ -22,6 +22,11 @@ export class ResponsesInFlight {
     } finally {
       this.#running.delete(response.id);
     }
+  }
+
+  /** Whether a response with this id is being answered (it is stored as its answer ends). */
+  has(id: string): boolean {
+    return this.#running.has(id);
   }
 
   /** Deletes a response under way; false when none with this id is. */
