@@ -49,9 +49,31 @@ export async function fetchWithKey(
   return { res: await send(authHeaders(typed)), key: typed };
 }
 
-/** A friendlier message when the server is not there. */
+/** Socket errors that mean nothing answers at the address (not that tandem answered badly). */
+const NOT_ANSWERING = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+]);
+
+/**
+ * A message for a request that got no answer, saying what to do: start tandem, or point the command at
+ * it. fetch's own "fetch failed" says neither, and hides the reason in its cause.
+ */
 export function describeFetchError(url: string, err: unknown): string {
-  const cause = (err as { cause?: { code?: string } }).cause;
-  if (cause?.code === "ECONNREFUSED") return `cannot reach tandem at ${url}: is 'tandem serve' (npm start) running?`;
-  return `request to ${url} failed: ${(err as Error).message}`;
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const start = "start it with 'tandem serve' (npm start), or point at it with --url or TANDEM_URL";
+  if (cause?.code !== undefined && NOT_ANSWERING.has(cause.code)) {
+    return `cannot reach tandem at ${url}: nothing answers there (${cause.code}); ${start}`;
+  }
+  // fetch refuses the ports browsers block (9, 25, 6000...) before it connects.
+  if (cause?.message === "bad port") {
+    return `cannot reach tandem at ${url}: fetch refuses to connect to that port (one browsers block); serve tandem on another port`;
+  }
+  const reason = cause?.message ? `${(err as Error).message} (${cause.message})` : (err as Error).message;
+  return `cannot reach tandem at ${url}: ${reason}; is tandem running? ${start}`;
 }

@@ -14,9 +14,12 @@ export const STORE_DATA_DIR_HELP =
 
 const CONFIG_HELP = "config file to take dataDir from (default: TANDEM_CONFIG, ./tandem.config.yaml, the user config dir)";
 
-/** Adds `--data-dir <dir>` and `-c, --config <path>`; `dataDirHelp` says what the command keeps in the dir. */
-export function addDataDirOptions(command: Command, dataDirHelp: string, configHelp = CONFIG_HELP): Command {
-  return command.option("--data-dir <dir>", dataDirHelp).option("-c, --config <path>", configHelp);
+/**
+ * Adds `--data-dir <dir>` and `-c, --config <path>`; `dataDirHelp` says what the command keeps in the
+ * dir. Every such command finds the dir the same way, so the config's help is the same for all.
+ */
+export function addDataDirOptions(command: Command, dataDirHelp: string): Command {
+  return command.option("--data-dir <dir>", dataDirHelp).option("-c, --config <path>", CONFIG_HELP);
 }
 
 /** `--data-dir`, else the data dir the config resolves (TANDEM_DATA_DIR, the file's `dataDir`, the default). */

@@ -7,8 +7,8 @@ import { authHeaders, clientKey, describeFetchError, serverUrl } from "./client.
 import { type CommandIo, EXIT_FAILED, EXIT_USAGE, processIo } from "./command-io.js";
 import { addDataDirOptions, type DataDirOptions, resolveDataDir } from "./data-dir-options.js";
 
-const DATA_DIR_HELP = "tandem's data dir; GPU builds go in <dir>/engine (default: TANDEM_DATA_DIR, the config's dataDir)";
-const CONFIG_HELP = "config file to take dataDir from (default: TANDEM_CONFIG, ./tandem.config.yaml)";
+const DATA_DIR_HELP =
+  "tandem's data dir; GPU builds go in <dir>/engine (default: TANDEM_DATA_DIR, the config's dataDir, ~/.local/share/tandem)";
 
 const BACKENDS: GpuBackend[] = ["cuda", "vulkan", "metal"];
 
@@ -25,7 +25,6 @@ export function gpuCommand(io: CommandIo = processIo()): Command {
       .description("what GPU node-llama-cpp finds here, and which prebuilt build fits it (the default)")
       .option("--json", "print JSON"),
     DATA_DIR_HELP,
-    CONFIG_HELP,
   ).action(async (opts: DataDirOptions & { json?: boolean }) => {
     io.setExitCode(await detectCommand(io, opts));
   });
@@ -40,7 +39,6 @@ export function gpuCommand(io: CommandIo = processIo()): Command {
       )
       .option("--dry-run", "print what would be installed, and where, without installing"),
     DATA_DIR_HELP,
-    CONFIG_HELP,
   ).action(async (backend: string | undefined, opts: DataDirOptions & { dryRun?: boolean }) => {
     io.setExitCode(await installCommand(io, backend, opts));
   });

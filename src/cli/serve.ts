@@ -20,7 +20,7 @@ export interface ServeOptions {
  * (server.shutdownGraceMs for the requests running, see TandemServer.shutdown); a second signal stops at once.
  */
 export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = process.env): Promise<TandemServer> {
-  const { config, file } = await loadConfig({ configPath: options.config, host: options.host, port: options.port, env });
+  const { config, file, setBy } = await loadConfig({ configPath: options.config, host: options.host, port: options.port, env });
   // The store first: client keys, like provider keys, may live in it (store:NAME).
   const store = await openServerStore(config, env);
   let server: TandemServer;
@@ -30,7 +30,7 @@ export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = proc
     clientKeys = await resolveClientKeys(config, env, store);
     if (!isLoopback(config.server.host) && clientKeys.length === 0) {
       throw new ConfigError(
-        `binding to ${config.server.host} exposes tandem to other machines: set server.apiKeys (e.g. [env:TANDEM_KEY]) or TANDEM_API_KEYS`,
+        `binding to ${config.server.host}${setBy["server.host"] ? ` (${setBy["server.host"]})` : ""} exposes tandem to other machines: set server.apiKeys (e.g. [env:TANDEM_KEY]) or TANDEM_API_KEYS`,
         { file, path: "server.apiKeys" },
       );
     }

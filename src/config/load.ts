@@ -1,6 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
-import { isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
 import { formatPath } from "../core/format-path.js";
 import { DEFAULT_MODEL_ALIAS } from "../models/model-aliases.js";
 import { installedModelNames } from "../models/model-store.js";
@@ -9,6 +10,7 @@ import { ConfigError } from "./config-error.js";
 import { discoverConfig, ollamaOrigin, probeOllama } from "./discover.js";
 import { defaultDataDir, expandHome, userConfigCandidates } from "./paths.js";
 import { type Config, configSchema } from "./schema.js";
+import { configErrorMap, issuePath } from "./unknown-key.js";
 
 export interface LoadOptions {
   /** `--config PATH`. */
@@ -26,6 +28,8 @@ export interface LoadedConfig {
   config: Config;
   /** The file the config came from, or undefined when it was discovered from the environment. */
   file: string | undefined;
+  /** The environment variable or flag that set a field over the file, by the field's path (`server.host`: `TANDEM_HOST`). */
+  setBy: Record<string, string>;
 }
 
 /** Finds, reads, overrides from env and flags, validates, and cross-checks the configuration. */
@@ -48,20 +52,31 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
       preferredLocal: DEFAULT_MODEL_ALIAS,
     });
   }
-  const overridden = applyOverrides(raw, env, options, file);
-  const parsed = configSchema.safeParse(overridden);
+  const source = file ?? "(environment)";
+  const fileConfig = topLevelMapping(raw, file);
+  // The file alone first, so that a mistake in it is found, and blamed on it, even in a field that a
+  // variable or a flag overrides today: the day `--port` is dropped, the file's `port: abc` would be.
+  const fromFile = configSchema.safeParse(fileConfig, { error: configErrorMap });
+  if (!fromFile.success) throw configError(fromFile.error, (path) => ({ file: source, path }));
+  const { config: overridden, setBy } = applyOverrides(fileConfig, env, options);
+  const parsed = configSchema.safeParse(overridden, { error: configErrorMap });
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(issue?.message ?? "invalid configuration", {
-      file: file ?? "(environment)",
-      path: issue ? formatPath(issue.path) : undefined,
+    // The file alone was valid, so the fault is in a variable's or a flag's value: name that.
+    throw configError(parsed.error, (path) => {
+      const setter = Object.entries(setBy).find(
+        ([field]) => path === field || path.startsWith(`${field}.`) || path.startsWith(`${field}[`),
+      );
+      return setter ? { path: setter[1] } : { file: source, path };
     });
   }
-  const dataDir = resolve(cwd, expandHome(parsed.data.dataDir ?? defaultDataDir(env)));
+  // A relative dataDir is the file's, so it does not depend on where tandem is started; TANDEM_DATA_DIR's
+  // is the shell's, from the current directory, as a discovered config's.
+  const dataDirBase = file !== undefined && setBy.dataDir === undefined ? dirname(file) : cwd;
+  const dataDir = resolve(dataDirBase, expandHome(parsed.data.dataDir ?? defaultDataDir(env)));
   const config: Config = { ...parsed.data, dataDir };
   checkRoutes(config, file);
   checkPrivacy(config, file);
-  return { config, file };
+  return { config, file, setBy };
 }
 
 /** Custom patterns compile (and are not catastrophic for the detector), reported with their path. */
@@ -114,27 +129,59 @@ async function readConfigFile(file: string): Promise<unknown> {
   }
 }
 
-/** TANDEM_* variables win over the file; --host/--port win over both. */
-function applyOverrides(raw: unknown, env: NodeJS.ProcessEnv, options: LoadOptions, file: string | undefined): unknown {
+/** The first problem zod found, as a config error: an unknown key's problem first, since a misspelt key is the likeliest cause of the others (a required field it left missing). */
+function configError(error: z.ZodError, where: (path: string) => { file?: string; path?: string }): ConfigError {
+  const issue = error.issues.find((i) => i.code === "unrecognized_keys") ?? error.issues[0];
+  if (!issue) return new ConfigError("invalid configuration", where(""));
+  const path = formatPath(issuePath(issue));
+  return new ConfigError(issue.message, where(path));
+}
+
+function topLevelMapping(raw: unknown, file: string | undefined): Record<string, unknown> {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new ConfigError("expected a mapping at the top level", { file });
   }
-  const out = { ...(raw as Record<string, unknown>) };
+  return raw as Record<string, unknown>;
+}
+
+/**
+ * TANDEM_* variables win over the file; --host/--port win over both. `setBy` names, by the config path
+ * it set, the variable or flag that set a field, so that an error in its value names it rather than
+ * the file.
+ */
+function applyOverrides(
+  raw: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  options: LoadOptions,
+): { config: Record<string, unknown>; setBy: Record<string, string> } {
+  const out = { ...raw };
+  const setBy: Record<string, string> = {};
   const server = { ...((out.server as Record<string, unknown> | undefined) ?? {}) };
-  if (env.TANDEM_HOST) server.host = env.TANDEM_HOST;
-  if (env.TANDEM_PORT) server.port = parsePort(env.TANDEM_PORT, "TANDEM_PORT");
-  if (env.TANDEM_ALLOWED_HOSTS) server.allowedHosts = envList(env.TANDEM_ALLOWED_HOSTS);
+  const set = (field: string, by: string, value: unknown) => {
+    server[field] = value;
+    setBy[`server.${field}`] = by;
+  };
+  if (env.TANDEM_HOST) set("host", "TANDEM_HOST", env.TANDEM_HOST);
+  if (env.TANDEM_PORT) set("port", "TANDEM_PORT", parsePort(env.TANDEM_PORT, "TANDEM_PORT"));
+  if (env.TANDEM_ALLOWED_HOSTS) set("allowedHosts", "TANDEM_ALLOWED_HOSTS", envList(env.TANDEM_ALLOWED_HOSTS));
   if (env.TANDEM_SHUTDOWN_GRACE_MS)
-    server.shutdownGraceMs = parseMillis(env.TANDEM_SHUTDOWN_GRACE_MS, "TANDEM_SHUTDOWN_GRACE_MS");
+    set("shutdownGraceMs", "TANDEM_SHUTDOWN_GRACE_MS", parseMillis(env.TANDEM_SHUTDOWN_GRACE_MS, "TANDEM_SHUTDOWN_GRACE_MS"));
   if (env.TANDEM_ORIGINS) {
     server.cors = { ...((server.cors as object | undefined) ?? {}), origins: envList(env.TANDEM_ORIGINS) };
+    setBy["server.cors.origins"] = "TANDEM_ORIGINS";
   }
-  if (options.host !== undefined) server.host = options.host;
-  if (options.port !== undefined) server.port = options.port;
+  if (options.host !== undefined) set("host", "--host", options.host);
+  if (options.port !== undefined) set("port", "--port", options.port);
   out.server = server;
-  if (env.TANDEM_DATA_DIR) out.dataDir = env.TANDEM_DATA_DIR;
-  if (env.TANDEM_LOG_LEVEL) out.log = { ...((out.log as object | undefined) ?? {}), level: env.TANDEM_LOG_LEVEL };
-  return out;
+  if (env.TANDEM_DATA_DIR) {
+    out.dataDir = env.TANDEM_DATA_DIR;
+    setBy.dataDir = "TANDEM_DATA_DIR";
+  }
+  if (env.TANDEM_LOG_LEVEL) {
+    out.log = { ...((out.log as object | undefined) ?? {}), level: env.TANDEM_LOG_LEVEL };
+    setBy["log.level"] = "TANDEM_LOG_LEVEL";
+  }
+  return { config: out, setBy };
 }
 
 /** A comma-separated variable as a list, without blanks and the quotes a shell profile may leave in. */

@@ -1,10 +1,39 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 import { providerConfigSchema } from "../providers/registry.js";
 import { keyRefSchema } from "../secrets/index.js";
+import { configErrorMap, issuePath } from "./unknown-key.js";
 
-const providerName = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "expected a provider name of letters, digits, '_', '.', '-' (no '/')");
+/**
+ * Names of providers and routes, checked by hand rather than as a record's key schema, whose failure
+ * zod reports only as "Invalid key in record". A `/` is refused with the reason: a model name with one
+ * is read as a target, `<provider>/<model>`, split at its first `/`.
+ */
+function checkNames(slash: string, allowed: RegExp, expected: string) {
+  return (entries: Record<string, unknown>, ctx: z.RefinementCtx): void => {
+    for (const name of Object.keys(entries)) {
+      if (name.includes("/")) {
+        ctx.addIssue({ code: "custom", path: [name], message: slash });
+      } else if (!allowed.test(name)) {
+        ctx.addIssue({ code: "custom", path: [name], message: expected });
+      }
+    }
+  };
+}
+
+const PROVIDER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+const ROUTE_NAME = /^\S+$/;
+
+/** A host name: dot-separated labels of letters, digits, '-' and '_' (not at a label's ends but for '_'). */
+const HOST_NAME = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/;
+
+/** The address to bind: an IP address or a host name, found wrong here rather than as a failed listen. */
+const bindHost = z.string().superRefine((host, ctx) => {
+  if (isIP(host) === 0 && !HOST_NAME.test(host)) {
+    ctx.addIssue({ code: "custom", message: `expected an IP address (IPv6 without brackets) or a host name, got '${host}'` });
+  }
+});
 
 /** One provider: its kind's config object, as the provider registry declares it (src/providers/<kind>/<kind>-kind.ts). */
 export const providerSchema = providerConfigSchema;
@@ -14,12 +43,12 @@ const privacyPolicy = z.enum(["local-only", "redact", "allow"]);
 /** A tier is one target or several balanced targets. */
 const tier = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((t) => (Array.isArray(t) ? t : [t]));
 
-export const routeSchema = z.object({
+export const routeSchema = z.strictObject({
   /** Ordered tiers: the first is preferred, later ones are fallbacks. */
   tiers: z.array(tier).min(1),
   /** Retries per target. Default: 2 attempts, 100 ms base, 2000 ms cap. */
   retry: z
-    .object({
+    .strictObject({
       attempts: z.number().int().min(1).max(10).default(2),
       baseMs: z.number().int().min(0).default(100),
       maxMs: z.number().int().min(0).default(2000),
@@ -27,7 +56,7 @@ export const routeSchema = z.object({
     .default({ attempts: 2, baseMs: 100, maxMs: 2000 }),
   /** Default: connect 2 s, first token 10 s, idle 15 s, total 120 s. */
   timeouts: z
-    .object({
+    .strictObject({
       connectMs: z.number().int().positive().default(2000),
       firstTokenMs: z.number().int().positive().default(10_000),
       idleMs: z.number().int().positive().default(15_000),
@@ -41,7 +70,7 @@ export const routeSchema = z.object({
        * first token over recent answers (at least `minMs`, at most `firstTokenMs`). Off unless set.
        */
       adaptiveFirstToken: z
-        .object({ multiplier: z.number().min(1).default(3), minMs: z.number().int().positive().default(1000) })
+        .strictObject({ multiplier: z.number().min(1).default(3), minMs: z.number().int().positive().default(1000) })
         .optional(),
     })
     .default({
@@ -54,7 +83,7 @@ export const routeSchema = z.object({
     }),
   /** Checks on each answer; a failed one counts as the target's failure (retry, fail over). Default: all on. */
   quality: z
-    .object({
+    .strictObject({
       /** No text and no tool call. */
       emptyOutput: z.boolean().default(true),
       /** A degenerate loop: the output's tail is one short phrase repeated (8+ times, 200+ characters). */
@@ -70,7 +99,7 @@ export const routeSchema = z.object({
    * (default: twice its observed time to first token, 50-5000 ms, or 1000 ms before it has one), the
    * next target is started too; the first to produce a token answers and the other is cancelled.
    */
-  hedge: z.object({ afterMs: z.number().int().positive().optional() }).optional(),
+  hedge: z.strictObject({ afterMs: z.number().int().positive().optional() }).optional(),
   /**
    * Stream from the upstream even when the client does not. Default true: the first-token and idle
    * limits then watch every request, so a stalled upstream is left for the next tier in seconds.
@@ -105,16 +134,14 @@ export const routeSchema = z.object({
     .union([
       z.boolean(),
       z.enum(["on", "off"]),
-      z
-        .object({
-          /** Memories recalled per request, 1-50. Default: `memory.recall`. */
-          recall: z.number().int().min(1).max(50).optional(),
-          /** Lowest search score (0-1) a recalled memory needs. Default: `memory.minScore`. */
-          minScore: z.number().min(0).max(1).optional(),
-          /** Whether the model is offered tandem's `remember` and `forget` tools on this route. Default true. */
-          tools: z.boolean().optional(),
-        })
-        .strict(),
+      z.strictObject({
+        /** Memories recalled per request, 1-50. Default: `memory.recall`. */
+        recall: z.number().int().min(1).max(50).optional(),
+        /** Lowest search score (0-1) a recalled memory needs. Default: `memory.minScore`. */
+        minScore: z.number().min(0).max(1).optional(),
+        /** Whether the model is offered tandem's `remember` and `forget` tools on this route. Default true. */
+        tools: z.boolean().optional(),
+      }),
     ])
     .optional()
     .transform((memory) =>
@@ -138,7 +165,7 @@ export const routeSchema = z.object({
   imagesArePrivate: z.boolean().optional(),
 });
 
-const customPattern = z.object({
+const customPattern = z.strictObject({
   /** The finding kind, e.g. `employee_id`; also names its placeholder (`[EMPLOYEE_ID_1]`). */
   name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, "expected a name of letters, digits and '_'"),
   /** A JavaScript regular expression, without slashes or flags. */
@@ -149,7 +176,7 @@ const customPattern = z.object({
   level: z.enum(["internal", "private"]).optional(),
 });
 
-const keywordList = z.object({
+const keywordList = z.strictObject({
   /** Words and phrases, matched case-insensitively as whole words. */
   words: z.array(z.string().min(1)).min(1),
   /** The finding kind. Default `keyword`. */
@@ -183,30 +210,28 @@ const sandboxPath = z
  * README's "Sandboxed stdio servers"). Everything not listed is out of its reach: the rest of your
  * home, tandem's data dir, other users' files, the network.
  */
-const sandboxSettings = z
-  .object({
-    /**
-     * Whether it shares the machine's network (the internet and 127.0.0.1's listeners, tandem's
-     * own included), with /etc/resolv.conf and /etc/hosts. Default false: its own empty network.
-     */
-    network: z.boolean().optional(),
-    /** Files and folders it may read (not write). Default none. */
-    read: z.array(sandboxPath).optional(),
-    /** Files and folders it may read and write (its `cwd` always is). Default none. */
-    write: z.array(sandboxPath).optional(),
-    /**
-     * Names of tandem's environment variables passed to it as they are, besides the small safe set
-     * every stdio server gets (HOME, PATH, USER, ...) and its own `env`. Default none.
-     */
-    env: z.array(z.string().regex(ENV_NAME, "expected an environment variable name (letters, digits, '_')")).optional(),
-    /**
-     * The most memory each of its processes may take, in MiB (its data: heap and private mappings;
-     * Linux's RLIMIT_DATA, set with util-linux's `prlimit`): past it, an allocation fails (a Node
-     * server ends with "heap out of memory" and is started again on its next use). Default: no limit.
-     */
-    memoryMiB: z.number().int().min(64).max(1_048_576).optional(),
-  })
-  .strict();
+const sandboxSettings = z.strictObject({
+  /**
+   * Whether it shares the machine's network (the internet and 127.0.0.1's listeners, tandem's
+   * own included), with /etc/resolv.conf and /etc/hosts. Default false: its own empty network.
+   */
+  network: z.boolean().optional(),
+  /** Files and folders it may read (not write). Default none. */
+  read: z.array(sandboxPath).optional(),
+  /** Files and folders it may read and write (its `cwd` always is). Default none. */
+  write: z.array(sandboxPath).optional(),
+  /**
+   * Names of tandem's environment variables passed to it as they are, besides the small safe set
+   * every stdio server gets (HOME, PATH, USER, ...) and its own `env`. Default none.
+   */
+  env: z.array(z.string().regex(ENV_NAME, "expected an environment variable name (letters, digits, '_')")).optional(),
+  /**
+   * The most memory each of its processes may take, in MiB (its data: heap and private mappings;
+   * Linux's RLIMIT_DATA, set with util-linux's `prlimit`): past it, an allocation fails (a Node
+   * server ends with "heap out of memory" and is started again on its next use). Default: no limit.
+   */
+  memoryMiB: z.number().int().min(64).max(1_048_576).optional(),
+});
 
 type SandboxSettings = z.output<typeof sandboxSettings>;
 
@@ -221,9 +246,9 @@ const sandboxSetting = z.unknown().transform((value, ctx): boolean | SandboxSett
     ctx.addIssue({ code: "custom", message: "expected true, false or an object {network, read, write, env, memoryMiB}" });
     return z.NEVER;
   }
-  const parsed = sandboxSettings.safeParse(value);
+  const parsed = sandboxSettings.safeParse(value, { error: configErrorMap });
   if (parsed.success) return parsed.data;
-  for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+  for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", path: issuePath(issue), message: issue.message });
   return z.NEVER;
 });
 
@@ -249,12 +274,13 @@ export interface McpSandboxConfig {
  * is ("url and command both given") rather than as a union's "invalid input".
  */
 const mcpServer = z
-  .object({
+  .strictObject({
     /** A remote server's endpoint: http or https. */
     url: z
       .string()
       .url()
-      .refine((u) => /^https?:$/i.test(new URL(u).protocol), "expected an http or https URL")
+      // zod runs this check after a failed url() too: a text that is no URL is that one's to report.
+      .refine((u) => !URL.canParse(u) || /^https?:$/i.test(new URL(u).protocol), "expected an http or https URL")
       .optional(),
     /**
      * Sent with every request to `url`. A value is literal text, a whole key reference
@@ -295,7 +321,6 @@ const mcpServer = z
      */
     sandbox: sandboxSetting.optional(),
   })
-  .strict()
   .superRefine((server, ctx) => {
     if (server.url !== undefined && server.command !== undefined) {
       ctx.addIssue({ code: "custom", message: "expected either url (a remote server) or command (a stdio server), not both" });
@@ -379,7 +404,7 @@ function effectiveSandbox(
 
 /** MCP servers whose tools tandem runs for the model (the Responses API's `{type: "mcp"}` tools). */
 export const mcpSchema = z
-  .object({
+  .strictObject({
     /**
      * The sandbox of every stdio server that does not set its own: true, false or
      * `{network, read, write, env}` (see `mcp.servers.<label>.sandbox`). Remote servers are not
@@ -421,7 +446,6 @@ export const mcpSchema = z
      */
     allowRequestServers: z.boolean().default(true),
   })
-  .strict()
   .transform((mcp) => ({
     ...mcp,
     servers: Object.fromEntries(
@@ -436,11 +460,11 @@ export const mcpSchema = z
 
 export type McpConfig = z.output<typeof mcpSchema>;
 
-export const configSchema = z.object({
+export const configSchema = z.strictObject({
   server: z
-    .object({
+    .strictObject({
       /** Bind address. Default 127.0.0.1. */
-      host: z.string().min(1).default("127.0.0.1"),
+      host: bindHost.default("127.0.0.1"),
       /** Default 1337. */
       port: z.number().int().min(0).max(65535).default(1337),
       /** Client keys (references). Required when host is not loopback. Default: none. */
@@ -461,7 +485,7 @@ export const configSchema = z.object({
       allowedHosts: z.array(z.string().min(1)).default([]),
       /** Browser access (CORS). */
       cors: z
-        .object({
+        .strictObject({
           /**
            * Web origins allowed to call tandem besides pages served from this machine (http(s) on
            * loopback names and addresses, any port): exact (`https://app.example.com`), with `*`
@@ -499,7 +523,7 @@ export const configSchema = z.object({
     }),
   /** Hard limits on what tandem holds in memory for one answer; each error names the setting it hit. */
   limits: z
-    .object({
+    .strictObject({
       /**
        * The largest answer tandem gathers whole: an upstream's non-streamed JSON answer (bytes), and
        * the text plus tool-call arguments of an answer assembled for a client that did not stream (or
@@ -533,14 +557,14 @@ export const configSchema = z.object({
   /** Store, models and logs. Default: $XDG_DATA_HOME/tandem or ~/.local/share/tandem. */
   dataDir: z.string().min(1).optional(),
   log: z
-    .object({
+    .strictObject({
       /** pino level. Default info. */
       level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     })
     .default({ level: "info" }),
   /** Active health checks: each provider's cheap probe (its model list) on an interval. */
   health: z
-    .object({
+    .strictObject({
       /** Milliseconds between probes; 0 turns active checks off. Default 30000. */
       probeIntervalMs: z.number().int().min(0).default(30_000),
       /** A probe that takes longer fails. Default 5000. */
@@ -549,7 +573,7 @@ export const configSchema = z.object({
     .default({ probeIntervalMs: 30_000, probeTimeoutMs: 5000 }),
   /** Circuit breakers, one per target. */
   breaker: z
-    .object({
+    .strictObject({
       /** Consecutive failures that open a target's breaker. Default 5. */
       failureThreshold: z.number().int().positive().default(5),
       /** How long an open breaker skips its target before one trial request. Default 30000. */
@@ -558,7 +582,7 @@ export const configSchema = z.object({
     .default({ failureThreshold: 5, cooldownMs: 30_000 }),
   /** What counts as private data and where it may go (see routes' `privacy` and `sensitivity`). */
   privacy: z
-    .object({
+    .strictObject({
       /**
        * The policy for private requests on routes without a `privacy` setting, and on requests that
        * name a target directly. Default local-only: private data never leaves the machine unless allowed.
@@ -576,7 +600,7 @@ export const configSchema = z.object({
     .default({ default: "local-only", imagesArePrivate: true, patterns: [], keywords: [], disabled: [] }),
   /** The encrypted local store (request log, egress audit, usage) in `<dataDir>/tandem.db`. */
   store: z
-    .object({
+    .strictObject({
       /** Default true. Off: nothing is written (and `GET /v1/audit` answers 503). */
       enabled: z.boolean().default(true),
       /** Keep request and response content in the request log (encrypted). Default false: metadata only. */
@@ -599,7 +623,7 @@ export const configSchema = z.object({
    * encrypted store; with `store.enabled: false`, in the server's memory only, lost at exit.
    */
   state: z
-    .object({
+    .strictObject({
       /**
        * Days a stored response (since it was created) and a conversation (since it last changed) are
        * kept before the store's pruning job deletes them with their items. Default: kept until deleted.
@@ -607,13 +631,12 @@ export const configSchema = z.object({
       retentionDays: z.number().int().positive().optional(),
       /** Stored chat completions (`store: true` on POST /v1/chat/completions). */
       chatCompletions: z
-        .object({
+        .strictObject({
           /** Days a stored chat completion is kept (since it was stored). Default 30, as OpenAI keeps them. */
           retentionDays: z.number().int().positive().default(30),
           /** The most kept at once; storing one more deletes the oldest. Default 10000. */
           maxCount: z.number().int().positive().default(10_000),
         })
-        .strict()
         .default({ retentionDays: 30, maxCount: 10_000 }),
     })
     .default({ chatCompletions: { retentionDays: 30, maxCount: 10_000 } }),
@@ -622,7 +645,7 @@ export const configSchema = z.object({
    * `store.enabled: false`, in the server's memory only) and recalled on routes with `memory: on`.
    */
   memory: z
-    .object({
+    .strictObject({
       /**
        * An embedding model (`<provider>/<model>`, e.g. `local/nomic-embed` or `openai/text-embedding-3-small`)
        * for searching memories by meaning as well as by their words. A private memory is only ever
@@ -640,14 +663,13 @@ export const configSchema = z.object({
       /** The longest memory, in characters (a longer one is refused with a 400). Default 4000. */
       maxChars: z.number().int().min(1).max(100_000).default(4000),
     })
-    .strict()
     .default({ recall: 5, minScore: 0.2, maxChars: 4000 }),
   /**
    * The Files API's files (`POST /v1/files`): kept in the encrypted store, or with
    * `store.enabled: false` in the server's memory only, lost at exit.
    */
   files: z
-    .object({
+    .strictObject({
       /**
        * The largest file an upload may carry, in bytes; a larger one is refused with a 413 while it
        * arrives, and no more than this is ever held in memory for it. Default 33554432 (32 MiB).
@@ -667,7 +689,7 @@ export const configSchema = z.object({
    * model is set.
    */
   vectorStores: z
-    .object({
+    .strictObject({
       /**
        * An embedding model (`<provider>/<model>`) for searching chunks by meaning as well as words.
        * A chunk privacy detection finds private is only ever embedded by a local model. Default:
@@ -684,14 +706,13 @@ export const configSchema = z.object({
       /** The longest search query, in characters (a longer one is refused with a 400). Default 4096. */
       maxQueryChars: z.number().int().min(1).max(100_000).default(4096),
     })
-    .strict()
     .default({ maxFiles: 1000, maxChunksPerFile: 2000, maxQueryChars: 4096 }),
   /**
    * Batches (`/v1/batches`, `/v1/messages/batches`): many requests given at once and run in the
    * background, each line through the same pipeline as a client's own request.
    */
   batches: z
-    .object({
+    .strictObject({
       /**
        * Lines running at once, across every batch. Keep it small: a batch's lines queue for a local
        * model's slots as a client's requests do, so each line running is one more a client's own
@@ -701,7 +722,6 @@ export const configSchema = z.object({
       /** The most requests one batch may have (OpenAI's limit is 50,000; Anthropic's 100,000). Default 50000. */
       maxRequests: z.number().int().min(1).max(100_000).default(50_000),
     })
-    .strict()
     .default({ concurrency: 1, maxRequests: 50_000 }),
   mcp: mcpSchema.default({
     sandbox: false,
@@ -711,8 +731,26 @@ export const configSchema = z.object({
     maxOutputBytes: 256 * 1024,
     allowRequestServers: true,
   }),
-  providers: z.record(providerName, providerSchema).default({}),
-  routes: z.record(z.string().regex(/^[^/\s]+$/, "expected a route name without '/' or spaces"), routeSchema).default({}),
+  providers: z
+    .record(z.string(), providerSchema)
+    .superRefine(
+      checkNames(
+        "a provider name may not contain '/': a target is named '<provider>/<model>', and its first '/' ends the provider's name",
+        PROVIDER_NAME,
+        "expected a provider name of letters, digits, '_', '.', '-'",
+      ),
+    )
+    .default({}),
+  routes: z
+    .record(z.string(), routeSchema)
+    .superRefine(
+      checkNames(
+        "a route name may not contain '/': a model name with '/' is read as a target, '<provider>/<model>'",
+        ROUTE_NAME,
+        "expected a route name without spaces",
+      ),
+    )
+    .default({}),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -76,7 +76,7 @@ export interface BuiltProvider {
 }
 
 /** The config object of one kind: a zod object discriminated by its `kind` literal. */
-export type ProviderConfigSchema = z.ZodObject<{ kind: z.ZodLiteral<string> } & z.ZodRawShape>;
+export type ProviderConfigSchema = z.ZodObject<{ kind: z.ZodLiteral<string> } & z.ZodRawShape, z.core.$strict>;
 
 /** What the loader found on this machine when there is no config file (probed by the caller, so tests can decide). */
 export interface DiscoveryFindings {

@@ -12,13 +12,13 @@ import type { BuiltProvider, ConfiguredModel, ProviderContext, ProviderKindCapab
  */
 
 /** A remote model: the alias clients use maps to the upstream's id (default: the alias itself). */
-const remoteModel = z.object({
+const remoteModel = z.strictObject({
   /** The upstream's model id. Default: the model's key in `models`. */
   id: z.string().min(1).optional(),
   /** Context window in tokens, when known (used to fit conversations). */
   contextWindow: z.number().int().positive().optional(),
   /** US dollars per million tokens, for the store's cost per target. Default: unknown (no cost recorded). */
-  price: z.object({ input: z.number().min(0), output: z.number().min(0) }).optional(),
+  price: z.strictObject({ input: z.number().min(0), output: z.number().min(0) }).optional(),
   /**
    * What the model can do, when known: a route skips it (saying why in x-tandem-degraded) for a
    * request it cannot serve, instead of spending an attempt on the upstream's refusal. Each is
@@ -33,7 +33,6 @@ const remoteModel = z.object({
       /** JSON mode and JSON schema output (`response_format`, Anthropic tool-forced JSON, Ollama `format`). */
       json: z.boolean().optional(),
     })
-    .strict()
     .optional(),
 });
 

@@ -3,10 +3,20 @@ import type { ProviderKind } from "../provider-kind.js";
 import { buildRemote, REMOTE_CAPABILITIES, remoteConfigFields } from "../remote-kind.js";
 import { AnthropicProvider } from "./anthropic-provider.js";
 
-const configSchema = z.object({
+const configSchema = z.strictObject({
   kind: z.literal("anthropic"),
-  /** Default https://api.anthropic.com. */
-  baseUrl: z.url().default("https://api.anthropic.com"),
+  /**
+   * The origin, as Anthropic's SDKs take it (tandem adds /v1/messages). Default https://api.anthropic.com.
+   * One ending in /v1 (the openai kind's convention) is refused: it would send /v1/v1/messages and
+   * get only an upstream 404.
+   */
+  baseUrl: z
+    .url()
+    .refine(
+      (url) => !URL.canParse(url) || !/\/v1\/?$/.test(new URL(url).pathname),
+      "the anthropic kind takes the origin, without /v1 (e.g. https://api.anthropic.com): tandem adds /v1/messages",
+    )
+    .default("https://api.anthropic.com"),
   /** The anthropic-version header. Default 2023-06-01. */
   anthropicVersion: z.string().default("2023-06-01"),
   /** max_tokens sent when the client gave none (Anthropic requires one). Default 4096. */

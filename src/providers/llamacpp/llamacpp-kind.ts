@@ -5,7 +5,7 @@ import { LlamaCppProvider } from "./llamacpp-provider.js";
 
 const gpuLayers = z.union([z.literal("auto"), z.literal("max"), z.number().int().min(0)]);
 
-const localModel = z.object({
+const localModel = z.strictObject({
   /** GGUF file, absolute or relative to `dataDir`. */
   path: z.string().min(1),
   /** Context size in tokens per request. Default: the model's own, at most 8192. */
@@ -16,7 +16,7 @@ const localModel = z.object({
   gpuLayers: gpuLayers.optional(),
 });
 
-const configSchema = z.object({
+const configSchema = z.strictObject({
   kind: z.literal("llamacpp"),
   /**
    * CPU threads per model. Default: llama.cpp's own choice, the cores useful for math (physical

@@ -3,10 +3,19 @@ import type { ProviderKind } from "../provider-kind.js";
 import { buildRemote, REMOTE_CAPABILITIES, remoteConfigFields } from "../remote-kind.js";
 import { OllamaProvider } from "./ollama-provider.js";
 
-const configSchema = z.object({
+const configSchema = z.strictObject({
   kind: z.literal("ollama"),
-  /** Default http://127.0.0.1:11434. */
-  baseUrl: z.url().default("http://127.0.0.1:11434"),
+  /**
+   * The origin, as OLLAMA_HOST gives it (tandem adds /api/chat...). Default http://127.0.0.1:11434.
+   * One ending in /api is refused: it would send /api/api/chat and get only an upstream 404.
+   */
+  baseUrl: z
+    .url()
+    .refine(
+      (url) => !URL.canParse(url) || !/\/api\/?$/.test(new URL(url).pathname),
+      "the ollama kind takes the origin, without /api (e.g. http://127.0.0.1:11434): tandem adds /api/chat",
+    )
+    .default("http://127.0.0.1:11434"),
   ...remoteConfigFields,
 });
 

@@ -3,7 +3,7 @@ import type { ProviderKind } from "../provider-kind.js";
 import { buildRemote, REMOTE_CAPABILITIES, remoteConfigFields } from "../remote-kind.js";
 import { OpenAIProvider } from "./openai-provider.js";
 
-const configSchema = z.object({
+const configSchema = z.strictObject({
   kind: z.literal("openai"),
   /** Any OpenAI-compatible API, up to and including /v1. Default https://api.openai.com/v1. */
   baseUrl: z.url().default("https://api.openai.com/v1"),

@@ -94,7 +94,7 @@ describe("config mcp", () => {
     assert.deepEqual(server({ env: ["GOOD", "BAD-NAME"] }), [
       "mcp.servers.files.sandbox.env.1: expected an environment variable name (letters, digits, '_')",
     ]);
-    assert.deepEqual(server({ nework: false }), ['mcp.servers.files.sandbox: Unrecognized key: "nework"']);
+    assert.deepEqual(server({ nework: false }), ["mcp.servers.files.sandbox.nework: unknown key; did you mean network?"]);
     assert.deepEqual(issues({ servers: { web: { url: "http://127.0.0.1:9/mcp", sandbox: true } } }), [
       "mcp.servers.web.sandbox: sandbox is for a stdio server (command), not a url",
     ]);
