@@ -47,17 +47,16 @@ export class JsonSplice {
   stringify(value: unknown): string {
     const text = JSON.stringify(value);
     if (this.#texts.length === 0) return text;
-    // A stand-in is serialised as a string literal of its own characters (none needs escaping).
-    const quoted = `"${this.#marker}`;
-    let out = "";
-    let at = 0;
-    for (let found = text.indexOf(quoted); found !== -1; found = text.indexOf(quoted, at)) {
-      const close = text.indexOf('"', found + quoted.length);
-      const index = Number(text.slice(found + quoted.length, close));
-      out += text.slice(at, found) + (this.#texts[index] as string);
-      at = close + 1;
+    // A stand-in is serialised as a string literal of its own characters (none needs escaping): each
+    // piece after a cut starts with a stand-in's number and its closing quote.
+    const pieces = text.split(`"${this.#marker}`);
+    let out = pieces[0] as string;
+    for (let i = 1; i < pieces.length; i++) {
+      const piece = pieces[i] as string;
+      const close = piece.indexOf('"');
+      out += (this.#texts[Number(piece.slice(0, close))] as string) + piece.slice(close + 1);
     }
-    return out + text.slice(at);
+    return out;
   }
 
   /** `value` as a body of JSON text (see stringify). */
