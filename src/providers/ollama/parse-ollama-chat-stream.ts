@@ -113,12 +113,7 @@ export class OllamaAnswer {
       const index = this.#callCount++;
       const args = call.function.arguments;
       out.push({ type: "tool-call-start", index, id: call.id || makeId("call_"), name: call.function.name });
-      out.push({
-        type: "tool-call-delta",
-        index,
-        argumentsDelta:
-          args == null ? "{}" : typeof args === "string" ? args : (jsonObjectText(written?.[i]) ?? JSON.stringify(args)),
-      });
+      out.push({ type: "tool-call-delta", index, argumentsDelta: argumentsText(args, written?.[i]) });
       out.push({ type: "tool-call-end", index });
     });
     if (chunk.done) {
@@ -142,6 +137,18 @@ export class OllamaAnswer {
       });
     }
   }
+}
+
+/**
+ * A call's arguments as text: a string as it is, an object as the line wrote it (`written`, when
+ * found and one object), else serialised.
+ */
+function argumentsText(args: Record<string, unknown> | string | null | undefined, written: string | undefined): string {
+  if (args == null) return "{}";
+  if (typeof args === "string") return args;
+  const serialised = JSON.stringify(args);
+  // Most lines write it as JSON.stringify does (Ollama writes compact JSON): no parse to check it then.
+  return written === undefined || written === serialised ? serialised : (jsonObjectText(written) ?? serialised);
 }
 
 /** The text of each tool call's `arguments` in an /api/chat line, in the calls' order. */
