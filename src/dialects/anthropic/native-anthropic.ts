@@ -1,5 +1,13 @@
 import type { ResponseMeta } from "../../core/index.js";
-import { droppedReasoning, type NativeRequest, nativeHeaders, type StreamEvent, type WireOnly } from "../../core/index.js";
+import {
+  droppedReasoning,
+  JsonSplice,
+  jsonObjectText,
+  type NativeRequest,
+  nativeHeaders,
+  type StreamEvent,
+  type WireOnly,
+} from "../../core/index.js";
 import { frameJson, type NativeStream } from "../shared/index.js";
 import { effortControl } from "./convert-from-anthropic-messages.js";
 import type { MessageStreamRenderer } from "./message-stream-renderer.js";
@@ -273,25 +281,34 @@ export class AnthropicNativeStream implements NativeStream {
 /**
  * The whole Anthropic message for a client that did not stream, from the target's own answer: its
  * whole JSON, or its stream's events put together as Anthropic's SDKs do (every field of the message,
- * its blocks and its usage kept), with the answering target's name as its model. Undefined when
- * the frames do not make a message (the canonical rendering answers then).
+ * its blocks and its usage kept), with the answering target's name as its model. A tool_use block's
+ * input put together from its `partial_json` is written as that text, not parsed and serialised
+ * again (which would change an integer past 2^53, or `1.10`): the message is then JSON text already.
+ * Undefined when the frames do not make a message (the canonical rendering answers then).
  */
 export function nativeAnthropicMessage(frames: readonly Frame[], meta: ResponseMeta): unknown {
   const last = frames.at(-1);
   let message: Record<string, unknown> | undefined;
+  let splice: JsonSplice | undefined;
   // Copied before the model is set: the parsed answer is the provider's, shared (see frameJson).
   if (last?.whole) message = { ...(frameJson(last) as Json) };
-  else message = assembleMessage(frames);
+  else {
+    const assembled = assembleMessage(frames);
+    message = assembled?.message;
+    splice = assembled?.splice;
+  }
   if (message === undefined) return undefined;
   if ("model" in message) message.model = meta.target;
-  return message;
+  return splice === undefined ? message : splice.body(message);
 }
 
 type Json = Record<string, unknown>;
 type Block = Json & { type?: unknown };
 
-function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | undefined {
+/** The message put together, and the inputs' texts it holds stand-ins for (none without a tool_use block). */
+function assembleMessage(frames: readonly Frame[]): { message: Json; splice: JsonSplice | undefined } | undefined {
   let message: Record<string, unknown> | undefined;
+  let splice: JsonSplice | undefined;
   // By the upstream's index, in a map: an array indexed by an absurd one (3e9) would be billions of
   // holes to walk and serialise.
   const blocks = new Map<number, Block>();
@@ -335,10 +352,17 @@ function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | un
         const input = json.get(index);
         const block = blocks.get(index);
         if (input !== undefined && block) {
-          try {
-            block.input = input === "" ? {} : JSON.parse(input);
-          } catch {
-            block.input = {};
+          // An object (as Anthropic's always is) is written as its text; anything else as before.
+          const text = jsonObjectText(input);
+          if (text !== undefined) {
+            splice ??= new JsonSplice();
+            block.input = splice.hold(text);
+          } else {
+            try {
+              block.input = input === "" ? {} : JSON.parse(input);
+            } catch {
+              block.input = {};
+            }
           }
         }
         break;
@@ -364,7 +388,7 @@ function assembleMessage(frames: readonly Frame[]): Record<string, unknown> | un
   }
   if (message === undefined) return undefined;
   message.content = [...blocks.entries()].sort(([a], [b]) => a - b).map(([, block]) => block);
-  return message;
+  return { message, splice };
 }
 
 function blockIndex(frame: Frame): number | undefined {

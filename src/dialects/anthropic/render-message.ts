@@ -1,4 +1,4 @@
-import type { ChatResult, ResponseMeta } from "../../core/index.js";
+import { type ChatResult, JsonSplice, type JsonText, type ResponseMeta } from "../../core/index.js";
 import {
   type AnthropicRefusalDetails,
   type AnthropicStopReason,
@@ -8,15 +8,18 @@ import {
 } from "./map-to-anthropic-stop-reason.js";
 import { messageId, toolUseId } from "./message-id.js";
 import { type AnthropicBetaUsage, type AnthropicUsage, betaUsage, renderUsage } from "./render-anthropic-usage.js";
-import { toolInput } from "./tool-input.js";
+import { toolInputJson } from "./tool-input.js";
 
 export type AnthropicContentBlock =
   | { type: "thinking"; thinking: string; signature: string }
   | { type: "redacted_thinking"; data: string }
   /** `citations`: tandem renders none (the SDK's TextBlock declares the field, null without citations). */
   | { type: "text"; text: string; citations: null }
-  /** `caller`: the model called the tool itself (the SDK's ToolUseBlock declares it; the API sends it). */
-  | { type: "tool_use"; id: string; name: string; input: Record<string, unknown>; caller: { type: "direct" } };
+  /**
+   * `caller`: the model called the tool itself (the SDK's ToolUseBlock declares it; the API sends it).
+   * `input`: a JsonSplice stand-in for the arguments' text, until the message is written out.
+   */
+  | { type: "tool_use"; id: string; name: string; input: string; caller: { type: "direct" } };
 
 /**
  * The Message object of a non-streamed POST /v1/messages. `container` (a code-execution container)
@@ -43,9 +46,17 @@ export interface AnthropicMessage {
 /**
  * `thinking`: the client turned thinking on; reasoning is shown only then, as Anthropic does. Default
  * true. `beta`: the request was `?beta=true` (the SDK's beta.messages), whose BetaMessage declares
- * `context_management` and more usage counters.
+ * `context_management` and more usage counters. With tool calls, the message's JSON text: each input
+ * is the call's arguments as the model wrote them (an integer past 2^53 or `1.10` as written, never
+ * through a JavaScript number), spliced in (see core/json-splice.ts).
  */
-export function renderMessage(result: ChatResult, meta: ResponseMeta, thinking = true, beta = false): AnthropicMessage {
+export function renderMessage(
+  result: ChatResult,
+  meta: ResponseMeta,
+  thinking = true,
+  beta = false,
+): AnthropicMessage | JsonText {
+  const splice = result.toolCalls.length > 0 ? new JsonSplice() : undefined;
   const content: AnthropicContentBlock[] = [];
   // Reasoning first, as Anthropic answers; a block no Anthropic upstream signed has signature "".
   for (const block of thinking ? (result.reasoningBlocks ?? []) : []) {
@@ -58,7 +69,7 @@ export function renderMessage(result: ChatResult, meta: ResponseMeta, thinking =
       type: "tool_use",
       id: toolUseId(call.id),
       name: call.name,
-      input: toolInput(call.arguments),
+      input: (splice as JsonSplice).hold(toolInputJson(call.arguments)),
       caller: { type: "direct" },
     });
   }
@@ -66,7 +77,7 @@ export function renderMessage(result: ChatResult, meta: ResponseMeta, thinking =
     toAnthropicStopReason(result.finishReason, result.rawFinishReason, result.stopSequence, result.toolCalls.length > 0),
     (result.refusal?.refusal ?? "") !== "",
   );
-  return {
+  const message: AnthropicMessage = {
     id: messageId(result.id),
     type: "message",
     role: "assistant",
@@ -80,4 +91,5 @@ export function renderMessage(result: ChatResult, meta: ResponseMeta, thinking =
     usage: { ...renderUsage(result.usage), ...betaUsage(beta) },
     ...(beta && { context_management: null }),
   };
+  return splice === undefined ? message : splice.body(message);
 }

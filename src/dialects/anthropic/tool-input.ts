@@ -16,7 +16,3 @@ export function toolInputJson(argumentsText: string): string {
   }
   return "{}";
 }
-
-export function toolInput(argumentsText: string): Record<string, unknown> {
-  return JSON.parse(toolInputJson(argumentsText)) as Record<string, unknown>;
-}

@@ -1,4 +1,11 @@
-import type { NativeRequest, NativeWire, StreamEvent } from "../../core/index.js";
+import {
+  JsonSplice,
+  jsonObjectText,
+  jsonTextsInArray,
+  type NativeRequest,
+  type NativeWire,
+  type StreamEvent,
+} from "../../core/index.js";
 import { frameJson, withModelField } from "../shared/index.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
@@ -107,20 +114,23 @@ export class OllamaNativeStream {
  * The whole answer for a client that did not stream, from the target's own: its whole JSON, or its
  * stream's lines put together (text, thinking and logprobs concatenated, tool calls in order, the final line's
  * counts, durations, `done_reason` and `context`), with the answering target's name as its model.
+ * A streamed call's arguments are written as their line had them, not parsed and serialised again
+ * (which would change an integer past 2^53, or `1.10`): the answer is then JSON text already.
  * Undefined when the frames do not make an answer (the canonical rendering answers then).
  */
 export function nativeOllamaAnswer(frames: readonly Frame[], meta: Answered): unknown {
   const last = frames.at(-1);
   let answer: Json | undefined;
+  const splice = new JsonSplice();
   // Copied before the model is set: the parsed answer is the provider's, shared (see frameJson).
   if (last?.whole) answer = { ...(frameJson(last) as Json) };
-  else answer = assembleAnswer(frames);
+  else answer = assembleAnswer(frames, splice);
   if (answer === undefined) return undefined;
   answer.model = meta.target;
-  return answer;
+  return splice.empty ? answer : splice.body(answer);
 }
 
-function assembleAnswer(frames: readonly Frame[]): Json | undefined {
+function assembleAnswer(frames: readonly Frame[], splice: JsonSplice): Json | undefined {
   let answer: Json | undefined;
   // The lists this answer owns (copied once from a line's, which are the provider's, read-only),
   // appended to in place: copying the whole list for every line is quadratic, seconds of the
@@ -137,7 +147,7 @@ function assembleAnswer(frames: readonly Frame[]): Json | undefined {
   };
   for (const frame of frames) {
     if (frame.whole) return undefined;
-    const line = frameJson(frame) as Json;
+    const line = withWrittenArguments(frameJson(frame) as Json, frame.data, splice);
     if (answer === undefined) {
       answer = { ...line };
       if (typeof line.message === "object" && line.message !== null) answer.message = { ...(line.message as Json) };
@@ -156,6 +166,32 @@ function assembleAnswer(frames: readonly Frame[]): Json | undefined {
     }
   }
   return answer;
+}
+
+/**
+ * The line, with each tool call's arguments object as a stand-in for its text in the line (`text`),
+ * where the scan finds one and the object written out again would differ from it: a copy of what it
+ * changes (the parsed line is the provider's, shared). A line without tool calls, or whose calls'
+ * arguments serialise to their own text (most: Ollama writes compact JSON), is the line as it is.
+ */
+function withWrittenArguments(line: Json, text: string, splice: JsonSplice): Json {
+  const message = line.message as Json | null | undefined;
+  const calls = message?.tool_calls;
+  if (!Array.isArray(calls) || calls.length === 0) return line;
+  const written = jsonTextsInArray(text, ["message", "tool_calls"], ["function", "arguments"]);
+  let changed = false;
+  const held = calls.map((call: unknown, i) => {
+    const fn = (call as { function?: unknown } | null)?.function as Json | null | undefined;
+    const args = fn?.arguments;
+    if (typeof args !== "object" || args === null || Array.isArray(args)) return call;
+    const text = written?.[i];
+    if (text === undefined || text === JSON.stringify(args)) return call;
+    const json = jsonObjectText(text);
+    if (json === undefined) return call;
+    changed = true;
+    return { ...(call as Json), function: { ...fn, arguments: splice.hold(json) } };
+  });
+  return changed ? { ...line, message: { ...message, tool_calls: held } } : line;
 }
 
 /** A streamed message's pieces: text fields concatenated, tool calls appended, anything else the latest. */

@@ -1,4 +1,4 @@
-import type { FinishReason, ResponseMeta, Usage } from "../../core/index.js";
+import { compactJson, type FinishReason, jsonObjectText, type ResponseMeta, type Usage } from "../../core/index.js";
 import type { RequestRecord } from "../shared/index.js";
 import type { OllamaMetrics } from "./ollama-server-api.js";
 
@@ -62,14 +62,14 @@ export function ollamaFinalFields(
   };
 }
 
-/** Tool-call arguments as the object Ollama sends; text that is not a JSON object becomes `{}`. */
-export function argumentsObject(text: string): Record<string, unknown> {
-  if (text.trim() === "") return {};
-  try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    // A model that produced broken JSON still produced a call; clients get it with no arguments.
-  }
-  return {};
+/**
+ * Tool-call arguments as the object Ollama sends, as its JSON text: the model's own text when it is
+ * one JSON object, to be spliced in as written (core/json-splice.ts: parsed and serialised again, an
+ * integer past 2^53 or `1.10` would change), without the whitespace between its tokens (a line break
+ * would end an NDJSON line; Ollama writes its objects so); else `{}` (a model that produced broken
+ * JSON still produced a call: clients get it with no arguments).
+ */
+export function argumentsJson(text: string): string {
+  const object = jsonObjectText(text);
+  return object === undefined ? "{}" : compactJson(object);
 }

@@ -228,7 +228,8 @@ export interface OllamaMetrics {
 
 export interface OllamaToolCallOut {
   id: string;
-  function: { index: number; name: string; arguments: Record<string, unknown> };
+  /** `arguments`: a JsonSplice stand-in for the object's text (see argumentsJson), until the answer is written out. */
+  function: { index: number; name: string; arguments: string };
 }
 
 export interface OllamaAssistantMessageOut {

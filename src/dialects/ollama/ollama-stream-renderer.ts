@@ -1,6 +1,13 @@
-import type { FinishReason, GatewayError, ResponseMeta, StreamEvent, Usage } from "../../core/index.js";
+import {
+  type FinishReason,
+  type GatewayError,
+  JsonSplice,
+  type ResponseMeta,
+  type StreamEvent,
+  type Usage,
+} from "../../core/index.js";
 import type { RequestRecord, StreamRenderer } from "../shared/index.js";
-import { argumentsObject, ollamaFinalFields } from "./ollama-final-fields.js";
+import { argumentsJson, ollamaFinalFields } from "./ollama-final-fields.js";
 import type { OllamaToolCallOut } from "./ollama-server-api.js";
 import { ollamaLogprobs } from "./render-ollama-logprobs.js";
 
@@ -26,7 +33,8 @@ interface PendingCall {
  * and one final `done:true` object with the reason, durations and counts.
  *
  * Ollama sends each tool call whole, with its arguments as an object, so a call's argument deltas
- * are buffered until its `tool-call-end` and then written as one chunk. /api/generate has no tool
+ * are buffered until its `tool-call-end` and then written as one chunk, their text spliced in as
+ * the model wrote it (see argumentsJson). /api/generate has no tool
  * calls, so there they are dropped. Asked for logprobs, a text line carries its tokens' as Ollama's
  * `logprobs` (tokens that came before their text on a line of their own, with empty text, as Ollama
  * sends them too); a refusal's tokens are not carried (the canonical answer keeps none).
@@ -110,14 +118,18 @@ export class OllamaStreamRenderer implements StreamRenderer {
 
   #flushCalls(indexes: number[]): string {
     const calls: OllamaToolCallOut[] = [];
+    let splice: JsonSplice | undefined;
     for (const index of indexes.sort((a, b) => a - b)) {
       const call = this.#calls.get(index);
       if (!call) continue;
       this.#calls.delete(index);
-      calls.push({ id: call.id, function: { index, name: call.name, arguments: argumentsObject(call.arguments) } });
+      if (this.#kind === "generate") continue;
+      splice ??= new JsonSplice();
+      calls.push({ id: call.id, function: { index, name: call.name, arguments: splice.hold(argumentsJson(call.arguments)) } });
     }
-    if (calls.length === 0 || this.#kind === "generate") return "";
-    return this.#line({ ...this.#base(), message: { role: "assistant", content: "", tool_calls: calls }, done: false });
+    if (splice === undefined) return "";
+    const line = { ...this.#base(), message: { role: "assistant", content: "", tool_calls: calls }, done: false };
+    return `${splice.stringify(line)}\n`;
   }
 
   #final(reason: FinishReason): string {

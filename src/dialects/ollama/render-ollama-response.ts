@@ -1,11 +1,14 @@
-import type { ChatResult, ResponseMeta } from "../../core/index.js";
+import { type ChatResult, JsonSplice, type ResponseMeta } from "../../core/index.js";
 import type { RequestRecord } from "../shared/index.js";
-import { argumentsObject, ollamaFinalFields } from "./ollama-final-fields.js";
+import { argumentsJson, ollamaFinalFields } from "./ollama-final-fields.js";
 import type { OllamaAssistantMessageOut } from "./ollama-server-api.js";
 import type { OllamaAnswerOptions } from "./ollama-stream-renderer.js";
 import { ollamaLogprobsField } from "./render-ollama-logprobs.js";
 
-/** The non-streamed /api/chat answer: the whole message (and its tokens' logprobs, when asked) plus the final fields. */
+/**
+ * The non-streamed /api/chat answer: the whole message (and its tokens' logprobs, when asked) plus
+ * the final fields. With tool calls, its JSON text, each call's arguments spliced in as written.
+ */
 export function renderOllamaChatResponse(
   result: ChatResult,
   meta: ResponseMeta,
@@ -14,19 +17,21 @@ export function renderOllamaChatResponse(
 ): unknown {
   const message: OllamaAssistantMessageOut = { role: "assistant", content: result.text };
   if (options.think && result.reasoning) message.thinking = result.reasoning;
-  if (result.toolCalls.length > 0) {
+  const splice = result.toolCalls.length > 0 ? new JsonSplice() : undefined;
+  if (splice !== undefined) {
     message.tool_calls = result.toolCalls.map((call, index) => ({
       id: call.id,
-      function: { index, name: call.name, arguments: argumentsObject(call.arguments) },
+      function: { index, name: call.name, arguments: splice.hold(argumentsJson(call.arguments)) },
     }));
   }
-  return {
+  const answer = {
     model: meta.target,
     created_at: new Date().toISOString(),
     message,
     ...ollamaLogprobsField(options.logprobs ? result.logprobs : undefined),
     ...ollamaFinalFields(result.finishReason, result.usage, meta, record, result.loadMs),
   };
+  return splice === undefined ? answer : splice.body(answer);
 }
 
 /** The non-streamed /api/generate answer. `context` is left out: no target returns engine tokens. */

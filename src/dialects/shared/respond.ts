@@ -10,6 +10,7 @@ import {
   forEachItem,
   GatewayError,
   isStackOverflow,
+  JsonText,
   markStep,
   type StreamEvent,
 } from "../../core/index.js";
@@ -60,7 +61,10 @@ export interface NativeStream {
 
 export interface ChatRendering {
   stream: (meta: ResponseMeta) => StreamRenderer;
-  /** The whole answer's body; may be a promise (a dialect that saves the answer first). */
+  /**
+   * The whole answer's body, or its JSON text (a JsonText: sent as it is); may be a promise (a
+   * dialect that saves the answer first).
+   */
   json: (result: ChatResult, meta: ResponseMeta) => unknown;
   /**
    * Response headers besides the `x-tandem-*` meta headers (e.g. `x-tandem-warnings`), or a function
@@ -72,8 +76,9 @@ export interface ChatRendering {
     /** Called after `stream`, so it may continue that renderer's answer at a seam. */
     stream: (meta: ResponseMeta) => NativeStream;
     /**
-     * The client's body from the target's own answer: its frames (streamed, or one `whole` frame).
-     * Undefined when they do not make one (the canonical rendering answers).
+     * The client's body from the target's own answer: its frames (streamed, or one `whole` frame),
+     * as a value or its JSON text (a JsonText). Undefined when they do not make one (the canonical
+     * rendering answers).
      */
     json: (frames: readonly Extract<StreamEvent, { type: "frame" }>[], meta: ResponseMeta) => unknown | Promise<unknown>;
   };
@@ -124,8 +129,9 @@ export async function sendChat(
       const body = nativeBody ?? (await rendering.json(result, started.meta));
       // Written out here rather than by Fastify's serializer, so that an answer that cannot be is
       // answered as the upstream's failure below (the router refuses such answers before this; this
-      // is the last line for a shape it did not foresee), not as tandem's internal error.
-      payload = JSON.stringify(body);
+      // is the last line for a shape it did not foresee), not as tandem's internal error. A body
+      // that is JSON text already (one with a tool call's arguments spliced in as written) is sent as it is.
+      payload = body instanceof JsonText ? body.text : JSON.stringify(body);
     } catch (err) {
       if (isStackOverflow(err)) throw answerTooDeepError(started.meta.target);
       throw err;

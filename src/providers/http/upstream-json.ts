@@ -1,13 +1,7 @@
-import { editJsonTopLevel, GatewayError } from "../../core/index.js";
+import { editJsonTopLevel, GatewayError, JsonText } from "../../core/index.js";
 
 /** A request body that is JSON text already (a client's own, see editedNativeBody): sent as it is, never serialised again. */
-export class JsonText {
-  readonly text: string;
-
-  constructor(text: string) {
-    this.text = text;
-  }
-}
+export { JsonText };
 
 /**
  * The client's own body text (NativeRequest.text) with `fields` set at its top level and every other

@@ -1,4 +1,12 @@
-import { expandBatches, GatewayError, makeId, readTokenLogprobs, type StreamEvent } from "../../core/index.js";
+import {
+  expandBatches,
+  GatewayError,
+  jsonObjectText,
+  jsonTextsInArray,
+  makeId,
+  readTokenLogprobs,
+  type StreamEvent,
+} from "../../core/index.js";
 import { type LineReaderOptions, readNdjsonBatches } from "../http/index.js";
 import { mapOllamaDoneReason } from "./map-ollama-done-reason.js";
 import { mapOllamaStreamError } from "./map-ollama-error.js";
@@ -11,7 +19,8 @@ import { ollamaChatChunkSchema } from "./ollama-api.js";
  * event, while the router can still switch target). A thinking model's `message.thinking` is
  * reasoning. Ollama sends tool calls whole, so each becomes
  * start, one delta with the JSON arguments, end; calls without an id (servers before 0.12.10) get
- * a synthesized `call_…` one. The final `done:true` line gives usage and the finish reason. An
+ * a synthesized `call_…` one. The arguments are the object's text as the line has it (see
+ * OllamaAnswer.line). The final `done:true` line gives usage and the finish reason. An
  * `{"error": …}` line, a malformed line, or a body that ends before `done` all throw.
  */
 export function parseOllamaChatStream(
@@ -29,7 +38,7 @@ export function parseOllamaChatStream(
     readNdjsonBatches(body, lines),
     (batch, out) => {
       for (const text of batch) {
-        answer.line(read(JSON.parse(text)), out);
+        answer.line(read(JSON.parse(text)), out, text);
         if (answer.done) return true;
       }
       return undefined;
@@ -72,8 +81,12 @@ export class OllamaAnswer {
     this.#target = target;
   }
 
-  /** Adds the events one parsed line carries to `out`. */
-  line(line: unknown, out: StreamEvent[]): void {
+  /**
+   * Adds the events one parsed line carries to `out`. `text`: the line as it came, when known: a
+   * call's arguments are then its object's text as written, not the object serialised again, which
+   * would change what a JavaScript number cannot hold (`1234567890123456789`, `1.10`).
+   */
+  line(line: unknown, out: StreamEvent[], text?: string): void {
     const target = this.#target;
     const parsed = ollamaChatChunkSchema.safeParse(line);
     if (!parsed.success) {
@@ -93,17 +106,16 @@ export class OllamaAnswer {
       const logprobs = chunk.logprobs === undefined ? undefined : readTokenLogprobs(chunk.logprobs);
       out.push(logprobs ? { type: "text-delta", text: content, logprobs } : { type: "text-delta", text: content });
     }
-    for (const call of chunk.message?.tool_calls ?? []) {
+    const calls = chunk.message?.tool_calls ?? [];
+    // Looked up only for a line with calls: the other lines cost nothing more.
+    const written = calls.length > 0 && text !== undefined ? argumentTexts(text) : undefined;
+    calls.forEach((call, i) => {
       const index = this.#callCount++;
       const args = call.function.arguments;
       out.push({ type: "tool-call-start", index, id: call.id || makeId("call_"), name: call.function.name });
-      out.push({
-        type: "tool-call-delta",
-        index,
-        argumentsDelta: args == null ? "{}" : typeof args === "string" ? args : JSON.stringify(args),
-      });
+      out.push({ type: "tool-call-delta", index, argumentsDelta: argumentsText(args, written?.[i]) });
       out.push({ type: "tool-call-end", index });
-    }
+    });
     if (chunk.done) {
       this.done = true;
       // Ollama leaves zero counts out (Go omitempty), so a missing count is 0.
@@ -125,4 +137,21 @@ export class OllamaAnswer {
       });
     }
   }
+}
+
+/**
+ * A call's arguments as text: a string as it is, an object as the line wrote it (`written`, when
+ * found and one object), else serialised.
+ */
+function argumentsText(args: Record<string, unknown> | string | null | undefined, written: string | undefined): string {
+  if (args == null) return "{}";
+  if (typeof args === "string") return args;
+  const serialised = JSON.stringify(args);
+  // Most lines write it as JSON.stringify does (Ollama writes compact JSON): no parse to check it then.
+  return written === undefined || written === serialised ? serialised : (jsonObjectText(written) ?? serialised);
+}
+
+/** The text of each tool call's `arguments` in an /api/chat line, in the calls' order. */
+function argumentTexts(text: string): Array<string | undefined> | undefined {
+  return jsonTextsInArray(text, ["message", "tool_calls"], ["function", "arguments"]);
 }

@@ -50,7 +50,7 @@ export function tapOllamaLines(
     (batch, out) => {
       for (const text of batch) {
         const value = JSON.parse(text) as unknown;
-        answer.line(wire === "ollama-generate" ? asOllamaChatLine(value) : value, out);
+        answer.line(wire === "ollama-generate" ? asOllamaChatLine(value) : value, out, text);
         // With the line as parsed: the dialect reads it rather than parsing it again (it is shared: read only).
         out.push({ type: "frame", data: text, json: value });
         if (answer.done) return true;

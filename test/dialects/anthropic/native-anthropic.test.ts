@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ResponseMeta } from "../../../src/core/index.js";
+import { JsonText, type ResponseMeta } from "../../../src/core/index.js";
 import type { MessageStreamRenderer } from "../../../src/dialects/anthropic/message-stream-renderer.js";
 import {
   AnthropicNativeStream,
@@ -13,6 +13,12 @@ import { tapAnthropicMessage } from "../../../src/providers/anthropic/read-anthr
 import { deepFreeze, framesOf } from "../../support/frames.js";
 
 const META: ResponseMeta = { route: undefined, target: "up/claude", attempts: 1, degraded: undefined };
+
+/** The message as its client reads it: a JsonText (a message with tool_use blocks) parsed. */
+function messageOf(frames: Parameters<typeof nativeAnthropicMessage>[0]): unknown {
+  const message = nativeAnthropicMessage(frames, META);
+  return message instanceof JsonText ? JSON.parse(message.text) : message;
+}
 
 describe("the Anthropic client's own request", () => {
   it("is kept as sent, with the beta and version headers only", () => {
@@ -120,25 +126,22 @@ describe("the whole message for a client that did not stream", () => {
       event: (data as { type: string }).type,
       data: JSON.stringify(data),
     });
-    const message = nativeAnthropicMessage(
-      [
-        frame({
-          type: "message_start",
-          message: { id: "m1", model: "c", content: [], usage: { input_tokens: 3, cache_read_input_tokens: 7 } },
-        }),
-        frame({ type: "content_block_start", index: 0, content_block: { type: "thinking", thinking: "" } }),
-        frame({ type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: "Hm." } }),
-        frame({ type: "content_block_delta", index: 0, delta: { type: "signature_delta", signature: "sig" } }),
-        frame({ type: "content_block_stop", index: 0 }),
-        frame({ type: "content_block_start", index: 1, content_block: { type: "tool_use", id: "t1", name: "f", input: {} } }),
-        frame({ type: "content_block_delta", index: 1, delta: { type: "input_json_delta", partial_json: '{"a":' } }),
-        frame({ type: "content_block_delta", index: 1, delta: { type: "input_json_delta", partial_json: "1}" } }),
-        frame({ type: "content_block_stop", index: 1 }),
-        frame({ type: "message_delta", delta: { stop_reason: "tool_use", stop_sequence: null }, usage: { output_tokens: 4 } }),
-        frame({ type: "message_stop" }),
-      ],
-      META,
-    );
+    const message = messageOf([
+      frame({
+        type: "message_start",
+        message: { id: "m1", model: "c", content: [], usage: { input_tokens: 3, cache_read_input_tokens: 7 } },
+      }),
+      frame({ type: "content_block_start", index: 0, content_block: { type: "thinking", thinking: "" } }),
+      frame({ type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: "Hm." } }),
+      frame({ type: "content_block_delta", index: 0, delta: { type: "signature_delta", signature: "sig" } }),
+      frame({ type: "content_block_stop", index: 0 }),
+      frame({ type: "content_block_start", index: 1, content_block: { type: "tool_use", id: "t1", name: "f", input: {} } }),
+      frame({ type: "content_block_delta", index: 1, delta: { type: "input_json_delta", partial_json: '{"a":' } }),
+      frame({ type: "content_block_delta", index: 1, delta: { type: "input_json_delta", partial_json: "1}" } }),
+      frame({ type: "content_block_stop", index: 1 }),
+      frame({ type: "message_delta", delta: { stop_reason: "tool_use", stop_sequence: null }, usage: { output_tokens: 4 } }),
+      frame({ type: "message_stop" }),
+    ]);
     assert.deepEqual(message, {
       id: "m1",
       model: "up/claude",
@@ -227,9 +230,9 @@ describe("the events the provider parsed, shared with the dialect", () => {
       stop_reason: "tool_use",
       usage: { input_tokens: 3, output_tokens: 4 },
     };
-    assert.deepEqual(nativeAnthropicMessage(frames, META), expected);
+    assert.deepEqual(messageOf(frames), expected);
     // Twice: nothing the first assembly did is seen by the second.
-    assert.deepEqual(nativeAnthropicMessage(frames, META), expected);
+    assert.deepEqual(messageOf(frames), expected);
     const stream = new AnthropicNativeStream(META, { continueMessage() {} } as unknown as MessageStreamRenderer);
     const written = frames.map((frame) => stream.frame(frame)).join("");
     assert.match(written, /"model":"up\/claude"/);

@@ -5,12 +5,19 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { JsonText } from "../../../src/core/index.js";
 import { nativeOllamaAnswer } from "../../../src/dialects/ollama/native-ollama.js";
 import { tapOllamaLines, tapOllamaWhole } from "../../../src/providers/ollama/tap-ollama.js";
 import { deepFreeze, framesOf } from "../../support/frames.js";
 
 const META = { target: "up/llama" };
 const base = { model: "llama-up", created_at: "2026-12-03T19:00:00Z" };
+
+/** The answer as its client reads it: a JsonText (an answer with tool calls) parsed. */
+function answerOf(frames: Parameters<typeof nativeOllamaAnswer>[0]): unknown {
+  const answer = nativeOllamaAnswer(frames, META);
+  return answer instanceof JsonText ? JSON.parse(answer.text) : answer;
+}
 
 /** The lines as an upstream's reads give them: here one line per read. */
 async function* lines(values: object[]): AsyncGenerator<string[]> {
@@ -45,8 +52,8 @@ describe("the lines the provider parsed, shared with the dialect", () => {
       done_reason: "stop",
       eval_count: 3,
     };
-    assert.deepEqual(nativeOllamaAnswer(frames, META), expected);
-    assert.deepEqual(nativeOllamaAnswer(frames, META), expected, "the second assembly sees the lines as they came");
+    assert.deepEqual(answerOf(frames), expected);
+    assert.deepEqual(answerOf(frames), expected, "the second assembly sees the lines as they came");
   });
 
   it("/api/generate: the responses concatenated, the lines unchanged", async () => {
@@ -85,7 +92,7 @@ describe("the lines the provider parsed, shared with the dialect", () => {
     const frames = await framesOf(tapOllamaLines(lines(values), "up/llama", "ollama-chat"));
     for (const frame of frames) deepFreeze(frame.json);
     const started = performance.now();
-    const answer = nativeOllamaAnswer(frames, META) as {
+    const answer = answerOf(frames) as {
       message: { tool_calls: { function: { name: string } }[] };
       logprobs: { token: string }[];
     };

@@ -70,3 +70,25 @@ describe("the Ollama stream, a line at a time", () => {
     assert.deepEqual(log, ["next", "next", "return"]);
   });
 });
+
+describe("a tool call's arguments", () => {
+  // No JavaScript number holds either value as written: parsed and serialised again, they would be
+  // 1234567890123456800 and 1.1.
+  const args = '{"user_id":1234567890123456789,"amount":1.10,"s":"}"}';
+  const calls = `{"model":"q","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"f","arguments":${args}}},{"function":{"name":"g","arguments":{}}}]},"done":false}\n`;
+
+  async function argumentDeltas(events: AsyncIterable<StreamEvent>): Promise<string[]> {
+    const deltas: string[] = [];
+    for await (const event of events) if (event.type === "tool-call-delta") deltas.push(event.argumentsDelta);
+    return deltas;
+  }
+
+  it("are the object's text as the line has it, on the canonical path and the same-wire tap", async () => {
+    const reads = [calls, line("", true)];
+    assert.deepEqual(await argumentDeltas(parseOllamaChatStream(body(reads).iterator, TARGET)), [args, "{}"]);
+    const batches = (async function* () {
+      yield reads.map((text) => text.trimEnd());
+    })();
+    assert.deepEqual(await argumentDeltas(tapOllamaLines(batches, TARGET, "ollama-chat")), [args, "{}"]);
+  });
+});
