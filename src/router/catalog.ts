@@ -157,6 +157,17 @@ export class Catalog {
       const info = discovered.find((m) => m.id === candidate);
       if (info) return this.#target(slot, slot.provider, candidate, info.id, info.contextWindow);
     }
+    // A name the upstream's API takes as an alias of a listed id (Anthropic's `claude-sonnet-4-5` for
+    // its listed `claude-sonnet-4-5-20250929`) is listed too, and goes upstream as the client named
+    // it: the upstream decides what the alias points at, as it does for its own clients.
+    const aliased = slot.capabilities.aliasOf?.(
+      model,
+      discovered.map((m) => m.id),
+    );
+    if (aliased !== undefined) {
+      const info = discovered.find((m) => m.id === aliased);
+      return this.#target(slot, slot.provider, model, model, info?.contextWindow);
+    }
     return undefined;
   }
 
