@@ -74,7 +74,10 @@ describe("tandem CLI", () => {
 
     const status = run(["status", "--url", url], cleanEnv(home), home);
     assert.equal(await status.exited, 0, status.err());
-    assert.match(status.out(), /providers:\n {2}local +llamacpp +available/);
+    assert.match(
+      status.out(),
+      /providers:\n {2}local +llamacpp +unavailable: no local model is installed \(run `tandem models pull`\)/,
+    );
     assert.match(status.out(), /engine: not started/);
 
     server.child.kill("SIGTERM");
