@@ -70,7 +70,8 @@ describe("tandem CLI", () => {
     assert.equal((await fetch(`${url}/health`)).status, 200);
     const ready = await fetch(`${url}/ready`);
     assert.equal(ready.status, 503);
-    assert.match(await ready.text(), /no usable provider/);
+    // Each provider's reason: the engine has no model yet.
+    assert.match(await ready.text(), /no provider is usable: local: no local model is installed \(run `tandem models pull`\)/);
 
     const status = run(["status", "--url", url], cleanEnv(home), home);
     assert.equal(await status.exited, 0, status.err());
