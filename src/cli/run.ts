@@ -1,3 +1,6 @@
+import { GatewayError } from "../core/index.js";
+import { MODEL_ALIASES } from "../models/model-aliases.js";
+import { parseModelReference } from "../models/model-reference.js";
 import { chat } from "./chat.js";
 import { formatBytes } from "./models.js";
 import { failureText, OllamaApi, OllamaApiError } from "./ollama-client.js";
@@ -50,19 +53,29 @@ export async function run(model: string, prompt: string | undefined, options: Ru
 /**
  * The name to chat with: the model as named if the server knows it (a target or route), else
  * `local/<name>`, else it is pulled into the local engine (local models only; a name whose prefix
- * is another provider is not).
+ * is another provider is not). A name that is none of these and no name a pull takes either (not an
+ * alias, not a Hugging Face repo: a typo of a route or target) is not found, as `tandem show` says
+ * it, listing what the server has, rather than a pull's advice about local engines.
  */
 async function ensureModel(api: OllamaApi, model: string): Promise<string> {
-  if (await known(api, model)) return model;
+  const missing = await lookUp(api, model);
+  if (missing === undefined) return model;
   const bare = model.startsWith("local/") ? model.slice("local/".length) : model;
-  if (bare !== model || !(await known(api, `local/${bare}`))) {
+  if (bare !== model || (await lookUp(api, `local/${bare}`)) !== undefined) {
     const tags = await names(api);
     const prefix = model.split("/")[0] ?? "";
     if (model.includes("/") && prefix !== "local" && prefix !== "hf.co" && tags.some((n) => n.startsWith(`${prefix}/`))) {
       throw new OllamaApiError(404, `'${model}' is not a model the server knows, and only local models are pulled`);
     }
+    if (!pullable(bare)) {
+      throw new OllamaApiError(
+        missing.status,
+        `${missing.message}. To pull a local model, name an alias (${MODEL_ALIASES.map((a) => a.alias).join(", ")}) ` +
+          "or a Hugging Face repo (owner/name, owner/name:Q4_K_M)",
+      );
+    }
     await pull(api, bare);
-    if (await known(api, `local/${bare}`)) return `local/${bare}`;
+    if ((await lookUp(api, `local/${bare}`)) === undefined) return `local/${bare}`;
     const added = (await names(api)).filter((n) => n.startsWith("local/") && !tags.includes(n));
     if (added.length === 1 && added[0]) return added[0];
     throw new OllamaApiError(0, `pulled ${bare}, but cannot tell its local name: see \`tandem models list\``);
@@ -70,13 +83,28 @@ async function ensureModel(api: OllamaApi, model: string): Promise<string> {
   return `local/${bare}`;
 }
 
-async function known(api: OllamaApi, model: string): Promise<boolean> {
+/** Undefined when the server knows the model; else its 404, which says so and lists what it has (as `tandem show` prints it). */
+async function lookUp(api: OllamaApi, model: string): Promise<OllamaApiError | undefined> {
   try {
     await api.post("/api/show", { model });
+    return undefined;
+  } catch (err) {
+    if (err instanceof OllamaApiError && err.status === 404) return err;
+    throw err;
+  }
+}
+
+/**
+ * Whether a pull could take the name: an alias or a hub repo. Only a name that is neither (an
+ * unknown alias) is refused here; any other objection (a file on this machine) the server's pull
+ * makes, in its own words.
+ */
+function pullable(name: string): boolean {
+  try {
+    parseModelReference(name);
     return true;
   } catch (err) {
-    if (err instanceof OllamaApiError && err.status === 404) return false;
-    throw err;
+    return !(err instanceof GatewayError && err.code === "not_found");
   }
 }
 

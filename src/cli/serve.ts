@@ -2,6 +2,8 @@ import { type Config, ConfigError, loadConfig } from "../config/index.js";
 import { redactSecrets } from "../core/index.js";
 import { DEFAULT_MODEL_ALIAS } from "../models/model-aliases.js";
 import { listsOwnModels } from "../providers/provider-kind.js";
+import type { ProviderSlot } from "../providers/registry.js";
+import type { ProviderUsability } from "../router/catalog.js";
 import { parseKeyRef, resolveKeyRef } from "../secrets/index.js";
 import { buildServer, type TandemServer } from "../server/app.js";
 import { isLoopback } from "../server/auth.js";
@@ -55,7 +57,7 @@ export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = proc
   ]);
   // Batches a stop or a crash left unfinished go on (in the background) with their lines not finished.
   await server.batches.start();
-  process.stderr.write(banner(server, config, file, clientKeys.length > 0));
+  process.stderr.write(banner(server, config, file, clientKeys.length > 0, await server.catalog.usability()));
   const graceMs = config.server.shutdownGraceMs;
   let stopping = false;
   const stop = async (signal: string) => {
@@ -136,7 +138,13 @@ async function resolveClientKeys(config: Config, env: NodeJS.ProcessEnv, store: 
   return keys;
 }
 
-function banner(server: TandemServer, config: Config, file: string | undefined, authOn: boolean): string {
+function banner(
+  server: TandemServer,
+  config: Config,
+  file: string | undefined,
+  authOn: boolean,
+  usability: ReadonlyMap<string, ProviderUsability>,
+): string {
   const address = server.app.server.address();
   const port = typeof address === "object" && address ? address.port : config.server.port;
   const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
@@ -167,13 +175,22 @@ function banner(server: TandemServer, config: Config, file: string | undefined, 
       const count = entries.filter((e) => e.provider === slot.name).length;
       // As /v1/status shows it: a URL may carry credentials (`user:pass@`, `?api_key=`).
       const where = "baseUrl" in slot.config ? ` ${redactSecrets(slot.config.baseUrl)}` : "";
-      const state = slot.provider ? `${count} model${count === 1 ? "" : "s"}` : `unavailable: ${slot.unavailable}`;
-      lines.push(`    ${slot.name} (${slot.config.kind}${where}): ${state}`);
+      lines.push(
+        `    ${slot.name} (${slot.config.kind}${where}): ${providerState(server, slot, count, usability.get(slot.name))}`,
+      );
     }
     const routes = entries.filter((e) => e.kind === "route");
     if (routes.length > 0) {
       lines.push("  routes:");
-      for (const r of routes) lines.push(`    ${r.name}: ${(r.tiers ?? []).map((t) => t.join(" | ")).join(" -> ")}`);
+      for (const r of routes) {
+        lines.push(`    ${r.name}: ${(r.tiers ?? []).map((t) => t.join(" | ")).join(" -> ")}`);
+        // A target the route will skip on every request (a model its provider does not list, an
+        // unavailable provider): said now, not first seen in a client's 503.
+        for (const target of new Set((r.tiers ?? []).flat())) {
+          const problem = server.catalog.targetProblem(target);
+          if (problem !== undefined) lines.push(`      skipped: ${target}: ${problem}`);
+        }
+      }
     }
     const targets = entries.filter((e) => e.kind === "target");
     const shown = targets.slice(0, 12).map((t) => t.name);
@@ -189,4 +206,25 @@ function banner(server: TandemServer, config: Config, file: string | undefined, 
     );
   }
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * One provider's line in the banner: how many models it offers (or that its list could not be read,
+ * so names are passed to it as given), and why it cannot answer when it cannot (no key resolves, no
+ * readable model file). An engine with no model at all is left to the pull advice below.
+ */
+function providerState(
+  server: TandemServer,
+  slot: ProviderSlot,
+  count: number,
+  usability: ProviderUsability | undefined,
+): string {
+  if (!slot.provider) return `unavailable: ${slot.unavailable}`;
+  const failure = server.catalog.discoveryFailure(slot.name);
+  const offers =
+    failure === undefined
+      ? `${count} model${count === 1 ? "" : "s"}`
+      : `model list not read (${failure}); model names go to it as given`;
+  if (usability === undefined || usability.usable || (listsOwnModels(slot) && count === 0)) return offers;
+  return `${offers}; not usable: ${usability.reason}`;
 }

@@ -131,12 +131,13 @@ export interface GatewayErrorOptions {
 /**
  * An upstream's own error fields on the OpenAI wire (`type`, a string `code`), which an OpenAI client
  * is shown as they came (`insufficient_quota`, `unsupported_value`) in place of the ones tandem
- * derives from its code: clients branch on them.
+ * derives from its code: clients branch on them. `code` is null when the upstream's error object
+ * had a type but no string code (OpenAI's own 500s say `"code": null`): the client sees null too.
  */
 export interface UpstreamWireError {
   wire: "openai";
   type?: string;
-  code?: string;
+  code?: string | null;
 }
 
 /** What a GatewayError was made with, but its message and cause: for one that says the same in other words. */

@@ -21,6 +21,12 @@ export interface ProviderKindCapabilities {
    * anything. "upstream": the config's `models`, else the upstream's list, asked for once.
    */
   discovery: "engine" | "upstream";
+  /**
+   * The listed model id that a name the upstream's API also takes is an alias of (Anthropic takes
+   * `claude-sonnet-4-5` for its listed `claude-sonnet-4-5-20250929`), or undefined when the name is
+   * no listed id's alias. Absent: the upstream takes only the ids it lists.
+   */
+  aliasOf?: (name: string, listed: readonly string[]) => string | undefined;
 }
 
 /**

@@ -9,6 +9,39 @@ export interface FailedAttempt {
   ms: number;
   /** When the target may take a request again, when it is known: its own Retry-After, or its open breaker's cooldown. */
   retryAfterMs?: number;
+  /** The failure lasts until the configuration changes (see failureLasts): asking again cannot help. */
+  lasting?: true;
+}
+
+/**
+ * Whether a target's failure lasts until someone changes the configuration: the provider does not
+ * have the model, tandem has no key for it or its key is refused, the provider or the model cannot
+ * be used at all (an `unavailable` that says it is not worth retrying: a model that cannot be
+ * loaded, a provider this build cannot run). Waiting and asking again gives the same answer.
+ */
+export function failureLasts(error: GatewayError): boolean {
+  switch (error.code) {
+    case "not_found":
+    case "authentication":
+    case "permission_denied":
+      return true;
+    case "unavailable":
+      return !error.retryable;
+    default:
+      return false;
+  }
+}
+
+/** The record of a failed attempt with `error` on `target`, after `ms`. */
+export function failedAttempt(target: string, error: GatewayError, ms: number): FailedAttempt {
+  return {
+    target,
+    code: error.code,
+    message: error.message,
+    ms,
+    ...(error.retryAfterMs !== undefined && { retryAfterMs: error.retryAfterMs }),
+    ...(failureLasts(error) && { lasting: true as const }),
+  };
 }
 
 /** A one-line account of what was tried, for error messages and the degraded header. */
@@ -48,6 +81,8 @@ const REFUSALS: ReadonlySet<string> = new Set(["unsuitable", "invalid_request", 
  * - a 400 (`context_length_exceeded` when that is every target's answer, else `invalid_request`)
  *   when every target refused the request for what it is (REFUSALS), listing why each did: also
  *   never a 503 or 529, which SDKs and agents retry;
+ * - a 503 that says not to retry when every failure lasts until the configuration changes
+ *   (everyFailureLasts: a model the provider does not list, a provider without a usable key);
  * - else DESIGN's exhausted error (503, or 504 for time limits), listing each attempt. A lone
  *   target that was down or too slow gets it too.
  */
@@ -64,7 +99,31 @@ export function noAnswerError(name: string, outcome: NoAnswer): GatewayError {
       { retryable: false },
     );
   }
+  if (everyFailureLasts(outcome)) {
+    return new GatewayError(
+      "unavailable",
+      `No answer for '${name}': no target can answer until the configuration changes. Attempts: ${describeAttempts(failed)}`,
+      { retryable: false },
+    );
+  }
   return exhaustedError(name, failed, deadlinePassed);
+}
+
+/**
+ * Whether no target failed for a reason that passes: each one's failure lasts (failureLasts: a model
+ * the provider does not list, no key, a refused key) or is a refusal of the request itself (a cloud
+ * target this private request may not reach among them). Then the
+ * route's exhaustion is no overload to wait out, but a 503 that says not to retry (Anthropic's
+ * `api_error` with `x-should-retry: false`): an SDK or an agent that retried it would ask ten times
+ * in vain, where the operator has a configuration to correct.
+ */
+function everyFailureLasts(outcome: NoAnswer): boolean {
+  const { failed } = outcome;
+  return (
+    !outcome.deadlinePassed &&
+    failed.some((a) => a.lasting === true) &&
+    failed.every((a) => a.lasting === true || REFUSALS.has(a.code) || a.code === "local_only")
+  );
 }
 
 /** The x-tandem-* meta of an answer no target gave: the route, the last target tried, the attempts made. */

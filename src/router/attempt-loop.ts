@@ -3,7 +3,7 @@ import type { RequestContext, ResponseMeta } from "../core/index.js";
 import { GatewayError, noteErrorMeta } from "../core/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
-import { describeAttempts, type FailedAttempt } from "./attempt-log.js";
+import { describeAttempts, type FailedAttempt, failedAttempt } from "./attempt-log.js";
 import type { Breakers } from "./breakers.js";
 import type { Target } from "./catalog.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
@@ -209,13 +209,7 @@ export class AttemptLoop {
             else breaker.release();
             if (!target.local && isNetworkFailure(error)) this.#network.failure(target.providerName);
             lastError = error;
-            failed.push({
-              target: target.name,
-              code: error.code,
-              message: error.message,
-              ms: performance.now() - startedAt,
-              ...(error.retryAfterMs !== undefined && { retryAfterMs: error.retryAfterMs }),
-            });
+            failed.push(failedAttempt(target.name, error, performance.now() - startedAt));
             if (next.action === "stop") throw noteErrorMeta(error, { route: plan.route, target: target.name, attempts });
             if (next.action === "next") break;
             if (next.action === "rotate-key") {
@@ -348,13 +342,7 @@ export class AttemptLoop {
     const hedgeOutcome = (await second.settled) as Extract<Settled, { ok: false }>;
     if (plan.retry.countsAgainstTarget(hedgeOutcome.error)) hedgeBreaker.failure();
     else hedgeBreaker.release();
-    failed.push({
-      target: hedge.name,
-      code: hedgeOutcome.error.code,
-      message: hedgeOutcome.error.message,
-      ms: performance.now() - startedAt,
-      ...(hedgeOutcome.error.retryAfterMs !== undefined && { retryAfterMs: hedgeOutcome.error.retryAfterMs }),
-    });
+    failed.push(failedAttempt(hedge.name, hedgeOutcome.error, performance.now() - startedAt));
     return unwrap(await first.settled);
   }
 }

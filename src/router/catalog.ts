@@ -23,6 +23,9 @@ export interface Target {
   capabilities?: ModelCapabilities;
 }
 
+/** Whether a provider could answer a request now (Catalog.usability). */
+export type ProviderUsability = { usable: true } | { usable: false; reason: string };
+
 export type Resolved = { kind: "route"; name: string; route: RouteConfig } | { kind: "target"; target: Target };
 
 const DISCOVERY_TIMEOUT_MS = 5000;
@@ -34,6 +37,8 @@ export class Catalog {
   readonly routes: ReadonlyMap<string, RouteConfig>;
   /** Models found on upstreams with no configured list; undefined when discovery failed. */
   readonly #discovered = new Map<string, ModelInfo[] | undefined>();
+  /** Why a provider's model list could not be read at the last discovery (a GatewayError's cleaned message). */
+  readonly #discoveryFailures = new Map<string, string>();
   #createdAt = Math.floor(Date.now() / 1000);
   #generation = 0;
 
@@ -66,8 +71,10 @@ export class Catalog {
         try {
           const models = await slot.provider.listModels(signal ? AbortSignal.any([signal, timeout]) : timeout);
           this.#discovered.set(slot.name, models);
-        } catch {
+          this.#discoveryFailures.delete(slot.name);
+        } catch (err) {
           this.#discovered.set(slot.name, undefined);
+          this.#discoveryFailures.set(slot.name, GatewayError.from(err).message);
         }
       }),
     );
@@ -157,6 +164,17 @@ export class Catalog {
       const info = discovered.find((m) => m.id === candidate);
       if (info) return this.#target(slot, slot.provider, candidate, info.id, info.contextWindow);
     }
+    // A name the upstream's API takes as an alias of a listed id (Anthropic's `claude-sonnet-4-5` for
+    // its listed `claude-sonnet-4-5-20250929`) is listed too, and goes upstream as the client named
+    // it: the upstream decides what the alias points at, as it does for its own clients.
+    const aliased = slot.capabilities.aliasOf?.(
+      model,
+      discovered.map((m) => m.id),
+    );
+    if (aliased !== undefined) {
+      const info = discovered.find((m) => m.id === aliased);
+      return this.#target(slot, slot.provider, model, model, info?.contextWindow);
+    }
     return undefined;
   }
 
@@ -229,12 +247,78 @@ export class Catalog {
     return out;
   }
 
-  /** Names of targets a request could be served by right now (for /ready). */
-  usableProviders(): string[] {
-    // A local engine with no model file yet cannot answer anything.
-    const usable = (s: ProviderSlot) =>
-      s.provider !== undefined && (!listsOwnModels(s) || (this.#discovered.get(s.name)?.length ?? 0) > 0);
-    return [...this.slots.values()].filter(usable).map((s) => s.name);
+  /**
+   * Why the provider's model list could not be read at the last discovery, when it could not: its
+   * models are then passed to it as named, for it to judge (see target).
+   */
+  discoveryFailure(providerName: string): string | undefined {
+    return this.#discoveryFailures.get(providerName);
+  }
+
+  /**
+   * What is wrong with a target a route names (`provider/model`), for the banner: the provider is
+   * unavailable, or its model list (configured or discovered) has no such model or alias of one, so
+   * the route skips it on every request; undefined when it resolves, or when the provider's list
+   * could not be read (the name is then tried as it is).
+   */
+  targetProblem(name: string): string | undefined {
+    const slash = name.indexOf("/");
+    const providerName = name.slice(0, slash);
+    try {
+      if (this.target(providerName, name.slice(slash + 1))) return undefined;
+    } catch (err) {
+      return GatewayError.from(err).message;
+    }
+    const slot = this.slots.get(providerName);
+    const listed = slot?.models ? Object.keys(slot.models) : (this.#discovered.get(providerName) ?? []).map((m) => m.id);
+    const shown = listed.slice(0, 8).join(", ");
+    const more = listed.length > 8 ? ` and ${listed.length - 8} more` : "";
+    return `${providerName} does not list this model (${listed.length === 0 ? "it lists none" : `it lists ${shown}${more}`})`;
+  }
+
+  /**
+   * Whether each provider could answer a request now, and why not (for /ready, /v1/status and the
+   * banner): it must be built (its kind runs in this build), have a key when its config names keys
+   * (one of its references resolves; read as a request reads them, so a key set since counts), and,
+   * for a local engine, a model file it can read. The reasons name key references, never keys.
+   */
+  async usability(): Promise<Map<string, ProviderUsability>> {
+    const entries = await Promise.all(
+      [...this.slots.values()].map(
+        async (slot): Promise<[string, ProviderUsability]> => [slot.name, await this.#usability(slot)],
+      ),
+    );
+    return new Map(entries);
+  }
+
+  async #usability(slot: ProviderSlot): Promise<ProviderUsability> {
+    if (!slot.provider) return { usable: false, reason: slot.unavailable };
+    if (listsOwnModels(slot)) {
+      // Read again when it has nothing to serve: a model copied into its folder since counts.
+      if (!this.#servesAFile(slot)) await this.discover(undefined, (s) => s === slot);
+      if (!this.#servesAFile(slot)) {
+        const names = (this.#discovered.get(slot.name) ?? []).map((m) => m.id);
+        return {
+          usable: false,
+          reason:
+            names.length === 0
+              ? "no local model is installed (run `tandem models pull`)"
+              : `no model file it lists can be read (${names.join(", ")})`,
+        };
+      }
+      return { usable: true };
+    }
+    try {
+      await slot.keys.all(slot.name);
+    } catch (err) {
+      return { usable: false, reason: GatewayError.from(err).message };
+    }
+    return { usable: true };
+  }
+
+  /** Whether a local engine's last listing has a model whose file it could read (a configured path may name none). */
+  #servesAFile(slot: ProviderSlot): boolean {
+    return (this.#discovered.get(slot.name) ?? []).some((m) => m.file !== undefined);
   }
 
   #notFound(name: string): GatewayError {

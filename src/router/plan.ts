@@ -2,7 +2,7 @@ import { type RouteConfig, routeSchema } from "../config/schema.js";
 import type { RequestContext } from "../core/index.js";
 import { type ChatRequest, GatewayError } from "../core/index.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
-import type { FailedAttempt } from "./attempt-log.js";
+import { type FailedAttempt, failedAttempt } from "./attempt-log.js";
 import type { Catalog, Target } from "./catalog.js";
 import { applyPreference, readOverrides } from "./request-overrides.js";
 import { RetryPolicy } from "./retry-policy.js";
@@ -101,10 +101,15 @@ export class Planner {
         try {
           const target = this.#catalog.target(name.slice(0, slash), name.slice(slash + 1));
           if (target) return [target];
-          unresolved.push({ target: name, code: "not_found", message: "the provider does not list this model", ms: 0 });
+          unresolved.push({
+            target: name,
+            code: "not_found",
+            message: "the provider does not list this model",
+            ms: 0,
+            lasting: true,
+          });
         } catch (err) {
-          const error = GatewayError.from(err);
-          unresolved.push({ target: name, code: error.code, message: error.message, ms: 0 });
+          unresolved.push(failedAttempt(name, GatewayError.from(err), 0));
         }
         return [];
       }),

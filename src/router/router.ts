@@ -19,14 +19,7 @@ import { listsOwnModels } from "../providers/provider-kind.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
 import { Attempts, type Summarize } from "./attempt.js";
-import {
-  describeAttempts,
-  everyTargetRefused,
-  exhaustedError,
-  type FailedAttempt,
-  noAnswerError,
-  noAnswerMeta,
-} from "./attempt-log.js";
+import { describeAttempts, everyTargetRefused, type FailedAttempt, noAnswerError, noAnswerMeta } from "./attempt-log.js";
 import { AttemptLoop } from "./attempt-loop.js";
 import { Breakers } from "./breakers.js";
 import { type Catalog, nameVariants, type Target } from "./catalog.js";
@@ -393,7 +386,8 @@ export class Router implements Gateway {
   async countTokens(request: ChatRequest, context: RequestContext) {
     const plan = await this.#planFor(request.model, context.headers);
     const target = plan.tiers.flat()[0];
-    if (!target) throw exhaustedError(plan.name, plan.unresolved, false);
+    // No target resolved: as a chat is answered (a 503 not to retry when every target lasts as it failed).
+    if (!target) throw noAnswerError(plan.name, { failed: plan.unresolved, deadlinePassed: false });
     const meta = { route: plan.route, target: target.name, attempts: 0, degraded: undefined };
     if (target.provider.countTokens) {
       // A local model counts with its own tokenizer and chat template, as its usage will say.

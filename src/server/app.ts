@@ -415,17 +415,25 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   mountConsole(app, ConsoleBundle.load(options.consoleDir ?? defaultConsoleDir()));
   app.get("/health", async () => ({ status: "ok" }));
   app.get("/ready", async (_request, reply) => {
-    const usable = catalog.usableProviders();
+    const usability = await catalog.usability();
+    const usable = [...usability].filter(([, u]) => u.usable).map(([name]) => name);
     if (usable.length === 0) {
-      return reply
-        .code(503)
-        .send({ status: "not_ready", reason: "no usable provider is configured (see the README: Configuration)" });
+      // Each provider's reason (no key resolves, no model file), or that there is none at all.
+      const why = [...usability].map(([name, u]) => (u.usable ? name : `${name}: ${u.reason}`)).join("; ");
+      return reply.code(503).send({
+        status: "not_ready",
+        reason:
+          usability.size === 0
+            ? "no usable provider is configured (see the README: Configuration)"
+            : `no provider is usable: ${why}`,
+      });
     }
     return { status: "ready", providers: usable };
   });
   app.get("/v1/status", async () =>
     statusSnapshot({
       catalog,
+      usability: await catalog.usability(),
       stats,
       health,
       breakerState: (t) => router.breakerState(t),

@@ -1,6 +1,10 @@
 import type { ServerResponse } from "node:http";
 
-/** Response headers a browser page may read: tandem's metadata and the back-off hints. */
+/**
+ * Response headers a browser page may read: tandem's metadata, the back-off hints, and what the
+ * OpenAI and Anthropic SDKs read of an answer (the request id each names its own way, and
+ * `x-should-retry`, which they read before the status).
+ */
 const EXPOSED_HEADERS = [
   "x-tandem-route",
   "x-tandem-target",
@@ -12,6 +16,9 @@ const EXPOSED_HEADERS = [
   "x-tandem-sensitivity",
   "retry-after",
   "retry-after-ms",
+  "x-should-retry",
+  "x-request-id",
+  "request-id",
 ].join(", ");
 
 const ALLOWED_METHODS = "GET, POST, PATCH, DELETE, OPTIONS";

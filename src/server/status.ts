@@ -1,6 +1,6 @@
 import { redactSecrets } from "../core/index.js";
 import type { McpServerStatus } from "../harness/tools/mcp/index.js";
-import type { Catalog } from "../router/catalog.js";
+import type { Catalog, ProviderUsability } from "../router/catalog.js";
 import type { BreakerState } from "../router/circuit-breaker.js";
 import type { HealthMonitor } from "../router/health-monitor.js";
 import type { TargetSnapshot, TargetStats } from "../telemetry/target-stats.js";
@@ -19,6 +19,8 @@ export interface TargetStatus extends TargetSnapshot {
 /** The JSON of GET /v1/status: what every provider, target and route is doing. */
 export interface StatusSources {
   catalog: Catalog;
+  /** Whether each provider could answer now, and why not (Catalog.usability). */
+  usability: ReadonlyMap<string, ProviderUsability>;
   stats: TargetStats;
   health: HealthMonitor;
   breakerState: (target: string) => BreakerState;
@@ -35,7 +37,7 @@ export interface McpStatus {
   requestConnections: number;
 }
 
-export function statusSnapshot({ catalog, stats, health, breakerState, startedAt, offlineSince, mcp }: StatusSources) {
+export function statusSnapshot({ catalog, usability, stats, health, breakerState, startedAt, offlineSince, mcp }: StatusSources) {
   const healthOf = (s: TargetSnapshot, breaker: BreakerState, provider: string): Health => {
     if (breaker === "open" || !health.isHealthy(provider)) return "unhealthy";
     if (s.requests === 0) return "unknown";
@@ -75,8 +77,8 @@ export function statusSnapshot({ catalog, stats, health, breakerState, startedAt
       kind: slot.config.kind,
       // A base URL may carry credentials (https://user:key@proxy, ?key=...): shown without them.
       baseUrl: "baseUrl" in slot.config ? redactSecrets(slot.config.baseUrl) : undefined,
-      available: slot.provider !== undefined,
-      ...(slot.provider ? {} : { reason: slot.unavailable }),
+      // Usable now: built, with a key that resolves where it names keys, a readable model file for an engine.
+      ...availability(slot, usability.get(slot.name)),
       probe: health.result(slot.name) ?? null,
       // Key references only (e.g. env:OPENAI_API_KEY), never the keys.
       keys: "apiKeys" in slot.config ? slot.config.apiKeys : [],
@@ -96,4 +98,15 @@ export function statusSnapshot({ catalog, stats, health, breakerState, startedAt
     })),
     ...(mcp !== undefined && { mcp: mcp() }),
   };
+}
+
+/** `available` and, when it is false, the `reason` (a key reference, never a key). */
+function availability(
+  slot: { provider?: unknown; unavailable?: string },
+  usability: ProviderUsability | undefined,
+): { available: boolean; reason?: string } {
+  if (usability === undefined) {
+    return slot.provider !== undefined ? { available: true } : { available: false, reason: slot.unavailable ?? "unavailable" };
+  }
+  return usability.usable ? { available: true } : { available: false, reason: usability.reason };
 }

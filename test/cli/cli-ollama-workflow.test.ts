@@ -77,7 +77,8 @@ describe("tandem run, ps, stop, show", () => {
     // The pull's error came as a line of a 200 stream: no HTTP status is made up for it.
     const unknown = await cli(["run", "local/nope", "Hi"]);
     assert.equal(unknown.code, 1);
-    assert.match(unknown.err, /^tandem run: unknown model 'nope': use an alias/m);
+    // Neither a model the server has nor a name a pull takes: not found, and how a pull is named.
+    assert.match(unknown.err, /^tandem run: .*'local\/nope'.*not.*To pull a local model, name an alias/m);
     assert.doesNotMatch(`${missing.err}${unknown.err}`, /\(500\)/);
   });
 

@@ -70,11 +70,15 @@ describe("tandem CLI", () => {
     assert.equal((await fetch(`${url}/health`)).status, 200);
     const ready = await fetch(`${url}/ready`);
     assert.equal(ready.status, 503);
-    assert.match(await ready.text(), /no usable provider/);
+    // Each provider's reason: the engine has no model yet.
+    assert.match(await ready.text(), /no provider is usable: local: no local model is installed \(run `tandem models pull`\)/);
 
     const status = run(["status", "--url", url], cleanEnv(home), home);
     assert.equal(await status.exited, 0, status.err());
-    assert.match(status.out(), /providers:\n {2}local +llamacpp +available/);
+    assert.match(
+      status.out(),
+      /providers:\n {2}local +llamacpp +unavailable: no local model is installed \(run `tandem models pull`\)/,
+    );
     assert.match(status.out(), /engine: not started/);
 
     server.child.kill("SIGTERM");

@@ -86,9 +86,16 @@ describe("server", () => {
     const target = status.targets.find((t) => t.target === "up/gpt-4o-mini");
     assert.equal(target?.health, "healthy");
     assert.equal(target?.requests, 1);
-    const local = status.providers.find((p) => p.name === "local") as { available: boolean; engine?: { running: boolean } };
-    assert.equal(local?.available, true);
+    const local = status.providers.find((p) => p.name === "local") as {
+      available: boolean;
+      reason?: string;
+      engine?: { running: boolean };
+    };
+    // Its one model's file is not there: it could answer nothing, and says why.
+    assert.equal(local?.available, false);
+    assert.equal(local?.reason, "no model file it lists can be read (tiny)");
     assert.equal(local?.engine?.running, false, "the engine starts on first use, not before");
+    assert.equal(status.providers.find((p) => p.name === "up")?.available, true);
     assert.deepEqual(
       status.routes.map((r) => r.name),
       ["auto", "stalls", "silent"],

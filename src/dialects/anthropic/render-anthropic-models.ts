@@ -51,9 +51,12 @@ export function renderAnthropicModel(entry: ModelEntry): AnthropicModel {
   };
 }
 
+/** What a bad `limit` is told, in words rather than the schema's (as GET /v1/audit says it). */
+const LIMIT_EXPECTED = { error: "expected a whole number from 1 to 1000" };
+
 /** GET /v1/models' query, as Anthropic takes it: a page of `limit` (1-1000, default 20) after or before an id. */
 const ModelListQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(20),
+  limit: z.coerce.number(LIMIT_EXPECTED).int(LIMIT_EXPECTED).min(1, LIMIT_EXPECTED).max(1000, LIMIT_EXPECTED).default(20),
   after_id: z.string().optional(),
   before_id: z.string().optional(),
 });

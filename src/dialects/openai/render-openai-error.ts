@@ -42,24 +42,31 @@ export function openAIErrorObject(error: GatewayError): OpenAIErrorObject {
   if (param === null && error.code === "context_length_exceeded") param = "messages";
   // An OpenAI-compatible upstream's own type and code come through as it sent them.
   const upstream = error.upstream?.wire === "openai" ? error.upstream : undefined;
-  let code = upstream?.code ?? error.reason ?? shape.code;
+  // A code the upstream gave as null stays null (OpenAI's own 500s say `"code": null`).
+  let code = upstream?.code !== undefined ? upstream.code : (error.reason ?? shape.code);
   // OpenAI names the check that failed (`invalid_value`) when it can point at a field.
   if (code === null && error.code === "invalid_request" && param !== null) code = "invalid_value";
   return { message: error.message, type: upstream?.type ?? shape.type, param, code };
 }
 
-/** Renders a GatewayError as OpenAI does: `{"error":{"message","type","param","code"}}` with the matching status. */
+/**
+ * Renders a GatewayError as OpenAI does: `{"error":{"message","type","param","code"}}` with the
+ * matching status. A 5xx that sending again cannot change (no key for the provider, a route whose
+ * every target lasts as it failed, a model that cannot be loaded) says `x-should-retry: false`, which
+ * the openai SDKs read before the status (they retry any 5xx otherwise); an overload never does.
+ */
 export function renderOpenAIError(error: GatewayError): ErrorRendering {
   // 529 is Anthropic's overload status; OpenAI clients know overload as 503.
   const status = error.status === 529 ? 503 : error.status;
   const rendering: ErrorRendering = { status, body: { error: openAIErrorObject(error) } };
+  const headers: Record<string, string> = {};
   if (error.retryAfterMs !== undefined && (status === 429 || status >= 500)) {
-    rendering.headers = {
-      "retry-after": String(Math.max(0, Math.ceil(error.retryAfterMs / 1000))),
-      // The openai SDKs read this first and it keeps sub-second precision.
-      "retry-after-ms": String(Math.max(0, Math.round(error.retryAfterMs))),
-    };
+    headers["retry-after"] = String(Math.max(0, Math.ceil(error.retryAfterMs / 1000)));
+    // The openai SDKs read this first and it keeps sub-second precision.
+    headers["retry-after-ms"] = String(Math.max(0, Math.round(error.retryAfterMs)));
   }
+  if (status >= 500 && !error.retryable && error.code !== "overloaded") headers["x-should-retry"] = "false";
+  if (Object.keys(headers).length > 0) rendering.headers = headers;
   return rendering;
 }
 

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { ProviderKind } from "../provider-kind.js";
 import { buildRemote, REMOTE_CAPABILITIES, remoteConfigFields } from "../remote-kind.js";
 import { AnthropicProvider } from "./anthropic-provider.js";
+import { anthropicAliasTarget } from "./model-alias.js";
 
 const configSchema = z.strictObject({
   kind: z.literal("anthropic"),
@@ -27,7 +28,8 @@ const configSchema = z.strictObject({
 /** `kind: anthropic`: Anthropic's Messages API (chat only: it has no embeddings). */
 export const anthropicKind: ProviderKind<typeof configSchema> = {
   configSchema,
-  capabilities: REMOTE_CAPABILITIES,
+  // Its list names dated ids only; its API takes their aliases too (see model-alias.ts).
+  capabilities: { ...REMOTE_CAPABILITIES, aliasOf: anthropicAliasTarget },
   create: (name, config, context) =>
     buildRemote(
       name,

@@ -57,7 +57,8 @@ export function mapOpenAIError(error: OpenAIErrorObjectWire | undefined, status:
   const type = typeof error?.type === "string" && error.type !== "" ? error.type : undefined;
   const code = typeof error?.code === "string" && error.code !== "" ? error.code : undefined;
   if (type === undefined && code === undefined) return mapped;
-  return { ...mapped, upstream: { wire: "openai", ...(type !== undefined && { type }), ...(code !== undefined && { code }) } };
+  // An error object with its own type but no string code keeps its null code (see UpstreamWireError).
+  return { ...mapped, upstream: { wire: "openai", ...(type !== undefined && { type }), code: code ?? null } };
 }
 
 function mapOpenAIErrorCode(error: OpenAIErrorObjectWire | undefined, status: number | undefined): MappedUpstreamError {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ModelEntry } from "../../../src/core/index.js";
+import { GatewayError, type ModelEntry } from "../../../src/core/index.js";
 import { renderAnthropicModel, renderAnthropicModelList } from "../../../src/dialects/anthropic/index.js";
 
 describe("Anthropic /v1/models rendering", () => {
@@ -43,5 +43,19 @@ describe("Anthropic /v1/models rendering", () => {
     assert.equal(list.first_id, "claude/claude-sonnet-4-5");
     assert.equal(list.last_id, "auto");
     assert.deepEqual(renderAnthropicModelList([]), { data: [], has_more: false, first_id: null, last_id: null });
+  });
+
+  it("says what a bad limit should be in words, not in the schema's", () => {
+    for (const limit of ["abc", "0", "1001", "2.5"]) {
+      assert.throws(
+        () => renderAnthropicModelList(entries, { limit }),
+        (err: unknown) =>
+          err instanceof GatewayError &&
+          err.param === "limit" &&
+          err.message === "Invalid value for 'limit': expected a whole number from 1 to 1000",
+        limit,
+      );
+    }
+    assert.equal(renderAnthropicModelList(entries, { limit: "1" }).data.length, 1);
   });
 });

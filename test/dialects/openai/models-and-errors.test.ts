@@ -63,9 +63,29 @@ describe("renderError", () => {
       assert.deepEqual(rendered.body, {
         error: { message: "what happened", type, param: code === "context_length_exceeded" ? "messages" : null, code: wireCode },
       });
-      assert.equal(rendered.headers, undefined);
+      // A 5xx that asking again cannot change says so, as the SDKs read it before the status.
+      assert.deepEqual(rendered.headers, code === "internal" ? { "x-should-retry": "false" } : undefined);
     });
   }
+
+  it("says x-should-retry: false for a 5xx that lasts, never for an overload or a passing failure", () => {
+    const lasting = openaiDialect.renderError(new GatewayError("unavailable", "no key", { retryable: false }));
+    assert.equal(lasting.status, 503);
+    assert.deepEqual(lasting.headers, { "x-should-retry": "false" });
+    const busy = openaiDialect.renderError(new GatewayError("overloaded", "queue full", { retryable: false }));
+    assert.equal(busy.headers, undefined);
+    assert.equal(openaiDialect.renderError(new GatewayError("unavailable", "every target failed")).headers, undefined);
+    assert.equal(openaiDialect.renderError(new GatewayError("not_found", "nope", { retryable: false })).headers, undefined);
+  });
+
+  it("shows an OpenAI-compatible upstream's own type and code, a null code as null", () => {
+    const upstream = (code: string | null) =>
+      new GatewayError("upstream_error", "boom", { status: 500, upstream: { wire: "openai", type: "server_error", code } });
+    assert.deepEqual(openaiDialect.renderError(upstream(null)).body, {
+      error: { message: "boom", type: "server_error", param: null, code: null },
+    });
+    assert.equal((openaiDialect.renderError(upstream("quota")).body as { error: { code: unknown } }).error.code, "quota");
+  });
 
   it("names the field of a bad value", () => {
     const rendered = openaiDialect.renderError(

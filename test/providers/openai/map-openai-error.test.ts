@@ -59,6 +59,11 @@ describe("mapOpenAIErrorResponse", () => {
     assert.equal(mapOpenAIErrorResponse(429, BODIES["429"])?.retryable, undefined);
   });
 
+  it("keeps an upstream's null code as null beside its type, for an OpenAI client to see as it came", () => {
+    // api.openai.com's own 500: `"type": "server_error", "code": null`.
+    assert.deepEqual(mapOpenAIErrorResponse(500, BODIES["500"])?.upstream, { wire: "openai", type: "server_error", code: null });
+  });
+
   it("reads a compatible server's context error from its words only when it sends no code", () => {
     // vLLM: `code` is the HTTP status, the type is its exception's name.
     const vllm = {

@@ -334,12 +334,13 @@ function functionTools(
       return;
     }
     if (raw.type !== "function") {
-      // Hosted tools (web_search, file_search, code_interpreter, mcp...) run at OpenAI;
-      // no target here can run them. Agent clients send them by default, so leaving them out with a
+      // Hosted tools (web_search, code_interpreter, local_shell...) run at OpenAI: only a
+      // Responses-native upstream gets them (function, custom, namespace, mcp and file_search tools
+      // reach every target). Agent clients send them by default, so leaving them out with a
       // warning keeps the request working where a 400 would fail the client on its first turn.
       warnings.add(
         `tool:${raw.type}`,
-        `tools of type '${headerSafe(raw.type)}' were left out: tandem supports function tools only`,
+        `tools of type '${headerSafe(raw.type)}' were left out: a hosted tool reaches only a Responses-native upstream`,
       );
       return;
     }
