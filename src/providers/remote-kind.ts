@@ -25,7 +25,7 @@ const remoteModel = z.strictObject({
    * unknown by default (the model is tried).
    */
   capabilities: z
-    .object({
+    .strictObject({
       /** Reads images. */
       vision: z.boolean().optional(),
       /** Calls tools (function calling). */
