@@ -107,3 +107,18 @@ export type StreamEvent =
   | { type: "hosted-tool"; item: HostedToolItem };
 
 export type StreamEventType = StreamEvent["type"];
+
+/**
+ * One answer's namer of the parts the canonical events do not carry: pushes an `untranslated` event
+ * for a part the first time it is named, and nothing after (a reader yields each part once per answer).
+ */
+export function untranslatedParts(): (part: string, out: StreamEvent[]) => void {
+  // Made with the first part: most answers name none.
+  let named: Set<string> | undefined;
+  return (part, out) => {
+    if (named?.has(part)) return;
+    named ??= new Set();
+    named.add(part);
+    out.push({ type: "untranslated", part });
+  };
+}

@@ -1,6 +1,6 @@
 import type { EventSourceMessage } from "eventsource-parser";
 import type { z } from "zod";
-import { expandBatches, GatewayError, type StreamEvent, type Usage } from "../../core/index.js";
+import { expandBatches, GatewayError, type StreamEvent, type Usage, untranslatedParts } from "../../core/index.js";
 import { HeldFrames, sseFrame } from "../http/index.js";
 import {
   type AnthropicUsage,
@@ -81,21 +81,14 @@ export class AnthropicAnswer {
   /** Tapped message_delta frames, held until the finish (see message_delta). */
   readonly #ending: Frame[] = [];
   #done = false;
-  /** The parts of the answer named as not carried by the canonical events (see `untranslated`). */
-  readonly #untranslated = new Set<string>();
+  /** Names the parts of the answer the canonical events do not carry, each once. */
+  readonly #untranslatedPart = untranslatedParts();
 
   readonly #held: HeldFrames;
 
   constructor(target: string, maxHeldBytes?: number) {
     this.#target = target;
     this.#held = new HeldFrames(target, maxHeldBytes);
-  }
-
-  /** Names `part` of the answer, once, as one the canonical events do not carry. */
-  #untranslatedPart(part: string, out: StreamEvent[]): void {
-    if (this.#untranslated.has(part)) return;
-    this.#untranslated.add(part);
-    out.push({ type: "untranslated", part });
   }
 
   /**

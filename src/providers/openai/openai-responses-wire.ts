@@ -6,6 +6,7 @@ import {
   type NativeRequest,
   type StreamEvent,
   type Usage,
+  untranslatedParts,
 } from "../../core/index.js";
 import { HeldFrames, sseFrame } from "../http/index.js";
 import type { OpenAIErrorObjectWire } from "./openai-chat-api.js";
@@ -178,16 +179,6 @@ export function parseResponsesStream(
 
 /** The output items the canonical events carry: every other type is named as not carried (see `untranslated`). */
 const CANONICAL_ITEMS = new Set(["message", "reasoning", "function_call"]);
-
-/** Names a part of one answer, once, as one the canonical events do not carry. */
-function untranslatedParts(): (part: string, out: StreamEvent[]) => void {
-  const named = new Set<string>();
-  return (part, out) => {
-    if (named.has(part)) return;
-    named.add(part);
-    out.push({ type: "untranslated", part });
-  };
-}
 
 /** Batches given whole (a test's), read as a stream's. */
 async function* fromIterable<T>(items: Iterable<T>): AsyncGenerator<T> {

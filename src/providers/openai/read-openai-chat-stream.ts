@@ -1,5 +1,13 @@
 import type { EventSourceMessage } from "eventsource-parser";
-import { expandBatches, GatewayError, makeId, type StreamEvent, type TokenLogprob, type Usage } from "../../core/index.js";
+import {
+  expandBatches,
+  GatewayError,
+  makeId,
+  type StreamEvent,
+  type TokenLogprob,
+  type Usage,
+  untranslatedParts,
+} from "../../core/index.js";
 import { HeldFrames, sseFrame } from "../http/index.js";
 import { mapOpenAIFinishReason } from "./map-openai-finish-reason.js";
 import { mapOpenAILogprobs } from "./map-openai-logprobs.js";
@@ -149,8 +157,8 @@ class OpenAIAnswer {
   #sawUsage = false;
   /** Token logprobs that came in a chunk without text (a character split across tokens): they go with the next text. */
   #heldLogprobs: TokenLogprob[] | undefined;
-  /** Whether the answer's annotations were named as not carried (see `untranslated`). */
-  #annotated = false;
+  /** Names the parts of the answer the canonical events do not carry, each once. */
+  readonly #untranslatedPart = untranslatedParts();
 
   constructor(target: string) {
     this.#target = target;
@@ -185,10 +193,7 @@ class OpenAIAnswer {
       const transcript = stringField(extra?.audio, "transcript");
       if (transcript) out.push(this.#text(transcript, undefined));
       // A search model's url_citation annotations: the canonical events have no place for them.
-      if (!this.#annotated && Array.isArray(extra?.annotations) && extra.annotations.length > 0) {
-        this.#annotated = true;
-        out.push({ type: "untranslated", part: "annotations" });
-      }
+      if (Array.isArray(extra?.annotations) && extra.annotations.length > 0) this.#untranslatedPart("annotations", out);
       if (isPlainObject(extra?.function_call)) {
         const fn = extra.function_call;
         const name = stringField(fn, "name");
