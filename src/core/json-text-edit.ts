@@ -245,6 +245,16 @@ export function jsonObjectText(text: string | undefined): string | undefined {
   }
 }
 
+/**
+ * `written`, the text an object was parsed from, when it is one JSON object and its parsed value
+ * written out again (`serialised`) is other text (an integer past 2^53, `1.10`, spacing); undefined
+ * when the two are the same text (most: Ollama writes compact JSON), so that the value serialises to
+ * what was written and no second parse is needed.
+ */
+export function writtenObjectText(written: string | undefined, serialised: string): string | undefined {
+  return written === undefined || written === serialised ? undefined : jsonObjectText(written);
+}
+
 /** A string literal, or whitespace between tokens: what compactJson keeps and drops. */
 const SPACE_OUTSIDE_STRINGS = /("(?:[^"\\]|\\.)*")|[ \t\n\r]+/g;
 

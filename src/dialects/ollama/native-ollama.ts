@@ -1,10 +1,10 @@
 import {
   JsonSplice,
-  jsonObjectText,
   jsonTextsInArray,
   type NativeRequest,
   type NativeWire,
   type StreamEvent,
+  writtenObjectText,
 } from "../../core/index.js";
 import { frameJson, withModelField } from "../shared/index.js";
 
@@ -184,9 +184,7 @@ function withWrittenArguments(line: Json, text: string, splice: JsonSplice): Jso
     const fn = (call as { function?: unknown } | null)?.function as Json | null | undefined;
     const args = fn?.arguments;
     if (typeof args !== "object" || args === null || Array.isArray(args)) return call;
-    const text = written?.[i];
-    if (text === undefined || text === JSON.stringify(args)) return call;
-    const json = jsonObjectText(text);
+    const json = writtenObjectText(written?.[i], JSON.stringify(args));
     if (json === undefined) return call;
     changed = true;
     return { ...(call as Json), function: { ...fn, arguments: splice.hold(json) } };

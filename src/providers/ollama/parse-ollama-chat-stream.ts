@@ -1,11 +1,11 @@
 import {
   expandBatches,
   GatewayError,
-  jsonObjectText,
   jsonTextsInArray,
   makeId,
   readTokenLogprobs,
   type StreamEvent,
+  writtenObjectText,
 } from "../../core/index.js";
 import { type LineReaderOptions, readNdjsonBatches } from "../http/index.js";
 import { mapOllamaDoneReason } from "./map-ollama-done-reason.js";
@@ -147,8 +147,7 @@ function argumentsText(args: Record<string, unknown> | string | null | undefined
   if (args == null) return "{}";
   if (typeof args === "string") return args;
   const serialised = JSON.stringify(args);
-  // Most lines write it as JSON.stringify does (Ollama writes compact JSON): no parse to check it then.
-  return written === undefined || written === serialised ? serialised : (jsonObjectText(written) ?? serialised);
+  return writtenObjectText(written, serialised) ?? serialised;
 }
 
 /** The text of each tool call's `arguments` in an /api/chat line, in the calls' order. */
