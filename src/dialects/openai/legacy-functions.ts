@@ -1,4 +1,5 @@
 import { GatewayError, type ResponseMeta, type ToolCall, type ToolChoice, type ToolDefinition } from "../../core/index.js";
+import { addNotice } from "../shared/index.js";
 import type { ChatCompletionRequestBody, ChatMessageBody, LegacyFunctionBody } from "./chat-completions-api.js";
 
 /**
@@ -121,7 +122,8 @@ export class LegacyCallIds {
  */
 export function noteUncarriedCalls(meta: Pick<ResponseMeta, "notices" | "target">, names: readonly string[]): void {
   if (names.length === 0) return;
-  const notice = `function calls after the first of the answer from ${meta.target} not carried (the legacy function_call holds one): ${names.join(", ")}`;
-  if (meta.notices?.includes(notice)) return;
-  meta.notices = [...(meta.notices ?? []), notice];
+  addNotice(
+    meta,
+    `function calls after the first of the answer from ${meta.target} not carried (the legacy function_call holds one): ${names.join(", ")}`,
+  );
 }

@@ -72,3 +72,13 @@ export function headerSafe(text: string): string {
 function headerText(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, "?");
 }
+
+/**
+ * Adds `notice` to the answer's notices (ResponseMeta.notices: `x-tandem-warnings`, or the end of a
+ * stream whose headers have left) unless it is there already; whether it was added.
+ */
+export function addNotice(meta: Pick<ResponseMeta, "notices">, notice: string): boolean {
+  if (meta.notices?.includes(notice)) return false;
+  meta.notices = [...(meta.notices ?? []), notice];
+  return true;
+}

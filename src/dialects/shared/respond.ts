@@ -15,7 +15,7 @@ import {
   type StreamEvent,
 } from "../../core/index.js";
 import { clientSignal, endedByShutdown, shuttingDownError } from "./client-signal.js";
-import { metaHeaders } from "./meta-headers.js";
+import { addNotice, metaHeaders } from "./meta-headers.js";
 import { requestRecord } from "./request-record.js";
 import { noticesComment } from "./switch-comment.js";
 
@@ -159,9 +159,7 @@ type Frame = Extract<StreamEvent, { type: "frame" }>;
  */
 function noteUntranslated(request: FastifyRequest, meta: ResponseMeta, parts: readonly string[]): void {
   for (const part of parts) {
-    const notice = `${part} of the answer from ${meta.target} not carried`;
-    if (meta.notices?.includes(notice)) continue;
-    meta.notices = [...(meta.notices ?? []), notice];
+    if (!addNotice(meta, `${part} of the answer from ${meta.target} not carried`)) continue;
     request.log.warn({ part, target: meta.target }, "answer part not carried to the client");
   }
 }
