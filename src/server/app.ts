@@ -312,7 +312,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     // A damaged store's own words (which file, what to do) are for whoever runs tandem: the client's
     // answer says only "see the server log". A passing one (a full disk) the store reports itself.
     if (isStoreFailure(error?.cause) && !error.cause.transient) {
-      logger.error({ err: loggableError(error.cause) }, "the encrypted store failed");
+      logger.error({ requestId: request.id, err: loggableError(error.cause) }, "the encrypted store failed");
     }
     const labels = {
       dialect: record.dialect,
@@ -327,6 +327,8 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     const level = status < 400 && request.method === "GET" && isQuietRead(path) ? "debug" : "info";
     logger[level](
       {
+        // The id the client was given (x-request-id, request-id, an error body's request_id): its report finds this line.
+        requestId: request.id,
         method: request.method,
         path,
         status,
@@ -348,6 +350,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     if (store && record.model !== undefined) {
       // Model requests only (not health checks or model lists); content only when logContent is on.
       store.logRequest({
+        requestId: request.id,
         ...(record.meta?.route !== undefined && { route: record.meta.route }),
         ...(record.meta?.target !== undefined && { target: record.meta.target }),
         dialect: record.dialect,
@@ -378,7 +381,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
           : toGatewayError(err);
     requestRecord(request).error = error;
     // Cleaned: what an internal error wraps may quote an upstream's text or a path.
-    if (error.code === "internal") logger.error({ err: loggableError(err) }, "internal error");
+    if (error.code === "internal") logger.error({ requestId: request.id, err: loggableError(err) }, "internal error");
     const rendered = renderRequestError(
       request,
       error.code === "internal" ? new GatewayError("internal", "Internal error in tandem (see the server log)") : error,
