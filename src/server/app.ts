@@ -54,6 +54,7 @@ import type { BackgroundStore } from "../store/index.js";
 import { loggableError } from "../telemetry/loggable-error.js";
 import { Metrics } from "../telemetry/metrics.js";
 import { TargetStats } from "../telemetry/target-stats.js";
+import { TrackedTargets } from "../telemetry/tracked-targets.js";
 import { VERSION } from "../version.js";
 import { parseAuditQuery } from "./audit-query.js";
 import { ClientAuth } from "./auth.js";
@@ -175,14 +176,18 @@ const DEFAULT_AUDIT_LIMIT = 100;
 export async function buildServer(options: ServerOptions): Promise<TandemServer> {
   const { config, logger } = options;
   const startedAt = Date.now();
-  const metrics = new Metrics();
   const catalog = new Catalog(config, options.env, {
     onEngineLog: (line) => logger.warn({ engine: "llama.cpp" }, line),
+    // Called for requests only, once `metrics` below exists.
     onKeyRotation: (provider, reason) => metrics.keyRotations.inc({ provider, reason }),
     // store:NAME provider keys are read from the encrypted store this server opened.
     ...(options.store && { keySources: { store: options.store } }),
   });
-  const stats = new TargetStats();
+  // Per-target state (series, status lines, breakers, usage rows) for the names the configuration and
+  // the model lists give, and a few per provider that clients chose and the upstream answered.
+  const targets = new TrackedTargets(catalog);
+  const metrics = new Metrics(targets);
+  const stats = new TargetStats(targets);
   const providers = new Map(
     [...catalog.slots.values()].flatMap((slot) => (slot.provider ? [[slot.name, slot.provider] as const] : [])),
   );
@@ -191,11 +196,11 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     timeoutMs: config.health.probeTimeoutMs,
   });
   const store = options.store;
-  /** A day's usage row for the target: tokens, and their cost when the target's price is known. */
+  /** A day's usage row for the target (its tracked name): tokens, and their cost when the target's price is known. */
   const addUsage = (target: string, inputTokens: number, outputTokens: number): void => {
     const price = catalog.priceOf(target);
     store?.addUsage({
-      target,
+      target: targets.name(target),
       inputTokens,
       outputTokens,
       ...(price && { costUsd: (inputTokens * price.input + outputTokens * price.output) / 1e6 }),
