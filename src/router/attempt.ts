@@ -289,6 +289,8 @@ export class Attempts {
     if (refused !== undefined) warnings = [...new Set([...(warnings ?? []), ...refused])];
     breaker.success();
     this.#health.markHealthy(target.providerName);
+    // The upstream took the model: a name it was given as the client chose it gets its own telemetry now.
+    this.#metrics.targets.admit(target.name);
     if (!whole) {
       this.#stats.firstEvent(target.name, performance.now() - startedAt);
       this.#metrics.timeToFirstEvent.observe({ target: target.name }, (performance.now() - startedAt) / 1000);
@@ -336,6 +338,7 @@ export class Attempts {
       );
       breaker.success();
       this.#health.markHealthy(target.providerName);
+      this.#metrics.targets.admit(target.name);
       this.#stats.success(target.name, performance.now() - startedAt);
       return sent === request ? result : { ...result, unsent: [...(result.unsent ?? []), "user"] };
     } catch (err) {

@@ -3,7 +3,11 @@ import { type BreakerState, CircuitBreaker } from "./circuit-breaker.js";
 
 const BREAKER_LEVEL: Record<BreakerState, number> = { closed: 0, "half-open": 1, open: 2 };
 
-/** One circuit breaker per target, made on first use, its transitions counted in the metrics. */
+/**
+ * One circuit breaker per target, made on first use, its transitions counted in the metrics. Per
+ * tracked name (the metrics' TrackedTargets): a provider's untracked names share the breaker of its
+ * `<provider>/other`, so clients cannot grow the map.
+ */
 export class Breakers {
   readonly #options: { failureThreshold: number; cooldownMs: number };
   readonly #metrics: Metrics;
@@ -16,10 +20,11 @@ export class Breakers {
 
   /** The breaker state of a target, for /v1/status (closed for a target never tried). */
   state(target: string): BreakerState {
-    return this.#byTarget.get(target)?.state ?? "closed";
+    return this.#byTarget.get(this.#metrics.targets.name(target))?.state ?? "closed";
   }
 
-  for(target: string): CircuitBreaker {
+  for(name: string): CircuitBreaker {
+    const target = this.#metrics.targets.name(name);
     let breaker = this.#byTarget.get(target);
     if (!breaker) {
       breaker = new CircuitBreaker({

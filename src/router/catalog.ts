@@ -8,6 +8,7 @@ import {
   type ProviderContext,
 } from "../providers/provider-kind.js";
 import { createProviderSlot, type ProviderSlot } from "../providers/registry.js";
+import type { NamedTargets } from "../telemetry/tracked-targets.js";
 
 /** One model on one provider, as clients name it: `provider/model`. */
 export interface Target {
@@ -31,8 +32,11 @@ export type Resolved = { kind: "route"; name: string; route: RouteConfig } | { k
 const DISCOVERY_TIMEOUT_MS = 5000;
 const LIST_LIMIT = 40;
 
-/** Every provider, route and model a client can name, and how each name resolves. */
-export class Catalog {
+/**
+ * Every provider, route and model a client can name, and how each name resolves. As NamedTargets, it
+ * tells telemetry which names the configuration and the model lists give (TrackedTargets).
+ */
+export class Catalog implements NamedTargets {
   readonly slots: ReadonlyMap<string, ProviderSlot>;
   readonly routes: ReadonlyMap<string, RouteConfig>;
   /** Models found on upstreams with no configured list; undefined when discovery failed. */
@@ -245,6 +249,22 @@ export class Catalog {
       }
     }
     return out;
+  }
+
+  /**
+   * Every target name a provider's model list (configured, discovered, or a local engine's folder)
+   * holds or a route's tiers name: tracked by telemetry from the start. Other names a client sends
+   * through (a provider whose list could not be read) are tracked only once their upstream answers.
+   */
+  namedTargets(): ReadonlySet<string> {
+    const names = new Set<string>();
+    for (const entry of this.entries()) if (entry.kind === "target") names.add(entry.name);
+    for (const route of this.routes.values()) for (const tier of route.tiers) for (const name of tier) names.add(name);
+    return names;
+  }
+
+  hasProvider(name: string): boolean {
+    return this.slots.has(name);
   }
 
   /**

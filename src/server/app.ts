@@ -54,6 +54,7 @@ import type { BackgroundStore } from "../store/index.js";
 import { loggableError } from "../telemetry/loggable-error.js";
 import { Metrics } from "../telemetry/metrics.js";
 import { TargetStats } from "../telemetry/target-stats.js";
+import { TrackedTargets } from "../telemetry/tracked-targets.js";
 import { VERSION } from "../version.js";
 import { parseAuditQuery } from "./audit-query.js";
 import { ClientAuth } from "./auth.js";
@@ -175,14 +176,18 @@ const DEFAULT_AUDIT_LIMIT = 100;
 export async function buildServer(options: ServerOptions): Promise<TandemServer> {
   const { config, logger } = options;
   const startedAt = Date.now();
-  const metrics = new Metrics();
   const catalog = new Catalog(config, options.env, {
     onEngineLog: (line) => logger.warn({ engine: "llama.cpp" }, line),
+    // Called for requests only, once `metrics` below exists.
     onKeyRotation: (provider, reason) => metrics.keyRotations.inc({ provider, reason }),
     // store:NAME provider keys are read from the encrypted store this server opened.
     ...(options.store && { keySources: { store: options.store } }),
   });
-  const stats = new TargetStats();
+  // Per-target state (series, status lines, breakers, usage rows) for the names the configuration and
+  // the model lists give, and a few per provider that clients chose and the upstream answered.
+  const targets = new TrackedTargets(catalog);
+  const metrics = new Metrics(targets);
+  const stats = new TargetStats(targets);
   const providers = new Map(
     [...catalog.slots.values()].flatMap((slot) => (slot.provider ? [[slot.name, slot.provider] as const] : [])),
   );
@@ -191,11 +196,11 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     timeoutMs: config.health.probeTimeoutMs,
   });
   const store = options.store;
-  /** A day's usage row for the target: tokens, and their cost when the target's price is known. */
+  /** A day's usage row for the target (its tracked name): tokens, and their cost when the target's price is known. */
   const addUsage = (target: string, inputTokens: number, outputTokens: number): void => {
     const price = catalog.priceOf(target);
     store?.addUsage({
-      target,
+      target: targets.name(target),
       inputTokens,
       outputTokens,
       ...(price && { costUsd: (inputTokens * price.input + outputTokens * price.output) / 1e6 }),
@@ -312,7 +317,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     // A damaged store's own words (which file, what to do) are for whoever runs tandem: the client's
     // answer says only "see the server log". A passing one (a full disk) the store reports itself.
     if (isStoreFailure(error?.cause) && !error.cause.transient) {
-      logger.error({ err: loggableError(error.cause) }, "the encrypted store failed");
+      logger.error({ requestId: request.id, err: loggableError(error.cause) }, "the encrypted store failed");
     }
     const labels = {
       dialect: record.dialect,
@@ -327,6 +332,8 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     const level = status < 400 && request.method === "GET" && isQuietRead(path) ? "debug" : "info";
     logger[level](
       {
+        // The id the client was given (x-request-id, request-id, an error body's request_id): its report finds this line.
+        requestId: request.id,
         method: request.method,
         path,
         status,
@@ -348,6 +355,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     if (store && record.model !== undefined) {
       // Model requests only (not health checks or model lists); content only when logContent is on.
       store.logRequest({
+        requestId: request.id,
         ...(record.meta?.route !== undefined && { route: record.meta.route }),
         ...(record.meta?.target !== undefined && { target: record.meta.target }),
         dialect: record.dialect,
@@ -378,7 +386,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
           : toGatewayError(err);
     requestRecord(request).error = error;
     // Cleaned: what an internal error wraps may quote an upstream's text or a path.
-    if (error.code === "internal") logger.error({ err: loggableError(err) }, "internal error");
+    if (error.code === "internal") logger.error({ requestId: request.id, err: loggableError(err) }, "internal error");
     const rendered = renderRequestError(
       request,
       error.code === "internal" ? new GatewayError("internal", "Internal error in tandem (see the server log)") : error,

@@ -60,7 +60,8 @@ export function statusSnapshot({ catalog, usability, stats, health, breakerState
       ...snap,
     });
   }
-  // Targets named directly that the model list does not show (e.g. discovery failed) still get a line.
+  // Targets named directly that the model list does not show (e.g. discovery failed) still get a line:
+  // those tracked (TrackedTargets), and one `<provider>/other` for the provider's other names.
   for (const name of stats.targets()) {
     if (seen.has(name)) continue;
     const snap = stats.snapshot(name);

@@ -33,6 +33,7 @@ export type RequestValues = [
   Nullable<string>,
   Nullable<string>,
   Nullable<string>,
+  Nullable<string>,
 ];
 export type EgressValues = [number, string, Nullable<string>, string, string, string, number];
 export type UsageValues = [string, string, number, number, number, Nullable<number>];
@@ -57,8 +58,8 @@ export function prepareLogInserts(db: Sqlite.Database): LogInserts {
   return {
     request: db.prepare<RequestValues>(
       `INSERT INTO request_log (time, route, target, dialect, status, attempts, degraded, latency_ms, ttft_ms,
-           input_tokens, output_tokens, error_code, request_content, response_content)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           input_tokens, output_tokens, error_code, request_content, response_content, request_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     egress: db.prepare<EgressValues>(INSERT_EGRESS),
     usage: db.prepare<UsageValues>(
@@ -93,6 +94,7 @@ export function requestValues(entry: RequestLogEntry, content: RequestLogEntry["
     entry.errorCode ?? null,
     content?.request ?? null,
     content?.response ?? null,
+    entry.requestId ?? null,
   ];
 }
 
@@ -175,7 +177,7 @@ export function selectRequests(db: Sqlite.Database, query: { since?: Date | numb
   const limit = Math.max(1, Math.trunc(query.limit ?? 100));
   const rows = db
     .prepare<[number, number], RequestDbRow>(
-      `SELECT id, time, route, target, dialect, status, attempts, degraded, latency_ms, ttft_ms, input_tokens,
+      `SELECT id, time, request_id, route, target, dialect, status, attempts, degraded, latency_ms, ttft_ms, input_tokens,
          output_tokens, error_code, request_content, response_content
        FROM request_log WHERE time >= ? ORDER BY time DESC, id DESC LIMIT ?`,
     )
@@ -183,6 +185,7 @@ export function selectRequests(db: Sqlite.Database, query: { since?: Date | numb
   return rows.map((r) => ({
     id: r.id,
     time: new Date(r.time),
+    requestId: r.request_id,
     route: r.route,
     target: r.target,
     dialect: r.dialect,
@@ -249,6 +252,7 @@ interface AuditDbRow {
 interface RequestDbRow {
   id: number;
   time: number;
+  request_id: string | null;
   route: string | null;
   target: string | null;
   dialect: string;

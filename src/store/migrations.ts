@@ -399,6 +399,10 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
         INSERT INTO vector_store_chunks_fts (vector_store_chunks_fts, rowid, text) VALUES ('delete', old.seq, tandem_fts_text(old.text));
       END;
     `),
+  // 18: the id the client was given for its request (`req_...`: `x-request-id`, Anthropic's
+  // `request-id` and an error body's `request_id`), as the server's log line has it, so that a
+  // client's report finds its row. Rows from before: NULL (their id was never kept).
+  (db) => db.exec("ALTER TABLE request_log ADD COLUMN request_id TEXT; -- req_...; NULL: a row from before this step"),
 ];
 
 /** The version this build of tandem writes. */

@@ -2,6 +2,8 @@
 export interface RequestLogEntry {
   /** When the request arrived. Default: now. */
   time?: Date | number;
+  /** The id the client was given for the request (`req_...`, its `x-request-id` or `request-id`), as the log line has it. */
+  requestId?: string;
   /** The route the client named; undefined when it named a target. */
   route?: string;
   /** The target (`provider/model`) that answered; for a stream, the first one. */
@@ -29,6 +31,8 @@ export interface RequestLogEntry {
 export interface RequestLogRow {
   id: number;
   time: Date;
+  /** The id the client was given (`req_...`); null for a row written before tandem kept it. */
+  requestId: string | null;
   route: string | null;
   target: string | null;
   dialect: string;

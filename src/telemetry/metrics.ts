@@ -1,15 +1,28 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { TargetCounter, TargetGauge, TargetHistogram } from "./target-metrics.js";
+import { TrackedTargets } from "./tracked-targets.js";
 
-/** The Prometheus metrics of one server (own registry, so several servers can live in one process). */
+/**
+ * The Prometheus metrics of one server (own registry, so several servers can live in one process).
+ * Every `target` label is a tracked name (TrackedTargets): a name clients chose that is not tracked is
+ * counted under its provider's `<provider>/other`, so clients cannot grow the number of series.
+ */
 export class Metrics {
   readonly registry = new Registry();
+  /** Which target names get series of their own. */
+  readonly targets: TrackedTargets;
+  // Read when a series is touched, not now: field initializers run before the constructor sets `targets`.
+  readonly #label = (target: string): string => this.targets.name(target);
 
-  readonly requests = new Counter({
-    name: "tandem_requests_total",
-    help: "Client requests answered, by dialect, route, target and HTTP status",
-    labelNames: ["dialect", "route", "target", "status"] as const,
-    registers: [this.registry],
-  });
+  readonly requests = new TargetCounter(
+    {
+      name: "tandem_requests_total",
+      help: "Client requests answered, by dialect, route, target and HTTP status",
+      labelNames: ["dialect", "route", "target", "status"] as const,
+      registers: [this.registry],
+    },
+    this.#label,
+  );
 
   readonly requestDuration = new Histogram({
     name: "tandem_request_duration_seconds",
@@ -19,41 +32,56 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly timeToFirstEvent = new Histogram({
-    name: "tandem_time_to_first_token_seconds",
-    help: "Time from the upstream request to its first stream event, by target",
-    labelNames: ["target"] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [this.registry],
-  });
+  readonly timeToFirstEvent = new TargetHistogram(
+    {
+      name: "tandem_time_to_first_token_seconds",
+      help: "Time from the upstream request to its first stream event, by target",
+      labelNames: ["target"] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [this.registry],
+    },
+    this.#label,
+  );
 
-  readonly upstreamErrors = new Counter({
-    name: "tandem_upstream_errors_total",
-    help: "Failed upstream attempts, by target and error code",
-    labelNames: ["target", "code"] as const,
-    registers: [this.registry],
-  });
+  readonly upstreamErrors = new TargetCounter(
+    {
+      name: "tandem_upstream_errors_total",
+      help: "Failed upstream attempts, by target and error code",
+      labelNames: ["target", "code"] as const,
+      registers: [this.registry],
+    },
+    this.#label,
+  );
 
-  readonly tokens = new Counter({
-    name: "tandem_tokens_total",
-    help: "Tokens reported by upstreams, by target and direction (input/output)",
-    labelNames: ["target", "direction"] as const,
-    registers: [this.registry],
-  });
+  readonly tokens = new TargetCounter(
+    {
+      name: "tandem_tokens_total",
+      help: "Tokens reported by upstreams, by target and direction (input/output)",
+      labelNames: ["target", "direction"] as const,
+      registers: [this.registry],
+    },
+    this.#label,
+  );
 
-  readonly attempts = new Counter({
-    name: "tandem_attempts_total",
-    help: "Upstream attempts, by target and outcome: ok (a chat answer only once it finished), the error code (a stream that broke mid-answer included), abandoned (its reader left before the finish)",
-    labelNames: ["target", "outcome"] as const,
-    registers: [this.registry],
-  });
+  readonly attempts = new TargetCounter(
+    {
+      name: "tandem_attempts_total",
+      help: "Upstream attempts, by target and outcome: ok (a chat answer only once it finished), the error code (a stream that broke mid-answer included), abandoned (its reader left before the finish)",
+      labelNames: ["target", "outcome"] as const,
+      registers: [this.registry],
+    },
+    this.#label,
+  );
 
-  readonly retries = new Counter({
-    name: "tandem_retries_total",
-    help: "Retries of the same target after a backoff",
-    labelNames: ["target"] as const,
-    registers: [this.registry],
-  });
+  readonly retries = new TargetCounter(
+    {
+      name: "tandem_retries_total",
+      help: "Retries of the same target after a backoff",
+      labelNames: ["target"] as const,
+      registers: [this.registry],
+    },
+    this.#label,
+  );
 
   readonly failovers = new Counter({
     name: "tandem_failovers_total",
@@ -76,19 +104,25 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly qualityFailures = new Counter({
-    name: "tandem_quality_failures_total",
-    help: "Answers that failed a quality check, by target and check",
-    labelNames: ["target", "check"] as const,
-    registers: [this.registry],
-  });
+  readonly qualityFailures = new TargetCounter(
+    {
+      name: "tandem_quality_failures_total",
+      help: "Answers that failed a quality check, by target and check",
+      labelNames: ["target", "check"] as const,
+      registers: [this.registry],
+    },
+    this.#label,
+  );
 
-  readonly hedges = new Counter({
-    name: "tandem_hedges_total",
-    help: "Hedged attempts started because the first target was slow to its first token, by route and hedge target",
-    labelNames: ["route", "target"] as const,
-    registers: [this.registry],
-  });
+  readonly hedges = new TargetCounter(
+    {
+      name: "tandem_hedges_total",
+      help: "Hedged attempts started because the first target was slow to its first token, by route and hedge target",
+      labelNames: ["route", "target"] as const,
+      registers: [this.registry],
+    },
+    this.#label,
+  );
 
   readonly keyRotations = new Counter({
     name: "tandem_key_rotations_total",
@@ -97,12 +131,15 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly spillovers = new Counter({
-    name: "tandem_local_spillovers_total",
-    help: "Requests sent past a local model whose slots were all busy, to the next target, by route and local target",
-    labelNames: ["route", "target"] as const,
-    registers: [this.registry],
-  });
+  readonly spillovers = new TargetCounter(
+    {
+      name: "tandem_local_spillovers_total",
+      help: "Requests sent past a local model whose slots were all busy, to the next target, by route and local target",
+      labelNames: ["route", "target"] as const,
+      registers: [this.registry],
+    },
+    this.#label,
+  );
 
   readonly privacyDecisions = new Counter({
     name: "tandem_privacy_decisions_total",
@@ -118,28 +155,39 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly contextFits = new Counter({
-    name: "tandem_context_fits_total",
-    help: "Conversations shortened to fit a target's context window, by target",
-    labelNames: ["target"] as const,
-    registers: [this.registry],
-  });
+  readonly contextFits = new TargetCounter(
+    {
+      name: "tandem_context_fits_total",
+      help: "Conversations shortened to fit a target's context window, by target",
+      labelNames: ["target"] as const,
+      registers: [this.registry],
+    },
+    this.#label,
+  );
 
-  readonly breakerTransitions = new Counter({
-    name: "tandem_breaker_transitions_total",
-    help: "Circuit breaker state changes, by target",
-    labelNames: ["target", "from", "to"] as const,
-    registers: [this.registry],
-  });
+  readonly breakerTransitions = new TargetCounter(
+    {
+      name: "tandem_breaker_transitions_total",
+      help: "Circuit breaker state changes, by target",
+      labelNames: ["target", "from", "to"] as const,
+      registers: [this.registry],
+    },
+    this.#label,
+  );
 
-  readonly breakerState = new Gauge({
-    name: "tandem_breaker_state",
-    help: "Circuit breaker state by target: 0 closed, 1 half-open, 2 open",
-    labelNames: ["target"] as const,
-    registers: [this.registry],
-  });
+  readonly breakerState = new TargetGauge(
+    {
+      name: "tandem_breaker_state",
+      help: "Circuit breaker state by target: 0 closed, 1 half-open, 2 open",
+      labelNames: ["target"] as const,
+      registers: [this.registry],
+    },
+    this.#label,
+  );
 
-  constructor() {
+  /** `targets`: which names get series of their own; by default every name (a router's parts tested alone). */
+  constructor(targets: TrackedTargets = new TrackedTargets()) {
+    this.targets = targets;
     collectDefaultMetrics({ register: this.registry, prefix: "tandem_" });
   }
 }

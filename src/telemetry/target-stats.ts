@@ -1,4 +1,5 @@
 import type { GatewayError } from "../core/index.js";
+import { TrackedTargets } from "./tracked-targets.js";
 
 const ALPHA = 0.2;
 
@@ -37,11 +38,21 @@ export interface TargetSnapshot {
   lastSuccessAt: string | undefined;
 }
 
-/** Passive health signals from live traffic, per target. */
+/**
+ * Passive health signals from live traffic, per target: per tracked name (TrackedTargets), so a
+ * provider's untracked names share one `<provider>/other` entry and clients cannot grow the map.
+ */
 export class TargetStats {
+  readonly #targets: TrackedTargets;
   readonly #byTarget = new Map<string, Counters>();
 
-  #get(target: string): Counters {
+  /** `targets`: which names get an entry of their own; by default every name (a router's parts tested alone). */
+  constructor(targets: TrackedTargets = new TrackedTargets()) {
+    this.#targets = targets;
+  }
+
+  #get(name: string): Counters {
+    const target = this.#targets.name(name);
     let s = this.#byTarget.get(target);
     if (!s) {
       s = {
@@ -69,7 +80,7 @@ export class TargetStats {
 
   /** A percentile (0-100) of the target's recent times to first event; undefined with too few samples. */
   ttftPercentile(target: string, p: number): number | undefined {
-    const samples = this.#byTarget.get(target)?.ttftSamples;
+    const samples = this.#byTarget.get(this.#targets.name(target))?.ttftSamples;
     if (!samples || samples.length < MIN_TTFT_SAMPLES) return undefined;
     const sorted = [...samples].sort((a, b) => a - b);
     return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -91,7 +102,7 @@ export class TargetStats {
     s.lastError = { code: error.code, message: error.message, status: error.status, at: Date.now() };
   }
 
-  /** Every target that has seen traffic. */
+  /** Every tracked target that has seen traffic (or been asked for), and each provider's `<provider>/other` that has. */
   targets(): string[] {
     return [...this.#byTarget.keys()];
   }
@@ -107,6 +118,6 @@ export class TargetStats {
 
   /** The time-to-first-event estimate alone (the router asks for it per request). */
   ttftMs(target: string): number | undefined {
-    return this.#byTarget.get(target)?.ttftMs;
+    return this.#byTarget.get(this.#targets.name(target))?.ttftMs;
   }
 }

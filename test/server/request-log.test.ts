@@ -19,12 +19,13 @@ describe("request log, usage with cost, and egress audit in the store", () => {
   let nearby: FakeUpstream;
   let tandem: RunningTandem;
   let withContent: RunningTandem;
+  let config: Parameters<typeof startTandem>[0];
 
   before(async () => {
     cloud = await startFakeOpenAI({ models: ["m"] });
     nearby = await startFakeOpenAI({ models: ["m"] });
     cloud.script(() => ({ kind: "text", text: "from the cloud", usage: { input: 11, output: 3 } }));
-    const config = {
+    config = {
       providers: {
         cloud: {
           kind: "openai" as const,
@@ -87,6 +88,53 @@ describe("request log, usage with cost, and egress audit in the store", () => {
     );
     // 22 input tokens at $0.15 and 6 output tokens at $0.60 per million.
     assert.ok(Math.abs((usage[0]?.costUsd ?? 0) - (22 * 0.15 + 6 * 0.6) / 1e6) < 1e-12);
+  });
+
+  it("gives the log line and the request log row the id its client was given (x-request-id, request-id, an error's request_id)", async () => {
+    const lines: string[] = [];
+    const logged = await startTandem(config, { store: true, log: lines });
+    try {
+      const post = (path: string, body: unknown) =>
+        fetch(`${logged.url}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+          body: JSON.stringify(body),
+        });
+      const openai = await post("/v1/chat/completions", { model: "auto", messages: [{ role: "user", content: "hi" }] });
+      const anthropic = await post("/v1/messages", {
+        model: "cloud/m",
+        max_tokens: 16,
+        messages: [{ role: "user", content: "hi" }],
+      });
+      const refused = await post("/v1/messages", {
+        model: "nope/m",
+        max_tokens: 16,
+        messages: [{ role: "user", content: "hi" }],
+      });
+      assert.equal(openai.status, 200);
+      assert.equal(anthropic.status, 200);
+      assert.equal(refused.status, 404);
+      const refusedBody = (await refused.json()) as { request_id?: string };
+      const given = [openai.headers.get("x-request-id"), anthropic.headers.get("request-id"), refusedBody.request_id];
+      for (const id of given) assert.match(String(id), /^req_/);
+      assert.equal(refused.headers.get("request-id"), refusedBody.request_id);
+      await settle();
+      const requestLines = lines
+        .map((line) => JSON.parse(line) as { msg: string; requestId?: string })
+        .filter((line) => line.msg === "request");
+      assert.deepEqual(
+        requestLines.map((line) => line.requestId),
+        given,
+      );
+      const store = logged.server.store;
+      assert.ok(store);
+      assert.deepEqual(
+        (await store.queryRequests()).reverse().map((row) => row.requestId),
+        given,
+      );
+    } finally {
+      await logged.close();
+    }
   });
 
   it("logs a turn of the Responses WebSocket mode as answered (200)", async () => {

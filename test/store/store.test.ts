@@ -4,6 +4,7 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Sqlite from "better-sqlite3-multiple-ciphers";
+import { ftsText } from "../../src/core/memory-terms.js";
 import {
   type DatabaseKey,
   MIGRATIONS,
@@ -439,6 +440,39 @@ describe("encrypted store", () => {
     check.close();
   });
 
+  it("migrates a database at schema version 17: its request log rows have no request id, new ones keep theirs", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    const file = join(dataDir, "tandem.db");
+    const old = rawOpen(file, key);
+    old.pragma("journal_mode = WAL");
+    // Step 17's indexes read text through a function every connection of tandem registers.
+    old.function("tandem_fts_text", { deterministic: true }, (text: unknown) =>
+      typeof text === "string" ? ftsText(text) : text,
+    );
+    for (const step of MIGRATIONS.slice(0, 17)) step(old);
+    old.pragma("user_version = 17");
+    old
+      .prepare("INSERT INTO request_log (time, dialect, status, route) VALUES (?, 'openai', 200, 'from-v17')")
+      .run(Date.now() - 1000);
+    old.close();
+
+    const store = quietStore(dataDir, key);
+    store.logRequest(request({ route: "after", requestId: "req_TihAsLRGOzEOBe5uLAkDAoKi" }));
+    assert.equal(store.flush().ok, true);
+    assert.deepEqual(
+      store.queryRequests().map((row) => [row.route, row.requestId]),
+      [
+        ["after", "req_TihAsLRGOzEOBe5uLAkDAoKi"],
+        ["from-v17", null],
+      ],
+    );
+    store.close();
+    const check = rawOpen(file, key);
+    assert.equal(check.pragma("user_version", { simple: true }), SCHEMA_VERSION);
+    check.close();
+  });
+
   it("leaves an old database at its version when a migration step fails", () => {
     const dataDir = tempDataDir();
     const key = randomKey();
@@ -495,6 +529,7 @@ describe("encrypted store", () => {
     const on = quietStore(dataDir, key, { logContent: true });
     on.logRequest(
       request({
+        requestId: "req_0123456789abcdefghijklmn",
         content: { request: "q", response: "a" },
         latencyMs: 12.6,
         ttftMs: 3,
@@ -511,6 +546,7 @@ describe("encrypted store", () => {
       {
         id: 0,
         time: 0,
+        requestId: "req_0123456789abcdefghijklmn",
         route: "auto",
         target: "openai/gpt-4o-mini",
         dialect: "openai",

@@ -26,6 +26,8 @@ export interface FakeOpenAIOptions {
   apiKey?: string;
   /** Embedding length when the request has no `dimensions`. Default 8. */
   embeddingDimensions?: number;
+  /** The model list answers OpenAI's 500, so tandem cannot read it and passes model names as given. Default false. */
+  listFails?: boolean;
 }
 
 /** Byte-level control for what FakeReply cannot express (malformed chunks, wrong content types, hangs). */
@@ -200,6 +202,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     }
     const route = `${recorded.method} ${path.split("?")[0]}`;
     if (route === "GET /v1/models") {
+      if (options.listFails) return sendJson(res, 500, openAIErrorBody(500));
       return sendJson(res, 200, {
         object: "list",
         data: models.map((id) => ({ id, object: "model", created: 1686935002, owned_by: "openai" })),
