@@ -14,6 +14,7 @@ export * from "./files.js";
 export * from "./format-path.js";
 export * from "./forwarding.js";
 export * from "./gateway.js";
+export * from "./history-images.js";
 export * from "./hosted-tool-runner.js";
 export * from "./hosted-tools.js";
 export * from "./ids.js";
