@@ -5,7 +5,18 @@ export type ImageSource = { kind: "url"; url: string } | { kind: "base64"; media
 export type TextPart = { type: "text"; text: string };
 /** OpenAI's image detail; `original` (full resolution, no downscaling) is openai-node 7's for chat, and the Responses API's. */
 export type ImageDetail = "auto" | "low" | "high" | "original";
-export type ImagePart = { type: "image"; source: ImageSource; detail?: ImageDetail };
+export type ImagePart = {
+  type: "image";
+  source: ImageSource;
+  detail?: ImageDetail;
+  /**
+   * The image is of an earlier turn tandem keeps (a stored Responses history), not of the request's
+   * own input: a target that reads no images is given the conversation without it, named in
+   * x-tandem-warnings (history-images.ts), where an image of the request's own makes it refuse. A
+   * conversation is not locked out of text-only targets by an image sent once. Default: the request's own.
+   */
+  fromHistory?: true;
+};
 /**
  * A document given whole (a PDF, a Word file...), shaped after the Vercel AI SDK's file part
  * (`mediaType`, `data`, `filename`). Text files and images are given as text and image parts; this

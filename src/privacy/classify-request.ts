@@ -292,6 +292,7 @@ export const CONVERSATION_FIELDS = {
     type: "an enum",
     source: "a URL as text (signed URLs carry tokens); bytes are not text, and make the request private (imagesArePrivate)",
     detail: "an enum",
+    fromHistory: NOT_TEXT,
   },
   file: {
     type: "an enum",

@@ -9,12 +9,14 @@ import {
   type ChatRequest,
   countFileParts,
   DONE,
+  droppedHistoryImages,
   droppedReasoning,
   type EmbedRequest,
   type EmbedResult,
   GatewayError,
   isEgressAuditError,
   isProviderKeyMissing,
+  type Message,
   markStep,
   mendTurns,
   noEmbeddings,
@@ -25,6 +27,7 @@ import {
   takeReady,
   unsentContextSize,
   unsentRawPrompt,
+  withoutHistoryImages,
 } from "../core/index.js";
 import { clientFieldName, redactNativeBody, requestTextLength } from "../privacy/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
@@ -36,7 +39,7 @@ import { Deadline, type Timeouts } from "./deadline.js";
 import type { HealthMonitor } from "./health-monitor.js";
 import { LARGE_REQUEST_TEXT, type Privacy, type PrivacyGuard } from "./privacy-guard.js";
 import { countsAgainstTarget } from "./retry-policy.js";
-import { speaksWire, windowFor } from "./target-fit.js";
+import { readsNoImages, speaksWire, windowFor } from "./target-fit.js";
 
 /**
  * The turns a cut left out, summarized by the route's summarizer and put in their place (the summary
@@ -51,9 +54,11 @@ async function summarizeCut(
   signal: AbortSignal,
   unsafe: ((text: string) => boolean) | undefined,
   target: string,
+  /** Each message of `whole` that was changed for the target (earlier images left out), to the one the history composed. */
+  composed: ReadonlyMap<Message, Message> | undefined,
 ): Promise<{ request: ChatRequest; by: string; count: number } | string> {
   const kept = new Set(fitted.messages);
-  const dropped = whole.messages.filter((m) => !kept.has(m));
+  const dropped = whole.messages.filter((m) => !kept.has(m)).map((m) => composed?.get(m) ?? m);
   const previous = history.summary === undefined ? undefined : summaryText(history.summary);
   try {
     const { text, by } = await summarize(summaryRequest("", previous, dropped, room), signal);
@@ -128,7 +133,16 @@ export class Attempts {
     // The client's own body goes only to a target on its wire, and only as the providers' request's
     // `native`, after redaction: the canonical request never carries it further.
     // Nor does the stored history's hook: it is the dialect's, called back here only.
-    const { native: raw, history: stored, ...canonical } = original;
+    const { native: raw, history: stored, ...given } = original;
+    // An earlier turn's image (one tandem keeps) is left out for a target that reads none, before the
+    // conversation is fitted (the target counts what it is sent), and named in the warnings: a
+    // conversation is not locked out of text-only targets by an image sent once. An image of the
+    // request's own stays, for the target to refuse (a route skipped it already, see target-fit.ts).
+    const seen = readsNoImages(target) ? withoutHistoryImages(given.messages) : { messages: given.messages, dropped: 0 };
+    const canonical: ChatRequest = seen.dropped === 0 ? given : { ...given, messages: seen.messages };
+    // The stored history knows its turns as they were composed: a summary of a cut names those.
+    const composed =
+      seen.dropped === 0 ? undefined : new Map(seen.messages.map((message, i) => [message, given.messages[i] as Message]));
     let request: ChatRequest = canonical;
     let fitted: string | undefined;
     const limits: Timeouts = whole ? { ...timeouts, firstTokenMs: timeouts.totalMs, minTokensPerSecond: 0 } : timeouts;
@@ -180,6 +194,7 @@ export class Attempts {
             context.signal,
             unsafe,
             target.name,
+            composed,
           );
           if (typeof summarized === "string") fitted += ` (no summary: ${summarized})`;
           else {
@@ -200,8 +215,11 @@ export class Attempts {
     // then left out, named in the warnings, rather than the bytes sent).
     const filesRedacted = redaction !== undefined && countFileParts(request) < files;
     // Same wire, and the conversation was not fitted (the client's body is the whole conversation).
-    const native = raw !== undefined && fitted === undefined && !filesRedacted && speaksWire(target, raw.wire);
+    // Nor were earlier images left out: the client's body (its history inlined) would carry them.
+    const native =
+      raw !== undefined && fitted === undefined && !filesRedacted && seen.dropped === 0 && speaksWire(target, raw.wire);
     let warnings = raw === undefined ? undefined : native ? raw.dropped?.slice() : raw.lost();
+    if (seen.dropped > 0) warnings = [...(warnings ?? []), droppedHistoryImages(seen.dropped)];
     if (native) {
       // Redacted, the body is no longer the client's text: it is serialised from the redacted body.
       if (redaction) {

@@ -1,13 +1,23 @@
 import type { TokenCounter } from "../context/estimate-input-tokens.js";
 import { fitConversation } from "../context/fit-conversation.js";
-import { type ChatRequest, type CompletionPrompt, GatewayError, lacksTurns, type NativeWire } from "../core/index.js";
+import {
+  type ChatRequest,
+  type CompletionPrompt,
+  GatewayError,
+  hasOwnImage,
+  lacksTurns,
+  type NativeWire,
+  withoutHistoryImages,
+} from "../core/index.js";
 import type { Target } from "./catalog.js";
 
 /**
  * Why a target cannot serve a request, known before calling it — or undefined when it may. The plan
  * skips such targets (saying why in x-tandem-degraded) rather than paying an attempt to hear it:
- * images for a model that reads text only, tools or JSON output for a model configured without them,
- * a conversation that does not fit the target's window even with its older turns left out. Asked of the target's capabilities, never of its kind.
+ * images of the request's own for a model that reads text only (an earlier turn's is left out for
+ * it), tools or JSON output for a model configured without them, a conversation that does not fit
+ * the target's window even with its older turns left out. Asked of the target's capabilities, never
+ * of its kind.
  */
 export function unsuitability(target: Target, request: ChatRequest, count: TokenCounter | undefined): string | undefined {
   const crossing = wireOnlyFor(target, request);
@@ -19,16 +29,15 @@ export function unsuitability(target: Target, request: ChatRequest, count: Token
   const turnless = turnlessFor(target, request);
   if (turnless !== undefined) return turnless;
   const model = target.capabilities;
-  if ((target.provider.capabilities?.vision === false || model?.vision === false) && hasImage(request)) {
-    return "reads text only; the conversation has an image";
-  }
+  // An earlier turn's image is left out for such a target (asSentTo): only the request's own skips it.
+  if (readsNoImages(target) && hasOwnImage(request.messages)) return "reads text only; the request has an image";
   if (model?.tools === false && offersTools(request)) return "calls no tools; the request offers tools";
   if (model?.json === false && wantsJson(request)) return "has no JSON mode; the request asks for JSON output";
   const window = windowFor(target, request);
   // `count` is there whenever some target's window is known.
   if (window !== undefined && count !== undefined) {
     // fitConversation leaves out what it can; when even the rest is over the window, nothing fits.
-    const fit = fitConversation(request, window, count);
+    const fit = fitConversation(asSentTo(target, request), window, count);
     if (fit.tokens > window) return `the conversation needs about ${fit.tokens} tokens; its window is ${window}`;
     // Without truncation the whole conversation must fit, with room for the answer.
     if (request.fitToWindow === false && fit.dropped > 0) {
@@ -46,8 +55,23 @@ export function fitsNoWindow(targets: readonly Target[], request: ChatRequest, c
   if (request.fitToWindow !== false || targets.length === 0) return false;
   return targets.every((t) => {
     const window = windowFor(t, request);
-    return window !== undefined && fitConversation(request, window, count).dropped > 0;
+    return window !== undefined && fitConversation(asSentTo(t, request), window, count).dropped > 0;
   });
+}
+
+/** Whether a target reads no images: the local engine, or a model configured with `vision: false`. */
+export function readsNoImages(target: Target): boolean {
+  return target.provider.capabilities?.vision === false || target.capabilities?.vision === false;
+}
+
+/**
+ * The request as a target is sent it, as far as fitting it to a window goes: without its earlier
+ * turns' images for a target that reads none (see Attempts.chat, which leaves them out and names them).
+ */
+function asSentTo(target: Target, request: ChatRequest): ChatRequest {
+  if (!readsNoImages(target)) return request;
+  const seen = withoutHistoryImages(request.messages);
+  return seen.dropped === 0 ? request : { ...request, messages: seen.messages };
 }
 
 /**
@@ -207,11 +231,4 @@ function offersTools(request: ChatRequest): boolean {
 
 function wantsJson(request: ChatRequest): boolean {
   return request.responseFormat !== undefined && request.responseFormat.type !== "text";
-}
-
-function hasImage(request: ChatRequest): boolean {
-  for (const m of request.messages) {
-    if (m.role !== "system" && m.content.some((p) => p.type === "image")) return true;
-  }
-  return false;
 }

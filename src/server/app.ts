@@ -348,6 +348,9 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
         firstEventMs: record.firstEventMs === undefined ? undefined : Math.round(record.firstEventMs * 10) / 10,
         inputTokens: record.usage?.inputTokens,
         outputTokens: record.usage?.outputTokens,
+        // What was not carried to the target or back (x-tandem-warnings), every entry: the header is bounded.
+        warnings: record.meta?.warnings,
+        notices: record.meta?.notices,
         error: error ? { code: error.code, message: error.message } : undefined,
       },
       "request",

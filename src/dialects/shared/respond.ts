@@ -109,11 +109,7 @@ export async function sendChat(
   const started = await gateway.chat(chat, { signal, headers });
   record.meta = started.meta;
   record.firstEventMs = performance.now() - record.startedAt;
-  if (started.meta.warnings)
-    request.log.warn(
-      { warnings: started.meta.warnings, target: started.meta.target },
-      "request fields not carried to the target",
-    );
+  // What was not carried (meta.warnings, meta.notices) is logged with the request's line, from the record.
   const headersOf = () => (typeof rendering.headers === "function" ? rendering.headers(started.meta) : rendering.headers);
   if (!chat.stream) {
     const native = rendering.native;
@@ -125,7 +121,7 @@ export async function sendChat(
     let payload: string;
     try {
       const nativeBody = native && frames.length > 0 ? await native.json(frames, started.meta) : undefined;
-      if (nativeBody === undefined) noteUntranslated(request, started.meta, result.untranslated ?? []);
+      if (nativeBody === undefined) noteUntranslated(started.meta, result.untranslated ?? []);
       const body = nativeBody ?? (await rendering.json(result, started.meta));
       // Written out here rather than by Fastify's serializer, so that an answer that cannot be is
       // answered as the upstream's failure below (the router refuses such answers before this; this
@@ -155,13 +151,10 @@ type Frame = Extract<StreamEvent, { type: "frame" }>;
 /**
  * Names, in the answer's notices, the parts of the upstream's answer an answer rendered from the
  * canonical events leaves out (`untranslated` events: an Anthropic answer's citations for an OpenAI
- * client), each once, and logs them: nothing is dropped silently.
+ * client), each once; the request's log line has them too: nothing is dropped silently.
  */
-function noteUntranslated(request: FastifyRequest, meta: ResponseMeta, parts: readonly string[]): void {
-  for (const part of parts) {
-    if (!addNotice(meta, `${part} of the answer from ${meta.target} not carried`)) continue;
-    request.log.warn({ part, target: meta.target }, "answer part not carried to the client");
-  }
+function noteUntranslated(meta: ResponseMeta, parts: readonly string[]): void {
+  for (const part of parts) addNotice(meta, `${part} of the answer from ${meta.target} not carried`);
 }
 
 async function pumpStream(
@@ -214,7 +207,7 @@ async function pumpStream(
         if (event.type === "usage") record.usage = { ...record.usage, ...event.usage } as ChatResult["usage"];
         answer?.add(event);
         if (event.type === "untranslated") {
-          if (native === undefined) noteUntranslated(reply.request, started.meta, [event.part]);
+          if (native === undefined) noteUntranslated(started.meta, [event.part]);
         } else if (native === undefined) unwritten += renderer.event(event);
         else if (event.type === "frame") unwritten += native.frame(event);
         else if (event.type === "switch") {

@@ -1,4 +1,4 @@
-import { type ContentPart, filePartAsText, type Message } from "../../core/index.js";
+import { argumentsObject, type ContentPart, filePartAsText, type Message } from "../../core/index.js";
 import type {
   AnthropicAssistantBlock,
   AnthropicDocumentBlock,
@@ -59,8 +59,9 @@ export function convertToAnthropicMessages(messages: readonly Message[]): Anthro
             content.push({ type: "thinking", thinking: part.text, signature: part.signature });
         }
         content.push(...(convertParts(message.content, false) as Array<AnthropicTextBlock | AnthropicImageBlock>));
+        // Arguments that are not one JSON object go as their text in an object (named by anthropicUnsent).
         for (const call of message.toolCalls ?? []) {
-          content.push({ type: "tool_use", id: toolUseId(call.id), name: call.name, input: parseToolInput(call.arguments) });
+          content.push({ type: "tool_use", id: toolUseId(call.id), name: call.name, input: argumentsObject(call.arguments) });
         }
         push({ role: "assistant", content });
         break;
@@ -129,21 +130,6 @@ function imageUrlSource(url: string): AnthropicImageBlock["source"] {
   const match = /^data:([^;,]+);base64,(.*)$/s.exec(url);
   if (match?.[1] && match[2] !== undefined) return { type: "base64", media_type: match[1], data: match[2] };
   return { type: "url", url };
-}
-
-/**
- * Anthropic's tool_use input is an object. Arguments are the model's raw JSON text; text that does
- * not parse to an object (a truncated call from a small local model) is sent as `{}` so the
- * conversation can go on.
- */
-export function parseToolInput(argumentsText: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(argumentsText);
-    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    // Falls through to the empty object.
-  }
-  return {};
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   type ReasoningControl,
   type ResponseFormat,
   unreadFiles,
+  unsentCallArguments,
   unsentKeepAlive,
   unsentLogprobs,
   unsentPenalties,
@@ -93,6 +94,8 @@ export function anthropicUnsent(request: ChatRequest): string[] {
   if (request.seed !== undefined) unsent.push("seed");
   // PDFs go as documents; other files as their text, when they have one.
   unsent.push(...unreadFiles(request, (type) => type === "application/pdf"));
+  // A tool_use input is an object: history calls whose arguments are not one go as their text in one.
+  unsent.push(...unsentCallArguments(request));
   if (thinkingLeftOut(request)) unsent.push("thinking");
   // With thinking (but adaptive, which takes a forced tool), Anthropic takes no temperature but 1, no top_k and no forced tool.
   else if (request.reasoning?.enabled && !request.reasoning.adaptive) {

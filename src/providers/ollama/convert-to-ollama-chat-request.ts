@@ -5,6 +5,7 @@ import {
   type ProviderChatRequest,
   type ToolDefinition,
   unreadFiles,
+  unsentCallArguments,
 } from "../../core/index.js";
 import { convertToOllamaMessages } from "./convert-to-ollama-messages.js";
 import type { OllamaChatBody, OllamaGenerateBody } from "./ollama-api.js";
@@ -23,6 +24,8 @@ export function ollamaUnsent(request: ChatRequest): string[] {
   // Ollama's tools have a name, a description and parameters (api.ToolFunction): calls are not held to the schema.
   if (sentTools(request).some((tool) => tool.strict === true)) unsent.push("strict");
   unsent.push(...unreadFiles(request, () => false));
+  // Ollama's call arguments are objects: history calls whose arguments are not one go as their text in one.
+  unsent.push(...unsentCallArguments(request));
   return unsent;
 }
 

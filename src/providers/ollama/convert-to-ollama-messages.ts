@@ -1,4 +1,5 @@
 import {
+  argumentsObject,
   type ContentPart,
   GatewayError,
   type ImagePart,
@@ -17,8 +18,9 @@ const DATA_URL = /^data:[^;,]*;base64,(.*)$/is;
  *
  * - Images must be base64 (Ollama cannot fetch URLs); `data:` URLs are unwrapped, any other URL is
  *   a 400 rather than a silent drop.
- * - Tool-call arguments become objects, as Ollama wants. Text that is not a JSON object becomes
- *   `{}`: a model's broken call in the history should not make the whole conversation unusable.
+ * - Tool-call arguments become objects, as Ollama wants. Text that is not a JSON object goes as its
+ *   text in an object (core's argumentsObject, named by ollamaUnsent): a model's broken call in the
+ *   history should not make the whole conversation unusable, nor lose what the call was.
  * - Tool results carry `tool_name` (Ollama's templates need it); when the canonical message has no
  *   name, it is looked up from the assistant call with the same id. The id goes along as
  *   `tool_call_id`, which Ollama >= 0.12.10 reads and older servers ignore. Ollama has no error flag
@@ -83,14 +85,4 @@ function imageBase64(image: ImagePart, param: string): string {
     `Ollama takes images only as base64 data; '${param}' is a URL (send the image data instead)`,
     { param },
   );
-}
-
-function argumentsObject(text: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    // Falls through: see the function comment.
-  }
-  return {};
 }

@@ -39,8 +39,9 @@ describe("convertToAnthropicMessages", () => {
         content: [
           text("Checking."),
           { type: "tool_use", id: "call_1", name: "get_weather", input: { city: "Paris" } },
-          // Unparseable arguments become {} so the conversation can continue.
-          { type: "tool_use", id: "call_2", name: "get_weather", input: {} },
+          // Arguments that do not parse go as their text in an object, so the conversation can
+          // continue and the model reads what the call was.
+          { type: "tool_use", id: "call_2", name: "get_weather", input: { _raw_arguments: '{"city": "Ro' } },
         ],
       },
       {

@@ -129,7 +129,7 @@ describe("OllamaProvider.chat", () => {
         content: "",
         tool_calls: [
           { id: "call_a", function: { name: "get_weather", arguments: { city: "Paris" } } },
-          { id: "call_b", function: { name: "get_time", arguments: {} } },
+          { id: "call_b", function: { name: "get_time", arguments: { _raw_arguments: "not json" } } },
         ],
       },
       { role: "tool", content: "21C", tool_call_id: "call_a", tool_name: "get_weather" },

@@ -191,6 +191,7 @@ export async function composeConversation(
       sources,
       resolver,
       items.map((s) => (s as StoredItem).origin),
+      shown.items.length,
     ),
   );
   // Only a stored prompt, for a Responses-native target (its template holds the conversation).

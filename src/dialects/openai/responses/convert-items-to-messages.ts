@@ -46,6 +46,11 @@ export function convertItemsToMessages(
   files?: FileResolver,
   /** The target that made each item, by index, where only it can read the item back (StoredItem.origin). */
   origins?: readonly (string | undefined)[],
+  /**
+   * How many of the first items are earlier turns tandem keeps (the stored history), not the
+   * request's own input: their images are marked so (ImagePart.fromHistory), for a target that reads none.
+   */
+  earlier = 0,
 ): Message[] {
   const messages: Message[] = [];
   let index = -1;
@@ -85,7 +90,7 @@ export function convertItemsToMessages(
           push({ role: "system", content: joinText(parts) });
         } else {
           turn = undefined;
-          push({ role: "user", content: userParts(parts, item.id, warnings, files) });
+          push({ role: "user", content: userParts(parts, item.id, warnings, files, index < earlier) });
         }
         break;
       }
@@ -116,7 +121,7 @@ export function convertItemsToMessages(
         const content: ContentPart[] =
           typeof output === "string"
             ? [{ type: "text", text: output }]
-            : userParts(Array.isArray(output) ? (output as PartFields[]) : [], item.id, warnings, files);
+            : userParts(Array.isArray(output) ? (output as PartFields[]) : [], item.id, warnings, files, index < earlier);
         const name = callNames.get(callId);
         push(
           name === undefined
@@ -297,6 +302,8 @@ function userParts(
   itemId: string,
   warnings: ResponseWarnings,
   files: FileResolver | undefined,
+  /** The item is of the stored history: its images are marked so (ImagePart.fromHistory). */
+  fromHistory: boolean,
 ): ContentPart[] {
   const out: ContentPart[] = [];
   for (const part of parts) {
@@ -304,7 +311,8 @@ function userParts(
     const file = files && fileOfPart(part as Record<string, unknown>, files);
     if (file !== undefined) {
       const detail = imageDetail(part.detail);
-      out.push(...filePartsOf(file, detail));
+      for (const made of filePartsOf(file, detail))
+        out.push(fromHistory && made.type === "image" ? { ...made, fromHistory } : made);
       continue;
     }
     if (part.type === "input_image") {
@@ -317,7 +325,7 @@ function userParts(
       }
       const source = imageSource(part.image_url, `${itemId}.image_url`);
       const detail = imageDetail(part.detail);
-      out.push(detail === undefined ? { type: "image", source } : { type: "image", source, detail });
+      out.push({ type: "image", source, ...(detail !== undefined && { detail }), ...(fromHistory && { fromHistory }) });
     } else if (typeof part.text === "string") {
       out.push({ type: "text", text: part.text });
     } else if (part.type === "refusal" && typeof part.refusal === "string") {
