@@ -50,7 +50,7 @@ export class Metrics {
 
   readonly retries = new Counter({
     name: "tandem_retries_total",
-    help: "Retries of the same target after a backoff",
+    help: "Retries of the same target sent after a backoff (not one its breaker stopped during the backoff)",
     labelNames: ["target"] as const,
     registers: [this.registry],
   });
