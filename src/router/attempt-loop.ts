@@ -198,8 +198,9 @@ export class AttemptLoop {
             const answeredTier = plan.tiers.findIndex((t) => t.includes(answered));
             // What the tiers above did: their failures, and a hedge's head start (either may be all there is).
             const why = [describeAttempts(failed), hedgedPast].filter((part) => part !== undefined && part !== "").join("; ");
+            // Said here, counted in tandem_degraded_answers_total by the caller that gives the answer (once
+            // per answer: a continuation's own run must not count its answer again).
             const degraded = answeredTier > 0 ? `tier ${answeredTier + 1} answered${why === "" ? "" : `; ${why}`}` : undefined;
-            if (degraded) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "lower_tier" });
             return { value, meta: { route: plan.route, target: answered.name, attempts, degraded }, earlier: failed, deadlineAt };
           } catch (err) {
             if (hedge && tried.has(hedge.name)) attempts++;

@@ -243,6 +243,7 @@ export class Router implements Gateway {
       this.#attempts.embed(target, request, timeouts, breaker, signal, privacy),
     );
     if ("value" in outcome) {
+      if (outcome.meta.degraded !== undefined) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "lower_tier" });
       if (privacy) outcome.meta.sensitivity = privacy.decision.sensitivity;
       const { unsent, ...result } = outcome.value;
       // Named, never dropped silently (a redacted request's end-user id: see Attempts.embed).
