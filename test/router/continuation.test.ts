@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { GatewayError, type StreamEvent } from "../../src/core/index.js";
+import type { AttemptUsage } from "../../src/router/attempt.js";
 import type { Target } from "../../src/router/catalog.js";
 import { CONTINUE_INSTRUCTION, continuationRequest, continuedUsage } from "../../src/router/continuation.js";
 import {
@@ -141,6 +142,44 @@ for (const oneRead of [false, true]) {
       assert.equal(await counter(parts.metrics, "tandem_mid_stream_switches_total"), 1);
       assert.equal(await counter(parts.metrics, "tandem_degraded_answers_total", { reason: "mid_stream_switch" }), 1);
       assert.equal(await counter(parts.metrics, "tandem_failovers_total"), 0, "a streamed continuation is no failover");
+    });
+
+    it("tells each target's usage by the target that reported it, as /metrics counts it", async () => {
+      const told: [string, AttemptUsage][] = [];
+      const parts = routerParts({ usage: (target, usage) => told.push([target, usage]) });
+      const a = scriptedTarget("a/m", [
+        {
+          events: [{ type: "start" }, { type: "usage", usage: { inputTokens: 7 } }, { type: "text-delta", text: "Once " }],
+          failAfter: broken,
+        },
+      ]);
+      const b = scriptedTarget("b/m", [
+        {
+          events: [
+            { type: "start" },
+            { type: "text-delta", text: "upon a time" },
+            { type: "usage", usage: { inputTokens: 30, outputTokens: 2 } },
+            { type: "finish", reason: "stop" },
+          ],
+        },
+      ]);
+      const { events } = await answer(parts, [[a.target], [b.target]]);
+      const seen = await collect(events);
+      // The client reads the first target's input and both outputs; each target is charged its own.
+      assert.deepEqual(seen.at(-2), { type: "usage", usage: { inputTokens: 7, outputTokens: 3 } });
+      assert.deepEqual(told, [
+        ["a/m", { answered: false, inputTokens: 7 }],
+        ["b/m", { answered: true, inputTokens: 30, outputTokens: 2 }],
+      ]);
+      for (const [target, usage] of told) {
+        const ok = await counter(parts.metrics, "tandem_attempts_total", { target, outcome: "ok" });
+        assert.equal(ok, usage.answered ? 1 : 0);
+        assert.equal(await counter(parts.metrics, "tandem_tokens_total", { target, direction: "input" }), usage.inputTokens ?? 0);
+        assert.equal(
+          await counter(parts.metrics, "tandem_tokens_total", { target, direction: "output" }),
+          usage.outputTokens ?? 0,
+        );
+      }
     });
 
     it("when the targets it could go on with fail too, ends with an error listing every attempt, the broken one first", async () => {
