@@ -145,6 +145,9 @@ export class AttemptLoop {
         const breaker = this.#breakers.for(target.name);
         // `n` counts retries on this target; a key rotation is an attempt of its own but spends none.
         let rotations = 0;
+        // A retry is counted in tandem_retries_total once it is sent: the breaker may open, or the
+        // deadline pass, during its backoff, and then it never is (the attempt list says breaker_open).
+        let retrying = false;
         for (let n = 0; n < policy.attempts; n++) {
           if (!breaker.allow()) {
             failed.push({
@@ -161,6 +164,8 @@ export class AttemptLoop {
             breaker.release();
             return { failed, attempts, deadlinePassed: true, lastError };
           }
+          if (retrying) this.#metrics.retries.inc({ target: target.name });
+          retrying = false;
           attempts++;
           tried.add(target.name);
           const startedAt = performance.now();
@@ -193,8 +198,9 @@ export class AttemptLoop {
             const answeredTier = plan.tiers.findIndex((t) => t.includes(answered));
             // What the tiers above did: their failures, and a hedge's head start (either may be all there is).
             const why = [describeAttempts(failed), hedgedPast].filter((part) => part !== undefined && part !== "").join("; ");
+            // Said here, counted in tandem_degraded_answers_total by the caller that gives the answer (once
+            // per answer: a continuation's own run must not count its answer again).
             const degraded = answeredTier > 0 ? `tier ${answeredTier + 1} answered${why === "" ? "" : `; ${why}`}` : undefined;
-            if (degraded) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "lower_tier" });
             return { value, meta: { route: plan.route, target: answered.name, attempts, degraded }, earlier: failed, deadlineAt };
           } catch (err) {
             if (hedge && tried.has(hedge.name)) attempts++;
@@ -218,7 +224,7 @@ export class AttemptLoop {
               n--;
               continue;
             }
-            this.#metrics.retries.inc({ target: target.name });
+            retrying = true;
             try {
               await sleep(next.delayMs, context.signal);
             } catch (abort) {

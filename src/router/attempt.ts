@@ -88,11 +88,28 @@ export interface StartedChat extends AnswerUnderWay {
  */
 export type Summarize = (request: ChatRequest, signal: AbortSignal) => Promise<{ text: string; by: string }>;
 
+/**
+ * What one upstream attempt used: whether its target answered it (a request the target served, as
+ * tandem_attempts_total counts `ok`) and the tokens the target reported for it (as
+ * tandem_tokens_total counts them), whatever became of the answer: a broken one's reported input,
+ * an answer continued on another target, which reports its own.
+ */
+export interface AttemptUsage {
+  answered: boolean;
+  inputTokens?: number;
+  outputTokens?: number;
+}
+
 export interface AttemptParts {
   stats: TargetStats;
   metrics: Metrics;
   health: HealthMonitor;
   guard: PrivacyGuard;
+  /**
+   * Told each attempt's usage by its target, where /metrics counts it, so that the store's usage per
+   * target and day agrees with it. Not told of an attempt that neither answered nor reported tokens.
+   */
+  usage?: (target: string, usage: AttemptUsage) => void;
 }
 
 /**
@@ -105,12 +122,14 @@ export class Attempts {
   readonly #metrics: Metrics;
   readonly #health: HealthMonitor;
   readonly #guard: PrivacyGuard;
+  readonly #usage: AttemptParts["usage"];
 
   constructor(parts: AttemptParts) {
     this.#stats = parts.stats;
     this.#metrics = parts.metrics;
     this.#health = parts.health;
     this.#guard = parts.guard;
+    this.#usage = parts.usage;
   }
 
   /**
@@ -358,6 +377,7 @@ export class Attempts {
       this.#health.markHealthy(target.providerName);
       this.#metrics.targets.admit(target.name);
       this.#stats.success(target.name, performance.now() - startedAt);
+      this.#countUsage(target.name, { answered: true, inputTokens: result.usage.inputTokens });
       return sent === request ? result : { ...result, unsent: [...(result.unsent ?? []), "user"] };
     } catch (err) {
       const error = this.#guard.withoutPrivateValues(deadline.error(err));
@@ -427,8 +447,9 @@ export class Attempts {
       if (closed) return;
       closed = true;
       deadline.dispose();
-      this.#countTokens(target, usage);
-      this.#metrics.attempts.inc({ target, outcome: failedWith ?? (finished ? "ok" : "abandoned") });
+      const outcome = failedWith ?? (finished ? "ok" : "abandoned");
+      this.#metrics.attempts.inc({ target, outcome });
+      this.#countUsage(target, { answered: outcome === "ok", ...usage });
       if (!ended) await iterator.return?.();
     };
     const fail = async (err: unknown): Promise<never> => {
@@ -491,8 +512,10 @@ export class Attempts {
     return relay;
   }
 
-  #countTokens(target: string, usage: { inputTokens?: number; outputTokens?: number }): void {
+  /** An attempt's usage, by the target that reported it: in /metrics, and told to the usage sink (the store's table). */
+  #countUsage(target: string, usage: AttemptUsage): void {
     if (usage.inputTokens !== undefined) this.#metrics.tokens.inc({ target, direction: "input" }, usage.inputTokens);
     if (usage.outputTokens !== undefined) this.#metrics.tokens.inc({ target, direction: "output" }, usage.outputTokens);
+    if (usage.answered || usage.inputTokens !== undefined || usage.outputTokens !== undefined) this.#usage?.(target, usage);
   }
 }

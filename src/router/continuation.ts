@@ -168,9 +168,11 @@ export class Continuation {
    * name in the meta, no seam), and when none can, the client gets the error's own status (a 503 with
    * its Retry-After, say) rather than a 200 with an error in it. A streaming client gets one stream: the next
    * target is given the text so far and asked to go on, its events follow, and a `switch` event marks
-   * the seam. A client that did not stream has seen nothing yet, so the next target answers afresh
-   * (`switch` with `restart`). Either way the meta says the answer is degraded. Tool calls are held
-   * back until their arguments check out, so no half or broken call reaches a client; once a call
+   * the seam, and the meta says the answer is degraded (a mid-stream switch). A client that did not
+   * stream has seen nothing yet, so the next target answers afresh (`switch` with `restart`): a
+   * failover, which the meta calls degraded when a lower tier answered, as before the first byte.
+   * Tool calls are held back until their arguments check out, so no half or broken call reaches a
+   * client; once a call
    * has been passed on, a later failure ends the stream with the error instead. When no target is
    * left to go on with, the error is the one a client gets when no target answered before the
    * answer started (noAnswerError), listing every attempt since the request began: a client that
@@ -214,6 +216,17 @@ export class Continuation {
      * and those a continuation tried first. When no target is left, the error lists them all.
      */
     const failures: FailedAttempt[] = [...earlier];
+    /** The index of a target's tier in the plan (0: the first). */
+    const tierOf = (name: string): number => plan.tiers.findIndex((t) => t.some((x) => x.name === name));
+    // An answer a lower tier gave is counted once in tandem_degraded_answers_total, however many
+    // failovers it took: here, where the answer is given, rather than by each attempt loop's run.
+    let lowerTierCounted = false;
+    const countLowerTier = (): void => {
+      if (lowerTierCounted) return;
+      lowerTierCounted = true;
+      this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "lower_tier" });
+    };
+    if (tierOf(target) > 0) countLowerTier();
     for (;;) {
       const since = performance.now();
       const watch = new QualityWatch(quality, request.responseFormat, target);
@@ -428,10 +441,30 @@ export class Continuation {
           else delete meta.warnings;
         }
         meta.attempts += next.meta.attempts;
-        if (started) {
+        if (!fresh) {
+          // Gone on from the text so far, in the stream the client is reading: a mid-stream switch.
           this.#metrics.midStreamSwitches.inc({ route: plan.route ?? "", code: error.code });
           if (!switched) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "mid_stream_switch" });
-          meta.degraded = `${restart ? "answered afresh on" : "switched mid-stream from"} ${restart ? next.meta.target : `${meta.target} to ${next.meta.target}`} after ${target} failed (${error.code})${fitted ? `; ${fitted}` : ""}`;
+          meta.degraded = `switched mid-stream from ${meta.target} to ${next.meta.target} after ${target} failed (${error.code})${fitted ? `; ${fitted}` : ""}`;
+        } else {
+          // The next target answers the whole request afresh: a failover, as the attempt loop counts
+          // and says one before the first byte (a client that did not stream has seen nothing yet,
+          // whatever the broken target had given): degraded when a lower tier answers, with every
+          // failure above it; said as answered afresh when the broken answer had begun.
+          this.#metrics.failovers.inc({ route: plan.route ?? "", code: error.code });
+          const tier = tierOf(next.meta.target);
+          if (tier > 0) countLowerTier();
+          const lower =
+            tier === 0
+              ? undefined
+              : started
+                ? `answered afresh on ${next.meta.target} after ${target} failed (${error.code})`
+                : `tier ${tier + 1} answered; ${describeAttempts([...failures, broke, ...next.earlier])}`;
+          meta.degraded = lower && fitted ? `${lower}; ${fitted}` : (lower ?? fitted);
+        }
+        if (started) {
+          // The reader has some of the broken answer: told where the next target's begins (with
+          // `restart`, to drop what it gathered).
           yield [
             {
               type: "switch",
@@ -443,14 +476,6 @@ export class Continuation {
             },
           ];
           switched = true;
-        } else {
-          // As the attempt loop says a failover before the first byte: the tier that answered, and every failure above it.
-          this.#metrics.failovers.inc({ route: plan.route ?? "", code: error.code });
-          const tier = plan.tiers.findIndex((t) => t.some((x) => x.name === next.meta.target));
-          if (tier > 0) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "lower_tier" });
-          const lower =
-            tier > 0 ? `tier ${tier + 1} answered; ${describeAttempts([...failures, broke, ...next.earlier])}` : undefined;
-          meta.degraded = lower && fitted ? `${lower}; ${fitted}` : (lower ?? fitted);
         }
         if (fresh) {
           text = "";

@@ -3,22 +3,14 @@ import { countLargeTextsInSlices } from "../context/count-in-slices.js";
 import { estimateInputTokens, loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { collectText } from "../context/summarize-history.js";
 import type { ChatStream, Gateway, LoadedModelStatus, ModelEntry, ModelLibrary, RequestContext } from "../core/index.js";
-import {
-  type ChatRequest,
-  type EmbedRequest,
-  GatewayError,
-  markStep,
-  noteErrorMeta,
-  type StreamEvent,
-  type Usage,
-} from "../core/index.js";
+import { type ChatRequest, type EmbedRequest, GatewayError, markStep, noteErrorMeta, type StreamEvent } from "../core/index.js";
 import type { PullEvent, PullResult } from "../models/index.js";
 import { decideChatPrivacy, decideEmbedPrivacy, requestTextLength, SENSITIVITY_HEADER } from "../privacy/index.js";
 import { DEFAULT_ANSWER_LIMITS } from "../providers/http/answer-limits.js";
 import { listsOwnModels } from "../providers/provider-kind.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
-import { Attempts, type Summarize } from "./attempt.js";
+import { Attempts, type AttemptUsage, type Summarize } from "./attempt.js";
 import { describeAttempts, everyTargetRefused, type FailedAttempt, noAnswerError, noAnswerMeta } from "./attempt-log.js";
 import { AttemptLoop } from "./attempt-loop.js";
 import { Breakers } from "./breakers.js";
@@ -47,10 +39,12 @@ export interface RouterOptions {
    */
   maxAnswerBytes?: number;
   /**
-   * Tokens a request the router makes of its own used (a route's summarizer), by the target that
-   * answered it: for the server's usage table, which counts each client request itself. Default: none.
+   * Told each upstream attempt's usage (AttemptUsage: whether its target answered it, the tokens it
+   * reported), by target, where /metrics counts them: for the store's usage per target and day, which
+   * then agrees with tandem_attempts_total's `ok` and tandem_tokens_total. Every attempt counts, a
+   * client's request's or one the router makes of its own (a route's summarizer). Default: none.
    */
-  usage?: (target: string, usage: Partial<Usage>) => void;
+  usage?: (target: string, usage: AttemptUsage) => void;
 }
 
 /**
@@ -82,7 +76,6 @@ export class Router implements Gateway {
   readonly #attempts: Attempts;
   readonly #continuation: Continuation;
   readonly #local: LocalEngineService;
-  readonly #usage: ((target: string, usage: Partial<Usage>) => void) | undefined;
 
   constructor(
     catalog: Catalog,
@@ -99,7 +92,13 @@ export class Router implements Gateway {
     this.#planner = new Planner(catalog, stats);
     this.#guard = new PrivacyGuard(catalog, metrics, options.privacy ?? DEFAULT_PRIVACY, options.egress);
     this.#loop = new AttemptLoop({ stats, metrics, health, network: this.#network, breakers: this.#breakers });
-    this.#attempts = new Attempts({ stats, metrics, health, guard: this.#guard });
+    this.#attempts = new Attempts({
+      stats,
+      metrics,
+      health,
+      guard: this.#guard,
+      ...(options.usage && { usage: options.usage }),
+    });
     this.#continuation = new Continuation({
       loop: this.#loop,
       attempts: this.#attempts,
@@ -109,7 +108,6 @@ export class Router implements Gateway {
       maxAnswerBytes: options.maxAnswerBytes ?? DEFAULT_ANSWER_LIMITS.maxAnswerBytes,
     });
     this.#local = new LocalEngineService(catalog, this.#planner);
-    this.#usage = options.usage;
   }
 
   /** Since when the network is taken for down (cloud targets skipped), for /v1/status; undefined while up. */
@@ -243,6 +241,7 @@ export class Router implements Gateway {
       this.#attempts.embed(target, request, timeouts, breaker, signal, privacy),
     );
     if ("value" in outcome) {
+      if (outcome.meta.degraded !== undefined) this.#metrics.degraded.inc({ route: plan.route ?? "", reason: "lower_tier" });
       if (privacy) outcome.meta.sensitivity = privacy.decision.sensitivity;
       const { unsent, ...result } = outcome.value;
       // Named, never dropped silently (a redacted request's end-user id: see Attempts.embed).
@@ -284,9 +283,8 @@ export class Router implements Gateway {
           },
           { signal, headers: level === undefined ? {} : { [SENSITIVITY_HEADER]: level } },
         ).then(async (started) => {
-          const { text, usage } = await collectText(started.events);
-          // Not the client's request: its tokens would otherwise be in no usage row.
-          if (usage !== undefined) this.#usage?.(started.meta.target, usage);
+          // Its tokens are in the usage rows as any attempt's are (RouterOptions.usage).
+          const { text } = await collectText(started.events);
           return { text, by: started.meta.target };
         });
         asked.set(key, answer);

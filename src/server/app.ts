@@ -47,6 +47,7 @@ import { EncryptedVectorStoreStore } from "../harness/vector-stores/encrypted-ve
 import { MemoryVectorStoreStore } from "../harness/vector-stores/memory-vector-store-store.js";
 import { VectorStoreLibrary } from "../harness/vector-stores/vector-store-library.js";
 import { classifyRequest, detectorFor } from "../privacy/index.js";
+import type { AttemptUsage } from "../router/attempt.js";
 import { Catalog } from "../router/catalog.js";
 import { HealthMonitor } from "../router/health-monitor.js";
 import { Router } from "../router/router.js";
@@ -196,11 +197,20 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     timeoutMs: config.health.probeTimeoutMs,
   });
   const store = options.store;
-  /** A day's usage row for the target (its tracked name): tokens, and their cost when the target's price is known. */
-  const addUsage = (target: string, inputTokens: number, outputTokens: number): void => {
+  /**
+   * One upstream attempt's usage, added to its target's row of the day: a request when the target
+   * answered it, the tokens the target reported, and their cost at the target's own price when it is
+   * known, under the target's tracked name. By attempt rather than by client request, so that an answer continued on another target
+   * charges each target what it reported (as /metrics counts it), not the first target for both.
+   */
+  const addUsage = (target: string, usage: AttemptUsage): void => {
+    const inputTokens = usage.inputTokens ?? 0;
+    const outputTokens = usage.outputTokens ?? 0;
     const price = catalog.priceOf(target);
     store?.addUsage({
+      // Its tracked name: a client-chosen name the upstream never answered shares <provider>/other.
       target: targets.name(target),
+      requests: usage.answered ? 1 : 0,
       inputTokens,
       outputTokens,
       ...(price && { costUsd: (inputTokens * price.input + outputTokens * price.output) / 1e6 }),
@@ -209,11 +219,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   const router = new Router(catalog, stats, metrics, health, config.breaker, {
     privacy: config.privacy,
     maxAnswerBytes: config.limits.maxAnswerBytes,
-    ...(store && {
-      egress: store,
-      // A route's summarizer, asked by the router itself: its tokens are usage too.
-      usage: (target, usage) => addUsage(target, usage.inputTokens ?? 0, usage.outputTokens ?? 0),
-    }),
+    ...(store && { egress: store, usage: addUsage }),
   });
   const auth = new ClientAuth(options.clientKeys);
   const drain = new Drain();
@@ -372,9 +378,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
         ...(error && { errorCode: error.code }),
         ...(record.content && { content: record.content }),
       });
-      if (record.meta && status < 400) {
-        addUsage(record.meta.target, record.usage?.inputTokens ?? 0, record.usage?.outputTokens ?? 0);
-      }
+      // Its usage rows were added by each of its attempts as they ended (see addUsage).
     }
   }
 

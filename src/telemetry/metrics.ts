@@ -76,7 +76,7 @@ export class Metrics {
   readonly retries = new TargetCounter(
     {
       name: "tandem_retries_total",
-      help: "Retries of the same target after a backoff",
+      help: "Retries of the same target sent after a backoff (not one its breaker stopped during the backoff)",
       labelNames: ["target"] as const,
       registers: [this.registry],
     },
@@ -85,21 +85,21 @@ export class Metrics {
 
   readonly failovers = new Counter({
     name: "tandem_failovers_total",
-    help: "Moves from one target to the next, by route and the error that caused them (none after a route's last target)",
+    help: "Moves from one target to the next, by route and the error that caused them (an answer given afresh after a broken one included; none after a route's last target)",
     labelNames: ["route", "code"] as const,
     registers: [this.registry],
   });
 
   readonly degraded = new Counter({
     name: "tandem_degraded_answers_total",
-    help: "Degraded answers by route and reason: lower_tier, mid_stream_switch, exhausted (notice)",
+    help: "Degraded answers (each once per reason) by route and reason: lower_tier, mid_stream_switch, exhausted (notice)",
     labelNames: ["route", "reason"] as const,
     registers: [this.registry],
   });
 
   readonly midStreamSwitches = new Counter({
     name: "tandem_mid_stream_switches_total",
-    help: "Answers continued on another target after their stream broke, by route and error code",
+    help: "Streamed answers continued on another target after their stream broke, by route and error code",
     labelNames: ["route", "code"] as const,
     registers: [this.registry],
   });

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { GatewayError, type StreamEvent } from "../../src/core/index.js";
+import type { AttemptUsage } from "../../src/router/attempt.js";
 import type { Target } from "../../src/router/catalog.js";
 import { CONTINUE_INSTRUCTION, continuationRequest, continuedUsage } from "../../src/router/continuation.js";
 import {
@@ -139,6 +140,46 @@ for (const oneRead of [false, true]) {
       assert.equal(meta.attempts, 2);
       assert.match(meta.degraded ?? "", /switched mid-stream from a\/m to b\/m after a\/m failed \(upstream_error\)/);
       assert.equal(await counter(parts.metrics, "tandem_mid_stream_switches_total"), 1);
+      assert.equal(await counter(parts.metrics, "tandem_degraded_answers_total", { reason: "mid_stream_switch" }), 1);
+      assert.equal(await counter(parts.metrics, "tandem_failovers_total"), 0, "a streamed continuation is no failover");
+    });
+
+    it("tells each target's usage by the target that reported it, as /metrics counts it", async () => {
+      const told: [string, AttemptUsage][] = [];
+      const parts = routerParts({ usage: (target, usage) => told.push([target, usage]) });
+      const a = scriptedTarget("a/m", [
+        {
+          events: [{ type: "start" }, { type: "usage", usage: { inputTokens: 7 } }, { type: "text-delta", text: "Once " }],
+          failAfter: broken,
+        },
+      ]);
+      const b = scriptedTarget("b/m", [
+        {
+          events: [
+            { type: "start" },
+            { type: "text-delta", text: "upon a time" },
+            { type: "usage", usage: { inputTokens: 30, outputTokens: 2 } },
+            { type: "finish", reason: "stop" },
+          ],
+        },
+      ]);
+      const { events } = await answer(parts, [[a.target], [b.target]]);
+      const seen = await collect(events);
+      // The client reads the first target's input and both outputs; each target is charged its own.
+      assert.deepEqual(seen.at(-2), { type: "usage", usage: { inputTokens: 7, outputTokens: 3 } });
+      assert.deepEqual(told, [
+        ["a/m", { answered: false, inputTokens: 7 }],
+        ["b/m", { answered: true, inputTokens: 30, outputTokens: 2 }],
+      ]);
+      for (const [target, usage] of told) {
+        const ok = await counter(parts.metrics, "tandem_attempts_total", { target, outcome: "ok" });
+        assert.equal(ok, usage.answered ? 1 : 0);
+        assert.equal(await counter(parts.metrics, "tandem_tokens_total", { target, direction: "input" }), usage.inputTokens ?? 0);
+        assert.equal(
+          await counter(parts.metrics, "tandem_tokens_total", { target, direction: "output" }),
+          usage.outputTokens ?? 0,
+        );
+      }
     });
 
     it("when the targets it could go on with fail too, ends with an error listing every attempt, the broken one first", async () => {
@@ -220,7 +261,57 @@ for (const oneRead of [false, true]) {
       const seen = await collect(events);
       assert.deepEqual(seen.at(2), { type: "switch", from: "a/m", to: "b/m", reason: "upstream_error", restart: true });
       assert.equal(b.requests[0]?.messages.length, 1, "the client's own conversation, not a continuation");
-      assert.match(meta.degraded ?? "", /^answered afresh on b\/m/);
+      assert.match(meta.degraded ?? "", /^answered afresh on b\/m after a\/m failed \(upstream_error\)$/);
+    });
+
+    it("counts an answer given afresh as a failover to a lower tier, not as a mid-stream switch", async () => {
+      const parts = routerParts();
+      const a = scriptedTarget("a/m", [{ events: [{ type: "start" }, { type: "text-delta", text: "half" }], failAfter: broken }]);
+      const b = scriptedTarget("b/m", [
+        { events: [{ type: "start" }, { type: "text-delta", text: "whole" }, { type: "finish", reason: "stop" }] },
+      ]);
+      const { events } = await answer(parts, [[a.target], [b.target]], false);
+      await collect(events);
+      assert.equal(await counter(parts.metrics, "tandem_failovers_total", { route: "r", code: "upstream_error" }), 1);
+      assert.equal(await counter(parts.metrics, "tandem_mid_stream_switches_total"), 0);
+      assert.equal(await counter(parts.metrics, "tandem_degraded_answers_total", { route: "r", reason: "lower_tier" }), 1);
+      assert.equal(await counter(parts.metrics, "tandem_degraded_answers_total", { reason: "mid_stream_switch" }), 0);
+    });
+
+    it("answers afresh within the same tier as a failover there: not degraded", async () => {
+      const parts = routerParts();
+      const a = scriptedTarget("a/m", [{ events: [{ type: "start" }, { type: "text-delta", text: "half" }], failAfter: broken }]);
+      const b = scriptedTarget("b/m", [
+        { events: [{ type: "start" }, { type: "text-delta", text: "whole" }, { type: "finish", reason: "stop" }] },
+      ]);
+      const { meta, events } = await answer(parts, [[a.target, b.target]], false);
+      const seen = await collect(events);
+      assert.ok(
+        seen.some((e) => e.type === "switch" && e.restart === true),
+        "the reader still drops a's half",
+      );
+      assert.equal(meta.target, "b/m");
+      assert.equal(meta.degraded, undefined);
+      assert.equal(await counter(parts.metrics, "tandem_failovers_total", { route: "r", code: "upstream_error" }), 1);
+      assert.equal(await counter(parts.metrics, "tandem_degraded_answers_total"), 0);
+    });
+
+    it("counts an answer given by a lower tier once, however many failovers it took", async () => {
+      const parts = routerParts();
+      const a = scriptedTarget("a/m", [{ events: [{ type: "start" }, { type: "text-delta", text: "half" }], failAfter: broken }]);
+      const b = scriptedTarget("b/m", [{ events: [{ type: "start" }, { type: "text-delta", text: "more" }], failAfter: broken }]);
+      const down = new GatewayError("unavailable", "connection refused", { retryable: true });
+      const c = scriptedTarget("c/m", [{ fail: down }]);
+      const d = scriptedTarget("d/m", [
+        { events: [{ type: "start" }, { type: "text-delta", text: "whole" }, { type: "finish", reason: "stop" }] },
+      ]);
+      const { meta, events } = await answer(parts, [[a.target], [b.target], [c.target], [d.target]], false);
+      await collect(events);
+      assert.equal(meta.target, "d/m");
+      assert.match(meta.degraded ?? "", /^answered afresh on d\/m after b\/m failed \(upstream_error\)$/);
+      assert.equal(await counter(parts.metrics, "tandem_failovers_total"), 3);
+      assert.equal(await counter(parts.metrics, "tandem_degraded_answers_total", { reason: "lower_tier" }), 1);
+      assert.equal(await counter(parts.metrics, "tandem_degraded_answers_total"), 1);
     });
 
     it("fails over when the answer fails a quality check at its finish", async () => {

@@ -231,7 +231,10 @@ describe("router failover", () => {
     const metrics = await (await fetch(`${tandem.url}/metrics`)).text();
     assert.match(metrics, /tandem_breaker_state\{target="breaky\/m2"\} 2/);
     assert.match(metrics, /tandem_breaker_transitions_total\{target="breaky\/m2",from="closed",to="open"\} 1/);
-    assert.match(metrics, /tandem_retries_total\{target="breaky\/m2"\} \d/);
+    // Requests 1 and 2 each sent a retry; request 3's retry found the breaker open (its first try was
+    // the fifth failure) and was never sent, and the fourth request did not try the target at all.
+    assert.match(metrics, /tandem_retries_total\{target="breaky\/m2"\} 2\n/);
+    assert.match(metrics, /tandem_attempts_total\{target="breaky\/m2",outcome="upstream_error"\} 5\n/);
   });
 
   it("keeps a lone target's own error for the client: a long Retry-After 429 stays a 429", async () => {
@@ -337,6 +340,10 @@ describe("mid-stream failover", () => {
     );
     assert.match(JSON.stringify(sent.messages.at(-2)?.content), /The quick brown /);
     assert.match(JSON.stringify(sent.messages.at(-1)?.content), /Continue it exactly where it stopped/);
+    const metrics = await (await fetch(`${tandem.url}/metrics`)).text();
+    assert.match(metrics, /tandem_mid_stream_switches_total\{route="auto",code="upstream_error"\} 1\n/);
+    assert.match(metrics, /tandem_degraded_answers_total\{route="auto",reason="mid_stream_switch"\} 1\n/);
+    assert.doesNotMatch(metrics, /tandem_failovers_total\{/, "a streamed continuation is no failover");
   });
 
   it("continues a broken answer for the Anthropic and Ollama clients", async () => {
@@ -379,6 +386,12 @@ describe("mid-stream failover", () => {
       ["user"],
       "the next target gets the original conversation, not the broken part",
     );
+    // A failover to the next tier, as one before the first byte is: not a mid-stream switch.
+    const metrics = await (await fetch(`${tandem.url}/metrics`)).text();
+    assert.match(metrics, /tandem_failovers_total\{route="auto",code="upstream_error"\} 1\n/);
+    assert.match(metrics, /tandem_degraded_answers_total\{route="auto",reason="lower_tier"\} 1\n/);
+    assert.doesNotMatch(metrics, /reason="mid_stream_switch"/);
+    assert.doesNotMatch(metrics, /tandem_mid_stream_switches_total\{/);
   });
 
   it("a client that did not stream, when every target breaks off mid-answer: the 503 listing every attempt, in each dialect", async () => {

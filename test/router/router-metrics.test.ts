@@ -118,3 +118,41 @@ describe("tandem_attempts_total", () => {
     assert.equal(await counter(parts.metrics, "tandem_attempts_total", { target: "a/m", outcome: "ok" }), 0);
   });
 });
+
+describe("tandem_retries_total", () => {
+  it("counts a retry once it is sent, not one the breaker stopped during its backoff (listed as breaker_open)", async () => {
+    // A breaker that opens at the first failure: the retry after it finds the circuit open and is never sent.
+    const parts = routerParts({ breaker: { failureThreshold: 1, cooldownMs: 60_000 } });
+    const a = scriptedTarget("a/m", [{ fail: new GatewayError("upstream_error", "500", { retryable: true }) }]);
+    const b = scriptedTarget("b/m", [{ events: ANSWER }]);
+    const plan = planOf([[a.target], [b.target]], { retry: { attempts: 2, baseMs: 1, maxMs: 2 } });
+    const request = chatRequest();
+    const outcome = await parts.loop.run(plan, context(), (target, timeouts, breaker, signal) =>
+      parts.attempts.chat(target, request, context(signal), timeouts, breaker, undefined, true),
+    );
+    assert.ok("value" in outcome);
+    await collect(outcome.value.events);
+    assert.equal(a.calls(), 1, "the retry was not sent");
+    assert.equal(await counter(parts.metrics, "tandem_retries_total"), 0);
+    assert.match(outcome.meta.degraded ?? "", /a\/m: upstream_error after \d+ ms \(500\); a\/m: breaker_open after 0 ms/);
+    assert.equal(await counter(parts.metrics, "tandem_failovers_total", { route: "r", code: "breaker_open" }), 1);
+    assert.equal(await counter(parts.metrics, "tandem_attempts_total", { target: "a/m" }), 1);
+  });
+
+  it("counts each retry that was sent", async () => {
+    const parts = routerParts();
+    const a = scriptedTarget("a/m", [
+      { fail: new GatewayError("upstream_error", "500", { retryable: true }) },
+      { events: ANSWER },
+    ]);
+    const plan = planOf([[a.target]], { retry: { attempts: 3, baseMs: 1, maxMs: 2 } });
+    const request = chatRequest();
+    const outcome = await parts.loop.run(plan, context(), (target, timeouts, breaker, signal) =>
+      parts.attempts.chat(target, request, context(signal), timeouts, breaker, undefined, true),
+    );
+    assert.ok("value" in outcome);
+    await collect(outcome.value.events);
+    assert.equal(a.calls(), 2);
+    assert.equal(await counter(parts.metrics, "tandem_retries_total", { target: "a/m" }), 1);
+  });
+});

@@ -12,7 +12,7 @@ import {
   type StreamEvent,
 } from "../../src/core/index.js";
 import type { Provider } from "../../src/providers/provider.js";
-import { Attempts } from "../../src/router/attempt.js";
+import { Attempts, type AttemptUsage } from "../../src/router/attempt.js";
 import { AttemptLoop } from "../../src/router/attempt-loop.js";
 import { Breakers } from "../../src/router/breakers.js";
 import type { Catalog, Target } from "../../src/router/catalog.js";
@@ -88,8 +88,13 @@ export function planOf(tiers: Target[][], route: Partial<Record<keyof RouteConfi
   return { name: "r", route: "r", tiers, unresolved: [], policy, retry: new RetryPolicy(policy.retry) };
 }
 
-/** The router's parts wired as Router wires them, with fresh metrics and stats. */
-export function routerParts(options: { breaker?: { failureThreshold: number; cooldownMs: number } } = {}) {
+/** The router's parts wired as Router wires them, with fresh metrics and stats; `usage` is told each attempt's usage. */
+export function routerParts(
+  options: {
+    breaker?: { failureThreshold: number; cooldownMs: number };
+    usage?: (target: string, usage: AttemptUsage) => void;
+  } = {},
+) {
   const metrics = new Metrics();
   const stats = new TargetStats();
   const health = new HealthMonitor(new Map(), { intervalMs: 0, timeoutMs: 1000 });
@@ -98,7 +103,7 @@ export function routerParts(options: { breaker?: { failureThreshold: number; coo
   const catalog = { routes: new Map() } as unknown as Catalog;
   const guard = new PrivacyGuard(catalog, metrics, DEFAULT_PRIVACY, undefined);
   const loop = new AttemptLoop({ stats, metrics, health, network, breakers });
-  const attempts = new Attempts({ stats, metrics, health, guard });
+  const attempts = new Attempts({ stats, metrics, health, guard, ...(options.usage && { usage: options.usage }) });
   const continuation = new Continuation({ loop, attempts, metrics, stats, guard, maxAnswerBytes: 1 << 20 });
   return { metrics, stats, health, breakers, loop, attempts, continuation };
 }
