@@ -252,7 +252,7 @@ describe("POST /v1/responses, not streamed", () => {
       ],
       toolChoice: { name: "get_weather" },
       parallelToolCalls: false,
-      responseFormat: { type: "json_schema", schema: { type: "object" }, name: "answer", strict: true },
+      responseFormat: { type: "json_schema", schema: { type: "object" }, name: "answer", strict: true, param: "text.format" },
       maxTokens: 100,
       topP: 0.9,
       // The effort crosses as the canonical reasoning control; the summary setting does not.
