@@ -8,7 +8,17 @@ import type { StoredHistory } from "./stored-history.js";
 export type ResponseFormat =
   | { type: "text" }
   | { type: "json" }
-  | { type: "json_schema"; schema: Record<string, unknown>; name?: string; strict?: boolean };
+  | {
+      type: "json_schema";
+      schema: Record<string, unknown>;
+      name?: string;
+      strict?: boolean;
+      /**
+       * The client's field that carried the schema, for an error about it: `response_format` (chat),
+       * `text.format` (Responses), `output_config.format` (Anthropic), `format` (Ollama). Never sent.
+       */
+      param?: string;
+    };
 
 /**
  * Awaited with the exact body of each request to an upstream (its JSON text, or its bytes where the

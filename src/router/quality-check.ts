@@ -1,5 +1,4 @@
-import { Ajv, type ValidateFunction } from "ajv";
-import { type FinishReason, GatewayError, type ResponseFormat } from "../core/index.js";
+import { compileSchema, type FinishReason, GatewayError, type ResponseFormat } from "../core/index.js";
 
 /** Which checks a route applies to answers (see the route's `quality` setting). */
 export interface QualityPolicy {
@@ -11,25 +10,6 @@ export interface QualityPolicy {
   json: boolean;
   /** Every tool call's arguments must be a JSON object. */
   toolArguments: boolean;
-}
-
-const ajv = new Ajv({ allErrors: false, strict: false });
-const compiled = new Map<string, ValidateFunction>();
-const MAX_COMPILED = 64;
-
-function validatorFor(schema: Record<string, unknown>): ValidateFunction | undefined {
-  const key = JSON.stringify(schema);
-  let validate = compiled.get(key);
-  if (!validate) {
-    try {
-      validate = ajv.compile(schema);
-    } catch {
-      return undefined; // A schema ajv cannot compile is the upstream's business, not a failed answer.
-    }
-    if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value as string);
-    compiled.set(key, validate);
-  }
-  return validate;
 }
 
 /** Anthropic's finish reason for a turn a server tool paused (see QualityWatch.onFinish). */
@@ -138,7 +118,10 @@ export class QualityWatch {
       return { check: "json", error: failed("json", "the answer is not valid JSON", this.#target) };
     }
     if (format.type === "json_schema") {
-      const validate = validatorFor(format.schema);
+      // The dialect refused a schema that does not compile; one tandem does not compile (beyond its
+      // limits, of a dialect ajv does not know) is left to the target, as the answer's check is.
+      const compiled = compileSchema(format.schema);
+      const validate = "validate" in compiled ? compiled.validate : undefined;
       if (validate && !validate(value)) {
         const first = validate.errors?.[0];
         const where = first ? `${first.instancePath || "/"} ${first.message ?? ""}` : "";

@@ -9,7 +9,7 @@ import type {
   ToolDefinition,
   WireOnly,
 } from "../../core/index.js";
-import { GatewayError } from "../../core/index.js";
+import { checkResponseSchema, GatewayError } from "../../core/index.js";
 import { invalidValue } from "../shared/index.js";
 import { checkAnthropicTurns } from "./check-anthropic-turns.js";
 import { toolCallId } from "./message-id.js";
@@ -70,7 +70,10 @@ export function convertFromAnthropicRequest(
   if (body.top_k != null) chat.topK = body.top_k;
   if (body.metadata?.user_id != null) chat.user = body.metadata.user_id;
   const format = body.output_config?.format;
-  if (format) chat.responseFormat = { type: "json_schema", schema: format.schema };
+  if (format) {
+    checkResponseSchema(format.schema, "output_config.format");
+    chat.responseFormat = { type: "json_schema", schema: format.schema, param: "output_config.format" };
+  }
   if (body.thinking?.type === "enabled" || body.thinking?.type === "disabled") {
     chat.reasoning =
       body.thinking.type === "enabled" ? { enabled: true, budgetTokens: body.thinking.budget_tokens } : { enabled: false };

@@ -1,4 +1,4 @@
-import { type ChatRequest, GatewayError, type ResponseFormat } from "../../core/index.js";
+import { type ChatRequest, checkResponseSchema, GatewayError, type ResponseFormat } from "../../core/index.js";
 import type { OllamaOptions } from "./ollama-server-api.js";
 
 type Sampling = Pick<
@@ -45,7 +45,10 @@ export function parseOllamaSampling(
 
 function parseOllamaFormat(format: string | Record<string, unknown> | null | undefined): ResponseFormat | undefined {
   if (format == null || format === "") return undefined;
-  if (typeof format === "object") return { type: "json_schema", schema: format };
+  if (typeof format === "object") {
+    checkResponseSchema(format, "format");
+    return { type: "json_schema", schema: format, param: "format" };
+  }
   if (format === "json") return { type: "json" };
   throw new GatewayError("invalid_request", `Invalid value for 'format': expected "json" or a JSON schema object`, {
     param: "format",

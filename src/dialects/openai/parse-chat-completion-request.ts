@@ -1,5 +1,6 @@
 import {
   type ChatRequest,
+  checkResponseSchema,
   GatewayError,
   logprobsRequest,
   type ResponseFormat,
@@ -224,11 +225,14 @@ function responseFormat(format: NonNullable<ChatCompletionRequestBody["response_
       return { type: "json" };
     case "json_schema": {
       const spec = format.json_schema;
+      const schema = spec.schema ?? {};
+      checkResponseSchema(schema, "response_format");
       return {
         type: "json_schema",
-        schema: spec.schema ?? {},
+        schema,
         name: spec.name,
         ...(spec.strict != null && { strict: spec.strict }),
+        param: "response_format",
       };
     }
   }

@@ -67,6 +67,7 @@ import {
   localModelEntry,
   type MemoryFit,
 } from "./model-files.js";
+import { schemaLimitRefusal } from "./schema-limits.js";
 import { type SlotLoad, SlotQueue } from "./slot-queue.js";
 import { textOnlyRefusal } from "./text-only.js";
 import { forcedTools } from "./worker/forced-tool-call.js";
@@ -197,7 +198,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     const request = applyModelDefaults(original, await this.#settingsOf(spec.name));
     const target = this.#target(spec.name);
     // Before a slot is taken and the model loaded: they would be spent only to refuse the request.
-    const refusal = textOnlyRefusal(request.messages, target);
+    const refusal = textOnlyRefusal(request.messages, target) ?? schemaLimitRefusal(request, target);
     if (refusal) throw refusal;
     const release = await this.#queue(spec).acquire(signal);
     const inner = new AbortController();

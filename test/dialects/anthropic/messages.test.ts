@@ -612,7 +612,7 @@ describe("bad input", () => {
       messages: [{ role: "user", content: "x" }],
       output_config: { effort: "low", format: { type: "json_schema", schema } },
     });
-    assert.deepEqual(stub.chats.at(-1)?.responseFormat, { type: "json_schema", schema });
+    assert.deepEqual(stub.chats.at(-1)?.responseFormat, { type: "json_schema", schema, param: "output_config.format" });
   });
 
   it("ignores unknown fields, cache_control and thinking settings", async () => {

@@ -167,7 +167,7 @@ describe("POST /v1/chat/completions, not streamed", () => {
       ],
       toolChoice: { name: "lookup" },
       parallelToolCalls: false,
-      responseFormat: { type: "json_schema", schema: { type: "object" }, name: "answer", strict: true },
+      responseFormat: { type: "json_schema", schema: { type: "object" }, name: "answer", strict: true, param: "response_format" },
       temperature: 0.5,
       topP: 0.9,
       maxTokens: 40,

@@ -291,9 +291,16 @@ export function outputItems(
     if (at < result.text.length) items.push(message(result.text.slice(at), itemStatus));
   } else if (result.text !== "" || result.toolCalls.length === 0)
     items.push(messageItem(itemId("msg_"), messageParts(result, logprobs), itemStatus));
+  // A call whose arguments parse stands, whatever cut the answer after it; one whose arguments do not,
+  // or that has none (cut before its first character, or a tool without parameters), has the answer's status.
   for (const call of result.toolCalls)
     items.push(
-      functionCallItem(callItemId(call.name, tools), call, isJsonArguments(call.arguments) ? "completed" : itemStatus, tools),
+      functionCallItem(
+        callItemId(call.name, tools),
+        call,
+        call.arguments !== "" && isJsonArguments(call.arguments) ? "completed" : itemStatus,
+        tools,
+      ),
     );
   return items;
 }

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { ReasoningControl, ResponseFormat } from "../../../core/index.js";
+import { checkResponseSchema, type ReasoningControl, type ResponseFormat } from "../../../core/index.js";
 import type { reasoningEffortSchema, textFormatSchema } from "./responses-api.js";
 
 /** The effort as the canonical reasoning control (xhigh and max as high, the highest the other wires have). */
@@ -16,11 +16,13 @@ export function responseFormat(format: z.output<typeof textFormatSchema>): Respo
     case "json_object":
       return { type: "json" };
     case "json_schema":
+      checkResponseSchema(format.schema, "text.format");
       return {
         type: "json_schema",
         schema: format.schema,
         name: format.name,
         ...(format.strict != null && { strict: format.strict }),
+        param: "text.format",
       };
   }
 }

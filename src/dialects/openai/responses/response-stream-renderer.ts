@@ -223,8 +223,10 @@ export class ResponseStreamRenderer implements StreamRenderer {
       case "tool-call-end": {
         const call = this.#calls.get(event.index);
         // A call whose arguments do not parse was cut off (the router passes one on only then): it
-        // stays open until the finish, which closes it as incomplete.
-        if (!call || !isJsonArguments(call.arguments)) return out;
+        // stays open until the finish, which closes it as incomplete. So does one with no arguments
+        // at all: a call cut before its first character looks like a call of a tool without
+        // parameters, and only the finish tells them apart (`length` cut it; a call stands otherwise).
+        if (!call || call.arguments === "" || !isJsonArguments(call.arguments)) return out;
         this.#calls.delete(event.index);
         return out + this.#closeCall(call, "completed");
       }

@@ -315,7 +315,7 @@ export async function grammarFor(loaded: LoadedModel, request: ProviderChatReque
     return await jsonSchemaGrammar(llama, toGbnfSchema(format.schema));
   } catch (err) {
     throw new GatewayError("invalid_request", `The JSON schema cannot be turned into a grammar: ${(err as Error).message}`, {
-      param: "response_format",
+      param: format.type === "json_schema" ? (format.param ?? "response_format") : "response_format",
     });
   }
 }

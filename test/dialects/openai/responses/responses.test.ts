@@ -252,7 +252,7 @@ describe("POST /v1/responses, not streamed", () => {
       ],
       toolChoice: { name: "get_weather" },
       parallelToolCalls: false,
-      responseFormat: { type: "json_schema", schema: { type: "object" }, name: "answer", strict: true },
+      responseFormat: { type: "json_schema", schema: { type: "object" }, name: "answer", strict: true, param: "text.format" },
       maxTokens: 100,
       topP: 0.9,
       // The effort crosses as the canonical reasoning control; the summary setting does not.
@@ -1060,6 +1060,48 @@ describe("POST /v1/responses, streamed", () => {
     const final = await stream.finalResponse();
     assert.equal(final.status, "incomplete");
     assert.equal(final.output[0]?.type === "function_call" && final.output[0].status, "incomplete");
+  });
+
+  it("ends a function call cut before its first argument character as incomplete, whole and streamed", async () => {
+    // The embedded engine's forced call cut by max_output_tokens at once: a start and an end, no argument text.
+    app.gateway.chatScript = () => [
+      { type: "start" },
+      { type: "tool-call-start", index: 0, id: "call_cut", name: "get_weather" },
+      { type: "tool-call-end", index: 0 },
+      { type: "finish", reason: "length" },
+    ];
+    const request = { model: "auto", input: "Weather?", tools: [weatherTool], max_output_tokens: 16 };
+    const res = await client.responses.create(request);
+    assert.equal(res.status, "incomplete");
+    const call = res.output[0];
+    assert.deepEqual(call?.type === "function_call" && [call.status, call.arguments], ["incomplete", ""]);
+    const stream = client.responses.stream(request);
+    const done: string[] = [];
+    for await (const event of stream)
+      if (event.type === "response.output_item.done")
+        done.push(event.item.type === "function_call" ? (event.item.status ?? "") : event.item.type);
+    assert.deepEqual(done, ["incomplete"]);
+    const final = await stream.finalResponse();
+    assert.equal(final.output[0]?.type === "function_call" && final.output[0].status, "incomplete");
+  });
+
+  it("keeps a call with no arguments completed when the answer finishes with its calls", async () => {
+    app.gateway.chatScript = () => [
+      { type: "start" },
+      { type: "tool-call-start", index: 0, id: "call_now", name: "get_time" },
+      { type: "tool-call-end", index: 0 },
+      { type: "finish", reason: "tool_calls" },
+    ];
+    const tool = { type: "function" as const, name: "get_time", parameters: null, strict: false };
+    const res = await client.responses.create({ model: "auto", input: "Time?", tools: [tool] });
+    assert.equal(res.status, "completed");
+    assert.equal(res.output[0]?.type === "function_call" && res.output[0].status, "completed");
+    const stream = client.responses.stream({ model: "auto", input: "Time?", tools: [tool] });
+    const done: string[] = [];
+    for await (const event of stream)
+      if (event.type === "response.output_item.done")
+        done.push(event.item.type === "function_call" ? (event.item.status ?? "") : event.item.type);
+    assert.deepEqual(done, ["completed"]);
   });
 
   it("streams an incomplete answer as response.incomplete", async () => {
