@@ -18,6 +18,7 @@ export * from "./hosted-tool-runner.js";
 export * from "./hosted-tools.js";
 export * from "./ids.js";
 export * from "./json-depth.js";
+export * from "./json-mode-word.js";
 export * from "./json-splice.js";
 export * from "./json-text-edit.js";
 export * from "./key-rotated-error.js";

@@ -7,6 +7,7 @@ import {
   type ProviderChatRequest,
   textOf,
   toolResultText,
+  withJsonModeWord,
 } from "../../core/index.js";
 import { systemAfterToolResults } from "../../core/system-after-tool-results.js";
 import { imageUrl, OPENAI_FILE_TYPE } from "./convert-to-openai-messages.js";
@@ -28,7 +29,8 @@ type Json = Record<string, unknown>;
 export function convertToOpenAIResponsesRequest(request: ProviderChatRequest, target: string): Json {
   const body: Json = {
     model: request.upstreamModel,
-    input: inputItems(request.messages, target),
+    // JSON mode is refused without the word "json" in the input (withJsonModeWord).
+    input: inputItems(request.responseFormat?.type === "json" ? withJsonModeWord(request.messages) : request.messages, target),
     store: false,
     stream: request.whole !== true,
     include: ["reasoning.encrypted_content"],
