@@ -8,7 +8,19 @@ import type { StoredHistory } from "./stored-history.js";
 export type ResponseFormat =
   | { type: "text" }
   | { type: "json" }
-  | { type: "json_schema"; schema: Record<string, unknown>; name?: string; strict?: boolean };
+  | {
+      type: "json_schema";
+      schema: Record<string, unknown>;
+      name?: string;
+      /**
+       * OpenAI's `strict`, as an OpenAI client sent it (absent: its API's default, false).
+       * `"where-possible"`: the client's API always holds the answer to the schema (Anthropic's
+       * `output_config.format`, Ollama's `format`), so a target with a strict subset of JSON Schema
+       * (OpenAI's) is asked for strict adherence when the schema is in that subset, and otherwise
+       * sent it best-effort, the weaker guarantee named in x-tandem-warnings.
+       */
+      strict?: boolean | "where-possible";
+    };
 
 /**
  * Awaited with the exact body of each request to an upstream (its JSON text, or its bytes where the

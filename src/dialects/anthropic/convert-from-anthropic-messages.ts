@@ -70,7 +70,8 @@ export function convertFromAnthropicRequest(
   if (body.top_k != null) chat.topK = body.top_k;
   if (body.metadata?.user_id != null) chat.user = body.metadata.user_id;
   const format = body.output_config?.format;
-  if (format) chat.responseFormat = { type: "json_schema", schema: format.schema };
+  // Anthropic's structured outputs always hold the answer to the schema: strict wherever a target can be.
+  if (format) chat.responseFormat = { type: "json_schema", schema: format.schema, strict: "where-possible" };
   if (body.thinking?.type === "enabled" || body.thinking?.type === "disabled") {
     chat.reasoning =
       body.thinking.type === "enabled" ? { enabled: true, budgetTokens: body.thinking.budget_tokens } : { enabled: false };

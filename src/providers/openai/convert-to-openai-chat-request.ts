@@ -1,6 +1,7 @@
 import { effortOf, type ProviderChatRequest, withJsonModeWord } from "../../core/index.js";
 import { convertToOpenAIMessages } from "./convert-to-openai-messages.js";
 import type { OpenAIChatRequestBody } from "./openai-chat-api.js";
+import { openAIStrict } from "./openai-strict-schema.js";
 
 /** Which field carries the output token limit; see OpenAIProviderOptions.maxTokensField. */
 export type MaxTokensField = "max_tokens" | "max_completion_tokens";
@@ -50,7 +51,7 @@ export function convertToOpenAIChatRequest(request: ProviderChatRequest, maxToke
       json_schema: {
         name: format.name ?? "response",
         schema: format.schema,
-        ...(format.strict !== undefined && { strict: format.strict }),
+        ...(openAIStrict(format) !== undefined && { strict: openAIStrict(format) }),
       },
     };
   }

@@ -11,6 +11,7 @@ import {
 } from "../../core/index.js";
 import { systemAfterToolResults } from "../../core/system-after-tool-results.js";
 import { imageUrl, OPENAI_FILE_TYPE } from "./convert-to-openai-messages.js";
+import { openAIStrict } from "./openai-strict-schema.js";
 
 type Json = Record<string, unknown>;
 
@@ -59,7 +60,7 @@ export function convertToOpenAIResponsesRequest(request: ProviderChatRequest, ta
       type: "json_schema",
       name: format.name ?? "response",
       schema: format.schema,
-      ...(format.strict !== undefined && { strict: format.strict }),
+      ...(openAIStrict(format) !== undefined && { strict: openAIStrict(format) }),
     };
   }
   if (request.verbosity !== undefined) text.verbosity = request.verbosity;
