@@ -12,7 +12,14 @@ export type ResponseFormat =
       type: "json_schema";
       schema: Record<string, unknown>;
       name?: string;
-      strict?: boolean;
+      /**
+       * OpenAI's `strict`, as an OpenAI client sent it (absent: its API's default, false).
+       * `"where-possible"`: the client's API always holds the answer to the schema (Anthropic's
+       * `output_config.format`, Ollama's `format`), so a target with a strict subset of JSON Schema
+       * (OpenAI's) is asked for strict adherence when the schema is in that subset, and otherwise
+       * sent it best-effort, the weaker guarantee named in x-tandem-warnings.
+       */
+      strict?: boolean | "where-possible";
       /**
        * The client's field that carried the schema, for an error about it: `response_format` (chat),
        * `text.format` (Responses), `output_config.format` (Anthropic), `format` (Ollama). Never sent.

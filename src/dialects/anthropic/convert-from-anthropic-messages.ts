@@ -70,9 +70,10 @@ export function convertFromAnthropicRequest(
   if (body.top_k != null) chat.topK = body.top_k;
   if (body.metadata?.user_id != null) chat.user = body.metadata.user_id;
   const format = body.output_config?.format;
+  // Anthropic's structured outputs always hold the answer to the schema: strict wherever a target can be.
   if (format) {
     checkResponseSchema(format.schema, "output_config.format");
-    chat.responseFormat = { type: "json_schema", schema: format.schema, param: "output_config.format" };
+    chat.responseFormat = { type: "json_schema", schema: format.schema, strict: "where-possible", param: "output_config.format" };
   }
   if (body.thinking?.type === "enabled" || body.thinking?.type === "disabled") {
     chat.reasoning =

@@ -45,9 +45,10 @@ export function parseOllamaSampling(
 
 function parseOllamaFormat(format: string | Record<string, unknown> | null | undefined): ResponseFormat | undefined {
   if (format == null || format === "") return undefined;
+  // Ollama holds the answer to the schema with a grammar: strict wherever a target can be.
   if (typeof format === "object") {
     checkResponseSchema(format, "format");
-    return { type: "json_schema", schema: format, param: "format" };
+    return { type: "json_schema", schema: format, strict: "where-possible", param: "format" };
   }
   if (format === "json") return { type: "json" };
   throw new GatewayError("invalid_request", `Invalid value for 'format': expected "json" or a JSON schema object`, {

@@ -8,6 +8,7 @@ import {
   type ToolDefinition,
   type WireOnly,
 } from "../../core/index.js";
+import { ALLOWED_TOOLS_APPROXIMATED } from "./allowed-tools-choice.js";
 import { type ChatCompletionRequestBody, chatCompletionRequestSchema } from "./chat-completions-api.js";
 import { convertFromOpenAIMessages } from "./convert-from-openai-messages.js";
 import { customToolDefinition, parseChatCustomTool } from "./custom-tools.js";
@@ -107,7 +108,7 @@ export function parseChatCompletionRequest(body: unknown, files?: FileResolver, 
     if (kept.length > 0) chat.tools = kept;
     else delete chat.tools;
     chat.toolChoice = choice.allowed_tools.mode;
-    approximated.push("tool_choice allowed_tools (only the allowed tools offered instead)");
+    approximated.push(ALLOWED_TOOLS_APPROXIMATED);
   } else if (choice != null) chat.toolChoice = toolChoice(choice, tools, routeTools);
   if (wire.parallel_tool_calls != null) chat.parallelToolCalls = wire.parallel_tool_calls;
   // The legacy answer holds one call, as OpenAI's functions API makes one: every target is asked for one.

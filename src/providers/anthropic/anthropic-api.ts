@@ -55,8 +55,14 @@ export interface AnthropicMessagesRequest {
   top_k?: number;
   metadata?: { user_id: string };
   thinking?: { type: "enabled"; budget_tokens: number } | { type: "disabled" } | { type: "adaptive" };
-  /** Adaptive thinking's effort. */
-  output_config?: { effort?: "low" | "medium" | "high" };
+  /**
+   * Adaptive thinking's effort, and `format`: structured output (@anthropic-ai/sdk OutputConfig,
+   * JSONOutputFormat), the answer held to a JSON schema.
+   */
+  output_config?: {
+    effort?: "low" | "medium" | "high";
+    format?: { type: "json_schema"; schema: Record<string, unknown> };
+  };
   stream: boolean;
 }
 

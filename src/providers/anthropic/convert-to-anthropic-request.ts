@@ -12,6 +12,7 @@ import {
   unsentPenalties,
 } from "../../core/index.js";
 import type { AnthropicMessageParam, AnthropicMessagesRequest, AnthropicToolChoice } from "./anthropic-api.js";
+import { anthropicOutputSchema } from "./anthropic-output-schema.js";
 import { convertToAnthropicMessages } from "./convert-to-anthropic-messages.js";
 import { toolLoopWithoutThinking } from "./tool-loop-thinking.js";
 
@@ -26,8 +27,10 @@ export interface AnthropicRequestDefaults {
  * - temperature is clamped to Anthropic's 0..1 (OpenAI clients may send up to 2);
  * - `seed` and the presence and frequency penalties are dropped (Anthropic has neither);
  *   whitespace-only stop sequences (which Anthropic rejects) are dropped;
- * - response_format json / json_schema becomes an instruction appended to the system prompt, which
- *   works on every Claude model (Anthropic's own structured outputs are model- and version-specific);
+ * - an output schema is Anthropic's structured output, `output_config.format`, when Anthropic takes
+ *   the schema (anthropicOutputSchema); otherwise, and for JSON mode (which Anthropic has no field
+ *   for), an instruction appended to the system prompt, named in x-tandem-warnings. A model without
+ *   structured outputs refuses the field, and is sent the instruction instead (refused-anthropic-settings.ts);
  * - tool_choice is sent only with tools; parallelToolCalls false becomes disable_parallel_tool_use;
  *   a history with tool calls but a request without tools declares the tools it used (see toolsOfHistory);
  *   a strict tool is a strict tool;
@@ -44,8 +47,10 @@ export function convertToAnthropicRequest(
     messages: prompt.messages,
     stream: !request.whole,
   };
-  const system = [prompt.system, formatInstruction(request.responseFormat)].filter((s) => s !== undefined).join("\n\n");
+  const output = outputFormat(request.responseFormat);
+  const system = [prompt.system, output.instruction].filter((s) => s !== undefined).join("\n\n");
   if (system !== "") body.system = system;
+  if (output.format !== undefined) body.output_config = { format: output.format };
 
   const tools = request.tools ?? [];
   if (tools.length > 0) {
@@ -96,6 +101,7 @@ export function anthropicUnsent(request: ChatRequest): string[] {
   unsent.push(...unreadFiles(request, (type) => type === "application/pdf"));
   // A tool_use input is an object: history calls whose arguments are not one go as their text in one.
   unsent.push(...unsentCallArguments(request));
+  unsent.push(...instructedFormat(request.responseFormat));
   if (thinkingLeftOut(request)) unsent.push("thinking");
   // With thinking (but adaptive, which takes a forced tool), Anthropic takes no temperature but 1, no top_k and no forced tool.
   else if (request.reasoning?.enabled && !request.reasoning.adaptive) {
@@ -158,14 +164,40 @@ function toolChoice(choice: ProviderChatRequest["toolChoice"]): AnthropicToolCho
   }
 }
 
-function formatInstruction(format: ResponseFormat | undefined): string | undefined {
-  if (!format || format.type === "text") return undefined;
-  if (format.type === "json") {
-    return "Respond with a single valid JSON value and nothing else: no prose, no Markdown code fences.";
-  }
+/** How an output format goes to Anthropic: as structured output, or as an instruction in the system prompt. */
+function outputFormat(format: ResponseFormat | undefined): {
+  format?: NonNullable<AnthropicMessagesRequest["output_config"]>["format"];
+  instruction?: string;
+} {
+  if (!format || format.type === "text") return {};
+  if (format.type === "json") return { instruction: JSON_INSTRUCTION };
+  const sent = anthropicOutputSchema(format.schema);
+  return "schema" in sent
+    ? { format: { type: "json_schema", schema: sent.schema } }
+    : { instruction: schemaInstruction(format.schema) };
+}
+
+/**
+ * For x-tandem-warnings: an output format Anthropic is asked for only in words (outputFormat), which
+ * the model may not keep to (the route's quality check still holds the answer to it).
+ */
+function instructedFormat(format: ResponseFormat | undefined): string[] {
+  if (format?.type === "json") return ["JSON mode (Anthropic has none: asked for in the system prompt instead)"];
+  if (format?.type !== "json_schema") return [];
+  const sent = anthropicOutputSchema(format.schema);
+  if ("schema" in sent) return [];
+  return [
+    `the output schema as structured output (it uses ${sent.untaken}, which Anthropic's structured outputs do not take: asked for in the system prompt instead)`,
+  ];
+}
+
+const JSON_INSTRUCTION = "Respond with a single valid JSON value and nothing else: no prose, no Markdown code fences.";
+
+/** The system prompt's instruction for an output schema Anthropic is not sent as structured output. */
+export function schemaInstruction(schema: Record<string, unknown>): string {
   return (
     "Respond with a single JSON value that conforms to this JSON Schema, and nothing else: no prose, no Markdown code fences.\n" +
-    JSON.stringify(format.schema)
+    JSON.stringify(schema)
   );
 }
 

@@ -1,5 +1,6 @@
 import { effortForBudget } from "../../core/index.js";
 import { capLimit, leaveOut, type RefusalReader, RefusedSettings, type SettingFix } from "../http/index.js";
+import { schemaInstruction } from "./convert-to-anthropic-request.js";
 
 /**
  * Anthropic names no field in its errors: a refused setting is read from the message. Claude models
@@ -15,6 +16,12 @@ const NO_THINKING = /does not support thinking/i;
 /** Newer models: "\"thinking.type.enabled\" is not supported for this model. Use \"thinking.type.adaptive\" and \"output_config.effort\" ..." */
 const ADAPTIVE_ONLY = /thinking\.type\.enabled\W{0,3} is not supported/i;
 const ABOVE_LIMIT = /max_tokens: \d+ > \d+, which is the maximum/i;
+/**
+ * Structured output on a model without it, or an Anthropic-compatible server that predates the field:
+ * "'claude-3-5-haiku-20241022' does not support structured outputs", "output_config.format: Extra
+ * inputs are not permitted", the beta's `output_format` named.
+ */
+const NO_FORMAT = /output_config\.format|\boutput_format\b|structured outputs?\b|output_config\W{0,3}:?\s*Extra inputs/i;
 const NOT_TAKEN = /\b(temperature|top_p|top_k)\b[^.]{0,60}\b(?:not supported|no longer supported|deprecated)\b/i;
 
 /** The setting an Anthropic upstream's 400 refused, if that is what it says. */
@@ -24,6 +31,7 @@ export const readAnthropicRefusal: RefusalReader = (error) => {
   if (ABOVE_LIMIT.test(error.message)) return { field: "max_tokens", message: error.message };
   if (ADAPTIVE_ONLY.test(error.message)) return { field: "thinking.type", message: error.message };
   if (NO_THINKING.test(error.message)) return { field: "thinking", message: error.message };
+  if (NO_FORMAT.test(error.message)) return { field: "output_config.format", message: error.message };
   const named = NOT_TAKEN.exec(error.message)?.[1];
   return named === undefined ? undefined : { field: named, message: error.message };
 };
@@ -54,6 +62,23 @@ const adaptiveThinking: SettingFix = (body) => {
   return `thinking.budget_tokens ${budget} (adaptive thinking at effort ${effort} sent instead)`;
 };
 
+/**
+ * Structured output a model does not take: the schema asked for in the system prompt instead, as
+ * for a schema Anthropic's structured outputs cannot take (convert-to-anthropic-request.ts).
+ */
+const formatAsInstruction: SettingFix = (body) => {
+  const config = body.output_config as { format?: { schema?: Record<string, unknown> } } | undefined;
+  const schema = config?.format?.schema;
+  if (config === undefined || schema === undefined) return false;
+  delete config.format;
+  if (Object.keys(config).length === 0) delete body.output_config;
+  const instruction = schemaInstruction(schema);
+  const system = body.system;
+  if (Array.isArray(system)) system.push({ type: "text", text: instruction });
+  else body.system = typeof system === "string" && system !== "" ? `${system}\n\n${instruction}` : instruction;
+  return "output_config.format (the model takes no structured output: asked for in the system prompt instead)";
+};
+
 /** What an Anthropic upstream's models refused of Messages bodies tandem built. */
 export function refusedAnthropicSettings(): RefusedSettings {
   return new RefusedSettings(
@@ -64,6 +89,7 @@ export function refusedAnthropicSettings(): RefusedSettings {
       max_tokens: capMaxTokens,
       thinking: leaveOut("thinking"),
       "thinking.type": adaptiveThinking,
+      "output_config.format": formatAsInstruction,
     },
     readAnthropicRefusal,
   );

@@ -18,8 +18,9 @@ export function ollamaUnsent(request: ChatRequest): string[] {
   // A named choice narrows the tools to that one, but the model may still answer with text: the
   // forcing is lost, as with "required", and a client that forces a call for structured output must know.
   if (typeof request.toolChoice === "object" && offersTools) unsent.push("tool_choice (only the named tool offered instead)");
-  // Ollama lets the model make parallel calls, so only asking for one call at a time is lost.
-  if (request.parallelToolCalls === false) unsent.push("parallel_tool_calls");
+  // Ollama lets the model make parallel calls, so only asking for one call at a time is lost: when
+  // tools are sent at all (without them, or with tool_choice "none", there is no call to hold back).
+  if (request.parallelToolCalls === false && sentTools(request).length > 0) unsent.push("parallel_tool_calls");
   if (request.user !== undefined) unsent.push("user");
   // Ollama's tools have a name, a description and parameters (api.ToolFunction): calls are not held to the schema.
   if (sentTools(request).some((tool) => tool.strict === true)) unsent.push("strict");

@@ -1,6 +1,7 @@
-import { effortOf, type ProviderChatRequest } from "../../core/index.js";
+import { effortOf, type ProviderChatRequest, withJsonModeWord } from "../../core/index.js";
 import { convertToOpenAIMessages } from "./convert-to-openai-messages.js";
 import type { OpenAIChatRequestBody } from "./openai-chat-api.js";
+import { openAIStrict } from "./openai-strict-schema.js";
 
 /** Which field carries the output token limit; see OpenAIProviderOptions.maxTokensField. */
 export type MaxTokensField = "max_tokens" | "max_completion_tokens";
@@ -10,12 +11,16 @@ export type MaxTokensField = "max_tokens" | "max_completion_tokens";
  * whole answer when `request.whole`.
  * `topK` has no OpenAI field (api.openai.com rejects unknown arguments) and is not sent. Penalties
  * go within OpenAI's -2..2 (an Ollama client's may be outside it). A reasoning control is
- * `reasoning_effort`; earlier turns' reasoning is not sent (the wire has no field for it).
+ * `reasoning_effort`; earlier turns' reasoning is not sent (the wire has no field for it). JSON mode
+ * goes with a line that says "json" when the conversation does not (withJsonModeWord).
  */
 export function convertToOpenAIChatRequest(request: ProviderChatRequest, maxTokensField: MaxTokensField): OpenAIChatRequestBody {
   const body: OpenAIChatRequestBody = {
     model: request.upstreamModel,
-    messages: convertToOpenAIMessages(request.messages),
+    // JSON mode is refused without the word "json" in the conversation (withJsonModeWord).
+    messages: convertToOpenAIMessages(
+      request.responseFormat?.type === "json" ? withJsonModeWord(request.messages) : request.messages,
+    ),
     ...(request.whole ? { stream: false } : { stream: true, stream_options: { include_usage: true } }),
   };
   const tools = request.tools ?? [];
@@ -46,7 +51,7 @@ export function convertToOpenAIChatRequest(request: ProviderChatRequest, maxToke
       json_schema: {
         name: format.name ?? "response",
         schema: format.schema,
-        ...(format.strict !== undefined && { strict: format.strict }),
+        ...(openAIStrict(format) !== undefined && { strict: openAIStrict(format) }),
       },
     };
   }

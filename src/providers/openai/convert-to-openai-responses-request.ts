@@ -7,9 +7,11 @@ import {
   type ProviderChatRequest,
   textOf,
   toolResultText,
+  withJsonModeWord,
 } from "../../core/index.js";
 import { systemAfterToolResults } from "../../core/system-after-tool-results.js";
 import { imageUrl, OPENAI_FILE_TYPE } from "./convert-to-openai-messages.js";
+import { openAIStrict } from "./openai-strict-schema.js";
 
 type Json = Record<string, unknown>;
 
@@ -28,7 +30,8 @@ type Json = Record<string, unknown>;
 export function convertToOpenAIResponsesRequest(request: ProviderChatRequest, target: string): Json {
   const body: Json = {
     model: request.upstreamModel,
-    input: inputItems(request.messages, target),
+    // JSON mode is refused without the word "json" in the input (withJsonModeWord).
+    input: inputItems(request.responseFormat?.type === "json" ? withJsonModeWord(request.messages) : request.messages, target),
     store: false,
     stream: request.whole !== true,
     include: ["reasoning.encrypted_content"],
@@ -57,7 +60,7 @@ export function convertToOpenAIResponsesRequest(request: ProviderChatRequest, ta
       type: "json_schema",
       name: format.name ?? "response",
       schema: format.schema,
-      ...(format.strict !== undefined && { strict: format.strict }),
+      ...(openAIStrict(format) !== undefined && { strict: openAIStrict(format) }),
     };
   }
   if (request.verbosity !== undefined) text.verbosity = request.verbosity;

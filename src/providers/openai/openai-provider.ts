@@ -26,6 +26,7 @@ import { convertToOpenAIResponsesRequest } from "./convert-to-openai-responses-r
 import { mapOpenAIErrorResponse } from "./map-openai-error.js";
 import { openAIEmbeddingResponseSchema, openAIModelListSchema } from "./openai-chat-api.js";
 import { parseResponsesStream, responsesUpstreamBody, tapResponsesObject } from "./openai-responses-wire.js";
+import { openAIStrictUnsent } from "./openai-strict-schema.js";
 import { readOpenAIChatCompletion, readOpenAIChatStream } from "./read-openai-chat-stream.js";
 import { refusedChatSettings, refusedResponsesSettings } from "./refused-openai-settings.js";
 import { nativeOpenAIChatBody, tapOpenAIChatCompletion, tapOpenAIChatStream } from "./tap-openai-chat.js";
@@ -95,6 +96,7 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
       named.push(...unsentPenalties(request));
     }
     named.push(...unreadFiles(request, (type) => type === OPENAI_FILE_TYPE));
+    named.push(...openAIStrictUnsent(request));
     return named;
   }
 

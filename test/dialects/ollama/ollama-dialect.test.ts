@@ -159,7 +159,7 @@ describe("POST /api/chat", () => {
 
     const schema = { type: "object", properties: { age: { type: "integer" } }, required: ["age"] };
     await ollama.chat({ model: "fake/model-1", messages: [{ role: "user", content: "Hi" }], format: schema });
-    assert.deepEqual(lastChat().responseFormat, { type: "json_schema", schema, param: "format" });
+    assert.deepEqual(lastChat().responseFormat, { type: "json_schema", schema, strict: "where-possible", param: "format" });
   });
 
   it("treats num_predict -1 and -2 as no limit", async () => {

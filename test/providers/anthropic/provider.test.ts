@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { collectChat, GatewayError, type ProviderChatRequest, type StreamEvent } from "../../../src/core/index.js";
+import { collectChat, GatewayError, type Message, type ProviderChatRequest, type StreamEvent } from "../../../src/core/index.js";
 import { AnthropicProvider } from "../../../src/providers/anthropic/index.js";
 import { type FakeAnthropic, startFakeAnthropic } from "../../support/fake-anthropic-upstream.js";
 import { providerConformance } from "../conformance.js";
@@ -128,21 +128,27 @@ describe("AnthropicProvider chat", () => {
     assert.equal(lastBody().tool_choice, undefined, "no tool_choice without tools");
   });
 
-  it("puts response_format into the system prompt", async () => {
+  it("sends an output schema as output_config.format, and one it cannot take or JSON mode in the system prompt", async () => {
     fake.script(() => ({ kind: "text", text: "{}" }));
-    await events(
-      request({
-        messages: [
-          { role: "system", content: "Be brief." },
-          { role: "user", content: [{ type: "text", text: "Hi" }] },
-        ],
-        responseFormat: { type: "json_schema", schema: { type: "object", properties: { a: { type: "number" } } } },
-      }),
-    );
+    const messages: Message[] = [
+      { role: "system", content: "Be brief." },
+      { role: "user", content: [{ type: "text", text: "Hi" }] },
+    ];
+    const schema = { type: "object", properties: { a: { type: "number" } } };
+    await events(request({ messages, responseFormat: { type: "json_schema", schema } }));
+    assert.deepEqual(lastBody().output_config, {
+      format: { type: "json_schema", schema: { ...schema, additionalProperties: false } },
+    });
+    assert.equal(lastBody().system, "Be brief.");
+    // A numeric bound, which Anthropic's structured outputs do not take: the instruction, and the provider names it.
+    const bounded = { type: "object", properties: { a: { type: "number", minimum: 0 } } };
+    await events(request({ messages, responseFormat: { type: "json_schema", schema: bounded } }));
     const system = lastBody().system as string;
+    assert.equal(lastBody().output_config, undefined);
     assert.ok(system.startsWith("Be brief.\n\n"));
     assert.match(system, /JSON Schema/);
-    assert.ok(system.includes('{"type":"object","properties":{"a":{"type":"number"}}}'));
+    assert.ok(system.includes(JSON.stringify(bounded)));
+    assert.match(provider.unsent(request({ responseFormat: { type: "json_schema", schema: bounded } })).join(), /'minimum'/);
     await events(request({ responseFormat: { type: "json" } }));
     assert.match(lastBody().system as string, /JSON/);
   });

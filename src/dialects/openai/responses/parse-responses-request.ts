@@ -11,6 +11,7 @@ import {
   type WireOnly,
 } from "../../../core/index.js";
 import { formatPath, headerSafe } from "../../shared/index.js";
+import { ALLOWED_TOOLS_APPROXIMATED } from "../allowed-tools-choice.js";
 import { customToolDefinition, parseCustomTool } from "../custom-tools.js";
 import { parseOpenAIBody } from "../parse-openai-body.js";
 import { type InputEntry, normalizeInputEntries, parseInclude, parseMetadata, StateApiError } from "../state/index.js";
@@ -140,7 +141,6 @@ export function parseResponsesRequest(body: unknown, routeTools = false): Parsed
     if (kept.length > 0) chat.tools = kept;
     else delete chat.tools;
     chat.toolChoice = allowed.mode;
-    warnings.add("tool-choice-allowed", "tool_choice allowed_tools was sent as the allowed tools only, with its mode");
   } else if (wire.tool_choice != null)
     chat.toolChoice = toolChoice(wire.tool_choice, tools, mcp.servers, fileSearch !== undefined || routeTools);
   if (wire.parallel_tool_calls != null) chat.parallelToolCalls = wire.parallel_tool_calls;
@@ -174,6 +174,8 @@ export function parseResponsesRequest(body: unknown, routeTools = false): Parsed
   if (fields.background_options != null) warnings.add(BACKGROUND_OPTIONS_WARNING.key, BACKGROUND_OPTIONS_WARNING.text);
 
   const lost = canonicalLost(fields, wire.store !== false, metadata);
+  // Named, as the chat dialect names it, only when a target on another wire answers.
+  if (allowed) lost.push(ALLOWED_TOOLS_APPROXIMATED);
 
   return {
     chat,
