@@ -1,5 +1,6 @@
 export * from "./answer-limits.js";
 export * from "./bearer-headers.js";
+export * from "./decoded-answer.js";
 export * from "./ndjson.js";
 export * from "./refused-settings.js";
 export * from "./sse.js";

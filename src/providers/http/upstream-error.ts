@@ -1,4 +1,3 @@
-import type { Dispatcher } from "undici";
 import {
   codeForStatus,
   type ErrorCode,
@@ -8,6 +7,7 @@ import {
   type UpstreamWireError,
 } from "../../core/index.js";
 import { readTextUpTo } from "./answer-limits.js";
+import type { UpstreamResponse } from "./decoded-answer.js";
 
 const MAX_ERROR_BODY = 64 * 1024;
 /** How much of an upstream's error text a message carries. */
@@ -44,7 +44,7 @@ export interface UpstreamErrorOptions {
  * it, and the message keeps only a short excerpt of it.
  */
 export async function upstreamErrorFromResponse(
-  res: Dispatcher.ResponseData,
+  res: UpstreamResponse,
   target: string,
   options: UpstreamErrorOptions = {},
 ): Promise<GatewayError> {
@@ -56,6 +56,8 @@ export async function upstreamErrorFromResponse(
     // A body that breaks while we read an error is still that error.
   }
   text = redactSecrets(text, options.secrets);
+  // A byte order mark some servers write before their JSON is not JSON's.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const status = res.statusCode;
   let body: unknown;
   try {
@@ -110,7 +112,7 @@ function redirectMessage(
 }
 
 /** An HTML error page (a proxy's, a load balancer's) as the text a person would read on it. */
-function htmlText(res: Dispatcher.ResponseData, text: string): string {
+function htmlText(res: UpstreamResponse, text: string): string {
   const type = String(res.headers["content-type"] ?? "");
   if (!type.includes("html") && !/^\s*<(!doctype|html)/i.test(text)) return text.trim();
   return text
@@ -174,7 +176,7 @@ export function isWebPage(contentType: string): boolean {
  * the error the body carries, or names what came, so the stream reader is never handed a body in
  * which it would find no events.
  */
-export async function expectEventStream(res: Dispatcher.ResponseData, target: string, check: EventStreamCheck): Promise<void> {
+export async function expectEventStream(res: UpstreamResponse, target: string, check: EventStreamCheck): Promise<void> {
   const contentType = String(res.headers["content-type"] ?? "");
   if (check.streams ? check.streams(contentType) : contentType.includes("text/event-stream")) return;
   let text = "";
