@@ -17,6 +17,12 @@ const DECODERS: Readonly<Record<string, () => Transform>> = {
 export const ACCEPTED_CODINGS = "gzip, deflate, br";
 
 /**
+ * GatewayError.reason of a request body in a coding tandem does not decode: its 415 names the codings
+ * it does in `Accept-Encoding` (RFC 9110 §15.5.16), and an OpenAI client reads it as the error's `code`.
+ */
+export const UNSUPPORTED_CONTENT_ENCODING = "unsupported_content_encoding";
+
+/**
  * Codings applied one over another past this many are refused, as undici, curl and urllib3 refuse
  * them: each layer can multiply the size, and no server stacks more than one in earnest.
  */

@@ -1,14 +1,18 @@
 /**
- * Content codings of an upstream's answer: one sent `Content-Encoding: gzip`, `deflate` or `br`
+ * Content codings both ways. An upstream's answer sent `Content-Encoding: gzip`, `deflate` or `br`
  * (a server behind a compressing proxy) is decoded as it streams, whole or streamed, on every kind
  * of HTTP provider, and what tandem holds of it counts decoded bytes (a zip bomb stops at the
  * answer limits); a coding tandem cannot decode is named; a same-wire client gets a body that
- * matches its headers.
+ * matches its headers. A client's request body sent with one of those codings is read as the JSON
+ * it holds (within server.bodyLimit, decoded); any other coding is a 415 in the client's dialect
+ * naming it, with `Accept-Encoding` listing those tandem takes.
  */
 import assert from "node:assert/strict";
+import { request } from "node:http";
 import { after, before, beforeEach, describe, it } from "node:test";
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { anthropicFrame, anthropicMessageStart } from "../support/fake-anthropic-upstream.js";
-import { postJson } from "../support/post-json.js";
+import { postJson, type WireJson } from "../support/post-json.js";
 import { type ScriptedCoding, type ScriptedUpstream, startScriptedUpstream } from "../support/scripted-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
@@ -18,6 +22,7 @@ let tandem: RunningTandem;
 /** What an answer is read up to in this test (limits.maxAnswerBytes), and one SSE event or NDJSON line (maxLineBytes). */
 const MAX_ANSWER = 256 * 1024;
 const MAX_LINE = 64 * 1024;
+const BODY_LIMIT = 256 * 1024;
 
 before(async () => {
   upstream = await startScriptedUpstream();
@@ -25,6 +30,7 @@ before(async () => {
   const models = { m: { id: "up" } };
   tandem = await startTandem(
     {
+      server: { bodyLimit: BODY_LIMIT },
       // Every failure here is on purpose: none opens the breaker for the tests after it.
       breaker: { failureThreshold: 1000 },
       limits: { maxAnswerBytes: MAX_ANSWER, maxLineBytes: MAX_LINE },
@@ -283,5 +289,123 @@ describe("a compressed upstream answer", () => {
     upstream.script(() => ({ kind: "json", body: completion }));
     await postJson(`${tandem.url}/v1/chat/completions`, chat("oa-whole"));
     assert.equal(upstream.requests[0]?.headers["accept-encoding"], "identity");
+  });
+});
+
+/** POSTs raw bytes with a content coding; the answer's status, headers and JSON. */
+function postCoded(
+  path: string,
+  body: Buffer,
+  encoding: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: WireJson }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${tandem.url}${path}`,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-encoding": encoding, "content-length": body.length },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = text;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, json });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+describe("a client's compressed request body", () => {
+  const compress = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync } as const;
+
+  for (const encoding of CODINGS) {
+    it(`${encoding}: read as the JSON it holds, on every dialect; the upstream gets the JSON`, async () => {
+      upstream.script((req) =>
+        req.path.endsWith("/chat/completions")
+          ? { kind: "json", body: completion }
+          : req.path.endsWith("/v1/messages")
+            ? {
+                kind: "json",
+                body: {
+                  id: "msg",
+                  type: "message",
+                  role: "assistant",
+                  model: "up",
+                  content: [{ type: "text", text: TEXT }],
+                  stop_reason: "end_turn",
+                  usage: { input_tokens: 3, output_tokens: 5 },
+                },
+              }
+            : {
+                kind: "json",
+                body: { model: "up", message: { role: "assistant", content: TEXT }, done: true, done_reason: "stop" },
+              },
+      );
+      const text = `{"model":"oa-whole","messages":[{"role":"user","content":"é 1.0 12345678901234567890"}]}`;
+      const openai = await postCoded("/v1/chat/completions", compress[encoding](Buffer.from(text)), encoding);
+      assert.equal(openai.status, 200, JSON.stringify(openai.json));
+      assert.equal(openai.json.choices[0].message.content, TEXT);
+      // Same wire: the client's own text, its model changed.
+      assert.equal(upstream.requests[0]?.raw, text.replace('"oa-whole"', '"up"').replace("}]}", '}],"stream":false}'));
+      assert.equal(upstream.requests[0]?.headers["content-encoding"], undefined);
+
+      const anthropic = await postCoded(
+        "/v1/messages",
+        compress[encoding](Buffer.from(JSON.stringify(messages("an-whole")))),
+        encoding,
+      );
+      assert.equal(anthropic.status, 200, JSON.stringify(anthropic.json));
+      const ollama = await postCoded(
+        "/api/chat",
+        compress[encoding](Buffer.from(JSON.stringify({ ...chat("ol-whole"), stream: false }))),
+        encoding,
+      );
+      assert.equal(ollama.status, 200, JSON.stringify(ollama.json));
+    });
+  }
+
+  it("a coding tandem does not decode is a 415 in the client's dialect, naming it, with Accept-Encoding", async () => {
+    const body = Buffer.from(JSON.stringify(chat("oa-whole")));
+    const openai = await postCoded("/v1/chat/completions", body, "zstd");
+    assert.equal(openai.status, 415);
+    assert.equal(openai.headers["accept-encoding"], "gzip, deflate, br");
+    assert.equal(openai.json.error.code, "unsupported_content_encoding");
+    assert.match(openai.json.error.message, /Unsupported Content-Encoding 'zstd'/);
+
+    const anthropic = await postCoded("/v1/messages", body, "compress");
+    assert.equal(anthropic.status, 415);
+    assert.equal(anthropic.json.type, "error");
+    assert.match(anthropic.json.error.message, /Unsupported Content-Encoding 'compress'/);
+
+    const ollama = await postCoded("/api/chat", body, "zstd");
+    assert.equal(ollama.status, 415);
+    assert.match(ollama.json.error, /Unsupported Content-Encoding 'zstd'/);
+    assert.equal(upstream.requests.length, 0);
+
+    // identity is no coding at all.
+    upstream.script(() => ({ kind: "json", body: completion }));
+    assert.equal((await postCoded("/v1/chat/completions", body, "identity")).status, 200);
+  });
+
+  it("a body that does not decode is a 400 naming the coding, and one that inflates past server.bodyLimit a 413", async () => {
+    const broken = await postCoded("/v1/chat/completions", Buffer.from(JSON.stringify(chat("oa-whole"))), "gzip");
+    assert.equal(broken.status, 400);
+    assert.match(broken.json.error.message, /its gzip content coding does not decode/);
+
+    const bomb = gzipSync(Buffer.from(`{"model":"oa-whole","messages":[],"x":"${" ".repeat(64 * 1024 * 1024)}"}`));
+    assert.ok(bomb.length < BODY_LIMIT);
+    const large = await postCoded("/v1/chat/completions", bomb, "gzip");
+    assert.equal(large.status, 413);
+    assert.equal(upstream.requests.length, 0);
   });
 });
