@@ -4,6 +4,7 @@ export * from "./decoded-answer.js";
 export * from "./ndjson.js";
 export * from "./refused-settings.js";
 export * from "./sse.js";
+export * from "./streamed-answer.js";
 export * from "./upstream-body.js";
 export * from "./upstream-client.js";
 export * from "./upstream-error.js";

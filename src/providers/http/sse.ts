@@ -86,3 +86,11 @@ export function sseFrame(message: EventSourceMessage, json?: unknown): Extract<S
     ? { type: "frame", data: message.data, json }
     : { type: "frame", event: message.event, data: message.data, json };
 }
+
+/**
+ * Messages already at hand (a whole answer retold as the stream it stands for), as readSseBatches
+ * gives a stream's: one batch, read by the same readers.
+ */
+export async function* sseBatchOf(messages: EventSourceMessage[]): AsyncGenerator<EventSourceMessage[]> {
+  yield messages;
+}

@@ -122,7 +122,7 @@ function htmlText(res: UpstreamResponse, text: string): string {
 }
 
 /** Finds the message in OpenAI (`{error:{message}}`), Anthropic (`{type:"error",error:{message}}`) and Ollama (`{error:"..."}`) bodies. */
-function messageIn(body: unknown): string | undefined {
+export function messageIn(body: unknown): string | undefined {
   if (typeof body !== "object" || body === null) return undefined;
   const error = (body as { error?: unknown }).error;
   if (typeof error === "string") return error;
@@ -148,59 +148,6 @@ function validationDetail(body: unknown): string | undefined {
     return [path === "" ? msg : `${path}: ${msg}`];
   });
   return lines.length > 0 ? lines.join("; ") : undefined;
-}
-
-/** How a provider tells a 200 it can stream from one it cannot (see expectEventStream). */
-export interface EventStreamCheck {
-  /** How much of a body that is not a stream is read, to say what it was. */
-  maxBytes: number;
-  /** Whether a content type is read as an event stream. Default: it names text/event-stream. */
-  streams?: (contentType: string) => boolean;
-  /** What the answer should have been, in the error. Default: an event stream. */
-  expected?: string;
-  /** The provider's own error object in a JSON body, as the GatewayError it stands for (an overload stays retryable). */
-  errorIn?: (body: unknown, target: string) => GatewayError | undefined;
-}
-
-/**
- * Whether a content type is a web page: a proxy's or captive portal's answer, never a stream,
- * whatever else a lenient reader takes as one.
- */
-export function isWebPage(contentType: string): boolean {
-  return /^\s*(text\/html|application\/xhtml\+xml)\b/i.test(contentType);
-}
-
-/**
- * A 200 to a streamed request that is not an event stream (an HTML proxy page, a JSON error body,
- * a whole answer from a server that ignores `stream`) is not an answer tandem can use: it throws
- * the error the body carries, or names what came, so the stream reader is never handed a body in
- * which it would find no events.
- */
-export async function expectEventStream(res: UpstreamResponse, target: string, check: EventStreamCheck): Promise<void> {
-  const contentType = String(res.headers["content-type"] ?? "");
-  if (check.streams ? check.streams(contentType) : contentType.includes("text/event-stream")) return;
-  let text = "";
-  try {
-    text = await readTextUpTo(res.body, check.maxBytes);
-  } catch {
-    // The content type alone says enough.
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // Not JSON: quoted below.
-  }
-  const error = body === undefined ? undefined : check.errorIn?.(body, target);
-  if (error) throw error;
-  const message = body === undefined ? undefined : messageIn(body);
-  throw new GatewayError(
-    "upstream_error",
-    message !== undefined
-      ? `${target}: ${message}`
-      : `${target}: expected ${check.expected ?? "an event stream"} but got ${contentType || "no content type"}: ${text.slice(0, 200)}`,
-    { target },
-  );
 }
 
 /** Retry-After is either delay-seconds or an HTTP date; `retry-after-ms` (OpenAI) is milliseconds. */
