@@ -4,6 +4,7 @@ import type { Config, RouteConfig } from "../config/index.js";
 import type { BatchStore } from "../core/batches.js";
 import type { FileStore } from "../core/files.js";
 import {
+  ACCEPTED_CODINGS,
   answerErrorFrom,
   type ChatCompletionStore,
   errorMetaOf,
@@ -12,6 +13,7 @@ import {
   isStoreFailure,
   makeId,
   type ToolHost,
+  UNSUPPORTED_CONTENT_ENCODING,
 } from "../core/index.js";
 import type { MemoryStore } from "../core/memory.js";
 import type { StateStore } from "../core/state.js";
@@ -411,6 +413,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       };
     }
     if (error.retryAfterMs !== undefined) reply.header("retry-after", String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
+    if (error.reason === UNSUPPORTED_CONTENT_ENCODING) reply.header("accept-encoding", ACCEPTED_CODINGS);
     if (rendered.headers) reply.headers(rendered.headers);
     reply.code(rendered.status).send(rendered.body);
   });

@@ -1,6 +1,14 @@
 import type { Readable } from "node:stream";
 import type { FastifyRequest } from "fastify";
-import { GatewayError, markStep } from "../core/index.js";
+import {
+  ACCEPTED_CODINGS,
+  contentCodings,
+  decodedContent,
+  GatewayError,
+  markStep,
+  UNSUPPORTED_CONTENT_ENCODING,
+  undecodableCoding,
+} from "../core/index.js";
 
 /** Bodies past this size are gathered as bytes as they arrive, and parsed in turns (see parseJsonInTurns). */
 export const LARGE_BODY = 1024 * 1024;
@@ -25,9 +33,28 @@ export function jsonBodyParser(
   parseBytes: BytesParser,
   bodyLimit: number,
 ): (request: FastifyRequest, payload: Readable, done: Done) => void {
-  return (request, payload, done) => {
-    const declared = Number(request.headers["content-length"]);
+  return (request, raw, done) => {
+    let declared = Number(request.headers["content-length"]);
     if (declared > bodyLimit) return done(tooLarge(bodyLimit));
+    const codings = contentCodings(request.headers["content-encoding"]);
+    let payload = raw;
+    if (codings.length > 0) {
+      const undecodable = undecodableCoding(codings);
+      if (undecodable !== undefined) return done(unsupportedCoding(undecodable));
+      // A client's compressed body (the Codex CLI compresses a long conversation's): read as the JSON it holds.
+      payload = decodedContent(
+        raw,
+        codings,
+        (err) =>
+          new GatewayError(
+            "invalid_request",
+            `Invalid request body: its ${codings.join(", ")} content coding does not decode (${err.message})`,
+          ),
+      );
+      // The declared length counts the coded bytes (Node's parser holds the body to it); bodyLimit
+      // counts what they decode to, so a small body that inflates past it is a 413 too.
+      declared = Number.NaN;
+    }
     let chunks: Buffer[] = [];
     let size = 0;
     // Large bodies of a declared length: their bytes, copied in as they arrive.
@@ -36,6 +63,11 @@ export function jsonBodyParser(
       payload.removeListener("data", onData);
       payload.removeListener("end", onEnd);
       payload.removeListener("error", onEnd);
+      if (payload !== raw) {
+        // No more is decoded; the rest of the body goes unread, as an undecoded one's does.
+        payload.destroy();
+        raw.resume();
+      }
       done(err);
     };
     const onData = (chunk: Buffer | string) => {
@@ -92,6 +124,18 @@ async function joinInTurns(chunks: Buffer[], size: number): Promise<Buffer> {
     at += chunk.copy(bytes, at);
   }
   return bytes;
+}
+
+/**
+ * A coding tandem does not decode: 415, as RFC 9110 §15.5.16 says, with the codings it does decode
+ * (also in the answer's Accept-Encoding, see app.ts).
+ */
+function unsupportedCoding(coding: string): GatewayError {
+  return new GatewayError(
+    "unsupported_media_type",
+    `Unsupported Content-Encoding '${coding.slice(0, 100)}': send the body as it is, or encoded with one of ${ACCEPTED_CODINGS}`,
+    { reason: UNSUPPORTED_CONTENT_ENCODING },
+  );
 }
 
 function tooLarge(bodyLimit: number): GatewayError {

@@ -5,23 +5,41 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createBrotliCompress, createDeflate, createGzip } from "node:zlib";
+
+/**
+ * How an answer's bytes are sent: compressed (`Content-Encoding` set, each write flushed, as a
+ * compressing proxy streams), or under a content coding named but not applied (a coding no client
+ * decodes).
+ */
+export interface ScriptedCoding {
+  /** Compressed with this coding. */
+  encoding?: "gzip" | "deflate" | "br";
+  /** Sent as `Content-Encoding` as it is, the bytes unchanged (overrides `encoding`'s header). */
+  contentEncoding?: string;
+  /** A UTF-8 byte order mark (EF BB BF) before the first byte. */
+  bom?: boolean;
+}
 
 /** What the upstream does with one request. */
 export type ScriptedReply =
-  /** One JSON body (an error when `status` is not 200). */
-  | { kind: "json"; body: unknown; status?: number }
+  /**
+   * One JSON body (an error when `status` is not 200), labelled `contentType` (default
+   * application/json), or `text` as it is in its place.
+   */
+  | ({ kind: "json"; body: unknown; status?: number; contentType?: string; text?: string } & ScriptedCoding)
   /**
    * A stream: each text written as it is (`data: ...\n\n` for SSE, `{...}\n` for NDJSON), one write
    * each; a function is awaited before the next write (a test holds the stream open until its client
-   * has read what came before).
+   * has read what came before). An empty `contentType` sends none.
    */
-  | {
+  | ({
       kind: "stream";
       contentType: string;
-      writes: Array<string | (() => Promise<void>)>;
+      writes: Array<string | Buffer | (() => Promise<void>)>;
       /** Drop the connection after the writes. */
       breakOff?: boolean;
-    };
+    } & ScriptedCoding);
 
 export interface ReceivedRequest {
   method: string;
@@ -42,6 +60,47 @@ export interface ScriptedUpstream {
   close(): Promise<void>;
 }
 
+/** Writes an answer's bytes as its coding says: compressed and flushed write by write, or as they are. */
+function codedWriter(
+  res: ServerResponse,
+  coding: ScriptedCoding,
+): { write: (bytes: string | Buffer) => Promise<void>; end: () => Promise<void> } {
+  const encoder =
+    coding.contentEncoding !== undefined || coding.encoding === undefined
+      ? undefined
+      : coding.encoding === "gzip"
+        ? createGzip()
+        : coding.encoding === "deflate"
+          ? createDeflate()
+          : createBrotliCompress();
+  if (encoder === undefined) {
+    return {
+      write: async (bytes) => {
+        res.write(bytes);
+      },
+      end: async () => {
+        res.end();
+      },
+    };
+  }
+  encoder.on("data", (chunk: Buffer) => res.write(chunk));
+  return {
+    write: (bytes) =>
+      new Promise<void>((resolve) => {
+        encoder.write(bytes);
+        encoder.flush(() => resolve());
+      }),
+    end: () =>
+      new Promise<void>((resolve) => {
+        encoder.once("end", () => {
+          res.end();
+          resolve();
+        });
+        encoder.end();
+      }),
+  };
+}
+
 export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
   let script: (request: ReceivedRequest) => ScriptedReply = () => ({ kind: "json", body: {} });
   const requests: ReceivedRequest[] = [];
@@ -57,18 +116,22 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
       const request = { method: req.method ?? "", path: req.url ?? "", headers: req.headers, raw, body: JSON.parse(raw) };
       requests.push(request);
       const reply = script(request);
-      if (reply.kind === "json") {
-        res.writeHead(reply.status ?? 200, { "content-type": "application/json" }).end(JSON.stringify(reply.body));
-        return;
-      }
       void (async () => {
-        res.writeHead(200, { "content-type": reply.contentType });
-        for (const write of reply.writes) {
-          if (typeof write === "string") res.write(write);
-          else await write();
+        const json = reply.kind === "json";
+        const contentType = json ? (reply.contentType ?? "application/json") : reply.contentType;
+        const headers: Record<string, string> = contentType === "" ? {} : { "content-type": contentType };
+        const encoding = reply.contentEncoding ?? reply.encoding;
+        if (encoding !== undefined) headers["content-encoding"] = encoding;
+        res.writeHead(json ? (reply.status ?? 200) : 200, headers);
+        const out = codedWriter(res, reply);
+        if (reply.bom) await out.write(Buffer.from([0xef, 0xbb, 0xbf]));
+        const writes = json ? [reply.text ?? JSON.stringify(reply.body)] : reply.writes;
+        for (const write of writes) {
+          if (typeof write === "function") await write();
+          else await out.write(write);
         }
-        if (reply.breakOff) setTimeout(() => res.destroy(), 20);
-        else res.end();
+        if (!json && reply.breakOff) setTimeout(() => res.destroy(), 20);
+        else await out.end();
       })();
     });
   });

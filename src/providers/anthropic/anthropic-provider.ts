@@ -9,10 +9,9 @@ import {
 import {
   type EventStreamCheck,
   editedNativeBody,
-  expectEventStream,
-  isWebPage,
   readSseBatches,
   relayUpstreamStream,
+  streamedAnswer,
   UpstreamClient,
   upstreamInit,
 } from "../http/index.js";
@@ -21,7 +20,7 @@ import { ModelListSchema } from "./anthropic-api.js";
 import { anthropicStreamError, mapAnthropicErrorResponse } from "./anthropic-error.js";
 import { anthropicUnsent, convertToAnthropicRequest } from "./convert-to-anthropic-request.js";
 import { parseAnthropicStream } from "./parse-anthropic-stream.js";
-import { readAnthropicMessage, tapAnthropicMessage } from "./read-anthropic-message.js";
+import { anthropicMessageAsEvents, readAnthropicMessage, tapAnthropicMessage } from "./read-anthropic-message.js";
 import { refusedAnthropicSettings } from "./refused-anthropic-settings.js";
 
 export interface AnthropicProviderOptions extends RemoteProviderOptions {
@@ -108,12 +107,15 @@ export class AnthropicProvider implements ChatProvider {
       return native ? tapAnthropicMessage(json, target) : readAnthropicMessage(json, target);
     }
     const res = await sent(() =>
-      this.#client.send("POST", "/v1/messages", { ...init, headers: { ...headers, accept: "text/event-stream" } }),
+      this.#client.send("POST", "/v1/messages", { ...init, headers: { ...headers, accept: "text/event-stream" }, target }),
     );
-    await expectEventStream(res, target, NOT_A_STREAM);
-    const lines = { target, maxLineBytes: this.#maxLineBytes };
+    const answer = await streamedAnswer(res, target, MESSAGE_STREAM, (whole) => this.#client.readJson(whole, target));
     const tap = native !== undefined;
-    return relayUpstreamStream(res, signal, target, (stream) =>
+    // A whole message instead of the stream asked for: read as the stream it stands for.
+    if ("whole" in answer)
+      return parseAnthropicStream([anthropicMessageAsEvents(answer.whole, target)], target, tap, this.#maxAnswerBytes);
+    const lines = { target, maxLineBytes: this.#maxLineBytes };
+    return relayUpstreamStream(answer.stream, signal, target, (stream) =>
       parseAnthropicStream(readSseBatches(stream, lines), target, tap, this.#maxAnswerBytes),
     );
   }
@@ -164,14 +166,15 @@ export class AnthropicProvider implements ChatProvider {
 }
 
 /**
- * A 200 to a streamed request is read as SSE unless it is JSON or a web page (compatible servers
- * send SSE as text/plain, or with no content type); a JSON error object is that error, as it would
- * be in an `event: error`, and a page (a proxy's) is named with what it says, rather than read as a
- * stream that ends before message_stop.
+ * How a 200 to a streamed request is read (see streamedAnswer): SSE, also labelled text/plain or not
+ * at all (as compatible servers send it) when it begins as SSE; a whole Message (a server that
+ * ignores `stream`) is the answer; a JSON error object is that error, as it would be in an
+ * `event: error`, and a page (a proxy's) is named with what it says, rather than read as a stream
+ * that ends before message_stop.
  */
-const NOT_A_STREAM: EventStreamCheck = {
+const MESSAGE_STREAM: EventStreamCheck = {
   maxBytes: 16_384,
-  streams: (contentType) => !contentType.includes("application/json") && !isWebPage(contentType),
+  wholeAnswer: (body) => (body as { type?: unknown } | null)?.type === "message",
   errorIn: (body, target) => {
     if (typeof body !== "object" || body === null) return undefined;
     const { type, error } = body as { type?: unknown; error?: { type?: unknown; message?: unknown } };

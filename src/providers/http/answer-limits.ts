@@ -65,6 +65,34 @@ export function destroyBody(body: Readable): void {
 }
 
 /**
+ * Reads what is left of a body and throws it away, so its connection can serve the next request:
+ * true once the body ended, false (and the connection dropped) when more than `maxBytes` came first.
+ */
+export function drainUpTo(body: Readable, maxBytes: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    let settled = false;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) return;
+      settled = true;
+      body.off("data", onData);
+      destroyBody(body);
+      resolve(false);
+    };
+    body.on("data", onData);
+    body.resume();
+    finished(body, (err) => {
+      if (settled) return;
+      settled = true;
+      body.off("data", onData);
+      if (err) reject(err);
+      else resolve(true);
+    });
+  });
+}
+
+/**
  * A whole body, or `undefined` when it is (or says it will be) larger than `maxBytes`: then the
  * read stops at once and the connection is dropped, so no more than `maxBytes` is ever held.
  *

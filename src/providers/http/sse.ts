@@ -13,10 +13,18 @@ export interface LineReaderOptions {
 /**
  * Server-Sent Events from a body as they arrive, one batch per network chunk (no buffering beyond
  * one partial line): a provider's parser loops over a batch without awaiting each event, and one
- * upstream packet often carries many. Used by providers for OpenAI and Anthropic upstream streams.
- * A StringDecoder keeps a character split across two network chunks whole (and costs a fraction of
- * a TextDecoder per answer). A line or event longer than `maxLineBytes` (an upstream that never ends
- * its line) throws an upstream_error naming `limits.maxLineBytes`, so it is never buffered whole.
+ * upstream packet often carries many. Every SSE upstream stream (OpenAI chat, Responses, Anthropic)
+ * is read here, and only here. A StringDecoder keeps a character split across two network chunks
+ * whole (and costs a fraction of a TextDecoder per answer). A line or event longer than
+ * `maxLineBytes` (an upstream that never ends its line) throws an upstream_error naming
+ * `limits.maxLineBytes`, so it is never buffered whole.
+ *
+ * As the WHATWG parser does (HTML §9.2.6), one byte order mark before the first line is skipped
+ * (eventsource-parser looks for it only as three undecoded bytes in its first feed, which never
+ * holds it here): read as part of the first line, it would make that line an unknown field and lose
+ * the first event. At the end of the body, the line and the event still open are ended: a last event
+ * without its blank line (or whose line ends in a lone CR, which the parser holds back in case an LF
+ * follows) is dispatched, as the end of an NDJSON stream ends its last line.
  */
 export async function* readSseBatches(
   body: AsyncIterable<Buffer | string>,
@@ -34,19 +42,32 @@ export async function* readSseBatches(
     maxBufferSize: maxLineBytes,
   });
   const decoder = new StringDecoder("utf8");
+  // Until the first character came (the decoder holds a character's first bytes until it is whole).
+  let first = true;
   for await (const chunk of body) {
-    parser.feed(typeof chunk === "string" ? chunk : decoder.write(chunk));
+    let text = typeof chunk === "string" ? chunk : decoder.write(chunk);
+    if (first && text !== "") {
+      first = false;
+      if (text.charCodeAt(0) === BOM) text = text.slice(1);
+    }
+    parser.feed(text);
     if (overflow) throw answerLimitError(options.target, "maxLineBytes", maxLineBytes);
     if (queue.length === 0) continue;
     const ready = queue;
     queue = [];
     yield ready;
   }
-  parser.feed(decoder.end());
+  const rest = decoder.end();
+  // A blank line after whatever is left: an LF completes a held CR (as CRLF), or ends the last line,
+  // and the next empty line dispatches the event still open, if any.
+  parser.feed(`${first && rest.charCodeAt(0) === BOM ? rest.slice(1) : rest}\n\n`);
   if (overflow) throw answerLimitError(options.target, "maxLineBytes", maxLineBytes);
-  parser.reset({ consume: true });
+  parser.reset();
   if (queue.length > 0) yield queue;
 }
+
+/** U+FEFF, the byte order mark, as a decoded stream starts with it. */
+const BOM = 0xfeff;
 
 /** Server-Sent Events from a body, one by one, as they arrive (see readSseBatches). */
 export async function* readSse(
@@ -64,4 +85,12 @@ export function sseFrame(message: EventSourceMessage, json?: unknown): Extract<S
   return message.event === undefined
     ? { type: "frame", data: message.data, json }
     : { type: "frame", event: message.event, data: message.data, json };
+}
+
+/**
+ * Messages already at hand (a whole answer retold as the stream it stands for), as readSseBatches
+ * gives a stream's: one batch, read by the same readers.
+ */
+export async function* sseBatchOf(messages: EventSourceMessage[]): AsyncGenerator<EventSourceMessage[]> {
+  yield messages;
 }

@@ -1,5 +1,6 @@
-import type { Dispatcher } from "undici";
 import { DONE, GatewayError, type ReadyStream, takeReady } from "../../core/index.js";
+import { destroyBody, drainUpTo } from "./answer-limits.js";
+import type { UpstreamResponse } from "./decoded-answer.js";
 
 /** How long to wait for the rest of a finished answer (normally just the chunked terminator). */
 const DRAIN_MS = 1000;
@@ -34,28 +35,20 @@ export function streamFailure(err: unknown, signal: AbortSignal, target: string)
  * socket goes back to the pool; when the reader left early (client gone, error), drop the connection
  * so the upstream stops generating at once.
  */
-export async function releaseBody(res: Dispatcher.ResponseData, signal: AbortSignal, finished: boolean): Promise<void> {
+export async function releaseBody(res: UpstreamResponse, signal: AbortSignal, finished: boolean): Promise<void> {
   if (res.body.readableEnded) return;
   if (finished && !signal.aborted) {
     // A plain timer, not AbortSignal.timeout/any: this runs once per answer, on the hot path.
-    const timer = setTimeout(() => discard(res), DRAIN_MS);
+    const timer = setTimeout(() => destroyBody(res.body), DRAIN_MS);
     try {
-      await res.body.dump({ limit: DRAIN_LIMIT });
-      return;
+      if (await drainUpTo(res.body, DRAIN_LIMIT)) return;
     } catch {
       // Fall through: drop it.
     } finally {
       clearTimeout(timer);
     }
   }
-  discard(res);
-}
-
-function discard(res: Dispatcher.ResponseData): void {
-  if (res.body.destroyed) return;
-  // undici reports its own abort as an 'error' event, which nobody needs to hear.
-  res.body.on("error", () => {});
-  res.body.destroy();
+  destroyBody(res.body);
 }
 
 /**
@@ -65,7 +58,7 @@ function discard(res: Dispatcher.ResponseData): void {
  * answer is hundreds of events, and every generator layer costs each of them a few microtasks.
  */
 export function relayUpstreamStream<T extends { type: string }>(
-  res: Dispatcher.ResponseData,
+  res: UpstreamResponse,
   signal: AbortSignal,
   target: string,
   parse: (body: AsyncIterable<Buffer>) => AsyncIterable<T>,

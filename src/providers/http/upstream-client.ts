@@ -1,13 +1,17 @@
+import { Readable } from "node:stream";
 import { Agent, type Dispatcher } from "undici";
 import {
+  ACCEPTED_CODINGS,
   answerTooDeepError,
   type BeforeUpstreamBody,
   CONNECT_FAILURE_CODES,
   GatewayError,
+  isLoopbackUrl,
   MAX_ANSWER_DEPTH,
   nestsDeeperThan,
 } from "../../core/index.js";
 import { answerLimitError, DEFAULT_ANSWER_LIMITS, readBodyUpTo } from "./answer-limits.js";
+import { decodedAnswer, type UpstreamResponse } from "./decoded-answer.js";
 import { type UpstreamErrorMapper, upstreamErrorFromResponse } from "./upstream-error.js";
 import { upstreamBodyBytes } from "./upstream-json.js";
 
@@ -53,6 +57,8 @@ export class UpstreamClient {
   /** Origin and path of each URL requested, parsed once: a provider requests only a handful. */
   readonly #urls = new Map<string, { origin: string; path: string }>();
   readonly #mapError: UpstreamErrorMapper | undefined;
+  /** What `Accept-Encoding` says (see the constructor). */
+  readonly #acceptEncoding: string;
 
   /** `maxAnswerBytes`: the largest 2xx answer `json` reads (config `limits.maxAnswerBytes`). Default 32 MiB. */
   constructor(
@@ -70,6 +76,13 @@ export class UpstreamClient {
     this.#mapError = options.mapError;
     this.#maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_ANSWER_LIMITS.maxAnswerBytes;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    // A remote upstream is asked for what the vendors' own SDKs ask for (fetch's `br, gzip, deflate`,
+    // httpx's `gzip, deflate`), so it answers tandem as it answers them, and a large whole answer
+    // (embeddings, a model list) crosses the network compressed. An upstream on this machine (Ollama,
+    // llama-server, LM Studio) is asked for none: compressing on loopback spends CPU on both ends to
+    // save nothing. Whatever is asked, a compressed answer is decoded (decodedAnswer); a provider's
+    // configured headers may say otherwise.
+    this.#acceptEncoding = isLoopbackUrl(this.#baseUrl) ? "identity" : ACCEPTED_CODINGS;
   }
 
   #agent(connectTimeoutMs: number | undefined): Agent {
@@ -90,11 +103,12 @@ export class UpstreamClient {
   }
 
   /**
-   * Sends a request and returns the response when its status is 2xx. Any other status is read
-   * and thrown as a GatewayError that mirrors the upstream's status, message and Retry-After.
+   * Sends a request and returns the response, its content decoded (decodedAnswer), when its status
+   * is 2xx. Any other status is read and thrown as a GatewayError that mirrors the upstream's status,
+   * message and Retry-After.
    */
-  async send(method: "GET" | "POST", path: string, init: UpstreamRequestInit): Promise<Dispatcher.ResponseData> {
-    let res: Dispatcher.ResponseData;
+  async send(method: "GET" | "POST", path: string, init: UpstreamRequestInit): Promise<UpstreamResponse> {
+    let raw: Dispatcher.ResponseData;
     const body = init.body === undefined ? undefined : await upstreamBodyBytes(init.body, this.#target);
     // The audit row is committed before the first byte leaves; when it cannot be, its error is the
     // attempt's, as it is (not the upstream's), and nothing is sent.
@@ -102,11 +116,11 @@ export class UpstreamClient {
     // An attempt ended while its row was committed: undici sends nothing on an aborted signal.
     const endedBefore = init.signal.aborted;
     try {
-      res = await this.#agent(init.connectTimeoutMs).request({
+      raw = await this.#agent(init.connectTimeoutMs).request({
         ...this.#url(path),
         method,
         signal: init.signal,
-        headers: init.body === undefined ? init.headers : { "content-type": "application/json", ...init.headers },
+        headers: this.#headers(init),
         body,
       });
     } catch (err) {
@@ -114,8 +128,26 @@ export class UpstreamClient {
       if (receipt && (endedBefore || CONNECT_FAILURE_CODES.has((err as { code?: string }).code ?? ""))) receipt.notSent();
       throw withTarget(GatewayError.from(err), this.#target);
     }
-    if (res.statusCode >= 200 && res.statusCode < 300) return res;
+    const ok = raw.statusCode >= 200 && raw.statusCode < 300;
+    let res: UpstreamResponse;
+    try {
+      res = decodedAnswer(raw, init.target ?? this.#target);
+    } catch (err) {
+      // An error answer in a coding tandem cannot read is still that error: its status says it.
+      if (ok) throw err;
+      res = { statusCode: raw.statusCode, headers: raw.headers, body: Readable.from([]) };
+    }
+    if (ok) return res;
     throw await upstreamErrorFromResponse(res, this.#target, { map: this.#mapError, secrets: secretsIn(init.headers) });
+  }
+
+  /** A request's headers: the body's type, the codings tandem decodes, and the provider's own (which win). */
+  #headers(init: UpstreamRequestInit): Record<string, string> | undefined {
+    const own = init.headers ?? {};
+    const headers: Record<string, string> = init.body === undefined ? {} : { "content-type": "application/json" };
+    if (!Object.keys(own).some((name) => name.toLowerCase() === "accept-encoding"))
+      headers["accept-encoding"] = this.#acceptEncoding;
+    return { ...headers, ...own };
   }
 
   #url(path: string): { origin: string; path: string } {
@@ -129,22 +161,30 @@ export class UpstreamClient {
   }
 
   /**
-   * Sends a request and parses a 2xx JSON answer. An answer past `maxAnswerBytes` is not read on:
-   * the connection is dropped and the attempt fails naming `limits.maxAnswerBytes`.
+   * Sends a request and parses a 2xx JSON answer (see readJson).
    */
   async json<T = unknown>(method: "GET" | "POST", path: string, init: UpstreamRequestInit): Promise<T> {
-    const res = await this.send(method, path, init);
+    return this.readJson<T>(await this.send(method, path, init), init.target);
+  }
+
+  /**
+   * A 2xx answer's JSON. An answer past `maxAnswerBytes` is not read on: the connection is dropped
+   * and the attempt fails naming `limits.maxAnswerBytes`. A leading byte order mark is not JSON's,
+   * but some servers write one (as SSE allows in a stream): it is skipped.
+   */
+  async readJson<T = unknown>(res: UpstreamResponse, target: string = this.#target): Promise<T> {
     let bytes: Buffer | undefined;
     try {
       bytes = await readBodyUpTo(res.body, this.#maxAnswerBytes, res.headers["content-length"]);
     } catch (err) {
       throw withTarget(GatewayError.from(err), this.#target);
     }
-    if (bytes === undefined) throw answerLimitError(init.target ?? this.#target, "maxAnswerBytes", this.#maxAnswerBytes);
-    const text = bytes.toString("utf8");
+    if (bytes === undefined) throw answerLimitError(target, "maxAnswerBytes", this.#maxAnswerBytes);
+    let text = bytes.toString("utf8");
+    if (text.charCodeAt(0) === BOM) text = text.slice(1);
     // Parsed, such an answer would overflow the stack where it is written out again (to the client,
     // to the store): the upstream's failure, found while the route can still move on.
-    if (nestsDeeperThan(text, MAX_ANSWER_DEPTH)) throw answerTooDeepError(init.target ?? this.#target);
+    if (nestsDeeperThan(text, MAX_ANSWER_DEPTH)) throw answerTooDeepError(target);
     try {
       return JSON.parse(text) as T;
     } catch {
@@ -156,6 +196,9 @@ export class UpstreamClient {
     await Promise.all([...this.#agents.values()].map((agent) => agent.close()));
   }
 }
+
+/** U+FEFF, the byte order mark, as a decoded answer starts with it. */
+const BOM = 0xfeff;
 
 function withTarget(err: GatewayError, target: string): GatewayError {
   if (err.target !== undefined || err.code === "canceled") return err;

@@ -1,4 +1,3 @@
-import type { Dispatcher } from "undici";
 import {
   codeForStatus,
   type ErrorCode,
@@ -8,6 +7,7 @@ import {
   type UpstreamWireError,
 } from "../../core/index.js";
 import { readTextUpTo } from "./answer-limits.js";
+import type { UpstreamResponse } from "./decoded-answer.js";
 
 const MAX_ERROR_BODY = 64 * 1024;
 /** How much of an upstream's error text a message carries. */
@@ -44,7 +44,7 @@ export interface UpstreamErrorOptions {
  * it, and the message keeps only a short excerpt of it.
  */
 export async function upstreamErrorFromResponse(
-  res: Dispatcher.ResponseData,
+  res: UpstreamResponse,
   target: string,
   options: UpstreamErrorOptions = {},
 ): Promise<GatewayError> {
@@ -56,6 +56,8 @@ export async function upstreamErrorFromResponse(
     // A body that breaks while we read an error is still that error.
   }
   text = redactSecrets(text, options.secrets);
+  // A byte order mark some servers write before their JSON is not JSON's.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const status = res.statusCode;
   let body: unknown;
   try {
@@ -110,7 +112,7 @@ function redirectMessage(
 }
 
 /** An HTML error page (a proxy's, a load balancer's) as the text a person would read on it. */
-function htmlText(res: Dispatcher.ResponseData, text: string): string {
+function htmlText(res: UpstreamResponse, text: string): string {
   const type = String(res.headers["content-type"] ?? "");
   if (!type.includes("html") && !/^\s*<(!doctype|html)/i.test(text)) return text.trim();
   return text
@@ -120,7 +122,7 @@ function htmlText(res: Dispatcher.ResponseData, text: string): string {
 }
 
 /** Finds the message in OpenAI (`{error:{message}}`), Anthropic (`{type:"error",error:{message}}`) and Ollama (`{error:"..."}`) bodies. */
-function messageIn(body: unknown): string | undefined {
+export function messageIn(body: unknown): string | undefined {
   if (typeof body !== "object" || body === null) return undefined;
   const error = (body as { error?: unknown }).error;
   if (typeof error === "string") return error;
@@ -146,59 +148,6 @@ function validationDetail(body: unknown): string | undefined {
     return [path === "" ? msg : `${path}: ${msg}`];
   });
   return lines.length > 0 ? lines.join("; ") : undefined;
-}
-
-/** How a provider tells a 200 it can stream from one it cannot (see expectEventStream). */
-export interface EventStreamCheck {
-  /** How much of a body that is not a stream is read, to say what it was. */
-  maxBytes: number;
-  /** Whether a content type is read as an event stream. Default: it names text/event-stream. */
-  streams?: (contentType: string) => boolean;
-  /** What the answer should have been, in the error. Default: an event stream. */
-  expected?: string;
-  /** The provider's own error object in a JSON body, as the GatewayError it stands for (an overload stays retryable). */
-  errorIn?: (body: unknown, target: string) => GatewayError | undefined;
-}
-
-/**
- * Whether a content type is a web page: a proxy's or captive portal's answer, never a stream,
- * whatever else a lenient reader takes as one.
- */
-export function isWebPage(contentType: string): boolean {
-  return /^\s*(text\/html|application\/xhtml\+xml)\b/i.test(contentType);
-}
-
-/**
- * A 200 to a streamed request that is not an event stream (an HTML proxy page, a JSON error body,
- * a whole answer from a server that ignores `stream`) is not an answer tandem can use: it throws
- * the error the body carries, or names what came, so the stream reader is never handed a body in
- * which it would find no events.
- */
-export async function expectEventStream(res: Dispatcher.ResponseData, target: string, check: EventStreamCheck): Promise<void> {
-  const contentType = String(res.headers["content-type"] ?? "");
-  if (check.streams ? check.streams(contentType) : contentType.includes("text/event-stream")) return;
-  let text = "";
-  try {
-    text = await readTextUpTo(res.body, check.maxBytes);
-  } catch {
-    // The content type alone says enough.
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // Not JSON: quoted below.
-  }
-  const error = body === undefined ? undefined : check.errorIn?.(body, target);
-  if (error) throw error;
-  const message = body === undefined ? undefined : messageIn(body);
-  throw new GatewayError(
-    "upstream_error",
-    message !== undefined
-      ? `${target}: ${message}`
-      : `${target}: expected ${check.expected ?? "an event stream"} but got ${contentType || "no content type"}: ${text.slice(0, 200)}`,
-    { target },
-  );
 }
 
 /** Retry-After is either delay-seconds or an HTTP date; `retry-after-ms` (OpenAI) is milliseconds. */

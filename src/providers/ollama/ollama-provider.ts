@@ -10,11 +10,12 @@ import {
 import {
   bearerHeaders,
   type EventStreamCheck,
-  expectEventStream,
   isWebPage,
   readNdjsonBatches,
   relayUpstreamStream,
+  streamedAnswer,
   UpstreamClient,
+  type UpstreamResponse,
   upstreamInit,
 } from "../http/index.js";
 import type { ChatProvider, EmbeddingProvider, ModelInfo, RemoteProviderOptions } from "../provider.js";
@@ -84,8 +85,7 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
     if (native) {
       const path = OLLAMA_NATIVE_PATHS[native.wire];
       if (request.whole) return tapOllamaWhole(await this.#client.json("POST", path, { ...init, target }), target, native.wire);
-      const res = await this.#client.send("POST", path, init);
-      await expectEventStream(res, target, NOT_A_STREAM);
+      const res = await this.#ndjson(await this.#client.send("POST", path, { ...init, target }), target);
       const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
       return relayUpstreamStream(res, signal, target, (stream) =>
         tapOllamaLines(readNdjsonBatches(stream, lines), target, native.wire),
@@ -98,10 +98,20 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
       const answer = await sent(() => this.#client.json("POST", `/api/${path}`, { ...init, target }));
       return parseOllamaChatLines([path === "generate" ? asOllamaChatLine(answer) : answer], target);
     }
-    const res = await sent(() => this.#client.send("POST", `/api/${path}`, init));
-    await expectEventStream(res, target, NOT_A_STREAM);
+    const res = await this.#ndjson(await sent(() => this.#client.send("POST", `/api/${path}`, { ...init, target })), target);
     const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
     return relayUpstreamStream(res, signal, target, (stream) => parseOllamaChatStream(stream, target, lines, path));
+  }
+
+  /**
+   * A 200 to a streamed request as the NDJSON stream to read: anything but a web page is read as
+   * lines (a whole JSON answer, from a server that ignores `stream`, is one line).
+   */
+  async #ndjson(res: UpstreamResponse, target: string): Promise<UpstreamResponse> {
+    const answer = await streamedAnswer(res, target, NOT_A_STREAM, (whole) => this.#client.readJson(whole, target));
+    // NOT_A_STREAM names no whole answer: a JSON body is a stream of one line.
+    if ("whole" in answer) throw new GatewayError("internal", `${target}: an Ollama answer was taken for a whole one`);
+    return answer.stream;
   }
 
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {

@@ -1,3 +1,4 @@
+import type { EventSourceMessage } from "eventsource-parser";
 import {
   type ChatRequest,
   type EmbedResult,
@@ -13,13 +14,17 @@ import {
 } from "../../core/index.js";
 import {
   bearerHeaders,
-  expectEventStream,
+  type EventStreamCheck,
   readSseBatches,
   relayUpstreamStream,
+  sseBatchOf,
+  streamedAnswer,
   UpstreamClient,
+  type UpstreamResponse,
   upstreamInit,
 } from "../http/index.js";
 import type { ChatProvider, EmbeddingProvider, ModelInfo, ProviderCapabilities, RemoteProviderOptions } from "../provider.js";
+import { chatCompletionAsChunks } from "./chat-completion-as-chunks.js";
 import { convertToOpenAIChatRequest, type MaxTokensField } from "./convert-to-openai-chat-request.js";
 import { OPENAI_FILE_TYPE } from "./convert-to-openai-messages.js";
 import { convertToOpenAIResponsesRequest } from "./convert-to-openai-responses-request.js";
@@ -29,6 +34,7 @@ import { parseResponsesStream, responsesUpstreamBody, tapResponsesObject } from 
 import { openAIStrictUnsent } from "./openai-strict-schema.js";
 import { readOpenAIChatCompletion, readOpenAIChatStream } from "./read-openai-chat-stream.js";
 import { refusedChatSettings, refusedResponsesSettings } from "./refused-openai-settings.js";
+import { responseAsEvents } from "./response-as-events.js";
 import { nativeOpenAIChatBody, tapOpenAIChatCompletion, tapOpenAIChatStream } from "./tap-openai-chat.js";
 
 export interface OpenAIProviderOptions extends RemoteProviderOptions {
@@ -133,16 +139,16 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
       );
     }
     const res = await sent(() =>
-      this.#client.send("POST", "/chat/completions", { ...init, headers: { ...headers, accept: "text/event-stream" } }),
+      this.#client.send("POST", "/chat/completions", { ...init, headers: { ...headers, accept: "text/event-stream" }, target }),
     );
-    await expectEventStream(res, target, NOT_A_STREAM);
+    const answer = await streamedAnswer(res, target, CHAT_STREAM, this.#readJson(target));
     const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
     const maxHeld = this.#options.limits?.maxAnswerBytes;
-    return relayUpstreamStream(res, signal, target, (stream) =>
-      native
-        ? tapOpenAIChatStream(readSseBatches(stream, lines), target, maxHeld)
-        : readOpenAIChatStream(readSseBatches(stream, lines), target),
-    );
+    const read = (batches: AsyncIterable<EventSourceMessage[]>) =>
+      native ? tapOpenAIChatStream(batches, target, maxHeld) : readOpenAIChatStream(batches, target);
+    // A whole completion instead of the stream asked for: read as the stream it stands for.
+    if ("whole" in answer) return read(sseBatchOf(chatCompletionAsChunks(answer.whole)));
+    return relayUpstreamStream(answer.stream, signal, target, (stream) => read(readSseBatches(stream, lines)));
   }
 
   /** Same wire: a Responses request as the dialect prepared it, and the upstream's own events tapped (see openai-responses-wire.ts). */
@@ -152,12 +158,28 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
     const init = upstreamInit(request, signal, responsesUpstreamBody(native, target, request.upstreamModel, whole));
     const headers = { ...(await this.#headers(request.apiKey)), ...native.headers };
     if (whole) return tapResponsesObject(await this.#client.json("POST", "/responses", { ...init, headers, target }), target);
-    const res = await this.#client.send("POST", "/responses", { ...init, headers: { ...headers, accept: "text/event-stream" } });
-    await expectEventStream(res, target, NOT_A_STREAM);
+    const res = await this.#client.send("POST", "/responses", {
+      ...init,
+      headers: { ...headers, accept: "text/event-stream" },
+      target,
+    });
+    return this.#responsesEvents(res, signal, target);
+  }
+
+  /** A streamed Responses answer's events (see parseResponsesStream), or a whole Response's, read as the stream it stands for. */
+  async #responsesEvents(res: UpstreamResponse, signal: AbortSignal, target: string): Promise<AsyncIterable<StreamEvent>> {
+    const answer = await streamedAnswer(res, target, RESPONSES_STREAM, this.#readJson(target));
+    const maxHeld = this.#options.limits?.maxAnswerBytes;
+    if ("whole" in answer) return parseResponsesStream([responseAsEvents(answer.whole)], target, maxHeld);
     const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
-    return relayUpstreamStream(res, signal, target, (body) =>
-      parseResponsesStream(readSseBatches(body, lines), target, this.#options.limits?.maxAnswerBytes),
+    return relayUpstreamStream(answer.stream, signal, target, (body) =>
+      parseResponsesStream(readSseBatches(body, lines), target, maxHeld),
     );
+  }
+
+  /** Reads a whole JSON answer to a streamed request, within limits.maxAnswerBytes as any whole answer. */
+  #readJson(target: string): (res: UpstreamResponse) => Promise<unknown> {
+    return (res) => this.#client.readJson(res, target);
   }
 
   /**
@@ -181,13 +203,9 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
         tapResponsesObject(await sent(() => this.#client.json("POST", "/responses", { ...init, headers, target })), target),
       );
     const res = await sent(() =>
-      this.#client.send("POST", "/responses", { ...init, headers: { ...headers, accept: "text/event-stream" } }),
+      this.#client.send("POST", "/responses", { ...init, headers: { ...headers, accept: "text/event-stream" }, target }),
     );
-    await expectEventStream(res, target, NOT_A_STREAM);
-    const lines = { target, maxLineBytes: this.#options.limits?.maxLineBytes };
-    return relayUpstreamStream(res, signal, target, (body) =>
-      withoutFrames(parseResponsesStream(readSseBatches(body, lines), target, this.#options.limits?.maxAnswerBytes)),
-    );
+    return withoutFrames(await this.#responsesEvents(res, signal, target));
   }
 
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
@@ -257,8 +275,17 @@ function isOpenAI(baseUrl: string): boolean {
   }
 }
 
-/** What of a 200 that is not an event stream is read, to say what it was. */
-const NOT_A_STREAM = { maxBytes: 2000 };
+/** How a 200 to a streamed chat request is read (see streamedAnswer): a whole `chat.completion` is the answer. */
+const CHAT_STREAM: EventStreamCheck = {
+  maxBytes: 2000,
+  wholeAnswer: (body) => Array.isArray((body as { choices?: unknown } | null)?.choices),
+};
+
+/** How a 200 to a streamed Responses request is read: a whole Response object is the answer. */
+const RESPONSES_STREAM: EventStreamCheck = {
+  maxBytes: 2000,
+  wholeAnswer: (body) => (body as { object?: unknown } | null)?.object === "response",
+};
 
 /** Canonical events only: a Responses upstream's own frames are for a Responses client on the same-wire path. */
 async function* withoutFrames(events: AsyncIterable<StreamEvent>): AsyncGenerator<StreamEvent> {

@@ -337,12 +337,22 @@ describe("AnthropicProvider failures", () => {
       assert.equal(err.retryable, true);
       assert.match(err.message, /Overloaded right now/);
     });
-    // A whole message from a server that ignores `stream`: named, not "no message_stop".
-    fake.script(() => ({ kind: "raw", body: JSON.stringify({ type: "message", content: [] }) }));
-    await rejectsWith(events(), (err) => {
-      assert.equal(err.code, "upstream_error");
-      assert.match(err.message, /expected an event stream but got application\/json/);
-    });
+    // A whole message from a server that ignores `stream` is the answer, read as its stream would be.
+    fake.script(() => ({
+      kind: "raw",
+      body: JSON.stringify({
+        type: "message",
+        id: "msg_1",
+        role: "assistant",
+        model: "m",
+        content: [{ type: "text", text: "whole" }],
+        stop_reason: "end_turn",
+        usage: { input_tokens: 3, output_tokens: 1 },
+      }),
+    }));
+    const whole = await events();
+    assert.equal(whole.map((event) => (event.type === "text-delta" ? event.text : "")).join(""), "whole");
+    assert.deepEqual(whole.at(-1), { type: "finish", reason: "stop", raw: "end_turn" });
     // text/plain is still read as SSE, as compatible servers send it.
     fake.script(() => ({ kind: "raw", contentType: "text/plain", body: fixture("text.sse.txt") }));
     assert.equal((await events()).at(-1)?.type, "finish");
