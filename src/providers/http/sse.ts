@@ -2,6 +2,7 @@ import { StringDecoder } from "node:string_decoder";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { StreamEvent } from "../../core/index.js";
 import { answerLimitError, DEFAULT_ANSWER_LIMITS } from "./answer-limits.js";
+import { withoutByteOrderMark } from "./byte-order-mark.js";
 
 export interface LineReaderOptions {
   /** The target named in errors (`provider/model`). */
@@ -48,7 +49,7 @@ export async function* readSseBatches(
     let text = typeof chunk === "string" ? chunk : decoder.write(chunk);
     if (first && text !== "") {
       first = false;
-      if (text.charCodeAt(0) === BOM) text = text.slice(1);
+      text = withoutByteOrderMark(text);
     }
     parser.feed(text);
     if (overflow) throw answerLimitError(options.target, "maxLineBytes", maxLineBytes);
@@ -60,14 +61,11 @@ export async function* readSseBatches(
   const rest = decoder.end();
   // A blank line after whatever is left: an LF completes a held CR (as CRLF), or ends the last line,
   // and the next empty line dispatches the event still open, if any.
-  parser.feed(`${first && rest.charCodeAt(0) === BOM ? rest.slice(1) : rest}\n\n`);
+  parser.feed(`${first ? withoutByteOrderMark(rest) : rest}\n\n`);
   if (overflow) throw answerLimitError(options.target, "maxLineBytes", maxLineBytes);
   parser.reset();
   if (queue.length > 0) yield queue;
 }
-
-/** U+FEFF, the byte order mark, as a decoded stream starts with it. */
-const BOM = 0xfeff;
 
 /** Server-Sent Events from a body, one by one, as they arrive (see readSseBatches). */
 export async function* readSse(

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import { GatewayError } from "../../core/index.js";
 import { readTextUpTo } from "./answer-limits.js";
+import { withoutByteOrderMark } from "./byte-order-mark.js";
 import type { UpstreamResponse } from "./decoded-answer.js";
 import { messageIn } from "./upstream-error.js";
 
@@ -102,7 +103,7 @@ async function notAnAnswer(res: UpstreamResponse, target: string, check: EventSt
   }
   let body: unknown;
   try {
-    body = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    body = JSON.parse(withoutByteOrderMark(text));
   } catch {
     // Not JSON: quoted below.
   }

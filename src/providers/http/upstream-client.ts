@@ -11,6 +11,7 @@ import {
   nestsDeeperThan,
 } from "../../core/index.js";
 import { answerLimitError, DEFAULT_ANSWER_LIMITS, readBodyUpTo } from "./answer-limits.js";
+import { withoutByteOrderMark } from "./byte-order-mark.js";
 import { decodedAnswer, type UpstreamResponse } from "./decoded-answer.js";
 import { type UpstreamErrorMapper, upstreamErrorFromResponse } from "./upstream-error.js";
 import { upstreamBodyBytes } from "./upstream-json.js";
@@ -180,8 +181,7 @@ export class UpstreamClient {
       throw withTarget(GatewayError.from(err), this.#target);
     }
     if (bytes === undefined) throw answerLimitError(target, "maxAnswerBytes", this.#maxAnswerBytes);
-    let text = bytes.toString("utf8");
-    if (text.charCodeAt(0) === BOM) text = text.slice(1);
+    const text = withoutByteOrderMark(bytes.toString("utf8"));
     // Parsed, such an answer would overflow the stack where it is written out again (to the client,
     // to the store): the upstream's failure, found while the route can still move on.
     if (nestsDeeperThan(text, MAX_ANSWER_DEPTH)) throw answerTooDeepError(target);
@@ -196,9 +196,6 @@ export class UpstreamClient {
     await Promise.all([...this.#agents.values()].map((agent) => agent.close()));
   }
 }
-
-/** U+FEFF, the byte order mark, as a decoded answer starts with it. */
-const BOM = 0xfeff;
 
 function withTarget(err: GatewayError, target: string): GatewayError {
   if (err.target !== undefined || err.code === "canceled") return err;

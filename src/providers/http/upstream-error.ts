@@ -7,6 +7,7 @@ import {
   type UpstreamWireError,
 } from "../../core/index.js";
 import { readTextUpTo } from "./answer-limits.js";
+import { withoutByteOrderMark } from "./byte-order-mark.js";
 import type { UpstreamResponse } from "./decoded-answer.js";
 
 const MAX_ERROR_BODY = 64 * 1024;
@@ -56,8 +57,7 @@ export async function upstreamErrorFromResponse(
     // A body that breaks while we read an error is still that error.
   }
   text = redactSecrets(text, options.secrets);
-  // A byte order mark some servers write before their JSON is not JSON's.
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  text = withoutByteOrderMark(text);
   const status = res.statusCode;
   let body: unknown;
   try {
