@@ -4,10 +4,11 @@ import { AnthropicAnswer } from "./parse-anthropic-stream.js";
 
 /**
  * A whole (non-streamed) Messages answer -> the same canonical events as its stream would give. The
- * message is retold as the events Anthropic would have streamed for it (message_start, a start,
- * deltas and stop per content block, message_delta, message_stop) and read by the stream's reader,
- * so both ways share one mapping. The events are read as objects (they are never written out and
- * parsed again).
+ * message is retold as the events Anthropic would have streamed for it (message_start, a start and
+ * stop per content block, message_delta, message_stop) and read by the stream's reader, so both ways
+ * share one mapping: each block comes whole in its content_block_start, which the reader handles (a
+ * tool_use block's input is not written out as text to be parsed again). The events are read as
+ * objects (they are never written out and parsed again).
  */
 export function readAnthropicMessage(json: unknown, target: string): StreamEvent[] {
   const answer = new AnthropicAnswer(target);
@@ -33,10 +34,10 @@ export function tapAnthropicMessage(json: unknown, target: string): StreamEvent[
  * content_block_start, as Anthropic streams a redacted_thinking or a server tool's result).
  */
 export function anthropicMessageAsEvents(json: unknown, target: string): EventSourceMessage[] {
-  return toEvents(json, target).map(([event, data]) => ({ id: undefined, event, data: JSON.stringify(data) }));
+  return toEvents(json, target, blockAsStream).map(([event, data]) => ({ id: undefined, event, data: JSON.stringify(data) }));
 }
 
-function toEvents(json: unknown, target: string): Array<[string, unknown]> {
+function toEvents(json: unknown, target: string, tellBlock: BlockTelling = wholeBlock): Array<[string, unknown]> {
   const message = json as { type?: unknown; content?: unknown; stop_reason?: unknown; stop_sequence?: unknown; usage?: unknown };
   if (typeof json !== "object" || json === null) {
     throw new GatewayError("upstream_error", `${target}: the answer is not a message object`, { target });
@@ -52,7 +53,7 @@ function toEvents(json: unknown, target: string): Array<[string, unknown]> {
     }),
   ];
   for (const [index, block] of message.content.entries()) {
-    const [start, deltas] = blockAsStream(block);
+    const [start, deltas] = tellBlock(block);
     events.push(retold("content_block_start", { type: "content_block_start", index, content_block: start }));
     for (const delta of deltas) events.push(retold("content_block_delta", { type: "content_block_delta", index, delta }));
     events.push(retold("content_block_stop", { type: "content_block_stop", index }));
@@ -68,7 +69,15 @@ function toEvents(json: unknown, target: string): Array<[string, unknown]> {
   return events;
 }
 
-/** A content block as its stream tells it: the block content_block_start opens, and the deltas that fill it. */
+/** How a content block is told: the block content_block_start opens, and the deltas that fill it. */
+type BlockTelling = (block: unknown) => [start: unknown, deltas: unknown[]];
+
+/** A block whole in its content_block_start, with no deltas: what the reader of a whole message needs. */
+function wholeBlock(block: unknown): [start: unknown, deltas: unknown[]] {
+  return [block, []];
+}
+
+/** A content block as Anthropic's stream tells it: the block content_block_start opens, and the deltas that fill it. */
 function blockAsStream(block: unknown): [start: unknown, deltas: unknown[]] {
   if (typeof block !== "object" || block === null) return [block, []];
   const fields = block as Record<string, unknown>;
