@@ -42,3 +42,57 @@ describe("the engine's grammar for a JSON Schema", () => {
     assert.equal(ours.grammar, (await llama.createGrammarForJsonSchema(schema)).grammar);
   });
 });
+
+describe("an enum in the engine's grammar", () => {
+  let llama: Llama;
+  before(async () => {
+    llama = await getLlama({ gpu: false, build: "never" });
+  });
+
+  // Values that share prefixes, are prefixes of each other, and need every kind of escape.
+  const values = [
+    ...Array.from({ length: 120 }, (_, i) => `city ${i}`),
+    "city",
+    "city 1 north",
+    "",
+    'say "hi"',
+    "back\\slash",
+    "line\nbreak",
+    "tab\there",
+    "bell\u0007",
+    "ünïcödé ✓",
+    "emoji 😀",
+    "[bracket]",
+    "x",
+  ];
+
+  it("writes a large enum as a prefix tree that takes exactly the values it took before", async () => {
+    const schema = {
+      type: "object",
+      properties: { v: { enum: values }, n: { enum: [1, 2.5, -3, "4", null, true, false, "x", "y", "z"] } },
+    } as const;
+    const theirs = await llama.createGrammarForJsonSchema(schema);
+    const ours = await jsonSchemaGrammar(llama, schema);
+    assert.notEqual(ours.grammar, theirs.grammar);
+    assert.doesNotMatch(ours.grammar, /^val\d+ ::=/m, "the one-value rules the tree replaced are gone");
+    const near = (v: string) => [`${v}!`, v.slice(0, -1), `${v} `, `A${v}`];
+    const candidates = [
+      ...values.flatMap((v) => [v, ...near(v)]).map((v) => `{"v": ${JSON.stringify(v)}, "n": 1}`),
+      ...["1", "2.5", "-3", '"4"', "null", "true", "false", '"x"', '"z"', "4", "2", '"w"', "nul", "truee", "-3.0"].map(
+        (n) => `{"v": "x", "n": ${n}}`,
+      ),
+    ];
+    let accepted = 0;
+    for (const json of candidates) {
+      const expected = accepts(theirs, json);
+      assert.equal(accepts(ours, json), expected, json);
+      if (expected) accepted++;
+    }
+    assert.ok(accepted >= values.length + 7, `every value is still taken (${accepted})`);
+  });
+
+  it("leaves a small enum flat", async () => {
+    const small = { type: "object", properties: { v: { enum: ["a", "b", "c"] } } } as const;
+    assert.equal((await jsonSchemaGrammar(llama, small)).grammar, (await llama.createGrammarForJsonSchema(small)).grammar);
+  });
+});
