@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { formatPath } from "../core/format-path.js";
+import { nameVariants } from "../core/model-name-variants.js";
 import { DEFAULT_MODEL_ALIAS } from "../models/model-aliases.js";
 import { installedModelNames } from "../models/model-store.js";
 import { PrivacyConfigError, SensitiveDataDetector } from "../privacy/index.js";
@@ -215,15 +216,23 @@ function parseMillis(text: string, what: string): number {
 }
 
 /**
- * Every tier names a configured provider, and a configured model when the provider lists them; a
- * route's summarizer names a configured route or such a target (found wrong at start, not at the
- * first request that needs a summary).
+ * Every tier names a configured provider; a model its provider does not list is no error, as the
+ * README promises: the route skips it on every request, and the banner says so (Catalog.targetProblem),
+ * as it does for a model missing from a discovered list. A route's summarizer names a configured route
+ * or a target its provider lists (found wrong at start, not at the first request that needs a summary).
  */
 function checkRoutes(config: Config, file: string | undefined): void {
   for (const [name, route] of Object.entries(config.routes)) {
     route.tiers.forEach((tier, t) => {
       tier.forEach((target, i) => {
-        checkTarget(config, target, { file, path: `routes.${name}.tiers[${t}]${tier.length > 1 ? `[${i}]` : ""}` });
+        checkTarget(
+          config,
+          target,
+          { file, path: `routes.${name}.tiers[${t}]${tier.length > 1 ? `[${i}]` : ""}` },
+          {
+            unlisted: "skipped",
+          },
+        );
       });
     });
     route.tools?.forEach((tool, i) => {
@@ -257,7 +266,18 @@ function checkRoutes(config: Config, file: string | undefined): void {
   }
 }
 
-function checkTarget(config: Config, target: string, where: { file: string | undefined; path: string }): void {
+/**
+ * A target names a configured provider and, when the provider lists its models, one of them: as a
+ * request names it, with or without the `:latest` Ollama's clients add or drop (`oll/llama3.2` is
+ * `oll/llama3.2:latest`). With `unlisted: "skipped"` (a route's tier) an unlisted model is left for
+ * the route to skip and the banner to report.
+ */
+function checkTarget(
+  config: Config,
+  target: string,
+  where: { file: string | undefined; path: string },
+  options: { unlisted?: "error" | "skipped" } = {},
+): void {
   const slash = target.indexOf("/");
   if (slash <= 0 || slash === target.length - 1) {
     throw new ConfigError(`expected a target 'provider/model', got '${target}'`, where);
@@ -272,8 +292,9 @@ function checkTarget(config: Config, target: string, where: { file: string | und
       where,
     );
   }
+  if (options.unlisted === "skipped") return;
   const models = provider.models;
-  if (models && Object.keys(models).length > 0 && !(model in models)) {
+  if (models && Object.keys(models).length > 0 && !nameVariants(model).some((name) => name in models)) {
     throw new ConfigError(
       `provider '${providerName}' has no model '${model}' (configured: ${Object.keys(models).join(", ")})`,
       where,

@@ -34,6 +34,7 @@ export * from "./memory.js";
 export * from "./memory-terms.js";
 export * from "./messages.js";
 export * from "./model-library.js";
+export * from "./model-name-variants.js";
 export * from "./native.js";
 export * from "./network-errors.js";
 export * from "./provider.js";

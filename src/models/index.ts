@@ -14,5 +14,6 @@ export * from "./model-settings.js";
 export * from "./model-store.js";
 export { type PullOptions, pull } from "./pull.js";
 export * from "./pull-model.js";
+export * from "./pulled-names.js";
 export * from "./read-gguf-header.js";
 export * from "./transfer-rate.js";

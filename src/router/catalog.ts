@@ -1,6 +1,6 @@
 import type { Config, RouteConfig } from "../config/index.js";
 import type { ModelEntry, ModelInfo, Provider } from "../core/index.js";
-import { GatewayError } from "../core/index.js";
+import { GatewayError, nameVariants } from "../core/index.js";
 import {
   type ConfiguredModel,
   listsOwnModels,
@@ -97,10 +97,12 @@ export class Catalog implements NamedTargets {
       if (route) return { kind: "route", name: candidate, route };
     }
     const slash = name.indexOf("/");
-    if (slash > 0) {
+    if (slash > 0 && this.slots.has(name.slice(0, slash))) {
       const target = this.target(name.slice(0, slash), name.slice(slash + 1));
       if (target) return { kind: "target", target };
     } else {
+      // A bare name, or one whose first part names no provider: a name a local model was pulled by
+      // may have slashes of its own (`hf.co/owner/repo:Q8_0`, `owner/repo:latest`).
       const target = this.#engineModel(name);
       if (target) return { kind: "target", target };
     }
@@ -110,7 +112,8 @@ export class Catalog implements NamedTargets {
   /**
    * A local engine's model named as Ollama's clients name theirs, without a provider: `mine` and
    * `mine:latest` are `local/mine` (Ollama's ParseName gives a name without a tag the tag `latest`,
-   * on every endpoint), as create, copy and delete already took them. Only a model the engine's
+   * on every endpoint), as create, copy and delete already took them; so is a name the model was
+   * pulled by, which the engine lists beside its file name (`hf.co/owner/repo:Q8_0`). Only a model the engine's
    * folder listed at the last discovery (see Router, which reads it again before a 404); a route of
    * that name wins. The first engine, in config order, that has it.
    */
@@ -360,10 +363,4 @@ export class Catalog implements NamedTargets {
 /** The models a provider's config lists; undefined when its list comes from discovery (the engine lists its own). */
 function configuredModels(slot: ProviderSlot): Record<string, ConfiguredModel> | undefined {
   return slot.models;
-}
-
-/** Ollama clients add or drop `:latest`; accept the name as given first, then the other form. */
-export function nameVariants(name: string): string[] {
-  if (name.endsWith(":latest")) return [name, name.slice(0, -":latest".length)];
-  return [name, `${name}:latest`];
 }

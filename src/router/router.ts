@@ -3,7 +3,15 @@ import { countLargeTextsInSlices } from "../context/count-in-slices.js";
 import { estimateInputTokens, loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { collectText } from "../context/summarize-history.js";
 import type { ChatStream, Gateway, LoadedModelStatus, ModelEntry, ModelLibrary, RequestContext } from "../core/index.js";
-import { type ChatRequest, type EmbedRequest, GatewayError, markStep, noteErrorMeta, type StreamEvent } from "../core/index.js";
+import {
+  type ChatRequest,
+  type EmbedRequest,
+  GatewayError,
+  markStep,
+  nameVariants,
+  noteErrorMeta,
+  type StreamEvent,
+} from "../core/index.js";
 import type { PullEvent, PullResult } from "../models/index.js";
 import { decideChatPrivacy, decideEmbedPrivacy, requestTextLength, SENSITIVITY_HEADER } from "../privacy/index.js";
 import { DEFAULT_ANSWER_LIMITS } from "../providers/http/answer-limits.js";
@@ -14,7 +22,7 @@ import { Attempts, type AttemptUsage, type Summarize } from "./attempt.js";
 import { describeAttempts, everyTargetRefused, type FailedAttempt, noAnswerError, noAnswerMeta } from "./attempt-log.js";
 import { AttemptLoop } from "./attempt-loop.js";
 import { Breakers } from "./breakers.js";
-import { type Catalog, nameVariants, type Target } from "./catalog.js";
+import type { Catalog, Target } from "./catalog.js";
 import type { BreakerState } from "./circuit-breaker.js";
 import { Continuation } from "./continuation.js";
 import type { HealthMonitor } from "./health-monitor.js";
@@ -367,15 +375,18 @@ export class Router implements Gateway {
   }
 
   /**
-   * Resolves a model name; a bare name (Ollama's `mine`) that no route or listed local model has is
-   * looked for again once the local engines' folders were read anew, so a model installed since
-   * (`tandem models pull` beside the server, a file copied in) is served at once, as `local/mine` is.
+   * Resolves a model name; a name without a provider (Ollama's `mine`, or `hf.co/owner/repo:Q8_0` as
+   * it was pulled) that no route or listed local model has is looked for again once the local
+   * engines' folders were read anew, so a model installed since (`tandem models pull` beside the
+   * server, a file copied in, an `/api/pull` just done) is served at once, as `local/mine` is.
    */
   async #resolveFresh<T>(name: string, resolve: () => T): Promise<T> {
     try {
       return resolve();
     } catch (err) {
-      if (name.includes("/") || !(err instanceof GatewayError) || err.code !== "not_found" || err.param !== "model") throw err;
+      const slash = name.indexOf("/");
+      const namesProvider = slash > 0 && this.#catalog.hasProvider(name.slice(0, slash));
+      if (namesProvider || !(err instanceof GatewayError) || err.code !== "not_found" || err.param !== "model") throw err;
       await this.#catalog.refreshLocal();
       return resolve();
     }

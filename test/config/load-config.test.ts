@@ -80,7 +80,7 @@ routes:
     });
   });
 
-  it("rejects a route whose tier names an unknown provider or an unlisted model", async () => {
+  it("rejects a route whose tier names an unknown provider, and leaves an unlisted model for the route to skip", async () => {
     const dir = dirWith({
       "x.yaml": "providers:\n  openai: { kind: openai, models: [gpt-4o-mini] }\nroutes:\n  auto: { tiers: [nope/m] }\n",
       "y.yaml": "providers:\n  openai: { kind: openai, models: [gpt-4o-mini] }\nroutes:\n  auto: { tiers: [openai/gpt-5] }\n",
@@ -89,10 +89,20 @@ routes:
       loadConfig({ cwd: dir, env: noEnv(dir), configPath: "x.yaml" }),
       /routes\.auto\.tiers\[0\].*unknown provider 'nope'/,
     );
-    await assert.rejects(
-      loadConfig({ cwd: dir, env: noEnv(dir), configPath: "y.yaml" }),
-      /routes\.auto\.tiers\[0\].*no model 'gpt-5'/,
-    );
+    // The README: such a target is skipped on every request, and the banner says so.
+    const { config } = await loadConfig({ cwd: dir, env: noEnv(dir), configPath: "y.yaml" });
+    assert.deepEqual(config.routes.auto?.tiers, [["openai/gpt-5"]]);
+  });
+
+  it("takes a target without the :latest its provider lists, as a request takes it", async () => {
+    const base = "providers:\n  oll: { kind: ollama, baseUrl: http://127.0.0.1:9, models: [llama3.2:latest, qwen3] }\n";
+    const dir = dirWith({
+      "ok.yaml": `${base}routes:\n  r: { tiers: [oll/llama3.2, oll/qwen3:latest], summarizer: oll/llama3.2 }\n`,
+      "bad.yaml": `${base}routes:\n  r: { tiers: [oll/qwen3], summarizer: oll/llama3.1 }\n`,
+    });
+    const load = (file: string) => loadConfig({ cwd: dir, env: noEnv(dir), configPath: file });
+    assert.equal((await load("ok.yaml")).config.routes.r?.summarizer, "oll/llama3.2");
+    await assert.rejects(load("bad.yaml"), /routes\.r\.summarizer.*no model 'llama3\.1'/);
   });
 
   it("checks a route's summarizer at load: a configured route, or a target a tier could name", async () => {

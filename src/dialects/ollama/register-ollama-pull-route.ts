@@ -1,3 +1,4 @@
+import type { ServerResponse } from "node:http";
 import type { Gateway } from "../../core/index.js";
 import { GatewayError } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
@@ -9,7 +10,9 @@ import { ollamaPullStatus } from "./render-ollama-pull-status.js";
  * POST /api/pull: downloads a GGUF model from Hugging Face for the local engine (an alias such as
  * `qwen2.5-0.5b`, or Ollama's `hf.co/{repo}:{quant}`). Streams Ollama's progress lines as NDJSON
  * (`pulling manifest`, `pulling <digest>` with total/completed, `verifying sha256 digest`, `writing
- * manifest`, `success`); a failure after the stream began is an `{"error": ...}` line, as in Ollama.
+ * manifest`, `success`). The stream opens with its first line: a refusal before it (a name no pull
+ * takes, no local engine) keeps its status and is answered in Ollama's error shape, as with `stream:
+ * false`; a failure after the stream began is an `{"error": ...}` line, as in Ollama.
  */
 export function registerOllamaPullRoute(scope: RouteTable, gateway: Gateway): void {
   scope.post("/api/pull", async (request, reply) => {
@@ -21,21 +24,29 @@ export function registerOllamaPullRoute(scope: RouteTable, gateway: Gateway): vo
       await gateway.pull(name, () => {}, signal);
       return { status: "success" };
     }
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-cache" });
+    let stream: ServerResponse | undefined;
+    const open = (): ServerResponse => {
+      if (stream === undefined) {
+        reply.hijack();
+        stream = reply.raw;
+        stream.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-cache" });
+      }
+      return stream;
+    };
     try {
       await gateway.pull(
         name,
         (event) => {
+          const res = open();
           const line = ollamaPullStatus(event);
           if (line && !res.writableEnded) res.write(`${JSON.stringify(line)}\n`);
         },
         signal,
       );
     } catch (err) {
-      if (!res.writableEnded) res.write(`${JSON.stringify({ error: GatewayError.from(err).message })}\n`);
+      if (stream === undefined) throw err;
+      if (!stream.writableEnded) stream.write(`${JSON.stringify({ error: GatewayError.from(err).message })}\n`);
     }
-    res.end();
+    open().end();
   });
 }

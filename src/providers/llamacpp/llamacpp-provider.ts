@@ -27,8 +27,10 @@ import {
   type CreateModelRequest,
   copyModel,
   createModel,
+  forgetPulledNames,
   hasBlob,
   installedModelPath,
+  installedNameOf,
   isInModelsDir,
   libraryModelName,
   type ModelSettings,
@@ -39,6 +41,7 @@ import {
   putBlob,
   readGgufInfo,
   readModelSettings,
+  readPulledNames,
   removeModel,
   removeModelSettings,
   settingsPath,
@@ -318,7 +321,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   async listModels(): Promise<ModelInfo[]> {
     this.#dropStale();
     const entries = await localModelEntries(this.options.dataDir, this.options.models);
-    return Promise.all(
+    const models = await Promise.all(
       [...entries].map(async ([id, entry]) => {
         const gguf = await readGgufInfo(entry.path, { maxArrayItems: 0 }).catch(() => undefined);
         const trained = gguf?.contextLength;
@@ -333,9 +336,33 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
           thinks: gguf.thinks,
         };
         const created = await modifiedSeconds([entry.path, settingsPath(this.options.dataDir, id)]);
-        return { id, contextWindow, ownedBy: "local", ...(created !== undefined && { created }), ...(file && { file }) };
+        const info: ModelInfo = {
+          id,
+          contextWindow,
+          ownedBy: "local",
+          ...(created !== undefined && { created }),
+          ...(file && { file }),
+        };
+        return info;
       }),
     );
+    return [...models, ...(await this.#pulledNameModels(models))];
+  }
+
+  /**
+   * The names models were pulled by (`qwen2.5:0.5b`, `hf.co/owner/repo:Q8_0`; see pulledModelName),
+   * each listed as its installed model is, as Ollama lists a model by the name it was pulled by. A
+   * name a model is installed under wins; a name whose model is gone is not listed.
+   */
+  async #pulledNameModels(models: ModelInfo[]): Promise<ModelInfo[]> {
+    const byId = new Map(models.map((m) => [m.id, m]));
+    const out: ModelInfo[] = [];
+    for (const [pulled, installed] of await readPulledNames(this.options.dataDir)) {
+      const model = byId.get(installed);
+      if (model === undefined || byId.has(pulled) || byId.has(pulled.slice(0, -LATEST.length))) continue;
+      out.push({ ...model, id: pulled });
+    }
+    return out;
   }
 
   /**
@@ -445,6 +472,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     if (configured) await rm(entry.path, { force: true });
     else await removeModel(this.options.dataDir, model);
     await removeModelSettings(this.options.dataDir, model);
+    await forgetPulledNames(this.options.dataDir, model);
     this.#settings.delete(model);
   }
 
@@ -574,6 +602,10 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     const model = !entries.has(requested) && requested.endsWith(LATEST) ? requested.slice(0, -LATEST.length) : requested;
     const entry = entries.get(model);
     if (entry) return { name: model, entry };
+    // A name the model was pulled by (`qwen2.5:0.5b`) means the model it installed.
+    const installed = installedNameOf(await readPulledNames(this.options.dataDir), requested);
+    const pulled = installed === undefined ? undefined : entries.get(installed);
+    if (installed !== undefined && pulled) return { name: installed, entry: pulled };
     const names = [...entries.keys()].map((n) => this.#target(n));
     throw new GatewayError(
       "not_found",
@@ -589,6 +621,16 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     if (!entry && model.endsWith(LATEST)) {
       model = model.slice(0, -LATEST.length);
       entry = await localModelEntry(this.options.dataDir, this.options.models, model);
+    }
+    if (!entry) {
+      // A name the model was pulled by (`qwen2.5:0.5b`) means the model it installed: one model, one load.
+      const installed = installedNameOf(await readPulledNames(this.options.dataDir), requested);
+      const pulled =
+        installed === undefined ? undefined : await localModelEntry(this.options.dataDir, this.options.models, installed);
+      if (installed !== undefined && pulled) {
+        model = installed;
+        entry = pulled;
+      }
     }
     // Its file removed or replaced beside the server since it was loaded: the next load is of what is there now.
     this.#dropStale(model);
