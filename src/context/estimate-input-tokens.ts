@@ -1,11 +1,13 @@
 import type { ChatRequest, Message, ToolDefinition } from "../core/index.js";
+import { DEFAULT_MEDIA_RULES, documentPageTokens, imageTokens, type MediaRules, sentWhole } from "./media-tokens.js";
 import { boundedRuns } from "./tokenizer-runs.js";
 
 /** Per-message framing overhead, as OpenAI's cookbook counts it for chat models. */
 const TOKENS_PER_MESSAGE = 3;
-/** A flat allowance per image: the cost of a low-detail image at OpenAI; real costs vary by size. */
-const TOKENS_PER_IMAGE = 85;
-/** What a file's name and the lines around its text add (`<file name="…">`…`</file>`). */
+/**
+ * What a file's name and the lines around its text add (`<file name="…">`…`</file>`, fileAsText), as
+ * a constant: the text is counted alone, so a large one counted beforehand (count-in-slices.ts) is found.
+ */
 const TOKENS_PER_FILE_NAME = 10;
 
 export type TokenCounter = (text: string) => number;
@@ -24,14 +26,20 @@ export function loadTokenCounter(): Promise<TokenCounter> {
   return counter;
 }
 
-export function countMessageTokens(message: Message, count: TokenCounter): number {
+/**
+ * A message's tokens: its text by the tokenizer, an image as the target's vendor prices it (by its
+ * size, see media-tokens.ts), a file as the target is sent it: a PDF sent whole as its text and an
+ * image of each page, as Anthropic and OpenAI read one; any other file, or a PDF for a target that
+ * reads text, as the text it is given in its place (nothing when it has none: nothing is sent).
+ */
+export function countMessageTokens(message: Message, count: TokenCounter, media: MediaRules = DEFAULT_MEDIA_RULES): number {
   let total = TOKENS_PER_MESSAGE;
   if (message.role === "system") return total + count(message.content);
   for (const part of message.content) {
     if (part.type === "text") total += count(part.text);
-    // A file with text costs at least its text (what a target that reads text is given); one without, an image's allowance.
-    else if (part.type === "file" && part.text !== undefined) total += count(part.text) + TOKENS_PER_FILE_NAME;
-    else total += TOKENS_PER_IMAGE;
+    else if (part.type === "image") total += imageTokens(part, media);
+    else if (sentWhole(part, media)) total += (part.text === undefined ? 0 : count(part.text)) + documentPageTokens(part, media);
+    else if (part.text !== undefined) total += count(part.text) + TOKENS_PER_FILE_NAME;
   }
   if (message.role === "assistant") {
     for (const call of message.toolCalls ?? []) total += count(call.name) + count(call.arguments) + TOKENS_PER_MESSAGE;
@@ -48,13 +56,13 @@ export function countToolTokens(tools: readonly ToolDefinition[], count: TokenCo
 }
 
 /**
- * An estimate of the input tokens of a request, with the o200k tokenizer (GPT-4o family). Other
- * models' tokenizers differ by some percent; this is what count_tokens answers when the target's
- * upstream cannot count for us.
+ * An estimate of the input tokens of a request, with the o200k tokenizer (GPT-4o family), images and
+ * documents as `media` says the target prices them. Other models' tokenizers differ by some percent;
+ * this is what count_tokens answers when the target's upstream cannot count for us.
  */
-export async function estimateInputTokens(request: ChatRequest): Promise<number> {
+export async function estimateInputTokens(request: ChatRequest, media: MediaRules = DEFAULT_MEDIA_RULES): Promise<number> {
   const count = await loadTokenCounter();
   let total = 3; // every reply is primed with a few tokens
-  for (const message of request.messages) total += countMessageTokens(message, count);
+  for (const message of request.messages) total += countMessageTokens(message, count, media);
   return total + countToolTokens(request.tools ?? [], count);
 }

@@ -1,5 +1,6 @@
 import { type ChatRequest, type Message, measureRequestText } from "../core/index.js";
 import { countMessageTokens, countToolTokens, type TokenCounter } from "./estimate-input-tokens.js";
+import { DEFAULT_MEDIA_RULES, MAX_IMAGE_TOKENS, type MediaRules, pdfPageCount } from "./media-tokens.js";
 
 export interface FitResult {
   request: ChatRequest;
@@ -15,11 +16,22 @@ export interface FitResult {
  * together with their results (never a result without its call, or a call without its results), and
  * what is kept still opens with a user turn.
  * When even that does not fit, the request is returned as it is, and the upstream's own length error
- * decides (the router then moves on to a larger window).
+ * decides (the router then moves on to a larger window). Images and documents are counted as
+ * `media` says the target is given and prices them.
  */
-export function fitConversation(request: ChatRequest, contextWindow: number, count: TokenCounter): FitResult {
+export function fitConversation(
+  request: ChatRequest,
+  contextWindow: number,
+  count: TokenCounter,
+  media: MediaRules = DEFAULT_MEDIA_RULES,
+): FitResult {
   if (clearlyFits(request, answerBudget(request, contextWindow))) return { request, dropped: 0, tokens: Number.NaN };
-  return fitCounted(request, contextWindow, (m) => countMessageTokens(m, count), 3 + countToolTokens(request.tools ?? [], count));
+  return fitCounted(
+    request,
+    contextWindow,
+    (m) => countMessageTokens(m, count, media),
+    3 + countToolTokens(request.tools ?? [], count),
+  );
 }
 
 /** The tokens a conversation may take in a window: what is left of it after room for the answer. */
@@ -136,11 +148,23 @@ function surelyFits(request: ChatRequest, budget: number): boolean {
 
 /**
  * True when the conversation is far below the budget by a cheap measure (about 4 characters a token;
- * images at their flat allowance), so the common case never pays for tokenizing the whole history.
+ * images, and a PDF's pages, at the most an image costs), so the common case never pays for
+ * tokenizing the whole history.
  */
 function clearlyFits(request: ChatRequest, budget: number): boolean {
   const { chars, images } = requestSize(request);
-  return chars / 4 + images * 85 + request.messages.length * 4 < budget / 2;
+  return chars / 4 + (images + pdfPages(request)) * MAX_IMAGE_TOKENS + request.messages.length * 4 < budget / 2;
+}
+
+/** The pages of the request's PDFs, each of which a target that reads PDFs is given as an image (media-tokens.ts). */
+function pdfPages(request: ChatRequest): number {
+  let pages = 0;
+  for (const message of request.messages) {
+    if (message.role === "system") continue;
+    for (const part of message.content)
+      if (part.type === "file" && part.mediaType === "application/pdf") pages += pdfPageCount(part.data);
+  }
+  return pages;
 }
 
 /** What the cheap bounds above weigh: the request's characters (its text, tool call names and tool definitions) and its images. */

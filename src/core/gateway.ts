@@ -76,9 +76,23 @@ export function noteErrorMeta<E extends object>(error: E, meta: ErrorMeta): E {
   return error;
 }
 
+/**
+ * The router's meta for an error, or for the error it was made from (its `cause`, a few levels
+ * deep): a dialect that words an error its own way (the Responses API's `context_length_exceeded`)
+ * makes a new error of the router's, which still answers for the same route, target and attempts.
+ */
 export function errorMetaOf(error: object): ErrorMeta | undefined {
-  return ERROR_META.get(error);
+  let at: unknown = error;
+  for (let depth = 0; depth < MAX_CAUSE_DEPTH && typeof at === "object" && at !== null; depth++) {
+    const meta = ERROR_META.get(at);
+    if (meta !== undefined) return meta;
+    at = (at as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
+
+/** How far errorMetaOf follows causes (a cycle of causes ends there too). */
+const MAX_CAUSE_DEPTH = 8;
 
 /** An answer in progress. The first event has already been received, so headers can be sent. */
 export interface ChatStream {

@@ -39,7 +39,7 @@ import { Deadline, type Timeouts } from "./deadline.js";
 import type { HealthMonitor } from "./health-monitor.js";
 import { LARGE_REQUEST_TEXT, type Privacy, type PrivacyGuard } from "./privacy-guard.js";
 import { countsAgainstTarget } from "./retry-policy.js";
-import { readsNoImages, speaksWire, windowFor } from "./target-fit.js";
+import { mediaRulesFor, readsNoImages, speaksWire, windowFor } from "./target-fit.js";
 
 /**
  * The turns a cut left out, summarized by the route's summarizer and put in their place (the summary
@@ -179,7 +179,7 @@ export class Attempts {
       // upstream cannot be asked without an attempt.
       const countTokens = target.provider.countTokens?.bind(target.provider);
       let fit: FitResult;
-      if (countTokens === undefined) fit = fitConversation(canonical, window - room, estimate);
+      if (countTokens === undefined) fit = fitConversation(canonical, window - room, estimate, mediaRulesFor(target));
       else {
         // Within the attempt's first-token limit, as the answer would wait: the engine may be loading the model.
         const counting = new Deadline(context.signal, limits, target.name);

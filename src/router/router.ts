@@ -30,7 +30,15 @@ import { LocalEngineService } from "./local-engine-service.js";
 import { NetworkWatch } from "./network-watch.js";
 import { type Plan, Planner, streamsUpstream } from "./plan.js";
 import { DEFAULT_PRIVACY, type EgressSink, LARGE_REQUEST_TEXT, type Privacy, PrivacyGuard } from "./privacy-guard.js";
-import { crossesNoWire, fitsNoWindow, rawPromptRefusal, turnlessRefusal, unsuitability, windowFor } from "./target-fit.js";
+import {
+  crossesNoWire,
+  fitsNoWindow,
+  mediaRulesFor,
+  rawPromptRefusal,
+  turnlessRefusal,
+  unsuitability,
+  windowFor,
+} from "./target-fit.js";
 
 export type { EgressSink } from "./privacy-guard.js";
 
@@ -402,7 +410,7 @@ export class Router implements Gateway {
       // A local model counts with its own tokenizer and chat template, as its usage will say.
       return { meta, inputTokens: await target.provider.countTokens(target.upstreamModel, request, context.signal) };
     }
-    return { meta, inputTokens: await estimateInputTokens(request) };
+    return { meta, inputTokens: await estimateInputTokens(request, mediaRulesFor(target)) };
   }
 
   loadedModels(): LoadedModelStatus[] {

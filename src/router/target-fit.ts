@@ -1,5 +1,6 @@
 import type { TokenCounter } from "../context/estimate-input-tokens.js";
 import { fitConversation } from "../context/fit-conversation.js";
+import type { MediaRules } from "../context/media-tokens.js";
 import {
   type ChatRequest,
   type CompletionPrompt,
@@ -37,7 +38,7 @@ export function unsuitability(target: Target, request: ChatRequest, count: Token
   // `count` is there whenever some target's window is known.
   if (window !== undefined && count !== undefined) {
     // fitConversation leaves out what it can; when even the rest is over the window, nothing fits.
-    const fit = fitConversation(asSentTo(target, request), window, count);
+    const fit = fitConversation(asSentTo(target, request), window, count, mediaRulesFor(target));
     if (fit.tokens > window) return `the conversation needs about ${fit.tokens} tokens; its window is ${window}`;
     // Without truncation the whole conversation must fit, with room for the answer.
     if (request.fitToWindow === false && fit.dropped > 0) {
@@ -55,8 +56,21 @@ export function fitsNoWindow(targets: readonly Target[], request: ChatRequest, c
   if (request.fitToWindow !== false || targets.length === 0) return false;
   return targets.every((t) => {
     const window = windowFor(t, request);
-    return window !== undefined && fitConversation(asSentTo(t, request), window, count).dropped > 0;
+    return window !== undefined && fitConversation(asSentTo(t, request), window, count, mediaRulesFor(t)).dropped > 0;
   });
+}
+
+/**
+ * How a target is given images and PDFs, for counting them as its upstream does: by the wires its
+ * provider speaks. Anthropic's Messages wire prices images by area; OpenAI's wires, and any other
+ * (estimated as OpenAI's), by tiles. Both Anthropic's and OpenAI's wires are sent a PDF whole
+ * (the providers' converters); any other target its text.
+ */
+export function mediaRulesFor(target: Target): MediaRules {
+  const wires = target.provider.capabilities?.wires ?? [];
+  const anthropic = wires.includes("anthropic-messages");
+  const openai = wires.includes("openai-chat") || wires.includes("openai-responses");
+  return { images: anthropic ? "anthropic" : "openai", documentsWhole: anthropic || openai };
 }
 
 /** Whether a target reads no images: the local engine, or a model configured with `vision: false`. */

@@ -11,6 +11,7 @@ import {
   sendChat,
 } from "../shared/index.js";
 import { type AnthropicLeftovers, convertFromAnthropicRequest, showsThinking } from "./convert-from-anthropic-messages.js";
+import { withCountedDocuments } from "./counted-documents.js";
 import { registerMessageBatchRoutes } from "./message-batches.js";
 import { MessageStreamRenderer } from "./message-stream-renderer.js";
 import {
@@ -79,9 +80,15 @@ export const anthropicDialect: Dialect = {
 
     app.post("/v1/messages/count_tokens", async (request: FastifyRequest, reply: FastifyReply) => {
       requestRecord(request).dialect = "anthropic";
-      const chat = convertFromAnthropicRequest(parseBody(CountTokensRequestSchema, request.body));
+      const signal = clientSignal(request, reply);
+      const chat = await withCountedDocuments(
+        convertFromAnthropicRequest(parseBody(CountTokensRequestSchema, request.body)),
+        request.body,
+        services.files?.documentText,
+        signal,
+      );
       chat.stream = false;
-      const counted = await gateway.countTokens(chat, { signal: clientSignal(request, reply), headers: request.headers });
+      const counted = await gateway.countTokens(chat, { signal, headers: request.headers });
       await reply.code(200).headers(metaHeaders(counted.meta)).send({ input_tokens: counted.inputTokens });
     });
     // Message Batches: each request a POST /v1/messages through this server (the same runner as OpenAI's batches).
