@@ -1,5 +1,7 @@
 import {
   type ChatRequest,
+  type EarlierSummary,
+  GatewayError,
   type Message,
   type StreamEvent,
   SUMMARY_LEAD,
@@ -45,6 +47,61 @@ export function summaryRequest(
   };
 }
 
+/** A summary made in pieces: the last piece's answer, and what the pieces could not take. */
+export interface PiecewiseSummary<T> {
+  answer: T;
+  /** How many answers the summary took (1 when the whole cut fitted the summarizer's window). */
+  pieces: number;
+  /** The earlier answers' own results (usage, say), in order, for a caller that adds them up. */
+  earlier: T[];
+  /** Messages too long for the summarizer's window even alone: left out of the summary. */
+  skipped: number;
+}
+
+/**
+ * Summarizes `turns` (after an earlier summary, `previous`) with a summarizer whose window may not
+ * hold them all: the whole cut is asked for first; when the summarizer says it does not fit its
+ * window (context_length_exceeded), the turns are halved and summarized oldest half first, each
+ * piece's summary carried into the next as the summary so far, halving again where a piece still
+ * does not fit. An older message that does not fit even alone is left out of the summary (counted in
+ * `skipped`); the newest one failing so is the summarizer's error (nothing newer could stand for it).
+ */
+export async function summarizeInPieces<T>(
+  previous: string | undefined,
+  turns: readonly Message[],
+  ask: (previous: string | undefined, turns: readonly Message[]) => Promise<T>,
+  textOf: (answer: T) => Promise<string>,
+): Promise<PiecewiseSummary<T>> {
+  const earlier: T[] = [];
+  let pieces = 0;
+  let skipped = 0;
+  let summary = previous;
+  const run = async (piece: readonly Message[], last: boolean): Promise<T | undefined> => {
+    let answer: T;
+    try {
+      answer = await ask(summary, piece);
+      pieces++;
+    } catch (err) {
+      if (!(err instanceof GatewayError) || err.code !== "context_length_exceeded") throw err;
+      if (piece.length === 1) {
+        if (last) throw err;
+        skipped++;
+        return undefined;
+      }
+      const half = Math.ceil(piece.length / 2);
+      await run(piece.slice(0, half), false);
+      return run(piece.slice(half), last);
+    }
+    if (last) return answer;
+    earlier.push(answer);
+    const text = await textOf(answer);
+    if (text !== "") summary = text;
+    return undefined;
+  };
+  const answer = (await run(turns, true)) as T;
+  return { answer, pieces, earlier, skipped };
+}
+
 function line(message: Message): string {
   switch (message.role) {
     case "system":
@@ -80,6 +137,24 @@ export function withSummary(fitted: ChatRequest, previous: SystemMessage | undef
     messages.splice(lead, 0, summary);
   }
   return { ...fitted, messages };
+}
+
+/**
+ * A request with a summary stored earlier in place of the messages it stands for: right after the
+ * leading system messages, where those turns began. `composed` gives, for a message changed for the
+ * target (an earlier image left out), the message the history composed, which the summary names.
+ */
+export function withEarlierSummary<R extends { messages: Message[] }>(
+  request: R,
+  earlier: EarlierSummary,
+  composed?: ReadonlyMap<Message, Message>,
+): R {
+  const replaced = new Set(earlier.replaces);
+  const messages = request.messages.filter((m) => !replaced.has(composed?.get(m) ?? m));
+  let lead = 0;
+  while (messages[lead]?.role === "system") lead++;
+  messages.splice(lead, 0, earlier.message);
+  return { ...request, messages };
 }
 
 /** The answer's text, read to its end, and the usage it reported (when it did). */

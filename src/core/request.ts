@@ -184,14 +184,17 @@ export interface ChatRequest {
    * Whether the router may leave older turns out so that the conversation fits a target's window
    * (the Responses API's `truncation: "auto"`). false (`truncation: "disabled"`): a target whose
    * known window cannot hold the whole conversation is skipped, and when no target can, the request
-   * fails with context_length_exceeded. Default true.
+   * fails with context_length_exceeded. Default true. Counting a request (Gateway.countTokens)
+   * counts it as fitted to the first target's window only when this is true, as the Responses API's
+   * input_tokens does for `truncation: "auto"`; other counts are of the whole request.
    */
   fitToWindow?: boolean;
   /**
    * The part of `messages` that comes from state tandem keeps (a stored response chain or
-   * conversation), set by the dialect that composed it: when a route names a `summarizer` and the
-   * conversation must be cut to fit a window, the router summarizes the left-out turns and hands the
-   * summary back through it to be stored. Default: unset (a cut leaves the turns out, unsummarized).
+   * conversation), set by the dialect that composed it: when the conversation must be cut to fit a
+   * window, the summary stored for its older turns goes in their place, and when a route names a
+   * `summarizer` the router summarizes the left-out turns and hands the summary back through it to be
+   * stored. Default: unset (a cut leaves the turns out, unsummarized).
    */
   history?: StoredHistory;
   /**

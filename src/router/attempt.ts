@@ -1,7 +1,14 @@
 import { countLargeTextsInSlices } from "../context/count-in-slices.js";
 import { loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { type FitResult, fitConversation, fitConversationByModelCount } from "../context/fit-conversation.js";
-import { summaryBudget, summaryRequest, summaryText, withSummary } from "../context/summarize-history.js";
+import {
+  summarizeInPieces,
+  summaryBudget,
+  summaryRequest,
+  summaryText,
+  withEarlierSummary,
+  withSummary,
+} from "../context/summarize-history.js";
 import type { RequestContext } from "../core/index.js";
 import {
   type AliasedToolNames,
@@ -11,6 +18,7 @@ import {
   DONE,
   droppedHistoryImages,
   droppedReasoning,
+  type EarlierSummary,
   type EmbedRequest,
   type EmbedResult,
   GatewayError,
@@ -42,6 +50,77 @@ import { countsAgainstTarget } from "./retry-policy.js";
 import { mediaRulesFor, readsNoImages, speaksWire, windowFor } from "./target-fit.js";
 
 /**
+ * A conversation cut to a target's window, and what x-tandem-degraded says of it; undefined when the
+ * whole conversation fits. Only what must go is left out: the summary stored for the history's older
+ * turns goes in their place first (the turns after it stay whole), then, when that is still too
+ * long, the oldest turns left are cut, summarized by the route's summarizer when it has one (the
+ * summary kept with the stored history, so later turns reuse it), else left out.
+ */
+async function cutToWindow(
+  whole: ChatRequest,
+  window: number,
+  fitTo: (request: ChatRequest, tokens: number) => Promise<FitResult>,
+  history: ChatRequest["history"],
+  summarize: Summarize | undefined,
+  unsafe: ((text: string) => boolean) | undefined,
+  /** Each message of `whole` that was changed for the target (earlier images left out), to the one the history composed. */
+  composed: ReadonlyMap<Message, Message> | undefined,
+  signal: AbortSignal,
+  target: string,
+): Promise<{ request: ChatRequest; said: string } | undefined> {
+  const fitted = await fitTo(whole, window);
+  if (fitted.dropped === 0) return undefined;
+  const into = `${target}'s ${window}-token window`;
+  const notes: string[] = [];
+  if (history?.unusable !== undefined) notes.push(history.unusable);
+  let base = whole;
+  let fit = fitted;
+  const earlier = history?.earlier;
+  if (earlier !== undefined && unsafe?.(earlier.message.content) === true) {
+    notes.push(`stored summary by ${earlier.by} not sent: it holds private data this target may not be sent`);
+  } else if (earlier !== undefined) {
+    base = withEarlierSummary(whole, earlier, composed);
+    fit = await fitTo(base, window);
+    if (fit.dropped === 0) {
+      return {
+        request: base,
+        said: `history summarized by ${earlier.by}: ${earlier.replaces.length} older message(s) (stored summary; conversation fitted to ${into})`,
+      };
+    }
+  }
+  const stored = base === whole ? undefined : (earlier as EarlierSummary);
+  if (history !== undefined && summarize !== undefined) {
+    // Room is kept for the summary of what the cut leaves out.
+    const room = summaryBudget(window);
+    const roomy = await fitTo(base, window - room);
+    const summarized = await summarizeCut(
+      base,
+      roomy.request,
+      history,
+      stored,
+      room,
+      summarize,
+      signal,
+      unsafe,
+      target,
+      composed,
+    );
+    if (typeof summarized !== "string") {
+      const count = summarized.count + (stored?.replaces.length ?? 0);
+      const note = summarized.note === undefined ? "" : `; ${summarized.note}`;
+      return {
+        request: summarized.request,
+        said: `history summarized by ${summarized.by}: ${count} older message(s) (conversation fitted to ${into}${note})`,
+      };
+    }
+    notes.unshift(`no summary: ${summarized}`);
+  }
+  const given = stored === undefined ? "" : `, ${stored.replaces.length} more given as ${stored.by}'s stored summary`;
+  const why = notes.length === 0 ? "" : ` (${notes.join("; ")})`;
+  return { request: fit.request, said: `conversation fitted to ${into}: ${fit.dropped} older message(s) left out${given}${why}` };
+}
+
+/**
  * The turns a cut left out, summarized by the route's summarizer and put in their place (the summary
  * kept with the stored history, so later turns reuse it); or why not, for x-tandem-degraded.
  */
@@ -49,25 +128,38 @@ async function summarizeCut(
   whole: ChatRequest,
   fitted: ChatRequest,
   history: NonNullable<ChatRequest["history"]>,
+  /** The summary stored earlier, when `whole` carries it: the new one is made on it and takes its place. */
+  earlier: EarlierSummary | undefined,
   room: number,
   summarize: Summarize,
   signal: AbortSignal,
   unsafe: ((text: string) => boolean) | undefined,
   target: string,
-  /** Each message of `whole` that was changed for the target (earlier images left out), to the one the history composed. */
   composed: ReadonlyMap<Message, Message> | undefined,
-): Promise<{ request: ChatRequest; by: string; count: number } | string> {
+): Promise<{ request: ChatRequest; by: string; count: number; note?: string } | string> {
   const kept = new Set(fitted.messages);
   const dropped = whole.messages.filter((m) => !kept.has(m)).map((m) => composed?.get(m) ?? m);
-  const previous = history.summary === undefined ? undefined : summaryText(history.summary);
+  const previous = earlier === undefined ? undefined : summaryText(earlier.message);
   try {
-    const { text, by } = await summarize(summaryRequest("", previous, dropped, room), signal);
+    // In pieces where the summarizer's own window cannot hold the whole cut (a small local model).
+    const made = await summarizeInPieces(
+      previous,
+      dropped,
+      (summary, turns) => summarize(summaryRequest("", summary, turns, room), signal),
+      async (answer) => answer.text,
+    );
+    const { text, by } = made.answer;
     if (text === "") return `${by} answered with an empty summary`;
     // A summary longer than its room would push the newest turn out: it is cut to the room (about 4 characters a token).
     const summary = text.length > room * 4 ? text.slice(0, room * 4) : text;
     history.keep(summary, dropped, by, target);
     if (unsafe?.(summary)) return `${by}'s summary holds private data this target may not be sent`;
-    return { request: withSummary(fitted, history.summary, summary), by, count: dropped.length };
+    return {
+      request: withSummary(fitted, earlier?.message, summary),
+      by,
+      count: dropped.length,
+      ...(made.skipped > 0 && { note: `${made.skipped} of them too long for the summarizer's window, left out of the summary` }),
+    };
   } catch (err) {
     if (signal.aborted) throw err;
     return `the summarizer failed: ${err instanceof GatewayError ? err.code : "error"}`;
@@ -168,9 +260,6 @@ export class Attempts {
     const window = windowFor(target, original);
     if (window !== undefined && original.fitToWindow !== false) {
       const counter = await loadTokenCounter();
-      // A stored history with a summarizer keeps room for the summary of what a cut leaves out.
-      const history = summarize === undefined ? undefined : stored;
-      const room = history === undefined ? 0 : summaryBudget(window);
       // A large conversation is tokenized in slices first, so counting it does not stall other clients.
       const estimate =
         requestTextLength(canonical) >= LARGE_REQUEST_TEXT ? await countLargeTextsInSlices(canonical, counter) : counter;
@@ -178,13 +267,12 @@ export class Attempts {
       // the GPT tokenizer's estimate can be far under it. Every other target by the estimate, as its
       // upstream cannot be asked without an attempt.
       const countTokens = target.provider.countTokens?.bind(target.provider);
-      let fit: FitResult;
-      if (countTokens === undefined) fit = fitConversation(canonical, window - room, estimate, mediaRulesFor(target));
-      else {
+      const fitTo = async (conversation: ChatRequest, tokens: number): Promise<FitResult> => {
+        if (countTokens === undefined) return fitConversation(conversation, tokens, estimate, mediaRulesFor(target));
         // Within the attempt's first-token limit, as the answer would wait: the engine may be loading the model.
         const counting = new Deadline(context.signal, limits, target.name);
         try {
-          fit = await fitConversationByModelCount(canonical, window - room, estimate, (r) =>
+          return await fitConversationByModelCount(conversation, tokens, estimate, (r) =>
             countTokens(target.upstreamModel, r, counting.signal),
           );
         } catch (err) {
@@ -195,32 +283,15 @@ export class Attempts {
         } finally {
           counting.dispose();
         }
-      }
-      if (fit.dropped > 0) {
-        request = fit.request;
-        fitted = `conversation fitted to ${target.name}'s ${window}-token window: ${fit.dropped} older message(s) left out`;
+      };
+      // A summary is made (or was stored) after the request was classified: on its way to a cloud
+      // target it must hold nothing the redaction cannot replace.
+      const unsafe = target.local ? undefined : (text: string) => this.#guard.unredactable(text, privacy);
+      const cut = await cutToWindow(canonical, window, fitTo, stored, summarize, unsafe, composed, context.signal, target.name);
+      if (cut !== undefined) {
+        request = cut.request;
+        fitted = cut.said;
         this.#metrics.contextFits.inc({ target: target.name });
-        if (history !== undefined && summarize !== undefined) {
-          // A summary is made after the request was classified: on its way to a cloud target it must hold
-          // nothing the redaction cannot replace.
-          const unsafe = target.local ? undefined : (text: string) => this.#guard.unredactable(text, privacy);
-          const summarized = await summarizeCut(
-            canonical,
-            fit.request,
-            history,
-            room,
-            summarize,
-            context.signal,
-            unsafe,
-            target.name,
-            composed,
-          );
-          if (typeof summarized === "string") fitted += ` (no summary: ${summarized})`;
-          else {
-            request = summarized.request;
-            fitted = `history summarized by ${summarized.by}: ${summarized.count} older message(s) (conversation fitted to ${target.name}'s ${window}-token window)`;
-          }
-        }
       }
     }
     // Leaving the machine: redacted when the policy says so, and every body sent is recorded.

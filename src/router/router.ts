@@ -1,6 +1,6 @@
 import type { Config } from "../config/schema.js";
 import { countLargeTextsInSlices } from "../context/count-in-slices.js";
-import { estimateInputTokens, loadTokenCounter } from "../context/estimate-input-tokens.js";
+import { loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { collectText } from "../context/summarize-history.js";
 import type { ChatStream, Gateway, LoadedModelStatus, ModelEntry, ModelLibrary, RequestContext } from "../core/index.js";
 import {
@@ -25,6 +25,7 @@ import { Breakers } from "./breakers.js";
 import type { Catalog, Target } from "./catalog.js";
 import type { BreakerState } from "./circuit-breaker.js";
 import { Continuation } from "./continuation.js";
+import { countAsSent } from "./count-as-sent.js";
 import type { HealthMonitor } from "./health-monitor.js";
 import { LocalEngineService } from "./local-engine-service.js";
 import { NetworkWatch } from "./network-watch.js";
@@ -33,7 +34,6 @@ import { DEFAULT_PRIVACY, type EgressSink, LARGE_REQUEST_TEXT, type Privacy, Pri
 import {
   crossesNoWire,
   fitsNoWindow,
-  mediaRulesFor,
   rawPromptRefusal,
   turnlessRefusal,
   unsuitability,
@@ -406,11 +406,10 @@ export class Router implements Gateway {
     // No target resolved: as a chat is answered (a 503 not to retry when every target lasts as it failed).
     if (!target) throw noAnswerError(plan.name, { failed: plan.unresolved, deadlinePassed: false });
     const meta = { route: plan.route, target: target.name, attempts: 0, degraded: undefined };
-    if (target.provider.countTokens) {
-      // A local model counts with its own tokenizer and chat template, as its usage will say.
-      return { meta, inputTokens: await target.provider.countTokens(target.upstreamModel, request, context.signal) };
-    }
-    return { meta, inputTokens: await estimateInputTokens(request, mediaRulesFor(target)) };
+    // A local model counts with its own tokenizer and chat template, as its usage will say; others
+    // are estimated. A request that may be cut is counted as fitted to the target's window.
+    const summarizer = plan.policy.summarizer !== undefined;
+    return { meta, inputTokens: await countAsSent(target, request, summarizer, context.signal) };
   }
 
   loadedModels(): LoadedModelStatus[] {

@@ -201,7 +201,11 @@ describe("an earlier turn's image, for a target that reads text only", () => {
       .withResponse();
     assert.equal(next.data.status, "completed");
     assert.equal(summarizer.requests.length, asked);
-    assert.doesNotMatch(next.response.headers.get("x-tandem-degraded") ?? "", /summarized|fitted/);
+    // The substitution is said: the stored summary stands for the three (its summarizer is not asked).
+    assert.match(
+      next.response.headers.get("x-tandem-degraded") ?? "",
+      /history summarized by sum\/s: 3 older message\(s\) \(stored summary;/,
+    );
     assert.deepEqual(
       sentMessages().map((m) => m.role),
       ["system", "user", "assistant", "user"],

@@ -112,7 +112,11 @@ describe("responses: a route's summarizer", () => {
       .withResponse();
     assert.equal(second.data.status, "completed");
     assert.equal(summarizer.requests.length, 1, "the same cut is summarized once");
-    assert.doesNotMatch(second.response.headers.get("x-tandem-degraded") ?? "", /summarized|fitted/);
+    // The substitution is said, as on the turn that made the summary.
+    assert.match(
+      second.response.headers.get("x-tandem-degraded") ?? "",
+      /history summarized by sum\/s: 2 older message\(s\) \(stored summary; conversation fitted to small\/m's 400-token window\)/,
+    );
     const next = sentMessages(small);
     assert.deepEqual(
       next.map((m) => m.role),

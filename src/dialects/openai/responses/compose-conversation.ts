@@ -1,4 +1,11 @@
-import { GatewayError, type Message, type StoredHistory, type SystemMessage } from "../../../core/index.js";
+import {
+  type EarlierSummary,
+  GatewayError,
+  type Message,
+  type StoredHistory,
+  SUMMARY_LEAD,
+  type SystemMessage,
+} from "../../../core/index.js";
 import type { ItemSensitivity, StateItem, StateStore, StoredItem } from "../../../core/state.js";
 import { canFindItems } from "../../../core/state-item-finder.js";
 import type { FilesService } from "../../shared/index.js";
@@ -8,7 +15,7 @@ import { countUnreadParts } from "./check-carried-part.js";
 import { checkToolHistory, pairOutputsByName } from "./check-tool-history.js";
 import { applyConfigurationUpdates } from "./configuration-updates.js";
 import { convertItemsToMessages } from "./convert-items-to-messages.js";
-import { applyStoredSummary, readSummary, summaryItem, summaryMessageItem } from "./history-summary.js";
+import { readStoredSummaries, readSummary, type StoredSummary, summaryItem, summaryMessageItem } from "./history-summary.js";
 import { resolveItemFiles, withStoredFilesInline } from "./item-files.js";
 import type { ParsedResponsesRequest } from "./parse-responses-request.js";
 import type { InputRecord } from "./pending-response.js";
@@ -53,6 +60,12 @@ export interface ComposedConversation {
    * marked so (StoredItem.declaredPrivate); empty when none.
    */
   declaredPrivate: string[];
+  /**
+   * The summary tandem stored for the history's older turns, when there is one, with the messages of
+   * `messages` it stands for: `messages` hold every stored turn, and the summary goes in their place
+   * only where the conversation must be cut (the router's fitting, or a compaction).
+   */
+  earlier?: EarlierSummary;
   /**
    * For the router, when there is stored history: the summary standing for its older turns, and
    * where a new summary goes (`keep` calls `onSummary` with the compaction item to store with the turn).
@@ -148,8 +161,9 @@ export async function composeConversation(
   if (request.instructions !== undefined && request.instructions !== "") {
     messages.push({ role: "system", content: request.instructions });
   }
-  // What tandem summarized earlier is given as its summary, not as the turns it stands for.
-  const shown = applyStoredSummary(history);
+  // Every stored turn, tandem's summaries aside: the newest stands in for the turns it covers only
+  // where the conversation is cut (the router's fitting), so a window that holds them gets them all.
+  const shown = readStoredSummaries(history);
   const readable = (s: StoredItem | InputRecord): StateItem => {
     const summary = readSummary(s.item);
     return summary === undefined ? s.item : summaryMessageItem(s.item, summary.text);
@@ -214,20 +228,26 @@ export async function composeConversation(
   if ([...history, ...input].some((stored) => stored.declaredPrivate === true)) declaredPrivate.push(DECLARED_ITEMS);
   if (history.length === 0) return { messages, input, items, nativeItems, storedUnread, historySensitivity, declaredPrivate };
   const conversationThrough = request.conversationId === undefined ? undefined : history.at(-1)?.item.id;
-  const summaryMessage = shown.summary === undefined ? undefined : messages.find((m) => sources.get(m) === shown.summary);
+  const earlier = earlierSummary(shown.summary, messages, sources);
   const composedHistory = (onSummary: (item: StateItem, target: string) => void): StoredHistory => ({
-    ...(summaryMessage !== undefined && { summary: summaryMessage as SystemMessage }),
+    ...(earlier !== undefined && { earlier }),
+    ...(shown.unusable !== undefined && { unusable: `stored summary not used: ${shown.unusable}` }),
     keep(text, dropped, by, target) {
       let last = -1;
       for (const message of dropped) last = Math.max(last, sources.get(message) ?? -1);
+      // The turns it stands for: the earlier summary's too, when the cut left out only those.
+      if (earlier !== undefined) last = Math.max(last, (shown.summary?.covers ?? 0) - 1);
       const through = items[last]?.item.id;
       if (through === undefined) return;
+      // The stored turns after it that the cut kept: where `through` is deleted later, they say where it ended.
+      const kept = items.slice(last + 1, shown.items.length).map((s) => s.item.id);
       // It carries the history's level, for a client that reads it back and sends it as input.
       onSummary(
         summaryItem({
           text,
           by,
           through,
+          kept,
           ...(historySensitivity !== undefined && historySensitivity !== "public" && { sensitivity: historySensitivity }),
           ...(declaredPrivate.length > 0 && { declaredPrivate: true }),
         }),
@@ -244,6 +264,26 @@ export async function composeConversation(
     historySensitivity,
     declaredPrivate,
     history: composedHistory,
+    ...(earlier !== undefined && { earlier }),
     ...(conversationThrough !== undefined && { conversationThrough }),
   };
+}
+
+/**
+ * The stored summary as the message that stands for the messages of the turns it covers (each
+ * message by the item it came from); undefined when none of them became a message.
+ */
+function earlierSummary(
+  summary: StoredSummary | undefined,
+  messages: readonly Message[],
+  sources: ReadonlyMap<Message, number>,
+): EarlierSummary | undefined {
+  if (summary === undefined) return undefined;
+  const replaces = messages.filter((m) => {
+    const source = sources.get(m);
+    return source !== undefined && source >= 0 && source < summary.covers;
+  });
+  if (replaces.length === 0) return undefined;
+  const message: SystemMessage = { role: "system", content: SUMMARY_LEAD + summary.text };
+  return { message, replaces, by: summary.by };
 }

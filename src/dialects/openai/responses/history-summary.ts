@@ -6,8 +6,10 @@ import type { ItemSensitivity, StateItem, StoredItem } from "../../../core/state
  * keeps compacted context: a `compaction` item (`{id, type: "compaction", encrypted_content,
  * created_by}`), stored with the turn that made it, so `input_items` and conversation items show it
  * and later turns reuse it. Its content is opaque to clients, as OpenAI's is; tandem reads it back:
- * the summary's text, the target that wrote it, and the id of the last stored item it stands for.
- * OpenAI's own compaction items (encrypted by OpenAI) are not tandem's and are left as they are.
+ * the summary's text, the target that wrote it, the id of the last stored item it stands for, and
+ * the ids of the stored items the cut kept after that one (so the cut is found again when the item it
+ * stands through is deleted). OpenAI's own compaction items (encrypted by OpenAI) are not tandem's and
+ * are left as they are.
  */
 const MARK = "tandem-summary.v1.";
 
@@ -16,6 +18,13 @@ export interface HistorySummary {
   by: string;
   /** The id of the last item the summary stands for: it and every item before it are left out. */
   through: string;
+  /**
+   * The ids of the stored items between `through` and the summary itself, which the cut kept (they are
+   * sent whole): where `through` was deleted since, the summary stands for the items before the first
+   * of these still stored (or, none left, for every item before it). Absent in summaries made before
+   * tandem kept it, and in a compaction's from POST /v1/responses/compact (which stands for all).
+   */
+  kept?: string[];
   /**
    * How sensitive the turns it stands for were, when above public: a compaction the client keeps
    * (POST /v1/responses/compact) and sends back as input carries its history's level with it, as a
@@ -46,6 +55,7 @@ export function readSummary(item: StateItem): HistorySummary | undefined {
     ) as Partial<HistorySummary>;
     if (typeof parsed.text !== "string" || typeof parsed.through !== "string") return undefined;
     const summary: HistorySummary = { text: parsed.text, by: String(parsed.by ?? ""), through: parsed.through };
+    if (Array.isArray(parsed.kept)) summary.kept = parsed.kept.filter((id): id is string => typeof id === "string");
     // Only a level that raises the turn counts (a client can send any content: it can never lower one).
     if (parsed.sensitivity === "private" || parsed.sensitivity === "internal") summary.sensitivity = parsed.sensitivity;
     if (parsed.sensitivity === "private" && parsed.declaredPrivate === true) summary.declaredPrivate = true;
@@ -66,12 +76,34 @@ export function summaryMessageItem(item: StateItem, text: string): StateItem {
   };
 }
 
+/** The newest summary tandem stored in a history, and the stored items it stands for. */
+export interface StoredSummary {
+  text: string;
+  by: string;
+  /** How many of the first items of StoredSummaries.items it stands for (at least one). */
+  covers: number;
+  /** The compaction item it came in, as stored. */
+  stored: StoredItem;
+}
+
+export interface StoredSummaries {
+  /** The history without tandem's compaction items: every stored turn, sent whole where it fits. */
+  items: StoredItem[];
+  /** The newest summary, when there is one that stands for items still stored. */
+  summary?: StoredSummary;
+  /** Why the newest summary cannot be used (where it stands to was deleted and it does not say more). */
+  unusable?: string;
+}
+
 /**
- * A stored history as a target is given it: when tandem summarized part of it, the newest summary
- * (as a developer message) in place of every item it stands for, and no other summary of tandem's.
- * `summary` is the index of that message in `items`, when there is one.
+ * A stored history as tandem reads it: its items without tandem's summaries, and the newest summary
+ * with how many of those items it stands for. The summary is not put in their place here: a target
+ * is given it only when the conversation must be cut for its window (truncation "auto"); with the
+ * window to hold it, or truncation "disabled", every stored item is sent. Deleting an item changes
+ * only that item: when the one the summary stands through is gone, its place is found by the items
+ * the cut kept after it, so no turn it does not stand for is ever left out in its name.
  */
-export function applyStoredSummary(history: StoredItem[]): { items: StoredItem[]; summary?: number } {
+export function readStoredSummaries(history: readonly StoredItem[]): StoredSummaries {
   let at = -1;
   for (let i = history.length - 1; i >= 0; i--) {
     if (readSummary((history[i] as StoredItem).item) !== undefined) {
@@ -79,12 +111,19 @@ export function applyStoredSummary(history: StoredItem[]): { items: StoredItem[]
       break;
     }
   }
-  if (at < 0) return { items: history };
+  const items = history.filter((s) => readSummary(s.item) === undefined);
+  if (at < 0) return { items };
   const newest = history[at] as StoredItem;
   const summary = readSummary(newest.item) as HistorySummary;
-  const through = history.findIndex((s) => s.item.id === summary.through);
-  // An item it stood for was deleted since: it still stands for everything before it.
-  const from = through >= 0 ? through + 1 : at;
-  const rest = history.slice(from).filter((s) => readSummary(s.item) === undefined);
-  return { items: [{ ...newest, item: summaryMessageItem(newest.item, summary.text) }, ...rest], summary: 0 };
+  let end = history.findIndex((s) => s.item.id === summary.through) + 1;
+  if (end === 0) {
+    // It stood through an item deleted since: up to the first item the cut kept, else up to itself.
+    if (summary.kept === undefined) return { items, unusable: "the item it stands through was deleted" };
+    const kept = new Set(summary.kept);
+    const first = history.findIndex((s, i) => i < at && kept.has(s.item.id));
+    end = first >= 0 ? first : at;
+  }
+  const covers = history.slice(0, end).filter((s) => readSummary(s.item) === undefined).length;
+  if (covers === 0) return { items };
+  return { items, summary: { text: summary.text, by: summary.by, covers, stored: newest } };
 }

@@ -14,7 +14,9 @@ const NOT_COUNTED = ["stream", "stream_options", "store", "background", "include
  * The conversation is composed as POST /v1/responses composes it (the stored chain of
  * `previous_response_id`, or `conversation`'s items, then `input`; instructions, tools and the files
  * it names), and counted for the target the model resolves to first: by a local model's own
- * tokenizer, else estimated (core's Gateway.countTokens, as Anthropic's count_tokens is). Nothing is generated or stored.
+ * tokenizer, else estimated (core's Gateway.countTokens, as Anthropic's count_tokens is). With
+ * `truncation: "auto"` it is counted as fitted to that target's window, as it would be sent.
+ * Nothing is generated or stored.
  * Without `model`, the previous response's model is counted for, as a follow-up would be answered.
  */
 export function registerInputTokensRoute(app: RouteTable, gateway: Gateway, services: DialectServices): void {
@@ -32,8 +34,17 @@ export function registerInputTokensRoute(app: RouteTable, gateway: Gateway, serv
     const signal = clientSignal(request, reply);
     // The files it names are read as for POST /v1/responses: a stored file counts as what a target is sent.
     const composed = await composeConversation(parsed, services.state, services.files, signal);
+    // `truncation: "auto"` counts the conversation as the target would be sent it: cut to its window,
+    // the stored summary of older turns in their place (the hook keeps nothing: a count writes no summary).
+    const fits = parsed.chat.fitToWindow !== false;
     const counted = await gateway.countTokens(
-      { ...parsed.chat, messages: composed.messages, stream: false },
+      {
+        ...parsed.chat,
+        messages: composed.messages,
+        stream: false,
+        ...(fits && { fitToWindow: true }),
+        ...(fits && composed.history !== undefined && { history: composed.history(() => undefined) }),
+      },
       { signal, headers: request.headers },
     );
     await reply

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ChatRequest, Gateway, RequestContext } from "../../../core/index.js";
-import { errorOptionsOf, GatewayError, isStoreFailure } from "../../../core/index.js";
+import { GatewayError, isStoreFailure } from "../../../core/index.js";
 import type { StoredResponse } from "../../../core/state.js";
 import type { DialectServices, RouteTable } from "../../shared/index.js";
 import {
@@ -23,6 +23,7 @@ import { registerCompactRoute } from "./register-compact-route.js";
 import { registerInputTokensRoute } from "./register-input-tokens-route.js";
 import { outputItems, statusFor } from "./render-response.js";
 import { ResponseStreamRenderer } from "./response-stream-renderer.js";
+import { asResponsesError } from "./responses-error.js";
 
 /**
  * POST /v1/responses over every target: the conversation is composed from the state tandem keeps
@@ -200,34 +201,4 @@ async function keptFromStart(pending: PendingResponse): Promise<StoredResponse |
     if (isStoreFailure(err)) return undefined;
     throw err;
   }
-}
-
-/**
- * A conversation too long for every target is OpenAI's own Responses error, word for word, so that
- * clients which react to it (compacting their history, as the Codex CLI does) recognise it. An error
- * about the output format names it as this API does (textFormatParam).
- */
-function asResponsesError(err: unknown): unknown {
-  if (!(err instanceof GatewayError)) return err;
-  if (err.code === "context_length_exceeded") {
-    return new GatewayError(
-      "context_length_exceeded",
-      "Your input exceeds the context window of this model. Please adjust your input and try again.",
-      { param: "input", retryable: false, cause: err },
-    );
-  }
-  const param = err.param === undefined ? undefined : textFormatParam(err.param);
-  if (param === undefined || err.param === undefined) return err;
-  return new GatewayError(err.code, err.message.split(err.param).join(param), { ...errorOptionsOf(err), param, cause: err });
-}
-
-/**
- * The Responses API's name for a field of the canonical output format, which the rest of tandem (the
- * local engine, an OpenAI chat upstream) names as chat completions does: `response_format` is
- * `text.format`, and `response_format.json_schema.schema` is `text.format.schema` (the Responses
- * format has no `json_schema` level). Undefined for any other field.
- */
-function textFormatParam(param: string): string | undefined {
-  const match = /^response_format(?:\.json_schema)?(\..+)?$/.exec(param);
-  return match === null ? undefined : `text.format${match[1] ?? ""}`;
 }

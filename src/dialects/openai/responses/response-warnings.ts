@@ -14,6 +14,11 @@ export class ResponseWarnings {
     else this.#entries.set(key, { text, count: 1 });
   }
 
+  /** Takes back a note that a more exact one replaces. */
+  remove(key: string): void {
+    this.#entries.delete(key);
+  }
+
   get size(): number {
     return this.#entries.size;
   }
