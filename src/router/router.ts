@@ -31,14 +31,7 @@ import { LocalEngineService } from "./local-engine-service.js";
 import { NetworkWatch } from "./network-watch.js";
 import { type Plan, Planner, streamsUpstream } from "./plan.js";
 import { DEFAULT_PRIVACY, type EgressSink, LARGE_REQUEST_TEXT, type Privacy, PrivacyGuard } from "./privacy-guard.js";
-import {
-  crossesNoWire,
-  fitsNoWindow,
-  rawPromptRefusal,
-  turnlessRefusal,
-  unsuitability,
-  windowFor,
-} from "./target-fit.js";
+import { crossesNoWire, fitsNoWindow, rawPromptRefusal, turnlessRefusal, unsuitability, windowFor } from "./target-fit.js";
 
 export type { EgressSink } from "./privacy-guard.js";
 
