@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { type Message, Ollama } from "ollama";
 import { GatewayError, type StreamEvent } from "../../../src/core/index.js";
+import { textOnlyRefusal } from "../../../src/providers/llamacpp/text-only.js";
 import { type StubApp, StubGateway, startStubApp, textEvents } from "./stub-gateway.js";
 
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52]);
@@ -316,6 +317,24 @@ describe("POST /api/chat", () => {
       { type: "image", source: { kind: "base64", mediaType: "image/png", data: PNG.toString("base64") } },
       { type: "image", source: { kind: "base64", mediaType: "image/jpeg", data: JPEG.toString("base64") } },
     ]);
+  });
+
+  it("keeps a tool message's images in its result, where a text-only target refuses them", async () => {
+    await ollama.chat({
+      model: "fake/model-1",
+      messages: [
+        { role: "user", content: "What is on the screen?" },
+        { role: "assistant", content: "", tool_calls: [{ function: { name: "screenshot", arguments: {} } }] },
+        { role: "tool", tool_name: "screenshot", content: "here", images: [PNG] } as Message,
+      ],
+    });
+    const tool = lastChat().messages[2];
+    assert.ok(tool?.role === "tool");
+    assert.deepEqual(tool.content, [
+      { type: "text", text: "here" },
+      { type: "image", source: { kind: "base64", mediaType: "image/png", data: PNG.toString("base64") } },
+    ]);
+    assert.match(textOnlyRefusal(lastChat().messages, "local/stories")?.message ?? "", /reads text only/);
   });
 
   it("answers an empty message list with Ollama's load response", async () => {
