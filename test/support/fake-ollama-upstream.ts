@@ -2,7 +2,7 @@
  * A fake Ollama server on 127.0.0.1 that speaks Ollama's real wire (docs/api.md, api/types.go):
  * /api/chat as an NDJSON stream (the default) or one JSON object with `stream:false`, tool calls
  * sent whole with object arguments and `call_…` ids (as Ollama >= 0.12.10 does), durations in
- * nanoseconds on the final object, /api/embed, /api/tags, /api/version, and errors as Ollama sends
+ * nanoseconds on the final object, /api/embed, the legacy /api/embeddings, /api/tags, /api/version, and errors as Ollama sends
  * them: `{"error": "..."}` with a status, or an error line inside a 200 stream. Asked `logprobs`
  * (Ollama 0.12.11+), each text line carries its token's, and a whole answer all of them.
  * /api/generate answers the same script as /api/chat, in generate's shape (`response` and a
@@ -116,7 +116,12 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
 
     if (route === "GET /api/version") return sendJson(res, 200, { version: FAKE_OLLAMA_VERSION });
     if (route === "GET /api/tags") return sendJson(res, 200, { models: models.map(tagsEntry) });
-    if (route !== "POST /api/chat" && route !== "POST /api/generate" && route !== "POST /api/embed") {
+    if (
+      route !== "POST /api/chat" &&
+      route !== "POST /api/generate" &&
+      route !== "POST /api/embed" &&
+      route !== "POST /api/embeddings"
+    ) {
       res.writeHead(404, { "content-type": "text/plain" });
       res.end("404 page not found");
       return;
@@ -138,6 +143,8 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       return sendJson(res, 404, { error: `model "${request.model}" not found, try pulling it first` });
     }
     if (route === "POST /api/embed") return embed(res, request.model, request.input, request.dimensions);
+    if (route === "POST /api/embeddings")
+      return sendJson(res, 200, { embedding: legacyEmbedding((body as { prompt?: unknown }).prompt) });
     // As Ollama 0.12.11+: asked for logprobs, each line carries its tokens' (here one token per text chunk).
     const logprobs =
       request.logprobs === true ? { top: typeof request.top_logprobs === "number" ? request.top_logprobs : 0 } : undefined;
@@ -286,6 +293,15 @@ function embed(res: ServerResponse, model: string, input: unknown, dimensions: u
     load_duration: 1019500,
     prompt_eval_count: (texts as string[]).reduce((n, t) => n + t.split(/\s+/).filter(Boolean).length, 0),
   });
+}
+
+/**
+ * The legacy /api/embeddings vector, as Ollama answers it: the model's own, not scaled to unit length
+ * (here the unit vector of /api/embed, three times as long); none for an empty prompt (a load).
+ */
+export function legacyEmbedding(prompt: unknown): number[] {
+  if (typeof prompt !== "string" || prompt === "") return [];
+  return fakeEmbedding(prompt).map((v) => v * 3);
 }
 
 /** A deterministic unit vector for a text, so tests can compare embeddings. */

@@ -34,12 +34,15 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
           truncate: body.truncate ?? true,
           ...keepAliveField(keepAliveMs),
           ...clientOptions(request.body),
+          native: { wire: "ollama-embed", body: request.body as Record<string, unknown>, text: record.bodyText },
         },
         { signal: clientSignal(request, reply), headers: request.headers },
       ),
     );
     record.meta = meta;
     reply.headers(metaHeaders(meta));
+    // An Ollama upstream's own answer, as it sent it: its vectors (scaled by it), its durations.
+    if (result.native) return { ...result.native, model: meta.target };
     return {
       model: meta.target,
       embeddings: result.embeddings.map((vector) => normalizeOllamaEmbedding(vector, body.dimensions ?? undefined)),
@@ -65,14 +68,22 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
     }
     const { meta, result } = await withOllamaModelErrors(body.model, "try-pulling", () =>
       gateway.embed(
-        // Ollama's legacy endpoint answers the model's vector as it is, not scaled to unit length.
-        { model: body.model, input: [prompt], raw: true, ...keepAliveField(keepAliveMs), ...clientOptions(request.body) },
+        // Ollama's legacy endpoint answers the model's vector as it is, not scaled to unit length;
+        // an Ollama upstream is sent the client's own body, to its own legacy endpoint.
+        {
+          model: body.model,
+          input: [prompt],
+          raw: true,
+          ...keepAliveField(keepAliveMs),
+          ...clientOptions(request.body),
+          native: { wire: "ollama-embeddings", body: request.body as Record<string, unknown>, text: record.bodyText },
+        },
         { signal: clientSignal(request, reply), headers: request.headers },
       ),
     );
     record.meta = meta;
     reply.headers(metaHeaders(meta));
-    return { embedding: result.embeddings[0] ?? [] };
+    return result.native ?? { embedding: result.embeddings[0] ?? [] };
   });
 }
 
