@@ -1,5 +1,6 @@
-import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "./gateway.js";
+import type { ChatStream, Gateway, KeptAlive, ModelEntry, RequestContext, ResponseMeta } from "./gateway.js";
 import type { LoadedModel, ModelLibrary } from "./model-library.js";
+import type { NativeRequest } from "./native.js";
 import type { PullEvent, PullResult } from "./pull-events.js";
 import type { ChatRequest, EmbedRequest, EmbedResult } from "./request.js";
 
@@ -36,8 +37,8 @@ export abstract class ChatGatewayWrapper implements Gateway {
     return this.inner.loadedModels();
   }
 
-  keepAlive(name: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<ModelEntry> {
-    return this.inner.keepAlive(name, keepAliveMs, signal);
+  keepAlive(name: string, keepAliveMs: number | undefined, signal: AbortSignal, native?: NativeRequest): Promise<KeptAlive> {
+    return this.inner.keepAlive(name, keepAliveMs, signal, native);
   }
 
   pull(reference: string, onEvent: (event: PullEvent) => void, signal: AbortSignal): Promise<PullResult> {

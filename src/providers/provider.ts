@@ -6,6 +6,7 @@ export type {
   EmbeddingProvider,
   LocalEngine,
   ModelInfo,
+  ModelLoader,
   Provider,
   ProviderCapabilities,
 } from "../core/index.js";

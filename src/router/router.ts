@@ -2,7 +2,16 @@ import type { Config } from "../config/schema.js";
 import { countLargeTextsInSlices } from "../context/count-in-slices.js";
 import { estimateInputTokens, loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { collectText } from "../context/summarize-history.js";
-import type { ChatStream, Gateway, LoadedModelStatus, ModelEntry, ModelLibrary, RequestContext } from "../core/index.js";
+import type {
+  ChatStream,
+  Gateway,
+  KeptAlive,
+  LoadedModelStatus,
+  ModelEntry,
+  ModelLibrary,
+  NativeRequest,
+  RequestContext,
+} from "../core/index.js";
 import { type ChatRequest, type EmbedRequest, GatewayError, markStep, noteErrorMeta, type StreamEvent } from "../core/index.js";
 import type { PullEvent, PullResult } from "../models/index.js";
 import { decideChatPrivacy, decideEmbedPrivacy, requestTextLength, SENSITIVITY_HEADER } from "../privacy/index.js";
@@ -406,9 +415,14 @@ export class Router implements Gateway {
     return this.#local.modelLibrary();
   }
 
-  async keepAlive(name: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<ModelEntry> {
+  async keepAlive(
+    name: string,
+    keepAliveMs: number | undefined,
+    signal: AbortSignal,
+    native?: NativeRequest,
+  ): Promise<KeptAlive> {
     const entry = await this.model(name);
-    await this.#local.keepAlive(name, keepAliveMs, signal);
-    return entry;
+    const answer = await this.#local.keepAlive(name, keepAliveMs, signal, native);
+    return answer === undefined ? { entry } : { entry, answer };
   }
 }

@@ -6,7 +6,8 @@
  * them: `{"error": "..."}` with a status, or an error line inside a 200 stream. Asked `logprobs`
  * (Ollama 0.12.11+), each text line carries its token's, and a whole answer all of them.
  * /api/generate answers the same script as /api/chat, in generate's shape (`response` and a
- * top-level `thinking` in place of `message`; the final line with `context`).
+ * top-level `thinking` in place of `message`; the final line with `context`). A load request (no
+ * messages, no prompt) is answered `done_reason` load, or unload with `keep_alive` 0, as Ollama does.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -149,6 +150,8 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     const logprobs =
       request.logprobs === true ? { top: typeof request.top_logprobs === "number" ? request.top_logprobs : 0 } : undefined;
     if (route === "POST /api/generate") GENERATE.add(res);
+    const load = loadReply(route, body as Record<string, unknown>);
+    if (load) return sendJson(res, 200, { model: request.model, created_at: new Date().toISOString(), ...load });
     await chat(res, request.model, request.stream !== false, script(recorded), logprobs);
   }
 
@@ -302,6 +305,21 @@ function embed(res: ServerResponse, model: string, input: unknown, dimensions: u
 export function legacyEmbedding(prompt: unknown): number[] {
   if (typeof prompt !== "string" || prompt === "") return [];
   return fakeEmbedding(prompt).map((v) => v * 3);
+}
+
+/**
+ * Ollama's answer to a load request (routes.go): /api/chat with no messages, /api/generate with no
+ * prompt, loads the model; with `keep_alive` 0 it unloads it. Undefined for any other request.
+ */
+function loadReply(route: string, body: Record<string, unknown>): Record<string, unknown> | undefined {
+  const empty =
+    route === "POST /api/chat"
+      ? !Array.isArray(body.messages) || body.messages.length === 0
+      : route === "POST /api/generate" && !body.prompt && !(Array.isArray(body.images) && body.images.length > 0);
+  if (!empty) return undefined;
+  const unload = body.keep_alive === 0 || body.keep_alive === "0" || body.keep_alive === "0s";
+  const done = { done_reason: unload ? "unload" : "load", done: true };
+  return route === "POST /api/chat" ? { message: { role: "assistant", content: "" }, ...done } : { response: "", ...done };
 }
 
 /** A deterministic unit vector for a text, so tests can compare embeddings. */

@@ -1,4 +1,4 @@
-import type { Gateway } from "../../core/index.js";
+import type { Gateway, NativeEmbedRequest } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, metaHeaders, parseBody, requestRecord } from "../shared/index.js";
 import { normalizeOllamaEmbedding } from "./normalize-ollama-embedding.js";
@@ -19,7 +19,7 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (input.length === 0) {
       // Ollama answers no input (missing, null, "" or []) with no vectors, after loading the model.
-      const entry = await withOllamaModelErrors(body.model, "try-pulling", () =>
+      const { entry } = await withOllamaModelErrors(body.model, "try-pulling", () =>
         gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply)),
       );
       return { model: entry.name, embeddings: [] };
@@ -34,7 +34,7 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
           truncate: body.truncate ?? true,
           ...keepAliveField(keepAliveMs),
           ...clientOptions(request.body),
-          native: { wire: "ollama-embed", body: request.body as Record<string, unknown>, text: record.bodyText },
+          native: nativeEmbedRequest("ollama-embed", request.body, record.bodyText),
         },
         { signal: clientSignal(request, reply), headers: request.headers },
       ),
@@ -76,7 +76,7 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
           raw: true,
           ...keepAliveField(keepAliveMs),
           ...clientOptions(request.body),
-          native: { wire: "ollama-embeddings", body: request.body as Record<string, unknown>, text: record.bodyText },
+          native: nativeEmbedRequest("ollama-embeddings", request.body, record.bodyText),
         },
         { signal: clientSignal(request, reply), headers: request.headers },
       ),
@@ -85,6 +85,11 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
     reply.headers(metaHeaders(meta));
     return result.native ?? { embedding: result.embeddings[0] ?? [] };
   });
+}
+
+/** The client's own embedding body (and its text, when kept), for an Ollama upstream (EmbedRequest.native). */
+function nativeEmbedRequest(wire: NativeEmbedRequest["wire"], body: unknown, text: string | undefined): NativeEmbedRequest {
+  return { wire, body: body as Record<string, unknown>, ...(text !== undefined && { text }) };
 }
 
 /** `{ options }`: the client's own `options` object as it sent it (every Modelfile option), when it sent any. */

@@ -4,6 +4,7 @@ import {
   GatewayError,
   lazyStream,
   type NativeEmbedRequest,
+  type NativeRequest,
   type ProviderChatRequest,
   type ProviderEmbedRequest,
   type StreamEvent,
@@ -20,7 +21,7 @@ import {
   type UpstreamResponse,
   upstreamInit,
 } from "../http/index.js";
-import type { ChatProvider, EmbeddingProvider, ModelInfo, RemoteProviderOptions } from "../provider.js";
+import type { ChatProvider, EmbeddingProvider, ModelInfo, ModelLoader, RemoteProviderOptions } from "../provider.js";
 import { convertToOllamaChatRequest, convertToOllamaGenerateRequest, ollamaUnsent } from "./convert-to-ollama-chat-request.js";
 import { mapOllamaErrorResponse } from "./map-ollama-error.js";
 import { ollamaEmbeddingResponseSchema, ollamaEmbedResponseSchema, ollamaTagsResponseSchema } from "./ollama-api.js";
@@ -34,7 +35,7 @@ import { nativeOllamaBody, OLLAMA_NATIVE_PATHS, ollamaNative, tapOllamaLines, ta
  * `Authorization: Bearer` (Ollama's cloud and authenticating proxies take it that way); a plain
  * local Ollama needs none. Chat streams from the upstream unless `request.whole`.
  */
-export class OllamaProvider implements ChatProvider, EmbeddingProvider {
+export class OllamaProvider implements ChatProvider, EmbeddingProvider, ModelLoader {
   readonly id: string;
   readonly kind = "ollama" as const;
   readonly answersWhole = true;
@@ -179,6 +180,22 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
     const parsed = ollamaEmbeddingResponseSchema.safeParse(answer);
     if (!parsed.success) throw this.#malformed("/api/embeddings");
     return parsed.data.embedding;
+  }
+
+  /**
+   * The client's own load or unload request (an /api/chat or /api/generate body with no messages or
+   * prompt; `keep_alive` 0 unloads), sent as written but for `model`: the upstream loads or unloads
+   * the model, and its answer (`done_reason` load or unload) comes back as it sent it.
+   */
+  async loadModel(native: NativeRequest, upstreamModel: string, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const wire = ollamaNative(native);
+    if (!wire) throw new GatewayError("internal", `${this.id}: a load request of another wire (${native.wire})`);
+    const target = `${this.id}/${upstreamModel}`;
+    const body = editedNativeBody(native, [["model", upstreamModel]]) ?? { ...native.body, model: upstreamModel };
+    const path = OLLAMA_NATIVE_PATHS[wire.wire];
+    const answer = await this.#client.json("POST", path, { headers: await this.#headers(), body, signal, target });
+    if (typeof answer !== "object" || answer === null || Array.isArray(answer)) throw this.#malformed(path);
+    return answer as Record<string, unknown>;
   }
 
   async listModels(signal: AbortSignal): Promise<ModelInfo[]> {
