@@ -29,6 +29,10 @@ export abstract class ChatGatewayWrapper implements Gateway {
     return this.inner.model(name);
   }
 
+  describeModel(name: string, signal: AbortSignal): Promise<Record<string, unknown> | undefined> {
+    return this.inner.describeModel?.(name, signal) ?? Promise.resolve(undefined);
+  }
+
   countTokens(request: ChatRequest, context: RequestContext): Promise<{ meta: ResponseMeta; inputTokens: number }> {
     return this.inner.countTokens(request, context);
   }

@@ -131,6 +131,12 @@ export interface Gateway {
   models(): Promise<ModelEntry[]>;
   /** One name, resolved; throws not_found (listing what exists) when unknown. */
   model(name: string): Promise<ModelEntry>;
+  /**
+   * What the upstream of the target a name resolves to says of its model, in Ollama's /api/show
+   * shape (ModelDescriber: an Ollama server); undefined for a route, a target whose upstream does not
+   * describe its models, or one that could not say just now (the caller then describes it itself).
+   */
+  describeModel?(name: string, signal: AbortSignal): Promise<Record<string, unknown> | undefined>;
   /** Counts the input tokens the request would use on the target its model resolves to. */
   countTokens(request: ChatRequest, context: RequestContext): Promise<{ meta: ResponseMeta; inputTokens: number }>;
   /** Models the local engines hold in memory now. */

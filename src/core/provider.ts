@@ -191,8 +191,21 @@ export interface ModelLoader {
   loadModel(native: NativeRequest, upstreamModel: string, signal: AbortSignal): Promise<Record<string, unknown>>;
 }
 
+/**
+ * An upstream that describes its models in Ollama's /api/show shape (an Ollama server): what it says
+ * of a model (`capabilities`, `details`, `model_info`) is what an Ollama client asks tandem.
+ */
+export interface ModelDescriber {
+  /** The upstream's own /api/show answer for `upstreamModel`, as it came. */
+  describeModel(upstreamModel: string, signal: AbortSignal): Promise<Record<string, unknown>>;
+}
+
 /** One backend as the router holds it: chat, plus the methods of whichever other capabilities it has. */
-export type Provider = ChatProvider & Partial<EmbeddingProvider> & Partial<LocalEngine> & Partial<ModelLoader>;
+export type Provider = ChatProvider &
+  Partial<EmbeddingProvider> &
+  Partial<LocalEngine> &
+  Partial<ModelLoader> &
+  Partial<ModelDescriber>;
 
 /** The error for an embeddings request sent to a provider without the capability (a client's mistake, not the target's). */
 export function noEmbeddings(provider: ChatProvider): GatewayError {

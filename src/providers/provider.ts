@@ -5,6 +5,7 @@ export type {
   ChatProvider,
   EmbeddingProvider,
   LocalEngine,
+  ModelDescriber,
   ModelInfo,
   ModelLoader,
   Provider,

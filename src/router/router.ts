@@ -415,6 +415,17 @@ export class Router implements Gateway {
     return this.#local.modelLibrary();
   }
 
+  async describeModel(name: string, signal: AbortSignal): Promise<Record<string, unknown> | undefined> {
+    const resolved = this.#catalog.resolve(name);
+    if (resolved.kind !== "target" || !resolved.target.provider.describeModel) return undefined;
+    try {
+      return await resolved.target.provider.describeModel(resolved.target.upstreamModel, signal);
+    } catch {
+      // A description is a courtesy: an upstream that cannot give one now leaves tandem's own.
+      return undefined;
+    }
+  }
+
   async keepAlive(
     name: string,
     keepAliveMs: number | undefined,

@@ -165,6 +165,18 @@ describe("every answer of the battery matches api/types.go, on every target kind
     }
   });
 
+  it("/api/show of an Ollama upstream's model shows what the upstream says of it", async () => {
+    // Before, a remote target never showed `vision` or `thinking`, so clients offered neither.
+    const show = (await client.show({ model: "ollama/llama3.2" })) as unknown as Json;
+    assert.deepEqual(show.capabilities, ["completion", "tools", "thinking", "vision"]);
+    assert.deepEqual(show.model_info, { "general.architecture": "llama", "llama.context_length": 131072 });
+    assert.equal((show.details as Json).quantization_level, "Q4_K_M");
+    assert.deepEqual(ollamaUp.requests.at(-1)?.body, { model: "llama3.2:latest" });
+    // Other remote kinds describe nothing: tandem's own answer, as before.
+    const openaiShow = (await client.show({ model: "openai/gpt-4o-mini" })) as unknown as Json;
+    assert.deepEqual(openaiShow.capabilities, ["completion", "tools"]);
+  });
+
   it("/api/tags, /api/show, /api/ps and /api/version", async () => {
     const tags = (await client.list()) as unknown as { models: Json[] };
     assert.ok(tags.models.length > 0);

@@ -2,7 +2,7 @@
  * A fake Ollama server on 127.0.0.1 that speaks Ollama's real wire (docs/api.md, api/types.go):
  * /api/chat as an NDJSON stream (the default) or one JSON object with `stream:false`, tool calls
  * sent whole with object arguments and `call_…` ids (as Ollama >= 0.12.10 does), durations in
- * nanoseconds on the final object, /api/embed, the legacy /api/embeddings, /api/tags, /api/version, and errors as Ollama sends
+ * nanoseconds on the final object, /api/embed, the legacy /api/embeddings, /api/tags, /api/show, /api/version, and errors as Ollama sends
  * them: `{"error": "..."}` with a status, or an error line inside a 200 stream. Asked `logprobs`
  * (Ollama 0.12.11+), each text line carries its token's, and a whole answer all of them.
  * /api/generate answers the same script as /api/chat, in generate's shape (`response` and a
@@ -121,7 +121,8 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       route !== "POST /api/chat" &&
       route !== "POST /api/generate" &&
       route !== "POST /api/embed" &&
-      route !== "POST /api/embeddings"
+      route !== "POST /api/embeddings" &&
+      route !== "POST /api/show"
     ) {
       res.writeHead(404, { "content-type": "text/plain" });
       res.end("404 page not found");
@@ -143,6 +144,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     if (!models.some((m) => withTag(m) === model)) {
       return sendJson(res, 404, { error: `model "${request.model}" not found, try pulling it first` });
     }
+    if (route === "POST /api/show") return sendJson(res, 200, showEntry(model));
     if (route === "POST /api/embed") return embed(res, request.model, request.input, request.dimensions);
     if (route === "POST /api/embeddings")
       return sendJson(res, 200, { embedding: legacyEmbedding((body as { prompt?: unknown }).prompt) });
@@ -352,6 +354,20 @@ function tagsEntry(name: string) {
       parameter_size: "3.2B",
       quantization_level: "Q4_K_M",
     },
+  };
+}
+
+/** A model's /api/show, as Ollama answers it for a vision model that thinks. */
+export function showEntry(name: string) {
+  return {
+    license: "",
+    modelfile: `FROM ${name}\n`,
+    parameters: "",
+    template: "{{ .Prompt }}",
+    details: tagsEntry(name).details,
+    model_info: { "general.architecture": "llama", "llama.context_length": 131072 },
+    capabilities: ["completion", "tools", "thinking", "vision"],
+    modified_at: "2025-10-17T23:14:07.414671Z",
   };
 }
 

@@ -21,7 +21,14 @@ import {
   type UpstreamResponse,
   upstreamInit,
 } from "../http/index.js";
-import type { ChatProvider, EmbeddingProvider, ModelInfo, ModelLoader, RemoteProviderOptions } from "../provider.js";
+import type {
+  ChatProvider,
+  EmbeddingProvider,
+  ModelDescriber,
+  ModelInfo,
+  ModelLoader,
+  RemoteProviderOptions,
+} from "../provider.js";
 import { convertToOllamaChatRequest, convertToOllamaGenerateRequest, ollamaUnsent } from "./convert-to-ollama-chat-request.js";
 import { mapOllamaErrorResponse } from "./map-ollama-error.js";
 import { ollamaEmbeddingResponseSchema, ollamaEmbedResponseSchema, ollamaTagsResponseSchema } from "./ollama-api.js";
@@ -35,7 +42,7 @@ import { nativeOllamaBody, OLLAMA_NATIVE_PATHS, ollamaNative, tapOllamaLines, ta
  * `Authorization: Bearer` (Ollama's cloud and authenticating proxies take it that way); a plain
  * local Ollama needs none. Chat streams from the upstream unless `request.whole`.
  */
-export class OllamaProvider implements ChatProvider, EmbeddingProvider, ModelLoader {
+export class OllamaProvider implements ChatProvider, EmbeddingProvider, ModelLoader, ModelDescriber {
   readonly id: string;
   readonly kind = "ollama" as const;
   readonly answersWhole = true;
@@ -195,6 +202,19 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider, ModelLoa
     const path = OLLAMA_NATIVE_PATHS[wire.wire];
     const answer = await this.#client.json("POST", path, { headers: await this.#headers(), body, signal, target });
     if (typeof answer !== "object" || answer === null || Array.isArray(answer)) throw this.#malformed(path);
+    return answer as Record<string, unknown>;
+  }
+
+  /** The upstream's own /api/show answer (capabilities, details, model_info...) for one of its models. */
+  async describeModel(upstreamModel: string, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const target = `${this.id}/${upstreamModel}`;
+    const answer = await this.#client.json("POST", "/api/show", {
+      headers: await this.#headers(),
+      body: { model: upstreamModel },
+      signal,
+      target,
+    });
+    if (typeof answer !== "object" || answer === null || Array.isArray(answer)) throw this.#malformed("/api/show");
     return answer as Record<string, unknown>;
   }
 
