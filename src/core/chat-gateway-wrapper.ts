@@ -1,5 +1,6 @@
-import type { ChatStream, Gateway, ModelEntry, RequestContext, ResponseMeta } from "./gateway.js";
+import type { ChatStream, Gateway, KeptAlive, ModelEntry, RequestContext, ResponseMeta } from "./gateway.js";
 import type { LoadedModel, ModelLibrary } from "./model-library.js";
+import type { NativeRequest } from "./native.js";
 import type { PullEvent, PullResult } from "./pull-events.js";
 import type { ChatRequest, EmbedRequest, EmbedResult } from "./request.js";
 
@@ -28,6 +29,10 @@ export abstract class ChatGatewayWrapper implements Gateway {
     return this.inner.model(name);
   }
 
+  describeModel(name: string, signal: AbortSignal): Promise<Record<string, unknown> | undefined> {
+    return this.inner.describeModel?.(name, signal) ?? Promise.resolve(undefined);
+  }
+
   countTokens(request: ChatRequest, context: RequestContext): Promise<{ meta: ResponseMeta; inputTokens: number }> {
     return this.inner.countTokens(request, context);
   }
@@ -36,8 +41,8 @@ export abstract class ChatGatewayWrapper implements Gateway {
     return this.inner.loadedModels();
   }
 
-  keepAlive(name: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<ModelEntry> {
-    return this.inner.keepAlive(name, keepAliveMs, signal);
+  keepAlive(name: string, keepAliveMs: number | undefined, signal: AbortSignal, native?: NativeRequest): Promise<KeptAlive> {
+    return this.inner.keepAlive(name, keepAliveMs, signal, native);
   }
 
   pull(reference: string, onEvent: (event: PullEvent) => void, signal: AbortSignal): Promise<PullResult> {

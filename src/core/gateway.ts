@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { LoadedModel, ModelLibrary } from "./model-library.js";
+import type { NativeRequest } from "./native.js";
 import type { ModelFile } from "./provider.js";
 import type { PullEvent, PullResult } from "./pull-events.js";
 import type { ChatRequest, EmbedRequest, EmbedResult } from "./request.js";
@@ -126,6 +127,13 @@ export interface ModelEntry {
   file?: ModelFile;
 }
 
+/** What Gateway.keepAlive did: the name resolved, and the upstream's own answer when it was sent the client's request. */
+export interface KeptAlive {
+  entry: ModelEntry;
+  /** The upstream's JSON answer to the client's own load or unload request, as it came. */
+  answer?: Record<string, unknown>;
+}
+
 /**
  * The gateway as dialects see it: the router implements it. Dialects never call providers directly.
  */
@@ -137,15 +145,24 @@ export interface Gateway {
   models(): Promise<ModelEntry[]>;
   /** One name, resolved; throws not_found (listing what exists) when unknown. */
   model(name: string): Promise<ModelEntry>;
+  /**
+   * What the upstream of the target a name resolves to says of its model, in Ollama's /api/show
+   * shape (ModelDescriber: an Ollama server); undefined for a route, a target whose upstream does not
+   * describe its models, or one that could not say just now (the caller then describes it itself).
+   */
+  describeModel?(name: string, signal: AbortSignal): Promise<Record<string, unknown> | undefined>;
   /** Counts the input tokens the request would use on the target its model resolves to. */
   countTokens(request: ChatRequest, context: RequestContext): Promise<{ meta: ResponseMeta; inputTokens: number }>;
   /** Models the local engines hold in memory now. */
   loadedModels(): LoadedModel[];
   /**
-   * Loads the local model a name resolves to (a route: its first local target) and keeps it for
-   * keepAliveMs; 0 unloads it. Remote targets are always ready: the name is only resolved.
+   * Loads the model a name resolves to (a route: its first target that keeps models) and keeps it
+   * for keepAliveMs; 0 unloads it. A local model is loaded here; an upstream that loads models on a
+   * client's own request (ModelLoader: an Ollama server) is sent `native`, the client's load or
+   * unload request, when it speaks its wire, and its answer comes back as `KeptAlive.answer`. Other
+   * remote targets are always ready: the name is only resolved.
    */
-  keepAlive(name: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<ModelEntry>;
+  keepAlive(name: string, keepAliveMs: number | undefined, signal: AbortSignal, native?: NativeRequest): Promise<KeptAlive>;
   /** Downloads a model for the local engine; it is then `local/<name>`. */
   pull(reference: string, onEvent: (event: PullEvent) => void, signal: AbortSignal): Promise<PullResult>;
   /** The local engine's model files; throws unavailable when no local engine is configured. */

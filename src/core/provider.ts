@@ -1,7 +1,7 @@
 import { GatewayError } from "./errors.js";
 import type { EngineState, LoadedModelStatus, SlotLoad } from "./local-engine.js";
 import type { CreateModelRequest, ModelSettings } from "./model-library.js";
-import type { NativeWire } from "./native.js";
+import type { NativeRequest, NativeWire } from "./native.js";
 import type { PullEvent, PullResult } from "./pull-events.js";
 import type { ReasoningHistory } from "./reasoning.js";
 import type { ChatRequest, EmbedResult, ProviderChatRequest, ProviderEmbedRequest } from "./request.js";
@@ -181,8 +181,31 @@ export interface LocalEngine {
   putBlob(digest: string, body: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<void>;
 }
 
+/**
+ * An upstream that loads and unloads models on a client's own request: an Ollama server, whose
+ * /api/chat or /api/generate with no messages or prompt loads the model (`keep_alive` 0 unloads it).
+ * Asked only with a request of a wire the provider speaks (ProviderCapabilities.wires).
+ */
+export interface ModelLoader {
+  /** Sends the client's own load or unload request for `upstreamModel`; resolves to the upstream's JSON answer. */
+  loadModel(native: NativeRequest, upstreamModel: string, signal: AbortSignal): Promise<Record<string, unknown>>;
+}
+
+/**
+ * An upstream that describes its models in Ollama's /api/show shape (an Ollama server): what it says
+ * of a model (`capabilities`, `details`, `model_info`) is what an Ollama client asks tandem.
+ */
+export interface ModelDescriber {
+  /** The upstream's own /api/show answer for `upstreamModel`, as it came. */
+  describeModel(upstreamModel: string, signal: AbortSignal): Promise<Record<string, unknown>>;
+}
+
 /** One backend as the router holds it: chat, plus the methods of whichever other capabilities it has. */
-export type Provider = ChatProvider & Partial<EmbeddingProvider> & Partial<LocalEngine>;
+export type Provider = ChatProvider &
+  Partial<EmbeddingProvider> &
+  Partial<LocalEngine> &
+  Partial<ModelLoader> &
+  Partial<ModelDescriber>;
 
 /** The error for an embeddings request sent to a provider without the capability (a client's mistake, not the target's). */
 export function noEmbeddings(provider: ChatProvider): GatewayError {

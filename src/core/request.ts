@@ -280,6 +280,21 @@ export interface EmbedRequest {
    * upstream is sent them; any other target names each (`options.<name>`, EmbedResult.unsent).
    */
   options?: Record<string, unknown>;
+  /**
+   * An Ollama client's own /api/embed or /api/embeddings body: an Ollama upstream is sent it as
+   * written, on the same path, but for `model` (and answers its own JSON, EmbedResult.native); any
+   * other target reads the fields above. Left out when the input was redacted for the target.
+   */
+  native?: NativeEmbedRequest;
+}
+
+/** The client's own Ollama embedding request, kept beside its canonical form (EmbedRequest.native). */
+export interface NativeEmbedRequest {
+  wire: "ollama-embed" | "ollama-embeddings";
+  /** The client's parsed JSON body (never modified: providers copy it). */
+  body: Record<string, unknown>;
+  /** The body's JSON text as the client sent it, when known (as NativeRequest.text). */
+  text?: string;
 }
 
 /**
@@ -308,6 +323,11 @@ export interface EmbedResult {
   usage: { inputTokens: number };
   /** Fields of the request the target was not sent (by their wire names), for `x-tandem-warnings`. */
   unsent?: string[];
+  /**
+   * The upstream's own answer, when it was sent the client's body on the client's wire
+   * (EmbedRequest.native): every field as it came (its durations, its vectors as it scaled them).
+   */
+  native?: Record<string, unknown>;
 }
 
 /** The penalties a request carries (presencePenalty, frequencyPenalty), by their wire names: for ChatProvider.unsent of targets without them. */

@@ -5,7 +5,9 @@ export type {
   ChatProvider,
   EmbeddingProvider,
   LocalEngine,
+  ModelDescriber,
   ModelInfo,
+  ModelLoader,
   Provider,
   ProviderCapabilities,
 } from "../core/index.js";

@@ -431,7 +431,10 @@ export class Attempts {
     const input = redaction ? request.input.map((text) => redaction.redactText(text)) : request.input;
     // An end-user id that holds a value is left out (a placeholder would make every such user one).
     const { user, ...rest } = request;
-    const sent = user !== undefined && redaction?.holdsValue(user) === true ? rest : request;
+    const withoutHeldUser = user !== undefined && redaction?.holdsValue(user) === true ? rest : request;
+    // The client's own body holds the input as it came: a redacted input is sent as tandem builds it.
+    const redacted = input.some((text, i) => text !== request.input[i]);
+    const sent = redacted && withoutHeldUser.native !== undefined ? withoutNative(withoutHeldUser) : withoutHeldUser;
     try {
       if (!target.provider.embed) throw noEmbeddings(target.provider);
       const result = await target.provider.embed(
@@ -449,7 +452,7 @@ export class Attempts {
       this.#metrics.targets.admit(target.name);
       this.#stats.success(target.name, performance.now() - startedAt);
       this.#countUsage(target.name, { answered: true, inputTokens: result.usage.inputTokens });
-      return sent === request ? result : { ...result, unsent: [...(result.unsent ?? []), "user"] };
+      return withoutHeldUser === request ? result : { ...result, unsent: [...(result.unsent ?? []), "user"] };
     } catch (err) {
       const error = this.#guard.withoutPrivateValues(deadline.error(err));
       this.#failed(target.name, error);
@@ -589,4 +592,10 @@ export class Attempts {
     if (usage.outputTokens !== undefined) this.#metrics.tokens.inc({ target, direction: "output" }, usage.outputTokens);
     if (usage.answered || usage.inputTokens !== undefined || usage.outputTokens !== undefined) this.#usage?.(target, usage);
   }
+}
+
+/** An embedding request without the client's own body (EmbedRequest.native). */
+function withoutNative(request: EmbedRequest): EmbedRequest {
+  const { native: _native, ...rest } = request;
+  return rest;
 }

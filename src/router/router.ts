@@ -2,7 +2,16 @@ import type { Config } from "../config/schema.js";
 import { countLargeTextsInSlices } from "../context/count-in-slices.js";
 import { loadTokenCounter } from "../context/estimate-input-tokens.js";
 import { collectText } from "../context/summarize-history.js";
-import type { ChatStream, Gateway, LoadedModelStatus, ModelEntry, ModelLibrary, RequestContext } from "../core/index.js";
+import type {
+  ChatStream,
+  Gateway,
+  KeptAlive,
+  LoadedModelStatus,
+  ModelEntry,
+  ModelLibrary,
+  NativeRequest,
+  RequestContext,
+} from "../core/index.js";
 import {
   type ChatRequest,
   type EmbedRequest,
@@ -417,9 +426,25 @@ export class Router implements Gateway {
     return this.#local.modelLibrary();
   }
 
-  async keepAlive(name: string, keepAliveMs: number | undefined, signal: AbortSignal): Promise<ModelEntry> {
+  async describeModel(name: string, signal: AbortSignal): Promise<Record<string, unknown> | undefined> {
+    const resolved = this.#catalog.resolve(name);
+    if (resolved.kind !== "target" || !resolved.target.provider.describeModel) return undefined;
+    try {
+      return await resolved.target.provider.describeModel(resolved.target.upstreamModel, signal);
+    } catch {
+      // A description is a courtesy: an upstream that cannot give one now leaves tandem's own.
+      return undefined;
+    }
+  }
+
+  async keepAlive(
+    name: string,
+    keepAliveMs: number | undefined,
+    signal: AbortSignal,
+    native?: NativeRequest,
+  ): Promise<KeptAlive> {
     const entry = await this.model(name);
-    await this.#local.keepAlive(name, keepAliveMs, signal);
-    return entry;
+    const answer = await this.#local.keepAlive(name, keepAliveMs, signal, native);
+    return answer === undefined ? { entry } : { entry, answer };
   }
 }

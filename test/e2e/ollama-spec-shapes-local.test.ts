@@ -137,6 +137,19 @@ describe("what Ollama does that a local model shows", () => {
     assert.ok(Math.abs(norm(legacy.embedding) - 1) > 1e-3);
   });
 
+  it("/api/embed embeds an empty text in a list as Ollama does, a vector of the model's size", async () => {
+    // Ollama's runner embeds "" as the tokens the model adds around any text; before, tandem
+    // answered an empty vector beside the full ones, which breaks a vector store.
+    const mixed = await client.embed({ model: MODEL, input: ["a", ""] });
+    assert.deepEqual(
+      mixed.embeddings.map((v) => v.length),
+      [64, 64],
+    );
+    assert.ok(Math.abs(norm(mixed.embeddings[1] ?? []) - 1) < 1e-6);
+    const alone = await client.embed({ model: MODEL, input: [""] });
+    assert.deepEqual(alone.embeddings, [mixed.embeddings[1]]);
+  });
+
   it("an unknown local model is Ollama's 404, in each endpoint's words", async () => {
     for (const [path, body, error] of [
       ["/api/chat", { model: "local/nope", messages: [{ role: "user", content: "Hi" }] }, "model 'local/nope' not found"],

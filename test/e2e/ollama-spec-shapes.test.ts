@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Ollama } from "ollama";
 import { startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
-import { startFakeOllama } from "../support/fake-ollama-upstream.js";
+import { fakeEmbedding, legacyEmbedding, startFakeOllama } from "../support/fake-ollama-upstream.js";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeReply, FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
 import {
@@ -163,6 +163,18 @@ describe("every answer of the battery matches api/types.go, on every target kind
         assert.equal(genBody.done_reason, keep === 0 ? "unload" : "load");
       }
     }
+  });
+
+  it("/api/show of an Ollama upstream's model shows what the upstream says of it", async () => {
+    // Before, a remote target never showed `vision` or `thinking`, so clients offered neither.
+    const show = (await client.show({ model: "ollama/llama3.2" })) as unknown as Json;
+    assert.deepEqual(show.capabilities, ["completion", "tools", "thinking", "vision"]);
+    assert.deepEqual(show.model_info, { "general.architecture": "llama", "llama.context_length": 131072 });
+    assert.equal((show.details as Json).quantization_level, "Q4_K_M");
+    assert.deepEqual(ollamaUp.requests.at(-1)?.body, { model: "llama3.2:latest" });
+    // Other remote kinds describe nothing: tandem's own answer, as before.
+    const openaiShow = (await client.show({ model: "openai/gpt-4o-mini" })) as unknown as Json;
+    assert.deepEqual(openaiShow.capabilities, ["completion", "tools"]);
   });
 
   it("/api/tags, /api/show, /api/ps and /api/version", async () => {
@@ -418,8 +430,8 @@ describe("/api/embed (api.EmbedRequest, EmbedResponse) and /api/embeddings", () 
     const toOllama = await embed("ollama/nomic-embed-text");
     assert.equal(toOllama.status, 200, await toOllama.clone().text());
     const sent = ollamaUp.requests.filter((r) => r.path === "/api/embed").at(-1)?.body as Record<string, unknown>;
-    assert.deepEqual(sent.options, body.options);
-    assert.equal(sent.keep_alive, "60000ms");
+    // The client's body as it wrote it, but for the model: no `truncate` added, `keep_alive` not rewritten.
+    assert.deepEqual(sent, { model: "nomic-embed-text:latest", ...body });
     assert.equal(toOllama.headers.get("x-tandem-warnings"), null);
 
     const toOpenAI = await embed("openai/text-embedding-3-small");
@@ -430,6 +442,33 @@ describe("/api/embed (api.EmbedRequest, EmbedResponse) and /api/embeddings", () 
     assert.doesNotMatch(named, /\buser\b/);
     const plain = await embed("openai/text-embedding-3-small", { input: "a" });
     assert.equal(plain.headers.get("x-tandem-warnings"), null);
+  });
+
+  it("passes an Ollama upstream's /api/embed answer through, with its own durations", async () => {
+    const text = '{"model":"ollama/nomic-embed-text", "input":"hello","keep_alive":0,"dimensions":4}';
+    const res = await fetch(`${tandem.url}/api/embed`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: text,
+    });
+    assert.equal(res.status, 200);
+    const answer = (await res.json()) as Record<string, unknown>;
+    // The fake's figures (fake-ollama-upstream.ts), not tandem's own clock.
+    assert.equal(answer.total_duration, 14143917);
+    assert.equal(answer.load_duration, 1019500);
+    assert.equal(answer.model, "ollama/nomic-embed-text:latest");
+    assert.deepEqual(answer.embeddings, [fakeEmbedding("hello", 4)]);
+    const sent = ollamaUp.requests.filter((r) => r.path === "/api/embed").at(-1)?.body;
+    assert.deepEqual(sent, { model: "nomic-embed-text:latest", input: "hello", keep_alive: 0, dimensions: 4 });
+  });
+
+  it("sends the legacy /api/embeddings to an Ollama upstream's own, for the model's vector as it is", async () => {
+    const body = { model: "ollama/nomic-embed-text", prompt: "hello", options: { num_ctx: 64 }, keep_alive: "1m" };
+    const res = await client.embeddings(body);
+    assert.deepEqual(res.embedding, legacyEmbedding("hello"));
+    const sent = ollamaUp.requests.at(-1);
+    assert.equal(sent?.path, "/api/embeddings");
+    assert.deepEqual(sent?.body, { ...body, model: "nomic-embed-text:latest" });
   });
 
   it("names a chat's keep_alive on a cloud target, which keeps no model loaded", async () => {

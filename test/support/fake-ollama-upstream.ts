@@ -2,11 +2,12 @@
  * A fake Ollama server on 127.0.0.1 that speaks Ollama's real wire (docs/api.md, api/types.go):
  * /api/chat as an NDJSON stream (the default) or one JSON object with `stream:false`, tool calls
  * sent whole with object arguments and `call_…` ids (as Ollama >= 0.12.10 does), durations in
- * nanoseconds on the final object, /api/embed, /api/tags, /api/version, and errors as Ollama sends
+ * nanoseconds on the final object, /api/embed, the legacy /api/embeddings, /api/tags, /api/show, /api/version, and errors as Ollama sends
  * them: `{"error": "..."}` with a status, or an error line inside a 200 stream. Asked `logprobs`
  * (Ollama 0.12.11+), each text line carries its token's, and a whole answer all of them.
  * /api/generate answers the same script as /api/chat, in generate's shape (`response` and a
- * top-level `thinking` in place of `message`; the final line with `context`).
+ * top-level `thinking` in place of `message`; the final line with `context`). A load request (no
+ * messages, no prompt) is answered `done_reason` load, or unload with `keep_alive` 0, as Ollama does.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -116,7 +117,13 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
 
     if (route === "GET /api/version") return sendJson(res, 200, { version: FAKE_OLLAMA_VERSION });
     if (route === "GET /api/tags") return sendJson(res, 200, { models: models.map(tagsEntry) });
-    if (route !== "POST /api/chat" && route !== "POST /api/generate" && route !== "POST /api/embed") {
+    if (
+      route !== "POST /api/chat" &&
+      route !== "POST /api/generate" &&
+      route !== "POST /api/embed" &&
+      route !== "POST /api/embeddings" &&
+      route !== "POST /api/show"
+    ) {
       res.writeHead(404, { "content-type": "text/plain" });
       res.end("404 page not found");
       return;
@@ -137,11 +144,16 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     if (!models.some((m) => withTag(m) === model)) {
       return sendJson(res, 404, { error: `model "${request.model}" not found, try pulling it first` });
     }
+    if (route === "POST /api/show") return sendJson(res, 200, showEntry(model));
     if (route === "POST /api/embed") return embed(res, request.model, request.input, request.dimensions);
+    if (route === "POST /api/embeddings")
+      return sendJson(res, 200, { embedding: legacyEmbedding((body as { prompt?: unknown }).prompt) });
     // As Ollama 0.12.11+: asked for logprobs, each line carries its tokens' (here one token per text chunk).
     const logprobs =
       request.logprobs === true ? { top: typeof request.top_logprobs === "number" ? request.top_logprobs : 0 } : undefined;
     if (route === "POST /api/generate") GENERATE.add(res);
+    const load = loadReply(route, body as Record<string, unknown>);
+    if (load) return sendJson(res, 200, { model: request.model, created_at: new Date().toISOString(), ...load });
     await chat(res, request.model, request.stream !== false, script(recorded), logprobs);
   }
 
@@ -288,6 +300,30 @@ function embed(res: ServerResponse, model: string, input: unknown, dimensions: u
   });
 }
 
+/**
+ * The legacy /api/embeddings vector, as Ollama answers it: the model's own, not scaled to unit length
+ * (here the unit vector of /api/embed, three times as long); none for an empty prompt (a load).
+ */
+export function legacyEmbedding(prompt: unknown): number[] {
+  if (typeof prompt !== "string" || prompt === "") return [];
+  return fakeEmbedding(prompt).map((v) => v * 3);
+}
+
+/**
+ * Ollama's answer to a load request (routes.go): /api/chat with no messages, /api/generate with no
+ * prompt, loads the model; with `keep_alive` 0 it unloads it. Undefined for any other request.
+ */
+function loadReply(route: string, body: Record<string, unknown>): Record<string, unknown> | undefined {
+  const empty =
+    route === "POST /api/chat"
+      ? !Array.isArray(body.messages) || body.messages.length === 0
+      : route === "POST /api/generate" && !body.prompt && !(Array.isArray(body.images) && body.images.length > 0);
+  if (!empty) return undefined;
+  const unload = body.keep_alive === 0 || body.keep_alive === "0" || body.keep_alive === "0s";
+  const done = { done_reason: unload ? "unload" : "load", done: true };
+  return route === "POST /api/chat" ? { message: { role: "assistant", content: "" }, ...done } : { response: "", ...done };
+}
+
 /** A deterministic unit vector for a text, so tests can compare embeddings. */
 export function fakeEmbedding(text: string, size = 8): number[] {
   const digest = createHash("sha256").update(text).digest();
@@ -318,6 +354,20 @@ function tagsEntry(name: string) {
       parameter_size: "3.2B",
       quantization_level: "Q4_K_M",
     },
+  };
+}
+
+/** A model's /api/show, as Ollama answers it for a vision model that thinks. */
+export function showEntry(name: string) {
+  return {
+    license: "",
+    modelfile: `FROM ${name}\n`,
+    parameters: "",
+    template: "{{ .Prompt }}",
+    details: tagsEntry(name).details,
+    model_info: { "general.architecture": "llama", "llama.context_length": 131072 },
+    capabilities: ["completion", "tools", "thinking", "vision"],
+    modified_at: "2025-10-17T23:14:07.414671Z",
   };
 }
 

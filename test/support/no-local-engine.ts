@@ -1,4 +1,4 @@
-import type { Gateway, ModelEntry, ModelLibrary } from "../../src/core/index.js";
+import type { Gateway, KeptAlive, ModelLibrary } from "../../src/core/index.js";
 import { GatewayError } from "../../src/core/index.js";
 
 /**
@@ -15,7 +15,7 @@ export const noLocalEngine = {
   modelLibrary(): ModelLibrary {
     throw new GatewayError("unavailable", "No local engine in this test", { retryable: false });
   },
-  async keepAlive(this: Pick<Gateway, "model">, name: string): Promise<ModelEntry> {
-    return this.model(name);
+  async keepAlive(this: Pick<Gateway, "model">, name: string): Promise<KeptAlive> {
+    return { entry: await this.model(name) };
   },
 };

@@ -22,15 +22,9 @@ export function convertFromOllamaMessages(messages: readonly OllamaMessage[]): M
       case "system":
         out.push({ role: "system", content });
         break;
-      case "user": {
-        const parts: ContentPart[] = [];
-        if (content !== "" || !message.images?.length) parts.push({ type: "text", text: content });
-        message.images?.forEach((image, j) => {
-          parts.push(decodeOllamaImage(image, `${param}.images[${j}]`));
-        });
-        out.push({ role: "user", content: parts });
+      case "user":
+        out.push({ role: "user", content: textAndImages(message, param) });
         break;
-      }
       case "assistant": {
         const toolCalls: ToolCall[] = (message.tool_calls ?? []).map((call) => ({
           id: call.id || makeId("call_"),
@@ -55,7 +49,10 @@ export function convertFromOllamaMessages(messages: readonly OllamaMessage[]): M
           role: "tool",
           toolCallId: message.tool_call_id || call?.id || makeId("call_"),
           ...(toolName ? { name: toolName } : {}),
-          content: [{ type: "text", text: content }],
+          // A tool's images (a screenshot, an image file it read) belong to its result, as a Responses
+          // client's input_image in a function_call_output does: each target's codec then carries them
+          // the closest way its wire allows, and a target that reads no images is refused or skipped.
+          content: textAndImages(message, param),
         });
         break;
       }
@@ -68,6 +65,17 @@ export function convertFromOllamaMessages(messages: readonly OllamaMessage[]): M
     }
   });
   return out;
+}
+
+/** A user or tool message's text and its base64 `images`, in Ollama's order (text first). */
+function textAndImages(message: OllamaMessage, param: string): ContentPart[] {
+  const content = message.content ?? "";
+  const parts: ContentPart[] = [];
+  if (content !== "" || !message.images?.length) parts.push({ type: "text", text: content });
+  message.images?.forEach((image, j) => {
+    parts.push(decodeOllamaImage(image, `${param}.images[${j}]`));
+  });
+  return parts;
 }
 
 function takeAnsweredCall(unanswered: readonly ToolCall[], id: string | undefined, name: string | undefined) {

@@ -20,11 +20,17 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
     const body = { ...parsed, model: requiredModel(parsed.model), think: parseOllamaThink(parsed.think) };
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (!body.messages?.length) {
-      // Ollama's load (or, with keep_alive 0, unload) request: a local model is loaded; a remote one only resolved.
-      const entry = await withOllamaModelErrors(body.model, "not-found", () =>
-        gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply)),
+      // Ollama's load (or, with keep_alive 0, unload) request: a local model is loaded, an Ollama
+      // upstream is sent the request itself (and loads or unloads), any other remote one only resolved.
+      const native = nativeOllamaRequest(request.body, "ollama-chat", record.bodyText);
+      const kept = await withOllamaModelErrors(body.model, "not-found", () =>
+        gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply), native),
       );
-      return reply.send(renderOllamaLoadResponse(entry.name, "chat", keepAliveMs === 0));
+      return reply.send(
+        kept.answer
+          ? { ...kept.answer, model: kept.entry.name }
+          : renderOllamaLoadResponse(kept.entry.name, "chat", keepAliveMs === 0),
+      );
     }
     const chat = parseOllamaChatRequest(body);
     const options = answerOptions(chat);
@@ -51,10 +57,16 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
     const body = { ...parsed, model: requiredModel(parsed.model), think: parseOllamaThink(parsed.think) };
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (!body.prompt && !body.images?.length) {
-      const entry = await withOllamaModelErrors(body.model, "not-found", () =>
-        gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply)),
+      // As /api/chat's: `ollama stop` sends this with keep_alive 0, clients preload with it.
+      const native = nativeOllamaRequest(request.body, "ollama-generate", record.bodyText);
+      const kept = await withOllamaModelErrors(body.model, "not-found", () =>
+        gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply), native),
       );
-      return reply.send(renderOllamaLoadResponse(entry.name, "generate", keepAliveMs === 0));
+      return reply.send(
+        kept.answer
+          ? { ...kept.answer, model: kept.entry.name }
+          : renderOllamaLoadResponse(kept.entry.name, "generate", keepAliveMs === 0),
+      );
     }
     const chat = parseOllamaGenerateRequest(body);
     const options = answerOptions(chat);

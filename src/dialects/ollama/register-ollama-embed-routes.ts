@@ -1,4 +1,4 @@
-import type { Gateway } from "../../core/index.js";
+import type { Gateway, NativeEmbedRequest } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, metaHeaders, parseBody, requestRecord } from "../shared/index.js";
 import { normalizeOllamaEmbedding } from "./normalize-ollama-embedding.js";
@@ -19,7 +19,7 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
     if (input.length === 0) {
       // Ollama answers no input (missing, null, "" or []) with no vectors, after loading the model.
-      const entry = await withOllamaModelErrors(body.model, "try-pulling", () =>
+      const { entry } = await withOllamaModelErrors(body.model, "try-pulling", () =>
         gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply)),
       );
       return { model: entry.name, embeddings: [] };
@@ -34,12 +34,15 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
           truncate: body.truncate ?? true,
           ...keepAliveField(keepAliveMs),
           ...clientOptions(request.body),
+          native: nativeEmbedRequest("ollama-embed", request.body, record.bodyText),
         },
         { signal: clientSignal(request, reply), headers: request.headers },
       ),
     );
     record.meta = meta;
     reply.headers(metaHeaders(meta));
+    // An Ollama upstream's own answer, as it sent it: its vectors (scaled by it), its durations.
+    if (result.native) return { ...result.native, model: meta.target };
     return {
       model: meta.target,
       embeddings: result.embeddings.map((vector) => normalizeOllamaEmbedding(vector, body.dimensions ?? undefined)),
@@ -65,15 +68,28 @@ export function registerOllamaEmbedRoutes(scope: RouteTable, gateway: Gateway): 
     }
     const { meta, result } = await withOllamaModelErrors(body.model, "try-pulling", () =>
       gateway.embed(
-        // Ollama's legacy endpoint answers the model's vector as it is, not scaled to unit length.
-        { model: body.model, input: [prompt], raw: true, ...keepAliveField(keepAliveMs), ...clientOptions(request.body) },
+        // Ollama's legacy endpoint answers the model's vector as it is, not scaled to unit length;
+        // an Ollama upstream is sent the client's own body, to its own legacy endpoint.
+        {
+          model: body.model,
+          input: [prompt],
+          raw: true,
+          ...keepAliveField(keepAliveMs),
+          ...clientOptions(request.body),
+          native: nativeEmbedRequest("ollama-embeddings", request.body, record.bodyText),
+        },
         { signal: clientSignal(request, reply), headers: request.headers },
       ),
     );
     record.meta = meta;
     reply.headers(metaHeaders(meta));
-    return { embedding: result.embeddings[0] ?? [] };
+    return result.native ?? { embedding: result.embeddings[0] ?? [] };
   });
+}
+
+/** The client's own embedding body (and its text, when kept), for an Ollama upstream (EmbedRequest.native). */
+function nativeEmbedRequest(wire: NativeEmbedRequest["wire"], body: unknown, text: string | undefined): NativeEmbedRequest {
+  return { wire, body: body as Record<string, unknown>, ...(text !== undefined && { text }) };
 }
 
 /** `{ options }`: the client's own `options` object as it sent it (every Modelfile option), when it sent any. */

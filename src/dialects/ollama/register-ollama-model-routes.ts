@@ -2,7 +2,7 @@ import type { Gateway } from "../../core/index.js";
 import { GatewayError } from "../../core/index.js";
 import type { ModelSettings } from "../../models/index.js";
 import type { RouteTable } from "../shared/index.js";
-import { parseBody } from "../shared/index.js";
+import { clientSignal, parseBody } from "../shared/index.js";
 import { requiredModel, withOllamaModelErrors } from "./ollama-model-errors.js";
 import { ollamaShowRequestSchema } from "./ollama-server-api.js";
 import { OLLAMA_COMPATIBLE_VERSION } from "./ollama-version.js";
@@ -15,13 +15,18 @@ export function registerOllamaModelRoutes(scope: RouteTable, gateway: Gateway): 
     return { models: models.map(renderOllamaTagsEntry) };
   });
 
-  scope.post("/api/show", async (request) => {
+  scope.post("/api/show", async (request, reply) => {
     const body = parseBody(ollamaShowRequestSchema, request.body);
     const name = requiredModel(body.model, body.name);
     return withOllamaModelErrors(name, "not-found", async () => {
       const entry = await gateway.model(name);
       const settings = entry.engineModel === true ? await localSettings(gateway, entry.name) : undefined;
-      return renderOllamaShow(entry, settings);
+      // A remote target's upstream may say what its model can do (an Ollama server's own /api/show).
+      const upstream =
+        entry.kind === "target" && entry.engineModel !== true
+          ? await gateway.describeModel?.(entry.name, clientSignal(request, reply))
+          : undefined;
+      return renderOllamaShow(entry, settings, upstream);
     });
   });
 

@@ -54,9 +54,11 @@ export function renderOllamaTagsEntry(entry: ModelEntry) {
  * embeddings: embedding models are recognised by name (nothing else says so yet), everything else
  * is offered completion and tools, which every target kind can serve, and a local model whose chat
  * template has a thinking mode `thinking` (Open WebUI and the ollama CLI offer it by that). A local model created with
- * Ollama's create shows its saved parameters, system prompt and template.
+ * Ollama's create shows its saved parameters, system prompt and template. A remote target whose
+ * upstream describes its model (`upstream`: an Ollama server's own /api/show) shows that upstream's
+ * `capabilities` (`vision`, `thinking`...), `details` and `model_info`, which know the model.
  */
-export function renderOllamaShow(entry: ModelEntry, settings?: ModelSettings) {
+export function renderOllamaShow(entry: ModelEntry, settings?: ModelSettings, upstream?: Record<string, unknown>) {
   const details = ollamaModelDetails(entry);
   if (settings?.from && entry.engineModel === true) details.parent_model = settings.from;
   const isEmbedding = /embed/i.test(entry.upstreamModel ?? entry.name);
@@ -71,11 +73,20 @@ export function renderOllamaShow(entry: ModelEntry, settings?: ModelSettings) {
     parameters: renderParameters(settings?.parameters),
     template: settings?.template ?? "",
     system: settings?.system ?? "",
-    details,
-    model_info: modelInfo,
-    capabilities: isEmbedding ? ["embedding"] : ["completion", "tools", ...(entry.file?.thinks === true ? ["thinking"] : [])],
+    details: objectOr(upstream?.details, details),
+    model_info: objectOr(upstream?.model_info, modelInfo),
+    capabilities: Array.isArray(upstream?.capabilities)
+      ? upstream.capabilities
+      : isEmbedding
+        ? ["embedding"]
+        : ["completion", "tools", ...(entry.file?.thinks === true ? ["thinking"] : [])],
     modified_at: modifiedAt(entry),
   };
+}
+
+/** An upstream's field when it is a JSON object, else tandem's own. */
+function objectOr<T>(value: unknown, own: T): T | Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : own;
 }
 
 function modelfileOf(entry: ModelEntry): string {

@@ -96,6 +96,11 @@ export const ollamaEmbedResponseSchema = z.object({
   prompt_eval_count: z.number().nullish(),
 });
 
+/** The legacy /api/embeddings answer: one vector, the model's own (not scaled to unit length). */
+export const ollamaEmbeddingResponseSchema = z.object({
+  embedding: z.array(z.number()),
+});
+
 export const ollamaTagsResponseSchema = z.object({
   models: z
     .array(

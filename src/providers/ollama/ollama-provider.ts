@@ -3,6 +3,8 @@ import {
   type EmbedResult,
   GatewayError,
   lazyStream,
+  type NativeEmbedRequest,
+  type NativeRequest,
   type ProviderChatRequest,
   type ProviderEmbedRequest,
   type StreamEvent,
@@ -10,6 +12,7 @@ import {
 import {
   bearerHeaders,
   type EventStreamCheck,
+  editedNativeBody,
   isWebPage,
   readNdjsonBatches,
   relayUpstreamStream,
@@ -18,10 +21,17 @@ import {
   type UpstreamResponse,
   upstreamInit,
 } from "../http/index.js";
-import type { ChatProvider, EmbeddingProvider, ModelInfo, RemoteProviderOptions } from "../provider.js";
+import type {
+  ChatProvider,
+  EmbeddingProvider,
+  ModelDescriber,
+  ModelInfo,
+  ModelLoader,
+  RemoteProviderOptions,
+} from "../provider.js";
 import { convertToOllamaChatRequest, convertToOllamaGenerateRequest, ollamaUnsent } from "./convert-to-ollama-chat-request.js";
 import { mapOllamaErrorResponse } from "./map-ollama-error.js";
-import { ollamaEmbedResponseSchema, ollamaTagsResponseSchema } from "./ollama-api.js";
+import { ollamaEmbeddingResponseSchema, ollamaEmbedResponseSchema, ollamaTagsResponseSchema } from "./ollama-api.js";
 import { asOllamaChatLine, parseOllamaChatLines, parseOllamaChatStream } from "./parse-ollama-chat-stream.js";
 import { refusedOllamaSettings } from "./refused-ollama-settings.js";
 import { nativeOllamaBody, OLLAMA_NATIVE_PATHS, ollamaNative, tapOllamaLines, tapOllamaWhole } from "./tap-ollama.js";
@@ -32,7 +42,7 @@ import { nativeOllamaBody, OLLAMA_NATIVE_PATHS, ollamaNative, tapOllamaLines, ta
  * `Authorization: Bearer` (Ollama's cloud and authenticating proxies take it that way); a plain
  * local Ollama needs none. Chat streams from the upstream unless `request.whole`.
  */
-export class OllamaProvider implements ChatProvider, EmbeddingProvider {
+export class OllamaProvider implements ChatProvider, EmbeddingProvider, ModelLoader, ModelDescriber {
   readonly id: string;
   readonly kind = "ollama" as const;
   readonly answersWhole = true;
@@ -115,20 +125,97 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
   }
 
   async embed(request: ProviderEmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
+    const headers = await this.#headers(request.apiKey);
+    if (request.native) return this.#nativeEmbed(request, request.native, headers, signal);
+    // Ollama's legacy endpoint answers the model's own vector, /api/embed a unit-length one: a
+    // request for the raw vector (EmbedRequest.raw) goes to the legacy one, an input at a time.
+    if (request.raw) {
+      const embeddings: number[][] = [];
+      for (const prompt of request.input) {
+        const answer = await this.#client.json("POST", "/api/embeddings", {
+          headers,
+          ...upstreamInit(request, signal, { model: request.upstreamModel, prompt, ...ollamaEmbedSettings(request) }),
+        });
+        embeddings.push(this.#legacyVector(answer));
+      }
+      return { embeddings, usage: { inputTokens: 0 } };
+    }
     const answer = await this.#client.json("POST", "/api/embed", {
-      headers: await this.#headers(request.apiKey),
+      headers,
       ...upstreamInit(request, signal, {
         model: request.upstreamModel,
         input: request.input,
         ...(request.dimensions === undefined ? {} : { dimensions: request.dimensions }),
         ...(request.truncate === undefined ? {} : { truncate: request.truncate }),
-        ...(request.options === undefined ? {} : { options: request.options }),
-        ...(request.keepAliveMs === undefined ? {} : { keep_alive: ollamaKeepAlive(request.keepAliveMs) }),
+        ...ollamaEmbedSettings(request),
       }),
     });
     const parsed = ollamaEmbedResponseSchema.safeParse(answer);
     if (!parsed.success) throw this.#malformed("/api/embed");
     return { embeddings: parsed.data.embeddings, usage: { inputTokens: parsed.data.prompt_eval_count ?? 0 } };
+  }
+
+  /**
+   * The client's own /api/embed or /api/embeddings body, sent as it came to the same path but for
+   * `model`: its `keep_alive`, `truncate`, `options` and any other field reach the upstream as
+   * written, and its answer (durations, vectors) comes back whole.
+   */
+  async #nativeEmbed(
+    request: ProviderEmbedRequest,
+    native: NativeEmbedRequest,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<EmbedResult> {
+    const model: [string, string] = ["model", request.upstreamModel];
+    const body = editedNativeBody(native, [model]) ?? { ...native.body, model: request.upstreamModel };
+    const path = native.wire === "ollama-embed" ? "/api/embed" : "/api/embeddings";
+    const answer = await this.#client.json("POST", path, { headers, ...upstreamInit(request, signal, body) });
+    if (native.wire === "ollama-embeddings") {
+      return { embeddings: [this.#legacyVector(answer)], usage: { inputTokens: 0 }, native: answer as Record<string, unknown> };
+    }
+    const parsed = ollamaEmbedResponseSchema.safeParse(answer);
+    if (!parsed.success) throw this.#malformed(path);
+    return {
+      embeddings: parsed.data.embeddings,
+      usage: { inputTokens: parsed.data.prompt_eval_count ?? 0 },
+      native: answer as Record<string, unknown>,
+    };
+  }
+
+  /** The vector of a legacy /api/embeddings answer (`{"embedding": [...]}`). */
+  #legacyVector(answer: unknown): number[] {
+    const parsed = ollamaEmbeddingResponseSchema.safeParse(answer);
+    if (!parsed.success) throw this.#malformed("/api/embeddings");
+    return parsed.data.embedding;
+  }
+
+  /**
+   * The client's own load or unload request (an /api/chat or /api/generate body with no messages or
+   * prompt; `keep_alive` 0 unloads), sent as written but for `model`: the upstream loads or unloads
+   * the model, and its answer (`done_reason` load or unload) comes back as it sent it.
+   */
+  async loadModel(native: NativeRequest, upstreamModel: string, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const wire = ollamaNative(native);
+    if (!wire) throw new GatewayError("internal", `${this.id}: a load request of another wire (${native.wire})`);
+    const target = `${this.id}/${upstreamModel}`;
+    const body = editedNativeBody(native, [["model", upstreamModel]]) ?? { ...native.body, model: upstreamModel };
+    const path = OLLAMA_NATIVE_PATHS[wire.wire];
+    const answer = await this.#client.json("POST", path, { headers: await this.#headers(), body, signal, target });
+    if (typeof answer !== "object" || answer === null || Array.isArray(answer)) throw this.#malformed(path);
+    return answer as Record<string, unknown>;
+  }
+
+  /** The upstream's own /api/show answer (capabilities, details, model_info...) for one of its models. */
+  async describeModel(upstreamModel: string, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const target = `${this.id}/${upstreamModel}`;
+    const answer = await this.#client.json("POST", "/api/show", {
+      headers: await this.#headers(),
+      body: { model: upstreamModel },
+      signal,
+      target,
+    });
+    if (typeof answer !== "object" || answer === null || Array.isArray(answer)) throw this.#malformed("/api/show");
+    return answer as Record<string, unknown>;
   }
 
   async listModels(signal: AbortSignal): Promise<ModelInfo[]> {
@@ -164,6 +251,14 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider {
       target: this.id,
     });
   }
+}
+
+/** The `options` and `keep_alive` of an embedding request tandem builds, as Ollama reads them. */
+function ollamaEmbedSettings(request: ProviderEmbedRequest): { options?: Record<string, unknown>; keep_alive?: string | number } {
+  return {
+    ...(request.options === undefined ? {} : { options: request.options }),
+    ...(request.keepAliveMs === undefined ? {} : { keep_alive: ollamaKeepAlive(request.keepAliveMs) }),
+  };
 }
 
 /** A keep-alive in ms as Ollama's `keep_alive` reads it: a Go duration, or -1 (keep the model loaded). */

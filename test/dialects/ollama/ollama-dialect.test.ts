@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { type Message, Ollama } from "ollama";
 import { GatewayError, type StreamEvent } from "../../../src/core/index.js";
+import { textOnlyRefusal } from "../../../src/providers/llamacpp/text-only.js";
 import { type StubApp, StubGateway, startStubApp, textEvents } from "./stub-gateway.js";
 
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52]);
@@ -318,6 +319,24 @@ describe("POST /api/chat", () => {
     ]);
   });
 
+  it("keeps a tool message's images in its result, where a text-only target refuses them", async () => {
+    await ollama.chat({
+      model: "fake/model-1",
+      messages: [
+        { role: "user", content: "What is on the screen?" },
+        { role: "assistant", content: "", tool_calls: [{ function: { name: "screenshot", arguments: {} } }] },
+        { role: "tool", tool_name: "screenshot", content: "here", images: [PNG] } as Message,
+      ],
+    });
+    const tool = lastChat().messages[2];
+    assert.ok(tool?.role === "tool");
+    assert.deepEqual(tool.content, [
+      { type: "text", text: "here" },
+      { type: "image", source: { kind: "base64", mediaType: "image/png", data: PNG.toString("base64") } },
+    ]);
+    assert.match(textOnlyRefusal(lastChat().messages, "local/stories")?.message ?? "", /reads text only/);
+  });
+
   it("answers an empty message list with Ollama's load response", async () => {
     const res = await ollama.chat({ model: "fake/model-1", messages: [] });
     assert.equal(res.done, true);
@@ -505,17 +524,22 @@ describe("embeddings", () => {
     assert.equal(one.model, "fake/model-1");
     assert.equal(one.prompt_eval_count, 3);
     assert.ok(one.total_duration > 0);
-    assert.deepEqual(gateway.embeds.at(-1), {
+    // The canonical request, for any target; and the client's own body, for an Ollama upstream.
+    const { native, ...canonical } = gateway.embeds.at(-1) ?? { model: "", input: [] };
+    assert.deepEqual(canonical, {
       model: "fake/nomic-embed-text",
       input: ["hello"],
       truncate: true,
       keepAliveMs: 300_000,
     });
+    assert.equal(native?.wire, "ollama-embed");
+    assert.deepEqual(native?.body, { model: "fake/nomic-embed-text", input: "hello", truncate: true, keep_alive: "5m" });
 
     const many = await ollama.embed({ model: "fake/nomic-embed-text", input: ["a", "bb"], dimensions: 3 });
     assert.deepEqual(many.embeddings, [unit([1, 0.5, -0.25]), unit([2, 0.5, -0.25])]);
     // Ollama truncates unless the request says truncate: false.
-    assert.deepEqual(gateway.embeds.at(-1), {
+    const { native: _native, ...manyCanonical } = gateway.embeds.at(-1) ?? { model: "", input: [] };
+    assert.deepEqual(manyCanonical, {
       model: "fake/nomic-embed-text",
       input: ["a", "bb"],
       dimensions: 3,

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { GatewayError, type ProviderChatRequest, type StreamEvent } from "../../../src/core/index.js";
 import { OllamaProvider } from "../../../src/providers/ollama/index.js";
-import { type FakeOllamaUpstream, fakeEmbedding, startFakeOllama } from "../../support/fake-ollama-upstream.js";
+import { type FakeOllamaUpstream, fakeEmbedding, legacyEmbedding, startFakeOllama } from "../../support/fake-ollama-upstream.js";
 import { providerConformance } from "../conformance.js";
 
 const MODEL = "llama3.2:latest";
@@ -360,6 +360,39 @@ describe("OllamaProvider embed, listModels, probe", () => {
     );
     assert.equal(sized.embeddings[0]?.length, 4);
     assert.equal(lastBody(fake).dimensions, 4);
+  });
+
+  it("asks the legacy /api/embeddings for the model's own vector (raw), an input at a time", async () => {
+    const result = await provider.embed(
+      { model: "local/nomic-embed-text", upstreamModel: "nomic-embed-text", input: ["a", "b"], raw: true, keepAliveMs: 60000 },
+      signal(),
+    );
+    assert.deepEqual(result.embeddings, [legacyEmbedding("a"), legacyEmbedding("b")]);
+    assert.deepEqual(
+      fake.requests.map((r) => [r.path, r.body]),
+      [
+        ["/api/embeddings", { model: "nomic-embed-text", prompt: "a", keep_alive: "60000ms" }],
+        ["/api/embeddings", { model: "nomic-embed-text", prompt: "b", keep_alive: "60000ms" }],
+      ],
+    );
+  });
+
+  it("sends a client's own embedding body as written, and answers the upstream's whole", async () => {
+    const text = '{"model":"local/nomic-embed-text","input":"x",  "keep_alive":"1m"}';
+    const result = await provider.embed(
+      {
+        model: "local/nomic-embed-text",
+        upstreamModel: "nomic-embed-text",
+        input: ["x"],
+        keepAliveMs: 60000,
+        truncate: true,
+        native: { wire: "ollama-embed", body: JSON.parse(text), text },
+      },
+      signal(),
+    );
+    assert.deepEqual(lastBody(fake), { model: "nomic-embed-text", input: "x", keep_alive: "1m" });
+    assert.equal(result.native?.total_duration, 14143917);
+    assert.deepEqual(result.embeddings, [fakeEmbedding("x")]);
   });
 
   it("mirrors embed errors", async () => {

@@ -8,6 +8,7 @@ import { getModuleVersion, LlamaLogLevel, NoBinaryFoundError } from "node-llama-
 import { GatewayError, type StreamEvent } from "../../../core/index.js";
 import type { ChildMessage, EngineOptions, ParentMessage } from "../engine-protocol.js";
 import { useBinaryPackagesFrom } from "./binary-packages-hook.js";
+import { emptyInputTokens } from "./empty-input-tokens.js";
 import { countChatTokens, generateChat } from "./generate-chat.js";
 import { generateCompletion } from "./generate-completion.js";
 import { memoryNeeds } from "./memory-fit.js";
@@ -108,6 +109,15 @@ async function handle(message: ParentMessage): Promise<void> {
       let inputTokens = 0;
       for (const text of message.input) {
         let tokens = loaded.model.tokenize(text);
+        if (tokens.length === 0) {
+          // Embedded as Ollama embeds it: the model's own framing tokens (see emptyInputTokens).
+          tokens = emptyInputTokens(loaded.model);
+          if (tokens.length === 0) {
+            throw new GatewayError("invalid_request", `local/${message.model.name} cannot embed an empty input.`, {
+              param: "input",
+            });
+          }
+        }
         // The input's own tokens that fit: the embedding context holds fewer than its size, counting
         // the beginning and end tokens the model adds (node-llama-cpp's getEmbeddingFor refuses more).
         const added = context.calculateInputLength(tokens) - tokens.length;
