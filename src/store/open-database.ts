@@ -199,21 +199,22 @@ function restoreSideFiles(file: string, before: SideFiles): void {
  * which reads as if the file could not be read: a data folder tandem cannot write is named as such.
  */
 function checkWritable(file: string): void {
-  for (const [path, what] of [
-    [dirname(file), "the data folder"],
-    [file, "the database file"],
-  ] as const) {
-    try {
-      accessSync(path, constants.W_OK);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const why = code === "EROFS" ? "it is on a read-only file system" : `${code ?? (err as Error).message}`;
-      throw new StoreError(
-        "io",
-        `${what} ${path} cannot be written (${why}): tandem writes ${file} and its -wal and -shm beside it; make it writable, or point dataDir at a folder that is`,
-        { file, cause: err },
-      );
-    }
+  assertWritable(dirname(file), "the data folder", file);
+  assertWritable(file, "the database file", file);
+}
+
+/** Throws a StoreError naming `path` (`what` it is) when this process cannot write it. */
+export function assertWritable(path: string, what: string, file: string): void {
+  try {
+    accessSync(path, constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "EROFS" ? "it is on a read-only file system" : `${code ?? (err as Error).message}`;
+    throw new StoreError(
+      "io",
+      `${what} ${path} cannot be written (${why}): tandem writes ${file} and its -wal and -shm beside it; make it writable, or point dataDir at a folder that is`,
+      { file, cause: err },
+    );
   }
 }
 
