@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, parsePort } from "../config/index.js";
-import { StoreError } from "../store/index.js";
+import { DataDirInUseError, StoreError } from "../store/index.js";
 import { VERSION } from "../version.js";
 import { auditCommand } from "./audit.js";
 import { chat } from "./chat.js";
@@ -43,6 +43,10 @@ program
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`tandem: config error: ${err.message}\n`);
+        process.exit(2);
+      }
+      if (err instanceof DataDirInUseError) {
+        process.stderr.write(`tandem: ${err.message}\n`);
         process.exit(2);
       }
       if (err instanceof StoreError) {

@@ -7,7 +7,7 @@ import type { ProviderUsability } from "../router/catalog.js";
 import { parseKeyRef, resolveKeyRef } from "../secrets/index.js";
 import { buildServer, type TandemServer } from "../server/app.js";
 import { isLoopback } from "../server/auth.js";
-import { BackgroundStore, StoreError } from "../store/index.js";
+import { BackgroundStore, DataDirLock, StoreError } from "../store/index.js";
 import { createLogger } from "../telemetry/logger.js";
 import { VERSION } from "../version.js";
 
@@ -23,8 +23,17 @@ export interface ServeOptions {
  */
 export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = process.env): Promise<TandemServer> {
   const { config, file, setBy } = await loadConfig({ configPath: options.config, host: options.host, port: options.port, env });
+  // Before anything in the data dir is read: a second server on it would take the first's running
+  // background responses and batches for what a crash left (see DataDirLock).
+  const lock = DataDirLock.acquire(config.dataDir);
   // The store first: client keys, like provider keys, may live in it (store:NAME).
-  const store = await openServerStore(config, env);
+  let store: BackgroundStore | undefined;
+  try {
+    store = await openServerStore(config, env);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   let server: TandemServer;
   let clientKeys: string[];
   let logger: ReturnType<typeof createLogger>;
@@ -42,6 +51,7 @@ export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = proc
     server = await buildServer({ config, logger, clientKeys, env, ...(store && { store }) });
   } catch (err) {
     await store?.close();
+    lock.release();
     throw err;
   }
   await Promise.all([
@@ -55,6 +65,8 @@ export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = proc
       throw err;
     }),
   ]);
+  const address = server.app.server.address();
+  if (typeof address === "object" && address) lock.describe({ pid: process.pid, port: address.port, host: config.server.host });
   // Batches a stop or a crash left unfinished go on (in the background) with their lines not finished.
   await server.batches.start();
   process.stderr.write(banner(server, config, file, clientKeys.length > 0, await server.catalog.usability()));

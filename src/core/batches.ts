@@ -212,6 +212,8 @@ export interface BatchLineAnswer {
   status: number;
   body: unknown;
   requestId: string;
+  /** The answer's Retry-After, in ms, when it has one: a 503 or 529 with it says to come back, not that the line failed. */
+  retryAfterMs?: number;
 }
 
 /**

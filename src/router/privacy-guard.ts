@@ -212,7 +212,7 @@ export class PrivacyGuard {
             body,
           });
         } catch (err) {
-          throw new EgressAuditError(target.name, auditFailure(err), err);
+          throw new EgressAuditError(target.name, auditFailure(err), err, (err as { transient?: unknown })?.transient === true);
         }
         markStep("audited");
         return { notSent: () => sink.markEgressNotSent(id) };

@@ -49,6 +49,9 @@ const CLIENT_FAULTS: ReadonlySet<string> = new Set([
 ]);
 
 export function failoverDecision(error: GatewayError): FailoverDecision {
+  // Nothing was sent: the audit could not be written. Another target (a local one needs no audit)
+  // may answer; this one would meet the same store at once.
+  if (isEgressAuditError(error)) return "next";
   switch (error.code) {
     case "canceled":
       return "canceled";

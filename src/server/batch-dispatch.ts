@@ -47,6 +47,12 @@ export function batchDispatch(loopback: Loopback, clientKeys: readonly string[])
     }
     // The route's own request id where it answers one (the Messages route's request-id), else a new one.
     const id = answer.headers["request-id"];
-    return { status: answer.status, body, requestId: typeof id === "string" ? id : makeId("req_") };
+    const retryAfter = Number(answer.headers["retry-after"]);
+    return {
+      status: answer.status,
+      body,
+      requestId: typeof id === "string" ? id : makeId("req_"),
+      ...(answer.headers["retry-after"] !== undefined && Number.isFinite(retryAfter) && { retryAfterMs: retryAfter * 1000 }),
+    };
   };
 }

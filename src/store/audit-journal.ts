@@ -1,5 +1,5 @@
 import { type Cipher, createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { EgressValues } from "./log-tables.js";
 import { StoreError } from "./store-error.js";
@@ -24,7 +24,8 @@ import { StoreError } from "./store-error.js";
  * (a record cannot be changed, reordered, or moved to another file). Both keys are derived from the
  * database key. One cipher per file, not one per record: a GCM cipher per record cost 11 µs, this 4.
  * A write cut short (a full disk) ends its file: the next row opens a new one, so a torn record is
- * only ever a file's last.
+ * only ever a file's last. A record that fails its tag elsewhere is damage, not a crash: the replay
+ * skips it alone and keeps every later record, which still passes its own tag (see openRecords).
  */
 export const AUDIT_JOURNAL_DIR = "audit-journal";
 const SUFFIX = ".jrn";
@@ -138,11 +139,8 @@ export class AuditJournal {
 }
 
 /** A journal file a crashed (or finished) writer left: its path, and the rows that could be read back. */
-export interface LeftJournal {
+export interface LeftJournal extends OpenedRecords {
   file: string;
-  rows: EgressValues[];
-  /** Bytes at its end that were not a whole record (a write cut short) or did not decrypt. */
-  unreadableBytes: number;
 }
 
 /**
@@ -158,7 +156,7 @@ export function leftJournals(dataDir: string): string[] {
     .map((name) => join(dir, name));
 }
 
-/** One journal file's rows as they are now (a running writer's too), up to its first unreadable record. */
+/** One journal file's rows as they are now (a running writer's too), with what could not be read. */
 export function readJournal(file: string, databaseKey: Buffer): LeftJournal {
   return { file, ...openRecords(journalKeys(databaseKey), basename(file), readFileSync(file)) };
 }
@@ -170,6 +168,14 @@ export function journalNames(dataDir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** Appended to a journal file with damaged records once its readable rows are committed: it is not replayed again. */
+export const DAMAGED_JOURNAL_SUFFIX = ".damaged";
+
+/** Sets a replayed journal file with damaged records aside (`<name>.jrn.damaged`), kept as it is. */
+export function keepDamagedJournal(file: string): void {
+  renameSync(file, `${file}${DAMAGED_JOURNAL_SUFFIX}`);
 }
 
 /** Deletes a journal file whose rows are committed; a file already gone is fine. */
@@ -193,29 +199,130 @@ function writeAll(fd: number, bytes: Buffer): void {
   while (written < bytes.length) written += writeSync(fd, bytes, written);
 }
 
-/** The file's records, up to the first that is cut short or fails its tag (nothing after it is trusted). */
-function openRecords(keys: JournalKeys, name: string, bytes: Buffer): { rows: EgressValues[]; unreadableBytes: number } {
-  const rows: EgressValues[] = [];
-  if (bytes.length < IV_BYTES) return { rows, unreadableBytes: bytes.length };
-  const decipher = createDecipheriv("aes-256-ctr", keys.cipher, bytes.subarray(0, IV_BYTES));
-  let at = IV_BYTES;
-  while (at + 4 <= bytes.length) {
-    const length = bytes.readUInt32BE(at);
-    if (length > MAX_RECORD_BYTES || at + 4 + length + TAG_BYTES > bytes.length) break;
-    const ciphertext = bytes.subarray(at + 4, at + 4 + length);
-    const tag = bytes.subarray(at + 4 + length, at + 4 + length + TAG_BYTES);
-    if (!timingSafeEqual(tag, tagOf(keys, name, rows.length, ciphertext))) break;
-    let values: unknown;
-    try {
-      values = JSON.parse(decipher.update(ciphertext).toString("utf8"));
-    } catch {
-      break;
-    }
-    if (!isEgressValues(values)) break;
-    rows.push(values);
-    at += 4 + length + TAG_BYTES;
+/** What reading a journal file found: its rows, and what could not be read. */
+interface OpenedRecords {
+  rows: EgressValues[];
+  /**
+   * Records skipped because they failed their tag, had an impossible length or did not parse: damage
+   * or tampering, not a crash (a crash cuts only a file's last record short).
+   */
+  damagedRecords: number;
+  /** Bytes at the file's end that are not a whole record: a write cut short (a crash, a full disk). */
+  tornBytes: number;
+}
+
+/**
+ * The file's records. A record that fails its tag is skipped, and reading goes on at the next record
+ * that passes its own: the tag binds a record to its index, so the search cannot take a wrong one,
+ * and the key stream's position follows from the offset and the index (see decipherAt). Only a torn
+ * last record or an impossible length with nothing readable after it ends the file early.
+ */
+function openRecords(keys: JournalKeys, name: string, bytes: Buffer): OpenedRecords {
+  const opened: OpenedRecords = { rows: [], damagedRecords: 0, tornBytes: 0 };
+  if (bytes.length < IV_BYTES) {
+    opened.tornBytes = bytes.length;
+    return opened;
   }
-  return { rows, unreadableBytes: bytes.length - at };
+  const iv = bytes.subarray(0, IV_BYTES);
+  let at = IV_BYTES;
+  let index = 0;
+  while (at < bytes.length) {
+    const record = recordAt(keys, name, bytes, at, index);
+    if (record === "torn" || record === "impossible" || record === "bad_tag") {
+      const next = nextRecord(keys, name, bytes, at, index);
+      if (next === undefined) {
+        // Nothing after it passes its tag: the file's last record. Cut short by a write (its length
+        // says more than is there), or damaged (a whole record that fails its tag, an impossible length).
+        if (record === "torn") opened.tornBytes = bytes.length - at;
+        else opened.damagedRecords += 1;
+        break;
+      }
+      opened.damagedRecords += next.index - index;
+      at = next.at;
+      index = next.index;
+      continue;
+    }
+    const values = parseRecord(keys, iv, at, index, record);
+    if (values === undefined) opened.damagedRecords += 1;
+    else opened.rows.push(values);
+    at += 4 + record.length + TAG_BYTES;
+    index += 1;
+  }
+  return opened;
+}
+
+/** The ciphertext of record `index` at `at` when it is whole and passes its tag, else why not. */
+function recordAt(
+  keys: JournalKeys,
+  name: string,
+  bytes: Buffer,
+  at: number,
+  index: number,
+): Buffer | "torn" | "impossible" | "bad_tag" {
+  if (at + 4 > bytes.length) return "torn";
+  const length = bytes.readUInt32BE(at);
+  if (length > MAX_RECORD_BYTES) return "impossible";
+  if (at + 4 + length + TAG_BYTES > bytes.length) return "torn";
+  const ciphertext = bytes.subarray(at + 4, at + 4 + length);
+  const tag = bytes.subarray(at + 4 + length, at + 4 + length + TAG_BYTES);
+  return timingSafeEqual(tag, tagOf(keys, name, index, ciphertext)) ? ciphertext : "bad_tag";
+}
+
+/** The smallest record: a length, one byte of ciphertext, a tag. */
+const MIN_RECORD_BYTES = 4 + 1 + TAG_BYTES;
+/** How many damaged records in a row the search after a bad one steps over. */
+const MAX_SKIPPED_RECORDS = 4096;
+
+/**
+ * The first record after a bad one at `at` (index `index`) that passes its tag, at any offset and for
+ * any later index that fits in the bytes between; undefined when there is none. A length field past
+ * MAX_RECORD_BYTES is not a record start, so only a few offsets per record get as far as a tag.
+ */
+function nextRecord(
+  keys: JournalKeys,
+  name: string,
+  bytes: Buffer,
+  at: number,
+  index: number,
+): { at: number; index: number } | undefined {
+  for (let candidate = at + MIN_RECORD_BYTES; candidate + MIN_RECORD_BYTES <= bytes.length; candidate++) {
+    const length = bytes.readUInt32BE(candidate);
+    if (length === 0 || length > MAX_RECORD_BYTES || candidate + 4 + length + TAG_BYTES > bytes.length) continue;
+    const most = Math.min(index + MAX_SKIPPED_RECORDS, index + Math.floor((candidate - at) / MIN_RECORD_BYTES));
+    for (let next = index + 1; next <= most; next++) {
+      if (recordAt(keys, name, bytes, candidate, next) instanceof Buffer) return { at: candidate, index: next };
+    }
+  }
+  return undefined;
+}
+
+/** A record's row, deciphered where its ciphertext sits in the file's key stream; undefined when it is not a row. */
+function parseRecord(keys: JournalKeys, iv: Buffer, at: number, index: number, ciphertext: Buffer): EgressValues | undefined {
+  // Every record before this one took 4 + TAG_BYTES bytes besides its ciphertext, and the key stream
+  // runs over ciphertext only.
+  const streamOffset = at - IV_BYTES - index * (4 + TAG_BYTES);
+  let values: unknown;
+  try {
+    values = JSON.parse(decipherAt(keys, iv, streamOffset).update(ciphertext).toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  return isEgressValues(values) ? values : undefined;
+}
+
+/** An AES-256-CTR decipher positioned `offset` bytes into the key stream that starts at `iv`. */
+function decipherAt(keys: JournalKeys, iv: Buffer, offset: number): ReturnType<typeof createDecipheriv> {
+  const counter = Buffer.from(iv);
+  // The counter block is one 128-bit big-endian number, incremented once per 16 bytes.
+  let carry = BigInt(Math.floor(offset / 16));
+  for (let i = 15; i >= 0 && carry > 0n; i--) {
+    const sum = BigInt(counter[i] as number) + (carry & 0xffn);
+    counter[i] = Number(sum & 0xffn);
+    carry = (carry >> 8n) + (sum >> 8n);
+  }
+  const decipher = createDecipheriv("aes-256-ctr", keys.cipher, counter);
+  decipher.update(Buffer.alloc(offset % 16));
+  return decipher;
 }
 
 function isEgressValues(v: unknown): v is EgressValues {

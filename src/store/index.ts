@@ -1,5 +1,6 @@
 export * from "./background-store.js";
 export * from "./chat-completion-tables.js";
+export * from "./data-dir-lock.js";
 export * from "./database-key.js";
 export * from "./file-tables.js";
 export * from "./migrations.js";

@@ -1,4 +1,16 @@
-import { closeSync, constants, existsSync, mkdirSync, openSync, readSync, statSync, unlinkSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname } from "node:path";
 import Sqlite from "better-sqlite3-multiple-ciphers";
 import { ftsText } from "../core/memory-terms.js";
@@ -45,7 +57,9 @@ const PLAIN_SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
  * Never re-creates or overwrites an existing file: a wrong key, a damaged file (damaged pages found by
  * a check at open, an empty file tandem is not creating right now) or a file from a newer tandem is a
  * StoreError naming the file, and the file is left exactly as it was: nothing is written to it before
- * the check has passed.
+ * the check has passed. The check runs on a read-only connection of its own (see checkBeforeUse),
+ * because the last read-write connection to close checkpoints a write-ahead log a crash left into the
+ * file and deletes it: a refused file keeps its -wal (the last commits before the crash) as it was.
  */
 export function openEncryptedDatabase(file: string, key: Buffer, options: OpenDatabaseOptions = {}): Sqlite.Database {
   if (key.length !== 32) throw new StoreError("invalid_key", `the key for ${file} must be 32 bytes, got ${key.length}`, { file });
@@ -60,6 +74,8 @@ export function openEncryptedDatabase(file: string, key: Buffer, options: OpenDa
       { file },
     );
   }
+  if (existing.size !== undefined) checkWritable(file);
+  if (!created) checkBeforeUse(file, key, existing, options);
   let db: Sqlite.Database;
   try {
     db = new Sqlite(file, { timeout: options.busyTimeoutMs ?? 5000 });
@@ -75,8 +91,6 @@ export function openEncryptedDatabase(file: string, key: Buffer, options: OpenDa
     db.function("tandem_fts_text", { deterministic: true }, (text: unknown) => (typeof text === "string" ? ftsText(text) : text));
     // Temporary tables and sort spills stay in memory: temp files would not be encrypted.
     db.pragma("temp_store = MEMORY");
-    // Before anything below may write (a migration, the WAL switch of an old file).
-    if (!created) checkDatabase(db, file, existing.size, options.checkMaxBytes ?? CHECK_MAX_BYTES);
     db.pragma("journal_mode = WAL");
     // In WAL mode, NORMAL makes every commit durable against a crash of tandem (kill -9 included: the
     // commit is in the OS's hands before it returns) without an fsync per commit; an fsync costs 1-2
@@ -93,6 +107,114 @@ export function openEncryptedDatabase(file: string, key: Buffer, options: OpenDa
   } catch (err) {
     db.close();
     throw err instanceof StoreError ? err : storeErrorFrom(err, file, "open");
+  }
+}
+
+/**
+ * Checks an existing file's key and pages on a read-only connection, before any read-write connection
+ * opens it. A read-only connection never checkpoints and never deletes the write-ahead log, so a file
+ * the check refuses keeps tandem.db and tandem.db-wal byte for byte. It does touch SQLite's index of
+ * the log (tandem.db-shm: it rebuilds it and marks its reads there), so a refused check puts that
+ * file back as it found it, or removes the -shm and empty -wal it made where there were none.
+ */
+function checkBeforeUse(file: string, key: Buffer, existing: ExistingFile, options: OpenDatabaseOptions): void {
+  const before = sideFilesOf(file);
+  let db: Sqlite.Database;
+  try {
+    db = new Sqlite(file, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? 5000 });
+  } catch (err) {
+    throw storeErrorFrom(err, file, "open");
+  }
+  let refused: unknown;
+  try {
+    applyKey(db, key);
+    checkKey(db, file, existing, options.keySource);
+    db.pragma("temp_store = MEMORY");
+    db.function("tandem_fts_text", { deterministic: true }, (text: unknown) => (typeof text === "string" ? ftsText(text) : text));
+    checkDatabase(db, file, existing.size, options.checkMaxBytes ?? CHECK_MAX_BYTES);
+  } catch (err) {
+    refused = err instanceof StoreError ? err : storeErrorFrom(err, file, "open");
+  }
+  db.close();
+  if (refused === undefined) return;
+  restoreSideFiles(file, before);
+  throw refused;
+}
+
+/** The -wal and -shm beside a database file as they were: the -shm's bytes, the -wal's size and time. */
+interface SideFiles {
+  shm: Buffer | undefined;
+  wal: { size: number; mtimeMs: number } | undefined;
+  mainMtimeMs: number;
+}
+
+function sideFilesOf(file: string): SideFiles {
+  let shm: Buffer | undefined;
+  try {
+    shm = readFileSync(`${file}-shm`);
+  } catch {
+    shm = undefined;
+  }
+  return { shm, wal: statOrUndefined(`${file}-wal`), mainMtimeMs: statOrUndefined(file)?.mtimeMs ?? 0 };
+}
+
+function statOrUndefined(file: string): { size: number; mtimeMs: number } | undefined {
+  try {
+    const info = statSync(file);
+    return { size: info.size, mtimeMs: info.mtimeMs };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * After a refused check: removes the -shm and (empty) -wal the read-only connection made, or puts an
+ * existing -shm's bytes back. The bytes go back only while the file and its log are unchanged since
+ * before the check, so the index put back still describes them (another process that wrote meanwhile
+ * keeps the index it made); the index holds nothing of its own, SQLite rebuilds it from the log.
+ */
+function restoreSideFiles(file: string, before: SideFiles): void {
+  try {
+    const wal = statOrUndefined(`${file}-wal`);
+    if (before.wal === undefined) {
+      if (wal?.size === 0) unlinkSync(`${file}-wal`);
+      if (before.shm === undefined && statOrUndefined(`${file}-wal`) === undefined) unlinkSync(`${file}-shm`);
+      return;
+    }
+    const unchanged =
+      wal !== undefined &&
+      wal.size === before.wal.size &&
+      wal.mtimeMs === before.wal.mtimeMs &&
+      statOrUndefined(file)?.mtimeMs === before.mainMtimeMs;
+    if (!unchanged) return;
+    if (before.shm !== undefined) writeFileSync(`${file}-shm`, before.shm);
+    else unlinkSync(`${file}-shm`);
+  } catch {
+    // A side file that cannot be put back is SQLite's to rebuild; the file and its log are untouched.
+  }
+}
+
+/**
+ * SQLite opens a file it cannot write read-only and fails only later (SQLITE_CANTOPEN on its -wal),
+ * which reads as if the file could not be read: a data folder tandem cannot write is named as such.
+ */
+function checkWritable(file: string): void {
+  assertWritable(dirname(file), "the data folder", file);
+  assertWritable(file, "the database file", file);
+}
+
+/** Throws a StoreError naming `path` (`what` it is) when this process cannot write it. */
+export function assertWritable(path: string, what: string, file: string): void {
+  try {
+    accessSync(path, constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "EROFS" ? "it is on a read-only file system" : `${code ?? (err as Error).message}`;
+    throw new StoreError(
+      "io",
+      `${what} ${path} cannot be written (${why}): tandem writes ${file} and its -wal and -shm beside it; make it writable, or point dataDir at a folder that is`,
+      { file, cause: err },
+    );
   }
 }
 

@@ -1,7 +1,15 @@
 import { basename, join } from "node:path";
 import type Sqlite from "better-sqlite3-multiple-ciphers";
 import { backoffDelayMs } from "../core/backoff.js";
-import { journalNames, type LeftJournal, leftJournals, readJournal, removeJournal } from "./audit-journal.js";
+import {
+  DAMAGED_JOURNAL_SUFFIX,
+  journalNames,
+  keepDamagedJournal,
+  type LeftJournal,
+  leftJournals,
+  readJournal,
+  removeJournal,
+} from "./audit-journal.js";
 import { BatchTables } from "./batch-tables.js";
 import { ChatCompletionTables } from "./chat-completion-tables.js";
 import { DATABASE_FILE, type DatabaseKey } from "./database-key.js";
@@ -662,14 +670,19 @@ export class Store {
         this.#report({ type: "journal_unreadable", file, reason: storeErrorFrom(err, this.file, "replay into").message });
         continue;
       }
-      if (journal.unreadableBytes > 0) {
-        this.#report({
-          type: "journal_unreadable",
-          file,
-          reason: `its last ${journal.unreadableBytes} bytes are not a whole record (a write cut short by a crash or a full disk); the ${journal.rows.length} rows before them were kept`,
-        });
+      const problem = journalProblem(journal);
+      if (problem !== undefined) this.#report({ type: "journal_unreadable", file, reason: problem });
+      if (journal.damagedRecords === 0) {
+        removeJournal(file);
+        continue;
       }
-      removeJournal(file);
+      // Its damaged records are rows that may stand for bodies that left, and the file is the only
+      // evidence of them: it is kept, under a name the next open does not replay.
+      try {
+        keepDamagedJournal(file);
+      } catch (err) {
+        this.#report({ type: "journal_unreadable", file, reason: `it could not be set aside: ${(err as Error).message}` });
+      }
     }
     // Marks whose files are gone (a crash between a removal and its mark's): nothing left to skip.
     try {
@@ -801,4 +814,27 @@ function reportToStderr(event: StoreEvent): void {
       process.stderr.write(`tandem: store: a checkpoint of the write-ahead log failed (${event.reason}); retried\n`);
       break;
   }
+}
+
+/** What a replayed journal file held that is not in the store now, in words; undefined when nothing. */
+function journalProblem(journal: LeftJournal): string | undefined {
+  const parts: string[] = [];
+  if (journal.damagedRecords > 0) {
+    const records = journal.damagedRecords === 1 ? "1 record" : `${journal.damagedRecords} records`;
+    parts.push(
+      `${records} could not be authenticated (the file was damaged or altered after it was written, which a crash does not do) and ${journal.damagedRecords === 1 ? "was" : "were"} left out: an audit row each that may stand for a body sent to a cloud target`,
+    );
+  }
+  if (journal.tornBytes > 0) {
+    parts.push(
+      `its last ${journal.tornBytes} bytes are not a whole record (a write cut short by a crash or a full disk) and were left out`,
+    );
+  }
+  if (parts.length === 0) return undefined;
+  const kept = `the other ${journal.rows.length} row${journal.rows.length === 1 ? " was" : "s were"} committed`;
+  const where =
+    journal.damagedRecords > 0
+      ? `; the file is kept as ${basename(journal.file)}${DAMAGED_JOURNAL_SUFFIX} for you to inspect`
+      : "";
+  return `${parts.join("; ")}; ${kept}${where}`;
 }

@@ -11,6 +11,7 @@ import { after, before, describe, it } from "node:test";
 import Sqlite from "better-sqlite3-multiple-ciphers";
 import OpenAI from "openai";
 import { AUDIT_JOURNAL_DIR, readJournal } from "../../src/store/audit-journal.js";
+import { StoreError } from "../../src/store/index.js";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream } from "../support/fake-upstream.js";
 import { startTandem } from "../support/tandem.js";
@@ -139,6 +140,86 @@ describe("audit before egress", () => {
       assert.equal(audit.status, 503);
       const body = (await audit.json()) as { error: { message: string; type: string } };
       assert.match(body.error.message, /egress audit cannot be read/);
+    } finally {
+      await tandem.close();
+    }
+  });
+
+  it("answers a full disk under the audit as a 503 to retry (Retry-After, x-should-retry), not as a configuration to change", async () => {
+    const tandem = await startTandem(
+      {
+        providers: { cloud: { kind: "openai", baseUrl: cloud.url, local: false, models: ["m"] } },
+        routes: { auto: { tiers: ["cloud/m"] } },
+      },
+      { store: true },
+    );
+    const store = tandem.server.store as NonNullable<typeof tandem.server.store>;
+    const before = cloud.requests.length;
+    try {
+      // The disk fills: every audit append fails as the journal's does (ENOSPC), a failure that passes.
+      const auditEgress = store.auditEgress.bind(store);
+      store.auditEgress = () =>
+        Promise.reject(new StoreError("disk_full", "cannot write the egress audit journal: the disk is full (ENOSPC)"));
+      for (const path of ["/v1/chat/completions", "/v1/messages"]) {
+        const body =
+          path === "/v1/messages"
+            ? { model: "auto", max_tokens: 10, messages: [{ role: "user", content: "hi" }] }
+            : { model: "auto", messages: [{ role: "user", content: "hi" }] };
+        const answer = await fetch(`${tandem.url}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        assert.equal(answer.status, 503, path);
+        assert.equal(answer.headers.get("retry-after"), "1", path);
+        assert.notEqual(answer.headers.get("x-should-retry"), "false", path);
+        const text = await answer.text();
+        assert.match(text, /not sent: the egress audit could not be written \(the disk is full\)/, path);
+        assert.doesNotMatch(text, /until the configuration changes/, path);
+      }
+      assert.equal(cloud.requests.length, before, "nothing left without its row");
+      store.auditEgress = auditEgress;
+      cloud.script(() => ({ kind: "text", text: "space is back" }));
+      const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "x", maxRetries: 0 });
+      const answer = await client.chat.completions.create({ model: "auto", messages: [{ role: "user", content: "hi" }] });
+      assert.equal(answer.choices[0]?.message.content, "space is back");
+    } finally {
+      await tandem.close();
+    }
+  });
+
+  it("asks a background response's turn again while a full disk holds the audit back, and completes it once space is back", async () => {
+    const tandem = await startTandem(
+      {
+        providers: { cloud: { kind: "openai", baseUrl: cloud.url, local: false, models: ["m"] } },
+        routes: { auto: { tiers: ["cloud/m"] } },
+      },
+      { store: true },
+    );
+    const store = tandem.server.store as NonNullable<typeof tandem.server.store>;
+    cloud.script(() => ({ kind: "text", text: "after the disk" }));
+    try {
+      const auditEgress = store.auditEgress.bind(store);
+      let full = 2;
+      store.auditEgress = (record) => {
+        if (full-- > 0) return Promise.reject(new StoreError("disk_full", "the disk is full (ENOSPC)"));
+        return auditEgress(record);
+      };
+      const created = (await (
+        await fetch(`${tandem.url}/v1/responses`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: "auto", input: "hi", background: true }),
+        })
+      ).json()) as { id: string };
+      let response: { status: string; output_text?: string; output?: { content?: { text?: string }[] }[] } = { status: "queued" };
+      const deadline = Date.now() + 15_000;
+      while (["queued", "in_progress"].includes(response.status) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        response = (await (await fetch(`${tandem.url}/v1/responses/${created.id}`)).json()) as typeof response;
+      }
+      assert.equal(response.status, "completed", JSON.stringify(response));
+      assert.equal(response.output?.[0]?.content?.[0]?.text, "after the disk");
     } finally {
       await tandem.close();
     }

@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { describe, it } from "node:test";
 import { AUDIT_JOURNAL_DIR, AuditJournal } from "../../src/store/audit-journal.js";
 import { BackgroundStore, DATABASE_FILE, openEncryptedDatabase, openStore } from "../../src/store/index.js";
@@ -110,10 +110,68 @@ describe("egress audit journal", () => {
       events.map((e) => e.type),
       ["journal_unreadable"],
     );
-    assert.match((events[0] as { reason: string }).reason, /last 7 bytes are not a whole record.*2 rows before them were kept/);
+    assert.match(
+      (events[0] as { reason: string }).reason,
+      /last 7 bytes are not a whole record \(a write cut short by a crash or a full disk\) and were left out; the other 2 rows were committed$/,
+    );
     assert.deepEqual(journalFiles(dataDir), []);
     // Opened again: nothing is replayed twice.
     assert.equal(auditAfterOpen(dataDir, key).rows.length, 3);
+  });
+
+  for (const damage of [
+    { name: "a flipped byte in its ciphertext", offset: (start: number) => start + 10 },
+    { name: "a flipped byte in its tag", offset: (_start: number, end: number) => end - 3 },
+    { name: "a flipped byte in its length", offset: (start: number) => start + 2 },
+  ]) {
+    it(`skips only a record with ${damage.name}, keeps every later one, says so, and keeps the file aside`, () => {
+      const dataDir = tempDataDir();
+      const key = randomKey();
+      openStore({ dataDir, key, pruneIntervalMs: 0 }).close();
+      const crashed = new AuditJournal(dataDir, key);
+      const sizes: number[] = [];
+      let file = "";
+      for (let i = 0; i < 6; i++) {
+        crashed.append(row(`cloud/${i}`, `body ${i}`));
+        file = readdirSync(join(dataDir, AUDIT_JOURNAL_DIR)).map((n) => join(dataDir, AUDIT_JOURNAL_DIR, n))[0] as string;
+        sizes.push(readFileSync(file).length);
+      }
+      crashed.close();
+      // The second record (index 1) runs from the first's end to its own.
+      const bytes = readFileSync(file);
+      const at = damage.offset(sizes[0] as number, sizes[1] as number);
+      bytes[at] = (bytes[at] as number) ^ 0xff;
+      writeFileSync(file, bytes);
+      const { rows, events } = auditAfterOpen(dataDir, key);
+      assert.deepEqual(rows.map((r) => r.target).sort(), ["cloud/0", "cloud/2", "cloud/3", "cloud/4", "cloud/5"]);
+      assert.equal(events.length, 1);
+      const reason = (events[0] as { reason: string }).reason;
+      assert.match(reason, /^1 record could not be authenticated \(the file was damaged or altered/);
+      assert.match(reason, /the other 5 rows were committed; the file is kept as .*\.jrn\.damaged/);
+      assert.doesNotMatch(reason, /cut short/);
+      assert.deepEqual(journalFiles(dataDir), [`${basename(file)}.damaged`]);
+      assert.deepEqual(readFileSync(`${file}.damaged`), bytes, "kept as it was");
+      // Opened again: nothing is replayed twice, nothing is reported again.
+      const again = auditAfterOpen(dataDir, key);
+      assert.equal(again.rows.length, 5);
+      assert.deepEqual(again.events, []);
+    });
+  }
+
+  it("reports a damaged last record as damage, not as a write cut short", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    openStore({ dataDir, key, pruneIntervalMs: 0 }).close();
+    const crashed = new AuditJournal(dataDir, key);
+    crashed.append(row("cloud/only", "x"));
+    const [file] = crashed.seal() as [string];
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 20] = (bytes[bytes.length - 20] as number) ^ 1;
+    writeFileSync(file, bytes);
+    const { rows, events } = auditAfterOpen(dataDir, key);
+    assert.equal(rows.length, 0);
+    assert.match((events[0] as { reason: string }).reason, /^1 record could not be authenticated/);
+    assert.deepEqual(journalFiles(dataDir), [`${basename(file)}.damaged`]);
   });
 
   it("never replays a file whose rows were committed before the crash removed it", async () => {

@@ -4,6 +4,7 @@ import {
   BatchError,
   type Batches,
   type BatchLine,
+  type BatchLineAnswer,
   type BatchLineOutcome,
   type BatchLineResult,
   type BatchListOptions,
@@ -57,6 +58,8 @@ interface ActiveBatch {
   running: Set<AbortController>;
   stop?: Stop;
   failure?: unknown;
+  /** Lines answered "come back later" (see comesBackLater): left unfinished, run again after retryDelayMs. */
+  deferred?: number;
   timer?: NodeJS.Timeout;
   done?: Promise<void>;
 }
@@ -265,6 +268,7 @@ export class BatchRunner implements Batches {
           const stop = active.stop as Stop | undefined;
           if (stop === "error") throw active.failure;
           if (stop === "close") return;
+          if (stop === undefined && active.deferred !== undefined) throw new LinesDeferredError(id, active.deferred);
           if (stop === "expire") {
             await this.#store.finishPending(id, "expired", EXPIRED);
             await this.#end(batch, "expired");
@@ -360,6 +364,12 @@ export class BatchRunner implements Batches {
         signal: controller.signal,
       });
       outcome = { kind: "response", statusCode: answer.status, requestId: answer.requestId, body: answer.body };
+      if (comesBackLater(answer) && !controller.signal.aborted) {
+        // Not the line's answer: the server could not take it for a while (a full disk under the
+        // egress audit or the store, a full local queue). It stays unfinished and runs again.
+        active.deferred = (active.deferred ?? 0) + 1;
+        return;
+      }
     } catch (err) {
       outcome = { kind: "error", code: "request_failed", message: GatewayError.from(err).message };
     } finally {
@@ -425,6 +435,25 @@ export class BatchRunner implements Batches {
     const outputFileId = await write(output, "output");
     const errorFileId = await write(errors, "error");
     return { ...(outputFileId !== undefined && { outputFileId }), ...(errorFileId !== undefined && { errorFileId }) };
+  }
+}
+
+/**
+ * An answer that says to come back rather than what the line's request got: a 503 or 529 with a
+ * Retry-After (tandem sets one only where the failure passes by itself: a full disk, every target
+ * saying when it takes requests again, a full local queue).
+ */
+function comesBackLater(answer: BatchLineAnswer): boolean {
+  return (answer.status === 503 || answer.status === 529) && answer.retryAfterMs !== undefined;
+}
+
+/** Work on a batch paused because some lines were answered "come back later"; they run again after retryDelayMs. */
+export class LinesDeferredError extends Error {
+  override readonly name = "LinesDeferredError";
+  constructor(batchId: string, lines: number) {
+    super(
+      `${lines} line${lines === 1 ? "" : "s"} of batch ${batchId} could not be answered for now (a 503 or 529 with Retry-After, e.g. a full disk); ${lines === 1 ? "it stays" : "they stay"} unfinished and run again shortly`,
+    );
   }
 }
 

@@ -257,4 +257,43 @@ describe("BatchRunner", () => {
     assert.equal(errored?.error?.code, "request_failed");
     await runner.close();
   });
+
+  it("runs a line answered 'come back later' (a 503 with Retry-After: a full disk) again, instead of failing it for good", async () => {
+    const files = new MemoryFileStore();
+    let full = 2;
+    const reports: string[] = [];
+    const runner = new BatchRunner({
+      store: new MemoryBatchStore(),
+      files,
+      concurrency: 2,
+      maxRequests: 10,
+      retryDelayMs: 10,
+      onError: (r) => reports.push((r.error as Error).message),
+      dispatch: async (request) => {
+        // The first two lines sent meet a full disk under the egress audit; a 503 without Retry-After
+        // (every target down for good) stays the line's answer.
+        if (textOf(request) === "l2") return { status: 503, requestId: "req_d", body: { error: { message: "down" } } };
+        if (full > 0) {
+          full -= 1;
+          return { status: 503, requestId: "req_f", body: { error: { message: "the disk is full" } }, retryAfterMs: 1000 };
+        }
+        return ok(request);
+      },
+    });
+    const batch = await runner.create({
+      endpoint: "/v1/chat/completions",
+      completionWindow: "24h",
+      inputFileId: await inputFile(files, chatLines(3)),
+      idPrefix: "batch_",
+    });
+    const done = await ended(runner, batch.id);
+    assert.equal(done?.status, "completed");
+    assert.deepEqual(done?.counts, { total: 3, processing: 0, succeeded: 2, errored: 1, canceled: 0, expired: 0 });
+    assert.deepEqual(
+      (await outputLines(files, done?.outputFileId)).map((l) => l.custom_id),
+      ["l0", "l1"],
+    );
+    assert.ok(reports.length >= 1 && reports.every((r) => /could not be answered for now/.test(r)), reports.join("\n"));
+    await runner.close();
+  });
 });

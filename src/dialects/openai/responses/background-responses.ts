@@ -30,6 +30,8 @@ const MAX_FINISHED = 64;
  */
 const MAX_FINISHED_EVENT_BYTES = 64 * 1024 * 1024;
 const TERMINAL = new Set(["completed", "incomplete", "failed", "cancelled"]);
+/** How long a background run keeps asking again while its turn is answered "come back later". */
+const COME_BACK_FOR_MS = 10 * 60_000;
 /** The events that end a turn's stream (after which its response is stored). */
 const FINAL_EVENTS = new Set(["response.completed", "response.incomplete", "response.failed"]);
 /**
@@ -229,15 +231,24 @@ export class BackgroundResponses {
 
   async #drive(run: BackgroundRun, body: Record<string, unknown>, headers: IncomingHttpHeaders): Promise<void> {
     try {
-      const outcome = await runLoopbackTurn(
-        this.#loopback,
-        headers,
-        body,
-        (data) => this.#record(run, data),
-        run.controller.signal,
-        // No client waits for the turn: tandem's shutdown ends it as it begins, stored failed (and streamed so).
-        { detached: true },
-      );
+      const waitUntil = Date.now() + COME_BACK_FOR_MS;
+      let outcome: Awaited<ReturnType<typeof runLoopbackTurn>>;
+      for (;;) {
+        outcome = await runLoopbackTurn(
+          this.#loopback,
+          headers,
+          body,
+          (data) => this.#record(run, data),
+          run.controller.signal,
+          // No client waits for the turn: tandem's shutdown ends it as it begins, stored failed (and streamed so).
+          { detached: true },
+        );
+        // A turn refused with "come back later" (a 503 or 529 with Retry-After: a full disk under the
+        // egress audit, a full local queue) is asked again, as a client would, rather than failed for good.
+        const retryAfterMs = outcome.kind === "refused" ? comeBackAfterMs(outcome.status, outcome.headers) : undefined;
+        if (retryAfterMs === undefined || run.controller.signal.aborted || Date.now() + retryAfterMs > waitUntil) break;
+        if (!(await waitOrAbort(retryAfterMs, run.controller.signal))) break;
+      }
       if (outcome.kind === "refused" && !run.controller.signal.aborted) {
         const error = (outcome.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
         this.#fail(
@@ -377,5 +388,29 @@ export async function sendRunEvents(reply: FastifyReply, run: BackgroundRun, sta
     res.once("close", finish);
     stop = run.listen(flush);
     flush();
+  });
+}
+
+/** The wait a 503 or 529 with a Retry-After asks for (at least a second); undefined for any other refusal. */
+function comeBackAfterMs(status: number, headers: Record<string, string> | undefined): number | undefined {
+  const retryAfter = Number(headers?.["retry-after"]);
+  if ((status !== 503 && status !== 529) || headers?.["retry-after"] === undefined || !Number.isFinite(retryAfter))
+    return undefined;
+  return Math.max(1000, retryAfter * 1000);
+}
+
+/** Waits `ms`; false when `signal` aborts first. */
+function waitOrAbort(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
   });
 }
