@@ -39,7 +39,7 @@ import { Deadline, type Timeouts } from "./deadline.js";
 import type { HealthMonitor } from "./health-monitor.js";
 import { LARGE_REQUEST_TEXT, type Privacy, type PrivacyGuard } from "./privacy-guard.js";
 import { countsAgainstTarget } from "./retry-policy.js";
-import { readsNoImages, speaksWire, windowFor } from "./target-fit.js";
+import { answerRoom, readsNoImages, speaksWire, windowFor } from "./target-fit.js";
 
 /**
  * The turns a cut left out, summarized by the route's summarizer and put in their place (the summary
@@ -166,10 +166,11 @@ export class Attempts {
     let fitted: string | undefined;
     const limits: Timeouts = whole ? { ...timeouts, firstTokenMs: timeouts.totalMs, minTokensPerSecond: 0 } : timeouts;
     const window = windowFor(target, original);
-    if (window !== undefined && original.fitToWindow !== false) {
+    if (window !== undefined) {
       const counter = await loadTokenCounter();
+      const truncates = original.fitToWindow !== false;
       // A stored history with a summarizer keeps room for the summary of what a cut leaves out.
-      const history = summarize === undefined ? undefined : stored;
+      const history = summarize === undefined || !truncates ? undefined : stored;
       const room = history === undefined ? 0 : summaryBudget(window);
       // A large conversation is tokenized in slices first, so counting it does not stall other clients.
       const estimate =
@@ -178,14 +179,20 @@ export class Attempts {
       // the GPT tokenizer's estimate can be far under it. Every other target by the estimate, as its
       // upstream cannot be asked without an attempt.
       const countTokens = target.provider.countTokens?.bind(target.provider);
+      // Room for the answer as the target is sent it (its own max_tokens, or one that ends at the window).
+      const answer = answerRoom(target, canonical);
       let fit: FitResult;
-      if (countTokens === undefined) fit = fitConversation(canonical, window - room, estimate);
+      if (countTokens === undefined) fit = fitConversation(canonical, window - room, estimate, answer);
       else {
         // Within the attempt's first-token limit, as the answer would wait: the engine may be loading the model.
         const counting = new Deadline(context.signal, limits, target.name);
         try {
-          fit = await fitConversationByModelCount(canonical, window - room, estimate, (r) =>
-            countTokens(target.upstreamModel, r, counting.signal),
+          fit = await fitConversationByModelCount(
+            canonical,
+            window - room,
+            estimate,
+            (r) => countTokens(target.upstreamModel, r, counting.signal),
+            answer,
           );
         } catch (err) {
           // As an answer that failed before it began: the limit that passed, or the engine's error.
@@ -195,6 +202,23 @@ export class Attempts {
         } finally {
           counting.dispose();
         }
+      }
+      // No cut leaves room for the answer, or the whole conversation must fit and does not: not sent
+      // over the window (the route moves on; with no target left, the client hears the overflow).
+      const unfit =
+        fit.unfit ??
+        (!truncates && fit.dropped > 0
+          ? "the whole conversation does not fit with room for the answer, and truncation is disabled"
+          : undefined);
+      if (unfit !== undefined) {
+        throw new GatewayError(
+          "context_length_exceeded",
+          `The conversation does not fit ${target.name}'s ${window}-token window: ${unfit}`,
+          {
+            target: target.name,
+            retryable: false,
+          },
+        );
       }
       if (fit.dropped > 0) {
         request = fit.request;

@@ -1,5 +1,5 @@
 import type { TokenCounter } from "../context/estimate-input-tokens.js";
-import { fitConversation } from "../context/fit-conversation.js";
+import { type AnswerRoom, fitConversation } from "../context/fit-conversation.js";
 import {
   type ChatRequest,
   type CompletionPrompt,
@@ -36,9 +36,9 @@ export function unsuitability(target: Target, request: ChatRequest, count: Token
   const window = windowFor(target, request);
   // `count` is there whenever some target's window is known.
   if (window !== undefined && count !== undefined) {
-    // fitConversation leaves out what it can; when even the rest is over the window, nothing fits.
-    const fit = fitConversation(asSentTo(target, request), window, count);
-    if (fit.tokens > window) return `the conversation needs about ${fit.tokens} tokens; its window is ${window}`;
+    // fitConversation leaves out what it can; when even the rest leaves no room for the answer, nothing fits.
+    const fit = fitConversation(asSentTo(target, request), window, count, answerRoom(target, request));
+    if (fit.unfit !== undefined) return fit.unfit;
     // Without truncation the whole conversation must fit, with room for the answer.
     if (request.fitToWindow === false && fit.dropped > 0) {
       return `the whole conversation does not fit its ${window}-token window with room for the answer (truncation disabled)`;
@@ -55,8 +55,23 @@ export function fitsNoWindow(targets: readonly Target[], request: ChatRequest, c
   if (request.fitToWindow !== false || targets.length === 0) return false;
   return targets.every((t) => {
     const window = windowFor(t, request);
-    return window !== undefined && fitConversation(asSentTo(t, request), window, count).dropped > 0;
+    if (window === undefined) return false;
+    const fit = fitConversation(asSentTo(t, request), window, count, answerRoom(t, request));
+    return fit.unfit !== undefined || fit.dropped > 0;
   });
+}
+
+/**
+ * The answer a target's window must keep room for: the output limit its upstream is really sent
+ * (ChatProvider.sentMaxTokens), and whether it ends an answer at its window's end instead of refusing
+ * a limit the window cannot hold (ProviderCapabilities.endsAnswerAtWindow).
+ */
+export function answerRoom(target: Target, request: ChatRequest): AnswerRoom {
+  const maxTokens = target.provider.sentMaxTokens?.(request) ?? request.maxTokens;
+  return {
+    ...(maxTokens !== undefined && { maxTokens }),
+    ...(target.provider.capabilities?.endsAnswerAtWindow === true && { endsAtWindow: true }),
+  };
 }
 
 /** Whether a target reads no images: the local engine, or a model configured with `vision: false`. */
