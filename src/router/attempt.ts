@@ -164,6 +164,9 @@ export class Attempts {
       seen.dropped === 0 ? undefined : new Map(seen.messages.map((message, i) => [message, given.messages[i] as Message]));
     let request: ChatRequest = canonical;
     let fitted: string | undefined;
+    // The messages a plain cut kept (no summary put in): a target on the client's wire is sent the
+    // client's own body with the others cut out (NativeRequest.keepingMessages).
+    let cut: ReadonlySet<Message> | undefined;
     const limits: Timeouts = whole ? { ...timeouts, firstTokenMs: timeouts.totalMs, minTokensPerSecond: 0 } : timeouts;
     const window = windowFor(target, original);
     if (window !== undefined) {
@@ -222,6 +225,7 @@ export class Attempts {
       }
       if (fit.dropped > 0) {
         request = fit.request;
+        cut = new Set(fit.request.messages);
         fitted = `conversation fitted to ${target.name}'s ${window}-token window: ${fit.dropped} older message(s) left out`;
         this.#metrics.contextFits.inc({ target: target.name });
         if (history !== undefined && summarize !== undefined) {
@@ -242,6 +246,7 @@ export class Attempts {
           if (typeof summarized === "string") fitted += ` (no summary: ${summarized})`;
           else {
             request = summarized.request;
+            cut = undefined;
             fitted = `history summarized by ${summarized.by}: ${summarized.count} older message(s) (conversation fitted to ${target.name}'s ${window}-token window)`;
           }
         }
@@ -257,19 +262,24 @@ export class Attempts {
     // which cannot be redacted, so it goes in canonical form (what only the client's wire carries is
     // then left out, named in the warnings, rather than the bytes sent).
     const filesRedacted = redaction !== undefined && countFileParts(request) < files;
-    // Same wire, and the conversation was not fitted (the client's body is the whole conversation).
-    // Nor were earlier images left out: the client's body (its history inlined) would carry them.
+    // Same wire, and the conversation was not fitted (the client's body is the whole conversation),
+    // or was cut and the client's body can be cut the same way, whole messages out: every field of
+    // the messages kept goes as the client wrote it. Nor were earlier images left out: the client's
+    // body (its history inlined) would carry them.
+    const onWire = raw !== undefined && speaksWire(target, raw.wire);
+    const cutBody = onWire && cut !== undefined ? raw.keepingMessages?.(cut) : undefined;
+    const own = raw !== undefined && cutBody !== undefined ? { ...raw, body: cutBody, text: undefined } : raw;
     const native =
-      raw !== undefined && fitted === undefined && !filesRedacted && seen.dropped === 0 && speaksWire(target, raw.wire);
+      own !== undefined && onWire && (fitted === undefined || cutBody !== undefined) && !filesRedacted && seen.dropped === 0;
     let warnings = raw === undefined ? undefined : native ? raw.dropped?.slice() : raw.lost();
     if (seen.dropped > 0) warnings = [...(warnings ?? []), droppedHistoryImages(seen.dropped)];
     if (native) {
       // Redacted, the body is no longer the client's text: it is serialised from the redacted body.
       if (redaction) {
-        const redacted = redactNativeBody(redaction, raw);
-        request.native = { ...raw, body: redacted.body, text: undefined };
+        const redacted = redactNativeBody(redaction, own);
+        request.native = { ...own, body: redacted.body, text: undefined };
         if (redacted.dropped.length > 0) warnings = [...(warnings ?? []), ...redacted.dropped];
-      } else request.native = raw;
+      } else request.native = own;
     } else if (redactedOut.length > 0) {
       // By the client's own names: an Anthropic client's end-user id is its metadata.user_id, say.
       warnings = [...(warnings ?? []), ...redactedOut.map((field) => clientFieldName(field, raw?.wire))];

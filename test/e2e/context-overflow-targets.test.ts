@@ -44,7 +44,7 @@ const LLAMA_SERVER_OVERFLOW = {
 before(async () => {
   [claude, compat] = await Promise.all([
     startFakeAnthropic({ models: ["claude-w36", "claude-full", "claude-big"] }),
-    startFakeOpenAI({ models: ["vllm", "llamasrv", "big"] }),
+    startFakeOpenAI({ models: ["vllm", "llamasrv", "big", "small"] }),
   ]);
   tandem = await startTandem(
     {
@@ -60,7 +60,12 @@ before(async () => {
             "claude-big": { id: "claude-big", contextWindow: 400_000 },
           },
         },
-        oai: { kind: "openai", baseUrl: compat.url, local: false, models: { vllm: {}, llamasrv: {}, big: {} } },
+        oai: {
+          kind: "openai",
+          baseUrl: compat.url,
+          local: false,
+          models: { vllm: {}, llamasrv: {}, big: {}, small: { contextWindow: 600 } },
+        },
       },
       routes: {
         r_antmax: { tiers: ["ant/claude-full", "ant/claude-big"] },
@@ -160,5 +165,45 @@ describe("the room kept for the answer", () => {
       /fitted to ant\/claude-w36's 3600-token window: \d+ older message\(s\) left out/,
     );
     assert.ok(sent.messages.length < messages.length, `${sent.messages.length} messages sent`);
+  });
+});
+
+describe("a fitted same-wire chat completion", () => {
+  it("is the client's own body with whole older messages cut out: every field of the kept ones as written", async () => {
+    const body = {
+      model: "oai/small",
+      messages: [
+        { role: "developer", content: "DEV" },
+        ...[0, 1, 2, 3, 4, 5, 6, 7].flatMap((i) => [
+          { role: "user", content: words(40, `q${i}`) },
+          { role: "assistant", content: `a${i}` },
+        ]),
+        { role: "user", content: "final", name: "alice" },
+      ],
+      max_completion_tokens: 40,
+      service_tier: "flex",
+      store: false,
+      prompt_cache_key: "k1",
+    };
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.match(
+      res.headers.get("x-tandem-degraded") ?? "",
+      /fitted to oai\/small's 600-token window: \d+ older message\(s\) left out/,
+    );
+    const sent = compat.requests.at(-1)?.body as { messages: Record<string, unknown>[] } & Record<string, unknown>;
+    assert.ok(sent.messages.length < body.messages.length);
+    assert.deepEqual(sent.messages[0], { role: "developer", content: "DEV" });
+    assert.deepEqual(sent.messages.at(-1), { role: "user", content: "final", name: "alice" });
+    assert.equal(sent.messages[1]?.role, "user", "the kept history opens with a user turn");
+    assert.equal(sent.service_tier, "flex");
+    assert.equal(sent.prompt_cache_key, "k1");
+    assert.equal(sent.max_completion_tokens, 40);
+    // Each message kept is one of the client's, as written.
+    for (const message of sent.messages) assert.ok(body.messages.some((m) => JSON.stringify(m) === JSON.stringify(message)));
   });
 });
