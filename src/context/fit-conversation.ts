@@ -169,7 +169,7 @@ function fitCounted(
   if (reserve === undefined) {
     const unfit =
       tokens >= contextWindow
-        ? `the conversation needs about ${total} tokens (its newest turn alone about ${tokens}); the window is ${contextWindow}`
+        ? `the conversation needs about ${total} tokens (its newest turn alone about ${tokens}); its window is ${contextWindow}`
         : `its newest turn needs about ${tokens} tokens, which leaves less than the ${room.maxTokens} output tokens asked of its ${contextWindow}-token window`;
     return { fit: { request, dropped: 0, tokens: total, unfit }, budget: contextWindow };
   }

@@ -216,7 +216,7 @@ export class Attempts {
       if (unfit !== undefined) {
         throw new GatewayError(
           "context_length_exceeded",
-          `The conversation does not fit ${target.name}'s ${window}-token window: ${unfit}`,
+          `The conversation does not fit ${target.name}'s ${window}-token context window: ${unfit}`,
           {
             target: target.name,
             retryable: false,

@@ -70,7 +70,7 @@ describe("fitConversation", async () => {
     const fit = fitConversation(request, 100, count);
     assert.equal(fit.dropped, 0);
     assert.equal(fit.request, request);
-    assert.match(fit.unfit ?? "", /needs about \d+ tokens .*the window is 100/);
+    assert.match(fit.unfit ?? "", /needs about \d+ tokens .*its window is 100/);
   });
 
   it("cuts all it can for an output limit, and says no cut fits when the newest turn leaves less room than the limit", () => {
