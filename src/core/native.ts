@@ -3,6 +3,8 @@
  * the same wire format can be sent the client's body as it came (see README "Same-wire pass-through").
  */
 
+import type { Message } from "./messages.js";
+
 /**
  * A wire format a dialect parses and a provider can speak as it is. `openai-responses`: OpenAI's
  * Responses API, sent with the history tandem holds and `store: false` (the state stays here).
@@ -53,6 +55,14 @@ export interface NativeRequest {
    * the provider was given (redacted, where the route redacts). Default: the body as it is.
    */
   bodyFor?: (body: Record<string, unknown>, target: string) => Record<string, unknown>;
+  /**
+   * The body with only the messages whose canonical form (ChatRequest.messages, as the dialect made
+   * them) is in `kept`, each as the client wrote it (its `name`, a `developer` role, fields tandem
+   * does not know): a conversation fitted to a window goes to a target on this wire as the client's
+   * own body with whole messages cut out, rather than rebuilt. Undefined when some kept message is
+   * not one of the body's (a summary put in), or the wire cannot cut its body so. Default: absent.
+   */
+  keepingMessages?: (kept: ReadonlySet<Message>) => Record<string, unknown> | undefined;
 }
 
 /** A part of a client's body that cannot cross to another wire (see NativeRequest.wireOnly). */

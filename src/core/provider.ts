@@ -91,6 +91,14 @@ export interface ProviderCapabilities {
    * model keeps its own window, and the request's is named in x-tandem-warnings (unsentContextSize).
    */
   requestedWindow?: boolean;
+  /**
+   * Stops an answer at the end of its context window (as truncated) rather than refusing an output
+   * limit the window cannot hold: the embedded engine, as llama.cpp and Ollama do. A conversation
+   * fitted to its window then keeps room for such a limit only when a cut can make it, and otherwise
+   * the room kept without a limit (see context/fit-conversation.ts). Default false: an upstream that
+   * checks input + max_tokens against its window (Anthropic, vLLM) is never sent more.
+   */
+  endsAnswerAtWindow?: boolean;
 }
 
 /**
@@ -140,6 +148,13 @@ export interface ChatProvider {
    * or one it refuses in this combination), by the field's name, for `x-tandem-warnings`. Default: nothing.
    */
   unsent?(request: ChatRequest): string[];
+  /**
+   * The output limit (max_tokens) its upstream is sent for a canonical request, when that is not the
+   * request's own `maxTokens`: Anthropic's default when the client gave none, a thinking budget added.
+   * A conversation is fitted to the target's window with room for what is really sent. Default: the
+   * request's own.
+   */
+  sentMaxTokens?(request: ChatRequest): number | undefined;
   /** The upstream's model list (used for discovery and as a cheap health probe). */
   listModels(signal: AbortSignal): Promise<ModelInfo[]>;
   /** Throws a GatewayError when the upstream is not usable right now. */

@@ -47,17 +47,20 @@ import { Deadline, type Timeouts } from "./deadline.js";
 import type { HealthMonitor } from "./health-monitor.js";
 import { LARGE_REQUEST_TEXT, type Privacy, type PrivacyGuard } from "./privacy-guard.js";
 import { countsAgainstTarget } from "./retry-policy.js";
-import { mediaRulesFor, readsNoImages, speaksWire, windowFor } from "./target-fit.js";
+import { answerRoom, mediaRulesFor, readsNoImages, speaksWire, windowFor } from "./target-fit.js";
 
 /**
  * A conversation cut to a target's window, and what x-tandem-degraded says of it; undefined when the
  * whole conversation fits. Only what must go is left out: the summary stored for the history's older
  * turns goes in their place first (the turns after it stay whole), then, when that is still too
  * long, the oldest turns left are cut, summarized by the route's summarizer when it has one (the
- * summary kept with the stored history, so later turns reuse it), else left out.
+ * summary kept with the stored history, so later turns reuse it), else left out. `plain`: nothing
+ * was put in the place of what was cut (no summary), so the client's own body can be cut the same way.
  */
 async function cutToWindow(
   whole: ChatRequest,
+  /** `whole` fitted to the window, as `fitTo` fits it. */
+  fitted: FitResult,
   window: number,
   fitTo: (request: ChatRequest, tokens: number) => Promise<FitResult>,
   history: ChatRequest["history"],
@@ -67,8 +70,7 @@ async function cutToWindow(
   composed: ReadonlyMap<Message, Message> | undefined,
   signal: AbortSignal,
   target: string,
-): Promise<{ request: ChatRequest; said: string } | undefined> {
-  const fitted = await fitTo(whole, window);
+): Promise<{ request: ChatRequest; said: string; plain: boolean } | undefined> {
   if (fitted.dropped === 0) return undefined;
   const into = `${target}'s ${window}-token window`;
   const notes: string[] = [];
@@ -85,6 +87,7 @@ async function cutToWindow(
       return {
         request: base,
         said: `history summarized by ${earlier.by}: ${earlier.replaces.length} older message(s) (stored summary; conversation fitted to ${into})`,
+        plain: false,
       };
     }
   }
@@ -111,13 +114,18 @@ async function cutToWindow(
       return {
         request: summarized.request,
         said: `history summarized by ${summarized.by}: ${count} older message(s) (conversation fitted to ${into}${note})`,
+        plain: false,
       };
     }
     notes.unshift(`no summary: ${summarized}`);
   }
   const given = stored === undefined ? "" : `, ${stored.replaces.length} more given as ${stored.by}'s stored summary`;
   const why = notes.length === 0 ? "" : ` (${notes.join("; ")})`;
-  return { request: fit.request, said: `conversation fitted to ${into}: ${fit.dropped} older message(s) left out${given}${why}` };
+  return {
+    request: fit.request,
+    said: `conversation fitted to ${into}: ${fit.dropped} older message(s) left out${given}${why}`,
+    plain: stored === undefined,
+  };
 }
 
 /**
@@ -256,9 +264,12 @@ export class Attempts {
       seen.dropped === 0 ? undefined : new Map(seen.messages.map((message, i) => [message, given.messages[i] as Message]));
     let request: ChatRequest = canonical;
     let fitted: string | undefined;
+    // The messages a plain cut kept (no summary put in): a target on the client's wire is sent the
+    // client's own body with the others cut out (NativeRequest.keepingMessages).
+    let cut: ReadonlySet<Message> | undefined;
     const limits: Timeouts = whole ? { ...timeouts, firstTokenMs: timeouts.totalMs, minTokensPerSecond: 0 } : timeouts;
     const window = windowFor(target, original);
-    if (window !== undefined && original.fitToWindow !== false) {
+    if (window !== undefined) {
       const counter = await loadTokenCounter();
       // A large conversation is tokenized in slices first, so counting it does not stall other clients.
       const estimate =
@@ -267,13 +278,19 @@ export class Attempts {
       // the GPT tokenizer's estimate can be far under it. Every other target by the estimate, as its
       // upstream cannot be asked without an attempt.
       const countTokens = target.provider.countTokens?.bind(target.provider);
+      // Room for the answer as the target is sent it (its own max_tokens, or one that ends at the window).
+      const answer = answerRoom(target, canonical);
       const fitTo = async (conversation: ChatRequest, tokens: number): Promise<FitResult> => {
-        if (countTokens === undefined) return fitConversation(conversation, tokens, estimate, mediaRulesFor(target));
+        if (countTokens === undefined) return fitConversation(conversation, tokens, estimate, answer, mediaRulesFor(target));
         // Within the attempt's first-token limit, as the answer would wait: the engine may be loading the model.
         const counting = new Deadline(context.signal, limits, target.name);
         try {
-          return await fitConversationByModelCount(conversation, tokens, estimate, (r) =>
-            countTokens(target.upstreamModel, r, counting.signal),
+          return await fitConversationByModelCount(
+            conversation,
+            tokens,
+            estimate,
+            (r) => countTokens(target.upstreamModel, r, counting.signal),
+            answer,
           );
         } catch (err) {
           // As an answer that failed before it began: the limit that passed, or the engine's error.
@@ -284,13 +301,40 @@ export class Attempts {
           counting.dispose();
         }
       };
+      const fit = await fitTo(canonical, window);
+      // No cut leaves room for the answer, or the whole conversation must fit and does not: not sent
+      // over the window (the route moves on; with no target left, the client hears the overflow).
+      const unfit =
+        fit.unfit ??
+        (original.fitToWindow === false && fit.dropped > 0
+          ? "the whole conversation does not fit with room for the answer, and truncation is disabled"
+          : undefined);
+      if (unfit !== undefined) {
+        throw new GatewayError(
+          "context_length_exceeded",
+          `The conversation does not fit ${target.name}'s ${window}-token context window: ${unfit}`,
+          { target: target.name, retryable: false },
+        );
+      }
       // A summary is made (or was stored) after the request was classified: on its way to a cloud
       // target it must hold nothing the redaction cannot replace.
       const unsafe = target.local ? undefined : (text: string) => this.#guard.unredactable(text, privacy);
-      const cut = await cutToWindow(canonical, window, fitTo, stored, summarize, unsafe, composed, context.signal, target.name);
-      if (cut !== undefined) {
-        request = cut.request;
-        fitted = cut.said;
+      const windowCut = await cutToWindow(
+        canonical,
+        fit,
+        window,
+        fitTo,
+        stored,
+        summarize,
+        unsafe,
+        composed,
+        context.signal,
+        target.name,
+      );
+      if (windowCut !== undefined) {
+        request = windowCut.request;
+        fitted = windowCut.said;
+        if (windowCut.plain) cut = new Set(windowCut.request.messages);
         this.#metrics.contextFits.inc({ target: target.name });
       }
     }
@@ -304,19 +348,24 @@ export class Attempts {
     // which cannot be redacted, so it goes in canonical form (what only the client's wire carries is
     // then left out, named in the warnings, rather than the bytes sent).
     const filesRedacted = redaction !== undefined && countFileParts(request) < files;
-    // Same wire, and the conversation was not fitted (the client's body is the whole conversation).
-    // Nor were earlier images left out: the client's body (its history inlined) would carry them.
+    // Same wire, and the conversation was not fitted (the client's body is the whole conversation),
+    // or was cut and the client's body can be cut the same way, whole messages out: every field of
+    // the messages kept goes as the client wrote it. Nor were earlier images left out: the client's
+    // body (its history inlined) would carry them.
+    const onWire = raw !== undefined && speaksWire(target, raw.wire);
+    const cutBody = onWire && cut !== undefined ? raw.keepingMessages?.(cut) : undefined;
+    const own = raw !== undefined && cutBody !== undefined ? { ...raw, body: cutBody, text: undefined } : raw;
     const native =
-      raw !== undefined && fitted === undefined && !filesRedacted && seen.dropped === 0 && speaksWire(target, raw.wire);
+      own !== undefined && onWire && (fitted === undefined || cutBody !== undefined) && !filesRedacted && seen.dropped === 0;
     let warnings = raw === undefined ? undefined : native ? raw.dropped?.slice() : raw.lost();
     if (seen.dropped > 0) warnings = [...(warnings ?? []), droppedHistoryImages(seen.dropped)];
     if (native) {
       // Redacted, the body is no longer the client's text: it is serialised from the redacted body.
       if (redaction) {
-        const redacted = redactNativeBody(redaction, raw);
-        request.native = { ...raw, body: redacted.body, text: undefined };
+        const redacted = redactNativeBody(redaction, own);
+        request.native = { ...own, body: redacted.body, text: undefined };
         if (redacted.dropped.length > 0) warnings = [...(warnings ?? []), ...redacted.dropped];
-      } else request.native = raw;
+      } else request.native = own;
     } else if (redactedOut.length > 0) {
       // By the client's own names: an Anthropic client's end-user id is its metadata.user_id, say.
       warnings = [...(warnings ?? []), ...redactedOut.map((field) => clientFieldName(field, raw?.wire))];

@@ -3,7 +3,7 @@ import { type FitResult, fitConversation, fitConversationByModelCount } from "..
 import { summaryBudget, withEarlierSummary } from "../context/summarize-history.js";
 import type { ChatRequest } from "../core/index.js";
 import type { Target } from "./catalog.js";
-import { mediaRulesFor, windowFor } from "./target-fit.js";
+import { answerRoom, mediaRulesFor, windowFor } from "./target-fit.js";
 
 /**
  * How many input tokens `request` takes on `target` as it would be sent (Gateway.countTokens). A
@@ -27,10 +27,12 @@ export async function countAsSent(
   const window = windowFor(target, request);
   if (request.fitToWindow !== true || window === undefined) return count(counted);
   const estimate = await loadTokenCounter();
+  // Room for the answer as the attempt keeps it (the output limit the target is really sent).
+  const answer = answerRoom(target, request);
   const fitTo = (r: ChatRequest, tokens: number): Promise<FitResult> | FitResult =>
     target.provider.countTokens === undefined
-      ? fitConversation(r, tokens, estimate, mediaRulesFor(target))
-      : fitConversationByModelCount(r, tokens, estimate, count);
+      ? fitConversation(r, tokens, estimate, answer, mediaRulesFor(target))
+      : fitConversationByModelCount(r, tokens, estimate, count, answer);
   const whole = await fitTo(counted, window);
   if (whole.dropped === 0) return count(counted);
   const base = history?.earlier === undefined ? counted : withEarlierSummary(counted, history.earlier);

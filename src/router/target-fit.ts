@@ -1,5 +1,5 @@
 import type { TokenCounter } from "../context/estimate-input-tokens.js";
-import { fitConversation } from "../context/fit-conversation.js";
+import { type AnswerRoom, fitConversation } from "../context/fit-conversation.js";
 import type { MediaRules } from "../context/media-tokens.js";
 import {
   type ChatRequest,
@@ -37,9 +37,9 @@ export function unsuitability(target: Target, request: ChatRequest, count: Token
   const window = windowFor(target, request);
   // `count` is there whenever some target's window is known.
   if (window !== undefined && count !== undefined) {
-    // fitConversation leaves out what it can; when even the rest is over the window, nothing fits.
-    const fit = fitConversation(asSentTo(target, request), window, count, mediaRulesFor(target));
-    if (fit.tokens > window) return `the conversation needs about ${fit.tokens} tokens; its window is ${window}`;
+    // fitConversation leaves out what it can; when even the rest leaves no room for the answer, nothing fits.
+    const fit = fitConversation(asSentTo(target, request), window, count, answerRoom(target, request), mediaRulesFor(target));
+    if (fit.unfit !== undefined) return fit.unfit;
     // Without truncation the whole conversation must fit, with room for the answer.
     if (request.fitToWindow === false && fit.dropped > 0) {
       return `the whole conversation does not fit its ${window}-token window with room for the answer (truncation disabled)`;
@@ -56,7 +56,9 @@ export function fitsNoWindow(targets: readonly Target[], request: ChatRequest, c
   if (request.fitToWindow !== false || targets.length === 0) return false;
   return targets.every((t) => {
     const window = windowFor(t, request);
-    return window !== undefined && fitConversation(asSentTo(t, request), window, count, mediaRulesFor(t)).dropped > 0;
+    if (window === undefined) return false;
+    const fit = fitConversation(asSentTo(t, request), window, count, answerRoom(t, request), mediaRulesFor(t));
+    return fit.unfit !== undefined || fit.dropped > 0;
   });
 }
 
@@ -71,6 +73,19 @@ export function mediaRulesFor(target: Target): MediaRules {
   const anthropic = wires.includes("anthropic-messages");
   const openai = wires.includes("openai-chat") || wires.includes("openai-responses");
   return { images: anthropic ? "anthropic" : "openai", documentsWhole: anthropic || openai };
+}
+
+/**
+ * The answer a target's window must keep room for: the output limit its upstream is really sent
+ * (ChatProvider.sentMaxTokens), and whether it ends an answer at its window's end instead of refusing
+ * a limit the window cannot hold (ProviderCapabilities.endsAnswerAtWindow).
+ */
+export function answerRoom(target: Target, request: ChatRequest): AnswerRoom {
+  const maxTokens = target.provider.sentMaxTokens?.(request) ?? request.maxTokens;
+  return {
+    ...(maxTokens !== undefined && { maxTokens }),
+    ...(target.provider.capabilities?.endsAnswerAtWindow === true && { endsAtWindow: true }),
+  };
 }
 
 /** Whether a target reads no images: the local engine, or a model configured with `vision: false`. */

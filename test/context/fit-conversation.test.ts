@@ -65,11 +65,58 @@ describe("fitConversation", async () => {
     assert.deepEqual(fit.request.messages, [user("What now?")]);
   });
 
-  it("returns the request as it is when even the newest turn does not fit", () => {
+  it("returns the request as it is when even the newest turn does not fit, saying why", () => {
     const request: ChatRequest = { model: "x", stream: false, maxTokens: 10, messages: [user(long("huge", 500))] };
     const fit = fitConversation(request, 100, count);
     assert.equal(fit.dropped, 0);
     assert.equal(fit.request, request);
+    assert.match(fit.unfit ?? "", /needs about \d+ tokens .*its window is 100/);
+  });
+
+  it("cuts all it can for an output limit, and says no cut fits when the newest turn leaves less room than the limit", () => {
+    const messages = [...[0, 1, 2, 3, 4, 5].flatMap((i) => [user(`q${i} ${long("w", 40)}`), assistant(`a${i}`)]), user("newest")];
+    const ask = (maxTokens: number) => fitConversation({ model: "x", stream: false, maxTokens, messages }, 600, count);
+    assert.equal(ask(100).dropped, 0, "room for 100 with the whole history");
+    assert.equal(ask(585).request.messages.length, 1, "room for 585 only with the newest turn");
+    // More than the newest turn leaves: no cut makes room, whatever the limit beyond it.
+    for (const maxTokens of [595, 599, 700]) {
+      const fit = ask(maxTokens);
+      assert.equal(fit.dropped, 0);
+      assert.match(fit.unfit ?? "", new RegExp(`less than the ${maxTokens} output tokens asked`));
+    }
+  });
+
+  it("for a target that ends answers at its window, takes a limit no cut can make room for as none", () => {
+    const messages = [...[0, 1, 2, 3, 4, 5].flatMap((i) => [user(`q${i} ${long("w", 40)}`), assistant(`a${i}`)]), user("newest")];
+    const room = { maxTokens: 32_000, endsAtWindow: true };
+    const fit = fitConversation({ model: "x", stream: false, maxTokens: 32_000, messages }, 200, count, room);
+    assert.equal(fit.unfit, undefined);
+    assert.ok(fit.dropped > 0 && fit.dropped < messages.length - 1, `older turns cut, some kept: ${fit.dropped}`);
+    assert.ok(fit.tokens <= 200 - 50, `room kept as without a limit (a quarter of the window): ${fit.tokens}`);
+    // A conversation that fits the window is not cut for such a limit.
+    const short = fitConversation(
+      { model: "x", stream: false, maxTokens: 32_000, messages: messages.slice(-3) },
+      200,
+      count,
+      room,
+    );
+    assert.equal(short.dropped, 0);
+    assert.equal(short.unfit, undefined);
+    // A limit a cut can make room for is kept whole, as for any target.
+    const kept = fitConversation({ model: "x", stream: false, maxTokens: 180, messages }, 200, count, {
+      maxTokens: 180,
+      endsAtWindow: true,
+    });
+    assert.equal(kept.request.messages.length, 1);
+  });
+
+  it("keeps room for the output limit the target is really sent, not the client's own", () => {
+    const messages = [...[0, 1, 2, 3].flatMap((i) => [user(`q${i} ${long("w", 40)}`), assistant(`a${i}`)]), user("newest")];
+    const request: ChatRequest = { model: "x", stream: false, maxTokens: 100, messages };
+    assert.equal(fitConversation(request, 600, count).dropped, 0);
+    const sent = fitConversation(request, 600, count, { maxTokens: 400 });
+    assert.ok(sent.dropped > 0);
+    assert.ok(sent.tokens <= 200, `${sent.tokens}`);
   });
 });
 
@@ -151,11 +198,25 @@ describe("fitConversationByModelCount", async () => {
     assert.ok(fit.tokens <= 512 - 16, `the model counts ${fit.tokens}`);
   });
 
-  it("sends the request as it is when even the newest turn is over the window (the model's length error decides)", async () => {
+  it("returns the request as it is when even the newest turn is over the window, saying why", async () => {
     const request: ChatRequest = { model: "x", stream: false, maxTokens: 16, messages: [...turns(2, 30), user(long("zz", 400))] };
     const fit = await fitConversationByModelCount(request, 512, count, charModel().countRequest);
     assert.equal(fit.dropped, 0);
     assert.equal(fit.request, request);
     assert.ok(fit.tokens > 512);
+    assert.ok(fit.unfit !== undefined);
+  });
+
+  it("cuts a long conversation by the model's count when the output limit is over the window and answers end there", async () => {
+    const messages = [...turns(6, 60), user("hello")];
+    const request: ChatRequest = { model: "x", stream: false, maxTokens: 32_000, messages };
+    const fit = await fitConversationByModelCount(request, 512, count, charModel().countRequest, {
+      maxTokens: 32_000,
+      endsAtWindow: true,
+    });
+    assert.equal(fit.unfit, undefined);
+    assert.ok(fit.dropped > 0);
+    assert.ok(fit.tokens <= 512 - 128, `room kept as without a limit: the model counts ${fit.tokens}`);
+    assert.equal(fit.request.messages.at(-1), messages.at(-1));
   });
 });

@@ -92,6 +92,11 @@ before(async () => {
     { env: { UP: "sk-upstream" } },
   );
   client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  // The canonical path: a fitted conversation is now the client's own body with older messages cut
+  // out (same-wire), so this target is told it speaks no wire of a client's, to be sent the rebuilt request.
+  const oa = tandem.server.catalog.slots.get("oa")?.provider as { capabilities?: Record<string, unknown> } | undefined;
+  assert.ok(oa?.capabilities);
+  oa.capabilities = { ...oa.capabilities, wires: [] };
 });
 
 after(async () => {

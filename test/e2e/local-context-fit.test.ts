@@ -98,6 +98,25 @@ describe("a local model's conversation fitted by its own count", () => {
     assert.ok((data.usage?.prompt_tokens ?? Number.POSITIVE_INFINITY) + MAX_OUTPUT <= WINDOW, JSON.stringify(data.usage));
   });
 
+  it("an output limit at or over the window (Claude Code's 32000) cuts older turns and runs the answer to the window's end", async () => {
+    const { data, response } = await client.chat.completions
+      .create({ model: "patient", messages: MESSAGES, max_tokens: 32_000 })
+      .withResponse();
+    assert.equal(response.status, 200);
+    assert.match(
+      response.headers.get("x-tandem-degraded") ?? "",
+      /conversation fitted to local\/llama's 512-token window: \d+ older message\(s\) left out/,
+    );
+    const usage = data.usage;
+    assert.ok(usage && usage.prompt_tokens + usage.completion_tokens <= WINDOW, JSON.stringify(usage));
+    // A short conversation is not cut for such a limit: it fits the window as it is.
+    const short = await client.chat.completions
+      .create({ model: "patient", messages: [{ role: "user", content: "Hi" }], max_tokens: 32_000 })
+      .withResponse();
+    assert.equal(short.response.status, 200);
+    assert.equal(short.response.headers.get("x-tandem-degraded"), "false");
+  });
+
   it('Responses with truncation: "disabled": still refused as too long, in OpenAI\'s words', async () => {
     await assert.rejects(
       client.responses.create({ model: "patient", input: MESSAGES, max_output_tokens: MAX_OUTPUT, store: false }),

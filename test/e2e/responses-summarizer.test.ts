@@ -171,10 +171,11 @@ describe("responses: a route's summarizer", () => {
     await ask("Budget?");
     assert.equal(summarizer.requests.length, 1);
     summarizer.script(() => ({ kind: "text", text: "Second summary: budget 1200 EUR, hotels booked." }));
-    const second = await ask(`Hotels: ${"Grand Hotel, ".repeat(200)}`);
-    // The long turn is the newest: it stays; nothing older needs cutting beyond the summary.
+    const second = await ask(`Hotels: ${"Grand Hotel, ".repeat(60)}`);
+    // The long turn is the newest: it stays (it fits the window with room for the answer, as it must:
+    // a newest turn over the window is refused, not sent); nothing older needs cutting beyond the summary.
     assert.equal(second.data.status, "completed");
-    const third = await ask("And the dates?");
+    const third = await ask(`And the dates? ${"Please list them. ".repeat(20)}`);
     assert.match(third.response.headers.get("x-tandem-degraded") ?? "", /history summarized by sum\/s/);
     assert.equal(summarizer.requests.length, 2);
     // The second summarizer request carried the first summary along with the turns newly left out.

@@ -161,4 +161,42 @@ describe("responses truncation", () => {
       .withResponse();
     assert.match(response.headers.get("x-tandem-degraded") ?? "", /conversation fitted to small\/m's 300-token window/);
   });
+  it("a newest turn over the window is never sent: refused whatever the truncation, and a route moves on", async () => {
+    const huge = "word ".repeat(400);
+    for (const truncation of ["disabled", "auto"] as const) {
+      for (const input of [huge, [...longHistory, { role: "user" as const, content: huge }]]) {
+        await assert.rejects(
+          client.responses.create({ model: "small/m", input, max_output_tokens: 50, truncation }),
+          (err: unknown) => err instanceof OpenAI.APIError && err.status === 400 && err.code === "context_length_exceeded",
+          truncation,
+        );
+      }
+      const answer = await client.responses.create({ model: "both", input: huge, max_output_tokens: 50, truncation });
+      assert.equal(answer.model, "big/m");
+    }
+    assert.equal(small.requests.length, 0, "nothing was sent over the window");
+  });
+
+  it("auto: an output limit the newest turn leaves no room for is refused, not sent uncut; one it leaves room for cuts", async () => {
+    const ask = (max_output_tokens: number) =>
+      client.responses.create({ model: "small/m", input: longHistory, max_output_tokens, truncation: "auto" }).withResponse();
+    const cut = await ask(250);
+    assert.match(cut.response.headers.get("x-tandem-degraded") ?? "", /2 older message\(s\) left out/);
+    for (const limit of [295, 299, 400]) {
+      await assert.rejects(
+        ask(limit),
+        (err: unknown) => err instanceof OpenAI.APIError && err.status === 400 && err.code === "context_length_exceeded",
+        String(limit),
+      );
+    }
+    assert.equal(small.requests.length, 1, "only the turn that fitted was sent");
+  });
+
+  it("chat completions: a newest turn over every window is refused, not sent", async () => {
+    await assert.rejects(
+      client.chat.completions.create({ model: "small/m", messages: [{ role: "user", content: "word ".repeat(400) }] }),
+      (err: unknown) => err instanceof OpenAI.APIError && err.status === 400 && err.code === "context_length_exceeded",
+    );
+    assert.equal(small.requests.length, 0);
+  });
 });

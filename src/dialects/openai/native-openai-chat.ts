@@ -1,4 +1,4 @@
-import { type NativeRequest, nativeHeaders, type StreamEvent, type WireOnly } from "../../core/index.js";
+import { type Message, type NativeRequest, nativeHeaders, type StreamEvent, type WireOnly } from "../../core/index.js";
 import { frameJson, withModelField } from "../shared/index.js";
 import { ChatCompletionAssembler } from "./chat-completion-assembler.js";
 import type { ChatCompletionStreamRenderer } from "./chat-completion-stream-renderer.js";
@@ -55,8 +55,10 @@ export function nativeOpenAIChatRequest(
   body: unknown,
   headers: Record<string, string | string[] | undefined>,
   parsed: { wireOnly: WireOnly[]; approximated: string[] } = { wireOnly: [], approximated: [] },
-  /** The body's JSON text as it came, if known (NativeRequest.text). */
+  /** The text as it came, if known (NativeRequest.text). */
   text?: string,
+  /** The canonical messages, one for each of the body's `messages` in order (NativeRequest.keepingMessages). */
+  messages?: readonly Message[],
 ): NativeRequest {
   const raw = body as Record<string, unknown>;
   return {
@@ -66,7 +68,24 @@ export function nativeOpenAIChatRequest(
     headers: nativeHeaders(headers, FORWARDED_HEADERS),
     lost: () => [...openAIChatLost(raw), ...parsed.approximated],
     ...(parsed.wireOnly.length > 0 && { wireOnly: parsed.wireOnly }),
+    ...(messages !== undefined && { keepingMessages: (kept) => keepingMessages(raw, messages, kept) }),
   };
+}
+
+/**
+ * The body with the messages whose canonical form is kept, as the client wrote them; undefined
+ * unless every kept message is one of the body's (NativeRequest.keepingMessages).
+ */
+function keepingMessages(
+  body: Record<string, unknown>,
+  messages: readonly Message[],
+  kept: ReadonlySet<Message>,
+): Record<string, unknown> | undefined {
+  const wire = body.messages;
+  if (!Array.isArray(wire) || wire.length !== messages.length) return undefined;
+  const keep = messages.map((m) => kept.has(m));
+  if (keep.filter(Boolean).length !== kept.size) return undefined;
+  return { ...body, messages: wire.filter((_, i) => keep[i]) };
 }
 
 /** What of a chat completions request the canonical form leaves out. */

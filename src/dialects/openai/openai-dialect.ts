@@ -77,6 +77,7 @@ export const openaiDialect: Dialect = {
         request.headers,
         parsed,
         body === request.body ? requestRecord(request).bodyText : undefined,
+        chat.messages,
       );
       // The client's `logprobs: true` (ChatRequest.logprobs): only then are tokens rendered, whatever the target reports.
       const logprobs = chat.logprobs !== undefined;

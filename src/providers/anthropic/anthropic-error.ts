@@ -22,12 +22,16 @@ const BY_TYPE: Record<string, MappedUpstreamError & { status: number }> = {
 /**
  * An Anthropic error (`{"type":"error","error":{"type","message"}}`) -> the code it stands for, from
  * its `error.type`. Anthropic has no type of its own for a conversation that does not fit: it is an
- * `invalid_request_error` whose message says "prompt is too long". Reading the message is allowed
- * there and only there, inside that one type, since nothing structured tells it apart.
+ * `invalid_request_error` whose message says "prompt is too long" (the input alone is over the window)
+ * or "input length and `max_tokens` exceed context limit: 198000 + 8192 > 200000" (the input and the
+ * room asked for the answer are). Reading the message is allowed there and only there, inside that
+ * one type, since nothing structured tells it apart.
  */
+const CONTEXT_MESSAGE = /prompt is too long|input length and `?max_tokens`? exceed context limit/i;
+
 export function mapAnthropicError(type: string | null | undefined, message: string | null | undefined) {
   const mapped = type ? BY_TYPE[type] : undefined;
-  if (mapped?.code === "invalid_request" && /prompt is too long/i.test(message ?? "")) {
+  if (mapped?.code === "invalid_request" && CONTEXT_MESSAGE.test(message ?? "")) {
     return { code: "context_length_exceeded" as const, status: 400 };
   }
   return mapped;

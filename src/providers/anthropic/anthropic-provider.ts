@@ -18,7 +18,7 @@ import {
 import type { ApiKeySource, ChatProvider, ModelInfo, RemoteProviderOptions } from "../provider.js";
 import { ModelListSchema } from "./anthropic-api.js";
 import { anthropicStreamError, mapAnthropicErrorResponse } from "./anthropic-error.js";
-import { anthropicUnsent, convertToAnthropicRequest } from "./convert-to-anthropic-request.js";
+import { anthropicMaxTokens, anthropicUnsent, convertToAnthropicRequest } from "./convert-to-anthropic-request.js";
 import { parseAnthropicStream } from "./parse-anthropic-stream.js";
 import { anthropicMessageAsEvents, readAnthropicMessage, tapAnthropicMessage } from "./read-anthropic-message.js";
 import { refusedAnthropicSettings } from "./refused-anthropic-settings.js";
@@ -79,6 +79,10 @@ export class AnthropicProvider implements ChatProvider {
 
   unsent(request: ChatRequest): string[] {
     return anthropicUnsent(request);
+  }
+
+  sentMaxTokens(request: ChatRequest): number {
+    return anthropicMaxTokens(request, { defaultMaxTokens: this.#defaultMaxTokens });
   }
 
   chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {

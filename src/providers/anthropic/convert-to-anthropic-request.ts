@@ -43,7 +43,7 @@ export function convertToAnthropicRequest(
   const prompt = convertToAnthropicMessages(request.messages);
   const body: AnthropicMessagesRequest = {
     model: request.upstreamModel,
-    max_tokens: Math.max(1, Math.floor(request.maxTokens ?? defaults.defaultMaxTokens)),
+    max_tokens: askedMaxTokens(request, defaults),
     messages: prompt.messages,
     stream: !request.whole,
   };
@@ -85,6 +85,33 @@ export function convertToAnthropicRequest(
   if (request.user !== undefined) body.metadata = { user_id: request.user };
   if (request.reasoning !== undefined && !thinkingLeftOut(request)) thinking(body, request.reasoning);
   return body;
+}
+
+/**
+ * The max_tokens convertToAnthropicRequest sends for a request (ChatProvider.sentMaxTokens): the
+ * client's, or the default, raised above a thinking budget. Anthropic refuses input + max_tokens over
+ * the model's window, so a conversation is fitted with room for this, not the client's own limit.
+ */
+export function anthropicMaxTokens(request: ChatRequest, defaults: AnthropicRequestDefaults): number {
+  const asked = askedMaxTokens(request, defaults);
+  const control = request.reasoning;
+  if (control === undefined || !control.enabled || thinkingLeftOut(request)) return asked;
+  // As thinking() decides: adaptive thinking (no budget) only with an effort, else a budget.
+  if (control.adaptive && control.effort !== undefined) return asked;
+  return withThinkingBudget(asked, thinkingBudget(control));
+}
+
+function askedMaxTokens(request: ChatRequest, defaults: AnthropicRequestDefaults): number {
+  return Math.max(1, Math.floor(request.maxTokens ?? defaults.defaultMaxTokens));
+}
+
+function thinkingBudget(control: ReasoningControl): number {
+  return Math.max(1024, Math.floor(control.budgetTokens ?? budgetForEffort(control.effort)));
+}
+
+/** Anthropic wants max_tokens above the thinking budget: one at or under it becomes budget + the answer's own allowance. */
+function withThinkingBudget(maxTokens: number, budget: number): number {
+  return maxTokens <= budget ? budget + maxTokens : maxTokens;
 }
 
 /** What convertToAnthropicRequest leaves out of a request (see ChatProvider.unsent). */
@@ -218,9 +245,9 @@ function thinking(body: AnthropicMessagesRequest, control: ReasoningControl): vo
     body.output_config = { ...body.output_config, effort: control.effort === "minimal" ? "low" : control.effort };
     return;
   }
-  const budget = Math.max(1024, Math.floor(control.budgetTokens ?? budgetForEffort(control.effort)));
+  const budget = thinkingBudget(control);
   body.thinking = { type: "enabled", budget_tokens: budget };
-  if (body.max_tokens <= budget) body.max_tokens = budget + body.max_tokens;
+  body.max_tokens = withThinkingBudget(body.max_tokens, budget);
   delete body.temperature;
   delete body.top_k;
   if (body.tool_choice?.type === "any" || body.tool_choice?.type === "tool") {

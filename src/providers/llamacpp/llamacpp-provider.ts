@@ -147,6 +147,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     promptLogprobs: true,
     tokenPrompts: true,
     requestedWindow: true,
+    endsAnswerAtWindow: true,
   };
   readonly id: string;
   readonly #engine: EngineProcess;

@@ -44,9 +44,20 @@ const BY_TYPE: Record<string, MappedUpstreamError> = {
 /**
  * Compatible servers that send no string code (vLLM, llama-server, LM Studio put the HTTP status or
  * nothing in `code`) say a conversation is too long only in words; that is the one case read from
- * the message, and only for such servers.
+ * the message, and only for such servers. The words are theirs: vLLM's "This model's maximum context
+ * length is 2048 tokens", llama-server's "request (4476 tokens) exceeds the available context size
+ * (4096 tokens)", LM Studio's "...the model is loaded with context length of only 4096 tokens",
+ * Anthropic's "input length and `max_tokens` exceed context limit" (through an OpenAI-compatible
+ * proxy).
  */
-const CONTEXT_MESSAGE = /context.{0,20}(length|window)|too many tokens|prompt is too long|maximum context/i;
+const CONTEXT_MESSAGE =
+  /context.{0,20}(length|window|size|limit)|too many tokens|prompt is too long|maximum context|exceeds? (the )?(available )?context/i;
+
+/**
+ * Error types that say the conversation does not fit, whatever the code: llama-server's own
+ * (`exceed_context_size_error`, with `n_prompt_tokens` and `n_ctx` beside it).
+ */
+const CONTEXT_TYPES: ReadonlySet<string> = new Set(["exceed_context_size_error"]);
 
 /**
  * An OpenAI-style error object -> the code it stands for, from its `code` and `type` fields.
@@ -57,6 +68,10 @@ export function mapOpenAIError(error: OpenAIErrorObjectWire | undefined, status:
   const type = typeof error?.type === "string" && error.type !== "" ? error.type : undefined;
   const code = typeof error?.code === "string" && error.code !== "" ? error.code : undefined;
   if (type === undefined && code === undefined) return mapped;
+  // An overflow a compatible server told only in words (or by a type of its own) reaches an OpenAI
+  // client as OpenAI tells it, `context_length_exceeded`, which clients react to (compacting their
+  // history); the server's own words stay in the message.
+  if (mapped.code === "context_length_exceeded" && code === undefined) return mapped;
   // An error object with its own type but no string code keeps its null code (see UpstreamWireError).
   return { ...mapped, upstream: { wire: "openai", ...(type !== undefined && { type }), code: code ?? null } };
 }
@@ -66,6 +81,7 @@ function mapOpenAIErrorCode(error: OpenAIErrorObjectWire | undefined, status: nu
   const code = typeof error?.code === "string" ? error.code : undefined;
   const byCode = code === undefined ? undefined : BY_CODE[code];
   if (byCode) return withParam(byCode, error);
+  if (code === undefined && error?.type && CONTEXT_TYPES.has(error.type)) return { code: "context_length_exceeded" };
   const byType = error?.type ? BY_TYPE[error.type] : undefined;
   const fallback: ErrorCode = httpStatus !== undefined ? codeForStatus(httpStatus) : "upstream_error";
   // A type only refines a status that agrees: `invalid_request_error` is OpenAI's type for many a
@@ -81,6 +97,8 @@ function mapOpenAIErrorCode(error: OpenAIErrorObjectWire | undefined, status: nu
 
 /** The mapper an UpstreamClient uses for OpenAI-compatible answers that are not 2xx. */
 export function mapOpenAIErrorResponse(status: number, body: unknown): MappedUpstreamError | undefined {
+  // vLLM before 0.10 sends its error object bare, not under `error`: `{"object":"error","message",...}`.
+  if (isBareErrorObject(body)) body = { error: body };
   const error = (body as { error?: unknown } | undefined)?.error;
   const parsed = typeof error === "object" && error !== null ? openAIErrorObjectSchema.safeParse(error) : undefined;
   if (parsed?.success) return mapOpenAIError(parsed.data, status);
@@ -92,4 +110,11 @@ export function mapOpenAIErrorResponse(status: number, body: unknown): MappedUps
 
 function withParam(mapped: MappedUpstreamError, error: OpenAIErrorObjectWire | undefined): MappedUpstreamError {
   return mapped.code === "invalid_request" && error?.param != null ? { ...mapped, param: error.param } : mapped;
+}
+
+/** vLLM's (and its forks') bare error body: `{"object":"error","message":...,"type":...,"code":400}`. */
+function isBareErrorObject(body: unknown): boolean {
+  if (typeof body !== "object" || body === null || "error" in body) return false;
+  const { object, message } = body as { object?: unknown; message?: unknown };
+  return object === "error" && typeof message === "string";
 }

@@ -29,6 +29,12 @@ describe("mapAnthropicErrorResponse", () => {
   it("tells a prompt too long from other invalid requests, and only within that type", () => {
     const long = errorBody("invalid_request_error", "prompt is too long: 210000 tokens > 200000 maximum");
     assert.equal(mapAnthropicErrorResponse(400, long)?.code, "context_length_exceeded");
+    // Input and the room asked for the answer over the window: as much an overflow (a bigger window takes it).
+    const withRoom = errorBody(
+      "invalid_request_error",
+      "input length and `max_tokens` exceed context limit: 198000 + 8192 > 200000, decrease input length or `max_tokens` and try again",
+    );
+    assert.equal(mapAnthropicErrorResponse(400, withRoom)?.code, "context_length_exceeded");
     const elsewhere = errorBody("api_error", "prompt is too long: 210000 tokens > 200000 maximum");
     assert.equal(mapAnthropicErrorResponse(500, elsewhere)?.code, "upstream_error");
   });

@@ -77,6 +77,53 @@ describe("mapOpenAIErrorResponse", () => {
     assert.equal(mapOpenAIErrorResponse(400, { error: "maximum context length exceeded" })?.code, "context_length_exceeded");
     assert.equal(mapOpenAIErrorResponse(502, "<html>"), undefined, "a page that is not JSON: the status decides");
   });
+
+  it("knows the overflow errors of vLLM (bare or wrapped), llama-server, LM Studio and Anthropic's words, as OpenAI's code", () => {
+    const vllm = {
+      object: "error",
+      message:
+        "This model's maximum context length is 2048 tokens. However, you requested 2100 tokens (2000 in the messages, 100 in the completion). Please reduce the length of the messages or completion.",
+      type: "BadRequestError",
+      param: null,
+      code: 400,
+    };
+    // vLLM before 0.10 sends the object bare; later ones under `error`.
+    assert.deepEqual(mapOpenAIErrorResponse(400, vllm), { code: "context_length_exceeded" });
+    assert.deepEqual(mapOpenAIErrorResponse(400, { error: vllm }), { code: "context_length_exceeded" });
+    const tooLarge =
+      "'max_tokens' or 'max_completion_tokens' is too large: 8000. This model's maximum context length is 4096 tokens and your request has 2778 input tokens (8000 > 4096 - 2778).";
+    assert.equal(mapOpenAIErrorResponse(400, { error: { ...vllm, message: tooLarge } })?.code, "context_length_exceeded");
+    const llamaServer = {
+      error: {
+        code: 400,
+        message: "the request exceeds the available context size, try increasing it",
+        type: "exceed_context_size_error",
+        n_prompt_tokens: 5000,
+        n_ctx: 4096,
+      },
+    };
+    // Its own type, not OpenAI's: an OpenAI client is told `context_length_exceeded` as OpenAI tells it.
+    assert.deepEqual(mapOpenAIErrorResponse(400, llamaServer), { code: "context_length_exceeded" });
+    const older = {
+      error: {
+        ...llamaServer.error,
+        type: "invalid_request_error",
+        message: "request (4476 tokens) exceeds the available context size (4096 tokens)",
+      },
+    };
+    assert.deepEqual(mapOpenAIErrorResponse(400, older), { code: "context_length_exceeded" });
+    const lmStudio =
+      "Trying to keep the first 5000 tokens when context the overflows. However, the model is loaded with context length of only 4096 tokens, which is not enough.";
+    assert.equal(mapOpenAIErrorResponse(400, { error: lmStudio })?.code, "context_length_exceeded");
+    const anthropicWords =
+      "input length and `max_tokens` exceed context limit: 198000 + 8192 > 200000, decrease input length or `max_tokens` and try again";
+    assert.equal(
+      mapOpenAIErrorResponse(400, { error: { message: anthropicWords, type: "invalid_request_error" } })?.code,
+      "context_length_exceeded",
+    );
+    // An ordinary 400 of such a server stays one.
+    assert.equal(mapOpenAIErrorResponse(400, { ...vllm, message: "temperature must be non-negative" })?.code, "invalid_request");
+  });
 });
 
 describe("gatewayErrorFromOpenAIError (an error inside a 200)", () => {
