@@ -23,8 +23,10 @@ describe("a key echoed in another form", () => {
     ];
     for (const form of forms) {
       const text = `upstream says: <${form}> end`;
+      const given = redactSecrets(text, [KEY]);
+      rememberSecret(KEY);
       // As a key given with the request, and as one the process remembers.
-      for (const cleaned of [redactSecrets(text, [KEY]), (rememberSecret(KEY), redactSecrets(text))]) {
+      for (const cleaned of [given, redactSecrets(text)]) {
         assert.ok(cleaned.includes(SECRET_MASK), `${form}: ${cleaned}`);
         assert.ok(!cleaned.includes("1234567890"), `${form}: ${cleaned}`);
         assert.ok(!cleaned.toLowerCase().includes("secretopenaikey"), `${form}: ${cleaned}`);
