@@ -1,5 +1,6 @@
 import { PassThrough, type Readable, type Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import { GatewayError } from "./errors.js";
 
 /**
  * The content codings tandem decodes (RFC 9110 §8.4), in an upstream's answers and in a client's
@@ -81,4 +82,36 @@ export function decodedContent(raw: Readable, codings: readonly string[], decodi
   for (const decoder of decoders) from = from.pipe(decoder);
   from.pipe(content);
   return content;
+}
+
+/**
+ * The 415 for a client's request body whose codings tandem does not decode (RFC 9110 §15.5.16), or
+ * undefined when it decodes them all: a coding it does not know is named with the codings it does
+ * (also in the answer's Accept-Encoding, see app.ts); a chain of more than MAX_CODINGS is refused as
+ * too long, since every coding in it may be one tandem decodes. One wording for every route that
+ * takes a body (JSON and file uploads).
+ */
+export function undecodableBodyError(codings: readonly string[]): GatewayError | undefined {
+  if (codings.length > MAX_CODINGS) {
+    return new GatewayError(
+      "unsupported_media_type",
+      `Unsupported Content-Encoding '${codings.join(", ").slice(0, 100)}': ${codings.length} codings applied one over another; tandem decodes at most ${MAX_CODINGS}, so send the body with fewer`,
+      { reason: UNSUPPORTED_CONTENT_ENCODING },
+    );
+  }
+  const coding = codings.find((name) => !Object.hasOwn(DECODERS, name));
+  if (coding === undefined) return undefined;
+  return new GatewayError(
+    "unsupported_media_type",
+    `Unsupported Content-Encoding '${coding.slice(0, 100)}': send the body as it is, or encoded with one of ${ACCEPTED_CODINGS}`,
+    { reason: UNSUPPORTED_CONTENT_ENCODING },
+  );
+}
+
+/** The 400 for a client's request body that does not decode as its codings say (broken or cut). */
+export function bodyDecodingError(codings: readonly string[], err: Error): GatewayError {
+  return new GatewayError(
+    "invalid_request",
+    `Invalid request body: its ${codings.join(", ")} content coding does not decode (${err.message})`,
+  );
 }

@@ -55,13 +55,70 @@ export function redactSecrets(text: string, extra?: Iterable<string | undefined>
   let out = text;
   if (extra !== undefined) {
     for (const secret of extra) {
-      if (secret !== undefined && secret.length >= MIN_SECRET_LENGTH && out.includes(secret))
-        out = out.replaceAll(secret, SECRET_MASK);
+      if (secret !== undefined && secret.length >= MIN_SECRET_LENGTH) out = withoutSecret(out, secret);
     }
   }
-  for (const secret of known) if (out.includes(secret)) out = out.replaceAll(secret, SECRET_MASK);
+  for (const secret of known) out = withoutSecret(out, secret);
   for (const [re, replacement] of SHAPES) out = out.replace(re, replacement);
   return out;
+}
+
+/**
+ * A secret's other forms shorter than this are not masked: they would match ordinary text. A key's
+ * random body is longer (OpenAI's and Anthropic's are 40 characters and more).
+ */
+const MIN_FORM_LENGTH = 16;
+
+/**
+ * Prefixes that say what kind of key it is rather than which key: an upstream may echo a key without
+ * its prefix (as some services echo a token without its scheme). Longest first.
+ */
+const KEY_PREFIXES =
+  /^(?:sk-ant-(?:api\d\d-|admin\d\d-)?|sk-proj-|sk-svcacct-|sk-or-v1-|sk-|xai-|gsk_|pplx-|hf_|ghp_|github_pat_|AIza|r8_)/;
+
+/** The expressions that find a secret's other forms (see secretForms), by secret; bounded, as `known` is few. */
+const formsCache = new Map<string, { body?: RegExp; encoded?: RegExp }>();
+
+/** The text with the secret replaced: as it is, its body in any case, and in base64 and base64url. */
+function withoutSecret(text: string, secret: string): string {
+  let out = text.includes(secret) ? text.replaceAll(secret, SECRET_MASK) : text;
+  let forms = formsCache.get(secret);
+  if (forms === undefined) {
+    forms = secretForms(secret);
+    if (formsCache.size >= 256) formsCache.clear();
+    formsCache.set(secret, forms);
+  }
+  if (forms.body !== undefined) out = out.replace(forms.body, SECRET_MASK);
+  if (forms.encoded !== undefined) out = out.replace(forms.encoded, SECRET_MASK);
+  return out;
+}
+
+/**
+ * What else a secret may be echoed as: its distinctive body (the part after a known prefix such as
+ * `sk-`) in any case (an upstream that upper-cases what it quotes, or drops the prefix), and the
+ * secret in base64 and base64url at each of the three alignments it can have inside a longer
+ * encoded text (`user:key` in a Basic header), cut to the characters that depend on the secret's
+ * bytes alone. Forms shorter than MIN_FORM_LENGTH are left out.
+ */
+function secretForms(secret: string): { body?: RegExp; encoded?: RegExp } {
+  const body = secret.replace(KEY_PREFIXES, "");
+  const encoded = new Set<string>();
+  const bytes = Buffer.from(secret, "utf8");
+  for (let align = 0; align < 3; align++) {
+    const text = Buffer.concat([Buffer.alloc(align), bytes]).toString("base64");
+    const total = align + bytes.length;
+    // The characters that mix in the filler before or whatever follows the secret are cut.
+    const start = align === 0 ? 0 : align + 1;
+    const end = text.replace(/=+$/, "").length - (total % 3 === 0 ? 0 : 1);
+    const form = text.slice(start, end);
+    if (form.length < MIN_FORM_LENGTH) continue;
+    encoded.add(form);
+    encoded.add(form.replaceAll("+", "-").replaceAll("/", "_"));
+  }
+  return {
+    ...(body.length >= MIN_FORM_LENGTH && { body: new RegExp(escapeRegExp(body), "gi") }),
+    ...(encoded.size > 0 && { encoded: new RegExp([...encoded].map(escapeRegExp).join("|"), "g") }),
+  };
 }
 
 let home: string | undefined;

@@ -1,13 +1,12 @@
 import type { Readable } from "node:stream";
 import type { FastifyRequest } from "fastify";
 import {
-  ACCEPTED_CODINGS,
+  bodyDecodingError,
   contentCodings,
   decodedContent,
   GatewayError,
   markStep,
-  UNSUPPORTED_CONTENT_ENCODING,
-  undecodableCoding,
+  undecodableBodyError,
 } from "../core/index.js";
 
 /** Bodies past this size are gathered as bytes as they arrive, and parsed in turns (see parseJsonInTurns). */
@@ -39,18 +38,10 @@ export function jsonBodyParser(
     const codings = contentCodings(request.headers["content-encoding"]);
     let payload = raw;
     if (codings.length > 0) {
-      const undecodable = undecodableCoding(codings);
-      if (undecodable !== undefined) return done(unsupportedCoding(undecodable));
+      const refusal = undecodableBodyError(codings);
+      if (refusal !== undefined) return done(refusal);
       // A client's compressed body (the Codex CLI compresses a long conversation's): read as the JSON it holds.
-      payload = decodedContent(
-        raw,
-        codings,
-        (err) =>
-          new GatewayError(
-            "invalid_request",
-            `Invalid request body: its ${codings.join(", ")} content coding does not decode (${err.message})`,
-          ),
-      );
+      payload = decodedContent(raw, codings, (err) => bodyDecodingError(codings, err));
       // The declared length counts the coded bytes (Node's parser holds the body to it); bodyLimit
       // counts what they decode to, so a small body that inflates past it is a 413 too.
       declared = Number.NaN;
@@ -124,18 +115,6 @@ async function joinInTurns(chunks: Buffer[], size: number): Promise<Buffer> {
     at += chunk.copy(bytes, at);
   }
   return bytes;
-}
-
-/**
- * A coding tandem does not decode: 415, as RFC 9110 §15.5.16 says, with the codings it does decode
- * (also in the answer's Accept-Encoding, see app.ts).
- */
-function unsupportedCoding(coding: string): GatewayError {
-  return new GatewayError(
-    "unsupported_media_type",
-    `Unsupported Content-Encoding '${coding.slice(0, 100)}': send the body as it is, or encoded with one of ${ACCEPTED_CODINGS}`,
-    { reason: UNSUPPORTED_CONTENT_ENCODING },
-  );
 }
 
 function tooLarge(bodyLimit: number): GatewayError {

@@ -101,6 +101,15 @@ function prototypeKeysNamed(err: Error, body: string | Buffer): Error {
   );
 }
 
+/**
+ * The 400 for a JSON text nested deeper than MAX_JSON_DEPTH, naming the field, or undefined: the check
+ * a request body gets before it is parsed, for a body that does not come over HTTP (a Responses
+ * WebSocket message).
+ */
+export function jsonTooDeep(text: string): GatewayError | undefined {
+  return text.length > 2 * MAX_JSON_DEPTH && nestsDeeperThan(text, MAX_JSON_DEPTH) ? tooDeep(text) : undefined;
+}
+
 /** The 415 for a body that is not labelled JSON, naming what came and what is expected. */
 export function unsupportedMediaType(request: FastifyRequest): GatewayError {
   const received = request.headers["content-type"];

@@ -7,6 +7,7 @@ import type { GatewayError } from "../core/index.js";
 import { ResponsesSocketSession, runLoopbackTurn, type SocketTurnRunner } from "../dialects/openai/index.js";
 import type { Loopback } from "../dialects/shared/index.js";
 import { loggableError } from "../telemetry/loggable-error.js";
+import { jsonTooDeep } from "./json-body.js";
 import type { ServerLoopback } from "./loopback.js";
 
 export interface ResponsesSocketOptions {
@@ -122,7 +123,7 @@ function serve(loopback: Loopback, ws: WebSocket, upgrade: IncomingMessage, opti
       }
       ws.send(text, () => resolve());
     });
-  const session = new ResponsesSocketSession(run, send, options.maxMessageBytes);
+  const session = new ResponsesSocketSession(run, send, options.maxMessageBytes, jsonTooDeep);
   ws.on("message", (data, isBinary) => {
     if (isBinary) session.receiveBinary();
     else session.receive(Buffer.isBuffer(data) ? data.toString("utf8") : Buffer.concat(data as Buffer[]).toString("utf8"));

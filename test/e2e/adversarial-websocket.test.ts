@@ -64,3 +64,26 @@ describe("Responses WebSocket mode, as Codex uses it", () => {
     socket.close();
   });
 });
+
+describe("a Responses WebSocket message nested deeper than a request body may be", () => {
+  it("is refused as the HTTP route refuses it: 400 naming the field, in its lane, and the connection goes on", async () => {
+    const { socket, received, until, turn } = await connect(tandem.url);
+    const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+    socket.send(`{"type":"response.create","model":"${MODEL}","input":"hi","stream_id":"lane-1","x":${deep}}`);
+    const [error] = (await until(["error"])) as Array<{
+      status: number;
+      stream_id?: string;
+      error: { message: string; param: string };
+    }>;
+    assert.equal(error?.status, 400, JSON.stringify(error));
+    assert.match(
+      error.error.message,
+      /^Invalid value for 'x\[0\]\[0\]\[0\]\[0\]\[0\]…': arrays and objects nested more than 100 levels deep/,
+    );
+    assert.equal(error.stream_id, "lane-1");
+    openai.script(() => ({ kind: "text", text: "still here" }));
+    const next = await turn({ type: "response.create", model: MODEL, input: "hi" });
+    assert.equal(next.at(-1)?.type, "response.completed", JSON.stringify(received));
+    socket.close();
+  });
+});

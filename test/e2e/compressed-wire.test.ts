@@ -23,6 +23,7 @@ let tandem: RunningTandem;
 const MAX_ANSWER = 256 * 1024;
 const MAX_LINE = 64 * 1024;
 const BODY_LIMIT = 256 * 1024;
+const FILE_LIMIT = 64 * 1024;
 
 before(async () => {
   upstream = await startScriptedUpstream();
@@ -31,6 +32,7 @@ before(async () => {
   tandem = await startTandem(
     {
       server: { bodyLimit: BODY_LIMIT },
+      files: { maxBytes: FILE_LIMIT },
       // Every failure here is on purpose: none opens the breaker for the tests after it.
       breaker: { failureThreshold: 1000 },
       limits: { maxAnswerBytes: MAX_ANSWER, maxLineBytes: MAX_LINE },
@@ -297,13 +299,14 @@ function postCoded(
   path: string,
   body: Buffer,
   encoding: string,
+  contentType = "application/json",
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: WireJson }> {
   return new Promise((resolve, reject) => {
     const req = request(
       `${tandem.url}${path}`,
       {
         method: "POST",
-        headers: { "content-type": "application/json", "content-encoding": encoding, "content-length": body.length },
+        headers: { "content-type": contentType, "content-encoding": encoding, "content-length": body.length },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -395,6 +398,43 @@ describe("a client's compressed request body", () => {
     // identity is no coding at all.
     upstream.script(() => ({ kind: "json", body: completion }));
     assert.equal((await postCoded("/v1/chat/completions", body, "identity")).status, 200);
+  });
+
+  it("a chain of more codings than tandem decodes is a 415 saying the chain is too long", async () => {
+    let body = Buffer.from(JSON.stringify(chat("oa-whole")));
+    for (let i = 0; i < 4; i++) body = gzipSync(body);
+    const refused = await postCoded("/v1/chat/completions", body, "gzip, gzip, gzip, gzip");
+    assert.equal(refused.status, 415);
+    assert.equal(refused.json.error.code, "unsupported_content_encoding");
+    assert.match(refused.json.error.message, /4 codings applied one over another; tandem decodes at most 3/);
+    // Not told to use the codings it just used.
+    assert.doesNotMatch(refused.json.error.message, /encoded with one of/);
+    assert.equal(upstream.requests.length, 0);
+  });
+
+  it("a file upload is decoded as a JSON body is: read, refused for a coding tandem does not decode, counted decoded", async () => {
+    const form = (content: string) =>
+      Buffer.from(
+        `--XB\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nuser_data\r\n--XB\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\n${content}\r\n--XB--\r\n`,
+      );
+    const multipart = "multipart/form-data; boundary=XB";
+    for (const encoding of CODINGS) {
+      const created = await postCoded("/v1/files", compress[encoding](form("hello")), encoding, multipart);
+      assert.equal(created.status, 200, `${encoding}: ${JSON.stringify(created.json)}`);
+      assert.equal(created.json.bytes, 5);
+    }
+    const zstd = await postCoded("/v1/files", gzipSync(form("hello")), "zstd", multipart);
+    assert.equal(zstd.status, 415, JSON.stringify(zstd.json));
+    assert.equal(zstd.json.error.code, "unsupported_content_encoding");
+    assert.match(zstd.json.error.message, /Unsupported Content-Encoding 'zstd'/);
+    const broken = await postCoded("/v1/files", form("hello"), "gzip", multipart);
+    assert.equal(broken.status, 400);
+    assert.match(broken.json.error.message, /its gzip content coding does not decode/);
+    // A small body that inflates far past files.maxBytes: a 413, without inflating all of it.
+    const bomb = gzipSync(form(" ".repeat(64 * 1024 * 1024)));
+    const large = await postCoded("/v1/files", bomb, "gzip", multipart);
+    assert.equal(large.status, 413, JSON.stringify(large.json));
+    assert.match(large.json.error.message, /files\.maxBytes/);
   });
 
   it("a body that does not decode is a 400 naming the coding, and one that inflates past server.bodyLimit a 413", async () => {

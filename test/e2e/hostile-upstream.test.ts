@@ -95,6 +95,7 @@ before(async () => {
       "deep-sol": { tiers: ["sol/m", "backup/m"], ...once },
       "deep-sol-whole": { tiers: ["sol/m", "backup/m"], streamUpstream: false, ...once },
       "deep-soc-alone": { tiers: ["soc/m"], ...once },
+      "deep-san-alone": { tiers: ["san/m"], ...once },
     },
     // Every case here fails its target on purpose: no breaker opens between them.
     breaker: { failureThreshold: 1000, cooldownMs: 1000 },
@@ -391,4 +392,31 @@ describe("an upstream whose answer nests a field deeper than tandem can serialis
     assert.ok(text.includes(DEEP), text.slice(0, 300));
     assert.match(text, /data: \[DONE\]/);
   });
+
+  // Every reader of the frames on their way through (the usage tap, the stream's own checks) walks
+  // them without recursion, or leaves a frame too deep for it unread: never a stack overflow.
+  for (const [shape, deep] of [
+    ["arrays", DEEP],
+    ["objects", `${'{"a":'.repeat(20_000)}1${"}".repeat(20_000)}`],
+  ] as const) {
+    it(`an Anthropic streaming client gets an event nesting ${shape} 20,000 deep as it came`, async () => {
+      const frames = anthropicStream.map((frame) => frame.replace(DEEP, deep));
+      scripted.script(() => ({ kind: "stream", contentType: "text/event-stream", writes: frames }));
+      const res = await fetch(`${tandem.url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+        body: JSON.stringify({
+          model: "deep-san-alone",
+          stream: true,
+          max_tokens: 10,
+          messages: [{ role: "user", content: "Hi" }],
+        }),
+      });
+      const text = await res.text();
+      assert.equal(res.status, 200);
+      assert.doesNotMatch(text, /call stack|event: error/, text.slice(-300));
+      assert.ok(text.includes(deep), text.slice(0, 300));
+      assert.match(text, /event: message_stop/);
+    });
+  }
 });

@@ -1,8 +1,10 @@
 import type { ResponseMeta } from "../../core/index.js";
 import {
   droppedReasoning,
+  editJsonTopLevel,
   JsonSplice,
   jsonObjectText,
+  jsonValueSpan,
   type NativeRequest,
   nativeHeaders,
   type StreamEvent,
@@ -218,6 +220,19 @@ function scan(value: unknown, found: { cacheControl: boolean; thinking: boolean 
   for (const key in object) if (key !== "cache_control") scan(object[key], found, depth + 1);
 }
 
+/**
+ * A `message_start` event's text with its `message.model` set to `model`, every other byte as it came.
+ * Edited in the text, not parsed and written out again: an upstream's event may nest a field
+ * thousands of levels deep, which JSON.stringify cannot write (it recurses), and such a frame is
+ * passed through as it came. An event whose message the scan cannot find is passed on unchanged.
+ */
+function withMessageModel(data: string, model: string): string {
+  const span = jsonValueSpan(data, ["message"]);
+  if (span === undefined || data.charCodeAt(span.start) !== 0x7b) return data;
+  const message = editJsonTopLevel(data.slice(span.start, span.end), [["model", JSON.stringify(model)]]);
+  return message === undefined ? data : data.slice(0, span.start) + message + data.slice(span.end);
+}
+
 /** One SSE frame the way Anthropic writes it. */
 function sse(frame: Frame): string {
   const data = frame.data.includes("\n") ? frame.data.replaceAll("\n", "\ndata: ") : frame.data;
@@ -246,10 +261,7 @@ export class AnthropicNativeStream implements NativeStream {
     switch (frame.event) {
       case "message_start": {
         this.#started = true;
-        // Copied before the model is set: the parsed event is the provider's, shared (see frameJson).
-        const data = { ...(frameJson(frame) as Json) };
-        if (data.message && typeof data.message === "object") data.message = { ...data.message, model: this.#meta.target };
-        return sse({ ...frame, data: JSON.stringify(data) });
+        return sse({ ...frame, data: withMessageModel(frame.data, this.#meta.target) });
       }
       case "content_block_start": {
         const index = blockIndex(frame);

@@ -1,6 +1,15 @@
 import type { IncomingMessage } from "node:http";
+import type { Readable } from "node:stream";
 import { Busboy } from "@fastify/busboy";
-import { FILE_PURPOSES, type FilePurpose, GatewayError } from "../../../core/index.js";
+import {
+  bodyDecodingError,
+  contentCodings,
+  decodedContent,
+  FILE_PURPOSES,
+  type FilePurpose,
+  GatewayError,
+  undecodableBodyError,
+} from "../../../core/index.js";
 import { invalidParam, StateApiError } from "../state/index.js";
 
 /** The longest file name tandem keeps, in characters. */
@@ -8,6 +17,8 @@ export const MAX_FILENAME_CHARS = 1024;
 /** OpenAI's bounds of `expires_after[seconds]`: an hour to 30 days. */
 const MIN_EXPIRY_S = 3600;
 const MAX_EXPIRY_S = 2_592_000;
+/** What a decoded upload may hold besides its file: the other fields, the part headers, the boundaries. */
+const FORM_OVERHEAD_BYTES = 1024 * 1024;
 
 export interface FileUpload {
   data: Buffer;
@@ -23,10 +34,31 @@ export interface FileUpload {
  * Reads a `POST /v1/files` body (multipart/form-data: `file`, `purpose`, `expires_after[anchor]`,
  * `expires_after[seconds]`) as it arrives. The file's bytes are kept until `maxBytes`: past it the
  * rest of the body is read and dropped, and the answer is a 413, so no upload ever holds more than
- * the limit in memory. Bad or missing fields are 400s naming the field, as OpenAI's are.
+ * the limit in memory. Bad or missing fields are 400s naming the field, as OpenAI's are. A body sent
+ * with a Content-Encoding is decoded as it arrives, as a JSON body is (core/content-coding.ts: gzip,
+ * deflate, br; any other coding, or too many, is the same 415 before anything is read), and what it
+ * decodes to counts against the limit: past `maxBytes` and room for the form's other parts, a 413,
+ * and the rest is read as it came, never decoded (a small body that inflates to gigabytes).
  */
 export function parseFileUpload(raw: IncomingMessage, maxBytes: number, signal: AbortSignal): Promise<FileUpload> {
   return new Promise((resolve, reject) => {
+    const codings = contentCodings(raw.headers["content-encoding"]);
+    const refusal = undecodableBodyError(codings);
+    if (refusal !== undefined) {
+      reject(refusal);
+      return;
+    }
+    // What busboy reads: the body as it came, or what its codings decode to.
+    const body: Readable = codings.length === 0 ? raw : decodedContent(raw, codings, (err) => bodyDecodingError(codings, err));
+    /** Stops reading `body` into the parser (and decoding the rest of the body, when it is coded). */
+    const detach = (): void => {
+      body.unpipe(parser);
+      if (body === raw) return;
+      // The request leaves its decoder now, not when the decoded stream has closed (a turn later, which
+      // would pause it again after the caller resumed it to read the rest through).
+      raw.unpipe();
+      body.destroy();
+    };
     const fields = new Map<string, string>();
     let file: { chunks: Buffer[]; bytes: number; filename: string; type: string | undefined } | undefined;
     let failure: Error | undefined;
@@ -38,7 +70,7 @@ export function parseFileUpload(raw: IncomingMessage, maxBytes: number, signal: 
     const fail = (err: Error): void => {
       if (failure !== undefined) return;
       failure = err;
-      raw.unpipe(parser);
+      detach();
       const answer = (): void => {
         signal.removeEventListener("abort", stop);
         reject(err);
@@ -62,7 +94,7 @@ export function parseFileUpload(raw: IncomingMessage, maxBytes: number, signal: 
       return;
     }
     const stop = (): void => {
-      raw.unpipe(parser);
+      detach();
       raw.resume();
       reject(new GatewayError("canceled", "The client closed the connection"));
     };
@@ -72,11 +104,23 @@ export function parseFileUpload(raw: IncomingMessage, maxBytes: number, signal: 
     // Anything else is the client going away mid-body (Node's ECONNRESET "aborted").
     raw.on("error", (err) => {
       signal.removeEventListener("abort", stop);
-      raw.unpipe(parser);
+      detach();
       reject(
         err instanceof GatewayError ? err : new GatewayError("canceled", "The client closed the connection", { cause: err }),
       );
     });
+    if (body !== raw) {
+      // A body that does not decode (the 400 naming its coding); the request's own errors come above too.
+      body.on("error", (err) => {
+        signal.removeEventListener("abort", stop);
+        reject(err);
+      });
+      let decoded = 0;
+      body.on("data", (chunk: Buffer) => {
+        decoded += chunk.length;
+        if (decoded > maxBytes + FORM_OVERHEAD_BYTES) fail(tooLarge(maxBytes));
+      });
+    }
     parser.on("file", (name, stream, filename, _encoding, mimeType) => {
       if (name !== "file") {
         fail(unknownField(name));
@@ -122,7 +166,7 @@ export function parseFileUpload(raw: IncomingMessage, maxBytes: number, signal: 
     parser.on("error", (err: unknown) => {
       if (failure !== undefined) return; // already refused; fail() answers once the body is read
       signal.removeEventListener("abort", stop);
-      raw.unpipe(parser);
+      detach();
       raw.resume();
       reject(new GatewayError("invalid_request", `Invalid multipart body: ${(err as Error)?.message ?? String(err)}`));
     });
@@ -139,7 +183,7 @@ export function parseFileUpload(raw: IncomingMessage, maxBytes: number, signal: 
         }
       });
     });
-    raw.pipe(parser);
+    body.pipe(parser);
   });
 }
 

@@ -1,4 +1,5 @@
-import { GatewayError, makeId, unixSeconds } from "../../../core/index.js";
+import { GatewayError, jsonValueSpan, makeId, statusForCode, unixSeconds } from "../../../core/index.js";
+import { openAIErrorObject } from "../render-openai-error.js";
 import type { LoopbackTurnOutcome } from "./loopback-turn.js";
 import { parseResponsesRequest } from "./parse-responses-request.js";
 import { renderResponse } from "./render-response.js";
@@ -71,6 +72,8 @@ export class ResponsesSocketSession {
   #waiting = 0;
   #waitingBytes = 0;
   readonly #maxWaitingBytes: number;
+  /** Why a message's text is refused before anything reads it (the server's checks of a request body), or undefined. */
+  readonly #refuseText: ((text: string) => GatewayError | undefined) | undefined;
   /** The last response of each lane ("" for the connection's default lane). */
   readonly #last = new Map<string, LastResponse>();
   /** The lane of each response answered on a named lane, for a steer that names the response. */
@@ -81,15 +84,29 @@ export class ResponsesSocketSession {
    * answered (a client sending faster than turns are answered would otherwise hold its messages'
    * text in memory without bound; `server.bodyLimit`, so one message of any allowed size can wait).
    */
-  constructor(run: SocketTurnRunner, send: (text: string) => Promise<void>, maxWaitingBytes = Number.POSITIVE_INFINITY) {
+  constructor(
+    run: SocketTurnRunner,
+    send: (text: string) => Promise<void>,
+    maxWaitingBytes = Number.POSITIVE_INFINITY,
+    refuseText?: (text: string) => GatewayError | undefined,
+  ) {
     this.#run = run;
     this.#send = send;
     this.#maxWaitingBytes = maxWaitingBytes;
+    this.#refuseText = refuseText;
   }
 
   /** A text message from the client. */
   receive(text: string): void {
     if (this.#closed.signal.aborted) return;
+    // The checks a POST body gets before it is parsed (nesting past the limit: 400 naming the field),
+    // so that a turn never meets what the HTTP route refuses (a walk of it would overflow the stack),
+    // answered at once, in the lane the message names.
+    const refused = this.#refuseText?.(text);
+    if (refused !== undefined) {
+      void this.#error(statusForCode(refused.code), openAIErrorObject(refused), undefined, laneNamedIn(text));
+      return;
+    }
     const event = parseMessage(text);
     if (isObject(event) && event.type === "response.steer") {
       // Not queued behind the turn it would steer: the answer does not depend on it.
@@ -353,6 +370,18 @@ function remembered(turn: Record<string, unknown>, response: Record<string, unkn
 function inputItems(input: unknown): unknown[] {
   if (typeof input === "string") return [{ type: "message", role: "user", content: input }];
   return Array.isArray(input) ? input : [];
+}
+
+/** The valid `stream_id` of a message's text, found without parsing the rest of it; undefined when it has none. */
+function laneNamedIn(text: string): string | undefined {
+  const span = jsonValueSpan(text, ["stream_id"]);
+  if (span === undefined || text.charCodeAt(span.start) !== 0x22) return undefined;
+  try {
+    const lane = JSON.parse(text.slice(span.start, span.end)) as string;
+    return STREAM_ID.test(lane) ? lane : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A message that is not JSON (#handle answers it in its lane's order). */

@@ -1,5 +1,6 @@
 import { type HostedCallFailure, MCP_CALL_CODES, redactSecrets } from "../../../core/index.js";
 import { McpAddressRefused, McpAnswerTooLarge } from "./mcp-http-fetch.js";
+import { McpRedirectRefused } from "./mcp-redirects.js";
 import { isHttpTransportError, isMcpError, isUnauthorizedError } from "./mcp-sdk-errors.js";
 
 /*
@@ -37,7 +38,7 @@ const ERRNO_WORDS: Record<string, string> = {
 /** A refusal of mcpFetch's in the error or what caused it (undici's `fetch failed` hides it in `cause`). */
 function ownRefusal(err: unknown): Error | undefined {
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 4; depth++) {
-    if (e instanceof McpAddressRefused || e instanceof McpAnswerTooLarge) return e;
+    if (e instanceof McpAddressRefused || e instanceof McpAnswerTooLarge || e instanceof McpRedirectRefused) return e;
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;

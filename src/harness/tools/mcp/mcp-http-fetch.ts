@@ -3,6 +3,7 @@ import type { LookupFunction } from "node:net";
 import { isIP } from "node:net";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { Agent, buildConnector, Response as UndiciResponse, fetch as undiciFetch } from "undici";
+import { type FetchOnce, fetchWithinOrigin } from "./mcp-redirects.js";
 import { answeringEveryRequest } from "./mcp-unanswered.js";
 
 /** A server's address was refused (the reason names it and why). */
@@ -32,7 +33,9 @@ export interface McpFetchOptions {
  * The fetch the MCP SDK's HTTP transports use for one server: its answers are read to at most
  * `maxAnswerBytes` each (a server that answers without end cannot fill tandem's memory), and its
  * connections go only to addresses `addressRefusal` lets through, checked when each connection is
- * made, so neither a DNS name that resolves elsewhere nor a redirect gets around it; a request whose
+ * made, so neither a DNS name that resolves elsewhere nor a redirect gets around it; redirects are
+ * followed only within the server's origin, and one to another origin is refused before anything is
+ * sent there (fetchWithinOrigin); a request whose
  * event stream ends without its answer is answered with an error (answeringEveryRequest). Its own pool of
  * connections, ended with `close()` once the transport is closed (what is still open then, such as an
  * event stream the server holds, is dropped rather than waited for).
@@ -40,9 +43,13 @@ export interface McpFetchOptions {
 export function mcpFetch(options: McpFetchOptions): { fetch: FetchLike; close(): Promise<void> } {
   const refusal = options.addressRefusal;
   const agent = new Agent(refusal === undefined ? {} : { connect: guardedConnector(refusal) });
+  // undici would follow a redirect anywhere by default; every exchange is sent with redirect "manual"
+  // and only redirects within the server's origin are followed (fetchWithinOrigin).
+  const fetchOnce: FetchOnce = async (url, init) =>
+    (await undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent })) as unknown as Response;
   const fetch: FetchLike = async (url, init) => {
-    const response = await undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent });
-    return capped(response, options) as unknown as Response;
+    const response = await fetchWithinOrigin(fetchOnce, new URL(url), init);
+    return capped(response as unknown as UndiciResponse, options) as unknown as Response;
   };
   // A request whose answer a server's event stream dropped fails now, saying so, not at its timeout.
   return { fetch: answeringEveryRequest(fetch, lostAnswerReason), close: () => agent.destroy() };
