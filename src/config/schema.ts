@@ -476,6 +476,13 @@ export const configSchema = z.strictObject({
         .positive()
         .default(32 * 1024 * 1024),
       /**
+       * Most object members (keys, counted over every object of the body) a JSON request body may
+       * hold; more is a 413. Handling a body costs per member (privacy reads every key, the body is
+       * written out again for the upstream), so a small body of a million tiny members would hold
+       * the server for seconds. A long agent conversation holds a few tens of thousands. Default 200000.
+       */
+      bodyMaxMembers: z.number().int().positive().default(200_000),
+      /**
        * Host names tandem answers besides loopback ones (localhost, *.localhost, 127.0.0.0/8, [::1]) and
        * the bound address: e.g. the name a reverse proxy forwards as `Host`. An entry matches with or
        * without a port (`proxy.lan` any port, `proxy.lan:8080` that one); `*.example.com` matches its
@@ -516,6 +523,7 @@ export const configSchema = z.strictObject({
       port: 1337,
       apiKeys: [],
       bodyLimit: 32 * 1024 * 1024,
+      bodyMaxMembers: 200_000,
       bodyTimeoutMs: 30_000,
       shutdownGraceMs: 10_000,
       allowedHosts: [],

@@ -83,19 +83,77 @@ export function forEachBodyString(body: Record<string, unknown>, visit: (text: s
       const object = value as Record<string, unknown>;
       for (const key in object) {
         const item = object[key];
-        if (depth === 0 && TOP_LEVEL_UNREAD.has(key)) continue;
-        // On the entry itself (`tools[0].name`), or a chat tool's `function.name`; never deeper, in a schema.
-        if (inTools && depth <= 3 && TOOL_UNREAD.has(key) && (depth === 2 || (key === "name" && typeof item === "string")))
-          continue;
-        if (key !== "") visit(key, "text");
-        if (typeof item === "string") {
-          if (BYTES_FIELDS.has(key) || item === "") continue;
-          visit(item, IDENTIFIER_FIELDS.has(key) ? "id" : "text");
-          continue;
-        }
-        walk(item, depth + 1, depth === 0 ? TOOL_FIELDS.has(key) : inTools);
+        if (visitMember(key, item, depth, inTools, visit)) walk(item, depth + 1, depth === 0 ? TOOL_FIELDS.has(key) : inTools);
       }
     }
   };
   walk(body, 0, false);
+}
+
+/** How long forEachBodyStringInTurns runs before it leaves the event loop, in ms. */
+const TURN_MS = 4;
+
+/**
+ * forEachBodyString in turns of the event loop: the same strings in the same order, leaving the loop
+ * whenever a turn has lasted TURN_MS. A body of many small members (a schema of thousands of
+ * properties, a long agent history) is read a few ms at a time, not in one step that holds every
+ * other client up.
+ */
+export async function forEachBodyStringInTurns(
+  body: Record<string, unknown>,
+  visit: (text: string, kind: BodyStringKind) => void,
+): Promise<void> {
+  let deadline = performance.now() + TURN_MS;
+  let steps = 0;
+  const pause = async (): Promise<void> => {
+    // The clock is read every 64 members: reading it costs more than a member does.
+    if ((++steps & 63) !== 0 || performance.now() < deadline) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    deadline = performance.now() + TURN_MS;
+  };
+  const walk = async (value: unknown, depth: number, inTools: boolean): Promise<void> => {
+    if (typeof value === "string") {
+      if (value !== "") visit(value, "text");
+    } else if (typeof value === "object" && value !== null && depth < MAX_DEPTH) {
+      if (Array.isArray(value)) {
+        for (const item of value) {
+          await pause();
+          if (typeof item === "object" && item !== null) await walk(item, depth + 1, inTools);
+          else if (typeof item === "string" && item !== "") visit(item, "text");
+        }
+        return;
+      }
+      const object = value as Record<string, unknown>;
+      for (const key in object) {
+        await pause();
+        const item = object[key];
+        if (visitMember(key, item, depth, inTools, visit))
+          await walk(item, depth + 1, depth === 0 ? TOOL_FIELDS.has(key) : inTools);
+      }
+    }
+  };
+  await walk(body, 0, false);
+}
+
+/**
+ * Visits an object member's key, and its value when a string; true when the value is a container to
+ * walk (or anything else that is not a string: the walk leaves it). The rules of forEachBodyString.
+ */
+function visitMember(
+  key: string,
+  item: unknown,
+  depth: number,
+  inTools: boolean,
+  visit: (text: string, kind: BodyStringKind) => void,
+): boolean {
+  if (depth === 0 && TOP_LEVEL_UNREAD.has(key)) return false;
+  // On the entry itself (`tools[0].name`), or a chat tool's `function.name`; never deeper, in a schema.
+  if (inTools && depth <= 3 && TOOL_UNREAD.has(key) && (depth === 2 || (key === "name" && typeof item === "string")))
+    return false;
+  if (key !== "") visit(key, "text");
+  if (typeof item === "string") {
+    if (!BYTES_FIELDS.has(key) && item !== "") visit(item, IDENTIFIER_FIELDS.has(key) ? "id" : "text");
+    return false;
+  }
+  return typeof item === "object" && item !== null;
 }

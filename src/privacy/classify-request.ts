@@ -13,7 +13,7 @@ import type {
 } from "../core/messages.js";
 import type { ChatRequest } from "../core/request.js";
 import { measureRequestText } from "../core/request-text-size.js";
-import { forEachBodyString } from "./body-strings.js";
+import { type BodyStringKind, forEachBodyString, forEachBodyStringInTurns } from "./body-strings.js";
 import { type DetectionOptions, detectorFor, PIECE_SEPARATOR, type SensitiveDataDetector } from "./detector.js";
 import type { Finding } from "./finding.js";
 import { isJsonDocument } from "./json-text.js";
@@ -139,7 +139,8 @@ export async function classifyRequestInSlices(
   request: ChatRequest,
   options?: DetectionOptions | SensitiveDataDetector,
 ): Promise<RequestClassification> {
-  const scan = new RequestScan(request, detectorFor(options));
+  const scan = new RequestScan(request, detectorFor(options), false);
+  await scan.readBodyInTurns(request);
   let scanned = 0;
   const scannedMore = async (characters: number) => {
     scanned += characters;
@@ -343,7 +344,8 @@ class RequestScan {
   #canonicalValues: Set<string> | undefined;
   readonly #detector: SensitiveDataDetector;
 
-  constructor(request: ChatRequest, detector: SensitiveDataDetector) {
+  /** `readBody` false: the client's own body is left to readBodyInTurns. */
+  constructor(request: ChatRequest, detector: SensitiveDataDetector, readBody = true) {
     this.#detector = detector;
     const messages = request.messages;
     for (let index = 0; index < messages.length; index++) {
@@ -378,7 +380,19 @@ class RequestScan {
     }
     this.#settings(request);
     if (this.#ids.length > 0) this.pieces.push({ text: this.#ids.join(PIECE_SEPARATOR), where: { source: "id" }, as: "id" });
-    if (request.native !== undefined) this.#body(request.native.body);
+    if (request.native !== undefined && readBody) {
+      const body = this.#bodyReader();
+      forEachBodyString(request.native.body, body.visit);
+      body.done();
+    }
+  }
+
+  /** The strings of the client's own body (see #bodyReader), read in turns of the event loop. */
+  async readBodyInTurns(request: ChatRequest): Promise<void> {
+    if (request.native === undefined) return;
+    const body = this.#bodyReader();
+    await forEachBodyStringInTurns(request.native.body, body.visit);
+    body.done();
   }
 
   #piece(text: string, where: FindingLocation, as: Piece["as"]): void {
@@ -415,20 +429,23 @@ class RequestScan {
    * bytes): a same-wire target is sent the body as it came, unknown and wire-only fields included.
    * Identifiers are read as identifiers; short strings (keys, settings' values) together, as one text.
    */
-  #body(body: Record<string, unknown>): void {
+  #bodyReader(): { visit: (text: string, kind: BodyStringKind) => void; done: () => void } {
     const read = this.#read;
     const short: string[] = [];
     const ids: string[] = [];
-    forEachBodyString(body, (text, kind) => {
+    const visit = (text: string, kind: BodyStringKind): void => {
       if (read.has(text) || isBytes(text)) return;
       read.add(text);
       if (kind === "id") ids.push(text);
       else if (text.length < SHORT) short.push(text);
       else this.pieces.push({ text, where: { source: "body" }, as: "text", body: true });
-    });
-    if (short.length > 0)
-      this.pieces.push({ text: short.join(PIECE_SEPARATOR), where: { source: "body" }, as: "text", body: true });
-    if (ids.length > 0) this.pieces.push({ text: ids.join(PIECE_SEPARATOR), where: { source: "id" }, as: "id", body: true });
+    };
+    const done = (): void => {
+      if (short.length > 0)
+        this.pieces.push({ text: short.join(PIECE_SEPARATOR), where: { source: "body" }, as: "text", body: true });
+      if (ids.length > 0) this.pieces.push({ text: ids.join(PIECE_SEPARATOR), where: { source: "id" }, as: "id", body: true });
+    };
+    return { visit, done };
   }
 
   #parts(parts: readonly ContentPart[], message: number, source: "text" | "tool-result"): void {

@@ -1,4 +1,5 @@
 import { ClientDeadlineError, GatewayError } from "../core/index.js";
+import { LoopTimeout } from "../core/loop-time.js";
 
 export interface Timeouts {
   /** Establishing a connection to the upstream (enforced by the provider's HTTP client, not here). */
@@ -35,10 +36,12 @@ export class Deadline {
     this.#controller.abort(this.#parent.reason);
   };
   #expired: GatewayError | undefined;
-  #step: NodeJS.Timeout | undefined;
+  // Limits on the upstream leave out time tandem's own event loop was held up (LoopTimeout): an answer
+  // that waited unread in the socket meanwhile is not the upstream's delay, nor a failure of its.
+  #step: LoopTimeout | undefined;
   /** Whether #step is the idle limit (after the first event) rather than the first-token limit. */
   #stepIsIdle = false;
-  #total: NodeJS.Timeout | undefined;
+  #total: LoopTimeout | undefined;
   #floor: NodeJS.Timeout | undefined;
   #eventsInWindow = 0;
 
@@ -48,12 +51,12 @@ export class Deadline {
     this.#target = target;
     if (parent.aborted) this.#controller.abort(parent.reason);
     else parent.addEventListener("abort", this.#onParentAbort, { once: true });
-    this.#total = setTimeout(() => {
+    this.#total = new LoopTimeout(() => {
       const clients = timeouts.clientDeadlineMs;
       if (clients === undefined) this.#expire(`no complete answer within ${timeouts.totalMs} ms`);
       else this.#expire(new ClientDeadlineError(target, clients));
     }, timeouts.totalMs);
-    this.#step = setTimeout(() => this.#expire(`no first token within ${timeouts.firstTokenMs} ms`), timeouts.firstTokenMs);
+    this.#step = new LoopTimeout(() => this.#expire(`no first token within ${timeouts.firstTokenMs} ms`), timeouts.firstTokenMs);
   }
 
   get signal(): AbortSignal {
@@ -67,9 +70,9 @@ export class Deadline {
       this.#step.refresh();
       return;
     }
-    clearTimeout(this.#step);
+    this.#step?.clear();
     this.#stepIsIdle = true;
-    this.#step = setTimeout(() => this.#expire(`no token for ${this.#timeouts.idleMs} ms`), this.#timeouts.idleMs);
+    this.#step = new LoopTimeout(() => this.#expire(`no token for ${this.#timeouts.idleMs} ms`), this.#timeouts.idleMs);
     this.#startFloor();
   }
 
@@ -94,8 +97,8 @@ export class Deadline {
   }
 
   dispose(): void {
-    clearTimeout(this.#step);
-    clearTimeout(this.#total);
+    this.#step?.clear();
+    this.#total?.clear();
     clearInterval(this.#floor);
     this.#parent.removeEventListener("abort", this.#onParentAbort);
   }

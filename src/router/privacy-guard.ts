@@ -73,15 +73,18 @@ export class PrivacyGuard {
   /**
    * A large request's classification, made in slices that leave the event loop in between (a 32 MB
    * body takes about half a second to scan, which would hold every other client up), when it may be
-   * needed: some target is remote and the client did not declare the request public. Small requests
-   * are classified at once, in guard(), when the decision needs it.
+   * needed: some target is remote and the client did not declare the request public. A same-wire
+   * request (one with the client's own body) is classified so too, whatever its text's length: every
+   * key of its body is read, and a body of a few hundred thousand small members takes as long as
+   * megabytes of text. Other small requests are classified at once, in guard(), when the decision
+   * needs it.
    */
   classifyLarge(
     plan: Plan,
     request: ChatRequest,
     headers: RequestContext["headers"],
   ): Promise<RequestClassification> | undefined {
-    if (requestTextLength(request) < LARGE_REQUEST_TEXT) return undefined;
+    if (requestTextLength(request) < LARGE_REQUEST_TEXT && request.native === undefined) return undefined;
     if (plan.tiers.every((tier) => tier.every((t) => t.local))) return undefined;
     if (headerSensitivity(headers) === "public") return undefined;
     return classifyRequestInSlices(request, this.#privacy);

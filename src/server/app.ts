@@ -15,6 +15,7 @@ import {
   type ToolHost,
   UNSUPPORTED_CONTENT_ENCODING,
 } from "../core/index.js";
+import { LoopTimeout } from "../core/loop-time.js";
 import type { MemoryStore } from "../core/memory.js";
 import type { StateStore } from "../core/state.js";
 import type { VectorStoreStore } from "../core/vector-stores.js";
@@ -264,7 +265,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
 
   // Bodies are JSON only (415 otherwise) and no deeper than MAX_JSON_DEPTH (400 before parsing).
   // Large bodies are decoded as they arrive and parsed in turns of their own (json-body-parser.ts).
-  registerJsonBody(app, config.server.bodyLimit);
+  registerJsonBody(app, config.server);
   // An answer sent before its body arrived (413, 415, 401) reaches clients that write the whole body first.
   registerLingeringClose(app, lingerLimits(config.server.bodyLimit, config.server.bodyTimeoutMs));
   const frontDoor = new FrontDoor({
@@ -319,7 +320,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
 
   function finishRequest(request: FastifyRequest, status: number): void {
     const record = requestRecord(request);
-    if (record.bodyTimer) clearTimeout(record.bodyTimer);
+    record.bodyTimer?.clear();
     const ms = performance.now() - record.startedAt;
     const error = record.error ?? record.streamError;
     // A damaged store's own words (which file, what to do) are for whoever runs tandem: the client's
@@ -726,9 +727,11 @@ function hasBody(request: FastifyRequest): boolean {
  * (so the client gets it in its dialect's shape, with `connection: close`) and what was buffered is
  * dropped. Cleared when the body ends, and when the response closes (a body never read, e.g. 401).
  */
-function watchBody(request: FastifyRequest, ms: number): NodeJS.Timeout {
+function watchBody(request: FastifyRequest, ms: number): LoopTimeout {
   const raw = request.raw;
-  const timer = setTimeout(() => {
+  // Time tandem's own event loop was held up is left out (LoopTimeout): a body that sat in the socket
+  // unread meanwhile has arrived, and its client is not at fault.
+  const timer = new LoopTimeout(() => {
     if (raw.readableEnded || raw.destroyed) return;
     const error = new GatewayError(
       "timeout",
@@ -739,7 +742,7 @@ function watchBody(request: FastifyRequest, ms: number): NodeJS.Timeout {
     if (raw.listenerCount("error") > 0) raw.emit("error", error);
     else raw.destroy();
   }, ms);
-  raw.once("end", () => clearTimeout(timer));
+  raw.once("end", () => timer.clear());
   return timer;
 }
 

@@ -4,6 +4,7 @@ import { GatewayError, jsonStringEnd, nestsDeeperThan } from "../core/index.js";
 import { requestRecord } from "../dialects/shared/index.js";
 import { jsonBodyParser } from "./json-body-parser.js";
 import { JsonBodyTooDeep, parseJsonInTurns } from "./json-body-slices.js";
+import { hasMoreMembersThan, hasMoreMembersThanInTurns } from "./json-members.js";
 
 /**
  * How deeply a request body's arrays and objects may nest (the top-level object is level 1). Real
@@ -26,7 +27,8 @@ const EXPECTED = "send the body as JSON with 'Content-Type: application/json'";
  * must ask first (and the Origin check answers). Any other content type, or a body without one, is a
  * 415 before the body is read.
  */
-export function registerJsonBody(app: FastifyInstance, bodyLimit: number): void {
+export function registerJsonBody(app: FastifyInstance, limits: { bodyLimit: number; bodyMaxMembers: number }): void {
+  const { bodyLimit, bodyMaxMembers } = limits;
   // Fastify's own parser: it refuses `__proto__` and `constructor.prototype` keys.
   const parseJson = namingPrototypeKeys(app.getDefaultJsonParser("error", "error"));
   app.removeAllContentTypeParsers();
@@ -41,6 +43,10 @@ export function registerJsonBody(app: FastifyInstance, bodyLimit: number): void 
     // Nesting past the limit takes at least that many openers and as many closers.
     if (body.length > 2 * MAX_JSON_DEPTH && nestsDeeperThan(body, MAX_JSON_DEPTH)) {
       done(tooDeep(body), undefined);
+      return;
+    }
+    if (hasMoreMembersThan(body, bodyMaxMembers)) {
+      done(tooManyMembers(bodyMaxMembers), undefined);
       return;
     }
     requestRecord(request).bodyText = body;
@@ -58,13 +64,19 @@ export function registerJsonBody(app: FastifyInstance, bodyLimit: number): void 
       if (failed) throw failed;
       return value;
     };
-    parseJsonInTurns(bytes, { parse: parseSlice, maxDepth: MAX_JSON_DEPTH, deepPath }).then(
-      // What the request does next starts in a turn of its own, not on top of the parse's last.
-      (body) => setImmediate(() => done(null, body)),
-      (err: unknown) => {
-        done(err instanceof JsonBodyTooDeep ? tooDeepAt(err.path) : prototypeKeysNamed(err as Error, bytes), undefined);
-      },
-    );
+    // The members are counted before the parse: a body with too many is refused before any of them is built.
+    hasMoreMembersThanInTurns(bytes, bodyMaxMembers)
+      .then((tooMany) => {
+        if (tooMany) throw tooManyMembers(bodyMaxMembers);
+        return parseJsonInTurns(bytes, { parse: parseSlice, maxDepth: MAX_JSON_DEPTH, deepPath });
+      })
+      .then(
+        // What the request does next starts in a turn of its own, not on top of the parse's last.
+        (body) => setImmediate(() => done(null, body)),
+        (err: unknown) => {
+          done(err instanceof JsonBodyTooDeep ? tooDeepAt(err.path) : prototypeKeysNamed(err as Error, bytes), undefined);
+        },
+      );
   };
   // Any parameters (`; charset=utf-8`) are accepted; the body is read as UTF-8, as JSON must be, by a
   // reader that keeps a large body from holding other clients up and enforces bodyLimit (413).
@@ -116,6 +128,17 @@ export function unsupportedMediaType(request: FastifyRequest): GatewayError {
   const what =
     received === undefined || received === "" ? "a body without a Content-Type" : `Content-Type '${received.slice(0, 100)}'`;
   return new GatewayError("unsupported_media_type", `Unsupported media type: tandem received ${what}; ${EXPECTED}`);
+}
+
+/**
+ * The 413 for a body with more object members than `server.bodyMaxMembers`: what it costs to handle
+ * grows with them (see json-members.ts), so many tiny members are as heavy as many bytes.
+ */
+function tooManyMembers(limit: number): GatewayError {
+  return new GatewayError(
+    "payload_too_large",
+    `Request body is too large: it holds more than ${limit} object members (keys) (server.bodyMaxMembers)`,
+  );
 }
 
 /** How many path segments the error names: enough to show the field, not a hundred levels of it. */

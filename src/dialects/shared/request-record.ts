@@ -15,7 +15,7 @@ export interface RequestRecord {
   /** Set (empty) when the store keeps content: the conversation and the answer, as JSON. */
   content?: { request?: string; response?: string };
   /** Fails the request when its body takes longer than `server.bodyTimeoutMs` to arrive. */
-  bodyTimer?: NodeJS.Timeout;
+  bodyTimer?: { clear(): void };
   /**
    * The JSON body's text as it came (bodies parsed at once, under 1 MiB), so the same-wire
    * pass-through can send it with only its own fields edited (NativeRequest.text).

@@ -303,7 +303,7 @@ export class BatchRunner implements Batches {
       ]);
       return;
     }
-    const parsed = parseBatchInput(content.data, batch.endpoint, this.#maxRequests);
+    const parsed = await parseBatchInput(content.data, batch.endpoint, this.#maxRequests);
     if (!parsed.ok) {
       await this.#fail(batch, parsed.errors);
       return;

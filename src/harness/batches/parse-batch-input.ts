@@ -2,6 +2,8 @@ import type { BatchEndpoint, BatchInputError, BatchLine } from "../../core/batch
 
 /** The most errors a refused input file reports (the first ones, in line order). */
 const MAX_ERRORS = 100;
+/** How long parsing runs before it leaves the event loop, in ms. */
+const TURN_MS = 4;
 /** The longest custom_id, in characters (as Anthropic's 64; OpenAI documents none). */
 export const MAX_CUSTOM_ID = 512;
 
@@ -16,16 +18,29 @@ export type ParsedBatchInput =
  * parameter at fault, with OpenAI's codes (`invalid_json_line`, `missing_required_parameter`,
  * `duplicate_custom_id`, `invalid_method`, `url_mismatch`, `model_mismatch`, `empty_file`,
  * `too_many_tasks`). Blank lines are skipped (they still count for the line numbers). Every line
- * must name the same model, as OpenAI requires of one batch.
+ * must name the same model, as OpenAI requires of one batch. The lines are parsed a few ms at a
+ * time, leaving the event loop in between: a 30 MB file of 40,000 lines held every other client for
+ * seconds when parsed at once.
  */
-export function parseBatchInput(data: Uint8Array, endpoint: BatchEndpoint, maxRequests: number): ParsedBatchInput {
-  const text = new TextDecoder("utf-8", { fatal: false }).decode(data);
+export async function parseBatchInput(data: Uint8Array, endpoint: BatchEndpoint, maxRequests: number): Promise<ParsedBatchInput> {
+  // Each line is decoded on its own: decoding and splitting 30 MB at once is itself a step of
+  // hundreds of ms. A byte order mark is dropped before the first line only, as decoding the whole did.
+  const first = new TextDecoder("utf-8", { fatal: false });
+  const rest = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+  let deadline = performance.now() + TURN_MS;
   const errors: BatchInputError[] = [];
   const lines: BatchLine[] = [];
   const seen = new Set<string>();
   let model: { name: string; line: number } | undefined;
-  const rows = text.split("\n");
-  for (const [i, raw] of rows.entries()) {
+  for (let i = 0, from = 0; from <= data.length; i++) {
+    const newline = data.indexOf(0x0a, from);
+    const to = newline === -1 ? data.length : newline;
+    const raw = (i === 0 ? first : rest).decode(data.subarray(from, to));
+    from = to + 1;
+    if (performance.now() >= deadline) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      deadline = performance.now() + TURN_MS;
+    }
     const row = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     if (row.trim() === "") continue;
     const line = i + 1;

@@ -431,8 +431,15 @@ export class VectorStoreLibrary implements VectorStores {
     // no detector finds anything in them.
     const declared = file.sensitivity;
     const chunks: NewChunk[] = [];
+    // Up to maxChunksPerFile chunks are classified (and embedded) a few ms at a time: a file of
+    // thousands of chunks would otherwise hold every other client up for the whole of them.
+    let deadline = performance.now() + INGEST_TURN_MS;
     for (const chunk of texts) {
       signal.throwIfAborted();
+      if (performance.now() >= deadline) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        deadline = performance.now() + INGEST_TURN_MS;
+      }
       const found = this.#o.classify(chunk);
       const sensitivity = higherSensitivity(declared, found);
       const embedding = this.#o.embedder && (await this.#o.embedder.embed(chunk, sensitivity, signal));
@@ -441,6 +448,9 @@ export class VectorStoreLibrary implements VectorStores {
     return { chunks };
   }
 }
+
+/** How long an ingestion's classification runs before it leaves the event loop, in ms. */
+const INGEST_TURN_MS = 4;
 
 function tooManyFiles(max: number, param: string): VectorStoreError {
   return new VectorStoreError("invalid", `A vector store may hold at most ${max} files (vectorStores.maxFiles).`, param);

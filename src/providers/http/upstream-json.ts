@@ -47,7 +47,7 @@ export async function upstreamBodyBytes(body: unknown, target: string): Promise<
       const text = JSON.stringify(body);
       return text.length >= LARGE_BODY ? await encodeInTurns([text]) : text;
     }
-    return await encodeInTurns(await stringifyInPieces(body));
+    return await encodeInTurns(await stringifyInPieces(body, PIECE, true));
   } catch (err) {
     throw serializeFailure(err, target);
   }
@@ -58,11 +58,17 @@ export async function upstreamBodyBytes(body: unknown, target: string): Promise<
  * objects too large for one piece are walked; everything else (and anything with `toJSON`) is left
  * to JSON.stringify, so what it omits, nulls or calls stays as it does.
  */
-export async function stringifyInPieces(value: unknown, piece = PIECE): Promise<string[]> {
+export async function stringifyInPieces(value: unknown, piece = PIECE, large = false): Promise<string[]> {
   const out: string[] = [];
-  await walk(value, out, 0, { deadline: performance.now() + TURN_MS, piece });
+  await walk(value, out, 0, { deadline: performance.now() + TURN_MS, piece }, large);
   return out;
 }
+
+/**
+ * The fewest characters atLeast counts for one object member (an empty key and an empty string):
+ * an object with `piece / MEMBER_CHARS` members is large by their number alone.
+ */
+const MEMBER_CHARS = 6;
 
 interface Walk {
   deadline: number;
@@ -70,7 +76,8 @@ interface Walk {
   piece: number;
 }
 
-async function walk(value: unknown, out: string[], depth: number, turn: Walk): Promise<void> {
+/** `large`: the caller knows `value` is at least a piece (atLeast need not be asked again). */
+async function walk(value: unknown, out: string[], depth: number, turn: Walk, large = false): Promise<void> {
   if (performance.now() >= turn.deadline) {
     await new Promise<void>((resolve) => setImmediate(resolve));
     turn.deadline = performance.now() + TURN_MS;
@@ -98,7 +105,19 @@ async function walk(value: unknown, out: string[], depth: number, turn: Walk): P
     out.push('"');
     return;
   }
-  if (depth >= WALK_DEPTH || typeof value !== "object" || value === null || !isPlain(value) || !atLeast(value, turn.piece)) {
+  // An object's keys are listed once: listing them (atLeast's `for in` does too) costs per key, and an
+  // object of a few hundred thousand keys would be listed again at every check.
+  const keys =
+    typeof value === "object" && value !== null && !Array.isArray(value) && depth < WALK_DEPTH && isPlain(value)
+      ? Object.keys(value)
+      : undefined;
+  if (
+    depth >= WALK_DEPTH ||
+    typeof value !== "object" ||
+    value === null ||
+    !isPlain(value) ||
+    !(large || (keys !== undefined && keys.length * MEMBER_CHARS >= turn.piece) || atLeast(value, turn.piece))
+  ) {
     const text = JSON.stringify(value);
     // Only a member can be left out, and the walk below never hands one over.
     out.push(text === undefined ? "null" : text);
@@ -118,7 +137,7 @@ async function walk(value: unknown, out: string[], depth: number, turn: Walk): P
   out.push("{");
   let first = true;
   const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
+  for (const key of keys ?? Object.keys(record)) {
     const item = record[key];
     if (item === undefined || typeof item === "function" || typeof item === "symbol") continue;
     if (typeof item === "object" && item !== null && typeof (item as { toJSON?: unknown }).toJSON === "function") {
@@ -160,7 +179,11 @@ export function atLeast(value: unknown, limit: number): boolean {
       size += node.length + 2;
       for (let i = 0; i < node.length; i++) stack.push(node[i]);
     } else {
-      for (const key in node) {
+      // Listed in one native call (a `for in` over an object of many keys costs several times as
+      // much), and an object of many members is large by their number alone.
+      const keys = Object.keys(node);
+      if (size + keys.length * MEMBER_CHARS >= limit) return true;
+      for (const key of keys) {
         size += key.length + 4;
         stack.push((node as Record<string, unknown>)[key]);
       }

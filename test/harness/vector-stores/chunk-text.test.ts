@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { encode } from "gpt-tokenizer";
-import { chunkText } from "../../../src/harness/vector-stores/chunk-text.js";
+import { decode, encode } from "gpt-tokenizer";
+import { chunkText, textPieces } from "../../../src/harness/vector-stores/chunk-text.js";
+import { measureLoopGaps } from "../../support/loop-gaps.js";
 
 const words = Array.from({ length: 1000 }, (_, i) => `word${i}`).join(" ");
 
@@ -53,5 +54,40 @@ describe("chunkText", () => {
       for (const chunk of chunks) assert.ok(encode(chunk).length <= 800, String(encode(chunk).length));
       assert.equal(chunks.join("").replace(/\s+/g, ""), run.replace(/\s+/g, ""));
     }
+  });
+
+  it("tokenizes a long text a piece at a time into exactly the chunks of the whole", async () => {
+    const vocabulary = ["alpha", "beta,", "gamma.", "Delta", "42", "(x)", "don't", "  ", "\t", "é"];
+    let text = "";
+    for (let i = 0; text.length < 200_000; i++) {
+      text += vocabulary[(i * 7919) % vocabulary.length];
+      text += i % 37 === 0 ? "\n" : i % 101 === 0 ? "\n\n  " : " ";
+    }
+    assert.ok([...textPieces(text)].length > 5, "the text is tokenized in several pieces");
+    assert.equal([...textPieces(text)].join(""), text);
+    const strategy = { maxChunkSizeTokens: 300, chunkOverlapTokens: 100 };
+    const tokens = encode(text);
+    const whole: string[] = [];
+    for (let start = 0; start < tokens.length; start += 200) {
+      const chunk = decode(tokens.slice(start, start + 300)).trim();
+      if (chunk.length > 0) whole.push(chunk);
+      if (start + 300 >= tokens.length) break;
+    }
+    assert.deepEqual(await chunkText(text, strategy, 10_000), whole);
+  });
+
+  it("refuses a file of too many chunks after tokenizing only what they take, leaving the event loop as it goes", {
+    timeout: 120_000,
+  }, async () => {
+    // 6 MB of words: tokenized at once, this held the server for seconds (a 30 MB file for over ten).
+    const line = Array.from({ length: 200 }, (_, i) => ["alpha", "beta", "gamma", "delta"][i % 4]).join(" ");
+    const text = `${line}\n`.repeat(Math.ceil((6 * 1024 * 1024) / (line.length + 1)));
+    await chunkText("loads the tokenizer", { maxChunkSizeTokens: 800, chunkOverlapTokens: 400 }, 10);
+    const gaps = measureLoopGaps();
+    const chunks = await chunkText(text, { maxChunkSizeTokens: 800, chunkOverlapTokens: 400 }, 2000);
+    const longest = await gaps.stop();
+    assert.equal(chunks.length, 2001);
+    // Generous for a loaded machine: one step is a few ms, the whole file at once was seconds.
+    assert.ok(longest < 1000, `the event loop was held ${Math.round(longest)} ms at once`);
   });
 });
