@@ -1,16 +1,31 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { GatewayError } from "../../core/index.js";
+import { GatewayError, isStoreFailure, storeUnavailable } from "../../core/index.js";
+
+/** How deep a cause chain is searched for a store failure. */
+const MAX_CAUSES = 8;
 
 /**
  * A tool's failure as an MCP tool error (`isError: true`), which the calling model reads and can act
  * on; never a JSON-RPC error or a crash. A GatewayError's message is written for clients (secrets
- * scrubbed); anything else is said without its detail, which may quote a path or an upstream's text.
+ * scrubbed); a failure of the encrypted store is said as every route says it (a full disk: try again
+ * shortly; a damaged store: unavailable), wherever in the cause chain it is; anything else is said
+ * without its detail, which may quote a path or an upstream's text.
  */
 export function toolError(err: unknown): CallToolResult {
-  const error = err instanceof GatewayError ? err : GatewayError.from(err);
+  const store = storeFailureIn(err);
+  const error = store !== undefined ? storeUnavailable(store) : err instanceof GatewayError ? err : GatewayError.from(err);
   const message =
     error.code === "internal" ? "Internal error in tandem (see the server log)" : `${error.message} (${error.code})`;
   return { content: [{ type: "text", text: message }], isError: true };
+}
+
+function storeFailureIn(err: unknown): (Error & { code: string; transient: boolean }) | undefined {
+  let at: unknown = err;
+  for (let depth = 0; depth < MAX_CAUSES && at instanceof Error; depth++) {
+    if (isStoreFailure(at)) return at;
+    at = at.cause;
+  }
+  return undefined;
 }
 
 /** A refusal of the tool's own (a bad argument the schema cannot express), as an MCP tool error. */
