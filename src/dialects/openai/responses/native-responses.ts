@@ -1,4 +1,12 @@
-import { GatewayError, type NativeRequest, nativeHeaders, type StreamEvent, type WireOnly } from "../../../core/index.js";
+import {
+  compactJson,
+  editJsonTopLevel,
+  GatewayError,
+  type NativeRequest,
+  nativeHeaders,
+  type StreamEvent,
+  type WireOnly,
+} from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
 import { frameJson, warningsHeader } from "../../shared/index.js";
 import { BACKGROUND_OPTIONS_WARNING } from "./parse-responses-request.js";
@@ -302,7 +310,7 @@ export class ResponsesNativeStream {
         break;
     }
     data.sequence_number = progress.sequence++;
-    return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+    return `event: ${type}\ndata: ${frameText(data, frame)}\n\n`;
   }
 
   /**
@@ -385,6 +393,22 @@ export class ResponsesNativeStream {
     const type = String(final.type);
     const data = { ...final, response, sequence_number: this.#renderer.progress.sequence++ };
     return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+  }
+}
+
+/**
+ * An event's JSON as the client is sent it. One nested too deep for JSON.stringify (V8 runs out of
+ * stack near 5,000 levels) goes as the upstream wrote it, its `sequence_number` set in the text, as
+ * README promises a streaming client such frames: never a stack overflow ending the stream.
+ */
+function frameText(data: Json, frame: Frame): string {
+  try {
+    return JSON.stringify(data);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    const edited = editJsonTopLevel(frame.data, [["sequence_number", String(data.sequence_number)]]);
+    if (edited === undefined) throw err;
+    return compactJson(edited);
   }
 }
 
