@@ -175,7 +175,7 @@ describe("responses: a route's summarizer", () => {
     // The long turn is the newest: it stays (it fits the window with room for the answer, as it must:
     // a newest turn over the window is refused, not sent); nothing older needs cutting beyond the summary.
     assert.equal(second.data.status, "completed");
-    const third = await ask(`And the dates? ${"Please list them. ".repeat(20)}`);
+    const third = await ask(`And the dates? ${"Please list them. ".repeat(40)}`);
     assert.match(third.response.headers.get("x-tandem-degraded") ?? "", /history summarized by sum\/s/);
     assert.equal(summarizer.requests.length, 2);
     // The second summarizer request carried the first summary along with the turns newly left out.

@@ -301,6 +301,11 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   /** The tokens a chat request's prompt comes to on the model: its own tokenizer and chat template. */
   async countTokens(model: string, request: ChatRequest, signal: AbortSignal): Promise<number> {
     const own = await this.#spec(model);
+    // A schema the engine refuses is refused here too, before the model is loaded to count it: the
+    // router counts a conversation to fit it to the window before the chat, and a tool schema past
+    // the limits would otherwise be heard as an overflow of the window rather than as itself.
+    const refusal = schemaLimitRefusal(request, this.#target(own.name));
+    if (refusal) throw refusal;
     // A request that asks for a window (Ollama's num_ctx), counted before it is answered (its
     // conversation fitted), loads the model with that window, as its answer will: not twice.
     const asked = request.contextSize === undefined ? undefined : await this.#trainedCap(own, request.contextSize);
