@@ -52,7 +52,14 @@ describe("large request bodies, end to end", () => {
       {
         providers: {
           up: { kind: "openai", baseUrl: openaiUp.url, apiKeys: ["env:UP_KEY"] },
-          claude: { kind: "anthropic", baseUrl: anthropicUp.url, apiKeys: ["env:UP_KEY"] },
+          // A window that holds the 3 MB text: Claude's own 200,000 tokens would (rightly) refuse it
+          // before it is sent, and this test is about the bytes reaching the upstream.
+          claude: {
+            kind: "anthropic",
+            baseUrl: anthropicUp.url,
+            apiKeys: ["env:UP_KEY"],
+            models: { "claude-sonnet-4-5": { contextWindow: 10_000_000 } },
+          },
           ol: { kind: "ollama", baseUrl: ollamaUp.url },
         },
       },
