@@ -240,3 +240,20 @@ function codeOf(err: unknown): string | undefined {
 export function isGatewayError(err: unknown): err is GatewayError {
   return err instanceof GatewayError;
 }
+
+/** How far findInCauses follows an error's causes (a cycle of causes ends there too). */
+const MAX_CAUSE_DEPTH = 8;
+
+/**
+ * The first of an error and the errors it was made from (its `cause`, a few levels deep) that `pick`
+ * answers for: a layer that words an error its own way keeps what the error underneath said.
+ */
+export function findInCauses<T>(error: unknown, pick: (at: object) => T | undefined): T | undefined {
+  let at: unknown = error;
+  for (let depth = 0; depth < MAX_CAUSE_DEPTH && typeof at === "object" && at !== null; depth++) {
+    const found = pick(at);
+    if (found !== undefined) return found;
+    at = (at as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { findInCauses } from "./errors.js";
 import type { LoadedModel, ModelLibrary } from "./model-library.js";
 import type { NativeRequest } from "./native.js";
 import type { ModelFile } from "./provider.js";
@@ -83,17 +84,8 @@ export function noteErrorMeta<E extends object>(error: E, meta: ErrorMeta): E {
  * makes a new error of the router's, which still answers for the same route, target and attempts.
  */
 export function errorMetaOf(error: object): ErrorMeta | undefined {
-  let at: unknown = error;
-  for (let depth = 0; depth < MAX_CAUSE_DEPTH && typeof at === "object" && at !== null; depth++) {
-    const meta = ERROR_META.get(at);
-    if (meta !== undefined) return meta;
-    at = (at as { cause?: unknown }).cause;
-  }
-  return undefined;
+  return findInCauses(error, (at) => ERROR_META.get(at));
 }
-
-/** How far errorMetaOf follows causes (a cycle of causes ends there too). */
-const MAX_CAUSE_DEPTH = 8;
 
 /** An answer in progress. The first event has already been received, so headers can be sent. */
 export interface ChatStream {

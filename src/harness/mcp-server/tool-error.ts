@@ -1,8 +1,5 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { GatewayError, isStoreFailure, storeUnavailable } from "../../core/index.js";
-
-/** How deep a cause chain is searched for a store failure. */
-const MAX_CAUSES = 8;
+import { findInCauses, GatewayError, isStoreFailure, storeUnavailable } from "../../core/index.js";
 
 /**
  * A tool's failure as an MCP tool error (`isError: true`), which the calling model reads and can act
@@ -12,20 +9,11 @@ const MAX_CAUSES = 8;
  * without its detail, which may quote a path or an upstream's text.
  */
 export function toolError(err: unknown): CallToolResult {
-  const store = storeFailureIn(err);
+  const store = findInCauses(err, (at) => (isStoreFailure(at) ? at : undefined));
   const error = store !== undefined ? storeUnavailable(store) : err instanceof GatewayError ? err : GatewayError.from(err);
   const message =
     error.code === "internal" ? "Internal error in tandem (see the server log)" : `${error.message} (${error.code})`;
   return { content: [{ type: "text", text: message }], isError: true };
-}
-
-function storeFailureIn(err: unknown): (Error & { code: string; transient: boolean }) | undefined {
-  let at: unknown = err;
-  for (let depth = 0; depth < MAX_CAUSES && at instanceof Error; depth++) {
-    if (isStoreFailure(at)) return at;
-    at = at.cause;
-  }
-  return undefined;
 }
 
 /** A refusal of the tool's own (a bad argument the schema cannot express), as an MCP tool error. */
