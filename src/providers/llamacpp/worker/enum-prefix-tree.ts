@@ -137,6 +137,8 @@ function literalAlternatives(body: string, literalRules: ReadonlyMap<string, str
   return (tokens.length - 2) % 2 === 1 ? values : undefined;
 }
 
+const HEX = /^[0-9a-fA-F]+$/;
+
 const ESCAPES: Record<string, string> = { n: "\n", r: "\r", t: "\t", "\\": "\\", '"': '"', "[": "[", "]": "]" };
 
 /** A GBNF string literal starting at `start` (its opening quote), decoded as llama.cpp reads it. */
@@ -156,7 +158,7 @@ function readLiteral(body: string, start: number): { text: string; end: number }
     const hexLength = e === "x" ? 2 : e === "u" ? 4 : e === "U" ? 8 : 0;
     if (hexLength > 0) {
       const hex = body.slice(i + 2, i + 2 + hexLength);
-      if (!new RegExp(`^[0-9a-fA-F]{${hexLength}}$`).test(hex)) return undefined;
+      if (hex.length !== hexLength || !HEX.test(hex)) return undefined;
       const codePoint = Number.parseInt(hex, 16);
       if (codePoint > 0x10ffff) return undefined;
       text += String.fromCodePoint(codePoint);
