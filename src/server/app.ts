@@ -615,6 +615,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
   mountDialects(app, DIALECTS, gateway, services);
   // tandem as an MCP server: its models (through the same gateway) and the user's memories, at /mcp.
   registerMcpRoute(app, {
+    logger,
     gateway,
     memories,
     version: VERSION,

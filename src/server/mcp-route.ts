@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Logger } from "pino";
 import type { GatewayError, Usage } from "../core/index.js";
 import { type ErrorRendering, requestRecord } from "../dialects/shared/index.js";
 import type { TandemMcpServer, TandemMcpServerOptions } from "../harness/mcp-server/index.js";
+import { loggableError } from "../telemetry/loggable-error.js";
 
 /**
  * The MCP server's code and the SDK's transport, loaded by the first request to /mcp: the SDK's
@@ -46,7 +48,7 @@ export const MAX_MCP_BATCH = 16;
  * handler runs, and Fastify has parsed the JSON body, which is handed to the SDK's transport with the
  * raw request and response.
  */
-export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpServerOptions, "onAnswer">): void {
+export function registerMcpRoute(app: FastifyInstance, options: McpRouteOptions): void {
   app.post(MCP_PATH, async (request, reply) => {
     const record = requestRecord(request);
     record.dialect = "mcp";
@@ -98,15 +100,20 @@ export function registerMcpRoute(app: FastifyInstance, options: Omit<TandemMcpSe
   app.route({ method: ["GET", "DELETE", "PUT", "PATCH"], url: MCP_PATH, handler: notAllowed });
 }
 
-/** tandem's MCP server for one POST, its ask_model calls written to the request's log record. */
-function serverFor(
-  request: FastifyRequest,
-  options: Omit<TandemMcpServerOptions, "onAnswer">,
-  { createTandemMcpServer }: McpCode,
-): TandemMcpServer {
+/** What the route makes each request's MCP server from, and the log its tools' internal failures go to. */
+type McpRouteOptions = Omit<TandemMcpServerOptions, "onAnswer" | "onInternalError"> & { logger: Logger };
+
+/**
+ * tandem's MCP server for one POST, its ask_model calls written to the request's log record, and a
+ * tool's internal failure (which the client reads only as "see the server log") to the server log.
+ */
+function serverFor(request: FastifyRequest, options: McpRouteOptions, { createTandemMcpServer }: McpCode): TandemMcpServer {
   const record = requestRecord(request);
+  const { logger, ...serverOptions } = options;
   return createTandemMcpServer({
-    ...options,
+    ...serverOptions,
+    onInternalError: (err, tool) =>
+      logger.error({ requestId: request.id, tool, err: loggableError(err) }, "an MCP tool failed inside tandem"),
     // An ask_model call is a model request like any other: the request log and usage rows get it.
     onAnswer: (answer) => {
       record.model = answer.model;
@@ -123,7 +130,7 @@ function serverFor(
 async function answerModern(
   request: FastifyRequest,
   reply: FastifyReply,
-  options: Omit<TandemMcpServerOptions, "onAnswer">,
+  options: McpRouteOptions,
   code: McpCode,
 ): Promise<FastifyReply> {
   const format = answerFormat(request.headers.accept);

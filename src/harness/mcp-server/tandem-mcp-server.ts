@@ -1,4 +1,5 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Gateway } from "../../core/index.js";
 import type { Memories } from "../memory/memories.js";
 import { ASK_MODEL_DESCRIPTION, askModel, askModelInput, askModelOutput, type ModelAnswer } from "./ask-model-tool.js";
@@ -17,6 +18,7 @@ import {
   searchMemoriesInput,
   searchMemoriesOutput,
 } from "./memory-tools.js";
+import { internalCauseOf } from "./tool-error.js";
 
 export interface TandemMcpServerOptions {
   /** The gateway every dialect is given: ask_model's requests take the same path as any client's. */
@@ -35,6 +37,11 @@ export interface TandemMcpServerOptions {
   version: string;
   /** Told what each ask_model call did (the server's request log and usage). */
   onAnswer?: (answer: ModelAnswer) => void;
+  /**
+   * Told the failure behind a tool's "Internal error in tandem (see the server log)" answer, which
+   * the client is not shown (it may quote a path or an upstream's text): the server log writes it.
+   */
+  onInternalError?: (err: unknown, tool: string) => void;
 }
 
 /** Bounds the arguments a client may send a tool (the memory tools' metadata is the largest legitimate one). */
@@ -65,9 +72,17 @@ export function createTandemMcpServer(options: TandemMcpServerOptions): TandemMc
   const serverInfo = { name: "tandem", title: "tandem", version: options.version };
   const mcp = new McpServer(serverInfo, { instructions: INSTRUCTIONS, maxToolInputElements: MAX_TOOL_INPUT_ELEMENTS });
   const tools = new Set<string>();
+  const { onInternalError } = options;
   registerTools(options, (name, config, callback) => {
     tools.add(name);
-    return mcp.registerTool(name, config, callback);
+    if (onInternalError === undefined) return mcp.registerTool(name, config, callback);
+    const logged = (async (...args: Parameters<typeof callback>) => {
+      const result = await (callback as (...a: Parameters<typeof callback>) => CallToolResult | Promise<CallToolResult>)(...args);
+      const cause = internalCauseOf(result);
+      if (cause !== undefined) onInternalError(cause, name);
+      return result;
+    }) as typeof callback;
+    return mcp.registerTool(name, config, logged);
   });
   // The SDK declares `listChanged: true` with the first tool; this list never changes while a server
   // runs, and a stateless server has no stream to send the notification on.

@@ -11,9 +11,21 @@ import { findInCauses, GatewayError, isStoreFailure, storeUnavailable } from "..
 export function toolError(err: unknown): CallToolResult {
   const store = findInCauses(err, (at) => (isStoreFailure(at) ? at : undefined));
   const error = store !== undefined ? storeUnavailable(store) : err instanceof GatewayError ? err : GatewayError.from(err);
-  const message =
-    error.code === "internal" ? "Internal error in tandem (see the server log)" : `${error.message} (${error.code})`;
-  return { content: [{ type: "text", text: message }], isError: true };
+  if (error.code !== "internal") return { content: [{ type: "text", text: `${error.message} (${error.code})` }], isError: true };
+  const result: CallToolResult = {
+    content: [{ type: "text", text: "Internal error in tandem (see the server log)" }],
+    isError: true,
+  };
+  internalCauses.set(result, err);
+  return result;
+}
+
+/** The failures behind "see the server log" answers, for the server to log (see `internalCauseOf`). */
+const internalCauses = new WeakMap<CallToolResult, unknown>();
+
+/** The error a tool's "Internal error" answer hides from the client, which the server log must show. */
+export function internalCauseOf(result: CallToolResult): unknown {
+  return internalCauses.get(result);
 }
 
 /** A refusal of the tool's own (a bad argument the schema cannot express), as an MCP tool error. */

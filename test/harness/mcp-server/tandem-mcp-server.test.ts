@@ -34,3 +34,29 @@ describe("tandem's MCP tools: annotations", () => {
     assert.equal(unsaid.get("ask_model")?.annotations?.readOnlyHint, false);
   });
 });
+
+describe("tandem's MCP tools: internal failures", () => {
+  it("answers the client without the detail and hands the failure to the server log", async () => {
+    const failure = new Error("ENOENT: /home/me/.local/share/tandem/catalog.json");
+    const logged: Array<{ err: unknown; tool: string }> = [];
+    const gateway = { models: () => Promise.reject(failure) } as unknown as Gateway;
+    const { server } = createTandemMcpServer({
+      gateway,
+      version: "0.0.0-test",
+      onInternalError: (err, tool) => logged.push({ err, tool }),
+    });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    const client = new Client({ name: "internal-error-test", version: "1.0.0" });
+    await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+    try {
+      const result = await client.callTool({ name: "list_models", arguments: {} });
+      assert.equal(result.isError, true);
+      const text = (result.content as Array<{ text: string }>)[0]?.text ?? "";
+      assert.equal(text, "Internal error in tandem (see the server log)");
+      assert.deepEqual(logged, [{ err: failure, tool: "list_models" }], "the log gets what the client was not told");
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+});
