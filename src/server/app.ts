@@ -343,6 +343,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
       {
         // The id the client was given (x-request-id, request-id, an error body's request_id): its report finds this line.
         requestId: request.id,
+        startedBy: record.startedBy,
         method: request.method,
         path,
         status,

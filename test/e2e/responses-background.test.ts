@@ -346,4 +346,31 @@ describe("background responses in the store", () => {
       await server.close();
     }
   });
+
+  it("logs the run's turn with the id of the client's request that started it", async () => {
+    const log: string[] = [];
+    const server = await startTandem(
+      { providers: { openai: { kind: "openai", baseUrl: openai.url, apiKeys: ["env:UP_OPENAI"], local: false } } },
+      { env: { UP_OPENAI: "sk-upstream-openai" }, state: new MemoryStateStore(), log },
+    );
+    try {
+      const sdk = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const { data: started, response } = await sdk.responses
+        .create({ model: MODEL, input: "Work on this", background: true })
+        .withResponse();
+      const clientRequestId = response.headers.get("x-request-id");
+      assert.match(clientRequestId ?? "", /^req_/);
+      await until(async () => (await sdk.responses.retrieve(started.id)).status === "completed", "completion");
+      const lines = () => log.map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => l.msg === "request");
+      await until(() => lines().some((l) => l.startedBy !== undefined), "the run's log line");
+      const post = lines().find((l) => l.requestId === clientRequestId);
+      const run = lines().find((l) => l.startedBy === clientRequestId);
+      assert.ok(post, "the client's POST has its line");
+      assert.ok(run, "the run's turn names the client's request");
+      assert.notEqual(run.requestId, clientRequestId, "the turn keeps an id of its own");
+      assert.equal(run.model, MODEL);
+    } finally {
+      await server.close();
+    }
+  });
 });

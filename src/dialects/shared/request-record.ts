@@ -26,6 +26,11 @@ export interface RequestRecord {
    * passed); clientSignal follows it, so the request's upstream work stops as for a client that left.
    */
   shutdown?: AbortSignal;
+  /**
+   * A background run's own turn: the id of the client's request that started the run, which its log
+   * line names (`startedBy`) so that the client's `x-request-id` finds both lines.
+   */
+  startedBy?: string;
 }
 
 const records = new WeakMap<FastifyRequest, RequestRecord>();

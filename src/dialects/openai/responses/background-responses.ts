@@ -16,6 +16,8 @@ export interface RunIdentity {
   started(record: StoredResponse | undefined): void;
   /** The run's conversation, taken when the run was accepted: its turn runs under it (ConversationTurns). */
   hold?: TurnHold | undefined;
+  /** The id of the client's request that started the run (its `x-request-id`): the turn's log line names it. */
+  startedBy: string | undefined;
 }
 
 /** The header that marks a turn as a background run's own (its value holds a secret of this process). */
@@ -61,6 +63,8 @@ export class BackgroundRun {
   readonly controller = new AbortController();
   /** Its conversation, held from its acceptance until it has ended (ConversationTurns). */
   hold: TurnHold | undefined;
+  /** The id of the client's request that started it. */
+  startedBy: string | undefined;
 
   constructor(id: string, createdAt: number, queued: Record<string, unknown>) {
     this.id = id;
@@ -137,6 +141,7 @@ export class BackgroundResponses {
         run.started = record;
       },
       hold: run.hold,
+      startedBy: run.startedBy,
     };
   }
 
@@ -147,13 +152,15 @@ export class BackgroundResponses {
   /**
    * Starts a background response for this request (its body and headers as the client sent them),
    * once its Response `queued` is in the store. `hold`: its conversation, taken by the caller, which the
-   * run releases as it ends (the caller does, when this throws).
+   * run releases as it ends (the caller does, when this throws). `requestId`: the client's request's
+   * id, which the run's turn logs as `startedBy`.
    */
   async start(
     body: unknown,
     parsed: ParsedResponsesRequest,
     headers: IncomingHttpHeaders,
     hold?: TurnHold,
+    requestId?: string,
   ): Promise<BackgroundRun> {
     let running = 0;
     for (const run of this.#runs.values()) if (!run.finished) running++;
@@ -173,6 +180,7 @@ export class BackgroundResponses {
     });
     const run = new BackgroundRun(id, createdAt, queued);
     run.hold = hold;
+    run.startedBy = requestId;
     // As OpenAI streams a background response: created and queued first, then the turn's own events.
     for (const type of ["response.created", "response.queued"]) {
       run.push(type, JSON.stringify({ type, sequence_number: run.events.length, response: queued }));

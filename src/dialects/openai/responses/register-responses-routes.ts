@@ -52,6 +52,7 @@ export function registerResponsesRoutes(
     const parsed = parseResponsesRequest(request.body, await routeToolsAnswerChoice(gateway, request.body));
     // A background run's own turn takes the run's id; a client's background request starts a run.
     const identity = background?.claim(request.headers);
+    if (identity !== undefined) requestRecord(request).startedBy = identity.startedBy;
     if (parsed.background && identity === undefined) {
       if (background === undefined) {
         throw new GatewayError("invalid_request", "Invalid value for 'background': this server runs no background responses.", {
@@ -66,7 +67,7 @@ export function registerResponsesRoutes(
       const hold = parsed.conversationId === undefined ? undefined : turns.hold(parsed.conversationId);
       let run: BackgroundRun;
       try {
-        run = await background.start(request.body, parsed, request.headers, hold);
+        run = await background.start(request.body, parsed, request.headers, hold, request.id);
       } catch (err) {
         hold?.release();
         throw err;
