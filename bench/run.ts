@@ -315,6 +315,7 @@ async function main(modelDir: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "tandem-bench-"));
   tempDirs.push(dir);
   const floor = await startFloorServer(upstreamUrl, dir);
+  const minimal = await startMinimalGateway(upstreamUrl, dir);
   const configFile = join(dir, "tandem.config.yaml");
   // The same server without its encrypted store: the difference is what the store costs, the egress
   // audit's commit before each body leaves (one fsync per group of concurrent requests) above all.
@@ -508,6 +509,15 @@ async function main(modelDir: string): Promise<void> {
       headers: json,
       body: chatBody("up/bench"),
       pid: floor.child.pid,
+      failed: {},
+    },
+    {
+      name: "minimal gateway",
+      pool: pool(minimal.port),
+      path: "/v1/chat/completions",
+      headers: json,
+      body: chatBody("up/bench"),
+      pid: minimal.child.pid,
       failed: {},
     },
   ];
@@ -748,6 +758,12 @@ async function main(modelDir: string): Promise<void> {
     "ratio.floorOverPortkeyCpu",
     (r) => (r["floor server"]?.cpuMsPerRequest as number) / (r.portkey?.cpuMsPerRequest as number),
   );
+  metric("ratio.minimalOverBareAddedP50", (r) => added(r, "minimal gateway", "p50") / added(r, "bare proxy", "p50"));
+  metric("ratio.minimalOverPortkeyAddedP50", (r) => added(r, "minimal gateway", "p50") / added(r, "portkey", "p50"));
+  metric(
+    "ratio.minimalOverPortkeyCpu",
+    (r) => (r["minimal gateway"]?.cpuMsPerRequest as number) / (r.portkey?.cpuMsPerRequest as number),
+  );
   metric("ratio.bareOverPortkeyAddedP50", (r) => added(r, "bare proxy", "p50") / added(r, "portkey", "p50"));
   metric(
     "ratio.bareOverPortkeyCpu",
@@ -843,7 +859,7 @@ async function main(modelDir: string): Promise<void> {
     `- tandem added p50 / Portkey added p50: **${fmt("ratio.tandemOverPortkeyAddedP50", "x", 2)}**, p99: **${fmt("ratio.tandemOverPortkeyAddedP99", "x", 2)}** (target under 0.25x)`,
     `- tandem CPU per request / Portkey's: **${fmt("ratio.tandemOverPortkeyCpu", "x", 2)}** (target at most 0.1x)`,
     `- the same with whole upstream answers (\`streamUpstream: false\`): ${fmt("ratio.wholeOverBareAddedP50", "x", 2)} the bare proxy's added p50; ${fmt("ratio.wholeOverPortkeyAddedP50", "x", 2)} and ${fmt("ratio.wholeOverPortkeyAddedP99", "x", 2)} Portkey's at p50 and p99; CPU ${fmt("ratio.wholeOverPortkeyCpu", "x", 2)} Portkey's`,
-    `- what the targets ask of any gateway: the \`floor server\` (bench/floor-server.ts: tandem's own code for only the steps this request needs, parse, validate, classify, audit, tap, answer, log, on a bare node:http server with none of the router's machinery) is ${fmt("ratio.floorOverBareAddedP50", "x", 2)} the bare proxy's added p50, ${fmt("ratio.floorOverPortkeyAddedP50", "x", 2)} Portkey's, CPU ${fmt("ratio.floorOverPortkeyCpu", "x", 2)} Portkey's; the bare proxy itself, which does none of the work, is ${fmt("ratio.bareOverPortkeyAddedP50", "x", 2)} Portkey's added p50 and ${fmt("ratio.bareOverPortkeyCpu", "x", 2)} its CPU`,
+    `- what the targets ask of any gateway: the \`floor server\` (bench/floor-server.ts: tandem's own code for only the steps this request needs, parse, validate, classify, audit, tap, answer, log, on a bare node:http server with none of the router's machinery) is ${fmt("ratio.floorOverBareAddedP50", "x", 2)} the bare proxy's added p50, ${fmt("ratio.floorOverPortkeyAddedP50", "x", 2)} Portkey's, CPU ${fmt("ratio.floorOverPortkeyCpu", "x", 2)} Portkey's; the \`minimal gateway\` (bench/minimal-gateway.ts: the bare proxy plus only what the targets require of every request, the privacy classification and the audit row on disk before the body leaves, its answer relayed unread) is ${fmt("ratio.minimalOverBareAddedP50", "x", 2)} the bare proxy's added p50, ${fmt("ratio.minimalOverPortkeyAddedP50", "x", 2)} Portkey's, CPU ${fmt("ratio.minimalOverPortkeyCpu", "x", 2)} Portkey's; the bare proxy itself, which does none of the work, is ${fmt("ratio.bareOverPortkeyAddedP50", "x", 2)} Portkey's added p50 and ${fmt("ratio.bareOverPortkeyCpu", "x", 2)} its CPU`,
     "",
     `Egress audit before egress (\`tandem\` with its encrypted store, every body's audit row on disk (in the audit journal) before it is sent and committed with the next batch, against \`tandem (no store)\`, the same config with \`store.enabled: false\`; ${storeCheck.tandemAuditRows} audit rows after warm-up): the store adds ${fmt("audit.addedP50")} at p50 and ${fmt("audit.addedP99")} at p99 per sequential request, ${fmt("audit.addedTtfbP50")} to the time to first byte of a stream; at ${CONNECTIONS} connections, requests/s with the store ${fmt("audit.rpsRatio", "x", 2)} of those without (the request log, usage and audit rows are committed in batches on the store's thread).`,
     "",
@@ -1005,6 +1021,19 @@ function startFloorServer(upstreamUrl: string, dir: string) {
 }
 
 /**
+ * bench/minimal-gateway.ts over the fake upstream (the bare proxy plus the privacy classification and
+ * the audit row, the upstream asked as the client asks), its audit journal in a folder of `dir`.
+ */
+function startMinimalGateway(upstreamUrl: string, dir: string) {
+  const journalDir = join(dir, "minimal-gateway");
+  mkdirSync(journalDir);
+  return start(["--import", "tsx", join(ROOT, "bench/minimal-gateway.ts")], {
+    BENCH_UPSTREAM: upstreamUrl,
+    BENCH_FLOOR_DIR: journalDir,
+  });
+}
+
+/**
  * The bench's fake upstream and one tandem from dist/ over it, configured as the full run's `tandem`
  * is (the upstream remote, with a key, the store on), plus `extraConfig` lines: what the
  * `BENCH_ONLY` runs measure. The temporary folder is removed when the bench exits.
@@ -1103,7 +1132,7 @@ async function responsesOnly(): Promise<void> {
 /**
  * `BENCH_ONLY=overhead`: the overhead figures alone, for the inner loop of making tandem faster:
  * direct, the bare proxy, tandem with and without its store, tandem on a route with whole upstream
- * answers (`streamUpstream: false`), the floor server, and Portkey unless `BENCH_PORTKEY=0`:
+ * answers (`streamUpstream: false`), the floor server, the minimal gateway, and Portkey unless `BENCH_PORTKEY=0`:
  * sequential p50/p99 and CPU per request at ${CONNECTIONS} connections, one line per path and
  * repetition. `BENCH_TANDEM_NODE_ARGS` (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is passed to
  * the tandem with the store, `BENCH_NO_STORE_NODE_ARGS` to the one without; `BENCH_BASELINE_DIST` (a
@@ -1117,6 +1146,7 @@ async function overheadOnly(): Promise<void> {
   const floorDir = mkdtempSync(join(tmpdir(), "tandem-bench-floor-"));
   tempDirs.push(floorDir);
   const floor = await startFloorServer(upstreamUrl, floorDir);
+  const minimal = await startMinimalGateway(upstreamUrl, floorDir);
   const nodeArgs = process.env.BENCH_TANDEM_NODE_ARGS?.split(" ").filter(Boolean);
   const wholeRoute = ["routes:", "  whole: { tiers: [up/bench], streamUpstream: false }"];
   const { tandem } = await startOneTandem([], { up, nodeArgs });
@@ -1151,6 +1181,7 @@ async function overheadOnly(): Promise<void> {
     path("tandem (whole)", wholeTandem.port, "whole", wholeTandem.child.pid),
     path("tandem (no store)", noStore.port, "up/bench", noStore.child.pid),
     path("floor server", floor.port, "up/bench", floor.child.pid),
+    path("minimal gateway", minimal.port, "up/bench", minimal.child.pid),
   ];
   if (baseline) paths.push(path("tandem (baseline)", baseline.port, "up/bench", baseline.child.pid));
   if (process.env.BENCH_PORTKEY !== "0") {
