@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import { ApiError, getJson } from "./api.js";
 import { AuditPanel } from "./audit-panel.js";
 import { KeyPrompt } from "./key-prompt.js";
-import { forgetKey, readKey, saveKey } from "./session-key.js";
+import { forgetKey, readKey, saveKey, unsendableKey } from "./session-key.js";
 import { StatePanel } from "./state-panel.js";
 import { StatusPanel } from "./status-panel.js";
 import type { Status } from "./wire.js";
@@ -27,6 +27,11 @@ export function App() {
   };
 
   const tryKey = async (key: string): Promise<void> => {
+    const unsendable = unsendableKey(key);
+    if (unsendable !== undefined) {
+      setKeyError(unsendable);
+      return;
+    }
     try {
       const status = await getJson<Status>("/v1/status", new AbortController().signal, key);
       saveKey(key);

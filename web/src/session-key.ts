@@ -27,3 +27,15 @@ export function forgetKey(): void {
     // nothing kept
   }
 }
+
+/**
+ * Why the browser cannot send `key` as a header, or undefined when it can. fetch() refuses a header
+ * value with a character past U+00FF or a NUL, CR or LF (it throws a TypeError, which would read as
+ * tandem being unreachable); server keys are such text anyway, so a key that holds one is a typing slip.
+ */
+export function unsendableKey(key: string): string | undefined {
+  const bad = /[^\x01-\x09\x0b\x0c\x0e-\xff]/u.exec(key);
+  if (bad === null) return undefined;
+  const code = (bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
+  return `That key cannot be sent: it holds U+${code}, and a key travels in an HTTP header, which takes Latin-1 text without line breaks. Check what was pasted.`;
+}
