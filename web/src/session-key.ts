@@ -34,8 +34,15 @@ export function forgetKey(): void {
  * tandem being unreachable); server keys are such text anyway, so a key that holds one is a typing slip.
  */
 export function unsendableKey(key: string): string | undefined {
-  const bad = /[^\x01-\x09\x0b\x0c\x0e-\xff]/u.exec(key);
-  if (bad === null) return undefined;
-  const code = (bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
+  let bad: number | undefined;
+  for (const char of key) {
+    const point = char.codePointAt(0) ?? 0;
+    if (point > 0xff || point === 0 || point === 0x0a || point === 0x0d) {
+      bad = point;
+      break;
+    }
+  }
+  if (bad === undefined) return undefined;
+  const code = bad.toString(16).toUpperCase().padStart(4, "0");
   return `That key cannot be sent: it holds U+${code}, and a key travels in an HTTP header, which takes Latin-1 text without line breaks. Check what was pasted.`;
 }
