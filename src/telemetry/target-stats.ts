@@ -109,8 +109,13 @@ export class TargetStats {
 
   snapshot(target: string): TargetSnapshot {
     const s = this.#get(target);
+    // Field by field: the counters' working parts (the ring of recent TTFT samples) are not status.
     return {
-      ...s,
+      requests: s.requests,
+      failures: s.failures,
+      errorRate: s.errorRate,
+      ttftMs: s.ttftMs,
+      latencyMs: s.latencyMs,
       lastError: s.lastError && { ...s.lastError, at: new Date(s.lastError.at).toISOString() },
       lastSuccessAt: s.lastSuccessAt === undefined ? undefined : new Date(s.lastSuccessAt).toISOString(),
     };
