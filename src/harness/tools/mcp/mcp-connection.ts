@@ -12,6 +12,7 @@ import { HEADER_MISMATCH, MODERN_PROTOCOL_VERSION } from "../../mcp-protocol/ind
 import type { McpToolResult } from "./mcp-content-text.js";
 import { McpConnectTimeout, mcpErrorReason } from "./mcp-error-text.js";
 import { mcpFetch } from "./mcp-http-fetch.js";
+import { ignoreLateAnswers } from "./mcp-late-answers.js";
 import type { McpLog } from "./mcp-log.js";
 import { discoverEra, McpModernClient } from "./mcp-modern-client.js";
 import { type ParamHeader, paramHeaders, paramHeaderValues } from "./mcp-param-headers.js";
@@ -314,6 +315,10 @@ async function connect(
     await client.close().catch(() => {});
     throw err;
   }
+  // The answer a server sends to a call after it was cancelled is ignored, not a transport error.
+  ignoreLateAnswers(transport, (id) =>
+    options.log.debug({ server: options.label, id }, "mcp: a late answer to a cancelled request, ignored"),
+  );
   // Only now: during the connect, a transport error is the connect's own failure, which it reports.
   const conn = connection;
   client.onclose = () => conn.markGone();

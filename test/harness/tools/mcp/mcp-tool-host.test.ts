@@ -10,7 +10,13 @@ import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import { type McpConfig, mcpSchema } from "../../../../src/config/index.js";
 import type { McpServerRef } from "../../../../src/core/index.js";
 import { type McpLog, McpToolHost, type McpToolHostOptions } from "../../../../src/harness/tools/mcp/index.js";
-import { IMAGE_BYTES, MCP_STDIO_SERVER, type McpHttpServer, startMcpHttpServer } from "../../../support/mcp-test-server.js";
+import {
+  IMAGE_BYTES,
+  MCP_RAW_STDIO_SERVER,
+  MCP_STDIO_SERVER,
+  type McpHttpServer,
+  startMcpHttpServer,
+} from "../../../support/mcp-test-server.js";
 
 const STDIO = MCP_STDIO_SERVER;
 
@@ -455,6 +461,35 @@ describe("McpToolHost over stdio", () => {
     await slow.callTool({ label: "local" }, "crash", {}, signal());
     const refused = await slow.callTool({ label: "local" }, "pid", {}, signal());
     assert.match(refused.error ?? "", /is not running \(the server exited\); it is started again at most every 60000 ms/);
+  });
+
+  it("ignores a late answer to a call it cancelled: the server and the other calls on it stay up", async () => {
+    const { host, log } = makeHost({ servers: { raw: MCP_RAW_STDIO_SERVER } });
+    const raw = { label: "raw" };
+    const pid = (await host.callTool(raw, "pid", {}, signal())).output;
+    // The caller leaves; the server goes on and answers at 300 ms anyway, as the spec lets it.
+    const leaving = new AbortController();
+    const cancelled = host.callTool(raw, "slow", { ms: 300 }, leaving.signal);
+    setTimeout(() => leaving.abort(), 50);
+    await assert.rejects(cancelled);
+    // Another client's call, running when the late answer arrives.
+    const other = await host.callTool(raw, "slow", { ms: 600 }, signal());
+    assert.deepEqual(other, { output: "waited 600 ms" });
+    assert.equal((await host.callTool(raw, "pid", {}, signal())).output, pid, "the same server process");
+    assert.ok(!log.lines.some((l) => l.message === "mcp: transport error; reconnecting on next use"), JSON.stringify(log.lines));
+  });
+
+  it("ignores the late answer to a call that timed out, and the server stays up", async () => {
+    const { host } = makeHost({ callTimeoutMs: 200, servers: { raw: MCP_RAW_STDIO_SERVER } });
+    const raw = { label: "raw" };
+    const pid = (await host.callTool(raw, "pid", {}, signal())).output;
+    const other = host.callTool(raw, "slow", { ms: 150 }, signal());
+    setTimeout(() => void host.callTool(raw, "slow", { ms: 100 }, signal()), 100);
+    assert.match((await host.callTool(raw, "slow", { ms: 250 }, signal())).error ?? "", /timed out after 200 ms/);
+    assert.deepEqual(await other, { output: "waited 150 ms" });
+    // The late answer (at 250 ms) arrives while this call runs.
+    assert.deepEqual(await host.callTool(raw, "slow", { ms: 150 }, signal()), { output: "waited 150 ms" });
+    assert.equal((await host.callTool(raw, "pid", {}, signal())).output, pid);
   });
 
   it("returns an error for a command that does not exist", async () => {
