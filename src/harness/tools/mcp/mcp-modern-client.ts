@@ -14,6 +14,7 @@ import {
   UNSUPPORTED_PROTOCOL_VERSION,
 } from "../../mcp-protocol/index.js";
 import { isRequestTimeout } from "./mcp-error-text.js";
+import { markServerAnswer } from "./mcp-sdk-errors.js";
 
 /*
  * tandem's client of MCP's stateless revision, 2026-07-28, over Streamable HTTP (the SDK speaks only
@@ -110,7 +111,9 @@ export class McpModernClient {
       }
       if (message.error !== undefined) {
         const { code, message: text, data } = message.error;
-        throw new McpError(Number.isSafeInteger(code) ? code : ErrorCode.InternalError, String(text ?? "error"), data);
+        throw markServerAnswer(
+          new McpError(Number.isSafeInteger(code) ? code : ErrorCode.InternalError, String(text ?? "error"), data),
+        );
       }
       const result = message.result;
       if (result === null || typeof result !== "object" || Array.isArray(result)) {

@@ -492,6 +492,21 @@ describe("McpToolHost over stdio", () => {
     assert.equal((await host.callTool(raw, "pid", {}, signal())).output, pid);
   });
 
+  it("takes a JSON-RPC error answering a call as that call's error, with the server's message, and keeps the server", async () => {
+    const { host } = makeHost({ servers: { raw: MCP_RAW_STDIO_SERVER } }, { restartIntervalMs: 60_000 });
+    const raw = { label: "raw" };
+    const pid = (await host.callTool(raw, "pid", {}, signal())).output;
+    // -32000 is also the code the SDK gives a connection that closed: the server's answer is not that.
+    const failed = await host.callTool(raw, "rpc_error", { message: "lookup failed: no such customer" }, signal());
+    assert.match(failed.error ?? "", /^tool 'rpc_error' of MCP server 'raw' failed: .*lookup failed: no such customer$/);
+    assert.doesNotMatch(failed.error ?? "", /exited|closed/);
+    assert.equal(failed.failure?.kind, "protocol");
+    assert.equal(failed.failure?.kind === "protocol" && failed.failure.code, -32000);
+    assert.equal((await host.callTool(raw, "pid", {}, signal())).output, pid, "the same server, still running");
+    const listed = await host.listTools(raw, signal());
+    assert.ok("tools" in listed, JSON.stringify(listed));
+  });
+
   it("returns an error for a command that does not exist", async () => {
     const { host } = makeHost({ servers: { missing: { command: "tandem-no-such-mcp-server-cmd" } } });
     const listed = await host.listTools({ label: "missing" }, signal());
