@@ -17,6 +17,7 @@ import type { McpLog } from "./mcp-log.js";
 import { discoverEra, McpModernClient } from "./mcp-modern-client.js";
 import { type ParamHeader, paramHeaders, paramHeaderValues } from "./mcp-param-headers.js";
 import { markServerAnswer } from "./mcp-sdk-errors.js";
+import { readLinesLinearly } from "./mcp-stdio-line-reader.js";
 
 /** Where an MCP server is, with its secrets already resolved. */
 export type McpEndpoint =
@@ -196,6 +197,8 @@ export async function openMcpConnection(endpoint: McpEndpoint, options: McpConne
       ...(endpoint.cwd !== undefined ? { cwd: endpoint.cwd } : {}),
       stderr: "pipe",
     });
+    // A long line without a newline is read in linear time, not the SDK's quadratic one.
+    readLinesLinearly(transport);
     logStderr(transport, options);
     return connect(transport, "stdio", options);
   }

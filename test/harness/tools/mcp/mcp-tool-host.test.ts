@@ -507,6 +507,29 @@ describe("McpToolHost over stdio", () => {
     assert.ok("tools" in listed, JSON.stringify(listed));
   });
 
+  it("reads a long line without a newline in linear time, without holding the event loop, and cuts it at 10 MiB", async () => {
+    const { host } = makeHost({ servers: { raw: MCP_RAW_STDIO_SERVER } }, { restartIntervalMs: 0 });
+    const raw = { label: "raw" };
+    await host.callTool(raw, "pid", {}, signal());
+    // The longest the event loop was held while the flood was read.
+    let longest = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    }, 5);
+    try {
+      const flooded = await host.callTool(raw, "noline", { mib: 40 }, signal());
+      assert.match(flooded.error ?? "", /exceeded maximum size of 10485760 bytes|exited|closed/);
+    } finally {
+      clearInterval(ticker);
+    }
+    assert.ok(longest < 250, `the event loop was held for ${Math.round(longest)} ms`);
+    // Started afresh on the next use.
+    assert.ok((await host.callTool(raw, "pid", {}, signal())).output);
+  });
+
   it("returns an error for a command that does not exist", async () => {
     const { host } = makeHost({ servers: { missing: { command: "tandem-no-such-mcp-server-cmd" } } });
     const listed = await host.listTools({ label: "missing" }, signal());
