@@ -10,6 +10,7 @@ import {
   META_PROTOCOL_VERSION,
   MISSING_REQUIRED_CLIENT_CAPABILITY,
   MODERN_PROTOCOL_VERSION,
+  PUBLISHED_HANDSHAKE_VERSIONS,
   standardHeaders,
   UNSUPPORTED_PROTOCOL_VERSION,
 } from "../../mcp-protocol/index.js";
@@ -231,7 +232,7 @@ export async function discoverEra(client: McpModernClient, timeoutMs: number): P
         }
         throw new McpError(
           err.code,
-          `the server speaks MCP ${versions.join(", ").slice(0, 200) || "(no version named)"}, none of which tandem speaks (${MODERN_PROTOCOL_VERSION}, ${HANDSHAKE_PROTOCOL_VERSIONS.join(", ")})`,
+          `the server speaks MCP ${versions.join(", ").slice(0, 200) || "(no version named)"}, none of which tandem speaks (${MODERN_PROTOCOL_VERSION}, ${PUBLISHED_HANDSHAKE_VERSIONS.join(", ")})`,
           err.data,
         );
       }
