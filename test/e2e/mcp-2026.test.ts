@@ -118,7 +118,8 @@ describe("/mcp under 2026-07-28", () => {
     assert.equal((answer.message as { id: unknown }).id, "server-discover-probe-1");
     assert.equal(result.resultType, "complete");
     assert.equal(result.supportedVersions[0], VERSION);
-    for (const legacy of ["2025-11-25", "2025-06-18", "2025-03-26"]) assert.ok(result.supportedVersions.includes(legacy), legacy);
+    // The published revisions only (the SDK's 2024-10-07 names none).
+    assert.deepEqual(result.supportedVersions, [VERSION, "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]);
     assert.deepEqual(result.capabilities, { tools: { listChanged: false } });
     assert.match(result.instructions ?? "", /list_models/);
     assert.equal(result._meta?.["io.modelcontextprotocol/serverInfo"]?.name, "tandem");
@@ -208,7 +209,7 @@ describe("/mcp under 2026-07-28", () => {
     assert.equal(answer.status, 400, answer.text);
     const error = UnsupportedProtocolVersionErrorSchema.parse(answer.message).error;
     assert.equal(error.data.requested, "1900-01-01");
-    assert.deepEqual(error.data.supported.slice(0, 2), [VERSION, "2025-11-25"]);
+    assert.deepEqual(error.data.supported, [VERSION, "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]);
     // The header alone, on a request without _meta, is refused the same way.
     const headerOnly = await post({ jsonrpc: "2.0", id: 12, method: "tools/list" }, { "mcp-protocol-version": "2099-01-01" });
     assert.equal(UnsupportedProtocolVersionErrorSchema.parse(headerOnly.message).error.data.requested, "2099-01-01");

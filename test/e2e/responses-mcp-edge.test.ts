@@ -452,6 +452,43 @@ describe("mcp tools: clients", () => {
     }
   });
 
+  it("cancels a long tool call when a client of a whole (not streamed) response leaves, and asks the model nothing more", async () => {
+    let aborted: (() => void) | undefined;
+    const abortedOnce = new Promise<void>((resolve) => {
+      aborted = resolve;
+    });
+    let started: (() => void) | undefined;
+    const startedOnce = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    host.onCall = (_name, _args, signal) =>
+      new Promise((resolve, reject) => {
+        started?.();
+        // A server that would answer later: the call must be ended by the client's leaving, not by this.
+        const timer = setTimeout(() => resolve({ output: "found late" }), 1500);
+        signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          aborted?.();
+          reject(signal.reason);
+        });
+      });
+    const controller = new AbortController();
+    const answering = client.responses.create(
+      { model: "openai/gpt-4o-mini", input: "Search", tools: [docs] },
+      { signal: controller.signal },
+    );
+    await startedOnce;
+    controller.abort();
+    await answering.catch(() => {});
+    await Promise.race([
+      abortedOnce,
+      new Promise((_, reject) => setTimeout(() => reject(new Error("the call was not cancelled")), 1000)),
+    ]);
+    // Past the moment the call would have answered: no next turn was asked for.
+    await new Promise((resolve) => setTimeout(resolve, 1700));
+    assert.equal(openai.requests.length, 1);
+  });
+
   it("answers a server whose tools cannot be listed with OpenAI's error shape and status 424", async () => {
     const res = await fetch(`${tandem.url}/v1/responses`, {
       method: "POST",

@@ -41,6 +41,12 @@ export const MCP_REACH_SERVER = {
   args: ["--import", import.meta.resolve("tsx"), fileURLToPath(new URL("./mcp-reach-server.ts", import.meta.url))],
 };
 
+/** The command and arguments that start mcp-raw-stdio-server.ts (a server written without the SDK: late answers, JSON-RPC errors, a line without end) over stdio. */
+export const MCP_RAW_STDIO_SERVER = {
+  command: process.execPath,
+  args: ["--import", import.meta.resolve("tsx"), fileURLToPath(new URL("./mcp-raw-stdio-server.ts", import.meta.url))],
+};
+
 /** Bytes of the image the `image` tool returns. */
 export const IMAGE_BYTES = 1234;
 

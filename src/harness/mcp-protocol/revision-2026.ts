@@ -20,6 +20,16 @@ export const HANDSHAKE_PROTOCOL_VERSIONS: readonly string[] = [
   "2024-10-07",
 ];
 
+/**
+ * The handshake revisions MCP published, newest first: the ones tandem names as supported (its
+ * server's `supportedVersions` and version error, its client's messages). The SDK's list also holds
+ * 2024-10-07, a date no specification was published under (an early draft's), which its handshake
+ * still accepts from an old client: left as it is, never offered.
+ */
+export const PUBLISHED_HANDSHAKE_VERSIONS: readonly string[] = HANDSHAKE_PROTOCOL_VERSIONS.filter(
+  (version) => version !== "2024-10-07",
+);
+
 /** Header values do not match the body, or a required header is missing or malformed (HTTP 400). */
 export const HEADER_MISMATCH = -32020;
 /** The request needs a client capability it did not declare (HTTP 400; `data.requiredCapabilities`). */

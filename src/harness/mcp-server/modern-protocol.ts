@@ -18,6 +18,7 @@ import {
   META_SERVER_INFO,
   MODERN_PROTOCOL_VERSION,
   NAMED_METHODS,
+  PUBLISHED_HANDSHAKE_VERSIONS,
   UNSUPPORTED_PROTOCOL_VERSION,
 } from "../mcp-protocol/index.js";
 import { screenRequests } from "./protocol-checks.js";
@@ -34,7 +35,7 @@ import type { TandemMcpServer } from "./tandem-mcp-server.js";
  */
 
 /** Every version tandem's /mcp serves, newest first: what `server/discover` and the version error list. */
-export const SUPPORTED_VERSIONS: readonly string[] = [MODERN_PROTOCOL_VERSION, ...HANDSHAKE_PROTOCOL_VERSIONS];
+export const SUPPORTED_VERSIONS: readonly string[] = [MODERN_PROTOCOL_VERSION, ...PUBLISHED_HANDSHAKE_VERSIONS];
 
 /** The methods this revision's clients may call here; any other is -32601 with HTTP 404. */
 const SERVED_METHODS = ["server/discover", "tools/list", "tools/call"] as const;

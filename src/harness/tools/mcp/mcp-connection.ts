@@ -5,16 +5,19 @@ import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { McpError, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { type HostedToolInfo, redactSecrets } from "../../../core/index.js";
 import { VERSION } from "../../../version.js";
 import { HEADER_MISMATCH, MODERN_PROTOCOL_VERSION } from "../../mcp-protocol/index.js";
 import type { McpToolResult } from "./mcp-content-text.js";
 import { McpConnectTimeout, mcpErrorReason } from "./mcp-error-text.js";
 import { mcpFetch } from "./mcp-http-fetch.js";
+import { ignoreLateAnswers } from "./mcp-late-answers.js";
 import type { McpLog } from "./mcp-log.js";
 import { discoverEra, McpModernClient } from "./mcp-modern-client.js";
 import { type ParamHeader, paramHeaders, paramHeaderValues } from "./mcp-param-headers.js";
+import { markServerAnswer } from "./mcp-sdk-errors.js";
+import { readLinesLinearly } from "./mcp-stdio-line-reader.js";
 
 /** Where an MCP server is, with its secrets already resolved. */
 export type McpEndpoint =
@@ -194,6 +197,8 @@ export async function openMcpConnection(endpoint: McpEndpoint, options: McpConne
       ...(endpoint.cwd !== undefined ? { cwd: endpoint.cwd } : {}),
       stderr: "pipe",
     });
+    // A long line without a newline is read in linear time, not the SDK's quadratic one.
+    readLinesLinearly(transport);
     logStderr(transport, options);
     return connect(transport, "stdio", options);
   }
@@ -314,6 +319,10 @@ async function connect(
     await client.close().catch(() => {});
     throw err;
   }
+  // The answer a server sends to a call after it was cancelled is ignored, not a transport error.
+  ignoreLateAnswers(transport, (id) =>
+    options.log.debug({ server: options.label, id }, "mcp: a late answer to a cancelled request, ignored"),
+  );
   // Only now: during the connect, a transport error is the connect's own failure, which it reports.
   const conn = connection;
   client.onclose = () => conn.markGone();
@@ -330,13 +339,25 @@ async function connect(
 
 /** The SDK's Client, after its initialize handshake, as a session. */
 function handshakeSession(client: Client, transport: Transport): McpSession {
+  // The SDK fails what waits with its ConnectionClosed only once it has let go of the transport: a
+  // -32000 while it still holds it is the server's answer (which may use that code too).
+  const answered = (err: unknown): never => {
+    if (err instanceof McpError && err.code === ErrorCode.ConnectionClosed && client.transport !== undefined) {
+      throw markServerAnswer(err);
+    }
+    throw err;
+  };
   return {
     listTools: (cursor, timeoutMs) =>
-      client.request({ method: "tools/list", ...(cursor !== undefined && { params: { cursor } }) }, ResultSchema, {
-        timeout: timeoutMs,
-      }),
+      client
+        .request({ method: "tools/list", ...(cursor !== undefined && { params: { cursor } }) }, ResultSchema, {
+          timeout: timeoutMs,
+        })
+        .catch(answered),
     callTool: (name, args, { signal, timeoutMs }) =>
-      client.callTool({ name, arguments: args }, undefined, { signal, timeout: timeoutMs }) as Promise<McpToolResult>,
+      (client.callTool({ name, arguments: args }, undefined, { signal, timeout: timeoutMs }) as Promise<McpToolResult>).catch(
+        answered,
+      ),
     close: async () => {
       if (transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
         // Polite, not needed: a server that does not answer soon is simply left.

@@ -1,7 +1,7 @@
 import { type HostedCallFailure, MCP_CALL_CODES, redactSecrets } from "../../../core/index.js";
 import { McpAddressRefused, McpAnswerTooLarge } from "./mcp-http-fetch.js";
 import { McpRedirectRefused } from "./mcp-redirects.js";
-import { isHttpTransportError, isMcpError, isUnauthorizedError } from "./mcp-sdk-errors.js";
+import { isConnectionClosed, isHttpTransportError, isMcpError, isUnauthorizedError } from "./mcp-sdk-errors.js";
 
 /*
  * A server's failure as a short sentence the model and the client read (it goes back as a tool
@@ -64,10 +64,8 @@ function rawReason(err: unknown): string {
   // Our own refusals, wherever fetch or the SDK wrapped them ("fetch failed", "SSE error: ...").
   const ours = ownRefusal(err);
   if (ours !== undefined) return ours.message;
-  if (isMcpError(err)) {
-    if (err.code === MCP_CALL_CODES.connectionClosed) return "the connection closed";
-    return err.message;
-  }
+  if (isConnectionClosed(err)) return "the connection closed";
+  if (isMcpError(err)) return err.message;
   if (isHttpTransportError(err)) {
     const status = err.code !== undefined && err.code > 0 ? `HTTP ${err.code}` : "bad answer";
     const hint = err.code === 401 || err.code === 403 ? " (the server refused the credentials: check the headers)" : "";

@@ -10,10 +10,12 @@ import {
   META_PROTOCOL_VERSION,
   MISSING_REQUIRED_CLIENT_CAPABILITY,
   MODERN_PROTOCOL_VERSION,
+  PUBLISHED_HANDSHAKE_VERSIONS,
   standardHeaders,
   UNSUPPORTED_PROTOCOL_VERSION,
 } from "../../mcp-protocol/index.js";
 import { isRequestTimeout } from "./mcp-error-text.js";
+import { markServerAnswer } from "./mcp-sdk-errors.js";
 
 /*
  * tandem's client of MCP's stateless revision, 2026-07-28, over Streamable HTTP (the SDK speaks only
@@ -110,7 +112,9 @@ export class McpModernClient {
       }
       if (message.error !== undefined) {
         const { code, message: text, data } = message.error;
-        throw new McpError(Number.isSafeInteger(code) ? code : ErrorCode.InternalError, String(text ?? "error"), data);
+        throw markServerAnswer(
+          new McpError(Number.isSafeInteger(code) ? code : ErrorCode.InternalError, String(text ?? "error"), data),
+        );
       }
       const result = message.result;
       if (result === null || typeof result !== "object" || Array.isArray(result)) {
@@ -228,7 +232,7 @@ export async function discoverEra(client: McpModernClient, timeoutMs: number): P
         }
         throw new McpError(
           err.code,
-          `the server speaks MCP ${versions.join(", ").slice(0, 200) || "(no version named)"}, none of which tandem speaks (${MODERN_PROTOCOL_VERSION}, ${HANDSHAKE_PROTOCOL_VERSIONS.join(", ")})`,
+          `the server speaks MCP ${versions.join(", ").slice(0, 200) || "(no version named)"}, none of which tandem speaks (${MODERN_PROTOCOL_VERSION}, ${PUBLISHED_HANDSHAKE_VERSIONS.join(", ")})`,
           err.data,
         );
       }

@@ -2,6 +2,7 @@ import type { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js
 import type { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
 import type { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { MCP_CALL_CODES } from "../../../core/index.js";
 
 /*
  * The MCP SDK's client side is loaded with the first connection to an MCP server (the tool host
@@ -43,6 +44,23 @@ export function loadMcpSdkErrors(): Promise<void> {
 /** A JSON-RPC error: the server's, or one the SDK raised itself (a closed connection, a request timed out). */
 export function isMcpError(err: unknown): err is McpError {
   return loaded !== undefined && err instanceof loaded.McpError;
+}
+
+/**
+ * The JSON-RPC errors a server answered with, as told apart from the ones the SDK raised itself where
+ * the two share a code: a server may answer a call with -32000, the code of the SDK's ConnectionClosed.
+ */
+const serverAnswers = new WeakSet<Error>();
+
+/** Marks an error as the server's own JSON-RPC answer (the session that read it knows). */
+export function markServerAnswer<E extends Error>(err: E): E {
+  serverAnswers.add(err);
+  return err;
+}
+
+/** The SDK's ConnectionClosed: the link to the server is lost (not a server's answer that reuses the code). */
+export function isConnectionClosed(err: unknown): err is McpError {
+  return isMcpError(err) && err.code === MCP_CALL_CODES.connectionClosed && !serverAnswers.has(err);
 }
 
 /** An HTTP transport's error: a status the server answered with (`code`), or an answer that was not MCP. */

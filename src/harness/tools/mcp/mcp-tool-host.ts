@@ -18,7 +18,13 @@ import { capUtf8, type McpToolResult, toolResultText } from "./mcp-content-text.
 import { errnoCode, isRequestTimeout, mcpCallFailure, mcpErrorReason } from "./mcp-error-text.js";
 import type { McpLog } from "./mcp-log.js";
 import { McpSandbox, type McpSandboxStatus, type SandboxedServer } from "./mcp-sandbox.js";
-import { isHttpTransportError, isMcpError, isStreamableHttpError, loadMcpSdkErrors } from "./mcp-sdk-errors.js";
+import {
+  isConnectionClosed,
+  isHttpTransportError,
+  isMcpError,
+  isStreamableHttpError,
+  loadMcpSdkErrors,
+} from "./mcp-sdk-errors.js";
 import { resolveSecretValues, SecretValueError } from "./mcp-secret-values.js";
 
 export interface McpToolHostOptions {
@@ -314,7 +320,7 @@ export class McpToolHost implements ToolHost {
     // tandem closed it: that is why (not the closed connection the request then saw).
     const closedFor = connection.closedFor?.();
     if (closedFor !== undefined) return mcpErrorReason(closedFor, connection.secrets);
-    if (connection.kind === "stdio" && isMcpError(err) && err.code === MCP_CALL_CODES.connectionClosed) {
+    if (connection.kind === "stdio" && isConnectionClosed(err)) {
       return "the server process exited (or closed its output)";
     }
     return mcpErrorReason(err, connection.secrets);
@@ -613,7 +619,7 @@ function freshFor(ttlMs: unknown): number {
 
 /** A failure of the link itself (not a server's answer): the connection is not to be trusted again. */
 function isTransportFailure(err: unknown): boolean {
-  if (isMcpError(err)) return err.code === MCP_CALL_CODES.connectionClosed;
+  if (isMcpError(err)) return isConnectionClosed(err);
   return isHttpTransportError(err) || errnoCode(err) !== undefined || err instanceof TypeError;
 }
 

@@ -10,7 +10,13 @@ import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import { type McpConfig, mcpSchema } from "../../../../src/config/index.js";
 import type { McpServerRef } from "../../../../src/core/index.js";
 import { type McpLog, McpToolHost, type McpToolHostOptions } from "../../../../src/harness/tools/mcp/index.js";
-import { IMAGE_BYTES, MCP_STDIO_SERVER, type McpHttpServer, startMcpHttpServer } from "../../../support/mcp-test-server.js";
+import {
+  IMAGE_BYTES,
+  MCP_RAW_STDIO_SERVER,
+  MCP_STDIO_SERVER,
+  type McpHttpServer,
+  startMcpHttpServer,
+} from "../../../support/mcp-test-server.js";
 
 const STDIO = MCP_STDIO_SERVER;
 
@@ -455,6 +461,73 @@ describe("McpToolHost over stdio", () => {
     await slow.callTool({ label: "local" }, "crash", {}, signal());
     const refused = await slow.callTool({ label: "local" }, "pid", {}, signal());
     assert.match(refused.error ?? "", /is not running \(the server exited\); it is started again at most every 60000 ms/);
+  });
+
+  it("ignores a late answer to a call it cancelled: the server and the other calls on it stay up", async () => {
+    const { host, log } = makeHost({ servers: { raw: MCP_RAW_STDIO_SERVER } });
+    const raw = { label: "raw" };
+    const pid = (await host.callTool(raw, "pid", {}, signal())).output;
+    // The caller leaves; the server goes on and answers at 300 ms anyway, as the spec lets it.
+    const leaving = new AbortController();
+    const cancelled = host.callTool(raw, "slow", { ms: 300 }, leaving.signal);
+    setTimeout(() => leaving.abort(), 50);
+    await assert.rejects(cancelled);
+    // Another client's call, running when the late answer arrives.
+    const other = await host.callTool(raw, "slow", { ms: 600 }, signal());
+    assert.deepEqual(other, { output: "waited 600 ms" });
+    assert.equal((await host.callTool(raw, "pid", {}, signal())).output, pid, "the same server process");
+    assert.ok(!log.lines.some((l) => l.message === "mcp: transport error; reconnecting on next use"), JSON.stringify(log.lines));
+  });
+
+  it("ignores the late answer to a call that timed out, and the server stays up", async () => {
+    const { host } = makeHost({ callTimeoutMs: 200, servers: { raw: MCP_RAW_STDIO_SERVER } });
+    const raw = { label: "raw" };
+    const pid = (await host.callTool(raw, "pid", {}, signal())).output;
+    const other = host.callTool(raw, "slow", { ms: 150 }, signal());
+    setTimeout(() => void host.callTool(raw, "slow", { ms: 100 }, signal()), 100);
+    assert.match((await host.callTool(raw, "slow", { ms: 250 }, signal())).error ?? "", /timed out after 200 ms/);
+    assert.deepEqual(await other, { output: "waited 150 ms" });
+    // The late answer (at 250 ms) arrives while this call runs.
+    assert.deepEqual(await host.callTool(raw, "slow", { ms: 150 }, signal()), { output: "waited 150 ms" });
+    assert.equal((await host.callTool(raw, "pid", {}, signal())).output, pid);
+  });
+
+  it("takes a JSON-RPC error answering a call as that call's error, with the server's message, and keeps the server", async () => {
+    const { host } = makeHost({ servers: { raw: MCP_RAW_STDIO_SERVER } }, { restartIntervalMs: 60_000 });
+    const raw = { label: "raw" };
+    const pid = (await host.callTool(raw, "pid", {}, signal())).output;
+    // -32000 is also the code the SDK gives a connection that closed: the server's answer is not that.
+    const failed = await host.callTool(raw, "rpc_error", { message: "lookup failed: no such customer" }, signal());
+    assert.match(failed.error ?? "", /^tool 'rpc_error' of MCP server 'raw' failed: .*lookup failed: no such customer$/);
+    assert.doesNotMatch(failed.error ?? "", /exited|closed/);
+    assert.equal(failed.failure?.kind, "protocol");
+    assert.equal(failed.failure?.kind === "protocol" && failed.failure.code, -32000);
+    assert.equal((await host.callTool(raw, "pid", {}, signal())).output, pid, "the same server, still running");
+    const listed = await host.listTools(raw, signal());
+    assert.ok("tools" in listed, JSON.stringify(listed));
+  });
+
+  it("reads a long line without a newline in linear time, without holding the event loop, and cuts it at 10 MiB", async () => {
+    const { host } = makeHost({ servers: { raw: MCP_RAW_STDIO_SERVER } }, { restartIntervalMs: 0 });
+    const raw = { label: "raw" };
+    await host.callTool(raw, "pid", {}, signal());
+    // The longest the event loop was held while the flood was read.
+    let longest = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    }, 5);
+    try {
+      const flooded = await host.callTool(raw, "noline", { mib: 40 }, signal());
+      assert.match(flooded.error ?? "", /exceeded maximum size of 10485760 bytes|exited|closed/);
+    } finally {
+      clearInterval(ticker);
+    }
+    assert.ok(longest < 250, `the event loop was held for ${Math.round(longest)} ms`);
+    // Started afresh on the next use.
+    assert.ok((await host.callTool(raw, "pid", {}, signal())).output);
   });
 
   it("returns an error for a command that does not exist", async () => {
