@@ -339,12 +339,18 @@ describe("a file uploaded private, named on a redact route", () => {
     };
     cloud.script(answerOrSearch);
     home.script(answerOrSearch);
-    const response = await client.responses.create({
-      model: "redact-then-local",
-      input: "Where is the boat moored?",
-      tools: [{ type: "file_search", vector_store_ids: [store.id] }],
-    });
+    const { data: response, response: http } = await client.responses
+      .create({
+        model: "redact-then-local",
+        input: "Where is the boat moored?",
+        tools: [{ type: "file_search", vector_store_ids: [store.id] }],
+      })
+      .withResponse();
     assert.equal(response.output_text, "Found it.");
+    // The answer is named for the target that wrote it, and says why that is not the first tier.
+    assert.equal(response.model, LOCAL);
+    assert.equal(http.headers.get("x-tandem-target"), LOCAL);
+    assert.match(http.headers.get("x-tandem-degraded") ?? "", /^true; the tool loop's turn after the tool calls went to /);
     assert.ok(response.output.some((item) => item.type === "file_search_call"));
     assert.ok(!(await cloudReceived()).includes(FILE_CODENAME), "the passage reached the cloud upstream");
   });
