@@ -136,6 +136,24 @@ describe("a compaction of a private history", () => {
     );
     await assertCloudClean(true);
   });
+
+  it(
+    "stored in a conversation (read back in its place), keeps the turn as private as the history it stands for",
+    LIMIT,
+    async () => {
+      const first = await client.responses.create({ model: "local-first", input: SECRET_TURN }, { headers: PRIVATE });
+      home.script(() => ({ kind: "text", text: `The user keeps the vault code ${VAULT} to themselves.` }));
+      const compacted = await client.responses.compact(
+        { model: "local-first", previous_response_id: first.id },
+        { headers: PRIVATE },
+      );
+      const summary = compacted.output.filter((item) => item.type === "compaction");
+      // Stored without the header: the level it carries is the history's, as when sent back as input.
+      const conversation = await client.conversations.create({ items: summary as never });
+      await assertRefused(client.responses.create({ model: "cloud-only", conversation: conversation.id, input: HARMLESS }));
+      await assertCloudClean(true);
+    },
+  );
 });
 
 describe("file_search queries of a private conversation", () => {

@@ -18,6 +18,7 @@ import type { ResponseInputItem } from "openai/resources/responses/responses";
 import type { ByteRecorder } from "../support/byte-recorder.js";
 import type { FakeOpenAIScript, FakeOpenAIUpstream } from "../support/fake-openai-upstream.js";
 import { CLOUD, FAST, LOCAL, type PrivacyStage, startPrivacyStage } from "../support/privacy-stage.js";
+import { connectResponsesSocket } from "../support/responses-socket-client.js";
 import type { RunningTandem } from "../support/tandem.js";
 
 /** Found by no detector: only its declaration protects it. */
@@ -181,6 +182,80 @@ describe("a memory saved private, recalled on a redact route", () => {
   });
 });
 
+describe("a WebSocket connection's store: false chain (its memory, not the store)", () => {
+  it("keeps a turn that recalled a private memory from sending its answer to the cloud next", LIMIT, async () => {
+    const id = await remember(`The user's project codename is ${CODENAME}.`, "private");
+    home.script(() => ({ kind: "text", text: `Your project codename is ${CODENAME}.` }));
+    const ws = await connectResponsesSocket(tandem.url);
+    try {
+      const first = await ws.turn({
+        type: "response.create",
+        model: "redact-first",
+        store: false,
+        input: "What is my project codename?",
+      });
+      const firstId = String((first.at(-1)?.response as { id: string }).id);
+      assert.equal(first.at(-1)?.type, "response.completed");
+      await forget(id);
+      // Nothing recalls the memory now; the connection's memory still holds the answer that quotes it.
+      // Each continuation on a lane of its own: a refused turn makes its lane forget its last response.
+      const refused = await ws.turn({
+        stream_id: "refused",
+        type: "response.create",
+        model: "redact-only",
+        store: false,
+        previous_response_id: firstId,
+        input: "Thanks!",
+      });
+      const error = refused.at(-1) as { type: string; status: number; error: { message: string } };
+      assert.equal(error.type, "error", JSON.stringify(error));
+      assert.equal(error.status, 403);
+      assert.match(error.error.message, /declared private/);
+      // A local turn of the chain carries the mark on to the one after it.
+      const local = await ws.turn({
+        stream_id: "local",
+        type: "response.create",
+        model: "redact-then-local",
+        store: false,
+        previous_response_id: firstId,
+        input: "Thanks!",
+      });
+      assert.equal(local.at(-1)?.type, "response.completed");
+      const localId = String((local.at(-1)?.response as { id: string }).id);
+      const third = await ws.turn({
+        type: "response.create",
+        model: "redact-only",
+        store: false,
+        previous_response_id: localId,
+        input: "And then?",
+      });
+      assert.equal((third.at(-1) as { status?: number }).status, 403, JSON.stringify(third.at(-1)));
+      await assertCloudUntouched();
+    } finally {
+      ws.socket.close();
+      await forget(id);
+    }
+  });
+
+  it("control: a chain without declared content still reaches the cloud", LIMIT, async () => {
+    const ws = await connectResponsesSocket(tandem.url);
+    try {
+      const first = await ws.turn({ type: "response.create", model: "redact-only", store: false, input: "Hello" });
+      const firstId = String((first.at(-1)?.response as { id: string }).id);
+      const next = await ws.turn({
+        type: "response.create",
+        model: "redact-only",
+        store: false,
+        previous_response_id: firstId,
+        input: "Again",
+      });
+      assert.equal(next.at(-1)?.type, "response.completed", JSON.stringify(next.at(-1)));
+    } finally {
+      ws.socket.close();
+    }
+  });
+});
+
 describe("the client's own x-tandem-sensitivity: private on a redact route, as before", () => {
   it("sends the request to the cloud with what detection finds redacted", LIMIT, async () => {
     const { response } = await client.chat.completions
@@ -264,12 +339,18 @@ describe("a file uploaded private, named on a redact route", () => {
     };
     cloud.script(answerOrSearch);
     home.script(answerOrSearch);
-    const response = await client.responses.create({
-      model: "redact-then-local",
-      input: "Where is the boat moored?",
-      tools: [{ type: "file_search", vector_store_ids: [store.id] }],
-    });
+    const { data: response, response: http } = await client.responses
+      .create({
+        model: "redact-then-local",
+        input: "Where is the boat moored?",
+        tools: [{ type: "file_search", vector_store_ids: [store.id] }],
+      })
+      .withResponse();
     assert.equal(response.output_text, "Found it.");
+    // The answer is named for the target that wrote it, and says why that is not the first tier.
+    assert.equal(response.model, LOCAL);
+    assert.equal(http.headers.get("x-tandem-target"), LOCAL);
+    assert.match(http.headers.get("x-tandem-degraded") ?? "", /^true; the tool loop's turn after the tool calls went to /);
     assert.ok(response.output.some((item) => item.type === "file_search_call"));
     assert.ok(!(await cloudReceived()).includes(FILE_CODENAME), "the passage reached the cloud upstream");
   });

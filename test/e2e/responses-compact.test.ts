@@ -108,6 +108,25 @@ describe("POST /v1/responses/compact", () => {
     assert.ok(!sent.includes("get_weather") && !sent.includes("It is sunny and 21 C"), "not the turns it stands for");
   });
 
+  it("stored in a conversation (created with it, or its items added), is read back in its place as when sent inline", async () => {
+    const compacted = await client.responses.compact({ model: "openai/gpt-4o-mini", input: history });
+    const output = compacted.output as ResponseInputItem[];
+    const created = await client.conversations.create({ items: output as never });
+    const added = await client.conversations.create({});
+    await client.conversations.items.create(added.id, { items: output as never });
+    for (const conversation of [created.id, added.id]) {
+      anthropic.script(() => ({ kind: "text", text: "Tomorrow: rain.", usage: { input: 40, output: 3 } }));
+      const { response } = await client.responses
+        .create({ model: "anthropic/claude-haiku-4-5", conversation, input: "Thanks. Umbrella?" })
+        .withResponse();
+      const sent = shown(anthropic.requests.at(-1));
+      assert.ok(sent.includes("Ada asked for the weather in Paris: sunny, 21 C."), `the summary: ${sent}`);
+      assert.ok(sent.indexOf("And tomorrow?") < sent.indexOf("Ada asked for"), "in its place, after the messages it kept");
+      assert.ok(sent.includes("Umbrella?"));
+      assert.equal(response.headers.get("x-tandem-warnings"), null);
+    }
+  });
+
   it("compacts a stored conversation by previous_response_id, and a compacted one again from its summary", async () => {
     openai.script(() => ({ kind: "text", text: "Noted, Ada.", usage: { input: 10, output: 3 } }));
     const first = await client.responses.create({ model: "openai/gpt-4o-mini", input: "My name is Ada." });

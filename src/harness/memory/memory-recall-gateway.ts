@@ -13,6 +13,10 @@ import { headerSensitivity, higherSensitivity, maxSensitivity, SENSITIVITY_HEADE
 import type { Memories } from "./memories.js";
 import { recallMessage } from "./recall-message.js";
 
+/** The `x-tandem-warnings` entry of a recall whose query the route's privacy kept off the embedding model. */
+const NOT_SEARCHED_BY_MEANING =
+  "memory search by meaning not made: the route's privacy keeps this request's text off the embedding model, so memories were searched by their words";
+
 /** How a route recalls (its `memory` setting merged over the top-level defaults). */
 export interface RecallSettings {
   recall: number;
@@ -58,6 +62,7 @@ export class MemoryRecallGateway extends ChatGatewayWrapper {
     const recall = await this.#recall(request, context, this.#report);
     const stream = await this.inner.chat(recall.request, recall.context);
     if (recall.warning !== undefined) stream.meta.warnings = [...(stream.meta.warnings ?? []), recall.warning];
+    if (recall.notice !== undefined) stream.meta.notices = [...(stream.meta.notices ?? []), recall.notice];
     if (recall.memory !== undefined) stream.meta.memory = recall.memory;
     return stream;
   }
@@ -70,6 +75,7 @@ export class MemoryRecallGateway extends ChatGatewayWrapper {
     const recall = await this.#recall(request, context, () => {});
     const counted = await this.inner.countTokens(recall.request, recall.context);
     if (recall.warning !== undefined) counted.meta.warnings = [...(counted.meta.warnings ?? []), recall.warning];
+    if (recall.notice !== undefined) counted.meta.notices = [...(counted.meta.notices ?? []), recall.notice];
     if (recall.memory !== undefined) counted.meta.memory = recall.memory;
     return counted;
   }
@@ -88,7 +94,7 @@ export class MemoryRecallGateway extends ChatGatewayWrapper {
     if (query === undefined) return { request, context };
     const declared = headerSensitivity(context.headers) ?? settings.sensitivity;
     let hits: MemoryHit[];
-    let warning: string | undefined;
+    let notice: string | undefined;
     try {
       // The query is this request's text: where it may be embedded is the route's privacy's to say,
       // as for the request itself (an internal turn on a local-only route is not sent to a cloud
@@ -107,7 +113,9 @@ export class MemoryRecallGateway extends ChatGatewayWrapper {
       );
       hits = found.hits;
       if (found.notEmbedded?.reason === "route_privacy") {
-        warning = `memory search by meaning (the route's privacy keeps this request's text off the embedding model; memories were searched by their words)`;
+        // A whole sentence (ResponseMeta.notices), not a field the target was not sent: what was not
+        // done is sending the query to the embedding model, and the target did get the request.
+        notice = NOT_SEARCHED_BY_MEANING;
       }
     } catch (err) {
       context.signal.throwIfAborted();
@@ -117,7 +125,7 @@ export class MemoryRecallGateway extends ChatGatewayWrapper {
       return { request, context, warning: "memory (the memory store could not be read)" };
     }
     report({ route: request.model, recalled: hits.length });
-    if (hits.length === 0) return { request, context, ...(warning !== undefined && { warning }) };
+    if (hits.length === 0) return { request, context, ...(notice !== undefined && { notice }) };
     const leading = request.messages.findIndex((m) => m.role !== "system");
     const at = leading === -1 ? request.messages.length : leading;
     const messages: Message[] = [
@@ -142,16 +150,21 @@ export class MemoryRecallGateway extends ChatGatewayWrapper {
       },
       context: raised === undefined ? context : { ...context, headers: { ...context.headers, [SENSITIVITY_HEADER]: raised } },
       memory: hits.map((hit) => hit.memory.id),
-      ...(warning !== undefined && { warning }),
+      ...(notice !== undefined && { notice }),
     };
   }
 }
 
-/** A request as it goes on after recall: with the memories, the warning when none could join, their ids. */
+/**
+ * A request as it goes on after recall: with the memories, the warning when none could join (a field
+ * the target was not sent: ResponseMeta.warnings), the notice when they were searched by their words
+ * only, their ids.
+ */
 interface Recall {
   request: ChatRequest;
   context: RequestContext;
   warning?: string;
+  notice?: string;
   memory?: string[];
 }
 

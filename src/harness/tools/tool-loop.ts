@@ -473,8 +473,19 @@ class LoopRun {
         });
       }
       offeredHosted = turn + 1 < this.#maxTurns && this.#callsLeft > 0;
+      const answering = stream.meta.target;
       stream = await this.#turn(offeredHosted, false);
       meta.attempts += stream.meta.attempts;
+      if (stream.meta.target !== answering) {
+        // Another target answers from here (a tool result's privacy keeps the turn on the route's
+        // local tier, or the first target failed): the answer is named for the one that wrote it
+        // (x-tandem-target, the response's model, the request log) and says why it is degraded; a
+        // stream, whose headers named the first, is told in-band, as of a mid-stream switch.
+        const went = `the tool loop's turn after the tool calls went to ${stream.meta.target}${stream.meta.degraded === undefined ? "" : ` (${stream.meta.degraded})`}`;
+        yield { type: "switch", from: answering, to: stream.meta.target, reason: `the tool calls: ${went}` };
+        meta.degraded = meta.degraded === undefined ? went : `${meta.degraded}; ${went}`;
+        meta.target = stream.meta.target;
+      }
       // The answer is as sensitive as its most sensitive turn (what a tool read may be private): stored so.
       if (stream.meta.sensitivity !== undefined) meta.sensitivity = higherSensitivity(meta.sensitivity, stream.meta.sensitivity);
       if (stream.meta.declaredPrivate) meta.declaredPrivate = true;

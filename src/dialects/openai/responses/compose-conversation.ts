@@ -107,6 +107,9 @@ export async function composeConversation(
     }
     history = found;
   }
+  // A compaction a client stored (in a conversation) is as sensitive as the history it stands for,
+  // as one sent back as input is.
+  history = history.map(withSummaryLevel);
 
   const byId = new Map<string, StoredItem>();
   for (const stored of history) byId.set(stored.item.id, stored);
@@ -286,4 +289,13 @@ function earlierSummary(
   if (replaces.length === 0) return undefined;
   const message: SystemMessage = { role: "system", content: SUMMARY_LEAD + summary.text };
   return { message, replaces, by: summary.by };
+}
+
+/** A stored item raised to the level of the summary it carries, when it is a compaction of tandem's that carries one. */
+function withSummaryLevel(stored: StoredItem): StoredItem {
+  const summary = readSummary(stored.item);
+  if (summary?.sensitivity === undefined) return stored;
+  const sensitivity = stored.sensitivity === "private" || summary.sensitivity === "private" ? "private" : "internal";
+  const declaredPrivate = stored.declaredPrivate === true || summary.declaredPrivate === true;
+  return { ...stored, sensitivity, ...(declaredPrivate && { declaredPrivate: true as const }) };
 }

@@ -37,6 +37,12 @@ export interface HistorySummary {
    * route too. Only with `sensitivity: "private"`.
    */
   declaredPrivate?: true;
+  /**
+   * Made by POST /v1/responses/compact: it stands for the window it was made from, in the place the
+   * client puts it (after the user messages the compaction kept), not for stored turns before it.
+   * Stored in a conversation, it is read where it is, as it is when sent back as input.
+   */
+  inPlace?: true;
 }
 
 export function summaryItem(summary: HistorySummary): StateItem {
@@ -59,6 +65,7 @@ export function readSummary(item: StateItem): HistorySummary | undefined {
     // Only a level that raises the turn counts (a client can send any content: it can never lower one).
     if (parsed.sensitivity === "private" || parsed.sensitivity === "internal") summary.sensitivity = parsed.sensitivity;
     if (parsed.sensitivity === "private" && parsed.declaredPrivate === true) summary.declaredPrivate = true;
+    if (parsed.inPlace === true) summary.inPlace = true;
     return summary;
   } catch {
     return undefined;
@@ -87,7 +94,10 @@ export interface StoredSummary {
 }
 
 export interface StoredSummaries {
-  /** The history without tandem's compaction items: every stored turn, sent whole where it fits. */
+  /**
+   * The history without the compaction items of tandem's summarizer: every stored turn, sent whole
+   * where it fits (a compaction from POST /v1/responses/compact among them, read in its place).
+   */
   items: StoredItem[];
   /** The newest summary, when there is one that stands for items still stored. */
   summary?: StoredSummary;
@@ -104,14 +114,18 @@ export interface StoredSummaries {
  * the cut kept after it, so no turn it does not stand for is ever left out in its name.
  */
 export function readStoredSummaries(history: readonly StoredItem[]): StoredSummaries {
+  const standsFor = (s: StoredItem) => {
+    const summary = readSummary(s.item);
+    return summary !== undefined && summary.inPlace !== true;
+  };
   let at = -1;
   for (let i = history.length - 1; i >= 0; i--) {
-    if (readSummary((history[i] as StoredItem).item) !== undefined) {
+    if (standsFor(history[i] as StoredItem)) {
       at = i;
       break;
     }
   }
-  const items = history.filter((s) => readSummary(s.item) === undefined);
+  const items = history.filter((s) => !standsFor(s));
   if (at < 0) return { items };
   const newest = history[at] as StoredItem;
   const summary = readSummary(newest.item) as HistorySummary;
@@ -123,7 +137,7 @@ export function readStoredSummaries(history: readonly StoredItem[]): StoredSumma
     const first = history.findIndex((s, i) => i < at && kept.has(s.item.id));
     end = first >= 0 ? first : at;
   }
-  const covers = history.slice(0, end).filter((s) => readSummary(s.item) === undefined).length;
+  const covers = history.slice(0, end).filter((s) => !standsFor(s)).length;
   if (covers === 0) return { items };
   return { items, summary: { text: summary.text, by: summary.by, covers, stored: newest } };
 }

@@ -1,10 +1,12 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { createParser } from "eventsource-parser";
 import type { Loopback } from "../../shared/index.js";
+import { openSocketTurn, SOCKET_TURN_HEADER } from "./socket-turn-marks.js";
 
 /** What one turn of POST /v1/responses (streamed) came to: its events were relayed, or it was refused before any. */
 export type LoopbackTurnOutcome =
-  | { kind: "streamed" }
+  /** `declaredPrivate`: a connection's turn (`connection`) held content declared private (SocketTurnMark). */
+  | { kind: "streamed"; declaredPrivate?: true }
   | { kind: "refused"; status: number; body: unknown; headers?: Record<string, string> };
 
 /** The most of an error answer read before a turn's stream. */
@@ -18,7 +20,9 @@ const CONNECTION_HEADERS = new Set(["connection", "upgrade", "content-length", "
  * data goes to `relay` in order, and the read waits for it (a slow reader slows the read, not
  * tandem's memory). `signal` cancels the turn as a client closing its connection would. A
  * `detached` turn has no client waiting on it (a background response's): tandem's shutdown ends it at
- * once (LoopbackRequest.detached).
+ * once (LoopbackRequest.detached). A WebSocket connection's turn (`connection`) says whether the
+ * earlier turns it continues from the connection's memory held content declared private, and learns
+ * whether it did (socket-turn-marks.ts).
  */
 export async function runLoopbackTurn(
   loopback: Loopback,
@@ -26,16 +30,40 @@ export async function runLoopbackTurn(
   body: Record<string, unknown>,
   relay: (data: string) => Promise<void> | void,
   signal: AbortSignal,
-  options: { detached?: boolean } = {},
+  options: { detached?: boolean; connection?: { carriesDeclaredPrivate: boolean } } = {},
 ): Promise<LoopbackTurnOutcome> {
+  const socketTurn = options.connection === undefined ? undefined : openSocketTurn(options.connection.carriesDeclaredPrivate);
+  try {
+    const outcome = await answerTurn(loopback, headers, body, relay, signal, options.detached === true, socketTurn?.header);
+    return outcome.kind === "streamed" && socketTurn?.mark.declaredPrivate === true
+      ? { ...outcome, declaredPrivate: true }
+      : outcome;
+  } finally {
+    socketTurn?.close();
+  }
+}
+
+async function answerTurn(
+  loopback: Loopback,
+  headers: IncomingHttpHeaders,
+  body: Record<string, unknown>,
+  relay: (data: string) => Promise<void> | void,
+  signal: AbortSignal,
+  detached: boolean,
+  socketTurnHeader: [string, string] | undefined,
+): Promise<LoopbackTurnOutcome> {
+  const sent = turnHeaders(headers);
+  // A client's own is not the connection's: replaced, or dropped.
+  delete sent[SOCKET_TURN_HEADER];
+  if (socketTurnHeader !== undefined) sent[socketTurnHeader[0]] = socketTurnHeader[1];
   // The signal goes with the request: an upstream that has not started its answer is cancelled too.
   const answer = await loopback({
     method: "POST",
     url: "/v1/responses",
-    headers: turnHeaders(headers),
+    headers: sent,
     body: { ...body, stream: true },
     signal,
-    ...(options.detached === true && { detached: true }),
+    ...(detached && { detached: true }),
   });
   const cancel = () => answer.cancel();
   if (signal.aborted) cancel();

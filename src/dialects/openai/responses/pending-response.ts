@@ -37,6 +37,8 @@ export class PendingResponse {
   readonly #declaredPrivate: boolean;
   /** Summaries of the history's older turns made for this turn (history-summary.ts), by the target they were made for. */
   readonly #summaries = new Map<string, StateItem>();
+  /** Told as the turn is kept whether it held content declared private (a WebSocket connection's memory keeps that). */
+  #onKept: ((declaredPrivate: boolean) => void) | undefined;
 
   constructor(
     request: ParsedResponsesRequest,
@@ -75,6 +77,15 @@ export class PendingResponse {
   /** A summary made for `target`'s window: stored ahead of the turn's input if `target` answers. */
   keepSummary(item: StateItem, target: string): void {
     this.#summaries.set(target, item);
+  }
+
+  /**
+   * `listener` is told, as the turn is kept (stored or not, before the client is given its end),
+   * whether it held content declared private: a `store: false` turn of a WebSocket connection is
+   * kept by the connection alone, which must know it as the store would (SocketTurnMark).
+   */
+  whenKept(listener: (declaredPrivate: boolean) => void): void {
+    this.#onKept = listener;
   }
 
   /** The Response object as it stands. */
@@ -186,7 +197,9 @@ export class PendingResponse {
     status: ResponseState["status"],
   ): Promise<void> {
     // A turn that carried content declared private may quote it: all its items carry the mark.
-    const mark = marker(meta.sensitivity ?? this.#fallbackSensitivity, meta.declaredPrivate === true || this.#declaredPrivate);
+    const declaredPrivate = meta.declaredPrivate === true || this.#declaredPrivate;
+    this.#onKept?.(declaredPrivate);
+    const mark = marker(meta.sensitivity ?? this.#fallbackSensitivity, declaredPrivate);
     const input = this.#input.map((record) => mark(record.item, record));
     const output = answer.map((entry) => mark(entry.item, undefined, entry.origin));
     // The summary leads the turn's items, with the turn's sensitivity (it is made of the history's).

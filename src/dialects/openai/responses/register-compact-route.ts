@@ -180,6 +180,8 @@ function compacted(
         text,
         by: meta.target,
         through,
+        // Kept in a conversation, it is read where the client put it (HistorySummary.inPlace).
+        inPlace: true,
         ...summaryLevel(declared, meta.sensitivity),
         // The summary may repeat content declared private: it carries that with it, as its level.
         ...(meta.declaredPrivate === true && { sensitivity: "private", declaredPrivate: true }),

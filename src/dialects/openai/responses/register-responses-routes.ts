@@ -24,6 +24,10 @@ import { registerInputTokensRoute } from "./register-input-tokens-route.js";
 import { outputItems, statusFor } from "./render-response.js";
 import { ResponseStreamRenderer } from "./response-stream-renderer.js";
 import { asResponsesError } from "./responses-error.js";
+import { claimSocketTurn } from "./socket-turn-marks.js";
+
+/** How ChatRequest.declaredPrivate names a WebSocket connection's earlier turns that held content declared private. */
+const DECLARED_TURNS = "earlier turns of this connection that carried it";
 
 /**
  * POST /v1/responses over every target: the conversation is composed from the state tandem keeps
@@ -95,6 +99,10 @@ async function respond(
   // An mcp tool labelled as a server the route gives the model: a 400 before anything is listed or asked.
   if (parsed.mcp.length > 0) checkRouteServerLabels(parsed.mcpParams, await gateway.model(parsed.chat.model));
   const composed = await composeConversation(parsed, services.state, services.files, clientSignal(request, reply));
+  // A WebSocket connection's `store: false` chain comes as input: the connection says what its
+  // earlier turns held declared private, as the store says it of stored items.
+  const socketTurn = claimSocketTurn(request.headers);
+  if (socketTurn?.carries === true) composed.declaredPrivate.push(DECLARED_TURNS);
   const { headers, level, floor } = stateSensitivity(request.headers, composed.historySensitivity);
   // MCP servers' tools and file_search: run by tandem's tool loop, between the model's turns, on the
   // canonical path (so a file_search naming tandem's stores never reaches a Responses upstream).
@@ -117,6 +125,11 @@ async function respond(
     answering = { chat: (chat: ChatRequest, context: RequestContext) => runner.chat(gateway, chat, hosted, context) };
   }
   const pending = new PendingResponse(parsed, composed, services.state, level, identity);
+  if (socketTurn !== undefined) {
+    pending.whenKept((declaredPrivate) => {
+      socketTurn.declaredPrivate = declaredPrivate;
+    });
+  }
   // A background run's turn is kept from its start, however the run ends (PendingResponse.keepStarted).
   if (identity !== undefined) identity.started(await keptFromStart(pending));
   // For a target that speaks the Responses API: the client's body, made stateless (native-responses.ts).

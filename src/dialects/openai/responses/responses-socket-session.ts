@@ -6,12 +6,14 @@ import { renderResponse } from "./render-response.js";
 
 /**
  * Runs one turn (runLoopbackTurn, with the connection's headers): each event's data to `relay`, in
- * order; `signal` cancels the turn.
+ * order; `signal` cancels the turn. `carriesDeclaredPrivate`: the earlier turns it continues from the
+ * connection's memory held content declared private (the outcome says whether this one did).
  */
 export type SocketTurnRunner = (
   body: Record<string, unknown>,
   relay: (data: string) => Promise<void>,
   signal: AbortSignal,
+  carriesDeclaredPrivate: boolean,
 ) => Promise<LoopbackTurnOutcome>;
 
 /** The last response of a connection, so that a `store: false` chain can be continued on it (OpenAI's connection-local state). */
@@ -21,6 +23,18 @@ interface LastResponse {
   base: string | undefined;
   /** Every item after `base`: the inputs and outputs of the turns that were not stored, oldest first. */
   items: unknown[];
+  /**
+   * Those turns held content declared private where it was kept (a private memory recalled, a
+   * private file's passage): sent again as input, nothing else says so, so the connection keeps the
+   * mark as the store keeps it on stored items, and the next turn carries it (a 403, or a local target).
+   */
+  declaredPrivate?: true;
+}
+
+/** A turn as the connection runs it: its body, and whether the unstored turns it continues held content declared private. */
+interface SocketTurn {
+  body: Record<string, unknown>;
+  carriesDeclaredPrivate: boolean;
 }
 
 /** Client events a connection may hold before earlier ones of their lane are answered; more is a client out of control. */
@@ -238,18 +252,21 @@ export class ResponsesSocketSession {
   }
 
   /** A follow-up to a last response (of any lane: a lane may fork from another's) that was not stored: its history, then the new input. */
-  #continued(body: Record<string, unknown>): Record<string, unknown> {
+  #continued(body: Record<string, unknown>): SocketTurn {
     const last = [...this.#last.values()].find((kept) => kept.id === body.previous_response_id);
-    if (last === undefined || last.base === last.id) return body;
+    if (last === undefined || last.base === last.id) return { body, carriesDeclaredPrivate: false };
     const { previous_response_id: _previous, ...rest } = body;
     return {
-      ...rest,
-      ...(last.base !== undefined && { previous_response_id: last.base }),
-      input: [...last.items, ...inputItems(body.input)],
+      body: {
+        ...rest,
+        ...(last.base !== undefined && { previous_response_id: last.base }),
+        input: [...last.items, ...inputItems(body.input)],
+      },
+      carriesDeclaredPrivate: last.declaredPrivate === true,
     };
   }
 
-  async #answer(turn: Record<string, unknown>, lane: string | undefined): Promise<void> {
+  async #answer(turn: SocketTurn, lane: string | undefined): Promise<void> {
     let final: Record<string, unknown> | undefined;
     let failed = false;
     const relay = async (data: string): Promise<void> => {
@@ -263,7 +280,7 @@ export class ResponsesSocketSession {
     };
     let outcome: LoopbackTurnOutcome;
     try {
-      outcome = await this.#run(turn, relay, this.#closed.signal);
+      outcome = await this.#run(turn.body, relay, this.#closed.signal, turn.carriesDeclaredPrivate);
     } catch (err) {
       // OpenAI forgets the connection's last response when a turn fails.
       this.#last.delete(lane ?? "");
@@ -275,11 +292,12 @@ export class ResponsesSocketSession {
       const error = (outcome.body as { error?: unknown } | undefined)?.error ?? outcome.body;
       return this.#error(outcome.status, error, outcome.headers, lane);
     }
-    this.#keepLast(lane, final !== undefined && !failed ? remembered(turn, final) : undefined);
+    const declaredPrivate = turn.carriesDeclaredPrivate || outcome.declaredPrivate === true;
+    this.#keepLast(lane, final !== undefined && !failed ? remembered(turn.body, final, declaredPrivate) : undefined);
   }
 
   /** `generate: false`: the turn's state is kept without asking the model; its id can be continued from. */
-  async #warmUp(turn: Record<string, unknown>, lane: string | undefined): Promise<void> {
+  async #warmUp({ body: turn, carriesDeclaredPrivate }: SocketTurn, lane: string | undefined): Promise<void> {
     let parsed: ReturnType<typeof parseResponsesRequest>;
     try {
       parsed = parseResponsesRequest({ ...turn, input: turn.input ?? [] });
@@ -298,7 +316,12 @@ export class ResponsesSocketSession {
     await this.#send(JSON.stringify({ type: "response.created", sequence_number: 0, response: created, ...onLane }));
     await this.#send(JSON.stringify({ type: "response.completed", sequence_number: 1, response: completed, ...onLane }));
     const base = typeof turn.previous_response_id === "string" ? turn.previous_response_id : undefined;
-    this.#keepLast(lane, turn.conversation == null ? { id, base, items: inputItems(turn.input) } : undefined);
+    this.#keepLast(
+      lane,
+      turn.conversation == null
+        ? { id, base, items: inputItems(turn.input), ...(carriesDeclaredPrivate && { declaredPrivate: true as const }) }
+        : undefined,
+    );
   }
 
   /** `response.steer` (ResponseSteerEvent): refused, in the event the SDK types for it, on the lane of the response it names. */
@@ -356,14 +379,21 @@ function idOf(response: unknown): unknown {
   return response !== null && typeof response === "object" ? (response as { id?: unknown }).id : undefined;
 }
 
-/** What the connection keeps of a finished turn: nothing when it is stored or in a conversation (the store has it). */
-function remembered(turn: Record<string, unknown>, response: Record<string, unknown>): LastResponse | undefined {
+/**
+ * What the connection keeps of a finished turn: nothing when it is stored or in a conversation (the
+ * store has it, marks included); `declaredPrivate`: the turn held content declared private.
+ */
+function remembered(
+  turn: Record<string, unknown>,
+  response: Record<string, unknown>,
+  declaredPrivate: boolean,
+): LastResponse | undefined {
   const id = response.id;
   if (typeof id !== "string" || turn.conversation != null) return undefined;
   if (response.store !== false) return { id, base: id, items: [] };
   const base = typeof turn.previous_response_id === "string" ? turn.previous_response_id : undefined;
   const output = Array.isArray(response.output) ? response.output : [];
-  return { id, base, items: [...inputItems(turn.input), ...output] };
+  return { id, base, items: [...inputItems(turn.input), ...output], ...(declaredPrivate && { declaredPrivate: true as const }) };
 }
 
 /** A request's `input` as items (a string is one user message). */

@@ -1,0 +1,48 @@
+import { timingSafeEqual } from "node:crypto";
+import type { IncomingHttpHeaders } from "node:http";
+import { makeId } from "../../../core/index.js";
+
+/** The header that marks a turn as a WebSocket connection's own (its value holds a secret of this process). */
+export const SOCKET_TURN_HEADER = "x-tandem-socket-turn";
+/** Only this process can write the header: a client's forged one is not a connection's turn. */
+const SECRET = makeId("", 32);
+/** The turns of every connection under way, by the token their header names. */
+const turns = new Map<string, SocketTurnMark>();
+
+/**
+ * What a WebSocket connection's turn and the POST /v1/responses that answers it (inside this
+ * process) tell each other about content declared private where it was kept (ChatRequest.
+ * declaredPrivate). A `store: false` chain is continued from the connection's memory, sent again as
+ * the turn's input, where nothing says the earlier turns held such content: the connection keeps
+ * that mark, as the store keeps it on stored items (StoredItem.declaredPrivate), and gives it to
+ * the next turn of the chain.
+ */
+export interface SocketTurnMark {
+  /** The earlier turns this one continues from the connection's memory held content declared private. */
+  readonly carries: boolean;
+  /** Set by the route as the turn ends: the turn held such content (its answer may quote it). */
+  declaredPrivate: boolean;
+}
+
+/** A turn's mark, and the header its request carries so that the route finds it; `close` when the turn has ended. */
+export function openSocketTurn(carries: boolean): { mark: SocketTurnMark; header: [string, string]; close(): void } {
+  const token = makeId("", 24);
+  const mark: SocketTurnMark = { carries, declaredPrivate: false };
+  turns.set(token, mark);
+  return { mark, header: [SOCKET_TURN_HEADER, `${SECRET} ${token}`], close: () => turns.delete(token) };
+}
+
+/** The mark of the connection's turn these request headers belong to; undefined for any other request. */
+export function claimSocketTurn(headers: IncomingHttpHeaders): SocketTurnMark | undefined {
+  const value = headers[SOCKET_TURN_HEADER];
+  if (typeof value !== "string") return undefined;
+  const [secret, token] = value.split(" ");
+  if (secret === undefined || token === undefined || !sameSecret(secret, SECRET)) return undefined;
+  return turns.get(token);
+}
+
+function sameSecret(presented: string, secret: string): boolean {
+  const a = Buffer.from(presented);
+  const b = Buffer.from(secret);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
