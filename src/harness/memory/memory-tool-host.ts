@@ -3,7 +3,6 @@ import type {
   HostedToolInfo,
   HostedToolOutcome,
   McpServerRef,
-  Sensitivity,
   ToolHost,
 } from "../../core/index.js";
 import { callRefused, GatewayError, MCP_CALL_CODES, MEMORY_TOOLS_LABEL } from "../../core/index.js";
