@@ -1,10 +1,4 @@
-import type {
-  HostedCallContext,
-  HostedToolInfo,
-  HostedToolOutcome,
-  McpServerRef,
-  ToolHost,
-} from "../../core/index.js";
+import type { HostedCallContext, HostedToolInfo, HostedToolOutcome, McpServerRef, ToolHost } from "../../core/index.js";
 import { callRefused, GatewayError, MCP_CALL_CODES, MEMORY_TOOLS_LABEL } from "../../core/index.js";
 import type { Memories } from "./memories.js";
 
