@@ -103,6 +103,12 @@ export interface BatchRecord {
    * file's upload): every line is sent with it, so detection can only raise it.
    */
   sensitivity?: FileSensitivity;
+  /**
+   * The input file was uploaded as private: each line is content declared private where tandem keeps
+   * it (BatchLineRequest.declaredPrivate), which redaction cannot make safe, not a level the client
+   * declares on the request (which a `redact` route redacts).
+   */
+  declaredPrivate?: true;
 }
 
 /** The fields a status change sets. */
@@ -203,6 +209,13 @@ export interface BatchLineRequest {
    * does not raise it), so an `internal` batch's lines are left to detection instead.
    */
   sensitivity?: "private";
+  /**
+   * What the line is, when it was declared private where tandem keeps it (a line of a file uploaded
+   * as private): the line's request is held to it as to a private file it names
+   * (ChatRequest.declaredPrivate; it goes as the loopback's LoopbackRequest.declaredPrivate), so a
+   * `redact` route keeps it on local targets or refuses it.
+   */
+  declaredPrivate?: string;
   /** Cancels the line as a client leaving does (the upstream work stops). */
   signal: AbortSignal;
 }

@@ -106,6 +106,14 @@ export interface ToolHost {
 export interface HostedCallContext {
   /** The highest sensitivity the conversation is known to have (classified turns, the client's declaration); undefined: not known. */
   sensitivity?: Sensitivity;
+  /**
+   * The model the client's request named (a route, most often): what a host sends on from the call
+   * (a saved memory's text to the embedding model) follows that route's privacy, as the request does
+   * (RequestContext.privacyRoute), and its egress-audit row names it.
+   */
+  route?: string;
+  /** The client's request's least level (ChatRequest.sensitivityFloor, a stored conversation's): RequestContext.privacyFloor. */
+  floor?: Sensitivity;
 }
 
 /**

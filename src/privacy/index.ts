@@ -58,6 +58,8 @@ export { type RedactedNativeBody, redactNativeBody } from "./redact-native-body.
 export { clientFieldName, Redaction, type RedactionOptions, type RedactionSummary } from "./redaction.js";
 export {
   atLeast,
+  DECLARED_PRIVATE_HEADER,
+  headerDeclaredPrivate,
   headerSensitivity,
   higherSensitivity,
   isSensitivity,

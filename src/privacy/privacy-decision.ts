@@ -97,6 +97,8 @@ export function decideEmbedPrivacy(
   header: string | undefined,
   settings: PrivacySettings,
   floor?: Sensitivity,
+  /** What the inputs are that was declared private where it was kept (a private batch input file's line). */
+  declaredContent?: readonly string[],
 ): PrivacyDecision {
   return decide(
     header,
@@ -109,6 +111,7 @@ export function decideEmbedPrivacy(
       return { findings, counts, images: 0, unread: 0, texts: () => input };
     },
     floor,
+    declaredContent,
   );
 }
 

@@ -9,6 +9,21 @@ export const SENSITIVITY_LEVELS: readonly Sensitivity[] = ["public", "internal",
 
 export const SENSITIVITY_HEADER = "x-tandem-sensitivity";
 
+/**
+ * Names what a request tandem makes of itself holds that was declared private where tandem keeps it,
+ * known from outside the request's body (a batch line of a file uploaded as private): the router
+ * holds the request to it as to ChatRequest.declaredPrivate. Only this server's own loopback sets it
+ * (LoopbackRequest.declaredPrivate); a client's is dropped as its request arrives (ServerLoopback).
+ */
+export const DECLARED_PRIVATE_HEADER = "x-tandem-declared-private";
+
+/** What DECLARED_PRIVATE_HEADER names, as ChatRequest.declaredPrivate lists it; undefined when absent. */
+export function headerDeclaredPrivate(headers: IncomingHttpHeaders): string[] | undefined {
+  const header = headers[DECLARED_PRIVATE_HEADER];
+  const values = (Array.isArray(header) ? header : [header]).filter((v): v is string => typeof v === "string" && v !== "");
+  return values.length === 0 ? undefined : values;
+}
+
 export function isSensitivity(value: unknown): value is Sensitivity {
   return value === "public" || value === "internal" || value === "private";
 }

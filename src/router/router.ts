@@ -22,7 +22,13 @@ import {
   type StreamEvent,
 } from "../core/index.js";
 import type { PullEvent, PullResult } from "../models/index.js";
-import { decideChatPrivacy, decideEmbedPrivacy, requestTextLength, SENSITIVITY_HEADER } from "../privacy/index.js";
+import {
+  decideChatPrivacy,
+  decideEmbedPrivacy,
+  headerDeclaredPrivate,
+  requestTextLength,
+  SENSITIVITY_HEADER,
+} from "../privacy/index.js";
 import { DEFAULT_ANSWER_LIMITS } from "../providers/http/answer-limits.js";
 import { listsOwnModels } from "../providers/provider-kind.js";
 import type { Metrics } from "../telemetry/metrics.js";
@@ -138,7 +144,8 @@ export class Router implements Gateway {
     return this.#breakers.state(target);
   }
 
-  async chat(request: ChatRequest, context: RequestContext): Promise<ChatStream> {
+  async chat(asked: ChatRequest, context: RequestContext): Promise<ChatStream> {
+    const request = withDeclaredPrivate(asked, headerDeclaredPrivate(context.headers));
     const planned = await this.#planFor(request.model, context.headers);
     try {
       return await this.#chat(planned, request, context);
@@ -250,6 +257,7 @@ export class Router implements Gateway {
           header,
           settings,
           context.privacyFloor,
+          headerDeclaredPrivate(context.headers),
         ),
       context.headers,
       // A query embedded for a client's request to a route (memory recall, file_search) follows that route's privacy.
@@ -447,4 +455,13 @@ export class Router implements Gateway {
     const answer = await this.#local.keepAlive(name, keepAliveMs, signal, native);
     return answer === undefined ? { entry } : { entry, answer };
   }
+}
+
+/**
+ * The request with what its loopback declared private from outside its body (DECLARED_PRIVATE_HEADER:
+ * a line of a batch input file uploaded as private) added to what it holds of its own.
+ */
+function withDeclaredPrivate(request: ChatRequest, declared: readonly string[] | undefined): ChatRequest {
+  if (declared === undefined) return request;
+  return { ...request, declaredPrivate: [...(request.declaredPrivate ?? []), ...declared] };
 }

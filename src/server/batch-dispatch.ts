@@ -25,6 +25,7 @@ export function batchDispatch(loopback: Loopback, clientKeys: readonly string[])
         ...(request.sensitivity !== undefined && { "x-tandem-sensitivity": request.sensitivity }),
       },
       body: request.body,
+      ...(request.declaredPrivate !== undefined && { declaredPrivate: request.declaredPrivate }),
       signal: request.signal,
     });
     const chunks: Buffer[] = [];

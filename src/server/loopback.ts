@@ -3,6 +3,7 @@ import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { GatewayError } from "../core/index.js";
 import { type Loopback, requestRecord } from "../dialects/shared/index.js";
+import { DECLARED_PRIVATE_HEADER } from "../privacy/index.js";
 
 /** The header that tells this server which loopback request a request is (its value holds a secret of this process). */
 const LOOPBACK_HEADER = "x-tandem-loopback";
@@ -12,6 +13,8 @@ interface Running {
   res: ServerResponse | undefined;
   cancelled: boolean;
   detached: boolean;
+  /** LoopbackRequest.declaredPrivate, written as DECLARED_PRIVATE_HEADER once the request is known to be this one. */
+  declaredPrivate: string | undefined;
 }
 
 /**
@@ -35,6 +38,8 @@ export class ServerLoopback {
     this.#app = app;
     this.#stopping = options.stopping;
     app.addHook("onRequest", (request, reply, done) => {
+      // Only this server declares content private from outside a body: a client's own header is dropped.
+      delete request.headers[DECLARED_PRIVATE_HEADER];
       const value = request.headers[LOOPBACK_HEADER];
       if (value === undefined) return done();
       // Nothing after this hook sees it; a client's own (without the secret) is dropped as well.
@@ -44,6 +49,7 @@ export class ServerLoopback {
       if (running === undefined) return done();
       if (running.cancelled) return done(new GatewayError("canceled", "The request was cancelled before it started"));
       running.res = reply.raw;
+      if (running.declaredPrivate !== undefined) request.headers[DECLARED_PRIVATE_HEADER] = running.declaredPrivate;
       // The route's clientSignal follows the request's shutdown signal (the server's hook set the grace period's).
       if (running.detached && this.#stopping !== undefined) requestRecord(request).shutdown = this.#stopping;
       done();
@@ -58,7 +64,12 @@ export class ServerLoopback {
   from(remoteAddress = "127.0.0.1"): Loopback {
     return async (request) => {
       const id = String(this.#next++);
-      const running: Running = { res: undefined, cancelled: false, detached: request.detached === true };
+      const running: Running = {
+        res: undefined,
+        cancelled: false,
+        detached: request.detached === true,
+        declaredPrivate: request.declaredPrivate,
+      };
       const cancelThis = () => cancel(running);
       const done = () => {
         this.#running.delete(id);

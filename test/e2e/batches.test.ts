@@ -52,6 +52,9 @@ before(async () => {
         failing: { tiers: [["cloud/gpt-4o-mini"]], retry: { attempts: 1 } },
         private: { tiers: [["home/gpt-4o-mini"]], privacy: "local-only", retry: { attempts: 1 } },
         mixed: { tiers: [["home/gpt-4o-mini"], ["cloud/gpt-4o-mini"]], retry: { attempts: 1 } },
+        red: { tiers: [["cloud/gpt-4o-mini"]], privacy: "redact", retry: { attempts: 1 } },
+        redlocal: { tiers: [["home/gpt-4o-mini"], ["cloud/gpt-4o-mini"]], privacy: "redact", retry: { attempts: 1 } },
+        redembed: { tiers: [["cloud/text-embedding-3-small"]], privacy: "redact", retry: { attempts: 1 } },
       },
       batches: { concurrency: 2, maxRequests: 5 },
     },
@@ -79,8 +82,12 @@ function chatLine(customId: string, text: string, model = "fast"): Line {
   };
 }
 
-async function upload(text: string, purpose: "batch" | "user_data" = "batch"): Promise<string> {
-  return (await client.files.create({ file: await toFile(Buffer.from(text), "input.jsonl"), purpose })).id;
+async function upload(
+  text: string,
+  purpose: "batch" | "user_data" = "batch",
+  headers: Record<string, string> = {},
+): Promise<string> {
+  return (await client.files.create({ file: await toFile(Buffer.from(text), "input.jsonl"), purpose }, { headers })).id;
 }
 
 /** Polls the batch until it has ended (or fails after 20 s). */
@@ -512,6 +519,71 @@ describe("OpenAI Batch API", () => {
     assert.equal(cloudBatch.status, "completed");
     const audit = (await tandem.server.store?.queryAudit({ limit: 1000 })) ?? [];
     assert.equal(audit.length - auditBefore, 2, "one audit row per cloud line");
+  });
+
+  it("holds the lines of a file uploaded as private to local targets on a redact route, as the file's content", async () => {
+    const declaredBatch = async (lines: Line[], endpoint: "/v1/chat/completions" | "/v1/embeddings") =>
+      settled(
+        (
+          await client.batches.create({
+            input_file_id: await upload(jsonl(lines), "batch", { "x-tandem-sensitivity": "private" }),
+            endpoint,
+            completion_window: "24h",
+          })
+        ).id,
+      );
+    const cloudBefore = cloud.requests.length;
+    const localBefore = local.requests.length;
+    const secret = chatLine("red", "codename NIGHTJAR, email nj@example.com", "red");
+
+    // A cloud-only redact route: each line is refused (403) in the error file.
+    const refusedBatch = await declaredBatch([secret, chatLine("red2", "codename NIGHTJAR", "red")], "/v1/chat/completions");
+    assert.equal(refusedBatch.status, "completed", JSON.stringify(refusedBatch.errors));
+    assert.deepEqual(refusedBatch.request_counts, { total: 2, completed: 0, failed: 2 });
+    const refused = await fileLines(refusedBatch.error_file_id);
+    assert.deepEqual(
+      refused.map((l) => [l.custom_id, l.response?.status_code]),
+      [
+        ["red", 403],
+        ["red2", 403],
+      ],
+    );
+    assert.match(JSON.stringify(refused[0]?.response?.body), /declared private where it was kept/);
+
+    // A redact route with a local target: the lines are answered there.
+    const localBatch = await declaredBatch([chatLine("redlocal", "codename NIGHTJAR", "redlocal")], "/v1/chat/completions");
+    assert.deepEqual(localBatch.request_counts, { total: 1, completed: 1, failed: 0 });
+    assert.equal(local.requests.length - localBefore, 1, "the route's local target answered");
+
+    // An embeddings line of such a file too: its inputs are the file's content.
+    const embedBatch = await declaredBatch(
+      [{ custom_id: "e", method: "POST", url: "/v1/embeddings", body: { model: "redembed", input: "NIGHTJAR" } }],
+      "/v1/embeddings",
+    );
+    assert.deepEqual(embedBatch.request_counts, { total: 1, completed: 0, failed: 1 });
+    assert.equal(cloud.requests.length - cloudBefore, 0, "a line of a private file reached the cloud");
+
+    // The client's header on the batch (not on the file) declares a level, as on any request: a
+    // redact route redacts what detection finds and sends the line.
+    const headed = await settled(
+      (
+        await client.batches.create(
+          { input_file_id: await upload(jsonl([secret])), endpoint: "/v1/chat/completions", completion_window: "24h" },
+          { headers: { "x-tandem-sensitivity": "private" } },
+        )
+      ).id,
+    );
+    assert.deepEqual(headed.request_counts, { total: 1, completed: 1, failed: 0 });
+    assert.equal(lastText(cloud.requests.at(-1)!), "codename NIGHTJAR, email [EMAIL_1]");
+
+    // Only tandem's own loopback declares a request's content private from outside its body: a
+    // client's header of that name is dropped.
+    const forged = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-tandem-declared-private": "a line of a batch input file" },
+      body: JSON.stringify({ model: "red", messages: [{ role: "user", content: "hello" }] }),
+    });
+    assert.equal(forged.status, 200);
   });
 
   it("lists batches newest first with after/limit, pages with the SDK, and 404s an unknown cursor", async () => {

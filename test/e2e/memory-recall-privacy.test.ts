@@ -212,6 +212,69 @@ describe("memory recall's query embedding follows the route's privacy", () => {
       assert.ok((await search("open")).includes("Project Falcon budget"));
     });
   });
+
+  describe("a memory the model saves with remember", () => {
+    const FACT = "The user works on Project Falcon";
+
+    /** The model saves FACT first, then answers. */
+    const remembersThenAnswers: FakeOpenAIScript = (request) => {
+      const messages = (request.body as { messages: Array<{ role: string }> }).messages;
+      return messages.at(-1)?.role === "tool"
+        ? { kind: "text", text: "ok noted" }
+        : { kind: "tool_calls", calls: [{ name: "mcp__tandem-memory__remember", arguments: { text: FACT } }] };
+    };
+
+    /** Saves FACT through `model`'s conversation; what the embedding model was sent, and the memory kept. */
+    const remember = async (model: string) => {
+      home.script(remembersThenAnswers);
+      cloud.script(remembersThenAnswers);
+      const res = await fetch(`${tandem.url}/v1/memories?limit=100`);
+      for (const { id } of ((await res.json()) as { data: Array<{ id: string }> }).data) {
+        await fetch(`${tandem.url}/v1/memories/${id}`, { method: "DELETE" });
+      }
+      embeddings.inputs.length = 0;
+      const { data } = await ask(model, "remember I work on Project Falcon");
+      assert.equal(data.choices[0]?.message.content, "ok noted");
+      const listed = await fetch(`${tandem.url}/v1/memories?limit=100`);
+      const saved = ((await listed.json()) as { data: Array<{ text: string; sensitivity: string }> }).data;
+      assert.deepEqual(
+        saved.map((m) => [m.text, m.sensitivity]),
+        [[FACT, "internal"]],
+        "the memory is kept as the model wrote it",
+      );
+      return embeddings.inputs.flat();
+    };
+
+    it("is embedded redacted on a redact route, and its audit row names the route", async () => {
+      const earlier = (await auditRows()).length;
+      const sent = await remember("red");
+      assert.ok(sent.includes("The user works on [KEYWORD_1]"), JSON.stringify(sent));
+      assert.equal(
+        sent.some((text) => text.includes("Falcon")),
+        false,
+        JSON.stringify(sent),
+      );
+      // The recall's query and the saved memory: both embedded for this request to the route.
+      const all = await auditRows(); // newest first
+      const rows = all.slice(0, all.length - earlier).filter((r) => r.target === "emb/concepts");
+      assert.deepEqual(
+        rows.map((r) => [r.route, r.sensitivity, r.redactions]),
+        [
+          ["red", "internal", { keyword: 1 }],
+          ["red", "internal", { keyword: 1 }],
+        ],
+      );
+    });
+
+    it("is not embedded by a cloud model on a local-only route (kept by its words)", async () => {
+      const sent = await remember("keeplocal");
+      assert.equal(sent.includes(FACT), false, JSON.stringify(sent));
+    });
+
+    it("is embedded as it is on a route without privacy", async () => {
+      assert.ok((await remember("open")).includes(FACT));
+    });
+  });
 });
 
 /**

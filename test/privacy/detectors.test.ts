@@ -95,6 +95,19 @@ describe("detectPhoneNumbers", () => {
       ],
     );
   });
+
+  it("takes a number after a phone label joined by an underscore, not after a word that ends in one", () => {
+    check(
+      detectPhoneNumbers,
+      {
+        "tel_415-555-0134": ["415-555-0134"],
+        contact_phone_4155550134: ["4155550134"],
+        "phone_number: 4155550134": ["4155550134"],
+        MOBILE_07700900123: ["07700900123"],
+      },
+      ["hotel_4155550134", "intel_415-555-0134", "phones_4155550134", "tel_2024-01-15 10:30", "fax_id_4155550134"],
+    );
+  });
 });
 
 describe("detectPaymentCards", () => {
@@ -118,10 +131,44 @@ describe("detectPaymentCards", () => {
         "4111 1111 1111 1112",
         "4111-1111 1111-1111",
         "41 11 11 11 11 11 11 11",
-        "v4111111111111111",
         "3.14111111111111111",
         "41111111111111111111111",
         "1700000000000",
+      ],
+    );
+  });
+
+  it("finds a card number joined to a word, whatever non-digit comes before it, and no more ids than before", () => {
+    check(
+      detectPaymentCards,
+      {
+        "order-4111111111111111": ["4111111111111111"],
+        "card-4111-1111-1111-1111": ["4111-1111-1111-1111"],
+        "no-4111 1111 1111 1111": ["4111 1111 1111 1111"],
+        "-5500000000000004": ["5500000000000004"],
+        ref_4111111111111111: ["4111111111111111"],
+        "acct_4111111111111111.": ["4111111111111111"],
+        ".4111111111111111": ["4111111111111111"],
+        card4111111111111111: ["4111111111111111"],
+        v4111111111111111: ["4111111111111111"],
+        "receipt_4111111111111111_visa.pdf": ["4111111111111111"],
+        '{"acct-4111111111111111":"x"}': ["4111111111111111"],
+      },
+      [
+        // Not Luhn-valid, or no network has that prefix and length: ids, timestamps, build numbers.
+        "order-4111111111111112",
+        "id_1234567890123456",
+        "ts-1700000000000",
+        "ts_1700000000000123456",
+        "build-20240115103045",
+        "job_9876543210123456",
+        // Inside a longer number, a decimal's fraction, a dashed run, or running on into a word.
+        "3.14111111111111111",
+        "1-4111111111111111",
+        "9_4111111111111111",
+        "4111111111111111-2",
+        "4111111111111111abc",
+        "e3b0c44298fc1c1494111111111111111afbf4c8996fb924",
       ],
     );
   });
@@ -205,6 +252,28 @@ describe("detectIpAddresses", () => {
         "00:1A:2B:3C:4D:5E",
         "::1",
         "dead::beef",
+      ],
+    );
+  });
+
+  it("finds an IPv4 address joined to a word by a dash or underscore, not a version joined so", () => {
+    check(
+      detectIpAddresses,
+      {
+        "ip-10.20.30.40": ["10.20.30.40"],
+        "host_192.168.1.7 is down": ["192.168.1.7"],
+        "from addr-10.0.0.12:8080": ["10.0.0.12"],
+      },
+      [
+        "node-1.2.3.4",
+        "version_1.2.3.4",
+        "build-10.0.1.2",
+        "System.Runtime-4.2.2.0",
+        "app_1.0.0.0",
+        "x1-10.20.30.40",
+        "9-10.20.30.40",
+        "v1.2.3.4-10.20.30.40",
+        "ip-127.0.0.1",
       ],
     );
   });

@@ -14,6 +14,12 @@ export interface LoopbackRequest {
    * it was the shutdown, and says so in its answer), instead of waiting for it.
    */
   detached?: boolean;
+  /**
+   * What the request holds that was declared private where tandem keeps it, known from outside its
+   * body (a line of a batch input file uploaded as private): the router holds the request to it as
+   * to a private file it names (ChatRequest.declaredPrivate). Only a loopback request can carry it.
+   */
+  declaredPrivate?: string;
 }
 
 /** Its answer as it is written: the status and headers once the head is out, then the body as it comes. */

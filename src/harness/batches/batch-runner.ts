@@ -68,6 +68,8 @@ interface ActiveBatch {
 const PAGE = 64;
 /** Finished lines read at a time to write the output files. */
 const OUTPUT_PAGE = 1000;
+/** How a line of a file uploaded as private is named where a refusal says what the request holds (ChatRequest.declaredPrivate). */
+const DECLARED_LINE = "a line of a batch input file uploaded as private";
 /** Fields of a line's body that would make its answer something other than one JSON object. */
 const STREAMING_FIELDS = ["stream", "stream_options", "background"];
 
@@ -140,6 +142,7 @@ export class BatchRunner implements Batches {
 
   async create(input: NewBatch): Promise<Batch> {
     let sensitivity = input.sensitivity;
+    let declaredPrivate = false;
     if (input.inputFileId !== undefined) {
       const file = await this.#files.getFile(input.inputFileId);
       if (file === undefined)
@@ -153,6 +156,9 @@ export class BatchRunner implements Batches {
       }
       // Neither is ever `public`, so neither is their higher one.
       sensitivity = higherSensitivity(sensitivity, file.sensitivity) as FileSensitivity | undefined;
+      // The lines are the file's content: declared private where it is kept, not by the client's
+      // header on this request, so redaction (which hides only what detection finds) is not enough.
+      if (file.sensitivity === "private") declaredPrivate = true;
     }
     const lines = input.lines;
     if (lines !== undefined && lines.length > this.#maxRequests) {
@@ -176,6 +182,7 @@ export class BatchRunner implements Batches {
       usage: NO_BATCH_USAGE,
       ...(input.outputExpiresAfter !== undefined && { outputExpiresAfter: input.outputExpiresAfter }),
       ...(sensitivity !== undefined && { sensitivity }),
+      ...(declaredPrivate && { declaredPrivate: true as const }),
     };
     await this.#store.createBatch(record, lines);
     const created = await this.#store.getBatch(record.id);
@@ -361,6 +368,7 @@ export class BatchRunner implements Batches {
         url: batch.endpoint,
         body: lineBody(line.body),
         ...(batch.sensitivity === "private" && { sensitivity: "private" as const }),
+        ...(batch.declaredPrivate === true && { declaredPrivate: DECLARED_LINE }),
         signal: controller.signal,
       });
       outcome = { kind: "response", statusCode: answer.status, requestId: answer.requestId, body: answer.body };

@@ -45,10 +45,15 @@ export class Memories {
     this.#maxChars = options.maxChars ?? 4000;
   }
 
-  async add(input: MemoryInput, signal: AbortSignal): Promise<Memory> {
+  /**
+   * `under`: the client's request to a route the memory is saved in (the model's `remember`), whose
+   * privacy then decides where its text may be embedded and whose name the egress audit records
+   * (MemoryEmbedder.embed's `route` and `floor`); unset for a memory added outside any route.
+   */
+  async add(input: MemoryInput, signal: AbortSignal, under: { route?: string; floor?: Sensitivity } = {}): Promise<Memory> {
     const text = this.#checked(input.text);
     const sensitivity = this.#sensitivityOf(text, input.sensitivity);
-    const embedding = await this.#embedder?.embed(text, sensitivity, signal);
+    const embedding = await this.#embedder?.embed(text, sensitivity, signal, under.route, under.floor);
     return this.store.add({
       text,
       sensitivity,

@@ -1,11 +1,4 @@
-import type {
-  HostedCallContext,
-  HostedToolInfo,
-  HostedToolOutcome,
-  McpServerRef,
-  Sensitivity,
-  ToolHost,
-} from "../../core/index.js";
+import type { HostedCallContext, HostedToolInfo, HostedToolOutcome, McpServerRef, ToolHost } from "../../core/index.js";
 import { callRefused, GatewayError, MCP_CALL_CODES, MEMORY_TOOLS_LABEL } from "../../core/index.js";
 import type { Memories } from "./memories.js";
 
@@ -69,7 +62,7 @@ export class MemoryToolHost implements ToolHost {
     call: HostedCallContext = {},
   ): Promise<HostedToolOutcome> {
     try {
-      if (name === "remember") return await this.#remember(args.text, call.sensitivity, signal);
+      if (name === "remember") return await this.#remember(args.text, call, signal);
       if (name === "forget") return await this.#forget(args.id);
       return callRefused(
         `tandem's memory has no tool named '${name}'; it has remember and forget.`,
@@ -83,11 +76,18 @@ export class MemoryToolHost implements ToolHost {
     }
   }
 
-  async #remember(text: unknown, sensitivity: Sensitivity | undefined, signal: AbortSignal): Promise<HostedToolOutcome> {
+  /**
+   * Saves the fact. Its text is the conversation's, so it is embedded under the route's privacy as the
+   * conversation is (redacted on a `redact` route, not sent to a cloud model on a `local-only` one),
+   * not as a memory a client adds outside any route.
+   */
+  async #remember(text: unknown, call: HostedCallContext, signal: AbortSignal): Promise<HostedToolOutcome> {
     if (typeof text !== "string" || text.trim() === "") return toolError("remember needs `text`: the fact to remember.");
+    const { sensitivity, route, floor } = call;
     const memory = await this.#memories.add(
       { text, metadata: { source: "model" }, ...(sensitivity !== undefined && { sensitivity }) },
       signal,
+      { ...(route !== undefined && { route }), ...(floor !== undefined && { floor }) },
     );
     return { output: `Remembered as ${memory.id}.` };
   }

@@ -597,6 +597,10 @@ class LoopRun {
     }
     return this.#host.callTool(server.ref, tool, parsed as Record<string, unknown>, this.#context.signal, {
       ...(level !== undefined && { sensitivity: level }),
+      // What a host sends on (a saved memory to the embedding model) is this request's text: the route's
+      // privacy decides where it may go, as it does for the recall's query and the file_search query.
+      route: this.#request.model,
+      ...(this.#request.sensitivityFloor !== undefined && { floor: this.#request.sensitivityFloor }),
     });
   }
 

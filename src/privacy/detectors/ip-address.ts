@@ -4,10 +4,13 @@ import { forEachMatch, wordBefore } from "./regex-scan.js";
 
 const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
 /**
- * Four valid octets, not preceded by a letter, digit, dot or dash: `v1.2.3.4`, `node-1.2.3.4`,
- * and the middle of `1.3.6.1.4.1` (an OID) never match. What may follow is checked in code.
+ * Four valid octets, not preceded by a letter, digit, dot or dash: `v1.2.3.4` and the middle of
+ * `1.3.6.1.4.1` (an OID) never match. Joined to a word by a dash or an underscore (`ip-10.20.30.40`,
+ * `host_192.168.1.7`) it is an address as much as after a space, so that join is let through and
+ * judged in code like a word before a space (`node-1.2.3.4` is a version). What may follow is
+ * checked in code too.
  */
-const IPV4 = new RegExp(`(?<![\\w.\\-])${OCTET}(?:\\.${OCTET}){3}`, "g");
+const IPV4 = new RegExp(`(?:(?<![\\w.\\-])|(?<=[A-Za-z][_\\-]))${OCTET}(?:\\.${OCTET}){3}`, "g");
 /**
  * Words after which a dotted quad is a version, a build or a section number, not an address:
  * "version 1.2.3.4", "build: 10.0.1.2", "python 3.11.4.1", "§ 1.2.3.4".
@@ -47,6 +50,15 @@ function isUninformativeIpv4(value: string): boolean {
   return (inverted & (inverted + 1)) === 0;
 }
 
+/**
+ * A dotted quad joined to a name by a dash or underscore and ending in `.0` (`System.Runtime-4.2.2.0`,
+ * `app_1.0.0.0`) is far more often a four-part version than the address of a network.
+ */
+function isJoinedVersion(text: string, start: number, value: string): boolean {
+  const before = text[start - 1];
+  return (before === "-" || before === "_") && value.endsWith(".0");
+}
+
 function ipv4EndsCleanly(text: string, end: number): boolean {
   const next = text[end];
   if (next === undefined) return true;
@@ -62,7 +74,8 @@ export function detectIpAddresses(text: string): Finding[] {
       const value = m[0];
       const end = m.index + value.length;
       if (!ipv4EndsCleanly(text, end) || isUninformativeIpv4(value)) return;
-      if (NOT_AN_ADDRESS_AFTER.has(wordBefore(text, m.index))) return;
+      if (NOT_AN_ADDRESS_AFTER.has(wordBefore(text, m.index, ":=#.-_"))) return;
+      if (isJoinedVersion(text, m.index, value)) return;
       out.push({ kind: "ip_address", value, start: m.index, end, rule: "ipv4", level: "private" });
     });
   }

@@ -4,11 +4,15 @@ import { forEachMatch } from "./regex-scan.js";
 /**
  * 13-19 digits, ungrouped or in the groupings cards are printed with, one separator (space or
  * dash) throughout: fours (the last group shorter, or 4-4-4-4-3 for 19 digits), Amex 4-6-5 and
- * Diners 4-6-4. Starts only where a number starts (not inside a longer number, a decimal or an
- * identifier) and must not run on into more digits.
+ * Diners 4-6-4. Starts wherever a number starts, whatever non-digit comes before it: a number
+ * joined to a word (`order-4111…`, `ref_4111…`, `card4111…`) is as much a card number as one
+ * standing alone, and a miss sends it to the cloud while a false find only keeps an id local.
+ * The Luhn check and the network's prefix and length keep ordinary ids, timestamps and hashes
+ * out. It does not start inside a longer number or the fraction of a decimal (`3.1411…`), nor
+ * run on into more digits, a decimal part or a word (`…1111abc`, a run inside a hex hash).
  */
 const CARD_CANDIDATE =
-  /(?<![\w.,-])(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{3})?|\d{4}([ -])\d{6}\2\d{4,5})(?![\w]|[.,-]\d)/g;
+  /(?<!\d|\d[.,_-])(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{3})?|\d{4}([ -])\d{6}\2\d{4,5})(?![^\W_]|[.,_-]\d)/g;
 
 /** The Luhn (mod 10) checksum every payment card number carries. */
 export function luhnValid(digits: string): boolean {

@@ -15,9 +15,13 @@ const INTERNATIONAL = /(?<![\w+])\+[1-9]\d{0,2}(?:[ .\-\u00A0]?(?:\(\d{1,4}\)|\d
 const NANP = /(?<![\w+.\-/])(?:1[ .-])?(?:\([2-9]\d\d\)[ \u00A0]?[2-9]\d\d[ .-]\d{4}|[2-9]\d\d([ .-])[2-9]\d\d\1\d{4})/g;
 /** National formats with a trunk 0: UK `020 7946 0958`, FR `01 42 68 53 00`, DE `030/12345678`. */
 const TRUNK_ZERO = /(?<![\w+.\-/])(?:\(0\d{1,4}\)|0\d{1,4})(?:[ .\-/\u00A0]\d{2,8}){1,4}/g;
-/** Any digit string right after a phone label. */
+/**
+ * Any digit string right after a phone label. The label may be joined to the number (and to a
+ * word before it) by an underscore as by a dash or a space: `tel_415-555-0134` and
+ * `contact_phone_4155550134` are how field and file names write it.
+ */
 const LABELLED =
-  /\b(?:(?:tele)?phone|tel|mobile|mob|cell(?:phone)?|fax|whats ?app|sms|call(?: me)?(?: at| on)?|text me(?: at| on)?|reach me(?: at| on)?)(?:\s*(?:number|no\.?|nr\.?|#))?(?![\w])[^\w\n]{0,4}(\+?\(?\d[\d .\-()\u00A0]{5,20}\d)/dgi;
+  /(?<![a-z0-9])(?:(?:tele)?phone|tel|mobile|mob|cell(?:phone)?|fax|whats ?app|sms|call(?: me)?(?: at| on)?|text me(?: at| on)?|reach me(?: at| on)?)(?:[\s_-]*(?:number|no\.?|nr\.?|#))?(?![a-z0-9])[^a-z0-9\n]{0,4}(\+?\(?\d[\d .\-()\u00A0]{5,20}\d)/dgi;
 
 /** Words that make a following number an identifier rather than a phone number. */
 const NOT_A_PHONE_AFTER = new Set(

@@ -52,6 +52,7 @@ const PHONE: readonly LabelledExample[] = [
   pos("Call 917 555 0123 after 5pm", ["phone", "917 555 0123"]),
   pos("Tokyo office +81 3-1234-5678", ["phone", "+81 3-1234-5678"]),
   pos('{"name": "Ana", "phone": "+34 612 345 678"}', ["phone", "+34 612 345 678"]),
+  pos("caller tel_415-555-0134 hung up", ["phone", "415-555-0134"]),
 ];
 
 const CARD: readonly LabelledExample[] = [
@@ -67,6 +68,8 @@ const CARD: readonly LabelledExample[] = [
   pos("new Mastercard range 2223 0031 2200 3222", ["payment_card", "2223 0031 2200 3222"]),
   pos('{"card_number": "4000056655665556", "cvc": "123"}', ["payment_card", "4000056655665556"]),
   pos("Discover card #6011 0009 9013 9424", ["payment_card", "6011 0009 9013 9424"]),
+  pos("refund for order-4111111111111111 issued", ["payment_card", "4111111111111111"]),
+  pos("log: ref_5500000000000004 declined", ["payment_card", "5500000000000004"]),
 ];
 
 const IBAN: readonly LabelledExample[] = [
@@ -108,6 +111,7 @@ const IP: readonly LabelledExample[] = [
   pos("link-local fe80::1ff:fe23:4567:890a on eth0", ["ip_address", "fe80::1ff:fe23:4567:890a"]),
   pos("curl http://[2001:db8::1]:8080/health", ["ip_address", "2001:db8::1"]),
   pos("mapped ::ffff:192.0.2.128 in the logs", ["ip_address", "::ffff:192.0.2.128"]),
+  pos("blocked client ip-84.112.5.201 twice", ["ip_address", "84.112.5.201"]),
   pos("nameserver 2606:4700:4700::1111", ["ip_address", "2606:4700:4700::1111"]),
   pos("Failed password for root from 45.33.32.156 port 22 ssh2", ["ip_address", "45.33.32.156"]),
 ];
@@ -188,6 +192,9 @@ const HARD_NEGATIVES: readonly LabelledExample[] = [
   neg("5555555555554445", "Luhn fails"),
   neg("Account 1234567812345678", "16 digits, Luhn fails"),
   neg("id 9876543210123456", "16 digits, no card prefix"),
+  neg("job_1700000000000123 finished at ts-1700000000000", "ids and epoch millis joined to words"),
+  neg("build-20240115103045 and run_9876543210123456", "build and run numbers joined to words"),
+  neg("package System.Runtime-4.2.2.0 and node-20.1.0.4", "four-part versions joined to names"),
   neg("DE89370400440532013001", "IBAN-like, mod-97 fails"),
   neg("GB29NWBK60161331926818", "IBAN-like, mod-97 fails"),
   neg("FR14 2004 1010 0505 0001 3M02 607", "IBAN-like, mod-97 fails"),
