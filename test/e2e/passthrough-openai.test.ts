@@ -399,6 +399,33 @@ describe("failover from a native target", () => {
     }
     assert.equal(chunks.filter((chunk) => chunk.choices[0]?.delta.role !== undefined).length, 1);
   });
+
+  it("names the next target as the model of every chunk after the switch, as the whole answer does", async () => {
+    breakThenOllama();
+    const wire = await (
+      await fetch(`${tandem.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "up-then-ollama", messages: [{ role: "user", content: "Hi" }], stream: true }),
+      })
+    ).text();
+    const [before = "", after = ""] = wire.split(/^: tandem switched from .*$/m);
+    const models = (frames: string) =>
+      frames
+        .split("\n\n")
+        .filter((frame) => frame.startsWith("data: {"))
+        .map((frame) => (JSON.parse(frame.slice(6)) as { model: string }).model);
+    assert.ok(models(before).length > 0 && models(after).length > 0, wire);
+    assert.deepEqual(new Set(models(before)), new Set(["up/gpt"]));
+    assert.deepEqual(new Set(models(after)), new Set(["ollama/llama"]));
+    // The openai SDK's helper takes the completion's model from the chunks: the target that wrote its end.
+    breakThenOllama();
+    const completion = await client.chat.completions
+      .stream({ model: "up-then-ollama", messages: [{ role: "user", content: "Hi" }] })
+      .finalChatCompletion();
+    assert.equal(completion.choices[0]?.message.content, "Hello world!");
+    assert.equal(completion.model, "ollama/llama");
+  });
 });
 
 describe("privacy on the native path", () => {

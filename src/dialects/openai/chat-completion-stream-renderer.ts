@@ -88,7 +88,8 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
   #created: number;
   /** The choice this renderer's chunks are (0 but for one of several fanned out, see ChoicesFanOut). */
   readonly #choice: number;
-  readonly #model: string;
+  /** The target whose chunks these are: the first, until a switch hands the answer to another. */
+  #model: string;
   readonly #includeUsage: boolean;
   readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
   /** Canonical call index -> the 0-based index OpenAI clients expect. */
@@ -177,6 +178,10 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
         }
         return this.#frame({ reasoning_content: event.text });
       case "switch":
+        // The chunks from here on are the next target's, and say so, as the whole answer's `model`
+        // does (the openai SDK's finalChatCompletion() takes the last chunk's).
+        this.#model = event.to;
+        this.#buildTextFrame();
         return switchComment(event);
       case "text-delta":
         // A refusal goes in `delta.refusal`, as OpenAI streams it (the SDK's parse helpers read it

@@ -94,7 +94,8 @@ export class CompletionStreamRenderer implements StreamRenderer {
   readonly #created: number;
   /** The choice this renderer's chunks are (0 but for one of several fanned out, see fanOutChoices). */
   readonly #index: number;
-  readonly #model: string;
+  /** The target whose chunks these are: the first, until a switch hands the answer to another. */
+  #model: string;
   readonly #includeUsage: boolean;
   readonly #usage: Usage = { inputTokens: 0, outputTokens: 0 };
   #logprobs: CompletionLogprobsWriter | undefined;
@@ -157,6 +158,8 @@ export class CompletionStreamRenderer implements StreamRenderer {
         return out;
       }
       case "switch":
+        // The chunks from here on are the next target's, and say so, as the whole answer's `model` does.
+        this.#model = event.to;
         return switchComment(event);
       default:
         return "";
