@@ -3,7 +3,8 @@
  * does: `slow` answers after `ms` even when the call was cancelled (the MCP spec lets a receiver
  * ignore `notifications/cancelled`, so the answer arrives late); `rpc_error` answers with a JSON-RPC
  * error of code -32000 (the code the SDK also uses for a closed connection) and the `message` given;
- * `noline` writes `mib` MiB to stdout without a newline; `pid` says its process id. Run with
+ * `noline` writes `mib` MiB to stdout without a newline; `stray` first answers an id no request has
+ * (99999), then its own; `twice` answers its call two times; `pid` says its process id. Run with
  * `node --import tsx test/support/mcp-raw-stdio-server.ts` (MCP_RAW_STDIO_SERVER).
  */
 import { createInterface } from "node:readline";
@@ -18,6 +19,8 @@ const TOOLS = [
   tool("slow", { ms: { type: "number" } }),
   tool("rpc_error", { message: { type: "string" } }),
   tool("noline", { mib: { type: "number" } }),
+  tool("stray"),
+  tool("twice"),
   tool("pid"),
 ];
 
@@ -36,6 +39,12 @@ function call(id: Message["id"], name: unknown, args: Record<string, unknown>): 
       if (left-- > 0) process.stdout.write(chunk, () => setImmediate(write));
     };
     write();
+  } else if (name === "stray") {
+    text(99999, "an answer to nothing");
+    text(id, "answered after a stray one");
+  } else if (name === "twice") {
+    text(id, "answered once");
+    text(id, "answered twice");
   } else if (name === "pid") {
     text(id, String(process.pid));
   } else {

@@ -319,9 +319,13 @@ async function connect(
     await client.close().catch(() => {});
     throw err;
   }
-  // The answer a server sends to a call after it was cancelled is ignored, not a transport error.
-  ignoreLateAnswers(transport, (id) =>
-    options.log.debug({ server: options.label, id }, "mcp: a late answer to a cancelled request, ignored"),
+  // An answer to no request awaited (one cancelled, or a server's stray or duplicate answer) is
+  // ignored, not a transport error.
+  ignoreLateAnswers(transport, (id, why) =>
+    options.log.debug(
+      { server: options.label, id },
+      why === "cancelled" ? "mcp: a late answer to a cancelled request, ignored" : "mcp: an answer to no pending request, ignored",
+    ),
   );
   // Only now: during the connect, a transport error is the connect's own failure, which it reports.
   const conn = connection;

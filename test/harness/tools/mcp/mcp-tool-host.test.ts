@@ -492,7 +492,25 @@ describe("McpToolHost over stdio", () => {
     assert.equal((await host.callTool(raw, "pid", {}, signal())).output, pid);
   });
 
-  it("takes a JSON-RPC error answering a call as that call's error, with the server's message, and keeps the server", async () => {
+  it("ignores, logged at debug, an answer to no pending request (a stray id, a second answer), and the server stays up", async () => {
+    const { host, log } = makeHost({ servers: { raw: MCP_RAW_STDIO_SERVER } }, { restartIntervalMs: 60_000 });
+    const raw = { label: "raw" };
+    const pid = (await host.callTool(raw, "pid", {}, signal())).output;
+    assert.deepEqual(await host.callTool(raw, "stray", {}, signal()), { output: "answered after a stray one" });
+    assert.deepEqual(await host.callTool(raw, "twice", {}, signal()), { output: "answered once" });
+    // The calls after them reach the same server process, and its tools are still listed.
+    assert.equal((await host.callTool(raw, "pid", {}, signal())).output, pid, "the same server process");
+    assert.ok("tools" in (await host.listTools(raw, signal())));
+    assert.ok(!log.lines.some((l) => l.message === "mcp: transport error; reconnecting on next use"), JSON.stringify(log.lines));
+    const ignored = log.lines.filter((l) => l.message === "mcp: an answer to no pending request, ignored");
+    assert.deepEqual(
+      ignored.map((l) => l.level),
+      ["debug", "debug"],
+    );
+    assert.equal(ignored[0]?.id, 99999);
+  });
+
+    it("takes a JSON-RPC error answering a call as that call's error, with the server's message, and keeps the server", async () => {
     const { host } = makeHost({ servers: { raw: MCP_RAW_STDIO_SERVER } }, { restartIntervalMs: 60_000 });
     const raw = { label: "raw" };
     const pid = (await host.callTool(raw, "pid", {}, signal())).output;
