@@ -169,7 +169,23 @@ describe("detectPaymentCards", () => {
         "4111111111111111-2",
         "4111111111111111abc",
         "e3b0c44298fc1c1494111111111111111afbf4c8996fb924",
+        // The end of a hex literal: a number in code, not a card number.
+        "0x4214430267091109",
+        "x = 0X4111111111111111;",
+        "0xdeadbeef4111111111111111",
       ],
+    );
+  });
+
+  it("still finds a card number after an x that does not start a hex literal", () => {
+    check(
+      detectPaymentCards,
+      {
+        box4111111111111111: ["4111111111111111"],
+        "a0x4111111111111111": ["4111111111111111"],
+        "0x 4111111111111111": ["4111111111111111"],
+      },
+      [],
     );
   });
 });
@@ -263,8 +279,14 @@ describe("detectIpAddresses", () => {
         "ip-10.20.30.40": ["10.20.30.40"],
         "host_192.168.1.7 is down": ["192.168.1.7"],
         "from addr-10.0.0.12:8080": ["10.0.0.12"],
+        "x_10.20.30.40": ["10.20.30.40"],
+        // A version's shape, but joined to a word that names an address.
+        "ip-1.2.3.4": ["1.2.3.4"],
+        "host_4.2.2.0": ["4.2.2.0"],
       },
       [
+        "pkg-1.2.3.4",
+        "foo_1.2.3.4",
         "node-1.2.3.4",
         "version_1.2.3.4",
         "build-10.0.1.2",

@@ -51,12 +51,27 @@ function isUninformativeIpv4(value: string): boolean {
 }
 
 /**
- * A dotted quad joined to a name by a dash or underscore and ending in `.0` (`System.Runtime-4.2.2.0`,
- * `app_1.0.0.0`) is far more often a four-part version than the address of a network.
+ * Words that name an address: a dotted quad joined to one (`ip-1.2.3.4`, `host_4.2.2.0`) is an
+ * address, whatever its parts look like.
+ */
+const ADDRESS_WORDS = new Set(
+  (
+    "ip ipv4 ip4 addr address host hostname server srv client peer remote local src source dst dest destination " +
+    "gw gateway router proxy dns nameserver resolver"
+  ).split(" "),
+);
+
+/**
+ * A dotted quad joined to a name by a dash or underscore that ends in `.0` (`System.Runtime-4.2.2.0`,
+ * `app_1.0.0.0`) or has only one-digit parts (`pkg-1.2.3.4`, `foo_1.2.3.4`) is far more often a
+ * four-part version than the address of a network (the few addresses written so, such as
+ * `1.1.1.1`, are public resolvers that identify no one), unless the name is an address's.
  */
 function isJoinedVersion(text: string, start: number, value: string): boolean {
   const before = text[start - 1];
-  return (before === "-" || before === "_") && value.endsWith(".0");
+  if (before !== "-" && before !== "_") return false;
+  if (!value.endsWith(".0") && value.length !== 7) return false;
+  return !ADDRESS_WORDS.has(wordBefore(text, start, "-_"));
 }
 
 function ipv4EndsCleanly(text: string, end: number): boolean {

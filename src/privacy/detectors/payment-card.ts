@@ -9,7 +9,8 @@ import { forEachMatch } from "./regex-scan.js";
  * standing alone, and a miss sends it to the cloud while a false find only keeps an id local.
  * The Luhn check and the network's prefix and length keep ordinary ids, timestamps and hashes
  * out. It does not start inside a longer number or the fraction of a decimal (`3.1411…`), nor
- * run on into more digits, a decimal part or a word (`…1111abc`, a run inside a hex hash).
+ * run on into more digits, a decimal part or a word (`…1111abc`, a run inside a hex hash), nor
+ * end a hex literal (`0x4214430267091109`, see inHexLiteral).
  */
 const CARD_CANDIDATE =
   /(?<!\d|\d[.,_-])(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{3})?|\d{4}([ -])\d{6}\2\d{4,5})(?![^\W_]|[.,_-]\d)/g;
@@ -54,10 +55,32 @@ export function cardNetwork(digits: string): string | undefined {
   return undefined;
 }
 
+/** How far back a hex literal's `0x` is looked for: the hex digits of a 256-bit value. */
+const HEX_LITERAL_DIGITS = 64;
+
+/**
+ * The digits at `start` end a hex literal that began with `0x` (`0x4214430267091109`,
+ * `0xdeadbeef4111111111111111`): a number in code, a hash or an address in memory, never a card
+ * number, however Luhn-valid its decimal-looking digits happen to be. Checked per candidate, not in
+ * the pattern, so that a long run of hex is never read back from each of its positions.
+ */
+function inHexLiteral(text: string, start: number): boolean {
+  let i = start;
+  while (i > 0 && start - i < HEX_LITERAL_DIGITS && isHexDigit(text.charCodeAt(i - 1))) i--;
+  if (i < 2 || (text[i - 1] !== "x" && text[i - 1] !== "X") || text[i - 2] !== "0") return false;
+  // `0x` where a number starts, not the end of a word (`box`, `a0x`).
+  return i === 2 || !/[\p{L}\p{N}_]/u.test(text[i - 3]!);
+}
+
+function isHexDigit(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
 export function detectPaymentCards(text: string): Finding[] {
   const out: Finding[] = [];
   forEachMatch(CARD_CANDIDATE, text, (m) => {
     const value = m[0];
+    if (inHexLiteral(text, m.index)) return;
     const digits = value.replace(/[ -]/g, "");
     if (cardNetwork(digits) === undefined || !luhnValid(digits)) return;
     out.push({ kind: "payment_card", value, start: m.index, end: m.index + value.length, rule: "luhn", level: "private" });

@@ -195,6 +195,8 @@ const HARD_NEGATIVES: readonly LabelledExample[] = [
   neg("job_1700000000000123 finished at ts-1700000000000", "ids and epoch millis joined to words"),
   neg("build-20240115103045 and run_9876543210123456", "build and run numbers joined to words"),
   neg("package System.Runtime-4.2.2.0 and node-20.1.0.4", "four-part versions joined to names"),
+  neg("bumped pkg-1.2.3.4 and foo_1.2.3.4", "one-digit four-part versions joined to names"),
+  neg("mov rax, 0x4214430267091109", "a hex literal whose digits are all decimal"),
   neg("DE89370400440532013001", "IBAN-like, mod-97 fails"),
   neg("GB29NWBK60161331926818", "IBAN-like, mod-97 fails"),
   neg("FR14 2004 1010 0505 0001 3M02 607", "IBAN-like, mod-97 fails"),
