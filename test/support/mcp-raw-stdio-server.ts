@@ -3,7 +3,7 @@
  * does: `slow` answers after `ms` even when the call was cancelled (the MCP spec lets a receiver
  * ignore `notifications/cancelled`, so the answer arrives late); `rpc_error` answers with a JSON-RPC
  * error of code -32000 (the code the SDK also uses for a closed connection) and the `message` given;
- * `noline` writes `mib` MiB to stdout without a newline; `stray` first answers an id no request has
+ * `noline` writes `mib` MiB to stdout without a newline; `long` answers with a line of `mib` MiB; `stray` first answers an id no request has
  * (99999), then its own; `twice` answers its call two times; `pid` says its process id. Run with
  * `node --import tsx test/support/mcp-raw-stdio-server.ts` (MCP_RAW_STDIO_SERVER).
  */
@@ -19,6 +19,7 @@ const TOOLS = [
   tool("slow", { ms: { type: "number" } }),
   tool("rpc_error", { message: { type: "string" } }),
   tool("noline", { mib: { type: "number" } }),
+  tool("long", { mib: { type: "number" } }),
   tool("stray"),
   tool("twice"),
   tool("pid"),
@@ -39,6 +40,8 @@ function call(id: Message["id"], name: unknown, args: Record<string, unknown>): 
       if (left-- > 0) process.stdout.write(chunk, () => setImmediate(write));
     };
     write();
+  } else if (name === "long") {
+    text(id, "x".repeat(Number(args.mib) * (1 << 20)));
   } else if (name === "stray") {
     text(99999, "an answer to nothing");
     text(id, "answered after a stray one");

@@ -85,7 +85,7 @@ export class McpConnection {
   toolsStaleAt: number | undefined;
   /** How many tools the last listing found (for status). */
   toolCount: number | undefined;
-  /** Why tandem closed its transport, when it did (an answer past `maxAnswerBytes`): what failed on it since failed for this. */
+  /** Why tandem closed its transport, when it did (an answer past `maxAnswerBytes`, a stdio line past 10 MiB): what failed on it since failed for this. */
   closedFor: (() => Error | undefined) | undefined;
   #gone = false;
   #closing: Promise<void> | undefined;
@@ -198,9 +198,16 @@ export async function openMcpConnection(endpoint: McpEndpoint, options: McpConne
       stderr: "pipe",
     });
     // A long line without a newline is read in linear time, not the SDK's quadratic one.
-    readLinesLinearly(transport);
+    const reader = readLinesLinearly(transport);
     logStderr(transport, options);
-    return connect(transport, "stdio", options);
+    // A line past the limit ends the server: that, not its closed output, is why what waited on it failed.
+    try {
+      const connection = await connect(transport, "stdio", options);
+      connection.closedFor = () => reader.tooLong;
+      return connection;
+    } catch (err) {
+      throw reader.tooLong ?? err;
+    }
   }
   const url = new URL(endpoint.url);
   const requestInit = { headers: endpoint.headers };

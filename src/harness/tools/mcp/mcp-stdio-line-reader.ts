@@ -9,7 +9,8 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
  * a newline) costs time quadratic in its length: reading 10 MiB held tandem's event loop for seconds.
  * Here the chunks are kept in a list and only the bytes not yet searched are searched; they are
  * joined once, when the line ends. The limit is the SDK's: past `maxBytes` without a newline, it
- * throws its error (the transport then ends the server).
+ * throws StdioLineTooLong once for that line (the transport then ends the server), and drops the
+ * rest of the line as it comes, so that one flood is one error, not one per `maxBytes` read.
  */
 export class StdioLineReader {
   readonly #maxBytes: number;
@@ -17,16 +18,44 @@ export class StdioLineReader {
   #bytes = 0;
   /** How many of the chunks (from the first) are known to hold no newline. */
   #searched = 0;
+  /** A line went past the limit: what comes until its newline is dropped. */
+  #dropping = false;
+  /** The first line past the limit, once there was one: why the server was ended. */
+  #tooLong: StdioLineTooLong | undefined;
 
   constructor(maxBytes: number = STDIO_DEFAULT_MAX_BUFFER_SIZE) {
     this.#maxBytes = maxBytes;
   }
 
+  /** The error of the first line past the limit, if one was. */
+  get tooLong(): StdioLineTooLong | undefined {
+    return this.#tooLong;
+  }
+
   append(chunk: Buffer): void {
-    if (this.#bytes + chunk.length > this.#maxBytes) {
-      this.clear();
-      throw new Error(`ReadBuffer exceeded maximum size of ${this.#maxBytes} bytes`);
+    if (this.#dropping) {
+      const newline = chunk.indexOf(10);
+      if (newline === -1) return;
+      this.#dropping = false;
+      chunk = chunk.subarray(newline + 1);
+      if (chunk.length === 0) return;
     }
+    if (this.#bytes + chunk.length > this.#maxBytes) {
+      const newline = chunk.indexOf(10);
+      // The line ends in this chunk within the limit: what follows it is another line's.
+      if (newline === -1 || this.#bytes + newline > this.#maxBytes) {
+        this.clear();
+        if (newline === -1) this.#dropping = true;
+        else if (newline + 1 < chunk.length) this.#push(chunk.subarray(newline + 1));
+        const error = new StdioLineTooLong(this.#maxBytes);
+        this.#tooLong ??= error;
+        throw error;
+      }
+    }
+    this.#push(chunk);
+  }
+
+  #push(chunk: Buffer): void {
     this.#chunks.push(chunk);
     this.#bytes += chunk.length;
   }
@@ -58,12 +87,25 @@ export class StdioLineReader {
   }
 }
 
+/** A stdio server wrote a line (one JSON-RPC message) longer than the reader's limit. */
+export class StdioLineTooLong extends Error {
+  override readonly name = "StdioLineTooLong";
+
+  constructor(maxBytes: number) {
+    const limit = maxBytes % 1048576 === 0 ? `${maxBytes / 1048576} MiB limit (${maxBytes} bytes)` : `limit of ${maxBytes} bytes`;
+    super(`the server wrote a line over the ${limit} of a stdio message, so it was ended`);
+  }
+}
+
 /**
  * Gives the transport a StdioLineReader in place of the SDK's ReadBuffer (a private field the SDK
  * reads on each chunk; test/harness/tools/mcp checks it is there to replace). Before it is started.
+ * The reader is returned: its `tooLong` says why the server was ended, when a line was.
  */
-export function readLinesLinearly(transport: StdioClientTransport): void {
+export function readLinesLinearly(transport: StdioClientTransport): StdioLineReader {
   const fields = transport as unknown as { _readBuffer?: unknown };
   if (fields._readBuffer === undefined) throw new Error("the MCP SDK's stdio transport has no _readBuffer to replace");
-  fields._readBuffer = new StdioLineReader();
+  const reader = new StdioLineReader();
+  fields._readBuffer = reader;
+  return reader;
 }

@@ -45,13 +45,33 @@ describe("StdioLineReader", () => {
     assert.deepEqual(reader.readMessage(), { jsonrpc: "2.0", id: 7, result: {} });
   });
 
-  it("refuses a line past its limit with the SDK's error, and then holds nothing", () => {
+  it("refuses a line past its limit once, saying so, drops the rest of it and reads the next line", () => {
     const reader = new StdioLineReader(1000);
     reader.append(Buffer.alloc(600, "x"));
     assert.equal(reader.readMessage(), null);
-    assert.throws(() => reader.append(Buffer.alloc(600, "x")), { message: "ReadBuffer exceeded maximum size of 1000 bytes" });
-    reader.append(Buffer.from(line(8)));
+    const said = "the server wrote a line over the limit of 1000 bytes of a stdio message, so it was ended";
+    assert.throws(() => reader.append(Buffer.alloc(600, "x")), { name: "StdioLineTooLong", message: said });
+    assert.equal(reader.tooLong?.message, said);
+    // The rest of that line, however long, is dropped without another error.
+    for (let i = 0; i < 5; i++) reader.append(Buffer.alloc(600, "x"));
+    reader.append(Buffer.from(`xxx\n${line(8)}`));
     assert.deepEqual(reader.readMessage(), { jsonrpc: "2.0", id: 8, result: {} });
+    assert.equal(reader.readMessage(), null);
+  });
+
+  it("keeps a line that ends within the limit in the chunk that passes it, and refuses the next line past it", () => {
+    const reader = new StdioLineReader(1000);
+    reader.append(Buffer.from(`{"jsonrpc":"2.0","id":9,"result":{"pad":"${"y".repeat(900)}`));
+    reader.append(Buffer.from(`"}}\n${"z".repeat(200)}`));
+    assert.deepEqual((reader.readMessage() as { id: number }).id, 9);
+    assert.throws(() => reader.append(Buffer.alloc(900, "z")), { name: "StdioLineTooLong" });
+  });
+
+  it("names the limit in MiB when it is whole MiB", () => {
+    const reader = new StdioLineReader(10 * 1048576);
+    assert.throws(() => reader.append(Buffer.alloc(10 * 1048576 + 1, "x")), {
+      message: "the server wrote a line over the 10 MiB limit (10485760 bytes) of a stdio message, so it was ended",
+    });
   });
 
   it("reads 10 MiB without a newline, 64 KiB at a time, in linear time", () => {

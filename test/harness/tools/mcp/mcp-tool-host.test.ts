@@ -30,6 +30,9 @@ function recordingLog(): McpLog & { lines: Array<Record<string, unknown>> } {
   };
 }
 
+/** What a call is told of a stdio server ended for a line past the MCP SDK's limit. */
+const LINE_TOO_LONG = "the server wrote a line over the 10 MiB limit (10485760 bytes) of a stdio message, so it was ended";
+
 const hosts: McpToolHost[] = [];
 const servers: McpHttpServer[] = [];
 after(async () => {
@@ -526,7 +529,7 @@ describe("McpToolHost over stdio", () => {
   });
 
   it("reads a long line without a newline in linear time, without holding the event loop, and cuts it at 10 MiB", async () => {
-    const { host } = makeHost({ servers: { raw: MCP_RAW_STDIO_SERVER } }, { restartIntervalMs: 0 });
+    const { host, log } = makeHost({ servers: { raw: MCP_RAW_STDIO_SERVER } }, { restartIntervalMs: 0 });
     const raw = { label: "raw" };
     await host.callTool(raw, "pid", {}, signal());
     // The longest the event loop was held while the flood was read.
@@ -539,12 +542,29 @@ describe("McpToolHost over stdio", () => {
     }, 5);
     try {
       const flooded = await host.callTool(raw, "noline", { mib: 40 }, signal());
-      assert.match(flooded.error ?? "", /exceeded maximum size of 10485760 bytes|exited|closed/);
+      assert.equal(flooded.error, `tool 'noline' of MCP server 'raw' failed: ${LINE_TOO_LONG}`);
     } finally {
       clearInterval(ticker);
     }
     assert.ok(longest < 250, `the event loop was held for ${Math.round(longest)} ms`);
+    // One flood, one error: the 30 MiB after the limit are dropped, not each refused again.
+    assert.equal(log.lines.filter((l) => l.message === "mcp: transport error; reconnecting on next use").length, 1);
     // Started afresh on the next use.
+    assert.ok((await host.callTool(raw, "pid", {}, signal())).output);
+  });
+
+  it("says a line over 10 MiB ended the server, not that it exited, and logs it once", async () => {
+    const { host, log } = makeHost({ servers: { raw: MCP_RAW_STDIO_SERVER } }, { restartIntervalMs: 0 });
+    const raw = { label: "raw" };
+    await host.callTool(raw, "pid", {}, signal());
+    // A whole answer, newline and all, over the limit: the rest of it after 10 MiB is not read as another line.
+    const long = await host.callTool(raw, "long", { mib: 11 }, signal());
+    assert.equal(long.error, `tool 'long' of MCP server 'raw' failed: ${LINE_TOO_LONG}`);
+    const errors = log.lines.filter((l) => l.message === "mcp: transport error; reconnecting on next use");
+    assert.deepEqual(
+      errors.map((l) => l.reason),
+      [LINE_TOO_LONG],
+    );
     assert.ok((await host.callTool(raw, "pid", {}, signal())).output);
   });
 
