@@ -73,7 +73,10 @@ describe("/mcp: lifecycle", () => {
     for (const [asked, answered] of [
       ["2025-11-25", "2025-11-25"],
       ["2025-06-18", "2025-06-18"],
+      ["2024-11-05", "2024-11-05"],
       ["2099-01-01", LATEST_PROTOCOL_VERSION],
+      // An early draft's date the SDK still accepts, but no version tandem names as supported.
+      ["2024-10-07", LATEST_PROTOCOL_VERSION],
     ]) {
       const { status, messages } = await post(initialize(asked as string));
       assert.equal(status, 200);

@@ -24,7 +24,8 @@ export const HANDSHAKE_PROTOCOL_VERSIONS: readonly string[] = [
  * The handshake revisions MCP published, newest first: the ones tandem names as supported (its
  * server's `supportedVersions` and version error, its client's messages). The SDK's list also holds
  * 2024-10-07, a date no specification was published under (an early draft's), which its handshake
- * still accepts from an old client: left as it is, never offered.
+ * would echo to an old client: tandem's server answers such an initialize with the latest published
+ * (mcp-server/protocol-checks.ts), and its client still takes a server that answers with it.
  */
 export const PUBLISHED_HANDSHAKE_VERSIONS: readonly string[] = HANDSHAKE_PROTOCOL_VERSIONS.filter(
   (version) => version !== "2024-10-07",

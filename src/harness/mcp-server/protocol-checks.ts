@@ -10,6 +10,7 @@ import {
   PingRequestSchema,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from "@modelcontextprotocol/sdk/types.js";
+import { PUBLISHED_HANDSHAKE_VERSIONS } from "../mcp-protocol/index.js";
 
 /*
  * What the MCP SDK's server answers off the specification, checked before it sees a message: a POST
@@ -64,8 +65,9 @@ export function invalidPostBody(body: unknown, protocolVersion: string | undefin
  * with a cursor (-32602: there is one page). It takes a task-augmented request (`params.task`) as a
  * plain one: tandem declares no tasks capability, and 2025-11-25 says a receiver that does not "MUST
  * process requests of that type normally, ignoring any task-augmentation metadata" (the SDK answers
- * -32603). Everything else reaches the server as it came. Call after the server has connected to the
- * transport.
+ * -32603), and an initialize asking for a version it does not name as supported as one asking for
+ * the latest (withPublishedVersion). Everything else reaches the server as it came. Call after the
+ * server has connected to the transport.
  */
 export function screenRequests(transport: Transport, tools: ReadonlySet<string>): void {
   const deliver = transport.onmessage;
@@ -73,11 +75,25 @@ export function screenRequests(transport: Transport, tools: ReadonlySet<string>)
   transport.onmessage = (message, extra) => {
     if (!isJSONRPCRequest(message)) return deliver(message, extra);
     const refusal = invalidParams(message, tools);
-    if (refusal === undefined) return deliver(withoutTask(message), extra);
+    if (refusal === undefined) return deliver(withPublishedVersion(withoutTask(message)), extra);
     transport
       .send({ jsonrpc: "2.0", id: message.id, error: { code: ErrorCode.InvalidParams, message: refusal } })
       .catch((err: unknown) => transport.onerror?.(err instanceof Error ? err : new Error(String(err))));
   };
+}
+
+/**
+ * An initialize asking for a version tandem does not name as supported, asking for the latest
+ * instead: the SDK echoes any version of its own list, 2024-10-07 too (an early draft's, which
+ * `supportedVersions` and the -32022 list leave out), and a server that does not support the version
+ * asked for "MUST respond with another protocol version it supports ... the latest" (2025-11-25,
+ * basic/lifecycle). Any other request, and an initialize asking for a published version, as it came.
+ */
+function withPublishedVersion(request: JSONRPCRequest): JSONRPCRequest {
+  if (request.method !== "initialize") return request;
+  const asked = (request.params as { protocolVersion?: unknown } | undefined)?.protocolVersion;
+  if (typeof asked !== "string" || PUBLISHED_HANDSHAKE_VERSIONS.includes(asked)) return request;
+  return { ...request, params: { ...request.params, protocolVersion: PUBLISHED_HANDSHAKE_VERSIONS[0] } };
 }
 
 /** The request without its task augmentation, if it has one. */
