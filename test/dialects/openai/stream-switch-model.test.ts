@@ -12,7 +12,12 @@ import { CompletionStreamRenderer } from "../../../src/dialects/openai/render-co
 
 const EVENTS: StreamEvent[] = [
   { type: "text-delta", text: "Looking" },
-  { type: "switch", from: "cloud/m1", to: "local/st", reason: "the tool calls: the tool loop's turn after the tool calls went to local/st" },
+  {
+    type: "switch",
+    from: "cloud/m1",
+    to: "local/st",
+    reason: "the tool calls: the tool loop's turn after the tool calls went to local/st",
+  },
   { type: "text-delta", text: "Found it" },
   { type: "usage", usage: { inputTokens: 3, outputTokens: 2 } },
   { type: "finish", reason: "stop" },

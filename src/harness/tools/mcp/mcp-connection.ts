@@ -331,7 +331,9 @@ async function connect(
   ignoreLateAnswers(transport, (id, why) =>
     options.log.debug(
       { server: options.label, id },
-      why === "cancelled" ? "mcp: a late answer to a cancelled request, ignored" : "mcp: an answer to no pending request, ignored",
+      why === "cancelled"
+        ? "mcp: a late answer to a cancelled request, ignored"
+        : "mcp: an answer to no pending request, ignored",
     ),
   );
   // Only now: during the connect, a transport error is the connect's own failure, which it reports.

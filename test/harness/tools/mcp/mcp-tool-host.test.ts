@@ -513,7 +513,7 @@ describe("McpToolHost over stdio", () => {
     assert.equal(ignored[0]?.id, 99999);
   });
 
-    it("takes a JSON-RPC error answering a call as that call's error, with the server's message, and keeps the server", async () => {
+  it("takes a JSON-RPC error answering a call as that call's error, with the server's message, and keeps the server", async () => {
     const { host } = makeHost({ servers: { raw: MCP_RAW_STDIO_SERVER } }, { restartIntervalMs: 60_000 });
     const raw = { label: "raw" };
     const pid = (await host.callTool(raw, "pid", {}, signal())).output;
