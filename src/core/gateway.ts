@@ -25,6 +25,11 @@ export interface RequestContext {
    * stored conversation's), under which detection of this request's own text cannot go.
    */
   privacyFloor?: Sensitivity;
+  /**
+   * Told the route a chat request goes by as soon as it is known (undefined: a target named
+   * directly), so that a request whose client leaves before any answer is counted under it.
+   */
+  onRouted?: (route: string | undefined) => void;
 }
 
 /** Which target answered and how: becomes the `x-tandem-*` headers. */

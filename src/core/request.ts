@@ -143,6 +143,13 @@ export interface ChatRequest {
   choice?: number;
   /** The client's reasoning control, when it sent one. */
   reasoning?: ReasoningControl;
+  /**
+   * false: the client is not shown the model's reasoning (an Anthropic client that did not turn
+   * thinking on, an Ollama client that asked `think: false`), so reasoning alone is not yet some of
+   * the answer for it: an answer that fails after reasoning only is failed over as one that had not
+   * begun, and its headers wait for what the client sees. Default true.
+   */
+  reasoningShown?: boolean;
   /** An end-user id for abuse tracking, passed on where the upstream accepts one. */
   user?: string;
   /**

@@ -239,6 +239,7 @@ const REQUEST_FIELDS: {
   },
   seed: NOT_TEXT,
   reasoning: "an effort level and a token budget",
+  reasoningShown: NOT_TEXT,
   user: { field: "user", read: (user, text) => text(user) },
   promptCacheKey: { field: "prompt_cache_key", read: (key, text) => text(key) },
   safetyIdentifier: { field: "safety_identifier", read: (id, text) => text(id) },

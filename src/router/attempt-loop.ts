@@ -20,6 +20,11 @@ import { sleep } from "./sleep.js";
  */
 export interface AnswerUnderWay {
   readonly underWay: true;
+  /**
+   * Leaves the answer unread (a hedge's loser that had started too): its upstream request is
+   * dropped and its attempt counted as one whose reader left.
+   */
+  discard?(): Promise<unknown>;
 }
 
 /** Whether the plan has a target after `target` to move on to. */
@@ -188,11 +193,11 @@ export class AttemptLoop {
               const won = await this.#hedged(plan, target, hedge, limits, breaker, run, context, failed, tried);
               value = won.value;
               answered = won.target;
+              if (won.hedged) attempts++;
               if (won.afterMs !== undefined) hedgedPast = `${target.name}: hedged after ${won.afterMs} ms (no first token yet)`;
             } else {
               value = await run(target, limits, breaker, context.signal);
             }
-            if (hedge && tried.has(hedge.name)) attempts++;
             if (!isUnderWay(value)) this.#metrics.attempts.inc({ target: answered.name, outcome: "ok" });
             if (!answered.local) this.#network.success();
             const answeredTier = plan.tiers.findIndex((t) => t.includes(answered));
@@ -209,7 +214,8 @@ export class AttemptLoop {
             this.#metrics.attempts.inc({ target: target.name, outcome: error.code });
             if (next.action === "canceled") {
               breaker.release();
-              throw error;
+              // The request is counted under its route (and the target it was waiting on) as one whose client left.
+              throw noteErrorMeta(error, { route: plan.route, target: target.name, attempts });
             }
             if (policy.countsAgainstTarget(error)) breaker.failure();
             else breaker.release();
@@ -281,8 +287,12 @@ export class AttemptLoop {
   /**
    * A hedged attempt: `primary` starts; if it has no first token after the hedge delay, `hedge` starts
    * too, and the first to produce one answers while the other is cancelled (its upstream request
-   * aborted); a winning hedge comes with `afterMs`, for the degraded header. When both fail, the
-   * hedge's failure is recorded here and the primary's error is thrown for the caller's usual handling.
+   * aborted); a winning hedge comes with `afterMs`, for the degraded header, and `hedged` says the
+   * hedge was started (an attempt of its own). The cancelled one did not fail: it is taken out of
+   * `tried`, so that when the winner's answer then fails (a quality check, a stream that breaks) the
+   * route can still go on to it, as it would have without a hedge. One that failed before the race
+   * was decided is recorded in `failed` and stays tried. When both fail, the primary's error is
+   * thrown for the caller's usual handling.
    */
   async #hedged<T>(
     plan: Plan,
@@ -294,20 +304,46 @@ export class AttemptLoop {
     context: RequestContext,
     failed: FailedAttempt[],
     tried: Set<string>,
-  ): Promise<{ value: T; target: Target; afterMs?: number }> {
+  ): Promise<{ value: T; target: Target; hedged: boolean; afterMs?: number }> {
     type Settled = { ok: true; value: T; target: Target } | { ok: false; error: GatewayError; target: Target };
-    const start = (target: Target, b: CircuitBreaker): { controller: AbortController; settled: Promise<Settled> } => {
+    interface Runner {
+      target: Target;
+      breaker: CircuitBreaker;
+      controller: AbortController;
+      settled: Promise<Settled>;
+      startedAt: number;
+      /** Its error, once it has failed. */
+      readonly failure: GatewayError | undefined;
+    }
+    const start = (target: Target, b: CircuitBreaker): Runner => {
       const controller = new AbortController();
       const onAbort = () => controller.abort(context.signal.reason);
       if (context.signal.aborted) controller.abort(context.signal.reason);
       else context.signal.addEventListener("abort", onAbort, { once: true });
+      let failure: GatewayError | undefined;
+      const startedAt = performance.now();
       const settled = run(target, timeouts, b, controller.signal).then(
         (value): Settled => ({ ok: true, value, target }),
-        (err): Settled => ({ ok: false, error: GatewayError.from(err), target }),
+        (err): Settled => {
+          failure = GatewayError.from(err);
+          return { ok: false, error: failure, target };
+        },
       );
-      return { controller, settled };
+      return {
+        target,
+        breaker: b,
+        controller,
+        settled,
+        startedAt,
+        get failure() {
+          return failure;
+        },
+      };
     };
-    const afterMs = plan.policy.hedge?.afterMs ?? Math.min(5000, Math.max(50, 2 * (this.#stats.ttftMs(primary.name) ?? 500)));
+    // Rounded: it is said in x-tandem-degraded, as every other time there is.
+    const afterMs = Math.round(
+      plan.policy.hedge?.afterMs ?? Math.min(5000, Math.max(50, 2 * (this.#stats.ttftMs(primary.name) ?? 500))),
+    );
     const first = start(primary, breaker);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<undefined>((resolve) => {
@@ -315,15 +351,14 @@ export class AttemptLoop {
     });
     const early = await Promise.race([first.settled, late]);
     clearTimeout(timer);
-    const unwrap = (s: Settled): { value: T; target: Target } => {
-      if (s.ok) return { value: s.value, target: s.target };
+    const unwrap = (s: Settled): { value: T; target: Target; hedged: false } => {
+      if (s.ok) return { value: s.value, target: s.target, hedged: false };
       throw s.error;
     };
     const hedgeBreaker = this.#breakers.for(hedge.name);
     if (early || !hedgeBreaker.allow()) return unwrap(early ?? (await first.settled));
     tried.add(hedge.name);
     this.#metrics.hedges.inc({ route: plan.route ?? "", target: hedge.name });
-    const startedAt = performance.now();
     const second = start(hedge, hedgeBreaker);
     const winner = await new Promise<Extract<Settled, { ok: true }> | undefined>((resolve) => {
       let failures = 0;
@@ -336,19 +371,43 @@ export class AttemptLoop {
     });
     if (winner) {
       const loser = winner.target === primary ? second : first;
-      const loserBreaker = winner.target === primary ? hedgeBreaker : breaker;
-      loser.controller.abort(new GatewayError("canceled", "another target answered first (hedge)"));
-      // The loser ends as canceled (or with a stream nobody reads, which the abort has already stopped).
-      void loser.settled.then(() => loserBreaker.release());
+      if (loser.failure !== undefined) {
+        // It failed before the other answered: a failure like any other, listed with the attempts.
+        this.#recordFailure(plan, loser.target, loser.breaker, loser.failure, loser.startedAt, failed);
+      } else {
+        loser.controller.abort(new GatewayError("canceled", "another target answered first (hedge)"));
+        // Cancelled, not failed: a continuation may still go to it.
+        tried.delete(loser.target.name);
+        void loser.settled.then(async (s) => {
+          // One that had started too is closed unread (its relay counts it); one stopped before
+          // its first token is counted here, as the loop counts an attempt that ended so.
+          if (s.ok) await (s.value as Partial<AnswerUnderWay>).discard?.();
+          else this.#metrics.attempts.inc({ target: s.target.name, outcome: s.error.code });
+          loser.breaker.release();
+        });
+      }
       // `afterMs` says the hedge won: started after that long without a first token from the primary.
       return winner.target === primary
-        ? { value: winner.value, target: primary }
-        : { value: winner.value, target: hedge, afterMs };
+        ? { value: winner.value, target: primary, hedged: true }
+        : { value: winner.value, target: hedge, hedged: true, afterMs };
     }
-    const hedgeOutcome = (await second.settled) as Extract<Settled, { ok: false }>;
-    if (plan.retry.countsAgainstTarget(hedgeOutcome.error)) hedgeBreaker.failure();
-    else hedgeBreaker.release();
-    failed.push(failedAttempt(hedge.name, hedgeOutcome.error, performance.now() - startedAt));
+    this.#recordFailure(plan, hedge, hedgeBreaker, second.failure as GatewayError, second.startedAt, failed);
     return unwrap(await first.settled);
+  }
+
+  /** A hedged attempt that failed, beside the one the loop records itself: its breaker, its count, the attempt list. */
+  #recordFailure(
+    plan: Plan,
+    target: Target,
+    breaker: CircuitBreaker,
+    error: GatewayError,
+    startedAt: number,
+    failed: FailedAttempt[],
+  ): void {
+    this.#metrics.attempts.inc({ target: target.name, outcome: error.code });
+    if (error.code !== "canceled" && plan.retry.countsAgainstTarget(error)) breaker.failure();
+    else breaker.release();
+    if (!target.local && isNetworkFailure(error)) this.#network.failure(target.providerName);
+    failed.push(failedAttempt(target.name, error, performance.now() - startedAt));
   }
 }

@@ -458,6 +458,8 @@ export class Attempts {
     return {
       events,
       underWay: true,
+      // Closes the relay itself: the layers around it may be generators that, never started, would not.
+      discard: async () => relayed.return?.(),
       ...(fitted !== undefined && { fitted }),
       ...(native && { native }),
       ...(warnings !== undefined && warnings.length > 0 && { warnings }),

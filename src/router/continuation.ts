@@ -104,9 +104,18 @@ export function continuedUsage(usage: Partial<Usage>, input: InputUsage, outputB
   };
 }
 
-/** Whether checked events hold some of the answer: anything but the start, the upstream's frames and usage. */
-function isOutput(events: readonly StreamEvent[]): boolean {
-  return events.some((e) => e.type !== "start" && e.type !== "frame" && e.type !== "usage");
+/**
+ * Whether checked events hold some of the answer the client sees: anything but the start, the
+ * upstream's frames and usage, and reasoning when the client is not shown it (ChatRequest.reasoningShown).
+ */
+function isOutput(events: readonly StreamEvent[], reasoningShown: boolean): boolean {
+  return events.some(
+    (e) =>
+      e.type !== "start" &&
+      e.type !== "frame" &&
+      e.type !== "usage" &&
+      (reasoningShown || (e.type !== "reasoning-delta" && e.type !== "reasoning-signature" && e.type !== "reasoning-redacted")),
+  );
 }
 
 export interface ContinuationParts {
@@ -191,6 +200,7 @@ export class Continuation {
   ): AsyncGenerator<StreamEvent[]> {
     const quality = plan.policy.quality;
     const restart = !request.stream;
+    const reasoningShown = request.reasoningShown !== false;
     let current = first;
     let target = meta.target;
     let text = "";
@@ -341,7 +351,7 @@ export class Continuation {
         // A read's events at a time; leaving early (a failed check, or the reader left) closes the stream, as for-await does.
         for await (const read of readsOf(current)) {
           for (const event of read) take(event);
-          if (!started) started = isOutput(out);
+          if (!started) started = isOutput(out, reasoningShown);
           if (started && out.length > 0) {
             const batch = out;
             out = [];
@@ -355,7 +365,7 @@ export class Continuation {
       } catch (err) {
         // What passed its checks before the failure reaches the reader before anything else happens;
         // before the answer began, what was held (a start, frames) goes with the target that failed.
-        if (!started) started = isOutput(out);
+        if (!started) started = isOutput(out, reasoningShown);
         if (started && out.length > 0) {
           const batch = out;
           out = [];

@@ -147,6 +147,7 @@ export class Router implements Gateway {
   async chat(asked: ChatRequest, context: RequestContext): Promise<ChatStream> {
     const request = withDeclaredPrivate(asked, headerDeclaredPrivate(context.headers));
     const planned = await this.#planFor(request.model, context.headers);
+    context.onRouted?.(planned.route);
     try {
       return await this.#chat(planned, request, context);
     } catch (err) {

@@ -330,7 +330,7 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     }
     const labels = {
       dialect: record.dialect,
-      route: record.meta?.route ?? "",
+      route: record.meta?.route ?? record.route ?? "",
       target: record.meta?.target ?? "",
       status: String(status),
     };

@@ -371,6 +371,55 @@ describe("mid-stream failover", () => {
     assert.match(String(last.tandem_degraded), /switched mid-stream from a\/m to b\/m/);
   });
 
+  it("names the target that wrote the answer when the first one broke after reasoning an Anthropic client is not shown", async () => {
+    // a gives its role chunk and reasoning only (the client did not turn thinking on), then drops the connection.
+    const chunk = (delta: Record<string, unknown>) =>
+      `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 0, model: "m", choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+    a.script(() => ({
+      kind: "raw",
+      body: [
+        chunk({ role: "assistant", content: "" }),
+        chunk({ reasoning_content: "Let me think" }),
+        chunk({ reasoning_content: " more." }),
+      ],
+      end: "destroy",
+    }));
+    b.script(() => ({ kind: "text", text: "The answer." }));
+    const res = await fetch(`${tandem.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({ model: "auto", max_tokens: 50, stream: true, messages: [{ role: "user", content: "Tell me" }] }),
+    });
+    assert.equal(res.headers.get("x-tandem-target"), "b/m", "nothing the client saw came from a");
+    assert.match(res.headers.get("x-tandem-degraded") ?? "", /^true; tier 2 answered; a\/m: upstream_error/);
+    const raw = await res.text();
+    assert.doesNotMatch(raw, /tandem switched/, "no seam: the answer is b's alone");
+    assert.match(raw, /"model":"b\/m"/);
+    const text = [...raw.matchAll(/"text_delta","text":"([^"]*)"/g)].map((m) => m[1]).join("");
+    assert.equal(text, "The answer.");
+  });
+
+  it("counts a request whose client left before the first token under its route", async () => {
+    a.script(() => ({ kind: "raw", body: [], end: "hang" }));
+    const client = new AbortController();
+    setTimeout(() => client.abort(), 100);
+    await assert.rejects(
+      fetch(`${tandem.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "auto", messages: [{ role: "user", content: "Hi" }] }),
+        signal: client.signal,
+      }),
+    );
+    // The server counts the request once it has seen the client go.
+    let metrics = "";
+    for (let i = 0; i < 50 && !/status="499"/.test(metrics); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      metrics = await (await fetch(`${tandem.url}/metrics`)).text();
+    }
+    assert.match(metrics, /tandem_requests_total\{dialect="openai",route="auto",target="[^"]*",status="499"\} 1/);
+  });
+
   it("answers a client that did not stream afresh from the next tier, never a stitched answer", async () => {
     a.script(broken);
     b.script(() => ({ kind: "text", text: "A whole answer from b." }));

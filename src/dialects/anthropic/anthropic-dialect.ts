@@ -59,6 +59,8 @@ export const anthropicDialect: Dialect = {
       const chat = convertFromAnthropicRequest(body, left, await routeToolsAnswerChoice(gateway, body));
       chat.native = nativeAnthropicRequest(request.body, request.headers, left, requestRecord(request).bodyText);
       const thinking = showsThinking(body.thinking);
+      // Reasoning it is not shown is no start of the answer for it (see ChatRequest.reasoningShown).
+      if (!thinking) chat.reasoningShown = false;
       // A beta request (Claude Code's ?beta=true, the SDK's beta.messages with betas: its anthropic-beta
       // header) is answered in the Beta types' shape, which its client decodes the answer as.
       const beta =

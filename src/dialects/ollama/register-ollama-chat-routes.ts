@@ -40,7 +40,12 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
         request,
         reply,
         gateway,
-        { ...chat, ...keepAliveField(keepAliveMs), native: nativeOllamaRequest(request.body, "ollama-chat", record.bodyText) },
+        {
+          ...chat,
+          ...keepAliveField(keepAliveMs),
+          ...shownReasoning(options),
+          native: nativeOllamaRequest(request.body, "ollama-chat", record.bodyText),
+        },
         {
           stream: (meta) => new OllamaStreamRenderer("chat", meta, record, options),
           json: (result, meta) => renderOllamaChatResponse(result, meta, record, options),
@@ -79,6 +84,7 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
         {
           ...chat,
           ...keepAliveField(keepAliveMs),
+          ...shownReasoning(options),
           native: nativeOllamaRequest(request.body, "ollama-generate", record.bodyText),
         },
         {
@@ -111,6 +117,11 @@ async function checkThinks(gateway: Gateway, model: string, think: OllamaThink |
  * `thinking`; a model that does not think has none to show), token logprobs only to a client that
  * asked `logprobs: true`.
  */
+/** Reasoning the client is not shown (`think: false`) is no start of the answer for it (see ChatRequest.reasoningShown). */
+function shownReasoning(options: OllamaAnswerOptions): Pick<ChatRequest, "reasoningShown"> {
+  return options.think === false ? { reasoningShown: false } : {};
+}
+
 function answerOptions(chat: ChatRequest): OllamaAnswerOptions {
   return { think: chat.reasoning?.enabled !== false, logprobs: chat.logprobs !== undefined };
 }

@@ -8,6 +8,8 @@ export interface RequestRecord {
   model?: string;
   stream?: boolean;
   meta?: ResponseMeta;
+  /** The route the request goes by, once known (RequestContext.onRouted): its label while there is no `meta`. */
+  route?: string;
   firstEventMs?: number;
   usage?: Usage;
   error?: GatewayError;

@@ -106,7 +106,13 @@ export async function sendChat(
   record.model = chat.model;
   record.stream = chat.stream;
   if (record.content) record.content.request = JSON.stringify({ ...chat, native: undefined });
-  const started = await gateway.chat(chat, { signal, headers });
+  const started = await gateway.chat(chat, {
+    signal,
+    headers,
+    onRouted: (route) => {
+      record.route = route;
+    },
+  });
   record.meta = started.meta;
   record.firstEventMs = performance.now() - record.startedAt;
   // What was not carried (meta.warnings, meta.notices) is logged with the request's line, from the record.
