@@ -444,7 +444,9 @@ export class Attempts {
     }
     deadline.tick();
     if (refused !== undefined) warnings = [...new Set([...(warnings ?? []), ...refused])];
-    breaker.success();
+    // The breaker hears of the attempt once, when its answer is over (see #relay): a stream that
+    // starts and then breaks is a failure, and counting its start as a success first would reset
+    // the count, so a target whose every stream broke off would never fail enough times in a row.
     this.#health.markHealthy(target.providerName);
     // The upstream took the model: a name it was given as the client chose it gets its own telemetry now.
     this.#metrics.targets.admit(target.name);
@@ -565,21 +567,27 @@ export class Attempts {
     // The attempt's outcome, once its answer is over: `ok` once the target finished it, its error
     // when it broke, `abandoned` when the reader left before the finish (the client went, or a
     // check failed the answer).
-    let failedWith: string | undefined;
+    let failedWith: GatewayError | undefined;
     const close = async (): Promise<void> => {
       if (closed) return;
       closed = true;
       deadline.dispose();
-      const outcome = failedWith ?? (finished ? "ok" : "abandoned");
+      const outcome = failedWith === undefined ? (finished ? "ok" : "abandoned") : failedWith.code;
       this.#metrics.attempts.inc({ target, outcome });
+      // The breaker counts the attempt here, once: a success only for an answer the target
+      // finished, a failure for a break that says something about the target; an answer its
+      // reader left, or one that failed for a reason not the target's, tells it nothing (a
+      // half-open breaker's trial is then given to the next request).
+      if (outcome === "ok") breaker.success();
+      else if (failedWith !== undefined && countsAgainstTarget(failedWith)) breaker.failure();
+      else breaker.release();
       this.#countUsage(target, { answered: outcome === "ok", ...usage });
       if (!ended) await iterator.return?.();
     };
     const fail = async (err: unknown): Promise<never> => {
       const error = this.#guard.withoutPrivateValues(deadline.error(err));
-      if (countsAgainstTarget(error)) breaker.failure();
       this.#failed(target, error);
-      failedWith = error.code;
+      failedWith = error;
       await close();
       throw error;
     };
