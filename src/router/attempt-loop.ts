@@ -3,7 +3,7 @@ import type { RequestContext, ResponseMeta } from "../core/index.js";
 import { GatewayError, noteErrorMeta } from "../core/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
-import { describeAttempts, type FailedAttempt, failedAttempt } from "./attempt-log.js";
+import { attemptOutcome, describeAttempts, type FailedAttempt, failedAttempt } from "./attempt-log.js";
 import type { Breakers } from "./breakers.js";
 import type { Target } from "./catalog.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
@@ -206,7 +206,7 @@ export class AttemptLoop {
             if (hedge && tried.has(hedge.name)) attempts++;
             const error = GatewayError.from(err);
             const next = policy.afterFailure(error, n, deadlineAt - performance.now(), rotations);
-            this.#metrics.attempts.inc({ target: target.name, outcome: error.code });
+            this.#metrics.attempts.inc({ target: target.name, outcome: attemptOutcome(error) });
             if (next.action === "canceled") {
               breaker.release();
               throw error;

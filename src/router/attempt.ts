@@ -40,6 +40,7 @@ import {
 import { clientFieldName, redactNativeBody, requestTextLength } from "../privacy/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
+import { attemptOutcome } from "./attempt-log.js";
 import type { AnswerUnderWay } from "./attempt-loop.js";
 import type { Target } from "./catalog.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
@@ -565,14 +566,14 @@ export class Attempts {
     // its cleanup runs (a local model's slot is released, an upstream body drained or dropped) even
     // when the reader leaves after the finish event (e.g. a quality check that fails on it).
     // The attempt's outcome, once its answer is over: `ok` once the target finished it, its error
-    // when it broke, `abandoned` when the reader left before the finish (the client went, or a
-    // check failed the answer).
+    // when it broke, `abandoned` when the reader left before the finish (the client went, its
+    // leaving aborting the upstream read included, or a check failed the answer).
     let failedWith: GatewayError | undefined;
     const close = async (): Promise<void> => {
       if (closed) return;
       closed = true;
       deadline.dispose();
-      const outcome = failedWith === undefined ? (finished ? "ok" : "abandoned") : failedWith.code;
+      const outcome = failedWith === undefined ? (finished ? "ok" : "abandoned") : attemptOutcome(failedWith);
       this.#metrics.attempts.inc({ target, outcome });
       // The breaker counts the attempt here, once: a success only for an answer the target
       // finished, a failure for a break that says something about the target; an answer its

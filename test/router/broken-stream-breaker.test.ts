@@ -127,7 +127,7 @@ describe("a broken stream in its target's circuit breaker", () => {
     assert.equal(parts.breakers.state("a/m"), "closed", "a trial whose answer finished closes it");
   });
 
-  it("counts an answer the client left mid-stream against no target", async () => {
+  it("counts an answer the client left mid-stream against no target, and as abandoned", async () => {
     const parts = routerParts({ breaker: { failureThreshold: 1, cooldownMs: 60_000 } });
     const a = scriptedTarget("a/m", [
       {
@@ -152,6 +152,8 @@ describe("a broken stream in its target's circuit breaker", () => {
     }
     assert.equal(parts.breakers.state("a/m"), "closed");
     assert.equal(parts.stats.snapshot("a/m").failures, 0);
+    assert.equal(await counter(parts.metrics, "tandem_attempts_total", { target: "a/m", outcome: "abandoned" }), 3);
+    assert.equal(await counter(parts.metrics, "tandem_attempts_total", { target: "a/m", outcome: "canceled" }), 0);
   });
 
   it("counts a finished stream as the success that ends a run of failures", async () => {
