@@ -44,6 +44,14 @@ export function failedAttempt(target: string, error: GatewayError, ms: number): 
   };
 }
 
+/**
+ * An attempt's outcome as tandem_attempts_total counts it, for one that failed: its error's code,
+ * or `abandoned` when the client left (a cancellation), as README names it.
+ */
+export function attemptOutcome(error: GatewayError): string {
+  return error.code === "canceled" ? "abandoned" : error.code;
+}
+
 /** A one-line account of what was tried, for error messages and the degraded header. */
 export function describeAttempts(attempts: readonly FailedAttempt[]): string {
   return attempts.map((a) => `${a.target}: ${a.code} after ${Math.round(a.ms)} ms (${a.message})`).join("; ");

@@ -3,7 +3,7 @@ import type { RequestContext, ResponseMeta } from "../core/index.js";
 import { GatewayError, noteErrorMeta } from "../core/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
-import { describeAttempts, type FailedAttempt, failedAttempt } from "./attempt-log.js";
+import { attemptOutcome, describeAttempts, type FailedAttempt, failedAttempt } from "./attempt-log.js";
 import type { Breakers } from "./breakers.js";
 import type { Target } from "./catalog.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
@@ -211,7 +211,7 @@ export class AttemptLoop {
             if (hedge && tried.has(hedge.name)) attempts++;
             const error = GatewayError.from(err);
             const next = policy.afterFailure(error, n, deadlineAt - performance.now(), rotations);
-            this.#metrics.attempts.inc({ target: target.name, outcome: error.code });
+            this.#metrics.attempts.inc({ target: target.name, outcome: attemptOutcome(error) });
             if (next.action === "canceled") {
               breaker.release();
               // The request is counted under its route (and the target it was waiting on) as one whose client left.
@@ -382,7 +382,7 @@ export class AttemptLoop {
           // One that had started too is closed unread (its relay counts it); one stopped before
           // its first token is counted here, as the loop counts an attempt that ended so.
           if (s.ok) await (s.value as Partial<AnswerUnderWay>).discard?.();
-          else this.#metrics.attempts.inc({ target: s.target.name, outcome: s.error.code });
+          else this.#metrics.attempts.inc({ target: s.target.name, outcome: attemptOutcome(s.error) });
           loser.breaker.release();
         });
       }
@@ -404,7 +404,7 @@ export class AttemptLoop {
     startedAt: number,
     failed: FailedAttempt[],
   ): void {
-    this.#metrics.attempts.inc({ target: target.name, outcome: error.code });
+    this.#metrics.attempts.inc({ target: target.name, outcome: attemptOutcome(error) });
     if (error.code !== "canceled" && plan.retry.countsAgainstTarget(error)) breaker.failure();
     else breaker.release();
     if (!target.local && isNetworkFailure(error)) this.#network.failure(target.providerName);

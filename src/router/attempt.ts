@@ -40,6 +40,7 @@ import {
 import { clientFieldName, redactNativeBody, requestTextLength } from "../privacy/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
+import { attemptOutcome } from "./attempt-log.js";
 import type { AnswerUnderWay } from "./attempt-loop.js";
 import type { Target } from "./catalog.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
@@ -444,7 +445,9 @@ export class Attempts {
     }
     deadline.tick();
     if (refused !== undefined) warnings = [...new Set([...(warnings ?? []), ...refused])];
-    breaker.success();
+    // The breaker hears of the attempt once, when its answer is over (see #relay): a stream that
+    // starts and then breaks is a failure, and counting its start as a success first would reset
+    // the count, so a target whose every stream broke off would never fail enough times in a row.
     this.#health.markHealthy(target.providerName);
     // The upstream took the model: a name it was given as the client chose it gets its own telemetry now.
     this.#metrics.targets.admit(target.name);
@@ -565,23 +568,29 @@ export class Attempts {
     // its cleanup runs (a local model's slot is released, an upstream body drained or dropped) even
     // when the reader leaves after the finish event (e.g. a quality check that fails on it).
     // The attempt's outcome, once its answer is over: `ok` once the target finished it, its error
-    // when it broke, `abandoned` when the reader left before the finish (the client went, or a
-    // check failed the answer).
-    let failedWith: string | undefined;
+    // when it broke, `abandoned` when the reader left before the finish (the client went, its
+    // leaving aborting the upstream read included, or a check failed the answer).
+    let failedWith: GatewayError | undefined;
     const close = async (): Promise<void> => {
       if (closed) return;
       closed = true;
       deadline.dispose();
-      const outcome = failedWith ?? (finished ? "ok" : "abandoned");
+      const outcome = failedWith === undefined ? (finished ? "ok" : "abandoned") : attemptOutcome(failedWith);
       this.#metrics.attempts.inc({ target, outcome });
+      // The breaker counts the attempt here, once: a success only for an answer the target
+      // finished, a failure for a break that says something about the target; an answer its
+      // reader left, or one that failed for a reason not the target's, tells it nothing (a
+      // half-open breaker's trial is then given to the next request).
+      if (outcome === "ok") breaker.success();
+      else if (failedWith !== undefined && countsAgainstTarget(failedWith)) breaker.failure();
+      else breaker.release();
       this.#countUsage(target, { answered: outcome === "ok", ...usage });
       if (!ended) await iterator.return?.();
     };
     const fail = async (err: unknown): Promise<never> => {
       const error = this.#guard.withoutPrivateValues(deadline.error(err));
-      if (countsAgainstTarget(error)) breaker.failure();
       this.#failed(target, error);
-      failedWith = error.code;
+      failedWith = error;
       await close();
       throw error;
     };

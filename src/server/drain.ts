@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Server, ServerResponse } from "node:http";
 import { ShutdownAbort } from "../dialects/shared/index.js";
 
@@ -22,6 +23,14 @@ export class Drain {
   readonly #open = new Set<ServerResponse>();
   #server: Server | undefined;
   #whenIdle: (() => void) | undefined;
+
+  constructor() {
+    // Every running request listens to these signals (its clientSignal, until its response
+    // closes, which removes the listener): one per request at once is expected, not a leak, and
+    // Node's default limit of 10 would print "Possible EventTarget memory leak detected" on a server
+    // that merely has 11 requests running.
+    setMaxListeners(0, this.#controller.signal, this.#stopping.signal);
+  }
 
   /** Whether the shutdown has begun: a new request is refused. */
   get draining(): boolean {

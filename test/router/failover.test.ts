@@ -346,6 +346,39 @@ describe("mid-stream failover", () => {
     assert.doesNotMatch(metrics, /tandem_failovers_total\{/, "a streamed continuation is no failover");
   });
 
+  it("opens the breaker of a target whose every stream breaks mid-answer (its start is no success), and a lone one's too", async () => {
+    a.script(broken);
+    const streamed = async (model: string) => {
+      const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model, messages: [{ role: "user", content: "Tell me" }], stream: true }),
+      });
+      return res.text();
+    };
+    // A broken stream goes on on b/m and is not retried on breaky/m2: one failure per request.
+    for (let i = 0; i < 5; i++) assert.match(await streamed("breaker"), /tandem switched from breaky\/m2 to b\/m/);
+    assert.equal(chatPosts(a), 5);
+    const raw = await streamed("breaker");
+    assert.doesNotMatch(raw, /switched/, "the open breaker skipped breaky/m2: b/m answered from the start");
+    assert.equal(chatPosts(a), 5, "an open breaker does not call the target");
+    // A client that did not stream, on the lone target: 502 each time, five in a row, then the circuit is open.
+    const statusOf = (model: string) =>
+      ask(model).then(
+        () => 200,
+        (e: InstanceType<typeof OpenAI.APIError>) => e.status,
+      );
+    for (let i = 0; i < 5; i++) assert.equal(await statusOf("a/m"), 502);
+    assert.equal(await statusOf("a/m"), 503);
+    assert.equal(chatPosts(a), 10);
+    const status = (await (await fetch(`${tandem.url}/v1/status`)).json()) as { targets: { target: string; breaker: string }[] };
+    assert.equal(status.targets.find((t) => t.target === "breaky/m2")?.breaker, "open");
+    assert.equal(status.targets.find((t) => t.target === "a/m")?.breaker, "open");
+    const metrics = await (await fetch(`${tandem.url}/metrics`)).text();
+    assert.match(metrics, /tandem_breaker_transitions_total\{target="breaky\/m2",from="closed",to="open"\} 1/);
+    assert.match(metrics, /tandem_attempts_total\{target="breaky\/m2",outcome="upstream_error"\} 5\n/);
+  });
+
   it("continues a broken answer for the Anthropic and Ollama clients", async () => {
     a.script(broken);
     b.script(() => ({ kind: "text", text: "fox jumps." }));

@@ -119,6 +119,55 @@ describe("tandem_attempts_total", () => {
   });
 });
 
+describe("tandem_attempts_total when the client leaves", () => {
+  /** A target that gives its start, then waits for the caller's abort before its first token. */
+  function waiting(name: string): Target {
+    const { target } = scriptedTarget(name, []);
+    return {
+      ...target,
+      provider: {
+        ...target.provider,
+        chat: (_request, signal) =>
+          (async function* () {
+            await new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
+            yield* ANSWER;
+          })(),
+      } as Target["provider"],
+    };
+  }
+
+  it("says abandoned, as README and the metric's help do, not canceled: before the first token", async () => {
+    const parts = routerParts();
+    const client = new AbortController();
+    const request = chatRequest();
+    const running = parts.loop.run(planOf([[waiting("a/m")]]), context(client.signal), (target, timeouts, breaker, signal) =>
+      parts.attempts.chat(target, request, context(signal), timeouts, breaker, undefined, true),
+    );
+    setTimeout(() => client.abort(), 20);
+    await assert.rejects(running, (err: GatewayError) => err.code === "canceled");
+    assert.equal(await counter(parts.metrics, "tandem_attempts_total", { target: "a/m", outcome: "abandoned" }), 1);
+    assert.equal(await counter(parts.metrics, "tandem_attempts_total", { target: "a/m", outcome: "canceled" }), 0);
+  });
+
+  it("says abandoned when the client's leaving aborts the upstream read mid-answer", async () => {
+    const parts = routerParts();
+    const a = scriptedTarget("a/m", [{ events: [{ type: "start" }, { type: "text-delta", text: "one" }, ...ANSWER] }]);
+    const client = new AbortController();
+    const request = chatRequest();
+    const outcome = await parts.loop.run(planOf([[a.target]]), context(client.signal), (target, timeouts, breaker, signal) =>
+      parts.attempts.chat(target, request, context(signal), timeouts, breaker, undefined, true),
+    );
+    assert.ok("value" in outcome);
+    const iterator = outcome.value.events[Symbol.asyncIterator]();
+    await iterator.next();
+    await iterator.next();
+    client.abort();
+    await assert.rejects(iterator.next(), (err: GatewayError) => err.code === "canceled");
+    assert.equal(await counter(parts.metrics, "tandem_attempts_total", { target: "a/m", outcome: "abandoned" }), 1);
+    assert.equal(await counter(parts.metrics, "tandem_attempts_total", { target: "a/m", outcome: "canceled" }), 0);
+  });
+});
+
 describe("tandem_retries_total", () => {
   it("counts a retry once it is sent, not one the breaker stopped during its backoff (listed as breaker_open)", async () => {
     // A breaker that opens at the first failure: the retry after it finds the circuit open and is never sent.

@@ -19,6 +19,20 @@ export class ShutdownAbort extends Error {
   }
 }
 
+/**
+ * The reason a request's signal carries when its client goes away. Named AbortError, as
+ * ShutdownAbort is, because whatever is cut short by the signal may throw its reason as it is (the
+ * MCP SDK's call does, and so does anything that rethrows `signal.reason`): GatewayError.from then
+ * reads it as the cancel it is, never as an internal error of tandem's to log.
+ */
+export class ClientDisconnect extends Error {
+  override readonly name = "AbortError";
+
+  constructor() {
+    super("client disconnected");
+  }
+}
+
 /** What a client still waiting is told when the shutdown ends its request: 503 in its dialect, in-band in a stream. */
 export function shuttingDownError(): GatewayError {
   return new GatewayError(
@@ -39,7 +53,7 @@ export function clientSignal(request: FastifyRequest, reply: FastifyReply): Abor
   const controller = new AbortController();
   const res = reply.raw;
   // A response destroyed before its route asked (a loopback request cancelled early) has closed already.
-  if (res.destroyed && !res.writableFinished) controller.abort(new Error("client disconnected"));
+  if (res.destroyed && !res.writableFinished) controller.abort(new ClientDisconnect());
   else {
     const shutdown = requestRecord(request).shutdown;
     const onShutdown = () => controller.abort(shutdown?.reason);
@@ -47,7 +61,7 @@ export function clientSignal(request: FastifyRequest, reply: FastifyReply): Abor
     else shutdown?.addEventListener("abort", onShutdown, { once: true });
     res.once("close", () => {
       shutdown?.removeEventListener("abort", onShutdown);
-      if (!res.writableFinished) controller.abort(new Error("client disconnected"));
+      if (!res.writableFinished) controller.abort(new ClientDisconnect());
     });
   }
   signals.set(request, controller.signal);
