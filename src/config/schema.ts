@@ -61,7 +61,10 @@ export const routeSchema = z.strictObject({
       firstTokenMs: z.number().int().positive().default(10_000),
       idleMs: z.number().int().positive().default(15_000),
       totalMs: z.number().int().positive().default(120_000),
-      /** A stream alive but crawling below this many events (about tokens) per second is abandoned. Default 0 (off). */
+      /**
+       * A stream alive but crawling below this many tokens of output per second (estimated from its
+       * text's length, however many an upstream sends per event) is abandoned. Default 0 (off).
+       */
       minTokensPerSecond: z.number().min(0).default(0),
       /** The window the throughput floor is measured over, after the first token. Default 5000. */
       throughputWindowMs: z.number().int().positive().default(5000),
