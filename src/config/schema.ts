@@ -89,7 +89,10 @@ export const routeSchema = z.strictObject({
     .strictObject({
       /** No text and no tool call. */
       emptyOutput: z.boolean().default(true),
-      /** A degenerate loop: the output's tail is one short phrase repeated (8+ times, 200+ characters). */
+      /**
+       * A degenerate loop: the output's tail is one short phrase repeated (8+ times, 200+ characters) at
+       * its finish, or a loop runs on mid-answer (24+ times, 600+ characters).
+       */
       repetition: z.boolean().default(true),
       /** JSON mode: the answer parses (and matches the schema, when one was given). Checked before a non-streamed answer is sent. */
       json: z.boolean().default(true),
