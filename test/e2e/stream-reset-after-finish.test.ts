@@ -166,3 +166,40 @@ describe("a connection reset after the upstream's finish", () => {
     assert.equal(backup.requests.filter((r) => r.method === "POST").length, 1);
   });
 });
+
+describe("a continuation has only what is left of the client's max_tokens", () => {
+  const words = ["one ", "two ", "three ", "four ", "five ", "six ", "seven ", "eight "];
+  const broken = () => [
+    sse(chunk({ role: "assistant", content: words[0] })),
+    ...words.slice(1).map((w) => sse(chunk({ content: w }))),
+  ];
+
+  it("the next target is asked for the tokens left, not the client's whole max_tokens", async () => {
+    first.script(() => ({ kind: "stream", contentType: "text/event-stream", writes: broken(), breakOff: true }));
+    const { status, text } = await post("/v1/chat/completions", {
+      model: "q",
+      stream: true,
+      max_tokens: 10,
+      messages: [{ role: "user", content: "count" }],
+    });
+    assert.equal(status, 200);
+    assert.match(text, /switched from a\/m to b\/m/);
+    const sent = backup.requests.filter((r) => r.method === "POST").map((r) => r.body as Record<string, unknown>);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]?.max_completion_tokens ?? sent[0]?.max_tokens, 2, JSON.stringify(sent[0]));
+  });
+
+  it("with none left the answer ends as cut by the limit, and no other target is asked (Anthropic client)", async () => {
+    first.script(() => ({ kind: "stream", contentType: "text/event-stream", writes: broken(), breakOff: true }));
+    const { status, text } = await post("/v1/messages", {
+      model: "q",
+      stream: true,
+      max_tokens: 8,
+      messages: [{ role: "user", content: "count" }],
+    });
+    assert.equal(status, 200);
+    assert.match(text, /"stop_reason":"max_tokens"/, text.slice(-600));
+    assert.match(text, /event: message_stop/);
+    assert.equal(backup.requests.filter((r) => r.method === "POST").length, 0);
+  });
+});
