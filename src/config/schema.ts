@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
+import { MAX_TIMER_MS, TIMER_MS_MESSAGE } from "../core/index.js";
 import { providerConfigSchema } from "../providers/registry.js";
 import { keyRefSchema } from "../secrets/index.js";
 import { configErrorMap, issuePath } from "./unknown-key.js";
@@ -50,27 +51,33 @@ export const routeSchema = z.strictObject({
   retry: z
     .strictObject({
       attempts: z.number().int().min(1).max(10).default(2),
-      baseMs: z.number().int().min(0).default(100),
-      maxMs: z.number().int().min(0).default(2000),
+      baseMs: z.number().int().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).min(0).default(100),
+      maxMs: z.number().int().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).min(0).default(2000),
     })
     .default({ attempts: 2, baseMs: 100, maxMs: 2000 }),
   /** Default: connect 2 s, first token 10 s, idle 15 s, total 120 s. */
   timeouts: z
     .strictObject({
-      connectMs: z.number().int().positive().default(2000),
-      firstTokenMs: z.number().int().positive().default(10_000),
-      idleMs: z.number().int().positive().default(15_000),
-      totalMs: z.number().int().positive().default(120_000),
-      /** A stream alive but crawling below this many events (about tokens) per second is abandoned. Default 0 (off). */
+      connectMs: z.number().int().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).positive().default(2000),
+      firstTokenMs: z.number().int().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).positive().default(10_000),
+      idleMs: z.number().int().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).positive().default(15_000),
+      totalMs: z.number().int().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).positive().default(120_000),
+      /**
+       * A stream alive but crawling below this many tokens of output per second (estimated from its
+       * text's length, however many an upstream sends per event) is abandoned. Default 0 (off).
+       */
       minTokensPerSecond: z.number().min(0).default(0),
       /** The window the throughput floor is measured over, after the first token. Default 5000. */
-      throughputWindowMs: z.number().int().positive().default(5000),
+      throughputWindowMs: z.number().int().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).positive().default(5000),
       /**
        * Adapt each target's first-token limit to what it has shown: `multiplier` x its p95 time to
        * first token over recent answers (at least `minMs`, at most `firstTokenMs`). Off unless set.
        */
       adaptiveFirstToken: z
-        .strictObject({ multiplier: z.number().min(1).default(3), minMs: z.number().int().positive().default(1000) })
+        .strictObject({
+          multiplier: z.number().min(1).default(3),
+          minMs: z.number().int().positive().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).default(1000),
+        })
         .optional(),
     })
     .default({
@@ -86,7 +93,10 @@ export const routeSchema = z.strictObject({
     .strictObject({
       /** No text and no tool call. */
       emptyOutput: z.boolean().default(true),
-      /** A degenerate loop: the output's tail is one short phrase repeated (8+ times, 200+ characters). */
+      /**
+       * A degenerate loop: the output's tail is one short phrase repeated (8+ times, 200+ characters) at
+       * its finish, or a loop runs on mid-answer (24+ times, 600+ characters).
+       */
       repetition: z.boolean().default(true),
       /** JSON mode: the answer parses (and matches the schema, when one was given). Checked before a non-streamed answer is sent. */
       json: z.boolean().default(true),
@@ -99,7 +109,7 @@ export const routeSchema = z.strictObject({
    * (default: twice its observed time to first token, 50-5000 ms, or 1000 ms before it has one), the
    * next target is started too; the first to produce a token answers and the other is cancelled.
    */
-  hedge: z.strictObject({ afterMs: z.number().int().positive().optional() }).optional(),
+  hedge: z.strictObject({ afterMs: z.number().int().positive().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).optional() }).optional(),
   /**
    * Stream from the upstream even when the client does not. Default true: the first-token and idle
    * limits then watch every request, so a stalled upstream is left for the next tier in seconds.
@@ -431,9 +441,9 @@ export const mcpSchema = z
       })
       .default({}),
     /** Milliseconds one tool call may take before it fails (its error goes back to the model). Default 60000. */
-    callTimeoutMs: z.number().int().positive().default(60_000),
+    callTimeoutMs: z.number().int().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).positive().default(60_000),
     /** Milliseconds to connect to a server and for each page of its tool list. Default 15000. */
-    listTimeoutMs: z.number().int().positive().default(15_000),
+    listTimeoutMs: z.number().int().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).positive().default(15_000),
     /** A tool's output text beyond this many UTF-8 bytes is cut, with a note saying how much. Default 262144 (256 KiB). */
     maxOutputBytes: z
       .number()
@@ -509,14 +519,14 @@ export const configSchema = z.strictObject({
        * takes a full `bodyLimit` body over a link of about 9 Mbit/s; answers are never cut for time
        * (the routes' timeouts own those). Default 30000.
        */
-      bodyTimeoutMs: z.number().int().positive().default(30_000),
+      bodyTimeoutMs: z.number().int().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).positive().default(30_000),
       /**
        * Milliseconds the requests running when `tandem serve` is asked to stop (SIGTERM, SIGINT) have
        * to finish; new ones are refused (503) from the signal on. Those still running after it are
        * ended with a 503 in their client's dialect (in-band in a stream). 0 ends them at once. Also
        * TANDEM_SHUTDOWN_GRACE_MS. Default 10000.
        */
-      shutdownGraceMs: z.number().int().nonnegative().default(10_000),
+      shutdownGraceMs: z.number().int().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).nonnegative().default(10_000),
     })
     .default({
       host: "127.0.0.1",
@@ -574,9 +584,9 @@ export const configSchema = z.strictObject({
   health: z
     .strictObject({
       /** Milliseconds between probes; 0 turns active checks off. Default 30000. */
-      probeIntervalMs: z.number().int().min(0).default(30_000),
+      probeIntervalMs: z.number().int().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).min(0).default(30_000),
       /** A probe that takes longer fails. Default 5000. */
-      probeTimeoutMs: z.number().int().positive().default(5000),
+      probeTimeoutMs: z.number().int().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).positive().default(5000),
     })
     .default({ probeIntervalMs: 30_000, probeTimeoutMs: 5000 }),
   /** Circuit breakers, one per target. */

@@ -176,12 +176,16 @@ export function prepended<T>(first: IteratorResult<T>, rest: AsyncIterator<T>): 
  * closed, unread. `end` adds the closing items once the batches are done. When `step` or `end`
  * throws, the items it gave first are served, then the error. Leaving early (`return()`) closes the
  * batches. `next()` is called one at a time (as for-await does). `takeReady()` gives what is left of
- * the current batch's items at once (see ReadyStream).
+ * the current batch's items at once (see ReadyStream). `complete`, when given, says whether the
+ * items so far already make a whole answer (its finish came): batches that then fail to read (the
+ * connection reset before the trailing usage or end marker) end as if they had ended cleanly, with
+ * `end`, rather than failing an answer that is complete.
  */
 export function expandBatches<B, T>(
   batches: AsyncIterable<B>,
   step: (batch: B, out: T[]) => boolean | undefined,
   end: (out: T[]) => void,
+  complete?: () => boolean,
 ): ReadyStream<T> {
   const source = batches[Symbol.asyncIterator]();
   let queue: T[] = [];
@@ -212,7 +216,8 @@ export function expandBatches<B, T>(
         batch = await source.next();
       } catch (error) {
         over = sourceEnded = true;
-        throw error;
+        if (complete?.() !== true) throw error;
+        batch = DONE;
       }
       try {
         if (batch.done) {

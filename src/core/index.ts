@@ -52,6 +52,7 @@ export * from "./stored-chat-completions.js";
 export * from "./stored-history.js";
 export * from "./stream.js";
 export * from "./strict-turns.js";
+export * from "./timer-ms.js";
 export * from "./tool-arguments.js";
 export * from "./tool-name-aliases.js";
 export * from "./tool-result-text.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { rememberSecret } from "../core/index.js";
+import { MAX_TIMER_MS, rememberSecret, TIMER_MS_MESSAGE } from "../core/index.js";
 import { KeyPool, keyRefSchema, parseKeyRef } from "../secrets/index.js";
 import type { AnswerLimits } from "./http/answer-limits.js";
 import { KeyRotation } from "./key-rotation.js";
@@ -53,7 +53,7 @@ export const remoteConfigFields = {
   /** Models offered. Default: discovered from the upstream's model list. */
   models: remoteModels.optional(),
   /** Milliseconds to establish a connection. Default 10000. */
-  connectTimeoutMs: z.number().int().positive().default(10_000),
+  connectTimeoutMs: z.number().int().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).positive().default(10_000),
   /**
    * Whether this upstream runs on this machine (local-only routing, `x-tandem-prefer: local`, network
    * loss). Default: true for a loopback address, false otherwise (a tunnel to a remote API says false).

@@ -48,6 +48,7 @@ import { Deadline, type Timeouts } from "./deadline.js";
 import type { HealthMonitor } from "./health-monitor.js";
 import { LARGE_REQUEST_TEXT, type Privacy, type PrivacyGuard } from "./privacy-guard.js";
 import { countsAgainstTarget } from "./retry-policy.js";
+import { isKeepAlive, outputTokens } from "./stream-progress.js";
 import { answerRoom, mediaRulesFor, readsNoImages, speaksWire, windowFor } from "./target-fit.js";
 
 /**
@@ -598,7 +599,7 @@ export class Attempts {
       result: IteratorResult<StreamEvent>,
     ): IteratorResult<StreamEvent> | Promise<IteratorResult<StreamEvent>> => {
       if (!result.done) {
-        deadline.tick();
+        if (!isKeepAlive(result.value)) deadline.tick(outputTokens(result.value));
         return see(result.value);
       }
       ended = true;
@@ -622,7 +623,8 @@ export class Attempts {
           return fail(err);
         }
       },
-      // The events that came with the last one (one upstream read): watched as next() would, one tick for all.
+      // The events that came with the last one (one upstream read): watched as next() would, one tick for all
+      // (with all their tokens; none when they are only keep-alives).
       takeReady(): StreamEvent[] | undefined {
         if (closed) return undefined;
         let ready: StreamEvent[] | undefined;
@@ -632,7 +634,14 @@ export class Attempts {
         }
         const more = takeReady(iterator);
         if (more !== undefined) {
-          deadline.tick();
+          let tokens = 0;
+          let progress = false;
+          for (const event of more) {
+            if (isKeepAlive(event)) continue;
+            progress = true;
+            tokens += outputTokens(event);
+          }
+          if (progress) deadline.tick(tokens);
           ready = ready === undefined ? more : ready.concat(more);
         }
         if (ready !== undefined) for (const event of ready) watch(event);

@@ -215,6 +215,9 @@ export class Continuation {
     const input: InputUsage = {};
     // Output before a switch: the broken upstream never reported usage, so its deltas are counted.
     let outputBefore = 0;
+    // Text deltas of the answer so far, whatever target gave them (about a token each, as outputBefore
+    // counts them): a continuation has only what is left of the client's max_tokens.
+    let deltasGiven = 0;
     // Characters of text and tool-call arguments this answer holds (the text so far, held calls, and
     // what a client that did not stream is gathering): past the limit the answer fails, so neither
     // the router nor the client's response holds more.
@@ -281,6 +284,7 @@ export class Continuation {
             if (event.refusal) refused = true;
             else text += event.text;
             if (!switched || restart) outputBefore++;
+            deltasGiven++;
             const bad = watch.onText(event.text);
             if (bad) throw this.#qualityFailure(target, bad);
             break;
@@ -399,6 +403,16 @@ export class Continuation {
             .filter((tier) => tier.length > 0),
         };
         const broke: FailedAttempt = { target, code: error.code, message: error.message, ms: performance.now() - since };
+        // The client's max_tokens bounds the whole answer it gets: a continuation is given what is left
+        // of it, and with nothing left the answer ends here, cut by that limit as it would have been.
+        const tokensLeft = fresh || request.maxTokens === undefined ? undefined : request.maxTokens - deltasGiven;
+        // (A same-wire stream writes the upstream's own frames, which have no finish to end it with here:
+        // it goes on for the least a target can be asked for, one token.)
+        if (tokensLeft !== undefined && tokensLeft <= 0 && meta.native !== true) {
+          failures.push(broke);
+          yield [{ type: "finish", reason: "length" }];
+          return;
+        }
         // Nothing left to go on with: what the client is told when no target answered, as before the
         // answer started (a 503 or 504 listing every attempt; a lone target's own error about the request).
         if (rest.tiers.length === 0) {
@@ -411,7 +425,13 @@ export class Continuation {
             this.#attempts.chat(
               t,
               // Going on from the text so far is a new conversation: the client's own body no longer says it.
-              fresh ? request : { ...continuationRequest(request, text), native: undefined },
+              fresh
+                ? request
+                : {
+                    ...continuationRequest(request, text),
+                    native: undefined,
+                    ...(tokensLeft !== undefined && { maxTokens: Math.max(1, tokensLeft) }),
+                  },
               { ...context, signal },
               timeouts,
               breaker,
@@ -489,6 +509,7 @@ export class Continuation {
         }
         if (fresh) {
           text = "";
+          deltasGiven = 0;
           refused = false;
           callsSent = 0;
           size = 0;

@@ -15,7 +15,10 @@ export interface Timeouts {
    * total limit's timeout is then a ClientDeadlineError, which is not counted against the target.
    */
   clientDeadlineMs?: number;
-  /** Throughput floor after the first event, in events per second; 0 or absent: none. */
+  /**
+   * Throughput floor after the first event, in tokens of output per second (as `tick` is told them,
+   * estimated from the output's length); 0 or absent: none.
+   */
   minTokensPerSecond?: number;
   /** The window the floor is measured over. Default 5000. */
   throughputWindowMs?: number;
@@ -43,7 +46,7 @@ export class Deadline {
   #stepIsIdle = false;
   #total: LoopTimeout | undefined;
   #floor: NodeJS.Timeout | undefined;
-  #eventsInWindow = 0;
+  #tokensInWindow = 0;
 
   constructor(parent: AbortSignal, timeouts: Timeouts, target: string) {
     this.#parent = parent;
@@ -63,9 +66,13 @@ export class Deadline {
     return this.#controller.signal;
   }
 
-  /** Call after each event: restarts the idle limit (the first call switches from first-token to idle). */
-  tick(): void {
-    this.#eventsInWindow++;
+  /**
+   * Call after each event that is progress (not a keep-alive): restarts the idle limit (the first
+   * call switches from first-token to idle). `tokens`: about how many tokens of output the event
+   * carried, towards the throughput floor (an upstream may send many in one event).
+   */
+  tick(tokens = 0): void {
+    this.#tokensInWindow += tokens;
     if (this.#step && this.#stepIsIdle) {
       this.#step.refresh();
       return;
@@ -76,15 +83,15 @@ export class Deadline {
     this.#startFloor();
   }
 
-  /** After the first event: every window, a stream that delivered fewer events than the floor is abandoned. */
+  /** After the first event: every window, a stream that delivered fewer tokens than the floor is abandoned. */
   #startFloor(): void {
     const floor = this.#timeouts.minTokensPerSecond ?? 0;
     if (floor <= 0) return;
     const windowMs = this.#timeouts.throughputWindowMs ?? 5000;
-    this.#eventsInWindow = 0;
+    this.#tokensInWindow = 0;
     this.#floor = setInterval(() => {
-      const rate = (this.#eventsInWindow * 1000) / windowMs;
-      this.#eventsInWindow = 0;
+      const rate = (this.#tokensInWindow * 1000) / windowMs;
+      this.#tokensInWindow = 0;
       if (rate < floor) this.#expire(`${rate.toFixed(1)} tokens/s over ${windowMs} ms, below the floor of ${floor}`);
     }, windowMs);
   }

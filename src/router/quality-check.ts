@@ -19,7 +19,16 @@ const PAUSED = "pause_turn";
 const MAX_PERIOD = 100;
 const MIN_REPEATS = 8;
 const MIN_SPAN = 200;
+/**
+ * A loop still going this many times past that while the answer streams is a runaway one, failed at
+ * once rather than at the finish: a list, test code or a chorus may repeat a line 8+ times and go on
+ * with other text, so a shorter repetition is judged only by the answer's own tail, at its finish.
+ */
+const RUNAWAY = 3;
+/** The answer is looked at every this many characters of its text, counted from its start (not by delta). */
 const CHECK_EVERY = 64;
+/** The most of the answer's tail a check reads: the longest runaway loop's span. */
+const TAIL = Math.max(RUNAWAY * MIN_SPAN, RUNAWAY * MIN_REPEATS * MAX_PERIOD);
 
 function failed(check: string, message: string, target: string): GatewayError {
   return new GatewayError("upstream_error", `${target}: quality check '${check}' failed: ${message}`, {
@@ -45,15 +54,29 @@ export class QualityWatch {
     this.#target = target;
   }
 
-  /** The check that failed (`check` names it in metrics), or undefined. */
+  /**
+   * The check that failed (`check` names it in metrics), or undefined. Only a runaway loop fails
+   * here, mid-answer; it is looked for at the same places of the text however the upstream cut it
+   * into deltas (every CHECK_EVERY characters from its start), so that whether an answer fails does
+   * not depend on its chunking.
+   */
   onText(delta: string): { check: string; error: GatewayError } | undefined {
     if (!this.#policy.repetition) return undefined;
-    this.#tail = (this.#tail + delta).slice(-4 * MIN_SPAN);
-    this.#sinceCheck += delta.length;
-    if (this.#sinceCheck < CHECK_EVERY) return undefined;
-    this.#sinceCheck = 0;
-    const unit = repeatingUnit(this.#tail);
-    if (unit === undefined) return undefined;
+    let at = 0;
+    while (delta.length - at >= CHECK_EVERY - this.#sinceCheck) {
+      const next = at + CHECK_EVERY - this.#sinceCheck;
+      this.#tail = (this.#tail + delta.slice(at, next)).slice(-TAIL);
+      at = next;
+      this.#sinceCheck = 0;
+      const unit = repeatingUnit(this.#tail, RUNAWAY);
+      if (unit !== undefined) return this.#loops(unit);
+    }
+    this.#tail = (this.#tail + delta.slice(at)).slice(-TAIL);
+    this.#sinceCheck += delta.length - at;
+    return undefined;
+  }
+
+  #loops(unit: string): { check: string; error: GatewayError } {
     return {
       check: "repetition",
       error: failed("repetition", `the output loops on ${JSON.stringify(unit.slice(0, 40))}`, this.#target),
@@ -108,6 +131,12 @@ export class QualityWatch {
     ) {
       return { check: "empty_output", error: failed("empty_output", "the answer is empty", this.#target) };
     }
+    // The answer's own tail: a loop it ends in (also one cut by the token limit, the usual end of a
+    // degenerate loop); a repetition that ended before other text is not one.
+    if (this.#policy.repetition) {
+      const unit = repeatingUnit(this.#tail);
+      if (unit !== undefined) return this.#loops(unit);
+    }
     if (reason === "length" || reason === "content_filter") return undefined;
     const format = this.#format;
     if (!this.#policy.json || toolCalls > 0 || (format?.type !== "json" && format?.type !== "json_schema")) return undefined;
@@ -135,10 +164,13 @@ export class QualityWatch {
   }
 }
 
-/** The repeating unit when the text's tail is one unit over and over (with a letter in it), else undefined. */
-export function repeatingUnit(text: string): string | undefined {
+/**
+ * The repeating unit when the text's tail is one unit over and over (with a letter in it), else
+ * undefined. `times`: how many times the loop's least repeats and span it must go on for.
+ */
+export function repeatingUnit(text: string, times = 1): string | undefined {
   for (let period = 2; period <= MAX_PERIOD; period++) {
-    const span = Math.max(MIN_SPAN, MIN_REPEATS * period);
+    const span = times * Math.max(MIN_SPAN, MIN_REPEATS * period);
     if (text.length < span) return undefined;
     const start = text.length - span;
     let periodic = true;

@@ -40,9 +40,11 @@ export function readOverrides(headers: IncomingHttpHeaders): RequestOverrides {
     out.prefer = prefer as Preference;
   }
   const deadline = header(headers, "x-tandem-deadline-ms")?.trim();
-  if (deadline) {
-    const ms = Number(deadline);
-    if (!Number.isInteger(ms) || ms <= 0) {
+  if (deadline !== undefined) {
+    // Plain decimal digits only: Number() would also read `0x10` (16 ms), `1e3`, `+100` and an empty
+    // value (0), so a client's typo could silently become another deadline, or none.
+    const ms = /^[0-9]+$/.test(deadline) ? Number(deadline) : Number.NaN;
+    if (!Number.isSafeInteger(ms) || ms <= 0) {
       throw new GatewayError(
         "invalid_request",
         `Invalid header 'x-tandem-deadline-ms': expected a positive whole number of milliseconds, got '${deadline}'`,

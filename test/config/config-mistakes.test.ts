@@ -250,3 +250,31 @@ describe("config: a relative dataDir", () => {
     assert.equal(config.dataDir, join(cwd, "mine"));
   });
 });
+
+describe("config: time settings a timer cannot wait", () => {
+  // Node's timers fire after 1 ms for a delay above 2^31-1 ms: 3000000000 (about 35 days, "no
+  // limit") made every request time out, or hedge, at once (bb-router-depth bug 6).
+  it("refuses any time setting beyond 2^31-1 ms, naming the field", async () => {
+    const route = (extra: string) => `providers:\n  a: ${OPENAI}\nroutes:\n  r: { tiers: [a/m], ${extra} }\n`;
+    const cases: [string, RegExp][] = [
+      [route("timeouts: { totalMs: 3000000000 }"), /: routes\.r\.timeouts\.totalMs: expected at most 2147483647 ms/],
+      [route("timeouts: { firstTokenMs: 3000000000 }"), /: routes\.r\.timeouts\.firstTokenMs: expected at most 2147483647 ms/],
+      [route("timeouts: { idleMs: 3000000000 }"), /: routes\.r\.timeouts\.idleMs: expected at most/],
+      [route("timeouts: { connectMs: 3000000000 }"), /: routes\.r\.timeouts\.connectMs: expected at most/],
+      [route("timeouts: { throughputWindowMs: 3000000000 }"), /: routes\.r\.timeouts\.throughputWindowMs: expected at most/],
+      [route("hedge: { afterMs: 3000000000 }"), /: routes\.r\.hedge\.afterMs: expected at most/],
+      [route("retry: { maxMs: 3000000000 }"), /: routes\.r\.retry\.maxMs: expected at most/],
+      ["health: { probeIntervalMs: 3000000000 }\n", /: health\.probeIntervalMs: expected at most/],
+      ["server: { shutdownGraceMs: 3000000000 }\n", /: server\.shutdownGraceMs: expected at most/],
+    ];
+    for (const [yaml, expected] of cases) assert.match(await refusal(yaml), expected, yaml);
+  });
+
+  it("takes the longest delay a timer can wait", async () => {
+    const dir = dirWith({
+      "tandem.config.yaml": `providers:\n  a: ${OPENAI}\nroutes:\n  r: { tiers: [a/m], timeouts: { totalMs: 2147483647 }, hedge: { afterMs: 2147483647 } }\n`,
+    });
+    const { config } = await loadConfig({ cwd: dir, skipOllamaProbe: true, env: noEnv(dir) });
+    assert.equal(config.routes.r?.timeouts.totalMs, 2147483647);
+  });
+});

@@ -29,6 +29,46 @@ describe("QualityWatch", () => {
     assert.equal(repeatingUnit("=".repeat(400)), undefined, "a rule is layout");
   });
 
+  // Legitimate answers that repeat a line 8+ times and then go on (bb-router-depth bug 4).
+  const PASSAGES = [
+    `Chorus:\n${"Na na na na, hey hey, goodbye\n".repeat(9)}Verse 2:\nHe will never love you like I do, so say goodbye to him tonight.`,
+    `def test_add():\n${"    assert add(1, 1) == 2\n".repeat(8)}    assert add(2, 2) == 4\n    assert add(0, 0) == 0\n\ndef test_sub():\n    assert sub(2, 1) == 1\n\nThese tests cover the basic cases.`,
+    `${"- [ ] water the plants\n".repeat(12)}That is all for today, and the rest of the week is free for whatever you like. Enjoy!`,
+  ];
+
+  /** Streams `text` in the given pieces and finishes: the check that failed, if any. */
+  function judge(pieces: readonly string[]): string | undefined {
+    const watch = new QualityWatch(ALL, undefined, "p/m");
+    for (const piece of pieces) {
+      const bad = watch.onText(piece);
+      if (bad) return bad.check;
+    }
+    return watch.onFinish(pieces.join(""), 0, "stop")?.check;
+  }
+
+  /** `text` cut into pieces of `size` characters. */
+  const cut = (text: string, size: number) => text.match(new RegExp(`[\\s\\S]{1,${size}}`, "g")) ?? [];
+
+  it("passes an answer whose repetition ends in ordinary text, however it is chunked", () => {
+    for (const passage of PASSAGES) {
+      assert.equal(judge([passage]), undefined, "as one chunk");
+      assert.equal(judge(passage.split(/(?<=\n)/)), undefined, `line by line: ${passage.slice(0, 30)}`);
+      for (const size of [1, 7, 64, 100]) assert.equal(judge(cut(passage, size)), undefined, `in ${size}-character pieces`);
+    }
+  });
+
+  it("fails an answer that ends in a loop at its finish, and a runaway loop mid-answer, however it is chunked", () => {
+    const tail = `Here you go. ${"the same words ".repeat(20)}`;
+    for (const size of [1, 13, 64, 1000])
+      assert.equal(judge(cut(tail, size)), "repetition", `a tail loop in ${size}-character pieces`);
+    const runaway = `Sure. ${"I am sorry. ".repeat(100)}And now something else entirely, to end on.`;
+    for (const size of [1, 5, 64, 1000]) {
+      const watch = new QualityWatch(ALL, undefined, "p/m");
+      const at = cut(runaway, size).findIndex((piece) => watch.onText(piece) !== undefined);
+      assert.notEqual(at, -1, `a runaway loop is failed mid-answer in ${size}-character pieces`);
+    }
+  });
+
   it("checks JSON mode answers, and a schema when there is one", () => {
     const json = new QualityWatch(ALL, { type: "json" }, "p/m");
     assert.equal(json.onFinish('{"a":1}', 0), undefined);

@@ -53,10 +53,18 @@ describe("request overrides", () => {
       ["x-tandem-deadline-ms", "-5"],
       ["x-tandem-deadline-ms", "1.5"],
       ["x-tandem-deadline-ms", "abc"],
+      // Forms Number() reads that are not plain decimal digits, and no value at all.
+      ["x-tandem-deadline-ms", "0x10"],
+      ["x-tandem-deadline-ms", "1e3"],
+      ["x-tandem-deadline-ms", "+100"],
+      ["x-tandem-deadline-ms", ""],
+      ["x-tandem-deadline-ms", " "],
+      ["x-tandem-deadline-ms", "0"],
     ]) {
       assert.throws(
         () => readOverrides({ [name as string]: value }),
         (err: unknown) => err instanceof GatewayError && err.status === 400 && err.param === name,
+        `${name}: '${value}'`,
       );
     }
   });

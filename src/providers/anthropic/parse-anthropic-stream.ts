@@ -58,6 +58,9 @@ export function parseAnthropicStream(
       return undefined;
     },
     (out) => answer.end(out, tap),
+    // A connection reset after message_delta's stop reason loses only message_stop, which says
+    // nothing more: the answer ends as one that lacks message_stop does, not as a broken one.
+    () => answer.finished,
   );
 }
 
@@ -226,6 +229,11 @@ export class AnthropicAnswer {
     return false;
   }
 
+  /** The answer is complete: message_stop came, or message_delta's stop reason with every block closed. */
+  get finished(): boolean {
+    return this.#done || (this.#stopReason != null && this.#blocks.size === 0);
+  }
+
   /**
    * The answer is over: it must have come to message_stop, or at least to its finish. A stream that
    * ends after message_delta carried the stop reason, every block closed, lacks only message_stop,
@@ -236,7 +244,7 @@ export class AnthropicAnswer {
    */
   end(out: StreamEvent[], tapped = false): void {
     if (this.#done) return;
-    if (this.#stopReason == null || this.#blocks.size > 0) {
+    if (!this.finished) {
       throw new GatewayError("upstream_error", `${this.#target}: the stream ended before message_stop`, { target: this.#target });
     }
     const stop = { type: "message_stop" };

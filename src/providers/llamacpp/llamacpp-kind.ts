@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_TIMER_MS, TIMER_MS_MESSAGE } from "../../core/index.js";
 import { KeyPool } from "../../secrets/index.js";
 import type { ProviderKind } from "../provider-kind.js";
 import { LlamaCppProvider } from "./llamacpp-provider.js";
@@ -36,13 +37,13 @@ const configSchema = z.strictObject({
   /** Requests that may wait for a busy model; more are refused (the router sends them elsewhere). Default 16. */
   maxQueue: z.number().int().min(0).default(16),
   /** How long an unused model stays loaded, in ms; 0 unloads at once, -1 never. Default 900000 (15 min). */
-  keepAliveMs: z.number().int().min(-1).default(900_000),
+  keepAliveMs: z.number().int().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).min(-1).default(900_000),
   /**
    * A generation that sends nothing for this long, or a model load that makes no progress for this
    * long (no step done, no percent of its weights loaded), is taken for hung: the engine is killed
    * and restarted. Default 120000.
    */
-  hangTimeoutMs: z.number().int().positive().default(120_000),
+  hangTimeoutMs: z.number().int().max(MAX_TIMER_MS, TIMER_MS_MESSAGE).positive().default(120_000),
   /** Models by name (`local/<name>`). Default: every GGUF file in `<dataDir>/models`. */
   models: z.record(z.string().min(1), localModel).default({}),
 });

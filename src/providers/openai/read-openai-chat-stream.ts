@@ -41,7 +41,8 @@ interface ToolCallState {
  * is complete, with the stop sequence that ended it where the server names it (vLLM's `stop_reason`).
  *
  * The end marker is `data: [DONE]`. Some compatible servers omit it but send a finish_reason and
- * close; that counts as complete. A stream that stops with neither, an error chunk, or a chunk that
+ * close; that counts as complete, and so does a stream whose connection breaks after the
+ * finish_reason (before the usage chunk or [DONE]). A stream that stops with neither, an error chunk, or a chunk that
  * is not JSON throws.
  */
 export function readOpenAIChatStream(
@@ -93,6 +94,9 @@ export function readOpenAIChatStream(
       if (!done) ending.push({ type: "frame", data: "[DONE]" });
       for (const frame of ending) out.push(frame);
     },
+    // A connection reset after the finish (before the usage chunk or [DONE]) loses nothing of the
+    // answer: it ends as a stream that omits [DONE] does, not as a broken one.
+    () => answer.finished,
   );
 }
 
@@ -162,6 +166,11 @@ class OpenAIAnswer {
 
   constructor(target: string) {
     this.#target = target;
+  }
+
+  /** Choice 0's finish_reason came: the answer is complete, whatever follows it. */
+  get finished(): boolean {
+    return this.#sawFinish;
   }
 
   /** Adds the events one chunk carries to `out`. */
