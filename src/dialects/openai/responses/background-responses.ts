@@ -1,4 +1,3 @@
-import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyReply } from "fastify";
 import { GatewayError, isStoreFailure, makeId, unixSeconds } from "../../../core/index.js";
@@ -7,6 +6,7 @@ import type { Loopback } from "../../shared/index.js";
 import type { TurnHold } from "../state/index.js";
 import { runLoopbackTurn } from "./loopback-turn.js";
 import type { ParsedResponsesRequest } from "./parse-responses-request.js";
+import { tokenOfProcessHeader } from "./process-secret-header.js";
 import { renderResponse, responseErrorCode } from "./render-response.js";
 
 /** A background run's turn: the run's id and time, and where the turn says what it saved as it began. */
@@ -126,10 +126,8 @@ export class BackgroundResponses {
    * response the client has just deleted.
    */
   claim(headers: IncomingHttpHeaders): RunIdentity | undefined {
-    const value = headers[RUN_HEADER];
-    if (typeof value !== "string") return undefined;
-    const [secret, id] = value.split(" ");
-    if (secret === undefined || !sameSecret(secret, this.#secret) || id === undefined) return undefined;
+    const id = tokenOfProcessHeader(headers[RUN_HEADER], this.#secret);
+    if (id === undefined) return undefined;
     const run = this.#runs.get(id);
     if (run === undefined || run.finished || run.controller.signal.aborted) {
       throw new GatewayError("canceled", "This background response was cancelled or deleted before its turn started");
@@ -350,13 +348,6 @@ export class BackgroundResponses {
       if (++kept > MAX_FINISHED || bytes > this.#maxFinishedEventBytes) this.#runs.delete(run.id);
     }
   }
-}
-
-/** Compares a presented secret with this process's in constant time. */
-function sameSecret(presented: string, secret: string): boolean {
-  const a = Buffer.from(presented);
-  const b = Buffer.from(secret);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**

@@ -1,6 +1,6 @@
-import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { makeId } from "../../../core/index.js";
+import { tokenOfProcessHeader } from "./process-secret-header.js";
 
 /** The header that marks a turn as a WebSocket connection's own (its value holds a secret of this process). */
 export const SOCKET_TURN_HEADER = "x-tandem-socket-turn";
@@ -34,15 +34,6 @@ export function openSocketTurn(carries: boolean): { mark: SocketTurnMark; header
 
 /** The mark of the connection's turn these request headers belong to; undefined for any other request. */
 export function claimSocketTurn(headers: IncomingHttpHeaders): SocketTurnMark | undefined {
-  const value = headers[SOCKET_TURN_HEADER];
-  if (typeof value !== "string") return undefined;
-  const [secret, token] = value.split(" ");
-  if (secret === undefined || token === undefined || !sameSecret(secret, SECRET)) return undefined;
-  return turns.get(token);
-}
-
-function sameSecret(presented: string, secret: string): boolean {
-  const a = Buffer.from(presented);
-  const b = Buffer.from(secret);
-  return a.length === b.length && timingSafeEqual(a, b);
+  const token = tokenOfProcessHeader(headers[SOCKET_TURN_HEADER], SECRET);
+  return token === undefined ? undefined : turns.get(token);
 }
