@@ -145,6 +145,8 @@ type SandboxStatus = {
   state: string;
   network?: boolean;
   memoryMiB?: number;
+  maxProcesses?: number;
+  noProcessLimit?: string;
   syscallFilter?: boolean;
   noSyscallFilter?: string;
   reason?: string;
@@ -156,9 +158,15 @@ function describeSandbox(sandbox: SandboxStatus | undefined): string {
   if (sandbox.state === "off") return ", unconfined (no sandbox)";
   if (sandbox.state === "checking") return ", sandbox being checked";
   const memory = sandbox.memoryMiB === undefined ? "" : `, ${sandbox.memoryMiB} MiB of memory`;
+  const processes =
+    sandbox.maxProcesses !== undefined
+      ? `, at most ${sandbox.maxProcesses} processes`
+      : sandbox.noProcessLimit !== undefined
+        ? `, no process limit: ${sandbox.noProcessLimit}`
+        : "";
   const filter =
     sandbox.syscallFilter === false ? `, no syscall filter${sandbox.noSyscallFilter ? `: ${sandbox.noSyscallFilter}` : ""}` : "";
-  return `, sandboxed (${sandbox.network === true ? "with" : "no"} network${memory}${filter})`;
+  return `, sandboxed (${sandbox.network === true ? "with" : "no"} network${memory}${processes}${filter})`;
 }
 
 /** Memory a loaded model holds: weights and context, and the part in VRAM (older servers: weights only). */

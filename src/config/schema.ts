@@ -241,6 +241,12 @@ const sandboxSettings = z.strictObject({
    * server ends with "heap out of memory" and is started again on its next use). Default: no limit.
    */
   memoryMiB: z.number().int().min(64).max(1_048_576).optional(),
+  /**
+   * The most processes (threads included) it may run at once, all of its children together (Linux's
+   * RLIMIT_NPROC inside its own user namespace): past it, starting another fails, so a fork bomb stops
+   * there. Default 512, applied where the machine allows it (see McpSandbox); set, it is never dropped.
+   */
+  maxProcesses: z.number().int().min(16).max(1_000_000).optional(),
 });
 
 type SandboxSettings = z.output<typeof sandboxSettings>;
@@ -253,7 +259,10 @@ type SandboxSettings = z.output<typeof sandboxSettings>;
 const sandboxSetting = z.unknown().transform((value, ctx): boolean | SandboxSettings => {
   if (typeof value === "boolean") return value;
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    ctx.addIssue({ code: "custom", message: "expected true, false or an object {network, read, write, env, memoryMiB}" });
+    ctx.addIssue({
+      code: "custom",
+      message: "expected true, false or an object {network, read, write, env, memoryMiB, maxProcesses}",
+    });
     return z.NEVER;
   }
   const parsed = sandboxSettings.safeParse(value, { error: configErrorMap });
@@ -273,6 +282,8 @@ export interface McpSandboxConfig {
   env: string[];
   /** The most memory (MiB) each of its processes may take; undefined: no limit. */
   memoryMiB?: number;
+  /** The most processes it may run at once, as configured; undefined: the default, where the machine allows it. */
+  maxProcesses?: number;
   /** The config path of the settings that gave `read`, `write` and `env` (e.g. `mcp.servers.files.sandbox`). */
   from: { read: string; write: string; env: string };
 }
@@ -402,12 +413,14 @@ function effectiveSandbox(
   const write = pick("write");
   const env = pick("env");
   const memoryMiB = mine.memoryMiB ?? base.memoryMiB;
+  const maxProcesses = mine.maxProcesses ?? base.maxProcesses;
   return {
     network: mine.network ?? base.network ?? false,
     read: read.value,
     write: write.value,
     env: env.value,
     ...(memoryMiB !== undefined && { memoryMiB }),
+    ...(maxProcesses !== undefined && { maxProcesses }),
     from: { read: read.from, write: write.from, env: env.from },
   };
 }

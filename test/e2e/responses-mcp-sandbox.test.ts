@@ -18,6 +18,7 @@ import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
 import { mcpCallErrorText } from "../support/mcp-call-error.js";
 import { MCP_REACH_SERVER } from "../support/mcp-test-server.js";
+import { DEFAULT_PROCESS_LIMIT_STATUS } from "../support/sandbox-process-limit.js";
 import { statusOutput } from "../support/status-output.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
@@ -122,6 +123,7 @@ describe("a sandboxed stdio server through the tool loop", { skip }, () => {
     assert.deepEqual(body.mcp.servers.find((s) => s.label === "box")?.sandbox, {
       state: "confined",
       network: false,
+      ...DEFAULT_PROCESS_LIMIT_STATUS,
       syscallFilter: process.arch === "x64" || process.arch === "arm64",
     });
   });

@@ -6,10 +6,14 @@ import {
   bubblewrapCommand,
   checkBubblewrap,
   findExecutable,
+  type ProcessLimitSupport,
   planSandbox,
+  processLimitSupport,
   restoreSyscallFilterFile,
   type SandboxAvailability,
   SandboxError,
+  type SandboxPlan,
+  withProcessLimit,
 } from "../../sandbox/index.js";
 import type { McpEndpoint } from "./mcp-connection.js";
 import type { McpLog } from "./mcp-log.js";
@@ -22,10 +26,19 @@ export type McpSandboxStatus =
   | { state: "checking" }
   /**
    * It is started in a sandbox; `network`: whether it shares the machine's network; `memoryMiB`: its
-   * memory limit, if any; `syscallFilter`: whether the syscall filter applies (not on every machine:
+   * memory limit, if any; `maxProcesses`: its process limit, or `noProcessLimit`: why this machine
+   * sets none; `syscallFilter`: whether the syscall filter applies (not on every machine:
    * `noSyscallFilter` says why not).
    */
-  | { state: "confined"; network: boolean; memoryMiB?: number; syscallFilter: boolean; noSyscallFilter?: string }
+  | {
+      state: "confined";
+      network: boolean;
+      memoryMiB?: number;
+      maxProcesses?: number;
+      noProcessLimit?: string;
+      syscallFilter: boolean;
+      noSyscallFilter?: string;
+    }
   /** It is not started, and why (bubblewrap missing, a path that does not exist, ...): never unconfined instead. */
   | { state: "failed"; reason: string };
 
@@ -40,8 +53,13 @@ export interface McpSandboxOptions {
   platform?: NodeJS.Platform;
   /** Milliseconds a finding that no sandbox can be made is kept before the next use checks again. Default 5000. */
   recheckMs?: number;
+  /** Default process.getuid() (tests say another): under root no process limit can be set. */
+  uid?: number;
   log: McpLog;
 }
+
+/** The process limit of a sandbox whose settings give none (`maxProcesses`), where this machine can set one. */
+export const DEFAULT_MAX_PROCESSES = 512;
 
 /** A stdio server that is to be confined. */
 export type SandboxedServer = {
@@ -61,6 +79,8 @@ export class McpSandbox {
   readonly #options: McpSandboxOptions;
   #availability: Promise<SandboxAvailability> | undefined;
   #settled: SandboxAvailability | undefined;
+  /** Whether this machine's sandboxes can have a process limit: found with the availability. */
+  #processLimit: ProcessLimitSupport | undefined;
   #settledAt = 0;
   readonly #recheckMs: number;
   /** Why a server's own sandbox cannot be built (a missing path, ...), until it can. */
@@ -103,10 +123,13 @@ export class McpSandbox {
     const problem = this.#problems.get(label);
     if (problem !== undefined) return { state: "failed", reason: problem };
     const { noSyscallFilter } = this.#settled;
+    const processLimit = this.#processLimit;
     return {
       state: "confined",
       network,
       ...(memoryMiB !== undefined && { memoryMiB }),
+      ...(processLimit?.ok === true && { maxProcesses: sandbox.maxProcesses ?? DEFAULT_MAX_PROCESSES }),
+      ...(processLimit?.ok === false && { noProcessLimit: processLimit.reason }),
       syscallFilter: noSyscallFilter === undefined,
       ...(noSyscallFilter !== undefined && { noSyscallFilter }),
     };
@@ -173,8 +196,9 @@ export class McpSandbox {
         base: this.#options.cwd ?? process.cwd(),
         hidden,
       });
+      const limitedPlan = this.#processLimited(label, server.sandbox.maxProcesses, plan);
       if (features.syscallFilter !== undefined) restoreSyscallFilterFile(features.syscallFilter);
-      const bwrap = bubblewrapCommand(availability.bwrap, bubblewrapArgs(plan, features), features);
+      const bwrap = bubblewrapCommand(availability.bwrap, bubblewrapArgs(limitedPlan, features), features);
       const limited = await this.#memoryLimited(label, server.sandbox.memoryMiB, bwrap);
       this.#problems.delete(label);
       return {
@@ -186,6 +210,21 @@ export class McpSandbox {
       if (err instanceof SandboxError) this.#problems.set(label, err.message);
       throw err;
     }
+  }
+
+  /**
+   * The plan with the server's process limit (its `maxProcesses`, else the default) where this machine
+   * can set one; a default it cannot set is left out (status says why), a configured one never is:
+   * the server is not started (SandboxError).
+   */
+  #processLimited(label: string, configured: number | undefined, plan: SandboxPlan): SandboxPlan {
+    const support = this.#processLimit;
+    if (support?.ok === true) return withProcessLimit(plan, configured ?? DEFAULT_MAX_PROCESSES, support.prlimit);
+    if (configured === undefined) return plan;
+    throw new SandboxError(
+      "setup",
+      `mcp.servers.${label}: sandbox.maxProcesses cannot be applied here: ${support?.reason ?? "not checked yet"}; remove it to run the server without a process limit`,
+    );
   }
 
   /**
@@ -220,9 +259,19 @@ export class McpSandbox {
       return this.#availability;
     }
     this.#settled = undefined;
+    const path = this.#options.env.PATH ?? process.env.PATH;
     const check = checkBubblewrap({
-      path: this.#options.env.PATH ?? process.env.PATH,
+      path,
       ...(this.#options.platform !== undefined && { platform: this.#options.platform }),
+    }).then(async (availability) => {
+      // Found before the availability settles, so a sandbox built with it always knows its limit.
+      if (availability.ok) {
+        this.#processLimit = await processLimitSupport(availability.features, {
+          path,
+          ...(this.#options.uid !== undefined && { uid: this.#options.uid }),
+        });
+      }
+      return availability;
     });
     this.#availability = check;
     void check.then((availability) => {

@@ -76,10 +76,10 @@ describe("config mcp", () => {
   it("names the sandbox field and what was expected for each mistake", () => {
     const server = (sandbox: unknown) => issues({ servers: { files: { command: "node", sandbox } } });
     assert.deepEqual(server("yes"), [
-      "mcp.servers.files.sandbox: expected true, false or an object {network, read, write, env, memoryMiB}",
+      "mcp.servers.files.sandbox: expected true, false or an object {network, read, write, env, memoryMiB, maxProcesses}",
     ]);
     assert.deepEqual(server(["~/docs"]), [
-      "mcp.servers.files.sandbox: expected true, false or an object {network, read, write, env, memoryMiB}",
+      "mcp.servers.files.sandbox: expected true, false or an object {network, read, write, env, memoryMiB, maxProcesses}",
     ]);
     assert.deepEqual(server({ network: "no" }), [
       "mcp.servers.files.sandbox.network: Invalid input: expected boolean, received string",
@@ -99,7 +99,7 @@ describe("config mcp", () => {
       "mcp.servers.web.sandbox: sandbox is for a stdio server (command), not a url",
     ]);
     assert.deepEqual(issues({ sandbox: 1 }), [
-      "mcp.sandbox: expected true, false or an object {network, read, write, env, memoryMiB}",
+      "mcp.sandbox: expected true, false or an object {network, read, write, env, memoryMiB, maxProcesses}",
     ]);
   });
 

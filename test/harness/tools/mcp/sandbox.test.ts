@@ -19,6 +19,7 @@ import { filterArchOf, syscallFilter } from "../../../../src/harness/sandbox/sys
 import { syscallFilterFile } from "../../../../src/harness/sandbox/syscall-filter-file.js";
 import { McpToolHost, SILENT_MCP_LOG } from "../../../../src/harness/tools/mcp/index.js";
 import { MCP_REACH_SERVER } from "../../../support/mcp-test-server.js";
+import { DEFAULT_PROCESS_LIMIT_STATUS } from "../../../support/sandbox-process-limit.js";
 
 // Skipped only where bubblewrap is absent (CI installs it): one that is present but refused its namespaces fails.
 const bwrap = process.platform === "linux" ? await findExecutable("bwrap", process.env.PATH) : undefined;
@@ -185,12 +186,12 @@ describe("a sandboxed stdio MCP server", { skip }, () => {
     assert.equal(await output("plain", "read_file", { path: join(home, ".ssh", "id_rsa") }), "FAKE-PRIVATE-KEY");
     const status = Object.fromEntries(host.status().servers.map((s) => [s.label, s.sandbox]));
     assert.deepEqual(status, {
-      box: { state: "confined", network: false, ...FILTER },
-      online: { state: "confined", network: true, ...FILTER },
-      wide: { state: "confined", network: false, ...FILTER },
-      linked: { state: "confined", network: false, ...FILTER },
+      box: { state: "confined", network: false, ...DEFAULT_PROCESS_LIMIT_STATUS, ...FILTER },
+      online: { state: "confined", network: true, ...DEFAULT_PROCESS_LIMIT_STATUS, ...FILTER },
+      wide: { state: "confined", network: false, ...DEFAULT_PROCESS_LIMIT_STATUS, ...FILTER },
+      linked: { state: "confined", network: false, ...DEFAULT_PROCESS_LIMIT_STATUS, ...FILTER },
       plain: { state: "off" },
-      small: { state: "confined", network: false, memoryMiB: 256, ...FILTER },
+      small: { state: "confined", network: false, memoryMiB: 256, ...DEFAULT_PROCESS_LIMIT_STATUS, ...FILTER },
       missing: {
         state: "failed",
         reason: `mcp.servers.missing.sandbox.read[0]: '~/not-there' (${join(home, "not-there")}) does not exist: create it, or remove it from the list`,
@@ -199,7 +200,7 @@ describe("a sandboxed stdio MCP server", { skip }, () => {
         state: "failed",
         reason: `mcp.servers.indata.sandbox.write[0]: '${join(dataDir, "scratch")}' is inside tandem's data dir (${dataDir}), which no sandboxed server may reach`,
       },
-      tmpwriter: { state: "confined", network: false, ...FILTER },
+      tmpwriter: { state: "confined", network: false, ...DEFAULT_PROCESS_LIMIT_STATUS, ...FILTER },
     });
   });
 
@@ -238,6 +239,7 @@ describe("a sandboxed stdio MCP server", { skip }, () => {
     assert.deepEqual(host.status().servers.find((s) => s.label === "missing")?.sandbox, {
       state: "confined",
       network: false,
+      ...DEFAULT_PROCESS_LIMIT_STATUS,
       ...FILTER,
     });
   });
