@@ -248,6 +248,22 @@ for (const storeOn of [true, false]) {
       await bad(`/vector_stores/${vs}/search`, {}, "query", "missing_required_parameter");
       await bad("/vector_stores", { nope: 5 }, "nope", "unknown_parameter");
       await bad(`/vector_stores/${vs}`, { bogus: 1 }, "bogus", "unknown_parameter");
+      // A misspelt field is refused, never dropped: `max_results` would otherwise search with the default 10.
+      await bad(`/vector_stores/${vs}/search`, { query: "x", max_results: 1 }, "max_results", "unknown_parameter");
+      await bad(`/vector_stores/${vs}/files`, { file_id: ids["baking.md"], attribute: {} }, "attribute", "unknown_parameter");
+      await bad(`/vector_stores/${vs}/files/${ids["baking.md"]}`, { attributes: {}, x: 1 }, "x", "unknown_parameter");
+      await bad(
+        `/vector_stores/${vs}/file_batches`,
+        { file_ids: [ids["baking.md"]], chunking: {} },
+        "chunking",
+        "unknown_parameter",
+      );
+      await bad(
+        `/vector_stores/${vs}/file_batches`,
+        { files: [{ file_id: ids["baking.md"], attribute: {} }] },
+        "files[0].attribute",
+        "unknown_parameter",
+      );
       await bad(`/vector_stores/${vs}/search`, { query: "x", filters: { type: "in", key: "a", value: "b" } }, "filters.value");
       await bad(`/vector_stores/${vs}/search`, { query: "x".repeat(201) }, "query");
       await bad(`/vector_stores/${vs}/search`, { query: "x", max_num_results: 51 }, "max_num_results");
