@@ -196,6 +196,12 @@ describe("the Files API in memory (store off)", () => {
         "colour",
         /Unrecognized request argument supplied: colour/,
       );
+      const twice = new FormData();
+      twice.append("purpose", "user_data");
+      twice.append("purpose", "batch");
+      twice.append("file", new Blob(["x"]), "a.txt");
+      await expectError(await post(twice), 400, "purpose", /expected a single value/);
+      assert.deepEqual((await client.files.list()).data, [], "nothing stored");
     });
 
     it("a bad expires_after", async () => {
