@@ -60,6 +60,8 @@ interface ActiveBatch {
   failure?: unknown;
   /** Lines answered "come back later" (see comesBackLater): left unfinished, run again after retryDelayMs. */
   deferred?: number;
+  /** The shortest Retry-After among those answers, in ms: the lines run again no sooner. */
+  deferredFor?: number;
   timer?: NodeJS.Timeout;
   done?: Promise<void>;
 }
@@ -241,10 +243,14 @@ export class BatchRunner implements Batches {
       .catch((err: unknown) => {
         if (this.#closed) return;
         this.#onError({ batchId: id, error: err });
-        const timer = setTimeout(() => {
-          this.#retries.delete(timer);
-          this.#drive(id);
-        }, this.#retryDelayMs);
+        const delay = err instanceof LinesDeferredError ? Math.max(this.#retryDelayMs, err.waitMs) : this.#retryDelayMs;
+        const timer = setTimeout(
+          () => {
+            this.#retries.delete(timer);
+            this.#drive(id);
+          },
+          Math.min(delay, 2 ** 31 - 1),
+        );
         timer.unref();
         this.#retries.add(timer);
       })
@@ -275,7 +281,12 @@ export class BatchRunner implements Batches {
           const stop = active.stop as Stop | undefined;
           if (stop === "error") throw active.failure;
           if (stop === "close") return;
-          if (stop === undefined && active.deferred !== undefined) throw new LinesDeferredError(id, active.deferred);
+          if (stop === undefined && active.deferred !== undefined) {
+            // Back once the soonest Retry-After has passed, but no later than the window's end (the
+            // lines then expire on time).
+            const untilExpiry = Math.max(0, batch.expiresAt * 1000 - this.#clock());
+            throw new LinesDeferredError(id, active.deferred, Math.min(active.deferredFor ?? 0, untilExpiry));
+          }
           if (stop === "expire") {
             await this.#store.finishPending(id, "expired", EXPIRED);
             await this.#end(batch, "expired");
@@ -373,9 +384,12 @@ export class BatchRunner implements Batches {
       });
       outcome = { kind: "response", statusCode: answer.status, requestId: answer.requestId, body: answer.body };
       if (comesBackLater(answer) && !controller.signal.aborted) {
-        // Not the line's answer: the server could not take it for a while (a full disk under the
-        // egress audit or the store, a full local queue). It stays unfinished and runs again.
+        // Not the line's answer: the server or its upstreams could not take it for a while (a full
+        // disk under the egress audit or the store, a full local queue, a rate limit). It stays
+        // unfinished and runs again.
         active.deferred = (active.deferred ?? 0) + 1;
+        const wait = answer.retryAfterMs ?? 0;
+        active.deferredFor = active.deferredFor === undefined ? wait : Math.min(active.deferredFor, wait);
         return;
       }
     } catch (err) {
@@ -447,20 +461,30 @@ export class BatchRunner implements Batches {
 }
 
 /**
- * An answer that says to come back rather than what the line's request got: a 503 or 529 with a
- * Retry-After (tandem sets one only where the failure passes by itself: a full disk, every target
- * saying when it takes requests again, a full local queue).
+ * An answer that says to come back rather than what the line's request got: a 429, 503 or 529
+ * with a Retry-After. tandem sets one only where the failure passes by itself (a full disk, every
+ * target saying when it takes requests again, a full local queue), and a 429 with one is an
+ * upstream's rate limit passed on as it came (a route of one target, or a target named directly):
+ * the same state a route of two answers as a 503 with Retry-After. The hosted batch APIs never fail
+ * a line for being rate-limited either.
  */
 function comesBackLater(answer: BatchLineAnswer): boolean {
-  return (answer.status === 503 || answer.status === 529) && answer.retryAfterMs !== undefined;
+  return (answer.status === 429 || answer.status === 503 || answer.status === 529) && answer.retryAfterMs !== undefined;
 }
 
-/** Work on a batch paused because some lines were answered "come back later"; they run again after retryDelayMs. */
+/**
+ * Work on a batch paused because some lines were answered "come back later"; they run again after
+ * retryDelayMs, or once `waitMs` (the soonest Retry-After they were given) has passed when that is later.
+ */
 export class LinesDeferredError extends Error {
   override readonly name = "LinesDeferredError";
-  constructor(batchId: string, lines: number) {
+  constructor(
+    batchId: string,
+    lines: number,
+    readonly waitMs = 0,
+  ) {
     super(
-      `${lines} line${lines === 1 ? "" : "s"} of batch ${batchId} could not be answered for now (a 503 or 529 with Retry-After, e.g. a full disk); ${lines === 1 ? "it stays" : "they stay"} unfinished and run again shortly`,
+      `${lines} line${lines === 1 ? "" : "s"} of batch ${batchId} could not be answered for now (a 429, 503 or 529 with Retry-After, e.g. a rate limit or a full disk); ${lines === 1 ? "it stays" : "they stay"} unfinished and run${lines === 1 ? "s" : ""} again shortly`,
     );
   }
 }
