@@ -361,6 +361,36 @@ describe("OpenAI Batch API", () => {
     assert.equal(cloud.requests.length - sentBefore, 2, "rate-limited once, then answered");
   });
 
+  it("runs the lines of one conversation one after another, in order, none refused as conversation_locked", async () => {
+    const conversation = await client.conversations.create({});
+    const turns = ["first", "second", "third", "fourth"];
+    const batch = await client.batches.create({
+      input_file_id: await upload(
+        jsonl(
+          turns.map((turn) => ({
+            custom_id: turn,
+            method: "POST",
+            url: "/v1/responses",
+            body: { model: "fast", conversation: conversation.id, input: `turn ${turn}` },
+          })),
+        ),
+      ),
+      endpoint: "/v1/responses",
+      completion_window: "24h",
+    });
+    const done = await settled(batch.id);
+    assert.equal(done.status, "completed");
+    assert.deepEqual(done.request_counts, { total: 4, completed: 4, failed: 0 });
+    const items = await client.conversations.items.list(conversation.id, { order: "asc" });
+    const inputs = items.data
+      .filter((item) => item.type === "message" && item.role === "user")
+      .map((item) => (item as { content: { text: string }[] }).content[0]?.text);
+    assert.deepEqual(
+      inputs,
+      turns.map((turn) => `turn ${turn}`),
+    );
+  });
+
   it("answers create's mistakes at once: unknown file, wrong purpose, endpoint, window, expiry", async () => {
     await assert.rejects(
       client.batches.create({ input_file_id: "file-nope", endpoint: "/v1/chat/completions", completion_window: "24h" }),

@@ -5,7 +5,7 @@
  * finished; a batch whose input file is gone fails with why; a failed write of a line's outcome is
  * reported and the batch tried again; a dispatch that gives no answer is the line's error; an answer
  * that says to come back (a full disk, an upstream's rate limit) leaves the line for a later round,
- * no sooner than its Retry-After.
+ * no sooner than its Retry-After; the lines of one conversation run one after another, in order.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -338,6 +338,78 @@ describe("BatchRunner", () => {
     // Sent again no sooner than the upstream asked (retryDelayMs alone would be 10 ms).
     for (let i = 1; i < tries.length; i++) assert.ok((tries[i] as number) - (tries[i - 1] as number) >= 290, String(tries));
     assert.equal(sent.filter((s) => s.text === "l1").length, 1, "a 429 without Retry-After is not sent again");
+    await runner.close();
+  });
+
+  it("runs the lines of one conversation one after another, in order, and waits out a turn another client holds", async () => {
+    const files = new MemoryFileStore();
+    const held = new Set<string>();
+    const turns: string[] = [];
+    let locked = 0;
+    let outsider = true;
+    const runner = new BatchRunner({
+      store: new MemoryBatchStore(),
+      files,
+      concurrency: 3,
+      maxRequests: 10,
+      retryDelayMs: 10,
+      dispatch: async (request) => {
+        const conversation = typeof request.body.conversation === "string" ? request.body.conversation : undefined;
+        const text = request.body.input as string;
+        // The server refuses a second turn on a conversation while one is under way (OpenAI's 400),
+        // and the first turn of conv_a meets a client's turn that holds it for a moment.
+        if (conversation !== undefined && (held.has(conversation) || (conversation === "conv_a" && outsider))) {
+          outsider = false;
+          locked += 1;
+          return {
+            status: 400,
+            requestId: "req_l",
+            body: {
+              error: { message: "Another process is currently operating on this conversation.", code: "conversation_locked" },
+            },
+          };
+        }
+        if (conversation !== undefined) held.add(conversation);
+        await new Promise((r) => setTimeout(r, 20));
+        if (conversation !== undefined) held.delete(conversation);
+        turns.push(text);
+        return { status: 200, requestId: "req_t", body: { object: "response", echo: text } };
+      },
+    });
+    const line = (id: string, conversation: unknown) =>
+      JSON.stringify({
+        custom_id: id,
+        method: "POST",
+        url: "/v1/responses",
+        body: { model: "m", input: id, ...(conversation !== undefined && { conversation }) },
+      });
+    const input = [
+      line("a0", "conv_a"),
+      line("b0", { id: "conv_b" }),
+      line("a1", "conv_a"),
+      line("free", undefined),
+      line("b1", "conv_b"),
+      line("a2", { id: "conv_a" }),
+      line("a3", "conv_a"),
+    ].join("\n");
+    const batch = await runner.create({
+      endpoint: "/v1/responses",
+      completionWindow: "24h",
+      inputFileId: await inputFile(files, input),
+      idPrefix: "batch_",
+    });
+    const done = await ended(runner, batch.id);
+    assert.equal(done?.status, "completed");
+    assert.deepEqual(done?.counts, { total: 7, processing: 0, succeeded: 7, errored: 0, canceled: 0, expired: 0 });
+    assert.equal(locked, 1, "only the outside client's turn was met; the batch's own lines never refused each other");
+    assert.deepEqual(
+      turns.filter((t) => t.startsWith("a")),
+      ["a0", "a1", "a2", "a3"],
+    );
+    assert.deepEqual(
+      turns.filter((t) => t.startsWith("b")),
+      ["b0", "b1"],
+    );
     await runner.close();
   });
 });
