@@ -225,7 +225,7 @@ export interface BatchLineAnswer {
   status: number;
   body: unknown;
   requestId: string;
-  /** The answer's Retry-After, in ms, when it has one: a 503 or 529 with it says to come back, not that the line failed. */
+  /** The answer's Retry-After, in ms, when it has one: a 429, 503 or 529 with it says to come back, not that the line failed. */
   retryAfterMs?: number;
 }
 

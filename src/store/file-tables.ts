@@ -41,7 +41,7 @@ export class FileTables {
       ),
       get: db.prepare<[string, number], FileRow>(`SELECT ${COLUMNS} FROM files WHERE id = ? AND ${LIVE}`),
       content: db.prepare<[string, number], ContentRow>(`SELECT ${COLUMNS}, data FROM files WHERE id = ? AND ${LIVE}`),
-      seq: db.prepare<[string], { seq: number }>("SELECT seq FROM files WHERE id = ?"),
+      cursor: db.prepare<[string], { seq: number; purpose: string }>("SELECT seq, purpose FROM files WHERE id = ?"),
       pageAsc: db.prepare<[number, number, string | null, string | null, number], FileRow>(
         `SELECT ${COLUMNS} FROM files WHERE seq > ? AND ${LIVE} AND (? IS NULL OR purpose = ?) ORDER BY seq LIMIT ?`,
       ),
@@ -85,9 +85,11 @@ export class FileTables {
     // The cursor's place and the page are read in one transaction: a delete cannot come between.
     return this.#db
       .transaction((): ListPage<StoredFile> => {
-        const after = options.after === undefined ? undefined : this.#q.seq.get(options.after)?.seq;
-        if (options.after !== undefined && after === undefined) return unknownCursorPage("after");
         const purpose = options.purpose ?? null;
+        const cursor = options.after === undefined ? undefined : this.#q.cursor.get(options.after);
+        // The cursor must be a file of the list asked for: one of another purpose names nothing in it.
+        const after = cursor !== undefined && (purpose === null || cursor.purpose === purpose) ? cursor.seq : undefined;
+        if (options.after !== undefined && after === undefined) return unknownCursorPage("after");
         const rows =
           options.order === "asc"
             ? this.#q.pageAsc.all(after ?? -1, now, purpose, purpose, options.limit + 1)

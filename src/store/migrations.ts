@@ -1,4 +1,5 @@
 import type Sqlite from "better-sqlite3-multiple-ciphers";
+import { memoryTokens } from "../core/memory-terms.js";
 import { StoreError } from "./store-error.js";
 
 type Database = Sqlite.Database;
@@ -403,6 +404,23 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
   // `request-id` and an error body's `request_id`), as the server's log line has it, so that a
   // client's report finds its row. Rows from before: NULL (their id was never kept).
   (db) => db.exec("ALTER TABLE request_log ADD COLUMN request_id TEXT; -- req_...; NULL: a row from before this step"),
+  // 19: each vector store chunk's length in words (memoryTokens), so a search weighs a chunk's length
+  // against the mean of the searched stores' chunks only: the word index counts every store's, and
+  // a store's scores (and so its score_threshold) moved as unrelated stores filled. Rows from
+  // before: counted here, a page at a time (better-sqlite3 runs no write while a read is open).
+  (db) => {
+    db.exec("ALTER TABLE vector_store_chunks ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0; -- its words (memoryTokens)");
+    const page = db.prepare<[number], { seq: number; text: string }>(
+      "SELECT seq, text FROM vector_store_chunks WHERE seq > ? ORDER BY seq LIMIT 500",
+    );
+    const count = db.prepare<[number, number]>("UPDATE vector_store_chunks SET tokens = ? WHERE seq = ?");
+    for (let after = 0; ; ) {
+      const rows = page.all(after);
+      if (rows.length === 0) break;
+      for (const row of rows) count.run(memoryTokens(row.text).length, row.seq);
+      after = (rows.at(-1) as { seq: number }).seq;
+    }
+  },
 ];
 
 /** The version this build of tandem writes. */

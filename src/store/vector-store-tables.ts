@@ -153,9 +153,9 @@ export class VectorStoreTables {
       pending: db.prepare<[], FileRow>(
         `SELECT ${FILE_COLUMNS} FROM vector_store_files WHERE status = 'in_progress' ORDER BY seq`,
       ),
-      insertChunk: db.prepare<[string, string, number, string, string, string | null, Buffer | null]>(
-        `INSERT INTO vector_store_chunks (store_id, file_id, position, text, sensitivity, embedding_model, embedding)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      insertChunk: db.prepare<[string, string, number, string, number, string, string | null, Buffer | null]>(
+        `INSERT INTO vector_store_chunks (store_id, file_id, position, text, tokens, sensitivity, embedding_model, embedding)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       chunkTexts: db.prepare<[string, string], { text: string }>(
         "SELECT text FROM vector_store_chunks WHERE store_id = ? AND file_id = ? ORDER BY position",
@@ -171,10 +171,8 @@ export class VectorStoreTables {
         `SELECT count(*) AS doc FROM vector_store_chunks_fts f JOIN vector_store_chunks c ON c.seq = f.rowid
          WHERE vector_store_chunks_fts MATCH ? AND c.${IN_STORES}`,
       ),
-      totals: db.prepare<[string], { documents: number; chunks: number; tokens: number | null }>(
-        `SELECT (SELECT count(*) FROM vector_store_chunks WHERE ${IN_STORES}) AS documents,
-                (SELECT count(*) FROM vector_store_chunks) AS chunks,
-                (SELECT sum(cnt) FROM vector_store_chunks_vocab) AS tokens`,
+      totals: db.prepare<[string], { documents: number; tokens: number | null }>(
+        `SELECT count(*) AS documents, sum(tokens) AS tokens FROM vector_store_chunks WHERE ${IN_STORES}`,
       ),
       vectors: db.prepare<[string, string], { seq: number; embedding: Buffer }>(
         `SELECT seq, embedding FROM vector_store_chunks WHERE embedding_model = ? AND ${IN_STORES}`,
@@ -398,6 +396,7 @@ export class VectorStoreTables {
           fileId,
           position,
           chunk.text,
+          memoryTokens(chunk.text).length,
           chunk.sensitivity,
           chunk.embedding?.model ?? null,
           chunk.embedding ? vectorBytes(chunk.embedding.vector) : null,
@@ -426,12 +425,13 @@ export class VectorStoreTables {
       const rows = this.#q.lexical.all(ftsQuery(terms), stores, LEXICAL_CANDIDATES);
       if (rows.length > 0) {
         // FTS5 finds and orders the candidates; they are scored with the idf that stays positive (see bm25).
-        const totals = this.#q.totals.get(stores) ?? { documents: 0, chunks: 0, tokens: 0 };
+        const totals = this.#q.totals.get(stores) ?? { documents: 0, tokens: 0 };
         const having = new Map(terms.map((term) => [term, this.#q.having.get(ftsTerm(term), stores)?.doc ?? 0]));
+        // Every statistic is of the searched stores' chunks alone, so a store's scores (and what its
+        // score_threshold keeps) never move when another store gains or loses files.
         const stats = {
           documents: totals.documents,
-          // Over every store's chunks (what the vocab table counts): a mean length to weigh a chunk's own by.
-          averageLength: totals.chunks === 0 ? 0 : (totals.tokens ?? 0) / totals.chunks,
+          averageLength: totals.documents === 0 ? 0 : (totals.tokens ?? 0) / totals.documents,
           having: (term: string) => having.get(term) ?? 0,
         };
         for (const row of rows) lexical.set(row.seq, bm25(terms, memoryTokens(row.text), stats));

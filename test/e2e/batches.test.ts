@@ -32,8 +32,16 @@ function lastText(request: RecordedRequest): string {
 
 before(async () => {
   [local, cloud] = await Promise.all([startFakeOpenAI({ models: MODELS }), startFakeOpenAI({ models: MODELS })]);
+  // RATELIMITn[key]: the first n requests with that key are a 429 (with the fake's Retry-After: 1).
+  const limited = new Map<string, number>();
   const answer = (request: RecordedRequest) => {
     const text = lastText(request);
+    const rate = /RATELIMIT(\d+)\[(\w+)\]/.exec(text);
+    if (rate) {
+      const seen = limited.get(rate[2] as string) ?? 0;
+      limited.set(rate[2] as string, seen + 1);
+      if (seen < Number(rate[1])) return { kind: "error" as const, status: 429 };
+    }
     if (text.includes("HANG")) return { kind: "stall" as const, chunks: [] };
     if (text.includes("BREAK")) return { kind: "error" as const, status: 500 };
     return { kind: "text" as const, text: `echo: ${text}`, usage: { input: 10, output: 3 } };
@@ -334,6 +342,53 @@ describe("OpenAI Batch API", () => {
       assert.equal(batch.output_file_id, undefined);
     }
     assert.equal(cloud.requests.filter((r) => lastText(r).includes("other model")).length, 0, "no line of a refused file ran");
+  });
+
+  it("runs a line its one-target route answered 429 with Retry-After again, until it gets its answer", async () => {
+    const sentBefore = cloud.requests.length;
+    const batch = await client.batches.create({
+      input_file_id: await upload(jsonl([chatLine("limited", "RATELIMIT1[b429]")])),
+      endpoint: "/v1/chat/completions",
+      completion_window: "24h",
+    });
+    const done = await settled(batch.id);
+    assert.equal(done.status, "completed");
+    assert.deepEqual(done.request_counts, { total: 1, completed: 1, failed: 0 });
+    const [line] = await fileLines(done.output_file_id);
+    assert.equal(line?.response?.status_code, 200);
+    assert.equal(line?.response?.body.object, "chat.completion");
+    assert.ok(!done.error_file_id, "no error file");
+    assert.equal(cloud.requests.length - sentBefore, 2, "rate-limited once, then answered");
+  });
+
+  it("runs the lines of one conversation one after another, in order, none refused as conversation_locked", async () => {
+    const conversation = await client.conversations.create({});
+    const turns = ["first", "second", "third", "fourth"];
+    const batch = await client.batches.create({
+      input_file_id: await upload(
+        jsonl(
+          turns.map((turn) => ({
+            custom_id: turn,
+            method: "POST",
+            url: "/v1/responses",
+            body: { model: "fast", conversation: conversation.id, input: `turn ${turn}` },
+          })),
+        ),
+      ),
+      endpoint: "/v1/responses",
+      completion_window: "24h",
+    });
+    const done = await settled(batch.id);
+    assert.equal(done.status, "completed");
+    assert.deepEqual(done.request_counts, { total: 4, completed: 4, failed: 0 });
+    const items = await client.conversations.items.list(conversation.id, { order: "asc" });
+    const inputs = items.data
+      .filter((item) => item.type === "message" && item.role === "user")
+      .map((item) => (item as { content: { text: string }[] }).content[0]?.text);
+    assert.deepEqual(
+      inputs,
+      turns.map((turn) => `turn ${turn}`),
+    );
   });
 
   it("answers create's mistakes at once: unknown file, wrong purpose, endpoint, window, expiry", async () => {

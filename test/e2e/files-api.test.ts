@@ -130,6 +130,10 @@ describe("the Files API in memory (store off)", () => {
     const evals: string[] = [];
     for await (const file of client.files.list({ limit: 1, purpose: "evals", order: "asc" })) evals.push(file.id);
     assert.deepEqual(evals, [made[1], made[3], made[5]]);
+    // The evals list holds no user_data file: `after` naming one is OpenAI's 404 naming the cursor.
+    const res = await fetch(`${tandem.url}/v1/files?purpose=evals&after=${made[0]}`);
+    assert.equal(res.status, 404);
+    assert.equal(((await res.json()) as { error: { param: string } }).error.param, "after");
     for (const id of made) await client.files.delete(id);
     assert.deepEqual((await client.files.list()).data, []);
   });
@@ -196,6 +200,12 @@ describe("the Files API in memory (store off)", () => {
         "colour",
         /Unrecognized request argument supplied: colour/,
       );
+      const twice = new FormData();
+      twice.append("purpose", "user_data");
+      twice.append("purpose", "batch");
+      twice.append("file", new Blob(["x"]), "a.txt");
+      await expectError(await post(twice), 400, "purpose", /expected a single value/);
+      assert.deepEqual((await client.files.list()).data, [], "nothing stored");
     });
 
     it("a bad expires_after", async () => {

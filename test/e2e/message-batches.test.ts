@@ -25,11 +25,17 @@ function lastText(request: RecordedRequest): string {
 
 before(async () => {
   upstream = await startFakeAnthropic({ models: ["claude-sonnet-4-5"] });
-  upstream.script((request) =>
-    lastText(request).includes("HANG")
+  // RATELIMITONCE: the first such request is a 429 (with the fake's Retry-After: 1).
+  let limitedOnce = false;
+  upstream.script((request) => {
+    if (lastText(request).includes("RATELIMITONCE") && !limitedOnce) {
+      limitedOnce = true;
+      return { kind: "error", status: 429 };
+    }
+    return lastText(request).includes("HANG")
       ? { kind: "stall", chunks: [] }
-      : { kind: "text", text: `re: ${lastText(request)}`, usage: { input: 4, output: 2 } },
-  );
+      : { kind: "text", text: `re: ${lastText(request)}`, usage: { input: 4, output: 2 } };
+  });
   tandem = await startTandem(
     {
       providers: {
@@ -111,6 +117,16 @@ describe("Anthropic Message Batches", () => {
     assert.equal(bad.error.type, "error");
     assert.equal(bad.error.error.type, "not_found_error");
     assert.match(bad.error.request_id ?? "", /^req_/);
+  });
+
+  it("runs a request its one-target route answered 429 with Retry-After again, as the hosted API never errors one for a rate limit", async () => {
+    const sentBefore = upstream.requests.length;
+    const created = await client.messages.batches.create({ requests: [request("limited", "RATELIMITONCE")] });
+    const batch = await ended(created.id);
+    assert.deepEqual(batch.request_counts, { processing: 0, succeeded: 1, errored: 0, canceled: 0, expired: 0 });
+    const [result] = await results(batch.id);
+    assert.equal(result?.result.type, "succeeded");
+    assert.equal(upstream.requests.length - sentBefore, 2);
   });
 
   it("cancels a batch: the running request is aborted, the rest canceled", async () => {

@@ -230,6 +230,33 @@ for (const storeOn of [true, false]) {
       for (const id of Object.values(files)) await client.files.delete(id);
     });
 
+    it("scores a store's chunks by that store alone: another store gaining files moves no score or threshold", async () => {
+      const mine = [
+        (await upload(client, "q.txt", "quokka lives on an island")).id,
+        (await upload(client, "f.txt", "the ferry leaves at noon")).id,
+      ];
+      const vs = await client.vectorStores.create({ name: "island", file_ids: mine });
+      await tandem.server.vectorStores.idle();
+      const score = async () => (await client.vectorStores.search(vs.id, { query: "quokka" })).data.map((hit) => hit.score);
+      const [before] = await score();
+      assert.ok(before !== undefined && before > 0);
+
+      // Chunks far longer than this store's, all holding the word: over every store, they would
+      // change both the mean chunk length and how common the word is.
+      const long = "quokka marsupial rottnest wildlife herbivore nocturnal ".repeat(6);
+      const others = [];
+      for (let i = 0; i < 4; i++) others.push((await upload(client, `other${i}.txt`, `${long} ${i}`)).id);
+      const other = await client.vectorStores.create({ name: "unrelated", file_ids: others });
+      await tandem.server.vectorStores.idle();
+      assert.deepEqual(await score(), [before]);
+      const kept = await client.vectorStores.search(vs.id, { query: "quokka", ranking_options: { score_threshold: before } });
+      assert.equal(kept.data.length, 1, "a threshold tuned on this store keeps its hit");
+
+      await client.vectorStores.delete(other.id);
+      await client.vectorStores.delete(vs.id);
+      for (const id of [...mine, ...others]) await client.files.delete(id);
+    });
+
     it("refuses bad input with OpenAI's 400s naming the field, and unknown ids with 404s", async () => {
       const vs = ids.store as string;
       const bad = async (path: string, body: unknown, param: string, code?: string) => {
@@ -248,6 +275,22 @@ for (const storeOn of [true, false]) {
       await bad(`/vector_stores/${vs}/search`, {}, "query", "missing_required_parameter");
       await bad("/vector_stores", { nope: 5 }, "nope", "unknown_parameter");
       await bad(`/vector_stores/${vs}`, { bogus: 1 }, "bogus", "unknown_parameter");
+      // A misspelt field is refused, never dropped: `max_results` would otherwise search with the default 10.
+      await bad(`/vector_stores/${vs}/search`, { query: "x", max_results: 1 }, "max_results", "unknown_parameter");
+      await bad(`/vector_stores/${vs}/files`, { file_id: ids["baking.md"], attribute: {} }, "attribute", "unknown_parameter");
+      await bad(`/vector_stores/${vs}/files/${ids["baking.md"]}`, { attributes: {}, x: 1 }, "x", "unknown_parameter");
+      await bad(
+        `/vector_stores/${vs}/file_batches`,
+        { file_ids: [ids["baking.md"]], chunking: {} },
+        "chunking",
+        "unknown_parameter",
+      );
+      await bad(
+        `/vector_stores/${vs}/file_batches`,
+        { files: [{ file_id: ids["baking.md"], attribute: {} }] },
+        "files[0].attribute",
+        "unknown_parameter",
+      );
       await bad(`/vector_stores/${vs}/search`, { query: "x", filters: { type: "in", key: "a", value: "b" } }, "filters.value");
       await bad(`/vector_stores/${vs}/search`, { query: "x".repeat(201) }, "query");
       await bad(`/vector_stores/${vs}/search`, { query: "x", max_num_results: 51 }, "max_num_results");

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Sqlite from "better-sqlite3-multiple-ciphers";
-import { ftsText } from "../../src/core/memory-terms.js";
+import { ftsText, memoryTokens } from "../../src/core/memory-terms.js";
 import {
   type DatabaseKey,
   MIGRATIONS,
@@ -470,6 +470,49 @@ describe("encrypted store", () => {
     store.close();
     const check = rawOpen(file, key);
     assert.equal(check.pragma("user_version", { simple: true }), SCHEMA_VERSION);
+    check.close();
+  });
+
+  it("migrates a database at schema version 18: its chunks get their word counts, so a store's scores are its own", () => {
+    const dataDir = tempDataDir();
+    const key = randomKey();
+    const file = join(dataDir, "tandem.db");
+    const old = rawOpen(file, key);
+    old.pragma("journal_mode = WAL");
+    old.function("tandem_fts_text", { deterministic: true }, (text: unknown) =>
+      typeof text === "string" ? ftsText(text) : text,
+    );
+    for (const step of MIGRATIONS.slice(0, 18)) step(old);
+    old.pragma("user_version = 18");
+    const long = "quokka marsupial rottnest wildlife herbivore nocturnal ".repeat(6);
+    old.exec(`
+      INSERT INTO vector_stores (id, created_at, name, last_active_at)
+      VALUES ('vs_mine', 1700000000, 'mine', 1700000000), ('vs_other', 1700000000, 'other', 1700000000);
+      INSERT INTO vector_store_files (store_id, file_id, created_at, filename, status, usage_bytes, chunk_max, chunk_overlap, ingest_id)
+      VALUES ('vs_mine', 'file-q', 1700000000, 'q.txt', 'completed', 10, 800, 400, 'ing_q'),
+             ('vs_mine', 'file-f', 1700000000, 'f.txt', 'completed', 10, 800, 400, 'ing_f'),
+             ('vs_other', 'file-o', 1700000000, 'o.txt', 'completed', 10, 800, 400, 'ing_o');
+      INSERT INTO vector_store_chunks (store_id, file_id, position, text, sensitivity)
+      VALUES ('vs_mine', 'file-q', 0, 'quokka lives on an island', 'public'),
+             ('vs_mine', 'file-f', 0, 'the ferry leaves at noon', 'public'),
+             ('vs_other', 'file-o', 0, '${long}', 'public');
+    `);
+    old.close();
+
+    const store = quietStore(dataDir, key);
+    const score = () =>
+      store.vectorStores.search({ vectorStoreIds: ["vs_mine"], text: "quokka", limit: 10, minScore: 0 }, 1700000001)[0]?.score;
+    const withOther = score();
+    assert.ok(withOther !== undefined && withOther > 0);
+    store.vectorStores.deleteStore("vs_other");
+    assert.equal(score(), withOther, "the other store's long chunk weighed nothing");
+    store.close();
+    const check = rawOpen(file, key);
+    const counted = check.prepare("SELECT text, tokens FROM vector_store_chunks ORDER BY seq").all() as {
+      text: string;
+      tokens: number;
+    }[];
+    for (const row of counted) assert.equal(row.tokens, memoryTokens(row.text).length);
     check.close();
   });
 

@@ -60,12 +60,16 @@ interface ActiveBatch {
   failure?: unknown;
   /** Lines answered "come back later" (see comesBackLater): left unfinished, run again after retryDelayMs. */
   deferred?: number;
+  /** The shortest Retry-After among those answers, in ms: the lines run again no sooner. */
+  deferredFor?: number;
   timer?: NodeJS.Timeout;
   done?: Promise<void>;
 }
 
 /** Lines read from the store at a time. */
 const PAGE = 64;
+/** Lines at most waiting in memory for an earlier line of their conversation (see #runLines). */
+const MAX_WAITING_LINES = 4 * PAGE;
 /** Finished lines read at a time to write the output files. */
 const OUTPUT_PAGE = 1000;
 /** How a line of a file uploaded as private is named where a refusal says what the request holds (ChatRequest.declaredPrivate). */
@@ -241,10 +245,14 @@ export class BatchRunner implements Batches {
       .catch((err: unknown) => {
         if (this.#closed) return;
         this.#onError({ batchId: id, error: err });
-        const timer = setTimeout(() => {
-          this.#retries.delete(timer);
-          this.#drive(id);
-        }, this.#retryDelayMs);
+        const delay = err instanceof LinesDeferredError ? Math.max(this.#retryDelayMs, err.waitMs) : this.#retryDelayMs;
+        const timer = setTimeout(
+          () => {
+            this.#retries.delete(timer);
+            this.#drive(id);
+          },
+          Math.min(delay, 2 ** 31 - 1),
+        );
         timer.unref();
         this.#retries.add(timer);
       })
@@ -275,7 +283,12 @@ export class BatchRunner implements Batches {
           const stop = active.stop as Stop | undefined;
           if (stop === "error") throw active.failure;
           if (stop === "close") return;
-          if (stop === undefined && active.deferred !== undefined) throw new LinesDeferredError(id, active.deferred);
+          if (stop === undefined && active.deferred !== undefined) {
+            // Back once the soonest Retry-After has passed, but no later than the window's end (the
+            // lines then expire on time).
+            const untilExpiry = Math.max(0, batch.expiresAt * 1000 - this.#clock());
+            throw new LinesDeferredError(id, active.deferred, Math.min(active.deferredFor ?? 0, untilExpiry));
+          }
           if (stop === "expire") {
             await this.#store.finishPending(id, "expired", EXPIRED);
             await this.#end(batch, "expired");
@@ -326,29 +339,68 @@ export class BatchRunner implements Batches {
     await this.#store.updateBatch(batch.id, { status: "failed", failedAt: this.now(), errors }, ["validating"]);
   }
 
-  /** Runs the batch's unfinished lines, `concurrency` at most across batches, until none is left or it is stopped. */
+  /**
+   * Runs the batch's unfinished lines, `concurrency` at most across batches, until none is left or it
+   * is stopped. Lines that name one conversation run one after another, in the input's order: the
+   * conversation takes one turn at a time (a second one is refused, `conversation_locked`), and each
+   * turn is meant to see the ones before it. Such a line waits for the one before it without a slot
+   * and without holding up the lines after it; once one is deferred ("come back later"), the rest of
+   * its conversation waits with it for the next round, so the order holds.
+   */
   async #runLines(batch: Batch, active: ActiveBatch): Promise<void> {
     const delay = Math.max(0, batch.expiresAt * 1000 - this.#clock());
     active.timer = setTimeout(() => stopLines(active, "expire"), Math.min(delay, 2 ** 31 - 1));
     active.timer.unref();
     const running = new Set<Promise<void>>();
+    /** Per conversation, the run of its last line in this round; and those deferred for the next. */
+    const lastOf = new Map<string, Promise<void>>();
+    const deferredConversations = new Set<string>();
+    let waiting = 0;
     let after = -1;
+    const runInTurn = async (line: BatchLine, conversation: string | undefined): Promise<void> => {
+      if (active.stop !== undefined) return;
+      if (conversation !== undefined && deferredConversations.has(conversation)) {
+        active.deferred = (active.deferred ?? 0) + 1;
+        return;
+      }
+      const deferred = await this.#runLine(batch, line, active);
+      if (deferred && conversation !== undefined) deferredConversations.add(conversation);
+    };
     try {
       while (active.stop === undefined) {
         const lines = await this.#store.pendingLines(batch.id, after, PAGE);
         if (lines.length === 0) break;
         for (const line of lines) {
-          const release = await this.#slots.take();
-          if (active.stop !== undefined) {
-            release();
-            break;
+          while (waiting >= MAX_WAITING_LINES && running.size > 0) await Promise.race(running);
+          const conversation = conversationOf(line.body);
+          const before = conversation === undefined ? undefined : lastOf.get(conversation);
+          let run: Promise<void>;
+          if (before === undefined) {
+            const release = await this.#slots.take();
+            if (active.stop !== undefined) {
+              release();
+              break;
+            }
+            run = runInTurn(line, conversation).finally(release);
+          } else {
+            waiting += 1;
+            run = before.then(async () => {
+              const release = await this.#slots.take();
+              waiting -= 1;
+              try {
+                await runInTurn(line, conversation);
+              } finally {
+                release();
+              }
+            });
           }
           after = line.index;
-          const run: Promise<void> = this.#runLine(batch, line, active).finally(() => {
-            release();
-            running.delete(run);
+          const tracked: Promise<void> = run.finally(() => {
+            running.delete(tracked);
+            if (conversation !== undefined && lastOf.get(conversation) === tracked) lastOf.delete(conversation);
           });
-          running.add(run);
+          running.add(tracked);
+          if (conversation !== undefined) lastOf.set(conversation, tracked);
         }
       }
     } finally {
@@ -357,8 +409,11 @@ export class BatchRunner implements Batches {
     }
   }
 
-  /** Sends one line and records its outcome; never rejects (a failure to record it stops the batch's lines). */
-  async #runLine(batch: Batch, line: BatchLine, active: ActiveBatch): Promise<void> {
+  /**
+   * Sends one line and records its outcome; never rejects (a failure to record it stops the batch's
+   * lines). True when the answer said to come back later: the line stays unfinished.
+   */
+  async #runLine(batch: Batch, line: BatchLine, active: ActiveBatch): Promise<boolean> {
     const controller = new AbortController();
     active.running.add(controller);
     let outcome: BatchLineOutcome;
@@ -373,10 +428,13 @@ export class BatchRunner implements Batches {
       });
       outcome = { kind: "response", statusCode: answer.status, requestId: answer.requestId, body: answer.body };
       if (comesBackLater(answer) && !controller.signal.aborted) {
-        // Not the line's answer: the server could not take it for a while (a full disk under the
-        // egress audit or the store, a full local queue). It stays unfinished and runs again.
+        // Not the line's answer: the server or its upstreams could not take it for a while (a full
+        // disk under the egress audit or the store, a full local queue, a rate limit, a conversation
+        // another client's turn holds). It stays unfinished and runs again.
         active.deferred = (active.deferred ?? 0) + 1;
-        return;
+        const wait = answer.retryAfterMs ?? 0;
+        active.deferredFor = active.deferredFor === undefined ? wait : Math.min(active.deferredFor, wait);
+        return true;
       }
     } catch (err) {
       outcome = { kind: "error", code: "request_failed", message: GatewayError.from(err).message };
@@ -385,7 +443,7 @@ export class BatchRunner implements Batches {
       if (controller.signal.aborted) stopped = active.stop;
     }
     // The server is stopping: the line stays unfinished, and runs again at the next start.
-    if (stopped === "close" || active.stop === "close") return;
+    if (stopped === "close" || active.stop === "close") return false;
     let result: BatchLineResult;
     let usage: BatchUsage | undefined;
     if (stopped === "cancel") [result, outcome] = ["canceled", CANCELED];
@@ -406,6 +464,7 @@ export class BatchRunner implements Batches {
         stopLines(active, "error");
       }
     }
+    return false;
   }
 
   /** Writes the output and error files (OpenAI's batches) and ends the batch as `status`. */
@@ -447,20 +506,46 @@ export class BatchRunner implements Batches {
 }
 
 /**
- * An answer that says to come back rather than what the line's request got: a 503 or 529 with a
- * Retry-After (tandem sets one only where the failure passes by itself: a full disk, every target
- * saying when it takes requests again, a full local queue).
+ * An answer that says to come back rather than what the line's request got:
+ * - a 429, 503 or 529 with a Retry-After. tandem sets one only where the failure passes by itself (a
+ *   full disk, every target saying when it takes requests again, a full local queue), and a 429 with
+ *   one is an upstream's rate limit passed on as it came (a route of one target, or a target named
+ *   directly): the same state a route of two answers as a 503 with Retry-After. The hosted batch
+ *   APIs never fail a line for being rate-limited either.
+ * - OpenAI's 400 `conversation_locked`: another turn (a client's, or another batch's line) holds the
+ *   line's conversation, and the error itself says to retry in a few seconds.
  */
 function comesBackLater(answer: BatchLineAnswer): boolean {
-  return (answer.status === 503 || answer.status === 529) && answer.retryAfterMs !== undefined;
+  if (answer.status === 400) return errorCodeOf(answer.body) === "conversation_locked";
+  return (answer.status === 429 || answer.status === 503 || answer.status === 529) && answer.retryAfterMs !== undefined;
 }
 
-/** Work on a batch paused because some lines were answered "come back later"; they run again after retryDelayMs. */
+function errorCodeOf(body: unknown): unknown {
+  const error = (body as { error?: unknown } | null)?.error;
+  return typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
+/** The conversation a line's body continues (`conversation`: an id or `{id}`), if any. */
+function conversationOf(body: Record<string, unknown>): string | undefined {
+  const conversation = body.conversation;
+  if (typeof conversation === "string") return conversation;
+  const id = (conversation as { id?: unknown } | null | undefined)?.id;
+  return typeof id === "string" ? id : undefined;
+}
+
+/**
+ * Work on a batch paused because some lines were answered "come back later"; they run again after
+ * retryDelayMs, or once `waitMs` (the soonest Retry-After they were given) has passed when that is later.
+ */
 export class LinesDeferredError extends Error {
   override readonly name = "LinesDeferredError";
-  constructor(batchId: string, lines: number) {
+  constructor(
+    batchId: string,
+    lines: number,
+    readonly waitMs = 0,
+  ) {
     super(
-      `${lines} line${lines === 1 ? "" : "s"} of batch ${batchId} could not be answered for now (a 503 or 529 with Retry-After, e.g. a full disk); ${lines === 1 ? "it stays" : "they stay"} unfinished and run again shortly`,
+      `${lines} line${lines === 1 ? "" : "s"} of batch ${batchId} could not be answered for now (a 429, 503 or 529 with Retry-After, e.g. a rate limit or a full disk, or a conversation held by another turn); ${lines === 1 ? "it stays" : "they stay"} unfinished and run${lines === 1 ? "s" : ""} again shortly`,
     );
   }
 }

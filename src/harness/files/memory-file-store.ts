@@ -40,12 +40,15 @@ export class MemoryFileStore implements FileStore {
 
   async listFiles(options: FileListOptions): Promise<ListPage<StoredFile>> {
     this.#expire();
-    const all = [...this.#files.values()].map((f) => f.file);
-    if (options.order === "desc") all.reverse();
-    // The cursor counts among every file (as the encrypted store's does), whatever its purpose.
-    const start = startAfter(all, options.after, (f) => f.id);
+    const listed = [...this.#files.values()]
+      .map((f) => f.file)
+      .filter((f) => options.purpose === undefined || f.purpose === options.purpose);
+    if (options.order === "desc") listed.reverse();
+    // The cursor must be a file of the list asked for (of its purpose, when one is given), as the
+    // encrypted store's must: one of another purpose names nothing in it, a 404.
+    const start = startAfter(listed, options.after, (f) => f.id);
     if (start === undefined) return unknownCursorPage("after");
-    const files = all.slice(start).filter((f) => options.purpose === undefined || f.purpose === options.purpose);
+    const files = listed.slice(start);
     return { data: files.slice(0, options.limit).map((f) => ({ ...f })), hasMore: files.length > options.limit };
   }
 

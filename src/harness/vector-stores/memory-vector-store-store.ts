@@ -262,10 +262,12 @@ export class MemoryVectorStoreStore implements VectorStoreStore {
       for (const file of store.files.values()) for (const chunk of file.chunks) candidates.push({ store, file, chunk });
     }
     const terms = memoryTerms(search.text);
-    const every = [...this.#stores.values()].flatMap((s) => [...s.files.values()].flatMap((f) => f.chunks));
+    // Every statistic is of the searched stores' chunks alone, so a store's scores (and what its
+    // score_threshold keeps) never move when another store gains or loses files.
     const stats = {
       documents: candidates.length,
-      averageLength: every.length === 0 ? 0 : every.reduce((sum, c) => sum + c.tokens.length, 0) / every.length,
+      averageLength:
+        candidates.length === 0 ? 0 : candidates.reduce((sum, c) => sum + c.chunk.tokens.length, 0) / candidates.length,
       having: (term: string) => candidates.filter((c) => c.chunk.tokens.some((token) => stemMatches(term, token))).length,
     };
     const having = new Map(terms.map((term) => [term, stats.having(term)]));

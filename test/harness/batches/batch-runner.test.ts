@@ -3,7 +3,9 @@
  * once across batches; the completion window's end expires a running line and the rest; a close
  * leaves the running line unfinished and a new runner over the same store runs only what was not
  * finished; a batch whose input file is gone fails with why; a failed write of a line's outcome is
- * reported and the batch tried again; a dispatch that gives no answer is the line's error.
+ * reported and the batch tried again; a dispatch that gives no answer is the line's error; an answer
+ * that says to come back (a full disk, an upstream's rate limit) leaves the line for a later round,
+ * no sooner than its Retry-After; the lines of one conversation run one after another, in order.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -294,6 +296,120 @@ describe("BatchRunner", () => {
       ["l0", "l1"],
     );
     assert.ok(reports.length >= 1 && reports.every((r) => /could not be answered for now/.test(r)), reports.join("\n"));
+    await runner.close();
+  });
+
+  it("runs a line rate-limited upstream (a 429 with Retry-After) again once the Retry-After has passed; a 429 without one is the line's answer", async () => {
+    const files = new MemoryFileStore();
+    let limited = 2;
+    const sent: { text: string; at: number }[] = [];
+    const runner = new BatchRunner({
+      store: new MemoryBatchStore(),
+      files,
+      concurrency: 1,
+      maxRequests: 10,
+      retryDelayMs: 10,
+      dispatch: async (request) => {
+        sent.push({ text: textOf(request), at: Date.now() });
+        // A route of one target passes its upstream's 429 on as it came, Retry-After and all.
+        if (textOf(request) === "l0" && limited > 0) {
+          limited -= 1;
+          return { status: 429, requestId: "req_r", body: { error: { type: "rate_limit_error" } }, retryAfterMs: 300 };
+        }
+        if (textOf(request) === "l1") return { status: 429, requestId: "req_q", body: { error: { code: "insufficient_quota" } } };
+        return ok(request);
+      },
+    });
+    const batch = await runner.create({
+      endpoint: "/v1/chat/completions",
+      completionWindow: "24h",
+      inputFileId: await inputFile(files, chatLines(2)),
+      idPrefix: "batch_",
+    });
+    const done = await ended(runner, batch.id);
+    assert.equal(done?.status, "completed");
+    assert.deepEqual(done?.counts, { total: 2, processing: 0, succeeded: 1, errored: 1, canceled: 0, expired: 0 });
+    assert.deepEqual(
+      (await outputLines(files, done?.outputFileId)).map((l) => l.custom_id),
+      ["l0"],
+    );
+    const tries = sent.filter((s) => s.text === "l0").map((s) => s.at);
+    assert.equal(tries.length, 3);
+    // Sent again no sooner than the upstream asked (retryDelayMs alone would be 10 ms).
+    for (let i = 1; i < tries.length; i++) assert.ok((tries[i] as number) - (tries[i - 1] as number) >= 290, String(tries));
+    assert.equal(sent.filter((s) => s.text === "l1").length, 1, "a 429 without Retry-After is not sent again");
+    await runner.close();
+  });
+
+  it("runs the lines of one conversation one after another, in order, and waits out a turn another client holds", async () => {
+    const files = new MemoryFileStore();
+    const held = new Set<string>();
+    const turns: string[] = [];
+    let locked = 0;
+    let outsider = true;
+    const runner = new BatchRunner({
+      store: new MemoryBatchStore(),
+      files,
+      concurrency: 3,
+      maxRequests: 10,
+      retryDelayMs: 10,
+      dispatch: async (request) => {
+        const conversation = typeof request.body.conversation === "string" ? request.body.conversation : undefined;
+        const text = request.body.input as string;
+        // The server refuses a second turn on a conversation while one is under way (OpenAI's 400),
+        // and the first turn of conv_a meets a client's turn that holds it for a moment.
+        if (conversation !== undefined && (held.has(conversation) || (conversation === "conv_a" && outsider))) {
+          outsider = false;
+          locked += 1;
+          return {
+            status: 400,
+            requestId: "req_l",
+            body: {
+              error: { message: "Another process is currently operating on this conversation.", code: "conversation_locked" },
+            },
+          };
+        }
+        if (conversation !== undefined) held.add(conversation);
+        await new Promise((r) => setTimeout(r, 20));
+        if (conversation !== undefined) held.delete(conversation);
+        turns.push(text);
+        return { status: 200, requestId: "req_t", body: { object: "response", echo: text } };
+      },
+    });
+    const line = (id: string, conversation: unknown) =>
+      JSON.stringify({
+        custom_id: id,
+        method: "POST",
+        url: "/v1/responses",
+        body: { model: "m", input: id, ...(conversation !== undefined && { conversation }) },
+      });
+    const input = [
+      line("a0", "conv_a"),
+      line("b0", { id: "conv_b" }),
+      line("a1", "conv_a"),
+      line("free", undefined),
+      line("b1", "conv_b"),
+      line("a2", { id: "conv_a" }),
+      line("a3", "conv_a"),
+    ].join("\n");
+    const batch = await runner.create({
+      endpoint: "/v1/responses",
+      completionWindow: "24h",
+      inputFileId: await inputFile(files, input),
+      idPrefix: "batch_",
+    });
+    const done = await ended(runner, batch.id);
+    assert.equal(done?.status, "completed");
+    assert.deepEqual(done?.counts, { total: 7, processing: 0, succeeded: 7, errored: 0, canceled: 0, expired: 0 });
+    assert.equal(locked, 1, "only the outside client's turn was met; the batch's own lines never refused each other");
+    assert.deepEqual(
+      turns.filter((t) => t.startsWith("a")),
+      ["a0", "a1", "a2", "a3"],
+    );
+    assert.deepEqual(
+      turns.filter((t) => t.startsWith("b")),
+      ["b0", "b1"],
+    );
     await runner.close();
   });
 });

@@ -96,12 +96,20 @@ export function fileStoreSuite(name: string, open: (clock: FileClock) => Promise
         evals.data.map((f) => f.id),
         [ids[0], ids[2], ids[4]],
       );
-      const evalsAfter = await store.listFiles({ limit: 1, order: "asc", purpose: "evals", after: ids[1] as string });
+      const evalsAfter = await store.listFiles({ limit: 1, order: "asc", purpose: "evals", after: ids[0] as string });
       assert.deepEqual(
         evalsAfter.data.map((f) => f.id),
         [ids[2]],
       );
       assert.equal(evalsAfter.hasMore, true);
+      // A file of another purpose is no file of the evals list: its cursor names nothing there.
+      for (const order of ["asc", "desc"] as const) {
+        assert.deepEqual(
+          await store.listFiles({ limit: 10, order, purpose: "evals", after: ids[1] as string }),
+          { data: [], hasMore: false, unknownCursor: "after" },
+          order,
+        );
+      }
       for (const id of ids) await store.deleteFile(id);
     });
 

@@ -159,6 +159,12 @@ export function parseFileUpload(raw: IncomingMessage, maxBytes: number, signal: 
         return;
       }
       if (valueTruncated) fail(invalidParam(name, `Invalid '${name}': the value is too long.`));
+      // A field given twice says two things (a `purpose` of `user_data` and of `batch`, which expire
+      // differently): refused naming it, as a repeated query parameter is, never the last one kept.
+      if (fields.has(name)) {
+        fail(invalidParam(name, `Invalid '${name}': expected a single value, but got several.`, "invalid_type"));
+        return;
+      }
       fields.set(name, value);
     });
     parser.on("fieldsLimit", () => fail(new StateApiError(400, "Too many form fields in the upload.")));

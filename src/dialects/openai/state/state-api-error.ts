@@ -31,11 +31,14 @@ export function invalidParam(param: string, message: string, code = "invalid_val
   return new StateApiError(400, message, { param, code });
 }
 
-/** A body's first field not among `known`, refused by name as OpenAI refuses it (400 `unknown_parameter`). */
-export function refuseUnknownFields(body: Record<string, unknown>, known: readonly string[]): void {
+/**
+ * A body's first field not among `known`, refused by name as OpenAI refuses it (400 `unknown_parameter`).
+ * `path` names where the object sits in the body (`files[0].`), for an object nested in it.
+ */
+export function refuseUnknownFields(body: Record<string, unknown>, known: readonly string[], path = ""): void {
   const unknown = Object.keys(body).find((key) => !known.includes(key));
   if (unknown === undefined) return;
-  const name = unknown.slice(0, 100);
+  const name = `${path}${unknown.slice(0, 100)}`;
   throw invalidParam(name, `Unrecognized request argument supplied: ${name}`, "unknown_parameter");
 }
 

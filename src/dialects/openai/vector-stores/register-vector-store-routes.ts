@@ -115,6 +115,9 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
       const id = vsOf(request.params);
       await storeOf(stores, id);
       const body = parseObject(request.body ?? {}, "body");
+      // A misspelt field (`max_results` for `max_num_results`) would otherwise be dropped and the
+      // search answered with its default, as OpenAI refuses it instead.
+      refuseUnknownFields(body, ["query", "max_num_results", "filters", "ranking_options", "rewrite_query"]);
       const queries = parseQueries(body.query, stores.maxQueryChars);
       const limit = body.max_num_results === undefined ? 10 : parseInteger(body.max_num_results, "max_num_results", 1, 50);
       const scoreThreshold = parseRankingOptions(body.ranking_options);
@@ -152,6 +155,7 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
     route(async (request) => {
       const id = vsOf(request.params);
       const body = parseObject(request.body ?? {}, "body");
+      refuseUnknownFields(body, ["file_id", "attributes", "chunking_strategy"]);
       const fileId = parseString(body.file_id, "file_id", 200);
       const chunking = parseChunkingStrategy(body.chunking_strategy);
       const attributes = body.attributes === undefined ? null : parseAttributes(body.attributes);
@@ -182,6 +186,7 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
     route(async (request) => {
       const id = vsOf(request.params);
       const body = parseObject(request.body ?? {}, "body");
+      refuseUnknownFields(body, ["file_ids", "files", "attributes", "chunking_strategy"]);
       const batch = await stores.createBatch(id, parseBatchFiles(body));
       if (!batch) throw noSuchStore(id);
       return renderFileBatch(batch);
@@ -236,6 +241,7 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
     route(async (request) => {
       const { vs, file } = idsOf(request.params);
       const body = parseObject(request.body ?? {}, "body");
+      refuseUnknownFields(body, ["attributes"]);
       if (!("attributes" in body))
         throw invalidParam("attributes", "Missing required parameter: 'attributes'.", "missing_required_parameter");
       const updated = await stores.setAttributes(vs, file, parseAttributes(body.attributes));
@@ -330,6 +336,7 @@ function parseBatchFiles(body: Record<string, unknown>) {
     }
     return body.files.map((raw, i) => {
       const file = parseObject(raw, `files[${i}]`);
+      refuseUnknownFields(file, ["file_id", "attributes", "chunking_strategy"], `files[${i}].`);
       const chunking = parseChunkingStrategy(file.chunking_strategy, `files[${i}].chunking_strategy`);
       const attributes = file.attributes == null ? null : parseAttributes(file.attributes, `files[${i}].attributes`);
       return {
