@@ -49,6 +49,24 @@ export async function fetchWithKey(
   return { res: await send(authHeaders(typed)), key: typed };
 }
 
+/**
+ * What a command prints for the server's error answer: its message (OpenAI's and Anthropic's
+ * `error.message`, Ollama's `error`) and the status, as `tandem ps` prints one; the body as it came
+ * only when it holds no message.
+ */
+export async function errorAnswerText(res: Response): Promise<string> {
+  const text = await res.text();
+  let message: string | undefined;
+  try {
+    const body = JSON.parse(text) as { error?: string | { message?: unknown } };
+    const found = typeof body.error === "string" ? body.error : body.error?.message;
+    if (typeof found === "string" && found !== "") message = found;
+  } catch {
+    // Not JSON (a proxy's page): the text itself, cut short, is all there is to say.
+  }
+  return `${message ?? (text.slice(0, 300) || res.statusText)} (${res.status})`;
+}
+
 /** Socket errors that mean nothing answers at the address (not that tandem answered badly). */
 const NOT_ANSWERING = new Set([
   "ECONNREFUSED",

@@ -3,7 +3,7 @@ import { ConfigError } from "../config/index.js";
 import { type InstallResult, installBinaryPackages, npmInstallArgs } from "../providers/llamacpp/binary-install.js";
 import { binaryPackages, cpuBinaryPackage, type GpuBackend } from "../providers/llamacpp/gpu-packages.js";
 import { detectGpu, type GpuReport, probeBackend } from "../providers/llamacpp/gpu-setup.js";
-import { authHeaders, clientKey, describeFetchError, serverUrl } from "./client.js";
+import { authHeaders, clientKey, describeFetchError, errorAnswerText, serverUrl } from "./client.js";
 import { type CommandIo, EXIT_FAILED, EXIT_USAGE, processIo } from "./command-io.js";
 import { addDataDirOptions, type DataDirOptions, resolveDataDir } from "./data-dir-options.js";
 
@@ -214,7 +214,7 @@ async function statusCommand(io: CommandIo, opts: { url?: string; key?: string }
   try {
     const res = await fetch(`${url}/v1/status`, { headers: authHeaders(key) });
     if (!res.ok) {
-      io.stderr.write(`tandem gpu status: ${res.status} ${await res.text()}\n`);
+      io.stderr.write(`tandem gpu status: ${await errorAnswerText(res)}\n`);
       return EXIT_FAILED;
     }
     providers = ((await res.json()) as { providers: StatusProvider[] }).providers;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { ConfigError, parsePort } from "../config/index.js";
 import { DataDirInUseError, StoreError } from "../store/index.js";
 import { VERSION } from "../version.js";
@@ -17,14 +17,6 @@ import { status } from "./status.js";
 import { stop } from "./stop.js";
 import { tierUpSooner } from "./v8-tiering.js";
 
-function portOption(value: string): number {
-  try {
-    return parsePort(value, "--port");
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
-
 const program = new Command()
   .name("tandem")
   .description("Local-first hybrid AI gateway: OpenAI, Anthropic and Ollama APIs over local and cloud models")
@@ -35,11 +27,13 @@ program
   .description("start the server (default 127.0.0.1:1337)")
   .option("-c, --config <path>", "config file (YAML or JSON); else TANDEM_CONFIG, ./tandem.config.yaml, the user config dir")
   .option("--host <host>", "bind address (TANDEM_HOST)")
-  .option("-p, --port <port>", "port (TANDEM_PORT)", portOption)
-  .action(async (opts: { config?: string; host?: string; port?: number }) => {
+  .option("-p, --port <port>", "port (TANDEM_PORT)")
+  .action(async ({ port, ...opts }: { config?: string; host?: string; port?: string }) => {
     tierUpSooner();
     try {
-      await serve(opts);
+      // Read here, not by commander, whose refusal exits 1: a bad --port is a config error (exit 2),
+      // as a bad TANDEM_PORT or --host is.
+      await serve({ ...opts, ...(port !== undefined && { port: parsePort(port, "--port") }) });
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`tandem: config error: ${err.message}\n`);

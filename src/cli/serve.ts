@@ -57,12 +57,7 @@ export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = proc
   await Promise.all([
     server.catalog.discover(),
     server.app.listen({ host: config.server.host, port: config.server.port }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "EADDRINUSE") {
-        throw new ConfigError(
-          `port ${config.server.port} on ${config.server.host} is already in use (use --port or TANDEM_PORT)`,
-        );
-      }
-      throw err;
+      throw listenError(err, config, file, setBy);
     }),
   ]);
   const address = server.app.server.address();
@@ -93,6 +88,44 @@ export async function serve(options: ServeOptions, env: NodeJS.ProcessEnv = proc
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
   return server;
+}
+
+/**
+ * Why the server could not listen, as a config error naming the setting to change (exit 2, one
+ * line) where the bind address or port is at fault: a port in use, an address not on this machine,
+ * a host name that does not resolve, a port this user may not bind. Anything else stays as it came.
+ */
+function listenError(err: NodeJS.ErrnoException, config: Config, file: string | undefined, setBy: Record<string, string>): Error {
+  const { host, port } = config.server;
+  const hostSetting = setBy["server.host"] ?? "server.host";
+  switch (err.code) {
+    case "EADDRINUSE":
+      return new ConfigError(`port ${port} on ${host} is already in use (use --port or TANDEM_PORT)`);
+    case "EADDRNOTAVAIL":
+      return new ConfigError(
+        `cannot listen on ${host}: no network interface of this machine has that address (EADDRNOTAVAIL); use one it has, 127.0.0.1 or 0.0.0.0`,
+        settingWhere(hostSetting, file),
+      );
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_FAIL":
+      return new ConfigError(
+        `cannot listen on ${host}: the name does not resolve (${err.code}); use an IP address`,
+        settingWhere(hostSetting, file),
+      );
+    case "EACCES":
+      return new ConfigError(
+        `cannot listen on ${host}:${port}: this user may not bind that port (EACCES: ports below 1024 need privileges); use a port from 1024`,
+        settingWhere(setBy["server.port"] ?? "server.port", file),
+      );
+    default:
+      return err;
+  }
+}
+
+/** Where a setting is named in an error: the variable or flag that set it, else its path in the file. */
+function settingWhere(setting: string, file: string | undefined): { file?: string; path: string } {
+  return setting.startsWith("server.") && file !== undefined ? { file, path: setting } : { path: setting };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { clientKey, describeFetchError, fetchWithKey, serverUrl } from "./client.js";
+import { clientKey, describeFetchError, errorAnswerText, fetchWithKey, serverUrl } from "./client.js";
 import { describeEngine } from "./gpu.js";
 
 interface StatusBody {
@@ -64,7 +64,7 @@ export async function status(options: { url?: string; key?: string; json?: boole
     const key = clientKey(options.key, "status", { asks: true });
     const { res } = await fetchWithKey((headers) => fetch(`${url}/v1/status`, { headers }), key, url);
     if (!res.ok) {
-      process.stderr.write(`tandem status: ${res.status} ${await res.text()}\n`);
+      process.stderr.write(`tandem status: ${await errorAnswerText(res)}\n`);
       return 1;
     }
     body = (await res.json()) as StatusBody;

@@ -120,7 +120,13 @@ async function exists(path: string): Promise<boolean> {
 }
 
 async function readConfigFile(file: string): Promise<unknown> {
-  const text = await readFile(file, "utf8");
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    // A file this user may not read (mode 000, another user's): one line naming it, as for a missing one.
+    throw new ConfigError(`cannot read: ${(err as Error).message}`, { file });
+  }
   try {
     // YAML is a superset of JSON, so one parser reads both.
     const value = parseYaml(text, { prettyErrors: true });

@@ -11,6 +11,20 @@ import type { BuiltProvider, ConfiguredModel, ProviderContext, ProviderKindCapab
  * building one behind its key pool.
  */
 
+/**
+ * A remote kind's `baseUrl`: an http or https URL, the only schemes its HTTP client speaks. Another
+ * (`ftp:`, `file:`, `ws:`) passes zod's url() yet fails every request to the provider, so it is
+ * refused at load, with the field's path, rather than found by a client as an internal error.
+ */
+export function httpBaseUrl() {
+  return (
+    z
+      .url()
+      // zod runs this check after a failed url() too: a text that is no URL is that one's to report.
+      .refine((url) => !URL.canParse(url) || /^https?:$/i.test(new URL(url).protocol), "expected an http or https URL")
+  );
+}
+
 /** A remote model: the alias clients use maps to the upstream's id (default: the alias itself). */
 const remoteModel = z.strictObject({
   /** The upstream's model id. Default: the model's key in `models`. */

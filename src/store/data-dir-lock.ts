@@ -1,9 +1,9 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import Sqlite from "better-sqlite3-multiple-ciphers";
 import { DATABASE_FILE } from "./database-key.js";
 import { assertWritable } from "./open-database.js";
-import { sqliteCode } from "./store-error.js";
+import { StoreError, sqliteCode, storeErrorFrom } from "./store-error.js";
 
 /** The file whose lock a running server holds: empty, an SQLite database only for its lock. */
 export const DATA_DIR_LOCK_FILE = "tandem.lock";
@@ -42,7 +42,7 @@ export class DataDirLock {
 
   /** Takes the lock, or throws a DataDirInUseError naming the server that holds it. */
   static acquire(dataDir: string): DataDirLock {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    createDataDir(dataDir);
     // A folder it cannot write is said as such, not as a lock it cannot take.
     assertWritable(dataDir, "the data folder", join(dataDir, DATABASE_FILE));
     const file = join(dataDir, DATA_DIR_LOCK_FILE);
@@ -50,9 +50,8 @@ export class DataDirLock {
     try {
       db = new Sqlite(file, { timeout: 0 });
     } catch (err) {
-      throw new Error(`cannot open ${file}, the lock that keeps a second tandem off this data dir: ${(err as Error).message}`, {
-        cause: err,
-      });
+      // A StoreError, as the store's own: the start stops with exit code 2 and one line (a full disk said as such).
+      throw storeErrorFrom(err, file, "open the lock file");
     }
     try {
       // An exclusive transaction left open: the lock is held until the connection closes or the
@@ -64,7 +63,7 @@ export class DataDirLock {
       if (code?.startsWith("SQLITE_BUSY") || code?.startsWith("SQLITE_LOCKED")) {
         throw new DataDirInUseError(inUseMessage(dataDir, readHolder(dataDir)));
       }
-      throw new Error(`cannot lock ${file}: ${(err as Error).message}`, { cause: err });
+      throw storeErrorFrom(err, file, "lock");
     }
     const lock = new DataDirLock(dataDir, db);
     lock.describe({ pid: process.pid });
@@ -84,6 +83,42 @@ export class DataDirLock {
   release(): void {
     this.#db?.close();
     this.#db = undefined;
+  }
+}
+
+/**
+ * Makes the data folder (and its parents) when it does not exist yet. One that cannot be made (a
+ * read-only file system, a parent this user may not write, a file where a folder should be) stops
+ * the start as a store that cannot be opened does: a StoreError naming the folder and why, not a stack.
+ */
+function createDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    // A recursive mkdir reports some of these as ENOENT; the nearest folder that exists says why.
+    const parent = nearestExisting(dirname(dataDir));
+    let why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    if (parent !== undefined) {
+      try {
+        accessSync(parent, constants.W_OK);
+      } catch (denied) {
+        const code = (denied as NodeJS.ErrnoException).code;
+        why = `${parent} ${code === "EROFS" ? "is on a read-only file system" : `cannot be written (${code})`}`;
+      }
+    }
+    throw new StoreError(
+      "io",
+      `the data folder ${dataDir} cannot be created (${why}): make its parent writable, or point dataDir at a folder that is`,
+      { file: join(dataDir, DATABASE_FILE), cause: err },
+    );
+  }
+}
+
+/** The nearest of `path` and its parents that exists, if any does. */
+function nearestExisting(path: string): string | undefined {
+  for (let dir = path; ; dir = dirname(dir)) {
+    if (existsSync(dir)) return dir;
+    if (dirname(dir) === dir) return undefined;
   }
 }
 

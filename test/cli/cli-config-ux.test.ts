@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,9 +32,19 @@ function cleanEnv(home: string): NodeJS.ProcessEnv {
   };
 }
 
-/** Runs `tandem ...` to its end (these commands all end at once, refusing). */
-function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], { env, cwd, stdio: ["ignore", "ignore", "pipe"] });
+/** Runs `tandem ...` to its end (these commands all end at once, refusing), as another user when `uid` is given. */
+function run(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  uid?: number,
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
+    env,
+    cwd,
+    stdio: ["ignore", "ignore", "pipe"],
+    ...(uid !== undefined && { uid, gid: uid }),
+  });
   let stderr = "";
   child.stderr.on("data", (d) => {
     stderr += d;
@@ -93,6 +103,36 @@ describe("tandem CLI: config mistakes and help", () => {
     assert.equal(host.code, 2);
     assert.match(host.stderr, /config error: TANDEM_HOST: expected an IP address .*got 'not a host!'/);
     assert.doesNotMatch(host.stderr, /apiKeys/);
+  });
+
+  it("refuses a bad --port, a host it cannot listen on and a config file it cannot read in one line with exit 2", async () => {
+    const home = mkdtempSync(join(tmpdir(), "tandem-cli-"));
+    // Unreadable by its reader: root reads anything, so as root the reader is nobody.
+    const asRoot = process.getuid?.() === 0;
+    chmodSync(home, 0o755);
+    writeFileSync(join(home, "unreadable.yaml"), "{}\n", { mode: 0o000 });
+    const [port, host, unreadable] = await Promise.all([
+      run(["serve", "--port", "abc"], cleanEnv(home), home),
+      // An address no interface of this machine has (TEST-NET-1); a non-loopback bind needs a client key.
+      run(
+        ["serve", "--host", "192.0.2.1", "--port", "0"],
+        { ...cleanEnv(home), TANDEM_API_KEYS: "k", TANDEM_DB_KEY: "ab".repeat(32) },
+        home,
+      ),
+      run(["serve", "--config", "unreadable.yaml", "--port", "0"], cleanEnv(home), home, asRoot ? 65534 : undefined),
+    ]);
+    // Commander's own refusal exited 1, unlike TANDEM_PORT's (2).
+    assert.equal(port.code, 2, port.stderr);
+    assert.equal(port.stderr, "tandem: config error: --port: expected a port number 0-65535, got 'abc'\n");
+    // These two printed a Node stack and exited 1.
+    assert.equal(host.code, 2, host.stderr);
+    assert.match(
+      host.stderr,
+      /^tandem: config error: --host: cannot listen on 192\.0\.2\.1: no network interface of this machine has that address/,
+    );
+    assert.equal(unreadable.code, 2, unreadable.stderr);
+    assert.match(unreadable.stderr, /^tandem: config error: .*unreadable\.yaml: cannot read: EACCES/);
+    for (const refused of [host, unreadable]) assert.doesNotMatch(refused.stderr, /\n\s+at /);
   });
 
   it("says which setting chose a non-loopback bind when it refuses it without client keys", async () => {

@@ -109,6 +109,8 @@ describe("the CLI's client key", () => {
     assert.match(fromFlag.err, /warning: --key is visible to other users/);
     const none = await runCli(["status", "--url", tandem.url], {});
     assert.equal(none.code, 1);
-    assert.match(none.err, /401/);
+    // The server's message and the status, as `tandem ps` prints them; not the raw JSON body.
+    assert.match(none.err, /^tandem status: Invalid or missing API key: .* \(401\)\n$/);
+    assert.doesNotMatch(none.err, /\{"error"/);
   });
 });

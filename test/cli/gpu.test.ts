@@ -164,7 +164,9 @@ describe("tandem gpu", () => {
       assert.equal(withKey.stdout, "no local engine is configured\n");
       const withoutKey = await gpu(["status"], { ...env, TANDEM_URL: tandem.url });
       assert.equal(withoutKey.code, 1);
-      assert.match(withoutKey.stderr, /^tandem gpu status: 401 /);
+      // The server's message and the status, as `tandem ps` prints them; not the raw JSON body.
+      assert.match(withoutKey.stderr, /^tandem gpu status: Invalid or missing API key: .* \(401\)\n$/);
+      assert.doesNotMatch(withoutKey.stderr, /\{"error"/);
       const flag = await gpu(["status", "--key", "client-key-1"], { ...env, TANDEM_URL: tandem.url });
       assert.equal(flag.code, 0, flag.stderr);
       assert.match(flag.stderr, /warning: --key is visible to other users/);

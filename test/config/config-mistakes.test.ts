@@ -221,6 +221,16 @@ providers:
     );
   });
 
+  it("refuses a baseUrl that is no http or https URL, for every kind: its requests could only fail", async () => {
+    // These passed zod's url() and then failed every request to the provider as a 500 "Internal error".
+    const cases: [string, RegExp][] = [
+      ["f: { kind: openai, baseUrl: 'ftp://127.0.0.1:1/v1' }", /providers\.f\.baseUrl: expected an http or https URL$/],
+      ["g: { kind: anthropic, baseUrl: 'file:///etc' }", /providers\.g\.baseUrl: expected an http or https URL$/],
+      ["h: { kind: ollama, baseUrl: 'ws://127.0.0.1:1' }", /providers\.h\.baseUrl: expected an http or https URL$/],
+    ];
+    for (const [provider, expected] of cases) assert.match(await refusal(`providers:\n  ${provider}\n`), expected);
+  });
+
   it("says why a provider or route name may not contain '/'", async () => {
     assert.match(
       await refusal(`providers:\n  my/prov: ${OPENAI}\n`),

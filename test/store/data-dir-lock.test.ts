@@ -4,14 +4,15 @@
  * running one, and a server killed with kill -9 leaves no lock behind.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { DataDirInUseError, DataDirLock } from "../../src/store/index.js";
+import { DataDirInUseError, DataDirLock, StoreError } from "../../src/store/index.js";
+import { fillUp, onTinyFilesystem } from "./store-support.js";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 const TSX = import.meta.resolve("tsx");
@@ -78,6 +79,39 @@ describe("the data dir lock", () => {
     first.release();
     DataDirLock.acquire(dataDir).release();
   });
+
+  it("names a data folder it cannot create, and why, as a StoreError (exit 2) rather than a stack", (t) => {
+    // A file where a folder should be: refused for root too, unlike a parent without permissions.
+    const home = mkdtempSync(join(tmpdir(), "tandem-lock-"));
+    writeFileSync(join(home, "a-file"), "");
+    const dataDir = join(home, "a-file", "data");
+    assert.throws(
+      () => DataDirLock.acquire(dataDir),
+      (err: unknown) =>
+        err instanceof StoreError &&
+        err.message.startsWith(`the data folder ${dataDir} cannot be created (`) &&
+        /ENOTDIR/.test(err.message),
+    );
+    return onTinyFilesystem(t, (dir) => {
+      // A new data dir on a read-only file system: mkdir said only ENOENT.
+      execFileSync("mount", ["-o", "remount,ro", dir], { stdio: "pipe" });
+      assert.throws(
+        () => DataDirLock.acquire(join(dir, "data")),
+        (err: unknown) =>
+          err instanceof StoreError &&
+          err.message.startsWith(`the data folder ${join(dir, "data")} cannot be created (${dir} is on a read-only file system)`),
+      );
+    });
+  });
+
+  it("says a full disk is full when it cannot take the lock of a new data dir", (t) =>
+    onTinyFilesystem(t, (dir) => {
+      fillUp(dir);
+      assert.throws(
+        () => DataDirLock.acquire(join(dir, "data")),
+        (err: unknown) => err instanceof StoreError && err.code === "disk_full" && /the disk is full/.test(err.message),
+      );
+    }));
 
   it("refuses a second tandem serve on the same data dir (another port), lets tandem audit run, and outlives no kill -9", async () => {
     const home = mkdtempSync(join(tmpdir(), "tandem-lock-"));

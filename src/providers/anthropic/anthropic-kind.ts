@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { ProviderKind } from "../provider-kind.js";
-import { buildRemote, REMOTE_CAPABILITIES, remoteConfigFields } from "../remote-kind.js";
+import { buildRemote, httpBaseUrl, REMOTE_CAPABILITIES, remoteConfigFields } from "../remote-kind.js";
 import { AnthropicProvider } from "./anthropic-provider.js";
 import { anthropicAliasTarget } from "./model-alias.js";
 
@@ -11,8 +11,7 @@ const configSchema = z.strictObject({
    * One ending in /v1 (the openai kind's convention) is refused: it would send /v1/v1/messages and
    * get only an upstream 404.
    */
-  baseUrl: z
-    .url()
+  baseUrl: httpBaseUrl()
     .refine(
       (url) => !URL.canParse(url) || !/\/v1\/?$/.test(new URL(url).pathname),
       "the anthropic kind takes the origin, without /v1 (e.g. https://api.anthropic.com): tandem adds /v1/messages",

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { ProviderKind } from "../provider-kind.js";
-import { buildRemote, REMOTE_CAPABILITIES, remoteConfigFields } from "../remote-kind.js";
+import { buildRemote, httpBaseUrl, REMOTE_CAPABILITIES, remoteConfigFields } from "../remote-kind.js";
 import { OllamaProvider } from "./ollama-provider.js";
 
 const configSchema = z.strictObject({
@@ -9,8 +9,7 @@ const configSchema = z.strictObject({
    * The origin, as OLLAMA_HOST gives it (tandem adds /api/chat...). Default http://127.0.0.1:11434.
    * One ending in /api is refused: it would send /api/api/chat and get only an upstream 404.
    */
-  baseUrl: z
-    .url()
+  baseUrl: httpBaseUrl()
     .refine(
       (url) => !URL.canParse(url) || !/\/api\/?$/.test(new URL(url).pathname),
       "the ollama kind takes the origin, without /api (e.g. http://127.0.0.1:11434): tandem adds /api/chat",

@@ -1,12 +1,12 @@
 import { z } from "zod";
 import type { ProviderKind } from "../provider-kind.js";
-import { buildRemote, REMOTE_CAPABILITIES, remoteConfigFields } from "../remote-kind.js";
+import { buildRemote, httpBaseUrl, REMOTE_CAPABILITIES, remoteConfigFields } from "../remote-kind.js";
 import { OpenAIProvider } from "./openai-provider.js";
 
 const configSchema = z.strictObject({
   kind: z.literal("openai"),
   /** Any OpenAI-compatible API, up to and including /v1. Default https://api.openai.com/v1. */
-  baseUrl: z.url().default("https://api.openai.com/v1"),
+  baseUrl: httpBaseUrl().default("https://api.openai.com/v1"),
   /**
    * Whether the upstream also speaks OpenAI's Responses API (`POST /responses`): requests on
    * tandem's /v1/responses then reach it as Responses requests (every field kept, reasoning items
