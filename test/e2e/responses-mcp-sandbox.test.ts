@@ -126,6 +126,13 @@ describe("a sandboxed stdio server through the tool loop", { skip }, () => {
       ...DEFAULT_PROCESS_LIMIT_STATUS,
       syscallFilter: process.arch === "x64" || process.arch === "arm64",
     });
+    // `tandem status` says the same in words.
+    const limit =
+      "maxProcesses" in DEFAULT_PROCESS_LIMIT_STATUS
+        ? `at most ${DEFAULT_PROCESS_LIMIT_STATUS.maxProcesses} processes`
+        : `no process limit: ${DEFAULT_PROCESS_LIMIT_STATUS.noProcessLimit}`;
+    const line = (await statusOutput(tandem.url)).split("\n").find((l) => /^\s+box\s/.test(l)) ?? "";
+    assert.ok(line.includes(`sandboxed (no network, ${limit}`), line);
   });
 });
 
