@@ -69,6 +69,7 @@ import {
   localModelEntries,
   localModelEntry,
   type MemoryFit,
+  otherNamesOfFile,
 } from "./model-files.js";
 import { schemaLimitRefusal } from "./schema-limits.js";
 import { type SlotLoad, SlotQueue } from "./slot-queue.js";
@@ -462,7 +463,10 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
 
   /**
    * Deletes a model (Ollama's /api/delete): unloads it, then removes its file and settings. A model
-   * the config names with a file outside `<dataDir>/models` is refused: tandem removes only what it installed.
+   * the config names with a file outside `<dataDir>/models` is refused: tandem removes only what it
+   * installed. So is a model whose file another name still serves (another configured model, or the
+   * file's own name in the models folder): as Ollama never removes a blob another model uses, deleting
+   * one name must not take the file from the others, and a configured name cannot be removed alone.
    */
   async deleteModel(requested: string): Promise<void> {
     const { name: model, entry } = await this.#entry(requested);
@@ -471,6 +475,20 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
       throw new GatewayError(
         "invalid_request",
         `${this.#target(model)} is configured with the file ${entry.path}, outside the models folder: tandem deletes only models it installed. Remove it from the config (providers.${this.id}.models.${model}) and delete the file yourself.`,
+        { param: "model", target: this.#target(model) },
+      );
+    }
+    const entries = await localModelEntries(this.options.dataDir, this.options.models);
+    const sharing = await otherNamesOfFile(entries, model, entry.path);
+    if (sharing.length > 0) {
+      const inConfig = [model, ...sharing].filter((name) => this.options.models[name] !== undefined);
+      const remedy =
+        inConfig.length > 0
+          ? `Take ${inConfig.map((name) => `providers.${this.id}.models.${name}`).join(" and ")} out of the config first, or delete the file yourself.`
+          : "Delete the file yourself if none of them is wanted.";
+      throw new GatewayError(
+        "invalid_request",
+        `${this.#target(model)} is not deleted: its file ${entry.path} is also served as ${sharing.map((name) => this.#target(name)).join(", ")}, which would lose it. ${remedy}`,
         { param: "model", target: this.#target(model) },
       );
     }
