@@ -312,9 +312,24 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     const asked = request.contextSize === undefined ? undefined : await this.#trainedCap(own, request.contextSize);
     const spec = this.#claim(own, asked === undefined ? undefined : { window: asked, asked: true });
     await this.#ensureLoaded(spec, signal);
-    // Only what the prompt is made of crosses the IPC channel (a request may hold functions).
-    const { messages, tools, toolChoice } = request;
-    const counted: ProviderChatRequest = { model, upstreamModel: model, stream: false, messages, tools, toolChoice };
+    // Only what the prompt is made of crosses the IPC channel (a request may hold functions). A raw
+    // prompt is counted as the engine evaluates it, without the chat template its message would get.
+    const { messages, tools, toolChoice, completion } = request;
+    const raw = completion && {
+      prompt: completion.prompt,
+      ...(completion.suffix !== undefined && { suffix: completion.suffix }),
+      ...(completion.tokens !== undefined && { tokens: completion.tokens }),
+      ...(completion.tokensThen !== undefined && { tokensThen: completion.tokensThen }),
+    };
+    const counted: ProviderChatRequest = {
+      model,
+      upstreamModel: model,
+      stream: false,
+      messages,
+      tools,
+      toolChoice,
+      ...(raw && { completion: raw }),
+    };
     const count = (await this.#engine.call({ op: "count", model: spec, request: counted }, signal)) as number;
     this.#touch(spec, undefined);
     return count;
