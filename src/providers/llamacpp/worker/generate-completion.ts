@@ -58,7 +58,12 @@ export async function generateCompletion(
   const { prompt, suffix, echo } = request.completion;
   const grammar = await grammarFor(loaded, request);
   if (signal.aborted) throw canceledError(target);
-  const sequence = await loaded.acquire();
+  // The prompt as it will be evaluated (after its beginning token): which held sequence serves it best.
+  const sequence = await loaded.acquire(() => {
+    const bos = beginningToken(loaded.model);
+    const own = suffix === undefined ? promptTokens(loaded, request.completion, target) : loaded.model.tokenize(prompt);
+    return bos === undefined ? own : [bos, ...own];
+  });
   if (signal.aborted) {
     loaded.release(sequence);
     throw canceledError(target);
