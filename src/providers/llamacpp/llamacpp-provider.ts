@@ -350,7 +350,9 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
         // The window a load holds, unless a request's num_ctx chose it: a request that asks none gets the model's own.
         const claimed = this.#windows.get(id);
         const held = claimed?.asked === true ? undefined : this.#loaded.get(this.#currentKey(id))?.info.contextSize;
-        const contextWindow = held ?? entry.contextSize ?? (trained && Math.min(trained, DEFAULT_CONTEXT_CAP));
+        // A configured window past the trained context is capped at it, as the engine loads it.
+        const configured = entry.contextSize !== undefined && trained ? Math.min(entry.contextSize, trained) : entry.contextSize;
+        const contextWindow = held ?? configured ?? (trained && Math.min(trained, DEFAULT_CONTEXT_CAP));
         const file: ModelFile | undefined = gguf && {
           bytes: gguf.fileSize,
           ...(gguf.architecture && { architecture: gguf.architecture }),

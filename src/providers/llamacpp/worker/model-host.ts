@@ -206,7 +206,12 @@ export class ModelHost {
     const threads = spec.threads ?? defaultThreads(this.llama);
     try {
       const context = await model.createContext({
-        contextSize: spec.contextSize ?? { max: Math.min(model.trainContextSize, DEFAULT_CONTEXT_CAP) },
+        // A configured (or saved) window past the model's trained context is capped at it, as Ollama
+        // caps num_ctx: the model was never trained to attend further.
+        contextSize:
+          spec.contextSize === undefined
+            ? { max: Math.min(model.trainContextSize, DEFAULT_CONTEXT_CAP) }
+            : Math.min(spec.contextSize, model.trainContextSize || spec.contextSize),
         sequences: spec.parallel,
         threads,
       });
