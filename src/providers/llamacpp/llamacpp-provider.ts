@@ -82,7 +82,7 @@ export interface LlamaCppProviderOptions {
   id: string;
   dataDir: string;
   models: Record<string, LocalModelEntry>;
-  /** CPU threads per model. Default: llama.cpp's choice, the cores useful for math (see defaultThreads). */
+  /** CPU threads each model runs with, unless its entry sets its own. Default: llama.cpp's choice, the cores useful for math (see defaultThreads). */
   threads?: number;
   /** Default "auto": the best backend node-llama-cpp finds a working binary for, else the CPU. */
   gpu?: EngineGpu;
@@ -690,7 +690,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
       path: entry.path,
       contextSize: entry.contextSize ?? (typeof numCtx === "number" && numCtx > 0 ? numCtx : undefined),
       parallel: entry.parallel ?? this.options.parallel ?? 2,
-      threads: this.#threads,
+      threads: entry.threads ?? this.#threads,
       gpuLayers: entry.gpuLayers ?? this.options.gpuLayers ?? "auto",
       generation: this.#generation(model),
     };

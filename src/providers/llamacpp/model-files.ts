@@ -10,6 +10,8 @@ export interface LocalModelEntry {
   contextSize?: number;
   parallel?: number;
   gpuLayers?: GpuLayers;
+  /** CPU threads; default the provider's. */
+  threads?: number;
 }
 
 /**
