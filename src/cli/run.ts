@@ -70,7 +70,8 @@ async function ensureModel(api: OllamaApi, model: string): Promise<string> {
     if (!pullable(bare)) {
       throw new OllamaApiError(
         missing.status,
-        `${missing.message}. To pull a local model, name an alias (${MODEL_ALIASES.map((a) => a.alias).join(", ")}) ` +
+        // The server's message ends its sentence already (`Available: ... local/think.`).
+        `${missing.message.replace(/\.$/, "")}. To pull a local model, name an alias (${MODEL_ALIASES.map((a) => a.alias).join(", ")}) ` +
           "or a Hugging Face repo (owner/name, owner/name:Q4_K_M)",
       );
     }

@@ -1,4 +1,5 @@
-import { type FileHandle, open } from "node:fs/promises";
+import { constants, type Stats } from "node:fs";
+import { type FileHandle, open, stat } from "node:fs/promises";
 import { GgufError } from "./gguf-error.js";
 
 /** How much is read from disk at once. */
@@ -32,9 +33,19 @@ export class FileByteReader {
 
   static async open(path: string, signal?: AbortSignal): Promise<FileByteReader> {
     signal?.throwIfAborted();
+    // Checked before it is opened: opening a named pipe waits for a writer, forever, and a model
+    // path read at start-up held the server there. Opened without blocking too, should a pipe take
+    // the file's place between the two.
+    let before: Stats;
+    try {
+      before = await stat(path);
+    } catch (err) {
+      throw new GgufError(path, `cannot open: ${(err as Error).message}`, undefined, { cause: err });
+    }
+    if (!before.isFile()) throw new GgufError(path, "not a regular file");
     let handle: FileHandle;
     try {
-      handle = await open(path, "r");
+      handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
     } catch (err) {
       throw new GgufError(path, `cannot open: ${(err as Error).message}`, undefined, { cause: err });
     }

@@ -126,6 +126,19 @@ export class Catalog implements NamedTargets {
     return undefined;
   }
 
+  /**
+   * Whether a target is one its provider lists: always for a provider that does not list its own
+   * models; for a local engine, whether its folder held the model (by a name or its `:latest` form)
+   * at the last discovery. A model copied in since is passed through by `target` all the same, and
+   * until the folder is read again its telemetry, and its breaker, would be the provider's shared
+   * `<provider>/other` (TrackedTargets): the Router reads the folder again first.
+   */
+  listed(target: Target): boolean {
+    const slot = this.slots.get(target.providerName);
+    if (slot === undefined || !listsOwnModels(slot)) return true;
+    return this.#listedVariant(slot, target.upstreamModel) !== undefined;
+  }
+
   /** The model a discovered list has under a name or its other `:latest` form (see nameVariants). */
   #listedVariant(slot: ProviderSlot, name: string): ModelInfo | undefined {
     const listed = this.#discovered.get(slot.name);

@@ -354,30 +354,9 @@ export class Router implements Gateway {
       return this.#catalog.entries().find((e) => e.kind === "route" && e.name === resolved.name) as ModelEntry;
     }
     const t = resolved.target;
-    let known = this.#catalog.entries().find((e) => e.name === t.name);
-    const engine = listsOwnModels(this.#catalog.slots.get(t.providerName));
-    if (known === undefined && engine) {
-      // The catalog passes every local name through to the engine (the one that knows its folder);
-      // asked about one model, that folder decides: a name not in it does not exist.
-      await this.#catalog.refreshLocal();
-      const names = nameVariants(t.name);
-      known = this.#catalog.entries().find((e) => names.includes(e.name));
-      if (known === undefined) {
-        // In the engine's words (LlamaCppProvider), as a chat naming this model is answered.
-        const local = this.#catalog.entries().filter((e) => e.kind === "target" && e.provider === t.providerName);
-        const listed =
-          local.length > 0
-            ? `Local models: ${local.map((e) => e.name).join(", ")}.`
-            : "No local models are installed (run `tandem models pull`).";
-        throw new GatewayError("not_found", `The model '${t.name}' does not exist. ${listed}`, {
-          param: "model",
-          target: t.name,
-          retryable: false,
-        });
-      }
-    }
+    const names = nameVariants(t.name);
     return (
-      known ?? {
+      this.#catalog.entries().find((e) => names.includes(e.name)) ?? {
         name: t.name,
         kind: "target",
         provider: t.providerName,
@@ -394,14 +373,20 @@ export class Router implements Gateway {
   }
 
   /**
-   * Resolves a model name; a name without a provider (Ollama's `mine`, or `hf.co/owner/repo:Q8_0` as
-   * it was pulled) that no route or listed local model has is looked for again once the local
-   * engines' folders were read anew, so a model installed since (`tandem models pull` beside the
-   * server, a file copied in, an `/api/pull` just done) is served at once, as `local/mine` is.
+   * Resolves a model name against the local engines' folders as they are now. A name without a
+   * provider (Ollama's `mine`, or `hf.co/owner/repo:Q8_0` as it was pulled) that no route or listed
+   * local model has is looked for again once the folders were read anew, so a model installed since
+   * (`tandem models pull` beside the server, a file copied in, an `/api/pull` just done) is served at
+   * once. So is a local engine's model named with its provider (`local/mine`) that the last listing
+   * did not have: read first, it is a target of its own (its own breaker and status line) rather than
+   * one of the provider's untracked names, which share `local/other`, so that files that cannot be
+   * loaded never open the breaker of a good one. Still not there, it does not exist: the folder is
+   * the engine's whole list, and a 404 names what it holds.
    */
   async #resolveFresh<T>(name: string, resolve: () => T): Promise<T> {
+    let resolved: T;
     try {
-      return resolve();
+      resolved = resolve();
     } catch (err) {
       const slash = name.indexOf("/");
       const namesProvider = slash > 0 && this.#catalog.hasProvider(name.slice(0, slash));
@@ -409,6 +394,33 @@ export class Router implements Gateway {
       await this.#catalog.refreshLocal();
       return resolve();
     }
+    if (this.#unlistedEngineTarget(name) === undefined) return resolved;
+    await this.#catalog.refreshLocal();
+    const unlisted = this.#unlistedEngineTarget(name);
+    if (unlisted !== undefined) throw this.#localModelNotFound(unlisted);
+    return resolve();
+  }
+
+  /** A local engine's model named directly (`local/mine`) that the engine's last listing does not have. */
+  #unlistedEngineTarget(name: string): Target | undefined {
+    const slash = name.indexOf("/");
+    if (slash <= 0 || !listsOwnModels(this.#catalog.slots.get(name.slice(0, slash)))) return undefined;
+    const resolved = this.#catalog.resolve(name);
+    return resolved.kind === "target" && !this.#catalog.listed(resolved.target) ? resolved.target : undefined;
+  }
+
+  /** In the engine's words (LlamaCppProvider), as a chat naming this model would be answered. */
+  #localModelNotFound(target: Target): GatewayError {
+    const local = this.#catalog.entries().filter((e) => e.kind === "target" && e.provider === target.providerName);
+    const listed =
+      local.length > 0
+        ? `Local models: ${local.map((e) => e.name).join(", ")}.`
+        : "No local models are installed (run `tandem models pull`).";
+    return new GatewayError("not_found", `The model '${target.name}' does not exist. ${listed}`, {
+      param: "model",
+      target: target.name,
+      retryable: false,
+    });
   }
 
   async countTokens(request: ChatRequest, context: RequestContext) {

@@ -76,6 +76,7 @@ import { registerMemoryRoutes } from "./memory-routes.js";
 import { mountDialects } from "./mount-dialects.js";
 import { attachResponsesSocket } from "./responses-socket.js";
 import { statusSnapshot } from "./status.js";
+import { addStatusReasons } from "./status-reasons.js";
 
 export interface ServerOptions {
   config: Config;
@@ -180,6 +181,8 @@ const DEFAULT_AUDIT_LIMIT = 100;
 export async function buildServer(options: ServerOptions): Promise<TandemServer> {
   const { config, logger } = options;
   const startedAt = Date.now();
+  // Anthropic's 529 has a status line of its own (Node's is `529 unknown`).
+  addStatusReasons();
   const catalog = new Catalog(config, options.env, {
     onEngineLog: (line) => logger.warn({ engine: "llama.cpp" }, line),
     // Called for requests only, once `metrics` below exists.

@@ -61,6 +61,8 @@ describe("tandem run <a name that is nothing>", () => {
     assert.match(run.err, /auto/);
     assert.match(run.err, /openai\/gpt-4o-mini/);
     assert.match(run.err, /To pull a local model, name an alias \(qwen2\.5-0\.5b/);
+    // One full stop between the server's sentence and the advice.
+    assert.match(run.err, /gpt-4o-mini\. To pull/);
   });
 
   it("still answers a name the server knows", async () => {

@@ -15,12 +15,14 @@ const localModel = z.strictObject({
   parallel: z.number().int().min(1).max(64).optional(),
   /** Layers offloaded to the GPU: "auto" (fit to free VRAM), "max", or a count (0: CPU only). Default: the provider's `gpuLayers`. */
   gpuLayers: gpuLayers.optional(),
+  /** CPU threads this model runs with. Default: the provider's `threads`. */
+  threads: z.number().int().positive().optional(),
 });
 
 const configSchema = z.strictObject({
   kind: z.literal("llamacpp"),
   /**
-   * CPU threads per model. Default: llama.cpp's own choice, the cores useful for math (physical
+   * CPU threads each model runs with, unless its own `threads` says otherwise. Default: llama.cpp's own choice, the cores useful for math (physical
    * performance cores, as Ollama picks), at most the CPUs the process may use.
    */
   threads: z.number().int().positive().optional(),

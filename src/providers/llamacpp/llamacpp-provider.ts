@@ -69,6 +69,7 @@ import {
   localModelEntries,
   localModelEntry,
   type MemoryFit,
+  otherNamesOfFile,
 } from "./model-files.js";
 import { schemaLimitRefusal } from "./schema-limits.js";
 import { type SlotLoad, SlotQueue } from "./slot-queue.js";
@@ -81,7 +82,7 @@ export interface LlamaCppProviderOptions {
   id: string;
   dataDir: string;
   models: Record<string, LocalModelEntry>;
-  /** CPU threads per model. Default: llama.cpp's choice, the cores useful for math (see defaultThreads). */
+  /** CPU threads each model runs with, unless its entry sets its own. Default: llama.cpp's choice, the cores useful for math (see defaultThreads). */
   threads?: number;
   /** Default "auto": the best backend node-llama-cpp finds a working binary for, else the CPU. */
   gpu?: EngineGpu;
@@ -311,9 +312,24 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
     const asked = request.contextSize === undefined ? undefined : await this.#trainedCap(own, request.contextSize);
     const spec = this.#claim(own, asked === undefined ? undefined : { window: asked, asked: true });
     await this.#ensureLoaded(spec, signal);
-    // Only what the prompt is made of crosses the IPC channel (a request may hold functions).
-    const { messages, tools, toolChoice } = request;
-    const counted: ProviderChatRequest = { model, upstreamModel: model, stream: false, messages, tools, toolChoice };
+    // Only what the prompt is made of crosses the IPC channel (a request may hold functions). A raw
+    // prompt is counted as the engine evaluates it, without the chat template its message would get.
+    const { messages, tools, toolChoice, completion } = request;
+    const raw = completion && {
+      prompt: completion.prompt,
+      ...(completion.suffix !== undefined && { suffix: completion.suffix }),
+      ...(completion.tokens !== undefined && { tokens: completion.tokens }),
+      ...(completion.tokensThen !== undefined && { tokensThen: completion.tokensThen }),
+    };
+    const counted: ProviderChatRequest = {
+      model,
+      upstreamModel: model,
+      stream: false,
+      messages,
+      tools,
+      toolChoice,
+      ...(raw && { completion: raw }),
+    };
     const count = (await this.#engine.call({ op: "count", model: spec, request: counted }, signal)) as number;
     this.#touch(spec, undefined);
     return count;
@@ -334,7 +350,9 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
         // The window a load holds, unless a request's num_ctx chose it: a request that asks none gets the model's own.
         const claimed = this.#windows.get(id);
         const held = claimed?.asked === true ? undefined : this.#loaded.get(this.#currentKey(id))?.info.contextSize;
-        const contextWindow = held ?? entry.contextSize ?? (trained && Math.min(trained, DEFAULT_CONTEXT_CAP));
+        // A configured window past the trained context is capped at it, as the engine loads it.
+        const configured = entry.contextSize !== undefined && trained ? Math.min(entry.contextSize, trained) : entry.contextSize;
+        const contextWindow = held ?? configured ?? (trained && Math.min(trained, DEFAULT_CONTEXT_CAP));
         const file: ModelFile | undefined = gguf && {
           bytes: gguf.fileSize,
           ...(gguf.architecture && { architecture: gguf.architecture }),
@@ -462,7 +480,10 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
 
   /**
    * Deletes a model (Ollama's /api/delete): unloads it, then removes its file and settings. A model
-   * the config names with a file outside `<dataDir>/models` is refused: tandem removes only what it installed.
+   * the config names with a file outside `<dataDir>/models` is refused: tandem removes only what it
+   * installed. So is a model whose file another name still serves (another configured model, or the
+   * file's own name in the models folder): as Ollama never removes a blob another model uses, deleting
+   * one name must not take the file from the others, and a configured name cannot be removed alone.
    */
   async deleteModel(requested: string): Promise<void> {
     const { name: model, entry } = await this.#entry(requested);
@@ -471,6 +492,20 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
       throw new GatewayError(
         "invalid_request",
         `${this.#target(model)} is configured with the file ${entry.path}, outside the models folder: tandem deletes only models it installed. Remove it from the config (providers.${this.id}.models.${model}) and delete the file yourself.`,
+        { param: "model", target: this.#target(model) },
+      );
+    }
+    const entries = await localModelEntries(this.options.dataDir, this.options.models);
+    const sharing = await otherNamesOfFile(entries, model, entry.path);
+    if (sharing.length > 0) {
+      const inConfig = [model, ...sharing].filter((name) => this.options.models[name] !== undefined);
+      const remedy =
+        inConfig.length > 0
+          ? `Take ${inConfig.map((name) => `providers.${this.id}.models.${name}`).join(" and ")} out of the config first, or delete the file yourself.`
+          : "Delete the file yourself if none of them is wanted.";
+      throw new GatewayError(
+        "invalid_request",
+        `${this.#target(model)} is not deleted: its file ${entry.path} is also served as ${sharing.map((name) => this.#target(name)).join(", ")}, which would lose it. ${remedy}`,
         { param: "model", target: this.#target(model) },
       );
     }
@@ -655,7 +690,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
       path: entry.path,
       contextSize: entry.contextSize ?? (typeof numCtx === "number" && numCtx > 0 ? numCtx : undefined),
       parallel: entry.parallel ?? this.options.parallel ?? 2,
-      threads: this.#threads,
+      threads: entry.threads ?? this.#threads,
       gpuLayers: entry.gpuLayers ?? this.options.gpuLayers ?? "auto",
       generation: this.#generation(model),
     };

@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { realpath, stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { GatewayError } from "../../core/index.js";
 import { GgufError, type GgufInfo, installedModelFiles, readGgufInfo } from "../../models/index.js";
@@ -10,6 +10,8 @@ export interface LocalModelEntry {
   contextSize?: number;
   parallel?: number;
   gpuLayers?: GpuLayers;
+  /** CPU threads; default the provider's. */
+  threads?: number;
 }
 
 /**
@@ -68,6 +70,27 @@ export function configuredNameRefusal(
     `${target} is configured with the file ${path} (providers.${provider}.models.${name}): a model made under that name would never be served, as the configured one is. Choose another name, or remove ${name} from the config first.`,
     { param: "model", target, retryable: false },
   );
+}
+
+/**
+ * The other names (of `entries`, as localModelEntries gives them) whose model is the file `path`:
+ * configured models that name the same file, and the file's own name in the models folder when the
+ * config serves it under another. Compared by real path, so a symbolic link to the file counts. A
+ * hard link is a file of its own (removing one name leaves the other), as Ollama keeps a blob while
+ * another model's manifest uses it.
+ */
+export async function otherNamesOfFile(
+  entries: ReadonlyMap<string, LocalModelEntry>,
+  name: string,
+  path: string,
+): Promise<string[]> {
+  const real = (p: string) => realpath(p).catch(() => resolve(p));
+  const file = await real(path);
+  const others: string[] = [];
+  for (const [other, entry] of entries) {
+    if (other !== name && (await real(entry.path)) === file) others.push(other);
+  }
+  return others;
 }
 
 function resolvePath(dataDir: string, path: string): string {

@@ -10,7 +10,7 @@ import type { ChildMessage, EngineOptions, ParentMessage } from "../engine-proto
 import { useBinaryPackagesFrom } from "./binary-packages-hook.js";
 import { emptyInputTokens } from "./empty-input-tokens.js";
 import { countChatTokens, generateChat } from "./generate-chat.js";
-import { generateCompletion } from "./generate-completion.js";
+import { countCompletionTokens, generateCompletion } from "./generate-completion.js";
 import { memoryNeeds } from "./memory-fit.js";
 import { ModelHost } from "./model-host.js";
 import { engineMemory, startLlama } from "./select-backend.js";
@@ -99,7 +99,13 @@ async function handle(message: ParentMessage): Promise<void> {
       return;
     case "count": {
       const loaded = await host.get(message.model);
-      send({ op: "result", id: message.id, value: countChatTokens(loaded, message.request) });
+      // A raw prompt (legacy completions, Ollama's raw, token ids) is counted as it is evaluated: untemplated.
+      const { completion } = message.request;
+      const count =
+        completion === undefined
+          ? countChatTokens(loaded, message.request)
+          : countCompletionTokens(loaded, completion, `local/${message.model.name}`);
+      send({ op: "result", id: message.id, value: count });
       return;
     }
     case "embed": {

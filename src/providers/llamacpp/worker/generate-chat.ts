@@ -1,4 +1,5 @@
 import {
+  type ChatHistoryItem,
   type ChatModelFunctions,
   LlamaChat,
   type LlamaChatResponseChunk,
@@ -50,7 +51,8 @@ export async function generateChat(
   const grammar = forced ? await forcedCallGrammar(loaded, forced) : functions ? undefined : await grammarFor(loaded, request);
   // A request canceled while it waited (for the model, for a sequence) never touches a sequence.
   if (signal.aborted) throw canceledError(target);
-  const sequence = await loaded.acquire();
+  // The prompt's tokens as the chat will evaluate them: which held sequence serves it best.
+  const sequence = await loaded.acquire(() => templatedTokens(loaded, history, functions));
   if (signal.aborted) {
     loaded.release(sequence);
     throw canceledError(target);
@@ -277,12 +279,17 @@ function chatPrompt(loaded: LoadedModel, request: ProviderChatRequest) {
  */
 export function countChatTokens(loaded: LoadedModel, request: ProviderChatRequest): number {
   const { history, functions } = chatPrompt(loaded, request);
+  return templatedTokens(loaded, history, functions).length;
+}
+
+/** A history and its tools rendered by the model's chat template, as tokens. */
+function templatedTokens(loaded: LoadedModel, history: ChatHistoryItem[], functions: ChatModelFunctions | undefined): Token[] {
   const { contextText } = loaded.chatWrapper.generateContextState({
     chatHistory: history,
     availableFunctions: functions,
     documentFunctionParams: functions !== undefined,
   });
-  return contextText.tokenize(loaded.model.tokenizer).length;
+  return contextText.tokenize(loaded.model.tokenizer);
 }
 
 function toFunctions(request: ProviderChatRequest): ChatModelFunctions {

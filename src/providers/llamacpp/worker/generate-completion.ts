@@ -58,7 +58,12 @@ export async function generateCompletion(
   const { prompt, suffix, echo } = request.completion;
   const grammar = await grammarFor(loaded, request);
   if (signal.aborted) throw canceledError(target);
-  const sequence = await loaded.acquire();
+  // The prompt as it will be evaluated (after its beginning token): which held sequence serves it best.
+  const sequence = await loaded.acquire(() => {
+    const bos = beginningToken(loaded.model);
+    const own = suffix === undefined ? promptTokens(loaded, request.completion, target) : loaded.model.tokenize(prompt);
+    return bos === undefined ? own : [bos, ...own];
+  });
   if (signal.aborted) {
     loaded.release(sequence);
     throw canceledError(target);
@@ -161,6 +166,19 @@ export async function generateCompletion(
  * vocabulary, less a beginning token they start with (LlamaCompletion's own takes its place), then
  * the text a continuation adds after them.
  */
+/**
+ * The tokens a raw prompt takes in the window as generateCompletion evaluates it: its own (the text,
+ * or the ids as sent), with the beginning token the engine puts first when the model wants one; an
+ * infill also its prefix, suffix and middle tokens. Not the chat template's count: a raw prompt is
+ * never templated, so a prompt that fits is not refused as if it were.
+ */
+export function countCompletionTokens(loaded: LoadedModel, completion: CompletionPrompt, target: string): number {
+  const beginning = beginningToken(loaded.model) === undefined ? 0 : 1;
+  if (completion.suffix === undefined) return promptTokens(loaded, completion, target).length + beginning;
+  const { model } = loaded;
+  return model.tokenize(completion.prompt).length + model.tokenize(completion.suffix).length + 3 + beginning;
+}
+
 function promptTokens(loaded: LoadedModel, completion: CompletionPrompt, target: string): Token[] {
   const { model } = loaded;
   if (completion.tokens === undefined) return model.tokenize(completion.prompt, true);

@@ -35,7 +35,10 @@ export async function memoryNeeds(llama: Llama, spec: ModelSpec): Promise<Memory
     insufficient = err.message;
   }
   const train = insights.trainContextSize ?? DEFAULT_CONTEXT_CAP;
-  const contextSize = spec.contextSize ?? Math.min(train, MIN_AUTO_CONTEXT);
+  // A window past the trained context loads capped at it (see ModelHost's load).
+  const trained = insights.trainContextSize || spec.contextSize;
+  const contextSize =
+    spec.contextSize === undefined ? Math.min(train, MIN_AUTO_CONTEXT) : Math.min(spec.contextSize, trained ?? spec.contextSize);
   const contextOptions = { contextSize, modelGpuLayers: gpuLayers, sequences: spec.parallel };
   const model = await insights.estimateModelResourceRequirementsV2({ gpuLayers });
   // The precise estimate simulates the context and takes minutes for an absurd size (a typo'd

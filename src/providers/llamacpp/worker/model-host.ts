@@ -1,6 +1,14 @@
 import { access, readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
+import type {
+  ChatWrapper,
+  Llama,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaEmbeddingContext,
+  LlamaModel,
+  Token,
+} from "node-llama-cpp";
 import { resolveChatWrapper } from "node-llama-cpp";
 import { GatewayError } from "../../../core/index.js";
 import { DEFAULT_CONTEXT_CAP, instanceKey, type LoadedModelInfo, type ModelSpec } from "../engine-protocol.js";
@@ -40,13 +48,52 @@ export class LoadedModel {
   /**
    * A sequence for one request. The parent never runs more requests than `parallel` at once, but it
    * frees a canceled request's slot before the generation here has stopped, so a new request may wait
-   * a moment for that sequence. Sequences are reused (most recently used first) so a follow-up turn
-   * of the same conversation finds its prompt already evaluated.
+   * a moment for that sequence. With more than one to choose from, the request gets the one whose
+   * evaluated tokens serve it best (see #bestFree), so a follow-up turn of a conversation finds its
+   * prompt already evaluated, and an unrelated request takes an idle sequence rather than another
+   * conversation's. `prompt` gives the tokens the request will evaluate, asked only when there is a choice.
    */
-  acquire(): Promise<LlamaContextSequence> {
-    const seq = this.#free.pop() ?? (this.context.sequencesLeft > 0 ? this.context.getSequence() : undefined);
+  acquire(prompt?: () => readonly Token[]): Promise<LlamaContextSequence> {
+    const seq = this.#bestFree(prompt);
     if (seq) return Promise.resolve(seq);
     return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  /**
+   * The free sequence that serves a prompt best, as llama-server picks a slot by prompt similarity
+   * and falls back to the least recently used one. A held sequence is worth the prompt tokens it
+   * already holds (not evaluated again) less the tokens it holds beyond them (another turn's or
+   * conversation's, lost when it is overwritten): the one worth most, when it keeps more than it loses
+   * (a follow-up turn goes back to its conversation). Else, for a request that shares only a few
+   * template tokens with what is held, a new, empty sequence while the context has some left, or the
+   * least recently used, so that an unrelated request never overwrites the conversation just served.
+   * Without a prompt: the most recently used.
+   */
+  #bestFree(prompt: (() => readonly Token[]) | undefined): LlamaContextSequence | undefined {
+    const fresh = this.context.sequencesLeft > 0;
+    if (this.#free.length === 0) return fresh ? this.context.getSequence() : undefined;
+    if (prompt === undefined || (this.#free.length === 1 && !fresh)) return this.#free.pop();
+    let tokens: readonly Token[];
+    try {
+      tokens = prompt();
+    } catch {
+      // A prompt that cannot be tokenized fails on its own once generated; any sequence does.
+      return this.#free.pop();
+    }
+    // #free is in the order the sequences were released: the least recently used first.
+    let best = -1;
+    let bestWorth = 0;
+    for (let i = this.#free.length - 1; i >= 0; i--) {
+      const held = (this.#free[i] as LlamaContextSequence).contextTokens;
+      const kept = sharedPrefix(held, tokens);
+      const worth = kept - (held.length - kept);
+      if (worth > bestWorth) {
+        best = i;
+        bestWorth = worth;
+      }
+    }
+    if (best >= 0) return this.#free.splice(best, 1)[0];
+    return fresh ? this.context.getSequence() : this.#free.shift();
   }
 
   release(seq: LlamaContextSequence): void {
@@ -159,7 +206,12 @@ export class ModelHost {
     const threads = spec.threads ?? defaultThreads(this.llama);
     try {
       const context = await model.createContext({
-        contextSize: spec.contextSize ?? { max: Math.min(model.trainContextSize, DEFAULT_CONTEXT_CAP) },
+        // A configured (or saved) window past the model's trained context is capped at it, as Ollama
+        // caps num_ctx: the model was never trained to attend further.
+        contextSize:
+          spec.contextSize === undefined
+            ? { max: Math.min(model.trainContextSize, DEFAULT_CONTEXT_CAP) }
+            : Math.min(spec.contextSize, model.trainContextSize || spec.contextSize),
         sequences: spec.parallel,
         threads,
       });
@@ -223,4 +275,12 @@ function sameSpec(a: ModelSpec, b: ModelSpec): boolean {
  */
 export function defaultThreads(llama: Llama): number {
   return Math.max(1, Math.min(llama.cpuMathCores, availableParallelism()));
+}
+
+/** How many tokens two token lists share from their start. */
+export function sharedPrefix(a: readonly Token[], b: readonly Token[]): number {
+  const end = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < end && a[i] === b[i]) i++;
+  return i;
 }
