@@ -133,11 +133,11 @@ export function parseResponsesRequest(body: unknown, routeTools = false): Parsed
   const mcp = parseMcpTools(wire.tools);
   const fileSearch = parseFileSearchTool(wire.tools);
   if (tools.length > 0) chat.tools = tools;
-  const allowed = allowedTools(wire.tool_choice);
+  const allowed = allowedTools(wire.tool_choice, tools, namespaced);
   if (allowed) {
     // The closest canonical form: only the allowed tools offered, with the mode as the choice (a
     // Responses-native upstream gets the choice itself).
-    const kept = tools.filter((t) => allowed.names.has(t.name));
+    const kept = tools.filter((t) => allowed.names.has(t.name) || allowed.names.has(namespaced.get(t.name)?.name ?? ""));
     if (kept.length > 0) chat.tools = kept;
     else delete chat.tools;
     chat.toolChoice = allowed.mode;
@@ -447,10 +447,14 @@ function namespaceTools(
 
 /**
  * `{type: "allowed_tools", mode, tools}` (ToolChoiceAllowed): the names of the function and custom tools it
- * allows and its mode; undefined for any other choice. A malformed one is a 400 naming the field.
+ * allows and its mode; undefined for any other choice. A malformed one is a 400 naming the field, and
+ * so is one naming a function or custom tool that `tools` does not give, as `{type: "function", name}`
+ * is: left out, it would offer the model nothing, and a `required` call would become a plain answer.
  */
 function allowedTools(
   choice: ResponsesRequestBody["tool_choice"],
+  given: readonly ToolDefinition[],
+  namespaced: ReadonlyMap<string, NamespacedTool>,
 ): { names: Set<string>; mode: "auto" | "required" } | undefined {
   if (choice == null || typeof choice === "string" || choice.type !== "allowed_tools") return undefined;
   const { mode, tools } = choice as { mode?: unknown; tools?: unknown };
@@ -465,8 +469,25 @@ function allowedTools(
     });
   }
   const names = new Set<string>();
-  for (const tool of tools as { type?: unknown; name?: unknown }[])
-    if ((tool?.type === "function" || tool?.type === "custom") && typeof tool.name === "string") names.add(tool.name);
+  // A namespace's tool may be named by its flat name (as the target is offered it) or its own.
+  const known = new Set([...given.map((tool) => tool.name), ...[...namespaced.values()].map((tool) => tool.name)]);
+  (tools as { type?: unknown; name?: unknown }[]).forEach((tool, i) => {
+    if (tool?.type !== "function" && tool?.type !== "custom") return;
+    if (typeof tool.name !== "string" || tool.name === "") {
+      throw new GatewayError("invalid_request", `Missing required parameter: 'tool_choice.tools[${i}].name'.`, {
+        param: `tool_choice.tools[${i}].name`,
+        reason: "missing_required_parameter",
+      });
+    }
+    if (!known.has(tool.name)) {
+      throw new GatewayError(
+        "invalid_request",
+        `Invalid value for 'tool_choice.tools[${i}].name': no ${tool.type} tool named '${tool.name}' was given in tools.`,
+        { param: `tool_choice.tools[${i}].name` },
+      );
+    }
+    names.add(tool.name);
+  });
   return { names, mode };
 }
 
