@@ -344,6 +344,8 @@ function functionTools(
         `tool:${raw.type}`,
         `tools of type '${headerSafe(raw.type)}' were left out: a hosted tool reaches only a Responses-native upstream`,
       );
+      // Still echoed as the request gave it, as every request field is: the warning says the model did not see it.
+      echoed.push(raw as Record<string, unknown>);
       return;
     }
     const parsed = functionToolSchema.safeParse(raw);

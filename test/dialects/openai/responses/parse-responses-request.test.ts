@@ -61,3 +61,24 @@ describe("tool_choice allowed_tools", () => {
     assert.equal(parsed.chat.toolChoice, "required");
   });
 });
+
+describe("hosted tools for a target on another wire", () => {
+  it("are left out of what the model is offered and named, but echoed in tools as the request gave them", () => {
+    const search = { type: "web_search", search_context_size: "low" };
+    const parsed = parseResponsesRequest({
+      model: "chat/m1",
+      input: "hi",
+      tools: [search, weather, { type: "code_interpreter", container: { type: "auto" } }],
+    });
+    assert.deepEqual(
+      parsed.chat.tools?.map((tool) => tool.name),
+      ["get_weather"],
+    );
+    assert.deepEqual(
+      parsed.echo.tools.map((tool) => tool.type),
+      ["web_search", "function", "code_interpreter"],
+    );
+    assert.deepEqual(parsed.echo.tools[0], search);
+    assert.match(parsed.warnings.header() ?? "", /web_search/);
+  });
+});
