@@ -10,10 +10,10 @@ import {
   type ToolDefinition,
   type WireOnly,
 } from "../../../core/index.js";
-import { formatPath, headerSafe } from "../../shared/index.js";
+import { headerSafe } from "../../shared/index.js";
 import { ALLOWED_TOOLS_APPROXIMATED } from "../allowed-tools-choice.js";
 import { customToolDefinition, parseCustomTool } from "../custom-tools.js";
-import { parseOpenAIBody } from "../parse-openai-body.js";
+import { parseOpenAIBody, parseOpenAIPart, typeName } from "../parse-openai-body.js";
 import { type InputEntry, normalizeInputEntries, parseInclude, parseMetadata, StateApiError } from "../state/index.js";
 import { checkCarriedPart, type FileReferences } from "./check-carried-part.js";
 import { checkConfigurationUpdate } from "./configuration-updates.js";
@@ -348,13 +348,8 @@ function functionTools(
       echoed.push(raw as Record<string, unknown>);
       return;
     }
-    const parsed = functionToolSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const param = `tools[${i}]${issue && issue.path.length > 0 ? `.${formatPath(issue.path)}` : ""}`;
-      throw new GatewayError("invalid_request", `Invalid value for '${param}': ${issue?.message ?? "invalid tool"}.`, { param });
-    }
-    const tool = parsed.data;
+    // In OpenAI's words, as the body's own fields are ("Missing required parameter: 'tools[0].name'.").
+    const tool = parseOpenAIPart(functionToolSchema, raw, `tools[${i}]`);
     if (raw.async === true) asyncNotApplied(warnings);
     take(tool.name, `tools[${i}].name`, false);
     // OpenAI treats a function without parameters as taking none.
@@ -425,13 +420,7 @@ function namespaceTools(
       );
       return;
     }
-    const parsed = functionToolSchema.safeParse(inner);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const param = `tools[${i}].tools[${j}]${issue && issue.path.length > 0 ? `.${formatPath(issue.path)}` : ""}`;
-      throw new GatewayError("invalid_request", `Invalid value for '${param}': ${issue?.message ?? "invalid tool"}.`, { param });
-    }
-    const tool = parsed.data;
+    const tool = parseOpenAIPart(functionToolSchema, inner, `tools[${i}].tools[${j}]`);
     found.push({
       namespace,
       name: tool.name,
@@ -529,16 +518,27 @@ function toolChoice(
     }
     return typeof name === "string" ? { name: hostedToolName(server_label, name) } : "required";
   }
-  if ((choice.type === "function" || choice.type === "custom") && typeof choice.name === "string") {
+  if (choice.type === "function" || choice.type === "custom") {
     // ToolChoiceFunction, or ToolChoiceCustom: a custom tool is offered as a function of its name.
-    if (!tools.some((t) => t.name === choice.name)) {
+    const name = (choice as { name?: unknown }).name;
+    if (typeof name !== "string") {
+      // The type is one tandem takes: what is wrong is its name, missing or not a string.
       throw new GatewayError(
         "invalid_request",
-        `Invalid value for 'tool_choice.name': no ${choice.type} tool named '${choice.name}' was given in tools.`,
+        name == null
+          ? "Missing required parameter: 'tool_choice.name'."
+          : `Invalid type for 'tool_choice.name': expected a string, but got ${typeName(name)} instead.`,
+        { param: "tool_choice.name", reason: name == null ? "missing_required_parameter" : "invalid_type" },
+      );
+    }
+    if (!tools.some((t) => t.name === name)) {
+      throw new GatewayError(
+        "invalid_request",
+        `Invalid value for 'tool_choice.name': no ${choice.type} tool named '${name}' was given in tools.`,
         { param: "tool_choice.name" },
       );
     }
-    return { name: choice.name };
+    return { name };
   }
   throw new GatewayError(
     "invalid_request",

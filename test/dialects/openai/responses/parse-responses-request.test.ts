@@ -82,3 +82,85 @@ describe("hosted tools for a target on another wire", () => {
     assert.match(parsed.warnings.header() ?? "", /web_search/);
   });
 });
+
+describe("a bad nested field", () => {
+  it("is answered in OpenAI's words and codes, the field named in param", () => {
+    const cases: Array<[Record<string, unknown>, string, string, RegExp]> = [
+      [
+        { tools: [{ type: "function", parameters: {} }] },
+        "tools[0].name",
+        "missing_required_parameter",
+        /^Missing required parameter: 'tools\[0\]\.name'\.$/,
+      ],
+      [
+        { tools: [{ type: "function", name: 5 }] },
+        "tools[0].name",
+        "invalid_type",
+        /^Invalid type for 'tools\[0\]\.name': expected a string, but got an integer instead\.$/,
+      ],
+      [
+        { tools: [{ type: "function", name: "f", strict: "yes" }] },
+        "tools[0].strict",
+        "invalid_type",
+        /expected a boolean, but got a string instead/,
+      ],
+      [
+        { tools: [{ type: "function", name: "f", description: 5 }] },
+        "tools[0].description",
+        "invalid_type",
+        /expected a string, but got an integer/,
+      ],
+      [
+        { tools: [{ type: "function", name: "" }] },
+        "tools[0].name",
+        "empty_string",
+        /^Invalid 'tools\[0\]\.name': empty string\./,
+      ],
+      [
+        { tools: [{ type: "namespace", name: "ns", tools: [{ type: "function" }] }] },
+        "tools[0].tools[0].name",
+        "missing_required_parameter",
+        /^Missing required parameter/,
+      ],
+      [
+        { tool_choice: { type: "function" } },
+        "tool_choice.name",
+        "missing_required_parameter",
+        /^Missing required parameter: 'tool_choice\.name'\.$/,
+      ],
+      [
+        { tool_choice: 5 },
+        "tool_choice",
+        "invalid_type",
+        /^Invalid type for 'tool_choice': expected a string or an object, but got an integer instead\.$/,
+      ],
+      [
+        { truncation: 1 },
+        "truncation",
+        "invalid_type",
+        /^Invalid type for 'truncation': expected a string, but got an integer instead\.$/,
+      ],
+      [
+        { max_output_tokens: 1e20 },
+        "max_output_tokens",
+        "integer_above_max_value",
+        /^Invalid 'max_output_tokens': integer above maximum value\./,
+      ],
+      [{ previous_response_id: "" }, "previous_response_id", "empty_string", /^Invalid 'previous_response_id': empty string\./],
+      [{ conversation: "" }, "conversation", "empty_string", /^Invalid 'conversation': empty string\./],
+    ];
+    for (const [body, param, code, message] of cases) {
+      const found = refusal(body);
+      assert.equal(found.param, param, JSON.stringify(body));
+      assert.equal(found.code, code, `${JSON.stringify(body)}: ${found.message}`);
+      assert.match(found.message, message);
+      assert.doesNotMatch(found.message, /Invalid input|Invalid option|Too big|Too small|received/);
+    }
+  });
+
+  it("keeps OpenAI's words for a value outside a closed set", () => {
+    const found = refusal({ truncation: "sometimes" });
+    assert.equal(found.code, "invalid_value");
+    assert.match(found.message, /^Invalid value for 'truncation': 'sometimes'\. Supported values are: 'auto' and 'disabled'\.$/);
+  });
+});
