@@ -112,3 +112,31 @@ describe("EncryptedStateStore on disk", () => {
     assert.equal(pagesHold(dataDir, key, "msg_conv"), false);
   });
 });
+
+describe("EncryptedStateStore paging a long input", () => {
+  it("reads one page of a response's 20,000 input items, not all of them, for each page", async () => {
+    const store = await BackgroundStore.openWithKey({
+      dataDir: tempDataDir("tandem-state-"),
+      key: randomKey(),
+      pruneIntervalMs: 0,
+    });
+    try {
+      const state = new EncryptedStateStore(store);
+      const big = response("resp_big", { inputs: 20_000 });
+      await state.saveResponse(big);
+      const times: number[] = [];
+      for (let k = 1; k <= 9; k++) {
+        const started = performance.now();
+        const page = await state.listInputItems("resp_big", { limit: 100, order: "asc", after: `msg_resp_big_in${k * 2000}` });
+        times.push(performance.now() - started);
+        assert.equal(page?.data[0]?.item.id, `msg_resp_big_in${k * 2000 + 1}`);
+        assert.equal(page?.data.length, 100);
+      }
+      // Read whole, a page took 40 to 200 ms here; one page's rows, 1 to 2 ms.
+      const median = [...times].sort((a, b) => a - b)[4] as number;
+      assert.ok(median < 15, `a page took ${Math.round(median)} ms (median of ${times.map(Math.round).join(", ")})`);
+    } finally {
+      await store.close();
+    }
+  });
+});
