@@ -7,13 +7,22 @@ import { type ListOptions, type ListPage, type StoredItem, unknownCursorPage } f
  * so there.
  */
 export function pageItems(items: readonly StoredItem[], options: ListOptions): ListPage<StoredItem> {
-  const ordered = options.order === "desc" ? [...items].reverse() : items;
-  const start = startAfter(ordered, options.after, (i) => i.item.id);
+  return pageBy(items, options, (i) => i.item.id);
+}
+
+/**
+ * pageItems over entries of any shape, each known by `idOf`: a store pages its rows by their id
+ * column, so that only the page's items are read from their JSON (a response's 20,000 input items
+ * are not all parsed for each page of 100).
+ */
+export function pageBy<T>(entries: readonly T[], options: ListOptions, idOf: (entry: T) => string): ListPage<T> {
+  const ordered = options.order === "desc" ? [...entries].reverse() : entries;
+  const start = startAfter(ordered, options.after, idOf);
   if (start === undefined) return unknownCursorPage("after");
   if (options.before === undefined) {
     return { data: ordered.slice(start, start + options.limit), hasMore: start + options.limit < ordered.length };
   }
-  const end = ordered.findIndex((i) => i.item.id === options.before);
+  const end = ordered.findIndex((entry) => idOf(entry) === options.before);
   if (end === -1) return unknownCursorPage("before");
   const from = Math.max(start, end - options.limit);
   return { data: ordered.slice(from, Math.max(from, end)), hasMore: from > start };

@@ -103,9 +103,9 @@ export function attachResponsesSocket(app: FastifyInstance, loopback: ServerLoop
 
 function serve(loopback: Loopback, ws: WebSocket, upgrade: IncomingMessage, options: ResponsesSocketOptions): void {
   const { logger } = options;
-  const run: SocketTurnRunner = async (body, relay, signal, carriesDeclaredPrivate) => {
+  const run: SocketTurnRunner = async (body, relay, signal, connection) => {
     try {
-      return await runTurn(body, relay, signal, carriesDeclaredPrivate);
+      return await runTurn(body, relay, signal, connection);
     } catch (err) {
       if (signal.aborted) return { kind: "streamed" };
       // As the HTTP route answers what it did not expect: the details stay in the log.
@@ -113,8 +113,8 @@ function serve(loopback: Loopback, ws: WebSocket, upgrade: IncomingMessage, opti
       return { kind: "refused", status: 500, body: INTERNAL_ERROR };
     }
   };
-  const runTurn: SocketTurnRunner = (body, relay, signal, carriesDeclaredPrivate) =>
-    runLoopbackTurn(loopback, upgrade.headers, body, relay, signal, { connection: { carriesDeclaredPrivate } });
+  const runTurn: SocketTurnRunner = (body, relay, signal, connection) =>
+    runLoopbackTurn(loopback, upgrade.headers, body, relay, signal, { connection });
   const send = (text: string): Promise<void> =>
     new Promise((resolve) => {
       if (ws.readyState !== ws.OPEN) return resolve();

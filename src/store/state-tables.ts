@@ -1,5 +1,5 @@
 import type Sqlite from "better-sqlite3-multiple-ciphers";
-import { pageItems } from "../core/page-items.js";
+import { pageBy } from "../core/page-items.js";
 import type {
   ItemSensitivity,
   ListOptions,
@@ -36,6 +36,8 @@ export interface StatePruneResult {
 }
 
 interface ItemRow {
+  /** The item's id (its JSON's `id`): lists page by it without reading the JSON. */
+  item_id: string;
   item: string;
   sensitivity: string | null;
   origin: string | null;
@@ -64,7 +66,7 @@ interface ConversationRow {
 }
 
 /** The columns an item is read back from (ItemRow), in both item tables; `i.`-qualified for a join. */
-const ITEM_COLUMNS = "item, sensitivity, origin, declared_private";
+const ITEM_COLUMNS = "item_id, item, sensitivity, origin, declared_private";
 const ITEM_COLUMNS_OF_I = ITEM_COLUMNS.split(", ")
   .map((column) => `i.${column}`)
   .join(", ");
@@ -112,6 +114,19 @@ export class StateTables {
       conversationExists: db.prepare<[string], { found: 1 }>("SELECT 1 AS found FROM conversations WHERE id = ?"),
       responseItems: db.prepare<[string, number], ItemRow>(
         `SELECT ${ITEM_COLUMNS} FROM response_items WHERE response_id = ? AND output = ? ORDER BY ordinal`,
+      ),
+      // A response's own input, one page at a time (listInputItems): by ordinal from a cursor, either way.
+      inputOrdinal: db.prepare<[string, string], { ordinal: number }>(
+        "SELECT ordinal FROM response_items WHERE item_id = ? AND response_id = ? AND output = 0 ORDER BY ordinal LIMIT 1",
+      ),
+      lastInputOrdinal: db.prepare<[string, string], { ordinal: number }>(
+        "SELECT ordinal FROM response_items WHERE item_id = ? AND response_id = ? AND output = 0 ORDER BY ordinal DESC LIMIT 1",
+      ),
+      inputAfter: db.prepare<[string, number, number], ItemRow>(
+        `SELECT ${ITEM_COLUMNS} FROM response_items WHERE response_id = ? AND output = 0 AND ordinal > ? ORDER BY ordinal LIMIT ?`,
+      ),
+      inputBefore: db.prepare<[string, number, number], ItemRow>(
+        `SELECT ${ITEM_COLUMNS} FROM response_items WHERE response_id = ? AND output = 0 AND ordinal < ? ORDER BY ordinal DESC LIMIT ?`,
       ),
       deleteResponseItems: db.prepare<[string]>("DELETE FROM response_items WHERE response_id = ?"),
       deleteResponse: db.prepare<[string]>("DELETE FROM responses WHERE id = ?"),
@@ -290,9 +305,50 @@ export class StateTables {
           context.previous_response_id === null
             ? this.#conversationContext(context)
             : this.#historyRows(context.previous_response_id);
-        return pageItems([...history, ...q.responseItems.all(responseId, 0)].map(toStoredItem), options);
+        const page =
+          options.before === undefined
+            ? this.#inputPage(responseId, history, options)
+            : pageBy([...history, ...q.responseItems.all(responseId, 0)], options, (row) => row.item_id);
+        return { ...page, data: page.data.map(toStoredItem) };
       })
       .deferred();
+  }
+
+  /**
+   * One page (no `before`) of a response's history then its own input, as pageBy pages the whole
+   * list, with only the page's own input read: a response given 20,000 input items is not read
+   * whole for each page of 100. The history (its chain or conversation) is read whole, as before.
+   */
+  #inputPage(responseId: string, history: readonly ItemRow[], options: ListOptions): ListPage<ItemRow> {
+    const q = this.#q;
+    const want = options.limit + 1;
+    const { after } = options;
+    let rows: ItemRow[];
+    if (options.order !== "desc") {
+      // Oldest first: the history, then the input; a cursor is found where pageBy finds it, first in order.
+      const inHistory = after === undefined ? -1 : history.findIndex((row) => row.item_id === after);
+      if (after === undefined || inHistory !== -1) {
+        rows = history.slice(inHistory + 1, inHistory + 1 + want);
+        if (rows.length < want) rows.push(...q.inputAfter.all(responseId, -1, want - rows.length));
+      } else {
+        const at = q.inputOrdinal.get(after, responseId);
+        if (at === undefined) return unknownCursorPage("after");
+        rows = q.inputAfter.all(responseId, at.ordinal, want);
+      }
+    } else {
+      // Newest first: the input, then the history backwards.
+      const newestFirst = [...history].reverse();
+      const at = after === undefined ? undefined : q.lastInputOrdinal.get(after, responseId);
+      if (after === undefined || at !== undefined) {
+        rows = q.inputBefore.all(responseId, at?.ordinal ?? Number.MAX_SAFE_INTEGER, want);
+        if (rows.length < want) rows.push(...newestFirst.slice(0, want - rows.length));
+      } else {
+        const inHistory = newestFirst.findIndex((row) => row.item_id === after);
+        if (inHistory === -1) return unknownCursorPage("after");
+        rows = newestFirst.slice(inHistory + 1, inHistory + 1 + want);
+      }
+    }
+    return { data: rows.slice(0, options.limit), hasMore: rows.length > options.limit };
   }
 
   createConversation(conversation: StoredConversation, items: StoredItem[]): StoredConversation {

@@ -137,6 +137,61 @@ describe("Responses WebSocket mode", () => {
     socket.close();
   });
 
+  it("echoes the previous_response_id the client sent when it continues the connection's chain (events, store, warm-up)", async () => {
+    const { socket, turn } = await connect(tandem.url);
+    const idOf = (events: unknown[]) =>
+      (events.find((m) => (m as { type: string }).type === "response.completed") as { response: { id: string } }).response.id;
+    const previousIds = (events: unknown[]) =>
+      events
+        .map((m) => (m as { response?: { previous_response_id?: unknown } }).response)
+        .filter((response) => response !== undefined)
+        .map((response) => response.previous_response_id);
+    const first = idOf(await turn({ type: "response.create", model: MODEL, store: false, input: "First" }));
+    // Continuing a response only the connection holds: every Response object names it.
+    const second = await turn({
+      type: "response.create",
+      model: MODEL,
+      store: false,
+      previous_response_id: first,
+      input: "Second",
+    });
+    assert.ok(previousIds(second).length >= 3, JSON.stringify(second));
+    for (const id of previousIds(second)) assert.equal(id, first);
+    // A stored turn continuing the connection's chain: its stored Response names it too.
+    const secondId = idOf(second);
+    const third = await turn({ type: "response.create", model: MODEL, previous_response_id: secondId, input: "Third" });
+    for (const id of previousIds(third)) assert.equal(id, secondId);
+    const stored = await client.responses.retrieve(idOf(third));
+    assert.equal(stored.previous_response_id, secondId);
+    // Past a stored response, the connection sends its id on as the chain's start: the client's is echoed.
+    const fourth = await turn({
+      type: "response.create",
+      model: MODEL,
+      store: false,
+      previous_response_id: idOf(third),
+      input: "4",
+    });
+    const fifth = await turn({
+      type: "response.create",
+      model: MODEL,
+      store: false,
+      previous_response_id: idOf(fourth),
+      input: "5",
+    });
+    for (const id of previousIds(fifth)) assert.equal(id, idOf(fourth));
+    // A warm-up continuing the chain says so as well.
+    const warm = await turn({
+      type: "response.create",
+      model: MODEL,
+      store: false,
+      generate: false,
+      previous_response_id: idOf(fifth),
+      input: "warm",
+    });
+    for (const id of previousIds(warm)) assert.equal(id, idOf(fifth));
+    socket.close();
+  });
+
   it("continues a stored chain by previous_response_id, the store's history", async () => {
     const { socket, turn } = await connect(tandem.url);
     const first = await turn({ type: "response.create", model: MODEL, input: "Stored first" });

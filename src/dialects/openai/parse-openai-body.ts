@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { GatewayError } from "../../core/index.js";
-import { type BodyIssue, parseBody } from "../shared/index.js";
+import { type BodyIssue, invalidValue, parseBody } from "../shared/index.js";
 
 /**
  * parseBody with OpenAI's own words and `code` for a bad field, as api.openai.com answers them (and
@@ -17,10 +17,35 @@ export function parseOpenAIBody<S extends z.ZodType>(schema: S, body: unknown): 
   return parseBody(schema, body, (found) => openAIBodyError(schema, found));
 }
 
+/**
+ * parseOpenAIBody for one object inside a body (a tool checked on its own, `tools[0]`): a bad field
+ * is answered in the same words, named from the body's top (`tools[0].name`).
+ */
+export function parseOpenAIPart<S extends z.ZodType>(schema: S, value: unknown, at: string): z.output<S> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw invalid(at, `Invalid type for '${at}': expected an object, but got ${typeName(value)} instead.`, "invalid_type");
+  }
+  return parseBody(schema, value, (found) => {
+    const param = `${at}.${found.param}`;
+    return openAIBodyError(schema, { ...found, param }) ?? invalidValue(param, found.issue.message);
+  });
+}
+
 function openAIBodyError(schema: z.ZodType, { param, issue, value }: BodyIssue): GatewayError | undefined {
   // A null model is no model (the SDKs send every field, null when unset).
   if (value === undefined || (value === null && param === "model")) {
     return invalid(param, `Missing required parameter: '${param}'.`, "missing_required_parameter");
+  }
+  // A value of a type the field never takes (`truncation: 1`, `tool_choice: 5`), whichever branch zod tells of.
+  if (issue.code === "invalid_value" || issue.code === "invalid_union") {
+    const mismatch = typeMismatch(fieldSchema(schema, issue.path), value);
+    if (mismatch !== undefined) {
+      return invalid(
+        param,
+        `Invalid type for '${param}': expected ${mismatch}, but got ${typeName(value)} instead.`,
+        "invalid_type",
+      );
+    }
   }
   switch (issue.code) {
     case "invalid_type": {
@@ -36,7 +61,22 @@ function openAIBodyError(schema: z.ZodType, { param, issue, value }: BodyIssue):
     case "too_small": {
       const above = issue.code === "too_big";
       const limit = Number(above ? issue.maximum : issue.minimum);
-      if (issue.origin === "number" && typeof value === "number") {
+      if (issue.origin === "string" && typeof value === "string") {
+        if (!above && value === "") {
+          return invalid(
+            param,
+            `Invalid '${param}': empty string. Expected a string with minimum length ${limit}, but got an empty string instead.`,
+            "empty_string",
+          );
+        }
+        return invalid(
+          param,
+          `Invalid '${param}': string too ${above ? "long" : "short"}. Expected a string with ${above ? "maximum" : "minimum"} length ${limit}, but got a string with length ${value.length} instead.`,
+          `string_${above ? "above_max" : "below_min"}_length`,
+        );
+      }
+      // zod tells of an integer field's own range as `int` (its safe-integer bound: `1e20`).
+      if ((issue.origin === "number" || issue.origin === "int") && typeof value === "number") {
         const kind = isInteger(fieldSchema(schema, issue.path)) ? "integer" : "decimal";
         const bound = above ? `<= ${limit}` : `>= ${limit}`;
         return invalid(
@@ -118,6 +158,33 @@ function isInteger(schema: z.ZodType | undefined): boolean {
   return schema instanceof z.ZodNumber && schema.isInt === true;
 }
 
+/**
+ * What OpenAI calls the types a field takes, when `value` has none of them (a union's branches'
+ * types, an enum's strings); undefined when it has one, or the field takes a type without a name here.
+ */
+function typeMismatch(field: z.ZodType | undefined, value: unknown): string | undefined {
+  const options = field instanceof z.ZodUnion ? (field.options as z.ZodType[]).map(unwrap) : [field];
+  const kinds: string[] = [];
+  const valueKind = value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
+  for (const option of options) {
+    const jsonKind = option instanceof z.ZodEnum || option instanceof z.ZodLiteral ? literalKind(option) : option?.type;
+    if (jsonKind === undefined) return undefined;
+    // zod's `record` is a JSON object, its `number` a JSON number.
+    if ((jsonKind === "record" ? "object" : jsonKind) === valueKind) return undefined;
+    const named = expectedType(jsonKind, option);
+    if (named === undefined) return undefined;
+    kinds.push(named);
+  }
+  return [...new Set(kinds)].join(" or ");
+}
+
+/** The JSON type of an enum's or a literal's values, when they share one. */
+function literalKind(schema: z.ZodEnum | z.ZodLiteral): string | undefined {
+  const values = schema instanceof z.ZodEnum ? Object.values(schema.enum) : [...schema.values];
+  const kinds = new Set(values.map((v) => typeof v));
+  return kinds.size === 1 ? [...kinds][0] : undefined;
+}
+
 /** What OpenAI calls the type a field takes. */
 function expectedType(expected: string | undefined, schema: z.ZodType | undefined): string | undefined {
   switch (expected) {
@@ -140,7 +207,7 @@ function expectedType(expected: string | undefined, schema: z.ZodType | undefine
 }
 
 /** What OpenAI calls the type of the value a body had. */
-function typeName(value: unknown): string {
+export function typeName(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "number") return Number.isInteger(value) ? "an integer" : "a decimal";

@@ -255,6 +255,35 @@ function routesSuite(name: string, store: boolean): void {
       assert.equal(((await raw.json()) as { error: { param: string } }).error.param, "metadata");
     });
 
+    it("shows a reasoning item's encrypted content in input items and conversation items only when include asks", async () => {
+      const sealed = { id: "rs_sealed", type: "reasoning", summary: [], encrypted_content: "ENC123" };
+      const signed = {
+        id: "rs_signed",
+        type: "reasoning",
+        summary: [],
+        encrypted_content: "tandem.thinking-signature:sig",
+      };
+      const seeded = seededResponse("resp_sealed", 1);
+      await tandem.server.state.saveResponse({ ...seeded, input: [...seeded.input, { item: sealed }, { item: signed }] });
+      const conversation = await tandem.server.state.createConversation({}, [{ item: sealed }, { item: signed }]);
+      const include = ["reasoning.encrypted_content" as const];
+      const shown = (items: unknown[]) =>
+        items
+          .filter((item) => (item as { type: string }).type === "reasoning")
+          .map((item) => (item as { encrypted_content?: unknown }).encrypted_content);
+      assert.deepEqual(shown((await client.responses.inputItems.list("resp_sealed")).data), [undefined, undefined]);
+      assert.deepEqual(shown((await client.conversations.items.list(conversation.id)).data), [undefined, undefined]);
+      const one = await client.conversations.items.retrieve("rs_sealed", { conversation_id: conversation.id });
+      assert.equal("encrypted_content" in one, false);
+      // Asked for: the upstream's own, never the Anthropic signature tandem keeps.
+      assert.deepEqual(shown((await client.responses.inputItems.list("resp_sealed", { include })).data), [undefined, "ENC123"]);
+      assert.deepEqual(shown((await client.conversations.items.list(conversation.id, { include })).data), [undefined, "ENC123"]);
+      const asked = await client.conversations.items.retrieve("rs_sealed", { conversation_id: conversation.id, include });
+      assert.equal((asked as { encrypted_content?: unknown }).encrypted_content, "ENC123");
+      const signedOne = await client.conversations.items.retrieve("rs_signed", { conversation_id: conversation.id, include });
+      assert.equal("encrypted_content" in signedOne, false);
+    });
+
     it("retrieves, lists input items of, cancels and deletes a stored response", async () => {
       const seeded = seededResponse("resp_seeded1", 7);
       await tandem.server.state.saveResponse(seeded);

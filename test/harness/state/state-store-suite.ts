@@ -210,6 +210,32 @@ export function stateStoreSuite(name: string, makeStore: () => Promise<StateStor
       for (let i = 0; i < 1000; i++) assert.equal(history?.[2 * i]?.item.id, `msg_resp_long${i}_in0`);
     });
 
+    it("pages a response's chain history and its own input as one list, across the seam, either way", async () => {
+      await state.saveResponse(response("resp_seam1", { inputs: 3 }));
+      const own = response("resp_seam2", { previous: "resp_seam1", inputs: 4 });
+      await state.saveResponse(own);
+      const all = [...(ids(await state.responseHistory("resp_seam1")) ?? []), ...(ids(own.input) ?? [])];
+      assert.equal(all.length, 8);
+      for (const order of ["asc", "desc"] as const) {
+        const ordered = order === "asc" ? all : [...all].reverse();
+        for (const limit of [1, 2, 3, 5, 8, 20]) {
+          const seen: string[] = [];
+          let after: string | undefined;
+          for (;;) {
+            const page = await state.listInputItems("resp_seam2", { limit, order, ...(after !== undefined && { after }) });
+            assert.ok(page && !page.unknownCursor);
+            seen.push(...(ids(page.data) ?? []));
+            assert.equal(page.hasMore, seen.length < ordered.length, `${order} ${limit} after ${after}`);
+            if (!page.hasMore) break;
+            after = seen.at(-1);
+          }
+          assert.deepEqual(seen, ordered, `${order} by ${limit}`);
+        }
+        const unknown = await state.listInputItems("resp_seam2", { limit: 2, order, after: "msg_nowhere" });
+        assert.equal(unknown?.unknownCursor, "after");
+      }
+    });
+
     it("pages a response's input items with after, limit and order", async () => {
       await state.saveResponse(response("resp_pages", { inputs: 5 }));
       const all = ["msg_resp_pages_in0", "msg_resp_pages_in1", "msg_resp_pages_in2", "msg_resp_pages_in3", "msg_resp_pages_in4"];

@@ -12,7 +12,7 @@ import {
   parseListQuery,
   parseMetadata,
   renderItemList,
-  renderStoredMcpCall,
+  renderStoredItem,
   stateRoute,
   withDeclaredSensitivity,
 } from "../state/index.js";
@@ -75,7 +75,7 @@ export function registerConversationRoutes(app: RouteTable, state: StateStore, t
     "/v1/conversations/:id/items",
     stateRoute(async (request) => {
       const id = idOf(request.params);
-      parseInclude(request.query);
+      const include = parseInclude(request.query);
       const body = bodyObject(request.body, false);
       if (body.items === undefined) {
         throw invalidParam("items", "Missing required parameter: 'items'.", "missing_required_parameter");
@@ -89,7 +89,7 @@ export function registerConversationRoutes(app: RouteTable, state: StateStore, t
         refuseDuplicates(items, (itemId) => known.has(itemId));
         const added = await state.addConversationItems(id, withDeclaredSensitivity(items, request.headers));
         if (!added) throw notFound("Conversation", id);
-        return renderItemList({ data: added, hasMore: false });
+        return renderItemList({ data: added, hasMore: false }, include);
       });
     }),
   );
@@ -98,10 +98,10 @@ export function registerConversationRoutes(app: RouteTable, state: StateStore, t
     "/v1/conversations/:id/items",
     stateRoute(async (request) => {
       const id = idOf(request.params);
-      const { include: _include, ...options } = parseListQuery(request.query);
+      const { include, ...options } = parseListQuery(request.query);
       const page = await state.listConversationItems(id, options);
       if (!page) throw notFound("Conversation", id);
-      return renderItemList(cursorChecked(page, options, "Item"));
+      return renderItemList(cursorChecked(page, options, "Item"), include);
     }),
   );
 
@@ -109,11 +109,11 @@ export function registerConversationRoutes(app: RouteTable, state: StateStore, t
     "/v1/conversations/:id/items/:itemId",
     stateRoute(async (request) => {
       const { id, itemId } = request.params as { id: string; itemId: string };
-      parseInclude(request.query);
+      const include = parseInclude(request.query);
       await conversation(state, id);
       const stored = await state.getConversationItem(id, itemId);
       if (!stored) throw notFound("Item", itemId);
-      return renderStoredMcpCall(stored.item);
+      return renderStoredItem(stored.item, include);
     }),
   );
 

@@ -1,13 +1,21 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyReply } from "fastify";
 import { GatewayError, isStoreFailure, makeId, unixSeconds } from "../../../core/index.js";
-import { type StateStore, type StoredResponse, UNFINISHED_RESPONSE_STATUSES } from "../../../core/state.js";
+import {
+  type ItemSensitivity,
+  type StateItem,
+  type StateStore,
+  type StoredItem,
+  type StoredResponse,
+  UNFINISHED_RESPONSE_STATUSES,
+} from "../../../core/state.js";
 import type { Loopback } from "../../shared/index.js";
 import type { TurnHold } from "../state/index.js";
 import { runLoopbackTurn } from "./loopback-turn.js";
 import type { ParsedResponsesRequest } from "./parse-responses-request.js";
 import { tokenOfProcessHeader } from "./process-secret-header.js";
 import { renderResponse, responseErrorCode } from "./render-response.js";
+import { StreamedOutput } from "./streamed-output.js";
 
 /** A background run's turn: the run's id and time, and where the turn says what it saved as it began. */
 export interface RunIdentity {
@@ -65,6 +73,8 @@ export class BackgroundRun {
   hold: TurnHold | undefined;
   /** The id of the client's request that started it. */
   startedBy: string | undefined;
+  /** The output its streams have been given so far, so that a run stopped mid-answer closes what it opened. */
+  readonly streamed = new StreamedOutput();
 
   constructor(id: string, createdAt: number, queued: Record<string, unknown>) {
     this.id = id;
@@ -195,11 +205,17 @@ export class BackgroundResponses {
     return run;
   }
 
-  /** Cancels a run that has not finished; its Response says `cancelled` (it is not stored). */
+  /**
+   * Cancels a run that has not finished; its Response says `cancelled`. What its turn had streamed is
+   * kept: the items it left open are closed now (nothing the turn says after is streamed), as
+   * `incomplete` with what they got, and the Response lists every item its streams were given.
+   */
   cancel(run: BackgroundRun): void {
     if (run.finished) return;
-    run.response = { ...run.response, status: "cancelled" };
+    const output = run.turnEnded ? run.response.output : this.#closeStreamed(run);
+    run.response = { ...run.response, status: "cancelled", output };
     run.controller.abort(new Error("cancelled"));
+    run.notify();
   }
 
   /**
@@ -256,12 +272,14 @@ export class BackgroundResponses {
         if (!(await waitOrAbort(retryAfterMs, run.controller.signal))) break;
       }
       if (outcome.kind === "refused" && !run.controller.signal.aborted) {
-        const error = (outcome.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-        this.#fail(
-          run,
-          responseErrorCode(String(error?.code ?? "server_error")),
-          String(error?.message ?? `The turn was refused (${outcome.status})`),
-        );
+        const error = (outcome.body as { error?: { code?: unknown; message?: unknown; param?: unknown } } | undefined)?.error;
+        const code = String(error?.code ?? "server_error");
+        const message = String(error?.message ?? `The turn was refused (${outcome.status})`);
+        // The stream's `error` event has the refusal's own code (`shutting_down`), as the turn's stream would.
+        this.#fail(run, responseErrorCode(code), message, {
+          code,
+          param: typeof error?.param === "string" ? error.param : null,
+        });
       }
     } catch {
       if (!run.controller.signal.aborted)
@@ -300,18 +318,35 @@ export class BackgroundResponses {
     if (run.status === "cancelled") return;
     const response = event.response;
     if (response !== null && typeof response === "object") run.response = response as Record<string, unknown>;
+    run.streamed.see(event);
     // Numbered on from the run's own events, so that `starting_after` means the same in every stream of it.
     const numbered = { ...event, sequence_number: run.events.length };
     run.push(String(event.type), JSON.stringify(numbered));
     run.notify();
   }
 
-  /** A run that failed before its turn could say so: its Response and a last `response.failed` event. */
-  #fail(run: BackgroundRun, code: string, message: string): void {
+  /**
+   * A run that failed before its turn could say so: its Response, and its streams' last events, an
+   * `error` and `response.failed`, as every stream a failure ends (ResponseStreamRenderer.error).
+   * `event`: the `error` event's own code and param (the turn's refusal's), when not the Response's.
+   */
+  #fail(run: BackgroundRun, code: string, message: string, event?: { code: string; param: string | null }): void {
     if (TERMINAL.has(run.status)) return;
-    run.response = { ...run.response, status: "failed", error: { code, message } };
+    // A turn cut off mid-answer: what it streamed is closed and kept, as a stream a failure ends closes it.
+    const output = this.#closeStreamed(run);
+    run.response = { ...run.response, status: "failed", error: { code, message }, output };
+    const error = { type: "error", sequence_number: run.events.length, code, message, param: null, ...event };
+    run.push("error", JSON.stringify(error));
     const data = JSON.stringify({ type: "response.failed", sequence_number: run.events.length, response: run.response });
     run.push("response.failed", data);
+  }
+
+  /** Closes the items the run's turn left open (StreamedOutput.close), in its streams: the run's output as it now stands. */
+  #closeStreamed(run: BackgroundRun): StateItem[] {
+    for (const { type, data } of run.streamed.close()) {
+      run.push(type, JSON.stringify({ type, sequence_number: run.events.length, ...data }));
+    }
+    return run.streamed.output;
   }
 
   /** A cancelled run's last event: its Response as it is kept (CANCELLED_EVENT). */
@@ -325,10 +360,12 @@ export class BackgroundResponses {
     try {
       // What its turn saved as it began, unless the turn saved its end (a run cancelled as it finished).
       const kept = (!run.turnEnded && run.started) || (await this.#state.getResponse(run.id));
-      await this.#state.saveResponse({
-        ...(kept ?? { id: run.id, createdAt: run.createdAt, input: [], output: [] }),
-        response: run.response,
-      });
+      const record = kept ?? { id: run.id, createdAt: run.createdAt, input: [], output: [] };
+      // What its turn streamed before it was stopped, kept as its Response lists it, so that a follow-up
+      // is sent it too; marked as its input is (the turn's own marks were never saved).
+      const streamed = run.turnEnded ? [] : run.streamed.output;
+      const output = record.output.length === 0 ? streamed.map(markedAs(record.input)) : record.output;
+      await this.#state.saveResponse({ ...record, output, response: run.response });
     } catch {
       // The store could not take it: the run is read as interrupted from the store (failed), as after a stop.
     }
@@ -348,6 +385,23 @@ export class BackgroundResponses {
       if (++kept > MAX_FINISHED || bytes > this.#maxFinishedEventBytes) this.#runs.delete(run.id);
     }
   }
+}
+
+/** How items are marked to be kept with `input`: as private as its most private item (StoredItem). */
+function markedAs(input: readonly StoredItem[]): (item: StateItem) => StoredItem {
+  const order: ItemSensitivity[] = ["public", "internal", "private"];
+  let level = 0;
+  let declaredPrivate = false;
+  for (const stored of input) {
+    level = Math.max(level, order.indexOf(stored.sensitivity ?? "public"));
+    if (stored.declaredPrivate === true) declaredPrivate = true;
+  }
+  const sensitivity = order[level] as ItemSensitivity;
+  return (item) => ({
+    item,
+    ...(sensitivity !== "public" && { sensitivity }),
+    ...(declaredPrivate && { declaredPrivate: true as const }),
+  });
 }
 
 /**

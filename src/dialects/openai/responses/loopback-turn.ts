@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { createParser } from "eventsource-parser";
 import type { Loopback } from "../../shared/index.js";
+import type { SocketTurnConnection } from "./responses-socket-session.js";
 import { openSocketTurn, SOCKET_TURN_HEADER } from "./socket-turn-marks.js";
 
 /** What one turn of POST /v1/responses (streamed) came to: its events were relayed, or it was refused before any. */
@@ -21,8 +22,8 @@ const CONNECTION_HEADERS = new Set(["connection", "upgrade", "content-length", "
  * tandem's memory). `signal` cancels the turn as a client closing its connection would. A
  * `detached` turn has no client waiting on it (a background response's): tandem's shutdown ends it at
  * once (LoopbackRequest.detached). A WebSocket connection's turn (`connection`) says whether the
- * earlier turns it continues from the connection's memory held content declared private, and learns
- * whether it did (socket-turn-marks.ts).
+ * earlier turns it continues from the connection's memory held content declared private, and which
+ * response the client continues, and learns whether it held such content (socket-turn-marks.ts).
  */
 export async function runLoopbackTurn(
   loopback: Loopback,
@@ -30,9 +31,9 @@ export async function runLoopbackTurn(
   body: Record<string, unknown>,
   relay: (data: string) => Promise<void> | void,
   signal: AbortSignal,
-  options: { detached?: boolean; connection?: { carriesDeclaredPrivate: boolean } } = {},
+  options: { detached?: boolean; connection?: SocketTurnConnection } = {},
 ): Promise<LoopbackTurnOutcome> {
-  const socketTurn = options.connection === undefined ? undefined : openSocketTurn(options.connection.carriesDeclaredPrivate);
+  const socketTurn = options.connection === undefined ? undefined : openSocketTurn(options.connection);
   try {
     const outcome = await answerTurn(loopback, headers, body, relay, signal, options.detached === true, socketTurn?.header);
     return outcome.kind === "streamed" && socketTurn?.mark.declaredPrivate === true

@@ -10,10 +10,10 @@ import {
   type ToolDefinition,
   type WireOnly,
 } from "../../../core/index.js";
-import { formatPath, headerSafe } from "../../shared/index.js";
+import { headerSafe } from "../../shared/index.js";
 import { ALLOWED_TOOLS_APPROXIMATED } from "../allowed-tools-choice.js";
 import { customToolDefinition, parseCustomTool } from "../custom-tools.js";
-import { parseOpenAIBody } from "../parse-openai-body.js";
+import { parseOpenAIBody, parseOpenAIPart, typeName } from "../parse-openai-body.js";
 import { type InputEntry, normalizeInputEntries, parseInclude, parseMetadata, StateApiError } from "../state/index.js";
 import { checkCarriedPart, type FileReferences } from "./check-carried-part.js";
 import { checkConfigurationUpdate } from "./configuration-updates.js";
@@ -133,11 +133,11 @@ export function parseResponsesRequest(body: unknown, routeTools = false): Parsed
   const mcp = parseMcpTools(wire.tools);
   const fileSearch = parseFileSearchTool(wire.tools);
   if (tools.length > 0) chat.tools = tools;
-  const allowed = allowedTools(wire.tool_choice);
+  const allowed = allowedTools(wire.tool_choice, tools, namespaced);
   if (allowed) {
     // The closest canonical form: only the allowed tools offered, with the mode as the choice (a
     // Responses-native upstream gets the choice itself).
-    const kept = tools.filter((t) => allowed.names.has(t.name));
+    const kept = tools.filter((t) => allowed.names.has(t.name) || allowed.names.has(namespaced.get(t.name)?.name ?? ""));
     if (kept.length > 0) chat.tools = kept;
     else delete chat.tools;
     chat.toolChoice = allowed.mode;
@@ -344,15 +344,12 @@ function functionTools(
         `tool:${raw.type}`,
         `tools of type '${headerSafe(raw.type)}' were left out: a hosted tool reaches only a Responses-native upstream`,
       );
+      // Still echoed as the request gave it, as every request field is: the warning says the model did not see it.
+      echoed.push(raw as Record<string, unknown>);
       return;
     }
-    const parsed = functionToolSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const param = `tools[${i}]${issue && issue.path.length > 0 ? `.${formatPath(issue.path)}` : ""}`;
-      throw new GatewayError("invalid_request", `Invalid value for '${param}': ${issue?.message ?? "invalid tool"}.`, { param });
-    }
-    const tool = parsed.data;
+    // In OpenAI's words, as the body's own fields are ("Missing required parameter: 'tools[0].name'.").
+    const tool = parseOpenAIPart(functionToolSchema, raw, `tools[${i}]`);
     if (raw.async === true) asyncNotApplied(warnings);
     take(tool.name, `tools[${i}].name`, false);
     // OpenAI treats a function without parameters as taking none.
@@ -423,13 +420,7 @@ function namespaceTools(
       );
       return;
     }
-    const parsed = functionToolSchema.safeParse(inner);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const param = `tools[${i}].tools[${j}]${issue && issue.path.length > 0 ? `.${formatPath(issue.path)}` : ""}`;
-      throw new GatewayError("invalid_request", `Invalid value for '${param}': ${issue?.message ?? "invalid tool"}.`, { param });
-    }
-    const tool = parsed.data;
+    const tool = parseOpenAIPart(functionToolSchema, inner, `tools[${i}].tools[${j}]`);
     found.push({
       namespace,
       name: tool.name,
@@ -447,10 +438,14 @@ function namespaceTools(
 
 /**
  * `{type: "allowed_tools", mode, tools}` (ToolChoiceAllowed): the names of the function and custom tools it
- * allows and its mode; undefined for any other choice. A malformed one is a 400 naming the field.
+ * allows and its mode; undefined for any other choice. A malformed one is a 400 naming the field, and
+ * so is one naming a function or custom tool that `tools` does not give, as `{type: "function", name}`
+ * is: left out, it would offer the model nothing, and a `required` call would become a plain answer.
  */
 function allowedTools(
   choice: ResponsesRequestBody["tool_choice"],
+  given: readonly ToolDefinition[],
+  namespaced: ReadonlyMap<string, NamespacedTool>,
 ): { names: Set<string>; mode: "auto" | "required" } | undefined {
   if (choice == null || typeof choice === "string" || choice.type !== "allowed_tools") return undefined;
   const { mode, tools } = choice as { mode?: unknown; tools?: unknown };
@@ -465,8 +460,25 @@ function allowedTools(
     });
   }
   const names = new Set<string>();
-  for (const tool of tools as { type?: unknown; name?: unknown }[])
-    if ((tool?.type === "function" || tool?.type === "custom") && typeof tool.name === "string") names.add(tool.name);
+  // A namespace's tool may be named by its flat name (as the target is offered it) or its own.
+  const known = new Set([...given.map((tool) => tool.name), ...[...namespaced.values()].map((tool) => tool.name)]);
+  (tools as { type?: unknown; name?: unknown }[]).forEach((tool, i) => {
+    if (tool?.type !== "function" && tool?.type !== "custom") return;
+    if (typeof tool.name !== "string" || tool.name === "") {
+      throw new GatewayError("invalid_request", `Missing required parameter: 'tool_choice.tools[${i}].name'.`, {
+        param: `tool_choice.tools[${i}].name`,
+        reason: "missing_required_parameter",
+      });
+    }
+    if (!known.has(tool.name)) {
+      throw new GatewayError(
+        "invalid_request",
+        `Invalid value for 'tool_choice.tools[${i}].name': no ${tool.type} tool named '${tool.name}' was given in tools.`,
+        { param: `tool_choice.tools[${i}].name` },
+      );
+    }
+    names.add(tool.name);
+  });
   return { names, mode };
 }
 
@@ -506,16 +518,27 @@ function toolChoice(
     }
     return typeof name === "string" ? { name: hostedToolName(server_label, name) } : "required";
   }
-  if ((choice.type === "function" || choice.type === "custom") && typeof choice.name === "string") {
+  if (choice.type === "function" || choice.type === "custom") {
     // ToolChoiceFunction, or ToolChoiceCustom: a custom tool is offered as a function of its name.
-    if (!tools.some((t) => t.name === choice.name)) {
+    const name = (choice as { name?: unknown }).name;
+    if (typeof name !== "string") {
+      // The type is one tandem takes: what is wrong is its name, missing or not a string.
       throw new GatewayError(
         "invalid_request",
-        `Invalid value for 'tool_choice.name': no ${choice.type} tool named '${choice.name}' was given in tools.`,
+        name == null
+          ? "Missing required parameter: 'tool_choice.name'."
+          : `Invalid type for 'tool_choice.name': expected a string, but got ${typeName(name)} instead.`,
+        { param: "tool_choice.name", reason: name == null ? "missing_required_parameter" : "invalid_type" },
+      );
+    }
+    if (!tools.some((t) => t.name === name)) {
+      throw new GatewayError(
+        "invalid_request",
+        `Invalid value for 'tool_choice.name': no ${choice.type} tool named '${name}' was given in tools.`,
         { param: "tool_choice.name" },
       );
     }
-    return { name: choice.name };
+    return { name };
   }
   throw new GatewayError(
     "invalid_request",

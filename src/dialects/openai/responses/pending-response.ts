@@ -119,8 +119,9 @@ export class PendingResponse {
 
   /**
    * A native Responses upstream's own Response as this response: every field it sent, with tandem's
-   * id, creation time and target, and the request's own `store`, `previous_response_id` and
-   * `conversation` (the upstream was sent the history with `store: false`).
+   * id, creation time and target, and the request's own `store`, `background`, `previous_response_id`
+   * and `conversation` (the upstream was sent the history with `store: false` and no `background`: tandem
+   * runs a background turn itself, so the upstream's `background: false` is not the client's).
    */
   adopt(meta: ResponseMeta, upstream: Record<string, unknown>): Record<string, unknown> {
     const echo = this.#request.echo;
@@ -134,6 +135,7 @@ export class PendingResponse {
       previous_response_id: echo.previous_response_id,
       conversation: echo.conversation,
       store: echo.store,
+      background: echo.background,
     };
   }
 

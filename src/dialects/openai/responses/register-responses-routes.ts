@@ -103,6 +103,9 @@ async function respond(
   // earlier turns held declared private, as the store says it of stored items.
   const socketTurn = claimSocketTurn(request.headers);
   if (socketTurn?.carries === true) composed.declaredPrivate.push(DECLARED_TURNS);
+  // Its body names the stored response the connection's chain starts from (or none): the Response
+  // echoes the one the client named, as OpenAI's does; the store keeps the chain by the stored one.
+  if (socketTurn?.previousResponseId !== undefined) parsed.echo.previous_response_id = socketTurn.previousResponseId;
   const { headers, level, floor } = stateSensitivity(request.headers, composed.historySensitivity);
   // MCP servers' tools and file_search: run by tandem's tool loop, between the model's turns, on the
   // canonical path (so a file_search naming tandem's stores never reaches a Responses upstream).

@@ -96,10 +96,10 @@ export function registerStoredResponseRoutes(
     "/v1/responses/:id/input_items",
     stateRoute(async (request) => {
       const id = idOf(request.params);
-      const { include: _include, ...options } = parseListQuery(request.query, { before: true });
+      const { include, ...options } = parseListQuery(request.query, { before: true });
       const page = await state.listInputItems(id, options);
       if (!page) throw notFound("Response", id);
-      return renderItemList(cursorChecked(page, options, "Item"));
+      return renderItemList(cursorChecked(page, options, "Item"), include);
     }),
   );
 }

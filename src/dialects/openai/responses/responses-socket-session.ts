@@ -6,15 +6,26 @@ import { renderResponse } from "./render-response.js";
 
 /**
  * Runs one turn (runLoopbackTurn, with the connection's headers): each event's data to `relay`, in
- * order; `signal` cancels the turn. `carriesDeclaredPrivate`: the earlier turns it continues from the
- * connection's memory held content declared private (the outcome says whether this one did).
+ * order; `signal` cancels the turn. `connection`: what the connection's memory adds to the turn
+ * (SocketTurnConnection).
  */
 export type SocketTurnRunner = (
   body: Record<string, unknown>,
   relay: (data: string) => Promise<void>,
   signal: AbortSignal,
-  carriesDeclaredPrivate: boolean,
+  connection: SocketTurnConnection,
 ) => Promise<LoopbackTurnOutcome>;
+
+/** What a turn continued from the connection's memory carries besides its body. */
+export interface SocketTurnConnection {
+  /** The earlier turns it continues held content declared private (the outcome says whether this one did). */
+  carriesDeclaredPrivate: boolean;
+  /**
+   * The `previous_response_id` the client sent, when the body goes with another (the stored response
+   * the chain starts from) or none: its Response echoes the client's, as OpenAI's does.
+   */
+  previousResponseId?: string;
+}
 
 /** The last response of a connection, so that a `store: false` chain can be continued on it (OpenAI's connection-local state). */
 interface LastResponse {
@@ -31,10 +42,10 @@ interface LastResponse {
   declaredPrivate?: true;
 }
 
-/** A turn as the connection runs it: its body, and whether the unstored turns it continues held content declared private. */
+/** A turn as the connection runs it: its body, and what the connection's memory adds to it. */
 interface SocketTurn {
   body: Record<string, unknown>;
-  carriesDeclaredPrivate: boolean;
+  connection: SocketTurnConnection;
 }
 
 /** Client events a connection may hold before earlier ones of their lane are answered; more is a client out of control. */
@@ -254,7 +265,7 @@ export class ResponsesSocketSession {
   /** A follow-up to a last response (of any lane: a lane may fork from another's) that was not stored: its history, then the new input. */
   #continued(body: Record<string, unknown>): SocketTurn {
     const last = [...this.#last.values()].find((kept) => kept.id === body.previous_response_id);
-    if (last === undefined || last.base === last.id) return { body, carriesDeclaredPrivate: false };
+    if (last === undefined || last.base === last.id) return { body, connection: { carriesDeclaredPrivate: false } };
     const { previous_response_id: _previous, ...rest } = body;
     return {
       body: {
@@ -262,7 +273,7 @@ export class ResponsesSocketSession {
         ...(last.base !== undefined && { previous_response_id: last.base }),
         input: [...last.items, ...inputItems(body.input)],
       },
-      carriesDeclaredPrivate: last.declaredPrivate === true,
+      connection: { carriesDeclaredPrivate: last.declaredPrivate === true, previousResponseId: last.id },
     };
   }
 
@@ -280,7 +291,7 @@ export class ResponsesSocketSession {
     };
     let outcome: LoopbackTurnOutcome;
     try {
-      outcome = await this.#run(turn.body, relay, this.#closed.signal, turn.carriesDeclaredPrivate);
+      outcome = await this.#run(turn.body, relay, this.#closed.signal, turn.connection);
     } catch (err) {
       // OpenAI forgets the connection's last response when a turn fails.
       this.#last.delete(lane ?? "");
@@ -292,12 +303,13 @@ export class ResponsesSocketSession {
       const error = (outcome.body as { error?: unknown } | undefined)?.error ?? outcome.body;
       return this.#error(outcome.status, error, outcome.headers, lane);
     }
-    const declaredPrivate = turn.carriesDeclaredPrivate || outcome.declaredPrivate === true;
+    const declaredPrivate = turn.connection.carriesDeclaredPrivate || outcome.declaredPrivate === true;
     this.#keepLast(lane, final !== undefined && !failed ? remembered(turn.body, final, declaredPrivate) : undefined);
   }
 
   /** `generate: false`: the turn's state is kept without asking the model; its id can be continued from. */
-  async #warmUp({ body: turn, carriesDeclaredPrivate }: SocketTurn, lane: string | undefined): Promise<void> {
+  async #warmUp({ body: turn, connection }: SocketTurn, lane: string | undefined): Promise<void> {
+    const { carriesDeclaredPrivate, previousResponseId } = connection;
     let parsed: ReturnType<typeof parseResponsesRequest>;
     try {
       parsed = parseResponsesRequest({ ...turn, input: turn.input ?? [] });
@@ -306,6 +318,8 @@ export class ResponsesSocketSession {
       if (!(err instanceof GatewayError)) throw err;
       return this.#error(400, invalid(err.message, err.param ?? null, err.reason ?? "invalid_value"), undefined, lane);
     }
+    // The client's own previous response, not the stored one its history was resolved to.
+    if (previousResponseId !== undefined) parsed.echo.previous_response_id = previousResponseId;
     const id = makeId("resp_", 48);
     const identity = { id, createdAt: unixSeconds(), model: typeof turn.model === "string" ? turn.model : "" };
     const usage = { inputTokens: 0, outputTokens: 0 };

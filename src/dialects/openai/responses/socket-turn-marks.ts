@@ -20,14 +20,27 @@ const turns = new Map<string, SocketTurnMark>();
 export interface SocketTurnMark {
   /** The earlier turns this one continues from the connection's memory held content declared private. */
   readonly carries: boolean;
+  /**
+   * The `previous_response_id` the client sent, when the turn's body names the stored response its
+   * chain starts from instead (or none): the one its Response echoes (SocketTurnConnection).
+   */
+  readonly previousResponseId: string | undefined;
   /** Set by the route as the turn ends: the turn held such content (its answer may quote it). */
   declaredPrivate: boolean;
 }
 
 /** A turn's mark, and the header its request carries so that the route finds it; `close` when the turn has ended. */
-export function openSocketTurn(carries: boolean): { mark: SocketTurnMark; header: [string, string]; close(): void } {
+export function openSocketTurn(connection: { carriesDeclaredPrivate: boolean; previousResponseId?: string }): {
+  mark: SocketTurnMark;
+  header: [string, string];
+  close(): void;
+} {
   const token = makeId("", 24);
-  const mark: SocketTurnMark = { carries, declaredPrivate: false };
+  const mark: SocketTurnMark = {
+    carries: connection.carriesDeclaredPrivate,
+    previousResponseId: connection.previousResponseId,
+    declaredPrivate: false,
+  };
   turns.set(token, mark);
   return { mark, header: [SOCKET_TURN_HEADER, `${SECRET} ${token}`], close: () => turns.delete(token) };
 }

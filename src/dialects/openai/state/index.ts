@@ -13,7 +13,7 @@ export {
 } from "./normalize-input-items.js";
 export { type ListQuery, parseInclude, parseListQuery, parsePaging, single } from "./parse-list-query.js";
 export { parseBoundedObject, parseMetadata, typeOf } from "./parse-metadata.js";
-export { type ItemList, type OpenAIList, renderItemList, renderList } from "./render-item-list.js";
+export { type ItemList, type OpenAIList, renderItemList, renderList, renderStoredItem } from "./render-item-list.js";
 export { type McpToolCallError, renderMcpCallError, renderStoredMcpCall } from "./render-mcp-call-error.js";
 export { type DiscardableResponse, ResponsesInFlight } from "./responses-in-flight.js";
 export { cursorChecked, invalidParam, notFound, refuseUnknownFields, StateApiError, stateRoute } from "./state-api-error.js";

@@ -85,3 +85,39 @@ describe("the events the provider parsed, shared with the Responses dialect", ()
     }
   });
 });
+
+describe("a background turn answered by a Responses target", () => {
+  it("echoes the request's background: true in every Response, whatever the upstream (sent none) says", async () => {
+    const request = { echo: { store: true, background: true }, store: true } as unknown as ParsedResponsesRequest;
+    const response = new PendingResponse(request, { input: [] }, new MemoryStateStore(), undefined);
+    const renderer = {
+      progress: { sequence: 0, started: false, output: [], sealed: new Map() },
+    } as unknown as ResponseStreamRenderer;
+    // As api.openai.com answers a request without `background`: false in every Response object.
+    const said = events.map((frame) => {
+      const data = JSON.parse(frame.data) as Record<string, unknown>;
+      const inner = data.response as Record<string, unknown> | undefined;
+      return inner === undefined
+        ? frame
+        : { ...frame, data: JSON.stringify({ ...data, response: { ...inner, background: false } }) };
+    });
+    const stream = new ResponsesNativeStream(response, META, renderer, false);
+    const frames = await tapped(parseResponsesStream([said], META.target));
+    const written = frames.map((frame) => stream.frame(frame)).join("") + (await stream.end());
+    const responses = written
+      .split("\n\n")
+      .filter((block) => block !== "")
+      .map((block) => (JSON.parse(block.slice(block.indexOf("data: ") + 6)) as { response?: { background?: unknown } }).response)
+      .filter((inner) => inner !== undefined);
+    assert.equal(responses.length, 2);
+    for (const inner of responses) assert.equal(inner.background, true);
+    // An upstream that leaves the field out: still the request's.
+    const whole = await nativeResponse(
+      await tapped(tapResponsesObject(deepFreeze(structuredClone(upstream)), META.target)),
+      META,
+      new PendingResponse(request, { input: [] }, new MemoryStateStore(), undefined),
+      false,
+    );
+    assert.equal(whole?.background, true);
+  });
+});
