@@ -1,0 +1,75 @@
+/**
+ * What a request or an answer that crosses wires keeps, and what it names when it cannot: an
+ * Anthropic client's stream names the parts of the answer it has no place for in an SSE comment
+ * before its end, as the other SSE dialects do.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
+import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { postJson } from "../support/post-json.js";
+import { type RunningTandem, startTandem } from "../support/tandem.js";
+
+const GPT = "oai/gpt-4o-mini";
+const CLAUDE = "claude/claude-sonnet-4-5";
+let openai: FakeOpenAIUpstream;
+let anthropic: FakeAnthropic;
+let tandem: RunningTandem;
+
+before(async () => {
+  [openai, anthropic] = await Promise.all([
+    startFakeOpenAI({ models: ["gpt-4o-mini"] }),
+    startFakeAnthropic({ models: ["claude-sonnet-4-5"] }),
+  ]);
+  tandem = await startTandem(
+    {
+      providers: {
+        oai: { kind: "openai", baseUrl: openai.url, models: ["gpt-4o-mini"] },
+        claude: {
+          kind: "anthropic",
+          baseUrl: anthropic.url,
+          apiKeys: ["env:UP_ANTHROPIC"],
+          local: false,
+          models: ["claude-sonnet-4-5"],
+        },
+      },
+      breaker: { failureThreshold: 1000, cooldownMs: 1000 },
+    },
+    { env: { UP_ANTHROPIC: "sk-ant-test" } },
+  );
+});
+
+after(async () => {
+  await tandem?.close();
+  await Promise.all([openai?.close(), anthropic?.close()]);
+});
+
+const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+  `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: "gpt-4o-mini", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+
+describe("an Anthropic client's stream from another wire", () => {
+  it("names what the answer could not carry in a `: tandem warning:` comment before message_stop", async () => {
+    openai.script(() => ({
+      kind: "raw",
+      body: [
+        chunk({ role: "assistant", content: "See source." }),
+        chunk({
+          annotations: [
+            { type: "url_citation", url_citation: { url: "https://example.com", title: "E", start_index: 0, end_index: 3 } },
+          ],
+        }),
+        chunk({}, "stop"),
+        "data: [DONE]\n\n",
+      ],
+    }));
+    const res = await postJson(`${tandem.url}/v1/messages`, {
+      model: GPT,
+      stream: true,
+      max_tokens: 50,
+      messages: [{ role: "user", content: "x" }],
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.match(res.text, new RegExp(`: tandem warning: annotations of the answer from ${GPT} not carried\\n\\n`));
+    assert.ok(res.text.indexOf("tandem warning") < res.text.indexOf("event: message_stop"));
+  });
+});
