@@ -19,6 +19,7 @@ export * from "./history-images.js";
 export * from "./hosted-tool-runner.js";
 export * from "./hosted-tools.js";
 export * from "./ids.js";
+export * from "./image-type.js";
 export * from "./json-depth.js";
 export * from "./json-mode-word.js";
 export * from "./json-schema-check.js";
