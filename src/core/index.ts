@@ -59,3 +59,4 @@ export * from "./tool-name-aliases.js";
 export * from "./tool-result-text.js";
 export * from "./transient-failure.js";
 export * from "./vector-stores.js";
+export * from "./written-message-values.js";

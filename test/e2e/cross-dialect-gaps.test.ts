@@ -73,3 +73,39 @@ describe("an Anthropic client's stream from another wire", () => {
     assert.ok(res.text.indexOf("tandem warning") < res.text.indexOf("event: message_stop"));
   });
 });
+
+describe("a history call's arguments sent to an OpenAI-compatible upstream", () => {
+  const lastArguments = () => {
+    const body = openai.requests.filter((r) => r.method === "POST").at(-1)?.body as {
+      messages: Array<{ tool_calls?: Array<{ function: { arguments: string } }> }>;
+    };
+    return body.messages.find((m) => m.tool_calls)?.tool_calls?.[0]?.function.arguments;
+  };
+
+  it("keep an Anthropic client's digits: an integer past 2^53 and 1.10 are not rewritten", async () => {
+    openai.script(() => ({ kind: "text", text: "ok" }));
+    const res = await fetch(`${tandem.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: `{"model":"${GPT}","max_tokens":50,"tools":[{"name":"get","input_schema":{"type":"object"}}],
+        "messages":[{"role":"user","content":"x"},
+        {"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"get","input":{"acct":12345678901234567890,"f":1.10}}]},
+        {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"ok"}]}]}`,
+    });
+    assert.equal(res.status, 200, await res.text());
+    assert.equal(lastArguments(), '{"acct":12345678901234567890,"f":1.10}');
+  });
+
+  it("keep an Ollama client's digits", async () => {
+    openai.script(() => ({ kind: "text", text: "ok" }));
+    const res = await fetch(`${tandem.url}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: `{"model":"${GPT}","stream":false,"messages":[{"role":"user","content":"x"},
+        {"role":"assistant","content":"","tool_calls":[{"function":{"name":"get","arguments":{"acct":12345678901234567890,"f":1.10}}}]},
+        {"role":"tool","tool_name":"get","content":"ok"}]}`,
+    });
+    assert.equal(res.status, 200, await res.text());
+    assert.equal(lastArguments(), '{"acct":12345678901234567890,"f":1.10}');
+  });
+});
