@@ -109,3 +109,31 @@ describe("a history call's arguments sent to an OpenAI-compatible upstream", () 
     assert.equal(lastArguments(), '{"acct":12345678901234567890,"f":1.10}');
   });
 });
+
+describe("settings a target cannot take", () => {
+  it("are named by an Ollama client's own fields, options.*", async () => {
+    openai.script(() => ({ kind: "text", text: "ok" }));
+    anthropic.script(() => ({ kind: "text", text: "ok" }));
+    const toOpenAI = await postJson(`${tandem.url}/api/chat`, {
+      model: GPT,
+      stream: false,
+      options: { top_k: 40 },
+      messages: [{ role: "user", content: "x" }],
+    });
+    assert.equal(toOpenAI.status, 200, toOpenAI.text);
+    assert.match(
+      toOpenAI.json.tandem_warnings ?? toOpenAI.headers.get("x-tandem-warnings") ?? "",
+      new RegExp(`options\\.top_k not sent to ${GPT}`),
+    );
+    const toClaude = await postJson(`${tandem.url}/api/chat`, {
+      model: CLAUDE,
+      stream: false,
+      options: { seed: 7 },
+      messages: [{ role: "user", content: "x" }],
+    });
+    assert.equal(toClaude.status, 200, toClaude.text);
+    const warnings = toClaude.headers.get("x-tandem-warnings") ?? "";
+    assert.match(warnings, new RegExp(`options\\.seed not sent to ${CLAUDE}`));
+    assert.doesNotMatch(warnings, /(^|; )seed not sent/);
+  });
+});
