@@ -1,7 +1,9 @@
 /**
  * What a request or an answer that crosses wires keeps, and what it names when it cannot: an
  * Anthropic client's stream names the parts of the answer it has no place for in an SSE comment
- * before its end, as the other SSE dialects do.
+ * before its end, as the other SSE dialects do; a history call's arguments keep the digits the client
+ * wrote; settings are named by the client's own fields; a chat message's speaker `name` and an
+ * image's `detail` are named where the target's wire has no place for them.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -34,6 +36,8 @@ before(async () => {
         },
       },
       breaker: { failureThreshold: 1000, cooldownMs: 1000 },
+      // Images may go to cloud targets here: what is said of them is the subject.
+      privacy: { imagesArePrivate: false },
     },
     { env: { UP_ANTHROPIC: "sk-ant-test" } },
   );
@@ -135,5 +139,41 @@ describe("settings a target cannot take", () => {
     const warnings = toClaude.headers.get("x-tandem-warnings") ?? "";
     assert.match(warnings, new RegExp(`options\\.seed not sent to ${CLAUDE}`));
     assert.doesNotMatch(warnings, /(^|; )seed not sent/);
+  });
+});
+
+describe("a chat client's fields another wire has no place for", () => {
+  const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]).toString("base64");
+
+  it("name a speaker's `name` and an image's `detail` sent to Anthropic", async () => {
+    anthropic.script(() => ({ kind: "text", text: "ok" }));
+    const res = await postJson(`${tandem.url}/v1/chat/completions`, {
+      model: CLAUDE,
+      messages: [
+        {
+          role: "user",
+          name: "bob",
+          content: [
+            { type: "text", text: "x" },
+            { type: "image_url", image_url: { url: `data:image/png;base64,${PNG}`, detail: "low" } },
+          ],
+        },
+      ],
+    });
+    assert.equal(res.status, 200, res.text);
+    const warnings = res.headers.get("x-tandem-warnings") ?? "";
+    assert.match(warnings, new RegExp(`messages\\[\\]\\.name not sent to ${CLAUDE}`));
+    assert.match(warnings, new RegExp(`detail of images not sent to ${CLAUDE}`));
+  });
+
+  it("say nothing of them to an OpenAI-compatible target, which is sent the client's body", async () => {
+    openai.script(() => ({ kind: "text", text: "ok" }));
+    const res = await postJson(`${tandem.url}/v1/chat/completions`, {
+      model: GPT,
+      messages: [{ role: "user", name: "bob", content: "x" }],
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.headers.get("x-tandem-warnings"), null);
+    assert.equal((openai.requests.at(-1)?.body as { messages: Array<{ name?: string }> }).messages[0]?.name, "bob");
   });
 });
