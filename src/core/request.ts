@@ -346,6 +346,20 @@ export function unsentPenalties(request: ChatRequest): string[] {
 }
 
 /**
+ * An image's `detail` (`low`, `high`, `original`), when a part asks for one: for ChatProvider.unsent
+ * of the targets whose API has no such setting (Anthropic, Ollama), which see every image as sent.
+ */
+export function unsentImageDetail(request: ChatRequest): string[] {
+  for (const message of request.messages) {
+    if (typeof message.content === "string") continue;
+    for (const part of message.content) {
+      if (part.type === "image" && part.detail !== undefined && part.detail !== "auto") return ["detail of images"];
+    }
+  }
+  return [];
+}
+
+/**
  * Ollama's `keep_alive`, when the request carries one: for ChatProvider.unsent of the targets that
  * keep no model loaded (a cloud API); the embedded engine and an Ollama upstream take it.
  */

@@ -55,7 +55,7 @@ export {
   type PrivacySettings,
 } from "./privacy-decision.js";
 export { type RedactedNativeBody, redactNativeBody } from "./redact-native-body.js";
-export { clientFieldName, Redaction, type RedactionOptions, type RedactionSummary } from "./redaction.js";
+export { Redaction, type RedactionOptions, type RedactionSummary } from "./redaction.js";
 export {
   atLeast,
   DECLARED_PRIVATE_HEADER,

@@ -1,7 +1,6 @@
 import { expandBatches, readsOf } from "../core/forwarding.js";
 import type { TokenLogprob } from "../core/logprobs.js";
 import { type AssistantMessage, type ContentPart, fileAsText, type Message } from "../core/messages.js";
-import type { NativeWire } from "../core/native.js";
 import type { ChatRequest } from "../core/request.js";
 import type { StreamEvent } from "../core/stream.js";
 import { type RequestClassification, requestTexts } from "./classify-request.js";
@@ -38,18 +37,6 @@ export const DROPPED_SETTINGS = [
   ["promptCacheKey", "prompt_cache_key"],
   ["safetyIdentifier", "safety_identifier"],
 ] as const;
-
-/**
- * A field redactRequest left out (by its OpenAI wire name), as the client's own wire names it, for
- * x-tandem-warnings: an Anthropic client's end-user id is its `metadata.user_id` and its stop
- * sequences `stop_sequences`, an Ollama client's stop sequences `options.stop`. Undefined `wire`: the
- * request came without the client's body (a harness composed it), and the OpenAI name stands.
- */
-export function clientFieldName(field: string, wire: NativeWire | undefined): string {
-  if (wire === "anthropic-messages") return field === "user" ? "metadata.user_id" : field === "stop" ? "stop_sequences" : field;
-  if (wire === "ollama-chat" || wire === "ollama-generate") return field === "stop" ? "options.stop" : field;
-  return field;
-}
 
 /** What a redacted tool call id is called, before its number: a word, so it is valid in every wire's id alphabet. */
 const ID_STAND_IN = "redacted_id_";

@@ -14,6 +14,7 @@ import {
   type AliasedToolNames,
   aliasToolNames,
   type ChatRequest,
+  clientFieldName,
   countFileParts,
   DONE,
   droppedHistoryImages,
@@ -37,7 +38,7 @@ import {
   unsentRawPrompt,
   withoutHistoryImages,
 } from "../core/index.js";
-import { clientFieldName, redactNativeBody, requestTextLength } from "../privacy/index.js";
+import { redactNativeBody, requestTextLength } from "../privacy/index.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { TargetStats } from "../telemetry/target-stats.js";
 import { attemptOutcome } from "./attempt-log.js";
@@ -400,7 +401,9 @@ export class Attempts {
         // A window the client asked for (Ollama's num_ctx) that this target's model cannot be run with.
         ...unsentContextSize(request, target.provider.capabilities),
       ];
-      if (unsent?.length || unraw.length) warnings = [...new Set([...(warnings ?? []), ...(unsent ?? []), ...unraw])];
+      // Named by the client's own fields (an Anthropic client's `stop_sequences`, an Ollama client's `options.seed`).
+      const named = [...(unsent ?? []), ...unraw].map((field) => clientFieldName(field, raw?.wire));
+      if (named.length > 0) warnings = [...new Set([...(warnings ?? []), ...named])];
     }
     const deadline = new Deadline(context.signal, limits, target.name);
     const startedAt = performance.now();
@@ -445,7 +448,8 @@ export class Attempts {
       throw error;
     }
     deadline.tick();
-    if (refused !== undefined) warnings = [...new Set([...(warnings ?? []), ...refused])];
+    if (refused !== undefined)
+      warnings = [...new Set([...(warnings ?? []), ...refused.map((field) => clientFieldName(field, raw?.wire))])];
     // The breaker hears of the attempt once, when its answer is over (see #relay): a stream that
     // starts and then breaks is a failure, and counting its start as a success first would reset
     // the count, so a target whose every stream broke off would never fail enough times in a row.

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { type Gateway, GatewayError } from "../../core/index.js";
+import { type Gateway, GatewayError, writtenMessageValues } from "../../core/index.js";
 import {
   clientSignal,
   type Dialect,
@@ -56,8 +56,10 @@ export const anthropicDialect: Dialect = {
         interleavedThinking(request.headers["anthropic-beta"]) ? InterleavedMessagesRequestSchema : MessagesRequestSchema,
         request.body,
       );
-      const chat = convertFromAnthropicRequest(body, left, await routeToolsAnswerChoice(gateway, body));
-      chat.native = nativeAnthropicRequest(request.body, request.headers, left, requestRecord(request).bodyText);
+      const { bodyText } = requestRecord(request);
+      const routeTools = await routeToolsAnswerChoice(gateway, body);
+      const chat = convertFromAnthropicRequest(body, left, routeTools, writtenMessageValues(bodyText));
+      chat.native = nativeAnthropicRequest(request.body, request.headers, left, bodyText);
       const thinking = showsThinking(body.thinking);
       // Reasoning it is not shown is no start of the answer for it (see ChatRequest.reasoningShown).
       if (!thinking) chat.reasoningShown = false;

@@ -8,8 +8,9 @@ import type {
   ToolChoice,
   ToolDefinition,
   WireOnly,
+  WrittenMessageValue,
 } from "../../core/index.js";
-import { checkResponseSchema, GatewayError } from "../../core/index.js";
+import { callArgumentsText, checkResponseSchema, GatewayError, writtenMessageValues } from "../../core/index.js";
 import { invalidValue } from "../shared/index.js";
 import { checkAnthropicTurns } from "./check-anthropic-turns.js";
 import { toolCallId } from "./message-id.js";
@@ -35,6 +36,8 @@ export function convertFromAnthropicRequest(
   left: AnthropicLeftovers = { wireOnly: [], approximated: new Set() },
   /** The model is a route with tools of its own, which `any` without the request's tools may call (routeToolsAnswerChoice). */
   routeTools = false,
+  /** The body's values as the client wrote them: a history call's `input` keeps its digits (see callArgumentsText). */
+  written: WrittenMessageValue = writtenMessageValues(undefined),
 ): ChatRequest {
   checkAnthropicTurns(body.messages);
   const messages: Message[] = [];
@@ -51,7 +54,7 @@ export function convertFromAnthropicRequest(
     }
     // A system turn cleared at the next user turn is no longer shown once one follows it.
     if (message.clear_at === "next_user_message" && i < lastUser) return;
-    messages.push(...convertMessage(message, i, left));
+    messages.push(...convertMessage(message, i, left, written));
   });
 
   const chat: ChatRequest = { model: body.model, messages, stream: body.stream === true };
@@ -187,7 +190,7 @@ export function showsThinking(thinking: MessagesRequest["thinking"]): boolean {
   return !("display" in thinking) || thinking.display !== "omitted";
 }
 
-function convertMessage(message: MessageParam, i: number, left: AnthropicLeftovers): Message[] {
+function convertMessage(message: MessageParam, i: number, left: AnthropicLeftovers, written: WrittenMessageValue): Message[] {
   const at = (j: number) => `messages[${i}].content[${j}]`;
   /** A block of the client's that has no canonical form: left out of it, for an Anthropic target only. */
   const opaque = (j: number, type: string, what = `a ${type} block`) => left.wireOnly.push({ param: at(j), what });
@@ -221,7 +224,11 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
           content.push(...convertPart(block, at(j), left));
           break;
         case "tool_use":
-          toolCalls.push({ id: toolCallId(block.id), name: block.name, arguments: JSON.stringify(block.input ?? {}) });
+          toolCalls.push({
+            id: toolCallId(block.id),
+            name: block.name,
+            arguments: callArgumentsText(block.input ?? {}, written(i, ["content", j, "input"])),
+          });
           break;
         case "tool_result":
           throw invalidValue(`${at(j)}.type`, "tool_result blocks belong in a user message");

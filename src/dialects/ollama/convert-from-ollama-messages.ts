@@ -1,4 +1,13 @@
-import { type ContentPart, GatewayError, type Message, makeId, type ToolCall } from "../../core/index.js";
+import {
+  type ContentPart,
+  callArgumentsText,
+  GatewayError,
+  type Message,
+  makeId,
+  type ToolCall,
+  type WrittenMessageValue,
+  writtenMessageValues,
+} from "../../core/index.js";
 import { decodeOllamaImage } from "./decode-ollama-image.js";
 import type { OllamaMessage } from "./ollama-server-api.js";
 
@@ -12,7 +21,11 @@ import type { OllamaMessage } from "./ollama-server-api.js";
  * the call it answers — by `tool_call_id` when given, else the first unanswered call of the
  * preceding assistant message with the same `tool_name`, else the first unanswered call in order.
  */
-export function convertFromOllamaMessages(messages: readonly OllamaMessage[]): Message[] {
+export function convertFromOllamaMessages(
+  messages: readonly OllamaMessage[],
+  /** The body's values as the client wrote them: an object `arguments` keeps its digits (see callArgumentsText). */
+  written: WrittenMessageValue = writtenMessageValues(undefined),
+): Message[] {
   const out: Message[] = [];
   let unanswered: ToolCall[] = [];
   messages.forEach((message, i) => {
@@ -26,10 +39,10 @@ export function convertFromOllamaMessages(messages: readonly OllamaMessage[]): M
         out.push({ role: "user", content: textAndImages(message, param) });
         break;
       case "assistant": {
-        const toolCalls: ToolCall[] = (message.tool_calls ?? []).map((call) => ({
+        const toolCalls: ToolCall[] = (message.tool_calls ?? []).map((call, k) => ({
           id: call.id || makeId("call_"),
           name: call.function.name,
-          arguments: argumentsText(call.function.arguments),
+          arguments: argumentsText(call.function.arguments, () => written(i, ["tool_calls", k, "function", "arguments"])),
         }));
         unanswered = [...toolCalls];
         out.push({
@@ -87,7 +100,7 @@ function takeAnsweredCall(unanswered: readonly ToolCall[], id: string | undefine
   return unanswered[0];
 }
 
-function argumentsText(args: Record<string, unknown> | string | null | undefined): string {
+function argumentsText(args: Record<string, unknown> | string | null | undefined, written: () => string | undefined): string {
   if (args === null || args === undefined) return "{}";
-  return typeof args === "string" ? args : JSON.stringify(args);
+  return typeof args === "string" ? args : callArgumentsText(args, written());
 }

@@ -1,14 +1,27 @@
-import { type ChatRequest, GatewayError, logprobsRequest, type ToolDefinition } from "../../core/index.js";
+import {
+  type ChatRequest,
+  GatewayError,
+  logprobsRequest,
+  type ToolDefinition,
+  type WrittenMessageValue,
+  writtenMessageValues,
+} from "../../core/index.js";
 import { convertFromOllamaMessages } from "./convert-from-ollama-messages.js";
 import type { OllamaChatRequest } from "./ollama-server-api.js";
 import { parseOllamaSampling } from "./parse-ollama-sampling.js";
 import { ollamaThink } from "./parse-ollama-think.js";
 
-/** POST /api/chat body -> canonical chat request. `stream` defaults to true, as in Ollama. */
-export function parseOllamaChatRequest(body: OllamaChatRequest): ChatRequest {
+/**
+ * POST /api/chat body -> canonical chat request. `stream` defaults to true, as in Ollama. `written`:
+ * the body's values as the client wrote them, so a history call's `arguments` keep their digits.
+ */
+export function parseOllamaChatRequest(
+  body: OllamaChatRequest,
+  written: WrittenMessageValue = writtenMessageValues(undefined),
+): ChatRequest {
   const request: ChatRequest = {
     model: body.model,
-    messages: convertFromOllamaMessages(body.messages ?? []),
+    messages: convertFromOllamaMessages(body.messages ?? [], written),
     stream: body.stream ?? true,
     ...parseOllamaSampling(body.format, body.options),
     ...ollamaLogprobs(body),

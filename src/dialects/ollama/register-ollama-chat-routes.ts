@@ -1,4 +1,4 @@
-import { type ChatRequest, type Gateway, GatewayError } from "../../core/index.js";
+import { type ChatRequest, type Gateway, GatewayError, writtenMessageValues } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, parseBody, requestRecord, sendChat } from "../shared/index.js";
 import { nativeOllamaAnswer, nativeOllamaRequest, OllamaNativeStream } from "./native-ollama.js";
@@ -32,7 +32,7 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
           : renderOllamaLoadResponse(kept.entry.name, "chat", keepAliveMs === 0),
       );
     }
-    const chat = parseOllamaChatRequest(body);
+    const chat = parseOllamaChatRequest(body, writtenMessageValues(record.bodyText));
     const options = answerOptions(chat);
     await withOllamaModelErrors(body.model, "not-found", async () => {
       await checkThinks(gateway, body.model, body.think);

@@ -1,9 +1,12 @@
 import {
+  base64Head,
   type ContentPart,
   GatewayError,
   type ImageSource,
+  isBase64Text,
   joinPart,
   type Message,
+  sniffImageType,
   type ToolCall,
   type WireOnly,
 } from "../../core/index.js";
@@ -175,7 +178,6 @@ export function imageSource(url: string, param: string): ImageSource {
   }
   const match = DATA_URL.exec(url);
   if (!match) throw new GatewayError("invalid_request", `Invalid value for '${param}': not a valid data: URL.`, { param });
-  const mediaType = match[1] || "image/png";
   const isBase64 = (match[2] ?? "").split(";").includes("base64");
   const payload = match[3] ?? "";
   let data: string;
@@ -185,5 +187,20 @@ export function imageSource(url: string, param: string): ImageSource {
     throw new GatewayError("invalid_request", `Invalid value for '${param}': bad percent-encoding in the data: URL.`, { param });
   }
   if (!data) throw new GatewayError("invalid_request", `Invalid value for '${param}': the data: URL is empty.`, { param });
-  return { kind: "base64", mediaType, data };
+  if (!isBase64Text(data)) {
+    throw new GatewayError("invalid_request", `Invalid value for '${param}': the data: URL's base64 does not decode.`, { param });
+  }
+  // The bytes say what the image is, not the URL's label: OpenAI takes a mislabelled image, Anthropic
+  // refuses one ("Image does not match the provided media type"), so a client that works against one
+  // would break once its route reaches the other. Other formats no target takes are refused here, as
+  // an Ollama client's are, before a target is chosen.
+  const sniffed = sniffImageType(base64Head(data));
+  if (sniffed === undefined) {
+    throw new GatewayError(
+      "invalid_request",
+      `Invalid value for '${param}': unsupported image format (expected PNG, JPEG, GIF or WebP).`,
+      { param },
+    );
+  }
+  return { kind: "base64", mediaType: sniffed, data };
 }

@@ -57,6 +57,9 @@ export function parseChatCompletionRequest(body: unknown, files?: FileResolver, 
     messages: convertFromOpenAIMessages(wire.messages, wireOnly, files),
     stream: wire.stream === true,
   };
+  // A speaker's `name` (a multi-party chat) has no canonical place: only the client's own body, sent
+  // to an OpenAI-compatible target, carries it, and another target is told of it as left out.
+  if (namesSpeakers(body)) approximated.push("messages[].name");
   const tools: ToolDefinition[] = [];
   const custom = new Set<string>();
   const names = new Set<string>();
@@ -237,4 +240,17 @@ function responseFormat(format: NonNullable<ChatCompletionRequestBody["response_
       };
     }
   }
+}
+
+/**
+ * A system, developer, user or assistant message of the body names its speaker (`name`). A tool or
+ * legacy function message's name is the tool's, which every wire carries.
+ */
+function namesSpeakers(body: unknown): boolean {
+  const messages = (body as { messages?: unknown } | null)?.messages;
+  if (!Array.isArray(messages)) return false;
+  return messages.some((m: { role?: unknown; name?: unknown } | null) => {
+    if (typeof m !== "object" || m === null) return false;
+    return m.role !== "tool" && m.role !== "function" && typeof m.name === "string" && m.name !== "";
+  });
 }

@@ -224,8 +224,9 @@ async function pumpStream(
       write,
     );
     // An SSE client's parser skips a comment; NDJSON has no such line (Ollama's final chunk carries them).
+    // The Anthropic renderer's content type names its charset, so the type's start is what is compared.
     const late = started.meta.notices?.slice(noticed) ?? [];
-    const notices = late.length > 0 && renderer.contentType === "text/event-stream" ? noticesComment(late) : "";
+    const notices = late.length > 0 && isEventStream(renderer.contentType) ? noticesComment(late) : "";
     // The target's own frames ended its answer (the router saw its finish).
     res.end(notices + (native === undefined ? await renderer.end() : ((await native.end?.()) ?? "")));
   } catch (err) {
@@ -241,6 +242,11 @@ async function pumpStream(
   } finally {
     if (answer && record.content) record.content.response = answer.json();
   }
+}
+
+/** The content type is SSE's, with or without parameters (`text/event-stream; charset=utf-8`). */
+function isEventStream(contentType: string): boolean {
+  return contentType.split(";")[0]?.trim().toLowerCase() === "text/event-stream";
 }
 
 /** What a streamed answer said (text and tool calls), for the request log when it keeps content. */

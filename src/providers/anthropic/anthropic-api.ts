@@ -78,6 +78,8 @@ export const UsageSchema = z.object({
   output_tokens: count,
   cache_creation_input_tokens: count,
   cache_read_input_tokens: count,
+  /** The thinking tokens among output_tokens (the SDK's OutputTokensDetails), on Usage and MessageDeltaUsage alike. */
+  output_tokens_details: z.object({ thinking_tokens: count }).nullish(),
 });
 
 export type AnthropicUsage = z.output<typeof UsageSchema>;

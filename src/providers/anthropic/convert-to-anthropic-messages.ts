@@ -31,6 +31,7 @@ export function convertToAnthropicMessages(messages: readonly Message[]): Anthro
   const system: string[] = [];
   const out: AnthropicMessageParam[] = [];
   const trailing = trailingSystemTurns(messages);
+  const toolUseId = toolUseIds(messages);
 
   const push = (turn: AnthropicMessageParam) => {
     if (turn.content.length === 0) return;
@@ -132,13 +133,40 @@ function imageUrlSource(url: string): AnthropicImageBlock["source"] {
   return { type: "url", url };
 }
 
+const TOOL_ID = /^[a-zA-Z0-9_-]+$/;
+
 /**
- * Anthropic requires tool ids to match ^[a-zA-Z0-9_-]+$; ids from other backends may not. The same
- * mapping is applied to tool_use and tool_result, so they still pair up.
+ * The ids a conversation's tool calls and results are sent with. Anthropic requires tool ids to match
+ * ^[a-zA-Z0-9_-]+$; ids from other backends may not. The same mapping is applied to tool_use and
+ * tool_result, so they still pair up, and it never gives two ids one: Anthropic refuses a repeated
+ * tool_use id, and which result answers which call would be lost. An id Anthropic takes is sent as
+ * it is (an Anthropic answer's own ids come back unchanged, its prompt cache intact); another has its
+ * other characters written `_`, then a counter when that id is already the conversation's (`c.1`
+ * beside `c_1` is sent `c_1_2`, Kimi's `functions.get_weather:0` beside a `functions_get_weather_0`
+ * likewise).
  */
-export function toolUseId(id: string): string {
-  const clean = id.replace(/[^a-zA-Z0-9_-]/g, "_");
-  return clean === "" ? "toolu_missing_id" : clean;
+export function toolUseIds(messages: readonly Message[]): (id: string) => string {
+  const sent = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const message of messages) {
+    const ids = message.role === "assistant" ? (message.toolCalls ?? []).map((call) => call.id) : [];
+    if (message.role === "tool") ids.push(message.toolCallId);
+    for (const id of ids) {
+      if (!TOOL_ID.test(id)) continue;
+      sent.set(id, id);
+      taken.add(id);
+    }
+  }
+  return (id) => {
+    const known = sent.get(id);
+    if (known !== undefined) return known;
+    const clean = id.replace(/[^a-zA-Z0-9_-]/g, "_") || "toolu_missing_id";
+    let unique = clean;
+    for (let n = 2; taken.has(unique); n++) unique = `${clean}_${n}`;
+    sent.set(id, unique);
+    taken.add(unique);
+    return unique;
+  };
 }
 
 function toolResultsFirst(blocks: AnthropicUserBlock[]): AnthropicUserBlock[] {

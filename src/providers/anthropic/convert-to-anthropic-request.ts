@@ -7,6 +7,7 @@ import {
   type ResponseFormat,
   unreadFiles,
   unsentCallArguments,
+  unsentImageDetail,
   unsentKeepAlive,
   unsentLogprobs,
   unsentPenalties,
@@ -124,6 +125,7 @@ export function anthropicUnsent(request: ChatRequest): string[] {
     ...unsentKeepAlive(request),
   ];
   if (request.seed !== undefined) unsent.push("seed");
+  unsent.push(...unsentImageDetail(request));
   // PDFs go as documents; other files as their text, when they have one.
   unsent.push(...unreadFiles(request, (type) => type === "application/pdf"));
   // A tool_use input is an object: history calls whose arguments are not one go as their text in one.

@@ -197,6 +197,9 @@ export class AnthropicAnswer {
         if (event.delta.stop_sequence != null) this.#stopSequence = event.delta.stop_sequence;
         const usage: Partial<Usage> = { ...inputUsage(this.#raw, event.usage) };
         if (event.usage?.output_tokens != null) usage.outputTokens = event.usage.output_tokens;
+        // Reported with the output count (cumulative, like it), so the latest one is the answer's.
+        const thinking = event.usage?.output_tokens_details?.thinking_tokens;
+        if (thinking != null && thinking > 0) usage.reasoningTokens = thinking;
         if (Object.keys(usage).length > 0) out.push({ type: "usage", usage });
         // The stop reason reaches the client only with the finish, after the checks on it have passed.
         if (frame) {

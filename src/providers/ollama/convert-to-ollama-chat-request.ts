@@ -6,6 +6,7 @@ import {
   type ToolDefinition,
   unreadFiles,
   unsentCallArguments,
+  unsentImageDetail,
 } from "../../core/index.js";
 import { convertToOllamaMessages } from "./convert-to-ollama-messages.js";
 import type { OllamaChatBody, OllamaGenerateBody } from "./ollama-api.js";
@@ -22,6 +23,7 @@ export function ollamaUnsent(request: ChatRequest): string[] {
   // tools are sent at all (without them, or with tool_choice "none", there is no call to hold back).
   if (request.parallelToolCalls === false && sentTools(request).length > 0) unsent.push("parallel_tool_calls");
   if (request.user !== undefined) unsent.push("user");
+  unsent.push(...unsentImageDetail(request));
   // Ollama's tools have a name, a description and parameters (api.ToolFunction): calls are not held to the schema.
   if (sentTools(request).some((tool) => tool.strict === true)) unsent.push("strict");
   unsent.push(...unreadFiles(request, () => false));

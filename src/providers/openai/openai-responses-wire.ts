@@ -78,7 +78,7 @@ export function parseResponsesStream(
         throw new GatewayError("upstream_error", `${target}: the stream sent an event that is not an object`, { target });
       }
       const type = typeof data.type === "string" ? data.type : message.event;
-      if (type === "error") throw gatewayErrorFromOpenAIError(data as OpenAIErrorObjectWire, target);
+      if (type === "error") throw inBandError(data, target);
       if (type === "response.failed") throw failedError(data.response, target);
       const frame = sseFrame(message, data);
       if (!started) {
@@ -263,6 +263,16 @@ function usageOf(raw: unknown): Partial<Usage> | undefined {
 }
 
 /** A failed response's error (`{code, message}`, codes such as `rate_limit_exceeded`, `server_error`). */
+/**
+ * The stream's `error` event (the SDK's ResponseErrorEvent: code, message, param beside the event's
+ * own `type: "error"`). Its `type` names the event, not the kind of error, so it is not read as the
+ * error object's type, which a chat client would otherwise be shown as `"type": "error"`.
+ */
+function inBandError(data: Json, target: string): GatewayError {
+  const { type: _event, ...error } = data;
+  return gatewayErrorFromOpenAIError(error as OpenAIErrorObjectWire, target);
+}
+
 function failedError(raw: unknown, target: string): GatewayError {
   const error = object(object(raw)?.error);
   return gatewayErrorFromOpenAIError(

@@ -14,6 +14,9 @@ import { mapOpenAILogprobs } from "./map-openai-logprobs.js";
 import { asOpenAIChatChunk, type OpenAIChatChunk, type OpenAIToolCallPiece, openAIErrorObjectSchema } from "./openai-chat-api.js";
 import { gatewayErrorFromOpenAIError } from "./openai-error-body.js";
 
+/** A call's `index` as the server streams it, or tandem's own for a server that sends none (see callKey). */
+type CallKey = number | string;
+
 interface ToolCallState {
   /** The canonical index this call was given (0, 1, ... in the order calls appear). */
   index: number;
@@ -156,7 +159,7 @@ class OpenAIAnswer {
   #sawFinish = false;
   /** The stop sequence that ended the answer, where the server says (vLLM's `choices[].stop_reason`). */
   #stopSequence: string | undefined;
-  readonly #calls = new Map<number, ToolCallState>();
+  readonly #calls = new Map<CallKey, ToolCallState>();
   readonly #usage: Partial<Usage> = {};
   #sawUsage = false;
   /** Token logprobs that came in a chunk without text (a character split across tokens): they go with the next text. */
@@ -321,13 +324,12 @@ function throwIfError(json: unknown, data: string | undefined, target: string): 
 }
 
 function toolCallPiece(
-  calls: Map<number, ToolCallState>,
+  calls: Map<CallKey, ToolCallState>,
   piece: OpenAIToolCallPiece,
   position: number,
   out: StreamEvent[],
 ): void {
-  // Servers that omit `index` (some Gemini-compatible ones) send each call whole, in order.
-  const key = piece.index ?? (piece.id != null ? indexOfId(calls, piece.id) : undefined) ?? position;
+  const key = callKey(calls, piece, position);
   let call = calls.get(key);
   if (!call) {
     call = { index: calls.size, id: undefined, name: "", phase: "pending", pending: "" };
@@ -357,12 +359,28 @@ function toolCallPiece(
   } else call.pending += args;
 }
 
-function indexOfId(calls: Map<number, ToolCallState>, id: string): number | undefined {
+/**
+ * Which call a piece belongs to: the one of its `index`, as OpenAI streams them. Servers that omit
+ * `index` (Gemini's OpenAI-compatible endpoint, mistral.rs) are read by what else they send: an `id`
+ * names its call, so a new one is a new call (two calls streamed one after the other are not one); a
+ * piece without one continues the last such call, unless it names a function while that call already
+ * has a name, or it is not the first of its chunk (a whole completion's calls, each whole, in order).
+ */
+function callKey(calls: Map<CallKey, ToolCallState>, piece: OpenAIToolCallPiece, position: number): CallKey {
+  if (piece.index != null) return piece.index;
+  const fresh = `unindexed:${calls.size}`;
+  if (piece.id != null) return keyOfId(calls, piece.id) ?? fresh;
+  const last = [...calls.keys()].filter((key) => typeof key === "string").at(-1);
+  const named = (piece.function?.name ?? piece.custom?.name) && calls.get(last ?? "")?.name;
+  return last === undefined || position > 0 || named ? fresh : last;
+}
+
+function keyOfId(calls: Map<CallKey, ToolCallState>, id: string): CallKey | undefined {
   for (const [key, call] of calls) if (call.id === id) return key;
   return undefined;
 }
 
-function endToolCalls(calls: Map<number, ToolCallState>, out: StreamEvent[]): void {
+function endToolCalls(calls: Map<CallKey, ToolCallState>, out: StreamEvent[]): void {
   for (const call of calls.values()) {
     if (call.phase !== "open") continue;
     call.phase = "ended";
@@ -374,7 +392,7 @@ function endToolCalls(calls: Map<number, ToolCallState>, out: StreamEvent[]): vo
   }
 }
 
-function madeToolCalls(calls: Map<number, ToolCallState>): boolean {
+function madeToolCalls(calls: Map<CallKey, ToolCallState>): boolean {
   for (const call of calls.values()) if (call.phase !== "pending") return true;
   return false;
 }

@@ -120,6 +120,31 @@ describe("convertToAnthropicMessages", () => {
     assert.equal(use.id, "call_1_a");
     assert.equal(result.tool_use_id, use.id);
   });
+
+  it("never gives two tool ids one, whichever comes first: each result still answers its own call", () => {
+    const out = convertToAnthropicMessages([
+      { role: "user", content: [text("x")] },
+      {
+        role: "assistant",
+        content: [],
+        toolCalls: [
+          { id: "c.1", name: "f", arguments: "{}" },
+          { id: "c_1", name: "g", arguments: "{}" },
+          { id: "functions.get_weather:0", name: "get_weather", arguments: "{}" },
+          { id: "functions_get_weather_0", name: "get_weather", arguments: "{}" },
+        ],
+      },
+      { role: "tool", toolCallId: "c.1", content: [text("from f")] },
+      { role: "tool", toolCallId: "c_1", content: [text("from g")] },
+      { role: "tool", toolCallId: "functions.get_weather:0", content: [text("first")] },
+      { role: "tool", toolCallId: "functions_get_weather_0", content: [text("second")] },
+    ]);
+    const uses = out.messages[1]?.content.map((block) => (block.type === "tool_use" ? block.id : undefined));
+    // The ids Anthropic takes go as they are; the others, once cleaned, are told apart.
+    assert.deepEqual(uses, ["c_1_2", "c_1", "functions_get_weather_0_2", "functions_get_weather_0"]);
+    const results = out.messages[2]?.content.map((block) => (block.type === "tool_result" ? block.tool_use_id : undefined));
+    assert.deepEqual(results, uses);
+  });
 });
 
 describe("convertToAnthropicRequest: a history with tool calls, a request without tools", () => {

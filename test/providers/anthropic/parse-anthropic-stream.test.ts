@@ -145,3 +145,17 @@ describe("the Anthropic stream, a batch at a time", () => {
     assert.deepEqual(seen, ["start", "usage", "text:Hi"]);
   });
 });
+
+describe("the Anthropic stream's usage", () => {
+  it("carries message_delta's output_tokens_details.thinking_tokens as the reasoning tokens", async () => {
+    const thinkingDelta = sse({
+      type: "message_delta",
+      delta: { stop_reason: "end_turn" },
+      usage: { output_tokens: 20, output_tokens_details: { thinking_tokens: 9 } },
+    });
+    const { iterator } = source([[start, blockStart, delta("Hi"), blockStop, thinkingDelta, stop]]);
+    const events = await all(parseAnthropicStream(iterator, TARGET));
+    const usage = events.filter((e) => e.type === "usage").at(-1);
+    assert.deepEqual(usage, { type: "usage", usage: { outputTokens: 20, reasoningTokens: 9 } });
+  });
+});

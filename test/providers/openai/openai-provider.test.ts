@@ -293,6 +293,33 @@ describe("OpenAIProvider.chat", () => {
     assert.equal(result.finishReason, "tool_calls");
     assert.equal(result.rawFinishReason, "stop");
   });
+
+  it("keeps apart parallel calls streamed without index, each in its own chunks (Gemini's compatible endpoint)", async () => {
+    replay([
+      chunk({
+        role: "assistant",
+        tool_calls: [{ id: "call_N1", type: "function", function: { name: "get_weather", arguments: "" } }],
+      }),
+      chunk({ tool_calls: [{ function: { arguments: '{"city": "Oslo"}' } }] }),
+      chunk({ tool_calls: [{ id: "call_N2", type: "function", function: { name: "get_time", arguments: '{"tz": "UTC"}' } }] }),
+      chunk({ tool_calls: [{ function: { name: "get_date", arguments: "{}" } }] }),
+      chunk({}, "tool_calls"),
+      "[DONE]",
+    ]);
+    const result = await collectChat(provider.chat(request(), new AbortController().signal));
+    assert.deepEqual(
+      result.toolCalls.map((c) => [c.name, c.arguments]),
+      [
+        ["get_weather", '{"city": "Oslo"}'],
+        ["get_time", '{"tz": "UTC"}'],
+        ["get_date", "{}"],
+      ],
+    );
+    assert.deepEqual(
+      result.toolCalls.slice(0, 2).map((c) => c.id),
+      ["call_N1", "call_N2"],
+    );
+  });
 });
 
 describe("OpenAIProvider.chat logprobs", () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { EventSourceMessage } from "eventsource-parser";
 import { GatewayError, type StreamEvent } from "../../../src/core/index.js";
+import { openAIErrorObject } from "../../../src/dialects/openai/render-openai-error.js";
 import { parseResponsesStream, tapResponsesObject } from "../../../src/providers/openai/openai-responses-wire.js";
 
 const TARGET = "gpt/gpt-5-mini";
@@ -96,6 +97,25 @@ describe("the Responses wire, read", () => {
     await assert.rejects(collect(failed), (err: unknown) => err instanceof GatewayError && err.code === "rate_limited");
     const errored = parseResponsesStream(sse([{ type: "error", code: "server_error", message: "boom", param: null }]), TARGET);
     await assert.rejects(collect(errored), (err: unknown) => err instanceof GatewayError && err.code === "upstream_error");
+    // The event's `type: "error"` names the event, not the error: a chat client is shown OpenAI's `server_error`.
+    const midway = parseResponsesStream(
+      sse([
+        { type: "response.created", response: { id: "r" } },
+        { type: "response.output_text.delta", item_id: "msg_1", output_index: 0, content_index: 0, delta: "Hi" },
+        { type: "error", code: "server_error", message: "overload", param: null },
+      ]),
+      TARGET,
+    );
+    await assert.rejects(collect(midway), (err: unknown) => {
+      assert.ok(err instanceof GatewayError);
+      assert.deepEqual(openAIErrorObject(err), {
+        message: `${TARGET}: overload`,
+        type: "server_error",
+        param: null,
+        code: "server_error",
+      });
+      return true;
+    });
     const cut = parseResponsesStream(sse([{ type: "response.created", response: { id: "r" } }]), TARGET);
     await assert.rejects(collect(cut), /ended before response.completed/);
   });

@@ -8,6 +8,9 @@ import { GatewayError } from "../../../../src/core/index.js";
 import { postJson, type WireJson } from "../../../support/post-json.js";
 import { type DialectApp, type ScriptedEvent, StubGateway, startDialectApp, TARGET, textEvents } from "../stub-gateway.js";
 
+/** The first bytes of a PNG file: what the parser reads an image's type from. */
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
 let app: DialectApp;
 let client: OpenAI;
 
@@ -163,7 +166,7 @@ describe("POST /v1/responses, not streamed", () => {
   });
 
   it("maps an item list, instructions, tools and text format to the canonical request", async () => {
-    const png = Buffer.from("png bytes").toString("base64");
+    const png = Buffer.concat([PNG_SIGNATURE, Buffer.from("png bytes")]).toString("base64");
     const { response } = await client.responses
       .create({
         model: "auto",
