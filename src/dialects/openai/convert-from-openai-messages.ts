@@ -187,20 +187,12 @@ export function imageSource(url: string, param: string): ImageSource {
     throw new GatewayError("invalid_request", `Invalid value for '${param}': bad percent-encoding in the data: URL.`, { param });
   }
   if (!data) throw new GatewayError("invalid_request", `Invalid value for '${param}': the data: URL is empty.`, { param });
-  if (!isBase64Text(data)) {
-    throw new GatewayError("invalid_request", `Invalid value for '${param}': the data: URL's base64 does not decode.`, { param });
-  }
-  // The bytes say what the image is, not the URL's label: OpenAI takes a mislabelled image, Anthropic
-  // refuses one ("Image does not match the provided media type"), so a client that works against one
-  // would break once its route reaches the other. Other formats no target takes are refused here, as
-  // an Ollama client's are, before a target is chosen.
-  const sniffed = sniffImageType(base64Head(data));
-  if (sniffed === undefined) {
-    throw new GatewayError(
-      "invalid_request",
-      `Invalid value for '${param}': unsupported image format (expected PNG, JPEG, GIF or WebP).`,
-      { param },
-    );
-  }
-  return { kind: "base64", mediaType: sniffed, data };
+  // The bytes say what the image is where they are one of the formats every image-reading target
+  // takes: OpenAI takes a mislabelled image, Anthropic refuses one ("Image does not match the provided
+  // media type"), so a client that works against one would break once its route reaches the other.
+  // Anything else keeps its label and goes on as the client sent it: an OpenAI-compatible server may
+  // take more formats (vLLM reads BMP and TIFF), and a same-wire body is passed through unchanged, so
+  // the target, not tandem, says whether it takes it.
+  const sniffed = isBase64Text(data) ? sniffImageType(base64Head(data)) : undefined;
+  return { kind: "base64", mediaType: sniffed ?? (match[1] || "image/png"), data };
 }
