@@ -1,8 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { createParser } from "eventsource-parser";
 import type { Loopback } from "../../shared/index.js";
-import type { SocketTurnConnection } from "./responses-socket-session.js";
-import { openSocketTurn, SOCKET_TURN_HEADER } from "./socket-turn-marks.js";
+import { openSocketTurn, SOCKET_TURN_HEADER, type SocketTurnConnection } from "./socket-turn-marks.js";
 
 /** What one turn of POST /v1/responses (streamed) came to: its events were relayed, or it was refused before any. */
 export type LoopbackTurnOutcome =

@@ -3,6 +3,9 @@ import { openAIErrorObject } from "../render-openai-error.js";
 import type { LoopbackTurnOutcome } from "./loopback-turn.js";
 import { parseResponsesRequest } from "./parse-responses-request.js";
 import { renderResponse } from "./render-response.js";
+import type { SocketTurnConnection } from "./socket-turn-marks.js";
+
+export type { SocketTurnConnection } from "./socket-turn-marks.js";
 
 /**
  * Runs one turn (runLoopbackTurn, with the connection's headers): each event's data to `relay`, in
@@ -15,17 +18,6 @@ export type SocketTurnRunner = (
   signal: AbortSignal,
   connection: SocketTurnConnection,
 ) => Promise<LoopbackTurnOutcome>;
-
-/** What a turn continued from the connection's memory carries besides its body. */
-export interface SocketTurnConnection {
-  /** The earlier turns it continues held content declared private (the outcome says whether this one did). */
-  carriesDeclaredPrivate: boolean;
-  /**
-   * The `previous_response_id` the client sent, when the body goes with another (the stored response
-   * the chain starts from) or none: its Response echoes the client's, as OpenAI's does.
-   */
-  previousResponseId?: string;
-}
 
 /** The last response of a connection, so that a `store: false` chain can be continued on it (OpenAI's connection-local state). */
 interface LastResponse {

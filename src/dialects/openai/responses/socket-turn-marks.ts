@@ -50,3 +50,14 @@ export function claimSocketTurn(headers: IncomingHttpHeaders): SocketTurnMark | 
   const token = tokenOfProcessHeader(headers[SOCKET_TURN_HEADER], SECRET);
   return token === undefined ? undefined : turns.get(token);
 }
+
+/** What a turn continued from the connection's memory carries besides its body. */
+export interface SocketTurnConnection {
+  /** The earlier turns it continues held content declared private (the outcome says whether this one did). */
+  carriesDeclaredPrivate: boolean;
+  /**
+   * The `previous_response_id` the client sent, when the body goes with another (the stored response
+   * the chain starts from) or none: its Response echoes the client's, as OpenAI's does.
+   */
+  previousResponseId?: string;
+}
