@@ -13,6 +13,7 @@ import { BACKGROUND_OPTIONS_WARNING } from "./parse-responses-request.js";
 import type { PendingResponse } from "./pending-response.js";
 import type { ResponseStreamRenderer } from "./response-stream-renderer.js";
 import { ResponseWarnings } from "./response-warnings.js";
+import { StreamedOutput } from "./streamed-output.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
 type Json = Record<string, unknown>;
@@ -181,28 +182,6 @@ export function clientResponse(response: Json, wantsEncrypted: boolean): Json {
   return { ...response, output: response.output.map((item) => clientItem(item, false)) };
 }
 
-/** A part being streamed: a message's content part or a reasoning item's summary part. */
-interface OpenPart {
-  kind: "content" | "summary";
-  index: number;
-  /** The part as its `.added` event gave it. */
-  part: Json;
-  text: string;
-  /** Its `output_text.done` (`refusal.done`, `reasoning_summary_text.done`) was passed on. */
-  textDone: boolean;
-}
-
-/** An output item added and not yet done, as the upstream sent it (encrypted reasoning included). */
-interface OpenItem {
-  item: Json;
-  /** The parts done so far (a message's content, a reasoning item's summary), by index. */
-  parts: Json[];
-  part: OpenPart | undefined;
-  /** A function call's arguments so far, and whether their `.done` was passed on. */
-  arguments: string;
-  argumentsDone: boolean;
-}
-
 /**
  * Writes a Responses target's own event stream to the client: each event as the upstream sent it,
  * but numbered in this stream's own sequence, with tandem's response id, creation time and target
@@ -220,7 +199,8 @@ export class ResponsesNativeStream {
   readonly #meta: ResponseMeta;
   readonly #renderer: ResponseStreamRenderer;
   readonly #wantsEncrypted: boolean;
-  readonly #open = new Map<number, OpenItem>();
+  /** The items streamed so far and those still open, as the target sent them (encrypted reasoning included). */
+  readonly #streamed: StreamedOutput;
   #final: Json | undefined;
 
   constructor(pending: PendingResponse, meta: ResponseMeta, renderer: ResponseStreamRenderer, wantsEncrypted: boolean) {
@@ -228,6 +208,7 @@ export class ResponsesNativeStream {
     this.#meta = meta;
     this.#renderer = renderer;
     this.#wantsEncrypted = wantsEncrypted;
+    this.#streamed = new StreamedOutput({ outputLength: () => renderer.progress.output.length });
   }
 
   frame(frame: Frame): string {
@@ -241,8 +222,8 @@ export class ResponsesNativeStream {
     const type = typeof data.type === "string" ? data.type : (frame.event ?? "");
     const progress = this.#renderer.progress;
     progress.started = true;
-    const index = typeof data.output_index === "number" ? data.output_index : undefined;
-    const open = index === undefined ? undefined : this.#open.get(index);
+    // Read before the item is changed for the client: the target's own item is what is stored.
+    this.#streamed.see(data.type === type ? data : { ...data, type });
     switch (type) {
       case "response.completed":
       case "response.incomplete":
@@ -257,12 +238,13 @@ export class ResponsesNativeStream {
         break;
       case "response.output_item.added":
       case "response.output_item.done": {
+        const index = data.output_index;
         const item = data.item;
         data.item = clientItem(item, this.#wantsEncrypted);
         // Items are added in order, so an item's index is one that is there or the next: any other
         // (an upstream's absurd 3e9) would make the output an array of billions of holes.
         if (
-          index !== undefined &&
+          typeof index === "number" &&
           Number.isInteger(index) &&
           index >= 0 &&
           index <= progress.output.length &&
@@ -270,100 +252,27 @@ export class ResponsesNativeStream {
           typeof item === "object"
         ) {
           this.#place(index, item as Json);
-          if (type === "response.output_item.added") {
-            this.#open.set(index, { item: item as Json, parts: [], part: undefined, arguments: "", argumentsDone: false });
-          } else this.#open.delete(index);
         }
         break;
       }
-      case "response.content_part.added":
-      case "response.reasoning_summary_part.added": {
-        const at = type === "response.content_part.added" ? data.content_index : data.summary_index;
-        if (open && typeof at === "number" && data.part && typeof data.part === "object") {
-          const kind = type === "response.content_part.added" ? "content" : "summary";
-          open.part = { kind, index: at, part: data.part as Json, text: "", textDone: false };
-        }
-        break;
-      }
-      case "response.output_text.delta":
-      case "response.refusal.delta":
-      case "response.reasoning_summary_text.delta":
-        if (open?.part && typeof data.delta === "string") open.part.text += data.delta;
-        break;
-      case "response.output_text.done":
-      case "response.refusal.done":
-      case "response.reasoning_summary_text.done":
-        if (open?.part) open.part.textDone = true;
-        break;
-      case "response.content_part.done":
-      case "response.reasoning_summary_part.done":
-        if (open?.part && data.part && typeof data.part === "object") {
-          open.parts[open.part.index] = data.part as Json;
-          open.part = undefined;
-        }
-        break;
-      case "response.function_call_arguments.delta":
-        if (open && typeof data.delta === "string") open.arguments += data.delta;
-        break;
-      case "response.function_call_arguments.done":
-        if (open) open.argumentsDone = true;
-        break;
     }
     data.sequence_number = progress.sequence++;
     return `event: ${type}\ndata: ${frameText(data, frame)}\n\n`;
   }
 
   /**
-   * Closes the items the target left open, as OpenAI closes every item: the open part's text `.done`
-   * and `content_part.done` (a reasoning summary's `reasoning_summary_text.done` and
-   * `reasoning_summary_part.done`; a call's `function_call_arguments.done`), then
-   * `output_item.done`, the item `incomplete` with what it got so far.
+   * Closes the items the target left open, as OpenAI closes every item (StreamedOutput.close): each
+   * event rendered in this stream's sequence, each closed item placed in the output.
    */
   seam(): string {
     let out = "";
-    for (const [index, open] of this.#open) {
-      const id = open.item.id;
-      const part = open.part;
-      if (part?.kind === "content") {
-        const at = { item_id: id, output_index: index, content_index: part.index };
-        const refusal = part.part.type === "refusal";
-        const closed = refusal ? { ...part.part, refusal: part.text } : { ...part.part, text: part.text };
-        if (!part.textDone) {
-          out += refusal
-            ? this.#renderer.frame("response.refusal.done", { ...at, refusal: part.text })
-            : this.#renderer.frame("response.output_text.done", { ...at, text: part.text, logprobs: [] });
-        }
-        out += this.#renderer.frame("response.content_part.done", { ...at, part: closed });
-        open.parts[part.index] = closed;
-      } else if (part?.kind === "summary") {
-        const at = { item_id: id, output_index: index, summary_index: part.index };
-        const closed = { ...part.part, text: part.text };
-        if (!part.textDone) out += this.#renderer.frame("response.reasoning_summary_text.done", { ...at, text: part.text });
-        out += this.#renderer.frame("response.reasoning_summary_part.done", { ...at, part: closed });
-        open.parts[part.index] = closed;
-      }
-      const parts = open.parts.filter((p) => p !== undefined);
-      const item: Json = { ...open.item, status: "incomplete" };
-      if (item.type === "message") item.content = parts;
-      else if (item.type === "reasoning") item.summary = parts;
-      else if (item.type === "function_call") {
-        item.arguments = open.arguments;
-        if (!open.argumentsDone) {
-          out += this.#renderer.frame("response.function_call_arguments.done", {
-            item_id: id,
-            output_index: index,
-            ...(typeof item.name === "string" && { name: item.name }),
-            arguments: open.arguments,
-          });
-        }
-      }
-      this.#place(index, item);
-      out += this.#renderer.frame("response.output_item.done", {
-        output_index: index,
-        item: clientItem(item, this.#wantsEncrypted),
-      });
+    for (const { type, data } of this.#streamed.close()) {
+      if (type === "response.output_item.done" && typeof data.output_index === "number") {
+        const item = data.item as Json;
+        this.#place(data.output_index, item);
+        out += this.#renderer.frame(type, { ...data, item: clientItem(item, this.#wantsEncrypted) });
+      } else out += this.#renderer.frame(type, data);
     }
-    this.#open.clear();
     return out;
   }
 

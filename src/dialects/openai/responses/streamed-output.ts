@@ -40,6 +40,12 @@ export interface ClosingEvent {
 export class StreamedOutput {
   readonly #output: Json[] = [];
   readonly #open = new Map<number, OpenItem>();
+  readonly #outputLength: () => number;
+
+  /** `outputLength`: how many items the output the events add to holds already (default: those seen here). */
+  constructor(options: { outputLength?: () => number } = {}) {
+    this.#outputLength = options.outputLength ?? (() => this.#output.length);
+  }
 
   /** The items streamed so far, in output order (open ones as they were added, until `close`). */
   get output(): StateItem[] {
@@ -55,7 +61,7 @@ export class StreamedOutput {
       case "response.output_item.done": {
         const item = event.item;
         // Items are added in order: an index that is neither there nor the next is not one to keep.
-        if (index === undefined || !Number.isInteger(index) || index < 0 || index > this.#output.length) return;
+        if (index === undefined || !Number.isInteger(index) || index < 0 || index > this.#outputLength()) return;
         if (item === null || typeof item !== "object") return;
         this.#output[index] = item as Json;
         if (event.type === "response.output_item.added") {
