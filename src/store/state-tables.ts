@@ -71,7 +71,18 @@ const ITEM_COLUMNS_OF_I = ITEM_COLUMNS.split(", ")
   .map((column) => `i.${column}`)
   .join(", ");
 
-type ItemValues = [string, number, number, string, string, string | null, string | null, number | null, string | null, string | null];
+type ItemValues = [
+  string,
+  number,
+  number,
+  string,
+  string,
+  string | null,
+  string | null,
+  number | null,
+  string | null,
+  string | null,
+];
 type ConversationItemValues = [
   string,
   number,
