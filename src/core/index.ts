@@ -3,6 +3,7 @@ export * from "./backoff.js";
 export * from "./batches.js";
 export * from "./chat-gateway-wrapper.js";
 export * from "./client-deadline-error.js";
+export * from "./concat-in-turns.js";
 export * from "./content-coding.js";
 export * from "./egress-audit-error.js";
 export * from "./embedding-length.js";
