@@ -499,8 +499,8 @@ export const configSchema = z.strictObject({
         .positive()
         .default(32 * 1024 * 1024),
       /**
-       * Most object members (keys, counted over every object of the body) a JSON request body may
-       * hold; more is a 413. Handling a body costs per member (privacy reads every key, the body is
+       * Most object members (keys) and array elements, counted over the whole body, a JSON request
+       * body may hold; more is a 413. Handling a body costs per member (privacy reads every key, the body is
        * written out again for the upstream), so a small body of a million tiny members would hold
        * the server for seconds. A long agent conversation holds a few tens of thousands. Default 200000.
        */

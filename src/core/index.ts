@@ -4,6 +4,7 @@ export * from "./batches.js";
 export * from "./chat-gateway-wrapper.js";
 export * from "./client-deadline-error.js";
 export * from "./client-field-name.js";
+export * from "./concat-in-turns.js";
 export * from "./content-coding.js";
 export * from "./egress-audit-error.js";
 export * from "./embedding-length.js";

@@ -9,6 +9,7 @@ import { FrameRestorer } from "./frame-restorer.js";
 import { decodeJsonString, forEachJsonSegment, isJsonDocument, isMemberKey, isValidJson } from "./json-text.js";
 import { choosePlaceholderStyle, PlaceholderTable, placeholderLabel } from "./placeholder.js";
 import { PlaceholderRestorer } from "./placeholder-restorer.js";
+import { ValueMatcher } from "./value-matcher.js";
 
 type TextDelta = Extract<StreamEvent, { type: "text-delta" }>;
 
@@ -44,10 +45,6 @@ const ID_STAND_IN = "redacted_id_";
 const JSON_NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 const NUMBER_CHAR = /[0-9.eE+-]/;
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-}
-
 /**
  * Reversible redaction for one request: each distinct value found gets a stable placeholder
  * (`[EMAIL_1]`; the same value always the same placeholder), `redactRequest` replaces values by
@@ -61,8 +58,8 @@ export class Redaction {
   readonly #placeholders = new Map<string, string>();
   readonly #kinds = new Map<string, FindingKind>();
   readonly #table = new PlaceholderTable();
-  /** All values, longest first so that a value containing another is replaced whole. */
-  readonly #pattern: RegExp | undefined;
+  /** Finds all values, the longest first where several start at one place, so that a value containing another is replaced whole. */
+  readonly #pattern: ValueMatcher | undefined;
   #replacements = 0;
   /** Ids that hold a value, and what is sent instead (see redactId). */
   readonly #ids = new Map<string, string>();
@@ -85,8 +82,7 @@ export class Redaction {
       this.#placeholders.set(value, placeholder);
       this.#table.add(placeholder, value);
     }
-    const values = [...this.#kinds.keys()].sort((a, b) => b.length - a.length);
-    this.#pattern = values.length === 0 ? undefined : new RegExp(values.map(escapeRegex).join("|"), "g");
+    this.#pattern = this.#kinds.size === 0 ? undefined : new ValueMatcher(this.#kinds.keys());
   }
 
   /**
@@ -109,16 +105,14 @@ export class Redaction {
 
   /** Whether `text` holds any of the values (the redaction would change it). */
   holdsValue(text: string): boolean {
-    const pattern = this.#pattern;
-    // search() ignores the global pattern's lastIndex.
-    return pattern !== undefined && text.search(pattern) !== -1;
+    return this.#pattern?.occursIn(text) === true;
   }
 
   /** `text` with every value replaced by its placeholder. */
   redactText(text: string): string {
     const pattern = this.#pattern;
     if (pattern === undefined) return text;
-    return text.replace(pattern, (value) => {
+    return pattern.replace(text, (value) => {
       this.#replacements++;
       return this.#placeholders.get(value)!;
     });
@@ -155,7 +149,10 @@ export class Redaction {
     // Where values occur verbatim. A literal needs decoding only if one occurs in it or it has
     // escapes (a value with quotes or non-ASCII may be written escaped); most need neither.
     const hits: number[] = [];
-    for (const m of json.matchAll(pattern)) hits.push(m.index);
+    pattern.forEach(json, (_value, index) => {
+      hits.push(index);
+      return true;
+    });
     if (hits.length === 0 && !json.includes("\\")) return json;
     const valid = isValidJson(json);
     let out = "";
@@ -200,7 +197,7 @@ export class Redaction {
   }
 
   #redactJsonNumbers(raw: string): string {
-    return raw.replace(this.#pattern!, (value, offset: number) => {
+    return this.#pattern!.replace(raw, (value, offset) => {
       const whole = !NUMBER_CHAR.test(raw[offset - 1] ?? " ") && !NUMBER_CHAR.test(raw[offset + value.length] ?? " ");
       if (!whole || !JSON_NUMBER.test(value)) return value;
       this.#replacements++;

@@ -63,7 +63,7 @@ import { VERSION } from "../version.js";
 import { parseAuditQuery } from "./audit-query.js";
 import { ClientAuth } from "./auth.js";
 import { batchDispatch } from "./batch-dispatch.js";
-import { answerClientError } from "./client-error.js";
+import { answerClientError, answerConnect } from "./client-error.js";
 import { ConsoleBundle, defaultConsoleDir } from "./console-bundle.js";
 import { isPublicConsoleRequest, mountConsole } from "./console-routes.js";
 import { Drain } from "./drain.js";
@@ -312,6 +312,8 @@ export async function buildServer(options: ServerOptions): Promise<TandemServer>
     }
     done(missingKey());
   });
+  // CONNECT never reaches Fastify: Node hands it to this listener, and without one closes the connection unanswered.
+  app.server.on("connect", answerConnect);
   // The Responses API's WebSocket mode: its upgrade passes the same checks, its turns are POST /v1/responses.
   const loopback = new ServerLoopback(app, { stopping: drain.stopping });
   attachResponsesSocket(app, loopback, {

@@ -1,5 +1,6 @@
-import { STATUS_CODES } from "node:http";
+import { type IncomingMessage, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { GatewayError } from "../core/index.js";
 import { dialectFor } from "../dialects/index.js";
 
@@ -51,4 +52,30 @@ function requestHead(raw: unknown): { url: string; headers: Record<string, strin
   const version = /\r\nanthropic-version:[ \t]*([^\r\n]*)/i.exec(text);
   if (version) headers["anthropic-version"] = version[1];
   return { url, headers };
+}
+
+/**
+ * Answers a CONNECT request, which Node hands the server's `connect` listener instead of Fastify
+ * (and, without one, closes the connection with no answer at all): tandem is no proxy, so a client
+ * that tunnels through it is told so, with a 405 in its dialect, and the connection is closed (the
+ * bytes after the head would be the tunnel's).
+ */
+export function answerConnect(request: IncomingMessage, socket: Duplex): void {
+  if (socket.destroyed) return;
+  const status = 405;
+  const error = new GatewayError(
+    "invalid_request",
+    "Method not allowed: tandem is not a proxy and does not answer CONNECT; send requests to its own paths (POST /v1/chat/completions, ...)",
+    { status },
+  );
+  const target = request.url ?? "";
+  const version = request.headers["anthropic-version"];
+  const rendered = dialectFor({
+    url: target.startsWith("/") ? target : "",
+    headers: { "anthropic-version": version },
+  }).renderError(error);
+  const body = JSON.stringify(rendered.body);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

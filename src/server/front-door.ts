@@ -14,6 +14,9 @@ export interface FrontDoorOptions {
   origins: readonly string[];
 }
 
+/** An absolute-form request target's authority: what comes between `scheme://` and the path (user info in it is no name the check allows). */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/;
+
 /** What the front door made of a request: let it in, refuse it, or it already answered (a preflight). */
 export type Admission = undefined | GatewayError | typeof ANSWERED;
 export const ANSWERED = "answered";
@@ -34,7 +37,7 @@ export class FrontDoor {
 
   admit(request: FastifyRequest, reply: FastifyReply): Admission {
     const headers = request.headers;
-    const refusal = this.refusal(headers);
+    const refusal = this.refusal(headers) ?? this.#targetRefusal(request.raw.url);
     if (refusal !== undefined) return refuse(reply, refusal);
     const origin = headers.origin;
     if (origin === undefined) return undefined;
@@ -44,6 +47,17 @@ export class FrontDoor {
     }
     writeCorsHeaders(reply.raw, origin);
     return undefined;
+  }
+
+  /**
+   * An absolute-form request target (`GET http://other.example/v1/models`) names the host it is for
+   * itself, and HTTP says a server must go by it rather than by Host (RFC 9112, 3.2.2): its authority
+   * passes the same check as a Host header, or the request is refused as one naming another host.
+   */
+  #targetRefusal(url: string | undefined): GatewayError | undefined {
+    const authority = url === undefined ? undefined : ABSOLUTE_FORM.exec(url)?.[1];
+    if (authority === undefined || this.#hosts.allows(authority)) return undefined;
+    return hostRefusal(authority);
   }
 
   /**

@@ -131,13 +131,14 @@ export function unsupportedMediaType(request: FastifyRequest): GatewayError {
 }
 
 /**
- * The 413 for a body with more object members than `server.bodyMaxMembers`: what it costs to handle
- * grows with them (see json-members.ts), so many tiny members are as heavy as many bytes.
+ * The 413 for a body with more object members and array elements than `server.bodyMaxMembers`: what
+ * it costs to handle grows with them (see json-members.ts), so many tiny members are as heavy as many
+ * bytes.
  */
 function tooManyMembers(limit: number): GatewayError {
   return new GatewayError(
     "payload_too_large",
-    `Request body is too large: it holds more than ${limit} object members (keys) (server.bodyMaxMembers)`,
+    `Request body is too large: it holds more than ${limit} object members and array elements (server.bodyMaxMembers)`,
   );
 }
 

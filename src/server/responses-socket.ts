@@ -18,6 +18,8 @@ export interface ResponsesSocketOptions {
   /** The largest message a client may send (`server.bodyLimit`, as for a request body). */
   maxMessageBytes: number;
   logger: Logger;
+  /** How often each connection is pinged; one that has not answered the last ping by the next is dropped. Default PING_INTERVAL_MS. */
+  pingIntervalMs?: number;
 }
 
 /**
@@ -33,6 +35,14 @@ export const MAX_RESPONSE_SOCKETS = 64;
  * and their upstreams rather than growing this buffer).
  */
 const SEND_HIGH_WATER = 256 * 1024;
+/**
+ * How often each connection is pinged. A peer that is gone (a crashed client, a leaked socket, a
+ * network that dropped it) never answers, and is dropped at the next ping, so that it does not hold
+ * one of the MAX_RESPONSE_SOCKETS slots for ever. A connection that is only quiet is kept: Codex keeps
+ * one connection across a session's turns, and the user may think for a long while between them (its
+ * WebSocket library answers pings by itself, as every conforming client does).
+ */
+export const PING_INTERVAL_MS = 30_000;
 const INTERNAL_ERROR = {
   error: { message: "Internal error in tandem (see the server log)", type: "server_error", param: null, code: null },
 };
@@ -49,6 +59,19 @@ export function attachResponsesSocket(app: FastifyInstance, loopback: ServerLoop
   const sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false });
   // Upgrades under way (their handshake not yet done), counted with the open sockets against the cap.
   let upgrading = 0;
+  // The connections that answered (a pong, or any message) since the last ping.
+  const answered = new WeakSet<WebSocket>();
+  const heartbeat = setInterval(() => {
+    for (const ws of sockets.clients) {
+      if (!answered.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      answered.delete(ws);
+      ws.ping();
+    }
+  }, options.pingIntervalMs ?? PING_INTERVAL_MS);
+  heartbeat.unref();
   app.server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? "").split("?")[0] ?? "";
     if (path !== "/v1/responses" || request.headers.upgrade?.toLowerCase() !== "websocket") {
@@ -85,6 +108,10 @@ export function attachResponsesSocket(app: FastifyInstance, loopback: ServerLoop
     socket.once("close", settle);
     sockets.handleUpgrade(request, socket, head, (ws) => {
       settle();
+      answered.add(ws);
+      const alive = () => answered.add(ws);
+      ws.on("pong", alive);
+      ws.on("message", alive);
       serve(loopback.from(request.socket.remoteAddress), ws, request, options);
     });
   });
@@ -92,6 +119,7 @@ export function attachResponsesSocket(app: FastifyInstance, loopback: ServerLoop
   // so a client knows to reconnect later, not that the connection broke), and dropped if it does not
   // answer the close within a second.
   app.addHook("preClose", (done) => {
+    clearInterval(heartbeat);
     for (const ws of sockets.clients) {
       ws.close(1001, "tandem is stopping");
       setTimeout(() => ws.terminate(), 1000).unref();

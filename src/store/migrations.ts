@@ -421,6 +421,25 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       after = (rows.at(-1) as { seq: number }).seq;
     }
   },
+  // 20: each stored item's role when it is a message, and the start of its text, kept beside it, so
+  // that a list's previews (GET /v1/responses, GET /v1/conversations) read a few hundred characters
+  // per row: read from the item, they parsed the whole of it, and one stored 30 MB message made every
+  // list take seconds. Rows from before: filled in here, read from the item as the list did.
+  (db) => {
+    const text = (column: string) => `substr(CASE json_type(${column}, '$.content')
+        WHEN 'text' THEN json_extract(${column}, '$.content')
+        WHEN 'array' THEN (SELECT group_concat(json_extract(part.value, '$.text'), ' ') FROM json_each(${column}, '$.content') AS part
+                           WHERE json_extract(part.value, '$.type') IN ('input_text', 'output_text', 'text') AND json_type(part.value, '$.text') = 'text')
+      END, 1, 800)`;
+    for (const table of ["response_items", "conversation_items"]) {
+      db.exec(`
+        ALTER TABLE ${table} ADD COLUMN message_role TEXT; -- the item's role when it is a message, else NULL
+        ALTER TABLE ${table} ADD COLUMN preview TEXT;      -- a message's text, its first 800 characters (previews), else NULL
+        UPDATE ${table} SET message_role = json_extract(item, '$.role'), preview = ${text("item")}
+          WHERE json_extract(item, '$.type') = 'message';
+      `);
+    }
+  },
 ];
 
 /** The version this build of tandem writes. */

@@ -1,27 +1,15 @@
 import type Sqlite from "better-sqlite3-multiple-ciphers";
 import { type ListOptions, type ListPage, unknownCursorPage } from "../core/state.js";
-import {
-  type ConversationSummary,
-  PREVIEW_READ_CHARS,
-  PREVIEW_SCAN_ITEMS,
-  previewText,
-  type ResponseSummary,
-  TEXT_PARTS,
-} from "../core/state-listing.js";
-
-const TEXT_TYPES = [...TEXT_PARTS].map((t) => `'${t}'`).join(", ");
+import { type ConversationSummary, PREVIEW_SCAN_ITEMS, previewText, type ResponseSummary } from "../core/state-listing.js";
 
 /**
- * The text of a message item (column `item`), read in SQL so that only its first PREVIEW_READ_CHARS
- * characters reach JavaScript: a string content, or its text parts joined. NULL for another item.
+ * A preview reads the columns kept beside each item (migration 20: `message_role`, its role when it
+ * is a message; `preview`, the first PREVIEW_READ_CHARS characters of its text), never the item: a
+ * query that took them from the item's JSON parsed the whole of it, and one stored 30 MB message made
+ * every list take seconds.
  */
-const MESSAGE_TEXT = `substr(CASE json_type(item, '$.content')
-    WHEN 'text' THEN json_extract(item, '$.content')
-    WHEN 'array' THEN (SELECT group_concat(json_extract(part.value, '$.text'), ' ') FROM json_each(item, '$.content') AS part
-                       WHERE json_extract(part.value, '$.type') IN (${TEXT_TYPES}) AND json_type(part.value, '$.text') = 'text')
-  END, 1, ${PREVIEW_READ_CHARS})`;
-
-const IS_USER_MESSAGE = "json_extract(item, '$.type') = 'message' AND json_extract(item, '$.role') = 'user'";
+const IS_USER_MESSAGE = "message_role = 'user'";
+const IS_MESSAGE = "message_role IS NOT NULL";
 
 interface ConversationSummaryRow {
   id: string;
@@ -59,16 +47,16 @@ export class StateSummaries {
   constructor(db: Sqlite.Database) {
     const conversationColumns = `c.id, c.created_at, c.updated_at, c.metadata,
       (SELECT count(*) FROM conversation_items WHERE conversation_id = c.id) AS item_count,
-      (SELECT ${MESSAGE_TEXT} FROM (SELECT ordinal, item FROM conversation_items WHERE conversation_id = c.id ORDER BY ordinal LIMIT ${PREVIEW_SCAN_ITEMS})
+      (SELECT preview FROM (SELECT ordinal, message_role, preview FROM conversation_items WHERE conversation_id = c.id ORDER BY ordinal LIMIT ${PREVIEW_SCAN_ITEMS})
        WHERE ${IS_USER_MESSAGE} ORDER BY ordinal LIMIT 1) AS preview
       FROM conversations c`;
     // A response's input may be a whole agent history: its last user message is what it was asked.
     const responseColumns = `r.id, r.created_at, r.previous_response_id, r.conversation_id,
       json_extract(r.response, '$.model') AS model, json_extract(r.response, '$.status') AS status,
-      (SELECT ${MESSAGE_TEXT} FROM (SELECT ordinal, item FROM response_items WHERE response_id = r.id AND output = 0
+      (SELECT preview FROM (SELECT ordinal, message_role, preview FROM response_items WHERE response_id = r.id AND output = 0
          ORDER BY ordinal DESC LIMIT ${PREVIEW_SCAN_ITEMS}) WHERE ${IS_USER_MESSAGE} ORDER BY ordinal DESC LIMIT 1) AS input_preview,
-      (SELECT ${MESSAGE_TEXT} FROM (SELECT ordinal, item FROM response_items WHERE response_id = r.id AND output = 1
-         ORDER BY ordinal LIMIT ${PREVIEW_SCAN_ITEMS}) WHERE json_extract(item, '$.type') = 'message' ORDER BY ordinal LIMIT 1) AS output_preview
+      (SELECT preview FROM (SELECT ordinal, message_role, preview FROM response_items WHERE response_id = r.id AND output = 1
+         ORDER BY ordinal LIMIT ${PREVIEW_SCAN_ITEMS}) WHERE ${IS_MESSAGE} ORDER BY ordinal LIMIT 1) AS output_preview
       FROM responses r`;
     this.#q = {
       conversationKey: db.prepare<[string], { at: number; id: string }>(

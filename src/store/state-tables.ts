@@ -10,7 +10,7 @@ import type {
   StoredResponse,
 } from "../core/state.js";
 import { unknownCursorPage } from "../core/state.js";
-import type { ConversationSummary, ResponseSummary } from "../core/state-listing.js";
+import { type ConversationSummary, messageText, type ResponseSummary } from "../core/state-listing.js";
 import { StateSummaries } from "./state-summaries.js";
 
 /** How many responses back a history walk goes before it stops (a cycle or a runaway chain). */
@@ -71,8 +71,29 @@ const ITEM_COLUMNS_OF_I = ITEM_COLUMNS.split(", ")
   .map((column) => `i.${column}`)
   .join(", ");
 
-type ItemValues = [string, number, number, string, string, string | null, string | null, number | null];
-type ConversationItemValues = [string, number, string, string, string | null, string | null, number | null];
+type ItemValues = [
+  string,
+  number,
+  number,
+  string,
+  string,
+  string | null,
+  string | null,
+  number | null,
+  string | null,
+  string | null,
+];
+type ConversationItemValues = [
+  string,
+  number,
+  string,
+  string,
+  string | null,
+  string | null,
+  number | null,
+  string | null,
+  string | null,
+];
 
 /**
  * The stored responses and conversations (migration 3) over the store's open connection: the
@@ -100,8 +121,8 @@ export class StateTables {
         "SELECT previous_response_id, conversation_id, conversation_through FROM responses WHERE id = ?",
       ),
       insertResponseItem: db.prepare<ItemValues>(
-        `INSERT INTO response_items (response_id, output, ordinal, item_id, item, sensitivity, origin, declared_private)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO response_items (response_id, output, ordinal, item_id, item, sensitivity, origin, declared_private, message_role, preview)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       getResponse: db.prepare<[string], ResponseRow>(
         "SELECT id, created_at, previous_response_id, conversation_id, conversation_through, response FROM responses WHERE id = ?",
@@ -159,8 +180,8 @@ export class StateTables {
         "SELECT max(ordinal) AS last FROM conversation_items WHERE conversation_id = ?",
       ),
       insertConversationItem: db.prepare<ConversationItemValues>(
-        `INSERT INTO conversation_items (conversation_id, ordinal, item_id, item, sensitivity, origin, declared_private)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO conversation_items (conversation_id, ordinal, item_id, item, sensitivity, origin, declared_private, message_role, preview)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       conversationItems: db.prepare<[string], ItemRow>(
         `SELECT ${ITEM_COLUMNS} FROM conversation_items WHERE conversation_id = ? ORDER BY ordinal`,
@@ -531,7 +552,18 @@ function itemValues(responseId: string, output: number, ordinal: number, stored:
     stored.sensitivity ?? null,
     stored.origin ?? null,
     stored.declaredPrivate === true ? 1 : null,
+    ...previewValues(stored),
   ];
+}
+
+/**
+ * What a list's previews read of an item (state-summaries.ts), kept beside it: its role when it is a
+ * message, and the start of its text. Read from the item itself, a preview would parse all of it.
+ */
+function previewValues(stored: StoredItem): [string | null, string | null] {
+  const item = stored.item as { type: string; role?: unknown; [field: string]: unknown };
+  if (item.type !== "message") return [null, null];
+  return [typeof item.role === "string" ? item.role : null, messageText(item)];
 }
 
 function conversationItemValues(conversationId: string, ordinal: number, stored: StoredItem): ConversationItemValues {
@@ -543,6 +575,7 @@ function conversationItemValues(conversationId: string, ordinal: number, stored:
     stored.sensitivity ?? null,
     stored.origin ?? null,
     stored.declaredPrivate === true ? 1 : null,
+    ...previewValues(stored),
   ];
 }
 

@@ -46,6 +46,36 @@ describe("server.bodyMaxMembers", () => {
     assert.ok(longest < 2000, `the event loop was held ${Math.round(longest)} ms at once`);
   });
 
+  it("counts array elements and empty objects: a million {} in messages is a 413 before validation, without a long stall", {
+    timeout: 60_000,
+  }, async () => {
+    const body = `{"model":"oa/gpt-4o-mini","messages":[${"{},".repeat(999_999)}{}]}`;
+    const seen = upstream.requests.length;
+    const gaps = measureLoopGaps();
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    const answer = (await res.json()) as { error: { message: string } };
+    const longest = await gaps.stop();
+    assert.equal(res.status, 413, answer.error.message);
+    assert.match(answer.error.message, /array elements \(server\.bodyMaxMembers\)/);
+    assert.equal(upstream.requests.length, seen, "the upstream was sent nothing");
+    // Validated one by one, these elements held the loop for many seconds.
+    assert.ok(longest < 1000, `the event loop was held ${Math.round(longest)} ms at once`);
+  });
+
+  it("counts a small body's array elements: eleven numbers in stop pass a limit of 10", async () => {
+    const refused = await fetch(`${small.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "oa/gpt-4o-mini", messages: [], stop: Array.from({ length: 11 }, () => 0) }),
+    });
+    assert.equal(refused.status, 413);
+    await refused.text();
+  });
+
   it("counts a small body's members too, keys inside strings not counted", async () => {
     const refused = await fetch(`${small.url}/v1/chat/completions`, {
       method: "POST",

@@ -233,20 +233,26 @@ describe("server.allowedHosts on a real server", () => {
   });
 
   it("answers an HTTP/1.0 request without a Host header, and refuses one with a foreign Host", async () => {
-    const port = Number(new URL(tandem.url).port);
-    const raw = (text: string) =>
-      new Promise<string>((resolve, reject) => {
-        const socket = connect(port, "127.0.0.1", () => socket.end(text));
-        let answer = "";
-        socket.setEncoding("utf8");
-        socket.on("data", (d: string) => {
-          answer += d;
-        });
-        socket.on("end", () => resolve(answer));
-        socket.on("error", reject);
-      });
+    const raw = (text: string) => rawExchange(tandem.url, text);
     assert.match(await raw("GET /v1/status HTTP/1.0\r\n\r\n"), /^HTTP\/1\.[01] 200/);
     assert.match(await raw("GET /v1/status HTTP/1.0\r\nHost: attacker.example\r\n\r\n"), /^HTTP\/1\.[01] 403/);
+  });
+
+  it("judges an absolute-form target's authority as it judges Host", async () => {
+    const raw = (text: string) => rawExchange(tandem.url, text);
+    const foreign = await raw("GET http://attacker.example/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    assert.match(foreign, /^HTTP\/1\.1 403/);
+    assert.match(foreign, /Host 'attacker\.example' is not allowed/);
+    const listed = await raw("GET http://tandem.lan/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    assert.match(listed, /^HTTP\/1\.1 200/);
+  });
+
+  it("answers CONNECT with a 405 in the dialect's shape, not a closed connection", async () => {
+    const answer = await rawExchange(tandem.url, "CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n");
+    assert.match(answer, /^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+    const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) as { error: { message: string; type: string } };
+    assert.equal(body.error.type, "invalid_request_error");
+    assert.match(body.error.message, /not a proxy/);
   });
 
   it("lets the proxied name's own pages read answers (same host), not other sites", async () => {
@@ -258,3 +264,18 @@ describe("server.allowedHosts on a real server", () => {
     assert.equal(other.headers["access-control-allow-origin"], undefined);
   });
 });
+
+/** Sends `text` on a fresh connection to the server at `url` and returns everything it answers until it closes. */
+function rawExchange(url: string, text: string): Promise<string> {
+  const port = Number(new URL(url).port);
+  return new Promise<string>((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => socket.end(text));
+    let answer = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (d: string) => {
+      answer += d;
+    });
+    socket.on("end", () => resolve(answer));
+    socket.on("error", reject);
+  });
+}

@@ -1,3 +1,4 @@
+import { formatPath } from "../../core/format-path.js";
 import { editJsonTopLevel, GatewayError, JsonText } from "../../core/index.js";
 
 /** A request body that is JSON text already (a client's own, see editedNativeBody): sent as it is, never serialised again. */
@@ -49,7 +50,7 @@ export async function upstreamBodyBytes(body: unknown, target: string): Promise<
     }
     return await encodeInTurns(await stringifyInPieces(body, PIECE, true));
   } catch (err) {
-    throw serializeFailure(err, target);
+    throw serializeFailure(err, target, body);
   }
 }
 
@@ -244,8 +245,21 @@ async function encodeInTurns(pieces: string[]): Promise<Buffer> {
  * stack, or so large that no string holds it, is the request's fault (400/413) that no target and no
  * breaker is blamed for.
  */
-export function serializeFailure(err: unknown, target: string): unknown {
+export function serializeFailure(err: unknown, target: string, body?: unknown): unknown {
   if (err instanceof RangeError && /call stack/i.test(err.message)) {
+    // The request's own nesting was checked when it came; what is this deep now was a text in it that
+    // this wire takes as JSON (a tool call's arguments, sent to Anthropic or Ollama as an object).
+    const path = body === undefined ? [] : deepestPath(body, NAMED_DEPTH);
+    const shown = formatPath(path.slice(0, PATH_SHOWN));
+    if (shown !== "") {
+      const more = path.length > PATH_SHOWN ? "…" : "";
+      return new GatewayError(
+        "invalid_request",
+        `${target}: the request is nested too deeply to send upstream: '${shown}${more}' (as that upstream is sent it: a tool call's ` +
+          `arguments are sent to it as JSON) nests more than ${NAMED_DEPTH} levels deep`,
+        { target, param: shown, cause: err },
+      );
+    }
     return new GatewayError("invalid_request", `${target}: the request is nested too deeply to send upstream`, {
       target,
       cause: err,
@@ -255,4 +269,33 @@ export function serializeFailure(err: unknown, target: string): unknown {
     return new GatewayError("payload_too_large", `${target}: the request is too large to send upstream`, { target, cause: err });
   }
   return err;
+}
+
+/**
+ * The nesting past which serializeFailure names where a body is too deep: twice a request body's own
+ * limit (100, server/json-body.ts), so that a field the client nested within that limit, and a wire
+ * put a few levels further down, is never named instead of the text that overflowed.
+ */
+const NAMED_DEPTH = 200;
+/** How many path segments the error names: enough to show the field, not a hundred levels of it. */
+const PATH_SHOWN = 6;
+
+/**
+ * The keys and indices down to the first array or object in `value` deeper than `limit`, found
+ * without recursion (the value is one that overflowed the stack); empty when there is none.
+ */
+function deepestPath(value: unknown, limit: number): (string | number)[] {
+  const stack: { value: unknown; path: (string | number)[] }[] = [{ value, path: [] }];
+  while (stack.length > 0) {
+    const { value: at, path } = stack.pop() as { value: unknown; path: (string | number)[] };
+    if (typeof at !== "object" || at === null) continue;
+    if (path.length >= limit) return path;
+    const entries: [string | number, unknown][] = Array.isArray(at) ? at.map((v, i) => [i, v]) : Object.entries(at);
+    // Pushed last to first, so that the first deep place in the body's order is found first.
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, child] = entries[i] as [string | number, unknown];
+      if (typeof child === "object" && child !== null) stack.push({ value: child, path: [...path, key] });
+    }
+  }
+  return [];
 }

@@ -101,4 +101,22 @@ describe("serialising an upstream body in pieces", () => {
     assert.ok(err instanceof GatewayError);
     assert.equal(err.code, "invalid_request");
   });
+
+  it("names the field that is nested too deeply, as the upstream is sent it (tool-call arguments sent as an object)", async () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = { a: deep };
+    const shallow = { a: { b: { c: [[[["x"]]]] } } };
+    const body = {
+      model: "m",
+      messages: [
+        { role: "user", content: [shallow] },
+        { role: "assistant", content: [{ type: "tool_use", input: deep }] },
+      ],
+    };
+    const err = await upstreamBodyBytes(body, "fa").catch((e: unknown) => e);
+    assert.ok(err instanceof GatewayError);
+    assert.equal(err.code, "invalid_request");
+    assert.equal(err.param, "messages[1].content[0].input.a");
+    assert.match(err.message, /^fa: .*'messages\[1\]\.content\[0\]\.input\.a…'/);
+  });
 });

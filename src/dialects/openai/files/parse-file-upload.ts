@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import { Busboy } from "@fastify/busboy";
 import {
   bodyDecodingError,
+  concatInTurns,
   contentCodings,
   decodedContent,
   FILE_PURPOSES,
@@ -183,7 +184,9 @@ export function parseFileUpload(raw: IncomingMessage, maxBytes: number, signal: 
       void fileDone.then(() => {
         try {
           if (failure) throw failure;
-          resolve(checkedUpload(file, fields));
+          // The file's chunks are joined in turns of the event loop (see concatInTurns).
+          const { chunks, upload } = checkedUpload(file, fields);
+          concatInTurns(chunks, upload.bytes).then((data) => resolve({ ...upload.fields, data }), reject);
         } catch (err) {
           reject(err);
         }
@@ -196,7 +199,7 @@ export function parseFileUpload(raw: IncomingMessage, maxBytes: number, signal: 
 function checkedUpload(
   file: { chunks: Buffer[]; bytes: number; filename: string; type: string | undefined } | undefined,
   fields: Map<string, string>,
-): FileUpload {
+): { chunks: Buffer[]; upload: { bytes: number; fields: Omit<FileUpload, "data"> } } {
   if (file === undefined) throw invalidParam("file", "Missing required parameter: 'file'.", "missing_required_parameter");
   const purpose = fields.get("purpose");
   if (purpose === undefined)
@@ -215,11 +218,16 @@ function checkedUpload(
   if (file.bytes === 0) throw invalidParam("file", "Invalid 'file': the file is empty.");
   const expiresAfter = parseExpiry(fields);
   return {
-    data: Buffer.concat(file.chunks, file.bytes),
-    filename,
-    declaredType: file.type,
-    purpose: purpose as FilePurpose,
-    ...(expiresAfter !== undefined && { expiresAfter }),
+    chunks: file.chunks,
+    upload: {
+      bytes: file.bytes,
+      fields: {
+        filename,
+        declaredType: file.type,
+        purpose: purpose as FilePurpose,
+        ...(expiresAfter !== undefined && { expiresAfter }),
+      },
+    },
   };
 }
 
