@@ -40,7 +40,7 @@ describe("redaction of a text holding many distinct values", () => {
     // the event loop for seconds.
     const withMany = leastTime(() => many.redactText(text));
     const withOne = leastTime(() => one.redactText(text));
-    assert.ok(withMany < 4 * withOne + 10, `with 20,000 values ${Math.round(withMany)} ms, with one ${Math.round(withOne)} ms`);
+    assert.ok(withMany < 6 * withOne + 25, `with 20,000 values ${Math.round(withMany)} ms, with one ${Math.round(withOne)} ms`);
   });
 
   it("replaces the longest value where several start at one place, and values inside other text", () => {
