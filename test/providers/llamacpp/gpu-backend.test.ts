@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -9,6 +9,17 @@ import { LlamaCppProvider } from "../../../src/providers/llamacpp/index.js";
 import { sharedModel } from "../../support/local-models.js";
 
 const STORIES = sharedModel("stories260K.gguf");
+
+/** A copy of a llama GGUF whose metadata says it was trained on `tokens` (its uint32 `llama.context_length`, set in place). */
+function withTrainedContext(gguf: Buffer, tokens: number): Buffer {
+  const copy = Buffer.from(gguf);
+  const key = Buffer.from("llama.context_length");
+  const at = copy.indexOf(key);
+  assert.ok(at > 8 && copy.readBigUInt64LE(at - 8) === BigInt(key.length), "the model's metadata has llama.context_length");
+  assert.equal(copy.readUInt32LE(at + key.length), 4, "llama.context_length is a uint32");
+  copy.writeUInt32LE(tokens, at + key.length + 4);
+  return copy;
+}
 const VULKAN_PACKAGE = binaryPackages(process.platform, process.arch, "vulkan")[0];
 
 /** A stand-in for a prebuilt binary package in `<dataDir>/engine`, with the given index.js. */
@@ -110,11 +121,16 @@ describe("the engine's backend on a machine without a GPU", () => {
   });
 
   it("refuses a model whose context does not fit in memory with a 503 naming the file and the sizes, loading nothing", async () => {
+    // A configured window is capped at the model's trained context (2,048 tokens here), so the vast one
+    // is the same model saying it was trained on 2^27 tokens.
+    const vastFile = join(dir, "vast", "stories260K.gguf");
+    await mkdir(join(dir, "vast"), { recursive: true });
+    await writeFile(vastFile, withTrainedContext(await readFile(STORIES), 2 ** 27));
     const provider = new LlamaCppProvider({
       id: "local",
       dataDir: dir,
       threads: 1,
-      models: { stories: { path: STORIES, contextSize: 256 }, vast: { path: STORIES, contextSize: 2 ** 27 } },
+      models: { stories: { path: STORIES, contextSize: 256 }, vast: { path: vastFile, contextSize: 2 ** 27 } },
     });
     try {
       const fit = await provider.fitsInMemory("stories");
