@@ -7,3 +7,14 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }
   return out;
 }
+
+/** How many segments of a path an error names: enough to show the field, not a hundred levels of it. */
+const PATH_SHOWN = 6;
+
+/**
+ * A path as an error names it: `shown`, its first segments formatted (the error's `param`), and
+ * `more`, `…` when the path goes on past them (for the message).
+ */
+export function shownPath(path: readonly PropertyKey[]): { shown: string; more: string } {
+  return { shown: formatPath(path.slice(0, PATH_SHOWN)), more: path.length > PATH_SHOWN ? "…" : "" };
+}

@@ -1,6 +1,5 @@
 import type { FastifyBodyParser, FastifyInstance, FastifyRequest } from "fastify";
-import { formatPath } from "../core/format-path.js";
-import { GatewayError, jsonStringEnd, nestsDeeperThan } from "../core/index.js";
+import { GatewayError, jsonStringEnd, nestsDeeperThan, shownPath } from "../core/index.js";
 import { requestRecord } from "../dialects/shared/index.js";
 import { jsonBodyParser } from "./json-body-parser.js";
 import { JsonBodyTooDeep, parseJsonInTurns } from "./json-body-slices.js";
@@ -142,17 +141,13 @@ function tooManyMembers(limit: number): GatewayError {
   );
 }
 
-/** How many path segments the error names: enough to show the field, not a hundred levels of it. */
-const PATH_SHOWN = 6;
-
 /** The 400 for a body nested too deeply, naming the field where the nesting goes past the limit. */
 function tooDeep(text: string): GatewayError {
   return tooDeepAt(deepPath(text, MAX_JSON_DEPTH));
 }
 
 function tooDeepAt(path: Segment[]): GatewayError {
-  const shown = formatPath(path.slice(0, PATH_SHOWN));
-  const more = path.length > PATH_SHOWN ? "…" : "";
+  const { shown, more } = shownPath(path);
   if (!shown) {
     return new GatewayError(
       "invalid_request",

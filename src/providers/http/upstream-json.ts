@@ -1,5 +1,4 @@
-import { formatPath } from "../../core/format-path.js";
-import { editJsonTopLevel, GatewayError, JsonText } from "../../core/index.js";
+import { editJsonTopLevel, GatewayError, isStackOverflow, JsonText, shownPath } from "../../core/index.js";
 
 /** A request body that is JSON text already (a client's own, see editedNativeBody): sent as it is, never serialised again. */
 export { JsonText };
@@ -246,13 +245,12 @@ async function encodeInTurns(pieces: string[]): Promise<Buffer> {
  * breaker is blamed for.
  */
 export function serializeFailure(err: unknown, target: string, body?: unknown): unknown {
-  if (err instanceof RangeError && /call stack/i.test(err.message)) {
+  if (isStackOverflow(err)) {
     // The request's own nesting was checked when it came; what is this deep now was a text in it that
     // this wire takes as JSON (a tool call's arguments, sent to Anthropic or Ollama as an object).
     const path = body === undefined ? [] : deepestPath(body, NAMED_DEPTH);
-    const shown = formatPath(path.slice(0, PATH_SHOWN));
+    const { shown, more } = shownPath(path);
     if (shown !== "") {
-      const more = path.length > PATH_SHOWN ? "…" : "";
       return new GatewayError(
         "invalid_request",
         `${target}: the request is nested too deeply to send upstream: '${shown}${more}' (as that upstream is sent it: a tool call's ` +
@@ -277,8 +275,6 @@ export function serializeFailure(err: unknown, target: string, body?: unknown): 
  * put a few levels further down, is never named instead of the text that overflowed.
  */
 const NAMED_DEPTH = 200;
-/** How many path segments the error names: enough to show the field, not a hundred levels of it. */
-const PATH_SHOWN = 6;
 
 /**
  * The keys and indices down to the first array or object in `value` deeper than `limit`, found
