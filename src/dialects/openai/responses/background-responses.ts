@@ -9,6 +9,7 @@ import {
   type StoredResponse,
   UNFINISHED_RESPONSE_STATUSES,
 } from "../../../core/state.js";
+import { higherSensitivity } from "../../../privacy/index.js";
 import type { Loopback } from "../../shared/index.js";
 import type { TurnHold } from "../state/index.js";
 import { runLoopbackTurn } from "./loopback-turn.js";
@@ -389,17 +390,12 @@ export class BackgroundResponses {
 
 /** How items are marked to be kept with `input`: as private as its most private item (StoredItem). */
 function markedAs(input: readonly StoredItem[]): (item: StateItem) => StoredItem {
-  const order: ItemSensitivity[] = ["public", "internal", "private"];
-  let level = 0;
-  let declaredPrivate = false;
-  for (const stored of input) {
-    level = Math.max(level, order.indexOf(stored.sensitivity ?? "public"));
-    if (stored.declaredPrivate === true) declaredPrivate = true;
-  }
-  const sensitivity = order[level] as ItemSensitivity;
+  let sensitivity: ItemSensitivity | undefined;
+  for (const stored of input) sensitivity = higherSensitivity(sensitivity, stored.sensitivity);
+  const declaredPrivate = input.some((stored) => stored.declaredPrivate === true);
   return (item) => ({
     item,
-    ...(sensitivity !== "public" && { sensitivity }),
+    ...(sensitivity !== undefined && sensitivity !== "public" && { sensitivity }),
     ...(declaredPrivate && { declaredPrivate: true as const }),
   });
 }
