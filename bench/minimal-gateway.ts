@@ -21,8 +21,8 @@ const upstream = process.env.BENCH_UPSTREAM as string;
 const STREAM = process.env.BENCH_MINIMAL_STREAM === "1";
 const pool = new Pool(upstream, { connections: 64, keepAliveTimeout: 60_000 });
 const journal = new AuditJournal(process.env.BENCH_FLOOR_DIR as string, randomBytes(32));
-// As tandem's store takes a journal's rows: the file in use is ended every 50 ms.
-setInterval(() => journal.seal(), 50).unref();
+// As tandem's store takes a journal's rows: a hand-over every 50 ms, the file in use ended when old or long enough.
+setInterval(() => journal.handOver(), 50).unref();
 
 serveMeasuringStick(
   async (raw, req, res) => {

@@ -341,12 +341,17 @@ export class BackgroundStore {
     this.#timer = undefined;
     for (const entry of this.#usage.values()) this.#queue.push({ kind: "usage", entry });
     this.#usage.clear();
-    // Every journaled row since the last hand-over is in this queue: their files go over with them.
-    const journals = this.#journal?.seal() ?? [];
-    if ((this.#queue.length === 0 && journals.length === 0) || this.#exited) return;
+    // Every journaled row since the last hand-over is in this queue: how far their files go goes over with them.
+    const { sealed, through } = this.#journal?.handOver() ?? { sealed: [] };
+    if ((this.#queue.length === 0 && sealed.length === 0) || this.#exited) return;
     const rows = this.#queue;
     this.#queue = [];
-    this.#worker.postMessage({ op: "rows", rows, ...(journals.length > 0 && { journals }) } satisfies StoreThreadRequest);
+    this.#worker.postMessage({
+      op: "rows",
+      rows,
+      ...(sealed.length > 0 && { journals: sealed }),
+      ...(through && { through }),
+    } satisfies StoreThreadRequest);
   }
 
   #ask(request: DistributiveOmit<Exclude<StoreThreadRequest, { op: "rows" }>, "id">): Promise<unknown> {

@@ -48,10 +48,13 @@ export interface LogInserts {
   egress: Sqlite.Statement<EgressValues>;
   usage: Sqlite.Statement<UsageValues>;
   notSent: Sqlite.Statement<[number]>;
-  /** A journal file's rows are in (see audit-journal.ts), and it no longer exists. */
+  /** A journal file's rows are all in (see audit-journal.ts); it is deleted next. */
   journalDone: Sqlite.Statement<[string]>;
+  /** The first `records` records of a journal file still in use are in. */
+  journalThrough: Sqlite.Statement<[string, number]>;
   journalForget: Sqlite.Statement<[string]>;
-  journalIsDone: Sqlite.Statement<[string]>;
+  /** A file's mark: `records` null when it is done whole. */
+  journalMark: Sqlite.Statement<[string], { records: number | null }>;
 }
 
 export function prepareLogInserts(db: Sqlite.Database): LogInserts {
@@ -71,9 +74,16 @@ export function prepareLogInserts(db: Sqlite.Database): LogInserts {
            cost_usd = CASE WHEN excluded.cost_usd IS NULL THEN cost_usd ELSE coalesce(cost_usd, 0) + excluded.cost_usd END`,
     ),
     notSent: db.prepare<[number]>("UPDATE egress_audit SET outcome = 'not_sent' WHERE id = ?"),
-    journalDone: db.prepare<[string]>("INSERT OR IGNORE INTO audit_journal_done (file) VALUES (?)"),
+    journalDone: db.prepare<[string]>(
+      "INSERT INTO audit_journal_done (file, records) VALUES (?, NULL) ON CONFLICT (file) DO UPDATE SET records = NULL",
+    ),
+    journalThrough: db.prepare<[string, number]>(
+      // Never lowers a count, and never reopens a file marked done whole.
+      `INSERT INTO audit_journal_done (file, records) VALUES (?, ?) ON CONFLICT (file) DO UPDATE
+         SET records = max(records, excluded.records) WHERE records IS NOT NULL`,
+    ),
     journalForget: db.prepare<[string]>("DELETE FROM audit_journal_done WHERE file = ?"),
-    journalIsDone: db.prepare<[string]>("SELECT 1 FROM audit_journal_done WHERE file = ?"),
+    journalMark: db.prepare<[string], { records: number | null }>("SELECT records FROM audit_journal_done WHERE file = ?"),
   };
 }
 

@@ -440,6 +440,10 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       `);
     }
   },
+  // 21: a journal file now lasts across hand-overs (audit-journal.ts): its mark says how many of its
+  // records are committed (the first ones), or NULL when all are and the file is to be deleted, as
+  // every mark said before this step.
+  (db) => db.exec("ALTER TABLE audit_journal_done ADD COLUMN records INTEGER"),
 ];
 
 /** The version this build of tandem writes. */

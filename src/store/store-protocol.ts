@@ -30,8 +30,11 @@ export type QueuedRow =
   | { kind: "not_sent_token"; token: number };
 
 export type StoreThreadRequest =
-  /** `journals`: audit journal files whose rows are all in `rows` or came before (see audit-journal.ts). */
-  | { op: "rows"; rows: QueuedRow[]; journals?: string[] }
+  /**
+   * `journals`: audit journal files whose rows are all in `rows` or came before; `through`: the file in
+   * use, and how many of its records are in `rows` or came before (see audit-journal.ts).
+   */
+  | { op: "rows"; rows: QueuedRow[]; journals?: string[]; through?: { file: string; records: number } }
   | { op: "flush"; id: number }
   /** Commit these egress rows now (with whatever is queued) and answer their ids: see Store.commitEgress. */
   | { op: "audit"; id: number; records: Extract<EgressRecord, { sha256: string }>[] }

@@ -65,7 +65,7 @@ port.on("message", (message: StoreThreadRequest) => {
       else if (row.kind === "not_sent_token") store.markJournaledEgressNotSent(row.token);
       else store.addUsage(row.entry);
     }
-    if (message.journals) store.journalsHandedOver(message.journals);
+    if (message.journals || message.through) store.journalsHandedOver(message.journals ?? [], message.through);
     return;
   }
   if (message.op === "close") {

@@ -158,6 +158,8 @@ type PendingRow =
   | { kind: "not_sent_token"; token: number }
   /** An audit journal file whose rows are all queued before this: marked done with them, then deleted. */
   | { kind: "journal_done"; file: string }
+  /** A journal file in use whose first `records` records are queued before this: their count is marked with them. */
+  | { kind: "journal_through"; file: string; records: number }
   /** A deleted journal file's done mark, no longer needed. */
   | { kind: "journal_forget"; name: string };
 
@@ -325,11 +327,13 @@ export class Store {
   }
 
   /**
-   * Audit journal files whose rows were all queued before this call: each is marked done in the
-   * transaction that commits them, and deleted once that commit succeeded.
+   * Audit journal files whose rows were all queued before this call (`sealed`): each is marked done in
+   * the transaction that commits them, and deleted once that commit succeeded. `through`: the file
+   * still in use, and how many of its records were queued before this call, marked in the same way.
    */
-  journalsHandedOver(files: readonly string[]): void {
-    for (const file of files) this.#enqueue({ kind: "journal_done", file });
+  journalsHandedOver(sealed: readonly string[], through?: { file: string; records: number }): void {
+    for (const file of sealed) this.#enqueue({ kind: "journal_done", file });
+    if (through) this.#enqueue({ kind: "journal_through", file: through.file, records: through.records });
   }
 
   /** Queues the mark that an audited body was not sent after all (see EgressAuditRow.sent). */
@@ -622,6 +626,9 @@ export class Store {
         case "journal_done":
           insert.journalDone.run(basename(row.file));
           break;
+        case "journal_through":
+          insert.journalThrough.run(basename(row.file), row.records);
+          break;
         case "journal_forget":
           insert.journalForget.run(row.name);
           break;
@@ -643,7 +650,7 @@ export class Store {
 
   /**
    * Commits the rows of audit journal files a crashed server left (see audit-journal.ts), each file in
-   * one transaction with its done mark, unless the mark says they are in already; then deletes them.
+   * one transaction with its done mark, but for those its mark says are in already; then deletes them.
    * A failure leaves a file for the next open and is reported: it never stops the store from opening.
    */
   #replayJournals(dataDir: string, key: Buffer): void {
@@ -661,8 +668,13 @@ export class Store {
         // server and `tandem audit`) cannot both find the file not done and both replay it.
         this.#db
           .transaction(() => {
-            if (this.#insert.journalIsDone.get(name) !== undefined) return;
-            for (const values of journal.rows) this.#insert.egress.run(...values);
+            const mark = this.#insert.journalMark.get(name);
+            if (mark !== undefined && mark.records === null) return;
+            // A file its writer handed over in part: the first `records` records are in already.
+            const from = mark?.records ?? 0;
+            journal.rows.forEach((values, i) => {
+              if ((journal.indexes[i] as number) >= from) this.#insert.egress.run(...values);
+            });
             this.#insert.journalDone.run(name);
           })
           .immediate();
