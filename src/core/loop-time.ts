@@ -28,11 +28,17 @@ function watch(): void {
   const late = now - lastRun - WATCH_MS;
   if (late > JITTER_MS) stalled += late;
   lastRun = now;
+  // Stopped here, a period after the last LoopTimeout was cleared, not by the clear itself: a server
+  // answering one request after another would otherwise make and clear an interval for each.
+  if (armed === 0) {
+    clearInterval(watcher);
+    watcher = undefined;
+  }
 }
 
 /**
- * Milliseconds the event loop has been held up so far, as the watcher saw it (only while some
- * LoopTimeout is armed), including a stall still going on that the watcher has not run after yet.
+ * Milliseconds the event loop has been held up so far, as the watcher saw it (while some LoopTimeout
+ * is armed, and up to a period after), including a stall still going on that the watcher has not run after yet.
  */
 export function loopStalledMs(): number {
   if (watcher === undefined) return stalled;
@@ -41,16 +47,14 @@ export function loopStalledMs(): number {
 }
 
 function startWatching(): void {
-  if (armed++ > 0) return;
+  if (armed++ > 0 || watcher !== undefined) return;
   lastRun = performance.now();
   watcher = setInterval(watch, WATCH_MS);
   watcher.unref();
 }
 
 function stopWatching(): void {
-  if (--armed > 0) return;
-  clearInterval(watcher);
-  watcher = undefined;
+  armed--;
 }
 
 /**
