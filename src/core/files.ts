@@ -76,7 +76,10 @@ export interface FileListOptions {
  * are deleted the next time the store is used after it expired. Deletes are real deletes.
  */
 export interface FileStore {
-  /** Stores a new file under a new id, created now by the store's clock; resolves once it is committed. */
+  /**
+   * Stores a new file under a new id, created now by the store's clock; resolves once it is committed.
+   * The store takes `data`: it may move its buffer elsewhere (another thread), leaving it empty.
+   */
   createFile(file: NewFile, data: Uint8Array): Promise<StoredFile>;
   getFile(id: string): Promise<StoredFile | undefined>;
   fileContent(id: string): Promise<FileContent | undefined>;

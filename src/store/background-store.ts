@@ -32,7 +32,13 @@ import type {
   VectorStoreMethod,
 } from "./store.js";
 import { StoreError, type StoreErrorCode } from "./store-error.js";
-import type { QueuedRow, StoreThreadReply, StoreThreadRequest, StoreThreadStart } from "./store-protocol.js";
+import {
+  movableBuffer,
+  type QueuedRow,
+  type StoreThreadReply,
+  type StoreThreadRequest,
+  type StoreThreadStart,
+} from "./store-protocol.js";
 import type { VectorStoreTables } from "./vector-store-tables.js";
 
 /**
@@ -250,10 +256,24 @@ export class BackgroundStore {
 
   /**
    * Calls a method of the Files API's files on the store's thread, as state() does. A file's bytes
-   * cross to the thread and back by structured clone.
+   * come back moved, not copied, when they fill their own buffer (see movableBuffer); they go by
+   * saveFile.
    */
-  async files<M extends FileMethod>(method: M, ...args: Parameters<FileTables[M]>): Promise<ReturnType<FileTables[M]>> {
+  async files<M extends Exclude<FileMethod, "saveFile">>(
+    method: M,
+    ...args: Parameters<FileTables[M]>
+  ): Promise<ReturnType<FileTables[M]>> {
     return (await this.#ask({ op: "files", method, args })) as ReturnType<FileTables[M]>;
+  }
+
+  /**
+   * Saves a new file on the store's thread; resolves once committed. Its bytes are moved to the
+   * thread, not copied, when they fill their own buffer (see movableBuffer): `data` is then empty
+   * afterwards, so the caller must not need it again.
+   */
+  async saveFile(...args: Parameters<FileTables["saveFile"]>): Promise<void> {
+    const moved = movableBuffer(args[1]);
+    await this.#ask({ op: "files", method: "saveFile", args }, moved && [moved]);
   }
 
   /** Calls a method of the stored chat completions on the store's thread, as state() does. */
@@ -354,14 +374,15 @@ export class BackgroundStore {
     } satisfies StoreThreadRequest);
   }
 
-  #ask(request: DistributiveOmit<Exclude<StoreThreadRequest, { op: "rows" }>, "id">): Promise<unknown> {
+  /** `transfer`: buffers of the request moved to the thread rather than copied (see movableBuffer). */
+  #ask(request: DistributiveOmit<Exclude<StoreThreadRequest, { op: "rows" }>, "id">, transfer?: ArrayBuffer[]): Promise<unknown> {
     if (this.#exited) return Promise.reject(new StoreError("closed", "the store's thread has stopped"));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
       // Someone awaits an answer: the thread keeps the process alive until it comes.
       this.#worker.ref();
-      this.#worker.postMessage({ ...request, id } as StoreThreadRequest);
+      this.#worker.postMessage({ ...request, id } as StoreThreadRequest, transfer);
     });
   }
 }

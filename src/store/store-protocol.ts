@@ -61,3 +61,20 @@ export type StoreThreadReply =
   | { op: "ready" }
   | { op: "failed"; error: { code: string; message: string; file?: string } }
   | { op: "reply"; id: number; value?: unknown; error?: { code: string; message: string; file?: string } };
+
+/**
+ * The ArrayBuffer behind `bytes` when `bytes` fills it whole, so it can be moved to the other thread
+ * (postMessage's transfer list) rather than copied: a 31 MB file took 120–170 ms of the sending
+ * thread to copy, and 0.3 ms to move. A view of part of a buffer (Node's pool of small Buffers, a
+ * slice) is not: moving it would empty the rest of the buffer for everyone else.
+ */
+export function movableBuffer(bytes: unknown): ArrayBuffer | undefined {
+  if (!(bytes instanceof Uint8Array)) return undefined;
+  const buffer = bytes.buffer;
+  return buffer instanceof ArrayBuffer &&
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === buffer.byteLength &&
+    buffer.byteLength > 0
+    ? buffer
+    : undefined;
+}

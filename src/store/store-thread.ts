@@ -4,10 +4,11 @@
  * serves requests. It opens the store with the key it is given, then does what it is asked.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import type { FileContent } from "../core/files.js";
 import { Checkpointer } from "./checkpointer.js";
 import { openStore, type Store } from "./store.js";
 import { StoreError } from "./store-error.js";
-import type { StoreThreadReply, StoreThreadRequest, StoreThreadStart } from "./store-protocol.js";
+import { movableBuffer, type StoreThreadReply, type StoreThreadRequest, type StoreThreadStart } from "./store-protocol.js";
 
 const port = parentPort;
 if (!port) throw new Error("store-thread.ts runs as a worker thread");
@@ -119,5 +120,10 @@ port.on("message", (message: StoreThreadRequest) => {
     port.postMessage({ op: "reply", id: message.id, error: errorOf(err) } satisfies StoreThreadReply);
     return;
   }
-  port.postMessage({ op: "reply", id: message.id, value } satisfies StoreThreadReply);
+  // A file's bytes go back moved, not copied, when they fill their own buffer.
+  const moved =
+    message.op === "files" && message.method === "fileContent"
+      ? movableBuffer((value as FileContent | undefined)?.data)
+      : undefined;
+  port.postMessage({ op: "reply", id: message.id, value } satisfies StoreThreadReply, moved && [moved]);
 });

@@ -23,7 +23,8 @@ export class EncryptedFileStore implements FileStore {
   async createFile(input: NewFile, data: Uint8Array): Promise<StoredFile> {
     const now = this.#now();
     const file = storedFile(input, data, now);
-    await this.#store.files("saveFile", file, data, now);
+    // Moved to the store's thread, not copied, where it can be: `data` may be empty afterwards.
+    await this.#store.saveFile(file, data, now);
     return file;
   }
 
@@ -33,7 +34,7 @@ export class EncryptedFileStore implements FileStore {
 
   async fileContent(id: string): Promise<FileContent | undefined> {
     const found = await this.#store.files("fileContent", id, this.#now());
-    // The thread's Buffer arrives as a plain Uint8Array (structured clone).
+    // The thread's Buffer arrives as a plain Uint8Array (moved or cloned).
     return found && { file: found.file, data: new Uint8Array(found.data.buffer, found.data.byteOffset, found.data.byteLength) };
   }
 

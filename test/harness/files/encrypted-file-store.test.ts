@@ -21,6 +21,37 @@ fileStoreSuite("EncryptedFileStore", async (clock) => {
 });
 
 describe("EncryptedFileStore on disk", () => {
+  it("moves a file's bytes to the store's thread rather than copying them, and copies a view of a shared buffer", async () => {
+    const store = await BackgroundStore.openWithKey({
+      dataDir: tempDataDir("tandem-files-"),
+      key: randomKey(),
+      pruneIntervalMs: 0,
+    });
+    try {
+      const files = new EncryptedFileStore(store);
+      const big = new Uint8Array(new ArrayBuffer(3 * 1024 * 1024)).fill(7);
+      big[12_345] = 1;
+      const expected = Buffer.from(big);
+      const saved = await files.createFile(
+        { filename: "big.bin", purpose: "user_data", mediaType: "application/octet-stream" },
+        big,
+      );
+      assert.equal(big.byteLength, 0, "moved: the caller's view is left empty");
+      // Node's small Buffers share one pool: moving its buffer would empty every other Buffer in it.
+      const small = Buffer.from("a small file");
+      const neighbour = Buffer.from("its neighbour in the pool");
+      assert.equal(small.buffer, neighbour.buffer);
+      const savedSmall = await files.createFile({ filename: "s.txt", purpose: "user_data", mediaType: "text/plain" }, small);
+      assert.equal(small.toString(), "a small file");
+      assert.equal(neighbour.toString(), "its neighbour in the pool");
+      assert.deepEqual(Buffer.from((await files.fileContent(saved.id))?.data ?? []), expected);
+      assert.equal(Buffer.from((await files.fileContent(savedSmall.id))?.data ?? []).toString(), "a small file");
+      assert.equal(saved.bytes, expected.byteLength);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("encrypts a file's bytes, keeps them across a restart, and erases them when deleted or expired", async () => {
     const dataDir = tempDataDir("tandem-files-");
     const key = randomKey();
