@@ -1,5 +1,4 @@
 import type Sqlite from "better-sqlite3-multiple-ciphers";
-import { pageBy } from "../core/page-items.js";
 import type {
   ItemSensitivity,
   ListOptions,
@@ -11,6 +10,7 @@ import type {
 } from "../core/state.js";
 import { unknownCursorPage } from "../core/state.js";
 import { type ConversationSummary, messageText, type ResponseSummary } from "../core/state-listing.js";
+import { arrayPart, type ListPart, pageJoined } from "./joined-list-page.js";
 import { StateSummaries } from "./state-summaries.js";
 
 /** How many responses back a history walk goes before it stops (a cycle or a runaway chain). */
@@ -143,11 +143,14 @@ export class StateTables {
       lastInputOrdinal: db.prepare<[string, string], { ordinal: number }>(
         "SELECT ordinal FROM response_items WHERE item_id = ? AND response_id = ? AND output = 0 ORDER BY ordinal DESC LIMIT 1",
       ),
-      inputAfter: db.prepare<[string, number, number], ItemRow>(
-        `SELECT ${ITEM_COLUMNS} FROM response_items WHERE response_id = ? AND output = 0 AND ordinal > ? ORDER BY ordinal LIMIT ?`,
+      // Its input between two ordinals (both exclusive), from the lower one up or the higher one down.
+      inputUp: db.prepare<[string, number, number, number], ItemRow>(
+        `SELECT ${ITEM_COLUMNS} FROM response_items WHERE response_id = ? AND output = 0 AND ordinal > ? AND ordinal < ?
+         ORDER BY ordinal LIMIT ?`,
       ),
-      inputBefore: db.prepare<[string, number, number], ItemRow>(
-        `SELECT ${ITEM_COLUMNS} FROM response_items WHERE response_id = ? AND output = 0 AND ordinal < ? ORDER BY ordinal DESC LIMIT ?`,
+      inputDown: db.prepare<[string, number, number, number], ItemRow>(
+        `SELECT ${ITEM_COLUMNS} FROM response_items WHERE response_id = ? AND output = 0 AND ordinal > ? AND ordinal < ?
+         ORDER BY ordinal DESC LIMIT ?`,
       ),
       deleteResponseItems: db.prepare<[string]>("DELETE FROM response_items WHERE response_id = ?"),
       deleteResponse: db.prepare<[string]>("DELETE FROM responses WHERE id = ?"),
@@ -326,50 +329,39 @@ export class StateTables {
           context.previous_response_id === null
             ? this.#conversationContext(context)
             : this.#historyRows(context.previous_response_id);
+        // Oldest first: the history, then the input; newest first: the input, then the history backwards.
+        const input = this.#inputPart(responseId, options.order);
         const page =
-          options.before === undefined
-            ? this.#inputPage(responseId, history, options)
-            : pageBy([...history, ...q.responseItems.all(responseId, 0)], options, (row) => row.item_id);
+          options.order === "desc"
+            ? pageJoined([input, arrayPart([...history].reverse(), itemIdOf)], options)
+            : pageJoined([arrayPart(history, itemIdOf), input], options);
         return { ...page, data: page.data.map(toStoredItem) };
       })
       .deferred();
   }
 
   /**
-   * One page (no `before`) of a response's history then its own input, as pageBy pages the whole
-   * list, with only the page's own input read: a response given 20,000 input items is not read
-   * whole for each page of 100. The history (its chain or conversation) is read whole, as before.
+   * A response's own input as one part of its input items' list, keyed by ordinal, read a page at a
+   * time: a response given 20,000 input items is not read whole for each page of 100, whichever
+   * cursor it is paged by. The history before it (its chain or conversation) is read whole.
    */
-  #inputPage(responseId: string, history: readonly ItemRow[], options: ListOptions): ListPage<ItemRow> {
+  #inputPart(responseId: string, order: ListOptions["order"]): ListPart<ItemRow> {
     const q = this.#q;
-    const want = options.limit + 1;
-    const { after } = options;
-    let rows: ItemRow[];
-    if (options.order !== "desc") {
-      // Oldest first: the history, then the input; a cursor is found where pageBy finds it, first in order.
-      const inHistory = after === undefined ? -1 : history.findIndex((row) => row.item_id === after);
-      if (after === undefined || inHistory !== -1) {
-        rows = history.slice(inHistory + 1, inHistory + 1 + want);
-        if (rows.length < want) rows.push(...q.inputAfter.all(responseId, -1, want - rows.length));
-      } else {
-        const at = q.inputOrdinal.get(after, responseId);
-        if (at === undefined) return unknownCursorPage("after");
-        rows = q.inputAfter.all(responseId, at.ordinal, want);
-      }
-    } else {
-      // Newest first: the input, then the history backwards.
-      const newestFirst = [...history].reverse();
-      const at = after === undefined ? undefined : q.lastInputOrdinal.get(after, responseId);
-      if (after === undefined || at !== undefined) {
-        rows = q.inputBefore.all(responseId, at?.ordinal ?? Number.MAX_SAFE_INTEGER, want);
-        if (rows.length < want) rows.push(...newestFirst.slice(0, want - rows.length));
-      } else {
-        const inHistory = newestFirst.findIndex((row) => row.item_id === after);
-        if (inHistory === -1) return unknownCursorPage("after");
-        rows = newestFirst.slice(inHistory + 1, inHistory + 1 + want);
-      }
+    const none = -1;
+    const all = Number.MAX_SAFE_INTEGER;
+    if (order !== "desc") {
+      return {
+        // A cursor names the first item with its id in the list's order: here, the lowest ordinal.
+        find: (id) => q.inputOrdinal.get(id, responseId)?.ordinal,
+        first: (lo, hi, count) => q.inputUp.all(responseId, lo ?? none, hi ?? all, count),
+        last: (lo, hi, count) => q.inputDown.all(responseId, lo ?? none, hi ?? all, count),
+      };
     }
-    return { data: rows.slice(0, options.limit), hasMore: rows.length > options.limit };
+    return {
+      find: (id) => q.lastInputOrdinal.get(id, responseId)?.ordinal,
+      first: (lo, hi, count) => q.inputDown.all(responseId, hi ?? none, lo ?? all, count),
+      last: (lo, hi, count) => q.inputUp.all(responseId, hi ?? none, lo ?? all, count),
+    };
   }
 
   createConversation(conversation: StoredConversation, items: StoredItem[]): StoredConversation {
@@ -578,6 +570,8 @@ function conversationItemValues(conversationId: string, ordinal: number, stored:
     ...previewValues(stored),
   ];
 }
+
+const itemIdOf = (row: ItemRow) => row.item_id;
 
 function toStoredItem(row: ItemRow): StoredItem {
   return {
