@@ -19,6 +19,22 @@ export type { EngineBackend, EngineGpu, EngineMemory, LoadedModelInfo } from "..
 /** Tokens per sequence when a model's config sets no contextSize (a model trained on 128k would take gigabytes). */
 export const DEFAULT_CONTEXT_CAP = 8192;
 
+/**
+ * The most tokens one sequence of a model holds: a window it is given (its config's contextSize, its
+ * saved num_ctx, a request's num_ctx) at most the context it was trained on, as Ollama caps num_ctx
+ * (the model was never trained to attend further; a trained context unknown or 0 leaves the window
+ * as given); with none given, its trained context at most DEFAULT_CONTEXT_CAP (undefined when that
+ * is unknown). The one rule for the window the engine loads, the memory check sizes, a request's
+ * num_ctx claims and the model list reports.
+ */
+export function windowCap(given: number, trained: number | undefined): number;
+export function windowCap(given: number | undefined, trained: number): number;
+export function windowCap(given: number | undefined, trained: number | undefined): number | undefined;
+export function windowCap(given: number | undefined, trained: number | undefined): number | undefined {
+  if (given !== undefined) return trained ? Math.min(given, trained) : given;
+  return trained === undefined ? undefined : Math.min(trained, DEFAULT_CONTEXT_CAP);
+}
+
 /** How the child loads one model. */
 export interface ModelSpec {
   /** The model's name in tandem (`local/<name>`). */

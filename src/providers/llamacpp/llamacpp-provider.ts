@@ -50,7 +50,6 @@ import { applyModelDefaults } from "./apply-model-defaults.js";
 import { abortable, canceledError } from "./cancellation.js";
 import { type EngineExit, EngineProcess, type EngineState } from "./engine-process.js";
 import {
-  DEFAULT_CONTEXT_CAP,
   type EmbedReply,
   type EngineGpu,
   type GpuLayers,
@@ -58,6 +57,7 @@ import {
   type LoadedModelInfo,
   type MemoryNeeds,
   type ModelSpec,
+  windowCap,
 } from "./engine-protocol.js";
 import { engineDir } from "./gpu-packages.js";
 import { evictUntilFits, type FitCheck, type ResidentModel } from "./lru-eviction.js";
@@ -350,9 +350,8 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
         // The window a load holds, unless a request's num_ctx chose it: a request that asks none gets the model's own.
         const claimed = this.#windows.get(id);
         const held = claimed?.asked === true ? undefined : this.#loaded.get(this.#currentKey(id))?.info.contextSize;
-        // A configured window past the trained context is capped at it, as the engine loads it.
-        const configured = entry.contextSize !== undefined && trained ? Math.min(entry.contextSize, trained) : entry.contextSize;
-        const contextWindow = held ?? configured ?? (trained && Math.min(trained, DEFAULT_CONTEXT_CAP));
+        // Else the window the engine loads it with (a configured one capped at the trained context).
+        const contextWindow = held ?? windowCap(entry.contextSize, trained);
         const file: ModelFile | undefined = gguf && {
           bytes: gguf.fileSize,
           ...(gguf.architecture && { architecture: gguf.architecture }),
@@ -726,7 +725,7 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   /** A window a request asks for, at most the model's trained context (as Ollama caps num_ctx). */
   async #trainedCap(spec: ModelSpec, asked: number): Promise<number> {
     const trained = (await readGgufInfo(spec.path, { maxArrayItems: 0 }).catch(() => undefined))?.contextLength;
-    return trained !== undefined && trained > 0 ? Math.min(asked, trained) : asked;
+    return windowCap(asked, trained);
   }
 
   #queue(spec: ModelSpec): SlotQueue {

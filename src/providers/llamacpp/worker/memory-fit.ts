@@ -6,7 +6,7 @@ import {
   type LlamaModel,
   readGgufFileInfo,
 } from "node-llama-cpp";
-import { DEFAULT_CONTEXT_CAP, type MemoryNeeds, type ModelSpec } from "../engine-protocol.js";
+import { DEFAULT_CONTEXT_CAP, type MemoryNeeds, type ModelSpec, windowCap } from "../engine-protocol.js";
 
 /**
  * The smallest context a model with no configured contextSize is checked for: it loads with the
@@ -35,10 +35,9 @@ export async function memoryNeeds(llama: Llama, spec: ModelSpec): Promise<Memory
     insufficient = err.message;
   }
   const train = insights.trainContextSize ?? DEFAULT_CONTEXT_CAP;
-  // A window past the trained context loads capped at it (see ModelHost's load).
-  const trained = insights.trainContextSize || spec.contextSize;
+  // A configured window loads capped at the trained context (see ModelHost's load).
   const contextSize =
-    spec.contextSize === undefined ? Math.min(train, MIN_AUTO_CONTEXT) : Math.min(spec.contextSize, trained ?? spec.contextSize);
+    spec.contextSize === undefined ? Math.min(train, MIN_AUTO_CONTEXT) : windowCap(spec.contextSize, insights.trainContextSize);
   const contextOptions = { contextSize, modelGpuLayers: gpuLayers, sequences: spec.parallel };
   const model = await insights.estimateModelResourceRequirementsV2({ gpuLayers });
   // The precise estimate simulates the context and takes minutes for an absurd size (a typo'd

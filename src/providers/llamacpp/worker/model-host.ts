@@ -11,7 +11,7 @@ import type {
 } from "node-llama-cpp";
 import { resolveChatWrapper } from "node-llama-cpp";
 import { GatewayError } from "../../../core/index.js";
-import { DEFAULT_CONTEXT_CAP, instanceKey, type LoadedModelInfo, type ModelSpec } from "../engine-protocol.js";
+import { DEFAULT_CONTEXT_CAP, instanceKey, type LoadedModelInfo, type ModelSpec, windowCap } from "../engine-protocol.js";
 import { embeddingFootprint, type Footprint, loadedFootprint } from "./memory-fit.js";
 
 /** One model in memory: weights, a context with one sequence per parallel request, and a lazy embedding context. */
@@ -206,12 +206,11 @@ export class ModelHost {
     const threads = spec.threads ?? defaultThreads(this.llama);
     try {
       const context = await model.createContext({
-        // A configured (or saved) window past the model's trained context is capped at it, as Ollama
-        // caps num_ctx: the model was never trained to attend further.
+        // A configured (or saved) window capped at the trained context; none: the largest that fits up to the cap.
         contextSize:
           spec.contextSize === undefined
-            ? { max: Math.min(model.trainContextSize, DEFAULT_CONTEXT_CAP) }
-            : Math.min(spec.contextSize, model.trainContextSize || spec.contextSize),
+            ? { max: windowCap(undefined, model.trainContextSize) }
+            : windowCap(spec.contextSize, model.trainContextSize),
         sequences: spec.parallel,
         threads,
       });
