@@ -7,6 +7,8 @@ import { type StubApp, StubGateway, startStubApp, textEvents } from "./stub-gate
 
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52]);
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1]);
+/** The base64 of `bytes` zero-filled to whole 3-byte groups: no padding at its end. */
+const whole = (bytes: Buffer) => Buffer.concat([bytes, Buffer.alloc((3 - (bytes.length % 3)) % 3)]).toString("base64");
 
 const weatherTool = {
   type: "function",
@@ -428,6 +430,11 @@ describe("POST /api/chat errors", () => {
       [{ model: "fake/model-1", messages: [{ role: "wizard", content: "x" }] }, "messages[0].role"],
       [{ model: "fake/model-1", messages: [{ role: "user", content: 5 }] }, "messages[0].content"],
       [{ model: "fake/model-1", messages: [{ role: "user", content: "x", images: ["not an image!"] }] }, "messages[0].images[0]"],
+      // A PNG's base64 with padding where no group ends: not base64 (Node's decoder would guess at it).
+      [
+        { model: "fake/model-1", messages: [{ role: "user", content: "x", images: [`${whole(PNG)}AA=`] }] },
+        "messages[0].images[0]",
+      ],
       [
         { model: "fake/model-1", messages: [{ role: "user", content: "x", images: [Buffer.from("GIF12").toString("base64")] }] },
         "images[0]",
