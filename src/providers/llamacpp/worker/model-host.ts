@@ -11,7 +11,7 @@ import type {
 } from "node-llama-cpp";
 import { resolveChatWrapper } from "node-llama-cpp";
 import { GatewayError } from "../../../core/index.js";
-import { DEFAULT_CONTEXT_CAP, instanceKey, type LoadedModelInfo, type ModelSpec, windowCap } from "../engine-protocol.js";
+import { instanceKey, type LoadedModelInfo, type ModelSpec, windowCap } from "../engine-protocol.js";
 import { embeddingFootprint, type Footprint, loadedFootprint } from "./memory-fit.js";
 
 /** One model in memory: weights, a context with one sequence per parallel request, and a lazy embedding context. */
@@ -103,9 +103,9 @@ export class LoadedModel {
     else this.#free.push(seq);
   }
 
-  /** Tokens one embedding input may have. */
+  /** Tokens one embedding input may have: the window a generation would load with (llama.cpp loads no model without a trained context). */
   get embeddingContextSize(): number {
-    return Math.min(this.model.trainContextSize, this.spec.contextSize ?? DEFAULT_CONTEXT_CAP);
+    return windowCap(this.spec.contextSize, this.model.trainContextSize);
   }
 
   embeddingContext(): Promise<LlamaEmbeddingContext> {
