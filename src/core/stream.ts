@@ -81,8 +81,13 @@ export type StreamEvent =
   | { type: "tool-call-end"; index: number }
   /** Usage may arrive in pieces (Anthropic sends input first, output last); later values win per field. */
   | { type: "usage"; usage: Partial<Usage> }
-  /** Last event of every successful stream. */
-  | { type: "finish"; reason: FinishReason; raw?: string; stopSequence?: string }
+  /**
+   * Last event of every successful stream. `unframed`: the router's own finish, which no frame of the
+   * upstream's carries (an answer that broke off when the client's output limit was spent, ended as
+   * cut by it: router/continuation.ts): a dialect writing the target's own frames (the same-wire path)
+   * closes what they left open and renders it, as after a mid-stream `switch`.
+   */
+  | { type: "finish"; reason: FinishReason; raw?: string; stopSequence?: string; unframed?: true }
   /**
    * The router's, never a provider's: the answer broke on `from` and continues on `to`. With
    * `restart`, `to` answers afresh and everything before this event is to be discarded (only ever

@@ -404,13 +404,13 @@ export class Continuation {
         };
         const broke: FailedAttempt = { target, code: error.code, message: error.message, ms: performance.now() - since };
         // The client's max_tokens bounds the whole answer it gets: a continuation is given what is left
-        // of it, and with nothing left the answer ends here, cut by that limit as it would have been.
+        // of it, and with nothing left the answer ends here, cut by that limit as it would have been
+        // (never a target asked for a token past it, nor for none, which upstreams refuse). No frame of
+        // the upstream's says so: on the same-wire path the dialect renders this finish (`unframed`).
         const tokensLeft = fresh || request.maxTokens === undefined ? undefined : request.maxTokens - deltasGiven;
-        // (A same-wire stream writes the upstream's own frames, which have no finish to end it with here:
-        // it goes on for the least a target can be asked for, one token.)
-        if (tokensLeft !== undefined && tokensLeft <= 0 && meta.native !== true) {
+        if (tokensLeft !== undefined && tokensLeft <= 0) {
           failures.push(broke);
-          yield [{ type: "finish", reason: "length" }];
+          yield [{ type: "finish", reason: "length", unframed: true }];
           return;
         }
         // Nothing left to go on with: what the client is told when no target answered, as before the
@@ -430,7 +430,7 @@ export class Continuation {
                 : {
                     ...continuationRequest(request, text),
                     native: undefined,
-                    ...(tokensLeft !== undefined && { maxTokens: Math.max(1, tokensLeft) }),
+                    ...(tokensLeft !== undefined && { maxTokens: tokensLeft }),
                   },
               { ...context, signal },
               timeouts,

@@ -216,7 +216,8 @@ async function pumpStream(
           if (native === undefined) noteUntranslated(started.meta, [event.part]);
         } else if (native === undefined) unwritten += renderer.event(event);
         else if (event.type === "frame") unwritten += native.frame(event);
-        else if (event.type === "switch") {
+        else if (event.type === "switch" || (event.type === "finish" && event.unframed)) {
+          // The answer goes on, or ends, without the target's frames: the renderer writes the rest.
           unwritten += native.seam() + renderer.event(event);
           native = undefined;
         }
