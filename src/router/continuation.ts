@@ -24,6 +24,7 @@ import { type Plan, streamsUpstream } from "./plan.js";
 import type { Privacy, PrivacyGuard } from "./privacy-guard.js";
 import { QualityWatch } from "./quality-check.js";
 import { failoverDecision } from "./retry-policy.js";
+import { TokensGiven } from "./tokens-given.js";
 
 /** What the next model is told when it has to finish an answer another model started. */
 export const CONTINUE_INSTRUCTION =
@@ -215,9 +216,9 @@ export class Continuation {
     const input: InputUsage = {};
     // Output before a switch: the broken upstream never reported usage, so its deltas are counted.
     let outputBefore = 0;
-    // Text deltas of the answer so far, whatever target gave them (about a token each, as outputBefore
-    // counts them): a continuation has only what is left of the client's max_tokens.
-    let deltasGiven = 0;
+    // The output tokens of the answer so far, whatever target gave them: a continuation has only what
+    // is left of the client's max_tokens.
+    const given = new TokensGiven();
     // Characters of text and tool-call arguments this answer holds (the text so far, held calls, and
     // what a client that did not stream is gathering): past the limit the answer fails, so neither
     // the router nor the client's response holds more.
@@ -284,11 +285,14 @@ export class Continuation {
             if (event.refusal) refused = true;
             else text += event.text;
             if (!switched || restart) outputBefore++;
-            deltasGiven++;
+            given.add(event);
             const bad = watch.onText(event.text);
             if (bad) throw this.#qualityFailure(target, bad);
             break;
           }
+          case "reasoning-delta":
+            given.add(event);
+            break;
           case "tool-call-start":
             if (!quality.toolArguments) break;
             held.set(event.index, { events: [event], name: event.name, args: "" });
@@ -407,7 +411,7 @@ export class Continuation {
         // of it, and with nothing left the answer ends here, cut by that limit as it would have been
         // (never a target asked for a token past it, nor for none, which upstreams refuse). No frame of
         // the upstream's says so: on the same-wire path the dialect renders this finish (`unframed`).
-        const tokensLeft = fresh || request.maxTokens === undefined ? undefined : request.maxTokens - deltasGiven;
+        const tokensLeft = fresh || request.maxTokens === undefined ? undefined : request.maxTokens - (await given.count());
         if (tokensLeft !== undefined && tokensLeft <= 0) {
           failures.push(broke);
           yield [{ type: "finish", reason: "length", unframed: true }];
@@ -509,7 +513,7 @@ export class Continuation {
         }
         if (fresh) {
           text = "";
-          deltasGiven = 0;
+          given.clear();
           refused = false;
           callsSent = 0;
           size = 0;

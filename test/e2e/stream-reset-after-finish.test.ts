@@ -168,7 +168,9 @@ describe("a connection reset after the upstream's finish", () => {
 });
 
 describe("a continuation has only what is left of the client's max_tokens", () => {
-  const words = ["one ", "two ", "three ", "four ", "five ", "six ", "seven ", "eight "];
+  // A token each, as a model writes them (by the tokenizer too, which counts the tokens given when an
+  // upstream sends several a delta): the space before a word, not after it.
+  const words = ["one", " two", " three", " four", " five", " six", " seven", " eight"];
   const broken = () => [
     sse(chunk({ role: "assistant", content: words[0] })),
     ...words.slice(1).map((w) => sse(chunk({ content: w }))),

@@ -9,16 +9,38 @@
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
+import { loadTokenCounter } from "../../src/context/estimate-input-tokens.js";
 import { anthropicFrame, anthropicMessageStart } from "../support/fake-anthropic-upstream.js";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import { type ScriptedUpstream, startScriptedUpstream } from "../support/scripted-upstream.js";
 import { PATIENT_TIMEOUTS, type RunningTandem, startTandem } from "../support/tandem.js";
 
 /**
- * The pieces the first target sends before its connection drops: a token each, 20 of them (the
- * Responses API takes no max_output_tokens under 16).
+ * The pieces the first target sends before its connection drops: a token each (by the tokenizer too),
+ * 20 of them (the Responses API takes no max_output_tokens under 16).
  */
-const WORDS = Array.from({ length: 20 }, (_, i) => `w${i + 1} `);
+const WORDS = [
+  " one",
+  " two",
+  " three",
+  " four",
+  " five",
+  " six",
+  " seven",
+  " eight",
+  " nine",
+  " ten",
+  " red",
+  " blue",
+  " green",
+  " black",
+  " white",
+  " cat",
+  " dog",
+  " sun",
+  " moon",
+  " tree",
+];
 const SENT = WORDS.join("");
 
 type Wire = "chat" | "responses" | "anthropic" | "ollama";
@@ -234,7 +256,7 @@ after(async () => {
 beforeEach(() => {
   first.clear();
   backup.requests.length = 0;
-  backup.script(() => ({ kind: "text", text: "nine" }));
+  backup.script(() => ({ kind: "text", text: " more" }));
 });
 
 /** The output limit of each request the backup was sent, whichever field its wire carries it in. */
@@ -264,10 +286,11 @@ for (const form of FORMS) {
     const via = path === "same-wire" ? form.wire : OTHER[form.wire];
     describe(`${form.name}, ${path} (first target on ${via})`, () => {
       it("the continuation is asked for the tokens left of the client's limit", async () => {
+        assert.equal((await loadTokenCounter())(SENT), WORDS.length, "a token a word, by the tokenizer too");
         const { raw } = await ask(form, via, WORDS.length + 2);
         assert.equal(first.requests.length, 1);
         assert.deepEqual(backupLimits(), [2], raw);
-        assert.equal(form.text(raw), `${SENT}nine`, raw);
+        assert.equal(form.text(raw), `${SENT} more`, raw);
       });
 
       it("with none left, no target is asked and the answer ends cut by the limit", async () => {
@@ -279,3 +302,69 @@ for (const form of FORMS) {
     });
   }
 }
+
+describe("the tokens given are counted as the upstream wrote them, not a token a delta", () => {
+  /** Four deltas of a sentence each, as Anthropic streams text: several tokens a delta. */
+  const SENTENCES = Array.from({ length: 4 }, () => "The quick brown fox jumps over the lazy dog. ");
+  const anthropicSentences = (): string[] => [
+    anthropicMessageStart("up", 3),
+    anthropicFrame("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+    ...SENTENCES.map((text) => anthropicFrame("content_block_delta", { index: 0, delta: { type: "text_delta", text } })),
+  ];
+  const anthropicForm = FORMS.find((f) => f.wire === "anthropic") as LimitForm;
+  const chatClient = FORMS[0] as LimitForm;
+
+  for (const form of [anthropicForm, chatClient]) {
+    it(`an upstream that sends several tokens a delta (Anthropic's), to an ${form.name} client`, async () => {
+      const tokens = (await loadTokenCounter())(SENTENCES.join(""));
+      assert.ok(tokens > 4 * SENTENCES.length, `${tokens} tokens in ${SENTENCES.length} deltas`);
+      const send = async (limit: number) => {
+        first.clear();
+        backup.requests.length = 0;
+        first.script(() => ({ kind: "stream", contentType: "text/event-stream", writes: anthropicSentences(), breakOff: true }));
+        const res = await fetch(`${tandem.url}${form.path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: "via-anthropic", ...form.body(limit) }),
+        });
+        assert.equal(res.status, 200);
+        return res.text();
+      };
+      // What is left of the limit by the tokens written, where a token a delta would leave limit - 4.
+      const raw = await send(tokens + 5);
+      assert.deepEqual(backupLimits(), [5], raw);
+      assert.equal(form.text(raw), `${SENTENCES.join("")} more`, raw);
+      // The limit spent by four deltas: nothing left to ask for.
+      const spent = await send(tokens);
+      assert.deepEqual(backupLimits(), [], spent);
+      assert.equal(form.text(spent), SENTENCES.join(""), spent);
+      form.cut(spent);
+    });
+  }
+
+  it("reasoning the upstream streamed counts towards the limit too (OpenAI chat's reasoning_content)", async () => {
+    const chunk = (delta: unknown) =>
+      sse({
+        id: "c1",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: "up",
+        choices: [{ index: 0, delta, finish_reason: null }],
+      });
+    // Ten reasoning deltas and five of text, a token each (" the" is one token).
+    const writes = [
+      chunk({ role: "assistant", reasoning_content: " the" }),
+      ...Array.from({ length: 9 }, () => chunk({ reasoning_content: " the" })),
+      ...Array.from({ length: 5 }, () => chunk({ content: " the" })),
+    ];
+    first.script(() => ({ kind: "stream", contentType: "text/event-stream", writes, breakOff: true }));
+    const res = await fetch(`${tandem.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "via-chat", ...chatClient.body(20) }),
+    });
+    const raw = await res.text();
+    assert.equal(res.status, 200, raw);
+    assert.deepEqual(backupLimits(), [5], raw);
+  });
+});
