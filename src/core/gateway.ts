@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { findInCauses } from "./errors.js";
 import type { LoadedModel, ModelLibrary } from "./model-library.js";
 import type { NativeRequest } from "./native.js";
-import type { ModelFile } from "./provider.js";
+import type { ModelFile, UpstreamModelFile } from "./provider.js";
 import type { PullEvent, PullResult } from "./pull-events.js";
 import type { ChatRequest, EmbedRequest, EmbedResult } from "./request.js";
 import type { Sensitivity } from "./sensitivity.js";
@@ -122,6 +122,8 @@ export interface ModelEntry {
   created?: number;
   /** For a model served from a file on this machine: what its file says (ModelInfo.file). */
   file?: ModelFile;
+  /** For a model an upstream serves from a file of its own: what the upstream's list says of it (ModelInfo.upstreamFile). */
+  upstreamFile?: UpstreamModelFile;
 }
 
 /** What Gateway.keepAlive did: the name resolved, and the upstream's own answer when it was sent the client's request. */

@@ -26,6 +26,29 @@ export interface ModelInfo {
   created?: number;
   /** The model's file, for a model served from a file on this machine (the embedded engine's GGUF). */
   file?: ModelFile;
+  /** The model's file on the upstream that serves it, as the upstream's model list describes it (an Ollama server's). */
+  upstreamFile?: UpstreamModelFile;
+}
+
+/**
+ * What an upstream that keeps model files of its own (an Ollama server, in its /api/tags) says of
+ * one, in its own words: clients of tandem's Ollama API show a model's size, digest, date and kind,
+ * and should see the upstream's, not blanks. Each field is absent when the upstream did not say.
+ */
+export interface UpstreamModelFile {
+  /** The weights' size in bytes. */
+  bytes?: number;
+  /** The upstream's digest of the model (Ollama's: of its manifest, 64 hex digits). */
+  digest?: string;
+  /** When the upstream last changed the model, as it wrote it (RFC 3339, to the upstream's precision). */
+  modifiedAt?: string;
+  /** Ollama's `details`: `gguf`, `llama`, `3.2B`, `Q4_K_M`... */
+  parentModel?: string;
+  format?: string;
+  family?: string;
+  families?: string[];
+  parameterSize?: string;
+  quantization?: string;
 }
 
 /** What a local model's file says of it (a GGUF header), as Ollama's model details show it. */

@@ -10,6 +10,7 @@ export type {
   ModelLoader,
   Provider,
   ProviderCapabilities,
+  UpstreamModelFile,
 } from "../core/index.js";
 
 /** Where a provider gets its API key for each request (keys can rotate, so it is asked every time). */

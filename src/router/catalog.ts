@@ -260,6 +260,7 @@ export class Catalog implements NamedTargets {
             contextWindow: m.contextWindow,
             created: m.created ?? this.#createdAt,
             ...(m.file && { file: m.file }),
+            ...(m.upstreamFile && { upstreamFile: m.upstreamFile }),
           });
         }
       }

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Ollama } from "ollama";
 import { startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
-import { fakeEmbedding, legacyEmbedding, startFakeOllama } from "../support/fake-ollama-upstream.js";
+import { fakeEmbedding, fakeOllamaTagsEntry, legacyEmbedding, startFakeOllama } from "../support/fake-ollama-upstream.js";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeReply, FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
 import {
@@ -175,6 +175,27 @@ describe("every answer of the battery matches api/types.go, on every target kind
     // Other remote kinds describe nothing: tandem's own answer, as before.
     const openaiShow = (await client.show({ model: "openai/gpt-4o-mini" })) as unknown as Json;
     assert.deepEqual(openaiShow.capabilities, ["completion", "tools"]);
+  });
+
+  it("/api/tags lists an Ollama upstream's models with the upstream's size, digest, date and details", async () => {
+    // Before, they were listed with size 0, tandem's hash of the name, format `remote` and no
+    // quantization, so `ollama list` and Open WebUI showed blanks for models that have all of these.
+    const upstream = fakeOllamaTagsEntry("llama3.2:latest");
+    const raw = JSON.parse((await post("/api/tags", undefined, "GET")).text) as { models: Json[] };
+    const entry = raw.models.find((m) => m.name === "ollama/llama3.2:latest");
+    assert.deepEqual(entry, { ...upstream, name: "ollama/llama3.2:latest", model: "ollama/llama3.2:latest" });
+    // The official client reads them so too.
+    const listed = (await client.list()).models.find((m) => m.name === "ollama/llama3.2:latest");
+    assert.equal(listed?.size, upstream.size);
+    assert.equal(listed?.details.parameter_size, "3.2B");
+    // /api/show says the same time, to the upstream's precision.
+    const show = JSON.parse((await post("/api/show", { model: "ollama/llama3.2" })).text) as Json;
+    assert.equal(show.modified_at, upstream.modified_at);
+    // A cloud model has no file anyone lists: what tandem showed before.
+    const cloud = raw.models.find((m) => m.name === "openai/gpt-4o-mini") as Json;
+    assert.equal(cloud.size, 0);
+    assert.equal((cloud.details as Json).format, "remote");
+    assert.equal((cloud.details as Json).family, "openai");
   });
 
   it("/api/tags, /api/show, /api/ps and /api/version", async () => {

@@ -41,6 +41,8 @@ export interface FakeOllamaUpstream extends FakeUpstream {
 export interface FakeOllamaOptions {
   /** Model names /api/tags lists and /api/chat, /api/embed accept. Default: llama3.2:latest, nomic-embed-text:latest. */
   models?: string[];
+  /** What /api/tags answers, exactly (an older or odder server's entries), in place of the models' own. */
+  tags?: unknown[];
 }
 
 export const FAKE_OLLAMA_VERSION = "0.12.10";
@@ -116,7 +118,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     const route = `${req.method} ${path.split("?")[0]}`;
 
     if (route === "GET /api/version") return sendJson(res, 200, { version: FAKE_OLLAMA_VERSION });
-    if (route === "GET /api/tags") return sendJson(res, 200, { models: models.map(tagsEntry) });
+    if (route === "GET /api/tags") return sendJson(res, 200, { models: options.tags ?? models.map(fakeOllamaTagsEntry) });
     if (
       route !== "POST /api/chat" &&
       route !== "POST /api/generate" &&
@@ -339,7 +341,8 @@ function wireToolCall(call: FakeToolCall, index: number) {
   };
 }
 
-function tagsEntry(name: string) {
+/** A model's /api/tags entry, as this fake lists it (its size, digest, date and details are its own, not tandem's). */
+export function fakeOllamaTagsEntry(name: string) {
   return {
     name,
     model: name,
@@ -364,7 +367,7 @@ export function showEntry(name: string) {
     modelfile: `FROM ${name}\n`,
     parameters: "",
     template: "{{ .Prompt }}",
-    details: tagsEntry(name).details,
+    details: fakeOllamaTagsEntry(name).details,
     model_info: { "general.architecture": "llama", "llama.context_length": 131072 },
     capabilities: ["completion", "tools", "thinking", "vision"],
     modified_at: "2025-10-17T23:14:07.414671Z",

@@ -22,17 +22,20 @@ export interface OllamaModelDetails {
  * reads from it: `format` gguf, `family` its architecture (`llama`, `qwen2`), its quantization (as
  * /api/ps shows them). A remote target is no file on this disk, so its quantization is unknown
  * (empty), `format` is `remote`, and `family` the provider kind (`openai`, `anthropic`, `ollama`) or
- * `route`, so a client can still group what it lists.
+ * `route`, so a client can still group what it lists; but a model an upstream keeps a file of (an
+ * Ollama server's) has what that upstream's list says of it, field by field (UpstreamModelFile).
  */
 export function ollamaModelDetails(entry: ModelEntry): OllamaModelDetails {
-  const family = entry.file?.architecture ?? (entry.kind === "route" ? "route" : (entry.providerKind ?? "remote"));
+  const upstream = entry.upstreamFile;
+  const family =
+    entry.file?.architecture ?? upstream?.family ?? (entry.kind === "route" ? "route" : (entry.providerKind ?? "remote"));
   return {
-    parent_model: "",
-    format: entry.engineModel === true ? "gguf" : "remote",
+    parent_model: upstream?.parentModel ?? "",
+    format: entry.engineModel === true ? "gguf" : (upstream?.format ?? "remote"),
     family,
-    families: [family],
-    parameter_size: "",
-    quantization_level: entry.file?.quantization ?? "",
+    families: upstream?.families ?? [family],
+    parameter_size: upstream?.parameterSize ?? "",
+    quantization_level: entry.file?.quantization ?? upstream?.quantization ?? "",
   };
 }
 
@@ -42,9 +45,11 @@ export function renderOllamaTagsEntry(entry: ModelEntry) {
     name: entry.name,
     model: entry.name,
     modified_at: modifiedAt(entry),
-    // A local model's file size, as Ollama lists it; no weights on this disk for a remote or routed name, so 0.
-    size: entry.file?.bytes ?? 0,
-    digest: modelDigest(entry.name),
+    // A local model's file size, as Ollama lists it, or the size an upstream Ollama lists for its
+    // own; no weights anywhere tandem can see for a cloud or routed name, so 0.
+    size: entry.file?.bytes ?? entry.upstreamFile?.bytes ?? 0,
+    // An upstream Ollama's own digest: a client that also talks to that Ollama sees the same model.
+    digest: entry.upstreamFile?.digest ?? modelDigest(entry.name),
     details: ollamaModelDetails(entry),
   };
 }
@@ -105,7 +110,9 @@ export function modelDigest(name: string): string {
   return createHash("sha256").update(name).digest("hex");
 }
 
+/** The upstream's own time when it listed one (to its precision), else tandem's `created` (seconds). */
 function modifiedAt(entry: ModelEntry): string {
+  if (entry.upstreamFile?.modifiedAt !== undefined) return entry.upstreamFile.modifiedAt;
   return entry.created === undefined ? UNKNOWN_TIME : new Date(entry.created * 1000).toISOString();
 }
 

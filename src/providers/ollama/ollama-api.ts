@@ -108,7 +108,24 @@ export const ollamaTagsResponseSchema = z.object({
         name: z.string().nullish(),
         model: z.string().nullish(),
         modified_at: z.string().nullish(),
+        size: z.number().nullish(),
+        digest: z.string().nullish(),
+        // Each field on its own: a server that writes one oddly (`families: null`, as older ones do) keeps the rest.
+        details: z
+          .object({
+            parent_model: z.string().nullish().catch(undefined),
+            format: z.string().nullish().catch(undefined),
+            family: z.string().nullish().catch(undefined),
+            families: z.array(z.string()).nullish().catch(undefined),
+            parameter_size: z.string().nullish().catch(undefined),
+            quantization_level: z.string().nullish().catch(undefined),
+          })
+          .nullish()
+          .catch(undefined),
       }),
     )
     .nullish(),
 });
+
+/** One model of an /api/tags answer. */
+export type OllamaTagsEntry = NonNullable<z.output<typeof ollamaTagsResponseSchema>["models"]>[number];

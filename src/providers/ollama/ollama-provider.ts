@@ -28,10 +28,16 @@ import type {
   ModelInfo,
   ModelLoader,
   RemoteProviderOptions,
+  UpstreamModelFile,
 } from "../provider.js";
 import { convertToOllamaChatRequest, convertToOllamaGenerateRequest, ollamaUnsent } from "./convert-to-ollama-chat-request.js";
 import { mapOllamaErrorResponse } from "./map-ollama-error.js";
-import { ollamaEmbeddingResponseSchema, ollamaEmbedResponseSchema, ollamaTagsResponseSchema } from "./ollama-api.js";
+import {
+  type OllamaTagsEntry,
+  ollamaEmbeddingResponseSchema,
+  ollamaEmbedResponseSchema,
+  ollamaTagsResponseSchema,
+} from "./ollama-api.js";
 import { asOllamaChatLine, parseOllamaChatLines, parseOllamaChatStream } from "./parse-ollama-chat-stream.js";
 import { refusedOllamaSettings } from "./refused-ollama-settings.js";
 import { nativeOllamaBody, OLLAMA_NATIVE_PATHS, ollamaNative, tapOllamaLines, tapOllamaWhole } from "./tap-ollama.js";
@@ -227,7 +233,13 @@ export class OllamaProvider implements ChatProvider, EmbeddingProvider, ModelLoa
       const id = model.model || model.name;
       if (!id) continue;
       const modified = model.modified_at ? Date.parse(model.modified_at) : Number.NaN;
-      models.push(Number.isNaN(modified) || modified <= 0 ? { id } : { id, created: Math.floor(modified / 1000) });
+      const dated = !Number.isNaN(modified) && modified > 0;
+      const upstreamFile = upstreamModelFile(model, dated);
+      models.push({
+        id,
+        ...(dated && { created: Math.floor(modified / 1000) }),
+        ...(upstreamFile && { upstreamFile }),
+      });
     }
     return models;
   }
@@ -276,3 +288,23 @@ const NOT_A_STREAM: EventStreamCheck = {
   streams: (contentType) => !isWebPage(contentType),
   expected: "an NDJSON stream",
 };
+
+/**
+ * What an /api/tags entry says of its model's file, keeping only what it said; undefined when it
+ * said nothing. `dated`: its `modified_at` is a time (one that is not is left out, as clients parse it).
+ */
+function upstreamModelFile(model: OllamaTagsEntry, dated: boolean): UpstreamModelFile | undefined {
+  const d = model.details;
+  const file: UpstreamModelFile = {
+    ...(typeof model.size === "number" && Number.isSafeInteger(model.size) && model.size >= 0 && { bytes: model.size }),
+    ...(model.digest && { digest: model.digest }),
+    ...(dated && model.modified_at && { modifiedAt: model.modified_at }),
+    ...(d?.parent_model != null && { parentModel: d.parent_model }),
+    ...(d?.format && { format: d.format }),
+    ...(d?.family && { family: d.family }),
+    ...(d?.families != null && { families: d.families }),
+    ...(d?.parameter_size && { parameterSize: d.parameter_size }),
+    ...(d?.quantization_level && { quantization: d.quantization_level }),
+  };
+  return Object.keys(file).length > 0 ? file : undefined;
+}

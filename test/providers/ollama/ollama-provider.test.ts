@@ -3,7 +3,13 @@ import { readFileSync } from "node:fs";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { GatewayError, type ProviderChatRequest, type StreamEvent } from "../../../src/core/index.js";
 import { OllamaProvider } from "../../../src/providers/ollama/index.js";
-import { type FakeOllamaUpstream, fakeEmbedding, legacyEmbedding, startFakeOllama } from "../../support/fake-ollama-upstream.js";
+import {
+  type FakeOllamaUpstream,
+  fakeEmbedding,
+  fakeOllamaTagsEntry,
+  legacyEmbedding,
+  startFakeOllama,
+} from "../../support/fake-ollama-upstream.js";
 import { providerConformance } from "../conformance.js";
 
 const MODEL = "llama3.2:latest";
@@ -410,6 +416,37 @@ describe("OllamaProvider embed, listModels, probe", () => {
     );
     assert.equal(models[0]?.created, Math.floor(Date.parse("2025-10-17T23:14:07.414671Z") / 1000));
     assert.equal(fake.requests.at(-1)?.path, "/api/tags");
+  });
+
+  it("keeps what the upstream's list says of each model's file, and leaves out what it does not say", async () => {
+    assert.deepEqual((await provider.listModels(signal()))[0]?.upstreamFile, {
+      bytes: 2019393189,
+      digest: fakeOllamaTagsEntry(MODEL).digest,
+      modifiedAt: "2025-10-17T23:14:07.414671Z",
+      parentModel: "",
+      format: "gguf",
+      family: "llama",
+      families: ["llama"],
+      parameterSize: "3.2B",
+      quantization: "Q4_K_M",
+    });
+    // An older server's `families: null`, and a date that is none: the rest is kept.
+    const odd = await startFakeOllama({
+      tags: [
+        { name: "old:latest", modified_at: "yesterday", size: 42, details: { family: "qwen2", families: null } },
+        { name: "bare:latest" },
+      ],
+    });
+    try {
+      const oddProvider = new OllamaProvider({ id: "odd", baseUrl: odd.url, apiKey: async () => undefined });
+      assert.deepEqual(await oddProvider.listModels(signal()), [
+        { id: "old:latest", upstreamFile: { bytes: 42, family: "qwen2" } },
+        { id: "bare:latest" },
+      ]);
+      await oddProvider.close();
+    } finally {
+      await odd.close();
+    }
   });
 
   it("probes through the model list, and fails as unavailable when nothing listens", async () => {
