@@ -2,9 +2,11 @@ import { Command, type CommanderError } from "commander";
 import { type Config, ConfigError, loadConfig } from "../config/index.js";
 import { GatewayError } from "../core/index.js";
 import {
+  checkModelName,
   DEFAULT_MODEL_ALIAS,
   type DownloadProgress,
   type InstalledModel,
+  installedModelFiles,
   listInstalledModels,
   MODEL_ALIASES,
   modelsDir,
@@ -13,7 +15,7 @@ import {
   readGgufInfo,
   removeModel,
 } from "../models/index.js";
-import { configuredNameRefusal } from "../providers/llamacpp/model-files.js";
+import { configuredModelsOfFile, configuredNameRefusal, type LocalModelEntry } from "../providers/llamacpp/model-files.js";
 import { type CommandIo, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, processIo } from "./command-io.js";
 import { addDataDirOptions, type DataDirOptions, resolveDataDir } from "./data-dir-options.js";
 
@@ -70,9 +72,10 @@ export function modelsCommand(io: ModelsCommandIo = processIo()): Command {
       .command("rm")
       .alias("remove")
       .description("delete an installed model (and any unfinished download of it)")
-      .argument("<name>", "the model's name, as `tandem models list` shows it"),
+      .argument("<name>", "the model's name, as `tandem models list` shows it")
+      .option("--force", "delete it even if models in the config use its file"),
     DATA_DIR_HELP,
-  ).action(async (name: string, opts: DataDirOptions) => {
+  ).action(async (name: string, opts: DataDirOptions & { force?: boolean }) => {
     io.setExitCode(await removeCommand(io, name, opts));
   });
   return group;
@@ -154,20 +157,8 @@ async function pullDestination(
   io: ModelsCommandIo,
   opts: DataDirOptions,
 ): Promise<{ dataDir: string; claimName: (name: string, destination: string) => void }> {
-  let config: Config | undefined;
-  try {
-    ({ config } = await loadConfig({ configPath: opts.config, skipOllamaProbe: true, env: io.env }));
-  } catch (err) {
-    // A data dir given outright does not need the config that describes another.
-    if (!opts.dataDir) throw err;
-  }
-  const dataDir = opts.dataDir || !config ? await resolveDataDir(io, opts) : config.dataDir;
-  const engines =
-    config?.dataDir === dataDir
-      ? Object.entries(config.providers).flatMap(([name, provider]) =>
-          provider.kind === "llamacpp" ? [{ name, models: provider.models }] : [],
-        )
-      : [];
+  const { dataDir, config } = await modelsConfig(io, opts);
+  const engines = config?.dataDir === dataDir ? localEngines(config) : [];
   return {
     dataDir,
     claimName: (name, destination) => {
@@ -177,6 +168,33 @@ async function pullDestination(
       }
     },
   };
+}
+
+/**
+ * The data dir a models command works on, and the config `tandem serve` would read (found the same
+ * way: `--config`, TANDEM_CONFIG, ./tandem.config.yaml, the user config dir). A config that cannot be
+ * read does not stop a command given `--data-dir`, which does not need it to find the models: its
+ * error comes back as `configError` instead; without `--data-dir` it is thrown (the dir is unknown).
+ */
+async function modelsConfig(
+  io: ModelsCommandIo,
+  opts: DataDirOptions,
+): Promise<{ dataDir: string; config?: Config; configError?: string }> {
+  try {
+    const { config } = await loadConfig({ configPath: opts.config, skipOllamaProbe: true, env: io.env });
+    return { dataDir: opts.dataDir ? await resolveDataDir(io, opts) : config.dataDir, config };
+  } catch (err) {
+    if (!opts.dataDir) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    return { dataDir: await resolveDataDir(io, opts), configError: message.replace(/\s*\n\s*/g, " ") };
+  }
+}
+
+/** The config's local engines (llamacpp providers), each with its configured models. */
+function localEngines(config: Config): { name: string; models: Record<string, LocalModelEntry> }[] {
+  return Object.entries(config.providers).flatMap(([name, provider]) =>
+    provider.kind === "llamacpp" ? [{ name, models: provider.models }] : [],
+  );
 }
 
 async function listCommand(io: ModelsCommandIo, opts: DataDirOptions & { json?: boolean }): Promise<number> {
@@ -196,9 +214,41 @@ async function listCommand(io: ModelsCommandIo, opts: DataDirOptions & { json?: 
   });
 }
 
-async function removeCommand(io: ModelsCommandIo, name: string, opts: DataDirOptions): Promise<number> {
+/**
+ * `tandem models rm`. A file that models in the config use (`providers.<engine>.models.<name>.path`,
+ * by real path, so a symbolic link counts) is not deleted without `--force`: the server would go on
+ * listing them with no file to load, as /api/delete will not take a file from the other names that
+ * serve it. Unlike /api/delete, which deletes a configured model named by its own name when no
+ * other name serves its file, this removes a file of the models folder, not a model of the config:
+ * a configured model of the same name that uses the file is one the file would be taken from. A
+ * config that cannot be read does not block the delete (with `--data-dir`; without it the models
+ * folder is unknown): a warning says the check was not made.
+ */
+async function removeCommand(io: ModelsCommandIo, name: string, opts: DataDirOptions & { force?: boolean }): Promise<number> {
   return run(io, "models rm", async () => {
-    const dataDir = await resolveDataDir(io, opts);
+    const { dataDir, config, configError } = await modelsConfig(io, opts);
+    // The file the server would load (a split model's first part); an unfinished download alone is no model's.
+    const path = opts.force ? undefined : (await installedModelFiles(dataDir)).get(checkModelName(name));
+    if (path !== undefined) {
+      if (configError !== undefined) {
+        io.stderr.write(
+          `tandem models rm: warning: config not read, so not checked for models that use ${name} (${configError})\n`,
+        );
+      } else if (config) {
+        const users: string[] = [];
+        for (const engine of localEngines(config)) {
+          for (const model of await configuredModelsOfFile(config.dataDir, engine.models, path)) {
+            users.push(`${engine.name}/${model} (providers.${engine.name}.models.${model})`);
+          }
+        }
+        if (users.length > 0) {
+          io.stderr.write(
+            `tandem models rm: ${name} is not deleted: its file ${path} is used by ${users.join(", ")} in the config; take ${users.length === 1 ? "it" : "them"} out of the config first, or pass --force\n`,
+          );
+          return EXIT_FAILED;
+        }
+      }
+    }
     const removed = await removeModel(dataDir, name);
     io.stdout.write(`removed ${removed.name} (${removed.removed.join(", ")})\n`);
     return 0;

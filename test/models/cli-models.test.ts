@@ -291,6 +291,64 @@ describe("tandem models (in process)", () => {
     assert.ok(existsSync(join(elsewhere, "models", "pinned.gguf")));
   });
 
+  it("refuses to remove a file models in the config use, naming them, unless --force", async () => {
+    const h = home();
+    const dataDir = populated(h);
+    const config = join(h, "tandem.yaml");
+    writeFileSync(
+      config,
+      [
+        `dataDir: ${dataDir}`,
+        "providers:",
+        "  local:",
+        "    kind: llamacpp",
+        "    models:",
+        "      story: { path: models/stories.gguf }",
+        `      stories: { path: ${join(dataDir, "models", "stories.gguf")}, contextSize: 512 }`,
+        "",
+      ].join("\n"),
+    );
+    // Before, the file went and the server listed both models with nothing to load.
+    const refused = await runInProcess(["rm", "stories", "--config", config], cleanEnv(h));
+    assert.equal(refused.code, 1);
+    assert.equal(
+      refused.stderr,
+      `tandem models rm: stories is not deleted: its file ${join(dataDir, "models", "stories.gguf")} is used by local/story (providers.local.models.story), local/stories (providers.local.models.stories) in the config; take them out of the config first, or pass --force\n`,
+    );
+    assert.ok(existsSync(join(dataDir, "models", "stories.gguf")));
+    // The same config found as the server finds it (TANDEM_CONFIG), with the data dir given outright.
+    const viaEnv = await runInProcess(["rm", "stories", "--data-dir", dataDir], cleanEnv(h, { TANDEM_CONFIG: config }));
+    assert.equal(viaEnv.code, 1);
+    assert.match(viaEnv.stderr, /is used by local\/story/);
+
+    // A model no configured one uses goes as before.
+    const free = await runInProcess(["rm", "tiny-random", "--config", config], cleanEnv(h));
+    assert.equal(free.code, 0, free.stderr);
+    assert.equal(existsSync(join(dataDir, "models", "tiny-random.gguf")), false);
+
+    const forced = await runInProcess(["rm", "stories", "--force", "--config", config], cleanEnv(h));
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(existsSync(join(dataDir, "models", "stories.gguf")), false);
+  });
+
+  it("removes with a warning when the config cannot be read and --data-dir says where the models are", async () => {
+    const h = home();
+    const dataDir = populated(h);
+    const broken = join(h, "broken.yaml");
+    writeFileSync(broken, "providers: [\n");
+    const removed = await runInProcess(["rm", "stories", "--config", broken, "--data-dir", dataDir], cleanEnv(h));
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match(
+      removed.stderr,
+      /^tandem models rm: warning: config not read, so not checked for models that use stories \(.*broken\.yaml.*\)\n$/,
+    );
+    assert.equal(existsSync(join(dataDir, "models", "stories.gguf")), false);
+    // Without --data-dir the models folder is unknown: a config error, as before.
+    const unknown = await runInProcess(["rm", "tiny-random", "--config", broken], cleanEnv(h));
+    assert.equal(unknown.code, 2);
+    assert.ok(existsSync(join(dataDir, "models", "tiny-random.gguf")));
+  });
+
   it("formats sizes and durations", () => {
     assert.equal(formatBytes(0), "0 B");
     assert.equal(formatBytes(1_185_376), "1.2 MB");

@@ -23,16 +23,21 @@ export async function localModelEntries(
   dataDir: string,
   configured: Record<string, LocalModelEntry>,
 ): Promise<Map<string, LocalModelEntry>> {
-  const entries = new Map<string, LocalModelEntry>(
+  const entries = configuredEntries(dataDir, configured);
+  for (const [name, path] of await installedModelFiles(dataDir)) {
+    if (!entries.has(name)) entries.set(name, { path });
+  }
+  return entries;
+}
+
+/** The configured models alone, their paths resolved against the data dir as the engine resolves them. */
+function configuredEntries(dataDir: string, configured: Record<string, LocalModelEntry>): Map<string, LocalModelEntry> {
+  return new Map(
     Object.keys(configured).map((name) => [
       name,
       { ...configured[name], path: resolvePath(dataDir, (configured[name] as LocalModelEntry).path) },
     ]),
   );
-  for (const [name, path] of await installedModelFiles(dataDir)) {
-    if (!entries.has(name)) entries.set(name, { path });
-  }
-  return entries;
 }
 
 /** One model by name: a configured one without touching the disk, else `<dataDir>/models/<name>.gguf` when installed. */
@@ -81,7 +86,7 @@ export function configuredNameRefusal(
  */
 export async function otherNamesOfFile(
   entries: ReadonlyMap<string, LocalModelEntry>,
-  name: string,
+  name: string | undefined,
   path: string,
 ): Promise<string[]> {
   const real = (p: string) => realpath(p).catch(() => resolve(p));
@@ -91,6 +96,20 @@ export async function otherNamesOfFile(
     if (other !== name && (await real(entry.path)) === file) others.push(other);
   }
   return others;
+}
+
+/**
+ * The configured models (one engine's `models`, relative paths against `dataDir`) whose file is
+ * `path`, compared as otherNamesOfFile compares: what removing that file from the models folder
+ * would take from them. `tandem models rm` refuses on it, as /api/delete (deleteModel) refuses to
+ * take a file from the other names that serve it.
+ */
+export function configuredModelsOfFile(
+  dataDir: string,
+  configured: Record<string, LocalModelEntry>,
+  path: string,
+): Promise<string[]> {
+  return otherNamesOfFile(configuredEntries(dataDir, configured), undefined, path);
 }
 
 function resolvePath(dataDir: string, path: string): string {
