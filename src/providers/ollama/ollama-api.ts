@@ -108,9 +108,10 @@ export const ollamaTagsResponseSchema = z.object({
         name: z.string().nullish(),
         model: z.string().nullish(),
         modified_at: z.string().nullish(),
-        size: z.number().nullish(),
-        digest: z.string().nullish(),
-        // Each field on its own: a server that writes one oddly (`families: null`, as older ones do) keeps the rest.
+        size: z.number().nullish().catch(undefined),
+        digest: z.string().nullish().catch(undefined),
+        // Each field on its own (size and digest too): a server that writes one oddly (`families: null`,
+        // as older ones do) keeps the rest, and its list.
         details: z
           .object({
             parent_model: z.string().nullish().catch(undefined),

@@ -430,11 +430,12 @@ describe("OllamaProvider embed, listModels, probe", () => {
       parameterSize: "3.2B",
       quantization: "Q4_K_M",
     });
-    // An older server's `families: null`, and a date that is none: the rest is kept.
+    // An older server's `families: null`, a date that is none, a size or digest written oddly: the rest is kept.
     const odd = await startFakeOllama({
       tags: [
         { name: "old:latest", modified_at: "yesterday", size: 42, details: { family: "qwen2", families: null } },
         { name: "bare:latest" },
+        { name: "strings:latest", size: "42", digest: 7 },
       ],
     });
     try {
@@ -442,6 +443,7 @@ describe("OllamaProvider embed, listModels, probe", () => {
       assert.deepEqual(await oddProvider.listModels(signal()), [
         { id: "old:latest", upstreamFile: { bytes: 42, family: "qwen2" } },
         { id: "bare:latest" },
+        { id: "strings:latest" },
       ]);
       await oddProvider.close();
     } finally {
