@@ -21,6 +21,12 @@ export interface ModelInfo {
   id: string;
   /** Context window in tokens, when the upstream says. */
   contextWindow?: number;
+  /**
+   * The context the model was trained on, in tokens, when its provider knows it (the embedded
+   * engine reads it from the GGUF): a window a request asks for is run at most this large
+   * (requestedWindow), so the router fits a conversation to that, not to the size asked.
+   */
+  trainedContext?: number;
   ownedBy?: string;
   /** Unix seconds, when the upstream says. */
   created?: number;
@@ -110,8 +116,9 @@ export interface ProviderCapabilities {
   tokenPrompts?: boolean;
   /**
    * Runs the model with the context window a request asks for (ChatRequest.contextSize, Ollama's
-   * `num_ctx`): the embedded engine loads it so, an Ollama upstream is sent it. Default false: the
-   * model keeps its own window, and the request's is named in x-tandem-warnings (unsentContextSize).
+   * `num_ctx`), at most the model's trained context (askedWindow): the embedded engine loads it so,
+   * an Ollama upstream is sent it. Default false: the model keeps its own window, and the request's
+   * is named in x-tandem-warnings (unsentContextSize).
    */
   requestedWindow?: boolean;
   /**
@@ -122,6 +129,16 @@ export interface ProviderCapabilities {
    * checks input + max_tokens against its window (Anthropic, vLLM) is never sent more.
    */
   endsAnswerAtWindow?: boolean;
+}
+
+/**
+ * The window a model runs with when a request (or its saved settings) asks for `asked` tokens: at
+ * most the context it was trained on, as Ollama caps num_ctx (the model was never trained to attend
+ * further). A trained context unknown or 0 leaves the window as asked. The one rule for the window
+ * the embedded engine loads (windowCap) and the one the router fits a conversation to (windowFor).
+ */
+export function askedWindow(asked: number, trained: number | undefined): number {
+  return trained ? Math.min(asked, trained) : asked;
 }
 
 /**

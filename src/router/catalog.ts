@@ -18,6 +18,11 @@ export interface Target {
   /** The model id the upstream knows. */
   upstreamModel: string;
   contextWindow: number | undefined;
+  /**
+   * The context its model was trained on, when its listing says (ModelInfo.trainedContext): a window
+   * a request asks for is run at most this large (see windowFor).
+   */
+  trainedContext?: number;
   /** Runs on this machine (the embedded engine, or a server on a loopback address). */
   local: boolean;
   /** What the model is configured to do or not (`models.<name>.capabilities`); absent facts are unknown. */
@@ -121,7 +126,7 @@ export class Catalog implements NamedTargets {
     for (const slot of this.slots.values()) {
       if (!slot.provider || !listsOwnModels(slot)) continue;
       const listed = this.#listedVariant(slot, name);
-      if (listed) return this.#target(slot, slot.provider, listed.id, listed.id, listed.contextWindow);
+      if (listed) return this.#target(slot, slot.provider, listed.id, listed.id, listed);
     }
     return undefined;
   }
@@ -164,8 +169,7 @@ export class Catalog implements NamedTargets {
     if (configured) {
       for (const candidate of nameVariants(model)) {
         const entry = configured[candidate];
-        if (entry)
-          return this.#target(slot, slot.provider, candidate, entry.id ?? candidate, entry.contextWindow, entry.capabilities);
+        if (entry) return this.#target(slot, slot.provider, candidate, entry.id ?? candidate, entry, entry.capabilities);
       }
       return undefined;
     }
@@ -178,11 +182,11 @@ export class Catalog implements NamedTargets {
       // and a listed one goes by its listed name (`local/mine:latest` is `local/mine`).
       const listed = this.#listedVariant(slot, model);
       const id = listed?.id ?? model;
-      return this.#target(slot, slot.provider, id, id, listed?.contextWindow);
+      return this.#target(slot, slot.provider, id, id, listed);
     }
     for (const candidate of nameVariants(model)) {
       const info = discovered.find((m) => m.id === candidate);
-      if (info) return this.#target(slot, slot.provider, candidate, info.id, info.contextWindow);
+      if (info) return this.#target(slot, slot.provider, candidate, info.id, info);
     }
     // A name the upstream's API takes as an alias of a listed id (Anthropic's `claude-sonnet-4-5` for
     // its listed `claude-sonnet-4-5-20250929`) is listed too, and goes upstream as the client named
@@ -193,7 +197,7 @@ export class Catalog implements NamedTargets {
     );
     if (aliased !== undefined) {
       const info = discovered.find((m) => m.id === aliased);
-      return this.#target(slot, slot.provider, model, model, info?.contextWindow);
+      return this.#target(slot, slot.provider, model, model, info);
     }
     return undefined;
   }
@@ -203,7 +207,8 @@ export class Catalog implements NamedTargets {
     provider: Provider,
     model: string,
     upstreamModel: string,
-    contextWindow: number | undefined,
+    /** What its listing (or configuration) says of its windows. */
+    windows: Pick<ModelInfo, "contextWindow" | "trainedContext"> | undefined,
     capabilities?: ModelCapabilities,
   ): Target {
     return {
@@ -211,7 +216,8 @@ export class Catalog implements NamedTargets {
       providerName: slot.name,
       provider,
       upstreamModel,
-      contextWindow,
+      contextWindow: windows?.contextWindow,
+      ...(windows?.trainedContext !== undefined && { trainedContext: windows.trainedContext }),
       local: slot.local,
       ...(capabilities !== undefined && { capabilities }),
     };

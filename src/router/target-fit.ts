@@ -2,6 +2,7 @@ import type { TokenCounter } from "../context/estimate-input-tokens.js";
 import { type AnswerRoom, fitConversation } from "../context/fit-conversation.js";
 import type { MediaRules } from "../context/media-tokens.js";
 import {
+  askedWindow,
   type ChatRequest,
   type CompletionPrompt,
   GatewayError,
@@ -105,10 +106,13 @@ function asSentTo(target: Target, request: ChatRequest): ChatRequest {
 
 /**
  * The context window a target runs a request with: the one the request asks for (Ollama's
- * `num_ctx`, ChatRequest.contextSize) on a target that takes it, else the target's own, when known.
+ * `num_ctx`, ChatRequest.contextSize) on a target that takes it, at most its model's trained context
+ * where that is known (as the engine and Ollama load it), else the target's own, when known.
  */
 export function windowFor(target: Target, request: ChatRequest): number | undefined {
-  if (request.contextSize !== undefined && target.provider.capabilities?.requestedWindow === true) return request.contextSize;
+  if (request.contextSize !== undefined && target.provider.capabilities?.requestedWindow === true) {
+    return askedWindow(request.contextSize, target.trainedContext);
+  }
   return target.contextWindow;
 }
 

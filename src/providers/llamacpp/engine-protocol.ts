@@ -4,14 +4,15 @@
  * chat streams `event`s before that. The parent decides when a request may start (slots, queue), so
  * the child never holds more work than a model has sequences.
  */
-import type {
-  EngineBackend,
-  EngineGpu,
-  EngineMemory,
-  ErrorCode,
-  LoadedModelInfo,
-  ProviderChatRequest,
-  StreamEvent,
+import {
+  askedWindow,
+  type EngineBackend,
+  type EngineGpu,
+  type EngineMemory,
+  type ErrorCode,
+  type LoadedModelInfo,
+  type ProviderChatRequest,
+  type StreamEvent,
 } from "../../core/index.js";
 
 export type { EngineBackend, EngineGpu, EngineMemory, LoadedModelInfo } from "../../core/index.js";
@@ -21,17 +22,16 @@ export const DEFAULT_CONTEXT_CAP = 8192;
 
 /**
  * The most tokens one sequence of a model holds: a window it is given (its config's contextSize, its
- * saved num_ctx, a request's num_ctx) at most the context it was trained on, as Ollama caps num_ctx
- * (the model was never trained to attend further; a trained context unknown or 0 leaves the window
- * as given); with none given, its trained context at most DEFAULT_CONTEXT_CAP (undefined when that
- * is unknown). The one rule for the window the engine loads, the memory check sizes, a request's
+ * saved num_ctx, a request's num_ctx) at most the context it was trained on (core's askedWindow, by
+ * which the router fits a conversation too); with none given, its trained context at most
+ * DEFAULT_CONTEXT_CAP (undefined when that is unknown). The one rule for the window the engine loads, the memory check sizes, a request's
  * num_ctx claims and the model list reports.
  */
 export function windowCap(given: number, trained: number | undefined): number;
 export function windowCap(given: number | undefined, trained: number): number;
 export function windowCap(given: number | undefined, trained: number | undefined): number | undefined;
 export function windowCap(given: number | undefined, trained: number | undefined): number | undefined {
-  if (given !== undefined) return trained ? Math.min(given, trained) : given;
+  if (given !== undefined) return askedWindow(given, trained);
   return trained === undefined ? undefined : Math.min(trained, DEFAULT_CONTEXT_CAP);
 }
 

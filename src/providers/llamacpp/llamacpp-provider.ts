@@ -336,8 +336,8 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
   }
 
   /**
-   * The models and the context window each will run with (configured, else its own capped at 8192),
-   * and when each was last made: its file's time, or its saved settings' when later (a model created
+   * The models, the context window each will run with (configured, else its own capped at 8192) and
+   * the context it was trained on (a request's num_ctx is capped at it), and when each was last made: its file's time, or its saved settings' when later (a model created
    * or copied from another is a hard link of that one's file, with settings written as it was made).
    */
   async listModels(): Promise<ModelInfo[]> {
@@ -362,6 +362,8 @@ export class LlamaCppProvider implements ChatProvider, EmbeddingProvider, LocalE
         const info: ModelInfo = {
           id,
           contextWindow,
+          // So the router fits a conversation to the window a request's num_ctx gets (see #trainedCap).
+          ...(trained ? { trainedContext: trained } : {}),
           ownedBy: "local",
           ...(created !== undefined && { created }),
           ...(file && { file }),
