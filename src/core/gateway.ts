@@ -118,6 +118,8 @@ export interface ModelEntry {
    */
   tools?: string[];
   contextWindow?: number;
+  /** The context the model was trained on, where its provider knows it (ModelInfo.trainedContext). */
+  trainedContext?: number;
   /** Unix seconds. */
   created?: number;
   /** For a model served from a file on this machine: what its file says (ModelInfo.file). */

@@ -264,6 +264,7 @@ export class Catalog implements NamedTargets {
             name: `${slot.name}/${m.id}`,
             upstreamModel: m.id,
             contextWindow: m.contextWindow,
+            ...(m.trainedContext !== undefined && { trainedContext: m.trainedContext }),
             created: m.created ?? this.#createdAt,
             ...(m.file && { file: m.file }),
             ...(m.upstreamFile && { upstreamFile: m.upstreamFile }),

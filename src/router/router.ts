@@ -363,6 +363,7 @@ export class Router implements Gateway {
         providerKind: t.provider.kind,
         upstreamModel: t.upstreamModel,
         contextWindow: t.contextWindow,
+        ...(t.trainedContext !== undefined && { trainedContext: t.trainedContext }),
       }
     );
   }

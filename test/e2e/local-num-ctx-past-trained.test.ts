@@ -33,6 +33,8 @@ before(async () => {
   await writeChatModel(join(made.dir, "chat.gguf"), { contextLength: TRAINED });
   // A configured window past the trained context: the model still runs with its trained one.
   await writeChatModel(join(made.dir, "wide.gguf"), { contextLength: TRAINED });
+  // A configured window within it.
+  await writeChatModel(join(made.dir, "narrow.gguf"), { contextLength: TRAINED });
   tandem = await startTandem({
     providers: {
       local: {
@@ -41,6 +43,7 @@ before(async () => {
         models: {
           chat: { path: join(made.dir, "chat.gguf") },
           wide: { path: join(made.dir, "wide.gguf"), contextSize: 4096 },
+          narrow: { path: join(made.dir, "narrow.gguf"), contextSize: 128 },
         },
       },
     },
@@ -68,6 +71,19 @@ async function ollamaChat(numCtx: number | undefined) {
 }
 
 describe("options.num_ctx past the local model's trained context", () => {
+  it("/api/show's model_info gives the trained context, as Ollama's does, whatever window is configured", async () => {
+    for (const model of ["local/chat", "local/wide", "local/narrow"]) {
+      const res = await fetch(`${tandem.url}/api/show`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model }),
+      });
+      const show = (await res.json()) as { model_info: Record<string, unknown> };
+      const family = show.model_info["general.architecture"];
+      assert.equal(show.model_info[`${family}.context_length`], TRAINED, model);
+    }
+  });
+
   it("the engine's model list reports each model's trained context beside the window it runs with", async () => {
     const local = tandem.server.catalog.slots.get("local")?.provider as Provider;
     const listed = await local.listModels(AbortSignal.timeout(10_000));

@@ -68,7 +68,10 @@ export function renderOllamaShow(entry: ModelEntry, settings?: ModelSettings, up
   if (settings?.from && entry.engineModel === true) details.parent_model = settings.from;
   const isEmbedding = /embed/i.test(entry.upstreamModel ?? entry.name);
   const modelInfo: Record<string, unknown> = { "general.architecture": details.family };
-  if (entry.contextWindow !== undefined) modelInfo[`${details.family}.context_length`] = entry.contextWindow;
+  // Ollama's is the GGUF's own key, the context the model was trained on (the window it runs with is
+  // num_ctx's); where that is unknown, the window is the nearest thing tandem knows.
+  const contextLength = entry.trainedContext ?? entry.contextWindow;
+  if (contextLength !== undefined) modelInfo[`${details.family}.context_length`] = contextLength;
   return {
     license: settings?.license ?? "",
     modelfile:
