@@ -214,7 +214,8 @@ export class Continuation {
     let started = false;
     // The first target's input and its prompt-cache counters, as far as it reported them.
     const input: InputUsage = {};
-    // Output before a switch: the broken upstream never reported usage, so its deltas are counted.
+    // Output before the target answering now: the broken upstreams never reported usage, so what they
+    // gave is counted (see TokensGiven), everything before the latest switch.
     let outputBefore = 0;
     // The output tokens of the answer so far, whatever target gave them: a continuation has only what
     // is left of the client's max_tokens.
@@ -284,7 +285,6 @@ export class Continuation {
             grow(event.text.length);
             if (event.refusal) refused = true;
             else text += event.text;
-            if (!switched || restart) outputBefore++;
             given.add(event);
             const bad = watch.onText(event.text);
             if (bad) throw this.#qualityFailure(target, bad);
@@ -411,12 +411,18 @@ export class Continuation {
         // of it, and with nothing left the answer ends here, cut by that limit as it would have been
         // (never a target asked for a token past it, nor for none, which upstreams refuse). No frame of
         // the upstream's says so: on the same-wire path the dialect renders this finish (`unframed`).
-        const tokensLeft = fresh || request.maxTokens === undefined ? undefined : request.maxTokens - (await given.count());
+        const givenSoFar = fresh ? 0 : await given.count();
+        const tokensLeft = fresh || request.maxTokens === undefined ? undefined : request.maxTokens - givenSoFar;
         if (tokensLeft !== undefined && tokensLeft <= 0) {
           failures.push(broke);
-          yield [{ type: "finish", reason: "length", unframed: true }];
+          // Its usage, which the broken upstream never sent: its input as far as it said, the output counted.
+          yield [
+            { type: "usage", usage: { ...input, outputTokens: givenSoFar } },
+            { type: "finish", reason: "length", unframed: true },
+          ];
           return;
         }
+        if (!fresh) outputBefore = givenSoFar;
         // Nothing left to go on with: what the client is told when no target answered, as before the
         // answer started (a 503 or 504 listing every attempt; a lone target's own error about the request).
         if (rest.tiers.length === 0) {

@@ -149,7 +149,8 @@ for (const oneRead of [false, true]) {
       const parts = routerParts({ usage: (target, usage) => told.push([target, usage]) });
       const a = scriptedTarget("a/m", [
         {
-          events: [{ type: "start" }, { type: "usage", usage: { inputTokens: 7 } }, { type: "text-delta", text: "Once " }],
+          // A token, by the tokenizer too (the broken part's output is counted from its text).
+          events: [{ type: "start" }, { type: "usage", usage: { inputTokens: 7 } }, { type: "text-delta", text: "Once" }],
           failAfter: broken,
         },
       ]);
@@ -180,6 +181,33 @@ for (const oneRead of [false, true]) {
           usage.outputTokens ?? 0,
         );
       }
+    });
+
+    it("counts the output of every target before the one that answered, when two broke in turn", async () => {
+      const parts = routerParts();
+      const a = scriptedTarget("a/m", [{ events: [{ type: "start" }, { type: "text-delta", text: "Once" }], failAfter: broken }]);
+      const b = scriptedTarget("b/m", [
+        {
+          events: [{ type: "start" }, { type: "text-delta", text: " upon" }, { type: "text-delta", text: " a" }],
+          failAfter: broken,
+        },
+      ]);
+      const c = scriptedTarget("c/m", [
+        {
+          events: [
+            { type: "start" },
+            { type: "text-delta", text: " time" },
+            { type: "usage", usage: { inputTokens: 30, outputTokens: 1 } },
+            { type: "finish", reason: "stop" },
+          ],
+        },
+      ]);
+      const seen = await collect((await answer(parts, [[a.target], [b.target], [c.target]])).events);
+      // "Once", " upon", " a" before the answering target's one: four in all, not the first target's alone.
+      assert.deepEqual(
+        seen.filter((e) => e.type === "usage"),
+        [{ type: "usage", usage: { inputTokens: 30, outputTokens: 4 } }],
+      );
     });
 
     it("when the targets it could go on with fail too, ends with an error listing every attempt, the broken one first", async () => {

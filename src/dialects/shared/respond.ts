@@ -217,8 +217,11 @@ async function pumpStream(
         } else if (native === undefined) unwritten += renderer.event(event);
         else if (event.type === "frame") unwritten += native.frame(event);
         else if (event.type === "switch" || (event.type === "finish" && event.unframed)) {
-          // The answer goes on, or ends, without the target's frames: the renderer writes the rest.
-          unwritten += native.seam() + renderer.event(event);
+          // The answer goes on, or ends, without the target's frames: the renderer writes the rest. An
+          // answer that ends here is rendered with the usage so far, which only frames carried until now.
+          unwritten += native.seam();
+          if (event.type === "finish" && record.usage) unwritten += renderer.event({ type: "usage", usage: record.usage });
+          unwritten += renderer.event(event);
           native = undefined;
         }
       },
