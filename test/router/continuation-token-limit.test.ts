@@ -153,7 +153,8 @@ const chatForm = (field: "max_tokens" | "max_completion_tokens"): LimitForm => (
     assert.deepEqual(finishes, ["length"], raw);
     assert.match(raw, /data: \[DONE\]\n\n$/, raw);
   },
-  outputTokens: (raw) => (sseData(raw).find((m) => m.data.usage)?.data.usage as { completion_tokens?: number })?.completion_tokens,
+  outputTokens: (raw) =>
+    (sseData(raw).find((m) => m.data.usage)?.data.usage as { completion_tokens?: number })?.completion_tokens,
 });
 
 const FORMS: LimitForm[] = [
