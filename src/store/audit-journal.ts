@@ -70,7 +70,7 @@ function tagOf(keys: JournalKeys, name: string, index: number, ciphertext: Buffe
   return createHmac("sha256", keys.mac).update(name).update(position).update(ciphertext).digest().subarray(0, TAG_BYTES);
 }
 
-/** The serving thread's side: appends rows, seals files for the store's thread to commit and delete. */
+/** The serving thread's side: appends rows, hands them over for the store's thread to commit, files it then deletes. */
 export class AuditJournal {
   readonly dir: string;
   readonly #keys: JournalKeys;
@@ -84,7 +84,7 @@ export class AuditJournal {
   #records = 0;
   #bytes = 0;
   #openedAt = 0;
-  /** Files closed since the last seal (a full disk ends a file early): they go over with the next seal. */
+  /** Files ended since the last hand-over (a full disk ends a file early): they go over with the next. */
   #closed: string[] = [];
 
   constructor(dataDir: string, databaseKey: Buffer) {
@@ -125,14 +125,6 @@ export class AuditJournal {
     this.#closed = [];
     if (this.#fd === undefined || this.#records === 0) return { sealed };
     return { sealed, through: { file: this.#file, records: this.#records } };
-  }
-
-  /** Ends the current file when it holds rows and answers every file ended since the last call. */
-  seal(): string[] {
-    if (this.#records > 0) this.#end();
-    const closed = this.#closed;
-    this.#closed = [];
-    return closed;
   }
 
   /** Closes the current file; one without rows is removed (nothing of it needs replaying). */

@@ -17,6 +17,9 @@ import { eventLog, fillUp, onTinyFilesystem, randomKey, tempDataDir } from "./st
 const row = (target: string, body: string): EgressValues =>
   egressValues({ target, sensitivity: "public", body, time: Date.now() }) as EgressValues;
 
+/** A hand-over at this time ends the file in use, as one after ROTATE_AFTER_MS does. */
+const ENDED = Number.POSITIVE_INFINITY;
+
 function journalFiles(dataDir: string): string[] {
   const dir = join(dataDir, AUDIT_JOURNAL_DIR);
   return existsSync(dir) ? readdirSync(dir) : [];
@@ -100,7 +103,7 @@ describe("egress audit journal", () => {
     const crashed = new AuditJournal(dataDir, key);
     crashed.append(row("cloud/a", "one"));
     crashed.append(row("cloud/b", "two"));
-    const [file] = crashed.seal();
+    const [file] = crashed.handOver(ENDED).sealed;
     crashed.append(row("cloud/c", "three"));
     crashed.close();
     appendFileSync(file as string, Buffer.from([0, 0, 0, 90, 1, 2, 3]));
@@ -164,7 +167,7 @@ describe("egress audit journal", () => {
     openStore({ dataDir, key, pruneIntervalMs: 0 }).close();
     const crashed = new AuditJournal(dataDir, key);
     crashed.append(row("cloud/only", "x"));
-    const [file] = crashed.seal() as [string];
+    const [file] = crashed.handOver(ENDED).sealed as [string];
     const bytes = readFileSync(file);
     bytes[bytes.length - 20] = (bytes[bytes.length - 20] as number) ^ 1;
     writeFileSync(file, bytes);
@@ -256,13 +259,13 @@ describe("egress audit journal", () => {
     try {
       const journal = new AuditJournal(dataDir, key);
       journal.append(row("cloud/live", "x"));
-      const [file] = journal.seal();
+      const [file] = journal.handOver(ENDED).sealed;
       const theirs = join(dataDir, AUDIT_JOURNAL_DIR, `${live.pid}-1-00000001.jrn`);
       // Same bytes under the other writer's name: its records are bound to their file's name, so write anew.
       rmSync(file as string);
       const other = new AuditJournal(dataDir, key);
       other.append(row("cloud/live", "x"));
-      const [mine] = other.seal();
+      const [mine] = other.handOver(ENDED).sealed;
       renameSync(mine as string, theirs);
       assert.equal(auditAfterOpen(dataDir, key).rows.length, 0, "a running writer's file is its own to hand over");
       assert.deepEqual(journalFiles(dataDir), [`${live.pid}-1-00000001.jrn`]);
