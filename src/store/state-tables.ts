@@ -44,6 +44,20 @@ interface ItemRow {
   declared_private: number | null;
 }
 
+/**
+ * Where an item of a history is stored, without the item: a response's (`output` 0 or 1) or a
+ * conversation's (`output` -1), at `ordinal`. A list pages these and reads only its page's items.
+ */
+interface ItemKey {
+  owner: string;
+  output: number;
+  ordinal: number;
+  item_id: string;
+}
+
+/** ItemKey.output of a conversation's item. */
+const CONVERSATION_ITEM = -1;
+
 interface ResponseRow {
   id: string;
   created_at: number;
@@ -162,6 +176,16 @@ export class StateTables {
          FROM walked JOIN response_items i ON i.response_id = walked.id
          ORDER BY walked.depth DESC, i.output, i.ordinal`,
       ),
+      // The same chain's items as keys (no item JSON: a long item's overflow pages are not read).
+      historyKeys: db.prepare<[string, number], ItemKey>(
+        `WITH RECURSIVE ${CHAIN}
+         SELECT i.response_id AS owner, i.output, i.ordinal, i.item_id
+         FROM walked JOIN response_items i ON i.response_id = walked.id
+         ORDER BY walked.depth DESC, i.output, i.ordinal`,
+      ),
+      responseItemAt: db.prepare<[string, number, number], ItemRow>(
+        `SELECT ${ITEM_COLUMNS} FROM response_items WHERE response_id = ? AND output = ? AND ordinal = ?`,
+      ),
       // The chain's oldest response: one made in a conversation was given its items up to a bound.
       chainRoot: db.prepare<[string, number], ResponseContextRow>(
         `WITH RECURSIVE ${CHAIN}
@@ -191,6 +215,13 @@ export class StateTables {
       ),
       conversationItemsThrough: db.prepare<[string, number], ItemRow>(
         `SELECT ${ITEM_COLUMNS} FROM conversation_items WHERE conversation_id = ? AND ordinal <= ? ORDER BY ordinal`,
+      ),
+      conversationKeysThrough: db.prepare<[string, number], ItemKey>(
+        `SELECT conversation_id AS owner, ${CONVERSATION_ITEM} AS output, ordinal, item_id
+         FROM conversation_items WHERE conversation_id = ? AND ordinal <= ? ORDER BY ordinal`,
+      ),
+      conversationItemAt: db.prepare<[string, number], ItemRow>(
+        `SELECT ${ITEM_COLUMNS} FROM conversation_items WHERE conversation_id = ? AND ordinal = ?`,
       ),
       // The last item still there of those a response was given (its conversation_through, read back as an id).
       lastItemThrough: db.prepare<[string, number], { item_id: string }>(
@@ -320,30 +351,63 @@ export class StateTables {
 
   /** The history the response was given (its chain, or its conversation as it stood), then its own input; one page. */
   listInputItems(responseId: string, options: ListOptions): ListPage<StoredItem> | undefined {
-    const q = this.#q;
     return this.#db
       .transaction(() => {
-        const context = q.responseContext.get(responseId);
+        const context = this.#q.responseContext.get(responseId);
         if (!context) return undefined;
-        const history =
-          context.previous_response_id === null
-            ? this.#conversationContext(context)
-            : this.#historyRows(context.previous_response_id);
         // Oldest first: the history, then the input; newest first: the input, then the history backwards.
+        const history = this.#historyPart(context, options.order);
         const input = this.#inputPart(responseId, options.order);
-        const page =
-          options.order === "desc"
-            ? pageJoined([input, arrayPart([...history].reverse(), itemIdOf)], options)
-            : pageJoined([arrayPart(history, itemIdOf), input], options);
+        const page = pageJoined(options.order === "desc" ? [input, history] : [history, input], options);
         return { ...page, data: page.data.map(toStoredItem) };
       })
       .deferred();
   }
 
   /**
+   * The history a response was given as one part of its input items' list: its chain, or its
+   * conversation as it stood, as keys (in the list's order), and only a page's items read. A response
+   * at the end of a chain of thousands of items (each tool output perhaps large) is not read whole
+   * for each page of 20.
+   */
+  #historyPart(context: ResponseContextRow, order: ListOptions["order"]): ListPart<ItemRow> {
+    const q = this.#q;
+    const keys =
+      context.previous_response_id === null
+        ? this.#conversationContextKeys(context)
+        : this.#historyKeys(context.previous_response_id);
+    if (order === "desc") keys.reverse();
+    const part = arrayPart(keys, (key) => key.item_id);
+    // In the list's transaction: each key's row is there.
+    const read = (key: ItemKey) =>
+      (key.output === CONVERSATION_ITEM
+        ? q.conversationItemAt.get(key.owner, key.ordinal)
+        : q.responseItemAt.get(key.owner, key.output, key.ordinal)) as ItemRow;
+    return {
+      find: part.find,
+      first: (lo, hi, count) => part.first(lo, hi, count).map(read),
+      last: (lo, hi, count) => part.last(lo, hi, count).map(read),
+    };
+  }
+
+  /** As #historyRows, the items' keys. */
+  #historyKeys(id: string): ItemKey[] {
+    return [
+      ...this.#conversationContextKeys(this.#q.chainRoot.get(id, MAX_HISTORY_CHAIN)),
+      ...this.#q.historyKeys.all(id, MAX_HISTORY_CHAIN),
+    ];
+  }
+
+  /** As #conversationContext, the items' keys. */
+  #conversationContextKeys(response: ResponseContextRow | undefined): ItemKey[] {
+    if (response?.conversation_id == null || response.conversation_through === null) return [];
+    return this.#q.conversationKeysThrough.all(response.conversation_id, response.conversation_through);
+  }
+
+  /**
    * A response's own input as one part of its input items' list, keyed by ordinal, read a page at a
    * time: a response given 20,000 input items is not read whole for each page of 100, whichever
-   * cursor it is paged by. The history before it (its chain or conversation) is read whole.
+   * cursor it is paged by (the history before it, see #historyPart).
    */
   #inputPart(responseId: string, order: ListOptions["order"]): ListPart<ItemRow> {
     const q = this.#q;
@@ -570,8 +634,6 @@ function conversationItemValues(conversationId: string, ordinal: number, stored:
     ...previewValues(stored),
   ];
 }
-
-const itemIdOf = (row: ItemRow) => row.item_id;
 
 function toStoredItem(row: ItemRow): StoredItem {
   return {

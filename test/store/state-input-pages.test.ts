@@ -1,8 +1,9 @@
 /**
  * A page of a response's input items (GET /v1/responses/{id}/input_items) is read from the store a
  * page at a time with either cursor: it pages exactly as the whole list paged in memory (pageBy, what
- * a `before` cursor used to do), and reads only the page's own input rows, not the response's whole
- * input (a response given thousands of items read all of them for each page before).
+ * a `before` cursor used to do), and reads only the page's own item rows, not the response's whole
+ * input nor the whole history before it (its chain or its conversation), each of which was read whole
+ * for each page before.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -91,8 +92,6 @@ describe("StateTables pages a response's input items", () => {
     const tables = new StateTables(db);
     tables.saveResponse(response("resp_root", { inputs: 2 }));
     tables.saveResponse(response("resp_long", { previous: "resp_root", inputs: 2_000 }));
-    // The chain before it (its 2 inputs and its output) is read whole with every page, as it always was.
-    const history = 3;
     const cases: [ListOptions, string[], boolean][] = [
       [{ limit: 5, order: "asc", before: "msg_resp_long_in1000" }, ["msg_resp_long_in995", "msg_resp_long_in999"], true],
       [{ limit: 5, order: "desc", before: "msg_resp_long_in1000" }, ["msg_resp_long_in1005", "msg_resp_long_in1001"], true],
@@ -115,8 +114,81 @@ describe("StateTables pages a response's input items", () => {
       assert.deepEqual([ids(page)[0], ids(page).at(-1)], [first, last], JSON.stringify(options));
       assert.equal(page.hasMore, hasMore);
       const read = itemRowsRead() - readBefore;
-      // The page, one more to know whether more lie before it, and the chain.
-      assert.ok(read <= options.limit + 1 + history, `${JSON.stringify(options)} read ${read} item rows`);
+      // The page and one more to know whether more lie past it.
+      assert.ok(read <= options.limit + 1, `${JSON.stringify(options)} read ${read} item rows`);
+    }
+  });
+
+  it("reads only a page's rows of a long chain before the response, either way", () => {
+    const { db, itemRowsRead } = countingDatabase();
+    const tables = new StateTables(db);
+    // A chain of 200 responses, 10 inputs and an output each: 2,200 items before the last one's own.
+    let previous: string | undefined;
+    for (let n = 0; n < 200; n++) {
+      const id = `resp_${n}`;
+      tables.saveResponse(response(id, { inputs: 10, ...(previous !== undefined && { previous }) }));
+      previous = id;
+    }
+    tables.saveResponse(response("resp_last", { previous, inputs: 3 }));
+    const cases: [ListOptions, string[]][] = [
+      [{ limit: 4, order: "asc" }, ["msg_resp_0_in0", "msg_resp_0_in3"]],
+      [{ limit: 4, order: "asc", after: "msg_resp_100_in9" }, ["msg_resp_100_out", "msg_resp_101_in2"]],
+      [{ limit: 4, order: "asc", before: "msg_resp_100_in0" }, ["msg_resp_99_in7", "msg_resp_99_out"]],
+      [{ limit: 4, order: "desc", after: "msg_resp_last_in0" }, ["msg_resp_199_out", "msg_resp_199_in7"]],
+      [{ limit: 4, order: "desc", before: "msg_resp_0_in0" }, ["msg_resp_0_in4", "msg_resp_0_in1"]],
+    ];
+    for (const [options, [first, last]] of cases) {
+      const readBefore = itemRowsRead();
+      const page = tables.listInputItems("resp_last", options);
+      assert.ok(page);
+      assert.deepEqual([ids(page)[0], ids(page).at(-1)], [first, last], JSON.stringify(options));
+      assert.equal(page.hasMore, true);
+      const read = itemRowsRead() - readBefore;
+      assert.ok(read <= options.limit + 1, `${JSON.stringify(options)} read ${read} item rows`);
+    }
+  });
+
+  it("pages a response made in a conversation as the whole list would, reading only the page's rows", () => {
+    const { db, itemRowsRead } = countingDatabase();
+    const tables = new StateTables(db);
+    const items = Array.from({ length: 300 }, (_, i) => message(`msg_conv_${i}`, `said ${i}`));
+    tables.createConversation({ id: "conv_long", createdAt: 1_700_000_000, metadata: {} }, items);
+    // Given the conversation through its 250th item, then two items deleted from what it was given.
+    tables.saveResponse(response("resp_conv", { conversation: "conv_long", through: "msg_conv_249", inputs: 5 }));
+    assert.equal(tables.deleteConversationItem("conv_long", "msg_conv_7"), true);
+    assert.equal(tables.deleteConversationItem("conv_long", "msg_conv_200"), true);
+    const given = items.slice(0, 250).filter((stored) => !["msg_conv_7", "msg_conv_200"].includes(stored.item.id));
+    const whole = [...given.map((stored) => stored.item.id), ...Array.from({ length: 5 }, (_, i) => `msg_resp_conv_in${i}`)];
+    const cursors = [
+      undefined,
+      "msg_conv_0",
+      "msg_conv_6",
+      "msg_conv_8",
+      "msg_conv_249",
+      "msg_conv_250",
+      "msg_resp_conv_in0",
+      "msg_resp_conv_in4",
+    ];
+    for (const order of ["asc", "desc"] as const) {
+      for (const limit of [1, 3, 100]) {
+        for (const after of cursors) {
+          for (const before of cursors) {
+            const options: ListOptions = {
+              limit,
+              order,
+              ...(after !== undefined && { after }),
+              ...(before !== undefined && { before }),
+            };
+            const expected = pageBy(whole, options, (id) => id);
+            const readBefore = itemRowsRead();
+            const actual = tables.listInputItems("resp_conv", options);
+            const read = itemRowsRead() - readBefore;
+            assert.ok(actual);
+            assert.deepEqual({ ...actual, data: ids(actual) }, expected, JSON.stringify(options));
+            assert.ok(read <= limit + 1, `${JSON.stringify(options)} read ${read} item rows`);
+          }
+        }
+      }
     }
   });
 });
