@@ -35,10 +35,11 @@ export function effortOf(reasoning: ReasoningControl): ReasoningEffort {
 
 /**
  * What an upstream reads of earlier turns' reasoning: `signed`, only blocks with a signature (or
- * redacted data) it made itself (Anthropic); `text`, the readable text (Ollama's `thinking`).
+ * redacted data) it made itself (Anthropic); `sealed`, only reasoning it sealed itself (a Responses
+ * upstream's `encrypted_content`); `text`, the readable text (Ollama's `thinking`).
  * Absent: none (OpenAI chat completions has no reasoning in requests).
  */
-export type ReasoningHistory = "signed" | "text";
+export type ReasoningHistory = "signed" | "sealed" | "text";
 
 /**
  * The conversation as one target can be sent it: earlier reasoning it cannot read is left out, and
@@ -84,6 +85,12 @@ export function droppedReasoning(count: number): string {
 
 function readableBy(part: ReasoningPart, provider: string, accepts: ReasoningHistory | undefined): ReasoningPart | undefined {
   if (accepts === "text") return part.text === "" ? undefined : { type: "reasoning", text: part.text };
+  if (accepts === "sealed") {
+    // Sealed by this provider's Responses API (its organisation's key): the item as it was.
+    if (part.encryptedContent === undefined || part.producer === undefined || providerOf(part.producer) !== provider)
+      return undefined;
+    return { type: "reasoning", text: part.text, encryptedContent: part.encryptedContent, producer: part.producer };
+  }
   if (accepts !== "signed") return undefined;
   const ours = part.producer === undefined || providerOf(part.producer) === provider;
   if (!ours) return undefined;
@@ -124,6 +131,13 @@ export class ReasoningBlocks {
         this.#open = undefined;
         this.#blocks.push({ type: "reasoning", text: "", redactedData: event.data });
         break;
+      case "reasoning-encrypted": {
+        const sealed = { encryptedContent: event.data, producer: event.producer };
+        if (this.#open === undefined) this.#blocks.push({ type: "reasoning", text: "", ...sealed });
+        else Object.assign(this.#open, sealed);
+        this.#open = undefined;
+        break;
+      }
       case "text-delta":
       case "tool-call-start":
         // The answer began: reasoning after it (interleaved thinking) is another block.

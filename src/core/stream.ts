@@ -67,6 +67,12 @@ export type StreamEvent =
   /** A reasoning block the upstream shows only encrypted (Anthropic's `redacted_thinking` `data`). */
   | { type: "reasoning-redacted"; data: string }
   /**
+   * The reasoning so far ends as one item its upstream sealed (a Responses reasoning item's
+   * `encrypted_content`): only `producer` (the target that made it, `provider/model`) can read it
+   * back, in a later turn's history. Reasoning after it is a new block.
+   */
+  | { type: "reasoning-encrypted"; data: string; producer: string }
+  /**
    * A part of the upstream's answer the canonical events do not carry, by the upstream's own name for
    * it (an Anthropic text block's `citations`, a `server_tool_use` block, an OpenAI `annotations`
    * list, a Responses `web_search_call` item). The same-wire path's frames carry it as it came; an

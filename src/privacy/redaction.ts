@@ -373,6 +373,7 @@ export class Redaction {
         }
         case "reasoning-signature":
         case "reasoning-redacted":
+        case "reasoning-encrypted":
           // They close the block: its text comes first.
           yield* flushReasoning();
           yield event;

@@ -105,17 +105,21 @@ export function continuedUsage(usage: Partial<Usage>, input: InputUsage, outputB
   };
 }
 
+/** The events of the model's reasoning (see core's StreamEvent). */
+const REASONING_EVENTS: ReadonlySet<StreamEvent["type"]> = new Set([
+  "reasoning-delta",
+  "reasoning-signature",
+  "reasoning-redacted",
+  "reasoning-encrypted",
+]);
+
 /**
  * Whether checked events hold some of the answer the client sees: anything but the start, the
  * upstream's frames and usage, and reasoning when the client is not shown it (ChatRequest.reasoningShown).
  */
 function isOutput(events: readonly StreamEvent[], reasoningShown: boolean): boolean {
   return events.some(
-    (e) =>
-      e.type !== "start" &&
-      e.type !== "frame" &&
-      e.type !== "usage" &&
-      (reasoningShown || (e.type !== "reasoning-delta" && e.type !== "reasoning-signature" && e.type !== "reasoning-redacted")),
+    (e) => e.type !== "start" && e.type !== "frame" && e.type !== "usage" && (reasoningShown || !REASONING_EVENTS.has(e.type)),
   );
 }
 

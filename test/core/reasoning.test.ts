@@ -59,6 +59,24 @@ describe("reasoningForTarget", () => {
     assert.equal("reasoning" in (none.messages[1] as object), false);
   });
 
+  it("a sealing target gets back only what its own provider sealed, as it was; text and signatures it cannot read", () => {
+    const messages = history([
+      { type: "reasoning", text: "mine", encryptedContent: "E1", producer: "gpt/gpt-5-mini" },
+      { type: "reasoning", text: "", encryptedContent: "E2", producer: "gpt/gpt-5" },
+      { type: "reasoning", text: "theirs", encryptedContent: "E3", producer: "other/gpt-5-mini" },
+      // From a client, its maker unknown: anyone's.
+      { type: "reasoning", text: "", encryptedContent: "E4" },
+      { type: "reasoning", text: "signed", signature: "S", producer: "gpt/gpt-5-mini" },
+      { type: "reasoning", text: "plain" },
+    ]);
+    const out = reasoningForTarget(messages, "gpt/gpt-5-mini", "sealed");
+    assert.deepEqual((out.messages[1] as { reasoning?: unknown }).reasoning, [
+      { type: "reasoning", text: "mine", encryptedContent: "E1", producer: "gpt/gpt-5-mini" },
+      { type: "reasoning", text: "", encryptedContent: "E2", producer: "gpt/gpt-5" },
+    ]);
+    assert.equal(out.dropped, 4);
+  });
+
   it("returns the same array when no message has reasoning", () => {
     const messages: Message[] = [{ role: "user", content: [{ type: "text", text: "Hi" }] }];
     assert.equal(reasoningForTarget(messages, "claude/x", "signed").messages, messages);
@@ -91,6 +109,22 @@ describe("ReasoningBlocks and collectChat", () => {
     );
     assert.equal(result.reasoning, "abc");
     assert.equal(result.reasoningBlocks?.length, 3);
+  });
+
+  it("sealed reasoning closes its block with its maker; sealed without a summary is a block of its own", () => {
+    const blocks = new ReasoningBlocks();
+    for (const e of [
+      { type: "reasoning-delta", text: "a" },
+      { type: "reasoning-encrypted", data: "E1", producer: "gpt/gpt-5-mini" },
+      { type: "reasoning-encrypted", data: "E2", producer: "gpt/gpt-5-mini" },
+      { type: "reasoning-delta", text: "b" },
+    ] satisfies StreamEvent[])
+      blocks.push(e);
+    assert.deepEqual(blocks.blocks(), [
+      { type: "reasoning", text: "a", encryptedContent: "E1", producer: "gpt/gpt-5-mini" },
+      { type: "reasoning", text: "", encryptedContent: "E2", producer: "gpt/gpt-5-mini" },
+      { type: "reasoning", text: "b" },
+    ]);
   });
 });
 

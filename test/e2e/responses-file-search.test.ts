@@ -15,7 +15,7 @@ import OpenAI, { toFile } from "openai";
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { startFakeOllama } from "../support/fake-ollama-upstream.js";
-import { type FakeResponsesUpstream, startFakeOpenAIResponses } from "../support/fake-openai-responses-upstream.js";
+import { type FakeResponsesUpstream, sealed, startFakeOpenAIResponses } from "../support/fake-openai-responses-upstream.js";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
@@ -226,6 +226,34 @@ describe("file_search", () => {
       [["function", "file_search"]],
     );
     assert.ok(!JSON.stringify(codex.responseBodies).includes(store), "the store's id never left");
+  });
+
+  it("gives a Responses upstream its sealed reasoning back in the loop's next round, before its call", async () => {
+    codex.script((request) =>
+      lastToolResult(request) !== undefined
+        ? { kind: "answer", text: "At pier 7." }
+        : {
+            kind: "answer",
+            reasoning: "I should search the notes.",
+            calls: [{ name: "file_search", arguments: JSON.stringify({ queries: ["sailboat pier"] }) }],
+          },
+    );
+    const response = await client.responses.create({
+      model: "codex/gpt-5",
+      input: "Where is the sailboat?",
+      tools: [{ type: "file_search", vector_store_ids: [store] }],
+    });
+    assert.equal(response.output_text, "At pier 7.");
+    const second = codex.responseBodies.at(-1) as { input: Record<string, unknown>[] };
+    assert.deepEqual(
+      second.input.map((item) => item.type),
+      ["message", "reasoning", "function_call", "function_call_output"],
+    );
+    assert.deepEqual(second.input[1], {
+      type: "reasoning",
+      encrypted_content: sealed("I should search the notes."),
+      summary: [{ type: "summary_text", text: "I should search the notes." }],
+    });
   });
 
   it("applies the tool's filters, and the model reads that nothing matched", async () => {

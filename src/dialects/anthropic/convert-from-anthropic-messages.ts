@@ -15,6 +15,7 @@ import { invalidValue } from "../shared/index.js";
 import { checkAnthropicTurns } from "./check-anthropic-turns.js";
 import { toolCallId } from "./message-id.js";
 import type { ContentBlock, MessageParam, MessagesRequest, ToolChangeBlock } from "./messages-api.js";
+import { isSealedSignature, sealedReasoning } from "./sealed-signature.js";
 
 type ImageBlock = Extract<ContentBlock, { type: "image" }>;
 type DocumentBlock = Extract<ContentBlock, { type: "document" }>;
@@ -233,12 +234,16 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
         case "tool_result":
           throw invalidValue(`${at(j)}.type`, "tool_result blocks belong in a user message");
         case "thinking":
-          // A signature is Anthropic's (its producer unknown here); "" is one tandem rendered for another provider's reasoning.
-          reasoning.push({
-            type: "reasoning",
-            text: block.thinking ?? "",
-            ...(block.signature ? { signature: block.signature } : {}),
-          });
+          // A signature is Anthropic's (its producer unknown here); "" is one tandem rendered for
+          // another provider's reasoning, and a sealed one carries that provider's sealed reasoning.
+          if (block.signature && isSealedSignature(block.signature))
+            reasoning.push(sealedReasoning(block.thinking ?? "", block.signature));
+          else
+            reasoning.push({
+              type: "reasoning",
+              text: block.thinking ?? "",
+              ...(block.signature ? { signature: block.signature } : {}),
+            });
           break;
         case "redacted_thinking":
           if (block.data) reasoning.push({ type: "reasoning", text: "", redactedData: block.data });

@@ -6,6 +6,7 @@ import { toAnthropicStopDetails, toAnthropicStopReason, withRefusal } from "./ma
 import { messageId, toolUseId } from "./message-id.js";
 import { renderAnthropicError } from "./render-anthropic-error.js";
 import { betaUsage, renderDeltaUsage, renderUsage } from "./render-anthropic-usage.js";
+import { sealedSignature } from "./sealed-signature.js";
 import { toolInputJson } from "./tool-input.js";
 
 type OpenBlock =
@@ -95,6 +96,17 @@ export class MessageStreamRenderer implements StreamRenderer {
         return (
           out +
           sse("content_block_delta", { index, delta: { type: "signature_delta", signature: event.signature } }) +
+          this.#closeOpen()
+        );
+      }
+      case "reasoning-encrypted": {
+        if (!this.#thinking) return "";
+        // Another provider's sealed reasoning: in the signature, for the client to send back (sealed-signature.ts).
+        const out = this.#openThinking();
+        const signature = sealedSignature(event.producer, event.data);
+        return (
+          out +
+          sse("content_block_delta", { index: this.#open?.index, delta: { type: "signature_delta", signature } }) +
           this.#closeOpen()
         );
       }

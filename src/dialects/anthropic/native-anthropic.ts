@@ -13,6 +13,7 @@ import {
 import { frameJson, type NativeStream } from "../shared/index.js";
 import { effortControl } from "./convert-from-anthropic-messages.js";
 import type { MessageStreamRenderer } from "./message-stream-renderer.js";
+import { isSealedSignature } from "./sealed-signature.js";
 
 type Frame = Extract<StreamEvent, { type: "frame" }>;
 
@@ -108,13 +109,13 @@ function withoutKey(body: Record<string, unknown>, key: string): Record<string, 
 }
 
 /**
- * Thinking blocks without a signature (as tandem renders another provider's reasoning) are left out:
- * Anthropic refuses a thinking block whose signature it cannot check. The body is copied only when
- * one is found.
+ * Thinking blocks without an Anthropic signature (as tandem renders another provider's reasoning:
+ * none, or that provider's sealed reasoning, see sealed-signature.ts) are left out: Anthropic refuses
+ * a thinking block whose signature it cannot check. The body is copied only when one is found.
  */
 function isUnsignedThinking(block: unknown): boolean {
   const b = block as { type?: unknown; signature?: unknown } | null;
-  return b?.type === "thinking" && (typeof b.signature !== "string" || b.signature === "");
+  return b?.type === "thinking" && (typeof b.signature !== "string" || b.signature === "" || isSealedSignature(b.signature));
 }
 
 /**

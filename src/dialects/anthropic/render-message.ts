@@ -1,4 +1,4 @@
-import { type ChatResult, JsonSplice, type JsonText, type ResponseMeta } from "../../core/index.js";
+import { type ChatResult, JsonSplice, type JsonText, type ReasoningPart, type ResponseMeta } from "../../core/index.js";
 import {
   type AnthropicRefusalDetails,
   type AnthropicStopReason,
@@ -8,6 +8,7 @@ import {
 } from "./map-to-anthropic-stop-reason.js";
 import { messageId, toolUseId } from "./message-id.js";
 import { type AnthropicBetaUsage, type AnthropicUsage, betaUsage, renderUsage } from "./render-anthropic-usage.js";
+import { sealedSignature } from "./sealed-signature.js";
 import { toolInputJson } from "./tool-input.js";
 
 export type AnthropicContentBlock =
@@ -58,10 +59,11 @@ export function renderMessage(
 ): AnthropicMessage | JsonText {
   const splice = result.toolCalls.length > 0 ? new JsonSplice() : undefined;
   const content: AnthropicContentBlock[] = [];
-  // Reasoning first, as Anthropic answers; a block no Anthropic upstream signed has signature "".
+  // Reasoning first, as Anthropic answers; a block no Anthropic upstream signed has signature "",
+  // or, sealed by its maker, the sealed content it carries back (sealed-signature.ts).
   for (const block of thinking ? (result.reasoningBlocks ?? []) : []) {
     if (block.redactedData !== undefined) content.push({ type: "redacted_thinking", data: block.redactedData });
-    else content.push({ type: "thinking", thinking: block.text, signature: block.signature ?? "" });
+    else content.push({ type: "thinking", thinking: block.text, signature: signatureOf(block) });
   }
   if (result.text !== "") content.push({ type: "text", text: result.text, citations: null });
   for (const call of result.toolCalls) {
@@ -92,4 +94,12 @@ export function renderMessage(
     ...(beta && { context_management: null }),
   };
   return splice === undefined ? message : splice.body(message);
+}
+
+/** A thinking block's signature: Anthropic's, another provider's sealed reasoning, or "" (neither). */
+function signatureOf(block: ReasoningPart): string {
+  if (block.signature !== undefined) return block.signature;
+  return block.encryptedContent !== undefined && block.producer !== undefined
+    ? sealedSignature(block.producer, block.encryptedContent)
+    : "";
 }

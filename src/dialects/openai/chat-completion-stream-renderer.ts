@@ -166,9 +166,10 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
       case "prompt":
       // Tools tandem ran between the model's turns: chat completions has no item for them.
       case "hosted-tool":
-      // A signature can be read only by the Anthropic upstream that made it: the chat wire has no field for it.
+      // A signature (or sealed reasoning) can be read only by the upstream that made it: the chat wire has no field for it.
       case "reasoning-signature":
       case "reasoning-redacted":
+      case "reasoning-encrypted":
         return "";
       case "reasoning-delta":
         if (event.text === "") return "";

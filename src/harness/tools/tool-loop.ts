@@ -462,7 +462,9 @@ class LoopRun {
         toolCalls: results.map(({ call }) => ({ id: call.id, name: call.name, arguments: call.arguments })),
       };
       const blocks = reasoning.blocks();
-      if (blocks.length > 0) assistant.reasoning = blocks.map((block) => ({ ...block, producer: stream.meta.target }));
+      // Made by the target that answered; sealed reasoning names its maker as its provider knows it.
+      if (blocks.length > 0)
+        assistant.reasoning = blocks.map((block) => ({ ...block, producer: block.producer ?? stream.meta.target }));
       this.#messages.push(assistant);
       for (const { call, outcome } of results) {
         this.#messages.push({

@@ -89,6 +89,9 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
           : (options.responses ?? isOpenAI(options.baseUrl))
             ? ["openai-chat", "openai-responses"]
             : ["openai-chat"],
+      // A request tandem builds for it goes as a Responses request only to a Responses-only upstream,
+      // which reads back the reasoning it sealed (the chat wire has no reasoning in requests).
+      ...(options.responses === "only" && { reasoningHistory: "sealed" as const }),
     };
   }
 

@@ -136,6 +136,8 @@ export function parseResponsesStream(
         }
         case "response.output_item.done": {
           const item = object(data.item);
+          const sealed = item && encryptedReasoning(item, target);
+          if (sealed) out.push(sealed);
           const call = item?.type === "function_call" ? calls.get(String(item.id)) : undefined;
           if (item && call) {
             // A call whose arguments came whole with the item (no deltas) still has them.
@@ -175,6 +177,15 @@ export function parseResponsesStream(
         throw new GatewayError("upstream_error", `${target}: the stream ended before response.completed`, { target });
     },
   );
+}
+
+/**
+ * A reasoning item's `encrypted_content` (asked for with `include`, as a stateless request must) as
+ * the event that ends its reasoning block, sealed by `target`: the block can go back to it next turn.
+ */
+function encryptedReasoning(item: Json, target: string): StreamEvent | undefined {
+  if (item.type !== "reasoning" || typeof item.encrypted_content !== "string" || item.encrypted_content === "") return undefined;
+  return { type: "reasoning-encrypted", data: item.encrypted_content, producer: target };
 }
 
 /** The output items the canonical events carry: every other type is named as not carried (see `untranslated`). */
@@ -220,6 +231,8 @@ export async function* tapResponsesObject(json: unknown, target: string): AsyncG
         const text = object(part)?.text;
         if (typeof text === "string" && text !== "") yield { type: "reasoning-delta", text };
       }
+      const sealed = encryptedReasoning(item, target);
+      if (sealed) yield sealed;
     } else if (item.type === "function_call") {
       const index = calls++;
       yield { type: "tool-call-start", index, id: String(item.call_id ?? ""), name: String(item.name ?? "") };

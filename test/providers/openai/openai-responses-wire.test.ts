@@ -38,6 +38,16 @@ describe("the Responses wire, read", () => {
             response: { id: "resp_up", object: "response", model: "gpt-5-mini", status: "in_progress" },
           },
           { type: "response.reasoning_summary_text.delta", item_id: "rs_1", output_index: 0, summary_index: 0, delta: "Hmm." },
+          {
+            type: "response.output_item.done",
+            output_index: 0,
+            item: {
+              id: "rs_1",
+              type: "reasoning",
+              summary: [{ type: "summary_text", text: "Hmm." }],
+              encrypted_content: "gAAAA",
+            },
+          },
           { type: "response.output_text.delta", item_id: "msg_1", output_index: 1, content_index: 0, delta: "Hi" },
           { type: "response.output_item.added", output_index: 2, item: call },
           { type: "response.function_call_arguments.delta", item_id: "fc_1", output_index: 2, delta: "{}" },
@@ -51,6 +61,7 @@ describe("the Responses wire, read", () => {
     assert.deepEqual(canonical, [
       { type: "start", id: "resp_up", model: "gpt-5-mini" },
       { type: "reasoning-delta", text: "Hmm." },
+      { type: "reasoning-encrypted", data: "gAAAA", producer: TARGET },
       { type: "text-delta", text: "Hi" },
       { type: "tool-call-start", index: 0, id: "call_1", name: "f" },
       { type: "tool-call-delta", index: 0, argumentsDelta: "{}" },
@@ -61,7 +72,7 @@ describe("the Responses wire, read", () => {
       },
       { type: "finish", reason: "tool_calls", raw: "completed" },
     ]);
-    assert.equal(events.filter((e) => e.type === "frame").length, 7);
+    assert.equal(events.filter((e) => e.type === "frame").length, 8);
     for (const frame of events)
       if (frame.type === "frame") assert.deepEqual(frame.json, JSON.parse(frame.data), "each frame carries its parsed event");
     const last = events.at(-1);
@@ -133,9 +144,11 @@ describe("the Responses wire, read", () => {
       usage,
     };
     const events = await collect(tapResponsesObject(response, TARGET));
-    assert.deepEqual(events.slice(0, 3), [
+    assert.deepEqual(events.slice(0, 4), [
       { type: "start", id: "resp_up", model: "gpt-5-mini" },
       { type: "reasoning-delta", text: "Hmm." },
+      // The sealed reasoning ends its block, with the target that sealed it.
+      { type: "reasoning-encrypted", data: "gAAAA", producer: TARGET },
       { type: "text-delta", text: "Hi" },
     ]);
     assert.deepEqual(events.at(-1), { type: "frame", data: JSON.stringify(response), whole: true, json: response });

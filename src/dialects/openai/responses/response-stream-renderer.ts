@@ -47,6 +47,8 @@ interface OpenReasoning {
   text: string;
   /** Anthropic's signature of the thinking block the item shows, once it came (state/thinking-signature.ts). */
   signature?: string;
+  /** The item's `encrypted_content` as a Responses upstream on the canonical path sealed it, and that upstream. */
+  sealed?: { data: string; producer: string };
 }
 
 /**
@@ -146,6 +148,13 @@ export class ResponseStreamRenderer implements StreamRenderer {
         if (event.signature === "") return out;
         if (!this.#reasoning) out += this.#closeMessage("completed") + this.#openReasoning();
         (this.#reasoning as unknown as OpenReasoning).signature = event.signature;
+        return out + this.#closeReasoning();
+      }
+      case "reasoning-encrypted": {
+        // As a signature: the item is done, kept with its sealed content (shown only as `include`
+        // asks, as a stored item's), for that upstream's next turn.
+        if (!this.#reasoning) out += this.#closeMessage("completed") + this.#openReasoning();
+        (this.#reasoning as unknown as OpenReasoning).sealed = { data: event.data, producer: event.producer };
         return out + this.#closeReasoning();
       }
       case "switch":
@@ -494,6 +503,11 @@ export class ResponseStreamRenderer implements StreamRenderer {
       this.progress.sealed.set(reasoning.outputIndex, {
         item: signedReasoningItem(item, reasoning.signature),
         origin: this.#answering,
+      });
+    } else if (reasoning.sealed !== undefined) {
+      this.progress.sealed.set(reasoning.outputIndex, {
+        item: { ...item, encrypted_content: reasoning.sealed.data },
+        origin: reasoning.sealed.producer,
       });
     }
     const at = { item_id: reasoning.id, output_index: reasoning.outputIndex, summary_index: 0 };

@@ -52,8 +52,9 @@ export function withoutThinkingSignature(item: StateItem): StateItem {
 
 /**
  * A whole answer's reasoning items as stored, by their index in the output, each with the Anthropic
- * thinking it shows: the answer's reasoning blocks are its first items, one each (outputItems), so
- * block k is item k. A block with neither a signature nor redacted data keeps nothing.
+ * thinking it shows (or a Responses upstream's sealed reasoning): the answer's reasoning blocks are
+ * its first items, one each (outputItems), so block k is item k. A block with neither a signature,
+ * redacted data nor sealed content keeps nothing.
  */
 export function signedWholeReasoning(
   blocks: readonly ReasoningPart[] | undefined,
@@ -68,6 +69,9 @@ export function signedWholeReasoning(
       kept.set(index, { item: redactedReasoningItem(item, block.redactedData), origin: target });
     else if (block.signature !== undefined && block.signature !== "")
       kept.set(index, { item: signedReasoningItem(item, block.signature), origin: target });
+    // A Responses upstream's own sealed reasoning, kept as it sent it, with the upstream that sealed it.
+    else if (block.encryptedContent !== undefined && block.producer !== undefined)
+      kept.set(index, { item: { ...item, encrypted_content: block.encryptedContent }, origin: block.producer });
   }
   return kept.size === 0 ? undefined : kept;
 }
