@@ -49,6 +49,27 @@ function countingDatabase(): { db: Sqlite.Database; itemRowsRead: () => number }
 
 const ids = (page: { data: StoredItem[] }) => page.data.map((stored) => stored.item.id);
 
+/**
+ * Each page (its options, its first and last item, whether more lie past it) as listInputItems gives
+ * it, read with no more item rows than the page and one more (to know whether more lie past it).
+ */
+function checkPages(
+  tables: StateTables,
+  itemRowsRead: () => number,
+  responseId: string,
+  cases: [ListOptions, string[], boolean][],
+): void {
+  for (const [options, [first, last], hasMore] of cases) {
+    const readBefore = itemRowsRead();
+    const page = tables.listInputItems(responseId, options);
+    assert.ok(page);
+    assert.deepEqual([ids(page)[0], ids(page).at(-1)], [first, last], JSON.stringify(options));
+    assert.equal(page.hasMore, hasMore);
+    const read = itemRowsRead() - readBefore;
+    assert.ok(read <= options.limit + 1, `${JSON.stringify(options)} read ${read} item rows`);
+  }
+}
+
 describe("StateTables pages a response's input items", () => {
   it("gives the same page as the whole list paged in memory, for every order, after, before and limit", () => {
     const { db } = countingDatabase();
@@ -107,16 +128,7 @@ describe("StateTables pages a response's input items", () => {
         false,
       ],
     ];
-    for (const [options, [first, last], hasMore] of cases) {
-      const readBefore = itemRowsRead();
-      const page = tables.listInputItems("resp_long", options);
-      assert.ok(page);
-      assert.deepEqual([ids(page)[0], ids(page).at(-1)], [first, last], JSON.stringify(options));
-      assert.equal(page.hasMore, hasMore);
-      const read = itemRowsRead() - readBefore;
-      // The page and one more to know whether more lie past it.
-      assert.ok(read <= options.limit + 1, `${JSON.stringify(options)} read ${read} item rows`);
-    }
+    checkPages(tables, itemRowsRead, "resp_long", cases);
   });
 
   it("reads only a page's rows of a long chain before the response, either way", () => {
@@ -130,22 +142,13 @@ describe("StateTables pages a response's input items", () => {
       previous = id;
     }
     tables.saveResponse(response("resp_last", { previous, inputs: 3 }));
-    const cases: [ListOptions, string[]][] = [
-      [{ limit: 4, order: "asc" }, ["msg_resp_0_in0", "msg_resp_0_in3"]],
-      [{ limit: 4, order: "asc", after: "msg_resp_100_in9" }, ["msg_resp_100_out", "msg_resp_101_in2"]],
-      [{ limit: 4, order: "asc", before: "msg_resp_100_in0" }, ["msg_resp_99_in7", "msg_resp_99_out"]],
-      [{ limit: 4, order: "desc", after: "msg_resp_last_in0" }, ["msg_resp_199_out", "msg_resp_199_in7"]],
-      [{ limit: 4, order: "desc", before: "msg_resp_0_in0" }, ["msg_resp_0_in4", "msg_resp_0_in1"]],
-    ];
-    for (const [options, [first, last]] of cases) {
-      const readBefore = itemRowsRead();
-      const page = tables.listInputItems("resp_last", options);
-      assert.ok(page);
-      assert.deepEqual([ids(page)[0], ids(page).at(-1)], [first, last], JSON.stringify(options));
-      assert.equal(page.hasMore, true);
-      const read = itemRowsRead() - readBefore;
-      assert.ok(read <= options.limit + 1, `${JSON.stringify(options)} read ${read} item rows`);
-    }
+    checkPages(tables, itemRowsRead, "resp_last", [
+      [{ limit: 4, order: "asc" }, ["msg_resp_0_in0", "msg_resp_0_in3"], true],
+      [{ limit: 4, order: "asc", after: "msg_resp_100_in9" }, ["msg_resp_100_out", "msg_resp_101_in2"], true],
+      [{ limit: 4, order: "asc", before: "msg_resp_100_in0" }, ["msg_resp_99_in7", "msg_resp_99_out"], true],
+      [{ limit: 4, order: "desc", after: "msg_resp_last_in0" }, ["msg_resp_199_out", "msg_resp_199_in7"], true],
+      [{ limit: 4, order: "desc", before: "msg_resp_0_in0" }, ["msg_resp_0_in4", "msg_resp_0_in1"], true],
+    ]);
   });
 
   it("pages a response made in a conversation as the whole list would, reading only the page's rows", () => {
