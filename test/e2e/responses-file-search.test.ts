@@ -254,6 +254,45 @@ describe("file_search", () => {
       encrypted_content: sealed("I should search the notes."),
       summary: [{ type: "summary_text", text: "I should search the notes." }],
     });
+    // Kept for the next turn, not shown: the client did not ask for it.
+    const [reasoning] = response.output;
+    assert.equal(reasoning?.type, "reasoning");
+    assert.equal("encrypted_content" in (reasoning ?? {}), false);
+    const listed = await client.responses.retrieve(response.id, { include: ["reasoning.encrypted_content"] });
+    assert.equal(
+      listed.output[0]?.type === "reasoning" && listed.output[0].encrypted_content,
+      sealed("I should search the notes."),
+    );
+  });
+
+  it("shows the sealed reasoning to a client that asked for it with include, streamed and whole", async () => {
+    codex.script((request) =>
+      lastToolResult(request) !== undefined
+        ? { kind: "answer", text: "At pier 7." }
+        : {
+            kind: "answer",
+            reasoning: "Search first.",
+            calls: [{ name: "file_search", arguments: JSON.stringify({ queries: ["sailboat pier"] }) }],
+          },
+    );
+    const request = {
+      model: "codex/gpt-5",
+      input: "Where is the sailboat?",
+      store: false,
+      include: ["reasoning.encrypted_content" as const],
+      tools: [{ type: "file_search" as const, vector_store_ids: [store] }],
+    };
+    const whole = await client.responses.create(request);
+    const streamed = await client.responses.stream(request).finalResponse();
+    for (const response of [whole, streamed]) {
+      const [reasoning] = response.output;
+      assert.ok(reasoning?.type === "reasoning");
+      assert.equal(reasoning.encrypted_content, sealed("Search first."));
+      assert.deepEqual(
+        reasoning.summary.map((part) => part.text),
+        ["Search first."],
+      );
+    }
   });
 
   it("applies the tool's filters, and the model reads that nothing matched", async () => {

@@ -11,7 +11,13 @@ import {
   sendChat,
   warningsHeader,
 } from "../../shared/index.js";
-import { type ConversationTurns, type ResponsesInFlight, signedWholeReasoning, stateSensitivity } from "../state/index.js";
+import {
+  type ConversationTurns,
+  type ResponsesInFlight,
+  signedWholeReasoning,
+  stateSensitivity,
+  withSealedReasoningShown,
+} from "../state/index.js";
 import { type BackgroundResponses, type BackgroundRun, type RunIdentity, sendRunEvents } from "./background-responses.js";
 import { composeConversation } from "./compose-conversation.js";
 import { hostedToolsRequest, listedTools } from "./hosted-tools-request.js";
@@ -169,17 +175,15 @@ async function respond(
         },
         {
           stream: (meta) => {
-            renderer = new ResponseStreamRenderer(pending, meta, { logprobs });
+            renderer = new ResponseStreamRenderer(pending, meta, { logprobs, encrypted: native.clientWantsEncrypted });
             return renderer;
           },
           json: (result, meta) => {
             const status = statusFor(result.finishReason, result.rawFinishReason);
             const output = outputItems(result, status.status, logprobs, parsed, parsed.fileSearchResults);
-            return pending.finish(
-              meta,
-              { ...status, output, usage: result.usage },
-              signedWholeReasoning(result.reasoningBlocks, output, meta.target),
-            );
+            const kept = signedWholeReasoning(result.reasoningBlocks, output, meta.target);
+            const shown = native.clientWantsEncrypted ? withSealedReasoningShown(output, kept) : output;
+            return pending.finish(meta, { ...status, output: shown, usage: result.usage }, kept);
           },
           headers: (meta) => {
             if (meta.native) {

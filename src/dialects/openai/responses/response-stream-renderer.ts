@@ -114,6 +114,7 @@ export class ResponseStreamRenderer implements StreamRenderer {
   #reasoning: OpenReasoning | undefined;
   #finish: Pick<ResponseState, "status" | "incompleteReason"> | undefined;
   readonly #logprobs: boolean;
+  readonly #encrypted: boolean;
   /** The hosted items (mcp_list_tools, mcp_call) started and not yet ended, by id: where, and how far a call's arguments went. */
   readonly #hostedAt = new Map<string, { outputIndex: number; arguments: string; calling: boolean }>();
   /** What this response's file searches found so far: the text after them cites the files it names. */
@@ -121,10 +122,16 @@ export class ResponseStreamRenderer implements StreamRenderer {
   /** The target whose events are rendered: the first, until a switch hands the answer to another. */
   #answering: string;
 
-  constructor(pending: PendingResponse, meta: ResponseMeta, options: { logprobs?: boolean } = {}) {
+  /**
+   * `logprobs`: the text's tokens' log probabilities are shown. `encrypted`: the client asked for
+   * `include: ["reasoning.encrypted_content"]`, so a Responses upstream's sealed reasoning is shown in
+   * its item too (a stateless client sends it back itself).
+   */
+  constructor(pending: PendingResponse, meta: ResponseMeta, options: { logprobs?: boolean; encrypted?: boolean } = {}) {
     this.#pending = pending;
     this.#meta = meta;
     this.#logprobs = options.logprobs === true;
+    this.#encrypted = options.encrypted === true;
     this.#answering = meta.target;
   }
 
@@ -151,8 +158,8 @@ export class ResponseStreamRenderer implements StreamRenderer {
         return out + this.#closeReasoning();
       }
       case "reasoning-encrypted": {
-        // As a signature: the item is done, kept with its sealed content (shown only as `include`
-        // asks, as a stored item's), for that upstream's next turn.
+        // As a signature: the item is done, kept with its sealed content (shown only when `include`
+        // asks), for that upstream's next turn.
         if (!this.#reasoning) out += this.#closeMessage("completed") + this.#openReasoning();
         (this.#reasoning as unknown as OpenReasoning).sealed = { data: event.data, producer: event.producer };
         return out + this.#closeReasoning();
@@ -497,19 +504,18 @@ export class ResponseStreamRenderer implements StreamRenderer {
     const reasoning = this.#reasoning;
     if (!reasoning) return "";
     this.#reasoning = undefined;
-    const item = reasoningItem(reasoning.id, reasoning.text);
-    this.progress.output[reasoning.outputIndex] = item;
+    let item = reasoningItem(reasoning.id, reasoning.text);
     if (reasoning.signature !== undefined) {
       this.progress.sealed.set(reasoning.outputIndex, {
         item: signedReasoningItem(item, reasoning.signature),
         origin: this.#answering,
       });
     } else if (reasoning.sealed !== undefined) {
-      this.progress.sealed.set(reasoning.outputIndex, {
-        item: { ...item, encrypted_content: reasoning.sealed.data },
-        origin: reasoning.sealed.producer,
-      });
+      const sealed = { ...item, encrypted_content: reasoning.sealed.data };
+      this.progress.sealed.set(reasoning.outputIndex, { item: sealed, origin: reasoning.sealed.producer });
+      if (this.#encrypted) item = sealed;
     }
+    this.progress.output[reasoning.outputIndex] = item;
     const at = { item_id: reasoning.id, output_index: reasoning.outputIndex, summary_index: 0 };
     return (
       this.frame("response.reasoning_summary_text.done", { ...at, text: reasoning.text }) +

@@ -26,4 +26,5 @@ export {
   signedWholeReasoning,
   thinkingSignature,
   withoutThinkingSignature,
+  withSealedReasoningShown,
 } from "./thinking-signature.js";

@@ -75,3 +75,19 @@ export function signedWholeReasoning(
   }
   return kept.size === 0 ? undefined : kept;
 }
+
+/**
+ * The output as a client that asked for `include: ["reasoning.encrypted_content"]` is shown it: each
+ * reasoning item a Responses upstream sealed with that content (a stateless client sends it back
+ * itself); Anthropic's thinking, which tandem keeps in the same field, never.
+ */
+export function withSealedReasoningShown(
+  output: StateItem[],
+  kept: ReadonlyMap<number, { item: StateItem; origin: string }> | undefined,
+): StateItem[] {
+  if (kept === undefined) return output;
+  return output.map((item, index) => {
+    const sealed = kept.get(index)?.item;
+    return sealed === undefined || keepsAnthropicThinking(sealed) ? item : sealed;
+  });
+}

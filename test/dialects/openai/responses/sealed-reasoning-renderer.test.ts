@@ -15,9 +15,13 @@ import { MemoryStateStore } from "../../../../src/harness/state/memory-state-sto
 
 const META: ResponseMeta = { route: undefined, target: "gpt/gpt-5-mini", attempts: 1, degraded: undefined };
 
-function renderer(): ResponseStreamRenderer {
+function renderer(options: { encrypted?: boolean } = {}): ResponseStreamRenderer {
   const request = { echo: { store: true }, store: true } as unknown as ParsedResponsesRequest;
-  return new ResponseStreamRenderer(new PendingResponse(request, { input: [] }, new MemoryStateStore(), undefined), META);
+  return new ResponseStreamRenderer(
+    new PendingResponse(request, { input: [] }, new MemoryStateStore(), undefined),
+    META,
+    options,
+  );
 }
 
 describe("a Responses upstream's sealed reasoning on the canonical path", () => {
@@ -44,6 +48,23 @@ describe("a Responses upstream's sealed reasoning on the canonical path", () => 
       item: { ...second, encrypted_content: "gAAAA2" },
       origin: "gpt/gpt-5-mini",
     });
+  });
+
+  it("streamed, to a client that asked for it (include): shown in the item as well", () => {
+    const r = renderer({ encrypted: true });
+    const written = [
+      r.event({ type: "start" }),
+      r.event({ type: "reasoning-delta", text: "Think." }),
+      r.event({ type: "reasoning-encrypted", data: "gAAAA1", producer: "gpt/gpt-5-mini" }),
+    ].join("");
+    const done = written
+      .split("\n\n")
+      .map((frame) => frame.split("\ndata: ")[1])
+      .filter((data) => data !== undefined)
+      .map((data) => JSON.parse(data) as { type: string; item?: Record<string, unknown> })
+      .find((event) => event.type === "response.output_item.done");
+    assert.equal(done?.item?.encrypted_content, "gAAAA1");
+    assert.equal(r.progress.output[0]?.encrypted_content, "gAAAA1");
   });
 
   it("whole: each reasoning block's sealed content kept with its item and its maker", () => {
