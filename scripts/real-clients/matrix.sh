@@ -26,6 +26,10 @@ for t in $cc_targets; do
   claude -p "My code word is PELICAN" --model "$t" >/dev/null 2>&1
   [ "${t#local}" = "$t" ] && cell "claude-code $t --continue" 'code word is PELICAN' claude -p "What is the code word?" --continue --model "$t"
 done
+# Claude Code thinking (MAX_THINKING_TOKENS) on a Responses-only upstream: the upstream's sealed
+# reasoning rides in the thinking block's signature and comes back with the tool's result.
+cell "claude-code to-responses thinking tool" 'TOOL_RESULT_SEEN (reasoning back)' \
+  env MAX_THINKING_TOKENS=4000 "$here/claude.sh" --output-format json -p "RUN_TOOL" --model to-responses --allowedTools Bash
 for t in $cx_targets; do
   cell "codex $t one-shot" 'answer\|Local tool done' codex -m "$t" "Say hi"
   cell "codex $t tool" 'TOOL_RESULT_SEEN\|Local tool done' codex -s workspace-write -m "$t" "RUN_TOOL"

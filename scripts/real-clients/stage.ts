@@ -138,11 +138,14 @@ responses.script((req) => {
     .filter((i) => i.role !== "developer" && i.role !== "system" && i.type !== "reasoning");
   const last = items.at(-1);
   if (last?.type === "function_call_output") {
-    return { kind: "answer", text: `TOOL_RESULT_SEEN: ${String(typeof last.output === "string" ? last.output : JSON.stringify(last.output)).slice(0, 60)}` };
+    // Whether the reasoning it sealed with the call came back (the client kept it, tandem sent it).
+    const sealed = typeof body.input !== "string" && (body.input ?? []).some((i) => i.type === "reasoning" && "encrypted_content" in i);
+    const seen = String(typeof last.output === "string" ? last.output : JSON.stringify(last.output)).slice(0, 60);
+    return { kind: "answer", text: `TOOL_RESULT_SEEN${sealed ? " (reasoning back)" : ""}: ${seen}` };
   }
   if (textOf(last?.content).includes("RUN_TOOL")) {
     const call = shellCall(body.tools ?? []);
-    if (call) return { kind: "answer", calls: [{ name: call.name, arguments: JSON.stringify(call.arguments) }] };
+    if (call) return { kind: "answer", reasoning: "I will run the tool.", calls: [{ name: call.name, arguments: JSON.stringify(call.arguments) }] };
   }
   const earlier = items.slice(0, -1).some((i) => textOf(i.content).includes("PELICAN"));
   const users = items.filter((i) => i.role === "user").length;

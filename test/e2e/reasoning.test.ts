@@ -192,6 +192,28 @@ describe("Anthropic client -> Anthropic upstream on the canonical path (a fitted
       const [thinking] = message.content as Block[];
       assert.deepEqual(thinking, { type: "thinking", thinking: REASONING, signature: SIGNATURE });
     });
+
+    it(`${streamed ? "streamed" : "whole"}, display omitted: the signed block with empty text, as Anthropic answers then`, async () => {
+      const params = {
+        model: "claude/fit",
+        max_tokens: 1100,
+        thinking: { type: "adaptive" as const, display: "omitted" as const },
+        messages: [
+          { role: "user" as const, content: filler },
+          { role: "assistant" as const, content: "Noted." },
+          { role: "user" as const, content: "Hi" },
+        ],
+      };
+      const { data: message, response } = streamed
+        ? await (async () => {
+            const { data: stream, response } = await anthropic.messages.stream(params).withResponse();
+            return { data: await stream.finalMessage(), response };
+          })()
+        : await anthropic.messages.create(params).withResponse();
+      assert.match(response.headers.get("x-tandem-degraded") ?? "", /fitted/);
+      assert.deepEqual(message.content[0], { type: "thinking", thinking: "", signature: SIGNATURE });
+      assert.equal(message.content[1]?.type, "text");
+    });
   }
 });
 

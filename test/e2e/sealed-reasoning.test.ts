@@ -111,6 +111,26 @@ describe("Anthropic client -> Responses upstream: sealed reasoning crosses in th
     assert.equal(thinking.signature, `${MARK}gpt%2Fgpt-5-mini:${sealed(REASONING)}`);
   });
 
+  it("with the thinking's text omitted (Claude Code's display: omitted): the block with empty text, still sealed", async () => {
+    const omitted = { ...first, thinking: { type: "adaptive" as const, display: "omitted" as const } };
+    const streamed = await anthropic.messages.stream(omitted).finalMessage();
+    const whole = await anthropic.messages.create(omitted);
+    for (const message of [streamed, whole]) {
+      assert.deepEqual(
+        message.content.map((block) => block.type),
+        ["thinking", "tool_use"],
+      );
+      assert.deepEqual(message.content[0], {
+        type: "thinking",
+        thinking: "",
+        signature: `${MARK}gpt%2Fgpt-5-mini:${sealed(REASONING)}`,
+      });
+    }
+    await anthropic.messages.create({ ...followUp("gpt/gpt-5-mini", streamed.content), thinking: omitted.thinking });
+    const input = lastBody(gpt).input as Record<string, unknown>[];
+    assert.deepEqual(input[1], { type: "reasoning", encrypted_content: sealed(REASONING), summary: [] });
+  });
+
   it("the next turn gives the upstream that sealed it its reasoning item, before the call, without a warning", async () => {
     const answer = await anthropic.messages.stream(first).finalMessage();
     const { response } = await anthropic.messages.create(followUp("gpt/gpt-5-mini", answer.content)).withResponse();

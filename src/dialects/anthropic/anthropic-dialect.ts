@@ -10,7 +10,7 @@ import {
   routeToolsAnswerChoice,
   sendChat,
 } from "../shared/index.js";
-import { type AnthropicLeftovers, convertFromAnthropicRequest, showsThinking } from "./convert-from-anthropic-messages.js";
+import { type AnthropicLeftovers, convertFromAnthropicRequest, thinkingDisplay } from "./convert-from-anthropic-messages.js";
 import { withCountedDocuments } from "./counted-documents.js";
 import { registerMessageBatchRoutes } from "./message-batches.js";
 import { MessageStreamRenderer } from "./message-stream-renderer.js";
@@ -60,9 +60,9 @@ export const anthropicDialect: Dialect = {
       const routeTools = await routeToolsAnswerChoice(gateway, body);
       const chat = convertFromAnthropicRequest(body, left, routeTools, writtenMessageValues(bodyText));
       chat.native = nativeAnthropicRequest(request.body, request.headers, left, bodyText);
-      const thinking = showsThinking(body.thinking);
+      const thinking = thinkingDisplay(body.thinking);
       // Reasoning it is not shown is no start of the answer for it (see ChatRequest.reasoningShown).
-      if (!thinking) chat.reasoningShown = false;
+      if (thinking !== "shown") chat.reasoningShown = false;
       // A beta request (Claude Code's ?beta=true, the SDK's beta.messages with betas: its anthropic-beta
       // header) is answered in the Beta types' shape, which its client decodes the answer as.
       const beta =

@@ -16,6 +16,7 @@ import { checkAnthropicTurns } from "./check-anthropic-turns.js";
 import { toolCallId } from "./message-id.js";
 import type { ContentBlock, MessageParam, MessagesRequest, ToolChangeBlock } from "./messages-api.js";
 import { isSealedSignature, sealedReasoning } from "./sealed-signature.js";
+import type { ThinkingDisplay } from "./thinking-display.js";
 
 type ImageBlock = Extract<ContentBlock, { type: "image" }>;
 type DocumentBlock = Extract<ContentBlock, { type: "document" }>;
@@ -180,15 +181,15 @@ function isCustomTool(definition: Record<string, unknown> | null | undefined): d
 }
 
 /**
- * Whether the answer shows the model's thinking, as Anthropic's does: when the client turned thinking
- * on (`enabled`, or `adaptive` and `between_tools`, where the model decides when to think), unless it
- * asked for it `display: "omitted"` (Anthropic then sends the blocks' signatures only, which no other
- * target has; the blocks are left out). A reasoning upstream such as DeepSeek, or a local thinking
- * model, shows its reasoning whatever it is asked: without this, it is not shown.
+ * How the answer shows the model's thinking (see ThinkingDisplay), as Anthropic's does: `off` unless
+ * the client turned thinking on (`enabled`, or `adaptive` and `between_tools`, where the model decides
+ * when to think); `omitted` when it asked for it `display: "omitted"`. A reasoning upstream such as
+ * DeepSeek, or a local thinking model, shows its reasoning whatever it is asked: without this, it is
+ * not shown.
  */
-export function showsThinking(thinking: MessagesRequest["thinking"]): boolean {
-  if (!thinking || thinking.type === "disabled") return false;
-  return !("display" in thinking) || thinking.display !== "omitted";
+export function thinkingDisplay(thinking: MessagesRequest["thinking"]): ThinkingDisplay {
+  if (!thinking || thinking.type === "disabled") return "off";
+  return "display" in thinking && thinking.display === "omitted" ? "omitted" : "shown";
 }
 
 function convertMessage(message: MessageParam, i: number, left: AnthropicLeftovers, written: WrittenMessageValue): Message[] {

@@ -7,6 +7,7 @@ import { messageId, toolUseId } from "./message-id.js";
 import { renderAnthropicError } from "./render-anthropic-error.js";
 import { betaUsage, renderDeltaUsage, renderUsage } from "./render-anthropic-usage.js";
 import { sealedSignature } from "./sealed-signature.js";
+import type { ThinkingDisplay } from "./thinking-display.js";
 import { toolInputJson } from "./tool-input.js";
 
 type OpenBlock =
@@ -49,17 +50,17 @@ export class MessageStreamRenderer implements StreamRenderer {
   readonly #toolArgs = new Map<number, string>();
   readonly #closedTools = new Set<number>();
 
-  readonly #thinking: boolean;
+  readonly #thinking: ThinkingDisplay;
   readonly #requestId: string | undefined;
   readonly #beta: boolean;
 
   /**
-   * `thinking`: the client turned thinking on; reasoning is written only then, as Anthropic does.
-   * Default true. `requestId`: quoted by an error event, as the request's HTTP errors do. `beta`:
+   * `thinking`: how the client asked for thinking to be shown (see ThinkingDisplay). Default
+   * `shown`. `requestId`: quoted by an error event, as the request's HTTP errors do. `beta`:
    * the request was `?beta=true`, whose Beta events declare `context_management` and more usage
    * counters (see render-message.ts).
    */
-  constructor(meta: ResponseMeta, thinking = true, requestId?: string, beta = false) {
+  constructor(meta: ResponseMeta, thinking: ThinkingDisplay = "shown", requestId?: string, beta = false) {
     this.#meta = meta;
     this.#thinking = thinking;
     this.#requestId = requestId;
@@ -82,36 +83,20 @@ export class MessageStreamRenderer implements StreamRenderer {
       case "hosted-tool":
         return "";
       case "reasoning-delta": {
-        if (event.text === "" || !this.#thinking) return "";
+        if (event.text === "" || this.#thinking !== "shown") return "";
         const out = this.#openThinking();
         return (
           out + sse("content_block_delta", { index: this.#open?.index, delta: { type: "thinking_delta", thinking: event.text } })
         );
       }
-      case "reasoning-signature": {
-        if (!this.#thinking) return "";
-        // Only an Anthropic upstream signs: the block goes back to it as it came.
-        const out = this.#openThinking();
-        const index = this.#open?.index;
-        return (
-          out +
-          sse("content_block_delta", { index, delta: { type: "signature_delta", signature: event.signature } }) +
-          this.#closeOpen()
-        );
-      }
-      case "reasoning-encrypted": {
-        if (!this.#thinking) return "";
-        // Another provider's sealed reasoning: in the signature, for the client to send back (sealed-signature.ts).
-        const out = this.#openThinking();
-        const signature = sealedSignature(event.producer, event.data);
-        return (
-          out +
-          sse("content_block_delta", { index: this.#open?.index, delta: { type: "signature_delta", signature } }) +
-          this.#closeOpen()
-        );
-      }
+      // Only an Anthropic upstream signs: the block goes back to it as it came.
+      case "reasoning-signature":
+        return this.#signed(event.signature);
+      // Another provider's sealed reasoning: in the signature, for the client to send back (sealed-signature.ts).
+      case "reasoning-encrypted":
+        return this.#signed(sealedSignature(event.producer, event.data));
       case "reasoning-redacted": {
-        if (!this.#thinking) return "";
+        if (this.#thinking === "off") return "";
         const out = this.#ensureStarted() + this.#closeOpen();
         const index = this.#nextBlock++;
         return (
@@ -199,6 +184,17 @@ export class MessageStreamRenderer implements StreamRenderer {
   error(error: GatewayError): string {
     const { body } = renderAnthropicError(error, this.#requestId);
     return `event: error\ndata: ${JSON.stringify(body)}\n\n`;
+  }
+
+  /**
+   * A signature ends the thinking block (opened for it when its text was not shown): the block goes
+   * back with it. Written unless thinking is off; an empty one (no signature) is none.
+   */
+  #signed(signature: string): string {
+    if (this.#thinking === "off" || (signature === "" && this.#thinking === "omitted")) return "";
+    const out = this.#openThinking();
+    const index = this.#open?.index;
+    return out + sse("content_block_delta", { index, delta: { type: "signature_delta", signature } }) + this.#closeOpen();
   }
 
   /**

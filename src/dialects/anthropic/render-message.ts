@@ -9,6 +9,7 @@ import {
 import { messageId, toolUseId } from "./message-id.js";
 import { type AnthropicBetaUsage, type AnthropicUsage, betaUsage, renderUsage } from "./render-anthropic-usage.js";
 import { sealedSignature } from "./sealed-signature.js";
+import type { ThinkingDisplay } from "./thinking-display.js";
 import { toolInputJson } from "./tool-input.js";
 
 export type AnthropicContentBlock =
@@ -45,8 +46,7 @@ export interface AnthropicMessage {
 }
 
 /**
- * `thinking`: the client turned thinking on; reasoning is shown only then, as Anthropic does. Default
- * true. `beta`: the request was `?beta=true` (the SDK's beta.messages), whose BetaMessage declares
+ * `thinking`: how the client asked for thinking to be shown (see ThinkingDisplay). Default `shown`. `beta`: the request was `?beta=true` (the SDK's beta.messages), whose BetaMessage declares
  * `context_management` and more usage counters. With tool calls, the message's JSON text: each input
  * is the call's arguments as the model wrote them (an integer past 2^53 or `1.10` as written, never
  * through a JavaScript number), spliced in (see core/json-splice.ts).
@@ -54,16 +54,18 @@ export interface AnthropicMessage {
 export function renderMessage(
   result: ChatResult,
   meta: ResponseMeta,
-  thinking = true,
+  thinking: ThinkingDisplay = "shown",
   beta = false,
 ): AnthropicMessage | JsonText {
   const splice = result.toolCalls.length > 0 ? new JsonSplice() : undefined;
   const content: AnthropicContentBlock[] = [];
   // Reasoning first, as Anthropic answers; a block no Anthropic upstream signed has signature "",
-  // or, sealed by its maker, the sealed content it carries back (sealed-signature.ts).
-  for (const block of thinking ? (result.reasoningBlocks ?? []) : []) {
+  // or, sealed by its maker, the sealed content it carries back (sealed-signature.ts). With its text
+  // omitted, only the blocks that carry something back, with empty text (see ThinkingDisplay).
+  for (const block of thinking === "off" ? [] : (result.reasoningBlocks ?? [])) {
     if (block.redactedData !== undefined) content.push({ type: "redacted_thinking", data: block.redactedData });
-    else content.push({ type: "thinking", thinking: block.text, signature: signatureOf(block) });
+    else if (thinking === "shown") content.push({ type: "thinking", thinking: block.text, signature: signatureOf(block) });
+    else if (signatureOf(block) !== "") content.push({ type: "thinking", thinking: "", signature: signatureOf(block) });
   }
   if (result.text !== "") content.push({ type: "text", text: result.text, citations: null });
   for (const call of result.toolCalls) {
