@@ -1,6 +1,7 @@
 import {
   capLimit,
   capList,
+  hashLongIdentifier,
   leaveOut,
   type Refusal,
   type RefusalReader,
@@ -19,10 +20,18 @@ import {
  * An output limit above the model's ("max_tokens is too large: 32000. This model supports at most
  * 16384 completion tokens") too, and a list longer than the API takes (`array_above_max_length`:
  * "Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with
- * length 5 instead.", api.openai.com's bound on stop sequences, which vLLM and llama-server do not have).
+ * length 5 instead.", api.openai.com's bound on stop sequences, which vLLM and llama-server do not have),
+ * and a string longer than it takes (`string_above_max_length`: "Invalid 'user': string too long. Expected a
+ * string with maximum length 64, but got a string with length 150 instead.", its bound on end-user ids).
  */
 const REFUSED =
   /unsupported (?:parameter|value)|not supported|does not support|only the default|is too large|supports at most|below minimum value|array too long/i;
+/**
+ * A string longer than the API takes is a refused setting only in a top-level field (`user`); one in
+ * the conversation (`messages[0].content`) or a tool is the request itself, nothing to do without.
+ */
+const STRING_TOO_LONG = /string too long/i;
+const TOP_LEVEL_FIELD = /^[a-z_]+$/;
 const UNRECOGNIZED =
   /unrecognized request argument supplied: ([\w.]+)|property '([\w.]+)' is unsupported|(?:^|; )([\w.]+): Extra inputs are not permitted/i;
 
@@ -30,6 +39,8 @@ const UNRECOGNIZED =
 export const readOpenAIRefusal: RefusalReader = (error) => {
   if (error.code !== "invalid_request") return undefined;
   if (error.param !== undefined && REFUSED.test(error.message)) return { field: error.param, message: error.message };
+  if (error.param !== undefined && STRING_TOO_LONG.test(error.message) && TOP_LEVEL_FIELD.test(error.param))
+    return { field: error.param, message: error.message };
   const found = UNRECOGNIZED.exec(error.message);
   const named = found?.[1] ?? found?.[2] ?? found?.[3];
   return named === undefined ? undefined : { field: named, message: error.message };
@@ -101,6 +112,15 @@ function leavingOut(fields: readonly string[]): Record<string, SettingFix> {
   return Object.fromEntries(fields.map((field) => [field, leaveOut(field)]));
 }
 
+/**
+ * The identifiers both APIs bound in length (api.openai.com: 64 characters): one too long goes as its
+ * SHA-256 (an Anthropic client's `metadata.user_id` as `user`: Claude Code's is about 150); one the
+ * model does not take at all is left out.
+ */
+const IDENTIFIER_FIXES: Record<string, SettingFix> = Object.fromEntries(
+  ["prompt_cache_key", "safety_identifier", "user"].map((field) => [field, hashLongIdentifier(field, leaveOut(field))]),
+);
+
 /** Settings of a chat completions body tandem built that can be left out (or renamed) when a model refuses them. */
 const CHAT_FIXES: Record<string, SettingFix> = {
   reasoning_effort: effortFix("reasoning_effort", "reasoning_effort", (body) => body),
@@ -122,10 +142,8 @@ const CHAT_FIXES: Record<string, SettingFix> = {
     "parallel_tool_calls",
     "service_tier",
     "verbosity",
-    "prompt_cache_key",
-    "safety_identifier",
-    "user",
   ]),
+  ...IDENTIFIER_FIXES,
 };
 
 /** The same for a Responses body tandem built (a Responses-only upstream's). */
@@ -151,16 +169,8 @@ const RESPONSES_FIXES: Record<string, SettingFix> = {
     else delete body.include;
     return "";
   },
-  ...leavingOut([
-    "temperature",
-    "top_p",
-    "top_logprobs",
-    "parallel_tool_calls",
-    "service_tier",
-    "prompt_cache_key",
-    "safety_identifier",
-    "user",
-  ]),
+  ...leavingOut(["temperature", "top_p", "top_logprobs", "parallel_tool_calls", "service_tier"]),
+  ...IDENTIFIER_FIXES,
 };
 
 /** What an OpenAI-compatible upstream's models refused of chat completions bodies tandem built. */

@@ -4,15 +4,18 @@
  * field is fixed once per request; a refusal tandem cannot fix is the answer).
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { GatewayError } from "../../../src/core/index.js";
 import { readAnthropicRefusal } from "../../../src/providers/anthropic/refused-anthropic-settings.js";
 import {
   capLimit,
   capList,
+  hashLongIdentifier,
   leaveOut,
   limitInRefusal,
   maxLengthInRefusal,
+  maxStringLengthInRefusal,
   minimumInRefusal,
   RefusedSettings,
   rename,
@@ -220,6 +223,40 @@ describe("capList", () => {
     assert.equal(capList("stop", "stop sequences", leaveOut("stop"))(body, extra), "stop");
     assert.equal("stop" in body, false);
     assert.equal(capList("stop", "stop sequences")({}, tooLong), false);
+  });
+});
+
+describe("hashLongIdentifier", () => {
+  /** OpenAI's words for a `user` over its 64 characters. */
+  const tooLong = (max = 64) => ({
+    field: "user",
+    message: `Invalid 'user': string too long. Expected a string with maximum length ${max}, but got a string with length 150 instead.`,
+  });
+  const long = "x".repeat(150);
+
+  it("is read as a refusal of user by OpenAI's reader", () => {
+    assert.deepEqual(readOpenAIRefusal(refusal("user", tooLong().message)), tooLong());
+    assert.equal(maxStringLengthInRefusal(tooLong().message), 64);
+  });
+
+  it("sends a value over the bound as its SHA-256 in hex, named; one within it goes as it is", () => {
+    const body: Record<string, unknown> = { user: long };
+    assert.equal(hashLongIdentifier("user")(body, tooLong()), "user (its SHA-256 sent instead)");
+    assert.equal(body.user, createHash("sha256").update(long).digest("hex"));
+    const within: Record<string, unknown> = { user: "user_42" };
+    assert.equal(hashLongIdentifier("user")(within, tooLong()), "");
+    assert.equal(within.user, "user_42");
+  });
+
+  it("leaves the value out under a bound no SHA-256 fits, and falls back when the refusal states none", () => {
+    const body: Record<string, unknown> = { user: long };
+    assert.equal(hashLongIdentifier("user")(body, tooLong(32)), "user");
+    assert.equal("user" in body, false);
+    const unsupported = { field: "user", message: "Unsupported parameter: 'user' is not supported with this model." };
+    const other: Record<string, unknown> = { user: "u" };
+    assert.equal(hashLongIdentifier("user", leaveOut("user"))(other, unsupported), "user");
+    assert.equal("user" in other, false);
+    assert.equal(hashLongIdentifier("user")({}, tooLong()), false);
   });
 });
 
