@@ -320,6 +320,32 @@ describe("OpenAIProvider.chat", () => {
       ["call_N1", "call_N2"],
     );
   });
+
+  it("keeps apart parallel calls that all stream index 0, each with its own id (Ollama's /v1, Gemini through proxies)", async () => {
+    replay([
+      chunk({
+        role: "assistant",
+        tool_calls: [{ index: 0, id: "call_A", type: "function", function: { name: "get_weather", arguments: "" } }],
+      }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city": "Oslo"}' } }] }),
+      chunk({ tool_calls: [{ index: 0, id: "call_B", type: "function", function: { name: "get_time", arguments: '{"tz":' } }] }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: ' "UTC"}' } }] }),
+      // A server that repeats a call's own id on each piece continues that call.
+      chunk({ tool_calls: [{ index: 1, id: "call_C", type: "function", function: { name: "get_date", arguments: '{"d":' } }] }),
+      chunk({ tool_calls: [{ index: 1, id: "call_C", function: { arguments: "1}" } }] }),
+      chunk({}, "tool_calls"),
+      "[DONE]",
+    ]);
+    const result = await collectChat(provider.chat(request(), new AbortController().signal));
+    assert.deepEqual(
+      result.toolCalls.map((c) => [c.id, c.name, c.arguments]),
+      [
+        ["call_A", "get_weather", '{"city": "Oslo"}'],
+        ["call_B", "get_time", '{"tz": "UTC"}'],
+        ["call_C", "get_date", '{"d":1}'],
+      ],
+    );
+  });
 });
 
 describe("OpenAIProvider.chat logprobs", () => {
