@@ -78,6 +78,18 @@ const stringTooLong = (param: string, length: number) => ({
     code: "string_above_max_length",
   },
 });
+/**
+ * api.openai.com's refusal of function tools beside a reasoning effort on chat completions (gpt-5.5
+ * and later, whose default effort is medium: leaving the effort out is refused the same way).
+ */
+const toolsWithEffortRefused = (model: string) => ({
+  error: {
+    message: `Function tools with reasoning_effort are not supported for ${model} in /v1/chat/completions. To use function tools, use /v1/responses or set reasoning_effort to 'none'.`,
+    type: "invalid_request_error",
+    param: "reasoning_effort",
+    code: null,
+  },
+});
 const effortRefused = (value: unknown) => ({
   error: {
     message: `Unsupported value: 'reasoning_effort' does not support '${value}' with this model. Supported values are: 'none', 'low', 'medium', and 'high'.`,
@@ -100,6 +112,9 @@ function openAIModels(request: RecordedRequest) {
     if (body.temperature !== undefined && body.temperature !== 1) return refuse(temperatureRefused(body.temperature));
   }
   if (body.model === "gpt-5.1" && body.reasoning_effort === "minimal") return refuse(effortRefused("minimal"));
+  if (body.model === "gpt-5.6" && Array.isArray(body.tools) && body.reasoning_effort !== "none")
+    return refuse(toolsWithEffortRefused("gpt-5.6"));
+
   // api.openai.com takes an end-user id of 64 characters at most; a vLLM or llama-server model takes any.
   if (body.model !== "qwen3-8b" && typeof body.user === "string" && body.user.length > 64)
     return refuse(stringTooLong("user", body.user.length));
@@ -225,7 +240,7 @@ async function auditedBodies(): Promise<number> {
 
 before(async () => {
   [oai, claude, codex, ollamaUp] = await Promise.all([
-    startFakeOpenAI({ models: ["gpt-4o-mini", "o4-mini", "gpt-5.1", "mistral-small-latest", "qwen3-8b"] }),
+    startFakeOpenAI({ models: ["gpt-4o-mini", "o4-mini", "gpt-5.1", "gpt-5.6", "mistral-small-latest", "qwen3-8b"] }),
     startFakeAnthropic({ models: ["claude-sonnet-4-5", "claude-opus-4-7", "claude-3-5-haiku-20241022"] }),
     startFakeOpenAIResponses({ models: ["gpt-5-codex", "gpt-4o"] }),
     startFakeOllama({ models: ["llama3.2:latest"] }),
@@ -248,7 +263,7 @@ before(async () => {
           baseUrl: oai.url,
           apiKeys: ["env:UP"],
           local: false,
-          models: ["gpt-4o-mini", "o4-mini", "gpt-5.1", "mistral-small-latest"],
+          models: ["gpt-4o-mini", "o4-mini", "gpt-5.1", "gpt-5.6", "mistral-small-latest"],
         },
         // A vLLM or llama-server: the OpenAI wire, without api.openai.com's bound on `stop`.
         vllm: { kind: "openai", baseUrl: oai.url, apiKeys: ["env:UP"], local: false, models: ["qwen3-8b"] },
@@ -549,6 +564,37 @@ describe("an effort level the model does not take (gpt-5.1 and minimal)", () => 
       ["medium"],
     );
     assert.equal(response.headers.get("x-tandem-warnings"), null);
+  });
+});
+
+describe("thinking beside function tools, which gpt-5.6 takes on chat completions only at effort none", () => {
+  const weather = { name: "get_weather", input_schema: { type: "object" as const, properties: { city: { type: "string" } } } };
+  it("is sent again at none, as the refusal advises, named; without tools the effort goes as asked", async () => {
+    const { data, response } = await anthropic.messages
+      .create({
+        model: "oai/gpt-5.6",
+        max_tokens: 4000,
+        thinking: { type: "enabled", budget_tokens: 2048 },
+        tools: [weather],
+        messages: [{ role: "user", content: "Weather in Oslo?" }],
+      })
+      .withResponse();
+    assert.deepEqual(data.content, [{ type: "text", text: "Hello!", citations: null }]);
+    assert.deepEqual(
+      bodies(oai).map((b) => b.reasoning_effort),
+      ["low", "none"],
+    );
+    assert.match(
+      response.headers.get("x-tandem-warnings") ?? "",
+      /reasoning_effort low \(none sent instead\) not sent to oai\/gpt-5\.6/,
+    );
+    oai.requests.length = 0;
+    const { response: plain } = await thinkingRequest("oai/gpt-5.6", 2048);
+    assert.deepEqual(
+      bodies(oai).map((b) => b.reasoning_effort),
+      ["low"],
+    );
+    assert.equal(plain.headers.get("x-tandem-warnings"), null);
   });
 });
 

@@ -70,9 +70,18 @@ export function effortInstead(asked: unknown, refusal: Refusal): string | undefi
 }
 
 /**
+ * api.openai.com's refusal of function tools beside a reasoning effort on chat completions (gpt-5.5
+ * and later): "Function tools with reasoning_effort are not supported for gpt-5.6 in
+ * /v1/chat/completions. To use function tools, use /v1/responses or set reasoning_effort to 'none'."
+ * Leaving the effort out does not help (those models' default is medium): it goes as `none`.
+ */
+const TOOLS_ONLY_WITHOUT_EFFORT = /set reasoning_effort to 'none'/i;
+
+/**
  * A fix for an effort the model refused, `holder(body)[key]`: the nearest level the model takes, when
- * the refusal lists them (named with what was sent instead), else left out, with what holds it when
- * `dropHolder` says how (the Responses API's whole `reasoning`).
+ * the refusal lists them (named with what was sent instead), `none` beside function tools where the
+ * refusal says only that takes them, else left out, with what holds it when `dropHolder` says how
+ * (the Responses API's whole `reasoning`).
  */
 function effortFix(
   name: string,
@@ -84,6 +93,13 @@ function effortFix(
     const at = holder(body) as Record<string, unknown> | undefined;
     if (typeof at !== "object" || at === null || !(key in at)) return false;
     const asked = at[key];
+    if (TOOLS_ONLY_WITHOUT_EFFORT.test(refusal.message)) {
+      // Only a body with function tools is refused; a later one without them goes as asked.
+      if (!Array.isArray(body.tools) || body.tools.length === 0) return "";
+      if (asked === "none") return false;
+      at[key] = "none";
+      return `${name} ${String(asked)} (none sent instead)`;
+    }
     const instead = effortInstead(asked, refusal);
     if (instead === asked) return "";
     if (instead !== undefined) {
