@@ -589,6 +589,16 @@ describe("thinking beside function tools, which gpt-5.6 takes on chat completion
       /reasoning_effort low \(none sent instead\) not sent to oai\/gpt-5\.6/,
     );
     oai.requests.length = 0;
+    // Without thinking: the model's own default effort is what is refused, so none goes from the start, unnamed.
+    const { response: unasked } = await anthropic.messages
+      .create({ model: "oai/gpt-5.6", max_tokens: 100, tools: [weather], messages: [{ role: "user", content: "Oslo?" }] })
+      .withResponse();
+    assert.deepEqual(
+      bodies(oai).map((b) => b.reasoning_effort),
+      ["none"],
+    );
+    assert.equal(unasked.headers.get("x-tandem-warnings"), null);
+    oai.requests.length = 0;
     const { response: plain } = await thinkingRequest("oai/gpt-5.6", 2048);
     assert.deepEqual(
       bodies(oai).map((b) => b.reasoning_effort),

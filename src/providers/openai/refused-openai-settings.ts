@@ -91,15 +91,22 @@ function effortFix(
 ): SettingFix {
   return (body, refusal) => {
     const at = holder(body) as Record<string, unknown> | undefined;
-    if (typeof at !== "object" || at === null || !(key in at)) return false;
-    const asked = at[key];
+    if (typeof at !== "object" || at === null) return false;
     if (TOOLS_ONLY_WITHOUT_EFFORT.test(refusal.message)) {
-      // Only a body with function tools is refused; a later one without them goes as asked.
+      // Only a body with function tools is refused; a later one without them goes as asked. A client
+      // that asked for no reasoning loses nothing at none (the model's own default is what is refused).
       if (!Array.isArray(body.tools) || body.tools.length === 0) return "";
-      if (asked === "none") return false;
+      if (!(key in at)) {
+        at[key] = "none";
+        return "";
+      }
+      if (at[key] === "none") return false;
+      const asked = at[key];
       at[key] = "none";
       return `${name} ${String(asked)} (none sent instead)`;
     }
+    if (!(key in at)) return false;
+    const asked = at[key];
     const instead = effortInstead(asked, refusal);
     if (instead === asked) return "";
     if (instead !== undefined) {

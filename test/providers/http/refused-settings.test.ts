@@ -308,6 +308,40 @@ describe("RefusedSettings", () => {
     assert.equal(up3.seen[0]?.temperature, 0.9, "another model is not affected");
   });
 
+  it("sends function tools at effort none where the refusal says only that takes them, asked for or not", async () => {
+    const settings = refusedChatSettings();
+    const refusedTools = () =>
+      refusal(
+        "reasoning_effort",
+        "Function tools with reasoning_effort are not supported for gpt-5.6 in /v1/chat/completions. To use function tools, use /v1/responses or set reasoning_effort to 'none'.",
+      );
+    const seen: Record<string, unknown>[] = [];
+    const send = (body: Record<string, unknown>) => async () => {
+      seen.push({ ...body });
+      if (Array.isArray(body.tools) && body.reasoning_effort !== "none") throw refusedTools();
+      return "answer";
+    };
+    // Not asked: the model's default effort is what is refused; none goes, and nothing is named.
+    const unasked: Record<string, unknown> = { model: "gpt-5.6", tools: [{}] };
+    const told: string[][] = [];
+    assert.equal(await settings.send("gpt-5.6", unasked, (f) => told.push([...f]), send(unasked)), "answer");
+    assert.deepEqual(
+      seen.map((b) => b.reasoning_effort),
+      [undefined, "none"],
+    );
+    assert.equal(told.length, 0);
+    // Learned: asked for, it goes at none from the start, named; without tools, as asked.
+    const asked: Record<string, unknown> = { model: "gpt-5.6", tools: [{}], reasoning_effort: "high" };
+    await settings.send("gpt-5.6", asked, (f) => told.push([...f]), send(asked));
+    const plain: Record<string, unknown> = { model: "gpt-5.6", reasoning_effort: "high" };
+    await settings.send("gpt-5.6", plain, (f) => told.push([...f]), send(plain));
+    assert.deepEqual(
+      seen.slice(2).map((b) => b.reasoning_effort),
+      ["none", "high"],
+    );
+    assert.deepEqual(told, [["reasoning_effort high (none sent instead)"]]);
+  });
+
   it("renames a limit without naming anything", async () => {
     const settings = refusedChatSettings();
     const up = upstream(["max_tokens"]);
