@@ -234,7 +234,7 @@ class OpenAIAnswer {
       this.#sawUsage = true;
       if (chunk.usage.prompt_tokens != null) this.#usage.inputTokens = chunk.usage.prompt_tokens;
       if (chunk.usage.completion_tokens != null) this.#usage.outputTokens = chunk.usage.completion_tokens;
-      const cached = chunk.usage.prompt_tokens_details?.cached_tokens;
+      const cached = chunk.usage.prompt_tokens_details?.cached_tokens ?? chunk.usage.prompt_cache_hit_tokens;
       if (cached != null) this.#usage.cachedInputTokens = cached;
       const reasoning = chunk.usage.completion_tokens_details?.reasoning_tokens;
       if (reasoning) this.#usage.reasoningTokens = reasoning;

@@ -266,6 +266,41 @@ describe("OpenAIProvider.chat", () => {
     assert.deepEqual(result.usage, { inputTokens: 16, outputTokens: 6, cachedInputTokens: 0 });
   });
 
+  it("reads DeepSeek's cache counter (prompt_cache_hit_tokens) where prompt_tokens_details is not sent", async () => {
+    const usage = (fields: Record<string, unknown>) =>
+      JSON.stringify({ id: "chatcmpl-x", object: "chat.completion.chunk", created: 1, model: MODEL, choices: [], usage: fields });
+    replay([
+      chunk({ role: "assistant", content: "ok" }),
+      chunk({}, "stop"),
+      usage({
+        prompt_tokens: 1000,
+        completion_tokens: 5,
+        total_tokens: 1005,
+        prompt_cache_hit_tokens: 960,
+        prompt_cache_miss_tokens: 40,
+      }),
+      "[DONE]",
+    ]);
+    assert.deepEqual((await collectChat(provider.chat(request(), new AbortController().signal))).usage, {
+      inputTokens: 1000,
+      outputTokens: 5,
+      cachedInputTokens: 960,
+    });
+    // OpenAI's own field, where a server sends both, is the one read.
+    replay([
+      chunk({ role: "assistant", content: "ok" }),
+      chunk({}, "stop"),
+      usage({
+        prompt_tokens: 1000,
+        completion_tokens: 5,
+        prompt_tokens_details: { cached_tokens: 512 },
+        prompt_cache_hit_tokens: 960,
+      }),
+      "[DONE]",
+    ]);
+    assert.equal((await collectChat(provider.chat(request(), new AbortController().signal))).usage?.cachedInputTokens, 512);
+  });
+
   it("accepts a server that sends finish_reason and closes without [DONE]", async () => {
     replay([chunk({ role: "assistant", content: "ok" }), chunk({}, "length")]);
     const out = await events();
