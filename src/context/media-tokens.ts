@@ -34,7 +34,7 @@ const OPENAI_SHORT_EDGE = 768;
 
 /**
  * An image whose size tandem cannot read (by URL: the upstream fetches it) is taken as a 1024×1024
- * one: at Anthropic that reaches its 1,600-token cap, at OpenAI `high` detail it is 4 tiles (765).
+ * one: at Anthropic 1,399 tokens (width × height / 750), at OpenAI `high` detail 4 tiles (765).
  * Most photos and screenshots are at least that large; an estimate errs on the large side, so a
  * fitted conversation is not refused for length.
  */

@@ -89,6 +89,35 @@ describe("/v1/messages/count_tokens with images and documents", () => {
     ]);
     assert.equal(byUrl - text, 1600, "a PDF by URL: one page, its text unknown");
   });
+
+  it("counts an image from an uploaded file (no canonical form either) as one whose size is unknown", async () => {
+    const text = await countClaude([{ type: "text", text: "hello" }]);
+    const byFile = await countClaude([
+      { type: "image", source: { type: "file", file_id: "file_011CNha8iCJcU1wXNR6q4V8w" } },
+      { type: "text", text: "hello" },
+    ]);
+    const byUrl = await countClaude([
+      { type: "image", source: { type: "url", url: "https://example.com/chart.png" } },
+      { type: "text", text: "hello" },
+    ]);
+    // As an image by URL: taken as 1024×1024, 1,399 tokens at Anthropic (width × height / 750).
+    assert.equal(byFile - text, 1399);
+    assert.equal(byFile, byUrl);
+    const afterCall = async (content: Anthropic.ToolResultBlockParam["content"]) =>
+      (
+        await anthropic.messages.countTokens({
+          model: CLAUDE,
+          messages: [
+            { role: "user", content: "Show me the chart." },
+            { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "open", input: {} }] },
+            { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content }] },
+          ],
+        })
+      ).input_tokens;
+    const inResult = await afterCall([{ type: "image", source: { type: "file", file_id: "file_011CNha8iCJcU1wXNR6q4V8w" } }]);
+    const emptyResult = await afterCall([]);
+    assert.equal(inResult - emptyResult, 1399, "in a tool result too");
+  });
 });
 
 describe("/v1/responses/input_tokens with images and files", () => {

@@ -9,6 +9,7 @@
  * loop as Anthropic does), on the translated and the same-wire path.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { after, before, beforeEach, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
@@ -64,6 +65,31 @@ const stopTooLong = (length: number) => ({
     code: "array_above_max_length",
   },
 });
+/**
+ * OpenAI's refusal of an identifier longer than it takes (api.openai.com takes at most 64 characters
+ * in `user`, `safety_identifier` and `prompt_cache_key`; quoted in BerriAI/litellm's and other
+ * gateways' tests). Claude Code's `metadata.user_id` is a JSON object of about 150 characters.
+ */
+const stringTooLong = (param: string, length: number) => ({
+  error: {
+    message: `Invalid '${param}': string too long. Expected a string with maximum length 64, but got a string with length ${length} instead.`,
+    type: "invalid_request_error",
+    param,
+    code: "string_above_max_length",
+  },
+});
+/**
+ * api.openai.com's refusal of function tools beside a reasoning effort on chat completions (gpt-5.5
+ * and later, whose default effort is medium: leaving the effort out is refused the same way).
+ */
+const toolsWithEffortRefused = (model: string) => ({
+  error: {
+    message: `Function tools with reasoning_effort are not supported for ${model} in /v1/chat/completions. To use function tools, use /v1/responses or set reasoning_effort to 'none'.`,
+    type: "invalid_request_error",
+    param: "reasoning_effort",
+    code: null,
+  },
+});
 const effortRefused = (value: unknown) => ({
   error: {
     message: `Unsupported value: 'reasoning_effort' does not support '${value}' with this model. Supported values are: 'none', 'low', 'medium', and 'high'.`,
@@ -86,6 +112,12 @@ function openAIModels(request: RecordedRequest) {
     if (body.temperature !== undefined && body.temperature !== 1) return refuse(temperatureRefused(body.temperature));
   }
   if (body.model === "gpt-5.1" && body.reasoning_effort === "minimal") return refuse(effortRefused("minimal"));
+  if (body.model === "gpt-5.6" && Array.isArray(body.tools) && body.reasoning_effort !== "none")
+    return refuse(toolsWithEffortRefused("gpt-5.6"));
+
+  // api.openai.com takes an end-user id of 64 characters at most; a vLLM or llama-server model takes any.
+  if (body.model !== "qwen3-8b" && typeof body.user === "string" && body.user.length > 64)
+    return refuse(stringTooLong("user", body.user.length));
   // api.openai.com takes 4 stop sequences at most; a vLLM or llama-server model (qwen3-8b here) takes any number.
   if (body.model !== "qwen3-8b" && Array.isArray(body.stop) && body.stop.length > 4) return refuse(stopTooLong(body.stop.length));
   // Mistral's API (a FastAPI server) forbids fields it does not know, with a 422 in pydantic's words.
@@ -208,7 +240,7 @@ async function auditedBodies(): Promise<number> {
 
 before(async () => {
   [oai, claude, codex, ollamaUp] = await Promise.all([
-    startFakeOpenAI({ models: ["gpt-4o-mini", "o4-mini", "gpt-5.1", "mistral-small-latest", "qwen3-8b"] }),
+    startFakeOpenAI({ models: ["gpt-4o-mini", "o4-mini", "gpt-5.1", "gpt-5.6", "mistral-small-latest", "qwen3-8b"] }),
     startFakeAnthropic({ models: ["claude-sonnet-4-5", "claude-opus-4-7", "claude-3-5-haiku-20241022"] }),
     startFakeOpenAIResponses({ models: ["gpt-5-codex", "gpt-4o"] }),
     startFakeOllama({ models: ["llama3.2:latest"] }),
@@ -231,7 +263,7 @@ before(async () => {
           baseUrl: oai.url,
           apiKeys: ["env:UP"],
           local: false,
-          models: ["gpt-4o-mini", "o4-mini", "gpt-5.1", "mistral-small-latest"],
+          models: ["gpt-4o-mini", "o4-mini", "gpt-5.1", "gpt-5.6", "mistral-small-latest"],
         },
         // A vLLM or llama-server: the OpenAI wire, without api.openai.com's bound on `stop`.
         vllm: { kind: "openai", baseUrl: oai.url, apiKeys: ["env:UP"], local: false, models: ["qwen3-8b"] },
@@ -394,6 +426,55 @@ describe("more stop sequences than OpenAI's 4", () => {
   });
 });
 
+describe("an end-user id longer than OpenAI's 64 characters (Claude Code's metadata.user_id)", () => {
+  const userId =
+    '{"device_id":"3f9a0c5e1b7d2a4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f2a4b","account_uuid":"8d1e2f3a-4b5c-4d6e-8f70-9a0b1c2d3e4f","session_id":"be67cd1f-be00-4f21-95cb-1b6b909c7744"}';
+  const hashed = createHash("sha256").update(userId).digest("hex");
+  const ask = (model: string, user_id: string) =>
+    anthropic.messages
+      .create({ model, max_tokens: 100, metadata: { user_id }, messages: [{ role: "user", content: "Hi" }] })
+      .withResponse();
+
+  it("is sent again as its SHA-256 (64 hex digits, one stable id per user), named, and the answer comes", async () => {
+    const { data, response } = await ask("oai/gpt-4o-mini", userId);
+    assert.deepEqual(data.content, [{ type: "text", text: "Hello!", citations: null }]);
+    assert.deepEqual(
+      bodies(oai).map((b) => b.user),
+      [userId, hashed],
+    );
+    assert.match(
+      response.headers.get("x-tandem-warnings") ?? "",
+      /metadata\.user_id \(its SHA-256 sent instead\) not sent to oai\/gpt-4o-mini/,
+    );
+  });
+
+  it("goes as its SHA-256 from the start once the model refused it, streamed; a short one goes as asked, unnamed", async () => {
+    const stream = anthropic.messages.stream({
+      model: "oai/gpt-4o-mini",
+      max_tokens: 100,
+      metadata: { user_id: userId },
+      messages: [{ role: "user", content: "Hi" }],
+    });
+    assert.equal(await stream.finalText(), "Hello!");
+    assert.deepEqual(
+      bodies(oai).map((b) => b.user),
+      [hashed],
+    );
+    const { response } = await ask("oai/gpt-4o-mini", "user_42");
+    assert.equal(bodies(oai).at(-1)?.user, "user_42");
+    assert.equal(response.headers.get("x-tandem-warnings"), null);
+  });
+
+  it("a compatible server that takes it whole (vLLM, llama-server) gets it whole", async () => {
+    const { response } = await ask("vllm/qwen3-8b", userId);
+    assert.deepEqual(
+      bodies(oai).map((b) => b.user),
+      [userId],
+    );
+    assert.equal(response.headers.get("x-tandem-warnings"), null);
+  });
+});
+
 describe("an output limit above the model's", () => {
   it("Claude Code's 32000 to gpt-4o-mini (16384) is sent as 16384, and a limit within it as asked", async () => {
     const stream = anthropic.messages.stream({
@@ -483,6 +564,47 @@ describe("an effort level the model does not take (gpt-5.1 and minimal)", () => 
       ["medium"],
     );
     assert.equal(response.headers.get("x-tandem-warnings"), null);
+  });
+});
+
+describe("thinking beside function tools, which gpt-5.6 takes on chat completions only at effort none", () => {
+  const weather = { name: "get_weather", input_schema: { type: "object" as const, properties: { city: { type: "string" } } } };
+  it("is sent again at none, as the refusal advises, named; without tools the effort goes as asked", async () => {
+    const { data, response } = await anthropic.messages
+      .create({
+        model: "oai/gpt-5.6",
+        max_tokens: 4000,
+        thinking: { type: "enabled", budget_tokens: 2048 },
+        tools: [weather],
+        messages: [{ role: "user", content: "Weather in Oslo?" }],
+      })
+      .withResponse();
+    assert.deepEqual(data.content, [{ type: "text", text: "Hello!", citations: null }]);
+    assert.deepEqual(
+      bodies(oai).map((b) => b.reasoning_effort),
+      ["low", "none"],
+    );
+    assert.match(
+      response.headers.get("x-tandem-warnings") ?? "",
+      /reasoning_effort low \(none sent instead\) not sent to oai\/gpt-5\.6/,
+    );
+    oai.requests.length = 0;
+    // Without thinking: the model's own default effort is what is refused, so none goes from the start, unnamed.
+    const { response: unasked } = await anthropic.messages
+      .create({ model: "oai/gpt-5.6", max_tokens: 100, tools: [weather], messages: [{ role: "user", content: "Oslo?" }] })
+      .withResponse();
+    assert.deepEqual(
+      bodies(oai).map((b) => b.reasoning_effort),
+      ["none"],
+    );
+    assert.equal(unasked.headers.get("x-tandem-warnings"), null);
+    oai.requests.length = 0;
+    const { response: plain } = await thinkingRequest("oai/gpt-5.6", 2048);
+    assert.deepEqual(
+      bodies(oai).map((b) => b.reasoning_effort),
+      ["low"],
+    );
+    assert.equal(plain.headers.get("x-tandem-warnings"), null);
   });
 });
 

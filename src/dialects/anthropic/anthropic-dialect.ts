@@ -11,7 +11,7 @@ import {
   sendChat,
 } from "../shared/index.js";
 import { type AnthropicLeftovers, convertFromAnthropicRequest, thinkingDisplay } from "./convert-from-anthropic-messages.js";
-import { withCountedDocuments } from "./counted-documents.js";
+import { withCountedMedia } from "./counted-media.js";
 import { registerMessageBatchRoutes } from "./message-batches.js";
 import { MessageStreamRenderer } from "./message-stream-renderer.js";
 import {
@@ -85,7 +85,7 @@ export const anthropicDialect: Dialect = {
     app.post("/v1/messages/count_tokens", async (request: FastifyRequest, reply: FastifyReply) => {
       requestRecord(request).dialect = "anthropic";
       const signal = clientSignal(request, reply);
-      const chat = await withCountedDocuments(
+      const chat = await withCountedMedia(
         convertFromAnthropicRequest(parseBody(CountTokensRequestSchema, request.body)),
         request.body,
         services.files?.documentText,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { GatewayError } from "../../core/index.js";
 
 /**
@@ -187,5 +188,40 @@ export function capList(field: string, what: string, otherwise?: SettingFix): Se
     if (list.length <= max) return "";
     body[field] = list.slice(0, max);
     return `${what} after the first ${max} (${list.length - max} of ${list.length})`;
+  };
+}
+
+/**
+ * The longest string a refusal says a setting takes: OpenAI's "Invalid 'user': string too long.
+ * Expected a string with maximum length 64, but got a string with length 150 instead."
+ */
+export function maxStringLengthInRefusal(message: string): number | undefined {
+  return countIn(message, /string too long\. Expected a string with maximum length (\d+)/i);
+}
+
+/** A SHA-256 in hex: 64 characters. */
+const DIGEST_LENGTH = 64;
+
+/**
+ * A fix for an identifier longer than the model takes (api.openai.com's `user`, `safety_identifier`
+ * and `prompt_cache_key` take 64 characters; Claude Code's `metadata.user_id`, sent as `user`, is a JSON
+ * object of about 150): its SHA-256 in hex instead, which fits and still tells one end user (or
+ * cache key) from another, the same each time; left out where even that is too long. Nothing when
+ * the body's value is within it, as a later request's may be. `otherwise`: the fix when the refusal
+ * states no bound (a field the model does not take at all).
+ */
+export function hashLongIdentifier(field: string, otherwise?: SettingFix): SettingFix {
+  return (body, refusal) => {
+    const max = maxStringLengthInRefusal(refusal.message);
+    if (max === undefined) return otherwise ? otherwise(body, refusal) : false;
+    const value = body[field];
+    if (typeof value !== "string") return false;
+    if (value.length <= max) return "";
+    if (max < DIGEST_LENGTH) {
+      delete body[field];
+      return field;
+    }
+    body[field] = createHash("sha256").update(value).digest("hex");
+    return `${field} (its SHA-256 sent instead)`;
   };
 }

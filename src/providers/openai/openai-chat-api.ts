@@ -10,6 +10,8 @@ export const openAIUsageSchema = z.object({
   prompt_tokens: z.number().nullish(),
   completion_tokens: z.number().nullish(),
   prompt_tokens_details: z.object({ cached_tokens: z.number().nullish() }).nullish(),
+  /** DeepSeek's count of the prompt's tokens read from its context cache (it sends no `prompt_tokens_details`). */
+  prompt_cache_hit_tokens: z.number().nullish(),
   completion_tokens_details: z.object({ reasoning_tokens: z.number().nullish() }).nullish(),
 });
 

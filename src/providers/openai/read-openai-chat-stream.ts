@@ -14,7 +14,7 @@ import { mapOpenAILogprobs } from "./map-openai-logprobs.js";
 import { asOpenAIChatChunk, type OpenAIChatChunk, type OpenAIToolCallPiece, openAIErrorObjectSchema } from "./openai-chat-api.js";
 import { gatewayErrorFromOpenAIError } from "./openai-error-body.js";
 
-/** A call's `index` as the server streams it, or tandem's own for a server that sends none (see callKey). */
+/** A call's `index` as the server streams it, or tandem's own for a server that sends none or repeats one (see callKey). */
 type CallKey = number | string;
 
 interface ToolCallState {
@@ -234,7 +234,7 @@ class OpenAIAnswer {
       this.#sawUsage = true;
       if (chunk.usage.prompt_tokens != null) this.#usage.inputTokens = chunk.usage.prompt_tokens;
       if (chunk.usage.completion_tokens != null) this.#usage.outputTokens = chunk.usage.completion_tokens;
-      const cached = chunk.usage.prompt_tokens_details?.cached_tokens;
+      const cached = chunk.usage.prompt_tokens_details?.cached_tokens ?? chunk.usage.prompt_cache_hit_tokens;
       if (cached != null) this.#usage.cachedInputTokens = cached;
       const reasoning = chunk.usage.completion_tokens_details?.reasoning_tokens;
       if (reasoning) this.#usage.reasoningTokens = reasoning;
@@ -360,19 +360,38 @@ function toolCallPiece(
 }
 
 /**
- * Which call a piece belongs to: the one of its `index`, as OpenAI streams them. Servers that omit
- * `index` (Gemini's OpenAI-compatible endpoint, mistral.rs) are read by what else they send: an `id`
- * names its call, so a new one is a new call (two calls streamed one after the other are not one); a
- * piece without one continues the last such call, unless it names a function while that call already
- * has a name, or it is not the first of its chunk (a whole completion's calls, each whole, in order).
+ * Which call a piece belongs to: the one of its `index`, as OpenAI streams them. Some servers stream
+ * every parallel call at the same index (Ollama's /v1 gives each `index: 0`; proxies in front of
+ * Gemini do too), each starting with its own `id`: a piece whose `id` is not its index's call's starts
+ * the next call there, and the pieces after it continue that one (else two calls' arguments would be
+ * joined into one that is no JSON). Servers that omit `index` (Gemini's OpenAI-compatible endpoint,
+ * mistral.rs) are read by what else they send: an `id` names its call, so a new one is a new call (two
+ * calls streamed one after the other are not one); a piece without one continues the last such call,
+ * unless it names a function while that call already has a name, or it is not the first of its chunk
+ * (a whole completion's calls, each whole, in order).
  */
 function callKey(calls: Map<CallKey, ToolCallState>, piece: OpenAIToolCallPiece, position: number): CallKey {
-  if (piece.index != null) return piece.index;
-  const fresh = `unindexed:${calls.size}`;
+  if (piece.index != null) {
+    const newest = newestAt(calls, piece.index);
+    const id = newest === undefined ? undefined : calls.get(newest)?.id;
+    if (piece.id && id !== undefined && id !== piece.id) return `${piece.index}#${calls.size}`;
+    return newest ?? piece.index;
+  }
+  const fresh = `${UNINDEXED}${calls.size}`;
   if (piece.id != null) return keyOfId(calls, piece.id) ?? fresh;
-  const last = [...calls.keys()].filter((key) => typeof key === "string").at(-1);
+  const last = [...calls.keys()].filter((key) => typeof key === "string" && key.startsWith(UNINDEXED)).at(-1);
   const named = (piece.function?.name ?? piece.custom?.name) && calls.get(last ?? "")?.name;
   return last === undefined || position > 0 || named ? fresh : last;
+}
+
+/** The key of tandem's own for a call of a server that streams no index. */
+const UNINDEXED = "unindexed:";
+
+/** The key of the latest call streamed at `index` (its own index, or `<index>#<n>` for a later one there). */
+function newestAt(calls: Map<CallKey, ToolCallState>, index: number): CallKey | undefined {
+  let newest: CallKey | undefined;
+  for (const key of calls.keys()) if (key === index || (typeof key === "string" && key.startsWith(`${index}#`))) newest = key;
+  return newest;
 }
 
 function keyOfId(calls: Map<CallKey, ToolCallState>, id: string): CallKey | undefined {

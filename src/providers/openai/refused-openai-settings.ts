@@ -1,6 +1,7 @@
 import {
   capLimit,
   capList,
+  hashLongIdentifier,
   leaveOut,
   type Refusal,
   type RefusalReader,
@@ -19,10 +20,18 @@ import {
  * An output limit above the model's ("max_tokens is too large: 32000. This model supports at most
  * 16384 completion tokens") too, and a list longer than the API takes (`array_above_max_length`:
  * "Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with
- * length 5 instead.", api.openai.com's bound on stop sequences, which vLLM and llama-server do not have).
+ * length 5 instead.", api.openai.com's bound on stop sequences, which vLLM and llama-server do not have),
+ * and a string longer than it takes (`string_above_max_length`: "Invalid 'user': string too long. Expected a
+ * string with maximum length 64, but got a string with length 150 instead.", its bound on end-user ids).
  */
 const REFUSED =
   /unsupported (?:parameter|value)|not supported|does not support|only the default|is too large|supports at most|below minimum value|array too long/i;
+/**
+ * A string longer than the API takes is a refused setting only in a top-level field (`user`); one in
+ * the conversation (`messages[0].content`) or a tool is the request itself, nothing to do without.
+ */
+const STRING_TOO_LONG = /string too long/i;
+const TOP_LEVEL_FIELD = /^[a-z_]+$/;
 const UNRECOGNIZED =
   /unrecognized request argument supplied: ([\w.]+)|property '([\w.]+)' is unsupported|(?:^|; )([\w.]+): Extra inputs are not permitted/i;
 
@@ -30,6 +39,8 @@ const UNRECOGNIZED =
 export const readOpenAIRefusal: RefusalReader = (error) => {
   if (error.code !== "invalid_request") return undefined;
   if (error.param !== undefined && REFUSED.test(error.message)) return { field: error.param, message: error.message };
+  if (error.param !== undefined && STRING_TOO_LONG.test(error.message) && TOP_LEVEL_FIELD.test(error.param))
+    return { field: error.param, message: error.message };
   const found = UNRECOGNIZED.exec(error.message);
   const named = found?.[1] ?? found?.[2] ?? found?.[3];
   return named === undefined ? undefined : { field: named, message: error.message };
@@ -59,9 +70,18 @@ export function effortInstead(asked: unknown, refusal: Refusal): string | undefi
 }
 
 /**
+ * api.openai.com's refusal of function tools beside a reasoning effort on chat completions (gpt-5.5
+ * and later): "Function tools with reasoning_effort are not supported for gpt-5.6 in
+ * /v1/chat/completions. To use function tools, use /v1/responses or set reasoning_effort to 'none'."
+ * Leaving the effort out does not help (those models' default is medium): it goes as `none`.
+ */
+const TOOLS_ONLY_WITHOUT_EFFORT = /set reasoning_effort to 'none'/i;
+
+/**
  * A fix for an effort the model refused, `holder(body)[key]`: the nearest level the model takes, when
- * the refusal lists them (named with what was sent instead), else left out, with what holds it when
- * `dropHolder` says how (the Responses API's whole `reasoning`).
+ * the refusal lists them (named with what was sent instead), `none` beside function tools where the
+ * refusal says only that takes them, else left out, with what holds it when `dropHolder` says how
+ * (the Responses API's whole `reasoning`).
  */
 function effortFix(
   name: string,
@@ -71,7 +91,21 @@ function effortFix(
 ): SettingFix {
   return (body, refusal) => {
     const at = holder(body) as Record<string, unknown> | undefined;
-    if (typeof at !== "object" || at === null || !(key in at)) return false;
+    if (typeof at !== "object" || at === null) return false;
+    if (TOOLS_ONLY_WITHOUT_EFFORT.test(refusal.message)) {
+      // Only a body with function tools is refused; a later one without them goes as asked. A client
+      // that asked for no reasoning loses nothing at none (the model's own default is what is refused).
+      if (!Array.isArray(body.tools) || body.tools.length === 0) return "";
+      if (!(key in at)) {
+        at[key] = "none";
+        return "";
+      }
+      if (at[key] === "none") return false;
+      const asked = at[key];
+      at[key] = "none";
+      return `${name} ${String(asked)} (none sent instead)`;
+    }
+    if (!(key in at)) return false;
     const asked = at[key];
     const instead = effortInstead(asked, refusal);
     if (instead === asked) return "";
@@ -101,6 +135,15 @@ function leavingOut(fields: readonly string[]): Record<string, SettingFix> {
   return Object.fromEntries(fields.map((field) => [field, leaveOut(field)]));
 }
 
+/**
+ * The identifiers both APIs bound in length (api.openai.com: 64 characters): one too long goes as its
+ * SHA-256 (an Anthropic client's `metadata.user_id` as `user`: Claude Code's is about 150); one the
+ * model does not take at all is left out.
+ */
+const IDENTIFIER_FIXES: Record<string, SettingFix> = Object.fromEntries(
+  ["prompt_cache_key", "safety_identifier", "user"].map((field) => [field, hashLongIdentifier(field, leaveOut(field))]),
+);
+
 /** Settings of a chat completions body tandem built that can be left out (or renamed) when a model refuses them. */
 const CHAT_FIXES: Record<string, SettingFix> = {
   reasoning_effort: effortFix("reasoning_effort", "reasoning_effort", (body) => body),
@@ -122,10 +165,8 @@ const CHAT_FIXES: Record<string, SettingFix> = {
     "parallel_tool_calls",
     "service_tier",
     "verbosity",
-    "prompt_cache_key",
-    "safety_identifier",
-    "user",
   ]),
+  ...IDENTIFIER_FIXES,
 };
 
 /** The same for a Responses body tandem built (a Responses-only upstream's). */
@@ -151,16 +192,8 @@ const RESPONSES_FIXES: Record<string, SettingFix> = {
     else delete body.include;
     return "";
   },
-  ...leavingOut([
-    "temperature",
-    "top_p",
-    "top_logprobs",
-    "parallel_tool_calls",
-    "service_tier",
-    "prompt_cache_key",
-    "safety_identifier",
-    "user",
-  ]),
+  ...leavingOut(["temperature", "top_p", "top_logprobs", "parallel_tool_calls", "service_tier"]),
+  ...IDENTIFIER_FIXES,
 };
 
 /** What an OpenAI-compatible upstream's models refused of chat completions bodies tandem built. */

@@ -4,15 +4,18 @@
  * field is fixed once per request; a refusal tandem cannot fix is the answer).
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { GatewayError } from "../../../src/core/index.js";
 import { readAnthropicRefusal } from "../../../src/providers/anthropic/refused-anthropic-settings.js";
 import {
   capLimit,
   capList,
+  hashLongIdentifier,
   leaveOut,
   limitInRefusal,
   maxLengthInRefusal,
+  maxStringLengthInRefusal,
   minimumInRefusal,
   RefusedSettings,
   rename,
@@ -223,6 +226,40 @@ describe("capList", () => {
   });
 });
 
+describe("hashLongIdentifier", () => {
+  /** OpenAI's words for a `user` over its 64 characters. */
+  const tooLong = (max = 64) => ({
+    field: "user",
+    message: `Invalid 'user': string too long. Expected a string with maximum length ${max}, but got a string with length 150 instead.`,
+  });
+  const long = "x".repeat(150);
+
+  it("is read as a refusal of user by OpenAI's reader", () => {
+    assert.deepEqual(readOpenAIRefusal(refusal("user", tooLong().message)), tooLong());
+    assert.equal(maxStringLengthInRefusal(tooLong().message), 64);
+  });
+
+  it("sends a value over the bound as its SHA-256 in hex, named; one within it goes as it is", () => {
+    const body: Record<string, unknown> = { user: long };
+    assert.equal(hashLongIdentifier("user")(body, tooLong()), "user (its SHA-256 sent instead)");
+    assert.equal(body.user, createHash("sha256").update(long).digest("hex"));
+    const within: Record<string, unknown> = { user: "user_42" };
+    assert.equal(hashLongIdentifier("user")(within, tooLong()), "");
+    assert.equal(within.user, "user_42");
+  });
+
+  it("leaves the value out under a bound no SHA-256 fits, and falls back when the refusal states none", () => {
+    const body: Record<string, unknown> = { user: long };
+    assert.equal(hashLongIdentifier("user")(body, tooLong(32)), "user");
+    assert.equal("user" in body, false);
+    const unsupported = { field: "user", message: "Unsupported parameter: 'user' is not supported with this model." };
+    const other: Record<string, unknown> = { user: "u" };
+    assert.equal(hashLongIdentifier("user", leaveOut("user"))(other, unsupported), "user");
+    assert.equal("user" in other, false);
+    assert.equal(hashLongIdentifier("user")({}, tooLong()), false);
+  });
+});
+
 describe("effortInstead", () => {
   const listed = (values: string) => ({
     field: "reasoning_effort",
@@ -269,6 +306,40 @@ describe("RefusedSettings", () => {
     const up3 = upstream([]);
     await settings.send("other", other, undefined, up3.send(other));
     assert.equal(up3.seen[0]?.temperature, 0.9, "another model is not affected");
+  });
+
+  it("sends function tools at effort none where the refusal says only that takes them, asked for or not", async () => {
+    const settings = refusedChatSettings();
+    const refusedTools = () =>
+      refusal(
+        "reasoning_effort",
+        "Function tools with reasoning_effort are not supported for gpt-5.6 in /v1/chat/completions. To use function tools, use /v1/responses or set reasoning_effort to 'none'.",
+      );
+    const seen: Record<string, unknown>[] = [];
+    const send = (body: Record<string, unknown>) => async () => {
+      seen.push({ ...body });
+      if (Array.isArray(body.tools) && body.reasoning_effort !== "none") throw refusedTools();
+      return "answer";
+    };
+    // Not asked: the model's default effort is what is refused; none goes, and nothing is named.
+    const unasked: Record<string, unknown> = { model: "gpt-5.6", tools: [{}] };
+    const told: string[][] = [];
+    assert.equal(await settings.send("gpt-5.6", unasked, (f) => told.push([...f]), send(unasked)), "answer");
+    assert.deepEqual(
+      seen.map((b) => b.reasoning_effort),
+      [undefined, "none"],
+    );
+    assert.equal(told.length, 0);
+    // Learned: asked for, it goes at none from the start, named; without tools, as asked.
+    const asked: Record<string, unknown> = { model: "gpt-5.6", tools: [{}], reasoning_effort: "high" };
+    await settings.send("gpt-5.6", asked, (f) => told.push([...f]), send(asked));
+    const plain: Record<string, unknown> = { model: "gpt-5.6", reasoning_effort: "high" };
+    await settings.send("gpt-5.6", plain, (f) => told.push([...f]), send(plain));
+    assert.deepEqual(
+      seen.slice(2).map((b) => b.reasoning_effort),
+      ["none", "high"],
+    );
+    assert.deepEqual(told, [["reasoning_effort high (none sent instead)"]]);
   });
 
   it("renames a limit without naming anything", async () => {

@@ -266,6 +266,41 @@ describe("OpenAIProvider.chat", () => {
     assert.deepEqual(result.usage, { inputTokens: 16, outputTokens: 6, cachedInputTokens: 0 });
   });
 
+  it("reads DeepSeek's cache counter (prompt_cache_hit_tokens) where prompt_tokens_details is not sent", async () => {
+    const usage = (fields: Record<string, unknown>) =>
+      JSON.stringify({ id: "chatcmpl-x", object: "chat.completion.chunk", created: 1, model: MODEL, choices: [], usage: fields });
+    replay([
+      chunk({ role: "assistant", content: "ok" }),
+      chunk({}, "stop"),
+      usage({
+        prompt_tokens: 1000,
+        completion_tokens: 5,
+        total_tokens: 1005,
+        prompt_cache_hit_tokens: 960,
+        prompt_cache_miss_tokens: 40,
+      }),
+      "[DONE]",
+    ]);
+    assert.deepEqual((await collectChat(provider.chat(request(), new AbortController().signal))).usage, {
+      inputTokens: 1000,
+      outputTokens: 5,
+      cachedInputTokens: 960,
+    });
+    // OpenAI's own field, where a server sends both, is the one read.
+    replay([
+      chunk({ role: "assistant", content: "ok" }),
+      chunk({}, "stop"),
+      usage({
+        prompt_tokens: 1000,
+        completion_tokens: 5,
+        prompt_tokens_details: { cached_tokens: 512 },
+        prompt_cache_hit_tokens: 960,
+      }),
+      "[DONE]",
+    ]);
+    assert.equal((await collectChat(provider.chat(request(), new AbortController().signal))).usage?.cachedInputTokens, 512);
+  });
+
   it("accepts a server that sends finish_reason and closes without [DONE]", async () => {
     replay([chunk({ role: "assistant", content: "ok" }), chunk({}, "length")]);
     const out = await events();
@@ -318,6 +353,32 @@ describe("OpenAIProvider.chat", () => {
     assert.deepEqual(
       result.toolCalls.slice(0, 2).map((c) => c.id),
       ["call_N1", "call_N2"],
+    );
+  });
+
+  it("keeps apart parallel calls that all stream index 0, each with its own id (Ollama's /v1, Gemini through proxies)", async () => {
+    replay([
+      chunk({
+        role: "assistant",
+        tool_calls: [{ index: 0, id: "call_A", type: "function", function: { name: "get_weather", arguments: "" } }],
+      }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city": "Oslo"}' } }] }),
+      chunk({ tool_calls: [{ index: 0, id: "call_B", type: "function", function: { name: "get_time", arguments: '{"tz":' } }] }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: ' "UTC"}' } }] }),
+      // A server that repeats a call's own id on each piece continues that call.
+      chunk({ tool_calls: [{ index: 1, id: "call_C", type: "function", function: { name: "get_date", arguments: '{"d":' } }] }),
+      chunk({ tool_calls: [{ index: 1, id: "call_C", function: { arguments: "1}" } }] }),
+      chunk({}, "tool_calls"),
+      "[DONE]",
+    ]);
+    const result = await collectChat(provider.chat(request(), new AbortController().signal));
+    assert.deepEqual(
+      result.toolCalls.map((c) => [c.id, c.name, c.arguments]),
+      [
+        ["call_A", "get_weather", '{"city": "Oslo"}'],
+        ["call_B", "get_time", '{"tz": "UTC"}'],
+        ["call_C", "get_date", '{"d":1}'],
+      ],
     );
   });
 });
