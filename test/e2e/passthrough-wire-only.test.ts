@@ -282,6 +282,39 @@ describe("OpenAI client to an OpenAI-compatible target: what the canonical form 
     assert.equal(oa.requests.length, 1, "no continuation on the next target");
   });
 
+  it("n: 2, streamed: a chunk with choice 0's finish and another choice's text is held whole, so that choice's later chunks stay behind it", async () => {
+    // Some servers put several choices in one chunk. The chunk that finishes choice 0 is held for the
+    // router's checks; choice 1's text in it must still reach the client before choice 1's finish.
+    clear();
+    const chunk = (choices: unknown[], usage: unknown = null) =>
+      `data: ${JSON.stringify({ ...ENVELOPE, object: "chat.completion.chunk", choices, usage })}\n\n`;
+    const piece = (index: number, delta: object, finish: string | null = null) => ({
+      index,
+      delta,
+      logprobs: null,
+      finish_reason: finish,
+    });
+    const writes = [
+      chunk([piece(0, { role: "assistant", content: "answer 0" }), piece(1, { role: "assistant", content: "other" })]),
+      chunk([piece(0, {}, "stop"), piece(1, { content: " 1" })]),
+      chunk([piece(1, {}, "length")]),
+      chunk([], { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 }),
+      "data: [DONE]\n\n",
+    ];
+    oa.script(() => ({ kind: "stream", contentType: "text/event-stream", writes }));
+    const stream = await openai.chat.completions.create({ model: "oa/gpt", messages: HI, n: 2, stream: true });
+    const texts = ["", ""];
+    const finishes: Array<string | null> = [null, null];
+    for await (const chunk of stream)
+      for (const choice of chunk.choices) {
+        assert.equal(finishes[choice.index], null, `choice ${choice.index} has no chunk after its finish`);
+        texts[choice.index] += choice.delta.content ?? "";
+        finishes[choice.index] = choice.finish_reason ?? null;
+      }
+    assert.deepEqual(texts, ["answer 0", "other 1"]);
+    assert.deepEqual(finishes, ["stop", "length"]);
+  });
+
   it("a custom tool's call in the answer comes back, streamed and put together (its input text in pieces)", async () => {
     const chunk = (delta: object, finish: string | null = null) =>
       `data: ${JSON.stringify({ ...ENVELOPE, object: "chat.completion.chunk", choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;

@@ -395,3 +395,52 @@ describe("Ollama client -> Anthropic", () => {
     assert.equal(sent[1]?.thinking, "A thought.");
   });
 });
+
+describe("effort levels above high, to a target on another wire", () => {
+  // Each dialect's highest levels cross as high, the highest the canonical form has, and the client
+  // is told so, as chat completions' reasoning_effort xhigh is (passthrough-wire-only.test.ts).
+  for (const effort of ["xhigh", "max"] as const) {
+    it(`Responses reasoning.effort ${effort}: high upstream, named in x-tandem-warnings`, async () => {
+      const { response } = await openai.responses
+        .create({ model: "claude/claude-haiku-4-5", input: "Hi", reasoning: { effort } })
+        .withResponse();
+      assert.deepEqual(lastBody(claude).thinking, { type: "enabled", budget_tokens: 24576 });
+      assert.match(
+        response.headers.get("x-tandem-warnings") ?? "",
+        new RegExp(`reasoning\\.effort ${effort} \\(high sent instead\\)`),
+      );
+    });
+  }
+
+  it("Ollama think 'max': high upstream, named in x-tandem-warnings", async () => {
+    const res = await fetch(`${tandem.url}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "deepseek/deepseek-reasoner",
+        think: "max",
+        stream: false,
+        messages: [{ role: "user", content: "Hi" }],
+      }),
+    });
+    assert.equal(res.status, 200, await res.text());
+    assert.equal(lastBody(deepseek).reasoning_effort, "high");
+    assert.match(res.headers.get("x-tandem-warnings") ?? "", /think max \(high sent instead\)/);
+  });
+
+  it("Ollama think 'max' to an Ollama upstream goes as it came, with no warning", async () => {
+    const res = await fetch(`${tandem.url}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "ollama/qwen3:latest",
+        think: "max",
+        stream: false,
+        messages: [{ role: "user", content: "Hi" }],
+      }),
+    });
+    assert.equal(res.status, 200, await res.text());
+    assert.equal(lastBody(ollamaUp).think, "max");
+    assert.equal(res.headers.get("x-tandem-warnings"), null);
+  });
+});

@@ -106,6 +106,13 @@ describe("request checks", () => {
     assert.equal(good.status, 200);
   });
 
+  it("names input, not chat completions' messages, when a target needs a turn the input has none of", async () => {
+    const bad = await post({ model: ANTHROPIC, input: "" });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error.param, "input");
+    assert.match(bad.json.error.message, /^Invalid value for 'input': the conversation has no user or assistant message/);
+  });
+
   it("takes tool_choice allowed_tools: a chat target is offered the allowed tools only, with the mode as its choice", async () => {
     const fn = (name: string) => ({ type: "function", name, parameters: { type: "object", properties: {} } });
     const tool_choice = { type: "allowed_tools", mode: "required", tools: [{ type: "function", name: "b" }] };

@@ -10,6 +10,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import type { HostedToolInfo, HostedToolOutcome, McpServerRef, ToolHost } from "../../src/core/index.js";
 import { type FakeResponsesUpstream, startFakeOpenAIResponses } from "../support/fake-openai-responses-upstream.js";
+import { fakeLogprobs } from "../support/fake-openai-upstream.js";
 import type { RecordedRequest } from "../support/fake-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
@@ -121,6 +122,42 @@ describe("a Responses-only upstream", () => {
     assert.equal(body.service_tier, "flex");
     assert.deepEqual(body.text, { verbosity: "low" });
     assert.equal(response.headers.get("x-tandem-warnings"), null);
+  });
+
+  it("gives a chat client the token logprobs it asked for, whole and streamed, from the Responses events", async () => {
+    const expected = fakeLogprobs(["Hell", "o fr", "om c", "odex"], 2).map(({ token, logprob, top_logprobs }) => ({
+      token,
+      logprob,
+      top: top_logprobs.map((alt) => [alt.token, alt.logprob]),
+    }));
+    const read = (content: OpenAI.ChatCompletionTokenLogprob[] | null | undefined) =>
+      (content ?? []).map(({ token, logprob, top_logprobs }) => ({
+        token,
+        logprob,
+        top: top_logprobs.map((alt) => [alt.token, alt.logprob]),
+      }));
+    for (const model of ["codex/gpt-5-codex", "whole"]) {
+      const whole = await openai.chat.completions.create({
+        model,
+        messages: [{ role: "user", content: "Hi" }],
+        logprobs: true,
+        top_logprobs: 2,
+      });
+      const body = upstream.responseBodies.at(-1) as Record<string, unknown>;
+      assert.deepEqual(body.include, ["reasoning.encrypted_content", "message.output_text.logprobs"]);
+      assert.equal(body.top_logprobs, 2);
+      assert.deepEqual(read(whole.choices[0]?.logprobs?.content), expected, model);
+    }
+    const stream = await openai.chat.completions.create({
+      model: "codex/gpt-5-codex",
+      messages: [{ role: "user", content: "Hi" }],
+      logprobs: true,
+      top_logprobs: 2,
+      stream: true,
+    });
+    const streamed: OpenAI.ChatCompletionTokenLogprob[] = [];
+    for await (const chunk of stream) streamed.push(...(chunk.choices[0]?.logprobs?.content ?? []));
+    assert.deepEqual(read(streamed), expected);
   });
 
   it("carries a tool round trip: the call comes back as chat tool_calls, its result goes as function_call_output", async () => {

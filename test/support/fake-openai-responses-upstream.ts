@@ -9,12 +9,14 @@
  * function call `output_item.added`, `function_call_arguments.delta`/`.done`, `output_item.done`;
  * then `response.completed`), or one Response object; the model list; OpenAI's error bodies. Like
  * the real API with `store: false`, it keeps nothing: a `previous_response_id` is a 400, and
- * reasoning items come back with `encrypted_content` only when `include` asks for it. Every request
- * is recorded.
+ * reasoning items come back with `encrypted_content` only when `include` asks for it, and the text's
+ * token logprobs (each streamed piece one token, see fakeLogprobs) only when it asks for
+ * `message.output_text.logprobs`. Every request is recorded.
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fakeLogprobs } from "./fake-openai-upstream.js";
 import type { RecordedRequest } from "./fake-upstream.js";
 
 export interface FakeResponsesAnswer {
@@ -112,7 +114,7 @@ export async function startFakeOpenAIResponses(options: { models?: string[] } = 
     const reply = script(recorded);
     if (reply.kind === "error") return error(res, reply.status, reply.message ?? `HTTP ${reply.status}`, reply.param, reply.code);
     const include = Array.isArray(body.include) ? body.include : [];
-    await answer(res, body, reply, include.includes("reasoning.encrypted_content"));
+    await answer(res, body, reply, include.includes("reasoning.encrypted_content"), logprobsAsked(body, include));
   }
 
   async function answer(
@@ -120,6 +122,8 @@ export async function startFakeOpenAIResponses(options: { models?: string[] } = 
     body: Record<string, unknown>,
     reply: FakeResponsesAnswer | { kind: "failed"; code: string; message: string },
     seal: boolean,
+    /** The alternatives per token when `include` asked for the text's logprobs; undefined: not asked. */
+    top: number | undefined,
   ): Promise<void> {
     const base = {
       id: id("resp_"),
@@ -196,12 +200,20 @@ export async function startFakeOpenAIResponses(options: { models?: string[] } = 
       event("response.output_item.added", { output_index, item: { ...item } });
       const at = { item_id: item.id, output_index, content_index: 0 };
       event("response.content_part.added", { ...at, part: { type: "output_text", annotations: [], logprobs: [], text: "" } });
-      for (const piece of pieces(reply.text)) {
-        event("response.output_text.delta", { ...at, delta: piece, logprobs: [] });
+      const textPieces = pieces(reply.text);
+      // Each piece is one token (see fakeLogprobs); a delta's entries have no bytes, as OpenAI's do.
+      const tokens = top === undefined ? [] : fakeLogprobs(textPieces, top);
+      textPieces.forEach((piece, i) => {
+        const logprobs = tokens.slice(i, i + 1).map(({ token, logprob, top_logprobs }) => ({
+          token,
+          logprob,
+          top_logprobs: top_logprobs.map((alt) => ({ token: alt.token, logprob: alt.logprob })),
+        }));
+        event("response.output_text.delta", { ...at, delta: piece, logprobs });
         if (held < 0) held = events.length;
-      }
-      const part = { type: "output_text", annotations: [], logprobs: [], text: reply.text };
-      event("response.output_text.done", { ...at, text: reply.text, logprobs: [] });
+      });
+      const part = { type: "output_text", annotations: [], logprobs: tokens, text: reply.text };
+      event("response.output_text.done", { ...at, text: reply.text, logprobs: tokens });
       event("response.content_part.done", { ...at, part });
       Object.assign(item, { status: "completed", content: [part] });
       event("response.output_item.done", { output_index, item: { ...item } });
@@ -279,6 +291,12 @@ export async function startFakeOpenAIResponses(options: { models?: string[] } = 
         server.close(() => resolve());
       }),
   };
+}
+
+/** The alternatives per token a request asks with `include: ["message.output_text.logprobs"]` (`top_logprobs`, default 0). */
+function logprobsAsked(body: Record<string, unknown>, include: unknown[]): number | undefined {
+  if (!include.includes("message.output_text.logprobs")) return undefined;
+  return typeof body.top_logprobs === "number" ? body.top_logprobs : 0;
 }
 
 function pieces(text: string): string[] {

@@ -4,6 +4,7 @@ import {
   type FinishReason,
   GatewayError,
   type NativeRequest,
+  readTokenLogprobs,
   type StreamEvent,
   type Usage,
   untranslatedParts,
@@ -97,9 +98,13 @@ export function parseResponsesStream(
           heldBytes.add(frame);
           held.push(frame);
           continue;
-        case "response.output_text.delta":
-          if (typeof data.delta === "string" && data.delta !== "") out.push({ type: "text-delta", text: data.delta });
+        case "response.output_text.delta": {
+          // The piece's tokens' logprobs, when `include` asked for them (ChatRequest.logprobs).
+          const logprobs = readTokenLogprobs(data.logprobs);
+          if (typeof data.delta === "string" && data.delta !== "")
+            out.push({ type: "text-delta", text: data.delta, ...(logprobs && { logprobs }) });
           break;
+        }
         case "response.refusal.delta":
           if (typeof data.delta === "string" && data.delta !== "")
             out.push({ type: "text-delta", text: data.delta, refusal: true });
@@ -219,8 +224,11 @@ export async function* tapResponsesObject(json: unknown, target: string): AsyncG
       for (const part of Array.isArray(item.content) ? item.content : []) {
         const p = object(part);
         const text = p?.type === "refusal" ? p.refusal : p?.text;
+        const logprobs = p?.type === "refusal" ? undefined : readTokenLogprobs(p?.logprobs);
         if (typeof text === "string" && text !== "")
-          yield p?.type === "refusal" ? { type: "text-delta", text, refusal: true } : { type: "text-delta", text };
+          yield p?.type === "refusal"
+            ? { type: "text-delta", text, refusal: true }
+            : { type: "text-delta", text, ...(logprobs && { logprobs }) };
         if (Array.isArray(p?.annotations) && p.annotations.length > 0) untranslated("annotations", named);
       }
     } else if (item.type === "reasoning") {

@@ -56,7 +56,8 @@ export function readOpenAIChatStream(
      * Each SSE message also as a `frame` (the same-wire tap, see tap-openai-chat.ts), after the
      * events read from it; the one that carries the finish of choice 0 (the choice the canonical
      * events and the router's checks follow), and all after it but the other choices' own chunks
-     * (`n` > 1: they flow as they come, their finishes too), held until the end.
+     * (`n` > 1: they flow as they come, their finishes too, but for a choice that came in a held
+     * chunk: see passesHeld), held until the end.
      */
     frames?: boolean;
     /** The most the held frames may come to (limits.maxAnswerBytes). Default 32 MiB. */
@@ -66,6 +67,8 @@ export function readOpenAIChatStream(
   const answer = new OpenAIAnswer(target);
   const frames = options.frames === true;
   const ending: Frame[] = [];
+  /** The choices with a chunk held in `ending`: their later chunks stay behind it, in their order. */
+  const heldChoices = new Set<number>();
   const held = new HeldFrames(target, options.maxHeldBytes);
   let done = false;
   return expandBatches<EventSourceMessage[], StreamEvent>(
@@ -83,9 +86,10 @@ export function readOpenAIChatStream(
         answer.chunk(chunk, out);
         if (!frames) continue;
         const frame = sseFrame(message, chunk);
-        if (ending.length > 0 ? !otherChoicesOnly(chunk) : finishesFirstChoice(chunk)) {
+        if (ending.length > 0 ? !passesHeld(chunk, heldChoices) : finishesFirstChoice(chunk)) {
           held.add(frame);
           ending.push(frame);
+          for (const choice of chunk.choices ?? []) heldChoices.add(choiceIndex(choice));
         } else out.push(frame);
       }
       return undefined;
@@ -116,13 +120,20 @@ function finishesFirstChoice(chunk: OpenAIChatChunk): boolean {
 }
 
 /**
- * The chunk belongs to other choices than 0 only (with `n` > 1): it passes choice 0's held finish,
- * as it says nothing the router's checks read and each chunk names its choice. A chunk without
- * choices (the usage chunk) does not: it stays behind the finish, as OpenAI sends it.
+ * The chunk belongs to other choices than 0 only (with `n` > 1), none of which has a chunk held: it
+ * passes choice 0's held finish, as it says nothing the router's checks read and each chunk names
+ * its choice. A choice that came in the same chunk as choice 0's finish (a server may put several
+ * choices in one chunk) is held from then on, so that its own chunks keep their order (its text
+ * before its finish). A chunk without choices (the usage chunk) does not pass: it stays behind the
+ * finish, as OpenAI sends it.
  */
-function otherChoicesOnly(chunk: OpenAIChatChunk): boolean {
+function passesHeld(chunk: OpenAIChatChunk, heldChoices: ReadonlySet<number>): boolean {
   const choices = chunk.choices;
-  return choices != null && choices.length > 0 && choices.every((choice) => choiceIndex(choice) !== 0);
+  return (
+    choices != null &&
+    choices.length > 0 &&
+    choices.every((choice) => choiceIndex(choice) !== 0 && !heldChoices.has(choiceIndex(choice)))
+  );
 }
 
 /**

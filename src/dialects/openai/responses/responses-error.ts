@@ -14,9 +14,12 @@ export function asResponsesError(err: unknown): unknown {
       { param: "input", retryable: false, cause: err },
     );
   }
-  // A chat upstream's (or the local engine's) error names the conversation as `messages`: here it is `input`.
+  // A chat upstream's (or the local engine's, or the router's) error names the conversation as
+  // `messages`: here it is `input`, in the words too where they quote the field itself (an index
+  // into `messages` is no index into `input`, so a deeper path's words are left as they are).
   if (err.param === "messages" || err.param?.startsWith("messages.") === true || err.param?.startsWith("messages[") === true) {
-    return new GatewayError(err.code, err.message, { ...errorOptionsOf(err), param: "input", cause: err });
+    const message = err.param === "messages" ? err.message.split("'messages'").join("'input'") : err.message;
+    return new GatewayError(err.code, message, { ...errorOptionsOf(err), param: "input", cause: err });
   }
   const param = err.param === undefined ? undefined : textFormatParam(err.param);
   if (param === undefined || err.param === undefined) return err;
