@@ -42,6 +42,8 @@ before(async () => {
     {
       providers: {
         deepseek: { kind: "openai", baseUrl: deepseek.url, models: ["deepseek-reasoner"] },
+        // The same upstream read as DeepSeek's own API is by default: earlier reasoning goes back to it.
+        dsk: { kind: "openai", baseUrl: deepseek.url, reasoningContent: true, models: ["deepseek-reasoner"] },
         claude: {
           kind: "anthropic",
           baseUrl: claude.url,
@@ -151,6 +153,62 @@ describe("Anthropic client -> OpenAI-compatible reasoning upstream (reasoning_co
       sent.map((m) => m.role),
       ["user", "user"],
     );
+  });
+});
+
+describe("Claude Code's tool loop on a thinking model that wants its reasoning back (DeepSeek's reasoning_content)", () => {
+  const tools = [{ name: "get_time", description: "The time", input_schema: { type: "object" as const, properties: {} } }];
+  const turn = (model: string) => ({
+    model,
+    max_tokens: 4000,
+    thinking: { type: "enabled" as const, budget_tokens: 2048 },
+    tools,
+    messages: [{ role: "user" as const, content: "What time is it?" }],
+  });
+  /** The tool loop's next request: the answer's blocks as the client keeps them, and the tool's result. */
+  const next = (request: ReturnType<typeof turn>, content: Anthropic.ContentBlock[]) => {
+    const call = content.find((b) => b.type === "tool_use");
+    assert.ok(call?.type === "tool_use");
+    return {
+      ...request,
+      messages: [
+        ...request.messages,
+        { role: "assistant" as const, content: content as Anthropic.ContentBlockParam[] },
+        { role: "user" as const, content: [{ type: "tool_result" as const, tool_use_id: call.id, content: "noon" }] },
+      ],
+    };
+  };
+
+  it("goes back as the call's turn's reasoning_content where the upstream reads it, streamed and whole", async () => {
+    deepseek.script((request) =>
+      JSON.stringify(request.body).includes("tool_call_id")
+        ? answer()
+        : { kind: "tool_calls", reasoning: REASONING, calls: [{ name: "get_time", arguments: {} }] },
+    );
+    try {
+      for (const streamed of [true, false]) {
+        const request = turn("dsk/deepseek-reasoner");
+        const first = streamed
+          ? await anthropic.messages.stream(request).finalMessage()
+          : await anthropic.messages.create(request);
+        assert.deepEqual(first.content[0], { type: "thinking", thinking: REASONING, signature: "" });
+        const { response } = await anthropic.messages.create(next(request, first.content)).withResponse();
+        const sent = lastBody(deepseek).messages as Record<string, unknown>[];
+        const assistant = sent.find((m) => m.role === "assistant");
+        assert.equal(assistant?.reasoning_content, REASONING);
+        assert.equal((assistant?.tool_calls as unknown[]).length, 1);
+        assert.doesNotMatch(response.headers.get("x-tandem-warnings") ?? "", /reasoning/);
+      }
+      // An upstream not known to read it is not sent the field (api.openai.com refuses it), and says so.
+      const request = turn("deepseek/deepseek-reasoner");
+      const first = await anthropic.messages.create(request);
+      const { response } = await anthropic.messages.create(next(request, first.content)).withResponse();
+      const assistant = (lastBody(deepseek).messages as Record<string, unknown>[]).find((m) => m.role === "assistant");
+      assert.equal("reasoning_content" in (assistant ?? {}), false);
+      assert.match(response.headers.get("x-tandem-warnings") ?? "", /earlier reasoning/);
+    } finally {
+      deepseek.script(answer);
+    }
   });
 });
 

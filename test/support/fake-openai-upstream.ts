@@ -355,9 +355,16 @@ function chatAnswer(request: RecordedRequest, reply: FakeReply | FakeOpenAIRawRe
     case "tool_calls": {
       const calls = reply.calls.map((call, i) => withId(call, i));
       const usage = reply.usage ?? { input: 10, output: 10 };
-      if (!stream) return json(200, completion(model, reply.text ?? null, calls, "tool_calls", usage));
+      if (!stream) return json(200, completion(model, reply.text ?? null, calls, "tool_calls", usage, reply.reasoning));
       const chunk = new ChunkWriter(model, includeUsage);
       const frames: string[] = [];
+      // As DeepSeek streams it: the reasoning first, with content null.
+      for (const piece of splitText(reply.reasoning ?? "", 4))
+        frames.push(
+          chunk.delta(
+            frames.length === 0 ? { role: "assistant", content: null, reasoning_content: piece } : { reasoning_content: piece },
+          ),
+        );
       if (reply.text) {
         frames.push(chunk.delta({ role: "assistant", content: "", refusal: null }));
         for (const piece of splitText(reply.text, 4)) frames.push(chunk.delta({ content: piece }));

@@ -38,7 +38,8 @@ export type FakeReply =
       signature?: string;
       usage?: { input: number; output: number };
     }
-  | { kind: "tool_calls"; calls: FakeToolCall[]; text?: string; usage?: { input: number; output: number } }
+  /** `reasoning`: the model's reasoning before its calls (DeepSeek's `reasoning_content`; the OpenAI fake only). */
+  | { kind: "tool_calls"; calls: FakeToolCall[]; text?: string; reasoning?: string; usage?: { input: number; output: number } }
   /** An HTTP error in the API's own error shape (body defaults to a realistic one for that status). */
   | { kind: "error"; status: number; message?: string; body?: unknown; headers?: Record<string, string> }
   /** A stream that sends these text chunks and then drops the connection without the end marker. */

@@ -11,15 +11,21 @@ export type MaxTokensField = "max_tokens" | "max_completion_tokens";
  * whole answer when `request.whole`.
  * `topK` has no OpenAI field (api.openai.com rejects unknown arguments) and is not sent. Penalties
  * go within OpenAI's -2..2 (an Ollama client's may be outside it). A reasoning control is
- * `reasoning_effort`; earlier turns' reasoning is not sent (the wire has no field for it). JSON mode
- * goes with a line that says "json" when the conversation does not (withJsonModeWord).
+ * `reasoning_effort`; earlier turns' reasoning is sent only as `reasoning_content`, to an upstream
+ * that reads it (`reasoningContent`: OpenAI's wire has no field for it). JSON mode goes with a line
+ * that says "json" when the conversation does not (withJsonModeWord).
  */
-export function convertToOpenAIChatRequest(request: ProviderChatRequest, maxTokensField: MaxTokensField): OpenAIChatRequestBody {
+export function convertToOpenAIChatRequest(
+  request: ProviderChatRequest,
+  maxTokensField: MaxTokensField,
+  reasoningContent = false,
+): OpenAIChatRequestBody {
   const body: OpenAIChatRequestBody = {
     model: request.upstreamModel,
     // JSON mode is refused without the word "json" in the conversation (withJsonModeWord).
     messages: convertToOpenAIMessages(
       request.responseFormat?.type === "json" ? withJsonModeWord(request.messages) : request.messages,
+      reasoningContent,
     ),
     ...(request.whole ? { stream: false } : { stream: true, stream_options: { include_usage: true } }),
   };

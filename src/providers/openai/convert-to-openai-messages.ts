@@ -23,7 +23,7 @@ import type { OpenAIChatMessage, OpenAIContentPart } from "./openai-chat-api.js"
  * cannot be sent and are dropped. A system message between tool calls and their results goes after
  * the results (see systemAfterToolResults).
  */
-export function convertToOpenAIMessages(messages: readonly Message[]): OpenAIChatMessage[] {
+export function convertToOpenAIMessages(messages: readonly Message[], reasoningContent = false): OpenAIChatMessage[] {
   const out: OpenAIChatMessage[] = [];
   let images: OpenAIContentPart[] = [];
   for (const message of systemAfterToolResults(messages)) {
@@ -31,7 +31,7 @@ export function convertToOpenAIMessages(messages: readonly Message[]): OpenAICha
       out.push({ role: "user", content: images });
       images = [];
     }
-    out.push(convertMessage(message));
+    out.push(convertMessage(message, reasoningContent));
     if (message.role === "tool") images.push(...toolResultImages(message.toolCallId, message.content));
   }
   if (images.length > 0) out.push({ role: "user", content: images });
@@ -55,7 +55,7 @@ function imagePartUrl(part: Extract<ContentPart, { type: "image" }>): { url: str
   return part.detail === undefined ? { url } : { url, detail: part.detail };
 }
 
-function convertMessage(message: Message): OpenAIChatMessage {
+function convertMessage(message: Message, reasoningContent: boolean): OpenAIChatMessage {
   switch (message.role) {
     case "system":
       return { role: "system", content: message.content };
@@ -64,10 +64,20 @@ function convertMessage(message: Message): OpenAIChatMessage {
     case "assistant": {
       const text = textOf(message.content);
       const calls = message.toolCalls ?? [];
-      if (calls.length === 0) return { role: "assistant", content: text };
+      // Earlier reasoning, to an upstream that reads it back (DeepSeek's thinking mode wants it on a
+      // tool call's turn): the blocks' text, a blank line apart, as the turn's text is joined.
+      const reasoning = reasoningContent
+        ? (message.reasoning ?? [])
+            .map((part) => part.text)
+            .filter((t) => t !== "")
+            .join("\n\n")
+        : "";
+      const thought = reasoning === "" ? {} : { reasoning_content: reasoning };
+      if (calls.length === 0) return { role: "assistant", content: text, ...thought };
       return {
         role: "assistant",
         content: text === "" ? null : text,
+        ...thought,
         tool_calls: calls.map((call) => ({
           id: call.id,
           type: "function",

@@ -168,6 +168,8 @@ export type OpenAIChatMessage =
   | {
       role: "assistant";
       content: string | null;
+      /** Earlier reasoning, to an upstream that reads it back (DeepSeek's, Moonshot's: see OpenAIProviderOptions.reasoningContent). */
+      reasoning_content?: string;
       tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[];
     }
   | { role: "tool"; tool_call_id: string; content: string };

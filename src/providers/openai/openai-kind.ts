@@ -16,6 +16,13 @@ const configSchema = z.strictObject({
    * as a Responses request. Default: true when the base URL's host is api.openai.com, else false.
    */
   responses: z.union([z.boolean(), z.literal("only")]).optional(),
+  /**
+   * Whether earlier turns' reasoning goes back to the upstream as `reasoning_content` on assistant
+   * messages, as DeepSeek's and Moonshot's (Kimi) thinking models require in a tool loop (they refuse
+   * a tool call's turn without it). Default: true when the base URL's host is api.deepseek.com,
+   * api.moonshot.ai or api.moonshot.cn, else false (api.openai.com refuses the unknown field).
+   */
+  reasoningContent: z.boolean().optional(),
   ...remoteConfigFields,
 });
 
@@ -28,7 +35,12 @@ export const openaiKind: ProviderKind<typeof configSchema> = {
       name,
       config,
       context,
-      (options) => new OpenAIProvider({ ...options, ...(config.responses !== undefined && { responses: config.responses }) }),
+      (options) =>
+        new OpenAIProvider({
+          ...options,
+          ...(config.responses !== undefined && { responses: config.responses }),
+          ...(config.reasoningContent !== undefined && { reasoningContent: config.reasoningContent }),
+        }),
     ),
   // Found through the standard env keys: OpenAI itself and OpenRouter, each with a cheap default model.
   discover: ({ env }) => [

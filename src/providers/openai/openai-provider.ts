@@ -53,6 +53,11 @@ export interface OpenAIProviderOptions extends RemoteProviderOptions {
    * URL's host is api.openai.com, else false.
    */
   responses?: boolean | "only";
+  /**
+   * Whether earlier turns' reasoning is sent back as `reasoning_content` on assistant messages (config
+   * `reasoningContent`). Default: true when the base URL's host is DeepSeek's or Moonshot's API.
+   */
+  reasoningContent?: boolean;
 }
 
 /** Any OpenAI-compatible upstream (`baseUrl` ends in /v1): OpenAI, OpenRouter, vLLM, LM Studio, llama-server, Groq... */
@@ -64,6 +69,7 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
   readonly #options: OpenAIProviderOptions;
   readonly #client: UpstreamClient;
   readonly #maxTokensField: MaxTokensField;
+  readonly #reasoningContent: boolean;
   /** What this upstream's models refused of the bodies tandem builds, per wire (see RefusedSettings). */
   readonly #refusedChat = refusedChatSettings();
   readonly #refusedResponses = refusedResponsesSettings();
@@ -78,6 +84,7 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
       maxAnswerBytes: options.limits?.maxAnswerBytes,
     });
     this.#maxTokensField = options.maxTokensField ?? defaultMaxTokensField(options.baseUrl);
+    this.#reasoningContent = options.reasoningContent ?? readsReasoningContent(options.baseUrl);
     this.capabilities = {
       // OpenAI's function names: [A-Za-z0-9_-], 64 at most (an MCP tool's may be longer).
       maxToolNameLength: 64,
@@ -90,8 +97,11 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
             ? ["openai-chat", "openai-responses"]
             : ["openai-chat"],
       // A request tandem builds for it goes as a Responses request only to a Responses-only upstream,
-      // which reads back the reasoning it sealed (the chat wire has no reasoning in requests).
-      ...(options.responses === "only" && { reasoningHistory: "sealed" as const }),
+      // which reads back the reasoning it sealed; on the chat wire, the reasoning's text where the
+      // upstream reads it as `reasoning_content`, else none (OpenAI's chat wire has no such field).
+      ...(options.responses === "only"
+        ? { reasoningHistory: "sealed" as const }
+        : this.#reasoningContent && { reasoningHistory: "text" as const }),
     };
   }
 
@@ -121,7 +131,7 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
     const native = request.native?.wire === "openai-chat" ? request.native : undefined;
     const body = native
       ? nativeOpenAIChatBody(native, request.upstreamModel, request.whole === true)
-      : convertToOpenAIChatRequest(request, this.#maxTokensField);
+      : convertToOpenAIChatRequest(request, this.#maxTokensField, this.#reasoningContent);
     const init = upstreamInit(request, signal, body);
     const headers = await this.#headers(request.apiKey);
     if (native) {
@@ -268,6 +278,17 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
 
 function defaultMaxTokensField(baseUrl: string): MaxTokensField {
   return isOpenAI(baseUrl) ? "max_completion_tokens" : "max_tokens";
+}
+
+/** The APIs whose thinking models want earlier turns' reasoning back as `reasoning_content` (see OpenAIProviderOptions). */
+const READS_REASONING_CONTENT = new Set(["api.deepseek.com", "api.moonshot.ai", "api.moonshot.cn"]);
+
+function readsReasoningContent(baseUrl: string): boolean {
+  try {
+    return READS_REASONING_CONTENT.has(new URL(baseUrl).hostname);
+  } catch {
+    return false;
+  }
 }
 
 function isOpenAI(baseUrl: string): boolean {

@@ -756,3 +756,27 @@ providerConformance({
     await fake?.close();
   },
 });
+
+describe("earlier reasoning as reasoning_content", () => {
+  const reasoningHistory = (baseUrl: string, reasoningContent?: boolean) =>
+    new OpenAIProvider({
+      id: "x",
+      baseUrl,
+      apiKey: async () => "k",
+      ...(reasoningContent !== undefined && { reasoningContent }),
+    }).capabilities.reasoningHistory;
+
+  it("goes by default to DeepSeek's and Moonshot's APIs, whose thinking models want it in a tool loop, and to no other", () => {
+    assert.equal(reasoningHistory("https://api.deepseek.com/v1"), "text");
+    assert.equal(reasoningHistory("https://api.deepseek.com"), "text");
+    assert.equal(reasoningHistory("https://api.moonshot.ai/v1"), "text");
+    assert.equal(reasoningHistory("https://api.moonshot.cn/v1"), "text");
+    assert.equal(reasoningHistory("https://api.openai.com/v1"), undefined);
+    assert.equal(reasoningHistory("http://127.0.0.1:8000/v1"), undefined);
+  });
+
+  it("follows the config either way", () => {
+    assert.equal(reasoningHistory("http://127.0.0.1:8000/v1", true), "text");
+    assert.equal(reasoningHistory("https://api.deepseek.com/v1", false), undefined);
+  });
+});
