@@ -4,7 +4,8 @@ import type { BatchUsage } from "../../core/batches.js";
  * The tokens one answer used, from its own `usage`, whichever endpoint wrote it: chat completions,
  * completions and embeddings (`prompt_tokens`, `completion_tokens` and their details), the
  * Responses API (`input_tokens`, `output_tokens` and theirs) and Anthropic Messages
- * (`input_tokens`, `output_tokens`, `cache_read_input_tokens`). Undefined when it reports none.
+ * (`input_tokens`, `output_tokens`, `cache_read_input_tokens`); DeepSeek's answer, passed on as it
+ * came, counts its cache hits only as `prompt_cache_hit_tokens`. Undefined when it reports none.
  */
 export function batchLineUsage(body: unknown): BatchUsage | undefined {
   const usage = record(record(body)?.usage);
@@ -15,6 +16,7 @@ export function batchLineUsage(body: unknown): BatchUsage | undefined {
     count(record(usage.prompt_tokens_details)?.cached_tokens) ??
     count(record(usage.input_tokens_details)?.cached_tokens) ??
     count(usage.cache_read_input_tokens) ??
+    count(usage.prompt_cache_hit_tokens) ??
     0;
   const reasoning =
     count(record(usage.completion_tokens_details)?.reasoning_tokens) ??
