@@ -45,7 +45,9 @@ export type ReasoningHistory = "signed" | "sealed" | "text";
  * The conversation as one target can be sent it: earlier reasoning it cannot read is left out, and
  * named (`dropped`, for `x-tandem-warnings`). A signature goes back only to the provider that made it
  * (`producer`'s provider; a signature with no producer came from an Anthropic client and is taken as
- * its upstream's). The same array is returned when nothing changes.
+ * its upstream's); sealed reasoning only to the model that sealed it. `target`: as its provider names
+ * it (`provider/upstream model`), as sealed reasoning names its producer. The same array is returned
+ * when nothing changes.
  */
 export function reasoningForTarget(
   messages: Message[],
@@ -62,7 +64,7 @@ export function reasoningForTarget(
     changed = true;
     const kept: ReasoningPart[] = [];
     for (const part of message.reasoning) {
-      const readable = readableBy(part, provider, accepts);
+      const readable = readableBy(part, target, provider, accepts);
       if (readable) kept.push(readable);
       else if (
         part.text !== "" ||
@@ -83,12 +85,16 @@ export function droppedReasoning(count: number): string {
   return count === 1 ? "earlier reasoning" : `earlier reasoning (${count} blocks)`;
 }
 
-function readableBy(part: ReasoningPart, provider: string, accepts: ReasoningHistory | undefined): ReasoningPart | undefined {
+function readableBy(
+  part: ReasoningPart,
+  target: string,
+  provider: string,
+  accepts: ReasoningHistory | undefined,
+): ReasoningPart | undefined {
   if (accepts === "text") return part.text === "" ? undefined : { type: "reasoning", text: part.text };
   if (accepts === "sealed") {
-    // Sealed by this provider's Responses API (its organisation's key): the item as it was.
-    if (part.encryptedContent === undefined || part.producer === undefined || providerOf(part.producer) !== provider)
-      return undefined;
+    // Sealed by this very model (as convertToOpenAIResponsesRequest sends it back): the item as it was.
+    if (part.encryptedContent === undefined || part.producer !== target) return undefined;
     return { type: "reasoning", text: part.text, encryptedContent: part.encryptedContent, producer: part.producer };
   }
   if (accepts !== "signed") return undefined;
