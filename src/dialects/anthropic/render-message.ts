@@ -46,7 +46,8 @@ export interface AnthropicMessage {
 }
 
 /**
- * `thinking`: how the client asked for thinking to be shown (see ThinkingDisplay). Default `shown`. `beta`: the request was `?beta=true` (the SDK's beta.messages), whose BetaMessage declares
+ * `thinking`: how the client asked for thinking to be shown (see ThinkingDisplay). Default `shown`.
+ * `beta`: the request was `?beta=true` (the SDK's beta.messages), whose BetaMessage declares
  * `context_management` and more usage counters. With tool calls, the message's JSON text: each input
  * is the call's arguments as the model wrote them (an integer past 2^53 or `1.10` as written, never
  * through a JavaScript number), spliced in (see core/json-splice.ts).
@@ -63,9 +64,13 @@ export function renderMessage(
   // or, sealed by its maker, the sealed content it carries back (sealed-signature.ts). With its text
   // omitted, only the blocks that carry something back, with empty text (see ThinkingDisplay).
   for (const block of thinking === "off" ? [] : (result.reasoningBlocks ?? [])) {
-    if (block.redactedData !== undefined) content.push({ type: "redacted_thinking", data: block.redactedData });
-    else if (thinking === "shown") content.push({ type: "thinking", thinking: block.text, signature: signatureOf(block) });
-    else if (signatureOf(block) !== "") content.push({ type: "thinking", thinking: "", signature: signatureOf(block) });
+    if (block.redactedData !== undefined) {
+      content.push({ type: "redacted_thinking", data: block.redactedData });
+      continue;
+    }
+    const signature = signatureOf(block);
+    if (thinking === "shown") content.push({ type: "thinking", thinking: block.text, signature });
+    else if (signature !== "") content.push({ type: "thinking", thinking: "", signature });
   }
   if (result.text !== "") content.push({ type: "text", text: result.text, citations: null });
   for (const call of result.toolCalls) {

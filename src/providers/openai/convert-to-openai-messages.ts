@@ -4,6 +4,7 @@ import {
   filePartAsText,
   type ImageDetail,
   type ImageSource,
+  joinPart,
   type Message,
   textOf,
   toolResultText,
@@ -67,10 +68,7 @@ function convertMessage(message: Message, reasoningContent: boolean): OpenAIChat
       // Earlier reasoning, to an upstream that reads it back (DeepSeek's thinking mode wants it on a
       // tool call's turn): the blocks' text, a blank line apart, as the turn's text is joined.
       const reasoning = reasoningContent
-        ? (message.reasoning ?? [])
-            .map((part) => part.text)
-            .filter((t) => t !== "")
-            .join("\n\n")
+        ? (message.reasoning ?? []).reduce((joined, part) => joinPart(joined, part.text), "")
         : "";
       const thought = reasoning === "" ? {} : { reasoning_content: reasoning };
       if (calls.length === 0) return { role: "assistant", content: text, ...thought };

@@ -284,18 +284,19 @@ function defaultMaxTokensField(baseUrl: string): MaxTokensField {
 const READS_REASONING_CONTENT = new Set(["api.deepseek.com", "api.moonshot.ai", "api.moonshot.cn"]);
 
 function readsReasoningContent(baseUrl: string): boolean {
-  try {
-    return READS_REASONING_CONTENT.has(new URL(baseUrl).hostname);
-  } catch {
-    return false;
-  }
+  return READS_REASONING_CONTENT.has(hostOf(baseUrl) ?? "");
 }
 
 function isOpenAI(baseUrl: string): boolean {
+  return hostOf(baseUrl) === "api.openai.com";
+}
+
+/** The base URL's host name, which the defaults above go by; undefined for a URL that does not parse. */
+function hostOf(baseUrl: string): string | undefined {
   try {
-    return new URL(baseUrl).hostname === "api.openai.com";
+    return new URL(baseUrl).hostname;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
