@@ -470,33 +470,23 @@ describe("effort levels above high, to a target on another wire", () => {
     });
   }
 
-  it("Ollama think 'max': high upstream, named in x-tandem-warnings", async () => {
-    const res = await fetch(`${tandem.url}/api/chat`, {
+  /** An Ollama client's chat asking `think: "max"` of `model`. */
+  const ollamaThinkMax = (model: string) =>
+    fetch(`${tandem.url}/api/chat`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        model: "deepseek/deepseek-reasoner",
-        think: "max",
-        stream: false,
-        messages: [{ role: "user", content: "Hi" }],
-      }),
+      body: JSON.stringify({ model, think: "max", stream: false, messages: [{ role: "user", content: "Hi" }] }),
     });
+
+  it("Ollama think 'max': high upstream, named in x-tandem-warnings", async () => {
+    const res = await ollamaThinkMax("deepseek/deepseek-reasoner");
     assert.equal(res.status, 200, await res.text());
     assert.equal(lastBody(deepseek).reasoning_effort, "high");
     assert.match(res.headers.get("x-tandem-warnings") ?? "", /think max \(high sent instead\)/);
   });
 
   it("Ollama think 'max' to an Ollama upstream goes as it came, with no warning", async () => {
-    const res = await fetch(`${tandem.url}/api/chat`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        model: "ollama/qwen3:latest",
-        think: "max",
-        stream: false,
-        messages: [{ role: "user", content: "Hi" }],
-      }),
-    });
+    const res = await ollamaThinkMax("ollama/qwen3:latest");
     assert.equal(res.status, 200, await res.text());
     assert.equal(lastBody(ollamaUp).think, "max");
     assert.equal(res.headers.get("x-tandem-warnings"), null);
