@@ -45,14 +45,15 @@ describe("a client that leaves a whole Responses request during a route's MCP ca
       body: JSON.stringify({ model: "assistant", input: "Wait for it", stream: false }),
       signal: controller.signal,
     });
-    // The model has asked for the call: the tool is running.
-    for (let i = 0; i < 100 && upstream.requests.filter((r) => r.method === "POST").length === 0; i++)
+    // The model has asked for the call: the tool is running. (Bounds of 10 s: a loaded machine can be slow.)
+    for (let i = 0; i < 500 && upstream.requests.filter((r) => r.method === "POST").length === 0; i++)
       await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(upstream.requests.filter((r) => r.method === "POST").length, 1, "the model was asked, before the client leaves");
     await new Promise((resolve) => setTimeout(resolve, 300));
     controller.abort();
     await answering.catch(() => {});
     // The request's log line is written once its response closes.
-    for (let i = 0; i < 100 && !lines().some((l) => l.status === 499); i++)
+    for (let i = 0; i < 500 && !lines().some((l) => l.status === 499); i++)
       await new Promise((resolve) => setTimeout(resolve, 20));
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.ok(
