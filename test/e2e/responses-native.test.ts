@@ -538,6 +538,36 @@ describe("a stored prompt with no input", () => {
   });
 });
 
+describe("an input of items only a Responses-native target takes", () => {
+  // A computer-use agent's turn: the screenshot its last action asked for, nothing else.
+  const input = [
+    {
+      type: "computer_call_output",
+      call_id: "call_screen1",
+      output: { type: "computer_screenshot", image_url: "data:image/png;base64,iVBORw0KGgo=" },
+    },
+  ];
+
+  it("goes to a Responses-native upstream as it came", async () => {
+    upstream.script(() => ({ kind: "answer", text: "I see the screen." }));
+    const response = await client.responses.create({ model: NATIVE, input: input as never, store: false });
+    assert.equal(response.output_text, "I see the screen.");
+    assert.deepEqual(lastBody().input, input);
+  });
+
+  it("is refused for a target on another wire, naming the item, never sent there", async () => {
+    const before = anthropic.requests.length;
+    const error = await client.responses.create({ model: CLAUDE, input: input as never, store: false }).then(
+      () => assert.fail("answered"),
+      (err: unknown) => err as InstanceType<typeof OpenAI.APIError>,
+    );
+    assert.equal(error.status, 400);
+    assert.equal((error.error as { param?: string }).param, "input[0]");
+    assert.match(error.message, /computer_call_output/);
+    assert.equal(anthropic.requests.length, before);
+  });
+});
+
 describe("reasoning on the canonical path", () => {
   it("renders an Anthropic target's thinking as a reasoning item with reasoning summary events", async () => {
     anthropic.script(() => ({ kind: "sse", body: thinkingSse("Paris is in France.", "It is sunny.") }));

@@ -8,13 +8,13 @@ import {
 } from "../../../core/index.js";
 import type { ItemSensitivity, StateItem, StateStore, StoredItem } from "../../../core/state.js";
 import { canFindItems } from "../../../core/state-item-finder.js";
-import type { FilesService } from "../../shared/index.js";
+import { type FilesService, headerSafe } from "../../shared/index.js";
 import { FileResolver } from "../files/file-resolver.js";
 import { duplicateItemId, duplicateItemMessage } from "../state/index.js";
 import { countUnreadParts } from "./check-carried-part.js";
 import { checkToolHistory, pairOutputsByName } from "./check-tool-history.js";
 import { applyConfigurationUpdates } from "./configuration-updates.js";
-import { convertItemsToMessages } from "./convert-items-to-messages.js";
+import { convertItemsToMessages, convertsItem } from "./convert-items-to-messages.js";
 import { readStoredSummaries, readSummary, type StoredSummary, summaryItem, summaryMessageItem } from "./history-summary.js";
 import { resolveItemFiles, withStoredFilesInline } from "./item-files.js";
 import type { ParsedResponsesRequest } from "./parse-responses-request.js";
@@ -211,8 +211,17 @@ export async function composeConversation(
       shown.items.length,
     ),
   );
+  // Nothing a canonical request carries: the items of the new input that only a Responses-native
+  // target takes go to such a target as they are, or get a 400 naming the first (target-fit.ts), not
+  // "missing input" for an input that is there.
+  if (!messages.some((m) => m.role !== "system")) {
+    request.input.forEach((entry, i) => {
+      if (entry.kind === "item" && !convertsItem(entry.item))
+        request.wireOnly.push({ param: `input[${i}]`, what: `an input item of type '${headerSafe(entry.item.type)}'` });
+    });
+  }
   // Only a stored prompt, for a Responses-native target (its template holds the conversation).
-  if (!messages.some((m) => m.role !== "system") && !request.wireOnly.some((entry) => entry.param === "prompt")) {
+  if (!messages.some((m) => m.role !== "system") && request.wireOnly.length === 0) {
     throw new GatewayError("invalid_request", "Missing required parameter: 'input'.", {
       param: "input",
       reason: "missing_required_parameter",

@@ -184,6 +184,30 @@ export function convertItemsToMessages(
   return messages;
 }
 
+/**
+ * The item types convertItemsToMessages reads (some only to apply them: a reasoning item to the turn
+ * after it, a configuration update to the request): any other is left out of a canonical request.
+ */
+const CONVERTED_ITEM_TYPES: ReadonlySet<string> = new Set([
+  "message",
+  "function_call",
+  "custom_tool_call",
+  "function_call_output",
+  "custom_tool_call_output",
+  "mcp_call",
+  "mcp_approval_response",
+  "file_search_call",
+  "mcp_approval_request",
+  "mcp_list_tools",
+  "configuration_update",
+  "reasoning",
+]);
+
+/** Whether an item crosses to a canonical request (see CONVERTED_ITEM_TYPES); one that does not reaches only a Responses-native target. */
+export function convertsItem(item: StateItem): boolean {
+  return CONVERTED_ITEM_TYPES.has(item.type);
+}
+
 /** Items that begin (or join) an assistant turn, which the reasoning before them belongs to. */
 function startsAssistantTurn(item: StateItem): boolean {
   return (

@@ -34,6 +34,13 @@ export function registerInputTokensRoute(app: RouteTable, gateway: Gateway, serv
     const signal = clientSignal(request, reply);
     // The files it names are read as for POST /v1/responses: a stored file counts as what a target is sent.
     const composed = await composeConversation(parsed, services.state, services.files, signal);
+    // An input only a Responses-native target takes (items tandem cannot convert): nothing here counts it.
+    const uncounted = parsed.wireOnly.find((entry) => entry.param.startsWith("input["));
+    if (uncounted !== undefined && !composed.messages.some((m) => m.role !== "system")) {
+      throw new GatewayError("invalid_request", `Invalid value for '${uncounted.param}': ${uncounted.what} cannot be counted.`, {
+        param: uncounted.param,
+      });
+    }
     // `truncation: "auto"` counts the conversation as the target would be sent it: cut to its window,
     // the stored summary of older turns in their place (the hook keeps nothing: a count writes no summary).
     const fits = parsed.chat.fitToWindow !== false;
