@@ -15,8 +15,8 @@ import {
 import {
   bearerHeaders,
   type EventStreamCheck,
-  readSseBatches,
   RememberedModels,
+  readSseBatches,
   relayUpstreamStream,
   sseBatchOf,
   streamedAnswer,
