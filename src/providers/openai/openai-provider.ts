@@ -50,8 +50,10 @@ export interface OpenAIProviderOptions extends RemoteProviderOptions {
    * Whether the upstream speaks OpenAI's Responses API (`POST /responses`), so that Responses
    * requests reach it natively (config `responses`); `"only"`: it serves these models through the
    * Responses API alone (OpenAI's Responses-only models), so every other request is sent as a
-   * Responses request too (convert-to-openai-responses-request.ts). Default: true when the base
-   * URL's host is api.openai.com, else false.
+   * Responses request too (convert-to-openai-responses-request.ts). With true, a request with function
+   * tools and reasoning that the model refuses together on chat completions (api.openai.com's gpt-5.5
+   * and later) goes as a Responses request, effort kept (else it goes again at effort none). Default:
+   * true when the base URL's host is api.openai.com, else false.
    */
   responses?: boolean | "only";
   /**
