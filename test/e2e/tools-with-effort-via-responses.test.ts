@@ -155,6 +155,27 @@ describe("function tools beside a reasoning effort, refused on chat completions"
     assert.doesNotMatch(nextWarnings, /reasoning_effort/);
     assert.match(nextWarnings, /stop_sequences not sent to oai\/gpt-5\.6/);
 
+    // The next turn carries the first answer's thinking back (its signature holds the sealed
+    // reasoning): this provider's models read none on its chat wire, so it is left out, named.
+    responses.responseBodies.length = 0;
+    const turn = await anthropic.messages
+      .create({
+        ...params("oai/gpt-5.6"),
+        messages: [
+          { role: "user", content: "Weather in Oslo?" },
+          { role: "assistant", content: message.content },
+          { role: "user", content: "And in Bergen?" },
+        ],
+      })
+      .withResponse();
+    const input = (responses.responseBodies[0]?.input ?? []) as { type?: string }[];
+    assert.equal(
+      input.some((item) => item.type === "reasoning"),
+      false,
+    );
+    assert.match(turn.response.headers.get("x-tandem-warnings") ?? "", /earlier reasoning not sent to oai\/gpt-5\.6/);
+    assert.deepEqual(responses.responseBodies[0]?.reasoning, { effort: "low" });
+
     // Without tools the same model stays on chat completions, effort as asked.
     chat.requests.length = 0;
     responses.responseBodies.length = 0;

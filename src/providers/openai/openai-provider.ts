@@ -15,6 +15,7 @@ import {
 import {
   bearerHeaders,
   type EventStreamCheck,
+  type RefusedSettings,
   RememberedModels,
   readSseBatches,
   relayUpstreamStream,
@@ -74,7 +75,7 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
   readonly #maxTokensField: MaxTokensField;
   readonly #reasoningContent: boolean;
   /** What this upstream's models refused of the bodies tandem builds, per wire (see RefusedSettings). */
-  readonly #refusedChat: ReturnType<typeof refusedChatSettings>;
+  readonly #refusedChat: RefusedSettings;
   readonly #refusedResponses = refusedResponsesSettings();
   /**
    * The models that refused function tools beside a reasoning effort on chat completions (gpt-5.5 and
@@ -111,6 +112,8 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
       // A request tandem builds for it goes as a Responses request only to a Responses-only upstream,
       // which reads back the reasoning it sealed; on the chat wire, the reasoning's text where the
       // upstream reads it as `reasoning_content`, else none (OpenAI's chat wire has no such field).
+      // One with tools and reasoning that goes to /responses only because its model refused it on the
+      // chat wire (#viaResponses) is sent none either: the router left it out, named, before the choice.
       ...(options.responses === "only"
         ? { reasoningHistory: "sealed" as const }
         : this.#reasoningContent && { reasoningHistory: "text" as const }),
