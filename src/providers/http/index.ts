@@ -3,6 +3,7 @@ export * from "./bearer-headers.js";
 export * from "./decoded-answer.js";
 export * from "./ndjson.js";
 export * from "./refused-settings.js";
+export * from "./remembered-models.js";
 export * from "./sse.js";
 export * from "./streamed-answer.js";
 export * from "./upstream-body.js";

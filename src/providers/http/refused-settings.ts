@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { GatewayError } from "../../core/index.js";
+import { MAX_REMEMBERED_MODELS, REMEMBERED_MS } from "./remembered-models.js";
 
 /**
  * A setting an upstream's 400 said its model does not take: the field as the upstream named it
@@ -23,10 +24,6 @@ export type SettingFix = (body: Record<string, unknown>, refusal: Refusal) => st
 
 /** How many times one request is sent again, each time without one more refused setting. */
 const MAX_RESENDS = 4;
-/** How long a model's refusal is remembered (an upstream may start taking the setting). */
-const REMEMBERED_MS = 60 * 60 * 1000;
-/** Models whose refusals are remembered, per provider and wire; past it, the oldest model's are forgotten. */
-const MAX_MODELS = 256;
 
 /**
  * Settings an upstream's models refused, learned from their 400s: a translated request is sent again
@@ -96,7 +93,7 @@ export class RefusedSettings {
   #learn(model: string, refusal: Refusal): void {
     let known = this.#learned.get(model);
     if (known === undefined) {
-      if (this.#learned.size >= MAX_MODELS) this.#learned.delete(this.#learned.keys().next().value as string);
+      if (this.#learned.size >= MAX_REMEMBERED_MODELS) this.#learned.delete(this.#learned.keys().next().value as string);
       known = new Map();
       this.#learned.set(model, known);
     }

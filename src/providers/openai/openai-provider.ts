@@ -15,6 +15,8 @@ import {
 import {
   bearerHeaders,
   type EventStreamCheck,
+  type RefusedSettings,
+  RememberedModels,
   readSseBatches,
   relayUpstreamStream,
   sseBatchOf,
@@ -33,7 +35,7 @@ import { openAIEmbeddingResponseSchema, openAIModelListSchema } from "./openai-c
 import { parseResponsesStream, responsesUpstreamBody, tapResponsesObject } from "./openai-responses-wire.js";
 import { openAIStrictUnsent } from "./openai-strict-schema.js";
 import { readOpenAIChatCompletion, readOpenAIChatStream } from "./read-openai-chat-stream.js";
-import { refusedChatSettings, refusedResponsesSettings } from "./refused-openai-settings.js";
+import { refusedChatSettings, refusedResponsesSettings, refusesToolsWithEffort } from "./refused-openai-settings.js";
 import { responseAsEvents } from "./response-as-events.js";
 import { nativeOpenAIChatBody, tapOpenAIChatCompletion, tapOpenAIChatStream } from "./tap-openai-chat.js";
 
@@ -49,8 +51,10 @@ export interface OpenAIProviderOptions extends RemoteProviderOptions {
    * Whether the upstream speaks OpenAI's Responses API (`POST /responses`), so that Responses
    * requests reach it natively (config `responses`); `"only"`: it serves these models through the
    * Responses API alone (OpenAI's Responses-only models), so every other request is sent as a
-   * Responses request too (convert-to-openai-responses-request.ts). Default: true when the base
-   * URL's host is api.openai.com, else false.
+   * Responses request too (convert-to-openai-responses-request.ts). With true, a request with function
+   * tools and reasoning that the model refuses together on chat completions (api.openai.com's gpt-5.5
+   * and later) goes as a Responses request, effort kept (else it goes again at effort none). Default:
+   * true when the base URL's host is api.openai.com, else false.
    */
   responses?: boolean | "only";
   /**
@@ -71,8 +75,14 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
   readonly #maxTokensField: MaxTokensField;
   readonly #reasoningContent: boolean;
   /** What this upstream's models refused of the bodies tandem builds, per wire (see RefusedSettings). */
-  readonly #refusedChat = refusedChatSettings();
+  readonly #refusedChat: RefusedSettings;
   readonly #refusedResponses = refusedResponsesSettings();
+  /**
+   * The models that refused function tools beside a reasoning effort on chat completions (gpt-5.5 and
+   * later on api.openai.com), so that such requests go to them as Responses requests from the start;
+   * undefined where the upstream does not speak the Responses API too (there they go at effort none).
+   */
+  readonly #toolsWithEffortViaResponses: RememberedModels | undefined;
 
   constructor(options: OpenAIProviderOptions) {
     this.id = options.id;
@@ -85,6 +95,9 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
     });
     this.#maxTokensField = options.maxTokensField ?? defaultMaxTokensField(options.baseUrl);
     this.#reasoningContent = options.reasoningContent ?? readsReasoningContent(options.baseUrl);
+    const speaksResponses = options.responses === true || (options.responses === undefined && isOpenAI(options.baseUrl));
+    this.#toolsWithEffortViaResponses = speaksResponses ? new RememberedModels() : undefined;
+    this.#refusedChat = refusedChatSettings(speaksResponses);
     this.capabilities = {
       // OpenAI's function names: [A-Za-z0-9_-], 64 at most (an MCP tool's may be longer).
       maxToolNameLength: 64,
@@ -93,12 +106,14 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
       wires:
         options.responses === "only"
           ? ["openai-responses"]
-          : (options.responses ?? isOpenAI(options.baseUrl))
+          : speaksResponses
             ? ["openai-chat", "openai-responses"]
             : ["openai-chat"],
       // A request tandem builds for it goes as a Responses request only to a Responses-only upstream,
       // which reads back the reasoning it sealed; on the chat wire, the reasoning's text where the
       // upstream reads it as `reasoning_content`, else none (OpenAI's chat wire has no such field).
+      // One with tools and reasoning that goes to /responses only because its model refused it on the
+      // chat wire (#viaResponses) is sent none either: the router left it out, named, before the choice.
       ...(options.responses === "only"
         ? { reasoningHistory: "sealed" as const }
         : this.#reasoningContent && { reasoningHistory: "text" as const }),
@@ -109,11 +124,9 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
   unsent(request: ChatRequest): string[] {
     const named = request.topK === undefined ? [] : ["top_k"];
     named.push(...unsentKeepAlive(request));
-    if (this.#options.responses === "only") {
-      if (request.stop !== undefined && request.stop.length > 0) named.push("stop");
-      if (request.seed !== undefined) named.push("seed");
-      named.push(...unsentPenalties(request));
-    }
+    // A request that goes as a Responses request only once its model refused it on chat completions
+    // names these then (see #viaResponses).
+    if (this.#options.responses === "only") named.push(...unsentOnResponses(request));
     named.push(...unreadFiles(request, (type) => type === OPENAI_FILE_TYPE));
     named.push(...openAIStrictUnsent(request));
     return named;
@@ -127,6 +140,26 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
     const target = `${this.id}/${request.upstreamModel}`;
     if (request.native?.wire === "openai-responses") return this.#responses(request, signal, target);
     if (this.#options.responses === "only") return this.#canonicalResponses(request, signal, target);
+    const models = this.#toolsWithEffortViaResponses;
+    if (models === undefined || request.native !== undefined || !asksEffortBesideTools(request))
+      return this.#chatCompletions(request, signal, target);
+    if (models.has(request.upstreamModel)) return this.#viaResponses(request, signal, target);
+    try {
+      return await this.#chatCompletions(request, signal, target);
+    } catch (err) {
+      // "To use function tools, use /v1/responses or set reasoning_effort to 'none'": the former keeps the effort asked.
+      if (!refusesToolsWithEffort(err)) throw err;
+      models.add(request.upstreamModel);
+      return this.#viaResponses(request, signal, target);
+    }
+  }
+
+  /** Chat completions: the client's own body on the same wire, else the one tandem builds. */
+  async #chatCompletions(
+    request: ProviderChatRequest,
+    signal: AbortSignal,
+    target: string,
+  ): Promise<AsyncIterable<StreamEvent> | StreamEvent[]> {
     // Same wire: the client's body as it came (see tap-openai-chat.ts), with its OpenAI-Beta header.
     const native = request.native?.wire === "openai-chat" ? request.native : undefined;
     const body = native
@@ -196,21 +229,38 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
   }
 
   /**
-   * Any other request to a Responses-only upstream: the canonical request as a Responses request,
-   * its answer read as canonical events (the upstream's own frames dropped: the client is on
-   * another wire, or its dialect renders this answer itself).
+   * A request with function tools and a reasoning effort to a model that takes them together only on
+   * the Responses API (api.openai.com's gpt-5.5 and later), sent there: the effort kept. What that API
+   * has no field for is named as on a Responses-only upstream; unsent() answered for the chat wire.
+   */
+  #viaResponses(request: ProviderChatRequest, signal: AbortSignal, target: string): Promise<AsyncIterable<StreamEvent>> {
+    return this.#canonicalResponses(request, signal, target, unsentOnResponses(request));
+  }
+
+  /**
+   * Any other request to a Responses-only upstream (and those of #viaResponses): the canonical
+   * request as a Responses request, its answer read as canonical events (the upstream's own frames
+   * dropped: the client is on another wire, or its dialect renders this answer itself). `unsent`: what
+   * the body leaves out that unsent() did not name, told with what the model refused (onUnsent).
    */
   async #canonicalResponses(
     request: ProviderChatRequest,
     signal: AbortSignal,
     target: string,
+    unsent: readonly string[] = [],
   ): Promise<AsyncIterable<StreamEvent>> {
     const whole = request.whole === true;
     const body = convertToOpenAIResponsesRequest(request, target);
     const init = upstreamInit(request, signal, body);
     const headers = await this.#headers(request.apiKey);
-    // Sent again without what the model refuses (see RefusedSettings).
-    const sent = <T>(send: () => Promise<T>) => this.#refusedResponses.send(request.upstreamModel, body, request.onUnsent, send);
+    // Sent again without what the model refuses (see RefusedSettings); each told once, when an answer is accepted.
+    const sent = async <T>(send: () => Promise<T>) => {
+      let refused: readonly string[] = [];
+      const answer = await this.#refusedResponses.send(request.upstreamModel, body, (fields) => (refused = fields), send);
+      const named = [...new Set([...unsent, ...refused])];
+      if (named.length > 0) request.onUnsent?.(named);
+      return answer;
+    };
     if (whole)
       return withoutFrames(
         tapResponsesObject(await sent(() => this.#client.json("POST", "/responses", { ...init, headers, target })), target),
@@ -274,6 +324,24 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
   #headers(chosen?: string): Promise<Record<string, string>> {
     return bearerHeaders(this.#options.apiKey, this.#options.headers, chosen);
   }
+}
+
+/** What a request asks that the Responses API has no field for: `stop`, `seed` and the penalties (see convertToOpenAIResponsesRequest). */
+function unsentOnResponses(request: ChatRequest): string[] {
+  const named: string[] = [];
+  if (request.stop !== undefined && request.stop.length > 0) named.push("stop");
+  if (request.seed !== undefined) named.push("seed");
+  named.push(...unsentPenalties(request));
+  return named;
+}
+
+/**
+ * Whether a request has function tools and asks for reasoning (at any level: the canonical request
+ * has no "none" level, only reasoning not enabled), which api.openai.com's gpt-5.5 and later refuse
+ * together on chat completions.
+ */
+function asksEffortBesideTools(request: ChatRequest): boolean {
+  return (request.tools?.length ?? 0) > 0 && request.reasoning?.enabled === true;
 }
 
 function defaultMaxTokensField(baseUrl: string): MaxTokensField {

@@ -1,3 +1,4 @@
+import { GatewayError } from "../../core/index.js";
 import {
   capLimit,
   capList,
@@ -73,21 +74,31 @@ export function effortInstead(asked: unknown, refusal: Refusal): string | undefi
  * api.openai.com's refusal of function tools beside a reasoning effort on chat completions (gpt-5.5
  * and later): "Function tools with reasoning_effort are not supported for gpt-5.6 in
  * /v1/chat/completions. To use function tools, use /v1/responses or set reasoning_effort to 'none'."
- * Leaving the effort out does not help (those models' default is medium): it goes as `none`.
+ * Leaving the effort out does not help (those models' default is medium): it goes as `none`, unless
+ * the upstream speaks the Responses API too, where the effort goes as asked (see refusesToolsWithEffort).
  */
 const TOOLS_ONLY_WITHOUT_EFFORT = /set reasoning_effort to 'none'/i;
+
+/** Whether an upstream's error is that refusal: the request is then sent as a Responses request, where it keeps its effort. */
+export function refusesToolsWithEffort(error: unknown): boolean {
+  if (!(error instanceof GatewayError)) return false;
+  const refusal = readOpenAIRefusal(error);
+  return refusal?.field === "reasoning_effort" && TOOLS_ONLY_WITHOUT_EFFORT.test(refusal.message);
+}
 
 /**
  * A fix for an effort the model refused, `holder(body)[key]`: the nearest level the model takes, when
  * the refusal lists them (named with what was sent instead), `none` beside function tools where the
- * refusal says only that takes them, else left out, with what holds it when `dropHolder` says how
- * (the Responses API's whole `reasoning`).
+ * refusal says only that takes them (unless `keepsEffortBesideTools`: that body is no fix's, it goes
+ * as a Responses request), else left out, with what holds it when `dropHolder` says how (the
+ * Responses API's whole `reasoning`).
  */
 function effortFix(
   name: string,
   key: string,
   holder: (body: Record<string, unknown>) => unknown,
   dropHolder?: (body: Record<string, unknown>) => void,
+  keepsEffortBesideTools = false,
 ): SettingFix {
   return (body, refusal) => {
     const at = holder(body) as Record<string, unknown> | undefined;
@@ -100,7 +111,7 @@ function effortFix(
         at[key] = "none";
         return "";
       }
-      if (at[key] === "none") return false;
+      if (at[key] === "none" || keepsEffortBesideTools) return false;
       const asked = at[key];
       at[key] = "none";
       return `${name} ${String(asked)} (none sent instead)`;
@@ -144,9 +155,12 @@ const IDENTIFIER_FIXES: Record<string, SettingFix> = Object.fromEntries(
   ["prompt_cache_key", "safety_identifier", "user"].map((field) => [field, hashLongIdentifier(field, leaveOut(field))]),
 );
 
-/** Settings of a chat completions body tandem built that can be left out (or renamed) when a model refuses them. */
-const CHAT_FIXES: Record<string, SettingFix> = {
-  reasoning_effort: effortFix("reasoning_effort", "reasoning_effort", (body) => body),
+/**
+ * Settings of a chat completions body tandem built that can be left out (or renamed) when a model
+ * refuses them; `keepsEffortBesideTools`: see refusedChatSettings.
+ */
+const chatFixes = (keepsEffortBesideTools: boolean): Record<string, SettingFix> => ({
+  reasoning_effort: effortFix("reasoning_effort", "reasoning_effort", (body) => body, undefined, keepsEffortBesideTools),
   // The model's own output limit when the client's is above it (Claude Code's 32000 to gpt-4o's 16384);
   // else the limit under the name the upstream reads (api.openai.com's reasoning models refuse `max_tokens`; Azure too).
   max_tokens: capLimit("max_tokens", rename("max_tokens", "max_completion_tokens")),
@@ -167,7 +181,7 @@ const CHAT_FIXES: Record<string, SettingFix> = {
     "verbosity",
   ]),
   ...IDENTIFIER_FIXES,
-};
+});
 
 /** The same for a Responses body tandem built (a Responses-only upstream's). */
 const RESPONSES_FIXES: Record<string, SettingFix> = {
@@ -196,9 +210,14 @@ const RESPONSES_FIXES: Record<string, SettingFix> = {
   ...IDENTIFIER_FIXES,
 };
 
-/** What an OpenAI-compatible upstream's models refused of chat completions bodies tandem built. */
-export function refusedChatSettings(): RefusedSettings {
-  return new RefusedSettings(CHAT_FIXES, readOpenAIRefusal);
+/**
+ * What an OpenAI-compatible upstream's models refused of chat completions bodies tandem built.
+ * `keepsEffortBesideTools`: the upstream speaks the Responses API too, so a body with function tools
+ * and a reasoning effort the model refuses together is not sent again at effort none: its refusal
+ * goes back to the provider, which sends the request as a Responses request (see refusesToolsWithEffort).
+ */
+export function refusedChatSettings(keepsEffortBesideTools = false): RefusedSettings {
+  return new RefusedSettings(chatFixes(keepsEffortBesideTools), readOpenAIRefusal);
 }
 
 /** What a Responses upstream's models refused of Responses bodies tandem built. */
