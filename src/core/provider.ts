@@ -189,6 +189,11 @@ export interface ChatProvider {
    */
   unsent?(request: ChatRequest): string[];
   /**
+   * What a canonical request to `upstreamModel` can be sent of earlier turns' reasoning, where that
+   * depends on the request (the wire the provider picks for it). Default: capabilities.reasoningHistory.
+   */
+  reasoningHistoryFor?(request: ChatRequest, upstreamModel: string): ReasoningHistory | undefined;
+  /**
    * The output limit (max_tokens) its upstream is sent for a canonical request, when that is not the
    * request's own `maxTokens`: Anthropic's default when the client gave none, a thinking budget added.
    * A conversation is fitted to the target's window with room for what is really sent. Default: the

@@ -379,11 +379,10 @@ export class Attempts {
       // fitted, or no target on the wire was fit to try): named, never dropped silently.
       if (raw?.wireOnly?.length) warnings = [...(warnings ?? []), ...raw.wireOnly.map((w) => w.param)];
       // Earlier turns' reasoning only where the target's wire can read it (a signature only back to its maker).
-      const history = reasoningForTarget(
-        request.messages,
-        `${target.providerName}/${target.upstreamModel}`,
-        target.provider.capabilities?.reasoningHistory,
-      );
+      const readable = target.provider.reasoningHistoryFor
+        ? target.provider.reasoningHistoryFor(request, target.upstreamModel)
+        : target.provider.capabilities?.reasoningHistory;
+      const history = reasoningForTarget(request.messages, `${target.providerName}/${target.upstreamModel}`, readable);
       if (history.messages !== request.messages) request = { ...request, messages: history.messages };
       if (history.dropped > 0) warnings = [...(warnings ?? []), droppedReasoning(history.dropped)];
       // A history a lenient API took (an Ollama client's, a local model's) as a strict target's API

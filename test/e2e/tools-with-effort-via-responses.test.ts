@@ -13,7 +13,7 @@ import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
-import { type FakeResponsesUpstream, startFakeOpenAIResponses } from "../support/fake-openai-responses-upstream.js";
+import { type FakeResponsesUpstream, sealed, startFakeOpenAIResponses } from "../support/fake-openai-responses-upstream.js";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { RecordedRequest } from "../support/fake-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
@@ -156,7 +156,7 @@ describe("function tools beside a reasoning effort, refused on chat completions"
     assert.match(nextWarnings, /stop_sequences not sent to oai\/gpt-5\.6/);
 
     // The next turn carries the first answer's thinking back (its signature holds the sealed
-    // reasoning): this provider's models read none on its chat wire, so it is left out, named.
+    // reasoning): the model reads it back on the Responses API, as a Responses-only upstream does.
     responses.responseBodies.length = 0;
     const turn = await anthropic.messages
       .create({
@@ -168,12 +168,12 @@ describe("function tools beside a reasoning effort, refused on chat completions"
         ],
       })
       .withResponse();
-    const input = (responses.responseBodies[0]?.input ?? []) as { type?: string }[];
-    assert.equal(
-      input.some((item) => item.type === "reasoning"),
-      false,
+    const input = (responses.responseBodies[0]?.input ?? []) as { type?: string; encrypted_content?: string }[];
+    assert.deepEqual(
+      input.filter((item) => item.type === "reasoning").map((item) => item.encrypted_content),
+      [sealed("Oslo is in Norway.")],
     );
-    assert.match(turn.response.headers.get("x-tandem-warnings") ?? "", /earlier reasoning not sent to oai\/gpt-5\.6/);
+    assert.doesNotMatch(turn.response.headers.get("x-tandem-warnings") ?? "", /earlier reasoning/);
     assert.deepEqual(responses.responseBodies[0]?.reasoning, { effort: "low" });
 
     // Without tools the same model stays on chat completions, effort as asked.

@@ -6,6 +6,7 @@ import {
   lazyStream,
   type ProviderChatRequest,
   type ProviderEmbedRequest,
+  type ReasoningHistory,
   type StreamEvent,
   unreadFiles,
   unsentKeepAlive,
@@ -112,8 +113,8 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
       // A request tandem builds for it goes as a Responses request only to a Responses-only upstream,
       // which reads back the reasoning it sealed; on the chat wire, the reasoning's text where the
       // upstream reads it as `reasoning_content`, else none (OpenAI's chat wire has no such field).
-      // One with tools and reasoning that goes to /responses only because its model refused it on the
-      // chat wire (#viaResponses) is sent none either: the router left it out, named, before the choice.
+      // One with tools and reasoning that goes to /responses because its model refused it on the chat
+      // wire (#viaResponses) reads back what that model sealed (reasoningHistoryFor).
       ...(options.responses === "only"
         ? { reasoningHistory: "sealed" as const }
         : this.#reasoningContent && { reasoningHistory: "text" as const }),
@@ -130,6 +131,16 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
     named.push(...unreadFiles(request, (type) => type === OPENAI_FILE_TYPE));
     named.push(...openAIStrictUnsent(request));
     return named;
+  }
+
+  /**
+   * A request that goes to /responses because its model refused it on chat completions (see
+   * #viaResponses) reads back the reasoning that model sealed, as a Responses-only upstream does.
+   * Until the model's refusal is known, it is sent as the chat wire's request, without it.
+   */
+  reasoningHistoryFor(request: ChatRequest, upstreamModel: string): ReasoningHistory | undefined {
+    if (this.#toolsWithEffortViaResponses?.has(upstreamModel) === true && asksEffortBesideTools(request)) return "sealed";
+    return this.capabilities.reasoningHistory;
   }
 
   chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
