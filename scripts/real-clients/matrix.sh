@@ -30,6 +30,10 @@ done
 # reasoning rides in the thinking block's signature and comes back with the tool's result.
 cell "claude-code to-responses thinking tool" 'TOOL_RESULT_SEEN (reasoning back)' \
   env MAX_THINKING_TOKENS=4000 "$here/claude.sh" --output-format json -p "RUN_TOOL" --model to-responses --allowedTools Bash
+# The same on a gpt-5.5-like host, whose chat completions refuse tools beside an effort: tandem sends
+# such requests to its /v1/responses, and the sealed reasoning comes back there too.
+cell "claude-code to-gpt55 thinking tool" 'TOOL_RESULT_SEEN (reasoning back)' \
+  env MAX_THINKING_TOKENS=4000 "$here/claude.sh" --output-format json -p "RUN_TOOL" --model to-gpt55 --allowedTools Bash
 for t in $cx_targets; do
   cell "codex $t one-shot" 'answer\|Local tool done' codex -m "$t" "Say hi"
   cell "codex $t tool" 'TOOL_RESULT_SEEN\|Local tool done' codex -s workspace-write -m "$t" "RUN_TOOL"

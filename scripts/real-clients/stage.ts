@@ -130,7 +130,7 @@ openai.script(script("openai"));
 
 // A Responses-native upstream (same wire as Codex): input items instead of messages.
 type Item = { type?: string; role?: string; content?: unknown; output?: unknown };
-const responses = await startFakeOpenAIResponses({ models: ["gpt-5-mini"] });
+const responses = await startFakeOpenAIResponses({ models: ["gpt-5-mini", "gpt-5.5"] });
 responses.script((req) => {
   const body = (req.body ?? {}) as { input?: Item[] | string; tools?: [] };
   log("upstream-requests.jsonl", { upstream: "responses", method: req.method, path: req.path, headers: req.headers, body });
@@ -151,6 +151,30 @@ responses.script((req) => {
   const users = items.filter((i) => i.role === "user").length;
   return { kind: "answer", reasoning: "Thinking.", text: `responses answer: ${earlier ? "the code word is PELICAN" : "no code word yet"} (user turns: ${users})` };
 });
+
+// An api.openai.com-like host for gpt-5.5: its chat completions refuse function tools beside a
+// reasoning effort, in OpenAI's words ("use /v1/responses"); its /v1/responses is the fake above.
+const refusing = await startFakeOpenAI({ models: ["gpt-5.5"] });
+refusing.script((req) => {
+  const body = (req.body ?? {}) as { model?: string; tools?: unknown[]; reasoning_effort?: string };
+  if ((body.tools?.length ?? 0) > 0 && body.reasoning_effort !== undefined && body.reasoning_effort !== "none") {
+    log("upstream-requests.jsonl", { upstream: "gpt-5.5 chat (refused)", path: req.path, reasoning_effort: body.reasoning_effort });
+    const message = `Function tools with reasoning_effort are not supported for ${body.model} in /v1/chat/completions. To use function tools, use /v1/responses or set reasoning_effort to 'none'.`;
+    return { kind: "error", status: 400, body: { error: { message, type: "invalid_request_error", param: "reasoning_effort", code: null } } };
+  }
+  return script("openai")(req);
+});
+const bothApis = createServer((req, res) => {
+  const to = new URL(req.url === "/v1/responses" ? responses.url : refusing.url);
+  const forwarded = httpRequest({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+    res.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(res);
+  });
+  forwarded.on("error", () => res.destroy());
+  req.pipe(forwarded);
+});
+await new Promise<void>((done) => bothApis.listen(0, "127.0.0.1", done));
+const bothUrl = `http://127.0.0.1:${(bothApis.address() as AddressInfo).port}/v1`;
 
 await writeChatModel(join(work, "models/chat.gguf"), { answer: "Hello from the local model.", contextLength: 131072 });
 await writeToolCallModel(join(work, "models/bash.gguf"), {
@@ -179,6 +203,7 @@ writeFileSync(
     `  claude: { kind: anthropic, baseUrl: "${anthropic.url}", apiKeys: ["env:FAKE_ANTHROPIC_KEY"] }`,
     `  oai: { kind: openai, baseUrl: "${openai.url}", apiKeys: ["env:FAKE_OPENAI_KEY"], models: [gpt-4o-mini] }`,
     `  resp: { kind: openai, baseUrl: "${responses.url}", responses: only, apiKeys: ["env:FAKE_OPENAI_KEY"], models: [gpt-5-mini] }`,
+    `  both: { kind: openai, baseUrl: "${bothUrl}", responses: true, apiKeys: ["env:FAKE_OPENAI_KEY"], models: [gpt-5.5] }`,
     "  local:",
     "    kind: llamacpp",
     "    threads: 1",
@@ -198,6 +223,7 @@ writeFileSync(
     "  to-openai: { tiers: [oai/gpt-4o-mini] }",
     "  to-openai-memory: { tiers: [oai/gpt-4o-mini], memory: on }",
     "  to-responses: { tiers: [resp/gpt-5-mini] }",
+    "  to-gpt55: { tiers: [both/gpt-5.5] }",
     // More routes, `;`-separated (e.g. one named after an Anthropic model id Claude Code sends by default).
     ...(process.env.STAGE_ROUTES ?? "").split(";").filter(Boolean).map((r) => `  ${r}`),
     "",
@@ -311,7 +337,8 @@ const stop = async () => {
   tandem.kill("SIGTERM");
   proxy.close();
   trap.close();
-  await Promise.all([anthropic.close(), openai.close(), responses.close()]);
+  bothApis.close();
+  await Promise.all([anthropic.close(), openai.close(), responses.close(), refusing.close()]);
   process.exit(0);
 };
 process.on("SIGTERM", () => void stop());
