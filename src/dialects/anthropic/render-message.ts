@@ -5,6 +5,7 @@ import {
   type JsonText,
   type ReasoningPart,
   type ResponseMeta,
+  toolUseId,
 } from "../../core/index.js";
 import {
   type AnthropicRefusalDetails,
@@ -13,7 +14,7 @@ import {
   toAnthropicStopReason,
   withRefusal,
 } from "./map-to-anthropic-stop-reason.js";
-import { messageId, toolUseId } from "./message-id.js";
+import { messageId } from "./message-id.js";
 import { type AnthropicBetaUsage, type AnthropicUsage, betaUsage, renderUsage } from "./render-anthropic-usage.js";
 import { sealedSignature } from "./sealed-signature.js";
 import type { ThinkingDisplay } from "./thinking-display.js";
