@@ -1,3 +1,4 @@
+export * from "./anthropic-tool-ids.js";
 export * from "./attribute-filter.js";
 export * from "./backoff.js";
 export * from "./batches.js";

@@ -146,6 +146,8 @@ export class ReasoningBlocks {
       }
       case "text-delta":
       case "tool-call-start":
+      // A tool tandem ran between the model's turns: the next turn's reasoning is its own block.
+      case "hosted-tool":
         // The answer began: reasoning after it (interleaved thinking) is another block.
         this.#open = undefined;
         break;

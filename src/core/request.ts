@@ -230,6 +230,15 @@ export interface ChatRequest {
    */
   listedTools?: ReadonlyMap<string, HostedToolInfo[]>;
   /**
+   * The conversation's tool call ids as an Anthropic client wrote them (`toolu_…`), by the canonical
+   * id each was read as (the Anthropic dialect takes the prefix off, so another upstream is asked
+   * about its own ids, `call_…`): an Anthropic upstream is sent the client's own, so the body built
+   * from the canonical form (a fitted conversation, a failover) has the ids, and the prompt cache
+   * prefix, of the client's body. An id not here (one the tool loop or a redaction made) is sent as
+   * the provider writes any other. Default: none.
+   */
+  anthropicToolIds?: ReadonlyMap<string, string>;
+  /**
    * The client's own body and headers, for a target that speaks the client's wire format (set by
    * the dialects that can pass through). The canonical fields above are still what routing, privacy
    * and the checks read. The router hands it to a provider only when the provider speaks its wire,

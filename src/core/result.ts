@@ -32,12 +32,47 @@ export interface ChatResult {
    * where it came in `text` (the length of the text before it). Unset when there were none.
    */
   hosted?: Array<{ item: HostedToolItem; textAt: number }>;
+  /**
+   * The answer's pieces in the order its events came (reasoning, text, tools run, calls), so a whole
+   * answer keeps what a streamed one shows: reasoning after text (interleaved thinking) after it, not
+   * before. Unset on a result made by hand: answerOrder gives the usual order then.
+   */
+  order?: AnswerPiece[];
   /** Parts of the answer the canonical events do not carry (`untranslated` events), each once; unset when there were none. */
   untranslated?: string[];
   finishReason: FinishReason;
   rawFinishReason: string | undefined;
   stopSequence: string | undefined;
   usage: Usage;
+}
+
+/**
+ * One piece of a whole answer, by where it is kept in the ChatResult: a reasoning block
+ * (`reasoningBlocks[block]`), a run of text (`text.slice(from, to)`), a tool tandem ran
+ * (`hosted[item]`), a call (`toolCalls[call]`).
+ */
+export type AnswerPiece =
+  | { type: "reasoning"; block: number }
+  | { type: "text"; from: number; to: number }
+  | { type: "hosted"; item: number }
+  | { type: "tool-call"; call: number };
+
+/**
+ * A whole answer's pieces in order: as its events came (ChatResult.order), else reasoning first, then
+ * the text (cut where each tool tandem ran came in it), then the calls.
+ */
+export function answerOrder(result: ChatResult): AnswerPiece[] {
+  if (result.order !== undefined) return result.order;
+  const pieces: AnswerPiece[] = (result.reasoningBlocks ?? []).map((_, block) => ({ type: "reasoning", block }));
+  let at = 0;
+  for (const [item, { textAt }] of (result.hosted ?? []).entries()) {
+    if (textAt > at) pieces.push({ type: "text", from: at, to: textAt });
+    at = Math.max(at, textAt);
+    pieces.push({ type: "hosted", item });
+  }
+  if (at < result.text.length) pieces.push({ type: "text", from: at, to: result.text.length });
+  for (const call of result.toolCalls.keys()) pieces.push({ type: "tool-call", call });
+  return pieces;
 }
 
 /** Merges a usage update into the running total; later values win per field. */
@@ -87,15 +122,24 @@ export async function collectChat(
   let answerText = "";
   let refusal: string | undefined;
   let logprobs: TokenLogprob[] = [];
+  /** The answer's pieces as they came; a call by its event index until the calls are sorted. */
+  let order: AnswerPiece[] = [];
   await forEachItem(events, (ev) => {
+    const blocks = reasoning.blocks().length;
     reasoning.push(ev);
+    if (reasoning.blocks().length > blocks) order.push({ type: "reasoning", block: blocks });
     switch (ev.type) {
       case "start":
         result.id = ev.id;
         result.model = ev.model;
         if (ev.loadMs !== undefined) result.loadMs = ev.loadMs;
         break;
-      case "text-delta":
+      case "text-delta": {
+        const last = order.at(-1);
+        if (ev.text === "") {
+          // Only tokens (see the event): no text to place.
+        } else if (last?.type === "text") last.to += ev.text.length;
+        else order.push({ type: "text", from: result.text.length, to: result.text.length + ev.text.length });
         result.text += ev.text;
         if (ev.refusal) refusal = (refusal ?? "") + ev.text;
         else {
@@ -103,6 +147,7 @@ export async function collectChat(
           if (ev.logprobs) for (const token of ev.logprobs) logprobs.push(token);
         }
         break;
+      }
       case "prompt": {
         // Pieces run on (see the event).
         const prompt = result.prompt ?? { text: "" };
@@ -115,6 +160,7 @@ export async function collectChat(
         result.reasoning = (result.reasoning ?? "") + ev.text;
         break;
       case "tool-call-start":
+        if (!calls.has(ev.index)) order.push({ type: "tool-call", call: ev.index });
         calls.set(ev.index, { id: ev.id, name: ev.name, arguments: "" });
         break;
       case "tool-call-delta": {
@@ -135,7 +181,10 @@ export async function collectChat(
         result.hosted ??= [];
         const known = result.hosted.find((entry) => entry.item.id === ev.item.id);
         if (known) known.item = ev.item;
-        else result.hosted.push({ item: ev.item, textAt: result.text.length });
+        else {
+          result.hosted.push({ item: ev.item, textAt: result.text.length });
+          order.push({ type: "hosted", item: result.hosted.length - 1 });
+        }
         break;
       }
       case "switch":
@@ -150,6 +199,8 @@ export async function collectChat(
           result.untranslated = undefined;
           result.usage = { inputTokens: 0, outputTokens: 0 };
           calls.clear();
+          // The tools tandem ran stay (as `hosted` does); what the target said starts over.
+          order = order.filter((piece) => piece.type === "hosted");
         }
         break;
       case "usage":
@@ -168,6 +219,8 @@ export async function collectChat(
   if (logprobs.length > 0) result.logprobs = logprobs;
   const blocks = reasoning.blocks();
   if (blocks.length > 0) result.reasoningBlocks = blocks;
-  result.toolCalls = [...calls.entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c);
+  const sorted = [...calls.keys()].sort((a, b) => a - b);
+  result.toolCalls = sorted.map((index) => calls.get(index) as ToolCall);
+  result.order = order.map((piece) => (piece.type === "tool-call" ? { ...piece, call: sorted.indexOf(piece.call) } : piece));
   return result;
 }

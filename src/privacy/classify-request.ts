@@ -263,6 +263,8 @@ const REQUEST_FIELDS: {
   sensitivityFloor: "a level",
   declaredPrivate: "what of the request was declared private where it was kept, for the decision: sent nowhere",
   listedTools: "tool lists for the tool loop, sent nowhere: the tools it offers from them are read (see tools)",
+  anthropicToolIds:
+    "the client's spelling of the conversation's tool call ids, read there as identifiers: sent only for an id still in the conversation as read (a redacted one is not)",
   native: "the client's own body, read last: every string of it but the few body-strings.ts lists",
 };
 

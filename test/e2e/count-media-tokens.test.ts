@@ -2,7 +2,7 @@
  * Counting images and PDFs through a real tandem server: /v1/messages/count_tokens and
  * /v1/responses/input_tokens count an image by its size as the target's vendor prices it, and a PDF
  * as it is sent (its text and an image of each page for a target that reads PDFs), not a flat 85
- * and nothing.
+ * and nothing; a content block of a type tandem has no canonical form for counts as its JSON.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -153,5 +153,50 @@ describe("/v1/responses/input_tokens with images and files", () => {
       { type: "input_text", text: "hello" },
     ]);
     assert.ok(withPdf - text > 765 + 10 && withPdf - text < 765 + 40, `${withPdf} vs ${text}`);
+  });
+});
+
+describe("/v1/messages/count_tokens with blocks of types tandem does not know", () => {
+  const count = async (messages: unknown[]) => {
+    const res = await fetch(`${tandem.url}/v1/messages/count_tokens`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({ model: CLAUDE, messages }),
+    });
+    assert.equal(res.status, 200);
+    return ((await res.json()) as { input_tokens: number }).input_tokens;
+  };
+  const question = { role: "user", content: "What did the search find?" };
+  // A block type newer than tandem, as an upstream may have answered it, sent back in the next turn.
+  const unknown = {
+    type: "lighthouse_log_result",
+    tool_use_id: "srvtoolu_01",
+    content: [{ type: "entry", text: PDF_TEXT }],
+  };
+
+  it("counts an unknown block by its JSON, not as nothing", async () => {
+    const without = await count([
+      { role: "user", content: "Search the logs." },
+      { role: "assistant", content: "Done." },
+      question,
+    ]);
+    const withBlock = await count([
+      { role: "user", content: "Search the logs." },
+      { role: "assistant", content: [unknown, { type: "text", text: "Done." }] },
+      question,
+    ]);
+    assert.ok(withBlock > without + 20, `${withBlock} > ${without} + 20`);
+  });
+
+  it("inside a tool result too", async () => {
+    const call = { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "logs", input: {} }] };
+    const result = (content: unknown[]) => ({
+      role: "user",
+      content: [{ type: "tool_result", tool_use_id: "toolu_1", content }],
+    });
+    const text = { type: "text", text: "ok" };
+    const without = await count([question, call, result([text])]);
+    const withBlock = await count([question, call, result([text, { type: "lighthouse_entry", text: PDF_TEXT }])]);
+    assert.ok(withBlock > without + 20, `${withBlock} > ${without} + 20`);
   });
 });

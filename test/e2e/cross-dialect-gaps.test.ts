@@ -3,11 +3,12 @@
  * Anthropic client's stream names the parts of the answer it has no place for in an SSE comment
  * before its end, as the other SSE dialects do; a history call's arguments keep the digits the client
  * wrote; settings are named by the client's own fields; a chat message's speaker `name` and an
- * image's `detail` are named where the target's wire has no place for them.
+ * image's `detail` are named where the target's wire has no place for them; an Anthropic answer's
+ * `redacted_thinking`, which chat completions and Ollama have no field for, is named, whole and streamed.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
+import { anthropicFrame, type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import { postJson } from "../support/post-json.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
@@ -175,5 +176,73 @@ describe("a chat client's fields another wire has no place for", () => {
     assert.equal(res.status, 200, res.text);
     assert.equal(res.headers.get("x-tandem-warnings"), null);
     assert.equal((openai.requests.at(-1)?.body as { messages: Array<{ name?: string }> }).messages[0]?.name, "bob");
+  });
+});
+
+describe("an Anthropic answer's redacted_thinking to a chat completions or Ollama client", () => {
+  const REDACTED = { type: "redacted_thinking", data: "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT" };
+  const TEXT = { type: "text", text: "Done." };
+  /** Claude answering with these blocks, whole or streamed as the request asks. */
+  const answerWith = (blocks: Record<string, unknown>[]) =>
+    anthropic.script((request) => {
+      const message = {
+        id: "msg_red1",
+        type: "message",
+        role: "assistant",
+        model: "claude-sonnet-4-5",
+        content: blocks,
+        stop_reason: "end_turn",
+        stop_sequence: null,
+        usage: { input_tokens: 20, output_tokens: 9 },
+      };
+      if ((request.body as { stream?: boolean }).stream !== true) return { kind: "raw", body: JSON.stringify(message) };
+      const frames = [anthropicFrame("message_start", { message: { ...message, content: [], stop_reason: null } })];
+      blocks.forEach((block, index) => {
+        const start = block.type === "text" ? { ...block, text: "" } : block;
+        frames.push(anthropicFrame("content_block_start", { index, content_block: start }));
+        if (block.type === "text")
+          frames.push(anthropicFrame("content_block_delta", { index, delta: { type: "text_delta", text: block.text } }));
+        frames.push(anthropicFrame("content_block_stop", { index }));
+      });
+      frames.push(
+        anthropicFrame("message_delta", { delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 9 } }),
+        anthropicFrame("message_stop", {}),
+      );
+      return { kind: "sse", body: frames.join("") };
+    });
+  const named = new RegExp(`redacted_thinking blocks of the answer from ${CLAUDE} not carried`);
+  const chat = { model: CLAUDE, reasoning_effort: "low", messages: [{ role: "user", content: "x" }] };
+  const ollama = { model: CLAUDE, think: true, messages: [{ role: "user", content: "x" }] };
+
+  it("chat completions: named in x-tandem-warnings, and in the stream's closing comment", async () => {
+    answerWith([REDACTED, TEXT]);
+    const whole = await postJson(`${tandem.url}/v1/chat/completions`, chat);
+    assert.equal(whole.status, 200, whole.text);
+    assert.equal(whole.json.choices[0].message.content, "Done.");
+    assert.match(whole.headers.get("x-tandem-warnings") ?? "", named);
+    const streamed = await postJson(`${tandem.url}/v1/chat/completions`, { ...chat, stream: true });
+    assert.equal(streamed.status, 200, streamed.text);
+    assert.match(streamed.text, new RegExp(`: tandem warning: [^\\n]*${named.source}`));
+    assert.ok(streamed.text.indexOf("tandem warning") < streamed.text.indexOf("data: [DONE]"));
+  });
+
+  it("Ollama: named in x-tandem-warnings, and in the final chunk's tandem_warnings", async () => {
+    answerWith([REDACTED, TEXT]);
+    const whole = await postJson(`${tandem.url}/api/chat`, { ...ollama, stream: false });
+    assert.equal(whole.status, 200, whole.text);
+    assert.equal(whole.json.message.content, "Done.");
+    assert.match(whole.headers.get("x-tandem-warnings") ?? "", named);
+    const streamed = await postJson(`${tandem.url}/api/chat`, { ...ollama, stream: true });
+    assert.equal(streamed.status, 200, streamed.text);
+    const final = JSON.parse(streamed.text.trim().split("\n").at(-1) ?? "{}");
+    assert.equal(final.done, true);
+    assert.match((final.tandem_warnings ?? []).join("; "), named);
+  });
+
+  it("not named when the answer had none", async () => {
+    answerWith([TEXT]);
+    const res = await postJson(`${tandem.url}/v1/chat/completions`, chat);
+    assert.equal(res.status, 200, res.text);
+    assert.doesNotMatch(res.headers.get("x-tandem-warnings") ?? "", /redacted_thinking/);
   });
 });

@@ -275,6 +275,45 @@ describe("Anthropic client -> Anthropic upstream on the canonical path (a fitted
   }
 });
 
+describe("Anthropic client -> Anthropic upstream on the canonical path: tool ids", () => {
+  it("reach the upstream as the client wrote them, toolu_ and all, as on the same-wire path (its prompt cache prefix)", async () => {
+    const filler = "lorem ipsum dolor sit amet ".repeat(600);
+    // An id Anthropic made, and one tandem wrote for another upstream's call (`call_9`).
+    const ids = ["toolu_01A09q90qw90lq917835lq9", "toolu_call_9"];
+    const conversation = (model: string): Anthropic.MessageCreateParamsNonStreaming => ({
+      model,
+      max_tokens: 200,
+      tools: [{ name: "get_weather", input_schema: { type: "object" } }],
+      messages: [
+        { role: "user", content: filler },
+        { role: "assistant", content: "Noted." },
+        { role: "user", content: "Weather in Paris and Rome?" },
+        {
+          role: "assistant",
+          content: ids.map((id, i) => ({ type: "tool_use" as const, id, name: "get_weather", input: { city: i } })),
+        },
+        { role: "user", content: ids.map((id) => ({ type: "tool_result" as const, tool_use_id: id, content: "sunny" })) },
+      ],
+    });
+    const res = await anthropic.messages.create(conversation("claude/fit")).withResponse();
+    assert.match(res.response.headers.get("x-tandem-degraded") ?? "", /fitted/);
+    const sent = lastBody(claude).messages as Array<{ role: string; content: Array<Record<string, unknown>> }>;
+    const uses = sent.flatMap((m) => m.content.filter((b) => b.type === "tool_use").map((b) => b.id));
+    const results = sent.flatMap((m) => m.content.filter((b) => b.type === "tool_result").map((b) => b.tool_use_id));
+    assert.deepEqual(uses, ids);
+    assert.deepEqual(results, ids);
+    // An OpenAI-compatible upstream is still asked about its own call ids, without the prefix.
+    await anthropic.messages.create(conversation("deepseek/deepseek-reasoner"));
+    const openai = lastBody(deepseek).messages as Array<{ tool_calls?: Array<{ id: string }>; tool_call_id?: string }>;
+    const calls = openai.flatMap((m) => (m.tool_calls ?? []).map((call) => call.id));
+    assert.deepEqual(calls, ["01A09q90qw90lq917835lq9", "call_9"]);
+    assert.deepEqual(
+      openai.flatMap((m) => (m.tool_call_id === undefined ? [] : [m.tool_call_id])),
+      calls,
+    );
+  });
+});
+
 describe("Claude Code's adaptive thinking with an effort (output_config.effort)", () => {
   /** What Claude Code 2.x sends on every request. */
   const adaptive = (model: string, effort: string, extra: Record<string, unknown> = {}) =>

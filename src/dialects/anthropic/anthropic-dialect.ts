@@ -11,6 +11,7 @@ import {
   sendChat,
 } from "../shared/index.js";
 import { type AnthropicLeftovers, convertFromAnthropicRequest, thinkingDisplay } from "./convert-from-anthropic-messages.js";
+import { withCountedBlocks } from "./counted-blocks.js";
 import { withCountedMedia } from "./counted-media.js";
 import { registerMessageBatchRoutes } from "./message-batches.js";
 import { MessageStreamRenderer } from "./message-stream-renderer.js";
@@ -85,8 +86,9 @@ export const anthropicDialect: Dialect = {
     app.post("/v1/messages/count_tokens", async (request: FastifyRequest, reply: FastifyReply) => {
       requestRecord(request).dialect = "anthropic";
       const signal = clientSignal(request, reply);
+      const converted = convertFromAnthropicRequest(parseBody(CountTokensRequestSchema, request.body));
       const chat = await withCountedMedia(
-        convertFromAnthropicRequest(parseBody(CountTokensRequestSchema, request.body)),
+        withCountedBlocks(converted, request.body),
         request.body,
         services.files?.documentText,
         signal,

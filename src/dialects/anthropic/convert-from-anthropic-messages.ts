@@ -10,10 +10,9 @@ import type {
   WireOnly,
   WrittenMessageValue,
 } from "../../core/index.js";
-import { callArgumentsText, checkResponseSchema, GatewayError, writtenMessageValues } from "../../core/index.js";
+import { callArgumentsText, checkResponseSchema, GatewayError, toolCallId, writtenMessageValues } from "../../core/index.js";
 import { invalidValue } from "../shared/index.js";
 import { checkAnthropicTurns } from "./check-anthropic-turns.js";
-import { toolCallId } from "./message-id.js";
 import type { ContentBlock, MessageParam, MessagesRequest, ToolChangeBlock } from "./messages-api.js";
 import { isSealedSignature, sealedReasoning } from "./sealed-signature.js";
 import type { ThinkingDisplay } from "./thinking-display.js";
@@ -43,6 +42,13 @@ export function convertFromAnthropicRequest(
 ): ChatRequest {
   checkAnthropicTurns(body.messages);
   const messages: Message[] = [];
+  /** The tool ids as the client wrote them, by the canonical id each is read as (ChatRequest.anthropicToolIds). */
+  const clientIds = new Map<string, string>();
+  const readId = (clientId: string): string => {
+    const id = toolCallId(clientId);
+    if (!clientIds.has(id)) clientIds.set(id, clientId);
+    return id;
+  };
   // System blocks become one system message: some local chat templates reject several.
   const system = (body.system ?? []).map((block) => block.text).join("\n\n");
   if (system) messages.push({ role: "system", content: system });
@@ -56,10 +62,11 @@ export function convertFromAnthropicRequest(
     }
     // A system turn cleared at the next user turn is no longer shown once one follows it.
     if (message.clear_at === "next_user_message" && i < lastUser) return;
-    messages.push(...convertMessage(message, i, left, written));
+    messages.push(...convertMessage(message, i, left, written, readId));
   });
 
   const chat: ChatRequest = { model: body.model, messages, stream: body.stream === true };
+  if (clientIds.size > 0) chat.anthropicToolIds = clientIds;
   if (body.max_tokens != null) chat.maxTokens = body.max_tokens;
   const tools = offeredTools(body, left);
   if (tools.length > 0) chat.tools = tools;
@@ -192,7 +199,14 @@ export function thinkingDisplay(thinking: MessagesRequest["thinking"]): Thinking
   return "display" in thinking && thinking.display === "omitted" ? "omitted" : "shown";
 }
 
-function convertMessage(message: MessageParam, i: number, left: AnthropicLeftovers, written: WrittenMessageValue): Message[] {
+function convertMessage(
+  message: MessageParam,
+  i: number,
+  left: AnthropicLeftovers,
+  written: WrittenMessageValue,
+  /** A tool_use / tool_result id as the canonical request carries it (toolCallId), kept as written. */
+  readId: (clientId: string) => string,
+): Message[] {
   const at = (j: number) => `messages[${i}].content[${j}]`;
   /** A block of the client's that has no canonical form: left out of it, for an Anthropic target only. */
   const opaque = (j: number, type: string, what = `a ${type} block`) => left.wireOnly.push({ param: at(j), what });
@@ -227,7 +241,7 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
           break;
         case "tool_use":
           toolCalls.push({
-            id: toolCallId(block.id),
+            id: readId(block.id),
             name: block.name,
             arguments: callArgumentsText(block.input ?? {}, written(i, ["content", j, "input"])),
           });
@@ -287,7 +301,7 @@ function convertMessage(message: MessageParam, i: number, left: AnthropicLeftove
       case "tool_result":
         out.push({
           role: "tool",
-          toolCallId: toolCallId(block.tool_use_id),
+          toolCallId: readId(block.tool_use_id),
           content: (block.content ?? []).flatMap((part, k): ContentPart[] => {
             if (part.type === "text") return [{ type: "text", text: part.text }];
             if (part.type === "tool_reference") {

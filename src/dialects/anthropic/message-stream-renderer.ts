@@ -1,9 +1,9 @@
 import type { ResponseMeta } from "../../core/index.js";
-import { GatewayError, mergeUsage, type StreamEvent, type Usage } from "../../core/index.js";
+import { GatewayError, mergeUsage, type StreamEvent, toolUseId, type Usage } from "../../core/index.js";
 import type { StreamRenderer } from "../shared/index.js";
 import { switchComment } from "../shared/index.js";
 import { toAnthropicStopDetails, toAnthropicStopReason, withRefusal } from "./map-to-anthropic-stop-reason.js";
-import { messageId, toolUseId } from "./message-id.js";
+import { messageId } from "./message-id.js";
 import { renderAnthropicError } from "./render-anthropic-error.js";
 import { betaUsage, renderDeltaUsage, renderUsage } from "./render-anthropic-usage.js";
 import { sealedSignature } from "./sealed-signature.js";

@@ -1,4 +1,12 @@
-import { type ChatResult, JsonSplice, type JsonText, type ReasoningPart, type ResponseMeta } from "../../core/index.js";
+import {
+  answerOrder,
+  type ChatResult,
+  JsonSplice,
+  type JsonText,
+  type ReasoningPart,
+  type ResponseMeta,
+  toolUseId,
+} from "../../core/index.js";
 import {
   type AnthropicRefusalDetails,
   type AnthropicStopReason,
@@ -6,7 +14,7 @@ import {
   toAnthropicStopReason,
   withRefusal,
 } from "./map-to-anthropic-stop-reason.js";
-import { messageId, toolUseId } from "./message-id.js";
+import { messageId } from "./message-id.js";
 import { type AnthropicBetaUsage, type AnthropicUsage, betaUsage, renderUsage } from "./render-anthropic-usage.js";
 import { sealedSignature } from "./sealed-signature.js";
 import type { ThinkingDisplay } from "./thinking-display.js";
@@ -60,27 +68,48 @@ export function renderMessage(
 ): AnthropicMessage | JsonText {
   const splice = result.toolCalls.length > 0 ? new JsonSplice() : undefined;
   const content: AnthropicContentBlock[] = [];
-  // Reasoning first, as Anthropic answers; a block no Anthropic upstream signed has signature "",
-  // or, sealed by its maker, the sealed content it carries back (sealed-signature.ts). With its text
-  // omitted, only the blocks that carry something back, with empty text (see ThinkingDisplay).
-  for (const block of thinking === "off" ? [] : (result.reasoningBlocks ?? [])) {
-    if (block.redactedData !== undefined) {
-      content.push({ type: "redacted_thinking", data: block.redactedData });
-      continue;
+  // In the order the answer came, as the stream has it (reasoning after text, interleaved thinking,
+  // is a block after it). A thinking block no Anthropic upstream signed has signature "", or, sealed
+  // by its maker, the sealed content it carries back (sealed-signature.ts). With its text omitted,
+  // only the blocks that carry something back, with empty text (see ThinkingDisplay); text on either
+  // side of a block not shown is one text block, as streamed.
+  for (const piece of answerOrder(result)) {
+    switch (piece.type) {
+      case "reasoning": {
+        const block = result.reasoningBlocks?.[piece.block];
+        if (block === undefined || thinking === "off") break;
+        if (block.redactedData !== undefined) {
+          content.push({ type: "redacted_thinking", data: block.redactedData });
+          break;
+        }
+        const signature = signatureOf(block);
+        if (thinking === "shown") content.push({ type: "thinking", thinking: block.text, signature });
+        else if (signature !== "") content.push({ type: "thinking", thinking: "", signature });
+        break;
+      }
+      case "text": {
+        const text = result.text.slice(piece.from, piece.to);
+        const last = content.at(-1);
+        if (last?.type === "text") last.text += text;
+        else if (text !== "") content.push({ type: "text", text, citations: null });
+        break;
+      }
+      case "tool-call": {
+        const call = result.toolCalls[piece.call];
+        if (call === undefined) break;
+        content.push({
+          type: "tool_use",
+          id: toolUseId(call.id),
+          name: call.name,
+          input: (splice as JsonSplice).hold(toolInputJson(call.arguments)),
+          caller: { type: "direct" },
+        });
+        break;
+      }
+      // Tools tandem ran between the model's turns: the Messages API has no block for them.
+      case "hosted":
+        break;
     }
-    const signature = signatureOf(block);
-    if (thinking === "shown") content.push({ type: "thinking", thinking: block.text, signature });
-    else if (signature !== "") content.push({ type: "thinking", thinking: "", signature });
-  }
-  if (result.text !== "") content.push({ type: "text", text: result.text, citations: null });
-  for (const call of result.toolCalls) {
-    content.push({
-      type: "tool_use",
-      id: toolUseId(call.id),
-      name: call.name,
-      input: (splice as JsonSplice).hold(toolInputJson(call.arguments)),
-      caller: { type: "direct" },
-    });
   }
   const stopReason = withRefusal(
     toAnthropicStopReason(result.finishReason, result.rawFinishReason, result.stopSequence, result.toolCalls.length > 0),

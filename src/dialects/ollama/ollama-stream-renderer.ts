@@ -6,7 +6,7 @@ import {
   type StreamEvent,
   type Usage,
 } from "../../core/index.js";
-import type { RequestRecord, StreamRenderer } from "../shared/index.js";
+import { noteUncarriedPart, REDACTED_THINKING, type RequestRecord, type StreamRenderer } from "../shared/index.js";
 import { argumentsJson, ollamaFinalFields } from "./ollama-final-fields.js";
 import type { OllamaToolCallOut } from "./ollama-server-api.js";
 import { ollamaLogprobs } from "./render-ollama-logprobs.js";
@@ -71,6 +71,11 @@ export class OllamaStreamRenderer implements StreamRenderer {
         return event.text === "" ? "" : this.#line(this.#content(event.text));
       case "reasoning-delta":
         return event.text === "" || !this.#think ? "" : this.#line(this.#thinking(event.text));
+      // Anthropic's redacted thinking has nothing readable and no field here: named in the final
+      // chunk's warnings (where the client asked to see thinking), not dropped silently.
+      case "reasoning-redacted":
+        if (event.data !== "" && this.#think) noteUncarriedPart(this.#meta, REDACTED_THINKING);
+        return "";
       case "tool-call-start":
         this.#calls.set(event.index, { id: event.id, name: event.name, arguments: "" });
         return "";

@@ -1,5 +1,5 @@
 import { type ChatResult, JsonSplice, type ResponseMeta } from "../../core/index.js";
-import type { RequestRecord } from "../shared/index.js";
+import { noteUncarriedPart, REDACTED_THINKING, type RequestRecord } from "../shared/index.js";
 import { argumentsJson, ollamaFinalFields } from "./ollama-final-fields.js";
 import type { OllamaAssistantMessageOut } from "./ollama-server-api.js";
 import type { OllamaAnswerOptions } from "./ollama-stream-renderer.js";
@@ -17,6 +17,7 @@ export function renderOllamaChatResponse(
 ): unknown {
   const message: OllamaAssistantMessageOut = { role: "assistant", content: result.text };
   if (options.think && result.reasoning) message.thinking = result.reasoning;
+  noteRedactedThinking(result, meta, options);
   const splice = result.toolCalls.length > 0 ? new JsonSplice() : undefined;
   if (splice !== undefined) {
     message.tool_calls = result.toolCalls.map((call, index) => ({
@@ -41,6 +42,7 @@ export function renderOllamaGenerateResponse(
   record: RequestRecord,
   options: OllamaAnswerOptions = {},
 ): unknown {
+  noteRedactedThinking(result, meta, options);
   return {
     model: meta.target,
     created_at: new Date().toISOString(),
@@ -50,6 +52,15 @@ export function renderOllamaGenerateResponse(
     // Last, where Ollama's GenerateResponse has it.
     ...ollamaLogprobsField(options.logprobs ? result.logprobs : undefined),
   };
+}
+
+/**
+ * Anthropic's redacted thinking has nothing readable and no field in Ollama's answer: where the
+ * client asked to see thinking, it is named in the warnings (before the final fields list them).
+ */
+function noteRedactedThinking(result: ChatResult, meta: ResponseMeta, options: OllamaAnswerOptions): void {
+  if (options.think && result.reasoningBlocks?.some((block) => (block.redactedData ?? "") !== ""))
+    noteUncarriedPart(meta, REDACTED_THINKING);
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   unixSeconds,
 } from "../../core/index.js";
 import type { StreamRenderer } from "../shared/index.js";
-import { switchComment } from "../shared/index.js";
+import { noteUncarriedPart, REDACTED_THINKING, switchComment } from "../shared/index.js";
 import { CustomToolInputStream, customToolInput } from "./custom-tools.js";
 import { noteUncarriedCalls } from "./legacy-functions.js";
 import { mapOpenAIChatFinishReason, type OpenAIChatFinishReason } from "./map-openai-finish-reason.js";
@@ -168,8 +168,11 @@ export class ChatCompletionStreamRenderer implements StreamRenderer {
       case "hosted-tool":
       // A signature (or sealed reasoning) can be read only by the upstream that made it: the chat wire has no field for it.
       case "reasoning-signature":
-      case "reasoning-redacted":
       case "reasoning-encrypted":
+        return "";
+      // A whole block of it, with nothing readable: named in the closing comment, not dropped silently.
+      case "reasoning-redacted":
+        if (event.data !== "" && this.#answer !== undefined) noteUncarriedPart(this.#answer, REDACTED_THINKING);
         return "";
       case "reasoning-delta":
         if (event.text === "") return "";

@@ -9,4 +9,5 @@ export * from "./respond.js";
 export * from "./route-table.js";
 export * from "./route-tools-choice.js";
 export * from "./switch-comment.js";
+export * from "./uncarried-parts.js";
 export * from "./validate.js";

@@ -15,9 +15,10 @@ import {
   type StreamEvent,
 } from "../../core/index.js";
 import { clientSignal, endedByShutdown, shuttingDownError } from "./client-signal.js";
-import { addNotice, metaHeaders } from "./meta-headers.js";
+import { metaHeaders } from "./meta-headers.js";
 import { requestRecord } from "./request-record.js";
 import { noticesComment } from "./switch-comment.js";
+import { noteUncarriedPart } from "./uncarried-parts.js";
 
 /** Turns canonical events into one dialect's stream framing (SSE or NDJSON). */
 export interface StreamRenderer {
@@ -160,7 +161,7 @@ type Frame = Extract<StreamEvent, { type: "frame" }>;
  * client), each once; the request's log line has them too: nothing is dropped silently.
  */
 function noteUntranslated(meta: ResponseMeta, parts: readonly string[]): void {
-  for (const part of parts) addNotice(meta, `${part} of the answer from ${meta.target} not carried`);
+  for (const part of parts) noteUncarriedPart(meta, part);
 }
 
 async function pumpStream(

@@ -27,11 +27,15 @@ export interface AnthropicPrompt {
  * the system prompt they would leave that assistant turn last, which Anthropic continues as a
  * prefill instead of answering. They stay where they stand, as system turns (SystemMessageParam).
  */
-export function convertToAnthropicMessages(messages: readonly Message[]): AnthropicPrompt {
+export function convertToAnthropicMessages(
+  messages: readonly Message[],
+  /** The tool ids as an Anthropic client wrote them, by canonical id (ChatRequest.anthropicToolIds). */
+  clientIds?: ReadonlyMap<string, string>,
+): AnthropicPrompt {
   const system: string[] = [];
   const out: AnthropicMessageParam[] = [];
   const trailing = trailingSystemTurns(messages);
-  const toolUseId = toolUseIds(messages);
+  const toolUseId = toolUseIds(messages, clientIds);
 
   const push = (turn: AnthropicMessageParam) => {
     if (turn.content.length === 0) return;
@@ -139,22 +143,24 @@ const TOOL_ID = /^[a-zA-Z0-9_-]+$/;
  * The ids a conversation's tool calls and results are sent with. Anthropic requires tool ids to match
  * ^[a-zA-Z0-9_-]+$; ids from other backends may not. The same mapping is applied to tool_use and
  * tool_result, so they still pair up, and it never gives two ids one: Anthropic refuses a repeated
- * tool_use id, and which result answers which call would be lost. An id Anthropic takes is sent as
- * it is (an Anthropic answer's own ids come back unchanged, its prompt cache intact); another has its
- * other characters written `_`, then a counter when that id is already the conversation's (`c.1`
- * beside `c_1` is sent `c_1_2`, Kimi's `functions.get_weather:0` beside a `functions_get_weather_0`
- * likewise).
+ * tool_use id, and which result answers which call would be lost. An id an Anthropic client wrote
+ * (`clientIds`: `toolu_…`, which the canonical form carries without its prefix) is sent as the client
+ * wrote it, and an id Anthropic takes as it is (an Anthropic answer's own ids come back unchanged):
+ * either way the prompt cache prefix is the one the same-wire path makes. Another has its other
+ * characters written `_`, then a counter when that id is already the conversation's (`c.1` beside
+ * `c_1` is sent `c_1_2`, Kimi's `functions.get_weather:0` beside a `functions_get_weather_0` likewise).
  */
-export function toolUseIds(messages: readonly Message[]): (id: string) => string {
+export function toolUseIds(messages: readonly Message[], clientIds?: ReadonlyMap<string, string>): (id: string) => string {
   const sent = new Map<string, string>();
   const taken = new Set<string>();
   for (const message of messages) {
     const ids = message.role === "assistant" ? (message.toolCalls ?? []).map((call) => call.id) : [];
     if (message.role === "tool") ids.push(message.toolCallId);
     for (const id of ids) {
-      if (!TOOL_ID.test(id)) continue;
-      sent.set(id, id);
-      taken.add(id);
+      const wire = clientIds?.get(id) ?? id;
+      if (sent.has(id) || !TOOL_ID.test(wire) || taken.has(wire)) continue;
+      sent.set(id, wire);
+      taken.add(wire);
     }
   }
   return (id) => {

@@ -41,7 +41,7 @@ export function convertToAnthropicRequest(
   request: ProviderChatRequest,
   defaults: AnthropicRequestDefaults,
 ): AnthropicMessagesRequest {
-  const prompt = convertToAnthropicMessages(request.messages);
+  const prompt = convertToAnthropicMessages(request.messages, request.anthropicToolIds);
   const body: AnthropicMessagesRequest = {
     model: request.upstreamModel,
     max_tokens: askedMaxTokens(request, defaults),

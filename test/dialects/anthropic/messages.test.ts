@@ -162,6 +162,43 @@ describe("POST /v1/messages, not streamed", () => {
     assert.equal(message.usage.output_tokens, 9);
   });
 
+  it("keeps interleaved reasoning in place: a whole message's blocks in the order the stream has them", async () => {
+    // An OpenAI-compatible upstream's reasoning_content (DeepSeek, vLLM) between pieces of its answer.
+    const events: StreamEvent[] = [
+      { type: "start" },
+      { type: "reasoning-delta", text: "First, " },
+      { type: "reasoning-delta", text: "look." },
+      { type: "text-delta", text: "Looking." },
+      { type: "reasoning-delta", text: "Then answer." },
+      { type: "text-delta", text: "Sunny." },
+      { type: "tool-call-start", index: 0, id: "call_9", name: "get_weather" },
+      { type: "tool-call-delta", index: 0, argumentsDelta: '{"city":"Paris"}' },
+      { type: "tool-call-end", index: 0 },
+      { type: "finish", reason: "tool_calls", raw: "tool_calls" },
+    ];
+    const plain = { model: "m", max_tokens: 2000, messages: [{ role: "user" as const, content: "Weather?" }] };
+    const params = { ...plain, thinking: { type: "enabled" as const, budget_tokens: 1024 } };
+    stub.script({ events });
+    const whole = await client.messages.create(params);
+    assert.deepEqual(whole.content, [
+      { type: "thinking", thinking: "First, look.", signature: "" },
+      { type: "text", text: "Looking.", citations: null },
+      { type: "thinking", thinking: "Then answer.", signature: "" },
+      { type: "text", text: "Sunny.", citations: null },
+      { type: "tool_use", id: "toolu_call_9", name: "get_weather", input: { city: "Paris" }, caller: { type: "direct" } },
+    ]);
+    stub.script({ events });
+    const streamed = await client.messages.stream(params).finalMessage();
+    assert.deepEqual(streamed.content, whole.content);
+    // Thinking not shown: the text on either side of it is one block, as streamed.
+    stub.script({ events });
+    const hidden = await client.messages.create(plain);
+    assert.deepEqual(
+      hidden.content.map((block) => (block.type === "text" ? block.text : block.type)),
+      ["Looking.Sunny.", "tool_use"],
+    );
+  });
+
   it("turns tool arguments that are not a JSON object into input {}", async () => {
     for (const args of [['{"city": "Par'], ["[1, 2]"], [""]]) {
       stub.script({ events: toolEvents(args) });

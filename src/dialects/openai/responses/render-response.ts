@@ -7,7 +7,7 @@ import type {
   ToolCall,
   Usage,
 } from "../../../core/index.js";
-import { objectSchema, TOOL_LIMIT_FINISH } from "../../../core/index.js";
+import { answerOrder, objectSchema, TOOL_LIMIT_FINISH } from "../../../core/index.js";
 import type { StateItem } from "../../../core/state.js";
 import { customToolInput } from "../custom-tools.js";
 import { itemId, renderMcpCallError } from "../state/index.js";
@@ -256,8 +256,11 @@ export function reasoningItem(id: string, text: string | undefined): StateItem {
 }
 
 /**
- * A whole answer's output items: its reasoning (when the target showed any, an item a block), its text as one message
- * (when there is text, or nothing else; with its tokens' logprobs when asked, see messageParts), then its calls.
+ * A whole answer's output items, in the order the answer came, as the stream has them: a reasoning
+ * item a block the target gave (or one for reasoning read without blocks), its text as messages (one
+ * a run between reasoning, tools tandem ran and calls; one empty message when there is nothing else),
+ * and its calls. A lone message has its refusal part and, when asked, its tokens' logprobs (see
+ * messageParts); text cut by tools tandem ran cites the files a search before it names.
  */
 export function outputItems(
   result: ChatResult,
@@ -269,39 +272,59 @@ export function outputItems(
 ): StateItem[] {
   const itemStatus = status === "incomplete" ? "incomplete" : "completed";
   const items: StateItem[] = [];
-  // A reasoning item per block the target gave (Anthropic's thinking and redacted_thinking blocks
-  // each keep their own seal, thinking-signature.ts), or one for reasoning read without blocks.
-  const blocks = result.reasoningBlocks ?? [];
-  if (blocks.length > 0)
-    for (const block of blocks) items.push(reasoningItem(itemId("rs_"), block.text === "" ? undefined : block.text));
-  else if (result.reasoning !== undefined && result.reasoning !== "") items.push(reasoningItem(itemId("rs_"), result.reasoning));
-  if (result.hosted !== undefined && result.hosted.length > 0) {
-    // Tools tandem ran between the model's turns, each where it came in the answer's text; the text
-    // after a file search cites the files it names (file-citations.ts).
-    let at = 0;
-    const found: FileSearchResult[] = [];
-    const message = (text: string, status: "completed" | "incomplete") =>
-      messageItem(itemId("msg_"), [outputTextPart(text, [], fileCitations(text, found))], status);
-    for (const { item, textAt } of result.hosted) {
-      if (textAt > at) items.push(message(result.text.slice(at, textAt), "completed"));
-      at = Math.max(at, textAt);
-      items.push(hostedItem(item, fileSearchResults));
-      if (item.kind === "file-search" && item.results !== undefined) found.push(...item.results);
+  const order = answerOrder(result);
+  const runs = order.filter((piece) => piece.type === "text").length;
+  // A lone message, with no tool tandem ran, keeps the parts a whole text has.
+  const whole = runs <= 1 && !order.some((piece) => piece.type === "hosted");
+  const found: FileSearchResult[] = [];
+  let text = "";
+  // The text so far as a message: done when reasoning or a tool tandem ran follows it, else as the answer is.
+  const flush = (status: "completed" | "incomplete") => {
+    if (text === "") return;
+    const parts = whole ? messageParts(result, logprobs) : [outputTextPart(text, [], fileCitations(text, found))];
+    items.push(messageItem(itemId("msg_"), parts, status));
+    text = "";
+  };
+  // Reasoning read without blocks (an answer made by hand) comes first, as one item.
+  if ((result.reasoningBlocks ?? []).length === 0 && result.reasoning !== undefined && result.reasoning !== "")
+    items.push(reasoningItem(itemId("rs_"), result.reasoning));
+  for (const piece of order) {
+    switch (piece.type) {
+      case "reasoning": {
+        // Anthropic's thinking and redacted_thinking blocks each keep their own seal (thinking-signature.ts).
+        const block = result.reasoningBlocks?.[piece.block];
+        if (block === undefined) break;
+        flush("completed");
+        items.push(reasoningItem(itemId("rs_"), block.text === "" ? undefined : block.text));
+        break;
+      }
+      case "text":
+        text += result.text.slice(piece.from, piece.to);
+        break;
+      case "hosted": {
+        const hosted = result.hosted?.[piece.item];
+        if (hosted === undefined) break;
+        flush("completed");
+        items.push(hostedItem(hosted.item, fileSearchResults));
+        if (hosted.item.kind === "file-search" && hosted.item.results !== undefined) found.push(...hosted.item.results);
+        break;
+      }
+      case "tool-call": {
+        // A call whose arguments parse stands, whatever cut the answer after it; one whose arguments do not,
+        // or that has none (cut before its first character, or a tool without parameters), has the answer's status.
+        const call = result.toolCalls[piece.call];
+        if (call === undefined) break;
+        flush(itemStatus);
+        const callStatus = call.arguments !== "" && isJsonArguments(call.arguments) ? "completed" : itemStatus;
+        items.push(functionCallItem(callItemId(call.name, tools), call, callStatus, tools));
+        break;
+      }
     }
-    if (at < result.text.length) items.push(message(result.text.slice(at), itemStatus));
-  } else if (result.text !== "" || result.toolCalls.length === 0)
+  }
+  flush(itemStatus);
+  // An answer with neither text nor calls is still one (empty) message, as OpenAI's.
+  if (!order.some((piece) => piece.type !== "reasoning"))
     items.push(messageItem(itemId("msg_"), messageParts(result, logprobs), itemStatus));
-  // A call whose arguments parse stands, whatever cut the answer after it; one whose arguments do not,
-  // or that has none (cut before its first character, or a tool without parameters), has the answer's status.
-  for (const call of result.toolCalls)
-    items.push(
-      functionCallItem(
-        callItemId(call.name, tools),
-        call,
-        call.arguments !== "" && isJsonArguments(call.arguments) ? "completed" : itemStatus,
-        tools,
-      ),
-    );
   return items;
 }
 

@@ -52,9 +52,9 @@ export function withoutThinkingSignature(item: StateItem): StateItem {
 
 /**
  * A whole answer's reasoning items as stored, by their index in the output, each with the Anthropic
- * thinking it shows (or a Responses upstream's sealed reasoning): the answer's reasoning blocks are
- * its first items, one each (outputItems), so block k is item k. A block with neither a signature,
- * redacted data nor sealed content keeps nothing.
+ * thinking it shows (or a Responses upstream's sealed reasoning): each of the answer's reasoning blocks
+ * is a reasoning item, in order, wherever it came in the answer (outputItems), so block k is the k-th
+ * reasoning item. A block with neither a signature, redacted data nor sealed content keeps nothing.
  */
 export function signedWholeReasoning(
   blocks: readonly ReasoningPart[] | undefined,
@@ -62,9 +62,11 @@ export function signedWholeReasoning(
   target: string,
 ): Map<number, { item: StateItem; origin: string }> | undefined {
   const kept = new Map<number, { item: StateItem; origin: string }>();
-  for (const [index, block] of (blocks ?? []).entries()) {
-    const item = output[index];
-    if (item?.type !== "reasoning") break;
+  const reasoningAt = [...output.keys()].filter((index) => output[index]?.type === "reasoning");
+  for (const [k, block] of (blocks ?? []).entries()) {
+    const index = reasoningAt[k];
+    const item = index === undefined ? undefined : output[index];
+    if (index === undefined || item === undefined) break;
     if (block.redactedData !== undefined && block.redactedData !== "")
       kept.set(index, { item: redactedReasoningItem(item, block.redactedData), origin: target });
     else if (block.signature !== undefined && block.signature !== "")
