@@ -1,4 +1,5 @@
 import type { ChatRequest, ContentPart } from "../../core/index.js";
+import { withPartsCounted } from "./counted-media.js";
 
 type Json = Record<string, unknown>;
 
@@ -32,14 +33,7 @@ const COUNTED_IN_RESULT = new Set(["text", "image", "document", "search_result",
  */
 export function withCountedBlocks(chat: ChatRequest, body: unknown): ChatRequest {
   const parts: ContentPart[] = [...uncountedBlocks(body)].map((block) => ({ type: "text", text: JSON.stringify(block) }));
-  if (parts.length === 0) return chat;
-  const messages = [...chat.messages];
-  let last = messages.length - 1;
-  while (last >= 0 && messages[last]?.role !== "user") last--;
-  const user = messages[last];
-  if (user?.role === "user") messages[last] = { ...user, content: [...user.content, ...parts] };
-  else messages.push({ role: "user", content: parts });
-  return { ...chat, messages };
+  return parts.length === 0 ? chat : withPartsCounted(chat, parts);
 }
 
 /** The blocks of a Messages body (in its messages and their tool results) of a type not counted otherwise, read defensively: the body was validated. */

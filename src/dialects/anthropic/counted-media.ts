@@ -39,6 +39,14 @@ export async function withCountedMedia(
       ...(text !== undefined && { text }),
     });
   }
+  return withPartsCounted(chat, parts);
+}
+
+/**
+ * A count_tokens request with `parts` put in at the end of its last user message (a new one when it
+ * has none): where does not change a count, and nothing of this request is sent.
+ */
+export function withPartsCounted(chat: ChatRequest, parts: ContentPart[]): ChatRequest {
   const messages = [...chat.messages];
   let last = messages.length - 1;
   while (last >= 0 && messages[last]?.role !== "user") last--;
