@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Command, type CommanderError, InvalidArgumentError } from "commander";
-import { ConfigError } from "../config/index.js";
+import { ConfigError } from "../config/config-error.js";
 import type { Keychain } from "../secrets/index.js";
 import {
   DATABASE_FILE,

@@ -1,6 +1,5 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { expandHome, loadConfig } from "../config/index.js";
 
 /** The options of a command that works on the data dir itself, with no server (`tandem keys`, `models`, `audit`, `gpu`). */
 export interface DataDirOptions {
@@ -24,6 +23,8 @@ export function addDataDirOptions(command: Command, dataDirHelp: string): Comman
 
 /** `--data-dir`, else the data dir the config resolves (TANDEM_DATA_DIR, the file's `dataDir`, the default). */
 export async function resolveDataDir(io: { env: NodeJS.ProcessEnv }, opts: DataDirOptions): Promise<string> {
+  // Loaded here, not with the command's definition: the config's schemas are slow to load (see main.ts).
+  const { expandHome, loadConfig } = await import("../config/index.js");
   if (opts.dataDir) return resolve(expandHome(opts.dataDir));
   const { config } = await loadConfig({ configPath: opts.config, skipOllamaProbe: true, env: io.env });
   return config.dataDir;

@@ -1,5 +1,5 @@
 import { Command, type CommanderError } from "commander";
-import { ConfigError } from "../config/index.js";
+import { ConfigError } from "../config/config-error.js";
 import { type InstallResult, installBinaryPackages, npmInstallArgs } from "../providers/llamacpp/binary-install.js";
 import { binaryPackages, cpuBinaryPackage, type GpuBackend } from "../providers/llamacpp/gpu-packages.js";
 import { detectGpu, type GpuReport, probeBackend } from "../providers/llamacpp/gpu-setup.js";

@@ -1,14 +1,20 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Command, type CommanderError } from "commander";
-import { ConfigError } from "../config/index.js";
-import { type Keychain, KeychainError, maskKey, osKeychain } from "../secrets/index.js";
-import { DATABASE_FILE, DATABASE_KEY_ACCOUNT, openDataStore, StoreError } from "../store/index.js";
+import { ConfigError } from "../config/config-error.js";
+import { maskKey } from "../secrets/key-ref.js";
+import { type Keychain, KeychainError, osKeychain } from "../secrets/keychain.js";
+import { DATABASE_FILE, DATABASE_KEY_ACCOUNT } from "../store/database-key.js";
+import { StoreError } from "../store/store-error.js";
 import { type CommandIo, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, processIo, warnTo } from "./command-io.js";
 import { addDataDirOptions, type DataDirOptions, resolveDataDir, STORE_DATA_DIR_HELP } from "./data-dir-options.js";
 
 import { InterruptedError, promptHidden } from "./prompt-hidden.js";
 import { formatTable } from "./text-table.js";
+
+/** The encrypted store's code (SQLCipher), loaded when a command opens it: `tandem --help` needs none of it. */
+const openStore: typeof import("../store/index.js").openDataStore = async (options) =>
+  (await import("../store/index.js")).openDataStore(options);
 
 /** What the keys commands read and write: the process's own unless a test passes its own. */
 export interface KeysCommandIo extends CommandIo {
@@ -69,7 +75,7 @@ async function setKey(io: KeysCommandIo, name: string, opts: DataDirOptions & { 
   checkName(name);
   const key = await readKey(io, name);
   if (opts.store) {
-    const store = await openDataStore({
+    const store = await openStore({
       dataDir: await resolveDataDir(io, opts),
       env: io.env,
       keychain: io.keychain,
@@ -122,7 +128,13 @@ async function listKeys(io: KeysCommandIo, opts: DataDirOptions & { json?: boole
   }
   const dir = await resolveDataDir(io, opts);
   if (existsSync(join(dir, DATABASE_FILE))) {
-    const store = await openDataStore({ dataDir: dir, env: io.env, keychain: io.keychain, warn: warnTo(io), create: false });
+    const store = await openStore({
+      dataDir: dir,
+      env: io.env,
+      keychain: io.keychain,
+      warn: warnTo(io),
+      create: false,
+    });
     try {
       for (const info of store.listSecrets()) {
         keys.push({
@@ -169,7 +181,13 @@ async function removeKey(io: KeysCommandIo, name: string, opts: DataDirOptions):
   }
   const dir = await resolveDataDir(io, opts);
   if (existsSync(join(dir, DATABASE_FILE))) {
-    const store = await openDataStore({ dataDir: dir, env: io.env, keychain: io.keychain, warn: warnTo(io), create: false });
+    const store = await openStore({
+      dataDir: dir,
+      env: io.env,
+      keychain: io.keychain,
+      warn: warnTo(io),
+      create: false,
+    });
     try {
       if (store.deleteSecret(name)) removed.push(`the encrypted store ${store.file}`);
     } finally {

@@ -1,21 +1,15 @@
 #!/usr/bin/env node
 import { Command } from "commander";
-import { ConfigError, parsePort } from "../config/index.js";
-import { DataDirInUseError, StoreError } from "../store/index.js";
 import { VERSION } from "../version.js";
 import { auditCommand } from "./audit.js";
-import { chat } from "./chat.js";
 import { gpuCommand } from "./gpu.js";
 import { keysCommand } from "./keys.js";
 import { memoryCommand } from "./memory.js";
 import { modelsCommand } from "./models.js";
-import { ps } from "./ps.js";
-import { run } from "./run.js";
-import { serve } from "./serve.js";
-import { show } from "./show.js";
-import { status } from "./status.js";
-import { stop } from "./stop.js";
 import { tierUpSooner } from "./v8-tiering.js";
+
+// Each command's code is loaded when it runs: the server's (config schemas, every provider, the
+// store) takes most of a second to load, which `tandem stop` or `tandem --help` need not wait for.
 
 const program = new Command()
   .name("tandem")
@@ -30,6 +24,11 @@ program
   .option("-p, --port <port>", "port (TANDEM_PORT)")
   .action(async ({ port, ...opts }: { config?: string; host?: string; port?: string }) => {
     tierUpSooner();
+    const [{ serve }, { ConfigError, parsePort }, { DataDirInUseError, StoreError }] = await Promise.all([
+      import("./serve.js"),
+      import("../config/index.js"),
+      import("../store/index.js"),
+    ]);
     try {
       // Read here, not by commander, whose refusal exits 1: a bad --port is a config error (exit 2),
       // as a bad TANDEM_PORT or --host is.
@@ -61,6 +60,7 @@ program
   .option("--key <key>", "client API key; prefer TANDEM_API_KEY (--key shows in ps); asked for on a terminal when needed")
   .option("-s, --system <prompt>", "system prompt")
   .action(async (model: string | undefined, opts: { url?: string; key?: string; system?: string }) => {
+    const { chat } = await import("./chat.js");
     process.exitCode = await chat(model, opts);
   });
 
@@ -71,6 +71,7 @@ program
   .option("--key <key>", "client API key; prefer TANDEM_API_KEY (--key shows in ps); asked for on a terminal when needed")
   .option("--json", "print the raw JSON of /v1/status")
   .action(async (opts: { url?: string; key?: string; json?: boolean }) => {
+    const { status } = await import("./status.js");
     process.exitCode = await status(opts);
   });
 
@@ -86,6 +87,7 @@ program
   .option("--key <key>", KEY_HELP)
   .option("-s, --system <prompt>", "system prompt")
   .action(async (model: string, prompt: string | undefined, opts: { url?: string; key?: string; system?: string }) => {
+    const { run } = await import("./run.js");
     process.exitCode = await run(model, prompt, opts);
   });
 
@@ -96,6 +98,7 @@ program
   .option("--key <key>", KEY_HELP)
   .option("--json", "print the raw JSON of /api/ps")
   .action(async (opts: { url?: string; key?: string; json?: boolean }) => {
+    const { ps } = await import("./ps.js");
     process.exitCode = await ps(opts);
   });
 
@@ -106,6 +109,7 @@ program
   .option("--url <url>", URL_HELP)
   .option("--key <key>", KEY_HELP)
   .action(async (model: string, opts: { url?: string; key?: string }) => {
+    const { stop } = await import("./stop.js");
     process.exitCode = await stop(model, opts);
   });
 
@@ -117,6 +121,7 @@ program
   .option("--key <key>", KEY_HELP)
   .option("--json", "print the raw JSON of /api/show")
   .action(async (model: string, opts: { url?: string; key?: string; json?: boolean }) => {
+    const { show } = await import("./show.js");
     process.exitCode = await show(model, opts);
   });
 

@@ -1,23 +1,17 @@
 import { Command, type CommanderError } from "commander";
-import { type Config, ConfigError, loadConfig } from "../config/index.js";
-import { GatewayError } from "../core/index.js";
-import {
-  checkModelName,
-  DEFAULT_MODEL_ALIAS,
-  type DownloadProgress,
-  type InstalledModel,
-  installedModelFiles,
-  listInstalledModels,
-  MODEL_ALIASES,
-  modelsDir,
-  type PullEvent,
-  pullModel,
-  readGgufInfo,
-  removeModel,
-} from "../models/index.js";
-import { configuredModelsOfFile, configuredNameRefusal, type LocalModelEntry } from "../providers/llamacpp/model-files.js";
+import { ConfigError } from "../config/config-error.js";
+import type { Config } from "../config/index.js";
+import { GatewayError } from "../core/errors.js";
+import type { DownloadProgress, InstalledModel, PullEvent } from "../models/index.js";
+import { DEFAULT_MODEL_ALIAS, MODEL_ALIASES } from "../models/model-aliases.js";
+import type { LocalModelEntry } from "../providers/llamacpp/model-files.js";
 import { type CommandIo, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, processIo } from "./command-io.js";
 import { addDataDirOptions, type DataDirOptions, resolveDataDir } from "./data-dir-options.js";
+
+// The models' code (the hub client, GGUF reading), the config's and the local engine's are loaded
+// when a command runs, not with the definitions: `tandem --help` or `tandem stop` need none of it.
+const modelStore = () => import("../models/index.js");
+const modelFiles = () => import("../providers/llamacpp/model-files.js");
 
 const DATA_DIR_HELP =
   "tandem's data dir; models are in <dir>/models (default: TANDEM_DATA_DIR, the config's dataDir, ~/.local/share/tandem)";
@@ -115,6 +109,7 @@ async function pullCommand(
     const onInterrupt = () => controller.abort();
     process.once("SIGINT", onInterrupt);
     const progress = new ProgressDisplay(io.stderr);
+    const { pullModel, readGgufInfo } = await modelStore();
     try {
       const result = await pullModel(model, {
         dataDir,
@@ -159,6 +154,7 @@ async function pullDestination(
 ): Promise<{ dataDir: string; claimName: (name: string, destination: string) => void }> {
   const { dataDir, config } = await modelsConfig(io, opts);
   const engines = config?.dataDir === dataDir ? localEngines(config) : [];
+  const { configuredNameRefusal } = await modelFiles();
   return {
     dataDir,
     claimName: (name, destination) => {
@@ -181,6 +177,7 @@ async function modelsConfig(
   opts: DataDirOptions,
 ): Promise<{ dataDir: string; config?: Config; configError?: string }> {
   try {
+    const { loadConfig } = await import("../config/index.js");
     const { config } = await loadConfig({ configPath: opts.config, skipOllamaProbe: true, env: io.env });
     return { dataDir: opts.dataDir ? await resolveDataDir(io, opts) : config.dataDir, config };
   } catch (err) {
@@ -200,6 +197,7 @@ function localEngines(config: Config): { name: string; models: Record<string, Lo
 async function listCommand(io: ModelsCommandIo, opts: DataDirOptions & { json?: boolean }): Promise<number> {
   return run(io, "models list", async () => {
     const dataDir = await resolveDataDir(io, opts);
+    const { listInstalledModels, modelsDir } = await modelStore();
     const models = await listInstalledModels(dataDir);
     if (opts.json) {
       io.stdout.write(`${JSON.stringify(models, null, 2)}\n`);
@@ -227,6 +225,8 @@ async function listCommand(io: ModelsCommandIo, opts: DataDirOptions & { json?: 
 async function removeCommand(io: ModelsCommandIo, name: string, opts: DataDirOptions & { force?: boolean }): Promise<number> {
   return run(io, "models rm", async () => {
     const { dataDir, config, configError } = await modelsConfig(io, opts);
+    const { checkModelName, installedModelFiles, removeModel } = await modelStore();
+    const { configuredModelsOfFile } = await modelFiles();
     // The file the server would load (a split model's first part); an unfinished download alone is no model's.
     const path = opts.force ? undefined : (await installedModelFiles(dataDir)).get(checkModelName(name));
     if (path !== undefined) {
