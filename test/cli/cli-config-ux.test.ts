@@ -5,20 +5,18 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { gpuCommand } from "../../src/cli/gpu.js";
 import { keysCommand } from "../../src/cli/keys.js";
 import { modelsCommand } from "../../src/cli/models.js";
+import { TANDEM_CLI } from "../support/tandem-cli.js";
 
 /*
  * What the CLI tells an operator about their own mistakes: a config the server would refuse one
  * day, a variable with a bad value, a server that is not running, and the same help everywhere.
  */
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 // Resolved here, since the CLI runs with other working directories.
-const TSX = import.meta.resolve("tsx");
 
 /** A clean environment: no keys, no config dirs of the machine, and no Ollama to find. */
 function cleanEnv(home: string): NodeJS.ProcessEnv {
@@ -39,7 +37,7 @@ function run(
   cwd: string,
   uid?: number,
 ): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
+  const child = spawn(process.execPath, [TANDEM_CLI, ...args], {
     env,
     cwd,
     stdio: ["ignore", "ignore", "pipe"],

@@ -8,14 +8,11 @@ import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { Ollama } from "ollama";
 import { type FakeHfHub, startFakeHfHub } from "../support/fake-hf-hub.js";
 import { makeModelDir, writeChatModel } from "../support/gguf/index.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
-
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
+import { TANDEM_CLI } from "../support/tandem-cli.js";
 
 let hub: FakeHfHub;
 let tandem: RunningTandem;
@@ -40,7 +37,7 @@ after(async () => {
 
 /** Runs the CLI with stdin piped (so never a terminal), against the test's server through TANDEM_URL. */
 function cli(args: string[], input = ""): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
+  const child = spawn(process.execPath, [TANDEM_CLI, ...args], {
     env: { PATH: process.env.PATH, HOME: tandem.dataDir, TANDEM_URL: tandem.url },
     stdio: ["pipe", "pipe", "pipe"],
   });

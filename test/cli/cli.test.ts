@@ -5,12 +5,10 @@ import { existsSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
+import { TANDEM_CLI } from "../support/tandem-cli.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 // Resolved here, since the CLI runs with other working directories.
-const TSX = import.meta.resolve("tsx");
 
 /** A clean environment: no keys, no config dirs of the machine, and no Ollama to find. */
 function cleanEnv(home: string): NodeJS.ProcessEnv {
@@ -25,7 +23,7 @@ function cleanEnv(home: string): NodeJS.ProcessEnv {
 }
 
 function run(args: string[], env: NodeJS.ProcessEnv, cwd: string, input?: string, stdoutFd?: number) {
-  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
+  const child = spawn(process.execPath, [TANDEM_CLI, ...args], {
     env,
     cwd,
     stdio: ["pipe", stdoutFd ?? "pipe", "pipe"],

@@ -11,11 +11,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic-upstream.js";
-
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
+import { TANDEM_CLI } from "../support/tandem-cli.js";
 
 const children: ChildProcess[] = [];
 const fakes: FakeAnthropic[] = [];
@@ -27,7 +24,7 @@ after(async () => {
 /** `tandem serve` with no config file, the given keys in its environment; resolves with its URL and banner. */
 async function firstRun(env: Record<string, string>): Promise<{ url: string; banner: string }> {
   const home = mkdtempSync(join(tmpdir(), "tandem-first-run-"));
-  const child = spawn(process.execPath, ["--import", TSX, MAIN, "serve", "--port", "0"], {
+  const child = spawn(process.execPath, [TANDEM_CLI, "serve", "--port", "0"], {
     env: {
       PATH: process.env.PATH,
       HOME: home,

@@ -8,16 +8,14 @@ import { spawn } from "node:child_process";
 import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { type CallToolResult, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { FakeUpstream, RecordedRequest } from "../support/fake-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
+import { TANDEM_CLI } from "../support/tandem-cli.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
 const KEY = "stdio-client-key-0123456789";
 
 let upstream: FakeUpstream;
@@ -41,7 +39,7 @@ after(async () => {
 async function startStdio(env: Record<string, string>): Promise<{ client: Client; stderr: () => string }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: ["--import", TSX, MAIN, "mcp"],
+    args: [TANDEM_CLI, "mcp"],
     env,
     stderr: "pipe",
   });
@@ -108,7 +106,7 @@ describe("tandem mcp (stdio)", () => {
   });
 
   it("piped: answers every request sent before stdin ended, then exits 0", async () => {
-    const child = spawn(process.execPath, ["--import", TSX, MAIN, "mcp"], {
+    const child = spawn(process.execPath, [TANDEM_CLI, "mcp"], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, TANDEM_URL: tandem.url, TANDEM_API_KEY: KEY },
       stdio: ["pipe", "pipe", "pipe"],
     });
@@ -135,7 +133,7 @@ describe("tandem mcp (stdio)", () => {
   });
 
   it("piped, MCP 2026-07-28 (no initialize): server/discover and a tool call are relayed with that revision's headers", async () => {
-    const child = spawn(process.execPath, ["--import", TSX, MAIN, "mcp"], {
+    const child = spawn(process.execPath, [TANDEM_CLI, "mcp"], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, TANDEM_URL: tandem.url, TANDEM_API_KEY: KEY },
       stdio: ["pipe", "pipe", "pipe"],
     });

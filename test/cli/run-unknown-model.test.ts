@@ -6,12 +6,9 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
-
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
+import { TANDEM_CLI } from "../support/tandem-cli.js";
 
 let upstream: FakeOpenAIUpstream;
 let tandem: RunningTandem;
@@ -31,7 +28,7 @@ after(async () => {
 });
 
 function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
+  const child = spawn(process.execPath, [TANDEM_CLI, ...args], {
     env: { PATH: process.env.PATH, HOME: tandem.dataDir, TANDEM_URL: tandem.url },
     stdio: ["pipe", "pipe", "pipe"],
   });

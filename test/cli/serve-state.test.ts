@@ -10,13 +10,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
 import { configSchema } from "../../src/config/index.js";
 import { openStore } from "../../src/store/index.js";
+import { TANDEM_CLI } from "../support/tandem-cli.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
 const DAY_MS = 86_400_000;
 
 const children: ChildProcess[] = [];
@@ -39,7 +37,7 @@ function env(home: string, key: string): NodeJS.ProcessEnv {
 
 /** Starts `tandem serve` on a free port and resolves with its URL and a stop function. */
 async function serve(home: string, key: string): Promise<{ client: OpenAI; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, ["--import", TSX, MAIN, "serve", "--port", "0"], {
+  const child = spawn(process.execPath, [TANDEM_CLI, "serve", "--port", "0"], {
     env: env(home, key),
     cwd: home,
     stdio: ["ignore", "ignore", "pipe"],

@@ -4,10 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { fileURLToPath, pathToFileURL } from "node:url";
-
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
+import { pathToFileURL } from "node:url";
+import { TANDEM_CLI } from "../support/tandem-cli.js";
 
 /**
  * Packages whose module graphs take a second or more to load and that a command needs only on some
@@ -44,7 +42,7 @@ writeFileSync(register, `import { register } from "node:module"; register(${JSON
 
 /** Runs the CLI with `args` until `done(stderr)` says so (or it exits); the packages it loaded. */
 function packagesLoaded(args: string[], done: (stderr: string) => boolean = () => false): Promise<Set<string>> {
-  const child = spawn(process.execPath, ["--import", register, "--import", TSX, MAIN, ...args], {
+  const child = spawn(process.execPath, ["--import", register, TANDEM_CLI, ...args], {
     env: {
       PATH: process.env.PATH,
       HOME: dir,

@@ -8,10 +8,9 @@ import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { formatBytes, formatDuration, type ModelsCommandIo, modelsCommand } from "../../src/cli/models.js";
 import { type FakeHfHub, startFakeHfHub } from "../support/fake-hf-hub.js";
+import { TANDEM_CLI } from "../support/tandem-cli.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 // Resolved here, since the CLI runs in other working directories.
-const TSX = import.meta.resolve("tsx");
 const MODELS = fileURLToPath(new URL("../../../shared/models/", import.meta.url));
 const STORIES = readFileSync(join(MODELS, "stories260K.gguf"));
 
@@ -105,7 +104,7 @@ async function runInProcess(args: string[], env: NodeJS.ProcessEnv, tty?: { colu
 }
 
 function spawnCli(args: string[], env: NodeJS.ProcessEnv, cwd: string) {
-  const child = spawn(process.execPath, ["--import", TSX, MAIN, "models", ...args], {
+  const child = spawn(process.execPath, [TANDEM_CLI, "models", ...args], {
     env,
     cwd,
     stdio: ["ignore", "pipe", "pipe"],

@@ -4,15 +4,12 @@ import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { keysCommand } from "../../src/cli/keys.js";
 import { parseKeyRef, resolveKeyRef } from "../../src/secrets/index.js";
 import { openDataStore } from "../../src/store/index.js";
 import { filesContaining, tempDataDir } from "../store/store-support.js";
+import { TANDEM_CLI } from "../support/tandem-cli.js";
 import { FakeKeychain } from "./fake-keychain.js";
-
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
 
 /** A machine without a keychain: no D-Bus session to find a Secret Service on. */
 function headlessEnv(home: string, dataDir: string): NodeJS.ProcessEnv {
@@ -31,7 +28,7 @@ function tandem(
   input?: string,
 ): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [TANDEM_CLI, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => {

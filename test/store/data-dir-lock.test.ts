@@ -10,15 +10,12 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { DataDirInUseError, DataDirLock, StoreError } from "../../src/store/index.js";
+import { TANDEM_CLI } from "../support/tandem-cli.js";
 import { fillUp, onTinyFilesystem } from "./store-support.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
-
 function cli(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ["--import", TSX, MAIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  return spawn(process.execPath, [TANDEM_CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
 }
 
 /** Runs a command to its end. */

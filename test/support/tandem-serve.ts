@@ -1,9 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
+import { TANDEM_CLI } from "./tandem-cli.js";
 
 /** A `tandem serve` of its own (the real CLI in a child process), for tests that kill it. */
 export interface ServeProcess {
@@ -24,7 +21,7 @@ export async function spawnServe(
   key: string,
   options: { logLevel?: string; env?: Record<string, string> } = {},
 ): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ["--import", TSX, MAIN, "serve", "--config", config, "--port", "0"], {
+  const child = spawn(process.execPath, [TANDEM_CLI, "serve", "--config", config, "--port", "0"], {
     env: {
       PATH: process.env.PATH,
       HOME: home,
