@@ -158,7 +158,7 @@ const refusing = await startFakeOpenAI({ models: ["gpt-5.5"] });
 refusing.script((req) => {
   const body = (req.body ?? {}) as { model?: string; tools?: unknown[]; reasoning_effort?: string };
   if ((body.tools?.length ?? 0) > 0 && body.reasoning_effort !== undefined && body.reasoning_effort !== "none") {
-    log("upstream-requests.jsonl", { upstream: "gpt-5.5 chat (refused)", path: req.path, reasoning_effort: body.reasoning_effort });
+    log("upstream-requests.jsonl", { upstream: "gpt-5.5 chat (refused)", method: req.method, path: req.path, headers: req.headers, body });
     const message = `Function tools with reasoning_effort are not supported for ${body.model} in /v1/chat/completions. To use function tools, use /v1/responses or set reasoning_effort to 'none'.`;
     return { kind: "error", status: 400, body: { error: { message, type: "invalid_request_error", param: "reasoning_effort", code: null } } };
   }
