@@ -16,6 +16,11 @@ import { formatTable } from "./text-table.js";
 const openStore: typeof import("../store/index.js").openDataStore = async (options) =>
   (await import("../store/index.js")).openDataStore(options);
 
+/** The store of `dir`, which exists, for reading or deleting keys (never made anew). */
+function openExistingStore(io: KeysCommandIo, dir: string) {
+  return openStore({ dataDir: dir, env: io.env, keychain: io.keychain, warn: warnTo(io), create: false });
+}
+
 /** What the keys commands read and write: the process's own unless a test passes its own. */
 export interface KeysCommandIo extends CommandIo {
   /** The key is read from here: a hidden prompt when it is a terminal, else everything piped in. */
@@ -128,13 +133,7 @@ async function listKeys(io: KeysCommandIo, opts: DataDirOptions & { json?: boole
   }
   const dir = await resolveDataDir(io, opts);
   if (existsSync(join(dir, DATABASE_FILE))) {
-    const store = await openStore({
-      dataDir: dir,
-      env: io.env,
-      keychain: io.keychain,
-      warn: warnTo(io),
-      create: false,
-    });
+    const store = await openExistingStore(io, dir);
     try {
       for (const info of store.listSecrets()) {
         keys.push({
@@ -181,13 +180,7 @@ async function removeKey(io: KeysCommandIo, name: string, opts: DataDirOptions):
   }
   const dir = await resolveDataDir(io, opts);
   if (existsSync(join(dir, DATABASE_FILE))) {
-    const store = await openStore({
-      dataDir: dir,
-      env: io.env,
-      keychain: io.keychain,
-      warn: warnTo(io),
-      create: false,
-    });
+    const store = await openExistingStore(io, dir);
     try {
       if (store.deleteSecret(name)) removed.push(`the encrypted store ${store.file}`);
     } finally {
