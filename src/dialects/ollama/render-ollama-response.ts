@@ -1,5 +1,5 @@
 import { type ChatResult, JsonSplice, type ResponseMeta } from "../../core/index.js";
-import { noteUncarriedPart, REDACTED_THINKING, type RequestRecord } from "../shared/index.js";
+import { hasRedactedThinking, noteUncarriedPart, REDACTED_THINKING, type RequestRecord } from "../shared/index.js";
 import { argumentsJson, ollamaFinalFields } from "./ollama-final-fields.js";
 import type { OllamaAssistantMessageOut } from "./ollama-server-api.js";
 import type { OllamaAnswerOptions } from "./ollama-stream-renderer.js";
@@ -59,8 +59,7 @@ export function renderOllamaGenerateResponse(
  * client asked to see thinking, it is named in the warnings (before the final fields list them).
  */
 function noteRedactedThinking(result: ChatResult, meta: ResponseMeta, options: OllamaAnswerOptions): void {
-  if (options.think && result.reasoningBlocks?.some((block) => (block.redactedData ?? "") !== ""))
-    noteUncarriedPart(meta, REDACTED_THINKING);
+  if (options.think && hasRedactedThinking(result)) noteUncarriedPart(meta, REDACTED_THINKING);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ResponseMeta } from "../../core/index.js";
 import { type ChatResult, makeId, type ToolCall, unixSeconds } from "../../core/index.js";
-import { noteUncarriedPart, REDACTED_THINKING } from "../shared/index.js";
+import { hasRedactedThinking, noteUncarriedPart, REDACTED_THINKING } from "../shared/index.js";
 import { customToolInput } from "./custom-tools.js";
 import { noteUncarriedCalls } from "./legacy-functions.js";
 import { mapOpenAIChatFinishReason, type OpenAIChatFinishReason } from "./map-openai-finish-reason.js";
@@ -82,7 +82,7 @@ export function renderChatCompletion(
   };
   if (result.reasoning) message.reasoning_content = result.reasoning;
   // Anthropic's redacted thinking has nothing readable and no field here: named, not dropped silently.
-  if (result.reasoningBlocks?.some((block) => (block.redactedData ?? "") !== "")) noteUncarriedPart(meta, REDACTED_THINKING);
+  if (hasRedactedThinking(result)) noteUncarriedPart(meta, REDACTED_THINKING);
   let finish = mapOpenAIChatFinishReason(result.finishReason, hasToolCalls);
   if (hasToolCalls && calls.legacyFunctions) {
     const [first, ...rest] = result.toolCalls;

@@ -1,4 +1,4 @@
-import type { ResponseMeta } from "../../core/index.js";
+import type { ChatResult, ResponseMeta } from "../../core/index.js";
 import { addNotice } from "./meta-headers.js";
 
 /**
@@ -16,3 +16,8 @@ export function noteUncarriedPart(meta: Pick<ResponseMeta, "notices" | "target">
  * Anthropic upstream reads back, nothing readable, and no field for it in chat completions or Ollama.
  */
 export const REDACTED_THINKING = "redacted_thinking blocks";
+
+/** Whether a whole answer had any such block (with data: an empty one carries nothing to name). */
+export function hasRedactedThinking(result: ChatResult): boolean {
+  return result.reasoningBlocks?.some((block) => (block.redactedData ?? "") !== "") === true;
+}
