@@ -1,9 +1,10 @@
+import type { z } from "zod";
 import { type ChatRequest, type Gateway, GatewayError, writtenMessageValues } from "../../core/index.js";
 import type { RouteTable } from "../shared/index.js";
 import { clientSignal, parseBody, requestRecord, sendChat } from "../shared/index.js";
 import { nativeOllamaAnswer, nativeOllamaRequest, OllamaNativeStream } from "./native-ollama.js";
 import { requiredModel, withOllamaModelErrors } from "./ollama-model-errors.js";
-import { ollamaChatRequestSchema, ollamaGenerateRequestSchema } from "./ollama-server-api.js";
+import { type Checked, ollamaChatRequestSchema, ollamaGenerateRequestSchema } from "./ollama-server-api.js";
 import { type OllamaAnswerOptions, OllamaStreamRenderer } from "./ollama-stream-renderer.js";
 import { parseOllamaChatRequest } from "./parse-ollama-chat-request.js";
 import { parseOllamaGenerateRequest } from "./parse-ollama-generate-request.js";
@@ -11,69 +12,68 @@ import { keepAliveField, parseOllamaKeepAlive } from "./parse-ollama-keep-alive.
 import { type OllamaThink, parseOllamaThink } from "./parse-ollama-think.js";
 import { renderOllamaChatResponse, renderOllamaGenerateResponse, renderOllamaLoadResponse } from "./render-ollama-response.js";
 
+/** What both routes' bodies have, as parsed. */
+type RawTurn = { model?: string | null | undefined; think?: unknown; keep_alive?: string | number | null | undefined };
+
+/** What differs between POST /api/chat and POST /api/generate; the rest of their handling is one. */
+interface OllamaTurnRoute<Raw extends RawTurn> {
+  path: "/api/chat" | "/api/generate";
+  kind: "chat" | "generate";
+  parse(body: unknown): Raw;
+  /** False for Ollama's load (or unload) request: no messages, or no prompt and no images. */
+  asks(body: Checked<Raw>): boolean;
+  toChat(body: Checked<Raw>, bodyText: string | undefined): ChatRequest;
+  render: typeof renderOllamaChatResponse;
+}
+
+const CHAT: OllamaTurnRoute<z.output<typeof ollamaChatRequestSchema>> = {
+  path: "/api/chat",
+  kind: "chat",
+  parse: (body) => parseBody(ollamaChatRequestSchema, body),
+  asks: (body) => (body.messages?.length ?? 0) > 0,
+  toChat: (body, bodyText) => parseOllamaChatRequest(body, writtenMessageValues(bodyText)),
+  render: renderOllamaChatResponse,
+};
+
+const GENERATE: OllamaTurnRoute<z.output<typeof ollamaGenerateRequestSchema>> = {
+  path: "/api/generate",
+  kind: "generate",
+  parse: (body) => parseBody(ollamaGenerateRequestSchema, body),
+  asks: (body) => Boolean(body.prompt) || (body.images?.length ?? 0) > 0,
+  toChat: (body) => parseOllamaGenerateRequest(body),
+  render: renderOllamaGenerateResponse,
+};
+
 /** POST /api/chat and POST /api/generate. */
 export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): void {
-  scope.post("/api/chat", async (request, reply) => {
-    const record = requestRecord(request);
-    record.dialect = "ollama";
-    const parsed = parseBody(ollamaChatRequestSchema, request.body);
-    const body = { ...parsed, model: requiredModel(parsed.model), think: parseOllamaThink(parsed.think) };
-    const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
-    if (!body.messages?.length) {
-      // Ollama's load (or, with keep_alive 0, unload) request: a local model is loaded, an Ollama
-      // upstream is sent the request itself (and loads or unloads), any other remote one only resolved.
-      const native = nativeOllamaRequest(request.body, "ollama-chat", record.bodyText);
-      const kept = await withOllamaModelErrors(body.model, "not-found", () =>
-        gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply), native),
-      );
-      return reply.send(
-        kept.answer
-          ? { ...kept.answer, model: kept.entry.name }
-          : renderOllamaLoadResponse(kept.entry.name, "chat", keepAliveMs === 0),
-      );
-    }
-    const chat = parseOllamaChatRequest(body, writtenMessageValues(record.bodyText));
-    const options = answerOptions(chat);
-    await withOllamaModelErrors(body.model, "not-found", async () => {
-      await checkThinks(gateway, body.model, body.think);
-      await sendChat(
-        request,
-        reply,
-        gateway,
-        {
-          ...chat,
-          ...keepAliveField(keepAliveMs),
-          ...shownReasoning(options),
-          native: nativeOllamaRequest(request.body, "ollama-chat", record.bodyText),
-        },
-        {
-          stream: (meta) => new OllamaStreamRenderer("chat", meta, record, options),
-          json: (result, meta) => renderOllamaChatResponse(result, meta, record, options),
-          native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
-        },
-      );
-    });
-  });
+  registerOllamaTurnRoute(scope, gateway, CHAT);
+  registerOllamaTurnRoute(scope, gateway, GENERATE);
+}
 
-  scope.post("/api/generate", async (request, reply) => {
+function registerOllamaTurnRoute<Raw extends RawTurn>(scope: RouteTable, gateway: Gateway, route: OllamaTurnRoute<Raw>): void {
+  const wire = route.kind === "chat" ? "ollama-chat" : "ollama-generate";
+  scope.post(route.path, async (request, reply) => {
     const record = requestRecord(request);
     record.dialect = "ollama";
-    const parsed = parseBody(ollamaGenerateRequestSchema, request.body);
-    const body = { ...parsed, model: requiredModel(parsed.model), think: parseOllamaThink(parsed.think) };
+    const parsed = route.parse(request.body);
+    // What Checked names: the model there, `think` valid.
+    const body = { ...parsed, model: requiredModel(parsed.model), think: parseOllamaThink(parsed.think) } as Checked<Raw>;
     const keepAliveMs = parseOllamaKeepAlive(body.keep_alive);
-    if (!body.prompt && !body.images?.length) {
-      // As /api/chat's: `ollama stop` sends this with keep_alive 0, clients preload with it.
-      const native = nativeOllamaRequest(request.body, "ollama-generate", record.bodyText);
+    if (!route.asks(body)) {
+      // Ollama's load (or, with keep_alive 0, unload) request (`ollama stop` sends it with keep_alive 0,
+      // clients preload with it): a local model is loaded, an Ollama upstream is sent the request
+      // itself (and loads or unloads), any other remote one only resolved.
+      const native = nativeOllamaRequest(request.body, wire, record.bodyText);
       const kept = await withOllamaModelErrors(body.model, "not-found", () =>
         gateway.keepAlive(body.model, keepAliveMs, clientSignal(request, reply), native),
       );
       return reply.send(
         kept.answer
           ? { ...kept.answer, model: kept.entry.name }
-          : renderOllamaLoadResponse(kept.entry.name, "generate", keepAliveMs === 0),
+          : renderOllamaLoadResponse(kept.entry.name, route.kind, keepAliveMs === 0),
       );
     }
-    const chat = parseOllamaGenerateRequest(body);
+    const chat = route.toChat(body, record.bodyText);
     const options = answerOptions(chat);
     await withOllamaModelErrors(body.model, "not-found", async () => {
       await checkThinks(gateway, body.model, body.think);
@@ -85,11 +85,11 @@ export function registerOllamaChatRoutes(scope: RouteTable, gateway: Gateway): v
           ...chat,
           ...keepAliveField(keepAliveMs),
           ...shownReasoning(options),
-          native: nativeOllamaRequest(request.body, "ollama-generate", record.bodyText),
+          native: nativeOllamaRequest(request.body, wire, record.bodyText),
         },
         {
-          stream: (meta) => new OllamaStreamRenderer("generate", meta, record, options),
-          json: (result, meta) => renderOllamaGenerateResponse(result, meta, record, options),
+          stream: (meta) => new OllamaStreamRenderer(route.kind, meta, record, options),
+          json: (result, meta) => route.render(result, meta, record, options),
           native: { stream: (meta) => new OllamaNativeStream(meta), json: nativeOllamaAnswer },
         },
       );
@@ -111,17 +111,17 @@ async function checkThinks(gateway: Gateway, model: string, think: OllamaThink |
   }
 }
 
+/** Reasoning the client is not shown (`think: false`) is no start of the answer for it (see ChatRequest.reasoningShown). */
+function shownReasoning(options: OllamaAnswerOptions): Pick<ChatRequest, "reasoningShown"> {
+  return options.think === false ? { reasoningShown: false } : {};
+}
+
 /**
  * What the answer shows, as Ollama does: the model's reasoning unless the client said `think: false`
  * (Ollama turns thinking on for a thinking model when `think` is unset, and answers its thoughts as
  * `thinking`; a model that does not think has none to show), token logprobs only to a client that
  * asked `logprobs: true`.
  */
-/** Reasoning the client is not shown (`think: false`) is no start of the answer for it (see ChatRequest.reasoningShown). */
-function shownReasoning(options: OllamaAnswerOptions): Pick<ChatRequest, "reasoningShown"> {
-  return options.think === false ? { reasoningShown: false } : {};
-}
-
 function answerOptions(chat: ChatRequest): OllamaAnswerOptions {
   return { think: chat.reasoning?.enabled !== false, logprobs: chat.logprobs !== undefined };
 }
