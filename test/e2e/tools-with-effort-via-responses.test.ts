@@ -1,10 +1,12 @@
 /**
  * Function tools beside a reasoning effort, which api.openai.com's gpt-5.5 and later refuse on chat
- * completions ("To use function tools, use /v1/responses or set reasoning_effort to 'none'."): to an
- * upstream that speaks the Responses API too, tandem sends such a request as a Responses request
- * (effort kept, nothing named about it), whole and streamed, and later ones there from the start;
- * a request without tools stays on chat completions; an upstream without the Responses API gets
- * effort none, named, as before. The upstream here is one host, as api.openai.com is: its chat
+ * completions ("To use function tools, use /v1/responses or set reasoning_effort to 'none'.", or
+ * gpt-5.5's "Please use /v1/responses instead."): to an upstream that speaks the Responses API too,
+ * tandem sends such a request as a Responses request (effort kept, nothing named about it), whole and
+ * streamed: at once for the gpt-5.5-and-later family, and for any other model once it has refused,
+ * then there from the start; a request without tools stays on chat completions; an upstream without
+ * the Responses API gets effort none, named, as before. The `reasoner-*` models stand for models
+ * tandem does not know by name. The upstream here is one host, as api.openai.com is: its chat
  * completions answer as the fake OpenAI API (with the refusal in OpenAI's words), its Responses as
  * the fake Responses API.
  */
@@ -18,7 +20,7 @@ import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai
 import type { RecordedRequest } from "../support/fake-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
-const MODELS = ["gpt-5.5", "gpt-5.6", "gpt-5.7"];
+const MODELS = ["gpt-5.5", "gpt-5.6-terra", "reasoner-a", "reasoner-b", "reasoner-c", "reasoner-old-wording"];
 
 let chat: FakeOpenAIUpstream;
 let responses: FakeResponsesUpstream;
@@ -26,17 +28,27 @@ let host: Server;
 let tandem: RunningTandem;
 let anthropic: Anthropic;
 
-/** api.openai.com's refusal (gpt-5.5 and later, whose default effort is medium: an effort left out is refused too). */
+/**
+ * api.openai.com's refusal (gpt-5.5 and later, whose default effort is medium: an effort left out is
+ * refused too), in gpt-5.6's words; `reasoner-old-wording` answers in gpt-5.5's, with no `param`.
+ */
 const toolsWithEffortRefused = (model: string) => ({
   kind: "error" as const,
   status: 400,
   body: {
-    error: {
-      message: `Function tools with reasoning_effort are not supported for ${model} in /v1/chat/completions. To use function tools, use /v1/responses or set reasoning_effort to 'none'.`,
-      type: "invalid_request_error",
-      param: "reasoning_effort",
-      code: null,
-    },
+    error: model.endsWith("old-wording")
+      ? {
+          message: `Function tools with reasoning_effort are not supported for ${model} in /v1/chat/completions. Please use /v1/responses instead.`,
+          type: "invalid_request_error",
+          param: null,
+          code: null,
+        }
+      : {
+          message: `Function tools with reasoning_effort are not supported for ${model} in /v1/chat/completions. To use function tools, use /v1/responses or set reasoning_effort to 'none'.`,
+          type: "invalid_request_error",
+          param: "reasoning_effort",
+          code: null,
+        },
   },
 });
 
@@ -88,7 +100,7 @@ before(async () => {
         compat: { kind: "openai", baseUrl: url, apiKeys: ["env:UP"], local: false, models: MODELS },
       },
       // A client that does not stream gets one whole upstream answer on this route.
-      routes: { whole: { tiers: ["oai/gpt-5.5"], streamUpstream: false } },
+      routes: { whole: { tiers: ["oai/reasoner-b"], streamUpstream: false } },
     },
     { env: { UP: "sk-upstream" } },
   );
@@ -115,7 +127,7 @@ beforeEach(() => {
 
 describe("function tools beside a reasoning effort, refused on chat completions", () => {
   it("go as a Responses request, streamed, effort kept, and the next one goes there from the start", async () => {
-    const stream = anthropic.messages.stream(params("oai/gpt-5.6"));
+    const stream = anthropic.messages.stream(params("oai/reasoner-a"));
     const { response } = await stream.withResponse();
     const message = await stream.finalMessage();
     const text = message.content.flatMap((block) => (block.type === "text" ? [block.text] : []));
@@ -139,11 +151,11 @@ describe("function tools beside a reasoning effort, refused on chat completions"
     // Nothing about the effort; the stop sequences the Responses API has no field for, by the client's name.
     const warnings = response.headers.get("x-tandem-warnings") ?? "";
     assert.doesNotMatch(warnings, /reasoning_effort/);
-    assert.match(warnings, /stop_sequences not sent to oai\/gpt-5\.6/);
+    assert.match(warnings, /stop_sequences not sent to oai\/reasoner-a/);
 
     chat.requests.length = 0;
     responses.responseBodies.length = 0;
-    const again = anthropic.messages.stream(params("oai/gpt-5.6"));
+    const again = anthropic.messages.stream(params("oai/reasoner-a"));
     const { response: next } = await again.withResponse();
     assert.deepEqual(
       (await again.finalMessage()).content.flatMap((block) => (block.type === "text" ? [block.text] : [])),
@@ -153,14 +165,14 @@ describe("function tools beside a reasoning effort, refused on chat completions"
     assert.deepEqual(responses.responseBodies[0]?.reasoning, { effort: "low" });
     const nextWarnings = next.headers.get("x-tandem-warnings") ?? "";
     assert.doesNotMatch(nextWarnings, /reasoning_effort/);
-    assert.match(nextWarnings, /stop_sequences not sent to oai\/gpt-5\.6/);
+    assert.match(nextWarnings, /stop_sequences not sent to oai\/reasoner-a/);
 
     // The next turn carries the first answer's thinking back (its signature holds the sealed
     // reasoning): the model reads it back on the Responses API, as a Responses-only upstream does.
     responses.responseBodies.length = 0;
     const turn = await anthropic.messages
       .create({
-        ...params("oai/gpt-5.6"),
+        ...params("oai/reasoner-a"),
         messages: [
           { role: "user", content: "Weather in Oslo?" },
           { role: "assistant", content: message.content },
@@ -179,7 +191,7 @@ describe("function tools beside a reasoning effort, refused on chat completions"
     // Without tools the same model stays on chat completions, effort as asked.
     chat.requests.length = 0;
     responses.responseBodies.length = 0;
-    const { tools: _, ...noTools } = params("oai/gpt-5.6");
+    const { tools: _, ...noTools } = params("oai/reasoner-a");
     const plain = await anthropic.messages.create(noTools);
     assert.deepEqual(
       plain.content.flatMap((block) => (block.type === "text" ? [block.text] : [])),
@@ -212,14 +224,16 @@ describe("function tools beside a reasoning effort, refused on chat completions"
     chat.requests.length = 0;
     responses.responseBodies.length = 0;
     for (let i = 0; i < 2; i++) {
-      const { data: compat, response: compatResponse } = await anthropic.messages.create(params("compat/gpt-5.6")).withResponse();
+      const { data: compat, response: compatResponse } = await anthropic.messages
+        .create(params("compat/gpt-5.6-terra"))
+        .withResponse();
       assert.deepEqual(
         compat.content.flatMap((block) => (block.type === "text" ? [block.text] : [])),
         ["Hello from chat"],
       );
       assert.match(
         compatResponse.headers.get("x-tandem-warnings") ?? "",
-        /reasoning_effort low \(none sent instead\) not sent to compat\/gpt-5\.6/,
+        /reasoning_effort low \(none sent instead\) not sent to compat\/gpt-5\.6-terra/,
       );
     }
     // The refusal once, then none from the start.
@@ -231,7 +245,7 @@ describe("function tools beside a reasoning effort, refused on chat completions"
   });
 
   it("without thinking stay on chat completions at none, unnamed; with thinking later still go as a Responses request", async () => {
-    const { thinking: _, ...noThinking } = params("oai/gpt-5.7");
+    const { thinking: _, ...noThinking } = params("oai/reasoner-c");
     const { data, response } = await anthropic.messages.create(noThinking).withResponse();
     assert.deepEqual(
       data.content.flatMap((block) => (block.type === "text" ? [block.text] : [])),
@@ -246,7 +260,7 @@ describe("function tools beside a reasoning effort, refused on chat completions"
 
     // The model's refusal learned on chat completions does not turn a later effort into none.
     chat.requests.length = 0;
-    const { data: thought, response: thoughtResponse } = await anthropic.messages.create(params("oai/gpt-5.7")).withResponse();
+    const { data: thought, response: thoughtResponse } = await anthropic.messages.create(params("oai/reasoner-c")).withResponse();
     assert.deepEqual(
       thought.content.flatMap((block) => (block.type === "text" ? [block.text] : [])),
       ["Hello from responses"],
@@ -257,5 +271,74 @@ describe("function tools beside a reasoning effort, refused on chat completions"
     );
     assert.deepEqual(responses.responseBodies[0]?.reasoning, { effort: "low" });
     assert.doesNotMatch(thoughtResponse.headers.get("x-tandem-warnings") ?? "", /reasoning_effort/);
+  });
+
+  it("go as a Responses request from the start for gpt-5.5 and later, whose refusal is known by name, reasoning read back from the first turn", async () => {
+    for (const model of ["oai/gpt-5.6-terra", "oai/gpt-5.5"]) {
+      chat.requests.length = 0;
+      responses.responseBodies.length = 0;
+      const stream = anthropic.messages.stream(params(model));
+      const message = await stream.finalMessage();
+      assert.deepEqual(
+        message.content.flatMap((block) => (block.type === "text" ? [block.text] : [])),
+        ["Hello from responses"],
+      );
+      assert.equal(chatBodies().length, 0, `${model}: no refused round trip first`);
+      assert.deepEqual(responses.responseBodies[0]?.reasoning, { effort: "low" });
+
+      // The very next turn already reads back what the first sealed.
+      responses.responseBodies.length = 0;
+      const turn = await anthropic.messages
+        .create({
+          ...params(model),
+          messages: [
+            { role: "user", content: "Weather in Oslo?" },
+            { role: "assistant", content: message.content },
+            { role: "user", content: "And in Bergen?" },
+          ],
+        })
+        .withResponse();
+      const input = (responses.responseBodies[0]?.input ?? []) as { type?: string; encrypted_content?: string }[];
+      assert.deepEqual(
+        input.filter((item) => item.type === "reasoning").map((item) => item.encrypted_content),
+        [sealed("Oslo is in Norway.")],
+      );
+      assert.doesNotMatch(turn.response.headers.get("x-tandem-warnings") ?? "", /earlier reasoning/);
+    }
+    // Without the Responses API the family goes to chat completions: once refused, then at none.
+    chat.requests.length = 0;
+    responses.responseBodies.length = 0;
+    await anthropic.messages.create(params("compat/gpt-5.5"));
+    assert.deepEqual(
+      chatBodies().map((b) => b.reasoning_effort),
+      ["low", "none"],
+    );
+    assert.equal(responses.responseBodies.length, 0);
+  });
+
+  it("take gpt-5.5's wording of the refusal, with no param, as the same refusal", async () => {
+    const { data, response } = await anthropic.messages.create(params("oai/reasoner-old-wording")).withResponse();
+    assert.deepEqual(
+      data.content.flatMap((block) => (block.type === "text" ? [block.text] : [])),
+      ["Hello from responses"],
+    );
+    assert.deepEqual(
+      chatBodies().map((b) => b.reasoning_effort),
+      ["low"],
+    );
+    assert.deepEqual(responses.responseBodies[0]?.reasoning, { effort: "low" });
+    assert.doesNotMatch(response.headers.get("x-tandem-warnings") ?? "", /reasoning_effort/);
+
+    chat.requests.length = 0;
+    responses.responseBodies.length = 0;
+    const { response: compat } = await anthropic.messages.create(params("compat/reasoner-old-wording")).withResponse();
+    assert.deepEqual(
+      chatBodies().map((b) => b.reasoning_effort),
+      ["low", "none"],
+    );
+    assert.match(
+      compat.headers.get("x-tandem-warnings") ?? "",
+      /reasoning_effort low \(none sent instead\) not sent to compat\/reasoner-old-wording/,
+    );
   });
 });

@@ -139,7 +139,7 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
    * Until the model's refusal is known, it is sent as the chat wire's request, without it.
    */
   reasoningHistoryFor(request: ChatRequest, upstreamModel: string): ReasoningHistory | undefined {
-    if (this.#toolsWithEffortViaResponses?.has(upstreamModel) === true && asksEffortBesideTools(request)) return "sealed";
+    if (this.#sendsToolsWithEffortViaResponses(upstreamModel) && asksEffortBesideTools(request)) return "sealed";
     return this.capabilities.reasoningHistory;
   }
 
@@ -154,7 +154,7 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
     const models = this.#toolsWithEffortViaResponses;
     if (models === undefined || request.native !== undefined || !asksEffortBesideTools(request))
       return this.#chatCompletions(request, signal, target);
-    if (models.has(request.upstreamModel)) return this.#viaResponses(request, signal, target);
+    if (this.#sendsToolsWithEffortViaResponses(request.upstreamModel)) return this.#viaResponses(request, signal, target);
     try {
       return await this.#chatCompletions(request, signal, target);
     } catch (err) {
@@ -163,6 +163,12 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
       models.add(request.upstreamModel);
       return this.#viaResponses(request, signal, target);
     }
+  }
+
+  /** Whether function tools beside an effort go to `model` as a Responses request from the start: its family's refusal is known, or was met. */
+  #sendsToolsWithEffortViaResponses(model: string): boolean {
+    const models = this.#toolsWithEffortViaResponses;
+    return models !== undefined && (REFUSES_TOOLS_WITH_EFFORT_ON_CHAT.test(model) || models.has(model));
   }
 
   /** Chat completions: the client's own body on the same wire, else the one tandem builds. */
@@ -345,6 +351,14 @@ function unsentOnResponses(request: ChatRequest): string[] {
   named.push(...unsentPenalties(request));
   return named;
 }
+
+/**
+ * OpenAI's models known to refuse function tools beside a reasoning effort on chat completions:
+ * gpt-5.5 and later of the gpt-5 line, with their suffixes and dated snapshots (`gpt-5.6-terra`,
+ * `gpt-5.5-2026-04-23`), as LiteLLM and LibreChat send them to /v1/responses by name. Any other model
+ * is learned from its refusal, one refused round trip an hour.
+ */
+const REFUSES_TOOLS_WITH_EFFORT_ON_CHAT = /^gpt-5\.(?:[5-9]|[1-9]\d)(?:[-.]|$)/;
 
 /**
  * Whether a request has function tools and asks for reasoning (at any level: the canonical request

@@ -36,9 +36,22 @@ const TOP_LEVEL_FIELD = /^[a-z_]+$/;
 const UNRECOGNIZED =
   /unrecognized request argument supplied: ([\w.]+)|property '([\w.]+)' is unsupported|(?:^|; )([\w.]+): Extra inputs are not permitted/i;
 
+/**
+ * api.openai.com's refusal of function tools beside a reasoning effort on chat completions (gpt-5.5
+ * and later), in either of its wordings: "Function tools with reasoning_effort are not supported for
+ * gpt-5.6 in /v1/chat/completions. To use function tools, use /v1/responses or set reasoning_effort to
+ * 'none'." (gpt-5.6) and "... for gpt-5.5 in /v1/chat/completions. Please use /v1/responses instead."
+ * (gpt-5.5). Leaving the effort out does not help (those models' default is medium): it goes as
+ * `none`, unless the upstream speaks the Responses API too, where the effort goes as asked (see
+ * refusesToolsWithEffort).
+ */
+const TOOLS_WITH_EFFORT_REFUSED = /function tools with reasoning_effort are not supported/i;
+
 /** The setting an OpenAI-compatible upstream's 400 refused, if that is what it says. */
 export const readOpenAIRefusal: RefusalReader = (error) => {
   if (error.code !== "invalid_request") return undefined;
+  // The refusal of function tools beside an effort names the effort in its words, `param` or not.
+  if (TOOLS_WITH_EFFORT_REFUSED.test(error.message)) return { field: "reasoning_effort", message: error.message };
   if (error.param !== undefined && REFUSED.test(error.message)) return { field: error.param, message: error.message };
   if (error.param !== undefined && STRING_TOO_LONG.test(error.message) && TOP_LEVEL_FIELD.test(error.param))
     return { field: error.param, message: error.message };
@@ -70,26 +83,17 @@ export function effortInstead(asked: unknown, refusal: Refusal): string | undefi
   return nearest.length === 0 ? undefined : EFFORTS[nearest[0] as number];
 }
 
-/**
- * api.openai.com's refusal of function tools beside a reasoning effort on chat completions (gpt-5.5
- * and later): "Function tools with reasoning_effort are not supported for gpt-5.6 in
- * /v1/chat/completions. To use function tools, use /v1/responses or set reasoning_effort to 'none'."
- * Leaving the effort out does not help (those models' default is medium): it goes as `none`, unless
- * the upstream speaks the Responses API too, where the effort goes as asked (see refusesToolsWithEffort).
- */
-const TOOLS_ONLY_WITHOUT_EFFORT = /set reasoning_effort to 'none'/i;
-
 /** Whether an upstream's error is that refusal: the request is then sent as a Responses request, where it keeps its effort. */
 export function refusesToolsWithEffort(error: unknown): boolean {
   if (!(error instanceof GatewayError)) return false;
   const refusal = readOpenAIRefusal(error);
-  return refusal?.field === "reasoning_effort" && TOOLS_ONLY_WITHOUT_EFFORT.test(refusal.message);
+  return refusal?.field === "reasoning_effort" && TOOLS_WITH_EFFORT_REFUSED.test(refusal.message);
 }
 
 /**
  * A fix for an effort the model refused, `holder(body)[key]`: the nearest level the model takes, when
  * the refusal lists them (named with what was sent instead), `none` beside function tools where the
- * refusal says only that takes them (unless `keepsEffortBesideTools`: that body is no fix's, it goes
+ * model refuses the two together (unless `keepsEffortBesideTools`: that body is no fix's, it goes
  * as a Responses request), else left out, with what holds it when `dropHolder` says how (the
  * Responses API's whole `reasoning`).
  */
@@ -103,7 +107,7 @@ function effortFix(
   return (body, refusal) => {
     const at = holder(body) as Record<string, unknown> | undefined;
     if (typeof at !== "object" || at === null) return false;
-    if (TOOLS_ONLY_WITHOUT_EFFORT.test(refusal.message)) {
+    if (TOOLS_WITH_EFFORT_REFUSED.test(refusal.message)) {
       // Only a body with function tools is refused; a later one without them goes as asked. A client
       // that asked for no reasoning loses nothing at none (the model's own default is what is refused).
       if (!Array.isArray(body.tools) || body.tools.length === 0) return "";
