@@ -1,6 +1,5 @@
 import { readFile, stat } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { formatPath } from "../core/format-path.js";
 import { nameVariants } from "../core/model-name-variants.js";
@@ -127,6 +126,8 @@ async function readConfigFile(file: string): Promise<unknown> {
     // A file this user may not read (mode 000, another user's): one line naming it, as for a missing one.
     throw new ConfigError(`cannot read: ${(err as Error).message}`, { file });
   }
+  // Loaded here, not with the module: a server given its config as an object (tests, embedders) never needs it.
+  const { parse: parseYaml } = await import("yaml");
   try {
     // YAML is a superset of JSON, so one parser reads both.
     const value = parseYaml(text, { prettyErrors: true });
