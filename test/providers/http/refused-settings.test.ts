@@ -21,7 +21,12 @@ import {
   rename,
 } from "../../../src/providers/http/refused-settings.js";
 import { readOllamaRefusal } from "../../../src/providers/ollama/refused-ollama-settings.js";
-import { effortInstead, readOpenAIRefusal, refusedChatSettings } from "../../../src/providers/openai/refused-openai-settings.js";
+import {
+  effortInstead,
+  readOpenAIRefusal,
+  refusedChatSettings,
+  refusesToolsWithEffort,
+} from "../../../src/providers/openai/refused-openai-settings.js";
 
 const refusal = (param: string | undefined, message: string) =>
   new GatewayError("invalid_request", message, { status: 400, ...(param !== undefined && { param }) });
@@ -340,6 +345,37 @@ describe("RefusedSettings", () => {
       ["none", "high"],
     );
     assert.deepEqual(told, [["reasoning_effort high (none sent instead)"]]);
+  });
+
+  it("reads gpt-5.5's wording of the tools-beside-an-effort refusal, which has no param, as gpt-5.6's", async () => {
+    const older = refusal(
+      undefined,
+      "Function tools with reasoning_effort are not supported for gpt-5.5 in /v1/chat/completions. Please use /v1/responses instead.",
+    );
+    assert.deepEqual(readOpenAIRefusal(older), { field: "reasoning_effort", message: older.message });
+    assert.equal(refusesToolsWithEffort(older), true);
+    assert.equal(
+      refusesToolsWithEffort(refusal("reasoning_effort", "Unsupported value: 'reasoning_effort' does not support 'minimal'")),
+      false,
+    );
+
+    // Without the Responses API, the same fix as gpt-5.6's wording: effort none beside the tools, named.
+    const settings = refusedChatSettings();
+    const seen: unknown[] = [];
+    const body: Record<string, unknown> = { model: "gpt-5.5", tools: [{}], reasoning_effort: "low" };
+    const told: string[][] = [];
+    await settings.send(
+      "gpt-5.5",
+      body,
+      (f) => told.push([...f]),
+      async () => {
+        seen.push(body.reasoning_effort);
+        if (body.reasoning_effort !== "none") throw older;
+        return "answer";
+      },
+    );
+    assert.deepEqual(seen, ["low", "none"]);
+    assert.deepEqual(told, [["reasoning_effort low (none sent instead)"]]);
   });
 
   it("renames a limit without naming anything", async () => {
