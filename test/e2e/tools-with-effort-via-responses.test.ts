@@ -87,6 +87,30 @@ const params = (model: string) => ({
   messages: [{ role: "user" as const, content: "Weather in Oslo?" }],
 });
 
+/**
+ * The next turn, with the first answer's blocks as the assistant's: its thinking signature holds the
+ * sealed reasoning, which the model reads back on the Responses API, named nowhere as left out.
+ */
+async function assertNextTurnReadsBack(model: string, content: Anthropic.ContentBlock[]): Promise<void> {
+  responses.responseBodies.length = 0;
+  const turn = await anthropic.messages
+    .create({
+      ...params(model),
+      messages: [
+        { role: "user", content: "Weather in Oslo?" },
+        { role: "assistant", content },
+        { role: "user", content: "And in Bergen?" },
+      ],
+    })
+    .withResponse();
+  const input = (responses.responseBodies[0]?.input ?? []) as { type?: string; encrypted_content?: string }[];
+  assert.deepEqual(
+    input.filter((item) => item.type === "reasoning").map((item) => item.encrypted_content),
+    [sealed("Oslo is in Norway.")],
+  );
+  assert.doesNotMatch(turn.response.headers.get("x-tandem-warnings") ?? "", /earlier reasoning/);
+}
+
 before(async () => {
   [chat, responses] = await Promise.all([startFakeOpenAI({ models: MODELS }), startFakeOpenAIResponses({ models: MODELS })]);
   host = await startOneHost();
@@ -169,23 +193,7 @@ describe("function tools beside a reasoning effort, refused on chat completions"
 
     // The next turn carries the first answer's thinking back (its signature holds the sealed
     // reasoning): the model reads it back on the Responses API, as a Responses-only upstream does.
-    responses.responseBodies.length = 0;
-    const turn = await anthropic.messages
-      .create({
-        ...params("oai/reasoner-a"),
-        messages: [
-          { role: "user", content: "Weather in Oslo?" },
-          { role: "assistant", content: message.content },
-          { role: "user", content: "And in Bergen?" },
-        ],
-      })
-      .withResponse();
-    const input = (responses.responseBodies[0]?.input ?? []) as { type?: string; encrypted_content?: string }[];
-    assert.deepEqual(
-      input.filter((item) => item.type === "reasoning").map((item) => item.encrypted_content),
-      [sealed("Oslo is in Norway.")],
-    );
-    assert.doesNotMatch(turn.response.headers.get("x-tandem-warnings") ?? "", /earlier reasoning/);
+    await assertNextTurnReadsBack("oai/reasoner-a", message.content);
     assert.deepEqual(responses.responseBodies[0]?.reasoning, { effort: "low" });
 
     // Without tools the same model stays on chat completions, effort as asked.
@@ -287,23 +295,7 @@ describe("function tools beside a reasoning effort, refused on chat completions"
       assert.deepEqual(responses.responseBodies[0]?.reasoning, { effort: "low" });
 
       // The very next turn already reads back what the first sealed.
-      responses.responseBodies.length = 0;
-      const turn = await anthropic.messages
-        .create({
-          ...params(model),
-          messages: [
-            { role: "user", content: "Weather in Oslo?" },
-            { role: "assistant", content: message.content },
-            { role: "user", content: "And in Bergen?" },
-          ],
-        })
-        .withResponse();
-      const input = (responses.responseBodies[0]?.input ?? []) as { type?: string; encrypted_content?: string }[];
-      assert.deepEqual(
-        input.filter((item) => item.type === "reasoning").map((item) => item.encrypted_content),
-        [sealed("Oslo is in Norway.")],
-      );
-      assert.doesNotMatch(turn.response.headers.get("x-tandem-warnings") ?? "", /earlier reasoning/);
+      await assertNextTurnReadsBack(model, message.content);
     }
     // Without the Responses API the family goes to chat completions: once refused, then at none.
     chat.requests.length = 0;
