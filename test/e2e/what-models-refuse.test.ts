@@ -190,14 +190,21 @@ function blankTextRefusal(body: Record<string, unknown>) {
 /**
  * Claude models, as Anthropic answers them: since Opus 4.1 temperature or top_p, not both; at most
  * 64000 output tokens; thinking blocks checked in a tool loop; claude-opus-4-7 thinks adaptively only,
- * claude-3-5-haiku not at all.
+ * claude-3-5-haiku not at all. `claude-opus-4.7` is that model as GitHub Copilot's Anthropic API serves
+ * it (behind copilot-api and the like): adaptively, at effort medium only.
  */
 function claudeModels(request: RecordedRequest) {
   const body = request.body as Record<string, unknown>;
   const thinking = body.thinking as { type?: string } | undefined;
-  if (body.model === "claude-opus-4-7" && thinking?.type === "enabled") {
+  if ((body.model === "claude-opus-4-7" || body.model === "claude-opus-4.7") && thinking?.type === "enabled") {
     return anthropicRefusal(
       '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.',
+    );
+  }
+  const effort = (body.output_config as { effort?: string } | undefined)?.effort;
+  if (body.model === "claude-opus-4.7" && effort !== undefined && effort !== "medium") {
+    return anthropicRefusal(
+      `output_config.effort "${effort}" is not supported by model claude-opus-4.7; supported values: [medium]`,
     );
   }
   if (body.model === "claude-3-5-haiku-20241022" && thinking !== undefined && thinking.type !== "disabled") {
@@ -241,7 +248,7 @@ async function auditedBodies(): Promise<number> {
 before(async () => {
   [oai, claude, codex, ollamaUp] = await Promise.all([
     startFakeOpenAI({ models: ["gpt-4o-mini", "o4-mini", "gpt-5.1", "gpt-5.6", "mistral-small-latest", "qwen3-8b"] }),
-    startFakeAnthropic({ models: ["claude-sonnet-4-5", "claude-opus-4-7", "claude-3-5-haiku-20241022"] }),
+    startFakeAnthropic({ models: ["claude-sonnet-4-5", "claude-opus-4-7", "claude-opus-4.7", "claude-3-5-haiku-20241022"] }),
     startFakeOpenAIResponses({ models: ["gpt-5-codex", "gpt-4o"] }),
     startFakeOllama({ models: ["llama3.2:latest"] }),
   ]);
@@ -272,7 +279,7 @@ before(async () => {
           baseUrl: claude.url,
           apiKeys: ["env:UP"],
           local: false,
-          models: ["claude-sonnet-4-5", "claude-opus-4-7", "claude-3-5-haiku-20241022"],
+          models: ["claude-sonnet-4-5", "claude-opus-4-7", "claude-opus-4.7", "claude-3-5-haiku-20241022"],
         },
         codex: {
           kind: "openai",
@@ -621,6 +628,32 @@ describe("thinking, where a Claude model cannot take it as asked", () => {
       response.headers.get("x-tandem-warnings") ?? "",
       /thinking\.budget_tokens 24576 \(adaptive thinking at effort high sent instead\)/,
     );
+  });
+
+  it("an effort level the model does not take goes as the one its refusal allows, named, and then from the start", async () => {
+    const ask = () =>
+      openai.chat.completions
+        .create({ model: "claude/claude-opus-4.7", reasoning_effort: "high", messages: [{ role: "user", content: "Hi" }] })
+        .withResponse();
+    const { data, response } = await ask();
+    assert.equal(data.choices[0]?.message.content, "Hello!");
+    const sent = bodies(claude);
+    assert.deepEqual(
+      sent.map((b) => [
+        (b.thinking as { type?: string } | undefined)?.type,
+        (b.output_config as { effort?: string } | undefined)?.effort,
+      ]),
+      [
+        ["enabled", undefined],
+        ["adaptive", "high"],
+        ["adaptive", "medium"],
+      ],
+    );
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /output_config\.effort high \(medium sent instead\)/);
+    claude.requests.length = 0;
+    const { response: again } = await ask();
+    assert.equal(bodies(claude).length, 1, "sent right the first time");
+    assert.match(again.headers.get("x-tandem-warnings") ?? "", /output_config\.effort high \(medium sent instead\)/);
   });
 
   it("claude-3-5-haiku (no thinking) is sent without it", async () => {

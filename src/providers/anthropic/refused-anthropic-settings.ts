@@ -23,6 +23,15 @@ const ABOVE_LIMIT = /max_tokens: \d+ > \d+, which is the maximum/i;
  */
 const NO_FORMAT = /output_config\.format|\boutput_format\b|structured outputs?\b|output_config\W{0,3}:?\s*Extra inputs/i;
 const NOT_TAKEN = /\b(temperature|top_p|top_k)\b[^.]{0,60}\b(?:not supported|no longer supported|deprecated)\b/i;
+/**
+ * An effort level the model does not take: "output_config.effort 'xhigh' is not supported when
+ * thinking is disabled on this model. Use effort 'high' or below, or enable thinking." (Anthropic), and
+ * "output_config.effort \"high\" is not supported by model claude-opus-4.7; supported values:
+ * [medium]" (GitHub Copilot's Anthropic API, which copilot-api and the like serve at an Anthropic base URL).
+ */
+const EFFORT_NOT_TAKEN = /output_config\.effort\W{0,3}\s*\W?\w+\W?\s+is not supported/i;
+/** Anthropic's effort levels, least first. */
+const EFFORTS = ["low", "medium", "high", "xhigh", "max"];
 
 /** The setting an Anthropic upstream's 400 refused, if that is what it says. */
 export const readAnthropicRefusal: RefusalReader = (error) => {
@@ -32,6 +41,7 @@ export const readAnthropicRefusal: RefusalReader = (error) => {
   if (ADAPTIVE_ONLY.test(error.message)) return { field: "thinking.type", message: error.message };
   if (NO_THINKING.test(error.message)) return { field: "thinking", message: error.message };
   if (NO_FORMAT.test(error.message)) return { field: "output_config.format", message: error.message };
+  if (EFFORT_NOT_TAKEN.test(error.message)) return { field: "output_config.effort", message: error.message };
   const named = NOT_TAKEN.exec(error.message)?.[1];
   return named === undefined ? undefined : { field: named, message: error.message };
 };
@@ -79,6 +89,41 @@ const formatAsInstruction: SettingFix = (body) => {
   return "output_config.format (the model takes no structured output: asked for in the system prompt instead)";
 };
 
+/**
+ * The effort level to send instead of `asked`: the nearest the refusal lists ("supported values:
+ * [medium]"; the higher on a tie), else the highest it allows ("Use effort 'high' or below"), else the
+ * next level down. Undefined when there is none below.
+ */
+export function anthropicEffortInstead(asked: string, message: string): string | undefined {
+  const rank = EFFORTS.indexOf(asked);
+  const listed = /supported values:?\s*\[([^\]]*)\]/i.exec(message)?.[1];
+  if (listed !== undefined) {
+    const supported = listed
+      .split(/[\s,]+/)
+      .map((level) => level.replace(/['"]/g, ""))
+      .filter((level) => EFFORTS.includes(level));
+    if (supported.includes(asked)) return asked;
+    const nearest = supported
+      .map((level) => EFFORTS.indexOf(level))
+      .sort((a, b) => Math.abs(a - rank) - Math.abs(b - rank) || b - a);
+    return nearest.length === 0 || rank < 0 ? undefined : EFFORTS[nearest[0] as number];
+  }
+  const ceiling = /use effort\W{0,3}(\w+)\W{0,3} or below/i.exec(message)?.[1];
+  if (ceiling !== undefined && EFFORTS.includes(ceiling)) return ceiling;
+  return rank > 0 ? EFFORTS[rank - 1] : undefined;
+}
+
+/** An effort level the model does not take: the one anthropicEffortInstead picks, named. */
+const effortTaken: SettingFix = (body, refusal) => {
+  const config = body.output_config as { effort?: unknown } | undefined;
+  const asked = config?.effort;
+  if (config === undefined || typeof asked !== "string") return false;
+  const instead = anthropicEffortInstead(asked, refusal.message);
+  if (instead === undefined || instead === asked) return false;
+  config.effort = instead;
+  return `output_config.effort ${asked} (${instead} sent instead)`;
+};
+
 /** What an Anthropic upstream's models refused of Messages bodies tandem built. */
 export function refusedAnthropicSettings(): RefusedSettings {
   return new RefusedSettings(
@@ -90,6 +135,7 @@ export function refusedAnthropicSettings(): RefusedSettings {
       thinking: leaveOut("thinking"),
       "thinking.type": adaptiveThinking,
       "output_config.format": formatAsInstruction,
+      "output_config.effort": effortTaken,
     },
     readAnthropicRefusal,
   );

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { GatewayError } from "../../../src/core/index.js";
-import { readAnthropicRefusal } from "../../../src/providers/anthropic/refused-anthropic-settings.js";
+import { anthropicEffortInstead, readAnthropicRefusal } from "../../../src/providers/anthropic/refused-anthropic-settings.js";
 import {
   capLimit,
   capList,
@@ -126,6 +126,22 @@ describe("readAnthropicRefusal", () => {
       )?.field,
       "thinking.type",
     );
+  });
+
+  it("reads an effort level the model does not take, in Anthropic's words and in GitHub Copilot's", () => {
+    const anthropicWords =
+      "output_config.effort 'xhigh' is not supported when thinking is disabled on this model. Use effort 'high' or below, or enable thinking.";
+    const copilotWords = 'output_config.effort "high" is not supported by model claude-opus-4.7; supported values: [medium]';
+    assert.equal(readAnthropicRefusal(refusal(undefined, anthropicWords))?.field, "output_config.effort");
+    assert.equal(readAnthropicRefusal(refusal(undefined, copilotWords))?.field, "output_config.effort");
+    assert.equal(anthropicEffortInstead("xhigh", anthropicWords), "high");
+    assert.equal(anthropicEffortInstead("max", anthropicWords), "high");
+    assert.equal(anthropicEffortInstead("high", copilotWords), "medium");
+    assert.equal(anthropicEffortInstead("low", "supported values: [medium, high]"), "medium");
+    assert.equal(anthropicEffortInstead("max", "supported values: ['low', 'high']"), "high");
+    // No list and no ceiling: the next level down; none below the least.
+    assert.equal(anthropicEffortInstead("high", "output_config.effort 'high' is not supported"), "medium");
+    assert.equal(anthropicEffortInstead("low", "output_config.effort 'low' is not supported"), undefined);
   });
 
   it("does not read other invalid requests", () => {
