@@ -79,9 +79,10 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
   readonly #refusedChat: RefusedSettings;
   readonly #refusedResponses = refusedResponsesSettings();
   /**
-   * The models that refused function tools beside a reasoning effort on chat completions (gpt-5.5 and
-   * later on api.openai.com), so that such requests go to them as Responses requests from the start;
-   * undefined where the upstream does not speak the Responses API too (there they go at effort none).
+   * The models outside the family known by name (REFUSES_TOOLS_WITH_EFFORT_ON_CHAT) that refused
+   * function tools beside a reasoning effort on chat completions, so that such requests go to them as
+   * Responses requests from the start; undefined where the upstream does not speak the Responses API
+   * too (there they go at effort none).
    */
   readonly #toolsWithEffortViaResponses: RememberedModels | undefined;
 
@@ -134,9 +135,10 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
   }
 
   /**
-   * A request that goes to /responses because its model refused it on chat completions (see
+   * A request that goes to /responses because its model refuses it on chat completions (see
    * #viaResponses) reads back the reasoning that model sealed, as a Responses-only upstream does.
-   * Until the model's refusal is known, it is sent as the chat wire's request, without it.
+   * A model outside the family known by name is sent the chat wire's request, without it, until its
+   * refusal is known.
    */
   reasoningHistoryFor(request: ChatRequest, upstreamModel: string): ReasoningHistory | undefined {
     if (this.#sendsToolsWithEffortViaResponses(upstreamModel) && asksEffortBesideTools(request)) return "sealed";
