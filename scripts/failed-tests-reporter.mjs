@@ -17,10 +17,10 @@ export default async function* failedTests(source) {
   const failed = [];
   for await (const event of source) {
     if (event.type !== "test:fail") continue;
-    const { name, nesting, file, details } = event.data;
+    const { name, file, details } = event.data;
     // A suite fails because a test in it failed; the test itself is what to name.
     if (details?.error?.failureType === "subtestsFailed") continue;
-    failed.push({ name, nesting, file, error: errorText(details?.error) });
+    failed.push({ name, file, error: errorText(details?.error) });
   }
   if (failed.length === 0) return;
   yield `\n# failed tests: ${failed.length}\n`;

@@ -1,5 +1,5 @@
 import { effortForBudget } from "../../core/index.js";
-import { capLimit, leaveOut, type RefusalReader, RefusedSettings, type SettingFix } from "../http/index.js";
+import { capLimit, leaveOut, nearestLevel, type RefusalReader, RefusedSettings, type SettingFix } from "../http/index.js";
 import { schemaInstruction } from "./convert-to-anthropic-request.js";
 
 /**
@@ -95,21 +95,14 @@ const formatAsInstruction: SettingFix = (body) => {
  * next level down. Undefined when there is none below.
  */
 export function anthropicEffortInstead(asked: string, message: string): string | undefined {
-  const rank = EFFORTS.indexOf(asked);
   const listed = /supported values:?\s*\[([^\]]*)\]/i.exec(message)?.[1];
   if (listed !== undefined) {
-    const supported = listed
-      .split(/[\s,]+/)
-      .map((level) => level.replace(/['"]/g, ""))
-      .filter((level) => EFFORTS.includes(level));
-    if (supported.includes(asked)) return asked;
-    const nearest = supported
-      .map((level) => EFFORTS.indexOf(level))
-      .sort((a, b) => Math.abs(a - rank) - Math.abs(b - rank) || b - a);
-    return nearest.length === 0 || rank < 0 ? undefined : EFFORTS[nearest[0] as number];
+    const supported = listed.split(/[\s,]+/).map((level) => level.replace(/['"]/g, ""));
+    return nearestLevel(asked, supported, EFFORTS);
   }
   const ceiling = /use effort\W{0,3}(\w+)\W{0,3} or below/i.exec(message)?.[1];
   if (ceiling !== undefined && EFFORTS.includes(ceiling)) return ceiling;
+  const rank = EFFORTS.indexOf(asked);
   return rank > 0 ? EFFORTS[rank - 1] : undefined;
 }
 

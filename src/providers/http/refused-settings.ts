@@ -122,6 +122,22 @@ export function rename(field: string, to: string): SettingFix {
 }
 
 /**
+ * The level among `supported` nearest `asked`, on a scale of `levels` (least first), the higher on a
+ * tie: `asked` itself when supported. Undefined when `asked` is on no scale or no supported level is.
+ * An effort level a model does not take goes as this one (each wire reads its own refusal's list).
+ */
+export function nearestLevel(asked: string, supported: readonly string[], levels: readonly string[]): string | undefined {
+  if (supported.includes(asked)) return asked;
+  const rank = levels.indexOf(asked);
+  if (rank < 0) return undefined;
+  const nearest = supported
+    .map((level) => levels.indexOf(level))
+    .filter((at) => at >= 0)
+    .sort((a, b) => Math.abs(a - rank) - Math.abs(b - rank) || b - a);
+  return nearest.length === 0 ? undefined : levels[nearest[0] as number];
+}
+
+/**
  * The most output tokens a refusal says the model takes: OpenAI's "max_tokens is too large: 32000.
  * This model supports at most 16384 completion tokens", "expected a value <= 12288" (compatible
  * servers), Anthropic's "max_tokens: 100000 > 64000, which is the maximum allowed".

@@ -4,6 +4,7 @@ import {
   capList,
   hashLongIdentifier,
   leaveOut,
+  nearestLevel,
   type Refusal,
   type RefusalReader,
   RefusedSettings,
@@ -73,14 +74,12 @@ export function effortInstead(asked: unknown, refusal: Refusal): string | undefi
   if (typeof asked !== "string" || listed === undefined) return undefined;
   const supported = [...listed.matchAll(/'([\w-]+)'/g)].map((m) => m[1] as string);
   if (supported.includes(asked)) return asked;
-  const rank = EFFORTS.indexOf(asked);
-  if (rank < 0) return undefined;
-  // Levels other than none, by distance from the one asked, the higher first on a tie.
-  const nearest = supported
-    .map((level) => EFFORTS.indexOf(level))
-    .filter((at) => at > 0)
-    .sort((a, b) => Math.abs(a - rank) - Math.abs(b - rank) || b - a);
-  return nearest.length === 0 ? undefined : EFFORTS[nearest[0] as number];
+  // Never none for a client that asked for reasoning.
+  return nearestLevel(
+    asked,
+    supported.filter((level) => level !== "none"),
+    EFFORTS,
+  );
 }
 
 /** Whether an upstream's error is that refusal: the request is then sent as a Responses request, where it keeps its effort. */
