@@ -7,8 +7,18 @@ import type { StreamEvent } from "./stream.js";
  * of earlier turns' reasoning a target can be sent, and a stream's reasoning as blocks.
  */
 
-/** Anthropic's thinking budget for an effort level (its minimum is 1024). */
-const BUDGETS: Record<ReasoningEffort, number> = { minimal: 1024, low: 2048, medium: 8192, high: 24576 };
+/**
+ * Anthropic's thinking budget for an effort level (its minimum is 1024). Claude Code's own budget,
+ * 31999, is nearest high by ratio (effortForBudget), not xhigh.
+ */
+const BUDGETS: Record<ReasoningEffort, number> = {
+  minimal: 1024,
+  low: 2048,
+  medium: 8192,
+  high: 24576,
+  xhigh: 49152,
+  max: 65536,
+};
 
 export function budgetForEffort(effort: ReasoningEffort | undefined): number {
   return BUDGETS[effort ?? "medium"];
@@ -31,6 +41,33 @@ export function effortForBudget(budgetTokens: number): ReasoningEffort {
 /** The effort a reasoning control asks for, as an effort level: its own, its budget's nearest, else medium. */
 export function effortOf(reasoning: ReasoningControl): ReasoningEffort {
   return reasoning.effort ?? (reasoning.budgetTokens !== undefined ? effortForBudget(reasoning.budgetTokens) : "medium");
+}
+
+/** Every effort level, least first. */
+const EFFORT_LEVELS: readonly ReasoningEffort[] = ["minimal", "low", "medium", "high", "xhigh", "max"];
+
+/**
+ * The level a wire whose levels are `has` (least first) is sent for `effort`: the same where the wire
+ * has it, else the highest below it (never more effort than asked: OpenAI's wire gets `max` as
+ * xhigh, Ollama's `xhigh` as high), else the wire's least (`minimal` as low).
+ */
+export function effortOnWire(effort: ReasoningEffort, has: readonly ReasoningEffort[]): ReasoningEffort {
+  if (has.includes(effort)) return effort;
+  const rank = EFFORT_LEVELS.indexOf(effort);
+  return has.filter((level) => EFFORT_LEVELS.indexOf(level) < rank).at(-1) ?? (has[0] as ReasoningEffort);
+}
+
+/**
+ * An effort level the client named that a wire lacks (effortOnWire), for ChatProvider.unsent:
+ * `effort max (xhigh sent instead)`, which clientFieldName names by the client's own field
+ * (`reasoning_effort`, `output_config.effort`, `think`). A budget's nearest level is itself a closest
+ * form, and is not named.
+ */
+export function unsentEffort(reasoning: ReasoningControl | undefined, has: readonly ReasoningEffort[]): string[] {
+  const effort = reasoning?.enabled ? reasoning.effort : undefined;
+  if (effort === undefined) return [];
+  const sent = effortOnWire(effort, has);
+  return sent === effort ? [] : [`effort ${effort} (${sent} sent instead)`];
 }
 
 /**

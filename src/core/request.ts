@@ -41,8 +41,12 @@ export interface EgressReceipt {
   notSent(): void;
 }
 
-/** How hard a model should think, as OpenAI's `reasoning_effort` and Ollama's `think` levels say it. */
-export type ReasoningEffort = "minimal" | "low" | "medium" | "high";
+/**
+ * How hard a model should think, least first: OpenAI's `reasoning_effort` levels (`xhigh` since
+ * gpt-5.1-codex-max), Anthropic's `output_config.effort` (`xhigh` and `max`) and Ollama's `think`
+ * (`max`). Each provider sends the nearest its wire has and names a level it lacks (ChatProvider.unsent).
+ */
+export type ReasoningEffort = "minimal" | "low" | "medium" | "high" | "xhigh" | "max";
 
 /**
  * The client's reasoning control: Anthropic `thinking`, OpenAI `reasoning_effort`, Ollama `think`,

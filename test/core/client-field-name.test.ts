@@ -14,6 +14,20 @@ describe("clientFieldName", () => {
       "tool_choice (only the named tool offered instead)",
     );
     assert.equal(clientFieldName("stop", "openai-chat"), "stop");
+    // An effort level a wire lacks, by each client's own field.
+    const effort = "effort max (xhigh sent instead)";
+    assert.equal(clientFieldName(effort, "anthropic-messages"), "output_config.effort max (xhigh sent instead)");
+    assert.equal(clientFieldName(effort, "ollama-chat"), "think max (xhigh sent instead)");
+    assert.equal(clientFieldName(effort, "openai-responses"), "reasoning.effort max (xhigh sent instead)");
+    assert.equal(clientFieldName(effort, "openai-chat"), "reasoning_effort max (xhigh sent instead)");
+    assert.equal(clientFieldName(effort, undefined), "reasoning_effort max (xhigh sent instead)");
+    // The field of a body tandem built keeps its name (an Anthropic client's budget is no effort of its own).
+    assert.equal(clientFieldName("reasoning_effort", "anthropic-messages"), "reasoning_effort");
+    // A phrase that starts with a field's name is no field.
+    assert.equal(
+      clientFieldName("stop sequences after the first 4 (1 of 5)", "anthropic-messages"),
+      "stop sequences after the first 4 (1 of 5)",
+    );
     assert.equal(clientFieldName("stop", undefined), "stop");
   });
 });

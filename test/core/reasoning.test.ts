@@ -4,10 +4,12 @@ import {
   budgetForEffort,
   collectChat,
   effortForBudget,
+  effortOnWire,
   type Message,
   ReasoningBlocks,
   reasoningForTarget,
   type StreamEvent,
+  unsentEffort,
 } from "../../src/core/index.js";
 
 const history = (reasoning: NonNullable<Extract<Message, { role: "assistant" }>["reasoning"]>): Message[] => [
@@ -130,7 +132,7 @@ describe("ReasoningBlocks and collectChat", () => {
 
 describe("effort and budget", () => {
   it("round-trips each level", () => {
-    for (const effort of ["minimal", "low", "medium", "high"] as const)
+    for (const effort of ["minimal", "low", "medium", "high", "xhigh", "max"] as const)
       assert.equal(effortForBudget(budgetForEffort(effort)), effort);
   });
 
@@ -146,8 +148,35 @@ describe("effort and budget", () => {
       [14000, "medium"],
       [16000, "high"],
       [24000, "high"],
-      [64000, "high"],
+      // Claude Code's own budget stays high: xhigh costs an OpenAI model far more.
+      [31999, "high"],
+      [40000, "xhigh"],
+      [56000, "xhigh"],
+      [64000, "max"],
+      [128000, "max"],
     ];
     for (const [budget, effort] of cases) assert.equal(effortForBudget(budget), effort, String(budget));
+  });
+});
+
+describe("effortOnWire and unsentEffort", () => {
+  const OPENAI = ["minimal", "low", "medium", "high", "xhigh"] as const;
+  const OLLAMA = ["low", "medium", "high", "max"] as const;
+
+  it("sends a level the wire has as it is, else the highest below it, else the wire's least", () => {
+    assert.equal(effortOnWire("xhigh", OPENAI), "xhigh");
+    assert.equal(effortOnWire("max", OPENAI), "xhigh");
+    assert.equal(effortOnWire("xhigh", OLLAMA), "high", "never more effort than asked");
+    assert.equal(effortOnWire("max", OLLAMA), "max");
+    assert.equal(effortOnWire("minimal", OLLAMA), "low");
+  });
+
+  it("names only a level the client named that the wire lacks", () => {
+    assert.deepEqual(unsentEffort({ enabled: true, effort: "max" }, OPENAI), ["effort max (xhigh sent instead)"]);
+    assert.deepEqual(unsentEffort({ enabled: true, effort: "high" }, OPENAI), []);
+    // A budget's level is its closest form already; no reasoning asks for no level.
+    assert.deepEqual(unsentEffort({ enabled: true, budgetTokens: 100000 }, OPENAI), []);
+    assert.deepEqual(unsentEffort({ enabled: false }, OPENAI), []);
+    assert.deepEqual(unsentEffort(undefined, OPENAI), []);
   });
 });

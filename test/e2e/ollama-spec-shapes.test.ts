@@ -384,7 +384,7 @@ describe("think (api.ThinkValue)", () => {
     reply = { kind: "text", text: "Fine.", reasoning: "Deeply.", usage: { input: 7, output: 3 } };
     const answer = await client.chat({ model: TARGETS[0], messages: [{ role: "user", content: "Hi" }], think: "max" as never });
     assert.equal(answer.message.thinking, "Deeply.");
-    assert.equal(lastBody(openai).reasoning_effort, "high");
+    assert.equal(lastBody(openai).reasoning_effort, "xhigh");
   });
 
   it("refuses another string with Ollama's words, and a number as Ollama does", async () => {

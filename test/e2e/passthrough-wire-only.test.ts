@@ -385,15 +385,16 @@ describe("OpenAI client to an OpenAI-compatible target: what the canonical form 
     }
   });
 
-  it("reasoning_effort xhigh crosses to Anthropic as high, and says so", async () => {
+  it("reasoning_effort xhigh crosses to Anthropic as a budget above high's", async () => {
     clear();
     an.script(() => ({ kind: "json", body: anthropicMessage([{ type: "text", text: "ok" }]) }));
     const { data, response } = await openai.chat.completions
       .create({ model: "an-whole", messages: HI, reasoning_effort: "xhigh", max_completion_tokens: 20000 })
       .withResponse();
     assert.equal(data.choices[0]?.message.content, "ok");
-    assert.ok(an.requests[0]?.body.thinking, "the highest effort asks for thinking");
-    assert.match(response.headers.get("x-tandem-warnings") ?? "", /reasoning_effort xhigh \(high sent instead\)/);
+    assert.deepEqual(an.requests[0]?.body.thinking, { type: "enabled", budget_tokens: 49152 });
+    assert.equal(an.requests[0]?.body.max_tokens, 49152 + 20000);
+    assert.doesNotMatch(response.headers.get("x-tandem-warnings") ?? "", /reasoning_effort/);
   });
 
   it("allowed_tools crosses as the allowed tools only, and says so", async () => {

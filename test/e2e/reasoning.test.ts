@@ -337,11 +337,18 @@ describe("Claude Code's adaptive thinking with an effort (output_config.effort)"
     assert.doesNotMatch(res.headers.get("x-tandem-warnings") ?? "", /output_config\.effort/);
   });
 
-  it("max, which only Anthropic has, goes as high and says so", async () => {
+  it("max, which OpenAI's wire lacks, goes as xhigh and says so", async () => {
     const res = await adaptive("deepseek/deepseek-reasoner", "max");
     assert.equal(res.status, 200, await res.text());
-    assert.equal(lastBody(deepseek).reasoning_effort, "high");
-    assert.match(res.headers.get("x-tandem-warnings") ?? "", /output_config\.effort max \(high sent instead\)/);
+    assert.equal(lastBody(deepseek).reasoning_effort, "xhigh");
+    assert.match(res.headers.get("x-tandem-warnings") ?? "", /output_config\.effort max \(xhigh sent instead\)/);
+  });
+
+  it("xhigh, which both wires have, goes as xhigh, with no warning", async () => {
+    const res = await adaptive("deepseek/deepseek-reasoner", "xhigh");
+    assert.equal(res.status, 200, await res.text());
+    assert.equal(lastBody(deepseek).reasoning_effort, "xhigh");
+    assert.equal(res.headers.get("x-tandem-warnings"), null);
   });
 
   it("leaves an Ollama model to decide, as adaptive means (no think sent)", async () => {
@@ -494,20 +501,72 @@ describe("Ollama client -> Anthropic", () => {
 });
 
 describe("effort levels above high, to a target on another wire", () => {
-  // Each dialect's highest levels cross as high, the highest the canonical form has, and the client
-  // is told so, as chat completions' reasoning_effort xhigh is (passthrough-wire-only.test.ts).
-  for (const effort of ["xhigh", "max"] as const) {
-    it(`Responses reasoning.effort ${effort}: high upstream, named in x-tandem-warnings`, async () => {
+  // The canonical form has every dialect's levels: each target gets the level, or the nearest below
+  // it its wire has, named in the client's own field (chat completions': passthrough-wire-only.test.ts).
+  for (const [effort, budget] of [
+    ["xhigh", 49152],
+    ["max", 65536],
+  ] as const) {
+    it(`Responses reasoning.effort ${effort}: an Anthropic budget above high's, nothing named`, async () => {
       const { response } = await openai.responses
         .create({ model: "claude/claude-haiku-4-5", input: "Hi", reasoning: { effort } })
         .withResponse();
-      assert.deepEqual(lastBody(claude).thinking, { type: "enabled", budget_tokens: 24576 });
-      assert.match(
-        response.headers.get("x-tandem-warnings") ?? "",
-        new RegExp(`reasoning\\.effort ${effort} \\(high sent instead\\)`),
-      );
+      assert.deepEqual(lastBody(claude).thinking, { type: "enabled", budget_tokens: budget });
+      assert.ok((lastBody(claude).max_tokens as number) > budget);
+      assert.doesNotMatch(response.headers.get("x-tandem-warnings") ?? "", /effort/);
     });
   }
+
+  it("Responses reasoning.effort max: xhigh to an OpenAI-compatible upstream, named as reasoning.effort", async () => {
+    const { response } = await openai.responses
+      .create({ model: "deepseek/deepseek-reasoner", input: "Hi", reasoning: { effort: "max" } })
+      .withResponse();
+    assert.equal(lastBody(deepseek).reasoning_effort, "xhigh");
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /reasoning\.effort max \(xhigh sent instead\)/);
+  });
+
+  it("chat completions' xhigh: high to an Ollama upstream (Ollama has no xhigh, and max is more), named", async () => {
+    const { data, response } = await openai.chat.completions
+      .create({ model: "ollama/qwen3:latest", messages: [{ role: "user", content: "Hi" }], reasoning_effort: "xhigh" })
+      .withResponse();
+    assert.equal(data.choices[0]?.message.content, "Hello!");
+    assert.equal(lastBody(ollamaUp).think, "high");
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /reasoning_effort xhigh \(high sent instead\)/);
+  });
+
+  it("chat completions' max: max to an Ollama upstream, nothing named", async () => {
+    const { response } = await openai.chat.completions
+      .create({ model: "ollama/qwen3:latest", messages: [{ role: "user", content: "Hi" }], reasoning_effort: "max" as never })
+      .withResponse();
+    assert.equal(lastBody(ollamaUp).think, "max");
+    assert.doesNotMatch(response.headers.get("x-tandem-warnings") ?? "", /effort/);
+  });
+
+  it("Anthropic adaptive xhigh and max go to an Anthropic upstream as they came", async () => {
+    for (const effort of ["xhigh", "max"]) {
+      const res = await fetch(`${tandem.url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+        body: JSON.stringify({
+          model: "claude/claude-haiku-4-5",
+          max_tokens: 4000,
+          thinking: { type: "adaptive" },
+          output_config: { effort },
+          messages: [{ role: "user", content: "Hi" }],
+        }),
+      });
+      assert.equal(res.status, 200, await res.text());
+      assert.deepEqual(lastBody(claude).output_config, { effort });
+    }
+  });
+
+  it("Responses reasoning.effort minimal: low to an Ollama upstream (its least), named", async () => {
+    const { response } = await openai.responses
+      .create({ model: "ollama/qwen3:latest", input: "Hi", reasoning: { effort: "minimal" } })
+      .withResponse();
+    assert.equal(lastBody(ollamaUp).think, "low");
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /reasoning\.effort minimal \(low sent instead\)/);
+  });
 
   /** An Ollama client's chat asking `think: "max"` of `model`. */
   const ollamaThinkMax = (model: string) =>
@@ -517,11 +576,11 @@ describe("effort levels above high, to a target on another wire", () => {
       body: JSON.stringify({ model, think: "max", stream: false, messages: [{ role: "user", content: "Hi" }] }),
     });
 
-  it("Ollama think 'max': high upstream, named in x-tandem-warnings", async () => {
+  it("Ollama think 'max': xhigh to an OpenAI-compatible upstream, named as think", async () => {
     const res = await ollamaThinkMax("deepseek/deepseek-reasoner");
     assert.equal(res.status, 200, await res.text());
-    assert.equal(lastBody(deepseek).reasoning_effort, "high");
-    assert.match(res.headers.get("x-tandem-warnings") ?? "", /think max \(high sent instead\)/);
+    assert.equal(lastBody(deepseek).reasoning_effort, "xhigh");
+    assert.match(res.headers.get("x-tandem-warnings") ?? "", /think max \(xhigh sent instead\)/);
   });
 
   it("Ollama think 'max' to an Ollama upstream goes as it came, with no warning", async () => {

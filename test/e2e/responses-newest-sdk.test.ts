@@ -472,10 +472,11 @@ describe("configuration_update input items (openai-node 7's ResponseConfiguratio
 });
 
 describe("reasoning.effort 'max' (Shared.ReasoningEffort, in 6.49 and 7.60 alike)", () => {
-  it("is taken, and crosses to a chat target as high, as xhigh does", async () => {
+  it("is taken, and crosses to a chat target as xhigh, OpenAI's highest, named", async () => {
     const res = await post("/v1/responses", { model: CHAT, input: "Think hard", reasoning: { effort: "max" } });
     assert.equal(res.status, 200, await res.clone().text());
-    assert.equal((chat.requests.at(-1)?.body as Record<string, unknown>).reasoning_effort, "high");
+    assert.equal((chat.requests.at(-1)?.body as Record<string, unknown>).reasoning_effort, "xhigh");
+    assert.match(res.headers.get("x-tandem-warnings") ?? "", /reasoning\.effort max \(xhigh sent instead\)/);
   });
 });
 

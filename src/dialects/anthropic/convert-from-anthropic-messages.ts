@@ -93,17 +93,18 @@ export function convertFromAnthropicRequest(
   } else {
     const effort = effortControl(body);
     if (effort !== undefined) chat.reasoning = { enabled: true, adaptive: true, effort };
-    const asked = body.output_config?.effort;
-    if (effort !== undefined && effort !== asked) left.approximated.add(`output_config.effort ${asked} (${effort} sent instead)`);
   }
   return chat;
 }
 
+/** The effort levels of Anthropic's `output_config.effort`, each a canonical level. */
+const ANTHROPIC_EFFORTS: ReadonlySet<string> = new Set(["low", "medium", "high", "xhigh", "max"]);
+
 /**
  * The effort that is a request's reasoning control: `output_config.effort` with adaptive thinking (or
- * none asked), where the model decides, at that effort (see ReasoningControl.adaptive); `max` as high,
- * named by the dialect. Undefined beside `thinking` enabled or disabled, or for an effort of no known
- * level. anthropicLost reads the same to tell whether the effort crossed.
+ * none asked), where the model decides, at that effort (see ReasoningControl.adaptive). Undefined
+ * beside `thinking` enabled or disabled, or for an effort of no known level. anthropicLost reads the
+ * same to tell whether the effort crossed.
  */
 export function effortControl(body: {
   thinking?: { type?: unknown } | null;
@@ -112,8 +113,7 @@ export function effortControl(body: {
   const type = body.thinking?.type;
   if (type === "enabled" || type === "disabled") return undefined;
   const effort = body.output_config?.effort;
-  if (effort === "low" || effort === "medium" || effort === "high") return effort;
-  return effort === "max" || effort === "xhigh" ? "high" : undefined;
+  return typeof effort === "string" && ANTHROPIC_EFFORTS.has(effort) ? (effort as ReasoningEffort) : undefined;
 }
 
 /**

@@ -80,8 +80,6 @@ export function ollamaLost(body: Json): string[] {
     const value = body[key];
     if (!CARRIED.has(key) && value !== null && value !== undefined && value !== false) lost.push(key);
   }
-  // Ollama's highest level, above the canonical ones: another wire gets high (parse-ollama-think.ts).
-  if (body.think === "max") lost.push("think max (high sent instead)");
   const options = body.options;
   if (typeof options === "object" && options !== null) {
     for (const key of Object.keys(options)) if (!CARRIED_OPTIONS.has(key)) lost.push(`options.${key}`);

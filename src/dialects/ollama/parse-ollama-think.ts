@@ -29,8 +29,7 @@ export function parseOllamaThink(value: unknown): OllamaThink | undefined {
   );
 }
 
-/** Ollama's `think` as the canonical reasoning control; "max" is the highest effort targets know, high. */
+/** Ollama's `think` as the canonical reasoning control. */
 export function ollamaThink(think: OllamaThink): ReasoningControl {
-  if (typeof think === "boolean") return { enabled: think };
-  return { enabled: true, effort: think === "max" ? "high" : think };
+  return typeof think === "boolean" ? { enabled: think } : { enabled: true, effort: think };
 }

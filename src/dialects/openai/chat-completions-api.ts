@@ -212,7 +212,7 @@ export const chatCompletionRequestSchema = z.object({
   safety_identifier: z.string().nullish(),
   service_tier: z.string().nullish(),
   verbosity: z.string().nullish(),
-  /** The canonical reasoning control; "none" asks for no reasoning ("xhigh" and "max" cross as "high"). */
+  /** The canonical reasoning control; "none" asks for no reasoning (a level a target lacks goes as the nearest below, named). */
   reasoning_effort: z
     .enum(["none", "minimal", "low", "medium", "high", "xhigh", "max"], {
       error: "expected 'none', 'minimal', 'low', 'medium', 'high', 'xhigh' or 'max'",

@@ -136,13 +136,8 @@ export function parseChatCompletionRequest(body: unknown, files?: FileResolver, 
   if (wire.service_tier != null && wire.service_tier !== "auto") chat.serviceTier = wire.service_tier;
   if (wire.verbosity != null) chat.verbosity = wire.verbosity;
   const effort = wire.reasoning_effort;
-  if (effort != null) {
-    if (effort === "xhigh" || effort === "max") {
-      // Above the canonical levels: the highest one crosses to another wire, the client's own value to its own.
-      chat.reasoning = { enabled: true, effort: "high" };
-      approximated.push(`reasoning_effort ${effort} (high sent instead)`);
-    } else chat.reasoning = effort === "none" ? { enabled: false } : { enabled: true, effort };
-  }
+  // A level a target's wire lacks (max on OpenAI's) goes as the nearest below it, named by its provider.
+  if (effort != null) chat.reasoning = effort === "none" ? { enabled: false } : { enabled: true, effort };
   return {
     chat,
     includeUsage: chat.stream && wire.stream_options?.include_usage === true,

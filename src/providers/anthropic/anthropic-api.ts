@@ -41,6 +41,9 @@ export type AnthropicToolChoice =
   | { type: "tool"; name: string; disable_parallel_tool_use?: boolean }
   | { type: "none" };
 
+/** `output_config.effort`'s levels (@anthropic-ai/sdk OutputConfig; `xhigh` since Claude Opus 4.7). */
+export type AnthropicEffort = "low" | "medium" | "high" | "xhigh" | "max";
+
 export interface AnthropicMessagesRequest {
   model: string;
   max_tokens: number;
@@ -60,7 +63,7 @@ export interface AnthropicMessagesRequest {
    * JSONOutputFormat), the answer held to a JSON schema.
    */
   output_config?: {
-    effort?: "low" | "medium" | "high";
+    effort?: AnthropicEffort;
     format?: { type: "json_schema"; schema: Record<string, unknown> };
   };
   stream: boolean;

@@ -1,18 +1,21 @@
 import {
   budgetForEffort,
   type ChatRequest,
+  effortOnWire,
   openAISettings,
   type ProviderChatRequest,
   type ReasoningControl,
+  type ReasoningEffort,
   type ResponseFormat,
   unreadFiles,
   unsentCallArguments,
+  unsentEffort,
   unsentImageDetail,
   unsentKeepAlive,
   unsentLogprobs,
   unsentPenalties,
 } from "../../core/index.js";
-import type { AnthropicMessageParam, AnthropicMessagesRequest, AnthropicToolChoice } from "./anthropic-api.js";
+import type { AnthropicEffort, AnthropicMessageParam, AnthropicMessagesRequest, AnthropicToolChoice } from "./anthropic-api.js";
 import { anthropicOutputSchema } from "./anthropic-output-schema.js";
 import { convertToAnthropicMessages } from "./convert-to-anthropic-messages.js";
 import { toolLoopWithoutThinking } from "./tool-loop-thinking.js";
@@ -132,6 +135,8 @@ export function anthropicUnsent(request: ChatRequest): string[] {
   unsent.push(...unsentCallArguments(request));
   unsent.push(...instructedFormat(request.responseFormat));
   if (thinkingLeftOut(request)) unsent.push("thinking");
+  // Adaptive thinking's effort is output_config.effort (minimal as low); a budget is its own.
+  else if (request.reasoning?.adaptive) unsent.push(...unsentEffort(request.reasoning, ANTHROPIC_EFFORTS));
   // With thinking (but adaptive, which takes a forced tool), Anthropic takes no temperature but 1, no top_k and no forced tool.
   else if (request.reasoning?.enabled && !request.reasoning.adaptive) {
     if (request.temperature !== undefined && request.temperature !== 1) unsent.push("temperature");
@@ -230,6 +235,9 @@ export function schemaInstruction(schema: Record<string, unknown>): string {
   );
 }
 
+/** Anthropic's `output_config.effort` levels, least first. */
+const ANTHROPIC_EFFORTS: readonly ReasoningEffort[] = ["low", "medium", "high", "xhigh", "max"];
+
 /**
  * The canonical reasoning control as Anthropic's `thinking`: a budget as given or for the effort
  * (budgetForEffort). Anthropic wants max_tokens above the budget (raised to budget + the answer's
@@ -244,7 +252,7 @@ function thinking(body: AnthropicMessagesRequest, control: ReasoningControl): vo
   // Adaptive, as the client asked: the model decides, at the effort given.
   if (control.adaptive && control.effort !== undefined) {
     body.thinking = { type: "adaptive" };
-    body.output_config = { ...body.output_config, effort: control.effort === "minimal" ? "low" : control.effort };
+    body.output_config = { ...body.output_config, effort: effortOnWire(control.effort, ANTHROPIC_EFFORTS) as AnthropicEffort };
     return;
   }
   const budget = thinkingBudget(control);

@@ -1,11 +1,14 @@
 import {
   type ChatRequest,
   type CompletionPrompt,
+  effortOnWire,
   openAISettings,
   type ProviderChatRequest,
+  type ReasoningEffort,
   type ToolDefinition,
   unreadFiles,
   unsentCallArguments,
+  unsentEffort,
   unsentImageDetail,
 } from "../../core/index.js";
 import { convertToOllamaMessages } from "./convert-to-ollama-messages.js";
@@ -29,8 +32,12 @@ export function ollamaUnsent(request: ChatRequest): string[] {
   unsent.push(...unreadFiles(request, () => false));
   // Ollama's call arguments are objects: history calls whose arguments are not one go as their text in one.
   unsent.push(...unsentCallArguments(request));
+  if (!request.reasoning?.adaptive) unsent.push(...unsentEffort(request.reasoning, OLLAMA_EFFORTS));
   return unsent;
 }
+
+/** Ollama's `think` levels (api.ThinkValue), least first. */
+const OLLAMA_EFFORTS: readonly ReasoningEffort[] = ["low", "medium", "high", "max"];
 
 /**
  * Canonical request -> POST /api/chat body, streamed unless `request.whole`. Ollama has no `tool_choice`: "none"
@@ -95,12 +102,12 @@ function ollamaSettings(request: ProviderChatRequest): Omit<OllamaGenerateBody, 
   if (format?.type === "json") body.format = "json";
   else if (format?.type === "json_schema") body.format = format.schema;
 
-  // Ollama's levels are low/medium/high; "minimal" is the nearest, low. A bare budget turns thinking on.
-  // Adaptive thinking leaves it to the model, as Ollama's default does (it thinks when the model can).
+  // A level Ollama lacks goes as the nearest below (minimal as low), named. A bare budget turns thinking
+  // on. Adaptive thinking leaves it to the model, as Ollama's default does (it thinks when the model can).
   const reasoning = request.reasoning;
   if (reasoning !== undefined && !reasoning.adaptive) {
-    const effort = reasoning.effort === "minimal" ? "low" : reasoning.effort;
-    body.think = reasoning.enabled ? (effort ?? true) : false;
+    const effort = reasoning.effort === undefined ? undefined : effortOnWire(reasoning.effort, OLLAMA_EFFORTS);
+    body.think = reasoning.enabled ? ((effort as OllamaGenerateBody["think"]) ?? true) : false;
   }
 
   // Ollama reports each token's log probability on the line that carries it (since 0.12.11; an older

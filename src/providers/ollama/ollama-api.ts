@@ -31,7 +31,7 @@ export interface OllamaChatBody {
   tools?: { type: "function"; function: { name: string; description?: string; parameters: Record<string, unknown> } }[];
   format?: "json" | Record<string, unknown>;
   /** Reasoning on or off, or a level (gpt-oss takes "low" | "medium" | "high"). */
-  think?: boolean | "low" | "medium" | "high";
+  think?: boolean | "low" | "medium" | "high" | "max";
   /** Each output token's log probability on its line (Ollama 0.12.11 and later), and how many alternatives with it (0-20). */
   logprobs?: boolean;
   top_logprobs?: number;

@@ -1,4 +1,11 @@
-import { effortOf, type ProviderChatRequest, withJsonModeWord } from "../../core/index.js";
+import {
+  effortOf,
+  effortOnWire,
+  type ProviderChatRequest,
+  type ReasoningControl,
+  type ReasoningEffort,
+  withJsonModeWord,
+} from "../../core/index.js";
 import { convertToOpenAIMessages } from "./convert-to-openai-messages.js";
 import type { OpenAIChatRequestBody } from "./openai-chat-api.js";
 import { openAIStrict } from "./openai-strict-schema.js";
@@ -80,9 +87,17 @@ export function convertToOpenAIChatRequest(
   // A budget as the closest effort level; "no reasoning" has no value every server takes, so it is not sent.
   const reasoning = request.reasoning;
   if (reasoning?.enabled) {
-    body.reasoning_effort = effortOf(reasoning);
+    body.reasoning_effort = openAIEffort(reasoning);
   }
   return body;
+}
+
+/** OpenAI's effort levels (`reasoning_effort`, `reasoning.effort`), least first: no `max` (Anthropic's and Ollama's). */
+export const OPENAI_EFFORTS: readonly ReasoningEffort[] = ["minimal", "low", "medium", "high", "xhigh"];
+
+/** The effort an OpenAI wire is sent: the level asked, or a budget's nearest, `max` as xhigh (named by unsentEffort). */
+export function openAIEffort(reasoning: ReasoningControl): ReasoningEffort {
+  return effortOnWire(effortOf(reasoning), OPENAI_EFFORTS);
 }
 
 /** A penalty within OpenAI's range, -2..2. */

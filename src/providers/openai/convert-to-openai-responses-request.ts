@@ -1,5 +1,4 @@
 import {
-  effortOf,
   fileDataUrl,
   filePartAsText,
   type ImagePart,
@@ -10,6 +9,7 @@ import {
   withJsonModeWord,
 } from "../../core/index.js";
 import { systemAfterToolResults } from "../../core/system-after-tool-results.js";
+import { openAIEffort } from "./convert-to-openai-chat-request.js";
 import { imageUrl, OPENAI_FILE_TYPE } from "./convert-to-openai-messages.js";
 import { openAIStrict } from "./openai-strict-schema.js";
 
@@ -78,7 +78,7 @@ export function convertToOpenAIResponsesRequest(request: ProviderChatRequest, ta
   }
   const reasoning = request.reasoning;
   if (reasoning?.enabled) {
-    body.reasoning = { effort: effortOf(reasoning) };
+    body.reasoning = { effort: openAIEffort(reasoning) };
   }
   return body;
 }

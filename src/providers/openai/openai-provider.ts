@@ -9,6 +9,7 @@ import {
   type ReasoningHistory,
   type StreamEvent,
   unreadFiles,
+  unsentEffort,
   unsentKeepAlive,
   unsentOllamaEmbedFields,
   unsentPenalties,
@@ -28,7 +29,7 @@ import {
 } from "../http/index.js";
 import type { ChatProvider, EmbeddingProvider, ModelInfo, ProviderCapabilities, RemoteProviderOptions } from "../provider.js";
 import { chatCompletionAsChunks } from "./chat-completion-as-chunks.js";
-import { convertToOpenAIChatRequest, type MaxTokensField } from "./convert-to-openai-chat-request.js";
+import { convertToOpenAIChatRequest, type MaxTokensField, OPENAI_EFFORTS } from "./convert-to-openai-chat-request.js";
 import { OPENAI_FILE_TYPE } from "./convert-to-openai-messages.js";
 import { convertToOpenAIResponsesRequest } from "./convert-to-openai-responses-request.js";
 import { mapOpenAIErrorResponse } from "./map-openai-error.js";
@@ -126,6 +127,7 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
   unsent(request: ChatRequest): string[] {
     const named = request.topK === undefined ? [] : ["top_k"];
     named.push(...unsentKeepAlive(request));
+    named.push(...unsentEffort(request.reasoning, OPENAI_EFFORTS));
     // A request that goes as a Responses request only once its model refused it on chat completions
     // names these then (see #viaResponses).
     if (this.#options.responses === "only") named.push(...unsentOnResponses(request));

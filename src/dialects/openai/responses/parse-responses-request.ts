@@ -76,8 +76,7 @@ export interface ParsedResponsesRequest {
   /**
    * What of the body the canonical form does not carry, by field, for `x-tandem-warnings` ("<field>
    * not sent to <target>") when a target on another wire answers (NativeRequest.lost): the fields
-   * this schema does not know, a `reasoning.effort` above high (sent as high), and `metadata` on a
-   * response that is not stored (a stored one keeps
+   * this schema does not know, and `metadata` on a response that is not stored (a stored one keeps
    * it). A Responses-native upstream is sent the client's body, these fields with it.
    */
   lost: string[];
@@ -177,9 +176,6 @@ export function parseResponsesRequest(body: unknown, routeTools = false): Parsed
   const lost = canonicalLost(fields, wire.store !== false, metadata);
   // Named, as the chat dialect names it, only when a target on another wire answers.
   if (allowed) lost.push(ALLOWED_TOOLS_APPROXIMATED);
-  // Above the canonical levels: a Responses-native target is sent the client's own value, any other
-  // the highest level it has, and told so, as chat completions' reasoning_effort is.
-  if (effort === "xhigh" || effort === "max") lost.push(`reasoning.effort ${effort} (high sent instead)`);
 
   return {
     chat,

@@ -2,10 +2,9 @@ import type { z } from "zod";
 import { checkResponseSchema, type ReasoningControl, type ResponseFormat } from "../../../core/index.js";
 import type { reasoningEffortSchema, textFormatSchema } from "./responses-api.js";
 
-/** The effort as the canonical reasoning control (xhigh and max as high, the highest the other wires have). */
+/** The effort as the canonical reasoning control (a level a target's wire lacks is named by its provider). */
 export function reasoningControl(effort: z.output<typeof reasoningEffortSchema>): ReasoningControl {
-  if (effort === "none") return { enabled: false };
-  return { enabled: true, effort: effort === "xhigh" || effort === "max" ? "high" : effort };
+  return effort === "none" ? { enabled: false } : { enabled: true, effort };
 }
 
 /** A `text.format` as the canonical response format. */
