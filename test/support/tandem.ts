@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -54,7 +54,7 @@ export async function startTandem(
     ...input,
     server: { ...input.server, host: "127.0.0.1", port: 0 },
   });
-  const config: Config = { ...parsed, dataDir: options.dataDir ?? mkdtempSync(join(tmpdir(), "tandem-test-")) };
+  const config: Config = { ...parsed, dataDir: options.dataDir ?? testDataDir() };
   const storeKey = (typeof options.store === "object" && options.store.key) || randomBytes(32);
   const secrets = typeof options.store === "object" ? (options.store.secrets ?? {}) : {};
   if (Object.keys(secrets).length > 0) {
@@ -93,6 +93,19 @@ export async function startTandem(
   const address = server.app.server.address();
   if (typeof address !== "object" || !address) throw new Error("server has no address");
   return { url: `http://127.0.0.1:${address.port}`, dataDir: config.dataDir, server, close: () => server.close() };
+}
+
+/** Data directories startTandem made, removed when the test process ends (a test may read one after close). */
+const madeDirs: string[] = [];
+
+function testDataDir(): string {
+  if (madeDirs.length === 0)
+    process.once("exit", () => {
+      for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+    });
+  const dir = mkdtempSync(join(tmpdir(), "tandem-test-"));
+  madeDirs.push(dir);
+  return dir;
 }
 
 /**
