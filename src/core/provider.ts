@@ -194,6 +194,12 @@ export interface ChatProvider {
    */
   reasoningHistoryFor?(request: ChatRequest, upstreamModel: string): ReasoningHistory | undefined;
   /**
+   * Whether a client's own body on `wire` (one of capabilities.wires) is what `upstreamModel` is sent
+   * for this request. False where the model refuses that body as it is and the provider has a form it
+   * takes: the request then goes in canonical form, what that leaves out named. Default: true.
+   */
+  takesOwnBody?(wire: NativeWire, request: ChatRequest, upstreamModel: string): boolean;
+  /**
    * The output limit (max_tokens) its upstream is sent for a canonical request, when that is not the
    * request's own `maxTokens`: Anthropic's default when the client gave none, a thinking budget added.
    * A conversation is fitted to the target's window with room for what is really sent. Default: the

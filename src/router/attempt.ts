@@ -355,7 +355,10 @@ export class Attempts {
     // or was cut and the client's body can be cut the same way, whole messages out: every field of
     // the messages kept goes as the client wrote it. Nor were earlier images left out: the client's
     // body (its history inlined) would carry them.
-    const onWire = raw !== undefined && speaksWire(target, raw.wire);
+    const onWire =
+      raw !== undefined &&
+      speaksWire(target, raw.wire) &&
+      target.provider.takesOwnBody?.(raw.wire, request, target.upstreamModel) !== false;
     const cutBody = onWire && cut !== undefined ? raw.keepingMessages?.(cut) : undefined;
     const own = raw !== undefined && cutBody !== undefined ? { ...raw, body: cutBody, text: undefined } : raw;
     const native =

@@ -1,12 +1,13 @@
 /**
- * Function tools beside a reasoning effort, which api.openai.com's gpt-5.5 and later refuse on chat
+ * Function tools beside a reasoning effort, which api.openai.com's gpt-5.2 and later refuse on chat
  * completions ("To use function tools, use /v1/responses or set reasoning_effort to 'none'.", or
  * gpt-5.5's "Please use /v1/responses instead."): to an upstream that speaks the Responses API too,
  * tandem sends such a request as a Responses request (effort kept, nothing named about it), whole and
- * streamed: at once for the gpt-5.5-and-later family, and for any other model once it has refused,
+ * streamed: at once for the gpt-5.2-and-later family, and for any other model once it has refused,
  * then there from the start; a request without tools stays on chat completions; an upstream without
  * the Responses API gets effort none, named, as before. The `reasoner-*` models stand for models
- * tandem does not know by name. The upstream here is one host, as api.openai.com is: its chat
+ * tandem does not know by name. A chat completions client's own request takes the same path rather
+ * than going as it came to be refused. The upstream here is one host, as api.openai.com is: its chat
  * completions answer as the fake OpenAI API (with the refusal in OpenAI's words), its Responses as
  * the fake Responses API.
  */
@@ -15,18 +16,20 @@ import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
 import { type FakeResponsesUpstream, sealed, startFakeOpenAIResponses } from "../support/fake-openai-responses-upstream.js";
 import { type FakeOpenAIUpstream, startFakeOpenAI } from "../support/fake-openai-upstream.js";
 import type { RecordedRequest } from "../support/fake-upstream.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
-const MODELS = ["gpt-5.5", "gpt-5.6-terra", "reasoner-a", "reasoner-b", "reasoner-c", "reasoner-old-wording"];
+const MODELS = ["gpt-5.4", "gpt-5.5", "gpt-5.6-terra", "reasoner-a", "reasoner-b", "reasoner-c", "reasoner-old-wording"];
 
 let chat: FakeOpenAIUpstream;
 let responses: FakeResponsesUpstream;
 let host: Server;
 let tandem: RunningTandem;
 let anthropic: Anthropic;
+let openai: OpenAI;
 
 /**
  * api.openai.com's refusal (gpt-5.5 and later, whose default effort is medium: an effort left out is
@@ -129,6 +132,7 @@ before(async () => {
     { env: { UP: "sk-upstream" } },
   );
   anthropic = new Anthropic({ baseURL: tandem.url, apiKey: "unused", maxRetries: 0 });
+  openai = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
 });
 
 after(async () => {
@@ -331,6 +335,107 @@ describe("function tools beside a reasoning effort, refused on chat completions"
     assert.match(
       compat.headers.get("x-tandem-warnings") ?? "",
       /reasoning_effort low \(none sent instead\) not sent to compat\/reasoner-old-wording/,
+    );
+  });
+});
+
+describe("a chat completions client's own request with function tools, to a model that refuses it on chat completions", () => {
+  const tool = { type: "function" as const, function: { name: "get_weather", parameters: weather.input_schema } };
+  const ask = (model: string, extra: Partial<OpenAI.ChatCompletionCreateParamsNonStreaming> = {}) => ({
+    model,
+    tools: [tool],
+    messages: [{ role: "user" as const, content: "Weather in Oslo?" }],
+    ...extra,
+  });
+  const callOslo = () => {
+    responses.script(() => ({
+      kind: "answer",
+      reasoning: "Oslo is in Norway.",
+      calls: [{ name: "get_weather", arguments: '{"city":"Oslo"}' }],
+    }));
+  };
+
+  it("goes as a Responses request with its effort (gpt-5.5 and later by name), streamed: the call comes back in chat chunks", async () => {
+    callOslo();
+    const stream = await openai.chat.completions.create({ ...ask("oai/gpt-5.5"), reasoning_effort: "high", stream: true });
+    let reasoning = "";
+    const calls: { name?: string; args: string }[] = [];
+    let finish: string | null | undefined;
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0];
+      reasoning += (choice?.delta as { reasoning_content?: string } | undefined)?.reasoning_content ?? "";
+      for (const call of choice?.delta.tool_calls ?? []) {
+        calls[call.index] ??= { args: "" };
+        const named = calls[call.index] as { name?: string; args: string };
+        if (call.function?.name) named.name = call.function.name;
+        named.args += call.function?.arguments ?? "";
+      }
+      finish = choice?.finish_reason ?? finish;
+    }
+    assert.deepEqual(calls, [{ name: "get_weather", args: '{"city":"Oslo"}' }]);
+    assert.equal(finish, "tool_calls");
+    assert.equal(reasoning, "Oslo is in Norway.");
+    assert.equal(chatBodies().length, 0, "no refused chat request");
+    const sent = responses.responseBodies[0];
+    assert.deepEqual(sent?.reasoning, { effort: "high" });
+    assert.deepEqual(sent?.tools, [{ type: "function", name: "get_weather", parameters: weather.input_schema, strict: false }]);
+    assert.equal(sent?.stream, true);
+  });
+
+  it("goes as a Responses request whole, and says nothing about the effort (gpt-5.4 by name too)", async () => {
+    callOslo();
+    const { data, response } = await openai.chat.completions
+      .create(ask("oai/gpt-5.4", { reasoning_effort: "low" }))
+      .withResponse();
+    const call = data.choices[0]?.message.tool_calls?.[0];
+    assert.equal(call?.type === "function" && call.function.name, "get_weather");
+    assert.equal(call?.type === "function" && call.function.arguments, '{"city":"Oslo"}');
+    assert.equal(data.choices[0]?.finish_reason, "tool_calls");
+    assert.equal(chatBodies().length, 0);
+    assert.deepEqual(responses.responseBodies[0]?.reasoning, { effort: "low" });
+    assert.doesNotMatch(response.headers.get("x-tandem-warnings") ?? "", /reasoning_effort/);
+  });
+
+  it("with no effort goes to chat completions at none once gpt-5.5 refuses it (it thinks by default), with none given as it came", async () => {
+    const plain = await openai.chat.completions.create(ask("oai/gpt-5.5"));
+    assert.equal(plain.choices[0]?.message.content, "Hello from chat");
+    assert.deepEqual(
+      chatBodies().map((b) => b.reasoning_effort),
+      [undefined, "none"],
+    );
+    assert.equal(responses.responseBodies.length, 0);
+
+    // The client's own `none` is taken as it is: its body, sent once.
+    chat.requests.length = 0;
+    const none = await openai.chat.completions.create(ask("oai/gpt-5.5", { reasoning_effort: "none" }));
+    assert.equal(none.choices[0]?.message.content, "Hello from chat");
+    assert.deepEqual(
+      chatBodies().map((b) => b.reasoning_effort),
+      ["none"],
+    );
+  });
+
+  it("without tools stays the client's own body on chat completions; to an upstream without the Responses API, at none, named", async () => {
+    const { tools: _, ...noTools } = ask("oai/gpt-5.5", { reasoning_effort: "high" });
+    await openai.chat.completions.create(noTools);
+    assert.deepEqual(
+      chatBodies().map((b) => b.reasoning_effort),
+      ["high"],
+    );
+    assert.equal(responses.responseBodies.length, 0);
+
+    chat.requests.length = 0;
+    const { data, response } = await openai.chat.completions
+      .create(ask("compat/gpt-5.4", { reasoning_effort: "high" }))
+      .withResponse();
+    assert.equal(data.choices[0]?.message.content, "Hello from chat");
+    assert.deepEqual(
+      chatBodies().map((b) => b.reasoning_effort),
+      ["high", "none"],
+    );
+    assert.match(
+      response.headers.get("x-tandem-warnings") ?? "",
+      /reasoning_effort high \(none sent instead\) not sent to compat\/gpt-5\.4/,
     );
   });
 });

@@ -4,6 +4,7 @@ import {
   type EmbedResult,
   GatewayError,
   lazyStream,
+  type NativeWire,
   type ProviderChatRequest,
   type ProviderEmbedRequest,
   type ReasoningHistory,
@@ -145,6 +146,22 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
   reasoningHistoryFor(request: ChatRequest, upstreamModel: string): ReasoningHistory | undefined {
     if (this.#sendsToolsWithEffortViaResponses(upstreamModel) && asksEffortBesideTools(request)) return "sealed";
     return this.capabilities.reasoningHistory;
+  }
+
+  /**
+   * A chat completions client's own request with function tools, which the model is known to refuse
+   * on chat completions, goes in canonical form rather than to the refusal. With an effort: as a
+   * Responses request where the upstream has the API (#viaResponses), as LiteLLM bridges it, else at
+   * effort none, named. With no effort, to gpt-5.5 and later (which think by default): at effort none
+   * once refused, as the refusal advises. `none` itself is taken on chat completions, as it came.
+   */
+  takesOwnBody(wire: NativeWire, request: ChatRequest, upstreamModel: string): boolean {
+    if (wire !== "openai-chat" || (request.tools?.length ?? 0) === 0) return true;
+    if (request.reasoning === undefined) return !REFUSES_TOOLS_ON_CHAT_UNLESS_NONE.test(upstreamModel);
+    if (!request.reasoning.enabled) return true;
+    return !(
+      REFUSES_TOOLS_WITH_EFFORT_ON_CHAT.test(upstreamModel) || this.#toolsWithEffortViaResponses?.has(upstreamModel) === true
+    );
   }
 
   chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
@@ -358,11 +375,18 @@ function unsentOnResponses(request: ChatRequest): string[] {
 
 /**
  * OpenAI's models known to refuse function tools beside a reasoning effort on chat completions:
- * gpt-5.5 and later of the gpt-5 line, with their suffixes and dated snapshots (`gpt-5.6-terra`,
- * `gpt-5.5-2026-04-23`), as LiteLLM and LibreChat send them to /v1/responses by name. Any other model
- * is learned from its refusal, one refused round trip an hour.
+ * gpt-5.2 and later of the gpt-5 line, with their suffixes and dated snapshots (`gpt-5.6-terra`,
+ * `gpt-5.5-2026-04-23`), as LiteLLM and LibreChat send them to /v1/responses by name (gpt-5.2 and
+ * gpt-5.4's refusals were reported from March 2026). Any other model is learned from its refusal,
+ * one refused round trip an hour.
  */
-const REFUSES_TOOLS_WITH_EFFORT_ON_CHAT = /^gpt-5\.(?:[5-9]|[1-9]\d)(?:[-.]|$)/;
+const REFUSES_TOOLS_WITH_EFFORT_ON_CHAT = /^gpt-5\.(?:[2-9]|[1-9]\d)(?:[-.]|$)/;
+
+/**
+ * Those of them that think by default (gpt-5.5 and later): function tools on chat completions are
+ * refused with no effort given too; only `reasoning_effort: "none"` is taken.
+ */
+const REFUSES_TOOLS_ON_CHAT_UNLESS_NONE = /^gpt-5\.(?:[5-9]|[1-9]\d)(?:[-.]|$)/;
 
 /**
  * Whether a request has function tools and asks for reasoning (at any level: the canonical request
