@@ -14,6 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import OpenAI, { toFile } from "openai";
+import type { FileStore } from "../../src/core/files.js";
+import { MemoryFileStore } from "../../src/harness/files/memory-file-store.js";
 import { openStore } from "../../src/store/index.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
@@ -472,6 +474,57 @@ describe("vector stores across restarts (encrypted store)", () => {
       assert.equal((await client.vectorStores.search(vs.id, { query: "sourdough" })).data[0]?.filename, "baking.md");
       assert.equal((await client.vectorStores.search(vs.id, { query: "sailboat" })).data[0]?.filename, "sailing.md");
       assert.equal((await client.vectorStores.retrieve(vs.id)).file_counts.completed, 2);
+    } finally {
+      await tandem.close();
+    }
+  });
+});
+
+describe("a file still being ingested", () => {
+  /** A FileStore whose reads of a file's bytes (ingestion's) wait until `open()`. */
+  function gated(files: FileStore): { files: FileStore; open(): void } {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    return {
+      files: {
+        createFile: (f, d) => files.createFile(f, d),
+        getFile: (id) => files.getFile(id),
+        listFiles: (o) => files.listFiles(o),
+        deleteFile: (id) => files.deleteFile(id),
+        fileContent: async (id) => {
+          await gate;
+          return files.fileContent(id);
+        },
+      },
+      open,
+    };
+  }
+
+  it("is answered with openai-poll-after-ms, which the SDKs' pollers wait instead of their default (5 s in openai-node)", async () => {
+    const { files, open } = gated(new MemoryFileStore());
+    const tandem = await startTandem({}, { files });
+    try {
+      const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const comets = await upload(client, "comets.txt", "Comets have tails of ice and dust.");
+      const tides = await upload(client, "tides.txt", "The moon pulls the tides.");
+      const vs = await client.vectorStores.create({ name: "slow" });
+      await client.vectorStores.files.create(vs.id, { file_id: comets.id });
+      const batch = await client.vectorStores.fileBatches.create(vs.id, { file_ids: [tides.id] });
+      for (const path of [`files/${comets.id}`, `file_batches/${batch.id}`]) {
+        const res = await fetch(`${tandem.url}/v1/vector_stores/${vs.id}/${path}`);
+        assert.equal(((await res.json()) as { status: string }).status, "in_progress", path);
+        assert.equal(res.headers.get("openai-poll-after-ms"), "200", path);
+      }
+      // The SDK's poller: it has read in_progress (and the header) before the gate opens.
+      const polled = client.vectorStores.files.poll(vs.id, comets.id);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      open();
+      assert.equal((await polled).status, "completed");
+      assert.equal((await client.vectorStores.fileBatches.poll(vs.id, batch.id)).status, "completed");
+      const done = await fetch(`${tandem.url}/v1/vector_stores/${vs.id}/files/${comets.id}`);
+      assert.equal(done.headers.get("openai-poll-after-ms"), null, "nothing to wait for once it ended");
     } finally {
       await tandem.close();
     }

@@ -1,3 +1,4 @@
+import type { FastifyReply } from "fastify";
 import type {
   PagingOptions,
   VectorStoreFileListOptions,
@@ -195,11 +196,11 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
 
   app.get(
     "/v1/vector_stores/:vs/file_batches/:batch",
-    route(async (request) => {
+    route(async (request, reply) => {
       const { vs, batch } = batchIdsOf(request.params);
       const found = await stores.getBatch(vs, batch);
       if (!found) throw await noSuchBatch(stores, vs, batch);
-      return renderFileBatch(found);
+      return pollAfter(reply, renderFileBatch(found));
     }),
   );
 
@@ -228,11 +229,11 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
 
   app.get(
     "/v1/vector_stores/:vs/files/:file",
-    route(async (request) => {
+    route(async (request, reply) => {
       const { vs, file } = idsOf(request.params);
       const found = await stores.getFile(vs, file);
       if (!found) throw await noSuchFile(stores, vs, file);
-      return renderVectorStoreFile(found);
+      return pollAfter(reply, renderVectorStoreFile(found));
     }),
   );
 
@@ -273,6 +274,19 @@ export function registerVectorStoreRoutes(app: RouteTable, stores: VectorStores)
       };
     }),
   );
+}
+
+/**
+ * How soon a client polling a file or batch still in progress should ask again. The official SDKs'
+ * pollers (`createAndPoll`, `uploadAndPoll`) wait what OpenAI's `openai-poll-after-ms` header says,
+ * else 5 s (openai-node) or 1 s (openai-python): a file here is ingested in well under a second.
+ */
+const POLL_AFTER_MS = "200";
+
+/** `answer`, with `openai-poll-after-ms` while it is in progress. */
+function pollAfter<T extends { status: string }>(reply: FastifyReply, answer: T): T {
+  if (answer.status === "in_progress") reply.header("openai-poll-after-ms", POLL_AFTER_MS);
+  return answer;
 }
 
 /** stateRoute, with the library's refusals in OpenAI's shape. */
