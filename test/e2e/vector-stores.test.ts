@@ -14,9 +14,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import OpenAI, { toFile } from "openai";
-import type { FileStore } from "../../src/core/files.js";
 import { MemoryFileStore } from "../../src/harness/files/memory-file-store.js";
 import { openStore } from "../../src/store/index.js";
+import { gatedFileStore } from "../support/gated-file-store.js";
 import { type RunningTandem, startTandem } from "../support/tandem.js";
 
 const DOCS: Record<string, string> = {
@@ -481,29 +481,8 @@ describe("vector stores across restarts (encrypted store)", () => {
 });
 
 describe("a file still being ingested", () => {
-  /** A FileStore whose reads of a file's bytes (ingestion's) wait until `open()`. */
-  function gated(files: FileStore): { files: FileStore; open(): void } {
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
-    return {
-      files: {
-        createFile: (f, d) => files.createFile(f, d),
-        getFile: (id) => files.getFile(id),
-        listFiles: (o) => files.listFiles(o),
-        deleteFile: (id) => files.deleteFile(id),
-        fileContent: async (id) => {
-          await gate;
-          return files.fileContent(id);
-        },
-      },
-      open,
-    };
-  }
-
   it("is answered with openai-poll-after-ms, which the SDKs' pollers wait instead of their default (5 s in openai-node)", async () => {
-    const { files, open } = gated(new MemoryFileStore());
+    const { files, open } = gatedFileStore(new MemoryFileStore());
     const tandem = await startTandem({}, { files });
     try {
       const client = new OpenAI({ baseURL: `${tandem.url}/v1`, apiKey: "unused", maxRetries: 0 });

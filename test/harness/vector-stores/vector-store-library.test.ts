@@ -7,33 +7,13 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { FileContent, FileStore } from "../../../src/core/files.js";
+import type { FileStore } from "../../../src/core/files.js";
 import { MemoryFileStore } from "../../../src/harness/files/memory-file-store.js";
 import { MemoryVectorStoreStore } from "../../../src/harness/vector-stores/memory-vector-store-store.js";
 import { VectorStoreLibrary } from "../../../src/harness/vector-stores/vector-store-library.js";
+import { gatedFileStore } from "../../support/gated-file-store.js";
 
 const TEXT = Array.from({ length: 600 }, (_, i) => `word${i}`).join(" ");
-
-/** A FileStore whose reads of a file's bytes wait for the test to open the gate. */
-function gated(files: FileStore): { files: FileStore; open(): void } {
-  let open!: () => void;
-  const gate = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return {
-    files: {
-      createFile: (f, d) => files.createFile(f, d),
-      getFile: (id) => files.getFile(id),
-      listFiles: (o) => files.listFiles(o),
-      deleteFile: (id) => files.deleteFile(id),
-      fileContent: async (id): Promise<FileContent | undefined> => {
-        await gate;
-        return files.fileContent(id);
-      },
-    },
-    open,
-  };
-}
 
 function library(
   store: MemoryVectorStoreStore,
@@ -107,7 +87,7 @@ describe("VectorStoreLibrary ingestion", () => {
   it("a file added again mid-ingestion is completed by its new ingestion, never by the stale one", async () => {
     const files = new MemoryFileStore();
     const file = await files.createFile({ filename: "a.txt", purpose: "assistants", mediaType: "text/plain" }, Buffer.from(TEXT));
-    const { files: slow, open } = gated(files);
+    const { files: slow, open } = gatedFileStore(files);
     const store = new MemoryVectorStoreStore();
     const lib = library(store, slow);
     const vs = await lib.create({ name: "x", fileIds: [] });
@@ -151,7 +131,7 @@ describe("VectorStoreLibrary ingestion", () => {
   it("cancels a batch in progress; cancelling one that has ended answers it as it ended", async () => {
     const files = new MemoryFileStore();
     const file = await files.createFile({ filename: "a.txt", purpose: "assistants", mediaType: "text/plain" }, Buffer.from(TEXT));
-    const { files: slow, open } = gated(files);
+    const { files: slow, open } = gatedFileStore(files);
     const running = library(new MemoryVectorStoreStore(), slow);
     const held = await running.create({ name: "x", fileIds: [] });
     const inProgress = await running.createBatch(held.id, [{ fileId: file.id }]);
@@ -175,7 +155,7 @@ describe("VectorStoreLibrary ingestion", () => {
   it("a stop mid-ingestion leaves the file in_progress with no chunk; the next start resumes it", async () => {
     const files = new MemoryFileStore();
     const file = await files.createFile({ filename: "a.txt", purpose: "assistants", mediaType: "text/plain" }, Buffer.from(TEXT));
-    const { files: slow, open } = gated(files);
+    const { files: slow, open } = gatedFileStore(files);
     const store = new MemoryVectorStoreStore();
     const first = library(store, slow);
     const vs = await first.create({ name: "x", fileIds: [file.id] });
@@ -196,7 +176,7 @@ describe("VectorStoreLibrary ingestion", () => {
   it("a batch cancelled mid-ingestion leaves its files cancelled, with no chunk", async () => {
     const files = new MemoryFileStore();
     const file = await files.createFile({ filename: "a.txt", purpose: "assistants", mediaType: "text/plain" }, Buffer.from(TEXT));
-    const { files: slow, open } = gated(files);
+    const { files: slow, open } = gatedFileStore(files);
     const lib = library(new MemoryVectorStoreStore(), slow);
     const vs = await lib.create({ name: "x", fileIds: [] });
     const batch = await lib.createBatch(vs.id, [{ fileId: file.id }]);
