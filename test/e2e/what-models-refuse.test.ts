@@ -522,6 +522,23 @@ describe("an output limit above the model's", () => {
     );
     assert.match(response.headers.get("x-tandem-warnings") ?? "", /max_tokens 100000 \(64000 sent instead\)/);
   });
+
+  it("an effort's thinking budget over the limit leaves the answer its own allowance (xhigh: 49152 beside 20000)", async () => {
+    const { response } = await openai.chat.completions
+      .create({
+        model: "claude/claude-sonnet-4-5",
+        max_completion_tokens: 20000,
+        reasoning_effort: "xhigh",
+        messages: [{ role: "user", content: "Hi" }],
+      })
+      .withResponse();
+    // The model's limit is known from the refusal above: sent right the first time.
+    assert.deepEqual(
+      bodies(claude).map((b) => [b.max_tokens, (b.thinking as { budget_tokens?: number }).budget_tokens]),
+      [[64000, 44000]],
+    );
+    assert.match(response.headers.get("x-tandem-warnings") ?? "", /max_tokens 69152 \(64000 sent instead\)/);
+  });
 });
 
 describe("an OpenAI reasoning model's own settings (o4-mini), from a Responses client", () => {

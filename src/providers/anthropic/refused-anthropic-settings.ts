@@ -46,13 +46,22 @@ export const readAnthropicRefusal: RefusalReader = (error) => {
   return named === undefined ? undefined : { field: named, message: error.message };
 };
 
-/** The model's output limit, and a thinking budget kept under it (Anthropic wants max_tokens above the budget). */
+/**
+ * The model's output limit, and a thinking budget kept under it (Anthropic wants max_tokens above the
+ * budget). The answer keeps the allowance it had beside the budget (tandem sends max_tokens as the
+ * budget plus the client's own limit) where the model's limit leaves room for it, the budget taking
+ * what is left (at least Anthropic's least, 1024): an effort's budget near the limit would otherwise
+ * leave the answer next to nothing.
+ */
 const capMaxTokens: SettingFix = (body, refusal) => {
-  const named = capLimit("max_tokens")(body, refusal);
   const thinking = body.thinking as { type?: string; budget_tokens?: number } | undefined;
+  const budget = thinking?.type === "enabled" ? thinking.budget_tokens : undefined;
+  const asked = body.max_tokens as number;
+  const named = capLimit("max_tokens")(body, refusal);
   const limit = body.max_tokens as number;
-  if (named !== false && thinking?.type === "enabled" && (thinking.budget_tokens ?? 0) >= limit) {
-    thinking.budget_tokens = Math.max(1024, limit - 1);
+  if (named !== false && thinking !== undefined && budget !== undefined) {
+    const answer = asked > budget ? asked - budget : 0;
+    thinking.budget_tokens = Math.max(1024, Math.min(budget, limit - answer, limit - 1));
   }
   return named;
 };
