@@ -153,11 +153,12 @@ responses.script((req) => {
 });
 
 // An api.openai.com-like host for gpt-5.5: its chat completions refuse function tools beside a
-// reasoning effort, in OpenAI's words ("use /v1/responses"); its /v1/responses is the fake above.
+// reasoning effort, in OpenAI's words ("use /v1/responses"), and beside none given too (gpt-5.5 thinks
+// by default: only "none" is taken); its /v1/responses is the fake above.
 const refusing = await startFakeOpenAI({ models: ["gpt-5.5"] });
 refusing.script((req) => {
   const body = (req.body ?? {}) as { model?: string; tools?: unknown[]; reasoning_effort?: string };
-  if ((body.tools?.length ?? 0) > 0 && body.reasoning_effort !== undefined && body.reasoning_effort !== "none") {
+  if ((body.tools?.length ?? 0) > 0 && body.reasoning_effort !== "none") {
     log("upstream-requests.jsonl", { upstream: "gpt-5.5 chat (refused)", method: req.method, path: req.path, headers: req.headers, body });
     const message = `Function tools with reasoning_effort are not supported for ${body.model} in /v1/chat/completions. To use function tools, use /v1/responses or set reasoning_effort to 'none'.`;
     return { kind: "error", status: 400, body: { error: { message, type: "invalid_request_error", param: "reasoning_effort", code: null } } };
