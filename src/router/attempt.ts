@@ -50,7 +50,7 @@ import type { HealthMonitor } from "./health-monitor.js";
 import { LARGE_REQUEST_TEXT, type Privacy, type PrivacyGuard } from "./privacy-guard.js";
 import { countsAgainstTarget } from "./retry-policy.js";
 import { isKeepAlive, outputTokens } from "./stream-progress.js";
-import { answerRoom, mediaRulesFor, readsNoImages, speaksWire, windowFor } from "./target-fit.js";
+import { answerRoom, mediaRulesFor, readsNoImages, takesOwnBody, windowFor } from "./target-fit.js";
 
 /**
  * A conversation cut to a target's window, and what x-tandem-degraded says of it; undefined when the
@@ -355,10 +355,7 @@ export class Attempts {
     // or was cut and the client's body can be cut the same way, whole messages out: every field of
     // the messages kept goes as the client wrote it. Nor were earlier images left out: the client's
     // body (its history inlined) would carry them.
-    const onWire =
-      raw !== undefined &&
-      speaksWire(target, raw.wire) &&
-      target.provider.takesOwnBody?.(raw.wire, request, target.upstreamModel) !== false;
+    const onWire = raw !== undefined && takesOwnBody(target, raw.wire, request);
     const cutBody = onWire && cut !== undefined ? raw.keepingMessages?.(cut) : undefined;
     const own = raw !== undefined && cutBody !== undefined ? { ...raw, body: cutBody, text: undefined } : raw;
     const native =

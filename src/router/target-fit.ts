@@ -124,7 +124,7 @@ export function windowFor(target: Target, request: ChatRequest): number | undefi
 function wireOnlyFor(target: Target, request: ChatRequest): string | undefined {
   const native = request.native;
   const first = native?.wireOnly?.[0];
-  if (native === undefined || first === undefined || speaksWire(target, native.wire)) return undefined;
+  if (native === undefined || first === undefined || takesOwnBody(target, native.wire, request)) return undefined;
   const more = native.wireOnly!.length > 1 ? ` (and ${native.wireOnly!.length - 1} more)` : "";
   return `speaks no ${native.wire}; ${first.what} ('${first.param}')${more} cannot cross to its wire`;
 }
@@ -132,6 +132,15 @@ function wireOnlyFor(target: Target, request: ChatRequest): string | undefined {
 /** Whether a target can be sent a client's own body in this wire format (same-wire pass-through). */
 export function speaksWire(target: Target, wire: NativeWire): boolean {
   return target.provider.capabilities?.wires?.includes(wire) === true;
+}
+
+/**
+ * Whether a target is sent this request's own body, in the client's wire format: it speaks the wire,
+ * and its model takes the body as it is (ChatProvider.takesOwnBody: OpenAI's gpt-5.2 and later refuse
+ * a chat completions body with function tools beside an effort, which then goes in canonical form).
+ */
+export function takesOwnBody(target: Target, wire: NativeWire, request: ChatRequest): boolean {
+  return speaksWire(target, wire) && target.provider.takesOwnBody?.(wire, request, target.upstreamModel) !== false;
 }
 
 /**
@@ -148,8 +157,8 @@ export function crossesNoWire(
   const native = request.native;
   const first = native?.wireOnly?.[0];
   if (native === undefined || first === undefined || targets.length === 0) return undefined;
-  if (targets.some((t) => speaksWire(t, native.wire))) return undefined;
-  const wouldSpeak = kept?.out.filter((t) => speaksWire(t, native.wire)).map((t) => t.name) ?? [];
+  if (targets.some((t) => takesOwnBody(t, native.wire, request))) return undefined;
+  const wouldSpeak = kept?.out.filter((t) => takesOwnBody(t, native.wire, request)).map((t) => t.name) ?? [];
   const privately =
     kept && wouldSpeak.length > 0
       ? ` ${wouldSpeak.join(", ")} ${wouldSpeak.length === 1 ? "does" : "do"}, but this request is private (${kept.reason}) and private data stays on this machine: set the route's privacy or imagesArePrivate, or send 'x-tandem-sensitivity: public' if it may leave.`
@@ -170,7 +179,7 @@ export function crossesNoWire(
 function turnlessFor(target: Target, request: ChatRequest): string | undefined {
   const rules = target.provider.capabilities?.strictTurns;
   if (rules === undefined || !lacksTurns(request.messages, rules)) return undefined;
-  if (request.native !== undefined && speaksWire(target, request.native.wire)) return undefined;
+  if (request.native !== undefined && takesOwnBody(target, request.native.wire, request)) return undefined;
   return rules.needsTurn
     ? "needs a user or assistant message; the conversation has none with content"
     : "needs a message; the conversation has none with content";

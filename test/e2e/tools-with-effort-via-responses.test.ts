@@ -415,6 +415,29 @@ describe("a chat completions client's own request with function tools, to a mode
     );
   });
 
+  it("with what only its own body carries (an audio part) is a 400 naming it, not an answer without it", async () => {
+    const audio = {
+      type: "input_audio" as const,
+      input_audio: { data: Buffer.from("RIFF").toString("base64"), format: "wav" as const },
+    };
+    await assert.rejects(
+      openai.chat.completions.create(
+        {
+          ...ask("oai/gpt-5.5", { reasoning_effort: "high" }),
+          messages: [{ role: "user", content: [{ type: "text", text: "What is said?" }, audio] }],
+        },
+        // An audio part is unreadable to privacy classification, so private unless said otherwise.
+        { headers: { "x-tandem-sensitivity": "public" } },
+      ),
+      (err: unknown) => {
+        assert.ok(err instanceof OpenAI.BadRequestError);
+        assert.equal((err.error as { param?: string }).param, "messages[0].content[1]");
+        return true;
+      },
+    );
+    assert.equal(chatBodies().length + responses.responseBodies.length, 0, "nothing sent upstream");
+  });
+
   it("without tools stays the client's own body on chat completions; to an upstream without the Responses API, at none, named", async () => {
     const { tools: _, ...noTools } = ask("oai/gpt-5.5", { reasoning_effort: "high" });
     await openai.chat.completions.create(noTools);
