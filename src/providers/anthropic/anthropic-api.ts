@@ -41,8 +41,10 @@ export type AnthropicToolChoice =
   | { type: "tool"; name: string; disable_parallel_tool_use?: boolean }
   | { type: "none" };
 
-/** `output_config.effort`'s levels (@anthropic-ai/sdk OutputConfig; `xhigh` since Claude Opus 4.7). */
-export type AnthropicEffort = "low" | "medium" | "high" | "xhigh" | "max";
+/** `output_config.effort`'s levels, least first (@anthropic-ai/sdk OutputConfig; `xhigh` since Claude Opus 4.7). */
+export const ANTHROPIC_EFFORTS = ["low", "medium", "high", "xhigh", "max"] as const;
+
+export type AnthropicEffort = (typeof ANTHROPIC_EFFORTS)[number];
 
 export interface AnthropicMessagesRequest {
   model: string;

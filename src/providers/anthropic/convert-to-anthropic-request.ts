@@ -5,7 +5,6 @@ import {
   openAISettings,
   type ProviderChatRequest,
   type ReasoningControl,
-  type ReasoningEffort,
   type ResponseFormat,
   unreadFiles,
   unsentCallArguments,
@@ -15,7 +14,13 @@ import {
   unsentLogprobs,
   unsentPenalties,
 } from "../../core/index.js";
-import type { AnthropicEffort, AnthropicMessageParam, AnthropicMessagesRequest, AnthropicToolChoice } from "./anthropic-api.js";
+import {
+  ANTHROPIC_EFFORTS,
+  type AnthropicEffort,
+  type AnthropicMessageParam,
+  type AnthropicMessagesRequest,
+  type AnthropicToolChoice,
+} from "./anthropic-api.js";
 import { anthropicOutputSchema } from "./anthropic-output-schema.js";
 import { convertToAnthropicMessages } from "./convert-to-anthropic-messages.js";
 import { toolLoopWithoutThinking } from "./tool-loop-thinking.js";
@@ -234,9 +239,6 @@ export function schemaInstruction(schema: Record<string, unknown>): string {
     JSON.stringify(schema)
   );
 }
-
-/** Anthropic's `output_config.effort` levels, least first. */
-const ANTHROPIC_EFFORTS: readonly ReasoningEffort[] = ["low", "medium", "high", "xhigh", "max"];
 
 /**
  * The canonical reasoning control as Anthropic's `thinking`: a budget as given or for the effort

@@ -1,5 +1,6 @@
 import { effortForBudget } from "../../core/index.js";
 import { capLimit, leaveOut, nearestLevel, type RefusalReader, RefusedSettings, type SettingFix } from "../http/index.js";
+import { ANTHROPIC_EFFORTS } from "./anthropic-api.js";
 import { schemaInstruction } from "./convert-to-anthropic-request.js";
 
 /**
@@ -30,8 +31,8 @@ const NOT_TAKEN = /\b(temperature|top_p|top_k)\b[^.]{0,60}\b(?:not supported|no 
  * [medium]" (GitHub Copilot's Anthropic API, which copilot-api and the like serve at an Anthropic base URL).
  */
 const EFFORT_NOT_TAKEN = /output_config\.effort\W{0,3}\s*\W?\w+\W?\s+is not supported/i;
-/** Anthropic's effort levels, least first. */
-const EFFORTS = ["low", "medium", "high", "xhigh", "max"];
+/** Anthropic's effort levels, least first, as refusals name them. */
+const EFFORTS: readonly string[] = ANTHROPIC_EFFORTS;
 
 /** The setting an Anthropic upstream's 400 refused, if that is what it says. */
 export const readAnthropicRefusal: RefusalReader = (error) => {

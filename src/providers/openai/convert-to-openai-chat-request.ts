@@ -7,7 +7,7 @@ import {
   withJsonModeWord,
 } from "../../core/index.js";
 import { convertToOpenAIMessages } from "./convert-to-openai-messages.js";
-import type { OpenAIChatRequestBody } from "./openai-chat-api.js";
+import { OPENAI_EFFORTS, type OpenAIChatRequestBody } from "./openai-chat-api.js";
 import { openAIStrict } from "./openai-strict-schema.js";
 
 /** Which field carries the output token limit; see OpenAIProviderOptions.maxTokensField. */
@@ -91,9 +91,6 @@ export function convertToOpenAIChatRequest(
   }
   return body;
 }
-
-/** OpenAI's effort levels (`reasoning_effort`, `reasoning.effort`), least first: no `max` (Anthropic's and Ollama's). */
-export const OPENAI_EFFORTS: readonly ReasoningEffort[] = ["minimal", "low", "medium", "high", "xhigh"];
 
 /** The effort an OpenAI wire is sent: the level asked, or a budget's nearest, `max` as xhigh (named by unsentEffort). */
 export function openAIEffort(reasoning: ReasoningControl): ReasoningEffort {

@@ -1,4 +1,11 @@
 import { z } from "zod";
+import type { ReasoningEffort } from "../../core/index.js";
+
+/**
+ * OpenAI's effort levels (`reasoning_effort`, `reasoning.effort`) above `none`, least first: no `max`
+ * (Anthropic's and Ollama's).
+ */
+export const OPENAI_EFFORTS: readonly ReasoningEffort[] = ["minimal", "low", "medium", "high", "xhigh"];
 
 /**
  * Lenient schemas of what OpenAI-compatible upstreams send back (after vercel/ai

@@ -30,11 +30,11 @@ import {
 } from "../http/index.js";
 import type { ChatProvider, EmbeddingProvider, ModelInfo, ProviderCapabilities, RemoteProviderOptions } from "../provider.js";
 import { chatCompletionAsChunks } from "./chat-completion-as-chunks.js";
-import { convertToOpenAIChatRequest, type MaxTokensField, OPENAI_EFFORTS } from "./convert-to-openai-chat-request.js";
+import { convertToOpenAIChatRequest, type MaxTokensField } from "./convert-to-openai-chat-request.js";
 import { OPENAI_FILE_TYPE } from "./convert-to-openai-messages.js";
 import { convertToOpenAIResponsesRequest } from "./convert-to-openai-responses-request.js";
 import { mapOpenAIErrorResponse } from "./map-openai-error.js";
-import { openAIEmbeddingResponseSchema, openAIModelListSchema } from "./openai-chat-api.js";
+import { OPENAI_EFFORTS, openAIEmbeddingResponseSchema, openAIModelListSchema } from "./openai-chat-api.js";
 import { parseResponsesStream, responsesUpstreamBody, tapResponsesObject } from "./openai-responses-wire.js";
 import { openAIStrictUnsent } from "./openai-strict-schema.js";
 import { readOpenAIChatCompletion, readOpenAIChatStream } from "./read-openai-chat-stream.js";
@@ -158,10 +158,7 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
   takesOwnBody(wire: NativeWire, request: ChatRequest, upstreamModel: string): boolean {
     if (wire !== "openai-chat" || (request.tools?.length ?? 0) === 0) return true;
     if (request.reasoning === undefined) return !REFUSES_TOOLS_ON_CHAT_UNLESS_NONE.test(upstreamModel);
-    if (!request.reasoning.enabled) return true;
-    return !(
-      REFUSES_TOOLS_WITH_EFFORT_ON_CHAT.test(upstreamModel) || this.#toolsWithEffortViaResponses?.has(upstreamModel) === true
-    );
+    return !request.reasoning.enabled || !this.#refusesToolsWithEffortOnChat(upstreamModel);
   }
 
   chat(request: ProviderChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent> {
@@ -188,8 +185,12 @@ export class OpenAIProvider implements ChatProvider, EmbeddingProvider {
 
   /** Whether function tools beside an effort go to `model` as a Responses request from the start: its family's refusal is known, or was met. */
   #sendsToolsWithEffortViaResponses(model: string): boolean {
-    const models = this.#toolsWithEffortViaResponses;
-    return models !== undefined && (REFUSES_TOOLS_WITH_EFFORT_ON_CHAT.test(model) || models.has(model));
+    return this.#toolsWithEffortViaResponses !== undefined && this.#refusesToolsWithEffortOnChat(model);
+  }
+
+  /** Whether `model` is known to refuse function tools beside an effort on chat completions: by its family's name, or its refusal met. */
+  #refusesToolsWithEffortOnChat(model: string): boolean {
+    return REFUSES_TOOLS_WITH_EFFORT_ON_CHAT.test(model) || this.#toolsWithEffortViaResponses?.has(model) === true;
   }
 
   /** Chat completions: the client's own body on the same wire, else the one tandem builds. */

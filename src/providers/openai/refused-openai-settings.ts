@@ -11,6 +11,7 @@ import {
   rename,
   type SettingFix,
 } from "../http/index.js";
+import { OPENAI_EFFORTS } from "./openai-chat-api.js";
 
 /**
  * How OpenAI says a model does not take a parameter or a value, with the field in `param`
@@ -61,8 +62,8 @@ export const readOpenAIRefusal: RefusalReader = (error) => {
   return named === undefined ? undefined : { field: named, message: error.message };
 };
 
-/** Reasoning effort levels, least first. */
-const EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh"];
+/** Reasoning effort levels, least first, as refusals name them. */
+const EFFORTS: readonly string[] = ["none", ...OPENAI_EFFORTS];
 
 /**
  * The effort to send instead of `asked` when the refusal lists what the model takes ("Supported values
